@@ -1,0 +1,127 @@
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
+import type * as z from 'zod';
+import { doorstepError } from '../errors.ts';
+import { buildConfigSchema, type DoorstepConfig, NO_ECHO } from './schema.ts';
+import type { SecretSources } from './secret.ts';
+import { type ConfigPath, formatPath, lineOf } from './yaml-locate.ts';
+
+export interface ConfigProblem {
+  path: string;
+  line: number | undefined;
+  message: string;
+}
+
+export type ParseResult = { ok: true; config: DoorstepConfig } | { ok: false; problems: ConfigProblem[] };
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`;
+}
+
+/** Validates YAML text. Every problem is returned, in file order, each with its path and line. */
+export function parseConfigText(text: string, sources: SecretSources): ParseResult {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => ({
+        path: 'yaml',
+        line: e.linePos?.[0].line,
+        message: e.message.split('\n')[0] ?? e.message,
+      })),
+    };
+  }
+  const data: unknown = doc.toJS() ?? {};
+  const result = buildConfigSchema(sources).safeParse(data, { reportInput: true });
+  if (result.success) return { ok: true, config: result.data };
+
+  const problems: ConfigProblem[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        const path = [...issue.path, key];
+        problems.push({
+          path: formatPath(path),
+          line: lineOf(doc, counter, path, true),
+          message: `unknown key "${key}"`,
+        });
+      }
+      continue;
+    }
+    problems.push({
+      path: formatPath(issue.path),
+      line: lineOf(doc, counter, issue.path),
+      message: describeIssue(issue),
+    });
+  }
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { ok: false, problems };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  const noEcho = issue.code === 'custom' && (issue.params as Record<string, unknown> | undefined)?.[NO_ECHO];
+  if (input === undefined && issue.code === 'invalid_type') return 'required but missing';
+  let message: string;
+  switch (issue.code) {
+    case 'invalid_type':
+      message = `expected ${issue.expected}`;
+      break;
+    case 'invalid_value':
+      message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+      break;
+    case 'invalid_union': {
+      const u = issue as { discriminator?: string; options?: unknown[] };
+      if (u.discriminator && u.options) {
+        const got = (input as Record<string, unknown> | undefined)?.[u.discriminator];
+        return `expected one of ${u.options.map((o) => JSON.stringify(o)).join(', ')}, got ${show(got)}`;
+      }
+      message = issue.message;
+      break;
+    }
+    case 'too_small':
+      message =
+        issue.origin === 'array'
+          ? issue.message.startsWith('Too small')
+            ? `expected at least ${issue.minimum} item(s)`
+            : issue.message
+          : issue.message.startsWith('Too small')
+            ? `expected at least ${issue.minimum}`
+            : issue.message;
+      break;
+    case 'too_big':
+      message = issue.message.startsWith('Too big') ? `expected at most ${issue.maximum}` : issue.message;
+      break;
+    default:
+      message = issue.message;
+  }
+  return noEcho ? message : `${message}, got ${show(input)}`;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'a list' : 'a mapping';
+  return JSON.stringify(v);
+}
+
+/** Reads, parses and validates a config file, resolving secret references from env/files. */
+export function loadConfigFile(file: string, env: SecretSources['env'] = process.env): DoorstepConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'unreadable';
+    throw doorstepError('CONFIG_UNREADABLE', `cannot read config file ${file} (${code})`, { cause: err });
+  }
+  const result = parseConfigText(text, { env });
+  if (!result.ok) {
+    const n = result.problems.length;
+    throw doorstepError('CONFIG_INVALID', `${file}: ${n} error${n === 1 ? '' : 's'}`, {
+      details: result.problems.map(formatProblem),
+    });
+  }
+  return result.config;
+}
+
+export type { ConfigPath };

@@ -1,0 +1,183 @@
+import * as z from 'zod';
+import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
+
+/**
+ * The Doorstep configuration: one trust, its schools, and the services it runs on.
+ * Objects are strict (an unknown key is an error, never ignored) and every default is written
+ * here, so a value that is present but wrong always fails rather than falling back.
+ * The schema is built per load because secret references are resolved while validating, so a
+ * missing `${ENV}` or unreadable `file:` is reported with its YAML path and line like any other error.
+ */
+
+/** Marks an issue whose input must not be echoed back (it may be a credential). */
+export const NO_ECHO = 'noEcho';
+
+const id = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'expected an id of lower-case letters, digits and "-"' });
+
+const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https URL' });
+const mqttUrl = z.url({
+  protocol: /^(mqtt|mqtts|ws|wss)$/,
+  error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL',
+});
+const redisUrl = z
+  .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+  .refine((u) => new URL(u).password === '', {
+    error: 'put the Redis password in redis.password as ${ENV_NAME} or file:/path, not in the URL',
+    params: { [NO_ECHO]: true },
+  });
+
+function secret(sources: SecretSources) {
+  return z.string().transform((text, ctx): Secret => {
+    const ref = parseSecretRef(text);
+    if (!ref) {
+      ctx.issues.push({
+        code: 'custom',
+        input: text,
+        params: { [NO_ECHO]: true },
+        message: 'secrets must be a reference, ${ENV_NAME} or file:/path, never the value itself',
+      });
+      return z.NEVER;
+    }
+    const resolved = resolveSecretRef(ref, sources);
+    if (!resolved.ok) {
+      ctx.issues.push({ code: 'custom', input: text, params: { [NO_ECHO]: true }, message: resolved.reason });
+      return z.NEVER;
+    }
+    return resolved.secret;
+  });
+}
+
+const folder = z.string().min(1, { error: 'expected a folder path' });
+
+export function buildConfigSchema(sources: SecretSources) {
+  const dropFolderMis = (kind: 'sims-xml' | 'ctf' | 'csv') =>
+    z.strictObject({
+      kind: z.literal(kind),
+      /** Export files dropped here are imported, then moved to `processed/` or `quarantine/`. */
+      dropFolder: folder,
+    });
+
+  const mis = z.discriminatedUnion('kind', [
+    dropFolderMis('sims-xml'),
+    dropFolderMis('ctf'),
+    dropFolderMis('csv'),
+    z.strictObject({
+      kind: z.literal('arbor'),
+      baseUrl: httpsUrl,
+      username: z.string().min(1),
+      password: secret(sources),
+    }),
+    z.strictObject({
+      kind: z.literal('wonde'),
+      baseUrl: httpsUrl.default('https://api.wonde.com/v1.0'),
+      schoolId: z.string().min(1),
+      token: secret(sources),
+    }),
+  ]);
+
+  const records = z.discriminatedUnion('sink', [
+    z.strictObject({ sink: z.literal('preview') }),
+    z.strictObject({ sink: z.literal('cpoms'), baseUrl: httpsUrl, token: secret(sources) }),
+    z.strictObject({
+      sink: z.literal('arbor-pastoral'),
+      baseUrl: httpsUrl,
+      username: z.string().min(1),
+      password: secret(sources),
+    }),
+  ]);
+
+  const fobTransport = z.discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('mqtt'),
+      url: mqttUrl,
+      username: z.string().min(1).optional(),
+      password: secret(sources).optional(),
+      topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
+    }),
+    z.strictObject({
+      kind: z.literal('webhook'),
+      profile: z.enum(['peoplesafe-style', 'blackline', 'generic']),
+      secret: secret(sources),
+    }),
+  ]);
+
+  const fobs = z.strictObject({
+    transports: z.array(fobTransport).default([]),
+    devices: z.array(z.strictObject({ deviceId: z.string().min(1), staffId: z.string().min(1) })).default([]),
+  });
+
+  const escalationLevel = z.strictObject({
+    afterMinutes: z.number().min(0, { error: 'expected minutes >= 0' }),
+    notify: z.array(z.string().min(1)).min(1, { error: 'expected at least one target' }),
+  });
+  const escalationPolicy = z.strictObject({
+    levels: z.array(escalationLevel).min(1, { error: 'expected at least one level' }),
+    repeat: z.int().min(0).max(9).default(0),
+  });
+
+  const school = z.strictObject({
+    id,
+    name: z.string().min(1),
+    urn: z
+      .string()
+      .regex(/^\d{6}$/, { error: 'expected a 6-digit URN (quote it in YAML)' })
+      .optional(),
+    timezone: z.literal('Europe/London', { error: 'expected "Europe/London"' }).default('Europe/London'),
+    mis,
+    records,
+    fobs: fobs.default({ transports: [], devices: [] }),
+    policies: z.array(id).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
+    escalation: z.record(id, escalationPolicy).default({}),
+  });
+
+  return z
+    .strictObject({
+      trust: z.strictObject({ id, name: z.string().min(1) }),
+      redis: z
+        .strictObject({
+          url: redisUrl.default('redis://127.0.0.1:6379'),
+          password: secret(sources).optional(),
+          /** Key prefix for every BullMQ key, so several deployments can share one Redis. */
+          prefix: id.default('doorstep'),
+        })
+        .default({ url: 'redis://127.0.0.1:6379', prefix: 'doorstep' }),
+      store: z
+        .strictObject({
+          /** PGlite data folder, used when DATABASE_URL is not set. */
+          dataDir: folder.default('./data/pglite'),
+        })
+        .default({ dataDir: './data/pglite' }),
+      http: z
+        .strictObject({
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.int().min(0).max(65535).default(8080),
+          /** bull-board at /admin/queues; absent means the admin UI is not served at all. */
+          admin: z.strictObject({ username: z.string().min(1), password: secret(sources) }).optional(),
+        })
+        .default({ host: '127.0.0.1', port: 8080 }),
+      shutdown: z
+        .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
+        .default({ deadlineMs: 8000 }),
+      heartbeat: z.strictObject({ everyMs: z.int().min(1000).default(60_000) }).default({ everyMs: 60_000 }),
+      schools: z.array(school).min(1, { error: 'expected at least one school' }),
+    })
+    .superRefine((cfg, ctx) => {
+      const seen = new Map<string, number>();
+      cfg.schools.forEach((s, i) => {
+        const first = seen.get(s.id);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schools', i, 'id'],
+            input: s.id,
+            message: `duplicate school id (also schools[${first}].id)`,
+          });
+        } else seen.set(s.id, i);
+      });
+    });
+}
+
+export type DoorstepConfig = z.output<ReturnType<typeof buildConfigSchema>>;
+export type SchoolConfig = DoorstepConfig['schools'][number];

@@ -1,0 +1,158 @@
+/**
+ * Personal data and secrets must never reach a log line. Pino's path-based `redact` needs every
+ * path spelled out in advance; Doorstep logs objects from many sources (MIS rows, fob payloads,
+ * HTTP headers), so instead every log object is walked and any field whose *name* says it holds
+ * personal data or a secret is replaced, at any depth. Field names are compared after lower-casing
+ * and dropping `_`, `-` and spaces, so `first_name`, `FirstName` and `first-name` are one key.
+ */
+export const REDACTED = '[redacted]';
+
+const EXACT_KEYS = [
+  // names
+  'name',
+  'names',
+  'fullname',
+  'firstname',
+  'forename',
+  'forenames',
+  'legalforename',
+  'preferredforename',
+  'middlename',
+  'middlenames',
+  'surname',
+  'lastname',
+  'legalsurname',
+  'preferredsurname',
+  'familyname',
+  'givenname',
+  'preferredname',
+  'displayname',
+  'staffname',
+  'pupilname',
+  'studentname',
+  'parentname',
+  'contactname',
+  'username',
+  // addresses and location
+  'address',
+  'addresses',
+  'street',
+  'town',
+  'city',
+  'county',
+  'locality',
+  'postcode',
+  'zip',
+  'zipcode',
+  'latitude',
+  'longitude',
+  'lat',
+  'lon',
+  'lng',
+  'location',
+  'coordinates',
+  // contact details
+  'phone',
+  'phones',
+  'telephone',
+  'tel',
+  'mobile',
+  'mobilephone',
+  'homephone',
+  'workphone',
+  'email',
+  'emailaddress',
+  'contacts',
+  // dates of birth
+  'dob',
+  'dateofbirth',
+  'birthdate',
+  'birthday',
+  // free text
+  'note',
+  'notes',
+  'body',
+  'text',
+  'comment',
+  'comments',
+  'description',
+  'freetext',
+  'content',
+  'summary',
+  'agreements',
+  'concerns',
+  'reason',
+  'message',
+  'risknotes',
+  'safeword',
+  // secrets and credentials
+  'password',
+  'passphrase',
+  'token',
+  'accesstoken',
+  'refreshtoken',
+  'apikey',
+  'secret',
+  'clientsecret',
+  'authorization',
+  'proxyauthorization',
+  'cookie',
+  'setcookie',
+  'webhooksignature',
+  'xapikey',
+  'credentials',
+].map(normaliseKey);
+
+const EXACT = new Set(EXACT_KEYS);
+/** Fragments that mark a key as sensitive wherever they appear in it. */
+const FRAGMENTS = [
+  'address',
+  'phone',
+  'postcode',
+  'password',
+  'secret',
+  'token',
+  'surname',
+  'forename',
+  'birth',
+];
+
+/** Fields of an Error that Doorstep writes itself and that carry no personal data. */
+const ERROR_FIELDS = new Set(['type', 'message', 'stack', 'code']);
+
+export function normaliseKey(key: string): string {
+  return key.toLowerCase().replace(/[\s_-]/g, '');
+}
+
+export function isSensitiveKey(key: string): boolean {
+  const k = normaliseKey(key);
+  return EXACT.has(k) || FRAGMENTS.some((f) => k.includes(f));
+}
+
+/**
+ * Returns a copy of `value` with sensitive fields replaced. Errors keep their message, code and
+ * stack (messages are written by Doorstep and carry ids only). Cycles are cut.
+ */
+export function redactDeep(value: unknown, seen: WeakSet<object> = new WeakSet()): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (seen.has(value)) return '[circular]';
+  seen.add(value);
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, seen));
+  if (value instanceof Date) return value;
+  if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
+  const source =
+    value instanceof Error
+      ? { type: value.name, message: value.message, stack: value.stack, ...value }
+      : (value as Record<string, unknown>);
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (!(value instanceof Error) && typeof toJSON === 'function') {
+    return redactDeep(toJSON.call(value), seen);
+  }
+  const isError = value instanceof Error;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(source)) {
+    const keep = isError && ERROR_FIELDS.has(key);
+    out[key] = !keep && isSensitiveKey(key) && v !== undefined && v !== null ? REDACTED : redactDeep(v, seen);
+  }
+  return out;
+}

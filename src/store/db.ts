@@ -1,0 +1,25 @@
+/**
+ * The one small database adapter. Doorstep speaks PostgreSQL's dialect to two backends:
+ * a PostgreSQL server through `pg` (production, several processes) and embedded PGlite
+ * (PostgreSQL compiled to WASM; the zero-setup default for one process).
+ */
+export interface QueryResult<Row> {
+  rows: Row[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  /** One parameterised statement ($1, $2, …). */
+  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  /** Several statements without parameters (migration files). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly backend: 'postgres' | 'pglite';
+  /** Human description without credentials, e.g. `postgres://127.0.0.1:5432/test (schema s1)`. */
+  readonly describe: string;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit, listAudit } from '../../src/store/audit.ts';
+import type { Db } from '../../src/store/db.ts';
+import { migrate, readMigrations } from '../../src/store/migrate.ts';
+import { openStore } from '../../src/store/open.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+
+/** The same suite runs against PostgreSQL (fresh schema) and PGlite (in memory). */
+const backends: {
+  name: string;
+  open: () => Promise<{ db: Db; schema?: string; cleanup: () => Promise<void> }>;
+}[] = [
+  {
+    name: 'postgres',
+    open: async () => {
+      const schema = uniqueName('store');
+      const db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+      return { db, schema, cleanup: () => dropSchema(schema) };
+    },
+  },
+  {
+    name: 'pglite',
+    open: async () => ({
+      db: await openStore({ dataDir: 'memory://' }),
+      cleanup: async () => {},
+    }),
+  },
+];
+
+describe.each(backends)('store on $name', ({ name, open }) => {
+  let db: Db;
+  let schema: string | undefined;
+  let cleanup: () => Promise<void>;
+
+  beforeAll(async () => {
+    ({ db, schema, cleanup } = await open());
+  });
+  afterAll(async () => {
+    await db.close();
+    await cleanup();
+  });
+
+  it('reports its backend', () => {
+    expect(db.backend).toBe(name);
+  });
+
+  it('applied every migration once and a second run applies nothing', async () => {
+    const { rows } = await db.query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
+    expect(rows.map((r) => r.version)).toEqual(readMigrations().map((m) => m.version));
+    expect(await migrate(db, schema ? { schema } : {})).toEqual([]);
+  });
+
+  it('refuses a migration edited after it was applied', async () => {
+    const edited = readMigrations().map((m, i) => (i === 0 ? { ...m, checksum: 'different' } : m));
+    await expect(migrate(db, { ...(schema ? { schema } : {}), migrations: edited })).rejects.toMatchObject({
+      code: 'DOORSTEP_MIGRATION_CHANGED',
+    });
+  });
+
+  it('appends and lists audit entries with before/after', async () => {
+    const id = await appendAudit(db, {
+      actor: 'user:42',
+      action: 'alarm.acknowledged',
+      schoolId: 'heath-lane',
+      entityType: 'alarm',
+      entityId: 'a-1',
+      before: { state: 'open' },
+      after: { state: 'acknowledged' },
+    });
+    const [entry] = await listAudit(db, { entityType: 'alarm', entityId: 'a-1' });
+    expect(entry).toMatchObject({
+      id,
+      actor: 'user:42',
+      action: 'alarm.acknowledged',
+      schoolId: 'heath-lane',
+      before: { state: 'open' },
+      after: { state: 'acknowledged' },
+    });
+    expect(entry!.at).toBeInstanceOf(Date);
+  });
+
+  it('refuses to change or delete audit entries', async () => {
+    const id = await appendAudit(db, { actor: 'system:test', action: 'x.done' });
+    await expect(db.query(`UPDATE audit_log SET actor = 'evil' WHERE id = $1`, [id])).rejects.toThrow(
+      /append-only/,
+    );
+    await expect(db.query('DELETE FROM audit_log WHERE id = $1', [id])).rejects.toThrow(/append-only/);
+    await expect(db.query('TRUNCATE audit_log')).rejects.toThrow(/append-only/);
+    const rows = await listAudit(db, { action: 'x.done' });
+    expect(rows.map((r) => r.actor)).toEqual(['system:test']);
+  });
+
+  it('rolls a failed transaction back whole', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await appendAudit(tx, { actor: 'system:test', action: 'tx.rolled-back' });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await listAudit(db, { action: 'tx.rolled-back' })).toEqual([]);
+    await db.transaction((tx) => appendAudit(tx, { actor: 'system:test', action: 'tx.committed' }));
+    expect(await listAudit(db, { action: 'tx.committed' })).toHaveLength(1);
+  });
+});
+
+describe('migrations on postgres', () => {
+  it('are applied exactly once when two processes start together', async () => {
+    const schema = uniqueName('race');
+    try {
+      const [a, b] = await Promise.all([
+        openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema }),
+        openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema }),
+      ]);
+      const { rows } = await a.query<{ n: string }>('SELECT count(*) AS n FROM schema_migrations');
+      expect(Number(rows[0]!.n)).toBe(readMigrations().length);
+      await Promise.all([a.close(), b.close()]);
+    } finally {
+      await dropSchema(schema);
+    }
+  });
+
+  it('names the database it could not reach, without credentials', async () => {
+    await expect(
+      openStore({ databaseUrl: 'postgres://someone:hunter2@127.0.0.1:1/nowhere', dataDir: 'unused' }),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_SERVICE_UNAVAILABLE',
+      message: expect.stringMatching(/^cannot reach PostgreSQL at postgres:\/\/127\.0\.0\.1:1\/nowhere /),
+    });
+    await openStore({
+      databaseUrl: 'postgres://someone:hunter2@127.0.0.1:1/nowhere',
+      dataDir: 'unused',
+    }).catch((err: Error) => expect(err.message).not.toContain('hunter2'));
+  });
+});
