@@ -142,7 +142,7 @@ export function redactDeep(value: unknown, seen: WeakSet<object> = new WeakSet()
   if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
   const source =
     value instanceof Error
-      ? { type: value.name, message: value.message, stack: value.stack, ...value }
+      ? { ...value, type: value.name, message: value.message, stack: value.stack }
       : (value as Record<string, unknown>);
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (!(value instanceof Error) && typeof toJSON === 'function') {

@@ -1,0 +1,32 @@
+import type { PayloadOf } from '../src/queue/catalog.ts';
+import type { DoorstepCatalog } from '../src/queue/catalog.ts';
+import type { JobDeps } from '../src/queue/deps.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import { appendAudit } from '../src/store/audit.ts';
+
+/**
+ * Heartbeat: proves the whole path (scheduler → Redis → worker → Postgres) works. One audit entry
+ * per beat. Idempotent per job id: a retried beat that already wrote its entry writes nothing more.
+ */
+export async function heartbeat(
+  payload: PayloadOf<DoorstepCatalog, 'heartbeat'>,
+  run: JobRun,
+  deps: JobDeps,
+): Promise<{ auditId: string | null }> {
+  return deps.db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT id FROM audit_log WHERE action = 'heartbeat' AND entity_type = 'job' AND entity_id = $1`,
+      [run.id],
+    );
+    if (rows[0]) return { auditId: String(rows[0].id) };
+    const auditId = await appendAudit(tx, {
+      actor: 'system:heartbeat',
+      action: 'heartbeat',
+      schoolId: payload.schoolId ?? null,
+      entityType: 'job',
+      entityId: run.id,
+      after: { source: payload.source, instance: deps.instance, at: deps.now().toISOString(), attempt: run.attempt },
+    });
+    return { auditId };
+  });
+}

@@ -1,0 +1,63 @@
+import * as z from 'zod';
+
+/**
+ * The job catalog: every job Doorstep runs, with its payload schema, queue, retries and timeout.
+ * Producers validate against it before enqueueing and workers validate again before running, so a
+ * payload that does not match is refused at both ends. Payloads carry ids only, never personal data.
+ */
+export type Role = 'web' | 'ingest' | 'worker';
+export const ROLES: readonly Role[] = ['web', 'ingest', 'worker'];
+
+export interface QueueSpec {
+  /** The `doorstep start --role` that runs this queue's workers. */
+  role: Role;
+  concurrency: number;
+}
+
+export interface JobSpec<Payload extends z.ZodType = z.ZodType> {
+  queue: string;
+  description: string;
+  payload: Payload;
+  /** Total tries, the first included. */
+  attempts: number;
+  backoff: { type: 'exponential' | 'fixed'; delayMs: number };
+  /** The handler is aborted after this long and the try counts as failed. */
+  timeoutMs: number;
+}
+
+export interface Catalog {
+  queues: Record<string, QueueSpec>;
+  jobs: Record<string, JobSpec>;
+}
+
+export function defineJob<P extends z.ZodType>(spec: JobSpec<P>): JobSpec<P> {
+  return spec;
+}
+
+const schoolId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/);
+
+export const catalog = {
+  queues: {
+    /** Housekeeping: heartbeat; later nightly runs. Heavy work never shares the alarm path. */
+    maintenance: { role: 'worker', concurrency: 1 },
+  },
+  jobs: {
+    heartbeat: defineJob({
+      queue: 'maintenance',
+      description: 'Proves the queue → worker → store path works end to end; writes an audit entry.',
+      payload: z.strictObject({
+        /** Who scheduled it: `scheduler` for the repeating one, or a CLI/test label. */
+        source: z.string().min(1).max(64),
+        schoolId: schoolId.optional(),
+      }),
+      attempts: 3,
+      backoff: { type: 'exponential', delayMs: 2000 },
+      timeoutMs: 10_000,
+    }),
+  },
+} satisfies Catalog;
+
+export type DoorstepCatalog = typeof catalog;
+export type JobName<C extends Catalog = DoorstepCatalog> = Extract<keyof C['jobs'], string>;
+export type PayloadOf<C extends Catalog, N extends JobName<C>> = z.output<C['jobs'][N]['payload']>;
+export type PayloadInput<C extends Catalog, N extends JobName<C>> = z.input<C['jobs'][N]['payload']>;

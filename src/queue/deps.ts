@@ -1,0 +1,14 @@
+import type { Logger } from '../log/logger.ts';
+import type { Db } from '../store/db.ts';
+import type { DoorstepCatalog } from './catalog.ts';
+import type { Producer } from './producer.ts';
+
+/** What a job handler may use. Time is read through `now` so handlers can be tested at any date. */
+export interface JobDeps {
+  db: Db;
+  log: Logger;
+  producer: Producer<DoorstepCatalog>;
+  now: () => Date;
+  /** This process, e.g. `hostname:pid`; written into audit entries. */
+  instance: string;
+}

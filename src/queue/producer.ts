@@ -1,0 +1,89 @@
+import { type JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { doorstepError } from '../errors.ts';
+import type { Catalog, JobName, JobSpec, PayloadInput } from './catalog.ts';
+
+export interface EnqueueOptions {
+  /** Stable id: enqueueing the same id twice adds one job (BullMQ ignores the duplicate). */
+  jobId?: string;
+  delayMs?: number;
+}
+
+/** Job options every Doorstep job shares; retries and backoff come from the catalog. */
+export function jobOptions(spec: JobSpec): JobsOptions {
+  return {
+    attempts: spec.attempts,
+    backoff: { type: spec.backoff.type, delay: spec.backoff.delayMs, ...(spec.backoff.type === 'exponential' ? { jitter: 0.25 } : {}) },
+    removeOnComplete: { age: 24 * 3600, count: 5000 },
+    // Failed jobs are kept for a week so they can be inspected and retried from /admin/queues.
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
+}
+
+/**
+ * Enqueues catalog jobs. The payload is validated first; a bad payload throws
+ * DOORSTEP_JOB_PAYLOAD_INVALID naming each failing field and nothing is enqueued.
+ * Uses a fail-fast connection: when Redis is down, `enqueue` rejects rather than buffering.
+ */
+export class Producer<C extends Catalog> {
+  readonly catalog: C;
+  readonly queues: ReadonlyMap<string, Queue>;
+
+  constructor(catalog: C, connection: Redis, prefix: string) {
+    this.catalog = catalog;
+    this.queues = new Map(
+      Object.keys(catalog.queues).map((name) => [name, new Queue(name, { connection, prefix })] as const),
+    );
+  }
+
+  private spec(name: string): JobSpec {
+    const spec = this.catalog.jobs[name];
+    if (!spec) throw doorstepError('JOB_UNKNOWN', `no job named "${name}" in the catalog`);
+    return spec;
+  }
+
+  queueFor(name: JobName<C>): Queue {
+    return this.queues.get(this.spec(name).queue)!;
+  }
+
+  validate<N extends JobName<C>>(name: N, payload: PayloadInput<C, N>): unknown {
+    const parsed = this.spec(name).payload.safeParse(payload);
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
+      throw doorstepError('JOB_PAYLOAD_INVALID', `payload for job "${name}" is invalid: ${details.join('; ')}`, {
+        details,
+      });
+    }
+    return parsed.data;
+  }
+
+  async enqueue<N extends JobName<C>>(name: N, payload: PayloadInput<C, N>, options: EnqueueOptions = {}) {
+    const data = this.validate(name, payload);
+    return this.queueFor(name).add(name, data, {
+      ...jobOptions(this.spec(name)),
+      ...(options.jobId ? { jobId: options.jobId } : {}),
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
+    });
+  }
+
+  /** A repeating job; upserting the same scheduler id from several processes keeps one schedule. */
+  async schedule<N extends JobName<C>>(
+    schedulerId: string,
+    name: N,
+    repeat: { everyMs: number } | { cron: string; tz: string },
+    payload: PayloadInput<C, N>,
+  ): Promise<void> {
+    const data = this.validate(name, payload);
+    const repeatOpts = 'everyMs' in repeat ? { every: repeat.everyMs } : { pattern: repeat.cron, tz: repeat.tz };
+    const { attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(this.spec(name));
+    await this.queueFor(name).upsertJobScheduler(schedulerId, repeatOpts, {
+      name,
+      data,
+      opts: { attempts, backoff, removeOnComplete, removeOnFail },
+    } as never);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,190 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as z from 'zod';
+import { createLogger } from '../../src/log/logger.ts';
+import { type Catalog, defineJob } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { type Handlers, WorkerHost } from '../../src/queue/worker-host.ts';
+import { TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+/** A test catalog exercising the host machinery with jobs whose timing the test controls. */
+const testCatalog = {
+  queues: { work: { role: 'worker', concurrency: 2 }, alarms: { role: 'ingest', concurrency: 1 } },
+  jobs: {
+    slow: defineJob({
+      queue: 'work',
+      description: 'runs for payload.ms unless aborted',
+      payload: z.strictObject({ ms: z.int().min(0), key: z.string() }),
+      attempts: 3,
+      backoff: { type: 'fixed', delayMs: 50 },
+      timeoutMs: 60_000,
+    }),
+    limited: defineJob({
+      queue: 'work',
+      description: 'never finishes; its timeout must fail the try',
+      payload: z.strictObject({ key: z.string() }),
+      attempts: 2,
+      backoff: { type: 'fixed', delayMs: 10 },
+      timeoutMs: 200,
+    }),
+    ingestOnly: defineJob({
+      queue: 'alarms',
+      description: 'runs only where the ingest role runs',
+      payload: z.strictObject({ key: z.string() }),
+      attempts: 1,
+      backoff: { type: 'fixed', delayMs: 10 },
+      timeoutMs: 1000,
+    }),
+  },
+} satisfies Catalog;
+
+interface Deps {
+  runs: Map<string, number>;
+  finished: Map<string, number>;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => clearTimeout(t), { once: true });
+  });
+
+const handlers: Handlers<typeof testCatalog, Deps> = {
+  slow: async ({ ms, key }, run, deps) => {
+    deps.runs.set(key, (deps.runs.get(key) ?? 0) + 1);
+    await sleep(ms, run.signal);
+    if (run.signal.aborted) return 'aborted';
+    deps.finished.set(key, (deps.finished.get(key) ?? 0) + 1);
+    return 'done';
+  },
+  limited: async ({ key }, run, deps) => {
+    deps.runs.set(key, (deps.runs.get(key) ?? 0) + 1);
+    await sleep(60_000, run.signal);
+  },
+  ingestOnly: async ({ key }, _run, deps) => {
+    deps.finished.set(key, 1);
+  },
+};
+
+const log = createLogger({ level: 'silent' });
+const redis = { url: TEST_REDIS_URL };
+let prefix: string;
+let conn: Redis;
+let producer: Producer<typeof testCatalog>;
+const hosts: WorkerHost<typeof testCatalog, Deps>[] = [];
+
+function startHost(deps: Deps, roles: ('worker' | 'ingest')[] = ['worker']) {
+  const host = new WorkerHost({
+    catalog: testCatalog,
+    handlers,
+    deps,
+    roles,
+    redis,
+    prefix,
+    log,
+    workerOptions: { lockDuration: 2000, stalledInterval: 1000 },
+  });
+  host.run();
+  hosts.push(host);
+  return host;
+}
+
+async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+beforeAll(async () => {
+  prefix = uniqueName('wh');
+  conn = await connectRedis(redis, 'producer');
+  producer = new Producer(testCatalog, conn, prefix);
+});
+
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.close(0)));
+});
+
+afterAll(async () => {
+  await producer.close();
+  const keys = await conn.keys(`${prefix}:*`);
+  if (keys.length) await conn.del(...keys);
+  conn.disconnect();
+});
+
+describe('WorkerHost', () => {
+  it('refuses an invalid payload before it reaches Redis', async () => {
+    await expect(producer.enqueue('slow', { ms: -1, key: 'x' } as never)).rejects.toMatchObject({
+      code: 'DOORSTEP_JOB_PAYLOAD_INVALID',
+      details: [expect.stringMatching(/^ms: /)],
+    });
+    expect(await producer.queueFor('slow').count()).toBe(0);
+  });
+
+  it('completes a job in flight when shutdown has time', async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    const host = startHost(deps);
+    const job = await producer.enqueue('slow', { ms: 600, key: 'graceful' });
+    await waitFor(() => deps.runs.get('graceful') === 1);
+    const report = await host.close(5000);
+    expect(report.handedBack).toBe(0);
+    expect(deps.finished.get('graceful')).toBe(1);
+    expect(await producer.queueFor('slow').getJobState(job.id!)).toBe('completed');
+  });
+
+  it('hands a job in flight back at the deadline, and it runs again (never dropped)', async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    const host = startHost(deps);
+    const job = await producer.enqueue('slow', { ms: 1500, key: 'handed-back' });
+    await waitFor(() => deps.runs.get('handed-back') === 1);
+    const report = await host.close(100);
+    expect(report.handedBack).toBe(1);
+    expect(deps.finished.get('handed-back')).toBeUndefined();
+    const state = await producer.queueFor('slow').getJobState(job.id!);
+    expect(['delayed', 'waiting']).toContain(state);
+
+    // A new process picks it up and completes it; the handed-back try was not counted as a failure.
+    startHost(deps);
+    await waitFor(async () => (await producer.queueFor('slow').getJobState(job.id!)) === 'completed');
+    expect(deps.runs.get('handed-back')).toBe(2);
+    expect(deps.finished.get('handed-back')).toBe(1);
+    const done = await producer.queueFor('slow').getJob(job.id!);
+    // attemptsMade counts the completed try only: the handed-back try used none of the job's attempts.
+    expect(done?.attemptsMade).toBe(1);
+  });
+
+  it('fails a try that exceeds its timeout and retries it up to its attempts', async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    startHost(deps);
+    const job = await producer.enqueue('limited', { key: 'timeout' });
+    await waitFor(async () => (await producer.queueFor('limited').getJobState(job.id!)) === 'failed');
+    const failed = await producer.queueFor('limited').getJob(job.id!);
+    expect(failed?.attemptsMade).toBe(2);
+    expect(failed?.failedReason).toMatch(/exceeded its 200 ms timeout/);
+    expect(deps.runs.get('timeout')).toBe(2);
+  });
+
+  it('runs only the queues of the roles asked for', async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    const workerOnly = startHost(deps, ['worker']);
+    expect(workerOnly.workers.map((w) => w.name)).toEqual(['work']);
+    const job = await producer.enqueue('ingestOnly', { key: 'ingest' });
+    await sleep(300);
+    expect(await producer.queueFor('ingestOnly').getJobState(job.id!)).toBe('waiting');
+    startHost(deps, ['ingest']);
+    await waitFor(() => deps.finished.get('ingest') === 1);
+  });
+
+  it('rejects a payload that was tampered with in Redis without retrying it', async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    startHost(deps);
+    const job = await producer.queueFor('slow').add('slow', { ms: 'soon' }, { attempts: 3 });
+    await waitFor(async () => (await producer.queueFor('slow').getJobState(job.id!)) === 'failed');
+    const failed = await producer.queueFor('slow').getJob(job.id!);
+    expect(failed?.failedReason).toMatch(/DOORSTEP_JOB_PAYLOAD_INVALID.*ms, key/);
+    expect(failed?.attemptsMade).toBe(1);
+  });
+});
