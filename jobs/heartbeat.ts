@@ -1,5 +1,4 @@
-import type { PayloadOf } from '../src/queue/catalog.ts';
-import type { DoorstepCatalog } from '../src/queue/catalog.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { appendAudit } from '../src/store/audit.ts';
@@ -25,7 +24,12 @@ export async function heartbeat(
       schoolId: payload.schoolId ?? null,
       entityType: 'job',
       entityId: run.id,
-      after: { source: payload.source, instance: deps.instance, at: deps.now().toISOString(), attempt: run.attempt },
+      after: {
+        source: payload.source,
+        instance: deps.instance,
+        at: deps.now().toISOString(),
+        attempt: run.attempt,
+      },
     });
     return { auditId };
   });

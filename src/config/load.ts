@@ -27,7 +27,7 @@ export function parseConfigText(text: string, sources: SecretSources): ParseResu
       ok: false,
       problems: doc.errors.map((e) => ({
         path: 'yaml',
-        line: e.linePos?.[0].line,
+        line: counter.linePos(e.pos[0]).line,
         message: e.message.split('\n')[0] ?? e.message,
       })),
     };
@@ -37,18 +37,34 @@ export function parseConfigText(text: string, sources: SecretSources): ParseResu
   if (result.success) return { ok: true, config: result.data };
 
   const problems: ConfigProblem[] = [];
-  for (const issue of result.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        const path = [...issue.path, key];
-        problems.push({
-          path: formatPath(path),
-          line: lineOf(doc, counter, path, true),
-          message: `unknown key "${key}"`,
-        });
-      }
-      continue;
+  const issues = result.error.issues;
+  // A misspelt key shows up twice (unknown key + required key missing): report it once, as a typo.
+  const missing = issues.filter(
+    (i) => i.code === 'invalid_type' && (i as { input?: unknown }).input === undefined,
+  );
+  const consumed = new Set<z.core.$ZodIssue>();
+  for (const issue of issues) {
+    if (issue.code !== 'unrecognized_keys') continue;
+    for (const key of issue.keys) {
+      const path = [...issue.path, key];
+      const twin = missing.find(
+        (m) =>
+          !consumed.has(m) &&
+          samePath(m.path.slice(0, -1), issue.path) &&
+          similar(String(m.path.at(-1)), key),
+      );
+      if (twin) consumed.add(twin);
+      problems.push({
+        path: formatPath(path),
+        line: lineOf(doc, counter, path, true),
+        message: twin
+          ? `unknown key "${key}"; did you mean "${String(twin.path.at(-1))}"?`
+          : `unknown key "${key}"`,
+      });
     }
+  }
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys' || consumed.has(issue)) continue;
     problems.push({
       path: formatPath(issue.path),
       line: lineOf(doc, counter, issue.path),
@@ -97,6 +113,28 @@ function describeIssue(issue: z.core.$ZodIssue): string {
       message = issue.message;
   }
   return noEcho ? message : `${message}, got ${show(input)}`;
+}
+
+function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  return a.length === b.length && a.every((seg, i) => seg === b[i]);
+}
+
+/** A small edit distance (relative to length), or one a prefix of the other: likely a misspelt key. */
+function similar(a: string, b: string): boolean {
+  const x = a.toLowerCase();
+  const y = b.toLowerCase();
+  if (x.startsWith(y) || y.startsWith(x)) return true;
+  const prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= y.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (x[i - 1] === y[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[y.length]! <= Math.max(2, Math.floor(Math.max(x.length, y.length) / 2.5));
 }
 
 function show(v: unknown): string {

@@ -147,8 +147,15 @@ export function buildConfigSchema(sources: SecretSources) {
         .strictObject({
           /** PGlite data folder, used when DATABASE_URL is not set. */
           dataDir: folder.default('./data/pglite'),
+          /** PostgreSQL schema for every table (search_path); created at start if absent. */
+          schema: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+              error: 'expected a schema name of lower-case letters, digits and _',
+            })
+            .default('public'),
         })
-        .default({ dataDir: './data/pglite' }),
+        .default({ dataDir: './data/pglite', schema: 'public' }),
       http: z
         .strictObject({
           host: z.string().min(1).default('127.0.0.1'),

@@ -10,6 +10,19 @@ export interface LoggerSettings {
 }
 
 /**
+ * Pino runs `formatters.log` before its serializers, so Fastify's `req`/`res` (whose serializers
+ * keep only method, url, host, remote address and status code) are left to those serializers;
+ * everything else is redacted here.
+ */
+function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
+  const { req, res, ...rest } = object;
+  const out = redactDeep(rest) as Record<string, unknown>;
+  if (req !== undefined) out.req = req;
+  if (res !== undefined) out.res = res;
+  return out;
+}
+
+/**
  * The one pino logger factory. JSON lines on stdout (or the given stream). Every object logged,
  * including child-logger bindings and errors, is passed through `redactDeep` first.
  */
@@ -23,8 +36,15 @@ export function createLogger(settings: LoggerSettings = {}, destination?: Destin
     formatters: {
       level: (label) => ({ level: label }),
       bindings: (bindings) => redactDeep(bindings) as Record<string, unknown>,
-      log: (object) => redactDeep(object) as Record<string, unknown>,
+      log: redactLogObject,
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  const logger = destination ? pino(options, destination) : pino(options);
+  // Pino applies `formatters.bindings` to the root only and resets it for children, so child
+  // bindings are redacted here; children inherit this method through their prototype.
+  const child = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, childOptions) {
+    return child.call(this, redactDeep(bindings) as typeof bindings, childOptions);
+  } as typeof logger.child;
+  return logger;
 }

@@ -13,7 +13,11 @@ export interface EnqueueOptions {
 export function jobOptions(spec: JobSpec): JobsOptions {
   return {
     attempts: spec.attempts,
-    backoff: { type: spec.backoff.type, delay: spec.backoff.delayMs, ...(spec.backoff.type === 'exponential' ? { jitter: 0.25 } : {}) },
+    backoff: {
+      type: spec.backoff.type,
+      delay: spec.backoff.delayMs,
+      ...(spec.backoff.type === 'exponential' ? { jitter: 0.25 } : {}),
+    },
     removeOnComplete: { age: 24 * 3600, count: 5000 },
     // Failed jobs are kept for a week so they can be inspected and retried from /admin/queues.
     removeOnFail: { age: 7 * 24 * 3600 },
@@ -50,9 +54,13 @@ export class Producer<C extends Catalog> {
     const parsed = this.spec(name).payload.safeParse(payload);
     if (!parsed.success) {
       const details = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`);
-      throw doorstepError('JOB_PAYLOAD_INVALID', `payload for job "${name}" is invalid: ${details.join('; ')}`, {
-        details,
-      });
+      throw doorstepError(
+        'JOB_PAYLOAD_INVALID',
+        `payload for job "${name}" is invalid: ${details.join('; ')}`,
+        {
+          details,
+        },
+      );
     }
     return parsed.data;
   }
@@ -74,7 +82,8 @@ export class Producer<C extends Catalog> {
     payload: PayloadInput<C, N>,
   ): Promise<void> {
     const data = this.validate(name, payload);
-    const repeatOpts = 'everyMs' in repeat ? { every: repeat.everyMs } : { pattern: repeat.cron, tz: repeat.tz };
+    const repeatOpts =
+      'everyMs' in repeat ? { every: repeat.everyMs } : { pattern: repeat.cron, tz: repeat.tz };
     const { attempts, backoff, removeOnComplete, removeOnFail } = jobOptions(this.spec(name));
     await this.queueFor(name).upsertJobScheduler(schedulerId, repeatOpts, {
       name,

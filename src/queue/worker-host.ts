@@ -66,7 +66,10 @@ export class WorkerHost<C extends Catalog, Deps> {
       });
       worker.on('error', (err) => options.log.error({ err, queue }, 'worker error'));
       worker.on('failed', (job, err) =>
-        options.log.warn({ queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err }, 'job failed'),
+        options.log.warn(
+          { queue, job: job?.name, jobId: job?.id, attempt: job?.attemptsMade, err },
+          'job failed',
+        ),
       );
       this.workers.push(worker);
     }
@@ -87,16 +90,24 @@ export class WorkerHost<C extends Catalog, Deps> {
     const { catalog, handlers, deps, log } = this.options;
     const spec = catalog.jobs[job.name];
     const handler = (handlers as Record<string, JobHandler<unknown, Deps>>)[job.name];
-    if (!spec || !handler) throw new UnrecoverableError(`DOORSTEP_JOB_UNKNOWN: no handler for job "${job.name}"`);
+    if (!spec || !handler)
+      throw new UnrecoverableError(`DOORSTEP_JOB_UNKNOWN: no handler for job "${job.name}"`);
     const parsed = spec.payload.safeParse(job.data);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => i.path.join('.') || '(payload)').join(', ');
-      throw new UnrecoverableError(`DOORSTEP_JOB_PAYLOAD_INVALID: job "${job.name}" payload invalid at ${fields}`);
+      throw new UnrecoverableError(
+        `DOORSTEP_JOB_PAYLOAD_INVALID: job "${job.name}" payload invalid at ${fields}`,
+      );
     }
 
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(TIMEOUT), spec.timeoutMs);
-    const run: JobRun = { id: String(job.id), name: job.name, attempt: job.attemptsMade + 1, signal: controller.signal };
+    const run: JobRun = {
+      id: String(job.id),
+      name: job.name,
+      attempt: job.attemptsMade + 1,
+      signal: controller.signal,
+    };
     const work = handler(parsed.data, run, deps);
     const aborted = new Promise<never>((_, reject) => {
       controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });

@@ -1,0 +1,70 @@
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { loadConfigFile } from '../config/load.ts';
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
+import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
+import { type Check, type CheckResult, runChecks } from '../runtime/checks.ts';
+import { openPostgres } from '../store/postgres.ts';
+
+export function summariseSchool(s: SchoolConfig): string {
+  const fobs = s.fobs.transports.map((t) => t.kind).join('+') || 'none';
+  return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${s.records.sink}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
+}
+
+/** Connection tests that exist today: Redis, and the store. Connectors add theirs here. */
+export function connectionChecks(config: DoorstepConfig, databaseUrl: string | undefined): Check[] {
+  const redis: Check = async () => {
+    const shown = describeRedisUrl(config.redis.url);
+    try {
+      const version = await assertRedisReachable({ url: config.redis.url, password: config.redis.password });
+      return { name: 'redis', ok: true, detail: `${shown} answered (Redis ${version})` };
+    } catch (err) {
+      return { name: 'redis', ok: false, detail: describeError(err) };
+    }
+  };
+  const store: Check = async () => {
+    if (databaseUrl) {
+      // Connect and ask; never migrate from `check`.
+      const db = openPostgres({ url: databaseUrl });
+      try {
+        const { rows } = await db.query<{ v: string }>('SHOW server_version');
+        return { name: 'store', ok: true, detail: `${db.describe} answered (PostgreSQL ${rows[0]?.v})` };
+      } catch (err) {
+        return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
+      } finally {
+        await db.close();
+      }
+    }
+    // PGlite: a running `doorstep start` may hold the folder, so only check it can be written.
+    const dir = resolve(config.store.dataDir);
+    try {
+      await mkdir(dir, { recursive: true });
+      await access(dir, constants.W_OK);
+      return {
+        name: 'store',
+        ok: true,
+        detail: `embedded PGlite folder ${dir} is writable (DATABASE_URL not set)`,
+      };
+    } catch (err) {
+      return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
+    }
+  };
+  return [redis, store];
+}
+
+/**
+ * `doorstep check`: every config error with path and line (exit 2); on a valid file a summary and
+ * each connection test (exit 3 when one fails, 0 when all pass).
+ */
+export async function checkCommand(opts: { config: string }, out: (line: string) => void): Promise<number> {
+  const config = loadConfigFile(opts.config);
+  out(`${opts.config}: valid`);
+  out(`trust ${config.trust.id} (${config.trust.name}), ${config.schools.length} school(s)`);
+  for (const s of config.schools) out(`  ${summariseSchool(s)}`);
+  out('connections:');
+  const results: CheckResult[] = await runChecks(connectionChecks(config, process.env.DATABASE_URL));
+  for (const r of results) out(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);
+  return results.every((r) => r.ok) ? 0 : 3;
+}

@@ -1,0 +1,41 @@
+import { Command, CommanderError } from 'commander';
+import { checkCommand } from './check-command.ts';
+import { reportFatal } from './output.ts';
+import { startCommand } from './start-command.ts';
+
+const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
+
+const program = new Command()
+  .name('doorstep')
+  .description(
+    'Doorstep: MIS attendance → visit triggers → CPOMS, and lone-worker alarms → the school office.',
+  )
+  .exitOverride()
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description('run the bridge (web, ingest and worker roles, or the ones given)')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .option('-r, --role <roles>', 'all | web | ingest | worker, comma-separated', 'all')
+  .action(async (opts: { config: string; role: string }) => {
+    await startCommand(opts);
+  });
+
+program
+  .command('check')
+  .description('validate the config (every error with path and line) and test each connection')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await checkCommand(opts, (line) => console.log(line));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : 64;
+  } else {
+    process.exitCode = reportFatal(err);
+  }
+}

@@ -1,0 +1,74 @@
+import { loadConfigFile } from '../config/load.ts';
+import { createLogger } from '../log/logger.ts';
+import { ROLES, type Role } from '../queue/catalog.ts';
+import { startDoorstep } from '../runtime/start.ts';
+import { reportFatal } from './output.ts';
+
+export function parseRoles(text: string): Role[] {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.includes('all')) return [...ROLES];
+  const unknown = parts.filter((p) => !(ROLES as readonly string[]).includes(p));
+  if (unknown.length || parts.length === 0) {
+    throw new Error(`--role: expected all, web, ingest or worker (comma-separated), got "${text}"`);
+  }
+  return parts as Role[];
+}
+
+/**
+ * `doorstep start`: runs until SIGTERM/SIGINT, then stops taking work and exits 0 within the
+ * configured deadline (jobs still running are handed back to the queue). A second signal exits
+ * at once with 1.
+ */
+export async function startCommand(opts: { config: string; role: string }): Promise<void> {
+  const config = loadConfigFile(opts.config);
+  const roles = parseRoles(opts.role);
+  const log = createLogger({ base: { roles: roles.join(',') } });
+  const running = await startDoorstep({ config, roles, log, databaseUrl: process.env.DATABASE_URL });
+
+  const where = running.url;
+  process.stderr.write(
+    [
+      `doorstep: running roles ${roles.join(', ')} for ${config.schools.length} school(s); store: ${running.db.describe}`,
+      ...(where
+        ? [
+            `  health   ${where}/healthz`,
+            `  ready    ${where}/readyz`,
+            `  metrics  ${where}/metrics`,
+            `  board    ${where}/board (arrives with the board issue)`,
+            `  queues   ${config.http.admin ? `${where}/admin/queues` : 'disabled (set http.admin in the config)'}`,
+          ]
+        : []),
+      '  stop with Ctrl-C or SIGTERM',
+    ].join('\n') + '\n',
+  );
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      process.stderr.write(`doorstep: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    const deadline = config.shutdown.deadlineMs;
+    log.info({ signal, deadlineMs: deadline }, 'shutting down');
+    const hard = setTimeout(() => {
+      process.stderr.write(`doorstep: shutdown exceeded ${deadline + 2000} ms, exiting\n`);
+      process.exit(1);
+    }, deadline + 2000);
+    hard.unref();
+    running
+      .stop(deadline)
+      .then((report) => {
+        log.info({ handedBack: report.handedBack }, 'stopped');
+        log.flush();
+        process.exitCode = 0;
+        clearTimeout(hard);
+        setImmediate(() => process.exit(0));
+      })
+      .catch((err) => {
+        process.exit(reportFatal(err));
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}

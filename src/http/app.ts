@@ -1,0 +1,55 @@
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log/logger.ts';
+import { type Check, runChecks } from '../runtime/checks.ts';
+import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
+
+export interface HttpAppOptions {
+  log: Logger;
+  /** What /readyz tests: Redis and the store. */
+  readiness: readonly Check[];
+  metrics: Registry;
+  queues: readonly Queue[];
+  admin?: AdminCredential | undefined;
+}
+
+/** The Fastify app: health, readiness, metrics and (when configured) the queue admin UI. */
+export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    void reply.code(status).send({
+      code: err.code ?? 'DOORSTEP_INTERNAL',
+      message: status >= 500 ? 'internal error' : err.message,
+    });
+  });
+
+  /** Liveness: the process is up and its event loop turns. No dependency is touched. */
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  /** Readiness: Redis and the store answer. 503 names what is down. */
+  app.get('/readyz', async (_req, reply) => {
+    const results = await runChecks(options.readiness);
+    const down = results.filter((r) => !r.ok);
+    return reply.code(down.length ? 503 : 200).send({
+      status: down.length ? 'unavailable' : 'ready',
+      down: down.map((r) => r.name),
+      checks: results,
+    });
+  });
+
+  app.get('/metrics', async (_req, reply) => {
+    const body = await options.metrics.metrics();
+    return reply.type(options.metrics.contentType).send(body);
+  });
+
+  if (options.admin) await registerAdminQueues(app, options.queues, options.admin);
+  return app;
+}

@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { describeError } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+
+/** The result of one connection test; shared by /readyz, `doorstep check` and (later) connectors. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** One line for a person: what was reached, or what failed and why. Never a secret. */
+  detail: string;
+}
+
+export type Check = () => Promise<CheckResult>;
+
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+export function redisCheck(conn: Redis, shownUrl: string, timeoutMs = 2000): Check {
+  return async () => {
+    try {
+      await withTimeout(conn.ping(), timeoutMs, 'Redis');
+      return { name: 'redis', ok: true, detail: `${shownUrl} answered PING` };
+    } catch (err) {
+      return { name: 'redis', ok: false, detail: `${shownUrl}: ${describeError(err)}` };
+    }
+  };
+}
+
+export function storeCheck(db: Db, timeoutMs = 2000): Check {
+  return async () => {
+    try {
+      await withTimeout(db.query('SELECT 1'), timeoutMs, 'the database');
+      return { name: 'store', ok: true, detail: `${db.describe} answered` };
+    } catch (err) {
+      return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
+    }
+  };
+}
+
+export async function runChecks(checks: readonly Check[]): Promise<CheckResult[]> {
+  return Promise.all(checks.map((c) => c()));
+}

@@ -1,0 +1,135 @@
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { handlers } from '../../jobs/index.ts';
+import type { DoorstepConfig } from '../config/schema.ts';
+import { buildHttpApp } from '../http/app.ts';
+import { createMetrics } from '../http/metrics.ts';
+import type { Logger } from '../log/logger.ts';
+import { catalog, type Role } from '../queue/catalog.ts';
+import type { JobDeps } from '../queue/deps.ts';
+import { Producer } from '../queue/producer.ts';
+import { assertRedisReachable, connectRedis, describeRedisUrl } from '../queue/redis.ts';
+import { WorkerHost } from '../queue/worker-host.ts';
+import { appendAudit } from '../store/audit.ts';
+import type { Db } from '../store/db.ts';
+import { openStore } from '../store/open.ts';
+import { redisCheck, storeCheck } from './checks.ts';
+
+export interface StartOptions {
+  config: DoorstepConfig;
+  roles: readonly Role[];
+  log: Logger;
+  /** PostgreSQL URL; PGlite in config.store.dataDir when absent. */
+  databaseUrl?: string | undefined;
+}
+
+export interface RunningDoorstep {
+  /** Where the web role listens, when it runs. */
+  url: string | undefined;
+  db: Db;
+  producer: Producer<typeof catalog>;
+  /** Stops taking work and closes everything within `deadlineMs`. */
+  stop(deadlineMs: number): Promise<{ handedBack: number }>;
+}
+
+/**
+ * Brings up the roles asked for, in dependency order: Redis (fail fast with one clear line),
+ * the store (migrations applied), the producer, the workers, then the HTTP server last so
+ * /readyz only answers once everything behind it exists.
+ */
+export async function startDoorstep(options: StartOptions): Promise<RunningDoorstep> {
+  const { config, roles, log } = options;
+  const redisSettings = { url: config.redis.url, password: config.redis.password };
+  const redisVersion = await assertRedisReachable(redisSettings);
+
+  const db = await openStore({
+    databaseUrl: options.databaseUrl,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+
+  let conn: Redis | undefined;
+  let producer: Producer<typeof catalog> | undefined;
+  let host: WorkerHost<typeof catalog, JobDeps> | undefined;
+  let app: FastifyInstance | undefined;
+  const closeAll = async (deadlineMs: number) => {
+    const started = Date.now();
+    await app?.close();
+    const report = host
+      ? await host.close(Math.max(0, deadlineMs - (Date.now() - started) - 500))
+      : { handedBack: 0 };
+    await producer?.close();
+    conn?.disconnect();
+    await db.close();
+    return report;
+  };
+
+  try {
+    conn = await connectRedis(redisSettings, 'producer');
+    await warnUnlessNoEviction(conn, log);
+    producer = new Producer(catalog, conn, config.redis.prefix);
+    const instance = `${hostname()}:${process.pid}`;
+
+    if (roles.includes('worker') || roles.includes('ingest')) {
+      host = new WorkerHost({
+        catalog,
+        handlers,
+        deps: { db, log, producer, now: () => new Date(), instance },
+        roles,
+        redis: redisSettings,
+        prefix: config.redis.prefix,
+        log,
+      });
+      host.run();
+      await host.waitUntilReady();
+    }
+    if (roles.includes('worker')) {
+      await producer.schedule(
+        'heartbeat',
+        'heartbeat',
+        { everyMs: config.heartbeat.everyMs },
+        { source: 'scheduler' },
+      );
+    }
+
+    let url: string | undefined;
+    if (roles.includes('web')) {
+      app = await buildHttpApp({
+        log,
+        readiness: [redisCheck(conn, describeRedisUrl(config.redis.url)), storeCheck(db)],
+        metrics: createMetrics([...producer.queues.values()]),
+        queues: [...producer.queues.values()],
+        admin: config.http.admin,
+      });
+      url = await app.listen({ host: config.http.host, port: config.http.port });
+    }
+
+    await appendAudit(db, {
+      actor: 'system:start',
+      action: 'process.started',
+      after: { instance, roles, redisVersion, store: db.backend },
+    });
+    log.info(
+      { roles, url, redisVersion, store: db.describe, schools: config.schools.length },
+      'doorstep started',
+    );
+    return { url, db, producer, stop: closeAll };
+  } catch (err) {
+    await closeAll(1000).catch(() => {});
+    throw err;
+  }
+}
+
+/** BullMQ loses jobs if Redis evicts keys; say so loudly (managed Redis may forbid CONFIG). */
+async function warnUnlessNoEviction(conn: Redis, log: Logger): Promise<void> {
+  try {
+    const reply = (await conn.config('GET', 'maxmemory-policy')) as string[];
+    const policy = reply[1];
+    if (policy && policy !== 'noeviction') {
+      log.warn({ policy }, 'Redis maxmemory-policy should be noeviction: queued jobs can be evicted');
+    }
+  } catch {
+    log.warn('could not read Redis maxmemory-policy; make sure it is noeviction');
+  }
+}

@@ -1,0 +1,140 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatProblem, loadConfigFile, parseConfigText } from '../../src/config/load.ts';
+import { Secret } from '../../src/config/secret.ts';
+
+const EXAMPLE = readFileSync('config/doorstep.example.yaml', 'utf8');
+const THREE_MISTAKES = 'test/fixtures/config/three-mistakes.yaml';
+
+function problems(text: string, env: Record<string, string> = {}) {
+  const r = parseConfigText(text, { env });
+  if (r.ok) throw new Error('expected the config to be refused');
+  return r.problems.map(formatProblem);
+}
+
+const MINIMAL = `
+trust: { id: t, name: T }
+schools:
+  - id: s
+    name: S
+    mis: { kind: csv, dropFolder: ./drop }
+    records: { sink: preview }
+    policies: [statutory]
+`;
+
+describe('config loading', () => {
+  it('accepts the example config with no secrets set', () => {
+    const r = parseConfigText(EXAMPLE, { env: {} });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.schools.map((s) => s.id)).toEqual(['heath-lane', 'hampton-infant']);
+    expect(r.config.schools[0]!.fobs.transports[0]).toMatchObject({ kind: 'mqtt' });
+    expect(r.config.schools[1]!.escalation['overdue-visit']!.levels).toHaveLength(5);
+  });
+
+  it('fills documented defaults only where a key is absent', () => {
+    const r = parseConfigText(MINIMAL, { env: {} });
+    expect(r.ok && r.config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'doorstep' });
+    expect(r.ok && r.config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(r.ok && r.config.schools[0]!.timezone).toBe('Europe/London');
+  });
+
+  it('names all three mistakes with path and line', () => {
+    let thrown: unknown;
+    try {
+      loadConfigFile(THREE_MISTAKES, { ARBOR_PASSWORD_BETA: 'set' });
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({
+      code: 'DOORSTEP_CONFIG_INVALID',
+      exitCode: 2,
+      message: `${THREE_MISTAKES}: 3 errors`,
+      details: [
+        'http.port (line 6): expected at most 65535, got 99999',
+        'schools[1].mis.baseUrl (line 23): expected an https URL, got "ftp://x"',
+        'schools[1].policy (line 27): unknown key "policy"; did you mean "policies"?',
+      ],
+    });
+  });
+
+  it('names a secret whose environment variable is not set', () => {
+    expect(() => loadConfigFile(THREE_MISTAKES, {})).toThrow(
+      expect.objectContaining({
+        details: expect.arrayContaining([
+          'schools[1].mis.password (line 24): environment variable ARBOR_PASSWORD_BETA is not set',
+        ]),
+      }),
+    );
+  });
+
+  it('resolves ${ENV} and file: secrets into values that never print', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doorstep-secret-'));
+    writeFileSync(join(dir, 'cpoms'), 'file-token\n');
+    const text = MINIMAL.replace(
+      'records: { sink: preview }',
+      `records: { sink: cpoms, baseUrl: "https://alpha.cpoms.net", token: "file:${dir}/cpoms" }`,
+    ).replace(
+      'mis: { kind: csv, dropFolder: ./drop }',
+      'mis: { kind: arbor, baseUrl: "https://alpha.uk.arbor.sc", username: u, password: "${ARBOR_PW}" }',
+    );
+    const r = parseConfigText(text, { env: { ARBOR_PW: 'env-pass' } });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    const school = r.config.schools[0]!;
+    if (school.mis.kind !== 'arbor' || school.records.sink !== 'cpoms') throw new Error('wrong kinds');
+    expect(school.mis.password).toBeInstanceOf(Secret);
+    expect(school.mis.password.reveal()).toBe('env-pass');
+    expect(school.records.token.reveal()).toBe('file-token');
+    expect(JSON.stringify(r.config)).not.toMatch(/env-pass|file-token/);
+    expect(String(school.mis.password)).toBe('[secret]');
+  });
+
+  it('refuses a secret written inline without echoing it', () => {
+    const text = MINIMAL.replace(
+      'records: { sink: preview }',
+      'records: { sink: cpoms, baseUrl: "https://a.cpoms.net", token: "plain-token-value" }',
+    );
+    const out = problems(text);
+    expect(out).toEqual([
+      'schools[0].records.token (line 7): secrets must be a reference, ${ENV_NAME} or file:/path, never the value itself',
+    ]);
+  });
+
+  it('refuses a password inside the Redis URL', () => {
+    const out = problems(`redis: { url: "redis://:pw@127.0.0.1:6379" }\n${MINIMAL}`);
+    expect(out[0]).toMatch(/^redis\.url \(line 1\): put the Redis password in redis\.password/);
+    expect(out[0]).not.toContain('pw@');
+  });
+
+  it('reports an unknown key where it is, with no fallback', () => {
+    expect(problems(`${MINIMAL}    colour: blue\n`)).toEqual([
+      'schools[0].colour (line 9): unknown key "colour"',
+    ]);
+  });
+
+  it('reports a wrong discriminator with the allowed values', () => {
+    expect(problems(MINIMAL.replace('kind: csv', 'kind: bromcom'))).toEqual([
+      'schools[0].mis.kind (line 6): expected one of "sims-xml", "ctf", "csv", "arbor", "wonde", got "bromcom"',
+    ]);
+  });
+
+  it('reports duplicate school ids', () => {
+    const text = `${MINIMAL}  - id: s\n    name: S2\n    mis: { kind: ctf, dropFolder: ./d }\n    records: { sink: preview }\n    policies: [statutory]\n`;
+    expect(problems(text)).toEqual([
+      'schools[1].id (line 9): duplicate school id (also schools[0].id), got "s"',
+    ]);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    expect(problems('trust:\n  id: t\n   name: x\n')[0]).toMatch(/^yaml \(line 2\): Nested mappings/);
+  });
+
+  it('reports a file it cannot read', () => {
+    expect(() => loadConfigFile('/nonexistent/doorstep.yaml')).toThrow(
+      'cannot read config file /nonexistent/doorstep.yaml (ENOENT)',
+    );
+  });
+});

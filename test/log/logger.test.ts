@@ -1,0 +1,93 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/secret.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { isSensitiveKey, REDACTED, redactDeep } from '../../src/log/redact.ts';
+
+function capture() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { log: createLogger({ level: 'debug' }, stream), text: () => lines.join('') };
+}
+
+/** Values that must never appear in a log line. */
+const PERSONAL = {
+  forename: 'Amelia',
+  surname: 'Okonkwo-Clarke',
+  address: '14 Rosebank Terrace',
+  postcode: 'LS6 2QT',
+  phone: '07700 900123',
+  dob: '2015-03-09',
+  notes: 'Mum said dad is back at the house',
+  password: 'hunter2-secret',
+  token: 'cpoms-token-abc123',
+};
+
+describe('log redaction', () => {
+  it('keeps personal data and secrets out of the output at any depth', () => {
+    const { log, text } = capture();
+    log.info({ pupil: { id: 'p-1', upn: 'A123456789012', ...PERSONAL } }, 'pupil imported');
+    log.warn({ rows: [{ Legal_Forename: PERSONAL.forename, 'Legal Surname': PERSONAL.surname }] }, 'rows');
+    log.error(
+      { contact: { mobilePhone: PERSONAL.phone, homeAddress: { line1: PERSONAL.address } } },
+      'contact',
+    );
+    log.info({ headers: { authorization: `Bearer ${PERSONAL.token}`, cookie: 'sid=abc' } }, 'request');
+    log.info(
+      { visit: { staff: { firstName: 'Jo', lastName: 'Bloggs' }, concerns: PERSONAL.notes } },
+      'visit',
+    );
+    log.child({ dateOfBirth: PERSONAL.dob }).info('child binding');
+    log.info({ secret: new Secret(PERSONAL.password, 'env:X') }, 'secret object');
+    const out = text();
+    for (const value of [...Object.values(PERSONAL), 'Jo', 'Bloggs', 'sid=abc']) {
+      expect(out).not.toContain(value);
+    }
+    // Ids, and the shape of what was logged, survive.
+    expect(out).toContain('"id":"p-1"');
+    expect(out).toContain('"upn":"A123456789012"');
+    expect(out).toContain(`"surname":"${REDACTED}"`);
+    expect(out.split('\n').filter(Boolean)).toHaveLength(7);
+  });
+
+  it('keeps an error message and code but redacts personal fields attached to it', () => {
+    const { log, text } = capture();
+    const err = Object.assign(new Error('CPOMS refused record r-9'), {
+      code: 'E_REFUSED',
+      surname: PERSONAL.surname,
+    });
+    log.error({ err }, 'delivery failed');
+    const line = JSON.parse(text()) as { err: { message: string; code: string; surname: string } };
+    expect(line.err.message).toBe('CPOMS refused record r-9');
+    expect(line.err.code).toBe('E_REFUSED');
+    expect(line.err.surname).toBe(REDACTED);
+  });
+
+  it('recognises field names however they are spelt', () => {
+    for (const k of [
+      'first_name',
+      'FirstName',
+      'first-name',
+      'POSTCODE',
+      'Home Address',
+      'parentPhone',
+      'apiKey',
+    ]) {
+      expect(isSensitiveKey(k), k).toBe(true);
+    }
+    for (const k of ['id', 'upn', 'schoolId', 'queue', 'status', 'attempt']) {
+      expect(isSensitiveKey(k), k).toBe(false);
+    }
+  });
+
+  it('cuts cycles', () => {
+    const a: Record<string, unknown> = { id: 1 };
+    a.self = a;
+    expect(redactDeep(a)).toEqual({ id: 1, self: '[circular]' });
+  });
+});
