@@ -11,6 +11,7 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   CONFIG_INVALID: { code: 'DOORSTEP_CONFIG_INVALID', statusCode: 500, exitCode: 2 },
+  USAGE: { code: 'DOORSTEP_USAGE', statusCode: 400, exitCode: 64 },
   CONFIG_UNREADABLE: { code: 'DOORSTEP_CONFIG_UNREADABLE', statusCode: 500, exitCode: 2 },
   SERVICE_UNAVAILABLE: { code: 'DOORSTEP_SERVICE_UNAVAILABLE', statusCode: 503, exitCode: 3 },
   MIGRATION_FAILED: { code: 'DOORSTEP_MIGRATION_FAILED', statusCode: 500, exitCode: 4 },

@@ -29,7 +29,7 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
       // Connect and ask; never migrate from `check`.
       const db = openPostgres({ url: databaseUrl });
       try {
-        const { rows } = await db.query<{ v: string }>('SHOW server_version');
+        const { rows } = await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
         return { name: 'store', ok: true, detail: `${db.describe} answered (PostgreSQL ${rows[0]?.v})` };
       } catch (err) {
         return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };

@@ -1,4 +1,5 @@
 import { loadConfigFile } from '../config/load.ts';
+import { doorstepError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { ROLES, type Role } from '../queue/catalog.ts';
 import { startDoorstep } from '../runtime/start.ts';
@@ -9,7 +10,10 @@ export function parseRoles(text: string): Role[] {
   if (parts.includes('all')) return [...ROLES];
   const unknown = parts.filter((p) => !(ROLES as readonly string[]).includes(p));
   if (unknown.length || parts.length === 0) {
-    throw new Error(`--role: expected all, web, ingest or worker (comma-separated), got "${text}"`);
+    throw doorstepError(
+      'USAGE',
+      `--role: expected all, web, ingest or worker (comma-separated), got "${text}"`,
+    );
   }
   return parts as Role[];
 }
@@ -27,7 +31,7 @@ export async function startCommand(opts: { config: string; role: string }): Prom
 
   const where = running.url;
   process.stderr.write(
-    [
+    `${[
       `doorstep: running roles ${roles.join(', ')} for ${config.schools.length} school(s); store: ${running.db.describe}`,
       ...(where
         ? [
@@ -39,7 +43,7 @@ export async function startCommand(opts: { config: string; role: string }): Prom
           ]
         : []),
       '  stop with Ctrl-C or SIGTERM',
-    ].join('\n') + '\n',
+    ].join('\n')}\n`,
   );
 
   let stopping = false;

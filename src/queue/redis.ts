@@ -51,7 +51,10 @@ export async function assertRedisReachable(settings: RedisSettings, timeoutMs = 
     retryStrategy: () => null,
     maxRetriesPerRequest: 0,
   });
-  client.on('error', () => {});
+  let lastError: unknown;
+  client.on('error', (err) => {
+    lastError = err;
+  });
   try {
     await client.connect();
     const info = await client.info('server');
@@ -61,7 +64,7 @@ export async function assertRedisReachable(settings: RedisSettings, timeoutMs = 
     const port = new URL(settings.url).port || '6379';
     throw doorstepError(
       'SERVICE_UNAVAILABLE',
-      `cannot reach Redis at ${shown} (${describeError(err)}). Start it, e.g. \`redis-server --daemonize yes --port ${port} --appendonly yes --maxmemory-policy noeviction\`, or set redis.url in the config.`,
+      `cannot reach Redis at ${shown} (${describeError(lastError ?? err)}). Start it, e.g. \`redis-server --daemonize yes --port ${port} --appendonly yes --maxmemory-policy noeviction\`, or set redis.url in the config.`,
       { cause: err },
     );
   } finally {

@@ -1,0 +1,115 @@
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { freePort, runCli, testConfig, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
+
+const schema = uniqueName('start');
+afterAll(() => dropSchema(schema));
+
+describe('doorstep start (a real process)', () => {
+  it('serves /readyz 200, runs the heartbeat job, and exits 0 within 10 s of SIGTERM', async () => {
+    const port = await freePort();
+    const { file, dir } = writeTempConfig(
+      testConfig({
+        prefix: uniqueName('start'),
+        port,
+        redisUrl: TEST_REDIS_URL,
+        dataDir: `${process.cwd()}/data/unused`,
+        schema,
+      }),
+    );
+    const p = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL });
+    try {
+      await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200);
+      expect(p.stderr()).toContain(`health   http://127.0.0.1:${port}/healthz`);
+
+      // The scheduled heartbeat went queue → worker → Postgres.
+      const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await client.connect();
+      try {
+        const end = Date.now() + 10_000;
+        let beats = 0;
+        while (beats === 0 && Date.now() < end) {
+          const r = await client.query(
+            `SELECT count(*)::int AS n FROM "${schema}".audit_log WHERE action = 'heartbeat'`,
+          );
+          beats = r.rows[0].n;
+          if (beats === 0) await new Promise((res) => setTimeout(res, 200));
+        }
+        expect(beats).toBeGreaterThan(0);
+      } finally {
+        await client.end();
+      }
+      const sent = Date.now();
+      p.child.kill('SIGTERM');
+      const { code, at } = await p.exited;
+      expect(code).toBe(0);
+      expect(at - sent).toBeLessThan(10_000); // the acceptance criterion, not a speed claim
+      expect(p.stdout()).toContain('"msg":"stopped"');
+    } finally {
+      p.child.kill('SIGKILL');
+      void dir;
+    }
+  });
+
+  it('exits non-zero with one clear line naming the Redis URL when Redis is unreachable', async () => {
+    const { file } = writeTempConfig(
+      testConfig({
+        prefix: 'unreachable',
+        port: await freePort(),
+        redisUrl: 'redis://127.0.0.1:6399',
+        dataDir: 'memory://',
+      }),
+    );
+    const p = runCli(['start', '--config', file]);
+    const { code } = await p.exited;
+    expect(code).toBe(3);
+    const lines = p.stderr().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^doorstep: cannot reach Redis at redis:\/\/127\.0\.0\.1:6399 \(.*ECONNREFUSED.*\)\. Start it, e\.g\. `redis-server --daemonize yes --port 6399/,
+    );
+    expect(p.stderr()).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses an unknown role', async () => {
+    const p = runCli(['start', '--config', 'config/doorstep.example.yaml', '--role', 'cook']);
+    expect((await p.exited).code).toBe(64);
+    expect(p.stderr()).toContain('--role: expected all, web, ingest or worker (comma-separated), got "cook"');
+  });
+});
+
+describe('doorstep check', () => {
+  it('names all three mistakes with path and line and exits 2', async () => {
+    const p = runCli(['check', '--config', 'test/fixtures/config/three-mistakes.yaml'], {
+      ARBOR_PASSWORD_BETA: 'x',
+    });
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr().trim().split('\n')).toEqual([
+      'doorstep: test/fixtures/config/three-mistakes.yaml: 3 errors',
+      '  http.port (line 6): expected at most 65535, got 99999',
+      '  schools[1].mis.baseUrl (line 23): expected an https URL, got "ftp://x"',
+      '  schools[1].policy (line 27): unknown key "policy"; did you mean "policies"?',
+    ]);
+  });
+
+  it('summarises a valid config and tests Redis and Postgres', async () => {
+    const p = runCli(['check', '--config', 'config/doorstep.example.yaml'], {
+      DATABASE_URL: TEST_DATABASE_URL,
+    });
+    expect((await p.exited).code).toBe(0);
+    const out = p.stdout();
+    expect(out).toContain('config/doorstep.example.yaml: valid');
+    expect(out).toContain('heath-lane (Heath Lane Academy): mis sims-xml, records preview, fobs mqtt');
+    expect(out).toMatch(/ok {3}redis: redis:\/\/127\.0\.0\.1:6379 answered \(Redis \d/);
+    expect(out).toMatch(/ok {3}store: postgres:\/\/127\.0\.0\.1:5432\/test answered \(PostgreSQL \d/);
+  });
+
+  it('exits 3 and says which connection failed', async () => {
+    const p = runCli(['check', '--config', 'config/doorstep.example.yaml'], {
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test',
+    });
+    expect((await p.exited).code).toBe(3);
+    expect(p.stdout()).toMatch(/FAIL store: postgres:\/\/127\.0\.0\.1:1\/test: .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,117 @@
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/secret.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { redisCheck, storeCheck } from '../../src/runtime/checks.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+const log = createLogger({ level: 'silent' });
+const prefix = uniqueName('http');
+const schema = uniqueName('http');
+let conn: Redis;
+let db: Db;
+let producer: Producer<typeof catalog>;
+let app: FastifyInstance;
+let adminApp: FastifyInstance;
+
+async function build(admin?: { username: string; password: Secret }, redis: Redis = conn) {
+  const queues = [...producer.queues.values()];
+  return buildHttpApp({
+    log,
+    readiness: [redisCheck(redis, 'redis://test', 500), storeCheck(db)],
+    metrics: createMetrics(queues),
+    queues,
+    admin,
+  });
+}
+
+beforeAll(async () => {
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  producer = new Producer(catalog, conn, prefix);
+  app = await build();
+  adminApp = await build({ username: 'admin', password: new Secret('correct horse', 'env:T') });
+});
+
+afterAll(async () => {
+  await app.close();
+  await adminApp.close();
+  const keys = await conn.keys(`${prefix}:*`);
+  if (keys.length) await conn.del(...keys);
+  await producer.close();
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('http app', () => {
+  it('answers /healthz without touching dependencies', async () => {
+    const r = await app.inject('/healthz');
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toEqual({ status: 'ok' });
+  });
+
+  it('is ready when Redis and Postgres answer', async () => {
+    const r = await app.inject('/readyz');
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ status: 'ready', down: [] });
+  });
+
+  it('answers 503 naming Redis when Redis is unreachable', async () => {
+    const dead = new Redis({
+      port: 1,
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
+    dead.on('error', () => {});
+    const broken = await build(undefined, dead);
+    const r = await broken.inject('/readyz');
+    expect(r.statusCode).toBe(503);
+    expect(r.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
+    expect(r.json().checks[0].detail).toMatch(/^redis:\/\/test: /);
+    await broken.close();
+    dead.disconnect();
+  });
+
+  it('exposes process metrics and queue depths', async () => {
+    await producer.enqueue('heartbeat', { source: 'test' }, { delayMs: 60_000 });
+    const r = await app.inject('/metrics');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/^text\/plain/);
+    expect(r.body).toMatch(/^doorstep_process_cpu_seconds_total \d/m);
+    expect(r.body).toContain('doorstep_queue_jobs{queue="maintenance",state="delayed"} 1');
+    expect(r.body).toContain('doorstep_queue_jobs{queue="maintenance",state="waiting"} 0');
+  });
+
+  it('does not serve the queue admin UI unless a credential is configured', async () => {
+    expect((await app.inject('/admin/queues')).statusCode).toBe(404);
+  });
+
+  it('guards the queue admin UI with basic auth', async () => {
+    expect((await adminApp.inject('/admin/queues')).statusCode).toBe(401);
+    const wrong = Buffer.from('admin:wrong').toString('base64');
+    expect(
+      (await adminApp.inject({ url: '/admin/queues', headers: { authorization: `Basic ${wrong}` } }))
+        .statusCode,
+    ).toBe(401);
+    const right = Buffer.from('admin:correct horse').toString('base64');
+    const ok = await adminApp.inject({ url: '/admin/queues', headers: { authorization: `Basic ${right}` } });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('<html');
+    const api = await adminApp.inject({
+      url: '/admin/queues/api/queues',
+      headers: { authorization: `Basic ${right}` },
+    });
+    expect(api.statusCode).toBe(200);
+    expect(JSON.stringify(api.json())).toContain('maintenance');
+  });
+});
