@@ -19,6 +19,12 @@ export const ERRORS = {
   JOB_PAYLOAD_INVALID: { code: 'DOORSTEP_JOB_PAYLOAD_INVALID', statusCode: 400, exitCode: 1 },
   JOB_UNKNOWN: { code: 'DOORSTEP_JOB_UNKNOWN', statusCode: 400, exitCode: 1 },
   JOB_TIMEOUT: { code: 'DOORSTEP_JOB_TIMEOUT', statusCode: 504, exitCode: 1 },
+  IMPORT_MALFORMED: { code: 'DOORSTEP_IMPORT_MALFORMED', statusCode: 422, exitCode: 5 },
+  IMPORT_REFUSED: { code: 'DOORSTEP_IMPORT_REFUSED', statusCode: 422, exitCode: 5 },
+  MIS_AUTH: { code: 'DOORSTEP_MIS_AUTH', statusCode: 502, exitCode: 3 },
+  MIS_RATE_LIMITED: { code: 'DOORSTEP_MIS_RATE_LIMITED', statusCode: 503, exitCode: 3 },
+  MIS_UNAVAILABLE: { code: 'DOORSTEP_MIS_UNAVAILABLE', statusCode: 502, exitCode: 3 },
+  MIS_BAD_RESPONSE: { code: 'DOORSTEP_MIS_BAD_RESPONSE', statusCode: 502, exitCode: 3 },
   AUDIT_APPEND_ONLY: { code: 'DOORSTEP_AUDIT_APPEND_ONLY', statusCode: 409, exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;
 

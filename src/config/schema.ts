@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { DEFAULT_MARK_COLUMNS, DEFAULT_PUPIL_COLUMNS } from '../../connectors/mis/row-mapping.ts';
+import { CODES } from '../domain/attendance/codes.ts';
 import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
 
 /**
@@ -52,11 +54,29 @@ function secret(sources: SecretSources) {
 const folder = z.string().min(1, { error: 'expected a folder path' });
 
 export function buildConfigSchema(sources: SecretSources) {
+  const pupilColumns = z.strictObject(
+    Object.fromEntries(Object.keys(DEFAULT_PUPIL_COLUMNS).map((k) => [k, z.string().min(1).optional()])) as Record<
+      keyof typeof DEFAULT_PUPIL_COLUMNS,
+      z.ZodOptional<z.ZodString>
+    >,
+  );
+  const markColumns = z.strictObject(
+    Object.fromEntries(Object.keys(DEFAULT_MARK_COLUMNS).map((k) => [k, z.string().min(1).optional()])) as Record<
+      keyof typeof DEFAULT_MARK_COLUMNS,
+      z.ZodOptional<z.ZodString>
+    >,
+  );
   const dropFolderMis = (kind: 'sims-xml' | 'ctf' | 'csv') =>
     z.strictObject({
       kind: z.literal(kind),
       /** Export files dropped here are imported, then moved to `processed/` or `quarantine/`. */
       dropFolder: folder,
+      /** Text encoding when the file has no BOM/declaration: Excel CSVs are often windows-1252. */
+      encoding: z.enum(['utf-8', 'windows-1252']).default('utf-8'),
+      /** Column captions of the school's own report, where they differ from the defaults. */
+      columns: z
+        .strictObject({ pupils: pupilColumns.default({}), marks: markColumns.default({}) })
+        .default({ pupils: {}, marks: {} }),
     });
 
   const mis = z.discriminatedUnion('kind', [
@@ -117,6 +137,28 @@ export function buildConfigSchema(sources: SecretSources) {
     repeat: z.int().min(0).max(9).default(0),
   });
 
+  const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
+  const attendance = z.strictObject({
+    /** Local (e.g. SIMS 8 multi-character) code → statutory code. */
+    codeMap: z
+      .record(z.string().min(1).max(8), z.string())
+      .superRefine((map, ctx) => {
+        for (const [from, to] of Object.entries(map)) {
+          if (!CODES.has(to)) {
+            ctx.addIssue({ code: 'custom', path: [from], input: to, message: `expected a statutory code for "${from}"` });
+          }
+        }
+      })
+      .default({}),
+    /**
+     * Academic years (by starting year, 2025 = 2025/26) whose marks are accepted; others are
+     * rejected rows. Default: the current and the previous academic year.
+     */
+    academicYears: z.array(z.int().min(2024).max(2100)).min(1).optional(),
+    /** When the scheduled sync runs on school days (Mon–Fri), Europe/London. */
+    syncAt: z.array(hhmm).min(1).default(['10:30', '14:30']),
+  });
+
   const school = z.strictObject({
     id,
     name: z.string().min(1),
@@ -130,6 +172,7 @@ export function buildConfigSchema(sources: SecretSources) {
     fobs: fobs.default({ transports: [], devices: [] }),
     policies: z.array(id).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(id, escalationPolicy).default({}),
+    attendance: attendance.default({ codeMap: {}, syncAt: ['10:30', '14:30'] }),
   });
 
   return z

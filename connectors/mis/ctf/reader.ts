@@ -1,0 +1,123 @@
+import type { Readable } from 'node:stream';
+import { CODES } from '../../../src/domain/attendance/codes.ts';
+import { addDays, isIsoDate } from '../../../src/domain/attendance/dates.ts';
+import { malformed } from '../errors.ts';
+import { parseDate } from '../row-mapping.ts';
+import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord, type Where } from '../types.ts';
+import { child, childrenNamed, childText, streamXmlElements, type XmlNode } from '../xml-events.ts';
+
+export const SUPPORTED_CTF_VERSIONS = /^(24|25)\.\d+$/;
+
+/** Characters that mean "no mark for this session" in an AttendanceMarks string. */
+const NO_MARK = new Set(['-', ' ', '#']);
+/** One-character marks that are the first half of a two-character code: undecodable in a one-character slot. */
+const AMBIGUOUS: Record<string, string> = {
+  J: 'J could be the withdrawn J or the first character of J1',
+  Y: 'Y could be the withdrawn Y or the first character of Y1–Y7',
+};
+
+/**
+ * Decodes one `AttendSessions` block: two characters per calendar day from `AttendanceStartDate`,
+ * the AM mark then the PM mark. A session that is `#`, `-` or a space has no mark (school not in
+ * session, or pupil not on roll). Two-character statutory codes (C1, C2, J1, Y1–Y7) cannot fit a
+ * one-character slot; a character that could be the start of one is refused, never guessed.
+ */
+export function decodeAttendanceMarks(
+  pupilMisId: string,
+  startDate: string,
+  marks: string,
+  where: Where,
+): MarkRecord[] {
+  if (marks.length % 2 !== 0) {
+    throw malformed(where, 'AttendanceMarks', `expected two characters per day, got an odd length (${marks.length})`);
+  }
+  const out: MarkRecord[] = [];
+  for (let i = 0; i < marks.length; i++) {
+    const ch = marks[i]!;
+    if (NO_MARK.has(ch)) continue;
+    const date = addDays(startDate, Math.floor(i / 2));
+    const session = i % 2 === 0 ? 'AM' : 'PM';
+    if (AMBIGUOUS[ch]) {
+      throw malformed(where, 'AttendanceMarks', `cannot decode "${ch}" for ${date} ${session} unambiguously: ${AMBIGUOUS[ch]}`);
+    }
+    if (!CODES.has(ch) && ch !== 'H') {
+      throw malformed(where, 'AttendanceMarks', `unknown mark "${ch}" for ${date} ${session} (position ${i + 1})`);
+    }
+    out.push({ pupilMisId, date, session, mark: ch, minutesLate: null, where });
+  }
+  return out;
+}
+
+function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord; marks: MarkRecord[] } {
+  const where: Where = { unit, line: node.line, record: n };
+  const upn = childText(node, 'UPN');
+  if (!upn || !/^[A-Z]\d{11}[0-9A-Z]$/.test(upn)) throw malformed(where, 'UPN', 'expected a 13-character UPN');
+  const dob = childText(node, 'DOB');
+  const pupil: PupilRecord = {
+    misId: upn,
+    upn,
+    forename: childText(node, 'Forename'),
+    surname: childText(node, 'Surname'),
+    preferredName: childText(node, 'PreferredForename'),
+    dob: dob ? parseDate(dob, where, 'DOB') : null,
+    yearGroup: childText(node, 'NCyearActual'),
+    where,
+  };
+  const marks: MarkRecord[] = [];
+  const attendance = child(node, 'Attendance');
+  for (const year of attendance ? childrenNamed(attendance, 'YearData') : []) {
+    const sessions = child(year, 'AttendSessions');
+    if (!sessions) continue;
+    const yWhere = { ...where, line: sessions.line };
+    const start = childText(sessions, 'AttendanceStartDate');
+    if (!start || !isIsoDate(start)) throw malformed(yWhere, 'AttendanceStartDate', 'expected a date as YYYY-MM-DD');
+    const raw = child(sessions, 'AttendanceMarks')?.text ?? '';
+    marks.push(...decodeAttendanceMarks(upn, start, raw.replace(/[\r\n\t]/g, ''), yWhere));
+  }
+  return { pupil, marks };
+}
+
+/**
+ * Streams a DfE Common Transfer File (CTF 24 or 25): pupils and their attendance mark strings.
+ * CTF identifies pupils by UPN only, so pupils and marks carry the UPN as their id and are matched
+ * to the school's pupils by UPN (see the import pipeline).
+ */
+export async function* readCtf(
+  input: Readable,
+  options: { unit: string; onBytes?: (n: number) => void },
+): AsyncGenerator<MisBatch> {
+  const { unit } = options;
+  let version: string | undefined;
+  let pupils: PupilRecord[] = [];
+  let marks: MarkRecord[] = [];
+  let n = 0;
+  for await (const item of streamXmlElements(input, unit, {
+    root: 'CTfile',
+    path: 'CTfile/CTFpupilData/Pupil',
+    keep: ['CTfile/Header/CTFversion'],
+    ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+  })) {
+    if ('header' in item) {
+      version = item.text;
+      if (!SUPPORTED_CTF_VERSIONS.test(version)) {
+        throw malformed({ unit }, 'Header/CTFversion', `expected CTF version 24.x or 25.x, got "${version}"`);
+      }
+      continue;
+    }
+    if (!version) throw malformed({ unit, line: item.node.line }, 'Header/CTFversion', 'expected the header before the pupils');
+    const r = pupilFrom(item.node, unit, ++n);
+    pupils.push(r.pupil);
+    marks.push(...r.marks);
+    if (pupils.length >= BATCH_SIZE) {
+      yield { kind: 'pupils', pupils };
+      pupils = [];
+    }
+    if (marks.length >= BATCH_SIZE) {
+      yield { kind: 'marks', marks };
+      marks = [];
+    }
+  }
+  if (!version) throw malformed({ unit }, 'Header/CTFversion', 'expected a CTF header with its version');
+  if (pupils.length) yield { kind: 'pupils', pupils };
+  if (marks.length) yield { kind: 'marks', marks };
+}

@@ -1,0 +1,198 @@
+import { isIsoDate } from '../../src/domain/attendance/dates.ts';
+import { malformed } from './errors.ts';
+import type { Address, ContactRecord, MarkRecord, PupilFlags, PupilRecord, Where } from './types.ts';
+
+/**
+ * Export files from a data manager's own report (SIMS Report Designer XML, Arbor/SIMS CSV) name
+ * their columns freely, so each school's config maps Doorstep's fields to column captions.
+ * These are the defaults (SIMS-style captions). Matching ignores case and spacing.
+ */
+export const DEFAULT_PUPIL_COLUMNS = {
+  misId: 'ID',
+  upn: 'UPN',
+  forename: 'Legal Forename',
+  surname: 'Legal Surname',
+  preferredName: 'Preferred Forename',
+  dob: 'DOB',
+  yearGroup: 'Year',
+  addressLine1: 'Address Line 1',
+  addressLine2: 'Address Line 2',
+  town: 'Town',
+  postcode: 'Postcode',
+  cpPlan: 'CP Plan',
+  cin: 'CIN',
+  lac: 'In Care',
+  senEhcp: 'EHCP',
+  youngCarer: 'Young Carer',
+  welfareConcern: 'Welfare Concern',
+  contact1Name: 'Priority 1 Contact',
+  contact1Relationship: 'Priority 1 Relationship',
+  contact1Phone: 'Priority 1 Phone',
+  contact1Email: 'Priority 1 Email',
+  contact2Name: 'Priority 2 Contact',
+  contact2Relationship: 'Priority 2 Relationship',
+  contact2Phone: 'Priority 2 Phone',
+  contact2Email: 'Priority 2 Email',
+} as const;
+
+export const DEFAULT_MARK_COLUMNS = {
+  pupilMisId: 'PersonID',
+  date: 'AttendanceDate',
+  session: 'SessionName',
+  mark: 'AttendanceMark',
+  minutesLate: 'MinsLate',
+  /** Wide layout: one row per pupil and day, with the AM and PM marks in their own columns. */
+  am: 'AM',
+  pm: 'PM',
+} as const;
+
+export type PupilColumns = { -readonly [K in keyof typeof DEFAULT_PUPIL_COLUMNS]: string };
+export type MarkColumns = { -readonly [K in keyof typeof DEFAULT_MARK_COLUMNS]: string };
+
+export function normaliseCaption(caption: string): string {
+  return caption.toLowerCase().replace(/[\s_\-.]+/g, '');
+}
+
+/** A row as caption → text, looked up through a column map. */
+export class Row {
+  private readonly values: Map<string, string>;
+  readonly where: Where;
+
+  constructor(entries: Iterable<[string, string]>, where: Where) {
+    this.values = new Map();
+    for (const [k, v] of entries) this.values.set(normaliseCaption(k), v);
+    this.where = where;
+  }
+
+  has(caption: string): boolean {
+    return this.values.has(normaliseCaption(caption));
+  }
+
+  /** Trimmed text, or null when absent or empty. */
+  get(caption: string): string | null {
+    const v = this.values.get(normaliseCaption(caption));
+    if (v === undefined) return null;
+    const t = v.trim();
+    return t === '' ? null : t;
+  }
+
+  require(caption: string, what: string): string {
+    const v = this.get(caption);
+    if (v === null) throw malformed(this.where, caption, `expected ${what}, got nothing`);
+    return v;
+  }
+}
+
+const TRUE = new Set(['y', 'yes', 'true', '1', 't']);
+const FALSE = new Set(['n', 'no', 'false', '0', 'f']);
+
+export function parseFlag(row: Row, caption: string): boolean | undefined {
+  const v = row.get(caption);
+  if (v === null) return undefined;
+  const k = v.toLowerCase();
+  if (TRUE.has(k)) return true;
+  if (FALSE.has(k)) return false;
+  throw malformed(row.where, caption, 'expected Yes/No, Y/N, True/False or 1/0');
+}
+
+/** ISO `YYYY-MM-DD` (optionally with a time part) or UK `DD/MM/YYYY`. */
+export function parseDate(text: string, where: Where, field: string): string {
+  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
+  const uk = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
+  const date = iso ? iso[1]! : uk ? `${uk[3]}-${uk[2]!.padStart(2, '0')}-${uk[1]!.padStart(2, '0')}` : null;
+  if (!date || !isIsoDate(date)) throw malformed(where, field, 'expected a date as YYYY-MM-DD or DD/MM/YYYY');
+  return date;
+}
+
+export function parseSession(text: string, where: Where, field: string): 'AM' | 'PM' {
+  const s = text.trim().toUpperCase();
+  if (s === 'AM' || s === 'PM') return s;
+  throw malformed(where, field, 'expected AM or PM');
+}
+
+export function parseMinutes(text: string | null, where: Where, field: string): number | null {
+  if (text === null) return null;
+  if (!/^\d{1,4}$/.test(text)) throw malformed(where, field, 'expected whole minutes');
+  return Number(text);
+}
+
+const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
+
+export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
+  const misId = row.require(cols.misId, 'the pupil MIS id');
+  const upn = row.get(cols.upn);
+  if (upn !== null && !UPN.test(upn)) throw malformed(row.where, cols.upn, 'expected a 13-character UPN');
+  const dob = row.get(cols.dob);
+  const address: Address = {
+    line1: row.get(cols.addressLine1),
+    line2: row.get(cols.addressLine2),
+    town: row.get(cols.town),
+    postcode: row.get(cols.postcode),
+  };
+  const flags: PupilFlags = {};
+  for (const key of ['cpPlan', 'cin', 'lac', 'senEhcp', 'youngCarer', 'welfareConcern'] as const) {
+    const v = parseFlag(row, cols[key]);
+    if (v !== undefined) flags[key] = v;
+  }
+  const contacts: ContactRecord[] = [];
+  for (const n of [1, 2] as const) {
+    const name = row.get(cols[`contact${n}Name`]);
+    const phone = row.get(cols[`contact${n}Phone`]);
+    const email = row.get(cols[`contact${n}Email`]);
+    if (name || phone || email) {
+      contacts.push({ priority: n, name, relationship: row.get(cols[`contact${n}Relationship`]), phone, email });
+    }
+  }
+  const hasContactColumns = row.has(cols.contact1Name) || row.has(cols.contact1Phone);
+  return {
+    misId,
+    upn,
+    forename: row.get(cols.forename),
+    surname: row.get(cols.surname),
+    preferredName: row.get(cols.preferredName),
+    dob: dob === null ? null : parseDate(dob, row.where, cols.dob),
+    yearGroup: row.get(cols.yearGroup),
+    address: Object.values(address).some((v) => v !== null) ? address : null,
+    flags,
+    ...(hasContactColumns ? { contacts } : {}),
+    where: row.where,
+  };
+}
+
+/** One mark per row (session column), or two (AM and PM columns). */
+export function rowToMarks(row: Row, cols: MarkColumns): MarkRecord[] {
+  const pupilMisId = row.require(cols.pupilMisId, 'the pupil MIS id');
+  const date = parseDate(row.require(cols.date, 'a date'), row.where, cols.date);
+  const minutesLate = parseMinutes(row.get(cols.minutesLate), row.where, cols.minutesLate);
+  if (row.has(cols.session) || row.has(cols.mark)) {
+    const session = parseSession(row.require(cols.session, 'AM or PM'), row.where, cols.session);
+    const mark = row.require(cols.mark, 'an attendance mark');
+    return [{ pupilMisId, date, session, mark, minutesLate, where: row.where }];
+  }
+  const out: MarkRecord[] = [];
+  for (const session of ['AM', 'PM'] as const) {
+    const mark = row.get(session === 'AM' ? cols.am : cols.pm);
+    if (mark !== null) out.push({ pupilMisId, date, session, mark, minutesLate: null, where: row.where });
+  }
+  return out;
+}
+
+/** Which kind of file a header row describes; an error names the columns that are missing. */
+export function detectKind(
+  has: (caption: string) => boolean,
+  pupilCols: PupilColumns,
+  markCols: MarkColumns,
+  where: Where,
+): 'pupils' | 'marks' {
+  const long = [markCols.pupilMisId, markCols.date, markCols.session, markCols.mark];
+  const wide = [markCols.pupilMisId, markCols.date, markCols.am, markCols.pm];
+  if (long.every(has) || wide.every(has)) return 'marks';
+  if (has(pupilCols.misId)) return 'pupils';
+  throw malformed(
+    where,
+    undefined,
+    `cannot tell what this file holds: expected a pupil column "${pupilCols.misId}", or mark columns ${long
+      .map((c) => `"${c}"`)
+      .join(', ')} (or "${markCols.am}"/"${markCols.pm}" per day); check the school's column map`,
+  );
+}

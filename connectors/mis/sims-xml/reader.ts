@@ -1,0 +1,138 @@
+import type { Readable } from 'node:stream';
+import { SaxesParser } from 'saxes';
+import { decodeText } from '../decode.ts';
+import { malformed } from '../errors.ts';
+import {
+  DEFAULT_MARK_COLUMNS,
+  DEFAULT_PUPIL_COLUMNS,
+  type MarkColumns,
+  type PupilColumns,
+  Row,
+  rowToMarks,
+  rowToPupil,
+} from '../row-mapping.ts';
+import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord } from '../types.ts';
+
+/** `Legal_x0020_Surname` → `Legal Surname` (XML-encoded characters in element names). */
+export function decodeXmlName(name: string): string {
+  return name.replace(/_x([0-9A-Fa-f]{4})_/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
+
+export interface SimsXmlOptions {
+  unit: string;
+  pupilColumns?: Partial<PupilColumns>;
+  markColumns?: Partial<MarkColumns>;
+  onBytes?: (n: number) => void;
+}
+
+/** The two SIMS documents Doorstep reads, by root element. */
+const ROOTS = {
+  SuperStarReport: { record: 'Record', kind: 'pupils' },
+  SessionAttendances: { record: 'SessionAttendance', kind: 'marks' },
+} as const;
+
+/**
+ * Streams a SIMS XML export — a Report Designer / CommandReporter report (`SuperStarReport/Record`,
+ * pupils and contacts) or a session-attendance document (`SessionAttendances/SessionAttendance`,
+ * marks) — as batches. Memory stays flat: text is decoded and parsed chunk by chunk and at most one
+ * batch of records is held.
+ *
+ * Safety: a DOCTYPE is refused outright, so no external entity is ever resolved and no
+ * entity-expansion bomb can be declared; an undeclared entity reference is a parse error.
+ */
+export async function* readSimsXml(input: Readable, options: SimsXmlOptions): AsyncGenerator<MisBatch> {
+  const unit = options.unit;
+  const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
+  const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
+  const parser = new SaxesParser({ position: true });
+
+  let root: (typeof ROOTS)[keyof typeof ROOTS] | undefined;
+  let depth = 0;
+  let recordNo = 0;
+  let recordLine = 0;
+  let fields: [string, string][] | undefined;
+  let field: string | undefined;
+  let text = '';
+  let pupils: PupilRecord[] = [];
+  let marks: MarkRecord[] = [];
+  let failure: Error | undefined;
+  let sawRoot = false;
+
+  const fail = (err: Error) => {
+    failure ??= err;
+  };
+
+  parser.on('doctype', () => {
+    fail(malformed({ unit, line: parser.line }, undefined, 'a DOCTYPE is not allowed (external entities are never resolved)'));
+  });
+  parser.on('error', (err) => {
+    fail(malformed({ unit, line: parser.line }, undefined, `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`));
+  });
+  parser.on('opentag', (tag) => {
+    depth++;
+    if (depth === 1) {
+      sawRoot = true;
+      root = ROOTS[tag.name as keyof typeof ROOTS];
+      if (!root) {
+        fail(
+          malformed(
+            { unit, line: parser.line },
+            undefined,
+            `unexpected root element <${tag.name}>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)`,
+          ),
+        );
+      }
+    } else if (depth === 2 && root && tag.name === root.record) {
+      recordNo++;
+      recordLine = parser.line;
+      fields = [];
+    } else if (depth === 3 && fields) {
+      field = decodeXmlName(tag.name);
+      text = '';
+    }
+  });
+  parser.on('text', (t) => {
+    if (field !== undefined) text += t;
+  });
+  parser.on('closetag', () => {
+    if (depth === 3 && fields && field !== undefined) {
+      fields.push([field, text]);
+      field = undefined;
+    } else if (depth === 2 && fields && root) {
+      const row = new Row(fields, { unit, line: recordLine, record: recordNo });
+      fields = undefined;
+      try {
+        if (root.kind === 'pupils') pupils.push(rowToPupil(row, pupilCols));
+        else marks.push(...rowToMarks(row, markCols));
+      } catch (err) {
+        fail(err as Error);
+      }
+    }
+    depth--;
+  });
+
+  function* drain(final: boolean): Generator<MisBatch> {
+    if (pupils.length >= BATCH_SIZE || (final && pupils.length)) {
+      yield { kind: 'pupils', pupils };
+      pupils = [];
+    }
+    if (marks.length >= BATCH_SIZE || (final && marks.length)) {
+      yield { kind: 'marks', marks };
+      marks = [];
+    }
+  }
+
+  let content = false;
+  for await (const chunk of decodeText(input, unit, options.onBytes ? { onBytes: options.onBytes } : {})) {
+    content ||= /\S/.test(chunk);
+    if (!content) continue;
+    parser.write(chunk);
+    if (failure) throw failure;
+    yield* drain(false);
+  }
+  if (!content) throw malformed({ unit }, undefined, 'the file is empty: expected an XML document');
+  parser.close();
+  if (failure) throw failure;
+  if (!sawRoot) throw malformed({ unit }, undefined, 'expected an XML document with a root element');
+  yield* drain(true);
+}

@@ -1,0 +1,92 @@
+import type { CheckResult } from '../../src/runtime/checks.ts';
+
+/**
+ * What an MIS connector produces. A connector knows its wire format and nothing about triggers or
+ * SQL: it turns files or API pages into these records, naming where each came from so an error
+ * can point at the exact file, line/record and field.
+ */
+export interface Where {
+  /** File name or API unit, e.g. `marks.xml` or `arbor attendance-records page 2`. */
+  unit: string;
+  /** 1-based line in a text file, when known. */
+  line?: number;
+  /** 1-based record number within the unit. */
+  record?: number;
+}
+
+export interface Address {
+  line1?: string | null;
+  line2?: string | null;
+  town?: string | null;
+  postcode?: string | null;
+}
+
+export interface PupilFlags {
+  cpPlan?: boolean;
+  cin?: boolean;
+  lac?: boolean;
+  senEhcp?: boolean;
+  youngCarer?: boolean;
+  welfareConcern?: boolean;
+}
+
+export interface ContactRecord {
+  priority: number;
+  name?: string | null;
+  relationship?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  address?: Address | null;
+}
+
+export interface PupilRecord {
+  misId: string;
+  upn?: string | null;
+  forename?: string | null;
+  surname?: string | null;
+  preferredName?: string | null;
+  dob?: string | null;
+  yearGroup?: string | null;
+  address?: Address | null;
+  flags?: PupilFlags;
+  /** When present, replaces the pupil's contacts. */
+  contacts?: ContactRecord[];
+  where: Where;
+}
+
+export interface MarkRecord {
+  pupilMisId: string;
+  /** YYYY-MM-DD */
+  date: string;
+  session: 'AM' | 'PM';
+  /** The mark exactly as the MIS gave it (statutory or local code). */
+  mark: string;
+  minutesLate?: number | null;
+  where: Where;
+}
+
+export type MisBatch = { kind: 'pupils'; pupils: PupilRecord[] } | { kind: 'marks'; marks: MarkRecord[] };
+
+/**
+ * One transaction's worth of input: a whole file, or one API page. Applied whole or not at all.
+ */
+export interface ImportUnit {
+  /** Shown in summaries and errors. */
+  label: string;
+  batches(): AsyncIterable<MisBatch>;
+  /** The sync cursor to store when this unit commits (API sources). */
+  cursorAfter?: () => string | undefined;
+}
+
+export interface SyncCursor {
+  value: string | null;
+}
+
+/** Every MIS connector: a connection test, and the units to import since the cursor. */
+export interface MisSource {
+  readonly kind: string;
+  check(): Promise<CheckResult>;
+  pull(cursor: SyncCursor): AsyncIterable<ImportUnit>;
+}
+
+export const BATCH_SIZE = 2000;

@@ -1,0 +1,94 @@
+import type { Readable } from 'node:stream';
+import { SaxesParser } from 'saxes';
+import { decodeText } from './decode.ts';
+import { malformed } from './errors.ts';
+
+/** A small element tree: text, children by name (repeated names collect in arrays). */
+export interface XmlNode {
+  name: string;
+  line: number;
+  text: string;
+  children: XmlNode[];
+}
+
+export function child(node: XmlNode, name: string): XmlNode | undefined {
+  return node.children.find((c) => c.name === name);
+}
+
+export function childText(node: XmlNode, name: string): string | null {
+  const c = child(node, name);
+  const t = c?.text.trim();
+  return t ? t : null;
+}
+
+export function childrenNamed(node: XmlNode, name: string): XmlNode[] {
+  return node.children.filter((c) => c.name === name);
+}
+
+/**
+ * Streams an XML document and hands over each element at `path` (e.g. `CTfile/CTFpupilData/Pupil`)
+ * as a small tree, plus the text of elements on `keep` paths outside those subtrees (headers).
+ * Same safety rules as every Doorstep XML reader: DOCTYPE refused, entities never resolved, a
+ * truncated or malformed document is an error with its line.
+ */
+export async function* streamXmlElements(
+  input: Readable,
+  unit: string,
+  options: { path: string; root: string; keep?: readonly string[]; onBytes?: (n: number) => void },
+): AsyncGenerator<{ node: XmlNode } | { header: string; text: string }> {
+  const parser = new SaxesParser({ position: true });
+  const stack: string[] = [];
+  const nodes: XmlNode[] = [];
+  const ready: ({ node: XmlNode } | { header: string; text: string })[] = [];
+  const keep = new Set(options.keep ?? []);
+  let headerText = '';
+  let failure: Error | undefined;
+  let content = false;
+  const fail = (err: Error) => {
+    failure ??= err;
+  };
+
+  parser.on('doctype', () =>
+    fail(malformed({ unit, line: parser.line }, undefined, 'a DOCTYPE is not allowed (external entities are never resolved)')),
+  );
+  parser.on('error', (err) =>
+    fail(malformed({ unit, line: parser.line }, undefined, `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`)),
+  );
+  parser.on('opentag', (tag) => {
+    stack.push(tag.name);
+    if (stack.length === 1 && tag.name !== options.root) {
+      fail(malformed({ unit, line: parser.line }, undefined, `unexpected root element <${tag.name}>: expected <${options.root}>`));
+    }
+    const path = stack.join('/');
+    if (nodes.length > 0 || path === options.path) {
+      const node: XmlNode = { name: tag.name, line: parser.line, text: '', children: [] };
+      nodes.at(-1)?.children.push(node);
+      nodes.push(node);
+    } else if (keep.has(path)) headerText = '';
+  });
+  parser.on('text', (t) => {
+    const top = nodes.at(-1);
+    if (top) top.text += t;
+    else if (keep.has(stack.join('/'))) headerText += t;
+  });
+  parser.on('closetag', () => {
+    const path = stack.join('/');
+    if (nodes.length > 0) {
+      const node = nodes.pop()!;
+      if (nodes.length === 0) ready.push({ node });
+    } else if (keep.has(path)) ready.push({ header: path, text: headerText.trim() });
+    stack.pop();
+  });
+
+  for await (const chunk of decodeText(input, unit, options.onBytes ? { onBytes: options.onBytes } : {})) {
+    content ||= /\S/.test(chunk);
+    if (!content) continue;
+    parser.write(chunk);
+    if (failure) throw failure;
+    yield* ready.splice(0);
+  }
+  if (!content) throw malformed({ unit }, undefined, 'the file is empty: expected an XML document');
+  parser.close();
+  if (failure) throw failure;
+  yield* ready.splice(0);
+}

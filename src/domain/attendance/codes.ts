@@ -1,0 +1,103 @@
+/**
+ * National attendance codes from 19 August 2024 (School Attendance (Pupil Registration) (England)
+ * Regulations 2024, reg. 10; DfE "Working together to improve school attendance").
+ * Pure data and lookups: no I/O.
+ */
+export type Category =
+  | 'present'
+  | 'approved_activity'
+  | 'authorised_absence'
+  | 'unauthorised_absence'
+  | 'not_possible';
+
+export interface CodeInfo {
+  code: string;
+  category: Category;
+  meaning: string;
+}
+
+const TABLE: readonly CodeInfo[] = [
+  { code: '/', category: 'present', meaning: 'present (AM)' },
+  { code: '\\', category: 'present', meaning: 'present (PM)' },
+  { code: 'L', category: 'present', meaning: 'late, arrived before the register closed' },
+  { code: 'K', category: 'approved_activity', meaning: 'attending provision arranged by the local authority' },
+  { code: 'V', category: 'approved_activity', meaning: 'attending an educational visit or trip' },
+  { code: 'P', category: 'approved_activity', meaning: 'participating in an approved sporting activity' },
+  { code: 'W', category: 'approved_activity', meaning: 'attending work experience' },
+  { code: 'B', category: 'approved_activity', meaning: 'attending any other approved educational activity' },
+  { code: 'C', category: 'authorised_absence', meaning: 'leave of absence for exceptional circumstances' },
+  { code: 'C1', category: 'authorised_absence', meaning: 'leave for a regulated performance or employment abroad' },
+  { code: 'C2', category: 'authorised_absence', meaning: 'leave for a part-time timetable' },
+  { code: 'E', category: 'authorised_absence', meaning: 'suspended or excluded, no alternative provision' },
+  { code: 'I', category: 'authorised_absence', meaning: 'illness' },
+  { code: 'J1', category: 'authorised_absence', meaning: 'leave to attend an interview' },
+  { code: 'M', category: 'authorised_absence', meaning: 'medical or dental appointment' },
+  { code: 'R', category: 'authorised_absence', meaning: 'religious observance' },
+  { code: 'S', category: 'authorised_absence', meaning: 'study leave' },
+  { code: 'T', category: 'authorised_absence', meaning: 'mobile child: parent travelling for work' },
+  { code: 'G', category: 'unauthorised_absence', meaning: 'holiday not agreed' },
+  { code: 'N', category: 'unauthorised_absence', meaning: 'reason not yet established' },
+  { code: 'O', category: 'unauthorised_absence', meaning: 'absent in other or unknown circumstances' },
+  { code: 'U', category: 'unauthorised_absence', meaning: 'arrived after the register closed' },
+  { code: 'D', category: 'not_possible', meaning: 'dual registered, at another school' },
+  { code: 'X', category: 'not_possible', meaning: 'non-compulsory school age, not required to attend' },
+  { code: 'Q', category: 'not_possible', meaning: 'unable to attend: lack of access arrangements' },
+  { code: 'Y1', category: 'not_possible', meaning: 'unable to attend: transport not available' },
+  { code: 'Y2', category: 'not_possible', meaning: 'unable to attend: widespread travel disruption' },
+  { code: 'Y3', category: 'not_possible', meaning: 'unable to attend: part of the premises closed' },
+  { code: 'Y4', category: 'not_possible', meaning: 'unable to attend: whole school site unexpectedly closed' },
+  { code: 'Y5', category: 'not_possible', meaning: 'unable to attend: criminal justice detention' },
+  { code: 'Y6', category: 'not_possible', meaning: 'unable to attend: public health guidance or law' },
+  { code: 'Y7', category: 'not_possible', meaning: 'unable to attend: any other unavoidable cause' },
+  { code: 'Z', category: 'not_possible', meaning: 'prospective pupil not yet on roll' },
+  { code: '#', category: 'not_possible', meaning: 'planned whole-school closure' },
+];
+
+export const CODES: ReadonlyMap<string, CodeInfo> = new Map(TABLE.map((c) => [c.code, c]));
+
+/** Codes withdrawn by the 2024 regulations; an error on marks dated from this day. */
+export const WITHDRAWN_FROM = '2024-08-19';
+export const WITHDRAWN: ReadonlyMap<string, string> = new Map([
+  ['H', 'H (agreed holiday) was withdrawn on 2024-08-19; use C for exceptional leave'],
+  ['J', 'J (interview) was withdrawn on 2024-08-19; use J1'],
+  ['Y', 'Y (unable to attend) was withdrawn on 2024-08-19; use one of Y1–Y7'],
+]);
+
+export const ABSENCE_CATEGORIES: ReadonlySet<Category> = new Set(['authorised_absence', 'unauthorised_absence']);
+
+/** A school's local → statutory code map (SIMS 8 style multi-character codes, e.g. X01 → B). */
+export type LocalCodeMap = Readonly<Record<string, string>>;
+
+export type CodeResolution =
+  | { ok: true; code: string; category: Category; localCode: string | null }
+  | { ok: false; reason: string };
+
+/**
+ * Resolves a mark as found in an export to its statutory code and category. The local map is
+ * consulted first (a school may map a local code onto a statutory one); statutory codes pass
+ * through. Withdrawn codes are refused on dates from 2024-08-19; anything else unknown is refused —
+ * never guessed.
+ */
+export function resolveCode(raw: string, date: string, localMap: LocalCodeMap = {}): CodeResolution {
+  const given = raw.trim();
+  if (given === '') return { ok: false, reason: 'empty attendance mark' };
+  const mapped = localMap[given];
+  if (mapped !== undefined) {
+    const info = CODES.get(mapped);
+    if (!info) return { ok: false, reason: `local code "${given}" maps to "${mapped}", which is not a statutory code` };
+    return { ok: true, code: info.code, category: info.category, localCode: given };
+  }
+  const info = CODES.get(given);
+  if (info) return { ok: true, code: info.code, category: info.category, localCode: null };
+  const withdrawn = WITHDRAWN.get(given);
+  if (withdrawn && date >= WITHDRAWN_FROM) return { ok: false, reason: `withdrawn code: ${withdrawn}` };
+  if (withdrawn) return { ok: false, reason: `code "${given}" predates the 2024 code set; Doorstep holds marks from 2024-08-19` };
+  return { ok: false, reason: `unknown attendance code "${given}" (not statutory and not in the school's code map)` };
+}
+
+/** Validates a configured code map: each target must be a statutory code. Returns problems. */
+export function codeMapProblems(map: LocalCodeMap): string[] {
+  return Object.entries(map)
+    .filter(([, to]) => !CODES.has(to))
+    .map(([from, to]) => `"${from}" maps to "${to}", which is not a statutory code`);
+}

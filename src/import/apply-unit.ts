@@ -1,0 +1,191 @@
+import { describeWhere, malformed } from '../../connectors/mis/errors.ts';
+import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
+import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
+import { academicYearOf } from '../domain/attendance/dates.ts';
+import { DoorstepError, doorstepError } from '../errors.ts';
+import {
+  auditCorrections,
+  conflictingMarks,
+  createStaging,
+  finishImport,
+  insertImport,
+  matchStagedByUpn,
+  type StagedMark,
+  setCursor,
+  stageMarks,
+  stagePupils,
+  takeUnknownPupilMarks,
+  upsertMarks,
+  upsertPupils,
+} from '../store/attendance.ts';
+import type { Db } from '../store/db.ts';
+
+export interface ImportContext {
+  schoolId: string;
+  /** sims-xml | ctf | csv | arbor | wonde */
+  source: string;
+  codeMap: LocalCodeMap;
+  /** Academic years (named by their starting year) whose marks are accepted. */
+  academicYears: ReadonlySet<number>;
+  /** Today in Europe/London; marks dated after it are rejected. */
+  today: string;
+  /** Who is importing: `system:sync`, `user:…`, `cli`. */
+  actor: string;
+  /** CTF identifies pupils by UPN only. */
+  matchPupilsBy?: 'mis' | 'upn';
+  sha256?: string | null;
+  dryRun?: boolean;
+  onRecords?: (n: number) => void;
+}
+
+export interface Rejection {
+  where: string;
+  reason: string;
+}
+
+export interface ImportSummary {
+  importId: string | null;
+  unit: string;
+  status: 'applied' | 'dry-run';
+  pupils: { inserted: number; updated: number; unchanged: number };
+  marks: { inserted: number; updated: number; unchanged: number; corrected: number };
+  rejected: Rejection[];
+  changedPupils: string[];
+}
+
+class DryRunDone extends Error {
+  readonly summary: ImportSummary;
+  constructor(summary: ImportSummary) {
+    super('dry run');
+    this.summary = summary;
+  }
+}
+
+const MAX_REJECTIONS_KEPT = 1000;
+
+/**
+ * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is
+ * applied (rows for unknown pupils or outside the accepted years are rejected and reported), or —
+ * when the unit is malformed, holds an unknown or withdrawn code, or gives one session two
+ * different marks — nothing is, and a `refused` import row records why.
+ *
+ * Idempotent: marks upsert on (school, pupil, date, session) and only a different code counts as a
+ * change; a corrected mark replaces the old one and writes an audit entry with both.
+ * Duplicate rows in one unit: identical ones count once; conflicting ones refuse the unit.
+ */
+export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportContext): Promise<ImportSummary> {
+  const startedAt = new Date();
+  const importRow = { schoolId: ctx.schoolId, source: ctx.source, unit: unit.label, sha256: ctx.sha256 ?? null, startedAt };
+  try {
+    return await db.transaction(async (tx) => {
+      await createStaging(tx);
+      const importId = await insertImport(tx, importRow, ctx.dryRun ? 'dry-run' : 'applied');
+      const rejected: Rejection[] = [];
+      let rejectedCount = 0;
+      const reject = (where: string, reason: string) => {
+        rejectedCount++;
+        if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
+      };
+      let pupilsSeen = 0;
+
+      for await (const batch of unit.batches()) {
+        if (batch.kind === 'pupils') {
+          pupilsSeen += batch.pupils.length;
+          await stagePupils(tx, batch.pupils.map(stagedPupil));
+          ctx.onRecords?.(batch.pupils.length);
+        } else {
+          const staged: StagedMark[] = [];
+          for (const m of batch.marks) {
+            const row = prepareMark(m, ctx, reject);
+            if (row) staged.push(row);
+          }
+          await stageMarks(tx, staged);
+          ctx.onRecords?.(batch.marks.length);
+        }
+      }
+
+      const conflicts = await conflictingMarks(tx);
+      if (conflicts.length > 0) {
+        const c = conflicts[0]!;
+        throw doorstepError(
+          'IMPORT_REFUSED',
+          `${unit.label}: pupil ${c.pupil_mis_id} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
+          { details: conflicts.map((k) => `pupil ${k.pupil_mis_id} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`) },
+        );
+      }
+
+      if (ctx.matchPupilsBy === 'upn') await matchStagedByUpn(tx, ctx.schoolId);
+      const pupils = await upsertPupils(tx, ctx.schoolId);
+      for (const r of await takeUnknownPupilMarks(tx, ctx.schoolId)) {
+        reject(
+          describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
+          `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list (import pupils first)`,
+        );
+      }
+      const corrected = await auditCorrections(tx, ctx.schoolId, ctx.actor, importId);
+      const marks = await upsertMarks(tx, ctx.schoolId, importId);
+      if (rejectedCount > rejected.length) {
+        rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
+      }
+
+      const summary: ImportSummary = {
+        importId: ctx.dryRun ? null : importId,
+        unit: unit.label,
+        status: ctx.dryRun ? 'dry-run' : 'applied',
+        pupils: { inserted: pupils.inserted, updated: pupils.updated, unchanged: pupilsSeen - pupils.inserted - pupils.updated },
+        marks: { inserted: marks.inserted, updated: marks.updated, unchanged: marks.unchanged, corrected },
+        rejected,
+        changedPupils: marks.changedPupils,
+      };
+      if (ctx.dryRun) throw new DryRunDone(summary);
+      await finishImport(tx, importId, {
+        pupilsInserted: pupils.inserted,
+        pupilsUpdated: pupils.updated,
+        marksInserted: marks.inserted,
+        marksUpdated: marks.updated,
+        marksUnchanged: marks.unchanged,
+        rejected,
+        changedPupils: marks.changedPupils,
+      });
+      const cursor = unit.cursorAfter?.();
+      if (cursor !== undefined) await setCursor(tx, ctx.schoolId, ctx.source, cursor);
+      return summary;
+    });
+  } catch (err) {
+    if (err instanceof DryRunDone) return err.summary;
+    if (!ctx.dryRun && err instanceof DoorstepError) {
+      await insertImport(db, importRow, 'refused', err.message).catch(() => {});
+    }
+    throw err;
+  }
+}
+
+function prepareMark(m: MarkRecord, ctx: ImportContext, reject: (where: string, reason: string) => void): StagedMark | null {
+  const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
+  // An unknown or withdrawn code is a mapping problem for the data manager: refuse the unit, never guess.
+  if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);
+  if (m.date > ctx.today) {
+    reject(describeWhere(m.where), `date ${m.date} is in the future`);
+    return null;
+  }
+  if (!ctx.academicYears.has(academicYearOf(m.date))) {
+    reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${[...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ')})`);
+    return null;
+  }
+  return {
+    line: m.where.line ?? m.where.record ?? 0,
+    record: m.where.record ?? null,
+    pupilMisId: m.pupilMisId,
+    date: m.date,
+    session: m.session,
+    code: resolved.code,
+    category: resolved.category,
+    localCode: resolved.localCode,
+    minutesLate: m.minutesLate ?? null,
+  };
+}
+
+function stagedPupil(p: PupilRecord) {
+  const { where, misId, ...data } = p;
+  return { line: where.line ?? where.record ?? 0, misId, data: data as Record<string, unknown> };
+}

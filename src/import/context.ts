@@ -1,0 +1,25 @@
+import type { SchoolConfig } from '../config/schema.ts';
+import { academicYearOf, londonDate } from '../domain/attendance/dates.ts';
+import type { ImportContext } from './apply-unit.ts';
+
+/** The import settings for a school on a given day (time is a parameter, never read here). */
+export function importContextFor(
+  school: SchoolConfig,
+  now: Date,
+  extra: { actor: string; source?: string; dryRun?: boolean; sha256?: string | null },
+): ImportContext {
+  const today = londonDate(now);
+  const current = academicYearOf(today);
+  const source = extra.source ?? school.mis.kind;
+  return {
+    schoolId: school.id,
+    source,
+    codeMap: school.attendance.codeMap,
+    academicYears: new Set(school.attendance.academicYears ?? [current, current - 1]),
+    today,
+    actor: extra.actor,
+    matchPupilsBy: source === 'ctf' ? 'upn' : 'mis',
+    ...(extra.sha256 !== undefined ? { sha256: extra.sha256 } : {}),
+    ...(extra.dryRun ? { dryRun: true } : {}),
+  };
+}

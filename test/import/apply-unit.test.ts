@@ -1,0 +1,251 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SchoolConfig } from '../../src/config/schema.ts';
+import { applyImportUnit, type ImportSummary } from '../../src/import/apply-unit.ts';
+import { importContextFor } from '../../src/import/context.ts';
+import { type FileFormat, fileUnit } from '../../src/import/file-formats.ts';
+import { listAudit } from '../../src/store/audit.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+
+const NOW = new Date('2025-01-20T12:00:00Z');
+const schema = uniqueName('import');
+const dir = mkdtempSync(join(tmpdir(), 'doorstep-import-'));
+let db: Db;
+let school: SchoolConfig;
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  school = configWith({ school: '    attendance: { codeMap: { X01: B } }' }).schools[0]!;
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+function run(path: string, format: FileFormat = 'sims-xml', opts: { dryRun?: boolean; schoolId?: string } = {}) {
+  const s = opts.schoolId ? { ...school, id: opts.schoolId } : school;
+  return applyImportUnit(db, fileUnit(path, format, s), importContextFor(s, NOW, { actor: 'test', source: format, ...opts }));
+}
+
+function temp(name: string, content: string | Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, content);
+  return p;
+}
+
+const marksXml = (rows: string[]) =>
+  `<?xml version="1.0" encoding="utf-8"?>\n<SessionAttendances>\n${rows.join('\n')}\n</SessionAttendances>\n`;
+const mark = (id: string, date: string, session: string, code: string) =>
+  `  <SessionAttendance><PersonID>${id}</PersonID><AttendanceDate>${date}</AttendanceDate><SessionName>${session}</SessionName><AttendanceMark>${code}</AttendanceMark><Comments/><MinsLate/></SessionAttendance>`;
+
+async function count(sql: string, params: unknown[] = []): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT (${sql})::int AS n`, params);
+  return rows[0]!.n;
+}
+
+async function expectRefused(start: () => Promise<ImportSummary>, message: RegExp) {
+  const marksBefore = await count('SELECT count(*) FROM attendance_marks');
+  const pupilsBefore = await count('SELECT count(*) FROM pupils');
+  await expect(start()).rejects.toThrow(message);
+  expect(await count('SELECT count(*) FROM attendance_marks')).toBe(marksBefore);
+  expect(await count('SELECT count(*) FROM pupils')).toBe(pupilsBefore);
+}
+
+describe('import pipeline (SIMS XML into PostgreSQL)', () => {
+  it('imports pupils with flags and contacts from a Report Designer report', async () => {
+    const s = await run('test/fixtures/mis/sims/pupils-report.xml');
+    expect(s.pupils).toEqual({ inserted: 3, updated: 0, unchanged: 0 });
+    const { rows } = await db.query<{ mis_id: string; upn: string | null; dob: string; flags: object; year_group: string }>(
+      `SELECT mis_id, upn, to_char(dob, 'YYYY-MM-DD') AS dob, flags, year_group FROM pupils WHERE school_id = 'alpha' ORDER BY mis_id`,
+    );
+    expect(rows.map((r) => r.mis_id)).toEqual(['1001', '1002', '1003']);
+    expect(rows[0]).toMatchObject({ upn: 'A123456789012', dob: '2015-03-09', year_group: 'Year 5' });
+    expect(rows[0]!.flags).toMatchObject({ senEhcp: true, welfareConcern: true, cpPlan: false });
+    expect(rows[1]!.flags).toMatchObject({ cpPlan: true, youngCarer: true });
+    expect(rows[2]!.upn).toBeNull();
+    expect(await count(`SELECT count(*) FROM pupil_contacts WHERE pupil_mis_id = '1001'`)).toBe(1);
+    expect(await count(`SELECT count(*) FROM pupil_contacts WHERE pupil_mis_id = '1003'`)).toBe(0);
+  });
+
+  it('imports session marks with statutory code, category and local code', async () => {
+    const s = await run('test/fixtures/mis/sims/session-attendance.xml');
+    expect(s.marks).toEqual({ inserted: 10, updated: 0, unchanged: 0, corrected: 0 });
+    expect(s.rejected).toEqual([]);
+    expect(s.changedPupils).toEqual(['1001', '1002', '1003']);
+    const { rows } = await db.query<{ code: string; category: string; local_code: string | null; minutes_late: number | null }>(
+      `SELECT code, category, local_code, minutes_late FROM attendance_marks WHERE pupil_mis_id = '1002' ORDER BY date, session`,
+    );
+    expect(rows).toEqual([
+      { code: 'L', category: 'present', local_code: null, minutes_late: 12 },
+      { code: '\\', category: 'present', local_code: null, minutes_late: null },
+      { code: 'B', category: 'approved_activity', local_code: 'X01', minutes_late: null },
+      { code: 'I', category: 'authorised_absence', local_code: null, minutes_late: null },
+    ]);
+  });
+
+  it('changes nothing when the same file is imported again', async () => {
+    const s = await run('test/fixtures/mis/sims/session-attendance.xml');
+    expect(s.marks).toEqual({ inserted: 0, updated: 0, unchanged: 10, corrected: 0 });
+    expect(s.changedPupils).toEqual([]);
+    const again = await run('test/fixtures/mis/sims/pupils-report.xml');
+    expect(again.pupils).toEqual({ inserted: 0, updated: 0, unchanged: 3 });
+  });
+
+  it('replaces a corrected mark and audits the change', async () => {
+    const p = temp('correction.xml', marksXml([mark('1001', '2025-01-14', 'AM', 'I'), mark('1001', '2025-01-14', 'PM', 'N')]));
+    const s = await run(p);
+    expect(s.marks).toEqual({ inserted: 0, updated: 1, unchanged: 1, corrected: 1 });
+    expect(s.changedPupils).toEqual(['1001']);
+    const audit = await listAudit(db, { entityType: 'attendance_mark', entityId: '1001/2025-01-14/AM' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      action: 'attendance.mark.corrected',
+      actor: 'test',
+      schoolId: 'alpha',
+      before: { code: 'N' },
+      after: { code: 'I', importId: Number(s.importId) },
+    });
+  });
+
+  it('rejects marks for unknown pupils and outside the academic years, and applies the rest', async () => {
+    const p = temp(
+      'mixed.xml',
+      marksXml([
+        mark('1001', '2025-01-15', 'AM', '/'),
+        mark('9999', '2025-01-15', 'AM', 'N'),
+        mark('1001', '2022-10-03', 'AM', '/'),
+        mark('1001', '2025-02-03', 'AM', '/'),
+      ]),
+    );
+    const s = await run(p);
+    expect(s.marks.inserted).toBe(1);
+    expect(s.rejected).toEqual([
+      { where: 'mixed.xml, line 5, record 3', reason: 'date 2022-10-03 is outside the accepted academic years (2024/25, 2023/24)' },
+      { where: 'mixed.xml, line 6, record 4', reason: 'date 2025-02-03 is in the future' },
+      { where: 'mixed.xml, line 4, record 2', reason: "unknown pupil 9999: not in the school's pupil list (import pupils first)" },
+    ]);
+  });
+
+  it('counts identical duplicate rows once', async () => {
+    const p = temp('dupes.xml', marksXml([mark('1003', '2025-01-15', 'AM', 'G'), mark('1003', '2025-01-15', 'AM', 'G')]));
+    expect((await run(p)).marks).toMatchObject({ inserted: 1, unchanged: 0 });
+  });
+
+  it('refuses conflicting rows for one pupil and session, naming both lines', async () => {
+    const p = temp('conflict.xml', marksXml([mark('1003', '2025-01-16', 'AM', 'G'), mark('1003', '2025-01-16', 'AM', 'I')]));
+    await expectRefused(() => run(p), /conflict\.xml: pupil 1003 has different marks for 2025-01-16 AM on lines 3 and 4/);
+    expect(await count(`SELECT count(*) FROM imports WHERE unit = 'conflict.xml' AND status = 'refused'`)).toBe(1);
+  });
+
+  it('refuses an unknown code, naming file, line and field', async () => {
+    const p = temp('unknown.xml', marksXml([mark('1001', '2025-01-16', 'AM', '/'), mark('1001', '2025-01-16', 'PM', 'Q9')]));
+    await expectRefused(() => run(p), /^unknown\.xml, line 4, record 2, field mark: unknown attendance code "Q9"/);
+  });
+
+  it('refuses a withdrawn code dated from 2024-08-19', async () => {
+    const p = temp('withdrawn.xml', marksXml([mark('1001', '2025-01-16', 'AM', 'H')]));
+    await expectRefused(() => run(p), /field mark: withdrawn code: H \(agreed holiday\) was withdrawn on 2024-08-19/);
+  });
+
+  it('refuses XML with a DOCTYPE or external entity without resolving it', async () => {
+    const secret = temp('secret.txt', 'TOP-SECRET');
+    const xxe = temp('xxe.xml', `<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file://${secret}">]>\n<SessionAttendances>&e;</SessionAttendances>`);
+    await expectRefused(() => run(xxe), /xxe\.xml, line 2: a DOCTYPE is not allowed/);
+    const bomb = temp(
+      'bomb.xml',
+      `<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>\n<SessionAttendances>&lol2;</SessionAttendances>`,
+    );
+    await expectRefused(() => run(bomb), /bomb\.xml, line 2: a DOCTYPE is not allowed/);
+  });
+
+  it('refuses a truncated file, an empty file and bytes in the wrong encoding', async () => {
+    const full = marksXml([mark('1001', '2025-01-17', 'AM', '/'), mark('1001', '2025-01-17', 'PM', '/')]);
+    await expectRefused(() => run(temp('truncated.xml', full.slice(0, full.length - 60))), /truncated\.xml, line \d+: not well-formed XML: unclosed tag/);
+    await expectRefused(() => run(temp('empty.xml', '')), /empty\.xml: the file is empty/);
+    const latin1 = Buffer.from(marksXml([mark('1001', '2025-01-17', 'AM', '/')]).replace('<Comments/>', '<Comments>caf\u00e9</Comments>'), 'latin1');
+    await expectRefused(() => run(temp('latin1.xml', latin1)), /latin1\.xml: not valid utf-8 text/);
+  });
+
+  it('refuses a record missing a required field, naming it', async () => {
+    const p = temp('nodate.xml', marksXml(['  <SessionAttendance><PersonID>1001</PersonID><SessionName>AM</SessionName><AttendanceMark>/</AttendanceMark></SessionAttendance>']));
+    await expectRefused(() => run(p), /nodate\.xml, line 3, record 1, field AttendanceDate: expected a date, got nothing/);
+  });
+
+  it('changes nothing on a dry run', async () => {
+    const p = temp('dry.xml', marksXml([mark('1001', '2025-01-17', 'AM', 'N')]));
+    const s = await run(p, 'sims-xml', { dryRun: true });
+    expect(s).toMatchObject({ status: 'dry-run', importId: null, marks: { inserted: 1 } });
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE date = '2025-01-17'`)).toBe(0);
+    expect(await count(`SELECT count(*) FROM imports WHERE unit = 'dry.xml'`)).toBe(0);
+  });
+
+  it('keeps schools apart', async () => {
+    const s = await run('test/fixtures/mis/sims/session-attendance.xml', 'sims-xml', { schoolId: 'beta' });
+    expect(s.marks.inserted).toBe(0);
+    expect(s.rejected).toHaveLength(10);
+  });
+});
+
+describe('import pipeline (CTF and CSV)', () => {
+  it('imports CTF pupils and decodes their mark strings, matching pupils by UPN', async () => {
+    const s = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf');
+    // A123456789012 is pupil 1001 already; E523456789012 is new and keyed by its UPN.
+    expect(s.pupils).toMatchObject({ inserted: 1, updated: 1 });
+    expect(s.rejected).toEqual([]);
+    const { rows } = await db.query<{ d: string; session: string; code: string }>(
+      `SELECT to_char(date, 'YYYY-MM-DD') AS d, session, code FROM attendance_marks
+       WHERE school_id = 'alpha' AND pupil_mis_id = 'E523456789012' ORDER BY date, session`,
+    );
+    expect(rows.map((r) => `${r.d} ${r.session} ${r.code}`)).toEqual([
+      '2025-01-13 AM L',
+      '2025-01-13 PM L',
+      '2025-01-14 AM G',
+      '2025-01-14 PM \\',
+      '2025-01-15 AM /',
+      '2025-01-15 PM \\',
+    ]);
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE pupil_mis_id = '1001' AND date = '2025-01-17'`)).toBe(0);
+  });
+
+  it('refuses a CTF mark that cannot be decoded unambiguously', async () => {
+    const text = (await import('node:fs')).readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8').replace('LLG\\/\\', 'LLJ\\/\\');
+    await expectRefused(() => run(temp('ambiguous-ctf.xml', text), 'ctf'),
+      /field AttendanceMarks: cannot decode "J" for 2025-01-14 AM unambiguously: J could be the withdrawn J or the first character of J1/,
+    );
+  });
+
+  it('refuses a CTF version it does not know', async () => {
+    const text = (await import('node:fs')).readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8').replace('25.0', '19.0');
+    await expectRefused(() => run(temp('old-ctf.xml', text), 'ctf'), /field Header\/CTFversion: expected CTF version 24\.x or 25\.x, got "19\.0"/);
+  });
+
+  it('imports a wide CSV (AM/PM columns, UK dates)', async () => {
+    const s = await run('test/fixtures/mis/csv/marks-wide.csv', 'csv');
+    expect(s.marks.inserted + s.marks.updated + s.marks.unchanged).toBe(6);
+  });
+
+  it('reads Windows-1252 CSV when the school says so, and refuses it as UTF-8', async () => {
+    const cp1252 = configWith({ mis: '{ kind: csv, dropFolder: ./d, encoding: windows-1252 }' }).schools[0]!;
+    const ok = await applyImportUnit(
+      db,
+      fileUnit('test/fixtures/mis/csv/pupils-windows-1252.csv', 'csv', cp1252),
+      importContextFor(cp1252, NOW, { actor: 'test' }),
+    );
+    expect(ok.pupils.inserted).toBe(1);
+    const { rows } = await db.query<{ forename: string; surname: string }>(`SELECT forename, surname FROM pupils WHERE mis_id = '1005'`);
+    expect(rows[0]).toEqual({ forename: 'Ren\u00e9e', surname: 'O\u2019Neill' });
+    await expectRefused(() => run('test/fixtures/mis/csv/pupils-windows-1252.csv', 'csv'), /not valid utf-8 text .*set the school's mis\.encoding: windows-1252/);
+  });
+
+  it('reads a UTF-8 CSV with a BOM', async () => {
+    const s = await run('test/fixtures/mis/csv/pupils-utf8-bom.csv', 'csv');
+    expect(s.pupils.inserted + s.pupils.updated + s.pupils.unchanged).toBe(2);
+    const { rows } = await db.query<{ surname: string }>(`SELECT surname FROM pupils WHERE mis_id = '1004'`);
+    expect(rows[0]!.surname).toBe('O\u2019Neill');
+  });
+});
