@@ -18,15 +18,25 @@ const LABELS: Record<string, string> = {
  * Picks the encoding from a byte-order mark, else from an XML declaration's `encoding=`, else the
  * fallback. An encoding Doorstep cannot decode is an error, never a guess.
  */
-export function sniffEncoding(head: Buffer, fallback: string, unit: string): { encoding: string; skip: number } {
+export function sniffEncoding(
+  head: Buffer,
+  fallback: string,
+  unit: string,
+): { encoding: string; skip: number } {
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
-  const decl = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(head.subarray(0, 200).toString('latin1'));
+  const decl = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(
+    head.subarray(0, 200).toString('latin1'),
+  );
   if (decl) {
     const enc = LABELS[decl[1]!.toLowerCase()];
     if (!enc) {
-      throw malformed({ unit, line: 1 }, 'encoding', `unsupported encoding "${decl[1]}" (expected UTF-8, UTF-16 or Windows-1252)`);
+      throw malformed(
+        { unit, line: 1 },
+        'encoding',
+        `unsupported encoding "${decl[1]}" (expected UTF-8, UTF-16 or Windows-1252)`,
+      );
     }
     return { encoding: enc, skip: 0 };
   }
@@ -58,7 +68,10 @@ export async function* decodeText(
       offset += chunk.length;
       if (text) yield text;
     } catch {
-      const hint = decoder.encoding === 'utf-8' ? "; if the export is Windows-1252, set the school's mis.encoding: windows-1252" : '';
+      const hint =
+        decoder.encoding === 'utf-8'
+          ? "; if the export is Windows-1252, set the school's mis.encoding: windows-1252"
+          : '';
       throw malformed(
         { unit },
         undefined,

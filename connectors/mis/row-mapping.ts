@@ -140,7 +140,13 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
     const phone = row.get(cols[`contact${n}Phone`]);
     const email = row.get(cols[`contact${n}Email`]);
     if (name || phone || email) {
-      contacts.push({ priority: n, name, relationship: row.get(cols[`contact${n}Relationship`]), phone, email });
+      contacts.push({
+        priority: n,
+        name,
+        relationship: row.get(cols[`contact${n}Relationship`]),
+        phone,
+        email,
+      });
     }
   }
   const hasContactColumns = row.has(cols.contact1Name) || row.has(cols.contact1Phone);

@@ -49,15 +49,33 @@ export async function* streamXmlElements(
   };
 
   parser.on('doctype', () =>
-    fail(malformed({ unit, line: parser.line }, undefined, 'a DOCTYPE is not allowed (external entities are never resolved)')),
+    fail(
+      malformed(
+        { unit, line: parser.line },
+        undefined,
+        'a DOCTYPE is not allowed (external entities are never resolved)',
+      ),
+    ),
   );
   parser.on('error', (err) =>
-    fail(malformed({ unit, line: parser.line }, undefined, `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`)),
+    fail(
+      malformed(
+        { unit, line: parser.line },
+        undefined,
+        `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`,
+      ),
+    ),
   );
   parser.on('opentag', (tag) => {
     stack.push(tag.name);
     if (stack.length === 1 && tag.name !== options.root) {
-      fail(malformed({ unit, line: parser.line }, undefined, `unexpected root element <${tag.name}>: expected <${options.root}>`));
+      fail(
+        malformed(
+          { unit, line: parser.line },
+          undefined,
+          `unexpected root element <${tag.name}>: expected <${options.root}>`,
+        ),
+      );
     }
     const path = stack.join('/');
     if (nodes.length > 0 || path === options.path) {

@@ -55,16 +55,14 @@ const folder = z.string().min(1, { error: 'expected a folder path' });
 
 export function buildConfigSchema(sources: SecretSources) {
   const pupilColumns = z.strictObject(
-    Object.fromEntries(Object.keys(DEFAULT_PUPIL_COLUMNS).map((k) => [k, z.string().min(1).optional()])) as Record<
-      keyof typeof DEFAULT_PUPIL_COLUMNS,
-      z.ZodOptional<z.ZodString>
-    >,
+    Object.fromEntries(
+      Object.keys(DEFAULT_PUPIL_COLUMNS).map((k) => [k, z.string().min(1).optional()]),
+    ) as Record<keyof typeof DEFAULT_PUPIL_COLUMNS, z.ZodOptional<z.ZodString>>,
   );
   const markColumns = z.strictObject(
-    Object.fromEntries(Object.keys(DEFAULT_MARK_COLUMNS).map((k) => [k, z.string().min(1).optional()])) as Record<
-      keyof typeof DEFAULT_MARK_COLUMNS,
-      z.ZodOptional<z.ZodString>
-    >,
+    Object.fromEntries(
+      Object.keys(DEFAULT_MARK_COLUMNS).map((k) => [k, z.string().min(1).optional()]),
+    ) as Record<keyof typeof DEFAULT_MARK_COLUMNS, z.ZodOptional<z.ZodString>>,
   );
   const dropFolderMis = (kind: 'sims-xml' | 'ctf' | 'csv') =>
     z.strictObject({
@@ -145,7 +143,12 @@ export function buildConfigSchema(sources: SecretSources) {
       .superRefine((map, ctx) => {
         for (const [from, to] of Object.entries(map)) {
           if (!CODES.has(to)) {
-            ctx.addIssue({ code: 'custom', path: [from], input: to, message: `expected a statutory code for "${from}"` });
+            ctx.addIssue({
+              code: 'custom',
+              path: [from],
+              input: to,
+              message: `expected a statutory code for "${from}"`,
+            });
           }
         }
       })

@@ -75,7 +75,13 @@ const MAX_REJECTIONS_KEPT = 1000;
  */
 export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportContext): Promise<ImportSummary> {
   const startedAt = new Date();
-  const importRow = { schoolId: ctx.schoolId, source: ctx.source, unit: unit.label, sha256: ctx.sha256 ?? null, startedAt };
+  const importRow = {
+    schoolId: ctx.schoolId,
+    source: ctx.source,
+    unit: unit.label,
+    sha256: ctx.sha256 ?? null,
+    startedAt,
+  };
   try {
     return await db.transaction(async (tx) => {
       await createStaging(tx);
@@ -110,7 +116,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         throw doorstepError(
           'IMPORT_REFUSED',
           `${unit.label}: pupil ${c.pupil_mis_id} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
-          { details: conflicts.map((k) => `pupil ${k.pupil_mis_id} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`) },
+          {
+            details: conflicts.map(
+              (k) => `pupil ${k.pupil_mis_id} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`,
+            ),
+          },
         );
       }
 
@@ -132,7 +142,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         importId: ctx.dryRun ? null : importId,
         unit: unit.label,
         status: ctx.dryRun ? 'dry-run' : 'applied',
-        pupils: { inserted: pupils.inserted, updated: pupils.updated, unchanged: pupilsSeen - pupils.inserted - pupils.updated },
+        pupils: {
+          inserted: pupils.inserted,
+          updated: pupils.updated,
+          unchanged: pupilsSeen - pupils.inserted - pupils.updated,
+        },
         marks: { inserted: marks.inserted, updated: marks.updated, unchanged: marks.unchanged, corrected },
         rejected,
         changedPupils: marks.changedPupils,
@@ -160,7 +174,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
   }
 }
 
-function prepareMark(m: MarkRecord, ctx: ImportContext, reject: (where: string, reason: string) => void): StagedMark | null {
+function prepareMark(
+  m: MarkRecord,
+  ctx: ImportContext,
+  reject: (where: string, reason: string) => void,
+): StagedMark | null {
   const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
   // An unknown or withdrawn code is a mapping problem for the data manager: refuse the unit, never guess.
   if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);
@@ -169,7 +187,10 @@ function prepareMark(m: MarkRecord, ctx: ImportContext, reject: (where: string, 
     return null;
   }
   if (!ctx.academicYears.has(academicYearOf(m.date))) {
-    reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${[...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ')})`);
+    reject(
+      describeWhere(m.where),
+      `date ${m.date} is outside the accepted academic years (${[...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ')})`,
+    );
     return null;
   }
   return {

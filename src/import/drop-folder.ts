@@ -35,7 +35,13 @@ export class DropFolder {
     }
     const files: { path: string; mtime: number }[] = [];
     for (const name of names) {
-      if (name.startsWith('.') || name.endsWith('.error.txt') || name.endsWith('.part') || name.endsWith('.tmp')) continue;
+      if (
+        name.startsWith('.') ||
+        name.endsWith('.error.txt') ||
+        name.endsWith('.part') ||
+        name.endsWith('.tmp')
+      )
+        continue;
       const path = join(this.root, name);
       const st = await stat(path).catch(() => undefined);
       if (!st?.isFile()) continue;

@@ -22,7 +22,10 @@ export function formatFor(path: string, school: SchoolConfig | undefined, given?
   if (kind === 'sims-xml' || kind === 'ctf' || kind === 'csv') return kind;
   if (/\.csv$/i.test(path)) return 'csv';
   if (/\.xml$/i.test(path)) return 'sims-xml';
-  throw doorstepError('USAGE', `cannot tell the format of ${basename(path)}: give --format sims-xml, ctf or csv`);
+  throw doorstepError(
+    'USAGE',
+    `cannot tell the format of ${basename(path)}: give --format sims-xml, ctf or csv`,
+  );
 }
 
 /** One file as one import unit, read by the reader for its format with the school's settings. */
@@ -34,7 +37,8 @@ export function fileUnit(
 ): ImportUnit {
   const unit = basename(path);
   const mis = school?.mis;
-  const fileMis = mis && (mis.kind === 'sims-xml' || mis.kind === 'csv' || mis.kind === 'ctf') ? mis : undefined;
+  const fileMis =
+    mis && (mis.kind === 'sims-xml' || mis.kind === 'csv' || mis.kind === 'ctf') ? mis : undefined;
   const common = { unit, ...(onBytes ? { onBytes } : {}) };
   return {
     label: unit,

@@ -188,7 +188,12 @@ export async function getCursor(db: Queryable, schoolId: string, source: string)
   return rows[0]?.cursor ?? null;
 }
 
-export async function setCursor(tx: Queryable, schoolId: string, source: string, cursor: string): Promise<void> {
+export async function setCursor(
+  tx: Queryable,
+  schoolId: string,
+  source: string,
+  cursor: string,
+): Promise<void> {
   await tx.query(
     `INSERT INTO sync_cursors (school_id, source, cursor) VALUES ($1, $2, $3)
      ON CONFLICT (school_id, source) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
@@ -204,7 +209,12 @@ export interface ImportRow {
   startedAt: Date;
 }
 
-export async function insertImport(tx: Queryable, row: ImportRow, status: 'applied' | 'refused' | 'dry-run', error?: string) {
+export async function insertImport(
+  tx: Queryable,
+  row: ImportRow,
+  status: 'applied' | 'refused' | 'dry-run',
+  error?: string,
+) {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO imports (school_id, source, unit, sha256, status, started_at, error)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
@@ -229,7 +239,16 @@ export async function finishImport(
   await tx.query(
     `UPDATE imports SET finished_at = now(), pupils_inserted = $2, pupils_updated = $3, marks_inserted = $4,
        marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8 WHERE id = $1`,
-    [id, r.pupilsInserted, r.pupilsUpdated, r.marksInserted, r.marksUpdated, r.marksUnchanged, JSON.stringify(r.rejected), JSON.stringify(r.changedPupils)],
+    [
+      id,
+      r.pupilsInserted,
+      r.pupilsUpdated,
+      r.marksInserted,
+      r.marksUpdated,
+      r.marksUnchanged,
+      JSON.stringify(r.rejected),
+      JSON.stringify(r.changedPupils),
+    ],
   );
 }
 
@@ -248,6 +267,9 @@ export async function markEvaluationEnqueued(db: Queryable, importId: string) {
 }
 
 export async function changedPupilsOf(db: Queryable, importId: string): Promise<string[]> {
-  const { rows } = await db.query<{ changed_pupils: string[] }>('SELECT changed_pupils FROM imports WHERE id = $1', [importId]);
+  const { rows } = await db.query<{ changed_pupils: string[] }>(
+    'SELECT changed_pupils FROM imports WHERE id = $1',
+    [importId],
+  );
   return rows[0]?.changed_pupils ?? [];
 }

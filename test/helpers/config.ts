@@ -2,7 +2,9 @@ import { parseConfigText } from '../../src/config/load.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 
 /** A valid one-school config; `school` lines are appended to the school's mapping (4-space indent). */
-export function configWith(options: { mis?: string; school?: string; env?: Record<string, string> } = {}): DoorstepConfig {
+export function configWith(
+  options: { mis?: string; school?: string; env?: Record<string, string> } = {},
+): DoorstepConfig {
   const text = `
 trust: { id: test-trust, name: Test Trust }
 schools:
@@ -13,6 +15,7 @@ schools:
     policies: [statutory]
 ${options.school ?? ''}`;
   const r = parseConfigText(text, { env: options.env ?? {} });
-  if (!r.ok) throw new Error(`test config invalid: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  if (!r.ok)
+    throw new Error(`test config invalid: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   return r.config;
 }

@@ -27,9 +27,17 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-function run(path: string, format: FileFormat = 'sims-xml', opts: { dryRun?: boolean; schoolId?: string } = {}) {
+function run(
+  path: string,
+  format: FileFormat = 'sims-xml',
+  opts: { dryRun?: boolean; schoolId?: string } = {},
+) {
   const s = opts.schoolId ? { ...school, id: opts.schoolId } : school;
-  return applyImportUnit(db, fileUnit(path, format, s), importContextFor(s, NOW, { actor: 'test', source: format, ...opts }));
+  return applyImportUnit(
+    db,
+    fileUnit(path, format, s),
+    importContextFor(s, NOW, { actor: 'test', source: format, ...opts }),
+  );
 }
 
 function temp(name: string, content: string | Buffer): string {
@@ -60,7 +68,13 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
   it('imports pupils with flags and contacts from a Report Designer report', async () => {
     const s = await run('test/fixtures/mis/sims/pupils-report.xml');
     expect(s.pupils).toEqual({ inserted: 3, updated: 0, unchanged: 0 });
-    const { rows } = await db.query<{ mis_id: string; upn: string | null; dob: string; flags: object; year_group: string }>(
+    const { rows } = await db.query<{
+      mis_id: string;
+      upn: string | null;
+      dob: string;
+      flags: object;
+      year_group: string;
+    }>(
       `SELECT mis_id, upn, to_char(dob, 'YYYY-MM-DD') AS dob, flags, year_group FROM pupils WHERE school_id = 'alpha' ORDER BY mis_id`,
     );
     expect(rows.map((r) => r.mis_id)).toEqual(['1001', '1002', '1003']);
@@ -77,7 +91,12 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
     expect(s.marks).toEqual({ inserted: 10, updated: 0, unchanged: 0, corrected: 0 });
     expect(s.rejected).toEqual([]);
     expect(s.changedPupils).toEqual(['1001', '1002', '1003']);
-    const { rows } = await db.query<{ code: string; category: string; local_code: string | null; minutes_late: number | null }>(
+    const { rows } = await db.query<{
+      code: string;
+      category: string;
+      local_code: string | null;
+      minutes_late: number | null;
+    }>(
       `SELECT code, category, local_code, minutes_late FROM attendance_marks WHERE pupil_mis_id = '1002' ORDER BY date, session`,
     );
     expect(rows).toEqual([
@@ -97,7 +116,10 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
   });
 
   it('replaces a corrected mark and audits the change', async () => {
-    const p = temp('correction.xml', marksXml([mark('1001', '2025-01-14', 'AM', 'I'), mark('1001', '2025-01-14', 'PM', 'N')]));
+    const p = temp(
+      'correction.xml',
+      marksXml([mark('1001', '2025-01-14', 'AM', 'I'), mark('1001', '2025-01-14', 'PM', 'N')]),
+    );
     const s = await run(p);
     expect(s.marks).toEqual({ inserted: 0, updated: 1, unchanged: 1, corrected: 1 });
     expect(s.changedPupils).toEqual(['1001']);
@@ -125,36 +147,65 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
     const s = await run(p);
     expect(s.marks.inserted).toBe(1);
     expect(s.rejected).toEqual([
-      { where: 'mixed.xml, line 5, record 3', reason: 'date 2022-10-03 is outside the accepted academic years (2024/25, 2023/24)' },
+      {
+        where: 'mixed.xml, line 5, record 3',
+        reason: 'date 2022-10-03 is outside the accepted academic years (2024/25, 2023/24)',
+      },
       { where: 'mixed.xml, line 6, record 4', reason: 'date 2025-02-03 is in the future' },
-      { where: 'mixed.xml, line 4, record 2', reason: "unknown pupil 9999: not in the school's pupil list (import pupils first)" },
+      {
+        where: 'mixed.xml, line 4, record 2',
+        reason: "unknown pupil 9999: not in the school's pupil list (import pupils first)",
+      },
     ]);
   });
 
   it('counts identical duplicate rows once', async () => {
-    const p = temp('dupes.xml', marksXml([mark('1003', '2025-01-15', 'AM', 'G'), mark('1003', '2025-01-15', 'AM', 'G')]));
+    const p = temp(
+      'dupes.xml',
+      marksXml([mark('1003', '2025-01-15', 'AM', 'G'), mark('1003', '2025-01-15', 'AM', 'G')]),
+    );
     expect((await run(p)).marks).toMatchObject({ inserted: 1, unchanged: 0 });
   });
 
   it('refuses conflicting rows for one pupil and session, naming both lines', async () => {
-    const p = temp('conflict.xml', marksXml([mark('1003', '2025-01-16', 'AM', 'G'), mark('1003', '2025-01-16', 'AM', 'I')]));
-    await expectRefused(() => run(p), /conflict\.xml: pupil 1003 has different marks for 2025-01-16 AM on lines 3 and 4/);
-    expect(await count(`SELECT count(*) FROM imports WHERE unit = 'conflict.xml' AND status = 'refused'`)).toBe(1);
+    const p = temp(
+      'conflict.xml',
+      marksXml([mark('1003', '2025-01-16', 'AM', 'G'), mark('1003', '2025-01-16', 'AM', 'I')]),
+    );
+    await expectRefused(
+      () => run(p),
+      /conflict\.xml: pupil 1003 has different marks for 2025-01-16 AM on lines 3 and 4/,
+    );
+    expect(
+      await count(`SELECT count(*) FROM imports WHERE unit = 'conflict.xml' AND status = 'refused'`),
+    ).toBe(1);
   });
 
   it('refuses an unknown code, naming file, line and field', async () => {
-    const p = temp('unknown.xml', marksXml([mark('1001', '2025-01-16', 'AM', '/'), mark('1001', '2025-01-16', 'PM', 'Q9')]));
-    await expectRefused(() => run(p), /^unknown\.xml, line 4, record 2, field mark: unknown attendance code "Q9"/);
+    const p = temp(
+      'unknown.xml',
+      marksXml([mark('1001', '2025-01-16', 'AM', '/'), mark('1001', '2025-01-16', 'PM', 'Q9')]),
+    );
+    await expectRefused(
+      () => run(p),
+      /^unknown\.xml, line 4, record 2, field mark: unknown attendance code "Q9"/,
+    );
   });
 
   it('refuses a withdrawn code dated from 2024-08-19', async () => {
     const p = temp('withdrawn.xml', marksXml([mark('1001', '2025-01-16', 'AM', 'H')]));
-    await expectRefused(() => run(p), /field mark: withdrawn code: H \(agreed holiday\) was withdrawn on 2024-08-19/);
+    await expectRefused(
+      () => run(p),
+      /field mark: withdrawn code: H \(agreed holiday\) was withdrawn on 2024-08-19/,
+    );
   });
 
   it('refuses XML with a DOCTYPE or external entity without resolving it', async () => {
     const secret = temp('secret.txt', 'TOP-SECRET');
-    const xxe = temp('xxe.xml', `<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file://${secret}">]>\n<SessionAttendances>&e;</SessionAttendances>`);
+    const xxe = temp(
+      'xxe.xml',
+      `<?xml version="1.0"?>\n<!DOCTYPE x [<!ENTITY e SYSTEM "file://${secret}">]>\n<SessionAttendances>&e;</SessionAttendances>`,
+    );
     await expectRefused(() => run(xxe), /xxe\.xml, line 2: a DOCTYPE is not allowed/);
     const bomb = temp(
       'bomb.xml',
@@ -165,15 +216,32 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
 
   it('refuses a truncated file, an empty file and bytes in the wrong encoding', async () => {
     const full = marksXml([mark('1001', '2025-01-17', 'AM', '/'), mark('1001', '2025-01-17', 'PM', '/')]);
-    await expectRefused(() => run(temp('truncated.xml', full.slice(0, full.length - 60))), /truncated\.xml, line \d+: not well-formed XML: unclosed tag/);
+    await expectRefused(
+      () => run(temp('truncated.xml', full.slice(0, full.length - 60))),
+      /truncated\.xml, line \d+: not well-formed XML: unclosed tag/,
+    );
     await expectRefused(() => run(temp('empty.xml', '')), /empty\.xml: the file is empty/);
-    const latin1 = Buffer.from(marksXml([mark('1001', '2025-01-17', 'AM', '/')]).replace('<Comments/>', '<Comments>caf\u00e9</Comments>'), 'latin1');
+    const latin1 = Buffer.from(
+      marksXml([mark('1001', '2025-01-17', 'AM', '/')]).replace(
+        '<Comments/>',
+        '<Comments>caf\u00e9</Comments>',
+      ),
+      'latin1',
+    );
     await expectRefused(() => run(temp('latin1.xml', latin1)), /latin1\.xml: not valid utf-8 text/);
   });
 
   it('refuses a record missing a required field, naming it', async () => {
-    const p = temp('nodate.xml', marksXml(['  <SessionAttendance><PersonID>1001</PersonID><SessionName>AM</SessionName><AttendanceMark>/</AttendanceMark></SessionAttendance>']));
-    await expectRefused(() => run(p), /nodate\.xml, line 3, record 1, field AttendanceDate: expected a date, got nothing/);
+    const p = temp(
+      'nodate.xml',
+      marksXml([
+        '  <SessionAttendance><PersonID>1001</PersonID><SessionName>AM</SessionName><AttendanceMark>/</AttendanceMark></SessionAttendance>',
+      ]),
+    );
+    await expectRefused(
+      () => run(p),
+      /nodate\.xml, line 3, record 1, field AttendanceDate: expected a date, got nothing/,
+    );
   });
 
   it('changes nothing on a dry run', async () => {
@@ -209,19 +277,37 @@ describe('import pipeline (CTF and CSV)', () => {
       '2025-01-15 AM /',
       '2025-01-15 PM \\',
     ]);
-    expect(await count(`SELECT count(*) FROM attendance_marks WHERE pupil_mis_id = '1001' AND date = '2025-01-17'`)).toBe(0);
+    // Pupil 1001's string runs to Sunday 19th; "#" (not in session) on the weekend stores no mark.
+    expect(
+      await count(
+        `SELECT count(*) FROM attendance_marks WHERE pupil_mis_id = '1001' AND date = '2025-01-17'`,
+      ),
+    ).toBe(2);
+    expect(
+      await count(
+        `SELECT count(*) FROM attendance_marks WHERE pupil_mis_id = '1001' AND date > '2025-01-17'`,
+      ),
+    ).toBe(0);
   });
 
   it('refuses a CTF mark that cannot be decoded unambiguously', async () => {
-    const text = (await import('node:fs')).readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8').replace('LLG\\/\\', 'LLJ\\/\\');
-    await expectRefused(() => run(temp('ambiguous-ctf.xml', text), 'ctf'),
+    const text = (await import('node:fs'))
+      .readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8')
+      .replace('LLG\\/\\', 'LLJ\\/\\');
+    await expectRefused(
+      () => run(temp('ambiguous-ctf.xml', text), 'ctf'),
       /field AttendanceMarks: cannot decode "J" for 2025-01-14 AM unambiguously: J could be the withdrawn J or the first character of J1/,
     );
   });
 
   it('refuses a CTF version it does not know', async () => {
-    const text = (await import('node:fs')).readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8').replace('25.0', '19.0');
-    await expectRefused(() => run(temp('old-ctf.xml', text), 'ctf'), /field Header\/CTFversion: expected CTF version 24\.x or 25\.x, got "19\.0"/);
+    const text = (await import('node:fs'))
+      .readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8')
+      .replace('25.0', '19.0');
+    await expectRefused(
+      () => run(temp('old-ctf.xml', text), 'ctf'),
+      /field Header\/CTFversion: expected CTF version 24\.x or 25\.x, got "19\.0"/,
+    );
   });
 
   it('imports a wide CSV (AM/PM columns, UK dates)', async () => {
@@ -237,9 +323,14 @@ describe('import pipeline (CTF and CSV)', () => {
       importContextFor(cp1252, NOW, { actor: 'test' }),
     );
     expect(ok.pupils.inserted).toBe(1);
-    const { rows } = await db.query<{ forename: string; surname: string }>(`SELECT forename, surname FROM pupils WHERE mis_id = '1005'`);
+    const { rows } = await db.query<{ forename: string; surname: string }>(
+      `SELECT forename, surname FROM pupils WHERE mis_id = '1005'`,
+    );
     expect(rows[0]).toEqual({ forename: 'Ren\u00e9e', surname: 'O\u2019Neill' });
-    await expectRefused(() => run('test/fixtures/mis/csv/pupils-windows-1252.csv', 'csv'), /not valid utf-8 text .*set the school's mis\.encoding: windows-1252/);
+    await expectRefused(
+      () => run('test/fixtures/mis/csv/pupils-windows-1252.csv', 'csv'),
+      /not valid utf-8 text .*set the school's mis\.encoding: windows-1252/,
+    );
   });
 
   it('reads a UTF-8 CSV with a BOM', async () => {

@@ -35,7 +35,10 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
   const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
   const text = Readable.from(
-    decodeText(input, unit, { fallback: options.encoding ?? 'utf-8', ...(options.onBytes ? { onBytes: options.onBytes } : {}) }),
+    decodeText(input, unit, {
+      fallback: options.encoding ?? 'utf-8',
+      ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+    }),
   );
   const parser = text.pipe(
     parse({
@@ -53,7 +56,10 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   let marks: MarkRecord[] = [];
   let recordNo = 0;
   try {
-    for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    for await (const item of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
       recordNo++;
       const where = { unit, line: item.info.lines, record: recordNo };
       if (!kind) {
@@ -75,11 +81,16 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   } catch (err) {
     if (err instanceof CsvError) {
       const line = (err as CsvError & { lines?: number }).lines;
-      throw malformed({ unit, ...(line ? { line } : {}) }, undefined, `not valid CSV: ${err.message.replace(/^Invalid Record Length: /, 'row length differs from the header: ')}`);
+      throw malformed(
+        { unit, ...(line ? { line } : {}) },
+        undefined,
+        `not valid CSV: ${err.message.replace(/^Invalid Record Length: /, 'row length differs from the header: ')}`,
+      );
     }
     throw err;
   }
-  if (recordNo === 0) throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
+  if (recordNo === 0)
+    throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
   if (pupils.length) yield { kind: 'pupils', pupils };
   if (marks.length) yield { kind: 'marks', marks };
 }

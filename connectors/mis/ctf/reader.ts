@@ -29,7 +29,11 @@ export function decodeAttendanceMarks(
   where: Where,
 ): MarkRecord[] {
   if (marks.length % 2 !== 0) {
-    throw malformed(where, 'AttendanceMarks', `expected two characters per day, got an odd length (${marks.length})`);
+    throw malformed(
+      where,
+      'AttendanceMarks',
+      `expected two characters per day, got an odd length (${marks.length})`,
+    );
   }
   const out: MarkRecord[] = [];
   for (let i = 0; i < marks.length; i++) {
@@ -38,10 +42,18 @@ export function decodeAttendanceMarks(
     const date = addDays(startDate, Math.floor(i / 2));
     const session = i % 2 === 0 ? 'AM' : 'PM';
     if (AMBIGUOUS[ch]) {
-      throw malformed(where, 'AttendanceMarks', `cannot decode "${ch}" for ${date} ${session} unambiguously: ${AMBIGUOUS[ch]}`);
+      throw malformed(
+        where,
+        'AttendanceMarks',
+        `cannot decode "${ch}" for ${date} ${session} unambiguously: ${AMBIGUOUS[ch]}`,
+      );
     }
     if (!CODES.has(ch) && ch !== 'H') {
-      throw malformed(where, 'AttendanceMarks', `unknown mark "${ch}" for ${date} ${session} (position ${i + 1})`);
+      throw malformed(
+        where,
+        'AttendanceMarks',
+        `unknown mark "${ch}" for ${date} ${session} (position ${i + 1})`,
+      );
     }
     out.push({ pupilMisId, date, session, mark: ch, minutesLate: null, where });
   }
@@ -51,7 +63,8 @@ export function decodeAttendanceMarks(
 function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord; marks: MarkRecord[] } {
   const where: Where = { unit, line: node.line, record: n };
   const upn = childText(node, 'UPN');
-  if (!upn || !/^[A-Z]\d{11}[0-9A-Z]$/.test(upn)) throw malformed(where, 'UPN', 'expected a 13-character UPN');
+  if (!upn || !/^[A-Z]\d{11}[0-9A-Z]$/.test(upn))
+    throw malformed(where, 'UPN', 'expected a 13-character UPN');
   const dob = childText(node, 'DOB');
   const pupil: PupilRecord = {
     misId: upn,
@@ -70,7 +83,8 @@ function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord
     if (!sessions) continue;
     const yWhere = { ...where, line: sessions.line };
     const start = childText(sessions, 'AttendanceStartDate');
-    if (!start || !isIsoDate(start)) throw malformed(yWhere, 'AttendanceStartDate', 'expected a date as YYYY-MM-DD');
+    if (!start || !isIsoDate(start))
+      throw malformed(yWhere, 'AttendanceStartDate', 'expected a date as YYYY-MM-DD');
     const raw = child(sessions, 'AttendanceMarks')?.text ?? '';
     marks.push(...decodeAttendanceMarks(upn, start, raw.replace(/[\r\n\t]/g, ''), yWhere));
   }
@@ -104,7 +118,12 @@ export async function* readCtf(
       }
       continue;
     }
-    if (!version) throw malformed({ unit, line: item.node.line }, 'Header/CTFversion', 'expected the header before the pupils');
+    if (!version)
+      throw malformed(
+        { unit, line: item.node.line },
+        'Header/CTFversion',
+        'expected the header before the pupils',
+      );
     const r = pupilFrom(item.node, unit, ++n);
     pupils.push(r.pupil);
     marks.push(...r.marks);

@@ -15,7 +15,9 @@ import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord } from '..
 
 /** `Legal_x0020_Surname` → `Legal Surname` (XML-encoded characters in element names). */
 export function decodeXmlName(name: string): string {
-  return name.replace(/_x([0-9A-Fa-f]{4})_/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return name.replace(/_x([0-9A-Fa-f]{4})_/g, (_, hex: string) =>
+    String.fromCharCode(Number.parseInt(hex, 16)),
+  );
 }
 
 export interface SimsXmlOptions {
@@ -63,10 +65,22 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   };
 
   parser.on('doctype', () => {
-    fail(malformed({ unit, line: parser.line }, undefined, 'a DOCTYPE is not allowed (external entities are never resolved)'));
+    fail(
+      malformed(
+        { unit, line: parser.line },
+        undefined,
+        'a DOCTYPE is not allowed (external entities are never resolved)',
+      ),
+    );
   });
   parser.on('error', (err) => {
-    fail(malformed({ unit, line: parser.line }, undefined, `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`));
+    fail(
+      malformed(
+        { unit, line: parser.line },
+        undefined,
+        `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`,
+      ),
+    );
   });
   parser.on('opentag', (tag) => {
     depth++;

@@ -20,13 +20,21 @@ const TABLE: readonly CodeInfo[] = [
   { code: '/', category: 'present', meaning: 'present (AM)' },
   { code: '\\', category: 'present', meaning: 'present (PM)' },
   { code: 'L', category: 'present', meaning: 'late, arrived before the register closed' },
-  { code: 'K', category: 'approved_activity', meaning: 'attending provision arranged by the local authority' },
+  {
+    code: 'K',
+    category: 'approved_activity',
+    meaning: 'attending provision arranged by the local authority',
+  },
   { code: 'V', category: 'approved_activity', meaning: 'attending an educational visit or trip' },
   { code: 'P', category: 'approved_activity', meaning: 'participating in an approved sporting activity' },
   { code: 'W', category: 'approved_activity', meaning: 'attending work experience' },
   { code: 'B', category: 'approved_activity', meaning: 'attending any other approved educational activity' },
   { code: 'C', category: 'authorised_absence', meaning: 'leave of absence for exceptional circumstances' },
-  { code: 'C1', category: 'authorised_absence', meaning: 'leave for a regulated performance or employment abroad' },
+  {
+    code: 'C1',
+    category: 'authorised_absence',
+    meaning: 'leave for a regulated performance or employment abroad',
+  },
   { code: 'C2', category: 'authorised_absence', meaning: 'leave for a part-time timetable' },
   { code: 'E', category: 'authorised_absence', meaning: 'suspended or excluded, no alternative provision' },
   { code: 'I', category: 'authorised_absence', meaning: 'illness' },
@@ -45,7 +53,11 @@ const TABLE: readonly CodeInfo[] = [
   { code: 'Y1', category: 'not_possible', meaning: 'unable to attend: transport not available' },
   { code: 'Y2', category: 'not_possible', meaning: 'unable to attend: widespread travel disruption' },
   { code: 'Y3', category: 'not_possible', meaning: 'unable to attend: part of the premises closed' },
-  { code: 'Y4', category: 'not_possible', meaning: 'unable to attend: whole school site unexpectedly closed' },
+  {
+    code: 'Y4',
+    category: 'not_possible',
+    meaning: 'unable to attend: whole school site unexpectedly closed',
+  },
   { code: 'Y5', category: 'not_possible', meaning: 'unable to attend: criminal justice detention' },
   { code: 'Y6', category: 'not_possible', meaning: 'unable to attend: public health guidance or law' },
   { code: 'Y7', category: 'not_possible', meaning: 'unable to attend: any other unavoidable cause' },
@@ -63,7 +75,10 @@ export const WITHDRAWN: ReadonlyMap<string, string> = new Map([
   ['Y', 'Y (unable to attend) was withdrawn on 2024-08-19; use one of Y1–Y7'],
 ]);
 
-export const ABSENCE_CATEGORIES: ReadonlySet<Category> = new Set(['authorised_absence', 'unauthorised_absence']);
+export const ABSENCE_CATEGORIES: ReadonlySet<Category> = new Set([
+  'authorised_absence',
+  'unauthorised_absence',
+]);
 
 /** A school's local → statutory code map (SIMS 8 style multi-character codes, e.g. X01 → B). */
 export type LocalCodeMap = Readonly<Record<string, string>>;
@@ -84,15 +99,26 @@ export function resolveCode(raw: string, date: string, localMap: LocalCodeMap = 
   const mapped = localMap[given];
   if (mapped !== undefined) {
     const info = CODES.get(mapped);
-    if (!info) return { ok: false, reason: `local code "${given}" maps to "${mapped}", which is not a statutory code` };
+    if (!info)
+      return {
+        ok: false,
+        reason: `local code "${given}" maps to "${mapped}", which is not a statutory code`,
+      };
     return { ok: true, code: info.code, category: info.category, localCode: given };
   }
   const info = CODES.get(given);
   if (info) return { ok: true, code: info.code, category: info.category, localCode: null };
   const withdrawn = WITHDRAWN.get(given);
   if (withdrawn && date >= WITHDRAWN_FROM) return { ok: false, reason: `withdrawn code: ${withdrawn}` };
-  if (withdrawn) return { ok: false, reason: `code "${given}" predates the 2024 code set; Doorstep holds marks from 2024-08-19` };
-  return { ok: false, reason: `unknown attendance code "${given}" (not statutory and not in the school's code map)` };
+  if (withdrawn)
+    return {
+      ok: false,
+      reason: `code "${given}" predates the 2024 code set; Doorstep holds marks from 2024-08-19`,
+    };
+  return {
+    ok: false,
+    reason: `unknown attendance code "${given}" (not statutory and not in the school's code map)`,
+  };
 }
 
 /** Validates a configured code map: each target must be a statutory code. Returns problems. */
