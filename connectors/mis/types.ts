@@ -73,9 +73,18 @@ export type MisBatch = { kind: 'pupils'; pupils: PupilRecord[] } | { kind: 'mark
 export interface ImportUnit {
   /** Shown in summaries and errors. */
   label: string;
+  /** Content hash of a file unit, recorded with the import. */
+  sha256?: string;
   batches(): AsyncIterable<MisBatch>;
   /** The sync cursor to store when this unit commits (API sources). */
   cursorAfter?: () => string | undefined;
+  /** After the unit committed (a drop folder moves the file to processed/). */
+  afterCommit?: () => Promise<void>;
+  /**
+   * After the unit was refused. A file source quarantines the file and the sync goes on with the
+   * next; without this hook the sync stops (an API page cannot be skipped without losing it).
+   */
+  afterRefusal?: (reason: string) => Promise<void>;
 }
 
 export interface SyncCursor {

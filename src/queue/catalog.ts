@@ -40,6 +40,10 @@ export const catalog = {
   queues: {
     /** Housekeeping: heartbeat; later nightly runs. Heavy work never shares the alarm path. */
     maintenance: { role: 'worker', concurrency: 1 },
+    /** MIS syncs and file imports: heavy, batch-shaped, never on the alarm path. */
+    imports: { role: 'worker', concurrency: 2 },
+    /** Trigger evaluation after imports (the triggers issue adds its worker). */
+    triggers: { role: 'worker', concurrency: 1 },
   },
   jobs: {
     heartbeat: defineJob({
@@ -53,6 +57,32 @@ export const catalog = {
       attempts: 3,
       backoff: { type: 'exponential', delayMs: 2000 },
       timeoutMs: 10_000,
+    }),
+    'sync-attendance': defineJob({
+      queue: 'imports',
+      description:
+        "Pulls one school's MIS (API since its cursor, or the files in its drop folder) into the attendance store.",
+      payload: z.strictObject({
+        schoolId,
+        reason: z.enum(['schedule', 'drop-folder', 'manual']),
+      }),
+      attempts: 5,
+      backoff: { type: 'exponential', delayMs: 30_000 },
+      timeoutMs: 30 * 60_000,
+    }),
+    'evaluate-triggers': defineJob({
+      queue: 'triggers',
+      description: 'Re-evaluates visit triggers for exactly the pupils whose marks an import changed.',
+      payload: z.strictObject({
+        schoolId,
+        /** MIS ids (never names) of the pupils whose marks changed. */
+        pupilIds: z.array(z.string().min(1).max(64)).max(100_000),
+        importId: z.string().regex(/^\d+$/).optional(),
+        reason: z.enum(['import', 'nightly', 'manual']),
+      }),
+      attempts: 5,
+      backoff: { type: 'exponential', delayMs: 10_000 },
+      timeoutMs: 10 * 60_000,
     }),
   },
 } satisfies Catalog;

@@ -1,3 +1,5 @@
+import type { HttpSettings } from '../../connectors/mis/http.ts';
+import type { DoorstepConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Db } from '../store/db.ts';
 import type { DoorstepCatalog } from './catalog.ts';
@@ -11,4 +13,7 @@ export interface JobDeps {
   now: () => Date;
   /** This process, e.g. `hostname:pid`; written into audit entries. */
   instance: string;
+  config: DoorstepConfig;
+  /** HTTP overrides for MIS connectors (tests shorten waits). */
+  misHttp?: Partial<HttpSettings>;
 }

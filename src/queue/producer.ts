@@ -7,6 +7,8 @@ export interface EnqueueOptions {
   /** Stable id: enqueueing the same id twice adds one job (BullMQ ignores the duplicate). */
   jobId?: string;
   delayMs?: number;
+  /** BullMQ deduplication: while a job with this id is waiting, delayed or running, adds are ignored. */
+  deduplicationId?: string;
 }
 
 /** Job options every Doorstep job shares; retries and backoff come from the catalog. */
@@ -71,6 +73,7 @@ export class Producer<C extends Catalog> {
       ...jobOptions(this.spec(name)),
       ...(options.jobId ? { jobId: options.jobId } : {}),
       ...(options.delayMs ? { delay: options.delayMs } : {}),
+      ...(options.deduplicationId ? { deduplication: { id: options.deduplicationId } } : {}),
     });
   }
 
@@ -90,6 +93,24 @@ export class Producer<C extends Catalog> {
       data,
       opts: { attempts, backoff, removeOnComplete, removeOnFail },
     } as never);
+  }
+
+  /** Removes this job's schedulers whose id starts with `prefix` and is not in `keep`. */
+  async pruneSchedulers<N extends JobName<C>>(
+    name: N,
+    prefix: string,
+    keep: readonly string[],
+  ): Promise<string[]> {
+    const queue = this.queueFor(name);
+    const removed: string[] = [];
+    for (const s of await queue.getJobSchedulers(0, -1)) {
+      const id = s.key ?? s.id;
+      if (id && id.startsWith(prefix) && !keep.includes(id)) {
+        await queue.removeJobScheduler(id);
+        removed.push(id);
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {

@@ -14,7 +14,11 @@ export interface JobRun {
 }
 
 export type JobHandler<Payload, Deps> = (payload: Payload, run: JobRun, deps: Deps) => Promise<unknown>;
-export type Handlers<C extends Catalog, Deps> = { [N in JobName<C>]: JobHandler<PayloadOf<C, N>, Deps> };
+/**
+ * Job name → handler. A job may lack a handler while the issue that builds it is pending: its queue
+ * then runs no worker here and its jobs wait, durable, in Redis (visible in /metrics and bull-board).
+ */
+export type Handlers<C extends Catalog, Deps> = { [N in JobName<C>]?: JobHandler<PayloadOf<C, N>, Deps> };
 
 export interface WorkerHostOptions<C extends Catalog, Deps> {
   catalog: C;
@@ -57,6 +61,11 @@ export class WorkerHost<C extends Catalog, Deps> {
     this.options = options;
     for (const [queue, spec] of Object.entries(options.catalog.queues)) {
       if (!options.roles.includes(spec.role)) continue;
+      const jobs = Object.entries(options.catalog.jobs).filter(([, j]) => j.queue === queue);
+      if (!jobs.some(([name]) => name in options.handlers)) {
+        options.log.info({ queue }, 'no handlers for this queue in this build; its jobs wait in Redis');
+        continue;
+      }
       const worker = new Worker(queue, (job, token) => this.process(job, token), {
         connection: redisOptions(options.redis, 'worker'),
         prefix: options.prefix,

@@ -5,6 +5,8 @@ import { handlers } from '../../jobs/index.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { createMetrics } from '../http/metrics.ts';
+import type { DropWatcher } from '../import/drop-watcher.ts';
+import { scheduleAttendanceSyncs } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
 import { catalog, type Role } from '../queue/catalog.ts';
 import type { JobDeps } from '../queue/deps.ts';
@@ -53,8 +55,10 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   let producer: Producer<typeof catalog> | undefined;
   let host: WorkerHost<typeof catalog, JobDeps> | undefined;
   let app: FastifyInstance | undefined;
+  let watcher: DropWatcher | undefined;
   const closeAll = async (deadlineMs: number) => {
     const started = Date.now();
+    watcher?.stop();
     await app?.close();
     const report = host
       ? await host.close(Math.max(0, deadlineMs - (Date.now() - started) - 500))
@@ -75,7 +79,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       host = new WorkerHost({
         catalog,
         handlers,
-        deps: { db, log, producer, now: () => new Date(), instance },
+        deps: { db, log, producer, now: () => new Date(), instance, config },
         roles,
         redis: redisSettings,
         prefix: config.redis.prefix,

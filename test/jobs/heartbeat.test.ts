@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heartbeat } from '../../jobs/heartbeat.ts';
 import { handlers } from '../../jobs/index.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
@@ -9,6 +10,7 @@ import { WorkerHost } from '../../src/queue/worker-host.ts';
 import { listAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
 import { TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
 const log = createLogger({ level: 'silent' });
@@ -22,10 +24,17 @@ afterAll(() => db.close());
 
 describe('heartbeat job', () => {
   it('writes one audit entry per job, even when a try is repeated', async () => {
-    const deps = { db, log, now, instance: 'test:1', producer: undefined as never } satisfies JobDeps;
+    const deps = {
+      db,
+      log,
+      now,
+      instance: 'test:1',
+      producer: undefined as never,
+      config: configWith(),
+    } satisfies JobDeps;
     const run = { id: 'hb-1', name: 'heartbeat', attempt: 1, signal: new AbortController().signal };
-    const first = await handlers.heartbeat({ source: 'test' }, run, deps);
-    const again = await handlers.heartbeat({ source: 'test' }, { ...run, attempt: 2 }, deps);
+    const first = await heartbeat({ source: 'test' }, run, deps);
+    const again = await heartbeat({ source: 'test' }, { ...run, attempt: 2 }, deps);
     expect(again).toEqual(first);
     const entries = await listAudit(db, { action: 'heartbeat', entityId: 'hb-1' });
     expect(entries).toHaveLength(1);
@@ -43,7 +52,7 @@ describe('heartbeat job', () => {
     const host = new WorkerHost({
       catalog,
       handlers,
-      deps: { db, log, now, instance: 'test:2', producer },
+      deps: { db, log, now, instance: 'test:2', producer, config: configWith() },
       roles: ['worker'],
       redis: { url: TEST_REDIS_URL },
       prefix,

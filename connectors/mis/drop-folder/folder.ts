@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { londonDate } from '../domain/attendance/dates.ts';
+import { londonDate } from '../../../src/domain/attendance/dates.ts';
 
 /**
  * A school's drop folder: export files arrive in it; each is imported whole, then moved to

@@ -1,0 +1,109 @@
+import type * as z from 'zod';
+import { type DoorstepError, doorstepError } from '../../src/errors.ts';
+
+export interface HttpSettings {
+  /** Authorization header value (Basic … / Bearer …). */
+  authorization: string;
+  timeoutMs?: number;
+  /** Tries per request for 429 and 5xx (the first included). */
+  attempts?: number;
+  /** Longest Retry-After honoured in-process; longer waits fail the sync so the job retries later. */
+  maxWaitMs?: number;
+  /** Injected for tests; real code waits. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (!header) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * GET a JSON document from an MIS API and validate it. Retries 429 (honouring Retry-After) and
+ * 5xx/network errors with backoff, a bounded number of times; 401/403 fail at once
+ * (DOORSTEP_MIS_AUTH: retrying bad credentials only locks accounts); 422 and a body that does not
+ * match the expected shape fail with DOORSTEP_MIS_BAD_RESPONSE naming the field.
+ */
+export async function getJson<S extends z.ZodType>(
+  url: string,
+  schema: S,
+  settings: HttpSettings,
+  what: string,
+): Promise<z.output<S>> {
+  const attempts = settings.attempts ?? 3;
+  const sleep = settings.sleep ?? realSleep;
+  const maxWait = settings.maxWaitMs ?? 60_000;
+  const shown = new URL(url);
+  const label = `${what} (${shown.origin}${shown.pathname})`;
+  let last: DoorstepError | undefined;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: { authorization: settings.authorization, accept: 'application/json' },
+        signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      last = doorstepError(
+        'MIS_UNAVAILABLE',
+        `${label}: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`,
+        { cause: err },
+      );
+      if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
+      continue;
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw doorstepError(
+        'MIS_AUTH',
+        `${label}: HTTP ${res.status} — the credentials were refused; check the school's MIS username/password or token`,
+      );
+    }
+    if (res.status === 429) {
+      const wait = retryAfterMs(res.headers.get('retry-after')) ?? 1000 * 2 ** (attempt - 1);
+      await res.body?.cancel();
+      last = doorstepError(
+        'MIS_RATE_LIMITED',
+        `${label}: HTTP 429 rate limited (retry after ${Math.round(wait / 1000)} s)`,
+      );
+      if (attempt < attempts && wait <= maxWait) {
+        await sleep(wait);
+        continue;
+      }
+      throw last;
+    }
+    if (res.status >= 500) {
+      await res.body?.cancel();
+      last = doorstepError('MIS_UNAVAILABLE', `${label}: HTTP ${res.status}`);
+      if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
+      continue;
+    }
+    const text = await res.text();
+    if (res.status === 422) {
+      throw doorstepError('MIS_BAD_RESPONSE', `${label}: HTTP 422 validation error: ${text.slice(0, 300)}`);
+    }
+    if (res.status !== 200)
+      throw doorstepError('MIS_BAD_RESPONSE', `${label}: unexpected HTTP ${res.status}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw doorstepError('MIS_BAD_RESPONSE', `${label}: the response is not JSON`);
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw doorstepError(
+        'MIS_BAD_RESPONSE',
+        `${label}: unexpected response shape at ${issue.path.join('.') || '(body)'}: ${issue.message}`,
+      );
+    }
+    return parsed.data;
+  }
+  throw last!;
+}

@@ -1,0 +1,67 @@
+import { misSourceFor } from '../connectors/mis/index.ts';
+import { doorstepError } from '../src/errors.ts';
+import type { ImportSummary } from '../src/import/apply-unit.ts';
+import { syncSchool } from '../src/import/sync-school.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobDeps } from '../src/queue/deps.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import {
+  changedPupilsOf,
+  importsAwaitingEvaluation,
+  markEvaluationEnqueued,
+} from '../src/store/attendance.ts';
+
+/**
+ * Hands an applied import's changed pupils to trigger evaluation. The job id is derived from the
+ * import, so a repeat (after a crash between commit and enqueue) adds nothing; the import row
+ * remembers it was handed over.
+ */
+export async function enqueueEvaluation(deps: JobDeps, schoolId: string, importId: string): Promise<void> {
+  const pupilIds = await changedPupilsOf(deps.db, importId);
+  if (pupilIds.length > 0) {
+    await deps.producer.enqueue(
+      'evaluate-triggers',
+      { schoolId, pupilIds, importId, reason: 'import' },
+      { jobId: `evaluate-import-${importId}` },
+    );
+  }
+  await markEvaluationEnqueued(deps.db, importId);
+}
+
+/**
+ * sync-attendance: one school's MIS into the store, then trigger evaluation for exactly the pupils
+ * whose marks changed. Imports left un-handed-over by an earlier crash are handed over first.
+ */
+export async function syncAttendance(
+  payload: PayloadOf<DoorstepCatalog, 'sync-attendance'>,
+  _run: JobRun,
+  deps: JobDeps,
+): Promise<{ applied: number; refused: number; changedPupils: number }> {
+  const school = deps.config.schools.find((s) => s.id === payload.schoolId);
+  if (!school) throw doorstepError('USAGE', `sync-attendance: no school "${payload.schoolId}" in the config`);
+  for (const importId of await importsAwaitingEvaluation(deps.db, school.id)) {
+    await enqueueEvaluation(deps, school.id, importId);
+  }
+  const source = misSourceFor(school, deps.now, deps.misHttp);
+  const report = await syncSchool(deps.db, school, source, {
+    now: deps.now,
+    actor: `system:sync-attendance:${payload.reason}`,
+    onApplied: async (summary: ImportSummary) => {
+      if (summary.importId) await enqueueEvaluation(deps, school.id, summary.importId);
+    },
+  });
+  for (const r of report.refused) {
+    deps.log.warn({ schoolId: school.id, unit: r.unit, error: r.reason }, 'import refused and quarantined');
+  }
+  const changed = new Set(report.applied.flatMap((s) => s.changedPupils));
+  deps.log.info(
+    {
+      schoolId: school.id,
+      applied: report.applied.length,
+      refused: report.refused.length,
+      changedPupils: changed.size,
+    },
+    'attendance synced',
+  );
+  return { applied: report.applied.length, refused: report.refused.length, changedPupils: changed.size };
+}
