@@ -12,6 +12,11 @@ const dateish = z
   .union([z.string(), z.object({ date: z.string() }).loose()])
   .transform((d) => (typeof d === 'string' ? d : d.date).slice(0, 10));
 
+/** A timestamp string or `{date}`, kept to the second: `2025-01-13 13:20:00`. */
+const timestampish = z
+  .union([z.string(), z.object({ date: z.string() }).loose()])
+  .transform((d) => (typeof d === 'string' ? d : d.date).replace(/\.\d+$/, ''));
+
 export const page = <T extends z.ZodType>(item: T) =>
   z.object({
     data: z.array(item),
@@ -40,7 +45,7 @@ export const sessionAttendance = z
       z.string(),
       z.object({ data: z.object({ code: z.string() }).loose() }).loose(),
     ]),
-    updated_at: dateish.or(z.string()).nullish(),
+    updated_at: timestampish.nullish(),
   })
   .loose();
 
