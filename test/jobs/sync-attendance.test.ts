@@ -1,0 +1,244 @@
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import nock from 'nock';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syncAttendance } from '../../jobs/sync-attendance.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import type { JobDeps } from '../../src/queue/deps.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { getCursor } from '../../src/store/attendance.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+const schema = uniqueName('sync');
+const prefix = uniqueName('sync');
+const drop = mkdtempSync(join(tmpdir(), 'doorstep-drop-'));
+const run = { id: 'j1', name: 'sync-attendance', attempt: 1, signal: new AbortController().signal };
+// The clock is moved past each dropped file's settle time; the fixtures' marks are in 2024/25.
+let clock = new Date('2025-01-20T12:00:00Z');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let deps: JobDeps;
+
+const config = configWith({
+  mis: `{ kind: sims-xml, dropFolder: "${drop}" }`,
+  school: '    attendance: { codeMap: { X01: B }, academicYears: [2024] }',
+});
+
+function dropFile(name: string, content?: string) {
+  const path = join(drop, name);
+  if (content === undefined) copyFileSync(`test/fixtures/mis/sims/${name}`, path);
+  else writeFileSync(path, content);
+  clock = new Date(Date.now() + 10_000); // the file is older than the settle time
+}
+
+async function evaluationJobs() {
+  const q = producer.queueFor('evaluate-triggers');
+  return (await q.getJobs(['waiting', 'delayed', 'active'])).map(
+    (j) => j.data as { pupilIds: string[]; importId: string },
+  );
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = {
+    db,
+    log: createLogger({ level: 'silent' }),
+    producer,
+    now: () => clock,
+    instance: 'test',
+    config,
+    misHttp: { sleep: async () => {} },
+  };
+});
+
+afterAll(async () => {
+  await producer.close();
+  const keys = await conn.keys(`${prefix}:*`);
+  if (keys.length) await conn.del(...keys);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('sync-attendance job (drop folder)', () => {
+  it('imports ready files, moves them to processed/, and hands exactly the changed pupils to evaluation', async () => {
+    dropFile('pupils-report.xml');
+    const r1 = await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
+    expect(r1).toEqual({ applied: 1, refused: 0, changedPupils: 0 });
+    dropFile('session-attendance.xml');
+    const r2 = await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
+    expect(r2).toEqual({ applied: 1, refused: 0, changedPupils: 3 });
+    expect(readdirSync(drop).filter((f) => f.endsWith('.xml'))).toEqual([]);
+    const [day] = readdirSync(join(drop, 'processed'));
+    const processed = readdirSync(join(drop, 'processed', day!));
+    expect(processed.sort()).toEqual(['pupils-report.xml', 'session-attendance.xml']);
+    const jobs = await evaluationJobs();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.pupilIds).toEqual(['1001', '1002', '1003']);
+  });
+
+  it('enqueues nothing when the same file comes again, and only the changed pupil after a correction', async () => {
+    dropFile('session-attendance.xml');
+    await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
+    expect(await evaluationJobs()).toHaveLength(1);
+    const corrected = readFileSync('test/fixtures/mis/sims/session-attendance.xml', 'utf8').replace(
+      '<PersonID>1002</PersonID><AttendanceDate>2025-01-14</AttendanceDate><SessionName>PM</SessionName><AttendanceMark>I</AttendanceMark>',
+      '<PersonID>1002</PersonID><AttendanceDate>2025-01-14</AttendanceDate><SessionName>PM</SessionName><AttendanceMark>M</AttendanceMark>',
+    );
+    dropFile('corrected.xml', corrected);
+    await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
+    const jobs = await evaluationJobs();
+    expect(jobs).toHaveLength(2);
+    expect(jobs.map((j) => j.pupilIds)).toContainEqual(['1002']);
+  });
+
+  it('quarantines a bad file with the reason beside it, changes nothing, and goes on with the next', async () => {
+    dropFile('bad.xml', '<SessionAttendances><SessionAttendance><PersonID>1001</PersonID>');
+    dropFile(
+      'zz-good.xml',
+      readFileSync('test/fixtures/mis/sims/session-attendance.xml', 'utf8').replaceAll(
+        '2025-01-13',
+        '2025-01-15',
+      ),
+    );
+    const r = await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
+    expect(r).toMatchObject({ applied: 1, refused: 1 });
+    expect(existsSync(join(drop, 'quarantine', 'bad.xml'))).toBe(true);
+    expect(readFileSync(join(drop, 'quarantine', 'bad.xml.error.txt'), 'utf8')).toMatch(
+      /bad\.xml, line 1: not well-formed XML/,
+    );
+    const { rows } = await db.query<{ status: string; error: string }>(
+      `SELECT status, error FROM imports WHERE unit = 'bad.xml'`,
+    );
+    expect(rows).toEqual([{ status: 'refused', error: expect.stringContaining('not well-formed XML') }]);
+  });
+
+  it('leaves a file that is still being written', async () => {
+    mkdirSync(drop, { recursive: true });
+    writeFileSync(join(drop, 'arriving.xml'), '<SessionAttendances>');
+    clock = new Date(); // just written: not settled
+    const r = await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
+    expect(r.applied + r.refused).toBe(0);
+    expect(existsSync(join(drop, 'arriving.xml'))).toBe(true);
+  });
+
+  it('hands over an import whose evaluation was never enqueued (crash between commit and enqueue)', async () => {
+    await db.query(`UPDATE imports SET evaluation_enqueued_at = NULL WHERE unit = 'zz-good.xml'`);
+    await producer.queueFor('evaluate-triggers').obliterate({ force: true });
+    await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, deps);
+    const jobs = await evaluationJobs();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.pupilIds).toEqual(['1001', '1002', '1003']);
+  });
+});
+
+describe('sync-attendance job (Arbor API)', () => {
+  const arborConfig = configWith({
+    mis: '{ kind: arbor, baseUrl: "https://alpha.uk.arbor.sc", username: app, password: "${ARBOR_PW}" }',
+    school: '    attendance: { academicYears: [2024] }',
+    env: { ARBOR_PW: 'pw' },
+  });
+
+  it('stores the changelog cursor and resumes from it on the next sync', async () => {
+    const arborDeps = { ...deps, config: arborConfig };
+    nock.disableNetConnect();
+    try {
+      nock('https://alpha.uk.arbor.sc')
+        .get('/rest-v2/students/changelog')
+        .query({ 'from-revision': '0', page: '1', 'page-size': '500' })
+        .reply(200, {
+          changes: [{ changeType: 'CREATE', revision: 5, changedObject: { id: 77, legalLastName: 'Pupil' } }],
+        })
+        .get('/rest-v2/attendance-records/changelog')
+        .query({ 'from-revision': '0', page: '1', 'page-size': '500' })
+        .reply(200, {
+          changes: [
+            {
+              changeType: 'CREATE',
+              revision: 9,
+              changedObject: {
+                id: 1,
+                student: { entityType: 'Student', href: '/rest-v2/students/77' },
+                attendanceMark: 'N',
+                startDatetime: '2025-01-17 08:45:00',
+              },
+            },
+          ],
+        });
+      const r = await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, arborDeps);
+      expect(r).toMatchObject({ applied: 2, changedPupils: 1 });
+      expect(JSON.parse((await getCursor(db, 'alpha', 'arbor'))!)).toEqual({
+        students: 5,
+        attendanceRecords: 9,
+      });
+      nock('https://alpha.uk.arbor.sc')
+        .get('/rest-v2/students/changelog')
+        .query({ 'from-revision': '5', page: '1', 'page-size': '500' })
+        .reply(200, { changes: [] })
+        .get('/rest-v2/attendance-records/changelog')
+        .query({ 'from-revision': '9', page: '1', 'page-size': '500' })
+        .reply(200, { changes: [] });
+      expect(await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, arborDeps)).toMatchObject({
+        applied: 0,
+      });
+      expect(nock.isDone()).toBe(true);
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
+  });
+
+  it('fails the job, leaving the cursor, when a page is malformed', async () => {
+    nock.disableNetConnect();
+    try {
+      nock('https://alpha.uk.arbor.sc')
+        .get('/rest-v2/students/changelog')
+        .query(true)
+        .reply(200, { changes: [] })
+        .get('/rest-v2/attendance-records/changelog')
+        .query(true)
+        .reply(200, {
+          changes: [
+            {
+              changeType: 'CREATE',
+              revision: 10,
+              changedObject: {
+                id: 2,
+                student: { entityType: 'Student', href: '/rest-v2/students/77' },
+                attendanceMark: 'Q7',
+                startDatetime: '2025-01-17 13:00:00',
+              },
+            },
+          ],
+        });
+      await expect(
+        syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, { ...deps, config: arborConfig }),
+      ).rejects.toThrow(/unknown attendance code "Q7"/);
+      expect(JSON.parse((await getCursor(db, 'alpha', 'arbor'))!)).toEqual({
+        students: 5,
+        attendanceRecords: 9,
+      });
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
+  });
+});
