@@ -16,7 +16,11 @@ import {
  * import, so a repeat (after a crash between commit and enqueue) adds nothing; the import row
  * remembers it was handed over.
  */
-export async function enqueueEvaluation(deps: JobDeps, schoolId: string, importId: string): Promise<void> {
+export async function enqueueEvaluation(
+  deps: Pick<JobDeps, 'db' | 'producer'>,
+  schoolId: string,
+  importId: string,
+): Promise<number> {
   const pupilIds = await changedPupilsOf(deps.db, importId);
   if (pupilIds.length > 0) {
     await deps.producer.enqueue(
@@ -26,6 +30,7 @@ export async function enqueueEvaluation(deps: JobDeps, schoolId: string, importI
     );
   }
   await markEvaluationEnqueued(deps.db, importId);
+  return pupilIds.length;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { misSourceFor } from '../../connectors/mis/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
@@ -13,7 +14,7 @@ export function summariseSchool(s: SchoolConfig): string {
   return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${s.records.sink}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
 }
 
-/** Connection tests that exist today: Redis, and the store. Connectors add theirs here. */
+/** Connection tests: Redis, the store, and each school's MIS (API credentials or drop folder). */
 export function connectionChecks(config: DoorstepConfig, databaseUrl: string | undefined): Check[] {
   const redis: Check = async () => {
     const shown = describeRedisUrl(config.redis.url);
@@ -51,7 +52,11 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
       return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
     }
   };
-  return [redis, store];
+  const mis: Check[] = config.schools.map((school) => async () => {
+    const result = await misSourceFor(school, () => new Date()).check();
+    return { ...result, name: `${school.id} ${result.name}` };
+  });
+  return [redis, store, ...mis];
 }
 
 /**

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check-command.ts';
+import { importCommand } from './import-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
 
@@ -29,6 +30,23 @@ program
   .action(async (opts: { config: string }) => {
     process.exitCode = await checkCommand(opts, (line) => console.log(line));
   });
+
+program
+  .command('import')
+  .description('import one MIS export file (SIMS XML, CTF or CSV) in one transaction')
+  .argument('<file>', 'the export file')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .option('-s, --school <id>', 'the school it belongs to (required when the config has several)')
+  .option(
+    '-f, --format <format>',
+    "sims-xml | ctf | csv (default: the school's MIS kind, else the extension)",
+  )
+  .option('-n, --dry-run', 'check and count, change nothing')
+  .action(
+    async (file: string, opts: { config: string; school?: string; format?: string; dryRun?: boolean }) => {
+      process.exitCode = await importCommand(file, opts, (line) => console.log(line));
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

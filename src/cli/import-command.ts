@@ -1,0 +1,129 @@
+import { stat } from 'node:fs/promises';
+import { sha256File } from '../../connectors/mis/drop-folder/folder.ts';
+import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
+import { loadConfigFile } from '../config/load.ts';
+import type { SchoolConfig } from '../config/schema.ts';
+import { describeError, doorstepError } from '../errors.ts';
+import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
+import { importContextFor } from '../import/context.ts';
+import { fileUnit, formatFor } from '../import/file-formats.ts';
+import { catalog } from '../queue/catalog.ts';
+import { Producer } from '../queue/producer.ts';
+import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
+import { openStore } from '../store/open.ts';
+import { ProgressLine } from './progress.ts';
+
+export interface ImportOptions {
+  config: string;
+  school?: string;
+  format?: string;
+  dryRun?: boolean;
+}
+
+export function formatSummary(schoolId: string, s: ImportSummary): string[] {
+  const lines = [
+    `${schoolId}: ${s.unit} ${s.status === 'dry-run' ? 'checked (dry run: nothing was changed)' : `applied (import ${s.importId})`}`,
+    `  pupils: ${s.pupils.inserted} inserted, ${s.pupils.updated} updated, ${s.pupils.unchanged} unchanged`,
+    `  marks:  ${s.marks.inserted} inserted, ${s.marks.updated} updated, ${s.marks.unchanged} unchanged (${s.marks.corrected} correction(s) audited)`,
+    `  rejected rows: ${s.rejected.length}`,
+  ];
+  for (const r of s.rejected.slice(0, 50)) lines.push(`    ${r.where}: ${r.reason}`);
+  if (s.rejected.length > 50) lines.push(`    … ${s.rejected.length - 50} more (see the imports table)`);
+  return lines;
+}
+
+function pickSchool(schools: SchoolConfig[], id: string | undefined): SchoolConfig {
+  if (id) {
+    const s = schools.find((x) => x.id === id);
+    if (!s)
+      throw doorstepError(
+        'USAGE',
+        `--school: no school "${id}" in the config (have: ${schools.map((x) => x.id).join(', ')})`,
+      );
+    return s;
+  }
+  if (schools.length === 1) return schools[0]!;
+  throw doorstepError(
+    'USAGE',
+    `--school is required: the config has ${schools.length} schools (${schools.map((x) => x.id).join(', ')})`,
+  );
+}
+
+/**
+ * `doorstep import FILE`: one file as one transaction. Prints a summary; exits 5 when the file is
+ * refused (nothing changed). The changed pupils are handed to trigger evaluation when Redis answers;
+ * otherwise the next scheduled sync hands them over.
+ */
+export async function importCommand(
+  file: string,
+  opts: ImportOptions,
+  out: (line: string) => void,
+): Promise<number> {
+  const config = loadConfigFile(opts.config);
+  const school = pickSchool(config.schools, opts.school);
+  const format = formatFor(file, school, opts.format);
+  const size = await stat(file).then(
+    (s) => s.size,
+    (err) => {
+      throw doorstepError(
+        'USAGE',
+        `cannot read ${file} (${(err as { code?: string }).code ?? 'unreadable'})`,
+      );
+    },
+  );
+  const progress = process.stderr.isTTY ? new ProgressLine(size) : undefined;
+  const db = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+  try {
+    const ctx = importContextFor(school, new Date(), {
+      actor: 'cli:import',
+      source: format,
+      sha256: await sha256File(file),
+      ...(opts.dryRun ? { dryRun: true } : {}),
+    });
+    let summary: ImportSummary;
+    try {
+      summary = await applyImportUnit(db, fileUnit(file, format, school, progress?.addBytes), {
+        ...ctx,
+        ...(progress ? { onRecords: progress.addRecords } : {}),
+      });
+    } finally {
+      progress?.done();
+    }
+    for (const line of formatSummary(school.id, summary)) out(line);
+    if (summary.importId && summary.changedPupils.length > 0) {
+      out(
+        `  trigger evaluation: ${await handOver(config.redis, config.redis.prefix, db, school.id, summary.importId)}`,
+      );
+    }
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
+async function handOver(
+  redis: { url: string; password?: import('../config/secret.ts').Secret | undefined },
+  prefix: string,
+  db: import('../store/db.ts').Db,
+  schoolId: string,
+  importId: string,
+): Promise<string> {
+  try {
+    await assertRedisReachable(redis, 2000);
+  } catch (err) {
+    return `not queued now (${describeError(err).split('. ')[0]}); the next sync hands it over`;
+  }
+  const conn = await connectRedis(redis, 'producer');
+  const producer = new Producer(catalog, conn, prefix);
+  try {
+    const n = await enqueueEvaluation({ db, producer }, schoolId, importId);
+    return `queued for ${n} pupil(s) whose marks changed`;
+  } finally {
+    await producer.close();
+    conn.disconnect();
+  }
+}

@@ -1,0 +1,89 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { renderProgress } from '../../src/cli/progress.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { runCli, writeTempConfig } from '../helpers/spawn.ts';
+
+const schema = uniqueName('cli_import');
+const prefix = uniqueName('cli-import').replace(/_/g, '-');
+const { file: config, dir } = writeTempConfig(`
+trust: { id: t, name: T }
+redis: { prefix: ${prefix} }
+store: { schema: ${schema} }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: sims-xml, dropFolder: ./data/drop/cli-alpha }
+    records: { sink: preview }
+    policies: [statutory]
+    attendance: { codeMap: { X01: B }, academicYears: [2024] }
+`);
+const env = { DATABASE_URL: TEST_DATABASE_URL };
+afterAll(async () => {
+  await dropSchema(schema);
+  const redis = new Redis(TEST_REDIS_URL);
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+});
+
+describe('doorstep import', () => {
+  it('imports pupils, then marks, printing a summary and handing changed pupils to evaluation', async () => {
+    const pupils = runCli(['import', 'test/fixtures/mis/sims/pupils-report.xml', '--config', config], env);
+    expect((await pupils.exited).code).toBe(0);
+    expect(pupils.stdout()).toContain('pupils: 3 inserted, 0 updated, 0 unchanged');
+    const marks = runCli(
+      ['import', 'test/fixtures/mis/sims/session-attendance.xml', '--config', config],
+      env,
+    );
+    expect((await marks.exited).code).toBe(0);
+    expect(marks.stdout()).toMatch(/alpha: session-attendance\.xml applied \(import \d+\)/);
+    expect(marks.stdout()).toContain('marks:  10 inserted, 0 updated, 0 unchanged');
+    expect(marks.stdout()).toContain('trigger evaluation: queued for 3 pupil(s) whose marks changed');
+    // Not a TTY: no progress bar on stderr.
+    expect(marks.stderr()).not.toContain('%');
+  });
+
+  it('changes nothing on --dry-run and reports rejected rows with their reasons', async () => {
+    const p = join(dir, 'mixed.xml');
+    writeFileSync(
+      p,
+      '<SessionAttendances><SessionAttendance><PersonID>4242</PersonID><AttendanceDate>2025-01-16</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>N</AttendanceMark></SessionAttendance></SessionAttendances>',
+    );
+    const r = runCli(['import', p, '--config', config, '--dry-run'], env);
+    expect((await r.exited).code).toBe(0);
+    expect(r.stdout()).toContain('checked (dry run: nothing was changed)');
+    expect(r.stdout()).toContain(
+      "mixed.xml, line 1, record 1: unknown pupil 4242: not in the school's pupil list",
+    );
+  });
+
+  it('exits non-zero naming file, line and field when the file is refused', async () => {
+    const p = join(dir, 'bad-code.xml');
+    writeFileSync(
+      p,
+      '<SessionAttendances>\n<SessionAttendance><PersonID>1001</PersonID><AttendanceDate>2025-01-16</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>ZZ</AttendanceMark></SessionAttendance>\n</SessionAttendances>',
+    );
+    const r = runCli(['import', p, '--config', config], env);
+    expect((await r.exited).code).toBe(5);
+    expect(r.stderr()).toContain(
+      'doorstep: bad-code.xml, line 2, record 1, field mark: unknown attendance code "ZZ"',
+    );
+  });
+
+  it('refuses an unknown format', async () => {
+    const r = runCli(['import', 'x.txt', '--config', config, '--format', 'xls'], env);
+    expect((await r.exited).code).toBe(64);
+    expect(r.stderr()).toContain('--format: expected sims-xml, ctf or csv, got "xls"');
+  });
+});
+
+describe('progress bar', () => {
+  it('shows bytes and records', () => {
+    expect(renderProgress({ bytes: 5 * 1_048_576, total: 10 * 1_048_576, records: 12345, width: 10 })).toBe(
+      '[#####-----]  50%  5.0/10.0 MB  12,345 records',
+    );
+  });
+});
