@@ -49,8 +49,16 @@ export const DEFAULT_MARK_COLUMNS = {
 export type PupilColumns = { -readonly [K in keyof typeof DEFAULT_PUPIL_COLUMNS]: string };
 export type MarkColumns = { -readonly [K in keyof typeof DEFAULT_MARK_COLUMNS]: string };
 
+const captionCache = new Map<string, string>();
+
+/** Lower-cased, without spaces, `_`, `-` and `.`; cached, as the same few captions repeat per row. */
 export function normaliseCaption(caption: string): string {
-  return caption.toLowerCase().replace(/[\s_\-.]+/g, '');
+  let n = captionCache.get(caption);
+  if (n === undefined) {
+    n = caption.toLowerCase().replace(/[\s_\-.]+/g, '');
+    if (captionCache.size < 10_000) captionCache.set(caption, n);
+  }
+  return n;
 }
 
 /** A row as caption → text, looked up through a column map. */
@@ -95,12 +103,18 @@ export function parseFlag(row: Row, caption: string): boolean | undefined {
   throw malformed(row.where, caption, 'expected Yes/No, Y/N, True/False or 1/0');
 }
 
+const dateCache = new Map<string, string>();
+
 /** ISO `YYYY-MM-DD` (optionally with a time part) or UK `DD/MM/YYYY`. */
 export function parseDate(text: string, where: Where, field: string): string {
+  const cached = dateCache.get(text);
+  if (cached !== undefined) return cached;
   const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
   const uk = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
   const date = iso ? iso[1]! : uk ? `${uk[3]}-${uk[2]!.padStart(2, '0')}-${uk[1]!.padStart(2, '0')}` : null;
   if (!date || !isIsoDate(date)) throw malformed(where, field, 'expected a date as YYYY-MM-DD or DD/MM/YYYY');
+  // A school year has a few hundred distinct dates; remembering them saves most of the parsing.
+  if (dateCache.size < 50_000) dateCache.set(text, date);
   return date;
 }
 

@@ -9,8 +9,8 @@ import {
   createStaging,
   finishImport,
   insertImport,
+  MarkColumns,
   matchStagedByUpn,
-  type StagedMark,
   setCursor,
   stageMarks,
   stagePupils,
@@ -18,7 +18,7 @@ import {
   upsertMarks,
   upsertPupils,
 } from '../store/attendance.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 
 export interface ImportContext {
   schoolId: string;
@@ -94,35 +94,25 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       };
       let pupilsSeen = 0;
 
+      // One staging write in flight while the next batch is parsed: the database and the parser
+      // work at the same time, and memory holds at most two batches.
+      let inFlight: Promise<void> = Promise.resolve();
       for await (const batch of unit.batches()) {
+        await inFlight;
         if (batch.kind === 'pupils') {
           pupilsSeen += batch.pupils.length;
-          await stagePupils(tx, batch.pupils.map(stagedPupil));
+          inFlight = stagePupils(tx, batch.pupils.map(stagedPupil));
           ctx.onRecords?.(batch.pupils.length);
         } else {
-          const staged: StagedMark[] = [];
-          for (const m of batch.marks) {
-            const row = prepareMark(m, ctx, reject);
-            if (row) staged.push(row);
-          }
-          await stageMarks(tx, staged);
+          const staged = new MarkColumns();
+          for (const m of batch.marks) addMark(staged, m, ctx, reject);
+          inFlight = stageMarks(tx, staged);
           ctx.onRecords?.(batch.marks.length);
         }
+        // A failed write must not wait for the parser to finish to be noticed.
+        inFlight.catch(() => {});
       }
-
-      const conflicts = await conflictingMarks(tx);
-      if (conflicts.length > 0) {
-        const c = conflicts[0]!;
-        throw doorstepError(
-          'IMPORT_REFUSED',
-          `${unit.label}: pupil ${c.pupil_mis_id} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
-          {
-            details: conflicts.map(
-              (k) => `pupil ${k.pupil_mis_id} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`,
-            ),
-          },
-        );
-      }
+      await inFlight;
 
       if (ctx.matchPupilsBy === 'upn') await matchStagedByUpn(tx, ctx.schoolId);
       const pupils = await upsertPupils(tx, ctx.schoolId);
@@ -133,7 +123,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         );
       }
       const corrected = await auditCorrections(tx, ctx.schoolId, ctx.actor, importId);
-      const marks = await upsertMarks(tx, ctx.schoolId, importId);
+      let marks = await upsertMarks(tx, ctx.schoolId, importId);
+      if (marks === null) {
+        // The unit repeats a pupil × date × session: identical repeats count once, different ones refuse it.
+        await refuseConflicts(tx, unit.label);
+        marks = (await upsertMarks(tx, ctx.schoolId, importId, true))!;
+      }
       if (rejectedCount > rejected.length) {
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
       }
@@ -174,36 +169,48 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
   }
 }
 
-function prepareMark(
+async function refuseConflicts(tx: Queryable, label: string): Promise<void> {
+  const conflicts = await conflictingMarks(tx);
+  if (conflicts.length === 0) return;
+  const c = conflicts[0]!;
+  throw doorstepError(
+    'IMPORT_REFUSED',
+    `${label}: pupil ${c.pupil_mis_id} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
+    {
+      details: conflicts.map(
+        (k) => `pupil ${k.pupil_mis_id} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`,
+      ),
+    },
+  );
+}
+
+function addMark(
+  out: MarkColumns,
   m: MarkRecord,
   ctx: ImportContext,
   reject: (where: string, reason: string) => void,
-): StagedMark | null {
+): void {
   const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
   // An unknown or withdrawn code is a mapping problem for the data manager: refuse the unit, never guess.
   if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);
   if (m.date > ctx.today) {
     reject(describeWhere(m.where), `date ${m.date} is in the future`);
-    return null;
+    return;
   }
   if (!ctx.academicYears.has(academicYearOf(m.date))) {
-    reject(
-      describeWhere(m.where),
-      `date ${m.date} is outside the accepted academic years (${[...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ')})`,
-    );
-    return null;
+    const years = [...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ');
+    reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${years})`);
+    return;
   }
-  return {
-    line: m.where.line ?? m.where.record ?? 0,
-    record: m.where.record ?? null,
-    pupilMisId: m.pupilMisId,
-    date: m.date,
-    session: m.session,
-    code: resolved.code,
-    category: resolved.category,
-    localCode: resolved.localCode,
-    minutesLate: m.minutesLate ?? null,
-  };
+  out.line.push(m.where.line ?? m.where.record ?? 0);
+  out.record.push(m.where.record ?? null);
+  out.pupilMisId.push(m.pupilMisId);
+  out.date.push(m.date);
+  out.session.push(m.session);
+  out.code.push(resolved.code);
+  out.category.push(resolved.category);
+  out.localCode.push(resolved.localCode);
+  out.minutesLate.push(m.minutesLate ?? null);
 }
 
 function stagedPupil(p: PupilRecord) {

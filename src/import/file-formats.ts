@@ -43,7 +43,7 @@ export function fileUnit(
   return {
     label: unit,
     batches: () => {
-      const input = createReadStream(path, { highWaterMark: 256 * 1024 });
+      const input = createReadStream(path, { highWaterMark: 64 * 1024 });
       if (format === 'ctf') return readCtf(input, common);
       const columns = {
         ...(fileMis ? { pupilColumns: fileMis.columns.pupils, markColumns: fileMis.columns.marks } : {}),

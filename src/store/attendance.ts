@@ -14,34 +14,29 @@ export async function createStaging(tx: Queryable): Promise<void> {
   `);
 }
 
-export interface StagedMark {
-  line: number;
-  record: number | null;
-  pupilMisId: string;
-  date: string;
-  session: 'AM' | 'PM';
-  code: string;
-  category: string;
-  localCode: string | null;
-  minutesLate: number | null;
+/** Staged marks, column by column (one array per column: far fewer objects than one per row). */
+export class MarkColumns {
+  line: number[] = [];
+  record: (number | null)[] = [];
+  pupilMisId: string[] = [];
+  date: string[] = [];
+  session: string[] = [];
+  code: string[] = [];
+  category: string[] = [];
+  localCode: (string | null)[] = [];
+  minutesLate: (number | null)[] = [];
+
+  get length(): number {
+    return this.line.length;
+  }
 }
 
-export async function stageMarks(tx: Queryable, rows: readonly StagedMark[]): Promise<void> {
-  if (rows.length === 0) return;
+export async function stageMarks(tx: Queryable, c: MarkColumns): Promise<void> {
+  if (c.length === 0) return;
   await tx.query(
     `INSERT INTO stage_marks (line, record, pupil_mis_id, date, session, code, category, local_code, minutes_late)
      SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[])`,
-    [
-      rows.map((r) => r.line),
-      rows.map((r) => r.record),
-      rows.map((r) => r.pupilMisId),
-      rows.map((r) => r.date),
-      rows.map((r) => r.session),
-      rows.map((r) => r.code),
-      rows.map((r) => r.category),
-      rows.map((r) => r.localCode),
-      rows.map((r) => r.minutesLate),
-    ],
+    [c.line, c.record, c.pupilMisId, c.date, c.session, c.code, c.category, c.localCode, c.minutesLate],
   );
 }
 
@@ -154,30 +149,56 @@ export async function auditCorrections(tx: Queryable, schoolId: string, actor: s
   return rowCount;
 }
 
-export async function upsertMarks(tx: Queryable, schoolId: string, importId: string) {
-  const { rows } = await tx.query<{ pupil_mis_id: string; inserted: boolean }>(
-    `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
-     SELECT DISTINCT ON (pupil_mis_id, date, session)
-            $1, pupil_mis_id, date, session, code, category, local_code, minutes_late, $2::bigint
-     FROM stage_marks ORDER BY pupil_mis_id, date, session, line DESC
-     ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET
-       code = EXCLUDED.code, category = EXCLUDED.category, local_code = EXCLUDED.local_code,
-       minutes_late = EXCLUDED.minutes_late, import_id = EXCLUDED.import_id, updated_at = now()
-     WHERE (attendance_marks.code, attendance_marks.local_code, attendance_marks.minutes_late)
-           IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.local_code, EXCLUDED.minutes_late)
-     RETURNING pupil_mis_id, (xmax = 0) AS inserted`,
-    [schoolId, importId],
-  );
-  const { rows: total } = await tx.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM (SELECT DISTINCT pupil_mis_id, date, session FROM stage_marks) k',
-  );
-  const inserted = rows.filter((r) => r.inserted).length;
-  return {
-    inserted,
-    updated: rows.length - inserted,
-    unchanged: total[0]!.n - rows.length,
-    changedPupils: [...new Set(rows.map((r) => r.pupil_mis_id))].sort(),
-  };
+/**
+ * Upserts the staged marks. Fast path: the staged keys are unique, so one INSERT … ON CONFLICT
+ * does it (counts come back aggregated, not row by row). When a key repeats, PostgreSQL refuses
+ * that statement (a row cannot be affected twice); it is rolled back to a savepoint and the caller
+ * learns the unit has duplicates (`null`), checks them, and retries with `dedupe`.
+ */
+export async function upsertMarks(tx: Queryable, schoolId: string, importId: string, dedupe = false) {
+  const source = dedupe
+    ? `SELECT DISTINCT ON (pupil_mis_id, date, session) pupil_mis_id, date, session, code, category, local_code, minutes_late
+       FROM stage_marks ORDER BY pupil_mis_id, date, session, line DESC`
+    : 'SELECT pupil_mis_id, date, session, code, category, local_code, minutes_late FROM stage_marks';
+  await tx.query('SAVEPOINT upsert_marks');
+  try {
+    const { rows } = await tx.query<{
+      inserted: number;
+      updated: number;
+      staged: number;
+      changed: string[] | null;
+    }>(
+      `WITH up AS (
+         INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
+         SELECT $1, s.*, $2::bigint FROM (${source}) s
+         ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET
+           code = EXCLUDED.code, category = EXCLUDED.category, local_code = EXCLUDED.local_code,
+           minutes_late = EXCLUDED.minutes_late, import_id = EXCLUDED.import_id, updated_at = now()
+         WHERE (attendance_marks.code, attendance_marks.local_code, attendance_marks.minutes_late)
+               IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.local_code, EXCLUDED.minutes_late)
+         RETURNING pupil_mis_id, (xmax = 0) AS inserted
+       )
+       SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
+              count(*) FILTER (WHERE NOT inserted)::int AS updated,
+              (SELECT count(*)::int FROM (${source}) k) AS staged,
+              array_agg(DISTINCT pupil_mis_id ORDER BY pupil_mis_id) AS changed
+       FROM up`,
+      [schoolId, importId],
+    );
+    await tx.query('RELEASE SAVEPOINT upsert_marks');
+    const r = rows[0]!;
+    return {
+      inserted: r.inserted,
+      updated: r.updated,
+      unchanged: r.staged - r.inserted - r.updated,
+      changedPupils: r.changed ?? [],
+    };
+  } catch (err) {
+    await tx.query('ROLLBACK TO SAVEPOINT upsert_marks');
+    // 21000 cardinality_violation: "ON CONFLICT DO UPDATE command cannot affect row a second time"
+    if (!dedupe && (err as { code?: string }).code === '21000') return null;
+    throw err;
+  }
 }
 
 export async function getCursor(db: Queryable, schoolId: string, source: string): Promise<string | null> {

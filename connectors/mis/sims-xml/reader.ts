@@ -15,6 +15,7 @@ import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord } from '..
 
 /** `Legal_x0020_Surname` → `Legal Surname` (XML-encoded characters in element names). */
 export function decodeXmlName(name: string): string {
+  if (!name.includes('_x')) return name;
   return name.replace(/_x([0-9A-Fa-f]{4})_/g, (_, hex: string) =>
     String.fromCharCode(Number.parseInt(hex, 16)),
   );

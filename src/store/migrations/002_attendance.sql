@@ -29,11 +29,12 @@ CREATE TABLE pupil_contacts (
 );
 
 -- One mark per pupil × date × session, with its statutory code and statistical category.
+-- Key columns use the "C" collation: ids are compared byte-wise, which keeps the index fast.
 CREATE TABLE attendance_marks (
-  school_id    TEXT NOT NULL,
-  pupil_mis_id TEXT NOT NULL,
+  school_id    TEXT COLLATE "C" NOT NULL,
+  pupil_mis_id TEXT COLLATE "C" NOT NULL,
   date         DATE NOT NULL,
-  session      TEXT NOT NULL CHECK (session IN ('AM', 'PM')),
+  session      TEXT COLLATE "C" NOT NULL CHECK (session IN ('AM', 'PM')),
   code         TEXT NOT NULL,
   category     TEXT NOT NULL CHECK (category IN ('present', 'approved_activity', 'authorised_absence',
                                                   'unauthorised_absence', 'not_possible')),
@@ -43,7 +44,6 @@ CREATE TABLE attendance_marks (
   updated_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (school_id, pupil_mis_id, date, session)
 );
-CREATE INDEX attendance_marks_date_idx ON attendance_marks (school_id, date);
 
 -- Every import unit (a file, or an API page): what it did, or why it was refused.
 CREATE TABLE imports (

@@ -1,0 +1,81 @@
+/**
+ * One measured run in its own process (so peak RSS is its own): `doorstep` | `xml2js` | `copy`.
+ * Prints one JSON line: { mode, marks, seconds, peakRssMb }.
+ */
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { parseStringPromise } from 'xml2js';
+import { applyImportUnit } from '../src/import/apply-unit.ts';
+import { importContextFor } from '../src/import/context.ts';
+import { fileUnit } from '../src/import/file-formats.ts';
+import { openStore } from '../src/store/open.ts';
+import { configWith } from '../test/helpers/config.ts';
+
+const [mode, file, databaseUrl, schema] = process.argv.slice(2) as [string, string, string, string];
+let peak = 0;
+let peakHeap = 0;
+const sample = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+}, 20);
+const started = performance.now();
+let marks = 0;
+
+if (mode === 'doorstep') {
+  const db = await openStore({ databaseUrl, dataDir: 'unused', schema });
+  const school = configWith({ school: '    attendance: { academicYears: [2024] }' }).schools[0]!;
+  const t0 = performance.now();
+  const s = await applyImportUnit(
+    db,
+    fileUnit(file, 'sims-xml', school),
+    importContextFor(school, new Date('2025-08-01T12:00:00Z'), { actor: 'bench', source: 'sims-xml' }),
+  );
+  marks = s.marks.inserted + s.marks.updated + s.marks.unchanged;
+  if (s.rejected.length) throw new Error(`bench rows rejected: ${JSON.stringify(s.rejected.slice(0, 3))}`);
+  report(performance.now() - t0);
+  await db.close();
+} else if (mode === 'xml2js') {
+  const doc = await parseStringPromise(readFileSync(file, 'utf8'));
+  marks = doc.SessionAttendances.SessionAttendance.length;
+  report(performance.now() - started);
+} else if (mode === 'copy') {
+  // The same rows, already as CSV text in memory: the database's raw load rate, no parsing or upsert.
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query(`SET search_path = "${schema}"`);
+  await client.query(
+    'CREATE TABLE copy_target (school_id text, pupil_mis_id text, date date, session text, code text, category text, local_code text, minutes_late int, import_id bigint)',
+  );
+  const text = readFileSync(file, 'utf8');
+  const re =
+    /<PersonID>(\d+)<\/PersonID><AttendanceDate>([\d-]+)<\/AttendanceDate><SessionName>(AM|PM)<\/SessionName><AttendanceMark>([^<]+)<\/AttendanceMark>/g;
+  const rows: string[] = [];
+  for (const m of text.matchAll(re))
+    rows.push(`alpha\t${m[1]}\t${m[2]}\t${m[3]}\t${m[4] === '\\' ? '\\\\' : m[4]}\tpresent\t\\N\t\\N\t1\n`);
+  marks = rows.length;
+  const t0 = performance.now();
+  await pipeline(Readable.from(chunk(rows)), client.query(copyFrom('COPY copy_target FROM STDIN')));
+  report(performance.now() - t0);
+  await client.end();
+}
+clearInterval(sample);
+
+function* chunk(rows: string[]) {
+  for (let i = 0; i < rows.length; i += 5000) yield rows.slice(i, i + 5000).join('');
+}
+
+function report(ms: number) {
+  peak = Math.max(peak, process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
+  console.log(
+    JSON.stringify({
+      mode,
+      marks,
+      seconds: ms / 1000,
+      peakRssMb: peak / 1_048_576,
+      peakHeapMb: peakHeap / 1_048_576,
+    }),
+  );
+}
