@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { CODES, codeMapProblems, resolveCode } from '../../../src/domain/attendance/codes.ts';
+import {
+  academicYearOf,
+  addDays,
+  isIsoDate,
+  londonDate,
+  weekday,
+} from '../../../src/domain/attendance/dates.ts';
+
+describe('DfE 2024 attendance codes', () => {
+  it('holds every code of the 2024 regulations in its statistical category', () => {
+    const byCategory = (cat: string) =>
+      [...CODES.values()]
+        .filter((c) => c.category === cat)
+        .map((c) => c.code)
+        .sort();
+    expect(byCategory('present')).toEqual(['/', 'L', '\\'].sort());
+    expect(byCategory('approved_activity')).toEqual(['B', 'K', 'P', 'V', 'W']);
+    expect(byCategory('authorised_absence')).toEqual(['C', 'C1', 'C2', 'E', 'I', 'J1', 'M', 'R', 'S', 'T']);
+    expect(byCategory('unauthorised_absence')).toEqual(['G', 'N', 'O', 'U']);
+    expect(byCategory('not_possible')).toEqual([
+      '#',
+      'D',
+      'Q',
+      'X',
+      'Y1',
+      'Y2',
+      'Y3',
+      'Y4',
+      'Y5',
+      'Y6',
+      'Y7',
+      'Z',
+    ]);
+    expect(CODES.size).toBe(34);
+  });
+
+  it('resolves statutory codes and, first, the school’s local codes', () => {
+    expect(resolveCode('N', '2025-01-13')).toEqual({
+      ok: true,
+      code: 'N',
+      category: 'unauthorised_absence',
+      localCode: null,
+    });
+    expect(resolveCode(' J1 ', '2025-01-13')).toMatchObject({
+      ok: true,
+      code: 'J1',
+      category: 'authorised_absence',
+    });
+    expect(resolveCode('X01', '2025-01-13', { X01: 'B' })).toEqual({
+      ok: true,
+      code: 'B',
+      category: 'approved_activity',
+      localCode: 'X01',
+    });
+  });
+
+  it('refuses withdrawn codes from 2024-08-19 and says what replaced them', () => {
+    expect(resolveCode('H', '2024-08-19')).toEqual({
+      ok: false,
+      reason: 'withdrawn code: H (agreed holiday) was withdrawn on 2024-08-19; use C for exceptional leave',
+    });
+    expect(resolveCode('J', '2025-03-03')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('use J1'),
+    });
+    expect(resolveCode('Y', '2025-03-03')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('Y1–Y7'),
+    });
+    expect(resolveCode('H', '2024-07-01')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('predates the 2024 code set'),
+    });
+  });
+
+  it('refuses unknown and empty marks and a local map to a non-statutory code', () => {
+    expect(resolveCode('Q9', '2025-01-13')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unknown attendance code "Q9"'),
+    });
+    expect(resolveCode('  ', '2025-01-13')).toEqual({ ok: false, reason: 'empty attendance mark' });
+    expect(resolveCode('X02', '2025-01-13', { X02: 'ZZ' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('not a statutory code'),
+    });
+    expect(codeMapProblems({ X01: 'B', X02: 'H' })).toEqual([
+      '"X02" maps to "H", which is not a statutory code',
+    ]);
+  });
+});
+
+describe('dates', () => {
+  it('validates, adds and names days without time-zone surprises', () => {
+    expect(isIsoDate('2025-02-29')).toBe(false);
+    expect(isIsoDate('2024-02-29')).toBe(true);
+    expect(addDays('2025-03-29', 2)).toBe('2025-03-31'); // across the clocks going forward
+    expect(weekday('2025-01-13')).toBe(1);
+    expect(academicYearOf('2025-01-13')).toBe(2024);
+    expect(academicYearOf('2025-09-01')).toBe(2025);
+    expect(londonDate(new Date('2025-06-30T23:30:00Z'))).toBe('2025-07-01'); // BST
+    expect(londonDate(new Date('2025-12-31T23:30:00Z'))).toBe('2025-12-31'); // GMT
+  });
+});
