@@ -103,6 +103,9 @@ describe('doorstep check', () => {
     expect(out).toContain('heath-lane (Heath Lane Academy): mis sims-xml, records preview, fobs mqtt');
     expect(out).toMatch(/ok {3}redis: redis:\/\/127\.0\.0\.1:6379 answered \(Redis \d/);
     expect(out).toMatch(/ok {3}store: postgres:\/\/127\.0\.0\.1:5432\/test answered \(PostgreSQL \d/);
+    expect(out).toMatch(
+      /ok {3}heath-lane mis:sims-xml: drop folder .*data\/drop\/heath-lane is readable and writable/,
+    );
   });
 
   it('exits 3 and says which connection failed', async () => {
