@@ -1,14 +1,13 @@
 import type { DoorstepCatalog } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { Handlers } from '../src/queue/worker-host.ts';
+import { evaluateTriggers } from './evaluate-triggers.ts';
 import { heartbeat } from './heartbeat.ts';
 import { syncAttendance } from './sync-attendance.ts';
 
-/**
- * Job name → handler. `evaluate-triggers` is enqueued by imports but handled by the triggers issue;
- * until then its queue runs no worker and the jobs wait in Redis.
- */
+/** Job name → handler. */
 export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   heartbeat,
   'sync-attendance': syncAttendance,
+  'evaluate-triggers': evaluateTriggers,
 };

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument } from 'yaml';
 import type * as z from 'zod';
 import { doorstepError } from '../errors.ts';
+import { loadPolicyPacks, rulesForSchool } from './policy-packs.ts';
 import { buildConfigSchema, type DoorstepConfig, NO_ECHO } from './schema.ts';
 import type { SecretSources } from './secret.ts';
 import { type ConfigPath, formatPath, lineOf } from './yaml-locate.ts';
@@ -13,13 +14,31 @@ export interface ConfigProblem {
 }
 
 export type ParseResult = { ok: true; config: DoorstepConfig } | { ok: false; problems: ConfigProblem[] };
+export type YamlResult<T> = { ok: true; data: T } | { ok: false; problems: ConfigProblem[] };
+
+/** A check across the validated document (e.g. that a named policy pack exists), located like any other. */
+export type CrossCheck<T> = (data: T) => { path: ConfigPath; message: string }[];
 
 export function formatProblem(p: ConfigProblem): string {
   return `${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`;
 }
 
-/** Validates YAML text. Every problem is returned, in file order, each with its path and line. */
-export function parseConfigText(text: string, sources: SecretSources): ParseResult {
+/** Validates a config file's text. Every problem is returned, in file order, with its path and line. */
+export function parseConfigText(
+  text: string,
+  sources: SecretSources,
+  crossCheck?: CrossCheck<DoorstepConfig>,
+): ParseResult {
+  const r = parseYamlWith(text, buildConfigSchema(sources), crossCheck);
+  return r.ok ? { ok: true, config: r.data } : r;
+}
+
+/** Parses YAML and validates it with `schema`, locating every problem (and cross-check) by line. */
+export function parseYamlWith<S extends z.ZodType>(
+  text: string,
+  schema: S,
+  crossCheck?: CrossCheck<z.output<S>>,
+): YamlResult<z.output<S>> {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -33,8 +52,19 @@ export function parseConfigText(text: string, sources: SecretSources): ParseResu
     };
   }
   const data: unknown = doc.toJS() ?? {};
-  const result = buildConfigSchema(sources).safeParse(data, { reportInput: true });
-  if (result.success) return { ok: true, config: result.data };
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success) {
+    const extra = crossCheck?.(result.data) ?? [];
+    if (extra.length === 0) return { ok: true, data: result.data };
+    return {
+      ok: false,
+      problems: extra.map((e) => ({
+        path: formatPath(e.path),
+        line: lineOf(doc, counter, e.path),
+        message: e.message,
+      })),
+    };
+  }
 
   const problems: ConfigProblem[] = [];
   const issues = result.error.issues;
@@ -143,7 +173,10 @@ function show(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** Reads, parses and validates a config file, resolving secret references from env/files. */
+/**
+ * Reads, parses and validates a config file, resolving secret references from env/files, and checks
+ * each school's policy packs (named packs exist, overrides fit their rules).
+ */
 export function loadConfigFile(file: string, env: SecretSources['env'] = process.env): DoorstepConfig {
   let text: string;
   try {
@@ -152,7 +185,15 @@ export function loadConfigFile(file: string, env: SecretSources['env'] = process
     const code = (err as { code?: string }).code ?? 'unreadable';
     throw doorstepError('CONFIG_UNREADABLE', `cannot read config file ${file} (${code})`, { cause: err });
   }
-  const result = parseConfigText(text, { env });
+  const result = parseConfigText(text, { env }, (config) => {
+    const packs = loadPolicyPacks(config.policiesDir);
+    return config.schools.flatMap((school, i) =>
+      rulesForSchool(school, packs).problems.map((p) => ({
+        path: ['schools', i, ...p.path],
+        message: p.message,
+      })),
+    );
+  });
   if (!result.ok) {
     const n = result.problems.length;
     throw doorstepError('CONFIG_INVALID', `${file}: ${n} error${n === 1 ? '' : 's'}`, {

@@ -162,6 +162,23 @@ export function buildConfigSchema(sources: SecretSources) {
     syncAt: z.array(hhmm).min(1).default(['10:30', '14:30']),
   });
 
+  const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' });
+  const calendar = z.strictObject({
+    /** Term dates (first and last day); include last year's terms for year-on-year patterns. */
+    terms: z.array(z.strictObject({ start: isoDate, end: isoDate })).default([]),
+    /** Days inside terms when pupils are not in: INSET days, bank holidays, closures. */
+    closures: z
+      .array(
+        z.strictObject({
+          from: isoDate,
+          to: isoDate.optional(),
+          kind: z.enum(['inset', 'bank-holiday', 'closure']),
+          note: z.string().optional(),
+        }),
+      )
+      .default([]),
+  });
+
   const school = z.strictObject({
     id,
     name: z.string().min(1),
@@ -176,6 +193,20 @@ export function buildConfigSchema(sources: SecretSources) {
     policies: z.array(id).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(id, escalationPolicy).default({}),
     attendance: attendance.default({ codeMap: {}, syncAt: ['10:30', '14:30'] }),
+    calendar: calendar.default({ terms: [], closures: [] }),
+    triggers: z
+      .strictObject({
+        /** `pack:rule` → numbers to change, e.g. `heath-lane:absent-3-days: { days: 4 }`. */
+        overrides: z
+          .record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])))
+          .default({}),
+        /** Nightly full evaluation, Europe/London. */
+        nightlyAt: z
+          .string()
+          .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
+          .default('02:30'),
+      })
+      .default({ overrides: {}, nightlyAt: '02:30' }),
   });
 
   return z
@@ -214,6 +245,8 @@ export function buildConfigSchema(sources: SecretSources) {
         .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
         .default({ deadlineMs: 8000 }),
       heartbeat: z.strictObject({ everyMs: z.int().min(1000).default(60_000) }).default({ everyMs: 60_000 }),
+      /** Folder of policy packs (`<id>.yaml`). */
+      policiesDir: folder.default('./config/policies'),
       schools: z.array(school).min(1, { error: 'expected at least one school' }),
     })
     .superRefine((cfg, ctx) => {

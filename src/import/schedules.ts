@@ -42,3 +42,23 @@ export async function scheduleAttendanceSyncs(
   }
   return ids;
 }
+
+/** The nightly full trigger evaluation per school (Europe/London), at `triggers.nightlyAt`. */
+export async function scheduleNightlyEvaluations(
+  producer: Producer<DoorstepCatalog>,
+  config: DoorstepConfig,
+): Promise<void> {
+  for (const school of config.schools) {
+    const [h, m] = school.triggers.nightlyAt.split(':').map(Number);
+    await producer.schedule(
+      `evaluate-triggers:${school.id}:nightly`,
+      'evaluate-triggers',
+      { cron: `${m} ${h} * * *`, tz: 'Europe/London' },
+      {
+        schoolId: school.id,
+        pupilIds: [],
+        reason: 'nightly',
+      },
+    );
+  }
+}

@@ -42,7 +42,7 @@ export const catalog = {
     maintenance: { role: 'worker', concurrency: 1 },
     /** MIS syncs and file imports: heavy, batch-shaped, never on the alarm path. */
     imports: { role: 'worker', concurrency: 2 },
-    /** Trigger evaluation after imports (the triggers issue adds its worker). */
+    /** Trigger evaluation after imports, and nightly.*/
     triggers: { role: 'worker', concurrency: 1 },
   },
   jobs: {
@@ -75,7 +75,7 @@ export const catalog = {
       description: 'Re-evaluates visit triggers for exactly the pupils whose marks an import changed.',
       payload: z.strictObject({
         schoolId,
-        /** MIS ids (never names) of the pupils whose marks changed. */
+        /** MIS ids (never names) of the pupils whose marks changed; ignored for the nightly run (all pupils). */
         pupilIds: z.array(z.string().min(1).max(64)).max(100_000),
         importId: z.string().regex(/^\d+$/).optional(),
         reason: z.enum(['import', 'nightly', 'manual']),

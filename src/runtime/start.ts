@@ -6,7 +6,7 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { createMetrics } from '../http/metrics.ts';
 import type { DropWatcher } from '../import/drop-watcher.ts';
-import { scheduleAttendanceSyncs } from '../import/schedules.ts';
+import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
 import { catalog, type Role } from '../queue/catalog.ts';
 import type { JobDeps } from '../queue/deps.ts';

@@ -1,0 +1,98 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { RuleInPack } from '../domain/triggers/evaluate.ts';
+import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
+import { doorstepError } from '../errors.ts';
+import { formatProblem, parseYamlWith } from './load.ts';
+import type { SchoolConfig } from './schema.ts';
+
+/**
+ * Reads every `*.yaml` policy pack in a folder. A pack whose file name differs from its id, or that
+ * fails validation, is an error naming file, path and line.
+ */
+export function loadPolicyPacks(dir: string): Map<string, PolicyPack> {
+  const root = resolve(dir);
+  let files: string[];
+  try {
+    files = readdirSync(root)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort();
+  } catch (err) {
+    throw doorstepError(
+      'CONFIG_UNREADABLE',
+      `cannot read the policy pack folder ${root} (${(err as { code?: string }).code})`,
+    );
+  }
+  const packs = new Map<string, PolicyPack>();
+  const problems: string[] = [];
+  for (const f of files) {
+    const r = parseYamlWith(readFileSync(join(root, f), 'utf8'), policyPack, (p) => {
+      const out: { path: PropertyKey[]; message: string }[] = [];
+      if (`${p.id}.yaml` !== f)
+        out.push({
+          path: ['id'],
+          message: `expected "${f.replace(/\.yaml$/, '')}" (the file name), got "${p.id}"`,
+        });
+      const seen = new Set<string>();
+      p.rules.forEach((r, i) => {
+        if (seen.has(r.id)) out.push({ path: ['rules', i, 'id'], message: `duplicate rule id "${r.id}"` });
+        seen.add(r.id);
+      });
+      return out;
+    });
+    if (r.ok) packs.set(r.data.id, r.data);
+    else problems.push(...r.problems.map((p) => `${f}: ${formatProblem(p)}`));
+  }
+  if (problems.length) {
+    throw doorstepError('CONFIG_INVALID', `policy packs in ${root}: ${problems.length} error(s)`, {
+      details: problems,
+    });
+  }
+  return packs;
+}
+
+/**
+ * The rules a school runs: its packs in order, with its overrides applied (a school may change a
+ * rule's numbers, never its kind). Returns problems instead of throwing, so they can be located.
+ */
+export function rulesForSchool(
+  school: SchoolConfig,
+  packs: ReadonlyMap<string, PolicyPack>,
+): { rules: RuleInPack[]; problems: { path: PropertyKey[]; message: string }[] } {
+  const rules: RuleInPack[] = [];
+  const problems: { path: PropertyKey[]; message: string }[] = [];
+  const known = new Set<string>();
+  school.policies.forEach((id, i) => {
+    const pack = packs.get(id);
+    if (!pack) {
+      problems.push({
+        path: ['policies', i],
+        message: `no policy pack "${id}" (have: ${[...packs.keys()].join(', ')})`,
+      });
+      return;
+    }
+    for (const r of pack.rules) {
+      const key = `${pack.id}:${r.id}`;
+      known.add(key);
+      const override = school.triggers.overrides[key];
+      if (!override) {
+        rules.push({ packId: pack.id, rule: r });
+        continue;
+      }
+      const merged = ruleSchema.safeParse({ ...r, ...override, kind: r.kind, id: r.id });
+      if (!merged.success) {
+        const issue = merged.error.issues[0]!;
+        problems.push({ path: ['triggers', 'overrides', key, ...issue.path], message: issue.message });
+      } else rules.push({ packId: pack.id, rule: merged.data as Rule });
+    }
+  });
+  for (const key of Object.keys(school.triggers.overrides)) {
+    if (!known.has(key) && problems.length === 0) {
+      problems.push({
+        path: ['triggers', 'overrides', key],
+        message: `no rule "${key}" in this school's packs (${[...known].join(', ')})`,
+      });
+    }
+  }
+  return { rules, problems };
+}

@@ -1,0 +1,88 @@
+import { addDays, weekday } from './attendance/dates.ts';
+
+/**
+ * A school's calendar: the days it meets. A school day is a weekday inside a term that is not a
+ * closure (INSET day, bank holiday, planned or emergency closure). Pure; dates are `YYYY-MM-DD`.
+ * "3 school days" never counts weekends, holidays or closures.
+ */
+export interface Term {
+  start: string;
+  end: string;
+}
+
+export interface Closure {
+  from: string;
+  to: string;
+  kind: 'inset' | 'bank-holiday' | 'closure';
+  note?: string | undefined;
+}
+
+export interface CalendarSpec {
+  terms: readonly Term[];
+  closures: readonly Closure[];
+}
+
+export class SchoolCalendar {
+  /** Every school day, ascending. */
+  readonly days: readonly string[];
+  private readonly index: ReadonlyMap<string, number>;
+  readonly spec: CalendarSpec;
+
+  constructor(spec: CalendarSpec) {
+    this.spec = spec;
+    const days: string[] = [];
+    const terms = [...spec.terms].sort((a, b) => a.start.localeCompare(b.start));
+    for (const t of terms) {
+      for (let d = t.start; d <= t.end; d = addDays(d, 1)) {
+        const wd = weekday(d);
+        if (wd === 0 || wd === 6) continue;
+        if (spec.closures.some((c) => d >= c.from && d <= c.to)) continue;
+        days.push(d);
+      }
+    }
+    this.days = days;
+    this.index = new Map(days.map((d, i) => [d, i]));
+  }
+
+  isSchoolDay(date: string): boolean {
+    return this.index.has(date);
+  }
+
+  /** Position of a school day in `days`, or undefined. */
+  indexOf(date: string): number | undefined {
+    return this.index.get(date);
+  }
+
+  /** The last school day on or before `date` (index), or -1. */
+  indexOnOrBefore(date: string): number {
+    let lo = 0;
+    let hi = this.days.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.days[mid]! <= date) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** School days in [from, to], inclusive. */
+  between(from: string, to: string): string[] {
+    const a = this.indexOnOrBefore(addDays(from, -1)) + 1;
+    const b = this.indexOnOrBefore(to);
+    return this.days.slice(a, b + 1);
+  }
+
+  /** The `n` school days ending with `date` (or the last school day before it). */
+  lastSchoolDays(date: string, n: number): string[] {
+    const end = this.indexOnOrBefore(date);
+    return this.days.slice(Math.max(0, end - n + 1), end + 1);
+  }
+}
+
+/** Weekdays only, Monday–Friday, from `from` to `to`: for schools that have not entered their terms. */
+export function weekdaysCalendar(from: string, to: string): SchoolCalendar {
+  return new SchoolCalendar({ terms: [{ start: from, end: to }], closures: [] });
+}

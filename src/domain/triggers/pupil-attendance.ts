@@ -1,0 +1,96 @@
+import { type Category, CODES } from '../attendance/codes.ts';
+import type { SchoolCalendar } from '../calendar.ts';
+import type { Flag } from './rules.ts';
+
+/** Every statutory code gets a small number; 0 means "no mark". */
+export const CODE_LIST: readonly string[] = ['', ...CODES.keys()];
+const CODE_NUMBER = new Map(CODE_LIST.map((c, i) => [c, i]));
+export const CATEGORY_OF: readonly (Category | null)[] = CODE_LIST.map((c) =>
+  c ? CODES.get(c)!.category : null,
+);
+
+export function codeNumber(code: string): number {
+  const n = CODE_NUMBER.get(code);
+  if (n === undefined) throw new Error(`not a statutory code: ${code}`);
+  return n;
+}
+
+/** A lookup table: code number → member of the set. */
+export function codeSet(codes: Iterable<string>): Uint8Array {
+  const set = new Uint8Array(CODE_LIST.length);
+  for (const c of codes) set[codeNumber(c)] = 1;
+  return set;
+}
+
+export const ABSENCE = codeSet(CODE_LIST.filter((c, i) => i > 0 && /absence/.test(CATEGORY_OF[i]!)));
+export const AUTHORISED = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'authorised_absence'));
+export const NO_REASON = codeSet(['N', 'O', 'G']);
+export const ATTENDED = codeSet(
+  CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'present' || CATEGORY_OF[i] === 'approved_activity'),
+);
+export const NOT_POSSIBLE = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'not_possible'));
+
+/**
+ * One pupil's marks laid over the school calendar: two slots (AM, PM) per school day, each holding a
+ * code number. Compact (one byte per session) so a whole trust evaluates in memory.
+ */
+export class PupilAttendance {
+  readonly pupilId: string;
+  readonly flags: Readonly<Partial<Record<Flag, boolean>>>;
+  readonly calendar: SchoolCalendar;
+  readonly slots: Uint8Array;
+
+  constructor(
+    pupilId: string,
+    flags: Partial<Record<Flag, boolean>>,
+    calendar: SchoolCalendar,
+    slots?: Uint8Array,
+  ) {
+    this.pupilId = pupilId;
+    this.flags = flags;
+    this.calendar = calendar;
+    this.slots = slots ?? new Uint8Array(calendar.days.length * 2);
+  }
+
+  /** Records a mark; marks on days the school does not meet are ignored (returns false). */
+  set(date: string, session: 'AM' | 'PM', code: string): boolean {
+    const i = this.calendar.indexOf(date);
+    if (i === undefined) return false;
+    this.slots[i * 2 + (session === 'PM' ? 1 : 0)] = codeNumber(code);
+    return true;
+  }
+
+  am(day: number): string {
+    return CODE_LIST[this.slots[day * 2]!]!;
+  }
+
+  pm(day: number): string {
+    return CODE_LIST[this.slots[day * 2 + 1]!]!;
+  }
+
+  hasMark(day: number): boolean {
+    return this.slots[day * 2] !== 0 || this.slots[day * 2 + 1] !== 0;
+  }
+
+  /** Every marked session of the day is in `set` (and at least one is marked). */
+  allMarkedIn(day: number, set: Uint8Array): boolean {
+    const a = this.slots[day * 2]!;
+    const p = this.slots[day * 2 + 1]!;
+    if (a === 0 && p === 0) return false;
+    return (a === 0 || set[a] === 1) && (p === 0 || set[p] === 1);
+  }
+
+  anyMarkedIn(day: number, set: Uint8Array): boolean {
+    return set[this.slots[day * 2]!] === 1 || set[this.slots[day * 2 + 1]!] === 1;
+  }
+
+  /** The last day on or before `today` (index) that has a mark, or -1. */
+  lastMarkedDay(todayIndex: number): number {
+    for (let d = todayIndex; d >= 0; d--) if (this.hasMark(d)) return d;
+    return -1;
+  }
+
+  hasAnyFlag(flags: readonly Flag[]): boolean {
+    return flags.some((f) => this.flags[f] === true);
+  }
+}

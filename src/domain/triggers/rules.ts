@@ -1,0 +1,110 @@
+import * as z from 'zod';
+import { CODES } from '../attendance/codes.ts';
+
+/**
+ * The rule model of a policy pack (YAML, validated here). Every rule says what it detects, the
+ * action it recommends and the role that acts; numbers come from the school's written policy and a
+ * school's config may override them.
+ */
+export const ACTIONS = [
+  'phone-call',
+  'home-visit',
+  'la-notification',
+  'follow-up-visit',
+  'removal-from-roll-review',
+  'attendance-meeting',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+export const FLAGS = ['cpPlan', 'cin', 'lac', 'senEhcp', 'youngCarer', 'welfareConcern'] as const;
+export type Flag = (typeof FLAGS)[number];
+
+const code = z.string().refine((c) => CODES.has(c), { error: 'expected a statutory attendance code' });
+const role = z
+  .string()
+  .regex(/^[a-z][a-z-]*$/, { error: 'expected a role id such as attendance-officer or dsl' });
+
+const base = {
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, { error: 'expected a rule id of lower-case letters, digits and -' }),
+  title: z.string().min(1),
+  action: z.enum(ACTIONS),
+  role,
+  /** Where the rule comes from: the policy clause or regulation. */
+  source: z.string().min(1),
+};
+
+export const consecutiveAbsenceRule = z.strictObject({
+  ...base,
+  kind: z.literal('consecutive-absence'),
+  /** School days in a row, ending with the latest day that has a mark, on which the pupil was absent. */
+  days: z.int().min(1),
+  /** Codes that count as absent (default: every authorised and unauthorised absence code). */
+  codes: z.array(code).min(1).optional(),
+  /** Only pupils with any of these flags. */
+  flags: z.array(z.enum(FLAGS)).min(1).optional(),
+  /** Only when no absent day has a reason recorded (every absent session N, O or G): "no response". */
+  noReasonRecorded: z.boolean().default(false),
+  /**
+   * When every absent day has a reason recorded (an authorised code) and the pupil has no flag,
+   * this lighter action applies instead (Heath Lane: a phone call rather than a visit).
+   */
+  whenReasonedEachDay: z.strictObject({ action: z.enum(ACTIONS), role }).optional(),
+});
+
+export const attendanceRateRule = z.strictObject({
+  ...base,
+  kind: z.literal('attendance-rate'),
+  /** Fires when the rate is below (or, with inclusive, at most) this. 0.9 = 90%. */
+  threshold: z.number().gt(0).lt(1),
+  inclusive: z.boolean().default(false),
+  /** The window: calendar months back from today, or the academic year to date. */
+  window: z.union([z.strictObject({ months: z.int().min(1).max(12) }), z.literal('academic-year')]),
+  /** Too few possible sessions say nothing (early September). */
+  minSessions: z.int().min(1).default(20),
+});
+
+export const unresolvedCodeRule = z.strictObject({
+  ...base,
+  kind: z.literal('unresolved-code'),
+  code: code.default('N'),
+  /** School days after which the code must have been replaced. */
+  afterSchoolDays: z.int().min(1),
+});
+
+export const cumulativeAbsenceRule = z.strictObject({
+  ...base,
+  kind: z.literal('cumulative-absence'),
+  codes: z.array(code).min(1),
+  /** School days (two sessions each) in the academic year, consecutive or not. */
+  days: z.number().positive(),
+});
+
+export const repeatedPatternRule = z.strictObject({
+  ...base,
+  kind: z.literal('repeated-pattern'),
+  /** Recent school days looked at. */
+  recentSchoolDays: z.int().min(1).default(10),
+  /** Absent days among them that fall in a week the pupil was also absent a year earlier. */
+  minDays: z.int().min(1).default(2),
+});
+
+export const rule = z.discriminatedUnion('kind', [
+  consecutiveAbsenceRule,
+  attendanceRateRule,
+  unresolvedCodeRule,
+  cumulativeAbsenceRule,
+  repeatedPatternRule,
+]);
+export type Rule = z.output<typeof rule>;
+
+export const policyPack = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  title: z.string().min(1),
+  /** The written policy or regulation it expresses. */
+  source: z.string().min(1),
+  /** May be empty: a policy can set visit rules only (e.g. Hampton), with no attendance trigger. */
+  rules: z.array(rule),
+});
+export type PolicyPack = z.output<typeof policyPack>;

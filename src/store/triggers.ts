@@ -1,0 +1,233 @@
+import type { Finding } from '../domain/triggers/evaluate.ts';
+import { appendAudit } from './audit.ts';
+import type { Queryable } from './db.ts';
+
+export interface OpenEpisode {
+  id: string;
+  pupilMisId: string;
+  ruleKey: string;
+  action: string;
+  role: string;
+  explanation: string;
+  evidence: unknown;
+  openedOn: string;
+}
+
+export async function openEpisodesFor(db: Queryable, schoolId: string, pupilIds: readonly string[] | 'all') {
+  const { rows } = await db.query<{
+    id: string;
+    pupil_mis_id: string;
+    rule_key: string;
+    action: string;
+    role: string;
+    explanation: string;
+    evidence: unknown;
+    opened_on: string;
+  }>(
+    `SELECT id, pupil_mis_id, rule_key, action, role, explanation, evidence, to_char(opened_on, 'YYYY-MM-DD') AS opened_on
+     FROM trigger_episodes WHERE school_id = $1 AND status = 'open'
+     ${pupilIds === 'all' ? '' : 'AND pupil_mis_id = ANY($2::text[])'}`,
+    pupilIds === 'all' ? [schoolId] : [schoolId, pupilIds],
+  );
+  const byKey = new Map<string, OpenEpisode>();
+  for (const r of rows) {
+    byKey.set(`${r.pupil_mis_id}|${r.rule_key}`, {
+      id: String(r.id),
+      pupilMisId: r.pupil_mis_id,
+      ruleKey: r.rule_key,
+      action: r.action,
+      role: r.role,
+      explanation: r.explanation,
+      evidence: r.evidence,
+      openedOn: r.opened_on,
+    });
+  }
+  return byKey;
+}
+
+export interface NewEpisode {
+  schoolId: string;
+  pupilMisId: string;
+  finding: Finding;
+  today: string;
+}
+
+export async function insertEpisode(tx: Queryable, e: NewEpisode): Promise<string> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9) RETURNING id`,
+    [
+      e.schoolId,
+      e.pupilMisId,
+      e.finding.ruleKey,
+      e.finding.title,
+      e.finding.action,
+      e.finding.role,
+      e.today,
+      e.finding.explanation,
+      JSON.stringify(e.finding.evidence),
+    ],
+  );
+  return String(rows[0]!.id);
+}
+
+export async function updateEpisode(tx: Queryable, id: string, f: Finding): Promise<void> {
+  await tx.query(
+    `UPDATE trigger_episodes SET action = $2, role = $3, explanation = $4, evidence = $5, updated_at = now() WHERE id = $1`,
+    [id, f.action, f.role, f.explanation, JSON.stringify(f.evidence)],
+  );
+}
+
+export async function closeEpisode(
+  tx: Queryable,
+  id: string,
+  today: string,
+  actor: string,
+  schoolId: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE trigger_episodes SET status = 'closed', closed_on = $2, updated_at = now() WHERE id = $1`,
+    [id, today],
+  );
+  await appendAudit(tx, {
+    actor,
+    action: 'trigger.closed',
+    schoolId,
+    entityType: 'trigger_episode',
+    entityId: id,
+    after: { closedOn: today },
+  });
+}
+
+export interface OutboxInsert {
+  schoolId: string;
+  kind: 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+  pupilIds: string[];
+  title: string;
+  body: string;
+  occurredAt: Date;
+  sink: string;
+  idempotencyKey: string;
+  sourceType: string;
+  sourceId: string;
+}
+
+/** Adds an outbound record; a second insert with the same idempotency key adds nothing. */
+export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<string | null> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO outbox (school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+    [
+      r.schoolId,
+      r.kind,
+      JSON.stringify(r.pupilIds),
+      r.title,
+      r.body,
+      r.occurredAt,
+      r.sink,
+      r.idempotencyKey,
+      r.sink === 'preview' ? 'preview' : 'pending',
+      r.sourceType,
+      r.sourceId,
+    ],
+  );
+  return rows[0] ? String(rows[0].id) : null;
+}
+
+export interface EpisodeRow {
+  id: string;
+  pupilMisId: string;
+  ruleKey: string;
+  title: string;
+  action: string;
+  role: string;
+  status: string;
+  openedOn: string;
+  closedOn: string | null;
+  explanation: string;
+  evidence: unknown;
+}
+
+export async function listEpisodes(
+  db: Queryable,
+  schoolId: string,
+  q: { pupilId?: string; status?: 'open' | 'closed' } = {},
+) {
+  const params: unknown[] = [schoolId];
+  let where = 'school_id = $1';
+  if (q.status) {
+    params.push(q.status);
+    where += ` AND status = $${params.length}`;
+  }
+  if (q.pupilId) {
+    params.push(q.pupilId);
+    where += ` AND pupil_mis_id = $${params.length}`;
+  }
+  const { rows } = await db.query<{
+    id: string;
+    pupil_mis_id: string;
+    rule_key: string;
+    title: string;
+    action: string;
+    role: string;
+    status: string;
+    opened_on: string;
+    closed_on: string | null;
+    explanation: string;
+    evidence: unknown;
+  }>(
+    `SELECT id, pupil_mis_id, rule_key, title, action, role, status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on,
+            to_char(closed_on, 'YYYY-MM-DD') AS closed_on, explanation, evidence
+     FROM trigger_episodes WHERE ${where} ORDER BY opened_on, pupil_mis_id, rule_key`,
+    params,
+  );
+  return rows.map(
+    (r): EpisodeRow => ({
+      id: String(r.id),
+      pupilMisId: r.pupil_mis_id,
+      ruleKey: r.rule_key,
+      title: r.title,
+      action: r.action,
+      role: r.role,
+      status: r.status,
+      openedOn: r.opened_on,
+      closedOn: r.closed_on,
+      explanation: r.explanation,
+      evidence: r.evidence,
+    }),
+  );
+}
+
+/** Pupils (flags, UPN) and their marks from `from`, for evaluation. */
+export async function loadAttendance(
+  db: Queryable,
+  schoolId: string,
+  pupilIds: readonly string[],
+  from: string,
+) {
+  const pupils = await db.query<{ mis_id: string; upn: string | null; flags: Record<string, boolean> }>(
+    'SELECT mis_id, upn, flags FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
+    [schoolId, pupilIds],
+  );
+  const marks = await db.query<{ pupil_mis_id: string; d: string; session: 'AM' | 'PM'; code: string }>(
+    `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS d, session, code FROM attendance_marks
+     WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND date >= $3`,
+    [schoolId, pupilIds, from],
+  );
+  return { pupils: pupils.rows, marks: marks.rows };
+}
+
+/** Pupil ids of a school in pages, for the nightly run. */
+export async function pupilIdPage(
+  db: Queryable,
+  schoolId: string,
+  after: string,
+  limit: number,
+): Promise<string[]> {
+  const { rows } = await db.query<{ mis_id: string }>(
+    'SELECT mis_id FROM pupils WHERE school_id = $1 AND mis_id > $2 ORDER BY mis_id LIMIT $3',
+    [schoolId, after, limit],
+  );
+  return rows.map((r) => r.mis_id);
+}

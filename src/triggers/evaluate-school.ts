@@ -1,0 +1,157 @@
+import type { SchoolConfig } from '../config/schema.ts';
+import { evaluatePupil, type Finding, type RuleInPack } from '../domain/triggers/evaluate.ts';
+import { PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
+import type { Flag } from '../domain/triggers/rules.ts';
+import { appendAudit } from '../store/audit.ts';
+import type { Db } from '../store/db.ts';
+import {
+  closeEpisode,
+  insertEpisode,
+  insertOutbox,
+  loadAttendance,
+  openEpisodesFor,
+  pupilIdPage,
+  updateEpisode,
+} from '../store/triggers.ts';
+import { calendarFor } from './calendar-for.ts';
+import { renderTriggerNote } from './trigger-note.ts';
+
+export interface EvaluationReport {
+  pupils: number;
+  raised: number;
+  updated: number;
+  closed: number;
+}
+
+const CHUNK = 1000;
+
+/** Builds each pupil's attendance over the calendar and evaluates every rule. Reads only. */
+export async function findingsFor(
+  db: Db,
+  school: SchoolConfig,
+  rules: readonly RuleInPack[],
+  pupilIds: readonly string[],
+  today: string,
+): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
+  const calendar = calendarFor(school, today);
+  const from = calendar.days[0] ?? today;
+  const { pupils, marks } = await loadAttendance(db, school.id, pupilIds, from);
+  const views = new Map<string, { upn: string | null; view: PupilAttendance }>();
+  for (const p of pupils) {
+    views.set(p.mis_id, {
+      upn: p.upn,
+      view: new PupilAttendance(p.mis_id, p.flags as Partial<Record<Flag, boolean>>, calendar),
+    });
+  }
+  for (const m of marks) views.get(m.pupil_mis_id)?.view.set(m.d, m.session, m.code);
+  const out = new Map<string, { upn: string | null; findings: Finding[] }>();
+  for (const [id, { upn, view }] of views)
+    out.set(id, { upn, findings: evaluatePupil(view, rules, { today }) });
+  return out;
+}
+
+/**
+ * Evaluates a school's triggers for some pupils (after an import) or all of them (nightly) and
+ * reconciles episodes, one transaction per chunk of pupils: a condition that starts opens an episode
+ * and writes its trigger note to the outbox in the same transaction; one that lasts updates the
+ * episode's evidence; one that ends closes it. Evaluating the same data twice changes nothing.
+ */
+export async function evaluateSchoolTriggers(
+  db: Db,
+  school: SchoolConfig,
+  rules: readonly RuleInPack[],
+  options: { today: string; pupilIds: readonly string[] | 'all'; actor: string; now: Date },
+): Promise<EvaluationReport> {
+  const report: EvaluationReport = { pupils: 0, raised: 0, updated: 0, closed: 0 };
+  const chunks = async function* (): AsyncGenerator<string[]> {
+    if (options.pupilIds !== 'all') {
+      for (let i = 0; i < options.pupilIds.length; i += CHUNK) yield options.pupilIds.slice(i, i + CHUNK);
+      return;
+    }
+    let after = '';
+    for (;;) {
+      const page = await pupilIdPage(db, school.id, after, CHUNK);
+      if (page.length === 0) return;
+      yield page;
+      after = page.at(-1)!;
+    }
+  };
+  for await (const ids of chunks()) {
+    const findings = await findingsFor(db, school, rules, ids, options.today);
+    report.pupils += findings.size;
+    await db.transaction(async (tx) => {
+      const open = await openEpisodesFor(tx, school.id, ids);
+      for (const [pupilId, { upn, findings: list }] of findings) {
+        for (const f of list) {
+          const key = `${pupilId}|${f.ruleKey}`;
+          const episode = open.get(key);
+          open.delete(key);
+          if (f.fired && !episode) {
+            const id = await insertEpisode(tx, {
+              schoolId: school.id,
+              pupilMisId: pupilId,
+              finding: f,
+              today: options.today,
+            });
+            const note = renderTriggerNote(f, { misId: pupilId, upn }, options.today);
+            await insertOutbox(tx, {
+              schoolId: school.id,
+              kind: 'trigger_note',
+              pupilIds: [pupilId],
+              title: note.title,
+              body: note.body,
+              occurredAt: options.now,
+              sink: school.records.sink,
+              idempotencyKey: `trigger-note:${school.id}:${id}`,
+              sourceType: 'trigger_episode',
+              sourceId: id,
+            });
+            await appendAudit(tx, {
+              actor: options.actor,
+              action: 'trigger.raised',
+              schoolId: school.id,
+              entityType: 'trigger_episode',
+              entityId: id,
+              after: { pupil: pupilId, rule: f.ruleKey, action: f.action, role: f.role },
+            });
+            report.raised++;
+          } else if (f.fired && episode) {
+            const changed =
+              episode.action !== f.action ||
+              episode.role !== f.role ||
+              stableJson(episode.evidence) !== stableJson(f.evidence);
+            if (changed) {
+              await updateEpisode(tx, episode.id, f);
+              report.updated++;
+            }
+          } else if (!f.fired && episode) {
+            await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
+            report.closed++;
+          }
+        }
+      }
+      // Open episodes of rules no longer in the school's packs, or of pupils no longer on roll: closed.
+      for (const episode of open.values()) {
+        if (
+          findings.has(episode.pupilMisId) &&
+          rules.some((r) => `${r.packId}:${r.rule.id}` === episode.ruleKey)
+        )
+          continue;
+        await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
+        report.closed++;
+      }
+    });
+  }
+  return report;
+}
+
+/** JSON with object keys sorted (PostgreSQL's jsonb does not keep key order). */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
+        )
+      : v,
+  );
+}

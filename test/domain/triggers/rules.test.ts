@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
+import { calendar, pupil, rules } from './helpers.ts';
+
+const one = (p: ReturnType<typeof pupil>, r: Record<string, unknown>, today: string) =>
+  evaluatePupil(p, rules(r), { today })[0]!;
+
+describe('school calendar', () => {
+  it('skips weekends, half term and INSET days', () => {
+    expect(calendar.isSchoolDay('2025-11-14')).toBe(false); // INSET
+    expect(calendar.isSchoolDay('2025-10-29')).toBe(false); // half term
+    expect(calendar.isSchoolDay('2025-11-15')).toBe(false); // Saturday
+    expect(calendar.between('2025-11-12', '2025-11-18')).toEqual([
+      '2025-11-12',
+      '2025-11-13',
+      '2025-11-17',
+      '2025-11-18',
+    ]);
+    expect(calendar.lastSchoolDays('2025-11-16', 2)).toEqual(['2025-11-12', '2025-11-13']);
+  });
+});
+
+describe('consecutive-absence', () => {
+  const rule = { kind: 'consecutive-absence', days: 3 };
+
+  it('counts 3 school days across a weekend and an INSET day as 3, not 6', () => {
+    const p = pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': 'N' }, { to: '2025-11-18' });
+    const f = one(p, rule, '2025-11-18');
+    expect(f.fired).toBe(true);
+    expect(f.evidence).toMatchObject({ from: '2025-11-13', to: '2025-11-18', count: 3 });
+    expect(f.evidence.days!.map((d) => d.date)).toEqual(['2025-11-13', '2025-11-17', '2025-11-18']);
+  });
+
+  it('does not fire on 2 days, and a half day present breaks the run', () => {
+    expect(
+      one(pupil({ '2025-11-17': 'N', '2025-11-18': 'N' }, { to: '2025-11-18' }), rule, '2025-11-18'),
+    ).toMatchObject({
+      fired: false,
+      explanation: 'absent 2 school day(s) in a row; the rule needs 3',
+    });
+    const halfDay = pupil(
+      { '2025-11-12': 'I', '2025-11-13': ['/', 'I'], '2025-11-17': 'I', '2025-11-18': 'I' },
+      { to: '2025-11-18' },
+    );
+    expect(one(halfDay, rule, '2025-11-18').fired).toBe(false);
+  });
+
+  it('counts a day whose PM is not yet marked by its AM', () => {
+    const p = pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': ['N', ''] }, { to: '2025-11-18' });
+    expect(one(p, rule, '2025-11-18').fired).toBe(true);
+  });
+
+  it('ends when the pupil comes back', () => {
+    const p = pupil({ '2025-11-12': 'N', '2025-11-13': 'N', '2025-11-17': 'N' }, { to: '2025-11-18' });
+    expect(one(p, rule, '2025-11-17').fired).toBe(true);
+    expect(one(p, rule, '2025-11-18').fired).toBe(false);
+  });
+
+  it('uses the lighter action when every day has a reason and there is no concern flag (Heath Lane)', () => {
+    const r = { ...rule, whenReasonedEachDay: { action: 'phone-call', role: 'attendance-coordinator' } };
+    const ill = pupil({ '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'M' }, { to: '2025-11-18' });
+    expect(one(ill, r, '2025-11-18')).toMatchObject({
+      fired: true,
+      action: 'phone-call',
+      role: 'attendance-coordinator',
+    });
+    const unexplained = pupil(
+      { '2025-11-13': 'I', '2025-11-17': 'N', '2025-11-18': 'I' },
+      { to: '2025-11-18' },
+    );
+    expect(one(unexplained, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
+    const concern = pupil(
+      { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' },
+      { to: '2025-11-18', flags: { welfareConcern: true } },
+    );
+    expect(one(concern, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
+  });
+
+  it('needs a flag when the rule names flags', () => {
+    const r = {
+      kind: 'consecutive-absence',
+      days: 5,
+      flags: ['welfareConcern', 'cpPlan'],
+      noReasonRecorded: true,
+    };
+    const week = {
+      '2025-11-11': 'N',
+      '2025-11-12': 'N',
+      '2025-11-13': 'O',
+      '2025-11-17': 'N',
+      '2025-11-18': 'N',
+    };
+    expect(one(pupil(week, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({
+      fired: false,
+      explanation: expect.stringContaining('none of the flags'),
+    });
+    expect(one(pupil(week, { to: '2025-11-18', flags: { cpPlan: true } }), r, '2025-11-18').fired).toBe(true);
+    const contacted = { ...week, '2025-11-12': 'I' };
+    expect(
+      one(pupil(contacted, { to: '2025-11-18', flags: { cpPlan: true } }), r, '2025-11-18'),
+    ).toMatchObject({
+      fired: false,
+      explanation: expect.stringContaining('a reason was recorded for 2025-11-12'),
+    });
+  });
+
+  it('with a code filter: 10 days continuous unauthorised, and 20 days of G/N/O', () => {
+    const unauth: Record<string, string> = {};
+    for (const d of calendar.between('2025-11-03', '2025-11-18')) unauth[d] = d < '2025-11-10' ? 'G' : 'O';
+    const p = pupil(unauth, { to: '2025-11-18' });
+    // 3–7 Nov, 10–13 Nov, 17–18 Nov: 11 school days (14th is INSET).
+    expect(
+      one(p, { kind: 'consecutive-absence', days: 10, codes: ['G', 'N', 'O', 'U'] }, '2025-11-18'),
+    ).toMatchObject({ fired: true, evidence: { count: 11 } });
+    expect(
+      one(p, { kind: 'consecutive-absence', days: 20, codes: ['G', 'N', 'O'] }, '2025-11-18').fired,
+    ).toBe(false);
+    const withIllness = pupil({ ...unauth, '2025-11-12': 'I' }, { to: '2025-11-18' });
+    expect(
+      one(withIllness, { kind: 'consecutive-absence', days: 10, codes: ['G', 'N', 'O', 'U'] }, '2025-11-18')
+        .fired,
+    ).toBe(false);
+  });
+});
+
+describe('attendance-rate', () => {
+  it('fires below 90% over three months (Thames View) and not at exactly 90%', () => {
+    const marks: Record<string, string> = {};
+    const days = calendar.between('2025-09-03', '2025-11-18');
+    days.forEach((d, i) => {
+      if (i % 10 === 0) marks[d] = 'N'; // 10% missed
+    });
+    const r = { kind: 'attendance-rate', window: { months: 3 }, threshold: 0.9 };
+    const p = pupil(marks, { to: '2025-11-18' });
+    const f = one(p, r, '2025-11-18');
+    expect(f.evidence.rate).toBeCloseTo(0.9, 1);
+    expect(f.fired).toBe(f.evidence.rate! < 0.9);
+    marks[days[1]!] = 'G';
+    expect(one(pupil(marks, { to: '2025-11-18' }), r, '2025-11-18').fired).toBe(true);
+  });
+
+  it('persistent (≤ 90%) and severe (≤ 50%) over the academic year, ignoring sessions not possible', () => {
+    const marks: Record<string, string | [string, string]> = {};
+    const days = calendar.between('2025-09-03', '2025-11-18');
+    days.forEach((d, i) => {
+      marks[d] = i % 2 === 0 ? 'I' : i % 3 === 0 ? 'Y4' : '/';
+    });
+    const p = pupil(marks, { to: '2025-11-18' });
+    const severe = one(
+      p,
+      { kind: 'attendance-rate', window: 'academic-year', threshold: 0.5, inclusive: true },
+      '2025-11-18',
+    );
+    expect(severe.fired).toBe(true);
+    expect(severe.evidence.possible).toBeLessThan(days.length * 2); // Y4 sessions are not possible
+  });
+
+  it('stays quiet with too few sessions', () => {
+    const p = pupil({ '2025-09-03': 'N' }, { to: '2025-09-04' });
+    expect(
+      one(p, { kind: 'attendance-rate', window: 'academic-year', threshold: 0.9 }, '2025-09-04'),
+    ).toMatchObject({
+      fired: false,
+      explanation: expect.stringContaining('only 4 possible session(s)'),
+    });
+  });
+});
+
+describe('unresolved-code', () => {
+  it('fires when an N is still there 5 school days later', () => {
+    const p = pupil({ '2025-11-10': ['N', '/'] }, { to: '2025-11-18' });
+    // 10 Nov + 5 school days = 17 Nov (the 14th is INSET).
+    expect(one(p, { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 }, '2025-11-14').fired).toBe(
+      false,
+    );
+    const f = one(p, { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 }, '2025-11-18');
+    expect(f.fired).toBe(true);
+    expect(f.evidence.sessions).toEqual([{ date: '2025-11-10', session: 'AM', code: 'N' }]);
+  });
+});
+
+describe('cumulative-absence', () => {
+  it('counts illness days consecutive or not, half days as halves, within the academic year', () => {
+    const marks: Record<string, string | [string, string]> = {};
+    const days = calendar.between('2025-09-03', '2025-11-18');
+    expect(days).toHaveLength(49);
+    for (let i = 0; i < 15; i++) marks[days[i * 3]!] = 'I'; // 15 scattered days
+    marks[days[46]!] = ['I', '/'];
+    const p = pupil(marks, { to: '2025-11-18' });
+    expect(one(p, { kind: 'cumulative-absence', codes: ['I'], days: 15 }, '2025-11-18')).toMatchObject({
+      fired: true,
+      evidence: { count: 15.5 },
+    });
+    expect(one(p, { kind: 'cumulative-absence', codes: ['I'], days: 16 }, '2025-11-18').fired).toBe(false);
+    // Last year's illness does not count.
+    const lastYear = pupil({ '2024-09-10': 'I' }, { from: '2024-09-04', to: '2025-11-18' });
+    expect(one(lastYear, { kind: 'cumulative-absence', codes: ['I'], days: 0.5 }, '2025-11-18').fired).toBe(
+      false,
+    );
+  });
+});
+
+describe('repeated-pattern', () => {
+  it('fires when recent absences fall in the weeks of absence a year earlier', () => {
+    // 2024: absent Wed 13 – Thu 14 Nov. 2025: absent Wed 12 – Thu 13 Nov (same ISO weeks, 52 weeks on).
+    const p = pupil(
+      { '2024-11-13': 'I', '2024-11-14': 'I', '2025-11-12': 'I', '2025-11-13': 'I' },
+      { from: '2024-09-04', to: '2025-11-18' },
+    );
+    const f = one(p, { kind: 'repeated-pattern', recentSchoolDays: 10, minDays: 2 }, '2025-11-18');
+    expect(f.fired).toBe(true);
+    expect(f.evidence.lastYear).toEqual(['2024-11-13', '2024-11-14']);
+    const noHistory = pupil(
+      { '2025-11-12': 'I', '2025-11-13': 'I' },
+      { from: '2024-09-04', to: '2025-11-18' },
+    );
+    expect(
+      one(noHistory, { kind: 'repeated-pattern', recentSchoolDays: 10, minDays: 2 }, '2025-11-18').fired,
+    ).toBe(false);
+  });
+});
