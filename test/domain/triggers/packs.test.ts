@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { loadPolicyPacks, rulesForSchool } from '../../../src/config/policy-packs.ts';
+import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
+import { configWith } from '../../helpers/config.ts';
+import { calendar, pupil } from './helpers.ts';
+
+const packs = loadPolicyPacks('config/policies');
+const rulesOf = (...ids: string[]) => {
+  const school = configWith({ school: '' }).schools[0]!;
+  const r = rulesForSchool({ ...school, policies: ids }, packs);
+  expect(r.problems).toEqual([]);
+  return r.rules;
+};
+/** Fired rule keys with their action and role: the expected triggers, written out by hand. */
+const fired = (p: ReturnType<typeof pupil>, ids: string[], today: string) =>
+  evaluatePupil(p, rulesOf(...ids), { today })
+    .filter((f) => f.fired)
+    .map((f) => `${f.ruleKey} → ${f.action} by ${f.role}`);
+
+const TODAY = '2025-11-18'; // Tuesday; Friday 14th was an INSET day
+
+describe('policy packs on small scenarios', () => {
+  it('loads every pack', () => {
+    expect([...packs.keys()].sort()).toEqual([
+      'hampton',
+      'heath-lane',
+      'kings-gomer',
+      'lime-hills',
+      'statutory',
+      'thames-view',
+    ]);
+  });
+
+  it('Heath Lane: 3 days unexplained → home visit; 3 days ill with a reason each day → phone call', () => {
+    const unexplained = pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': 'N' }, { to: TODAY });
+    expect(fired(unexplained, ['heath-lane'], TODAY)).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+    ]);
+    const ill = pupil({ '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' }, { to: TODAY });
+    expect(fired(ill, ['heath-lane'], TODAY)).toEqual([
+      'heath-lane:absent-3-days → phone-call by attendance-coordinator',
+    ]);
+    const vulnerable = pupil({ '2025-11-18': 'I' }, { to: TODAY, flags: { cin: true } });
+    expect(fired(vulnerable, ['heath-lane'], TODAY)).toEqual([
+      'heath-lane:vulnerable-absent → home-visit by welfare-staff',
+    ]);
+  });
+
+  it('Lime Hills: a week unanswered with a welfare concern → safeguarding team visit; not without the concern', () => {
+    const week = {
+      '2025-11-10': 'N',
+      '2025-11-11': 'N',
+      '2025-11-12': 'N',
+      '2025-11-13': 'N',
+      '2025-11-17': 'N',
+      '2025-11-18': 'N',
+    };
+    expect(fired(pupil(week, { to: TODAY, flags: { welfareConcern: true } }), ['lime-hills'], TODAY)).toEqual(
+      ['lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team'],
+    );
+    expect(fired(pupil(week, { to: TODAY }), ['lime-hills'], TODAY)).toEqual([]);
+  });
+
+  it("King's Gomer: persistent absence → unannounced monitoring visit by the DSL", () => {
+    const marks: Record<string, string> = {};
+    calendar.between('2025-09-03', TODAY).forEach((d, i) => {
+      if (i % 6 === 0) marks[d] = 'I';
+    });
+    expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([
+      'kings-gomer:persistent-absence-monitoring → home-visit by dsl',
+    ]);
+  });
+
+  it('Thames View: below 90% over three months → the headteacher notifies the authorities', () => {
+    const marks: Record<string, string> = {};
+    calendar.between('2025-09-03', TODAY).forEach((d, i) => {
+      if (i % 8 === 0) marks[d] = 'G';
+    });
+    expect(fired(pupil(marks, { to: TODAY }), ['thames-view'], TODAY)).toEqual([
+      'thames-view:below-90-three-months → la-notification by headteacher',
+    ]);
+  });
+
+  it('Hampton sets no attendance trigger', () => {
+    const p = pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': 'N' }, { to: TODAY });
+    expect(fired(p, ['hampton'], TODAY)).toEqual([]);
+  });
+
+  it('statutory: N unresolved, 10 days unauthorised, illness 15 days, 20 days G/N/O review', () => {
+    const marks: Record<string, string> = {};
+    const days = calendar.between('2025-10-13', TODAY); // 10 days before half term + 11 after
+    for (const d of days) marks[d] = 'N';
+    expect(days).toHaveLength(21);
+    expect(fired(pupil(marks, { to: TODAY }), ['statutory'], TODAY)).toEqual([
+      'statutory:persistent-absence → attendance-meeting by attendance-officer',
+      'statutory:n-unresolved → phone-call by attendance-officer',
+      'statutory:continuous-unauthorised-10 → la-notification by attendance-officer',
+      'statutory:removal-from-roll-review-20 → removal-from-roll-review by headteacher',
+    ]);
+    const ill: Record<string, string> = {};
+    for (const d of calendar.between('2025-10-24', TODAY)) ill[d] = 'I'; // 1 + 11 days
+    for (const d of calendar.between('2025-09-08', '2025-09-10')) ill[d] = 'I'; // + 3 days earlier
+    expect(fired(pupil(ill, { to: TODAY }), ['statutory'], TODAY)).toEqual([
+      'statutory:persistent-absence → attendance-meeting by attendance-officer',
+      'statutory:illness-15 → la-notification by attendance-officer',
+    ]);
+  });
+
+  it('a school may override a number, and a bad override is located', () => {
+    const school = configWith({
+      school: '    triggers: { overrides: { "heath-lane:absent-3-days": { days: 4 } } }',
+    }).schools[0]!;
+    const r = rulesForSchool({ ...school, policies: ['heath-lane'] }, packs);
+    expect(r.rules.find((x) => x.rule.id === 'absent-3-days')!.rule).toMatchObject({ days: 4 });
+    const bad = configWith({
+      school: '    triggers: { overrides: { "heath-lane:absent-3-days": { days: -1 } } }',
+    }).schools[0]!;
+    expect(rulesForSchool({ ...bad, policies: ['heath-lane'] }, packs).problems).toEqual([
+      {
+        path: ['triggers', 'overrides', 'heath-lane:absent-3-days', 'days'],
+        message: 'Too small: expected number to be >=1',
+      },
+    ]);
+  });
+});

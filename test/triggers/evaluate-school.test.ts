@@ -1,0 +1,160 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { evaluateTriggers } from '../../jobs/evaluate-triggers.ts';
+import { loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { listAudit } from '../../src/store/audit.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { listEpisodes } from '../../src/store/triggers.ts';
+import { evaluateSchoolTriggers } from '../../src/triggers/evaluate-school.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+
+const schema = uniqueName('triggers');
+let db: Db;
+const config = configWith({
+  school: `    calendar:
+      terms: [{ start: "2025-09-03", end: "2025-10-24" }, { start: "2025-11-03", end: "2025-12-19" }]
+      closures: [{ from: "2025-11-14", kind: inset }]
+`,
+});
+const school = { ...config.schools[0]!, policies: ['heath-lane'] };
+const { rules } = rulesForSchool(school, loadPolicyPacks('config/policies'));
+const run = (today: string, pupilIds: string[] | 'all' = ['p1']) =>
+  evaluateSchoolTriggers(db, school, rules, {
+    today,
+    pupilIds,
+    actor: 'test',
+    now: new Date(`${today}T16:00:00Z`),
+  });
+
+async function mark(pupil: string, date: string, code: string) {
+  for (const session of ['AM', 'PM']) {
+    await db.query(
+      `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id)
+       VALUES ('alpha', $1, $2, $3, $4, $5, 1)
+       ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET code = EXCLUDED.code, category = EXCLUDED.category`,
+      [
+        pupil,
+        date,
+        session,
+        code,
+        code === 'N' || code === 'G'
+          ? 'unauthorised_absence'
+          : code === 'I'
+            ? 'authorised_absence'
+            : 'present',
+      ],
+    );
+  }
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('trigger episodes', () => {
+  beforeEach(async () => {
+    await db.query('DELETE FROM attendance_marks');
+    await db.query('DELETE FROM outbox');
+    await db.query('DELETE FROM trigger_episodes');
+    await db.query('DELETE FROM pupils');
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, upn, flags) VALUES ('alpha', 'p1', 'A123456789012', '{}'), ('alpha', 'p2', NULL, '{}')`,
+    );
+  });
+
+  it('raises once with a trigger note in the outbox, updates while it lasts, closes when it ends', async () => {
+    for (const d of ['2025-11-12', '2025-11-13']) await mark('p1', d, '/');
+    for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark('p1', d, 'N');
+    expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 1, updated: 0, closed: 0 });
+
+    const [episode] = await listEpisodes(db, 'alpha', { status: 'open' });
+    expect(episode).toMatchObject({
+      pupilMisId: 'p1',
+      ruleKey: 'heath-lane:absent-3-days',
+      action: 'home-visit',
+      role: 'attendance-coordinator',
+      openedOn: '2025-11-18',
+      evidence: { from: '2025-11-13', to: '2025-11-18', count: 3 },
+    });
+    const { rows: notes } = await db.query<{
+      kind: string;
+      status: string;
+      title: string;
+      body: string;
+      idempotency_key: string;
+      pupil_ids: string[];
+    }>('SELECT kind, status, title, body, idempotency_key, pupil_ids FROM outbox');
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({
+      kind: 'trigger_note',
+      status: 'preview',
+      pupil_ids: ['p1'],
+      idempotency_key: `trigger-note:alpha:${episode!.id}`,
+      title: 'Not seen for an extended period (3 or more school days) — pupil p1',
+    });
+    expect(notes[0]!.body).toContain('2025-11-17: N / N');
+    expect(notes[0]!.body).toContain('Recommended action: a home visit, by the attendance coordinator.');
+    expect(await listAudit(db, { action: 'trigger.raised' })).toHaveLength(1);
+
+    // The same data again: nothing new, nothing written.
+    expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 0 });
+
+    // Still absent the next day: the same episode, its evidence updated, no second note.
+    await mark('p1', '2025-11-19', 'N');
+    expect(await run('2025-11-19')).toEqual({ pupils: 1, raised: 0, updated: 1, closed: 0 });
+    expect((await listEpisodes(db, 'alpha', { status: 'open' }))[0]!.evidence).toMatchObject({ count: 4 });
+    expect((await db.query('SELECT 1 FROM outbox')).rowCount).toBe(1);
+
+    // Back at school: closed.
+    await mark('p1', '2025-11-20', '/');
+    expect(await run('2025-11-20')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 1 });
+    expect(await listEpisodes(db, 'alpha', { status: 'open' })).toEqual([]);
+  });
+
+  it('the nightly run covers every pupil; the job evaluates exactly the pupils it is given', async () => {
+    for (const p of ['p1', 'p2'])
+      for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark(p, d, 'N');
+    const deps = {
+      db,
+      log: createLogger({ level: 'silent' }),
+      producer: undefined as never,
+      now: () => new Date('2025-11-18T16:00:00Z'),
+      instance: 't',
+      config: { ...config, schools: [school] },
+    };
+    const jobRun = { id: '1', name: 'evaluate-triggers', attempt: 1, signal: new AbortController().signal };
+    expect(
+      await evaluateTriggers({ schoolId: 'alpha', pupilIds: ['p2'], reason: 'import' }, jobRun, deps),
+    ).toMatchObject({ pupils: 1, raised: 1 });
+    expect(
+      await evaluateTriggers({ schoolId: 'alpha', pupilIds: [], reason: 'nightly' }, jobRun, deps),
+    ).toMatchObject({ pupils: 2, raised: 1 });
+    expect((await listEpisodes(db, 'alpha', { status: 'open' })).map((e) => e.pupilMisId)).toEqual([
+      'p1',
+      'p2',
+    ]);
+  });
+
+  it('re-evaluating any data raises, updates and closes nothing (property)', async () => {
+    const days = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-17', '2025-11-18'];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('/', 'N', 'I', 'G'), { minLength: days.length, maxLength: days.length }),
+        async (codes) => {
+          await db.query('DELETE FROM attendance_marks');
+          for (let i = 0; i < days.length; i++) await mark('p1', days[i]!, codes[i]!);
+          await run('2025-11-18');
+          expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 0 });
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+});
