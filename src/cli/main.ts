@@ -3,6 +3,7 @@ import { checkCommand } from './check-command.ts';
 import { importCommand } from './import-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
+import { triggersCommand } from './triggers-command.ts';
 
 const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
 
@@ -45,6 +46,20 @@ program
   .action(
     async (file: string, opts: { config: string; school?: string; format?: string; dryRun?: boolean }) => {
       process.exitCode = await importCommand(file, opts, (line) => console.log(line));
+    },
+  );
+
+program
+  .command('triggers')
+  .description("a school's open visit triggers; --explain shows every rule for one pupil")
+  .requiredOption('-s, --school <id>', 'the school')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .option('-d, --date <YYYY-MM-DD>', 'evaluate as of this day (default: today in Europe/London)')
+  .option('-p, --pupil <id>', 'one pupil (MIS id)')
+  .option('-e, --explain', 'every rule for --pupil: fired or not, and why')
+  .action(
+    async (opts: { config: string; school: string; date?: string; pupil?: string; explain?: boolean }) => {
+      process.exitCode = await triggersCommand(opts, (line) => console.log(line));
     },
   );
 

@@ -17,7 +17,7 @@ schools:
     name: Alpha
     mis: { kind: sims-xml, dropFolder: ./data/drop/cli-alpha }
     records: { sink: preview }
-    policies: [statutory]
+    policies: [statutory, heath-lane]
     attendance: { codeMap: { X01: B }, academicYears: [2024] }
 `);
 const env = { DATABASE_URL: TEST_DATABASE_URL };
@@ -77,6 +77,42 @@ describe('doorstep import', () => {
     const r = runCli(['import', 'x.txt', '--config', config, '--format', 'xls'], env);
     expect((await r.exited).code).toBe(64);
     expect(r.stderr()).toContain('--format: expected sims-xml, ctf or csv, got "xls"');
+  });
+});
+
+describe('doorstep triggers', () => {
+  it('explains every rule for one pupil on a date', async () => {
+    const r = runCli(
+      [
+        'triggers',
+        '--config',
+        config,
+        '--school',
+        'alpha',
+        '--pupil',
+        '1001',
+        '--date',
+        '2025-01-14',
+        '--explain',
+      ],
+      env,
+    );
+    expect((await r.exited).code).toBe(0);
+    const out = r.stdout();
+    expect(out).toMatch(/^alpha pupil 1001 on 2025-01-14: 1 of 9 rules fire/m);
+    expect(out).toContain('FIRES heath-lane:vulnerable-absent: Absence of a vulnerable pupil');
+    expect(out).toContain('→ home-visit by welfare-staff');
+    expect(out).toContain('no    heath-lane:absent-3-days');
+    expect(out).toContain('absent 1 school day(s) in a row; the rule needs 3');
+  });
+
+  it('lists open triggers, and refuses --explain without --pupil', async () => {
+    const list = runCli(['triggers', '--config', config, '--school', 'alpha'], env);
+    expect((await list.exited).code).toBe(0);
+    expect(list.stdout()).toMatch(/^alpha: \d+ open trigger\(s\)/m);
+    const bad = runCli(['triggers', '--config', config, '--school', 'alpha', '--explain'], env);
+    expect((await bad.exited).code).toBe(64);
+    expect(bad.stderr()).toContain('--explain needs --pupil ID');
   });
 });
 
