@@ -38,7 +38,7 @@ export async function triggersCommand(opts: TriggersOptions, out: (line: string)
   try {
     if (opts.explain) {
       const { rules } = rulesForSchool(school, loadPolicyPacks(config.policiesDir));
-      const found = (await findingsFor(db, school, rules, [opts.pupil!], today)).get(opts.pupil!);
+      const found = (await findingsFor(db, school, rules, [opts.pupil!], today, true)).get(opts.pupil!);
       if (!found) throw doorstepError('USAGE', `--pupil: no pupil "${opts.pupil}" at ${school.id}`);
       out(
         `${school.id} pupil ${opts.pupil} on ${today}: ${found.findings.filter((f) => f.fired).length} of ${found.findings.length} rules fire`,

@@ -32,6 +32,7 @@ export async function findingsFor(
   rules: readonly RuleInPack[],
   pupilIds: readonly string[],
   today: string,
+  explain = false,
 ): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
   const calendar = calendarFor(school, today);
   const from = calendar.days[0] ?? today;
@@ -46,7 +47,7 @@ export async function findingsFor(
   for (const m of marks) views.get(m.pupil_mis_id)?.view.set(m.d, m.session, m.code);
   const out = new Map<string, { upn: string | null; findings: Finding[] }>();
   for (const [id, { upn, view }] of views)
-    out.set(id, { upn, findings: evaluatePupil(view, rules, { today }) });
+    out.set(id, { upn, findings: evaluatePupil(view, rules, { today, explain }) });
   return out;
 }
 

@@ -1,9 +1,10 @@
 import { academicYearOf, addDays } from '../attendance/dates.ts';
+import type { SchoolCalendar } from '../calendar.ts';
 import {
   ABSENCE,
   ATTENDED,
   AUTHORISED,
-  CODE_LIST,
+  codeNumber,
   codeSet,
   NO_REASON,
   NOT_POSSIBLE,
@@ -46,6 +47,11 @@ export interface Evidence {
 export interface EvaluationContext {
   /** Today in Europe/London (`YYYY-MM-DD`). */
   today: string;
+  /**
+   * Explain rules that did not fire too (the CLI's --explain). Off for bulk evaluation, where only
+   * fired rules are kept, so no text is built that nobody reads.
+   */
+  explain?: boolean;
 }
 
 export interface RuleInPack {
@@ -54,6 +60,54 @@ export interface RuleInPack {
 }
 
 const MAX_EVIDENCE_DAYS = 60;
+
+/**
+ * Date arithmetic that depends only on the calendar and the day (window starts, last year's weeks)
+ * is done once per calendar, not once per pupil.
+ */
+const calendarCaches = new WeakMap<
+  SchoolCalendar,
+  { firstIndex: Map<string, number>; lastYearWeek: Map<number, number[]> }
+>();
+
+function cacheFor(calendar: SchoolCalendar) {
+  let c = calendarCaches.get(calendar);
+  if (!c) {
+    c = { firstIndex: new Map(), lastYearWeek: new Map() };
+    calendarCaches.set(calendar, c);
+  }
+  return c;
+}
+
+/** Index of the first school day on or after `from`. */
+function firstIndexFrom(calendar: SchoolCalendar, from: string): number {
+  const cache = cacheFor(calendar).firstIndex;
+  let i = cache.get(from);
+  if (i === undefined) {
+    i = calendar.indexOnOrBefore(addDays(from, -1)) + 1;
+    cache.set(from, i);
+  }
+  return i;
+}
+
+/** School days (indexes) of the week 52 weeks before day `d`, Monday to Friday. */
+function lastYearWeek(calendar: SchoolCalendar, d: number): number[] {
+  const cache = cacheFor(calendar).lastYearWeek;
+  let week = cache.get(d);
+  if (!week) {
+    const sameDayLastYear = addDays(calendar.days[d]!, -364);
+    const monday = addDays(sameDayLastYear, 1 - new Date(`${sameDayLastYear}T00:00:00Z`).getUTCDay());
+    week = [];
+    for (let k = 0; k < 5; k++) {
+      const i = calendar.indexOf(addDays(monday, k));
+      if (i !== undefined) week.push(i);
+    }
+    cache.set(d, week);
+  }
+  return week;
+}
+
+const windowStarts = new Map<string, string>();
 
 function dayEvidence(p: PupilAttendance, d: number): DayEvidence {
   return { date: p.calendar.days[d]!, am: p.am(d), pm: p.pm(d) };
@@ -99,15 +153,15 @@ function evaluateRule(
 ): RuleOutcome {
   switch (rule.kind) {
     case 'consecutive-absence':
-      return consecutiveAbsence(p, rule, todayIndex);
+      return consecutiveAbsence(p, rule, todayIndex, ctx);
     case 'attendance-rate':
       return attendanceRate(p, rule, todayIndex, ctx);
     case 'unresolved-code':
-      return unresolvedCode(p, rule, todayIndex);
+      return unresolvedCode(p, rule, todayIndex, ctx);
     case 'cumulative-absence':
       return cumulativeAbsence(p, rule, todayIndex, ctx);
     case 'repeated-pattern':
-      return repeatedPattern(p, rule, todayIndex);
+      return repeatedPattern(p, rule, todayIndex, ctx);
   }
 }
 
@@ -151,23 +205,25 @@ function consecutiveAbsence(
   p: PupilAttendance,
   rule: Extract<Rule, { kind: 'consecutive-absence' }>,
   todayIndex: number,
+  ctx: EvaluationContext,
 ): RuleOutcome {
   const set = setFor(rule, ABSENCE);
   const run = absenceRun(p, set, todayIndex);
   const n = run ? run.end - run.start + 1 : 0;
-  const evidence = run ? runEvidence(p, run) : {};
+  const fires = run !== null && n >= rule.days && (!rule.flags || p.hasAnyFlag(rule.flags));
+  const evidence = run && (fires || ctx.explain) ? runEvidence(p, run) : {};
   if (rule.flags && !p.hasAnyFlag(rule.flags)) {
     return {
       fired: false,
       evidence,
-      explanation: `the pupil has none of the flags ${rule.flags.join(', ')}`,
+      explanation: !ctx.explain ? '' : `the pupil has none of the flags ${rule.flags.join(', ')}`,
     };
   }
   if (!run || n < rule.days) {
     return {
       fired: false,
       evidence,
-      explanation: `absent ${n} school day(s) in a row; the rule needs ${rule.days}`,
+      explanation: !ctx.explain ? '' : `absent ${n} school day(s) in a row; the rule needs ${rule.days}`,
     };
   }
   if (rule.noReasonRecorded) {
@@ -176,7 +232,9 @@ function consecutiveAbsence(
         return {
           fired: false,
           evidence,
-          explanation: `a reason was recorded for ${p.calendar.days[d]} (${p.am(d) || '-'}/${p.pm(d) || '-'}), so contact was made`,
+          explanation: !ctx.explain
+            ? ''
+            : `a reason was recorded for ${p.calendar.days[d]} (${p.am(d) || '-'}/${p.pm(d) || '-'}), so contact was made`,
         };
       }
     }
@@ -196,10 +254,47 @@ function consecutiveAbsence(
 }
 
 function windowStart(ctx: EvaluationContext, window: { months: number } | 'academic-year'): string {
-  if (window === 'academic-year') return `${academicYearOf(ctx.today)}-09-01`;
-  const [y, m, d] = ctx.today.split('-').map(Number) as [number, number, number];
-  const back = new Date(Date.UTC(y, m - 1 - window.months, d));
-  return addDays(back.toISOString().slice(0, 10), 1);
+  const key = `${ctx.today}|${window === 'academic-year' ? 'ay' : window.months}`;
+  let from = windowStarts.get(key);
+  if (from === undefined) {
+    if (window === 'academic-year') from = `${academicYearOf(ctx.today)}-09-01`;
+    else {
+      const [y, m, d] = ctx.today.split('-').map(Number) as [number, number, number];
+      from = addDays(new Date(Date.UTC(y, m - 1 - window.months, d)).toISOString().slice(0, 10), 1);
+    }
+    if (windowStarts.size > 10_000) windowStarts.clear();
+    windowStarts.set(key, from);
+  }
+  return from;
+}
+
+/** Possible and attended sessions from day `first` to `last`; several rate rules share one count. */
+const countMemo = new WeakMap<PupilAttendance, Map<number, { possible: number; attended: number }>>();
+function sessionCounts(
+  p: PupilAttendance,
+  first: number,
+  last: number,
+): { possible: number; attended: number } {
+  let memo = countMemo.get(p);
+  if (!memo) {
+    memo = new Map();
+    countMemo.set(p, memo);
+  }
+  const key = first * 100_000 + last;
+  const hit = memo.get(key);
+  if (hit) return hit;
+  let possible = 0;
+  let attended = 0;
+  const slots = p.slots;
+  for (let i = first * 2; i <= last * 2 + 1; i++) {
+    const c = slots[i]!;
+    if (c === 0 || NOT_POSSIBLE[c] === 1) continue;
+    possible++;
+    attended += ATTENDED[c]!;
+  }
+  const result = { possible, attended };
+  memo.set(key, result);
+  return result;
 }
 
 function attendanceRate(
@@ -209,26 +304,20 @@ function attendanceRate(
   ctx: EvaluationContext,
 ): RuleOutcome {
   const from = windowStart(ctx, rule.window);
-  const first = p.calendar.indexOnOrBefore(addDays(from, -1)) + 1;
-  let possible = 0;
-  let attended = 0;
-  const slots = p.slots;
-  for (let i = first * 2; i <= todayIndex * 2 + 1; i++) {
-    const c = slots[i]!;
-    if (c === 0 || NOT_POSSIBLE[c] === 1) continue;
-    possible++;
-    if (ATTENDED[c] === 1) attended++;
-  }
+  const { possible, attended } = sessionCounts(p, firstIndexFrom(p.calendar, from), todayIndex);
   const to = p.calendar.days[todayIndex] ?? ctx.today;
   if (possible < rule.minSessions) {
     return {
       fired: false,
       evidence: { from, to, possible, attended },
-      explanation: `only ${possible} possible session(s) since ${from}; the rule needs ${rule.minSessions}`,
+      explanation: !ctx.explain
+        ? ''
+        : `only ${possible} possible session(s) since ${from}; the rule needs ${rule.minSessions}`,
     };
   }
   const rate = attended / possible;
   const fired = rule.inclusive ? rate <= rule.threshold : rate < rule.threshold;
+  if (!fired && !ctx.explain) return { fired, evidence: {}, explanation: '' };
   const evidence = { from, to, possible, attended, rate: Number(rate.toFixed(4)) };
   return {
     fired,
@@ -241,8 +330,9 @@ function unresolvedCode(
   p: PupilAttendance,
   rule: Extract<Rule, { kind: 'unresolved-code' }>,
   todayIndex: number,
+  ctx: EvaluationContext,
 ): RuleOutcome {
-  const target = CODE_LIST.indexOf(rule.code);
+  const target = codeNumber(rule.code);
   const last = todayIndex - rule.afterSchoolDays;
   const sessions: NonNullable<Evidence['sessions']> = [];
   for (let d = 0; d <= last; d++) {
@@ -255,7 +345,7 @@ function unresolvedCode(
     return {
       fired: false,
       evidence: {},
-      explanation: `no ${rule.code} older than ${rule.afterSchoolDays} school days`,
+      explanation: !ctx.explain ? '' : `no ${rule.code} older than ${rule.afterSchoolDays} school days`,
     };
   }
   return {
@@ -276,8 +366,8 @@ function cumulativeAbsence(
   ctx: EvaluationContext,
 ): RuleOutcome {
   const set = setFor(rule, ABSENCE);
-  const from = `${academicYearOf(ctx.today)}-09-01`;
-  const first = p.calendar.indexOnOrBefore(addDays(from, -1)) + 1;
+  const from = windowStart(ctx, 'academic-year');
+  const first = firstIndexFrom(p.calendar, from);
   let sessions = 0;
   let firstDay = -1;
   for (let i = first * 2; i <= todayIndex * 2 + 1; i++) {
@@ -292,7 +382,9 @@ function cumulativeAbsence(
     return {
       fired: false,
       evidence,
-      explanation: `${days} school day(s) coded ${rule.codes.join('/')} this academic year; the rule needs ${rule.days}`,
+      explanation: !ctx.explain
+        ? ''
+        : `${days} school day(s) coded ${rule.codes.join('/')} this academic year; the rule needs ${rule.days}`,
     };
   }
   return {
@@ -306,18 +398,16 @@ function repeatedPattern(
   p: PupilAttendance,
   rule: Extract<Rule, { kind: 'repeated-pattern' }>,
   todayIndex: number,
+  ctx: EvaluationContext,
 ): RuleOutcome {
   const matches: DayEvidence[] = [];
   const lastYear = new Set<string>();
   for (let d = Math.max(0, todayIndex - rule.recentSchoolDays + 1); d <= todayIndex; d++) {
     if (!p.allMarkedIn(d, ABSENCE)) continue;
     // The same week 52 weeks earlier (same weekdays, so the same week of the school year).
-    const sameDayLastYear = addDays(p.calendar.days[d]!, -364);
-    const monday = addDays(sameDayLastYear, 1 - new Date(`${sameDayLastYear}T00:00:00Z`).getUTCDay());
     let hit = false;
-    for (let k = 0; k < 5; k++) {
-      const i = p.calendar.indexOf(addDays(monday, k));
-      if (i !== undefined && p.allMarkedIn(i, ABSENCE)) {
+    for (const i of lastYearWeek(p.calendar, d)) {
+      if (p.allMarkedIn(i, ABSENCE)) {
         lastYear.add(p.calendar.days[i]!);
         hit = true;
       }
@@ -328,7 +418,9 @@ function repeatedPattern(
     return {
       fired: false,
       evidence: {},
-      explanation: `${matches.length} recent absent day(s) fall in weeks absent last year; the rule needs ${rule.minDays}`,
+      explanation: !ctx.explain
+        ? ''
+        : `${matches.length} recent absent day(s) fall in weeks absent last year; the rule needs ${rule.minDays}`,
     };
   }
   const years = [...lastYear].sort();

@@ -3,7 +3,7 @@ import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
 import { calendar, pupil, rules } from './helpers.ts';
 
 const one = (p: ReturnType<typeof pupil>, r: Record<string, unknown>, today: string) =>
-  evaluatePupil(p, rules(r), { today })[0]!;
+  evaluatePupil(p, rules(r), { today, explain: true })[0]!;
 
 describe('school calendar', () => {
   it('skips weekends, half term and INSET days', () => {
