@@ -3,15 +3,13 @@ import { sha256File } from '../../connectors/mis/drop-folder/folder.ts';
 import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { SchoolConfig } from '../config/schema.ts';
-import { describeError, doorstepError } from '../errors.ts';
+import { doorstepError } from '../errors.ts';
 import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
 import { importContextFor } from '../import/context.ts';
 import { fileUnit, formatFor } from '../import/file-formats.ts';
-import { catalog } from '../queue/catalog.ts';
-import { Producer } from '../queue/producer.ts';
-import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
 import { openStore } from '../store/open.ts';
 import { ProgressLine } from './progress.ts';
+import { withProducerIfReachable } from './queue-handover.ts';
 
 export interface ImportOptions {
   config: string;
@@ -95,35 +93,17 @@ export async function importCommand(
     }
     for (const line of formatSummary(school.id, summary)) out(line);
     if (summary.importId && summary.changedPupils.length > 0) {
-      out(
-        `  trigger evaluation: ${await handOver(config.redis, config.redis.prefix, db, school.id, summary.importId)}`,
+      const importId = summary.importId;
+      const line = await withProducerIfReachable(
+        config,
+        async (producer) =>
+          `queued for ${await enqueueEvaluation({ db, producer }, school.id, importId)} pupil(s) whose marks changed`,
+        'the next sync hands it over',
       );
+      out(`  trigger evaluation: ${line}`);
     }
     return 0;
   } finally {
     await db.close();
-  }
-}
-
-async function handOver(
-  redis: { url: string; password?: import('../config/secret.ts').Secret | undefined },
-  prefix: string,
-  db: import('../store/db.ts').Db,
-  schoolId: string,
-  importId: string,
-): Promise<string> {
-  try {
-    await assertRedisReachable(redis, 2000);
-  } catch (err) {
-    return `not queued now (${describeError(err).split('. ')[0]}); the next sync hands it over`;
-  }
-  const conn = await connectRedis(redis, 'producer');
-  const producer = new Producer(catalog, conn, prefix);
-  try {
-    const n = await enqueueEvaluation({ db, producer }, schoolId, importId);
-    return `queued for ${n} pupil(s) whose marks changed`;
-  } finally {
-    await producer.close();
-    conn.disconnect();
   }
 }

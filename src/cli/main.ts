@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check-command.ts';
 import { importCommand } from './import-command.ts';
+import { leaveRefusedCommand } from './leave-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
 import { triggersCommand } from './triggers-command.ts';
@@ -60,6 +61,28 @@ program
   .action(
     async (opts: { config: string; school: string; date?: string; pupil?: string; explain?: boolean }) => {
       process.exitCode = await triggersCommand(opts, (line) => console.log(line));
+    },
+  );
+
+program
+  .command('leave-refused')
+  .description('record that term-time leave was refused for a period (illness during it is flagged)')
+  .requiredOption('-s, --school <id>', 'the school')
+  .requiredOption('-p, --pupil <id>', 'the pupil (MIS id)')
+  .requiredOption('--from <YYYY-MM-DD>', 'first day of the refused period')
+  .requiredOption('--to <YYYY-MM-DD>', 'last day of the refused period')
+  .option('--by <who>', 'who recorded it (for the audit)', 'cli')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(
+    async (opts: {
+      config: string;
+      school: string;
+      pupil: string;
+      from: string;
+      to: string;
+      by?: string;
+    }) => {
+      process.exitCode = await leaveRefusedCommand(opts, (line) => console.log(line));
     },
   );
 

@@ -5,7 +5,7 @@ import { handlers } from '../../jobs/index.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { createMetrics } from '../http/metrics.ts';
-import type { DropWatcher } from '../import/drop-watcher.ts';
+import { DropWatcher } from '../import/drop-watcher.ts';
 import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
 import { catalog, type Role } from '../queue/catalog.ts';
@@ -95,6 +95,10 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         { everyMs: config.heartbeat.everyMs },
         { source: 'scheduler' },
       );
+      await scheduleAttendanceSyncs(producer, config);
+      await scheduleNightlyEvaluations(producer, config);
+      watcher = new DropWatcher(producer, log);
+      watcher.start(config);
     }
 
     let url: string | undefined;

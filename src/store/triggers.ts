@@ -215,7 +215,34 @@ export async function loadAttendance(
      WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND date >= $3`,
     [schoolId, pupilIds, from],
   );
-  return { pupils: pupils.rows, marks: marks.rows };
+  const refusals = await db.query<{ pupil_mis_id: string; from_date: string; to_date: string }>(
+    `SELECT pupil_mis_id, to_char(from_date, 'YYYY-MM-DD') AS from_date, to_char(to_date, 'YYYY-MM-DD') AS to_date
+     FROM leave_refusals WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND to_date >= $3 ORDER BY from_date`,
+    [schoolId, pupilIds, from],
+  );
+  return { pupils: pupils.rows, marks: marks.rows, refusals: refusals.rows };
+}
+
+export async function recordLeaveRefusal(
+  tx: Queryable,
+  r: { schoolId: string; pupilMisId: string; from: string; to: string; recordedBy: string },
+): Promise<string | null> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO leave_refusals (school_id, pupil_mis_id, from_date, to_date, recorded_by) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (school_id, pupil_mis_id, from_date, to_date) DO NOTHING RETURNING id`,
+    [r.schoolId, r.pupilMisId, r.from, r.to, r.recordedBy],
+  );
+  if (!rows[0]) return null;
+  const id = String(rows[0].id);
+  await appendAudit(tx, {
+    actor: r.recordedBy,
+    action: 'leave.refusal.recorded',
+    schoolId: r.schoolId,
+    entityType: 'leave_refusal',
+    entityId: id,
+    after: { pupil: r.pupilMisId, from: r.from, to: r.to },
+  });
+  return id;
 }
 
 /** Pupil ids of a school in pages, for the nightly run. */

@@ -36,7 +36,7 @@ export async function findingsFor(
 ): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
   const calendar = calendarFor(school, today);
   const from = calendar.days[0] ?? today;
-  const { pupils, marks } = await loadAttendance(db, school.id, pupilIds, from);
+  const { pupils, marks, refusals } = await loadAttendance(db, school.id, pupilIds, from);
   const views = new Map<string, { upn: string | null; view: PupilAttendance }>();
   for (const p of pupils) {
     views.set(p.mis_id, {
@@ -45,6 +45,8 @@ export async function findingsFor(
     });
   }
   for (const m of marks) views.get(m.pupil_mis_id)?.view.set(m.d, m.session, m.code);
+  for (const r of refusals)
+    views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
   const out = new Map<string, { upn: string | null; findings: Finding[] }>();
   for (const [id, { upn, view }] of views)
     out.set(id, { upn, findings: evaluatePupil(view, rules, { today, explain }) });

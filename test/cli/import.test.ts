@@ -99,11 +99,56 @@ describe('doorstep triggers', () => {
     );
     expect((await r.exited).code).toBe(0);
     const out = r.stdout();
-    expect(out).toMatch(/^alpha pupil 1001 on 2025-01-14: 1 of 9 rules fire/m);
+    expect(out).toMatch(/^alpha pupil 1001 on 2025-01-14: 1 of 10 rules fire/m);
     expect(out).toContain('FIRES heath-lane:vulnerable-absent: Absence of a vulnerable pupil');
     expect(out).toContain('→ home-visit by welfare-staff');
     expect(out).toContain('no    heath-lane:absent-3-days');
     expect(out).toContain('absent 1 school day(s) in a row; the rule needs 3');
+  });
+
+  it('records a refused leave period, after which illness in it is flagged', async () => {
+    const args = [
+      'leave-refused',
+      '--config',
+      config,
+      '--school',
+      'alpha',
+      '--pupil',
+      '1002',
+      '--from',
+      '2025-01-13',
+      '--to',
+      '2025-01-17',
+    ];
+    const first = runCli(args, env);
+    expect((await first.exited).code).toBe(0);
+    expect(first.stdout()).toMatch(
+      /alpha: leave refusal #\d+ recorded for pupil 1002, 2025-01-13 to 2025-01-17/,
+    );
+    expect(first.stdout()).toContain('trigger evaluation queued for pupil 1002');
+    const again = runCli(args, env);
+    expect((await again.exited).code).toBe(0);
+    expect(again.stdout()).toContain('alpha: already recorded');
+    const explain = runCli(
+      [
+        'triggers',
+        '--config',
+        config,
+        '--school',
+        'alpha',
+        '--pupil',
+        '1002',
+        '--date',
+        '2025-01-14',
+        '--explain',
+      ],
+      env,
+    );
+    expect((await explain.exited).code).toBe(0);
+    expect(explain.stdout()).toContain('FIRES heath-lane:ill-during-refused-leave');
+    const bad = runCli([...args.slice(0, -2), '--to', '2025-01-01'], env);
+    expect((await bad.exited).code).toBe(64);
+    expect(bad.stderr()).toContain('--to (2025-01-01) is before --from (2025-01-13)');
   });
 
   it('lists open triggers, and refuses --explain without --pupil', async () => {

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -7,11 +8,12 @@ const schema = uniqueName('start');
 afterAll(() => dropSchema(schema));
 
 describe('doorstep start (a real process)', () => {
-  it('serves /readyz 200, runs the heartbeat job, and exits 0 within 10 s of SIGTERM', async () => {
+  it('serves /readyz 200, runs the heartbeat job, schedules syncs, and exits 0 within 10 s of SIGTERM', async () => {
     const port = await freePort();
+    const prefix = uniqueName('start').replace(/_/g, '-');
     const { file, dir } = writeTempConfig(
       testConfig({
-        prefix: uniqueName('start'),
+        prefix,
         port,
         redisUrl: TEST_REDIS_URL,
         dataDir: `${process.cwd()}/data/unused`,
@@ -39,6 +41,17 @@ describe('doorstep start (a real process)', () => {
         expect(beats).toBeGreaterThan(0);
       } finally {
         await client.end();
+      }
+      // The worker role scheduled the school's attendance syncs and nightly trigger evaluation.
+      const redis = new Redis(TEST_REDIS_URL);
+      try {
+        const schedulers = await redis.zrange(`${prefix}:imports:repeat`, 0, -1);
+        expect(schedulers.sort()).toEqual(['sync-attendance:alpha:1030', 'sync-attendance:alpha:1430']);
+        expect(await redis.zrange(`${prefix}:triggers:repeat`, 0, -1)).toEqual([
+          'evaluate-triggers:alpha:nightly',
+        ]);
+      } finally {
+        redis.disconnect();
       }
       const sent = Date.now();
       p.child.kill('SIGTERM');

@@ -22,7 +22,7 @@ export function codeSet(codes: Iterable<string>): Uint8Array {
   return set;
 }
 
-export const ABSENCE = codeSet(CODE_LIST.filter((c, i) => i > 0 && /absence/.test(CATEGORY_OF[i]!)));
+export const ABSENCE = codeSet(CODE_LIST.filter((_c, i) => i > 0 && /absence/.test(CATEGORY_OF[i]!)));
 export const AUTHORISED = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'authorised_absence'));
 export const NO_REASON = codeSet(['N', 'O', 'G']);
 export const ATTENDED = codeSet(
@@ -39,6 +39,8 @@ export class PupilAttendance {
   readonly flags: Readonly<Partial<Record<Flag, boolean>>>;
   readonly calendar: SchoolCalendar;
   readonly slots: Uint8Array;
+  /** Periods for which the school refused term-time leave. */
+  readonly refusedLeave: { from: string; to: string }[] = [];
 
   constructor(
     pupilId: string,

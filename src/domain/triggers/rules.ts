@@ -90,12 +90,21 @@ export const repeatedPatternRule = z.strictObject({
   minDays: z.int().min(1).default(2),
 });
 
+export const illnessDuringRefusedLeaveRule = z.strictObject({
+  ...base,
+  kind: z.literal('illness-during-refused-leave'),
+  codes: z.array(code).min(1).default(['I']),
+  /** Only refusals whose period reaches into the last this-many school days (so an episode ends). */
+  recentSchoolDays: z.int().min(1).default(20),
+});
+
 export const rule = z.discriminatedUnion('kind', [
   consecutiveAbsenceRule,
   attendanceRateRule,
   unresolvedCodeRule,
   cumulativeAbsenceRule,
   repeatedPatternRule,
+  illnessDuringRefusedLeaveRule,
 ]);
 export type Rule = z.output<typeof rule>;
 

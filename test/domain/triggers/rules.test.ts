@@ -219,3 +219,33 @@ describe('repeated-pattern', () => {
     ).toBe(false);
   });
 });
+
+describe('illness-during-refused-leave', () => {
+  const rule = { kind: 'illness-during-refused-leave', codes: ['I'], recentSchoolDays: 20 };
+
+  it('fires when illness falls in a period for which leave was refused, and names the sessions', () => {
+    const p = pupil({ '2025-11-12': 'I', '2025-11-13': ['I', '/'] }, { to: '2025-11-18' });
+    expect(one(p, rule, '2025-11-18')).toMatchObject({
+      fired: false,
+      explanation: 'no term-time leave refusal recorded',
+    });
+    p.refusedLeave.push({ from: '2025-11-10', to: '2025-11-13' });
+    const f = one(p, rule, '2025-11-18');
+    expect(f.fired).toBe(true);
+    expect(f.evidence).toMatchObject({ from: '2025-11-10', to: '2025-11-13', count: 3 });
+    expect(f.evidence.sessions).toEqual([
+      { date: '2025-11-12', session: 'AM', code: 'I' },
+      { date: '2025-11-12', session: 'PM', code: 'I' },
+      { date: '2025-11-13', session: 'AM', code: 'I' },
+    ]);
+  });
+
+  it('ignores other absence codes and refusals long past', () => {
+    const p = pupil({ '2025-11-12': 'G' }, { to: '2025-12-19' });
+    p.refusedLeave.push({ from: '2025-11-10', to: '2025-11-13' });
+    expect(one(p, rule, '2025-11-18').fired).toBe(false);
+    const old = pupil({ '2025-09-10': 'I' }, { to: '2025-12-19' });
+    old.refusedLeave.push({ from: '2025-09-08', to: '2025-09-12' });
+    expect(one(old, rule, '2025-12-19').fired).toBe(false);
+  });
+});

@@ -1,0 +1,68 @@
+import { loadConfigFile } from '../config/load.ts';
+import { isIsoDate } from '../domain/attendance/dates.ts';
+import { doorstepError } from '../errors.ts';
+import { openStore } from '../store/open.ts';
+import { recordLeaveRefusal } from '../store/triggers.ts';
+import { withProducerIfReachable } from './queue-handover.ts';
+
+/**
+ * `doorstep leave-refused`: records that the school refused term-time leave for a period, so
+ * illness reported during it is flagged (audited; re-recording the same period changes nothing).
+ */
+export async function leaveRefusedCommand(
+  opts: { config: string; school: string; pupil: string; from: string; to: string; by?: string },
+  out: (line: string) => void,
+): Promise<number> {
+  const config = loadConfigFile(opts.config);
+  const school = config.schools.find((s) => s.id === opts.school);
+  if (!school) throw doorstepError('USAGE', `--school: no school "${opts.school}" in the config`);
+  for (const [name, v] of [
+    ['--from', opts.from],
+    ['--to', opts.to],
+  ] as const) {
+    if (!isIsoDate(v)) throw doorstepError('USAGE', `${name}: expected YYYY-MM-DD, got "${v}"`);
+  }
+  if (opts.to < opts.from) throw doorstepError('USAGE', `--to (${opts.to}) is before --from (${opts.from})`);
+  const db = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+  try {
+    const { rowCount } = await db.query('SELECT 1 FROM pupils WHERE school_id = $1 AND mis_id = $2', [
+      school.id,
+      opts.pupil,
+    ]);
+    if (rowCount === 0) throw doorstepError('USAGE', `--pupil: no pupil "${opts.pupil}" at ${school.id}`);
+    const id = await db.transaction((tx) =>
+      recordLeaveRefusal(tx, {
+        schoolId: school.id,
+        pupilMisId: opts.pupil,
+        from: opts.from,
+        to: opts.to,
+        recordedBy: opts.by ?? 'cli',
+      }),
+    );
+    out(
+      id
+        ? `${school.id}: leave refusal #${id} recorded for pupil ${opts.pupil}, ${opts.from} to ${opts.to}`
+        : `${school.id}: already recorded`,
+    );
+    const line = await withProducerIfReachable(
+      config,
+      async (producer) => {
+        await producer.enqueue('evaluate-triggers', {
+          schoolId: school.id,
+          pupilIds: [opts.pupil],
+          reason: 'manual',
+        });
+        return `trigger evaluation queued for pupil ${opts.pupil}`;
+      },
+      'the nightly run evaluates it',
+    );
+    out(line);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
