@@ -45,9 +45,9 @@ describe('doorstep start (a real process)', () => {
       // The worker role scheduled the school's attendance syncs and nightly trigger evaluation.
       const redis = new Redis(TEST_REDIS_URL);
       try {
-        const schedulers = await redis.zrange(`${prefix}:imports:repeat`, 0, -1);
+        const schedulers = await redis.zrange(`${prefix}:imports:repeat`, '0', '-1');
         expect(schedulers.sort()).toEqual(['sync-attendance:alpha:1030', 'sync-attendance:alpha:1430']);
-        expect(await redis.zrange(`${prefix}:triggers:repeat`, 0, -1)).toEqual([
+        expect(await redis.zrange(`${prefix}:triggers:repeat`, '0', '-1')).toEqual([
           'evaluate-triggers:alpha:nightly',
         ]);
       } finally {
