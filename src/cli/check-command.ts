@@ -67,7 +67,14 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
   const config = loadConfigFile(opts.config);
   out(`${opts.config}: valid`);
   out(`trust ${config.trust.id} (${config.trust.name}), ${config.schools.length} school(s)`);
-  for (const s of config.schools) out(`  ${summariseSchool(s)}`);
+  for (const s of config.schools) {
+    out(`  ${summariseSchool(s)}`);
+    if (s.calendar.terms.length === 0) {
+      out(
+        `  note: ${s.id} has no calendar.terms — every weekday counts as a school day, so bank holidays and INSET days look like missing marks; add the term dates (and last year's, for year-on-year patterns)`,
+      );
+    }
+  }
   out('connections:');
   const results: CheckResult[] = await runChecks(connectionChecks(config, process.env.DATABASE_URL));
   for (const r of results) out(`  ${r.ok ? 'ok  ' : 'FAIL'} ${r.name}: ${r.detail}`);

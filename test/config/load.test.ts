@@ -138,3 +138,37 @@ describe('config loading', () => {
     );
   });
 });
+
+describe('policy packs in the config', () => {
+  it('names an unknown pack and a bad override with their lines', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doorstep-packs-'));
+    const file = join(dir, 'doorstep.yaml');
+    writeFileSync(
+      file,
+      `trust: { id: t, name: T }
+schools:
+  - id: s
+    name: S
+    mis: { kind: csv, dropFolder: ./drop }
+    records: { sink: preview }
+    policies: [statutory, heath-lanes]
+    triggers:
+      overrides:
+        "statutory:illness-15": { days: 0 }
+`,
+    );
+    let thrown: unknown;
+    try {
+      loadConfigFile(file, {});
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({
+      code: 'DOORSTEP_CONFIG_INVALID',
+      details: [
+        'schools[0].policies[1] (line 7): no policy pack "heath-lanes" (have: hampton, heath-lane, kings-gomer, lime-hills, statutory, thames-view)',
+        'schools[0].triggers.overrides.statutory:illness-15.days (line 10): Too small: expected number to be >0',
+      ],
+    });
+  });
+});
