@@ -58,11 +58,9 @@ export function parseYamlWith<S extends z.ZodType>(
     if (extra.length === 0) return { ok: true, data: result.data };
     return {
       ok: false,
-      problems: extra.map((e) => ({
-        path: formatPath(e.path),
-        line: lineOf(doc, counter, e.path),
-        message: e.message,
-      })),
+      problems: extra
+        .map((e) => ({ path: formatPath(e.path), line: lineOf(doc, counter, e.path), message: e.message }))
+        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
     };
   }
 
