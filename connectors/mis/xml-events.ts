@@ -1,7 +1,6 @@
 import type { Readable } from 'node:stream';
-import { SaxesParser } from 'saxes';
-import { decodeText } from './decode.ts';
 import { malformed } from './errors.ts';
+import { SafeXml } from './safe-xml.ts';
 
 /** A small element tree: text, children by name (repeated names collect in arrays). */
 export interface XmlNode {
@@ -36,36 +35,15 @@ export async function* streamXmlElements(
   unit: string,
   options: { path: string; root: string; keep?: readonly string[]; onBytes?: (n: number) => void },
 ): AsyncGenerator<{ node: XmlNode } | { header: string; text: string }> {
-  const parser = new SaxesParser({ position: true });
+  const xml = new SafeXml(unit);
+  const parser = xml.parser;
   const stack: string[] = [];
   const nodes: XmlNode[] = [];
   const ready: ({ node: XmlNode } | { header: string; text: string })[] = [];
   const keep = new Set(options.keep ?? []);
   let headerText = '';
-  let failure: Error | undefined;
-  let content = false;
-  const fail = (err: Error) => {
-    failure ??= err;
-  };
+  const fail = (err: Error) => xml.fail(err);
 
-  parser.on('doctype', () =>
-    fail(
-      malformed(
-        { unit, line: parser.line },
-        undefined,
-        'a DOCTYPE is not allowed (external entities are never resolved)',
-      ),
-    ),
-  );
-  parser.on('error', (err) =>
-    fail(
-      malformed(
-        { unit, line: parser.line },
-        undefined,
-        `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`,
-      ),
-    ),
-  );
   parser.on('opentag', (tag) => {
     stack.push(tag.name);
     if (stack.length === 1 && tag.name !== options.root) {
@@ -98,15 +76,6 @@ export async function* streamXmlElements(
     stack.pop();
   });
 
-  for await (const chunk of decodeText(input, unit, options.onBytes ? { onBytes: options.onBytes } : {})) {
-    content ||= /\S/.test(chunk);
-    if (!content) continue;
-    parser.write(chunk);
-    if (failure) throw failure;
-    yield* ready.splice(0);
-  }
-  if (!content) throw malformed({ unit }, undefined, 'the file is empty: expected an XML document');
-  parser.close();
-  if (failure) throw failure;
+  for await (const _ of xml.feed(input, options.onBytes)) yield* ready.splice(0);
   yield* ready.splice(0);
 }

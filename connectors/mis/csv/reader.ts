@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
+import { BatchBuffer } from '../batches.ts';
 import { decodeText } from '../decode.ts';
 import { malformed } from '../errors.ts';
 import {
@@ -13,7 +14,7 @@ import {
   rowToMarks,
   rowToPupil,
 } from '../row-mapping.ts';
-import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord } from '../types.ts';
+import type { MisBatch } from '../types.ts';
 
 export interface CsvOptions {
   unit: string;
@@ -52,8 +53,7 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   text.on('error', (err) => parser.destroy(err));
 
   let kind: 'pupils' | 'marks' | undefined;
-  let pupils: PupilRecord[] = [];
-  let marks: MarkRecord[] = [];
+  const out = new BatchBuffer();
   let recordNo = 0;
   try {
     for await (const item of parser as AsyncIterable<{
@@ -67,16 +67,9 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
         kind = detectKind((c) => captions.has(normaliseCaption(c)), pupilCols, markCols, { unit, line: 1 });
       }
       const row = new Row(Object.entries(item.record), where);
-      if (kind === 'pupils') pupils.push(rowToPupil(row, pupilCols));
-      else marks.push(...rowToMarks(row, markCols));
-      if (pupils.length >= BATCH_SIZE) {
-        yield { kind: 'pupils', pupils };
-        pupils = [];
-      }
-      if (marks.length >= BATCH_SIZE) {
-        yield { kind: 'marks', marks };
-        marks = [];
-      }
+      if (kind === 'pupils') out.pupils.push(rowToPupil(row, pupilCols));
+      else out.marks.push(...rowToMarks(row, markCols));
+      yield* out.drain();
     }
   } catch (err) {
     if (err instanceof CsvError) {
@@ -91,6 +84,5 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   }
   if (recordNo === 0)
     throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
-  if (pupils.length) yield { kind: 'pupils', pupils };
-  if (marks.length) yield { kind: 'marks', marks };
+  yield* out.drain(true);
 }

@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { CODES } from '../../../src/domain/attendance/codes.ts';
 import { addDays, isIsoDate } from '../../../src/domain/attendance/dates.ts';
+import { BatchBuffer } from '../batches.ts';
 import { malformed } from '../errors.ts';
 import { parseDate } from '../row-mapping.ts';
-import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord, type Where } from '../types.ts';
+import type { MarkRecord, MisBatch, PupilRecord, Where } from '../types.ts';
 import { child, childrenNamed, childText, streamXmlElements, type XmlNode } from '../xml-events.ts';
 
 export const SUPPORTED_CTF_VERSIONS = /^(24|25)\.\d+$/;
@@ -102,8 +103,7 @@ export async function* readCtf(
 ): AsyncGenerator<MisBatch> {
   const { unit } = options;
   let version: string | undefined;
-  let pupils: PupilRecord[] = [];
-  let marks: MarkRecord[] = [];
+  const out = new BatchBuffer();
   let n = 0;
   for await (const item of streamXmlElements(input, unit, {
     root: 'CTfile',
@@ -125,18 +125,10 @@ export async function* readCtf(
         'expected the header before the pupils',
       );
     const r = pupilFrom(item.node, unit, ++n);
-    pupils.push(r.pupil);
-    marks.push(...r.marks);
-    if (pupils.length >= BATCH_SIZE) {
-      yield { kind: 'pupils', pupils };
-      pupils = [];
-    }
-    if (marks.length >= BATCH_SIZE) {
-      yield { kind: 'marks', marks };
-      marks = [];
-    }
+    out.pupils.push(r.pupil);
+    out.marks.push(...r.marks);
+    yield* out.drain();
   }
   if (!version) throw malformed({ unit }, 'Header/CTFversion', 'expected a CTF header with its version');
-  if (pupils.length) yield { kind: 'pupils', pupils };
-  if (marks.length) yield { kind: 'marks', marks };
+  yield* out.drain(true);
 }

@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
-import { SaxesParser } from 'saxes';
-import { decodeText } from '../decode.ts';
+import { BatchBuffer } from '../batches.ts';
 import { malformed } from '../errors.ts';
 import {
   DEFAULT_MARK_COLUMNS,
@@ -11,7 +10,8 @@ import {
   rowToMarks,
   rowToPupil,
 } from '../row-mapping.ts';
-import { BATCH_SIZE, type MarkRecord, type MisBatch, type PupilRecord } from '../types.ts';
+import { SafeXml } from '../safe-xml.ts';
+import type { MisBatch } from '../types.ts';
 
 /** `Legal_x0020_Surname` → `Legal Surname` (XML-encoded characters in element names). */
 export function decodeXmlName(name: string): string {
@@ -47,7 +47,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   const unit = options.unit;
   const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
   const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
-  const parser = new SaxesParser({ position: true });
+  const xml = new SafeXml(unit);
+  const parser = xml.parser;
 
   let root: (typeof ROOTS)[keyof typeof ROOTS] | undefined;
   let depth = 0;
@@ -56,33 +57,11 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   let fields: [string, string][] | undefined;
   let field: string | undefined;
   let text = '';
-  let pupils: PupilRecord[] = [];
-  let marks: MarkRecord[] = [];
-  let failure: Error | undefined;
+  const out = new BatchBuffer();
   let sawRoot = false;
 
-  const fail = (err: Error) => {
-    failure ??= err;
-  };
+  const fail = (err: Error) => xml.fail(err);
 
-  parser.on('doctype', () => {
-    fail(
-      malformed(
-        { unit, line: parser.line },
-        undefined,
-        'a DOCTYPE is not allowed (external entities are never resolved)',
-      ),
-    );
-  });
-  parser.on('error', (err) => {
-    fail(
-      malformed(
-        { unit, line: parser.line },
-        undefined,
-        `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`,
-      ),
-    );
-  });
   parser.on('opentag', (tag) => {
     depth++;
     if (depth === 1) {
@@ -117,8 +96,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
       const row = new Row(fields, { unit, line: recordLine, record: recordNo });
       fields = undefined;
       try {
-        if (root.kind === 'pupils') pupils.push(rowToPupil(row, pupilCols));
-        else marks.push(...rowToMarks(row, markCols));
+        if (root.kind === 'pupils') out.pupils.push(rowToPupil(row, pupilCols));
+        else out.marks.push(...rowToMarks(row, markCols));
       } catch (err) {
         fail(err as Error);
       }
@@ -126,28 +105,7 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     depth--;
   });
 
-  function* drain(final: boolean): Generator<MisBatch> {
-    if (pupils.length >= BATCH_SIZE || (final && pupils.length)) {
-      yield { kind: 'pupils', pupils };
-      pupils = [];
-    }
-    if (marks.length >= BATCH_SIZE || (final && marks.length)) {
-      yield { kind: 'marks', marks };
-      marks = [];
-    }
-  }
-
-  let content = false;
-  for await (const chunk of decodeText(input, unit, options.onBytes ? { onBytes: options.onBytes } : {})) {
-    content ||= /\S/.test(chunk);
-    if (!content) continue;
-    parser.write(chunk);
-    if (failure) throw failure;
-    yield* drain(false);
-  }
-  if (!content) throw malformed({ unit }, undefined, 'the file is empty: expected an XML document');
-  parser.close();
-  if (failure) throw failure;
+  for await (const _ of xml.feed(input, options.onBytes)) yield* out.drain();
   if (!sawRoot) throw malformed({ unit }, undefined, 'expected an XML document with a root element');
-  yield* drain(true);
+  yield* out.drain(true);
 }

@@ -1,8 +1,8 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ArborSource } from '../../../connectors/mis/arbor/source.ts';
-import type { ImportUnit, MisBatch } from '../../../connectors/mis/types.ts';
 import { Secret } from '../../../src/config/secret.ts';
+import { collectUnits } from '../../helpers/mis.ts';
 
 const BASE = 'https://heathlane.uk.arbor.sc';
 const AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
@@ -16,16 +16,6 @@ function source(pageSize = 2) {
     pageSize,
     http: { sleep: async (ms) => void waits.push(ms) },
   });
-}
-
-async function collect(units: AsyncIterable<ImportUnit>) {
-  const out: { label: string; cursor: string | undefined; batches: MisBatch[] }[] = [];
-  for await (const u of units) {
-    const batches: MisBatch[] = [];
-    for await (const b of u.batches()) batches.push(b);
-    out.push({ label: u.label, cursor: u.cursorAfter?.(), batches });
-  }
-  return out;
 }
 
 const studentChange = (id: number, revision: number) => ({
@@ -87,7 +77,7 @@ describe('Arbor MIS source', () => {
       .get('/rest-v2/attendance-records/changelog')
       .query({ 'from-revision': '0', page: '2', 'page-size': '2' })
       .reply(200, { changes: [recordChange(102, 42, 8, '2025-01-13 08:50:00', '/', 'DELETE')] });
-    const units = await collect(source().pull({ value: null }));
+    const units = await collectUnits(source().pull({ value: null }));
     expect(units.map((u) => u.label)).toEqual([
       'arbor students changelog from revision 0 page 1',
       'arbor students changelog from revision 0 page 2',
@@ -124,7 +114,7 @@ describe('Arbor MIS source', () => {
       .get('/rest-v2/attendance-records/changelog')
       .query({ 'from-revision': '42', page: '1', 'page-size': '2' })
       .reply(200, { changes: [recordChange(103, 43, 9, '2025-01-14 08:50:00', 'I')] });
-    const units = await collect(
+    const units = await collectUnits(
       source().pull({ value: JSON.stringify({ students: 13, attendanceRecords: 42 }) }),
     );
     expect(units).toHaveLength(1);
@@ -137,7 +127,7 @@ describe('Arbor MIS source', () => {
       .query(true)
       .once()
       .reply(401, { error: 'Unauthorized' });
-    await expect(collect(source().pull({ value: null }))).rejects.toMatchObject({
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_AUTH',
       message: expect.stringContaining('HTTP 401 — the credentials were refused'),
     });
@@ -159,13 +149,13 @@ describe('Arbor MIS source', () => {
       .get('/rest-v2/attendance-records/changelog')
       .query(true)
       .reply(200, { changes: [] });
-    expect(await collect(source().pull({ value: null }))).toEqual([]);
+    expect(await collectUnits(source().pull({ value: null }))).toEqual([]);
     expect(waits).toEqual([7000, 1000]);
   });
 
   it('fails after its tries when the rate limit persists', async () => {
     nock(BASE).get('/rest-v2/students/changelog').query(true).times(3).reply(429, '', { 'Retry-After': '2' });
-    await expect(collect(source().pull({ value: null }))).rejects.toMatchObject({
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_RATE_LIMITED',
     });
     expect(waits).toEqual([2000, 2000]);
@@ -176,12 +166,12 @@ describe('Arbor MIS source', () => {
       .get('/rest-v2/students/changelog')
       .query(true)
       .reply(200, { changes: [{ changeType: 'UPDATE', revision: 'x', changedObject: {} }] });
-    await expect(collect(source().pull({ value: null }))).rejects.toMatchObject({
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_BAD_RESPONSE',
       message: expect.stringMatching(/unexpected response shape at changes\.0\.revision/),
     });
     nock(BASE).get('/rest-v2/students/changelog').query(true).reply(200, '<html>maintenance</html>');
-    await expect(collect(source().pull({ value: null }))).rejects.toThrow(/the response is not JSON/);
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(/the response is not JSON/);
   });
 
   it('reports a validation error (422) with its body', async () => {
@@ -189,7 +179,7 @@ describe('Arbor MIS source', () => {
       .get('/rest-v2/students/changelog')
       .query(true)
       .reply(422, { response: { errors: [{ message: 'bad filter' }] } });
-    await expect(collect(source().pull({ value: null }))).rejects.toThrow(
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /HTTP 422 validation error: .*bad filter/,
     );
   });

@@ -1,8 +1,8 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ImportUnit, MisBatch } from '../../../connectors/mis/types.ts';
 import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
 import { Secret } from '../../../src/config/secret.ts';
+import { collectUnits } from '../../helpers/mis.ts';
 
 const BASE = 'https://api.wonde.com/v1.0';
 const waits: number[] = [];
@@ -14,16 +14,6 @@ const source = () =>
     perPage: 2,
     http: { sleep: async (ms) => void waits.push(ms) },
   });
-
-async function collect(units: AsyncIterable<ImportUnit>) {
-  const out: { label: string; cursor: string | undefined; batches: MisBatch[] }[] = [];
-  for await (const u of units) {
-    const batches: MisBatch[] = [];
-    for await (const b of u.batches()) batches.push(b);
-    out.push({ label: u.label, cursor: u.cursorAfter?.(), batches });
-  }
-  return out;
-}
 
 const meta = (next: string | null) => ({ pagination: { next, more: next !== null } });
 const student = (id: string, misId: number) => ({
@@ -70,7 +60,7 @@ describe('Wonde MIS source', () => {
         ],
         meta: meta(null),
       });
-    const units = await collect(source().pull({ value: '2025-01-10 00:00:00' }));
+    const units = await collectUnits(source().pull({ value: '2025-01-10 00:00:00' }));
     expect(units.map((u) => u.label)).toEqual([
       'wonde students page 1',
       'wonde students page 2',
@@ -93,7 +83,7 @@ describe('Wonde MIS source', () => {
 
   it('stops on a bad token', async () => {
     nock(BASE).get('/schools/A1930499544/students').query(true).reply(401, { error: 'invalid_token' });
-    await expect(collect(source().pull({ value: null }))).rejects.toMatchObject({
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_AUTH',
     });
   });
@@ -109,7 +99,7 @@ describe('Wonde MIS source', () => {
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, { data: [], meta: meta(null) });
-    await collect(source().pull({ value: null }));
+    await collectUnits(source().pull({ value: null }));
     expect(waits).toEqual([3000]);
   });
 
@@ -118,7 +108,7 @@ describe('Wonde MIS source', () => {
       .get('/schools/A1930499544/students')
       .query(true)
       .reply(200, { data: [{ id: 'S1' }], meta: meta(null) });
-    await expect(collect(source().pull({ value: null }))).rejects.toThrow(
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /unexpected response shape at data\.0\.mis_id/,
     );
     nock(BASE)
@@ -131,7 +121,7 @@ describe('Wonde MIS source', () => {
         data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')],
         meta: meta(null),
       });
-    await expect(collect(source().pull({ value: null }))).rejects.toThrow(
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /wonde attendance page 1, record 1, field student: Wonde student S9 is not in the students list/,
     );
   });
