@@ -105,7 +105,7 @@ export class Producer<C extends Catalog> {
     const removed: string[] = [];
     for (const s of await queue.getJobSchedulers(0, -1)) {
       const id = s.key ?? s.id;
-      if (id && id.startsWith(prefix) && !keep.includes(id)) {
+      if (id?.startsWith(prefix) && !keep.includes(id)) {
         await queue.removeJobScheduler(id);
         removed.push(id);
       }
