@@ -1,8 +1,10 @@
 import type { DoorstepCatalog } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { Handlers } from '../src/queue/worker-host.ts';
+import { deliverRecord } from './deliver-record.ts';
 import { evaluateTriggers } from './evaluate-triggers.ts';
 import { heartbeat } from './heartbeat.ts';
+import { relayOutbox } from './relay-outbox.ts';
 import { syncAttendance } from './sync-attendance.ts';
 
 /** Job name → handler. */
@@ -10,4 +12,6 @@ export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   heartbeat,
   'sync-attendance': syncAttendance,
   'evaluate-triggers': evaluateTriggers,
+  'deliver-record': deliverRecord,
+  'relay-outbox': relayOutbox,
 };

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { DEFAULT_MARK_COLUMNS, DEFAULT_PUPIL_COLUMNS } from '../../connectors/mis/row-mapping.ts';
+import { cpomsWireSettings, DEFAULT_CPOMS_WIRE } from '../../connectors/records/cpoms/wire.ts';
 import { CODES } from '../domain/attendance/codes.ts';
 import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
 
@@ -95,14 +96,50 @@ export function buildConfigSchema(sources: SecretSources) {
     }),
   ]);
 
+  /** https, or plain http to this machine only (a local relay, or the fake CPOMS in tests). */
+  const sinkUrl = z.url({ error: 'expected an https URL' }).refine(
+    (u) => {
+      const url = new URL(u);
+      return (
+        url.protocol === 'https:' ||
+        (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+      );
+    },
+    { error: 'expected an https URL (http only for localhost)' },
+  );
+  const categories = z
+    .strictObject({
+      trigger_note: z.string().min(1).default('Attendance'),
+      visit_outcome: z.string().min(1).default('Home visit'),
+      lone_worker_incident: z.string().min(1).default('Lone working'),
+    })
+    .default({
+      trigger_note: 'Attendance',
+      visit_outcome: 'Home visit',
+      lone_worker_incident: 'Lone working',
+    });
+  const delivery = {
+    /** Records per second to this school's host (shared by every Doorstep process). */
+    ratePerSecond: z.number().positive().max(1000).default(5),
+    timeoutMs: z.int().min(100).max(120_000).default(15_000),
+  };
   const records = z.discriminatedUnion('sink', [
-    z.strictObject({ sink: z.literal('preview') }),
-    z.strictObject({ sink: z.literal('cpoms'), baseUrl: httpsUrl, token: secret(sources) }),
+    z.strictObject({ sink: z.literal('preview'), categories }),
+    z.strictObject({
+      sink: z.literal('cpoms'),
+      baseUrl: sinkUrl,
+      token: secret(sources),
+      categories,
+      wire: cpomsWireSettings.default(DEFAULT_CPOMS_WIRE),
+      ...delivery,
+    }),
     z.strictObject({
       sink: z.literal('arbor-pastoral'),
-      baseUrl: httpsUrl,
+      baseUrl: sinkUrl,
       username: z.string().min(1),
       password: secret(sources),
+      categories,
+      ...delivery,
     }),
   ]);
 

@@ -42,6 +42,8 @@ export const catalog = {
     maintenance: { role: 'worker', concurrency: 1 },
     /** MIS syncs and file imports: heavy, batch-shaped, never on the alarm path. */
     imports: { role: 'worker', concurrency: 2 },
+    /** Outbound records to CPOMS / Arbor: many at once, each host rate-limited. */
+    records: { role: 'worker', concurrency: 8 },
     /** Trigger evaluation after imports, and nightly.*/
     triggers: { role: 'worker', concurrency: 1 },
   },
@@ -83,6 +85,22 @@ export const catalog = {
       attempts: 5,
       backoff: { type: 'exponential', delayMs: 10_000 },
       timeoutMs: 10 * 60_000,
+    }),
+    'deliver-record': defineJob({
+      queue: 'records',
+      description: 'Delivers one outbox record to its sink under its idempotency key.',
+      payload: z.strictObject({ outboxId: z.string().regex(/^\d+$/) }),
+      attempts: 10,
+      backoff: { type: 'exponential', delayMs: 2000 },
+      timeoutMs: 60_000,
+    }),
+    'relay-outbox': defineJob({
+      queue: 'records',
+      description: 'Hands live outbox records that have no delivery job yet to the queue.',
+      payload: z.strictObject({ reason: z.enum(['schedule', 'after-write', 'manual']) }),
+      attempts: 3,
+      backoff: { type: 'fixed', delayMs: 1000 },
+      timeoutMs: 60_000,
     }),
   },
 } satisfies Catalog;

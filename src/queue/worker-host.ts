@@ -9,6 +9,8 @@ export interface JobRun {
   name: string;
   /** 1 for the first try. */
   attempt: number;
+  /** The catalog's attempts for this job: on the last try a handler can dead-letter loudly. */
+  maxAttempts: number;
   /** Aborted on timeout or when the process shuts down; long handlers should honour it. */
   signal: AbortSignal;
 }
@@ -35,6 +37,16 @@ export interface WorkerHostOptions<C extends Catalog, Deps> {
 export interface CloseReport {
   /** Jobs still running at the deadline: handed back to the queue to run again, not dropped. */
   handedBack: number;
+}
+
+/** Thrown by a handler to run the job again after `delayMs` without consuming a try. */
+export class RetryLaterError extends Error {
+  readonly delayMs: number;
+  constructor(delayMs: number, reason: string) {
+    super(reason);
+    this.name = 'RetryLaterError';
+    this.delayMs = delayMs;
+  }
 }
 
 const SHUTDOWN = Symbol('shutdown');
@@ -115,6 +127,7 @@ export class WorkerHost<C extends Catalog, Deps> {
       id: String(job.id),
       name: job.name,
       attempt: job.attemptsMade + 1,
+      maxAttempts: spec.attempts,
       signal: controller.signal,
     };
     const work = handler(parsed.data, run, deps);
@@ -130,6 +143,11 @@ export class WorkerHost<C extends Catalog, Deps> {
         // Hand the job back now rather than waiting for its lock to expire; the try is not counted.
         await job.moveToDelayed(Date.now(), token);
         log.warn({ queue: job.queueName, job: job.name, jobId: job.id }, 'job handed back at shutdown');
+        throw new DelayedError();
+      }
+      if (err instanceof RetryLaterError) {
+        // Not the job's fault (a rate limit): run it again later without using one of its tries.
+        await job.moveToDelayed(Date.now() + err.delayMs, token);
         throw new DelayedError();
       }
       if (err === TIMEOUT) {

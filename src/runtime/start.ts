@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.ts';
 import { catalog, type Role } from '../queue/catalog.ts';
 import type { JobDeps } from '../queue/deps.ts';
 import { Producer } from '../queue/producer.ts';
+import { RedisRateLimiter } from '../queue/rate-limit.ts';
 import { assertRedisReachable, connectRedis, describeRedisUrl } from '../queue/redis.ts';
 import { WorkerHost } from '../queue/worker-host.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -76,10 +77,18 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     const instance = `${hostname()}:${process.pid}`;
 
     if (roles.includes('worker') || roles.includes('ingest')) {
-      host = new WorkerHost({
+      host = new WorkerHost<typeof catalog, JobDeps>({
         catalog,
         handlers,
-        deps: { db, log, producer, now: () => new Date(), instance, config },
+        deps: {
+          db,
+          log,
+          producer,
+          now: () => new Date(),
+          instance,
+          config,
+          limiter: new RedisRateLimiter(conn, config.redis.prefix),
+        },
         roles,
         redis: redisSettings,
         prefix: config.redis.prefix,
@@ -97,6 +106,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       );
       await scheduleAttendanceSyncs(producer, config);
       await scheduleNightlyEvaluations(producer, config);
+      await producer.schedule('relay-outbox', 'relay-outbox', { everyMs: 5000 }, { reason: 'schedule' });
       watcher = new DropWatcher(producer, log);
       watcher.start(config);
     }

@@ -32,7 +32,13 @@ describe('heartbeat job', () => {
       producer: undefined as never,
       config: configWith(),
     } satisfies JobDeps;
-    const run = { id: 'hb-1', name: 'heartbeat', attempt: 1, signal: new AbortController().signal };
+    const run = {
+      id: 'hb-1',
+      name: 'heartbeat',
+      attempt: 1,
+      maxAttempts: 3,
+      signal: new AbortController().signal,
+    };
     const first = await heartbeat({ source: 'test' }, run, deps);
     const again = await heartbeat({ source: 'test' }, { ...run, attempt: 2 }, deps);
     expect(again).toEqual(first);

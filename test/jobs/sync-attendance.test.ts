@@ -27,7 +27,13 @@ import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../he
 const schema = uniqueName('sync');
 const prefix = uniqueName('sync');
 const drop = mkdtempSync(join(tmpdir(), 'doorstep-drop-'));
-const run = { id: 'j1', name: 'sync-attendance', attempt: 1, signal: new AbortController().signal };
+const run = {
+  id: 'j1',
+  name: 'sync-attendance',
+  attempt: 1,
+  maxAttempts: 3,
+  signal: new AbortController().signal,
+};
 // The clock is moved past each dropped file's settle time; the fixtures' marks are in 2024/25.
 let clock = new Date('2025-01-20T12:00:00Z');
 let db: Db;

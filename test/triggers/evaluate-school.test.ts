@@ -129,7 +129,13 @@ describe('trigger episodes', () => {
       instance: 't',
       config: { ...config, schools: [school] },
     };
-    const jobRun = { id: '1', name: 'evaluate-triggers', attempt: 1, signal: new AbortController().signal };
+    const jobRun = {
+      id: '1',
+      name: 'evaluate-triggers',
+      attempt: 1,
+      maxAttempts: 3,
+      signal: new AbortController().signal,
+    };
     expect(
       await evaluateTriggers({ schoolId: 'alpha', pupilIds: ['p2'], reason: 'import' }, jobRun, deps),
     ).toMatchObject({ pupils: 1, raised: 1 });

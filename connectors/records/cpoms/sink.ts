@@ -1,0 +1,138 @@
+import type { Secret } from '../../../src/config/secret.ts';
+import { describeError } from '../../../src/errors.ts';
+import type { CheckResult } from '../../../src/runtime/checks.ts';
+import { sinkFetch } from '../http.ts';
+import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
+import { type CpomsWireSettings, categoriesBody, createdBody, londonIso, studentsBody } from './wire.ts';
+
+export interface CpomsSettings {
+  baseUrl: string;
+  token: Secret;
+  wire: CpomsWireSettings;
+  timeoutMs?: number;
+}
+
+/** CPOMS partner integration: one school's host and token. */
+export class CpomsSink implements RecordSink {
+  readonly kind = 'cpoms';
+  readonly host: string;
+  readonly idempotent = true;
+  private readonly base: string;
+  private readonly settings: CpomsSettings;
+
+  constructor(settings: CpomsSettings) {
+    this.settings = settings;
+    this.base = settings.baseUrl.replace(/\/+$/, '');
+    this.host = new URL(this.base).host;
+  }
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    const { authHeader, authScheme } = this.settings.wire;
+    const token = this.settings.token.reveal();
+    return {
+      [authHeader]: authScheme ? `${authScheme} ${token}` : token,
+      accept: 'application/json',
+      ...extra,
+    };
+  }
+
+  private get timeoutMs(): number {
+    return this.settings.timeoutMs ?? 15_000;
+  }
+
+  async check(): Promise<CheckResult> {
+    try {
+      const r = await sinkFetch(
+        `${this.base}${this.settings.wire.categoriesPath}`,
+        { headers: this.headers(), timeoutMs: this.timeoutMs },
+        'CPOMS categories',
+      );
+      const parsed = categoriesBody.safeParse(r.body);
+      if (r.status !== 200 || !parsed.success)
+        return {
+          name: 'records:cpoms',
+          ok: false,
+          detail: `${this.host}: unexpected answer (HTTP ${r.status})`,
+        };
+      return {
+        name: 'records:cpoms',
+        ok: true,
+        detail: `${this.host} accepted the token; ${parsed.data.categories.length} categories`,
+      };
+    } catch (err) {
+      return { name: 'records:cpoms', ok: false, detail: describeError(err) };
+    }
+  }
+
+  /** CPOMS student id by UPN, then by MIS id; undefined when neither matches (the record goes to the tray). */
+  private async matchStudent(p: { misId: string; upn: string | null }): Promise<string | undefined> {
+    const tries: [string, string][] = [];
+    if (p.upn) tries.push(['upn', p.upn]);
+    tries.push(['mis_id', p.misId]);
+    for (const [param, value] of tries) {
+      const r = await sinkFetch(
+        `${this.base}${this.settings.wire.studentsPath}?${param}=${encodeURIComponent(value)}`,
+        { headers: this.headers(), timeoutMs: this.timeoutMs },
+        'CPOMS student lookup',
+      );
+      const parsed = studentsBody.safeParse(r.body);
+      if (r.status === 200 && parsed.success && parsed.data.students[0]) return parsed.data.students[0].id;
+    }
+    return undefined;
+  }
+
+  async deliver(record: OutboundRecord, idempotencyKey: string): Promise<DeliveryReceipt> {
+    const f = this.settings.wire.fields;
+    const ids: string[] = [];
+    for (const p of record.pupils) {
+      const id = await this.matchStudent(p);
+      if (id) ids.push(id);
+    }
+    const first = record.pupils[0];
+    const body = {
+      [f.students]: ids,
+      [f.upn]: first?.upn ?? null,
+      [f.misId]: first?.misId ?? null,
+      [f.category]: record.category,
+      [f.occurredAt]: londonIso(record.occurredAt),
+      [f.title]: record.title,
+      [f.body]: record.body,
+    };
+    const r = await sinkFetch(
+      `${this.base}${this.settings.wire.incidentsPath}`,
+      {
+        method: 'POST',
+        headers: this.headers({ 'content-type': 'application/json', 'idempotency-key': idempotencyKey }),
+        body: JSON.stringify(body),
+        timeoutMs: this.timeoutMs,
+      },
+      'CPOMS incident',
+    );
+    if (r.status === 201 || r.status === 200 || r.status === 409) {
+      const created = createdBody.safeParse(r.body);
+      if (!created.success)
+        throw new RecordDeliveryError(
+          `CPOMS incident: HTTP ${r.status} without a record id`,
+          { retry: 'backoff' },
+          r.status,
+        );
+      return {
+        remoteId: created.data.id,
+        duplicate: r.status === 409,
+        matched: ids.length === record.pupils.length,
+      };
+    }
+    if (r.status === 422) {
+      throw new RecordDeliveryError(
+        `CPOMS incident: HTTP 422 — CPOMS refused the record: ${JSON.stringify(r.body).slice(0, 300)}`,
+        { retry: 'never' },
+        422,
+      );
+    }
+    throw new RecordDeliveryError(
+      `CPOMS incident: unexpected HTTP ${r.status}`,
+      { retry: 'never' },
+      r.status,
+    );
+  }
+}

@@ -1,0 +1,71 @@
+import * as z from 'zod';
+
+/**
+ * The CPOMS partner contract Doorstep assumes (CPOMS does not publish it; see
+ * shared/reference/integrations.md). Everything that could differ is a setting here, overridable per
+ * school under `records.wire`, so the day CPOMS publishes its contract only this file and the fake
+ * server change.
+ *
+ * - `POST {base}{incidentsPath}` with JSON `{ students: [id…], upn, mis_id, category, occurred_at,
+ *   title, description }`, header `Idempotency-Key`, token in `authHeader` as `{authScheme} {token}`;
+ * - `201 {id}` created; `409 {id}` the key was used before (the existing record); `401/403`
+ *   credentials; `422 {errors: {field: message}}`; `429` with `Retry-After`; `5xx` retryable;
+ * - `GET {base}{categoriesPath}` → `{categories: [{id, name}]}` (the connection test);
+ * - `GET {base}{studentsPath}?upn=…` or `?mis_id=…` → `{students: [{id}]}` (matching).
+ */
+export const cpomsWireSettings = z.strictObject({
+  incidentsPath: z.string().startsWith('/').default('/api/incidents'),
+  categoriesPath: z.string().startsWith('/').default('/api/categories'),
+  studentsPath: z.string().startsWith('/').default('/api/students'),
+  authHeader: z.string().min(1).default('Authorization'),
+  authScheme: z.string().default('Bearer'),
+  fields: z
+    .strictObject({
+      students: z.string().default('students'),
+      upn: z.string().default('upn'),
+      misId: z.string().default('mis_id'),
+      category: z.string().default('category'),
+      occurredAt: z.string().default('occurred_at'),
+      title: z.string().default('title'),
+      body: z.string().default('description'),
+    })
+    .default({
+      students: 'students',
+      upn: 'upn',
+      misId: 'mis_id',
+      category: 'category',
+      occurredAt: 'occurred_at',
+      title: 'title',
+      body: 'description',
+    }),
+});
+export type CpomsWireSettings = z.output<typeof cpomsWireSettings>;
+export const DEFAULT_CPOMS_WIRE: CpomsWireSettings = cpomsWireSettings.parse({});
+
+export const createdBody = z.object({ id: z.union([z.string(), z.number()]).transform(String) }).loose();
+export const studentsBody = z
+  .object({
+    students: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String) }).loose()),
+  })
+  .loose();
+export const categoriesBody = z
+  .object({ categories: z.array(z.object({ name: z.string() }).loose()) })
+  .loose();
+
+/** `occurred_at` as ISO 8601 in Europe/London with its offset, e.g. 2025-11-18T16:00:00+00:00. */
+export function londonIso(instant: Date): string {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: 'longOffset',
+  }).formatToParts(instant);
+  const get = (t: string) => parts.find((p) => p.type === t)!.value;
+  const offset = get('timeZoneName').replace('GMT', '') || '+00:00';
+  return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}${offset}`;
+}

@@ -1,0 +1,53 @@
+import type { CheckResult } from '../../src/runtime/checks.ts';
+
+/** A record as a sink receives it: rendered text, the pupils it concerns, and its category. */
+export interface OutboundRecord {
+  outboxId: string;
+  schoolId: string;
+  kind: 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+  pupils: { misId: string; upn: string | null }[];
+  title: string;
+  body: string;
+  occurredAt: Date;
+  /** The sink's category for this kind (per school in config). */
+  category: string;
+}
+
+export interface DeliveryReceipt {
+  remoteId: string;
+  /** The sink already had this idempotency key (e.g. CPOMS 409): delivered earlier. */
+  duplicate: boolean;
+  /** Every pupil was matched to a student in the sink; otherwise the record waits in its tray. */
+  matched: boolean;
+}
+
+/**
+ * Every record sink (CPOMS, Arbor pastoral notes, preview): a connection test, and delivery of one
+ * record under an idempotency key. Delivery failures are RecordDeliveryErrors saying whether to retry.
+ */
+export interface RecordSink {
+  readonly kind: string;
+  /** Host used for per-school rate limiting. */
+  readonly host: string;
+  /** A second delivery under the same key returns the first record instead of creating another. */
+  readonly idempotent: boolean;
+  check(): Promise<CheckResult>;
+  deliver(record: OutboundRecord, idempotencyKey: string): Promise<DeliveryReceipt>;
+}
+
+export type RetryAdvice =
+  | { retry: 'never' } // 401/403/422: credentials or content; a person must act
+  | { retry: 'after'; delayMs: number } // 429 with Retry-After: not the record's fault
+  | { retry: 'backoff' }; // 5xx, timeouts, resets
+
+export class RecordDeliveryError extends Error {
+  readonly advice: RetryAdvice;
+  readonly status: number | undefined;
+
+  constructor(message: string, advice: RetryAdvice, status?: number) {
+    super(message);
+    this.name = 'RecordDeliveryError';
+    this.advice = advice;
+    this.status = status;
+  }
+}

@@ -1,0 +1,86 @@
+import { UnrecoverableError } from 'bullmq';
+import { sinkFor } from '../connectors/records/index.ts';
+import { RecordDeliveryError } from '../connectors/records/types.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobDeps } from '../src/queue/deps.ts';
+import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
+import { getOutbox, markAttempt, markDelivered, markFailed } from '../src/store/outbox.ts';
+
+/**
+ * deliver-record: one outbox record to its school's sink, under the record's idempotency key.
+ * - each school host is rate-limited across processes (RetryLater, no try used);
+ * - 429 waits as Retry-After says (no try used);
+ * - 5xx, timeouts, resets retry with exponential backoff and jitter; the last try dead-letters loudly;
+ * - 401/403/422 are not retried: the record is marked failed with the reason and an alert is raised;
+ * - a 409 on a re-sent key counts as delivered (the response to the first try was lost).
+ * Re-running the job for a delivered, failed or preview record does nothing.
+ */
+export async function deliverRecord(
+  payload: PayloadOf<DoorstepCatalog, 'deliver-record'>,
+  run: JobRun,
+  deps: JobDeps,
+): Promise<{ status: string; remoteId?: string }> {
+  const row = await getOutbox(deps.db, payload.outboxId);
+  if (!row) return { status: 'missing' };
+  if (row.status !== 'pending') return { status: row.status };
+  const school = deps.config.schools.find((s) => s.id === row.schoolId);
+  if (!school) {
+    await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
+    throw new UnrecoverableError(`DOORSTEP_USAGE: no school ${row.schoolId}`);
+  }
+  const sink = sinkFor(school);
+  if (sink.kind === 'preview') {
+    await deps.db.query(
+      `UPDATE outbox SET status = 'preview', updated_at = now() WHERE id = $1 AND status = 'pending'`,
+      [row.id],
+    );
+    return { status: 'preview' };
+  }
+  if (deps.limiter && 'ratePerSecond' in school.records) {
+    const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, school.records.ratePerSecond);
+    if (wait > 0) throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
+  }
+  try {
+    const receipt = await sink.deliver(
+      {
+        outboxId: row.id,
+        schoolId: row.schoolId,
+        kind: row.kind,
+        pupils: row.pupils,
+        title: row.title,
+        body: row.body,
+        occurredAt: row.occurredAt,
+        category: school.records.categories[row.kind],
+      },
+      row.idempotencyKey,
+    );
+    await markDelivered(deps.db, row, receipt);
+    if (!receipt.matched)
+      deps.log.warn(
+        { outboxId: row.id, schoolId: row.schoolId },
+        'delivered unmatched: waits in the sink tray',
+      );
+    return { status: 'delivered', remoteId: receipt.remoteId };
+  } catch (err) {
+    if (!(err instanceof RecordDeliveryError)) throw err;
+    if (err.advice.retry === 'never') {
+      await markFailed(deps.db, row, err.message);
+      deps.log.error(
+        { outboxId: row.id, schoolId: row.schoolId, status: err.status },
+        'record refused: not retried',
+      );
+      throw new UnrecoverableError(err.message);
+    }
+    if (err.advice.retry === 'after') {
+      await markAttempt(deps.db, row.id, err.message);
+      throw new RetryLaterError(err.advice.delayMs, err.message);
+    }
+    if (run.attempt >= run.maxAttempts) {
+      await markFailed(deps.db, row, `gave up after ${run.attempt} tries: ${err.message}`);
+      deps.log.error({ outboxId: row.id, schoolId: row.schoolId }, 'record dead-lettered');
+    } else {
+      await markAttempt(deps.db, row.id, err.message);
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobDeps } from '../src/queue/deps.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import { markEnqueued, outboxToRelay } from '../src/store/outbox.ts';
+
+/**
+ * relay-outbox: the outbox pattern's relay. Every live record gets one delivery job per generation
+ * (job id `deliver-ID-gN`), so a record written in a transaction is never lost between the commit
+ * and the queue, and re-running the relay adds nothing. Runs every few seconds and after writes.
+ */
+export async function relayOutbox(
+  _payload: PayloadOf<DoorstepCatalog, 'relay-outbox'>,
+  _run: JobRun,
+  deps: JobDeps,
+): Promise<{ enqueued: number }> {
+  let enqueued = 0;
+  for (;;) {
+    const batch = await outboxToRelay(deps.db, 500);
+    if (batch.length === 0) return { enqueued };
+    for (const r of batch) {
+      await deps.producer.enqueue(
+        'deliver-record',
+        { outboxId: r.id },
+        { jobId: `deliver-${r.id}-g${r.generation}` },
+      );
+      await markEnqueued(deps.db, r.id, r.generation);
+      enqueued++;
+    }
+  }
+}

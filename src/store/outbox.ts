@@ -1,0 +1,187 @@
+import { appendAudit } from './audit.ts';
+import type { Db, Queryable } from './db.ts';
+
+export interface OutboxRow {
+  id: string;
+  schoolId: string;
+  kind: 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+  pupils: { misId: string; upn: string | null }[];
+  title: string;
+  body: string;
+  occurredAt: Date;
+  sink: string;
+  idempotencyKey: string;
+  status: 'pending' | 'preview' | 'delivering' | 'delivered' | 'failed';
+  attempts: number;
+  lastError: string | null;
+  remoteId: string | null;
+  unmatched: boolean;
+  generation: number;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+const COLUMNS = `o.id, o.school_id, o.kind, o.pupil_ids, o.title, o.body, o.occurred_at, o.sink, o.idempotency_key, o.status,
+  o.attempts, o.last_error, o.remote_id, o.unmatched, o.generation, o.created_at, o.delivered_at,
+  (SELECT coalesce(jsonb_object_agg(p.mis_id, p.upn), '{}') FROM pupils p
+    WHERE p.school_id = o.school_id AND p.mis_id IN (SELECT jsonb_array_elements_text(o.pupil_ids))) AS upns`;
+
+function toRow(r: Record<string, unknown>): OutboxRow {
+  const upns = (r.upns ?? {}) as Record<string, string | null>;
+  return {
+    id: String(r.id),
+    schoolId: r.school_id as string,
+    kind: r.kind as OutboxRow['kind'],
+    pupils: (r.pupil_ids as string[]).map((misId) => ({ misId, upn: upns[misId] ?? null })),
+    title: r.title as string,
+    body: r.body as string,
+    occurredAt: new Date(r.occurred_at as string),
+    sink: r.sink as string,
+    idempotencyKey: r.idempotency_key as string,
+    status: r.status as OutboxRow['status'],
+    attempts: r.attempts as number,
+    lastError: (r.last_error as string | null) ?? null,
+    remoteId: (r.remote_id as string | null) ?? null,
+    unmatched: r.unmatched as boolean,
+    generation: r.generation as number,
+    createdAt: new Date(r.created_at as string),
+    deliveredAt: r.delivered_at ? new Date(r.delivered_at as string) : null,
+  };
+}
+
+export async function getOutbox(db: Queryable, id: string): Promise<OutboxRow | undefined> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM outbox o WHERE o.id = $1`, [id]);
+  return rows[0] ? toRow(rows[0]) : undefined;
+}
+
+export async function listOutbox(
+  db: Queryable,
+  q: { schoolId?: string; status?: string; limit?: number } = {},
+) {
+  const params: unknown[] = [];
+  const where: string[] = [];
+  if (q.schoolId) {
+    params.push(q.schoolId);
+    where.push(`o.school_id = $${params.length}`);
+  }
+  if (q.status) {
+    params.push(q.status);
+    where.push(`o.status = $${params.length}`);
+  }
+  params.push(q.limit ?? 100);
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM outbox o ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT $${params.length}`,
+    params,
+  );
+  return rows.map(toRow);
+}
+
+/** Live records not yet handed to the queue in their current generation. */
+export async function outboxToRelay(
+  db: Queryable,
+  limit = 500,
+): Promise<{ id: string; generation: number }[]> {
+  const { rows } = await db.query<{ id: string; generation: number }>(
+    `SELECT id, generation FROM outbox WHERE status = 'pending'
+       AND (enqueued_generation IS NULL OR enqueued_generation < generation) ORDER BY id LIMIT $1`,
+    [limit],
+  );
+  return rows.map((r) => ({ id: String(r.id), generation: r.generation }));
+}
+
+export async function markEnqueued(db: Queryable, id: string, generation: number): Promise<void> {
+  await db.query('UPDATE outbox SET enqueued_generation = $2 WHERE id = $1', [id, generation]);
+}
+
+export async function markDelivered(
+  db: Db,
+  row: OutboxRow,
+  receipt: { remoteId: string; matched: boolean; duplicate: boolean },
+) {
+  return db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      `UPDATE outbox SET status = 'delivered', remote_id = $2, unmatched = $3, attempts = attempts + 1, delivered_at = now(),
+         last_error = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'`,
+      [row.id, receipt.remoteId, !receipt.matched],
+    );
+    if (rowCount === 1) {
+      await appendAudit(tx, {
+        actor: 'system:deliver-record',
+        action: 'record.delivered',
+        schoolId: row.schoolId,
+        entityType: 'outbox',
+        entityId: row.id,
+        after: {
+          sink: row.sink,
+          remoteId: receipt.remoteId,
+          duplicate: receipt.duplicate,
+          unmatched: !receipt.matched,
+        },
+      });
+    }
+  });
+}
+
+export async function markAttempt(db: Queryable, id: string, error: string): Promise<void> {
+  await db.query(
+    `UPDATE outbox SET attempts = attempts + 1, last_error = $2, updated_at = now() WHERE id = $1`,
+    [id, error],
+  );
+}
+
+/** The record will not be retried: says why on the record and raises an alert for the data manager. */
+export async function markFailed(db: Db, row: OutboxRow, error: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`,
+      [row.id, error],
+    );
+    if (rowCount !== 1) return;
+    await tx.query(
+      `INSERT INTO alerts (school_id, kind, message, entity_type, entity_id) VALUES ($1, 'delivery_failed', $2, 'outbox', $3)`,
+      [row.schoolId, `Record #${row.id} (${row.kind}) to ${row.sink} failed: ${error}`, row.id],
+    );
+    await appendAudit(tx, {
+      actor: 'system:deliver-record',
+      action: 'record.failed',
+      schoolId: row.schoolId,
+      entityType: 'outbox',
+      entityId: row.id,
+      after: { sink: row.sink, error },
+    });
+  });
+}
+
+/** Puts a failed record back in line under a new generation (so a new delivery job is used). */
+export async function retryOutbox(db: Queryable, id: string, actor: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE outbox SET status = 'pending', generation = generation + 1, last_error = NULL, updated_at = now()
+     WHERE id = $1 AND status = 'failed'`,
+    [id],
+  );
+  if (rowCount === 1)
+    await appendAudit(db, { actor, action: 'record.retry', entityType: 'outbox', entityId: id });
+  return rowCount === 1;
+}
+
+export async function failedIds(db: Queryable, schoolId?: string): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM outbox WHERE status = 'failed' ${schoolId ? 'AND school_id = $1' : ''} ORDER BY id`,
+    schoolId ? [schoolId] : [],
+  );
+  return rows.map((r) => String(r.id));
+}
+
+export async function openAlerts(db: Queryable, schoolId?: string) {
+  const { rows } = await db.query<{
+    id: string;
+    school_id: string;
+    kind: string;
+    message: string;
+    created_at: Date;
+  }>(
+    `SELECT id, school_id, kind, message, created_at FROM alerts WHERE acknowledged_at IS NULL ${schoolId ? 'AND school_id = $1' : ''} ORDER BY id`,
+    schoolId ? [schoolId] : [],
+  );
+  return rows;
+}
