@@ -3,7 +3,7 @@ import type { DoorstepConfig } from '../../src/config/schema.ts';
 
 /** A valid one-school config; `school` lines are appended to the school's mapping (4-space indent). */
 export function configWith(
-  options: { mis?: string; school?: string; env?: Record<string, string> } = {},
+  options: { mis?: string; records?: string; school?: string; env?: Record<string, string> } = {},
 ): DoorstepConfig {
   const text = `
 trust: { id: test-trust, name: Test Trust }
@@ -11,7 +11,7 @@ schools:
   - id: alpha
     name: Alpha Primary
     mis: ${options.mis ?? '{ kind: sims-xml, dropFolder: ./data/drop/alpha }'}
-    records: { sink: preview }
+    records: ${options.records ?? '{ sink: preview }'}
     policies: [statutory]
 ${options.school ?? ''}`;
   const r = parseConfigText(text, { env: options.env ?? {} });

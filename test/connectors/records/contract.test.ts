@@ -4,7 +4,11 @@ import { ArborPastoralSink } from '../../../connectors/records/arbor-pastoral/si
 import { CpomsSink } from '../../../connectors/records/cpoms/sink.ts';
 import { DEFAULT_CPOMS_WIRE } from '../../../connectors/records/cpoms/wire.ts';
 import { PreviewSink } from '../../../connectors/records/preview/sink.ts';
-import { type OutboundRecord, RecordDeliveryError, type RecordSink } from '../../../connectors/records/types.ts';
+import {
+  type OutboundRecord,
+  RecordDeliveryError,
+  type RecordSink,
+} from '../../../connectors/records/types.ts';
 import { Secret } from '../../../src/config/secret.ts';
 import { type FakeCpoms, startFakeCpoms } from '../../helpers/fake-cpoms.ts';
 
@@ -38,14 +42,36 @@ const record: OutboundRecord = {
 const harnesses: Harness[] = [
   {
     name: 'cpoms',
-    good: () => new CpomsSink({ baseUrl: fake.url, token: new Secret('good', 'env:T'), wire: DEFAULT_CPOMS_WIRE, timeoutMs: 2000 }),
-    bad: () => new CpomsSink({ baseUrl: fake.url, token: new Secret('bad', 'env:T'), wire: DEFAULT_CPOMS_WIRE, timeoutMs: 2000 }),
+    good: () =>
+      new CpomsSink({
+        baseUrl: fake.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+        timeoutMs: 2000,
+      }),
+    bad: () =>
+      new CpomsSink({
+        baseUrl: fake.url,
+        token: new Secret('bad', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+        timeoutMs: 2000,
+      }),
     created: () => fake.created,
   },
   {
     name: 'arbor-pastoral',
-    good: () => new ArborPastoralSink({ baseUrl: 'https://alpha.uk.arbor.sc', username: 'app', password: new Secret('good', 'env:T') }),
-    bad: () => new ArborPastoralSink({ baseUrl: 'https://alpha.uk.arbor.sc', username: 'app', password: new Secret('bad', 'env:T') }),
+    good: () =>
+      new ArborPastoralSink({
+        baseUrl: 'https://alpha.uk.arbor.sc',
+        username: 'app',
+        password: new Secret('good', 'env:T'),
+      }),
+    bad: () =>
+      new ArborPastoralSink({
+        baseUrl: 'https://alpha.uk.arbor.sc',
+        username: 'app',
+        password: new Secret('bad', 'env:T'),
+      }),
     created: () => arborNotes,
   },
   { name: 'preview', good: () => new PreviewSink(), bad: () => new PreviewSink(), created: () => 0 },
@@ -56,7 +82,11 @@ beforeAll(async () => {
   const good = `Basic ${Buffer.from('app:good').toString('base64')}`;
   const bad = `Basic ${Buffer.from('app:bad').toString('base64')}`;
   const arbor = nock('https://alpha.uk.arbor.sc').persist();
-  arbor.get('/rest-v2/pastoral-notes').query(true).matchHeader('authorization', good).reply(200, { pastoralNotes: [] });
+  arbor
+    .get('/rest-v2/pastoral-notes')
+    .query(true)
+    .matchHeader('authorization', good)
+    .reply(200, { pastoralNotes: [] });
   arbor.get('/rest-v2/pastoral-notes').query(true).matchHeader('authorization', bad).reply(401, {});
   arbor.post('/rest-v2/pastoral-notes').matchHeader('authorization', bad).reply(401, {});
   arbor
@@ -92,7 +122,10 @@ describe.each(harnesses)('RecordSink contract: $name', (h) => {
 
   it('refused credentials are never retried', async () => {
     if (h.name === 'preview') return;
-    const err = await h.bad().deliver(record, `key-${h.name}-bad`).catch((e: unknown) => e);
+    const err = await h
+      .bad()
+      .deliver(record, `key-${h.name}-bad`)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RecordDeliveryError);
     expect((err as RecordDeliveryError).advice).toEqual({ retry: 'never' });
   });
@@ -117,7 +150,9 @@ describe('CPOMS specifics', () => {
 
   it('a 422 is never retried and carries the field errors', async () => {
     const sink = harnesses[0]!.good();
-    const err = (await sink.deliver({ ...record, category: '' }, 'bad-category').catch((e: unknown) => e)) as RecordDeliveryError;
+    const err = (await sink
+      .deliver({ ...record, category: '' }, 'bad-category')
+      .catch((e: unknown) => e)) as RecordDeliveryError;
     expect(err.advice).toEqual({ retry: 'never' });
     expect(err.message).toContain('"category":"required"');
   });

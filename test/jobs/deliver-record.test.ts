@@ -1,0 +1,199 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { handlers } from '../../jobs/index.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import type { JobDeps } from '../../src/queue/deps.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { RedisRateLimiter } from '../../src/queue/rate-limit.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { WorkerHost } from '../../src/queue/worker-host.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { listOutbox, openAlerts } from '../../src/store/outbox.ts';
+import { insertOutbox } from '../../src/store/triggers.ts';
+import { configWith } from '../helpers/config.ts';
+import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+/** The real catalog, with retries that come fast enough for a test (the policy is the same). */
+const fastCatalog = {
+  ...catalog,
+  jobs: {
+    ...catalog.jobs,
+    'deliver-record': {
+      ...catalog.jobs['deliver-record'],
+      attempts: 30,
+      backoff: { type: 'fixed' as const, delayMs: 20 },
+    },
+  },
+};
+
+const schema = uniqueName('deliver');
+const prefix = uniqueName('deliver');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let fake: FakeCpoms;
+const log = createLogger({ level: 'silent' });
+
+function depsFor(config: ReturnType<typeof configWith>): JobDeps {
+  return {
+    db,
+    log,
+    producer,
+    now: () => new Date(),
+    instance: 't',
+    config,
+    limiter: new RedisRateLimiter(conn, prefix),
+  };
+}
+
+async function insertRecords(n: number, sink: string, prefixKey: string) {
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < n; i++) {
+      await insertOutbox(tx, {
+        schoolId: 'alpha',
+        kind: 'trigger_note',
+        pupilIds: [`p${i}`],
+        title: `Trigger ${i}`,
+        body: `Body ${i}`,
+        occurredAt: new Date('2025-11-18T16:00:00Z'),
+        sink,
+        idempotencyKey: `${prefixKey}-${i}`,
+        sourceType: 'test',
+        sourceId: String(i),
+      });
+    }
+  });
+}
+
+async function runUntilSettled(deps: JobDeps, timeoutMs = 60_000) {
+  const host = new WorkerHost({
+    catalog: fastCatalog,
+    handlers,
+    deps,
+    roles: ['worker'],
+    redis: { url: TEST_REDIS_URL },
+    prefix,
+    log,
+  });
+  host.run();
+  try {
+    await handlers['relay-outbox']!(
+      { reason: 'manual' },
+      { id: 'r', name: 'relay-outbox', attempt: 1, maxAttempts: 1, signal: new AbortController().signal },
+      deps,
+    );
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbox WHERE status = 'pending'`,
+      );
+      if (rows[0]!.n === 0) return;
+      if (Date.now() > end) throw new Error(`${rows[0]!.n} records still pending`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await host.close(2000);
+  }
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(fastCatalog, conn, prefix);
+  fake = await startFakeCpoms({ token: 'good-token', seed: 42 });
+});
+afterAll(async () => {
+  await fake.close();
+  await producer.close();
+  const keys = await conn.keys(`${prefix}:*`);
+  if (keys.length) await conn.del(...keys);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+beforeEach(async () => {
+  await db.query('DELETE FROM outbox');
+  await db.query('DELETE FROM alerts');
+  fake.incidents.clear();
+  fake.created = 0;
+  fake.requests = 0;
+  fake.faults = {};
+});
+
+const live = (token: string, extra = '') =>
+  configWith({
+    records: `{ sink: cpoms, baseUrl: "${fake.url}", token: "\${CPOMS_TOKEN}", ratePerSecond: 1000, timeoutMs: 300${extra} }`,
+    env: { CPOMS_TOKEN: token },
+  });
+
+describe('deliver-record', () => {
+  it('delivers 1,000 records exactly once through 20% 5xx, 10% timeouts, 5% 429 and 5% lost responses', async () => {
+    await insertRecords(1000, 'cpoms', 'faulty');
+    fake.faults = { error5xx: 0.2, timeout: 0.1, rateLimit: 0.05, lostResponse: 0.05, retryAfterSeconds: 0 };
+    await runUntilSettled(depsFor(live('good-token')), 120_000);
+    expect(fake.incidents.size).toBe(1000);
+    expect(fake.created).toBe(1000); // one 201 per record: nothing doubled
+    const keys = new Set([...fake.incidents.values()].map((i) => i.idempotencyKey));
+    expect(keys.size).toBe(1000);
+    const rows = await listOutbox(db, { limit: 2000 });
+    expect(rows.filter((r) => r.status === 'delivered')).toHaveLength(1000);
+    // Every remote id is the one CPOMS holds for that key (including those learned from a 409).
+    for (const r of rows) expect(r.remoteId).toBe(fake.incidents.get(r.idempotencyKey)!.id);
+    expect(fake.requests).toBeGreaterThan(1000); // faults were really injected and retried
+  }, 150_000);
+
+  it('a bad token stops retries: the record says why and an alert is raised', async () => {
+    await insertRecords(3, 'cpoms', 'badtoken');
+    await runUntilSettled(depsFor(live('wrong-token')));
+    const rows = await listOutbox(db);
+    expect(rows.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
+    expect(rows[0]!.lastError).toContain('HTTP 401 — the token was refused');
+    expect(rows[0]!.attempts).toBe(1);
+    const alerts = await openAlerts(db, 'alpha');
+    expect(alerts).toHaveLength(3);
+    expect(alerts[0]!.message).toMatch(
+      /^Record #\d+ \(trigger_note\) to cpoms failed: CPOMS (student lookup|incident): HTTP 401/,
+    );
+    expect(fake.incidents.size).toBe(0);
+  });
+
+  it('preview sends nothing', async () => {
+    await insertRecords(5, 'preview', 'preview');
+    const deps = depsFor(configWith());
+    await runUntilSettled(deps, 5000);
+    expect(fake.requests).toBe(0);
+    expect((await listOutbox(db)).map((r) => r.status)).toEqual([
+      'preview',
+      'preview',
+      'preview',
+      'preview',
+      'preview',
+    ]);
+  });
+
+  it('a record written while the school was live but delivered after it went back to preview is not sent', async () => {
+    await insertRecords(1, 'cpoms', 'switched');
+    await runUntilSettled(depsFor(configWith()), 5000);
+    expect(fake.requests).toBe(0);
+    expect((await listOutbox(db))[0]!.status).toBe('preview');
+  });
+
+  it('keeps to the school host rate limit across the queue', async () => {
+    await insertRecords(30, 'cpoms', 'limited');
+    const started = Date.now();
+    await runUntilSettled(
+      depsFor(
+        configWith({
+          records: `{ sink: cpoms, baseUrl: "${fake.url}", token: "\${CPOMS_TOKEN}", ratePerSecond: 10, timeoutMs: 1000 }`,
+          env: { CPOMS_TOKEN: 'good-token' },
+        }),
+      ),
+    );
+    expect(fake.incidents.size).toBe(30);
+    // 30 records at 10/s need at least two full seconds after the first window.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+  });
+});
