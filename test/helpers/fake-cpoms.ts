@@ -18,6 +18,8 @@ export interface Faults {
 
 export interface StoredIncident {
   id: string;
+  /** When it was created (ms since the epoch). */
+  at: number;
   idempotencyKey: string;
   body: Record<string, unknown>;
 }
@@ -151,7 +153,7 @@ export async function startFakeCpoms(options: {
 
     const existing = state.incidents.get(key);
     if (existing) return json(res, 409, { id: existing.id });
-    const incident = { id: String(state.incidents.size + 1), idempotencyKey: key, body };
+    const incident = { id: String(state.incidents.size + 1), at: Date.now(), idempotencyKey: key, body };
     state.incidents.set(key, incident);
     state.created++;
     if (lose) return req.socket.destroy(); // created, but the answer never arrives
