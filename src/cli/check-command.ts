@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { misSourceFor } from '../../connectors/mis/index.ts';
+import { sinkFor } from '../../connectors/records/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
@@ -56,7 +57,11 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
     const result = await misSourceFor(school, () => new Date()).check();
     return { ...result, name: `${school.id} ${result.name}` };
   });
-  return [redis, store, ...mis];
+  const sinks: Check[] = config.schools.map((school) => async () => {
+    const result = await sinkFor(school).check();
+    return { ...result, name: `${school.id} ${result.name}` };
+  });
+  return [redis, store, ...mis, ...sinks];
 }
 
 /**

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check-command.ts';
 import { importCommand } from './import-command.ts';
 import { leaveRefusedCommand } from './leave-command.ts';
+import { outboxCommand } from './outbox-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
 import { triggersCommand } from './triggers-command.ts';
@@ -83,6 +84,24 @@ program
       by?: string;
     }) => {
       process.exitCode = await leaveRefusedCommand(opts, (line) => console.log(line));
+    },
+  );
+
+program
+  .command('outbox')
+  .description('outbound records: list | show ID | retry ID | resend-failed')
+  .argument('<action>', 'list, show, retry or resend-failed')
+  .argument('[id]', 'record id (show, retry)')
+  .option('-s, --school <id>', 'one school')
+  .option('--status <status>', 'list: pending | preview | delivered | failed')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(
+    async (
+      action: string,
+      id: string | undefined,
+      opts: { config: string; school?: string; status?: string },
+    ) => {
+      process.exitCode = await outboxCommand(action, id, opts, (line) => console.log(line));
     },
   );
 

@@ -278,6 +278,13 @@ export function buildConfigSchema(sources: SecretSources) {
           admin: z.strictObject({ username: z.string().min(1), password: secret(sources) }).optional(),
         })
         .default({ host: '127.0.0.1', port: 8080 }),
+      /** BullMQ worker settings: how soon a job whose process died is picked up again. */
+      queue: z
+        .strictObject({
+          lockDurationMs: z.int().min(1000).max(600_000).default(30_000),
+          stalledIntervalMs: z.int().min(500).max(600_000).default(30_000),
+        })
+        .default({ lockDurationMs: 30_000, stalledIntervalMs: 30_000 }),
       shutdown: z
         .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
         .default({ deadlineMs: 8000 }),

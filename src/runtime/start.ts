@@ -93,6 +93,10 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         redis: redisSettings,
         prefix: config.redis.prefix,
         log,
+        workerOptions: {
+          lockDuration: config.queue.lockDurationMs,
+          stalledInterval: config.queue.stalledIntervalMs,
+        },
       });
       host.run();
       await host.waitUntilReady();

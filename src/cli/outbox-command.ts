@@ -1,0 +1,91 @@
+import { loadConfigFile } from '../config/load.ts';
+import { doorstepError } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+import { openStore } from '../store/open.ts';
+import { failedIds, getOutbox, listOutbox, type OutboxRow, retryOutbox } from '../store/outbox.ts';
+import { withProducerIfReachable } from './queue-handover.ts';
+
+function line(r: OutboxRow): string {
+  const extra =
+    r.status === 'failed' ? `  — ${r.lastError}` : r.unmatched ? '  (unmatched: in the CPOMS tray)' : '';
+  return `#${r.id}  ${r.schoolId}  ${r.kind}  ${r.status}  ${r.sink}  tries ${r.attempts}  ${r.createdAt.toISOString()}  ${r.title}${extra}`;
+}
+
+/**
+ * `doorstep outbox list|show ID|retry ID|resend-failed [--school ID]`: what Doorstep has sent, will send
+ * or (in preview) would send; failed records can be put back in line after the cause is fixed.
+ */
+export async function outboxCommand(
+  action: string,
+  id: string | undefined,
+  opts: { config: string; school?: string; status?: string },
+  out: (line: string) => void,
+): Promise<number> {
+  const config = loadConfigFile(opts.config);
+  if (opts.school && !config.schools.some((s) => s.id === opts.school)) {
+    throw doorstepError('USAGE', `--school: no school "${opts.school}" in the config`);
+  }
+  const db: Db = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+  try {
+    switch (action) {
+      case 'list': {
+        const rows = await listOutbox(db, {
+          ...(opts.school ? { schoolId: opts.school } : {}),
+          ...(opts.status ? { status: opts.status } : {}),
+        });
+        out(
+          `${rows.length} record(s)${opts.school ? ` for ${opts.school}` : ''}${opts.status ? ` with status ${opts.status}` : ''} (newest first)`,
+        );
+        for (const r of rows) out(line(r));
+        return 0;
+      }
+      case 'show': {
+        if (!id) throw doorstepError('USAGE', 'outbox show needs an ID');
+        const r = await getOutbox(db, id);
+        if (!r) throw doorstepError('USAGE', `no outbox record #${id}`);
+        out(line(r));
+        out(`pupils: ${r.pupils.map((p) => `${p.misId}${p.upn ? ` (UPN ${p.upn})` : ''}`).join(', ')}`);
+        out(`idempotency key: ${r.idempotencyKey}${r.remoteId ? `   remote id: ${r.remoteId}` : ''}`);
+        out('');
+        out(r.title);
+        out('');
+        out(r.body);
+        return 0;
+      }
+      case 'retry':
+      case 'resend-failed': {
+        const ids = action === 'retry' ? [id ?? ''] : await failedIds(db, opts.school);
+        if (action === 'retry' && !id) throw doorstepError('USAGE', 'outbox retry needs an ID');
+        let n = 0;
+        for (const x of ids) {
+          if (await retryOutbox(db, x, 'cli')) n++;
+          else if (action === 'retry')
+            throw doorstepError('USAGE', `record #${x} is not failed (only failed records are retried)`);
+        }
+        out(`${n} record(s) put back in line`);
+        out(
+          await withProducerIfReachable(
+            config,
+            async (producer) => {
+              await producer.enqueue('relay-outbox', { reason: 'manual' });
+              return 'delivery queued';
+            },
+            'the relay sends them within seconds of the workers starting',
+          ),
+        );
+        return 0;
+      }
+      default:
+        throw doorstepError(
+          'USAGE',
+          `outbox: expected list, show ID, retry ID or resend-failed, got "${action}"`,
+        );
+    }
+  } finally {
+    await db.close();
+  }
+}
