@@ -2,6 +2,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import { evaluatePupil, type Finding, type RuleInPack } from '../domain/triggers/evaluate.ts';
 import { PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import type { Flag } from '../domain/triggers/rules.ts';
+import { renderTriggerNote } from '../records/templates/trigger-note.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
@@ -14,7 +15,6 @@ import {
   updateEpisode,
 } from '../store/triggers.ts';
 import { calendarFor } from './calendar-for.ts';
-import { renderTriggerNote } from './trigger-note.ts';
 
 export interface EvaluationReport {
   pupils: number;

@@ -1,0 +1,47 @@
+import { londonTime } from './london-time.ts';
+
+export const RESOLUTION_REASONS = {
+  test: 'a test',
+  false_alarm: 'a false alarm',
+  incident_without_dispatch: 'an incident, resolved without police or ambulance',
+  incident_with_dispatch: 'an incident, with police or ambulance dispatched',
+} as const;
+
+export interface IncidentRecord {
+  alarmId: string;
+  staff: string;
+  deviceId: string;
+  type: string;
+  raisedAt: Date;
+  location?: { lat: number; lon: number; accuracyM?: number | null } | null;
+  visitAddress?: string | null;
+  timeline: { at: Date; event: string; by?: string | null }[];
+  resolution: { reason: keyof typeof RESOLUTION_REASONS; by: string; at: Date; note?: string | null };
+  pupils: { misId: string; upn: string | null }[];
+}
+
+/** The lone-worker incident record: the alarm's full timeline and how it was resolved. */
+export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; body: string } {
+  const lines = [
+    `Lone-worker alarm ${i.alarmId}: ${i.type.replace(/_/g, ' ')} from ${i.staff} (device ${i.deviceId}) at ${londonTime(i.raisedAt)}.`,
+  ];
+  if (i.visitAddress) lines.push(`On a home visit to: ${i.visitAddress}`);
+  if (i.location) {
+    lines.push(
+      `Location: ${i.location.lat.toFixed(5)}, ${i.location.lon.toFixed(5)}${i.location.accuracyM ? ` (±${Math.round(i.location.accuracyM)} m)` : ''}`,
+    );
+  }
+  lines.push('', 'Timeline:');
+  for (const t of [...i.timeline].sort((a, b) => a.at.getTime() - b.at.getTime())) {
+    lines.push(`  ${londonTime(t.at)}  ${t.event}${t.by ? ` (${t.by})` : ''}`);
+  }
+  lines.push(
+    '',
+    `Resolved ${londonTime(i.resolution.at)} by ${i.resolution.by} as ${RESOLUTION_REASONS[i.resolution.reason]}.`,
+    ...(i.resolution.note ? [`Note: ${i.resolution.note}`] : []),
+  );
+  return {
+    title: `Lone-worker incident: ${i.type.replace(/_/g, ' ')} — ${RESOLUTION_REASONS[i.resolution.reason]}`,
+    body: lines.join('\n'),
+  };
+}
