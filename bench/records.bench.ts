@@ -17,9 +17,9 @@ import { RedisRateLimiter } from '../src/queue/rate-limit.ts';
 import { connectRedis } from '../src/queue/redis.ts';
 import { WorkerHost } from '../src/queue/worker-host.ts';
 import { openStore } from '../src/store/open.ts';
-import { insertOutbox } from '../src/store/triggers.ts';
 import { configWith } from '../test/helpers/config.ts';
 import { startFakeCpoms } from '../test/helpers/fake-cpoms.ts';
+import { insertTestRecords } from '../test/helpers/outbox.ts';
 import { printResult, printTable, round } from './lib/report.ts';
 
 const LIMIT = Number(process.env.BENCH_LIMIT ?? 50);
@@ -78,22 +78,7 @@ try {
   fake.requests = 0;
   fake.limitPerSecond = LIMIT;
 
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < N; i++) {
-      await insertOutbox(tx, {
-        schoolId: 'alpha',
-        kind: 'trigger_note',
-        pupilIds: [`p${i}`],
-        title: `Trigger ${i}`,
-        body: `Body ${i}`,
-        occurredAt: new Date(),
-        sink: 'cpoms',
-        idempotencyKey: `bench-${suffix}-${i}`,
-        sourceType: 'bench',
-        sourceId: String(i),
-      });
-    }
-  });
+  await insertTestRecords(db, N, 'cpoms', `bench-${suffix}`);
   const deps = {
     db,
     log,

@@ -12,8 +12,9 @@ import { SchoolCalendar } from '../src/domain/calendar.ts';
 import { evaluatePupil } from '../src/domain/triggers/evaluate.ts';
 import { ABSENCE, codeNumber, PupilAttendance } from '../src/domain/triggers/pupil-attendance.ts';
 import { configWith } from '../test/helpers/config.ts';
+import { rng } from '../test/helpers/rng.ts';
 import { printResult, printTable, round } from './lib/report.ts';
-import { pupilMarks, rng, schoolDays } from './lib/synthetic-attendance.ts';
+import { pupilMarks, schoolDays } from './lib/synthetic-attendance.ts';
 
 const PUPILS = Number(process.env.BENCH_PUPILS ?? 60_000);
 const days = schoolDays(191);

@@ -1,18 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { addDays, weekday } from '../../src/domain/attendance/dates.ts';
-
-/** A small deterministic PRNG so every run measures the same data. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../test/helpers/rng.ts';
 
 /** School days of an English school year: Mon–Fri from 2024-09-02, skipping the usual holidays. */
 export function schoolDays(count = 190): string[] {

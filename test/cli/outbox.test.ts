@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { insertOutbox } from '../../src/store/triggers.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
+import { insertTestRecords } from '../helpers/outbox.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, writeTempConfig } from '../helpers/spawn.ts';
 
@@ -45,22 +45,7 @@ schools:
     policies: [statutory]
 `));
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < N; i++) {
-      await insertOutbox(tx, {
-        schoolId: 'alpha',
-        kind: 'trigger_note',
-        pupilIds: [`p${i}`],
-        title: `Trigger ${i}`,
-        body: `Body ${i}`,
-        occurredAt: new Date(),
-        sink: 'cpoms',
-        idempotencyKey: `kill-${i}`,
-        sourceType: 'test',
-        sourceId: String(i),
-      });
-    }
-  });
+  await insertTestRecords(db, N, 'cpoms', 'kill');
 });
 
 afterAll(async () => {

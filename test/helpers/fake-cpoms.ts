@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { rng } from './rng.ts';
 
 /**
  * A fake CPOMS partner API that enforces exactly the contract in connectors/records/cpoms/wire.ts and
@@ -34,17 +35,6 @@ export interface FakeCpoms {
   /** Server-side limit, records per second: over it, 429 with Retry-After: 1. */
   limitPerSecond: number | undefined;
   close(): Promise<void>;
-}
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:\d{2}|Z)$/;

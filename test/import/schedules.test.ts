@@ -10,6 +10,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
 const prefix = uniqueName('sched');
@@ -22,9 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
+  await dropRedisPrefix(conn, prefix);
 });
 
 describe('attendance sync schedules', () => {

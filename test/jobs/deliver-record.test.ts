@@ -11,9 +11,10 @@ import { WorkerHost } from '../../src/queue/worker-host.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { listOutbox, openAlerts } from '../../src/store/outbox.ts';
-import { insertOutbox } from '../../src/store/triggers.ts';
 import { configWith } from '../helpers/config.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
+import { insertTestRecords } from '../helpers/outbox.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
 /** The real catalog, with retries that come fast enough for a test (the policy is the same). */
@@ -47,25 +48,6 @@ function depsFor(config: ReturnType<typeof configWith>): JobDeps {
     config,
     limiter: new RedisRateLimiter(conn, prefix),
   };
-}
-
-async function insertRecords(n: number, sink: string, prefixKey: string) {
-  await db.transaction(async (tx) => {
-    for (let i = 0; i < n; i++) {
-      await insertOutbox(tx, {
-        schoolId: 'alpha',
-        kind: 'trigger_note',
-        pupilIds: [`p${i}`],
-        title: `Trigger ${i}`,
-        body: `Body ${i}`,
-        occurredAt: new Date('2025-11-18T16:00:00Z'),
-        sink,
-        idempotencyKey: `${prefixKey}-${i}`,
-        sourceType: 'test',
-        sourceId: String(i),
-      });
-    }
-  });
 }
 
 async function runUntilSettled(deps: JobDeps, timeoutMs = 60_000) {
@@ -108,9 +90,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await fake.close();
   await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
+  await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);
 });
@@ -131,7 +111,7 @@ const live = (token: string, extra = '') =>
 
 describe('deliver-record', () => {
   it('delivers 1,000 records exactly once through 20% 5xx, 10% timeouts, 5% 429 and 5% lost responses', async () => {
-    await insertRecords(1000, 'cpoms', 'faulty');
+    await insertTestRecords(db, 1000, 'cpoms', 'faulty');
     fake.faults = { error5xx: 0.2, timeout: 0.1, rateLimit: 0.05, lostResponse: 0.05, retryAfterSeconds: 0 };
     await runUntilSettled(depsFor(live('good-token')), 120_000);
     expect(fake.incidents.size).toBe(1000);
@@ -146,7 +126,7 @@ describe('deliver-record', () => {
   }, 150_000);
 
   it('a bad token stops retries: the record says why and an alert is raised', async () => {
-    await insertRecords(3, 'cpoms', 'badtoken');
+    await insertTestRecords(db, 3, 'cpoms', 'badtoken');
     await runUntilSettled(depsFor(live('wrong-token')));
     const rows = await listOutbox(db);
     expect(rows.map((r) => r.status)).toEqual(['failed', 'failed', 'failed']);
@@ -161,7 +141,7 @@ describe('deliver-record', () => {
   });
 
   it('preview sends nothing', async () => {
-    await insertRecords(5, 'preview', 'preview');
+    await insertTestRecords(db, 5, 'preview', 'preview');
     const deps = depsFor(configWith());
     await runUntilSettled(deps, 5000);
     expect(fake.requests).toBe(0);
@@ -175,14 +155,14 @@ describe('deliver-record', () => {
   });
 
   it('a record written while the school was live but delivered after it went back to preview is not sent', async () => {
-    await insertRecords(1, 'cpoms', 'switched');
+    await insertTestRecords(db, 1, 'cpoms', 'switched');
     await runUntilSettled(depsFor(configWith()), 5000);
     expect(fake.requests).toBe(0);
     expect((await listOutbox(db))[0]!.status).toBe('preview');
   });
 
   it('keeps to the school host rate limit across the queue', async () => {
-    await insertRecords(30, 'cpoms', 'limited');
+    await insertTestRecords(db, 30, 'cpoms', 'limited');
     await runUntilSettled(
       depsFor(
         configWith({

@@ -22,6 +22,7 @@ import { getCursor } from '../../src/store/attendance.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
 const schema = uniqueName('sync');
@@ -77,9 +78,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
+  await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);
 });

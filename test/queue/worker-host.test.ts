@@ -6,6 +6,7 @@ import { type Catalog, defineJob } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { type Handlers, WorkerHost } from '../../src/queue/worker-host.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
 /** A test catalog exercising the host machinery with jobs whose timing the test controls. */
@@ -110,9 +111,7 @@ afterEach(async () => {
 
 afterAll(async () => {
   await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
+  await dropRedisPrefix(conn, prefix);
 });
 
 describe('WorkerHost', () => {
