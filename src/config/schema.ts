@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DEFAULT_MARK_COLUMNS, DEFAULT_PUPIL_COLUMNS } from '../../connectors/mis/row-mapping.ts';
 import { cpomsWireSettings, DEFAULT_CPOMS_WIRE } from '../../connectors/records/cpoms/wire.ts';
 import { CODES } from '../domain/attendance/codes.ts';
+import { FOB_EVENT_TYPES } from '../domain/fob/event.ts';
 import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
 
 /**
@@ -143,19 +144,55 @@ export function buildConfigSchema(sources: SecretSources) {
     }),
   ]);
 
+  const fobProfile = z.enum(['peoplesafe-style', 'blackline', 'generic']);
+  /** For the generic profile: JSON pointers to each field, and the vendor's type values. */
+  const genericMapping = z.strictObject({
+    fields: z.strictObject({
+      deviceId: z.string().startsWith('/'),
+      vendorEventId: z.string().startsWith('/'),
+      type: z.string().startsWith('/'),
+      occurredAt: z.string().startsWith('/'),
+      lat: z.string().startsWith('/').optional(),
+      lon: z.string().startsWith('/').optional(),
+      accuracyM: z.string().startsWith('/').optional(),
+      fixAt: z.string().startsWith('/').optional(),
+      batteryPercent: z.string().startsWith('/').optional(),
+      message: z.string().startsWith('/').optional(),
+      voiceNoteUrl: z.string().startsWith('/').optional(),
+    }),
+    types: z.record(z.string(), z.enum(FOB_EVENT_TYPES)).default({}),
+  });
+  const profileFields = {
+    profile: fobProfile.default('peoplesafe-style'),
+    mapping: genericMapping.optional(),
+  };
+  const needsMapping = (t: { profile: string; mapping?: unknown }) =>
+    t.profile !== 'generic' || t.mapping !== undefined;
+  const mappingError = {
+    error: 'the generic profile needs a mapping (fields as JSON pointers, and types)',
+    path: ['mapping'],
+  };
   const fobTransport = z.discriminatedUnion('kind', [
-    z.strictObject({
-      kind: z.literal('mqtt'),
-      url: mqttUrl,
-      username: z.string().min(1).optional(),
-      password: secret(sources).optional(),
-      topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
-    }),
-    z.strictObject({
-      kind: z.literal('webhook'),
-      profile: z.enum(['peoplesafe-style', 'blackline', 'generic']),
-      secret: secret(sources),
-    }),
+    z
+      .strictObject({
+        kind: z.literal('mqtt'),
+        url: mqttUrl,
+        username: z.string().min(1).optional(),
+        password: secret(sources).optional(),
+        topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
+        ...profileFields,
+      })
+      .refine(needsMapping, mappingError),
+    z
+      .strictObject({
+        kind: z.literal('webhook'),
+        /** Standard Webhooks secrets (`whsec_…`), several during a key rotation. */
+        secret: secret(sources),
+        previousSecret: secret(sources).optional(),
+        maxBytes: z.int().min(256).max(1_048_576).default(65_536),
+        ...profileFields,
+      })
+      .refine(needsMapping, mappingError),
   ]);
 
   const fobs = z.strictObject({

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { type Check, runChecks } from '../runtime/checks.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
+import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 
 export interface HttpAppOptions {
   log: Logger;
@@ -12,6 +13,8 @@ export interface HttpAppOptions {
   metrics: Registry;
   queues: readonly Queue[];
   admin?: AdminCredential | undefined;
+  /** Lone-worker device webhooks (the ingest path over HTTP). */
+  fobWebhooks?: FobWebhookOptions | undefined;
 }
 
 /** The Fastify app: health, readiness, metrics and (when configured) the queue admin UI. */
@@ -51,5 +54,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
 
   if (options.admin) await registerAdminQueues(app, options.queues, options.admin);
+  if (options.fobWebhooks) await registerFobWebhooks(app, options.fobWebhooks);
   return app;
 }

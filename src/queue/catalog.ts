@@ -42,6 +42,8 @@ export const catalog = {
     maintenance: { role: 'worker', concurrency: 1 },
     /** MIS syncs and file imports: heavy, batch-shaped, never on the alarm path. */
     imports: { role: 'worker', concurrency: 2 },
+    /** Lone-worker alarms: the latency-critical path, run by the ingest role only. */
+    alarms: { role: 'ingest', concurrency: 16 },
     /** Outbound records to CPOMS / Arbor: many at once, each host rate-limited. */
     records: { role: 'worker', concurrency: 8 },
     /** Trigger evaluation after imports, and nightly.*/
@@ -93,6 +95,15 @@ export const catalog = {
       attempts: 10,
       backoff: { type: 'exponential', delayMs: 2000 },
       timeoutMs: 60_000,
+    }),
+    escalate: defineJob({
+      queue: 'alarms',
+      description:
+        "One step of an alarm's escalation ladder; re-reads the alarm and acts only if it still holds.",
+      payload: z.strictObject({ alarmId: z.string().regex(/^\d+$/), step: z.int().min(0).max(100) }),
+      attempts: 5,
+      backoff: { type: 'fixed', delayMs: 1000 },
+      timeoutMs: 30_000,
     }),
     'relay-outbox': defineJob({
       queue: 'records',

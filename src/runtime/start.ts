@@ -123,6 +123,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         metrics: createMetrics([...producer.queues.values()]),
         queues: [...producer.queues.values()],
         admin: config.http.admin,
+        fobWebhooks: { config, ingest: { db, producer, publisher: conn, prefix: config.redis.prefix } },
       });
       url = await app.listen({ host: config.http.host, port: config.http.port });
     }

@@ -1,0 +1,19 @@
+import type { SchoolConfig } from '../../src/config/schema.ts';
+import { BlacklineProfile } from './profiles/blackline.ts';
+import { GenericProfile } from './profiles/generic.ts';
+import { PeoplesafeStyleProfile } from './profiles/peoplesafe-style.ts';
+import type { FobProfile } from './types.ts';
+
+export type FobTransportConfig = SchoolConfig['fobs']['transports'][number];
+
+/** The vendor profile a transport is configured with. */
+export function profileFor(t: FobTransportConfig): FobProfile {
+  switch (t.profile) {
+    case 'blackline':
+      return new BlacklineProfile();
+    case 'generic':
+      return new GenericProfile(t.mapping!);
+    default:
+      return new PeoplesafeStyleProfile();
+  }
+}

@@ -1,0 +1,63 @@
+import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
+import { type FobProfile, parseJson, type TransportMeta } from '../types.ts';
+
+/**
+ * `peoplesafe-style`: the JSON Doorstep asks a vendor gateway to send (no UK vendor publishes one).
+ *
+ * ```json
+ * { "event_id": "ps-0001-000123", "device": { "id": "PS-0001" }, "type": "SOS",
+ *   "occurred_at": "2025-11-18T10:02:00Z",
+ *   "location": { "lat": 53.81, "lon": -1.57, "accuracy_m": 12, "fix_at": "2025-11-18T10:01:55Z" },
+ *   "battery": 82, "message": null, "voice_note_url": null }
+ * ```
+ * Types: SOS, FALL, NON_MOVEMENT, DURESS, SILENT, AMBER_START, AMBER_CANCEL, AMBER_OVERRUN,
+ * MISSED_CHECK_IN, CHECK_IN, CHECK_OUT, LOW_BATTERY, TIPPED, NETWORK_TIMEOUT, TEST.
+ */
+export const PEOPLESAFE_TYPES: Record<string, FobEventType> = {
+  SOS: 'sos',
+  FALL: 'fall',
+  NON_MOVEMENT: 'non_movement',
+  DURESS: 'duress',
+  SILENT: 'silent',
+  AMBER_START: 'timer_started',
+  AMBER_CANCEL: 'timer_cancelled',
+  AMBER_OVERRUN: 'timer_overrun',
+  MISSED_CHECK_IN: 'missed_check_in',
+  CHECK_IN: 'check_in',
+  CHECK_OUT: 'check_out',
+  LOW_BATTERY: 'low_battery',
+  TIPPED: 'tipped_over',
+  NETWORK_TIMEOUT: 'network_timeout',
+  TEST: 'test',
+};
+
+type Json = Record<string, unknown>;
+
+export class PeoplesafeStyleProfile implements FobProfile {
+  readonly name = 'peoplesafe-style';
+
+  decode(raw: Buffer, meta: TransportMeta): Decoded {
+    const parsed = parseJson(raw);
+    if (!parsed.ok) return { ok: false, error: { field: '(body)', reason: parsed.reason } };
+    const b = parsed.value as Json;
+    if (typeof b !== 'object' || b === null)
+      return { ok: false, error: { field: '(body)', reason: 'expected a JSON object' } };
+    const type = PEOPLESAFE_TYPES[String(b.type)];
+    if (!type)
+      return { ok: false, error: { field: 'type', reason: `unknown event type ${JSON.stringify(b.type)}` } };
+    const loc = b.location as Json | null | undefined;
+    return checkEvent({
+      deviceId: (b.device as Json | undefined)?.id,
+      vendorEventId: b.event_id,
+      type,
+      occurredAt: b.occurred_at,
+      receivedAt: meta.receivedAt.toISOString(),
+      location: loc
+        ? { lat: loc.lat, lon: loc.lon, accuracyM: loc.accuracy_m ?? null, fixAt: loc.fix_at ?? null }
+        : null,
+      batteryPercent: b.battery ?? null,
+      message: b.message ?? null,
+      voiceNoteUrl: b.voice_note_url ?? null,
+    });
+  }
+}

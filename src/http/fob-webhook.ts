@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import { profileFor } from '../../connectors/fob/index.ts';
+import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
+import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
+import { type IngestDeps, ingestFobEvent } from '../alarms/ingest.ts';
+import type { DoorstepConfig } from '../config/schema.ts';
+import { insertRejected } from '../store/alarms.ts';
+
+export interface FobWebhookOptions {
+  config: DoorstepConfig;
+  ingest: IngestDeps;
+  now?: () => Date;
+}
+
+/**
+ * `POST /hooks/fob/:school/:profile`: verified per Standard Webhooks against the raw body, then
+ * decoded by the school's profile and written durably before any 2xx. 401 bad/stale signature,
+ * 200 for a replayed webhook id (no second alarm), 413 over the size limit, 422 naming the failing
+ * field (the payload is kept in rejected_events), 404 for a school or profile not configured.
+ */
+export async function registerFobWebhooks(app: FastifyInstance, options: FobWebhookOptions): Promise<void> {
+  const now = options.now ?? (() => new Date());
+  const maxBytes = Math.max(
+    1024,
+    ...options.config.schools.flatMap((s) =>
+      s.fobs.transports.filter((t) => t.kind === 'webhook').map((t) => t.maxBytes),
+    ),
+  );
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) =>
+      done(null, body),
+    );
+
+    scope.post<{ Params: { school: string; profile: string } }>(
+      '/hooks/fob/:school/:profile',
+      async (req, reply) => {
+        const school = options.config.schools.find((s) => s.id === req.params.school);
+        const transport = school?.fobs.transports.find(
+          (t) => t.kind === 'webhook' && t.profile === req.params.profile,
+        );
+        if (!school || !transport || transport.kind !== 'webhook') {
+          return reply
+            .code(404)
+            .send({ code: 'DOORSTEP_NOT_FOUND', message: 'no such school or webhook profile' });
+        }
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        if (raw.length > transport.maxBytes) {
+          return reply
+            .code(413)
+            .send({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: `over ${transport.maxBytes} bytes` });
+        }
+        const secrets = [
+          transport.secret.reveal(),
+          ...(transport.previousSecret ? [transport.previousSecret.reveal()] : []),
+        ];
+        const verified = verifyStandardWebhook(raw, req.headers, secrets, now());
+        if (!verified.ok) {
+          req.log.warn(
+            { school: school.id, profile: transport.profile, reason: verified.reason },
+            'webhook refused',
+          );
+          return reply.code(401).send({ code: 'DOORSTEP_WEBHOOK_UNVERIFIED', message: verified.reason });
+        }
+        const decoded = profileFor(transport).decode(raw, { receivedAt: now() });
+        if (!decoded.ok) {
+          await insertRejected(options.ingest.db, {
+            schoolId: school.id,
+            transport: 'webhook',
+            profile: transport.profile,
+            source: verified.id,
+            reason: `${decoded.error.field}: ${decoded.error.reason}`,
+            raw: raw.toString('utf8'),
+          });
+          return reply
+            .code(422)
+            .send({
+              code: 'DOORSTEP_FOB_EVENT_INVALID',
+              field: decoded.error.field,
+              message: decoded.error.reason,
+            });
+        }
+        const result = await ingestFobEvent(options.ingest, school, decoded.event, {
+          transport: 'webhook',
+          profile: transport.profile,
+          raw,
+          webhookId: verified.id,
+        });
+        if (transport.profile === 'blackline')
+          return reply.code(200).type('text/plain').send(blacklineReply(raw));
+        return reply.code(result.outcome === 'duplicate' ? 200 : 202).send(result);
+      },
+    );
+  });
+}

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { BlacklineProfile, blacklineReply } from '../../../connectors/fob/profiles/blackline.ts';
+import { GenericProfile, pointer } from '../../../connectors/fob/profiles/generic.ts';
+import { PeoplesafeStyleProfile } from '../../../connectors/fob/profiles/peoplesafe-style.ts';
+import type { FobProfile } from '../../../connectors/fob/types.ts';
+
+const meta = { receivedAt: new Date('2025-11-18T10:02:01Z') };
+const buf = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
+
+/** The FobProfile contract: a valid vendor payload becomes a canonical SOS; junk names its field. */
+const cases: { profile: FobProfile; sos: unknown; badType: unknown }[] = [
+  {
+    profile: new PeoplesafeStyleProfile(),
+    sos: {
+      event_id: 'ps-1',
+      device: { id: 'PS-0001' },
+      type: 'SOS',
+      occurred_at: '2025-11-18T10:02:00Z',
+      location: { lat: 53.81, lon: -1.57, accuracy_m: 12, fix_at: '2025-11-18T10:01:55Z' },
+      battery: 82,
+    },
+    badType: {
+      event_id: 'ps-2',
+      device: { id: 'PS-0001' },
+      type: 'PANIC',
+      occurred_at: '2025-11-18T10:02:00Z',
+    },
+  },
+  {
+    profile: new BlacklineProfile(),
+    sos: {
+      id: 991,
+      status: 'unacknowledged',
+      type: 'emergency_alert',
+      date_created: '2025-11-18T10:02:00Z',
+      escalation_protocol: 'school',
+      contacts: [{ device_id: 'BL-77' }],
+      location: {
+        latitude: 53.81,
+        longitude: -1.57,
+        uncertainty: 12,
+        position_date_utc: '2025-11-18T10:01:55Z',
+      },
+    },
+    badType: { id: 992, type: 'gas_detected', date_created: '2025-11-18T10:02:00Z', contacts: [] },
+  },
+  {
+    profile: new GenericProfile({
+      fields: {
+        deviceId: '/dev/serial',
+        vendorEventId: '/uid',
+        type: '/kind',
+        occurredAt: '/ts',
+        lat: '/pos/0',
+        lon: '/pos/1',
+      },
+      types: { PANIC: 'sos' },
+    }),
+    sos: {
+      uid: 'g-1',
+      dev: { serial: 'G-1' },
+      kind: 'PANIC',
+      ts: '2025-11-18T10:02:00Z',
+      pos: [53.81, -1.57],
+    },
+    badType: { uid: 'g-2', dev: { serial: 'G-1' }, kind: 'WAVE', ts: '2025-11-18T10:02:00Z' },
+  },
+];
+
+describe.each(cases)('FobProfile contract: $profile.name', ({ profile, sos, badType }) => {
+  it('maps a vendor SOS onto the canonical event', () => {
+    const r = profile.decode(buf(sos), meta);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.event).toMatchObject({
+      type: 'sos',
+      occurredAt: '2025-11-18T10:02:00Z',
+      receivedAt: '2025-11-18T10:02:01.000Z',
+    });
+    expect(r.event.deviceId).toMatch(/\S/);
+    expect(r.event.vendorEventId).toMatch(/\S/);
+    expect(r.event.location).toMatchObject({ lat: 53.81, lon: -1.57 });
+  });
+
+  it('names the failing field for an unknown type, bad JSON, and a missing field', () => {
+    const t = profile.decode(buf(badType), meta);
+    expect(t.ok).toBe(false);
+    expect(!t.ok && t.error.reason).toMatch(/unknown (event|alert) type/);
+    expect(profile.decode(buf('{"oops'), meta)).toEqual({
+      ok: false,
+      error: { field: '(body)', reason: 'the body is not JSON' },
+    });
+    const missing = { ...(sos as Record<string, unknown>) };
+    delete missing[
+      profile.name === 'blackline' ? 'date_created' : profile.name === 'generic' ? 'ts' : 'occurred_at'
+    ];
+    const m = profile.decode(buf(missing), meta);
+    expect(m).toMatchObject({ ok: false, error: { field: 'occurredAt' } });
+  });
+});
+
+describe('profile details', () => {
+  it('Blackline replies with the MD5 hex of the raw body', () => {
+    expect(blacklineReply(Buffer.from('{"id":1}'))).toBe('d2ce28b9a7fd7e4407e2b0fd499b7fe4');
+  });
+
+  it('JSON pointers follow RFC 6901 escapes', () => {
+    expect(pointer({ 'a/b': { '~c': 1 } }, '/a~1b/~0c')).toBe(1);
+    expect(pointer({ a: [5, 6] }, '/a/1')).toBe(6);
+    expect(pointer({ a: 1 }, '/b/c')).toBeUndefined();
+  });
+});
