@@ -72,13 +72,11 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
             reason: `${decoded.error.field}: ${decoded.error.reason}`,
             raw: raw.toString('utf8'),
           });
-          return reply
-            .code(422)
-            .send({
-              code: 'DOORSTEP_FOB_EVENT_INVALID',
-              field: decoded.error.field,
-              message: decoded.error.reason,
-            });
+          return reply.code(422).send({
+            code: 'DOORSTEP_FOB_EVENT_INVALID',
+            field: decoded.error.field,
+            message: decoded.error.reason,
+          });
         }
         const result = await ingestFobEvent(options.ingest, school, decoded.event, {
           transport: 'webhook',

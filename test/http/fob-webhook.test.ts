@@ -1,0 +1,216 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { listAudit } from '../../src/store/audit.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}`;
+const OLD_SECRET = `whsec_${Buffer.from('the-previous-secret-being-rotated').toString('base64')}`;
+const NOW = new Date('2025-11-18T10:02:05Z');
+const schema = uniqueName('webhook');
+const prefix = uniqueName('webhook');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let app: FastifyInstance;
+
+const config = configWith({
+  env: { FOB_SECRET: SECRET, FOB_OLD_SECRET: OLD_SECRET },
+  school: `    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}", previousSecret: "\${FOB_OLD_SECRET}", maxBytes: 4096 }
+        - { kind: webhook, profile: blackline, secret: "\${FOB_SECRET}" }
+      devices:
+        - { deviceId: PS-0001, staffId: staff-17 }
+`,
+});
+
+let n = 0;
+function sos(overrides: Record<string, unknown> = {}) {
+  n++;
+  return {
+    event_id: `ev-${n}`,
+    device: { id: 'PS-0001' },
+    type: 'SOS',
+    occurred_at: '2025-11-18T10:02:00Z',
+    ...overrides,
+  };
+}
+
+async function post(
+  body: unknown,
+  opts: { id?: string; ts?: number; secret?: string; profile?: string; raw?: string } = {},
+) {
+  const raw = Buffer.from(opts.raw ?? JSON.stringify(body));
+  const id = opts.id ?? `msg_${n}_${Math.random().toString(36).slice(2)}`;
+  const ts = opts.ts ?? Math.floor(NOW.getTime() / 1000);
+  return app.inject({
+    method: 'POST',
+    url: `/hooks/fob/alpha/${opts.profile ?? 'peoplesafe-style'}`,
+    headers: {
+      'content-type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': signStandardWebhook(opts.secret ?? SECRET, id, ts, raw),
+    },
+    payload: raw,
+  });
+}
+
+async function count(table: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
+  return rows[0]!.n;
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  app = await buildHttpApp({
+    log: createLogger({ level: 'silent' }),
+    readiness: [],
+    metrics: createMetrics([]),
+    queues: [],
+    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => NOW },
+  });
+});
+afterAll(async () => {
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('fob webhooks', () => {
+  it('accepts a signed SOS: one alarm naming the staff member, audited, on the board, escalation queued', async () => {
+    const r = await post(sos());
+    expect(r.statusCode).toBe(202);
+    const { alarmId } = r.json() as { alarmId: string };
+    const { rows } = await db.query(
+      `SELECT staff_id, unknown_device, type, status FROM alarms WHERE id = $1`,
+      [alarmId],
+    );
+    expect(rows[0]).toEqual({ staff_id: 'staff-17', unknown_device: false, type: 'sos', status: 'open' });
+    expect(await listAudit(db, { entityType: 'alarm', entityId: alarmId })).toHaveLength(1);
+    const { rows: board } = await db.query<{ type: string; payload: { alarmId: string } }>(
+      'SELECT type, payload FROM board_events',
+    );
+    expect(board).toContainEqual({ type: 'alarm.raised', payload: expect.objectContaining({ alarmId }) });
+    const job = await producer.queueFor('escalate').getJob(`escalate-${alarmId}-0`);
+    expect(job?.data).toEqual({ alarmId, step: 0 });
+  });
+
+  it('verifies signatures made by the Standard Webhooks reference library, and the previous secret during rotation', async () => {
+    const body = JSON.stringify(sos());
+    const id = 'msg_reference_1';
+    const ts = new Date(NOW.getTime());
+    const signature = new Webhook(SECRET).sign(id, ts, body);
+    const r = await app.inject({
+      method: 'POST',
+      url: '/hooks/fob/alpha/peoplesafe-style',
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(Math.floor(ts.getTime() / 1000)),
+        'webhook-signature': signature,
+      },
+      payload: body,
+    });
+    expect(r.statusCode).toBe(202);
+    expect((await post(sos(), { secret: OLD_SECRET })).statusCode).toBe(202);
+  });
+
+  it('answers a replayed webhook id or a re-sent device event with 200 and no second alarm', async () => {
+    const alarms = await count('alarms');
+    const body = sos();
+    const first = await post(body, { id: 'msg_replay' });
+    expect(first.statusCode).toBe(202);
+    const replay = await post(body, { id: 'msg_replay' });
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toMatchObject({ outcome: 'duplicate' });
+    const resent = await post(body, { id: 'msg_other_id' });
+    expect(resent.statusCode).toBe(200);
+    expect(resent.json()).toMatchObject({
+      outcome: 'duplicate',
+      alarmId: (first.json() as { alarmId: string }).alarmId,
+    });
+    expect(await count('alarms')).toBe(alarms + 1);
+  });
+
+  it('refuses forged, stale, oversized and malformed webhooks, and none becomes an alarm', async () => {
+    const alarms = await count('alarms');
+    const forged = await post(sos(), { secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}` });
+    expect(forged.statusCode).toBe(401);
+    expect(forged.json()).toMatchObject({ message: 'no signature matches' });
+    const stale = await post(sos(), { ts: Math.floor(NOW.getTime() / 1000) - 301 });
+    expect(stale.statusCode).toBe(401);
+    expect(stale.json().message).toContain('outside the 5-minute tolerance');
+    const unsigned = await app.inject({
+      method: 'POST',
+      url: '/hooks/fob/alpha/peoplesafe-style',
+      headers: { 'content-type': 'application/json' },
+      payload: '{}',
+    });
+    expect(unsigned.statusCode).toBe(401);
+    const oversized = await post(sos({ message: 'x'.repeat(5000) }));
+    expect(oversized.statusCode).toBe(413);
+    const notJson = await post(null, { raw: '{"event_id": ' });
+    expect(notJson.statusCode).toBe(422);
+    expect(notJson.json()).toMatchObject({ field: '(body)' });
+    const badField = await post(sos({ occurred_at: 'yesterday' }));
+    expect(badField.statusCode).toBe(422);
+    expect(badField.json()).toMatchObject({ field: 'occurredAt' });
+    expect(await count('alarms')).toBe(alarms);
+    const { rows } = await db.query<{ reason: string }>('SELECT reason FROM rejected_events ORDER BY id');
+    expect(rows.map((r) => r.reason)).toEqual([
+      '(body): the body is not JSON',
+      expect.stringMatching(/^occurredAt: /),
+    ]);
+  });
+
+  it('raises an alarm for an unknown device instead of dropping it', async () => {
+    const r = await post(sos({ device: { id: 'PS-9999' } }));
+    expect(r.statusCode).toBe(202);
+    const { rows } = await db.query(`SELECT staff_id, unknown_device FROM alarms WHERE id = $1`, [
+      (r.json() as { alarmId: string }).alarmId,
+    ]);
+    expect(rows[0]).toEqual({ staff_id: null, unknown_device: true });
+  });
+
+  it('stores check-ins and timers for the visit register without raising an alarm', async () => {
+    const alarms = await count('alarms');
+    for (const type of ['AMBER_START', 'CHECK_IN', 'AMBER_CANCEL'])
+      expect((await post(sos({ type }))).statusCode).toBe(202);
+    expect(await count('alarms')).toBe(alarms);
+    const { rows } = await db.query<{ type: string }>(`SELECT type FROM fob_events ORDER BY id DESC LIMIT 3`);
+    expect(rows.map((r) => r.type)).toEqual(['timer_cancelled', 'check_in', 'timer_started']);
+  });
+
+  it('answers Blackline with the MD5 hex of the body, and 404 for a profile the school does not use', async () => {
+    const body = {
+      id: 5001,
+      status: 'unacknowledged',
+      type: 'fall_detected_alert',
+      date_created: '2025-11-18T10:02:00Z',
+      contacts: [{ device_id: 'BL-1' }],
+    };
+    const r = await post(body, { profile: 'blackline' });
+    expect(r.statusCode).toBe(200);
+    const { createHash } = await import('node:crypto');
+    expect(r.body).toBe(createHash('md5').update(JSON.stringify(body)).digest('hex'));
+    expect((await post(sos(), { profile: 'generic' })).statusCode).toBe(404);
+  });
+});
