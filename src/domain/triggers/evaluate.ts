@@ -168,6 +168,17 @@ function evaluateRule(
 }
 
 const setCache = new WeakMap<object, Uint8Array>();
+const noReasonCache = new WeakMap<Uint8Array, Uint8Array>();
+
+/** The codes of `set` that carry no reason (N, O, G). */
+function noReasonSet(set: Uint8Array): Uint8Array {
+  let s = noReasonCache.get(set);
+  if (!s) {
+    s = set.map((v, i) => (v === 1 && NO_REASON[i] === 1 ? 1 : 0));
+    noReasonCache.set(set, s);
+  }
+  return s;
+}
 function setFor(rule: { codes?: readonly string[] | undefined }, fallback: Uint8Array): Uint8Array {
   if (!rule.codes) return fallback;
   let s = setCache.get(rule.codes);
@@ -209,7 +220,9 @@ function consecutiveAbsence(
   todayIndex: number,
   ctx: EvaluationContext,
 ): RuleOutcome {
-  const set = setFor(rule, ABSENCE);
+  // "No reason recorded" counts only the days on which no reason was given: a day with a reason
+  // ends the unanswered run (and so a present mark can never lengthen a run).
+  const set = rule.noReasonRecorded ? noReasonSet(setFor(rule, ABSENCE)) : setFor(rule, ABSENCE);
   const run = absenceRun(p, set, todayIndex);
   const n = run ? run.end - run.start + 1 : 0;
   const fires = run !== null && n >= rule.days && (!rule.flags || p.hasAnyFlag(rule.flags));
@@ -225,21 +238,10 @@ function consecutiveAbsence(
     return {
       fired: false,
       evidence,
-      explanation: !ctx.explain ? '' : `absent ${n} school day(s) in a row; the rule needs ${rule.days}`,
+      explanation: !ctx.explain
+        ? ''
+        : `absent ${n} school day(s) in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${rule.days}`,
     };
-  }
-  if (rule.noReasonRecorded) {
-    for (let d = run.start; d <= run.end; d++) {
-      if (!p.allMarkedIn(d, NO_REASON)) {
-        return {
-          fired: false,
-          evidence,
-          explanation: !ctx.explain
-            ? ''
-            : `a reason was recorded for ${p.calendar.days[d]} (${p.am(d) || '-'}/${p.pm(d) || '-'}), so contact was made`,
-        };
-      }
-    }
   }
   let reasoned = true;
   for (let d = run.start; d <= run.end && reasoned; d++) reasoned = p.anyMarkedIn(d, AUTHORISED);

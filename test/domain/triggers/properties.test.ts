@@ -72,7 +72,7 @@ describe('trigger evaluation properties', () => {
         const after = firedKeys(new PupilAttendance('p', p.flags, calendar, slots));
         for (const key of after) expect(before.has(key), `${key} newly fired`).toBe(true);
       }),
-      { numRuns: 300 },
+      { numRuns: Number(process.env.FC_RUNS ?? 300) },
     );
   });
 });
