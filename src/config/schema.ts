@@ -180,6 +180,21 @@ export function buildConfigSchema(sources: SecretSources) {
         username: z.string().min(1).optional(),
         password: secret(sources).optional(),
         topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
+        /** Stable per instance (the broker keeps its session); DOORSTEP_INSTANCE is appended when set. */
+        clientId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .optional(),
+        /** Subscribe as `$share/doorstep/<filter>` so several Doorstep instances share the load. */
+        shared: z.boolean().default(false),
+        sessionExpirySeconds: z
+          .int()
+          .min(60)
+          .max(7 * 86400)
+          .default(86400),
+        tls: z
+          .strictObject({ ca: folder.optional(), cert: folder.optional(), key: folder.optional() })
+          .optional(),
         ...profileFields,
       })
       .refine(needsMapping, mappingError),

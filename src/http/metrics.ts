@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 const STATES = [
   'waiting',
@@ -34,4 +34,16 @@ export function createMetrics(queues: readonly Queue[]): Registry {
     },
   });
   return registry;
+}
+
+/** Lone-worker payloads that could not be decoded (kept in rejected_events). */
+export function fobRejectedCounter(registry: Registry): Counter<'school' | 'transport'> {
+  const existing = registry.getSingleMetric('doorstep_fob_rejected_total');
+  if (existing) return existing as Counter<'school' | 'transport'>;
+  return new Counter({
+    name: 'doorstep_fob_rejected_total',
+    help: 'Fob payloads refused as malformed, by school and transport.',
+    labelNames: ['school', 'transport'],
+    registers: [registry],
+  });
 }

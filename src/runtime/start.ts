@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
 import { handlers } from '../../jobs/index.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
-import { createMetrics } from '../http/metrics.ts';
+import { createMetrics, fobRejectedCounter } from '../http/metrics.ts';
 import { DropWatcher } from '../import/drop-watcher.ts';
 import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
@@ -57,9 +58,11 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   let host: WorkerHost<typeof catalog, JobDeps> | undefined;
   let app: FastifyInstance | undefined;
   let watcher: DropWatcher | undefined;
+  const transports: MqttFobTransport[] = [];
   const closeAll = async (deadlineMs: number) => {
     const started = Date.now();
     watcher?.stop();
+    await Promise.all(transports.map((t) => t.stop()));
     await app?.close();
     const report = host
       ? await host.close(Math.max(0, deadlineMs - (Date.now() - started) - 500))
@@ -76,6 +79,25 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     producer = new Producer(catalog, conn, config.redis.prefix);
     const instance = `${hostname()}:${process.pid}`;
 
+    const metrics = createMetrics([...producer.queues.values()]);
+    if (roles.includes('ingest')) {
+      const ingest = { db, producer, publisher: conn, prefix: config.redis.prefix };
+      for (const school of config.schools) {
+        for (const transport of school.fobs.transports) {
+          if (transport.kind !== 'mqtt') continue;
+          const t = new MqttFobTransport({
+            school,
+            transport,
+            ingest,
+            log,
+            rejectedCounter: fobRejectedCounter(metrics),
+            instance: process.env.DOORSTEP_INSTANCE,
+          });
+          t.start();
+          transports.push(t);
+        }
+      }
+    }
     if (roles.includes('worker') || roles.includes('ingest')) {
       host = new WorkerHost<typeof catalog, JobDeps>({
         catalog,
@@ -120,7 +142,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       app = await buildHttpApp({
         log,
         readiness: [redisCheck(conn, describeRedisUrl(config.redis.url)), storeCheck(db)],
-        metrics: createMetrics([...producer.queues.values()]),
+        metrics,
         queues: [...producer.queues.values()],
         admin: config.http.admin,
         fobWebhooks: { config, ingest: { db, producer, publisher: conn, prefix: config.redis.prefix } },
