@@ -187,6 +187,8 @@ export function buildConfigSchema(sources: SecretSources) {
           .optional(),
         /** Subscribe as `$share/doorstep/<filter>` so several Doorstep instances share the load. */
         shared: z.boolean().default(false),
+        /** Connections per instance (with `shared`): each handles its messages in order, so more connections, more alarms per second. */
+        connections: z.int().min(1).max(64).default(1),
         sessionExpirySeconds: z
           .int()
           .min(60)

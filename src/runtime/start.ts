@@ -85,16 +85,21 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       for (const school of config.schools) {
         for (const transport of school.fobs.transports) {
           if (transport.kind !== 'mqtt') continue;
-          const t = new MqttFobTransport({
-            school,
-            transport,
-            ingest,
-            log,
-            rejectedCounter: fobRejectedCounter(metrics),
-            instance: process.env.DOORSTEP_INSTANCE,
-          });
-          t.start();
-          transports.push(t);
+          for (let c = 0; c < (transport.shared ? transport.connections : 1); c++) {
+            const instance = [process.env.DOORSTEP_INSTANCE, transport.connections > 1 ? `c${c}` : undefined]
+              .filter(Boolean)
+              .join('-');
+            const t = new MqttFobTransport({
+              school,
+              transport,
+              ingest,
+              log,
+              rejectedCounter: fobRejectedCounter(metrics),
+              instance: instance || undefined,
+            });
+            t.start();
+            transports.push(t);
+          }
         }
       }
     }
