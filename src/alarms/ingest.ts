@@ -69,13 +69,12 @@ export async function ingestFobEvent(
     if (!eventId) return null;
     if (!ALARM_TYPES.has(event.type)) return { eventId, alarmId: null, boardId: null };
     const alarmId = await insertAlarm(tx, { schoolId: school.id, fobEventId: eventId, event, staffId });
-    const boardId = await insertBoardEvent(tx, school.id, 'alarm.raised', {
-      alarmId,
-      type: event.type,
-      deviceId: event.deviceId,
-      staffId,
-      unknownDevice: staffId === null,
-    });
+    const boardId = await insertBoardEvent(
+      tx,
+      school.id,
+      'alarm.raised',
+      boardPayload(alarmId, event, staffId),
+    );
     return { eventId, alarmId, boardId };
   });
 
@@ -93,18 +92,25 @@ export async function ingestFobEvent(
           id: written.boardId,
           schoolId: school.id,
           type: 'alarm.raised',
-          payload: {
-            alarmId: written.alarmId,
-            type: event.type,
-            deviceId: event.deviceId,
-            staffId,
-            unknownDevice: staffId === null,
-          },
+          payload: boardPayload(written.alarmId, event, staffId),
         }),
       )
       .catch(() => {});
   }
   return { outcome: 'accepted', eventId: written.eventId, alarmId: written.alarmId };
+}
+
+/** What the board is told of a new alarm: ids only; the board looks up names itself. */
+function boardPayload(alarmId: string, event: FobEvent, staffId: string | null): Record<string, unknown> {
+  return {
+    alarmId,
+    type: event.type,
+    deviceId: event.deviceId,
+    vendorEventId: event.vendorEventId,
+    staffId,
+    unknownDevice: staffId === null,
+    raisedAt: event.occurredAt,
+  };
 }
 
 async function enqueueEscalation(deps: IngestDeps, alarmId: string): Promise<void> {

@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log/logger.ts';
 import { type Check, runChecks } from '../runtime/checks.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
+import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 
 export interface HttpAppOptions {
@@ -15,6 +16,8 @@ export interface HttpAppOptions {
   admin?: AdminCredential | undefined;
   /** Lone-worker device webhooks (the ingest path over HTTP). */
   fobWebhooks?: FobWebhookOptions | undefined;
+  /** The board's live event stream. */
+  boardEvents?: BoardEventsOptions | undefined;
 }
 
 /** The Fastify app: health, readiness, metrics and (when configured) the queue admin UI. */
@@ -55,5 +58,6 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   if (options.admin) await registerAdminQueues(app, options.queues, options.admin);
   if (options.fobWebhooks) await registerFobWebhooks(app, options.fobWebhooks);
+  if (options.boardEvents) await registerBoardEvents(app, options.boardEvents);
   return app;
 }

@@ -151,6 +151,12 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         queues: [...producer.queues.values()],
         admin: config.http.admin,
         fobWebhooks: { config, ingest: { db, producer, publisher: conn, prefix: config.redis.prefix } },
+        boardEvents: {
+          config,
+          db,
+          subscriber: await connectRedis(redisSettings, 'worker'),
+          prefix: config.redis.prefix,
+        },
       });
       url = await app.listen({ host: config.http.host, port: config.http.port });
     }
