@@ -77,14 +77,17 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
     res.write('retry: 2000\n\n');
     streams.add(res);
 
-    // Subscribe first and hold live events, then catch up from the table, then release the held ones.
-    let sent = BigInt(lastId);
-    let held: BoardEvent[] | null = [];
+    // Board event ids come from a sequence, but concurrent writers commit (and publish) out of id
+    // order, so "id > last" is not enough: live events are sent unless this stream already sent
+    // that id, and a catch-up also replays the few seconds before the last id. Clients dedupe by id.
+    const sentIds = new Set<string>();
     const send = (e: BoardEvent) => {
-      if (BigInt(e.id) <= sent) return;
-      sent = BigInt(e.id);
+      if (sentIds.has(e.id)) return;
+      sentIds.add(e.id);
+      if (sentIds.size > 20_000) sentIds.delete(sentIds.values().next().value as string);
       res.write(frame(e));
     };
+    let held: BoardEvent[] | null = [];
     const onEvent = (e: BoardEvent) => (held ? held.push(e) : send(e));
     bus.on(schoolId, onEvent);
     const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs ?? 15_000);
@@ -93,10 +96,14 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       clearInterval(heartbeat);
       bus.off(schoolId, onEvent);
     });
+    let cursor = lastId;
+    let first = true;
     for (;;) {
-      const page = await boardEventsAfter(o.db, schoolId, sent.toString());
+      const page = await boardEventsAfter(o.db, schoolId, cursor, 500, first && lastId !== '0' ? 10 : 0);
+      first = false;
       for (const e of page) send({ ...e, schoolId });
       if (page.length < 500) break;
+      cursor = page.at(-1)!.id;
     }
     const pending = held;
     held = null;

@@ -126,10 +126,22 @@ export async function insertBoardEvent(
   return String(rows[0]!.id);
 }
 
-export async function boardEventsAfter(db: Queryable, schoolId: string, afterId: string, limit = 500) {
+/**
+ * Board events after `afterId`, in id order. With `lookbackSeconds`, also those created in the
+ * seconds before `afterId` was (a writer that committed late may have a smaller id).
+ */
+export async function boardEventsAfter(
+  db: Queryable,
+  schoolId: string,
+  afterId: string,
+  limit = 500,
+  lookbackSeconds = 0,
+) {
   const { rows } = await db.query<{ id: string; type: string; payload: Record<string, unknown> }>(
-    'SELECT id, type, payload FROM board_events WHERE school_id = $1 AND id > $2 ORDER BY id LIMIT $3',
-    [schoolId, afterId, limit],
+    `SELECT id, type, payload FROM board_events WHERE school_id = $1 AND (id > $2 OR ($4 > 0 AND created_at >=
+       (SELECT created_at FROM board_events WHERE id = $2) - make_interval(secs => $4)))
+     ORDER BY id LIMIT $3`,
+    [schoolId, afterId, limit, lookbackSeconds],
   );
   return rows.map((r) => ({ id: String(r.id), type: r.type, payload: r.payload }));
 }

@@ -1,0 +1,213 @@
+/**
+ * npm run bench:alarm — the alarm path end to end: MQTT publish → Doorstep ingest (durable write,
+ * escalation job) → the board's SSE event. At 200 alarms/s: p50/p99 latency, beside the raw broker
+ * pub→sub round trip on the same broker in the same run (target: p99 ≤ broker p99 + 5 ms). Then the
+ * highest sustained rate with nothing lost (target ≥ 2,000/s): rising rates, each for a few seconds,
+ * passing when every alarm reaches the board and the backlog drains within 2 s of the last publish.
+ */
+import mqtt from 'mqtt';
+import { MqttFobTransport } from '../connectors/fob/mqtt/transport.ts';
+import { buildHttpApp } from '../src/http/app.ts';
+import { createMetrics } from '../src/http/metrics.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { catalog } from '../src/queue/catalog.ts';
+import { Producer } from '../src/queue/producer.ts';
+import { connectRedis } from '../src/queue/redis.ts';
+import { openStore } from '../src/store/open.ts';
+import { configWith } from '../test/helpers/config.ts';
+import { startPrivateMosquitto } from '../test/helpers/private-broker.ts';
+import { freePort } from '../test/helpers/spawn.ts';
+import { printResult, printTable, round } from './lib/report.ts';
+
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const suffix = Date.now().toString(36);
+const schema = `bench_alarm_${suffix}`;
+const prefix = `bench-alarm-${suffix}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
+};
+
+const broker = await startPrivateMosquitto(await freePort());
+const log = createLogger({ level: 'silent' });
+const config = configWith({
+  school: `    fobs:
+      transports:
+        - { kind: mqtt, url: "${broker.url}", topics: ["bench/${suffix}/fobs/+/events"], shared: true, connections: ${CONNECTIONS}, clientId: "bench-${suffix}" }
+      devices: [{ deviceId: PS-0001, staffId: staff-1 }]
+`,
+});
+const school = config.schools[0]!;
+const transportConfig = school.fobs.transports[0]! as Extract<
+  (typeof school.fobs.transports)[number],
+  { kind: 'mqtt' }
+>;
+const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
+const conn = await connectRedis({ url: REDIS_URL }, 'producer');
+const producer = new Producer(catalog, conn, prefix);
+const ingest = { db, producer, publisher: conn, prefix };
+const app = await buildHttpApp({
+  log,
+  readiness: [],
+  metrics: createMetrics([]),
+  queues: [],
+  boardEvents: { config, db, subscriber: await connectRedis({ url: REDIS_URL }, 'worker'), prefix },
+});
+const base = await app.listen({ host: '127.0.0.1', port: 0 });
+const transports = Array.from(
+  { length: CONNECTIONS },
+  (_, c) => new MqttFobTransport({ school, transport: transportConfig, ingest, log, instance: `c${c}` }),
+);
+for (const t of transports) t.start();
+await Promise.all(transports.map((t) => t.ready));
+
+// The board: one SSE stream; every alarm's arrival time by its vendor event id.
+const seen = new Map<string, number>();
+const sse = await fetch(`${base}/board/events?school=alpha`);
+void (async () => {
+  const reader = sse.body!.getReader();
+  const decoder = new TextDecoder();
+  let buf = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    const now = performance.now();
+    buf += decoder.decode(value, { stream: true });
+    let i = buf.indexOf('\n\n');
+    while (i >= 0) {
+      const m = /"vendorEventId":"([^"]+)"/.exec(buf.slice(0, i));
+      if (m) seen.set(m[1]!, now);
+      buf = buf.slice(i + 2);
+      i = buf.indexOf('\n\n');
+    }
+  }
+})();
+
+const publisher = await mqtt.connectAsync(broker.url, { clientId: `bench-pub-${suffix}` });
+const topic = `bench/${suffix}/fobs/PS-0001/events`;
+
+/** Publishes `n` alarms at `rate`/s; returns each one's publish time. */
+async function publishAt(rate: number, n: number, label: string, to = topic): Promise<Map<string, number>> {
+  const sent = new Map<string, number>();
+  const start = performance.now();
+  const inFlight: Promise<unknown>[] = [];
+  for (let i = 0; i < n; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const id = `${label}-${i}`;
+    sent.set(id, performance.now());
+    inFlight.push(
+      publisher.publishAsync(
+        to,
+        JSON.stringify({
+          event_id: id,
+          device: { id: 'PS-0001' },
+          type: 'SOS',
+          occurred_at: new Date().toISOString(),
+        }),
+        { qos: 1 },
+      ),
+    );
+  }
+  await Promise.all(inFlight);
+  return sent;
+}
+
+async function waitSeen(ids: readonly string[], ms: number): Promise<boolean> {
+  const end = performance.now() + ms;
+  for (;;) {
+    let all = true;
+    for (const id of ids) if (!seen.has(id)) all = false;
+    if (all) return true;
+    if (performance.now() > end) return false;
+    await sleep(20);
+  }
+}
+
+try {
+  // Baseline: the broker alone, publisher → subscriber, same rate and broker.
+  const sub = await mqtt.connectAsync(broker.url, { clientId: `bench-sub-${suffix}` });
+  const rawSeen = new Map<string, number>();
+  sub.on('message', (_t, payload) => {
+    const m = /"event_id":"([^"]+)"/.exec(payload.toString());
+    if (m) rawSeen.set(m[1]!, performance.now());
+  });
+  await sub.subscribeAsync(`bench/${suffix}/raw`, { qos: 1 });
+  const rawSent = await publishAt(200, 2000, 'raw', `bench/${suffix}/raw`);
+  await sleep(500);
+  const rawLat = [...rawSent].filter(([id]) => rawSeen.has(id)).map(([id, t]) => rawSeen.get(id)! - t);
+  await sub.endAsync();
+
+  // Doorstep at 200 alarms/s.
+  const sent = await publishAt(200, 2000, 'steady');
+  const complete = await waitSeen([...sent.keys()], 10_000);
+  const lat = [...sent].filter(([id]) => seen.has(id)).map(([id, t]) => seen.get(id)! - t);
+
+  // Highest sustained rate with nothing lost.
+  const rates = (process.env.BENCH_RATES ?? '500,1000,1500,2000,2500,3000').split(',').map(Number);
+  const ramp: { rate: number; ok: boolean; p99: number }[] = [];
+  let best = 0;
+  for (const rate of rates) {
+    const s = await publishAt(rate, rate * 3, `r${rate}`);
+    const ok = await waitSeen([...s.keys()], 2000);
+    const l = [...s].filter(([id]) => seen.has(id)).map(([id, t]) => seen.get(id)! - t);
+    ramp.push({ rate, ok, p99: round(pct(l, 99), 1) });
+    if (!ok) break;
+    best = rate;
+    await sleep(500);
+  }
+  const { rows } = await db.query<{ n: number; d: number }>(
+    'SELECT count(*)::int AS n, count(DISTINCT vendor_event_id)::int AS d FROM fob_events',
+  );
+
+  printTable([
+    {
+      run: 'broker pub→sub (baseline)',
+      p50: round(pct(rawLat, 50), 2),
+      p99: round(pct(rawLat, 99), 2),
+      received: `${rawLat.length}/2000`,
+    },
+    {
+      run: 'MQTT → Doorstep → board SSE',
+      p50: round(pct(lat, 50), 2),
+      p99: round(pct(lat, 99), 2),
+      received: `${lat.length}/2000`,
+    },
+    ...ramp.map((r) => ({
+      run: `sustained ${r.rate}/s for 3 s`,
+      p50: '',
+      p99: r.p99,
+      received: r.ok ? 'all' : 'NOT all within 2 s',
+    })),
+  ]);
+  printResult({
+    bench: 'alarm',
+    rate: 200,
+    p50Ms: round(pct(lat, 50), 2),
+    p99Ms: round(pct(lat, 99), 2),
+    baselineBrokerP50Ms: round(pct(rawLat, 50), 2),
+    baselineBrokerP99Ms: round(pct(rawLat, 99), 2),
+    p99OverBrokerMs: round(pct(lat, 99) - pct(rawLat, 99), 2),
+    allDelivered: complete,
+    maxSustainedPerSec: best,
+    stored: rows[0]!.n,
+    duplicatesStored: rows[0]!.n - rows[0]!.d,
+    connections: CONNECTIONS,
+    targets: { p99OverBrokerMs: '<= 5', maxSustainedPerSec: '>= 2000' },
+  });
+} finally {
+  await publisher.endAsync();
+  await Promise.all(transports.map((t) => t.stop()));
+  await app.close();
+  await producer.close();
+  const keys = await conn.keys(`${prefix}:*`);
+  if (keys.length) await conn.del(...keys);
+  conn.disconnect();
+  await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
+  await db.close();
+  await broker.stop();
+}
