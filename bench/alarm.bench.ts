@@ -148,7 +148,7 @@ try {
   const lat = [...sent].filter(([id]) => seen.has(id)).map(([id, t]) => seen.get(id)! - t);
 
   // Highest sustained rate with nothing lost.
-  const rates = (process.env.BENCH_RATES ?? '500,1000,1500,2000,2500,3000').split(',').map(Number);
+  const rates = (process.env.BENCH_RATES ?? '500,1000,2000,3000,4000,5000').split(',').map(Number);
   const ramp: { rate: number; ok: boolean; p99: number }[] = [];
   let best = 0;
   for (const rate of rates) {

@@ -3,13 +3,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import { ALARM_TYPES, type FobEvent } from '../domain/fob/event.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
-import {
-  alarmForEvent,
-  insertAlarm,
-  insertBoardEvent,
-  insertFobEvent,
-  recordWebhookId,
-} from '../store/alarms.ts';
+import { alarmForEvent, writeFobEvent } from '../store/alarms.ts';
 import type { Db } from '../store/db.ts';
 
 export interface IngestDeps {
@@ -42,9 +36,9 @@ export function staffFor(school: SchoolConfig, deviceId: string): string | null 
 }
 
 /**
- * Accepts one decoded fob event. Durable first, in one transaction: the event row (once per device
- * event), and for an alarm type the alarm, its audit entry and its board event. Then the escalation
- * job is enqueued (job id from the alarm: enqueueing again adds nothing) and the board is told.
+ * Accepts one decoded fob event. Durable first, in one statement: the event row (once per device
+ * event), and for an alarm type the alarm, its audit entry and its board event. Then the board is
+ * told and the escalation job enqueued (job id from the alarm: enqueueing again adds nothing).
  * Only when this resolves may the transport acknowledge (MQTT PUBACK, HTTP 2xx). A duplicate —
  * the same webhook id, or the same device event — writes nothing new but still makes sure the
  * alarm's escalation job exists, so a crash between commit and enqueue loses nothing.
@@ -56,27 +50,18 @@ export async function ingestFobEvent(
   source: IngestSource,
 ): Promise<IngestOutcome> {
   const staffId = staffFor(school, event.deviceId);
-  const written = await deps.db.transaction(async (tx) => {
-    if (source.webhookId && !(await recordWebhookId(tx, school.id, source.webhookId))) return null;
-    const eventId = await insertFobEvent(tx, {
-      schoolId: school.id,
-      event,
-      staffId,
-      transport: source.transport,
-      profile: source.profile,
-      raw: source.raw.toString('utf8'),
-    });
-    if (!eventId) return null;
-    if (!ALARM_TYPES.has(event.type)) return { eventId, alarmId: null, boardId: null };
-    const alarmId = await insertAlarm(tx, { schoolId: school.id, fobEventId: eventId, event, staffId });
-    const boardId = await insertBoardEvent(
-      tx,
-      school.id,
-      'alarm.raised',
-      boardPayload(alarmId, event, staffId),
-    );
-    return { eventId, alarmId, boardId };
+  const w = await writeFobEvent(deps.db, {
+    schoolId: school.id,
+    event,
+    staffId,
+    transport: source.transport,
+    profile: source.profile,
+    raw: source.raw.toString('utf8'),
+    webhookId: source.webhookId ?? null,
+    isAlarm: ALARM_TYPES.has(event.type),
+    boardPayload: boardPayload(null, event, staffId),
   });
+  const written = w.eventId ? { eventId: w.eventId, alarmId: w.alarmId, boardId: w.boardId } : null;
 
   if (!written) {
     const alarmId = await alarmForEvent(deps.db, school.id, event.deviceId, event.vendorEventId);
@@ -84,8 +69,9 @@ export async function ingestFobEvent(
     return { outcome: 'duplicate', alarmId };
   }
   if (written.alarmId) {
-    await enqueueEscalation(deps, written.alarmId);
-    await deps.publisher
+    // The board first (the row is committed, so the office may see it now), then the escalation job;
+    // the transport acknowledges only after both.
+    const told = deps.publisher
       ?.publish(
         boardChannel(deps.prefix),
         JSON.stringify({
@@ -95,15 +81,21 @@ export async function ingestFobEvent(
           payload: boardPayload(written.alarmId, event, staffId),
         }),
       )
-      .catch(() => {});
+      .catch(() => 0);
+    await enqueueEscalation(deps, written.alarmId);
+    await told;
   }
   return { outcome: 'accepted', eventId: written.eventId, alarmId: written.alarmId };
 }
 
 /** What the board is told of a new alarm: ids only; the board looks up names itself. */
-function boardPayload(alarmId: string, event: FobEvent, staffId: string | null): Record<string, unknown> {
+function boardPayload(
+  alarmId: string | null,
+  event: FobEvent,
+  staffId: string | null,
+): Record<string, unknown> {
   return {
-    alarmId,
+    ...(alarmId ? { alarmId } : {}),
     type: event.type,
     deviceId: event.deviceId,
     vendorEventId: event.vendorEventId,

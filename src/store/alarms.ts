@@ -1,43 +1,5 @@
 import type { FobEvent } from '../domain/fob/event.ts';
-import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
-
-export interface StoredFobEvent {
-  schoolId: string;
-  event: FobEvent;
-  staffId: string | null;
-  transport: 'mqtt' | 'webhook';
-  profile: string;
-  raw: string;
-}
-
-/** Inserts the event once per (school, device, vendor event id); returns its id, or null for a duplicate. */
-export async function insertFobEvent(tx: Queryable, e: StoredFobEvent): Promise<string | null> {
-  const ev = e.event;
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO fob_events (school_id, device_id, vendor_event_id, type, occurred_at, received_at, staff_id, location,
-       battery_percent, message, voice_note_url, transport, profile, raw)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-     ON CONFLICT (school_id, device_id, vendor_event_id) DO NOTHING RETURNING id`,
-    [
-      e.schoolId,
-      ev.deviceId,
-      ev.vendorEventId,
-      ev.type,
-      ev.occurredAt,
-      ev.receivedAt,
-      e.staffId,
-      ev.location ? JSON.stringify(ev.location) : null,
-      ev.batteryPercent,
-      ev.message,
-      ev.voiceNoteUrl,
-      e.transport,
-      e.profile,
-      e.raw,
-    ],
-  );
-  return rows[0] ? String(rows[0].id) : null;
-}
 
 export async function alarmForEvent(
   db: Queryable,
@@ -51,49 +13,6 @@ export async function alarmForEvent(
     [schoolId, deviceId, vendorEventId],
   );
   return rows[0] ? String(rows[0].id) : null;
-}
-
-export async function insertAlarm(
-  tx: Queryable,
-  a: { schoolId: string; fobEventId: string; event: FobEvent; staffId: string | null },
-): Promise<string> {
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO alarms (school_id, fob_event_id, device_id, staff_id, unknown_device, type, status, raised_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 'open', $7) RETURNING id`,
-    [
-      a.schoolId,
-      a.fobEventId,
-      a.event.deviceId,
-      a.staffId,
-      a.staffId === null,
-      a.event.type,
-      a.event.occurredAt,
-    ],
-  );
-  const id = String(rows[0]!.id);
-  await appendAudit(tx, {
-    actor: 'system:fob-ingest',
-    action: 'alarm.raised',
-    schoolId: a.schoolId,
-    entityType: 'alarm',
-    entityId: id,
-    after: {
-      type: a.event.type,
-      device: a.event.deviceId,
-      staff: a.staffId,
-      unknownDevice: a.staffId === null,
-    },
-  });
-  return id;
-}
-
-/** Returns true when the webhook id is new for the school (false: a replay). */
-export async function recordWebhookId(tx: Queryable, schoolId: string, webhookId: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    'INSERT INTO webhook_receipts (school_id, webhook_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-    [schoolId, webhookId],
-  );
-  return rowCount === 1;
 }
 
 export async function insertRejected(
@@ -111,19 +30,6 @@ export async function insertRejected(
     'INSERT INTO rejected_events (school_id, transport, profile, source, reason, raw) VALUES ($1, $2, $3, $4, $5, $6)',
     [r.schoolId, r.transport, r.profile, r.source, r.reason, r.raw],
   );
-}
-
-export async function insertBoardEvent(
-  tx: Queryable,
-  schoolId: string,
-  type: string,
-  payload: Record<string, unknown>,
-) {
-  const { rows } = await tx.query<{ id: string }>(
-    'INSERT INTO board_events (school_id, type, payload) VALUES ($1, $2, $3) RETURNING id',
-    [schoolId, type, JSON.stringify(payload)],
-  );
-  return String(rows[0]!.id);
 }
 
 /**
@@ -144,4 +50,80 @@ export async function boardEventsAfter(
     [schoolId, afterId, limit, lookbackSeconds],
   );
   return rows.map((r) => ({ id: String(r.id), type: r.type, payload: r.payload }));
+}
+
+export interface IngestWrite {
+  schoolId: string;
+  event: FobEvent;
+  staffId: string | null;
+  transport: 'mqtt' | 'webhook';
+  profile: string;
+  raw: string;
+  webhookId: string | null;
+  isAlarm: boolean;
+  /** The board event's payload (ids only); the alarm id is added. */
+  boardPayload: Record<string, unknown>;
+}
+
+/**
+ * The whole durable write of an accepted fob event as ONE statement (so one round trip, atomic
+ * without an explicit transaction): the webhook id (a replay writes nothing), the event row (once
+ * per device event), and for an alarm the alarm, its audit entry and its board event.
+ * Returns nulls when nothing was written (a duplicate).
+ */
+export async function writeFobEvent(db: Queryable, w: IngestWrite) {
+  const ev = w.event;
+  const { rows } = await db.query<{
+    event_id: string | null;
+    alarm_id: string | null;
+    board_id: string | null;
+  }>(
+    `WITH wh AS (
+       INSERT INTO webhook_receipts (school_id, webhook_id) SELECT $1, $13 WHERE $13::text IS NOT NULL
+       ON CONFLICT DO NOTHING RETURNING 1
+     ), ev AS (
+       INSERT INTO fob_events (school_id, device_id, vendor_event_id, type, occurred_at, received_at, staff_id, location,
+         battery_percent, message, voice_note_url, transport, profile, raw)
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $14, $15
+       WHERE $13::text IS NULL OR EXISTS (SELECT 1 FROM wh)
+       ON CONFLICT (school_id, device_id, vendor_event_id) DO NOTHING RETURNING id
+     ), al AS (
+       INSERT INTO alarms (school_id, fob_event_id, device_id, staff_id, unknown_device, type, status, raised_at)
+       SELECT $1, ev.id, $2, $7, $7::text IS NULL, $4, 'open', $5 FROM ev WHERE $16 RETURNING id
+     ), au AS (
+       INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, after)
+       SELECT 'system:fob-ingest', 'alarm.raised', $1, 'alarm', al.id::text,
+              jsonb_build_object('type', $4::text, 'device', $2::text, 'staff', $7::text, 'unknownDevice', $7::text IS NULL)
+       FROM al
+     ), be AS (
+       INSERT INTO board_events (school_id, type, payload)
+       SELECT $1, 'alarm.raised', $17::jsonb || jsonb_build_object('alarmId', al.id::text) FROM al RETURNING id
+     )
+     SELECT (SELECT id FROM ev) AS event_id, (SELECT id FROM al) AS alarm_id, (SELECT id FROM be) AS board_id`,
+    [
+      w.schoolId,
+      ev.deviceId,
+      ev.vendorEventId,
+      ev.type,
+      ev.occurredAt,
+      ev.receivedAt,
+      w.staffId,
+      ev.location ? JSON.stringify(ev.location) : null,
+      ev.batteryPercent,
+      ev.message,
+      ev.voiceNoteUrl,
+      w.transport,
+      w.webhookId,
+      w.profile,
+      w.raw,
+      w.isAlarm,
+      JSON.stringify(w.boardPayload),
+    ],
+  );
+  const r = rows[0]!;
+  return {
+    eventId: r.event_id === null ? null : String(r.event_id),
+    alarmId: r.alarm_id === null ? null : String(r.alarm_id),
+    boardId: r.board_id === null ? null : String(r.board_id),
+  };
 }

@@ -141,12 +141,12 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     let failures = 0;
     const flaky: Db = {
       ...db,
-      transaction: async (fn) => {
-        if (failures < 6) {
+      query: async (sql, params) => {
+        if (sql.includes('INSERT INTO fob_events') && failures < 6) {
           failures++;
           throw new Error('database unavailable (simulated)');
         }
-        return db.transaction(fn);
+        return db.query(sql, params);
       },
     };
     const t = transport({ db: flaky, producer, prefix });
