@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
+import { policyFor } from '../domain/escalation/ladder.ts';
 import { ALARM_TYPES, type FobEvent } from '../domain/fob/event.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
@@ -60,6 +61,7 @@ export async function ingestFobEvent(
     webhookId: source.webhookId ?? null,
     isAlarm: ALARM_TYPES.has(event.type),
     boardPayload: boardPayload(null, event, staffId),
+    policy: policyFor(school.escalation, event.type),
   });
   const written = w.eventId ? { eventId: w.eventId, alarmId: w.alarmId, boardId: w.boardId } : null;
 

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { DEFAULT_MARK_COLUMNS, DEFAULT_PUPIL_COLUMNS } from '../../connectors/mis/row-mapping.ts';
 import { cpomsWireSettings, DEFAULT_CPOMS_WIRE } from '../../connectors/records/cpoms/wire.ts';
 import { CODES } from '../domain/attendance/codes.ts';
+import { escalationPolicy } from '../domain/escalation/ladder.ts';
 import { FOB_EVENT_TYPES } from '../domain/fob/event.ts';
 import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
 
@@ -215,15 +216,6 @@ export function buildConfigSchema(sources: SecretSources) {
   const fobs = z.strictObject({
     transports: z.array(fobTransport).default([]),
     devices: z.array(z.strictObject({ deviceId: z.string().min(1), staffId: z.string().min(1) })).default([]),
-  });
-
-  const escalationLevel = z.strictObject({
-    afterMinutes: z.number().min(0, { error: 'expected minutes >= 0' }),
-    notify: z.array(z.string().min(1)).min(1, { error: 'expected at least one target' }),
-  });
-  const escalationPolicy = z.strictObject({
-    levels: z.array(escalationLevel).min(1, { error: 'expected at least one level' }),
-    repeat: z.int().min(0).max(9).default(0),
   });
 
   const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });

@@ -44,6 +44,8 @@ export const catalog = {
     imports: { role: 'worker', concurrency: 2 },
     /** Lone-worker alarms: the latency-critical path, run by the ingest role only. */
     alarms: { role: 'ingest', concurrency: 16 },
+    /** Notifications to people (board, SMS, e-mail, chat): a failing channel never blocks the others. */
+    notify: { role: 'ingest', concurrency: 16 },
     /** Outbound records to CPOMS / Arbor: many at once, each host rate-limited. */
     records: { role: 'worker', concurrency: 8 },
     /** Trigger evaluation after imports, and nightly.*/
@@ -103,6 +105,14 @@ export const catalog = {
       payload: z.strictObject({ alarmId: z.string().regex(/^\d+$/), step: z.int().min(0).max(100) }),
       attempts: 5,
       backoff: { type: 'fixed', delayMs: 1000 },
+      timeoutMs: 30_000,
+    }),
+    notify: defineJob({
+      queue: 'notify',
+      description: 'Sends one notification (alarm × step × target) through its channel, once.',
+      payload: z.strictObject({ notificationId: z.string().regex(/^\d+$/) }),
+      attempts: 6,
+      backoff: { type: 'exponential', delayMs: 1000 },
       timeoutMs: 30_000,
     }),
     'relay-outbox': defineJob({

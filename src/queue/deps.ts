@@ -14,6 +14,8 @@ export interface JobDeps {
   /** This process, e.g. `hostname:pid`; written into audit entries. */
   instance: string;
   config: DoorstepConfig;
+  /** Redis connection for live board pushes. */
+  publisher?: import('ioredis').Redis;
   /** Per-host delivery limits shared across processes. */
   limiter?: import('./rate-limit.ts').RedisRateLimiter;
   /** HTTP overrides for MIS connectors (tests shorten waits). */

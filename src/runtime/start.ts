@@ -115,6 +115,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
           instance,
           config,
           limiter: new RedisRateLimiter(conn, config.redis.prefix),
+          publisher: conn,
         },
         roles,
         redis: redisSettings,

@@ -63,6 +63,8 @@ export interface IngestWrite {
   isAlarm: boolean;
   /** The board event's payload (ids only); the alarm id is added. */
   boardPayload: Record<string, unknown>;
+  /** The escalation policy, snapshotted onto the alarm. */
+  policy: unknown;
 }
 
 /**
@@ -88,8 +90,11 @@ export async function writeFobEvent(db: Queryable, w: IngestWrite) {
        WHERE $13::text IS NULL OR EXISTS (SELECT 1 FROM wh)
        ON CONFLICT (school_id, device_id, vendor_event_id) DO NOTHING RETURNING id
      ), al AS (
-       INSERT INTO alarms (school_id, fob_event_id, device_id, staff_id, unknown_device, type, status, raised_at)
-       SELECT $1, ev.id, $2, $7, $7::text IS NULL, $4, 'open', $5 FROM ev WHERE $16 RETURNING id
+       INSERT INTO alarms (school_id, fob_event_id, device_id, staff_id, unknown_device, type, status, raised_at, policy)
+       SELECT $1, ev.id, $2, $7, $7::text IS NULL, $4, 'open', $5, $18::jsonb FROM ev WHERE $16 RETURNING id
+     ), tl AS (
+       INSERT INTO alarm_timeline (alarm_id, at, event)
+       SELECT al.id, $5, 'alarm raised: ' || replace($4::text, '_', ' ') FROM al
      ), au AS (
        INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, after)
        SELECT 'system:fob-ingest', 'alarm.raised', $1, 'alarm', al.id::text,
@@ -118,6 +123,7 @@ export async function writeFobEvent(db: Queryable, w: IngestWrite) {
       w.raw,
       w.isAlarm,
       JSON.stringify(w.boardPayload),
+      JSON.stringify(w.policy),
     ],
   );
   const r = rows[0]!;

@@ -1,0 +1,69 @@
+import { decideStep } from '../src/domain/escalation/ladder.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobDeps } from '../src/queue/deps.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import { addTimeline, createNotifications, lockAlarm, setEscalationStep } from '../src/store/alarm-state.ts';
+
+/**
+ * escalate: one step of an alarm's ladder. It locks the alarm and re-reads it, so an acknowledgement
+ * (or resolution) stops every further page — across restarts, since the state lives in the database.
+ * A step's changes are made once (the alarm records the next step due; another worker or a replay
+ * finds the step already taken). After the commit — also when the step was already taken — its
+ * notification jobs and the next step's delayed job are queued under ids derived from the alarm,
+ * so a crash between commit and queue is repaired by the retry and nothing is sent twice.
+ */
+export async function escalate(
+  payload: PayloadOf<DoorstepCatalog, 'escalate'>,
+  _run: JobRun,
+  deps: JobDeps,
+): Promise<{ outcome: string }> {
+  const outcome = await deps.db.transaction(async (tx) => {
+    const alarm = await lockAlarm(tx, payload.alarmId);
+    if (!alarm) return 'missing';
+    if (alarm.escalationStep !== payload.step) return 'already taken';
+    const decision = decideStep(alarm.policy, payload.step, alarm.status);
+    if (decision.kind === 'stop') {
+      await setEscalationStep(tx, alarm.id, -1);
+      await addTimeline(tx, alarm.id, `escalation stopped: ${decision.reason}`);
+      return `stopped: ${decision.reason}`;
+    }
+    await createNotifications(tx, alarm.id, payload.step, decision.targets);
+    await addTimeline(
+      tx,
+      alarm.id,
+      `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${decision.targets.join(', ')}`,
+    );
+    await setEscalationStep(tx, alarm.id, decision.next ? decision.next.step : -1);
+    if (!decision.next) await addTimeline(tx, alarm.id, 'escalation stopped: the ladder ran out');
+    return `level ${decision.level + 1} notified`;
+  });
+  if (outcome === 'missing' || outcome.startsWith('stopped')) return { outcome };
+
+  // Queue this step's sends and the next step (idempotent job ids).
+  const { rows } = await deps.db.query<{
+    id: string;
+    status: string;
+    step: number;
+    policy: unknown;
+    escalation_step: number;
+  }>(
+    `SELECT n.id, n.status, a.escalation_step, a.policy FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+     WHERE n.alarm_id = $1 AND n.step = $2`,
+    [payload.alarmId, payload.step],
+  );
+  for (const n of rows) {
+    if (n.status === 'pending')
+      await deps.producer.enqueue('notify', { notificationId: String(n.id) }, { jobId: `notify-${n.id}` });
+  }
+  const next = rows[0]?.escalation_step ?? -1;
+  if (next === payload.step + 1) {
+    const policy = rows[0]!.policy as Parameters<typeof decideStep>[0];
+    const delayMs = Math.round(policy.levels[next % policy.levels.length]!.afterMinutes * 60_000);
+    await deps.producer.enqueue(
+      'escalate',
+      { alarmId: payload.alarmId, step: next },
+      { jobId: `escalate-${payload.alarmId}-${next}`, ...(delayMs > 0 ? { delayMs } : {}) },
+    );
+  }
+  return { outcome };
+}

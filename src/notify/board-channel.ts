@@ -1,0 +1,39 @@
+import type { Redis } from 'ioredis';
+import { boardChannel } from '../alarms/ingest.ts';
+import type { Db } from '../store/db.ts';
+import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
+
+/** The office board: a board event (kept for catch-up) and the live push to open boards. */
+export class BoardChannel implements Channel {
+  readonly kind = 'board';
+  private readonly db: Db;
+  private readonly publisher: Redis | undefined;
+  private readonly prefix: string;
+
+  constructor(db: Db, publisher: Redis | undefined, prefix: string) {
+    this.db = db;
+    this.publisher = publisher;
+    this.prefix = prefix;
+  }
+
+  async send(n: Notification): Promise<DeliveryReceipt> {
+    const payload = {
+      alarmId: n.alarmId,
+      step: n.step,
+      type: n.alarmType,
+      deviceId: n.deviceId,
+      staffId: n.staffId,
+      target: n.target,
+    };
+    const { rows } = await this.db.query<{ id: string }>(
+      `INSERT INTO board_events (school_id, type, payload) VALUES ($1, 'alarm.escalated', $2) RETURNING id`,
+      [n.schoolId, JSON.stringify(payload)],
+    );
+    const id = String(rows[0]!.id);
+    await this.publisher?.publish(
+      boardChannel(this.prefix),
+      JSON.stringify({ id, schoolId: n.schoolId, type: 'alarm.escalated', payload }),
+    );
+    return { receipt: `board event ${id}` };
+  }
+}

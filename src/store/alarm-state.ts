@@ -1,0 +1,139 @@
+import type { AlarmState, EscalationPolicy } from '../domain/escalation/ladder.ts';
+import { appendAudit } from './audit.ts';
+import type { Queryable } from './db.ts';
+
+export interface AlarmRow {
+  id: string;
+  schoolId: string;
+  type: string;
+  deviceId: string;
+  staffId: string | null;
+  status: AlarmState;
+  policy: EscalationPolicy;
+  escalationStep: number;
+  raisedAt: Date;
+}
+
+/** The alarm, locked for the rest of the transaction (every state change goes through this). */
+export async function lockAlarm(tx: Queryable, id: string): Promise<AlarmRow | undefined> {
+  const { rows } = await tx.query<Record<string, unknown>>(
+    `SELECT id, school_id, type, device_id, staff_id, status, policy, escalation_step, raised_at FROM alarms WHERE id = $1 FOR UPDATE`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    id: String(r.id),
+    schoolId: r.school_id as string,
+    type: r.type as string,
+    deviceId: r.device_id as string,
+    staffId: (r.staff_id as string | null) ?? null,
+    status: r.status as AlarmState,
+    policy: r.policy as EscalationPolicy,
+    escalationStep: r.escalation_step as number,
+    raisedAt: new Date(r.raised_at as string),
+  };
+}
+
+export async function addTimeline(
+  tx: Queryable,
+  alarmId: string,
+  event: string,
+  by: string | null = null,
+): Promise<void> {
+  await tx.query('INSERT INTO alarm_timeline (alarm_id, event, by_whom) VALUES ($1, $2, $3)', [
+    alarmId,
+    event,
+    by,
+  ]);
+}
+
+export async function timelineOf(db: Queryable, alarmId: string) {
+  const { rows } = await db.query<{ at: Date; event: string; by_whom: string | null }>(
+    'SELECT at, event, by_whom FROM alarm_timeline WHERE alarm_id = $1 ORDER BY at, id',
+    [alarmId],
+  );
+  return rows.map((r) => ({ at: new Date(r.at), event: r.event, by: r.by_whom }));
+}
+
+/** Creates the step's notifications (once per alarm × step × target); returns the new ids. */
+export async function createNotifications(
+  tx: Queryable,
+  alarmId: string,
+  step: number,
+  targets: readonly string[],
+) {
+  const { rows } = await tx.query<{ id: string; target: string }>(
+    `INSERT INTO notifications (alarm_id, step, target, status) SELECT $1, $2, t, 'pending' FROM unnest($3::text[]) t
+     ON CONFLICT (alarm_id, step, target) DO NOTHING RETURNING id, target`,
+    [alarmId, step, targets],
+  );
+  return rows.map((r) => ({ id: String(r.id), target: r.target }));
+}
+
+export async function setEscalationStep(tx: Queryable, alarmId: string, step: number): Promise<void> {
+  await tx.query('UPDATE alarms SET escalation_step = $2 WHERE id = $1', [alarmId, step]);
+}
+
+export type AckOutcome = 'acknowledged' | 'already-acknowledged' | 'already-resolved' | 'missing';
+
+/**
+ * Acknowledges an open alarm: a conditional state change, so acknowledging after resolution does
+ * not reopen it and two people acknowledging at once record one acknowledgement.
+ */
+export async function acknowledge(tx: Queryable, alarmId: string, by: string, at: Date): Promise<AckOutcome> {
+  const alarm = await lockAlarm(tx, alarmId);
+  if (!alarm) return 'missing';
+  if (alarm.status === 'resolved') return 'already-resolved';
+  if (alarm.status === 'acknowledged') return 'already-acknowledged';
+  await tx.query(
+    `UPDATE alarms SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1`,
+    [alarmId, at, by],
+  );
+  await addTimeline(tx, alarmId, 'acknowledged', by);
+  await appendAudit(tx, {
+    actor: by,
+    action: 'alarm.acknowledged',
+    schoolId: alarm.schoolId,
+    entityType: 'alarm',
+    entityId: alarmId,
+    before: { status: alarm.status },
+    after: { status: 'acknowledged' },
+  });
+  return 'acknowledged';
+}
+
+export type ResolutionReason =
+  | 'test'
+  | 'false_alarm'
+  | 'incident_without_dispatch'
+  | 'incident_with_dispatch';
+
+/** Resolves an alarm (from open or acknowledged) with a reason; a resolved alarm stays resolved. */
+export async function resolve(
+  tx: Queryable,
+  alarmId: string,
+  by: string,
+  reason: ResolutionReason,
+  note: string | null,
+  at: Date,
+): Promise<'resolved' | 'already-resolved' | 'missing'> {
+  const alarm = await lockAlarm(tx, alarmId);
+  if (!alarm) return 'missing';
+  if (alarm.status === 'resolved') return 'already-resolved';
+  await tx.query(
+    `UPDATE alarms SET status = 'resolved', resolved_at = $2, resolved_by = $3, resolution_reason = $4, resolution_note = $5 WHERE id = $1`,
+    [alarmId, at, by, reason, note],
+  );
+  await addTimeline(tx, alarmId, `resolved as ${reason.replace(/_/g, ' ')}`, by);
+  await appendAudit(tx, {
+    actor: by,
+    action: 'alarm.resolved',
+    schoolId: alarm.schoolId,
+    entityType: 'alarm',
+    entityId: alarmId,
+    before: { status: alarm.status },
+    after: { status: 'resolved', reason },
+  });
+  return 'resolved';
+}

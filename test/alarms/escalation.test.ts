@@ -1,0 +1,194 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { handlers } from '../../jobs/index.ts';
+import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import type { FobEvent } from '../../src/domain/fob/event.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import type { JobDeps } from '../../src/queue/deps.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { WorkerHost } from '../../src/queue/worker-host.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { listOutbox } from '../../src/store/outbox.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+const schema = uniqueName('escalation');
+const prefix = uniqueName('escalation');
+const log = createLogger({ level: 'silent' });
+// A fast ladder: board now, board again after 0.6 s, twice over.
+const config = configWith({
+  school: `    escalation:
+      alarm:
+        condition: if-not-acknowledged
+        repeat: 1
+        levels:
+          - { afterMinutes: 0, notify: [board] }
+          - { afterMinutes: 0.01, notify: [board] }
+`,
+});
+const school = config.schools[0]!;
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let deps: JobDeps;
+const hosts: WorkerHost<typeof catalog, JobDeps>[] = [];
+let n = 0;
+
+function startHost() {
+  const h = new WorkerHost({
+    catalog,
+    handlers,
+    deps,
+    roles: ['ingest'],
+    redis: { url: TEST_REDIS_URL },
+    prefix,
+    log,
+  });
+  h.run();
+  hosts.push(h);
+  return h;
+}
+
+async function raise(): Promise<string> {
+  n++;
+  const event: FobEvent = {
+    deviceId: 'PS-0001',
+    vendorEventId: `esc-${n}`,
+    type: 'sos',
+    occurredAt: new Date().toISOString(),
+    receivedAt: new Date().toISOString(),
+    location: null,
+    batteryPercent: null,
+    message: null,
+    voiceNoteUrl: null,
+  };
+  const r = await ingestFobEvent({ db, producer, publisher: conn, prefix }, school, event, {
+    transport: 'webhook',
+    profile: 'peoplesafe-style',
+    raw: Buffer.from('{}'),
+  });
+  return (r as { alarmId: string }).alarmId;
+}
+
+async function steps(alarmId: string): Promise<number[]> {
+  const { rows } = await db.query<{ step: number }>(
+    `SELECT step FROM notifications WHERE alarm_id = $1 AND status = 'sent' ORDER BY step`,
+    [alarmId],
+  );
+  return rows.map((r) => r.step);
+}
+
+async function until(cond: () => Promise<boolean>, ms = 10_000, what = '') {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = { db, log, producer, now: () => new Date(), instance: 't', config, publisher: conn };
+});
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.close(1000)));
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('escalation ladder (real Redis and Postgres)', () => {
+  it('runs every step once, in order, at its time, and stops when the ladder runs out', async () => {
+    const id = await raise();
+    startHost();
+    await until(async () => (await steps(id)).length === 4);
+    await until(async () => (await timelineOf(db, id)).some((t) => t.event.startsWith('escalation stopped')));
+    const t = await timelineOf(db, id);
+    expect(t.map((e) => e.event)).toEqual([
+      'alarm raised: sos',
+      'level 1: notified board',
+      'level 2: notified board',
+      'level 1 (repeat 1): notified board',
+      'level 2 (repeat 1): notified board',
+      'escalation stopped: the ladder ran out',
+    ]);
+    // Each level-2 step waited its 0.6 s after the one before.
+    expect(t[2]!.at.getTime() - t[1]!.at.getTime()).toBeGreaterThanOrEqual(550);
+  });
+
+  it('an acknowledgement mid-ladder stops every further page, across a restart', async () => {
+    const id = await raise();
+    const h = startHost();
+    await until(async () => (await steps(id)).length === 1);
+    expect(await acknowledgeAlarm(db, id, 'office:j-smith', new Date())).toBe('acknowledged');
+    await h.close(1000);
+    startHost(); // a restarted process picks up the delayed step from Redis…
+    await until(async () =>
+      (await timelineOf(db, id)).some((e) => e.event === 'escalation stopped: acknowledged'),
+    );
+    await new Promise((r) => setTimeout(r, 800));
+    expect(await steps(id)).toEqual([0]); // …and pages no one
+  });
+
+  it('a restart mid-ladder resumes at the right step and time', async () => {
+    const id = await raise();
+    const h = startHost();
+    await until(async () => (await steps(id)).length === 1);
+    await h.close(1000);
+    await new Promise((r) => setTimeout(r, 1000)); // step 2 falls due while nothing runs
+    startHost();
+    await until(async () => (await steps(id)).length === 4);
+    expect(await steps(id)).toEqual([0, 1, 2, 3]);
+  });
+
+  it('two workers send each step exactly once', async () => {
+    const ids = [await raise(), await raise(), await raise()];
+    startHost();
+    startHost();
+    for (const id of ids)
+      await until(
+        async () => (await steps(id)).length === 4,
+        10_000,
+        `alarm ${id}: ${JSON.stringify(await steps(id))} ${JSON.stringify((await timelineOf(db, id)).map((e) => e.event))} ${JSON.stringify(await producer.queueFor('escalate').getJobCounts())} ${JSON.stringify((await producer.queueFor('escalate').getFailed()).map((j) => j.failedReason))}`,
+      );
+    await new Promise((r) => setTimeout(r, 500));
+    for (const id of ids) {
+      expect(await steps(id)).toEqual([0, 1, 2, 3]);
+      const levels = (await timelineOf(db, id)).filter((e) => e.event.startsWith('level'));
+      expect(levels).toHaveLength(4);
+    }
+  });
+
+  it('resolution needs a reason, writes the incident record with the full timeline, and acknowledging afterwards does not reopen', async () => {
+    const id = await raise();
+    startHost();
+    await until(async () => (await steps(id)).length >= 1);
+    expect(await acknowledgeAlarm(db, id, 'office:j-smith', new Date())).toBe('acknowledged');
+    expect(
+      await resolveAlarm(db, config, id, 'office:j-smith', 'false_alarm', 'pressed in a bag', new Date()),
+    ).toBe('resolved');
+    expect(await acknowledgeAlarm(db, id, 'office:someone-else', new Date())).toBe('already-resolved');
+    expect(await resolveAlarm(db, config, id, 'x', 'test', null, new Date())).toBe('already-resolved');
+    const { rows } = await db.query<{ status: string }>('SELECT status FROM alarms WHERE id = $1', [id]);
+    expect(rows[0]!.status).toBe('resolved');
+    const [incident] = (await listOutbox(db, { schoolId: 'alpha' })).filter(
+      (r) => r.kind === 'lone_worker_incident' && r.idempotencyKey === `incident:alpha:${id}`,
+    );
+    expect(incident).toBeDefined();
+    expect(incident!.body).toContain('alarm raised: sos');
+    expect(incident!.body).toContain('acknowledged (office:j-smith)');
+    expect(incident!.body).toContain('as a false alarm.');
+    expect(incident!.body).toContain('Note: pressed in a bag');
+  });
+});

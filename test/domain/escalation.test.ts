@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_ALARM_POLICY,
+  decideStep,
+  type EscalationPolicy,
+  policyFor,
+} from '../../src/domain/escalation/ladder.ts';
+
+const policy: EscalationPolicy = {
+  condition: 'if-not-acknowledged',
+  levels: [
+    { afterMinutes: 0, notify: ['board', 'sms:on-call-leaders'] },
+    { afterMinutes: 2, notify: ['sms:senior-leadership'] },
+  ],
+  repeat: 1,
+};
+
+describe('escalation ladder', () => {
+  it('walks the levels, repeats, and runs out', () => {
+    expect(decideStep(policy, 0, 'open')).toEqual({
+      kind: 'notify',
+      level: 0,
+      round: 0,
+      targets: ['board', 'sms:on-call-leaders'],
+      next: { step: 1, delayMs: 120_000 },
+    });
+    expect(decideStep(policy, 1, 'open')).toMatchObject({
+      level: 1,
+      round: 0,
+      next: { step: 2, delayMs: 0 },
+    });
+    expect(decideStep(policy, 3, 'open')).toMatchObject({ level: 1, round: 1, next: null });
+    expect(decideStep(policy, 4, 'open')).toEqual({ kind: 'stop', reason: 'the ladder ran out' });
+  });
+
+  it('stops at acknowledgement, or only at resolution when the condition says so', () => {
+    expect(decideStep(policy, 1, 'acknowledged')).toEqual({ kind: 'stop', reason: 'acknowledged' });
+    expect(decideStep({ ...policy, condition: 'if-not-resolved' }, 1, 'acknowledged')).toMatchObject({
+      kind: 'notify',
+    });
+    expect(decideStep({ ...policy, condition: 'if-not-resolved' }, 1, 'resolved')).toEqual({
+      kind: 'stop',
+      reason: 'resolved',
+    });
+  });
+
+  it('uses the alarm type’s policy, then the school’s alarm policy, then the seeds’ default', () => {
+    const sosOnly = { ...policy, repeat: 0 };
+    expect(policyFor({ sos: sosOnly, alarm: policy }, 'sos')).toBe(sosOnly);
+    expect(policyFor({ alarm: policy }, 'fall')).toBe(policy);
+    expect(policyFor({}, 'duress')).toBe(DEFAULT_ALARM_POLICY);
+    expect(DEFAULT_ALARM_POLICY.levels[1]).toEqual({
+      afterMinutes: 2,
+      notify: ['board', 'sms:senior-leadership'],
+    });
+  });
+});
