@@ -10,11 +10,9 @@ export const escalationLevel = z.strictObject({
   afterMinutes: z.number().min(0, { error: 'expected minutes >= 0' }),
   notify: z
     .array(
-      z
-        .string()
-        .regex(/^[a-z-]+(:[a-z0-9-]+)?$/, {
-          error: 'expected a target such as board or sms:on-call-leaders',
-        }),
+      z.string().regex(/^[a-z-]+(:[a-z0-9-]+)?$/, {
+        error: 'expected a target such as board or sms:on-call-leaders',
+      }),
     )
     .min(1, {
       error: 'expected at least one target',
