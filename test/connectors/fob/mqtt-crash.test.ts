@@ -137,7 +137,7 @@ describe('alarms through crashes (real Mosquitto)', () => {
       await sleep(500);
       expect(await counts(run.db)).toEqual({ events: N, alarms: N, distinct_ids: N });
       const redis = new Redis(TEST_REDIS_URL);
-      const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*`);
+      const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*-0`); // each alarm's ladder started (step 0)
       redis.disconnect();
       expect(jobs).toHaveLength(N);
     } finally {
@@ -190,7 +190,7 @@ describe('alarms through crashes (real Mosquitto)', () => {
       await sleep(500);
       expect(await counts(run.db)).toEqual({ events: N, alarms: N, distinct_ids: N });
       const redis = new Redis(redisUrl);
-      const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*`);
+      const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*-0`); // each alarm's ladder started (step 0)
       redis.disconnect();
       expect(jobs).toHaveLength(N);
     } finally {
