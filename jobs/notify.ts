@@ -1,14 +1,9 @@
 import { UnrecoverableError } from 'bullmq';
-import { BoardChannel } from '../src/notify/board-channel.ts';
-import { type Channel, channelKind, type Notification } from '../src/notify/channel.ts';
+import { channelKind, type Notification } from '../src/notify/channel.ts';
+import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-
-/** The channels this process can send through. (SMS, e-mail and chat channels arrive with their issue.) */
-function channelsFor(deps: JobDeps): Map<string, Channel> {
-  return new Map([['board', new BoardChannel(deps.db, deps.publisher, deps.config.redis.prefix)]]);
-}
 
 /**
  * notify: one notification through its channel, once. Each is its own job, so a failing channel is
@@ -37,7 +32,12 @@ export async function notify(
     deviceId: r.device_id as string,
     staffId: (r.staff_id as string | null) ?? null,
   };
-  const channel = channelsFor(deps).get(channelKind(n.target));
+  const school = deps.config.schools.find((s) => s.id === n.schoolId);
+  const channel = school
+    ? channelsFor(school, { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix }).get(
+        channelKind(n.target),
+      )
+    : undefined;
   if (!channel) {
     const reason = `no "${channelKind(n.target)}" channel is configured`;
     await deps.db.query(

@@ -275,6 +275,46 @@ export function buildConfigSchema(sources: SecretSources) {
     fobs: fobs.default({ transports: [], devices: [] }),
     policies: z.array(id).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(id, escalationPolicy).default({}),
+    /** Who escalation targets reach: `sms:on-call-leaders` → each phone in the group. */
+    contacts: z
+      .record(
+        id,
+        z.array(
+          z.strictObject({
+            name: z.string().min(1),
+            phone: z
+              .string()
+              .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 phone number such as +447700900123' })
+              .optional(),
+            email: z.email().optional(),
+          }),
+        ),
+      )
+      .default({}),
+    /** Notification channels; a target whose channel is not configured fails loudly. */
+    channels: z
+      .strictObject({
+        sms: z
+          .strictObject({
+            baseUrl: sinkUrl.default('https://api.twilio.com'),
+            accountSid: z.string().min(1),
+            authToken: secret(sources),
+            from: z.string().min(1),
+          })
+          .optional(),
+        email: z
+          .strictObject({
+            smtpUrl: z.url({ protocol: /^smtps?$/ }),
+            username: z.string().optional(),
+            password: secret(sources).optional(),
+            from: z.string().min(3),
+          })
+          .optional(),
+        teams: z.strictObject({ url: secret(sources) }).optional(),
+        'google-chat': z.strictObject({ url: secret(sources) }).optional(),
+        webhook: z.strictObject({ url: sinkUrl, secret: secret(sources) }).optional(),
+      })
+      .default({}),
     attendance: attendance.default({ codeMap: {}, syncAt: ['10:30', '14:30'] }),
     calendar: calendar.default({ terms: [], closures: [] }),
     triggers: z

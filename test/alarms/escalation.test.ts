@@ -191,4 +191,74 @@ describe('escalation ladder (real Redis and Postgres)', () => {
     expect(incident!.body).toContain('as a false alarm.');
     expect(incident!.body).toContain('Note: pressed in a bag');
   });
+
+  it('a failing channel is retried on its own and never blocks the other channels or the next level', async () => {
+    const down = configWith({
+      env: { TEAMS_URL: 'https://teams.example.test/hook', SMS_TOKEN: 'tok' },
+      school: `    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [board, sms:leaders, teams:office] }
+          - { afterMinutes: 0.01, notify: [board] }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001" }]
+    channels:
+      sms: { baseUrl: "https://sms.example.test", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900000" }
+      teams: { url: "\${TEAMS_URL}" }
+`,
+    });
+    const nock = (await import('nock')).default;
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1|localhost/);
+    const sms = nock('https://sms.example.test')
+      .post(/Messages\.json$/)
+      .reply(201, { sid: 'SM1' });
+    nock('https://teams.example.test').post('/hook').times(10).reply(500, 'teams is down');
+    const saved = deps;
+    deps = { ...deps, config: down };
+    try {
+      n++;
+      const r = await ingestFobEvent(
+        { db, producer, publisher: conn, prefix },
+        down.schools[0]!,
+        {
+          deviceId: 'PS-0001',
+          vendorEventId: `esc-down-${n}`,
+          type: 'sos',
+          occurredAt: new Date().toISOString(),
+          receivedAt: new Date().toISOString(),
+          location: null,
+          batteryPercent: null,
+          message: null,
+          voiceNoteUrl: null,
+        },
+        { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+      );
+      const id = (r as { alarmId: string }).alarmId;
+      startHost();
+      await until(async () => (await steps(id)).length >= 3); // step 0 board + sms, step 1 board
+      const { rows } = await db.query<{
+        step: number;
+        target: string;
+        status: string;
+        attempts: number;
+        last_error: string | null;
+      }>(
+        'SELECT step, target, status, attempts, last_error FROM notifications WHERE alarm_id = $1 ORDER BY step, target',
+        [id],
+      );
+      expect(rows.map((r) => `${r.step} ${r.target} ${r.status}`)).toEqual([
+        '0 board sent',
+        '0 sms:leaders sent',
+        '0 teams:office pending',
+        '1 board sent',
+      ]);
+      expect(rows[2]!.last_error).toContain('teams: HTTP 500');
+      expect(sms.isDone()).toBe(true);
+    } finally {
+      deps = saved;
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
+  });
 });

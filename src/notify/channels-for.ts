@@ -1,0 +1,31 @@
+import type { Redis } from 'ioredis';
+import type { SchoolConfig } from '../config/schema.ts';
+import type { Db } from '../store/db.ts';
+import { BoardChannel } from './board-channel.ts';
+import type { Channel } from './channel.ts';
+import { EmailChannel } from './email-channel.ts';
+import { ChatWebhookChannel, SignedWebhookChannel, SmsChannel } from './http-channels.ts';
+
+/** The channels a school has configured, by kind (the board always). */
+export function channelsFor(
+  school: SchoolConfig,
+  deps: { db: Db; publisher?: Redis | undefined; prefix: string },
+): Map<string, Channel> {
+  const group = (g: string) => school.contacts[g] ?? [];
+  const channels = new Map<string, Channel>([
+    ['board', new BoardChannel(deps.db, deps.publisher, deps.prefix)],
+  ]);
+  const c = school.channels;
+  if (c.sms)
+    channels.set('sms', new SmsChannel(c.sms, (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : []))));
+  if (c.email)
+    channels.set(
+      'email',
+      new EmailChannel(c.email, (g) => group(g).flatMap((p) => (p.email ? [p.email] : []))),
+    );
+  if (c.teams) channels.set('teams', new ChatWebhookChannel('teams', c.teams.url));
+  if (c['google-chat'])
+    channels.set('google-chat', new ChatWebhookChannel('google-chat', c['google-chat'].url));
+  if (c.webhook) channels.set('webhook', new SignedWebhookChannel(c.webhook));
+  return channels;
+}

@@ -1,0 +1,36 @@
+import nodemailer, { type Transporter } from 'nodemailer';
+import type { Secret } from '../config/secret.ts';
+import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
+import { alarmMessage } from './message.ts';
+
+/** E-mail over SMTP (nodemailer), to each address in the target's contacts group. */
+export class EmailChannel implements Channel {
+  readonly kind = 'email';
+  private readonly transport: Transporter;
+  private readonly from: string;
+  private readonly addresses: (group: string) => string[];
+
+  constructor(
+    o: { smtpUrl: string; username?: string | undefined; password?: Secret | undefined; from: string },
+    addresses: (group: string) => string[],
+  ) {
+    this.transport = nodemailer.createTransport(o.smtpUrl, {
+      ...(o.username && o.password ? { auth: { user: o.username, pass: o.password.reveal() } } : {}),
+    } as never);
+    this.from = o.from;
+    this.addresses = addresses;
+  }
+
+  async send(n: Notification): Promise<DeliveryReceipt> {
+    const group = n.target.split(':')[1] ?? '';
+    const to = this.addresses(group);
+    if (to.length === 0) throw new Error(`email: no addresses in contacts group "${group}"`);
+    const info = await this.transport.sendMail({
+      from: this.from,
+      to,
+      subject: `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
+      text: alarmMessage(n),
+    });
+    return { receipt: `email ${info.messageId}` };
+  }
+}

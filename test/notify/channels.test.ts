@@ -1,0 +1,167 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import nock from 'nock';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
+import { Secret } from '../../src/config/secret.ts';
+import type { Notification } from '../../src/notify/channel.ts';
+import { EmailChannel } from '../../src/notify/email-channel.ts';
+import { ChatWebhookChannel, SignedWebhookChannel, SmsChannel } from '../../src/notify/http-channels.ts';
+
+const n: Notification = {
+  id: '42',
+  alarmId: '7',
+  schoolId: 'alpha',
+  step: 0,
+  target: 'sms:on-call-leaders',
+  alarmType: 'sos',
+  deviceId: 'PS-0001',
+  staffId: 'staff-17',
+};
+const SECRET = `whsec_${Buffer.from('notification-webhook-secret!!').toString('base64')}`;
+
+beforeAll(() => nock.disableNetConnect());
+afterAll(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+describe('notification channels', () => {
+  it('SMS: one Twilio-compatible message per phone in the group, with the alarm in the text', async () => {
+    const bodies: string[] = [];
+    nock('https://sms.example.test', {
+      reqheaders: { authorization: `Basic ${Buffer.from('AC123:tok').toString('base64')}` },
+    })
+      .post('/2010-04-01/Accounts/AC123/Messages.json', (b) => {
+        bodies.push(new URLSearchParams(b as string).toString());
+        return true;
+      })
+      .times(2)
+      .reply(201, () => ({ sid: `SM${bodies.length}` }));
+    const sms = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC123',
+        authToken: new Secret('tok', 'env:T'),
+        from: '+447700900000',
+      },
+      () => ['+447700900001', '+447700900002'],
+    );
+    expect(await sms.send(n)).toEqual({ receipt: 'sms SM1,SM2' });
+    const first = new URLSearchParams(bodies[0]);
+    expect(first.get('To')).toBe('+447700900001');
+    expect(first.get('From')).toBe('+447700900000');
+    expect(first.get('Body')).toBe(
+      'DOORSTEP ALARM #7: SOS from staff staff-17 (device PS-0001), escalation level 1. Acknowledge on the Doorstep board.',
+    );
+  });
+
+  it('SMS: a group without phones fails loudly, and an HTTP error is an error', async () => {
+    const none = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC1',
+        authToken: new Secret('t', 'env:T'),
+        from: '+44',
+      },
+      () => [],
+    );
+    await expect(none.send(n)).rejects.toThrow('sms: no phone numbers in contacts group "on-call-leaders"');
+    nock('https://sms.example.test')
+      .post(/Messages\.json$/)
+      .reply(503, 'down');
+    const one = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC1',
+        authToken: new Secret('t', 'env:T'),
+        from: '+44',
+      },
+      () => ['+447700900001'],
+    );
+    await expect(one.send(n)).rejects.toThrow('sms: HTTP 503 down');
+  });
+
+  it('Teams and Google Chat: a JSON text post to the incoming webhook', async () => {
+    const seen: unknown[] = [];
+    nock('https://chat.example.test')
+      .post('/teams-hook', (b) => seen.push(b) > 0)
+      .reply(200, '1')
+      .post('/gchat-hook', (b) => seen.push(b) > 0)
+      .reply(200, {});
+    await new ChatWebhookChannel('teams', new Secret('https://chat.example.test/teams-hook', 'env:T')).send(
+      n,
+    );
+    await new ChatWebhookChannel(
+      'google-chat',
+      new Secret('https://chat.example.test/gchat-hook', 'env:T'),
+    ).send(n);
+    expect(seen).toEqual([
+      { text: expect.stringContaining('DOORSTEP ALARM #7') },
+      { text: expect.stringContaining('SOS from staff staff-17') },
+    ]);
+  });
+
+  it('generic webhook: signed per Standard Webhooks, verifiable by the receiver', async () => {
+    const now = new Date('2025-11-18T10:00:00Z');
+    let verified: unknown;
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        verified = verifyStandardWebhook(Buffer.concat(chunks), req.headers, [SECRET], now);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/doorstep`;
+      const r = await new SignedWebhookChannel({ url, secret: new Secret(SECRET, 'env:T') }, () => now).send(
+        n,
+      );
+      expect(r).toEqual({ receipt: 'webhook notification_42' });
+      expect(verified).toMatchObject({ ok: true, id: 'notification_42' });
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('e-mail: delivered over SMTP to a local server', async () => {
+    const received: { to: string[]; data: string }[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, session, callback) {
+        let data = '';
+        stream.on('data', (c: Buffer) => {
+          data += c.toString();
+        });
+        stream.on('end', () => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address), data });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['dsl@school.example', 'head@school.example'],
+      );
+      const r = await email.send({ ...n, target: 'email:dsl' });
+      expect(r.receipt).toMatch(/^email </);
+      expect(received).toHaveLength(1);
+      expect(received[0]!.to).toEqual(['dsl@school.example', 'head@school.example']);
+      expect(received[0]!.data).toContain('Subject: Doorstep alarm #7: sos');
+      expect(received[0]!.data).toContain('DOORSTEP ALARM #7');
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
