@@ -1,0 +1,171 @@
+/**
+ * npm run bench:escalation — from an alarm accepted (durably written, ladder queued) to every
+ * level-1 notification handed to its channel (board event written; signed webhook received), at 200
+ * alarms/s for 10 s: p50/p99. Baseline in the same run: a bare BullMQ round trip (enqueue → a worker
+ * runs a no-op job) at the same rate, the floor any queued step pays.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Queue, Worker } from 'bullmq';
+import { handlers } from '../jobs/index.ts';
+import { ingestFobEvent } from '../src/alarms/ingest.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { catalog } from '../src/queue/catalog.ts';
+import { Producer } from '../src/queue/producer.ts';
+import { connectRedis, redisOptions } from '../src/queue/redis.ts';
+import { WorkerHost } from '../src/queue/worker-host.ts';
+import { openStore } from '../src/store/open.ts';
+import { configWith } from '../test/helpers/config.ts';
+import { printResult, printTable, round } from './lib/report.ts';
+
+const RATE = 200;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const N = RATE * SECONDS;
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const suffix = Date.now().toString(36);
+const schema = `bench_escalation_${suffix}`;
+const prefix = `bench-escalation-${suffix}`;
+const SECRET = `whsec_${Buffer.from('bench-escalation-secret-000000').toString('base64')}`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? Number.NaN;
+const log = createLogger({ level: 'silent' });
+
+// The ops webhook: records when each alarm's level-1 message arrives.
+const webhookAt = new Map<string, number>();
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const m = /"alarmId":"(\d+)","schoolId":"alpha","step":0/.exec(Buffer.concat(chunks).toString());
+    if (m) webhookAt.set(m[1]!, performance.now());
+    res.writeHead(204).end();
+  });
+});
+await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+const hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/ops`;
+
+const config = configWith({
+  env: { OPS_SECRET: SECRET },
+  school: `    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [board, webhook:ops] }
+          - { afterMinutes: 2, notify: [board] }
+    channels:
+      webhook: { url: "${hookUrl}", secret: "\${OPS_SECRET}" }
+`,
+});
+const school = config.schools[0]!;
+const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
+const conn = await connectRedis({ url: REDIS_URL }, 'producer');
+const producer = new Producer(catalog, conn, prefix);
+const deps = { db, log, producer, now: () => new Date(), instance: 'bench', config, publisher: conn };
+const host = new WorkerHost({
+  catalog,
+  handlers,
+  deps,
+  roles: ['ingest'],
+  redis: { url: REDIS_URL },
+  prefix,
+  log,
+});
+
+try {
+  // Baseline: bare BullMQ round trip at the same rate.
+  const rtQueue = new Queue(`rt-${suffix}`, { connection: conn, prefix });
+  const started = new Map<string, number>();
+  const ran = new Map<string, number>();
+  const rtWorker = new Worker(
+    `rt-${suffix}`,
+    async (job) => {
+      ran.set(job.id!, performance.now());
+    },
+    { connection: redisOptions({ url: REDIS_URL }, 'worker'), prefix, concurrency: 16 },
+  );
+  await rtWorker.waitUntilReady();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const wait = t0 + (i * 1000) / RATE - performance.now();
+    if (wait > 1) await sleep(wait);
+    started.set(`rt${i}`, performance.now());
+    await rtQueue.add('noop', {}, { jobId: `rt${i}` });
+  }
+  while (ran.size < N) await sleep(20);
+  const rt = [...started].map(([id, t]) => ran.get(id)! - t);
+  await rtWorker.close();
+  await rtQueue.obliterate({ force: true });
+  await rtQueue.close();
+
+  // Doorstep: accept alarms at 200/s; the ingest role's workers run the ladder.
+  host.run();
+  await host.waitUntilReady();
+  const accepted = new Map<string, number>();
+  const t1 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const wait = t1 + (i * 1000) / RATE - performance.now();
+    if (wait > 1) await sleep(wait);
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      school,
+      {
+        deviceId: 'PS-0001',
+        vendorEventId: `esc-${i}`,
+        type: 'sos',
+        occurredAt: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+        location: null,
+        batteryPercent: null,
+        message: null,
+        voiceNoteUrl: null,
+      },
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    accepted.set((r as { alarmId: string }).alarmId, performance.now());
+  }
+  const end = performance.now() + 30_000;
+  while (webhookAt.size < N && performance.now() < end) await sleep(20);
+  // The board notification's hand-over time, from the database clock mapped onto ours.
+  const { rows } = await db.query<{ alarm_id: string; ms: number }>(
+    `SELECT n.alarm_id, EXTRACT(EPOCH FROM (n.sent_at - a.created_at)) * 1000 AS ms FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+     WHERE n.step = 0 AND n.target = 'board' AND n.status = 'sent'`,
+  );
+  const boardMs = new Map(rows.map((r) => [String(r.alarm_id), Number(r.ms)]));
+  const lat = [...accepted]
+    .filter(([id]) => webhookAt.has(id))
+    .map(([id, t]) => Math.max(webhookAt.get(id)! - t, boardMs.get(id) ?? 0));
+  printTable([
+    {
+      run: 'baseline: BullMQ enqueue → worker',
+      p50: round(pct(rt, 50), 2),
+      p99: round(pct(rt, 99), 2),
+      done: `${rt.length}/${N}`,
+    },
+    {
+      run: 'alarm accepted → all level-1 notifications handed',
+      p50: round(pct(lat, 50), 2),
+      p99: round(pct(lat, 99), 2),
+      done: `${lat.length}/${N}`,
+    },
+  ]);
+  printResult({
+    bench: 'escalation',
+    rate: RATE,
+    alarms: N,
+    level1Notified: lat.length,
+    p50Ms: round(pct(lat, 50), 2),
+    p99Ms: round(pct(lat, 99), 2),
+    baselineQueueP50Ms: round(pct(rt, 50), 2),
+    baselineQueueP99Ms: round(pct(rt, 99), 2),
+  });
+} finally {
+  await host.close(2000);
+  await producer.close();
+  const keys = await conn.keys(`${prefix}:*`);
+  if (keys.length) await conn.del(...keys);
+  conn.disconnect();
+  await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
+  await db.close();
+  await new Promise<void>((r) => server.close(() => r()));
+}
