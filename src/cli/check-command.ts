@@ -6,6 +6,7 @@ import { sinkFor } from '../../connectors/records/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
+import { channelsFor } from '../notify/channels-for.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { type Check, type CheckResult, runChecks } from '../runtime/checks.ts';
 import { openPostgres } from '../store/postgres.ts';
@@ -61,7 +62,15 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
     const result = await sinkFor(school).check();
     return { ...result, name: `${school.id} ${result.name}` };
   });
-  return [redis, store, ...mis, ...sinks];
+  const channels: Check[] = config.schools.flatMap((school) =>
+    [...channelsFor(school, { db: undefined as never, prefix: config.redis.prefix })]
+      .filter(([kind]) => kind !== 'board')
+      .map(([, channel]) => async () => {
+        const result = await channel.check();
+        return { ...result, name: `${school.id} ${result.name}` };
+      }),
+  );
+  return [redis, store, ...mis, ...sinks, ...channels];
 }
 
 /**

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { alarmCommand } from './alarm-command.ts';
 import { checkCommand } from './check-command.ts';
 import { importCommand } from './import-command.ts';
 import { leaveRefusedCommand } from './leave-command.ts';
@@ -102,6 +103,29 @@ program
       opts: { config: string; school?: string; status?: string },
     ) => {
       process.exitCode = await outboxCommand(action, id, opts, (line) => console.log(line));
+    },
+  );
+
+program
+  .command('alarm')
+  .description('lone-worker alarms: list | show ID | ack ID | resolve ID --reason R')
+  .argument('<action>', 'list, show, ack or resolve')
+  .argument('[id]', 'alarm id')
+  .option('-s, --school <id>', 'list: one school')
+  .option('--by <who>', 'who acknowledges or resolves (for the timeline and audit)')
+  .option(
+    '--reason <reason>',
+    'resolve: test | false_alarm | incident_without_dispatch | incident_with_dispatch',
+  )
+  .option('--note <text>', 'resolve: a note for the incident record')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(
+    async (
+      action: string,
+      id: string | undefined,
+      opts: { config: string; school?: string; by?: string; reason?: string; note?: string },
+    ) => {
+      process.exitCode = await alarmCommand(action, id, opts, (line) => console.log(line));
     },
   );
 

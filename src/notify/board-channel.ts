@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { boardChannel } from '../alarms/ingest.ts';
+import type { CheckResult } from '../runtime/checks.ts';
 import type { Db } from '../store/db.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 
@@ -14,6 +15,15 @@ export class BoardChannel implements Channel {
     this.db = db;
     this.publisher = publisher;
     this.prefix = prefix;
+  }
+
+  async check(): Promise<CheckResult> {
+    try {
+      await this.db.query('SELECT 1 FROM board_events LIMIT 1');
+      return { name: 'channel:board', ok: true, detail: 'board events can be written' };
+    } catch (err) {
+      return { name: 'channel:board', ok: false, detail: (err as Error).message };
+    }
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {

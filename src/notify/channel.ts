@@ -1,3 +1,5 @@
+import type { CheckResult } from '../runtime/checks.ts';
+
 /** A notification for a person or place: which alarm, which ladder step, where to. Ids only. */
 export interface Notification {
   id: string;
@@ -19,10 +21,28 @@ export interface DeliveryReceipt {
 /** Every notification channel (board, SMS, e-mail, Teams, Google Chat, webhook). */
 export interface Channel {
   readonly kind: string;
+  /** A connection test that sends nothing to anyone (used by `doorstep check`). */
+  check(): Promise<CheckResult>;
   send(n: Notification): Promise<DeliveryReceipt>;
 }
 
 /** The channel kind of a target: `sms:on-call-leaders` → `sms`. */
 export function channelKind(target: string): string {
   return target.split(':')[0]!;
+}
+
+/** Reachability of an incoming-webhook URL without posting to it: any HTTP answer will do. */
+export async function reachable(kind: string, url: string): Promise<CheckResult> {
+  const shown = new URL(url).origin;
+  try {
+    const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    await res.body?.cancel();
+    return {
+      name: `channel:${kind}`,
+      ok: true,
+      detail: `${shown} answered (HTTP ${res.status}); nothing was posted`,
+    };
+  } catch (err) {
+    return { name: `channel:${kind}`, ok: false, detail: `${shown}: ${(err as Error).message}` };
+  }
 }

@@ -1,5 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Secret } from '../config/secret.ts';
+import type { CheckResult } from '../runtime/checks.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import { alarmMessage } from './message.ts';
 
@@ -19,6 +20,15 @@ export class EmailChannel implements Channel {
     } as never);
     this.from = o.from;
     this.addresses = addresses;
+  }
+
+  async check(): Promise<CheckResult> {
+    try {
+      await this.transport.verify();
+      return { name: 'channel:email', ok: true, detail: 'the SMTP server accepted the connection' };
+    } catch (err) {
+      return { name: 'channel:email', ok: false, detail: `SMTP: ${(err as Error).message}` };
+    }
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {

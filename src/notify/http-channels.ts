@@ -1,6 +1,7 @@
 import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
 import type { Secret } from '../config/secret.ts';
-import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
+import type { CheckResult } from '../runtime/checks.ts';
+import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
 import { alarmMessage } from './message.ts';
 
 async function post(url: string, init: RequestInit, what: string): Promise<Response> {
@@ -24,6 +25,24 @@ export class SmsChannel implements Channel {
   ) {
     this.o = o;
     this.phones = phones;
+  }
+
+  async check(): Promise<CheckResult> {
+    const url = `${this.o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.o.accountSid)}.json`;
+    try {
+      const res = await fetch(url, {
+        headers: {
+          authorization: `Basic ${Buffer.from(`${this.o.accountSid}:${this.o.authToken.reveal()}`).toString('base64')}`,
+        },
+        signal: AbortSignal.timeout(5000),
+      });
+      await res.body?.cancel();
+      return res.status === 200
+        ? { name: 'channel:sms', ok: true, detail: `${new URL(url).origin} accepted the account credentials` }
+        : { name: 'channel:sms', ok: false, detail: `${new URL(url).origin}: HTTP ${res.status}` };
+    } catch (err) {
+      return { name: 'channel:sms', ok: false, detail: (err as Error).message };
+    }
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {
@@ -59,6 +78,10 @@ export class ChatWebhookChannel implements Channel {
     this.url = url;
   }
 
+  check(): Promise<CheckResult> {
+    return reachable(this.kind, this.url.reveal());
+  }
+
   async send(n: Notification): Promise<DeliveryReceipt> {
     await post(
       this.url.reveal(),
@@ -82,6 +105,10 @@ export class SignedWebhookChannel implements Channel {
   constructor(o: { url: string; secret: Secret }, now: () => Date = () => new Date()) {
     this.o = o;
     this.now = now;
+  }
+
+  check(): Promise<CheckResult> {
+    return reachable('webhook', this.o.url);
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {

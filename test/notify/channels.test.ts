@@ -164,4 +164,40 @@ describe('notification channels', () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it('connection tests send nothing to anyone', async () => {
+    nock('https://sms.example.test')
+      .get('/2010-04-01/Accounts/AC123.json')
+      .reply(200, { sid: 'AC123' })
+      .get('/2010-04-01/Accounts/AC123.json')
+      .reply(401, {});
+    const sms = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC123',
+        authToken: new Secret('tok', 'env:T'),
+        from: '+44',
+      },
+      () => [],
+    );
+    expect(await sms.check()).toMatchObject({ ok: true, name: 'channel:sms' });
+    expect(await sms.check()).toMatchObject({ ok: false, detail: expect.stringContaining('HTTP 401') });
+    nock('https://chat.example.test').head('/teams-hook').reply(405);
+    expect(
+      await new ChatWebhookChannel(
+        'teams',
+        new Secret('https://chat.example.test/teams-hook', 'env:T'),
+      ).check(),
+    ).toMatchObject({
+      ok: true,
+      detail: 'https://chat.example.test answered (HTTP 405); nothing was posted',
+    });
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const email = new EmailChannel({ smtpUrl: 'smtp://127.0.0.1:1', from: 'x@y.z' }, () => []);
+      expect(await email.check()).toMatchObject({ ok: false, detail: expect.stringMatching(/^SMTP: /) });
+    } finally {
+      nock.disableNetConnect();
+    }
+  });
 });

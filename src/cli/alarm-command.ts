@@ -1,0 +1,89 @@
+import { acknowledgeAlarm, resolveAlarm } from '../alarms/commands.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { doorstepError } from '../errors.ts';
+import type { ResolutionReason } from '../store/alarm-state.ts';
+import { timelineOf } from '../store/alarm-state.ts';
+import { openStore } from '../store/open.ts';
+
+const REASONS: readonly ResolutionReason[] = [
+  'test',
+  'false_alarm',
+  'incident_without_dispatch',
+  'incident_with_dispatch',
+];
+
+/**
+ * `doorstep alarm list|show ID|ack ID|resolve ID`: the office's controls from a terminal until the
+ * board is built. Acknowledging stops every further page; resolving needs a reason and writes the
+ * incident record for CPOMS.
+ */
+export async function alarmCommand(
+  action: string,
+  id: string | undefined,
+  opts: { config: string; school?: string; by?: string; reason?: string; note?: string },
+  out: (line: string) => void,
+): Promise<number> {
+  const config = loadConfigFile(opts.config);
+  const db = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+  try {
+    if (action === 'list') {
+      const { rows } = await db.query<{
+        id: string;
+        school_id: string;
+        type: string;
+        device_id: string;
+        staff_id: string | null;
+        status: string;
+        raised_at: Date;
+      }>(
+        `SELECT id, school_id, type, device_id, staff_id, status, raised_at FROM alarms WHERE status <> 'resolved'
+         ${opts.school ? 'AND school_id = $1' : ''} ORDER BY raised_at`,
+        opts.school ? [opts.school] : [],
+      );
+      out(`${rows.length} alarm(s) not resolved`);
+      for (const r of rows)
+        out(
+          `#${r.id}  ${r.school_id}  ${r.type}  ${r.status}  device ${r.device_id}  staff ${r.staff_id ?? 'UNKNOWN DEVICE'}  raised ${new Date(r.raised_at).toISOString()}`,
+        );
+      return 0;
+    }
+    if (!id || !/^\d+$/.test(id)) throw doorstepError('USAGE', `alarm ${action} needs an alarm ID`);
+    const by = opts.by ?? 'cli';
+    switch (action) {
+      case 'show': {
+        for (const t of await timelineOf(db, id))
+          out(`${t.at.toISOString()}  ${t.event}${t.by ? ` (${t.by})` : ''}`);
+        return 0;
+      }
+      case 'ack': {
+        const r = await acknowledgeAlarm(db, id, by, new Date());
+        out(`alarm #${id}: ${r}`);
+        return r === 'missing' ? 64 : 0;
+      }
+      case 'resolve': {
+        if (!opts.reason || !(REASONS as readonly string[]).includes(opts.reason)) {
+          throw doorstepError('USAGE', `--reason: expected one of ${REASONS.join(', ')}`);
+        }
+        const r = await resolveAlarm(
+          db,
+          config,
+          id,
+          by,
+          opts.reason as ResolutionReason,
+          opts.note ?? null,
+          new Date(),
+        );
+        out(`alarm #${id}: ${r}${r === 'resolved' ? ' — the incident record is in the outbox' : ''}`);
+        return r === 'missing' ? 64 : 0;
+      }
+      default:
+        throw doorstepError('USAGE', `alarm: expected list, show ID, ack ID or resolve ID, got "${action}"`);
+    }
+  } finally {
+    await db.close();
+  }
+}

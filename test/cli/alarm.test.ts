@@ -1,0 +1,102 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { runCli, writeTempConfig } from '../helpers/spawn.ts';
+
+const schema = uniqueName('cli_alarm');
+const prefix = uniqueName('cli-alarm').replace(/_/g, '-');
+const env = { DATABASE_URL: TEST_DATABASE_URL };
+const { file: config } = writeTempConfig(`
+trust: { id: t, name: T }
+redis: { prefix: ${prefix} }
+store: { schema: ${schema} }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: csv, dropFolder: ./data/drop/cli-alarm }
+    records: { sink: preview }
+    policies: [statutory]
+    fobs: { devices: [{ deviceId: PS-0001, staffId: staff-17 }] }
+`);
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let alarmId: string;
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  const school = configWith({ school: '    fobs: { devices: [{ deviceId: PS-0001, staffId: staff-17 }] }' })
+    .schools[0]!;
+  const r = await ingestFobEvent(
+    { db, producer, prefix },
+    school,
+    {
+      deviceId: 'PS-0001',
+      vendorEventId: 'cli-1',
+      type: 'fall',
+      occurredAt: '2025-11-18T10:02:00Z',
+      receivedAt: '2025-11-18T10:02:01Z',
+      location: null,
+      batteryPercent: null,
+      message: null,
+      voiceNoteUrl: null,
+    },
+    { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+  );
+  alarmId = (r as { alarmId: string }).alarmId;
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('doorstep alarm', () => {
+  it('lists, acknowledges, refuses a resolution without a valid reason, resolves, and shows the timeline', async () => {
+    const list = runCli(['alarm', 'list', '--config', config], env);
+    expect((await list.exited).code).toBe(0);
+    expect(list.stdout()).toMatch(
+      new RegExp(`#${alarmId}  alpha  fall  open  device PS-0001  staff staff-17`),
+    );
+    const ack = runCli(['alarm', 'ack', alarmId, '--by', 'office:jo', '--config', config], env);
+    expect((await ack.exited).code).toBe(0);
+    expect(ack.stdout()).toContain(`alarm #${alarmId}: acknowledged`);
+    const bad = runCli(['alarm', 'resolve', alarmId, '--reason', 'sorted', '--config', config], env);
+    expect((await bad.exited).code).toBe(64);
+    expect(bad.stderr()).toContain(
+      '--reason: expected one of test, false_alarm, incident_without_dispatch, incident_with_dispatch',
+    );
+    const resolve = runCli(
+      [
+        'alarm',
+        'resolve',
+        alarmId,
+        '--reason',
+        'incident_without_dispatch',
+        '--by',
+        'office:jo',
+        '--config',
+        config,
+      ],
+      env,
+    );
+    expect((await resolve.exited).code).toBe(0);
+    expect(resolve.stdout()).toContain('resolved — the incident record is in the outbox');
+    const show = runCli(['alarm', 'show', alarmId, '--config', config], env);
+    expect((await show.exited).code).toBe(0);
+    expect(show.stdout()).toMatch(
+      /alarm raised: fall\n.*acknowledged \(office:jo\)\n.*resolved as incident without dispatch \(office:jo\)/,
+    );
+  });
+});
