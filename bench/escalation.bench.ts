@@ -4,6 +4,7 @@
  * alarms/s for 10 s: p50/p99. Baseline in the same run: a bare BullMQ round trip (enqueue → a worker
  * runs a no-op job) at the same rate, the floor any queued step pays.
  */
+
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
@@ -16,6 +17,7 @@ import { connectRedis, redisOptions } from '../src/queue/redis.ts';
 import { WorkerHost } from '../src/queue/worker-host.ts';
 import { openStore } from '../src/store/open.ts';
 import { configWith } from '../test/helpers/config.ts';
+import { fobEvent } from '../test/helpers/fob.ts';
 import { printResult, printTable, round } from './lib/report.ts';
 
 const RATE = 200;
@@ -106,22 +108,11 @@ try {
   for (let i = 0; i < N; i++) {
     const wait = t1 + (i * 1000) / RATE - performance.now();
     if (wait > 1) await sleep(wait);
-    const r = await ingestFobEvent(
-      { db, producer, publisher: conn, prefix },
-      school,
-      {
-        deviceId: 'PS-0001',
-        vendorEventId: `esc-${i}`,
-        type: 'sos',
-        occurredAt: new Date().toISOString(),
-        receivedAt: new Date().toISOString(),
-        location: null,
-        batteryPercent: null,
-        message: null,
-        voiceNoteUrl: null,
-      },
-      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
-    );
+    const r = await ingestFobEvent({ db, producer, publisher: conn, prefix }, school, fobEvent(`esc-${i}`), {
+      transport: 'webhook',
+      profile: 'peoplesafe-style',
+      raw: Buffer.from('{}'),
+    });
     accepted.set((r as { alarmId: string }).alarmId, performance.now());
   }
   const end = performance.now() + 30_000;

@@ -1,4 +1,4 @@
-import type { Decoded } from '../../src/domain/fob/event.ts';
+import type { Decoded, DecodeError } from '../../src/domain/fob/event.ts';
 
 export interface TransportMeta {
   receivedAt: Date;
@@ -10,6 +10,18 @@ export interface TransportMeta {
 export interface FobProfile {
   readonly name: string;
   decode(raw: Buffer, meta: TransportMeta): Decoded;
+}
+
+/** A JSON object body, or the DecodeError that names why not. */
+export function parseObject(
+  raw: Buffer,
+): { ok: true; value: Record<string, unknown> } | { ok: false; error: DecodeError } {
+  const parsed = parseJson(raw);
+  if (!parsed.ok) return { ok: false, error: { field: '(body)', reason: parsed.reason } };
+  if (typeof parsed.value !== 'object' || parsed.value === null || Array.isArray(parsed.value)) {
+    return { ok: false, error: { field: '(body)', reason: 'expected a JSON object' } };
+  }
+  return { ok: true, value: parsed.value as Record<string, unknown> };
 }
 
 export function parseJson(raw: Buffer): { ok: true; value: unknown } | { ok: false; reason: string } {

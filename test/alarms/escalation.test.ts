@@ -15,6 +15,7 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { listOutbox } from '../../src/store/outbox.ts';
 import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
@@ -57,17 +58,7 @@ function startHost() {
 
 async function raise(): Promise<string> {
   n++;
-  const event: FobEvent = {
-    deviceId: 'PS-0001',
-    vendorEventId: `esc-${n}`,
-    type: 'sos',
-    occurredAt: new Date().toISOString(),
-    receivedAt: new Date().toISOString(),
-    location: null,
-    batteryPercent: null,
-    message: null,
-    voiceNoteUrl: null,
-  };
+  const event: FobEvent = fobEvent(`esc-${n}`);
   const r = await ingestFobEvent({ db, producer, publisher: conn, prefix }, school, event, {
     transport: 'webhook',
     profile: 'peoplesafe-style',
@@ -221,17 +212,7 @@ describe('escalation ladder (real Redis and Postgres)', () => {
       const r = await ingestFobEvent(
         { db, producer, publisher: conn, prefix },
         down.schools[0]!,
-        {
-          deviceId: 'PS-0001',
-          vendorEventId: `esc-down-${n}`,
-          type: 'sos',
-          occurredAt: new Date().toISOString(),
-          receivedAt: new Date().toISOString(),
-          location: null,
-          batteryPercent: null,
-          message: null,
-          voiceNoteUrl: null,
-        },
+        fobEvent(`esc-down-${n}`),
         { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
       );
       const id = (r as { alarmId: string }).alarmId;

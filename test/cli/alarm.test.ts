@@ -7,6 +7,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { runCli, writeTempConfig } from '../helpers/spawn.ts';
@@ -40,17 +41,7 @@ beforeAll(async () => {
   const r = await ingestFobEvent(
     { db, producer, prefix },
     school,
-    {
-      deviceId: 'PS-0001',
-      vendorEventId: 'cli-1',
-      type: 'fall',
-      occurredAt: '2025-11-18T10:02:00Z',
-      receivedAt: '2025-11-18T10:02:01Z',
-      location: null,
-      batteryPercent: null,
-      message: null,
-      voiceNoteUrl: null,
-    },
+    fobEvent('cli-1', { type: 'fall', occurredAt: '2025-11-18T10:02:00Z' }),
     { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
   );
   alarmId = (r as { alarmId: string }).alarmId;

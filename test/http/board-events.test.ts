@@ -12,6 +12,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
@@ -25,17 +26,7 @@ let producer: Producer<typeof catalog>;
 let app: FastifyInstance;
 let base: string;
 
-const event = (n: number): FobEvent => ({
-  deviceId: 'PS-0001',
-  vendorEventId: `board-${n}`,
-  type: 'sos',
-  occurredAt: '2025-11-18T10:02:00Z',
-  receivedAt: '2025-11-18T10:02:01Z',
-  location: null,
-  batteryPercent: null,
-  message: null,
-  voiceNoteUrl: null,
-});
+const event = (n: number): FobEvent => fobEvent(`board-${n}`, { occurredAt: '2025-11-18T10:02:00Z' });
 
 /** Reads SSE frames from a stream until `count` events have arrived. */
 async function readEvents(

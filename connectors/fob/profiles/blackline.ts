@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseJson, type TransportMeta } from '../types.ts';
+import { type FobProfile, parseObject, type TransportMeta } from '../types.ts';
 
 /**
  * Blackline Safety's push alert: `{id, status, type, date_created, escalation_protocol, contacts[…]}`
@@ -27,11 +27,9 @@ export class BlacklineProfile implements FobProfile {
   readonly name = 'blackline';
 
   decode(raw: Buffer, meta: TransportMeta): Decoded {
-    const parsed = parseJson(raw);
-    if (!parsed.ok) return { ok: false, error: { field: '(body)', reason: parsed.reason } };
-    const b = parsed.value as Json;
-    if (typeof b !== 'object' || b === null)
-      return { ok: false, error: { field: '(body)', reason: 'expected a JSON object' } };
+    const parsed = parseObject(raw);
+    if (!parsed.ok) return parsed;
+    const b = parsed.value;
     const type = BLACKLINE_TYPES[String(b.type)];
     if (!type)
       return { ok: false, error: { field: 'type', reason: `unknown alert type ${JSON.stringify(b.type)}` } };

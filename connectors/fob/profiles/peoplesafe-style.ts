@@ -1,5 +1,5 @@
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseJson, type TransportMeta } from '../types.ts';
+import { type FobProfile, parseObject, type TransportMeta } from '../types.ts';
 
 /**
  * `peoplesafe-style`: the JSON Doorstep asks a vendor gateway to send (no UK vendor publishes one).
@@ -37,11 +37,9 @@ export class PeoplesafeStyleProfile implements FobProfile {
   readonly name = 'peoplesafe-style';
 
   decode(raw: Buffer, meta: TransportMeta): Decoded {
-    const parsed = parseJson(raw);
-    if (!parsed.ok) return { ok: false, error: { field: '(body)', reason: parsed.reason } };
-    const b = parsed.value as Json;
-    if (typeof b !== 'object' || b === null)
-      return { ok: false, error: { field: '(body)', reason: 'expected a JSON object' } };
+    const parsed = parseObject(raw);
+    if (!parsed.ok) return parsed;
+    const b = parsed.value;
     const type = PEOPLESAFE_TYPES[String(b.type)];
     if (!type)
       return { ok: false, error: { field: 'type', reason: `unknown event type ${JSON.stringify(b.type)}` } };
