@@ -5,6 +5,7 @@ import { misSourceFor } from '../../connectors/mis/index.ts';
 import { sinkFor } from '../../connectors/records/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { DEFAULT_ALARM_POLICY } from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
 import { channelsFor } from '../notify/channels-for.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
@@ -14,6 +15,26 @@ import { openPostgres } from '../store/postgres.ts';
 export function summariseSchool(s: SchoolConfig): string {
   const fobs = s.fobs.transports.map((t) => t.kind).join('+') || 'none';
   return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${s.records.sink}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
+}
+
+/** Escalation targets that will fail when an alarm is raised: a channel or contacts group not configured. */
+export function escalationGaps(s: SchoolConfig): string[] {
+  const out: string[] = [];
+  const policies = Object.keys(s.escalation).length ? s.escalation : { alarm: DEFAULT_ALARM_POLICY };
+  for (const [kind, policy] of Object.entries(policies)) {
+    for (const target of new Set(policy.levels.flatMap((l) => l.notify))) {
+      const [channel, group] = target.split(':') as [string, string | undefined];
+      if (channel === 'board') continue;
+      if (!(channel in s.channels) || s.channels[channel as keyof typeof s.channels] === undefined) {
+        out.push(
+          `escalation.${kind} notifies ${target}, but channels.${channel} is not configured: that notification will fail`,
+        );
+      } else if ((channel === 'sms' || channel === 'email') && group && !s.contacts[group]?.length) {
+        out.push(`escalation.${kind} notifies ${target}, but contacts.${group} is empty`);
+      }
+    }
+  }
+  return out;
 }
 
 /** Connection tests: Redis, the store, and each school's MIS (API credentials or drop folder). */
@@ -83,6 +104,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
   out(`trust ${config.trust.id} (${config.trust.name}), ${config.schools.length} school(s)`);
   for (const s of config.schools) {
     out(`  ${summariseSchool(s)}`);
+    for (const problem of escalationGaps(s)) out(`  note: ${s.id} ${problem}`);
     if (s.calendar.terms.length === 0) {
       out(
         `  note: ${s.id} has no calendar.terms — every weekday counts as a school day, so bank holidays and INSET days look like missing marks; add the term dates (and last year's, for year-on-year patterns)`,
