@@ -54,7 +54,8 @@ await db.query(
 await db.close();
 
 try {
-  const doorstep = run('doorstep');
+  // The flags `doorstep import` runs with (bin/doorstep.js).
+  const doorstep = run('doorstep', ['--max-semi-space-size=4']);
   const xml2js = run('xml2js', ['--max-old-space-size=16384']);
   const copy = run('copy');
   const rate = (r: Run) => r.marks / r.seconds;
