@@ -10,21 +10,17 @@ import { MqttFobTransport } from '../connectors/fob/mqtt/transport.ts';
 import { buildHttpApp } from '../src/http/app.ts';
 import { createMetrics } from '../src/http/metrics.ts';
 import { createLogger } from '../src/log/logger.ts';
-import { catalog } from '../src/queue/catalog.ts';
-import { Producer } from '../src/queue/producer.ts';
 import { connectRedis } from '../src/queue/redis.ts';
-import { openStore } from '../src/store/open.ts';
 import { configWith } from '../test/helpers/config.ts';
 import { startPrivateMosquitto } from '../test/helpers/private-broker.ts';
 import { freePort } from '../test/helpers/spawn.ts';
 import { printResult, printTable, round } from './lib/report.ts';
+import { openBenchServices, REDIS_URL } from './lib/services.ts';
+
+const services = await openBenchServices('alarm');
+const { suffix, prefix, db, conn, producer } = services;
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const suffix = Date.now().toString(36);
-const schema = `bench_alarm_${suffix}`;
-const prefix = `bench-alarm-${suffix}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -45,9 +41,6 @@ const transportConfig = school.fobs.transports[0]! as Extract<
   (typeof school.fobs.transports)[number],
   { kind: 'mqtt' }
 >;
-const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
-const conn = await connectRedis({ url: REDIS_URL }, 'producer');
-const producer = new Producer(catalog, conn, prefix);
 const ingest = { db, producer, publisher: conn, prefix };
 const app = await buildHttpApp({
   log,
@@ -203,11 +196,6 @@ try {
   await publisher.endAsync();
   await Promise.all(transports.map((t) => t.stop()));
   await app.close();
-  await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
-  await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
-  await db.close();
+  await services.close();
   await broker.stop();
 }

@@ -12,22 +12,19 @@ import { handlers } from '../jobs/index.ts';
 import { ingestFobEvent } from '../src/alarms/ingest.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { catalog } from '../src/queue/catalog.ts';
-import { Producer } from '../src/queue/producer.ts';
-import { connectRedis, redisOptions } from '../src/queue/redis.ts';
+import { redisOptions } from '../src/queue/redis.ts';
 import { WorkerHost } from '../src/queue/worker-host.ts';
-import { openStore } from '../src/store/open.ts';
 import { configWith } from '../test/helpers/config.ts';
 import { fobEvent } from '../test/helpers/fob.ts';
 import { printResult, printTable, round } from './lib/report.ts';
+import { openBenchServices, REDIS_URL } from './lib/services.ts';
+
+const services = await openBenchServices('escalation');
+const { suffix, prefix, db, conn, producer } = services;
 
 const RATE = 200;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const N = RATE * SECONDS;
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const suffix = Date.now().toString(36);
-const schema = `bench_escalation_${suffix}`;
-const prefix = `bench-escalation-${suffix}`;
 const SECRET = `whsec_${Buffer.from('bench-escalation-secret-000000').toString('base64')}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs: number[], p: number) =>
@@ -60,9 +57,6 @@ const config = configWith({
 `,
 });
 const school = config.schools[0]!;
-const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
-const conn = await connectRedis({ url: REDIS_URL }, 'producer');
-const producer = new Producer(catalog, conn, prefix);
 const deps = { db, log, producer, now: () => new Date(), instance: 'bench', config, publisher: conn };
 const host = new WorkerHost({
   catalog,
@@ -152,11 +146,6 @@ try {
   });
 } finally {
   await host.close(2000);
-  await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
-  await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
-  await db.close();
+  await services.close();
   await new Promise<void>((r) => server.close(() => r()));
 }

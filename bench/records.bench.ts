@@ -12,30 +12,23 @@ import { handlers } from '../jobs/index.ts';
 import { Secret } from '../src/config/secret.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { catalog } from '../src/queue/catalog.ts';
-import { Producer } from '../src/queue/producer.ts';
 import { RedisRateLimiter } from '../src/queue/rate-limit.ts';
-import { connectRedis } from '../src/queue/redis.ts';
 import { WorkerHost } from '../src/queue/worker-host.ts';
-import { openStore } from '../src/store/open.ts';
 import { configWith } from '../test/helpers/config.ts';
 import { startFakeCpoms } from '../test/helpers/fake-cpoms.ts';
 import { insertTestRecords } from '../test/helpers/outbox.ts';
 import { printResult, printTable, round } from './lib/report.ts';
+import { openBenchServices, REDIS_URL } from './lib/services.ts';
+
+const services = await openBenchServices('records');
+const { suffix, prefix, db, conn, producer } = services;
 
 const LIMIT = Number(process.env.BENCH_LIMIT ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
 const N = LIMIT * SECONDS;
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const suffix = Date.now().toString(36);
-const schema = `bench_records_${suffix}`;
-const prefix = `bench-records-${suffix}`;
 const log = createLogger({ level: 'silent' });
 
 const fake = await startFakeCpoms({ token: 'bench-token', limitPerSecond: LIMIT });
-const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
-const conn = await connectRedis({ url: REDIS_URL }, 'producer');
-const producer = new Producer(catalog, conn, prefix);
 const config = configWith({
   records: `{ sink: cpoms, baseUrl: "${fake.url}", token: "\${CPOMS_TOKEN}", ratePerSecond: ${LIMIT}, timeoutMs: 5000 }`,
   env: { CPOMS_TOKEN: 'bench-token' },
@@ -151,11 +144,6 @@ try {
     targets: { utilisation: '>= 0.95', duplicates: 0 },
   });
 } finally {
-  await producer.close();
-  const keys = await conn.keys(`${prefix}:*`);
-  if (keys.length) await conn.del(...keys);
-  conn.disconnect();
-  await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
-  await db.close();
+  await services.close();
   await fake.close();
 }

@@ -105,6 +105,17 @@ async function subscribed(p: Spawned, ms = 20_000) {
   }
 }
 
+/** Every alarm stored exactly once, and each one's escalation started (its step-0 job exists). */
+async function expectEachAlarmOnce(run: Run, redisUrl: string, ms: number) {
+  await waitForAll(run.db, ms);
+  await sleep(500);
+  expect(await counts(run.db)).toEqual({ events: N, alarms: N, distinct_ids: N });
+  const redis = new Redis(redisUrl);
+  const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*-0`);
+  redis.disconnect();
+  expect(jobs).toHaveLength(N);
+}
+
 let publisher: MqttClient;
 let broker: { url: string; stop: () => Promise<void> };
 beforeAll(async () => {
@@ -133,13 +144,7 @@ describe('alarms through crashes (real Mosquitto)', () => {
         ingest = runCli(['start', '--role', 'ingest', '--config', run.config], env);
       }
       await publishing;
-      await waitForAll(run.db, 90_000);
-      await sleep(500);
-      expect(await counts(run.db)).toEqual({ events: N, alarms: N, distinct_ids: N });
-      const redis = new Redis(TEST_REDIS_URL);
-      const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*-0`); // each alarm's ladder started (step 0)
-      redis.disconnect();
-      expect(jobs).toHaveLength(N);
+      await expectEachAlarmOnce(run, TEST_REDIS_URL, 90_000);
     } finally {
       ingest.child.kill('SIGTERM');
       await ingest.exited;
@@ -186,13 +191,7 @@ describe('alarms through crashes (real Mosquitto)', () => {
       await sleep(1500);
       startRedis();
       await publishing;
-      await waitForAll(run.db, 120_000);
-      await sleep(500);
-      expect(await counts(run.db)).toEqual({ events: N, alarms: N, distinct_ids: N });
-      const redis = new Redis(redisUrl);
-      const jobs = await redis.keys(`${run.id.replace(/_/g, '-')}:alarms:escalate-*-0`); // each alarm's ladder started (step 0)
-      redis.disconnect();
-      expect(jobs).toHaveLength(N);
+      await expectEachAlarmOnce(run, redisUrl, 120_000);
     } finally {
       ingest.child.kill('SIGTERM');
       await ingest.exited;

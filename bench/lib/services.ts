@@ -1,0 +1,46 @@
+import type { Redis } from 'ioredis';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface BenchServices {
+  suffix: string;
+  schema: string;
+  prefix: string;
+  db: Db;
+  conn: Redis;
+  producer: Producer<typeof catalog>;
+  /** Drops the benchmark's schema and Redis keys and closes every connection. */
+  close(): Promise<void>;
+}
+
+/** A fresh PostgreSQL schema and Redis prefix for one benchmark run, on the real services. */
+export async function openBenchServices(name: string): Promise<BenchServices> {
+  const suffix = Date.now().toString(36);
+  const schema = `bench_${name}_${suffix}`;
+  const prefix = `bench-${name}-${suffix}`;
+  const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
+  const conn = await connectRedis({ url: REDIS_URL }, 'producer');
+  const producer = new Producer(catalog, conn, prefix);
+  return {
+    suffix,
+    schema,
+    prefix,
+    db,
+    conn,
+    producer,
+    async close() {
+      await producer.close();
+      const keys = await conn.keys(`${prefix}:*`);
+      if (keys.length) await conn.del(...keys);
+      conn.disconnect();
+      await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
+      await db.close();
+    },
+  };
+}
