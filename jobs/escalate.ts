@@ -33,7 +33,12 @@ export async function escalate(
       alarm.id,
       `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${decision.targets.join(', ')}`,
     );
-    await setEscalationStep(tx, alarm.id, decision.next ? decision.next.step : -1);
+    await setEscalationStep(
+      tx,
+      alarm.id,
+      decision.next ? decision.next.step : -1,
+      decision.next ? new Date(deps.now().getTime() + decision.next.delayMs) : null,
+    );
     if (!decision.next) await addTimeline(tx, alarm.id, 'escalation stopped: the ladder ran out');
     return `level ${decision.level + 1} notified`;
   });

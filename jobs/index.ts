@@ -8,6 +8,7 @@ import { heartbeat } from './heartbeat.ts';
 import { notify } from './notify.ts';
 import { relayOutbox } from './relay-outbox.ts';
 import { syncAttendance } from './sync-attendance.ts';
+import { watchVisits } from './watch-visits.ts';
 
 /** Job name → handler. */
 export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
@@ -18,4 +19,5 @@ export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   'relay-outbox': relayOutbox,
   escalate,
   notify,
+  'watch-visits': watchVisits,
 };

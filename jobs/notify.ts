@@ -1,4 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
+import type { EscalationPolicy } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
@@ -15,7 +16,7 @@ export async function notify(
   deps: JobDeps,
 ): Promise<{ status: string }> {
   const { rows } = await deps.db.query<Record<string, unknown>>(
-    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.school_id, a.type, a.device_id, a.staff_id
+    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.school_id, a.type, a.device_id, a.staff_id, a.visit_id, a.policy
      FROM notifications n JOIN alarms a ON a.id = n.alarm_id WHERE n.id = $1`,
     [payload.notificationId],
   );
@@ -29,14 +30,20 @@ export async function notify(
     step: r.step as number,
     target: r.target as string,
     alarmType: r.type as string,
-    deviceId: r.device_id as string,
+    deviceId: (r.device_id as string | null) ?? null,
     staffId: (r.staff_id as string | null) ?? null,
+    visitId: r.visit_id === null ? null : String(r.visit_id),
+    prompt: promptOf(r.policy as EscalationPolicy, r.step as number),
   };
   const school = deps.config.schools.find((s) => s.id === n.schoolId);
+  const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
+  if (n.target.endsWith(':visiting-staff')) extra['visiting-staff'] = await visitingStaff(deps, n);
   const channel = school
-    ? channelsFor(school, { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix }).get(
-        channelKind(n.target),
-      )
+    ? channelsFor(
+        school,
+        { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix },
+        extra,
+      ).get(channelKind(n.target))
     : undefined;
   if (!channel) {
     const reason = `no "${channelKind(n.target)}" channel is configured`;
@@ -61,4 +68,20 @@ export async function notify(
     );
     throw err;
   }
+}
+
+function promptOf(policy: EscalationPolicy | null, step: number): string | null {
+  if (!policy?.levels?.length) return null;
+  return policy.levels[step % policy.levels.length]?.prompt ?? null;
+}
+
+/** The people on the alarm's visit (lead and partner), else the wearer of the alarmed device. */
+async function visitingStaff(deps: JobDeps, n: Notification) {
+  const { rows } = await deps.db.query<{ phone: string | null; email: string | null }>(
+    n.visitId
+      ? `SELECT u.phone, u.email FROM visits v JOIN users u ON u.id IN (v.lead_user_id, v.partner_user_id) WHERE v.id = $1`
+      : 'SELECT phone, email FROM users WHERE staff_id = $1',
+    [n.visitId ?? n.staffId],
+  );
+  return rows.map((r) => ({ phone: r.phone ?? undefined, email: r.email ?? undefined }));
 }

@@ -26,6 +26,13 @@ export const ERRORS = {
   MIS_UNAVAILABLE: { code: 'DOORSTEP_MIS_UNAVAILABLE', statusCode: 502, exitCode: 3 },
   MIS_BAD_RESPONSE: { code: 'DOORSTEP_MIS_BAD_RESPONSE', statusCode: 502, exitCode: 3 },
   AUDIT_APPEND_ONLY: { code: 'DOORSTEP_AUDIT_APPEND_ONLY', statusCode: 409, exitCode: 1 },
+  UNAUTHENTICATED: { code: 'DOORSTEP_UNAUTHENTICATED', statusCode: 401, exitCode: 1 },
+  FORBIDDEN: { code: 'DOORSTEP_FORBIDDEN', statusCode: 403, exitCode: 1 },
+  CSRF: { code: 'DOORSTEP_CSRF', statusCode: 403, exitCode: 1 },
+  NOT_FOUND: { code: 'DOORSTEP_NOT_FOUND', statusCode: 404, exitCode: 1 },
+  BAD_REQUEST: { code: 'DOORSTEP_BAD_REQUEST', statusCode: 400, exitCode: 64 },
+  CONFLICT: { code: 'DOORSTEP_CONFLICT', statusCode: 409, exitCode: 1 },
+  POLICY: { code: 'DOORSTEP_POLICY', statusCode: 422, exitCode: 1 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -1,16 +1,10 @@
 import { acknowledgeAlarm, resolveAlarm } from '../alarms/commands.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { doorstepError } from '../errors.ts';
-import type { ResolutionReason } from '../store/alarm-state.ts';
-import { timelineOf } from '../store/alarm-state.ts';
+import { PERSON_RESOLUTION_REASONS, type PersonResolutionReason, timelineOf } from '../store/alarm-state.ts';
 import { openStore } from '../store/open.ts';
 
-const REASONS: readonly ResolutionReason[] = [
-  'test',
-  'false_alarm',
-  'incident_without_dispatch',
-  'incident_with_dispatch',
-];
+const REASONS: readonly string[] = PERSON_RESOLUTION_REASONS;
 
 /**
  * `doorstep alarm list|show ID|ack ID|resolve ID`: the office's controls from a terminal until the
@@ -73,7 +67,7 @@ export async function alarmCommand(
           config,
           id,
           by,
-          opts.reason as ResolutionReason,
+          opts.reason as PersonResolutionReason,
           opts.note ?? null,
           new Date(),
         );

@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { RuleInPack } from '../domain/triggers/evaluate.ts';
 import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
+import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import { formatProblem, parseYamlWith } from './load.ts';
-import type { SchoolConfig } from './schema.ts';
+import type { DoorstepConfig, SchoolConfig } from './schema.ts';
 
 /**
  * Reads every `*.yaml` policy pack in a folder. A pack whose file name differs from its id, or that
@@ -95,4 +96,28 @@ export function rulesForSchool(
     }
   }
   return { rules, problems };
+}
+
+/** The visit rules a school follows: the last of its packs that sets `visits`, else the defaults. */
+export function visitRulesFor(school: SchoolConfig, packs: ReadonlyMap<string, PolicyPack>): VisitRules {
+  let rules: VisitRules = DEFAULT_VISIT_RULES;
+  for (const id of school.policies) {
+    const v = packs.get(id)?.visits;
+    if (v) rules = v;
+  }
+  return rules;
+}
+
+const lookups = new WeakMap<DoorstepConfig, (schoolId: string) => VisitRules>();
+
+/** `schoolId → visit rules` for a loaded config (packs read once per config). */
+export function visitRulesLookup(config: DoorstepConfig): (schoolId: string) => VisitRules {
+  let lookup = lookups.get(config);
+  if (!lookup) {
+    const packs = loadPolicyPacks(config.policiesDir);
+    const bySchool = new Map(config.schools.map((s) => [s.id, visitRulesFor(s, packs)]));
+    lookup = (schoolId) => bySchool.get(schoolId) ?? DEFAULT_VISIT_RULES;
+    lookups.set(config, lookup);
+  }
+  return lookup;
 }

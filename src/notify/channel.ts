@@ -9,8 +9,12 @@ export interface Notification {
   /** `board`, `sms:on-call-leaders`, `email:dsl`, … */
   target: string;
   alarmType: string;
-  deviceId: string;
+  /** Null for an alarm the visit watcher raised. */
+  deviceId: string | null;
   staffId: string | null;
+  visitId?: string | null;
+  /** What this level asks the office to do (from the policy), when it says. */
+  prompt?: string | null;
 }
 
 export interface DeliveryReceipt {

@@ -10,8 +10,10 @@ import { ChatWebhookChannel, SignedWebhookChannel, SmsChannel } from './http-cha
 export function channelsFor(
   school: SchoolConfig,
   deps: { db: Db; publisher?: Redis | undefined; prefix: string },
+  /** Groups known only per alarm, e.g. `visiting-staff` (the people on the visit). */
+  extraGroups: Readonly<Record<string, { phone?: string | undefined; email?: string | undefined }[]>> = {},
 ): Map<string, Channel> {
-  const group = (g: string) => school.contacts[g] ?? [];
+  const group = (g: string) => extraGroups[g] ?? school.contacts[g] ?? [];
   const channels = new Map<string, Channel>([
     ['board', new BoardChannel(deps.db, deps.publisher, deps.prefix)],
   ]);

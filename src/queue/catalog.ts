@@ -115,6 +115,15 @@ export const catalog = {
       backoff: { type: 'exponential', delayMs: 1000 },
       timeoutMs: 30_000,
     }),
+    'watch-visits': defineJob({
+      queue: 'alarms',
+      description:
+        'Raises overdue-visit and missed-check-in alarms from the visit register (and takes in fob check-ins).',
+      payload: z.strictObject({ reason: z.enum(['schedule', 'manual']) }),
+      attempts: 3,
+      backoff: { type: 'fixed', delayMs: 1000 },
+      timeoutMs: 60_000,
+    }),
     'relay-outbox': defineJob({
       queue: 'records',
       description: 'Hands live outbox records that have no delivery job yet to the queue.',

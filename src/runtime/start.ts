@@ -129,6 +129,8 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       host.run();
       await host.waitUntilReady();
     }
+    if (roles.includes('ingest'))
+      await producer.schedule('watch-visits', 'watch-visits', { everyMs: 15_000 }, { reason: 'schedule' });
     if (roles.includes('worker')) {
       await producer.schedule(
         'heartbeat',

@@ -6,7 +6,8 @@ export interface AlarmRow {
   id: string;
   schoolId: string;
   type: string;
-  deviceId: string;
+  deviceId: string | null;
+  visitId: string | null;
   staffId: string | null;
   status: AlarmState;
   policy: EscalationPolicy;
@@ -17,7 +18,7 @@ export interface AlarmRow {
 /** The alarm, locked for the rest of the transaction (every state change goes through this). */
 export async function lockAlarm(tx: Queryable, id: string): Promise<AlarmRow | undefined> {
   const { rows } = await tx.query<Record<string, unknown>>(
-    `SELECT id, school_id, type, device_id, staff_id, status, policy, escalation_step, raised_at FROM alarms WHERE id = $1 FOR UPDATE`,
+    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, raised_at FROM alarms WHERE id = $1 FOR UPDATE`,
     [id],
   );
   const r = rows[0];
@@ -26,7 +27,8 @@ export async function lockAlarm(tx: Queryable, id: string): Promise<AlarmRow | u
     id: String(r.id),
     schoolId: r.school_id as string,
     type: r.type as string,
-    deviceId: r.device_id as string,
+    deviceId: (r.device_id as string | null) ?? null,
+    visitId: r.visit_id === null || r.visit_id === undefined ? null : String(r.visit_id),
     staffId: (r.staff_id as string | null) ?? null,
     status: r.status as AlarmState,
     policy: r.policy as EscalationPolicy,
@@ -71,8 +73,18 @@ export async function createNotifications(
   return rows.map((r) => ({ id: String(r.id), target: r.target }));
 }
 
-export async function setEscalationStep(tx: Queryable, alarmId: string, step: number): Promise<void> {
-  await tx.query('UPDATE alarms SET escalation_step = $2 WHERE id = $1', [alarmId, step]);
+/** The next step to run (-1: none) and when it is due (shown on the board). */
+export async function setEscalationStep(
+  tx: Queryable,
+  alarmId: string,
+  step: number,
+  dueAt: Date | null = null,
+): Promise<void> {
+  await tx.query('UPDATE alarms SET escalation_step = $2, next_step_at = $3 WHERE id = $1', [
+    alarmId,
+    step,
+    step < 0 ? null : dueAt,
+  ]);
 }
 
 export type AckOutcome = 'acknowledged' | 'already-acknowledged' | 'already-resolved' | 'missing';
@@ -107,7 +119,18 @@ export type ResolutionReason =
   | 'test'
   | 'false_alarm'
   | 'incident_without_dispatch'
-  | 'incident_with_dispatch';
+  | 'incident_with_dispatch'
+  /** The visit watcher's alarm cleared by the worker (checked in, back at school): no incident. */
+  | 'worker_safe';
+
+/** The reasons a person gives when resolving an alarm (each writes the incident record). */
+export const PERSON_RESOLUTION_REASONS = [
+  'test',
+  'false_alarm',
+  'incident_without_dispatch',
+  'incident_with_dispatch',
+] as const satisfies readonly ResolutionReason[];
+export type PersonResolutionReason = (typeof PERSON_RESOLUTION_REASONS)[number];
 
 /** Resolves an alarm (from open or acknowledged) with a reason; a resolved alarm stays resolved. */
 export async function resolve(

@@ -35,3 +35,17 @@ export function londonDate(instant: Date): string {
     day: '2-digit',
   }).format(instant);
 }
+
+/** Minutes after midnight of an instant in Europe/London (e.g. 18:30 → 1110). */
+export function londonMinutes(instant: Date): number {
+  const [h, m] = new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  })
+    .format(instant)
+    .split(':')
+    .map(Number);
+  return h! * 60 + m!;
+}

@@ -17,6 +17,8 @@ export const escalationLevel = z.strictObject({
     .min(1, {
       error: 'expected at least one target',
     }),
+  /** What the board tells the office to do at this level, e.g. "Call the visiting staff now". */
+  prompt: z.string().min(1).max(200).optional(),
 });
 
 export const escalationPolicy = z.strictObject({
@@ -70,10 +72,72 @@ export function decideStep(policy: EscalationPolicy, step: number, state: AlarmS
   return { kind: 'notify', level, round, targets: policy.levels[level]!.notify, next };
 }
 
-/** The policy for an event kind: the alarm type's own, else `alarm`, else the default. */
+/**
+ * The seeds' overdue-visit ladder (Hampton): the board at once; +15 min a reminder to the visiting
+ * staff; +30 min the office is prompted to call the worker; then the location; then leadership;
+ * then the board prompts "call the police". It runs until the alarm is resolved (the visit's return
+ * resolves it): acknowledging says who is handling it, not that the worker is safe.
+ */
+export const DEFAULT_OVERDUE_VISIT_POLICY: EscalationPolicy = {
+  condition: 'if-not-resolved',
+  levels: [
+    { afterMinutes: 0, notify: ['board'], prompt: 'Visit overdue: the staff should call the office' },
+    {
+      afterMinutes: 15,
+      notify: ['board', 'sms:visiting-staff'],
+      prompt: 'Reminder sent to the visiting staff to call the office',
+    },
+    { afterMinutes: 15, notify: ['board'], prompt: 'Call the visiting staff now' },
+    { afterMinutes: 10, notify: ['board'], prompt: 'Call the visit location (the family)' },
+    {
+      afterMinutes: 10,
+      notify: ['board', 'sms:senior-leadership'],
+      prompt: 'Contact school leadership',
+    },
+    { afterMinutes: 10, notify: ['board'], prompt: 'Call the police (999): a member of staff is missing' },
+  ],
+  repeat: 0,
+};
+
+/** A missed check-in: the staff and the board at once, then the office calls, then on-call leaders. */
+export const DEFAULT_MISSED_CHECK_IN_POLICY: EscalationPolicy = {
+  condition: 'if-not-acknowledged',
+  levels: [
+    {
+      afterMinutes: 0,
+      notify: ['board', 'sms:visiting-staff'],
+      prompt: 'Check-in missed: call the visiting staff',
+    },
+    {
+      afterMinutes: 5,
+      notify: ['board', 'sms:on-call-leaders'],
+      prompt: 'Still no check-in: on-call leaders told',
+    },
+  ],
+  repeat: 2,
+};
+
+/**
+ * The policy for an event kind: the school's own for that kind (`sos`, `overdue-visit`,
+ * `missed-check-in`, …; `_` and `-` alike), else `alarm` for device alarms, else the seeds' default.
+ */
 export function policyFor(
   policies: Readonly<Record<string, EscalationPolicy>>,
   type: string,
 ): EscalationPolicy {
-  return policies[type] ?? policies.alarm ?? DEFAULT_ALARM_POLICY;
+  const own = policies[type] ?? policies[type.replace(/_/g, '-')];
+  if (own) return own;
+  if (type === 'overdue_visit') return DEFAULT_OVERDUE_VISIT_POLICY;
+  if (policies.alarm) return policies.alarm;
+  if (type === 'missed_check_in') return DEFAULT_MISSED_CHECK_IN_POLICY;
+  return DEFAULT_ALARM_POLICY;
+}
+
+/** What the board shows as the next step: its prompt (or targets) and when it is due. */
+export function nextStepOf(policy: EscalationPolicy, step: number): { level: number; prompt: string } | null {
+  if (step < 0) return null;
+  const n = policy.levels.length;
+  if (Math.floor(step / n) > policy.repeat) return null;
+  const level = policy.levels[step % n]!;
+  return { level: (step % n) + 1, prompt: level.prompt ?? `notify ${level.notify.join(', ')}` };
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { CODES } from '../attendance/codes.ts';
+import { visitRules } from '../visits/rules.ts';
 
 /**
  * The rule model of a policy pack (YAML, validated here). Every rule says what it detects, the
@@ -115,5 +116,7 @@ export const policyPack = z.strictObject({
   source: z.string().min(1),
   /** May be empty: a policy can set visit rules only (e.g. Hampton), with no attendance trigger. */
   rules: z.array(rule),
+  /** The policy's rules for making a visit (authorisation, pairs, check-ins, hours…). */
+  visits: visitRules.optional(),
 });
 export type PolicyPack = z.output<typeof policyPack>;

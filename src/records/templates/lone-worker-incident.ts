@@ -10,7 +10,8 @@ export const RESOLUTION_REASONS = {
 export interface IncidentRecord {
   alarmId: string;
   staff: string;
-  deviceId: string;
+  /** Null for an alarm the visit watcher raised (overdue, missed check-in). */
+  deviceId: string | null;
   type: string;
   raisedAt: Date;
   location?: { lat: number; lon: number; accuracyM?: number | null } | null;
@@ -23,7 +24,7 @@ export interface IncidentRecord {
 /** The lone-worker incident record: the alarm's full timeline and how it was resolved. */
 export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; body: string } {
   const lines = [
-    `Lone-worker alarm ${i.alarmId}: ${i.type.replace(/_/g, ' ')} from ${i.staff} (device ${i.deviceId}) at ${londonTime(i.raisedAt)}.`,
+    `Lone-worker alarm ${i.alarmId}: ${i.type.replace(/_/g, ' ')} from ${i.staff}${i.deviceId ? ` (device ${i.deviceId})` : ''} at ${londonTime(i.raisedAt)}.`,
   ];
   if (i.visitAddress) lines.push(`On a home visit to: ${i.visitAddress}`);
   if (i.location) {

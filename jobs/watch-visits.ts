@@ -1,0 +1,155 @@
+import { visitRulesLookup } from '../src/config/policy-packs.ts';
+import { policyFor } from '../src/domain/escalation/ladder.ts';
+import { type DueVisitAlarm, dueVisitAlarms } from '../src/domain/visits/watch.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobDeps } from '../src/queue/deps.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import { addTimeline, resolve } from '../src/store/alarm-state.ts';
+import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
+import type { Queryable } from '../src/store/db.ts';
+import { toVisit } from '../src/store/visits.ts';
+
+/**
+ * watch-visits (every 15 s): for every visit out of school it first takes in fob check-ins (a
+ * `check_in` event from a device whose staff member is on the visit), links device alarms to the
+ * visit their wearer is on, then raises what is owed — overdue (expected return + grace passed) and
+ * missed check-in (interval + grace passed) — once per occurrence (a unique dedup key), each with
+ * its escalation policy snapshotted, timeline, audit and board event, and its ladder started. The
+ * ladder is started again for any such alarm still at step 0, so a crash after the commit loses nothing.
+ */
+export async function watchVisits(
+  _payload: PayloadOf<DoorstepCatalog, 'watch-visits'>,
+  _run: JobRun,
+  deps: JobDeps,
+): Promise<{ raised: number; checkIns: number }> {
+  const rulesFor = visitRulesLookup(deps.config);
+  const now = deps.now();
+  let raised = 0;
+  let checkIns = 0;
+  for (const school of deps.config.schools) {
+    const events: BoardEventRow[] = [];
+    const keys: string[] = [];
+    await deps.db.transaction(async (tx) => {
+      checkIns += await takeFobCheckIns(tx, school.id, now, events);
+      await tx.query(
+        `UPDATE alarms a SET visit_id = v.id FROM users u, visits v
+         WHERE a.school_id = $1 AND a.visit_id IS NULL AND a.status <> 'resolved' AND a.staff_id IS NOT NULL
+           AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.status = 'departed'
+           AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)`,
+        [school.id],
+      );
+      const { rows } = await tx.query(
+        `SELECT v.*, u.staff_id AS lead_staff_id FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
+         WHERE v.school_id = $1 AND v.status = 'departed' FOR UPDATE OF v`,
+        [school.id],
+      );
+      const rules = rulesFor(school.id);
+      for (const r of rows) {
+        const v = toVisit(r);
+        for (const due of dueVisitAlarms(v, rules, now)) {
+          keys.push(due.dedupKey);
+          const id = await raiseVisitAlarm(
+            tx,
+            school.id,
+            v.id,
+            (r.lead_staff_id as string | null) ?? null,
+            due,
+            {
+              policy: policyFor(school.escalation, due.type),
+            },
+          );
+          if (id) {
+            raised++;
+            events.push(
+              await insertBoardEvent(tx, school.id, 'alarm.raised', {
+                alarmId: id,
+                type: due.type,
+                visitId: v.id,
+                raisedAt: due.dueAt.toISOString(),
+              }),
+            );
+          }
+        }
+      }
+    });
+    await publishBoardEvents(deps.publisher, deps.config.redis.prefix, events);
+    if (keys.length) {
+      const { rows } = await deps.db.query<{ id: string }>(
+        `SELECT id FROM alarms WHERE dedup_key = ANY($1::text[]) AND escalation_step = 0 AND status <> 'resolved'`,
+        [keys],
+      );
+      for (const a of rows)
+        await deps.producer.enqueue(
+          'escalate',
+          { alarmId: String(a.id), step: 0 },
+          { jobId: `escalate-${a.id}-0` },
+        );
+    }
+  }
+  return { raised, checkIns };
+}
+
+async function raiseVisitAlarm(
+  tx: Queryable,
+  schoolId: string,
+  visitId: string,
+  staffId: string | null,
+  due: DueVisitAlarm,
+  o: { policy: unknown },
+): Promise<string | null> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO alarms (school_id, visit_id, dedup_key, device_id, staff_id, unknown_device, type, status, raised_at, policy)
+     VALUES ($1, $2, $3, NULL, $4, false, $5, 'open', $6, $7) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
+    [schoolId, visitId, due.dedupKey, staffId, due.type, due.dueAt, JSON.stringify(o.policy)],
+  );
+  const id = rows[0] ? String(rows[0].id) : null;
+  if (!id) return null;
+  await addTimeline(
+    tx,
+    id,
+    `alarm raised: ${due.type === 'overdue_visit' ? 'visit overdue' : 'check-in missed'}`,
+  );
+  await tx.query(
+    `INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, after)
+     VALUES ('system:visit-watcher', 'alarm.raised', $1, 'alarm', $2, $3)`,
+    [schoolId, id, JSON.stringify({ type: due.type, visit: visitId, key: due.dedupKey })],
+  );
+  return id;
+}
+
+/** Fob `check_in` events from staff on a departed visit become its check-ins (once per event). */
+async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, events: BoardEventRow[]) {
+  const { rows } = await tx.query<{ visit_id: string; at: Date }>(
+    `INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
+     SELECT v.id, e.occurred_at, 'fob', e.id FROM fob_events e
+       JOIN users u ON u.staff_id = e.staff_id
+       JOIN visits v ON v.school_id = e.school_id AND v.status = 'departed'
+                    AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.occurred_at >= v.departed_at
+     WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
+     ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at`,
+    [schoolId, now],
+  );
+  for (const r of rows) {
+    const visitId = String(r.visit_id);
+    await tx.query(
+      'UPDATE visits SET last_check_in_at = GREATEST(COALESCE(last_check_in_at, $2), $2), updated_at = now() WHERE id = $1',
+      [visitId, r.at],
+    );
+    const { rows: open } = await tx.query<{ id: string }>(
+      `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'missed_check_in' AND status <> 'resolved'`,
+      [visitId],
+    );
+    for (const a of open) {
+      const alarmId = String(a.id);
+      if (
+        (await resolve(tx, alarmId, 'system:visit-watcher', 'worker_safe', 'fob check-in', now)) ===
+        'resolved'
+      ) {
+        await addTimeline(tx, alarmId, 'the worker checked in (fob)', 'system:visit-watcher');
+        events.push(await insertBoardEvent(tx, schoolId, 'alarm.resolved', { alarmId }));
+      }
+    }
+    events.push(await insertBoardEvent(tx, schoolId, 'visit.checked-in', { visitId }));
+  }
+  return rows.length;
+}

@@ -1,0 +1,34 @@
+import type { Redis } from 'ioredis';
+import { boardChannel } from '../alarms/ingest.ts';
+import type { Queryable } from './db.ts';
+
+export interface BoardEventRow {
+  id: string;
+  schoolId: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** A board event, written in the caller's transaction (ids only in the payload). */
+export async function insertBoardEvent(
+  tx: Queryable,
+  schoolId: string,
+  type: string,
+  payload: Record<string, unknown>,
+): Promise<BoardEventRow> {
+  const { rows } = await tx.query<{ id: string }>(
+    'INSERT INTO board_events (school_id, type, payload) VALUES ($1, $2, $3) RETURNING id',
+    [schoolId, type, JSON.stringify(payload)],
+  );
+  return { id: String(rows[0]!.id), schoolId, type, payload };
+}
+
+/** Tells open boards at once, after the commit (a board that misses it catches up from the table). */
+export async function publishBoardEvents(
+  publisher: Redis | undefined,
+  prefix: string,
+  events: readonly BoardEventRow[],
+): Promise<void> {
+  if (!publisher) return;
+  for (const e of events) await publisher.publish(boardChannel(prefix), JSON.stringify(e)).catch(() => 0);
+}

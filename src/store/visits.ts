@@ -1,0 +1,138 @@
+import type { Queryable } from './db.ts';
+
+export type VisitStatus = 'requested' | 'authorised' | 'departed' | 'returned' | 'completed' | 'cancelled';
+
+export interface Address {
+  line1?: string | null;
+  line2?: string | null;
+  town?: string | null;
+  postcode?: string | null;
+}
+
+export interface VisitRow {
+  id: string;
+  schoolId: string;
+  pupilMisId: string;
+  triggerEpisodeId: string | null;
+  reason: string;
+  address: Address;
+  plannedFor: string;
+  riskNotes: string | null;
+  riskLevel: 'low' | 'minor' | 'major';
+  status: VisitStatus;
+  requestedBy: string;
+  requestedAt: Date;
+  authorisedBy: string | null;
+  authorisedAt: Date | null;
+  authorisationNote: string | null;
+  leadUserId: string | null;
+  partnerUserId: string | null;
+  departedAt: Date | null;
+  expectedReturnAt: Date | null;
+  checkInMinutes: number | null;
+  safeWord: string | null;
+  lastCheckInAt: Date | null;
+  returnedAt: Date | null;
+  outcome: Record<string, unknown> | null;
+  completedAt: Date | null;
+  cancelledAt: Date | null;
+  cancelReason: string | null;
+}
+
+const date = (v: unknown) => (v ? new Date(v as string) : null);
+const id = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+export function toVisit(r: Record<string, unknown>): VisitRow {
+  const planned = r.planned_for;
+  return {
+    id: String(r.id),
+    schoolId: r.school_id as string,
+    pupilMisId: r.pupil_mis_id as string,
+    triggerEpisodeId: id(r.trigger_episode_id),
+    reason: r.reason as string,
+    address: r.address as Address,
+    plannedFor:
+      planned instanceof Date
+        ? `${planned.getFullYear()}-${String(planned.getMonth() + 1).padStart(2, '0')}-${String(planned.getDate()).padStart(2, '0')}`
+        : String(planned).slice(0, 10),
+    riskNotes: (r.risk_notes as string | null) ?? null,
+    riskLevel: r.risk_level as VisitRow['riskLevel'],
+    status: r.status as VisitStatus,
+    requestedBy: String(r.requested_by),
+    requestedAt: new Date(r.requested_at as string),
+    authorisedBy: id(r.authorised_by),
+    authorisedAt: date(r.authorised_at),
+    authorisationNote: (r.authorisation_note as string | null) ?? null,
+    leadUserId: id(r.lead_user_id),
+    partnerUserId: id(r.partner_user_id),
+    departedAt: date(r.departed_at),
+    expectedReturnAt: date(r.expected_return_at),
+    checkInMinutes: (r.check_in_minutes as number | null) ?? null,
+    safeWord: (r.safe_word as string | null) ?? null,
+    lastCheckInAt: date(r.last_check_in_at),
+    returnedAt: date(r.returned_at),
+    outcome: (r.outcome as Record<string, unknown> | null) ?? null,
+    completedAt: date(r.completed_at),
+    cancelledAt: date(r.cancelled_at),
+    cancelReason: (r.cancel_reason as string | null) ?? null,
+  };
+}
+
+/** The visit, locked for the rest of the transaction (every state change goes through this). */
+export async function lockVisit(tx: Queryable, visitId: string): Promise<VisitRow | undefined> {
+  const { rows } = await tx.query('SELECT * FROM visits WHERE id = $1 FOR UPDATE', [visitId]);
+  return rows[0] ? toVisit(rows[0]) : undefined;
+}
+
+export async function getVisit(db: Queryable, visitId: string): Promise<VisitRow | undefined> {
+  const { rows } = await db.query('SELECT * FROM visits WHERE id = $1', [visitId]);
+  return rows[0] ? toVisit(rows[0]) : undefined;
+}
+
+export async function visitsOfSchool(
+  db: Queryable,
+  schoolId: string,
+  filter: { date?: string; statuses?: readonly VisitStatus[]; userId?: string },
+): Promise<VisitRow[]> {
+  const { rows } = await db.query(
+    `SELECT * FROM visits WHERE school_id = $1
+       AND ($2::date IS NULL OR planned_for = $2::date OR status IN ('departed', 'returned'))
+       AND ($3::text[] IS NULL OR status = ANY($3::text[]))
+       AND ($4::bigint IS NULL OR lead_user_id = $4 OR partner_user_id = $4 OR requested_by = $4)
+     ORDER BY planned_for, id`,
+    [schoolId, filter.date ?? null, filter.statuses ? [...filter.statuses] : null, filter.userId ?? null],
+  );
+  return rows.map(toVisit);
+}
+
+export async function checkInsOf(db: Queryable, visitId: string) {
+  const { rows } = await db.query<{ at: Date; source: string; by_user_id: string | null }>(
+    'SELECT at, source, by_user_id FROM visit_check_ins WHERE visit_id = $1 ORDER BY at',
+    [visitId],
+  );
+  return rows.map((r) => ({ at: new Date(r.at), source: r.source, byUserId: id(r.by_user_id) }));
+}
+
+export function normalisePostcode(p: string | null | undefined): string {
+  return (p ?? '').toUpperCase().replace(/\s+/g, '');
+}
+
+/** Flags recorded against the visit's address (the whole postcode, or its first line). */
+export async function addressFlagsFor(db: Queryable, schoolId: string, address: Address) {
+  const { rows } = await db.query<{ level: string; note: string; created_by: string; created_at: Date }>(
+    `SELECT level, note, created_by, created_at FROM address_flags
+     WHERE school_id = $1 AND postcode = $2 AND (line1 IS NULL OR lower(line1) = lower($3))
+     ORDER BY created_at`,
+    [schoolId, normalisePostcode(address.postcode), address.line1 ?? ''],
+  );
+  return rows.map((r) => ({
+    level: r.level,
+    note: r.note,
+    createdBy: r.created_by,
+    createdAt: new Date(r.created_at),
+  }));
+}
+
+export function formatAddress(a: Address): string {
+  return [a.line1, a.line2, a.town, a.postcode].filter((x) => x && String(x).trim()).join(', ');
+}

@@ -1,0 +1,539 @@
+import type { Redis } from 'ioredis';
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
+import { departureFindings, mayAuthorise, type VisitRules } from '../domain/visits/rules.ts';
+import { doorstepError } from '../errors.ts';
+import type { DoorstepCatalog } from '../queue/catalog.ts';
+import type { Producer } from '../queue/producer.ts';
+import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
+import { addTimeline, resolve } from '../store/alarm-state.ts';
+import { appendAudit } from '../store/audit.ts';
+import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
+import type { Db, Queryable } from '../store/db.ts';
+import { insertOutbox } from '../store/triggers.ts';
+import type { User } from '../store/users.ts';
+import { type Address, formatAddress, lockVisit, type VisitRow } from '../store/visits.ts';
+
+export interface VisitDeps {
+  db: Db;
+  config: DoorstepConfig;
+  rulesFor: (schoolId: string) => VisitRules;
+  producer?: Producer<DoorstepCatalog> | undefined;
+  publisher?: Redis | undefined;
+  prefix: string;
+  now: () => Date;
+}
+
+/** Whether the user works at the school (no schools listed: every school of the trust). */
+export function userMaySeeSchool(user: User, schoolId: string): boolean {
+  return user.schools.length === 0 || user.schools.includes(schoolId);
+}
+
+export function schoolOf(config: DoorstepConfig, schoolId: string): SchoolConfig {
+  const s = config.schools.find((x) => x.id === schoolId);
+  if (!s) throw doorstepError('NOT_FOUND', `no school "${schoolId}"`);
+  return s;
+}
+
+function assertSchool(user: User, schoolId: string): void {
+  if (!userMaySeeSchool(user, schoolId))
+    throw doorstepError('FORBIDDEN', `you do not work at school "${schoolId}"`);
+}
+
+/** Visiting staff act on their own visits only; other roles on any visit of their school. */
+function assertMayActOn(user: User, v: VisitRow): void {
+  assertSchool(user, v.schoolId);
+  const onlyVisiting = user.roles.every((r) => r === 'visiting-staff');
+  if (
+    onlyVisiting &&
+    ![v.leadUserId, v.partnerUserId, v.requestedBy].includes(user.id) &&
+    !(v.leadUserId === null && (v.status === 'requested' || v.status === 'authorised'))
+  )
+    throw doorstepError('FORBIDDEN', 'this visit is not yours');
+}
+
+async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow> {
+  const v = await lockVisit(tx, visitId);
+  if (!v) throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
+  return v;
+}
+
+function expectStatus(v: VisitRow, allowed: readonly VisitRow['status'][], doing: string): void {
+  if (!allowed.includes(v.status))
+    throw doorstepError('CONFLICT', `cannot ${doing}: visit ${v.id} is ${v.status}`);
+}
+
+/**
+ * Runs a change to the register in one transaction with its audit entry and board event; after the
+ * commit the boards are told (and, when asked, the outbox relay).
+ */
+async function change<T>(
+  deps: VisitDeps,
+  fn: (tx: Queryable, events: BoardEventRow[]) => Promise<T>,
+  after?: { relayOutbox?: boolean },
+): Promise<T> {
+  const events: BoardEventRow[] = [];
+  const result = await deps.db.transaction((tx) => fn(tx, events));
+  await publishBoardEvents(deps.publisher, deps.prefix, events);
+  if (after?.relayOutbox) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+  return result;
+}
+
+async function audit(
+  tx: Queryable,
+  user: User,
+  action: string,
+  v: VisitRow,
+  before: unknown,
+  afterState: unknown,
+): Promise<void> {
+  await appendAudit(tx, {
+    actor: `user:${user.id}`,
+    action,
+    schoolId: v.schoolId,
+    entityType: 'visit',
+    entityId: v.id,
+    before,
+    after: afterState,
+  });
+}
+
+export interface VisitRequest {
+  schoolId: string;
+  pupilMisId?: string | undefined;
+  triggerEpisodeId?: string | undefined;
+  reason?: string | undefined;
+  plannedFor?: string | undefined;
+  address?: Address | undefined;
+  riskLevel?: 'low' | 'minor' | 'major' | undefined;
+  riskNotes?: string | undefined;
+  leadUserId?: string | undefined;
+}
+
+/** A visit asked for, from a trigger (pupil and reason from it) or by hand; the address from the MIS unless given. */
+export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest): Promise<string> {
+  schoolOf(deps.config, r.schoolId);
+  assertSchool(user, r.schoolId);
+  return change(deps, async (tx, events) => {
+    let pupil = r.pupilMisId;
+    let reason = r.reason?.trim();
+    if (r.triggerEpisodeId) {
+      const { rows } = await tx.query<{ pupil_mis_id: string; title: string }>(
+        'SELECT pupil_mis_id, title FROM trigger_episodes WHERE id = $1 AND school_id = $2',
+        [r.triggerEpisodeId, r.schoolId],
+      );
+      if (!rows[0]) throw doorstepError('NOT_FOUND', `no trigger ${r.triggerEpisodeId} at ${r.schoolId}`);
+      pupil = rows[0].pupil_mis_id;
+      reason ||= rows[0].title;
+    }
+    if (!pupil) throw doorstepError('BAD_REQUEST', 'pupilMisId: expected the pupil (or a triggerEpisodeId)');
+    if (!reason) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is needed');
+    const { rows: pupils } = await tx.query<{ address: Address | null }>(
+      'SELECT address FROM pupils WHERE school_id = $1 AND mis_id = $2',
+      [r.schoolId, pupil],
+    );
+    if (!pupils[0]) throw doorstepError('NOT_FOUND', `pupilMisId: no pupil "${pupil}" at ${r.schoolId}`);
+    const address = r.address ?? pupils[0].address ?? {};
+    if (!formatAddress(address))
+      throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
+    const { rows } = await tx.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, trigger_episode_id, reason, address, planned_for, risk_level, risk_notes,
+         status, requested_by, lead_user_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10) RETURNING id`,
+      [
+        r.schoolId,
+        pupil,
+        r.triggerEpisodeId ?? null,
+        reason,
+        JSON.stringify(address),
+        r.plannedFor ?? londonDate(deps.now()),
+        r.riskLevel ?? 'low',
+        r.riskNotes?.trim() || null,
+        user.id,
+        r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null),
+      ],
+    );
+    const id = String(rows[0]!.id);
+    const v = (await lockVisit(tx, id))!;
+    await audit(tx, user, 'visit.requested', v, null, {
+      status: 'requested',
+      pupil,
+      trigger: r.triggerEpisodeId ?? null,
+      plannedFor: v.plannedFor,
+      riskLevel: v.riskLevel,
+    });
+    events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
+    return id;
+  });
+}
+
+/** One visit authorised by a person the school's policy names. */
+export async function authoriseVisit(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  note?: string,
+): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertSchool(user, v.schoolId);
+    expectStatus(v, ['requested'], 'authorise');
+    const rules = deps.rulesFor(v.schoolId);
+    if (!mayAuthorise(rules, [...user.roles, ...user.positions]))
+      throw doorstepError(
+        'FORBIDDEN',
+        `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
+      );
+    if (rules.authorisation.mode === 'daily-list')
+      throw doorstepError(
+        'POLICY',
+        "the school's policy says the day's list is signed as a whole: sign the list",
+      );
+    await tx.query(
+      `UPDATE visits SET status = 'authorised', authorised_by = $2, authorised_at = $3, authorisation_note = $4, updated_at = now() WHERE id = $1`,
+      [visitId, user.id, deps.now(), note?.trim() || null],
+    );
+    await audit(
+      tx,
+      user,
+      'visit.authorised',
+      v,
+      { status: v.status },
+      { status: 'authorised', note: note ?? null },
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.authorised', { visitId }));
+  });
+}
+
+/** The day's list signed (Thames View: by the Headteacher): every requested visit planned for that day. */
+export async function signDayList(
+  deps: VisitDeps,
+  user: User,
+  schoolId: string,
+  date: string,
+): Promise<string[]> {
+  schoolOf(deps.config, schoolId);
+  assertSchool(user, schoolId);
+  const rules = deps.rulesFor(schoolId);
+  if (!mayAuthorise(rules, [...user.roles, ...user.positions]))
+    throw doorstepError(
+      'FORBIDDEN',
+      `the school's policy says the list is signed by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
+    );
+  return change(deps, async (tx, events) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `UPDATE visits SET status = 'authorised', authorised_by = $3, authorised_at = $4,
+         authorisation_note = 'day list signed', updated_at = now()
+       WHERE school_id = $1 AND planned_for = $2 AND status = 'requested' RETURNING id`,
+      [schoolId, date, user.id, deps.now()],
+    );
+    const ids = rows.map((r) => String(r.id));
+    await appendAudit(tx, {
+      actor: `user:${user.id}`,
+      action: 'visit.day-list-signed',
+      schoolId,
+      entityType: 'visit-list',
+      entityId: date,
+      before: null,
+      after: { visits: ids },
+    });
+    events.push(await insertBoardEvent(tx, schoolId, 'visit.authorised', { visitIds: ids }));
+    return ids;
+  });
+}
+
+export interface Departure {
+  partnerUserId?: string | undefined;
+  expectedReturnAt: Date;
+  checkInMinutes?: number | undefined;
+  safeWord?: string | undefined;
+  /** The visiting staff confirm they have read the risk notes and address flags. */
+  risksRead: boolean;
+}
+
+/** Leaving school: the policy's checks (authorisation, pairs, safe word, hours, risk) must pass. */
+export async function departVisit(deps: VisitDeps, user: User, visitId: string, d: Departure): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    const rules = deps.rulesFor(v.schoolId);
+    const now = deps.now();
+    if (!d.risksRead)
+      throw doorstepError('POLICY', 'risksRead: confirm the risk notes and address flags were read');
+    const lead = v.leadUserId ?? user.id;
+    if (d.partnerUserId && d.partnerUserId === lead)
+      throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
+    const findings = departureFindings(rules, {
+      status: v.status,
+      riskLevel: v.riskLevel,
+      partner: Boolean(d.partnerUserId),
+      safeWord: d.safeWord ?? null,
+      londonMinutes: londonMinutes(now),
+      expectedReturnAt: d.expectedReturnAt,
+      now,
+    });
+    const blocks = findings.filter((f) => f.level === 'block');
+    if (blocks.length)
+      throw doorstepError('POLICY', `cannot leave yet: ${blocks.map((b) => b.message).join('; ')}`, {
+        details: blocks.map((b) => b.rule),
+      });
+    await tx.query(
+      `UPDATE visits SET status = 'departed', lead_user_id = $2, partner_user_id = $3, departed_at = $4,
+         expected_return_at = $5, check_in_minutes = $6, safe_word = $7, updated_at = now() WHERE id = $1`,
+      [
+        visitId,
+        lead,
+        d.partnerUserId ?? null,
+        now,
+        d.expectedReturnAt,
+        d.checkInMinutes ?? rules.checkInMinutes ?? null,
+        d.safeWord?.trim() || null,
+      ],
+    );
+    await audit(
+      tx,
+      user,
+      'visit.departed',
+      v,
+      { status: v.status },
+      {
+        status: 'departed',
+        lead,
+        partner: d.partnerUserId ?? null,
+        expectedReturnAt: d.expectedReturnAt.toISOString(),
+        warnings: findings.filter((f) => f.level === 'warn').map((f) => f.rule),
+      },
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.departed', { visitId }));
+  });
+}
+
+/** Resolves the visit's open alarms of these kinds as "worker safe" (no incident record). */
+async function clearVisitAlarms(
+  tx: Queryable,
+  v: VisitRow,
+  types: readonly string[],
+  by: string,
+  why: string,
+  now: Date,
+  events: BoardEventRow[],
+): Promise<void> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id FROM alarms WHERE visit_id = $1 AND type = ANY($2::text[]) AND status <> 'resolved'`,
+    [v.id, [...types]],
+  );
+  for (const r of rows) {
+    const alarmId = String(r.id);
+    if ((await resolve(tx, alarmId, by, 'worker_safe', why, now)) === 'resolved') {
+      await addTimeline(tx, alarmId, why, by);
+      events.push(await insertBoardEvent(tx, v.schoolId, 'alarm.resolved', { alarmId }));
+    }
+  }
+}
+
+/** A check-in from the phone page (or the office on the worker's behalf); clears a missed check-in. */
+export async function checkInVisit(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  source: 'phone' | 'office',
+): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    expectStatus(v, ['departed'], 'check in');
+    const now = deps.now();
+    await tx.query('INSERT INTO visit_check_ins (visit_id, at, source, by_user_id) VALUES ($1, $2, $3, $4)', [
+      visitId,
+      now,
+      source,
+      user.id,
+    ]);
+    await tx.query('UPDATE visits SET last_check_in_at = $2, updated_at = now() WHERE id = $1', [
+      visitId,
+      now,
+    ]);
+    await audit(tx, user, 'visit.checked-in', v, null, { source });
+    await clearVisitAlarms(
+      tx,
+      v,
+      ['missed_check_in'],
+      `user:${user.id}`,
+      'the worker checked in',
+      now,
+      events,
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.checked-in', { visitId }));
+  });
+}
+
+/** Back at school: the visit's overdue / missed check-in alarms are cleared (worker safe). */
+export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    expectStatus(v, ['departed'], 'record the return');
+    const now = deps.now();
+    await tx.query(
+      `UPDATE visits SET status = 'returned', returned_at = $2, updated_at = now() WHERE id = $1`,
+      [visitId, now],
+    );
+    await audit(tx, user, 'visit.returned', v, { status: v.status }, { status: 'returned' });
+    await clearVisitAlarms(
+      tx,
+      v,
+      ['overdue_visit', 'missed_check_in'],
+      `user:${user.id}`,
+      'the worker is back',
+      now,
+      events,
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
+  });
+}
+
+export interface OutcomeInput {
+  childSeen: boolean;
+  noOneHome: boolean;
+  spokeTo?: string | undefined;
+  agreements: string[];
+  concerns: string[];
+  followUp: { action: string; by: string; due?: string | null | undefined }[];
+}
+
+/**
+ * The outcome form: the visit is completed and, in the same transaction, its CPOMS visit-outcome
+ * record goes into the outbox under one idempotency key (submitting twice changes nothing).
+ */
+export async function recordOutcome(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  o: OutcomeInput,
+): Promise<void> {
+  await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      assertMayActOn(user, v);
+      expectStatus(v, ['departed', 'returned'], 'record the outcome');
+      if (o.noOneHome && o.childSeen)
+        throw doorstepError('BAD_REQUEST', 'childSeen: cannot be true when no one was home');
+      const now = deps.now();
+      const school = schoolOf(deps.config, v.schoolId);
+      const { rows: pupilRows } = await tx.query<{
+        upn: string | null;
+        forename: string | null;
+        surname: string | null;
+      }>('SELECT upn, forename, surname FROM pupils WHERE school_id = $1 AND mis_id = $2', [
+        v.schoolId,
+        v.pupilMisId,
+      ]);
+      const p = pupilRows[0];
+      const { rows: staff } = await tx.query<{ id: string; display_name: string }>(
+        'SELECT id, display_name FROM users WHERE id = ANY($1::bigint[])',
+        [[v.leadUserId, v.partnerUserId].filter(Boolean)],
+      );
+      const name = (id: string | null) => staff.find((s) => String(s.id) === id)?.display_name;
+      const record = renderVisitOutcome({
+        visitId,
+        pupils: [
+          {
+            misId: v.pupilMisId,
+            upn: p?.upn ?? null,
+            name: p ? [p.forename, p.surname].filter(Boolean).join(' ') : null,
+          },
+        ],
+        visitedBy: [name(v.leadUserId), name(v.partnerUserId)].filter((x): x is string => Boolean(x)),
+        address: formatAddress(v.address),
+        departedAt: v.departedAt ?? now,
+        returnedAt: v.returnedAt ?? now,
+        childSeen: o.childSeen,
+        noOneHome: o.noOneHome,
+        spokeTo: o.spokeTo ?? null,
+        agreements: o.agreements,
+        concerns: o.concerns,
+        followUp: o.followUp.map((f) => ({ action: f.action, by: f.by, due: f.due ?? null })),
+        reason: v.reason,
+      });
+      const outcome = { ...o, recordedBy: user.id, recordedAt: now.toISOString() };
+      await tx.query(
+        `UPDATE visits SET status = 'completed', outcome = $2, completed_at = $3,
+           returned_at = COALESCE(returned_at, $3), updated_at = now() WHERE id = $1`,
+        [visitId, JSON.stringify(outcome), now],
+      );
+      if (v.status === 'departed')
+        await clearVisitAlarms(
+          tx,
+          v,
+          ['overdue_visit', 'missed_check_in'],
+          `user:${user.id}`,
+          'the worker is back',
+          now,
+          events,
+        );
+      const outboxId = await insertOutbox(tx, {
+        schoolId: v.schoolId,
+        kind: 'visit_outcome',
+        pupilIds: [v.pupilMisId],
+        title: record.title,
+        body: record.body,
+        occurredAt: v.departedAt ?? now,
+        sink: school.records.sink,
+        idempotencyKey: `visit-outcome:${v.schoolId}:${visitId}`,
+        sourceType: 'visit',
+        sourceId: visitId,
+      });
+      await audit(
+        tx,
+        user,
+        'visit.completed',
+        v,
+        { status: v.status },
+        { status: 'completed', childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
+      );
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.completed', { visitId }));
+    },
+    { relayOutbox: true },
+  );
+}
+
+/** A visit called off, with the reason (e.g. parent not present after 20 minutes, dangerous animal). */
+export async function cancelVisit(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  reason: string,
+): Promise<void> {
+  if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is cancelled');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    expectStatus(v, ['requested', 'authorised', 'departed'], 'cancel');
+    const now = deps.now();
+    await tx.query(
+      `UPDATE visits SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3,
+         returned_at = CASE WHEN status = 'departed' THEN $2 ELSE returned_at END, updated_at = now() WHERE id = $1`,
+      [visitId, now, reason.trim()],
+    );
+    if (v.status === 'departed')
+      await clearVisitAlarms(
+        tx,
+        v,
+        ['overdue_visit', 'missed_check_in'],
+        `user:${user.id}`,
+        'visit cancelled, worker back',
+        now,
+        events,
+      );
+    await audit(
+      tx,
+      user,
+      'visit.cancelled',
+      v,
+      { status: v.status },
+      { status: 'cancelled', reason: reason.trim() },
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+  });
+}
