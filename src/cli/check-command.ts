@@ -75,23 +75,25 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
       return { name: 'store', ok: false, detail: `embedded PGlite folder ${dir}: ${describeError(err)}` };
     }
   };
-  const mis: Check[] = config.schools.map((school) => async () => {
-    const result = await misSourceFor(school, () => new Date()).check();
-    return { ...result, name: `${school.id} ${result.name}` };
-  });
-  const sinks: Check[] = config.schools.map((school) => async () => {
-    const result = await sinkFor(school).check();
-    return { ...result, name: `${school.id} ${result.name}` };
-  });
-  const channels: Check[] = config.schools.flatMap((school) =>
-    [...channelsFor(school, { db: undefined as never, prefix: config.redis.prefix })]
-      .filter(([kind]) => kind !== 'board')
-      .map(([, channel]) => async () => {
-        const result = await channel.check();
-        return { ...result, name: `${school.id} ${result.name}` };
-      }),
-  );
-  return [redis, store, ...mis, ...sinks, ...channels];
+  const of = (kind: SchoolConnection) => config.schools.flatMap((s) => schoolChecks(config, s, kind));
+  return [redis, store, ...of('mis'), ...of('records'), ...of('channels')];
+}
+
+export type SchoolConnection = 'mis' | 'records' | 'channels';
+
+/** One school's connection tests of one kind (the data manager page runs these too); nothing is sent. */
+export function schoolChecks(config: DoorstepConfig, school: SchoolConfig, kind: SchoolConnection): Check[] {
+  const named =
+    (run: () => Promise<CheckResult>): Check =>
+    async () => {
+      const result = await run();
+      return { ...result, name: `${school.id} ${result.name}` };
+    };
+  if (kind === 'mis') return [named(() => misSourceFor(school, () => new Date()).check())];
+  if (kind === 'records') return [named(() => sinkFor(school).check())];
+  return [...channelsFor(school, { db: undefined as never, prefix: config.redis.prefix })]
+    .filter(([k]) => k !== 'board')
+    .map(([, channel]) => named(() => channel.check()));
 }
 
 /**

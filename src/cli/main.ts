@@ -7,6 +7,7 @@ import { outboxCommand } from './outbox-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
 import { triggersCommand } from './triggers-command.ts';
+import { type UserAddOptions, userAddCommand } from './user-command.ts';
 
 const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
 
@@ -128,6 +129,29 @@ program
       process.exitCode = await alarmCommand(action, id, opts, (line) => console.log(line));
     },
   );
+
+const user = program.command('user').description('local accounts for the web front end');
+user
+  .command('add')
+  .description('create an account; the password comes from DOORSTEP_PASSWORD, the terminal or stdin')
+  .requiredOption('-u, --username <name>', 'sign-in name (lower case)')
+  .requiredOption('-n, --name <display>', 'the name people see')
+  .requiredOption(
+    '-r, --roles <roles>',
+    'office, visiting-staff, safeguarding, data-manager, admin (comma-separated)',
+  )
+  .option(
+    '-p, --positions <list>',
+    'dsl, deputy-dsl, headteacher, deputy-head, associate-head (policy authorisers)',
+  )
+  .option('-s, --schools <ids>', 'the schools they work at (default: every school)')
+  .option('--staff-id <id>', "the device registry's staff id, when they carry a fob")
+  .option('--phone <e164>', 'mobile for SMS escalations (e.g. +447700900123)')
+  .option('--email <address>', 'e-mail for escalations')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (opts: UserAddOptions) => {
+    process.exitCode = await userAddCommand(opts, (line) => console.log(line));
+  });
 
 try {
   await program.parseAsync(process.argv);

@@ -270,6 +270,11 @@ export function buildConfigSchema(sources: SecretSources) {
       .regex(/^\d{6}$/, { error: 'expected a 6-digit URN (quote it in YAML)' })
       .optional(),
     timezone: z.literal('Europe/London', { error: 'expected "Europe/London"' }).default('Europe/London'),
+    /** The office's number, printed on the "sorry you weren't in" slip. */
+    phone: z
+      .string()
+      .regex(/^[+\d][\d ]{6,19}$/, { error: 'expected a phone number such as 01632 960123' })
+      .optional(),
     mis,
     records,
     fobs: fobs.default({ transports: [], devices: [] }),
@@ -362,8 +367,28 @@ export function buildConfigSchema(sources: SecretSources) {
           port: z.int().min(0).max(65535).default(8080),
           /** bull-board at /admin/queues; absent means the admin UI is not served at all. */
           admin: z.strictObject({ username: z.string().min(1), password: secret(sources) }).optional(),
+          /** How long a sign-in lasts (a school day by default). */
+          sessionHours: z.number().min(0.25).max(72).default(12),
+          /** `auto`: Secure cookies when the request came over https (set trustProxy behind a TLS proxy). */
+          secureCookies: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+          /** Trust X-Forwarded-* from the reverse proxy in front (TLS termination). */
+          trustProxy: z.boolean().default(false),
+          /** Failed sign-ins before an account locks, and for how many minutes. */
+          lockout: z
+            .strictObject({
+              maxFailures: z.int().min(3).max(20).default(5),
+              minutes: z.int().min(1).max(1440).default(15),
+            })
+            .default({ maxFailures: 5, minutes: 15 }),
         })
-        .default({ host: '127.0.0.1', port: 8080 }),
+        .default({
+          host: '127.0.0.1',
+          port: 8080,
+          sessionHours: 12,
+          secureCookies: 'auto',
+          trustProxy: false,
+          lockout: { maxFailures: 5, minutes: 15 },
+        }),
       /** BullMQ worker settings: how soon a job whose process died is picked up again. */
       queue: z
         .strictObject({

@@ -17,9 +17,24 @@ export interface LoggerSettings {
 function redactLogObject(object: Record<string, unknown>): Record<string, unknown> {
   const { req, res, ...rest } = object;
   const out = redactDeep(rest) as Record<string, unknown>;
-  if (req !== undefined) out.req = req;
+  if (req !== undefined) out.req = withoutQuery(req);
   if (res !== undefined) out.res = res;
   return out;
+}
+
+/**
+ * A request as logged: method and path only. Query strings can carry personal data (a pupil
+ * search) and are never logged; the request object itself is left untouched for routing.
+ */
+function withoutQuery(req: unknown): unknown {
+  if (!req || typeof req !== 'object') return req;
+  const r = req as { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } };
+  if (typeof r.url !== 'string' || !r.url.includes('?')) return req;
+  return {
+    method: r.method,
+    url: `${r.url.slice(0, r.url.indexOf('?'))}?[query redacted]`,
+    remoteAddress: r.ip ?? r.socket?.remoteAddress,
+  };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
 import { handlers } from '../../jobs/index.ts';
+import { visitRulesLookup } from '../config/policy-packs.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { createMetrics, fobRejectedCounter } from '../http/metrics.ts';
@@ -159,6 +160,22 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
           db,
           subscriber: await connectRedis(redisSettings, 'worker'),
           prefix: config.redis.prefix,
+        },
+        trustProxy: config.http.trustProxy,
+        web: {
+          db,
+          config,
+          rulesFor: visitRulesLookup(config),
+          producer,
+          publisher: conn,
+          prefix: config.redis.prefix,
+          now: () => new Date(),
+          lockout: {
+            maxFailures: config.http.lockout.maxFailures,
+            lockMs: config.http.lockout.minutes * 60_000,
+          },
+          sessionTtlMs: config.http.sessionHours * 3_600_000,
+          secureCookies: config.http.secureCookies,
         },
       });
       url = await app.listen({ host: config.http.host, port: config.http.port });

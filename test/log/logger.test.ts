@@ -85,6 +85,30 @@ describe('log redaction', () => {
     }
   });
 
+  it('logs a request without its query string (a pupil search carries a name)', () => {
+    const { log, text } = capture();
+    log.info(
+      { req: { method: 'GET', url: '/api/pupils?school=alpha&q=Okonkwo-Clarke', ip: '127.0.0.1' } },
+      'incoming request',
+    );
+    expect(text()).not.toContain('Okonkwo');
+    expect(JSON.parse(text()).req.url).toBe('/api/pupils?[query redacted]');
+  });
+
+  it('keeps web sign-in secrets and visit free text out (password, CSRF token, safe word, risk notes)', () => {
+    const { log, text } = capture();
+    log.info(
+      {
+        body: { username: 'j.bloggs', password: 'correct horse battery' },
+        csrfToken: 'abc123xyz',
+        visit: { safeWord: 'bluebell', riskNotes: 'large dog' },
+      },
+      'web',
+    );
+    for (const v of ['j.bloggs', 'correct horse', 'abc123xyz', 'bluebell', 'large dog'])
+      expect(text()).not.toContain(v);
+  });
+
   it('cuts cycles', () => {
     const a: Record<string, unknown> = { id: 1 };
     a.self = a;

@@ -96,3 +96,6 @@ ALTER TABLE alarms ADD CONSTRAINT alarms_has_source CHECK (fob_event_id IS NOT N
 ALTER TABLE alarms DROP CONSTRAINT alarms_resolution_reason_check;
 ALTER TABLE alarms ADD CONSTRAINT alarms_resolution_reason_check
   CHECK (resolution_reason IN ('test', 'false_alarm', 'incident_without_dispatch', 'incident_with_dispatch', 'worker_safe'));
+
+-- One person per device-registry staff id (the board names who pressed SOS).
+CREATE UNIQUE INDEX users_staff_id ON users (staff_id) WHERE staff_id IS NOT NULL;

@@ -1,0 +1,100 @@
+import { timingSafeEqual } from 'node:crypto';
+import type {} from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { UserRole } from '../auth/roles.ts';
+import type { Db } from '../store/db.ts';
+import { sessionUser, type User } from '../store/users.ts';
+
+/**
+ * Who may call a route: `public`, any `signed-in` user, or the listed roles (admin may always).
+ * Every route of the front end declares one in its `config.access`; a route without one is refused
+ * at start-up, so nothing is served unguarded by accident. Routes with their own scheme (health,
+ * metrics, device webhooks, the queue admin UI behind Basic auth) are listed in OWN_AUTH.
+ */
+export type Access = 'public' | 'signed-in' | readonly UserRole[];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+  }
+  interface FastifyRequest {
+    user: User | null;
+    csrfToken: string | null;
+  }
+}
+
+export const SESSION_COOKIE = 'doorstep_session';
+
+/** Routes that authenticate by other means (or need none), by URL prefix. */
+export const OWN_AUTH = ['/healthz', '/readyz', '/metrics', '/hooks/fob/', '/admin/queues', '/assets/'];
+
+export function allows(access: Access, user: User | null): boolean {
+  if (access === 'public') return true;
+  if (!user) return false;
+  if (access === 'signed-in') return true;
+  return user.roles.includes('admin') || access.some((r) => user.roles.includes(r));
+}
+
+function isPage(req: FastifyRequest): boolean {
+  return req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/board/events');
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Session lookup, the route's access rule, and CSRF for every state-changing request. */
+export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = () => new Date()): void {
+  app.decorateRequest('user', null);
+  app.decorateRequest('csrfToken', null);
+
+  app.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined && !OWN_AUTH.some((p) => route.url.startsWith(p)))
+      throw new Error(`route ${route.method} ${route.url} declares no access rule`);
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const access = req.routeOptions.config?.access;
+    if (access === undefined) return;
+    const token = req.cookies?.[SESSION_COOKIE];
+    if (token) {
+      const s = await sessionUser(db, token, now());
+      if (s) {
+        req.user = s.user;
+        req.csrfToken = s.csrfToken;
+      }
+    }
+    if (!allows(access, req.user)) return deny(req, reply, req.user ? 403 : 401);
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
+      // Signed-in requests prove they come from our pages (synchronizer token, SameSite=Strict cookie).
+      if (req.user) {
+        const sent = req.headers['x-csrf-token'];
+        if (typeof sent !== 'string' || !req.csrfToken || !safeEqual(sent, req.csrfToken))
+          return reply.code(403).send({ code: 'DOORSTEP_CSRF', message: 'missing or wrong CSRF token' });
+      } else if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        // Public POSTs (sign-in) take JSON only: a cross-site form cannot send it without CORS.
+        return reply.code(415).send({ code: 'DOORSTEP_BAD_REQUEST', message: 'expected application/json' });
+      }
+    }
+  });
+}
+
+function deny(req: FastifyRequest, reply: FastifyReply, status: 401 | 403) {
+  if (isPage(req)) {
+    if (status === 401) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
+    return reply
+      .code(403)
+      .type('text/html; charset=utf-8')
+      .send(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not allowed — Doorstep</title><link rel="stylesheet" href="/assets/app.css"></head>' +
+          '<body><main class="page"><h1>Not allowed</h1><p role="alert">Your role does not give you access to this page.</p><p><a href="/">Back to your start page</a></p></main></body></html>',
+      );
+  }
+  return reply.code(status).send({
+    code: status === 401 ? 'DOORSTEP_UNAUTHENTICATED' : 'DOORSTEP_FORBIDDEN',
+    message: status === 401 ? 'sign in first' : 'your role does not allow this',
+  });
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance } from 'fastify';
+import * as z from 'zod';
+import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
+import { londonDate } from '../../domain/attendance/dates.ts';
+import { doorstepError } from '../../errors.ts';
+import { PERSON_RESOLUTION_REASONS } from '../../store/alarm-state.ts';
+import { insertBoardEvent, publishBoardEvents } from '../../store/board.ts';
+import { boardState } from '../../store/board-state.ts';
+import { userMaySeeSchool } from '../../visits/service.ts';
+import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+
+const BOARD_ROLES = ['office', 'safeguarding'] as const;
+
+/** The office board's data and its two actions on an alarm. */
+export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
+  app.get<{ Querystring: { school?: string } }>(
+    '/api/board',
+    { config: { access: BOARD_ROLES } },
+    async (req) => {
+      const school = schoolParam(deps, req, req.query.school);
+      const now = deps.now();
+      return boardState(deps.db, school.id, londonDate(now), now);
+    },
+  );
+
+  const alarmSchool = async (req: { user: import('../../store/users.ts').User | null }, id: string) => {
+    const { rows } = await deps.db.query<{ school_id: string }>(
+      'SELECT school_id FROM alarms WHERE id = $1',
+      [id],
+    );
+    const schoolId = rows[0]?.school_id;
+    if (!schoolId) throw doorstepError('NOT_FOUND', `no alarm ${id}`);
+    if (!req.user || !userMaySeeSchool(req.user, schoolId))
+      throw doorstepError('FORBIDDEN', 'this alarm belongs to another school');
+    return schoolId;
+  };
+  const idParam = z.strictObject({ id: z.string().regex(/^\d+$/, { error: 'expected an alarm id' }) });
+
+  app.post<{ Params: { id: string } }>(
+    '/api/alarms/:id/acknowledge',
+    { config: { access: BOARD_ROLES } },
+    async (req) => {
+      const { id } = parseInput(idParam, req.params);
+      const schoolId = await alarmSchool(req, id);
+      const outcome = await acknowledgeAlarm(deps.db, id, `user:${userOf(req).id}`, deps.now());
+      if (outcome === 'acknowledged') {
+        const e = await insertBoardEvent(deps.db, schoolId, 'alarm.acknowledged', { alarmId: id });
+        await publishBoardEvents(deps.publisher, deps.prefix, [e]);
+      }
+      return { outcome };
+    },
+  );
+
+  const resolution = z.strictObject({
+    reason: z.enum(PERSON_RESOLUTION_REASONS, {
+      error: `expected one of ${PERSON_RESOLUTION_REASONS.join(', ')}`,
+    }),
+    note: z.string().max(2000).optional(),
+  });
+  app.post<{ Params: { id: string } }>(
+    '/api/alarms/:id/resolve',
+    { config: { access: BOARD_ROLES } },
+    async (req) => {
+      const { id } = parseInput(idParam, req.params);
+      const body = parseInput(resolution, req.body);
+      const schoolId = await alarmSchool(req, id);
+      const outcome = await resolveAlarm(
+        deps.db,
+        deps.config,
+        id,
+        `user:${userOf(req).id}`,
+        body.reason,
+        body.note?.trim() || null,
+        deps.now(),
+      );
+      if (outcome === 'resolved') {
+        const e = await insertBoardEvent(deps.db, schoolId, 'alarm.resolved', { alarmId: id });
+        await publishBoardEvents(deps.publisher, deps.prefix, [e]);
+        await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+      }
+      return { outcome };
+    },
+  );
+}

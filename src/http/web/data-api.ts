@@ -1,0 +1,112 @@
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import * as z from 'zod';
+import { type SchoolConnection, schoolChecks } from '../../cli/check-command.ts';
+import { doorstepError } from '../../errors.ts';
+import { runChecks } from '../../runtime/checks.ts';
+import { appendAudit } from '../../store/audit.ts';
+import { userMaySeeSchool } from '../../visits/service.ts';
+import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+
+/** Files the drop folder refused (kept with their `.error.txt`). Names and sizes only. */
+async function quarantined(dropFolder: string | undefined) {
+  if (!dropFolder) return [];
+  const dir = join(resolve(dropFolder), 'quarantine');
+  try {
+    const names = (await readdir(dir)).filter((n) => !n.endsWith('.error.txt')).sort();
+    return Promise.all(
+      names.slice(-50).map(async (n) => {
+        const st = await stat(join(dir, n));
+        return { file: n, bytes: st.size, at: st.mtime.toISOString() };
+      }),
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** The data manager's page: per school, each connector's last sync, counts, errors, quarantine, outbox. */
+export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
+  app.get<{ Querystring: { school?: string } }>(
+    '/api/data',
+    { config: { access: ['data-manager'] } },
+    async (req) => {
+      const school = schoolParam(deps, req, req.query.school);
+      const imports = await deps.db.query<Record<string, unknown>>(
+        `SELECT id, source, unit, status, finished_at, pupils_inserted, pupils_updated, marks_inserted, marks_updated,
+                marks_unchanged, jsonb_array_length(rejected) AS rejected, error
+         FROM imports WHERE school_id = $1 ORDER BY id DESC LIMIT 20`,
+        [school.id],
+      );
+      const cursors = await deps.db.query<Record<string, unknown>>(
+        'SELECT source, cursor, updated_at FROM sync_cursors WHERE school_id = $1',
+        [school.id],
+      );
+      const outbox = await deps.db.query<{ status: string; n: string }>(
+        'SELECT status, count(*)::text AS n FROM outbox WHERE school_id = $1 GROUP BY status',
+        [school.id],
+      );
+      const preview = await deps.db.query<Record<string, unknown>>(
+        `SELECT id, kind, title, status, last_error, created_at FROM outbox WHERE school_id = $1
+         ORDER BY id DESC LIMIT 20`,
+        [school.id],
+      );
+      const rejectedFob = await deps.db.query<{ n: string }>(
+        'SELECT count(*)::text AS n FROM rejected_events WHERE school_id = $1',
+        [school.id],
+      );
+      const mis = school.mis as { kind: string; dropFolder?: string };
+      return {
+        school: { id: school.id, name: school.name },
+        connectors: {
+          mis: mis.kind,
+          records: school.records.sink,
+          channels: Object.keys(school.channels),
+          fobTransports: school.fobs.transports.map((t) => t.kind),
+        },
+        lastSync: imports.rows.find((r) => r.status === 'applied')?.finished_at ?? null,
+        cursors: cursors.rows,
+        imports: imports.rows,
+        quarantined: await quarantined(mis.dropFolder),
+        outbox: Object.fromEntries(outbox.rows.map((r) => [r.status, Number(r.n)])),
+        records: preview.rows,
+        rejectedFobEvents: Number(rejectedFob.rows[0]?.n ?? 0),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/api/outbox/:id',
+    { config: { access: ['data-manager', 'safeguarding'] } },
+    async (req) => {
+      const { id } = parseInput(z.strictObject({ id: z.string().regex(/^\d+$/) }), req.params);
+      const { rows } = await deps.db.query<Record<string, unknown>>(
+        'SELECT id, school_id, kind, title, body, status, sink, idempotency_key, last_error, remote_id, created_at FROM outbox WHERE id = $1',
+        [id],
+      );
+      const r = rows[0];
+      if (!r || !userMaySeeSchool(userOf(req), r.school_id as string))
+        throw doorstepError('NOT_FOUND', `no record ${id}`);
+      return r;
+    },
+  );
+
+  app.post('/api/data/test-connection', { config: { access: ['data-manager'] } }, async (req) => {
+    const body = parseInput(
+      z.strictObject({ school: z.string().min(1), connector: z.enum(['mis', 'records', 'channels']) }),
+      req.body,
+    );
+    const school = schoolParam(deps, req, body.school);
+    const results = await runChecks(schoolChecks(deps.config, school, body.connector as SchoolConnection));
+    await appendAudit(deps.db, {
+      actor: `user:${userOf(req).id}`,
+      action: 'connector.tested',
+      schoolId: school.id,
+      entityType: 'connector',
+      entityId: body.connector,
+      after: { ok: results.every((r) => r.ok) },
+    });
+    return { results };
+  });
+}

@@ -1,0 +1,39 @@
+import type { FastifyRequest } from 'fastify';
+import type * as z from 'zod';
+import type { DoorstepConfig } from '../../config/schema.ts';
+import { doorstepError } from '../../errors.ts';
+import type { User } from '../../store/users.ts';
+import { schoolOf, userMaySeeSchool, type VisitDeps } from '../../visits/service.ts';
+
+/** What the web front end's routes use. */
+export interface WebDeps extends VisitDeps {
+  config: DoorstepConfig;
+  /** Sign-in lockout: failures before the account locks, and for how long. */
+  lockout: { maxFailures: number; lockMs: number };
+  sessionTtlMs: number;
+  /** `auto`: Secure cookies when the request came over https (behind a proxy: X-Forwarded-Proto). */
+  secureCookies: boolean | 'auto';
+}
+
+/** The body or query checked against a zod schema; a bad field is a 400 naming it. */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const r = schema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const where = issue.path.length ? issue.path.join('.') : 'body';
+  throw doorstepError('BAD_REQUEST', `${where}: ${issue.message}`);
+}
+
+export function userOf(req: FastifyRequest): User {
+  if (!req.user) throw doorstepError('UNAUTHENTICATED', 'sign in first');
+  return req.user;
+}
+
+/** The school asked for, which must exist and be one the user works at. */
+export function schoolParam(deps: WebDeps, req: FastifyRequest, schoolId: string | undefined) {
+  if (!schoolId) throw doorstepError('BAD_REQUEST', 'school: expected a school id');
+  const school = schoolOf(deps.config, schoolId);
+  if (!userMaySeeSchool(userOf(req), schoolId))
+    throw doorstepError('FORBIDDEN', `you do not work at school "${schoolId}"`);
+  return school;
+}

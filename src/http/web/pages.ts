@@ -1,0 +1,73 @@
+import { resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import { londonTime } from '../../records/templates/london-time.ts';
+import { getVisit } from '../../store/visits.ts';
+import { userMaySeeSchool } from '../../visits/service.ts';
+import type { WebDeps } from './deps.ts';
+import { homeOf } from './session-routes.ts';
+
+const WEB = resolve(import.meta.dirname, '../../../web');
+const PAGES = resolve(WEB, 'pages');
+
+/** Content Security Policy: our own scripts and styles only, no framing, no inline script. */
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** The front end's pages (static HTML + ES modules; data over the JSON API) and the printable slip. */
+export async function registerPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
+  await app.register(fastifyStatic, { root: resolve(WEB, 'assets'), prefix: '/assets/', index: false });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('content-security-policy', CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    return payload;
+  });
+
+  const page = (
+    url: string,
+    file: string,
+    access: NonNullable<import('fastify').FastifyContextConfig['access']>,
+  ) => app.get(url, { config: { access } }, (_req, reply) => reply.sendFile(file, PAGES));
+
+  page('/login', 'login.html', 'public');
+  page('/board', 'board.html', ['office', 'safeguarding']);
+  page('/visits', 'visits.html', ['office', 'safeguarding', 'visiting-staff']);
+  page('/visits/:id', 'visit.html', ['office', 'safeguarding', 'visiting-staff']);
+  page('/data', 'data.html', ['data-manager']);
+  page('/audit', 'audit.html', ['admin']);
+  app.get('/', { config: { access: 'signed-in' } }, (req, reply) =>
+    reply.redirect(homeOf(req.user?.roles ?? [])),
+  );
+
+  /** "Sorry you weren't in": time, who called, and the number to ring back. Printed from the phone page. */
+  app.get<{ Params: { id: string } }>(
+    '/visits/:id/slip',
+    { config: { access: ['visiting-staff', 'office'] } },
+    async (req, reply) => {
+      const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
+      if (!v || !req.user || !userMaySeeSchool(req.user, v.schoolId))
+        return reply.code(404).type('text/plain').send('no such visit');
+      const school = deps.config.schools.find((s) => s.id === v.schoolId);
+      const { rows } = await deps.db.query<{ display_name: string }>(
+        'SELECT display_name FROM users WHERE id = ANY($1::bigint[]) ORDER BY id',
+        [[v.leadUserId, v.partnerUserId].filter(Boolean)],
+      );
+      const who = rows.map((r) => r.display_name).join(' and ') || req.user.displayName;
+      const when = londonTime(deps.now());
+      const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sorry you weren't in</title><link rel="stylesheet" href="/assets/app.css"></head>
+<body class="slip"><main class="page"><h1>Sorry you weren't in</h1>
+<p>We called to see you on <strong>${escapeHtml(when)}</strong>.</p>
+<p>Called: <strong>${escapeHtml(who)}</strong>, ${escapeHtml(school?.name ?? '')}.</p>
+<p>Please ring the school office${school?.phone ? ` on <strong>${escapeHtml(school.phone)}</strong>` : ''} as soon as you can.</p>
+<p class="no-print"><button type="button" id="print">Print this slip</button> <a href="/visits/${escapeHtml(v.id)}">Back to the visit</a></p>
+<script type="module" src="/assets/slip.js"></script></main></body></html>`;
+      return reply.type('text/html; charset=utf-8').send(body);
+    },
+  );
+}

@@ -1,0 +1,300 @@
+import type { FastifyInstance } from 'fastify';
+import * as z from 'zod';
+import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
+import { departureFindings } from '../../domain/visits/rules.ts';
+import { doorstepError } from '../../errors.ts';
+import { appendAudit } from '../../store/audit.ts';
+import { usersOfSchool } from '../../store/users.ts';
+import {
+  addressFlagsFor,
+  checkInsOf,
+  getVisit,
+  normalisePostcode,
+  visitsOfSchool,
+} from '../../store/visits.ts';
+import {
+  authoriseVisit,
+  cancelVisit,
+  checkInVisit,
+  departVisit,
+  recordOutcome,
+  requestVisit,
+  returnVisit,
+  signDayList,
+  userMaySeeSchool,
+} from '../../visits/service.ts';
+import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+
+const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
+const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' });
+const id = z.string().regex(/^\d+$/, { error: 'expected a visit id' });
+const idParam = z.strictObject({ id });
+const address = z.strictObject({
+  line1: z.string().min(1, { error: 'expected the first line of the address' }).max(200),
+  line2: z.string().max(200).optional(),
+  town: z.string().max(100).optional(),
+  postcode: z
+    .string()
+    .regex(/^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$/, { error: 'expected a UK postcode' }),
+});
+
+const request = z.strictObject({
+  school: z.string().min(1),
+  pupilMisId: z.string().min(1).max(64).optional(),
+  triggerEpisodeId: id.optional(),
+  reason: z.string().max(500).optional(),
+  plannedFor: isoDate.optional(),
+  address: address.optional(),
+  riskLevel: z.enum(['low', 'minor', 'major']).optional(),
+  riskNotes: z.string().max(2000).optional(),
+});
+
+const departure = z.strictObject({
+  partnerUserId: id.optional(),
+  expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the expected return time (ISO 8601)' }),
+  checkInMinutes: z.int().min(5).max(240).optional(),
+  safeWord: z.string().max(100).optional(),
+  risksRead: z.boolean(),
+});
+
+const outcome = z.strictObject({
+  childSeen: z.boolean(),
+  noOneHome: z.boolean(),
+  spokeTo: z.string().max(200).optional(),
+  agreements: z.array(z.string().min(1).max(1000)).max(20).default([]),
+  concerns: z.array(z.string().min(1).max(2000)).max(20).default([]),
+  followUp: z
+    .array(
+      z.strictObject({
+        action: z.string().min(1).max(500),
+        by: z.string().min(1).max(200),
+        due: isoDate.optional(),
+      }),
+    )
+    .max(20)
+    .default([]),
+});
+
+/** The visit register: list, detail, and each step from request to outcome. */
+export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
+  const visitFor = async (req: Parameters<typeof userOf>[0], visitId: string) => {
+    const v = await getVisit(deps.db, visitId);
+    if (!v || !userMaySeeSchool(userOf(req), v.schoolId))
+      throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
+    return v;
+  };
+
+  app.get<{ Querystring: { school?: string; date?: string; mine?: string } }>(
+    '/api/visits',
+    { config: { access: STAFF } },
+    async (req) => {
+      const school = schoolParam(deps, req, req.query.school);
+      const date = req.query.date ? parseInput(isoDate, req.query.date) : londonDate(deps.now());
+      const user = userOf(req);
+      const onlyMine = user.roles.every((r) => r === 'visiting-staff') || req.query.mine === '1';
+      const visits = await visitsOfSchool(deps.db, school.id, {
+        date,
+        ...(onlyMine ? { userId: user.id } : {}),
+      });
+      const { rows: pupils } = await deps.db.query<{ mis_id: string; forename: string; surname: string }>(
+        'SELECT mis_id, forename, surname FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
+        [school.id, visits.map((v) => v.pupilMisId)],
+      );
+      const rules = deps.rulesFor(school.id);
+      return {
+        date,
+        rules: { authorisation: rules.authorisation, pairs: rules.pairs },
+        visits: visits.map((v) => {
+          const p = pupils.find((x) => x.mis_id === v.pupilMisId);
+          return {
+            id: v.id,
+            status: v.status,
+            pupilName: p ? `${p.forename ?? ''} ${p.surname ?? ''}`.trim() : v.pupilMisId,
+            reason: v.reason,
+            plannedFor: v.plannedFor,
+            riskLevel: v.riskLevel,
+            expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null,
+          };
+        }),
+      };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/api/visits/:id', { config: { access: STAFF } }, async (req) => {
+    const v = await visitFor(req, parseInput(idParam, req.params).id);
+    const rules = deps.rulesFor(v.schoolId);
+    const { rows: pupil } = await deps.db.query<Record<string, unknown>>(
+      'SELECT mis_id, upn, forename, surname, year_group, flags FROM pupils WHERE school_id = $1 AND mis_id = $2',
+      [v.schoolId, v.pupilMisId],
+    );
+    const { rows: contacts } = await deps.db.query<Record<string, unknown>>(
+      'SELECT name, relationship, phone FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY priority',
+      [v.schoolId, v.pupilMisId],
+    );
+    const staff = await usersOfSchool(deps.db, v.schoolId);
+    const now = deps.now();
+    return {
+      visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
+      pupil: pupil[0] ?? null,
+      contacts,
+      addressFlags: await addressFlagsFor(deps.db, v.schoolId, v.address),
+      checkIns: await checkInsOf(deps.db, v.id),
+      rules,
+      staff: staff
+        .filter((s) => s.roles.includes('visiting-staff') || s.roles.includes('safeguarding'))
+        .map((s) => ({ id: s.id, displayName: s.displayName })),
+      findings:
+        v.status === 'requested' || v.status === 'authorised'
+          ? departureFindings(rules, {
+              status: v.status,
+              riskLevel: v.riskLevel,
+              partner: true,
+              safeWord: 'x',
+              londonMinutes: londonMinutes(now),
+              expectedReturnAt: new Date(now.getTime() + 3_600_000),
+              now,
+            })
+          : [],
+      school: { id: v.schoolId, name: deps.config.schools.find((s) => s.id === v.schoolId)?.name },
+    };
+  });
+
+  app.post('/api/visits', { config: { access: STAFF } }, async (req, reply) => {
+    const body = parseInput(request, req.body);
+    const visitId = await requestVisit(deps, userOf(req), { ...body, schoolId: body.school });
+    return reply.code(201).send({ id: visitId });
+  });
+
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/authorise',
+    { config: { access: ['safeguarding'] } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const body = parseInput(z.strictObject({ note: z.string().max(500).optional() }), req.body);
+      await authoriseVisit(deps, userOf(req), visitId, body.note);
+      return { ok: true };
+    },
+  );
+
+  app.post('/api/visits/sign-list', { config: { access: ['safeguarding'] } }, async (req) => {
+    const body = parseInput(z.strictObject({ school: z.string().min(1), date: isoDate }), req.body);
+    const school = schoolParam(deps, req, body.school);
+    const ids = await signDayList(deps, userOf(req), school.id, body.date);
+    return { authorised: ids };
+  });
+
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/depart',
+    { config: { access: ['visiting-staff', 'office'] } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const d = parseInput(departure, req.body);
+      await departVisit(deps, userOf(req), visitId, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) });
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/check-in',
+    { config: { access: ['visiting-staff', 'office'] } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const user = userOf(req);
+      await checkInVisit(deps, user, visitId, user.roles.includes('visiting-staff') ? 'phone' : 'office');
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/return',
+    { config: { access: ['visiting-staff', 'office'] } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      await returnVisit(deps, userOf(req), visitId);
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/outcome',
+    { config: { access: ['visiting-staff', 'safeguarding'] } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const o = parseInput(outcome, req.body);
+      await recordOutcome(deps, userOf(req), visitId, o);
+      return { ok: true };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/cancel',
+    { config: { access: STAFF } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const body = parseInput(
+        z.strictObject({ reason: z.string().min(1, { error: 'expected a reason' }).max(500) }),
+        req.body,
+      );
+      await cancelVisit(deps, userOf(req), visitId, body.reason);
+      return { ok: true };
+    },
+  );
+
+  app.get<{ Querystring: { school?: string; q?: string } }>(
+    '/api/pupils',
+    { config: { access: STAFF } },
+    async (req) => {
+      const school = schoolParam(deps, req, req.query.school);
+      const q = (req.query.q ?? '').trim();
+      if (q.length < 2) return { pupils: [] };
+      const { rows } = await deps.db.query<Record<string, unknown>>(
+        `SELECT mis_id, forename, surname, year_group, address FROM pupils
+         WHERE school_id = $1 AND (mis_id = $2 OR upn = $2 OR (forename || ' ' || surname) ILIKE '%' || $2 || '%')
+         ORDER BY surname, forename LIMIT 20`,
+        [school.id, q],
+      );
+      return { pupils: rows };
+    },
+  );
+
+  const flag = z.strictObject({
+    school: z.string().min(1),
+    postcode: address.shape.postcode,
+    line1: z.string().max(200).optional(),
+    level: z.enum(['caution', 'dangerous']),
+    note: z.string().min(1, { error: 'expected what staff must know' }).max(1000),
+  });
+  app.post('/api/address-flags', { config: { access: ['safeguarding'] } }, async (req, reply) => {
+    const body = parseInput(flag, req.body);
+    const school = schoolParam(deps, req, body.school);
+    const user = userOf(req);
+    await deps.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: string }>(
+        `INSERT INTO address_flags (school_id, postcode, line1, level, note, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+        [
+          school.id,
+          normalisePostcode(body.postcode),
+          body.line1?.trim() || null,
+          body.level,
+          body.note,
+          user.displayName,
+        ],
+      );
+      await appendAudit(tx, {
+        actor: `user:${user.id}`,
+        action: 'address-flag.added',
+        schoolId: school.id,
+        entityType: 'address_flag',
+        entityId: String(rows[0]!.id),
+        after: { level: body.level },
+      });
+    });
+    return reply.code(201).send({ ok: true });
+  });
+}

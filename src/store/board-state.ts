@@ -1,0 +1,123 @@
+import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.ts';
+import type { Queryable } from './db.ts';
+import { type Address, formatAddress } from './visits.ts';
+
+const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || null;
+
+/**
+ * Everything the office board shows for one school, in one read: open and acknowledged alarms
+ * (open first) with who, device, where, escalation level and the next step; visits out and today's;
+ * open triggers no visit has been asked for yet; failed deliveries. For signed-in staff only.
+ */
+export async function boardState(db: Queryable, schoolId: string, today: string, now: Date) {
+  const alarms = await db.query<Record<string, unknown>>(
+    `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
+            a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, e.location, e.battery_percent,
+            u.display_name AS staff_name, ack.display_name AS acknowledged_by_name,
+            v.address AS visit_address, v.expected_return_at, p.forename, p.surname
+     FROM alarms a
+       LEFT JOIN fob_events e ON e.id = a.fob_event_id
+       LEFT JOIN users u ON u.staff_id = a.staff_id
+       LEFT JOIN users ack ON 'user:' || ack.id = a.acknowledged_by
+       LEFT JOIN visits v ON v.id = a.visit_id
+       LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
+     WHERE a.school_id = $1 AND a.status <> 'resolved'
+     ORDER BY (a.status = 'open') DESC, a.raised_at DESC LIMIT 200`,
+    [schoolId],
+  );
+  const visits = await db.query<Record<string, unknown>>(
+    `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.expected_return_at,
+            v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
+            l.display_name AS lead_name, pa.display_name AS partner_name
+     FROM visits v
+       LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
+       LEFT JOIN users l ON l.id = v.lead_user_id
+       LEFT JOIN users pa ON pa.id = v.partner_user_id
+     WHERE v.school_id = $1 AND (v.planned_for = $2::date OR v.status = 'departed')
+     ORDER BY v.expected_return_at NULLS LAST, v.id`,
+    [schoolId, today],
+  );
+  const triggers = await db.query<Record<string, unknown>>(
+    `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.role, t.opened_on, p.forename, p.surname
+     FROM trigger_episodes t LEFT JOIN pupils p ON p.school_id = t.school_id AND p.mis_id = t.pupil_mis_id
+     WHERE t.school_id = $1 AND t.status = 'open'
+       AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
+     ORDER BY t.opened_on, t.id LIMIT 100`,
+    [schoolId],
+  );
+  const failed = await db.query<Record<string, unknown>>(
+    `SELECT 'record' AS what, id::text AS id, kind AS detail, last_error, updated_at AS at FROM outbox
+       WHERE school_id = $1 AND status = 'failed'
+     UNION ALL
+     SELECT 'notification', n.id::text, n.target, n.last_error, n.created_at FROM notifications n
+       JOIN alarms a ON a.id = n.alarm_id WHERE a.school_id = $1 AND n.status = 'failed'
+     ORDER BY at DESC LIMIT 50`,
+    [schoolId],
+  );
+  return {
+    now: now.toISOString(),
+    alarms: alarms.rows.map((r) => {
+      const policy = r.policy as EscalationPolicy | null;
+      const step = r.escalation_step as number;
+      const next = policy ? nextStepOf(policy, step) : null;
+      return {
+        id: String(r.id),
+        type: r.type as string,
+        status: r.status as string,
+        raisedAt: new Date(r.raised_at as string).toISOString(),
+        deviceId: r.device_id,
+        staffId: r.staff_id,
+        staffName: r.staff_name ?? null,
+        unknownDevice: r.unknown_device,
+        location: r.location ?? null,
+        battery: r.battery_percent ?? null,
+        visitId: r.visit_id === null ? null : String(r.visit_id),
+        visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
+        pupilName: name(r.forename, r.surname),
+        level: step < 0 ? null : step,
+        nextStep:
+          next && r.next_step_at
+            ? { ...next, dueAt: new Date(r.next_step_at as string).toISOString() }
+            : null,
+        acknowledgedBy: r.acknowledged_by_name ?? null,
+        acknowledgedAt: r.acknowledged_at ? new Date(r.acknowledged_at as string).toISOString() : null,
+      };
+    }),
+    visits: visits.rows.map((r) => {
+      const expected = r.expected_return_at ? new Date(r.expected_return_at as string) : null;
+      return {
+        id: String(r.id),
+        status: r.status as string,
+        reason: r.reason as string,
+        address: formatAddress(r.address as Address),
+        pupilName: name(r.forename, r.surname),
+        lead: r.lead_name ?? null,
+        partner: r.partner_name ?? null,
+        riskLevel: r.risk_level,
+        departedAt: r.departed_at ? new Date(r.departed_at as string).toISOString() : null,
+        expectedReturnAt: expected?.toISOString() ?? null,
+        lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string).toISOString() : null,
+        overdue: r.status === 'departed' && expected !== null && expected < now,
+      };
+    }),
+    triggers: triggers.rows.map((r) => ({
+      id: String(r.id),
+      pupilMisId: r.pupil_mis_id,
+      pupilName: name(r.forename, r.surname),
+      title: r.title,
+      action: r.action,
+      role: r.role,
+      openedOn: String(r.opened_on instanceof Date ? (r.opened_on as Date).toISOString() : r.opened_on).slice(
+        0,
+        10,
+      ),
+    })),
+    failed: failed.rows.map((r) => ({
+      what: r.what,
+      id: r.id,
+      detail: r.detail,
+      error: r.last_error,
+      at: new Date(r.at as string).toISOString(),
+    })),
+  };
+}

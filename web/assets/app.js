@@ -1,0 +1,158 @@
+// Shared helpers for Doorstep's pages: the signed-in user, the JSON API (with the CSRF token),
+// element building with text only (never innerHTML with data), the header and times.
+
+let session = null;
+
+/** The signed-in user, their schools and the CSRF token; sends the browser to sign in when there is none. */
+export async function me() {
+  if (session) return session;
+  const res = await fetch('/api/me', { credentials: 'same-origin' });
+  if (res.status === 401) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+    throw new Error('not signed in');
+  }
+  session = await res.json();
+  return session;
+}
+
+/** One API call; a failure throws an Error carrying the server's message. */
+export async function api(method, url, body) {
+  const headers = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && session?.csrfToken) headers['x-csrf-token'] = session.csrfToken;
+  const res = await fetch(url, {
+    method,
+    headers,
+    credentials: 'same-origin',
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
+  if (!res.ok) {
+    const err = new Error(data?.message ?? `HTTP ${res.status}`);
+    err.status = res.status;
+    throw err;
+  }
+  return data;
+}
+
+/** h('p', { class: 'x' }, 'text', child): an element; strings become text nodes. */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (v === true) el.setAttribute(k, '');
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+const LINKS = [
+  { href: '/board', label: 'Board', roles: ['office', 'safeguarding'] },
+  { href: '/visits', label: 'Visits', roles: ['office', 'safeguarding', 'visiting-staff'] },
+  { href: '/data', label: 'Data', roles: ['data-manager'] },
+  { href: '/audit', label: 'Audit', roles: ['admin'] },
+];
+
+/** The page header: the links this user's roles open, their name, and sign out. */
+export function header(s) {
+  const allowed = (roles) => s.user.roles.includes('admin') || roles.some((r) => s.user.roles.includes(r));
+  const nav = h(
+    'nav',
+    { 'aria-label': 'Main' },
+    h(
+      'ul',
+      {},
+      LINKS.filter((l) => allowed(l.roles)).map((l) =>
+        h(
+          'li',
+          {},
+          h(
+            'a',
+            { href: l.href, 'aria-current': location.pathname.startsWith(l.href) ? 'page' : null },
+            l.label,
+          ),
+        ),
+      ),
+    ),
+  );
+  const out = h(
+    'button',
+    {
+      type: 'button',
+      class: 'link',
+      onclick: async () => {
+        await api('POST', '/api/logout', {});
+        location.href = '/login';
+      },
+    },
+    'Sign out',
+  );
+  document
+    .querySelector('header.top')
+    ?.replaceChildren(
+      h('a', { href: '/', class: 'brand' }, 'Doorstep'),
+      nav,
+      h('span', { class: 'who' }, s.user.displayName, ' ', out),
+    );
+}
+
+/** The school select (remembered per browser); calls back with the chosen id. */
+export function schoolPicker(s, onChange) {
+  const saved = localStorage.getItem('doorstep.school');
+  const initial = s.schools.some((x) => x.id === saved) ? saved : s.schools[0]?.id;
+  const select = h(
+    'select',
+    {
+      id: 'school',
+      onchange: () => {
+        localStorage.setItem('doorstep.school', select.value);
+        onChange(select.value);
+      },
+    },
+    s.schools.map((x) => h('option', { value: x.id, selected: x.id === initial }, x.name)),
+  );
+  return { element: h('label', { class: 'inline' }, 'School ', select), initial };
+}
+
+export function fmtTime(iso) {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleTimeString('en-GB', {
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZone: 'Europe/London',
+  });
+}
+
+export function fmtDateTime(iso) {
+  if (!iso) return '—';
+  return new Date(iso).toLocaleString('en-GB', {
+    dateStyle: 'medium',
+    timeStyle: 'short',
+    timeZone: 'Europe/London',
+  });
+}
+
+/** "3 min 05 s ago" */
+export function since(iso, now = Date.now()) {
+  const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
+  const m = Math.floor(s / 60);
+  return m ? `${m} min ${String(s % 60).padStart(2, '0')} s ago` : `${s} s ago`;
+}
+
+/** A status line for screen readers and everyone: role=status, or role=alert for errors. */
+export function say(el, text, isError = false) {
+  el.setAttribute('role', isError ? 'alert' : 'status');
+  el.className = isError ? 'message error' : 'message';
+  el.textContent = text;
+}
+
+/** Today's date in Europe/London as YYYY-MM-DD. */
+export function londonToday() {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+}

@@ -1,0 +1,363 @@
+import { api, fmtTime, h, header, londonToday, me, say, schoolPicker, since } from './app.js';
+
+// The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
+// today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
+// every reconnect) re-reads the board, and EventSource resends Last-Event-ID so none is missed.
+
+const EVENT_TYPES = [
+  'alarm.raised',
+  'alarm.escalated',
+  'alarm.acknowledged',
+  'alarm.resolved',
+  'visit.requested',
+  'visit.authorised',
+  'visit.departed',
+  'visit.checked-in',
+  'visit.returned',
+  'visit.completed',
+  'visit.cancelled',
+];
+const REASONS = [
+  ['test', 'Test'],
+  ['false_alarm', 'False alarm'],
+  ['incident_without_dispatch', 'Incident, no police or ambulance'],
+  ['incident_with_dispatch', 'Incident, police or ambulance called'],
+];
+
+const state = { school: null, data: null, source: null, lastEventId: null, eventsSeen: 0, connected: false };
+window.doorstepBoard = state;
+const msg = document.getElementById('message');
+const content = document.getElementById('content');
+
+// --- sound: a two-tone alarm while any alarm is unacknowledged ------------------------------------
+const sound = {
+  ctx: null,
+  timer: null,
+  playing: false,
+  enabled: localStorage.getItem('doorstep.sound') !== 'off',
+};
+window.doorstepSound = sound;
+function beep() {
+  if (!sound.ctx) return;
+  const t = sound.ctx.currentTime;
+  for (const [i, f] of [880, 660].entries()) {
+    const o = sound.ctx.createOscillator();
+    const g = sound.ctx.createGain();
+    o.frequency.value = f;
+    g.gain.setValueAtTime(0.2, t + i * 0.25);
+    g.gain.exponentialRampToValueAtTime(0.001, t + i * 0.25 + 0.24);
+    o.connect(g).connect(sound.ctx.destination);
+    o.start(t + i * 0.25);
+    o.stop(t + i * 0.25 + 0.25);
+  }
+}
+function setSounding(on) {
+  if (on && sound.enabled) {
+    sound.ctx ??= new AudioContext();
+    if (sound.ctx.state === 'suspended') sound.ctx.resume().catch(() => {});
+    if (!sound.timer) {
+      beep();
+      sound.timer = setInterval(beep, 1000);
+    }
+    sound.playing = sound.ctx.state === 'running';
+  } else {
+    clearInterval(sound.timer);
+    sound.timer = null;
+    sound.playing = false;
+  }
+  document.body.dataset.sounding = String(sound.playing);
+  const b = document.getElementById('sound-toggle');
+  if (b) {
+    b.setAttribute('aria-pressed', String(sound.enabled));
+    b.textContent = sound.enabled
+      ? sound.ctx?.state === 'running' || !on
+        ? 'Sound on'
+        : 'Sound blocked: click to allow'
+      : 'Sound off';
+  }
+}
+
+// --- rendering ---------------------------------------------------------------------------------------
+function alarmTitle(a) {
+  const what = a.type.replace(/_/g, ' ').toUpperCase();
+  const who =
+    a.staffName ?? (a.unknownDevice ? `Unknown device ${a.deviceId}` : (a.staffId ?? 'Visit staff'));
+  return `${what} — ${who}`;
+}
+
+function alarmCard(a) {
+  const open = a.status === 'open';
+  const note = h('input', { type: 'text', id: `note-${a.id}`, name: 'note', maxlength: 2000 });
+  const reason = h(
+    'select',
+    { id: `reason-${a.id}`, name: 'reason' },
+    REASONS.map(([v, l]) => h('option', { value: v }, l)),
+  );
+  const where = [];
+  if (a.location)
+    where.push(
+      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''}`,
+    );
+  if (a.visitAddress) where.push(`visit: ${a.visitAddress}`);
+  return h(
+    'li',
+    {
+      class: `alarm ${open ? 'unacknowledged' : 'acknowledged'}`,
+      'data-alarm-id': a.id,
+      'aria-labelledby': `alarm-${a.id}-title`,
+    },
+    h(
+      'h3',
+      { id: `alarm-${a.id}-title` },
+      h(
+        'span',
+        { class: `badge ${open ? 'badge-alarm' : 'badge-ack'}` },
+        open ? 'UNACKNOWLEDGED' : 'ACKNOWLEDGED',
+      ),
+      ' ',
+      alarmTitle(a),
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Raised'),
+      h(
+        'dd',
+        {},
+        fmtTime(a.raisedAt),
+        ' (',
+        h('span', { class: 'since', 'data-since': a.raisedAt }, since(a.raisedAt)),
+        ')',
+      ),
+      a.deviceId
+        ? [
+            h('dt', {}, 'Device'),
+            h('dd', {}, a.deviceId, a.battery != null ? ` (battery ${Math.round(a.battery)}%)` : ''),
+          ]
+        : null,
+      h('dt', {}, 'Where'),
+      h('dd', {}, where.join(' · ') || 'no location'),
+      a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, a.pupilName)] : null,
+      h('dt', {}, 'Escalation'),
+      h('dd', {}, a.level === null ? 'ladder finished' : `level ${a.level}`),
+      h('dt', {}, 'Next step'),
+      h('dd', {}, a.nextStep ? `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}` : 'none scheduled'),
+      a.acknowledgedBy
+        ? [h('dt', {}, 'Acknowledged by'), h('dd', {}, `${a.acknowledgedBy} at ${fmtTime(a.acknowledgedAt)}`)]
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      open
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'primary',
+              onclick: () => act(`/api/alarms/${a.id}/acknowledge`, {}, 'Acknowledged'),
+            },
+            `Acknowledge alarm ${a.id}`,
+          )
+        : null,
+      h(
+        'form',
+        {
+          class: 'resolve',
+          onsubmit: (e) => {
+            e.preventDefault();
+            act(
+              `/api/alarms/${a.id}/resolve`,
+              { reason: reason.value, note: note.value || undefined },
+              'Resolved',
+            );
+          },
+        },
+        h('label', { for: reason.id }, 'Outcome'),
+        reason,
+        h('label', { for: note.id }, 'Note'),
+        note,
+        h('button', { type: 'submit' }, `Resolve alarm ${a.id}`),
+      ),
+    ),
+  );
+}
+
+function section(id, title, items, empty) {
+  return h(
+    'section',
+    { id, 'aria-labelledby': `${id}-h` },
+    h('h2', { id: `${id}-h` }, title, ' ', h('span', { class: 'count' }, `(${items.length})`)),
+    items.length ? h('ul', { class: 'cards' }, items) : h('p', { class: 'empty' }, empty),
+  );
+}
+
+function visitItem(v) {
+  return h(
+    'li',
+    { class: `visit ${v.overdue ? 'overdue' : ''}` },
+    h('a', { href: `/visits/${v.id}` }, `${v.pupilName ?? 'Pupil'} — ${v.address}`),
+    h(
+      'div',
+      {},
+      v.overdue
+        ? h('span', { class: 'badge badge-alarm' }, 'OVERDUE')
+        : h('span', { class: 'badge' }, v.status.toUpperCase()),
+      ' ',
+      [v.lead, v.partner].filter(Boolean).join(' & ') || 'no staff yet',
+      v.expectedReturnAt ? ` · back by ${fmtTime(v.expectedReturnAt)}` : '',
+      v.lastCheckInAt ? ` · last check-in ${fmtTime(v.lastCheckInAt)}` : '',
+    ),
+  );
+}
+
+function render() {
+  const d = state.data;
+  if (!d) return;
+  const unacked = d.alarms.filter((a) => a.status === 'open');
+  document.body.classList.toggle('has-alarm', unacked.length > 0);
+  document.title = unacked.length ? `(${unacked.length}) ALARM — Doorstep` : 'Office board — Doorstep';
+  const overdue = d.visits.filter((v) => v.overdue);
+  const today = d.visits.filter((v) => !v.overdue);
+  content.replaceChildren(
+    section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
+    section('overdue', 'Overdue visits', overdue.map(visitItem), 'No visit is overdue.'),
+    section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
+    section(
+      'triggers',
+      'Triggers awaiting action',
+      d.triggers.map((t) =>
+        h(
+          'li',
+          { class: 'trigger' },
+          h('strong', {}, t.pupilName ?? t.pupilMisId),
+          ` — ${t.title} (since ${t.openedOn}; ${t.action} by ${t.role}) `,
+          h(
+            'button',
+            { type: 'button', onclick: () => requestVisit(t) },
+            `Request a visit for ${t.pupilName ?? t.pupilMisId}`,
+          ),
+        ),
+      ),
+      'Nothing waiting.',
+    ),
+    section(
+      'failed',
+      'Failed deliveries',
+      d.failed.map((f) =>
+        h(
+          'li',
+          { class: 'failed' },
+          h('span', { class: 'badge badge-alarm' }, 'FAILED'),
+          ` ${f.what} ${f.id} (${f.detail}) at ${fmtTime(f.at)}: ${f.error ?? ''}`,
+        ),
+      ),
+      'None.',
+    ),
+  );
+  const fresh = unacked.filter((a) => !announced.has(a.id));
+  for (const a of fresh) announced.add(a.id);
+  if (fresh.length)
+    document.getElementById('announce').textContent = `New alarm: ${fresh.map(alarmTitle).join('; ')}`;
+  setSounding(unacked.length > 0);
+}
+const announced = new Set();
+
+async function requestVisit(t) {
+  try {
+    const r = await api('POST', '/api/visits', { school: state.school, triggerEpisodeId: t.id });
+    location.href = `/visits/${r.id}`;
+  } catch (err) {
+    say(msg, err.message, true);
+  }
+}
+
+async function act(url, body, done) {
+  try {
+    const r = await api('POST', url, body);
+    say(msg, `${done}: ${r.outcome ?? 'done'}`);
+    await refresh();
+  } catch (err) {
+    say(msg, err.message, true);
+  }
+}
+
+let pending = null;
+async function refresh() {
+  state.data = await api('GET', `/api/board?school=${encodeURIComponent(state.school)}`);
+  render();
+}
+function scheduleRefresh() {
+  clearTimeout(pending);
+  pending = setTimeout(() => refresh().catch((e) => say(msg, e.message, true)), 50);
+}
+
+function connect() {
+  state.source?.close();
+  const src = new EventSource(`/board/events?school=${encodeURIComponent(state.school)}`);
+  state.source = src;
+  const live = document.getElementById('live');
+  src.addEventListener('open', () => {
+    state.connected = true;
+    live.textContent = 'Live';
+    live.className = 'live on';
+    scheduleRefresh(); // catch up on anything missed while away
+  });
+  src.addEventListener('error', () => {
+    state.connected = false;
+    live.textContent = 'Reconnecting…';
+    live.className = 'live off';
+  });
+  for (const t of EVENT_TYPES)
+    src.addEventListener(t, (e) => {
+      state.lastEventId = e.lastEventId;
+      state.eventsSeen++;
+      scheduleRefresh();
+    });
+}
+
+async function main() {
+  const s = await me();
+  header(s);
+  const picker = schoolPicker(s, (id) => {
+    state.school = id;
+    connect();
+    refresh();
+  });
+  state.school = picker.initial;
+  const toggle = h(
+    'button',
+    {
+      type: 'button',
+      id: 'sound-toggle',
+      'aria-pressed': String(sound.enabled),
+      onclick: () => {
+        sound.enabled = !sound.enabled || sound.ctx?.state !== 'running';
+        localStorage.setItem('doorstep.sound', sound.enabled ? 'on' : 'off');
+        if (sound.ctx?.state === 'suspended') sound.ctx.resume();
+        setSounding(document.body.classList.contains('has-alarm'));
+      },
+    },
+    'Sound on',
+  );
+  document
+    .querySelector('h1')
+    .after(
+      h(
+        'div',
+        { class: 'toolbar' },
+        picker.element,
+        toggle,
+        h('span', { id: 'live', class: 'live off', role: 'status' }, 'Connecting…'),
+        h('span', { class: 'today' }, londonToday()),
+      ),
+    );
+  document.body.append(h('div', { id: 'announce', class: 'visually-hidden', 'aria-live': 'assertive' }));
+  connect();
+  await refresh();
+  setInterval(() => {
+    for (const el of document.querySelectorAll('[data-since]')) el.textContent = since(el.dataset.since);
+  }, 1000);
+}
+
+main().catch((e) => say(msg, e.message, true));

@@ -1,0 +1,176 @@
+import { api, fmtDateTime, h, header, me, say, schoolPicker } from './app.js';
+
+// The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
+// files, the outbox (with preview records readable) and connection tests that send nothing.
+
+const msg = document.getElementById('message');
+const content = document.getElementById('content');
+let school;
+
+function table(caption, cols, rows) {
+  return h(
+    'table',
+    {},
+    h('caption', {}, caption),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        cols.map(([, l]) => h('th', { scope: 'col' }, l)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          cols.map(([k]) => h('td', {}, r[k] ?? '')),
+        ),
+      ),
+    ),
+  );
+}
+
+async function test(connector, out) {
+  say(out, `Testing ${connector}…`);
+  try {
+    const r = await api('POST', '/api/data/test-connection', { school, connector });
+    out.replaceChildren(
+      ...r.results.map((x) =>
+        h(
+          'p',
+          { class: x.ok ? 'ok' : 'error' },
+          h('strong', {}, x.ok ? 'OK ' : 'FAILED '),
+          `${x.name}: ${x.detail}`,
+        ),
+      ),
+    );
+    if (!r.results.length) say(out, 'Nothing configured to test.');
+  } catch (err) {
+    say(out, err.message, true);
+  }
+}
+
+async function load() {
+  const d = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
+  const out = h('div', { id: 'test-results', role: 'status' });
+  const preview = h('pre', { id: 'record-body', class: 'record' });
+  content.replaceChildren(
+    h(
+      'section',
+      {},
+      h('h2', {}, 'Connectors'),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'MIS'),
+        h('dd', {}, d.connectors.mis),
+        h('dt', {}, 'Records'),
+        h('dd', {}, d.connectors.records),
+        h('dt', {}, 'Channels'),
+        h('dd', {}, d.connectors.channels.join(', ') || 'board only'),
+        h('dt', {}, 'Fob transports'),
+        h('dd', {}, d.connectors.fobTransports.join(', ') || 'none'),
+        h('dt', {}, 'Last sync'),
+        h('dd', {}, fmtDateTime(d.lastSync)),
+        h('dt', {}, 'Rejected fob messages'),
+        h('dd', {}, String(d.rejectedFobEvents)),
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        ['mis', 'records', 'channels'].map((c) =>
+          h('button', { type: 'button', onclick: () => test(c, out) }, `Test ${c} connection`),
+        ),
+      ),
+      out,
+    ),
+    h(
+      'section',
+      {},
+      h('h2', {}, 'Imports'),
+      d.imports.length
+        ? table(
+            'Latest imports',
+            [
+              ['id', 'Id'],
+              ['source', 'Source'],
+              ['unit', 'File / page'],
+              ['status', 'Status'],
+              ['marks_inserted', 'Marks new'],
+              ['marks_updated', 'Marks changed'],
+              ['rejected', 'Rejected rows'],
+              ['error', 'Error'],
+            ],
+            d.imports,
+          )
+        : h('p', {}, 'No imports yet.'),
+    ),
+    h(
+      'section',
+      {},
+      h('h2', {}, 'Quarantined files'),
+      d.quarantined.length
+        ? h(
+            'ul',
+            {},
+            d.quarantined.map((q) => h('li', {}, `${q.file} (${q.bytes} bytes, ${fmtDateTime(q.at)})`)),
+          )
+        : h('p', {}, 'None.'),
+    ),
+    h(
+      'section',
+      {},
+      h('h2', {}, 'Outbox'),
+      h(
+        'p',
+        {},
+        Object.entries(d.outbox)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join(' · ') || 'empty',
+      ),
+      d.records.length
+        ? h(
+            'ul',
+            {},
+            d.records.map((r) =>
+              h(
+                'li',
+                {},
+                `#${r.id} ${r.kind} [${r.status}] ${r.title} `,
+                h(
+                  'button',
+                  {
+                    type: 'button',
+                    onclick: async () => {
+                      const b = await api('GET', `/api/outbox/${r.id}`);
+                      preview.textContent = `${b.title}\n\n${b.body}`;
+                    },
+                  },
+                  `Show record ${r.id}`,
+                ),
+              ),
+            ),
+          )
+        : null,
+      preview,
+    ),
+  );
+}
+
+async function main() {
+  const s = await me();
+  header(s);
+  const picker = schoolPicker(s, (id) => {
+    school = id;
+    load();
+  });
+  school = picker.initial;
+  document.querySelector('h1').after(h('div', { class: 'toolbar' }, picker.element));
+  await load();
+}
+main().catch((e) => say(msg, e.message, true));

@@ -1,0 +1,23 @@
+import { say } from './app.js';
+
+const form = document.getElementById('login');
+const msg = document.getElementById('message');
+form.addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const body = { username: form.username.value.trim(), password: form.password.value };
+  const res = await fetch('/api/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    credentials: 'same-origin',
+    body: JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    say(msg, data.message ?? 'sign-in failed', true);
+    form.password.value = '';
+    form.password.focus();
+    return;
+  }
+  const next = new URLSearchParams(location.search).get('next');
+  location.href = next?.startsWith('/') && !next.startsWith('//') ? next : data.home;
+});

@@ -1,0 +1,345 @@
+import { api, fmtDateTime, fmtTime, h, header, me, say } from './app.js';
+
+// The visit page (made for a phone): what to know before leaving, leaving, check-ins, coming back,
+// the outcome form (→ the CPOMS visit-outcome record) and the "sorry you weren't in" slip.
+
+const msg = document.getElementById('message');
+const content = document.getElementById('content');
+const visitId = location.pathname.split('/')[2];
+let s;
+
+const field = (label, input, hint) => {
+  input.id ||= `f-${input.name}`;
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: input.id }, label),
+    hint ? h('p', { class: 'hint', id: `${input.id}-hint` }, hint) : null,
+    input,
+  );
+};
+const lines = (text) =>
+  text
+    .split('\n')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+async function post(path, body, done) {
+  try {
+    await api('POST', `/api/visits/${visitId}/${path}`, body);
+    say(msg, done);
+    await load();
+  } catch (err) {
+    say(msg, err.message, true);
+  }
+}
+
+function risks(d) {
+  const v = d.visit;
+  const flags = d.addressFlags;
+  return h(
+    'section',
+    {
+      id: 'risks',
+      'aria-labelledby': 'risks-h',
+      class: flags.length || v.riskNotes || v.riskLevel !== 'low' ? 'warning' : '',
+    },
+    h('h2', { id: 'risks-h' }, 'Before you go'),
+    h('p', {}, h('strong', {}, 'Risk level: '), v.riskLevel.toUpperCase()),
+    v.riskNotes
+      ? h('p', {}, h('strong', {}, 'Risk notes: '), v.riskNotes)
+      : h('p', {}, 'No risk notes recorded.'),
+    flags.length
+      ? h(
+          'ul',
+          { class: 'flags' },
+          flags.map((f) =>
+            h(
+              'li',
+              {},
+              h('span', { class: 'badge badge-alarm' }, f.level.toUpperCase()),
+              ` ${f.note} (recorded by ${f.createdBy})`,
+            ),
+          ),
+        )
+      : h('p', {}, 'No flags on this address.'),
+    d.findings.length
+      ? h(
+          'ul',
+          { class: 'findings' },
+          d.findings.map((f) =>
+            h('li', {}, h('strong', {}, f.level === 'block' ? 'Needed: ' : 'Note: '), f.message),
+          ),
+        )
+      : null,
+  );
+}
+
+function departForm(d) {
+  const partner = h(
+    'select',
+    { name: 'partner' },
+    h('option', { value: '' }, '— nobody —'),
+    d.staff.filter((x) => x.id !== s.user.id).map((x) => h('option', { value: x.id }, x.displayName)),
+  );
+  const ret = h('input', { type: 'time', name: 'expectedReturn', required: true });
+  const every = h('input', {
+    type: 'number',
+    name: 'checkInMinutes',
+    min: 5,
+    max: 240,
+    value: d.rules.checkInMinutes ?? '',
+  });
+  const safe = h('input', {
+    type: 'text',
+    name: 'safeWord',
+    autocomplete: 'off',
+    required: d.rules.safeWord === 'required',
+  });
+  const read = h('input', { type: 'checkbox', name: 'risksRead', id: 'f-risksRead' });
+  return h(
+    'form',
+    {
+      id: 'depart',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const [hh, mm] = ret.value.split(':').map(Number);
+        const at = new Date();
+        at.setHours(hh, mm, 0, 0);
+        post(
+          'depart',
+          {
+            partnerUserId: partner.value || undefined,
+            expectedReturnAt: at.toISOString(),
+            checkInMinutes: every.value ? Number(every.value) : undefined,
+            safeWord: safe.value || undefined,
+            risksRead: read.checked,
+          },
+          'Departure recorded: the office knows where you are.',
+        );
+      },
+    },
+    h('h2', {}, 'Leaving now'),
+    field(`Going with${d.rules.pairs === 'always' ? ' (required: two staff)' : ''}`, partner),
+    field('Expected back at', ret),
+    field(
+      'Check in every (minutes)',
+      every,
+      d.rules.checkInMinutes
+        ? `Policy: every ${d.rules.checkInMinutes} minutes`
+        : 'Leave empty for no timed check-ins',
+    ),
+    field(`Safe word${d.rules.safeWord === 'required' ? ' (required)' : ''}`, safe),
+    h(
+      'div',
+      { class: 'field check' },
+      read,
+      h('label', { for: 'f-risksRead' }, 'I have read the risk notes and address flags above'),
+    ),
+    h('button', { type: 'submit', class: 'primary' }, 'Leave for the visit'),
+  );
+}
+
+function outcomeForm() {
+  const seen = (v, label) =>
+    h(
+      'label',
+      { class: 'radio' },
+      h('input', { type: 'radio', name: 'seen', value: v, required: true }),
+      ` ${label}`,
+    );
+  const spoke = h('input', { type: 'text', name: 'spokeTo' });
+  const agreements = h('textarea', { name: 'agreements', rows: 3 });
+  const concerns = h('textarea', { name: 'concerns', rows: 3 });
+  const follow = h('textarea', { name: 'followUp', rows: 2 });
+  const form = h(
+    'form',
+    {
+      id: 'outcome',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const choice = form.querySelector('input[name=seen]:checked')?.value;
+        if (!choice) return say(msg, 'Say whether the child was seen', true);
+        post(
+          'outcome',
+          {
+            childSeen: choice === 'yes',
+            noOneHome: choice === 'nobody',
+            spokeTo: spoke.value || undefined,
+            agreements: lines(agreements.value),
+            concerns: lines(concerns.value),
+            followUp: lines(follow.value).map((l) => {
+              const [action, by] = l.split(/\s+[—-]\s+/);
+              return { action, by: by ?? s.user.displayName };
+            }),
+          },
+          'Outcome recorded: the CPOMS record is on its way.',
+        );
+      },
+    },
+    h('h2', {}, 'Outcome'),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Was the child seen?'),
+      seen('yes', 'Yes, child seen'),
+      seen('no', 'No, child not seen'),
+      seen('nobody', 'No one home'),
+    ),
+    field('Spoke to', spoke, 'e.g. mother'),
+    field('Agreements', agreements, 'One per line'),
+    field('Concerns', concerns, 'One per line'),
+    field('Follow-up', follow, 'One per line: action — who'),
+    h('button', { type: 'submit', class: 'primary' }, 'Submit outcome'),
+  );
+  return form;
+}
+
+function cancelForm() {
+  const reason = h('input', { type: 'text', name: 'cancelReason', required: true });
+  return h(
+    'details',
+    {},
+    h('summary', {}, 'Cancel this visit'),
+    h(
+      'form',
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          post('cancel', { reason: reason.value }, 'Visit cancelled.');
+        },
+      },
+      field('Reason', reason, 'e.g. parent not present after 20 minutes; dangerous dog'),
+      h('button', { type: 'submit' }, 'Cancel visit'),
+    ),
+  );
+}
+
+async function load() {
+  const d = await api('GET', `/api/visits/${visitId}`);
+  const v = d.visit;
+  document.querySelector('h1').textContent =
+    `Visit ${v.id}: ${d.pupil ? `${d.pupil.forename} ${d.pupil.surname}` : v.pupilMisId}`;
+  const addr = [v.address.line1, v.address.line2, v.address.town, v.address.postcode]
+    .filter(Boolean)
+    .join(', ');
+  const parts = [
+    h(
+      'p',
+      { class: 'status' },
+      h('span', { class: 'badge' }, v.status.toUpperCase()),
+      ` planned for ${v.plannedFor} · ${v.reason}`,
+    ),
+    h('p', {}, h('strong', {}, 'Address: '), addr),
+    d.contacts.length
+      ? h(
+          'ul',
+          { class: 'contacts' },
+          d.contacts.map((c) =>
+            h(
+              'li',
+              {},
+              `${c.name ?? ''} (${c.relationship ?? 'contact'}) `,
+              c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : '',
+            ),
+          ),
+        )
+      : null,
+  ];
+  const canAuthorise = s.user.roles.includes('safeguarding') || s.user.roles.includes('admin');
+  if (v.status === 'requested' || v.status === 'authorised') {
+    parts.push(risks(d));
+    if (v.status === 'requested' && d.rules.authorisation.required) {
+      parts.push(
+        h(
+          'p',
+          {},
+          `Waiting for authorisation by ${d.rules.authorisation.by.join(' or ')}${d.rules.authorisation.mode === 'daily-list' ? " (the day's list is signed)" : ''}.`,
+        ),
+      );
+      if (canAuthorise && d.rules.authorisation.mode === 'each-visit')
+        parts.push(
+          h(
+            'button',
+            { type: 'button', class: 'primary', onclick: () => post('authorise', {}, 'Visit authorised.') },
+            'Authorise this visit',
+          ),
+        );
+    }
+    if (s.user.roles.some((r) => ['visiting-staff', 'office', 'admin'].includes(r)))
+      parts.push(departForm(d));
+    parts.push(cancelForm());
+  } else if (v.status === 'departed') {
+    parts.push(
+      h(
+        'p',
+        {},
+        `Left ${fmtTime(v.departedAt)}; expected back ${fmtTime(v.expectedReturnAt)}`,
+        v.checkInMinutes ? `; check in every ${v.checkInMinutes} minutes` : '',
+        v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
+      ),
+    );
+    parts.push(
+      h(
+        'div',
+        { class: 'big-actions' },
+        h(
+          'button',
+          { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
+          'Check in: I am safe',
+        ),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'big',
+            onclick: () => post('return', {}, 'Welcome back: return recorded.'),
+          },
+          'Back at school',
+        ),
+      ),
+    );
+    parts.push(
+      h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
+    );
+    parts.push(outcomeForm(), cancelForm());
+  } else if (v.status === 'returned') {
+    parts.push(h('p', {}, `Back at ${fmtTime(v.returnedAt)}.`), outcomeForm());
+  } else if (v.status === 'completed') {
+    const o = v.outcome ?? {};
+    parts.push(
+      h(
+        'p',
+        {},
+        `Completed ${fmtDateTime(v.completedAt)}: ${o.noOneHome ? 'no one home' : o.childSeen ? 'child seen' : 'child NOT seen'}.`,
+      ),
+    );
+    if (o.noOneHome)
+      parts.push(
+        h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
+      );
+  } else if (v.status === 'cancelled') {
+    parts.push(h('p', {}, `Cancelled ${fmtDateTime(v.cancelledAt)}: ${v.cancelReason}`));
+  }
+  if (d.checkIns.length)
+    parts.push(
+      h(
+        'section',
+        {},
+        h('h2', {}, 'Check-ins'),
+        h(
+          'ul',
+          {},
+          d.checkIns.map((c) => h('li', {}, `${fmtTime(c.at)} (${c.source})`)),
+        ),
+      ),
+    );
+  content.replaceChildren(...parts.filter(Boolean));
+}
+
+async function main() {
+  s = await me();
+  header(s);
+  await load();
+}
+main().catch((e) => say(msg, e.message, true));

@@ -1,0 +1,181 @@
+import { api, fmtTime, h, header, londonToday, me, say, schoolPicker } from './app.js';
+
+// The visit register: the day's visits, asking for a visit by hand (pupil from the MIS), and — where
+// the policy says so — signing the day's list at once.
+
+const msg = document.getElementById('message');
+const content = document.getElementById('content');
+let s;
+let school;
+let date = londonToday();
+
+function requestForm() {
+  const q = h('input', {
+    type: 'search',
+    id: 'pupil-search',
+    name: 'q',
+    autocomplete: 'off',
+    'aria-describedby': 'pupil-search-hint',
+  });
+  const pick = h(
+    'select',
+    { id: 'pupil', name: 'pupil', required: true },
+    h('option', { value: '' }, '— search first —'),
+  );
+  const reason = h('input', { type: 'text', id: 'reason', name: 'reason', required: true });
+  const planned = h('input', { type: 'date', id: 'planned', name: 'planned', value: date });
+  const risk = h(
+    'select',
+    { id: 'risk', name: 'risk' },
+    ['low', 'minor', 'major'].map((x) => h('option', { value: x }, x)),
+  );
+  const notes = h('textarea', { id: 'risk-notes', name: 'riskNotes', rows: 2 });
+  let t;
+  q.addEventListener('input', () => {
+    clearTimeout(t);
+    t = setTimeout(async () => {
+      const r = await api(
+        'GET',
+        `/api/pupils?school=${encodeURIComponent(school)}&q=${encodeURIComponent(q.value)}`,
+      );
+      pick.replaceChildren(
+        ...(r.pupils.length
+          ? r.pupils.map((p) =>
+              h(
+                'option',
+                { value: p.mis_id },
+                `${p.forename} ${p.surname} (${p.year_group ?? '?'}) — ${p.address?.postcode ?? 'no address'}`,
+              ),
+            )
+          : [h('option', { value: '' }, 'no pupil found')]),
+      );
+    }, 200);
+  });
+  return h(
+    'details',
+    { id: 'request' },
+    h('summary', {}, 'Request a visit'),
+    h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const r = await api('POST', '/api/visits', {
+              school,
+              pupilMisId: pick.value || undefined,
+              reason: reason.value,
+              plannedFor: planned.value,
+              riskLevel: risk.value,
+              riskNotes: notes.value || undefined,
+            });
+            location.href = `/visits/${r.id}`;
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      h('label', { for: q.id }, 'Find the pupil'),
+      h('p', { class: 'hint', id: 'pupil-search-hint' }, 'Name, MIS id or UPN'),
+      q,
+      h('label', { for: pick.id }, 'Pupil'),
+      pick,
+      h('label', { for: reason.id }, 'Reason for the visit'),
+      reason,
+      h('label', { for: planned.id }, 'Planned for'),
+      planned,
+      h('label', { for: risk.id }, 'Risk level'),
+      risk,
+      h('label', { for: notes.id }, 'Risk notes'),
+      notes,
+      h('button', { type: 'submit', class: 'primary' }, 'Request visit'),
+    ),
+  );
+}
+
+async function load() {
+  const d = await api('GET', `/api/visits?school=${encodeURIComponent(school)}&date=${date}`);
+  const dateInput = h('input', {
+    type: 'date',
+    id: 'day',
+    value: date,
+    onchange: () => {
+      date = dateInput.value;
+      load();
+    },
+  });
+  const parts = [h('div', { class: 'toolbar' }, h('label', { for: 'day' }, 'Day '), dateInput)];
+  const a = d.rules.authorisation;
+  if (
+    a.required &&
+    a.mode === 'daily-list' &&
+    (s.user.roles.includes('safeguarding') || s.user.roles.includes('admin'))
+  )
+    parts.push(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary',
+          onclick: async () => {
+            try {
+              const r = await api('POST', '/api/visits/sign-list', { school, date });
+              say(msg, `List signed: ${r.authorised.length} visit(s) authorised.`);
+              load();
+            } catch (err) {
+              say(msg, err.message, true);
+            }
+          },
+        },
+        `Sign the list for ${date}`,
+      ),
+    );
+  parts.push(
+    d.visits.length
+      ? h(
+          'table',
+          {},
+          h('caption', {}, `Visits for ${date}`),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              ['Pupil', 'Reason', 'Status', 'Risk', 'Back by'].map((c) => h('th', { scope: 'col' }, c)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            d.visits.map((v) =>
+              h(
+                'tr',
+                {},
+                h('td', {}, h('a', { href: `/visits/${v.id}` }, v.pupilName)),
+                h('td', {}, v.reason),
+                h('td', {}, v.status),
+                h('td', {}, v.riskLevel),
+                h('td', {}, fmtTime(v.expectedReturnAt)),
+              ),
+            ),
+          ),
+        )
+      : h('p', {}, 'No visits for this day.'),
+  );
+  parts.push(requestForm());
+  content.replaceChildren(...parts);
+}
+
+async function main() {
+  s = await me();
+  header(s);
+  const picker = schoolPicker(s, (id) => {
+    school = id;
+    load();
+  });
+  school = picker.initial;
+  document.querySelector('h1').after(h('div', { class: 'toolbar' }, picker.element));
+  await load();
+}
+main().catch((e) => say(msg, e.message, true));
