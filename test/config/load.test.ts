@@ -37,7 +37,14 @@ describe('config loading', () => {
   it('fills documented defaults only where a key is absent', () => {
     const r = parseConfigText(MINIMAL, { env: {} });
     expect(r.ok && r.config.redis).toEqual({ url: 'redis://127.0.0.1:6379', prefix: 'doorstep' });
-    expect(r.ok && r.config.http).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(r.ok && r.config.http).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      sessionHours: 12,
+      secureCookies: 'auto',
+      trustProxy: false,
+      lockout: { maxFailures: 5, minutes: 15 },
+    });
     expect(r.ok && r.config.schools[0]!.timezone).toBe('Europe/London');
   });
 

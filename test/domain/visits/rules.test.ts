@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { loadPolicyPacks, visitRulesFor } from '../../../src/config/policy-packs.ts';
+import { nextStepOf, policyFor } from '../../../src/domain/escalation/ladder.ts';
+import { departureFindings, mayAuthorise, visitRules } from '../../../src/domain/visits/rules.ts';
+import { dueVisitAlarms, nextVisitCheck } from '../../../src/domain/visits/watch.ts';
+import { configWith } from '../../helpers/config.ts';
+
+const now = new Date('2026-11-23T10:00:00Z');
+const facts = (o: Partial<Parameters<typeof departureFindings>[1]> = {}) => ({
+  status: 'authorised',
+  riskLevel: 'low' as const,
+  partner: false,
+  safeWord: null,
+  londonMinutes: 600,
+  expectedReturnAt: new Date(now.getTime() + 3_600_000),
+  now,
+  ...o,
+});
+const rules = (o: object) => visitRules.parse(o);
+const packs = loadPolicyPacks('config/policies');
+const schoolWith = (pack: string) => ({ ...configWith().schools[0]!, policies: ['statutory', pack] });
+
+describe('visit rules from the policy packs', () => {
+  it('read each school policy as written', () => {
+    expect(visitRulesFor(schoolWith('lime-hills'), packs)).toMatchObject({
+      authorisation: { required: true, by: ['safeguarding'] },
+      safeWord: 'required',
+      hours: { from: '08:00', to: '18:00' },
+    });
+    expect(visitRulesFor(schoolWith('kings-gomer'), packs).authorisation.by).toEqual([
+      'dsl',
+      'associate-head',
+    ]);
+    expect(visitRulesFor(schoolWith('thames-view'), packs)).toMatchObject({
+      authorisation: { mode: 'daily-list', by: ['headteacher'] },
+      pairs: 'always',
+      checkInMinutes: 20,
+    });
+    expect(visitRulesFor(schoolWith('hampton'), packs).pairs).toBe('always');
+    expect(visitRulesFor(schoolWith('heath-lane'), packs)).toMatchObject({
+      pairs: 'when-risk',
+      refuseAtRisk: 'major',
+    });
+  });
+});
+
+describe('departure findings', () => {
+  it('block what the policy forbids and only warn where it says "wherever possible"', () => {
+    expect(departureFindings(rules({}), facts())).toEqual([]);
+    const blocks = (r: object, f: object) =>
+      departureFindings(rules(r), facts(f)).map((x) => `${x.level}:${x.rule}`);
+    expect(blocks({ authorisation: { required: true, by: ['dsl'] } }, { status: 'requested' })).toEqual([
+      'block:authorisation',
+    ]);
+    expect(blocks({}, { status: 'requested' })).toEqual([]);
+    expect(blocks({ pairs: 'always' }, {})).toEqual(['block:pairs']);
+    expect(blocks({ pairs: 'when-risk' }, {})).toEqual([]);
+    expect(blocks({ pairs: 'when-risk' }, { riskLevel: 'minor' })).toEqual(['block:pairs']);
+    expect(blocks({ pairs: 'where-possible' }, {})).toEqual(['warn:pairs']);
+    expect(
+      blocks({ refuseAtRisk: 'major', pairs: 'when-risk' }, { riskLevel: 'major', partner: true }),
+    ).toEqual(['block:risk']);
+    expect(blocks({ safeWord: 'required' }, { safeWord: '  ' })).toEqual(['block:safe-word']);
+    expect(blocks({ hours: { from: '08:00', to: '18:00' } }, { londonMinutes: 18 * 60 })).toEqual([
+      'block:hours',
+    ]);
+    expect(blocks({ hours: { from: '08:00', to: '18:00' } }, { londonMinutes: 17 * 60 + 59 })).toEqual([]);
+    expect(blocks({}, { expectedReturnAt: now })).toEqual(['block:expected-return']);
+  });
+
+  it('let the roles and positions the policy names authorise', () => {
+    const r = rules({ authorisation: { required: true, by: ['dsl', 'associate-head'] } });
+    expect(mayAuthorise(r, ['safeguarding'])).toBe(false);
+    expect(mayAuthorise(r, ['safeguarding', 'dsl'])).toBe(true);
+    expect(mayAuthorise(r, ['admin'])).toBe(true);
+    expect(mayAuthorise(rules({}), ['safeguarding'])).toBe(true);
+    expect(mayAuthorise(rules({}), ['office'])).toBe(false);
+  });
+});
+
+describe('what the visit watcher owes', () => {
+  const departedAt = new Date('2026-11-23T10:00:00Z');
+  const v = {
+    id: '7',
+    status: 'departed',
+    departedAt,
+    expectedReturnAt: new Date('2026-11-23T11:00:00Z'),
+    lastCheckInAt: null,
+    checkInMinutes: 20,
+  };
+  const at = (min: number) => new Date(departedAt.getTime() + min * 60_000);
+  const r = rules({ checkInGraceMinutes: 2, overdueGraceMinutes: 0 });
+
+  it('a missed check-in after interval + grace, keyed by the check-in it missed', () => {
+    expect(dueVisitAlarms(v, r, at(21))).toEqual([]);
+    expect(dueVisitAlarms(v, r, at(22))).toEqual([
+      {
+        type: 'missed_check_in',
+        dedupKey: 'visit:7:missed-check-in:2026-11-23T10:20:00.000Z',
+        dueAt: at(22),
+      },
+    ]);
+    const checked = { ...v, lastCheckInAt: at(21) };
+    expect(dueVisitAlarms(checked, r, at(30))).toEqual([]);
+    expect(nextVisitCheck(checked, r, at(30))).toEqual(at(43));
+  });
+
+  it('overdue once the expected return passes; nothing for a visit not out', () => {
+    const out = dueVisitAlarms({ ...v, checkInMinutes: null }, r, at(60));
+    expect(out).toEqual([{ type: 'overdue_visit', dedupKey: 'visit:7:overdue', dueAt: at(60) }]);
+    expect(dueVisitAlarms({ ...v, status: 'returned' }, r, at(600))).toEqual([]);
+  });
+
+  it("uses Hampton's overdue ladder by default, with a prompt for every step", () => {
+    const p = policyFor({}, 'overdue_visit');
+    expect(p.condition).toBe('if-not-resolved');
+    expect(p.levels.map((l) => l.afterMinutes)).toEqual([0, 15, 15, 10, 10, 10]);
+    expect(p.levels[1]!.notify).toContain('sms:visiting-staff');
+    expect(nextStepOf(p, 5)?.prompt).toMatch(/police/i);
+    expect(nextStepOf(p, 6)).toBeNull();
+    expect(policyFor({}, 'missed_check_in').levels[0]!.notify).toContain('sms:visiting-staff');
+  });
+});

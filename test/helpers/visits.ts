@@ -1,0 +1,33 @@
+import { parseConfigText } from '../../src/config/load.ts';
+import type { DoorstepConfig } from '../../src/config/schema.ts';
+import type { Db } from '../../src/store/db.ts';
+
+/** Three schools whose packs set different visit rules: Lime Hills, Thames View and Hampton. */
+export function visitSchoolsConfig(extra = '', env: Record<string, string> = {}): DoorstepConfig {
+  const school = (id: string, name: string, pack: string) => `
+  - id: ${id}
+    name: ${name}
+    phone: "01632 960123"
+    mis: { kind: sims-xml, dropFolder: ./data/drop/${id} }
+    records: { sink: preview }
+    policies: [statutory, ${pack}]
+    contacts:
+      on-call-leaders: [{ name: Head, phone: "+447700900001" }]
+      senior-leadership: [{ name: Chair, phone: "+447700900002" }]
+${extra}`;
+  const r = parseConfigText(
+    `trust: { id: t, name: Trust }\nschools:${school('lime', 'Lime Hills Academy', 'lime-hills')}${school('thames', 'Thames View Junior', 'thames-view')}${school('hampton', 'Hampton Infant', 'hampton')}`,
+    { env },
+  );
+  if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+  return r.config;
+}
+
+/** A pupil with an address, in each school. */
+export async function addPupils(db: Db, schools: readonly string[]): Promise<void> {
+  for (const s of schools)
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, address) VALUES ($1, 'P1', 'A123456789012', 'Amelia', 'Okonkwo', $2)`,
+      [s, JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+}

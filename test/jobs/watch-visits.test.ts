@@ -1,0 +1,222 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escalate } from '../../jobs/escalate.ts';
+import { notify } from '../../jobs/notify.ts';
+import { watchVisits } from '../../jobs/watch-visits.ts';
+import { acknowledgeAlarm } from '../../src/alarms/commands.ts';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import type { JobDeps } from '../../src/queue/deps.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { JobRun } from '../../src/queue/worker-host.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import { departVisit, requestVisit, returnVisit, type VisitDeps } from '../../src/visits/service.ts';
+import { fobEvent } from '../helpers/fob.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+const schema = uniqueName('watch');
+const prefix = uniqueName('watch');
+const sms: URLSearchParams[] = [];
+let server: Server;
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let now = new Date('2026-11-23T10:00:00Z');
+let deps: JobDeps;
+let vdeps: VisitDeps;
+let lead: User;
+let partner: User;
+const run = (name: string): JobRun => ({
+  id: 'x',
+  name,
+  attempt: 1,
+  maxAttempts: 3,
+  signal: new AbortController().signal,
+});
+const watch = () => watchVisits({ reason: 'manual' }, run('watch-visits'), deps);
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      sms.push(new URLSearchParams(body));
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ sid: `SM${sms.length}` }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const config = visitSchoolsConfig(
+    `    channels:
+      sms: { baseUrl: "http://127.0.0.1:${port}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+    fobs:
+      devices: [{ deviceId: FOB-1, staffId: st-lead }]
+`,
+    { SMS_TOKEN: 'tok' },
+  );
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  const log = createLogger({ level: 'silent' });
+  deps = { db, log, producer, now: () => now, instance: 't', config, publisher: conn };
+  vdeps = {
+    db,
+    config,
+    rulesFor: visitRulesLookup(config),
+    prefix,
+    now: () => now,
+    producer,
+    publisher: conn,
+  };
+  await addPupils(db, ['lime', 'thames', 'hampton']);
+  lead = await addUser(db, 'lead', ['visiting-staff'], { staffId: 'st-lead', phone: '+447700900111' });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+  server.close();
+});
+
+async function departed(school: string, minutesOut: number): Promise<string> {
+  const id = await requestVisit(vdeps, lead, { schoolId: school, pupilMisId: 'P1', reason: 'welfare' });
+  if (school === 'thames') await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]);
+  await departVisit(vdeps, lead, id, {
+    expectedReturnAt: new Date(now.getTime() + minutesOut * 60_000),
+    partnerUserId: partner.id,
+    risksRead: true,
+  });
+  return id;
+}
+
+const alarmsOf = async (visitId: string) =>
+  (
+    await db.query<{
+      id: string;
+      type: string;
+      status: string;
+      resolution_reason: string | null;
+      policy: { levels: unknown[] };
+    }>('SELECT id, type, status, resolution_reason, policy FROM alarms WHERE visit_id = $1 ORDER BY id', [
+      visitId,
+    ])
+  ).rows.map((r) => ({ ...r, id: String(r.id) }));
+
+describe('the visit watcher', () => {
+  it("raises an overdue visit once, with Hampton's ladder: board, +15 min the visiting staff by SMS, +30 min the office calls", async () => {
+    const start = now;
+    const id = await departed('hampton', 60);
+    now = new Date(start.getTime() + 59 * 60_000);
+    await watch();
+    expect(await alarmsOf(id)).toEqual([]);
+    now = new Date(start.getTime() + 61 * 60_000);
+    expect((await watch()).raised).toBe(1);
+    expect((await watch()).raised).toBe(0); // a second run (or a second watcher) raises nothing new
+    const [alarm] = await alarmsOf(id);
+    expect(alarm).toMatchObject({ type: 'overdue_visit', status: 'open' });
+    expect(alarm!.policy.levels).toHaveLength(6);
+    expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarm!.id}-0`)).toBeTruthy();
+
+    // Step 0: the board. Step 1 (15 min later): SMS to the two people on the visit.
+    await escalate({ alarmId: alarm!.id, step: 0 }, run('escalate'), deps);
+    const { rows: due } = await db.query<{ next_step_at: Date }>(
+      'SELECT next_step_at FROM alarms WHERE id = $1',
+      [alarm!.id],
+    );
+    expect(new Date(due[0]!.next_step_at).getTime()).toBe(now.getTime() + 15 * 60_000);
+    await escalate({ alarmId: alarm!.id, step: 1 }, run('escalate'), deps);
+    const { rows: n } = await db.query<{ id: string; target: string }>(
+      'SELECT id, target FROM notifications WHERE alarm_id = $1 AND step = 1 ORDER BY target',
+      [alarm!.id],
+    );
+    expect(n.map((x) => x.target)).toEqual(['board', 'sms:visiting-staff']);
+    await notify({ notificationId: String(n[1]!.id) }, run('notify'), deps);
+    expect(sms.map((m) => m.get('To')).sort()).toEqual(['+447700900111', '+447700900222']);
+    expect(sms[0]!.get('Body')).toMatch(/OVERDUE VISIT.*Reminder sent to the visiting staff/);
+
+    // Acknowledging says who handles it; the overdue ladder (if-not-resolved) keeps going until the
+    // worker is back, which resolves it as "worker safe" with no incident record.
+    await acknowledgeAlarm(db, alarm!.id, 'user:office', now);
+    await escalate({ alarmId: alarm!.id, step: 2 }, run('escalate'), deps);
+    expect(
+      (await db.query('SELECT 1 FROM notifications WHERE alarm_id = $1 AND step = 2', [alarm!.id])).rowCount,
+    ).toBe(1);
+    await returnVisit(vdeps, lead, id);
+    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
+    const r = await escalate({ alarmId: alarm!.id, step: 3 }, run('escalate'), deps);
+    expect(r.outcome).toBe('stopped: resolved');
+    expect(
+      (await db.query(`SELECT 1 FROM outbox WHERE source_type = 'alarm' AND source_id = $1`, [alarm!.id]))
+        .rowCount,
+    ).toBe(0);
+  });
+
+  it("raises a missed check-in after Thames View's 20 minutes; a fob check-in clears it and restarts the clock", async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    now = new Date(start.getTime() + 21 * 60_000);
+    await watch();
+    expect(await alarmsOf(id)).toEqual([]); // 20 min + 2 min grace not yet passed
+    now = new Date(start.getTime() + 23 * 60_000);
+    await watch();
+    const [missed] = await alarmsOf(id);
+    expect(missed).toMatchObject({ type: 'missed_check_in', status: 'open' });
+
+    // The lead presses check-in on the fob: the watcher takes it in and clears the alarm.
+    await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('chk-1', { type: 'check_in', deviceId: 'FOB-1', occurredAt: now.toISOString() }),
+      {
+        transport: 'webhook',
+        profile: 'peoplesafe-style',
+        raw: Buffer.from('{}'),
+      },
+    );
+    const out = await watch();
+    expect(out.checkIns).toBe(1);
+    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
+    expect((await getVisit(db, id))!.lastCheckInAt?.getTime()).toBe(now.getTime());
+    expect((await watch()).checkIns).toBe(0); // once per fob event
+
+    // Next check-in due 20 min after that one.
+    now = new Date(now.getTime() + 23 * 60_000);
+    await watch();
+    expect((await alarmsOf(id)).filter((a) => a.status === 'open')).toHaveLength(1);
+  });
+
+  it('links an SOS from a fob to the visit its wearer is on (the board shows the visit address)', async () => {
+    const id = await departed('hampton', 90);
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[2]!,
+      fobEvent('sos-1', { deviceId: 'FOB-1', occurredAt: now.toISOString() }),
+      {
+        transport: 'webhook',
+        profile: 'peoplesafe-style',
+        raw: Buffer.from('{}'),
+      },
+    );
+    await watch();
+    const { rows } = await db.query<{ visit_id: string }>('SELECT visit_id FROM alarms WHERE id = $1', [
+      (r as { alarmId: string }).alarmId,
+    ]);
+    expect(String(rows[0]!.visit_id)).toBe(id);
+  });
+});

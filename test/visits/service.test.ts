@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { isDoorstepError } from '../../src/errors.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import {
+  authoriseVisit,
+  cancelVisit,
+  checkInVisit,
+  departVisit,
+  recordOutcome,
+  requestVisit,
+  returnVisit,
+  signDayList,
+  type VisitDeps,
+} from '../../src/visits/service.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+const schema = uniqueName('visits');
+const config = visitSchoolsConfig();
+let db: Db;
+let deps: VisitDeps;
+let now = new Date('2026-11-23T10:00:00Z');
+let office: User;
+let staff: User;
+let partner: User;
+let dsl: User;
+let head: User;
+let gomerOnly: User;
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  deps = { db, config, rulesFor: visitRulesLookup(config), prefix: 'unused', now: () => now };
+  await addPupils(db, ['lime', 'thames', 'hampton']);
+  office = await addUser(db, 'office', ['office']);
+  staff = await addUser(db, 'staff', ['visiting-staff'], { displayName: 'Sam Visitor' });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { displayName: 'Pat Partner' });
+  dsl = await addUser(db, 'dsl', ['safeguarding'], { positions: ['dsl'] });
+  head = await addUser(db, 'head', ['safeguarding'], { positions: ['headteacher'] });
+  gomerOnly = await addUser(db, 'gomer', ['office'], { schools: ['gomer'] });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (isDoorstepError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+
+const back = () => new Date(now.getTime() + 60 * 60_000);
+
+describe('the visit register', () => {
+  it('Lime Hills: only the safeguarding team authorises; a safe word before leaving; the whole way to the CPOMS record', async () => {
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'lime',
+      pupilMisId: 'P1',
+      reason: 'absent 5 days, no contact',
+    });
+    const v = (await getVisit(db, id))!;
+    expect(v.address.postcode).toBe('LS6 2QT'); // from the MIS
+    expect(v.leadUserId).toBe(staff.id);
+
+    expect(
+      (await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
+    ).toMatch(/authorised first/);
+    expect((await refusal(authoriseVisit(deps, office, id))).code).toBe('DOORSTEP_FORBIDDEN');
+    await authoriseVisit(deps, dsl, id, 'checked CPOMS');
+    const noWord = await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }));
+    expect(noWord.message).toMatch(/safe word/);
+    expect(
+      (
+        await refusal(
+          departVisit(deps, staff, id, { expectedReturnAt: back(), safeWord: 'bluebell', risksRead: false }),
+        )
+      ).message,
+    ).toMatch(/risk notes/);
+    await departVisit(deps, staff, id, {
+      expectedReturnAt: back(),
+      safeWord: 'bluebell',
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
+
+    now = new Date(now.getTime() + 20 * 60_000);
+    await checkInVisit(deps, staff, id, 'phone');
+    now = new Date(now.getTime() + 20 * 60_000);
+    await returnVisit(deps, staff, id);
+    await recordOutcome(deps, staff, id, {
+      childSeen: true,
+      noOneHome: false,
+      spokeTo: 'mother',
+      agreements: ['Amelia back on Monday'],
+      concerns: [],
+      followUp: [{ action: 'phone on Monday', by: 'attendance officer' }],
+    });
+    expect((await getVisit(db, id))!.status).toBe('completed');
+    const { rows } = await db.query<{
+      kind: string;
+      body: string;
+      idempotency_key: string;
+      pupil_ids: string[];
+    }>(
+      `SELECT kind, body, idempotency_key, pupil_ids FROM outbox WHERE source_type = 'visit' AND source_id = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.idempotency_key).toBe(`visit-outcome:lime:${id}`);
+    expect(rows[0]!.body).toContain('Visited by: Sam Visitor and Pat Partner');
+    expect(rows[0]!.body).toContain('child seen; spoke to mother');
+    expect(rows[0]!.pupil_ids).toEqual(['P1']);
+    // Submitting again changes nothing.
+    expect(
+      (
+        await refusal(
+          recordOutcome(deps, staff, id, {
+            childSeen: true,
+            noOneHome: false,
+            agreements: [],
+            concerns: [],
+            followUp: [],
+          }),
+        )
+      ).code,
+    ).toBe('DOORSTEP_CONFLICT');
+
+    const audit = await db.query<{ action: string; before: unknown; after: { status?: string } }>(
+      `SELECT action, before, after FROM audit_log WHERE entity_type = 'visit' AND entity_id = $1 ORDER BY id`,
+      [id],
+    );
+    expect(audit.rows.map((r) => r.action)).toEqual([
+      'visit.requested',
+      'visit.authorised',
+      'visit.departed',
+      'visit.checked-in',
+      'visit.returned',
+      'visit.completed',
+    ]);
+    expect(audit.rows[1]).toMatchObject({ before: { status: 'requested' }, after: { status: 'authorised' } });
+  });
+
+  it("Thames View: the Headteacher signs the day's list; a DSL cannot; never alone", async () => {
+    const a = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'below 90%',
+      plannedFor: '2026-11-24',
+    });
+    const b = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'follow-up',
+      plannedFor: '2026-11-24',
+    });
+    expect((await refusal(authoriseVisit(deps, head, a))).message).toMatch(/sign the list/);
+    expect((await refusal(signDayList(deps, dsl, 'thames', '2026-11-24'))).code).toBe('DOORSTEP_FORBIDDEN');
+    expect((await signDayList(deps, head, 'thames', '2026-11-24')).sort()).toEqual([a, b].sort());
+    expect((await getVisit(db, a))!.authorisationNote).toBe('day list signed');
+    const alone = await refusal(departVisit(deps, staff, a, { expectedReturnAt: back(), risksRead: true }));
+    expect(alone.message).toMatch(/two staff/);
+    await departVisit(deps, staff, a, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
+    expect((await getVisit(db, a))!.checkInMinutes).toBe(20); // the policy's interval
+  });
+
+  it('Hampton: no authorisation step, but always pairs; a cancellation needs a reason and is audited', async () => {
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'induction visit',
+    });
+    expect(
+      (await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
+    ).toMatch(/two staff/);
+    expect((await refusal(cancelVisit(deps, staff, id, '  '))).code).toBe('DOORSTEP_BAD_REQUEST');
+    await cancelVisit(deps, staff, id, 'parent not present after 20 minutes');
+    expect((await getVisit(db, id))!.cancelReason).toBe('parent not present after 20 minutes');
+  });
+
+  it('keeps people to their own school and visiting staff to their own visits', async () => {
+    expect(
+      (await refusal(requestVisit(deps, gomerOnly, { schoolId: 'lime', pupilMisId: 'P1', reason: 'x' })))
+        .code,
+    ).toBe('DOORSTEP_FORBIDDEN');
+    const id = await requestVisit(deps, office, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'x',
+      leadUserId: partner.id,
+    });
+    expect((await refusal(cancelVisit(deps, staff, id, 'not mine'))).message).toMatch(/not yours/);
+    expect(
+      (await refusal(requestVisit(deps, office, { schoolId: 'lime', pupilMisId: 'NOPE', reason: 'x' })))
+        .message,
+    ).toMatch(/no pupil "NOPE"/);
+  });
+});
