@@ -139,7 +139,11 @@ function alarmCard(a) {
       h('dd', {}, where.join(' · ') || 'no location'),
       a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, a.pupilName)] : null,
       h('dt', {}, 'Escalation'),
-      h('dd', {}, a.level === null ? 'ladder finished' : `level ${a.level}`),
+      h(
+        'dd',
+        {},
+        a.level === null ? 'ladder finished' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
+      ),
       h('dt', {}, 'Next step'),
       h('dd', {}, a.nextStep ? `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}` : 'none scheduled'),
       a.acknowledgedBy
