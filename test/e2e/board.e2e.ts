@@ -150,12 +150,8 @@ describe('Doorstep in a browser', () => {
     const shownAfterMs = Date.now() - sent;
     await expect(card.textContent()).resolves.toMatch(/SOS — Sam Visitor/);
     await expect(card.textContent()).resolves.toMatch(/53\.80670, -1\.55500/);
-    expect(
-      await office.evaluate(
-        () => (window as unknown as { doorstepSound: { playing: boolean } }).doorstepSound.playing,
-      ),
-    ).toBe(true);
-    expect(await office.evaluate(() => document.body.dataset.sounding)).toBe('true');
+    expect(await office.evaluate('window.doorstepSound.playing')).toBe(true);
+    expect(await office.evaluate('document.body.dataset.sounding')).toBe('true');
     await office.screenshot({ path: join(OUT, 'board-desktop.png'), fullPage: true });
     console.log(`alarm on the board ${shownAfterMs} ms after publish`);
 
@@ -166,7 +162,7 @@ describe('Doorstep in a browser', () => {
     );
     await until(
       'the sound to stop',
-      async () => (await office.evaluate(() => document.body.dataset.sounding)) === 'false',
+      async () => (await office.evaluate('document.body.dataset.sounding')) === 'false',
     );
   });
 
@@ -241,7 +237,7 @@ describe('Doorstep in a browser', () => {
     const admin = await signIn(await browser.newContext(), 'admin');
     await admin.goto(`${base}/audit`);
     await admin.locator('td', { hasText: 'visit.completed' }).first().waitFor();
-    const csv = await admin.evaluate(async () => (await fetch('/api/audit.csv')).text());
+    const csv = await admin.evaluate<string>("fetch('/api/audit.csv').then((r) => r.text())");
     expect(csv.split('\r\n')[0]).toBe(
       'id,at,actor,actor_name,action,school_id,entity_type,entity_id,before,after',
     );
