@@ -38,7 +38,7 @@ export async function startCommand(opts: { config: string; role: string }): Prom
             `  health   ${where}/healthz`,
             `  ready    ${where}/readyz`,
             `  metrics  ${where}/metrics`,
-            `  board    ${where}/board (arrives with the board issue)`,
+            `  board    ${where}/board (sign in; first account: npx doorstep user add --roles admin,office …)`,
             `  queues   ${config.http.admin ? `${where}/admin/queues` : 'disabled (set http.admin in the config)'}`,
           ]
         : []),
