@@ -63,6 +63,7 @@ function risks(d) {
           ),
         )
       : h('p', {}, 'No flags on this address.'),
+    s.user.roles.some((r) => r === 'safeguarding' || r === 'admin') ? flagForm(d) : null,
     d.findings.length
       ? h(
           'ul',
@@ -72,6 +73,53 @@ function risks(d) {
           ),
         )
       : null,
+  );
+}
+
+/** The safeguarding team records what staff must know about an address (shown before every visit there). */
+function flagForm(d) {
+  const level = h(
+    'select',
+    { name: 'flagLevel', id: 'f-flagLevel' },
+    h('option', { value: 'caution' }, 'Caution'),
+    h('option', { value: 'dangerous' }, 'Dangerous'),
+  );
+  const note = h('input', { type: 'text', name: 'flagNote', required: true });
+  const whole = h('input', { type: 'checkbox', name: 'wholePostcode', id: 'f-wholePostcode' });
+  return h(
+    'details',
+    {},
+    h('summary', {}, 'Flag this address'),
+    h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api('POST', '/api/address-flags', {
+              school: d.visit.schoolId,
+              postcode: d.visit.address.postcode,
+              line1: whole.checked ? undefined : d.visit.address.line1,
+              level: level.value,
+              note: note.value,
+            });
+            say(msg, 'Address flagged.');
+            await load();
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      field('Level', level),
+      field('What staff must know', note),
+      h(
+        'div',
+        { class: 'field check' },
+        whole,
+        h('label', { for: 'f-wholePostcode' }, 'The whole postcode, not just this address'),
+      ),
+      h('button', { type: 'submit' }, 'Save flag'),
+    ),
   );
 }
 

@@ -1,0 +1,165 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestFobEvent } from '../../../src/alarms/ingest.ts';
+import { catalog } from '../../../src/queue/catalog.ts';
+import { Producer } from '../../../src/queue/producer.ts';
+import { connectRedis } from '../../../src/queue/redis.ts';
+import { appendAudit } from '../../../src/store/audit.ts';
+import type { Db } from '../../../src/store/db.ts';
+import { openStore } from '../../../src/store/open.ts';
+import type { User } from '../../../src/store/users.ts';
+import { configWith } from '../../helpers/config.ts';
+import { fobEvent } from '../../helpers/fob.ts';
+import { insertTestRecords } from '../../helpers/outbox.ts';
+import { dropRedisPrefix } from '../../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
+
+const schema = uniqueName('webapi');
+const prefix = uniqueName('webapi');
+const drop = mkdtempSync(join(tmpdir(), 'doorstep-drop-'));
+const config = configWith({
+  mis: `{ kind: sims-xml, dropFolder: ${drop} }`,
+  school: '    fobs: { devices: [{ deviceId: PS-0001, staffId: st-1 }] }\n',
+});
+let db: Db;
+let app: FastifyInstance;
+let producer: Producer<typeof catalog>;
+let conn: Awaited<ReturnType<typeof connectRedis>>;
+const as = new Map<string, { cookie: string; csrf: string }>();
+let office: User;
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  app = await buildWebApp(config, db, { prefix, producer, publisher: conn });
+  office = await addUser(db, 'office', ['office']);
+  await addUser(db, 'wearer', ['visiting-staff'], { staffId: 'st-1', displayName: 'Wendy Wearer' });
+  for (const [name, roles] of [
+    ['office', null],
+    ['dm', ['data-manager']],
+    ['admin', ['admin']],
+  ] as const) {
+    const u = roles ? await addUser(db, name, [...roles]) : office;
+    as.set(name, await sessionFor(db, u));
+  }
+});
+afterAll(async () => {
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+const call = (who: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
+  app.inject({
+    method,
+    url,
+    headers: { cookie: as.get(who)!.cookie, 'x-csrf-token': as.get(who)!.csrf },
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+
+describe('the board API', () => {
+  it('names the person whose fob raised the alarm, with the next step, and acknowledges once', async () => {
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      config.schools[0]!,
+      fobEvent('api-1', {
+        location: { lat: 53.8, lon: -1.55, accuracyM: 10, fixAt: null },
+      }),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const alarmId = (r as { alarmId: string }).alarmId;
+    const board = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(board.alarms[0]).toMatchObject({
+      id: alarmId,
+      type: 'sos',
+      status: 'open',
+      staffName: 'Wendy Wearer',
+      location: { lat: 53.8 },
+    });
+    const ack = await call('office', 'POST', `/api/alarms/${alarmId}/acknowledge`, {});
+    expect(ack.json()).toEqual({ outcome: 'acknowledged' });
+    expect((await call('office', 'POST', `/api/alarms/${alarmId}/acknowledge`, {})).json()).toEqual({
+      outcome: 'already-acknowledged',
+    });
+    const after = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(after.alarms[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'office' });
+    const bad = await call('office', 'POST', `/api/alarms/${alarmId}/resolve`, { reason: 'bored' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^reason: expected one of test, false_alarm/);
+    expect(
+      (
+        await call('office', 'POST', `/api/alarms/${alarmId}/resolve`, {
+          reason: 'false_alarm',
+          note: 'pressed in a pocket',
+        })
+      ).json(),
+    ).toEqual({ outcome: 'resolved' });
+    const { rows } = await db.query<{ type: string }>(
+      `SELECT type FROM board_events WHERE payload->>'alarmId' = $1 ORDER BY id`,
+      [alarmId],
+    );
+    expect(rows.map((x) => x.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved']);
+  });
+
+  it('refuses a school the user does not work at', async () => {
+    const res = await call('office', 'GET', '/api/board?school=nowhere');
+    expect(res.statusCode).toBe(404);
+  });
+});
+
+describe('the data manager API', () => {
+  it('shows quarantined files, the outbox and its records, and runs a connection test', async () => {
+    mkdirSync(join(drop, 'quarantine'), { recursive: true });
+    writeFileSync(join(drop, 'quarantine', 'marks-2026-11-20.xml'), '<broken');
+    writeFileSync(join(drop, 'quarantine', 'marks-2026-11-20.xml.error.txt'), 'line 1: unexpected end');
+    await insertTestRecords(db, 2, 'preview', 'dm');
+    const d = (await call('dm', 'GET', '/api/data?school=alpha')).json();
+    expect(d.quarantined.map((q: { file: string }) => q.file)).toEqual(['marks-2026-11-20.xml']);
+    expect(d.connectors).toMatchObject({ mis: 'sims-xml', records: 'preview' });
+    expect(
+      Object.values(d.outbox as Record<string, number>).reduce((a, b) => a + b, 0),
+    ).toBeGreaterThanOrEqual(2);
+    const rec = (await call('dm', 'GET', `/api/outbox/${d.records[0].id}`)).json();
+    expect(rec.body).toEqual(expect.any(String));
+    const test = (
+      await call('dm', 'POST', '/api/data/test-connection', { school: 'alpha', connector: 'records' })
+    ).json();
+    expect(test.results).toEqual([expect.objectContaining({ ok: true, name: 'alpha records:preview' })]);
+    expect(
+      (await call('dm', 'POST', '/api/data/test-connection', { school: 'alpha', connector: 'ftp' }))
+        .statusCode,
+    ).toBe(400);
+  });
+});
+
+describe('the audit API', () => {
+  it('exports CSV that a spreadsheet cannot mistake for formulas', async () => {
+    await appendAudit(db, {
+      actor: `user:${office.id}`,
+      action: 'test.csv',
+      schoolId: 'alpha',
+      entityType: 'note',
+      entityId: '=HYPERLINK("http://evil")',
+      after: { text: 'a, "quoted" line' },
+    });
+    const res = await call('admin', 'GET', '/api/audit.csv?action=test.');
+    expect(res.headers['content-type']).toMatch(/text\/csv/);
+    expect(res.headers['content-disposition']).toMatch(/attachment/);
+    const [head, row] = res.body.trim().split('\r\n');
+    expect(head).toBe('id,at,actor,actor_name,action,school_id,entity_type,entity_id,before,after');
+    expect(row).toContain(`"'=HYPERLINK(""http://evil"")"`);
+    expect(row).toContain(',office,test.csv,alpha,note,');
+    expect(row).toContain('"{""text"":""a, \\""quoted\\"" line""}"');
+    const json = (await call('admin', 'GET', '/api/audit?action=test.')).json();
+    expect(json.entries).toHaveLength(1);
+    expect((await call('office', 'GET', '/api/audit')).statusCode).toBe(403);
+  });
+});
