@@ -4,21 +4,18 @@
  * pub→sub round trip on the same broker in the same run (target: p99 ≤ broker p99 + 5 ms). Then the
  * highest sustained rate with nothing lost (target ≥ 2,000/s): rising rates, each for a few seconds,
  * passing when every alarm reaches the board and the backlog drains within 2 s of the last publish.
+ * Doorstep runs in a child process (bench/lib/alarm-server.ts); the publisher and the board's SSE
+ * reader run here, as fobs and a browser do, so neither side's pauses are charged to the other.
  */
+import { spawn } from 'node:child_process';
 import mqtt from 'mqtt';
-import { MqttFobTransport } from '../connectors/fob/mqtt/transport.ts';
-import { buildHttpApp } from '../src/http/app.ts';
-import { createMetrics } from '../src/http/metrics.ts';
-import { createLogger } from '../src/log/logger.ts';
-import { connectRedis } from '../src/queue/redis.ts';
-import { configWith } from '../test/helpers/config.ts';
 import { startPrivateMosquitto } from '../test/helpers/private-broker.ts';
 import { freePort } from '../test/helpers/spawn.ts';
 import { printResult, printTable, round } from './lib/report.ts';
-import { openBenchServices, REDIS_URL } from './lib/services.ts';
+import { openBenchServices } from './lib/services.ts';
 
 const services = await openBenchServices('alarm');
-const { suffix, prefix, db, conn, producer } = services;
+const { suffix, prefix, db } = services;
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -28,34 +25,29 @@ const pct = (xs: number[], p: number) => {
 };
 
 const broker = await startPrivateMosquitto(await freePort());
-const log = createLogger({ level: 'silent' });
-const config = configWith({
-  school: `    fobs:
-      transports:
-        - { kind: mqtt, url: "${broker.url}", topics: ["bench/${suffix}/fobs/+/events"], shared: true, connections: ${CONNECTIONS}, clientId: "bench-${suffix}" }
-      devices: [{ deviceId: PS-0001, staffId: staff-1 }]
-`,
+
+// Doorstep (ingest + web) in its own process, as it runs in production; this process plays the
+// fobs (publisher) and the office board (SSE reader), so its clock never waits on the server's work.
+const server = spawn(process.execPath, ['bench/lib/alarm-server.ts'], {
+  env: {
+    ...process.env,
+    BENCH_SUFFIX: suffix,
+    BENCH_PREFIX: prefix,
+    BENCH_SCHEMA: services.schema,
+    BENCH_CONNECTIONS: String(CONNECTIONS),
+    BENCH_BROKER_URL: broker.url,
+  },
+  stdio: ['ignore', 'pipe', 'inherit'],
 });
-const school = config.schools[0]!;
-const transportConfig = school.fobs.transports[0]! as Extract<
-  (typeof school.fobs.transports)[number],
-  { kind: 'mqtt' }
->;
-const ingest = { db, producer, publisher: conn, prefix };
-const app = await buildHttpApp({
-  log,
-  readiness: [],
-  metrics: createMetrics([]),
-  queues: [],
-  boardEvents: { config, db, subscriber: await connectRedis({ url: REDIS_URL }, 'worker'), prefix },
+const base = await new Promise<string>((resolve, reject) => {
+  let out = '';
+  server.stdout!.on('data', (d) => {
+    out += String(d);
+    const m = /READY (\S+)/.exec(out);
+    if (m) resolve(m[1]!);
+  });
+  server.once('exit', (code) => reject(new Error(`alarm server exited (${code})`)));
 });
-const base = await app.listen({ host: '127.0.0.1', port: 0 });
-const transports = Array.from(
-  { length: CONNECTIONS },
-  (_, c) => new MqttFobTransport({ school, transport: transportConfig, ingest, log, instance: `c${c}` }),
-);
-for (const t of transports) t.start();
-await Promise.all(transports.map((t) => t.ready));
 
 // The board: one SSE stream; every alarm's arrival time by its vendor event id.
 const seen = new Map<string, number>();
@@ -91,7 +83,7 @@ async function publishAt(rate: number, n: number, label: string, to = topic): Pr
     const due = start + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
-    const id = `${label}-${i}`;
+    const id = `${label}-${suffix}-${i}`;
     sent.set(id, performance.now());
     inFlight.push(
       publisher.publishAsync(
@@ -194,8 +186,9 @@ try {
   });
 } finally {
   await publisher.endAsync();
-  await Promise.all(transports.map((t) => t.stop()));
-  await app.close();
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await exited;
   await services.close();
   await broker.stop();
 }

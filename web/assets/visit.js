@@ -243,7 +243,7 @@ function outcomeForm() {
   return form;
 }
 
-function cancelForm() {
+function cancelForm(d) {
   const reason = h('input', { type: 'text', name: 'cancelReason', required: true });
   return h(
     'details',
@@ -257,7 +257,13 @@ function cancelForm() {
           post('cancel', { reason: reason.value }, 'Visit cancelled.');
         },
       },
-      field('Reason', reason, 'e.g. parent not present after 20 minutes; dangerous dog'),
+      field(
+        'Reason',
+        reason,
+        d.rules.maxWaitMinutes
+          ? `Policy: wait at most ${d.rules.maxWaitMinutes} minutes for a parent, then cancel`
+          : 'e.g. parent not present; dangerous dog',
+      ),
       h('button', { type: 'submit' }, 'Cancel visit'),
     ),
   );
@@ -316,7 +322,7 @@ async function load() {
     }
     if (s.user.roles.some((r) => ['visiting-staff', 'office', 'admin'].includes(r)))
       parts.push(departForm(d));
-    parts.push(cancelForm());
+    parts.push(cancelForm(d));
   } else if (v.status === 'departed') {
     parts.push(
       h(
@@ -350,7 +356,7 @@ async function load() {
     parts.push(
       h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
     );
-    parts.push(outcomeForm(), cancelForm());
+    parts.push(outcomeForm(), cancelForm(d));
   } else if (v.status === 'returned') {
     parts.push(h('p', {}, `Back at ${fmtTime(v.returnedAt)}.`), outcomeForm());
   } else if (v.status === 'completed') {
