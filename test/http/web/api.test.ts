@@ -163,3 +163,27 @@ describe('the audit API', () => {
     expect((await call('office', 'GET', '/api/audit')).statusCode).toBe(403);
   });
 });
+
+describe('the "sorry you weren\'t in" slip', () => {
+  it('prints the time, who called and the number to ring, with names escaped', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'S1', 'Ann', 'Lee', $1)`,
+      [JSON.stringify({ line1: '1 High St', postcode: 'LS1 1AA' })],
+    );
+    const staff = await addUser(db, 'slipper', ['visiting-staff'], { displayName: '<b>Sam</b> & Co' });
+    const s = await sessionFor(db, staff);
+    const made = await app.inject({
+      method: 'POST',
+      url: '/api/visits',
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+      payload: { school: 'alpha', pupilMisId: 'S1', reason: 'no contact' },
+    });
+    expect(made.statusCode).toBe(201);
+    const slip = await app.inject({ url: `/visits/${made.json().id}/slip`, headers: { cookie: s.cookie } });
+    expect(slip.statusCode).toBe(200);
+    expect(slip.body).toContain("Sorry you weren't in");
+    expect(slip.body).toContain('&#60;b&#62;Sam&#60;/b&#62; &#38; Co');
+    expect(slip.body).not.toContain('<b>Sam</b>');
+    expect(slip.body).toContain('Alpha Primary');
+  });
+});
