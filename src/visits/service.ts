@@ -331,6 +331,11 @@ async function clearVisitAlarms(
   }
 }
 
+/** The worker is back (returned, outcome, cancelled while out): overdue and missed check-in alarms clear. */
+function workerBack(tx: Queryable, v: VisitRow, user: User, why: string, now: Date, events: BoardEventRow[]) {
+  return clearVisitAlarms(tx, v, ['overdue_visit', 'missed_check_in'], `user:${user.id}`, why, now, events);
+}
+
 /** A check-in from the phone page (or the office on the worker's behalf); clears a missed check-in. */
 export async function checkInVisit(
   deps: VisitDeps,
@@ -379,15 +384,7 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
       [visitId, now],
     );
     await audit(tx, user, 'visit.returned', v, { status: v.status }, { status: 'returned' });
-    await clearVisitAlarms(
-      tx,
-      v,
-      ['overdue_visit', 'missed_check_in'],
-      `user:${user.id}`,
-      'the worker is back',
-      now,
-      events,
-    );
+    await workerBack(tx, v, user, 'the worker is back', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
   });
 }
@@ -462,16 +459,7 @@ export async function recordOutcome(
            returned_at = COALESCE(returned_at, $3), updated_at = now() WHERE id = $1`,
         [visitId, JSON.stringify(outcome), now],
       );
-      if (v.status === 'departed')
-        await clearVisitAlarms(
-          tx,
-          v,
-          ['overdue_visit', 'missed_check_in'],
-          `user:${user.id}`,
-          'the worker is back',
-          now,
-          events,
-        );
+      if (v.status === 'departed') await workerBack(tx, v, user, 'the worker is back', now, events);
       const outboxId = await insertOutbox(tx, {
         schoolId: v.schoolId,
         kind: 'visit_outcome',
@@ -516,16 +504,7 @@ export async function cancelVisit(
          returned_at = CASE WHEN status = 'departed' THEN $2 ELSE returned_at END, updated_at = now() WHERE id = $1`,
       [visitId, now, reason.trim()],
     );
-    if (v.status === 'departed')
-      await clearVisitAlarms(
-        tx,
-        v,
-        ['overdue_visit', 'missed_check_in'],
-        `user:${user.id}`,
-        'visit cancelled, worker back',
-        now,
-        events,
-      );
+    if (v.status === 'departed') await workerBack(tx, v, user, 'visit cancelled, worker back', now, events);
     await audit(
       tx,
       user,

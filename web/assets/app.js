@@ -156,3 +156,16 @@ export function say(el, text, isError = false) {
 export function londonToday() {
   return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
 }
+
+/**
+ * A page that works per school: the header, the school select above the content, and `load(school)`
+ * run now and on every change of school.
+ */
+export async function startSchoolPage(load) {
+  const s = await me();
+  header(s);
+  const picker = schoolPicker(s, (id) => load(id, s));
+  document.querySelector('h1').after(h('div', { class: 'toolbar' }, picker.element));
+  await load(picker.initial, s);
+  return s;
+}

@@ -1,4 +1,4 @@
-import { api, fmtDateTime, h, header, me, say, schoolPicker } from './app.js';
+import { api, fmtDateTime, h, say, startSchoolPage } from './app.js';
 
 // The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
 // files, the outbox (with preview records readable) and connection tests that send nothing.
@@ -163,14 +163,10 @@ async function load() {
 }
 
 async function main() {
-  const s = await me();
-  header(s);
-  const picker = schoolPicker(s, (id) => {
+  await startSchoolPage((id) => {
     school = id;
-    load();
+    return load();
   });
-  school = picker.initial;
-  document.querySelector('h1').after(h('div', { class: 'toolbar' }, picker.element));
-  await load();
 }
+
 main().catch((e) => say(msg, e.message, true));

@@ -1,4 +1,4 @@
-import { api, fmtTime, h, header, londonToday, me, say, schoolPicker } from './app.js';
+import { api, fmtTime, h, londonToday, say, startSchoolPage } from './app.js';
 
 // The visit register: the day's visits, asking for a visit by hand (pupil from the MIS), and — where
 // the policy says so — signing the day's list at once.
@@ -168,14 +168,11 @@ async function load() {
 }
 
 async function main() {
-  s = await me();
-  header(s);
-  const picker = schoolPicker(s, (id) => {
+  await startSchoolPage((id, session) => {
+    s = session;
     school = id;
-    load();
+    return load();
   });
-  school = picker.initial;
-  document.querySelector('h1').after(h('div', { class: 'toolbar' }, picker.element));
-  await load();
 }
+
 main().catch((e) => say(msg, e.message, true));

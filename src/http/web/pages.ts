@@ -18,6 +18,31 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The page shell every signed-in page shares: header, heading, a status line and the content. */
+function shell(title: string, name: string): string {
+  const t = escapeHtml(title);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${t} — Doorstep</title>
+<link rel="stylesheet" href="/assets/app.css">
+<script type="module" src="/assets/${escapeHtml(name)}.js"></script>
+</head>
+<body class="${escapeHtml(name)}">
+<a class="skip" href="#main">Skip to content</a>
+<header class="top"></header>
+<main id="main" class="page" tabindex="-1">
+<h1>${t}</h1>
+<div id="message" role="status" class="message"></div>
+<div id="content"></div>
+</main>
+</body>
+</html>
+`;
+}
+
 /** The front end's pages (static HTML + ES modules; data over the JSON API) and the printable slip. */
 export async function registerPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
   await app.register(fastifyStatic, { root: resolve(WEB, 'assets'), prefix: '/assets/', index: false });
@@ -28,18 +53,19 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
     return payload;
   });
 
-  const page = (
-    url: string,
-    file: string,
-    access: NonNullable<import('fastify').FastifyContextConfig['access']>,
-  ) => app.get(url, { config: { access } }, (_req, reply) => reply.sendFile(file, PAGES));
+  type PageAccess = NonNullable<import('fastify').FastifyContextConfig['access']>;
+  /** A signed-in page: the shared shell; its module (`/assets/<name>.js`) fills `#content` from the API. */
+  const page = (url: string, name: string, title: string, access: PageAccess) => {
+    const html = shell(title, name);
+    app.get(url, { config: { access } }, (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
+  };
 
-  page('/login', 'login.html', 'public');
-  page('/board', 'board.html', ['office', 'safeguarding']);
-  page('/visits', 'visits.html', ['office', 'safeguarding', 'visiting-staff']);
-  page('/visits/:id', 'visit.html', ['office', 'safeguarding', 'visiting-staff']);
-  page('/data', 'data.html', ['data-manager']);
-  page('/audit', 'audit.html', ['admin']);
+  app.get('/login', { config: { access: 'public' } }, (_req, reply) => reply.sendFile('login.html', PAGES));
+  page('/board', 'board', 'Office board', ['office', 'safeguarding']);
+  page('/visits', 'visits', 'Visits', ['office', 'safeguarding', 'visiting-staff']);
+  page('/visits/:id', 'visit', 'Visit', ['office', 'safeguarding', 'visiting-staff']);
+  page('/data', 'data', 'Data and connections', ['data-manager']);
+  page('/audit', 'audit', 'Audit trail', ['admin']);
   app.get('/', { config: { access: 'signed-in' } }, (req, reply) =>
     reply.redirect(homeOf(req.user?.roles ?? [])),
   );

@@ -4,7 +4,7 @@ import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
 import { departureFindings } from '../../domain/visits/rules.ts';
 import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
-import { usersOfSchool } from '../../store/users.ts';
+import { type User, usersOfSchool } from '../../store/users.ts';
 import {
   addressFlagsFor,
   checkInsOf,
@@ -23,6 +23,7 @@ import {
   signDayList,
   userMaySeeSchool,
 } from '../../visits/service.ts';
+import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
@@ -165,16 +166,41 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     return reply.code(201).send({ id: visitId });
   });
 
-  app.post<{ Params: { id: string } }>(
-    '/api/visits/:id/authorise',
-    { config: { access: ['safeguarding'] } },
-    async (req) => {
+  /** One step of a visit: the id checked, the visit found in the user's schools, the body parsed, then `run`. */
+  const step = <S extends z.ZodType>(
+    name: string,
+    access: Access,
+    body: S,
+    run: (user: User, visitId: string, input: z.output<S>) => Promise<unknown>,
+  ) =>
+    app.post<{ Params: { id: string } }>(`/api/visits/:id/${name}`, { config: { access } }, async (req) => {
       const { id: visitId } = parseInput(idParam, req.params);
       await visitFor(req, visitId);
-      const body = parseInput(z.strictObject({ note: z.string().max(500).optional() }), req.body);
-      await authoriseVisit(deps, userOf(req), visitId, body.note);
+      await run(userOf(req), visitId, parseInput(body, req.body));
       return { ok: true };
-    },
+    });
+
+  step(
+    'authorise',
+    ['safeguarding'],
+    z.strictObject({ note: z.string().max(500).optional() }),
+    (user, id, b) => authoriseVisit(deps, user, id, b.note),
+  );
+  step('depart', ['visiting-staff', 'office'], departure, (user, id, d) =>
+    departVisit(deps, user, id, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) }),
+  );
+  step('check-in', ['visiting-staff', 'office'], z.strictObject({}), (user, id) =>
+    checkInVisit(deps, user, id, user.roles.includes('visiting-staff') ? 'phone' : 'office'),
+  );
+  step('return', ['visiting-staff', 'office'], z.strictObject({}), (user, id) => returnVisit(deps, user, id));
+  step('outcome', ['visiting-staff', 'safeguarding'], outcome, (user, id, o) =>
+    recordOutcome(deps, user, id, o),
+  );
+  step(
+    'cancel',
+    STAFF,
+    z.strictObject({ reason: z.string().min(1, { error: 'expected a reason' }).max(500) }),
+    (user, id, b) => cancelVisit(deps, user, id, b.reason),
   );
 
   app.post('/api/visits/sign-list', { config: { access: ['safeguarding'] } }, async (req) => {
@@ -183,68 +209,6 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const ids = await signDayList(deps, userOf(req), school.id, body.date);
     return { authorised: ids };
   });
-
-  app.post<{ Params: { id: string } }>(
-    '/api/visits/:id/depart',
-    { config: { access: ['visiting-staff', 'office'] } },
-    async (req) => {
-      const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
-      const d = parseInput(departure, req.body);
-      await departVisit(deps, userOf(req), visitId, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) });
-      return { ok: true };
-    },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/api/visits/:id/check-in',
-    { config: { access: ['visiting-staff', 'office'] } },
-    async (req) => {
-      const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
-      const user = userOf(req);
-      await checkInVisit(deps, user, visitId, user.roles.includes('visiting-staff') ? 'phone' : 'office');
-      return { ok: true };
-    },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/api/visits/:id/return',
-    { config: { access: ['visiting-staff', 'office'] } },
-    async (req) => {
-      const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
-      await returnVisit(deps, userOf(req), visitId);
-      return { ok: true };
-    },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/api/visits/:id/outcome',
-    { config: { access: ['visiting-staff', 'safeguarding'] } },
-    async (req) => {
-      const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
-      const o = parseInput(outcome, req.body);
-      await recordOutcome(deps, userOf(req), visitId, o);
-      return { ok: true };
-    },
-  );
-
-  app.post<{ Params: { id: string } }>(
-    '/api/visits/:id/cancel',
-    { config: { access: STAFF } },
-    async (req) => {
-      const { id: visitId } = parseInput(idParam, req.params);
-      await visitFor(req, visitId);
-      const body = parseInput(
-        z.strictObject({ reason: z.string().min(1, { error: 'expected a reason' }).max(500) }),
-        req.body,
-      );
-      await cancelVisit(deps, userOf(req), visitId, body.reason);
-      return { ok: true };
-    },
-  );
 
   app.get<{ Querystring: { school?: string; q?: string } }>(
     '/api/pupils',
