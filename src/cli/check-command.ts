@@ -5,7 +5,11 @@ import { misSourceFor } from '../../connectors/mis/index.ts';
 import { sinkFor } from '../../connectors/records/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
-import { DEFAULT_ALARM_POLICY } from '../domain/escalation/ladder.ts';
+import {
+  DEFAULT_ALARM_POLICY,
+  DEFAULT_MISSED_CHECK_IN_POLICY,
+  DEFAULT_OVERDUE_VISIT_POLICY,
+} from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
 import { channelsFor } from '../notify/channels-for.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
@@ -20,7 +24,13 @@ export function summariseSchool(s: SchoolConfig): string {
 /** Escalation targets that will fail when an alarm is raised: a channel or contacts group not configured. */
 export function escalationGaps(s: SchoolConfig): string[] {
   const out: string[] = [];
-  const policies = Object.keys(s.escalation).length ? s.escalation : { alarm: DEFAULT_ALARM_POLICY };
+  // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
+  const policies = {
+    alarm: DEFAULT_ALARM_POLICY, // device alarms without a policy of their own
+    'overdue-visit': DEFAULT_OVERDUE_VISIT_POLICY,
+    'missed-check-in': DEFAULT_MISSED_CHECK_IN_POLICY,
+    ...s.escalation,
+  };
   for (const [kind, policy] of Object.entries(policies)) {
     for (const target of new Set(policy.levels.flatMap((l) => l.notify))) {
       const [channel, group] = target.split(':') as [string, string | undefined];
@@ -29,7 +39,12 @@ export function escalationGaps(s: SchoolConfig): string[] {
         out.push(
           `escalation.${kind} notifies ${target}, but channels.${channel} is not configured: that notification will fail`,
         );
-      } else if ((channel === 'sms' || channel === 'email') && group && !s.contacts[group]?.length) {
+      } else if (
+        (channel === 'sms' || channel === 'email') &&
+        group &&
+        group !== 'visiting-staff' && // the people on the visit, from their accounts
+        !s.contacts[group]?.length
+      ) {
         out.push(`escalation.${kind} notifies ${target}, but contacts.${group} is empty`);
       }
     }

@@ -7,6 +7,10 @@ describe('doorstep check: escalation targets that would fail', () => {
     expect(escalationGaps(configWith().schools[0]!)).toEqual([
       'escalation.alarm notifies sms:on-call-leaders, but channels.sms is not configured: that notification will fail',
       'escalation.alarm notifies sms:senior-leadership, but channels.sms is not configured: that notification will fail',
+      'escalation.overdue-visit notifies sms:visiting-staff, but channels.sms is not configured: that notification will fail',
+      'escalation.overdue-visit notifies sms:senior-leadership, but channels.sms is not configured: that notification will fail',
+      'escalation.missed-check-in notifies sms:visiting-staff, but channels.sms is not configured: that notification will fail',
+      'escalation.missed-check-in notifies sms:on-call-leaders, but channels.sms is not configured: that notification will fail',
     ]);
     const configured = configWith({
       env: { T: 'x' },
@@ -16,8 +20,10 @@ describe('doorstep check: escalation targets that would fail', () => {
       sms: { accountSid: AC1, authToken: "\${T}", from: "+447700900000" }
 `,
     }).schools[0]!;
+    // `visiting-staff` is never a gap: it is the people on the visit, from their accounts.
     expect(escalationGaps(configured)).toEqual([
       'escalation.alarm notifies sms:senior-leadership, but contacts.senior-leadership is empty',
+      'escalation.overdue-visit notifies sms:senior-leadership, but contacts.senior-leadership is empty',
     ]);
   });
 });
