@@ -13,7 +13,7 @@ export async function boardState(db: Queryable, schoolId: string, today: string,
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
             a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, e.location, e.battery_percent,
-            u.display_name AS staff_name, ack.display_name AS acknowledged_by_name,
+            u.display_name AS staff_name, u.phone AS staff_phone, ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname
      FROM alarms a
        LEFT JOIN fob_events e ON e.id = a.fob_event_id
@@ -28,7 +28,10 @@ export async function boardState(db: Queryable, schoolId: string, today: string,
   const visits = await db.query<Record<string, unknown>>(
     `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.expected_return_at,
             v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
-            l.display_name AS lead_name, pa.display_name AS partner_name
+            l.display_name AS lead_name, l.phone AS lead_phone, pa.display_name AS partner_name,
+            pa.phone AS partner_phone,
+            (SELECT c.phone FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
+               AND c.phone IS NOT NULL ORDER BY c.priority LIMIT 1) AS family_phone
      FROM visits v
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
        LEFT JOIN users l ON l.id = v.lead_user_id
@@ -68,6 +71,7 @@ export async function boardState(db: Queryable, schoolId: string, today: string,
         deviceId: r.device_id,
         staffId: r.staff_id,
         staffName: r.staff_name ?? null,
+        staffPhone: r.staff_phone ?? null,
         unknownDevice: r.unknown_device,
         location: r.location ?? null,
         battery: r.battery_percent ?? null,
@@ -93,6 +97,12 @@ export async function boardState(db: Queryable, schoolId: string, today: string,
         pupilName: name(r.forename, r.surname),
         lead: r.lead_name ?? null,
         partner: r.partner_name ?? null,
+        /** Numbers the office needs when the ladder says "call the worker" / "call the location". */
+        phones: {
+          lead: r.lead_phone ?? null,
+          partner: r.partner_phone ?? null,
+          family: r.family_phone ?? null,
+        },
         riskLevel: r.risk_level,
         departedAt: r.departed_at ? new Date(r.departed_at as string).toISOString() : null,
         expectedReturnAt: expected?.toISOString() ?? null,

@@ -138,6 +138,7 @@ function alarmCard(a) {
       h('dt', {}, 'Where'),
       h('dd', {}, where.join(' · ') || 'no location'),
       a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, a.pupilName)] : null,
+      a.staffPhone ? [h('dt', {}, 'Call'), h('dd', {}, tel(a.staffPhone, a.staffName ?? 'staff'))] : null,
       h('dt', {}, 'Escalation'),
       h(
         'dd',
@@ -196,7 +197,16 @@ function section(id, title, items, empty) {
   );
 }
 
+function tel(number, who) {
+  return h('a', { href: `tel:${number}` }, `${who}: ${number}`);
+}
+
 function visitItem(v) {
+  const calls = [
+    v.phones.lead ? tel(v.phones.lead, v.lead ?? 'lead') : null,
+    v.phones.partner ? tel(v.phones.partner, v.partner ?? 'partner') : null,
+    v.phones.family ? tel(v.phones.family, 'family') : null,
+  ].filter(Boolean);
   return h(
     'li',
     { class: `visit ${v.overdue ? 'overdue' : ''}` },
@@ -212,6 +222,14 @@ function visitItem(v) {
       v.expectedReturnAt ? ` · back by ${fmtTime(v.expectedReturnAt)}` : '',
       v.lastCheckInAt ? ` · last check-in ${fmtTime(v.lastCheckInAt)}` : '',
     ),
+    calls.length
+      ? h(
+          'div',
+          { class: 'calls' },
+          'Call ',
+          calls.flatMap((c, i) => (i ? [' · ', c] : [c])),
+        )
+      : null,
   );
 }
 

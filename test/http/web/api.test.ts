@@ -38,7 +38,11 @@ beforeAll(async () => {
   producer = new Producer(catalog, conn, prefix);
   app = await buildWebApp(config, db, { prefix, producer, publisher: conn });
   office = await addUser(db, 'office', ['office']);
-  await addUser(db, 'wearer', ['visiting-staff'], { staffId: 'st-1', displayName: 'Wendy Wearer' });
+  await addUser(db, 'wearer', ['visiting-staff'], {
+    staffId: 'st-1',
+    displayName: 'Wendy Wearer',
+    phone: '+447700900333',
+  });
   for (const [name, roles] of [
     ['office', null],
     ['dm', ['data-manager']],
@@ -82,6 +86,7 @@ describe('the board API', () => {
       type: 'sos',
       status: 'open',
       staffName: 'Wendy Wearer',
+      staffPhone: '+447700900333',
       location: { lat: 53.8 },
     });
     const ack = await call('office', 'POST', `/api/alarms/${alarmId}/acknowledge`, {});
