@@ -7,7 +7,7 @@ import { outboxCommand } from './outbox-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
 import { triggersCommand } from './triggers-command.ts';
-import { type UserAddOptions, userAddCommand } from './user-command.ts';
+import { type UserAddOptions, userAddCommand, userAdminCommand } from './user-command.ts';
 
 const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
 
@@ -152,6 +152,29 @@ user
   .action(async (opts: UserAddOptions) => {
     process.exitCode = await userAddCommand(opts, (line) => console.log(line));
   });
+
+user
+  .command('list')
+  .description('every account with its roles, schools and state')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await userAdminCommand('list', undefined, opts, (line) => console.log(line));
+  });
+for (const [action, what] of [
+  ['disable', 'stop an account signing in (ends its sessions)'],
+  ['enable', 'let a disabled account sign in again'],
+  ['unlock', 'lift a lockout after failed sign-ins'],
+  ['password', 'set a new password (DOORSTEP_PASSWORD, the terminal or stdin; ends its sessions)'],
+] as const) {
+  user
+    .command(action)
+    .description(what)
+    .argument('<username>')
+    .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+    .action(async (username: string, opts: { config: string }) => {
+      process.exitCode = await userAdminCommand(action, username, opts, (line) => console.log(line));
+    });
+}
 
 try {
   await program.parseAsync(process.argv);

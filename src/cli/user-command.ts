@@ -120,3 +120,66 @@ export async function userAddCommand(opts: UserAddOptions, out: (line: string) =
     await db.close();
   }
 }
+
+/** `doorstep user list|disable|enable|unlock|password USERNAME`: account upkeep, each audited. */
+export async function userAdminCommand(
+  action: string,
+  username: string | undefined,
+  opts: { config: string },
+  out: (line: string) => void,
+): Promise<number> {
+  const actions = ['list', 'disable', 'enable', 'unlock', 'password'];
+  if (!actions.includes(action))
+    throw doorstepError('USAGE', `expected one of ${actions.join(', ')}, got "${action}"`);
+  if (action !== 'list' && !username) throw doorstepError('USAGE', `user ${action}: expected a username`);
+  const config = loadConfigFile(opts.config);
+  const password = action === 'password' ? await readPassword() : '';
+  if (action === 'password') {
+    const problem = passwordProblem(password);
+    if (problem) throw doorstepError('USAGE', `password: ${problem}`);
+  }
+  const db = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+  try {
+    if (action === 'list') {
+      const { rows } = await db.query<Record<string, unknown>>(
+        'SELECT id, username, roles, schools, disabled, locked_until FROM users ORDER BY username',
+      );
+      for (const r of rows)
+        out(
+          `#${r.id} ${r.username}  ${(r.roles as string[]).join(',')}  ${(r.schools as string[]).join(',') || 'every school'}${r.disabled ? '  DISABLED' : ''}${r.locked_until && new Date(r.locked_until as string) > new Date() ? '  LOCKED' : ''}`,
+        );
+      return 0;
+    }
+    const user = await userByUsername(db, username!);
+    if (!user) throw doorstepError('USAGE', `no user "${username}"`);
+    const hash = action === 'password' ? await hashPassword(password) : null;
+    await db.transaction(async (tx) => {
+      if (action === 'disable') await tx.query('UPDATE users SET disabled = true WHERE id = $1', [user.id]);
+      if (action === 'enable') await tx.query('UPDATE users SET disabled = false WHERE id = $1', [user.id]);
+      if (action === 'unlock')
+        await tx.query('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1', [user.id]);
+      if (hash) await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, hash]);
+      // A disabled account or a new password ends every session the person had.
+      if (action === 'disable' || action === 'password')
+        await tx.query('DELETE FROM sessions WHERE user_id = $1', [user.id]);
+      await appendAudit(tx, {
+        actor: 'system:cli',
+        action: `user.${action === 'password' ? 'password-changed' : `${action}d`}`,
+        entityType: 'user',
+        entityId: user.id,
+        before: { disabled: user.disabled, locked: Boolean(user.lockedUntil) },
+        after: { username: user.username },
+      });
+    });
+    out(
+      `user ${user.username}: ${action === 'password' ? 'password changed, sessions ended' : `${action}d`}`,
+    );
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyPassword } from '../../src/auth/password.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { createSession, userByUsername } from '../../src/store/users.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { runCli, writeTempConfig } from '../helpers/spawn.ts';
+
+const schema = uniqueName('usercli');
+let config: string;
+let db: Db;
+
+async function cli(args: string[], password?: string) {
+  const p = runCli(['user', ...args, '--config', config], {
+    DATABASE_URL: TEST_DATABASE_URL,
+    DOORSTEP_PASSWORD: password,
+  });
+  const { code } = await p.exited;
+  return { code, out: p.stdout(), err: p.stderr() };
+}
+
+beforeAll(async () => {
+  config = writeTempConfig(`
+trust: { id: t, name: T }
+store: { schema: ${schema} }
+schools:
+  - { id: alpha, name: Alpha, mis: { kind: csv, dropFolder: ./data/drop/usercli }, records: { sink: preview }, policies: [statutory] }
+`).file;
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('doorstep user', () => {
+  it('adds the first admin with a hashed password, audited; refuses a short password, a bad role, a duplicate', async () => {
+    const ok = await cli(
+      ['add', '-u', 'ada', '-n', 'Ada Admin', '-r', 'admin,office', '-s', 'alpha'],
+      'a long enough passphrase',
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/user #\d+ ada created \(admin, office; alpha\)/);
+    const u = (await userByUsername(db, 'ada'))!;
+    expect(u.roles).toEqual(['admin', 'office']);
+    expect(u.passwordHash).not.toContain('passphrase');
+    expect(await verifyPassword('a long enough passphrase', u.passwordHash)).toBe(true);
+    const { rows } = await db.query<{ action: string }>(
+      `SELECT action FROM audit_log WHERE action = 'user.created'`,
+    );
+    expect(rows).toHaveLength(1);
+
+    const short = await cli(['add', '-u', 'bob', '-n', 'Bob', '-r', 'office'], 'short');
+    expect(short.code).toBe(64);
+    expect(short.err).toMatch(/at least 12 characters/);
+    const role = await cli(['add', '-u', 'bob', '-n', 'Bob', '-r', 'janitor'], 'a long enough passphrase');
+    expect(role.err).toMatch(/--roles: expected some of office, visiting-staff/);
+    const dup = await cli(['add', '-u', 'ada', '-n', 'Ada', '-r', 'office'], 'a long enough passphrase');
+    expect(dup.err).toMatch(/"ada" already exists/);
+  });
+
+  it('unlocks, disables (ending sessions) and changes a password', async () => {
+    const u = (await userByUsername(db, 'ada'))!;
+    await db.query(
+      `UPDATE users SET failed_attempts = 5, locked_until = now() + interval '1 hour' WHERE id = $1`,
+      [u.id],
+    );
+    expect((await cli(['list'])).out).toMatch(/ada\s+admin,office\s+alpha\s+LOCKED/);
+    expect((await cli(['unlock', 'ada'])).code).toBe(0);
+    expect((await userByUsername(db, 'ada'))!.lockedUntil).toBeNull();
+
+    await createSession(db, u.id, 3_600_000, new Date());
+    expect((await cli(['disable', 'ada'])).out).toContain('ada: disabled');
+    expect((await db.query('SELECT 1 FROM sessions WHERE user_id = $1', [u.id])).rowCount).toBe(0);
+    expect((await cli(['enable', 'ada'])).code).toBe(0);
+    expect((await cli(['password', 'ada'], 'another long passphrase')).out).toContain('password changed');
+    expect(
+      await verifyPassword('another long passphrase', (await userByUsername(db, 'ada'))!.passwordHash),
+    ).toBe(true);
+  });
+});
