@@ -31,7 +31,10 @@ describe('config loading', () => {
     if (!r.ok) return;
     expect(r.config.schools.map((s) => s.id)).toEqual(['heath-lane', 'hampton-infant']);
     expect(r.config.schools[0]!.fobs.transports[0]).toMatchObject({ kind: 'mqtt' });
-    expect(r.config.schools[1]!.escalation['overdue-visit']!.levels).toHaveLength(5);
+    const hampton = r.config.schools[1]!.escalation['overdue-visit']!;
+    expect(hampton.condition).toBe('if-not-resolved');
+    expect(hampton.levels.map((l) => l.afterMinutes)).toEqual([0, 15, 15, 10, 10, 10]);
+    expect(hampton.levels.at(-1)!.prompt).toMatch(/police/);
   });
 
   it('fills documented defaults only where a key is absent', () => {
