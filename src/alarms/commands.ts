@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incident.ts';
 import {
@@ -8,13 +9,39 @@ import {
   resolve,
   timelineOf,
 } from '../store/alarm-state.ts';
+import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import { formatAddress, getVisit } from '../store/visits.ts';
 
-/** A person takes ownership of an alarm: every further page stops. */
-export function acknowledgeAlarm(db: Db, alarmId: string, by: string, now: Date): Promise<AckOutcome> {
-  return db.transaction((tx) => acknowledge(tx, alarmId, by, now));
+/** Where open boards are told of a change after its commit (absent: they catch up on their next read). */
+export interface BoardTell {
+  publisher?: Redis | undefined;
+  prefix: string;
+}
+
+/**
+ * A person takes ownership of an alarm: every further page stops. The board event is written in the
+ * same transaction, so every board learns of it, whichever door (board, CLI) it came through.
+ */
+export async function acknowledgeAlarm(
+  db: Db,
+  alarmId: string,
+  by: string,
+  now: Date,
+  tell?: BoardTell,
+): Promise<AckOutcome> {
+  const events: BoardEventRow[] = [];
+  const outcome = await db.transaction(async (tx) => {
+    const o = await acknowledge(tx, alarmId, by, now);
+    if (o === 'acknowledged') {
+      const alarm = (await lockAlarm(tx, alarmId))!;
+      events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.acknowledged', { alarmId }));
+    }
+    return o;
+  });
+  await publishBoardEvents(tell?.publisher, tell?.prefix ?? '', events);
+  return outcome;
 }
 
 /**
@@ -29,11 +56,14 @@ export async function resolveAlarm(
   reason: PersonResolutionReason,
   note: string | null,
   now: Date,
+  tell?: BoardTell,
 ): Promise<'resolved' | 'already-resolved' | 'missing'> {
-  return db.transaction(async (tx) => {
+  const events: BoardEventRow[] = [];
+  const result = await db.transaction(async (tx) => {
     const outcome = await resolve(tx, alarmId, by, reason, note, now);
     if (outcome !== 'resolved') return outcome;
     const alarm = (await lockAlarm(tx, alarmId))!;
+    events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.resolved', { alarmId }));
     const school = config.schools.find((s) => s.id === alarm.schoolId);
     const visit = alarm.visitId ? await getVisit(tx, alarm.visitId) : undefined;
     const { rows: loc } = await tx.query<{
@@ -67,4 +97,6 @@ export async function resolveAlarm(
     });
     return outcome;
   });
+  await publishBoardEvents(tell?.publisher, tell?.prefix ?? '', events);
+  return result;
 }

@@ -1,6 +1,8 @@
-import { acknowledgeAlarm, resolveAlarm } from '../alarms/commands.ts';
+import { acknowledgeAlarm, type BoardTell, resolveAlarm } from '../alarms/commands.ts';
 import { loadConfigFile } from '../config/load.ts';
+import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
+import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
 import { PERSON_RESOLUTION_REASONS, type PersonResolutionReason, timelineOf } from '../store/alarm-state.ts';
 import { openStore } from '../store/open.ts';
 
@@ -54,7 +56,7 @@ export async function alarmCommand(
         return 0;
       }
       case 'ack': {
-        const r = await acknowledgeAlarm(db, id, by, new Date());
+        const r = await withBoard(config, (tell) => acknowledgeAlarm(db, id, by, new Date(), tell));
         out(`alarm #${id}: ${r}`);
         return r === 'missing' ? 64 : 0;
       }
@@ -62,14 +64,17 @@ export async function alarmCommand(
         if (!opts.reason || !(REASONS as readonly string[]).includes(opts.reason)) {
           throw doorstepError('USAGE', `--reason: expected one of ${REASONS.join(', ')}`);
         }
-        const r = await resolveAlarm(
-          db,
-          config,
-          id,
-          by,
-          opts.reason as PersonResolutionReason,
-          opts.note ?? null,
-          new Date(),
+        const r = await withBoard(config, (tell) =>
+          resolveAlarm(
+            db,
+            config,
+            id,
+            by,
+            opts.reason as PersonResolutionReason,
+            opts.note ?? null,
+            new Date(),
+            tell,
+          ),
         );
         out(`alarm #${id}: ${r}${r === 'resolved' ? ' — the incident record is in the outbox' : ''}`);
         return r === 'missing' ? 64 : 0;
@@ -79,5 +84,21 @@ export async function alarmCommand(
     }
   } finally {
     await db.close();
+  }
+}
+
+/** Runs a change with open boards told at once when Redis answers (else they catch up on their next read). */
+async function withBoard<T>(config: DoorstepConfig, fn: (tell: BoardTell) => Promise<T>): Promise<T> {
+  const redis = { url: config.redis.url, password: config.redis.password };
+  const reachable = await assertRedisReachable(redis, 2000).then(
+    () => true,
+    () => false,
+  );
+  if (!reachable) return fn({ prefix: config.redis.prefix });
+  const publisher = await connectRedis(redis, 'producer');
+  try {
+    return await fn({ publisher, prefix: config.redis.prefix });
+  } finally {
+    publisher.disconnect();
   }
 }

@@ -84,6 +84,12 @@ describe('doorstep alarm', () => {
     );
     expect((await resolve.exited).code).toBe(0);
     expect(resolve.stdout()).toContain('resolved — the incident record is in the outbox');
+    // Boards learn of changes made from the terminal too (written with the change, for catch-up).
+    const { rows } = await db.query<{ type: string }>(
+      `SELECT type FROM board_events WHERE payload->>'alarmId' = $1 ORDER BY id`,
+      [alarmId],
+    );
+    expect(rows.map((r) => r.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved']);
     const show = runCli(['alarm', 'show', alarmId, '--config', config], env);
     expect((await show.exited).code).toBe(0);
     expect(show.stdout()).toMatch(

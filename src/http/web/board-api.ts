@@ -4,7 +4,6 @@ import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import { PERSON_RESOLUTION_REASONS } from '../../store/alarm-state.ts';
-import { insertBoardEvent, publishBoardEvents } from '../../store/board.ts';
 import { boardState } from '../../store/board-state.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -41,12 +40,8 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: BOARD_ROLES } },
     async (req) => {
       const { id } = parseInput(idParam, req.params);
-      const schoolId = await alarmSchool(req, id);
-      const outcome = await acknowledgeAlarm(deps.db, id, `user:${userOf(req).id}`, deps.now());
-      if (outcome === 'acknowledged') {
-        const e = await insertBoardEvent(deps.db, schoolId, 'alarm.acknowledged', { alarmId: id });
-        await publishBoardEvents(deps.publisher, deps.prefix, [e]);
-      }
+      await alarmSchool(req, id);
+      const outcome = await acknowledgeAlarm(deps.db, id, `user:${userOf(req).id}`, deps.now(), deps);
       return { outcome };
     },
   );
@@ -63,7 +58,7 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
     async (req) => {
       const { id } = parseInput(idParam, req.params);
       const body = parseInput(resolution, req.body);
-      const schoolId = await alarmSchool(req, id);
+      await alarmSchool(req, id);
       const outcome = await resolveAlarm(
         deps.db,
         deps.config,
@@ -72,12 +67,9 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
         body.reason,
         body.note?.trim() || null,
         deps.now(),
+        deps,
       );
-      if (outcome === 'resolved') {
-        const e = await insertBoardEvent(deps.db, schoolId, 'alarm.resolved', { alarmId: id });
-        await publishBoardEvents(deps.publisher, deps.prefix, [e]);
-        await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
-      }
+      if (outcome === 'resolved') await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
       return { outcome };
     },
   );
