@@ -192,3 +192,41 @@ describe('the "sorry you weren\'t in" slip', () => {
     expect(slip.body).toContain('Alpha Primary');
   });
 });
+
+describe('triggers on the board', () => {
+  it('lists an open trigger until a visit is asked for from it; the visit takes pupil and reason from it', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'T1', 'Tia', 'Moss', $1)`,
+      [JSON.stringify({ line1: '9 Low Rd', postcode: 'LS2 2BB' })],
+    );
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('alpha', 'T1', 'heath-lane:absent-3-days', 'Absent 3 school days', 'home-visit', 'attendance-coordinator', 'open', '2026-11-20', 'x', '{}')
+       RETURNING id`,
+    );
+    const triggerId = String(rows[0]!.id);
+    const before = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(before.triggers).toEqual([
+      expect.objectContaining({
+        id: triggerId,
+        pupilName: 'Tia Moss',
+        title: 'Absent 3 school days',
+        action: 'home-visit',
+      }),
+    ]);
+    const made = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      triggerEpisodeId: triggerId,
+    });
+    expect(made.statusCode).toBe(201);
+    const after = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(after.triggers).toEqual([]);
+    const visit = after.visits.find((v: { id: string }) => v.id === made.json().id);
+    expect(visit).toMatchObject({
+      status: 'requested',
+      reason: 'Absent 3 school days',
+      pupilName: 'Tia Moss',
+      address: '9 Low Rd, LS2 2BB',
+    });
+  });
+});
