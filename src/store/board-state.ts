@@ -1,4 +1,6 @@
 import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.ts';
+import type { VisitRules } from '../domain/visits/rules.ts';
+import { nextVisitCheck } from '../domain/visits/watch.ts';
 import type { Queryable } from './db.ts';
 import { type Address, formatAddress } from './visits.ts';
 
@@ -9,7 +11,13 @@ const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || nul
  * (open first) with who, device, where, escalation level and the next step; visits out and today's;
  * open triggers no visit has been asked for yet; failed deliveries. For signed-in staff only.
  */
-export async function boardState(db: Queryable, schoolId: string, today: string, now: Date) {
+export async function boardState(
+  db: Queryable,
+  schoolId: string,
+  today: string,
+  now: Date,
+  rules: VisitRules,
+) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
             a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, e.location, e.battery_percent,
@@ -89,6 +97,18 @@ export async function boardState(db: Queryable, schoolId: string, today: string,
     }),
     visits: visits.rows.map((r) => {
       const expected = r.expected_return_at ? new Date(r.expected_return_at as string) : null;
+      const next = nextVisitCheck(
+        {
+          id: String(r.id),
+          status: r.status as string,
+          departedAt: r.departed_at ? new Date(r.departed_at as string) : null,
+          expectedReturnAt: expected,
+          lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string) : null,
+          checkInMinutes: (r.check_in_minutes as number | null) ?? null,
+        },
+        rules,
+        now,
+      );
       return {
         id: String(r.id),
         status: r.status as string,
@@ -108,6 +128,8 @@ export async function boardState(db: Queryable, schoolId: string, today: string,
         expectedReturnAt: expected?.toISOString() ?? null,
         lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string).toISOString() : null,
         overdue: r.status === 'departed' && expected !== null && expected < now,
+        /** When the watcher next raises something for this visit unless the worker checks in or returns. */
+        alarmDueAt: next?.toISOString() ?? null,
       };
     }),
     triggers: triggers.rows.map((r) => ({

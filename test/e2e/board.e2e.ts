@@ -229,7 +229,11 @@ describe('Doorstep in a browser', () => {
     await sam.screenshot({ path: join(OUT, 'visit-phone.png'), fullPage: true });
 
     // The office board shows the visit out.
-    await office.locator('#today li.visit', { hasText: 'Amelia Okonkwo' }).waitFor();
+    const out = office.locator('#today li.visit', { hasText: 'Amelia Okonkwo' });
+    await out.waitFor();
+    await expect(out.textContent()).resolves.toMatch(
+      /DEPARTED.*Sam Visitor.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
+    );
 
     await sam.getByRole('button', { name: 'Back at school' }).click();
     await sam.getByRole('heading', { name: 'Outcome' }).waitFor();

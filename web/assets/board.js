@@ -221,6 +221,9 @@ function visitItem(v) {
       [v.lead, v.partner].filter(Boolean).join(' & ') || 'no staff yet',
       v.expectedReturnAt ? ` · back by ${fmtTime(v.expectedReturnAt)}` : '',
       v.lastCheckInAt ? ` · last check-in ${fmtTime(v.lastCheckInAt)}` : '',
+      v.alarmDueAt && !v.overdue
+        ? ` · next alarm due ${fmtTime(v.alarmDueAt)} (unless checked in / back)`
+        : '',
     ),
     calls.length
       ? h(

@@ -18,7 +18,7 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
     async (req) => {
       const school = schoolParam(deps, req, req.query.school);
       const now = deps.now();
-      return boardState(deps.db, school.id, londonDate(now), now);
+      return boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
     },
   );
 
