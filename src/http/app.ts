@@ -14,6 +14,7 @@ import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
 import { registerPages } from './web/pages.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
+import { registerUsersApi } from './web/users-api.ts';
 import { registerVisitsApi } from './web/visits-api.ts';
 
 /** A served route and who may call it (the route-table test walks these). */
@@ -105,6 +106,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerVisitsApi(app, options.web);
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);
+    registerUsersApi(app, options.web);
     await registerPages(app, options.web);
   }
   return app;

@@ -266,6 +266,18 @@ describe('Doorstep in a browser', () => {
       'id,at,actor,actor_name,action,school_id,entity_type,entity_id,before,after',
     );
     expect(csv).toContain('alarm.acknowledged');
+
+    // Admins keep the accounts: add one from the Accounts page.
+    await admin.getByRole('link', { name: 'Accounts' }).click();
+    await admin.getByText('Add an account').click();
+    await admin.getByLabel('Username (lower case)').fill('pat');
+    await admin.getByLabel('Name people see').fill('Pat Partner');
+    await admin.getByLabel('First password (at least 12 characters)').fill(PASSWORD);
+    await admin.getByLabel('visiting-staff').check();
+    await admin.getByRole('button', { name: 'Create account' }).click();
+    await admin.getByRole('status').filter({ hasText: 'Account pat created.' }).waitFor();
+    await admin.locator('td', { hasText: 'Pat Partner' }).waitFor();
+    expect(await admin.evaluate(UNLABELLED)).toEqual([]);
   });
 });
 

@@ -57,6 +57,7 @@ const LINKS = [
   { href: '/visits', label: 'Visits', roles: ['office', 'safeguarding', 'visiting-staff'] },
   { href: '/data', label: 'Data', roles: ['data-manager'] },
   { href: '/audit', label: 'Audit', roles: ['admin'] },
+  { href: '/users', label: 'Accounts', roles: ['admin'] },
 ];
 
 /** The page header: the links this user's roles open, their name, and sign out. */

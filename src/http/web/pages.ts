@@ -66,6 +66,7 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
   page('/visits/:id', 'visit', 'Visit', ['office', 'safeguarding', 'visiting-staff']);
   page('/data', 'data', 'Data and connections', ['data-manager']);
   page('/audit', 'audit', 'Audit trail', ['admin']);
+  page('/users', 'users', 'Accounts', ['admin']);
   app.get('/', { config: { access: 'signed-in' } }, (req, reply) =>
     reply.redirect(homeOf(req.user?.roles ?? [])),
   );

@@ -230,3 +230,43 @@ describe('triggers on the board', () => {
     });
   });
 });
+
+describe('accounts (admin)', () => {
+  it('creates an account that can sign in, names a bad field, refuses a taken name, and disabling ends its sessions', async () => {
+    const body = {
+      username: 'new.person',
+      displayName: 'New Person',
+      password: 'a long enough passphrase',
+      roles: ['office'],
+      schools: ['alpha'],
+    };
+    const made = await call('admin', 'POST', '/api/users', body);
+    expect(made.statusCode).toBe(201);
+    expect((await call('admin', 'POST', '/api/users', body)).statusCode).toBe(409);
+    const bad = await call('admin', 'POST', '/api/users', { ...body, username: 'other', roles: ['janitor'] });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^roles\.0: expected some of office/);
+    const nowhere = await call('admin', 'POST', '/api/users', {
+      ...body,
+      username: 'other',
+      schools: ['nowhere'],
+    });
+    expect(nowhere.json().message).toMatch(/^schools\.0: expected some of alpha/);
+
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/login',
+      payload: { username: 'new.person', password: body.password },
+    });
+    expect(login.statusCode).toBe(200);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    expect((await app.inject({ url: '/api/me', headers: { cookie } })).statusCode).toBe(200);
+    expect((await call('admin', 'POST', `/api/users/${made.json().id}/disable`, {})).statusCode).toBe(200);
+    expect((await app.inject({ url: '/api/me', headers: { cookie } })).statusCode).toBe(401);
+    const list = (await call('admin', 'GET', '/api/users')).json().users;
+    expect(list.find((u: { username: string }) => u.username === 'new.person')).toMatchObject({
+      disabled: true,
+    });
+    expect((await call('office', 'GET', '/api/users')).statusCode).toBe(403);
+  });
+});
