@@ -40,16 +40,22 @@ function assertSchool(user: User, schoolId: string): void {
     throw doorstepError('FORBIDDEN', `you do not work at school "${schoolId}"`);
 }
 
-/** Visiting staff act on their own visits only; other roles on any visit of their school. */
+/**
+ * Visiting staff see and act on their own visits only (led, partnered or asked for by them, or one
+ * nobody leads yet that they may take); other roles on any visit of their school.
+ */
+export function mayHandleVisit(user: User, v: VisitRow): boolean {
+  if (!userMaySeeSchool(user, v.schoolId)) return false;
+  if (!user.roles.every((r) => r === 'visiting-staff')) return true;
+  return (
+    [v.leadUserId, v.partnerUserId, v.requestedBy].includes(user.id) ||
+    (v.leadUserId === null && (v.status === 'requested' || v.status === 'authorised'))
+  );
+}
+
 function assertMayActOn(user: User, v: VisitRow): void {
   assertSchool(user, v.schoolId);
-  const onlyVisiting = user.roles.every((r) => r === 'visiting-staff');
-  if (
-    onlyVisiting &&
-    ![v.leadUserId, v.partnerUserId, v.requestedBy].includes(user.id) &&
-    !(v.leadUserId === null && (v.status === 'requested' || v.status === 'authorised'))
-  )
-    throw doorstepError('FORBIDDEN', 'this visit is not yours');
+  if (!mayHandleVisit(user, v)) throw doorstepError('FORBIDDEN', 'this visit is not yours');
 }
 
 async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow> {

@@ -3,7 +3,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { londonTime } from '../../records/templates/london-time.ts';
 import { getVisit } from '../../store/visits.ts';
-import { userMaySeeSchool } from '../../visits/service.ts';
+import { mayHandleVisit } from '../../visits/service.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
 
@@ -77,7 +77,7 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
     { config: { access: ['visiting-staff', 'office'] } },
     async (req, reply) => {
       const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
-      if (!v || !req.user || !userMaySeeSchool(req.user, v.schoolId))
+      if (!v || !req.user || !mayHandleVisit(req.user, v))
         return reply.code(404).type('text/plain').send('no such visit');
       const school = deps.config.schools.find((s) => s.id === v.schoolId);
       const { rows } = await deps.db.query<{ display_name: string }>(

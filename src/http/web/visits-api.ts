@@ -17,11 +17,11 @@ import {
   cancelVisit,
   checkInVisit,
   departVisit,
+  mayHandleVisit,
   recordOutcome,
   requestVisit,
   returnVisit,
   signDayList,
-  userMaySeeSchool,
 } from '../../visits/service.ts';
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -80,8 +80,8 @@ const outcome = z.strictObject({
 export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   const visitFor = async (req: Parameters<typeof userOf>[0], visitId: string) => {
     const v = await getVisit(deps.db, visitId);
-    if (!v || !userMaySeeSchool(userOf(req), v.schoolId))
-      throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
+    // Someone else's visit is not found, not forbidden: its existence is not theirs to know.
+    if (!v || !mayHandleVisit(userOf(req), v)) throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
     return v;
   };
 

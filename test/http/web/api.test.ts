@@ -190,6 +190,20 @@ describe('the "sorry you weren\'t in" slip', () => {
     expect(slip.body).toContain('&#60;b&#62;Sam&#60;/b&#62; &#38; Co');
     expect(slip.body).not.toContain('<b>Sam</b>');
     expect(slip.body).toContain('Alpha Primary');
+
+    // Another visiting member of staff can neither read this visit nor print its slip.
+    const other = await sessionFor(db, await addUser(db, 'other.visitor', ['visiting-staff']));
+    expect(
+      (await app.inject({ url: `/api/visits/${made.json().id}`, headers: { cookie: other.cookie } }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await app.inject({ url: `/visits/${made.json().id}/slip`, headers: { cookie: other.cookie } }))
+        .statusCode,
+    ).toBe(404);
+    expect(
+      (await app.inject({ url: `/api/visits/${made.json().id}`, headers: { cookie: s.cookie } })).statusCode,
+    ).toBe(200);
   });
 });
 
