@@ -37,7 +37,7 @@ export async function openStore(options: StoreOptions): Promise<Db> {
     } catch (err) {
       throw doorstepError(
         'SERVICE_UNAVAILABLE',
-        `cannot open embedded PGlite in ${options.dataDir} (${describeError(err)}); is another Doorstep process using it?`,
+        `cannot open embedded PGlite in ${options.dataDir}: ${describeError(err)}`,
         { cause: err },
       );
     }

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import type { Db, Queryable } from './db.ts';
 
@@ -16,7 +16,14 @@ export async function openPglite(options: PgliteOptions): Promise<Db> {
   const inMemory = options.dataDir.startsWith('memory://');
   const dir = inMemory ? options.dataDir : resolve(options.dataDir);
   if (!inMemory) mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create(dir);
+  const release = inMemory ? () => {} : takeOwnership(dir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(dir);
+  } catch (err) {
+    release();
+    throw err;
+  }
 
   // PGlite runs one statement at a time; a transaction holds it, so queries issued outside a
   // transaction while one is open simply wait (PGlite queues them).
@@ -39,6 +46,40 @@ export async function openPglite(options: PgliteOptions): Promise<Db> {
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
     async close() {
       await pglite.close();
+      release();
     },
   };
+}
+
+/**
+ * PGlite is not safe for two processes on one folder (each would keep its own copy in memory and
+ * overwrite the other's). A `doorstep.pid` file claims the folder; a claim whose process is gone
+ * is taken over. Returns the release.
+ */
+function takeOwnership(dir: string): () => void {
+  const file = join(dir, 'doorstep.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (pid && pid !== process.pid && alive(pid))
+        throw new Error(
+          `it is in use by another Doorstep process (pid ${pid}): stop that process first, or set DATABASE_URL so several processes share PostgreSQL`,
+        );
+      rmSync(file, { force: true }); // the owner is gone
+    }
+  }
+  throw new Error(`could not claim ${file}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === 'EPERM';
+  }
 }
