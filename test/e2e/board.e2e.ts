@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -28,6 +28,22 @@ const serverEnv = { DATABASE_URL: TEST_DATABASE_URL, E2E_CPOMS_TOKEN: 'e2e-token
 const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
   .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
   .map((el) => el.outerHTML.slice(0, 120))`;
+
+const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+
+/** axe-core's WCAG 2.x A/AA rules on the page as it stands; the violations, described. */
+async function axe(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (our own scripts only) stays on.
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{
+    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
+  }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })`,
+  );
+  return result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
+}
 
 function sos(n: number) {
   return publisher.publishAsync(
@@ -63,10 +79,15 @@ async function addUser(username: string, name: string, roles: string, config: st
   expect(p.stdout()).toMatch(new RegExp(`user #\\d+ ${username} created`));
 }
 
+let loginChecked = false;
 async function signIn(ctx: BrowserContext, username: string): Promise<Page> {
   const page = await ctx.newPage();
   await page.goto(`${base}/`);
   await page.waitForURL(/\/login/);
+  if (!loginChecked) {
+    expect(await axe(page)).toEqual([]);
+    loginChecked = true;
+  }
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -119,6 +140,7 @@ schools:
     ['sam', 'Sam Visitor', 'visiting-staff'],
     ['dsl', 'Dee Safeguarding', 'safeguarding'],
     ['admin', 'Ada Admin', 'admin'],
+    ['dm', 'Dana Data', 'data-manager'],
   ] as const)
     await addUser(u, n, r, file);
   await db.query(`UPDATE users SET staff_id = 'st-sam' WHERE username = 'sam'`);
@@ -165,6 +187,7 @@ describe('Doorstep in a browser', () => {
     expect(await office.evaluate('document.body.dataset.sounding')).toBe('true');
     await office.screenshot({ path: join(OUT, 'board-desktop.png'), fullPage: true });
     expect(await office.evaluate(UNLABELLED)).toEqual([]);
+    expect(await axe(office)).toEqual([]);
     console.log(`alarm on the board ${shownAfterMs} ms after publish`);
 
     await card.getByRole('button', { name: /^Acknowledge alarm/ }).click();
@@ -212,6 +235,7 @@ describe('Doorstep in a browser', () => {
     // The flag is in front of the worker before they leave.
     await sam.locator('#risks li', { hasText: 'DANGEROUS Dog on the premises; do not enter' }).waitFor();
     expect(await sam.evaluate(UNLABELLED)).toEqual([]);
+    expect(await axe(sam)).toEqual([]);
     const back = new Date(Date.now() + 60 * 60_000);
     const hhmm = back.getDate() === new Date().getDate() ? back.toTimeString().slice(0, 5) : '23:59';
     await sam.getByLabel('Expected back at').fill(hhmm);
@@ -267,6 +291,14 @@ describe('Doorstep in a browser', () => {
     );
     expect(csv).toContain('alarm.acknowledged');
 
+    // The data manager sees the outbox (the visit outcome delivered) and tests the CPOMS connection.
+    const dm = await signIn(await browser.newContext(), 'dm');
+    expect(new URL(dm.url()).pathname).toBe('/data');
+    await dm.getByText(/delivered: \d+/).waitFor();
+    await dm.getByRole('button', { name: 'Test records connection' }).click();
+    await dm.locator('#test-results p.ok', { hasText: 'lime records:cpoms' }).waitFor();
+    expect(await axe(dm)).toEqual([]);
+
     // Admins keep the accounts: add one from the Accounts page.
     await admin.getByRole('link', { name: 'Accounts' }).click();
     await admin.getByText('Add an account').click();
@@ -278,6 +310,7 @@ describe('Doorstep in a browser', () => {
     await admin.getByRole('status').filter({ hasText: 'Account pat created.' }).waitFor();
     await admin.locator('td', { hasText: 'Pat Partner' }).waitFor();
     expect(await admin.evaluate(UNLABELLED)).toEqual([]);
+    expect(await axe(admin)).toEqual([]);
   });
 });
 
