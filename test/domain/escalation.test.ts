@@ -49,9 +49,10 @@ describe('escalation ladder', () => {
     expect(policyFor({ sos: sosOnly, alarm: policy }, 'sos')).toBe(sosOnly);
     expect(policyFor({ alarm: policy }, 'fall')).toBe(policy);
     expect(policyFor({}, 'duress')).toBe(DEFAULT_ALARM_POLICY);
-    expect(DEFAULT_ALARM_POLICY.levels[1]).toEqual({
+    expect(DEFAULT_ALARM_POLICY.levels[1]).toMatchObject({
       afterMinutes: 2,
       notify: ['board', 'sms:senior-leadership'],
     });
+    expect(DEFAULT_ALARM_POLICY.levels[0]!.prompt).toMatch(/Call the member of staff/);
   });
 });

@@ -33,8 +33,16 @@ export type EscalationPolicy = z.output<typeof escalationPolicy>;
 export const DEFAULT_ALARM_POLICY: EscalationPolicy = {
   condition: 'if-not-acknowledged',
   levels: [
-    { afterMinutes: 0, notify: ['board', 'sms:on-call-leaders'] },
-    { afterMinutes: 2, notify: ['board', 'sms:senior-leadership'] },
+    {
+      afterMinutes: 0,
+      notify: ['board', 'sms:on-call-leaders'],
+      prompt: 'Call the member of staff now; no answer or in danger: 999',
+    },
+    {
+      afterMinutes: 2,
+      notify: ['board', 'sms:senior-leadership'],
+      prompt: 'Still unacknowledged: senior leadership paged',
+    },
   ],
   repeat: 3,
 };
