@@ -130,6 +130,18 @@ async function load() {
         `Sign the list for ${date}`,
       ),
     );
+  if (s.user.roles.some((r) => ['office', 'safeguarding', 'admin'].includes(r)))
+    parts.push(
+      h(
+        'p',
+        {},
+        h(
+          'a',
+          { href: `/visits/list?school=${encodeURIComponent(school)}&date=${date}` },
+          `Print the list for ${date}`,
+        ),
+      ),
+    );
   parts.push(
     d.visits.length
       ? h(

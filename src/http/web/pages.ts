@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
+import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
-import { getVisit } from '../../store/visits.ts';
-import { mayHandleVisit } from '../../visits/service.ts';
+import { type Address, formatAddress, getVisit } from '../../store/visits.ts';
+import { mayHandleVisit, userMaySeeSchool } from '../../visits/service.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
 
@@ -69,6 +70,54 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
   page('/users', 'users', 'Accounts', ['admin']);
   app.get('/', { config: { access: 'signed-in' } }, (req, reply) =>
     reply.redirect(homeOf(req.user?.roles ?? [])),
+  );
+
+  /**
+   * The day's visit list to print and sign (Thames View: approved and signed by the Headteacher
+   * before any visit): pupil, address, parents and their numbers, attendance this school year, and
+   * who authorised it. Cancelled visits are left off.
+   */
+  app.get<{ Querystring: { school?: string; date?: string } }>(
+    '/visits/list',
+    { config: { access: ['office', 'safeguarding'] } },
+    async (req, reply) => {
+      const date = req.query.date ?? londonDate(deps.now());
+      const school = deps.config.schools.find((x) => x.id === req.query.school);
+      if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
+        return reply.code(404).type('text/plain').send('no such school or date');
+      const { rows } = await deps.db.query<Record<string, unknown>>(
+        `SELECT v.id, v.reason, v.address, v.status, v.authorisation_note, v.authorised_at, au.display_name AS authorised_by,
+                p.forename, p.surname, p.year_group,
+                (SELECT string_agg(c.name || coalesce(' (' || c.relationship || ')', '') || coalesce(' ' || c.phone, ''), '; ' ORDER BY c.priority)
+                   FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id) AS contacts,
+                (SELECT round(100.0 * count(*) FILTER (WHERE m.category IN ('present', 'approved_activity'))
+                          / nullif(count(*) FILTER (WHERE m.category <> 'not_possible'), 0), 1)
+                   FROM attendance_marks m WHERE m.school_id = v.school_id AND m.pupil_mis_id = v.pupil_mis_id
+                    AND m.date >= $3::date) AS attendance
+         FROM visits v
+           LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
+           LEFT JOIN users au ON au.id = v.authorised_by
+         WHERE v.school_id = $1 AND v.planned_for = $2::date AND v.status <> 'cancelled' ORDER BY v.id`,
+        [school.id, date, `${academicYearOf(date)}-09-01`],
+      );
+      const cell = (v: unknown) => `<td>${escapeHtml(v === null || v === undefined ? '' : String(v))}</td>`;
+      const body = rows
+        .map(
+          (r) =>
+            `<tr>${cell([r.forename, r.surname].filter(Boolean).join(' '))}${cell(r.year_group)}${cell(formatAddress(r.address as Address))}${cell(r.contacts)}${cell(r.attendance === null ? 'no marks' : `${r.attendance}%`)}${cell(r.reason)}${cell(r.authorised_by ? `${r.authorised_by}${r.authorisation_note ? ` (${r.authorisation_note})` : ''}` : 'NOT YET AUTHORISED')}</tr>`,
+        )
+        .join('\n');
+      const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Home visits ${escapeHtml(date)} — Doorstep</title><link rel="stylesheet" href="/assets/app.css"></head>
+<body class="slip"><main class="page"><h1>Home visits for ${escapeHtml(date)}: ${escapeHtml(school.name)}</h1>
+<table><caption>${rows.length} visit(s); attendance since 1 September</caption>
+<thead><tr><th scope="col">Pupil</th><th scope="col">Year</th><th scope="col">Address</th><th scope="col">Parents and contacts</th><th scope="col">Attendance</th><th scope="col">Reason</th><th scope="col">Authorised</th></tr></thead>
+<tbody>${body}</tbody></table>
+<p>Approved and signed: ______________________ Date: __________</p>
+<p class="no-print"><button type="button" id="print">Print this list</button> <a href="/visits">Back to visits</a></p>
+<script type="module" src="/assets/slip.js"></script></main></body></html>`;
+      return reply.type('text/html; charset=utf-8').send(html);
+    },
   );
 
   /** "Sorry you weren't in": time, who called, and the number to ring back. Printed from the phone page. */

@@ -284,3 +284,38 @@ describe('accounts (admin)', () => {
     expect((await call('office', 'GET', '/api/users')).statusCode).toBe(403);
   });
 });
+
+describe("the day's visit list", () => {
+  it('prints each visit with parents, attendance since September and who authorised it', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, year_group, address) VALUES ('alpha', 'L1', 'Lily', 'Park', '5', $1)`,
+      [JSON.stringify({ line1: '3 Oak Way', postcode: 'LS3 3CC' })],
+    );
+    await db.query(
+      `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone) VALUES ('alpha', 'L1', 1, 'Jo <Park>', 'mother', '07700 900444')`,
+    );
+    for (const [date, session, category] of [
+      ['2026-11-16', 'AM', 'present'],
+      ['2026-11-16', 'PM', 'present'],
+      ['2026-11-17', 'AM', 'present'],
+      ['2026-11-17', 'PM', 'unauthorised_absence'],
+    ])
+      await db.query(
+        `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id) VALUES ('alpha', 'L1', $1, $2, '/', $3, 0)`,
+        [date, session, category],
+      );
+    const made = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'L1',
+      reason: 'absence',
+      plannedFor: '2026-11-24',
+    });
+    expect(made.statusCode).toBe(201);
+    const res = await call('office', 'GET', '/visits/list?school=alpha&date=2026-11-24');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain(
+      '<td>Lily Park</td><td>5</td><td>3 Oak Way, LS3 3CC</td><td>Jo &#60;Park&#62; (mother) 07700 900444</td><td>75.0%</td><td>absence</td><td>NOT YET AUTHORISED</td>',
+    );
+    expect((await call('dm', 'GET', '/visits/list?school=alpha&date=2026-11-24')).statusCode).toBe(403);
+  });
+});
