@@ -25,6 +25,7 @@ export interface VisitRow {
   authorisedBy: string | null;
   authorisedAt: Date | null;
   authorisationNote: string | null;
+  outOfHoursApproved: boolean;
   leadUserId: string | null;
   partnerUserId: string | null;
   departedAt: Date | null;
@@ -63,6 +64,7 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     authorisedBy: id(r.authorised_by),
     authorisedAt: date(r.authorised_at),
     authorisationNote: (r.authorisation_note as string | null) ?? null,
+    outOfHoursApproved: Boolean(r.out_of_hours_approved),
     leadUserId: id(r.lead_user_id),
     partnerUserId: id(r.partner_user_id),
     departedAt: date(r.departed_at),

@@ -179,11 +179,14 @@ export async function authoriseVisit(
   user: User,
   visitId: string,
   note?: string,
+  outOfHours = false,
 ): Promise<void> {
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertSchool(user, v.schoolId);
     expectStatus(v, ['requested'], 'authorise');
+    if (outOfHours && !deps.rulesFor(v.schoolId).hours?.approvable)
+      throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
     const rules = deps.rulesFor(v.schoolId);
     if (!mayAuthorise(rules, [...user.roles, ...user.positions]))
       throw doorstepError(
@@ -196,8 +199,9 @@ export async function authoriseVisit(
         "the school's policy says the day's list is signed as a whole: sign the list",
       );
     await tx.query(
-      `UPDATE visits SET status = 'authorised', authorised_by = $2, authorised_at = $3, authorisation_note = $4, updated_at = now() WHERE id = $1`,
-      [visitId, user.id, deps.now(), note?.trim() || null],
+      `UPDATE visits SET status = 'authorised', authorised_by = $2, authorised_at = $3, authorisation_note = $4,
+         out_of_hours_approved = $5, updated_at = now() WHERE id = $1`,
+      [visitId, user.id, deps.now(), note?.trim() || null, outOfHours],
     );
     await audit(
       tx,
@@ -205,7 +209,7 @@ export async function authoriseVisit(
       'visit.authorised',
       v,
       { status: v.status },
-      { status: 'authorised', note: note ?? null },
+      { status: 'authorised', note: note ?? null, outOfHours },
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.authorised', { visitId }));
   });
@@ -275,6 +279,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       partner: Boolean(d.partnerUserId),
       safeWord: d.safeWord ?? null,
       londonMinutes: londonMinutes(now),
+      outOfHoursApproved: v.outOfHoursApproved,
       expectedReturnAt: d.expectedReturnAt,
       now,
     });

@@ -16,7 +16,7 @@ export function visitSchoolsConfig(extra = '', env: Record<string, string> = {})
       senior-leadership: [{ name: Chair, phone: "+447700900002" }]
 ${extra}`;
   const r = parseConfigText(
-    `trust: { id: t, name: Trust }\nschools:${school('lime', 'Lime Hills Academy', 'lime-hills')}${school('thames', 'Thames View Junior', 'thames-view')}${school('hampton', 'Hampton Infant', 'hampton')}`,
+    `trust: { id: t, name: Trust }\nschools:${school('lime', 'Lime Hills Academy', 'lime-hills')}${school('thames', 'Thames View Junior', 'thames-view')}${school('hampton', 'Hampton Infant', 'hampton')}${school('gomer', "King's Academy Gomer", 'kings-gomer')}`,
     { env },
   );
   if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('; '));

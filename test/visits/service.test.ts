@@ -35,7 +35,7 @@ let gomerOnly: User;
 beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   deps = { db, config, rulesFor: visitRulesLookup(config), prefix: 'unused', now: () => now };
-  await addPupils(db, ['lime', 'thames', 'hampton']);
+  await addPupils(db, ['lime', 'thames', 'hampton', 'gomer']);
   office = await addUser(db, 'office', ['office']);
   staff = await addUser(db, 'staff', ['visiting-staff'], { displayName: 'Sam Visitor' });
   partner = await addUser(db, 'partner', ['visiting-staff'], { displayName: 'Pat Partner' });
@@ -188,6 +188,40 @@ describe('the visit register', () => {
     expect((await refusal(cancelVisit(deps, staff, id, '  '))).code).toBe('DOORSTEP_BAD_REQUEST');
     await cancelVisit(deps, staff, id, 'parent not present after 20 minutes');
     expect((await getVisit(db, id))!.cancelReason).toBe('parent not present after 20 minutes');
+  });
+
+  it("King's Gomer: a DSL may approve a visit outside working hours; Lime Hills allows no evening visits at all", async () => {
+    const gomerDsl = await addUser(db, 'gomer.dsl', ['safeguarding'], { positions: ['dsl'] });
+    now = new Date('2026-11-23T19:00:00Z'); // 19:00 in London (GMT)
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'gomer',
+      pupilMisId: 'P1',
+      reason: 'child not seen',
+    });
+    await authoriseVisit(deps, gomerDsl, id);
+    const late = await refusal(
+      departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
+    );
+    expect(late.message).toMatch(/between 08:00 and 17:30 only unless the authoriser approved this one/);
+
+    const approved = await requestVisit(deps, staff, {
+      schoolId: 'gomer',
+      pupilMisId: 'P1',
+      reason: 'child not seen',
+    });
+    await authoriseVisit(deps, gomerDsl, approved, 'police welfare check asked for tonight', true);
+    await departVisit(deps, staff, approved, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
+    expect((await getVisit(db, approved))!.status).toBe('departed');
+
+    const lime = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'evening' });
+    expect((await refusal(authoriseVisit(deps, dsl, lime, undefined, true))).message).toMatch(
+      /no visits outside its hours/,
+    );
+    now = new Date('2026-11-24T10:00:00Z');
   });
 
   it('keeps people to their own school and visiting staff to their own visits', async () => {

@@ -311,14 +311,34 @@ async function load() {
           `Waiting for authorisation by ${d.rules.authorisation.by.join(' or ')}${d.rules.authorisation.mode === 'daily-list' ? " (the day's list is signed)" : ''}.`,
         ),
       );
-      if (canAuthorise && d.rules.authorisation.mode === 'each-visit')
+      if (canAuthorise && d.rules.authorisation.mode === 'each-visit') {
+        const outside = h('input', { type: 'checkbox', id: 'f-outOfHours', name: 'outOfHours' });
+        if (d.rules.hours?.approvable)
+          parts.push(
+            h(
+              'div',
+              { class: 'field check' },
+              outside,
+              h(
+                'label',
+                { for: 'f-outOfHours' },
+                `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`,
+              ),
+            ),
+          );
         parts.push(
           h(
             'button',
-            { type: 'button', class: 'primary', onclick: () => post('authorise', {}, 'Visit authorised.') },
+            {
+              type: 'button',
+              class: 'primary',
+              onclick: () =>
+                post('authorise', outside.checked ? { outOfHours: true } : {}, 'Visit authorised.'),
+            },
             'Authorise this visit',
           ),
         );
+      }
     }
     if (s.user.roles.some((r) => ['visiting-staff', 'office', 'admin'].includes(r)))
       parts.push(departForm(d));

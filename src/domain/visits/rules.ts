@@ -30,7 +30,14 @@ export const visitRules = z.strictObject({
   overdueGraceMinutes: z.int().min(0).max(240).default(0),
   safeWord: z.enum(['required', 'optional']).default('optional'),
   /** Departures allowed only in these hours (Europe/London), e.g. no evening visits. */
-  hours: z.strictObject({ from: hhmm, to: hhmm }).optional(),
+  hours: z
+    .strictObject({
+      from: hhmm,
+      to: hhmm,
+      /** Whether the authoriser may approve a visit outside these hours (Gomer: yes; Lime Hills' "no evening visits": no). */
+      approvable: z.boolean().default(false),
+    })
+    .optional(),
   /** Wait at most this long for a parent at the door before cancelling (Thames View: 20). */
   maxWaitMinutes: z.int().min(1).max(120).optional(),
   source: z.string().optional(),
@@ -50,6 +57,8 @@ export interface DepartureFacts {
   londonMinutes: number;
   expectedReturnAt: Date | null;
   now: Date;
+  /** The authoriser approved this visit outside the policy's hours. */
+  outOfHoursApproved?: boolean;
 }
 
 export interface Finding {
@@ -94,11 +103,12 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
   if (rules.hours) {
     const from = minutesOf(rules.hours.from);
     const to = minutesOf(rules.hours.to);
-    if (v.londonMinutes < from || v.londonMinutes >= to)
+    const approved = rules.hours.approvable && v.outOfHoursApproved;
+    if ((v.londonMinutes < from || v.londonMinutes >= to) && !approved)
       out.push({
         level: 'block',
         rule: 'hours',
-        message: `visits are made between ${rules.hours.from} and ${rules.hours.to} only`,
+        message: `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
       });
   }
   if (!v.expectedReturnAt || v.expectedReturnAt.getTime() <= v.now.getTime())

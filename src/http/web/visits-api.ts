@@ -152,6 +152,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
               partner: true,
               safeWord: 'x',
               londonMinutes: londonMinutes(now),
+              outOfHoursApproved: v.outOfHoursApproved,
               expectedReturnAt: new Date(now.getTime() + 3_600_000),
               now,
             })
@@ -183,8 +184,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   step(
     'authorise',
     ['safeguarding'],
-    z.strictObject({ note: z.string().max(500).optional() }),
-    (user, id, b) => authoriseVisit(deps, user, id, b.note),
+    z.strictObject({ note: z.string().max(500).optional(), outOfHours: z.boolean().optional() }),
+    (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false),
   );
   step('depart', ['visiting-staff', 'office'], departure, (user, id, d) =>
     departVisit(deps, user, id, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) }),

@@ -65,6 +65,10 @@ describe('departure findings', () => {
       'block:hours',
     ]);
     expect(blocks({ hours: { from: '08:00', to: '18:00' } }, { londonMinutes: 17 * 60 + 59 })).toEqual([]);
+    // "Working hours only unless approved" (Gomer) versus "no evening visits" (Lime Hills).
+    const late = { londonMinutes: 19 * 60, outOfHoursApproved: true };
+    expect(blocks({ hours: { from: '08:00', to: '17:30', approvable: true } }, late)).toEqual([]);
+    expect(blocks({ hours: { from: '08:00', to: '18:00' } }, late)).toEqual(['block:hours']);
     expect(blocks({}, { expectedReturnAt: now })).toEqual(['block:expected-return']);
   });
 
