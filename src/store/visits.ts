@@ -121,13 +121,20 @@ export function normalisePostcode(p: string | null | undefined): string {
 
 /** Flags recorded against the visit's address (the whole postcode, or its first line). */
 export async function addressFlagsFor(db: Queryable, schoolId: string, address: Address) {
-  const { rows } = await db.query<{ level: string; note: string; created_by: string; created_at: Date }>(
-    `SELECT level, note, created_by, created_at FROM address_flags
+  const { rows } = await db.query<{
+    id: string;
+    level: string;
+    note: string;
+    created_by: string;
+    created_at: Date;
+  }>(
+    `SELECT id, level, note, created_by, created_at FROM address_flags
      WHERE school_id = $1 AND postcode = $2 AND (line1 IS NULL OR lower(line1) = lower($3))
      ORDER BY created_at`,
     [schoolId, normalisePostcode(address.postcode), address.line1 ?? ''],
   );
   return rows.map((r) => ({
+    id: String(r.id),
     level: r.level,
     note: r.note,
     createdBy: r.created_by,

@@ -58,7 +58,8 @@ function risks(d) {
               'li',
               {},
               h('span', { class: 'badge badge-alarm' }, f.level.toUpperCase()),
-              ` ${f.note} (recorded by ${f.createdBy})`,
+              ` ${f.note} (recorded by ${f.createdBy}) `,
+              s.user.roles.some((r) => r === 'safeguarding' || r === 'admin') ? removeFlagForm(f) : null,
             ),
           ),
         )
@@ -73,6 +74,34 @@ function risks(d) {
           ),
         )
       : null,
+  );
+}
+
+/** A flag that no longer holds is removed with the reason (the audit keeps what it said). */
+function removeFlagForm(f) {
+  const reason = h('input', { type: 'text', name: 'removeReason', id: `f-remove-${f.id}`, required: true });
+  return h(
+    'details',
+    { class: 'inline' },
+    h('summary', {}, `Remove flag ${f.id}`),
+    h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api('POST', `/api/address-flags/${f.id}/remove`, { reason: reason.value });
+            say(msg, 'Flag removed.');
+            await load();
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      h('label', { for: reason.id }, 'Why it no longer holds'),
+      reason,
+      h('button', { type: 'submit' }, 'Remove flag'),
+    ),
   );
 }
 

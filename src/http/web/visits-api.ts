@@ -17,6 +17,7 @@ import {
   cancelVisit,
   checkInVisit,
   departVisit,
+  userMaySeeSchool as mayHandleSchool,
   mayHandleVisit,
   recordOutcome,
   requestVisit,
@@ -262,4 +263,42 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     });
     return reply.code(201).send({ ok: true });
   });
+
+  /** A flag no longer true is removed with the reason; the audit keeps what it said. */
+  app.post<{ Params: { id: string } }>(
+    '/api/address-flags/:id/remove',
+    { config: { access: ['safeguarding'] } },
+    async (req) => {
+      const { id: flagId } = parseInput(
+        z.strictObject({ id: z.string().regex(/^\d+$/, { error: 'expected a flag id' }) }),
+        req.params,
+      );
+      const { reason } = parseInput(
+        z.strictObject({
+          reason: z.string().trim().min(1, { error: 'expected why the flag is removed' }).max(500),
+        }),
+        req.body,
+      );
+      const user = userOf(req);
+      await deps.db.transaction(async (tx) => {
+        const { rows } = await tx.query<Record<string, unknown>>(
+          'DELETE FROM address_flags WHERE id = $1 RETURNING school_id, level, note, created_by',
+          [flagId],
+        );
+        const f = rows[0];
+        if (!f || !mayHandleSchool(user, f.school_id as string))
+          throw doorstepError('NOT_FOUND', `no address flag ${flagId}`);
+        await appendAudit(tx, {
+          actor: `user:${user.id}`,
+          action: 'address-flag.removed',
+          schoolId: f.school_id as string,
+          entityType: 'address_flag',
+          entityId: flagId,
+          before: { level: f.level, note: f.note, createdBy: f.created_by },
+          after: { reason },
+        });
+      });
+      return { ok: true };
+    },
+  );
 }

@@ -47,6 +47,7 @@ beforeAll(async () => {
     ['office', null],
     ['dm', ['data-manager']],
     ['admin', ['admin']],
+    ['sg', ['safeguarding']],
   ] as const) {
     const u = roles ? await addUser(db, name, [...roles]) : office;
     as.set(name, await sessionFor(db, u));
@@ -317,5 +318,49 @@ describe("the day's visit list", () => {
       '<td>Lily Park</td><td>5</td><td>3 Oak Way, LS3 3CC</td><td>Jo &#60;Park&#62; (mother) 07700 900444</td><td>75.0%</td><td>absence</td><td>NOT YET AUTHORISED</td>',
     );
     expect((await call('dm', 'GET', '/visits/list?school=alpha&date=2026-11-24')).statusCode).toBe(403);
+  });
+});
+
+describe('address flags', () => {
+  it('are shown on every visit to the address, and removed with a reason the audit keeps', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'F1', 'Finn', 'Ray', $1)`,
+      [JSON.stringify({ line1: '7 Elm Row', postcode: 'LS7 7FF' })],
+    );
+    const visit = (
+      await call('office', 'POST', '/api/visits', { school: 'alpha', pupilMisId: 'F1', reason: 'welfare' })
+    ).json().id;
+    const added = await call('sg', 'POST', '/api/address-flags', {
+      school: 'alpha',
+      postcode: 'ls7 7ff',
+      line1: '7 Elm Row',
+      level: 'dangerous',
+      note: 'Aggressive adult at this address',
+    });
+    expect(added.statusCode).toBe(201);
+    const flags = (await call('office', 'GET', `/api/visits/${visit}`)).json().addressFlags;
+    expect(flags).toEqual([
+      expect.objectContaining({ level: 'dangerous', note: 'Aggressive adult at this address' }),
+    ]);
+    expect(
+      (await call('office', 'POST', `/api/address-flags/${flags[0].id}/remove`, { reason: 'x' })).statusCode,
+    ).toBe(403);
+    expect((await call('sg', 'POST', `/api/address-flags/${flags[0].id}/remove`, {})).json().message).toMatch(
+      /^reason: /,
+    );
+    expect(
+      (await call('sg', 'POST', `/api/address-flags/${flags[0].id}/remove`, { reason: 'family moved away' }))
+        .statusCode,
+    ).toBe(200);
+    expect((await call('office', 'GET', `/api/visits/${visit}`)).json().addressFlags).toEqual([]);
+    const { rows } = await db.query<{ before: { note: string }; after: { reason: string } }>(
+      `SELECT before, after FROM audit_log WHERE action = 'address-flag.removed'`,
+    );
+    expect(rows).toEqual([
+      {
+        before: expect.objectContaining({ note: 'Aggressive adult at this address' }),
+        after: { reason: 'family moved away' },
+      },
+    ]);
   });
 });
