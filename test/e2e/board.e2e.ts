@@ -320,12 +320,19 @@ describe('the board across a restart', () => {
     const board = await signIn(ctx, 'office');
     await board.getByText('Live', { exact: true }).waitFor();
     const before = await board.locator('li.alarm').count();
+    const t0 = Date.now();
     server.child.kill('SIGTERM');
     await server.exited;
+    const stopped = Date.now() - t0;
     await board.getByText('Reconnecting…').waitFor();
     await sos(2); // held by the broker for Doorstep's persistent session
     server = runCli(['start', '--config', configFile], serverEnv);
+    await waitForHttp(`${base}/readyz`, 200, 30_000);
+    const ready = Date.now() - t0;
     await board.locator('li.alarm').nth(before).waitFor({ timeout: 30_000 });
+    console.log(
+      `restart: stopped after ${stopped} ms, ready after ${ready} ms, alarm on the board after ${Date.now() - t0} ms`,
+    );
     await board.getByText('Live', { exact: true }).waitFor();
     expect(await board.locator('li.alarm.unacknowledged').count()).toBe(1);
   });

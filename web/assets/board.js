@@ -317,13 +317,18 @@ function scheduleRefresh() {
   pending = setTimeout(() => refresh().catch((e) => say(msg, e.message, true)), 50);
 }
 
+let retryTimer = null;
 function connect() {
+  clearTimeout(retryTimer);
   state.source?.close();
-  const src = new EventSource(`/board/events?school=${encodeURIComponent(state.school)}`);
+  // A new stream after a failure carries the last id itself (the browser only resends it on its own retries).
+  const since = state.lastEventId ? `&lastEventId=${encodeURIComponent(state.lastEventId)}` : '';
+  const src = new EventSource(`/board/events?school=${encodeURIComponent(state.school)}${since}`);
   state.source = src;
   const live = document.getElementById('live');
   src.addEventListener('open', () => {
     state.connected = true;
+    state.retries = 0;
     live.textContent = 'Live';
     live.className = 'live on';
     scheduleRefresh(); // catch up on anything missed while away
@@ -332,6 +337,12 @@ function connect() {
     state.connected = false;
     live.textContent = 'Reconnecting…';
     live.className = 'live off';
+    // The browser retries a dropped stream by itself, but gives up for good on an error answer
+    // (e.g. 503 from a server that is shutting down): then we start a new stream, backing off.
+    if (src.readyState === EventSource.CLOSED) {
+      state.retries = (state.retries ?? 0) + 1;
+      retryTimer = setTimeout(connect, Math.min(15_000, 1000 * 2 ** Math.min(state.retries - 1, 4)));
+    }
   });
   for (const t of EVENT_TYPES)
     src.addEventListener(t, (e) => {
@@ -383,6 +394,8 @@ async function main() {
   setInterval(() => {
     for (const el of document.querySelectorAll('[data-since]')) el.textContent = since(el.dataset.since);
   }, 1000);
+  // A safety net under the live stream: the whole board is re-read every 30 seconds.
+  setInterval(() => scheduleRefresh(), 30_000);
 }
 
 main().catch((e) => say(msg, e.message, true));
