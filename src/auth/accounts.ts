@@ -3,7 +3,7 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
-import { insertUser, userById, userByUsername } from '../store/users.ts';
+import { allUsers, insertUser, publicUser, userById, userByUsername } from '../store/users.ts';
 import { hashPassword, passwordProblem } from './password.ts';
 import { POSITIONS, ROLES } from './roles.ts';
 
@@ -96,22 +96,11 @@ export async function changeAccount(
   });
 }
 
-/** Every account with its state, for the admin page and `doorstep user list`. */
-export async function listAccounts(db: Db) {
-  const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, username, display_name, roles, positions, schools, staff_id, disabled,
-            (locked_until IS NOT NULL AND locked_until > now()) AS locked
-     FROM users ORDER BY username`,
-  );
-  return rows.map((r) => ({
-    id: String(r.id),
-    username: r.username as string,
-    displayName: r.display_name as string,
-    roles: r.roles as string[],
-    positions: r.positions as string[],
-    schools: r.schools as string[],
-    staffId: (r.staff_id as string | null) ?? null,
-    disabled: r.disabled as boolean,
-    locked: r.locked as boolean,
+/** Every account with its state, for the admin page and `doorstep user list` (never the hash). */
+export async function listAccounts(db: Db, now = new Date()) {
+  return (await allUsers(db)).map((u) => ({
+    ...publicUser(u),
+    disabled: u.disabled,
+    locked: u.lockedUntil !== null && u.lockedUntil > now,
   }));
 }

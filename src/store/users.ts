@@ -89,6 +89,12 @@ export async function userById(db: Queryable, id: string): Promise<UserWithSecre
   return rows[0] ? toUser(rows[0]) : undefined;
 }
 
+/** Every account, by username (with its lock and disabled state; the hash stays in the store layer's callers). */
+export async function allUsers(db: Queryable): Promise<UserWithSecret[]> {
+  const { rows } = await db.query(`SELECT ${COLUMNS} FROM users ORDER BY username`);
+  return rows.map(toUser);
+}
+
 export async function usersOfSchool(db: Queryable, schoolId: string): Promise<User[]> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM users WHERE NOT disabled AND (schools = '{}' OR $1 = ANY(schools)) ORDER BY display_name`,
