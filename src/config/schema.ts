@@ -378,8 +378,10 @@ export function buildConfigSchema(sources: SecretSources) {
             .strictObject({
               maxFailures: z.int().min(3).max(20).default(5),
               minutes: z.int().min(1).max(1440).default(15),
+              /** Sign-in attempts per minute from one IP address, any account. */
+              perAddressPerMinute: z.int().min(5).max(1000).default(30),
             })
-            .default({ maxFailures: 5, minutes: 15 }),
+            .default({ maxFailures: 5, minutes: 15, perAddressPerMinute: 30 }),
         })
         .default({
           host: '127.0.0.1',
@@ -387,7 +389,7 @@ export function buildConfigSchema(sources: SecretSources) {
           sessionHours: 12,
           secureCookies: 'auto',
           trustProxy: false,
-          lockout: { maxFailures: 5, minutes: 15 },
+          lockout: { maxFailures: 5, minutes: 15, perAddressPerMinute: 30 },
         }),
       /** BullMQ worker settings: how soon a job whose process died is picked up again. */
       queue: z

@@ -1,4 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
+import fastifyRateLimit from '@fastify/rate-limit';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -62,6 +63,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   });
   if (options.web) {
     await app.register(fastifyCookie);
+    // Only routes that ask for it (sign-in) are limited; see session-routes.ts.
+    await app.register(fastifyRateLimit, { global: false });
     registerAccess(app, options.web.db, options.web.now);
   }
 

@@ -175,6 +175,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
             lockMs: config.http.lockout.minutes * 60_000,
           },
           sessionTtlMs: config.http.sessionHours * 3_600_000,
+          signInsPerMinutePerAddress: config.http.lockout.perAddressPerMinute,
           secureCookies: config.http.secureCookies,
         },
       });

@@ -46,7 +46,7 @@ describe('config loading', () => {
       sessionHours: 12,
       secureCookies: 'auto',
       trustProxy: false,
-      lockout: { maxFailures: 5, minutes: 15 },
+      lockout: { maxFailures: 5, minutes: 15, perAddressPerMinute: 30 },
     });
     expect(r.ok && r.config.schools[0]!.timezone).toBe('Europe/London');
   });

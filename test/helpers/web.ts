@@ -66,6 +66,7 @@ export function webDeps(
     now: o.now ?? (() => new Date()),
     lockout: { maxFailures: 5, lockMs: 15 * 60_000 },
     sessionTtlMs: 3_600_000,
+    signInsPerMinutePerAddress: 30,
     secureCookies: 'auto',
   };
 }

@@ -76,6 +76,21 @@ describe('sign-in', () => {
     expect(rows.map((r) => r.action)).toContain('auth.locked-out');
   });
 
+  it('limits sign-in attempts from one address, whichever accounts they try (password spraying)', async () => {
+    const remote = '203.0.113.9';
+    const attempt = (i: number) =>
+      app.inject({
+        method: 'POST',
+        url: '/api/login',
+        payload: { username: `user${i}`, password: 'guess guess guess' },
+        remoteAddress: remote,
+      });
+    const codes: number[] = [];
+    for (let i = 0; i < 31; i++) codes.push((await attempt(i)).statusCode);
+    expect(codes.slice(0, 30).every((c) => c === 401)).toBe(true);
+    expect(codes[30]).toBe(429);
+  });
+
   it('takes JSON only (a cross-site form cannot post the sign-in)', async () => {
     const res = await app.inject({
       method: 'POST',

@@ -11,6 +11,8 @@ export interface WebDeps extends VisitDeps {
   /** Sign-in lockout: failures before the account locks, and for how long. */
   lockout: { maxFailures: number; lockMs: number };
   sessionTtlMs: number;
+  /** Sign-in attempts per minute from one address, whatever the account (429 above it). */
+  signInsPerMinutePerAddress: number;
   /** `auto`: Secure cookies when the request came over https (behind a proxy: X-Forwarded-Proto). */
   secureCookies: boolean | 'auto';
 }

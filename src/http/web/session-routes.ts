@@ -20,7 +20,9 @@ const credentials = z.strictObject({
 
 /** Sign-in, sign-out and "who am I" (with the CSRF token the pages send back). */
 export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void {
-  app.post('/api/login', { config: { access: 'public' } }, async (req, reply) => {
+  // Per-account lockout stops guessing one password; this stops spraying many accounts from one address.
+  const perAddress = { max: deps.signInsPerMinutePerAddress, timeWindow: '1 minute' };
+  app.post('/api/login', { config: { access: 'public', rateLimit: perAddress } }, async (req, reply) => {
     const { username, password } = parseInput(credentials, req.body);
     const now = deps.now();
     const user = await userByUsername(deps.db, username);
