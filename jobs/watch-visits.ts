@@ -5,6 +5,7 @@ import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { addTimeline, resolve } from '../src/store/alarm-state.ts';
+import { appendAudit } from '../src/store/audit.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import { toVisit } from '../src/store/visits.ts';
@@ -109,11 +110,14 @@ async function raiseVisitAlarm(
     id,
     `alarm raised: ${due.type === 'overdue_visit' ? 'visit overdue' : 'check-in missed'}`,
   );
-  await tx.query(
-    `INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, after)
-     VALUES ('system:visit-watcher', 'alarm.raised', $1, 'alarm', $2, $3)`,
-    [schoolId, id, JSON.stringify({ type: due.type, visit: visitId, key: due.dedupKey })],
-  );
+  await appendAudit(tx, {
+    actor: 'system:visit-watcher',
+    action: 'alarm.raised',
+    schoolId,
+    entityType: 'alarm',
+    entityId: id,
+    after: { type: due.type, visit: visitId, key: due.dedupKey },
+  });
   return id;
 }
 

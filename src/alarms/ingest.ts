@@ -5,6 +5,7 @@ import { ALARM_TYPES, type FobEvent } from '../domain/fob/event.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { alarmForEvent, writeFobEvent } from '../store/alarms.ts';
+import { publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 
 export interface IngestDeps {
@@ -26,10 +27,6 @@ export interface IngestSource {
 export type IngestOutcome =
   | { outcome: 'accepted'; eventId: string; alarmId: string | null }
   | { outcome: 'duplicate'; alarmId: string | null };
-
-export function boardChannel(prefix: string): string {
-  return `${prefix}:board`;
-}
 
 /** The device registry: device id → staff member; an unknown device still raises its alarm. */
 export function staffFor(school: SchoolConfig, deviceId: string): string | null {
@@ -73,17 +70,14 @@ export async function ingestFobEvent(
   if (written.alarmId) {
     // The board first (the row is committed, so the office may see it now), then the escalation job;
     // the transport acknowledges only after both.
-    const told = deps.publisher
-      ?.publish(
-        boardChannel(deps.prefix),
-        JSON.stringify({
-          id: written.boardId,
-          schoolId: school.id,
-          type: 'alarm.raised',
-          payload: boardPayload(written.alarmId, event, staffId),
-        }),
-      )
-      .catch(() => 0);
+    const told = publishBoardEvents(deps.publisher, deps.prefix, [
+      {
+        id: written.boardId!,
+        schoolId: school.id,
+        type: 'alarm.raised',
+        payload: boardPayload(written.alarmId, event, staffId),
+      },
+    ]);
     await enqueueEscalation(deps, written.alarmId);
     await told;
   }

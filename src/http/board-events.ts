@@ -1,17 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { boardChannel } from '../alarms/ingest.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { boardEventsAfter } from '../store/alarms.ts';
+import { type BoardEventRow, boardChannel } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 
-export interface BoardEvent {
-  id: string;
-  schoolId: string;
-  type: string;
-  payload: Record<string, unknown>;
-}
+type BoardEvent = BoardEventRow;
 
 export interface BoardEventsOptions {
   config: DoorstepConfig;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { boardChannel } from '../alarms/ingest.ts';
 import type { CheckResult } from '../runtime/checks.ts';
+import { insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 
@@ -35,15 +35,9 @@ export class BoardChannel implements Channel {
       staffId: n.staffId,
       target: n.target,
     };
-    const { rows } = await this.db.query<{ id: string }>(
-      `INSERT INTO board_events (school_id, type, payload) VALUES ($1, 'alarm.escalated', $2) RETURNING id`,
-      [n.schoolId, JSON.stringify(payload)],
-    );
-    const id = String(rows[0]!.id);
-    await this.publisher?.publish(
-      boardChannel(this.prefix),
-      JSON.stringify({ id, schoolId: n.schoolId, type: 'alarm.escalated', payload }),
-    );
+    const event = await insertBoardEvent(this.db, n.schoolId, 'alarm.escalated', payload);
+    await publishBoardEvents(this.publisher, this.prefix, [event]);
+    const id = event.id;
     return { receipt: `board event ${id}` };
   }
 }

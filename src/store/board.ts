@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
-import { boardChannel } from '../alarms/ingest.ts';
 import type { Queryable } from './db.ts';
+
+/** The Redis channel every process publishes board events on (one per deployment prefix). */
+export function boardChannel(prefix: string): string {
+  return `${prefix}:board`;
+}
 
 export interface BoardEventRow {
   id: string;
