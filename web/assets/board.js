@@ -307,14 +307,34 @@ async function act(url, body, done) {
   }
 }
 
-let pending = null;
 async function refresh() {
   state.data = await api('GET', `/api/board?school=${encodeURIComponent(state.school)}`);
   render();
 }
-function scheduleRefresh() {
-  clearTimeout(pending);
-  pending = setTimeout(() => refresh().catch((e) => say(msg, e.message, true)), 50);
+
+// The board re-reads itself at once on an event; events arriving while it reads are folded into
+// one more read half a second later: a burst of alarms costs a few reads per open board, not one per alarm.
+const MIN_GAP_MS = 500;
+const reads = { running: false, again: false };
+function scheduleRefresh(wait = 0) {
+  if (reads.running) {
+    reads.again = true;
+    return;
+  }
+  reads.running = true;
+  setTimeout(async () => {
+    try {
+      await refresh();
+    } catch (e) {
+      say(msg, e.message, true);
+    } finally {
+      reads.running = false;
+      if (reads.again) {
+        reads.again = false;
+        scheduleRefresh(MIN_GAP_MS); // events came in meanwhile: one more read, a little later
+      }
+    }
+  }, wait);
 }
 
 let retryTimer = null;
