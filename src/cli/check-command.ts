@@ -14,6 +14,7 @@ import { describeError } from '../errors.ts';
 import { channelsFor } from '../notify/channels-for.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { type Check, type CheckResult, runChecks } from '../runtime/checks.ts';
+import { type SchoolConnection, schoolChecks } from '../runtime/school-checks.ts';
 import { openPostgres } from '../store/postgres.ts';
 
 export function summariseSchool(s: SchoolConfig): string {
@@ -92,23 +93,6 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
   };
   const of = (kind: SchoolConnection) => config.schools.flatMap((s) => schoolChecks(config, s, kind));
   return [redis, store, ...of('mis'), ...of('records'), ...of('channels')];
-}
-
-export type SchoolConnection = 'mis' | 'records' | 'channels';
-
-/** One school's connection tests of one kind (the data manager page runs these too); nothing is sent. */
-export function schoolChecks(config: DoorstepConfig, school: SchoolConfig, kind: SchoolConnection): Check[] {
-  const named =
-    (run: () => Promise<CheckResult>): Check =>
-    async () => {
-      const result = await run();
-      return { ...result, name: `${school.id} ${result.name}` };
-    };
-  if (kind === 'mis') return [named(() => misSourceFor(school, () => new Date()).check())];
-  if (kind === 'records') return [named(() => sinkFor(school).check())];
-  return [...channelsFor(school, { db: undefined as never, prefix: config.redis.prefix })]
-    .filter(([k]) => k !== 'board')
-    .map(([, channel]) => named(() => channel.check()));
 }
 
 /**

@@ -1,0 +1,22 @@
+import { misSourceFor } from '../../connectors/mis/index.ts';
+import { sinkFor } from '../../connectors/records/index.ts';
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { channelsFor } from '../notify/channels-for.ts';
+import type { Check, CheckResult } from './checks.ts';
+
+export type SchoolConnection = 'mis' | 'records' | 'channels';
+
+/** One school's connection tests of one kind (`doorstep check` and the data manager page); nothing is sent. */
+export function schoolChecks(config: DoorstepConfig, school: SchoolConfig, kind: SchoolConnection): Check[] {
+  const named =
+    (run: () => Promise<CheckResult>): Check =>
+    async () => {
+      const result = await run();
+      return { ...result, name: `${school.id} ${result.name}` };
+    };
+  if (kind === 'mis') return [named(() => misSourceFor(school, () => new Date()).check())];
+  if (kind === 'records') return [named(() => sinkFor(school).check())];
+  return [...channelsFor(school, { db: undefined as never, prefix: config.redis.prefix })]
+    .filter(([k]) => k !== 'board')
+    .map(([, channel]) => named(() => channel.check()));
+}
