@@ -1,8 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { misSourceFor } from '../../connectors/mis/index.ts';
-import { sinkFor } from '../../connectors/records/index.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import {
@@ -11,7 +9,6 @@ import {
   DEFAULT_OVERDUE_VISIT_POLICY,
 } from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
-import { channelsFor } from '../notify/channels-for.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { type Check, type CheckResult, runChecks } from '../runtime/checks.ts';
 import { type SchoolConnection, schoolChecks } from '../runtime/school-checks.ts';
