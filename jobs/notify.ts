@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { EscalationPolicy } from '../src/domain/escalation/ladder.ts';
-import { channelKind, type Notification } from '../src/notify/channel.ts';
+import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
@@ -37,7 +37,7 @@ export async function notify(
   };
   const school = deps.config.schools.find((s) => s.id === n.schoolId);
   const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
-  if (n.target.endsWith(':visiting-staff')) extra['visiting-staff'] = await visitingStaff(deps, n);
+  if (n.target.endsWith(`:${VISITING_STAFF}`)) extra[VISITING_STAFF] = await visitingStaff(deps, n);
   const channel = school
     ? channelsFor(
         school,

@@ -9,6 +9,7 @@ import {
   DEFAULT_OVERDUE_VISIT_POLICY,
 } from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
+import { VISITING_STAFF } from '../notify/channel.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { type Check, type CheckResult, runChecks } from '../runtime/checks.ts';
 import { type SchoolConnection, schoolChecks } from '../runtime/school-checks.ts';
@@ -40,7 +41,7 @@ export function escalationGaps(s: SchoolConfig): string[] {
       } else if (
         (channel === 'sms' || channel === 'email') &&
         group &&
-        group !== 'visiting-staff' && // the people on the visit, from their accounts
+        group !== VISITING_STAFF && // the people on the visit, from their accounts
         !s.contacts[group]?.length
       ) {
         out.push(`escalation.${kind} notifies ${target}, but contacts.${group} is empty`);

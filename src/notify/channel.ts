@@ -30,6 +30,12 @@ export interface Channel {
   send(n: Notification): Promise<DeliveryReceipt>;
 }
 
+/**
+ * The contacts group that is not in the config: the people on the alarm's visit (or the wearer of
+ * the device), whose phones and e-mail come from their accounts when the notification is sent.
+ */
+export const VISITING_STAFF = 'visiting-staff';
+
 /** The channel kind of a target: `sms:on-call-leaders` → `sms`. */
 export function channelKind(target: string): string {
   return target.split(':')[0]!;

@@ -1,4 +1,5 @@
 import type { AlarmState, EscalationPolicy } from '../domain/escalation/ladder.ts';
+import type { ResolutionReason } from '../domain/escalation/resolution.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
 
@@ -115,22 +116,11 @@ export async function acknowledge(tx: Queryable, alarmId: string, by: string, at
   return 'acknowledged';
 }
 
-export type ResolutionReason =
-  | 'test'
-  | 'false_alarm'
-  | 'incident_without_dispatch'
-  | 'incident_with_dispatch'
-  /** The visit watcher's alarm cleared by the worker (checked in, back at school): no incident. */
-  | 'worker_safe';
-
-/** The reasons a person gives when resolving an alarm (each writes the incident record). */
-export const PERSON_RESOLUTION_REASONS = [
-  'test',
-  'false_alarm',
-  'incident_without_dispatch',
-  'incident_with_dispatch',
-] as const satisfies readonly ResolutionReason[];
-export type PersonResolutionReason = (typeof PERSON_RESOLUTION_REASONS)[number];
+export {
+  PERSON_RESOLUTION_REASONS,
+  type PersonResolutionReason,
+  type ResolutionReason,
+} from '../domain/escalation/resolution.ts';
 
 /** Resolves an alarm (from open or acknowledged) with a reason; a resolved alarm stays resolved. */
 export async function resolve(

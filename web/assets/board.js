@@ -17,13 +17,6 @@ const EVENT_TYPES = [
   'visit.completed',
   'visit.cancelled',
 ];
-const REASONS = [
-  ['test', 'Test'],
-  ['false_alarm', 'False alarm'],
-  ['incident_without_dispatch', 'Incident, no police or ambulance'],
-  ['incident_with_dispatch', 'Incident, police or ambulance called'],
-];
-
 const state = { school: null, data: null, source: null, lastEventId: null, eventsSeen: 0, connected: false };
 window.doorstepBoard = state;
 const msg = document.getElementById('message');
@@ -91,7 +84,10 @@ function alarmCard(a) {
   const reason = h(
     'select',
     { id: `reason-${a.id}`, name: 'reason' },
-    REASONS.map(([v, l]) => h('option', { value: v }, l)),
+    // The reasons and their wording come from the server (the same words as the incident record).
+    state.data.resolutionReasons.map((r) =>
+      h('option', { value: r.value }, r.label[0].toUpperCase() + r.label.slice(1)),
+    ),
   );
   const where = [];
   if (a.location)

@@ -133,13 +133,24 @@ export function policyFor(
   policies: Readonly<Record<string, EscalationPolicy>>,
   type: string,
 ): EscalationPolicy {
-  const own = policies[type] ?? policies[type.replace(/_/g, '-')];
-  if (own) return own;
-  if (type === 'overdue_visit') return DEFAULT_OVERDUE_VISIT_POLICY;
-  if (policies.alarm) return policies.alarm;
-  if (type === 'missed_check_in') return DEFAULT_MISSED_CHECK_IN_POLICY;
-  return DEFAULT_ALARM_POLICY;
+  return (
+    policies[type] ??
+    policies[type.replace(/_/g, '-')] ??
+    VISIT_DEFAULTS[type] ??
+    policies.alarm ??
+    DEVICE_ALARM_DEFAULTS[type] ??
+    DEFAULT_ALARM_POLICY
+  );
 }
+
+/** Kinds that are not device alarms: a school's `alarm` policy does not apply to them. */
+const VISIT_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {
+  overdue_visit: DEFAULT_OVERDUE_VISIT_POLICY,
+};
+/** Device alarm types with a default of their own, used when the school sets no `alarm` policy. */
+const DEVICE_ALARM_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {
+  missed_check_in: DEFAULT_MISSED_CHECK_IN_POLICY,
+};
 
 /** What the board shows as the next step: its prompt (or targets) and when it is due. */
 export function nextStepOf(policy: EscalationPolicy, step: number): { level: number; prompt: string } | null {

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
+import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
-import { PERSON_RESOLUTION_REASONS } from '../../store/alarm-state.ts';
 import { boardState } from '../../store/board-state.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -18,7 +18,14 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
     async (req) => {
       const school = schoolParam(deps, req, req.query.school);
       const now = deps.now();
-      return boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
+      const state = await boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
+      return {
+        ...state,
+        resolutionReasons: PERSON_RESOLUTION_REASONS.map((value) => ({
+          value,
+          label: RESOLUTION_REASONS[value],
+        })),
+      };
     },
   );
 

@@ -1,11 +1,5 @@
+import { RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { londonTime } from './london-time.ts';
-
-export const RESOLUTION_REASONS = {
-  test: 'a test',
-  false_alarm: 'a false alarm',
-  incident_without_dispatch: 'an incident, resolved without police or ambulance',
-  incident_with_dispatch: 'an incident, with police or ambulance dispatched',
-} as const;
 
 export interface IncidentRecord {
   alarmId: string;
