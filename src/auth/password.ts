@@ -36,5 +36,9 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
-/** A hash of nothing in particular, to spend the same time when the user does not exist. */
-export const DUMMY_HASH_PROMISE: Promise<string> = hashPassword(randomBytes(16).toString('hex'));
+let dummy: Promise<string> | undefined;
+/** A hash of nothing in particular, to spend the same time when the user does not exist (made on first use). */
+export function dummyHash(): Promise<string> {
+  dummy ??= hashPassword(randomBytes(16).toString('hex'));
+  return dummy;
+}

@@ -12,7 +12,7 @@ import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../sto
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
-import { type Address, formatAddress, lockVisit, type VisitRow } from '../store/visits.ts';
+import { type Address, formatAddress, lockVisit, type VisitRow, visitStaffNames } from '../store/visits.ts';
 
 export interface VisitDeps {
   db: Db;
@@ -438,11 +438,6 @@ export async function recordOutcome(
         v.pupilMisId,
       ]);
       const p = pupilRows[0];
-      const { rows: staff } = await tx.query<{ id: string; display_name: string }>(
-        'SELECT id, display_name FROM users WHERE id = ANY($1::bigint[])',
-        [[v.leadUserId, v.partnerUserId].filter(Boolean)],
-      );
-      const name = (id: string | null) => staff.find((s) => String(s.id) === id)?.display_name;
       const record = renderVisitOutcome({
         visitId,
         pupils: [
@@ -452,7 +447,7 @@ export async function recordOutcome(
             name: p ? [p.forename, p.surname].filter(Boolean).join(' ') : null,
           },
         ],
-        visitedBy: [name(v.leadUserId), name(v.partnerUserId)].filter((x): x is string => Boolean(x)),
+        visitedBy: await visitStaffNames(tx, v),
         address: formatAddress(v.address),
         departedAt: v.departedAt ?? now,
         returnedAt: v.returnedAt ?? now,

@@ -3,7 +3,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
-import { type Address, formatAddress, getVisit } from '../../store/visits.ts';
+import { dayList, getVisit, visitStaffNames } from '../../store/visits.ts';
 import { mayHandleVisit, userMaySeeSchool } from '../../visits/service.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
@@ -85,26 +85,12 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
       const school = deps.config.schools.find((x) => x.id === req.query.school);
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
         return reply.code(404).type('text/plain').send('no such school or date');
-      const { rows } = await deps.db.query<Record<string, unknown>>(
-        `SELECT v.id, v.reason, v.address, v.status, v.authorisation_note, v.authorised_at, au.display_name AS authorised_by,
-                p.forename, p.surname, p.year_group,
-                (SELECT string_agg(c.name || coalesce(' (' || c.relationship || ')', '') || coalesce(' ' || c.phone, ''), '; ' ORDER BY c.priority)
-                   FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id) AS contacts,
-                (SELECT round(100.0 * count(*) FILTER (WHERE m.category IN ('present', 'approved_activity'))
-                          / nullif(count(*) FILTER (WHERE m.category <> 'not_possible'), 0), 1)
-                   FROM attendance_marks m WHERE m.school_id = v.school_id AND m.pupil_mis_id = v.pupil_mis_id
-                    AND m.date >= $3::date) AS attendance
-         FROM visits v
-           LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
-           LEFT JOIN users au ON au.id = v.authorised_by
-         WHERE v.school_id = $1 AND v.planned_for = $2::date AND v.status <> 'cancelled' ORDER BY v.id`,
-        [school.id, date, `${academicYearOf(date)}-09-01`],
-      );
+      const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
       const cell = (v: unknown) => `<td>${escapeHtml(v === null || v === undefined ? '' : String(v))}</td>`;
       const body = rows
         .map(
           (r) =>
-            `<tr>${cell([r.forename, r.surname].filter(Boolean).join(' '))}${cell(r.year_group)}${cell(formatAddress(r.address as Address))}${cell(r.contacts)}${cell(r.attendance === null ? 'no marks' : `${r.attendance}%`)}${cell(r.reason)}${cell(r.authorised_by ? `${r.authorised_by}${r.authorisation_note ? ` (${r.authorisation_note})` : ''}` : 'NOT YET AUTHORISED')}</tr>`,
+            `<tr>${cell(r.pupil)}${cell(r.yearGroup)}${cell(r.address)}${cell(r.contacts)}${cell(r.attendancePercent === null ? 'no marks' : `${r.attendancePercent.toFixed(1)}%`)}${cell(r.reason)}${cell(r.authorisedBy ? `${r.authorisedBy}${r.authorisationNote ? ` (${r.authorisationNote})` : ''}` : 'NOT YET AUTHORISED')}</tr>`,
         )
         .join('\n');
       const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -129,11 +115,7 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
       if (!v || !req.user || !mayHandleVisit(req.user, v))
         return reply.code(404).type('text/plain').send('no such visit');
       const school = deps.config.schools.find((s) => s.id === v.schoolId);
-      const { rows } = await deps.db.query<{ display_name: string }>(
-        'SELECT display_name FROM users WHERE id = ANY($1::bigint[]) ORDER BY id',
-        [[v.leadUserId, v.partnerUserId].filter(Boolean)],
-      );
-      const who = rows.map((r) => r.display_name).join(' and ') || req.user.displayName;
+      const who = (await visitStaffNames(deps.db, v)).join(' and ') || req.user.displayName;
       const when = londonTime(deps.now());
       const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sorry you weren't in</title><link rel="stylesheet" href="/assets/app.css"></head>

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { DUMMY_HASH_PROMISE, verifyPassword } from '../../auth/password.ts';
+import { dummyHash, verifyPassword } from '../../auth/password.ts';
 import { appendAudit } from '../../store/audit.ts';
 import {
   createSession,
@@ -28,7 +28,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
     const user = await userByUsername(deps.db, username);
     const generic = { code: 'DOORSTEP_UNAUTHENTICATED', message: 'wrong username or password' };
     if (!user || user.disabled) {
-      await verifyPassword(password, await DUMMY_HASH_PROMISE); // the same time either way
+      await verifyPassword(password, await dummyHash()); // the same time either way
       return reply.code(401).send(generic);
     }
     if (user.lockedUntil && user.lockedUntil > now) {

@@ -17,12 +17,12 @@ import {
   cancelVisit,
   checkInVisit,
   departVisit,
-  userMaySeeSchool as mayHandleSchool,
   mayHandleVisit,
   recordOutcome,
   requestVisit,
   returnVisit,
   signDayList,
+  userMaySeeSchool,
 } from '../../visits/service.ts';
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -286,7 +286,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
           [flagId],
         );
         const f = rows[0];
-        if (!f || !mayHandleSchool(user, f.school_id as string))
+        if (!f || !userMaySeeSchool(user, f.school_id as string))
           throw doorstepError('NOT_FOUND', `no address flag ${flagId}`);
         await appendAudit(tx, {
           actor: `user:${user.id}`,
