@@ -18,6 +18,7 @@ import { configWith } from '../helpers/config.ts';
 import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
 
 const schema = uniqueName('escalation');
 const prefix = uniqueName('escalation');
@@ -73,14 +74,6 @@ async function steps(alarmId: string): Promise<number[]> {
     [alarmId],
   );
   return rows.map((r) => r.step);
-}
-
-async function until(cond: () => Promise<boolean>, ms = 10_000, what = '') {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 beforeAll(async () => {

@@ -5,6 +5,7 @@ import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { insertTestRecords } from '../helpers/outbox.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, writeTempConfig } from '../helpers/spawn.ts';
+import { until } from '../helpers/wait.ts';
 
 const schema = uniqueName('outbox');
 const prefix = uniqueName('outbox').replace(/_/g, '-');
@@ -19,14 +20,6 @@ async function delivered(): Promise<number> {
     `SELECT count(*)::int AS n FROM outbox WHERE status = 'delivered'`,
   );
   return rows[0]!.n;
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms: number, what: string) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(async () => {
@@ -58,13 +51,13 @@ describe('delivery across a crash', () => {
   it('a worker killed with SIGKILL mid-delivery, then restarted, loses and doubles nothing', async () => {
     let worker: Spawned = runCli(['start', '--role', 'worker', '--config', config], env);
     try {
-      await waitFor(async () => (await delivered()) >= 60, 30_000, 'the first deliveries');
+      await until(async () => (await delivered()) >= 60, 30_000, 'the first deliveries');
       worker.child.kill('SIGKILL');
       await worker.exited;
       const atKill = await delivered();
       expect(atKill).toBeLessThan(N); // killed mid-way
       worker = runCli(['start', '--role', 'worker', '--config', config], env);
-      await waitFor(async () => (await delivered()) === N, 60_000, 'every record delivered');
+      await until(async () => (await delivered()) === N, 60_000, 'every record delivered');
       expect(fake.incidents.size).toBe(N);
       expect(fake.created).toBe(N);
     } finally {

@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/open.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_MQTT_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
+import { until } from '../helpers/wait.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'e2e correct horse battery';
@@ -23,11 +24,6 @@ let browser: Browser;
 let publisher: MqttClient;
 let configFile: string;
 const serverEnv = { DATABASE_URL: TEST_DATABASE_URL, E2E_CPOMS_TOKEN: 'e2e-token', LOG_LEVEL: 'warn' };
-
-/** Controls a person cannot name: no <label>, no aria-label, a button with no text (WCAG 1.3.1, 4.1.2). */
-const UNLABELLED = `[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
-  .filter((el) => !(el.labels?.length || el.getAttribute('aria-label') || (el.tagName === 'BUTTON' && el.textContent.trim())))
-  .map((el) => el.outerHTML.slice(0, 120))`;
 
 const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
 
@@ -57,16 +53,6 @@ function sos(n: number) {
     }),
     { qos: 1 },
   );
-}
-
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 async function addUser(username: string, name: string, roles: string, config: string) {
@@ -186,7 +172,6 @@ describe('Doorstep in a browser', () => {
     expect(await office.evaluate('window.doorstepSound.playing')).toBe(true);
     expect(await office.evaluate('document.body.dataset.sounding')).toBe('true');
     await office.screenshot({ path: join(OUT, 'board-desktop.png'), fullPage: true });
-    expect(await office.evaluate(UNLABELLED)).toEqual([]);
     expect(await axe(office)).toEqual([]);
     console.log(`alarm on the board ${shownAfterMs} ms after publish`);
 
@@ -196,8 +181,9 @@ describe('Doorstep in a browser', () => {
       /Acknowledged by\s*Olive Office/,
     );
     await until(
-      'the sound to stop',
       async () => (await office.evaluate('document.body.dataset.sounding')) === 'false',
+      15_000,
+      'the sound to stop',
     );
   });
 
@@ -211,8 +197,10 @@ describe('Doorstep in a browser', () => {
     expect(new URL(sam.url()).pathname).toBe('/visits');
     await sam.getByText('Request a visit').click();
     await sam.getByLabel('Find the pupil').fill('Okonkwo');
-    await until('the pupil search', async () =>
-      (await sam.locator('#pupil option').first().textContent())?.includes('Amelia'),
+    await until(
+      async () => (await sam.locator('#pupil option').first().textContent())?.includes('Amelia'),
+      15_000,
+      'the pupil search',
     );
     await sam.getByLabel('Reason for the visit').fill('Absent five days, no contact');
     await sam.getByRole('button', { name: 'Request visit' }).click();
@@ -234,7 +222,6 @@ describe('Doorstep in a browser', () => {
     await sam.reload();
     // The flag is in front of the worker before they leave.
     await sam.locator('#risks li', { hasText: 'DANGEROUS Dog on the premises; do not enter' }).waitFor();
-    expect(await sam.evaluate(UNLABELLED)).toEqual([]);
     expect(await axe(sam)).toEqual([]);
     const back = new Date(Date.now() + 60 * 60_000);
     const hhmm = back.getDate() === new Date().getDate() ? back.toTimeString().slice(0, 5) : '23:59';
@@ -268,10 +255,10 @@ describe('Doorstep in a browser', () => {
     await sam.getByText(/Completed .*: child seen/).waitFor();
 
     const record = await until(
-      'the visit outcome at the fake CPOMS',
       async () =>
         [...cpoms.incidents.values()].find((i) => String(i.idempotencyKey).startsWith('visit-outcome:lime:')),
       30_000,
+      'the visit outcome at the fake CPOMS',
     );
     expect(JSON.stringify(record.body)).toContain('Amelia back in school on Monday');
     expect(record.body.students).toEqual(['cpoms-student-1']);
@@ -309,7 +296,6 @@ describe('Doorstep in a browser', () => {
     await admin.getByRole('button', { name: 'Create account' }).click();
     await admin.getByRole('status').filter({ hasText: 'Account pat created.' }).waitFor();
     await admin.locator('td', { hasText: 'Pat Partner' }).waitFor();
-    expect(await admin.evaluate(UNLABELLED)).toEqual([]);
     expect(await axe(admin)).toEqual([]);
   });
 });

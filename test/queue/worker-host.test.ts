@@ -8,6 +8,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import { type Handlers, WorkerHost } from '../../src/queue/worker-host.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
 
 /** A test catalog exercising the host machinery with jobs whose timing the test controls. */
 const testCatalog = {
@@ -91,14 +92,6 @@ function startHost(deps: Deps, roles: ('worker' | 'ingest')[] = ['worker']) {
   return host;
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
-
 beforeAll(async () => {
   prefix = uniqueName('wh');
   conn = await connectRedis(redis, 'producer');
@@ -127,7 +120,7 @@ describe('WorkerHost', () => {
     const deps: Deps = { runs: new Map(), finished: new Map() };
     const host = startHost(deps);
     const job = await producer.enqueue('slow', { ms: 600, key: 'graceful' });
-    await waitFor(() => deps.runs.get('graceful') === 1);
+    await until(() => deps.runs.get('graceful') === 1);
     const report = await host.close(5000);
     expect(report.handedBack).toBe(0);
     expect(deps.finished.get('graceful')).toBe(1);
@@ -138,7 +131,7 @@ describe('WorkerHost', () => {
     const deps: Deps = { runs: new Map(), finished: new Map() };
     const host = startHost(deps);
     const job = await producer.enqueue('slow', { ms: 1500, key: 'handed-back' });
-    await waitFor(() => deps.runs.get('handed-back') === 1);
+    await until(() => deps.runs.get('handed-back') === 1);
     const report = await host.close(100);
     expect(report.handedBack).toBe(1);
     expect(deps.finished.get('handed-back')).toBeUndefined();
@@ -147,7 +140,7 @@ describe('WorkerHost', () => {
 
     // A new process picks it up and completes it; the handed-back try was not counted as a failure.
     startHost(deps);
-    await waitFor(async () => (await producer.queueFor('slow').getJobState(job.id!)) === 'completed');
+    await until(async () => (await producer.queueFor('slow').getJobState(job.id!)) === 'completed');
     expect(deps.runs.get('handed-back')).toBe(2);
     expect(deps.finished.get('handed-back')).toBe(1);
     const done = await producer.queueFor('slow').getJob(job.id!);
@@ -159,7 +152,7 @@ describe('WorkerHost', () => {
     const deps: Deps = { runs: new Map(), finished: new Map() };
     startHost(deps);
     const job = await producer.enqueue('limited', { key: 'timeout' });
-    await waitFor(async () => (await producer.queueFor('limited').getJobState(job.id!)) === 'failed');
+    await until(async () => (await producer.queueFor('limited').getJobState(job.id!)) === 'failed');
     const failed = await producer.queueFor('limited').getJob(job.id!);
     expect(failed?.attemptsMade).toBe(2);
     expect(failed?.failedReason).toMatch(/exceeded its 200 ms timeout/);
@@ -174,14 +167,14 @@ describe('WorkerHost', () => {
     await sleep(300);
     expect(await producer.queueFor('ingestOnly').getJobState(job.id!)).toBe('waiting');
     startHost(deps, ['ingest']);
-    await waitFor(() => deps.finished.get('ingest') === 1);
+    await until(() => deps.finished.get('ingest') === 1);
   });
 
   it('rejects a payload that was tampered with in Redis without retrying it', async () => {
     const deps: Deps = { runs: new Map(), finished: new Map() };
     startHost(deps);
     const job = await producer.queueFor('slow').add('slow', { ms: 'soon' }, { attempts: 3 });
-    await waitFor(async () => (await producer.queueFor('slow').getJobState(job.id!)) === 'failed');
+    await until(async () => (await producer.queueFor('slow').getJobState(job.id!)) === 'failed');
     const failed = await producer.queueFor('slow').getJob(job.id!);
     expect(failed?.failedReason).toMatch(/DOORSTEP_JOB_PAYLOAD_INVALID.*ms, key/);
     expect(failed?.attemptsMade).toBe(1);

@@ -20,6 +20,7 @@ import {
   TEST_REDIS_URL,
   uniqueName,
 } from '../../helpers/services.ts';
+import { until } from '../../helpers/wait.ts';
 
 const id = uniqueName('mqtt');
 const schema = id;
@@ -78,12 +79,8 @@ async function count(sql: string): Promise<number> {
   return rows[0]!.n;
 }
 
-async function until(sql: string, n: number, ms = 15_000) {
-  const end = Date.now() + ms;
-  while ((await count(sql)) < n) {
-    if (Date.now() > end) throw new Error(`waited for ${sql} to reach ${n}, have ${await count(sql)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+function reach(sql: string, n: number, ms = 15_000) {
+  return until(async () => (await count(sql)) >= n, ms, `${sql} to reach ${n}`, 50);
 }
 
 beforeAll(async () => {
@@ -108,8 +105,8 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     for (let i = 0; i < 50; i++) await publish(sos(i));
     await publish(sos(0)); // the same device event again
     await publish('{"not": "a fob event"');
-    await until('SELECT count(*) FROM alarms', 50);
-    await until('SELECT count(*) FROM rejected_events', 1);
+    await reach('SELECT count(*) FROM alarms', 50);
+    await reach('SELECT count(*) FROM rejected_events', 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(await count('SELECT count(*) FROM alarms')).toBe(50);
     expect(await count(`SELECT count(*) FROM alarms WHERE staff_id = 'staff-17'`)).toBe(50);
@@ -133,7 +130,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     const t = transport({ db, producer, prefix });
     t.start();
     await t.ready;
-    await until(`SELECT count(*) FROM fob_events WHERE vendor_event_id LIKE 'mq-1__'`, 20);
+    await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id LIKE 'mq-1__'`, 20);
     await t.stop();
   });
 
@@ -153,7 +150,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     t.start();
     await t.ready;
     await publish(sos(500));
-    await until(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'mq-500'`, 1, 20_000);
+    await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'mq-500'`, 1, 20_000);
     expect(failures).toBe(6);
     await new Promise((r) => setTimeout(r, 300));
     expect(
