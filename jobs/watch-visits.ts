@@ -1,14 +1,15 @@
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
-import { policyFor } from '../src/domain/escalation/ladder.ts';
+import { type EscalationPolicy, policyFor } from '../src/domain/escalation/ladder.ts';
 import { type DueVisitAlarm, dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { addTimeline, resolve } from '../src/store/alarm-state.ts';
+import { addTimeline } from '../src/store/alarm-state.ts';
 import { appendAudit } from '../src/store/audit.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import { toVisit } from '../src/store/visits.ts';
+import { clearVisitAlarms } from '../src/visits/service.ts';
 
 /**
  * watch-visits (every 15 s): for every visit out of school it first takes in fob check-ins (a
@@ -55,9 +56,7 @@ export async function watchVisits(
             v.id,
             (r.lead_staff_id as string | null) ?? null,
             due,
-            {
-              policy: policyFor(school.escalation, due.type),
-            },
+            policyFor(school.escalation, due.type),
           );
           if (id) {
             raised++;
@@ -96,12 +95,12 @@ async function raiseVisitAlarm(
   visitId: string,
   staffId: string | null,
   due: DueVisitAlarm,
-  o: { policy: unknown },
+  policy: EscalationPolicy,
 ): Promise<string | null> {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO alarms (school_id, visit_id, dedup_key, device_id, staff_id, unknown_device, type, status, raised_at, policy)
      VALUES ($1, $2, $3, NULL, $4, false, $5, 'open', $6, $7) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
-    [schoolId, visitId, due.dedupKey, staffId, due.type, due.dueAt, JSON.stringify(o.policy)],
+    [schoolId, visitId, due.dedupKey, staffId, due.type, due.dueAt, JSON.stringify(policy)],
   );
   const id = rows[0] ? String(rows[0].id) : null;
   if (!id) return null;
@@ -139,20 +138,15 @@ async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, event
       'UPDATE visits SET last_check_in_at = GREATEST(COALESCE(last_check_in_at, $2), $2), updated_at = now() WHERE id = $1',
       [visitId, r.at],
     );
-    const { rows: open } = await tx.query<{ id: string }>(
-      `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'missed_check_in' AND status <> 'resolved'`,
-      [visitId],
+    await clearVisitAlarms(
+      tx,
+      { id: visitId, schoolId },
+      ['missed_check_in'],
+      'system:visit-watcher',
+      'the worker checked in (fob)',
+      now,
+      events,
     );
-    for (const a of open) {
-      const alarmId = String(a.id);
-      if (
-        (await resolve(tx, alarmId, 'system:visit-watcher', 'worker_safe', 'fob check-in', now)) ===
-        'resolved'
-      ) {
-        await addTimeline(tx, alarmId, 'the worker checked in (fob)', 'system:visit-watcher');
-        events.push(await insertBoardEvent(tx, schoolId, 'alarm.resolved', { alarmId }));
-      }
-    }
     events.push(await insertBoardEvent(tx, schoolId, 'visit.checked-in', { visitId }));
   }
   return rows.length;

@@ -320,9 +320,9 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
 }
 
 /** Resolves the visit's open alarms of these kinds as "worker safe" (no incident record). */
-async function clearVisitAlarms(
+export async function clearVisitAlarms(
   tx: Queryable,
-  v: VisitRow,
+  v: Pick<VisitRow, 'id' | 'schoolId'>,
   types: readonly string[],
   by: string,
   why: string,
