@@ -48,11 +48,10 @@ export async function escalate(
   const { rows } = await deps.db.query<{
     id: string;
     status: string;
-    step: number;
-    policy: unknown;
     escalation_step: number;
+    next_step_at: Date | null;
   }>(
-    `SELECT n.id, n.status, a.escalation_step, a.policy FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+    `SELECT n.id, n.status, a.escalation_step, a.next_step_at FROM notifications n JOIN alarms a ON a.id = n.alarm_id
      WHERE n.alarm_id = $1 AND n.step = $2`,
     [payload.alarmId, payload.step],
   );
@@ -62,8 +61,9 @@ export async function escalate(
   }
   const next = rows[0]?.escalation_step ?? -1;
   if (next === payload.step + 1) {
-    const policy = rows[0]!.policy as Parameters<typeof decideStep>[0];
-    const delayMs = Math.round(policy.levels[next % policy.levels.length]!.afterMinutes * 60_000);
+    // The due time was fixed when the step was taken: a retry later waits only what is left of it.
+    const dueAt = rows[0]!.next_step_at;
+    const delayMs = dueAt ? Math.max(0, new Date(dueAt).getTime() - deps.now().getTime()) : 0;
     await deps.producer.enqueue(
       'escalate',
       { alarmId: payload.alarmId, step: next },
