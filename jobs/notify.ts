@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { EscalationPolicy } from '../src/domain/escalation/ladder.ts';
+import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
@@ -33,7 +33,7 @@ export async function notify(
     deviceId: (r.device_id as string | null) ?? null,
     staffId: (r.staff_id as string | null) ?? null,
     visitId: r.visit_id === null ? null : String(r.visit_id),
-    prompt: promptOf(r.policy as EscalationPolicy, r.step as number),
+    prompt: r.policy ? (levelAt(r.policy as EscalationPolicy, r.step as number).prompt ?? null) : null,
   };
   const school = deps.config.schools.find((s) => s.id === n.schoolId);
   const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
@@ -68,11 +68,6 @@ export async function notify(
     );
     throw err;
   }
-}
-
-function promptOf(policy: EscalationPolicy | null, step: number): string | null {
-  if (!policy?.levels?.length) return null;
-  return policy.levels[step % policy.levels.length]?.prompt ?? null;
 }
 
 /** The people on the alarm's visit (lead and partner), else the wearer of the alarmed device. */

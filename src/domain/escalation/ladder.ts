@@ -157,6 +157,11 @@ export function nextStepOf(policy: EscalationPolicy, step: number): { level: num
   if (step < 0) return null;
   const n = policy.levels.length;
   if (Math.floor(step / n) > policy.repeat) return null;
-  const level = policy.levels[step % n]!;
+  const level = levelAt(policy, step);
   return { level: (step % n) + 1, prompt: level.prompt ?? `notify ${level.notify.join(', ')}` };
+}
+
+/** The level a ladder step runs (steps go round the levels on a repeat). */
+export function levelAt(policy: EscalationPolicy, step: number) {
+  return policy.levels[step % policy.levels.length]!;
 }
