@@ -1,10 +1,13 @@
 import type { CheckResult } from '../../src/runtime/checks.ts';
 
+/** What Doorstep writes to a safeguarding record system (the outbox's `kind`, one list for all). */
+export type RecordKind = 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+
 /** A record as a sink receives it: rendered text, the pupils it concerns, and its category. */
 export interface OutboundRecord {
   outboxId: string;
   schoolId: string;
-  kind: 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+  kind: RecordKind;
   pupils: { misId: string; upn: string | null }[];
   title: string;
   body: string;

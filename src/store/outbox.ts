@@ -1,10 +1,11 @@
+import type { RecordKind } from '../../connectors/records/types.ts';
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
 
 export interface OutboxRow {
   id: string;
   schoolId: string;
-  kind: 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+  kind: RecordKind;
   pupils: { misId: string; upn: string | null }[];
   title: string;
   body: string;

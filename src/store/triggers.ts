@@ -1,3 +1,4 @@
+import type { RecordKind } from '../../connectors/records/types.ts';
 import type { Finding } from '../domain/triggers/evaluate.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
@@ -101,7 +102,7 @@ export async function closeEpisode(
 
 export interface OutboxInsert {
   schoolId: string;
-  kind: 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+  kind: RecordKind;
   pupilIds: string[];
   title: string;
   body: string;
