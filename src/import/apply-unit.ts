@@ -1,4 +1,5 @@
 import { describeWhere, malformed } from '../../connectors/mis/errors.ts';
+import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf } from '../domain/attendance/dates.ts';
@@ -163,7 +164,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
   } catch (err) {
     if (err instanceof DryRunDone) return err.summary;
     if (!ctx.dryRun && err instanceof DoorstepError) {
-      await insertImport(db, importRow, 'refused', err.message).catch(() => {});
+      await insertImport(db, importRow, 'refused', safeText(err.message)).catch(() => {});
     }
     throw err;
   }

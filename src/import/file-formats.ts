@@ -1,7 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
 import { readCsv } from '../../connectors/mis/csv/reader.ts';
 import { readCtf } from '../../connectors/mis/ctf/reader.ts';
+import { safeFileName } from '../../connectors/mis/safe-text.ts';
 import { readSimsXml } from '../../connectors/mis/sims-xml/reader.ts';
 import type { ImportUnit } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
@@ -28,14 +30,19 @@ export function formatFor(path: string, school: SchoolConfig | undefined, given?
   );
 }
 
-/** One file as one import unit, read by the reader for its format with the school's settings. */
+/**
+ * One file as one import unit, read by the reader for its format with the school's settings. Its
+ * label (in summaries, errors, notes and logs) is the file name made safe (`safeFileName`).
+ * `input` opens the bytes (a drop folder opens without following links); default: the path.
+ */
 export function fileUnit(
   path: string,
   format: FileFormat,
   school: SchoolConfig | undefined,
   onBytes?: (n: number) => void,
+  input: () => Readable = () => createReadStream(path, { highWaterMark: 64 * 1024 }),
 ): ImportUnit {
-  const unit = basename(path);
+  const unit = safeFileName(basename(path));
   const mis = school?.mis;
   const fileMis =
     mis && (mis.kind === 'sims-xml' || mis.kind === 'csv' || mis.kind === 'ctf') ? mis : undefined;
@@ -43,15 +50,15 @@ export function fileUnit(
   return {
     label: unit,
     batches: () => {
-      const input = createReadStream(path, { highWaterMark: 64 * 1024 });
-      if (format === 'ctf') return readCtf(input, common);
+      const bytes = input();
+      if (format === 'ctf') return readCtf(bytes, common);
       const columns = {
         ...(fileMis ? { pupilColumns: fileMis.columns.pupils, markColumns: fileMis.columns.marks } : {}),
       };
       if (format === 'csv') {
-        return readCsv(input, { ...common, ...columns, ...(fileMis ? { encoding: fileMis.encoding } : {}) });
+        return readCsv(bytes, { ...common, ...columns, ...(fileMis ? { encoding: fileMis.encoding } : {}) });
       }
-      return readSimsXml(input, { ...common, ...columns });
+      return readSimsXml(bytes, { ...common, ...columns });
     },
   };
 }

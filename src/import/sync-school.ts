@@ -1,3 +1,4 @@
+import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { MisSource } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { DoorstepError } from '../errors.ts';
@@ -25,14 +26,19 @@ export async function syncSchool(
   const report: SyncReport = { applied: [], refused: [] };
   const cursor = { value: await getCursor(db, school.id, source.kind) };
   for await (const unit of source.pull(cursor)) {
-    const ctx = importContextFor(school, options.now(), { actor: options.actor, source: source.kind });
+    const ctx = importContextFor(school, options.now(), {
+      actor: options.actor,
+      source: source.kind,
+      ...(unit.sha256 ? { sha256: unit.sha256 } : {}),
+    });
     let summary: ImportSummary;
     try {
       summary = await applyImportUnit(db, unit, ctx);
     } catch (err) {
       if (err instanceof DoorstepError && unit.afterRefusal && err.code.startsWith('DOORSTEP_IMPORT_')) {
-        await unit.afterRefusal(err.message);
-        report.refused.push({ unit: unit.label, reason: err.message });
+        const reason = safeText(err.message);
+        await unit.afterRefusal(reason);
+        report.refused.push({ unit: unit.label, reason });
         continue;
       }
       throw err;

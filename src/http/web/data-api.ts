@@ -1,7 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
+import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { doorstepError } from '../../errors.ts';
 import { runChecks } from '../../runtime/checks.ts';
 import { type SchoolConnection, schoolChecks } from '../../runtime/school-checks.ts';
@@ -9,21 +8,9 @@ import { appendAudit } from '../../store/audit.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
-/** Files the drop folder refused (kept with their `.error.txt`). Names and sizes only. */
+/** Files the drop folder refused (kept with their `.error.txt`). Names and sizes only, links not followed. */
 async function quarantined(dropFolder: string | undefined) {
-  if (!dropFolder) return [];
-  const dir = join(resolve(dropFolder), 'quarantine');
-  try {
-    const names = (await readdir(dir)).filter((n) => !n.endsWith('.error.txt')).sort();
-    return Promise.all(
-      names.slice(-50).map(async (n) => {
-        const st = await stat(join(dir, n));
-        return { file: n, bytes: st.size, at: st.mtime.toISOString() };
-      }),
-    );
-  } catch {
-    return [];
-  }
+  return dropFolder ? new DropFolder(dropFolder).quarantined().catch(() => []) : [];
 }
 
 /** The data manager's page: per school, each connector's last sync, counts, errors, quarantine, outbox. */

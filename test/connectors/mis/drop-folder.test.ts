@@ -1,0 +1,193 @@
+import { execFileSync } from 'node:child_process';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
+import { DropFolderSource } from '../../../connectors/mis/drop-folder/source.ts';
+import { syncSchool } from '../../../src/import/sync-school.ts';
+import type { Db } from '../../../src/store/db.ts';
+import { openStore } from '../../../src/store/open.ts';
+import { configWith } from '../../helpers/config.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../../helpers/services.ts';
+
+/**
+ * A drop folder is writable by whoever delivers the exports, so it is treated as hostile: links are
+ * never followed, nothing planted in it is written through, and file names cannot forge lines.
+ */
+const schema = uniqueName('dropfolder');
+const base = mkdtempSync(join(tmpdir(), 'doorstep-dropfolder-'));
+const drop = join(base, 'drop');
+const outside = join(base, 'outside');
+const NOW = new Date('2025-01-20T12:00:00Z');
+const OLD = new Date('2025-01-20T11:00:00Z');
+const PUPILS_CSV = 'ID,UPN,Legal Forename,Legal Surname\n1001,A123456789012,Amelia,Okafor\n';
+let db: Db;
+
+const school = configWith({
+  mis: `{ kind: csv, dropFolder: "${drop}" }`,
+  school: '    attendance: { academicYears: [2024] }',
+}).schools[0]!;
+
+function sync() {
+  return syncSchool(db, school, new DropFolderSource(school, 'csv', drop, () => NOW), {
+    now: () => NOW,
+    actor: 'test',
+  });
+}
+
+/** Puts an entry in the drop folder and ages it past the settle time (a link itself, not its target). */
+function settle(path: string) {
+  execFileSync('touch', ['-h', '-d', OLD.toISOString(), path]);
+}
+
+async function count(sql: string): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(`SELECT (${sql})::int AS n`);
+  return rows[0]!.n;
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+  rmSync(base, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  rmSync(drop, { recursive: true, force: true });
+  rmSync(outside, { recursive: true, force: true });
+  mkdirSync(drop, { recursive: true });
+  mkdirSync(outside, { recursive: true });
+  await db.query('DELETE FROM pupils');
+  await db.query('DELETE FROM imports');
+});
+
+describe('drop folder: regular files only, nothing followed or written through', () => {
+  it('refuses a symbolic link to a file outside the folder without importing it, and quarantines the link itself', async () => {
+    const target = join(outside, 'pupils.csv');
+    writeFileSync(target, PUPILS_CSV);
+    utimesSync(target, OLD, OLD);
+    symlinkSync(target, join(drop, 'pupils.csv'));
+    settle(join(drop, 'pupils.csv'));
+
+    const report = await sync();
+
+    expect(report.applied).toEqual([]);
+    expect(report.refused).toEqual([
+      {
+        unit: 'pupils.csv',
+        reason: expect.stringMatching(/pupils\.csv is a symbolic link: only regular files/),
+      },
+    ]);
+    expect(await count('SELECT count(*) FROM pupils')).toBe(0);
+    const { rows } = await db.query<{ status: string; error: string }>('SELECT status, error FROM imports');
+    expect(rows).toEqual([{ status: 'refused', error: expect.stringContaining('symbolic link') }]);
+    // The link moved as a link; its target is where it was, unchanged.
+    expect(lstatSync(join(drop, 'quarantine', 'pupils.csv')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe(PUPILS_CSV);
+    // The data page's listing does not follow it either: no size of the target is shown.
+    const listed = await new DropFolder(drop).quarantined();
+    expect(listed).toEqual([
+      { file: 'pupils.csv', bytes: null, kind: 'symbolic link', at: expect.any(String) },
+    ]);
+  });
+
+  it('refuses a named pipe without opening it (no wait for a writer)', async () => {
+    execFileSync('mkfifo', [join(drop, 'marks.csv')]);
+    settle(join(drop, 'marks.csv'));
+    const report = await sync();
+    expect(report.refused).toEqual([
+      { unit: 'marks.csv', reason: expect.stringMatching(/marks\.csv is a named pipe/) },
+    ]);
+  });
+
+  it('never reads through a link swapped in after the folder was listed (O_NOFOLLOW on the open)', async () => {
+    const target = join(outside, 'secret.csv');
+    writeFileSync(target, PUPILS_CSV);
+    symlinkSync(target, join(drop, 'late.csv'));
+    const folder = new DropFolder(drop);
+    await expect(folder.sha256(join(drop, 'late.csv'))).rejects.toThrow(/late\.csv is a symbolic link/);
+    const chunks: Buffer[] = [];
+    await expect(
+      (async () => {
+        for await (const c of folder.read(join(drop, 'late.csv'))) chunks.push(c as Buffer);
+      })(),
+    ).rejects.toThrow(/symbolic link/);
+    expect(chunks).toEqual([]);
+  });
+
+  it('does not write through a link planted as the quarantine note: the refused file takes the next name', async () => {
+    const victim = join(outside, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    mkdirSync(join(drop, 'quarantine'));
+    symlinkSync(victim, join(drop, 'quarantine', 'bad.csv.error.txt'));
+    writeFileSync(join(drop, 'bad.csv'), 'not,a\n"broken');
+    settle(join(drop, 'bad.csv'));
+
+    const report = await sync();
+
+    expect(report.refused).toHaveLength(1);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(lstatSync(join(drop, 'quarantine', 'bad.csv.error.txt')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(drop, 'quarantine', 'bad.csv.1'), 'utf8')).toBe('not,a\n"broken');
+    expect(readFileSync(join(drop, 'quarantine', 'bad.csv.1.error.txt'), 'utf8')).toMatch(
+      /^2025-01-20T12:00:00\.000Z\nbad\.csv, line 2: not valid CSV: .*\n$/,
+    );
+  });
+
+  it('refuses to move files into a quarantine/ or processed/ that is a link to elsewhere', async () => {
+    symlinkSync(outside, join(drop, 'quarantine'));
+    writeFileSync(join(drop, 'bad.csv'), '"broken');
+    settle(join(drop, 'bad.csv'));
+    await expect(sync()).rejects.toThrow(/quarantine is a symbolic link: .* must be real directories/);
+    expect(readdirSync(outside)).toEqual([]);
+
+    rmSync(join(drop, 'quarantine'));
+    rmSync(join(drop, 'bad.csv'));
+    symlinkSync(outside, join(drop, 'processed'));
+    writeFileSync(join(drop, 'pupils.csv'), PUPILS_CSV);
+    settle(join(drop, 'pupils.csv'));
+    await expect(sync()).rejects.toThrow(/processed is a symbolic link/);
+    expect(readdirSync(outside)).toEqual([]);
+  });
+
+  it('writes a file name with newlines and bidi overrides as one safe line in the note, the import row and the report', async () => {
+    const evil = 'x\n2025-01-01T00:00:00.000Z\nINJECTED\u202Evsc.csv';
+    writeFileSync(join(drop, evil), '"broken');
+    utimesSync(join(drop, evil), OLD, OLD);
+
+    const report = await sync();
+
+    const safe = 'x_2025-01-01T00:00:00.000Z_INJECTED_vsc.csv';
+    expect(report.refused).toEqual([{ unit: safe, reason: expect.stringMatching(new RegExp(`^${safe}`)) }]);
+    const notes = readdirSync(join(drop, 'quarantine')).filter((n) => n.endsWith('.error.txt'));
+    expect(notes).toHaveLength(1);
+    const note = readFileSync(join(drop, 'quarantine', notes[0]!), 'utf8');
+    expect(note.split('\n')).toEqual(['2025-01-20T12:00:00.000Z', expect.stringMatching(/^x_2025/), '']);
+    expect(note).not.toMatch(/[\u202E\r]/);
+    const { rows } = await db.query<{ unit: string; error: string }>('SELECT unit, error FROM imports');
+    expect(rows).toEqual([{ unit: safe, error: expect.not.stringMatching(/[\n\u202E]/) }]);
+    expect((await new DropFolder(drop).quarantined()).map((q) => q.file)).toEqual([safe]);
+  });
+
+  it('still imports a regular file and moves it to processed/', async () => {
+    writeFileSync(join(drop, 'pupils.csv'), PUPILS_CSV);
+    settle(join(drop, 'pupils.csv'));
+    const report = await sync();
+    expect(report.applied.map((s) => s.pupils.inserted)).toEqual([1]);
+    expect(readdirSync(join(drop, 'processed', '2025-01-20'))).toEqual(['pupils.csv']);
+    const { rows } = await db.query<{ sha256: string | null }>('SELECT sha256 FROM imports');
+    expect(rows[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
