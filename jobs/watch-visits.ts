@@ -120,15 +120,25 @@ async function raiseVisitAlarm(
   return id;
 }
 
-/** Fob `check_in` events from staff on a departed visit become its check-ins (once per event). */
+/**
+ * Fob `check_in` events become check-ins of a departed visit only when they are trusted (device
+ * identity and signature verified), come from a device registered to a person on that visit, were
+ * received after it departed, and their device clock is not ahead of Doorstep's beyond the school's
+ * skew (such a check-in is kept as an event but counts for nothing: it neither postpones nor clears
+ * a missed check-in). A check-in's time is never later than its receipt, and a device time before the
+ * departure (a slow clock) is replaced by the received time. Once per event.
+ */
 async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, events: BoardEventRow[]) {
   const { rows } = await tx.query<{ visit_id: string; at: Date }>(
     `INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
-     SELECT v.id, e.occurred_at, 'fob', e.id FROM fob_events e
+     SELECT v.id, CASE WHEN e.occurred_at < v.departed_at THEN e.received_at ELSE LEAST(e.occurred_at, e.received_at) END,
+            'fob', e.id
+     FROM fob_events e
        JOIN users u ON u.staff_id = e.staff_id
        JOIN visits v ON v.school_id = e.school_id AND v.status = 'departed'
-                    AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.occurred_at >= v.departed_at
+                    AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.received_at >= v.departed_at
      WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
+       AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
      ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at`,
     [schoolId, now],
   );

@@ -5,7 +5,7 @@
  * `READY <base url>` when subscribed, and stops on SIGTERM.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
+import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -76,11 +76,11 @@ const app = await buildHttpApp({
   boardEvents: { config, db, subscriber: await connectRedis({ url: REDIS_URL }, 'worker'), prefix },
 });
 const base = await app.listen({ host: '127.0.0.1', port: 0 });
-const transports = Array.from(
-  { length: connections },
-  (_, c) => new MqttFobTransport({ school, transport, ingest, log, instance: `c${c}` }),
+const transports = await Promise.all(
+  Array.from({ length: connections }, (_, c) =>
+    startMqttFeed({ deps: ingest, school, transport, log, instance: `c${c}` }),
+  ),
 );
-for (const t of transports) t.start();
 await Promise.all(transports.map((t) => t.ready));
 process.stdout.write(`READY ${base}\n`);
 

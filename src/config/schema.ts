@@ -4,6 +4,7 @@ import { cpomsWireSettings, DEFAULT_CPOMS_WIRE } from '../../connectors/records/
 import { CODES } from '../domain/attendance/codes.ts';
 import { escalationPolicy } from '../domain/escalation/ladder.ts';
 import { FOB_EVENT_TYPES } from '../domain/fob/event.ts';
+import { deviceLevel } from '../domain/fob/topics.ts';
 import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
 
 /**
@@ -180,7 +181,16 @@ export function buildConfigSchema(sources: SecretSources) {
         url: mqttUrl,
         username: z.string().min(1).optional(),
         password: secret(sources).optional(),
+        /**
+         * Topic filters. The level that names the device is written `{device}` (subscribed as `+`), or
+         * is the filter's only `+`: the device is then the one the topic names, which the broker's ACL
+         * lets only the school's gateway publish on — a payload naming another device is not trusted.
+         */
         topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
+        /** `topic` (default): the device is the topic's; `none`: the gateway's topics do not name devices. */
+        deviceBinding: z.enum(['topic', 'none']).default('topic'),
+        /** Seconds without a connection before the board says alarms are not arriving (a take-over: at once). */
+        disconnectAlertSeconds: z.int().min(1).max(600).default(20),
         /** Stable per instance (the broker keeps its session); DOORSTEP_INSTANCE is appended when set. */
         clientId: z
           .string()
@@ -200,7 +210,20 @@ export function buildConfigSchema(sources: SecretSources) {
           .optional(),
         ...profileFields,
       })
-      .refine(needsMapping, mappingError),
+      .refine(needsMapping, mappingError)
+      .superRefine((t, ctx) => {
+        if (t.deviceBinding === 'none') return;
+        t.topics.forEach((f, i) => {
+          if (deviceLevel(f) === null)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['topics', i],
+              input: f,
+              message:
+                'expected a filter whose device level is {device} or its only + (e.g. doorstep/<school>/fobs/{device}/events), or deviceBinding: none',
+            });
+        });
+      }),
     z
       .strictObject({
         kind: z.literal('webhook'),
@@ -215,7 +238,20 @@ export function buildConfigSchema(sources: SecretSources) {
 
   const fobs = z.strictObject({
     transports: z.array(fobTransport).default([]),
-    devices: z.array(z.strictObject({ deviceId: z.string().min(1), staffId: z.string().min(1) })).default([]),
+    devices: z
+      .array(
+        z.strictObject({
+          deviceId: z.string().min(1).max(128),
+          staffId: z.string().min(1),
+          /** Key the device (or its gateway) signs each payload with (peoplesafe-style signing). */
+          signingKey: secret(sources).optional(),
+        }),
+      )
+      .default([]),
+    /** Refuse any non-alarm event not signed by its device (alarms are raised anyway, flagged). */
+    requireSignedEvents: z.boolean().default(false),
+    /** A device time further ahead of Doorstep's than this is not believed (seconds). */
+    maxClockSkewSeconds: z.int().min(0).max(3600).default(120),
   });
 
   const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
@@ -277,7 +313,7 @@ export function buildConfigSchema(sources: SecretSources) {
       .optional(),
     mis,
     records,
-    fobs: fobs.default({ transports: [], devices: [] }),
+    fobs: fobs.default({ transports: [], devices: [], requireSignedEvents: false, maxClockSkewSeconds: 120 }),
     policies: z.array(id).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(id, escalationPolicy).default({}),
     /** Who escalation targets reach: `sms:on-call-leaders` → each phone in the group. */

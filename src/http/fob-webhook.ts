@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import { profileFor } from '../../connectors/fob/index.ts';
 import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
+import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
-import { type IngestDeps, ingestFobEvent } from '../alarms/ingest.ts';
+import { acceptFobPayload } from '../alarms/accept.ts';
+import type { IngestDeps } from '../alarms/ingest.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
-import { insertRejected } from '../store/alarms.ts';
 
 export interface FobWebhookOptions {
   config: DoorstepConfig;
@@ -14,9 +14,10 @@ export interface FobWebhookOptions {
 
 /**
  * `POST /hooks/fob/:school/:profile`: verified per Standard Webhooks against the raw body, then
- * decoded by the school's profile and written durably before any 2xx. 401 bad/stale signature,
- * 200 for a replayed webhook id (no second alarm), 413 over the size limit, 422 naming the failing
- * field (the payload is kept in rejected_events), 404 for a school or profile not configured.
+ * through `acceptFobPayload` (decode, device signature, assess, durable write) before any 2xx.
+ * 401 bad/stale signature, 415 unless `application/json`, 200 for an exact redelivery (no second
+ * alarm), 202 accepted, 413 over the size limit, 422 naming the failing field, or an untrusted
+ * non-alarm event (the payload is kept in rejected_events), 404 for a school or profile not configured.
  */
 export async function registerFobWebhooks(app: FastifyInstance, options: FobWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
@@ -44,6 +45,17 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
             .code(404)
             .send({ code: 'DOORSTEP_NOT_FOUND', message: 'no such school or webhook profile' });
         }
+        const type = String(req.headers['content-type'] ?? '')
+          .split(';')[0]!
+          .trim()
+          .toLowerCase();
+        if (type !== 'application/json')
+          return reply
+            .code(415)
+            .send({
+              code: 'DOORSTEP_UNSUPPORTED_MEDIA_TYPE',
+              message: 'expected Content-Type: application/json',
+            });
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (raw.length > transport.maxBytes) {
           return reply
@@ -62,28 +74,21 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
           );
           return reply.code(401).send({ code: 'DOORSTEP_WEBHOOK_UNVERIFIED', message: verified.reason });
         }
-        const decoded = profileFor(transport).decode(raw, { receivedAt: now() });
-        if (!decoded.ok) {
-          await insertRejected(options.ingest.db, {
-            schoolId: school.id,
-            transport: 'webhook',
-            profile: transport.profile,
-            source: verified.id,
-            reason: `${decoded.error.field}: ${decoded.error.reason}`,
-            raw: raw.toString('utf8'),
-          });
+        const sig = req.headers[DEVICE_SIGNATURE_HEADER];
+        const result = await acceptFobPayload(options.ingest, school, transport, raw, {
+          receivedAt: now(),
+          source: verified.id,
+          deviceId: null,
+          signature: typeof sig === 'string' ? sig : null,
+        });
+        if (result.outcome === 'invalid')
           return reply.code(422).send({
             code: 'DOORSTEP_FOB_EVENT_INVALID',
-            field: decoded.error.field,
-            message: decoded.error.reason,
+            field: result.field,
+            message: result.reason,
           });
-        }
-        const result = await ingestFobEvent(options.ingest, school, decoded.event, {
-          transport: 'webhook',
-          profile: transport.profile,
-          raw,
-          webhookId: verified.id,
-        });
+        if (result.outcome === 'refused')
+          return reply.code(422).send({ code: 'DOORSTEP_FOB_EVENT_UNTRUSTED', message: result.reason });
         if (transport.profile === 'blackline')
           return reply.code(200).type('text/plain').send(blacklineReply(raw));
         return reply.code(result.outcome === 'duplicate' ? 200 : 202).send(result);

@@ -1,12 +1,13 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
+import type { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
 import { handlers } from '../../jobs/index.ts';
+import { startMqttFeed } from '../alarms/fob-feeds.ts';
 import { visitRulesLookup } from '../config/policy-packs.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
-import { createMetrics, fobRejectedCounter } from '../http/metrics.ts';
+import { createMetrics, feedMetrics, ingestCounters } from '../http/metrics.ts';
 import { DropWatcher } from '../import/drop-watcher.ts';
 import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
@@ -82,7 +83,14 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
 
     const metrics = createMetrics([...producer.queues.values()]);
     if (roles.includes('ingest')) {
-      const ingest = { db, producer, publisher: conn, prefix: config.redis.prefix };
+      const ingest = {
+        db,
+        producer,
+        publisher: conn,
+        prefix: config.redis.prefix,
+        counters: ingestCounters(metrics),
+      };
+      const feeds = feedMetrics(metrics);
       for (const school of config.schools) {
         for (const transport of school.fobs.transports) {
           if (transport.kind !== 'mqtt') continue;
@@ -90,15 +98,17 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
             const instance = [process.env.DOORSTEP_INSTANCE, transport.connections > 1 ? `c${c}` : undefined]
               .filter(Boolean)
               .join('-');
-            const t = new MqttFobTransport({
+            const t = await startMqttFeed({
+              deps: ingest,
               school,
               transport,
-              ingest,
               log,
-              rejectedCounter: fobRejectedCounter(metrics),
               instance: instance || undefined,
+              onState: (labels, status) => {
+                feeds.up.set(labels, status.state === 'up' ? 1 : 0);
+                if (status.state === 'down' && status.takenOver) feeds.takeovers.inc(labels);
+              },
             });
-            t.start();
             transports.push(t);
           }
         }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
@@ -27,15 +28,17 @@ let producer: Producer<typeof catalog>;
 let app: FastifyInstance;
 
 const config = configWith({
-  env: { FOB_SECRET: SECRET, FOB_OLD_SECRET: OLD_SECRET },
+  env: { FOB_SECRET: SECRET, FOB_OLD_SECRET: OLD_SECRET, DEVICE_KEY: 'a-per-device-signing-key' },
   school: `    fobs:
       transports:
         - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}", previousSecret: "\${FOB_OLD_SECRET}", maxBytes: 4096 }
         - { kind: webhook, profile: blackline, secret: "\${FOB_SECRET}" }
       devices:
         - { deviceId: PS-0001, staffId: staff-17 }
+        - { deviceId: PS-0042, staffId: staff-42, signingKey: "\${DEVICE_KEY}" }
 `,
 });
+const DEVICE_KEY = 'a-per-device-signing-key';
 
 let n = 0;
 function sos(overrides: Record<string, unknown> = {}) {
@@ -51,7 +54,15 @@ function sos(overrides: Record<string, unknown> = {}) {
 
 async function post(
   body: unknown,
-  opts: { id?: string; ts?: number; secret?: string; profile?: string; raw?: string } = {},
+  opts: {
+    id?: string;
+    ts?: number;
+    secret?: string;
+    profile?: string;
+    raw?: string;
+    contentType?: string;
+    headers?: Record<string, string>;
+  } = {},
 ) {
   const raw = Buffer.from(opts.raw ?? JSON.stringify(body));
   const id = opts.id ?? `msg_${n}_${Math.random().toString(36).slice(2)}`;
@@ -60,10 +71,11 @@ async function post(
     method: 'POST',
     url: `/hooks/fob/alpha/${opts.profile ?? 'peoplesafe-style'}`,
     headers: {
-      'content-type': 'application/json',
+      'content-type': opts.contentType ?? 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(ts),
       'webhook-signature': signStandardWebhook(opts.secret ?? SECRET, id, ts, raw),
+      ...opts.headers,
     },
     payload: raw,
   });
@@ -212,5 +224,55 @@ describe('fob webhooks', () => {
     const { createHash } = await import('node:crypto');
     expect(r.body).toBe(createHash('md5').update(JSON.stringify(body)).digest('hex'));
     expect((await post(sos(), { profile: 'generic' })).statusCode).toBe(404);
+  });
+
+  it('raises a real SOS whose event id a TEST pre-empted (202 with an alarm, never "duplicate")', async () => {
+    const alarms = await count('alarms');
+    const x = { event_id: 'pre-empted-w', device: { id: 'PS-0001' }, occurred_at: '2025-11-18T10:02:00Z' };
+    expect((await post({ ...x, type: 'TEST' })).statusCode).toBe(202);
+    const real = await post({ ...x, type: 'SOS' });
+    expect(real.statusCode).toBe(202);
+    expect(real.json()).toMatchObject({ outcome: 'accepted', idConflict: true, alarmId: expect.any(String) });
+    expect(await count('alarms')).toBe(alarms + 1);
+  });
+
+  it('refuses a signed webhook whose body is not declared JSON (415), storing nothing', async () => {
+    const events = await count('fob_events');
+    const r = await post(sos(), { contentType: 'text/plain' });
+    expect(r.statusCode).toBe(415);
+    expect(await count('fob_events')).toBe(events);
+  });
+
+  it('checks a device signature where the device has a key: an unsigned or badly signed check-in is refused, an unsigned SOS is raised flagged', async () => {
+    const ev = (type: string) => sos({ type, device: { id: 'PS-0042' } });
+    const signed = ev('CHECK_IN');
+    const raw = Buffer.from(JSON.stringify(signed));
+    const good = await post(signed, {
+      headers: { 'doorstep-device-signature': signDevicePayload(DEVICE_KEY, raw) },
+    });
+    expect(good.statusCode).toBe(202);
+    expect(good.json()).toMatchObject({ trusted: true });
+    const bad = await post(ev('CHECK_IN'), {
+      headers: { 'doorstep-device-signature': signDevicePayload('another-key', raw) },
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.json()).toMatchObject({ code: 'DOORSTEP_FOB_EVENT_UNTRUSTED' });
+    expect((await post(ev('CHECK_OUT'))).statusCode).toBe(422);
+    const sosUnsigned = await post(ev('SOS'));
+    expect(sosUnsigned.statusCode).toBe(202);
+    expect(sosUnsigned.json()).toMatchObject({ trusted: false, alarmId: expect.any(String) });
+    const { rows } = await db.query(`SELECT trust_issue FROM alarms WHERE id = $1`, [
+      (sosUnsigned.json() as { alarmId: string }).alarmId,
+    ]);
+    expect(rows[0]).toEqual({ trust_issue: 'the device signature is missing' });
+  });
+
+  it('raises an alarm from a device clock in the future at its received time', async () => {
+    const r = await post(sos({ occurred_at: '2099-01-01T00:00:00Z' }));
+    expect(r.statusCode).toBe(202);
+    const { rows } = await db.query<{ raised_at: Date }>(`SELECT raised_at FROM alarms WHERE id = $1`, [
+      (r.json() as { alarmId: string }).alarmId,
+    ]);
+    expect(rows[0]!.raised_at.toISOString()).toBe(NOW.toISOString());
   });
 });

@@ -201,6 +201,39 @@ describe('the visit watcher', () => {
     expect((await alarmsOf(id)).filter((a) => a.status === 'open')).toHaveLength(1);
   });
 
+  it('a forged check-in from the future neither postpones nor clears a missed check-in; nor does one from a device not on the visit', async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    const checkIn = (eventId: string, deviceId: string, occurredAt: string) =>
+      ingestFobEvent(
+        { db, producer, publisher: conn, prefix },
+        vdeps.config.schools[1]!,
+        fobEvent(eventId, { type: 'check_in', deviceId, occurredAt }),
+        { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+      );
+    // Before the check-in is due: a check-in dated 2099 does not move the deadline.
+    now = new Date(start.getTime() + 5 * 60_000);
+    await checkIn('forged-future-1', 'FOB-1', '2099-01-01T00:00:00Z');
+    expect((await watch()).checkIns).toBe(0);
+    expect((await getVisit(db, id))!.lastCheckInAt).toBeNull();
+    now = new Date(start.getTime() + 23 * 60_000);
+    await watch();
+    expect(await alarmsOf(id)).toEqual([
+      expect.objectContaining({ type: 'missed_check_in', status: 'open' }),
+    ]);
+    // Once raised: another forged one, and one from a fob no one on the visit wears, clear nothing.
+    await checkIn('forged-future-2', 'FOB-1', '2099-01-01T00:00:00Z');
+    await checkIn('stranger-1', 'FOB-9', now.toISOString());
+    expect((await watch()).checkIns).toBe(0);
+    expect(await alarmsOf(id)).toEqual([
+      expect.objectContaining({ type: 'missed_check_in', status: 'open' }),
+    ]);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM fob_events WHERE vendor_event_id LIKE 'forged-future-%' AND clock_skew_ms > 0`,
+    );
+    expect(rows[0]!.n).toBe(2);
+  });
+
   it('links an SOS from a fob to the visit its wearer is on (the board shows the visit address)', async () => {
     const id = await departed('hampton', 90);
     const r = await ingestFobEvent(

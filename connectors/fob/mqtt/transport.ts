@@ -1,38 +1,72 @@
 import { readFileSync } from 'node:fs';
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Counter } from 'prom-client';
-import { type IngestDeps, ingestFobEvent } from '../../../src/alarms/ingest.ts';
-import type { SchoolConfig } from '../../../src/config/schema.ts';
+import mqtt, {
+  type IClientOptions,
+  type IDisconnectPacket,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
+import { deviceFromTopic, subscriptionFilter } from '../../../src/domain/fob/topics.ts';
 import type { Logger } from '../../../src/log/logger.ts';
-import { insertRejected } from '../../../src/store/alarms.ts';
-import { type FobTransportConfig, profileFor } from '../index.ts';
+import type { FobTransportConfig } from '../index.ts';
+import { DEVICE_SIGNATURE_PROPERTY } from '../profiles/peoplesafe-style.ts';
 
-type MqttTransportConfig = Extract<FobTransportConfig, { kind: 'mqtt' }>;
+export type MqttTransportConfig = Extract<FobTransportConfig, { kind: 'mqtt' }>;
 
-export interface MqttTransportOptions {
-  school: SchoolConfig;
-  transport: MqttTransportConfig;
-  ingest: IngestDeps;
-  log: Logger;
-  /** Counts payloads that could not be decoded (exposed on /metrics). */
-  rejectedCounter?: Counter<'school' | 'transport'>;
-  instance?: string | undefined;
-  now?: () => Date;
+/** One message as the wire delivered it, with what the transport vouches for. */
+export interface MqttArrival {
+  receivedAt: Date;
+  source: string;
+  /** The device the topic names (null with `deviceBinding: none`). */
+  deviceId: string | null;
+  /** The MQTT 5 user property `doorstep-signature`, if present. */
+  signature: string | null;
 }
 
+/** Whether messages can arrive: `down` with why (a session take-over is reported at once). */
+export type MqttStatus = { state: 'up' } | { state: 'down'; reason: string; takenOver: boolean };
+
+export interface MqttTransportOptions {
+  schoolId: string;
+  transport: MqttTransportConfig;
+  /** The session's client id: configured, or generated once and kept by the caller. */
+  clientId: string;
+  /** Stores the message durably; the PUBACK is sent only when it resolves. */
+  accept: (raw: Buffer, arrival: MqttArrival) => Promise<void>;
+  /** Told when arrival stops (after `disconnectAlertSeconds`, or at once on a take-over) and resumes. */
+  onStatus?: (status: MqttStatus) => void;
+  log: Logger;
+  now?: () => Date;
+  /** How long after a take-over the connection must hold before it counts as recovered (ms). */
+  takeoverQuietMs?: number;
+}
+
+/** MQTT 5 DISCONNECT reason code: another client connected with this client id. */
+const SESSION_TAKEN_OVER = 0x8e;
+
 /**
- * Subscribes to a school's broker at QoS 1 with a stable client id and a persistent session
- * (`clean: false` + session expiry), so messages published while Doorstep is down are delivered when
- * it returns. MQTT.js sends the PUBACK only when `handleMessage` calls back: it is overridden so the
- * callback comes after the durable write (event row, alarm, escalation job). If that write fails even
- * after retries, the connection is dropped without acknowledging, and the broker redelivers.
- * A payload that cannot be decoded is kept in rejected_events with the reason and acknowledged, so it
- * does not loop.
+ * Subscribes to a school's broker at QoS 1 with a persistent session (`clean: false` + session
+ * expiry), so messages published while Doorstep is down are delivered when it returns. MQTT.js
+ * sends the PUBACK only when `handleMessage` calls back: it is overridden so the callback comes
+ * after `accept` (the durable write). If that fails even after retries, the connection is dropped
+ * without acknowledging, and the broker redelivers. Knows the MQTT wire and nothing of alarms.
+ *
+ * It watches its own connection: the broker handing the session to another client (DISCONNECT
+ * 0x8E) is reported at once and loudly; a connection lost for longer than `disconnectAlertSeconds`
+ * likewise; recovery is reported when the connection is back (after a take-over, once it has held
+ * for `takeoverQuietMs`, so a client fighting for the session keeps the warning up).
  */
 export class MqttFobTransport {
   private client: MqttClient | undefined;
   private readonly o: MqttTransportOptions;
   private readonly now: () => Date;
+  private reported: 'up' | 'down' | 'unknown' = 'unknown';
+  private downTimer: NodeJS.Timeout | undefined;
+  private upTimer: NodeJS.Timeout | undefined;
+  private lastTakeoverAt = 0;
+  private stopping = false;
+  /** When the broker last closed a working connection without an error (0: not since connect). */
+  private cleanCloseAt = 0;
+  private errored = false;
 
   constructor(options: MqttTransportOptions) {
     this.o = options;
@@ -40,9 +74,7 @@ export class MqttFobTransport {
   }
 
   get clientId(): string {
-    const t = this.o.transport;
-    const base = t.clientId ?? `doorstep-${this.o.school.id}`;
-    return this.o.instance ? `${base}-${this.o.instance}` : base;
+    return this.o.clientId;
   }
 
   private options(): IClientOptions {
@@ -77,57 +109,111 @@ export class MqttFobTransport {
         (err: unknown) => {
           // Not written: no PUBACK. Drop the connection so the broker redelivers on reconnect.
           this.o.log.error(
-            { err, school: this.o.school.id },
+            { err, school: this.o.schoolId },
             'fob event not stored; dropping the connection unacknowledged',
           );
           client.stream?.destroy();
         },
       );
     };
-    client.on('error', (err) => this.o.log.error({ err, school: this.o.school.id }, 'mqtt error'));
-    const filters = t.topics.map((f) => (t.shared ? `$share/doorstep/${f}` : f));
+    client.on('error', (err) => this.o.log.error({ err, school: this.o.schoolId }, 'mqtt error'));
+    client.on('disconnect', (packet: IDisconnectPacket) => {
+      if (packet.reasonCode === SESSION_TAKEN_OVER) this.takenOver('the broker said so (DISCONNECT 0x8E)');
+    });
+    client.on('error', () => {
+      this.errored = true;
+    });
+    client.on('close', () => {
+      if (this.stopping) return;
+      // The broker ended a working connection cleanly (no error, not us): if it lets us straight
+      // back in, it was not going away — it gave our session to another client (brokers that do not
+      // send DISCONNECT 0x8E, such as Mosquitto 2.0.11, just close the socket).
+      if (this.reported === 'up' && !this.errored) this.cleanCloseAt = Date.now();
+      if (this.downTimer) return;
+      clearTimeout(this.upTimer);
+      this.upTimer = undefined;
+      this.downTimer = setTimeout(() => {
+        this.downTimer = undefined;
+        if (!client.connected)
+          this.report({
+            state: 'down',
+            takenOver: false,
+            reason: `no connection to the broker for ${t.disconnectAlertSeconds} s`,
+          });
+      }, t.disconnectAlertSeconds * 1000);
+      this.downTimer.unref();
+    });
+    client.on('connect', () => {
+      clearTimeout(this.downTimer);
+      this.downTimer = undefined;
+      this.errored = false;
+      if (this.cleanCloseAt && Date.now() - this.cleanCloseAt < 10_000)
+        this.takenOver('the broker closed Doorstep’s connection and let it straight back in');
+      this.cleanCloseAt = 0;
+      const quiet = this.o.takeoverQuietMs ?? 60_000;
+      const wait = this.lastTakeoverAt + quiet - Date.now();
+      clearTimeout(this.upTimer);
+      if (wait <= 0) this.report({ state: 'up' });
+      else {
+        this.upTimer = setTimeout(() => client.connected && this.report({ state: 'up' }), wait);
+        this.upTimer.unref();
+      }
+    });
+    const filters = t.topics.map(subscriptionFilter).map((f) => (t.shared ? `$share/doorstep/${f}` : f));
     const subscribed = new Promise<void>((resolve, reject) => {
-      client.once('connect', (connack) => {
+      client.once('connect', () => {
         // A resumed session keeps its subscriptions; subscribing again is harmless and covers a lost session.
         client.subscribe(filters, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
-        void connack;
       });
     });
     client.connect();
     this.ready = subscribed.then(() =>
-      this.o.log.info({ school: this.o.school.id, clientId: this.clientId, filters }, 'mqtt subscribed'),
+      this.o.log.info({ school: this.o.schoolId, filters }, 'mqtt subscribed'),
     );
     this.ready.catch((err: unknown) =>
-      this.o.log.error({ err, school: this.o.school.id }, 'mqtt subscribe failed'),
+      this.o.log.error({ err, school: this.o.schoolId }, 'mqtt subscribe failed'),
     );
+  }
+
+  private takenOver(evidence: string): void {
+    this.lastTakeoverAt = Date.now();
+    this.o.log.error(
+      { school: this.o.schoolId, evidence },
+      'mqtt session TAKEN OVER: another client is using Doorstep’s client id; fob alarms may be going to it',
+    );
+    this.report({
+      state: 'down',
+      takenOver: true,
+      reason: `another client took over Doorstep’s session at the broker (${evidence})`,
+    });
+  }
+
+  private report(status: MqttStatus): void {
+    if (status.state === 'up' && this.reported !== 'down') {
+      this.reported = 'up';
+      return;
+    }
+    if (status.state === 'down' && this.reported === 'down' && !status.takenOver) return;
+    this.reported = status.state;
+    if (status.state === 'up') this.o.log.warn({ school: this.o.schoolId }, 'mqtt fob events arriving again');
+    else if (!status.takenOver)
+      this.o.log.error({ school: this.o.schoolId, reason: status.reason }, 'mqtt fob events NOT arriving');
+    this.o.onStatus?.(status);
   }
 
   private async handle(packet: IPublishPacket): Promise<void> {
     const raw = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-    const decoded = profileFor(this.o.transport).decode(raw, { receivedAt: this.now(), topic: packet.topic });
-    if (!decoded.ok) {
-      await insertRejected(this.o.ingest.db, {
-        schoolId: this.o.school.id,
-        transport: 'mqtt',
-        profile: this.o.transport.profile,
-        source: packet.topic,
-        reason: `${decoded.error.field}: ${decoded.error.reason}`,
-        raw: raw.toString('utf8'),
-      });
-      this.o.rejectedCounter?.inc({ school: this.o.school.id, transport: 'mqtt' });
-      this.o.log.warn(
-        { school: this.o.school.id, topic: packet.topic, field: decoded.error.field },
-        'fob payload rejected',
-      );
-      return;
-    }
+    const t = this.o.transport;
+    const sig = packet.properties?.userProperties?.[DEVICE_SIGNATURE_PROPERTY];
+    const arrival: MqttArrival = {
+      receivedAt: this.now(),
+      source: packet.topic,
+      deviceId: t.deviceBinding === 'topic' ? deviceFromTopic(t.topics, packet.topic) : null,
+      signature: Array.isArray(sig) ? sig.join(' ') : (sig ?? null),
+    };
     for (let attempt = 1; ; attempt++) {
       try {
-        await ingestFobEvent(this.o.ingest, this.o.school, decoded.event, {
-          transport: 'mqtt',
-          profile: this.o.transport.profile,
-          raw,
-        });
+        await this.o.accept(raw, arrival);
         return;
       } catch (err) {
         if (attempt >= 5) throw err;
@@ -138,6 +224,9 @@ export class MqttFobTransport {
 
   /** Stops taking messages; unacknowledged ones stay with the broker for the next session. */
   async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.downTimer);
+    clearTimeout(this.upTimer);
     const c = this.client;
     if (!c) return;
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));

@@ -1,3 +1,4 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
 import { type FobProfile, parseObject, type TransportMeta } from '../types.ts';
 
@@ -58,4 +59,25 @@ export class PeoplesafeStyleProfile implements FobProfile {
       voiceNoteUrl: b.voice_note_url ?? null,
     });
   }
+}
+
+/**
+ * Optional per-device signing of `peoplesafe-style` payloads: `v1,<base64 HMAC-SHA256(device key,
+ * the exact payload bytes)>`, carried beside the payload — the MQTT 5 user property
+ * `doorstep-signature`, or the webhook header `doorstep-device-signature` — so the JSON itself is
+ * unchanged. Several space-separated entries are allowed during a key rotation.
+ */
+export const DEVICE_SIGNATURE_PROPERTY = 'doorstep-signature';
+export const DEVICE_SIGNATURE_HEADER = 'doorstep-device-signature';
+
+export function signDevicePayload(key: string, raw: Buffer): string {
+  return `v1,${createHmac('sha256', key).update(raw).digest('base64')}`;
+}
+
+export function verifyDevicePayload(key: string, raw: Buffer, signature: string): boolean {
+  const expected = Buffer.from(signDevicePayload(key, raw));
+  return signature.split(' ').some((s) => {
+    const given = Buffer.from(s);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  });
 }

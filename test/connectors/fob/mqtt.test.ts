@@ -2,9 +2,9 @@ import type { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MqttFobTransport } from '../../../connectors/fob/mqtt/transport.ts';
+import { startMqttFeed } from '../../../src/alarms/fob-feeds.ts';
 import type { IngestDeps } from '../../../src/alarms/ingest.ts';
-import { fobRejectedCounter } from '../../../src/http/metrics.ts';
+import { ingestCounters } from '../../../src/http/metrics.ts';
 import { createLogger } from '../../../src/log/logger.ts';
 import { catalog } from '../../../src/queue/catalog.ts';
 import { Producer } from '../../../src/queue/producer.ts';
@@ -39,6 +39,7 @@ const school = configWith({
         - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ["${topicRoot}/fobs/+/events"], clientId: "${id.slice(0, 40)}" }
       devices:
         - { deviceId: PS-0001, staffId: staff-17 }
+        - { deviceId: PS-0002, staffId: staff-18 }
 `,
 }).schools[0]!;
 const transportConfig = school.fobs.transports[0]! as Extract<
@@ -46,20 +47,20 @@ const transportConfig = school.fobs.transports[0]! as Extract<
   { kind: 'mqtt' }
 >;
 
-function transport(ingest: IngestDeps) {
-  return new MqttFobTransport({
+/** The school's feed, started (it connects in the background; `ready` says when subscribed). */
+function transport(ingest: Omit<IngestDeps, 'counters'>) {
+  return startMqttFeed({
+    deps: { ...ingest, counters: ingestCounters(registry) },
     school,
     transport: transportConfig,
-    ingest,
     log,
-    rejectedCounter: fobRejectedCounter(registry),
   });
 }
 
-function publish(payload: string | object) {
+function publish(payload: string | object, device = 'PS-0001') {
   return new Promise<void>((resolve, reject) =>
     publisher.publish(
-      `${topicRoot}/fobs/PS-0001/events`,
+      `${topicRoot}/fobs/${device}/events`,
       typeof payload === 'string' ? payload : JSON.stringify(payload),
       { qos: 1 },
       (err) => (err ? reject(err) : resolve()),
@@ -99,8 +100,7 @@ afterAll(async () => {
 
 describe('MQTT fob transport (real Mosquitto)', () => {
   it('stores every QoS 1 alarm once, with its escalation job, and rejects a malformed payload without looping', async () => {
-    const t = transport({ db, producer, prefix });
-    t.start();
+    const t = await transport({ db, producer, prefix });
     await t.ready;
     for (let i = 0; i < 50; i++) await publish(sos(i));
     await publish(sos(0)); // the same device event again
@@ -117,8 +117,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     );
     await t.stop();
     // Reconnecting with the same session: the rejected payload was acknowledged and does not come back.
-    const again = transport({ db, producer, prefix });
-    again.start();
+    const again = await transport({ db, producer, prefix });
     await again.ready;
     await new Promise((r) => setTimeout(r, 500));
     expect(await count('SELECT count(*) FROM rejected_events')).toBe(1);
@@ -127,8 +126,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
 
   it('receives what was published while it was away (persistent session)', async () => {
     for (let i = 100; i < 120; i++) await publish(sos(i));
-    const t = transport({ db, producer, prefix });
-    t.start();
+    const t = await transport({ db, producer, prefix });
     await t.ready;
     await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id LIKE 'mq-1__'`, 20);
     await t.stop();
@@ -146,8 +144,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
         return db.query(sql, params);
       },
     };
-    const t = transport({ db: flaky, producer, prefix });
-    t.start();
+    const t = await transport({ db: flaky, producer, prefix });
     await t.ready;
     await publish(sos(500));
     await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'mq-500'`, 1, 20_000);
@@ -160,4 +157,102 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     ).toBe(1);
     await t.stop();
   }, 30_000);
+
+  it('raises a real SOS whose event id a TEST pre-empted, and flags the conflict for the data manager', async () => {
+    const t = await transport({ db, producer, prefix });
+    await t.ready;
+    const x = { event_id: 'pre-empted-1', device: { id: 'PS-0001' }, occurred_at: '2025-11-18T10:02:00Z' };
+    await publish({ ...x, type: 'TEST' });
+    await publish({ ...x, type: 'SOS' });
+    await publish({ ...x, type: 'SOS' }); // an exact redelivery of the SOS: still one alarm
+    await reach(
+      `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = 'pre-empted-1'`,
+      1,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const { rows } = await db.query(
+      `SELECT e.type, e.id_conflict, a.id IS NOT NULL AS alarm FROM fob_events e LEFT JOIN alarms a ON a.fob_event_id = e.id
+       WHERE e.vendor_event_id = 'pre-empted-1' ORDER BY e.id`,
+    );
+    expect(rows).toEqual([
+      { type: 'test', id_conflict: false, alarm: false },
+      { type: 'sos', id_conflict: true, alarm: true },
+    ]);
+    expect(await registry.getSingleMetricAsString('doorstep_fob_event_id_conflicts_total')).toContain(
+      `school="alpha",transport="mqtt"} 1`,
+    );
+    await t.stop();
+  });
+
+  it('takes the device from the topic: a payload naming another device raises its alarm as the topic’s device, flagged; a check-in is refused', async () => {
+    const t = await transport({ db, producer, prefix });
+    await t.ready;
+    const forged = (type: string, n: number) => ({
+      event_id: `forged-${n}`,
+      device: { id: 'PS-0002' },
+      type,
+      occurred_at: '2025-11-18T10:02:00Z',
+    });
+    await publish(forged('SOS', 1), 'SOMEONE-ELSE');
+    await publish(forged('CHECK_IN', 2), 'SOMEONE-ELSE');
+    await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'forged-1'`, 1);
+    await reach(`SELECT count(*) FROM rejected_events WHERE reason LIKE 'not trusted:%'`, 1);
+    const { rows } = await db.query(
+      `SELECT a.device_id, a.staff_id, a.unknown_device, a.trust_issue IS NOT NULL AS flagged, e.claimed_device_id
+       FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = 'forged-1'`,
+    );
+    expect(rows).toEqual([
+      {
+        device_id: 'SOMEONE-ELSE',
+        staff_id: null,
+        unknown_device: true,
+        flagged: true,
+        claimed_device_id: 'PS-0002',
+      },
+    ]);
+    expect(await count(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'forged-2'`)).toBe(0);
+    await t.stop();
+  });
+
+  it('shows a session taken over by another client on the board at once, and its recovery', async () => {
+    const t = await startMqttFeed({
+      deps: { db, producer, prefix, publisher: conn },
+      school,
+      transport: transportConfig,
+      log,
+      takeoverQuietMs: 1000,
+    });
+    await t.ready;
+    const before = await count(`SELECT count(*) FROM board_events WHERE type = 'ingest.disconnected'`);
+    const thief = await mqtt.connectAsync(TEST_MQTT_URL, {
+      clientId: t.clientId,
+      clean: false,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    await reach(`SELECT count(*) FROM board_events WHERE type = 'ingest.disconnected'`, before + 1, 30_000);
+    const { rows } = await db.query<{ state: string; reason: string }>(
+      `SELECT state, reason FROM ingest_status WHERE school_id = 'alpha'`,
+    );
+    expect(rows[0]).toEqual({ state: 'down', reason: expect.stringContaining('took over') });
+    // Doorstep takes its session back; once it has held, the board is told alarms arrive again.
+    await reach(`SELECT count(*) FROM board_events WHERE type = 'ingest.restored'`, 1, 30_000);
+    expect(await count(`SELECT count(*) FROM ingest_status WHERE state = 'up'`)).toBe(1);
+    thief.end(true);
+    await t.stop();
+  }, 40_000);
+
+  it('generates a client id no one can guess when none is configured, and keeps it across restarts', async () => {
+    const { clientId: _configured, ...rest } = transportConfig;
+    const unnamed = { ...rest, topics: [`${topicRoot}/other/{device}/events`] };
+    const start = () => startMqttFeed({ deps: { db, producer, prefix }, school, transport: unnamed, log });
+    const a = await start();
+    await a.ready;
+    await a.stop();
+    const b = await start();
+    await b.ready;
+    await b.stop();
+    expect(a.clientId).toBe(b.clientId);
+    expect(a.clientId).toMatch(/^doorstep-alpha-[0-9a-f]{32}$/);
+  });
 });

@@ -1,0 +1,68 @@
+import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.ts';
+import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
+import type { SchoolConfig } from '../config/schema.ts';
+import type { TransportFacts } from '../domain/fob/trust.ts';
+import { insertRejected } from '../store/alarms.ts';
+import { type IngestDeps, type IngestOutcome, ingestFobEvent } from './ingest.ts';
+
+/** What a transport knows of one message besides its bytes. */
+export interface Arrival {
+  receivedAt: Date;
+  /** MQTT topic or webhook id. */
+  source: string | null;
+  /** The device the transport vouches for (MQTT topic level), when it can tell. */
+  deviceId: string | null;
+  /** The device signature carried beside the payload, if any. */
+  signature: string | null;
+}
+
+export type AcceptOutcome = IngestOutcome | { outcome: 'invalid'; field: string; reason: string };
+
+/**
+ * The one way a raw fob payload enters Doorstep, shared by the MQTT transport and the webhook
+ * route: decode with the transport's profile (undecodable → rejected_events, bounded), check the
+ * device signature against the device's key, then `ingestFobEvent` (assess → durable write → board
+ * → escalation). The transport acknowledges only when this resolves.
+ */
+export async function acceptFobPayload(
+  deps: IngestDeps,
+  school: SchoolConfig,
+  transport: FobTransportConfig,
+  raw: Buffer,
+  arrival: Arrival,
+): Promise<AcceptOutcome> {
+  const decoded = profileFor(transport).decode(raw, {
+    receivedAt: arrival.receivedAt,
+    ...(arrival.source && transport.kind === 'mqtt' ? { topic: arrival.source } : {}),
+  });
+  if (!decoded.ok) {
+    await insertRejected(deps.db, {
+      schoolId: school.id,
+      transport: transport.kind,
+      profile: transport.profile,
+      source: arrival.source,
+      reason: `${decoded.error.field}: ${decoded.error.reason}`,
+      raw,
+    });
+    deps.counters?.rejected(school.id, transport.kind);
+    return { outcome: 'invalid', field: decoded.error.field, reason: decoded.error.reason };
+  }
+  const deviceId = arrival.deviceId ?? decoded.event.deviceId;
+  const key = school.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
+  const facts: TransportFacts = {
+    deviceId: arrival.deviceId,
+    signature:
+      arrival.signature === null
+        ? 'absent'
+        : key && verifyDevicePayload(key.reveal(), raw, arrival.signature)
+          ? 'valid'
+          : 'invalid',
+  };
+  return ingestFobEvent(deps, school, decoded.event, {
+    transport: transport.kind,
+    profile: transport.profile,
+    raw,
+    facts,
+    source: arrival.source,
+  });
+}

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import {
+  MqttFobTransport,
+  type MqttStatus,
+  type MqttTransportConfig,
+} from '../../connectors/fob/mqtt/transport.ts';
+import type { SchoolConfig } from '../config/schema.ts';
+import type { Logger } from '../log/logger.ts';
+import { publishBoardEvents } from '../store/board.ts';
+import { mqttClientId, setIngestStatus } from '../store/ingest-status.ts';
+import { acceptFobPayload } from './accept.ts';
+import type { IngestDeps } from './ingest.ts';
+
+/** A transport's stable key: its broker and topics (reordering the config keeps the session). */
+export function mqttTransportKey(t: MqttTransportConfig): string {
+  const digest = createHash('sha256')
+    .update(`${t.url}\n${t.topics.join('\n')}`)
+    .digest('hex');
+  return `mqtt:${new URL(t.url).host}:${digest.slice(0, 12)}`;
+}
+
+/**
+ * One school's MQTT fob feed: the transport, with its client id (configured, else generated once
+ * and kept), every message through `acceptFobPayload`, and its connection state on the board
+ * (`ingest.disconnected` / `ingest.restored`) and in /metrics.
+ */
+export async function startMqttFeed(o: {
+  deps: IngestDeps;
+  school: SchoolConfig;
+  transport: MqttTransportConfig;
+  log: Logger;
+  /** Told of every state change (for /metrics). */
+  onState?: (labels: { school: string; transport: string }, status: MqttStatus) => void;
+  /** Appended to the client id when several connections or instances share the transport. */
+  instance?: string | undefined;
+  takeoverQuietMs?: number;
+}): Promise<MqttFobTransport> {
+  const { deps, school, transport } = o;
+  const key = mqttTransportKey(transport);
+  const base = transport.clientId ?? (await mqttClientId(deps.db, school.id, key));
+  const labels = { school: school.id, transport: key };
+  const t = new MqttFobTransport({
+    schoolId: school.id,
+    transport,
+    clientId: o.instance ? `${base}-${o.instance}` : base,
+    log: o.log,
+    ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
+    accept: async (raw, arrival) => {
+      await acceptFobPayload(deps, school, transport, raw, arrival);
+    },
+    onStatus: (status) => {
+      o.onState?.(labels, status);
+      setIngestStatus(deps.db, {
+        schoolId: school.id,
+        transportKey: key,
+        state: status.state,
+        reason: status.state === 'down' ? status.reason : null,
+        at: new Date(),
+      })
+        .then((e) => publishBoardEvents(deps.publisher, deps.prefix, [e]))
+        .catch((err: unknown) =>
+          o.log.error({ err, school: school.id }, 'could not record the fob feed state'),
+        );
+    },
+  });
+  t.start();
+  return t;
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { ALARM_TYPES, type FobEvent } from './event.ts';
+
+/**
+ * What Doorstep believes of one fob event, and why. Pure: the transport supplies what it knows of
+ * the sender, the school its settings. The rule, for every transport and profile:
+ *
+ * - **Identity.** The device is the one the transport vouches for (the MQTT topic level the broker's
+ *   ACL lets only that school's gateway publish on), not the one the payload names. A payload naming
+ *   another device, a missing or wrong device signature where one is expected, make the event
+ *   *untrusted*.
+ * - **Untrusted alarms still raise their alarm** (flagged with the reason): when in doubt on the
+ *   alarm path, raise it. **Untrusted anything else is refused**: a check-in, check-out or timer
+ *   event never ends, postpones or clears anything unless it is trusted.
+ * - **Clocks.** A device time further in the future than the school's skew is not believed: an alarm
+ *   takes its received time, and such a check-in is not counted (a check-in from the future is the
+ *   shape of a forgery or a broken device; the office will call the worker).
+ * - **De-duplication.** An event is a redelivery only when device, event id and content all match
+ *   (`contentHash`); the same id with other content is a new event flagged as a conflict.
+ */
+export interface TransportFacts {
+  /** The device the transport vouches for (MQTT topic level); null when it cannot tell. */
+  deviceId: string | null;
+  /** Whether the payload carried a device signature, and whether it verified against the device's key. */
+  signature: 'valid' | 'invalid' | 'absent';
+}
+
+export interface TrustSettings {
+  /** The device has a signing key configured. */
+  deviceHasKey: boolean;
+  /** The school requires every event to be signed by its device. */
+  requireSigned: boolean;
+  maxClockSkewMs: number;
+}
+
+export interface Assessment {
+  /** The event as Doorstep keeps it: the transport's device, and a time it can believe. */
+  event: FobEvent;
+  /** The device the payload named, when it differs from the transport's. */
+  claimedDeviceId: string | null;
+  /** Why the event is not trusted; null when it is. */
+  trustIssue: string | null;
+  /** occurred_at − received_at when the device clock is beyond the allowed skew; else null. */
+  clockSkewMs: number | null;
+  /** accept: store it (and raise its alarm); reject: keep it in rejected_events only. */
+  verdict: 'accept' | 'reject';
+}
+
+export function assessFobEvent(event: FobEvent, facts: TransportFacts, s: TrustSettings): Assessment {
+  const issues: string[] = [];
+  let claimedDeviceId: string | null = null;
+  let deviceId = event.deviceId;
+  if (facts.deviceId !== null && facts.deviceId !== event.deviceId) {
+    claimedDeviceId = event.deviceId;
+    deviceId = facts.deviceId;
+    issues.push(`the payload names device ${event.deviceId}, the transport ${facts.deviceId}`);
+  }
+  if (facts.signature === 'invalid') issues.push('the device signature does not verify');
+  else if (facts.signature === 'absent' && (s.deviceHasKey || s.requireSigned))
+    issues.push(s.deviceHasKey ? 'the device signature is missing' : 'the school requires signed events');
+  else if (facts.signature === 'valid' && !s.deviceHasKey) issues.push('no signing key for this device');
+
+  const skew = Date.parse(event.occurredAt) - Date.parse(event.receivedAt);
+  const clockSkewMs = skew > s.maxClockSkewMs ? skew : null;
+  const trustIssue = issues.length ? issues.join('; ') : null;
+  const isAlarm = ALARM_TYPES.has(event.type);
+  return {
+    event: {
+      ...event,
+      deviceId,
+      // An alarm is raised at a time the office can believe.
+      occurredAt: clockSkewMs !== null && isAlarm ? event.receivedAt : event.occurredAt,
+    },
+    claimedDeviceId,
+    trustIssue,
+    clockSkewMs,
+    verdict: trustIssue === null || isAlarm ? 'accept' : 'reject',
+  };
+}
+
+/**
+ * The content an exact redelivery repeats: everything the device said, as decoded (not when Doorstep
+ * heard it), so a redelivery hashes the same whichever transport carried it and whenever.
+ */
+export function contentHash(decoded: FobEvent): string {
+  const { receivedAt: _received, ...said } = decoded;
+  return createHash('sha256').update(JSON.stringify(said)).digest('base64url');
+}
