@@ -2,6 +2,7 @@ import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.t
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
 import type { Queryable } from './db.ts';
+import { ingestProblems } from './ingest-status.ts';
 import { type Address, formatAddress } from './visits.ts';
 
 const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || null;
@@ -20,7 +21,7 @@ export async function boardState(
 ) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
-            a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, e.location, e.battery_percent,
+            a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, a.trust_issue, e.location, e.battery_percent,
             u.display_name AS staff_name, u.phone AS staff_phone, ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname
      FROM alarms a
@@ -67,6 +68,8 @@ export async function boardState(
   );
   return {
     now: now.toISOString(),
+    /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
+    ingest: await ingestProblems(db, schoolId),
     alarms: alarms.rows.map((r) => {
       const policy = r.policy as EscalationPolicy | null;
       const step = r.escalation_step as number;
@@ -81,6 +84,8 @@ export async function boardState(
         staffName: r.staff_name ?? null,
         staffPhone: r.staff_phone ?? null,
         unknownDevice: r.unknown_device,
+        /** Why the device's identity or signature did not verify (the alarm was raised anyway). */
+        trustIssue: (r.trust_issue as string | null) ?? null,
         location: r.location ?? null,
         battery: r.battery_percent ?? null,
         visitId: r.visit_id === null ? null : String(r.visit_id),

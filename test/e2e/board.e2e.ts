@@ -187,6 +187,22 @@ describe('Doorstep in a browser', () => {
     );
   });
 
+  it('a client that takes over Doorstep’s MQTT session is on the office board within 30 s', async () => {
+    const thief = await mqtt.connectAsync(TEST_MQTT_URL, {
+      clientId: id.slice(0, 40),
+      clean: false,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+    });
+    try {
+      const banner = office.locator('#ingest.ingest-down');
+      await banner.waitFor({ timeout: 30_000 });
+      await expect(banner.textContent()).resolves.toMatch(/NOT arriving.*took over/s);
+    } finally {
+      thief.end(true);
+    }
+  });
+
   it('a visit goes from request to outcome, and its record reaches CPOMS', async () => {
     const phone = await browser.newContext({
       viewport: { width: 360, height: 780 },

@@ -16,6 +16,8 @@ const EVENT_TYPES = [
   'visit.returned',
   'visit.completed',
   'visit.cancelled',
+  'ingest.disconnected',
+  'ingest.restored',
 ];
 const state = { school: null, data: null, source: null, lastEventId: null, eventsSeen: 0, connected: false };
 window.doorstepBoard = state;
@@ -131,6 +133,9 @@ function alarmCard(a) {
             h('dd', {}, a.deviceId, a.battery != null ? ` (battery ${Math.round(a.battery)}%)` : ''),
           ]
         : null,
+      a.trustIssue
+        ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]
+        : null,
       h('dt', {}, 'Where'),
       h('dd', {}, where.join(' · ') || 'no location'),
       a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, a.pupilName)] : null,
@@ -232,6 +237,29 @@ function visitItem(v) {
   );
 }
 
+// A feed that is not arriving is the loudest thing on the board after an alarm: an alarm could be
+// happening that no one here can see.
+function ingestBanner(problems) {
+  if (!problems?.length) return document.createDocumentFragment();
+  return h(
+    'section',
+    { id: 'ingest', class: 'ingest-down', role: 'alert', 'aria-labelledby': 'ingest-h' },
+    h('h2', { id: 'ingest-h' }, 'Fob alarms from this school are NOT arriving'),
+    h(
+      'ul',
+      {},
+      problems.map((p) =>
+        h(
+          'li',
+          {},
+          `Since ${fmtTime(p.since)} (${since(p.since)}): ${p.reason ?? 'no connection'} [${p.transport}]`,
+        ),
+      ),
+    ),
+    h('p', {}, 'Until this clears, ask staff on visits to phone the office; tell the data manager.'),
+  );
+}
+
 function render() {
   const d = state.data;
   if (!d) return;
@@ -241,6 +269,7 @@ function render() {
   const overdue = d.visits.filter((v) => v.overdue);
   const today = d.visits.filter((v) => !v.overdue);
   content.replaceChildren(
+    ingestBanner(d.ingest),
     section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
     section('overdue', 'Overdue visits', overdue.map(visitItem), 'No visit is overdue.'),
     section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
