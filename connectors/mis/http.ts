@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import { type DoorstepError, doorstepError } from '../../src/errors.ts';
+import { MAX_API_PAGE_BYTES } from './field-limits.ts';
 
 export interface HttpSettings {
   /** Authorization header value (Basic … / Bearer …). */
@@ -9,6 +10,8 @@ export interface HttpSettings {
   attempts?: number;
   /** Longest Retry-After honoured in-process; longer waits fail the sync so the job retries later. */
   maxWaitMs?: number;
+  /** Largest response body read (bytes); default `MAX_API_PAGE_BYTES`. */
+  maxBytes?: number;
   /** Injected for tests; real code waits. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -83,7 +86,7 @@ export async function getJson<S extends z.ZodType>(
       if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
       continue;
     }
-    const text = await res.text();
+    const text = await boundedText(res, settings.maxBytes ?? MAX_API_PAGE_BYTES, label);
     if (res.status === 422) {
       throw doorstepError('MIS_BAD_RESPONSE', `${label}: HTTP 422 validation error: ${text.slice(0, 300)}`);
     }
@@ -106,4 +109,22 @@ export async function getJson<S extends z.ZodType>(
     return parsed.data;
   }
   throw last!;
+}
+
+/** The body as text, refused once it passes `max` bytes (the rest is not read). */
+async function boundedText(res: Response, max: number, label: string): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body ?? []) {
+    total += chunk.byteLength;
+    // Throwing leaves the loop, which cancels the rest of the body.
+    if (total > max) {
+      throw doorstepError(
+        'MIS_BAD_RESPONSE',
+        `${label}: the response is larger than ${max} bytes; use a smaller page size`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }

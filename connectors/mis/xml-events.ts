@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { malformed } from './errors.ts';
+import { MAX_ELEMENTS_PER_RECORD } from './field-limits.ts';
 import { SafeXml } from './safe-xml.ts';
 
 /** A small element tree: text, children by name (repeated names collect in arrays). */
@@ -35,10 +36,11 @@ export async function* streamXmlElements(
   unit: string,
   options: { path: string; root: string; keep?: readonly string[]; onBytes?: (n: number) => void },
 ): AsyncGenerator<{ node: XmlNode } | { header: string; text: string }> {
-  const xml = new SafeXml(unit);
-  const parser = xml.parser;
   const stack: string[] = [];
   const nodes: XmlNode[] = [];
+  const xml = new SafeXml(unit, { field: () => nodes.at(-1)?.name });
+  const parser = xml.parser;
+  let elements = 0;
   const ready: ({ node: XmlNode } | { header: string; text: string })[] = [];
   const keep = new Set(options.keep ?? []);
   let headerText = '';
@@ -57,6 +59,16 @@ export async function* streamXmlElements(
     }
     const path = stack.join('/');
     if (nodes.length > 0 || path === options.path) {
+      if (nodes.length === 0) elements = 0;
+      if (++elements > MAX_ELEMENTS_PER_RECORD) {
+        fail(
+          malformed(
+            { unit, line: parser.line },
+            undefined,
+            `a <${options.path.split('/').at(-1)}> with more than ${MAX_ELEMENTS_PER_RECORD} elements`,
+          ),
+        );
+      }
       const node: XmlNode = { name: tag.name, line: parser.line, text: '', children: [] };
       nodes.at(-1)?.children.push(node);
       nodes.push(node);
@@ -64,8 +76,8 @@ export async function* streamXmlElements(
   });
   parser.on('text', (t) => {
     const top = nodes.at(-1);
-    if (top) top.text += t;
-    else if (keep.has(stack.join('/'))) headerText += t;
+    if (top) top.text = xml.append(top.text, t, top.name) ?? top.text;
+    else if (keep.has(stack.join('/'))) headerText = xml.append(headerText, t, stack.at(-1)) ?? headerText;
   });
   parser.on('closetag', () => {
     const path = stack.join('/');

@@ -1,4 +1,5 @@
 import { describeWhere, malformed } from '../../connectors/mis/errors.ts';
+import { describeExceeded, markExceeds, pupilExceeds } from '../../connectors/mis/field-limits.ts';
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
@@ -66,7 +67,8 @@ const MAX_REJECTIONS_KEPT = 1000;
 
 /**
  * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is
- * applied (rows for unknown pupils or outside the accepted years are rejected and reported), or —
+ * applied (rows for unknown pupils, outside the accepted years or with a value over its field
+ * limit — `FIELD_LIMITS` — are rejected and reported), or —
  * when the unit is malformed, holds an unknown or withdrawn code, or gives one session two
  * different marks — nothing is, and a `refused` import row records why.
  *
@@ -101,8 +103,13 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       for await (const batch of unit.batches()) {
         await inFlight;
         if (batch.kind === 'pupils') {
-          pupilsSeen += batch.pupils.length;
-          inFlight = stagePupils(tx, batch.pupils.map(stagedPupil));
+          const within = batch.pupils.filter((p) => {
+            const over = pupilExceeds(p);
+            if (over) reject(describeWhere(p.where), describeExceeded(over));
+            return !over;
+          });
+          pupilsSeen += within.length;
+          inFlight = stagePupils(tx, within.map(stagedPupil));
           ctx.onRecords?.(batch.pupils.length);
         } else {
           const staged = new MarkColumns();
@@ -191,6 +198,11 @@ function addMark(
   ctx: ImportContext,
   reject: (where: string, reason: string) => void,
 ): void {
+  const over = markExceeds(m);
+  if (over) {
+    reject(describeWhere(m.where), describeExceeded(over));
+    return;
+  }
   const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
   // An unknown or withdrawn code is a mapping problem for the data manager: refuse the unit, never guess.
   if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);

@@ -3,6 +3,7 @@ import { CsvError, parse } from 'csv-parse';
 import { BatchBuffer } from '../batches.ts';
 import { decodeText } from '../decode.ts';
 import { malformed } from '../errors.ts';
+import { MAX_VALUE_READ } from '../field-limits.ts';
 import {
   DEFAULT_MARK_COLUMNS,
   DEFAULT_PUPIL_COLUMNS,
@@ -48,6 +49,8 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
       delimiter: options.delimiter ?? ',',
       skip_empty_lines: true,
       info: true,
+      // A record (the header included) is never held past this: an absurd value refuses the file.
+      max_record_size: MAX_VALUE_READ,
     }),
   );
   text.on('error', (err) => parser.destroy(err));
@@ -74,6 +77,14 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   } catch (err) {
     if (err instanceof CsvError) {
       const line = (err as CsvError & { lines?: number }).lines;
+      if (err.code === 'CSV_MAX_RECORD_SIZE') {
+        const column = (err as CsvError & { column?: string | number | null }).column;
+        throw malformed(
+          { unit, ...(line ? { line } : {}) },
+          typeof column === 'string' ? column : undefined,
+          `a row longer than ${MAX_VALUE_READ} characters, far over any field's limit: the file is refused without reading the rest`,
+        );
+      }
       throw malformed(
         { unit, ...(line ? { line } : {}) },
         undefined,

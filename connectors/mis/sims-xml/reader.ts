@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BatchBuffer } from '../batches.ts';
 import { malformed } from '../errors.ts';
+import { MAX_ELEMENTS_PER_RECORD } from '../field-limits.ts';
 import {
   DEFAULT_MARK_COLUMNS,
   DEFAULT_PUPIL_COLUMNS,
@@ -47,16 +48,15 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   const unit = options.unit;
   const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
   const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
-  const xml = new SafeXml(unit);
-  const parser = xml.parser;
-
   let root: (typeof ROOTS)[keyof typeof ROOTS] | undefined;
   let depth = 0;
   let recordNo = 0;
   let recordLine = 0;
   let fields: [string, string][] | undefined;
   let field: string | undefined;
-  let text = '';
+  let text: string | undefined = '';
+  const xml = new SafeXml(unit, { field: () => field });
+  const parser = xml.parser;
   const out = new BatchBuffer();
   let sawRoot = false;
 
@@ -83,14 +83,23 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     } else if (depth === 3 && fields) {
       field = decodeXmlName(tag.name);
       text = '';
+      if (fields.length >= MAX_ELEMENTS_PER_RECORD) {
+        fail(
+          malformed(
+            { unit, line: recordLine, record: recordNo },
+            undefined,
+            `a record with more than ${MAX_ELEMENTS_PER_RECORD} fields`,
+          ),
+        );
+      }
     }
   });
   parser.on('text', (t) => {
-    if (field !== undefined) text += t;
+    if (field !== undefined && text !== undefined) text = xml.append(text, t, field);
   });
   parser.on('closetag', () => {
     if (depth === 3 && fields && field !== undefined) {
-      fields.push([field, text]);
+      if (text !== undefined) fields.push([field, text]);
       field = undefined;
     } else if (depth === 2 && fields && root) {
       const row = new Row(fields, { unit, line: recordLine, record: recordNo });
