@@ -113,6 +113,39 @@ async function load() {
     h(
       'section',
       {},
+      h('h2', {}, 'Fob feeds and event ids'),
+      d.fobFeedsDown.length
+        ? h(
+            'ul',
+            {},
+            d.fobFeedsDown.map((f) =>
+              h(
+                'li',
+                { class: 'trust-issue' },
+                `${f.transport}: not arriving since ${fmtDateTime(f.since)} — ${f.reason ?? ''}`,
+              ),
+            ),
+          )
+        : h('p', {}, 'Every fob feed is arriving.'),
+      d.fobIdConflicts.length
+        ? table(
+            'Event ids seen before with other content (a device or gateway re-using ids, or someone pre-empting them)',
+            [
+              ['receivedAt', 'Received'],
+              ['deviceId', 'Device'],
+              ['vendorEventId', 'Event id'],
+              ['type', 'Type'],
+              ['transport', 'Transport'],
+              ['alarmId', 'Alarm raised'],
+              ['trustIssue', 'Not verified'],
+            ],
+            d.fobIdConflicts,
+          )
+        : h('p', {}, 'No event id conflicts.'),
+    ),
+    h(
+      'section',
+      {},
       h('h2', {}, 'Quarantined files'),
       d.quarantined.length
         ? h(

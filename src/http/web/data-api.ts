@@ -4,7 +4,9 @@ import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { doorstepError } from '../../errors.ts';
 import { runChecks } from '../../runtime/checks.ts';
 import { type SchoolConnection, schoolChecks } from '../../runtime/school-checks.ts';
+import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
+import { ingestProblems } from '../../store/ingest-status.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
@@ -59,6 +61,10 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         outbox: Object.fromEntries(outbox.rows.map((r) => [r.status, Number(r.n)])),
         records: preview.rows,
         rejectedFobEvents: Number(rejectedFob.rows[0]?.n ?? 0),
+        /** Fob events whose id was seen before with other content (each raised its alarm if an alarm). */
+        fobIdConflicts: await fobIdConflicts(deps.db, school.id, 20),
+        /** Fob feeds not arriving now. */
+        fobFeedsDown: await ingestProblems(deps.db, school.id),
       };
     },
   );

@@ -147,6 +147,28 @@ describe('the data manager API', () => {
 });
 
 describe('the audit API', () => {
+  it('shows the data manager an event id re-used with other content, and that its SOS raised an alarm', async () => {
+    const ingest = (type: 'test' | 'sos') =>
+      ingestFobEvent(
+        { db, producer, publisher: conn, prefix },
+        config.schools[0]!,
+        fobEvent('re-used-1', { type, occurredAt: '2025-11-18T10:02:00Z' }),
+        { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+      );
+    await ingest('test');
+    const sos = await ingest('sos');
+    expect(sos).toMatchObject({ outcome: 'accepted', idConflict: true });
+    const d = (await call('dm', 'GET', '/api/data?school=alpha')).json();
+    expect(d.fobIdConflicts).toEqual([
+      expect.objectContaining({
+        vendorEventId: 're-used-1',
+        type: 'sos',
+        alarmId: (sos as { alarmId: string }).alarmId,
+      }),
+    ]);
+    expect(d.fobFeedsDown).toEqual([]);
+  });
+
   it('exports CSV that a spreadsheet cannot mistake for formulas', async () => {
     await appendAudit(db, {
       actor: `user:${office.id}`,
