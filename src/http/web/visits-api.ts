@@ -4,6 +4,7 @@ import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
 import { departureFindings } from '../../domain/visits/rules.ts';
 import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
+import { searchPupils } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import {
   addressFlagsFor,
@@ -219,13 +220,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       const school = schoolParam(deps, req, req.query.school);
       const q = (req.query.q ?? '').trim();
       if (q.length < 2) return { pupils: [] };
-      const { rows } = await deps.db.query<Record<string, unknown>>(
-        `SELECT mis_id, forename, surname, year_group, address FROM pupils
-         WHERE school_id = $1 AND (mis_id = $2 OR upn = $2 OR (forename || ' ' || surname) ILIKE '%' || $2 || '%')
-         ORDER BY surname, forename LIMIT 20`,
-        [school.id, q],
-      );
-      return { pupils: rows };
+      return { pupils: await searchPupils(deps.db, school.id, q) };
     },
   );
 
