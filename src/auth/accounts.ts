@@ -3,9 +3,31 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
-import { allUsers, insertUser, publicUser, userById, userByUsername } from '../store/users.ts';
+import {
+  allUsers,
+  clearFailedSignIns,
+  deleteSessionsOfUser,
+  insertUser,
+  publicUser,
+  setPasswordHash,
+  setUserDisabled,
+  type User,
+  userById,
+  userByUsername,
+} from '../store/users.ts';
 import { hashPassword, passwordProblem } from './password.ts';
 import { POSITIONS, ROLES } from './roles.ts';
+import { grantProblem, mayManage } from './scope.ts';
+
+/**
+ * Who changes accounts: the CLI (`system:cli`, trust-level: whoever runs it holds the store) or a
+ * signed-in admin, who manages only the accounts their schools cover (see scope.ts).
+ */
+export type AccountActor = string | User;
+
+function actorName(actor: AccountActor): string {
+  return typeof actor === 'string' ? actor : `user:${actor.id}`;
+}
 
 /** A new account, as the CLI and the admin page both take it. */
 export function newAccountSchema(config: DoorstepConfig) {
@@ -40,15 +62,17 @@ export function newAccountSchema(config: DoorstepConfig) {
 }
 export type NewAccount = z.output<ReturnType<typeof newAccountSchema>>;
 
-/** Creates an account (scrypt hash), audited as `actor`. A taken username is a conflict. */
-export async function createAccount(db: Db, a: NewAccount, actor: string): Promise<string> {
+/** Creates an account (scrypt hash), audited as `actor`. A taken username is a conflict; more than an admin holds is forbidden. */
+export async function createAccount(db: Db, a: NewAccount, actor: AccountActor): Promise<string> {
+  const problem = typeof actor === 'string' ? null : grantProblem(actor, a);
+  if (problem) throw doorstepError('FORBIDDEN', problem);
   if (await userByUsername(db, a.username))
     throw doorstepError('CONFLICT', `username: "${a.username}" already exists`);
   const passwordHash = await hashPassword(a.password);
   return db.transaction(async (tx) => {
     const id = await insertUser(tx, { ...a, passwordHash });
     await appendAudit(tx, {
-      actor,
+      actor: actorName(actor),
       action: 'user.created',
       entityType: 'user',
       entityId: id,
@@ -61,32 +85,35 @@ export async function createAccount(db: Db, a: NewAccount, actor: string): Promi
 export const ACCOUNT_ACTIONS = ['disable', 'enable', 'unlock', 'password'] as const;
 export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
 
-/** Disable / enable / unlock / set a password; disabling or a new password ends the person's sessions. Audited. */
+/**
+ * Disable / enable / unlock / set a password; disabling or a new password ends the person's sessions
+ * (`sessionsEnded`: the caller tells the open streams). Audited. An account outside an admin's
+ * schools is answered as if it did not exist.
+ */
 export async function changeAccount(
   db: Db,
   userId: string,
   action: AccountAction,
-  actor: string,
+  actor: AccountActor,
   password?: string,
-): Promise<void> {
+): Promise<{ sessionsEnded: boolean }> {
   const user = await userById(db, userId);
-  if (!user) throw doorstepError('NOT_FOUND', `no user ${userId}`);
+  if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
+    throw doorstepError('NOT_FOUND', `no user ${userId}`);
   let hash: string | null = null;
   if (action === 'password') {
     const problem = passwordProblem(password ?? '');
     if (problem) throw doorstepError('BAD_REQUEST', `password: ${problem}`);
     hash = await hashPassword(password!);
   }
+  const sessionsEnded = action === 'disable' || action === 'password';
   await db.transaction(async (tx) => {
-    if (action === 'disable') await tx.query('UPDATE users SET disabled = true WHERE id = $1', [user.id]);
-    if (action === 'enable') await tx.query('UPDATE users SET disabled = false WHERE id = $1', [user.id]);
-    if (action === 'unlock')
-      await tx.query('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1', [user.id]);
-    if (hash) await tx.query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, hash]);
-    if (action === 'disable' || action === 'password')
-      await tx.query('DELETE FROM sessions WHERE user_id = $1', [user.id]);
+    if (action === 'disable' || action === 'enable') await setUserDisabled(tx, user.id, action === 'disable');
+    if (action === 'unlock') await clearFailedSignIns(tx, user.id);
+    if (hash) await setPasswordHash(tx, user.id, hash);
+    if (sessionsEnded) await deleteSessionsOfUser(tx, user.id);
     await appendAudit(tx, {
-      actor,
+      actor: actorName(actor),
       action: `user.${action === 'password' ? 'password-changed' : `${action}d`}`,
       entityType: 'user',
       entityId: user.id,
@@ -94,13 +121,19 @@ export async function changeAccount(
       after: { username: user.username },
     });
   });
+  return { sessionsEnded };
 }
 
-/** Every account with its state, for the admin page and `doorstep user list` (never the hash). */
-export async function listAccounts(db: Db, now = new Date()) {
-  return (await allUsers(db)).map((u) => ({
-    ...publicUser(u),
-    disabled: u.disabled,
-    locked: u.lockedUntil !== null && u.lockedUntil > now,
-  }));
+/**
+ * Every account with its state, for the admin page and `doorstep user list` (never the hash); for
+ * an admin, the accounts they manage.
+ */
+export async function listAccounts(db: Db, viewer?: User, now = new Date()) {
+  return (await allUsers(db))
+    .filter((u) => !viewer || mayManage(viewer, u))
+    .map((u) => ({
+      ...publicUser(u),
+      disabled: u.disabled,
+      locked: u.lockedUntil !== null && u.lockedUntil > now,
+    }));
 }

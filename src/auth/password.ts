@@ -4,12 +4,41 @@ import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:c
 const PARAMS = { N: 131072, r: 8, p: 1 } as const;
 const KEY_LENGTH = 64;
 
-function derive(password: string, salt: Buffer, o: ScryptOptions, len: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, len, { ...o, maxmem: 256 * 1024 * 1024 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
-  );
+/**
+ * scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which also
+ * serves file reads, DNS lookups and zlib. A burst of sign-ins must not take every thread: at most
+ * this many hashes run at once (half the pool, at least one) and the rest wait their turn in order.
+ */
+export const MAX_CONCURRENT_HASHES = Math.max(
+  1,
+  Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2),
+);
+
+let running = 0;
+let finished = 0;
+const waiting: (() => void)[] = [];
+
+/** How many hashes run now, wait for a thread, and have finished since the process started. */
+export function hashingStats(): { running: number; waiting: number; finished: number } {
+  return { running, waiting: waiting.length, finished };
+}
+
+async function derive(password: string, salt: Buffer, o: ScryptOptions, len: number): Promise<Buffer> {
+  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await new Promise<Buffer>((resolve, reject) =>
+      scrypt(password.normalize('NFKC'), salt, len, { ...o, maxmem: 256 * 1024 * 1024 }, (err, key) =>
+        err ? reject(err) : resolve(key),
+      ),
+    );
+  } finally {
+    finished++;
+    // The slot passes straight to the next in line (running stays the same), or is given back.
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64). */
@@ -36,9 +65,16 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
-let dummy: Promise<string> | undefined;
-/** A hash of nothing in particular, to spend the same time when the user does not exist (made on first use). */
-export function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(randomBytes(16).toString('hex'));
-  return dummy;
-}
+/**
+ * A stand-in to verify against when there is no usable account: the same parameters as a real hash,
+ * so verifying costs the same one scrypt run, but random bytes no password derives (making it costs
+ * nothing, so the first unknown name is no slower than the next).
+ */
+export const DUMMY_HASH = [
+  'scrypt',
+  PARAMS.N,
+  PARAMS.r,
+  PARAMS.p,
+  randomBytes(16).toString('base64'),
+  randomBytes(KEY_LENGTH).toString('base64'),
+].join('$');

@@ -2,11 +2,13 @@ import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { UserRole } from '../auth/roles.ts';
+import { holdsRole } from '../auth/scope.ts';
 import type { Db } from '../store/db.ts';
 import { sessionUser, type User } from '../store/users.ts';
 
 /**
- * Who may call a route: `public`, any `signed-in` user, or the listed roles (admin may always).
+ * Who may call a route: `public`, any `signed-in` user, or the listed roles (admin may always; what
+ * the route then shows or changes is limited to the user's schools, an admin's included).
  * Every route of the front end declares one in its `config.access`; a route without one is refused
  * at start-up, so nothing is served unguarded by accident. Routes with their own scheme (health,
  * metrics, device webhooks, the queue admin UI behind Basic auth) are listed in OWN_AUTH.
@@ -20,6 +22,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: User | null;
     csrfToken: string | null;
+    /** The session behind `user`: its token hash (what its open streams are known by) and its end. */
+    session: { tokenHash: string; expiresAt: Date } | null;
   }
 }
 
@@ -32,7 +36,7 @@ export function allows(access: Access, user: User | null): boolean {
   if (access === 'public') return true;
   if (!user) return false;
   if (access === 'signed-in') return true;
-  return user.roles.includes('admin') || access.some((r) => user.roles.includes(r));
+  return access.some((r) => holdsRole(user, r));
 }
 
 function isPage(req: FastifyRequest): boolean {
@@ -45,10 +49,24 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The session the request's cookie names, when it is valid (see sessionUser). */
+export async function cookieSession(db: Db, req: FastifyRequest, now: Date) {
+  const token = req.cookies?.[SESSION_COOKIE];
+  return token ? sessionUser(db, token, now) : undefined;
+}
+
+/** A probe on this machine: the peer is loopback and no proxy forwarded the request. */
+export function isLocalProbe(req: FastifyRequest): boolean {
+  const peer = req.socket.remoteAddress ?? '';
+  const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
+  return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
+}
+
 /** Session lookup, the route's access rule, and CSRF for every state-changing request. */
 export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = () => new Date()): void {
   app.decorateRequest('user', null);
   app.decorateRequest('csrfToken', null);
+  app.decorateRequest('session', null);
 
   app.addHook('onRoute', (route) => {
     const access = route.config?.access;
@@ -59,13 +77,11 @@ export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = (
   app.addHook('onRequest', async (req, reply) => {
     const access = req.routeOptions.config?.access;
     if (access === undefined) return;
-    const token = req.cookies?.[SESSION_COOKIE];
-    if (token) {
-      const s = await sessionUser(db, token, now());
-      if (s) {
-        req.user = s.user;
-        req.csrfToken = s.csrfToken;
-      }
+    const s = await cookieSession(db, req, now());
+    if (s) {
+      req.user = s.user;
+      req.csrfToken = s.csrfToken;
+      req.session = { tokenHash: s.tokenHash, expiresAt: s.expiresAt };
     }
     if (!allows(access, req.user)) return deny(req, reply, req.user ? 403 : 401);
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {

@@ -3,9 +3,11 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { isTrustWide } from '../auth/scope.ts';
+import { isDoorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { type Check, runChecks } from '../runtime/checks.ts';
-import { type Access, registerAccess } from './access.ts';
+import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
 import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
@@ -44,7 +46,62 @@ export interface HttpAppOptions {
   boardEvents?: BoardEventsOptions | undefined;
   /** The web front end (sign-in, board, visit register, data manager and audit pages). */
   web?: WebDeps | undefined;
+  /**
+   * Behind a reverse proxy (TLS termination): trust the one hop in front, so the client address is
+   * the one that proxy saw (the last X-Forwarded-For entry, which a client cannot forge) and the
+   * scheme is its X-Forwarded-Proto. Without it, forwarded headers are ignored.
+   */
   trustProxy?: boolean | undefined;
+}
+
+/** Trusts the peer (the proxy) and nothing it forwards: the address it saw is the client. */
+const trustOneHop = (_address: string, hop: number) => hop === 0;
+
+/** Codes for the HTTP-level refusals Fastify and its plugins raise (ours carry their own). */
+const HTTP_CODES: Record<number, string> = {
+  400: 'DOORSTEP_BAD_REQUEST',
+  401: 'DOORSTEP_UNAUTHENTICATED',
+  403: 'DOORSTEP_FORBIDDEN',
+  404: 'DOORSTEP_NOT_FOUND',
+  405: 'DOORSTEP_BAD_REQUEST',
+  406: 'DOORSTEP_BAD_REQUEST',
+  409: 'DOORSTEP_CONFLICT',
+  413: 'DOORSTEP_TOO_LARGE',
+  415: 'DOORSTEP_BAD_REQUEST',
+  429: 'DOORSTEP_RATE_LIMITED',
+};
+
+type HttpError = Error & { statusCode?: number; code?: string; validation?: unknown };
+
+/** A PostgreSQL error (SQLSTATE); a value the database refused (class 22) is the request's fault. */
+function sqlState(err: HttpError): string | undefined {
+  return err.statusCode === undefined && typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)
+    ? err.code
+    : undefined;
+}
+
+/**
+ * What a failed request answers: our errors with their catalog code and message; Fastify's 4xx
+ * (validation, body parsing, limits) with their status and message; a value PostgreSQL refused as a
+ * 400 or a conflict with stored data as a 409, never with the database's code or message; anything
+ * else a 500 "internal error", logged by its code and stack only (no request data).
+ */
+function errorAnswer(err: HttpError): { status: number; code: string; message: string } {
+  if (isDoorstepError(err) && err.statusCode < 500)
+    return { status: err.statusCode, code: err.code, message: err.message };
+  const state = sqlState(err);
+  if (state?.startsWith('22'))
+    return { status: 400, code: 'DOORSTEP_BAD_REQUEST', message: 'a value in the request is not valid' };
+  if (state?.startsWith('23'))
+    return { status: 409, code: 'DOORSTEP_CONFLICT', message: 'the request conflicts with what is stored' };
+  const status = err.statusCode ?? 500;
+  if (!isDoorstepError(err) && !state && status >= 400 && status < 500)
+    return { status, code: HTTP_CODES[status] ?? 'DOORSTEP_BAD_REQUEST', message: err.message };
+  return {
+    status: status >= 500 && status < 600 ? status : 500,
+    code: isDoorstepError(err) ? err.code : 'DOORSTEP_INTERNAL',
+    message: 'internal error',
+  };
 }
 
 /** The Fastify app: health, readiness, metrics and (when configured) the queue admin UI. */
@@ -53,7 +110,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     loggerInstance: options.log as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: options.trustProxy ? trustOneHop : false,
   });
   const routes: RouteSummary[] = [];
   app.decorate('doorstepRoutes', routes);
@@ -61,34 +118,57 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     for (const method of [r.method].flat())
       if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access });
   });
-  if (options.web) {
+  const web = options.web;
+  if (web) {
     await app.register(fastifyCookie);
-    // Only routes that ask for it (sign-in) are limited; see session-routes.ts.
-    await app.register(fastifyRateLimit, { global: false });
-    registerAccess(app, options.web.db, options.web.now);
+    // Only routes that ask for it (sign-in) are limited; see session-routes.ts. Counted in Redis, so
+    // every web process shares one count per address; if Redis fails, the per-account lock still holds.
+    await app.register(fastifyRateLimit, {
+      global: false,
+      redis: web.publisher,
+      nameSpace: `${web.prefix}:rate-limit:`,
+      skipOnError: true,
+      errorResponseBuilder: (_req, context) =>
+        Object.assign(
+          new Error(`too many sign-in attempts from this address; try again in ${context.after}`),
+          {
+            statusCode: context.statusCode,
+          },
+        ),
+    });
+    registerAccess(app, web.db, web.now);
   }
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    const status = err.statusCode ?? 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    void reply.code(status).send({
-      code: err.code ?? 'DOORSTEP_INTERNAL',
-      message: status >= 500 ? 'internal error' : err.message,
-    });
+  app.setErrorHandler((err: HttpError, req, reply) => {
+    const answer = errorAnswer(err);
+    if (answer.status >= 500)
+      req.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed');
+    void reply.code(answer.status).send({ code: answer.code, message: answer.message });
   });
 
   /** Liveness: the process is up and its event loop turns. No dependency is touched. */
   app.get('/healthz', async () => ({ status: 'ok' }));
 
-  /** Readiness: Redis and the store answer. 503 names what is down. */
-  app.get('/readyz', async (_req, reply) => {
+  /**
+   * Readiness: Redis and the store answer (200, else 503). Which check failed and why (hosts,
+   * database, schema) is told only to a local probe (loopback, not through a proxy) and to a signed-in
+   * trust-wide admin; anyone else learns up or down.
+   */
+  app.get('/readyz', async (req, reply) => {
     const results = await runChecks(options.readiness);
     const down = results.filter((r) => !r.ok);
-    return reply.code(down.length ? 503 : 200).send({
-      status: down.length ? 'unavailable' : 'ready',
-      down: down.map((r) => r.name),
-      checks: results,
-    });
+    const status = down.length ? 'unavailable' : 'ready';
+    const trustAdmin = async () => {
+      const user = web
+        ? (await cookieSession(web.db, req, web.now()).catch(() => undefined))?.user
+        : undefined;
+      return user ? user.roles.includes('admin') && isTrustWide(user) : false;
+    };
+    const detailed = isLocalProbe(req) || (await trustAdmin());
+    return reply
+      .code(down.length ? 503 : 200)
+      .header('cache-control', 'no-store')
+      .send(detailed ? { status, down: down.map((r) => r.name), checks: results } : { status });
   });
 
   app.get('/metrics', async (_req, reply) => {
@@ -101,7 +181,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   if (options.boardEvents)
     await registerBoardEvents(app, {
       ...options.boardEvents,
-      ...(options.web ? { access: ['office', 'safeguarding'] as const } : {}),
+      ...(web ? { access: ['office', 'safeguarding'] as const, now: web.now } : {}),
     });
   if (options.web) {
     registerSessionRoutes(app, options.web);

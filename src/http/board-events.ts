@@ -5,6 +5,8 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import { boardEventsAfter } from '../store/alarms.ts';
 import { type BoardEventRow, boardChannel } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
+import { parseSessionsEnded, type SessionsEnded, sessionsChannel } from '../store/sessions.ts';
+import { liveSessions } from '../store/users.ts';
 
 type BoardEvent = BoardEventRow;
 
@@ -17,7 +19,25 @@ export interface BoardEventsOptions {
   heartbeatMs?: number;
   /** Who may open the stream (with the web front end: the office and safeguarding team). */
   access?: import('./access.ts').Access;
+  now?: () => Date;
+  /** How often the sessions behind open streams are re-checked in one query (a missed sign-out message, a change made without Redis). */
+  revalidateMs?: number;
 }
+
+/** An open stream and the session it was opened under (none without the web front end). */
+interface OpenStream {
+  session: { tokenHash: string; userId: string } | null;
+  /** Ends the stream; `sessionEnded` tells the board why first. */
+  end: (sessionEnded: boolean) => void;
+}
+
+function endedBy(ended: SessionsEnded, s: OpenStream): boolean {
+  if (!s.session) return false;
+  return 'tokenHash' in ended ? s.session.tokenHash === ended.tokenHash : s.session.userId === ended.userId;
+}
+
+/** The longest a timer may wait (setTimeout's limit, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function frame(e: BoardEvent): string {
   return `id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ schoolId: e.schoolId, ...e.payload })}\n\n`;
@@ -28,13 +48,28 @@ function frame(e: BoardEvent): string {
  * accepts an alarm publishes it on a Redis channel; this fans it out to the school's open boards at
  * once. A board that reconnects sends `Last-Event-ID` and first gets every event after it from the
  * board_events table, so nothing is missed across a reconnect. Payloads carry ids only.
- * (Sign-in and roles arrive with the board issue.)
+ *
+ * A stream lives no longer than its session: it ends when the session expires (a timer), when it
+ * signs out or its account is disabled or given a new password (announced on a Redis channel, so the
+ * process holding the stream hears it at once), and a periodic re-check of every open stream's
+ * session in one query catches what a lost message or a change without Redis (the CLI) missed.
+ * Nothing is added per event: the alarm path stays a publish and a write per open board.
  */
 export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOptions): Promise<void> {
+  const now = o.now ?? (() => new Date());
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
-  await o.subscriber.subscribe(boardChannel(o.prefix));
-  o.subscriber.on('message', (_channel, message) => {
+  const streams = new Set<OpenStream>();
+  const board = boardChannel(o.prefix);
+  const sessions = sessionsChannel(o.prefix);
+  await o.subscriber.subscribe(board, sessions);
+  o.subscriber.on('message', (channel, message) => {
+    if (channel === sessions) {
+      const ended = parseSessionsEnded(message);
+      if (ended) for (const s of streams) if (endedBy(ended, s)) s.end(true);
+      return;
+    }
+    if (channel !== board) return;
     try {
       const e = JSON.parse(message) as BoardEvent;
       bus.emit(e.schoolId, e);
@@ -42,12 +77,30 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       // not ours
     }
   });
-  const streams = new Set<import('node:http').ServerResponse>();
+  let revalidating = false;
+  const revalidate = setInterval(async () => {
+    const open = [...streams].filter((s) => s.session);
+    if (revalidating || open.length === 0) return;
+    revalidating = true;
+    try {
+      const live = await liveSessions(o.db, [...new Set(open.map((s) => s.session!.tokenHash))], now());
+      for (const s of open) if (!live.has(s.session!.tokenHash)) s.end(true);
+    } catch (err) {
+      app.log.warn(
+        { err: { code: (err as { code?: unknown }).code } },
+        'board streams: session re-check failed',
+      );
+    } finally {
+      revalidating = false;
+    }
+  }, o.revalidateMs ?? 60_000);
+  revalidate.unref();
   // Open streams would keep the server from closing: end them first (the board reconnects elsewhere).
   app.addHook('preClose', async () => {
-    for (const res of streams) res.end();
+    for (const s of streams) s.end(false);
   });
   app.addHook('onClose', async () => {
+    clearInterval(revalidate);
     o.subscriber.disconnect();
   });
 
@@ -80,14 +133,30 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         'x-accel-buffering': 'no',
       });
       res.write('retry: 2000\n\n');
-      streams.add(res);
+      const session =
+        req.session && req.user ? { tokenHash: req.session.tokenHash, userId: req.user.id } : null;
+      let expiry: NodeJS.Timeout | undefined;
+      const stream: OpenStream = {
+        session,
+        end: (sessionEnded) => {
+          if (res.writableEnded) return;
+          // The board hears why, then the stream ends; reconnecting without a session is refused.
+          if (sessionEnded) res.write('event: session-ended\ndata: {}\n\n');
+          res.end();
+        },
+      };
+      streams.add(stream);
+      if (req.session) {
+        const left = req.session.expiresAt.getTime() - now().getTime();
+        expiry = setTimeout(() => stream.end(true), Math.min(MAX_TIMER_MS, Math.max(0, left)));
+      }
 
       // Board event ids come from a sequence, but concurrent writers commit (and publish) out of id
       // order, so "id > last" is not enough: live events are sent unless this stream already sent
       // that id, and a catch-up also replays the few seconds before the last id. Clients dedupe by id.
       const sentIds = new Set<string>();
       const send = (e: BoardEvent) => {
-        if (sentIds.has(e.id)) return;
+        if (sentIds.has(e.id) || res.writableEnded) return;
         sentIds.add(e.id);
         if (sentIds.size > 20_000) sentIds.delete(sentIds.values().next().value as string);
         res.write(frame(e));
@@ -96,11 +165,14 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       const onEvent = (e: BoardEvent) => (held ? held.push(e) : send(e));
       bus.on(schoolId, onEvent);
       const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs ?? 15_000);
-      req.raw.on('close', () => {
-        streams.delete(res);
+      const closed = () => {
+        streams.delete(stream);
+        clearTimeout(expiry);
         clearInterval(heartbeat);
         bus.off(schoolId, onEvent);
-      });
+      };
+      req.raw.on('close', closed);
+      res.on('close', closed);
       let cursor = lastId;
       let first = true;
       for (;;) {

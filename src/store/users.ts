@@ -103,25 +103,49 @@ export async function usersOfSchool(db: Queryable, schoolId: string): Promise<Us
   return rows.map((r) => publicUser(toUser(r)));
 }
 
-/** A failed sign-in: counted; the account locks for `lockMs` once `maxFailures` is reached. */
+/**
+ * A failed sign-in for this username (the same statement whether or not the account exists, so an
+ * unknown name costs the same work). Failures count up to `maxFailures`, which locks the account for
+ * `lockMs`; failures during a lock neither count nor lengthen it, and counting starts again once it
+ * has run out, so a lock always ends `lockMs` after the failure that set it.
+ */
 export async function recordFailedSignIn(
   db: Queryable,
-  id: string,
+  username: string,
   maxFailures: number,
   lockMs: number,
   now: Date,
 ): Promise<{ locked: boolean }> {
-  const { rows } = await db.query<{ failed_attempts: number }>(
-    `UPDATE users SET failed_attempts = failed_attempts + 1,
-       locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3::timestamptz ELSE locked_until END
-     WHERE id = $1 RETURNING failed_attempts`,
-    [id, maxFailures, new Date(now.getTime() + lockMs)],
+  const { rows } = await db.query<{ locked: boolean }>(
+    `WITH counted AS (
+       SELECT id, COALESCE(locked_until > $3, false) AS locked_now,
+         CASE WHEN locked_until > $3 THEN failed_attempts WHEN locked_until IS NOT NULL THEN 1 ELSE failed_attempts + 1 END AS failures
+       FROM users WHERE username = $1)
+     UPDATE users u SET failed_attempts = c.failures,
+       locked_until = CASE WHEN c.locked_now THEN u.locked_until WHEN c.failures >= $2 THEN $4::timestamptz ELSE NULL END
+     FROM counted c WHERE u.id = c.id
+     RETURNING NOT c.locked_now AND c.failures >= $2 AS locked`,
+    [username, maxFailures, now, new Date(now.getTime() + lockMs)],
   );
-  return { locked: (rows[0]?.failed_attempts ?? 0) >= maxFailures };
+  return { locked: rows[0]?.locked ?? false };
 }
 
-export async function recordSignIn(db: Queryable, id: string): Promise<void> {
+/** A successful sign-in (or an admin's unlock): the failure count and any lock are cleared. */
+export async function clearFailedSignIns(db: Queryable, id: string): Promise<void> {
   await db.query('UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE id = $1', [id]);
+}
+
+export async function setUserDisabled(db: Queryable, id: string, disabled: boolean): Promise<void> {
+  await db.query('UPDATE users SET disabled = $2 WHERE id = $1', [id, disabled]);
+}
+
+export async function setPasswordHash(db: Queryable, id: string, passwordHash: string): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
+}
+
+/** Ends every session of the user (disabled, or a new password). */
+export async function deleteSessionsOfUser(db: Queryable, userId: string): Promise<void> {
+  await db.query('DELETE FROM sessions WHERE user_id = $1', [userId]);
 }
 
 export function hashToken(token: string): string {
@@ -150,20 +174,44 @@ export async function sessionUser(
   db: Queryable,
   token: string,
   now: Date,
-): Promise<{ user: User; csrfToken: string } | undefined> {
+): Promise<{ user: User; csrfToken: string; tokenHash: string; expiresAt: Date } | undefined> {
+  const tokenHash = hashToken(token);
   const { rows } = await db.query(
-    `SELECT s.csrf_token, ${COLUMNS.split(', ')
+    `SELECT s.csrf_token, s.expires_at AS session_expires_at, ${COLUMNS.split(', ')
       .map((c) => `u.${c}`)
       .join(', ')}
      FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`,
-    [hashToken(token), now],
+    [tokenHash, now],
   );
   const r = rows[0];
   if (!r) return undefined;
-  return { user: publicUser(toUser(r)), csrfToken: r.csrf_token as string };
+  return {
+    user: publicUser(toUser(r)),
+    csrfToken: r.csrf_token as string,
+    tokenHash,
+    expiresAt: new Date(r.session_expires_at as string),
+  };
 }
 
-export async function deleteSession(db: Queryable, token: string): Promise<void> {
-  await db.query('DELETE FROM sessions WHERE token_hash = $1', [hashToken(token)]);
+/** Of these session token hashes, the ones still valid (not ended, not expired, the user enabled). */
+export async function liveSessions(
+  db: Queryable,
+  tokenHashes: readonly string[],
+  now: Date,
+): Promise<Set<string>> {
+  if (tokenHashes.length === 0) return new Set();
+  const { rows } = await db.query<{ token_hash: string }>(
+    `SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = ANY($1) AND s.expires_at > $2 AND NOT u.disabled`,
+    [[...tokenHashes], now],
+  );
+  return new Set(rows.map((r) => r.token_hash));
+}
+
+/** Ends one session; returns its token hash (what the open streams of the session are known by). */
+export async function deleteSession(db: Queryable, token: string): Promise<string> {
+  const tokenHash = hashToken(token);
+  await db.query('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
+  return tokenHash;
 }

@@ -1,36 +1,55 @@
 import type { FastifyInstance } from 'fastify';
 import Fastify from 'fastify';
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROLES, type UserRole } from '../../src/auth/roles.ts';
+import { ROLES } from '../../src/auth/roles.ts';
 import { allows, OWN_AUTH, registerAccess } from '../../src/http/access.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
-import { configWith } from '../helpers/config.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+import { twoSchoolConfig } from './two-schools.ts';
 
 const schema = uniqueName('routes');
 const prefix = uniqueName('routes');
-const config = configWith();
+const config = twoSchoolConfig();
 let db: Db;
+let conn: Redis;
 let app: FastifyInstance;
-const users = new Map<UserRole, User>();
+/** Every role (trust-wide), and an admin of school alpha only. */
+const users = new Map<string, User>();
+const SCOPED_ADMIN = 'admin@alpha';
 
 beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  app = await buildWebApp(config, db, { prefix });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix, publisher: conn });
   for (const role of ROLES) users.set(role, await addUser(db, `user-${role}`, [role]));
+  users.set(SCOPED_ADMIN, await addUser(db, 'admin-alpha', ['admin'], { schools: ['alpha'] }));
 });
 afterAll(async () => {
   await app.close();
+  await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);
 });
 
-const concrete = (url: string) => url.replace(/:id/g, '999999').replace(/\*$/, 'app.css');
+const concrete = (url: string, id = '999999') => url.replace(/:id/g, id).replace(/:name$/, 'app.css');
 const isPage = (method: string, url: string) =>
   method === 'GET' && !url.startsWith('/api/') && url !== '/board/events';
+
+async function as(who: string, method: string, url: string, payload?: object) {
+  const { cookie, csrf } = await sessionFor(db, users.get(who)!);
+  return app.inject({
+    method: method as 'GET',
+    url,
+    headers: { cookie, 'x-csrf-token': csrf },
+    ...(method === 'POST' ? { payload: payload ?? {} } : {}),
+  });
+}
 
 describe('the route table', () => {
   it('every served route declares who may call it, or authenticates by its own scheme', () => {
@@ -51,7 +70,7 @@ describe('the route table', () => {
     await bare.close();
   });
 
-  it("each route answers each role by its rule: 401 / sign-in for nobody, 403 for a role it doesn't allow", async () => {
+  it("each route answers each role, and a school's admin, by its rule: 401 / sign-in for nobody, 403 for a role it doesn't allow", async () => {
     const checked: string[] = [];
     for (const r of app.doorstepRoutes) {
       if (r.access === undefined || r.access === 'public') continue;
@@ -65,20 +84,13 @@ describe('the route table', () => {
         expect(anon.statusCode, `anonymous ${r.method} ${url}`).toBe(302);
         expect(anon.headers.location).toMatch(/^\/login\?next=/);
       } else expect(anon.statusCode, `anonymous ${r.method} ${url}`).toBe(401);
-      for (const role of ROLES) {
-        const user = users.get(role)!;
-        const { cookie, csrf } = await sessionFor(db, user);
-        const res = await app.inject({
-          method: r.method as 'GET',
-          url,
-          headers: { cookie, 'x-csrf-token': csrf },
-          ...(r.method === 'POST' ? { payload: {} } : {}),
-        });
+      for (const [who, user] of users) {
+        const res = await as(who, r.method, url);
         const allowed = allows(r.access, user);
         if (allowed)
-          expect([401, 403], `${role} ${r.method} ${url} → ${res.statusCode}`).not.toContain(res.statusCode);
-        else expect(res.statusCode, `${role} ${r.method} ${url}`).toBe(403);
-        checked.push(`${role} ${r.method} ${r.url} ${allowed ? 'allowed' : 'denied'}`);
+          expect([401, 403], `${who} ${r.method} ${url} → ${res.statusCode}`).not.toContain(res.statusCode);
+        else expect(res.statusCode, `${who} ${r.method} ${url}`).toBe(403);
+        checked.push(`${who} ${r.method} ${r.url} ${allowed ? 'allowed' : 'denied'}`);
         if (url === '/board/events' && allowed) res.raw.req?.destroy?.();
       }
     }
@@ -93,5 +105,82 @@ describe('the route table', () => {
     expect(checked).toContain('safeguarding POST /api/visits/:id/authorise allowed');
     expect(checked).toContain('visiting-staff POST /api/visits/:id/check-in allowed');
     expect(checked).toContain('office GET /api/audit.csv denied');
+    expect(checked).toContain(`${SCOPED_ADMIN} GET /api/users allowed`);
+    expect(checked).toContain(`${SCOPED_ADMIN} GET /api/audit allowed`);
+  });
+
+  it("a school's admin is refused the other school's board, data, visits, audit and accounts", async () => {
+    const other = await addUser(db, 'office-beta', ['office'], { schools: ['beta'] });
+    const both = await addUser(db, 'office-both', ['office'], { schools: ['alpha', 'beta'] });
+    const trustWide = users.get('office')!;
+    const refused: [string, string, object?][] = [
+      ['GET', '/api/board?school=beta'],
+      ['GET', '/board/events?school=beta'],
+      ['GET', '/api/data?school=beta'],
+      ['GET', '/api/visits?school=beta'],
+      ['GET', '/api/audit?school=beta'],
+      ['GET', '/api/audit.csv?school=beta'],
+      ['GET', '/visits/list?school=beta'],
+      ['POST', '/api/data/test-connection', { school: 'beta', connector: 'records' }],
+    ];
+    for (const account of [other, both, trustWide])
+      for (const action of ['disable', 'enable', 'unlock', 'password'])
+        refused.push([
+          'POST',
+          `/api/users/${account.id}/${action}`,
+          action === 'password' ? { password: 'a new long password' } : {},
+        ]);
+    for (const schools of [['beta'], ['alpha', 'beta'], []])
+      refused.push([
+        'POST',
+        '/api/users',
+        {
+          username: `new-${schools.join('-') || 'trust'}`,
+          displayName: 'New',
+          password: 'a long enough password',
+          roles: ['office'],
+          schools,
+        },
+      ]);
+    for (const [method, url, body] of refused) {
+      const res = await as(SCOPED_ADMIN, method, url, body);
+      expect([403, 404], `${SCOPED_ADMIN} ${method} ${url} → ${res.statusCode} ${res.body}`).toContain(
+        res.statusCode,
+      );
+    }
+    // Nothing changed for those accounts.
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM users WHERE disabled OR username LIKE 'new-%'`,
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it('bad ids and dates answer 400 or 404, never a 500 or a database code', async () => {
+    const bad = ['abc', '99999999999999999999', '-1', '0'];
+    const queries = [
+      '?school=alpha&date=2025-02-30',
+      '?school=alpha&date=9999999-01-01',
+      '?before=99999999999999999999',
+      '?from=2025-02-30',
+      '?to=2025-13-01',
+      '?school=alpha&q=%25',
+    ];
+    for (const r of app.doorstepRoutes) {
+      if (r.access === undefined || r.access === 'public' || r.url === '/board/events') continue;
+      const urls = r.url.includes(':id')
+        ? bad.map((id) => concrete(r.url, id))
+        : r.method === 'GET'
+          ? queries.map((q) => `${r.url}${q}`)
+          : [r.url];
+      for (const url of urls) {
+        const res = await as('admin', r.method, url);
+        const what = `${r.method} ${url} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+        expect(res.statusCode, what).toBeLessThan(500);
+        if (res.headers['content-type']?.includes('json')) {
+          const body = res.json() as { code?: string };
+          if (body.code !== undefined) expect(body.code, what).toMatch(/^DOORSTEP_/);
+        }
+      }
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { say } from './app.js';
+import { afterSignIn } from './login-next.js';
 
 const form = document.getElementById('login');
 const msg = document.getElementById('message');
@@ -18,6 +19,5 @@ form.addEventListener('submit', async (e) => {
     form.password.focus();
     return;
   }
-  const next = new URLSearchParams(location.search).get('next');
-  location.href = next?.startsWith('/') && !next.startsWith('//') ? next : data.home;
+  location.href = afterSignIn(location.search, location.origin, data.home);
 });

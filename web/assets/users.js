@@ -73,7 +73,8 @@ function addForm() {
     checks('positions', 'Positions (for authorising visits)', POSITIONS),
     checks(
       'schools',
-      'Schools (none ticked: every school)',
+      // An admin of some schools gives only those, and at least one; a trust-wide admin may give every school.
+      s.user.trustWide ? 'Schools (none ticked: every school)' : 'Schools (tick at least one of yours)',
       s.schools.map((x) => x.id),
       schoolName,
     ),

@@ -1,7 +1,9 @@
-import { resolve } from 'node:path';
-import fastifyStatic from '@fastify/static';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
+import { doorstepError } from '../../errors.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
 import { dayList, getVisit, visitStaffNames } from '../../store/visits.ts';
 import { mayHandleVisit, userMaySeeSchool } from '../../visits/service.ts';
@@ -9,7 +11,71 @@ import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
 
 const WEB = resolve(import.meta.dirname, '../../../web');
-const PAGES = resolve(WEB, 'pages');
+
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+};
+
+interface Asset {
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+/** The pages' modules; each signed-in page loads `/assets/<name>.js`. */
+const PAGES = {
+  board: ['/board', 'Office board', ['office', 'safeguarding']],
+  visits: ['/visits', 'Visits', ['office', 'safeguarding', 'visiting-staff']],
+  visit: ['/visits/:id', 'Visit', ['office', 'safeguarding', 'visiting-staff']],
+  data: ['/data', 'Data and connections', ['data-manager']],
+  audit: ['/audit', 'Audit trail', ['admin']],
+  users: ['/users', 'Accounts', ['admin']],
+} as const;
+
+/**
+ * Every file of the front end, read once at start and served from memory: a request never waits for
+ * a file read on libuv's thread pool (which password hashing also uses). A web role whose folder lacks
+ * a file the pages need refuses to start, naming the folder, rather than serve a broken front end.
+ */
+export function loadAssets(webDir: string = WEB): { assets: Map<string, Asset>; loginPage: Buffer } {
+  const assetsDir = resolve(webDir, 'assets');
+  const needed = [
+    'app.js',
+    'app.css',
+    'login.js',
+    'login-next.js',
+    'slip.js',
+    ...Object.keys(PAGES).map((n) => `${n}.js`),
+  ];
+  const loginFile = resolve(webDir, 'pages', 'login.html');
+  const assets = new Map<string, Asset>();
+  let loginPage: Buffer | undefined;
+  try {
+    for (const name of readdirSync(assetsDir)) {
+      const file = resolve(assetsDir, name);
+      if (!statSync(file).isFile()) continue;
+      const body = readFileSync(file);
+      const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+      assets.set(name, { body, type: TYPES[extname(name)] ?? 'application/octet-stream', etag });
+    }
+    loginPage = readFileSync(loginFile);
+  } catch {
+    // reported below with what is missing
+  }
+  const missing = [...needed.filter((n) => !assets.has(n)), ...(loginPage ? [] : ['pages/login.html'])];
+  if (missing.length)
+    throw doorstepError(
+      'SERVICE_UNAVAILABLE',
+      `the web front end's files are missing from ${webDir} (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}): reinstall Doorstep or run the web role from its folder`,
+    );
+  return { assets, loginPage: loginPage! };
+}
 
 /** Content Security Policy: our own scripts and styles only, no framing, no inline script. */
 const CSP =
@@ -17,6 +83,15 @@ const CSP =
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * Personal data in a server-rendered page (the day's list, the slip): escaped, without the bidi
+ * embedding/override/isolate controls that could reorder what follows, and isolated in `<bdi>`.
+ */
+export function personalHtml(v: unknown): string {
+  const text = v === null || v === undefined ? '' : String(v);
+  return `<bdi>${escapeHtml(text.replace(/[\u202A-\u202E\u2066-\u2069]/g, ''))}</bdi>`;
 }
 
 /** The page shell every signed-in page shares: header, heading, a status line and the content. */
@@ -46,7 +121,16 @@ function shell(title: string, name: string): string {
 
 /** The front end's pages (static HTML + ES modules; data over the JSON API) and the printable slip. */
 export async function registerPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
-  await app.register(fastifyStatic, { root: resolve(WEB, 'assets'), prefix: '/assets/', index: false });
+  const { assets, loginPage } = loadAssets();
+  // Public, and no session is looked up for them (OWN_AUTH in access.ts). Not fingerprinted, so the
+  // browser revalidates each time and a 304 answers when the file is unchanged.
+  app.get<{ Params: { name: string } }>('/assets/:name', (req, reply) => {
+    const a = assets.get(req.params.name);
+    if (!a) return reply.code(404).send({ code: 'DOORSTEP_NOT_FOUND', message: 'no such file' });
+    reply.header('etag', a.etag).header('cache-control', 'no-cache');
+    if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
+    return reply.type(a.type).send(a.body);
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP);
     reply.header('x-content-type-options', 'nosniff');
@@ -61,13 +145,10 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
     app.get(url, { config: { access } }, (_req, reply) => reply.type('text/html; charset=utf-8').send(html));
   };
 
-  app.get('/login', { config: { access: 'public' } }, (_req, reply) => reply.sendFile('login.html', PAGES));
-  page('/board', 'board', 'Office board', ['office', 'safeguarding']);
-  page('/visits', 'visits', 'Visits', ['office', 'safeguarding', 'visiting-staff']);
-  page('/visits/:id', 'visit', 'Visit', ['office', 'safeguarding', 'visiting-staff']);
-  page('/data', 'data', 'Data and connections', ['data-manager']);
-  page('/audit', 'audit', 'Audit trail', ['admin']);
-  page('/users', 'users', 'Accounts', ['admin']);
+  app.get('/login', { config: { access: 'public' } }, (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(loginPage),
+  );
+  for (const [name, [url, title, access]] of Object.entries(PAGES)) page(url, name, title, access);
   app.get('/', { config: { access: 'signed-in' } }, (req, reply) =>
     reply.redirect(homeOf(req.user?.roles ?? [])),
   );
@@ -86,7 +167,7 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
         return reply.code(404).type('text/plain').send('no such school or date');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
-      const cell = (v: unknown) => `<td>${escapeHtml(v === null || v === undefined ? '' : String(v))}</td>`;
+      const cell = (v: unknown) => `<td>${personalHtml(v)}</td>`;
       const body = rows
         .map(
           (r) =>
@@ -121,7 +202,7 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
 <title>Sorry you weren't in</title><link rel="stylesheet" href="/assets/app.css"></head>
 <body class="slip"><main class="page"><h1>Sorry you weren't in</h1>
 <p>We called to see you on <strong>${escapeHtml(when)}</strong>.</p>
-<p>Called: <strong>${escapeHtml(who)}</strong>, ${escapeHtml(school?.name ?? '')}.</p>
+<p>Called: <strong>${personalHtml(who)}</strong>, ${escapeHtml(school?.name ?? '')}.</p>
 <p>Please ring the school office${school?.phone ? ` on <strong>${escapeHtml(school.phone)}</strong>` : ''} as soon as you can.</p>
 <p class="no-print"><button type="button" id="print">Print this slip</button> <a href="/visits/${escapeHtml(v.id)}">Back to the visit</a></p>
 <script type="module" src="/assets/slip.js"></script></main></body></html>`;

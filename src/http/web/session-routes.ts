@@ -1,12 +1,21 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as z from 'zod';
-import { dummyHash, verifyPassword } from '../../auth/password.ts';
-import { appendAudit } from '../../store/audit.ts';
 import {
+  DEVICE_COOKIE,
+  DEVICE_LIFETIME_DAYS,
+  DeviceFailures,
+  knownDevice,
+  rememberDevice,
+} from '../../auth/devices.ts';
+import { DUMMY_HASH, verifyPassword } from '../../auth/password.ts';
+import { isTrustWide } from '../../auth/scope.ts';
+import { appendAudit } from '../../store/audit.ts';
+import { publishSessionsEnded } from '../../store/sessions.ts';
+import {
+  clearFailedSignIns,
   createSession,
   deleteSession,
   recordFailedSignIn,
-  recordSignIn,
   userByUsername,
 } from '../../store/users.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
@@ -18,62 +27,90 @@ const credentials = z.strictObject({
   password: z.string().min(1).max(256),
 });
 
-/** Sign-in, sign-out and "who am I" (with the CSRF token the pages send back). */
+/**
+ * Sign-in, sign-out and "who am I" (with the CSRF token the pages send back).
+ *
+ * Sign-in answers a wrong password, an unknown or disabled account and a locked account with the
+ * same 401 after the same work: one scrypt hash (against a stand-in hash when there is no usable
+ * account), one failure count, one audit entry. A lock (`lockout.maxFailures` failures) lasts
+ * `lockout.minutes` and is passed by the right password from a device that has signed in to the
+ * account before (devices.ts), so nobody can lock the owner out of their own devices.
+ */
 export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void {
-  // Per-account lockout stops guessing one password; this stops spraying many accounts from one address.
+  if (!deps.publisher) throw new Error('the web front end needs its Redis connection (WebDeps.publisher)');
+  const devices = new DeviceFailures(
+    deps.publisher,
+    deps.prefix,
+    deps.lockout.maxFailures,
+    deps.lockout.lockMs,
+  );
+  const minutes = Math.ceil(deps.lockout.lockMs / 60_000);
+  const refused = {
+    code: 'DOORSTEP_UNAUTHENTICATED',
+    message: `wrong username or password; after several failed tries, wait ${minutes} minutes or use a device you have signed in on before`,
+  };
+  const secure = (req: FastifyRequest) =>
+    deps.secureCookies === 'auto' ? req.protocol === 'https' : deps.secureCookies;
+
+  // Per-account lockout stops guessing one password; this stops spraying many accounts from one
+  // address. The count is kept in Redis, so every web process shares it; the address is the peer's,
+  // or behind a configured proxy the one that proxy saw (app.ts).
   const perAddress = { max: deps.signInsPerMinutePerAddress, timeWindow: '1 minute' };
   app.post('/api/login', { config: { access: 'public', rateLimit: perAddress } }, async (req, reply) => {
     const { username, password } = parseInput(credentials, req.body);
     const now = deps.now();
     const user = await userByUsername(deps.db, username);
-    const generic = { code: 'DOORSTEP_UNAUTHENTICATED', message: 'wrong username or password' };
-    if (!user || user.disabled) {
-      await verifyPassword(password, await dummyHash()); // the same time either way
-      return reply.code(401).send(generic);
-    }
-    if (user.lockedUntil && user.lockedUntil > now) {
+    const usable = user && !user.disabled ? user : undefined;
+    const right = await verifyPassword(password, usable?.passwordHash ?? DUMMY_HASH);
+    const device = usable ? knownDevice(req.cookies[DEVICE_COOKIE], usable, now) : undefined;
+    const locked = Boolean(usable?.lockedUntil && usable.lockedUntil > now);
+
+    if (usable && right && (!locked || (device && (await devices.trusted(device))))) {
+      await clearFailedSignIns(deps.db, usable.id);
+      const session = await createSession(deps.db, usable.id, deps.sessionTtlMs, now);
       await appendAudit(deps.db, {
-        actor: `user:${user.id}`,
-        action: 'auth.locked-out',
-        after: { username },
+        actor: `user:${usable.id}`,
+        action: 'auth.signed-in',
+        after: { username, ...(locked ? { passedLockFromKnownDevice: true } : {}) },
       });
-      return reply.code(429).send({
-        code: 'DOORSTEP_LOCKED',
-        message: 'too many failed sign-ins: this account is locked for a while; ask an admin if it is urgent',
+      const cookie = { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) } as const;
+      reply.setCookie(SESSION_COOKIE, session.token, { ...cookie, expires: session.expiresAt });
+      reply.setCookie(DEVICE_COOKIE, rememberDevice(req.cookies[DEVICE_COOKIE], usable, now), {
+        ...cookie,
+        path: '/api/login',
+        maxAge: DEVICE_LIFETIME_DAYS * 86_400,
       });
+      return { ok: true, home: homeOf(usable.roles) };
     }
-    if (!(await verifyPassword(password, user.passwordHash))) {
-      const { locked } = await recordFailedSignIn(
-        deps.db,
-        user.id,
-        deps.lockout.maxFailures,
-        deps.lockout.lockMs,
-        now,
-      );
-      await appendAudit(deps.db, {
-        actor: `user:${user.id}`,
-        action: locked ? 'auth.locked' : 'auth.failed',
-        after: { username },
-      });
-      return reply.code(401).send(generic);
-    }
-    await recordSignIn(deps.db, user.id);
-    const session = await createSession(deps.db, user.id, deps.sessionTtlMs, now);
-    await appendAudit(deps.db, { actor: `user:${user.id}`, action: 'auth.signed-in', after: { username } });
-    const secure = deps.secureCookies === 'auto' ? req.protocol === 'https' : deps.secureCookies;
-    reply.setCookie(SESSION_COOKIE, session.token, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure,
-      expires: session.expiresAt,
-    });
-    return { ok: true, home: homeOf(user.roles) };
+
+    const counted = await recordFailedSignIn(
+      deps.db,
+      username,
+      deps.lockout.maxFailures,
+      deps.lockout.lockMs,
+      now,
+    );
+    if (device && !right) await devices.failed(device);
+    await appendAudit(
+      deps.db,
+      user
+        ? {
+            actor: `user:${user.id}`,
+            action: locked ? 'auth.locked-out' : counted.locked ? 'auth.locked' : 'auth.failed',
+            after: { username },
+          }
+        : // The name tried is not kept: it may be someone's password typed in the wrong box.
+          { actor: 'anonymous', action: 'auth.failed' },
+    );
+    return reply.code(401).send(refused);
   });
 
   app.post('/api/logout', { config: { access: 'signed-in' } }, async (req, reply) => {
     const token = req.cookies[SESSION_COOKIE];
-    if (token) await deleteSession(deps.db, token);
+    if (token) {
+      const tokenHash = await deleteSession(deps.db, token);
+      await publishSessionsEnded(deps.publisher, deps.prefix, { tokenHash });
+    }
     await appendAudit(deps.db, { actor: `user:${userOf(req).id}`, action: 'auth.signed-out' });
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return { ok: true };
@@ -82,7 +119,13 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
   app.get('/api/me', { config: { access: 'signed-in' } }, async (req) => {
     const user = userOf(req);
     return {
-      user: { id: user.id, displayName: user.displayName, roles: user.roles, positions: user.positions },
+      user: {
+        id: user.id,
+        displayName: user.displayName,
+        roles: user.roles,
+        positions: user.positions,
+        trustWide: isTrustWide(user),
+      },
       csrfToken: req.csrfToken,
       home: homeOf(user.roles),
       schools: deps.config.schools

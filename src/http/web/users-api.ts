@@ -7,21 +7,25 @@ import {
   listAccounts,
   newAccountSchema,
 } from '../../auth/accounts.ts';
+import { publishSessionsEnded } from '../../store/sessions.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
 
-/** Account upkeep for admins: the same operations as `doorstep user …`, audited under the admin's id. */
+/**
+ * Account upkeep for admins: the same operations as `doorstep user …`, audited under the admin's id.
+ * An admin sees and changes only the accounts their schools cover, and gives no more than they hold.
+ */
 export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
   const schema = newAccountSchema(deps.config);
-  app.get('/api/users', { config: { access: ['admin'] } }, async () => ({
-    users: await listAccounts(deps.db),
+  app.get('/api/users', { config: { access: ['admin'] } }, async (req) => ({
+    users: await listAccounts(deps.db, userOf(req), deps.now()),
   }));
 
   app.post('/api/users', { config: { access: ['admin'] } }, async (req, reply) => {
-    const id = await createAccount(deps.db, parseInput(schema, req.body), `user:${userOf(req).id}`);
+    const id = await createAccount(deps.db, parseInput(schema, req.body), userOf(req));
     return reply.code(201).send({ id });
   });
 
-  const idParam = z.strictObject({ id: z.string().regex(/^\d+$/, { error: 'expected a user id' }) });
+  const idParam = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, { error: 'expected a user id' }) });
   for (const action of ACCOUNT_ACTIONS) {
     app.post<{ Params: { id: string } }>(
       `/api/users/:id/${action}`,
@@ -29,7 +33,9 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
       async (req) => {
         const { id } = parseInput(idParam, req.params);
         const body = parseInput(z.strictObject({ password: z.string().max(256).optional() }), req.body);
-        await changeAccount(deps.db, id, action, `user:${userOf(req).id}`, body.password);
+        const { sessionsEnded } = await changeAccount(deps.db, id, action, userOf(req), body.password);
+        // Open board streams of those sessions close at once, in every process.
+        if (sessionsEnded) await publishSessionsEnded(deps.publisher, deps.prefix, { userId: id });
         return { ok: true };
       },
     );

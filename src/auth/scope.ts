@@ -1,0 +1,44 @@
+import type { User } from '../store/users.ts';
+import type { UserRole } from './roles.ts';
+
+/**
+ * What a person's roles and schools let them do to other accounts. Admin holds every role, but only
+ * within its schools: an admin of some schools manages the accounts of those schools and no others,
+ * and grants no school and no role beyond their own. Only a trust-wide admin (no school listed)
+ * manages trust-wide accounts.
+ */
+
+/** The user has the role, or is an admin (who may do what every role does). */
+export function holdsRole(user: User, role: UserRole): boolean {
+  return user.roles.includes('admin') || user.roles.includes(role);
+}
+
+/** No school listed: every school of the trust. */
+export function isTrustWide(user: Pick<User, 'schools'>): boolean {
+  return user.schools.length === 0;
+}
+
+/** The user's schools include every one of `schools` (none listed means the whole trust, which only a trust-wide user covers). */
+export function coversSchools(user: User, schools: readonly string[]): boolean {
+  if (isTrustWide(user)) return true;
+  return schools.length > 0 && schools.every((s) => user.schools.includes(s));
+}
+
+/** An admin manages an account when their schools cover all of the account's schools. */
+export function mayManage(admin: User, account: Pick<User, 'schools'>): boolean {
+  return admin.roles.includes('admin') && coversSchools(admin, account.schools);
+}
+
+/** Why `granter` may not give these roles and schools, or null when they may. */
+export function grantProblem(
+  granter: User,
+  grant: { roles: readonly UserRole[]; schools: readonly string[] },
+): string | null {
+  const roles = grant.roles.filter((r) => !holdsRole(granter, r));
+  if (roles.length) return `roles: you cannot give a role you do not hold (${roles.join(', ')})`;
+  if (!coversSchools(granter, grant.schools))
+    return grant.schools.length === 0
+      ? `schools: only a trust-wide admin creates accounts for every school; tick some of ${granter.schools.join(', ')}`
+      : `schools: you can give only your own schools (${granter.schools.join(', ')})`;
+  return null;
+}
