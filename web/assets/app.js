@@ -52,6 +52,27 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** Bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): they reorder text. */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/** A value from outside without the controls that could reorder what is shown after it. */
+export function bidiClean(value) {
+  return String(value ?? '').replace(BIDI_CONTROLS, '');
+}
+
+/**
+ * Personal data where it is shown (names, addresses, phone numbers, file names): in its own `<bdi>`,
+ * so right-to-left text or a planted override inside it cannot reverse the text around it.
+ */
+export function bdi(value) {
+  return h('bdi', {}, bidiClean(value));
+}
+
+/** The same for text-only places (an `<option>`, the page title): isolated with FSI … PDI. */
+export function isolate(value) {
+  return `\u2068${bidiClean(value)}\u2069`;
+}
+
 const LINKS = [
   { href: '/board', label: 'Board', roles: ['office', 'safeguarding'] },
   { href: '/visits', label: 'Visits', roles: ['office', 'safeguarding', 'visiting-staff'] },

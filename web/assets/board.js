@@ -1,4 +1,4 @@
-import { api, fmtTime, h, header, londonToday, me, say, schoolPicker, since } from './app.js';
+import { api, bdi, fmtTime, h, header, londonToday, me, say, schoolPicker, since } from './app.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -96,7 +96,7 @@ function alarmCard(a) {
     where.push(
       `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''}`,
     );
-  if (a.visitAddress) where.push(`visit: ${a.visitAddress}`);
+  if (a.visitAddress) where.push(['visit: ', bdi(a.visitAddress)]);
   return h(
     'li',
     {
@@ -137,8 +137,8 @@ function alarmCard(a) {
         ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]
         : null,
       h('dt', {}, 'Where'),
-      h('dd', {}, where.join(' · ') || 'no location'),
-      a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, a.pupilName)] : null,
+      h('dd', {}, where.length ? where.flatMap((w, i) => (i ? [' · ', w] : [w])) : 'no location'),
+      a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, bdi(a.pupilName))] : null,
       a.staffPhone ? [h('dt', {}, 'Call'), h('dd', {}, tel(a.staffPhone, a.staffName ?? 'staff'))] : null,
       h('dt', {}, 'Escalation'),
       h(
@@ -149,7 +149,10 @@ function alarmCard(a) {
       h('dt', {}, 'Next step'),
       h('dd', {}, a.nextStep ? `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}` : 'none scheduled'),
       a.acknowledgedBy
-        ? [h('dt', {}, 'Acknowledged by'), h('dd', {}, `${a.acknowledgedBy} at ${fmtTime(a.acknowledgedAt)}`)]
+        ? [
+            h('dt', {}, 'Acknowledged by'),
+            h('dd', {}, bdi(a.acknowledgedBy), ` at ${fmtTime(a.acknowledgedAt)}`),
+          ]
         : null,
     ),
     h(
@@ -199,7 +202,7 @@ function section(id, title, items, empty) {
 }
 
 function tel(number, who) {
-  return h('a', { href: `tel:${number}` }, `${who}: ${number}`);
+  return h('a', { href: `tel:${number}` }, bdi(who), ': ', bdi(number));
 }
 
 function visitItem(v) {
@@ -211,7 +214,7 @@ function visitItem(v) {
   return h(
     'li',
     { class: `visit ${v.overdue ? 'overdue' : ''}` },
-    h('a', { href: `/visits/${v.id}` }, `${v.pupilName ?? 'Pupil'} — ${v.address}`),
+    h('a', { href: `/visits/${v.id}` }, bdi(v.pupilName ?? 'Pupil'), ' — ', bdi(v.address)),
     h(
       'div',
       {},
@@ -219,7 +222,9 @@ function visitItem(v) {
         ? h('span', { class: 'badge badge-alarm' }, 'OVERDUE')
         : h('span', { class: 'badge' }, v.status.toUpperCase()),
       ' ',
-      [v.lead, v.partner].filter(Boolean).join(' & ') || 'no staff yet',
+      v.lead || v.partner
+        ? [v.lead, v.partner].filter(Boolean).flatMap((n, i) => (i ? [' & ', bdi(n)] : [bdi(n)]))
+        : 'no staff yet',
       v.expectedReturnAt ? ` · back by ${fmtTime(v.expectedReturnAt)}` : '',
       v.lastCheckInAt ? ` · last check-in ${fmtTime(v.lastCheckInAt)}` : '',
       v.alarmDueAt && !v.overdue
@@ -280,7 +285,7 @@ function render() {
         h(
           'li',
           { class: 'trigger' },
-          h('strong', {}, t.pupilName ?? t.pupilMisId),
+          h('strong', {}, bdi(t.pupilName ?? t.pupilMisId)),
           ` — ${t.title} (since ${t.openedOn}; ${t.action} by ${t.role}) `,
           h(
             'button',

@@ -1,4 +1,4 @@
-import { api, fmtDateTime, h, say, startSchoolPage } from './app.js';
+import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
 
 // The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
 // files, the outbox (with preview records readable) and connection tests that send nothing.
@@ -151,7 +151,14 @@ async function load() {
         ? h(
             'ul',
             {},
-            d.quarantined.map((q) => h('li', {}, `${q.file} (${q.bytes} bytes, ${fmtDateTime(q.at)})`)),
+            d.quarantined.map((q) =>
+              h(
+                'li',
+                {},
+                bdi(q.file),
+                ` (${q.bytes === null ? `${q.kind}, not followed` : `${q.bytes} bytes`}, ${fmtDateTime(q.at)})`,
+              ),
+            ),
           )
         : h('p', {}, 'None.'),
     ),

@@ -1,4 +1,4 @@
-import { api, fmtDateTime, fmtTime, h, header, me, say } from './app.js';
+import { api, bdi, fmtDateTime, fmtTime, h, header, me, say } from './app.js';
 
 // The visit page (made for a phone): what to know before leaving, leaving, check-ins, coming back,
 // the outcome form (→ the CPOMS visit-outcome record) and the "sorry you weren't in" slip.
@@ -301,11 +301,15 @@ function cancelForm(d) {
 async function load() {
   const d = await api('GET', `/api/visits/${visitId}`);
   const v = d.visit;
-  document.querySelector('h1').textContent =
-    `Visit ${v.id}: ${d.pupil ? `${d.pupil.forename} ${d.pupil.surname}` : v.pupilMisId}`;
+  document
+    .querySelector('h1')
+    .replaceChildren(
+      `Visit ${v.id}: `,
+      ...(d.pupil ? [bdi(d.pupil.forename), ' ', bdi(d.pupil.surname)] : [bdi(v.pupilMisId)]),
+    );
   const addr = [v.address.line1, v.address.line2, v.address.town, v.address.postcode]
     .filter(Boolean)
-    .join(', ');
+    .flatMap((part, i) => (i ? [', ', bdi(part)] : [bdi(part)]));
   const parts = [
     h(
       'p',
@@ -322,8 +326,11 @@ async function load() {
             h(
               'li',
               {},
-              `${c.name ?? ''} (${c.relationship ?? 'contact'}) `,
-              c.phone ? h('a', { href: `tel:${c.phone}` }, c.phone) : '',
+              bdi(c.name),
+              ' (',
+              bdi(c.relationship ?? 'contact'),
+              ') ',
+              c.phone ? h('a', { href: `tel:${c.phone}` }, bdi(c.phone)) : '',
             ),
           ),
         )

@@ -1,4 +1,4 @@
-import { api, fmtTime, h, londonToday, say, startSchoolPage } from './app.js';
+import { api, bdi, fmtTime, h, isolate, londonToday, say, startSchoolPage } from './app.js';
 
 // The visit register: the day's visits, asking for a visit by hand (pupil from the MIS), and — where
 // the policy says so — signing the day's list at once.
@@ -44,7 +44,7 @@ function requestForm() {
               h(
                 'option',
                 { value: p.mis_id },
-                `${p.forename} ${p.surname} (${p.year_group ?? '?'}) — ${p.address?.postcode ?? 'no address'}`,
+                `${isolate(p.forename)} ${isolate(p.surname)} (${isolate(p.year_group ?? '?')}) — ${isolate(p.address?.postcode ?? 'no address')}`,
               ),
             )
           : [h('option', { value: '' }, 'no pupil found')]),
@@ -164,7 +164,7 @@ async function load() {
               h(
                 'tr',
                 {},
-                h('td', {}, h('a', { href: `/visits/${v.id}` }, v.pupilName)),
+                h('td', {}, h('a', { href: `/visits/${v.id}` }, bdi(v.pupilName))),
                 h('td', {}, v.reason),
                 h('td', {}, v.status),
                 h('td', {}, v.riskLevel),
