@@ -86,12 +86,18 @@ function escapeHtml(s: string): string {
 }
 
 /**
- * Personal data in a server-rendered page (the day's list, the slip): escaped, without the bidi
- * embedding/override/isolate controls that could reorder what follows, and isolated in `<bdi>`.
+ * Personal data in a server-rendered page (the day's list, the slip): escaped, and without the bidi
+ * embedding/override/isolate controls that could reorder what follows it. A table cell is its own
+ * bidi paragraph already; inline, use `personalHtml`.
  */
-export function personalHtml(v: unknown): string {
+export function personalText(v: unknown): string {
   const text = v === null || v === undefined ? '' : String(v);
-  return `<bdi>${escapeHtml(text.replace(/[\u202A-\u202E\u2066-\u2069]/g, ''))}</bdi>`;
+  return escapeHtml(text.replace(/[\u202A-\u202E\u2066-\u2069]/g, ''));
+}
+
+/** `personalText` isolated in `<bdi>`, for a value shown inline beside other text. */
+export function personalHtml(v: unknown): string {
+  return `<bdi>${personalText(v)}</bdi>`;
 }
 
 /** The page shell every signed-in page shares: header, heading, a status line and the content. */
@@ -167,7 +173,7 @@ export async function registerPages(app: FastifyInstance, deps: WebDeps): Promis
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
         return reply.code(404).type('text/plain').send('no such school or date');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
-      const cell = (v: unknown) => `<td>${personalHtml(v)}</td>`;
+      const cell = (v: unknown) => `<td>${personalText(v)}</td>`;
       const body = rows
         .map(
           (r) =>

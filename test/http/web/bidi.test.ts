@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { personalHtml } from '../../../src/http/web/pages.ts';
+import { personalHtml, personalText } from '../../../src/http/web/pages.ts';
 
 /**
  * A right-to-left override (U+202E) in a name, an address or a file name must not reverse what the
@@ -22,6 +22,10 @@ describe('bidirectional text in the server-rendered list and slip', () => {
     );
     expect(personalHtml(`Grace${PDI}\u202D 0113 496 0000`)).toBe('<bdi>Grace 0113 496 0000</bdi>');
     expect(personalHtml(null)).toBe('<bdi></bdi>');
+  });
+
+  it('list cells (each its own bidi paragraph) get the same text without the <bdi>', () => {
+    expect(personalText(`Jo ${RLO}(mother) 07700 900444`)).toBe('Jo (mother) 07700 900444');
   });
 
   it('keeps right-to-left letters and marks (only the reordering controls go)', () => {
