@@ -8,12 +8,12 @@ import { personalHtml, personalText } from '../../../src/http/web/pages.ts';
 const RLO = '\u202E';
 const PDI = '\u2069';
 
-interface AppHelpers {
+interface AppBidi {
   bidiClean: (v: unknown) => string;
   isolate: (v: unknown) => string;
 }
 // The front end's module (plain JS, no DOM needed for these two).
-const app = (await import(new URL('../../../web/assets/app.js', import.meta.url).href)) as AppHelpers;
+const app = (await import(new URL('../../../web/assets/app.js', import.meta.url).href)) as AppBidi;
 
 describe('bidirectional text in the server-rendered list and slip', () => {
   it('isolates a value in <bdi>, escaped, with its embedding/override/isolate controls removed', () => {
