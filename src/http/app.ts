@@ -15,7 +15,7 @@ import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
-import { registerPages } from './web/pages.ts';
+import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
 import { registerUsersApi } from './web/users-api.ts';
 import { registerVisitsApi } from './web/visits-api.ts';
@@ -106,6 +106,15 @@ function errorAnswer(err: HttpError): { status: number; code: string; message: s
 
 /** The Fastify app: health, readiness, metrics and (when configured) the queue admin UI. */
 export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInstance> {
+  // The web role without its files refuses to start, before anything listens (and lets go of the
+  // board stream's connection, so the process can exit).
+  let files: WebFiles | undefined;
+  try {
+    files = options.web ? loadAssets() : undefined;
+  } catch (err) {
+    options.boardEvents?.subscriber.disconnect();
+    throw err;
+  }
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
@@ -190,7 +199,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);
-    await registerPages(app, options.web);
+    registerPages(app, options.web, files!);
   }
   return app;
 }

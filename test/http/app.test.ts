@@ -82,6 +82,22 @@ describe('http app', () => {
     dead.disconnect();
   });
 
+  it('answers a database failure with neither its code nor its message, and a value it refused as a 400', async () => {
+    const a = await build();
+    a.get('/t/missing-table', () => db.query('SELECT * FROM no_such_table'));
+    a.get('/t/bad-value', () => db.query('SELECT $1::bigint', ['99999999999999999999']));
+    const failed = await a.inject('/t/missing-table');
+    expect(failed.statusCode).toBe(500);
+    expect(failed.json()).toEqual({ code: 'DOORSTEP_INTERNAL', message: 'internal error' });
+    const refused = await a.inject('/t/bad-value');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toEqual({
+      code: 'DOORSTEP_BAD_REQUEST',
+      message: 'a value in the request is not valid',
+    });
+    await a.close();
+  });
+
   it('exposes process metrics and queue depths', async () => {
     await producer.enqueue('heartbeat', { source: 'test' }, { delayMs: 60_000 });
     const r = await app.inject('/metrics');

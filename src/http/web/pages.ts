@@ -28,6 +28,12 @@ interface Asset {
   etag: string;
 }
 
+/** The front end's files, in memory. */
+export interface WebFiles {
+  assets: Map<string, Asset>;
+  loginPage: Buffer;
+}
+
 /** The pages' modules; each signed-in page loads `/assets/<name>.js`. */
 const PAGES = {
   board: ['/board', 'Office board', ['office', 'safeguarding']],
@@ -43,7 +49,7 @@ const PAGES = {
  * a file read on libuv's thread pool (which password hashing also uses). A web role whose folder lacks
  * a file the pages need refuses to start, naming the folder, rather than serve a broken front end.
  */
-export function loadAssets(webDir: string = WEB): { assets: Map<string, Asset>; loginPage: Buffer } {
+export function loadAssets(webDir: string = WEB): WebFiles {
   const assetsDir = resolve(webDir, 'assets');
   const needed = [
     'app.js',
@@ -126,8 +132,7 @@ function shell(title: string, name: string): string {
 }
 
 /** The front end's pages (static HTML + ES modules; data over the JSON API) and the printable slip. */
-export async function registerPages(app: FastifyInstance, deps: WebDeps): Promise<void> {
-  const { assets, loginPage } = loadAssets();
+export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, loginPage }: WebFiles): void {
   // Public, and no session is looked up for them (OWN_AUTH in access.ts). Not fingerprinted, so the
   // browser revalidates each time and a 304 answers when the file is unchanged.
   app.get<{ Params: { name: string } }>('/assets/:name', (req, reply) => {

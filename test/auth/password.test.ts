@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import {
+  hashingStats,
+  hashPassword,
+  MAX_CONCURRENT_HASHES,
+  verifyPassword,
+} from '../../src/auth/password.ts';
+
+describe('password hashing', () => {
+  it('runs at most half the thread pool of hashes at once and queues the rest', async () => {
+    expect(MAX_CONCURRENT_HASHES).toBe(2); // libuv's default pool of 4 keeps two threads for files, DNS and zlib
+    const before = hashingStats();
+    const all = Array.from({ length: 5 }, (_, i) => hashPassword(`a long enough passphrase ${i}`));
+    const during = hashingStats();
+    expect(during.running).toBe(MAX_CONCURRENT_HASHES);
+    expect(during.waiting).toBe(5 - MAX_CONCURRENT_HASHES);
+    const hashes = await Promise.all(all);
+    expect(hashingStats()).toEqual({ running: 0, waiting: 0, finished: before.finished + 5 });
+    expect(await verifyPassword('a long enough passphrase 3', hashes[3]!)).toBe(true);
+  });
+
+  it('a failing hash gives its place to the next in line', async () => {
+    const before = hashingStats();
+    // A stored hash with impossible parameters (N not a power of two) makes scrypt throw.
+    const bad = Array.from({ length: 3 }, () => verifyPassword('x', 'scrypt$3$8$1$c2FsdA==$a2V5'));
+    const good = hashPassword('a long enough passphrase');
+    expect((await Promise.allSettled(bad)).map((r) => r.status)).toEqual([
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
+    expect(await good).toMatch(/^scrypt\$/);
+    expect(hashingStats()).toEqual({ running: 0, waiting: 0, finished: before.finished + 4 });
+  });
+});
