@@ -10,6 +10,9 @@ COPY src ./src
 COPY connectors ./connectors
 COPY jobs ./jobs
 COPY config ./config
+# The web role's pages and browser modules; test/deploy/image-files.test.ts assembles the image's
+# files from these COPY lines and fails if the board cannot be served from them.
+COPY web ./web
 USER node
 EXPOSE 8080
 # Liveness without curl in the image.
