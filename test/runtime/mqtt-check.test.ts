@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -125,6 +125,7 @@ describe.skipIf(!installed)('the MQTT check on a secured broker (deploy/mosquitt
   });
   afterAll(async () => {
     await broker?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('reports the credentials ok and that anonymous clients are refused, on plaintext and TLS', async () => {
