@@ -2,7 +2,13 @@ import { decideStep } from '../src/domain/escalation/ladder.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { addTimeline, createNotifications, lockAlarm, setEscalationStep } from '../src/store/alarm-state.ts';
+import {
+  addTimeline,
+  createNotifications,
+  lockAlarm,
+  pauseEscalation,
+  setEscalationStep,
+} from '../src/store/alarm-state.ts';
 
 /**
  * escalate: one step of an alarm's ladder. It locks the alarm and re-reads it, so an acknowledgement
@@ -23,7 +29,8 @@ export async function escalate(
     if (alarm.escalationStep !== payload.step) return 'already taken';
     const decision = decideStep(alarm.policy, payload.step, alarm.status);
     if (decision.kind === 'stop') {
-      await setEscalationStep(tx, alarm.id, -1);
+      if (decision.reason === 'acknowledged') await pauseEscalation(tx, alarm.id, payload.step);
+      else await setEscalationStep(tx, alarm.id, -1);
       await addTimeline(tx, alarm.id, `escalation stopped: ${decision.reason}`);
       return `stopped: ${decision.reason}`;
     }
@@ -36,10 +43,9 @@ export async function escalate(
     await setEscalationStep(
       tx,
       alarm.id,
-      decision.next ? decision.next.step : -1,
-      decision.next ? new Date(deps.now().getTime() + decision.next.delayMs) : null,
+      decision.next.step,
+      new Date(deps.now().getTime() + decision.next.delayMs),
     );
-    if (!decision.next) await addTimeline(tx, alarm.id, 'escalation stopped: the ladder ran out');
     return `level ${decision.level + 1} notified`;
   });
   if (outcome === 'missing' || outcome.startsWith('stopped')) return { outcome };
@@ -61,6 +67,7 @@ export async function escalate(
   }
   const next = rows[0]?.escalation_step ?? -1;
   if (next === payload.step + 1) {
+    // Step ids are unique per alarm; a re-entry after a timed-out acknowledgement has its own (below).
     // The due time was fixed when the step was taken: a retry later waits only what is left of it.
     const dueAt = rows[0]!.next_step_at;
     const delayMs = dueAt ? Math.max(0, new Date(dueAt).getTime() - deps.now().getTime()) : 0;

@@ -4,7 +4,7 @@ import { type DueVisitAlarm, dueVisitAlarms } from '../src/domain/visits/watch.t
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { addTimeline } from '../src/store/alarm-state.ts';
+import { addTimeline, reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
 import { appendAudit } from '../src/store/audit.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
@@ -18,12 +18,14 @@ import { clearVisitAlarms } from '../src/visits/service.ts';
  * missed check-in (interval + grace passed) — once per occurrence (a unique dedup key), each with
  * its escalation policy snapshotted, timeline, audit and board event, and its ladder started. The
  * ladder is started again for any such alarm still at step 0, so a crash after the commit loses nothing.
+ * Last, it reopens acknowledged alarms whose acknowledgement timed out (`reescalateAfterMinutes`)
+ * while the worker is still not known to be safe.
  */
 export async function watchVisits(
   _payload: PayloadOf<DoorstepCatalog, 'watch-visits'>,
   _run: JobRun,
   deps: JobDeps,
-): Promise<{ raised: number; checkIns: number }> {
+): Promise<{ raised: number; checkIns: number; reopened: number }> {
   const rulesFor = visitRulesLookup(deps.config);
   const now = deps.now();
   let raised = 0;
@@ -36,13 +38,13 @@ export async function watchVisits(
       await tx.query(
         `UPDATE alarms a SET visit_id = v.id FROM users u, visits v
          WHERE a.school_id = $1 AND a.visit_id IS NULL AND a.status <> 'resolved' AND a.staff_id IS NOT NULL
-           AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.status = 'departed'
+           AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
            AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)`,
         [school.id],
       );
       const { rows } = await tx.query(
         `SELECT v.*, u.staff_id AS lead_staff_id FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
-         WHERE v.school_id = $1 AND v.status = 'departed' FOR UPDATE OF v`,
+         WHERE v.school_id = $1 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL FOR UPDATE OF v`,
         [school.id],
       );
       const rules = rulesFor(school.id);
@@ -86,7 +88,28 @@ export async function watchVisits(
         );
     }
   }
-  return { raised, checkIns };
+  const reopened = await reopenAcknowledgements(deps, now);
+  return { raised, checkIns, reopened };
+}
+
+/** Acknowledgements that timed out with the worker still not safe: open again, back in the ladder. */
+async function reopenAcknowledgements(deps: JobDeps, now: Date): Promise<number> {
+  const events: BoardEventRow[] = [];
+  const reopened = await deps.db.transaction(async (tx) => {
+    const list = await reopenTimedOutAcknowledgements(tx, now);
+    for (const a of list)
+      events.push(await insertBoardEvent(tx, a.schoolId, 'alarm.reopened', { alarmId: a.id }));
+    return list;
+  });
+  await publishBoardEvents(deps.publisher, deps.config.redis.prefix, events);
+  for (const a of reopened)
+    if (a.resumeStep !== null)
+      await deps.producer.enqueue(
+        'escalate',
+        { alarmId: a.id, step: a.resumeStep, reopened: a.reopened },
+        { jobId: `escalate-${a.id}-${a.resumeStep}-r${a.reopened}` },
+      );
+  return reopened.length;
 }
 
 async function raiseVisitAlarm(
@@ -135,7 +158,7 @@ async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, event
             'fob', e.id
      FROM fob_events e
        JOIN users u ON u.staff_id = e.staff_id
-       JOIN visits v ON v.school_id = e.school_id AND v.status = 'departed'
+       JOIN visits v ON v.school_id = e.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
                     AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.received_at >= v.departed_at
      WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
        AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL

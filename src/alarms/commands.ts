@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { writesIncidentRecord } from '../domain/escalation/resolution.ts';
 import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incident.ts';
 import {
   type AckOutcome,
@@ -45,8 +46,9 @@ export async function acknowledgeAlarm(
 }
 
 /**
- * Resolves an alarm with a reason and, in the same transaction, writes the lone-worker incident
- * record (the alarm's full timeline and its resolution) to the outbox for CPOMS.
+ * Resolves an alarm with a reason. Only an incident writes the lone-worker incident record (the
+ * alarm's full timeline and its resolution) to the outbox for CPOMS, in the same transaction; "the
+ * worker is safe" and "a test / false alarm" are kept in the timeline and audit only.
  */
 export async function resolveAlarm(
   db: Db,
@@ -64,6 +66,7 @@ export async function resolveAlarm(
     if (outcome !== 'resolved') return outcome;
     const alarm = (await lockAlarm(tx, alarmId))!;
     events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.resolved', { alarmId }));
+    if (!writesIncidentRecord(reason)) return outcome;
     const school = config.schools.find((s) => s.id === alarm.schoolId);
     const visit = alarm.visitId ? await getVisit(tx, alarm.visitId) : undefined;
     const { rows: loc } = await tx.query<{

@@ -3,11 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
-import {
-  DEFAULT_ALARM_POLICY,
-  DEFAULT_MISSED_CHECK_IN_POLICY,
-  DEFAULT_OVERDUE_VISIT_POLICY,
-} from '../domain/escalation/ladder.ts';
+import { laddersOf } from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
@@ -25,12 +21,7 @@ export function summariseSchool(s: SchoolConfig): string {
 export function escalationGaps(s: SchoolConfig): string[] {
   const out: string[] = [];
   // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
-  const policies = {
-    alarm: DEFAULT_ALARM_POLICY, // device alarms without a policy of their own
-    'overdue-visit': DEFAULT_OVERDUE_VISIT_POLICY,
-    'missed-check-in': DEFAULT_MISSED_CHECK_IN_POLICY,
-    ...s.escalation,
-  };
+  const policies = laddersOf(s.escalation);
   for (const [kind, policy] of Object.entries(policies)) {
     for (const target of new Set(policy.levels.flatMap((l) => l.notify))) {
       const [channel, group] = target.split(':') as [string, string | undefined];

@@ -102,7 +102,12 @@ export const catalog = {
       queue: 'alarms',
       description:
         "One step of an alarm's escalation ladder; re-reads the alarm and acts only if it still holds.",
-      payload: z.strictObject({ alarmId: z.string().regex(/^\d+$/), step: z.int().min(0).max(100) }),
+      payload: z.strictObject({
+        alarmId: z.string().regex(/^\d+$/),
+        step: z.int().min(0).max(100_000),
+        /** The re-entry after the n-th timed-out acknowledgement (keeps its job id unique). */
+        reopened: z.int().min(1).max(10_000).optional(),
+      }),
       attempts: 5,
       backoff: { type: 'fixed', delayMs: 1000 },
       timeoutMs: 30_000,
@@ -118,7 +123,7 @@ export const catalog = {
     'watch-visits': defineJob({
       queue: 'alarms',
       description:
-        'Raises overdue-visit and missed-check-in alarms from the visit register (and takes in fob check-ins).',
+        'Raises overdue-visit and missed-check-in alarms from the visit register, takes in fob check-ins, and reopens acknowledgements that timed out.',
       payload: z.strictObject({ reason: z.enum(['schedule', 'manual']) }),
       attempts: 3,
       backoff: { type: 'fixed', delayMs: 1000 },

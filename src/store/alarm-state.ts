@@ -88,6 +88,73 @@ export async function setEscalationStep(
   ]);
 }
 
+/** The ladder stopped at `step` because the alarm was acknowledged: where a timed-out acknowledgement resumes. */
+export async function pauseEscalation(tx: Queryable, alarmId: string, step: number): Promise<void> {
+  await tx.query(
+    'UPDATE alarms SET escalation_step = -1, next_step_at = NULL, resume_step = $2 WHERE id = $1',
+    [alarmId, step],
+  );
+}
+
+export interface Reopened {
+  id: string;
+  schoolId: string;
+  /** The step to run now, when the ladder had paused at the acknowledgement (null: still running). */
+  resumeStep: number | null;
+  reopened: number;
+}
+
+/**
+ * Acknowledgement timeout: every acknowledged alarm whose policy sets `reescalateAfterMinutes` and
+ * that is still not resolved (the worker not known to be safe) that long after its acknowledgement
+ * is open again — unacknowledged on the board, and back in its ladder where it paused. Audited.
+ */
+export async function reopenTimedOutAcknowledgements(tx: Queryable, now: Date): Promise<Reopened[]> {
+  const { rows } = await tx.query<{
+    id: string;
+    school_id: string;
+    escalation_step: number;
+    resume_step: number | null;
+    reopened: number;
+    minutes: number;
+  }>(
+    `SELECT id, school_id, escalation_step, resume_step, reopened, (policy->>'reescalateAfterMinutes')::float AS minutes
+     FROM alarms
+     WHERE status = 'acknowledged' AND policy ? 'reescalateAfterMinutes'
+       AND acknowledged_at + make_interval(secs => (policy->>'reescalateAfterMinutes')::float * 60) <= $1
+     ORDER BY id FOR UPDATE SKIP LOCKED`,
+    [now],
+  );
+  const out: Reopened[] = [];
+  for (const r of rows) {
+    const id = String(r.id);
+    const paused = r.escalation_step < 0;
+    const resumeStep = paused ? (r.resume_step ?? 0) : null;
+    await tx.query(
+      `UPDATE alarms SET status = 'open', acknowledged_at = NULL, acknowledged_by = NULL, reopened = reopened + 1,
+         escalation_step = COALESCE($2, escalation_step), next_step_at = CASE WHEN $2::int IS NULL THEN next_step_at ELSE $3 END
+       WHERE id = $1`,
+      [id, resumeStep, now],
+    );
+    await addTimeline(
+      tx,
+      id,
+      `acknowledged ${r.minutes} min ago and the worker is still not known to be safe: open again`,
+    );
+    await appendAudit(tx, {
+      actor: 'system:ack-timeout',
+      action: 'alarm.reopened',
+      schoolId: r.school_id,
+      entityType: 'alarm',
+      entityId: id,
+      before: { status: 'acknowledged' },
+      after: { status: 'open', resumeStep },
+    });
+    out.push({ id, schoolId: r.school_id, resumeStep, reopened: r.reopened + 1 });
+  }
+  return out;
+}
+
 export type AckOutcome = 'acknowledged' | 'already-acknowledged' | 'already-resolved' | 'missing';
 
 /**

@@ -35,7 +35,7 @@ export async function boardState(
     [schoolId],
   );
   const visits = await db.query<Record<string, unknown>>(
-    `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.expected_return_at,
+    `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.returned_at, v.arrived_at, v.expected_return_at,
             v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
             l.display_name AS lead_name, l.phone AS lead_phone, pa.display_name AS partner_name,
             pa.phone AS partner_phone,
@@ -45,7 +45,7 @@ export async function boardState(
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
        LEFT JOIN users l ON l.id = v.lead_user_id
        LEFT JOIN users pa ON pa.id = v.partner_user_id
-     WHERE v.school_id = $1 AND (v.planned_for = $2::date OR v.status = 'departed')
+     WHERE v.school_id = $1 AND (v.planned_for = $2::date OR (v.departed_at IS NOT NULL AND v.returned_at IS NULL))
      ORDER BY v.expected_return_at NULLS LAST, v.id`,
     [schoolId, today],
   );
@@ -107,6 +107,8 @@ export async function boardState(
           id: String(r.id),
           status: r.status as string,
           departedAt: r.departed_at ? new Date(r.departed_at as string) : null,
+          returnedAt: r.returned_at ? new Date(r.returned_at as string) : null,
+          arrivedAt: r.arrived_at ? new Date(r.arrived_at as string) : null,
           expectedReturnAt: expected,
           lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string) : null,
           checkInMinutes: (r.check_in_minutes as number | null) ?? null,
@@ -132,7 +134,8 @@ export async function boardState(
         departedAt: r.departed_at ? new Date(r.departed_at as string).toISOString() : null,
         expectedReturnAt: expected?.toISOString() ?? null,
         lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string).toISOString() : null,
-        overdue: r.status === 'departed' && expected !== null && expected < now,
+        out: r.departed_at !== null && r.returned_at === null,
+        overdue: r.departed_at !== null && r.returned_at === null && expected !== null && expected < now,
         /** When the watcher next raises something for this visit unless the worker checks in or returns. */
         alarmDueAt: next?.toISOString() ?? null,
       };

@@ -1,6 +1,7 @@
+import type { LifecycleVisit, VisitStatus } from '../domain/visits/lifecycle.ts';
 import type { Queryable } from './db.ts';
 
-export type VisitStatus = 'requested' | 'authorised' | 'departed' | 'returned' | 'completed' | 'cancelled';
+export type { VisitStatus };
 
 export interface Address {
   line1?: string | null;
@@ -38,6 +39,18 @@ export interface VisitRow {
   completedAt: Date | null;
   cancelledAt: Date | null;
   cancelReason: string | null;
+  arrivedAt: Date | null;
+  workerPhone: string | null;
+  vehicle: Vehicle | null;
+  fobDeviceId: string | null;
+  followUpDoneAt: Date | null;
+}
+
+export interface Vehicle {
+  make: string;
+  model: string;
+  registration: string;
+  colour: string;
 }
 
 const date = (v: unknown) => (v ? new Date(v as string) : null);
@@ -77,6 +90,28 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     completedAt: date(r.completed_at),
     cancelledAt: date(r.cancelled_at),
     cancelReason: (r.cancel_reason as string | null) ?? null,
+    arrivedAt: date(r.arrived_at),
+    workerPhone: (r.worker_phone as string | null) ?? null,
+    vehicle: (r.vehicle as Vehicle | null) ?? null,
+    fobDeviceId: (r.fob_device_id as string | null) ?? null,
+    followUpDoneAt: date(r.follow_up_done_at),
+  };
+}
+
+/** The visit as the lifecycle sees it. */
+export function lifecycleOf(v: VisitRow): LifecycleVisit {
+  return {
+    status: v.status,
+    leadUserId: v.leadUserId,
+    partnerUserId: v.partnerUserId,
+    requestedBy: v.requestedBy,
+    departedAt: v.departedAt,
+    returnedAt: v.returnedAt,
+    arrivedAt: v.arrivedAt,
+    outcomeRecorded: v.outcome !== null,
+    childSeen: v.outcome ? Boolean(v.outcome.childSeen) : null,
+    followUpDone: v.followUpDoneAt !== null,
+    hasSafeWord: v.safeWord !== null,
   };
 }
 

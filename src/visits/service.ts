@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
+import { type Actor, decide, type Effect, type VisitAction } from '../domain/visits/lifecycle.ts';
 import { departureFindings, mayAuthorise, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
@@ -11,8 +12,16 @@ import { appendAudit } from '../store/audit.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox } from '../store/triggers.ts';
-import type { User } from '../store/users.ts';
-import { type Address, formatAddress, lockVisit, type VisitRow, visitStaffNames } from '../store/visits.ts';
+import { type User, userById } from '../store/users.ts';
+import {
+  type Address,
+  formatAddress,
+  lifecycleOf,
+  lockVisit,
+  type Vehicle,
+  type VisitRow,
+  visitStaffNames,
+} from '../store/visits.ts';
 
 export interface VisitDeps {
   db: Db;
@@ -64,9 +73,19 @@ async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow> {
   return v;
 }
 
-function expectStatus(v: VisitRow, allowed: readonly VisitRow['status'][], doing: string): void {
-  if (!allowed.includes(v.status))
-    throw doorstepError('CONFLICT', `cannot ${doing}: visit ${v.id} is ${v.status}`);
+export function actorOf(user: User): Actor {
+  return { id: user.id, roles: user.roles, positions: user.positions };
+}
+
+/**
+ * Asks the lifecycle whether `user` may do `action` to the visit now: 409 when the visit's state
+ * does not allow it, 403 when the person may not. Returns what the action does.
+ */
+function must(deps: VisitDeps, user: User, v: VisitRow, action: VisitAction): Effect {
+  assertSchool(user, v.schoolId);
+  const d = decide(action, lifecycleOf(v), actorOf(user), deps.rulesFor(v.schoolId));
+  if (!d.ok) throw doorstepError(d.why === 'state' ? 'CONFLICT' : 'FORBIDDEN', d.message);
+  return d.effect;
 }
 
 /**
@@ -184,20 +203,20 @@ export async function authoriseVisit(
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertSchool(user, v.schoolId);
-    expectStatus(v, ['requested'], 'authorise');
-    if (outOfHours && !deps.rulesFor(v.schoolId).hours?.approvable)
-      throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
     const rules = deps.rulesFor(v.schoolId);
-    if (!mayAuthorise(rules, [...user.roles, ...user.positions]))
-      throw doorstepError(
-        'FORBIDDEN',
-        `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
-      );
+    if (outOfHours && !rules.hours?.approvable)
+      throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
     if (rules.authorisation.mode === 'daily-list')
       throw doorstepError(
         'POLICY',
         "the school's policy says the day's list is signed as a whole: sign the list",
       );
+    if (v.status === 'requested' && !mayAuthorise(rules, [...user.roles, ...user.positions]))
+      throw doorstepError(
+        'FORBIDDEN',
+        `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
+      );
+    must(deps, user, v, 'authorise');
     await tx.query(
       `UPDATE visits SET status = 'authorised', authorised_by = $2, authorised_at = $3, authorisation_note = $4,
          out_of_hours_approved = $5, updated_at = now() WHERE id = $1`,
@@ -225,6 +244,8 @@ export async function signDayList(
   schoolOf(deps.config, schoolId);
   assertSchool(user, schoolId);
   const rules = deps.rulesFor(schoolId);
+  if (rules.authorisation.mode !== 'daily-list')
+    throw doorstepError('POLICY', "the school's policy says each visit is authorised on its own");
   if (!mayAuthorise(rules, [...user.roles, ...user.positions]))
     throw doorstepError(
       'FORBIDDEN',
@@ -259,6 +280,20 @@ export interface Departure {
   safeWord?: string | undefined;
   /** The visiting staff confirm they have read the risk notes and address flags. */
   risksRead: boolean;
+  /** A number to reach the worker on while out (default: their account's). */
+  phone?: string | undefined;
+  vehicle?: Vehicle | undefined;
+  onFoot?: boolean | undefined;
+}
+
+/** The partner must be an active member of the visiting staff of the visit's school. */
+async function checkPartner(tx: Queryable, v: VisitRow, partnerId: string, lead: string): Promise<void> {
+  if (partnerId === lead)
+    throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
+  const p = /^\d{1,18}$/.test(partnerId) ? await userById(tx, partnerId) : undefined;
+  if (!p || p.disabled) throw doorstepError('NOT_FOUND', `partnerUserId: no member of staff ${partnerId}`);
+  if (!p.roles.includes('visiting-staff') || !userMaySeeSchool(p, v.schoolId))
+    throw doorstepError('POLICY', 'partnerUserId: the partner must be visiting staff of this school');
 }
 
 /** Leaving school: the policy's checks (authorisation, pairs, safe word, hours, risk) must pass. */
@@ -271,8 +306,13 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     if (!d.risksRead)
       throw doorstepError('POLICY', 'risksRead: confirm the risk notes and address flags were read');
     const lead = v.leadUserId ?? user.id;
-    if (d.partnerUserId && d.partnerUserId === lead)
-      throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
+    if (d.partnerUserId) await checkPartner(tx, v, d.partnerUserId, lead);
+    const leadUser = lead === user.id ? user : await userById(tx, lead);
+    const phone = d.phone?.trim() || leadUser?.phone || null;
+    const school = schoolOf(deps.config, v.schoolId);
+    const fob = leadUser?.staffId
+      ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
+      : null;
     const findings = departureFindings(rules, {
       status: v.status,
       riskLevel: v.riskLevel,
@@ -282,15 +322,21 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       outOfHoursApproved: v.outOfHoursApproved,
       expectedReturnAt: d.expectedReturnAt,
       now,
+      checkInMinutes: d.checkInMinutes ?? null,
+      phone: phone !== null,
+      fob: fob !== null,
+      vehicle: Boolean(d.vehicle) || d.onFoot === true,
     });
     const blocks = findings.filter((f) => f.level === 'block');
     if (blocks.length)
       throw doorstepError('POLICY', `cannot leave yet: ${blocks.map((b) => b.message).join('; ')}`, {
         details: blocks.map((b) => b.rule),
       });
+    must(deps, user, v, 'depart');
     await tx.query(
       `UPDATE visits SET status = 'departed', lead_user_id = $2, partner_user_id = $3, departed_at = $4,
-         expected_return_at = $5, check_in_minutes = $6, safe_word = $7, updated_at = now() WHERE id = $1`,
+         expected_return_at = $5, check_in_minutes = $6, safe_word = $7, worker_phone = $8, vehicle = $9,
+         fob_device_id = $10, updated_at = now() WHERE id = $1`,
       [
         visitId,
         lead,
@@ -299,6 +345,9 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
         d.expectedReturnAt,
         d.checkInMinutes ?? rules.checkInMinutes ?? null,
         d.safeWord?.trim() || null,
+        phone,
+        d.vehicle ? JSON.stringify(d.vehicle) : null,
+        fob,
       ],
     );
     await audit(
@@ -319,7 +368,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
   });
 }
 
-/** Resolves the visit's open alarms of these kinds as "worker safe" (no incident record). */
+/** Resolves the visit's open alarms of these kinds as the worker safe (never an incident record). */
 export async function clearVisitAlarms(
   tx: Queryable,
   v: Pick<VisitRow, 'id' | 'schoolId'>,
@@ -328,6 +377,7 @@ export async function clearVisitAlarms(
   why: string,
   now: Date,
   events: BoardEventRow[],
+  as: 'worker_safe' | 'worker_safe_running_late' = 'worker_safe',
 ): Promise<void> {
   const { rows } = await tx.query<{ id: string }>(
     `SELECT id FROM alarms WHERE visit_id = $1 AND type = ANY($2::text[]) AND status <> 'resolved'`,
@@ -335,16 +385,25 @@ export async function clearVisitAlarms(
   );
   for (const r of rows) {
     const alarmId = String(r.id);
-    if ((await resolve(tx, alarmId, by, 'worker_safe', why, now)) === 'resolved') {
+    if ((await resolve(tx, alarmId, by, as, why, now)) === 'resolved') {
       await addTimeline(tx, alarmId, why, by);
       events.push(await insertBoardEvent(tx, v.schoolId, 'alarm.resolved', { alarmId }));
     }
   }
 }
 
-/** The worker is back (returned, outcome, cancelled while out): overdue and missed check-in alarms clear. */
-function workerBack(tx: Queryable, v: VisitRow, user: User, why: string, now: Date, events: BoardEventRow[]) {
-  return clearVisitAlarms(tx, v, ['overdue_visit', 'missed_check_in'], `user:${user.id}`, why, now, events);
+/** Stands down the visit alarms an action clears, as the lifecycle says (never as an incident). */
+function applyClears(
+  tx: Queryable,
+  v: VisitRow,
+  effect: Effect,
+  by: string,
+  why: string,
+  now: Date,
+  events: BoardEventRow[],
+) {
+  if (!effect.clears.length || !effect.clearedAs) return Promise.resolve();
+  return clearVisitAlarms(tx, v, effect.clears, by, why, now, events, effect.clearedAs);
 }
 
 /** A check-in from the phone page (or the office on the worker's behalf); clears a missed check-in. */
@@ -356,8 +415,7 @@ export async function checkInVisit(
 ): Promise<void> {
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
-    assertMayActOn(user, v);
-    expectStatus(v, ['departed'], 'check in');
+    const effect = must(deps, user, v, 'check-in');
     const now = deps.now();
     await tx.query('INSERT INTO visit_check_ins (visit_id, at, source, by_user_id) VALUES ($1, $2, $3, $4)', [
       visitId,
@@ -370,33 +428,123 @@ export async function checkInVisit(
       now,
     ]);
     await audit(tx, user, 'visit.checked-in', v, null, { source });
-    await clearVisitAlarms(
-      tx,
-      v,
-      ['missed_check_in'],
-      `user:${user.id}`,
-      'the worker checked in',
-      now,
-      events,
-    );
+    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker checked in', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.checked-in', { visitId }));
   });
 }
 
-/** Back at school: the visit's overdue / missed check-in alarms are cleared (worker safe). */
+/**
+ * Back safe (the worker, or the office after speaking to them): the only way monitoring ends. The
+ * visit's overdue and missed check-in alarms stand down as the worker safe; the visit is returned,
+ * or completed when its outcome was already recorded (a visit cancelled while out stays cancelled).
+ */
 export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
-    assertMayActOn(user, v);
-    expectStatus(v, ['departed'], 'record the return');
+    const effect = must(deps, user, v, 'back-safe');
+    const now = deps.now();
+    const status = effect.status ?? v.status;
+    await tx.query(
+      `UPDATE visits SET status = $2, returned_at = $3, back_safe_by = $4,
+         completed_at = CASE WHEN $2 = 'completed' THEN $3 ELSE completed_at END, updated_at = now() WHERE id = $1`,
+      [visitId, status, now, `user:${user.id}`],
+    );
+    await audit(tx, user, 'visit.returned', v, { status: v.status }, { status, backSafe: true });
+    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker is back safe', now, events);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
+  });
+}
+
+/** The worker has arrived at the address (the arrival check-in some policies ask for). */
+export async function arriveVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'arrive');
+    const now = deps.now();
+    await tx.query('UPDATE visits SET arrived_at = $2, updated_at = now() WHERE id = $1', [visitId, now]);
+    await audit(tx, user, 'visit.arrived', v, null, { arrivedAt: now.toISOString() });
+    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker has arrived', now, events);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.arrived', { visitId }));
+  });
+}
+
+/**
+ * Running late (Hampton: "contact the Office to advise of their expected return time"): a new
+ * expected return with a reason, from the worker or the office. The overdue timer re-arms for the
+ * new time, and an open overdue alarm stands down as "worker safe, running late" — not an incident.
+ */
+export async function runningLate(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  newReturnAt: Date,
+  reason: string,
+): Promise<void> {
+  if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the worker is late');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'running-late');
+    const now = deps.now();
+    if (newReturnAt.getTime() <= now.getTime())
+      throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected a time in the future');
+    await tx.query('UPDATE visits SET expected_return_at = $2, updated_at = now() WHERE id = $1', [
+      visitId,
+      newReturnAt,
+    ]);
+    await tx.query(
+      `INSERT INTO visit_return_changes (visit_id, at, by_user_id, previous_at, new_at, reason)
+       VALUES ($1, $2, $3, $4, $5, $6)`,
+      [visitId, now, user.id, v.expectedReturnAt, newReturnAt, reason.trim()],
+    );
+    await audit(
+      tx,
+      user,
+      'visit.running-late',
+      v,
+      { expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null },
+      { expectedReturnAt: newReturnAt.toISOString(), reason: reason.trim() },
+    );
+    await applyClears(
+      tx,
+      v,
+      effect,
+      `user:${user.id}`,
+      `running late, back by ${newReturnAt.toISOString()}: ${reason.trim()}`,
+      now,
+      events,
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.running-late', { visitId }));
+  });
+}
+
+/** The safe word of a visit out, for the office to recognise on the phone: audited, never listed or logged. */
+export async function revealSafeWord(deps: VisitDeps, user: User, visitId: string): Promise<string> {
+  return change(deps, async (tx) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'reveal-safe-word');
+    await audit(tx, user, 'visit.safe-word-revealed', v, null, { revealed: true });
+    return v.safeWord!;
+  });
+}
+
+/** The safeguarding team records what was done about a child not seen; the pupil leaves "needs follow-up". */
+export async function followUpDone(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  note: string,
+): Promise<void> {
+  if (!note.trim()) throw doorstepError('BAD_REQUEST', 'note: expected what was done');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'follow-up-done');
     const now = deps.now();
     await tx.query(
-      `UPDATE visits SET status = 'returned', returned_at = $2, updated_at = now() WHERE id = $1`,
-      [visitId, now],
+      'UPDATE visits SET follow_up_done_at = $2, follow_up_done_by = $3, updated_at = now() WHERE id = $1',
+      [visitId, now, `user:${user.id}`],
     );
-    await audit(tx, user, 'visit.returned', v, { status: v.status }, { status: 'returned' });
-    await workerBack(tx, v, user, 'the worker is back', now, events);
-    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
+    await audit(tx, user, 'visit.follow-up-done', v, null, { note: note.trim() });
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.follow-up-done', { visitId }));
   });
 }
 
@@ -423,8 +571,7 @@ export async function recordOutcome(
     deps,
     async (tx, events) => {
       const v = await mustLock(tx, visitId);
-      assertMayActOn(user, v);
-      expectStatus(v, ['departed', 'returned'], 'record the outcome');
+      const effect = must(deps, user, v, 'record-outcome');
       if (o.noOneHome && o.childSeen)
         throw doorstepError('BAD_REQUEST', 'childSeen: cannot be true when no one was home');
       const now = deps.now();
@@ -460,12 +607,13 @@ export async function recordOutcome(
         reason: v.reason,
       });
       const outcome = { ...o, recordedBy: user.id, recordedAt: now.toISOString() };
+      // Recorded while out: the visit stays departed (and watched) until the worker is back safe.
+      const status = effect.status ?? v.status;
       await tx.query(
-        `UPDATE visits SET status = 'completed', outcome = $2, completed_at = $3,
-           returned_at = COALESCE(returned_at, $3), updated_at = now() WHERE id = $1`,
-        [visitId, JSON.stringify(outcome), now],
+        `UPDATE visits SET status = $4, outcome = $2,
+           completed_at = CASE WHEN $4 = 'completed' THEN $3 ELSE completed_at END, updated_at = now() WHERE id = $1`,
+        [visitId, JSON.stringify(outcome), now, status],
       );
-      if (v.status === 'departed') await workerBack(tx, v, user, 'the worker is back', now, events);
       const outboxId = await insertOutbox(tx, {
         schoolId: v.schoolId,
         kind: 'visit_outcome',
@@ -484,7 +632,7 @@ export async function recordOutcome(
         'visit.completed',
         v,
         { status: v.status },
-        { status: 'completed', childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
+        { status, childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.completed', { visitId }));
     },
@@ -503,14 +651,13 @@ export async function cancelVisit(
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertMayActOn(user, v);
-    expectStatus(v, ['requested', 'authorised', 'departed'], 'cancel');
+    must(deps, user, v, 'cancel');
     const now = deps.now();
+    // Cancelled while out: still watched until the worker is back safe.
     await tx.query(
-      `UPDATE visits SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3,
-         returned_at = CASE WHEN status = 'departed' THEN $2 ELSE returned_at END, updated_at = now() WHERE id = $1`,
+      `UPDATE visits SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, updated_at = now() WHERE id = $1`,
       [visitId, now, reason.trim()],
     );
-    if (v.status === 'departed') await workerBack(tx, v, user, 'visit cancelled, worker back', now, events);
     await audit(
       tx,
       user,

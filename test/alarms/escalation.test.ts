@@ -93,20 +93,23 @@ afterAll(async () => {
 });
 
 describe('escalation ladder (real Redis and Postgres)', () => {
-  it('runs every step once, in order, at its time, and stops when the ladder runs out', async () => {
+  it('runs every step once, in order, at its time, then repeats its last level until someone responds', async () => {
     const id = await raise();
     startHost();
-    await until(async () => (await steps(id)).length === 4);
+    await until(async () => (await steps(id)).length >= 6);
+    expect(await acknowledgeAlarm(db, id, 'office:j-smith', new Date())).toBe('acknowledged');
     await until(async () => (await timelineOf(db, id)).some((t) => t.event.startsWith('escalation stopped')));
     const t = await timelineOf(db, id);
-    expect(t.map((e) => e.event)).toEqual([
+    expect(t.slice(0, 7).map((e) => e.event)).toEqual([
       'alarm raised: sos',
       'level 1: notified board',
       'level 2: notified board',
       'level 1 (repeat 1): notified board',
       'level 2 (repeat 1): notified board',
-      'escalation stopped: the ladder ran out',
+      'level 2 (repeat 2): notified board',
+      'level 2 (repeat 3): notified board',
     ]);
+    expect(t.at(-1)!.event).toBe('escalation stopped: acknowledged');
     // Each level-2 step waited its 0.6 s after the one before.
     expect(t[2]!.at.getTime() - t[1]!.at.getTime()).toBeGreaterThanOrEqual(550);
   });
@@ -154,13 +157,37 @@ describe('escalation ladder (real Redis and Postgres)', () => {
     }
   });
 
+  it('resolving as safe, a test or a false alarm writes no incident record', async () => {
+    for (const reason of [
+      'worker_safe_contacted',
+      'worker_safe_running_late',
+      'test',
+      'false_alarm',
+    ] as const) {
+      const id = await raise();
+      expect(await resolveAlarm(db, config, id, 'office:j-smith', reason, null, new Date())).toBe('resolved');
+      const records = (await listOutbox(db, { schoolId: 'alpha' })).filter(
+        (r) => r.idempotencyKey === `incident:alpha:${id}`,
+      );
+      expect(records).toEqual([]);
+    }
+  });
+
   it('resolution needs a reason, writes the incident record with the full timeline, and acknowledging afterwards does not reopen', async () => {
     const id = await raise();
     startHost();
     await until(async () => (await steps(id)).length >= 1);
     expect(await acknowledgeAlarm(db, id, 'office:j-smith', new Date())).toBe('acknowledged');
     expect(
-      await resolveAlarm(db, config, id, 'office:j-smith', 'false_alarm', 'pressed in a bag', new Date()),
+      await resolveAlarm(
+        db,
+        config,
+        id,
+        'office:j-smith',
+        'incident_without_dispatch',
+        'pressed in a bag',
+        new Date(),
+      ),
     ).toBe('resolved');
     expect(await acknowledgeAlarm(db, id, 'office:someone-else', new Date())).toBe('already-resolved');
     expect(await resolveAlarm(db, config, id, 'x', 'test', null, new Date())).toBe('already-resolved');
@@ -172,7 +199,7 @@ describe('escalation ladder (real Redis and Postgres)', () => {
     expect(incident).toBeDefined();
     expect(incident!.body).toContain('alarm raised: sos');
     expect(incident!.body).toContain('acknowledged (office:j-smith)');
-    expect(incident!.body).toContain('as a false alarm.');
+    expect(incident!.body).toContain('as an incident, resolved without police or ambulance.');
     expect(incident!.body).toContain('Note: pressed in a bag');
   });
 

@@ -66,7 +66,7 @@ describe('doorstep alarm', () => {
     const bad = runCli(['alarm', 'resolve', alarmId, '--reason', 'sorted', '--config', config], env);
     expect((await bad.exited).code).toBe(64);
     expect(bad.stderr()).toContain(
-      '--reason: expected one of test, false_alarm, incident_without_dispatch, incident_with_dispatch',
+      '--reason: expected one of worker_safe_contacted, worker_safe_running_late, test, false_alarm, incident_without_dispatch, incident_with_dispatch',
     );
     const resolve = runCli(
       [

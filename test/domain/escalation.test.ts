@@ -16,7 +16,7 @@ const policy: EscalationPolicy = {
 };
 
 describe('escalation ladder', () => {
-  it('walks the levels, repeats, and runs out', () => {
+  it('walks the levels, repeats, then repeats its last level: it never runs out', () => {
     expect(decideStep(policy, 0, 'open')).toEqual({
       kind: 'notify',
       level: 0,
@@ -29,8 +29,19 @@ describe('escalation ladder', () => {
       round: 0,
       next: { step: 2, delayMs: 0 },
     });
-    expect(decideStep(policy, 3, 'open')).toMatchObject({ level: 1, round: 1, next: null });
-    expect(decideStep(policy, 4, 'open')).toEqual({ kind: 'stop', reason: 'the ladder ran out' });
+    expect(decideStep(policy, 3, 'open')).toMatchObject({
+      level: 1,
+      round: 1,
+      next: { step: 4, delayMs: 120_000 },
+    });
+    expect(decideStep(policy, 4, 'open')).toEqual({
+      kind: 'notify',
+      level: 1,
+      round: 2,
+      targets: ['sms:senior-leadership'],
+      next: { step: 5, delayMs: 120_000 },
+    });
+    expect(decideStep(policy, 40, 'open')).toMatchObject({ kind: 'notify', level: 1 });
   });
 
   it('stops at acknowledgement, or only at resolution when the condition says so', () => {

@@ -101,6 +101,7 @@ async function departed(school: string, minutesOut: number): Promise<string> {
     expectedReturnAt: new Date(now.getTime() + minutesOut * 60_000),
     partnerUserId: partner.id,
     risksRead: true,
+    onFoot: true,
   });
   return id;
 }
@@ -170,9 +171,9 @@ describe('the visit watcher', () => {
   it("raises a missed check-in after Thames View's 20 minutes; a fob check-in clears it and restarts the clock", async () => {
     const start = now;
     const id = await departed('thames', 120);
-    now = new Date(start.getTime() + 21 * 60_000);
+    now = new Date(start.getTime() + 19 * 60_000);
     await watch();
-    expect(await alarmsOf(id)).toEqual([]); // 20 min + 2 min grace not yet passed
+    expect(await alarmsOf(id)).toEqual([]); // 2.4: arrival within 20 minutes, no grace unless the school sets one
     now = new Date(start.getTime() + 23 * 60_000);
     await watch();
     const [missed] = await alarmsOf(id);

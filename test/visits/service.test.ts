@@ -37,8 +37,14 @@ beforeAll(async () => {
   deps = { db, config, rulesFor: visitRulesLookup(config), prefix: 'unused', now: () => now };
   await addPupils(db, ['lime', 'thames', 'hampton', 'gomer']);
   office = await addUser(db, 'office', ['office']);
-  staff = await addUser(db, 'staff', ['visiting-staff'], { displayName: 'Sam Visitor' });
-  partner = await addUser(db, 'partner', ['visiting-staff'], { displayName: 'Pat Partner' });
+  staff = await addUser(db, 'staff', ['visiting-staff'], {
+    displayName: 'Sam Visitor',
+    phone: '+447700900111',
+  });
+  partner = await addUser(db, 'partner', ['visiting-staff'], {
+    displayName: 'Pat Partner',
+    phone: '+447700900222',
+  });
   dsl = await addUser(db, 'dsl', ['safeguarding'], { positions: ['dsl'] });
   head = await addUser(db, 'head', ['safeguarding'], { positions: ['headteacher'] });
   gomerOnly = await addUser(db, 'gomer', ['office'], { schools: ['gomer'] });
@@ -169,6 +175,7 @@ describe('the visit register', () => {
     const alone = await refusal(departVisit(deps, staff, a, { expectedReturnAt: back(), risksRead: true }));
     expect(alone.message).toMatch(/two staff/);
     await departVisit(deps, staff, a, {
+      onFoot: true,
       expectedReturnAt: back(),
       risksRead: true,
       partnerUserId: partner.id,

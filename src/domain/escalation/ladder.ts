@@ -24,8 +24,16 @@ export const escalationLevel = z.strictObject({
 export const escalationPolicy = z.strictObject({
   condition: z.enum(['if-not-acknowledged', 'if-not-resolved']).default('if-not-acknowledged'),
   levels: z.array(escalationLevel).min(1, { error: 'expected at least one level' }),
-  /** Times the whole ladder runs again after its last level (0: once). */
+  /**
+   * Times the whole ladder runs again after its last level (0: once). After that the last level
+   * repeats at its interval (at least a minute) until a person responds: no ladder ends in silence.
+   */
   repeat: z.int().min(0).max(9).default(0),
+  /**
+   * Acknowledgement timeout: an acknowledged alarm that is still not resolved (the worker not known
+   * to be safe) this many minutes later is open again and re-enters the ladder where it was.
+   */
+  reescalateAfterMinutes: z.number().min(0.05).max(240).optional(),
 });
 export type EscalationPolicy = z.output<typeof escalationPolicy>;
 
@@ -55,29 +63,44 @@ export type StepDecision =
       level: number;
       round: number;
       targets: string[];
-      next: { step: number; delayMs: number } | null;
+      next: { step: number; delayMs: number };
     }
   | { kind: 'stop'; reason: string };
 
+/** The last step of the ladder's planned rounds; every step after it repeats the last level. */
+function lastPlannedStep(policy: EscalationPolicy): number {
+  return policy.levels.length * (policy.repeat + 1) - 1;
+}
+
+/** How long the last level waits between its repeats once the ladder's rounds are spent (its own wait; a minute if that is 0). */
+export function finalRepeatMs(policy: EscalationPolicy): number {
+  const wait = policy.levels.at(-1)!.afterMinutes;
+  return Math.round((wait > 0 ? wait : 1) * 60_000);
+}
+
 /**
- * What step `step` of the ladder does for an alarm in `state`: notify a level's targets (and when
- * the next step is due), or stop — because the condition no longer holds or the ladder has run out.
+ * What step `step` of the ladder does for an alarm in `state`: notify a level's targets and say
+ * when the next step is due, or stop because the condition no longer holds. It never runs out: once
+ * its rounds are spent the last level repeats at its interval until a person responds.
  */
 export function decideStep(policy: EscalationPolicy, step: number, state: AlarmState): StepDecision {
   if (state === 'resolved') return { kind: 'stop', reason: 'resolved' };
   if (state === 'acknowledged' && policy.condition === 'if-not-acknowledged')
     return { kind: 'stop', reason: 'acknowledged' };
   const n = policy.levels.length;
-  const round = Math.floor(step / n);
-  if (round > policy.repeat) return { kind: 'stop', reason: 'the ladder ran out' };
-  const level = step % n;
+  const last = lastPlannedStep(policy);
+  const level = step > last ? n - 1 : step % n;
+  const round = Math.floor(Math.min(step, last) / n) + Math.max(0, step - last);
   const nextStep = step + 1;
-  const nextRound = Math.floor(nextStep / n);
-  const next =
-    nextRound > policy.repeat
-      ? null
-      : { step: nextStep, delayMs: Math.round(policy.levels[nextStep % n]!.afterMinutes * 60_000) };
-  return { kind: 'notify', level, round, targets: policy.levels[level]!.notify, next };
+  const delayMs =
+    nextStep > last ? finalRepeatMs(policy) : Math.round(policy.levels[nextStep % n]!.afterMinutes * 60_000);
+  return {
+    kind: 'notify',
+    level,
+    round,
+    targets: policy.levels[level]!.notify,
+    next: { step: nextStep, delayMs },
+  };
 }
 
 /**
@@ -105,6 +128,7 @@ export const DEFAULT_OVERDUE_VISIT_POLICY: EscalationPolicy = {
     { afterMinutes: 10, notify: ['board'], prompt: 'Call the police (999): a member of staff is missing' },
   ],
   repeat: 0,
+  reescalateAfterMinutes: 15,
 };
 
 /** A missed check-in: the staff and the board at once, then the office calls, then on-call leaders. */
@@ -123,11 +147,15 @@ export const DEFAULT_MISSED_CHECK_IN_POLICY: EscalationPolicy = {
     },
   ],
   repeat: 2,
+  reescalateAfterMinutes: 10,
 };
 
 /**
- * The policy for an event kind: the school's own for that kind (`sos`, `overdue-visit`,
- * `missed-check-in`, …; `_` and `-` alike), else `alarm` for device alarms, else the seeds' default.
+ * The one resolver of which ladder runs for an alarm kind (ingest, the visit watcher, `doorstep check`
+ * and the README all use it): the school's own for that kind (`sos`, `overdue-visit`,
+ * `missed-check-in`, …; `_` and `-` alike); else, for a visit alarm (overdue, missed check-in), its
+ * seed default — a school's `alarm` ladder is for device alarms only; else the school's `alarm`;
+ * else the seeds' default for device alarms.
  */
 export function policyFor(
   policies: Readonly<Record<string, EscalationPolicy>>,
@@ -143,25 +171,33 @@ export function policyFor(
   );
 }
 
-/** Kinds that are not device alarms: a school's `alarm` policy does not apply to them. */
+/** Visit alarms: a school's `alarm` policy does not apply to them. */
 const VISIT_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {
   overdue_visit: DEFAULT_OVERDUE_VISIT_POLICY,
-};
-/** Device alarm types with a default of their own, used when the school sets no `alarm` policy. */
-const DEVICE_ALARM_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {
   missed_check_in: DEFAULT_MISSED_CHECK_IN_POLICY,
 };
+/** Device alarm types with a default of their own, used when the school sets no `alarm` policy. */
+const DEVICE_ALARM_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {};
+
+/** Every alarm kind's ladder for a school, as the resolver picks it (for `doorstep check`). */
+export function laddersOf(policies: Readonly<Record<string, EscalationPolicy>>) {
+  return {
+    'device alarms (sos, fall, …)': policyFor(policies, 'sos'),
+    'overdue-visit': policyFor(policies, 'overdue_visit'),
+    'missed-check-in': policyFor(policies, 'missed_check_in'),
+    ...policies,
+  };
+}
 
 /** What the board shows as the next step: its prompt (or targets) and when it is due. */
 export function nextStepOf(policy: EscalationPolicy, step: number): { level: number; prompt: string } | null {
   if (step < 0) return null;
-  const n = policy.levels.length;
-  if (Math.floor(step / n) > policy.repeat) return null;
-  const level = levelAt(policy, step);
-  return { level: (step % n) + 1, prompt: level.prompt ?? `notify ${level.notify.join(', ')}` };
+  const index = step > lastPlannedStep(policy) ? policy.levels.length - 1 : step % policy.levels.length;
+  const level = policy.levels[index]!;
+  return { level: index + 1, prompt: level.prompt ?? `notify ${level.notify.join(', ')}` };
 }
 
-/** The level a ladder step runs (steps go round the levels on a repeat). */
+/** The level a ladder step runs (steps go round the levels on a repeat, then the last one repeats). */
 export function levelAt(policy: EscalationPolicy, step: number) {
-  return policy.levels[step % policy.levels.length]!;
+  return step > lastPlannedStep(policy) ? policy.levels.at(-1)! : policy.levels[step % policy.levels.length]!;
 }

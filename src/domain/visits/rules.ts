@@ -23,9 +23,26 @@ export const visitRules = z.strictObject({
   pairs: z.enum(['always', 'when-risk', 'where-possible', 'optional']).default('optional'),
   /** A risk level at which the visit must not go ahead at all. */
   refuseAtRisk: z.enum(['minor', 'major']).optional(),
-  /** Check in every N minutes while out (a missed check-in raises an alarm). */
+  /**
+   * Check in at least every N minutes while out (a missed check-in raises an alarm). A maximum: the
+   * worker may choose a shorter interval, never a longer one.
+   */
   checkInMinutes: z.int().min(5).max(240).optional(),
-  checkInGraceMinutes: z.int().min(0).max(60).default(2),
+  /** Minutes after a check-in falls due before the alarm (0 unless the school sets one). */
+  checkInGraceMinutes: z.int().min(0).max(60).default(0),
+  /** The worker tells the office they have arrived within N minutes of leaving (a missed arrival is an alarm). */
+  arrivalCheckInMinutes: z.int().min(5).max(240).optional(),
+  /** What must be recorded before leaving. */
+  requires: z
+    .strictObject({
+      /** A phone number the office can reach the worker on (every policy asks staff to carry one). */
+      phone: z.boolean().default(true),
+      /** A lone-worker fob registered to the worker (Heath Lane: "Collect a PeopleSafe fob"). */
+      fob: z.boolean().default(false),
+      /** Vehicle make, model, registration and colour, or "on foot" (Thames View 2.9). */
+      vehicle: z.boolean().default(false),
+    })
+    .default({ phone: true, fob: false, vehicle: false }),
   /** Minutes after the expected return before the overdue alarm is raised (its ladder does the rest). */
   overdueGraceMinutes: z.int().min(0).max(240).default(0),
   safeWord: z.enum(['required', 'optional']).default('optional'),
@@ -59,6 +76,14 @@ export interface DepartureFacts {
   now: Date;
   /** The authoriser approved this visit outside the policy's hours. */
   outOfHoursApproved?: boolean;
+  /** The check-in interval the worker chose (null: the policy's). */
+  checkInMinutes?: number | null;
+  /** A phone number for the worker (their account's or typed at departure). */
+  phone?: boolean;
+  /** A fob registered to the worker. */
+  fob?: boolean;
+  /** Vehicle details given, or "on foot". */
+  vehicle?: boolean;
 }
 
 export interface Finding {
@@ -111,6 +136,30 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
         message: `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
       });
   }
+  if (rules.checkInMinutes && v.checkInMinutes && v.checkInMinutes > rules.checkInMinutes)
+    out.push({
+      level: 'block',
+      rule: 'check-in',
+      message: `the policy asks for a check-in at least every ${rules.checkInMinutes} minutes`,
+    });
+  if (rules.requires.phone && v.phone === false)
+    out.push({
+      level: 'block',
+      rule: 'phone',
+      message: 'a phone number the office can reach you on is needed',
+    });
+  if (rules.requires.fob && v.fob === false)
+    out.push({
+      level: 'block',
+      rule: 'fob',
+      message: 'the policy asks you to carry a lone-worker fob registered to you',
+    });
+  if (rules.requires.vehicle && v.vehicle === false)
+    out.push({
+      level: 'block',
+      rule: 'vehicle',
+      message: 'the vehicle’s make, model, registration and colour (or "on foot") are needed',
+    });
   if (!v.expectedReturnAt || v.expectedReturnAt.getTime() <= v.now.getTime())
     out.push({
       level: 'block',

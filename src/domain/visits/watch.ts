@@ -4,6 +4,9 @@ export interface WatchedVisit {
   id: string;
   status: string;
   departedAt: Date | null;
+  /** When monitoring ended (back safe); null while the worker is out. */
+  returnedAt: Date | null;
+  arrivedAt: Date | null;
   expectedReturnAt: Date | null;
   lastCheckInAt: Date | null;
   checkInMinutes: number | null;
@@ -17,44 +20,62 @@ export interface DueVisitAlarm {
   dueAt: Date;
 }
 
-/**
- * The alarms a visit out of school owes at `now`: overdue once the expected return (plus the
- * policy's grace) has passed; a missed check-in when the interval since the last check-in (or the
- * departure) has run out plus its grace. Keys name the occurrence, so a watcher that runs twice,
- * or two watchers, raise each alarm once. Pure.
- */
-export function dueVisitAlarms(v: WatchedVisit, rules: VisitRules, now: Date): DueVisitAlarm[] {
-  if (v.status !== 'departed' || !v.departedAt) return [];
+const minutes = (n: number) => n * 60_000;
+
+/** The deadlines a worker who is out is watched against (none once they are back safe). */
+function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
+  if (!v.departedAt || v.returnedAt) return [];
   const out: DueVisitAlarm[] = [];
   if (v.expectedReturnAt) {
-    const due = new Date(v.expectedReturnAt.getTime() + rules.overdueGraceMinutes * 60_000);
-    if (now >= due) out.push({ type: 'overdue_visit', dedupKey: `visit:${v.id}:overdue`, dueAt: due });
+    // Keyed by the return time it is for: a new return time (running late) re-arms it.
+    out.push({
+      type: 'overdue_visit',
+      dedupKey: `visit:${v.id}:overdue:${v.expectedReturnAt.toISOString()}`,
+      dueAt: new Date(v.expectedReturnAt.getTime() + minutes(rules.overdueGraceMinutes)),
+    });
+  }
+  // Until the worker says they have arrived (or checks in, which says as much), the arrival
+  // deadline stands in for the check-in clock; after it, check-ins count from the arrival.
+  if (rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt) {
+    out.push({
+      type: 'missed_check_in',
+      dedupKey: `visit:${v.id}:arrival`,
+      dueAt: new Date(
+        v.departedAt.getTime() + minutes(rules.arrivalCheckInMinutes + rules.checkInGraceMinutes),
+      ),
+    });
   }
   const every = v.checkInMinutes ?? rules.checkInMinutes;
-  if (every) {
-    const last = v.lastCheckInAt && v.lastCheckInAt > v.departedAt ? v.lastCheckInAt : v.departedAt;
-    const expected = new Date(last.getTime() + every * 60_000);
-    const due = new Date(expected.getTime() + rules.checkInGraceMinutes * 60_000);
-    if (now >= due)
-      out.push({
-        type: 'missed_check_in',
-        dedupKey: `visit:${v.id}:missed-check-in:${expected.toISOString()}`,
-        dueAt: due,
-      });
+  const arrivalPending = Boolean(rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt);
+  if (every && !arrivalPending) {
+    const last = [v.lastCheckInAt, v.arrivedAt, v.departedAt]
+      .filter((d): d is Date => d !== null)
+      .reduce((a, b) => (b > a ? b : a));
+    const expected = new Date(last.getTime() + minutes(every));
+    out.push({
+      type: 'missed_check_in',
+      dedupKey: `visit:${v.id}:missed-check-in:${expected.toISOString()}`,
+      dueAt: new Date(expected.getTime() + minutes(rules.checkInGraceMinutes)),
+    });
   }
   return out;
 }
 
-/** When the watcher next needs to look at this visit (null: nothing more is owed). */
+/**
+ * The alarms a worker who is out owes at `now`: overdue once the expected return (plus the policy's
+ * grace) has passed; a missed arrival check-in where the policy asks for one; a missed check-in when
+ * the interval since the last check-in (or the arrival, or the departure) has run out plus its grace.
+ * Keys name the occurrence, so a watcher that runs twice, or two watchers, raise each alarm once.
+ * Nothing is owed once the worker is back safe. Pure.
+ */
+export function dueVisitAlarms(v: WatchedVisit, rules: VisitRules, now: Date): DueVisitAlarm[] {
+  return deadlines(v, rules).filter((d) => now >= d.dueAt);
+}
+
+/** When the watcher next raises something for this visit (null: nothing more is owed before one is raised). */
 export function nextVisitCheck(v: WatchedVisit, rules: VisitRules, now: Date): Date | null {
-  if (v.status !== 'departed' || !v.departedAt) return null;
-  const times: number[] = [];
-  if (v.expectedReturnAt) times.push(v.expectedReturnAt.getTime() + rules.overdueGraceMinutes * 60_000);
-  const every = v.checkInMinutes ?? rules.checkInMinutes;
-  if (every) {
-    const last = v.lastCheckInAt && v.lastCheckInAt > v.departedAt ? v.lastCheckInAt : v.departedAt;
-    times.push(last.getTime() + (every + rules.checkInGraceMinutes) * 60_000);
-  }
-  const future = times.filter((t) => t > now.getTime());
+  const future = deadlines(v, rules)
+    .map((d) => d.dueAt.getTime())
+    .filter((t) => t > now.getTime());
   return future.length ? new Date(Math.min(...future)) : null;
 }

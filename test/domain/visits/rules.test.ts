@@ -88,6 +88,8 @@ describe('what the visit watcher owes', () => {
     id: '7',
     status: 'departed',
     departedAt,
+    returnedAt: null,
+    arrivedAt: null,
     expectedReturnAt: new Date('2026-11-23T11:00:00Z'),
     lastCheckInAt: null,
     checkInMinutes: 20,
@@ -109,10 +111,28 @@ describe('what the visit watcher owes', () => {
     expect(nextVisitCheck(checked, r, at(30))).toEqual(at(43));
   });
 
-  it('overdue once the expected return passes; nothing for a visit not out', () => {
+  it('overdue once the expected return passes, keyed by that return time; nothing once back safe', () => {
     const out = dueVisitAlarms({ ...v, checkInMinutes: null }, r, at(60));
-    expect(out).toEqual([{ type: 'overdue_visit', dedupKey: 'visit:7:overdue', dueAt: at(60) }]);
-    expect(dueVisitAlarms({ ...v, status: 'returned' }, r, at(600))).toEqual([]);
+    expect(out).toEqual([
+      { type: 'overdue_visit', dedupKey: 'visit:7:overdue:2026-11-23T11:00:00.000Z', dueAt: at(60) },
+    ]);
+    // Running late: a new return time re-arms the overdue alarm under a new key.
+    const late = { ...v, checkInMinutes: null, expectedReturnAt: at(90) };
+    expect(dueVisitAlarms(late, r, at(60))).toEqual([]);
+    expect(nextVisitCheck(late, r, at(60))).toEqual(at(90));
+    expect(dueVisitAlarms({ ...v, status: 'returned', returnedAt: at(50) }, r, at(600))).toEqual([]);
+    // An outcome recorded, or a cancellation, while out does not end the watch.
+    expect(dueVisitAlarms({ ...v, checkInMinutes: null, status: 'cancelled' }, r, at(60))).toHaveLength(1);
+  });
+
+  it('an arrival check-in where the policy asks for one, with its own deadline', () => {
+    const thames = rules({ checkInMinutes: 20, arrivalCheckInMinutes: 15 });
+    expect(dueVisitAlarms(v, thames, at(15))).toEqual([
+      { type: 'missed_check_in', dedupKey: 'visit:7:arrival', dueAt: at(15) },
+    ]);
+    const arrived = { ...v, arrivedAt: at(10) };
+    expect(dueVisitAlarms(arrived, thames, at(29))).toEqual([]);
+    expect(nextVisitCheck(arrived, thames, at(29))).toEqual(at(30));
   });
 
   it("uses Hampton's overdue ladder by default, with a prompt for every step", () => {
@@ -121,7 +141,8 @@ describe('what the visit watcher owes', () => {
     expect(p.levels.map((l) => l.afterMinutes)).toEqual([0, 15, 15, 10, 10, 10]);
     expect(p.levels[1]!.notify).toContain('sms:visiting-staff');
     expect(nextStepOf(p, 5)?.prompt).toMatch(/police/i);
-    expect(nextStepOf(p, 6)).toBeNull();
+    // No ladder ends in silence: past its last level, the last level repeats.
+    expect(nextStepOf(p, 6)?.prompt).toMatch(/police/i);
     expect(policyFor({}, 'missed_check_in').levels[0]!.notify).toContain('sms:visiting-staff');
   });
 });

@@ -1,0 +1,195 @@
+import { mayAuthorise, type VisitRules } from './rules.ts';
+
+/**
+ * The visit lifecycle as one transition table: for each action, from which states, by whom, and
+ * what it does to the visit and to its monitoring. Pure and clock-free. The register (service),
+ * its API and the pages all ask it: the pages render exactly the actions `allowedActions` returns.
+ *
+ *   requested ─authorise / sign-list─► authorised ─depart─► departed ══ out: watched ══╗
+ *   (requested ─depart─► departed, where the policy needs no authorisation)             ║
+ *   out: arrive · check-in · running-late · record-outcome · cancel (all keep watching) ║
+ *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
+ *                    cancelled (stays cancelled) — the only way monitoring ends
+ *   returned ─record-outcome─► completed
+ *
+ * "Out" is a visit that departed and is not back safe, whatever its status says: an outcome typed on
+ * the doorstep, or a cancellation while out, does not end the watch.
+ */
+export type VisitStatus = 'requested' | 'authorised' | 'departed' | 'returned' | 'completed' | 'cancelled';
+
+export const VISIT_ACTIONS = [
+  'authorise',
+  'sign-list',
+  'depart',
+  'arrive',
+  'check-in',
+  'running-late',
+  'back-safe',
+  'record-outcome',
+  'cancel',
+  'reveal-safe-word',
+  'follow-up-done',
+] as const;
+export type VisitAction = (typeof VISIT_ACTIONS)[number];
+
+export interface LifecycleVisit {
+  status: VisitStatus;
+  leadUserId: string | null;
+  partnerUserId: string | null;
+  requestedBy: string;
+  departedAt: Date | null;
+  /** When monitoring ended (back safe). */
+  returnedAt: Date | null;
+  arrivedAt: Date | null;
+  outcomeRecorded: boolean;
+  childSeen: boolean | null;
+  followUpDone: boolean;
+  hasSafeWord: boolean;
+}
+
+export interface Actor {
+  id: string;
+  roles: readonly string[];
+  positions: readonly string[];
+}
+
+/** Alarm kinds the register raises and clears. */
+export type VisitAlarmType = 'overdue_visit' | 'missed_check_in';
+
+export interface Effect {
+  /** The status after the action (`null`: unchanged). */
+  status: VisitStatus | null;
+  monitoring: 'start' | 'keep' | 'end' | 'none';
+  /** Open visit alarms the action stands down, and how they are resolved (never an incident). */
+  clears: readonly VisitAlarmType[];
+  clearedAs: 'worker_safe' | 'worker_safe_running_late' | null;
+}
+
+/** Whether the visit's worker is out and being watched. */
+export function isOut(v: Pick<LifecycleVisit, 'departedAt' | 'returnedAt'>): boolean {
+  return v.departedAt !== null && v.returnedAt === null;
+}
+
+const has = (a: Actor, ...roles: string[]) => roles.some((r) => a.roles.includes(r));
+const onVisit = (a: Actor, v: LifecycleVisit) => a.id === v.leadUserId || a.id === v.partnerUserId;
+/** Office, safeguarding and admin act on any visit of their school. */
+const staffRole = (a: Actor) => has(a, 'office', 'safeguarding', 'admin');
+/** Visiting staff may take a visit nobody leads yet. */
+const mayTake = (a: Actor, v: LifecycleVisit) => has(a, 'visiting-staff') && v.leadUserId === null;
+
+interface Transition {
+  from: (v: LifecycleVisit, rules: VisitRules) => boolean;
+  who: (a: Actor, v: LifecycleVisit, rules: VisitRules) => boolean;
+  /** What the person is told when `who` refuses them. */
+  refusal: string;
+  effect: (v: LifecycleVisit) => Effect;
+}
+
+const none: Effect = { status: null, monitoring: 'none', clears: [], clearedAs: null };
+const keep: Effect = { status: null, monitoring: 'keep', clears: [], clearedAs: null };
+
+export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
+  authorise: {
+    from: (v, r) => v.status === 'requested' && r.authorisation.mode === 'each-visit',
+    who: (a, _v, r) => mayAuthorise(r, [...a.roles, ...a.positions]),
+    refusal: 'the school’s policy names who authorises visits',
+    effect: () => ({ ...none, status: 'authorised' }),
+  },
+  'sign-list': {
+    from: (v, r) => v.status === 'requested' && r.authorisation.mode === 'daily-list',
+    who: (a, _v, r) => mayAuthorise(r, [...a.roles, ...a.positions]),
+    refusal: 'the school’s policy names who signs the day’s list',
+    effect: () => ({ ...none, status: 'authorised' }),
+  },
+  depart: {
+    from: (v, r) => v.status === 'authorised' || (v.status === 'requested' && !r.authorisation.required),
+    who: (a, v) => onVisit(a, v) || mayTake(a, v) || staffRole(a),
+    refusal: 'this visit is not yours',
+    effect: () => ({ status: 'departed', monitoring: 'start', clears: [], clearedAs: null }),
+  },
+  arrive: {
+    from: (v) => isOut(v) && v.status === 'departed' && v.arrivedAt === null,
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office for them, record the arrival',
+    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe' }),
+  },
+  'check-in': {
+    from: (v) => isOut(v),
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office for them, check in',
+    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe' }),
+  },
+  'running-late': {
+    from: (v) => isOut(v),
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office for them, set a new return time',
+    effect: () => ({ ...keep, clears: ['overdue_visit'], clearedAs: 'worker_safe_running_late' }),
+  },
+  'back-safe': {
+    from: (v) => isOut(v),
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office after speaking to them, say they are back',
+    effect: (v) => ({
+      status: v.status === 'cancelled' ? null : v.outcomeRecorded ? 'completed' : 'returned',
+      monitoring: 'end',
+      clears: ['overdue_visit', 'missed_check_in'],
+      clearedAs: 'worker_safe',
+    }),
+  },
+  'record-outcome': {
+    from: (v) => !v.outcomeRecorded && (v.status === 'returned' || (v.status === 'departed' && isOut(v))),
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, the office or safeguarding record its outcome',
+    // Recording the outcome never ends the watch: only back-safe does.
+    effect: (v) => ({
+      ...keep,
+      monitoring: isOut(v) ? 'keep' : 'none',
+      status: isOut(v) ? null : 'completed',
+    }),
+  },
+  cancel: {
+    from: (v) =>
+      v.status === 'requested' ||
+      v.status === 'authorised' ||
+      (v.status === 'departed' && isOut(v) && !v.outcomeRecorded),
+    who: (a, v) =>
+      v.status === 'departed'
+        ? onVisit(a, v) || staffRole(a)
+        : staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId || has(a, 'safeguarding'),
+    refusal: 'only whoever asked for the visit, its lead, the office or safeguarding may cancel it',
+    // Cancelled while out: still watched until back safe.
+    effect: (v) => ({ ...none, status: 'cancelled', monitoring: isOut(v) ? 'keep' : 'none' }),
+  },
+  'reveal-safe-word': {
+    from: (v) => isOut(v) && v.hasSafeWord,
+    who: (a) => has(a, 'office', 'safeguarding'),
+    refusal: 'only the office and safeguarding see the safe word',
+    effect: () => none,
+  },
+  'follow-up-done': {
+    from: (v) => v.status === 'completed' && v.childSeen === false && !v.followUpDone,
+    who: (a) => has(a, 'safeguarding'),
+    refusal: 'only the safeguarding team closes a child-not-seen follow-up',
+    effect: () => none,
+  },
+};
+
+export type Decision = { ok: true; effect: Effect } | { ok: false; why: 'state' | 'who'; message: string };
+
+/** Whether `actor` may do `action` to the visit now, and what it does. */
+export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rules: VisitRules): Decision {
+  const t = TRANSITIONS[action];
+  if (!t.from(v, rules))
+    return {
+      ok: false,
+      why: 'state',
+      message: `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
+    };
+  if (!t.who(actor, v, rules)) return { ok: false, why: 'who', message: t.refusal };
+  return { ok: true, effect: t.effect(v) };
+}
+
+/** Every action `actor` may take on the visit now (what the pages offer). */
+export function allowedActions(v: LifecycleVisit, actor: Actor, rules: VisitRules): VisitAction[] {
+  return VISIT_ACTIONS.filter((a) => decide(a, v, actor, rules).ok);
+}
