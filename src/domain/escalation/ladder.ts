@@ -182,7 +182,8 @@ const DEVICE_ALARM_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {};
 /** Every alarm kind's ladder for a school, as the resolver picks it (for `doorstep check`). */
 export function laddersOf(policies: Readonly<Record<string, EscalationPolicy>>) {
   return {
-    'device alarms (sos, fall, …)': policyFor(policies, 'sos'),
+    // Device alarms without a ladder of their own (what `policyFor` falls back to for them).
+    alarm: policies.alarm ?? DEFAULT_ALARM_POLICY,
     'overdue-visit': policyFor(policies, 'overdue_visit'),
     'missed-check-in': policyFor(policies, 'missed_check_in'),
     ...policies,
