@@ -50,12 +50,10 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
           .trim()
           .toLowerCase();
         if (type !== 'application/json')
-          return reply
-            .code(415)
-            .send({
-              code: 'DOORSTEP_UNSUPPORTED_MEDIA_TYPE',
-              message: 'expected Content-Type: application/json',
-            });
+          return reply.code(415).send({
+            code: 'DOORSTEP_UNSUPPORTED_MEDIA_TYPE',
+            message: 'expected Content-Type: application/json',
+          });
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (raw.length > transport.maxBytes) {
           return reply

@@ -48,10 +48,10 @@ function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
   const every = v.checkInMinutes ?? rules.checkInMinutes;
   const arrivalPending = Boolean(rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt);
   if (every && !arrivalPending) {
-    const last = [v.lastCheckInAt, v.arrivedAt, v.departedAt]
-      .filter((d): d is Date => d !== null)
-      .reduce((a, b) => (b > a ? b : a));
-    const expected = new Date(last.getTime() + minutes(every));
+    const last = Math.max(
+      ...[v.lastCheckInAt, v.arrivedAt, v.departedAt].filter((d) => d !== null).map((d) => d.getTime()),
+    );
+    const expected = new Date(last + minutes(every));
     out.push({
       type: 'missed_check_in',
       dedupKey: `visit:${v.id}:missed-check-in:${expected.toISOString()}`,
