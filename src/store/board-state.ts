@@ -21,7 +21,7 @@ export async function boardState(
 ) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
-            a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, a.trust_issue, e.location, e.battery_percent,
+            a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, a.trust_issue, a.reopened, e.location, e.battery_percent,
             u.display_name AS staff_name, u.phone AS staff_phone, ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname
      FROM alarms a
@@ -55,6 +55,27 @@ export async function boardState(
      WHERE t.school_id = $1 AND t.status = 'open'
        AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
      ORDER BY t.opened_on, t.id LIMIT 100`,
+    [schoolId],
+  );
+  // Resolved alarms stay viewable for the rest of the (London) day, with their timelines.
+  const resolved = await db.query<Record<string, unknown>>(
+    `SELECT a.id, a.type, a.raised_at, a.resolved_at, a.resolution_reason, a.resolution_note, a.device_id,
+            u.display_name AS staff_name,
+            (SELECT jsonb_agg(jsonb_build_object('at', t.at, 'event', t.event) ORDER BY t.at, t.id)
+               FROM alarm_timeline t WHERE t.alarm_id = a.id) AS timeline
+     FROM alarms a LEFT JOIN users u ON u.staff_id = a.staff_id
+     WHERE a.school_id = $1 AND a.status = 'resolved'
+       AND a.resolved_at >= ($2::date::timestamp AT TIME ZONE 'Europe/London')
+     ORDER BY a.resolved_at DESC LIMIT 100`,
+    [schoolId, today],
+  );
+  // Children not seen on a completed visit stay in view until the safeguarding team records the follow-up.
+  const followUp = await db.query<Record<string, unknown>>(
+    `SELECT v.id, v.pupil_mis_id, v.completed_at, p.forename, p.surname
+     FROM visits v LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
+     WHERE v.school_id = $1 AND v.status = 'completed' AND (v.outcome->>'childSeen')::boolean IS NOT TRUE
+       AND v.follow_up_done_at IS NULL
+     ORDER BY v.completed_at LIMIT 100`,
     [schoolId],
   );
   const failed = await db.query<Record<string, unknown>>(
@@ -92,6 +113,15 @@ export async function boardState(
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
         pupilName: name(r.forename, r.surname),
         level: step < 0 ? null : step,
+        /** Open with at least two levels sent, or reopened after its acknowledgement timed out. */
+        noResponse: r.status === 'open' && (step >= 2 || (r.reopened as number) > 0),
+        /** When an acknowledged alarm opens again if it is still not resolved (its acknowledgement timeout). */
+        reopensAt:
+          r.status === 'acknowledged' && r.acknowledged_at && policy?.reescalateAfterMinutes
+            ? new Date(
+                new Date(r.acknowledged_at as string).getTime() + policy.reescalateAfterMinutes * 60_000,
+              ).toISOString()
+            : null,
         nextStep:
           next && r.next_step_at
             ? { ...next, dueAt: new Date(r.next_step_at as string).toISOString() }
@@ -151,6 +181,26 @@ export async function boardState(
         0,
         10,
       ),
+    })),
+    resolvedToday: resolved.rows.map((r) => ({
+      id: String(r.id),
+      type: r.type as string,
+      staffName: (r.staff_name as string | null) ?? null,
+      deviceId: (r.device_id as string | null) ?? null,
+      raisedAt: new Date(r.raised_at as string).toISOString(),
+      resolvedAt: new Date(r.resolved_at as string).toISOString(),
+      reason: r.resolution_reason as string,
+      note: (r.resolution_note as string | null) ?? null,
+      timeline: ((r.timeline as { at: string; event: string }[] | null) ?? []).map((t) => ({
+        at: new Date(t.at).toISOString(),
+        event: t.event,
+      })),
+    })),
+    needsFollowUp: followUp.rows.map((r) => ({
+      visitId: String(r.id),
+      pupilMisId: r.pupil_mis_id as string,
+      pupilName: name(r.forename, r.surname),
+      completedAt: new Date(r.completed_at as string).toISOString(),
     })),
     failed: failed.rows.map((r) => ({
       what: r.what,

@@ -129,7 +129,7 @@ schools:
     ['dm', 'Dana Data', 'data-manager'],
   ] as const)
     await addUser(u, n, r, file);
-  await db.query(`UPDATE users SET staff_id = 'st-sam' WHERE username = 'sam'`);
+  await db.query(`UPDATE users SET staff_id = 'st-sam', phone = '+447700900123' WHERE username = 'sam'`);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -262,8 +262,8 @@ describe('Doorstep in a browser', () => {
       /DEPARTED.*Sam Visitor.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
     );
 
-    await sam.getByRole('button', { name: 'Back at school' }).click();
-    await sam.getByRole('heading', { name: 'Outcome' }).waitFor();
+    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
     await sam.getByLabel('Yes, child seen').check();
     await sam.getByLabel('Spoke to').fill('mother');
     await sam.getByLabel('Agreements').fill('Amelia back in school on Monday');

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { escalate } from '../../jobs/escalate.ts';
 import { notify } from '../../jobs/notify.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
@@ -18,7 +18,15 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
-import { departVisit, requestVisit, returnVisit, type VisitDeps } from '../../src/visits/service.ts';
+import {
+  cancelVisit,
+  departVisit,
+  recordOutcome,
+  requestVisit,
+  returnVisit,
+  runningLate,
+  type VisitDeps,
+} from '../../src/visits/service.ts';
 import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -45,6 +53,16 @@ const run = (name: string): JobRun => ({
   signal: new AbortController().signal,
 });
 const watch = () => watchVisits({ reason: 'manual' }, run('watch-visits'), deps);
+
+// Each test's workers come back: a visit left out would be watched (and alarmed) in the next test.
+afterEach(async () => {
+  await db.query(
+    `UPDATE visits SET returned_at = $1, status = CASE WHEN status = 'departed' THEN 'returned' ELSE status END
+     WHERE departed_at IS NOT NULL AND returned_at IS NULL`,
+    [now],
+  );
+  await db.query(`UPDATE alarms SET status = 'resolved', resolved_at = $1 WHERE status <> 'resolved'`, [now]);
+});
 
 beforeAll(async () => {
   server = createServer((req, res) => {
@@ -113,7 +131,7 @@ const alarmsOf = async (visitId: string) =>
       type: string;
       status: string;
       resolution_reason: string | null;
-      policy: { levels: unknown[] };
+      policy: { levels: unknown[]; reescalateAfterMinutes?: number };
     }>('SELECT id, type, status, resolution_reason, policy FROM alarms WHERE visit_id = $1 ORDER BY id', [
       visitId,
     ])
@@ -233,6 +251,79 @@ describe('the visit watcher', () => {
       `SELECT count(*)::int AS n FROM fob_events WHERE vendor_event_id LIKE 'forged-future-%' AND clock_skew_ms > 0`,
     );
     expect(rows[0]!.n).toBe(2);
+  });
+
+  it('running late: a new return time stands the overdue alarm down as safe (no incident) and re-arms it for the new time', async () => {
+    const id = await departed('hampton', 30);
+    now = new Date(now.getTime() + 31 * 60_000);
+    await watch();
+    const [overdue] = await alarmsOf(id);
+    expect(overdue).toMatchObject({ type: 'overdue_visit', status: 'open' });
+    const newReturn = new Date(now.getTime() + 20 * 60_000);
+    await runningLate(vdeps, lead, id, newReturn, 'parent arrived late');
+    expect((await alarmsOf(id))[0]).toMatchObject({
+      status: 'resolved',
+      resolution_reason: 'worker_safe_running_late',
+    });
+    expect((await getVisit(db, id))!.expectedReturnAt?.getTime()).toBe(newReturn.getTime());
+    expect((await db.query('SELECT 1 FROM outbox WHERE source_type = $1', ['alarm'])).rowCount).toBe(0);
+    // Watched against the new time: nothing before it, a new overdue alarm after it.
+    now = new Date(newReturn.getTime() - 60_000);
+    expect((await watch()).raised).toBe(0);
+    now = new Date(newReturn.getTime() + 60_000);
+    expect((await watch()).raised).toBe(1);
+    expect((await alarmsOf(id)).filter((a) => a.status === 'open')).toHaveLength(1);
+    await returnVisit(vdeps, lead, id);
+  });
+
+  it('an outcome recorded, or a cancellation, while the worker is out does not end the watch', async () => {
+    const id = await departed('hampton', 30);
+    await recordOutcome(vdeps, lead, id, {
+      childSeen: true,
+      noOneHome: false,
+      agreements: [],
+      concerns: [],
+      followUp: [],
+    });
+    expect((await getVisit(db, id))!.status).toBe('departed');
+    now = new Date(now.getTime() + 31 * 60_000);
+    expect((await watch()).raised).toBe(1);
+    await returnVisit(vdeps, lead, id);
+    const v = (await getVisit(db, id))!;
+    expect(v.status).toBe('completed');
+    expect((await alarmsOf(id)).every((a) => a.status === 'resolved')).toBe(true);
+
+    const other = await departed('hampton', 30);
+    await cancelVisit(vdeps, lead, other, 'dangerous dog');
+    now = new Date(now.getTime() + 31 * 60_000);
+    expect((await watch()).raised).toBe(1);
+    await returnVisit(vdeps, lead, other);
+    expect((await getVisit(db, other))!.status).toBe('cancelled');
+    now = new Date(now.getTime() + 60 * 60_000);
+    expect((await watch()).raised).toBe(0); // nothing is raised after back safe
+  });
+
+  it('an acknowledged missed check-in opens again when its acknowledgement times out, and re-enters its ladder', async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    now = new Date(start.getTime() + 21 * 60_000);
+    await watch();
+    const [missed] = await alarmsOf(id);
+    expect(missed!.policy.reescalateAfterMinutes).toBe(10);
+    await escalate({ alarmId: missed!.id, step: 0 }, run('escalate'), deps);
+    await acknowledgeAlarm(db, missed!.id, 'user:office', now);
+    const stopped = await escalate({ alarmId: missed!.id, step: 1 }, run('escalate'), deps);
+    expect(stopped.outcome).toBe('stopped: acknowledged');
+    now = new Date(now.getTime() + 9 * 60_000);
+    expect((await watch()).reopened).toBe(0);
+    now = new Date(now.getTime() + 2 * 60_000);
+    expect((await watch()).reopened).toBe(1);
+    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'open' });
+    const job = await producer.queues.get('alarms')!.getJob(`escalate-${missed!.id}-1-r1`);
+    expect(job?.data).toEqual({ alarmId: missed!.id, step: 1, reopened: 1 });
+    const again = await escalate(job!.data, run('escalate'), deps);
+    expect(again.outcome).toBe('level 2 notified');
+    await returnVisit(vdeps, lead, id);
   });
 
   it('links an SOS from a fob to the visit its wearer is on (the board shows the visit address)', async () => {

@@ -191,3 +191,28 @@ export async function startSchoolPage(load) {
   await load(picker.initial, s);
   return s;
 }
+
+/**
+ * Replaces a container's children without resetting a form someone is filling in: a form (found by
+ * its id) that was typed into since it was drawn is moved into the new content in place of its fresh
+ * copy. A form being submitted is done with and may be replaced. Live re-reads (the board's events,
+ * the re-read after any action) go through this, so they never wipe half-typed input.
+ */
+export function replaceKeepingInput(container, nodes) {
+  if (!container.dataset.keepsInput) {
+    container.dataset.keepsInput = 'true';
+    container.addEventListener('input', (e) => {
+      const form = e.target.closest?.('form[id]');
+      if (form) form.dataset.dirty = 'true';
+    });
+    container.addEventListener('submit', (e) => e.target.removeAttribute('data-dirty'), true);
+  }
+  const dirty = [...container.querySelectorAll('form[id][data-dirty]')];
+  const fresh = document.createDocumentFragment();
+  fresh.append(...nodes.filter(Boolean));
+  for (const old of dirty) {
+    const copy = fresh.querySelector(`form[id="${CSS.escape(old.id)}"]`);
+    if (copy) copy.replaceWith(old);
+  }
+  container.replaceChildren(fresh);
+}

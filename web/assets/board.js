@@ -1,4 +1,16 @@
-import { api, bdi, fmtTime, h, header, londonToday, me, say, schoolPicker, since } from './app.js';
+import {
+  api,
+  bdi,
+  fmtTime,
+  h,
+  header,
+  londonToday,
+  me,
+  replaceKeepingInput,
+  say,
+  schoolPicker,
+  since,
+} from './app.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -18,6 +30,10 @@ const EVENT_TYPES = [
   'visit.cancelled',
   'ingest.disconnected',
   'ingest.restored',
+  'alarm.reopened',
+  'visit.arrived',
+  'visit.running-late',
+  'visit.follow-up-done',
 ];
 const state = { school: null, data: null, source: null, lastEventId: null, eventsSeen: 0, connected: false };
 window.doorstepBoard = state;
@@ -85,8 +101,9 @@ function alarmCard(a) {
   const note = h('input', { type: 'text', id: `note-${a.id}`, name: 'note', maxlength: 2000 });
   const reason = h(
     'select',
-    { id: `reason-${a.id}`, name: 'reason' },
-    // The reasons and their wording come from the server (the same words as the incident record).
+    { id: `reason-${a.id}`, name: 'reason', required: true },
+    // Nothing preselected: a person chooses. The reasons and their wording come from the server.
+    h('option', { value: '' }, '— choose what happened —'),
     state.data.resolutionReasons.map((r) =>
       h('option', { value: r.value }, r.label[0].toUpperCase() + r.label.slice(1)),
     ),
@@ -112,6 +129,9 @@ function alarmCard(a) {
         { class: `badge ${open ? 'badge-alarm' : 'badge-ack'}` },
         open ? 'UNACKNOWLEDGED' : 'ACKNOWLEDGED',
       ),
+      a.noResponse
+        ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
+        : null,
       ' ',
       alarmTitle(a),
     ),
@@ -144,10 +164,17 @@ function alarmCard(a) {
       h(
         'dd',
         {},
-        a.level === null ? 'ladder finished' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
+        a.level === null
+          ? a.reopensAt
+            ? `paused while acknowledged; opens again at ${fmtTime(a.reopensAt)} unless resolved`
+            : 'paused while acknowledged'
+          : a.level === 0
+            ? 'starting'
+            : `level ${a.level} sent`,
       ),
-      h('dt', {}, 'Next step'),
-      h('dd', {}, a.nextStep ? `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}` : 'none scheduled'),
+      a.nextStep
+        ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
+        : null,
       a.acknowledgedBy
         ? [
             h('dt', {}, 'Acknowledged by'),
@@ -169,24 +196,77 @@ function alarmCard(a) {
             `Acknowledge alarm ${a.id}`,
           )
         : null,
+      resolveForm(a, reason, note),
+    ),
+  );
+}
+
+// Resolving takes two deliberate steps: choose what happened, then confirm it in words.
+function resolveForm(a, reason, note) {
+  const confirm = h('div', { class: 'confirm', hidden: true });
+  const form = h(
+    'form',
+    {
+      class: 'resolve',
+      id: `resolve-${a.id}`,
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!reason.value) return say(msg, 'Choose what happened before resolving', true);
+        const label = reason.options[reason.selectedIndex].textContent;
+        confirm.replaceChildren(
+          h(
+            'p',
+            {},
+            `Resolve alarm ${a.id} as “${label}”? It leaves the board (it stays under Resolved today).`,
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'primary',
+              onclick: () =>
+                act(
+                  `/api/alarms/${a.id}/resolve`,
+                  { reason: reason.value, note: note.value || undefined },
+                  'Resolved',
+                ),
+            },
+            `Yes, resolve alarm ${a.id}`,
+          ),
+          h('button', { type: 'button', onclick: () => (confirm.hidden = true) }, 'No, keep it open'),
+        );
+        confirm.hidden = false;
+      },
+    },
+    h('label', { for: reason.id }, 'What happened'),
+    reason,
+    h('label', { for: note.id }, 'Note'),
+    note,
+    h('button', { type: 'submit' }, `Resolve alarm ${a.id}`),
+    confirm,
+  );
+  return form;
+}
+
+function resolvedItem(a) {
+  return h(
+    'li',
+    { class: 'resolved' },
+    h(
+      'details',
+      {},
       h(
-        'form',
-        {
-          class: 'resolve',
-          onsubmit: (e) => {
-            e.preventDefault();
-            act(
-              `/api/alarms/${a.id}/resolve`,
-              { reason: reason.value, note: note.value || undefined },
-              'Resolved',
-            );
-          },
-        },
-        h('label', { for: reason.id }, 'Outcome'),
-        reason,
-        h('label', { for: note.id }, 'Note'),
-        note,
-        h('button', { type: 'submit' }, `Resolve alarm ${a.id}`),
+        'summary',
+        {},
+        `${a.type.replace(/_/g, ' ').toUpperCase()} — `,
+        a.staffName ? bdi(a.staffName) : (a.deviceId ?? 'visit'),
+        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${a.reason.replace(/_/g, ' ')}`,
+      ),
+      a.note ? h('p', {}, 'Note: ', a.note) : null,
+      h(
+        'ol',
+        { class: 'timeline' },
+        a.timeline.map((t) => h('li', {}, `${fmtTime(t.at)} ${t.event}`)),
       ),
     ),
   );
@@ -273,10 +353,23 @@ function render() {
   document.title = unacked.length ? `(${unacked.length}) ALARM — Doorstep` : 'Office board — Doorstep';
   const overdue = d.visits.filter((v) => v.overdue);
   const today = d.visits.filter((v) => !v.overdue);
-  content.replaceChildren(
+  replaceKeepingInput(content, [
     ingestBanner(d.ingest),
     section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
     section('overdue', 'Overdue visits', overdue.map(visitItem), 'No visit is overdue.'),
+    section(
+      'follow-up',
+      'Children not seen: needs follow-up',
+      d.needsFollowUp.map((f) =>
+        h(
+          'li',
+          { class: 'follow-up' },
+          h('a', { href: `/visits/${f.visitId}` }, f.pupilName ? bdi(f.pupilName) : f.pupilMisId),
+          ` — visit completed ${fmtTime(f.completedAt)}, child not seen`,
+        ),
+      ),
+      'None.',
+    ),
     section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
     section(
       'triggers',
@@ -296,6 +389,7 @@ function render() {
       ),
       'Nothing waiting.',
     ),
+    section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),
     section(
       'failed',
       'Failed deliveries',
@@ -309,7 +403,7 @@ function render() {
       ),
       'None.',
     ),
-  );
+  ]);
   const fresh = unacked.filter((a) => !announced.has(a.id));
   for (const a of fresh) announced.add(a.id);
   if (fresh.length)

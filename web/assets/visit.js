@@ -1,4 +1,4 @@
-import { api, bdi, fmtDateTime, fmtTime, h, header, me, say } from './app.js';
+import { api, bdi, fmtDateTime, fmtTime, h, header, me, replaceKeepingInput, say } from './app.js';
 
 // The visit page (made for a phone): what to know before leaving, leaving, check-ins, coming back,
 // the outcome form (→ the CPOMS visit-outcome record) and the "sorry you weren't in" slip.
@@ -160,13 +160,25 @@ function departForm(d) {
     d.staff.filter((x) => x.id !== s.user.id).map((x) => h('option', { value: x.id }, x.displayName)),
   );
   const ret = h('input', { type: 'time', name: 'expectedReturn', required: true });
+  // The policy's interval is a maximum: a shorter one may be chosen, never a longer one.
   const every = h('input', {
     type: 'number',
     name: 'checkInMinutes',
     min: 5,
-    max: 240,
+    max: d.rules.checkInMinutes ?? 240,
     value: d.rules.checkInMinutes ?? '',
   });
+  const phone = h('input', {
+    type: 'tel',
+    name: 'phone',
+    autocomplete: 'tel',
+    value: d.me.phone ?? '',
+    required: d.rules.requires.phone,
+  });
+  const car = ['make', 'model', 'registration', 'colour'].map((k) =>
+    h('input', { type: 'text', name: `vehicle-${k}`, id: `f-vehicle-${k}`, autocomplete: 'off' }),
+  );
+  const onFoot = h('input', { type: 'checkbox', name: 'onFoot', id: 'f-onFoot' });
   const safe = h('input', {
     type: 'text',
     name: 'safeWord',
@@ -191,6 +203,15 @@ function departForm(d) {
             checkInMinutes: every.value ? Number(every.value) : undefined,
             safeWord: safe.value || undefined,
             risksRead: read.checked,
+            phone: phone.value.trim() || undefined,
+            ...(d.rules.requires.vehicle && !onFoot.checked
+              ? {
+                  vehicle: Object.fromEntries(
+                    car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]),
+                  ),
+                }
+              : {}),
+            ...(onFoot.checked ? { onFoot: true } : {}),
           },
           'Departure recorded: the office knows where you are.',
         );
@@ -203,10 +224,34 @@ function departForm(d) {
       'Check in every (minutes)',
       every,
       d.rules.checkInMinutes
-        ? `Policy: every ${d.rules.checkInMinutes} minutes`
+        ? `Policy: at least every ${d.rules.checkInMinutes} minutes`
         : 'Leave empty for no timed check-ins',
     ),
     field(`Safe word${d.rules.safeWord === 'required' ? ' (required)' : ''}`, safe),
+    field(
+      `Your phone while out${d.rules.requires.phone ? ' (required)' : ''}`,
+      phone,
+      'The office calls this number if you are late or miss a check-in',
+    ),
+    d.rules.requires.vehicle
+      ? h(
+          'fieldset',
+          {},
+          h('legend', {}, 'Vehicle (the policy asks for it)'),
+          car.map((c) =>
+            field(
+              c.name.slice('vehicle-'.length).replace(/^./, (x) => x.toUpperCase()),
+              c,
+            ),
+          ),
+          h(
+            'div',
+            { class: 'field check' },
+            onFoot,
+            h('label', { for: 'f-onFoot' }, 'On foot / public transport'),
+          ),
+        )
+      : null,
     h(
       'div',
       { class: 'field check' },
@@ -270,6 +315,83 @@ function outcomeForm() {
     h('button', { type: 'submit', class: 'primary' }, 'Submit outcome'),
   );
   return form;
+}
+
+/** Running late: a new return time with a reason (the overdue alarm re-arms for it and stands down). */
+function lateForm(v) {
+  const ret = h('input', { type: 'time', name: 'newReturn', id: 'f-newReturn', required: true });
+  const why = h('input', {
+    type: 'text',
+    name: 'lateReason',
+    id: 'f-lateReason',
+    required: true,
+    maxlength: 500,
+  });
+  return h(
+    'form',
+    {
+      id: 'running-late',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const [hh, mm] = ret.value.split(':').map(Number);
+        const at = new Date();
+        at.setHours(hh, mm, 0, 0);
+        if (at <= new Date()) at.setDate(at.getDate() + 1);
+        post(
+          'running-late',
+          { expectedReturnAt: at.toISOString(), reason: why.value },
+          `New return time ${fmtTime(at.toISOString())} recorded: the office knows.`,
+        );
+      },
+    },
+    h('h2', {}, 'Running late'),
+    h('p', {}, `Expected back ${fmtTime(v.expectedReturnAt)}.`),
+    field('New return time', ret),
+    field('Why', why, 'e.g. parent arrived late; waiting for a social worker'),
+    h('button', { type: 'submit' }, 'Set the new return time'),
+  );
+}
+
+/** The office sees a visit's safe word only on demand (audited): the word a worker says to signal danger. */
+function safeWordButton() {
+  const out = h('strong', { id: 'safe-word', 'aria-live': 'polite' });
+  return h(
+    'p',
+    {},
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: async (e) => {
+          try {
+            const r = await api('POST', `/api/visits/${visitId}/safe-word`, {});
+            out.textContent = ` Safe word: ${r.safeWord}`;
+            e.target.disabled = true;
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      'Show the safe word',
+    ),
+    out,
+  );
+}
+
+function followUpForm() {
+  const note = h('input', { type: 'text', name: 'followUpNote', required: true, maxlength: 1000 });
+  return h(
+    'form',
+    {
+      id: 'follow-up',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('follow-up-done', { note: note.value }, 'Follow-up recorded.');
+      },
+    },
+    field('What was done about the child not being seen', note),
+    h('button', { type: 'submit' }, 'Record the follow-up'),
+  );
 }
 
 function cancelForm(d) {
@@ -336,10 +458,11 @@ async function load() {
         )
       : null,
   ];
-  const canAuthorise = s.user.roles.includes('safeguarding') || s.user.roles.includes('admin');
-  if (v.status === 'requested' || v.status === 'authorised') {
+  // Only what the server says this person may do now (the visit lifecycle's answer).
+  const can = (a) => d.actions.includes(a);
+  if (!d.out && (v.status === 'requested' || v.status === 'authorised')) {
     parts.push(risks(d));
-    if (v.status === 'requested' && d.rules.authorisation.required) {
+    if (v.status === 'requested' && d.rules.authorisation.required)
       parts.push(
         h(
           'p',
@@ -347,90 +470,105 @@ async function load() {
           `Waiting for authorisation by ${d.rules.authorisation.by.join(' or ')}${d.rules.authorisation.mode === 'daily-list' ? " (the day's list is signed)" : ''}.`,
         ),
       );
-      if (canAuthorise && d.rules.authorisation.mode === 'each-visit') {
-        const outside = h('input', { type: 'checkbox', id: 'f-outOfHours', name: 'outOfHours' });
-        if (d.rules.hours?.approvable)
-          parts.push(
-            h(
-              'div',
-              { class: 'field check' },
-              outside,
-              h(
-                'label',
-                { for: 'f-outOfHours' },
-                `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`,
-              ),
-            ),
-          );
+    if (can('authorise')) {
+      const outside = h('input', { type: 'checkbox', id: 'f-outOfHours', name: 'outOfHours' });
+      if (d.rules.hours?.approvable)
         parts.push(
           h(
-            'button',
-            {
-              type: 'button',
-              class: 'primary',
-              onclick: () =>
-                post('authorise', outside.checked ? { outOfHours: true } : {}, 'Visit authorised.'),
-            },
-            'Authorise this visit',
+            'div',
+            { class: 'field check' },
+            outside,
+            h('label', { for: 'f-outOfHours' }, `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`),
           ),
         );
-      }
+      parts.push(
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            onclick: () =>
+              post('authorise', outside.checked ? { outOfHours: true } : {}, 'Visit authorised.'),
+          },
+          'Authorise this visit',
+        ),
+      );
     }
-    if (s.user.roles.some((r) => ['visiting-staff', 'office', 'admin'].includes(r)))
-      parts.push(departForm(d));
-    parts.push(cancelForm(d));
-  } else if (v.status === 'departed') {
+    if (can('depart')) parts.push(departForm(d));
+  }
+  if (d.out) {
     parts.push(
       h(
         'p',
-        {},
-        `Left ${fmtTime(v.departedAt)}; expected back ${fmtTime(v.expectedReturnAt)}`,
+        { id: 'out-status' },
+        `Out since ${fmtTime(v.departedAt)}; expected back ${fmtTime(v.expectedReturnAt)}`,
+        v.arrivedAt ? `; arrived ${fmtTime(v.arrivedAt)}` : '',
         v.checkInMinutes ? `; check in every ${v.checkInMinutes} minutes` : '',
         v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
+        v.outcome ? '; outcome recorded' : '',
+        v.status === 'cancelled' ? '; visit cancelled' : '',
+        '. Watched until back safe.',
       ),
     );
     parts.push(
       h(
         'div',
         { class: 'big-actions' },
-        h(
-          'button',
-          { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
-          'Check in: I am safe',
-        ),
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'big',
-            onclick: () => post('return', {}, 'Welcome back: return recorded.'),
-          },
-          'Back at school',
-        ),
+        can('arrive')
+          ? h(
+              'button',
+              { type: 'button', class: 'big', onclick: () => post('arrive', {}, 'Arrival recorded.') },
+              'I have arrived',
+            )
+          : null,
+        can('check-in')
+          ? h(
+              'button',
+              { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
+              'Check in: I am safe',
+            )
+          : null,
+        can('back-safe')
+          ? h(
+              'button',
+              {
+                type: 'button',
+                class: 'big',
+                onclick: () => post('back-safe', {}, 'Welcome back: you are recorded as back safe.'),
+              },
+              'Back safe',
+            )
+          : null,
       ),
     );
+    if (can('reveal-safe-word')) parts.push(safeWordButton());
+    if (can('running-late')) parts.push(lateForm(v));
     parts.push(
       h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
     );
-    parts.push(outcomeForm(), cancelForm(d));
-  } else if (v.status === 'returned') {
-    parts.push(h('p', {}, `Back at ${fmtTime(v.returnedAt)}.`), outcomeForm());
-  } else if (v.status === 'completed') {
-    const o = v.outcome ?? {};
+  }
+  if (v.status === 'returned') parts.push(h('p', {}, `Back safe at ${fmtTime(v.returnedAt)}.`));
+  if (can('record-outcome')) parts.push(outcomeForm());
+  if (v.outcome) {
+    const o = v.outcome;
     parts.push(
       h(
         'p',
-        {},
-        `Completed ${fmtDateTime(v.completedAt)}: ${o.noOneHome ? 'no one home' : o.childSeen ? 'child seen' : 'child NOT seen'}.`,
+        { id: 'outcome-summary' },
+        `${v.status === 'completed' ? `Completed ${fmtDateTime(v.completedAt)}` : 'Outcome recorded'}: ${o.noOneHome ? 'no one home' : o.childSeen ? 'child seen' : 'child NOT seen'}.`,
       ),
     );
-    if (o.noOneHome)
+    if (o.noOneHome && !d.out)
       parts.push(
         h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
       );
-  } else if (v.status === 'cancelled') {
-    parts.push(h('p', {}, `Cancelled ${fmtDateTime(v.cancelledAt)}: ${v.cancelReason}`));
+    if (!o.childSeen && v.followUpDoneAt)
+      parts.push(h('p', {}, `Follow-up recorded ${fmtDateTime(v.followUpDoneAt)}.`));
   }
+  if (can('follow-up-done')) parts.push(followUpForm());
+  if (v.status === 'cancelled')
+    parts.push(h('p', {}, `Cancelled ${fmtDateTime(v.cancelledAt)}: ${v.cancelReason}`));
+  if (can('cancel')) parts.push(cancelForm(d));
   if (d.checkIns.length)
     parts.push(
       h(
@@ -444,7 +582,7 @@ async function load() {
         ),
       ),
     );
-  content.replaceChildren(...parts.filter(Boolean));
+  replaceKeepingInput(content, parts);
 }
 
 async function main() {

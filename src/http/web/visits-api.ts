@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
+import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { departureFindings } from '../../domain/visits/rules.ts';
 import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
@@ -10,18 +11,24 @@ import {
   addressFlagsFor,
   checkInsOf,
   getVisit,
+  lifecycleOf,
   normalisePostcode,
   visitsOfSchool,
 } from '../../store/visits.ts';
 import {
+  actorOf,
+  arriveVisit,
   authoriseVisit,
   cancelVisit,
   checkInVisit,
   departVisit,
+  followUpDone,
   mayHandleVisit,
   recordOutcome,
   requestVisit,
   returnVisit,
+  revealSafeWord,
+  runningLate,
   signDayList,
   userMaySeeSchool,
 } from '../../visits/service.ts';
@@ -52,12 +59,27 @@ const request = z.strictObject({
   riskNotes: z.string().max(2000).optional(),
 });
 
+const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });
 const departure = z.strictObject({
   partnerUserId: id.optional(),
   expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the expected return time (ISO 8601)' }),
   checkInMinutes: z.int().min(5).max(240).optional(),
   safeWord: z.string().max(100).optional(),
   risksRead: z.boolean(),
+  phone: phone.optional(),
+  vehicle: z
+    .strictObject({
+      make: z.string().trim().min(1).max(60),
+      model: z.string().trim().min(1).max(60),
+      registration: z.string().trim().min(2).max(10),
+      colour: z.string().trim().min(1).max(30),
+    })
+    .optional(),
+  onFoot: z.boolean().optional(),
+});
+const late = z.strictObject({
+  expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the new return time (ISO 8601)' }),
+  reason: z.string().trim().min(1, { error: 'expected why the worker is late' }).max(500),
 });
 
 const outcome = z.strictObject({
@@ -117,6 +139,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             plannedFor: v.plannedFor,
             riskLevel: v.riskLevel,
             expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null,
+            out: isOut(v),
+            /** What this user may do to it now (the lifecycle's answer; the pages offer exactly these). */
+            actions: allowedActions(lifecycleOf(v), actorOf(user), rules),
           };
         }),
       };
@@ -136,16 +161,22 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     );
     const staff = await usersOfSchool(deps.db, v.schoolId);
     const now = deps.now();
+    const user = userOf(req);
     return {
+      // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
+      out: isOut(v),
+      actions: allowedActions(lifecycleOf(v), actorOf(user), rules),
       pupil: pupil[0] ?? null,
       contacts,
       addressFlags: await addressFlagsFor(deps.db, v.schoolId, v.address),
       checkIns: await checkInsOf(deps.db, v.id),
       rules,
+      // Possible partners: visiting staff of the school (the register refuses anyone else).
       staff: staff
-        .filter((s) => s.roles.includes('visiting-staff') || s.roles.includes('safeguarding'))
+        .filter((s) => s.roles.includes('visiting-staff') && s.id !== user.id)
         .map((s) => ({ id: s.id, displayName: s.displayName })),
+      me: { phone: user.phone ?? null },
       findings:
         v.status === 'requested' || v.status === 'authorised'
           ? departureFindings(rules, {
@@ -189,15 +220,36 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     z.strictObject({ note: z.string().max(500).optional(), outOfHours: z.boolean().optional() }),
     (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false),
   );
-  step('depart', ['visiting-staff', 'office'], departure, (user, id, d) =>
+  // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
+  step('depart', STAFF, departure, (user, id, d) =>
     departVisit(deps, user, id, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) }),
   );
-  step('check-in', ['visiting-staff', 'office'], z.strictObject({}), (user, id) =>
+  step('arrive', STAFF, z.strictObject({}), (user, id) => arriveVisit(deps, user, id));
+  step('check-in', STAFF, z.strictObject({}), (user, id) =>
     checkInVisit(deps, user, id, user.roles.includes('visiting-staff') ? 'phone' : 'office'),
   );
-  step('return', ['visiting-staff', 'office'], z.strictObject({}), (user, id) => returnVisit(deps, user, id));
-  step('outcome', ['visiting-staff', 'safeguarding'], outcome, (user, id, o) =>
-    recordOutcome(deps, user, id, o),
+  step('running-late', STAFF, late, (user, id, b) =>
+    runningLate(deps, user, id, new Date(b.expectedReturnAt), b.reason),
+  );
+  // Back safe: the worker, or the office after speaking to them. (`return` is its older name.)
+  for (const name of ['back-safe', 'return'])
+    step(name, STAFF, z.strictObject({}), (user, id) => returnVisit(deps, user, id));
+  step('outcome', STAFF, outcome, (user, id, o) => recordOutcome(deps, user, id, o));
+  step(
+    'follow-up-done',
+    ['safeguarding'],
+    z.strictObject({ note: z.string().trim().min(1, { error: 'expected what was done' }).max(1000) }),
+    (user, id, b) => followUpDone(deps, user, id, b.note),
+  );
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/safe-word',
+    { config: { access: ['office', 'safeguarding'] } },
+    async (req, reply) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const safeWord = await revealSafeWord(deps, userOf(req), visitId);
+      return reply.header('cache-control', 'no-store').send({ safeWord });
+    },
   );
   step(
     'cancel',
