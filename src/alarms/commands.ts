@@ -5,6 +5,7 @@ import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incid
 import {
   type AckOutcome,
   acknowledge,
+  addTimeline,
   lockAlarm,
   type PersonResolutionReason,
   resolve,
@@ -13,7 +14,12 @@ import {
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { insertOutbox } from '../store/triggers.ts';
-import { formatAddress, getVisit } from '../store/visits.ts';
+import {
+  formatAddress,
+  getVisit,
+  REARM_AFTER_RESOLUTION_MINUTES,
+  rearmWatchAfterResolution,
+} from '../store/visits.ts';
 
 /** Where open boards are told of a change after its commit (absent: they catch up on their next read). */
 export interface BoardTell {
@@ -66,6 +72,18 @@ export async function resolveAlarm(
     if (outcome !== 'resolved') return outcome;
     const alarm = (await lockAlarm(tx, alarmId))!;
     events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.resolved', { alarmId }));
+    // A worker still out stays watched: resolving their alarm re-arms the visit's deadline.
+    if (alarm.visitId) {
+      const rearmed = await rearmWatchAfterResolution(tx, alarm.visitId, alarm.type, now);
+      if (rearmed)
+        await addTimeline(
+          tx,
+          alarmId,
+          rearmed === 'return'
+            ? `the worker is still out: expected back within ${REARM_AFTER_RESOLUTION_MINUTES} minutes or the visit is overdue again`
+            : 'the worker is still out: check-ins count again from now',
+        );
+    }
     if (!writesIncidentRecord(reason)) return outcome;
     const school = config.schools.find((s) => s.id === alarm.schoolId);
     const visit = alarm.visitId ? await getVisit(tx, alarm.visitId) : undefined;

@@ -223,3 +223,42 @@ export async function dayList(db: Queryable, schoolId: string, date: string, yea
     authorisationNote: (r.authorisation_note as string | null) ?? null,
   }));
 }
+
+/** How long the watch waits for a worker still out after a person resolved their overdue alarm. */
+export const REARM_AFTER_RESOLUTION_MINUTES = 15;
+
+/**
+ * A person resolved a visit alarm while the worker is still out (not back safe): the watch must go
+ * on. An overdue alarm's visit is expected back `REARM_AFTER_RESOLUTION_MINUTES` from now at the
+ * latest (a new deadline, so a new overdue alarm if they are not); a missed check-in counts as a
+ * check-in by the office now (the check-in clock restarts). Returns what was re-armed, if anything.
+ */
+export async function rearmWatchAfterResolution(
+  tx: Queryable,
+  visitId: string,
+  alarmType: string,
+  now: Date,
+): Promise<'return' | 'check-in' | null> {
+  if (alarmType === 'overdue_visit') {
+    const { rowCount } = await tx.query(
+      `UPDATE visits SET expected_return_at = GREATEST(expected_return_at, $2), updated_at = now()
+       WHERE id = $1 AND departed_at IS NOT NULL AND returned_at IS NULL`,
+      [visitId, new Date(now.getTime() + REARM_AFTER_RESOLUTION_MINUTES * 60_000)],
+    );
+    return rowCount ? 'return' : null;
+  }
+  if (alarmType === 'missed_check_in') {
+    const { rowCount } = await tx.query(
+      `UPDATE visits SET last_check_in_at = GREATEST(COALESCE(last_check_in_at, $2), $2), updated_at = now()
+       WHERE id = $1 AND departed_at IS NOT NULL AND returned_at IS NULL`,
+      [visitId, now],
+    );
+    if (rowCount)
+      await tx.query(`INSERT INTO visit_check_ins (visit_id, at, source) VALUES ($1, $2, 'office')`, [
+        visitId,
+        now,
+      ]);
+    return rowCount ? 'check-in' : null;
+  }
+  return null;
+}

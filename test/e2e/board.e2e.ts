@@ -111,6 +111,14 @@ schools:
       transports:
         - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ["doorstep-e2e/${id}/fobs/+/events"], clientId: "${id.slice(0, 40)}" }
       devices: [{ deviceId: PS-0042, staffId: st-sam }]
+    # The overdue ladder with a 6-second acknowledgement timeout, so the re-fire is seen in the run.
+    escalation:
+      overdue-visit:
+        condition: if-not-resolved
+        reescalateAfterMinutes: 0.1
+        levels:
+          - { afterMinutes: 0, notify: [board], prompt: "Visit overdue: call the visiting staff" }
+          - { afterMinutes: 10, notify: [board], prompt: "Call the police (999)" }
 `);
   configFile = file;
   server = runCli(['start', '--config', file], serverEnv);
@@ -313,6 +321,98 @@ describe('Doorstep in a browser', () => {
     await admin.getByRole('status').filter({ hasText: 'Account pat created.' }).waitFor();
     await admin.locator('td', { hasText: 'Pat Partner' }).waitFor();
     expect(await axe(admin)).toEqual([]);
+  });
+});
+
+/** A visit Sam is out on, already past its expected return (the watcher raises it within 15 s). */
+async function overdueVisit(reason: string): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+       departed_at, expected_return_at, worker_phone)
+     SELECT 'lime', 'P1', $1, $2, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
+       now() - interval '2 hours', now() - interval '1 minute', u.phone
+     FROM users u WHERE u.username = 'sam' RETURNING id`,
+    [reason, JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
+  );
+  return String(rows[0]!.id);
+}
+
+describe('a worker out is watched until back safe', () => {
+  it('a late worker sets a new return time and the overdue alarm stands down', async () => {
+    const office = await signIn(
+      await browser.newContext({ viewport: { width: 1280, height: 900 } }),
+      'office',
+    );
+    await office.getByText('Live', { exact: true }).waitFor();
+    const visitId = await overdueVisit('late worker e2e');
+    const card = office.locator('li.alarm', { hasText: 'OVERDUE VISIT' }).filter({ hasText: 'Amelia' });
+    await card.first().waitFor({ timeout: 30_000 });
+
+    const sam = await signIn(
+      await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
+      'sam',
+    );
+    await sam.goto(`${base}/visits/${visitId}`);
+    await sam.getByRole('heading', { name: 'Running late' }).waitFor();
+    const later = new Date(Date.now() + 45 * 60_000);
+    const hhmm = later.getDate() === new Date().getDate() ? later.toTimeString().slice(0, 5) : '23:59';
+    await sam.getByLabel('New return time').fill(hhmm);
+    await sam.getByLabel('Why').fill('Parent arrived late');
+    await sam.getByRole('button', { name: 'Set the new return time' }).click();
+    await sam
+      .getByRole('status')
+      .filter({ hasText: /New return time \d\d:\d\d recorded/ })
+      .waitFor();
+
+    // The board: the alarm has stood down (resolved as safe, running late), and the visit is watched
+    // against the new time.
+    await until(async () => (await card.count()) === 0, 15_000, 'the overdue alarm to stand down');
+    await office
+      .locator('#resolved li', { hasText: /OVERDUE VISIT.*worker safe running late/ })
+      .first()
+      .waitFor();
+    await office
+      .locator('#today li.visit', { hasText: `back by ${hhmm}` })
+      .first()
+      .waitFor();
+    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+  });
+
+  it('an acknowledged overdue alarm fires again when its acknowledgement times out', async () => {
+    const office = await signIn(
+      await browser.newContext({ viewport: { width: 1280, height: 900 } }),
+      'office',
+    );
+    await office.getByText('Live', { exact: true }).waitFor();
+    const visitId = await overdueVisit('ack timeout e2e');
+    const open = office.locator('li.alarm.unacknowledged', { hasText: 'OVERDUE VISIT' });
+    await open.first().waitFor({ timeout: 30_000 });
+    await open
+      .first()
+      .getByRole('button', { name: /^Acknowledge alarm/ })
+      .click();
+    const acked = office.locator('li.alarm.acknowledged', { hasText: 'OVERDUE VISIT' });
+    await acked.first().waitFor();
+    await expect(acked.first().textContent()).resolves.toMatch(/opens again at \d\d:\d\d unless resolved/);
+    // 6 s later (plus the watcher's 15 s tick) the worker is still not safe: unacknowledged again, sounding.
+    await open.first().waitFor({ timeout: 40_000 });
+    await expect(open.first().textContent()).resolves.toMatch(/NO ONE HAS RESPONDED/);
+    await until(
+      async () => (await office.evaluate('document.body.dataset.sounding')) === 'true',
+      15_000,
+      'the sound',
+    );
+    // Back safe ends it: the alarm stands down as safe.
+    const sam = await signIn(await browser.newContext(), 'sam');
+    await sam.goto(`${base}/visits/${visitId}`);
+    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+    await until(
+      async () => (await office.locator('li.alarm', { hasText: 'OVERDUE VISIT' }).count()) === 0,
+      15_000,
+      'the alarm to stand down',
+    );
   });
 });
 

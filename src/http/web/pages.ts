@@ -208,7 +208,10 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
         return reply.code(404).type('text/plain').send('no such visit');
       const school = deps.config.schools.find((s) => s.id === v.schoolId);
       const who = (await visitStaffNames(deps.db, v)).join(' and ') || req.user.displayName;
-      const when = londonTime(deps.now());
+      // The time of the visit (at the door), not of the printing: the arrival, else when "no one home"
+      // was recorded, else the departure.
+      const recorded = typeof v.outcome?.recordedAt === 'string' ? new Date(v.outcome.recordedAt) : null;
+      const when = londonTime(v.arrivedAt ?? recorded ?? v.departedAt ?? deps.now());
       const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sorry you weren't in</title><link rel="stylesheet" href="/assets/app.css"></head>
 <body class="slip"><main class="page"><h1>Sorry you weren't in</h1>

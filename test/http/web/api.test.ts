@@ -215,6 +215,10 @@ describe('the "sorry you weren\'t in" slip', () => {
     expect(slip.body).toContain('&#60;b&#62;Sam&#60;/b&#62; &#38; Co');
     expect(slip.body).not.toContain('<b>Sam</b>');
     expect(slip.body).toContain('Alpha Primary');
+    // The time printed is the time of the visit at the door, not of the printing.
+    await db.query(`UPDATE visits SET arrived_at = '2025-11-18T14:05:00Z' WHERE id = $1`, [made.json().id]);
+    const later = await app.inject({ url: `/visits/${made.json().id}/slip`, headers: { cookie: s.cookie } });
+    expect(later.body).toMatch(/We called to see you on <strong>[^<]*14:05/);
 
     // Another visiting member of staff can neither read this visit nor print its slip.
     const other = await sessionFor(db, await addUser(db, 'other.visitor', ['visiting-staff']));
