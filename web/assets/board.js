@@ -164,13 +164,7 @@ function alarmCard(a) {
       h(
         'dd',
         {},
-        a.level === null
-          ? a.reopensAt
-            ? `paused while acknowledged; opens again at ${fmtTime(a.reopensAt)} unless resolved`
-            : 'paused while acknowledged'
-          : a.level === 0
-            ? 'starting'
-            : `level ${a.level} sent`,
+        a.level === null ? 'paused while acknowledged' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
       ),
       a.nextStep
         ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
@@ -178,7 +172,13 @@ function alarmCard(a) {
       a.acknowledgedBy
         ? [
             h('dt', {}, 'Acknowledged by'),
-            h('dd', {}, bdi(a.acknowledgedBy), ` at ${fmtTime(a.acknowledgedAt)}`),
+            h(
+              'dd',
+              {},
+              bdi(a.acknowledgedBy),
+              ` at ${fmtTime(a.acknowledgedAt)}`,
+              a.reopensAt ? `; opens again at ${fmtTime(a.reopensAt)} unless resolved` : '',
+            ),
           ]
         : null,
     ),
