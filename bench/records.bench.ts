@@ -9,7 +9,7 @@
 import { CpomsSink } from '../connectors/records/cpoms/sink.ts';
 import { DEFAULT_CPOMS_WIRE } from '../connectors/records/cpoms/wire.ts';
 import { handlers } from '../jobs/index.ts';
-import { Secret } from '../src/config/secret.ts';
+import { Secret } from '../src/core/secret.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { catalog } from '../src/queue/catalog.ts';
 import { RedisRateLimiter } from '../src/queue/rate-limit.ts';

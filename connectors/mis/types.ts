@@ -1,4 +1,4 @@
-import type { CheckResult } from '../../src/runtime/checks.ts';
+import type { CheckResult } from '../../src/core/checks.ts';
 
 /**
  * What an MIS connector produces. A connector knows its wire format and nothing about triggers or

@@ -1,7 +1,5 @@
-import type { CheckResult } from '../../src/runtime/checks.ts';
-
-/** What Doorstep writes to a safeguarding record system (the outbox's `kind`, one list for all). */
-export type RecordKind = 'trigger_note' | 'visit_outcome' | 'lone_worker_incident';
+import type { CheckResult } from '../../src/core/checks.ts';
+import type { RecordKind } from '../../src/domain/records.ts';
 
 /** A record as a sink receives it: rendered text, the pupils it concerns, and its category. */
 export interface OutboundRecord {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { POSITIONS, ROLES } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
@@ -16,7 +17,6 @@ import {
   userByUsername,
 } from '../store/users.ts';
 import { hashPassword, passwordProblem } from './password.ts';
-import { POSITIONS, ROLES } from './roles.ts';
 import { grantProblem, mayManage } from './scope.ts';
 
 /**

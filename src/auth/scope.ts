@@ -1,5 +1,5 @@
+import type { UserRole } from '../domain/roles.ts';
 import type { User } from '../store/users.ts';
-import type { UserRole } from './roles.ts';
 
 /**
  * What a person's roles and schools let them do to other accounts. Admin holds every role, but only

@@ -1,15 +1,15 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { type Check, type CheckResult, runChecks } from '../core/checks.ts';
 import { laddersOf } from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
-import { type Check, type CheckResult, runChecks } from '../runtime/checks.ts';
 import { mqttChecks } from '../runtime/mqtt-check.ts';
-import { type SchoolConnection, schoolChecks } from '../runtime/school-checks.ts';
 import { openPostgres } from '../store/postgres.ts';
 
 export function summariseSchool(s: SchoolConfig): string {

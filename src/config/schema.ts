@@ -1,11 +1,12 @@
 import * as z from 'zod';
 import { DEFAULT_MARK_COLUMNS, DEFAULT_PUPIL_COLUMNS } from '../../connectors/mis/row-mapping.ts';
 import { cpomsWireSettings, DEFAULT_CPOMS_WIRE } from '../../connectors/records/cpoms/wire.ts';
+import type { Secret } from '../core/secret.ts';
 import { CODES } from '../domain/attendance/codes.ts';
 import { escalationPolicy } from '../domain/escalation/ladder.ts';
 import { FOB_EVENT_TYPES } from '../domain/fob/event.ts';
 import { deviceLevel } from '../domain/fob/topics.ts';
-import { parseSecretRef, resolveSecretRef, type Secret, type SecretSources } from './secret.ts';
+import { parseSecretRef, resolveSecretRef, type SecretSources } from './secret.ts';
 
 /**
  * The Doorstep configuration: one trust, its schools, and the services it runs on.

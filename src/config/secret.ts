@@ -1,37 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { inspect } from 'node:util';
-
-/**
- * A resolved secret. It prints as `[secret]` everywhere (String(), JSON, util.inspect, pino), so a
- * config object can be logged or dumped without leaking credentials; `reveal()` is the one way in.
- */
-export class Secret {
-  readonly #value: string;
-  /** Where it came from, e.g. `env:CPOMS_TOKEN` or `file:/run/secrets/cpoms` — safe to print. */
-  readonly source: string;
-
-  constructor(value: string, source: string) {
-    this.#value = value;
-    this.source = source;
-  }
-
-  reveal(): string {
-    return this.#value;
-  }
-
-  toString(): string {
-    return '[secret]';
-  }
-
-  toJSON(): string {
-    return '[secret]';
-  }
-
-  [inspect.custom](): string {
-    return `[secret from ${this.source}]`;
-  }
-}
+import { Secret } from '../core/secret.ts';
 
 export type SecretRef = { kind: 'env'; name: string } | { kind: 'file'; path: string };
 

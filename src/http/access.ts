@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { UserRole } from '../auth/roles.ts';
 import { holdsRole } from '../auth/scope.ts';
+import type { UserRole } from '../domain/roles.ts';
 import type { Db } from '../store/db.ts';
 import { sessionUser, type User } from '../store/users.ts';
 

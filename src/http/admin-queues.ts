@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import type { Secret } from '../config/secret.ts';
+import type { Secret } from '../core/secret.ts';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CheckResult } from '../runtime/checks.ts';
+import type { CheckResult } from '../core/checks.ts';
 import { insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../runtime/checks.ts';
+import type { CheckResult } from '../core/checks.ts';
 
 /** A notification for a person or place: which alarm, which ladder step, where to. Ids only. */
 export interface Notification {

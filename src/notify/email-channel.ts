@@ -1,6 +1,6 @@
 import nodemailer, { type Transporter } from 'nodemailer';
-import type { Secret } from '../config/secret.ts';
-import type { CheckResult } from '../runtime/checks.ts';
+import type { CheckResult } from '../core/checks.ts';
+import type { Secret } from '../core/secret.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import { alarmMessage } from './message.ts';
 

@@ -1,6 +1,6 @@
 import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
-import type { Secret } from '../config/secret.ts';
-import type { CheckResult } from '../runtime/checks.ts';
+import type { CheckResult } from '../core/checks.ts';
+import type { Secret } from '../core/secret.ts';
 import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
 import { alarmMessage } from './message.ts';
 

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { Secret } from '../config/secret.ts';
+import type { Secret } from '../core/secret.ts';
 import { describeError, doorstepError } from '../errors.ts';
 
 export interface RedisSettings {

@@ -1,21 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Check } from '../core/checks.ts';
 import { describeError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-
-/** The result of one connection test; shared by /readyz, `doorstep check` and (later) connectors. */
-export interface CheckResult {
-  name: string;
-  ok: boolean;
-  /** One line for a person: what was reached, or what failed and why. Never a secret. */
-  detail: string;
-  /**
-   * Worth a person's attention but not a failure (e.g. a broker that accepts anonymous clients):
-   * shown as a warning, and does not change `check`'s exit code. Absent means no warning.
-   */
-  warning?: boolean;
-}
-
-export type Check = () => Promise<CheckResult>;
 
 function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -45,8 +31,4 @@ export function storeCheck(db: Db, timeoutMs = 2000): Check {
       return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };
     }
   };
-}
-
-export async function runChecks(checks: readonly Check[]): Promise<CheckResult[]> {
-  return Promise.all(checks.map((c) => c()));
 }

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { SchoolConfig } from '../config/schema.ts';
+import type { Check, CheckResult } from '../core/checks.ts';
 import { describeError } from '../errors.ts';
-import type { Check, CheckResult } from './checks.ts';
 
 type MqttTransport = Extract<SchoolConfig['fobs']['transports'][number], { kind: 'mqtt' }>;
 

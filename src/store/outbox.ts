@@ -1,4 +1,4 @@
-import type { RecordKind } from '../../connectors/records/types.ts';
+import type { RecordKind } from '../domain/records.ts';
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
 

@@ -1,4 +1,4 @@
-import type { RecordKind } from '../../connectors/records/types.ts';
+import type { RecordKind } from '../domain/records.ts';
 import type { Finding } from '../domain/triggers/evaluate.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { UserRole } from '../auth/roles.ts';
+import type { UserRole } from '../domain/roles.ts';
 import type { Queryable } from './db.ts';
 
 export interface User {

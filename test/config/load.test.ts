@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatProblem, loadConfigFile, parseConfigText } from '../../src/config/load.ts';
-import { Secret } from '../../src/config/secret.ts';
+import { Secret } from '../../src/core/secret.ts';
 
 const EXAMPLE = readFileSync('config/doorstep.example.yaml', 'utf8');
 const THREE_MISTAKES = 'test/fixtures/config/three-mistakes.yaml';

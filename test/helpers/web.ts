@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { hashPassword } from '../../src/auth/password.ts';
-import type { UserRole } from '../../src/auth/roles.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
+import type { UserRole } from '../../src/domain/roles.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import type { WebDeps } from '../../src/http/web/deps.ts';

@@ -9,7 +9,7 @@ import { FIELD_LIMITS } from '../../connectors/mis/field-limits.ts';
 import { getJson } from '../../connectors/mis/http.ts';
 import { studentsPage } from '../../connectors/mis/wonde/wire.ts';
 import type { SchoolConfig } from '../../src/config/schema.ts';
-import { Secret } from '../../src/config/secret.ts';
+import { Secret } from '../../src/core/secret.ts';
 import { applyImportUnit } from '../../src/import/apply-unit.ts';
 import { importContextFor } from '../../src/import/context.ts';
 import { type FileFormat, fileUnit } from '../../src/import/file-formats.ts';

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Secret } from '../../src/config/secret.ts';
+import { Secret } from '../../src/core/secret.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { isSensitiveKey, REDACTED, redactDeep } from '../../src/log/redact.ts';
 

@@ -4,7 +4,7 @@ import nock from 'nock';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
-import { Secret } from '../../src/config/secret.ts';
+import { Secret } from '../../src/core/secret.ts';
 import type { Notification } from '../../src/notify/channel.ts';
 import { EmailChannel } from '../../src/notify/email-channel.ts';
 import { ChatWebhookChannel, SignedWebhookChannel, SmsChannel } from '../../src/notify/http-channels.ts';

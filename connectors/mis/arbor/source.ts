@@ -1,6 +1,6 @@
-import type { Secret } from '../../../src/config/secret.ts';
+import type { CheckResult } from '../../../src/core/checks.ts';
+import type { Secret } from '../../../src/core/secret.ts';
 import { describeError } from '../../../src/errors.ts';
-import type { CheckResult } from '../../../src/runtime/checks.ts';
 import { getJson, type HttpSettings } from '../http.ts';
 import type { ImportUnit, MarkRecord, MisBatch, MisSource, PupilRecord, SyncCursor } from '../types.ts';
 import { attendanceRecord, changelogPage, idFromHref, student, studentsPage } from './wire.ts';

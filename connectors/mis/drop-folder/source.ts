@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import type { SchoolConfig } from '../../../src/config/schema.ts';
+import type { CheckResult } from '../../../src/core/checks.ts';
 import { DoorstepError, describeError, doorstepError } from '../../../src/errors.ts';
 import { type FileFormat, fileUnit } from '../../../src/import/file-formats.ts';
-import type { CheckResult } from '../../../src/runtime/checks.ts';
 import type { ImportUnit, MisSource } from '../types.ts';
 import { DropFolder } from './folder.ts';
 

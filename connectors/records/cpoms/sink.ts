@@ -1,6 +1,6 @@
-import type { Secret } from '../../../src/config/secret.ts';
+import type { CheckResult } from '../../../src/core/checks.ts';
+import type { Secret } from '../../../src/core/secret.ts';
 import { describeError } from '../../../src/errors.ts';
-import type { CheckResult } from '../../../src/runtime/checks.ts';
 import { sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
 import { type CpomsWireSettings, categoriesBody, createdBody, londonIso, studentsBody } from './wire.ts';

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../../../src/runtime/checks.ts';
+import type { CheckResult } from '../../../src/core/checks.ts';
 import type { DeliveryReceipt, OutboundRecord, RecordSink } from '../types.ts';
 
 /**

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
+import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
+import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
-import { runChecks } from '../../runtime/checks.ts';
-import { type SchoolConnection, schoolChecks } from '../../runtime/school-checks.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { ingestProblems } from '../../store/ingest-status.ts';

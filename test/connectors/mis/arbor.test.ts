@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ArborSource } from '../../../connectors/mis/arbor/source.ts';
-import { Secret } from '../../../src/config/secret.ts';
+import { Secret } from '../../../src/core/secret.ts';
 import { collectUnits } from '../../helpers/mis.ts';
 
 const BASE = 'https://heathlane.uk.arbor.sc';

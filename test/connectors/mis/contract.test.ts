@@ -7,7 +7,7 @@ import { ArborSource } from '../../../connectors/mis/arbor/source.ts';
 import { DropFolderSource } from '../../../connectors/mis/drop-folder/source.ts';
 import type { MisBatch, MisSource } from '../../../connectors/mis/types.ts';
 import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../../src/config/secret.ts';
+import { Secret } from '../../../src/core/secret.ts';
 import { isIsoDate } from '../../../src/domain/attendance/dates.ts';
 import { configWith } from '../../helpers/config.ts';
 

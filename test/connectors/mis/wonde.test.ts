@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../../src/config/secret.ts';
+import { Secret } from '../../../src/core/secret.ts';
 import { collectUnits } from '../../helpers/mis.ts';
 
 const BASE = 'https://api.wonde.com/v1.0';

@@ -9,7 +9,7 @@ import {
   RecordDeliveryError,
   type RecordSink,
 } from '../../../connectors/records/types.ts';
-import { Secret } from '../../../src/config/secret.ts';
+import { Secret } from '../../../src/core/secret.ts';
 import { type FakeCpoms, startFakeCpoms } from '../../helpers/fake-cpoms.ts';
 
 /**

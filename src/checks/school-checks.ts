@@ -1,8 +1,8 @@
 import { misSourceFor } from '../../connectors/mis/index.ts';
 import { sinkFor } from '../../connectors/records/index.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import type { Check, CheckResult } from '../core/checks.ts';
 import { channelsFor } from '../notify/channels-for.ts';
-import type { Check, CheckResult } from './checks.ts';
 
 export type SchoolConnection = 'mis' | 'records' | 'channels';
 
