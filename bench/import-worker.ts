@@ -8,9 +8,9 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseStringPromise } from 'xml2js';
+import { fileUnit } from '../connectors/mis/file-unit.ts';
 import { applyImportUnit } from '../src/import/apply-unit.ts';
 import { importContextFor } from '../src/import/context.ts';
-import { fileUnit } from '../src/import/file-formats.ts';
 import { openStore } from '../src/store/open.ts';
 import { configWith } from '../test/helpers/config.ts';
 

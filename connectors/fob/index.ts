@@ -1,10 +1,10 @@
-import type { SchoolConfig } from '../../src/config/schema.ts';
 import { BlacklineProfile } from './profiles/blackline.ts';
 import { GenericProfile } from './profiles/generic.ts';
 import { PeoplesafeStyleProfile } from './profiles/peoplesafe-style.ts';
+import type { FobsSettings } from './settings.ts';
 import type { FobProfile } from './types.ts';
 
-export type FobTransportConfig = SchoolConfig['fobs']['transports'][number];
+export type FobTransportConfig = FobsSettings['transports'][number];
 
 /** The vendor profile a transport is configured with. */
 export function profileFor(t: FobTransportConfig): FobProfile {

@@ -1,13 +1,13 @@
-import type { SchoolConfig } from '../../src/config/schema.ts';
 import { ArborSource } from './arbor/source.ts';
 import { DropFolderSource } from './drop-folder/source.ts';
 import type { HttpSettings } from './http.ts';
+import type { MisSettings } from './settings.ts';
 import type { MisSource } from './types.ts';
 import { WondeSource } from './wonde/source.ts';
 
 /** The MIS connector a school's config asks for. */
 export function misSourceFor(
-  school: SchoolConfig,
+  school: { readonly mis: MisSettings },
   now: () => Date,
   http: Partial<HttpSettings> = {},
 ): MisSource {

@@ -1,11 +1,11 @@
-import type { SchoolConfig } from '../../src/config/schema.ts';
 import { ArborPastoralSink } from './arbor-pastoral/sink.ts';
 import { CpomsSink } from './cpoms/sink.ts';
 import { PreviewSink } from './preview/sink.ts';
+import type { RecordsSettings } from './settings.ts';
 import type { RecordSink } from './types.ts';
 
 /** The record sink a school's config asks for. */
-export function sinkFor(school: SchoolConfig): RecordSink {
+export function sinkFor(school: { readonly records: RecordsSettings }): RecordSink {
   const r = school.records;
   switch (r.sink) {
     case 'cpoms':

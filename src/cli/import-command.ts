@@ -1,12 +1,13 @@
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { sha256File } from '../../connectors/mis/drop-folder/folder.ts';
+import { FILE_FORMATS, type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
 import { importContextFor } from '../import/context.ts';
-import { fileUnit, formatFor } from '../import/file-formats.ts';
 import { openStore } from '../store/open.ts';
 import { ProgressLine } from './progress.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
@@ -106,4 +107,22 @@ export async function importCommand(
   } finally {
     await db.close();
   }
+}
+
+/** The file's format: `--format`, else the school's MIS kind when it is a file source, else the extension. */
+function formatFor(path: string, school: SchoolConfig | undefined, given?: string): FileFormat {
+  if (given) {
+    if (!(FILE_FORMATS as readonly string[]).includes(given)) {
+      throw doorstepError('USAGE', `--format: expected sims-xml, ctf or csv, got "${given}"`);
+    }
+    return given as FileFormat;
+  }
+  const kind = school?.mis.kind;
+  if (kind === 'sims-xml' || kind === 'ctf' || kind === 'csv') return kind;
+  if (/\.csv$/i.test(path)) return 'csv';
+  if (/\.xml$/i.test(path)) return 'sims-xml';
+  throw doorstepError(
+    'USAGE',
+    `cannot tell the format of ${basename(path)}: give --format sims-xml, ctf or csv`,
+  );
 }

@@ -1,27 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument } from 'yaml';
-import type * as z from 'zod';
 import { doorstepError } from '../errors.ts';
 import { loadPolicyPacks, rulesForSchool } from './policy-packs.ts';
-import { buildConfigSchema, type DoorstepConfig, NO_ECHO } from './schema.ts';
+import { buildConfigSchema, type DoorstepConfig } from './schema.ts';
 import type { SecretSources } from './secret.ts';
-import { type ConfigPath, formatPath, lineOf } from './yaml-locate.ts';
-
-export interface ConfigProblem {
-  path: string;
-  line: number | undefined;
-  message: string;
-}
+import { type ConfigProblem, type CrossCheck, formatProblem, parseYamlWith } from './yaml-parse.ts';
 
 export type ParseResult = { ok: true; config: DoorstepConfig } | { ok: false; problems: ConfigProblem[] };
-export type YamlResult<T> = { ok: true; data: T } | { ok: false; problems: ConfigProblem[] };
-
-/** A check across the validated document (e.g. that a named policy pack exists), located like any other. */
-export type CrossCheck<T> = (data: T) => { path: ConfigPath; message: string }[];
-
-export function formatProblem(p: ConfigProblem): string {
-  return `${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`;
-}
 
 /** Validates a config file's text. Every problem is returned, in file order, with its path and line. */
 export function parseConfigText(
@@ -31,144 +15,6 @@ export function parseConfigText(
 ): ParseResult {
   const r = parseYamlWith(text, buildConfigSchema(sources), crossCheck);
   return r.ok ? { ok: true, config: r.data } : r;
-}
-
-/** Parses YAML and validates it with `schema`, locating every problem (and cross-check) by line. */
-export function parseYamlWith<S extends z.ZodType>(
-  text: string,
-  schema: S,
-  crossCheck?: CrossCheck<z.output<S>>,
-): YamlResult<z.output<S>> {
-  const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      problems: doc.errors.map((e) => ({
-        path: 'yaml',
-        line: counter.linePos(e.pos[0]).line,
-        message: e.message.split('\n')[0] ?? e.message,
-      })),
-    };
-  }
-  const data: unknown = doc.toJS() ?? {};
-  const result = schema.safeParse(data, { reportInput: true });
-  if (result.success) {
-    const extra = crossCheck?.(result.data) ?? [];
-    if (extra.length === 0) return { ok: true, data: result.data };
-    return {
-      ok: false,
-      problems: extra
-        .map((e) => ({ path: formatPath(e.path), line: lineOf(doc, counter, e.path), message: e.message }))
-        .sort((a, b) => (a.line ?? 0) - (b.line ?? 0)),
-    };
-  }
-
-  const problems: ConfigProblem[] = [];
-  const issues = result.error.issues;
-  // A misspelt key shows up twice (unknown key + required key missing): report it once, as a typo.
-  const missing = issues.filter(
-    (i) => i.code === 'invalid_type' && (i as { input?: unknown }).input === undefined,
-  );
-  const consumed = new Set<z.core.$ZodIssue>();
-  for (const issue of issues) {
-    if (issue.code !== 'unrecognized_keys') continue;
-    for (const key of issue.keys) {
-      const path = [...issue.path, key];
-      const twin = missing.find(
-        (m) =>
-          !consumed.has(m) &&
-          samePath(m.path.slice(0, -1), issue.path) &&
-          similar(String(m.path.at(-1)), key),
-      );
-      if (twin) consumed.add(twin);
-      problems.push({
-        path: formatPath(path),
-        line: lineOf(doc, counter, path, true),
-        message: twin
-          ? `unknown key "${key}"; did you mean "${String(twin.path.at(-1))}"?`
-          : `unknown key "${key}"`,
-      });
-    }
-  }
-  for (const issue of issues) {
-    if (issue.code === 'unrecognized_keys' || consumed.has(issue)) continue;
-    problems.push({
-      path: formatPath(issue.path),
-      line: lineOf(doc, counter, issue.path),
-      message: describeIssue(issue),
-    });
-  }
-  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  return { ok: false, problems };
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const input = (issue as { input?: unknown }).input;
-  const noEcho = issue.code === 'custom' && (issue.params as Record<string, unknown> | undefined)?.[NO_ECHO];
-  if (input === undefined && issue.code === 'invalid_type') return 'required but missing';
-  let message: string;
-  switch (issue.code) {
-    case 'invalid_type':
-      message = `expected ${issue.expected}`;
-      break;
-    case 'invalid_value':
-      message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-      break;
-    case 'invalid_union': {
-      const u = issue as { discriminator?: string; options?: unknown[] };
-      if (u.discriminator && u.options) {
-        const got = (input as Record<string, unknown> | undefined)?.[u.discriminator];
-        return `expected one of ${u.options.map((o) => JSON.stringify(o)).join(', ')}, got ${show(got)}`;
-      }
-      message = issue.message;
-      break;
-    }
-    case 'too_small':
-      message =
-        issue.origin === 'array'
-          ? issue.message.startsWith('Too small')
-            ? `expected at least ${issue.minimum} item(s)`
-            : issue.message
-          : issue.message.startsWith('Too small')
-            ? `expected at least ${issue.minimum}`
-            : issue.message;
-      break;
-    case 'too_big':
-      message = issue.message.startsWith('Too big') ? `expected at most ${issue.maximum}` : issue.message;
-      break;
-    default:
-      message = issue.message;
-  }
-  return noEcho ? message : `${message}, got ${show(input)}`;
-}
-
-function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
-  return a.length === b.length && a.every((seg, i) => seg === b[i]);
-}
-
-/** A small edit distance (relative to length), or one a prefix of the other: likely a misspelt key. */
-function similar(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  if (x.startsWith(y) || y.startsWith(x)) return true;
-  const prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= y.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (x[i - 1] === y[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[y.length]! <= Math.max(2, Math.floor(Math.max(x.length, y.length) / 2.5));
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'a list' : 'a mapping';
-  return JSON.stringify(v);
 }
 
 /**
@@ -200,5 +46,3 @@ export function loadConfigFile(file: string, env: SecretSources['env'] = process
   }
   return result.config;
 }
-
-export type { ConfigPath };

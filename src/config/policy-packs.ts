@@ -4,8 +4,8 @@ import type { RuleInPack } from '../domain/triggers/evaluate.ts';
 import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
-import { formatProblem, parseYamlWith } from './load.ts';
 import type { DoorstepConfig, SchoolConfig } from './schema.ts';
+import { formatProblem, parseYamlWith } from './yaml-parse.ts';
 
 /**
  * Reads every `*.yaml` policy pack in a folder. A pack whose file name differs from its id, or that

@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatProblem, loadConfigFile, parseConfigText } from '../../src/config/load.ts';
+import { loadConfigFile, parseConfigText } from '../../src/config/load.ts';
+import { formatProblem } from '../../src/config/yaml-parse.ts';
 import { Secret } from '../../src/core/secret.ts';
 
 const EXAMPLE = readFileSync('config/doorstep.example.yaml', 'utf8');

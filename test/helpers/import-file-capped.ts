@@ -4,9 +4,10 @@
  * outcome and the peak heap seen after each chunk read. Run with a small --max-old-space-size:
  * finishing at all shows the value was never held whole.
  */
+
+import { type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import { applyImportUnit } from '../../src/import/apply-unit.ts';
 import { importContextFor } from '../../src/import/context.ts';
-import { type FileFormat, fileUnit } from '../../src/import/file-formats.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from './config.ts';
 import { TEST_DATABASE_URL } from './services.ts';

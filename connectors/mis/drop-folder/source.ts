@@ -1,9 +1,9 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
-import type { SchoolConfig } from '../../../src/config/schema.ts';
 import type { CheckResult } from '../../../src/core/checks.ts';
 import { DoorstepError, describeError, doorstepError } from '../../../src/errors.ts';
-import { type FileFormat, fileUnit } from '../../../src/import/file-formats.ts';
+import { type FileFormat, fileUnit } from '../file-unit.ts';
+import type { MisSettings } from '../settings.ts';
 import type { ImportUnit, MisSource } from '../types.ts';
 import { DropFolder } from './folder.ts';
 
@@ -16,10 +16,10 @@ import { DropFolder } from './folder.ts';
 export class DropFolderSource implements MisSource {
   readonly kind: FileFormat;
   readonly folder: DropFolder;
-  private readonly school: SchoolConfig;
+  private readonly school: { readonly mis: MisSettings };
   private readonly now: () => Date;
 
-  constructor(school: SchoolConfig, format: FileFormat, folder: string, now: () => Date) {
+  constructor(school: { readonly mis: MisSettings }, format: FileFormat, folder: string, now: () => Date) {
     this.kind = format;
     this.school = school;
     this.folder = new DropFolder(folder);

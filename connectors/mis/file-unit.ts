@@ -1,34 +1,15 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
-import { readCsv } from '../../connectors/mis/csv/reader.ts';
-import { readCtf } from '../../connectors/mis/ctf/reader.ts';
-import { safeFileName } from '../../connectors/mis/safe-text.ts';
-import { readSimsXml } from '../../connectors/mis/sims-xml/reader.ts';
-import type { ImportUnit } from '../../connectors/mis/types.ts';
-import type { SchoolConfig } from '../config/schema.ts';
-import { doorstepError } from '../errors.ts';
+import { readCsv } from './csv/reader.ts';
+import { readCtf } from './ctf/reader.ts';
+import { safeFileName } from './safe-text.ts';
+import type { MisSettings } from './settings.ts';
+import { readSimsXml } from './sims-xml/reader.ts';
+import type { ImportUnit } from './types.ts';
 
 export const FILE_FORMATS = ['sims-xml', 'ctf', 'csv'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
-
-/** Format from the school's MIS kind when it is a file source, else from the extension. */
-export function formatFor(path: string, school: SchoolConfig | undefined, given?: string): FileFormat {
-  if (given) {
-    if (!(FILE_FORMATS as readonly string[]).includes(given)) {
-      throw doorstepError('USAGE', `--format: expected sims-xml, ctf or csv, got "${given}"`);
-    }
-    return given as FileFormat;
-  }
-  const kind = school?.mis.kind;
-  if (kind === 'sims-xml' || kind === 'ctf' || kind === 'csv') return kind;
-  if (/\.csv$/i.test(path)) return 'csv';
-  if (/\.xml$/i.test(path)) return 'sims-xml';
-  throw doorstepError(
-    'USAGE',
-    `cannot tell the format of ${basename(path)}: give --format sims-xml, ctf or csv`,
-  );
-}
 
 /**
  * One file as one import unit, read by the reader for its format with the school's settings. Its
@@ -38,7 +19,7 @@ export function formatFor(path: string, school: SchoolConfig | undefined, given?
 export function fileUnit(
   path: string,
   format: FileFormat,
-  school: SchoolConfig | undefined,
+  school: { readonly mis: MisSettings } | undefined,
   onBytes?: (n: number) => void,
   input: () => Readable = () => createReadStream(path, { highWaterMark: 64 * 1024 }),
 ): ImportUnit {

@@ -1,0 +1,126 @@
+import * as z from 'zod';
+import { folderPath, type SecretField } from '../../src/core/settings.ts';
+import { FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
+import { deviceLevel } from '../../src/domain/fob/topics.ts';
+
+const mqttUrl = z.url({
+  protocol: /^(mqtt|mqtts|ws|wss)$/,
+  error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL',
+});
+
+/** A school's `fobs` section: its transports (MQTT, webhooks) with their vendor profiles, and its devices. */
+export function fobsSettings(secret: SecretField) {
+  const fobProfile = z.enum(['peoplesafe-style', 'blackline', 'generic']);
+  /** For the generic profile: JSON pointers to each field, and the vendor's type values. */
+  const genericMapping = z.strictObject({
+    fields: z.strictObject({
+      deviceId: z.string().startsWith('/'),
+      vendorEventId: z.string().startsWith('/'),
+      type: z.string().startsWith('/'),
+      occurredAt: z.string().startsWith('/'),
+      lat: z.string().startsWith('/').optional(),
+      lon: z.string().startsWith('/').optional(),
+      accuracyM: z.string().startsWith('/').optional(),
+      fixAt: z.string().startsWith('/').optional(),
+      batteryPercent: z.string().startsWith('/').optional(),
+      message: z.string().startsWith('/').optional(),
+      voiceNoteUrl: z.string().startsWith('/').optional(),
+    }),
+    types: z.record(z.string(), z.enum(FOB_EVENT_TYPES)).default({}),
+  });
+  const profileFields = {
+    profile: fobProfile.default('peoplesafe-style'),
+    mapping: genericMapping.optional(),
+  };
+  const needsMapping = (t: { profile: string; mapping?: unknown }) =>
+    t.profile !== 'generic' || t.mapping !== undefined;
+  const mappingError = {
+    error: 'the generic profile needs a mapping (fields as JSON pointers, and types)',
+    path: ['mapping'],
+  };
+  const fobTransport = z.discriminatedUnion('kind', [
+    z
+      .strictObject({
+        kind: z.literal('mqtt'),
+        url: mqttUrl,
+        username: z.string().min(1).optional(),
+        password: secret().optional(),
+        /**
+         * Topic filters. The level that names the device is written `{device}` (subscribed as `+`), or
+         * is the filter's only `+`: the device is then the one the topic names, which the broker's ACL
+         * lets only the school's gateway publish on — a payload naming another device is not trusted.
+         */
+        topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
+        /** `topic` (default): the device is the topic's; `none`: the gateway's topics do not name devices. */
+        deviceBinding: z.enum(['topic', 'none']).default('topic'),
+        /** Seconds without a connection before the board says alarms are not arriving (a take-over: at once). */
+        disconnectAlertSeconds: z.int().min(1).max(600).default(20),
+        /** Stable per instance (the broker keeps its session); DOORSTEP_INSTANCE is appended when set. */
+        clientId: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .optional(),
+        /** Subscribe as `$share/doorstep/<filter>` so several Doorstep instances share the load. */
+        shared: z.boolean().default(false),
+        /** Connections per instance (with `shared`): each handles its messages in order, so more connections, more alarms per second. */
+        connections: z.int().min(1).max(64).default(1),
+        sessionExpirySeconds: z
+          .int()
+          .min(60)
+          .max(7 * 86400)
+          .default(86400),
+        tls: z
+          .strictObject({
+            ca: folderPath.optional(),
+            cert: folderPath.optional(),
+            key: folderPath.optional(),
+          })
+          .optional(),
+        ...profileFields,
+      })
+      .refine(needsMapping, mappingError)
+      .superRefine((t, ctx) => {
+        if (t.deviceBinding === 'none') return;
+        t.topics.forEach((f, i) => {
+          if (deviceLevel(f) === null)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['topics', i],
+              input: f,
+              message:
+                'expected a filter whose device level is {device} or its only + (e.g. doorstep/<school>/fobs/{device}/events), or deviceBinding: none',
+            });
+        });
+      }),
+    z
+      .strictObject({
+        kind: z.literal('webhook'),
+        /** Standard Webhooks secrets (`whsec_…`), several during a key rotation. */
+        secret: secret(),
+        previousSecret: secret().optional(),
+        maxBytes: z.int().min(256).max(1_048_576).default(65_536),
+        ...profileFields,
+      })
+      .refine(needsMapping, mappingError),
+  ]);
+
+  return z.strictObject({
+    transports: z.array(fobTransport).default([]),
+    devices: z
+      .array(
+        z.strictObject({
+          deviceId: z.string().min(1).max(128),
+          staffId: z.string().min(1),
+          /** Key the device (or its gateway) signs each payload with (peoplesafe-style signing). */
+          signingKey: secret().optional(),
+        }),
+      )
+      .default([]),
+    /** Refuse any non-alarm event not signed by its device (alarms are raised anyway, flagged). */
+    requireSignedEvents: z.boolean().default(false),
+    /** A device time further ahead of Doorstep's than this is not believed (seconds). */
+    maxClockSkewSeconds: z.int().min(0).max(3600).default(120),
+  });
+}
+
+export type FobsSettings = z.output<ReturnType<typeof fobsSettings>>;

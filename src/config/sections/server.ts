@@ -1,0 +1,77 @@
+import * as z from 'zod';
+import { folderPath, NO_ECHO, type SecretField, settingId } from '../../core/settings.ts';
+
+const redisUrl = z
+  .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
+  .refine((u) => new URL(u).password === '', {
+    error: 'put the Redis password in redis.password as ${ENV_NAME} or file:/path, not in the URL',
+    params: { [NO_ECHO]: true },
+  });
+
+/** The services Doorstep runs on: Redis, the store, the HTTP server, queues, shutdown and heartbeat. */
+export function serverSettings(secret: SecretField) {
+  return {
+    redis: z
+      .strictObject({
+        url: redisUrl.default('redis://127.0.0.1:6379'),
+        password: secret().optional(),
+        /** Key prefix for every BullMQ key, so several deployments can share one Redis. */
+        prefix: settingId.default('doorstep'),
+      })
+      .default({ url: 'redis://127.0.0.1:6379', prefix: 'doorstep' }),
+    store: z
+      .strictObject({
+        /** PGlite data folder, used when DATABASE_URL is not set. */
+        dataDir: folderPath.default('./data/pglite'),
+        /** PostgreSQL schema for every table (search_path); created at start if absent. */
+        schema: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_]{0,62}$/, {
+            error: 'expected a schema name of lower-case letters, digits and _',
+          })
+          .default('public'),
+      })
+      .default({ dataDir: './data/pglite', schema: 'public' }),
+    http: z
+      .strictObject({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.int().min(0).max(65535).default(8080),
+        /** bull-board at /admin/queues; absent means the admin UI is not served at all. */
+        admin: z.strictObject({ username: z.string().min(1), password: secret() }).optional(),
+        /** How long a sign-in lasts (a school day by default). */
+        sessionHours: z.number().min(0.25).max(72).default(12),
+        /** `auto`: Secure cookies when the request came over https (set trustProxy behind a TLS proxy). */
+        secureCookies: z.union([z.boolean(), z.literal('auto')]).default('auto'),
+        /** Trust X-Forwarded-* from the reverse proxy in front (TLS termination). */
+        trustProxy: z.boolean().default(false),
+        /** Failed sign-ins before an account locks, and for how many minutes. */
+        lockout: z
+          .strictObject({
+            maxFailures: z.int().min(3).max(20).default(5),
+            minutes: z.int().min(1).max(1440).default(15),
+            /** Sign-in attempts per minute from one IP address, any account. */
+            perAddressPerMinute: z.int().min(5).max(1000).default(30),
+          })
+          .default({ maxFailures: 5, minutes: 15, perAddressPerMinute: 30 }),
+      })
+      .default({
+        host: '127.0.0.1',
+        port: 8080,
+        sessionHours: 12,
+        secureCookies: 'auto',
+        trustProxy: false,
+        lockout: { maxFailures: 5, minutes: 15, perAddressPerMinute: 30 },
+      }),
+    /** BullMQ worker settings: how soon a job whose process died is picked up again. */
+    queue: z
+      .strictObject({
+        lockDurationMs: z.int().min(1000).max(600_000).default(30_000),
+        stalledIntervalMs: z.int().min(500).max(600_000).default(30_000),
+      })
+      .default({ lockDurationMs: 30_000, stalledIntervalMs: 30_000 }),
+    shutdown: z
+      .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
+      .default({ deadlineMs: 8000 }),
+    heartbeat: z.strictObject({ everyMs: z.int().min(1000).default(60_000) }).default({ everyMs: 60_000 }),
+  };
+}

@@ -1,0 +1,36 @@
+import * as z from 'zod';
+import type { Secret } from './secret.ts';
+
+/**
+ * The building blocks of settings schemas, shared by the config and by the connectors that declare
+ * their own settings (a connector owns the shape of its section; the config composes the sections).
+ */
+
+/** Marks an issue whose input must not be echoed back (it may be a credential). */
+export const NO_ECHO = 'noEcho';
+
+/**
+ * Makes the schema of one secret field: a `${ENV_NAME}` or `file:/path` reference, resolved while
+ * validating (the config builds it with its secret sources), never the value itself.
+ */
+export type SecretField = () => z.ZodType<Secret, string>;
+
+export const settingId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'expected an id of lower-case letters, digits and "-"' });
+
+export const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https URL' });
+
+/** https, or plain http to this machine only (a local relay, or the fake CPOMS in tests). */
+export const httpsOrLocalUrl = z.url({ error: 'expected an https URL' }).refine(
+  (u) => {
+    const url = new URL(u);
+    return (
+      url.protocol === 'https:' ||
+      (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+    );
+  },
+  { error: 'expected an https URL (http only for localhost)' },
+);
+
+export const folderPath = z.string().min(1, { error: 'expected a folder path' });
