@@ -77,6 +77,30 @@ export class Producer<C extends Catalog> {
     });
   }
 
+  /**
+   * Several jobs of one kind in one round trip to Redis (BullMQ `addBulk`: one MULTI). Every payload
+   * is validated first; one invalid payload throws and nothing is enqueued. Job ids keep their
+   * meaning: an id already present adds nothing.
+   */
+  async enqueueBulk<N extends JobName<C>>(
+    name: N,
+    jobs: readonly { payload: PayloadInput<C, N>; options?: EnqueueOptions }[],
+  ) {
+    const spec = this.spec(name);
+    const base = jobOptions(spec);
+    const bulk = jobs.map(({ payload, options = {} }) => ({
+      name,
+      data: this.validate(name, payload),
+      opts: {
+        ...base,
+        ...(options.jobId ? { jobId: options.jobId } : {}),
+        ...(options.delayMs ? { delay: options.delayMs } : {}),
+        ...(options.deduplicationId ? { deduplication: { id: options.deduplicationId } } : {}),
+      },
+    }));
+    return this.queueFor(name).addBulk(bulk);
+  }
+
   /** A repeating job; upserting the same scheduler id from several processes keeps one schedule. */
   async schedule<N extends JobName<C>>(
     schedulerId: string,

@@ -79,79 +79,137 @@ export interface IngestWrite {
   policy: unknown;
 }
 
+export interface WriteResult {
+  eventId: string | null;
+  alarmId: string | null;
+  boardId: string | null;
+  idConflict: boolean;
+}
+
+/** One accepted fob event's durable write (a batch of one: see `writeFobEvents`). */
+export async function writeFobEvent(db: Queryable, w: IngestWrite): Promise<WriteResult> {
+  return (await writeFobEvents(db, [w]))[0]!;
+}
+
 /**
- * The whole durable write of an accepted fob event as ONE statement (so one round trip, atomic
- * without an explicit transaction): the event row (once per device, event id and content), and for
- * an alarm the alarm, its timeline, its audit entry and its board event. The same id seen before with
- * other content is flagged `id_conflict` (and still raises its alarm). Returns nulls when nothing was
- * written (an exact redelivery).
+ * The whole durable write of a group of accepted fob events as ONE statement (so one round trip and
+ * one commit — one WAL flush — for the group, atomic without an explicit transaction): each event's
+ * row (once per device, event id and content), and for an alarm the alarm, its timeline, its audit
+ * entry and its board event. The same id seen before with other content — in the table or earlier
+ * in the group — is flagged `id_conflict` (and still raises its alarm). Returns one result per input,
+ * in order, with nulls where nothing was written (an exact redelivery, also one repeated in the group).
+ * A location or battery report writes one row and two index entries, nothing else.
  */
-export async function writeFobEvent(db: Queryable, w: IngestWrite) {
-  const ev = w.event;
-  const { rows } = await db.query<{
-    event_id: string | null;
+export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]): Promise<WriteResult[]> {
+  const results: WriteResult[] = ws.map(() => ({
+    eventId: null,
+    alarmId: null,
+    boardId: null,
+    idConflict: false,
+  }));
+  const seen = new Set<string>();
+  const ids = new Map<string, string>();
+  const rows: Record<string, unknown>[] = [];
+  const index: number[] = [];
+  ws.forEach((w, i) => {
+    const ev = w.event;
+    const id = `${w.schoolId}\u0000${ev.deviceId}\u0000${ev.vendorEventId}`;
+    const key = `${id}\u0000${w.contentHash}`;
+    if (seen.has(key)) return; // repeated in this group: an exact redelivery of the first
+    seen.add(key);
+    const earlier = ids.get(id);
+    ids.set(id, w.contentHash);
+    index.push(i);
+    rows.push({
+      school_id: w.schoolId,
+      device_id: ev.deviceId,
+      vendor_event_id: ev.vendorEventId,
+      type: ev.type,
+      occurred_at: ev.occurredAt,
+      received_at: ev.receivedAt,
+      staff_id: w.staffId,
+      location: ev.location ?? null,
+      battery_percent: ev.batteryPercent,
+      message: ev.message,
+      voice_note_url: ev.voiceNoteUrl,
+      transport: w.transport,
+      profile: w.profile,
+      raw: w.raw,
+      content_hash: w.contentHash,
+      claimed_device_id: w.claimedDeviceId,
+      trust_issue: w.trustIssue,
+      clock_skew_ms: w.clockSkewMs,
+      is_alarm: w.isAlarm,
+      board_payload: w.boardPayload,
+      policy: w.isAlarm ? (w.policy ?? null) : null,
+      conflict_in_group: earlier !== undefined && earlier !== w.contentHash,
+    });
+  });
+  const { rows: out } = await db.query<{
+    i: number;
+    event_id: string;
     alarm_id: string | null;
     board_id: string | null;
-    id_conflict: boolean | null;
+    id_conflict: boolean;
   }>(
-    `WITH ev AS (
+    `WITH input AS (
+       SELECT (e.i - 1)::int AS i, t.* FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(j, i),
+         jsonb_to_record(e.j) AS t(school_id text, device_id text, vendor_event_id text, type text,
+           occurred_at timestamptz, received_at timestamptz, staff_id text, location jsonb, battery_percent real,
+           message text, voice_note_url text, transport text, profile text, raw text, content_hash text,
+           claimed_device_id text, trust_issue text, clock_skew_ms bigint, is_alarm boolean, board_payload jsonb,
+           policy jsonb, conflict_in_group boolean)
+     ), ev AS (
        INSERT INTO fob_events (school_id, device_id, vendor_event_id, type, occurred_at, received_at, staff_id, location,
          battery_percent, message, voice_note_url, transport, profile, raw, content_hash, claimed_device_id,
          trust_issue, clock_skew_ms, id_conflict)
-       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $18, $19, $20, $21,
-              EXISTS (SELECT 1 FROM fob_events o WHERE o.school_id = $1 AND o.device_id = $2
-                        AND o.vendor_event_id = $3 AND o.content_hash <> $18)
-       ON CONFLICT (school_id, device_id, vendor_event_id, content_hash) DO NOTHING RETURNING id, id_conflict
+       SELECT school_id, device_id, vendor_event_id, type, occurred_at, received_at, staff_id, location,
+              battery_percent, message, voice_note_url, transport, profile, raw, content_hash, claimed_device_id,
+              trust_issue, clock_skew_ms,
+              conflict_in_group OR EXISTS (SELECT 1 FROM fob_events o WHERE o.school_id = input.school_id
+                AND o.device_id = input.device_id AND o.vendor_event_id = input.vendor_event_id
+                AND o.content_hash <> input.content_hash)
+       FROM input ORDER BY school_id, device_id, vendor_event_id, content_hash
+       ON CONFLICT (school_id, device_id, vendor_event_id, content_hash) DO NOTHING
+       RETURNING id, school_id, device_id, vendor_event_id, content_hash, id_conflict
+     ), evi AS (
+       SELECT ev.id, ev.id_conflict, input.* FROM ev JOIN input ON input.school_id = ev.school_id
+         AND input.device_id = ev.device_id AND input.vendor_event_id = ev.vendor_event_id
+         AND input.content_hash = ev.content_hash
      ), al AS (
        INSERT INTO alarms (school_id, fob_event_id, device_id, staff_id, unknown_device, type, status, raised_at, policy, trust_issue)
-       SELECT $1, ev.id, $2, $7, $7::text IS NULL, $4, 'open', $5, $17::jsonb, $20 FROM ev WHERE $15 RETURNING id
+       SELECT school_id, id, device_id, staff_id, staff_id IS NULL, type, 'open', occurred_at, policy, trust_issue
+       FROM evi WHERE is_alarm ORDER BY i RETURNING id, fob_event_id
+     ), ali AS (
+       SELECT al.id AS alarm_id, evi.* FROM al JOIN evi ON evi.id = al.fob_event_id
      ), tl AS (
        INSERT INTO alarm_timeline (alarm_id, at, event)
-       SELECT al.id, $5, 'alarm raised: ' || replace($4::text, '_', ' ')
-              || CASE WHEN $20::text IS NULL THEN '' ELSE ' (not verified: ' || $20::text || ')' END FROM al
+       SELECT alarm_id, occurred_at, 'alarm raised: ' || replace(type, '_', ' ')
+              || CASE WHEN trust_issue IS NULL THEN '' ELSE ' (not verified: ' || trust_issue || ')' END FROM ali
      ), au AS (
        INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, after)
-       SELECT 'system:fob-ingest', 'alarm.raised', $1, 'alarm', al.id::text,
-              jsonb_build_object('type', $4::text, 'device', $2::text, 'staff', $7::text, 'unknownDevice', $7::text IS NULL,
-                                 'claimedDevice', $19::text, 'trustIssue', $20::text, 'idConflict', (SELECT id_conflict FROM ev))
-       FROM al
+       SELECT 'system:fob-ingest', 'alarm.raised', school_id, 'alarm', alarm_id::text,
+              jsonb_build_object('type', type, 'device', device_id, 'staff', staff_id, 'unknownDevice', staff_id IS NULL,
+                                 'claimedDevice', claimed_device_id, 'trustIssue', trust_issue, 'idConflict', id_conflict)
+       FROM ali
      ), be AS (
        INSERT INTO board_events (school_id, type, payload)
-       SELECT $1, 'alarm.raised', $16::jsonb || jsonb_build_object('alarmId', al.id::text) FROM al RETURNING id
+       SELECT school_id, 'alarm.raised', board_payload || jsonb_build_object('alarmId', alarm_id::text) FROM ali
+       ORDER BY i RETURNING id, payload->>'alarmId' AS alarm_id
      )
-     SELECT (SELECT id FROM ev) AS event_id, (SELECT id FROM al) AS alarm_id, (SELECT id FROM be) AS board_id,
-            (SELECT id_conflict FROM ev) AS id_conflict`,
-    [
-      w.schoolId,
-      ev.deviceId,
-      ev.vendorEventId,
-      ev.type,
-      ev.occurredAt,
-      ev.receivedAt,
-      w.staffId,
-      ev.location ? JSON.stringify(ev.location) : null,
-      ev.batteryPercent,
-      ev.message,
-      ev.voiceNoteUrl,
-      w.transport,
-      w.profile,
-      w.raw,
-      w.isAlarm,
-      JSON.stringify(w.boardPayload),
-      JSON.stringify(w.policy),
-      w.contentHash,
-      w.claimedDeviceId,
-      w.trustIssue,
-      w.clockSkewMs,
-    ],
+     SELECT evi.i, evi.id AS event_id, ali.alarm_id, be.id AS board_id, evi.id_conflict
+     FROM evi LEFT JOIN ali ON ali.id = evi.id LEFT JOIN be ON be.alarm_id = ali.alarm_id::text`,
+    [JSON.stringify(rows)],
   );
-  const r = rows[0]!;
-  return {
-    eventId: r.event_id === null ? null : String(r.event_id),
-    alarmId: r.alarm_id === null ? null : String(r.alarm_id),
-    boardId: r.board_id === null ? null : String(r.board_id),
-    idConflict: r.id_conflict === true,
-  };
+  for (const r of out) {
+    results[index[r.i]!] = {
+      eventId: String(r.event_id),
+      alarmId: r.alarm_id === null ? null : String(r.alarm_id),
+      boardId: r.board_id === null ? null : String(r.board_id),
+      idConflict: r.id_conflict === true,
+    };
+  }
+  return results;
 }
 
 /** Events whose id was seen before with other content, newest first (for the data manager). */

@@ -33,6 +33,13 @@ export async function publishBoardEvents(
   prefix: string,
   events: readonly BoardEventRow[],
 ): Promise<void> {
-  if (!publisher) return;
-  for (const e of events) await publisher.publish(boardChannel(prefix), JSON.stringify(e)).catch(() => 0);
+  if (!publisher || events.length === 0) return;
+  if (events.length === 1) {
+    await publisher.publish(boardChannel(prefix), JSON.stringify(events[0])).catch(() => 0);
+    return;
+  }
+  // Several at once: one round trip, in order.
+  const p = publisher.pipeline();
+  for (const e of events) p.publish(boardChannel(prefix), JSON.stringify(e));
+  await p.exec().catch(() => null);
 }

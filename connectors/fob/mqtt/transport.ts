@@ -40,6 +40,9 @@ export interface MqttTransportOptions {
   takeoverQuietMs?: number;
 }
 
+/** QoS 1 messages a connection works on at once (each acknowledged only after its own write). */
+export const RECEIVE_MAXIMUM = 128;
+
 /** MQTT 5 DISCONNECT reason code: another client connected with this client id. */
 const SESSION_TAKEN_OVER = 0x8e;
 
@@ -84,7 +87,8 @@ export class MqttFobTransport {
       clientId: this.clientId,
       clean: false,
       protocolVersion: 5,
-      properties: { sessionExpiryInterval: t.sessionExpirySeconds },
+      // At most this many unacknowledged messages in flight to us (the broker holds the rest).
+      properties: { sessionExpiryInterval: t.sessionExpirySeconds, receiveMaximum: RECEIVE_MAXIMUM },
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...(t.username ? { username: t.username } : {}),
@@ -103,19 +107,7 @@ export class MqttFobTransport {
     const t = this.o.transport;
     const client = mqtt.connect(t.url, { ...this.options(), manualConnect: true });
     this.client = client;
-    client.handleMessage = (packet, callback) => {
-      this.handle(packet).then(
-        () => callback(),
-        (err: unknown) => {
-          // Not written: no PUBACK. Drop the connection so the broker redelivers on reconnect.
-          this.o.log.error(
-            { err, school: this.o.schoolId },
-            'fob event not stored; dropping the connection unacknowledged',
-          );
-          client.stream?.destroy();
-        },
-      );
-    };
+    this.pipelineAcks(client);
     client.on('error', (err) => this.o.log.error({ err, school: this.o.schoolId }, 'mqtt error'));
     client.on('disconnect', (packet: IDisconnectPacket) => {
       if (packet.reasonCode === SESSION_TAKEN_OVER) this.takenOver('the broker said so (DISCONNECT 0x8E)');
@@ -173,6 +165,68 @@ export class MqttFobTransport {
     this.ready.catch((err: unknown) =>
       this.o.log.error({ err, school: this.o.schoolId }, 'mqtt subscribe failed'),
     );
+  }
+
+  /**
+   * Acknowledgement after the durable write, without head-of-line blocking. MQTT.js reads the next
+   * packet of a connection only once the PUBACK of the one before is sent, so a slow write would hold
+   * up every message behind it. Here each QoS 1 message's write starts as it arrives (up to
+   * RECEIVE_MAXIMUM at once; the writes of messages arriving together share one commit), MQTT.js is
+   * let on to the next packet at once, and the message's PUBACK is sent by us only when its write has
+   * resolved — and in the order the messages arrived (MQTT 4.6), so a PUBACK never waits on a write
+   * that is not its own except to keep that order. A write that fails even after retries drops the
+   * connection: its PUBACK and every later one on that connection are never sent, and the broker
+   * redelivers them (an exact redelivery writes nothing twice). PUBACKs are never carried over to a
+   * new connection.
+   */
+  private pipelineAcks(client: MqttClient): void {
+    const internals = client as unknown as {
+      _sendPacket?: (packet: { cmd: string; messageId?: number }, cb?: (err?: Error) => void) => void;
+    };
+    if (typeof internals._sendPacket !== 'function')
+      throw new Error('mqtt: this MQTT.js has no _sendPacket; cannot hold PUBACKs until the write');
+    const send = internals._sendPacket.bind(client);
+    let held: number | undefined;
+    internals._sendPacket = (packet, cb) => {
+      if (packet.cmd === 'puback' && packet.messageId === held) {
+        // MQTT.js's own PUBACK, sent before the write: swallowed (ours follows the write).
+        cb?.();
+        return;
+      }
+      send(packet, cb);
+    };
+    let order: { stream: unknown; last: Promise<void> } = { stream: undefined, last: Promise.resolve() };
+    client.handleMessage = (packet, callback) => {
+      const stream = client.stream;
+      const written = this.handle(packet).then(
+        () => true,
+        (err: unknown) => {
+          // Not written: no PUBACK. Drop the connection so the broker redelivers on reconnect.
+          this.o.log.error(
+            { err, school: this.o.schoolId },
+            'fob event not stored; dropping the connection unacknowledged',
+          );
+          stream?.destroy();
+          return false;
+        },
+      );
+      if (packet.qos !== 1 || packet.messageId === undefined) {
+        void written.then((ok) => ok && callback());
+        return;
+      }
+      if (order.stream !== stream) order = { stream, last: Promise.resolve() };
+      const messageId = packet.messageId;
+      order.last = Promise.all([order.last, written]).then(([, ok]) => {
+        if (ok && client.stream === stream && !stream.destroyed && client.connected)
+          send({ cmd: 'puback', messageId });
+      });
+      held = messageId;
+      try {
+        callback();
+      } finally {
+        held = undefined;
+      }
+    };
   }
 
   private takenOver(evidence: string): void {
