@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { sinkFor } from '../connectors/records/index.ts';
 import { RecordDeliveryError } from '../connectors/records/types.ts';
+import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
@@ -23,11 +24,9 @@ export async function deliverRecord(
   const row = await getOutbox(deps.db, payload.outboxId);
   if (!row) return { status: 'missing' };
   if (row.status !== 'pending') return { status: row.status };
-  const school = deps.config.schools.find((s) => s.id === row.schoolId);
-  if (!school) {
+  if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
-    throw new UnrecoverableError(`DOORSTEP_USAGE: no school ${row.schoolId}`);
-  }
+  const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
   const sink = sinkFor(school);
   if (sink.kind === 'preview') {
     await deps.db.query(

@@ -1,6 +1,6 @@
-import { loadPolicyPacks, rulesForSchool } from '../src/config/policy-packs.ts';
+import { schoolRules } from '../src/config/policy-packs.ts';
+import { schoolOf } from '../src/config/school-of.ts';
 import { londonDate } from '../src/domain/attendance/dates.ts';
-import { doorstepError } from '../src/errors.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
@@ -15,15 +15,9 @@ export async function evaluateTriggers(
   _run: JobRun,
   deps: JobDeps,
 ): Promise<EvaluationReport> {
-  const school = deps.config.schools.find((s) => s.id === payload.schoolId);
-  if (!school)
-    throw doorstepError('USAGE', `evaluate-triggers: no school "${payload.schoolId}" in the config`);
-  const { rules, problems } = rulesForSchool(school, loadPolicyPacks(deps.config.policiesDir));
-  if (problems.length)
-    throw doorstepError(
-      'CONFIG_INVALID',
-      `school ${school.id}: ${problems.map((p) => p.message).join('; ')}`,
-    );
+  const school = schoolOf(deps.config, payload.schoolId, 'evaluate-triggers');
+  // The packs were read and checked when the config was loaded; an edited pack needs a restart.
+  const rules = schoolRules(deps.config, school);
   const now = deps.now();
   const report = await evaluateSchoolTriggers(deps.db, school, rules, {
     today: londonDate(now),

@@ -1,4 +1,5 @@
 import { misSourceFor } from '../connectors/mis/index.ts';
+import { schoolOf } from '../src/config/school-of.ts';
 import { doorstepError } from '../src/errors.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { syncSchool } from '../src/import/sync-school.ts';
@@ -42,8 +43,7 @@ export async function syncAttendance(
   _run: JobRun,
   deps: JobDeps,
 ): Promise<{ applied: number; refused: number; changedPupils: number }> {
-  const school = deps.config.schools.find((s) => s.id === payload.schoolId);
-  if (!school) throw doorstepError('USAGE', `sync-attendance: no school "${payload.schoolId}" in the config`);
+  const school = schoolOf(deps.config, payload.schoolId, 'sync-attendance');
   for (const importId of await importsAwaitingEvaluation(deps.db, school.id)) {
     await enqueueEvaluation(deps, school.id, importId);
   }

@@ -1,11 +1,18 @@
 /**
- * The Doorstep side of `bench:alarm`, in its own process as in production: the MQTT transports
- * (ingest: durable write, board publish, escalation job) and the HTTP server with the board's SSE
- * stream. Started by the bench with its settings in the environment; prints one line
- * `READY <base url>` when subscribed, and stops on SIGTERM.
+ * The Doorstep side of `bench:alarm`, one role per process as in production (BENCH_ROLE):
+ * - `ingest`: the MQTT transports (decode → durable write → board publish → escalation job → PUBACK);
+ * - `web`: the HTTP server with the board's SSE stream (fed from Redis, as every web process is).
+ * Started by the bench with its settings in the environment and an IPC channel; prints one line
+ * `READY <base url | ingest>` when ready, and stops on SIGTERM.
+ *
+ * Tracing (always on in the ingest role; it costs a Map write per stage): the bench asks over IPC
+ * `{ trace: label }` and gets, for every event whose id starts with `label`, when it arrived and when
+ * each stage ended, on the machine's clock (`performance.timeOrigin + performance.now()`, comparable
+ * across processes), so it can also place the broker hop before and the SSE delivery after.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
+import type { IngestStage } from '../../src/alarms/ingest.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -21,6 +28,7 @@ const env = (k: string) => {
   if (!v) throw new Error(`alarm-server: ${k} is not set`);
   return v;
 };
+const role = env('BENCH_ROLE');
 const suffix = env('BENCH_SUFFIX');
 const prefix = env('BENCH_PREFIX');
 const connections = Number(env('BENCH_CONNECTIONS'));
@@ -42,62 +50,67 @@ const transport = school.fobs.transports[0]! as Extract<
   (typeof school.fobs.transports)[number],
   { kind: 'mqtt' }
 >;
-// BENCH_TRACE=1: where the time goes — the durable write, the escalation enqueue, the event loop.
-const trace = process.env.BENCH_TRACE === '1';
-const stages: Record<string, number[]> = { write: [], enqueue: [] };
-const timed = <T extends object>(target: T, method: string, stage: string): T =>
-  new Proxy(target, {
-    get(t, k, r) {
-      const v = Reflect.get(t, k, r);
-      if (k !== method || typeof v !== 'function') return v;
-      return async (...args: unknown[]) => {
-        const t0 = performance.now();
-        try {
-          return await v.apply(t, args);
-        } finally {
-          stages[stage]!.push(performance.now() - t0);
-        }
-      };
-    },
-  });
+const abs = (t: number) => performance.timeOrigin + t;
+
+/** vendor event id → stage → [start, end] (absolute ms). */
+const traces = new Map<string, Partial<Record<IngestStage | 'arrived', [number, number]>>>();
 const loop = monitorEventLoopDelay({ resolution: 1 });
-if (trace) loop.enable();
-const ingest = {
-  db: trace ? timed(db, 'query', 'write') : db,
-  producer: trace ? timed(producer, 'enqueue', 'enqueue') : producer,
-  publisher: conn,
-  prefix,
-};
-const app = await buildHttpApp({
-  log,
-  readiness: [],
-  metrics: createMetrics([]),
-  queues: [],
-  boardEvents: { config, db, subscriber: await connectRedis({ url: REDIS_URL }, 'worker'), prefix },
+loop.enable();
+
+const stops: (() => Promise<unknown>)[] = [];
+let ready = '';
+if (role === 'ingest') {
+  const deps = {
+    db,
+    producer,
+    publisher: conn,
+    prefix,
+    trace: (id: string, stage: IngestStage, from: number, to: number) => {
+      let t = traces.get(id);
+      if (!t) traces.set(id, (t = {}));
+      t[stage] = [abs(from), abs(to)];
+    },
+  };
+  const feeds = await Promise.all(
+    Array.from({ length: connections }, (_, c) =>
+      startMqttFeed({ deps, school, transport, log, instance: `c${c}` }),
+    ),
+  );
+  await Promise.all(feeds.map((t) => t.ready));
+  stops.push(() => Promise.all(feeds.map((t) => t.stop())));
+  ready = 'ingest';
+} else {
+  const app = await buildHttpApp({
+    log,
+    readiness: [],
+    metrics: createMetrics([]),
+    queues: [],
+    boardEvents: { config, db, subscriber: await connectRedis({ url: REDIS_URL }, 'worker'), prefix },
+  });
+  ready = await app.listen({ host: '127.0.0.1', port: 0 });
+  stops.push(() => app.close());
+}
+
+process.on('message', (m: { trace?: string }) => {
+  if (m.trace === undefined) return;
+  const out: Record<string, unknown> = {};
+  for (const [id, t] of traces) {
+    if (!id.startsWith(m.trace)) continue;
+    out[id] = t;
+    traces.delete(id);
+  }
+  const loopDelay = {
+    p50: loop.percentile(50) / 1e6,
+    p99: loop.percentile(99) / 1e6,
+    max: loop.max / 1e6,
+  };
+  loop.reset();
+  process.send!({ trace: m.trace, events: out, loopDelay });
 });
-const base = await app.listen({ host: '127.0.0.1', port: 0 });
-const transports = await Promise.all(
-  Array.from({ length: connections }, (_, c) =>
-    startMqttFeed({ deps: ingest, school, transport, log, instance: `c${c}` }),
-  ),
-);
-await Promise.all(transports.map((t) => t.ready));
-process.stdout.write(`READY ${base}\n`);
+process.stdout.write(`READY ${ready}\n`);
 
 process.once('SIGTERM', async () => {
-  if (trace) {
-    const q = (xs: number[], p: number) =>
-      [...xs].sort((a, b) => a - b)[Math.floor((p / 100) * (xs.length - 1))]?.toFixed(2);
-    for (const [k, xs] of Object.entries(stages))
-      process.stderr.write(
-        `trace ${k}: n=${xs.length} p50=${q(xs, 50)} p99=${q(xs, 99)} max=${q(xs, 100)}\n`,
-      );
-    process.stderr.write(
-      `trace event-loop delay: p50=${(loop.percentile(50) / 1e6).toFixed(2)} p99=${(loop.percentile(99) / 1e6).toFixed(2)} max=${(loop.max / 1e6).toFixed(2)} ms\n`,
-    );
-  }
-  await Promise.all(transports.map((t) => t.stop()));
-  await app.close();
+  for (const stop of stops) await stop();
   await producer.close();
   conn.disconnect();
   await db.close();

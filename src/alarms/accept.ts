@@ -31,6 +31,7 @@ export async function acceptFobPayload(
   raw: Buffer,
   arrival: Arrival,
 ): Promise<AcceptOutcome> {
+  const t0 = deps.trace ? performance.now() : 0;
   const decoded = profileFor(transport).decode(raw, {
     receivedAt: arrival.receivedAt,
     ...(arrival.source && transport.kind === 'mqtt' ? { topic: arrival.source } : {}),
@@ -47,6 +48,7 @@ export async function acceptFobPayload(
     deps.counters?.rejected(school.id, transport.kind);
     return { outcome: 'invalid', field: decoded.error.field, reason: decoded.error.reason };
   }
+  deps.trace?.(decoded.event.vendorEventId, 'decode', t0, performance.now());
   const deviceId = arrival.deviceId ?? decoded.event.deviceId;
   const key = school.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {

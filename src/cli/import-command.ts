@@ -4,7 +4,8 @@ import { sha256File } from '../../connectors/mis/drop-folder/folder.ts';
 import { FILE_FORMATS, type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
 import { loadConfigFile } from '../config/load.ts';
-import type { SchoolConfig } from '../config/schema.ts';
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { schoolOf } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
 import { importContextFor } from '../import/context.ts';
@@ -31,16 +32,9 @@ export function formatSummary(schoolId: string, s: ImportSummary): string[] {
   return lines;
 }
 
-function pickSchool(schools: SchoolConfig[], id: string | undefined): SchoolConfig {
-  if (id) {
-    const s = schools.find((x) => x.id === id);
-    if (!s)
-      throw doorstepError(
-        'USAGE',
-        `--school: no school "${id}" in the config (have: ${schools.map((x) => x.id).join(', ')})`,
-      );
-    return s;
-  }
+function pickSchool(config: DoorstepConfig, id: string | undefined): SchoolConfig {
+  const schools = config.schools;
+  if (id) return schoolOf(config, id, '--school');
   if (schools.length === 1) return schools[0]!;
   throw doorstepError(
     'USAGE',
@@ -59,7 +53,7 @@ export async function importCommand(
   out: (line: string) => void,
 ): Promise<number> {
   const config = loadConfigFile(opts.config);
-  const school = pickSchool(config.schools, opts.school);
+  const school = pickSchool(config, opts.school);
   const format = formatFor(file, school, opts.format);
   const size = await stat(file).then(
     (s) => s.size,

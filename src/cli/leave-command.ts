@@ -1,4 +1,5 @@
 import { loadConfigFile } from '../config/load.ts';
+import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import { openStore } from '../store/open.ts';
@@ -14,8 +15,7 @@ export async function leaveRefusedCommand(
   out: (line: string) => void,
 ): Promise<number> {
   const config = loadConfigFile(opts.config);
-  const school = config.schools.find((s) => s.id === opts.school);
-  if (!school) throw doorstepError('USAGE', `--school: no school "${opts.school}" in the config`);
+  const school = schoolOf(config, opts.school, '--school');
   for (const [name, v] of [
     ['--from', opts.from],
     ['--to', opts.to],

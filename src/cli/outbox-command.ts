@@ -1,4 +1,5 @@
 import { loadConfigFile } from '../config/load.ts';
+import { schoolOf } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/open.ts';
@@ -22,9 +23,7 @@ export async function outboxCommand(
   out: (line: string) => void,
 ): Promise<number> {
   const config = loadConfigFile(opts.config);
-  if (opts.school && !config.schools.some((s) => s.id === opts.school)) {
-    throw doorstepError('USAGE', `--school: no school "${opts.school}" in the config`);
-  }
+  if (opts.school) schoolOf(config, opts.school, '--school');
   const db: Db = await openStore({
     databaseUrl: process.env.DATABASE_URL,
     dataDir: config.store.dataDir,

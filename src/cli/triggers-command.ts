@@ -1,5 +1,6 @@
 import { loadConfigFile } from '../config/load.ts';
-import { loadPolicyPacks, rulesForSchool } from '../config/policy-packs.ts';
+import { schoolRules } from '../config/policy-packs.ts';
+import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate, londonDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import { openStore } from '../store/open.ts';
@@ -20,12 +21,7 @@ export interface TriggersOptions {
  */
 export async function triggersCommand(opts: TriggersOptions, out: (line: string) => void): Promise<number> {
   const config = loadConfigFile(opts.config);
-  const school = config.schools.find((s) => s.id === opts.school);
-  if (!school)
-    throw doorstepError(
-      'USAGE',
-      `--school: no school "${opts.school}" in the config (have: ${config.schools.map((s) => s.id).join(', ')})`,
-    );
+  const school = schoolOf(config, opts.school, '--school');
   if (opts.date && !isIsoDate(opts.date))
     throw doorstepError('USAGE', `--date: expected YYYY-MM-DD, got "${opts.date}"`);
   if (opts.explain && !opts.pupil) throw doorstepError('USAGE', '--explain needs --pupil ID');
@@ -37,7 +33,7 @@ export async function triggersCommand(opts: TriggersOptions, out: (line: string)
   });
   try {
     if (opts.explain) {
-      const { rules } = rulesForSchool(school, loadPolicyPacks(config.policiesDir));
+      const rules = schoolRules(config, school);
       const found = (await findingsFor(db, school, rules, [opts.pupil!], today, true)).get(opts.pupil!);
       if (!found) throw doorstepError('USAGE', `--pupil: no pupil "${opts.pupil}" at ${school.id}`);
       out(

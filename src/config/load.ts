@@ -1,25 +1,34 @@
 import { readFileSync } from 'node:fs';
+import type { PolicyPack } from '../domain/triggers/rules.ts';
 import { doorstepError } from '../errors.ts';
 import { loadPolicyPacks, rulesForSchool } from './policy-packs.ts';
 import { buildConfigSchema, type DoorstepConfig } from './schema.ts';
 import type { SecretSources } from './secret.ts';
-import { type ConfigProblem, type CrossCheck, formatProblem, parseYamlWith } from './yaml-parse.ts';
+import { type ConfigProblem, formatProblem, parseYamlWith } from './yaml-parse.ts';
 
 export type ParseResult = { ok: true; config: DoorstepConfig } | { ok: false; problems: ConfigProblem[] };
 
-/** Validates a config file's text. Every problem is returned, in file order, with its path and line. */
-export function parseConfigText(
-  text: string,
-  sources: SecretSources,
-  crossCheck?: CrossCheck<DoorstepConfig>,
-): ParseResult {
-  const r = parseYamlWith(text, buildConfigSchema(sources), crossCheck);
-  return r.ok ? { ok: true, config: r.data } : r;
+/**
+ * Validates a config file's text and reads the policy packs it names (from `policiesDir`), checking
+ * each school's packs and overrides. Every problem is returned, in file order, with its path and line.
+ */
+export function parseConfigText(text: string, sources: SecretSources): ParseResult {
+  let packs: ReadonlyMap<string, PolicyPack> = new Map();
+  const r = parseYamlWith(text, buildConfigSchema(sources), (settings) => {
+    packs = loadPolicyPacks(settings.policiesDir);
+    return settings.schools.flatMap((school, i) =>
+      rulesForSchool(school, packs).problems.map((p) => ({
+        path: ['schools', i, ...p.path],
+        message: p.message,
+      })),
+    );
+  });
+  return r.ok ? { ok: true, config: { ...r.data, packs } } : r;
 }
 
 /**
  * Reads, parses and validates a config file, resolving secret references from env/files, and checks
- * each school's policy packs (named packs exist, overrides fit their rules).
+ * each school's policy packs (named packs exist, overrides fit their rules), once.
  */
 export function loadConfigFile(file: string, env: SecretSources['env'] = process.env): DoorstepConfig {
   let text: string;
@@ -29,15 +38,7 @@ export function loadConfigFile(file: string, env: SecretSources['env'] = process
     const code = (err as { code?: string }).code ?? 'unreadable';
     throw doorstepError('CONFIG_UNREADABLE', `cannot read config file ${file} (${code})`, { cause: err });
   }
-  const result = parseConfigText(text, { env }, (config) => {
-    const packs = loadPolicyPacks(config.policiesDir);
-    return config.schools.flatMap((school, i) =>
-      rulesForSchool(school, packs).problems.map((p) => ({
-        path: ['schools', i, ...p.path],
-        message: p.message,
-      })),
-    );
-  });
+  const result = parseConfigText(text, { env });
   if (!result.ok) {
     const n = result.problems.length;
     throw doorstepError('CONFIG_INVALID', `${file}: ${n} error${n === 1 ? '' : 's'}`, {

@@ -108,16 +108,13 @@ export function visitRulesFor(school: SchoolConfig, packs: ReadonlyMap<string, P
   return rules;
 }
 
-const lookups = new WeakMap<DoorstepConfig, (schoolId: string) => VisitRules>();
-
-/** `schoolId → visit rules` for a loaded config (packs read once per config). */
+/** `schoolId → visit rules` for a loaded config (from the packs it read at load). */
 export function visitRulesLookup(config: DoorstepConfig): (schoolId: string) => VisitRules {
-  let lookup = lookups.get(config);
-  if (!lookup) {
-    const packs = loadPolicyPacks(config.policiesDir);
-    const bySchool = new Map(config.schools.map((s) => [s.id, visitRulesFor(s, packs)]));
-    lookup = (schoolId) => bySchool.get(schoolId) ?? DEFAULT_VISIT_RULES;
-    lookups.set(config, lookup);
-  }
-  return lookup;
+  const bySchool = new Map(config.schools.map((s) => [s.id, visitRulesFor(s, config.packs)]));
+  return (schoolId) => bySchool.get(schoolId) ?? DEFAULT_VISIT_RULES;
+}
+
+/** The trigger rules a school runs, from the packs its config read at load (checked there). */
+export function schoolRules(config: DoorstepConfig, school: SchoolConfig): RuleInPack[] {
+  return rulesForSchool(school, config.packs).rules;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { Secret } from '../core/secret.ts';
 import { folderPath, NO_ECHO, type SecretField, settingId } from '../core/settings.ts';
+import type { PolicyPack } from '../domain/triggers/rules.ts';
 import { parseSecretRef, resolveSecretRef, type SecretSources } from './secret.ts';
 import { schoolSettings } from './sections/school.ts';
 import { serverSettings } from './sections/server.ts';
@@ -68,5 +69,9 @@ export function buildConfigSchema(sources: SecretSources) {
     });
 }
 
-export type DoorstepConfig = z.output<ReturnType<typeof buildConfigSchema>>;
+/** The config file's settings as validated. */
+export type ConfigSettings = z.output<ReturnType<typeof buildConfigSchema>>;
+
+/** A loaded config: its settings and the policy packs they name, read and validated once at load. */
+export type DoorstepConfig = ConfigSettings & { readonly packs: ReadonlyMap<string, PolicyPack> };
 export type SchoolConfig = DoorstepConfig['schools'][number];

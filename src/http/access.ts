@@ -3,6 +3,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { holdsRole } from '../auth/scope.ts';
 import type { UserRole } from '../domain/roles.ts';
+import { ERRORS } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { sessionUser, type User } from '../store/users.ts';
 
@@ -89,10 +90,10 @@ export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = (
       if (req.user) {
         const sent = req.headers['x-csrf-token'];
         if (typeof sent !== 'string' || !req.csrfToken || !safeEqual(sent, req.csrfToken))
-          return reply.code(403).send({ code: 'DOORSTEP_CSRF', message: 'missing or wrong CSRF token' });
+          return reply.code(403).send({ code: ERRORS.CSRF.code, message: 'missing or wrong CSRF token' });
       } else if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
         // Public POSTs (sign-in) take JSON only: a cross-site form cannot send it without CORS.
-        return reply.code(415).send({ code: 'DOORSTEP_BAD_REQUEST', message: 'expected application/json' });
+        return reply.code(415).send({ code: ERRORS.BAD_REQUEST.code, message: 'expected application/json' });
       }
     }
   });
@@ -110,7 +111,7 @@ function deny(req: FastifyRequest, reply: FastifyReply, status: 401 | 403) {
       );
   }
   return reply.code(status).send({
-    code: status === 401 ? 'DOORSTEP_UNAUTHENTICATED' : 'DOORSTEP_FORBIDDEN',
+    code: status === 401 ? ERRORS.UNAUTHENTICATED.code : ERRORS.FORBIDDEN.code,
     message: status === 401 ? 'sign in first' : 'your role does not allow this',
   });
 }

@@ -5,6 +5,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Secret } from '../core/secret.ts';
+import { ERRORS } from '../errors.ts';
 
 export const ADMIN_QUEUES_PATH = '/admin/queues';
 
@@ -39,7 +40,7 @@ export async function registerAdminQueues(
         return reply
           .code(401)
           .header('www-authenticate', 'Basic realm="doorstep admin", charset="UTF-8"')
-          .send({ code: 'DOORSTEP_UNAUTHORISED', message: 'credentials required' });
+          .send({ code: ERRORS.UNAUTHORISED.code, message: 'credentials required' });
       }
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_QUEUES_PATH });

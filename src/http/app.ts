@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { isTrustWide } from '../auth/scope.ts';
 import { type Check, runChecks } from '../core/checks.ts';
-import { isDoorstepError } from '../errors.ts';
+import { ERRORS, isDoorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
@@ -59,16 +59,16 @@ const trustOneHop = (_address: string, hop: number) => hop === 0;
 
 /** Codes for the HTTP-level refusals Fastify and its plugins raise (ours carry their own). */
 const HTTP_CODES: Record<number, string> = {
-  400: 'DOORSTEP_BAD_REQUEST',
-  401: 'DOORSTEP_UNAUTHENTICATED',
-  403: 'DOORSTEP_FORBIDDEN',
-  404: 'DOORSTEP_NOT_FOUND',
-  405: 'DOORSTEP_BAD_REQUEST',
-  406: 'DOORSTEP_BAD_REQUEST',
-  409: 'DOORSTEP_CONFLICT',
-  413: 'DOORSTEP_TOO_LARGE',
-  415: 'DOORSTEP_BAD_REQUEST',
-  429: 'DOORSTEP_RATE_LIMITED',
+  400: ERRORS.BAD_REQUEST.code,
+  401: ERRORS.UNAUTHENTICATED.code,
+  403: ERRORS.FORBIDDEN.code,
+  404: ERRORS.NOT_FOUND.code,
+  405: ERRORS.BAD_REQUEST.code,
+  406: ERRORS.BAD_REQUEST.code,
+  409: ERRORS.CONFLICT.code,
+  413: ERRORS.TOO_LARGE.code,
+  415: ERRORS.BAD_REQUEST.code,
+  429: ERRORS.RATE_LIMITED.code,
 };
 
 type HttpError = Error & { statusCode?: number; code?: string; validation?: unknown };
@@ -91,15 +91,15 @@ function errorAnswer(err: HttpError): { status: number; code: string; message: s
     return { status: err.statusCode, code: err.code, message: err.message };
   const state = sqlState(err);
   if (state?.startsWith('22'))
-    return { status: 400, code: 'DOORSTEP_BAD_REQUEST', message: 'a value in the request is not valid' };
+    return { status: 400, code: ERRORS.BAD_REQUEST.code, message: 'a value in the request is not valid' };
   if (state?.startsWith('23'))
-    return { status: 409, code: 'DOORSTEP_CONFLICT', message: 'the request conflicts with what is stored' };
+    return { status: 409, code: ERRORS.CONFLICT.code, message: 'the request conflicts with what is stored' };
   const status = err.statusCode ?? 500;
   if (!isDoorstepError(err) && !state && status >= 400 && status < 500)
-    return { status, code: HTTP_CODES[status] ?? 'DOORSTEP_BAD_REQUEST', message: err.message };
+    return { status, code: HTTP_CODES[status] ?? ERRORS.BAD_REQUEST.code, message: err.message };
   return {
     status: status >= 500 && status < 600 ? status : 500,
-    code: isDoorstepError(err) ? err.code : 'DOORSTEP_INTERNAL',
+    code: isDoorstepError(err) ? err.code : ERRORS.INTERNAL.code,
     message: 'internal error',
   };
 }

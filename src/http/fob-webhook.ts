@@ -5,6 +5,8 @@ import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-web
 import { acceptFobPayload } from '../alarms/accept.ts';
 import type { IngestDeps } from '../alarms/ingest.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { findSchool } from '../config/school-of.ts';
+import { ERRORS } from '../errors.ts';
 
 export interface FobWebhookOptions {
   config: DoorstepConfig;
@@ -36,14 +38,14 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
     scope.post<{ Params: { school: string; profile: string } }>(
       '/hooks/fob/:school/:profile',
       async (req, reply) => {
-        const school = options.config.schools.find((s) => s.id === req.params.school);
+        const school = findSchool(options.config, req.params.school);
         const transport = school?.fobs.transports.find(
           (t) => t.kind === 'webhook' && t.profile === req.params.profile,
         );
         if (!school || !transport || transport.kind !== 'webhook') {
           return reply
             .code(404)
-            .send({ code: 'DOORSTEP_NOT_FOUND', message: 'no such school or webhook profile' });
+            .send({ code: ERRORS.NOT_FOUND.code, message: 'no such school or webhook profile' });
         }
         const type = String(req.headers['content-type'] ?? '')
           .split(';')[0]!
@@ -51,14 +53,14 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
           .toLowerCase();
         if (type !== 'application/json')
           return reply.code(415).send({
-            code: 'DOORSTEP_UNSUPPORTED_MEDIA_TYPE',
+            code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
             message: 'expected Content-Type: application/json',
           });
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (raw.length > transport.maxBytes) {
           return reply
             .code(413)
-            .send({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: `over ${transport.maxBytes} bytes` });
+            .send({ code: ERRORS.PAYLOAD_TOO_LARGE.code, message: `over ${transport.maxBytes} bytes` });
         }
         const secrets = [
           transport.secret.reveal(),
@@ -70,7 +72,7 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
             { school: school.id, profile: transport.profile, reason: verified.reason },
             'webhook refused',
           );
-          return reply.code(401).send({ code: 'DOORSTEP_WEBHOOK_UNVERIFIED', message: verified.reason });
+          return reply.code(401).send({ code: ERRORS.WEBHOOK_UNVERIFIED.code, message: verified.reason });
         }
         const sig = req.headers[DEVICE_SIGNATURE_HEADER];
         const result = await acceptFobPayload(options.ingest, school, transport, raw, {
@@ -81,12 +83,12 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         });
         if (result.outcome === 'invalid')
           return reply.code(422).send({
-            code: 'DOORSTEP_FOB_EVENT_INVALID',
+            code: ERRORS.FOB_EVENT_INVALID.code,
             field: result.field,
             message: result.reason,
           });
         if (result.outcome === 'refused')
-          return reply.code(422).send({ code: 'DOORSTEP_FOB_EVENT_UNTRUSTED', message: result.reason });
+          return reply.code(422).send({ code: ERRORS.FOB_EVENT_UNTRUSTED.code, message: result.reason });
         if (transport.profile === 'blackline')
           return reply.code(200).type('text/plain').send(blacklineReply(raw));
         return reply.code(result.outcome === 'duplicate' ? 200 : 202).send(result);

@@ -44,6 +44,9 @@ export interface VisitRow {
   vehicle: Vehicle | null;
   fobDeviceId: string | null;
   followUpDoneAt: Date | null;
+  riskAssessedBy: string | null;
+  riskAssessedAt: Date | null;
+  riskReason: string | null;
 }
 
 export interface Vehicle {
@@ -95,6 +98,9 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     vehicle: (r.vehicle as Vehicle | null) ?? null,
     fobDeviceId: (r.fob_device_id as string | null) ?? null,
     followUpDoneAt: date(r.follow_up_done_at),
+    riskAssessedBy: (r.risk_assessed_by as string | null) ?? null,
+    riskAssessedAt: date(r.risk_assessed_at),
+    riskReason: (r.risk_reason as string | null) ?? null,
   };
 }
 
@@ -261,4 +267,41 @@ export async function rearmWatchAfterResolution(
     return rowCount ? 'check-in' : null;
   }
   return null;
+}
+
+/** Training records and home visits already made, for the staff going on a visit (in the order given). */
+export async function staffCompetence(db: Queryable, userIds: readonly string[], exceptVisitId: string) {
+  const { rows } = await db.query<{
+    id: string;
+    home: Date | null;
+    safeguarding: Date | null;
+    made: number;
+  }>(
+    `SELECT u.id, u.home_visit_trained_on AS home, u.safeguarding_trained_on AS safeguarding,
+            (SELECT count(*)::int FROM visits v WHERE v.id <> $2 AND v.departed_at IS NOT NULL
+               AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made
+     FROM users u WHERE u.id = ANY($1::bigint[])`,
+    [[...userIds], exceptVisitId],
+  );
+  return userIds.map((id) => {
+    const r = rows.find((x) => String(x.id) === id);
+    return {
+      homeVisitTrained: Boolean(r?.home),
+      safeguardingTrained: Boolean(r?.safeguarding),
+      visitsMade: r?.made ?? 0,
+    };
+  });
+}
+
+/** An assessor sets the visit's risk level, with why. */
+export async function setRiskAssessment(
+  tx: Queryable,
+  visitId: string,
+  a: { level: 'low' | 'minor' | 'major'; by: string; at: Date; reason: string },
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET risk_level = $2, risk_assessed_by = $3, risk_assessed_at = $4, risk_reason = $5, updated_at = now()
+     WHERE id = $1`,
+    [visitId, a.level, a.by, a.at, a.reason],
+  );
 }

@@ -2,7 +2,15 @@ import type { Redis } from 'ioredis';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import { type Actor, decide, type Effect, type VisitAction } from '../domain/visits/lifecycle.ts';
-import { departureFindings, mayAuthorise, type VisitRules } from '../domain/visits/rules.ts';
+import {
+  departureFindings,
+  flagMinimum,
+  higherRisk,
+  mayAssessRisk,
+  mayAuthorise,
+  type RiskLevel,
+  type VisitRules,
+} from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
@@ -15,9 +23,12 @@ import { insertOutbox } from '../store/triggers.ts';
 import { type User, userById } from '../store/users.ts';
 import {
   type Address,
+  addressFlagsFor,
   formatAddress,
   lifecycleOf,
   lockVisit,
+  setRiskAssessment,
+  staffCompetence,
   type Vehicle,
   type VisitRow,
   visitStaffNames,
@@ -179,6 +190,19 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
       ],
     );
     const id = String(rows[0]!.id);
+    const rules = deps.rulesFor(r.schoolId);
+    // Where the pack assesses risk at the request, an assessor asking for the visit assesses it.
+    if (
+      r.riskLevel &&
+      rules.risk.at === 'request' &&
+      mayAssessRisk(rules, [...user.roles, ...user.positions])
+    )
+      await setRiskAssessment(tx, id, {
+        level: r.riskLevel,
+        by: `user:${user.id}`,
+        at: deps.now(),
+        reason: r.riskNotes?.trim() || 'assessed when asking for the visit',
+      });
     const v = (await lockVisit(tx, id))!;
     await audit(tx, user, 'visit.requested', v, null, {
       status: 'requested',
@@ -192,19 +216,65 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
   });
 }
 
-/** One visit authorised by a person the school's policy names. */
+export interface RiskAssessment {
+  level: RiskLevel;
+  reason: string;
+}
+
+/**
+ * An assessor the pack names sets (raises or lowers) the visit's risk level, with a reason: audited
+ * with the level before and after. Until then the requester's level is a proposal.
+ */
+export async function assessRisk(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  risk: RiskAssessment,
+): Promise<void> {
+  if (!risk.reason.trim())
+    throw doorstepError('BAD_REQUEST', 'reason: expected why the risk is at this level');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'assess-risk');
+    await recordRisk(deps, tx, user, v, risk);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.risk-assessed', { visitId }));
+  });
+}
+
+async function recordRisk(deps: VisitDeps, tx: Queryable, user: User, v: VisitRow, risk: RiskAssessment) {
+  await setRiskAssessment(tx, v.id, {
+    level: risk.level,
+    by: `user:${user.id}`,
+    at: deps.now(),
+    reason: risk.reason.trim(),
+  });
+  await audit(
+    tx,
+    user,
+    'visit.risk-assessed',
+    v,
+    { riskLevel: v.riskLevel, assessed: v.riskAssessedAt !== null },
+    { riskLevel: risk.level, reason: risk.reason.trim() },
+  );
+}
+
+/**
+ * One visit authorised by a person the school's policy names. Where the pack assesses risk at
+ * authorisation, the authoriser gives the level (and must be an assessor) unless it was assessed.
+ */
 export async function authoriseVisit(
   deps: VisitDeps,
   user: User,
   visitId: string,
   note?: string,
   outOfHours = false,
+  risk?: RiskAssessment,
 ): Promise<void> {
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertSchool(user, v.schoolId);
     const rules = deps.rulesFor(v.schoolId);
-    if (outOfHours && !rules.hours?.approvable)
+    if (outOfHours && !(rules.hours?.approvable || rules.hours?.mode === 'recommend'))
       throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
     if (rules.authorisation.mode === 'daily-list')
       throw doorstepError(
@@ -217,6 +287,14 @@ export async function authoriseVisit(
         `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
       );
     must(deps, user, v, 'authorise');
+    if (risk) {
+      if (!mayAssessRisk(rules, [...user.roles, ...user.positions]))
+        throw doorstepError('FORBIDDEN', `the risk is assessed by ${rules.risk.assessedBy.join(' or ')}`);
+      if (!risk.reason.trim())
+        throw doorstepError('BAD_REQUEST', 'reason: expected why the risk is at this level');
+      await recordRisk(deps, tx, user, v, risk);
+    } else if (rules.risk.at === 'authorisation' && !v.riskAssessedAt)
+      throw doorstepError('POLICY', 'assess the risk when authorising: give its level and why');
     await tx.query(
       `UPDATE visits SET status = 'authorised', authorised_by = $2, authorised_at = $3, authorisation_note = $4,
          out_of_hours_approved = $5, updated_at = now() WHERE id = $1`,
@@ -313,9 +391,15 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     const fob = leadUser?.staffId
       ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
       : null;
+    const flags = await addressFlagsFor(tx, v.schoolId, v.address);
+    const going = [lead, ...(d.partnerUserId ? [d.partnerUserId] : [])];
     const findings = departureFindings(rules, {
       status: v.status,
-      riskLevel: v.riskLevel,
+      // A dangerous (or caution) address raises the level whatever was assessed.
+      riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
+      riskAssessed: v.riskAssessedAt !== null,
+      staff: await staffCompetence(tx, going, v.id),
+      returnLondonMinutes: londonMinutes(d.expectedReturnAt),
       partner: Boolean(d.partnerUserId),
       safeWord: d.safeWord ?? null,
       londonMinutes: londonMinutes(now),

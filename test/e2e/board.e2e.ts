@@ -90,7 +90,7 @@ beforeAll(async () => {
   copyFileSync('config/policies/statutory.yaml', join(policies, 'statutory.yaml'));
   writeFileSync(
     join(policies, 'e2e.yaml'),
-    `id: e2e\ntitle: E2E\nsource: test\nrules: []\nvisits:\n  authorisation: { required: true, by: [safeguarding] }\n  safeWord: required\n`,
+    `id: e2e\ntitle: E2E\nsource: test\nrules: []\nvisits:\n  authorisation: { required: true, by: [safeguarding] }\n  pairs: when-risk\n  safeWord: required\n`,
   );
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -132,6 +132,7 @@ schools:
   for (const [u, n, r] of [
     ['office', 'Olive Office', 'office'],
     ['sam', 'Sam Visitor', 'visiting-staff'],
+    ['kim', 'Kim Visitor', 'visiting-staff'],
     ['dsl', 'Dee Safeguarding', 'safeguarding'],
     ['admin', 'Ada Admin', 'admin'],
     ['dm', 'Dana Data', 'data-manager'],
@@ -236,7 +237,7 @@ describe('Doorstep in a browser', () => {
     const dsl = await signIn(dslCtx, 'dsl');
     await dsl.goto(visitUrl);
     await dsl.getByText('Flag this address').click();
-    await dsl.getByLabel('Level').selectOption('dangerous');
+    await dsl.getByLabel('Level', { exact: true }).selectOption('dangerous');
     await dsl.getByLabel('What staff must know').fill('Dog on the premises; do not enter');
     await dsl.getByRole('button', { name: 'Save flag' }).click();
     await dsl.getByRole('status').filter({ hasText: 'Address flagged.' }).waitFor();
@@ -257,6 +258,13 @@ describe('Doorstep in a browser', () => {
       .filter({ hasText: /risk notes/ })
       .waitFor(); // must confirm the risks first
     await sam.getByLabel('I have read the risk notes and address flags above').check();
+    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
+    // The DANGEROUS flag raised the risk: the policy's pairs rule applies, nobody goes alone.
+    await sam
+      .getByRole('alert')
+      .filter({ hasText: /two staff/ })
+      .waitFor();
+    await sam.getByLabel(/^Going with/).selectOption({ label: 'Kim Visitor' });
     await sam.getByRole('button', { name: 'Leave for the visit' }).click();
     await sam.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
     await sam.getByRole('button', { name: 'Check in: I am safe' }).click();

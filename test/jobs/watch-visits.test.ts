@@ -114,7 +114,12 @@ afterAll(async () => {
 
 async function departed(school: string, minutesOut: number): Promise<string> {
   const id = await requestVisit(vdeps, lead, { schoolId: school, pupilMisId: 'P1', reason: 'welfare' });
-  if (school === 'thames') await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]);
+  // Thames View: the list signed, the School Business Manager's risk assessment done (2.5).
+  if (school === 'thames')
+    await db.query(
+      `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
+      [id, now],
+    );
   await departVisit(vdeps, lead, id, {
     expectedReturnAt: new Date(now.getTime() + minutesOut * 60_000),
     partnerUserId: partner.id,

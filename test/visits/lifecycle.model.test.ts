@@ -135,7 +135,10 @@ const commands = [
     check: (m: Model) => m.visitId === null,
     run: async (m: Model) => {
       const id = await requestVisit(vdeps, lead, { schoolId: SCHOOL, pupilMisId: 'P1', reason: 'model' });
-      await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]);
+      await db.query(
+        `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
+        [id, now],
+      );
       await departVisit(vdeps, lead, id, {
         expectedReturnAt: new Date(now.getTime() + minutes(60)),
         partnerUserId: partner.id,

@@ -6,6 +6,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import {
+  assessRisk,
   authoriseVisit,
   cancelVisit,
   checkInVisit,
@@ -30,6 +31,7 @@ let staff: User;
 let partner: User;
 let dsl: User;
 let head: User;
+let sbm: User;
 let gomerOnly: User;
 
 beforeAll(async () => {
@@ -47,6 +49,7 @@ beforeAll(async () => {
   });
   dsl = await addUser(db, 'dsl', ['safeguarding'], { positions: ['dsl'] });
   head = await addUser(db, 'head', ['safeguarding'], { positions: ['headteacher'] });
+  sbm = await addUser(db, 'sbm', ['office'], { positions: ['business-manager'] });
   gomerOnly = await addUser(db, 'gomer', ['office'], { schools: ['gomer'] });
 });
 afterAll(async () => {
@@ -81,7 +84,7 @@ describe('the visit register', () => {
       (await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
     ).toMatch(/authorised first/);
     expect((await refusal(authoriseVisit(deps, office, id))).code).toBe('DOORSTEP_FORBIDDEN');
-    await authoriseVisit(deps, dsl, id, 'checked CPOMS');
+    await authoriseVisit(deps, dsl, id, 'checked CPOMS', false, { level: 'low', reason: 'nothing on CPOMS' });
     const noWord = await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }));
     expect(noWord.message).toMatch(/safe word/);
     expect(
@@ -146,13 +149,14 @@ describe('the visit register', () => {
     );
     expect(audit.rows.map((r) => r.action)).toEqual([
       'visit.requested',
+      'visit.risk-assessed',
       'visit.authorised',
       'visit.departed',
       'visit.checked-in',
       'visit.returned',
       'visit.completed',
     ]);
-    expect(audit.rows[1]).toMatchObject({ before: { status: 'requested' }, after: { status: 'authorised' } });
+    expect(audit.rows[2]).toMatchObject({ before: { status: 'requested' }, after: { status: 'authorised' } });
   });
 
   it("Thames View: the Headteacher signs the day's list; a DSL cannot; never alone", async () => {
@@ -172,6 +176,20 @@ describe('the visit register', () => {
     expect((await refusal(signDayList(deps, dsl, 'thames', '2026-11-24'))).code).toBe('DOORSTEP_FORBIDDEN');
     expect((await signDayList(deps, head, 'thames', '2026-11-24')).sort()).toEqual([a, b].sort());
     expect((await getVisit(db, a))!.authorisationNote).toBe('day list signed');
+    // 2.5: the School Business Manager assesses the risk before any visit.
+    const unassessed = await refusal(
+      departVisit(deps, staff, a, {
+        onFoot: true,
+        expectedReturnAt: back(),
+        risksRead: true,
+        partnerUserId: partner.id,
+      }),
+    );
+    expect(unassessed.message).toMatch(/risk must be assessed first \(by business-manager\)/);
+    expect((await refusal(assessRisk(deps, head, a, { level: 'low', reason: 'x' }))).code).toBe(
+      'DOORSTEP_FORBIDDEN',
+    );
+    await assessRisk(deps, sbm, a, { level: 'low', reason: 'known family, no concerns' });
     const alone = await refusal(departVisit(deps, staff, a, { expectedReturnAt: back(), risksRead: true }));
     expect(alone.message).toMatch(/two staff/);
     await departVisit(deps, staff, a, {
@@ -197,15 +215,21 @@ describe('the visit register', () => {
     expect((await getVisit(db, id))!.cancelReason).toBe('parent not present after 20 minutes');
   });
 
-  it("King's Gomer: a DSL may approve a visit outside working hours; Lime Hills allows no evening visits at all", async () => {
+  it("King's Gomer: a DSL may approve a visit outside working hours; Lime Hills' evening visits need the authoriser's approval", async () => {
     const gomerDsl = await addUser(db, 'gomer.dsl', ['safeguarding'], { positions: ['dsl'] });
+    // "At least one member of the visiting team should be trained in safeguarding."
+    await db.query(`UPDATE users SET safeguarding_trained_on = '2025-09-01' WHERE id = $1`, [partner.id]);
+    const dynamic = { level: 'low' as const, reason: 'dynamic risk assessment: family known, daylight' };
     now = new Date('2026-11-23T19:00:00Z'); // 19:00 in London (GMT)
     const id = await requestVisit(deps, staff, {
       schoolId: 'gomer',
       pupilMisId: 'P1',
       reason: 'child not seen',
     });
-    await authoriseVisit(deps, gomerDsl, id);
+    expect((await refusal(authoriseVisit(deps, gomerDsl, id))).message).toMatch(
+      /assess the risk when authorising/,
+    );
+    await authoriseVisit(deps, gomerDsl, id, undefined, false, dynamic);
     const late = await refusal(
       departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
     );
@@ -216,7 +240,7 @@ describe('the visit register', () => {
       pupilMisId: 'P1',
       reason: 'child not seen',
     });
-    await authoriseVisit(deps, gomerDsl, approved, 'police welfare check asked for tonight', true);
+    await authoriseVisit(deps, gomerDsl, approved, 'police welfare check asked for tonight', true, dynamic);
     await departVisit(deps, staff, approved, {
       expectedReturnAt: back(),
       risksRead: true,
@@ -224,10 +248,25 @@ describe('the visit register', () => {
     });
     expect((await getVisit(db, approved))!.status).toBe('departed');
 
+    // Lime Hills "strongly recommends" no evening visits: one goes only with the authoriser's
+    // explicit approval (an emergency safeguarding visit), and departs with a warning.
     const lime = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'evening' });
-    expect((await refusal(authoriseVisit(deps, dsl, lime, undefined, true))).message).toMatch(
-      /no visits outside its hours/,
+    await authoriseVisit(deps, dsl, lime, undefined, false, { level: 'low', reason: 'x' });
+    const evening = await refusal(
+      departVisit(deps, staff, lime, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' }),
     );
+    expect(evening.message).toMatch(/not recommended: the authoriser must approve this one/);
+    const urgent = await requestVisit(deps, staff, {
+      schoolId: 'lime',
+      pupilMisId: 'P1',
+      reason: 'urgent welfare',
+    });
+    await authoriseVisit(deps, dsl, urgent, 'emergency safeguarding visit', true, {
+      level: 'low',
+      reason: 'x',
+    });
+    await departVisit(deps, staff, urgent, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' });
+    expect((await getVisit(db, urgent))!.status).toBe('departed');
     now = new Date('2026-11-24T10:00:00Z');
   });
 
@@ -247,5 +286,74 @@ describe('the visit register', () => {
       (await refusal(requestVisit(deps, office, { schoolId: 'lime', pupilMisId: 'NOPE', reason: 'x' })))
         .message,
     ).toMatch(/no pupil "NOPE"/);
+  });
+
+  it('risk is a decision with an owner: an assessor raises or lowers it with a reason; a dangerous address raises it; Hampton and Heath Lane refuse major risk', async () => {
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+      riskLevel: 'low',
+    });
+    // Visiting staff propose; the safeguarding team assesses.
+    expect((await getVisit(db, id))!.riskAssessedAt).toBeNull();
+    expect((await refusal(assessRisk(deps, staff, id, { level: 'low', reason: 'fine' }))).code).toBe(
+      'DOORSTEP_FORBIDDEN',
+    );
+    await assessRisk(deps, dsl, id, { level: 'major', reason: 'history of violence at the address' });
+    const v = (await getVisit(db, id))!;
+    expect(v).toMatchObject({ riskLevel: 'major', riskReason: 'history of violence at the address' });
+    const refused = await refusal(
+      departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
+    );
+    expect(refused.message).toMatch(/risk is major: the policy says no visit at this level/);
+    const { rows } = await db.query<{ before: unknown; after: unknown }>(
+      `SELECT before, after FROM audit_log WHERE action = 'visit.risk-assessed' AND entity_id = $1`,
+      [id],
+    );
+    expect(rows).toEqual([
+      {
+        before: { riskLevel: 'low', assessed: false },
+        after: { riskLevel: 'major', reason: 'history of violence at the address' },
+      },
+    ]);
+
+    // A DANGEROUS flag on the address raises a low assessment to major (Heath Lane: no visit).
+    await db.query(
+      `INSERT INTO address_flags (school_id, postcode, level, note, created_by) VALUES ('lime', 'LS62QT', 'dangerous', 'dog', 'DSL')`,
+    );
+    const flagged = await requestVisit(deps, staff, {
+      schoolId: 'lime',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+    });
+    await authoriseVisit(deps, dsl, flagged, undefined, false, { level: 'low', reason: 'no concerns known' });
+    const alone = await refusal(
+      departVisit(deps, staff, flagged, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' }),
+    );
+    expect(alone.message).toMatch(/two staff/); // Lime Hills: pairs where there is a risk
+    await db.query(`DELETE FROM address_flags WHERE school_id = 'lime'`);
+  });
+
+  it('authorisers are exactly the pack’s: not an admin without the role, not the requester, the deputy head at Thames View', async () => {
+    const admin = await addUser(db, 'admin.only', ['admin']);
+    const id = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'x' });
+    expect(
+      (await refusal(authoriseVisit(deps, admin, id, undefined, false, { level: 'low', reason: 'x' }))).code,
+    ).toBe('DOORSTEP_FORBIDDEN');
+    const own = await requestVisit(deps, dsl, { schoolId: 'lime', pupilMisId: 'P1', reason: 'x' });
+    expect(
+      (await refusal(authoriseVisit(deps, dsl, own, undefined, false, { level: 'low', reason: 'x' })))
+        .message,
+    ).toMatch(/not a visit you asked for yourself/);
+    const deputy = await addUser(db, 'deputy', ['safeguarding'], { positions: ['deputy-headteacher'] });
+    const t = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'x',
+      plannedFor: '2026-11-30',
+    });
+    expect(await signDayList(deps, deputy, 'thames', '2026-11-30')).toEqual([t]);
+    expect((await refusal(signDayList(deps, admin, 'thames', '2026-11-30'))).code).toBe('DOORSTEP_FORBIDDEN');
   });
 });

@@ -45,7 +45,16 @@ function risks(d) {
       class: flags.length || v.riskNotes || v.riskLevel !== 'low' ? 'warning' : '',
     },
     h('h2', { id: 'risks-h' }, 'Before you go'),
-    h('p', {}, h('strong', {}, 'Risk level: '), v.riskLevel.toUpperCase()),
+    h(
+      'p',
+      { id: 'risk-level' },
+      h('strong', {}, 'Risk level: '),
+      d.effectiveRisk.toUpperCase(),
+      d.effectiveRisk !== v.riskLevel ? ` (raised from ${v.riskLevel} by the address flag)` : '',
+      v.riskAssessedAt
+        ? ` — assessed ${fmtDateTime(v.riskAssessedAt)}${v.riskReason ? `: ${v.riskReason}` : ''}`
+        : ` — proposed, not yet assessed (by ${d.rules.risk.assessedBy.join(' or ')})`,
+    ),
     v.riskNotes
       ? h('p', {}, h('strong', {}, 'Risk notes: '), v.riskNotes)
       : h('p', {}, 'No risk notes recorded.'),
@@ -74,6 +83,42 @@ function risks(d) {
           ),
         )
       : null,
+  );
+}
+
+/** The level and why: an assessor's decision (audited). */
+function riskFields(prefix) {
+  const level = h(
+    'select',
+    { name: `${prefix}Level`, id: `f-${prefix}Level`, required: true },
+    h('option', { value: '' }, '— choose —'),
+    ['low', 'minor', 'major'].map((l) => h('option', { value: l }, l)),
+  );
+  const reason = h('input', { type: 'text', name: `${prefix}Reason`, required: true, maxlength: 1000 });
+  return {
+    level,
+    reason,
+    fields: [
+      field('Risk level', level),
+      field('Why this level', reason, 'e.g. known family; history of aggression'),
+    ],
+  };
+}
+
+function riskForm() {
+  const r = riskFields('risk');
+  return h(
+    'form',
+    {
+      id: 'assess-risk',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('assess-risk', { level: r.level.value, reason: r.reason.value }, 'Risk assessed.');
+      },
+    },
+    h('h2', {}, 'Assess the risk'),
+    r.fields,
+    h('button', { type: 'submit' }, 'Record the risk assessment'),
   );
 }
 
@@ -470,27 +515,43 @@ async function load() {
           `Waiting for authorisation by ${d.rules.authorisation.by.join(' or ')}${d.rules.authorisation.mode === 'daily-list' ? " (the day's list is signed)" : ''}.`,
         ),
       );
+    if (can('assess-risk') && d.rules.risk.at !== 'authorisation') parts.push(riskForm());
     if (can('authorise')) {
       const outside = h('input', { type: 'checkbox', id: 'f-outOfHours', name: 'outOfHours' });
-      if (d.rules.hours?.approvable)
-        parts.push(
-          h(
-            'div',
-            { class: 'field check' },
-            outside,
-            h('label', { for: 'f-outOfHours' }, `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`),
-          ),
-        );
+      // Where the pack assesses risk at authorisation, the authoriser gives the level and why.
+      const withRisk = d.rules.risk.at === 'authorisation' && can('assess-risk');
+      const r = riskFields('authRisk');
       parts.push(
         h(
-          'button',
+          'form',
           {
-            type: 'button',
-            class: 'primary',
-            onclick: () =>
-              post('authorise', outside.checked ? { outOfHours: true } : {}, 'Visit authorised.'),
+            id: 'authorise',
+            onsubmit: (e) => {
+              e.preventDefault();
+              post(
+                'authorise',
+                {
+                  ...(outside.checked ? { outOfHours: true } : {}),
+                  ...(withRisk ? { risk: { level: r.level.value, reason: r.reason.value } } : {}),
+                },
+                'Visit authorised.',
+              );
+            },
           },
-          'Authorise this visit',
+          withRisk ? r.fields : null,
+          d.rules.hours && (d.rules.hours.approvable || d.rules.hours.mode === 'recommend')
+            ? h(
+                'div',
+                { class: 'field check' },
+                outside,
+                h(
+                  'label',
+                  { for: 'f-outOfHours' },
+                  `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`,
+                ),
+              )
+            : null,
+          h('button', { type: 'submit', class: 'primary' }, 'Authorise this visit'),
         ),
       );
     }

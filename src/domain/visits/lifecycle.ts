@@ -1,4 +1,4 @@
-import { mayAuthorise, type VisitRules } from './rules.ts';
+import { mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
 
 /**
  * The visit lifecycle as one transition table: for each action, from which states, by whom, and
@@ -18,6 +18,7 @@ import { mayAuthorise, type VisitRules } from './rules.ts';
 export type VisitStatus = 'requested' | 'authorised' | 'departed' | 'returned' | 'completed' | 'cancelled';
 
 export const VISIT_ACTIONS = [
+  'assess-risk',
   'authorise',
   'sign-list',
   'depart',
@@ -88,16 +89,26 @@ interface Transition {
 const none: Effect = { status: null, monitoring: 'none', clears: [], clearedAs: null };
 const keep: Effect = { status: null, monitoring: 'keep', clears: [], clearedAs: null };
 
+/** The pack's authorisers, and (unless the pack allows it) not the person who asked for the visit. */
+const authoriser = (a: Actor, v: LifecycleVisit, r: VisitRules) =>
+  mayAuthorise(r, [...a.roles, ...a.positions]) && (r.authorisation.selfAuthorise || a.id !== v.requestedBy);
+
 export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
+  'assess-risk': {
+    from: (v) => v.status === 'requested' || v.status === 'authorised',
+    who: (a, _v, r) => mayAssessRisk(r, [...a.roles, ...a.positions]),
+    refusal: 'the school’s policy names who assesses the risk of a visit',
+    effect: () => none,
+  },
   authorise: {
     from: (v, r) => v.status === 'requested' && r.authorisation.mode === 'each-visit',
-    who: (a, _v, r) => mayAuthorise(r, [...a.roles, ...a.positions]),
-    refusal: 'the school’s policy names who authorises visits',
+    who: authoriser,
+    refusal: 'the school’s policy names who authorises visits (and not a visit you asked for yourself)',
     effect: () => ({ ...none, status: 'authorised' }),
   },
   'sign-list': {
     from: (v, r) => v.status === 'requested' && r.authorisation.mode === 'daily-list',
-    who: (a, _v, r) => mayAuthorise(r, [...a.roles, ...a.positions]),
+    who: authoriser,
     refusal: 'the school’s policy names who signs the day’s list',
     effect: () => ({ ...none, status: 'authorised' }),
   },

@@ -16,9 +16,26 @@ export const visitRules = z.strictObject({
       by: z.array(z.string().regex(/^[a-z][a-z-]*$/)).default([]),
       /** `each-visit`: one authorisation per visit; `daily-list`: the day's list is signed at once. */
       mode: z.enum(['each-visit', 'daily-list']).default('each-visit'),
+      /** Whether whoever asked for a visit may authorise it themselves (no policy says so: default no). */
+      selfAuthorise: z.boolean().default(false),
       source: z.string().optional(),
     })
-    .default({ required: false, by: [], mode: 'each-visit' }),
+    .default({ required: false, by: [], mode: 'each-visit', selfAuthorise: false }),
+  /**
+   * Who assesses the risk level and when: at the request (the requester, if they are an assessor),
+   * at authorisation (the authoriser sets it), or as a separate step before leaving. Only an assessor
+   * sets or changes it (with a reason, audited); a requester's level is a proposal until then.
+   */
+  risk: z
+    .strictObject({
+      assessedBy: z
+        .array(z.string().regex(/^[a-z][a-z-]*$/))
+        .min(1)
+        .default(['safeguarding']),
+      at: z.enum(['request', 'authorisation', 'separate']).default('request'),
+      source: z.string().optional(),
+    })
+    .default({ assessedBy: ['safeguarding'], at: 'request' }),
   /** `always`: two staff, enforced; `when-risk`: two when risk is minor or above; `where-possible`: a warning only. */
   pairs: z.enum(['always', 'when-risk', 'where-possible', 'optional']).default('optional'),
   /** A risk level at which the visit must not go ahead at all. */
@@ -51,10 +68,34 @@ export const visitRules = z.strictObject({
     .strictObject({
       from: hhmm,
       to: hhmm,
-      /** Whether the authoriser may approve a visit outside these hours (Gomer: yes; Lime Hills' "no evening visits": no). */
+      /**
+       * `require`: no visit outside these hours (unless `approvable` and the authoriser approved it);
+       * `recommend`: outside them is a warning, and the visit needs the authoriser's explicit,
+       * recorded approval (Lime Hills: "strongly recommended that no one makes an evening home visit").
+       */
+      mode: z.enum(['require', 'recommend']).default('require'),
+      /** Whether the authoriser may approve a visit outside required hours (Gomer: yes). */
       approvable: z.boolean().default(false),
+      /** The clause the hours come from, or "set by the school" when the policy gives no times. */
+      source: z.string().optional(),
     })
     .optional(),
+  /** What the staff going must have (from their account's training records). */
+  competence: z
+    .strictObject({
+      /** Every worker has had home-visit training (Heath Lane: "training and induction … prior to … first home visit"). */
+      homeVisitTraining: z.boolean().default(false),
+      /** A first home visit only with an experienced partner (Heath Lane: "accompanied by experienced member of staff"). */
+      firstVisitWithExperienced: z.boolean().default(false),
+      /** At least one of those going is trained in safeguarding (King's: "at least one member … trained in safeguarding"). */
+      safeguardingTrainedMember: z.boolean().default(false),
+      source: z.string().optional(),
+    })
+    .default({
+      homeVisitTraining: false,
+      firstVisitWithExperienced: false,
+      safeguardingTrainedMember: false,
+    }),
   /** Wait at most this long for a parent at the door before cancelling (Thames View: 20). */
   maxWaitMinutes: z.int().min(1).max(120).optional(),
   source: z.string().optional(),
@@ -65,13 +106,28 @@ export const DEFAULT_VISIT_RULES: VisitRules = visitRules.parse({});
 
 export type RiskLevel = 'low' | 'minor' | 'major';
 
+/** What a worker's account says about their readiness. */
+export interface StaffCompetence {
+  homeVisitTrained: boolean;
+  safeguardingTrained: boolean;
+  /** Home visits they have made before this one. */
+  visitsMade: number;
+}
+
 export interface DepartureFacts {
   status: string;
+  /** The effective risk level: the assessed level, raised by any address flag. */
   riskLevel: RiskLevel;
+  /** Whether an assessor has assessed it (needed before leaving where the pack says `separate`). */
+  riskAssessed?: boolean;
+  /** Lead, and partner if any. */
+  staff?: StaffCompetence[];
   partner: boolean;
   safeWord: string | null;
-  /** Minutes after midnight, Europe/London. */
+  /** Minutes after midnight, Europe/London, at departure. */
   londonMinutes: number;
+  /** Minutes after midnight, Europe/London, of the expected return (the whole visit is checked). */
+  returnLondonMinutes?: number;
   expectedReturnAt: Date | null;
   now: Date;
   /** The authoriser approved this visit outside the policy's hours. */
@@ -128,12 +184,57 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
   if (rules.hours) {
     const from = minutesOf(rules.hours.from);
     const to = minutesOf(rules.hours.to);
-    const approved = rules.hours.approvable && v.outOfHoursApproved;
-    if ((v.londonMinutes < from || v.londonMinutes >= to) && !approved)
+    const end = v.returnLondonMinutes ?? v.londonMinutes;
+    // The whole visit, from leaving to the expected return (a return past midnight is outside).
+    const outside = v.londonMinutes < from || v.londonMinutes >= to || end > to || end < v.londonMinutes;
+    if (outside) {
+      const recommend = rules.hours.mode === 'recommend';
+      const approved = (recommend || rules.hours.approvable) && v.outOfHoursApproved;
+      if (recommend && approved)
+        out.push({
+          level: 'warn',
+          rule: 'hours',
+          message: `outside the recommended ${rules.hours.from}–${rules.hours.to}: approved by the authoriser`,
+        });
+      else if (!approved)
+        out.push({
+          level: 'block',
+          rule: 'hours',
+          message: recommend
+            ? `visits outside ${rules.hours.from}–${rules.hours.to} are not recommended: the authoriser must approve this one`
+            : `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
+        });
+    }
+  }
+  if (rules.risk.at === 'separate' && v.riskAssessed === false)
+    out.push({
+      level: 'block',
+      rule: 'risk-assessment',
+      message: `the risk must be assessed first (by ${rules.risk.assessedBy.join(' or ')})`,
+    });
+  const staff = v.staff ?? [];
+  if (staff.length) {
+    if (rules.competence.homeVisitTraining && staff.some((s) => !s.homeVisitTrained))
       out.push({
         level: 'block',
-        rule: 'hours',
-        message: `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
+        rule: 'training',
+        message: 'everyone going needs home-visit training recorded on their account',
+      });
+    if (
+      rules.competence.firstVisitWithExperienced &&
+      staff[0]!.visitsMade === 0 &&
+      !staff.slice(1).some((s) => s.visitsMade > 0)
+    )
+      out.push({
+        level: 'block',
+        rule: 'experience',
+        message: 'a first home visit is made with an experienced member of staff',
+      });
+    if (rules.competence.safeguardingTrainedMember && !staff.some((s) => s.safeguardingTrained))
+      out.push({
+        level: 'block',
+        rule: 'safeguarding-training',
+        message: 'at least one of those going must be trained in safeguarding',
       });
   }
   if (rules.checkInMinutes && v.checkInMinutes && v.checkInMinutes > rules.checkInMinutes)
@@ -169,9 +270,29 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
   return out;
 }
 
-/** Whether a person with these roles and positions may authorise visits under the rules. */
+/**
+ * Whether a person with these roles and positions may authorise visits under the rules: exactly the
+ * roles or positions the pack names (the safeguarding team where it names none). Admin is not an
+ * authoriser unless it also holds one of them.
+ */
 export function mayAuthorise(rules: VisitRules, rolesAndPositions: readonly string[]): boolean {
-  if (rolesAndPositions.includes('admin')) return true;
   const by = rules.authorisation.by.length ? rules.authorisation.by : ['safeguarding'];
   return by.some((r) => rolesAndPositions.includes(r));
+}
+
+/** Whether a person may assess (set or change) a visit's risk level under the rules. */
+export function mayAssessRisk(rules: VisitRules, rolesAndPositions: readonly string[]): boolean {
+  return rules.risk.assessedBy.some((r) => rolesAndPositions.includes(r));
+}
+
+/** The lowest risk level an address flag allows: a dangerous address is major, a caution minor. */
+export function flagMinimum(flags: readonly { level: string }[]): RiskLevel {
+  if (flags.some((f) => f.level === 'dangerous')) return 'major';
+  if (flags.some((f) => f.level === 'caution')) return 'minor';
+  return 'low';
+}
+
+/** The higher of two risk levels. */
+export function higherRisk(a: RiskLevel, b: RiskLevel): RiskLevel {
+  return RISK_ORDER[a] >= RISK_ORDER[b] ? a : b;
 }

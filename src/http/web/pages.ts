@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { findSchool } from '../../config/school-of.ts';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
-import { doorstepError } from '../../errors.ts';
+import { doorstepError, ERRORS } from '../../errors.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
 import { dayList, getVisit, visitStaffNames } from '../../store/visits.ts';
 import { mayHandleVisit, userMaySeeSchool } from '../../visits/service.ts';
@@ -137,7 +138,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
   // browser revalidates each time and a 304 answers when the file is unchanged.
   app.get<{ Params: { name: string } }>('/assets/:name', (req, reply) => {
     const a = assets.get(req.params.name);
-    if (!a) return reply.code(404).send({ code: 'DOORSTEP_NOT_FOUND', message: 'no such file' });
+    if (!a) return reply.code(404).send({ code: ERRORS.NOT_FOUND.code, message: 'no such file' });
     reply.header('etag', a.etag).header('cache-control', 'no-cache');
     if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
     return reply.type(a.type).send(a.body);
@@ -174,7 +175,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
     { config: { access: ['office', 'safeguarding'] } },
     async (req, reply) => {
       const date = req.query.date ?? londonDate(deps.now());
-      const school = deps.config.schools.find((x) => x.id === req.query.school);
+      const school = findSchool(deps.config, req.query.school);
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
         return reply.code(404).type('text/plain').send('no such school or date');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
@@ -206,7 +207,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
       const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
       if (!v || !req.user || !mayHandleVisit(req.user, v))
         return reply.code(404).type('text/plain').send('no such visit');
-      const school = deps.config.schools.find((s) => s.id === v.schoolId);
+      const school = findSchool(deps.config, v.schoolId);
       const who = (await visitStaffNames(deps.db, v)).join(' and ') || req.user.displayName;
       // The time of the visit (at the door), not of the printing: the arrival, else when "no one home"
       // was recorded, else the departure.

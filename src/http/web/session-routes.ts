@@ -9,6 +9,7 @@ import {
 } from '../../auth/devices.ts';
 import { DUMMY_HASH, verifyPassword } from '../../auth/password.ts';
 import { isTrustWide } from '../../auth/scope.ts';
+import { ERRORS } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { publishSessionsEnded } from '../../store/sessions.ts';
 import {
@@ -46,7 +47,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
   );
   const minutes = Math.ceil(deps.lockout.lockMs / 60_000);
   const refused = {
-    code: 'DOORSTEP_UNAUTHENTICATED',
+    code: ERRORS.UNAUTHENTICATED.code,
     message: `wrong username or password; after several failed tries, wait ${minutes} minutes or use a device you have signed in on before`,
   };
   const secure = (req: FastifyRequest) =>

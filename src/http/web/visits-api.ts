@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
-import { departureFindings } from '../../domain/visits/rules.ts';
+import { departureFindings, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { searchPupils } from '../../store/pupils.ts';
@@ -18,6 +18,7 @@ import {
 import {
   actorOf,
   arriveVisit,
+  assessRisk,
   authoriseVisit,
   cancelVisit,
   checkInVisit,
@@ -162,6 +163,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const staff = await usersOfSchool(deps.db, v.schoolId);
     const now = deps.now();
     const user = userOf(req);
+    const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
@@ -169,7 +171,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       actions: allowedActions(lifecycleOf(v), actorOf(user), rules),
       pupil: pupil[0] ?? null,
       contacts,
-      addressFlags: await addressFlagsFor(deps.db, v.schoolId, v.address),
+      addressFlags: flags,
+      /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
+      effectiveRisk: higherRisk(v.riskLevel, flagMinimum(flags)),
       checkIns: await checkInsOf(deps.db, v.id),
       rules,
       // Possible partners: visiting staff of the school (the register refuses anyone else).
@@ -181,7 +185,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         v.status === 'requested' || v.status === 'authorised'
           ? departureFindings(rules, {
               status: v.status,
-              riskLevel: v.riskLevel,
+              riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
+              riskAssessed: v.riskAssessedAt !== null,
               partner: true,
               safeWord: 'x',
               londonMinutes: londonMinutes(now),
@@ -214,12 +219,22 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       return { ok: true };
     });
 
+  const risk = z.strictObject({
+    level: z.enum(['low', 'minor', 'major'], { error: 'expected low, minor or major' }),
+    reason: z.string().trim().min(1, { error: 'expected why the risk is at this level' }).max(1000),
+  });
+  // Who may authorise or assess is the pack's (the lifecycle checks roles and positions).
   step(
     'authorise',
-    ['safeguarding'],
-    z.strictObject({ note: z.string().max(500).optional(), outOfHours: z.boolean().optional() }),
-    (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false),
+    STAFF,
+    z.strictObject({
+      note: z.string().max(500).optional(),
+      outOfHours: z.boolean().optional(),
+      risk: risk.optional(),
+    }),
+    (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false, b.risk),
   );
+  step('assess-risk', STAFF, risk, (user, id, b) => assessRisk(deps, user, id, b));
   // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
   step('depart', STAFF, departure, (user, id, d) =>
     departVisit(deps, user, id, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) }),
@@ -258,7 +273,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     (user, id, b) => cancelVisit(deps, user, id, b.reason),
   );
 
-  app.post('/api/visits/sign-list', { config: { access: ['safeguarding'] } }, async (req) => {
+  app.post('/api/visits/sign-list', { config: { access: STAFF } }, async (req) => {
     const body = parseInput(z.strictObject({ school: z.string().min(1), date: isoDate }), req.body);
     const school = schoolParam(deps, req, body.school);
     const ids = await signDayList(deps, userOf(req), school.id, body.date);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks, visitRulesFor } from '../../../src/config/policy-packs.ts';
 import { nextStepOf, policyFor } from '../../../src/domain/escalation/ladder.ts';
-import { departureFindings, mayAuthorise, visitRules } from '../../../src/domain/visits/rules.ts';
+import {
+  departureFindings,
+  flagMinimum,
+  higherRisk,
+  mayAuthorise,
+  visitRules,
+} from '../../../src/domain/visits/rules.ts';
 import { dueVisitAlarms, nextVisitCheck } from '../../../src/domain/visits/watch.ts';
 import { configWith } from '../../helpers/config.ts';
 
@@ -24,23 +30,31 @@ describe('visit rules from the policy packs', () => {
   it('read each school policy as written', () => {
     expect(visitRulesFor(schoolWith('lime-hills'), packs)).toMatchObject({
       authorisation: { required: true, by: ['safeguarding'] },
+      risk: { assessedBy: ['safeguarding'], at: 'authorisation' },
       safeWord: 'required',
-      hours: { from: '08:00', to: '18:00' },
+      hours: { from: '08:00', to: '18:00', mode: 'recommend' },
     });
     expect(visitRulesFor(schoolWith('kings-gomer'), packs).authorisation.by).toEqual([
       'dsl',
       'associate-head',
     ]);
     expect(visitRulesFor(schoolWith('thames-view'), packs)).toMatchObject({
-      authorisation: { mode: 'daily-list', by: ['headteacher'] },
+      authorisation: { mode: 'daily-list', by: ['headteacher', 'deputy-headteacher'] },
+      risk: { assessedBy: ['business-manager'], at: 'separate' },
       pairs: 'always',
       checkInMinutes: 20,
     });
-    expect(visitRulesFor(schoolWith('hampton'), packs).pairs).toBe('always');
+    expect(visitRulesFor(schoolWith('hampton'), packs)).toMatchObject({
+      pairs: 'always',
+      refuseAtRisk: 'major',
+    });
     expect(visitRulesFor(schoolWith('heath-lane'), packs)).toMatchObject({
       pairs: 'when-risk',
       refuseAtRisk: 'major',
+      risk: { at: 'separate' },
+      competence: { homeVisitTraining: true, firstVisitWithExperienced: true },
     });
+    expect(visitRulesFor(schoolWith('kings-gomer'), packs).competence.safeguardingTrainedMember).toBe(true);
   });
 });
 
@@ -69,14 +83,56 @@ describe('departure findings', () => {
     const late = { londonMinutes: 19 * 60, outOfHoursApproved: true };
     expect(blocks({ hours: { from: '08:00', to: '17:30', approvable: true } }, late)).toEqual([]);
     expect(blocks({ hours: { from: '08:00', to: '18:00' } }, late)).toEqual(['block:hours']);
+    // Lime Hills only recommends: outside the hours needs the authoriser's approval, then warns.
+    const lime = { hours: { from: '08:00', to: '18:00', mode: 'recommend' } };
+    expect(blocks(lime, { londonMinutes: 19 * 60 })).toEqual(['block:hours']);
+    expect(blocks(lime, late)).toEqual(['warn:hours']);
+    // The whole visit is checked: leaving at 17:00 and back at 18:30 is outside.
+    expect(
+      blocks(
+        { hours: { from: '08:00', to: '18:00' } },
+        { londonMinutes: 17 * 60, returnLondonMinutes: 18 * 60 + 30 },
+      ),
+    ).toEqual(['block:hours']);
     expect(blocks({}, { expectedReturnAt: now })).toEqual(['block:expected-return']);
+  });
+
+  it('check what the pack asks of the people going and of the risk assessment', () => {
+    const blocks = (r: object, f: object) =>
+      departureFindings(rules(r), facts(f)).map((x) => `${x.level}:${x.rule}`);
+    const trained = { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 3 };
+    const novice = { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 0 };
+    const heath = { competence: { homeVisitTraining: true, firstVisitWithExperienced: true } };
+    expect(blocks(heath, { staff: [novice] })).toEqual(['block:experience']);
+    expect(blocks(heath, { staff: [novice, trained] })).toEqual([]);
+    expect(blocks(heath, { staff: [{ ...trained, homeVisitTrained: false }] })).toEqual(['block:training']);
+    const kings = { competence: { safeguardingTrainedMember: true } };
+    expect(blocks(kings, { staff: [trained, novice] })).toEqual(['block:safeguarding-training']);
+    expect(blocks(kings, { staff: [trained, { ...novice, safeguardingTrained: true }] })).toEqual([]);
+    expect(blocks({ risk: { at: 'separate' } }, { riskAssessed: false })).toEqual(['block:risk-assessment']);
+    expect(blocks({ risk: { at: 'separate' } }, { riskAssessed: true })).toEqual([]);
+    expect(blocks({ checkInMinutes: 20 }, { checkInMinutes: 30 })).toEqual(['block:check-in']);
+    expect(blocks({ checkInMinutes: 20 }, { checkInMinutes: 15 })).toEqual([]);
+    expect(blocks({}, { phone: false })).toEqual(['block:phone']);
+    expect(blocks({ requires: { fob: true } }, { fob: false })).toEqual(['block:fob']);
+    expect(blocks({ requires: { vehicle: true } }, { vehicle: false })).toEqual(['block:vehicle']);
+  });
+
+  it('raise the risk level for a flagged address', () => {
+    expect(flagMinimum([{ level: 'dangerous' }])).toBe('major');
+    expect(flagMinimum([{ level: 'caution' }])).toBe('minor');
+    expect(flagMinimum([])).toBe('low');
+    expect(higherRisk('low', 'major')).toBe('major');
+    expect(higherRisk('minor', 'low')).toBe('minor');
   });
 
   it('let the roles and positions the policy names authorise', () => {
     const r = rules({ authorisation: { required: true, by: ['dsl', 'associate-head'] } });
     expect(mayAuthorise(r, ['safeguarding'])).toBe(false);
     expect(mayAuthorise(r, ['safeguarding', 'dsl'])).toBe(true);
-    expect(mayAuthorise(r, ['admin'])).toBe(true);
+    // Admin is not an authoriser unless it also holds the named role or position.
+    expect(mayAuthorise(r, ['admin'])).toBe(false);
+    expect(mayAuthorise(r, ['admin', 'associate-head'])).toBe(true);
     expect(mayAuthorise(rules({}), ['safeguarding'])).toBe(true);
     expect(mayAuthorise(rules({}), ['office'])).toBe(false);
   });

@@ -1,0 +1,23 @@
+import { doorstepError } from '../errors.ts';
+import type { DoorstepConfig, SchoolConfig } from './schema.ts';
+
+/** The school with this id, or undefined (for a route that answers "not found"). */
+export function findSchool(config: DoorstepConfig, id: string | undefined): SchoolConfig | undefined {
+  return id === undefined ? undefined : config.schools.find((s) => s.id === id);
+}
+
+/**
+ * The school with this id. An id the config does not hold is a configuration fault
+ * (DOORSTEP_SCHOOL_UNKNOWN, retry class `config`): a job fails once and is never retried, a command
+ * exits 64. `what` names where the id came from, e.g. `--school` or `sync-attendance`.
+ */
+export function schoolOf(config: DoorstepConfig, id: string, what?: string): SchoolConfig {
+  const school = findSchool(config, id);
+  if (!school)
+    throw doorstepError(
+      'SCHOOL_UNKNOWN',
+      `${what ? `${what}: ` : ''}no school "${id}" in the config (have: ${config.schools.map((s) => s.id).join(', ')})`,
+      { details: [id] },
+    );
+  return school;
+}
