@@ -1,6 +1,8 @@
+import { UnrecoverableError } from 'bullmq';
+import { retryClassOf } from '../src/errors.ts';
 import type { DoorstepCatalog } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
-import type { Handlers } from '../src/queue/worker-host.ts';
+import type { Handlers, JobHandler } from '../src/queue/worker-host.ts';
 import { deliverRecord } from './deliver-record.ts';
 import { escalate } from './escalate.ts';
 import { evaluateTriggers } from './evaluate-triggers.ts';
@@ -10,13 +12,34 @@ import { relayOutbox } from './relay-outbox.ts';
 import { syncAttendance } from './sync-attendance.ts';
 import { watchVisits } from './watch-visits.ts';
 
-/** Job name → handler. */
+/**
+ * A try that fails with a `permanent` or `config` error (src/errors.ts) is the job's last: trying the
+ * same thing again fails the same way (an unknown school, refused credentials, a malformed answer).
+ * Anything else — a transient error, or a value that is not ours — keeps the catalog's retries.
+ */
+export function retriedByClass<P>(handler: JobHandler<P, JobDeps>): JobHandler<P, JobDeps> {
+  return async (payload, run, deps) => {
+    try {
+      return await handler(payload, run, deps);
+    } catch (err) {
+      if (retryClassOf(err) === 'transient') throw err;
+      const e = err as Error & { code: string };
+      throw new UnrecoverableError(`${e.code}: ${e.message}`);
+    }
+  };
+}
+
+/**
+ * Job name → handler. The alarm path's jobs (escalate, notify, watch-visits) decide their own
+ * retries: notify records a failure on its last try only, and an escalation step is re-checked
+ * against the alarm's state on every try.
+ */
 export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
-  heartbeat,
-  'sync-attendance': syncAttendance,
-  'evaluate-triggers': evaluateTriggers,
-  'deliver-record': deliverRecord,
-  'relay-outbox': relayOutbox,
+  heartbeat: retriedByClass(heartbeat),
+  'sync-attendance': retriedByClass(syncAttendance),
+  'evaluate-triggers': retriedByClass(evaluateTriggers),
+  'deliver-record': retriedByClass(deliverRecord),
+  'relay-outbox': retriedByClass(relayOutbox),
   escalate,
   notify,
   'watch-visits': watchVisits,

@@ -1,6 +1,5 @@
 import { misSourceFor } from '../connectors/mis/index.ts';
 import { schoolOf } from '../src/config/school-of.ts';
-import { doorstepError } from '../src/errors.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { syncSchool } from '../src/import/sync-school.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';

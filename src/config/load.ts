@@ -9,13 +9,19 @@ import { type ConfigProblem, formatProblem, parseYamlWith } from './yaml-parse.t
 export type ParseResult = { ok: true; config: DoorstepConfig } | { ok: false; problems: ConfigProblem[] };
 
 /**
- * Validates a config file's text and reads the policy packs it names (from `policiesDir`), checking
- * each school's packs and overrides. Every problem is returned, in file order, with its path and line.
+ * Validates a config file's text and reads the policy packs in its `policiesDir` (once: the config
+ * carries them). With `checkPolicies`, each school's packs and overrides are checked against them
+ * too. Every problem is returned, in file order, with its path and line.
  */
-export function parseConfigText(text: string, sources: SecretSources): ParseResult {
+export function parseConfigText(
+  text: string,
+  sources: SecretSources,
+  options: { checkPolicies?: boolean } = {},
+): ParseResult {
   let packs: ReadonlyMap<string, PolicyPack> = new Map();
   const r = parseYamlWith(text, buildConfigSchema(sources), (settings) => {
     packs = loadPolicyPacks(settings.policiesDir);
+    if (!options.checkPolicies) return [];
     return settings.schools.flatMap((school, i) =>
       rulesForSchool(school, packs).problems.map((p) => ({
         path: ['schools', i, ...p.path],
@@ -38,7 +44,7 @@ export function loadConfigFile(file: string, env: SecretSources['env'] = process
     const code = (err as { code?: string }).code ?? 'unreadable';
     throw doorstepError('CONFIG_UNREADABLE', `cannot read config file ${file} (${code})`, { cause: err });
   }
-  const result = parseConfigText(text, { env });
+  const result = parseConfigText(text, { env }, { checkPolicies: true });
   if (!result.ok) {
     const n = result.problems.length;
     throw doorstepError('CONFIG_INVALID', `${file}: ${n} error${n === 1 ? '' : 's'}`, {
