@@ -11,6 +11,7 @@ import {
   insertUser,
   publicUser,
   setPasswordHash,
+  setTraining,
   setUserDisabled,
   type User,
   userById,
@@ -122,6 +123,48 @@ export async function changeAccount(
     });
   });
   return { sessionsEnded };
+}
+
+/** A training record: a real calendar date, not in the future, or null to clear it. */
+export const trainingSchema = z.strictObject({
+  homeVisitTrainedOn: z.iso.date({ error: 'expected a date as YYYY-MM-DD' }).nullable().optional(),
+  safeguardingTrainedOn: z.iso.date({ error: 'expected a date as YYYY-MM-DD' }).nullable().optional(),
+});
+
+/**
+ * Records a person's home-visit and safeguarding training (the packs that require training check
+ * it at departure). Audited with before and after; an account outside an admin's schools is not found.
+ */
+export async function recordTraining(
+  db: Db,
+  userId: string,
+  t: z.output<typeof trainingSchema>,
+  actor: AccountActor,
+  now = new Date(),
+): Promise<void> {
+  const user = await userById(db, userId);
+  if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
+    throw doorstepError('NOT_FOUND', `no user ${userId}`);
+  const today = now.toISOString().slice(0, 10);
+  for (const [k, v] of Object.entries(t))
+    if (v && v > today) throw doorstepError('BAD_REQUEST', `${k}: expected a date that has passed`);
+  await db.transaction(async (tx) => {
+    await setTraining(tx, user.id, {
+      ...(t.homeVisitTrainedOn !== undefined ? { homeVisit: t.homeVisitTrainedOn } : {}),
+      ...(t.safeguardingTrainedOn !== undefined ? { safeguarding: t.safeguardingTrainedOn } : {}),
+    });
+    await appendAudit(tx, {
+      actor: actorName(actor),
+      action: 'user.training-recorded',
+      entityType: 'user',
+      entityId: user.id,
+      before: {
+        homeVisitTrainedOn: user.homeVisitTrainedOn,
+        safeguardingTrainedOn: user.safeguardingTrainedOn,
+      },
+      after: t,
+    });
+  });
 }
 
 /**

@@ -7,7 +7,12 @@ import { outboxCommand } from './outbox-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
 import { triggersCommand } from './triggers-command.ts';
-import { type UserAddOptions, userAddCommand, userAdminCommand } from './user-command.ts';
+import {
+  type UserAddOptions,
+  userAddCommand,
+  userAdminCommand,
+  userTrainingCommand,
+} from './user-command.ts';
 
 const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
 
@@ -175,6 +180,17 @@ for (const [action, what] of [
       process.exitCode = await userAdminCommand(action, username, opts, (line) => console.log(line));
     });
 }
+
+user
+  .command('training')
+  .description('record home-visit and safeguarding training dates (YYYY-MM-DD, or none to clear)')
+  .argument('<username>')
+  .option('--home-visit <date>', 'home-visit training completed on')
+  .option('--safeguarding <date>', 'safeguarding training completed on')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (username: string, opts: { config: string; homeVisit?: string; safeguarding?: string }) => {
+    process.exitCode = await userTrainingCommand(username, opts, (line) => console.log(line));
+  });
 
 try {
   await program.parseAsync(process.argv);

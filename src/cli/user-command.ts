@@ -5,6 +5,8 @@ import {
   createAccount,
   listAccounts,
   newAccountSchema,
+  recordTraining,
+  trainingSchema,
 } from '../auth/accounts.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
@@ -135,6 +137,36 @@ export async function userAdminCommand(
     out(
       `user ${user.username}: ${action === 'password' ? 'password changed, sessions ended' : `${action}d`}`,
     );
+    return 0;
+  });
+}
+
+/** `doorstep user training USERNAME --home-visit DATE --safeguarding DATE` (`none` clears one). Audited. */
+export async function userTrainingCommand(
+  username: string,
+  opts: { config: string; homeVisit?: string; safeguarding?: string },
+  out: (line: string) => void,
+): Promise<number> {
+  const config = loadConfigFile(opts.config);
+  const value = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
+  const parsed = trainingSchema.safeParse({
+    ...(opts.homeVisit !== undefined ? { homeVisitTrainedOn: value(opts.homeVisit) } : {}),
+    ...(opts.safeguarding !== undefined ? { safeguardingTrainedOn: value(opts.safeguarding) } : {}),
+  });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = String(issue.path[0]) === 'homeVisitTrainedOn' ? '--home-visit' : '--safeguarding';
+    throw doorstepError('USAGE', `${flag}: ${issue.message}`);
+  }
+  if (opts.homeVisit === undefined && opts.safeguarding === undefined)
+    throw doorstepError('USAGE', 'give --home-visit DATE and/or --safeguarding DATE');
+  return withStore(config, async (db) => {
+    const user = await userByUsername(db, username);
+    if (!user) throw doorstepError('USAGE', `no user "${username}"`);
+    await recordTraining(db, user.id, parsed.data, 'system:cli').catch((err) => {
+      throw isDoorstepError(err, 'BAD_REQUEST') ? doorstepError('USAGE', err.message) : err;
+    });
+    out(`user ${user.username}: training recorded`);
     return 0;
   });
 }

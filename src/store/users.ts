@@ -13,6 +13,9 @@ export interface User {
   staffId: string | null;
   phone: string | null;
   email: string | null;
+  /** Training records (YYYY-MM-DD), for the policy packs that require them before a home visit. */
+  homeVisitTrainedOn: string | null;
+  safeguardingTrainedOn: string | null;
 }
 
 export interface UserWithSecret extends User {
@@ -23,7 +26,15 @@ export interface UserWithSecret extends User {
 }
 
 const COLUMNS =
-  'id, username, display_name, roles, positions, schools, staff_id, phone, email, password_hash, failed_attempts, locked_until, disabled';
+  'id, username, display_name, roles, positions, schools, staff_id, phone, email, password_hash, failed_attempts, locked_until, disabled, home_visit_trained_on, safeguarding_trained_on';
+
+/** A DATE column as YYYY-MM-DD (the driver gives a Date at local midnight, or a string). */
+function isoDay(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date)
+    return `${v.getFullYear()}-${String(v.getMonth() + 1).padStart(2, '0')}-${String(v.getDate()).padStart(2, '0')}`;
+  return String(v).slice(0, 10);
+}
 
 function toUser(r: Record<string, unknown>): UserWithSecret {
   return {
@@ -40,7 +51,24 @@ function toUser(r: Record<string, unknown>): UserWithSecret {
     failedAttempts: r.failed_attempts as number,
     lockedUntil: r.locked_until ? new Date(r.locked_until as string) : null,
     disabled: r.disabled as boolean,
+    homeVisitTrainedOn: isoDay(r.home_visit_trained_on),
+    safeguardingTrainedOn: isoDay(r.safeguarding_trained_on),
   };
+}
+
+/** Records (or clears, with null) a person's training dates; absent keys are left as they are. */
+export async function setTraining(
+  db: Queryable,
+  id: string,
+  t: { homeVisit?: string | null; safeguarding?: string | null },
+): Promise<void> {
+  await db.query(
+    `UPDATE users SET
+       home_visit_trained_on = CASE WHEN $2 THEN $3::date ELSE home_visit_trained_on END,
+       safeguarding_trained_on = CASE WHEN $4 THEN $5::date ELSE safeguarding_trained_on END
+     WHERE id = $1`,
+    [id, 'homeVisit' in t, t.homeVisit ?? null, 'safeguarding' in t, t.safeguarding ?? null],
+  );
 }
 
 export function publicUser(u: UserWithSecret): User {

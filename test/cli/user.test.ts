@@ -78,4 +78,24 @@ describe('doorstep user', () => {
       await verifyPassword('another long passphrase', (await userByUsername(db, 'ada'))!.passwordHash),
     ).toBe(true);
   });
+
+  it('records training dates (audited), refuses a bad or future date, and clears one with "none"', async () => {
+    expect(
+      (await cli(['training', 'ada', '--home-visit', '2025-09-01', '--safeguarding', '2025-10-02'])).code,
+    ).toBe(0);
+    expect(await userByUsername(db, 'ada')).toMatchObject({
+      homeVisitTrainedOn: '2025-09-01',
+      safeguardingTrainedOn: '2025-10-02',
+    });
+    const bad = await cli(['training', 'ada', '--home-visit', '2025-02-30']);
+    expect(bad.code).toBe(64);
+    expect(bad.err).toContain('--home-visit: expected a date as YYYY-MM-DD');
+    expect((await cli(['training', 'ada', '--safeguarding', '2999-01-01'])).err).toContain(
+      'a date that has passed',
+    );
+    expect((await cli(['training', 'ada', '--safeguarding', 'none'])).code).toBe(0);
+    expect((await userByUsername(db, 'ada'))!.safeguardingTrainedOn).toBeNull();
+    const { rows } = await db.query(`SELECT 1 FROM audit_log WHERE action = 'user.training-recorded'`);
+    expect(rows).toHaveLength(2);
+  });
 });

@@ -6,6 +6,8 @@ import {
   createAccount,
   listAccounts,
   newAccountSchema,
+  recordTraining,
+  trainingSchema,
 } from '../../auth/accounts.ts';
 import { publishSessionsEnded } from '../../store/sessions.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
@@ -26,6 +28,15 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
   });
 
   const idParam = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, { error: 'expected a user id' }) });
+  app.post<{ Params: { id: string } }>(
+    '/api/users/:id/training',
+    { config: { access: ['admin'] } },
+    async (req) => {
+      const { id } = parseInput(idParam, req.params);
+      await recordTraining(deps.db, id, parseInput(trainingSchema, req.body), userOf(req), deps.now());
+      return { ok: true };
+    },
+  );
   for (const action of ACCOUNT_ACTIONS) {
     app.post<{ Params: { id: string } }>(
       `/api/users/:id/${action}`,
