@@ -1,0 +1,351 @@
+import { describe, expect, it } from 'vitest';
+import { loadPolicyPacks, visitRulesFor } from '../../src/config/policy-packs.ts';
+import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
+import {
+  type DepartureFacts,
+  departureFindings,
+  flagMinimum,
+  higherRisk,
+  type VisitRules,
+} from '../../src/domain/visits/rules.ts';
+import { dueVisitAlarms } from '../../src/domain/visits/watch.ts';
+import { configWith } from '../helpers/config.ts';
+
+/**
+ * Each school's visit policy, clause by clause: the clause, the rule or setting that carries it,
+ * a scenario, and what Doorstep does. A reviewer can read the packs' conformance off this table.
+ * (`config/policies/*.yaml` carry the same clauses as comments and `source` fields.)
+ */
+const packs = loadPolicyPacks('config/policies');
+const rulesOf = (pack: string): VisitRules =>
+  visitRulesFor({ ...configWith().schools[0]!, policies: ['statutory', pack] }, packs);
+
+const now = new Date('2026-11-23T10:00:00Z'); // 10:00 in London
+const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
+  status: 'authorised',
+  riskLevel: 'low',
+  riskAssessed: true,
+  partner: true,
+  safeWord: 'oak',
+  londonMinutes: 600,
+  returnLondonMinutes: 660,
+  expectedReturnAt: new Date(now.getTime() + 3_600_000),
+  now,
+  phone: true,
+  fob: true,
+  vehicle: true,
+  staff: [
+    { homeVisitTrained: true, safeguardingTrained: true, visitsMade: 5 },
+    { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 5 },
+  ],
+  ...o,
+});
+const blocks = (pack: string, o: Partial<DepartureFacts>) =>
+  departureFindings(rulesOf(pack), depart(o))
+    .filter((f) => f.level === 'block')
+    .map((f) => f.rule);
+const warns = (pack: string, o: Partial<DepartureFacts>) =>
+  departureFindings(rulesOf(pack), depart(o))
+    .filter((f) => f.level === 'warn')
+    .map((f) => f.rule);
+
+const requested: LifecycleVisit = {
+  status: 'requested',
+  leadUserId: '1',
+  partnerUserId: null,
+  requestedBy: '1',
+  departedAt: null,
+  returnedAt: null,
+  arrivedAt: null,
+  outcomeRecorded: false,
+  childSeen: null,
+  followUpDone: false,
+  hasSafeWord: false,
+};
+const may = (
+  pack: string,
+  action: 'authorise' | 'sign-list' | 'assess-risk',
+  roles: string[],
+  positions: string[] = [],
+) => decide(action, requested, { id: '9', roles, positions }, rulesOf(pack)).ok;
+
+interface Clause {
+  clause: string;
+  setting: string;
+  scenario: string;
+  check: () => void;
+}
+
+const TABLE: Record<string, Clause[]> = {
+  hampton: [
+    {
+      clause: '"Visits are always made in pairs"',
+      setting: 'pairs: always',
+      scenario: 'one member of staff leaves alone',
+      check: () => expect(blocks('hampton', { partner: false })).toEqual(['pairs']),
+    },
+    {
+      clause: '"will not carry out visits … unacceptable level of risk"',
+      setting: 'refuseAtRisk: major',
+      scenario: 'the risk is assessed major',
+      check: () => expect(blocks('hampton', { riskLevel: 'major' })).toEqual(['risk']),
+    },
+    {
+      clause: '"Staff will carry with them a phone"',
+      setting: 'requires.phone',
+      scenario: 'no number for the worker',
+      check: () => expect(blocks('hampton', { phone: false })).toEqual(['phone']),
+    },
+    {
+      clause: 'not returned within 15 minutes of the expected time → the office',
+      setting: 'overdueGraceMinutes: 0 (the ladder waits 15 min before its SMS)',
+      scenario: 'one minute past the expected return',
+      check: () =>
+        expect(
+          dueVisitAlarms(
+            {
+              id: '1',
+              status: 'departed',
+              departedAt: now,
+              returnedAt: null,
+              arrivedAt: null,
+              expectedReturnAt: new Date(now.getTime() + 3_600_000),
+              lastCheckInAt: null,
+              checkInMinutes: null,
+            },
+            rulesOf('hampton'),
+            new Date(now.getTime() + 3_660_000),
+          ).map((d) => d.type),
+        ).toEqual(['overdue_visit']),
+    },
+  ],
+  'heath-lane': [
+    {
+      clause:
+        '"liaise with Safeguarding Manager to check that it is appropriate for a person to visit alone"',
+      setting: 'risk: { assessedBy: [safeguarding], at: separate }',
+      scenario: 'nobody has assessed the risk',
+      check: () => {
+        expect(blocks('heath-lane', { riskAssessed: false })).toEqual(['risk-assessment']);
+        expect(may('heath-lane', 'assess-risk', ['office'])).toBe(false);
+        expect(may('heath-lane', 'assess-risk', ['safeguarding'])).toBe(true);
+      },
+    },
+    {
+      clause: 'minor concerns: two members of staff',
+      setting: 'pairs: when-risk',
+      scenario: 'minor risk, alone',
+      check: () => expect(blocks('heath-lane', { riskLevel: 'minor', partner: false })).toEqual(['pairs']),
+    },
+    {
+      clause: '"will not allow any visits which place the worker at unacceptable risk"',
+      setting: 'refuseAtRisk: major; a DANGEROUS address flag makes the risk major',
+      scenario: 'a low assessment at an address flagged dangerous',
+      check: () =>
+        expect(
+          blocks('heath-lane', { riskLevel: higherRisk('low', flagMinimum([{ level: 'dangerous' }])) }),
+        ).toEqual(['risk']),
+    },
+    {
+      clause: '"Collect a PeopleSafe fob"',
+      setting: 'requires.fob',
+      scenario: 'no fob registered to the worker',
+      check: () => expect(blocks('heath-lane', { fob: false })).toEqual(['fob']),
+    },
+    {
+      clause: '"training and induction … prior to completing their first home visit"',
+      setting: 'competence.homeVisitTraining',
+      scenario: 'the partner has no training recorded',
+      check: () =>
+        expect(
+          blocks('heath-lane', {
+            staff: [
+              { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 3 },
+              { homeVisitTrained: false, safeguardingTrained: false, visitsMade: 3 },
+            ],
+          }),
+        ).toEqual(['training']),
+    },
+    {
+      clause: '"Attend first home visit accompanied by experienced member of staff"',
+      setting: 'competence.firstVisitWithExperienced',
+      scenario: 'a first visit with another newcomer',
+      check: () =>
+        expect(
+          blocks('heath-lane', {
+            staff: [
+              { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 0 },
+              { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 0 },
+            ],
+          }),
+        ).toEqual(['experience']),
+    },
+  ],
+  'lime-hills': [
+    {
+      clause: '"ALL HOME VISITS … MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM"',
+      setting: 'authorisation: { required: true, by: [safeguarding] }',
+      scenario: 'the office, an admin without the role, and the safeguarding team try to authorise',
+      check: () => {
+        expect(may('lime-hills', 'authorise', ['office'])).toBe(false);
+        expect(may('lime-hills', 'authorise', ['admin'])).toBe(false);
+        expect(may('lime-hills', 'authorise', ['safeguarding'])).toBe(true);
+        expect(blocks('lime-hills', { status: 'requested' })).toEqual(['authorisation']);
+      },
+    },
+    {
+      clause: '"pairs where the safeguarding team believe there is a risk"',
+      setting: 'risk.at: authorisation; pairs: when-risk',
+      scenario: 'minor risk, alone',
+      check: () => expect(blocks('lime-hills', { riskLevel: 'minor', partner: false })).toEqual(['pairs']),
+    },
+    {
+      clause: '"your safe word is recorded"',
+      setting: 'safeWord: required',
+      scenario: 'no safe word',
+      check: () => expect(blocks('lime-hills', { safeWord: null })).toEqual(['safe-word']),
+    },
+    {
+      clause: '"It is strongly recommended that no one makes an evening home visit"',
+      setting: 'hours: { to: "18:00" (set by the school), mode: recommend }',
+      scenario: 'back at 18:30: refused unless the authoriser approved it; approved, a warning',
+      check: () => {
+        expect(blocks('lime-hills', { londonMinutes: 17 * 60, returnLondonMinutes: 18 * 60 + 30 })).toEqual([
+          'hours',
+        ]);
+        const approved = {
+          londonMinutes: 17 * 60,
+          returnLondonMinutes: 18 * 60 + 30,
+          outOfHoursApproved: true,
+        };
+        expect(blocks('lime-hills', approved)).toEqual([]);
+        expect(warns('lime-hills', approved)).toEqual(['hours']);
+      },
+    },
+  ],
+  'kings-gomer': [
+    {
+      clause: '"authorised in advance by the Associate Headteacher or Designated Safeguarding Lead"',
+      setting: 'authorisation.by: [dsl, associate-head]',
+      scenario: 'safeguarding without the DSL position; the DSL; the associate head',
+      check: () => {
+        expect(may('kings-gomer', 'authorise', ['safeguarding'])).toBe(false);
+        expect(may('kings-gomer', 'authorise', ['safeguarding'], ['dsl'])).toBe(true);
+        expect(may('kings-gomer', 'authorise', ['office'], ['associate-head'])).toBe(true);
+      },
+    },
+    {
+      clause: '"A dynamic risk assessment should be completed before the visit"',
+      setting: 'risk: { assessedBy: [dsl, associate-head], at: authorisation }',
+      scenario: 'the authoriser assesses',
+      check: () => expect(may('kings-gomer', 'assess-risk', ['safeguarding'], ['dsl'])).toBe(true),
+    },
+    {
+      clause: '"in pairs wherever possible"',
+      setting: 'pairs: where-possible',
+      scenario: 'alone',
+      check: () => {
+        expect(blocks('kings-gomer', { partner: false })).toEqual([]);
+        expect(warns('kings-gomer', { partner: false })).toEqual(['pairs']);
+      },
+    },
+    {
+      clause: '"At least one member of the visiting team should be trained in safeguarding"',
+      setting: 'competence.safeguardingTrainedMember',
+      scenario: 'nobody going is safeguarding-trained',
+      check: () =>
+        expect(
+          blocks('kings-gomer', {
+            staff: [
+              { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 3 },
+              { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 3 },
+            ],
+          }),
+        ).toEqual(['safeguarding-training']),
+    },
+    {
+      clause: '"during regular working hours unless approved for exceptional circumstances"',
+      setting: 'hours: { 08:00–17:30 (set by the school), mode: require, approvable: true }',
+      scenario: 'a 19:00 visit, unapproved and approved',
+      check: () => {
+        expect(blocks('kings-gomer', { londonMinutes: 19 * 60, returnLondonMinutes: 20 * 60 })).toEqual([
+          'hours',
+        ]);
+        expect(
+          blocks('kings-gomer', {
+            londonMinutes: 19 * 60,
+            returnLondonMinutes: 20 * 60,
+            outOfHoursApproved: true,
+          }),
+        ).toEqual([]);
+      },
+    },
+  ],
+  'thames-view': [
+    {
+      clause:
+        '3.3 "The list must be approved and signed by the Headteacher"; 2.1 "Headteacher or Deputy Headteacher"',
+      setting: 'authorisation: { by: [headteacher, deputy-headteacher], mode: daily-list }',
+      scenario: 'a DSL, the deputy head; one visit authorised on its own',
+      check: () => {
+        expect(may('thames-view', 'sign-list', ['safeguarding'], ['dsl'])).toBe(false);
+        expect(may('thames-view', 'sign-list', ['office'], ['deputy-headteacher'])).toBe(true);
+        expect(may('thames-view', 'authorise', ['office'], ['headteacher'])).toBe(false);
+      },
+    },
+    {
+      clause:
+        '2.5 "A risk assessment will be conducted by the School Business Manager prior to a home visit"',
+      setting: 'risk: { assessedBy: [business-manager], at: separate }',
+      scenario: 'not assessed; the headteacher tries to assess',
+      check: () => {
+        expect(blocks('thames-view', { riskAssessed: false })).toEqual(['risk-assessment']);
+        expect(may('thames-view', 'assess-risk', ['office'], ['headteacher'])).toBe(false);
+        expect(may('thames-view', 'assess-risk', ['office'], ['business-manager'])).toBe(true);
+      },
+    },
+    {
+      clause: '2.10 "There must always be two members of staff"',
+      setting: 'pairs: always',
+      scenario: 'alone',
+      check: () => expect(blocks('thames-view', { partner: false })).toEqual(['pairs']),
+    },
+    {
+      clause: '2.4 "notify SLT they have arrived safely … check in … every 20 minutes"',
+      setting: 'arrivalCheckInMinutes: 20; checkInMinutes: 20 (a maximum)',
+      scenario: 'a 30-minute interval chosen; no arrival after 20 minutes',
+      check: () => {
+        expect(blocks('thames-view', { checkInMinutes: 30 })).toEqual(['check-in']);
+        const due = dueVisitAlarms(
+          {
+            id: '1',
+            status: 'departed',
+            departedAt: now,
+            returnedAt: null,
+            arrivedAt: null,
+            expectedReturnAt: new Date(now.getTime() + 7_200_000),
+            lastCheckInAt: null,
+            checkInMinutes: 20,
+          },
+          rulesOf('thames-view'),
+          new Date(now.getTime() + 20 * 60_000),
+        );
+        expect(due.map((d) => d.dedupKey)).toEqual(['visit:1:arrival']);
+      },
+    },
+    {
+      clause: '2.3 mobile phone; 2.9 "make, model, registration number and colour"',
+      setting: 'requires: { phone, vehicle }',
+      scenario: 'no phone, no vehicle (nor "on foot")',
+      check: () =>
+        expect(blocks('thames-view', { phone: false, vehicle: false })).toEqual(['phone', 'vehicle']),
+    },
+  ],
+};
+
+describe('each school policy, clause by clause', () => {
+  for (const [pack, clauses] of Object.entries(TABLE))
+    describe(pack, () => {
+      for (const c of clauses) it(`${c.clause} → ${c.setting} — ${c.scenario}`, c.check);
+    });
+});
