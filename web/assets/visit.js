@@ -397,6 +397,30 @@ function lateForm(v) {
   );
 }
 
+// Thames View 3.4: wait at the door no longer than the policy says, then record "no one home".
+let waitTimer = null;
+function doorWait(v, minutes) {
+  clearInterval(waitTimer);
+  const until = new Date(new Date(v.arrivedAt).getTime() + minutes * 60_000);
+  const p = h('p', { id: 'door-wait', 'aria-live': 'polite' });
+  const tick = () => {
+    const left = until.getTime() - Date.now();
+    if (left > 0) {
+      p.className = '';
+      p.removeAttribute('role');
+      p.textContent = `At the door since ${fmtTime(v.arrivedAt)}: wait at most ${minutes} minutes (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).`;
+    } else {
+      p.className = 'warning';
+      p.setAttribute('role', 'alert');
+      p.textContent = `${minutes} minutes have passed at the door: record "No one home" below (or cancel the visit), then come back safe.`;
+      clearInterval(waitTimer);
+    }
+  };
+  tick();
+  waitTimer = setInterval(tick, 15_000);
+  return p;
+}
+
 /** The office sees a visit's safe word only on demand (audited): the word a worker says to signal danger. */
 function safeWordButton() {
   const out = h('strong', { id: 'safe-word', 'aria-live': 'polite' });
@@ -602,6 +626,7 @@ async function load() {
           : null,
       ),
     );
+    if (d.rules.maxWaitMinutes && v.arrivedAt && !v.outcome) parts.push(doorWait(v, d.rules.maxWaitMinutes));
     if (can('reveal-safe-word')) parts.push(safeWordButton());
     if (can('running-late')) parts.push(lateForm(v));
     parts.push(
