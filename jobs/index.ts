@@ -3,6 +3,7 @@ import { retryClassOf } from '../src/errors.ts';
 import type { DoorstepCatalog } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { Handlers, JobHandler } from '../src/queue/worker-host.ts';
+import { failPendingNotification } from '../src/store/notify.ts';
 import { deliverRecord } from './deliver-record.ts';
 import { escalate } from './escalate.ts';
 import { evaluateTriggers } from './evaluate-triggers.ts';
@@ -17,22 +18,26 @@ import { watchVisits } from './watch-visits.ts';
  * same thing again fails the same way (an unknown school, refused credentials, a malformed answer).
  * Anything else — a transient error, or a value that is not ours — keeps the catalog's retries.
  */
-export function retriedByClass<P>(handler: JobHandler<P, JobDeps>): JobHandler<P, JobDeps> {
+export function retriedByClass<P>(
+  handler: JobHandler<P, JobDeps>,
+  onGiveUp?: (payload: P, reason: string, deps: JobDeps) => Promise<void>,
+): JobHandler<P, JobDeps> {
   return async (payload, run, deps) => {
     try {
       return await handler(payload, run, deps);
     } catch (err) {
       if (retryClassOf(err) === 'transient') throw err;
       const e = err as Error & { code: string };
+      await onGiveUp?.(payload, e.message, deps);
       throw new UnrecoverableError(`${e.code}: ${e.message}`);
     }
   };
 }
 
 /**
- * Job name → handler. The alarm path's jobs (escalate, notify, watch-visits) decide their own
- * retries: notify records a failure on its last try only, and an escalation step is re-checked
- * against the alarm's state on every try.
+ * Job name → handler. A notification given up on is marked failed (the handler marks it so only on
+ * its last try). The alarm path's escalate and watch-visits decide their own retries: each step is
+ * re-checked against the alarm's or the visit's state on every try.
  */
 export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   heartbeat: retriedByClass(heartbeat),
@@ -41,6 +46,8 @@ export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   'deliver-record': retriedByClass(deliverRecord),
   'relay-outbox': retriedByClass(relayOutbox),
   escalate,
-  notify,
+  notify: retriedByClass(notify, (payload, reason, deps) =>
+    failPendingNotification(deps.db, payload.notificationId, reason),
+  ),
   'watch-visits': watchVisits,
 };

@@ -1,4 +1,5 @@
 import type * as z from 'zod';
+import { failureOf, unreachable } from '../../src/core/outbound-http.ts';
 import { type DoorstepError, doorstepError } from '../../src/errors.ts';
 import { MAX_API_PAGE_BYTES } from './field-limits.ts';
 
@@ -17,14 +18,6 @@ export interface HttpSettings {
 }
 
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
-  if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
-}
 
 /**
  * GET a JSON document from an MIS API and validate it. Retries 429 (honouring Retry-After) and
@@ -54,21 +47,22 @@ export async function getJson<S extends z.ZodType>(
     } catch (err) {
       last = doorstepError(
         'MIS_UNAVAILABLE',
-        `${label}: ${(err as Error).name === 'TimeoutError' ? 'timed out' : (err as Error).message}`,
+        `${label}: ${unreachable(err).timedOut ? 'timed out' : (err as Error).message}`,
         { cause: err },
       );
       if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
       continue;
     }
-    if (res.status === 401 || res.status === 403) {
+    const failure = failureOf(res);
+    if (failure?.kind === 'auth') {
       await res.body?.cancel();
       throw doorstepError(
         'MIS_AUTH',
         `${label}: HTTP ${res.status} — the credentials were refused; check the school's MIS username/password or token`,
       );
     }
-    if (res.status === 429) {
-      const wait = retryAfterMs(res.headers.get('retry-after')) ?? 1000 * 2 ** (attempt - 1);
+    if (failure?.kind === 'rate-limited') {
+      const wait = failure.retryAfterMs ?? 1000 * 2 ** (attempt - 1);
       await res.body?.cancel();
       last = doorstepError(
         'MIS_RATE_LIMITED',
@@ -80,7 +74,7 @@ export async function getJson<S extends z.ZodType>(
       }
       throw last;
     }
-    if (res.status >= 500) {
+    if (failure?.kind === 'unavailable') {
       await res.body?.cancel();
       last = doorstepError('MIS_UNAVAILABLE', `${label}: HTTP ${res.status}`);
       if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));

@@ -1,4 +1,4 @@
-import { retryAfterMs } from '../mis/http.ts';
+import { failureOf, unreachable } from '../../src/core/outbound-http.ts';
 import { RecordDeliveryError } from './types.ts';
 
 export interface SinkResponse {
@@ -7,8 +7,8 @@ export interface SinkResponse {
 }
 
 /**
- * One HTTP exchange with a record sink, classified: network errors and timeouts are retryable with
- * backoff; a 429 carries its Retry-After; 401/403 never retry. Callers decide what 2xx/409/422 mean.
+ * One HTTP exchange with a record sink, classified by `failureOf` (src/core/outbound-http.ts): network
+ * errors, timeouts and 5xx are retryable with backoff; a 429 carries its Retry-After; 401/403 never retry. Callers decide what 2xx/409/422 mean.
  */
 export async function sinkFetch(
   url: string,
@@ -19,12 +19,12 @@ export async function sinkFetch(
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs) });
   } catch (err) {
-    const e = err as Error & { cause?: { code?: string } };
-    const why =
-      e.name === 'TimeoutError' ? `no answer within ${init.timeoutMs} ms` : (e.cause?.code ?? e.message);
+    const u = unreachable(err);
+    const why = u.timedOut ? `no answer within ${init.timeoutMs} ms` : u.reason;
     throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' });
   }
-  if (res.status === 401 || res.status === 403) {
+  const failure = failureOf(res);
+  if (failure?.kind === 'auth') {
     await res.body?.cancel();
     throw new RecordDeliveryError(
       `${what}: HTTP ${res.status} — the token was refused; check the school's credentials`,
@@ -32,12 +32,12 @@ export async function sinkFetch(
       res.status,
     );
   }
-  if (res.status === 429) {
+  if (failure?.kind === 'rate-limited') {
     await res.body?.cancel();
-    const delayMs = retryAfterMs(res.headers.get('retry-after')) ?? 5000;
+    const delayMs = failure.retryAfterMs ?? 5000;
     throw new RecordDeliveryError(`${what}: HTTP 429 rate limited`, { retry: 'after', delayMs }, 429);
   }
-  if (res.status >= 500) {
+  if (failure?.kind === 'unavailable') {
     await res.body?.cancel();
     throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status);
   }

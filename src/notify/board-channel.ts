@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { CheckResult } from '../core/checks.ts';
 import { insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
+import { probeBoardEvents } from '../store/notify.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 
 /** The office board: a board event (kept for catch-up) and the live push to open boards. */
@@ -19,7 +20,7 @@ export class BoardChannel implements Channel {
 
   async check(): Promise<CheckResult> {
     try {
-      await this.db.query('SELECT 1 FROM board_events LIMIT 1');
+      await probeBoardEvents(this.db);
       return { name: 'channel:board', ok: true, detail: 'board events can be written' };
     } catch (err) {
       return { name: 'channel:board', ok: false, detail: (err as Error).message };

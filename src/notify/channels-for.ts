@@ -1,10 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
 import type { Db } from '../store/db.ts';
+import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
 import { BoardChannel } from './board-channel.ts';
 import type { Channel } from './channel.ts';
 import { EmailChannel } from './email-channel.ts';
-import { ChatWebhookChannel, SignedWebhookChannel, SmsChannel } from './http-channels.ts';
+import {
+  ChatWebhookChannel,
+  type RecipientReceipts,
+  SignedWebhookChannel,
+  SmsChannel,
+} from './http-channels.ts';
 
 /** The channels a school has configured, by kind (the board always). */
 export function channelsFor(
@@ -19,7 +25,14 @@ export function channelsFor(
   ]);
   const c = school.channels;
   if (c.sms)
-    channels.set('sms', new SmsChannel(c.sms, (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : []))));
+    channels.set(
+      'sms',
+      new SmsChannel(
+        c.sms,
+        (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
+        storedReceipts(deps.db),
+      ),
+    );
   if (c.email)
     channels.set(
       'email',
@@ -30,4 +43,12 @@ export function channelsFor(
     channels.set('google-chat', new ChatWebhookChannel('google-chat', c['google-chat'].url));
   if (c.webhook) channels.set('webhook', new SignedWebhookChannel(c.webhook));
   return channels;
+}
+
+/** Per-recipient receipts in the store (notification_recipients). */
+function storedReceipts(db: Db): RecipientReceipts {
+  return {
+    sent: (id) => recipientReceipts(db, id),
+    record: (id, key, receipt) => recordRecipientReceipt(db, id, key, receipt),
+  };
 }

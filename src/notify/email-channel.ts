@@ -1,6 +1,7 @@
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { CheckResult } from '../core/checks.ts';
 import type { Secret } from '../core/secret.ts';
+import { doorstepError } from '../errors.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import { alarmMessage } from './message.ts';
 
@@ -34,7 +35,8 @@ export class EmailChannel implements Channel {
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
     const to = this.addresses(group);
-    if (to.length === 0) throw new Error(`email: no addresses in contacts group "${group}"`);
+    if (to.length === 0)
+      throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
     const info = await this.transport.sendMail({
       from: this.from,
       to,

@@ -1,30 +1,88 @@
+import { createHash } from 'node:crypto';
 import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
 import type { CheckResult } from '../core/checks.ts';
+import { failureOf, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
+import { doorstepError } from '../errors.ts';
 import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
 import { alarmMessage } from './message.ts';
 
+const CHANNEL_ERROR = {
+  auth: 'CHANNEL_AUTH',
+  refused: 'CHANNEL_REFUSED',
+  'rate-limited': 'CHANNEL_UNAVAILABLE',
+  unavailable: 'CHANNEL_UNAVAILABLE',
+  unreachable: 'CHANNEL_UNAVAILABLE',
+} as const;
+
+/**
+ * One POST to a channel's service, its failure read by `failureOf` like every outbound call: 401/403
+ * is a configuration fault (never retried), another 4xx permanent, 429, 5xx and no answer transient.
+ */
 async function post(url: string, init: RequestInit, what: string): Promise<Response> {
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  if (res.status >= 300) {
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  } catch (err) {
+    const u = unreachable(err);
+    throw doorstepError(
+      'CHANNEL_UNAVAILABLE',
+      `${what}: ${u.timedOut ? 'no answer within 10 s' : u.reason}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const failure =
+    failureOf(res, { refuse4xx: true }) ?? (res.status >= 300 ? { kind: 'refused' as const } : undefined);
+  if (failure) {
     const text = await res.text().catch(() => '');
-    throw new Error(`${what}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    throw doorstepError(CHANNEL_ERROR[failure.kind], `${what}: HTTP ${res.status} ${text.slice(0, 200)}`);
   }
   return res;
 }
 
-/** SMS through a Twilio-compatible API (`POST …/2010-04-01/Accounts/{sid}/Messages.json`), one per phone. */
+/** A recipient's key in the store: a hash of the notification and the address, never the address. */
+function recipientKey(notificationId: string, address: string): string {
+  return createHash('sha256').update(`${notificationId}\n${address}`).digest('hex').slice(0, 32);
+}
+
+/** What an SMS channel keeps per recipient, so a retry never sends to someone twice. */
+export interface RecipientReceipts {
+  sent(notificationId: string): Promise<Map<string, string>>;
+  record(notificationId: string, key: string, receipt: string): Promise<void>;
+}
+
+/** Receipts kept in memory only (a channel used once, e.g. in a test). */
+export function memoryReceipts(): RecipientReceipts {
+  const kept = new Map<string, Map<string, string>>();
+  return {
+    sent: async (id) => new Map(kept.get(id) ?? []),
+    record: async (id, key, receipt) => {
+      kept.set(id, (kept.get(id) ?? new Map()).set(key, receipt));
+    },
+  };
+}
+
+/**
+ * SMS through a Twilio-compatible API (`POST …/2010-04-01/Accounts/{sid}/Messages.json`), one per
+ * phone; each phone's receipt is kept as it is sent, so a retry after a failure part-way sends only
+ * to the phones not yet reached.
+ */
 export class SmsChannel implements Channel {
   readonly kind = 'sms';
   private readonly o: { baseUrl: string; accountSid: string; authToken: Secret; from: string };
   private readonly phones: (group: string) => string[];
+  private readonly receipts: RecipientReceipts;
 
   constructor(
     o: { baseUrl: string; accountSid: string; authToken: Secret; from: string },
     phones: (group: string) => string[],
+    receipts: RecipientReceipts = memoryReceipts(),
   ) {
     this.o = o;
     this.phones = phones;
+    this.receipts = receipts;
   }
 
   async check(): Promise<CheckResult> {
@@ -48,10 +106,19 @@ export class SmsChannel implements Channel {
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
     const to = this.phones(group);
-    if (to.length === 0) throw new Error(`sms: no phone numbers in contacts group "${group}"`);
+    if (to.length === 0)
+      throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
     const auth = `Basic ${Buffer.from(`${this.o.accountSid}:${this.o.authToken.reveal()}`).toString('base64')}`;
+    // Each phone is sent to once: one that failed part-way is retried from where it stopped.
+    const sent = await this.receipts.sent(n.id);
     const ids: string[] = [];
     for (const phone of to) {
+      const key = recipientKey(n.id, phone);
+      const earlier = sent.get(key);
+      if (earlier !== undefined) {
+        ids.push(earlier);
+        continue;
+      }
       const res = await post(
         `${this.o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.o.accountSid)}/Messages.json`,
         {
@@ -62,7 +129,9 @@ export class SmsChannel implements Channel {
         'sms',
       );
       const body = (await res.json().catch(() => ({}))) as { sid?: string };
-      ids.push(body.sid ?? 'sent');
+      const receipt = body.sid ?? 'sent';
+      await this.receipts.record(n.id, key, receipt);
+      ids.push(receipt);
     }
     return { receipt: `sms ${ids.join(',')}` };
   }

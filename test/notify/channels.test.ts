@@ -5,9 +5,15 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
 import { Secret } from '../../src/core/secret.ts';
+import { retryClassOf } from '../../src/errors.ts';
 import type { Notification } from '../../src/notify/channel.ts';
 import { EmailChannel } from '../../src/notify/email-channel.ts';
-import { ChatWebhookChannel, SignedWebhookChannel, SmsChannel } from '../../src/notify/http-channels.ts';
+import {
+  ChatWebhookChannel,
+  memoryReceipts,
+  SignedWebhookChannel,
+  SmsChannel,
+} from '../../src/notify/http-channels.ts';
 
 const n: Notification = {
   id: '42',
@@ -81,6 +87,61 @@ describe('notification channels', () => {
       () => ['+447700900001'],
     );
     await expect(one.send(n)).rejects.toThrow('sms: HTTP 503 down');
+  });
+
+  it('SMS: a retry after a failure part-way sends only to the phones not yet reached', async () => {
+    const to: string[] = [];
+    nock('https://sms.example.test')
+      .post(
+        '/2010-04-01/Accounts/AC1/Messages.json',
+        (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
+      )
+      .reply(201, { sid: 'SM-first' })
+      .post(
+        '/2010-04-01/Accounts/AC1/Messages.json',
+        (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
+      )
+      .reply(503, 'busy')
+      .post(
+        '/2010-04-01/Accounts/AC1/Messages.json',
+        (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
+      )
+      .reply(201, { sid: 'SM-second' });
+    const receipts = memoryReceipts();
+    const settings = {
+      baseUrl: 'https://sms.example.test',
+      accountSid: 'AC1',
+      authToken: new Secret('t', 'env:T'),
+      from: '+44',
+    };
+    const phones = () => ['+447700900001', '+447700900002'];
+    const failed = await new SmsChannel(settings, phones, receipts).send(n).catch((e: unknown) => e);
+    expect(retryClassOf(failed)).toBe('transient');
+    expect(await new SmsChannel(settings, phones, receipts).send(n)).toEqual({
+      receipt: 'sms SM-first,SM-second',
+    });
+    expect(to).toEqual(['+447700900001', '+447700900002', '+447700900002']);
+  });
+
+  it('channels read HTTP failures as every outbound call does: refused credentials are not retried', async () => {
+    nock('https://chat.example.test')
+      .post('/hook')
+      .reply(401, 'no')
+      .post('/hook')
+      .reply(429, 'slow')
+      .post('/hook')
+      .reply(400, 'bad');
+    const chat = new ChatWebhookChannel('teams', new Secret('https://chat.example.test/hook', 'env:T'));
+    const codes = [];
+    for (let i = 0; i < 3; i++) {
+      const err = await chat.send(n).catch((e: unknown) => e);
+      codes.push([(err as { code?: string }).code, retryClassOf(err)]);
+    }
+    expect(codes).toEqual([
+      ['DOORSTEP_CHANNEL_AUTH', 'config'],
+      ['DOORSTEP_CHANNEL_UNAVAILABLE', 'transient'],
+      ['DOORSTEP_CHANNEL_REFUSED', 'permanent'],
+    ]);
   });
 
   it('Teams and Google Chat: a JSON text post to the incoming webhook', async () => {
