@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
+import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
 import { boardState } from '../../store/board-state.ts';
@@ -21,6 +22,7 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const state = await boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
       return {
         ...state,
+        eventTypes: BOARD_EVENT_TYPES,
         resolutionReasons: PERSON_RESOLUTION_REASONS.map((value) => ({
           value,
           label: RESOLUTION_REASONS[value],
@@ -28,6 +30,11 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       };
     },
   );
+
+  /** The board events the stream sends: the page listens for exactly these. */
+  app.get('/api/board/event-types', { config: { access: BOARD_ROLES } }, async () => ({
+    eventTypes: BOARD_EVENT_TYPES,
+  }));
 
   const alarmSchool = async (req: { user: import('../../store/users.ts').User | null }, id: string) => {
     const { rows } = await deps.db.query<{ school_id: string }>(

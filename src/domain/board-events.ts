@@ -1,0 +1,28 @@
+/**
+ * What the office board hears about (the `type` of a board event, and the SSE event name its stream
+ * sends). The board's page takes this list from the server (`/api/board/event-types`), so an event
+ * added here refreshes open boards without touching the page; `test/http/board-event-types.test.ts`
+ * holds every board event the sources write to it.
+ */
+export const BOARD_EVENT_TYPES = [
+  'alarm.raised',
+  'alarm.escalated',
+  'alarm.acknowledged',
+  'alarm.resolved',
+  'alarm.reopened',
+  'visit.requested',
+  'visit.risk-assessed',
+  'visit.authorised',
+  'visit.departed',
+  'visit.arrived',
+  'visit.checked-in',
+  'visit.running-late',
+  'visit.returned',
+  'visit.follow-up-done',
+  'visit.completed',
+  'visit.cancelled',
+  'ingest.disconnected',
+  'ingest.restored',
+] as const;
+
+export type BoardEventType = (typeof BOARD_EVENT_TYPES)[number];
