@@ -16,25 +16,8 @@ import {
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
 // every reconnect) re-reads the board, and EventSource resends Last-Event-ID so none is missed.
 
-const EVENT_TYPES = [
-  'alarm.raised',
-  'alarm.escalated',
-  'alarm.acknowledged',
-  'alarm.resolved',
-  'visit.requested',
-  'visit.authorised',
-  'visit.departed',
-  'visit.checked-in',
-  'visit.returned',
-  'visit.completed',
-  'visit.cancelled',
-  'ingest.disconnected',
-  'ingest.restored',
-  'alarm.reopened',
-  'visit.arrived',
-  'visit.running-late',
-  'visit.follow-up-done',
-];
+// The server's board event types (src/domain/board-events.ts): a new one refreshes the board too.
+const EVENT_TYPES = (await api('GET', '/api/board/event-types').catch(() => null))?.eventTypes ?? [];
 const state = { school: null, data: null, source: null, lastEventId: null, eventsSeen: 0, connected: false };
 window.doorstepBoard = state;
 const msg = document.getElementById('message');
