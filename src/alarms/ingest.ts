@@ -150,8 +150,14 @@ interface Waiting {
   reject: (err: unknown) => void;
 }
 
-/** How many groups of one lane may be in the database at once, and how large a group may grow. */
-const GROUPS_IN_FLIGHT = 2;
+/**
+ * How many groups may be in the database at once (alarms; reports), and how large a group may grow.
+ * Several in flight: a group stuck behind a slow WAL flush does not hold up the next alarm (the
+ * database flushes concurrent commits together anyway); few enough to leave the pool's other
+ * connections to the escalation workers.
+ */
+const ALARM_GROUPS_IN_FLIGHT = 4;
+const REPORT_GROUPS_IN_FLIGHT = 2;
 const MAX_GROUP = 500;
 
 /**
@@ -169,9 +175,11 @@ class IngestGroups {
   private inFlight = 0;
   private scheduled = false;
   private readonly db: Db;
+  private readonly slots: number;
 
-  constructor(db: Db) {
+  constructor(db: Db, slots: number) {
     this.db = db;
+    this.slots = slots;
   }
 
   add(deps: IngestDeps, write: IngestWrite): Promise<WriteResult> {
@@ -182,12 +190,12 @@ class IngestGroups {
   }
 
   private kick(): void {
-    if (this.scheduled || this.inFlight >= GROUPS_IN_FLIGHT || this.waiting.length === 0) return;
+    if (this.scheduled || this.inFlight >= this.slots || this.waiting.length === 0) return;
     // Let the messages already read from the socket join this group (they are handled a tick apart).
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      if (this.inFlight >= GROUPS_IN_FLIGHT || this.waiting.length === 0) return;
+      if (this.inFlight >= this.slots || this.waiting.length === 0) return;
       const group = this.waiting.splice(0, MAX_GROUP);
       this.inFlight++;
       void this.run(group).finally(() => {
@@ -315,7 +323,10 @@ const lanes = new WeakMap<Db, { alarms: IngestGroups; reports: IngestGroups }>()
 function groupFor(db: Db, isAlarm: boolean): IngestGroups {
   let l = lanes.get(db);
   if (!l) {
-    l = { alarms: new IngestGroups(db), reports: new IngestGroups(db) };
+    l = {
+      alarms: new IngestGroups(db, ALARM_GROUPS_IN_FLIGHT),
+      reports: new IngestGroups(db, REPORT_GROUPS_IN_FLIGHT),
+    };
     lanes.set(db, l);
   }
   return isAlarm ? l.alarms : l.reports;

@@ -137,7 +137,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     const flaky: Db = {
       ...db,
       query: async (sql, params) => {
-        if (sql.includes('INSERT INTO fob_events') && failures < 6) {
+        if (/INSERT INTO fob_events|write_fob_/.test(sql) && failures < 6) {
           failures++;
           throw new Error('database unavailable (simulated)');
         }
