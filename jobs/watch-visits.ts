@@ -1,11 +1,10 @@
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
-import { type EscalationPolicy, policyFor } from '../src/domain/escalation/ladder.ts';
-import { type DueVisitAlarm, dueVisitAlarms } from '../src/domain/visits/watch.ts';
+import { policyFor } from '../src/domain/escalation/ladder.ts';
+import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { addTimeline, reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
-import { appendAudit } from '../src/store/audit.ts';
+import { raiseVisitAlarm, reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import { toVisit } from '../src/store/visits.ts';
@@ -52,14 +51,17 @@ export async function watchVisits(
         const v = toVisit(r);
         for (const due of dueVisitAlarms(v, rules, now)) {
           keys.push(due.dedupKey);
-          const id = await raiseVisitAlarm(
-            tx,
-            school.id,
-            v.id,
-            (r.lead_staff_id as string | null) ?? null,
-            due,
-            policyFor(school.escalation, due.type),
-          );
+          const id = await raiseVisitAlarm(tx, {
+            schoolId: school.id,
+            visitId: v.id,
+            staffId: (r.lead_staff_id as string | null) ?? null,
+            type: due.type,
+            dedupKey: due.dedupKey,
+            raisedAt: due.dueAt,
+            policy: policyFor(school.escalation, due.type),
+            what: `alarm raised: ${due.type === 'overdue_visit' ? 'visit overdue' : 'check-in missed'}`,
+            actor: 'system:visit-watcher',
+          });
           if (id) {
             raised++;
             events.push(
@@ -110,37 +112,6 @@ async function reopenAcknowledgements(deps: JobDeps, now: Date): Promise<number>
         { jobId: `escalate-${a.id}-${a.resumeStep}-r${a.reopened}` },
       );
   return reopened.length;
-}
-
-async function raiseVisitAlarm(
-  tx: Queryable,
-  schoolId: string,
-  visitId: string,
-  staffId: string | null,
-  due: DueVisitAlarm,
-  policy: EscalationPolicy,
-): Promise<string | null> {
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO alarms (school_id, visit_id, dedup_key, device_id, staff_id, unknown_device, type, status, raised_at, policy)
-     VALUES ($1, $2, $3, NULL, $4, false, $5, 'open', $6, $7) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
-    [schoolId, visitId, due.dedupKey, staffId, due.type, due.dueAt, JSON.stringify(policy)],
-  );
-  const id = rows[0] ? String(rows[0].id) : null;
-  if (!id) return null;
-  await addTimeline(
-    tx,
-    id,
-    `alarm raised: ${due.type === 'overdue_visit' ? 'visit overdue' : 'check-in missed'}`,
-  );
-  await appendAudit(tx, {
-    actor: 'system:visit-watcher',
-    action: 'alarm.raised',
-    schoolId,
-    entityType: 'alarm',
-    entityId: id,
-    after: { type: due.type, visit: visitId, key: due.dedupKey },
-  });
-  return id;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
+import { policyFor } from '../domain/escalation/ladder.ts';
 import { type Actor, decide, type Effect, type VisitAction } from '../domain/visits/lifecycle.ts';
 import {
   departureFindings,
@@ -15,7 +16,7 @@ import { doorstepError } from '../errors.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
-import { addTimeline, resolve } from '../store/alarm-state.ts';
+import { addTimeline, raiseVisitAlarm, resolve } from '../store/alarm-state.ts';
 import { appendAudit } from '../store/audit.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
@@ -599,6 +600,43 @@ export async function runningLate(
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.running-late', { visitId }));
   });
+}
+
+/**
+ * "I need help" from the phone page: an SOS alarm for the visit, raised as a fob SOS would be (the
+ * school's `sos` ladder, the board at once, escalation), with the browser's position when the worker
+ * allowed it. Each press is its own alarm.
+ */
+export async function askForHelp(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  location: { lat: number; lon: number; accuracyM: number | null } | null,
+): Promise<string> {
+  const now = deps.now();
+  const alarmId = await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'help');
+    const school = schoolOf(deps.config, v.schoolId);
+    const id = await raiseVisitAlarm(tx, {
+      schoolId: v.schoolId,
+      visitId,
+      staffId: user.staffId,
+      type: 'sos',
+      dedupKey: `visit:${visitId}:help:${user.id}:${now.toISOString()}`,
+      raisedAt: now,
+      policy: policyFor(school.escalation, 'sos'),
+      what: `alarm raised: sos — ${user.displayName} pressed "I need help" on the phone page`,
+      actor: `user:${user.id}`,
+      location,
+    });
+    events.push(
+      await insertBoardEvent(tx, v.schoolId, 'alarm.raised', { alarmId: id, type: 'sos', visitId }),
+    );
+    return id!;
+  });
+  await deps.producer?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
+  return alarmId;
 }
 
 /** The safe word of a visit out, for the office to recognise on the phone: audited, never listed or logged. */

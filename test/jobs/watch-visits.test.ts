@@ -19,6 +19,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import {
+  askForHelp,
   cancelVisit,
   departVisit,
   recordOutcome,
@@ -329,6 +330,25 @@ describe('the visit watcher', () => {
     const again = await escalate(job!.data, run('escalate'), deps);
     expect(again.outcome).toBe('level 2 notified');
     await returnVisit(vdeps, lead, id);
+  });
+
+  it('"I need help" on the phone page raises an SOS for the visit, with the position, and starts its ladder; only someone on the visit may press it', async () => {
+    const id = await departed('hampton', 90);
+    const office = await addUser(db, `office-${Date.now()}`, ['office']);
+    await expect(askForHelp(vdeps, office, id, null)).rejects.toMatchObject({ code: 'DOORSTEP_FORBIDDEN' });
+    const alarmId = await askForHelp(vdeps, lead, id, { lat: 53.8, lon: -1.55, accuracyM: 20 });
+    const { rows } = await db.query(
+      'SELECT type, status, visit_id::text AS visit_id, staff_id, location FROM alarms WHERE id = $1',
+      [alarmId],
+    );
+    expect(rows[0]).toEqual({
+      type: 'sos',
+      status: 'open',
+      visit_id: id,
+      staff_id: 'st-lead',
+      location: { lat: 53.8, lon: -1.55, accuracyM: 20 },
+    });
+    expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
   });
 
   it('links an SOS from a fob to the visit its wearer is on (the board shows the visit address)', async () => {

@@ -397,6 +397,73 @@ function lateForm(v) {
   );
 }
 
+// What the office sees, the worker sees: a missed check-in or an overdue return is a banner (with a
+// vibration where the phone allows), and the next deadline counts down.
+let countdown = null;
+function outBanner(d) {
+  clearInterval(countdown);
+  const v = d.visit;
+  const missed = d.alarms.filter((a) => a.type === 'missed_check_in');
+  const overdue = d.alarms.filter((a) => a.type === 'overdue_visit');
+  const help = d.alarms.filter((a) => a.type === 'sos');
+  const lines = [];
+  if (help.length) lines.push('Help is on its way: the office has your alarm.');
+  if (missed.length)
+    lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
+  if (overdue.length)
+    lines.push(
+      'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
+    );
+  const clock = h('p', { id: 'next-deadline', 'aria-live': 'off' });
+  const tick = () => {
+    const parts = [];
+    if (d.nextAlarmAt) parts.push(`Next check-in due by ${fmtTime(d.nextAlarmAt)} (${left(d.nextAlarmAt)})`);
+    if (v.expectedReturnAt)
+      parts.push(`back by ${fmtTime(v.expectedReturnAt)} (${left(v.expectedReturnAt)})`);
+    clock.textContent = parts.join(' · ');
+  };
+  tick();
+  countdown = setInterval(tick, 15_000);
+  if (lines.length && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  return h(
+    'section',
+    {
+      id: 'out-banner',
+      class: lines.length ? 'ingest-down' : '',
+      ...(lines.length ? { role: 'alert' } : {}),
+    },
+    lines.map((l) => h('p', {}, h('strong', {}, l))),
+    clock,
+  );
+}
+function left(iso) {
+  const ms = new Date(iso).getTime() - Date.now();
+  if (ms <= 0) return 'now';
+  const m = Math.round(ms / 60_000);
+  return m < 60 ? `in ${m} min` : `in ${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "I need help": an SOS alarm for this visit, with the phone's position if the worker allows it. */
+async function askForHelp() {
+  const position = await new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve(null);
+    navigator.geolocation.getCurrentPosition(
+      (p) =>
+        resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracyM: p.coords.accuracy ?? null }),
+      () => resolve(null),
+      { timeout: 5000, maximumAge: 60_000 },
+    );
+  });
+  await post('help', { location: position }, 'Help requested: the office has your alarm and will call you.');
+}
+
+// While the worker is out the page re-reads every 20 s (a form being filled in is kept).
+let poll = null;
+function keepFresh(out) {
+  clearInterval(poll);
+  if (out) poll = setInterval(() => load().catch(() => {}), 20_000);
+}
+
 // Thames View 3.4: wait at the door no longer than the policy says, then record "no one home".
 let waitTimer = null;
 function doorWait(v, minutes) {
@@ -582,6 +649,27 @@ async function load() {
     if (can('depart')) parts.push(departForm(d));
   }
   if (d.out) {
+    parts.push(outBanner(d));
+    parts.push(
+      h(
+        'div',
+        { class: 'big-actions' },
+        can('help')
+          ? h(
+              'button',
+              { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp() },
+              'I need help',
+            )
+          : null,
+        d.officePhone
+          ? h(
+              'a',
+              { class: 'button big', href: `tel:${d.officePhone.replace(/\s+/g, '')}` },
+              'Call the office',
+            )
+          : null,
+      ),
+    );
     parts.push(
       h(
         'p',
@@ -593,6 +681,13 @@ async function load() {
         v.outcome ? '; outcome recorded' : '',
         v.status === 'cancelled' ? '; visit cancelled' : '',
         '. Watched until back safe.',
+      ),
+      h(
+        'p',
+        {},
+        'With ',
+        d.partnerName ? bdi(d.partnerName) : 'nobody',
+        d.leadName && d.leadName !== s.user.displayName ? [' (lead: ', bdi(d.leadName), ')'] : '',
       ),
     );
     parts.push(
@@ -629,10 +724,13 @@ async function load() {
     if (d.rules.maxWaitMinutes && v.arrivedAt && !v.outcome) parts.push(doorWait(v, d.rules.maxWaitMinutes));
     if (can('reveal-safe-word')) parts.push(safeWordButton());
     if (can('running-late')) parts.push(lateForm(v));
+    parts.push(risks(d));
+  }
+  // The slip stays reachable from leaving until the outcome is done (and after, when no one was home).
+  if (v.departedAt && (!v.outcome || v.outcome.noOneHome))
     parts.push(
       h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
     );
-  }
   if (v.status === 'returned') parts.push(h('p', {}, `Back safe at ${fmtTime(v.returnedAt)}.`));
   if (can('record-outcome')) parts.push(outcomeForm());
   if (v.outcome) {
@@ -644,10 +742,6 @@ async function load() {
         `${v.status === 'completed' ? `Completed ${fmtDateTime(v.completedAt)}` : 'Outcome recorded'}: ${o.noOneHome ? 'no one home' : o.childSeen ? 'child seen' : 'child NOT seen'}.`,
       ),
     );
-    if (o.noOneHome && !d.out)
-      parts.push(
-        h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
-      );
     if (!o.childSeen && v.followUpDoneAt)
       parts.push(h('p', {}, `Follow-up recorded ${fmtDateTime(v.followUpDoneAt)}.`));
   }
@@ -669,6 +763,7 @@ async function load() {
       ),
     );
   replaceKeepingInput(content, parts);
+  keepFresh(d.out);
 }
 
 async function main() {

@@ -25,6 +25,7 @@ export const VISIT_ACTIONS = [
   'arrive',
   'check-in',
   'running-late',
+  'help',
   'back-safe',
   'record-outcome',
   'cancel',
@@ -135,6 +136,12 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     who: (a, v) => onVisit(a, v) || staffRole(a),
     refusal: 'only the people on the visit, or the office for them, set a new return time',
     effect: () => ({ ...keep, clears: ['overdue_visit'], clearedAs: 'worker_safe_running_late' }),
+  },
+  help: {
+    from: (v) => isOut(v),
+    who: (a, v) => onVisit(a, v),
+    refusal: 'only the people on the visit ask for help from it',
+    effect: () => keep,
   },
   'back-safe': {
     from: (v) => isOut(v),

@@ -3,7 +3,9 @@ import * as z from 'zod';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { departureFindings, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
+import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
+import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { searchPupils } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
@@ -18,6 +20,7 @@ import {
 import {
   actorOf,
   arriveVisit,
+  askForHelp,
   assessRisk,
   authoriseVisit,
   cancelVisit,
@@ -160,7 +163,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       'SELECT name, relationship, phone FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY priority',
       [v.schoolId, v.pupilMisId],
     );
-    const staff = await usersOfSchool(deps.db, v.schoolId);
+    const staffAll = await usersOfSchool(deps.db, v.schoolId);
+    const staff = staffAll;
     const now = deps.now();
     const user = userOf(req);
     const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
@@ -169,6 +173,13 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
       out: isOut(v),
       actions: allowedActions(lifecycleOf(v), actorOf(user), rules),
+      /** Its alarms not yet resolved: the phone page tells the worker what the office sees. */
+      alarms: await openAlarmsOfVisit(deps.db, v.id),
+      /** When the watcher next raises something unless the worker checks in or is back. */
+      nextAlarmAt: nextVisitCheck(v, rules, now)?.toISOString() ?? null,
+      partnerName: staffAll.find((x) => x.id === v.partnerUserId)?.displayName ?? null,
+      leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
+      officePhone: deps.config.schools.find((x) => x.id === v.schoolId)?.phone ?? null,
       pupil: pupil[0] ?? null,
       contacts,
       addressFlags: flags,
@@ -255,6 +266,21 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     ['safeguarding'],
     z.strictObject({ note: z.string().trim().min(1, { error: 'expected what was done' }).max(1000) }),
     (user, id, b) => followUpDone(deps, user, id, b.note),
+  );
+  step(
+    'help',
+    ['visiting-staff', 'office', 'safeguarding'],
+    z.strictObject({
+      location: z
+        .strictObject({
+          lat: z.number().min(-90).max(90),
+          lon: z.number().min(-180).max(180),
+          accuracyM: z.number().min(0).max(100_000).nullable(),
+        })
+        .nullable()
+        .optional(),
+    }),
+    (user, id, b) => askForHelp(deps, user, id, b.location ?? null),
   );
   app.post<{ Params: { id: string } }>(
     '/api/visits/:id/safe-word',
