@@ -5,7 +5,7 @@ import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
-import { getOutbox, markAttempt, markDelivered, markFailed } from '../src/store/outbox.ts';
+import { getOutbox, markAttempt, markDelivered, markFailed, markPreview } from '../src/store/outbox.ts';
 
 /**
  * deliver-record: one outbox record to its school's sink, under the record's idempotency key.
@@ -29,10 +29,7 @@ export async function deliverRecord(
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
   const sink = sinkFor(school);
   if (sink.kind === 'preview') {
-    await deps.db.query(
-      `UPDATE outbox SET status = 'preview', updated_at = now() WHERE id = $1 AND status = 'pending'`,
-      [row.id],
-    );
+    await markPreview(deps.db, row.id);
     return { status: 'preview' };
   }
   if (deps.limiter && 'ratePerSecond' in school.records) {

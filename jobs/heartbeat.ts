@@ -1,7 +1,7 @@
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { appendAudit } from '../src/store/audit.ts';
+import { appendAudit, auditEntryFor } from '../src/store/audit.ts';
 
 /**
  * Heartbeat: proves the whole path (scheduler → Redis → worker → Postgres) works. One audit entry
@@ -13,11 +13,8 @@ export async function heartbeat(
   deps: JobDeps,
 ): Promise<{ auditId: string | null }> {
   return deps.db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string }>(
-      `SELECT id FROM audit_log WHERE action = 'heartbeat' AND entity_type = 'job' AND entity_id = $1`,
-      [run.id],
-    );
-    if (rows[0]) return { auditId: String(rows[0].id) };
+    const earlier = await auditEntryFor(tx, 'heartbeat', 'job', run.id);
+    if (earlier !== undefined) return { auditId: earlier };
     const auditId = await appendAudit(tx, {
       actor: 'system:heartbeat',
       action: 'heartbeat',

@@ -3,6 +3,7 @@ import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
+import { unresolvedAlarms } from '../store/alarm-lookups.ts';
 import { PERSON_RESOLUTION_REASONS, type PersonResolutionReason, timelineOf } from '../store/alarm-state.ts';
 import { openStore } from '../store/open.ts';
 
@@ -27,19 +28,7 @@ export async function alarmCommand(
   });
   try {
     if (action === 'list') {
-      const { rows } = await db.query<{
-        id: string;
-        school_id: string;
-        type: string;
-        device_id: string;
-        staff_id: string | null;
-        status: string;
-        raised_at: Date;
-      }>(
-        `SELECT id, school_id, type, device_id, staff_id, status, raised_at FROM alarms WHERE status <> 'resolved'
-         ${opts.school ? 'AND school_id = $1' : ''} ORDER BY raised_at`,
-        opts.school ? [opts.school] : [],
-      );
+      const rows = await unresolvedAlarms(db, opts.school);
       out(`${rows.length} alarm(s) not resolved`);
       for (const r of rows)
         out(

@@ -3,6 +3,7 @@ import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import { openStore } from '../store/open.ts';
+import { pupilExists } from '../store/pupils.ts';
 import { recordLeaveRefusal } from '../store/triggers.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
@@ -29,11 +30,8 @@ export async function leaveRefusedCommand(
     ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
   });
   try {
-    const { rowCount } = await db.query('SELECT 1 FROM pupils WHERE school_id = $1 AND mis_id = $2', [
-      school.id,
-      opts.pupil,
-    ]);
-    if (rowCount === 0) throw doorstepError('USAGE', `--pupil: no pupil "${opts.pupil}" at ${school.id}`);
+    if (!(await pupilExists(db, school.id, opts.pupil)))
+      throw doorstepError('USAGE', `--pupil: no pupil "${opts.pupil}" at ${school.id}`);
     const id = await db.transaction((tx) =>
       recordLeaveRefusal(tx, {
         schoolId: school.id,

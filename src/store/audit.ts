@@ -97,3 +97,54 @@ export async function listAudit(db: Queryable, q: AuditQuery = {}): Promise<Audi
     after: r.after,
   }));
 }
+
+/** The audit page's filter; `scope` limits an admin of some schools to theirs and their accounts'. */
+export interface AuditPageQuery {
+  school?: string | undefined;
+  actionPrefix?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  before?: string | undefined;
+  limit?: number | undefined;
+  scope?: { schools: readonly string[]; managedUserIds: readonly string[] } | undefined;
+}
+
+/** Audit entries for the audit page, newest first, with the acting account's display name. */
+export async function auditPage(db: Queryable, q: AuditPageQuery): Promise<Record<string, unknown>[]> {
+  const managed = q.scope?.managedUserIds ?? [];
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT a.id, a.at, a.actor, u.display_name AS actor_name, a.action, a.school_id, a.entity_type, a.entity_id, a.before, a.after
+     FROM audit_log a LEFT JOIN users u ON 'user:' || u.id = a.actor
+     WHERE ($1::text IS NULL OR a.school_id = $1) AND ($2::text IS NULL OR starts_with(a.action, $2))
+       AND ($3::date IS NULL OR a.at >= $3::date) AND ($4::date IS NULL OR a.at < $4::date + 1)
+       AND ($5::bigint IS NULL OR a.id < $5)
+       AND ($6::text[] IS NULL OR a.school_id = ANY($6) OR (a.school_id IS NULL AND (
+             a.actor = ANY($7) OR (a.entity_type = 'user' AND a.entity_id = ANY($8)))))
+     ORDER BY a.id DESC ${q.limit === undefined ? '' : `LIMIT ${Math.trunc(q.limit)}`}`,
+    [
+      q.school ?? null,
+      q.actionPrefix ?? null,
+      q.from ?? null,
+      q.to ?? null,
+      q.before ?? null,
+      q.scope ? q.scope.schools : null,
+      managed.map((id) => `user:${id}`),
+      managed,
+    ],
+  );
+  return rows;
+}
+
+/** The id of the audit entry an action on an entity wrote, if it did (e.g. a job's run). */
+export async function auditEntryFor(
+  db: Queryable,
+  action: string,
+  entityType: string,
+  entityId: string,
+): Promise<string | undefined> {
+  const { rows } = await db.query<{ id: string }>(
+    'SELECT id FROM audit_log WHERE action = $1 AND entity_type = $2 AND entity_id = $3',
+    [action, entityType, entityId],
+  );
+  return rows[0] === undefined ? undefined : String(rows[0].id);
+}

@@ -32,3 +32,12 @@ export async function searchPupils(
   );
   return rows;
 }
+
+/** Whether the school has a pupil with this MIS id. */
+export async function pupilExists(db: Queryable, schoolId: string, misId: string): Promise<boolean> {
+  const { rowCount } = await db.query('SELECT 1 FROM pupils WHERE school_id = $1 AND mis_id = $2', [
+    schoolId,
+    misId,
+  ]);
+  return (rowCount ?? 0) > 0;
+}

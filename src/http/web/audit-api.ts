@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { listAccounts } from '../../auth/accounts.ts';
 import { isTrustWide } from '../../auth/scope.ts';
 import { isIsoDate } from '../../domain/attendance/dates.ts';
+import { auditPage } from '../../store/audit.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const date = z.string().refine(isIsoDate, { error: 'expected a date as YYYY-MM-DD' });
@@ -38,27 +39,15 @@ export function registerAuditApi(app: FastifyInstance, deps: WebDeps): void {
     const admin = userOf(req);
     const scoped = !isTrustWide(admin);
     const managed = scoped ? (await listAccounts(deps.db, admin)).map((u) => u.id) : [];
-    const { rows } = await deps.db.query<Record<string, unknown>>(
-      `SELECT a.id, a.at, a.actor, u.display_name AS actor_name, a.action, a.school_id, a.entity_type, a.entity_id, a.before, a.after
-       FROM audit_log a LEFT JOIN users u ON 'user:' || u.id = a.actor
-       WHERE ($1::text IS NULL OR a.school_id = $1) AND ($2::text IS NULL OR starts_with(a.action, $2))
-         AND ($3::date IS NULL OR a.at >= $3::date) AND ($4::date IS NULL OR a.at < $4::date + 1)
-         AND ($5::bigint IS NULL OR a.id < $5)
-         AND ($6::text[] IS NULL OR a.school_id = ANY($6) OR (a.school_id IS NULL AND (
-               a.actor = ANY($7) OR (a.entity_type = 'user' AND a.entity_id = ANY($8)))))
-       ORDER BY a.id DESC ${limit === 'page' ? `LIMIT ${q.limit}` : ''}`,
-      [
-        q.school ?? null,
-        q.action ?? null,
-        q.from ?? null,
-        q.to ?? null,
-        q.before ?? null,
-        scoped ? admin.schools : null,
-        managed.map((id) => `user:${id}`),
-        managed,
-      ],
-    );
-    return rows;
+    return auditPage(deps.db, {
+      school: q.school,
+      actionPrefix: q.action,
+      from: q.from,
+      to: q.to,
+      before: q.before,
+      limit: limit === 'page' ? q.limit : undefined,
+      scope: scoped ? { schools: admin.schools, managedUserIds: managed } : undefined,
+    });
   };
 
   app.get('/api/audit', { config: { access: ['admin'] } }, async (req) => ({

@@ -5,6 +5,7 @@ import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
+import { alarmSchoolId } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -37,11 +38,7 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
   }));
 
   const alarmSchool = async (req: { user: import('../../store/users.ts').User | null }, id: string) => {
-    const { rows } = await deps.db.query<{ school_id: string }>(
-      'SELECT school_id FROM alarms WHERE id = $1',
-      [id],
-    );
-    const schoolId = rows[0]?.school_id;
+    const schoolId = await alarmSchoolId(deps.db, id);
     if (!schoolId) throw doorstepError('NOT_FOUND', `no alarm ${id}`);
     if (!req.user || !userMaySeeSchool(req.user, schoolId))
       throw doorstepError('FORBIDDEN', 'this alarm belongs to another school');

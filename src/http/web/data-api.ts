@@ -6,6 +6,7 @@ import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
+import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
 import { ingestProblems } from '../../store/ingest-status.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -22,29 +23,7 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: ['data-manager'] } },
     async (req) => {
       const school = schoolParam(deps, req, req.query.school);
-      const imports = await deps.db.query<Record<string, unknown>>(
-        `SELECT id, source, unit, status, finished_at, pupils_inserted, pupils_updated, marks_inserted, marks_updated,
-                marks_unchanged, jsonb_array_length(rejected) AS rejected, error
-         FROM imports WHERE school_id = $1 ORDER BY id DESC LIMIT 20`,
-        [school.id],
-      );
-      const cursors = await deps.db.query<Record<string, unknown>>(
-        'SELECT source, cursor, updated_at FROM sync_cursors WHERE school_id = $1',
-        [school.id],
-      );
-      const outbox = await deps.db.query<{ status: string; n: string }>(
-        'SELECT status, count(*)::text AS n FROM outbox WHERE school_id = $1 GROUP BY status',
-        [school.id],
-      );
-      const preview = await deps.db.query<Record<string, unknown>>(
-        `SELECT id, kind, title, status, last_error, created_at FROM outbox WHERE school_id = $1
-         ORDER BY id DESC LIMIT 20`,
-        [school.id],
-      );
-      const rejectedFob = await deps.db.query<{ n: string }>(
-        'SELECT count(*)::text AS n FROM rejected_events WHERE school_id = $1',
-        [school.id],
-      );
+      const facts = await dataPageFacts(deps.db, school.id);
       const mis = school.mis as { kind: string; dropFolder?: string };
       return {
         school: { id: school.id, name: school.name },
@@ -54,13 +33,13 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
           channels: Object.keys(school.channels),
           fobTransports: school.fobs.transports.map((t) => t.kind),
         },
-        lastSync: imports.rows.find((r) => r.status === 'applied')?.finished_at ?? null,
-        cursors: cursors.rows,
-        imports: imports.rows,
+        lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
+        cursors: facts.cursors,
+        imports: facts.imports,
         quarantined: await quarantined(mis.dropFolder),
-        outbox: Object.fromEntries(outbox.rows.map((r) => [r.status, Number(r.n)])),
-        records: preview.rows,
-        rejectedFobEvents: Number(rejectedFob.rows[0]?.n ?? 0),
+        outbox: facts.outboxCounts,
+        records: facts.records,
+        rejectedFobEvents: facts.rejectedFobEvents,
         /** Fob events whose id was seen before with other content (each raised its alarm if an alarm). */
         fobIdConflicts: await fobIdConflicts(deps.db, school.id, 20),
         /** Fob feeds not arriving now. */
@@ -74,11 +53,7 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: ['data-manager', 'safeguarding'] } },
     async (req) => {
       const { id } = parseInput(z.strictObject({ id: z.string().regex(/^\d+$/) }), req.params);
-      const { rows } = await deps.db.query<Record<string, unknown>>(
-        'SELECT id, school_id, kind, title, body, status, sink, idempotency_key, last_error, remote_id, created_at FROM outbox WHERE id = $1',
-        [id],
-      );
-      const r = rows[0];
+      const r = await outboxRecordShown(deps.db, id);
       if (!r || !userMaySeeSchool(userOf(req), r.school_id as string))
         throw doorstepError('NOT_FOUND', `no record ${id}`);
       return r;
