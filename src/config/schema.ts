@@ -3,6 +3,7 @@ import type { Secret } from '../core/secret.ts';
 import { folderPath, NO_ECHO, type SecretField, settingId } from '../core/settings.ts';
 import type { PolicyPack } from '../domain/triggers/rules.ts';
 import { parseSecretRef, resolveSecretRef, type SecretSources } from './secret.ts';
+import { checkRetentionSchools, retentionSettings } from './sections/retention.ts';
 import { schoolSettings } from './sections/school.ts';
 import { serverSettings } from './sections/server.ts';
 
@@ -52,8 +53,11 @@ export function buildConfigSchema(sources: SecretSources) {
       /** Folder of policy packs (`<id>.yaml`). */
       policiesDir: folderPath.default('./config/policies'),
       schools: z.array(schoolSettings(secret)).min(1, { error: 'expected at least one school' }),
+      /** How long each kind of data is kept (defaults in ./sections/retention.ts, justified in the README). */
+      retention: retentionSettings,
     })
     .superRefine((cfg, ctx) => {
+      checkRetentionSchools(cfg, ctx);
       const seen = new Map<string, number>();
       cfg.schools.forEach((s, i) => {
         const first = seen.get(s.id);
