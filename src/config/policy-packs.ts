@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { RuleInPack } from '../domain/triggers/evaluate.ts';
+import type { RuleInPack } from '../domain/triggers/finding.ts';
 import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';

@@ -1,5 +1,5 @@
 import type { RecordKind } from '../domain/records.ts';
-import type { Finding } from '../domain/triggers/evaluate.ts';
+import type { Finding } from '../domain/triggers/finding.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
 

@@ -1,5 +1,6 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { evaluatePupil, type Finding, type RuleInPack } from '../domain/triggers/evaluate.ts';
+import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
+import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
 import { PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import type { Flag } from '../domain/triggers/rules.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
@@ -48,8 +49,10 @@ export async function findingsFor(
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
   const out = new Map<string, { upn: string | null; findings: Finding[] }>();
+  // One evaluator for this calendar's pupils: its caches live as long as this call.
+  const evaluator = new TriggerEvaluator();
   for (const [id, { upn, view }] of views)
-    out.set(id, { upn, findings: evaluatePupil(view, rules, { today, explain }) });
+    out.set(id, { upn, findings: evaluator.evaluatePupil(view, rules, { today, explain }) });
   return out;
 }
 

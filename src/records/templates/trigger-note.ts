@@ -1,4 +1,4 @@
-import type { Finding } from '../../domain/triggers/evaluate.ts';
+import type { Finding } from '../../domain/triggers/finding.ts';
 
 const ACTION_TEXT: Record<string, string> = {
   'phone-call': 'a phone call home',

@@ -1,5 +1,5 @@
 import { SchoolCalendar } from '../../../src/domain/calendar.ts';
-import type { RuleInPack } from '../../../src/domain/triggers/evaluate.ts';
+import type { RuleInPack } from '../../../src/domain/triggers/finding.ts';
 import { PupilAttendance } from '../../../src/domain/triggers/pupil-attendance.ts';
 import { type Flag, type Rule, rule } from '../../../src/domain/triggers/rules.ts';
 

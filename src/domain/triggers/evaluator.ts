@@ -1,0 +1,142 @@
+import { academicYearOf, addDays } from '../attendance/dates.ts';
+import type { SchoolCalendar } from '../calendar.ts';
+import type { EvaluationCaches, EvaluationContext, Finding, RuleInPack } from './finding.ts';
+import { RULE_KINDS, type RuleKind, type RuleKindEvaluator } from './kinds/index.ts';
+import { ATTENDED, codeSet, NO_REASON, NOT_POSSIBLE, type PupilAttendance } from './pupil-attendance.ts';
+
+/**
+ * Evaluates pupils against rules. Pure in what it returns (same marks, calendar and day → same
+ * findings); it holds the caches that make bulk evaluation fast — date arithmetic per calendar and
+ * day, code sets per rule, session counts per pupil — so one evaluator serves one evaluation run
+ * (a school's pupils) and is then dropped with them. Each rule kind is its own module
+ * (`./kinds/*.ts`), found through the registry in `./kinds/index.ts`.
+ */
+export class TriggerEvaluator implements EvaluationCaches {
+  private readonly calendarCaches = new WeakMap<
+    SchoolCalendar,
+    { firstIndex: Map<string, number>; lastYearWeek: Map<number, number[]> }
+  >();
+  private readonly setCache = new WeakMap<object, Uint8Array>();
+  private readonly noReasonCache = new WeakMap<Uint8Array, Uint8Array>();
+  private readonly windowStarts = new Map<string, string>();
+  private readonly countMemo = new WeakMap<
+    PupilAttendance,
+    Map<number, { possible: number; attended: number }>
+  >();
+
+  /** Evaluates every rule for one pupil. */
+  evaluatePupil(p: PupilAttendance, rules: readonly RuleInPack[], ctx: EvaluationContext): Finding[] {
+    const todayIndex = p.calendar.indexOnOrBefore(ctx.today);
+    return rules.map(({ packId, rule }) => {
+      const base = {
+        ruleKey: `${packId}:${rule.id}`,
+        title: rule.title,
+        action: rule.action,
+        role: rule.role,
+        source: rule.source,
+      };
+      // The registry pairs each kind with its evaluator; `rule.kind` picks the matching one.
+      const kind = RULE_KINDS[rule.kind] as unknown as RuleKindEvaluator<RuleKind>;
+      const r = kind(p, rule, todayIndex, ctx, this);
+      return { ...base, ...r, action: r.action ?? base.action, role: r.role ?? base.role };
+    });
+  }
+
+  private cacheFor(calendar: SchoolCalendar) {
+    let c = this.calendarCaches.get(calendar);
+    if (!c) {
+      c = { firstIndex: new Map(), lastYearWeek: new Map() };
+      this.calendarCaches.set(calendar, c);
+    }
+    return c;
+  }
+
+  /** Index of the first school day on or after `from`. */
+  firstIndexFrom(calendar: SchoolCalendar, from: string): number {
+    const cache = this.cacheFor(calendar).firstIndex;
+    let i = cache.get(from);
+    if (i === undefined) {
+      i = calendar.indexOnOrBefore(addDays(from, -1)) + 1;
+      cache.set(from, i);
+    }
+    return i;
+  }
+
+  /** School days (indexes) of the week 52 weeks before day `d`, Monday to Friday. */
+  lastYearWeek(calendar: SchoolCalendar, d: number): number[] {
+    const cache = this.cacheFor(calendar).lastYearWeek;
+    let week = cache.get(d);
+    if (!week) {
+      const sameDayLastYear = addDays(calendar.days[d]!, -364);
+      const monday = addDays(sameDayLastYear, 1 - new Date(`${sameDayLastYear}T00:00:00Z`).getUTCDay());
+      week = [];
+      for (let k = 0; k < 5; k++) {
+        const i = calendar.indexOf(addDays(monday, k));
+        if (i !== undefined) week.push(i);
+      }
+      cache.set(d, week);
+    }
+    return week;
+  }
+
+  /** The codes of `set` that carry no reason (N, O, G). */
+  noReasonSet(set: Uint8Array): Uint8Array {
+    let s = this.noReasonCache.get(set);
+    if (!s) {
+      s = set.map((v, i) => (v === 1 && NO_REASON[i] === 1 ? 1 : 0));
+      this.noReasonCache.set(set, s);
+    }
+    return s;
+  }
+
+  /** The rule's codes as a set, or `fallback` when it names none. */
+  setFor(rule: { codes?: readonly string[] | undefined }, fallback: Uint8Array): Uint8Array {
+    if (!rule.codes) return fallback;
+    let s = this.setCache.get(rule.codes);
+    if (!s) {
+      s = codeSet(rule.codes);
+      this.setCache.set(rule.codes, s);
+    }
+    return s;
+  }
+
+  /** The first day of a rate window ending today: N months back, or the academic year's start. */
+  windowStart(ctx: EvaluationContext, window: { months: number } | 'academic-year'): string {
+    const key = `${ctx.today}|${window === 'academic-year' ? 'ay' : window.months}`;
+    let from = this.windowStarts.get(key);
+    if (from === undefined) {
+      if (window === 'academic-year') from = `${academicYearOf(ctx.today)}-09-01`;
+      else {
+        const [y, m, d] = ctx.today.split('-').map(Number) as [number, number, number];
+        from = addDays(new Date(Date.UTC(y, m - 1 - window.months, d)).toISOString().slice(0, 10), 1);
+      }
+      if (this.windowStarts.size > 10_000) this.windowStarts.clear();
+      this.windowStarts.set(key, from);
+    }
+    return from;
+  }
+
+  /** Possible and attended sessions from day `first` to `last`; several rate rules share one count. */
+  sessionCounts(p: PupilAttendance, first: number, last: number): { possible: number; attended: number } {
+    let memo = this.countMemo.get(p);
+    if (!memo) {
+      memo = new Map();
+      this.countMemo.set(p, memo);
+    }
+    const key = first * 100_000 + last;
+    const hit = memo.get(key);
+    if (hit) return hit;
+    let possible = 0;
+    let attended = 0;
+    const slots = p.slots;
+    for (let i = first * 2; i <= last * 2 + 1; i++) {
+      const c = slots[i]!;
+      if (c === 0 || NOT_POSSIBLE[c] === 1) continue;
+      possible++;
+      attended += ATTENDED[c]!;
+    }
+    const result = { possible, attended };
+    memo.set(key, result);
+    return result;
+  }
+}

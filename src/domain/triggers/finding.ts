@@ -1,0 +1,86 @@
+import type { SchoolCalendar } from '../calendar.ts';
+import type { PupilAttendance } from './pupil-attendance.ts';
+import type { Action, Rule } from './rules.ts';
+
+/** What a rule found for one pupil on one day. Pure data: stored as an episode's evidence. */
+export interface Finding {
+  /** `pack:rule`, stable across evaluations. */
+  ruleKey: string;
+  title: string;
+  fired: boolean;
+  action: Action;
+  role: string;
+  source: string;
+  /** One sentence for a person: why it fired, or why not. */
+  explanation: string;
+  evidence: Evidence;
+}
+
+export interface DayEvidence {
+  date: string;
+  am: string;
+  pm: string;
+}
+
+export interface Evidence {
+  from?: string;
+  to?: string;
+  days?: DayEvidence[];
+  sessions?: { date: string; session: 'AM' | 'PM'; code: string }[];
+  rate?: number;
+  possible?: number;
+  attended?: number;
+  count?: number;
+  lastYear?: string[];
+}
+
+export interface EvaluationContext {
+  /** Today in Europe/London (`YYYY-MM-DD`). */
+  today: string;
+  /**
+   * Explain rules that did not fire too (the CLI's --explain). Off for bulk evaluation, where only
+   * fired rules are kept, so no text is built that nobody reads.
+   */
+  explain?: boolean;
+}
+
+export interface RuleInPack {
+  packId: string;
+  rule: Rule;
+}
+
+/** Days of evidence kept with a finding at most (the latest ones). */
+export const MAX_EVIDENCE_DAYS = 60;
+
+/** What one rule kind says about one pupil; the rule's own action and role unless it says otherwise. */
+export type RuleOutcome = {
+  fired: boolean;
+  explanation: string;
+  evidence: Evidence;
+  action?: Action;
+  role?: string;
+};
+
+export function dayEvidence(p: PupilAttendance, d: number): DayEvidence {
+  return { date: p.calendar.days[d]!, am: p.am(d), pm: p.pm(d) };
+}
+
+export function pct(r: number): string {
+  return `${(r * 100).toFixed(1)}%`;
+}
+
+/** The shared work a rule kind may ask of the evaluator running it (cached per evaluation run). */
+export interface EvaluationCaches {
+  /** Index of the first school day on or after `from`. */
+  firstIndexFrom(calendar: SchoolCalendar, from: string): number;
+  /** School days (indexes) of the week 52 weeks before day `d`, Monday to Friday. */
+  lastYearWeek(calendar: SchoolCalendar, d: number): number[];
+  /** The codes of `set` that carry no reason (N, O, G). */
+  noReasonSet(set: Uint8Array): Uint8Array;
+  /** The rule's codes as a set, or `fallback` when it names none. */
+  setFor(rule: { codes?: readonly string[] | undefined }, fallback: Uint8Array): Uint8Array;
+  /** The first day of a rate window ending today: N months back, or the academic year's start. */
+  windowStart(ctx: EvaluationContext, window: { months: number } | 'academic-year'): string;
+  /** Possible and attended sessions from day `first` to `last`. */
+  sessionCounts(p: PupilAttendance, first: number, last: number): { possible: number; attended: number };
+}

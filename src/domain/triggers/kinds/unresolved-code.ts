@@ -1,0 +1,43 @@
+import {
+  type EvaluationCaches,
+  type EvaluationContext,
+  type Evidence,
+  MAX_EVIDENCE_DAYS,
+  type RuleOutcome,
+} from '../finding.ts';
+import { codeNumber, type PupilAttendance } from '../pupil-attendance.ts';
+import type { Rule } from '../rules.ts';
+
+export function unresolvedCode(
+  p: PupilAttendance,
+  rule: Extract<Rule, { kind: 'unresolved-code' }>,
+  todayIndex: number,
+  ctx: EvaluationContext,
+  _ev: EvaluationCaches,
+): RuleOutcome {
+  const target = codeNumber(rule.code);
+  const last = todayIndex - rule.afterSchoolDays;
+  const sessions: NonNullable<Evidence['sessions']> = [];
+  for (let d = 0; d <= last; d++) {
+    if (p.slots[d * 2] === target)
+      sessions.push({ date: p.calendar.days[d]!, session: 'AM', code: rule.code });
+    if (p.slots[d * 2 + 1] === target)
+      sessions.push({ date: p.calendar.days[d]!, session: 'PM', code: rule.code });
+  }
+  if (sessions.length === 0) {
+    return {
+      fired: false,
+      evidence: {},
+      explanation: !ctx.explain ? '' : `no ${rule.code} older than ${rule.afterSchoolDays} school days`,
+    };
+  }
+  return {
+    fired: true,
+    evidence: {
+      sessions: sessions.slice(-MAX_EVIDENCE_DAYS),
+      count: sessions.length,
+      from: sessions[0]!.date,
+    },
+    explanation: `${sessions.length} session(s) still coded ${rule.code} more than ${rule.afterSchoolDays} school days later (first ${sessions[0]!.date})`,
+  };
+}
