@@ -362,6 +362,10 @@ describe('a worker out is watched until back safe', () => {
     );
     await sam.goto(`${base}/visits/${visitId}`);
     await sam.getByRole('heading', { name: 'Running late' }).waitFor();
+    // The worker sees what the office sees.
+    await sam.locator('#out-banner', { hasText: 'You are overdue' }).waitFor();
+    await sam.screenshot({ path: join(OUT, 'visit-phone-overdue.png'), fullPage: true });
+    expect(await axe(sam)).toEqual([]);
     const later = new Date(Date.now() + 45 * 60_000);
     const hhmm = later.getDate() === new Date().getDate() ? later.toTimeString().slice(0, 5) : '23:59';
     await sam.getByLabel('New return time').fill(hhmm);
@@ -385,6 +389,48 @@ describe('a worker out is watched until back safe', () => {
       .waitFor();
     await sam.getByRole('button', { name: 'Back safe' }).click();
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+  });
+
+  it('a worker presses "I need help" on the phone page and the office board shows an SOS for the visit', async () => {
+    const office = await signIn(
+      await browser.newContext({ viewport: { width: 1280, height: 900 } }),
+      'office',
+    );
+    await office.getByText('Live', { exact: true }).waitFor();
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+         departed_at, expected_return_at, worker_phone)
+       SELECT 'lime', 'P1', 'help e2e', $1, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
+         now() - interval '10 minutes', now() + interval '1 hour', u.phone
+       FROM users u WHERE u.username = 'sam' RETURNING id`,
+      [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    const sam = await signIn(
+      await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
+      'sam',
+    );
+    await sam.goto(`${base}/visits/${rows[0]!.id}`);
+    await sam.getByRole('button', { name: 'I need help' }).click();
+    await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor();
+    const card = office.locator('li.alarm.unacknowledged', { hasText: /SOS — Sam Visitor/ });
+    await card.first().waitFor({ timeout: 5_000 });
+    await expect(card.first().textContent()).resolves.toMatch(/14 Rosebank Terrace/);
+    const helpId = await card.first().getAttribute('data-alarm-id');
+    const help = office.locator(`li.alarm[data-alarm-id="${helpId}"]`);
+    await help.getByRole('button', { name: /^Acknowledge alarm/ }).click();
+    await sam.locator('#out-banner', { hasText: 'Help is on its way' }).waitFor({ timeout: 30_000 });
+    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+    // The office closes it as the worker safe.
+    await help.locator('.badge-ack').waitFor();
+    await help.getByLabel('What happened').selectOption('worker_safe_contacted');
+    await help.getByRole('button', { name: /^Resolve alarm/ }).click();
+    await help.getByRole('button', { name: /^Yes, resolve alarm/ }).click();
+    await until(async () => (await help.count()) === 0, 15_000, 'the SOS to leave the board');
+    await office
+      .locator('#resolved li', { hasText: /SOS.*worker safe contacted/ })
+      .first()
+      .waitFor();
   });
 
   it('an acknowledged overdue alarm fires again when its acknowledgement times out', async () => {
