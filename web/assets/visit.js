@@ -44,7 +44,7 @@ function risks(d) {
       'aria-labelledby': 'risks-h',
       class: flags.length || v.riskNotes || v.riskLevel !== 'low' ? 'warning' : '',
     },
-    h('h2', { id: 'risks-h' }, 'Before you go'),
+    h('h2', { id: 'risks-h' }, d.out ? 'Risks and address flags' : 'Before you go'),
     h(
       'p',
       { id: 'risk-level' },
