@@ -22,16 +22,28 @@ export async function boardState(
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
             a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, a.trust_issue, a.reopened, COALESCE(e.location, a.location) AS location, e.battery_percent,
-            u.display_name AS staff_name, u.phone AS staff_phone, ack.display_name AS acknowledged_by_name,
-            v.address AS visit_address, v.expected_return_at, p.forename, p.surname
+            u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
+            ack.display_name AS acknowledged_by_name,
+            v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
+            pa.display_name AS partner_name, pa.phone AS partner_phone,
+            -- The device's latest battery report (a LOW_BATTERY after the alarm shows here).
+            (SELECT jsonb_build_object('percent', b.battery_percent, 'at', b.received_at, 'low', b.type = 'low_battery')
+               FROM fob_events b WHERE b.school_id = a.school_id AND b.device_id = a.device_id
+                 AND b.battery_percent IS NOT NULL ORDER BY b.received_at DESC LIMIT 1) AS battery
      FROM alarms a
        LEFT JOIN fob_events e ON e.id = a.fob_event_id
        LEFT JOIN users u ON u.staff_id = a.staff_id
        LEFT JOIN users ack ON 'user:' || ack.id = a.acknowledged_by
        LEFT JOIN visits v ON v.id = a.visit_id
+       LEFT JOIN users pa ON pa.id = v.partner_user_id
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
      WHERE a.school_id = $1 AND a.status <> 'resolved'
-     ORDER BY (a.status = 'open') DESC, a.raised_at DESC LIMIT 200`,
+     -- Unacknowledged first; then by severity (a person in danger before an overdue visit before a
+     -- device fault); then the longest waiting first.
+     ORDER BY (a.status = 'open') DESC,
+       CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
+            WHEN a.type IN ('overdue_visit', 'missed_check_in') THEN 1 ELSE 2 END,
+       a.raised_at ASC LIMIT 200`,
     [schoolId],
   );
   const visits = await db.query<Record<string, unknown>>(
@@ -104,6 +116,10 @@ export async function boardState(
         staffId: r.staff_id,
         staffName: r.staff_name ?? null,
         staffPhone: r.staff_phone ?? null,
+        partnerName: r.partner_name ?? null,
+        partnerPhone: r.partner_phone ?? null,
+        /** The device's latest battery report: percent, when, and whether it was a low-battery event. */
+        latestBattery: r.battery ?? null,
         unknownDevice: r.unknown_device,
         /** Why the device's identity or signature did not verify (the alarm was raised anyway). */
         trustIssue: (r.trust_issue as string | null) ?? null,

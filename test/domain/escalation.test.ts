@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ALARM_POLICY,
   decideStep,
+  describeTargets,
   type EscalationPolicy,
+  nextStepOf,
   policyFor,
 } from '../../src/domain/escalation/ladder.ts';
 
@@ -65,5 +67,12 @@ describe('escalation ladder', () => {
       notify: ['board', 'sms:senior-leadership'],
     });
     expect(DEFAULT_ALARM_POLICY.levels[0]!.prompt).toMatch(/Call the member of staff/);
+  });
+
+  it('says a level without a prompt in plain words', () => {
+    expect(describeTargets(['board', 'sms:senior-leadership', 'email:dsl'])).toBe(
+      'Alert the board, text senior leadership, e-mail dsl',
+    );
+    expect(nextStepOf({ ...policy, repeat: 0 }, 1)).toEqual({ level: 2, prompt: 'Text senior leadership' });
   });
 });

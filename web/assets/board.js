@@ -79,6 +79,13 @@ function alarmTitle(a) {
   return `${what} — ${who}`;
 }
 
+/** The device's latest battery, and a low-battery event, on the card. */
+function batteryText(a) {
+  const b = a.latestBattery;
+  if (b?.percent == null) return a.battery != null ? ` (battery ${Math.round(a.battery)}%)` : '';
+  return ` (battery ${Math.round(b.percent)}% at ${fmtTime(b.at)}${b.low ? ', LOW' : ''})`;
+}
+
 function alarmCard(a) {
   const open = a.status === 'open';
   const note = h('input', { type: 'text', id: `note-${a.id}`, name: 'note', maxlength: 2000 });
@@ -93,9 +100,18 @@ function alarmCard(a) {
   );
   const where = [];
   if (a.location)
-    where.push(
-      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''}`,
-    );
+    where.push([
+      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''} `,
+      h(
+        'a',
+        {
+          href: `https://www.openstreetmap.org/?mlat=${Number(a.location.lat)}&mlon=${Number(a.location.lon)}#map=17/${Number(a.location.lat)}/${Number(a.location.lon)}`,
+          target: '_blank',
+          rel: 'noopener noreferrer',
+        },
+        'open in maps',
+      ),
+    ]);
   if (a.visitAddress) where.push(['visit: ', bdi(a.visitAddress)]);
   return h(
     'li',
@@ -130,19 +146,25 @@ function alarmCard(a) {
         h('span', { class: 'since', 'data-since': a.raisedAt }, since(a.raisedAt)),
         ')',
       ),
-      a.deviceId
-        ? [
-            h('dt', {}, 'Device'),
-            h('dd', {}, a.deviceId, a.battery != null ? ` (battery ${Math.round(a.battery)}%)` : ''),
-          ]
-        : null,
+      a.deviceId ? [h('dt', {}, 'Device'), h('dd', {}, a.deviceId, batteryText(a))] : null,
       a.trustIssue
         ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]
         : null,
       h('dt', {}, 'Where'),
       h('dd', {}, where.length ? where.flatMap((w, i) => (i ? [' · ', w] : [w])) : 'no location'),
       a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, bdi(a.pupilName))] : null,
-      a.staffPhone ? [h('dt', {}, 'Call'), h('dd', {}, tel(a.staffPhone, a.staffName ?? 'staff'))] : null,
+      a.staffPhone || a.partnerPhone
+        ? [
+            h('dt', {}, 'Call'),
+            h(
+              'dd',
+              {},
+              a.staffPhone ? tel(a.staffPhone, a.staffName ?? 'staff') : null,
+              a.staffPhone && a.partnerPhone ? ' · ' : null,
+              a.partnerPhone ? tel(a.partnerPhone, `${a.partnerName ?? 'partner'} (partner)`) : null,
+            ),
+          ]
+        : null,
       h('dt', {}, 'Escalation'),
       h(
         'dd',

@@ -195,7 +195,33 @@ export function nextStepOf(policy: EscalationPolicy, step: number): { level: num
   if (step < 0) return null;
   const index = step > lastPlannedStep(policy) ? policy.levels.length - 1 : step % policy.levels.length;
   const level = policy.levels[index]!;
-  return { level: index + 1, prompt: level.prompt ?? `notify ${level.notify.join(', ')}` };
+  return { level: index + 1, prompt: level.prompt ?? describeTargets(level.notify) };
+}
+
+/** A level's targets in plain words: `sms:senior-leadership` → "text senior leadership". */
+export function describeTargets(targets: readonly string[]): string {
+  const words = targets.map((t) => {
+    const [channel, group] = t.split(':') as [string, string | undefined];
+    const who = group ? group.replace(/-/g, ' ') : '';
+    switch (channel) {
+      case 'board':
+        return 'alert the board';
+      case 'sms':
+        return `text ${who}`;
+      case 'email':
+        return `e-mail ${who}`;
+      case 'teams':
+        return 'post to Teams';
+      case 'google-chat':
+        return 'post to Google Chat';
+      case 'webhook':
+        return 'call the on-call webhook';
+      default:
+        return t;
+    }
+  });
+  const text = words.join(', ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 /** The level a ladder step runs (steps go round the levels on a repeat, then the last one repeats). */

@@ -117,6 +117,28 @@ describe('the board API', () => {
     expect(rows.map((x) => x.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved']);
   });
 
+  it('puts a person in danger above an older overdue visit, and shows the device’s latest battery', async () => {
+    await db.query(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy)
+       VALUES ('alpha', 'board-order-overdue', false, 'overdue_visit', 'open', now() - interval '1 hour', '{"levels":[{"afterMinutes":0,"notify":["board"]}],"repeat":0,"condition":"if-not-resolved"}')`,
+    );
+    const ingest = (id: string, o: Parameters<typeof fobEvent>[1]) =>
+      ingestFobEvent({ db, producer, publisher: conn, prefix }, config.schools[0]!, fobEvent(id, o), {
+        transport: 'mqtt',
+        profile: 'peoplesafe-style',
+        raw: Buffer.from('{}'),
+      });
+    await ingest('order-sos', { deviceId: 'PS-0777', batteryPercent: 82 });
+    await ingest('order-low', { deviceId: 'PS-0777', type: 'low_battery', batteryPercent: 9 });
+    const board = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    const open = board.alarms.filter((a: { status: string }) => a.status === 'open');
+    const sosAt = open.findIndex((a: { deviceId: string }) => a.deviceId === 'PS-0777');
+    const overdueAt = open.findIndex((a: { type: string }) => a.type === 'overdue_visit');
+    expect(sosAt).toBeGreaterThanOrEqual(0);
+    expect(sosAt).toBeLessThan(overdueAt);
+    expect(open[sosAt].latestBattery).toMatchObject({ percent: 9, low: true });
+  });
+
   it('refuses a school the user does not work at', async () => {
     const res = await call('office', 'GET', '/api/board?school=nowhere');
     expect(res.statusCode).toBe(404);
