@@ -3,9 +3,9 @@ import { sinkFor } from '../connectors/records/index.ts';
 import { RecordDeliveryError } from '../connectors/records/types.ts';
 import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
 import { getOutbox, markAttempt, markDelivered, markFailed, markPreview } from '../src/store/outbox.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * deliver-record: one outbox record to its school's sink, under the record's idempotency key.

@@ -1,6 +1,5 @@
 import { decideStep } from '../src/domain/escalation/ladder.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
   addTimeline,
@@ -9,6 +8,7 @@ import {
   pauseEscalation,
   setEscalationStep,
 } from '../src/store/alarm-state.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * escalate: one step of an alarm's ladder. It locks the alarm and re-reads it, so an acknowledgement

@@ -2,9 +2,9 @@ import { schoolRules } from '../src/config/policy-packs.ts';
 import { schoolOf } from '../src/config/school-of.ts';
 import { londonDate } from '../src/domain/attendance/dates.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { type EvaluationReport, evaluateSchoolTriggers } from '../src/triggers/evaluate-school.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * evaluate-triggers: after an import, exactly the pupils whose marks changed; nightly, every pupil

@@ -1,7 +1,7 @@
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { appendAudit, auditEntryFor } from '../src/store/audit.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * Heartbeat: proves the whole path (scheduler → Redis → worker → Postgres) works. One audit entry

@@ -1,14 +1,15 @@
 import { UnrecoverableError } from 'bullmq';
 import { retryClassOf } from '../src/errors.ts';
 import type { DoorstepCatalog } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { Handlers, JobHandler } from '../src/queue/worker-host.ts';
 import { failPendingNotification } from '../src/store/notify.ts';
 import { deliverRecord } from './deliver-record.ts';
+import type { JobDeps } from './deps.ts';
 import { escalate } from './escalate.ts';
 import { evaluateTriggers } from './evaluate-triggers.ts';
 import { heartbeat } from './heartbeat.ts';
 import { notify } from './notify.ts';
+import { purge } from './purge.ts';
 import { relayOutbox } from './relay-outbox.ts';
 import { syncAttendance } from './sync-attendance.ts';
 import { watchVisits } from './watch-visits.ts';
@@ -45,6 +46,7 @@ export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   'evaluate-triggers': retriedByClass(evaluateTriggers),
   'deliver-record': retriedByClass(deliverRecord),
   'relay-outbox': retriedByClass(relayOutbox),
+  purge: retriedByClass(purge),
   escalate,
   notify: retriedByClass(notify, (payload, reason, deps) =>
     failPendingNotification(deps.db, payload.notificationId, reason),

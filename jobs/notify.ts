@@ -3,8 +3,8 @@ import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.
 import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * notify: one notification through its channel, once. Each is its own job, so a failing channel is

@@ -1,7 +1,7 @@
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { markEnqueued, outboxToRelay } from '../src/store/outbox.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * relay-outbox: the outbox pattern's relay. Every live record gets one delivery job per generation

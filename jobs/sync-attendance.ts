@@ -3,13 +3,13 @@ import { schoolOf } from '../src/config/school-of.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { syncSchool } from '../src/import/sync-school.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
   changedPupilsOf,
   importsAwaitingEvaluation,
   markEvaluationEnqueued,
 } from '../src/store/attendance.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * Hands an applied import's changed pupils to trigger evaluation. The job id is derived from the

@@ -2,13 +2,13 @@ import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import { policyFor } from '../src/domain/escalation/ladder.ts';
 import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
-import type { JobDeps } from '../src/queue/deps.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { raiseVisitAlarm, reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import { toVisit } from '../src/store/visits.ts';
 import { clearVisitAlarms } from '../src/visits/service.ts';
+import type { JobDeps } from './deps.ts';
 
 /**
  * watch-visits (every 15 s): for every visit out of school it first takes in fob check-ins (a

@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
-import { verifyStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
 import { acceptFobPayload } from '../alarms/accept.ts';
 import type { IngestDeps } from '../alarms/ingest.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
+import { verifyStandardWebhook } from '../core/standard-webhooks.ts';
 import { ERRORS } from '../errors.ts';
 
 export interface FobWebhookOptions {

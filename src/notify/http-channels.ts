@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
 import type { CheckResult } from '../core/checks.ts';
 import { failureOf, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
+import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { doorstepError } from '../errors.ts';
 import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
 import { alarmMessage } from './message.ts';

@@ -2,17 +2,19 @@ import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
+import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { startMqttFeed } from '../alarms/fob-feeds.ts';
 import { visitRulesLookup } from '../config/policy-packs.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { createMetrics, feedMetrics, ingestCounters } from '../http/metrics.ts';
+import { purgeMetrics } from '../http/purge-metrics.ts';
 import { DropWatcher } from '../import/drop-watcher.ts';
+import { schedulePurges } from '../import/purge-schedule.ts';
 import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
 import { catalog, type Role } from '../queue/catalog.ts';
-import type { JobDeps } from '../queue/deps.ts';
 import { Producer } from '../queue/producer.ts';
 import { RedisRateLimiter } from '../queue/rate-limit.ts';
 import { assertRedisReachable, connectRedis, describeRedisUrl } from '../queue/redis.ts';
@@ -82,6 +84,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     const instance = `${hostname()}:${process.pid}`;
 
     const metrics = createMetrics([...producer.queues.values()]);
+    purgeMetrics(metrics, db);
     if (roles.includes('ingest')) {
       const ingest = {
         db,
@@ -151,6 +154,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       );
       await scheduleAttendanceSyncs(producer, config);
       await scheduleNightlyEvaluations(producer, config);
+      await schedulePurges(producer, config);
       await producer.schedule('relay-outbox', 'relay-outbox', { everyMs: 5000 }, { reason: 'schedule' });
       watcher = new DropWatcher(producer, log);
       watcher.start(config);

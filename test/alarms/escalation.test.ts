@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import type { FobEvent } from '../../src/domain/fob/event.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
-import type { JobDeps } from '../../src/queue/deps.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
-import { signStandardWebhook } from '../../connectors/fob/webhook/standard-webhooks.ts';
+import { signStandardWebhook } from '../../src/core/standard-webhooks.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';

@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
-import type { JobDeps } from '../../src/queue/deps.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { RedisRateLimiter } from '../../src/queue/rate-limit.ts';
 import { connectRedis } from '../../src/queue/redis.ts';

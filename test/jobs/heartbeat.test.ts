@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
 import { heartbeat } from '../../jobs/heartbeat.ts';
 import { handlers } from '../../jobs/index.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
-import type { JobDeps } from '../../src/queue/deps.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { nextVisitCheck } from '../../src/domain/visits/watch.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
-import type { JobDeps } from '../../src/queue/deps.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';

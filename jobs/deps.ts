@@ -1,9 +1,9 @@
-import type { HttpSettings } from '../../connectors/mis/http.ts';
-import type { DoorstepConfig } from '../config/schema.ts';
-import type { Logger } from '../log/logger.ts';
-import type { Db } from '../store/db.ts';
-import type { DoorstepCatalog } from './catalog.ts';
-import type { Producer } from './producer.ts';
+import type { HttpSettings } from '../connectors/mis/http.ts';
+import type { DoorstepConfig } from '../src/config/schema.ts';
+import type { Logger } from '../src/log/logger.ts';
+import type { DoorstepCatalog } from '../src/queue/catalog.ts';
+import type { Producer } from '../src/queue/producer.ts';
+import type { Db } from '../src/store/db.ts';
 
 /** What a job handler may use. Time is read through `now` so handlers can be tested at any date. */
 export interface JobDeps {
@@ -17,7 +17,7 @@ export interface JobDeps {
   /** Redis connection for live board pushes. */
   publisher?: import('ioredis').Redis;
   /** Per-host delivery limits shared across processes. */
-  limiter?: import('./rate-limit.ts').RedisRateLimiter;
+  limiter?: import('../src/queue/rate-limit.ts').RedisRateLimiter;
   /** HTTP overrides for MIS connectors (tests shorten waits). */
   misHttp?: Partial<HttpSettings>;
 }
