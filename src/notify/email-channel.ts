@@ -37,12 +37,33 @@ export class EmailChannel implements Channel {
     const to = this.addresses(group);
     if (to.length === 0)
       throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
-    const info = await this.transport.sendMail({
-      from: this.from,
-      to,
-      subject: `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
-      text: alarmMessage(n),
-    });
+    let info: { messageId: string };
+    try {
+      info = await this.transport.sendMail({
+        from: this.from,
+        to,
+        subject: `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
+        text: alarmMessage(n),
+      });
+    } catch (err) {
+      throw smtpFailure(err);
+    }
     return { receipt: `email ${info.messageId}` };
   }
+}
+
+/**
+ * An SMTP failure read like an HTTP one: refused credentials are a configuration fault (never
+ * retried), a permanent rejection (5xx reply) will not succeed as it is, anything else — no
+ * connection, a timeout, a 4xx "try later" — is transient.
+ */
+function smtpFailure(err: unknown): Error {
+  const e = err as Error & { code?: string; responseCode?: number };
+  const name =
+    e.code === 'EAUTH'
+      ? 'CHANNEL_AUTH'
+      : typeof e.responseCode === 'number' && e.responseCode >= 500
+        ? 'CHANNEL_REFUSED'
+        : 'CHANNEL_UNAVAILABLE';
+  return doorstepError(name, `email: ${e.message}`, { cause: err });
 }
