@@ -129,6 +129,15 @@ export const catalog = {
       backoff: { type: 'fixed', delayMs: 1000 },
       timeoutMs: 60_000,
     }),
+    purge: defineJob({
+      queue: 'maintenance',
+      description:
+        "Applies one school's retention: removes what is due in bounded batches and records the counts.",
+      payload: z.strictObject({ schoolId, reason: z.enum(['schedule', 'manual']) }),
+      attempts: 3,
+      backoff: { type: 'exponential', delayMs: 60_000 },
+      timeoutMs: 60 * 60_000,
+    }),
     'relay-outbox': defineJob({
       queue: 'records',
       description: 'Hands live outbox records that have no delivery job yet to the queue.',

@@ -1,0 +1,60 @@
+import { schoolOf } from '../src/config/school-of.ts';
+import { retentionFor } from '../src/config/sections/retention.ts';
+import { purgeDropFiles } from '../src/import/drop-retention.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import { appendAudit } from '../src/store/audit.ts';
+import { finishPurgeRun, purgeSchool, startPurgeRun } from '../src/store/retention.ts';
+import type { JobDeps } from './deps.ts';
+
+/**
+ * Purge: applies one school's retention (`retention:` in the config) in bounded batches, on the
+ * maintenance queue (never the alarm path), and records what it removed — counts per kind, nothing
+ * else — for the data page, /metrics and the audit.
+ */
+export async function purge(
+  payload: PayloadOf<DoorstepCatalog, 'purge'>,
+  run: JobRun,
+  deps: JobDeps,
+): Promise<{ removed: Record<string, number>; complete: boolean }> {
+  const school = schoolOf(deps.config, payload.schoolId, 'purge');
+  const now = deps.now();
+  const periods = retentionFor(deps.config.retention, school.id);
+  const runId = await startPurgeRun(deps.db, school.id, now);
+  try {
+    const result = await purgeSchool(
+      deps.db,
+      {
+        schoolId: school.id,
+        now,
+        periods,
+        trustAuditDetailDays: deps.config.retention.auditDetailDays,
+        batchSize: deps.config.retention.batchSize,
+        maxRowsPerRun: deps.config.retention.maxRowsPerRun,
+      },
+      run.signal,
+    );
+    const dropFolder = (school.mis as { dropFolder?: string }).dropFolder;
+    if (dropFolder) {
+      const cutoff = new Date(now.getTime() - periods.dropFileDays * 86_400_000);
+      const files = await purgeDropFiles(dropFolder, cutoff, cutoff.toISOString().slice(0, 10));
+      if (files) result.removed['drop-files'] = files;
+    }
+    await finishPurgeRun(deps.db, runId, deps.now(), result);
+    await appendAudit(deps.db, {
+      actor: 'system:purge',
+      action: 'retention.purged',
+      schoolId: school.id,
+      entityType: 'purge_run',
+      entityId: runId,
+      after: result,
+    });
+    deps.log.info({ school: school.id, removed: result.removed, complete: result.complete }, 'purge done');
+    return result;
+  } catch (err) {
+    await finishPurgeRun(deps.db, runId, deps.now(), { error: (err as Error).message, removed: {} }).catch(
+      () => {},
+    );
+    throw err;
+  }
+}

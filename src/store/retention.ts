@@ -1,0 +1,347 @@
+import type { Db, Queryable } from './db.ts';
+import { erasePupil } from './subject.ts';
+
+/**
+ * Retention in the store: each kind of data has one bounded batch statement (at most `limit` rows,
+ * oldest first) that removes — or, where other rows still refer to it, strips — what is older than
+ * its cutoff. The purge job runs each kind in short transactions until nothing is due or the run's
+ * bound is reached. Nothing here reads the clock: cutoffs are computed by the caller.
+ */
+
+/** A school's periods (days unless named otherwise), as `src/config/sections/retention.ts` resolves them. */
+export interface RetentionPlan {
+  schoolId: string;
+  now: Date;
+  periods: {
+    fobEventDays: number;
+    rejectedEventDays: number;
+    boardEventDays: number;
+    notificationDays: number;
+    alarmDays: number;
+    importDays: number;
+    attendanceAcademicYears: number;
+    closedTriggerDays: number;
+    visitDays: number;
+    deliveredRecordBodyDays: number;
+    recordDays: number;
+    auditDetailDays: number;
+    leaverShownDays: number;
+    leaverDataDays: number;
+  };
+  /** Trust-wide audit-detail period, for entries that belong to no school. */
+  trustAuditDetailDays: number;
+  batchSize: number;
+  maxRowsPerRun: number;
+}
+
+type Batch = (tx: Queryable, schoolId: string, cutoff: unknown, limit: number) => Promise<number>;
+
+const count = async (tx: Queryable, sql: string, p: unknown[]) => (await tx.query(sql, p)).rowCount;
+
+/** Alarms resolved before the cutoff, oldest first ($1 school, $2 cutoff, $3 limit). */
+const RESOLVED_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND status = 'resolved' AND resolved_at < $2`;
+
+async function deleteAlarms(tx: Queryable, ids: string): Promise<void> {
+  await tx.query(
+    `DELETE FROM notification_recipients WHERE notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${ids}))`,
+  );
+  await tx.query(`DELETE FROM notifications WHERE alarm_id IN (${ids})`);
+  await tx.query(`DELETE FROM alarm_timeline WHERE alarm_id IN (${ids})`);
+  await tx.query(`DELETE FROM alarms WHERE id IN (${ids})`);
+}
+
+const idList = (rows: { id: unknown }[]) => rows.map((r) => String(Number(r.id))).join(',') || 'NULL';
+
+/** The kinds, in the order they run (dependents before what they refer to). */
+export const KINDS: Record<string, Batch> = {
+  notifications: async (tx, s, c, n) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT n.id FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+       WHERE a.school_id = $1 AND a.status = 'resolved' AND a.resolved_at < $2 ORDER BY n.id LIMIT $3`,
+      [s, c, n],
+    );
+    if (!rows.length) return 0;
+    await tx.query(`DELETE FROM notification_recipients WHERE notification_id IN (${idList(rows)})`);
+    return count(tx, `DELETE FROM notifications WHERE id IN (${idList(rows)})`, []);
+  },
+  /** Resolved alarms not tied to a visit (a visit's alarms go with the visit). */
+  alarms: async (tx, s, c, n) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `${RESOLVED_ALARMS} AND visit_id IS NULL ORDER BY id LIMIT $3`,
+      [s, c, n],
+    );
+    if (rows.length) await deleteAlarms(tx, idList(rows));
+    return rows.length;
+  },
+  /** Completed or cancelled visits (never one out, nor a child not seen still awaiting follow-up). */
+  visits: async (tx, s, c, n) => {
+    const { rows } = await tx.query<{ id: string }>(
+      `SELECT id FROM visits WHERE school_id = $1 AND updated_at < $2
+         AND (departed_at IS NULL OR returned_at IS NOT NULL)
+         AND (status IN ('completed', 'cancelled') OR planned_for < $2::date)
+         AND NOT (status = 'completed' AND (outcome->>'childSeen')::boolean IS NOT TRUE AND follow_up_done_at IS NULL)
+       ORDER BY id LIMIT $3`,
+      [s, c, n],
+    );
+    if (!rows.length) return 0;
+    const ids = idList(rows);
+    await deleteAlarms(tx, `SELECT id FROM alarms WHERE visit_id IN (${ids})`);
+    await tx.query(`DELETE FROM visit_check_ins WHERE visit_id IN (${ids})`);
+    await tx.query(`DELETE FROM visit_return_changes WHERE visit_id IN (${ids})`);
+    return count(tx, `DELETE FROM visits WHERE id IN (${ids})`, []);
+  },
+  /** Closed trigger episodes no remaining visit refers to. */
+  'trigger-episodes': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM trigger_episodes WHERE id IN (
+         SELECT t.id FROM trigger_episodes t WHERE t.school_id = $1 AND t.status = 'closed' AND t.closed_on < $2::date
+           AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id)
+         ORDER BY t.id LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** Fob events nothing refers to: deleted. */
+  'fob-events': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM fob_events WHERE id IN (
+         SELECT e.id FROM fob_events e WHERE e.school_id = $1 AND e.received_at < $2
+           AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.fob_event_id = e.id)
+           AND NOT EXISTS (SELECT 1 FROM visit_check_ins v WHERE v.fob_event_id = e.id)
+         ORDER BY e.id LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** Fob events an alarm (resolved) or a check-in refers to: kept, without location, payload or message. */
+  'fob-locations': (tx, s, c, n) =>
+    count(
+      tx,
+      `UPDATE fob_events SET location = NULL, raw = '', message = NULL, voice_note_url = NULL WHERE id IN (
+         SELECT e.id FROM fob_events e WHERE e.school_id = $1 AND e.received_at < $2
+           AND (e.raw <> '' OR e.location IS NOT NULL OR e.message IS NOT NULL OR e.voice_note_url IS NOT NULL)
+           AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.fob_event_id = e.id AND a.status <> 'resolved')
+         ORDER BY e.id LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** The phone's position on a help request, once the alarm is resolved. */
+  'alarm-locations': (tx, s, c, n) =>
+    count(
+      tx,
+      `UPDATE alarms SET location = NULL WHERE id IN (
+         SELECT id FROM alarms WHERE school_id = $1 AND status = 'resolved' AND resolved_at < $2
+           AND location IS NOT NULL ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  'rejected-events': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM rejected_events WHERE id IN (
+         SELECT id FROM rejected_events WHERE school_id = $1 AND received_at < $2 ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  'board-events': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM board_events WHERE id IN (
+         SELECT id FROM board_events WHERE school_id = $1 AND created_at < $2 ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  imports: (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM imports WHERE id IN (SELECT id FROM imports WHERE school_id = $1 AND finished_at < $2 ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  'attendance-marks': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM attendance_marks WHERE (school_id, pupil_mis_id, date, session) IN (
+         SELECT school_id, pupil_mis_id, date, session FROM attendance_marks
+         WHERE school_id = $1 AND date < $2::date LIMIT $3)`,
+      [s, c, n],
+    ),
+  records: (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE school_id = $1 AND status IN ('delivered', 'preview', 'failed') AND updated_at < $2
+         ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** A delivered record's text: it lives on in CPOMS / Arbor under its remote id. */
+  'record-bodies': (tx, s, c, n) =>
+    count(
+      tx,
+      `UPDATE outbox SET body = '', title = kind WHERE id IN (
+         SELECT id FROM outbox WHERE school_id = $1 AND status = 'delivered' AND delivered_at < $2 AND body <> ''
+         ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** Leavers past the shown period: hidden from the board and the pupil search. */
+  'leavers-hidden': (tx, s, c, n) =>
+    count(
+      tx,
+      `UPDATE pupils SET hidden_at = now() WHERE (school_id, mis_id) IN (
+         SELECT school_id, mis_id FROM pupils WHERE school_id = $1 AND left_on <= $2::date AND hidden_at IS NULL LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** Leavers past the data period: erased, with everything about them (see erasePupil). */
+  'leavers-erased': async (tx, s, c, n) => {
+    const { rows } = await tx.query<{ mis_id: string }>(
+      `SELECT mis_id FROM pupils p WHERE school_id = $1 AND left_on <= $2::date
+         AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = p.school_id AND v.pupil_mis_id = p.mis_id
+                           AND v.departed_at IS NOT NULL AND v.returned_at IS NULL)
+       ORDER BY mis_id LIMIT $3`,
+      [s, c, n],
+    );
+    for (const r of rows) await erasePupil(tx, s, r.mis_id);
+    return rows.length;
+  },
+  'audit-details': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM audit_details WHERE audit_id IN (
+         SELECT audit_id FROM audit_details WHERE school_id = $1 AND at < $2 ORDER BY audit_id LIMIT $3)`,
+      [s, c, n],
+    ),
+  'trust-audit-details': (tx, _s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM audit_details WHERE audit_id IN (
+         SELECT audit_id FROM audit_details WHERE school_id IS NULL AND at < $1 ORDER BY audit_id LIMIT $2)`,
+      [c, n],
+    ),
+};
+
+export type PurgeKind = keyof typeof KINDS;
+
+const DAY = 86_400_000;
+
+/** 1 September of the academic year `yearsBack` before the one `now` is in (Europe/London dates). */
+export function academicYearStart(now: Date, yearsBack: number): string {
+  const [y, m] = new Intl.DateTimeFormat('en-CA', {
+    timeZone: 'Europe/London',
+    year: 'numeric',
+    month: '2-digit',
+  })
+    .format(now)
+    .split('-')
+    .map(Number) as [number, number];
+  return `${(m >= 9 ? y : y - 1) - yearsBack}-09-01`;
+}
+
+function londonDate(d: Date): string {
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(d);
+}
+
+/** Each kind's cutoff for a plan: a timestamp, or a date for the date-keyed kinds. */
+export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string> {
+  const p = plan.periods;
+  const ago = (days: number) => new Date(plan.now.getTime() - days * DAY);
+  const dateAgo = (days: number) => londonDate(ago(days));
+  return {
+    'fob-events': ago(p.fobEventDays),
+    'fob-locations': ago(p.fobEventDays),
+    'alarm-locations': ago(p.fobEventDays),
+    'rejected-events': ago(p.rejectedEventDays),
+    'board-events': ago(p.boardEventDays),
+    notifications: ago(p.notificationDays),
+    alarms: ago(p.alarmDays),
+    imports: ago(p.importDays),
+    'attendance-marks': academicYearStart(plan.now, p.attendanceAcademicYears),
+    visits: ago(p.visitDays),
+    'trigger-episodes': dateAgo(p.closedTriggerDays),
+    'record-bodies': ago(p.deliveredRecordBodyDays),
+    records: ago(p.recordDays),
+    'audit-details': ago(p.auditDetailDays),
+    'trust-audit-details': ago(plan.trustAuditDetailDays),
+    'leavers-hidden': dateAgo(p.leaverShownDays),
+    'leavers-erased': dateAgo(p.leaverDataDays),
+  };
+}
+
+export interface PurgeResult {
+  removed: Record<string, number>;
+  /** False when a kind stopped at maxRowsPerRun (or the run was aborted): the next run goes on. */
+  complete: boolean;
+}
+
+/**
+ * Applies a school's retention: every kind in batches of `batchSize` rows, each batch its own short
+ * transaction (so the alarm path never waits long on a purge lock), up to `maxRowsPerRun` per kind.
+ */
+export async function purgeSchool(db: Db, plan: RetentionPlan, signal?: AbortSignal): Promise<PurgeResult> {
+  const removed: Record<string, number> = {};
+  let complete = true;
+  const cut = cutoffs(plan);
+  for (const [kind, batch] of Object.entries(KINDS)) {
+    let total = 0;
+    for (;;) {
+      if (signal?.aborted) return { removed, complete: false };
+      // Erasing a leaver touches many tables: a few per transaction.
+      const size = kind === 'leavers-erased' ? Math.min(plan.batchSize, 20) : plan.batchSize;
+      const limit = Math.min(size, plan.maxRowsPerRun - total);
+      if (limit <= 0) {
+        complete = false;
+        break;
+      }
+      const n = await db.transaction((tx) => batch(tx, plan.schoolId, cut[kind as PurgeKind], limit));
+      total += n;
+      if (n < limit) break;
+    }
+    if (total) removed[kind] = total;
+  }
+  return { removed, complete };
+}
+
+/** Records a run's start; `finishPurgeRun` fills in what it removed. */
+export async function startPurgeRun(db: Queryable, schoolId: string, at: Date): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    'INSERT INTO purge_runs (school_id, started_at) VALUES ($1, $2) RETURNING id',
+    [schoolId, at],
+  );
+  return String(rows[0]!.id);
+}
+
+export async function finishPurgeRun(
+  db: Queryable,
+  id: string,
+  at: Date,
+  result: PurgeResult | { error: string; removed: Record<string, number> },
+): Promise<void> {
+  await db.query(
+    'UPDATE purge_runs SET finished_at = $2, removed = $3, complete = $4, error = $5 WHERE id = $1',
+    [
+      id,
+      at,
+      JSON.stringify(result.removed),
+      'complete' in result ? result.complete : false,
+      'error' in result ? result.error : null,
+    ],
+  );
+}
+
+export interface PurgeRunRow {
+  schoolId: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  removed: Record<string, number>;
+  complete: boolean;
+  error: string | null;
+}
+
+/** The latest finished run per school (all schools when `schoolId` is absent). */
+export async function lastPurgeRuns(db: Queryable, schoolId?: string): Promise<PurgeRunRow[]> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT DISTINCT ON (school_id) school_id, started_at, finished_at, removed, complete, error FROM purge_runs
+     WHERE finished_at IS NOT NULL AND ($1::text IS NULL OR school_id = $1) ORDER BY school_id, id DESC`,
+    [schoolId ?? null],
+  );
+  return rows.map((r) => ({
+    schoolId: r.school_id as string,
+    startedAt: new Date(r.started_at as string),
+    finishedAt: r.finished_at ? new Date(r.finished_at as string) : null,
+    removed: (r.removed ?? {}) as Record<string, number>,
+    complete: Boolean(r.complete),
+    error: (r.error as string | null) ?? null,
+  }));
+}

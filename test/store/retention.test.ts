@@ -1,0 +1,405 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RETENTION_DEFAULTS } from '../../src/config/sections/retention.ts';
+import { appendAudit } from '../../src/store/audit.ts';
+import type { Db } from '../../src/store/db.ts';
+import {
+  academicYearStart,
+  finishPurgeRun,
+  lastPurgeRuns,
+  purgeSchool,
+  type RetentionPlan,
+  startPurgeRun,
+} from '../../src/store/retention.ts';
+import { BACKENDS, DAY, insert, type TestStore } from './dp-fixtures.ts';
+
+/**
+ * Retention removes exactly what is due and nothing else: every kind of data is seeded twice for
+ * school alpha — once past its period, once within it — and once more for school beta, whose data
+ * a purge of alpha must never touch.
+ */
+const NOW = new Date('2026-03-15T12:00:00Z');
+const ago = (days: number) => new Date(NOW.getTime() - days * DAY);
+
+function plan(schoolId: string, batchSize = 3): RetentionPlan {
+  return {
+    schoolId,
+    now: NOW,
+    periods: { ...RETENTION_DEFAULTS },
+    trustAuditDetailDays: RETENTION_DEFAULTS.auditDetailDays,
+    batchSize,
+    maxRowsPerRun: 100_000,
+  };
+}
+
+/** Seeds one school; returns the ids that must go and those that must stay, per table. */
+async function seed(db: Db, school: string) {
+  const ids: Record<string, { gone: string[]; kept: string[] }> = {};
+  const note = (table: string, fate: 'gone' | 'kept', id: string) => {
+    ids[table] ??= { gone: [], kept: [] };
+    ids[table][fate].push(id);
+  };
+  const user = await insert(db, 'users', {
+    username: `u-${school}`,
+    display_name: 'Sam Staff',
+    password_hash: 'x',
+    roles: ['visiting-staff'],
+    staff_id: `st-${school}`,
+  });
+  // Pupils: one on roll, one who left 40 days ago (hidden, kept), one who left 400 days ago (erased).
+  for (const [id, left] of [
+    ['p1', null],
+    ['p2', '2026-02-03'],
+    ['p3', '2025-02-07'],
+  ] as const)
+    await insert(db, 'pupils', {
+      school_id: school,
+      mis_id: id,
+      forename: `F${id}`,
+      surname: 'S',
+      left_on: left,
+    });
+  for (const [date, fate] of [
+    ['2023-10-02', 'gone'],
+    ['2024-08-30', 'gone'],
+    ['2024-09-02', 'kept'],
+    ['2026-03-02', 'kept'],
+  ] as const) {
+    await insert(db, 'attendance_marks', {
+      school_id: school,
+      pupil_mis_id: 'p1',
+      date,
+      session: 'AM',
+      code: 'N',
+      category: 'unauthorised_absence',
+      import_id: 1,
+    });
+    note('attendance_marks', fate, `${school}:${date}`);
+  }
+  const fob = async (days: number, fate: 'gone' | 'kept') => {
+    const id = await insert(db, 'fob_events', {
+      school_id: school,
+      device_id: 'd1',
+      vendor_event_id: `e${days}-${Math.random()}`,
+      type: 'sos',
+      occurred_at: ago(days),
+      received_at: ago(days),
+      staff_id: `st-${school}`,
+      location: { lat: 53.8, lon: -1.5 },
+      transport: 'mqtt',
+      profile: 'generic',
+      raw: '{"secret":"position"}',
+    });
+    note('fob_events', fate, id);
+    return id;
+  };
+  await fob(40, 'gone'); // past 31 days, nothing refers to it
+  await fob(5, 'kept');
+  const alarm = async (eventId: string, status: string, resolvedDaysAgo: number | null) =>
+    insert(db, 'alarms', {
+      school_id: school,
+      fob_event_id: eventId,
+      device_id: 'd1',
+      staff_id: `st-${school}`,
+      unknown_device: false,
+      type: 'sos',
+      status,
+      raised_at: ago(resolvedDaysAgo ?? 40),
+      resolved_at: resolvedDaysAgo === null ? null : ago(resolvedDaysAgo),
+      resolution_reason: resolvedDaysAgo === null ? null : 'false_alarm',
+    });
+  // A resolved alarm 100 days ago: its notifications go (90), the alarm stays (6 years), its event loses its position.
+  const scrubbed = await fob(100, 'kept');
+  const a1 = await alarm(scrubbed, 'resolved', 100);
+  note('alarms', 'kept', a1);
+  const n1 = await insert(db, 'notifications', { alarm_id: a1, step: 0, target: 'board', status: 'sent' });
+  await insert(db, 'notification_recipients', { notification_id: n1, recipient_key: 'k', receipt: 'r' });
+  note('notifications', 'gone', n1);
+  // An alarm still open on an old event: its event keeps everything.
+  const openEvent = await fob(60, 'kept');
+  note('alarms', 'kept', await alarm(openEvent, 'open', null));
+  // A resolved alarm 7 years ago: gone with its timeline and notifications, then its event (now free).
+  const veryOld = await fob(7 * 366, 'gone');
+  const a2 = await alarm(veryOld, 'resolved', 7 * 366);
+  note('alarms', 'gone', a2);
+  await insert(db, 'alarm_timeline', { alarm_id: a2, event: 'raised' });
+  note(
+    'notifications',
+    'gone',
+    await insert(db, 'notifications', { alarm_id: a2, step: 0, target: 'board', status: 'sent' }),
+  );
+
+  for (const [days, fate] of [
+    [31, 'gone'],
+    [29, 'kept'],
+  ] as const)
+    note(
+      'rejected_events',
+      fate,
+      await insert(db, 'rejected_events', {
+        school_id: school,
+        transport: 'mqtt',
+        profile: 'generic',
+        reason: 'bad',
+        raw: 'junk',
+        received_at: ago(days),
+      }),
+    );
+  for (const [days, fate] of [
+    [8, 'gone'],
+    [6, 'kept'],
+  ] as const)
+    note(
+      'board_events',
+      fate,
+      await insert(db, 'board_events', { school_id: school, type: 'x', payload: {}, created_at: ago(days) }),
+    );
+  for (const [days, fate] of [
+    [91, 'gone'],
+    [89, 'kept'],
+  ] as const)
+    note(
+      'imports',
+      fate,
+      await insert(db, 'imports', {
+        school_id: school,
+        source: 'csv',
+        unit: 'pupils.csv',
+        status: 'applied',
+        started_at: ago(days),
+        finished_at: ago(days),
+      }),
+    );
+  const episode = async (status: string, closedDaysAgo: number | null, fate: 'gone' | 'kept') => {
+    const id = await insert(db, 'trigger_episodes', {
+      school_id: school,
+      pupil_mis_id: 'p1',
+      rule_key: `r:${Math.random()}`,
+      title: 't',
+      action: 'home-visit',
+      role: 'dsl',
+      status,
+      opened_on: '2023-01-09',
+      closed_on: closedDaysAgo === null ? null : ago(closedDaysAgo).toISOString().slice(0, 10),
+      explanation: 'e',
+      evidence: {},
+    });
+    note('trigger_episodes', fate, id);
+    return id;
+  };
+  await episode('closed', 800, 'gone');
+  await episode('closed', 700, 'kept');
+  await episode('open', null, 'kept');
+  const referenced = await episode('closed', 800, 'kept'); // a kept visit refers to it
+
+  const visit = async (days: number, extra: Record<string, unknown>, fate: 'gone' | 'kept') => {
+    const id = await insert(db, 'visits', {
+      school_id: school,
+      pupil_mis_id: 'p1',
+      reason: 'absence',
+      address: { line1: '1 High St', postcode: 'LS1 1AA' },
+      planned_for: ago(days).toISOString().slice(0, 10),
+      status: 'completed',
+      requested_by: user,
+      departed_at: ago(days),
+      returned_at: ago(days),
+      completed_at: ago(days),
+      outcome: { childSeen: true },
+      updated_at: ago(days),
+      ...extra,
+    });
+    note('visits', fate, id);
+    return id;
+  };
+  const oldVisit = await visit(4 * 366, {}, 'gone');
+  await insert(db, 'visit_check_ins', { visit_id: oldVisit, at: ago(4 * 366), source: 'phone' });
+  await insert(db, 'visit_return_changes', {
+    visit_id: oldVisit,
+    at: ago(4 * 366),
+    new_at: ago(4 * 366),
+    reason: 'late',
+  });
+  const visitAlarm = await insert(db, 'alarms', {
+    school_id: school,
+    visit_id: oldVisit,
+    dedup_key: `visit:${oldVisit}:overdue`,
+    unknown_device: false,
+    type: 'overdue',
+    status: 'resolved',
+    raised_at: ago(4 * 366),
+    resolved_at: ago(4 * 366),
+    resolution_reason: 'worker_safe',
+  });
+  note('alarms', 'gone', visitAlarm);
+  await visit(4 * 366, { outcome: { childSeen: false } }, 'kept'); // follow-up still to record
+  await visit(4 * 366, { departed_at: ago(1), returned_at: null, status: 'departed' }, 'kept'); // out now
+  await visit(30, { trigger_episode_id: referenced }, 'kept');
+
+  const record = async (status: string, deliveredDaysAgo: number | null, fate: 'gone' | 'kept') => {
+    const at = ago(deliveredDaysAgo ?? 400);
+    const id = await insert(db, 'outbox', {
+      school_id: school,
+      kind: 'trigger_note',
+      pupil_ids: JSON.stringify(['p1']),
+      title: 'Absence: Fp1 S',
+      body: 'Fp1 S has been absent',
+      occurred_at: at,
+      sink: 'cpoms',
+      idempotency_key: `k:${school}:${Math.random()}`,
+      status,
+      source_type: 'trigger_episode',
+      source_id: '1',
+      delivered_at: deliveredDaysAgo === null ? null : at,
+      updated_at: at,
+    });
+    note('outbox', fate, id);
+    return id;
+  };
+  const bodyGone = await record('delivered', 40, 'kept');
+  const bodyKept = await record('delivered', 20, 'kept');
+  await record('delivered', 400, 'gone');
+  await record('pending', null, 'kept');
+
+  const oldAudit = await appendAudit(db, {
+    actor: 'system:t',
+    action: 't',
+    schoolId: school,
+    after: { v: 'old' },
+  });
+  const newAudit = await appendAudit(db, {
+    actor: 'system:t',
+    action: 't',
+    schoolId: school,
+    after: { v: 'new' },
+  });
+  // Back-date the first entry's details (the entry itself cannot be changed, and need not be).
+  await db.query('UPDATE audit_details SET at = $2 WHERE audit_id = $1', [oldAudit, ago(400)]);
+  note('audit_details', 'gone', oldAudit);
+  note('audit_details', 'kept', newAudit);
+  return { ids, bodyGone, bodyKept, scrubbed, openEvent, a1 };
+}
+
+const KEYS: Record<string, string> = {
+  attendance_marks: "school_id || ':' || to_char(date, 'YYYY-MM-DD')",
+  audit_details: 'audit_id',
+};
+
+describe.each(BACKENDS)('retention on $name', ({ open }) => {
+  let store: TestStore;
+  let db: Db;
+  let alpha: Awaited<ReturnType<typeof seed>>;
+  let beta: Awaited<ReturnType<typeof seed>>;
+  let betaCounts: Record<string, number>;
+
+  const countsOf = async (school: string) => {
+    const out: Record<string, number> = {};
+    for (const t of [
+      'fob_events',
+      'alarms',
+      'visits',
+      'outbox',
+      'board_events',
+      'imports',
+      'attendance_marks',
+      'pupils',
+    ]) {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${t} WHERE school_id = $1`,
+        [school],
+      );
+      out[t] = rows[0]!.n;
+    }
+    return out;
+  };
+
+  beforeAll(async () => {
+    store = await open();
+    db = store.db;
+    alpha = await seed(db, 'alpha');
+    beta = await seed(db, 'beta');
+    betaCounts = await countsOf('beta');
+  });
+  afterAll(async () => store.close());
+
+  it('removes exactly what is due, in bounded batches, and nothing of another school', async () => {
+    const first = await purgeSchool(db, plan('alpha'));
+    expect(first.complete).toBe(true);
+    for (const [table, { gone, kept }] of Object.entries(alpha.ids)) {
+      const key = KEYS[table] ?? 'id';
+      const { rows } = await db.query<{ k: string }>(
+        `SELECT ${key}::text AS k FROM ${table} WHERE ${key}::text = ANY($1::text[])`,
+        [[...gone, ...kept]],
+      );
+      const left = rows.map((r) => r.k);
+      expect({ table, left: left.filter((k) => gone.includes(k)) }).toEqual({ table, left: [] });
+      expect({ table, kept: kept.filter((k) => !left.includes(k)) }).toEqual({ table, kept: [] });
+    }
+    // Stripped, not removed: the delivered record's text, the resolved alarm's event position.
+    const bodies = await db.query<{ id: string; body: string }>(
+      'SELECT id::text, body FROM outbox WHERE id = ANY($1::bigint[])',
+      [[alpha.bodyGone, alpha.bodyKept]],
+    );
+    expect(Object.fromEntries(bodies.rows.map((r) => [r.id, r.body]))).toEqual({
+      [alpha.bodyGone]: '',
+      [alpha.bodyKept]: 'Fp1 S has been absent',
+    });
+    const events = await db.query<{ id: string; raw: string; location: unknown }>(
+      'SELECT id::text, raw, location FROM fob_events WHERE id = ANY($1::bigint[])',
+      [[alpha.scrubbed, alpha.openEvent]],
+    );
+    expect(Object.fromEntries(events.rows.map((r) => [r.id, r.raw]))).toEqual({
+      [alpha.scrubbed]: '',
+      [alpha.openEvent]: '{"secret":"position"}',
+    });
+    // Leavers: hidden after 28 days, erased after a year; the pupil on roll untouched.
+    const pupils = await db.query<{ mis_id: string; hidden: boolean }>(
+      `SELECT mis_id, hidden_at IS NOT NULL AS hidden FROM pupils WHERE school_id = 'alpha' ORDER BY mis_id`,
+    );
+    expect(pupils.rows).toEqual([
+      { mis_id: 'p1', hidden: false },
+      { mis_id: 'p2', hidden: true },
+    ]);
+    expect(first.removed).toMatchObject({
+      notifications: 2,
+      alarms: 1,
+      visits: 1,
+      'trigger-episodes': 1,
+      'fob-events': 2,
+      'fob-locations': 1,
+      'rejected-events': 1,
+      'board-events': 1,
+      imports: 1,
+      'attendance-marks': 2,
+      'record-bodies': 1,
+      records: 1,
+      'leavers-hidden': 2,
+      'leavers-erased': 1,
+    });
+    expect(await countsOf('beta')).toEqual(betaCounts);
+    expect(beta.ids.visits!.gone.length).toBe(1);
+
+    // A second run finds nothing more to do.
+    expect((await purgeSchool(db, plan('alpha'))).removed).toEqual({});
+  });
+
+  it('stops at the per-run bound and says so; the next run goes on', async () => {
+    const p = { ...plan('beta', 1), maxRowsPerRun: 1 };
+    const r = await purgeSchool(db, p);
+    expect(r.complete).toBe(false);
+    expect(Math.max(...Object.values(r.removed))).toBe(1);
+  });
+
+  it('records runs as counts only, the latest per school', async () => {
+    const id = await startPurgeRun(db, 'alpha', NOW);
+    await finishPurgeRun(db, id, NOW, { removed: { imports: 3 }, complete: true });
+    const [run] = await lastPurgeRuns(db, 'alpha');
+    expect(run).toMatchObject({ schoolId: 'alpha', removed: { imports: 3 }, complete: true, error: null });
+  });
+});
+
+describe('academic years', () => {
+  it('start on 1 September (Europe/London)', () => {
+    expect(academicYearStart(new Date('2026-03-15T12:00:00Z'), 1)).toBe('2024-09-01');
+    expect(academicYearStart(new Date('2025-09-01T00:30:00+01:00'), 0)).toBe('2025-09-01');
+    expect(academicYearStart(new Date('2025-08-31T23:30:00Z'), 0)).toBe('2025-09-01');
+  });
+});
