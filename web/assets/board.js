@@ -48,7 +48,19 @@ function beep() {
 function setSounding(on) {
   if (on && sound.enabled) {
     sound.ctx ??= new AudioContext();
-    if (sound.ctx.state === 'suspended') sound.ctx.resume().catch(() => {});
+    if (sound.ctx.state === 'suspended' && !sound.triedResume) {
+      // The browser may allow it at once; if not within a second, the full-screen prompt asks.
+      sound.triedResume = true;
+      sound.resuming = true;
+      sound.ctx.resume().then(
+        () => setSounding(document.body.classList.contains('has-alarm')),
+        () => {},
+      );
+      setTimeout(() => {
+        sound.resuming = false;
+        setSounding(document.body.classList.contains('has-alarm'));
+      }, 1000);
+    }
     if (!sound.timer) {
       beep();
       sound.timer = setInterval(beep, 1000);
@@ -69,6 +81,33 @@ function setSounding(on) {
         : 'Sound blocked: click to allow'
       : 'Sound off';
   }
+  // An alarm is sounding but the browser blocked the sound: a prompt across the whole screen that
+  // one click (which the browser needs before it plays sound) clears.
+  const blocked = on && sound.enabled && sound.ctx?.state !== 'running' && !sound.resuming;
+  let prompt = document.getElementById('sound-blocked');
+  if (blocked && !prompt) {
+    prompt = h(
+      'div',
+      { id: 'sound-blocked', role: 'alertdialog', 'aria-labelledby': 'sound-blocked-h' },
+      h('h2', { id: 'sound-blocked-h' }, 'An alarm is open, and this browser blocked its sound'),
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'primary big',
+          onclick: () => {
+            sound.ctx?.resume().then(
+              () => setSounding(true),
+              () => {},
+            );
+          },
+        },
+        'Turn the alarm sound on',
+      ),
+    );
+    document.body.append(prompt);
+    prompt.querySelector('button')?.focus();
+  } else if (!blocked && prompt) prompt.remove();
 }
 
 // --- rendering ---------------------------------------------------------------------------------------
