@@ -206,7 +206,7 @@ export async function resolveSubject(db: Queryable, ref: SubjectRef): Promise<Re
     ref.schoolId,
     ref.id,
   ]);
-  return device.rowCount ? { kind: 'staff', schoolId: ref.schoolId, key: '', staffId: ref.id } : undefined;
+  return device.rows.length ? { kind: 'staff', schoolId: ref.schoolId, key: '', staffId: ref.id } : undefined;
 }
 
 function params(s: ResolvedSubject): unknown[] {
@@ -369,7 +369,7 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `SELECT id FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 AND departed_at IS NOT NULL AND returned_at IS NULL`,
     p,
   );
-  if (out.rowCount)
+  if (out.rows.length)
     throw new Error(`pupil ${misId} has a visit out now (visit ${String(out.rows[0]!.id)}): not erased`);
   const removed: Removed = {};
   // Audit details first, while the references they are found by still exist.

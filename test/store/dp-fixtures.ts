@@ -58,6 +58,7 @@ export async function insert(db: Queryable, table: string, row: Record<string, u
     'attendance_marks',
     'notification_recipients',
     'audit_details',
+    'sessions',
   ].includes(table);
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})${hasId ? ' RETURNING id' : ''}`,

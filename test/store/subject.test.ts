@@ -1,0 +1,357 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appendAudit } from '../../src/store/audit.ts';
+import type { Db } from '../../src/store/db.ts';
+import {
+  correctField,
+  erasePupilAudited,
+  exportSubject,
+  resolveSubject,
+  SECTIONS,
+  subjectHtml,
+} from '../../src/store/subject.ts';
+import { BACKENDS, findEverywhere, insert, type TestStore } from './dp-fixtures.ts';
+
+/**
+ * Subject access and erasure. The export must hold a section for every table whose columns can
+ * name a person (checked against the schema), and find the person's rows in each; an erased
+ * pupil's values must be nowhere in the database afterwards (every text, JSON and array column).
+ */
+const NOW = new Date('2026-03-15T12:00:00Z');
+
+/** Columns that name a pupil, or a member of staff (their account or device-registry id). */
+const PUPIL_COLUMN = /^(pupil_mis_id|pupil_ids|changed_pupils)$/;
+const STAFF_COLUMN = /(^|_)staff_id$|(^|_)user_id$|_by$|^by_whom$|^actor$/;
+
+const PERSONAL = {
+  forename: 'Zephyrine',
+  surname: 'Quillfeather',
+  upn: 'Z801200001234',
+  line1: '17 Marrowbone Lane',
+  postcode: 'ZZ9 9QX',
+  parent: 'Ottoline Quillfeather',
+  phone: '+447700900999',
+  email: 'ottoline@example.invalid',
+};
+
+async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL) {
+  const staff = await insert(db, 'users', {
+    username: `staff-${school}-${id}`,
+    display_name: 'Sam Staff',
+    password_hash: 'scrypt$secret',
+    roles: ['visiting-staff'],
+    staff_id: `st-${school}-${id}`,
+    phone: '+447700900111',
+  });
+  await insert(db, 'sessions', {
+    token_hash: `tok-${school}-${id}`,
+    user_id: staff,
+    csrf_token: 'csrf',
+    expires_at: NOW,
+  });
+  await insert(db, 'pupils', {
+    school_id: school,
+    mis_id: id,
+    upn: v.upn,
+    forename: v.forename,
+    surname: v.surname,
+    address: { line1: v.line1, postcode: v.postcode },
+    flags: { cpPlan: true },
+  });
+  await insert(db, 'pupil_contacts', {
+    school_id: school,
+    pupil_mis_id: id,
+    priority: 1,
+    name: v.parent,
+    phone: v.phone,
+    email: v.email,
+  });
+  await insert(db, 'attendance_marks', {
+    school_id: school,
+    pupil_mis_id: id,
+    date: '2026-03-02',
+    session: 'AM',
+    code: 'N',
+    category: 'unauthorised_absence',
+    import_id: 1,
+  });
+  await insert(db, 'imports', {
+    school_id: school,
+    source: 'csv',
+    unit: 'marks.csv',
+    status: 'applied',
+    started_at: NOW,
+    changed_pupils: JSON.stringify([id, 'someone-else']),
+    rejected: JSON.stringify([{ where: `marks.csv line 3 pupil ${id}`, reason: 'future date' }]),
+  });
+  await insert(db, 'leave_refusals', {
+    school_id: school,
+    pupil_mis_id: id,
+    from_date: '2026-01-05',
+    to_date: '2026-01-09',
+    recorded_by: `user:${staff}`,
+  });
+  const episode = await insert(db, 'trigger_episodes', {
+    school_id: school,
+    pupil_mis_id: id,
+    rule_key: 'statutory:n-unresolved',
+    title: `N unresolved: ${v.forename} ${v.surname}`,
+    action: 'home-visit',
+    role: 'dsl',
+    status: 'open',
+    opened_on: '2026-03-09',
+    explanation: `${v.forename} has N codes`,
+    evidence: { name: v.surname },
+  });
+  const visit = await insert(db, 'visits', {
+    school_id: school,
+    pupil_mis_id: id,
+    trigger_episode_id: episode,
+    reason: `welfare check on ${v.forename}`,
+    address: { line1: v.line1, postcode: v.postcode },
+    planned_for: '2026-03-10',
+    status: 'completed',
+    requested_by: staff,
+    lead_user_id: staff,
+    departed_at: NOW,
+    returned_at: NOW,
+    outcome: { childSeen: true, spokeTo: v.parent, concerns: `${v.surname} family` },
+    worker_phone: '+447700900111',
+    risk_assessed_by: `user:${staff}`,
+  });
+  await insert(db, 'visit_check_ins', { visit_id: visit, at: NOW, source: 'phone', by_user_id: staff });
+  await insert(db, 'visit_return_changes', {
+    visit_id: visit,
+    at: NOW,
+    by_user_id: staff,
+    new_at: NOW,
+    reason: `${v.parent} asked us to stay`,
+  });
+  const fob = await insert(db, 'fob_events', {
+    school_id: school,
+    device_id: 'd1',
+    vendor_event_id: `e-${id}`,
+    type: 'sos',
+    occurred_at: NOW,
+    received_at: NOW,
+    staff_id: `st-${school}-${id}`,
+    transport: 'mqtt',
+    profile: 'generic',
+    raw: '{}',
+  });
+  const alarm = await insert(db, 'alarms', {
+    school_id: school,
+    fob_event_id: fob,
+    visit_id: visit,
+    device_id: 'd1',
+    staff_id: `st-${school}-${id}`,
+    unknown_device: false,
+    type: 'sos',
+    status: 'resolved',
+    raised_at: NOW,
+    acknowledged_by: `user:${staff}`,
+    resolution_note: `at ${v.line1}`,
+  });
+  await insert(db, 'alarm_timeline', { alarm_id: alarm, event: 'acknowledged', by_whom: `user:${staff}` });
+  const notification = await insert(db, 'notifications', {
+    alarm_id: alarm,
+    step: 0,
+    target: 'sms:on-call',
+    status: 'sent',
+  });
+  await insert(db, 'notification_recipients', {
+    notification_id: notification,
+    recipient_key: 'h',
+    receipt: 'SM1',
+  });
+  const record = await insert(db, 'outbox', {
+    school_id: school,
+    kind: 'visit_outcome',
+    pupil_ids: JSON.stringify([id]),
+    title: `Visit: ${v.forename} ${v.surname}`,
+    body: `Spoke to ${v.parent} at ${v.line1}, ${v.postcode}`,
+    occurred_at: NOW,
+    sink: 'cpoms',
+    idempotency_key: `visit-outcome:${school}:${visit}`,
+    status: 'delivered',
+    remote_id: 'cpoms-77',
+    source_type: 'visit',
+    source_id: visit,
+  });
+  await insert(db, 'board_events', { school_id: school, type: 'visit.updated', payload: { visitId: visit } });
+  await insert(db, 'board_events', { school_id: school, type: 'alarm.raised', payload: { alarmId: alarm } });
+  await insert(db, 'board_events', {
+    school_id: school,
+    type: 'trigger.raised',
+    payload: { pupilMisId: id },
+  });
+  await insert(db, 'address_flags', {
+    school_id: school,
+    postcode: 'ZZ99QX',
+    level: 'caution',
+    note: 'dog',
+    created_by: `user:${staff}`,
+  });
+  await insert(db, 'alerts', {
+    school_id: school,
+    kind: 'delivery_failed',
+    message: 'x',
+    acknowledged_by: `user:${staff}`,
+  });
+  // Audit entries about the pupil and their things, with personal values in before/after.
+  await appendAudit(db, {
+    actor: `user:${staff}`,
+    action: 'visit.requested',
+    schoolId: school,
+    entityType: 'visit',
+    entityId: visit,
+    after: { address: { line1: v.line1 }, pupil: `${v.forename} ${v.surname}` },
+  });
+  await appendAudit(db, {
+    actor: 'system:triggers',
+    action: 'trigger.raised',
+    schoolId: school,
+    entityType: 'trigger_episode',
+    entityId: episode,
+    after: { title: v.surname },
+  });
+  await appendAudit(db, {
+    actor: 'system:outbox',
+    action: 'outbox.delivered',
+    schoolId: school,
+    entityType: 'outbox',
+    entityId: record,
+    before: { body: v.phone },
+  });
+  await appendAudit(db, {
+    actor: `user:${staff}`,
+    action: 'alarm.acknowledged',
+    schoolId: school,
+    entityType: 'alarm',
+    entityId: alarm,
+    after: { at: v.postcode },
+  });
+  return { staff, visit, alarm };
+}
+
+describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
+  let store: TestStore;
+  let db: Db;
+  let other: typeof PERSONAL;
+
+  beforeAll(async () => {
+    store = await open();
+    db = store.db;
+    await seedPupil(db, 'alpha', 'P9', PERSONAL);
+    other = {
+      forename: 'Bartholomew',
+      surname: 'Ashdown',
+      upn: 'A801200009999',
+      line1: '3 Nettlebed Row',
+      postcode: 'AB1 2CD',
+      parent: 'Philippa Ashdown',
+      phone: '+447700900222',
+      email: 'philippa@example.invalid',
+    };
+    await seedPupil(db, 'alpha', 'P10', other);
+  });
+  afterAll(async () => store.close());
+
+  it('has a section for every table whose columns can name a pupil or a member of staff', async () => {
+    const { rows } = await db.query<{ table_name: string; column_name: string }>(
+      `SELECT c.table_name, c.column_name FROM information_schema.columns c
+         JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
+       WHERE c.table_schema = $1 AND t.table_type = 'BASE TABLE'`,
+      [store.schema],
+    );
+    const needPupil = new Set(rows.filter((r) => PUPIL_COLUMN.test(r.column_name)).map((r) => r.table_name));
+    needPupil.add('pupils');
+    const needStaff = new Set(rows.filter((r) => STAFF_COLUMN.test(r.column_name)).map((r) => r.table_name));
+    needStaff.add('users');
+    // Foreign keys to users name a member of staff too.
+    const fks = await db.query<{ table_name: string }>(
+      `SELECT tc.table_name FROM information_schema.table_constraints tc
+         JOIN information_schema.constraint_column_usage cu ON cu.constraint_name = tc.constraint_name
+          AND cu.constraint_schema = tc.constraint_schema
+       WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = $1 AND cu.table_name = 'users'`,
+      [store.schema],
+    );
+    for (const r of fks.rows) needStaff.add(r.table_name);
+    const has = (kind: 'pupil' | 'staff') =>
+      new Set(SECTIONS.filter((s) => s[kind] !== undefined).map((s) => s.table));
+    expect([...needPupil].filter((t) => !has('pupil').has(t)).sort()).toEqual([]);
+    expect([...needStaff].filter((t) => !has('staff').has(t)).sort()).toEqual([]);
+  });
+
+  it("exports every table holding the pupil's id, with their rows only, as JSON and readable HTML", async () => {
+    const subject = (await resolveSubject(db, { kind: 'pupil', schoolId: 'alpha', id: 'P9' }))!;
+    const x = await exportSubject(db, subject, NOW);
+    const byTable = Object.fromEntries(x.sections.map((s) => [s.table, s.rows]));
+    for (const s of SECTIONS.filter((s) => s.pupil))
+      expect({ table: s.table, rows: byTable[s.table]?.length ?? 0 }).not.toEqual({
+        table: s.table,
+        rows: 0,
+      });
+    expect(JSON.stringify(x)).not.toContain('Ashdown');
+    expect(byTable.outbox![0]).toMatchObject({ remote_id: 'cpoms-77' });
+    expect(byTable.audit_entries!.length).toBe(4);
+    const html = subjectHtml(x);
+    expect(html).toContain('Quillfeather');
+    expect(html).not.toContain('<script');
+  });
+
+  it("exports a member of staff's account, visits, device events and audit, withholding secrets", async () => {
+    const subject = (await resolveSubject(db, { kind: 'staff', schoolId: 'alpha', id: 'staff-alpha-P9' }))!;
+    const x = await exportSubject(db, subject, NOW);
+    const byTable = Object.fromEntries(x.sections.map((s) => [s.table, s.rows]));
+    for (const s of SECTIONS.filter((s) => s.staff))
+      expect({ table: s.table, rows: byTable[s.table]?.length ?? 0 }).not.toEqual({
+        table: s.table,
+        rows: 0,
+      });
+    expect(byTable.users![0]!.password_hash).toBe('[withheld]');
+    expect(byTable.sessions![0]!.token_hash).toBe('[withheld]');
+    expect(JSON.stringify(x)).not.toContain('scrypt$secret');
+  });
+
+  it('corrects a field, audited with the old and new value in the forgettable details', async () => {
+    const subject = (await resolveSubject(db, { kind: 'pupil', schoolId: 'alpha', id: 'P9' }))!;
+    expect(await correctField(db, subject, 'surname', 'Quilfeather', 'user:1')).toBe(true);
+    expect(await correctField(db, subject, 'surname', 'Quilfeather', 'user:1')).toBe(false);
+    expect(await correctField(db, subject, 'postcode', 'ZZ9 9QY', 'user:1')).toBe(true);
+    const { rows } = await db.query<{ before: unknown; after: unknown }>(
+      `SELECT before, after FROM audit_log WHERE action = 'subject.corrected' AND entity_id = 'P9' ORDER BY id`,
+    );
+    expect(rows[0]).toEqual({
+      before: { field: 'surname', value: 'Quillfeather' },
+      after: { field: 'surname', value: 'Quilfeather' },
+    });
+    const p = await db.query<{ surname: string; postcode: string }>(
+      `SELECT surname, address->>'postcode' AS postcode FROM pupils WHERE mis_id = 'P9'`,
+    );
+    expect(p.rows[0]).toEqual({ surname: 'Quilfeather', postcode: 'ZZ9 9QY' });
+  });
+
+  it('erases a pupil: none of their values is left in any text, JSON or array column; the audit entries stay', async () => {
+    const entriesBefore = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
+    const removed = await erasePupilAudited(db, 'alpha', 'P9', 'user:1');
+    expect(removed.pupils).toBe(1);
+    const values = [...Object.values(PERSONAL), 'Quilfeather', 'ZZ9 9QY'];
+    for (const v of values)
+      expect({ value: v, found: await findEverywhere(db, store.schema, v) }).toEqual({ value: v, found: [] });
+    // The pupil's id stays only as a reference: the audit entries and the erasure's own entry.
+    const entriesAfter = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
+    expect(entriesAfter.rows[0]!.n).toBe(entriesBefore.rows[0]!.n + 1);
+    // The other pupil is untouched.
+    for (const v of Object.values(other))
+      expect((await findEverywhere(db, store.schema, v)).length).toBeGreaterThan(0);
+    const imports = await db.query<{ changed: string[] }>(
+      `SELECT changed_pupils AS changed FROM imports ORDER BY id`,
+    );
+    expect(imports.rows[0]!.changed).toEqual(['someone-else']);
+  });
+
+  it('refuses to erase a pupil while a visit to them is out', async () => {
+    await db.query(`UPDATE visits SET returned_at = NULL, status = 'departed' WHERE pupil_mis_id = 'P10'`);
+    await expect(erasePupilAudited(db, 'alpha', 'P10', 'user:1')).rejects.toThrow(/visit out now/);
+  });
+});
