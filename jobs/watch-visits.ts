@@ -42,14 +42,22 @@ export async function watchVisits(
         [school.id],
       );
       const { rows } = await tx.query(
-        `SELECT v.*, u.staff_id AS lead_staff_id FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
+        `SELECT v.*, u.staff_id AS lead_staff_id,
+                (SELECT max(e.received_at) FROM fob_events e WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id)
+                  AS fob_last_at
+         FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
          WHERE v.school_id = $1 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL FOR UPDATE OF v`,
         [school.id],
       );
       const rules = rulesFor(school.id);
       for (const r of rows) {
         const v = toVisit(r);
-        for (const due of dueVisitAlarms(v, rules, now)) {
+        const silent = school.fobs.silentAlarmMinutes;
+        const fob =
+          v.fobDeviceId && silent
+            ? { lastEventAt: r.fob_last_at ? new Date(r.fob_last_at as string) : null, silentMinutes: silent }
+            : null;
+        for (const due of dueVisitAlarms({ ...v, fob }, rules, now)) {
           keys.push(due.dedupKey);
           const id = await raiseVisitAlarm(tx, {
             schoolId: school.id,
@@ -59,7 +67,7 @@ export async function watchVisits(
             dedupKey: due.dedupKey,
             raisedAt: due.dueAt,
             policy: policyFor(school.escalation, due.type),
-            what: `alarm raised: ${due.type === 'overdue_visit' ? 'visit overdue' : 'check-in missed'}`,
+            what: `alarm raised: ${WHAT[due.type]}`,
             actor: 'system:visit-watcher',
           });
           if (id) {
@@ -113,6 +121,12 @@ async function reopenAcknowledgements(deps: JobDeps, now: Date): Promise<number>
       );
   return reopened.length;
 }
+
+const WHAT = {
+  overdue_visit: 'visit overdue',
+  missed_check_in: 'check-in missed',
+  device_silent: 'the worker’s fob has gone silent',
+} as const;
 
 /**
  * Fob `check_in` events become check-ins of a departed visit only when they are trusted (device

@@ -120,6 +120,11 @@ export function fobsSettings(secret: SecretField) {
     requireSignedEvents: z.boolean().default(false),
     /** A device time further ahead of Doorstep's than this is not believed (seconds). */
     maxClockSkewSeconds: z.int().min(0).max(3600).default(120),
+    /**
+     * A fob registered to a worker on a visit that has sent nothing for this many minutes raises a
+     * `device_silent` alarm (off unless the school sets it: how often a fob reports is the vendor's).
+     */
+    silentAlarmMinutes: z.int().min(5).max(240).optional(),
   });
 }
 

@@ -42,7 +42,7 @@ export async function boardState(
      -- device fault); then the longest waiting first.
      ORDER BY (a.status = 'open') DESC,
        CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
-            WHEN a.type IN ('overdue_visit', 'missed_check_in') THEN 1 ELSE 2 END,
+            WHEN a.type IN ('overdue_visit', 'missed_check_in', 'device_silent') THEN 1 ELSE 2 END,
        a.raised_at ASC LIMIT 200`,
     [schoolId],
   );

@@ -351,6 +351,47 @@ describe('the visit watcher', () => {
     expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
   });
 
+  it('a fob worn on a visit that has gone silent for the school’s set time raises device_silent; back safe stands it down', async () => {
+    const id = await departed('hampton', 300);
+    expect((await getVisit(db, id))!.fobDeviceId).toBe('FOB-1');
+    const quiet = {
+      ...deps,
+      config: {
+        ...deps.config,
+        schools: deps.config.schools.map((s) => ({ ...s, fobs: { ...s.fobs, silentAlarmMinutes: 30 } })),
+      },
+    };
+    const watchQuiet = () => watchVisits({ reason: 'manual' }, run('watch-visits'), quiet);
+    const start = now;
+    now = new Date(start.getTime() + 20 * 60_000);
+    // The fob reports (a battery event) at +20 min: the silence counts from then.
+    await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[2]!,
+      fobEvent(`silent-${id}`, {
+        type: 'low_battery',
+        deviceId: 'FOB-1',
+        batteryPercent: 40,
+        receivedAt: now.toISOString(),
+        occurredAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    now = new Date(start.getTime() + 45 * 60_000);
+    expect((await watchQuiet()).raised).toBe(0);
+    now = new Date(start.getTime() + 51 * 60_000);
+    expect((await watchQuiet()).raised).toBe(1);
+    expect(await alarmsOf(id)).toEqual([expect.objectContaining({ type: 'device_silent', status: 'open' })]);
+    await returnVisit(vdeps, lead, id);
+    expect(await alarmsOf(id)).toEqual([
+      expect.objectContaining({
+        type: 'device_silent',
+        status: 'resolved',
+        resolution_reason: 'worker_safe',
+      }),
+    ]);
+  });
+
   it('links an SOS from a fob to the visit its wearer is on (the board shows the visit address)', async () => {
     const id = await departed('hampton', 90);
     const r = await ingestFobEvent(

@@ -171,10 +171,30 @@ export function policyFor(
   );
 }
 
+/** A worker's fob has sent nothing for the school's set time: the same urgency as a missed check-in. */
+export const DEFAULT_DEVICE_SILENT_POLICY: EscalationPolicy = {
+  condition: 'if-not-acknowledged',
+  levels: [
+    {
+      afterMinutes: 0,
+      notify: ['board', 'sms:visiting-staff'],
+      prompt: 'The worker’s fob has gone silent: call the visiting staff',
+    },
+    {
+      afterMinutes: 5,
+      notify: ['board', 'sms:on-call-leaders'],
+      prompt: 'Still silent and no answer: on-call leaders told',
+    },
+  ],
+  repeat: 2,
+  reescalateAfterMinutes: 10,
+};
+
 /** Visit alarms: a school's `alarm` policy does not apply to them. */
 const VISIT_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {
   overdue_visit: DEFAULT_OVERDUE_VISIT_POLICY,
   missed_check_in: DEFAULT_MISSED_CHECK_IN_POLICY,
+  device_silent: DEFAULT_DEVICE_SILENT_POLICY,
 };
 /** Device alarm types with a default of their own, used when the school sets no `alarm` policy. */
 const DEVICE_ALARM_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {};
@@ -186,6 +206,7 @@ export function laddersOf(policies: Readonly<Record<string, EscalationPolicy>>) 
     alarm: policies.alarm ?? DEFAULT_ALARM_POLICY,
     'overdue-visit': policyFor(policies, 'overdue_visit'),
     'missed-check-in': policyFor(policies, 'missed_check_in'),
+    'device-silent': policyFor(policies, 'device_silent'),
     ...policies,
   };
 }

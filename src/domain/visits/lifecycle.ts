@@ -56,7 +56,7 @@ export interface Actor {
 }
 
 /** Alarm kinds the register raises and clears. */
-export type VisitAlarmType = 'overdue_visit' | 'missed_check_in';
+export type VisitAlarmType = 'overdue_visit' | 'missed_check_in' | 'device_silent';
 
 export interface Effect {
   /** The status after the action (`null`: unchanged). */
@@ -150,7 +150,7 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     effect: (v) => ({
       status: v.status === 'cancelled' ? null : v.outcomeRecorded ? 'completed' : 'returned',
       monitoring: 'end',
-      clears: ['overdue_visit', 'missed_check_in'],
+      clears: ['overdue_visit', 'missed_check_in', 'device_silent'],
       clearedAs: 'worker_safe',
     }),
   },

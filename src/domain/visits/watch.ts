@@ -10,10 +10,12 @@ export interface WatchedVisit {
   expectedReturnAt: Date | null;
   lastCheckInAt: Date | null;
   checkInMinutes: number | null;
+  /** The worker's fob, its last event, and how long it may stay silent (the school's setting). */
+  fob?: { lastEventAt: Date | null; silentMinutes: number } | null;
 }
 
 export interface DueVisitAlarm {
-  type: 'overdue_visit' | 'missed_check_in';
+  type: 'overdue_visit' | 'missed_check_in' | 'device_silent';
   /** Unique per occurrence: raising it again changes nothing. */
   dedupKey: string;
   /** When it became due (the alarm's raised-at). */
@@ -56,6 +58,14 @@ function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
       type: 'missed_check_in',
       dedupKey: `visit:${v.id}:missed-check-in:${expected.toISOString()}`,
       dueAt: new Date(expected.getTime() + minutes(rules.checkInGraceMinutes)),
+    });
+  }
+  if (v.fob) {
+    const heard = Math.max(v.departedAt.getTime(), v.fob.lastEventAt?.getTime() ?? 0);
+    out.push({
+      type: 'device_silent',
+      dedupKey: `visit:${v.id}:device-silent:${new Date(heard).toISOString()}`,
+      dueAt: new Date(heard + minutes(v.fob.silentMinutes)),
     });
   }
   return out;

@@ -191,6 +191,18 @@ describe('what the visit watcher owes', () => {
     expect(nextVisitCheck(arrived, thames, at(29))).toEqual(at(30));
   });
 
+  it('a fob that has gone silent for the school’s set time, counted from its last event (or the departure)', () => {
+    const fob = { lastEventAt: at(10), silentMinutes: 30 };
+    const quiet = { ...v, checkInMinutes: null, expectedReturnAt: at(300), fob };
+    expect(dueVisitAlarms(quiet, r, at(39))).toEqual([]);
+    expect(dueVisitAlarms(quiet, r, at(40))).toEqual([
+      { type: 'device_silent', dedupKey: 'visit:7:device-silent:2026-11-23T10:10:00.000Z', dueAt: at(40) },
+    ]);
+    expect(nextVisitCheck({ ...quiet, fob: { lastEventAt: null, silentMinutes: 30 } }, r, at(1))).toEqual(
+      at(30),
+    );
+  });
+
   it("uses Hampton's overdue ladder by default, with a prompt for every step", () => {
     const p = policyFor({}, 'overdue_visit');
     expect(p.condition).toBe('if-not-resolved');
