@@ -6,6 +6,7 @@ import { leaveRefusedCommand } from './leave-command.ts';
 import { outboxCommand } from './outbox-command.ts';
 import { reportFatal } from './output.ts';
 import { startCommand } from './start-command.ts';
+import { type SubjectOptions, subjectCommand } from './subject-command.ts';
 import { triggersCommand } from './triggers-command.ts';
 import {
   type UserAddOptions,
@@ -134,6 +135,26 @@ program
       process.exitCode = await alarmCommand(action, id, opts, (line) => console.log(line));
     },
   );
+
+program
+  .command('subject')
+  .description(
+    'data protection: export (everything held about a person, JSON + HTML) | correct a field | left (the date a pupil left) | erase a pupil',
+  )
+  .argument('<action>', 'export, correct, left or erase')
+  .requiredOption('-s, --school <id>', 'the school')
+  .option('-p, --pupil <id>', 'the pupil (MIS id)')
+  .option('--staff <id>', 'the member of staff (account id, username or device-registry staff id)')
+  .option('-o, --out <dir>', 'export: folder for the files', '.')
+  .option('--field <name>', 'correct: the field (e.g. surname, postcode, phone)')
+  .option('--value <text>', 'correct: the corrected value ("" clears it)')
+  .option('--on <YYYY-MM-DD>', 'left: the date the pupil left')
+  .option('--by <username>', 'correct, left, erase: the admin making the change (audited)')
+  .option('--yes', 'erase: confirm')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (action: string, opts: SubjectOptions) => {
+    process.exitCode = await subjectCommand(action, opts, (line) => console.log(line));
+  });
 
 const user = program.command('user').description('local accounts for the web front end');
 user

@@ -1,0 +1,129 @@
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { holdsRole } from '../auth/scope.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { schoolOf } from '../config/school-of.ts';
+import { isIsoDate } from '../domain/attendance/dates.ts';
+import { doorstepError } from '../errors.ts';
+import type { Db } from '../store/db.ts';
+import { openStore } from '../store/open.ts';
+import {
+  CORRECTABLE,
+  correctField,
+  erasePupilAudited,
+  exportSubject,
+  resolveSubject,
+  type SubjectKind,
+  subjectHtml,
+} from '../store/subject.ts';
+import { userByUsername } from '../store/users.ts';
+
+export interface SubjectOptions {
+  config: string;
+  school: string;
+  pupil?: string;
+  staff?: string;
+  /** export: the folder the JSON and HTML files go to. */
+  out?: string;
+  /** correct: the field and its new value ('' clears it). */
+  field?: string;
+  value?: string;
+  /** left: the date the pupil left. */
+  on?: string;
+  /** correct, left, erase: the admin account doing it (username). */
+  by?: string;
+  /** erase: confirmation. */
+  yes?: boolean;
+}
+
+/** An enabled admin account that covers the school: the actor for the audit. */
+async function adminActor(db: Db, by: string | undefined, schoolId: string): Promise<string> {
+  if (!by) throw doorstepError('USAGE', '--by: the username of the admin making the change (for the audit)');
+  const u = await userByUsername(db, by);
+  if (!u || u.disabled || !holdsRole(u, 'admin') || (u.schools.length > 0 && !u.schools.includes(schoolId)))
+    throw doorstepError('USAGE', `--by: "${by}" is not an enabled admin of ${schoolId}`);
+  return `user:${u.id}`;
+}
+
+/** Writes a file only its owner can read (it holds personal data), refusing to overwrite one. */
+async function writePrivate(path: string, text: string): Promise<void> {
+  const fh = await open(path, 'wx', 0o600);
+  try {
+    await fh.writeFile(text);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * `doorstep subject export|correct|left|erase`: subject access (everything held about one pupil or
+ * member of staff, as JSON and a readable HTML page), rectification of one field and the date a pupil
+ * left (audited, by a named admin), and erasure of a pupil. Output names tables and counts only.
+ */
+export async function subjectCommand(
+  action: string,
+  opts: SubjectOptions,
+  out: (line: string) => void,
+  now: () => Date = () => new Date(),
+): Promise<number> {
+  if (!['export', 'correct', 'left', 'erase'].includes(action))
+    throw doorstepError('USAGE', `expected export, correct, left or erase, got "${action}"`);
+  if ((opts.pupil === undefined) === (opts.staff === undefined))
+    throw doorstepError('USAGE', 'give one of --pupil ID or --staff ID');
+  const kind: SubjectKind = opts.pupil !== undefined ? 'pupil' : 'staff';
+  if (kind === 'staff' && (action === 'erase' || action === 'left'))
+    throw doorstepError('USAGE', `${action} is for pupils (--pupil ID)`);
+  const config = loadConfigFile(opts.config);
+  const school = schoolOf(config, opts.school, '--school');
+  const db = await openStore({
+    databaseUrl: process.env.DATABASE_URL,
+    dataDir: config.store.dataDir,
+    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+  });
+  try {
+    const id = (opts.pupil ?? opts.staff)!;
+    const subject = await resolveSubject(db, { kind, schoolId: school.id, id });
+    if (!subject) throw doorstepError('NOT_FOUND', `no ${kind} "${id}" held for ${school.id}`);
+    if (action === 'export') {
+      const x = await exportSubject(db, subject, now());
+      const base = join(
+        opts.out ?? '.',
+        `doorstep-${school.id}-${kind}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`,
+      );
+      await writePrivate(`${base}.json`, `${JSON.stringify(x, null, 2)}\n`);
+      await writePrivate(`${base}.html`, subjectHtml(x));
+      for (const s of x.sections) out(`  ${s.table.padEnd(24)} ${s.rows.length}`);
+      out(`wrote ${base}.json and ${base}.html (readable by you only)`);
+      return 0;
+    }
+    const actor = await adminActor(db, opts.by, school.id);
+    if (subject.key === '') throw doorstepError('USAGE', `staff "${id}" has no account to correct`);
+    if (action === 'erase') {
+      if (!opts.yes)
+        throw doorstepError('USAGE', `erasing pupil ${id} cannot be undone: add --yes to confirm`);
+      const removed = await erasePupilAudited(db, school.id, id, actor);
+      for (const [table, n] of Object.entries(removed)) out(`  ${table.padEnd(24)} ${n}`);
+      out(`${school.id}: pupil ${id} erased (audited as subject.erased)`);
+      return 0;
+    }
+    let field = opts.field;
+    let value = opts.value;
+    if (action === 'left') {
+      if (!opts.on || !isIsoDate(opts.on))
+        throw doorstepError('USAGE', '--on: the date the pupil left, YYYY-MM-DD');
+      field = 'leftOn';
+      value = opts.on;
+    }
+    const fields = Object.keys(CORRECTABLE[kind]);
+    if (!field || !fields.includes(field))
+      throw doorstepError('USAGE', `--field: one of ${fields.join(', ')}`);
+    if (value === undefined) throw doorstepError('USAGE', '--value: the corrected value ("" clears it)');
+    if (field === 'dob' && value !== '' && !isIsoDate(value))
+      throw doorstepError('USAGE', '--value: a date of birth as YYYY-MM-DD');
+    const changed = await correctField(db, subject, field, value === '' ? null : value, actor);
+    out(changed ? `${school.id}: ${kind} ${id}: ${field} corrected (audited)` : `${school.id}: already so`);
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

@@ -1,0 +1,86 @@
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectCommand } from '../../src/cli/subject-command.ts';
+import type { Db } from '../../src/store/db.ts';
+import { BACKENDS, insert, type TestStore } from '../store/dp-fixtures.ts';
+
+/** `doorstep subject`: export to private files, correct and record leaving by a named admin, erase. */
+let store: TestStore;
+let db: Db;
+let dir: string;
+let config: string;
+
+beforeAll(async () => {
+  store = await BACKENDS[0]!.open();
+  db = store.db;
+  dir = mkdtempSync(join(tmpdir(), 'subject-'));
+  config = join(dir, 'doorstep.yaml');
+  writeFileSync(
+    config,
+    `trust: { id: t, name: T }
+store: { schema: ${store.schema} }
+schools:
+  - { id: alpha, name: Alpha, mis: { kind: csv, dropFolder: ${dir}/drop }, records: { sink: preview }, policies: [statutory] }
+`,
+  );
+  process.env.DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  await insert(db, 'users', { username: 'ada', display_name: 'Ada', password_hash: 'x', roles: ['admin'] });
+  await insert(db, 'users', {
+    username: 'otto',
+    display_name: 'Otto',
+    password_hash: 'x',
+    roles: ['office'],
+  });
+  await insert(db, 'pupils', {
+    school_id: 'alpha',
+    mis_id: '1001',
+    forename: 'Marigold',
+    surname: 'Thistlewood',
+  });
+});
+afterAll(async () => store.close());
+
+async function cli(action: string, opts: Record<string, unknown>) {
+  const lines: string[] = [];
+  const code = await subjectCommand(action, { config, school: 'alpha', ...opts }, (l) => lines.push(l));
+  return { code, out: lines.join('\n') };
+}
+
+describe('doorstep subject', () => {
+  it('exports JSON and HTML readable by the owner only, printing tables and counts, never values', async () => {
+    const r = await cli('export', { pupil: '1001', out: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).not.toContain('Thistlewood');
+    const base = join(dir, 'doorstep-alpha-pupil-1001');
+    expect(statSync(`${base}.json`).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(`${base}.json`, 'utf8')).sections[0].rows[0].surname).toBe('Thistlewood');
+    expect(readFileSync(`${base}.html`, 'utf8')).toContain('Thistlewood');
+    await expect(cli('export', { pupil: '1001', out: dir })).rejects.toThrow(/EEXIST/);
+  });
+
+  it('corrects a field and records leaving only for an admin, audited', async () => {
+    await expect(
+      cli('correct', { pupil: '1001', field: 'surname', value: 'Thistlewode', by: 'otto' }),
+    ).rejects.toThrow(/not an enabled admin/);
+    expect(
+      (await cli('correct', { pupil: '1001', field: 'surname', value: 'Thistlewode', by: 'ada' })).code,
+    ).toBe(0);
+    expect((await cli('left', { pupil: '1001', on: '2026-02-01', by: 'ada' })).code).toBe(0);
+    const { rows } = await db.query<{ surname: string; left_on: string }>(
+      `SELECT surname, to_char(left_on, 'YYYY-MM-DD') AS left_on FROM pupils WHERE mis_id = '1001'`,
+    );
+    expect(rows[0]).toEqual({ surname: 'Thistlewode', left_on: '2026-02-01' });
+    const audit = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_log WHERE action = 'subject.corrected' AND actor LIKE 'user:%'`,
+    );
+    expect(audit.rows[0]!.n).toBe(2);
+  });
+
+  it('erases a pupil only when confirmed', async () => {
+    await expect(cli('erase', { pupil: '1001', by: 'ada' })).rejects.toThrow(/--yes/);
+    expect((await cli('erase', { pupil: '1001', by: 'ada', yes: true })).code).toBe(0);
+    await expect(cli('export', { pupil: '1001', out: dir })).rejects.toThrow(/no pupil "1001"/);
+  });
+});
