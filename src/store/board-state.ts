@@ -64,7 +64,7 @@ export async function boardState(
   const triggers = await db.query<Record<string, unknown>>(
     `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.role, t.opened_on, p.forename, p.surname
      FROM trigger_episodes t LEFT JOIN pupils p ON p.school_id = t.school_id AND p.mis_id = t.pupil_mis_id
-     WHERE t.school_id = $1 AND t.status = 'open'
+     WHERE t.school_id = $1 AND t.status = 'open' AND p.hidden_at IS NULL -- leavers past the shown period
        AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
      ORDER BY t.opened_on, t.id LIMIT 100`,
     [schoolId],
@@ -90,15 +90,37 @@ export async function boardState(
      ORDER BY v.completed_at LIMIT 100`,
     [schoolId],
   );
+  // Failed record deliveries; a notification's fate is shown on its own alarm's card instead.
   const failed = await db.query<Record<string, unknown>>(
     `SELECT 'record' AS what, id::text AS id, kind AS detail, last_error, updated_at AS at FROM outbox
        WHERE school_id = $1 AND status = 'failed'
-     UNION ALL
-     SELECT 'notification', n.id::text, n.target, n.last_error, n.created_at FROM notifications n
-       JOIN alarms a ON a.id = n.alarm_id WHERE a.school_id = $1 AND n.status = 'failed'
      ORDER BY at DESC LIMIT 50`,
     [schoolId],
   );
+  // Every notification of the alarms shown: who was told, by what, when, and whether it went.
+  const sent = await db.query<{
+    alarm_id: string;
+    step: number;
+    target: string;
+    status: string;
+    created_at: Date;
+    sent_at: Date | null;
+    last_error: string | null;
+  }>(
+    `SELECT alarm_id, step, target, status, created_at, sent_at, last_error FROM notifications
+     WHERE alarm_id = ANY($1::bigint[]) ORDER BY created_at, id`,
+    [alarms.rows.map((r) => String(r.id))],
+  );
+  const notificationsOf = (alarmId: string) =>
+    sent.rows
+      .filter((n) => String(n.alarm_id) === alarmId)
+      .map((n) => ({
+        step: n.step,
+        target: n.target,
+        status: n.status,
+        at: new Date(n.sent_at ?? n.created_at).toISOString(),
+        error: n.last_error,
+      }));
   return {
     now: now.toISOString(),
     /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
@@ -118,6 +140,8 @@ export async function boardState(
         staffPhone: r.staff_phone ?? null,
         partnerName: r.partner_name ?? null,
         partnerPhone: r.partner_phone ?? null,
+        /** Who was told of it, by what, when, and whether it was delivered. */
+        notifications: notificationsOf(String(r.id)),
         /** The device's latest battery report: percent, when, and whether it was a low-battery event. */
         latestBattery: r.battery ?? null,
         unknownDevice: r.unknown_device,

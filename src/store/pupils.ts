@@ -26,7 +26,8 @@ export async function searchPupils(
 ): Promise<PupilMatch[]> {
   const { rows } = await db.query<PupilMatch>(
     `SELECT mis_id, forename, surname, year_group, address FROM pupils
-     WHERE school_id = $1 AND (mis_id = $2 OR upn = $2 OR (forename || ' ' || surname) ILIKE '%' || $3 || '%')
+     WHERE school_id = $1 AND hidden_at IS NULL -- a leaver past the school's shown period (retention)
+       AND (mis_id = $2 OR upn = $2 OR (forename || ' ' || surname) ILIKE '%' || $3 || '%')
      ORDER BY surname, forename LIMIT $4`,
     [schoolId, q, escapeLike(q), limit],
   );

@@ -59,3 +59,14 @@ describe('pupil search', () => {
     expect(escapeLike('plain text')).toBe('plain text');
   });
 });
+
+describe('minimisation', () => {
+  it('a leaver past the school’s shown period (hidden by the purge) is no longer found', async () => {
+    await db.query(
+      `UPDATE pupils SET left_on = '2025-01-01', hidden_at = now() WHERE school_id = 'alpha' AND mis_id = '1002'`,
+    );
+    expect(await ids('Yusuf')).toEqual([]);
+    expect(await ids('1002')).toEqual([]);
+    expect(await ids('amel')).toEqual(['1001']);
+  });
+});
