@@ -213,6 +213,26 @@ function alarmCard(a) {
       a.nextStep
         ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
         : null,
+      a.notifications?.length
+        ? [
+            h('dt', {}, 'Told'),
+            h(
+              'dd',
+              {},
+              h(
+                'ul',
+                { class: 'sent' },
+                a.notifications.map((n) =>
+                  h(
+                    'li',
+                    { class: n.status === 'failed' ? 'trust-issue' : '' },
+                    `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.status === 'sent' ? 'delivered' : n.status === 'failed' ? `FAILED${n.error ? ` (${n.error})` : ''}` : 'sending'}`,
+                  ),
+                ),
+              ),
+            ),
+          ]
+        : null,
       a.acknowledgedBy
         ? [
             h('dt', {}, 'Acknowledged by'),

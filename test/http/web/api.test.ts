@@ -137,6 +137,18 @@ describe('the board API', () => {
     expect(sosAt).toBeGreaterThanOrEqual(0);
     expect(sosAt).toBeLessThan(overdueAt);
     expect(open[sosAt].latestBattery).toMatchObject({ percent: 9, low: true });
+
+    // Who was told sits on the alarm's own card; a failed send is not in the page's failed list.
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error) VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'refused')`,
+      [open[sosAt].id],
+    );
+    const again = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    const card = again.alarms.find((a: { id: string }) => a.id === open[sosAt].id);
+    expect(card.notifications).toEqual([
+      expect.objectContaining({ target: 'sms:on-call-leaders', status: 'failed', error: 'refused' }),
+    ]);
+    expect(again.failed.filter((f: { what: string }) => f.what === 'notification')).toEqual([]);
   });
 
   it('refuses a school the user does not work at', async () => {
@@ -154,6 +166,9 @@ describe('the data manager API', () => {
     const d = (await call('dm', 'GET', '/api/data?school=alpha')).json();
     expect(d.quarantined.map((q: { file: string }) => q.file)).toEqual(['marks-2026-11-20.xml']);
     expect(d.connectors).toMatchObject({ mis: 'sims-xml', records: 'preview' });
+    // The retention settings (defaults here) and the last purge (none yet).
+    expect(d.retention).toMatchObject({ fobEventDays: 31, leaverShownDays: 28 });
+    expect(d.lastPurge).toBeNull();
     expect(
       Object.values(d.outbox as Record<string, number>).reduce((a, b) => a + b, 0),
     ).toBeGreaterThanOrEqual(2);
