@@ -55,6 +55,35 @@ async function test(connector, out) {
   }
 }
 
+// Retention: how long each kind of data is kept, and what the last purge removed (counts only).
+function retentionSection(d) {
+  const run = d.lastPurge;
+  return h(
+    'section',
+    {},
+    h('h2', {}, 'Retention'),
+    table(
+      'How long each kind of data is kept (days, unless named in years)',
+      [
+        ['kind', 'Kind of data'],
+        ['period', 'Kept'],
+      ],
+      Object.entries(d.retention).map(([kind, period]) => ({ kind, period: String(period) })),
+    ),
+    run
+      ? h(
+          'p',
+          { id: 'last-purge' },
+          `Last purge ${fmtDateTime(run.finishedAt)}${run.complete ? '' : ' (stopped at its bound; the next run goes on)'}` +
+            `${run.error ? ` — failed: ${run.error}` : ''}: ` +
+            (Object.entries(run.removed)
+              .map(([k, n]) => `${k} ${n}`)
+              .join(', ') || 'nothing was due'),
+        )
+      : h('p', { id: 'last-purge' }, 'No purge has run yet.'),
+  );
+}
+
 async function load() {
   const d = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
   const out = h('div', { id: 'test-results', role: 'status' });
@@ -143,6 +172,7 @@ async function load() {
           )
         : h('p', {}, 'No event id conflicts.'),
     ),
+    retentionSection(d),
     h(
       'section',
       {},

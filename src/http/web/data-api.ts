@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
+import { retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
 import { ingestProblems } from '../../store/ingest-status.ts';
+import { lastPurgeRuns } from '../../store/retention.ts';
 import { userMaySeeSchool } from '../../visits/service.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
@@ -44,6 +46,9 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         fobIdConflicts: await fobIdConflicts(deps.db, school.id, 20),
         /** Fob feeds not arriving now. */
         fobFeedsDown: await ingestProblems(deps.db, school.id),
+        /** How long each kind of data is kept here, and what the last purge removed (counts only). */
+        retention: retentionFor(deps.config.retention, school.id),
+        lastPurge: (await lastPurgeRuns(deps.db, school.id))[0] ?? null,
       };
     },
   );
