@@ -7,11 +7,18 @@ import { lastPurgeRuns } from '../store/retention.ts';
  * happens in a worker process; any web process reports it): rows per kind, and when it finished.
  */
 export function purgeMetrics(registry: Registry, db: Queryable): void {
-  const finished = new Gauge({
+  const runs = () => lastPurgeRuns(db).catch(() => []);
+  new Gauge({
     name: 'doorstep_purge_last_run_timestamp_seconds',
     help: "When each school's last purge run finished (Unix time).",
     labelNames: ['school', 'complete'],
     registers: [registry],
+    async collect() {
+      this.reset();
+      for (const run of await runs())
+        if (run.finishedAt)
+          this.set({ school: run.schoolId, complete: String(run.complete) }, run.finishedAt.getTime() / 1000);
+    },
   });
   new Gauge({
     name: 'doorstep_purge_last_run_removed',
@@ -20,15 +27,8 @@ export function purgeMetrics(registry: Registry, db: Queryable): void {
     registers: [registry],
     async collect() {
       this.reset();
-      finished.reset();
-      for (const run of await lastPurgeRuns(db).catch(() => [])) {
-        if (run.finishedAt)
-          finished.set(
-            { school: run.schoolId, complete: String(run.complete) },
-            run.finishedAt.getTime() / 1000,
-          );
+      for (const run of await runs())
         for (const [kind, n] of Object.entries(run.removed)) this.set({ school: run.schoolId, kind }, n);
-      }
     },
   });
 }
