@@ -27,6 +27,11 @@ export class SchoolCalendar {
   readonly days: readonly string[];
   private readonly index: ReadonlyMap<string, number>;
   readonly spec: CalendarSpec;
+  /** Answers that depend only on this calendar, remembered (rule evaluation asks them per pupil). */
+  private readonly remembered = {
+    onOrAfter: new Map<string, number>(),
+    weekLastYear: new Map<number, number[]>(),
+  };
 
   constructor(spec: CalendarSpec) {
     this.spec = spec;
@@ -66,6 +71,32 @@ export class SchoolCalendar {
       } else hi = mid - 1;
     }
     return ans;
+  }
+
+  /** The first school day on or after `date` (index; `days.length` when there is none). */
+  indexOnOrAfter(date: string): number {
+    let i = this.remembered.onOrAfter.get(date);
+    if (i === undefined) {
+      i = this.indexOnOrBefore(addDays(date, -1)) + 1;
+      this.remembered.onOrAfter.set(date, i);
+    }
+    return i;
+  }
+
+  /** School days (indexes) of the week 52 weeks before school day `d`, Monday to Friday. */
+  sameWeekLastYear(d: number): readonly number[] {
+    let week = this.remembered.weekLastYear.get(d);
+    if (!week) {
+      const sameDayLastYear = addDays(this.days[d]!, -364);
+      const monday = addDays(sameDayLastYear, 1 - weekday(sameDayLastYear));
+      week = [];
+      for (let k = 0; k < 5; k++) {
+        const i = this.indexOf(addDays(monday, k));
+        if (i !== undefined) week.push(i);
+      }
+      this.remembered.weekLastYear.set(d, week);
+    }
+    return week;
   }
 
   /** School days in [from, to], inclusive. */

@@ -6,16 +6,12 @@ import { ATTENDED, codeSet, NO_REASON, NOT_POSSIBLE, type PupilAttendance } from
 
 /**
  * Evaluates pupils against rules. Pure in what it returns (same marks, calendar and day → same
- * findings); it holds the caches that make bulk evaluation fast — date arithmetic per calendar and
- * day, code sets per rule, session counts per pupil — so one evaluator serves one evaluation run
- * (a school's pupils) and is then dropped with them. Each rule kind is its own module
+ * findings); it holds the caches that make bulk evaluation fast — window starts per day, code sets
+ * per rule, session counts per pupil — so one evaluator serves one evaluation run (a school's
+ * pupils) and is then dropped with them; date arithmetic is remembered by the calendar itself. Each rule kind is its own module
  * (`./kinds/*.ts`), found through the registry in `./kinds/index.ts`.
  */
 export class TriggerEvaluator implements EvaluationCaches {
-  private readonly calendarCaches = new WeakMap<
-    SchoolCalendar,
-    { firstIndex: Map<string, number>; lastYearWeek: Map<number, number[]> }
-  >();
   private readonly setCache = new WeakMap<object, Uint8Array>();
   private readonly noReasonCache = new WeakMap<Uint8Array, Uint8Array>();
   private readonly windowStarts = new Map<string, string>();
@@ -42,41 +38,14 @@ export class TriggerEvaluator implements EvaluationCaches {
     });
   }
 
-  private cacheFor(calendar: SchoolCalendar) {
-    let c = this.calendarCaches.get(calendar);
-    if (!c) {
-      c = { firstIndex: new Map(), lastYearWeek: new Map() };
-      this.calendarCaches.set(calendar, c);
-    }
-    return c;
-  }
-
-  /** Index of the first school day on or after `from`. */
+  /** Index of the first school day on or after `from` (the calendar remembers it). */
   firstIndexFrom(calendar: SchoolCalendar, from: string): number {
-    const cache = this.cacheFor(calendar).firstIndex;
-    let i = cache.get(from);
-    if (i === undefined) {
-      i = calendar.indexOnOrBefore(addDays(from, -1)) + 1;
-      cache.set(from, i);
-    }
-    return i;
+    return calendar.indexOnOrAfter(from);
   }
 
-  /** School days (indexes) of the week 52 weeks before day `d`, Monday to Friday. */
-  lastYearWeek(calendar: SchoolCalendar, d: number): number[] {
-    const cache = this.cacheFor(calendar).lastYearWeek;
-    let week = cache.get(d);
-    if (!week) {
-      const sameDayLastYear = addDays(calendar.days[d]!, -364);
-      const monday = addDays(sameDayLastYear, 1 - new Date(`${sameDayLastYear}T00:00:00Z`).getUTCDay());
-      week = [];
-      for (let k = 0; k < 5; k++) {
-        const i = calendar.indexOf(addDays(monday, k));
-        if (i !== undefined) week.push(i);
-      }
-      cache.set(d, week);
-    }
-    return week;
+  /** School days (indexes) of the week 52 weeks before day `d` (the calendar remembers it). */
+  lastYearWeek(calendar: SchoolCalendar, d: number): readonly number[] {
+    return calendar.sameWeekLastYear(d);
   }
 
   /** The codes of `set` that carry no reason (N, O, G). */

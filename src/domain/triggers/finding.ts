@@ -74,7 +74,7 @@ export interface EvaluationCaches {
   /** Index of the first school day on or after `from`. */
   firstIndexFrom(calendar: SchoolCalendar, from: string): number;
   /** School days (indexes) of the week 52 weeks before day `d`, Monday to Friday. */
-  lastYearWeek(calendar: SchoolCalendar, d: number): number[];
+  lastYearWeek(calendar: SchoolCalendar, d: number): readonly number[];
   /** The codes of `set` that carry no reason (N, O, G). */
   noReasonSet(set: Uint8Array): Uint8Array;
   /** The rule's codes as a set, or `fallback` when it names none. */
