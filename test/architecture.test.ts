@@ -111,7 +111,7 @@ describe('architecture', () => {
         if (s === 'open') {
           const from = stack.findIndex((e) => e.file === edge.target);
           const loop = [...stack.slice(from === -1 ? stack.length : from), edge];
-          cycles.push(loop.map((e) => `${e.file}:${e.line}`).join(' -> ') + ` -> ${edge.target}`);
+          cycles.push(`${loop.map((e) => `${e.file}:${e.line}`).join(' -> ')} -> ${edge.target}`);
         } else if (s === undefined) {
           stack.push(edge);
           visit(edge.target);
