@@ -1,0 +1,304 @@
+/**
+ * What each table holds, why, for how long and who sees it: the source of the DPIA pack
+ * (`docs/data-protection.md`, written by `npm run docs:dpia`). A test fails when a table of the
+ * schema is missing here, or when the document differs from what this produces.
+ */
+export interface TableEntry {
+  table: string;
+  /** What a row is. */
+  what: string;
+  /** The personal data in it (— for none). */
+  personal: string;
+  /** Why Doorstep keeps it. */
+  why: string;
+  /** The retention settings that apply (keys of `retention:`), or how long otherwise. */
+  retention: string;
+  /** Who sees it in the front end (roles; admins see their schools' audit). */
+  seenBy: string;
+}
+
+export const INVENTORY: readonly TableEntry[] = [
+  {
+    table: 'pupils',
+    what: 'a pupil, from the MIS',
+    personal:
+      'names, UPN, date of birth, year group, home address, vulnerability flags (CP plan, CIN, LAC, EHCP/SEN, young carer, welfare concern: special category in practice), leaving date',
+    why: 'to decide who needs a call or a visit, and where to go',
+    retention: 'while on roll; hidden `leaverShownDays` after leaving, erased `leaverDataDays` after leaving',
+    seenBy: 'office, safeguarding, visiting staff (their visits)',
+  },
+  {
+    table: 'pupil_contacts',
+    what: "a pupil's family contact, from the MIS",
+    personal: 'name, relationship, phone, e-mail, address',
+    why: 'the office calls the family when a visit goes wrong',
+    retention: 'as the pupil',
+    seenBy: 'office (the board, for a visit out)',
+  },
+  {
+    table: 'attendance_marks',
+    what: 'one mark per pupil, date and session',
+    personal: 'attendance and absence reasons (codes)',
+    why: 'the trigger rules read them',
+    retention:
+      '`attendanceAcademicYears` (the current academic year and the one before); the MIS keeps the register',
+    seenBy: 'nobody directly (triggers show their evidence)',
+  },
+  {
+    table: 'imports',
+    what: 'one MIS import unit (file or API page)',
+    personal: 'file names; MIS ids of pupils whose marks changed; positions of rejected rows',
+    why: "the data manager's record of what came in and why something was refused",
+    retention: '`importDays`; files in the drop folder `dropFileDays`',
+    seenBy: 'data manager',
+  },
+  {
+    table: 'sync_cursors',
+    what: 'where each incremental MIS sync got to',
+    personal: '—',
+    why: 'to resume a sync',
+    retention: 'while the school is configured',
+    seenBy: 'data manager',
+  },
+  {
+    table: 'leave_refusals',
+    what: 'a refused term-time leave period',
+    personal: 'pupil id, dates, who recorded it',
+    why: 'illness during refused leave is a reason to check (policy packs)',
+    retention: 'as the pupil',
+    seenBy: 'nobody directly (triggers show their evidence)',
+  },
+  {
+    table: 'trigger_episodes',
+    what: 'a rule that fired for a pupil, open or closed',
+    personal: 'pupil id, the rule, its explanation and evidence (dates, codes, rates)',
+    why: 'the board lists who needs action; the trigger note goes to CPOMS',
+    retention: '`closedTriggerDays` after closing (the note lives on in CPOMS)',
+    seenBy: 'office, safeguarding',
+  },
+  {
+    table: 'outbox',
+    what: 'a record for CPOMS or Arbor (trigger note, visit outcome, lone-worker incident)',
+    personal: "pupil ids, the record's title and text, the remote id",
+    why: 'delivered exactly once; previewed before go-live',
+    retention: 'text `deliveredRecordBodyDays` after delivery; the row `recordDays`',
+    seenBy: 'data manager, safeguarding',
+  },
+  {
+    table: 'alerts',
+    what: 'an alert for the data manager (e.g. a delivery failed)',
+    personal: 'ids and reasons only; who acknowledged it',
+    why: 'failures are loud',
+    retention: 'kept (no personal data beyond an account reference)',
+    seenBy: 'data manager',
+  },
+  {
+    table: 'fob_events',
+    what: 'one lone-worker device event',
+    personal: 'staff id, GPS position, the raw payload, a message or voice-note link',
+    why: 'to raise alarms and count check-ins',
+    retention:
+      '`fobEventDays`: deleted, or (when an alarm or check-in refers to it) stripped of position and payload',
+    seenBy: "office (an alarm's position on the board)",
+  },
+  {
+    table: 'alarms',
+    what: 'an alarm for the office (device, overdue visit, missed check-in, help from the phone page)',
+    personal:
+      "staff id, the phone's position on a help request, who acknowledged and resolved it, a resolution note",
+    why: 'the office responds; an incident goes to CPOMS',
+    retention:
+      "position `fobEventDays` after resolution; the alarm `alarmDays` (a visit's alarms go with the visit)",
+    seenBy: 'office, safeguarding',
+  },
+  {
+    table: 'alarm_timeline',
+    what: 'what happened to an alarm, in order',
+    personal: 'who did what, when',
+    why: "the incident record's timeline",
+    retention: 'as its alarm',
+    seenBy: 'office, safeguarding',
+  },
+  {
+    table: 'notifications',
+    what: 'one send of an escalation step to a target',
+    personal: 'the target group (e.g. sms:on-call-leaders), the provider receipt',
+    why: 'sent exactly once; the board shows who was told',
+    retention: '`notificationDays` after the alarm is resolved',
+    seenBy: 'office',
+  },
+  {
+    table: 'notification_recipients',
+    what: 'one recipient of a group send',
+    personal: 'a keyed hash of the recipient (no phone number), the receipt',
+    why: 'a retry skips those already reached',
+    retention: 'as its notification',
+    seenBy: 'nobody',
+  },
+  {
+    table: 'rejected_events',
+    what: 'a device payload that could not be decoded or trusted',
+    personal: 'its first 4 KiB (may hold a position)',
+    why: 'to diagnose a gateway',
+    retention: '`rejectedEventDays`',
+    seenBy: 'data manager (counts)',
+  },
+  {
+    table: 'board_events',
+    what: "the board's live stream, for catch-up",
+    personal: 'ids only',
+    why: 'a board that reconnects is caught up',
+    retention: '`boardEventDays`',
+    seenBy: 'office, safeguarding (as board updates)',
+  },
+  {
+    table: 'mqtt_client_ids',
+    what: "each MQTT transport's generated client id",
+    personal: '—',
+    why: 'a persistent session no one can guess',
+    retention: 'while the transport is configured',
+    seenBy: 'nobody',
+  },
+  {
+    table: 'ingest_status',
+    what: 'whether each fob feed is arriving',
+    personal: '—',
+    why: 'the board says when alarms are not arriving',
+    retention: 'current state only',
+    seenBy: 'office, data manager',
+  },
+  {
+    table: 'users',
+    what: 'a staff account',
+    personal:
+      'username, name, roles, positions, schools, device staff id, phone, e-mail, training dates, a password hash',
+    why: 'sign-in; who is on a visit; SMS to visiting staff',
+    retention: 'while the account exists (disable, then remove, when a member of staff leaves)',
+    seenBy: 'admin; names on the board and visit pages',
+  },
+  {
+    table: 'sessions',
+    what: 'a sign-in session',
+    personal: 'account id; a hash of the session token',
+    why: 'stay signed in',
+    retention: 'until it expires or the user signs out',
+    seenBy: 'nobody',
+  },
+  {
+    table: 'address_flags',
+    what: 'an address staff must know about before they go',
+    personal: 'postcode and first line, a note, who recorded it',
+    why: 'staff safety',
+    retention: 'until removed with a reason',
+    seenBy: 'safeguarding; visiting staff before they leave',
+  },
+  {
+    table: 'visits',
+    what: 'a home visit, from request to outcome',
+    personal:
+      'pupil id, address, risk notes and level, staff on it, their phone, vehicle, safe word, the outcome (who was seen, concerns)',
+    why: 'the register that keeps a worker out watched; the outcome goes to CPOMS',
+    retention: '`visitDays` after it ends (never while out, nor while a child not seen awaits follow-up)',
+    seenBy: 'office, safeguarding, the staff on it',
+  },
+  {
+    table: 'visit_check_ins',
+    what: 'a check-in during a visit',
+    personal: 'who, when, from which device event',
+    why: 'a missed check-in raises an alarm',
+    retention: 'as its visit',
+    seenBy: 'office, safeguarding, the staff on it',
+  },
+  {
+    table: 'visit_return_changes',
+    what: 'a new expected return time',
+    personal: 'who, when, why',
+    why: 'running late re-arms the overdue alarm',
+    retention: 'as its visit',
+    seenBy: 'office, safeguarding, the staff on it',
+  },
+  {
+    table: 'audit_entries',
+    what: 'an audit entry: who, what, when, which school and entity',
+    personal: 'account references (user:ID) and entity ids; never values',
+    why: 'accountability; append-only (UPDATE, DELETE and TRUNCATE are refused)',
+    retention: 'kept: references only, and they point at nothing once their subject is gone',
+    seenBy: 'admin (their schools)',
+  },
+  {
+    table: 'audit_details',
+    what: "an audit entry's before/after values",
+    personal: 'whatever changed (names, addresses, outcomes, …)',
+    why: 'to see what a change was',
+    retention: '`auditDetailDays`; erased with their subject',
+    seenBy: 'admin (their schools)',
+  },
+  {
+    table: 'purge_runs',
+    what: 'one run of the purge job',
+    personal: '— (counts per kind)',
+    why: 'the data page and /metrics show what retention removed',
+    retention: 'kept (counts only)',
+    seenBy: 'data manager',
+  },
+  {
+    table: 'schema_migrations',
+    what: 'applied migrations',
+    personal: '—',
+    why: 'the store knows its schema version',
+    retention: 'kept',
+    seenBy: 'nobody',
+  },
+];
+
+/** Who receives what outside the school (processors and recipients), by connector. */
+export interface Recipient {
+  who: string;
+  when: string;
+  receives: string;
+}
+
+export const LEAVES_THE_SCHOOL: readonly Recipient[] = [
+  {
+    who: 'CPOMS (records sink `cpoms`)',
+    when: 'a trigger note, a visit outcome, a lone-worker incident, once live',
+    receives:
+      "the record's title and text (pupil name, what happened), the pupil's UPN or MIS id, category, date",
+  },
+  {
+    who: 'Arbor (records sink `arbor-pastoral`)',
+    when: 'as CPOMS, for schools that keep pastoral notes in Arbor',
+    receives: 'the same note, linked to the student by MIS id',
+  },
+  {
+    who: 'The MIS (Arbor, Wonde; SIMS/CTF/CSV are files the school drops)',
+    when: 'each sync',
+    receives: 'the credentials and the sync position only: Doorstep reads, never writes',
+  },
+  {
+    who: 'SMS provider (Twilio-compatible, channel `sms`)',
+    when: 'an escalation step or a reminder to visiting staff',
+    receives:
+      'the phone numbers of the configured contacts or the staff on the visit; the text carries the alarm number, its type, the staff id and device id, never a pupil',
+  },
+  {
+    who: 'E-mail (SMTP server, channel `email`)',
+    when: 'as SMS',
+    receives: "the contacts' addresses; the same text",
+  },
+  {
+    who: 'Microsoft Teams, Google Chat (incoming webhooks)',
+    when: 'as SMS',
+    receives: 'the same text in the configured channel',
+  },
+  {
+    who: 'Signed webhook (channel `webhook`)',
+    when: 'as SMS',
+    receives: 'the alarm id, type, step, staff id and device id (JSON, signed)',
+  },
+  {
+    who: 'Fob vendor gateway (MQTT broker / webhook sender)',
+    when: 'continuously',
+    receives: 'nothing from Doorstep; it sends device events (position, battery, type) in',
+  },
+];
