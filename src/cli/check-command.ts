@@ -21,7 +21,7 @@ export function summariseSchool(s: SchoolConfig): string {
 export function escalationGaps(s: SchoolConfig): string[] {
   const out: string[] = [];
   // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
-  const policies = laddersOf(s.escalation);
+  const policies = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
   for (const [kind, policy] of Object.entries(policies)) {
     for (const target of new Set(policy.levels.flatMap((l) => l.notify))) {
       const [channel, group] = target.split(':') as [string, string | undefined];

@@ -199,14 +199,20 @@ const VISIT_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {
 /** Device alarm types with a default of their own, used when the school sets no `alarm` policy. */
 const DEVICE_ALARM_DEFAULTS: Readonly<Record<string, EscalationPolicy>> = {};
 
-/** Every alarm kind's ladder for a school, as the resolver picks it (for `doorstep check`). */
-export function laddersOf(policies: Readonly<Record<string, EscalationPolicy>>) {
+/**
+ * Every alarm kind's ladder for a school, as the resolver picks it (for `doorstep check`); the
+ * silent-fob ladder only where the school watches for silent fobs.
+ */
+export function laddersOf(
+  policies: Readonly<Record<string, EscalationPolicy>>,
+  uses: { deviceSilent: boolean } = { deviceSilent: false },
+) {
   return {
     // Device alarms without a ladder of their own (what `policyFor` falls back to for them).
     alarm: policies.alarm ?? DEFAULT_ALARM_POLICY,
     'overdue-visit': policyFor(policies, 'overdue_visit'),
     'missed-check-in': policyFor(policies, 'missed_check_in'),
-    'device-silent': policyFor(policies, 'device_silent'),
+    ...(uses.deviceSilent ? { 'device-silent': policyFor(policies, 'device_silent') } : {}),
     ...policies,
   };
 }
