@@ -6,6 +6,7 @@ import {
   type AckOutcome,
   acknowledge,
   addTimeline,
+  fobLocationOfAlarm,
   lockAlarm,
   type PersonResolutionReason,
   resolve,
@@ -87,18 +88,13 @@ export async function resolveAlarm(
     if (!writesIncidentRecord(reason)) return outcome;
     const school = config.schools.find((s) => s.id === alarm.schoolId);
     const visit = alarm.visitId ? await getVisit(tx, alarm.visitId) : undefined;
-    const { rows: loc } = await tx.query<{
-      location: { lat: number; lon: number; accuracyM?: number } | null;
-    }>('SELECT e.location FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1', [
-      alarmId,
-    ]);
     const record = renderLoneWorkerIncident({
       alarmId,
       staff: alarm.staffId ?? (alarm.deviceId ? `unknown device ${alarm.deviceId}` : 'unknown'),
       deviceId: alarm.deviceId,
       type: alarm.type,
       raisedAt: alarm.raisedAt,
-      location: loc[0]?.location ?? null,
+      location: await fobLocationOfAlarm(tx, alarmId),
       visitAddress: visit ? formatAddress(visit.address) : null,
       timeline: await timelineOf(tx, alarmId),
       resolution: { reason, by, at: now, note },

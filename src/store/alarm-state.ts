@@ -51,6 +51,17 @@ export async function addTimeline(
   ]);
 }
 
+/** Where the fob said it was when it raised this alarm (null: not a fob alarm, or no fix). */
+export async function fobLocationOfAlarm(
+  db: Queryable,
+  alarmId: string,
+): Promise<{ lat: number; lon: number; accuracyM?: number } | null> {
+  const { rows } = await db.query<{
+    location: { lat: number; lon: number; accuracyM?: number } | null;
+  }>('SELECT e.location FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1', [alarmId]);
+  return rows[0]?.location ?? null;
+}
+
 export async function timelineOf(db: Queryable, alarmId: string) {
   const { rows } = await db.query<{ at: Date; event: string; by_whom: string | null }>(
     'SELECT at, event, by_whom FROM alarm_timeline WHERE alarm_id = $1 ORDER BY at, id',
