@@ -38,10 +38,11 @@ export async function acknowledgeAlarm(
   by: string,
   now: Date,
   tell?: BoardTell,
+  via: 'board' | 'cli' | 'sms' = 'board',
 ): Promise<AckOutcome> {
   const events: BoardEventRow[] = [];
   const outcome = await db.transaction(async (tx) => {
-    const o = await acknowledge(tx, alarmId, by, now);
+    const o = await acknowledge(tx, alarmId, by, now, via);
     if (o === 'acknowledged') {
       const alarm = (await lockAlarm(tx, alarmId))!;
       events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.acknowledged', { alarmId }));

@@ -31,7 +31,15 @@ declare module 'fastify' {
 export const SESSION_COOKIE = 'doorstep_session';
 
 /** Routes that authenticate by other means (or need none), by URL prefix. */
-export const OWN_AUTH = ['/healthz', '/readyz', '/metrics', '/hooks/fob/', '/admin/queues', '/assets/'];
+export const OWN_AUTH = [
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  '/hooks/fob/',
+  '/hooks/sms/',
+  '/admin/queues',
+  '/assets/',
+];
 
 export function allows(access: Access, user: User | null): boolean {
   if (access === 'public') return true;

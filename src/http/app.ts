@@ -11,6 +11,7 @@ import { type Access, cookieSession, isLocalProbe, registerAccess } from './acce
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
 import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
+import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
 import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerDataApi } from './web/data-api.ts';
@@ -42,6 +43,8 @@ export interface HttpAppOptions {
   admin?: AdminCredential | undefined;
   /** Lone-worker device webhooks (the ingest path over HTTP). */
   fobWebhooks?: FobWebhookOptions | undefined;
+  /** Replies to alarm SMS (take the alarm, the worker is safe). */
+  smsWebhook?: SmsWebhookOptions | undefined;
   /** The board's live event stream. */
   boardEvents?: BoardEventsOptions | undefined;
   /** The web front end (sign-in, board, visit register, data manager and audit pages). */
@@ -187,6 +190,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   if (options.admin) await registerAdminQueues(app, options.queues, options.admin);
   if (options.fobWebhooks) await registerFobWebhooks(app, options.fobWebhooks);
+  if (options.smsWebhook) await registerSmsWebhook(app, options.smsWebhook);
   if (options.boardEvents)
     await registerBoardEvents(app, {
       ...options.boardEvents,

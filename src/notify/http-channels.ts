@@ -6,6 +6,7 @@ import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { doorstepError } from '../errors.ts';
 import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
 import { alarmMessage } from './message.ts';
+import { replyPromptFor } from './sms-reply.ts';
 
 const CHANNEL_ERROR = {
   auth: 'CHANNEL_AUTH',
@@ -71,12 +72,18 @@ export function memoryReceipts(): RecipientReceipts {
  */
 export class SmsChannel implements Channel {
   readonly kind = 'sms';
-  private readonly o: { baseUrl: string; accountSid: string; authToken: Secret; from: string };
+  private readonly o: {
+    baseUrl: string;
+    accountSid: string;
+    authToken: Secret;
+    from: string;
+    replyPrompt?: string;
+  };
   private readonly phones: (group: string) => string[];
   private readonly receipts: RecipientReceipts;
 
   constructor(
-    o: { baseUrl: string; accountSid: string; authToken: Secret; from: string },
+    o: { baseUrl: string; accountSid: string; authToken: Secret; from: string; replyPrompt?: string },
     phones: (group: string) => string[],
     receipts: RecipientReceipts = memoryReceipts(),
   ) {
@@ -103,6 +110,14 @@ export class SmsChannel implements Channel {
     }
   }
 
+  /** The alarm message, then how to answer it by reply (the alarm's code). */
+  private body(n: Notification): string {
+    const prompt = this.o.replyPrompt
+      ? ` ${replyPromptFor(this.o.replyPrompt, this.o.authToken.reveal(), n.alarmId)}`
+      : '';
+    return `${alarmMessage(n)}${prompt}`;
+  }
+
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
     const to = this.phones(group);
@@ -124,7 +139,7 @@ export class SmsChannel implements Channel {
         {
           method: 'POST',
           headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ To: phone, From: this.o.from, Body: alarmMessage(n) }),
+          body: new URLSearchParams({ To: phone, From: this.o.from, Body: this.body(n) }),
         },
         'sms',
       );

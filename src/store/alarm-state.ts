@@ -172,16 +172,22 @@ export type AckOutcome = 'acknowledged' | 'already-acknowledged' | 'already-reso
  * Acknowledges an open alarm: a conditional state change, so acknowledging after resolution does
  * not reopen it and two people acknowledging at once record one acknowledgement.
  */
-export async function acknowledge(tx: Queryable, alarmId: string, by: string, at: Date): Promise<AckOutcome> {
+export async function acknowledge(
+  tx: Queryable,
+  alarmId: string,
+  by: string,
+  at: Date,
+  via: 'board' | 'cli' | 'sms' = 'board',
+): Promise<AckOutcome> {
   const alarm = await lockAlarm(tx, alarmId);
   if (!alarm) return 'missing';
   if (alarm.status === 'resolved') return 'already-resolved';
   if (alarm.status === 'acknowledged') return 'already-acknowledged';
   await tx.query(
-    `UPDATE alarms SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3 WHERE id = $1`,
-    [alarmId, at, by],
+    `UPDATE alarms SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, acknowledged_via = $4 WHERE id = $1`,
+    [alarmId, at, by, via],
   );
-  await addTimeline(tx, alarmId, 'acknowledged', by);
+  await addTimeline(tx, alarmId, via === 'sms' ? 'acknowledged by SMS reply' : 'acknowledged', by);
   await appendAudit(tx, {
     actor: by,
     action: 'alarm.acknowledged',

@@ -21,7 +21,7 @@ export async function boardState(
 ) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
-            a.next_step_at, a.policy, a.acknowledged_at, a.visit_id, a.trust_issue, a.reopened, COALESCE(e.location, a.location) AS location, e.battery_percent,
+            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, a.visit_id, a.trust_issue, a.reopened, COALESCE(e.location, a.location) AS location, e.battery_percent,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
@@ -167,6 +167,7 @@ export async function boardState(
             ? { ...next, dueAt: new Date(r.next_step_at as string).toISOString() }
             : null,
         acknowledgedBy: r.acknowledged_by_name ?? null,
+        acknowledgedVia: (r.acknowledged_via as string | null) ?? null,
         acknowledgedAt: r.acknowledged_at ? new Date(r.acknowledged_at as string).toISOString() : null,
       };
     }),

@@ -107,6 +107,15 @@ export async function insertUser(tx: Queryable, u: NewUser): Promise<string> {
   return String(rows[0]!.id);
 }
 
+/** The enabled account whose phone is this number (spaces ignored); undefined when none or several. */
+export async function userByPhone(db: Queryable, phone: string): Promise<UserWithSecret | undefined> {
+  const { rows } = await db.query(
+    `SELECT ${COLUMNS} FROM users WHERE NOT disabled AND replace(phone, ' ', '') = replace($1, ' ', '')`,
+    [phone],
+  );
+  return rows.length === 1 ? toUser(rows[0]!) : undefined;
+}
+
 export async function userByUsername(db: Queryable, username: string): Promise<UserWithSecret | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE username = $1`, [username]);
   return rows[0] ? toUser(rows[0]) : undefined;

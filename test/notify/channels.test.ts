@@ -14,6 +14,7 @@ import {
   SignedWebhookChannel,
   SmsChannel,
 } from '../../src/notify/http-channels.ts';
+import { smsReplyCode } from '../../src/notify/sms-reply.ts';
 
 const n: Notification = {
   id: '42',
@@ -60,6 +61,34 @@ describe('notification channels', () => {
     expect(first.get('From')).toBe('+447700900000');
     expect(first.get('Body')).toBe(
       'DOORSTEP ALARM #7: SOS from staff staff-17 (device PS-0001), escalation level 1. Acknowledge on the Doorstep board.',
+    );
+  });
+
+  it('SMS: ends with the school’s reply prompt and the alarm’s code', async () => {
+    let body = '';
+    nock('https://sms.example.test')
+      .post('/2010-04-01/Accounts/AC9/Messages.json', (b) => {
+        body = new URLSearchParams(b as string).get('Body') ?? '';
+        return true;
+      })
+      .reply(201, { sid: 'SM9' });
+    const sms = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC9',
+        authToken: new Secret('tok', 'env:T'),
+        from: '+447700900000',
+        replyPrompt: 'Reply 1 {code} to take this alarm, 2 {code} when the worker is safe.',
+      },
+      () => ['+447700900001'],
+    );
+    await sms.send({ ...n, id: '99' });
+    const code = smsReplyCode('tok', n.alarmId);
+    expect(code).toMatch(/^\d{4}$/);
+    expect(body).toMatch(
+      new RegExp(
+        `Acknowledge on the Doorstep board\\. Reply 1 ${code} to take this alarm, 2 ${code} when the worker is safe\\.$`,
+      ),
     );
   });
 

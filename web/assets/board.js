@@ -240,6 +240,7 @@ function alarmCard(a) {
               'dd',
               {},
               bdi(a.acknowledgedBy),
+              a.acknowledgedVia === 'sms' ? ' (SMS)' : '',
               ` at ${fmtTime(a.acknowledgedAt)}`,
               a.reopensAt ? `; opens again at ${fmtTime(a.reopensAt)} unless resolved` : '',
             ),

@@ -28,6 +28,18 @@ export function channelsSettings(secret: SecretField) {
           accountSid: z.string().min(1),
           authToken: secret(),
           from: z.string().min(1),
+          /**
+           * What every alarm SMS ends with, `{code}` the alarm's reply code. A reply of 1 takes the
+           * alarm, 2 says the worker is safe (POST /hooks/sms/<school>, verified with authToken).
+           */
+          replyPrompt: z
+            .string()
+            .min(1)
+            .max(160)
+            .refine((p) => p.includes('{code}'), { error: 'expected the prompt to contain {code}' })
+            .default('Reply 1 {code} to take this alarm, 2 {code} when the worker is safe.'),
+          /** The public URL the provider posts replies to, exactly as set there (it is signed). */
+          inboundUrl: z.url({ protocol: /^https?$/ }).optional(),
         })
         .optional(),
       email: z

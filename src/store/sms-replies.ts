@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import type { Queryable } from './db.ts';
+
+/** A phone number kept only as a hash keyed by the school (what the audit and the table hold). */
+export function senderHash(schoolId: string, phone: string): string {
+  return createHash('sha256').update(`${schoolId}\n${phone}`).digest('base64url').slice(0, 22);
+}
+
+/**
+ * Records one provider message; false when that message was seen before (a replay changes nothing).
+ */
+export async function recordSmsReply(
+  tx: Queryable,
+  r: {
+    messageSid: string;
+    schoolId: string;
+    at: Date;
+    senderHash: string;
+    outcome: string;
+    alarmId: string | null;
+    userId: string | null;
+  },
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO sms_replies (message_sid, school_id, received_at, sender_hash, outcome, alarm_id, user_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_sid) DO NOTHING`,
+    [r.messageSid, r.schoolId, r.at, r.senderHash, r.outcome, r.alarmId, r.userId],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** A school's alarms that are not resolved and that a text message went to (candidates for a reply). */
+export async function alarmsTextedAbout(db: Queryable, schoolId: string) {
+  const { rows } = await db.query<{ id: string; status: string }>(
+    `SELECT a.id, a.status FROM alarms a
+     WHERE a.school_id = $1 AND a.status <> 'resolved'
+       AND EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = a.id AND n.target LIKE 'sms:%')
+     ORDER BY a.id`,
+    [schoolId],
+  );
+  return rows.map((r) => ({ id: String(r.id), status: r.status }));
+}
+
+/** What a reply did, once acted on. */
+export async function setSmsReplyOutcome(db: Queryable, messageSid: string, outcome: string): Promise<void> {
+  await db.query('UPDATE sms_replies SET outcome = $2 WHERE message_sid = $1', [messageSid, outcome]);
+}

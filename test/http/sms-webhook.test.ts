@@ -1,0 +1,165 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { smsReplyCode } from '../../src/notify/sms-reply.ts';
+import { twilioSignature } from '../../src/notify/twilio-signature.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addUser } from '../helpers/web.ts';
+
+const TOKEN = 'sms-auth-token-for-tests';
+const INBOUND = 'https://doorstep.example.org/hooks/sms/alpha';
+const schema = uniqueName('smsreply');
+const prefix = uniqueName('smsreply');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let app: FastifyInstance;
+
+const config = configWith({
+  env: { SMS_TOKEN: TOKEN },
+  school: `    channels:
+      sms: { baseUrl: "https://sms.example.test", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999", inboundUrl: "${INBOUND}" }
+    fobs:
+      devices: [{ deviceId: PS-0001, staffId: staff-17 }]
+`,
+});
+
+let n = 0;
+/** An inbound SMS as the provider posts it, signed as it signs it (unless told otherwise). */
+function reply(from: string, body: string, opts: { sid?: string; sign?: string } = {}) {
+  n++;
+  const params = { MessageSid: opts.sid ?? `SM${n}`, From: from, To: '+447700900999', Body: body };
+  return app.inject({
+    method: 'POST',
+    url: '/hooks/sms/alpha',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': opts.sign ?? twilioSignature(TOKEN, INBOUND, params),
+    },
+    payload: new URLSearchParams(params).toString(),
+  });
+}
+
+/** An alarm whose ladder texted someone. */
+async function textedAlarm(): Promise<string> {
+  n++;
+  const r = await ingestFobEvent(
+    { db, producer, publisher: conn, prefix },
+    config.schools[0]!,
+    fobEvent(`sms-${n}`),
+    {
+      transport: 'mqtt',
+      profile: 'peoplesafe-style',
+      raw: Buffer.from('{}'),
+    },
+  );
+  const alarmId = (r as { alarmId: string }).alarmId;
+  await db.query(
+    `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 0, 'sms:on-call-leaders', 'sent')`,
+    [alarmId],
+  );
+  return alarmId;
+}
+
+const statusOf = async (id: string) =>
+  (
+    await db.query<{ status: string; via: string | null }>(
+      'SELECT status, acknowledged_via AS via FROM alarms WHERE id = $1',
+      [id],
+    )
+  ).rows[0]!;
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  app = await buildHttpApp({
+    log: createLogger({ level: 'silent' }),
+    readiness: [],
+    metrics: createMetrics([]),
+    queues: [],
+    smsWebhook: { config, db },
+  });
+  await addUser(db, 'head', ['office'], { phone: '+447700900001', schools: ['alpha'] });
+  await addUser(db, 'elsewhere', ['office'], { phone: '+447700900002', schools: ['beta'] });
+});
+afterAll(async () => {
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('replies to alarm SMS', () => {
+  it('"1 <code>" from an account’s phone takes the alarm as that person (marked SMS); a replay does nothing more', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    const r = await reply('+447700900001', `1 ${code}`, { sid: 'SM-take-1' });
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toMatch(/text\/xml/);
+    expect(r.body).toContain(`alarm #${id} is yours`);
+    expect(await statusOf(id)).toEqual({ status: 'acknowledged', via: 'sms' });
+    const t = await timelineOf(db, id);
+    expect(t.at(-1)).toMatchObject({
+      event: 'acknowledged by SMS reply',
+      by: expect.stringMatching(/^user:\d+$/),
+    });
+
+    const again = await reply('+447700900001', `1 ${code}`, { sid: 'SM-take-1' });
+    expect(again.statusCode).toBe(200);
+    expect(again.body).not.toContain('<Message>');
+    const { rows } = await db.query(
+      `SELECT action FROM audit_log WHERE action LIKE 'alarm.sms-reply%' AND entity_id = $1 ORDER BY id`,
+      [id],
+    );
+    expect(rows.map((x) => x.action)).toEqual(['alarm.sms-reply', 'alarm.sms-reply-replayed']);
+  });
+
+  it('"2 <code>" says the worker is safe: resolved as spoken to, no incident record; the code is then stale', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    expect((await reply('+447700900001', `2 ${code}`)).body).toContain('the worker is safe');
+    const { rows } = await db.query('SELECT status, resolution_reason FROM alarms WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ status: 'resolved', resolution_reason: 'worker_safe_contacted' });
+    expect(
+      (await db.query(`SELECT 1 FROM outbox WHERE idempotency_key = $1`, [`incident:alpha:${id}`])).rowCount,
+    ).toBe(0);
+    expect((await reply('+447700900001', `1 ${code}`)).body).toContain('no open alarm has that code');
+  });
+
+  it('refuses a forged signature, an unknown number, another school’s person, a wrong code and nonsense — changing nothing', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    const forged = await reply('+447700900001', `1 ${code}`, { sign: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    expect(forged.statusCode).toBe(401);
+    expect((await reply('+447700900777', `1 ${code}`)).body).toContain('not on a Doorstep account');
+    expect((await reply('+447700900002', `1 ${code}`)).body).toContain('not at your school');
+    const wrong = code === '0000' ? '0001' : '0000';
+    expect((await reply('+447700900001', `1 ${wrong}`)).body).toContain('no open alarm has that code');
+    expect((await reply('+447700900001', 'ok thanks')).body).toContain('reply 1 and the code');
+    expect(await statusOf(id)).toEqual({ status: 'open', via: null });
+    const { rows } = await db.query<{ outcome: string }>(
+      `SELECT outcome FROM sms_replies WHERE school_id = 'alpha' ORDER BY received_at, message_sid`,
+    );
+    expect(rows.map((r) => r.outcome)).toEqual(
+      expect.arrayContaining(['unknown-number', 'not-your-school', 'no-such-alarm', 'not-understood']),
+    );
+    // No phone number is kept.
+    const { rows: all } = await db.query<{ sender_hash: string }>('SELECT sender_hash FROM sms_replies');
+    expect(all.every((r) => !r.sender_hash.includes('7700'))).toBe(true);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { twilioSignature, verifyTwilioSignature } from '../../src/notify/twilio-signature.ts';
+
+// The vectors Twilio publishes with its own Node client (twilio-node spec/validation.spec.js).
+const token = '12345';
+const url = 'https://mycompany.com/myapp.php?foo=1&bar=2';
+const params = {
+  CallSid: 'CA1234567890ABCDE',
+  Caller: '+14158675309',
+  Digits: '1234',
+  From: '+14158675309',
+  To: '+18005551212',
+};
+
+describe("Twilio's request signature", () => {
+  it('matches the vendor’s published vectors', () => {
+    expect(twilioSignature(token, url, params)).toBe('RSOYDt4T1cUTdK1PDd93/VVr8B8=');
+    expect(verifyTwilioSignature(token, 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', url, params)).toBe(true);
+    // Signed with the standard port added: still Twilio's.
+    expect(verifyTwilioSignature(token, 'kvajT1Ptam85bY51eRf/AJRuM3w=', url, params)).toBe(true);
+    // An explicit port that Twilio stripped when signing.
+    expect(
+      verifyTwilioSignature(token, 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', url.replace('.com', '.com:1234'), params),
+    ).toBe(true);
+    expect(
+      twilioSignature(token, url, { Sid: 'CA123', SidAccount: 'AC123', Digits: ['5678', '1234', '1234'] }),
+    ).toBe('IK+Dwps556ElfBT0I3Rgjkr1wJU=');
+  });
+
+  it('refuses a wrong, missing or replayed-elsewhere signature', () => {
+    expect(verifyTwilioSignature(token, 'WRONG_SIGNATURE', url, params)).toBe(false);
+    expect(verifyTwilioSignature(token, undefined, url, params)).toBe(false);
+    expect(verifyTwilioSignature(token, 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', `${url}&x=1`, params)).toBe(false);
+    expect(verifyTwilioSignature('another', 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', url, params)).toBe(false);
+  });
+});
