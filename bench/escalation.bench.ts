@@ -58,9 +58,32 @@ const config = configWith({
 });
 const school = config.schools[0]!;
 const deps = { db, log, producer, now: () => new Date(), instance: 'bench', config, publisher: conn };
+// BENCH_TRACE=1: when each alarm's escalate job and each notify job started and ended.
+const TRACE = process.env.BENCH_TRACE === '1';
+const jobTimes = {
+  escalate: new Map<string, [number, number]>(),
+  notify: new Map<string, [number, number]>(),
+};
+const traced = TRACE
+  ? {
+      ...handlers,
+      escalate: async (p: { alarmId: string; step: number }, run: never, d: never) => {
+        const t0 = performance.now();
+        const r = await handlers.escalate!(p as never, run, d);
+        if (p.step === 0) jobTimes.escalate.set(p.alarmId, [t0, performance.now()]);
+        return r;
+      },
+      notify: async (p: { notificationId: string }, run: never, d: never) => {
+        const t0 = performance.now();
+        const r = await handlers.notify!(p as never, run, d);
+        jobTimes.notify.set(p.notificationId, [t0, performance.now()]);
+        return r;
+      },
+    }
+  : handlers;
 const host = new WorkerHost({
   catalog,
-  handlers,
+  handlers: traced as typeof handlers,
   deps,
   roles: ['ingest'],
   redis: { url: REDIS_URL },
@@ -120,6 +143,34 @@ try {
   const lat = [...accepted]
     .filter(([id]) => webhookAt.has(id))
     .map(([id, t]) => Math.max(webhookAt.get(id)! - t, boardMs.get(id) ?? 0));
+  if (TRACE) {
+    const done = new Map(
+      [...accepted]
+        .filter(([id]) => webhookAt.has(id))
+        .map(([id, t]) => [id, t + Math.max(webhookAt.get(id)! - t, boardMs.get(id) ?? 0)]),
+    );
+    const stages: Record<string, number[]> = {
+      'accepted → escalate job starts': [],
+      'escalate job (step taken, jobs queued)': [],
+      'escalate job ends → last level-1 handed': [],
+    };
+    for (const [id, acc] of accepted) {
+      const e = jobTimes.escalate.get(id);
+      const d = done.get(id);
+      if (!e || d === undefined) continue;
+      stages['accepted → escalate job starts']!.push(e[0] - acc);
+      stages['escalate job (step taken, jobs queued)']!.push(e[1] - e[0]);
+      stages['escalate job ends → last level-1 handed']!.push(d - e[1]);
+    }
+    printTable(
+      Object.entries(stages).map(([stage, xs]) => ({
+        stage,
+        p50: round(pct(xs, 50), 2),
+        p99: round(pct(xs, 99), 2),
+        max: round(Math.max(...xs), 2),
+      })),
+    );
+  }
   printTable([
     {
       run: 'baseline: BullMQ enqueue → worker',

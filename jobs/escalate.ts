@@ -1,14 +1,21 @@
-import { decideStep } from '../src/domain/escalation/ladder.ts';
+import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
+import { channelKind, type Notification } from '../src/notify/channel.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import {
-  addTimeline,
-  createNotifications,
-  lockAlarm,
-  pauseEscalation,
-  setEscalationStep,
-} from '../src/store/alarm-state.ts';
+import { addTimeline, lockAlarm, pauseEscalation, setEscalationStep } from '../src/store/alarm-state.ts';
+import { takeEscalationStep } from '../src/store/alarms.ts';
+import { type BoardEventRow, publishBoardEvents } from '../src/store/board.ts';
 import type { JobDeps } from './deps.ts';
+import { deliverClaimed } from './notify.ts';
+
+/**
+ * How long a step's own first attempt at its notifications holds them (the notify jobs queued as a
+ * safety net wait that long before they look). Longer than any channel it is used for may take:
+ * the HTTP channels give up after 10 s.
+ */
+export const STEP_CLAIM_MS = 30_000;
+/** Channels the step tries itself: local or HTTP, each bounded in time. E-mail goes by its job. */
+const TRIED_BY_STEP = new Set(['board', 'webhook', 'sms', 'teams', 'google-chat']);
 
 /**
  * escalate: one step of an alarm's ladder. It locks the alarm and re-reads it, so an acknowledgement
@@ -17,12 +24,20 @@ import type { JobDeps } from './deps.ts';
  * finds the step already taken). After the commit — also when the step was already taken — its
  * notification jobs and the next step's delayed job are queued under ids derived from the alarm,
  * so a crash between commit and queue is repaired by the retry and nothing is sent twice.
+ *
+ * Latency: a new step's notifications are created claimed by the step (STEP_CLAIM_MS), and the step
+ * hands them to their channels itself right after the commit, all at once, without waiting for them
+ * (a slow channel never holds up this job or the next alarm's). Their notify jobs are queued first,
+ * delayed by the claim, as the safety net: a notification the step sent is found sent; one whose
+ * attempt failed has its claim released and its job run at once (retried with backoff on its own);
+ * one the step never finished (the process died) is sent by its job when the claim ends.
  */
 export async function escalate(
   payload: PayloadOf<DoorstepCatalog, 'escalate'>,
   _run: JobRun,
   deps: JobDeps,
 ): Promise<{ outcome: string }> {
+  let taken: Taken | undefined;
   const outcome = await deps.db.transaction(async (tx) => {
     const alarm = await lockAlarm(tx, payload.alarmId);
     if (!alarm) return 'missing';
@@ -34,22 +49,56 @@ export async function escalate(
       await addTimeline(tx, alarm.id, `escalation stopped: ${decision.reason}`);
       return `stopped: ${decision.reason}`;
     }
-    await createNotifications(tx, alarm.id, payload.step, decision.targets);
-    await addTimeline(
-      tx,
-      alarm.id,
-      `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${decision.targets.join(', ')}`,
-    );
-    await setEscalationStep(
-      tx,
-      alarm.id,
-      decision.next.step,
-      new Date(deps.now().getTime() + decision.next.delayMs),
-    );
+    const fresh = await takeEscalationStep(tx, {
+      alarmId: alarm.id,
+      schoolId: alarm.schoolId,
+      // What the board channel writes (src/notify/board-channel.ts): ids only.
+      boardPayload: {
+        alarmId: alarm.id,
+        step: payload.step,
+        type: alarm.type,
+        deviceId: alarm.deviceId,
+        staffId: alarm.staffId,
+        target: 'board',
+      },
+      step: payload.step,
+      targets: decision.targets,
+      timeline: `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${decision.targets.join(', ')}`,
+      nextStep: decision.next.step,
+      nextDueAt: new Date(deps.now().getTime() + decision.next.delayMs),
+      claimMs: STEP_CLAIM_MS,
+      claimed: decision.targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
+    });
+    taken = {
+      next: decision.next.step,
+      delayMs: decision.next.delayMs,
+      board: fresh.board,
+      notifications: fresh.notifications
+        .filter((f) => f.status === 'pending')
+        .map(
+          (f): Notification => ({
+            id: f.id,
+            alarmId: alarm.id,
+            schoolId: alarm.schoolId,
+            step: payload.step,
+            target: f.target,
+            alarmType: alarm.type,
+            deviceId: alarm.deviceId,
+            staffId: alarm.staffId,
+            visitId: alarm.visitId,
+            prompt: levelAt(alarm.policy, payload.step).prompt ?? null,
+          }),
+        ),
+    };
     return `level ${decision.level + 1} notified`;
   });
   if (outcome === 'missing' || outcome.startsWith('stopped')) return { outcome };
+  if (taken) {
+    await tellAtOnce(payload, deps, taken);
+    return { outcome };
+  }
 
+  // Already taken (a retry, another worker, a replay):
   // Queue this step's sends and the next step (idempotent job ids).
   const { rows } = await deps.db.query<{
     id: string;
@@ -78,4 +127,61 @@ export async function escalate(
     );
   }
   return { outcome };
+}
+
+interface Taken {
+  next: number;
+  delayMs: number;
+  /** The step's board event (already recorded sent), to publish. */
+  board: BoardEventRow | null;
+  /** Its other new notifications, pending. */
+  notifications: Notification[];
+}
+
+/** A step just taken: its safety-net jobs and the next step queued, then its notifications sent now. */
+async function tellAtOnce(
+  payload: PayloadOf<DoorstepCatalog, 'escalate'>,
+  deps: JobDeps,
+  taken: Taken,
+): Promise<void> {
+  const now = taken.notifications.filter((n) => TRIED_BY_STEP.has(channelKind(n.target)));
+  // The board at once; the other channels tried now. Should this process die before the safety-net
+  // jobs below are queued, this job is not complete: its retry finds the step taken and queues them.
+  const told = taken.board
+    ? publishBoardEvents(deps.publisher, deps.config.redis.prefix, [taken.board])
+    : Promise.resolve();
+  const queued =
+    taken.notifications.length > 0 &&
+    deps.producer.enqueueBulk(
+      'notify',
+      taken.notifications.map((n) => ({
+        payload: { notificationId: n.id },
+        options: { jobId: `notify-${n.id}`, ...(now.includes(n) ? { delayMs: STEP_CLAIM_MS } : {}) },
+      })),
+    );
+  for (const n of now) {
+    deliverClaimed(deps, n).catch(async (err: unknown) => {
+      // The claim is released; its job takes over now, with its own retries and backoff.
+      deps.log.warn({ err, notification: n.id, target: n.target }, 'notification failed; its job retries it');
+      try {
+        await queued;
+        await (await deps.producer.queueFor('notify').getJob(`notify-${n.id}`))?.promote();
+      } catch {
+        // Not promoted: the job runs when its delay ends (or the step's retry queues it).
+      }
+    });
+  }
+  await Promise.all([
+    told,
+    queued,
+    taken.next === payload.step + 1 &&
+      deps.producer.enqueue(
+        'escalate',
+        { alarmId: payload.alarmId, step: taken.next },
+        {
+          jobId: `escalate-${payload.alarmId}-${taken.next}`,
+          ...(taken.delayMs > 0 ? { delayMs: taken.delayMs } : {}),
+        },
+      ),
+  ]);
 }

@@ -1,4 +1,5 @@
 import type { FobEvent } from '../domain/fob/event.ts';
+import type { BoardEventRow } from './board.ts';
 import type { Queryable } from './db.ts';
 
 /** The alarm an exact redelivery of a device event raised the first time, if any. */
@@ -184,4 +185,74 @@ export async function fobIdConflicts(db: Queryable, schoolId: string, limit = 10
     trustIssue: (r.trust_issue as string | null) ?? null,
     alarmId: r.alarm_id === null ? null : String(r.alarm_id),
   }));
+}
+
+/**
+ * Takes one step of an alarm's ladder, in the caller's transaction (the alarm locked), in one
+ * statement: its notifications (once per alarm × step × target; those in `claimed` claimed for
+ * `claimMs` for the step's own first attempt), the timeline entry, and the next step due. The board
+ * target is delivered right here: its board event is written in the same transaction and its
+ * notification recorded sent (the caller publishes the event after the commit). Returns the new
+ * notifications and the board event, if any.
+ */
+export async function takeEscalationStep(
+  tx: Queryable,
+  s: {
+    alarmId: string;
+    schoolId: string;
+    step: number;
+    targets: readonly string[];
+    timeline: string;
+    nextStep: number;
+    nextDueAt: Date | null;
+    claimMs: number;
+    /** The targets the step sends itself (claimed); the others are left to their jobs at once. */
+    claimed: readonly string[];
+    /** The board event's payload (ids only), for a `board` target. */
+    boardPayload: Record<string, unknown>;
+  },
+): Promise<{ notifications: { id: string; target: string; status: string }[]; board: BoardEventRow | null }> {
+  const { rows } = await tx.query<{ id: string; target: string; status: string; board_id: string | null }>(
+    `WITH be AS (
+       INSERT INTO board_events (school_id, type, payload)
+       SELECT $9, 'alarm.escalated', $10::jsonb WHERE 'board' = ANY($3::text[])
+         AND NOT EXISTS (SELECT 1 FROM notifications WHERE alarm_id = $1 AND step = $2 AND target = 'board')
+       RETURNING id
+     ), n AS (
+       INSERT INTO notifications (alarm_id, step, target, status, attempts, receipt, sent_at, claimed_until)
+       SELECT $1, $2, t,
+              CASE WHEN t = 'board' THEN 'sent' ELSE 'pending' END,
+              CASE WHEN t = 'board' THEN 1 ELSE 0 END,
+              CASE WHEN t = 'board' THEN 'board event ' || (SELECT id FROM be) END,
+              CASE WHEN t = 'board' THEN now() END,
+              CASE WHEN t = ANY($8::text[]) THEN now() + make_interval(secs => $7::double precision / 1000) END
+       FROM unnest($3::text[]) t
+       ON CONFLICT (alarm_id, step, target) DO NOTHING RETURNING id, target, status
+     ), tl AS (
+       INSERT INTO alarm_timeline (alarm_id, event, by_whom) VALUES ($1, $4, NULL)
+     ), st AS (
+       UPDATE alarms SET escalation_step = $5, next_step_at = CASE WHEN $5 < 0 THEN NULL ELSE $6::timestamptz END WHERE id = $1
+     )
+     SELECT n.id, n.target, n.status, (SELECT id FROM be) AS board_id FROM n`,
+    [
+      s.alarmId,
+      s.step,
+      s.targets,
+      s.timeline,
+      s.nextStep,
+      s.nextDueAt,
+      s.claimMs,
+      s.claimed,
+      s.schoolId,
+      JSON.stringify(s.boardPayload),
+    ],
+  );
+  const boardId = rows.find((r) => r.board_id !== null)?.board_id;
+  return {
+    notifications: rows.map((r) => ({ id: String(r.id), target: r.target, status: r.status })),
+    board:
+      boardId == null
+        ? null
+        : { id: String(boardId), schoolId: s.schoolId, type: 'alarm.escalated', payload: s.boardPayload },
+  };
 }
