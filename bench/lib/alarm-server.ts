@@ -66,9 +66,9 @@ if (role === 'ingest') {
     publisher: conn,
     prefix,
     trace: (id: string, stage: IngestStage, from: number, to: number) => {
-      let t = traces.get(id);
-      if (!t) traces.set(id, (t = {}));
+      const t = traces.get(id) ?? {};
       t[stage] = [abs(from), abs(to)];
+      traces.set(id, t);
     },
   };
   const feeds = await Promise.all(

@@ -37,7 +37,7 @@ export async function openBenchServices(name: string): Promise<BenchServices> {
     async close() {
       await producer.close();
       const keys = await conn.keys(`${prefix}:*`);
-      if (keys.length) await conn.del(...keys);
+      for (let i = 0; i < keys.length; i += 1000) await conn.del(...keys.slice(i, i + 1000));
       conn.disconnect();
       await db.query(`DROP SCHEMA "${schema}" CASCADE`).catch(() => {});
       await db.close();
