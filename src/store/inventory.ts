@@ -136,6 +136,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'nobody',
   },
   {
+    table: 'sms_replies',
+    what: 'a reply to an alarm SMS (take the alarm, the worker is safe)',
+    personal: 'a keyed hash of the sender’s number (no number), the account it matched, what it did',
+    why: 'a replay changes nothing; who took an alarm by SMS',
+    retention: 'as its alarm',
+    seenBy: 'admin (audit)',
+  },
+  {
     table: 'rejected_events',
     what: 'a device payload that could not be decoded or trusted',
     personal: 'its first 4 KiB (may hold a position)',

@@ -46,6 +46,7 @@ async function deleteAlarms(tx: Queryable, ids: string): Promise<void> {
     `DELETE FROM notification_recipients WHERE notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${ids}))`,
   );
   await tx.query(`DELETE FROM notifications WHERE alarm_id IN (${ids})`);
+  await tx.query(`DELETE FROM sms_replies WHERE alarm_id IN (${ids})`);
   await tx.query(`DELETE FROM alarm_timeline WHERE alarm_id IN (${ids})`);
   await tx.query(`DELETE FROM alarms WHERE id IN (${ids})`);
 }

@@ -114,6 +114,12 @@ export const SECTIONS: readonly Section[] = [
     staff: `notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${STAFF_ALARMS}))`,
   },
   {
+    table: 'sms_replies',
+    title: 'Replies to alarm SMS',
+    pupil: `alarm_id IN (${PUPIL_ALARMS})`,
+    staff: 'user_id = $2::bigint',
+  },
+  {
     table: 'outbox',
     title: 'Records sent to CPOMS / Arbor (with their remote ids)',
     pupil: 'school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)',
@@ -395,6 +401,7 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   await run(tx, removed, 'notifications', `DELETE FROM notifications WHERE alarm_id IN (${PUPIL_ALARMS})`, p);
+  await run(tx, removed, 'sms_replies', `DELETE FROM sms_replies WHERE alarm_id IN (${PUPIL_ALARMS})`, p);
   await run(
     tx,
     removed,

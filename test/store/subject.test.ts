@@ -163,6 +163,15 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     recipient_key: 'h',
     receipt: 'SM1',
   });
+  await insert(db, 'sms_replies', {
+    message_sid: `SM-${school}-${id}`,
+    school_id: school,
+    received_at: NOW,
+    sender_hash: 'h',
+    outcome: 'taken',
+    alarm_id: alarm,
+    user_id: staff,
+  });
   const record = await insert(db, 'outbox', {
     school_id: school,
     kind: 'visit_outcome',
