@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import type { Address } from './visits.ts';
 
 /** `%`, `_` and `\` matched as themselves in a LIKE/ILIKE pattern (PostgreSQL's default escape is `\`). */
 export function escapeLike(text: string): string {
@@ -41,4 +42,54 @@ export async function pupilExists(db: Queryable, schoolId: string, misId: string
     misId,
   ]);
   return (rowCount ?? 0) > 0;
+}
+
+/** The pupil's home address as the MIS gave it (undefined: no such pupil at the school). */
+export async function pupilHomeAddress(
+  db: Queryable,
+  schoolId: string,
+  misId: string,
+): Promise<{ address: Address | null } | undefined> {
+  const { rows } = await db.query<{ address: Address | null }>(
+    'SELECT address FROM pupils WHERE school_id = $1 AND mis_id = $2',
+    [schoolId, misId],
+  );
+  return rows[0];
+}
+
+/** UPN and names, for a record about the pupil (undefined: no such pupil at the school). */
+export async function pupilIdentity(db: Queryable, schoolId: string, misId: string) {
+  const { rows } = await db.query<{
+    upn: string | null;
+    forename: string | null;
+    surname: string | null;
+  }>('SELECT upn, forename, surname FROM pupils WHERE school_id = $1 AND mis_id = $2', [schoolId, misId]);
+  return rows[0];
+}
+
+/** The names of these pupils of a school (the visit list). */
+export async function pupilNames(db: Queryable, schoolId: string, misIds: readonly string[]) {
+  const { rows } = await db.query<{ mis_id: string; forename: string; surname: string }>(
+    'SELECT mis_id, forename, surname FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
+    [schoolId, [...misIds]],
+  );
+  return rows;
+}
+
+/** The pupil as a visit page shows them: MIS id, UPN, names, year group, flags (undefined: none). */
+export async function pupilSummary(db: Queryable, schoolId: string, misId: string) {
+  const { rows } = await db.query<Record<string, unknown>>(
+    'SELECT mis_id, upn, forename, surname, year_group, flags FROM pupils WHERE school_id = $1 AND mis_id = $2',
+    [schoolId, misId],
+  );
+  return rows[0];
+}
+
+/** The pupil's contacts (name, relationship, phone), first priority first. */
+export async function pupilContacts(db: Queryable, schoolId: string, misId: string) {
+  const { rows } = await db.query<Record<string, unknown>>(
+    'SELECT name, relationship, phone FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY priority',
+    [schoolId, misId],
+  );
+  return rows;
 }

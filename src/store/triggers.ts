@@ -136,6 +136,15 @@ export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<stri
   return rows[0] ? String(rows[0].id) : null;
 }
 
+/** The pupil and title of one of the school's trigger episodes (a visit asked for from it); undefined: none. */
+export async function episodeForVisit(db: Queryable, schoolId: string, episodeId: string) {
+  const { rows } = await db.query<{ pupil_mis_id: string; title: string }>(
+    'SELECT pupil_mis_id, title FROM trigger_episodes WHERE id = $1 AND school_id = $2',
+    [episodeId, schoolId],
+  );
+  return rows[0];
+}
+
 export interface EpisodeRow {
   id: string;
   pupilMisId: string;

@@ -156,78 +156,8 @@ export async function checkInsOf(db: Queryable, visitId: string) {
   return rows.map((r) => ({ at: new Date(r.at), source: r.source, byUserId: id(r.by_user_id) }));
 }
 
-export function normalisePostcode(p: string | null | undefined): string {
-  return (p ?? '').toUpperCase().replace(/\s+/g, '');
-}
-
-/** Flags recorded against the visit's address (the whole postcode, or its first line). */
-export async function addressFlagsFor(db: Queryable, schoolId: string, address: Address) {
-  const { rows } = await db.query<{
-    id: string;
-    level: string;
-    note: string;
-    created_by: string;
-    created_at: Date;
-  }>(
-    `SELECT id, level, note, created_by, created_at FROM address_flags
-     WHERE school_id = $1 AND postcode = $2 AND (line1 IS NULL OR lower(line1) = lower($3))
-     ORDER BY created_at`,
-    [schoolId, normalisePostcode(address.postcode), address.line1 ?? ''],
-  );
-  return rows.map((r) => ({
-    id: String(r.id),
-    level: r.level,
-    note: r.note,
-    createdBy: r.created_by,
-    createdAt: new Date(r.created_at),
-  }));
-}
-
 export function formatAddress(a: Address): string {
   return [a.line1, a.line2, a.town, a.postcode].filter((x) => x && String(x).trim()).join(', ');
-}
-
-/** The names of the people on a visit, lead first (the outcome record and the slip). */
-export async function visitStaffNames(db: Queryable, v: Pick<VisitRow, 'leadUserId' | 'partnerUserId'>) {
-  const ids = [v.leadUserId, v.partnerUserId].filter((x): x is string => x !== null);
-  const { rows } = await db.query<{ id: string; display_name: string }>(
-    'SELECT id, display_name FROM users WHERE id = ANY($1::bigint[])',
-    [ids],
-  );
-  return ids.flatMap((id) => rows.filter((r) => String(r.id) === id).map((r) => r.display_name));
-}
-
-/**
- * The day's list of a school's visits to print and sign: pupil, address, parents and numbers,
- * attendance since 1 September (present or approved activity over possible sessions) and who
- * authorised it. Cancelled visits are left off.
- */
-export async function dayList(db: Queryable, schoolId: string, date: string, yearStart: string) {
-  const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT v.id, v.reason, v.address, v.authorisation_note, au.display_name AS authorised_by,
-            p.forename, p.surname, p.year_group,
-            (SELECT string_agg(c.name || coalesce(' (' || c.relationship || ')', '') || coalesce(' ' || c.phone, ''), '; ' ORDER BY c.priority)
-               FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id) AS contacts,
-            (SELECT round(100.0 * count(*) FILTER (WHERE m.category IN ('present', 'approved_activity'))
-                      / nullif(count(*) FILTER (WHERE m.category <> 'not_possible'), 0), 1)
-               FROM attendance_marks m WHERE m.school_id = v.school_id AND m.pupil_mis_id = v.pupil_mis_id
-                AND m.date >= $3::date) AS attendance
-     FROM visits v
-       LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
-       LEFT JOIN users au ON au.id = v.authorised_by
-     WHERE v.school_id = $1 AND v.planned_for = $2::date AND v.status <> 'cancelled' ORDER BY v.id`,
-    [schoolId, date, yearStart],
-  );
-  return rows.map((r) => ({
-    pupil: [r.forename, r.surname].filter(Boolean).join(' '),
-    yearGroup: (r.year_group as string | null) ?? '',
-    address: formatAddress(r.address as Address),
-    contacts: (r.contacts as string | null) ?? '',
-    attendancePercent: r.attendance === null ? null : Number(r.attendance),
-    reason: r.reason as string,
-    authorisedBy: (r.authorised_by as string | null) ?? null,
-    authorisationNote: (r.authorisation_note as string | null) ?? null,
-  }));
 }
 
 /** How long the watch waits for a worker still out after a person resolved their overdue alarm. */
@@ -267,41 +197,4 @@ export async function rearmWatchAfterResolution(
     return rowCount ? 'check-in' : null;
   }
   return null;
-}
-
-/** Training records and home visits already made, for the staff going on a visit (in the order given). */
-export async function staffCompetence(db: Queryable, userIds: readonly string[], exceptVisitId: string) {
-  const { rows } = await db.query<{
-    id: string;
-    home: Date | null;
-    safeguarding: Date | null;
-    made: number;
-  }>(
-    `SELECT u.id, u.home_visit_trained_on AS home, u.safeguarding_trained_on AS safeguarding,
-            (SELECT count(*)::int FROM visits v WHERE v.id <> $2 AND v.departed_at IS NOT NULL
-               AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made
-     FROM users u WHERE u.id = ANY($1::bigint[])`,
-    [[...userIds], exceptVisitId],
-  );
-  return userIds.map((id) => {
-    const r = rows.find((x) => String(x.id) === id);
-    return {
-      homeVisitTrained: Boolean(r?.home),
-      safeguardingTrained: Boolean(r?.safeguarding),
-      visitsMade: r?.made ?? 0,
-    };
-  });
-}
-
-/** An assessor sets the visit's risk level, with why. */
-export async function setRiskAssessment(
-  tx: Queryable,
-  visitId: string,
-  a: { level: 'low' | 'minor' | 'major'; by: string; at: Date; reason: string },
-): Promise<void> {
-  await tx.query(
-    `UPDATE visits SET risk_level = $2, risk_assessed_by = $3, risk_assessed_at = $4, risk_reason = $5, updated_at = now()
-     WHERE id = $1`,
-    [visitId, a.level, a.by, a.at, a.reason],
-  );
 }

@@ -16,23 +16,22 @@ import { doorstepError } from '../errors.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
+import { addressFlagsFor } from '../store/address-flags.ts';
 import { addTimeline, raiseVisitAlarm, resolve } from '../store/alarm-state.ts';
 import { appendAudit } from '../store/audit.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import { type User, userById } from '../store/users.ts';
+import { setRiskAssessment } from '../store/visit-changes.ts';
+import { staffCompetence, visitStaffNames } from '../store/visit-queries.ts';
 import {
   type Address,
-  addressFlagsFor,
   formatAddress,
   lifecycleOf,
   lockVisit,
-  setRiskAssessment,
-  staffCompetence,
   type Vehicle,
   type VisitRow,
-  visitStaffNames,
 } from '../store/visits.ts';
 
 export interface VisitDeps {

@@ -5,18 +5,12 @@ import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { departureFindings, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
+import { addressFlagsFor, normalisePostcode } from '../../store/address-flags.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { searchPupils } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
-import {
-  addressFlagsFor,
-  checkInsOf,
-  getVisit,
-  lifecycleOf,
-  normalisePostcode,
-  visitsOfSchool,
-} from '../../store/visits.ts';
+import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import {
   actorOf,
   arriveVisit,

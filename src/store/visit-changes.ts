@@ -1,0 +1,197 @@
+import type { Queryable } from './db.ts';
+import type { Address, Vehicle, VisitStatus } from './visits.ts';
+
+/** The register's writes, one per step of a visit (request → outcome); the caller holds the lock and audits. */
+
+export interface NewVisit {
+  schoolId: string;
+  pupilMisId: string;
+  triggerEpisodeId: string | null;
+  reason: string;
+  address: Address;
+  plannedFor: string;
+  riskLevel: 'low' | 'minor' | 'major';
+  riskNotes: string | null;
+  requestedBy: string;
+  leadUserId: string | null;
+}
+
+/** A visit asked for; returns its id. */
+export async function insertVisit(tx: Queryable, v: NewVisit): Promise<string> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO visits (school_id, pupil_mis_id, trigger_episode_id, reason, address, planned_for, risk_level, risk_notes,
+       status, requested_by, lead_user_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10) RETURNING id`,
+    [
+      v.schoolId,
+      v.pupilMisId,
+      v.triggerEpisodeId,
+      v.reason,
+      JSON.stringify(v.address),
+      v.plannedFor,
+      v.riskLevel,
+      v.riskNotes,
+      v.requestedBy,
+      v.leadUserId,
+    ],
+  );
+  return String(rows[0]!.id);
+}
+
+/** An assessor sets the visit's risk level, with why. */
+export async function setRiskAssessment(
+  tx: Queryable,
+  visitId: string,
+  a: { level: 'low' | 'minor' | 'major'; by: string; at: Date; reason: string },
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET risk_level = $2, risk_assessed_by = $3, risk_assessed_at = $4, risk_reason = $5, updated_at = now()
+     WHERE id = $1`,
+    [visitId, a.level, a.by, a.at, a.reason],
+  );
+}
+
+/** One visit authorised. */
+export async function markAuthorised(
+  tx: Queryable,
+  visitId: string,
+  a: { by: string; at: Date; note: string | null; outOfHours: boolean },
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = 'authorised', authorised_by = $2, authorised_at = $3, authorisation_note = $4,
+       out_of_hours_approved = $5, updated_at = now() WHERE id = $1`,
+    [visitId, a.by, a.at, a.note, a.outOfHours],
+  );
+}
+
+/** The day's list signed: every requested visit of the school planned for `date` is authorised; returns their ids. */
+export async function authoriseDayList(
+  tx: Queryable,
+  schoolId: string,
+  date: string,
+  by: string,
+  at: Date,
+): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `UPDATE visits SET status = 'authorised', authorised_by = $3, authorised_at = $4,
+       authorisation_note = 'day list signed', updated_at = now()
+     WHERE school_id = $1 AND planned_for = $2 AND status = 'requested' RETURNING id`,
+    [schoolId, date, by, at],
+  );
+  return rows.map((r) => String(r.id));
+}
+
+export interface DepartureRow {
+  lead: string;
+  partner: string | null;
+  at: Date;
+  expectedReturnAt: Date;
+  checkInMinutes: number | null;
+  safeWord: string | null;
+  phone: string | null;
+  vehicle: Vehicle | null;
+  fobDeviceId: string | null;
+}
+
+/** Leaving school: who went, until when, how to reach them. */
+export async function markDeparted(tx: Queryable, visitId: string, d: DepartureRow): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = 'departed', lead_user_id = $2, partner_user_id = $3, departed_at = $4,
+       expected_return_at = $5, check_in_minutes = $6, safe_word = $7, worker_phone = $8, vehicle = $9,
+       fob_device_id = $10, updated_at = now() WHERE id = $1`,
+    [
+      visitId,
+      d.lead,
+      d.partner,
+      d.at,
+      d.expectedReturnAt,
+      d.checkInMinutes,
+      d.safeWord,
+      d.phone,
+      d.vehicle ? JSON.stringify(d.vehicle) : null,
+      d.fobDeviceId,
+    ],
+  );
+}
+
+/** A check-in from the phone page or the office: kept, and the visit's last check-in moves to it. */
+export async function addCheckIn(
+  tx: Queryable,
+  visitId: string,
+  at: Date,
+  source: 'phone' | 'office',
+  byUserId: string,
+): Promise<void> {
+  await tx.query('INSERT INTO visit_check_ins (visit_id, at, source, by_user_id) VALUES ($1, $2, $3, $4)', [
+    visitId,
+    at,
+    source,
+    byUserId,
+  ]);
+  await tx.query('UPDATE visits SET last_check_in_at = $2, updated_at = now() WHERE id = $1', [visitId, at]);
+}
+
+/** Back safe: returned (or completed, when `status` says so) at `at`. */
+export async function markBackSafe(
+  tx: Queryable,
+  visitId: string,
+  status: VisitStatus,
+  at: Date,
+  by: string,
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = $2, returned_at = $3, back_safe_by = $4,
+       completed_at = CASE WHEN $2 = 'completed' THEN $3 ELSE completed_at END, updated_at = now() WHERE id = $1`,
+    [visitId, status, at, by],
+  );
+}
+
+export async function markArrived(tx: Queryable, visitId: string, at: Date): Promise<void> {
+  await tx.query('UPDATE visits SET arrived_at = $2, updated_at = now() WHERE id = $1', [visitId, at]);
+}
+
+/** Running late: the new expected return, and the change kept in `visit_return_changes`. */
+export async function changeExpectedReturn(
+  tx: Queryable,
+  visitId: string,
+  c: { at: Date; byUserId: string; previousAt: Date | null; newAt: Date; reason: string },
+): Promise<void> {
+  await tx.query('UPDATE visits SET expected_return_at = $2, updated_at = now() WHERE id = $1', [
+    visitId,
+    c.newAt,
+  ]);
+  await tx.query(
+    `INSERT INTO visit_return_changes (visit_id, at, by_user_id, previous_at, new_at, reason)
+     VALUES ($1, $2, $3, $4, $5, $6)`,
+    [visitId, c.at, c.byUserId, c.previousAt, c.newAt, c.reason],
+  );
+}
+
+export async function markFollowUpDone(tx: Queryable, visitId: string, at: Date, by: string): Promise<void> {
+  await tx.query(
+    'UPDATE visits SET follow_up_done_at = $2, follow_up_done_by = $3, updated_at = now() WHERE id = $1',
+    [visitId, at, by],
+  );
+}
+
+/** The outcome recorded; `status` completed (completed_at set) or unchanged while the worker is out. */
+export async function saveOutcome(
+  tx: Queryable,
+  visitId: string,
+  outcome: Record<string, unknown>,
+  status: VisitStatus,
+  at: Date,
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = $4, outcome = $2,
+       completed_at = CASE WHEN $4 = 'completed' THEN $3 ELSE completed_at END, updated_at = now() WHERE id = $1`,
+    [visitId, JSON.stringify(outcome), at, status],
+  );
+}
+
+export async function markCancelled(tx: Queryable, visitId: string, at: Date, reason: string): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, updated_at = now() WHERE id = $1`,
+    [visitId, at, reason],
+  );
+}

@@ -1,0 +1,98 @@
+import type { Queryable } from './db.ts';
+import { toVisit, type VisitRow } from './visits.ts';
+
+/**
+ * What the visit watcher reads and writes: the visits out, fob check-ins taken in, device alarms
+ * linked to the visit their wearer is on, a visit's open alarms, alarms still owed their first step.
+ */
+
+/** The school's visits out (departed, not back safe), locked, with the lead's staff id and their fob's last event. */
+export async function visitsOutForWatch(
+  tx: Queryable,
+  schoolId: string,
+): Promise<{ visit: VisitRow; leadStaffId: string | null; fobLastAt: Date | null }[]> {
+  const { rows } = await tx.query(
+    `SELECT v.*, u.staff_id AS lead_staff_id,
+            (SELECT max(e.received_at) FROM fob_events e WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id)
+              AS fob_last_at
+     FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
+     WHERE v.school_id = $1 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL FOR UPDATE OF v`,
+    [schoolId],
+  );
+  return rows.map((r) => ({
+    visit: toVisit(r),
+    leadStaffId: (r.lead_staff_id as string | null) ?? null,
+    fobLastAt: r.fob_last_at ? new Date(r.fob_last_at as string) : null,
+  }));
+}
+
+/** Device alarms not yet tied to a visit, raised by a staff member on a visit out: tied to it. */
+export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string): Promise<void> {
+  await tx.query(
+    `UPDATE alarms a SET visit_id = v.id FROM users u, visits v
+     WHERE a.school_id = $1 AND a.visit_id IS NULL AND a.status <> 'resolved' AND a.staff_id IS NOT NULL
+       AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
+       AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)`,
+    [schoolId],
+  );
+}
+
+/**
+ * Trusted fob `check_in` events of the last day, from a device of a person on a visit out and
+ * received after it departed, become check-ins of that visit (once per event). The time is never
+ * later than the receipt; a device time before the departure is replaced by the received time.
+ * Returns the new check-ins.
+ */
+export async function insertTrustedFobCheckIns(
+  tx: Queryable,
+  schoolId: string,
+  now: Date,
+): Promise<{ visitId: string; at: Date }[]> {
+  const { rows } = await tx.query<{ visit_id: string; at: Date }>(
+    `INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
+     SELECT v.id, CASE WHEN e.occurred_at < v.departed_at THEN e.received_at ELSE LEAST(e.occurred_at, e.received_at) END,
+            'fob', e.id
+     FROM fob_events e
+       JOIN users u ON u.staff_id = e.staff_id
+       JOIN visits v ON v.school_id = e.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
+                    AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.received_at >= v.departed_at
+     WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
+       AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
+     ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at`,
+    [schoolId, now],
+  );
+  return rows.map((r) => ({ visitId: String(r.visit_id), at: r.at }));
+}
+
+/** The visit's last check-in moves to `at` unless it is already later. */
+export async function advanceLastCheckIn(tx: Queryable, visitId: string, at: Date): Promise<void> {
+  await tx.query(
+    'UPDATE visits SET last_check_in_at = GREATEST(COALESCE(last_check_in_at, $2), $2), updated_at = now() WHERE id = $1',
+    [visitId, at],
+  );
+}
+
+/** The ids of the visit's alarms of these kinds that are not resolved. */
+export async function openAlarmIdsOfVisit(
+  tx: Queryable,
+  visitId: string,
+  types: readonly string[],
+): Promise<string[]> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id FROM alarms WHERE visit_id = $1 AND type = ANY($2::text[]) AND status <> 'resolved'`,
+    [visitId, [...types]],
+  );
+  return rows.map((r) => String(r.id));
+}
+
+/** Of the alarms raised under these dedup keys, those not resolved whose ladder is still at its first step. */
+export async function alarmsAwaitingFirstStep(
+  db: Queryable,
+  dedupKeys: readonly string[],
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM alarms WHERE dedup_key = ANY($1::text[]) AND escalation_step = 0 AND status <> 'resolved'`,
+    [[...dedupKeys]],
+  );
+  return rows.map((r) => String(r.id));
+}
