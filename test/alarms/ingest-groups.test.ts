@@ -49,8 +49,8 @@ afterAll(async () => {
   await producer.close();
   await dropRedisPrefix(conn, prefix);
   conn.disconnect();
-  await dropSchema(db, schema);
   await db.close();
+  await dropSchema(schema);
 });
 
 describe('ingest groups', () => {
