@@ -11,6 +11,7 @@ import { heartbeat } from './heartbeat.ts';
 import { notify } from './notify.ts';
 import { purge } from './purge.ts';
 import { relayOutbox } from './relay-outbox.ts';
+import { sendNotice } from './send-notice.ts';
 import { syncAttendance } from './sync-attendance.ts';
 import { watchVisits } from './watch-visits.ts';
 
@@ -51,5 +52,6 @@ export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   notify: retriedByClass(notify, (payload, reason, deps) =>
     failPendingNotification(deps.db, payload.notificationId, reason),
   ),
+  'send-notice': retriedByClass(sendNotice),
   'watch-visits': watchVisits,
 };

@@ -15,6 +15,8 @@ export interface Notification {
   visitId?: string | null;
   /** What this level asks the office to do (from the policy), when it says. */
   prompt?: string | null;
+  /** Not an alarm but a notice to named people (a child not seen): its subject and words. */
+  notice?: { subject: string; text: string } | null;
 }
 
 export interface DeliveryReceipt {

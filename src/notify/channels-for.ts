@@ -18,6 +18,8 @@ export function channelsFor(
   deps: { db: Db; publisher?: Redis | undefined; prefix: string },
   /** Groups known only per alarm, e.g. `visiting-staff` (the people on the visit). */
   extraGroups: Readonly<Record<string, { phone?: string | undefined; email?: string | undefined }[]>> = {},
+  /** Where an SMS to a group keeps each phone's receipt (notices keep theirs beside the notice). */
+  receipts?: RecipientReceipts,
 ): Map<string, Channel> {
   const group = (g: string) => extraGroups[g] ?? school.contacts[g] ?? [];
   const channels = new Map<string, Channel>([
@@ -30,7 +32,7 @@ export function channelsFor(
       new SmsChannel(
         c.sms,
         (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
-        storedReceipts(deps.db),
+        receipts ?? storedReceipts(deps.db),
       ),
     );
   if (c.email)

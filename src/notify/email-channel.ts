@@ -42,7 +42,9 @@ export class EmailChannel implements Channel {
       info = await this.transport.sendMail({
         from: this.from,
         to,
-        subject: `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
+        subject: n.notice
+          ? `Doorstep: ${n.notice.subject}`
+          : `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
         text: alarmMessage(n),
       });
     } catch (err) {

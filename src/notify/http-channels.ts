@@ -112,9 +112,10 @@ export class SmsChannel implements Channel {
 
   /** The alarm message, then how to answer it by reply (the alarm's code). */
   private body(n: Notification): string {
-    const prompt = this.o.replyPrompt
-      ? ` ${replyPromptFor(this.o.replyPrompt, this.o.authToken.reveal(), n.alarmId)}`
-      : '';
+    const prompt =
+      this.o.replyPrompt && !n.notice
+        ? ` ${replyPromptFor(this.o.replyPrompt, this.o.authToken.reveal(), n.alarmId)}`
+        : '';
     return `${alarmMessage(n)}${prompt}`;
   }
 

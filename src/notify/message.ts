@@ -2,6 +2,7 @@ import type { Notification } from './channel.ts';
 
 /** The words every channel sends: what, who, which alarm, what to do. Short enough for one SMS. */
 export function alarmMessage(n: Notification): string {
+  if (n.notice) return `DOORSTEP: ${n.notice.text}`;
   const what = n.alarmType.replace(/_/g, ' ').toUpperCase();
   const prompt = n.prompt ? ` ${n.prompt}.` : '';
   if (!n.deviceId)

@@ -120,6 +120,15 @@ export const catalog = {
       backoff: { type: 'exponential', delayMs: 1000 },
       timeoutMs: 30_000,
     }),
+    'send-notice': defineJob({
+      queue: 'notify',
+      description:
+        'Sends one notice to named people (e.g. a child not seen → the safeguarding team) through its channel, once.',
+      payload: z.strictObject({ noticeId: z.string().regex(/^\d+$/) }),
+      attempts: 6,
+      backoff: { type: 'exponential', delayMs: 1000 },
+      timeoutMs: 30_000,
+    }),
     'watch-visits': defineJob({
       queue: 'alarms',
       description:

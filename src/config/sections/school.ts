@@ -32,6 +32,19 @@ export function schoolSettings(secret: SecretField) {
     }),
     policies: z.array(settingId).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(settingId, escalationPolicy).default({}),
+    /** Notices to named people that are not alarms, each a list of targets such as `email:dsl`. */
+    notices: z
+      .strictObject({
+        /** A visit completed with the child not seen: who hears of it at once (set by the school, e.g. its DSL). */
+        childNotSeen: z
+          .array(
+            z.string().regex(/^(sms|email):[a-z0-9-]+$|^(teams|google-chat|webhook)$/, {
+              error: 'expected a target such as email:dsl, sms:safeguarding or teams',
+            }),
+          )
+          .default([]),
+      })
+      .default({ childNotSeen: [] }),
     contacts: contactsSettings,
     channels: channelsSettings(secret),
     attendance: attendanceSettings.default({ codeMap: {}, syncAt: ['10:30', '14:30'] }),

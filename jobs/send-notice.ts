@@ -1,0 +1,64 @@
+import { findSchool } from '../src/config/school-of.ts';
+import { doorstepError } from '../src/errors.ts';
+import { channelKind, type Notification } from '../src/notify/channel.ts';
+import { channelsFor } from '../src/notify/channels-for.ts';
+import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import type { JobRun } from '../src/queue/worker-host.ts';
+import { markNotice, noticeById, noticeReceipts, recordNoticeReceipt } from '../src/store/notices.ts';
+import type { JobDeps } from './deps.ts';
+
+/**
+ * send-notice: one notice (e.g. a child not seen → the safeguarding team) through its channel, once.
+ * Retried on its own like a notification; an SMS to a group keeps each phone's receipt on the notice,
+ * so a retry sends only to the phones not yet reached.
+ */
+export async function sendNotice(
+  payload: PayloadOf<DoorstepCatalog, 'send-notice'>,
+  run: JobRun,
+  deps: JobDeps,
+): Promise<{ status: string }> {
+  const notice = await noticeById(deps.db, payload.noticeId);
+  if (!notice) return { status: 'missing' };
+  if (notice.status !== 'pending') return { status: notice.status };
+  const school = findSchool(deps.config, notice.schoolId);
+  const channel = school
+    ? channelsFor(
+        school,
+        { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix },
+        {},
+        {
+          sent: (id) => noticeReceipts(deps.db, id),
+          record: (id, k, r) => recordNoticeReceipt(deps.db, id, k, r),
+        },
+      ).get(channelKind(notice.target))
+    : undefined;
+  if (!channel || channelKind(notice.target) === 'board') {
+    const reason = `no "${channelKind(notice.target)}" channel is configured for notices`;
+    await markNotice(deps.db, notice.id, { status: 'failed', error: reason });
+    throw doorstepError('CONFIG_INVALID', reason);
+  }
+  const n: Notification = {
+    id: notice.id,
+    alarmId: '',
+    schoolId: notice.schoolId,
+    step: 0,
+    target: notice.target,
+    alarmType: notice.kind,
+    deviceId: null,
+    staffId: null,
+    visitId: notice.visitId,
+    notice: { subject: notice.subject, text: notice.text },
+  };
+  try {
+    const receipt = await channel.send(n);
+    await markNotice(deps.db, notice.id, { status: 'sent', receipt: receipt.receipt });
+    return { status: 'sent' };
+  } catch (err) {
+    const last = run.attempt >= run.maxAttempts;
+    await markNotice(deps.db, notice.id, {
+      status: last ? 'failed' : 'pending',
+      error: (err as Error).message,
+    });
+    throw err;
+  }
+}

@@ -1,0 +1,108 @@
+import type { Queryable } from './db.ts';
+
+export interface NoticeRow {
+  id: string;
+  schoolId: string;
+  kind: string;
+  visitId: string | null;
+  target: string;
+  subject: string;
+  text: string;
+  status: 'pending' | 'sent' | 'failed';
+}
+
+/** The notices of one event, once per target (a second call adds nothing); returns the new ids. */
+export async function insertNotices(
+  tx: Queryable,
+  n: {
+    schoolId: string;
+    kind: string;
+    visitId: string;
+    targets: readonly string[];
+    subject: string;
+    text: string;
+  },
+): Promise<string[]> {
+  if (!n.targets.length) return [];
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO notices (school_id, kind, visit_id, target, subject, text)
+     SELECT $1, $2, $3, t, $5, $6 FROM unnest($4::text[]) t
+     ON CONFLICT (kind, visit_id, target) DO NOTHING RETURNING id`,
+    [n.schoolId, n.kind, n.visitId, [...n.targets], n.subject, n.text],
+  );
+  return rows.map((r) => String(r.id));
+}
+
+export async function noticeById(db: Queryable, id: string): Promise<NoticeRow | undefined> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    'SELECT id, school_id, kind, visit_id, target, subject, text, status FROM notices WHERE id = $1',
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    id: String(r.id),
+    schoolId: r.school_id as string,
+    kind: r.kind as string,
+    visitId: r.visit_id === null ? null : String(r.visit_id),
+    target: r.target as string,
+    subject: r.subject as string,
+    text: r.text as string,
+    status: r.status as NoticeRow['status'],
+  };
+}
+
+/** How one attempt went: sent (with its receipt), or an error (failed when it was the last try). */
+export async function markNotice(
+  db: Queryable,
+  id: string,
+  o: { status: 'sent'; receipt: string } | { status: 'pending' | 'failed'; error: string },
+): Promise<void> {
+  if (o.status === 'sent')
+    await db.query(
+      `UPDATE notices SET status = 'sent', attempts = attempts + 1, sent_at = now(),
+         receipts = receipts || jsonb_build_object('_', $2::text) WHERE id = $1 AND status = 'pending'`,
+      [id, o.receipt],
+    );
+  else
+    await db.query(
+      'UPDATE notices SET status = $2, attempts = attempts + 1, last_error = left($3, 500) WHERE id = $1',
+      [id, o.status, o.error],
+    );
+}
+
+/** Per-recipient receipts of a notice (an SMS to a group: a retry skips the phones already sent to). */
+export async function noticeReceipts(db: Queryable, id: string): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ receipts: Record<string, string> }>(
+    'SELECT receipts FROM notices WHERE id = $1',
+    [id],
+  );
+  return new Map(Object.entries(rows[0]?.receipts ?? {}).filter(([k]) => k !== '_'));
+}
+
+export async function recordNoticeReceipt(
+  db: Queryable,
+  id: string,
+  key: string,
+  receipt: string,
+): Promise<void> {
+  await db.query(
+    `UPDATE notices SET receipts = receipts || jsonb_build_object($2::text, $3::text) WHERE id = $1`,
+    [id, key, receipt],
+  );
+}
+
+/** A visit's notices, for the visit page and the board. */
+export async function noticesOfVisit(db: Queryable, visitId: string) {
+  const { rows } = await db.query<Record<string, unknown>>(
+    'SELECT kind, target, status, created_at, sent_at, last_error FROM notices WHERE visit_id = $1 ORDER BY id',
+    [visitId],
+  );
+  return rows.map((r) => ({
+    kind: r.kind as string,
+    target: r.target as string,
+    status: r.status as string,
+    at: new Date((r.sent_at ?? r.created_at) as string).toISOString(),
+    error: (r.last_error as string | null) ?? null,
+  }));
+}
