@@ -7,7 +7,7 @@ import { raiseVisitAlarm, reopenTimedOutAcknowledgements } from '../src/store/al
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import { toVisit } from '../src/store/visits.ts';
-import { clearVisitAlarms } from '../src/visits/service.ts';
+import { clearVisitAlarms } from '../src/visits/while-out.ts';
 import type { JobDeps } from './deps.ts';
 
 /**

@@ -13,17 +13,11 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
-import {
-  arriveVisit,
-  cancelVisit,
-  checkInVisit,
-  departVisit,
-  recordOutcome,
-  requestVisit,
-  returnVisit,
-  runningLate,
-  type VisitDeps,
-} from '../../src/visits/service.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { departVisit } from '../../src/visits/departure.ts';
+import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';

@@ -5,18 +5,11 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
-import {
-  assessRisk,
-  authoriseVisit,
-  cancelVisit,
-  checkInVisit,
-  departVisit,
-  recordOutcome,
-  requestVisit,
-  returnVisit,
-  signDayList,
-  type VisitDeps,
-} from '../../src/visits/service.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { departVisit } from '../../src/visits/departure.ts';
+import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
+import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
+import { checkInVisit, returnVisit } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';

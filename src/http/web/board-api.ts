@@ -7,7 +7,7 @@ import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/esca
 import { doorstepError } from '../../errors.ts';
 import { alarmSchoolId } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
-import { userMaySeeSchool } from '../../visits/service.ts';
+import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const BOARD_ROLES = ['office', 'safeguarding'] as const;

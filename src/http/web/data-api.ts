@@ -10,7 +10,7 @@ import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
 import { ingestProblems } from '../../store/ingest-status.ts';
 import { lastPurgeRuns } from '../../store/retention.ts';
-import { userMaySeeSchool } from '../../visits/service.ts';
+import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 /** Files the drop folder refused (kept with their `.error.txt`). Names and sizes only, links not followed. */

@@ -3,7 +3,8 @@ import type * as z from 'zod';
 import type { DoorstepConfig } from '../../config/schema.ts';
 import { doorstepError } from '../../errors.ts';
 import type { User } from '../../store/users.ts';
-import { schoolOf, userMaySeeSchool, type VisitDeps } from '../../visits/service.ts';
+import { knownSchool, userMaySeeSchool } from '../../visits/access.ts';
+import type { VisitDeps } from '../../visits/change.ts';
 
 /** What the web front end's routes use. */
 export interface WebDeps extends VisitDeps {
@@ -34,7 +35,7 @@ export function userOf(req: FastifyRequest): User {
 /** The school asked for, which must exist and be one the user works at. */
 export function schoolParam(deps: WebDeps, req: FastifyRequest, schoolId: string | undefined) {
   if (!schoolId) throw doorstepError('BAD_REQUEST', 'school: expected a school id');
-  const school = schoolOf(deps.config, schoolId);
+  const school = knownSchool(deps.config, schoolId);
   if (!userMaySeeSchool(userOf(req), schoolId))
     throw doorstepError('FORBIDDEN', `you do not work at school "${schoolId}"`);
   return school;

@@ -8,7 +8,7 @@ import { doorstepError, ERRORS } from '../../errors.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
 import { dayList, visitStaffNames } from '../../store/visit-queries.ts';
 import { getVisit } from '../../store/visits.ts';
-import { mayHandleVisit, userMaySeeSchool } from '../../visits/service.ts';
+import { mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
 

@@ -19,7 +19,7 @@ import {
   recordFailedSignIn,
   userByUsername,
 } from '../../store/users.ts';
-import { userMaySeeSchool } from '../../visits/service.ts';
+import { userMaySeeSchool } from '../../visits/access.ts';
 import { SESSION_COOKIE } from '../access.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
 

@@ -11,25 +11,18 @@ import { appendAudit } from '../../store/audit.ts';
 import { searchPupils } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
+import { actorOf, mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
+import { departVisit } from '../../visits/departure.ts';
+import { cancelVisit, followUpDone, recordOutcome } from '../../visits/outcome.ts';
+import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import {
-  actorOf,
   arriveVisit,
   askForHelp,
-  assessRisk,
-  authoriseVisit,
-  cancelVisit,
   checkInVisit,
-  departVisit,
-  followUpDone,
-  mayHandleVisit,
-  recordOutcome,
-  requestVisit,
   returnVisit,
   revealSafeWord,
   runningLate,
-  signDayList,
-  userMaySeeSchool,
-} from '../../visits/service.ts';
+} from '../../visits/while-out.ts';
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 

@@ -1,0 +1,47 @@
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { findSchool } from '../config/school-of.ts';
+import type { Actor } from '../domain/visits/lifecycle.ts';
+import { doorstepError } from '../errors.ts';
+import type { User } from '../store/users.ts';
+import type { VisitRow } from '../store/visits.ts';
+
+/** Who may see which school and which visit; the lifecycle (see `must` in change.ts) decides the rest. */
+
+/** Whether the user works at the school (no schools listed: every school of the trust). */
+export function userMaySeeSchool(user: User, schoolId: string): boolean {
+  return user.schools.length === 0 || user.schools.includes(schoolId);
+}
+
+/** The school a request or a visit names; one the config does not hold is not found (404). */
+export function knownSchool(config: DoorstepConfig, schoolId: string): SchoolConfig {
+  const s = findSchool(config, schoolId);
+  if (!s) throw doorstepError('NOT_FOUND', `no school "${schoolId}"`);
+  return s;
+}
+
+export function assertSchool(user: User, schoolId: string): void {
+  if (!userMaySeeSchool(user, schoolId))
+    throw doorstepError('FORBIDDEN', `you do not work at school "${schoolId}"`);
+}
+
+/**
+ * Visiting staff see and act on their own visits only (led, partnered or asked for by them, or one
+ * nobody leads yet that they may take); other roles on any visit of their school.
+ */
+export function mayHandleVisit(user: User, v: VisitRow): boolean {
+  if (!userMaySeeSchool(user, v.schoolId)) return false;
+  if (!user.roles.every((r) => r === 'visiting-staff')) return true;
+  return (
+    [v.leadUserId, v.partnerUserId, v.requestedBy].includes(user.id) ||
+    (v.leadUserId === null && (v.status === 'requested' || v.status === 'authorised'))
+  );
+}
+
+export function assertMayActOn(user: User, v: VisitRow): void {
+  assertSchool(user, v.schoolId);
+  if (!mayHandleVisit(user, v)) throw doorstepError('FORBIDDEN', 'this visit is not yours');
+}
+
+export function actorOf(user: User): Actor {
+  return { id: user.id, roles: user.roles, positions: user.positions };
+}

@@ -1,0 +1,78 @@
+import type { Redis } from 'ioredis';
+import type { DoorstepConfig } from '../config/schema.ts';
+import { decide, type Effect, type VisitAction } from '../domain/visits/lifecycle.ts';
+import type { VisitRules } from '../domain/visits/rules.ts';
+import { doorstepError } from '../errors.ts';
+import type { DoorstepCatalog } from '../queue/catalog.ts';
+import type { Producer } from '../queue/producer.ts';
+import { appendAudit } from '../store/audit.ts';
+import { type BoardEventRow, publishBoardEvents } from '../store/board.ts';
+import type { Db, Queryable } from '../store/db.ts';
+import type { User } from '../store/users.ts';
+import { lifecycleOf, lockVisit, type VisitRow } from '../store/visits.ts';
+import { actorOf, assertSchool } from './access.ts';
+
+/** What every command of the register needs. */
+export interface VisitDeps {
+  db: Db;
+  config: DoorstepConfig;
+  rulesFor: (schoolId: string) => VisitRules;
+  producer?: Producer<DoorstepCatalog> | undefined;
+  publisher?: Redis | undefined;
+  prefix: string;
+  now: () => Date;
+}
+
+/** The visit, locked for the rest of the transaction; 404 when there is none. */
+export async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow> {
+  const v = await lockVisit(tx, visitId);
+  if (!v) throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
+  return v;
+}
+
+/**
+ * Asks the lifecycle whether `user` may do `action` to the visit now: 409 when the visit's state
+ * does not allow it, 403 when the person may not. Returns what the action does.
+ */
+export function must(deps: VisitDeps, user: User, v: VisitRow, action: VisitAction): Effect {
+  assertSchool(user, v.schoolId);
+  const d = decide(action, lifecycleOf(v), actorOf(user), deps.rulesFor(v.schoolId));
+  if (!d.ok) throw doorstepError(d.why === 'state' ? 'CONFLICT' : 'FORBIDDEN', d.message);
+  return d.effect;
+}
+
+/**
+ * Runs a change to the register in one transaction with its audit entry and board event; after the
+ * commit the boards are told (and, when asked, the outbox relay).
+ */
+export async function change<T>(
+  deps: VisitDeps,
+  fn: (tx: Queryable, events: BoardEventRow[]) => Promise<T>,
+  after?: { relayOutbox?: boolean },
+): Promise<T> {
+  const events: BoardEventRow[] = [];
+  const result = await deps.db.transaction((tx) => fn(tx, events));
+  await publishBoardEvents(deps.publisher, deps.prefix, events);
+  if (after?.relayOutbox) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+  return result;
+}
+
+/** The audit entry of a step of a visit, by the person who took it. */
+export async function audit(
+  tx: Queryable,
+  user: User,
+  action: string,
+  v: VisitRow,
+  before: unknown,
+  afterState: unknown,
+): Promise<void> {
+  await appendAudit(tx, {
+    actor: `user:${user.id}`,
+    action,
+    schoolId: v.schoolId,
+    entityType: 'visit',
+    entityId: v.id,
+    before,
+    after: afterState,
+  });
+}

@@ -1,0 +1,136 @@
+import { doorstepError } from '../errors.ts';
+import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
+import { insertBoardEvent } from '../store/board.ts';
+import { pupilIdentity } from '../store/pupils.ts';
+import { insertOutbox } from '../store/triggers.ts';
+import type { User } from '../store/users.ts';
+import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
+import { visitStaffNames } from '../store/visit-queries.ts';
+import { formatAddress } from '../store/visits.ts';
+import { assertMayActOn, knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+
+/** How a visit ends up: its outcome (with the CPOMS record), cancelled, or the follow-up of a child not seen. */
+
+export interface OutcomeInput {
+  childSeen: boolean;
+  noOneHome: boolean;
+  spokeTo?: string | undefined;
+  agreements: string[];
+  concerns: string[];
+  followUp: { action: string; by: string; due?: string | null | undefined }[];
+}
+
+/**
+ * The outcome form: the visit is completed and, in the same transaction, its CPOMS visit-outcome
+ * record goes into the outbox under one idempotency key (submitting twice changes nothing).
+ */
+export async function recordOutcome(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  o: OutcomeInput,
+): Promise<void> {
+  await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      const effect = must(deps, user, v, 'record-outcome');
+      if (o.noOneHome && o.childSeen)
+        throw doorstepError('BAD_REQUEST', 'childSeen: cannot be true when no one was home');
+      const now = deps.now();
+      const school = knownSchool(deps.config, v.schoolId);
+      const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
+      const record = renderVisitOutcome({
+        visitId,
+        pupils: [
+          {
+            misId: v.pupilMisId,
+            upn: p?.upn ?? null,
+            name: p ? [p.forename, p.surname].filter(Boolean).join(' ') : null,
+          },
+        ],
+        visitedBy: await visitStaffNames(tx, v),
+        address: formatAddress(v.address),
+        departedAt: v.departedAt ?? now,
+        returnedAt: v.returnedAt ?? now,
+        childSeen: o.childSeen,
+        noOneHome: o.noOneHome,
+        spokeTo: o.spokeTo ?? null,
+        agreements: o.agreements,
+        concerns: o.concerns,
+        followUp: o.followUp.map((f) => ({ action: f.action, by: f.by, due: f.due ?? null })),
+        reason: v.reason,
+      });
+      const outcome = { ...o, recordedBy: user.id, recordedAt: now.toISOString() };
+      // Recorded while out: the visit stays departed (and watched) until the worker is back safe.
+      const status = effect.status ?? v.status;
+      await saveOutcome(tx, visitId, outcome, status, now);
+      const outboxId = await insertOutbox(tx, {
+        schoolId: v.schoolId,
+        kind: 'visit_outcome',
+        pupilIds: [v.pupilMisId],
+        title: record.title,
+        body: record.body,
+        occurredAt: v.departedAt ?? now,
+        sink: school.records.sink,
+        idempotencyKey: `visit-outcome:${v.schoolId}:${visitId}`,
+        sourceType: 'visit',
+        sourceId: visitId,
+      });
+      await audit(
+        tx,
+        user,
+        'visit.completed',
+        v,
+        { status: v.status },
+        { status, childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
+      );
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.completed', { visitId }));
+    },
+    { relayOutbox: true },
+  );
+}
+
+/** A visit called off, with the reason (e.g. parent not present after 20 minutes, dangerous animal). */
+export async function cancelVisit(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  reason: string,
+): Promise<void> {
+  if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is cancelled');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    must(deps, user, v, 'cancel');
+    // Cancelled while out: still watched until the worker is back safe.
+    await markCancelled(tx, visitId, deps.now(), reason.trim());
+    await audit(
+      tx,
+      user,
+      'visit.cancelled',
+      v,
+      { status: v.status },
+      { status: 'cancelled', reason: reason.trim() },
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+  });
+}
+
+/** The safeguarding team records what was done about a child not seen; the pupil leaves "needs follow-up". */
+export async function followUpDone(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  note: string,
+): Promise<void> {
+  if (!note.trim()) throw doorstepError('BAD_REQUEST', 'note: expected what was done');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'follow-up-done');
+    await markFollowUpDone(tx, visitId, deps.now(), `user:${user.id}`);
+    await audit(tx, user, 'visit.follow-up-done', v, null, { note: note.trim() });
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.follow-up-done', { visitId }));
+  });
+}

@@ -1,0 +1,215 @@
+import { londonDate } from '../domain/attendance/dates.ts';
+import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
+import { doorstepError } from '../errors.ts';
+import { appendAudit } from '../store/audit.ts';
+import { insertBoardEvent } from '../store/board.ts';
+import type { Queryable } from '../store/db.ts';
+import { pupilHomeAddress } from '../store/pupils.ts';
+import { episodeForVisit } from '../store/triggers.ts';
+import type { User } from '../store/users.ts';
+import { authoriseDayList, insertVisit, markAuthorised, setRiskAssessment } from '../store/visit-changes.ts';
+import { type Address, formatAddress, lockVisit, type VisitRow } from '../store/visits.ts';
+import { assertSchool, knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+
+/** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
+
+export interface VisitRequest {
+  schoolId: string;
+  pupilMisId?: string | undefined;
+  triggerEpisodeId?: string | undefined;
+  reason?: string | undefined;
+  plannedFor?: string | undefined;
+  address?: Address | undefined;
+  riskLevel?: 'low' | 'minor' | 'major' | undefined;
+  riskNotes?: string | undefined;
+  leadUserId?: string | undefined;
+}
+
+/** A visit asked for, from a trigger (pupil and reason from it) or by hand; the address from the MIS unless given. */
+export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest): Promise<string> {
+  knownSchool(deps.config, r.schoolId);
+  assertSchool(user, r.schoolId);
+  return change(deps, async (tx, events) => {
+    let pupil = r.pupilMisId;
+    let reason = r.reason?.trim();
+    if (r.triggerEpisodeId) {
+      const episode = await episodeForVisit(tx, r.schoolId, r.triggerEpisodeId);
+      if (!episode) throw doorstepError('NOT_FOUND', `no trigger ${r.triggerEpisodeId} at ${r.schoolId}`);
+      pupil = episode.pupil_mis_id;
+      reason ||= episode.title;
+    }
+    if (!pupil) throw doorstepError('BAD_REQUEST', 'pupilMisId: expected the pupil (or a triggerEpisodeId)');
+    if (!reason) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is needed');
+    const home = await pupilHomeAddress(tx, r.schoolId, pupil);
+    if (!home) throw doorstepError('NOT_FOUND', `pupilMisId: no pupil "${pupil}" at ${r.schoolId}`);
+    const address = r.address ?? home.address ?? {};
+    if (!formatAddress(address))
+      throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
+    const id = await insertVisit(tx, {
+      schoolId: r.schoolId,
+      pupilMisId: pupil,
+      triggerEpisodeId: r.triggerEpisodeId ?? null,
+      reason,
+      address,
+      plannedFor: r.plannedFor ?? londonDate(deps.now()),
+      riskLevel: r.riskLevel ?? 'low',
+      riskNotes: r.riskNotes?.trim() || null,
+      requestedBy: user.id,
+      leadUserId: r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null),
+    });
+    const rules = deps.rulesFor(r.schoolId);
+    // Where the pack assesses risk at the request, an assessor asking for the visit assesses it.
+    if (
+      r.riskLevel &&
+      rules.risk.at === 'request' &&
+      mayAssessRisk(rules, [...user.roles, ...user.positions])
+    )
+      await setRiskAssessment(tx, id, {
+        level: r.riskLevel,
+        by: `user:${user.id}`,
+        at: deps.now(),
+        reason: r.riskNotes?.trim() || 'assessed when asking for the visit',
+      });
+    const v = (await lockVisit(tx, id))!;
+    await audit(tx, user, 'visit.requested', v, null, {
+      status: 'requested',
+      pupil,
+      trigger: r.triggerEpisodeId ?? null,
+      plannedFor: v.plannedFor,
+      riskLevel: v.riskLevel,
+    });
+    events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
+    return id;
+  });
+}
+
+export interface RiskAssessment {
+  level: RiskLevel;
+  reason: string;
+}
+
+/**
+ * An assessor the pack names sets (raises or lowers) the visit's risk level, with a reason: audited
+ * with the level before and after. Until then the requester's level is a proposal.
+ */
+export async function assessRisk(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  risk: RiskAssessment,
+): Promise<void> {
+  if (!risk.reason.trim())
+    throw doorstepError('BAD_REQUEST', 'reason: expected why the risk is at this level');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'assess-risk');
+    await recordRisk(deps, tx, user, v, risk);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.risk-assessed', { visitId }));
+  });
+}
+
+async function recordRisk(deps: VisitDeps, tx: Queryable, user: User, v: VisitRow, risk: RiskAssessment) {
+  await setRiskAssessment(tx, v.id, {
+    level: risk.level,
+    by: `user:${user.id}`,
+    at: deps.now(),
+    reason: risk.reason.trim(),
+  });
+  await audit(
+    tx,
+    user,
+    'visit.risk-assessed',
+    v,
+    { riskLevel: v.riskLevel, assessed: v.riskAssessedAt !== null },
+    { riskLevel: risk.level, reason: risk.reason.trim() },
+  );
+}
+
+/**
+ * One visit authorised by a person the school's policy names. Where the pack assesses risk at
+ * authorisation, the authoriser gives the level (and must be an assessor) unless it was assessed.
+ */
+export async function authoriseVisit(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  note?: string,
+  outOfHours = false,
+  risk?: RiskAssessment,
+): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertSchool(user, v.schoolId);
+    const rules = deps.rulesFor(v.schoolId);
+    if (outOfHours && !(rules.hours?.approvable || rules.hours?.mode === 'recommend'))
+      throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
+    if (rules.authorisation.mode === 'daily-list')
+      throw doorstepError(
+        'POLICY',
+        "the school's policy says the day's list is signed as a whole: sign the list",
+      );
+    if (v.status === 'requested' && !mayAuthorise(rules, [...user.roles, ...user.positions]))
+      throw doorstepError(
+        'FORBIDDEN',
+        `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
+      );
+    must(deps, user, v, 'authorise');
+    if (risk) {
+      if (!mayAssessRisk(rules, [...user.roles, ...user.positions]))
+        throw doorstepError('FORBIDDEN', `the risk is assessed by ${rules.risk.assessedBy.join(' or ')}`);
+      if (!risk.reason.trim())
+        throw doorstepError('BAD_REQUEST', 'reason: expected why the risk is at this level');
+      await recordRisk(deps, tx, user, v, risk);
+    } else if (rules.risk.at === 'authorisation' && !v.riskAssessedAt)
+      throw doorstepError('POLICY', 'assess the risk when authorising: give its level and why');
+    await markAuthorised(tx, visitId, {
+      by: user.id,
+      at: deps.now(),
+      note: note?.trim() || null,
+      outOfHours,
+    });
+    await audit(
+      tx,
+      user,
+      'visit.authorised',
+      v,
+      { status: v.status },
+      { status: 'authorised', note: note ?? null, outOfHours },
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.authorised', { visitId }));
+  });
+}
+
+/** The day's list signed (Thames View: by the Headteacher): every requested visit planned for that day. */
+export async function signDayList(
+  deps: VisitDeps,
+  user: User,
+  schoolId: string,
+  date: string,
+): Promise<string[]> {
+  knownSchool(deps.config, schoolId);
+  assertSchool(user, schoolId);
+  const rules = deps.rulesFor(schoolId);
+  if (rules.authorisation.mode !== 'daily-list')
+    throw doorstepError('POLICY', "the school's policy says each visit is authorised on its own");
+  if (!mayAuthorise(rules, [...user.roles, ...user.positions]))
+    throw doorstepError(
+      'FORBIDDEN',
+      `the school's policy says the list is signed by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
+    );
+  return change(deps, async (tx, events) => {
+    const ids = await authoriseDayList(tx, schoolId, date, user.id, deps.now());
+    await appendAudit(tx, {
+      actor: `user:${user.id}`,
+      action: 'visit.day-list-signed',
+      schoolId,
+      entityType: 'visit-list',
+      entityId: date,
+      before: null,
+      after: { visits: ids },
+    });
+    events.push(await insertBoardEvent(tx, schoolId, 'visit.authorised', { visitIds: ids }));
+    return ids;
+  });
+}

@@ -1,0 +1,190 @@
+import { policyFor } from '../domain/escalation/ladder.ts';
+import type { Effect } from '../domain/visits/lifecycle.ts';
+import { doorstepError } from '../errors.ts';
+import { addTimeline, raiseVisitAlarm, resolve } from '../store/alarm-state.ts';
+import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
+import type { Queryable } from '../store/db.ts';
+import type { User } from '../store/users.ts';
+import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
+import { openAlarmIdsOfVisit } from '../store/visit-watch.ts';
+import type { VisitRow } from '../store/visits.ts';
+import { knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+
+/** While the worker is out: arrived, check-ins, running late, "I need help", the safe word, back safe. */
+
+/** Resolves the visit's open alarms of these kinds as the worker safe (never an incident record). */
+export async function clearVisitAlarms(
+  tx: Queryable,
+  v: Pick<VisitRow, 'id' | 'schoolId'>,
+  types: readonly string[],
+  by: string,
+  why: string,
+  now: Date,
+  events: BoardEventRow[],
+  as: 'worker_safe' | 'worker_safe_running_late' = 'worker_safe',
+): Promise<void> {
+  for (const alarmId of await openAlarmIdsOfVisit(tx, v.id, types)) {
+    if ((await resolve(tx, alarmId, by, as, why, now)) === 'resolved') {
+      await addTimeline(tx, alarmId, why, by);
+      events.push(await insertBoardEvent(tx, v.schoolId, 'alarm.resolved', { alarmId }));
+    }
+  }
+}
+
+/** Stands down the visit alarms an action clears, as the lifecycle says (never as an incident). */
+function applyClears(
+  tx: Queryable,
+  v: VisitRow,
+  effect: Effect,
+  by: string,
+  why: string,
+  now: Date,
+  events: BoardEventRow[],
+) {
+  if (!effect.clears.length || !effect.clearedAs) return Promise.resolve();
+  return clearVisitAlarms(tx, v, effect.clears, by, why, now, events, effect.clearedAs);
+}
+
+/** A check-in from the phone page (or the office on the worker's behalf); clears a missed check-in. */
+export async function checkInVisit(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  source: 'phone' | 'office',
+): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'check-in');
+    const now = deps.now();
+    await addCheckIn(tx, visitId, now, source, user.id);
+    await audit(tx, user, 'visit.checked-in', v, null, { source });
+    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker checked in', now, events);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.checked-in', { visitId }));
+  });
+}
+
+/**
+ * Back safe (the worker, or the office after speaking to them): the only way monitoring ends. The
+ * visit's overdue and missed check-in alarms stand down as the worker safe; the visit is returned,
+ * or completed when its outcome was already recorded (a visit cancelled while out stays cancelled).
+ */
+export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'back-safe');
+    const now = deps.now();
+    const status = effect.status ?? v.status;
+    await markBackSafe(tx, visitId, status, now, `user:${user.id}`);
+    await audit(tx, user, 'visit.returned', v, { status: v.status }, { status, backSafe: true });
+    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker is back safe', now, events);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
+  });
+}
+
+/** The worker has arrived at the address (the arrival check-in some policies ask for). */
+export async function arriveVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'arrive');
+    const now = deps.now();
+    await markArrived(tx, visitId, now);
+    await audit(tx, user, 'visit.arrived', v, null, { arrivedAt: now.toISOString() });
+    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker has arrived', now, events);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.arrived', { visitId }));
+  });
+}
+
+/**
+ * Running late (Hampton: "contact the Office to advise of their expected return time"): a new
+ * expected return with a reason, from the worker or the office. The overdue timer re-arms for the
+ * new time, and an open overdue alarm stands down as "worker safe, running late" — not an incident.
+ */
+export async function runningLate(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  newReturnAt: Date,
+  reason: string,
+): Promise<void> {
+  if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the worker is late');
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'running-late');
+    const now = deps.now();
+    if (newReturnAt.getTime() <= now.getTime())
+      throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected a time in the future');
+    await changeExpectedReturn(tx, visitId, {
+      at: now,
+      byUserId: user.id,
+      previousAt: v.expectedReturnAt,
+      newAt: newReturnAt,
+      reason: reason.trim(),
+    });
+    await audit(
+      tx,
+      user,
+      'visit.running-late',
+      v,
+      { expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null },
+      { expectedReturnAt: newReturnAt.toISOString(), reason: reason.trim() },
+    );
+    await applyClears(
+      tx,
+      v,
+      effect,
+      `user:${user.id}`,
+      `running late, back by ${newReturnAt.toISOString()}: ${reason.trim()}`,
+      now,
+      events,
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.running-late', { visitId }));
+  });
+}
+
+/**
+ * "I need help" from the phone page: an SOS alarm for the visit, raised as a fob SOS would be (the
+ * school's `sos` ladder, the board at once, escalation), with the browser's position when the worker
+ * allowed it. Each press is its own alarm.
+ */
+export async function askForHelp(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  location: { lat: number; lon: number; accuracyM: number | null } | null,
+): Promise<string> {
+  const now = deps.now();
+  const alarmId = await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'help');
+    const school = knownSchool(deps.config, v.schoolId);
+    const id = await raiseVisitAlarm(tx, {
+      schoolId: v.schoolId,
+      visitId,
+      staffId: user.staffId,
+      type: 'sos',
+      dedupKey: `visit:${visitId}:help:${user.id}:${now.toISOString()}`,
+      raisedAt: now,
+      policy: policyFor(school.escalation, 'sos'),
+      what: `alarm raised: sos — ${user.displayName} pressed "I need help" on the phone page`,
+      actor: `user:${user.id}`,
+      location,
+    });
+    events.push(
+      await insertBoardEvent(tx, v.schoolId, 'alarm.raised', { alarmId: id, type: 'sos', visitId }),
+    );
+    return id!;
+  });
+  await deps.producer?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
+  return alarmId;
+}
+
+/** The safe word of a visit out, for the office to recognise on the phone: audited, never listed or logged. */
+export async function revealSafeWord(deps: VisitDeps, user: User, visitId: string): Promise<string> {
+  return change(deps, async (tx) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'reveal-safe-word');
+    await audit(tx, user, 'visit.safe-word-revealed', v, null, { revealed: true });
+    return v.safeWord!;
+  });
+}
