@@ -14,7 +14,7 @@ import { handlers } from '../jobs/index.ts';
 import { ingestFobEvent } from '../src/alarms/ingest.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { catalog } from '../src/queue/catalog.ts';
-import { redisOptions } from '../src/queue/redis.ts';
+import { connectRedis, redisOptions } from '../src/queue/redis.ts';
 import { WorkerHost } from '../src/queue/worker-host.ts';
 import { boardChannel } from '../src/store/board.ts';
 import { configWith } from '../test/helpers/config.ts';
@@ -123,7 +123,7 @@ try {
   // Doorstep: accept alarms at 200/s; the ingest role's workers run the ladder. The board's
   // level-1 events are timed where every web process hears them: the board's Redis channel.
   const boardAt = new Map<string, number>();
-  const boardSub = conn.duplicate();
+  const boardSub = await connectRedis({ url: REDIS_URL }, 'worker');
   await boardSub.subscribe(boardChannel(prefix));
   boardSub.on('message', (_c, m) => {
     const e = JSON.parse(m) as { type: string; payload: { alarmId?: string; step?: number } };
