@@ -136,6 +136,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'nobody',
   },
   {
+    table: 'notices',
+    what: 'a notice to named people that is not an alarm (a child not seen on a visit)',
+    personal: 'the visit, the pupil’s initials in the words sent, the target group, receipts',
+    why: 'the safeguarding team hears at once; sent exactly once',
+    retention: 'as its visit',
+    seenBy: 'safeguarding (as the message)',
+  },
+  {
     table: 'sms_replies',
     what: 'a reply to an alarm SMS (take the alarm, the worker is safe)',
     personal: 'a keyed hash of the sender’s number (no number), the account it matched, what it did',

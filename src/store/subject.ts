@@ -114,6 +114,12 @@ export const SECTIONS: readonly Section[] = [
     staff: `notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${STAFF_ALARMS}))`,
   },
   {
+    table: 'notices',
+    title: 'Notices sent about visits (e.g. child not seen)',
+    pupil: `visit_id IN (${PUPIL_VISITS})`,
+    staff: `visit_id IN (${STAFF_VISITS})`,
+  },
+  {
     table: 'sms_replies',
     title: 'Replies to alarm SMS',
     pupil: `alarm_id IN (${PUPIL_ALARMS})`,
@@ -424,6 +430,7 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `DELETE FROM visit_return_changes WHERE visit_id IN (${PUPIL_VISITS})`,
     p,
   );
+  await run(tx, removed, 'notices', `DELETE FROM notices WHERE visit_id IN (${PUPIL_VISITS})`, p);
   await run(tx, removed, 'visits', `DELETE FROM visits WHERE school_id = $1 AND pupil_mis_id = $2`, p);
   await run(
     tx,

@@ -126,6 +126,14 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     new_at: NOW,
     reason: `${v.parent} asked us to stay`,
   });
+  await insert(db, 'notices', {
+    school_id: school,
+    kind: 'child-not-seen',
+    visit_id: visit,
+    target: 'email:dsl',
+    subject: 'child not seen',
+    text: `A child was not seen at ${v.line1}`,
+  });
   const fob = await insert(db, 'fob_events', {
     school_id: school,
     device_id: 'd1',
