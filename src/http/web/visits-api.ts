@@ -1,17 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
+import { findSchool } from '../../config/school-of.ts';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { departureFindings, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
-import { addressFlagsFor, normalisePostcode } from '../../store/address-flags.ts';
+import { addressFlagsFor } from '../../store/address-flags.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
-import { appendAudit } from '../../store/audit.ts';
-import { searchPupils } from '../../store/pupils.ts';
+import { pupilContacts, pupilNames, pupilSummary, searchPupils } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
-import { actorOf, mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
+import { actorOf, mayHandleVisit } from '../../visits/access.ts';
+import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
 import { departVisit } from '../../visits/departure.ts';
 import { cancelVisit, followUpDone, recordOutcome } from '../../visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
@@ -112,9 +113,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         date,
         ...(onlyMine ? { userId: user.id } : {}),
       });
-      const { rows: pupils } = await deps.db.query<{ mis_id: string; forename: string; surname: string }>(
-        'SELECT mis_id, forename, surname FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
-        [school.id, visits.map((v) => v.pupilMisId)],
+      const pupils = await pupilNames(
+        deps.db,
+        school.id,
+        visits.map((v) => v.pupilMisId),
       );
       const rules = deps.rulesFor(school.id);
       return {
@@ -142,14 +144,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   app.get<{ Params: { id: string } }>('/api/visits/:id', { config: { access: STAFF } }, async (req) => {
     const v = await visitFor(req, parseInput(idParam, req.params).id);
     const rules = deps.rulesFor(v.schoolId);
-    const { rows: pupil } = await deps.db.query<Record<string, unknown>>(
-      'SELECT mis_id, upn, forename, surname, year_group, flags FROM pupils WHERE school_id = $1 AND mis_id = $2',
-      [v.schoolId, v.pupilMisId],
-    );
-    const { rows: contacts } = await deps.db.query<Record<string, unknown>>(
-      'SELECT name, relationship, phone FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY priority',
-      [v.schoolId, v.pupilMisId],
-    );
+    const pupil = await pupilSummary(deps.db, v.schoolId, v.pupilMisId);
+    const contacts = await pupilContacts(deps.db, v.schoolId, v.pupilMisId);
     const staffAll = await usersOfSchool(deps.db, v.schoolId);
     const staff = staffAll;
     const now = deps.now();
@@ -166,8 +162,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       nextAlarmAt: nextVisitCheck(v, rules, now)?.toISOString() ?? null,
       partnerName: staffAll.find((x) => x.id === v.partnerUserId)?.displayName ?? null,
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
-      officePhone: deps.config.schools.find((x) => x.id === v.schoolId)?.phone ?? null,
-      pupil: pupil[0] ?? null,
+      officePhone: findSchool(deps.config, v.schoolId)?.phone ?? null,
+      pupil: pupil ?? null,
       contacts,
       addressFlags: flags,
       /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
@@ -193,7 +189,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
               now,
             })
           : [],
-      school: { id: v.schoolId, name: deps.config.schools.find((s) => s.id === v.schoolId)?.name },
+      school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
     };
   });
 
@@ -314,27 +310,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   app.post('/api/address-flags', { config: { access: ['safeguarding'] } }, async (req, reply) => {
     const body = parseInput(flag, req.body);
     const school = schoolParam(deps, req, body.school);
-    const user = userOf(req);
-    await deps.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: string }>(
-        `INSERT INTO address_flags (school_id, postcode, line1, level, note, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-        [
-          school.id,
-          normalisePostcode(body.postcode),
-          body.line1?.trim() || null,
-          body.level,
-          body.note,
-          user.displayName,
-        ],
-      );
-      await appendAudit(tx, {
-        actor: `user:${user.id}`,
-        action: 'address-flag.added',
-        schoolId: school.id,
-        entityType: 'address_flag',
-        entityId: String(rows[0]!.id),
-        after: { level: body.level },
-      });
+    await flagAddress(deps.db, userOf(req), {
+      schoolId: school.id,
+      postcode: body.postcode,
+      line1: body.line1,
+      level: body.level,
+      note: body.note,
     });
     return reply.code(201).send({ ok: true });
   });
@@ -354,25 +335,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         }),
         req.body,
       );
-      const user = userOf(req);
-      await deps.db.transaction(async (tx) => {
-        const { rows } = await tx.query<Record<string, unknown>>(
-          'DELETE FROM address_flags WHERE id = $1 RETURNING school_id, level, note, created_by',
-          [flagId],
-        );
-        const f = rows[0];
-        if (!f || !userMaySeeSchool(user, f.school_id as string))
-          throw doorstepError('NOT_FOUND', `no address flag ${flagId}`);
-        await appendAudit(tx, {
-          actor: `user:${user.id}`,
-          action: 'address-flag.removed',
-          schoolId: f.school_id as string,
-          entityType: 'address_flag',
-          entityId: flagId,
-          before: { level: f.level, note: f.note, createdBy: f.created_by },
-          after: { reason },
-        });
-      });
+      await removeAddressFlag(deps.db, userOf(req), flagId, reason);
       return { ok: true };
     },
   );

@@ -1,0 +1,59 @@
+import { doorstepError } from '../errors.ts';
+import { deleteAddressFlag, insertAddressFlag } from '../store/address-flags.ts';
+import { appendAudit } from '../store/audit.ts';
+import type { Db } from '../store/db.ts';
+import type { User } from '../store/users.ts';
+import { userMaySeeSchool } from './access.ts';
+
+/**
+ * Address flags the safeguarding team records ("caution", "dangerous"), by postcode or postcode and
+ * first line: shown before departure and raising the visit's risk. Each change is audited; a flag is
+ * removed only with a reason, and the audit keeps what it said.
+ */
+
+export interface NewAddressFlag {
+  schoolId: string;
+  postcode: string;
+  line1?: string | undefined;
+  level: 'caution' | 'dangerous';
+  note: string;
+}
+
+export async function flagAddress(db: Db, user: User, f: NewAddressFlag): Promise<void> {
+  await db.transaction(async (tx) => {
+    const id = await insertAddressFlag(tx, {
+      schoolId: f.schoolId,
+      postcode: f.postcode,
+      line1: f.line1?.trim() || null,
+      level: f.level,
+      note: f.note,
+      createdBy: user.displayName,
+    });
+    await appendAudit(tx, {
+      actor: `user:${user.id}`,
+      action: 'address-flag.added',
+      schoolId: f.schoolId,
+      entityType: 'address_flag',
+      entityId: id,
+      after: { level: f.level },
+    });
+  });
+}
+
+/** Removes a flag of one of the user's schools (any other is not found), with the reason. */
+export async function removeAddressFlag(db: Db, user: User, flagId: string, reason: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const f = await deleteAddressFlag(tx, flagId);
+    if (!f || !userMaySeeSchool(user, f.school_id))
+      throw doorstepError('NOT_FOUND', `no address flag ${flagId}`);
+    await appendAudit(tx, {
+      actor: `user:${user.id}`,
+      action: 'address-flag.removed',
+      schoolId: f.school_id,
+      entityType: 'address_flag',
+      entityId: flagId,
+      before: { level: f.level, note: f.note, createdBy: f.created_by },
+      after: { reason },
+    });
+  });
+}
