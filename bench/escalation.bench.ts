@@ -124,7 +124,7 @@ try {
   // level-1 events are timed where every web process hears them: the board's Redis channel.
   const boardAt = new Map<string, number>();
   const boardSub = await connectRedis({ url: REDIS_URL }, 'worker');
-  await boardSub.subscribe(boardChannel(prefix));
+  await boardSub.subscribe(boardChannel(config.redis.prefix)); // where jobs publish
   boardSub.on('message', (_c, m) => {
     const e = JSON.parse(m) as { type: string; payload: { alarmId?: string; step?: number } };
     if (e.type === 'alarm.escalated' && e.payload.step === 0 && e.payload.alarmId)
