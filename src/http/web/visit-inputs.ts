@@ -1,0 +1,80 @@
+import * as z from 'zod';
+
+/** What the visit register's routes accept: each body and parameter, checked before the register sees it. */
+
+export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' });
+const id = z.string().regex(/^\d+$/, { error: 'expected a visit id' });
+export const idParam = z.strictObject({ id });
+const address = z.strictObject({
+  line1: z.string().min(1, { error: 'expected the first line of the address' }).max(200),
+  line2: z.string().max(200).optional(),
+  town: z.string().max(100).optional(),
+  postcode: z
+    .string()
+    .regex(/^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$/, { error: 'expected a UK postcode' }),
+});
+
+export const request = z.strictObject({
+  school: z.string().min(1),
+  pupilMisId: z.string().min(1).max(64).optional(),
+  triggerEpisodeId: id.optional(),
+  reason: z.string().max(500).optional(),
+  plannedFor: isoDate.optional(),
+  address: address.optional(),
+  riskLevel: z.enum(['low', 'minor', 'major']).optional(),
+  riskNotes: z.string().max(2000).optional(),
+});
+
+const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });
+export const departure = z.strictObject({
+  partnerUserId: id.optional(),
+  expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the expected return time (ISO 8601)' }),
+  checkInMinutes: z.int().min(5).max(240).optional(),
+  safeWord: z.string().max(100).optional(),
+  risksRead: z.boolean(),
+  phone: phone.optional(),
+  vehicle: z
+    .strictObject({
+      make: z.string().trim().min(1).max(60),
+      model: z.string().trim().min(1).max(60),
+      registration: z.string().trim().min(2).max(10),
+      colour: z.string().trim().min(1).max(30),
+    })
+    .optional(),
+  onFoot: z.boolean().optional(),
+});
+export const late = z.strictObject({
+  expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the new return time (ISO 8601)' }),
+  reason: z.string().trim().min(1, { error: 'expected why the worker is late' }).max(500),
+});
+
+export const outcome = z.strictObject({
+  childSeen: z.boolean(),
+  noOneHome: z.boolean(),
+  spokeTo: z.string().max(200).optional(),
+  agreements: z.array(z.string().min(1).max(1000)).max(20).default([]),
+  concerns: z.array(z.string().min(1).max(2000)).max(20).default([]),
+  followUp: z
+    .array(
+      z.strictObject({
+        action: z.string().min(1).max(500),
+        by: z.string().min(1).max(200),
+        due: isoDate.optional(),
+      }),
+    )
+    .max(20)
+    .default([]),
+});
+
+export const risk = z.strictObject({
+  level: z.enum(['low', 'minor', 'major'], { error: 'expected low, minor or major' }),
+  reason: z.string().trim().min(1, { error: 'expected why the risk is at this level' }).max(1000),
+});
+
+export const flag = z.strictObject({
+  school: z.string().min(1),
+  postcode: address.shape.postcode,
+  line1: z.string().max(200).optional(),
+  level: z.enum(['caution', 'dangerous']),
+  note: z.string().min(1, { error: 'expected what staff must know' }).max(1000),
+});
