@@ -6,7 +6,13 @@ import type { JobRun } from '../src/queue/worker-host.ts';
 import { raiseVisitAlarm, reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
-import { toVisit } from '../src/store/visits.ts';
+import {
+  advanceLastCheckIn,
+  alarmsAwaitingFirstStep,
+  insertTrustedFobCheckIns,
+  linkDeviceAlarmsToVisits,
+  visitsOutForWatch,
+} from '../src/store/visit-watch.ts';
 import { clearVisitAlarms } from '../src/visits/while-out.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -34,35 +40,18 @@ export async function watchVisits(
     const keys: string[] = [];
     await deps.db.transaction(async (tx) => {
       checkIns += await takeFobCheckIns(tx, school.id, now, events);
-      await tx.query(
-        `UPDATE alarms a SET visit_id = v.id FROM users u, visits v
-         WHERE a.school_id = $1 AND a.visit_id IS NULL AND a.status <> 'resolved' AND a.staff_id IS NOT NULL
-           AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
-           AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)`,
-        [school.id],
-      );
-      const { rows } = await tx.query(
-        `SELECT v.*, u.staff_id AS lead_staff_id,
-                (SELECT max(e.received_at) FROM fob_events e WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id)
-                  AS fob_last_at
-         FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
-         WHERE v.school_id = $1 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL FOR UPDATE OF v`,
-        [school.id],
-      );
+      await linkDeviceAlarmsToVisits(tx, school.id);
+      const out = await visitsOutForWatch(tx, school.id);
       const rules = rulesFor(school.id);
-      for (const r of rows) {
-        const v = toVisit(r);
+      for (const { visit: v, leadStaffId, fobLastAt } of out) {
         const silent = school.fobs.silentAlarmMinutes;
-        const fob =
-          v.fobDeviceId && silent
-            ? { lastEventAt: r.fob_last_at ? new Date(r.fob_last_at as string) : null, silentMinutes: silent }
-            : null;
+        const fob = v.fobDeviceId && silent ? { lastEventAt: fobLastAt, silentMinutes: silent } : null;
         for (const due of dueVisitAlarms({ ...v, fob }, rules, now)) {
           keys.push(due.dedupKey);
           const id = await raiseVisitAlarm(tx, {
             schoolId: school.id,
             visitId: v.id,
-            staffId: (r.lead_staff_id as string | null) ?? null,
+            staffId: leadStaffId,
             type: due.type,
             dedupKey: due.dedupKey,
             raisedAt: due.dueAt,
@@ -86,16 +75,8 @@ export async function watchVisits(
     });
     await publishBoardEvents(deps.publisher, deps.config.redis.prefix, events);
     if (keys.length) {
-      const { rows } = await deps.db.query<{ id: string }>(
-        `SELECT id FROM alarms WHERE dedup_key = ANY($1::text[]) AND escalation_step = 0 AND status <> 'resolved'`,
-        [keys],
-      );
-      for (const a of rows)
-        await deps.producer.enqueue(
-          'escalate',
-          { alarmId: String(a.id), step: 0 },
-          { jobId: `escalate-${a.id}-0` },
-        );
+      for (const alarmId of await alarmsAwaitingFirstStep(deps.db, keys))
+        await deps.producer.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
     }
   }
   const reopened = await reopenAcknowledgements(deps, now);
@@ -137,25 +118,9 @@ const WHAT = {
  * departure (a slow clock) is replaced by the received time. Once per event.
  */
 async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, events: BoardEventRow[]) {
-  const { rows } = await tx.query<{ visit_id: string; at: Date }>(
-    `INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
-     SELECT v.id, CASE WHEN e.occurred_at < v.departed_at THEN e.received_at ELSE LEAST(e.occurred_at, e.received_at) END,
-            'fob', e.id
-     FROM fob_events e
-       JOIN users u ON u.staff_id = e.staff_id
-       JOIN visits v ON v.school_id = e.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
-                    AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.received_at >= v.departed_at
-     WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
-       AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
-     ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at`,
-    [schoolId, now],
-  );
-  for (const r of rows) {
-    const visitId = String(r.visit_id);
-    await tx.query(
-      'UPDATE visits SET last_check_in_at = GREATEST(COALESCE(last_check_in_at, $2), $2), updated_at = now() WHERE id = $1',
-      [visitId, r.at],
-    );
+  const taken = await insertTrustedFobCheckIns(tx, schoolId, now);
+  for (const { visitId, at } of taken) {
+    await advanceLastCheckIn(tx, visitId, at);
     await clearVisitAlarms(
       tx,
       { id: visitId, schoolId },
@@ -167,5 +132,5 @@ async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, event
     );
     events.push(await insertBoardEvent(tx, schoolId, 'visit.checked-in', { visitId }));
   }
-  return rows.length;
+  return taken.length;
 }
