@@ -1,6 +1,7 @@
 import { doorstepError } from '../errors.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
 import { insertBoardEvent } from '../store/board.ts';
+import { insertNotices } from '../store/notices.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
@@ -31,7 +32,7 @@ export async function recordOutcome(
   visitId: string,
   o: OutcomeInput,
 ): Promise<void> {
-  await change(
+  const notices = await change(
     deps,
     async (tx, events) => {
       const v = await mustLock(tx, visitId);
@@ -87,9 +88,23 @@ export async function recordOutcome(
         { status, childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.completed', { visitId }));
+      // A child not seen: the people the school names hear of it at once (the board keeps the
+      // pupil under "needs follow-up" until the safeguarding team records what was done).
+      if (o.childSeen) return [];
+      const initials = p ? [p.forename, p.surname].map((x) => (x ? `${x[0]}.` : '')).join('') : '';
+      return insertNotices(tx, {
+        schoolId: v.schoolId,
+        kind: 'child-not-seen',
+        visitId,
+        targets: school.notices.childNotSeen,
+        subject: `child not seen on visit #${visitId}`,
+        text: `A child was NOT seen on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} — ${o.noOneHome ? 'no one home' : 'child not seen'}, recorded by ${user.displayName}. Open the visit in Doorstep and record the follow-up.`,
+      });
     },
     { relayOutbox: true },
   );
+  for (const id of notices)
+    await deps.producer?.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` });
 }
 
 /** A visit called off, with the reason (e.g. parent not present after 20 minutes, dangerous animal). */
