@@ -275,6 +275,16 @@ describe('the visit register', () => {
       leadUserId: partner.id,
     });
     expect((await refusal(cancelVisit(deps, staff, id, 'not mine'))).message).toMatch(/not yours/);
+    // An unassigned visit the office asked for: visiting staff may take it, not cancel it.
+    const unassigned = await requestVisit(deps, office, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'x',
+    });
+    expect((await refusal(cancelVisit(deps, staff, unassigned, 'not needed'))).code).toBe(
+      'DOORSTEP_FORBIDDEN',
+    );
+    await cancelVisit(deps, office, unassigned, 'not needed');
     expect(
       (await refusal(requestVisit(deps, office, { schoolId: 'lime', pupilMisId: 'NOPE', reason: 'x' })))
         .message,
