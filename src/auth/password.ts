@@ -1,4 +1,5 @@
 import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
 const PARAMS = { N: 131072, r: 8, p: 1 } as const;
@@ -6,12 +7,14 @@ const KEY_LENGTH = 64;
 
 /**
  * scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which also
- * serves file reads, DNS lookups and zlib. A burst of sign-ins must not take every thread: at most
- * this many hashes run at once (half the pool, at least one) and the rest wait their turn in order.
+ * serves file reads, DNS lookups and zlib, and each hash holds a core for ~0.3 s. A burst of sign-ins
+ * must take neither every thread nor every core (the alarm path and PostgreSQL need one): at most
+ * this many hashes run at once — half the pool, and one core fewer than the machine has, at least
+ * one — and the rest wait their turn in order.
  */
 export const MAX_CONCURRENT_HASHES = Math.max(
   1,
-  Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2),
+  Math.min(Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2), availableParallelism() - 1),
 );
 
 let running = 0;
