@@ -1,5 +1,6 @@
-import { randomBytes, type ScryptOptions, scrypt, timingSafeEqual } from 'node:crypto';
+import { randomBytes, type ScryptOptions, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 
 /** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
 const PARAMS = { N: 131072, r: 8, p: 1 } as const;
@@ -26,16 +27,60 @@ export function hashingStats(): { running: number; waiting: number; finished: nu
   return { running, waiting: waiting.length, finished };
 }
 
+/**
+ * The hashing threads, one per slot, started on first use and never holding the process open. Each
+ * lowers its own CPU priority (src/auth/hash-worker.ts), so a burst of sign-ins cannot take cores
+ * from the alarm path.
+ */
+const idle: Worker[] = [];
+let nextJob = 0;
+const pending = new Map<number, { resolve: (k: Buffer) => void; reject: (e: Error) => void }>();
+
+function hashThread(): Worker {
+  const w = idle.pop();
+  if (w) return w;
+  const worker = new Worker(new URL('./hash-worker.ts', import.meta.url));
+  worker.on('message', (m: { id: number; key?: Uint8Array; error?: string }) => {
+    const p = pending.get(m.id);
+    pending.delete(m.id);
+    if (m.key) p?.resolve(Buffer.from(m.key));
+    else p?.reject(new Error(m.error ?? 'hashing failed'));
+  });
+  worker.on('error', (err) => {
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  });
+  // Never what keeps the process running (after the listeners, which would hold it again).
+  worker.unref();
+  return worker;
+}
+
 async function derive(password: string, salt: Buffer, o: ScryptOptions, len: number): Promise<Buffer> {
   if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
   else running++;
+  const worker = hashThread();
+  let broken = false;
   try {
-    return await new Promise<Buffer>((resolve, reject) =>
-      scrypt(password.normalize('NFKC'), salt, len, { ...o, maxmem: 256 * 1024 * 1024 }, (err, key) =>
-        err ? reject(err) : resolve(key),
-      ),
-    );
+    const id = ++nextJob;
+    // Held while it works for someone (a CLI waiting for its hash), let go when idle.
+    worker.ref();
+    return await new Promise<Buffer>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({
+        id,
+        password: password.normalize('NFKC'),
+        salt,
+        len,
+        o: { N: o.N, r: o.r, p: o.p },
+      });
+    });
+  } catch (err) {
+    broken = true;
+    worker.terminate().catch(() => {});
+    throw err;
   } finally {
+    worker.unref();
+    if (!broken) idle.push(worker);
     finished++;
     // The slot passes straight to the next in line (running stays the same), or is given back.
     const next = waiting.shift();

@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import {
@@ -34,4 +35,19 @@ describe('password hashing', () => {
     expect(await good).toMatch(/^scrypt\$/);
     expect(hashingStats()).toEqual({ running: 0, waiting: 0, finished: before.finished + 4 });
   });
+
+  it.runIf(existsSync('/proc/self/task'))(
+    'hashes in a thread at a lower CPU priority than the rest of the process',
+    async () => {
+      const hashing = hashPassword('correct horse battery staple');
+      await new Promise((r) => setTimeout(r, 100));
+      const nice = readdirSync('/proc/self/task').map((t) => {
+        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      });
+      await hashing;
+      expect(Math.max(...nice)).toBeGreaterThanOrEqual(10);
+      expect(Math.min(...nice)).toBe(0);
+    },
+  );
 });
