@@ -36,6 +36,8 @@ describe('password hashing', () => {
     expect(hashingStats()).toEqual({ running: 0, waiting: 0, finished: before.finished + 4 });
   });
 
+  // Linux only: a thread's nice value is read from /proc, and only Linux keeps nice per thread (the
+  // priority call is a no-op elsewhere). Doorstep's machines and CI are Linux, so it always runs there.
   it.runIf(existsSync('/proc/self/task'))(
     'hashes in a thread at a lower CPU priority than the rest of the process',
     async () => {

@@ -113,6 +113,8 @@ describe('the MQTT check on the shared broker (anonymous access allowed)', () =>
   });
 });
 
+// Skipped only where the mosquitto binary is absent: these tests start a private broker from the
+// shipped config. CI installs it (.ci/run), so there they always run.
 describe.skipIf(!installed)('the MQTT check on a secured broker (deploy/mosquitto, private instance)', () => {
   let broker: ShippedBroker;
   let dir: string;
