@@ -41,10 +41,10 @@ export async function watchVisits(
     await deps.db.transaction(async (tx) => {
       checkIns += await takeFobCheckIns(tx, school.id, now, events);
       await linkDeviceAlarmsToVisits(tx, school.id);
-      const out = await visitsOutForWatch(tx, school.id);
+      const silent = school.fobs.silentAlarmMinutes;
+      const out = await visitsOutForWatch(tx, school.id, silent !== undefined);
       const rules = rulesFor(school.id);
       for (const { visit: v, leadStaffId, fobLastAt } of out) {
-        const silent = school.fobs.silentAlarmMinutes;
         const fob = v.fobDeviceId && silent ? { lastEventAt: fobLastAt, silentMinutes: silent } : null;
         for (const due of dueVisitAlarms({ ...v, fob }, rules, now)) {
           keys.push(due.dedupKey);

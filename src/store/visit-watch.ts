@@ -6,18 +6,25 @@ import { toVisit, type VisitRow } from './visits.ts';
  * linked to the visit their wearer is on, a visit's open alarms, alarms still owed their first step.
  */
 
-/** The school's visits out (departed, not back safe), locked, with the lead's staff id and their fob's last event. */
+/**
+ * The school's visits out (departed, not back safe), locked, with the lead's staff id and — only for a
+ * school that watches for silent fobs — their fob's last event since the departure (the silence
+ * counts from whichever is later, so older events are never read).
+ */
 export async function visitsOutForWatch(
   tx: Queryable,
   schoolId: string,
+  withFobLastEvent: boolean,
 ): Promise<{ visit: VisitRow; leadStaffId: string | null; fobLastAt: Date | null }[]> {
   const { rows } = await tx.query(
     `SELECT v.*, u.staff_id AS lead_staff_id,
-            (SELECT max(e.received_at) FROM fob_events e WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id)
-              AS fob_last_at
+            CASE WHEN $2 AND v.fob_device_id IS NOT NULL THEN
+              (SELECT max(e.received_at) FROM fob_events e
+               WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id AND e.received_at >= v.departed_at)
+            END AS fob_last_at
      FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
      WHERE v.school_id = $1 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL FOR UPDATE OF v`,
-    [schoolId],
+    [schoolId, withFobLastEvent],
   );
   return rows.map((r) => ({
     visit: toVisit(r),
