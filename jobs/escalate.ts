@@ -5,6 +5,7 @@ import type { JobRun } from '../src/queue/worker-host.ts';
 import { addTimeline, lockAlarm, pauseEscalation, setEscalationStep } from '../src/store/alarm-state.ts';
 import { takeEscalationStep } from '../src/store/alarms.ts';
 import { type BoardEventRow, publishBoardEvents } from '../src/store/board.ts';
+import { stepNotifications } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
 import { deliverClaimed } from './notify.ts';
 
@@ -100,26 +101,17 @@ export async function escalate(
 
   // Already taken (a retry, another worker, a replay):
   // Queue this step's sends and the next step (idempotent job ids).
-  const { rows } = await deps.db.query<{
-    id: string;
-    status: string;
-    escalation_step: number;
-    next_step_at: Date | null;
-  }>(
-    `SELECT n.id, n.status, a.escalation_step, a.next_step_at FROM notifications n JOIN alarms a ON a.id = n.alarm_id
-     WHERE n.alarm_id = $1 AND n.step = $2`,
-    [payload.alarmId, payload.step],
-  );
-  for (const n of rows) {
+  const step = await stepNotifications(deps.db, payload.alarmId, payload.step);
+  for (const n of step.notifications) {
     if (n.status === 'pending')
-      await deps.producer.enqueue('notify', { notificationId: String(n.id) }, { jobId: `notify-${n.id}` });
+      await deps.producer.enqueue('notify', { notificationId: n.id }, { jobId: `notify-${n.id}` });
   }
-  const next = rows[0]?.escalation_step ?? -1;
+  const next = step.escalationStep;
   if (next === payload.step + 1) {
     // Step ids are unique per alarm; a re-entry after a timed-out acknowledgement has its own (below).
     // The due time was fixed when the step was taken: a retry later waits only what is left of it.
-    const dueAt = rows[0]!.next_step_at;
-    const delayMs = dueAt ? Math.max(0, new Date(dueAt).getTime() - deps.now().getTime()) : 0;
+    const dueAt = step.nextStepAt;
+    const delayMs = dueAt ? Math.max(0, dueAt.getTime() - deps.now().getTime()) : 0;
     await deps.producer.enqueue(
       'escalate',
       { alarmId: payload.alarmId, step: next },

@@ -35,3 +35,108 @@ export async function failPendingNotification(db: Db, notificationId: string, re
 export async function probeBoardEvents(db: Db): Promise<void> {
   await db.query('SELECT 1 FROM board_events LIMIT 1');
 }
+
+/** A notification with what its channel needs to know of its alarm. */
+export interface NotificationToSend {
+  id: string;
+  alarmId: string;
+  schoolId: string;
+  step: number;
+  target: string;
+  status: string;
+  alarmType: string;
+  deviceId: string | null;
+  staffId: string | null;
+  visitId: string | null;
+  /** The alarm's ladder as it was when raised (null for none). */
+  policy: unknown;
+  /** How much longer its escalation step holds it (0 when unclaimed). */
+  claimedMs: number;
+}
+
+export async function notificationToSend(db: Db, id: string): Promise<NotificationToSend | null> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.school_id, a.type, a.device_id, a.staff_id, a.visit_id, a.policy,
+            ceil(GREATEST(0, EXTRACT(EPOCH FROM n.claimed_until - now()) * 1000))::int AS claimed_ms
+     FROM notifications n JOIN alarms a ON a.id = n.alarm_id WHERE n.id = $1`,
+    [id],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    id: String(r.id),
+    alarmId: String(r.alarm_id),
+    schoolId: r.school_id as string,
+    step: r.step as number,
+    target: r.target as string,
+    status: r.status as string,
+    alarmType: r.type as string,
+    deviceId: (r.device_id as string | null) ?? null,
+    staffId: (r.staff_id as string | null) ?? null,
+    visitId: r.visit_id === null ? null : String(r.visit_id),
+    policy: r.policy ?? null,
+    claimedMs: Number(r.claimed_ms ?? 0),
+  };
+}
+
+/** The notifications of one escalation step, and where the alarm's ladder stands (a step's retry). */
+export async function stepNotifications(
+  db: Db,
+  alarmId: string,
+  step: number,
+): Promise<{
+  notifications: { id: string; status: string }[];
+  escalationStep: number;
+  nextStepAt: Date | null;
+}> {
+  const { rows } = await db.query<{
+    id: string;
+    status: string;
+    escalation_step: number;
+    next_step_at: Date | null;
+  }>(
+    `SELECT n.id, n.status, a.escalation_step, a.next_step_at FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+     WHERE n.alarm_id = $1 AND n.step = $2`,
+    [alarmId, step],
+  );
+  return {
+    notifications: rows.map((r) => ({ id: String(r.id), status: r.status })),
+    escalationStep: rows[0]?.escalation_step ?? -1,
+    nextStepAt: rows[0]?.next_step_at ? new Date(rows[0].next_step_at) : null,
+  };
+}
+
+/** A notification sent: its receipt kept (only while it was pending: a late duplicate changes nothing). */
+export async function markNotificationSent(db: Db, id: string, receipt: string): Promise<void> {
+  await db.query(
+    `UPDATE notifications SET status = 'sent', attempts = attempts + 1, receipt = $2, sent_at = now() WHERE id = $1 AND status = 'pending'`,
+    [id, receipt],
+  );
+}
+
+/** An attempt failed: its error kept and its claim released; `failed` on the last try, else pending. */
+export async function markNotificationAttemptFailed(
+  db: Db,
+  id: string,
+  error: string,
+  last: boolean,
+): Promise<void> {
+  await db.query(
+    `UPDATE notifications SET status = $3, attempts = attempts + 1, last_error = $2, claimed_until = NULL WHERE id = $1`,
+    [id, error, last ? 'failed' : 'pending'],
+  );
+}
+
+/** The phone numbers and addresses of the people on a visit (lead and partner), or of a device's wearer. */
+export async function visitingStaffContacts(
+  db: Db,
+  by: { visitId: string } | { staffId: string },
+): Promise<{ phone: string | undefined; email: string | undefined }[]> {
+  const { rows } = await db.query<{ phone: string | null; email: string | null }>(
+    'visitId' in by
+      ? 'SELECT u.phone, u.email FROM visits v JOIN users u ON u.id IN (v.lead_user_id, v.partner_user_id) WHERE v.id = $1'
+      : 'SELECT phone, email FROM users WHERE staff_id = $1',
+    ['visitId' in by ? by.visitId : by.staffId],
+  );
+  return rows.map((r) => ({ phone: r.phone ?? undefined, email: r.email ?? undefined }));
+}
