@@ -4,7 +4,8 @@ import { purgeDropFiles } from '../src/import/drop-retention.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { appendAudit } from '../src/store/audit.ts';
-import { finishPurgeRun, purgeSchool, startPurgeRun } from '../src/store/retention.ts';
+import { finishPurgeRun, startPurgeRun } from '../src/store/purge-runs.ts';
+import { purgeSchool } from '../src/store/retention.ts';
 import type { JobDeps } from './deps.ts';
 
 /**

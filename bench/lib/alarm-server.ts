@@ -12,7 +12,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
-import type { IngestStage } from '../../src/alarms/ingest.ts';
+import type { IngestStage } from '../../src/alarms/ingest-types.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';

@@ -3,7 +3,8 @@ import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-st
 import type { SchoolConfig } from '../config/schema.ts';
 import type { TransportFacts } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
-import { type IngestDeps, type IngestOutcome, ingestFobEvent } from './ingest.ts';
+import { ingestFobEvent } from './ingest.ts';
+import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
 
 /** What a transport knows of one message besides its bytes. */
 export interface Arrival {

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import { publishBoardEvents } from '../store/board.ts';
 import { mqttClientId, setIngestStatus } from '../store/ingest-status.ts';
 import { acceptFobPayload } from './accept.ts';
-import type { IngestDeps } from './ingest.ts';
+import type { IngestDeps } from './ingest-types.ts';
 
 /** A transport's stable key: its broker and topics (reordering the config keeps the session). */
 export function mqttTransportKey(t: MqttTransportConfig): string {

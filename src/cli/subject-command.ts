@@ -7,16 +7,11 @@ import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/open.ts';
-import {
-  CORRECTABLE,
-  correctField,
-  erasePupilAudited,
-  exportSubject,
-  resolveSubject,
-  type SubjectKind,
-  subjectHtml,
-} from '../store/subject.ts';
+import { CORRECTABLE, correctField, exportSubject, resolveSubject } from '../store/subject.ts';
+import { erasePupilAudited } from '../store/subject-erase.ts';
+import type { SubjectKind } from '../store/subject-sections.ts';
 import { userByUsername } from '../store/users.ts';
+import { subjectHtml } from './subject-page.ts';
 
 export interface SubjectOptions {
   config: string;

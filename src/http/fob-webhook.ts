@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { acceptFobPayload } from '../alarms/accept.ts';
-import type { IngestDeps } from '../alarms/ingest.ts';
+import type { IngestDeps } from '../alarms/ingest-types.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
 import { verifyStandardWebhook } from '../core/standard-webhooks.ts';

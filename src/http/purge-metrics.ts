@@ -1,6 +1,6 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Queryable } from '../store/db.ts';
-import { lastPurgeRuns } from '../store/retention.ts';
+import { lastPurgeRuns } from '../store/purge-runs.ts';
 
 /**
  * What the last purge run of each school removed, read from the store at scrape time (the run

@@ -2,14 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETENTION_DEFAULTS } from '../../src/config/sections/retention.ts';
 import { appendAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
-import {
-  academicYearStart,
-  finishPurgeRun,
-  lastPurgeRuns,
-  purgeSchool,
-  type RetentionPlan,
-  startPurgeRun,
-} from '../../src/store/retention.ts';
+import { finishPurgeRun, lastPurgeRuns, startPurgeRun } from '../../src/store/purge-runs.ts';
+import { academicYearStart, purgeSchool, type RetentionPlan } from '../../src/store/retention.ts';
 import { BACKENDS, DAY, insert, type TestStore } from './dp-fixtures.ts';
 
 /**

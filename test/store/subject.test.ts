@@ -1,14 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { subjectHtml } from '../../src/cli/subject-page.ts';
 import { appendAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
-import {
-  correctField,
-  erasePupilAudited,
-  exportSubject,
-  resolveSubject,
-  SECTIONS,
-  subjectHtml,
-} from '../../src/store/subject.ts';
+import { correctField, exportSubject, resolveSubject } from '../../src/store/subject.ts';
+import { erasePupilAudited } from '../../src/store/subject-erase.ts';
+import { SECTIONS } from '../../src/store/subject-sections.ts';
 import { BACKENDS, findEverywhere, insert, type TestStore } from './dp-fixtures.ts';
 
 /**

@@ -9,7 +9,7 @@ import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
 import { ingestProblems } from '../../store/ingest-status.ts';
-import { lastPurgeRuns } from '../../store/retention.ts';
+import { lastPurgeRuns } from '../../store/purge-runs.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 

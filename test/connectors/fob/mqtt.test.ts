@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMqttFeed } from '../../../src/alarms/fob-feeds.ts';
-import type { IngestDeps } from '../../../src/alarms/ingest.ts';
+import type { IngestDeps } from '../../../src/alarms/ingest-types.ts';
 import { ingestCounters } from '../../../src/http/metrics.ts';
 import { createLogger } from '../../../src/log/logger.ts';
 import { catalog } from '../../../src/queue/catalog.ts';

@@ -1,0 +1,191 @@
+import { alarmForEvent, type IngestWrite, type WriteResult, writeFobEvents } from '../store/alarms.ts';
+import { type BoardEventRow, publishBoardEvents } from '../store/board.ts';
+import type { Db } from '../store/db.ts';
+import type { IngestDeps } from './ingest-types.ts';
+
+interface Waiting {
+  deps: IngestDeps;
+  write: IngestWrite;
+  at: number;
+  resolve: (r: WriteResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * How many groups may be in the database at once (alarms; reports), and how large a group may grow.
+ * Several in flight: a group stuck behind a slow WAL flush does not hold up the next alarm (the
+ * database flushes concurrent commits together anyway); few enough to leave the pool's other
+ * connections to the escalation workers.
+ */
+const ALARM_GROUPS_IN_FLIGHT = 4;
+const REPORT_GROUPS_IN_FLIGHT = 2;
+const MAX_GROUP = 500;
+
+/**
+ * Group commit for the alarm path. Events that arrive while the lane's groups are in the database
+ * wait and go together in the next group: ONE statement (`writeFobEvents`) and one commit for all
+ * of them, then one Redis pipeline for their board events and one for their escalation jobs. Each
+ * event's promise resolves only after its group committed and its board event and job are out, so
+ * the transport still acknowledges each message only after its own durable write. An event that
+ * arrives when a group slot is free is written at once (no timer, no added wait at low rates).
+ * Alarms and reports (location, battery, timers, check-ins) have separate lanes: a burst of reports
+ * never makes an SOS wait behind it.
+ */
+class IngestGroups {
+  private waiting: Waiting[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+  private readonly db: Db;
+  private readonly slots: number;
+
+  constructor(db: Db, slots: number) {
+    this.db = db;
+    this.slots = slots;
+  }
+
+  add(deps: IngestDeps, write: IngestWrite): Promise<WriteResult> {
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.waiting.push({ deps, write, at: performance.now(), resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.scheduled || this.inFlight >= this.slots || this.waiting.length === 0) return;
+    // Let the messages already read from the socket join this group (they are handled a tick apart).
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.inFlight >= this.slots || this.waiting.length === 0) return;
+      const group = this.waiting.splice(0, MAX_GROUP);
+      this.inFlight++;
+      void this.run(group).finally(() => {
+        this.inFlight--;
+        this.kick();
+      });
+      this.kick();
+    });
+  }
+
+  private async run(group: Waiting[]): Promise<void> {
+    const started = performance.now();
+    let results: (WriteResult | Error)[];
+    try {
+      results = await writeFobEvents(
+        this.db,
+        group.map((g) => g.write),
+      );
+    } catch (err) {
+      if (group.length === 1) results = [err as Error];
+      // One bad event must not fail the others: write each on its own.
+      else
+        results = await Promise.all(
+          group.map((g) =>
+            writeFobEvents(this.db, [g.write]).then(
+              (r) => r[0]!,
+              (e: Error) => e,
+            ),
+          ),
+        );
+    }
+    const written = performance.now();
+    for (const g of group) {
+      g.deps.trace?.(g.write.event.vendorEventId, 'queue', g.at, started);
+      g.deps.trace?.(g.write.event.vendorEventId, 'write', started, written);
+    }
+    const ok: { g: Waiting; r: WriteResult }[] = [];
+    group.forEach((g, i) => {
+      const r = results[i]!;
+      if (r instanceof Error) g.reject(r);
+      else ok.push({ g, r });
+    });
+    // Exact redeliveries: the alarm the first delivery raised, so its escalation job is made sure of.
+    const live = (
+      await Promise.all(
+        ok.map(async (x) => {
+          if (x.r.eventId) return x;
+          const w = x.g.write;
+          try {
+            const alarmId = await alarmForEvent(
+              this.db,
+              w.schoolId,
+              w.event.deviceId,
+              w.event.vendorEventId,
+              w.contentHash,
+            );
+            return { g: x.g, r: { ...x.r, alarmId } };
+          } catch (err) {
+            x.g.reject(err);
+            return null;
+          }
+        }),
+      )
+    ).filter((x) => x !== null);
+    // Per queue producer (normally one): the board first, then the escalation jobs; every event is
+    // acknowledged only after both.
+    const parts = new Map<IngestDeps['producer'], typeof live>();
+    for (const x of live) {
+      const p = parts.get(x.g.deps.producer);
+      if (p) p.push(x);
+      else parts.set(x.g.deps.producer, [x]);
+    }
+    await Promise.all([...parts.values()].map((xs) => this.tell(xs)));
+  }
+
+  private async tell(xs: { g: Waiting; r: WriteResult }[]): Promise<void> {
+    const deps = xs[0]!.g.deps;
+    const t0 = performance.now();
+    const told = publishBoardEvents(
+      deps.publisher,
+      deps.prefix,
+      xs
+        .filter(({ r }) => r.eventId && r.alarmId && r.boardId)
+        .map(
+          ({ g, r }): BoardEventRow => ({
+            id: r.boardId!,
+            schoolId: g.write.schoolId,
+            type: 'alarm.raised',
+            payload: { ...g.write.boardPayload, alarmId: r.alarmId },
+          }),
+        ),
+    ).then(() => performance.now());
+    const escalate = xs.filter(({ r }) => r.alarmId);
+    try {
+      if (escalate.length > 0)
+        await deps.producer.enqueueBulk(
+          'escalate',
+          escalate.map(({ r }) => ({
+            payload: { alarmId: r.alarmId!, step: 0 },
+            options: { jobId: `escalate-${r.alarmId}-0` },
+          })),
+        );
+      const enqueued = performance.now();
+      const toldAt = await told;
+      for (const { g, r } of xs) {
+        if (g.deps.trace) {
+          const id = g.write.event.vendorEventId;
+          g.deps.trace(id, 'publish', t0, toldAt);
+          g.deps.trace(id, 'enqueue', t0, enqueued);
+        }
+        g.resolve(r);
+      }
+    } catch (err) {
+      await told;
+      for (const { g } of xs) g.reject(err);
+    }
+  }
+}
+
+const lanes = new WeakMap<Db, { alarms: IngestGroups; reports: IngestGroups }>();
+
+export function groupFor(db: Db, isAlarm: boolean): IngestGroups {
+  let l = lanes.get(db);
+  if (!l) {
+    l = {
+      alarms: new IngestGroups(db, ALARM_GROUPS_IN_FLIGHT),
+      reports: new IngestGroups(db, REPORT_GROUPS_IN_FLIGHT),
+    };
+    lanes.set(db, l);
+  }
+  return isAlarm ? l.alarms : l.reports;
+}

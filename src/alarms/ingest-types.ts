@@ -1,0 +1,48 @@
+import type { Redis } from 'ioredis';
+import type { TransportFacts } from '../domain/fob/trust.ts';
+import type { DoorstepCatalog } from '../queue/catalog.ts';
+import type { Producer } from '../queue/producer.ts';
+import type { Db } from '../store/db.ts';
+
+/** What the alarm path's ingest needs and tells: its dependencies, counters, timings and outcomes. */
+
+export interface IngestDeps {
+  db: Db;
+  producer: Producer<DoorstepCatalog>;
+  /** Redis connection for the board's live channel. */
+  publisher?: Redis;
+  prefix: string;
+  /** Counts what the alarm path refused or doubted (exposed on /metrics). */
+  counters?: IngestCounters;
+  /** Per-stage timings (benchmarks): called with the event's vendor id and performance.now() bounds. */
+  trace?: IngestTrace;
+}
+
+export type IngestStage = 'decode' | 'queue' | 'write' | 'publish' | 'enqueue';
+export type IngestTrace = (
+  vendorEventId: string,
+  stage: IngestStage,
+  startedAt: number,
+  endedAt: number,
+) => void;
+
+export interface IngestCounters {
+  rejected(schoolId: string, transport: string): void;
+  untrusted(schoolId: string, transport: string): void;
+  idConflict(schoolId: string, transport: string): void;
+}
+
+export interface IngestSource {
+  transport: 'mqtt' | 'webhook';
+  profile: string;
+  raw: Buffer;
+  /** What the transport vouches for; absent: nothing (the payload's device, no signature). */
+  facts?: TransportFacts;
+  /** MQTT topic or webhook id, kept with a refused event. */
+  source?: string | null;
+}
+
+export type IngestOutcome =
+  | { outcome: 'accepted'; eventId: string; alarmId: string | null; idConflict: boolean; trusted: boolean }
+  | { outcome: 'duplicate'; alarmId: string | null }
+  | { outcome: 'refused'; reason: string };

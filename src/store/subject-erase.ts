@@ -1,0 +1,145 @@
+import { appendAudit } from './audit.ts';
+import type { Db, Queryable } from './db.ts';
+import { PUPIL_ALARMS, PUPIL_AUDIT, PUPIL_VISITS, SECTIONS } from './subject-sections.ts';
+
+/** Rows removed by an erasure, per table. */
+export type Removed = Record<string, number>;
+
+async function run(tx: Queryable, out: Removed, label: string, sql: string, p: unknown[]) {
+  const { rowCount } = await tx.query(sql, p);
+  if (rowCount) out[label] = (out[label] ?? 0) + rowCount;
+}
+
+/**
+ * Erases one pupil from Doorstep: their details, contacts, marks, leave refusals, triggers, visits
+ * (with check-ins, return changes, visit alarms, timelines and notifications), records in the outbox,
+ * their id in imports and board events, and the details of every audit entry about them. The audit
+ * entries themselves stay (who, what, when; the entity reference). Refused while a visit to the pupil
+ * is out (a worker out is always watched). Call inside a transaction.
+ */
+export async function erasePupil(tx: Queryable, schoolId: string, misId: string): Promise<Removed> {
+  const p = [schoolId, misId];
+  const out = await tx.query(
+    `SELECT id FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 AND departed_at IS NOT NULL AND returned_at IS NULL`,
+    p,
+  );
+  if (out.rows.length)
+    throw new Error(`pupil ${misId} has a visit out now (visit ${String(out.rows[0]!.id)}): not erased`);
+  const removed: Removed = {};
+  // Audit details first, while the references they are found by still exist.
+  await run(
+    tx,
+    removed,
+    'audit_details',
+    `DELETE FROM audit_details WHERE audit_id IN (SELECT id FROM audit_entries WHERE ${PUPIL_AUDIT})`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'board_events',
+    `DELETE FROM board_events WHERE ${SECTIONS.find((s) => s.table === 'board_events')!.pupil}`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'notification_recipients',
+    `DELETE FROM notification_recipients WHERE notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${PUPIL_ALARMS}))`,
+    p,
+  );
+  await run(tx, removed, 'notifications', `DELETE FROM notifications WHERE alarm_id IN (${PUPIL_ALARMS})`, p);
+  await run(tx, removed, 'sms_replies', `DELETE FROM sms_replies WHERE alarm_id IN (${PUPIL_ALARMS})`, p);
+  await run(
+    tx,
+    removed,
+    'alarm_timeline',
+    `DELETE FROM alarm_timeline WHERE alarm_id IN (${PUPIL_ALARMS})`,
+    p,
+  );
+  await run(tx, removed, 'alarms', `DELETE FROM alarms WHERE id IN (${PUPIL_ALARMS})`, p);
+  await run(
+    tx,
+    removed,
+    'visit_check_ins',
+    `DELETE FROM visit_check_ins WHERE visit_id IN (${PUPIL_VISITS})`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'visit_return_changes',
+    `DELETE FROM visit_return_changes WHERE visit_id IN (${PUPIL_VISITS})`,
+    p,
+  );
+  await run(tx, removed, 'notices', `DELETE FROM notices WHERE visit_id IN (${PUPIL_VISITS})`, p);
+  await run(tx, removed, 'visits', `DELETE FROM visits WHERE school_id = $1 AND pupil_mis_id = $2`, p);
+  await run(
+    tx,
+    removed,
+    'trigger_episodes',
+    `DELETE FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'outbox',
+    `DELETE FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'leave_refusals',
+    `DELETE FROM leave_refusals WHERE school_id = $1 AND pupil_mis_id = $2`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'attendance_marks',
+    `DELETE FROM attendance_marks WHERE school_id = $1 AND pupil_mis_id = $2`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
+    'pupil_contacts',
+    `DELETE FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2`,
+    p,
+  );
+  await run(tx, removed, 'pupils', `DELETE FROM pupils WHERE school_id = $1 AND mis_id = $2`, p);
+  // Imports keep their counts; the pupil's id leaves their lists.
+  await run(
+    tx,
+    removed,
+    'imports',
+    `UPDATE imports SET changed_pupils = changed_pupils - $2::text,
+       rejected = coalesce((SELECT jsonb_agg(r) FROM jsonb_array_elements(rejected) r WHERE position($2::text IN r::text) = 0), '[]')
+     WHERE school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text) OR position($2::text IN rejected::text) > 0)`,
+    p,
+  );
+  return removed;
+}
+
+/** Erases a pupil and audits it (references only: the entry names the pupil's id and the counts). */
+export async function erasePupilAudited(
+  db: Db,
+  schoolId: string,
+  misId: string,
+  actor: string,
+): Promise<Removed> {
+  return db.transaction(async (tx) => {
+    const removed = await erasePupil(tx, schoolId, misId);
+    await appendAudit(tx, {
+      actor,
+      action: 'subject.erased',
+      schoolId,
+      entityType: 'pupil',
+      entityId: misId,
+      after: { removed },
+    });
+    return removed;
+  });
+}
