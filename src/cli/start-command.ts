@@ -3,6 +3,7 @@ import { doorstepError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
 import { ROLES, type Role } from '../queue/catalog.ts';
 import { startDoorstep } from '../runtime/start.ts';
+import { startWorkerChild, type WorkerChild, workerRunsApart } from '../runtime/worker-child.ts';
 import { reportFatal } from './output.ts';
 
 export function parseRoles(text: string): Role[] {
@@ -27,12 +28,28 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   const config = loadConfigFile(opts.config);
   const roles = parseRoles(opts.role);
   const log = createLogger({ base: { roles: roles.join(',') } });
-  const running = await startDoorstep({ config, roles, log, databaseUrl: process.env.DATABASE_URL });
+  const databaseUrl = process.env.DATABASE_URL;
+  // The worker role's heavy jobs never share this process's event loop with the board or the fobs.
+  const apart = workerRunsApart(roles, config.queue.workerProcess, databaseUrl);
+  const here = apart ? roles.filter((r) => r !== 'worker') : roles;
+  // Both at once (migrations run under an advisory lock, whichever process comes first).
+  const [started, forked] = await Promise.allSettled([
+    startDoorstep({ config, roles: here, log, databaseUrl }),
+    apart ? startWorkerChild({ configPath: opts.config, nice: config.queue.workerNice, log }) : undefined,
+  ]);
+  if (started.status === 'rejected' || forked.status === 'rejected') {
+    if (started.status === 'fulfilled') await started.value.stop(1000).catch(() => {});
+    if (forked.status === 'fulfilled') await forked.value?.stop(1000).catch(() => {});
+    throw started.status === 'rejected' ? started.reason : (forked as PromiseRejectedResult).reason;
+  }
+  const running = started.value;
+  const child: WorkerChild | undefined = forked.value;
 
   const where = running.url;
   process.stderr.write(
     `${[
       `doorstep: running roles ${roles.join(', ')} for ${config.schools.length} school(s); store: ${running.db.describe}`,
+      ...(child ? [`  worker   in its own process (pid ${child.pid}, nice ${config.queue.workerNice})`] : []),
       ...(where
         ? [
             `  health   ${where}/healthz`,
@@ -49,6 +66,9 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
+      // A worker child is told twice on Ctrl-C (the terminal's SIGINT, then its parent's SIGTERM):
+      // it keeps to its graceful stop, which its parent's deadline bounds.
+      if (process.env.DOORSTEP_WORKER_CHILD === '1') return;
       process.stderr.write(`doorstep: ${signal} again, exiting now\n`);
       process.exit(1);
     }
@@ -60,9 +80,8 @@ export async function startCommand(opts: { config: string; role: string }): Prom
       process.exit(1);
     }, deadline + 2000);
     hard.unref();
-    running
-      .stop(deadline)
-      .then((report) => {
+    Promise.all([running.stop(deadline), child?.stop(deadline)])
+      .then(([report]) => {
         log.info({ handedBack: report.handedBack }, 'stopped');
         log.flush();
         process.exitCode = 0;
@@ -75,4 +94,9 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (process.send && process.env.DOORSTEP_WORKER_CHILD === '1') {
+    // A worker child: tell the parent it runs; stop when the parent goes (even by SIGKILL).
+    process.send({ type: 'ready' });
+    process.on('disconnect', () => stop('SIGTERM'));
+  }
 }

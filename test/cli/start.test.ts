@@ -1,3 +1,4 @@
+import { getPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -5,6 +6,24 @@ import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../he
 import { freePort, runCli, testConfig, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 
 const schema = uniqueName('start');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Polls until `ok()` (20 s at most, then fails the test). */
+async function until(ok: () => boolean): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('condition not met within 20 s');
+    await sleep(50);
+  }
+}
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const childPid = (stderr: string) => Number(/worker {3}in its own process \(pid (\d+)/.exec(stderr)?.[1]);
 afterAll(() => dropSchema(schema));
 
 describe('doorstep start (a real process)', () => {
@@ -23,7 +42,12 @@ describe('doorstep start (a real process)', () => {
     const p = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200);
+      await until(() => /stop with Ctrl-C/.test(p.stderr()));
       expect(p.stderr()).toContain(`health   http://127.0.0.1:${port}/healthz`);
+      // With PostgreSQL the worker role runs in a child process of its own, at a lower priority.
+      const pid = Number(/worker {3}in its own process \(pid (\d+), nice 10\)/.exec(p.stderr())?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(getPriority(pid)).toBe(10);
 
       // The scheduled heartbeat went queue → worker → Postgres.
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -59,9 +83,39 @@ describe('doorstep start (a real process)', () => {
       expect(code).toBe(0);
       expect(at - sent).toBeLessThan(10_000); // the acceptance criterion, not a speed claim
       expect(p.stdout()).toContain('"msg":"stopped"');
+      expect(alive(pid)).toBe(false); // the parent waited for its worker
     } finally {
       p.child.kill('SIGKILL');
       void dir;
+    }
+  });
+
+  it('starts its worker process again when it dies, and the worker stops when its parent is SIGKILLed', async () => {
+    const port = await freePort();
+    const prefix = uniqueName('start-child').replace(/_/g, '-');
+    const { file } = writeTempConfig(
+      testConfig({ prefix, port, redisUrl: TEST_REDIS_URL, dataDir: `${process.cwd()}/data/unused`, schema }),
+    );
+    const p = runCli(['start', '--role', 'web,worker', '--config', file], {
+      DATABASE_URL: TEST_DATABASE_URL,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await until(() => /stop with Ctrl-C/.test(p.stderr()));
+      const first = childPid(p.stderr());
+      expect(alive(first)).toBe(true);
+      process.kill(first, 'SIGKILL');
+      await until(() => p.stdout().includes('worker process running again'));
+      const again = /"workerPid":(\d+)[^\n]*worker process running again/.exec(p.stdout());
+      const second = Number(again?.[1]);
+      expect(second).not.toBe(first);
+      expect(alive(second)).toBe(true);
+      expect(getPriority(second)).toBe(10);
+      p.child.kill('SIGKILL');
+      await p.exited;
+      await until(() => !alive(second)); // the IPC channel closed: it stopped on its own
+    } finally {
+      p.child.kill('SIGKILL');
     }
   });
 

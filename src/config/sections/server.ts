@@ -62,13 +62,26 @@ export function serverSettings(secret: SecretField) {
         trustProxy: false,
         lockout: { maxFailures: 5, minutes: 15, perAddressPerMinute: 30 },
       }),
-    /** BullMQ worker settings: how soon a job whose process died is picked up again. */
+    /**
+     * BullMQ worker settings: how soon a job whose process died is picked up again; and where the
+     * `worker` role's jobs (imports, trigger evaluation, records, maintenance) run when that role
+     * shares a `doorstep start` with `web` or `ingest`: in a child process of their own at a lower
+     * CPU priority (`separate`, PostgreSQL only: PGlite is one process's) or in the same process.
+     */
     queue: z
       .strictObject({
         lockDurationMs: z.int().min(1000).max(600_000).default(30_000),
         stalledIntervalMs: z.int().min(500).max(600_000).default(30_000),
+        workerProcess: z.enum(['separate', 'same']).default('separate'),
+        /** The child's niceness (0–19; higher yields the CPU to the board and the alarm path). */
+        workerNice: z.int().min(0).max(19).default(10),
       })
-      .default({ lockDurationMs: 30_000, stalledIntervalMs: 30_000 }),
+      .default({
+        lockDurationMs: 30_000,
+        stalledIntervalMs: 30_000,
+        workerProcess: 'separate',
+        workerNice: 10,
+      }),
     shutdown: z
       .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
       .default({ deadlineMs: 8000 }),
