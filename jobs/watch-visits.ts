@@ -3,7 +3,8 @@ import { policyFor } from '../src/domain/escalation/ladder.ts';
 import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { raiseVisitAlarm, reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
+import { reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
+import { raiseVisitAlarm } from '../src/store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import {
@@ -48,7 +49,7 @@ export async function watchVisits(
         const fob = v.fobDeviceId && silent ? { lastEventAt: fobLastAt, silentMinutes: silent } : null;
         for (const due of dueVisitAlarms({ ...v, fob }, rules, now)) {
           keys.push(due.dedupKey);
-          const id = await raiseVisitAlarm(tx, {
+          const alarm = await raiseVisitAlarm(tx, {
             schoolId: school.id,
             visitId: v.id,
             staffId: leadStaffId,
@@ -59,16 +60,9 @@ export async function watchVisits(
             what: `alarm raised: ${WHAT[due.type]}`,
             actor: 'system:visit-watcher',
           });
-          if (id) {
+          if (alarm) {
             raised++;
-            events.push(
-              await insertBoardEvent(tx, school.id, 'alarm.raised', {
-                alarmId: id,
-                type: due.type,
-                visitId: v.id,
-                raisedAt: due.dueAt.toISOString(),
-              }),
-            );
+            events.push(alarm.board);
           }
         }
       }

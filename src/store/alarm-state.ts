@@ -235,55 +235,6 @@ export async function resolve(
   return 'resolved';
 }
 
-/**
- * An alarm the register raises for a visit (overdue, missed check-in, or the worker asking for help
- * from the phone page): once per `dedupKey`, with its policy snapshotted, timeline and audit, in the
- * caller's transaction. Returns the new alarm's id, or null when that key was raised before.
- */
-export async function raiseVisitAlarm(
-  tx: Queryable,
-  a: {
-    schoolId: string;
-    visitId: string;
-    staffId: string | null;
-    type: string;
-    dedupKey: string;
-    raisedAt: Date;
-    policy: EscalationPolicy;
-    /** What the timeline says, e.g. "alarm raised: visit overdue". */
-    what: string;
-    actor: string;
-    location?: { lat: number; lon: number; accuracyM: number | null } | null;
-  },
-): Promise<string | null> {
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO alarms (school_id, visit_id, dedup_key, device_id, staff_id, unknown_device, type, status, raised_at, policy, location)
-     VALUES ($1, $2, $3, NULL, $4, false, $5, 'open', $6, $7, $8) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
-    [
-      a.schoolId,
-      a.visitId,
-      a.dedupKey,
-      a.staffId,
-      a.type,
-      a.raisedAt,
-      JSON.stringify(a.policy),
-      a.location ? JSON.stringify(a.location) : null,
-    ],
-  );
-  const id = rows[0] ? String(rows[0].id) : null;
-  if (!id) return null;
-  await addTimeline(tx, id, a.what);
-  await appendAudit(tx, {
-    actor: a.actor,
-    action: 'alarm.raised',
-    schoolId: a.schoolId,
-    entityType: 'alarm',
-    entityId: id,
-    after: { type: a.type, visit: a.visitId, key: a.dedupKey },
-  });
-  return id;
-}
-
 /** A visit's alarms that are not resolved (what the phone page warns the worker about). */
 export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
   const { rows } = await db.query<{ id: string; type: string; status: string; raised_at: Date }>(

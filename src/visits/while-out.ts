@@ -1,7 +1,8 @@
 import { policyFor } from '../domain/escalation/ladder.ts';
 import type { Effect } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
-import { addTimeline, raiseVisitAlarm, resolve } from '../store/alarm-state.ts';
+import { addTimeline, resolve } from '../store/alarm-state.ts';
+import { raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import type { User } from '../store/users.ts';
@@ -158,7 +159,7 @@ export async function askForHelp(
     const v = await mustLock(tx, visitId);
     must(deps, user, v, 'help');
     const school = knownSchool(deps.config, v.schoolId);
-    const id = await raiseVisitAlarm(tx, {
+    const alarm = await raiseVisitAlarm(tx, {
       schoolId: v.schoolId,
       visitId,
       staffId: user.staffId,
@@ -170,10 +171,9 @@ export async function askForHelp(
       actor: `user:${user.id}`,
       location,
     });
-    events.push(
-      await insertBoardEvent(tx, v.schoolId, 'alarm.raised', { alarmId: id, type: 'sos', visitId }),
-    );
-    return id!;
+    if (!alarm) throw doorstepError('CONFLICT', 'help was already asked for at this instant');
+    events.push(alarm.board);
+    return alarm.id;
   });
   await deps.producer?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
   return alarmId;

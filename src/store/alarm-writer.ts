@@ -1,0 +1,70 @@
+import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
+import type { BoardEventRow } from './board.ts';
+import type { Queryable } from './db.ts';
+
+/**
+ * The one alarm writer. Every alarm is written by the `raise_alarms` SQL function (migration 022):
+ * the alarm, its first timeline entry, its audit entry and its board event, together. Fob alarms
+ * reach it inside `write_fob_alarms` (the alarm path's one-statement group write, `writeFobEvents`);
+ * the visit register's alarms (overdue, missed check-in, silent fob, "I need help") through
+ * `raiseVisitAlarm` here.
+ */
+
+/** An alarm the visit register raises. */
+export interface VisitAlarm {
+  schoolId: string;
+  visitId: string;
+  staffId: string | null;
+  type: string;
+  /** Raised once per key: a second raise with the same key writes nothing. */
+  dedupKey: string;
+  raisedAt: Date;
+  policy: EscalationPolicy;
+  /** What the timeline says, e.g. "alarm raised: visit overdue". */
+  what: string;
+  actor: string;
+  location?: { lat: number; lon: number; accuracyM: number | null } | null;
+}
+
+/**
+ * Raises a visit's alarm in the caller's transaction, with its policy snapshotted. Returns the new
+ * alarm's id and its board event (to publish after the commit), or null when that key was raised before.
+ */
+export async function raiseVisitAlarm(
+  tx: Queryable,
+  a: VisitAlarm,
+): Promise<{ id: string; board: BoardEventRow } | null> {
+  const board = { visitId: a.visitId, raisedAt: a.raisedAt.toISOString() };
+  const { rows } = await tx.query<{ alarm_id: string; board_id: string }>(
+    'SELECT alarm_id, board_id FROM raise_alarms($1::jsonb)',
+    [
+      JSON.stringify([
+        {
+          school_id: a.schoolId,
+          visit_id: Number(a.visitId),
+          dedup_key: a.dedupKey,
+          staff_id: a.staffId,
+          type: a.type,
+          raised_at: a.raisedAt.toISOString(),
+          policy: a.policy,
+          location: a.location ?? null,
+          timeline: a.what,
+          actor: a.actor,
+          board_payload: board,
+        },
+      ]),
+    ],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const id = String(r.alarm_id);
+  return {
+    id,
+    board: {
+      id: String(r.board_id),
+      schoolId: a.schoolId,
+      type: 'alarm.raised',
+      payload: { ...board, alarmId: id, type: a.type },
+    },
+  };
+}
