@@ -5,7 +5,7 @@ import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
 import { raiseVisitAlarm } from '../src/store/alarm-writer.ts';
-import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../src/store/board.ts';
+import { type BoardEventRow, insertBoardEvent, withBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
 import {
   advanceLastCheckIn,
@@ -36,10 +36,10 @@ export async function watchVisits(
   const now = deps.now();
   let raised = 0;
   let checkIns = 0;
+  const tell = { publisher: deps.publisher, prefix: deps.config.redis.prefix };
   for (const school of deps.config.schools) {
-    const events: BoardEventRow[] = [];
     const keys: string[] = [];
-    await deps.db.transaction(async (tx) => {
+    await withBoardEvents(deps.db, tell, async (tx, events) => {
       checkIns += await takeFobCheckIns(tx, school.id, now, events);
       await linkDeviceAlarmsToVisits(tx, school.id);
       const silent = school.fobs.silentAlarmMinutes;
@@ -67,7 +67,6 @@ export async function watchVisits(
         }
       }
     });
-    await publishBoardEvents(deps.publisher, deps.config.redis.prefix, events);
     if (keys.length) {
       for (const alarmId of await alarmsAwaitingFirstStep(deps.db, keys))
         await deps.producer.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
@@ -79,14 +78,13 @@ export async function watchVisits(
 
 /** Acknowledgements that timed out with the worker still not safe: open again, back in the ladder. */
 async function reopenAcknowledgements(deps: JobDeps, now: Date): Promise<number> {
-  const events: BoardEventRow[] = [];
-  const reopened = await deps.db.transaction(async (tx) => {
+  const tell = { publisher: deps.publisher, prefix: deps.config.redis.prefix };
+  const reopened = await withBoardEvents(deps.db, tell, async (tx, events) => {
     const list = await reopenTimedOutAcknowledgements(tx, now);
     for (const a of list)
       events.push(await insertBoardEvent(tx, a.schoolId, 'alarm.reopened', { alarmId: a.id }));
     return list;
   });
-  await publishBoardEvents(deps.publisher, deps.config.redis.prefix, events);
   for (const a of reopened)
     if (a.resumeStep !== null)
       await deps.producer.enqueue(

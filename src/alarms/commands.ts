@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { writesIncidentRecord } from '../domain/escalation/resolution.ts';
 import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incident.ts';
@@ -12,7 +11,7 @@ import {
   resolve,
   timelineOf,
 } from '../store/alarm-state.ts';
-import { type BoardEventRow, insertBoardEvent, publishBoardEvents } from '../store/board.ts';
+import { type BoardTell, insertBoardEvent, withBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import {
@@ -21,12 +20,6 @@ import {
   REARM_AFTER_RESOLUTION_MINUTES,
   rearmWatchAfterResolution,
 } from '../store/visits.ts';
-
-/** Where open boards are told of a change after its commit (absent: they catch up on their next read). */
-export interface BoardTell {
-  publisher?: Redis | undefined;
-  prefix: string;
-}
 
 /**
  * A person takes ownership of an alarm: every further page stops. The board event is written in the
@@ -40,8 +33,7 @@ export async function acknowledgeAlarm(
   tell?: BoardTell,
   via: 'board' | 'cli' | 'sms' = 'board',
 ): Promise<AckOutcome> {
-  const events: BoardEventRow[] = [];
-  const outcome = await db.transaction(async (tx) => {
+  return withBoardEvents(db, tell, async (tx, events) => {
     const o = await acknowledge(tx, alarmId, by, now, via);
     if (o === 'acknowledged') {
       const alarm = (await lockAlarm(tx, alarmId))!;
@@ -49,8 +41,6 @@ export async function acknowledgeAlarm(
     }
     return o;
   });
-  await publishBoardEvents(tell?.publisher, tell?.prefix ?? '', events);
-  return outcome;
 }
 
 /**
@@ -68,8 +58,7 @@ export async function resolveAlarm(
   now: Date,
   tell?: BoardTell,
 ): Promise<'resolved' | 'already-resolved' | 'missing'> {
-  const events: BoardEventRow[] = [];
-  const result = await db.transaction(async (tx) => {
+  return withBoardEvents(db, tell, async (tx, events) => {
     const outcome = await resolve(tx, alarmId, by, reason, note, now);
     if (outcome !== 'resolved') return outcome;
     const alarm = (await lockAlarm(tx, alarmId))!;
@@ -115,6 +104,4 @@ export async function resolveAlarm(
     });
     return outcome;
   });
-  await publishBoardEvents(tell?.publisher, tell?.prefix ?? '', events);
-  return result;
 }

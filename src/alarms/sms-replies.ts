@@ -1,10 +1,11 @@
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { parseSmsReply, smsReplyCode } from '../notify/sms-reply.ts';
 import { appendAudit } from '../store/audit.ts';
+import type { BoardTell } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { alarmsTextedAbout, recordSmsReply, senderHash, setSmsReplyOutcome } from '../store/sms-replies.ts';
 import { userByPhone } from '../store/users.ts';
-import { acknowledgeAlarm, type BoardTell, resolveAlarm } from './commands.ts';
+import { acknowledgeAlarm, resolveAlarm } from './commands.ts';
 
 export interface InboundSms {
   messageSid: string;

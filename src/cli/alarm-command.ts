@@ -1,10 +1,11 @@
-import { acknowledgeAlarm, type BoardTell, resolveAlarm } from '../alarms/commands.ts';
+import { acknowledgeAlarm, resolveAlarm } from '../alarms/commands.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
 import { unresolvedAlarms } from '../store/alarm-lookups.ts';
 import { PERSON_RESOLUTION_REASONS, type PersonResolutionReason, timelineOf } from '../store/alarm-state.ts';
+import type { BoardTell } from '../store/board.ts';
 import { openStore } from '../store/open.ts';
 
 const REASONS: readonly string[] = PERSON_RESOLUTION_REASONS;

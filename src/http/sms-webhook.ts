@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { BoardTell } from '../alarms/commands.ts';
 import { handleSmsReply } from '../alarms/sms-replies.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { verifyTwilioSignature } from '../notify/twilio-signature.ts';
+import type { BoardTell } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 
 export interface SmsWebhookOptions {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Queryable } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 
 /** The Redis channel every process publishes board events on (one per deployment prefix). */
 export function boardChannel(prefix: string): string {
@@ -42,4 +42,25 @@ export async function publishBoardEvents(
   const p = publisher.pipeline();
   for (const e of events) p.publish(boardChannel(prefix), JSON.stringify(e));
   await p.exec().catch(() => null);
+}
+
+/** Where open boards are told of a change after its commit (absent: they catch up on their next read). */
+export interface BoardTell {
+  publisher?: Redis | undefined;
+  prefix: string;
+}
+
+/**
+ * The board's unit of work: `fn` runs in one transaction and collects the board events it writes;
+ * after the commit (never before: a board must not see what may roll back) the boards are told.
+ */
+export async function withBoardEvents<T>(
+  db: Db,
+  tell: BoardTell | undefined,
+  fn: (tx: Queryable, events: BoardEventRow[]) => Promise<T>,
+): Promise<T> {
+  const events: BoardEventRow[] = [];
+  const result = await db.transaction((tx) => fn(tx, events));
+  await publishBoardEvents(tell?.publisher, tell?.prefix ?? '', events);
+  return result;
 }

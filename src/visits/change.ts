@@ -6,7 +6,7 @@ import { doorstepError } from '../errors.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { appendAudit } from '../store/audit.ts';
-import { type BoardEventRow, publishBoardEvents } from '../store/board.ts';
+import { type BoardEventRow, withBoardEvents } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import type { User } from '../store/users.ts';
 import { lifecycleOf, lockVisit, type VisitRow } from '../store/visits.ts';
@@ -50,9 +50,7 @@ export async function change<T>(
   fn: (tx: Queryable, events: BoardEventRow[]) => Promise<T>,
   after?: { relayOutbox?: boolean },
 ): Promise<T> {
-  const events: BoardEventRow[] = [];
-  const result = await deps.db.transaction((tx) => fn(tx, events));
-  await publishBoardEvents(deps.publisher, deps.prefix, events);
+  const result = await withBoardEvents(deps.db, deps, fn);
   if (after?.relayOutbox) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
   return result;
 }
