@@ -17,6 +17,7 @@ import { registerBoardApi } from './web/board-api.ts';
 import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
 import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
+import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
 import { registerUsersApi } from './web/users-api.ts';
 import { registerVisitsApi } from './web/visits-api.ts';
@@ -200,6 +201,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerSessionRoutes(app, options.web);
     registerBoardApi(app, options.web);
     registerVisitsApi(app, options.web);
+    registerRegisterApi(app, options.web);
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);

@@ -93,6 +93,29 @@ function requestForm() {
   );
 }
 
+/** The register as the school's spreadsheet, for a period (visiting staff get their own visits). */
+function registerExport() {
+  const field = (id, label, value) => [
+    h('label', { for: id }, label),
+    h('input', { type: 'date', id, name: id.replace('export-', ''), value, required: true }),
+  ];
+  return h(
+    'form',
+    {
+      method: 'get',
+      action: '/api/visits/register.csv',
+      class: 'toolbar',
+      'aria-label': 'Export the register',
+    },
+    h('input', { type: 'hidden', name: 'school', value: school }),
+    h('span', {}, 'Export the register '),
+    ...field('export-from', 'from ', `${date.slice(0, 8)}01`),
+    ...field('export-to', ' to ', date),
+    h('button', { type: 'submit' }, 'CSV'),
+    h('button', { type: 'submit', formaction: '/api/visits/register.xlsx' }, 'Excel (XLSX)'),
+  );
+}
+
 async function load() {
   const d = await api('GET', `/api/visits?school=${encodeURIComponent(school)}&date=${date}`);
   const dateInput = h('input', {
@@ -142,6 +165,7 @@ async function load() {
         ),
       ),
     );
+  parts.push(registerExport());
   parts.push(
     d.visits.length
       ? h(

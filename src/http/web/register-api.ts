@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import * as z from 'zod';
+import { addDays, isIsoDate } from '../../domain/attendance/dates.ts';
+import { doorstepError } from '../../errors.ts';
+import { appendAudit } from '../../store/audit.ts';
+import { registerLines } from '../../store/visit-register.ts';
+import { registerCsv, registerXlsx } from '../../visits/register-export.ts';
+import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+import { isoDate } from './visit-inputs.ts';
+
+/** At most a year and a day of visits in one export. */
+const MAX_DAYS = 366;
+
+const query = z.strictObject({
+  school: z.string().min(1),
+  from: isoDate.refine(isIsoDate, { error: 'expected a real date' }),
+  to: isoDate.refine(isIsoDate, { error: 'expected a real date' }),
+});
+
+/**
+ * The visit register as the school's spreadsheet: `GET /api/visits/register.csv|.xlsx?school=&from=&to=`.
+ * Office and safeguarding get every visit of the school; visiting staff only the visits they
+ * requested or went on. Each export is audited (who, which school, which dates, how many lines).
+ */
+export function registerRegisterApi(app: FastifyInstance, deps: WebDeps): void {
+  for (const format of ['csv', 'xlsx'] as const) {
+    app.get(
+      `/api/visits/register.${format}`,
+      { config: { access: ['office', 'safeguarding', 'visiting-staff'] } },
+      async (req, reply) => {
+        const q = parseInput(query, req.query);
+        if (q.to < q.from) throw doorstepError('BAD_REQUEST', 'to: expected a date on or after from');
+        if (addDays(q.from, MAX_DAYS) < q.to)
+          throw doorstepError('BAD_REQUEST', `to: expected at most ${MAX_DAYS} days after from`);
+        const school = schoolParam(deps, req, q.school);
+        const user = userOf(req);
+        const onlyMine = user.roles.every((r) => r === 'visiting-staff');
+        const lines = await registerLines(deps.db, school.id, q.from, q.to, onlyMine ? user.id : undefined);
+        await appendAudit(deps.db, {
+          actor: `user:${user.id}`,
+          action: 'register.exported',
+          schoolId: school.id,
+          entityType: 'visit-register',
+          entityId: `${q.from}..${q.to}`,
+          after: { format, lines: lines.length, onlyMine },
+        });
+        const name = `home-visits-${school.id}-${q.from}-to-${q.to}.${format}`;
+        reply
+          .header('content-disposition', `attachment; filename="${name}"`)
+          .header('cache-control', 'no-store');
+        return format === 'csv'
+          ? reply.type('text/csv; charset=utf-8').send(registerCsv(lines))
+          : reply
+              .type('application/vnd.openxmlformats-officedocument.spreadsheetml.sheet')
+              .send(await registerXlsx(lines));
+      },
+    );
+  }
+}

@@ -1,0 +1,199 @@
+import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '../../../src/queue/redis.ts';
+import type { Db } from '../../../src/store/db.ts';
+import { openStore } from '../../../src/store/open.ts';
+import type { User } from '../../../src/store/users.ts';
+import { configWith } from '../../helpers/config.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
+
+/**
+ * The register as the school's home-visit spreadsheet: CSV and XLSX (read back with a different
+ * XLSX library than the one that wrote it), formula-safe, filtered by role, audited.
+ */
+const schema = uniqueName('register');
+const config = configWith({});
+let db: Db;
+let conn: Awaited<ReturnType<typeof connectRedis>>;
+let app: FastifyInstance;
+let lead: User;
+let other: User;
+const as = new Map<string, { cookie: string; csrf: string }>();
+
+async function visit(v: Record<string, unknown>): Promise<string> {
+  const cols = Object.keys(v);
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO visits (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) RETURNING id`,
+    cols.map((c) =>
+      typeof v[c] === 'object' && v[c] !== null && !(v[c] instanceof Date) ? JSON.stringify(v[c]) : v[c],
+    ),
+  );
+  return String(rows[0]!.id);
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix: schema, publisher: conn });
+  lead = await addUser(db, 'lead', ['visiting-staff'], { displayName: 'Lee Lead' });
+  other = await addUser(db, 'other', ['visiting-staff'], { displayName: 'Olu Other' });
+  const sg = await addUser(db, 'sg', ['safeguarding'], { displayName: 'Sasha DSL' });
+  for (const [name, u] of [
+    ['lead', lead],
+    ['other', other],
+    ['sg', sg],
+  ] as const)
+    as.set(name, await sessionFor(db, u));
+  await db.query(
+    `INSERT INTO pupils (school_id, mis_id, forename, surname) VALUES ('alpha', 'p1', '=HYPERLINK("http://evil","x")', 'Ann'),
+       ('alpha', 'p2', 'Bo', 'Brown')`,
+  );
+  await visit({
+    school_id: 'alpha',
+    pupil_mis_id: 'p1',
+    reason: 'absent 3 days',
+    address: { line1: '1 Road', postcode: 'AB1 2CD' },
+    planned_for: '2026-03-10',
+    status: 'completed',
+    requested_by: sg.id,
+    authorised_by: sg.id,
+    lead_user_id: lead.id,
+    partner_user_id: other.id,
+    departed_at: '2026-03-10T10:00:00Z',
+    returned_at: '2026-03-10T10:45:00Z',
+    outcome: {
+      childSeen: false,
+      noOneHome: true,
+      concerns: ['+44 number on the door'],
+      followUp: [{ action: 'letter home', by: 'office', due: '2026-03-12' }],
+    },
+  });
+  await visit({
+    school_id: 'alpha',
+    pupil_mis_id: 'p2',
+    reason: 'welfare',
+    address: { line1: '2 Lane', postcode: 'AB1 2CE' },
+    planned_for: '2026-03-11',
+    status: 'cancelled',
+    requested_by: sg.id,
+    lead_user_id: other.id,
+    cancel_reason: 'parent rang: child at hospital',
+  });
+  await visit({
+    school_id: 'alpha',
+    pupil_mis_id: 'p2',
+    reason: 'out of range',
+    address: { line1: '2 Lane', postcode: 'AB1 2CE' },
+    planned_for: '2026-04-01',
+    status: 'requested',
+    requested_by: sg.id,
+  });
+});
+afterAll(async () => {
+  await app.close();
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+const get = (who: string, url: string) => app.inject({ url, headers: { cookie: as.get(who)!.cookie } });
+
+describe('the register export', () => {
+  it('gives the safeguarding team every visit in the period as CSV, formula-safe', async () => {
+    const r = await get('sg', '/api/visits/register.csv?school=alpha&from=2026-03-01&to=2026-03-31');
+    expect(r.statusCode).toBe(200);
+    expect(r.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(r.headers['content-disposition']).toBe(
+      'attachment; filename="home-visits-alpha-2026-03-01-to-2026-03-31.csv"',
+    );
+    const rows: string[][] = parse(r.body, { bom: true });
+    expect(rows[0]).toEqual([
+      'Visit',
+      'Date',
+      'Pupil',
+      'MIS id',
+      'Address',
+      'Reason',
+      'Risk',
+      'Requested by',
+      'Authorised by',
+      'Staff',
+      'Departed',
+      'Back',
+      'Status',
+      'Outcome',
+      'Spoke to',
+      'Concerns',
+      'Follow-up',
+    ]);
+    expect(rows).toHaveLength(3); // April's visit is outside the period
+    const [first, second] = [rows[1]!, rows[2]!];
+    expect(first[2]).toBe(`'=HYPERLINK("http://evil","x") Ann`);
+    expect(first.slice(9, 16)).toEqual([
+      'Lee Lead and Olu Other',
+      '10:00',
+      '10:45',
+      'completed',
+      'no one home: child not seen',
+      '',
+      "'+44 number on the door",
+    ]);
+    expect(first[16]).toBe('letter home (office, by 2026-03-12)');
+    expect(second[13]).toBe('cancelled: parent rang: child at hospital');
+    // No cell a spreadsheet would run as a formula.
+    for (const cell of rows.flat()) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+    const audit = await db.query<{ after: Record<string, unknown> }>(
+      `SELECT after FROM audit_log WHERE action = 'register.exported'`,
+    );
+    expect(audit.rows.at(-1)!.after).toEqual({ format: 'csv', lines: 2, onlyMine: false });
+  });
+
+  it('writes an XLSX that another library reads back with the same rows', async () => {
+    const r = await get('sg', '/api/visits/register.xlsx?school=alpha&from=2026-03-01&to=2026-03-31');
+    expect(r.statusCode).toBe(200);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(r.rawPayload as unknown as ArrayBuffer);
+    const sheet = book.getWorksheet('Home visits')!;
+    const csv = await get('sg', '/api/visits/register.csv?school=alpha&from=2026-03-01&to=2026-03-31');
+    const fromCsv: string[][] = parse(csv.body, { bom: true });
+    expect(sheet.rowCount).toBe(fromCsv.length);
+    const rows = fromCsv.map((_, r) =>
+      Array.from({ length: 17 }, (_, c) => sheet.getRow(r + 1).getCell(c + 1).text),
+    );
+    expect(rows).toEqual(fromCsv);
+    expect(rows[1]![15]).toBe("'+44 number on the door");
+  });
+
+  it('gives visiting staff only the visits they requested or went on', async () => {
+    const mine = parse(
+      (await get('lead', '/api/visits/register.csv?school=alpha&from=2026-03-01&to=2026-03-31')).body,
+      {
+        bom: true,
+      },
+    ) as string[][];
+    expect(mine.slice(1).map((r) => r[3])).toEqual(['p1']);
+    const theirs = parse(
+      (await get('other', '/api/visits/register.csv?school=alpha&from=2026-03-01&to=2026-03-31')).body,
+      { bom: true },
+    ) as string[][];
+    expect(theirs.slice(1).map((r) => r[3])).toEqual(['p1', 'p2']);
+  });
+
+  it('refuses a bad period with a 400 naming the field, and a stranger with a 401', async () => {
+    const backwards = await get('sg', '/api/visits/register.csv?school=alpha&from=2026-03-31&to=2026-03-01');
+    expect(backwards.statusCode).toBe(400);
+    expect(backwards.json().message).toBe('to: expected a date on or after from');
+    const fake = await get('sg', '/api/visits/register.csv?school=alpha&from=2026-02-30&to=2026-03-01');
+    expect(fake.statusCode).toBe(400);
+    expect(fake.json().message).toMatch(/^from: /);
+    const long = await get('sg', '/api/visits/register.xlsx?school=alpha&from=2024-01-01&to=2026-03-01');
+    expect(long.statusCode).toBe(400);
+    expect(
+      (await app.inject({ url: '/api/visits/register.csv?school=alpha&from=2026-03-01&to=2026-03-31' }))
+        .statusCode,
+    ).toBe(401);
+  });
+});
