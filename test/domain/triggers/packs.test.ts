@@ -61,14 +61,26 @@ describe('policy packs on small scenarios', () => {
     expect(fired(pupil(week, { to: TODAY }), ['lime-hills'], TODAY)).toEqual([]);
   });
 
-  it("King's Gomer: persistent absence → unannounced monitoring visit by the DSL", () => {
+  it("King's Gomer sets no attendance trigger: its persistent-absence / CME clause exempts visits from notice", () => {
     const marks: Record<string, string> = {};
     calendar.between('2025-09-03', TODAY).forEach((d, i) => {
       if (i % 6 === 0) marks[d] = 'I';
     });
-    expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([
-      'kings-gomer:persistent-absence-monitoring → home-visit by dsl',
-    ]);
+    const longGone: Record<string, string> = {};
+    for (const d of calendar.between('2025-10-13', TODAY)) longGone[d] = 'O';
+    expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
+    expect(fired(pupil(longGone, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
+    expect(packs.get('kings-gomer')!.rules).toEqual([]);
+  });
+
+  it("Lime Hills has no year-on-year holiday rule (that is Heath Lane's clause, not Lime Hills')", () => {
+    const marks = { '2024-11-13': 'N', '2024-11-14': 'N', '2025-11-12': 'N', '2025-11-13': 'N' };
+    const p = pupil(marks, { from: '2024-09-04', to: TODAY });
+    expect(fired(p, ['heath-lane'], TODAY)).toContain(
+      'heath-lane:holiday-pattern → home-visit by attendance-coordinator',
+    );
+    expect(fired(p, ['lime-hills'], TODAY)).toEqual([]);
+    expect(packs.get('lime-hills')!.rules.map((r) => r.kind)).not.toContain('repeated-pattern');
   });
 
   it('Thames View: below 90% over three months → the headteacher notifies the authorities', () => {
