@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
 import type { RuleInPack } from '../domain/triggers/finding.ts';
 import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
@@ -106,6 +107,19 @@ export function visitRulesFor(school: SchoolConfig, packs: ReadonlyMap<string, P
     if (v) rules = v;
   }
   return rules;
+}
+
+/**
+ * The escalation ladders a school's packs give (later packs win for the same kind); the school's own
+ * `escalation` config is laid over them at load.
+ */
+export function packLadders(
+  policies: readonly string[],
+  packs: ReadonlyMap<string, PolicyPack>,
+): Record<string, EscalationPolicy> {
+  const out: Record<string, EscalationPolicy> = {};
+  for (const id of policies) Object.assign(out, packs.get(id)?.escalation ?? {});
+  return out;
 }
 
 /** `schoolId → visit rules` for a loaded config (from the packs it read at load). */

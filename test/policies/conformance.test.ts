@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicyPacks, visitRulesFor } from '../../src/config/policy-packs.ts';
+import { loadPolicyPacks, packLadders, visitRulesFor } from '../../src/config/policy-packs.ts';
+import {
+  DEFAULT_OVERDUE_VISIT_POLICY,
+  decideStep,
+  finalRepeatMs,
+  policyFor,
+} from '../../src/domain/escalation/ladder.ts';
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import {
   type DepartureFacts,
@@ -19,6 +25,8 @@ import { configWith } from '../helpers/config.ts';
 const packs = loadPolicyPacks('config/policies');
 const rulesOf = (pack: string): VisitRules =>
   visitRulesFor({ ...configWith().schools[0]!, policies: ['statutory', pack] }, packs);
+/** The ladder a school with only this pack runs for an alarm kind (pack ladders, as laid under its config at load). */
+const ladderOf = (pack: string, type: string) => policyFor(packLadders(['statutory', pack], packs), type);
 
 const now = new Date('2026-11-23T10:00:00Z'); // 10:00 in London
 const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
@@ -117,6 +125,28 @@ const TABLE: Record<string, Clause[]> = {
             new Date(now.getTime() + 3_660_000),
           ).map((d) => d.type),
         ).toEqual(['overdue_visit']),
+    },
+    {
+      clause:
+        'not back "within 15 minutes" → staff call the office; "within half an hour" → the office contacts them; then worker, location, school, police',
+      setting: 'escalation.overdue-visit in the pack (two levels: 0 and +30 min; no invented steps)',
+      scenario: 'an overdue alarm runs its ladder past the last level',
+      check: () => {
+        const p = ladderOf('hampton', 'overdue_visit');
+        expect(p.levels.map((l) => l.afterMinutes)).toEqual([0, 30]);
+        expect(p.levels[1]!.prompt).toMatch(/worker.*location.*school.*police/);
+        expect(p.source).toMatch(/half an hour/);
+        // Never silent: the last level repeats every 30 minutes until the alarm is resolved.
+        expect(decideStep(p, 5, 'acknowledged')).toMatchObject({
+          kind: 'notify',
+          level: 1,
+          next: { delayMs: finalRepeatMs(p) },
+        });
+        expect(finalRepeatMs(p)).toBe(30 * 60_000);
+        // Other schools: Doorstep's own default, labelled so.
+        expect(ladderOf('lime-hills', 'overdue_visit')).toBe(DEFAULT_OVERDUE_VISIT_POLICY);
+        expect(DEFAULT_OVERDUE_VISIT_POLICY.source).toMatch(/Doorstep's own default/);
+      },
     },
   ],
   'heath-lane': [

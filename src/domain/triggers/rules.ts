@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { CODES } from '../attendance/codes.ts';
+import { escalationPolicy } from '../escalation/ladder.ts';
 import { visitRules } from '../visits/rules.ts';
 
 /**
@@ -118,5 +119,12 @@ export const policyPack = z.strictObject({
   rules: z.array(rule),
   /** The policy's rules for making a visit (authorisation, pairs, check-ins, hours…). */
   visits: visitRules.optional(),
+  /**
+   * Escalation ladders the policy itself gives (Hampton: overdue → worker, location, school, police),
+   * each with its `source`. A school's own `escalation` in its config wins over its packs'.
+   */
+  escalation: z
+    .record(z.string().regex(/^[a-z][a-z-]*$/), escalationPolicy.required({ source: true }))
+    .optional(),
 });
 export type PolicyPack = z.output<typeof policyPack>;
