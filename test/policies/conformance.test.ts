@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicyPacks, packLadders, visitRulesFor } from '../../src/config/policy-packs.ts';
+import {
+  loadPolicyPacks,
+  packLadders,
+  rulesForSchool,
+  visitRulesFor,
+} from '../../src/config/policy-packs.ts';
 import {
   DEFAULT_OVERDUE_VISIT_POLICY,
   decideStep,
   finalRepeatMs,
   policyFor,
 } from '../../src/domain/escalation/ladder.ts';
+import { evaluatePupil } from '../../src/domain/triggers/evaluate.ts';
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import {
   type DepartureFacts,
@@ -15,6 +21,7 @@ import {
   type VisitRules,
 } from '../../src/domain/visits/rules.ts';
 import { dueVisitAlarms } from '../../src/domain/visits/watch.ts';
+import { calendar, pupil } from '../domain/triggers/helpers.ts';
 import { configWith } from '../helpers/config.ts';
 
 /**
@@ -27,6 +34,19 @@ const rulesOf = (pack: string): VisitRules =>
   visitRulesFor({ ...configWith().schools[0]!, policies: ['statutory', pack] }, packs);
 /** The ladder a school with only this pack runs for an alarm kind (pack ladders, as laid under its config at load). */
 const ladderOf = (pack: string, type: string) => policyFor(packLadders(['statutory', pack], packs), type);
+
+/** The actions a pack's trigger rules recommend for a pupil on 2025-11-18 ("rule → action"). */
+const triggered = (pack: string, p: ReturnType<typeof pupil>) =>
+  evaluatePupil(p, rulesForSchool({ ...configWith().schools[0]!, policies: [pack] }, packs).rules, {
+    today: '2025-11-18',
+  })
+    .filter((f) => f.fired)
+    .map((f) => `${f.ruleKey.split(':')[1]} → ${f.action}`);
+const threeDays = (code: string | [string, string]) => ({
+  '2025-11-13': code,
+  '2025-11-17': code,
+  '2025-11-18': code,
+});
 
 const now = new Date('2026-11-23T10:00:00Z'); // 10:00 in London
 const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
@@ -150,6 +170,55 @@ const TABLE: Record<string, Clause[]> = {
     },
   ],
   'heath-lane': [
+    {
+      clause: '§3 "an extended period of time is defined as 3 or more school days"',
+      setting: 'rules absent-3-days: { days: 3 } (school days: the calendar skips weekends, holidays, INSET)',
+      scenario: '3 school days N across a weekend and an INSET day',
+      check: () =>
+        expect(triggered('heath-lane', pupil(threeDays('N'), { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → home-visit',
+        ]),
+    },
+    {
+      clause: '§3 "contact has been made from parents/carers for each day of absence … a phone call home"',
+      setting: "whenReasonedEachDay (a parent's reason each day: I, M, R, C, C1, J1, T)",
+      scenario: "ill 3 days (I) → phone call; suspended 3 days (E, the school's code) → visit",
+      check: () => {
+        expect(triggered('heath-lane', pupil(threeDays('I'), { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → phone-call',
+        ]);
+        expect(triggered('heath-lane', pupil(threeDays('E'), { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → home-visit',
+        ]);
+      },
+    },
+    {
+      clause: '§3 "Where there are no safeguarding or attendance concerns"',
+      setting:
+        'flags (CP plan, CIN, LAC, welfare concern); attendanceConcernAtMost: 0.9 (setBySchool: the policy gives no measure)',
+      scenario: 'ill 3 days with a welfare flag; ill 3 days after a term at 83%',
+      check: () => {
+        expect(
+          triggered(
+            'heath-lane',
+            pupil(threeDays('I'), { to: '2025-11-18', flags: { welfareConcern: true } }),
+          ),
+        ).toContain('absent-3-days → home-visit');
+        const poor: Record<string, string> = threeDays('I');
+        calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {
+          if (i % 6 === 0) poor[d] = 'N';
+        });
+        expect(triggered('heath-lane', pupil(poor, { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → home-visit',
+        ]);
+      },
+    },
+    {
+      clause: '§3 "not been seen for an extended period" — U: arrived after the register closed',
+      setting: 'absence for visit triggers excludes U (the child was seen)',
+      scenario: '3 school days arriving after the register closed',
+      check: () => expect(triggered('heath-lane', pupil(threeDays('U'), { to: '2025-11-18' }))).toEqual([]),
+    },
     {
       clause:
         '"liaise with Safeguarding Manager to check that it is appropriate for a person to visit alone"',

@@ -49,10 +49,28 @@ export const consecutiveAbsenceRule = z.strictObject({
   /** Only when no absent day has a reason recorded (every absent session N, O or G): "no response". */
   noReasonRecorded: z.boolean().default(false),
   /**
-   * When every absent day has a reason recorded (an authorised code) and the pupil has no flag,
-   * this lighter action applies instead (Heath Lane: a phone call rather than a visit).
+   * When a parent/carer gave a reason for each day of the run (every absent session coded with one
+   * of `reasonCodes`), the pupil has no safeguarding flag and no attendance concern, this lighter
+   * action applies instead (Heath Lane §3: a phone call rather than a visit).
    */
-  whenReasonedEachDay: z.strictObject({ action: z.enum(ACTIONS), role }).optional(),
+  whenReasonedEachDay: z
+    .strictObject({
+      action: z.enum(ACTIONS),
+      role,
+      /** Codes whose reason a parent gives (default: `C`, `C1`, `I`, `J1`, `M`, `R`, `T`; see the README). */
+      reasonCodes: z.array(code).min(1).optional(),
+      /**
+       * An attendance concern: attendance this academic year, before the run began, at most this
+       * (0.9: persistent absence, the DfE definition). Unset: only the safeguarding flags count.
+       */
+      attendanceConcernAtMost: z.number().gt(0).lt(1).optional(),
+      /** Too few possible sessions before the run say nothing about a concern. */
+      attendanceConcernMinSessions: z.int().min(1).default(20),
+      /** Fields whose values are the school's own choice, not the policy's, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
+      source: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const attendanceRateRule = z.strictObject({

@@ -46,6 +46,33 @@ describe('policy packs on small scenarios', () => {
     ]);
   });
 
+  it('Heath Lane: a persistently absent pupil ill 3 days with a reason each day still gets a visit (an attendance concern); U is seen', () => {
+    const marks: Record<string, string> = { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' };
+    calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {
+      if (i % 6 === 0) marks[d] = 'N';
+    });
+    expect(fired(pupil(marks, { to: TODAY }), ['heath-lane'], TODAY)).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+    ]);
+    const late = pupil({ '2025-11-13': 'U', '2025-11-17': 'U', '2025-11-18': 'U' }, { to: TODAY });
+    expect(fired(late, ['heath-lane'], TODAY)).toEqual([]);
+  });
+
+  it('a pack or an override may not count U as absent for a visit', () => {
+    const school = configWith({ school: '' }).schools[0]!;
+    const r = rulesForSchool(
+      {
+        ...school,
+        policies: ['heath-lane'],
+        triggers: { ...school.triggers, overrides: { 'heath-lane:absent-3-days': { codes: ['N', 'U'] } } },
+      },
+      packs,
+    );
+    expect(r.problems.map((p) => p.message)).toEqual([
+      'U (arrived after the register closed) means the child was seen: it cannot count as absent for a visit',
+    ]);
+  });
+
   it('Lime Hills: a week unanswered with a welfare concern → safeguarding team visit; not without the concern', () => {
     const week = {
       '2025-11-10': 'N',
