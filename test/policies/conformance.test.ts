@@ -42,7 +42,7 @@ const triggered = (pack: string, p: ReturnType<typeof pupil>) =>
   })
     .filter((f) => f.fired)
     .map((f) => `${f.ruleKey.split(':')[1]} → ${f.action}`);
-const threeDays = (code: string | [string, string]) => ({
+const threeDays = (code: string) => ({
   '2025-11-13': code,
   '2025-11-17': code,
   '2025-11-18': code,
@@ -204,7 +204,7 @@ const TABLE: Record<string, Clause[]> = {
             pupil(threeDays('I'), { to: '2025-11-18', flags: { welfareConcern: true } }),
           ),
         ).toContain('absent-3-days → home-visit');
-        const poor: Record<string, string> = threeDays('I');
+        const poor: Record<string, string> = { ...threeDays('I') } as Record<string, string>;
         calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {
           if (i % 6 === 0) poor[d] = 'N';
         });
