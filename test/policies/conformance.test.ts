@@ -89,7 +89,16 @@ const requested: LifecycleVisit = {
   childSeen: null,
   followUpDone: false,
   hasSafeWord: false,
+  doorWaitMinutes: null,
 };
+/** A Thames View pair out on a visit, not yet recorded. */
+const out: LifecycleVisit = {
+  ...requested,
+  status: 'departed',
+  partnerUserId: '2',
+  departedAt: now,
+};
+const lead = { id: '1', roles: ['visiting-staff'], positions: [] };
 const may = (
   pack: string,
   action: 'authorise' | 'sign-list' | 'assess-risk',
@@ -430,6 +439,43 @@ const TABLE: Record<string, Clause[]> = {
           new Date(now.getTime() + 20 * 60_000),
         );
         expect(due.map((d) => d.dedupKey)).toEqual(['visit:1:arrival']);
+      },
+    },
+    {
+      clause:
+        '3.4 "wait no longer than 20 minutes. If the parent/carer does not arrive the visit will be cancelled"',
+      setting: 'appointments.noAnswerAfterMinutes: 20 (the no-answer transition; an outcome, not left open)',
+      scenario: 'at the door 19 and 20 minutes; not yet arrived',
+      check: () => {
+        const door = (doorWaitMinutes: number | null) =>
+          decide(
+            'no-answer',
+            { ...out, arrivedAt: doorWaitMinutes === null ? null : now, doorWaitMinutes },
+            lead,
+            rulesOf('thames-view'),
+          ).ok;
+        expect([door(19), door(20), door(null)]).toEqual([false, true, false]);
+        expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.4/);
+        expect(rulesOf('hampton').appointments).toBeUndefined();
+      },
+    },
+    {
+      clause: '3.5 "If they are over 30 minutes late the visit will be cancelled"',
+      setting:
+        'appointments.lateCancelAfterMinutes: 30 (the parent-late-cancel transition → cancelled, still watched)',
+      scenario: 'at the door 30 and 31 minutes',
+      check: () => {
+        const late = (doorWaitMinutes: number) =>
+          decide(
+            'parent-late-cancel',
+            { ...out, arrivedAt: now, doorWaitMinutes },
+            lead,
+            rulesOf('thames-view'),
+          );
+        expect(late(30).ok).toBe(false);
+        const d = late(31);
+        expect(d.ok && d.effect).toMatchObject({ status: 'cancelled', monitoring: 'keep' });
+        expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.5/);
       },
     },
     {

@@ -96,8 +96,21 @@ export const visitRules = z.strictObject({
       firstVisitWithExperienced: false,
       safeguardingTrainedMember: false,
     }),
-  /** Wait at most this long for a parent at the door before cancelling (Thames View: 20). */
-  maxWaitMinutes: z.int().min(1).max(120).optional(),
+  /**
+   * Appointments at the door (Thames View 3.4/3.5), counted from the arrival the worker records on
+   * the phone page (Doorstep holds no appointment time: staff arrive at the arranged time).
+   */
+  appointments: z
+    .strictObject({
+      /** 3.4 "wait no longer than 20 minutes": from then the visit is recorded as "no answer". */
+      noAnswerAfterMinutes: z.int().min(1).max(120),
+      /** 3.5 a parent who said they are running late: "over 30 minutes late" cancels the visit. */
+      lateCancelAfterMinutes: z.int().min(1).max(240).optional(),
+      /** Fields whose values are the school's own choice, not the policy's, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
+      source: z.string().optional(),
+    })
+    .optional(),
   source: z.string().optional(),
 });
 export type VisitRules = z.output<typeof visitRules>;
