@@ -1,4 +1,8 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import {
   loadPolicyPacks,
   packLadders,
@@ -493,4 +497,86 @@ describe('each school policy, clause by clause', () => {
     describe(pack, () => {
       for (const c of clauses) it(`${c.clause} → ${c.setting} — ${c.scenario}`, c.check);
     });
+});
+
+/**
+ * Every number (and clock time) written in a school's pack is either the policy's — listed here with
+ * its clause — or labelled `setBySchool` beside it in the pack, with why. A number in neither list
+ * fails: a pack says no more than its policy without saying so.
+ */
+const POLICY_NUMBERS: Record<string, Record<string, string>> = {
+  hampton: {
+    'visits.overdueGraceMinutes':
+      '"not return at the specified time, attempts should be made to contact them"',
+    'escalation.overdue-visit.levels.0.afterMinutes': 'the specified time',
+    'escalation.overdue-visit.levels.1.afterMinutes': '"within half an hour of the schedule return time"',
+  },
+  'heath-lane': {
+    'rules.absent-3-days.days': '§3 "defined as 3 or more school days"',
+    'rules.vulnerable-absent.days': '§4 "absence of vulnerable students" (any absence)',
+  },
+  'lime-hills': {
+    'rules.absent-week-no-response-concern.days': '"absent from school for a week or more" (5 school days)',
+  },
+  'kings-gomer': {},
+  'thames-view': {
+    'rules.below-90-three-months.threshold': '4.4 "below 90 per cent"',
+    'rules.below-90-three-months.window.months': '4.4 "over the course of three months"',
+    'visits.checkInMinutes': '2.4 "check in … every 20 minutes"',
+    'visits.appointments.noAnswerAfterMinutes': '3.4 "wait no longer than 20 minutes"',
+    'visits.appointments.lateCancelAfterMinutes': '3.5 "over 30 minutes late"',
+  },
+};
+
+/** Paths of every number and HH:MM time in a pack as written, with whether a sibling `setBySchool` labels it. */
+function numbersIn(value: unknown, path: string[] = []): { path: string; labelled: boolean }[] {
+  const out: { path: string; labelled: boolean }[] = [];
+  if (Array.isArray(value))
+    value.forEach((v, i) => {
+      const id = v && typeof v === 'object' && 'id' in v ? String((v as { id: unknown }).id) : String(i);
+      out.push(...numbersIn(v, [...path, id]));
+    });
+  else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    const own = (o.setBySchool ?? {}) as Record<string, string>;
+    for (const [k, v] of Object.entries(o))
+      if (k !== 'setBySchool') {
+        if (typeof v === 'number' || (typeof v === 'string' && /^\d\d:\d\d$/.test(v)))
+          out.push({ path: [...path, k].join('.'), labelled: k in own });
+        else out.push(...numbersIn(v, [...path, k]));
+      }
+  }
+  return out;
+}
+
+describe('every number in a school pack is the policy’s (with its clause) or labelled a school setting', () => {
+  for (const [pack, fromPolicy] of Object.entries(POLICY_NUMBERS))
+    it(pack, () => {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      const numbers = numbersIn(raw);
+      const unexplained = numbers.filter((n) => !n.labelled && !(n.path in fromPolicy)).map((n) => n.path);
+      expect(unexplained, 'numbers neither from the policy nor labelled setBySchool').toEqual([]);
+      // Nothing is both: a policy number is not also labelled the school's.
+      expect(numbers.filter((n) => n.labelled && n.path in fromPolicy)).toEqual([]);
+      for (const p of Object.keys(fromPolicy)) expect(numbers.map((n) => n.path)).toContain(p);
+    });
+
+  it("King's 08:00–17:30 and Lime Hills' 08:00–18:00 are school settings, labelled in the pack", () => {
+    expect(rulesOf('kings-gomer').hours?.setBySchool).toMatchObject({
+      from: expect.stringMatching(/school's setting/),
+      to: expect.stringMatching(/school's setting/),
+    });
+    expect(rulesOf('lime-hills').hours?.setBySchool?.to).toMatch(/school's setting/);
+  });
+
+  it('a setBySchool label must name a setting beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    writeFileSync(
+      join(dir, 'x.yaml'),
+      'id: x\ntitle: X\nsource: t\nrules: []\nvisits:\n  hours:\n    from: "08:00"\n    to: "17:00"\n    setBySchool:\n      until: "typo"\n',
+    );
+    expect(() => loadPolicyPacks(dir)).toThrow(
+      expect.objectContaining({ details: [expect.stringMatching(/no setting "until" here to label/)] }),
+    );
+  });
 });

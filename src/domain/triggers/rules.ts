@@ -35,6 +35,8 @@ const base = {
   role,
   /** Where the rule comes from: the policy clause or regulation. */
   source: z.string().min(1),
+  /** Settings of this rule whose values are the school's own choice, not the policy's, and why. */
+  setBySchool: z.record(z.string(), z.string().min(1)).optional(),
 };
 
 export const consecutiveAbsenceRule = z.strictObject({

@@ -33,6 +33,8 @@ export const visitRules = z.strictObject({
         .min(1)
         .default(['safeguarding']),
       at: z.enum(['request', 'authorisation', 'separate']).default('request'),
+      /** Settings whose values are the school's own choice, not the policy's, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
       source: z.string().optional(),
     })
     .default({ assessedBy: ['safeguarding'], at: 'request' }),
@@ -76,8 +78,10 @@ export const visitRules = z.strictObject({
       mode: z.enum(['require', 'recommend']).default('require'),
       /** Whether the authoriser may approve a visit outside required hours (Gomer: yes). */
       approvable: z.boolean().default(false),
-      /** The clause the hours come from, or "set by the school" when the policy gives no times. */
+      /** The clause the hours come from. */
       source: z.string().optional(),
+      /** Times the policy does not give (`from`, `to`): the school's own choice, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
     })
     .optional(),
   /** What the staff going must have (from their account's training records). */
@@ -111,6 +115,8 @@ export const visitRules = z.strictObject({
       source: z.string().optional(),
     })
     .optional(),
+  /** Settings of this section whose values are the school's own choice, not the policy's, and why. */
+  setBySchool: z.record(z.string(), z.string().min(1)).optional(),
   source: z.string().optional(),
 });
 export type VisitRules = z.output<typeof visitRules>;
