@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { PolicyPack } from '../domain/triggers/rules.ts';
 import { doorstepError } from '../errors.ts';
-import { loadPolicyPacks, rulesForSchool } from './policy-packs.ts';
+import { loadPolicyPacks, packLadders, rulesForSchool } from './policy-packs.ts';
 import { buildConfigSchema, type DoorstepConfig } from './schema.ts';
 import type { SecretSources } from './secret.ts';
 import { type ConfigProblem, formatProblem, parseYamlWith } from './yaml-parse.ts';
@@ -29,7 +29,12 @@ export function parseConfigText(
       })),
     );
   });
-  return r.ok ? { ok: true, config: { ...r.data, packs } } : r;
+  if (!r.ok) return r;
+  const schools = r.data.schools.map((s) => ({
+    ...s,
+    escalation: { ...packLadders(s.policies, packs), ...s.escalation },
+  }));
+  return { ok: true, config: { ...r.data, schools, packs } };
 }
 
 /**

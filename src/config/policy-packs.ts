@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
 import type { RuleInPack } from '../domain/triggers/finding.ts';
 import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
@@ -38,7 +39,15 @@ export function loadPolicyPacks(dir: string): Map<string, PolicyPack> {
       p.rules.forEach((r, i) => {
         if (seen.has(r.id)) out.push({ path: ['rules', i, 'id'], message: `duplicate rule id "${r.id}"` });
         seen.add(r.id);
+        const codes = 'codes' in r ? r.codes : undefined;
+        if (VISIT_ACTIONS.has(r.action) && codes?.includes('U'))
+          out.push({
+            path: ['rules', i, 'codes'],
+            message:
+              'U (arrived after the register closed) means the child was seen: it cannot count as absent for a visit',
+          });
       });
+      out.push(...unknownSetBySchool(p));
       return out;
     });
     if (r.ok) packs.set(r.data.id, r.data);
@@ -50,6 +59,27 @@ export function loadPolicyPacks(dir: string): Map<string, PolicyPack> {
     });
   }
   return packs;
+}
+
+/** Actions that send someone to the door: a child seen (`U`) never counts as absent for them. */
+const VISIT_ACTIONS: ReadonlySet<string> = new Set(['home-visit', 'follow-up-visit']);
+
+/** `setBySchool` keys must name a field set beside them (a label on nothing labels nothing). */
+function unknownSetBySchool(
+  value: unknown,
+  path: PropertyKey[] = [],
+): { path: PropertyKey[]; message: string }[] {
+  if (!value || typeof value !== 'object') return [];
+  const out: { path: PropertyKey[]; message: string }[] = [];
+  const o = value as Record<string, unknown>;
+  const labels = Array.isArray(o) ? undefined : o.setBySchool;
+  if (labels && typeof labels === 'object')
+    for (const k of Object.keys(labels))
+      if (!(k in o) || k === 'setBySchool')
+        out.push({ path: [...path, 'setBySchool', k], message: `no setting "${k}" here to label` });
+  for (const [k, v] of Object.entries(o))
+    if (k !== 'setBySchool') out.push(...unknownSetBySchool(v, [...path, k]));
+  return out;
 }
 
 /**
@@ -84,7 +114,17 @@ export function rulesForSchool(
       if (!merged.success) {
         const issue = merged.error.issues[0]!;
         problems.push({ path: ['triggers', 'overrides', key, ...issue.path], message: issue.message });
-      } else rules.push({ packId: pack.id, rule: merged.data as Rule });
+      } else if (
+        VISIT_ACTIONS.has(merged.data.action) &&
+        'codes' in merged.data &&
+        merged.data.codes?.includes('U')
+      )
+        problems.push({
+          path: ['triggers', 'overrides', key, 'codes'],
+          message:
+            'U (arrived after the register closed) means the child was seen: it cannot count as absent for a visit',
+        });
+      else rules.push({ packId: pack.id, rule: merged.data as Rule });
     }
   });
   for (const key of Object.keys(school.triggers.overrides)) {
@@ -106,6 +146,19 @@ export function visitRulesFor(school: SchoolConfig, packs: ReadonlyMap<string, P
     if (v) rules = v;
   }
   return rules;
+}
+
+/**
+ * The escalation ladders a school's packs give (later packs win for the same kind); the school's own
+ * `escalation` config is laid over them at load.
+ */
+export function packLadders(
+  policies: readonly string[],
+  packs: ReadonlyMap<string, PolicyPack>,
+): Record<string, EscalationPolicy> {
+  const out: Record<string, EscalationPolicy> = {};
+  for (const id of policies) Object.assign(out, packs.get(id)?.escalation ?? {});
+  return out;
 }
 
 /** `schoolId → visit rules` for a loaded config (from the packs it read at load). */

@@ -104,8 +104,8 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
   };
 }
 
-/** The visit as the lifecycle sees it. */
-export function lifecycleOf(v: VisitRow): LifecycleVisit {
+/** The visit as the lifecycle sees it at `now` (the wait at the door is counted to then). */
+export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
   return {
     status: v.status,
     leadUserId: v.leadUserId,
@@ -118,6 +118,7 @@ export function lifecycleOf(v: VisitRow): LifecycleVisit {
     childSeen: v.outcome ? Boolean(v.outcome.childSeen) : null,
     followUpDone: v.followUpDoneAt !== null,
     hasSafeWord: v.safeWord !== null,
+    doorWaitMinutes: v.arrivedAt ? Math.max(0, (now.getTime() - v.arrivedAt.getTime()) / 60_000) : null,
   };
 }
 

@@ -36,7 +36,7 @@ export async function mustLock(tx: Queryable, visitId: string): Promise<VisitRow
  */
 export function must(deps: VisitDeps, user: User, v: VisitRow, action: VisitAction): Effect {
   assertSchool(user, v.schoolId);
-  const d = decide(action, lifecycleOf(v), actorOf(user), deps.rulesFor(v.schoolId));
+  const d = decide(action, lifecycleOf(v, deps.now()), actorOf(user), deps.rulesFor(v.schoolId));
   if (!d.ok) throw doorstepError(d.why === 'state' ? 'CONFLICT' : 'FORBIDDEN', d.message);
   return d.effect;
 }

@@ -7,7 +7,7 @@ import { insertOutbox } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
-import { formatAddress } from '../store/visits.ts';
+import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 
@@ -32,11 +32,51 @@ export async function recordOutcome(
   visitId: string,
   o: OutcomeInput,
 ): Promise<void> {
+  await writeOutcome(deps, user, visitId, () => o, 'record-outcome', 'visit.completed');
+}
+
+/**
+ * Thames View 3.4: the parent was not there and the pack's wait at the door is over: the visit is
+ * recorded as "no answer" (no one home, the child not seen) rather than left open. The lifecycle
+ * allows it only once the wait is over; the worker is still watched until back safe.
+ */
+export async function recordNoAnswer(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await writeOutcome(
+    deps,
+    user,
+    visitId,
+    (v) => {
+      const a = deps.rulesFor(v.schoolId).appointments!;
+      const waited = Math.floor((deps.now().getTime() - v.arrivedAt!.getTime()) / 60_000);
+      return {
+        childSeen: false,
+        noOneHome: true,
+        agreements: [],
+        concerns: [
+          `No answer: the parent/carer was not there; waited ${waited} minutes at the door (policy: no longer than ${a.noAnswerAfterMinutes} minutes${a.source ? ` — ${a.source}` : ''})`,
+        ],
+        followUp: [],
+      };
+    },
+    'no-answer',
+    'visit.no-answer',
+  );
+}
+
+async function writeOutcome(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  input: (v: VisitRow) => OutcomeInput,
+  action: 'record-outcome' | 'no-answer',
+  auditAction: string,
+): Promise<void> {
   const notices = await change(
     deps,
     async (tx, events) => {
       const v = await mustLock(tx, visitId);
-      const effect = must(deps, user, v, 'record-outcome');
+      const effect = must(deps, user, v, action);
+      const o = input(v);
       if (o.noOneHome && o.childSeen)
         throw doorstepError('BAD_REQUEST', 'childSeen: cannot be true when no one was home');
       const now = deps.now();
@@ -82,7 +122,7 @@ export async function recordOutcome(
       await audit(
         tx,
         user,
-        'visit.completed',
+        auditAction,
         v,
         { status: v.status },
         { status, childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
@@ -129,6 +169,24 @@ export async function cancelVisit(
       { status: v.status },
       { status: 'cancelled', reason: reason.trim() },
     );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+  });
+}
+
+/**
+ * Thames View 3.5: a parent who said they are running late is over the pack's limit: the visit is
+ * cancelled with the clause as its reason (the lifecycle allows it only past the limit). Cancelled
+ * while out: still watched until the worker is back safe.
+ */
+export async function cancelParentLate(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    must(deps, user, v, 'parent-late-cancel');
+    const a = deps.rulesFor(v.schoolId).appointments!;
+    const reason = `The parent/carer was over ${a.lateCancelAfterMinutes} minutes late (policy${a.source ? `: ${a.source}` : ''})`;
+    await markCancelled(tx, visitId, deps.now(), reason);
+    await audit(tx, user, 'visit.cancelled', v, { status: v.status }, { status: 'cancelled', reason });
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
   });
 }

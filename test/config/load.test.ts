@@ -32,10 +32,23 @@ describe('config loading', () => {
     if (!r.ok) return;
     expect(r.config.schools.map((s) => s.id)).toEqual(['heath-lane', 'hampton-infant']);
     expect(r.config.schools[0]!.fobs.transports[0]).toMatchObject({ kind: 'mqtt' });
+    // Hampton's overdue ladder comes from its policy pack, exactly as the policy gives it.
     const hampton = r.config.schools[1]!.escalation['overdue-visit']!;
     expect(hampton.condition).toBe('if-not-resolved');
-    expect(hampton.levels.map((l) => l.afterMinutes)).toEqual([0, 15, 15, 10, 10, 10]);
-    expect(hampton.levels.at(-1)!.prompt).toMatch(/police/);
+    expect(hampton.levels.map((l) => l.afterMinutes)).toEqual([0, 30]);
+    expect(hampton.levels.at(-1)!.prompt).toMatch(/worker.*location.*school.*police/);
+    expect(hampton.source).toMatch(/half an hour/);
+    expect(r.config.schools[0]!.escalation['overdue-visit']).toBeUndefined();
+  });
+
+  it("a school's own ladder in its config wins over its pack's", () => {
+    const r = parseConfigText(
+      `${MINIMAL.replace('policies: [statutory]', 'policies: [statutory, hampton]')}    escalation:
+      overdue-visit: { levels: [{ afterMinutes: 0, notify: [board] }] }
+`,
+      { env: {} },
+    );
+    expect(r.ok && r.config.schools[0]!.escalation['overdue-visit']!.levels).toHaveLength(1);
   });
 
   it('fills documented defaults only where a key is absent', () => {

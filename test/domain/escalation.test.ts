@@ -1,6 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { loadPolicyPacks } from '../../src/config/policy-packs.ts';
 import {
   DEFAULT_ALARM_POLICY,
+  DEFAULT_DEVICE_SILENT_POLICY,
+  DEFAULT_MISSED_CHECK_IN_POLICY,
+  DEFAULT_OVERDUE_VISIT_POLICY,
   decideStep,
   describeTargets,
   type EscalationPolicy,
@@ -57,7 +62,7 @@ describe('escalation ladder', () => {
     });
   });
 
-  it('uses the alarm type’s policy, then the school’s alarm policy, then the seeds’ default', () => {
+  it('uses the alarm type’s policy, then the school’s alarm policy, then Doorstep’s own default', () => {
     const sosOnly = { ...policy, repeat: 0 };
     expect(policyFor({ sos: sosOnly, alarm: policy }, 'sos')).toBe(sosOnly);
     expect(policyFor({ alarm: policy }, 'fall')).toBe(policy);
@@ -74,5 +79,34 @@ describe('escalation ladder', () => {
       'Alert the board, text senior leadership, e-mail dsl',
     );
     expect(nextStepOf({ ...policy, repeat: 0 }, 1)).toEqual({ level: 2, prompt: 'Text senior leadership' });
+  });
+});
+
+describe("no ladder ends in silence: Doorstep's own defaults and every policy pack's", () => {
+  const packs = loadPolicyPacks('config/policies');
+  const ladders: [string, EscalationPolicy][] = [
+    ['default alarm', DEFAULT_ALARM_POLICY],
+    ['default overdue-visit', DEFAULT_OVERDUE_VISIT_POLICY],
+    ['default missed-check-in', DEFAULT_MISSED_CHECK_IN_POLICY],
+    ['default device-silent', DEFAULT_DEVICE_SILENT_POLICY],
+    ...[...packs.values()].flatMap((p) =>
+      Object.entries(p.escalation ?? {}).map(([k, l]): [string, EscalationPolicy] => [`${p.id} ${k}`, l]),
+    ),
+  ];
+  it.each(ladders)('%s: every step while the alarm is open notifies and schedules another', (_name, l) =>
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 500 }), (step) => {
+        const d = decideStep(l, step, 'open');
+        expect(d.kind).toBe('notify');
+        if (d.kind !== 'notify') return;
+        expect(d.next.step).toBe(step + 1);
+        // Once the planned rounds are spent, the last level repeats at a real interval.
+        if (step >= l.levels.length * (l.repeat + 1) - 1) expect(d.next.delayMs).toBeGreaterThan(0);
+      }),
+    ),
+  );
+  it('every pack ladder says where it comes from', () => {
+    for (const [name, l] of ladders) expect(l.source ?? (name.startsWith('default') ? 'x' : '')).not.toBe('');
+    expect(DEFAULT_OVERDUE_VISIT_POLICY.source).toMatch(/Doorstep's own/);
   });
 });

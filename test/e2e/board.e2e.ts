@@ -85,12 +85,13 @@ beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
   cpoms = await startFakeCpoms({ token: 'e2e-token', students: { A123456789012: 'cpoms-student-1' } });
   // A policy pack for the run: authorisation by the safeguarding team and a safe word (as Lime
-  // Hills), without Lime Hills' hours, so the test passes at any time of day.
+  // Hills), without Lime Hills' hours, so the test passes at any time of day; Thames View's wait at
+  // the door (3.4/3.5).
   const policies = mkdtempSync(join(tmpdir(), 'doorstep-e2e-policies-'));
   copyFileSync('config/policies/statutory.yaml', join(policies, 'statutory.yaml'));
   writeFileSync(
     join(policies, 'e2e.yaml'),
-    `id: e2e\ntitle: E2E\nsource: test\nrules: []\nvisits:\n  authorisation: { required: true, by: [safeguarding] }\n  pairs: when-risk\n  safeWord: required\n`,
+    `id: e2e\ntitle: E2E\nsource: test\nrules: []\nvisits:\n  authorisation: { required: true, by: [safeguarding] }\n  pairs: when-risk\n  safeWord: required\n  appointments: { noAnswerAfterMinutes: 20, lateCancelAfterMinutes: 30 }\n`,
   );
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -389,6 +390,36 @@ describe('a worker out is watched until back safe', () => {
       .waitFor();
     await sam.getByRole('button', { name: 'Back safe' }).click();
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+  });
+
+  it('at the door: after the 20-minute wait the phone page prompts and offers "No answer", which records the outcome (Thames View 3.4)', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+         departed_at, arrived_at, expected_return_at, worker_phone)
+       SELECT 'lime', 'P1', 'door e2e', $1, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
+         now() - interval '40 minutes', now() - interval '21 minutes', now() + interval '1 hour', u.phone
+       FROM users u WHERE u.username = 'sam' RETURNING id`,
+      [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    const sam = await signIn(
+      await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
+      'sam',
+    );
+    await sam.goto(`${base}/visits/${rows[0]!.id}`);
+    await sam.locator('#door-wait', { hasText: 'wait no longer than 20 minutes' }).waitFor();
+    // 21 minutes: "no answer" is open; the late-parent cancellation (over 30) is not yet.
+    expect(await sam.getByRole('button', { name: /parent over 30 minutes late/ }).count()).toBe(0);
+    await sam.screenshot({ path: join(OUT, 'visit-phone-door-wait.png'), fullPage: true });
+    expect(await axe(sam)).toEqual([]);
+    await sam.getByRole('button', { name: 'No answer' }).click();
+    await sam.getByRole('status').filter({ hasText: 'Recorded as no answer' }).waitFor();
+    await sam.locator('#outcome-summary', { hasText: 'no one home' }).waitFor();
+    expect(await sam.getByRole('button', { name: 'No answer' }).count()).toBe(0);
+    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await sam
+      .getByText(/Completed/)
+      .first()
+      .waitFor();
   });
 
   it('a worker presses "I need help" on the phone page and the office board shows an SOS for the visit', async () => {

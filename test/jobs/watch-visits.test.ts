@@ -111,12 +111,14 @@ afterAll(async () => {
 async function departed(school: string, minutesOut: number): Promise<string> {
   const id = await requestVisit(vdeps, lead, { schoolId: school, pupilMisId: 'P1', reason: 'welfare' });
   // Thames View: the list signed, the School Business Manager's risk assessment done (2.5).
-  if (school === 'thames')
+  // Lime Hills: authorised by the safeguarding team; a safe word recorded.
+  if (school === 'thames' || school === 'lime')
     await db.query(
       `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
       [id, now],
     );
   await departVisit(vdeps, lead, id, {
+    ...(school === 'lime' ? { safeWord: 'oak' } : {}),
     expectedReturnAt: new Date(now.getTime() + minutesOut * 60_000),
     partnerUserId: partner.id,
     risksRead: true,
@@ -139,9 +141,9 @@ const alarmsOf = async (visitId: string) =>
   ).rows.map((r) => ({ ...r, id: String(r.id) }));
 
 describe('the visit watcher', () => {
-  it("raises an overdue visit once, with Hampton's ladder: board, +15 min the visiting staff by SMS, +30 min the office calls", async () => {
+  it("raises an overdue visit once, with Doorstep's own ladder where the policy gives none (Lime Hills): board, +15 min the visiting staff by SMS, +30 min the office calls", async () => {
     const start = now;
-    const id = await departed('hampton', 60);
+    const id = await departed('lime', 60);
     now = new Date(start.getTime() + 59 * 60_000);
     await watch();
     expect(await alarmsOf(id)).toEqual([]);
@@ -252,6 +254,34 @@ describe('the visit watcher', () => {
       `SELECT count(*)::int AS n FROM fob_events WHERE vendor_event_id LIKE 'forged-future-%' AND clock_skew_ms > 0`,
     );
     expect(rows[0]!.n).toBe(2);
+  });
+
+  it("Hampton: its policy's own ladder — the board at the return time, +30 min the office contacts the worker, the location, school, police; then again every 30 min", async () => {
+    const start = now;
+    const id = await departed('hampton', 60);
+    now = new Date(start.getTime() + 61 * 60_000);
+    expect((await watch()).raised).toBe(1);
+    const [alarm] = await alarmsOf(id);
+    expect(alarm!.policy.levels).toHaveLength(2);
+    await escalate({ alarmId: alarm!.id, step: 0 }, run('escalate'), deps);
+    const due = async () =>
+      new Date(
+        (await db.query<{ next_step_at: Date }>('SELECT next_step_at FROM alarms WHERE id = $1', [alarm!.id]))
+          .rows[0]!.next_step_at,
+      ).getTime();
+    expect(await due()).toBe(now.getTime() + 30 * 60_000);
+    // Never silent: past its last level the last level repeats at its own interval until resolved.
+    await escalate({ alarmId: alarm!.id, step: 1 }, run('escalate'), deps);
+    expect(await due()).toBe(now.getTime() + 30 * 60_000);
+    const r = await escalate({ alarmId: alarm!.id, step: 2 }, run('escalate'), deps);
+    expect(r.outcome).not.toMatch(/stopped/);
+    const { rows } = await db.query<{ step: number; target: string }>(
+      'SELECT step, target FROM notifications WHERE alarm_id = $1 ORDER BY step',
+      [alarm!.id],
+    );
+    expect(rows.map((x) => `${x.step}:${x.target}`)).toEqual(['0:board', '1:board', '2:board']);
+    await returnVisit(vdeps, lead, id);
+    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
   });
 
   it('running late: a new return time stands the overdue alarm down as safe (no incident) and re-arms it for the new time', async () => {

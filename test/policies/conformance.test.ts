@@ -1,5 +1,21 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPolicyPacks, visitRulesFor } from '../../src/config/policy-packs.ts';
+import { parse } from 'yaml';
+import {
+  loadPolicyPacks,
+  packLadders,
+  rulesForSchool,
+  visitRulesFor,
+} from '../../src/config/policy-packs.ts';
+import {
+  DEFAULT_OVERDUE_VISIT_POLICY,
+  decideStep,
+  finalRepeatMs,
+  policyFor,
+} from '../../src/domain/escalation/ladder.ts';
+import { evaluatePupil } from '../../src/domain/triggers/evaluate.ts';
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import {
   type DepartureFacts,
@@ -9,6 +25,7 @@ import {
   type VisitRules,
 } from '../../src/domain/visits/rules.ts';
 import { dueVisitAlarms } from '../../src/domain/visits/watch.ts';
+import { calendar, pupil } from '../domain/triggers/helpers.ts';
 import { configWith } from '../helpers/config.ts';
 
 /**
@@ -19,6 +36,21 @@ import { configWith } from '../helpers/config.ts';
 const packs = loadPolicyPacks('config/policies');
 const rulesOf = (pack: string): VisitRules =>
   visitRulesFor({ ...configWith().schools[0]!, policies: ['statutory', pack] }, packs);
+/** The ladder a school with only this pack runs for an alarm kind (pack ladders, as laid under its config at load). */
+const ladderOf = (pack: string, type: string) => policyFor(packLadders(['statutory', pack], packs), type);
+
+/** The actions a pack's trigger rules recommend for a pupil on 2025-11-18 ("rule → action"). */
+const triggered = (pack: string, p: ReturnType<typeof pupil>) =>
+  evaluatePupil(p, rulesForSchool({ ...configWith().schools[0]!, policies: [pack] }, packs).rules, {
+    today: '2025-11-18',
+  })
+    .filter((f) => f.fired)
+    .map((f) => `${f.ruleKey.split(':')[1]} → ${f.action}`);
+const threeDays = (code: string) => ({
+  '2025-11-13': code,
+  '2025-11-17': code,
+  '2025-11-18': code,
+});
 
 const now = new Date('2026-11-23T10:00:00Z'); // 10:00 in London
 const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
@@ -61,7 +93,16 @@ const requested: LifecycleVisit = {
   childSeen: null,
   followUpDone: false,
   hasSafeWord: false,
+  doorWaitMinutes: null,
 };
+/** A Thames View pair out on a visit, not yet recorded. */
+const out: LifecycleVisit = {
+  ...requested,
+  status: 'departed',
+  partnerUserId: '2',
+  departedAt: now,
+};
+const lead = { id: '1', roles: ['visiting-staff'], positions: [] };
 const may = (
   pack: string,
   action: 'authorise' | 'sign-list' | 'assess-risk',
@@ -118,8 +159,79 @@ const TABLE: Record<string, Clause[]> = {
           ).map((d) => d.type),
         ).toEqual(['overdue_visit']),
     },
+    {
+      clause:
+        'not back "within 15 minutes" → staff call the office; "within half an hour" → the office contacts them; then worker, location, school, police',
+      setting: 'escalation.overdue-visit in the pack (two levels: 0 and +30 min; no invented steps)',
+      scenario: 'an overdue alarm runs its ladder past the last level',
+      check: () => {
+        const p = ladderOf('hampton', 'overdue_visit');
+        expect(p.levels.map((l) => l.afterMinutes)).toEqual([0, 30]);
+        expect(p.levels[1]!.prompt).toMatch(/worker.*location.*school.*police/);
+        expect(p.source).toMatch(/half an hour/);
+        // Never silent: the last level repeats every 30 minutes until the alarm is resolved.
+        expect(decideStep(p, 5, 'acknowledged')).toMatchObject({
+          kind: 'notify',
+          level: 1,
+          next: { delayMs: finalRepeatMs(p) },
+        });
+        expect(finalRepeatMs(p)).toBe(30 * 60_000);
+        // Other schools: Doorstep's own default, labelled so.
+        expect(ladderOf('lime-hills', 'overdue_visit')).toBe(DEFAULT_OVERDUE_VISIT_POLICY);
+        expect(DEFAULT_OVERDUE_VISIT_POLICY.source).toMatch(/Doorstep's own default/);
+      },
+    },
   ],
   'heath-lane': [
+    {
+      clause: '§3 "an extended period of time is defined as 3 or more school days"',
+      setting: 'rules absent-3-days: { days: 3 } (school days: the calendar skips weekends, holidays, INSET)',
+      scenario: '3 school days N across a weekend and an INSET day',
+      check: () =>
+        expect(triggered('heath-lane', pupil(threeDays('N'), { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → home-visit',
+        ]),
+    },
+    {
+      clause: '§3 "contact has been made from parents/carers for each day of absence … a phone call home"',
+      setting: "whenReasonedEachDay (a parent's reason each day: I, M, R, C, C1, J1, T)",
+      scenario: "ill 3 days (I) → phone call; suspended 3 days (E, the school's code) → visit",
+      check: () => {
+        expect(triggered('heath-lane', pupil(threeDays('I'), { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → phone-call',
+        ]);
+        expect(triggered('heath-lane', pupil(threeDays('E'), { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → home-visit',
+        ]);
+      },
+    },
+    {
+      clause: '§3 "Where there are no safeguarding or attendance concerns"',
+      setting:
+        'flags (CP plan, CIN, LAC, welfare concern); attendanceConcernAtMost: 0.9 (setBySchool: the policy gives no measure)',
+      scenario: 'ill 3 days with a welfare flag; ill 3 days after a term at 83%',
+      check: () => {
+        expect(
+          triggered(
+            'heath-lane',
+            pupil(threeDays('I'), { to: '2025-11-18', flags: { welfareConcern: true } }),
+          ),
+        ).toContain('absent-3-days → home-visit');
+        const poor: Record<string, string> = { ...threeDays('I') } as Record<string, string>;
+        calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {
+          if (i % 6 === 0) poor[d] = 'N';
+        });
+        expect(triggered('heath-lane', pupil(poor, { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → home-visit',
+        ]);
+      },
+    },
+    {
+      clause: '§3 "not been seen for an extended period" — U: arrived after the register closed',
+      setting: 'absence for visit triggers excludes U (the child was seen)',
+      scenario: '3 school days arriving after the register closed',
+      check: () => expect(triggered('heath-lane', pupil(threeDays('U'), { to: '2025-11-18' }))).toEqual([]),
+    },
     {
       clause:
         '"liaise with Safeguarding Manager to check that it is appropriate for a person to visit alone"',
@@ -334,6 +446,43 @@ const TABLE: Record<string, Clause[]> = {
       },
     },
     {
+      clause:
+        '3.4 "wait no longer than 20 minutes. If the parent/carer does not arrive the visit will be cancelled"',
+      setting: 'appointments.noAnswerAfterMinutes: 20 (the no-answer transition; an outcome, not left open)',
+      scenario: 'at the door 19 and 20 minutes; not yet arrived',
+      check: () => {
+        const door = (doorWaitMinutes: number | null) =>
+          decide(
+            'no-answer',
+            { ...out, arrivedAt: doorWaitMinutes === null ? null : now, doorWaitMinutes },
+            lead,
+            rulesOf('thames-view'),
+          ).ok;
+        expect([door(19), door(20), door(null)]).toEqual([false, true, false]);
+        expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.4/);
+        expect(rulesOf('hampton').appointments).toBeUndefined();
+      },
+    },
+    {
+      clause: '3.5 "If they are over 30 minutes late the visit will be cancelled"',
+      setting:
+        'appointments.lateCancelAfterMinutes: 30 (the parent-late-cancel transition → cancelled, still watched)',
+      scenario: 'at the door 30 and 31 minutes',
+      check: () => {
+        const late = (doorWaitMinutes: number) =>
+          decide(
+            'parent-late-cancel',
+            { ...out, arrivedAt: now, doorWaitMinutes },
+            lead,
+            rulesOf('thames-view'),
+          );
+        expect(late(30).ok).toBe(false);
+        const d = late(31);
+        expect(d.ok && d.effect).toMatchObject({ status: 'cancelled', monitoring: 'keep' });
+        expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.5/);
+      },
+    },
+    {
       clause: '2.3 mobile phone; 2.9 "make, model, registration number and colour"',
       setting: 'requires: { phone, vehicle }',
       scenario: 'no phone, no vehicle (nor "on foot")',
@@ -348,4 +497,86 @@ describe('each school policy, clause by clause', () => {
     describe(pack, () => {
       for (const c of clauses) it(`${c.clause} → ${c.setting} — ${c.scenario}`, c.check);
     });
+});
+
+/**
+ * Every number (and clock time) written in a school's pack is either the policy's — listed here with
+ * its clause — or labelled `setBySchool` beside it in the pack, with why. A number in neither list
+ * fails: a pack says no more than its policy without saying so.
+ */
+const POLICY_NUMBERS: Record<string, Record<string, string>> = {
+  hampton: {
+    'visits.overdueGraceMinutes':
+      '"not return at the specified time, attempts should be made to contact them"',
+    'escalation.overdue-visit.levels.0.afterMinutes': 'the specified time',
+    'escalation.overdue-visit.levels.1.afterMinutes': '"within half an hour of the schedule return time"',
+  },
+  'heath-lane': {
+    'rules.absent-3-days.days': '§3 "defined as 3 or more school days"',
+    'rules.vulnerable-absent.days': '§4 "absence of vulnerable students" (any absence)',
+  },
+  'lime-hills': {
+    'rules.absent-week-no-response-concern.days': '"absent from school for a week or more" (5 school days)',
+  },
+  'kings-gomer': {},
+  'thames-view': {
+    'rules.below-90-three-months.threshold': '4.4 "below 90 per cent"',
+    'rules.below-90-three-months.window.months': '4.4 "over the course of three months"',
+    'visits.checkInMinutes': '2.4 "check in … every 20 minutes"',
+    'visits.appointments.noAnswerAfterMinutes': '3.4 "wait no longer than 20 minutes"',
+    'visits.appointments.lateCancelAfterMinutes': '3.5 "over 30 minutes late"',
+  },
+};
+
+/** Paths of every number and HH:MM time in a pack as written, with whether a sibling `setBySchool` labels it. */
+function numbersIn(value: unknown, path: string[] = []): { path: string; labelled: boolean }[] {
+  const out: { path: string; labelled: boolean }[] = [];
+  if (Array.isArray(value))
+    value.forEach((v, i) => {
+      const id = v && typeof v === 'object' && 'id' in v ? String((v as { id: unknown }).id) : String(i);
+      out.push(...numbersIn(v, [...path, id]));
+    });
+  else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    const own = (o.setBySchool ?? {}) as Record<string, string>;
+    for (const [k, v] of Object.entries(o))
+      if (k !== 'setBySchool') {
+        if (typeof v === 'number' || (typeof v === 'string' && /^\d\d:\d\d$/.test(v)))
+          out.push({ path: [...path, k].join('.'), labelled: k in own });
+        else out.push(...numbersIn(v, [...path, k]));
+      }
+  }
+  return out;
+}
+
+describe('every number in a school pack is the policy’s (with its clause) or labelled a school setting', () => {
+  for (const [pack, fromPolicy] of Object.entries(POLICY_NUMBERS))
+    it(pack, () => {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      const numbers = numbersIn(raw);
+      const unexplained = numbers.filter((n) => !n.labelled && !(n.path in fromPolicy)).map((n) => n.path);
+      expect(unexplained, 'numbers neither from the policy nor labelled setBySchool').toEqual([]);
+      // Nothing is both: a policy number is not also labelled the school's.
+      expect(numbers.filter((n) => n.labelled && n.path in fromPolicy)).toEqual([]);
+      for (const p of Object.keys(fromPolicy)) expect(numbers.map((n) => n.path)).toContain(p);
+    });
+
+  it("King's 08:00–17:30 and Lime Hills' 08:00–18:00 are school settings, labelled in the pack", () => {
+    expect(rulesOf('kings-gomer').hours?.setBySchool).toMatchObject({
+      from: expect.stringMatching(/school's setting/),
+      to: expect.stringMatching(/school's setting/),
+    });
+    expect(rulesOf('lime-hills').hours?.setBySchool?.to).toMatch(/school's setting/);
+  });
+
+  it('a setBySchool label must name a setting beside it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    writeFileSync(
+      join(dir, 'x.yaml'),
+      'id: x\ntitle: X\nsource: t\nrules: []\nvisits:\n  hours:\n    from: "08:00"\n    to: "17:00"\n    setBySchool:\n      until: "typo"\n',
+    );
+    expect(() => loadPolicyPacks(dir)).toThrow(
+      expect.objectContaining({ details: [expect.stringMatching(/no setting "until" here to label/)] }),
+    );
+  });
 });

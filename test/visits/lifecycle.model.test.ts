@@ -5,6 +5,7 @@ import { watchVisits } from '../../jobs/watch-visits.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { nextVisitCheck } from '../../src/domain/visits/watch.ts';
+import { isDoorstepError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
@@ -15,7 +16,7 @@ import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { departVisit } from '../../src/visits/departure.ts';
-import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
+import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
@@ -31,7 +32,9 @@ import { addUser } from '../helpers/web.ts';
  *  - nothing is raised for a visit after its worker is back safe;
  *  - an acknowledged alarm whose acknowledgement timed out, worker still not safe, is open again;
  *  - resolving as safe (or running late, or back safe) never writes an incident record.
- * Thames View's pack: arrival within 20 minutes, then a check-in at least every 20 minutes.
+ * Thames View's pack: arrival within 20 minutes, then a check-in at least every 20 minutes; at the
+ * door, "no answer" exactly from 20 minutes after arrival (3.4) and the late-parent cancellation
+ * exactly past 30 (3.5), each refused (409) before then or once something else ended the wait.
  */
 const schema = uniqueName('model');
 const prefix = uniqueName('model');
@@ -58,6 +61,8 @@ interface Model {
   visitId: string | null;
   out: boolean;
   arrived: boolean;
+  /** When the worker arrived at the door (ms). */
+  arrivedAt: number | null;
   outcome: boolean;
   cancelled: boolean;
   /** Alarms the visit had when its worker came back safe. */
@@ -124,6 +129,17 @@ const outCommand = (
     toString: () => name,
   });
 
+/** `ok`, or the error code the register refused with. */
+async function attempt(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    if (isDoorstepError(err)) return err.code;
+    throw err;
+  }
+}
+
 const commands = [
   fc.integer({ min: 5, max: 20 }).map((every) => ({
     check: (m: Model) => m.visitId === null,
@@ -159,6 +175,7 @@ const commands = [
     async (m) => {
       await arriveVisit(vdeps, lead, m.visitId!);
       m.arrived = true;
+      m.arrivedAt = now.getTime();
     },
     (m) => !m.arrived && !m.cancelled,
   ),
@@ -191,6 +208,24 @@ const commands = [
     },
     (m) => !m.outcome && !m.cancelled,
   ),
+  outCommand('no answer at the door (3.4)', async (m) => {
+    const waited = m.arrivedAt === null ? null : now.getTime() - m.arrivedAt;
+    const allowed = waited !== null && !m.outcome && !m.cancelled && waited >= minutes(20);
+    const r = await attempt(recordNoAnswer(vdeps, lead, m.visitId!));
+    expect(r, `no answer after ${waited === null ? '-' : waited / 60_000} min`).toBe(
+      allowed ? 'ok' : 'DOORSTEP_CONFLICT',
+    );
+    if (allowed) m.outcome = true;
+  }),
+  outCommand('parent over 30 minutes late (3.5)', async (m) => {
+    const waited = m.arrivedAt === null ? null : now.getTime() - m.arrivedAt;
+    const allowed = waited !== null && !m.outcome && !m.cancelled && waited > minutes(30);
+    const r = await attempt(cancelParentLate(vdeps, partner, m.visitId!));
+    expect(r, `late cancel after ${waited === null ? '-' : waited / 60_000} min`).toBe(
+      allowed ? 'ok' : 'DOORSTEP_CONFLICT',
+    );
+    if (allowed) m.cancelled = true;
+  }),
   outCommand('acknowledge open alarms', async (m) => {
     for (const a of await alarmsOf(m.visitId!))
       if (a.status === 'open') await acknowledgeAlarm(db, a.id, `user:${office.id}`, now);
@@ -252,6 +287,7 @@ describe('the visit register, as a model', () => {
           visitId: null,
           out: false,
           arrived: false,
+          arrivedAt: null,
           outcome: false,
           cancelled: false,
           alarmsAtBack: null,

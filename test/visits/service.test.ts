@@ -7,9 +7,9 @@ import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { departVisit } from '../../src/visits/departure.ts';
-import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
+import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
-import { checkInVisit, returnVisit } from '../../src/visits/while-out.ts';
+import { arriveVisit, checkInVisit, returnVisit } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
@@ -192,6 +192,76 @@ describe('the visit register', () => {
       partnerUserId: partner.id,
     });
     expect((await getVisit(db, a))!.checkInMinutes).toBe(20); // the policy's interval
+  });
+
+  it('Thames View 3.4/3.5: "no answer" only once the 20-minute wait is over, then an outcome, not left open; "over 30 minutes late" cancels with the clause', async () => {
+    const start = now;
+    const departThames = async () => {
+      const id = await requestVisit(deps, staff, {
+        schoolId: 'thames',
+        pupilMisId: 'P1',
+        reason: 'attendance',
+      });
+      await db.query(
+        `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
+        [id, now],
+      );
+      await departVisit(deps, staff, id, {
+        expectedReturnAt: back(),
+        partnerUserId: partner.id,
+        risksRead: true,
+        onFoot: true,
+      });
+      return id;
+    };
+    try {
+      const id = await departThames();
+      expect((await refusal(recordNoAnswer(deps, staff, id))).code).toBe('DOORSTEP_CONFLICT'); // not at the door
+      await arriveVisit(deps, staff, id);
+      now = new Date(now.getTime() + 19 * 60_000);
+      expect((await refusal(recordNoAnswer(deps, staff, id))).code).toBe('DOORSTEP_CONFLICT');
+      now = new Date(now.getTime() + 60_000);
+      expect((await refusal(recordNoAnswer(deps, gomerOnly, id))).code).toBe('DOORSTEP_FORBIDDEN');
+      await recordNoAnswer(deps, staff, id);
+      let v = (await getVisit(db, id))!;
+      expect(v.status).toBe('departed'); // still watched until back safe
+      expect(v.outcome).toMatchObject({ noOneHome: true, childSeen: false });
+      expect(String((v.outcome!.concerns as string[])[0])).toMatch(/No answer.*waited 20 minutes.*3\.4/);
+      const { rows: out } = await db.query(`SELECT 1 FROM outbox WHERE idempotency_key = $1`, [
+        `visit-outcome:thames:${id}`,
+      ]);
+      expect(out).toHaveLength(1);
+      await returnVisit(deps, staff, id);
+      v = (await getVisit(db, id))!;
+      expect(v.status).toBe('completed');
+
+      const late = await departThames();
+      await arriveVisit(deps, staff, late);
+      now = new Date(now.getTime() + 30 * 60_000);
+      expect((await refusal(cancelParentLate(deps, staff, late))).code).toBe('DOORSTEP_CONFLICT'); // not over 30
+      now = new Date(now.getTime() + 60_000);
+      await cancelParentLate(deps, partner, late);
+      v = (await getVisit(db, late))!;
+      expect(v.status).toBe('cancelled');
+      expect(v.cancelReason).toMatch(/over 30 minutes late.*3\.5/);
+      expect(v.returnedAt).toBeNull(); // cancelled while out: still watched
+      expect((await refusal(recordNoAnswer(deps, staff, late))).code).toBe('DOORSTEP_CONFLICT');
+      await returnVisit(deps, staff, late);
+      // Where the pack says nothing of appointments, neither exists.
+      const lime = await requestVisit(deps, staff, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'x' });
+      await departVisit(deps, staff, lime, {
+        expectedReturnAt: back(),
+        partnerUserId: partner.id,
+        risksRead: true,
+      });
+      await arriveVisit(deps, staff, lime);
+      now = new Date(now.getTime() + 45 * 60_000);
+      expect((await refusal(recordNoAnswer(deps, staff, lime))).code).toBe('DOORSTEP_CONFLICT');
+      expect((await refusal(cancelParentLate(deps, staff, lime))).code).toBe('DOORSTEP_CONFLICT');
+      await returnVisit(deps, staff, lime);
+    } finally {
+      now = start;
+    }
   });
 
   it('Hampton: no authorisation step, but always pairs; a cancellation needs a reason and is audited', async () => {

@@ -464,28 +464,81 @@ function keepFresh(out) {
   if (out) poll = setInterval(() => load().catch(() => {}), 20_000);
 }
 
-// Thames View 3.4: wait at the door no longer than the policy says, then record "no one home".
+// Thames View 3.4/3.5: a wait timer at the door, counted from the arrival. At the pack's wait the
+// page prompts and (the server allowing it) offers "No answer"; past the lateness limit, for a parent
+// who said they are running late, "Cancel: parent over N minutes late". The page re-reads when each
+// time passes, so the buttons are exactly what the server allows then.
 let waitTimer = null;
-function doorWait(v, minutes) {
+function doorWait(v, a, can) {
   clearInterval(waitTimer);
-  const until = new Date(new Date(v.arrivedAt).getTime() + minutes * 60_000);
+  const at = (m) => new Date(new Date(v.arrivedAt).getTime() + m * 60_000);
+  const until = at(a.noAnswerAfterMinutes);
+  const lateUntil = a.lateCancelAfterMinutes ? at(a.lateCancelAfterMinutes) : null;
   const p = h('p', { id: 'door-wait', 'aria-live': 'polite' });
+  let reloaded = {
+    wait: Date.now() >= until.getTime(),
+    late: !lateUntil || Date.now() > lateUntil.getTime(),
+  };
   const tick = () => {
     const left = until.getTime() - Date.now();
+    const late = lateUntil
+      ? ` If the parent said they are running late, wait until ${fmtTime(lateUntil.toISOString())}: over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`
+      : '';
     if (left > 0) {
       p.className = '';
       p.removeAttribute('role');
-      p.textContent = `At the door since ${fmtTime(v.arrivedAt)}: wait at most ${minutes} minutes (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).`;
+      p.textContent = `At the door since ${fmtTime(v.arrivedAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).${late}`;
     } else {
       p.className = 'warning';
       p.setAttribute('role', 'alert');
-      p.textContent = `${minutes} minutes have passed at the door: record "No one home" below (or cancel the visit), then come back safe.`;
-      clearInterval(waitTimer);
+      p.textContent = `${a.noAnswerAfterMinutes} minutes at the door: wait no longer than ${a.noAnswerAfterMinutes} minutes — record "No answer" below, then come back safe.${late}`;
+    }
+    // When a limit passes, ask the server again: it decides which actions are open now.
+    if (!reloaded.wait && left <= 0) {
+      reloaded = { ...reloaded, wait: true };
+      load().catch(() => {});
+    }
+    if (!reloaded.late && lateUntil && Date.now() > lateUntil.getTime()) {
+      reloaded = { ...reloaded, late: true };
+      load().catch(() => {});
     }
   };
   tick();
-  waitTimer = setInterval(tick, 15_000);
-  return p;
+  waitTimer = setInterval(tick, 5_000);
+  return h(
+    'div',
+    { id: 'door' },
+    p,
+    h(
+      'div',
+      { class: 'big-actions' },
+      can('no-answer')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'big',
+              id: 'no-answer',
+              onclick: () => post('no-answer', {}, 'Recorded as no answer. Come back safe.'),
+            },
+            'No answer',
+          )
+        : null,
+      can('parent-late-cancel')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'big',
+              id: 'parent-late-cancel',
+              onclick: () =>
+                post('parent-late-cancel', {}, 'Visit cancelled: the parent was too late. Come back safe.'),
+            },
+            `Cancel: parent over ${a.lateCancelAfterMinutes} minutes late`,
+          )
+        : null,
+    ),
+  );
 }
 
 /** The office sees a visit's safe word only on demand (audited): the word a worker says to signal danger. */
@@ -547,8 +600,8 @@ function cancelForm(d) {
       field(
         'Reason',
         reason,
-        d.rules.maxWaitMinutes
-          ? `Policy: wait at most ${d.rules.maxWaitMinutes} minutes for a parent, then cancel`
+        d.rules.appointments
+          ? `e.g. dangerous animal, felt unsafe (a parent not there: "No answer" after ${d.rules.appointments.noAnswerAfterMinutes} minutes)`
           : 'e.g. parent not present; dangerous dog',
       ),
       h('button', { type: 'submit' }, 'Cancel visit'),
@@ -721,7 +774,9 @@ async function load() {
           : null,
       ),
     );
-    if (d.rules.maxWaitMinutes && v.arrivedAt && !v.outcome) parts.push(doorWait(v, d.rules.maxWaitMinutes));
+    if (d.rules.appointments && v.arrivedAt && !v.outcome && v.status === 'departed')
+      parts.push(doorWait(v, d.rules.appointments, can));
+    else clearInterval(waitTimer);
     if (can('reveal-safe-word')) parts.push(safeWordButton());
     if (can('running-late')) parts.push(lateForm(v));
     parts.push(risks(d));

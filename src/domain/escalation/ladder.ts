@@ -34,10 +34,16 @@ export const escalationPolicy = z.strictObject({
    * to be safe) this many minutes later is open again and re-enters the ladder where it was.
    */
   reescalateAfterMinutes: z.number().min(0.05).max(240).optional(),
+  /** Where the ladder comes from: the policy clause (a pack's ladder), or the school's own choice. */
+  source: z.string().min(1).optional(),
 });
 export type EscalationPolicy = z.output<typeof escalationPolicy>;
 
-/** The seeds' default for SOS, fall and duress: board + SMS to on-call leaders at once, then leadership after 2 minutes. */
+/**
+ * Doorstep's own default for SOS, fall and duress (no school's policy gives one): board + SMS to
+ * on-call leaders at once, then leadership after 2 minutes, three more rounds, then the last level
+ * every 2 minutes until someone responds.
+ */
 export const DEFAULT_ALARM_POLICY: EscalationPolicy = {
   condition: 'if-not-acknowledged',
   levels: [
@@ -104,9 +110,11 @@ export function decideStep(policy: EscalationPolicy, step: number, state: AlarmS
 }
 
 /**
- * The seeds' overdue-visit ladder (Hampton): the board at once; +15 min a reminder to the visiting
- * staff; +30 min the office is prompted to call the worker; then the location; then leadership;
- * then the board prompts "call the police". It runs until the alarm is resolved (the visit's return
+ * Doorstep's own overdue-visit ladder, for a school whose policy gives none (no school's policy
+ * contains it: Hampton's own ladder is in its pack, `config/policies/hampton.yaml`): the board at
+ * once; +15 min a reminder to the visiting staff; +30 min the office is prompted to call the worker;
+ * then the location; then leadership; then the board prompts "call the police". Like every ladder it
+ * never ends in silence (the last level repeats until the alarm is resolved — the visit's return
  * resolves it): acknowledging says who is handling it, not that the worker is safe.
  */
 export const DEFAULT_OVERDUE_VISIT_POLICY: EscalationPolicy = {
@@ -129,9 +137,10 @@ export const DEFAULT_OVERDUE_VISIT_POLICY: EscalationPolicy = {
   ],
   repeat: 0,
   reescalateAfterMinutes: 15,
+  source: "Doorstep's own default (no school policy gives this ladder)",
 };
 
-/** A missed check-in: the staff and the board at once, then the office calls, then on-call leaders. */
+/** Doorstep's own missed check-in ladder: the staff and the board at once, then the office calls, then on-call leaders. */
 export const DEFAULT_MISSED_CHECK_IN_POLICY: EscalationPolicy = {
   condition: 'if-not-acknowledged',
   levels: [
@@ -153,9 +162,9 @@ export const DEFAULT_MISSED_CHECK_IN_POLICY: EscalationPolicy = {
 /**
  * The one resolver of which ladder runs for an alarm kind (ingest, the visit watcher, `doorstep check`
  * and the README all use it): the school's own for that kind (`sos`, `overdue-visit`,
- * `missed-check-in`, …; `_` and `-` alike); else, for a visit alarm (overdue, missed check-in), its
- * seed default — a school's `alarm` ladder is for device alarms only; else the school's `alarm`;
- * else the seeds' default for device alarms.
+ * `missed-check-in`, …; `_` and `-` alike — its config's, else its policy pack's); else, for a visit
+ * alarm (overdue, missed check-in), Doorstep's own default — a school's `alarm` ladder is for device
+ * alarms only; else the school's `alarm`; else Doorstep's own default for device alarms.
  */
 export function policyFor(
   policies: Readonly<Record<string, EscalationPolicy>>,
@@ -171,7 +180,7 @@ export function policyFor(
   );
 }
 
-/** A worker's fob has sent nothing for the school's set time: the same urgency as a missed check-in. */
+/** Doorstep's own: a worker's fob has sent nothing for the school's set time — the same urgency as a missed check-in. */
 export const DEFAULT_DEVICE_SILENT_POLICY: EscalationPolicy = {
   condition: 'if-not-acknowledged',
   levels: [

@@ -23,6 +23,20 @@ export function codeSet(codes: Iterable<string>): Uint8Array {
 }
 
 export const ABSENCE = codeSet(CODE_LIST.filter((_c, i) => i > 0 && /absence/.test(CATEGORY_OF[i]!)));
+/**
+ * Absent and not seen, for visit triggers: every absence code except `U` (arrived after the register
+ * closed — an unauthorised absence in the statistics, but the child was seen in school that day).
+ */
+export const NOT_SEEN_CODES: readonly string[] = CODE_LIST.filter((c, i) => ABSENCE[i] === 1 && c !== 'U');
+export const NOT_SEEN = codeSet(NOT_SEEN_CODES);
+/**
+ * Authorised absence codes whose reason a parent/carer gives (the code table: illness `I`, medical
+ * appointment `M`, religious observance `R`, and leave a parent asked for — `C`, `C1`, `J1`, `T`);
+ * not `C2` (part-time timetable), `E` (suspension) or `S` (study leave), which the school arranges.
+ * "Contact has been made from parents/carers for each day of absence" (Heath Lane §3).
+ */
+export const PARENT_REASON_CODES: readonly string[] = ['C', 'C1', 'I', 'J1', 'M', 'R', 'T'];
+export const PARENT_REASON = codeSet(PARENT_REASON_CODES);
 export const AUTHORISED = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'authorised_absence'));
 export const NO_REASON = codeSet(['N', 'O', 'G']);
 export const ATTENDED = codeSet(

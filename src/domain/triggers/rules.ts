@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { CODES } from '../attendance/codes.ts';
+import { escalationPolicy } from '../escalation/ladder.ts';
 import { visitRules } from '../visits/rules.ts';
 
 /**
@@ -34,6 +35,8 @@ const base = {
   role,
   /** Where the rule comes from: the policy clause or regulation. */
   source: z.string().min(1),
+  /** Settings of this rule whose values are the school's own choice, not the policy's, and why. */
+  setBySchool: z.record(z.string(), z.string().min(1)).optional(),
 };
 
 export const consecutiveAbsenceRule = z.strictObject({
@@ -48,10 +51,28 @@ export const consecutiveAbsenceRule = z.strictObject({
   /** Only when no absent day has a reason recorded (every absent session N, O or G): "no response". */
   noReasonRecorded: z.boolean().default(false),
   /**
-   * When every absent day has a reason recorded (an authorised code) and the pupil has no flag,
-   * this lighter action applies instead (Heath Lane: a phone call rather than a visit).
+   * When a parent/carer gave a reason for each day of the run (every absent session coded with one
+   * of `reasonCodes`), the pupil has no safeguarding flag and no attendance concern, this lighter
+   * action applies instead (Heath Lane §3: a phone call rather than a visit).
    */
-  whenReasonedEachDay: z.strictObject({ action: z.enum(ACTIONS), role }).optional(),
+  whenReasonedEachDay: z
+    .strictObject({
+      action: z.enum(ACTIONS),
+      role,
+      /** Codes whose reason a parent gives (default: `C`, `C1`, `I`, `J1`, `M`, `R`, `T`; see the README). */
+      reasonCodes: z.array(code).min(1).optional(),
+      /**
+       * An attendance concern: attendance this academic year, before the run began, at most this
+       * (0.9: persistent absence, the DfE definition). Unset: only the safeguarding flags count.
+       */
+      attendanceConcernAtMost: z.number().gt(0).lt(1).optional(),
+      /** Too few possible sessions before the run say nothing about a concern. */
+      attendanceConcernMinSessions: z.int().min(1).default(20),
+      /** Fields whose values are the school's own choice, not the policy's, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
+      source: z.string().optional(),
+    })
+    .optional(),
 });
 
 export const attendanceRateRule = z.strictObject({
@@ -118,5 +139,12 @@ export const policyPack = z.strictObject({
   rules: z.array(rule),
   /** The policy's rules for making a visit (authorisation, pairs, check-ins, hours…). */
   visits: visitRules.optional(),
+  /**
+   * Escalation ladders the policy itself gives (Hampton: overdue → worker, location, school, police),
+   * each with its `source`. A school's own `escalation` in its config wins over its packs'.
+   */
+  escalation: z
+    .record(z.string().regex(/^[a-z][a-z-]*$/), escalationPolicy.required({ source: true }))
+    .optional(),
 });
 export type PolicyPack = z.output<typeof policyPack>;

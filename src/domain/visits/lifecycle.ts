@@ -8,6 +8,8 @@ import { mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
  *   requested ─authorise / sign-list─► authorised ─depart─► departed ══ out: watched ══╗
  *   (requested ─depart─► departed, where the policy needs no authorisation)             ║
  *   out: arrive · check-in · running-late · record-outcome · cancel (all keep watching) ║
+ *   at the door (Thames View 3.4/3.5): no-answer (an outcome) after the pack's wait;     ║
+ *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit  ║
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
  *                    cancelled (stays cancelled) — the only way monitoring ends
  *   returned ─record-outcome─► completed
@@ -28,7 +30,9 @@ export const VISIT_ACTIONS = [
   'help',
   'back-safe',
   'record-outcome',
+  'no-answer',
   'cancel',
+  'parent-late-cancel',
   'reveal-safe-word',
   'follow-up-done',
 ] as const;
@@ -47,6 +51,11 @@ export interface LifecycleVisit {
   childSeen: boolean | null;
   followUpDone: boolean;
   hasSafeWord: boolean;
+  /**
+   * Minutes since the arrival at the door (null: not arrived), as of the moment of asking: the
+   * caller reads the clock, so the lifecycle stays clock-free.
+   */
+  doorWaitMinutes: number | null;
 }
 
 export interface Actor {
@@ -71,6 +80,10 @@ export interface Effect {
 export function isOut(v: Pick<LifecycleVisit, 'departedAt' | 'returnedAt'>): boolean {
   return v.departedAt !== null && v.returnedAt === null;
 }
+
+/** Out, arrived at the door, nothing recorded yet, not cancelled: waiting for the parent. */
+const atTheDoor = (v: LifecycleVisit) =>
+  isOut(v) && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
 
 const has = (a: Actor, ...roles: string[]) => roles.some((r) => a.roles.includes(r));
 const onVisit = (a: Actor, v: LifecycleVisit) => a.id === v.leadUserId || a.id === v.partnerUserId;
@@ -165,6 +178,17 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
       status: isOut(v) ? null : 'completed',
     }),
   },
+  // Thames View 3.4: "wait no longer than 20 minutes": from then the visit is recorded as "no
+  // answer" (an outcome: no one home, child not seen) rather than left open; still watched.
+  'no-answer': {
+    from: (v, r) =>
+      r.appointments !== undefined &&
+      atTheDoor(v) &&
+      (v.doorWaitMinutes ?? 0) >= r.appointments.noAnswerAfterMinutes,
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office for them, record no answer',
+    effect: () => keep,
+  },
   cancel: {
     from: (v) =>
       v.status === 'requested' ||
@@ -177,6 +201,17 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding may cancel it',
     // Cancelled while out: still watched until back safe.
     effect: (v) => ({ ...none, status: 'cancelled', monitoring: isOut(v) ? 'keep' : 'none' }),
+  },
+  // Thames View 3.5: a parent who said they are running late and is "over 30 minutes late": the
+  // visit is cancelled, the clause its reason; still watched until back safe.
+  'parent-late-cancel': {
+    from: (v, r) =>
+      r.appointments?.lateCancelAfterMinutes !== undefined &&
+      atTheDoor(v) &&
+      (v.doorWaitMinutes ?? 0) > r.appointments.lateCancelAfterMinutes,
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office for them, cancel for a late parent',
+    effect: () => ({ ...keep, status: 'cancelled' }),
   },
   'reveal-safe-word': {
     from: (v) => isOut(v) && v.hasSafeWord,

@@ -33,6 +33,8 @@ export const visitRules = z.strictObject({
         .min(1)
         .default(['safeguarding']),
       at: z.enum(['request', 'authorisation', 'separate']).default('request'),
+      /** Settings whose values are the school's own choice, not the policy's, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
       source: z.string().optional(),
     })
     .default({ assessedBy: ['safeguarding'], at: 'request' }),
@@ -76,8 +78,10 @@ export const visitRules = z.strictObject({
       mode: z.enum(['require', 'recommend']).default('require'),
       /** Whether the authoriser may approve a visit outside required hours (Gomer: yes). */
       approvable: z.boolean().default(false),
-      /** The clause the hours come from, or "set by the school" when the policy gives no times. */
+      /** The clause the hours come from. */
       source: z.string().optional(),
+      /** Times the policy does not give (`from`, `to`): the school's own choice, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
     })
     .optional(),
   /** What the staff going must have (from their account's training records). */
@@ -96,8 +100,23 @@ export const visitRules = z.strictObject({
       firstVisitWithExperienced: false,
       safeguardingTrainedMember: false,
     }),
-  /** Wait at most this long for a parent at the door before cancelling (Thames View: 20). */
-  maxWaitMinutes: z.int().min(1).max(120).optional(),
+  /**
+   * Appointments at the door (Thames View 3.4/3.5), counted from the arrival the worker records on
+   * the phone page (Doorstep holds no appointment time: staff arrive at the arranged time).
+   */
+  appointments: z
+    .strictObject({
+      /** 3.4 "wait no longer than 20 minutes": from then the visit is recorded as "no answer". */
+      noAnswerAfterMinutes: z.int().min(1).max(120),
+      /** 3.5 a parent who said they are running late: "over 30 minutes late" cancels the visit. */
+      lateCancelAfterMinutes: z.int().min(1).max(240).optional(),
+      /** Fields whose values are the school's own choice, not the policy's, and why. */
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
+      source: z.string().optional(),
+    })
+    .optional(),
+  /** Settings of this section whose values are the school's own choice, not the policy's, and why. */
+  setBySchool: z.record(z.string(), z.string().min(1)).optional(),
   source: z.string().optional(),
 });
 export type VisitRules = z.output<typeof visitRules>;

@@ -14,7 +14,13 @@ import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/v
 import { actorOf, mayHandleVisit } from '../../visits/access.ts';
 import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
 import { departVisit } from '../../visits/departure.ts';
-import { cancelVisit, followUpDone, recordOutcome } from '../../visits/outcome.ts';
+import {
+  cancelParentLate,
+  cancelVisit,
+  followUpDone,
+  recordNoAnswer,
+  recordOutcome,
+} from '../../visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import {
   arriveVisit,
@@ -72,7 +78,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null,
             out: isOut(v),
             /** What this user may do to it now (the lifecycle's answer; the pages offer exactly these). */
-            actions: allowedActions(lifecycleOf(v), actorOf(user), rules),
+            actions: allowedActions(lifecycleOf(v, deps.now()), actorOf(user), rules),
           };
         }),
       };
@@ -93,7 +99,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
       out: isOut(v),
-      actions: allowedActions(lifecycleOf(v), actorOf(user), rules),
+      actions: allowedActions(lifecycleOf(v, deps.now()), actorOf(user), rules),
       /** Its alarms not yet resolved: the phone page tells the worker what the office sees. */
       alarms: await openAlarmsOfVisit(deps.db, v.id),
       /** When the watcher next raises something unless the worker checks in or is back. */
@@ -178,6 +184,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   for (const name of ['back-safe', 'return'])
     step(name, STAFF, z.strictObject({}), (user, id) => returnVisit(deps, user, id));
   step('outcome', STAFF, outcome, (user, id, o) => recordOutcome(deps, user, id, o));
+  // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.
+  step('no-answer', STAFF, z.strictObject({}), (user, id) => recordNoAnswer(deps, user, id));
+  step('parent-late-cancel', STAFF, z.strictObject({}), (user, id) => cancelParentLate(deps, user, id));
   step(
     'follow-up-done',
     ['safeguarding'],

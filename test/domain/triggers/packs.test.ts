@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks, rulesForSchool } from '../../../src/config/policy-packs.ts';
 import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
@@ -46,6 +49,43 @@ describe('policy packs on small scenarios', () => {
     ]);
   });
 
+  it('Heath Lane: a persistently absent pupil ill 3 days with a reason each day still gets a visit (an attendance concern); U is seen', () => {
+    const marks: Record<string, string> = { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' };
+    calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {
+      if (i % 6 === 0) marks[d] = 'N';
+    });
+    expect(fired(pupil(marks, { to: TODAY }), ['heath-lane'], TODAY)).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+    ]);
+    const late = pupil({ '2025-11-13': 'U', '2025-11-17': 'U', '2025-11-18': 'U' }, { to: TODAY });
+    expect(fired(late, ['heath-lane'], TODAY)).toEqual([]);
+  });
+
+  it('a pack may not count U as absent for a visit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'packs-'));
+    writeFileSync(
+      join(dir, 'late.yaml'),
+      `id: late
+title: Late
+source: test
+rules:
+  - id: late-3
+    kind: consecutive-absence
+    title: Late
+    days: 3
+    codes: [N, U]
+    action: home-visit
+    role: dsl
+    source: test
+`,
+    );
+    expect(() => loadPolicyPacks(dir)).toThrow(
+      expect.objectContaining({
+        details: [expect.stringMatching(/U \(arrived after the register closed\) means the child was seen/)],
+      }),
+    );
+  });
+
   it('Lime Hills: a week unanswered with a welfare concern → safeguarding team visit; not without the concern', () => {
     const week = {
       '2025-11-10': 'N',
@@ -61,14 +101,26 @@ describe('policy packs on small scenarios', () => {
     expect(fired(pupil(week, { to: TODAY }), ['lime-hills'], TODAY)).toEqual([]);
   });
 
-  it("King's Gomer: persistent absence → unannounced monitoring visit by the DSL", () => {
+  it("King's Gomer sets no attendance trigger: its persistent-absence / CME clause exempts visits from notice", () => {
     const marks: Record<string, string> = {};
     calendar.between('2025-09-03', TODAY).forEach((d, i) => {
       if (i % 6 === 0) marks[d] = 'I';
     });
-    expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([
-      'kings-gomer:persistent-absence-monitoring → home-visit by dsl',
-    ]);
+    const longGone: Record<string, string> = {};
+    for (const d of calendar.between('2025-10-13', TODAY)) longGone[d] = 'O';
+    expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
+    expect(fired(pupil(longGone, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
+    expect(packs.get('kings-gomer')!.rules).toEqual([]);
+  });
+
+  it("Lime Hills has no year-on-year holiday rule (that is Heath Lane's clause, not Lime Hills')", () => {
+    const marks = { '2024-11-13': 'N', '2024-11-14': 'N', '2025-11-12': 'N', '2025-11-13': 'N' };
+    const p = pupil(marks, { from: '2024-09-04', to: TODAY });
+    expect(fired(p, ['heath-lane'], TODAY)).toContain(
+      'heath-lane:holiday-pattern → home-visit by attendance-coordinator',
+    );
+    expect(fired(p, ['lime-hills'], TODAY)).toEqual([]);
+    expect(packs.get('lime-hills')!.rules.map((r) => r.kind)).not.toContain('repeated-pattern');
   });
 
   it('Thames View: below 90% over three months → the headteacher notifies the authorities', () => {

@@ -76,6 +76,61 @@ describe('consecutive-absence', () => {
     expect(one(concern, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
   });
 
+  it('counts U (arrived after the register closed) as seen, never as absent', () => {
+    const late = pupil({ '2025-11-13': 'N', '2025-11-17': 'U', '2025-11-18': 'N' }, { to: '2025-11-18' });
+    expect(one(late, rule, '2025-11-18')).toMatchObject({ fired: false });
+    const allLate = pupil({ '2025-11-13': 'U', '2025-11-17': 'U', '2025-11-18': 'U' }, { to: '2025-11-18' });
+    expect(one(allLate, rule, '2025-11-18').fired).toBe(false);
+    // The statutory LA return lists U itself (an unauthorised absence in law): it still counts there.
+    const statutory = {
+      kind: 'consecutive-absence',
+      days: 3,
+      codes: ['G', 'N', 'O', 'U'],
+      action: 'la-notification',
+    };
+    expect(one(allLate, statutory, '2025-11-18').fired).toBe(true);
+  });
+
+  it('contact made means a reason a parent gives for every absent session of each day (the code table)', () => {
+    const r = { ...rule, whenReasonedEachDay: { action: 'phone-call', role: 'attendance-coordinator' } };
+    // E (suspension) and S (study leave) are authorised but the school's, not a parent's contact.
+    for (const code of ['E', 'S', 'C2']) {
+      const p = pupil({ '2025-11-13': 'I', '2025-11-17': code, '2025-11-18': 'I' }, { to: '2025-11-18' });
+      expect(one(p, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
+    }
+    // Half a day with a reason and half without is not contact for that day.
+    const half = pupil(
+      { '2025-11-13': 'I', '2025-11-17': ['M', 'N'], '2025-11-18': 'I' },
+      { to: '2025-11-18' },
+    );
+    expect(one(half, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
+    for (const code of ['I', 'M', 'R', 'C', 'T']) {
+      const p = pupil({ '2025-11-13': 'I', '2025-11-17': code, '2025-11-18': 'I' }, { to: '2025-11-18' });
+      expect(one(p, r, '2025-11-18')).toMatchObject({ fired: true, action: 'phone-call' });
+    }
+  });
+
+  it('an attendance concern keeps the visit even with a reason each day (Heath Lane: "no … attendance concerns")', () => {
+    const r = {
+      ...rule,
+      whenReasonedEachDay: {
+        action: 'phone-call',
+        role: 'attendance-coordinator',
+        attendanceConcernAtMost: 0.9,
+      },
+    };
+    const marks: Record<string, string> = { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' };
+    const poor = { ...marks };
+    calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {
+      if (i % 5 === 0) poor[d] = 'O';
+    });
+    const f = one(pupil(poor, { to: '2025-11-18' }), r, '2025-11-18');
+    expect(f).toMatchObject({ fired: true, action: 'home-visit' });
+    expect(f.explanation).toMatch(/attendance concern/);
+    // The same illness for a pupil with good attendance before it: a phone call.
+    expect(one(pupil(marks, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({ action: 'phone-call' });
+  });
+
   it('needs a flag when the rule names flags', () => {
     const r = {
       kind: 'consecutive-absence',

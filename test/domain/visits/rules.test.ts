@@ -203,8 +203,9 @@ describe('what the visit watcher owes', () => {
     );
   });
 
-  it("uses Hampton's overdue ladder by default, with a prompt for every step", () => {
+  it("uses Doorstep's own overdue ladder where the school's policy gives none, with a prompt for every step", () => {
     const p = policyFor({}, 'overdue_visit');
+    expect(p.source).toMatch(/Doorstep's own default/);
     expect(p.condition).toBe('if-not-resolved');
     expect(p.levels.map((l) => l.afterMinutes)).toEqual([0, 15, 15, 10, 10, 10]);
     expect(p.levels[1]!.notify).toContain('sms:visiting-staff');

@@ -5,9 +5,10 @@ import {
   type EvaluationContext,
   type Evidence,
   MAX_EVIDENCE_DAYS,
+  pct,
   type RuleOutcome,
 } from '../finding.ts';
-import { ABSENCE, AUTHORISED, type PupilAttendance } from '../pupil-attendance.ts';
+import { NOT_SEEN, PARENT_REASON, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 function absenceRun(
@@ -43,7 +44,8 @@ export function consecutiveAbsence(
 ): RuleOutcome {
   // "No reason recorded" counts only the days on which no reason was given: a day with a reason
   // ends the unanswered run (and so a present mark can never lengthen a run).
-  const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, ABSENCE)) : ev.setFor(rule, ABSENCE);
+  // Absent means not seen: `U` (arrived after the register closed) is a day the child was seen.
+  const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, NOT_SEEN)) : ev.setFor(rule, NOT_SEEN);
   const run = absenceRun(p, set, todayIndex);
   const n = run ? run.end - run.start + 1 : 0;
   const fires = run !== null && n >= rule.days && (!rule.flags || p.hasAnyFlag(rule.flags));
@@ -64,16 +66,49 @@ export function consecutiveAbsence(
         : `absent ${n} school day(s) in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${rule.days}`,
     };
   }
-  let reasoned = true;
-  for (let d = run.start; d <= run.end && reasoned; d++) reasoned = p.anyMarkedIn(d, AUTHORISED);
-  const concern = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
-  const lighter = rule.whenReasonedEachDay && reasoned && !concern ? rule.whenReasonedEachDay : undefined;
+  const light = rule.whenReasonedEachDay;
+  let lighter: { action: NonNullable<RuleOutcome['action']>; role: string } | undefined;
+  let why = '';
+  if (light) {
+    // "Contact has been made from parents/carers for each day of absence": every absent session
+    // of every day of the run carries a reason a parent gives (the code table), not just any code.
+    const parent = light.reasonCodes ? ev.setFor({ codes: light.reasonCodes }, PARENT_REASON) : PARENT_REASON;
+    let reasoned = true;
+    for (let d = run.start; d <= run.end && reasoned; d++) reasoned = p.allMarkedIn(d, parent);
+    // "No safeguarding or attendance concerns".
+    const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
+    const attendance = attendanceConcern(p, light, run.start, ctx, ev);
+    if (!reasoned) why = '; not every day has a reason from a parent/carer';
+    else if (safeguarding) why = '; a reason each day, but there is a safeguarding concern';
+    else if (attendance) why = `; a reason each day, but there is an attendance concern (${attendance})`;
+    else {
+      lighter = { action: light.action, role: light.role };
+      why = '; a parent/carer gave a reason for each day and there is no safeguarding or attendance concern';
+    }
+  }
   return {
     fired: true,
     evidence,
-    explanation: `absent ${n} school days in a row (${evidence.from} to ${evidence.to})${
-      lighter ? '; a reason was recorded for each day and there is no concern flag' : ''
-    }`,
+    explanation: `absent ${n} school days in a row (${evidence.from} to ${evidence.to})${why}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
+}
+
+/** The attendance concern the pack names, if the pupil has it: the rate before the run began. */
+function attendanceConcern(
+  p: PupilAttendance,
+  light: NonNullable<Extract<Rule, { kind: 'consecutive-absence' }>['whenReasonedEachDay']>,
+  runStart: number,
+  ctx: EvaluationContext,
+  ev: EvaluationCaches,
+): string | null {
+  if (light.attendanceConcernAtMost === undefined) return null;
+  const first = ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year'));
+  if (runStart - 1 < first) return null;
+  const { possible, attended } = ev.sessionCounts(p, first, runStart - 1);
+  if (possible < light.attendanceConcernMinSessions) return null;
+  const rate = attended / possible;
+  return rate <= light.attendanceConcernAtMost
+    ? `attendance ${pct(rate)} this year before this absence, at most ${pct(light.attendanceConcernAtMost)}`
+    : null;
 }

@@ -1,5 +1,5 @@
 import type { EvaluationCaches, EvaluationContext, Evidence, RuleOutcome } from '../finding.ts';
-import { ABSENCE, type PupilAttendance } from '../pupil-attendance.ts';
+import { NOT_SEEN, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 export function cumulativeAbsence(
@@ -9,7 +9,7 @@ export function cumulativeAbsence(
   ctx: EvaluationContext,
   ev: EvaluationCaches,
 ): RuleOutcome {
-  const set = ev.setFor(rule, ABSENCE);
+  const set = ev.setFor(rule, NOT_SEEN);
   const from = ev.windowStart(ctx, 'academic-year');
   const first = ev.firstIndexFrom(p.calendar, from);
   let sessions = 0;

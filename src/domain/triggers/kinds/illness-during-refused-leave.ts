@@ -1,5 +1,5 @@
 import type { EvaluationCaches, EvaluationContext, Evidence, RuleOutcome } from '../finding.ts';
-import { ABSENCE, type PupilAttendance } from '../pupil-attendance.ts';
+import { NOT_SEEN, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 export function illnessDuringRefusedLeave(
@@ -9,7 +9,7 @@ export function illnessDuringRefusedLeave(
   ctx: EvaluationContext,
   ev: EvaluationCaches,
 ): RuleOutcome {
-  const set = ev.setFor(rule, ABSENCE);
+  const set = ev.setFor(rule, NOT_SEEN);
   const recentFrom = p.calendar.days[Math.max(0, todayIndex - rule.recentSchoolDays + 1)];
   const today = p.calendar.days[todayIndex];
   const sessions: NonNullable<Evidence['sessions']> = [];

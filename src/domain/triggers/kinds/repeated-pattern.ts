@@ -5,7 +5,7 @@ import {
   type EvaluationContext,
   type RuleOutcome,
 } from '../finding.ts';
-import { ABSENCE, type PupilAttendance } from '../pupil-attendance.ts';
+import { NOT_SEEN, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 export function repeatedPattern(
@@ -18,11 +18,11 @@ export function repeatedPattern(
   const matches: DayEvidence[] = [];
   const lastYear = new Set<string>();
   for (let d = Math.max(0, todayIndex - rule.recentSchoolDays + 1); d <= todayIndex; d++) {
-    if (!p.allMarkedIn(d, ABSENCE)) continue;
+    if (!p.allMarkedIn(d, NOT_SEEN)) continue;
     // The same week 52 weeks earlier (same weekdays, so the same week of the school year).
     let hit = false;
     for (const i of ev.lastYearWeek(p.calendar, d)) {
-      if (p.allMarkedIn(i, ABSENCE)) {
+      if (p.allMarkedIn(i, NOT_SEEN)) {
         lastYear.add(p.calendar.days[i]!);
         hit = true;
       }
