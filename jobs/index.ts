@@ -3,6 +3,7 @@ import { retryClassOf } from '../src/errors.ts';
 import type { DoorstepCatalog } from '../src/queue/catalog.ts';
 import type { Handlers, JobHandler } from '../src/queue/worker-host.ts';
 import { failPendingNotification } from '../src/store/notify.ts';
+import { chaseOutcomes } from './chase-outcomes.ts';
 import { deliverRecord } from './deliver-record.ts';
 import type { JobDeps } from './deps.ts';
 import { escalate } from './escalate.ts';
@@ -47,6 +48,7 @@ export const handlers: Handlers<DoorstepCatalog, JobDeps> = {
   'evaluate-triggers': retriedByClass(evaluateTriggers),
   'deliver-record': retriedByClass(deliverRecord),
   'relay-outbox': retriedByClass(relayOutbox),
+  'chase-outcomes': retriedByClass(chaseOutcomes),
   purge: retriedByClass(purge),
   escalate,
   notify: retriedByClass(notify, (payload, reason, deps) =>

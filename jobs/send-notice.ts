@@ -1,10 +1,11 @@
 import { findSchool } from '../src/config/school-of.ts';
 import { doorstepError } from '../src/errors.ts';
-import { channelKind, type Notification } from '../src/notify/channel.ts';
+import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { markNotice, noticeById, noticeReceipts, recordNoticeReceipt } from '../src/store/notices.ts';
+import { visitingStaffContacts } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
 
 /**
@@ -21,11 +22,16 @@ export async function sendNotice(
   if (!notice) return { status: 'missing' };
   if (notice.status !== 'pending') return { status: notice.status };
   const school = findSchool(deps.config, notice.schoolId);
+  // `…:visiting-staff`: the people on the notice's visit (e.g. asked for a missing outcome).
+  const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> =
+    notice.target.endsWith(`:${VISITING_STAFF}`) && notice.visitId
+      ? { [VISITING_STAFF]: await visitingStaffContacts(deps.db, { visitId: notice.visitId }) }
+      : {};
   const channel = school
     ? channelsFor(
         school,
         { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix },
-        {},
+        extra,
         {
           sent: (id) => noticeReceipts(deps.db, id),
           record: (id, k, r) => recordNoticeReceipt(deps.db, id, k, r),

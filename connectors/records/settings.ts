@@ -8,11 +8,14 @@ export function recordsSettings(secret: SecretField) {
     .strictObject({
       trigger_note: z.string().min(1).default('Attendance'),
       visit_outcome: z.string().min(1).default('Home visit'),
+      /** A concern raised from a visit at once ("Raise a concern now"); a school may file it elsewhere. */
+      visit_concern: z.string().min(1).default('Home visit'),
       lone_worker_incident: z.string().min(1).default('Lone working'),
     })
     .default({
       trigger_note: 'Attendance',
       visit_outcome: 'Home visit',
+      visit_concern: 'Home visit',
       lone_worker_incident: 'Lone working',
     });
   const delivery = {

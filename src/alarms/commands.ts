@@ -13,6 +13,7 @@ import {
 } from '../store/alarm-state.ts';
 import { type BoardTell, insertBoardEvent, withBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
+import { insertNotices } from '../store/notices.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import {
   formatAddress,
@@ -102,6 +103,19 @@ export async function resolveAlarm(
       sourceType: 'alarm',
       sourceId: alarmId,
     });
+    // Heath Lane: "inform the safeguarding manager and attendance line manager of any incidents of
+    // aggression, violence or threat"; King's: reported immediately to the DSL. The school's
+    // `notices.concern` people hear of it; the relay queues the notice (this path has no queue).
+    if (school)
+      await insertNotices(tx, {
+        schoolId: alarm.schoolId,
+        kind: 'incident',
+        visitId: alarm.visitId,
+        key: `alarm:${alarmId}`,
+        targets: school.notices.concern,
+        subject: `lone-worker incident: alarm #${alarmId}`,
+        text: `Alarm #${alarmId} (${alarm.type.replace(/_/g, ' ')}${alarm.visitId ? ` on home visit #${alarm.visitId}` : ''}) was resolved as an incident by ${by}${note ? `: ${note}` : ''}. The incident record is in the school's records.`,
+      });
     return outcome;
   });
 }

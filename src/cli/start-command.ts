@@ -46,22 +46,27 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   const child: WorkerChild | undefined = forked.value;
 
   const where = running.url;
-  process.stderr.write(
-    `${[
-      `doorstep: running roles ${roles.join(', ')} for ${config.schools.length} school(s); store: ${running.db.describe}`,
-      ...(child ? [`  worker   in its own process (pid ${child.pid}, nice ${config.queue.workerNice})`] : []),
-      ...(where
-        ? [
-            `  health   ${where}/healthz`,
-            `  ready    ${where}/readyz`,
-            `  metrics  ${where}/metrics`,
-            `  board    ${where}/board (sign in; first account: npx doorstep user add --roles admin,office …)`,
-            `  queues   ${config.http.admin ? `${where}/admin/queues` : 'disabled (set http.admin in the config)'}`,
-          ]
-        : []),
-      '  stop with Ctrl-C or SIGTERM',
-    ].join('\n')}\n`,
-  );
+  // A worker child says nothing here: its parent's banner names it (one banner per `doorstep start`).
+  const isChild = process.env.DOORSTEP_WORKER_CHILD === '1';
+  if (!isChild)
+    process.stderr.write(
+      `${[
+        `doorstep: running roles ${roles.join(', ')} for ${config.schools.length} school(s); store: ${running.db.describe}`,
+        ...(child
+          ? [`  worker   in its own process (pid ${child.pid}, nice ${config.queue.workerNice})`]
+          : []),
+        ...(where
+          ? [
+              `  health   ${where}/healthz`,
+              `  ready    ${where}/readyz`,
+              `  metrics  ${where}/metrics`,
+              `  board    ${where}/board (sign in; first account: npx doorstep user add --roles admin,office …)`,
+              `  queues   ${config.http.admin ? `${where}/admin/queues` : 'disabled (set http.admin in the config)'}`,
+            ]
+          : []),
+        '  stop with Ctrl-C or SIGTERM',
+      ].join('\n')}\n`,
+    );
 
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

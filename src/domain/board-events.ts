@@ -21,6 +21,7 @@ export const BOARD_EVENT_TYPES = [
   'visit.follow-up-done',
   'visit.completed',
   'visit.cancelled',
+  'visit.concern-raised',
   'ingest.disconnected',
   'ingest.restored',
 ] as const;

@@ -147,6 +147,15 @@ export const catalog = {
       backoff: { type: 'exponential', delayMs: 60_000 },
       timeoutMs: 60 * 60_000,
     }),
+    'chase-outcomes': defineJob({
+      queue: 'maintenance',
+      description:
+        'Chases visits back without an outcome: the visitors after the school’s time, then the people it names after twice that.',
+      payload: z.strictObject({ reason: z.enum(['schedule', 'manual']) }),
+      attempts: 3,
+      backoff: { type: 'fixed', delayMs: 10_000 },
+      timeoutMs: 120_000,
+    }),
     'relay-outbox': defineJob({
       queue: 'records',
       description: 'Hands live outbox records that have no delivery job yet to the queue.',

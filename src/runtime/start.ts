@@ -156,6 +156,12 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       await scheduleNightlyEvaluations(producer, config);
       await schedulePurges(producer, config);
       await producer.schedule('relay-outbox', 'relay-outbox', { everyMs: 5000 }, { reason: 'schedule' });
+      await producer.schedule(
+        'chase-outcomes',
+        'chase-outcomes',
+        { everyMs: 300_000 },
+        { reason: 'schedule' },
+      );
       watcher = new DropWatcher(producer, log);
       watcher.start(config);
     }

@@ -11,26 +11,46 @@ export interface NoticeRow {
   status: 'pending' | 'sent' | 'failed';
 }
 
-/** The notices of one event, once per target (a second call adds nothing); returns the new ids. */
+/**
+ * The notices of one event, once per school, kind, visit, target and key (a second call adds
+ * nothing); returns the new ids. `key` tells apart several events of one kind on one visit (each
+ * change, each concern) or notices with no visit (an incident: the alarm id).
+ */
 export async function insertNotices(
   tx: Queryable,
   n: {
     schoolId: string;
     kind: string;
-    visitId: string;
+    visitId: string | null;
     targets: readonly string[];
     subject: string;
     text: string;
+    key?: string;
   },
 ): Promise<string[]> {
   if (!n.targets.length) return [];
   const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO notices (school_id, kind, visit_id, target, subject, text)
-     SELECT $1, $2, $3, t, $5, $6 FROM unnest($4::text[]) t
-     ON CONFLICT (kind, visit_id, target) DO NOTHING RETURNING id`,
-    [n.schoolId, n.kind, n.visitId, [...n.targets], n.subject, n.text],
+    `INSERT INTO notices (school_id, kind, visit_id, target, subject, text, notice_key)
+     SELECT $1, $2, $3, t, $5, $6, $7 FROM unnest($4::text[]) t
+     ON CONFLICT (school_id, kind, coalesce(visit_id, 0), target, notice_key) DO NOTHING RETURNING id`,
+    [n.schoolId, n.kind, n.visitId, [...new Set(n.targets)], n.subject, n.text, n.key ?? ''],
   );
   return rows.map((r) => String(r.id));
+}
+
+/** Visits of a school back since before `before` with no outcome recorded (oldest first). */
+export async function visitsAwaitingOutcome(db: Queryable, schoolId: string, before: Date) {
+  const { rows } = await db.query<{ id: string; pupil_mis_id: string; returned_at: Date }>(
+    `SELECT id, pupil_mis_id, returned_at FROM visits
+     WHERE school_id = $1 AND status = 'returned' AND outcome IS NULL AND returned_at < $2
+     ORDER BY returned_at LIMIT 500`,
+    [schoolId, before],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    pupilMisId: r.pupil_mis_id,
+    returnedAt: new Date(r.returned_at),
+  }));
 }
 
 export async function noticeById(db: Queryable, id: string): Promise<NoticeRow | undefined> {
@@ -105,4 +125,18 @@ export async function noticesOfVisit(db: Queryable, visitId: string) {
     at: new Date((r.sent_at ?? r.created_at) as string).toISOString(),
     error: (r.last_error as string | null) ?? null,
   }));
+}
+
+/**
+ * Notices written but never tried (their job was not queued: a crash after the commit, or a writer
+ * with no queue at hand, such as the CLI) and older than `olderThanMs`: the relay queues them.
+ */
+export async function noticesToRelay(db: Queryable, olderThanMs: number, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM notices WHERE status = 'pending' AND attempts = 0
+       AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+     ORDER BY id LIMIT $2`,
+    [olderThanMs, limit],
+  );
+  return rows.map((r) => String(r.id));
 }

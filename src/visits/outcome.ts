@@ -1,7 +1,7 @@
 import { doorstepError } from '../errors.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
 import { insertBoardEvent } from '../store/board.ts';
-import { insertNotices } from '../store/notices.ts';
+import type { Queryable } from '../store/db.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
@@ -10,6 +10,7 @@ import { visitStaffNames } from '../store/visit-queries.ts';
 import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { noticeAboutVisit, pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** How a visit ends up: its outcome (with the CPOMS record), cancelled, or the follow-up of a child not seen. */
 
@@ -132,8 +133,8 @@ async function writeOutcome(
       // pupil under "needs follow-up" until the safeguarding team records what was done).
       if (o.childSeen) return [];
       const initials = p ? [p.forename, p.surname].map((x) => (x ? `${x[0]}.` : '')).join('') : '';
-      return insertNotices(tx, {
-        schoolId: v.schoolId,
+      return noticeAboutVisit(tx, {
+        school,
         kind: 'child-not-seen',
         visitId,
         targets: school.notices.childNotSeen,
@@ -143,8 +144,7 @@ async function writeOutcome(
     },
     { relayOutbox: true },
   );
-  for (const id of notices)
-    await deps.producer?.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` });
+  await sendNotices(deps.producer, notices);
 }
 
 /** A visit called off, with the reason (e.g. parent not present after 20 minutes, dangerous animal). */
@@ -155,7 +155,7 @@ export async function cancelVisit(
   reason: string,
 ): Promise<void> {
   if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is cancelled');
-  await change(deps, async (tx, events) => {
+  const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertMayActOn(user, v);
     must(deps, user, v, 'cancel');
@@ -170,6 +170,22 @@ export async function cancelVisit(
       { status: 'cancelled', reason: reason.trim() },
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+    return cancellationNotice(tx, deps, v, user, reason.trim());
+  });
+  await sendNotices(deps.producer, notices);
+}
+
+/** Thames View 3.8/3.9, Hampton: a cancellation goes in writing to the people the school names. */
+async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, user: User, reason: string) {
+  const school = knownSchool(deps.config, v.schoolId);
+  const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+  return noticeAboutVisit(tx, {
+    school,
+    kind: 'cancelled',
+    visitId: v.id,
+    targets: school.notices.cancelled,
+    subject: `home visit #${v.id} cancelled`,
+    text: `Home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor} was cancelled by ${user.displayName}: ${reason}`,
   });
 }
 
@@ -179,7 +195,7 @@ export async function cancelVisit(
  * while out: still watched until the worker is back safe.
  */
 export async function cancelParentLate(deps: VisitDeps, user: User, visitId: string): Promise<void> {
-  await change(deps, async (tx, events) => {
+  const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertMayActOn(user, v);
     must(deps, user, v, 'parent-late-cancel');
@@ -188,7 +204,9 @@ export async function cancelParentLate(deps: VisitDeps, user: User, visitId: str
     await markCancelled(tx, visitId, deps.now(), reason);
     await audit(tx, user, 'visit.cancelled', v, { status: v.status }, { status: 'cancelled', reason });
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+    return cancellationNotice(tx, deps, v, user, reason);
   });
+  await sendNotices(deps.producer, notices);
 }
 
 /** The safeguarding team records what was done about a child not seen; the pupil leaves "needs follow-up". */

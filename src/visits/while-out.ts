@@ -1,6 +1,7 @@
 import { policyFor } from '../domain/escalation/ladder.ts';
 import type { Effect } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
+import { londonTime } from '../records/templates/london-time.ts';
 import { addTimeline, resolve } from '../store/alarm-state.ts';
 import { raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
@@ -11,6 +12,7 @@ import { openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { noticeAboutVisit, pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** While the worker is out: arrived, check-ins, running late, "I need help", the safe word, back safe. */
 
@@ -109,7 +111,7 @@ export async function runningLate(
   reason: string,
 ): Promise<void> {
   if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the worker is late');
-  await change(deps, async (tx, events) => {
+  const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     const effect = must(deps, user, v, 'running-late');
     const now = deps.now();
@@ -140,7 +142,20 @@ export async function runningLate(
       events,
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.running-late', { visitId }));
+    // Thames View 3.6: any change to a visit is notified (to the people the school names).
+    const school = knownSchool(deps.config, v.schoolId);
+    const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+    return noticeAboutVisit(tx, {
+      school,
+      kind: 'changed',
+      visitId,
+      targets: school.notices.changed,
+      key: newReturnAt.toISOString(),
+      subject: `home visit #${visitId} running late`,
+      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${user.displayName} is running late, now expected back by ${londonTime(newReturnAt)} (was ${v.expectedReturnAt ? londonTime(v.expectedReturnAt) : 'not set'}): ${reason.trim()}`,
+    });
   });
+  await sendNotices(deps.producer, notices);
 }
 
 /**

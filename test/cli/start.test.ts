@@ -44,6 +44,7 @@ describe('doorstep start (a real process)', () => {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200);
       await until(() => /stop with Ctrl-C/.test(p.stderr()));
       expect(p.stderr()).toContain(`health   http://127.0.0.1:${port}/healthz`);
+      expect(p.stderr().match(/doorstep: running roles/g)).toHaveLength(1); // the child prints no banner
       // With PostgreSQL the worker role runs in a child process of its own, at a lower priority.
       const pid = Number(/worker {3}in its own process \(pid (\d+), nice 10\)/.exec(p.stderr())?.[1]);
       expect(pid).toBeGreaterThan(0);

@@ -583,6 +583,37 @@ function followUpForm() {
   );
 }
 
+/** "Raise a concern now": straight to the safeguarding team and the school's records. */
+function concernForm() {
+  const text = h('textarea', {
+    name: 'concern',
+    id: 'concern-text',
+    required: true,
+    maxlength: 4000,
+    rows: 3,
+  });
+  return h(
+    'details',
+    { id: 'concern' },
+    h('summary', {}, 'Raise a concern now'),
+    h(
+      'form',
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          post(
+            'concern',
+            { concern: text.value },
+            "Concern sent to the safeguarding team and into the school's records.",
+          );
+        },
+      },
+      field('What worries you (sent at once to the safeguarding team)', text),
+      h('button', { type: 'submit', class: 'danger' }, 'Send the concern now'),
+    ),
+  );
+}
+
 function cancelForm(d) {
   const reason = h('input', { type: 'text', name: 'cancelReason', required: true });
   return h(
@@ -801,6 +832,7 @@ async function load() {
       parts.push(h('p', {}, `Follow-up recorded ${fmtDateTime(v.followUpDoneAt)}.`));
   }
   if (can('follow-up-done')) parts.push(followUpForm());
+  if (can('raise-concern')) parts.push(concernForm());
   if (v.status === 'cancelled')
     parts.push(h('p', {}, `Cancelled ${fmtDateTime(v.cancelledAt)}: ${v.cancelReason}`));
   if (can('cancel')) parts.push(cancelForm(d));

@@ -8,6 +8,48 @@ import { attendanceSettings, calendarSettings } from './attendance.ts';
 import { channelsSettings, contactsSettings } from './channels.ts';
 
 /** One school: its connectors (each declares its own section), policies, escalation and channels. */
+const noticeTargets = z
+  .array(
+    z.string().regex(/^(sms|email):[a-z0-9-]+$|^(teams|google-chat|webhook)$/, {
+      error: 'expected a target such as email:dsl, sms:safeguarding or teams',
+    }),
+  )
+  .max(20)
+  .default([]);
+
+/**
+ * Notices to the people a school names (not alarms: no ladder; each sent once, with its receipt).
+ * Targets are the school's channels and contact groups, as in a ladder; `sms:visiting-staff` and
+ * `email:visiting-staff` reach the people on the visit.
+ */
+const noticeSettings = z
+  .strictObject({
+    /** A visit completed with the child not seen: who hears of it at once (e.g. the DSL). */
+    childNotSeen: noticeTargets,
+    /** A visit cancelled (Thames View 3.8/3.9: the headteacher, in writing; Hampton: communicated). */
+    cancelled: noticeTargets,
+    /** A visit changed while out: running late, a new return time (Thames View 3.6: any change). */
+    changed: noticeTargets,
+    /**
+     * A concern raised from the phone during or after a visit, and an alarm resolved as an incident
+     * (Heath Lane: aggression, violence or threat → the safeguarding manager and attendance line
+     * manager; King's: reported immediately to the DSL; Hampton: discussed with the HoS).
+     */
+    concern: noticeTargets,
+    /**
+     * A visit back without its outcome is chased: `visitors` (e.g. `sms:visiting-staff`, the people
+     * on the visit) after `afterHours`, then `escalateTo` (e.g. `email:dsl`) after twice that.
+     */
+    outcomeMissing: z
+      .strictObject({
+        afterHours: z.number().min(0.25).max(72).default(4),
+        visitors: noticeTargets,
+        escalateTo: noticeTargets,
+      })
+      .optional(),
+  })
+  .default({ childNotSeen: [], cancelled: [], changed: [], concern: [] });
+
 export function schoolSettings(secret: SecretField) {
   return z.strictObject({
     id: settingId,
@@ -33,18 +75,7 @@ export function schoolSettings(secret: SecretField) {
     policies: z.array(settingId).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(settingId, escalationPolicy).default({}),
     /** Notices to named people that are not alarms, each a list of targets such as `email:dsl`. */
-    notices: z
-      .strictObject({
-        /** A visit completed with the child not seen: who hears of it at once (set by the school, e.g. its DSL). */
-        childNotSeen: z
-          .array(
-            z.string().regex(/^(sms|email):[a-z0-9-]+$|^(teams|google-chat|webhook)$/, {
-              error: 'expected a target such as email:dsl, sms:safeguarding or teams',
-            }),
-          )
-          .default([]),
-      })
-      .default({ childNotSeen: [] }),
+    notices: noticeSettings,
     contacts: contactsSettings,
     channels: channelsSettings(secret),
     attendance: attendanceSettings.default({ codeMap: {}, syncAt: ['10:30', '14:30'] }),

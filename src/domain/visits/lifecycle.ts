@@ -13,6 +13,7 @@ import { mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
  *                    cancelled (stays cancelled) — the only way monitoring ends
  *   returned ─record-outcome─► completed
+ *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
  *
  * "Out" is a visit that departed and is not back safe, whatever its status says: an outcome typed on
  * the doorstep, or a cancellation while out, does not end the watch.
@@ -35,6 +36,7 @@ export const VISIT_ACTIONS = [
   'parent-late-cancel',
   'reveal-safe-word',
   'follow-up-done',
+  'raise-concern',
 ] as const;
 export type VisitAction = (typeof VISIT_ACTIONS)[number];
 
@@ -217,6 +219,14 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => isOut(v) && v.hasSafeWord,
     who: (a) => has(a, 'office', 'safeguarding'),
     refusal: 'only the office and safeguarding see the safe word',
+    effect: () => none,
+  },
+  // "Raise a concern now": during the visit or after it, a concern goes at once to the people the
+  // school names and into its records — not only into the outcome. Changes nothing else.
+  'raise-concern': {
+    from: (v) => v.departedAt !== null && v.status !== 'requested' && v.status !== 'authorised',
+    who: (a, v) => onVisit(a, v) || has(a, 'safeguarding'),
+    refusal: 'only the people on the visit, or safeguarding, raise a concern from it',
     effect: () => none,
   },
   'follow-up-done': {

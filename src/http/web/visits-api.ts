@@ -13,6 +13,7 @@ import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit } from '../../visits/access.ts';
 import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
+import { raiseConcern } from '../../visits/concern.ts';
 import { departVisit } from '../../visits/departure.ts';
 import {
   cancelParentLate,
@@ -187,6 +188,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.
   step('no-answer', STAFF, z.strictObject({}), (user, id) => recordNoAnswer(deps, user, id));
   step('parent-late-cancel', STAFF, z.strictObject({}), (user, id) => cancelParentLate(deps, user, id));
+  step(
+    'concern',
+    STAFF,
+    z.strictObject({ concern: z.string().trim().min(1, { error: 'expected the concern' }).max(4000) }),
+    (user, id, b) => raiseConcern(deps, user, id, b.concern),
+  );
   step(
     'follow-up-done',
     ['safeguarding'],

@@ -1,0 +1,79 @@
+import { renderVisitConcern } from '../records/templates/visit-concern.ts';
+import { insertBoardEvent } from '../store/board.ts';
+import { pupilIdentity } from '../store/pupils.ts';
+import { insertOutbox } from '../store/triggers.ts';
+import type { User } from '../store/users.ts';
+import { formatAddress } from '../store/visits.ts';
+import { knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { noticeAboutVisit, sendNotices } from './visit-notices.ts';
+
+/**
+ * "Raise a concern now" (the phone page, during or after a visit): a safeguarding concern goes at
+ * once, in its own words, to the people the school names for concerns (`notices.concern`: King's "reported
+ * immediately to the DSL"; Heath Lane's safeguarding manager and attendance line manager; Hampton's
+ * HoS) and, in the same transaction, into the school's records (CPOMS / Arbor) as its own record —
+ * not only into the outcome typed later. Each concern is its own notice and record (keyed by the
+ * moment it was raised and who raised it); sending twice in one instant adds nothing.
+ */
+export async function raiseConcern(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  concern: string,
+): Promise<{ outboxId: string | null; notified: number }> {
+  const text = concern.trim();
+  const now = deps.now();
+  const key = `${now.toISOString()}:${user.id}`;
+  let outboxId: string | null = null;
+  const notices = await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      must(deps, user, v, 'raise-concern');
+      const school = knownSchool(deps.config, v.schoolId);
+      const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
+      const record = renderVisitConcern({
+        visitId,
+        pupil: {
+          misId: v.pupilMisId,
+          upn: p?.upn ?? null,
+          name: p ? [p.forename, p.surname].filter(Boolean).join(' ') || null : null,
+        },
+        raisedBy: user.displayName,
+        at: now,
+        address: formatAddress(v.address),
+        concern: text,
+      });
+      outboxId = await insertOutbox(tx, {
+        schoolId: v.schoolId,
+        kind: 'visit_concern',
+        pupilIds: [v.pupilMisId],
+        title: record.title,
+        body: record.body,
+        occurredAt: now,
+        sink: school.records.sink,
+        idempotencyKey: `visit-concern:${v.schoolId}:${visitId}:${key}`,
+        sourceType: 'visit',
+        sourceId: visitId,
+      });
+      // The audit keeps that a concern was raised and where it went; its words live in the record.
+      await audit(tx, user, 'visit.concern-raised', v, null, { outboxId, characters: text.length });
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.concern-raised', { visitId }));
+      const initials = p ? [p.forename, p.surname].map((x) => (x ? `${x[0]}.` : '')).join('') : '';
+      return noticeAboutVisit(tx, {
+        school,
+        kind: 'concern',
+        visitId,
+        key,
+        targets: school.notices.concern,
+        subject: `concern raised on home visit #${visitId}`,
+        // The concern itself: the point is that the DSL reads it now (the pupil by initials only).
+        text: `${user.displayName} raised a safeguarding concern on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${text}`,
+      });
+    },
+    { relayOutbox: true },
+  );
+  await sendNotices(deps.producer, notices);
+  return { outboxId, notified: notices.length };
+}

@@ -1,0 +1,250 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chaseOutcomes } from '../../jobs/chase-outcomes.ts';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { relayOutbox } from '../../jobs/relay-outbox.ts';
+import { sendNotice } from '../../jobs/send-notice.ts';
+import { resolveAlarm } from '../../src/alarms/commands.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { JobRun } from '../../src/queue/worker-host.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { raiseConcern } from '../../src/visits/concern.ts';
+import { departVisit } from '../../src/visits/departure.ts';
+import { cancelVisit } from '../../src/visits/outcome.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { askForHelp, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+/**
+ * Notices to the people a school names (issue: records and notices the policies ask for):
+ * cancellations, changes, a concern raised from the phone, an incident, and the chase of a missing
+ * outcome — each once, through the school's channels, with the pupil by initials only.
+ */
+const schema = uniqueName('vnotice');
+const prefix = uniqueName('vnotice');
+const teams: { text: string }[] = [];
+const sms: URLSearchParams[] = [];
+let server: Server;
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let deps: JobDeps;
+let vdeps: VisitDeps;
+let lead: User;
+let partner: User;
+let stranger: User;
+let sg: User;
+let now = new Date('2026-11-23T10:00:00Z');
+const run: JobRun = {
+  id: 'x',
+  name: 'send-notice',
+  attempt: 1,
+  maxAttempts: 6,
+  signal: new AbortController().signal,
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.url === '/hook') {
+        teams.push(JSON.parse(body));
+        res.writeHead(200).end('1');
+        return;
+      }
+      sms.push(new URLSearchParams(body));
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ sid: `SM${sms.length}` }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const config = visitSchoolsConfig(
+    `    channels:
+      teams: { url: "\${TEAMS_URL}" }
+      sms: { baseUrl: "http://127.0.0.1:${port}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+    notices:
+      cancelled: [teams]
+      changed: [teams]
+      concern: [teams]
+      outcomeMissing: { afterHours: 2, visitors: [sms:visiting-staff], escalateTo: [teams] }
+`,
+    { TEAMS_URL: `http://127.0.0.1:${port}/hook`, SMS_TOKEN: 'tok' },
+  );
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = {
+    db,
+    log: createLogger({ level: 'silent' }),
+    producer,
+    now: () => now,
+    instance: 't',
+    config,
+    publisher: conn,
+  };
+  vdeps = {
+    db,
+    config,
+    rulesFor: visitRulesLookup(config),
+    prefix,
+    now: () => now,
+    producer,
+    publisher: conn,
+  };
+  await addPupils(db, ['hampton']);
+  lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111', displayName: 'Lee Lead' });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  stranger = await addUser(db, 'stranger', ['visiting-staff']);
+  sg = await addUser(db, 'sg', ['safeguarding'], { displayName: 'Sasha DSL' });
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+  server.close();
+});
+
+async function departed(): Promise<string> {
+  const id = await requestVisit(vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+  await departVisit(vdeps, lead, id, {
+    expectedReturnAt: new Date(now.getTime() + 3_600_000),
+    partnerUserId: partner.id,
+    risksRead: true,
+  });
+  return id;
+}
+const noticesOf = async (visitId: string | null, kind: string) =>
+  (
+    await db.query<{ id: string; target: string; text: string }>(
+      'SELECT id, target, text FROM notices WHERE kind = $1 AND visit_id IS NOT DISTINCT FROM $2 ORDER BY id',
+      [kind, visitId],
+    )
+  ).rows.map((r) => ({ ...r, id: String(r.id) }));
+async function sendAll(ids: readonly string[]) {
+  for (const id of ids) expect((await sendNotice({ noticeId: id }, run, deps)).status).toBe('sent');
+}
+
+describe('notices about a visit', () => {
+  it('tells the named people of a cancellation and of each change, once each', async () => {
+    const id = await departed();
+    await runningLate(vdeps, lead, id, new Date(now.getTime() + 2 * 3_600_000), 'parent arrived late');
+    await runningLate(vdeps, lead, id, new Date(now.getTime() + 3 * 3_600_000), 'long meeting');
+    const changed = await noticesOf(id, 'changed');
+    expect(changed).toHaveLength(2);
+    expect(changed[0]!.text).toMatch(
+      new RegExp(`^Home visit #${id} \\(pupil A\\.O\\.\\): Lee Lead is running late`),
+    );
+    await cancelVisit(vdeps, lead, id, 'dog loose in the garden');
+    const cancelled = await noticesOf(id, 'cancelled');
+    expect(cancelled).toHaveLength(1);
+    expect(cancelled[0]!.text).toContain('was cancelled by Lee Lead: dog loose in the garden');
+    for (const n of [...changed, ...cancelled]) {
+      expect(await producer.queueFor('send-notice').getJob(`send-notice-${n.id}`)).toBeTruthy();
+      expect(n.text).not.toContain('Okonkwo'); // initials only
+    }
+    const before = teams.length;
+    await sendAll([...changed, ...cancelled].map((n) => n.id));
+    expect(teams.length - before).toBe(3);
+  });
+
+  it('sends a concern raised on the phone at once, in its words, and into the records; only from the visit', async () => {
+    const id = await departed();
+    await expect(raiseConcern(vdeps, stranger, id, 'x')).rejects.toMatchObject({
+      code: 'DOORSTEP_FORBIDDEN',
+    });
+    const r = await raiseConcern(vdeps, lead, id, 'Bruising on the younger sibling; mother evasive');
+    expect(r.notified).toBe(1);
+    const [n] = await noticesOf(id, 'concern');
+    expect(n!.text).toBe(
+      `Lee Lead raised a safeguarding concern on home visit #${id} (pupil A.O.): Bruising on the younger sibling; mother evasive`,
+    );
+    const { rows: records } = await db.query<{ kind: string; body: string }>(
+      `SELECT kind, body FROM outbox WHERE source_type = 'visit' AND source_id = $1`,
+      [id],
+    );
+    expect(records).toEqual([
+      { kind: 'visit_concern', body: expect.stringContaining('Bruising on the younger sibling') },
+    ]);
+    const { rows: audit } = await db.query<{ after: Record<string, unknown> }>(
+      `SELECT after FROM audit_log WHERE action = 'visit.concern-raised' AND entity_id = $1`,
+      [id],
+    );
+    expect(audit).toHaveLength(1);
+    expect(JSON.stringify(audit[0]!.after)).not.toContain('Bruising'); // its words live in the record
+    // Not before the visit has left.
+    const notYet = await requestVisit(vdeps, lead, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+    });
+    await expect(raiseConcern(vdeps, lead, notYet, 'x')).rejects.toMatchObject({ code: 'DOORSTEP_CONFLICT' });
+  });
+
+  it('tells the concern people of an alarm resolved as an incident; the relay sends a notice nobody queued', async () => {
+    const id = await departed();
+    const alarmId = await askForHelp(vdeps, lead, id, null);
+    await resolveAlarm(
+      db,
+      vdeps.config,
+      alarmId,
+      `user:${sg.id}`,
+      'incident_without_dispatch',
+      'father shouted',
+      now,
+    );
+    const [n] = await noticesOf(id, 'incident');
+    expect(n!.text).toContain(`Alarm #${alarmId} (sos on home visit #${id}) was resolved as an incident`);
+    // resolveAlarm has no queue: the relay picks the notice up once it is 10 s old, once.
+    expect(await producer.queueFor('send-notice').getJob(`send-notice-${n!.id}`)).toBeUndefined();
+    await db.query(`UPDATE notices SET created_at = created_at - interval '1 minute' WHERE id = $1`, [n!.id]);
+    expect((await relayOutbox({ reason: 'manual' }, run, deps)).notices).toBeGreaterThanOrEqual(1);
+    expect(await producer.queueFor('send-notice').getJob(`send-notice-${n!.id}`)).toBeTruthy();
+    await sendAll([n!.id]);
+    const again = await relayOutbox({ reason: 'manual' }, run, deps);
+    expect(again.notices).toBe(0);
+  });
+
+  it('chases a visit back without an outcome: the visitors by SMS, then the named people, each once', async () => {
+    const id = await departed();
+    await returnVisit(vdeps, lead, id);
+    const back = now;
+    now = new Date(back.getTime() + 3_600_000); // 1 h: not yet
+    await chaseOutcomes({ reason: 'manual' }, run, deps);
+    expect(await noticesOf(id, 'outcome-missing')).toEqual([]);
+    now = new Date(back.getTime() + 2.5 * 3_600_000); // past 2 h: the visitors
+    await chaseOutcomes({ reason: 'manual' }, run, deps);
+    await chaseOutcomes({ reason: 'manual' }, run, deps);
+    const first = await noticesOf(id, 'outcome-missing');
+    expect(first.map((n) => n.target)).toEqual(['sms:visiting-staff']);
+    const smsBefore = sms.length;
+    await sendAll(first.map((n) => n.id));
+    expect(
+      sms
+        .slice(smsBefore)
+        .map((m) => m.get('To'))
+        .sort(),
+    ).toEqual(['+447700900111', '+447700900222']);
+    now = new Date(back.getTime() + 4.5 * 3_600_000); // past twice that: the named people
+    await chaseOutcomes({ reason: 'manual' }, run, deps);
+    const all = await noticesOf(id, 'outcome-missing');
+    expect(all.map((n) => n.target)).toEqual(['sms:visiting-staff', 'teams']);
+    expect(all[1]!.text).toMatch(new RegExp(`^home visit #${id} \\(pupil A\\.O\\.\\) came back 4 hours ago`));
+    now = back;
+  });
+});
