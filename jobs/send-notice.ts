@@ -5,7 +5,7 @@ import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { markNotice, noticeById, noticeReceipts, recordNoticeReceipt } from '../src/store/notices.ts';
-import { visitingStaffContacts } from '../src/store/notify.ts';
+import { familyContactOfVisit, visitingStaffContacts } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
 
 /**
@@ -22,11 +22,19 @@ export async function sendNotice(
   if (!notice) return { status: 'missing' };
   if (notice.status !== 'pending') return { status: notice.status };
   const school = findSchool(deps.config, notice.schoolId);
-  // `…:visiting-staff`: the people on the notice's visit (e.g. asked for a missing outcome).
-  const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> =
-    notice.target.endsWith(`:${VISITING_STAFF}`) && notice.visitId
-      ? { [VISITING_STAFF]: await visitingStaffContacts(deps.db, { visitId: notice.visitId }) }
-      : {};
+  // `…:visiting-staff`: the people on the notice's visit (e.g. asked for a missing outcome);
+  // `sms:family`: the pupil's family (a visit announced by text).
+  const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
+  if (notice.visitId && notice.target.endsWith(`:${VISITING_STAFF}`))
+    extra[VISITING_STAFF] = await visitingStaffContacts(deps.db, { visitId: notice.visitId });
+  if (notice.visitId && notice.target === 'sms:family') {
+    extra.family = await familyContactOfVisit(deps.db, notice.visitId);
+    if (!extra.family.length) {
+      const reason = 'the pupil has no contact with a phone number in the MIS';
+      await markNotice(deps.db, notice.id, { status: 'failed', error: reason });
+      throw doorstepError('CONFIG_INVALID', reason);
+    }
+  }
   const channel = school
     ? channelsFor(
         school,

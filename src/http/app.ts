@@ -16,6 +16,7 @@ import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
+import { registerLetterPage } from './web/letter-page.ts';
 import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
@@ -202,6 +203,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerBoardApi(app, options.web);
     registerVisitsApi(app, options.web);
     registerRegisterApi(app, options.web);
+    registerLetterPage(app, options.web);
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);

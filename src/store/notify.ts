@@ -140,3 +140,20 @@ export async function visitingStaffContacts(
   );
   return rows.map((r) => ({ phone: r.phone ?? undefined, email: r.email ?? undefined }));
 }
+
+/**
+ * The family a visit is announced to: the pupil's first contact (by the MIS's priority) with a
+ * phone number — one text per family, not one per contact.
+ */
+export async function familyContactOfVisit(
+  db: Db,
+  visitId: string,
+): Promise<{ phone: string | undefined; email: string | undefined }[]> {
+  const { rows } = await db.query<{ phone: string; email: string | null }>(
+    `SELECT c.phone, c.email FROM visits v
+       JOIN pupil_contacts c ON c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
+     WHERE v.id = $1 AND c.phone IS NOT NULL AND c.phone <> '' ORDER BY c.priority LIMIT 1`,
+    [visitId],
+  );
+  return rows.map((r) => ({ phone: r.phone, email: r.email ?? undefined }));
+}

@@ -1,5 +1,5 @@
 import type { Queryable } from './db.ts';
-import type { Address, Vehicle, VisitStatus } from './visits.ts';
+import type { Address, FamilyNotice, Vehicle, VisitStatus } from './visits.ts';
 
 /** The register's writes, one per step of a visit (request → outcome); the caller holds the lock and audits. */
 
@@ -194,4 +194,12 @@ export async function markCancelled(tx: Queryable, visitId: string, at: Date, re
     `UPDATE visits SET status = 'cancelled', cancelled_at = $2, cancel_reason = $3, updated_at = now() WHERE id = $1`,
     [visitId, at, reason],
   );
+}
+
+/** How the family was told (or the exemption), recorded on the visit. */
+export async function saveFamilyNotice(tx: Queryable, visitId: string, notice: FamilyNotice): Promise<void> {
+  await tx.query('UPDATE visits SET family_notice = $2, updated_at = now() WHERE id = $1', [
+    visitId,
+    JSON.stringify(notice),
+  ]);
 }

@@ -47,6 +47,18 @@ export interface VisitRow {
   riskAssessedBy: string | null;
   riskAssessedAt: Date | null;
   riskReason: string | null;
+  familyNotice: FamilyNotice | null;
+}
+
+/** How the family was told of the visit before it, or the exemption that applied. */
+export interface FamilyNotice {
+  method: string | null;
+  exemption: string | null;
+  note: string | null;
+  at: string;
+  by: string;
+  /** The notice Doorstep sent for a text (its id), when the method was `sms`. */
+  noticeId?: string | null;
 }
 
 export interface Vehicle {
@@ -101,6 +113,7 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     riskAssessedBy: (r.risk_assessed_by as string | null) ?? null,
     riskAssessedAt: date(r.risk_assessed_at),
     riskReason: (r.risk_reason as string | null) ?? null,
+    familyNotice: (r.family_notice as FamilyNotice | null) ?? null,
   };
 }
 

@@ -70,6 +70,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       phone: phone !== null,
       fob: fob !== null,
       vehicle: Boolean(d.vehicle) || d.onFoot === true,
+      familyNotice: v.familyNotice,
     });
     const blocks = findings.filter((f) => f.level === 'block');
     if (blocks.length)

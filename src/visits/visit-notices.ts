@@ -17,7 +17,8 @@ export type VisitNoticeKind =
   | 'changed'
   | 'concern'
   | 'incident'
-  | 'outcome-missing';
+  | 'outcome-missing'
+  | 'family';
 
 export async function pupilInitials(tx: Queryable, schoolId: string, misId: string): Promise<string> {
   const p = await pupilIdentity(tx, schoolId, misId);

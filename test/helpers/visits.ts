@@ -1,6 +1,7 @@
 import { parseConfigText } from '../../src/config/load.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 import type { Db } from '../../src/store/db.ts';
+import { departVisit } from '../../src/visits/departure.ts';
 
 /** Three schools whose packs set different visit rules: Lime Hills, Thames View and Hampton. */
 export function visitSchoolsConfig(extra = '', env: Record<string, string> = {}): DoorstepConfig {
@@ -30,4 +31,24 @@ export async function addPupils(db: Db, schools: readonly string[]): Promise<voi
       `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, address) VALUES ($1, 'P1', 'A123456789012', 'Amelia', 'Okonkwo', $2)`,
       [s, JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
     );
+}
+
+/**
+ * `departVisit` for a visit whose family was told first (recorded as a letter when nothing is
+ * recorded yet): most packs block leaving until the family notice is recorded, which tests about
+ * other rules take as given. The family-notice rule itself is tested on its own.
+ */
+export async function departTold(...args: Parameters<typeof departVisit>): Promise<void> {
+  const [deps, user, visitId] = args;
+  await deps.db.query(`UPDATE visits SET family_notice = $2 WHERE id = $1 AND family_notice IS NULL`, [
+    visitId,
+    JSON.stringify({
+      method: 'letter',
+      exemption: null,
+      note: null,
+      at: deps.now().toISOString(),
+      by: user.id,
+    }),
+  ]);
+  return departVisit(...args);
 }

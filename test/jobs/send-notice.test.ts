@@ -15,13 +15,12 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
-import { departVisit } from '../../src/visits/departure.ts';
 import { recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
 
 const schema = uniqueName('notice');
@@ -104,7 +103,7 @@ afterAll(async () => {
 
 async function visitWith(childSeen: boolean): Promise<string> {
   const id = await requestVisit(vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
-  await departVisit(vdeps, lead, id, {
+  await departTold(vdeps, lead, id, {
     expectedReturnAt: new Date(now.getTime() + 3_600_000),
     partnerUserId: partner.id,
     risksRead: true,

@@ -66,6 +66,7 @@ const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
   phone: true,
   fob: true,
   vehicle: true,
+  familyNotice: { method: 'letter', exemption: null },
   staff: [
     { homeVisitTrained: true, safeguardingTrained: true, visitsMade: 5 },
     { homeVisitTrained: true, safeguardingTrained: false, visitsMade: 5 },
@@ -119,6 +120,15 @@ interface Clause {
 
 const TABLE: Record<string, Clause[]> = {
   hampton: [
+    {
+      clause: '"All families will be informed of the home visit in writing in advance"',
+      setting: 'familyNotice: { expect: required, methods: [letter] }',
+      scenario: 'nobody has told the family',
+      check: () => {
+        expect(blocks('hampton', { familyNotice: null })).toEqual(['family-notice']);
+        expect(rulesOf('hampton').familyNotice!.methods).toEqual(['letter']);
+      },
+    },
     {
       clause: '"Visits are always made in pairs"',
       setting: 'pairs: always',
@@ -183,6 +193,15 @@ const TABLE: Record<string, Clause[]> = {
     },
   ],
   'heath-lane': [
+    {
+      clause: '"Send a text notification to inform families of the intended home visit."',
+      setting: 'familyNotice: { expect: required, methods: [sms] }',
+      scenario: 'no text sent',
+      check: () => {
+        expect(blocks('heath-lane', { familyNotice: null })).toEqual(['family-notice']);
+        expect(blocks('heath-lane', { familyNotice: { method: 'sms', exemption: null } })).toEqual([]);
+      },
+    },
     {
       clause: '§3 "an extended period of time is defined as 3 or more school days"',
       setting: 'rules absent-3-days: { days: 3 } (school days: the calendar skips weekends, holidays, INSET)',
@@ -295,6 +314,16 @@ const TABLE: Record<string, Clause[]> = {
   ],
   'lime-hills': [
     {
+      clause:
+        '"wherever possible parents/carers should be informed … prior to arrival"; "a phone call or … a letter"',
+      setting: 'familyNotice: { expect: where-possible, methods: [phone, letter] }',
+      scenario: 'an emergency visit with nobody told: a warning, not a block',
+      check: () => {
+        expect(blocks('lime-hills', { familyNotice: null })).toEqual([]);
+        expect(warns('lime-hills', { familyNotice: null })).toContain('family-notice');
+      },
+    },
+    {
       clause: '"ALL HOME VISITS … MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM"',
       setting: 'authorisation: { required: true, by: [safeguarding] }',
       scenario: 'the office, an admin without the role, and the safeguarding team try to authorise',
@@ -336,6 +365,22 @@ const TABLE: Record<string, Clause[]> = {
     },
   ],
   'kings-gomer': [
+    {
+      clause:
+        '"families should be informed of the visit in advance … An exception … persistent absenteeism or children missing in education"',
+      setting: 'familyNotice: { expect: required, exemptions: [persistent-absence, missing-education] }',
+      scenario: 'not told, then the persistent-absence exemption recorded',
+      check: () => {
+        expect(blocks('kings-gomer', { familyNotice: null })).toEqual(['family-notice']);
+        expect(
+          blocks('kings-gomer', { familyNotice: { method: null, exemption: 'persistent-absence' } }),
+        ).toEqual([]);
+        expect(rulesOf('kings-gomer').familyNotice!.exemptions).toEqual([
+          'persistent-absence',
+          'missing-education',
+        ]);
+      },
+    },
     {
       clause: '"authorised in advance by the Associate Headteacher or Designated Safeguarding Lead"',
       setting: 'authorisation.by: [dsl, associate-head]',
@@ -394,6 +439,12 @@ const TABLE: Record<string, Clause[]> = {
     },
   ],
   'thames-view': [
+    {
+      clause: '2.6 "Written confirmation of the appointment must be recorded and held in the school office."',
+      setting: 'familyNotice: { expect: required, methods: [written-confirmation] }',
+      scenario: 'no written confirmation recorded',
+      check: () => expect(blocks('thames-view', { familyNotice: null })).toEqual(['family-notice']),
+    },
     {
       clause:
         '3.3 "The list must be approved and signed by the Headteacher"; 2.1 "Headteacher or Deputy Headteacher"',

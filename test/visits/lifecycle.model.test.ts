@@ -15,13 +15,12 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
-import { departVisit } from '../../src/visits/departure.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
 
 /**
@@ -149,7 +148,7 @@ const commands = [
         `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
         [id, now],
       );
-      await departVisit(vdeps, lead, id, {
+      await departTold(vdeps, lead, id, {
         expectedReturnAt: new Date(now.getTime() + minutes(60)),
         partnerUserId: partner.id,
         risksRead: true,

@@ -6,12 +6,11 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
-import { departVisit } from '../../src/visits/departure.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
 
 const schema = uniqueName('visits');
@@ -74,20 +73,20 @@ describe('the visit register', () => {
     expect(v.leadUserId).toBe(staff.id);
 
     expect(
-      (await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
+      (await refusal(departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
     ).toMatch(/authorised first/);
     expect((await refusal(authoriseVisit(deps, office, id))).code).toBe('DOORSTEP_FORBIDDEN');
     await authoriseVisit(deps, dsl, id, 'checked CPOMS', false, { level: 'low', reason: 'nothing on CPOMS' });
-    const noWord = await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }));
+    const noWord = await refusal(departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true }));
     expect(noWord.message).toMatch(/safe word/);
     expect(
       (
         await refusal(
-          departVisit(deps, staff, id, { expectedReturnAt: back(), safeWord: 'bluebell', risksRead: false }),
+          departTold(deps, staff, id, { expectedReturnAt: back(), safeWord: 'bluebell', risksRead: false }),
         )
       ).message,
     ).toMatch(/risk notes/);
-    await departVisit(deps, staff, id, {
+    await departTold(deps, staff, id, {
       expectedReturnAt: back(),
       safeWord: 'bluebell',
       risksRead: true,
@@ -171,7 +170,7 @@ describe('the visit register', () => {
     expect((await getVisit(db, a))!.authorisationNote).toBe('day list signed');
     // 2.5: the School Business Manager assesses the risk before any visit.
     const unassessed = await refusal(
-      departVisit(deps, staff, a, {
+      departTold(deps, staff, a, {
         onFoot: true,
         expectedReturnAt: back(),
         risksRead: true,
@@ -183,9 +182,9 @@ describe('the visit register', () => {
       'DOORSTEP_FORBIDDEN',
     );
     await assessRisk(deps, sbm, a, { level: 'low', reason: 'known family, no concerns' });
-    const alone = await refusal(departVisit(deps, staff, a, { expectedReturnAt: back(), risksRead: true }));
+    const alone = await refusal(departTold(deps, staff, a, { expectedReturnAt: back(), risksRead: true }));
     expect(alone.message).toMatch(/two staff/);
-    await departVisit(deps, staff, a, {
+    await departTold(deps, staff, a, {
       onFoot: true,
       expectedReturnAt: back(),
       risksRead: true,
@@ -206,7 +205,7 @@ describe('the visit register', () => {
         `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
         [id, now],
       );
-      await departVisit(deps, staff, id, {
+      await departTold(deps, staff, id, {
         expectedReturnAt: back(),
         partnerUserId: partner.id,
         risksRead: true,
@@ -249,7 +248,7 @@ describe('the visit register', () => {
       await returnVisit(deps, staff, late);
       // Where the pack says nothing of appointments, neither exists.
       const lime = await requestVisit(deps, staff, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'x' });
-      await departVisit(deps, staff, lime, {
+      await departTold(deps, staff, lime, {
         expectedReturnAt: back(),
         partnerUserId: partner.id,
         risksRead: true,
@@ -271,7 +270,7 @@ describe('the visit register', () => {
       reason: 'induction visit',
     });
     expect(
-      (await refusal(departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
+      (await refusal(departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true }))).message,
     ).toMatch(/two staff/);
     expect((await refusal(cancelVisit(deps, staff, id, '  '))).code).toBe('DOORSTEP_BAD_REQUEST');
     await cancelVisit(deps, staff, id, 'parent not present after 20 minutes');
@@ -294,7 +293,7 @@ describe('the visit register', () => {
     );
     await authoriseVisit(deps, gomerDsl, id, undefined, false, dynamic);
     const late = await refusal(
-      departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
+      departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
     );
     expect(late.message).toMatch(/between 08:00 and 17:30 only unless the authoriser approved this one/);
 
@@ -304,7 +303,7 @@ describe('the visit register', () => {
       reason: 'child not seen',
     });
     await authoriseVisit(deps, gomerDsl, approved, 'police welfare check asked for tonight', true, dynamic);
-    await departVisit(deps, staff, approved, {
+    await departTold(deps, staff, approved, {
       expectedReturnAt: back(),
       risksRead: true,
       partnerUserId: partner.id,
@@ -316,7 +315,7 @@ describe('the visit register', () => {
     const lime = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'evening' });
     await authoriseVisit(deps, dsl, lime, undefined, false, { level: 'low', reason: 'x' });
     const evening = await refusal(
-      departVisit(deps, staff, lime, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' }),
+      departTold(deps, staff, lime, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' }),
     );
     expect(evening.message).toMatch(/not recommended: the authoriser must approve this one/);
     const urgent = await requestVisit(deps, staff, {
@@ -328,7 +327,7 @@ describe('the visit register', () => {
       level: 'low',
       reason: 'x',
     });
-    await departVisit(deps, staff, urgent, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' });
+    await departTold(deps, staff, urgent, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' });
     expect((await getVisit(db, urgent))!.status).toBe('departed');
     now = new Date('2026-11-24T10:00:00Z');
   });
@@ -377,7 +376,7 @@ describe('the visit register', () => {
     const v = (await getVisit(db, id))!;
     expect(v).toMatchObject({ riskLevel: 'major', riskReason: 'history of violence at the address' });
     const refused = await refusal(
-      departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
+      departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
     );
     expect(refused.message).toMatch(/risk is major: the policy says no visit at this level/);
     const { rows } = await db.query<{ before: unknown; after: unknown }>(
@@ -402,7 +401,7 @@ describe('the visit register', () => {
     });
     await authoriseVisit(deps, dsl, flagged, undefined, false, { level: 'low', reason: 'no concerns known' });
     const alone = await refusal(
-      departVisit(deps, staff, flagged, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' }),
+      departTold(deps, staff, flagged, { expectedReturnAt: back(), risksRead: true, safeWord: 'oak' }),
     );
     expect(alone.message).toMatch(/two staff/); // Lime Hills: pairs where there is a risk
     await db.query(`DELETE FROM address_flags WHERE school_id = 'lime'`);

@@ -37,6 +37,17 @@ const noticeSettings = z
      */
     concern: noticeTargets,
     /**
+     * The text a family gets when a visit is announced by SMS (Heath Lane: "send a text notification
+     * to inform families of the intended home visit"): `{school}`, `{date}` and `{phone}` are filled in.
+     */
+    familySms: z
+      .string()
+      .min(10)
+      .max(480)
+      .default(
+        '{school}: a member of staff will make a home visit on {date}. If this is not convenient please call {phone}.',
+      ),
+    /**
      * A visit back without its outcome is chased: `visitors` (e.g. `sms:visiting-staff`, the people
      * on the visit) after `afterHours`, then `escalateTo` (e.g. `email:dsl`) after twice that.
      */
@@ -48,7 +59,14 @@ const noticeSettings = z
       })
       .optional(),
   })
-  .default({ childNotSeen: [], cancelled: [], changed: [], concern: [] });
+  .default({
+    childNotSeen: [],
+    cancelled: [],
+    changed: [],
+    concern: [],
+    familySms:
+      '{school}: a member of staff will make a home visit on {date}. If this is not convenient please call {phone}.',
+  });
 
 export function schoolSettings(secret: SecretField) {
   return z.strictObject({

@@ -37,6 +37,7 @@ export const VISIT_ACTIONS = [
   'reveal-safe-word',
   'follow-up-done',
   'raise-concern',
+  'tell-family',
 ] as const;
 export type VisitAction = (typeof VISIT_ACTIONS)[number];
 
@@ -227,6 +228,14 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => v.departedAt !== null && v.status !== 'requested' && v.status !== 'authorised',
     who: (a, v) => onVisit(a, v) || has(a, 'safeguarding'),
     refusal: 'only the people on the visit, or safeguarding, raise a concern from it',
+    effect: () => none,
+  },
+  // Before leaving: how the family was told of the visit, or the exemption (the pack's words).
+  'tell-family': {
+    from: (v, r) => r.familyNotice !== undefined && (v.status === 'requested' || v.status === 'authorised'),
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || onVisit(a, v) || mayTake(a, v),
+    refusal:
+      'only whoever asked for the visit, the staff on it, the office or safeguarding record how the family was told',
     effect: () => none,
   },
   'follow-up-done': {

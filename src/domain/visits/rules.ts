@@ -2,6 +2,10 @@ import * as z from 'zod';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
 
+/** The ways a family may be told of a visit before it. */
+export const FAMILY_NOTICE_METHODS = ['letter', 'phone', 'sms', 'in-person', 'written-confirmation'] as const;
+export type FamilyNoticeMethod = (typeof FAMILY_NOTICE_METHODS)[number];
+
 /**
  * What a school's written policy asks of a home visit: who authorises it (each visit, or the day's
  * list signed at once), whether staff go in pairs, check-in interval, when an overdue visit becomes
@@ -115,6 +119,21 @@ export const visitRules = z.strictObject({
       source: z.string().optional(),
     })
     .optional(),
+  /**
+   * Telling the family before the visit: `required` blocks leaving until it is recorded (or an
+   * exemption the policy names applies); `where-possible` warns. `methods` are the ways the policy
+   * names (Hampton: in writing; Heath Lane: a text; Lime Hills: a phone call or a letter; Thames View
+   * 2.6: a written confirmation of the appointment).
+   */
+  familyNotice: z
+    .strictObject({
+      expect: z.enum(['required', 'where-possible']),
+      methods: z.array(z.enum(FAMILY_NOTICE_METHODS)).min(1),
+      /** Reasons to visit without telling the family first (e.g. persistent absence, missing education). */
+      exemptions: z.array(z.string().regex(/^[a-z][a-z-]*$/)).default([]),
+      source: z.string().optional(),
+    })
+    .optional(),
   /** Settings of this section whose values are the school's own choice, not the policy's, and why. */
   setBySchool: z.record(z.string(), z.string().min(1)).optional(),
   source: z.string().optional(),
@@ -159,6 +178,8 @@ export interface DepartureFacts {
   fob?: boolean;
   /** Vehicle details given, or "on foot". */
   vehicle?: boolean;
+  /** How the family was told, or the exemption recorded (null: neither). */
+  familyNotice?: { method: string | null; exemption: string | null } | null;
 }
 
 export interface Finding {
@@ -224,6 +245,22 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
             : `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
         });
     }
+  }
+  if (rules.familyNotice && !v.familyNotice?.method && !v.familyNotice?.exemption) {
+    const how = rules.familyNotice.methods.join(', ');
+    out.push(
+      rules.familyNotice.expect === 'required'
+        ? {
+            level: 'block',
+            rule: 'family-notice',
+            message: `the family must be told of the visit first (${how})${rules.familyNotice.exemptions.length ? `, or an exemption recorded (${rules.familyNotice.exemptions.join(', ')})` : ''}`,
+          }
+        : {
+            level: 'warn',
+            rule: 'family-notice',
+            message: `the policy asks for the family to be told first where possible (${how})`,
+          },
+    );
   }
   if (rules.risk.at === 'separate' && v.riskAssessed === false)
     out.push({

@@ -3,7 +3,12 @@ import * as z from 'zod';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
-import { departureFindings, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
+import {
+  departureFindings,
+  FAMILY_NOTICE_METHODS,
+  flagMinimum,
+  higherRisk,
+} from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
@@ -15,6 +20,7 @@ import { actorOf, mayHandleVisit } from '../../visits/access.ts';
 import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departVisit } from '../../visits/departure.ts';
+import { tellFamily } from '../../visits/family-notice.ts';
 import {
   cancelParentLate,
   cancelVisit,
@@ -132,6 +138,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
               outOfHoursApproved: v.outOfHoursApproved,
               expectedReturnAt: new Date(now.getTime() + 3_600_000),
               now,
+              familyNotice: v.familyNotice,
             })
           : [],
       school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
@@ -188,6 +195,16 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.
   step('no-answer', STAFF, z.strictObject({}), (user, id) => recordNoAnswer(deps, user, id));
   step('parent-late-cancel', STAFF, z.strictObject({}), (user, id) => cancelParentLate(deps, user, id));
+  step(
+    'family-notice',
+    STAFF,
+    z.strictObject({
+      method: z.enum(FAMILY_NOTICE_METHODS).optional(),
+      exemption: z.string().max(50).optional(),
+      note: z.string().max(500).optional(),
+    }),
+    (user, id, b) => tellFamily(deps, user, id, b),
+  );
   step(
     'concern',
     STAFF,

@@ -1,0 +1,93 @@
+import { doorstepError } from '../errors.ts';
+import type { User } from '../store/users.ts';
+import { saveFamilyNotice } from '../store/visit-changes.ts';
+import { knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { noticeAboutVisit, sendNotices } from './visit-notices.ts';
+
+/** The date as a family reads it: "Tuesday 10 March". */
+const familyDate = (isoDate: string) =>
+  new Intl.DateTimeFormat('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    timeZone: 'UTC',
+  }).format(new Date(`${isoDate}T12:00:00Z`));
+
+/**
+ * Before leaving, how the family was told of the visit — one of the ways the school's policy names
+ * (a letter, printable from the visit page; a phone call; a text, sent by Doorstep through the
+ * school's SMS channel to the pupil's first contact with a phone; in person; a written confirmation
+ * of the appointment) — or the exemption the policy allows (King's: persistent absence, missing
+ * education). Where the pack requires it, the visit cannot leave until one is recorded.
+ */
+export async function tellFamily(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  input: { method?: string | undefined; exemption?: string | undefined; note?: string | undefined },
+): Promise<void> {
+  if (Boolean(input.method) === Boolean(input.exemption))
+    throw doorstepError(
+      'BAD_REQUEST',
+      'method: expected how the family was told, or an exemption (one of them)',
+    );
+  const now = deps.now();
+  const notices = await change(deps, async (tx) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'tell-family');
+    const rule = deps.rulesFor(v.schoolId).familyNotice!;
+    if (input.method && !(rule.methods as readonly string[]).includes(input.method))
+      throw doorstepError(
+        'BAD_REQUEST',
+        `method: expected one of ${rule.methods.join(', ')} (the school's policy)`,
+      );
+    if (input.exemption && !rule.exemptions.includes(input.exemption))
+      throw doorstepError(
+        'BAD_REQUEST',
+        rule.exemptions.length
+          ? `exemption: expected one of ${rule.exemptions.join(', ')} (the school's policy)`
+          : "exemption: the school's policy allows none",
+      );
+    const school = knownSchool(deps.config, v.schoolId);
+    let ids: string[] = [];
+    if (input.method === 'sms') {
+      if (!school.channels.sms)
+        throw doorstepError(
+          'POLICY',
+          'the school has no SMS channel: send the text another way and record it as a phone call',
+        );
+      const text = school.notices.familySms
+        .replaceAll('{school}', school.name)
+        .replaceAll('{date}', familyDate(v.plannedFor))
+        .replaceAll('{phone}', school.phone ?? 'the school office');
+      ids = await noticeAboutVisit(tx, {
+        school,
+        kind: 'family',
+        visitId,
+        key: now.toISOString(),
+        targets: ['sms:family'],
+        subject: `home visit on ${v.plannedFor}`,
+        text,
+      });
+    }
+    await saveFamilyNotice(tx, visitId, {
+      method: input.method ?? null,
+      exemption: input.exemption ?? null,
+      note: input.note?.trim() || null,
+      at: now.toISOString(),
+      by: user.id,
+      noticeId: ids[0] ?? null,
+    });
+    await audit(
+      tx,
+      user,
+      'visit.family-told',
+      v,
+      { familyNotice: v.familyNotice ? (v.familyNotice.method ?? v.familyNotice.exemption) : null },
+      { method: input.method ?? null, exemption: input.exemption ?? null, noticeId: ids[0] ?? null },
+    );
+    return ids;
+  });
+  await sendNotices(deps.producer, notices);
+}

@@ -1,0 +1,195 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { sendNotice } from '../../jobs/send-notice.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { departVisit } from '../../src/visits/departure.ts';
+import { tellFamily } from '../../src/visits/family-notice.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+/**
+ * Telling the family before a visit, as each pack words it: required (blocks leaving) or where
+ * possible (a warning), by the policy's ways only, or an exemption it names; a text goes through the
+ * school's SMS channel to the pupil's first contact with a phone.
+ */
+const schema = uniqueName('family');
+const prefix = uniqueName('family');
+const sms: URLSearchParams[] = [];
+let server: Server;
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let deps: VisitDeps;
+let jobs: JobDeps;
+let staff: User;
+let partner: User;
+let office: User;
+const now = new Date('2026-11-23T10:00:00Z');
+const back = () => new Date(now.getTime() + 3_600_000);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a refusal');
+    },
+    (e: { code: string; message: string }) => e,
+  );
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      sms.push(new URLSearchParams(body));
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ sid: `SM${sms.length}` }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const config = visitSchoolsConfig(
+    `    channels:
+      sms: { baseUrl: "http://127.0.0.1:${port}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+`,
+    { SMS_TOKEN: 'tok' },
+  );
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = {
+    db,
+    config,
+    rulesFor: visitRulesLookup(config),
+    prefix,
+    now: () => now,
+    producer,
+    publisher: conn,
+  };
+  jobs = {
+    db,
+    log: createLogger({ level: 'silent' }),
+    producer,
+    now: () => now,
+    instance: 't',
+    config,
+    publisher: conn,
+  };
+  await addPupils(db, ['gomer', 'lime']);
+  await db.query(
+    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone)
+     VALUES ('gomer', 'P1', 1, 'No Phone', 'father', NULL), ('gomer', 'P1', 2, 'Mum', 'mother', '+447700900555'),
+            ('gomer', 'P1', 3, 'Gran', 'grandmother', '+447700900666')`,
+  );
+  staff = await addUser(db, 'dsl', ['visiting-staff', 'safeguarding'], {
+    positions: ['dsl'],
+    phone: '+447700900111',
+  });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  office = await addUser(db, 'office', ['office']);
+  await db.query(
+    `UPDATE users SET home_visit_trained_on = '2026-01-01', safeguarding_trained_on = '2026-01-01'`,
+  );
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+  server.close();
+});
+
+async function authorisedVisit(school: string): Promise<string> {
+  const id = await requestVisit(deps, office, { schoolId: school, pupilMisId: 'P1', reason: 'attendance' });
+  await db.query(`UPDATE visits SET status = 'authorised', risk_assessed_at = $2 WHERE id = $1`, [id, now]);
+  return id;
+}
+
+describe('telling the family (King’s: required, with exemptions)', () => {
+  it('blocks leaving until the family is told, then texts the first contact with a phone through the school’s SMS', async () => {
+    const id = await authorisedVisit('gomer');
+    const blocked = await refusal(
+      departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
+    );
+    expect(blocked.message).toMatch(
+      /the family must be told of the visit first \(letter, phone, sms, in-person\)/,
+    );
+
+    const wrong = await refusal(tellFamily(deps, staff, id, { method: 'written-confirmation' }));
+    expect(wrong).toMatchObject({ code: 'DOORSTEP_BAD_REQUEST' });
+    expect(wrong.message).toBe("method: expected one of letter, phone, sms, in-person (the school's policy)");
+    expect((await refusal(tellFamily(deps, staff, id, {}))).code).toBe('DOORSTEP_BAD_REQUEST');
+
+    await tellFamily(deps, staff, id, { method: 'sms' });
+    const { rows } = await db.query<{ id: string; target: string; text: string }>(
+      `SELECT id, target, text FROM notices WHERE kind = 'family' AND visit_id = $1`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.text).toBe(
+      "King's Academy Gomer: a member of staff will make a home visit on Monday 23 November. If this is not convenient please call 01632 960123.",
+    );
+    expect(
+      (
+        await sendNotice(
+          { noticeId: String(rows[0]!.id) },
+          { id: 'x', name: 'send-notice', attempt: 1, maxAttempts: 6, signal: new AbortController().signal },
+          jobs,
+        )
+      ).status,
+    ).toBe('sent');
+    expect(sms.map((m) => m.get('To'))).toEqual(['+447700900555']); // one text, the first contact with a phone
+
+    await departVisit(deps, staff, id, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
+    const { rows: audit } = await db.query<{ after: Record<string, unknown> }>(
+      `SELECT after FROM audit_log WHERE action = 'visit.family-told' AND entity_id = $1`,
+      [id],
+    );
+    expect(audit[0]!.after).toMatchObject({ method: 'sms', exemption: null });
+  });
+
+  it('accepts only the exemptions the policy names', async () => {
+    const id = await authorisedVisit('gomer');
+    const bad = await refusal(tellFamily(deps, staff, id, { exemption: 'too-busy' }));
+    expect(bad.message).toBe(
+      "exemption: expected one of persistent-absence, missing-education (the school's policy)",
+    );
+    await tellFamily(deps, staff, id, { exemption: 'persistent-absence' });
+    await departVisit(deps, staff, id, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
+  });
+});
+
+describe('telling the family (Lime Hills: where possible)', () => {
+  it('warns but lets an urgent visit leave with nobody told', async () => {
+    const id = await authorisedVisit('lime');
+    await departVisit(deps, staff, id, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+      safeWord: 'oak',
+    });
+    const { rows } = await db.query<{ status: string }>('SELECT status FROM visits WHERE id = $1', [id]);
+    expect(rows[0]!.status).toBe('departed');
+  });
+});
