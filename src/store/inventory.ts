@@ -30,7 +30,7 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'pupil_contacts',
     what: "a pupil's family contact, from the MIS",
-    personal: 'name, relationship, phone, e-mail, address',
+    personal: 'name, relationship, phone, e-mail, address, whether they hold parental responsibility',
     why: 'the office calls the family when a visit goes wrong',
     retention: 'as the pupil',
     seenBy: 'office (the board, for a visit out)',

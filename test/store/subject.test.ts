@@ -62,6 +62,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     pupil_mis_id: id,
     priority: 1,
     name: v.parent,
+    parental_responsibility: true,
     phone: v.phone,
     email: v.email,
   });
