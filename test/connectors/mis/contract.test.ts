@@ -81,7 +81,13 @@ const harnesses: Harness[] = [
         .reply(200, { data: { id: 'S', name: 'School' } })
         .get('/schools/S/students')
         .query(true)
-        .reply(200, { data: [{ id: 'W1', mis_id: 5, surname: 'X' }], meta })
+        .reply(200, {
+          data: [{ id: 'W1', mis_id: 5, surname: 'X', education_details: { data: { upn: 'A123456789012' } } }],
+          meta,
+        })
+        .get('/schools/S/deletions')
+        .query(true)
+        .reply(200, { data: [], meta })
         .get('/schools/S/attendance/session')
         .query(true)
         .reply(200, {
@@ -90,7 +96,7 @@ const harnesses: Harness[] = [
               student: 'W1',
               date: '2025-01-13',
               session: 'pm',
-              attendance_code: 'N',
+              attendance_code: { data: { id: 'C1', code: 'N' } },
               updated_at: '2025-01-13 13:10:00',
             },
           ],
