@@ -85,10 +85,14 @@ export async function pupilSummary(db: Queryable, schoolId: string, misId: strin
   return rows[0];
 }
 
-/** The pupil's contacts (name, relationship, phone), first priority first. */
+/**
+ * The pupil's contacts (name, relationship, phone, parental responsibility): those the MIS says hold
+ * parental responsibility first (some policies allow speaking only with them), then by priority.
+ */
 export async function pupilContacts(db: Queryable, schoolId: string, misId: string) {
   const { rows } = await db.query<Record<string, unknown>>(
-    'SELECT name, relationship, phone FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY priority',
+    `SELECT name, relationship, phone, parental_responsibility AS "parentalResponsibility" FROM pupil_contacts
+     WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY parental_responsibility IS TRUE DESC, priority`,
     [schoolId, misId],
   );
   return rows;

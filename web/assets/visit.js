@@ -587,6 +587,7 @@ async function load() {
               bdi(c.name),
               ' (',
               bdi(c.relationship ?? 'contact'),
+              c.parentalResponsibility === true ? ', parental responsibility' : '',
               ') ',
               c.phone ? h('a', { href: `tel:${c.phone}` }, bdi(c.phone)) : '',
             ),
