@@ -82,7 +82,9 @@ const harnesses: Harness[] = [
         .get('/schools/S/students')
         .query(true)
         .reply(200, {
-          data: [{ id: 'W1', mis_id: 5, surname: 'X', education_details: { data: { upn: 'A123456789012' } } }],
+          data: [
+            { id: 'W1', mis_id: 5, surname: 'X', education_details: { data: { upn: 'A123456789012' } } },
+          ],
           meta,
         })
         .get('/schools/S/deletions')
