@@ -224,13 +224,8 @@ export class FakeArbor {
     });
   }
 
-  addMark(
-    recordId: number,
-    studentId: number,
-    session: 1 | 2,
-    markCode: keyof typeof ARBOR_MARKS,
-    deleted = false,
-  ) {
+  /** A record with one of ARBOR_MARKS, or a code set up with `addAttendanceMark`. */
+  addMark(recordId: number, studentId: number, session: 1 | 2, markCode: string, deleted = false) {
     this.recordChanges.push({
       changeType: deleted ? 'DELETE' : 'CREATE',
       fromRevision: this.revision,
@@ -250,6 +245,11 @@ export class FakeArbor {
         minutesLate: null,
       },
     });
+  }
+
+  /** An AttendanceMark of the school's own (e.g. a symbol Doorstep does not know). */
+  addAttendanceMark(mark: { code: string; attendanceMark: string } & Record<string, unknown>): void {
+    this.put('attendanceMark', `/rest-v2/attendance-marks/${mark.code}`, mark);
   }
 
   /** Intercepts every GET to the base URL until `nock.cleanAll()`. */
