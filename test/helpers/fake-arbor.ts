@@ -23,6 +23,10 @@ export interface FakePupil {
   last: string;
   dob: string;
   cpPlan?: boolean;
+  lac?: boolean;
+  /** The DfE SEN provision code of a current SEN status (`E`: EHC plan, `K`: SEN support). */
+  sen?: 'E' | 'K';
+  youngCarer?: boolean;
   address?: { address1: string; address2?: string; postalTown: string; postalCode: string };
   guardians?: {
     first: string;
@@ -117,6 +121,17 @@ export class FakeArbor {
     });
     for (const m of Object.values(ARBOR_MARKS))
       this.put('attendanceMark', `/rest-v2/attendance-marks/${m.code}`, m);
+    for (const [code, name] of [
+      ['E', 'Education, Health and Care Plan'],
+      ['K', 'SEN Support'],
+    ]) {
+      this.put('senStatus', `/rest-v2/sen-statuses/${code}`, {
+        code,
+        d00229: code,
+        senStatusName: name,
+        active: true,
+      });
+    }
   }
 
   private put(root: string, href: string, obj: Record<string, unknown>) {
@@ -161,6 +176,41 @@ export class FakeArbor {
         endDate: null,
       });
     }
+    if (p.lac) {
+      this.row('InCareStatusAssignments', {
+        entityType: 'InCareStatusAssignment',
+        student: studentRef,
+        inCareStatus: ref('InCareStatus', 'in-care-statuses', 'FOSTERED'),
+        startDate: '2023-04-01',
+        endDate: null,
+      });
+    }
+    if (p.sen) {
+      this.row('SenStatusAssignments', {
+        entityType: 'SenStatusAssignment',
+        student: studentRef,
+        senStatus: ref('SenStatus', 'sen-statuses', p.sen),
+        startDate: '2022-09-01',
+        endDate: null,
+      });
+    }
+    if (p.youngCarer) {
+      this.row('UkDfe_YoungCarerStatusAssignments', {
+        entityType: 'UkDfe_YoungCarerStatusAssignment',
+        student: studentRef,
+        identifiedBy: 'SCHOOL',
+        startDate: '2024-01-10',
+        endDate: null,
+      });
+    }
+    // An ended CP status must not count.
+    this.row('ChildProtectionStatusAssignments', {
+      entityType: 'ChildProtectionStatusAssignment',
+      student: studentRef,
+      childProtectionStatus: ref('ChildProtectionStatus', 'child-protection-statuses', 'CPP'),
+      startDate: '2021-01-01',
+      endDate: '2021-06-30',
+    });
     if (p.address) {
       const addressRef = ref('PostalAddress', 'postal-addresses', this.nextId++);
       this.put('postalAddress', addressRef.href, { address3: null, ...p.address });

@@ -93,10 +93,15 @@ describe('Arbor sync into the store', () => {
         surname: 'Okafor',
         dob: '2014-03-02',
         address: { line1: '12 Mill Lane', line2: null, town: 'Heathbury', postcode: 'HB1 2AA' },
-        flags: { cpPlan: true },
+        flags: { cpPlan: true, lac: false, senEhcp: false, youngCarer: false },
         left_on: null,
       },
-      expect.objectContaining({ mis_id: '8', upn: 'B123456789012', flags: { cpPlan: false }, left_on: null }),
+      expect.objectContaining({
+        mis_id: '8',
+        upn: 'B123456789012',
+        flags: { cpPlan: false, lac: false, senEhcp: false, youngCarer: false },
+        left_on: null,
+      }),
       // Deleted in Arbor: kept, with its history, and marked off-roll.
       expect.objectContaining({ mis_id: '9', surname: 'Dunn', left_on: '2025-01-13' }),
     ]);

@@ -32,7 +32,9 @@ import {
   person,
   postalAddress,
   postalAddressOccupancy,
+  senStatus,
   session,
+  statusAssignment,
   student,
   telephoneNumber,
   upnAssignment,
@@ -135,10 +137,11 @@ export class ArborSource implements MisSource {
   async *pull(cursor: SyncCursor): AsyncIterable<ImportUnit> {
     const position = parseCursor(cursor.value);
     const today = londonDate(this.now());
+    const lookups = new Map<string, Promise<unknown>>();
     yield* this.changelog('students', position, student, async (live, deleted, label) => {
       const pupils: PupilRecord[] = [];
       for (const [i, s] of live.entries())
-        pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today));
+        pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today, lookups));
       const leavers = deleted.map(
         (s, i): LeaverRecord => ({ misId: s.id, leftOn: today, where: { unit: label, record: i + 1 } }),
       );
@@ -260,7 +263,12 @@ export class ArborSource implements MisSource {
     }
   }
 
-  private async pupil(s: z.output<typeof student>, where: Where, today: string): Promise<PupilRecord> {
+  private async pupil(
+    s: z.output<typeof student>,
+    where: Where,
+    today: string,
+    lookups: Map<string, Promise<unknown>>,
+  ): Promise<PupilRecord> {
     const studentHref = `/rest-v2/students/${encodeURIComponent(s.id)}`;
     const p = s.person ? await this.retrieve(s.person.href, 'person', person, where) : null;
     const upns = (
@@ -270,11 +278,24 @@ export class ArborSource implements MisSource {
       .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
     const upn = upns[0]?.upn?.trim() ?? null;
     if (upn !== null && !UPN.test(upn)) throw malformed(where, 'upn', 'expected a 13-character UPN');
+    const byStudent = { 'filters.student.equals': studentHref };
+    const isCurrent = (a: { startDate?: string | null; endDate?: string | null }) =>
+      current(a.startDate, a.endDate, today);
     const cp = await this.query(
       'ChildProtectionStatusAssignments',
-      { 'filters.student.equals': studentHref },
+      byStudent,
       childProtectionStatusAssignment,
     );
+    const inCare = await this.query('InCareStatusAssignments', byStudent, statusAssignment);
+    const carer = await this.query('UkDfe_YoungCarerStatusAssignments', byStudent, statusAssignment);
+    let senEhcp = false;
+    for (const a of (await this.query('SenStatusAssignments', byStudent, statusAssignment)).filter(
+      isCurrent,
+    )) {
+      if (!a.senStatus) continue;
+      const st = await this.cached(lookups, a.senStatus.href, 'senStatus', senStatus, where);
+      if (st.d00229?.toUpperCase() === 'E') senEhcp = true;
+    }
     return {
       misId: s.id,
       upn,
@@ -283,9 +304,14 @@ export class ArborSource implements MisSource {
       preferredName: p?.preferredFirstName ?? null,
       dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
       address: s.person ? await this.homeAddress(s.person.href, where, today) : null,
-      // Only what Arbor's published models let Doorstep read; CIN, looked-after, EHCP and young
-      // carer are not imported from Arbor (README: connector table), so they are left as they were.
-      flags: { cpPlan: cp.some((a) => current(a.startDate, a.endDate, today)) },
+      // What Arbor's published models let Doorstep read; CIN has no model there (README: connector
+      // table), so it is left as it was.
+      flags: {
+        cpPlan: cp.some(isCurrent),
+        lac: inCare.some(isCurrent),
+        senEhcp,
+        youngCarer: carer.some(isCurrent),
+      },
       contacts: await this.contacts(studentHref, where),
       where,
     };

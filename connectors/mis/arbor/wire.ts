@@ -101,6 +101,18 @@ export const childProtectionStatusAssignment = z
   .object({ startDate: dateish.nullish(), endDate: dateish.nullish() })
   .loose();
 
+/**
+ * src/Arbor/Model/InCareStatusAssignment.php (looked after), src/Arbor/Model/SenStatusAssignment.php
+ * (its `senStatus` a link) and src/Arbor/Model/UkDfe/YoungCarerStatusAssignment.php (resource
+ * `UkDfe_YoungCarerStatusAssignment`): each a status for `student` from `startDate` to `endDate`.
+ */
+export const statusAssignment = z
+  .object({ startDate: dateish.nullish(), endDate: dateish.nullish(), senStatus: link.nullish() })
+  .loose();
+
+/** src/Arbor/Model/SenStatus.php: `d00229` is the DfE SEN provision code (`E`: an EHC plan). */
+export const senStatus = z.object({ code: text.nullish(), d00229: z.string().max(8).nullish() }).loose();
+
 /** src/Arbor/Model/AttendanceRecord.php: the mark and the session are links. */
 export const attendanceRecord = z
   .object({

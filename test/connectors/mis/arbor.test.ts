@@ -33,6 +33,7 @@ const amira = {
   last: 'Okafor',
   dob: '2014-03-02',
   cpPlan: true,
+  sen: 'E' as const,
   address: { address1: '12 Mill Lane', address2: 'Flat 2', postalTown: 'Heathbury', postalCode: 'HB1 2AA' },
   guardians: [
     { first: 'Sam', last: 'Lee', type: 'STEP_FATHER', priority: 2, legal: false, phone: '07700 900002' },
@@ -59,7 +60,15 @@ describe('Arbor MIS source (against a fake written from the published PHP client
   it('imports a pupil from Student → Person, UPN assignment, guardians, address and CP status', async () => {
     const f = fake();
     f.addPupil(amira);
-    f.addPupil({ id: 8, first: 'Ben', last: 'Hart', dob: '2014-05-06' });
+    f.addPupil({
+      id: 8,
+      first: 'Ben',
+      last: 'Hart',
+      dob: '2014-05-06',
+      lac: true,
+      youngCarer: true,
+      sen: 'K',
+    });
     const units = await collectUnits(source().pull({ value: null }));
     expect(units.map((u) => u.label)).toEqual(['arbor students changelog from revision 0']);
     expect(JSON.parse(units[0]!.cursor!)).toEqual({ students: 2, attendanceRecords: 0 });
@@ -74,7 +83,7 @@ describe('Arbor MIS source (against a fake written from the published PHP client
       preferredName: null,
       dob: '2014-03-02',
       address: { line1: '12 Mill Lane', line2: 'Flat 2', town: 'Heathbury', postcode: 'HB1 2AA' },
-      flags: { cpPlan: true },
+      flags: { cpPlan: true, lac: false, senEhcp: true, youngCarer: false },
       contacts: [
         {
           priority: 1,
@@ -100,7 +109,8 @@ describe('Arbor MIS source (against a fake written from the published PHP client
       upn: null,
       surname: 'Hart',
       address: null,
-      flags: { cpPlan: false },
+      // An ended CP status does not count; SEN support is not an EHC plan.
+      flags: { cpPlan: false, lac: true, senEhcp: false, youngCarer: true },
       contacts: [],
     });
     // The first changelog read carries no from-revision (as the SDK sends it); filters name the student.
