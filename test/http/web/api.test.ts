@@ -351,6 +351,34 @@ describe('accounts (admin)', () => {
   });
 });
 
+describe('asking for a visit for a pupil the MIS has no address for', () => {
+  it('refuses without an address, saying so, and takes one typed in', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname) VALUES ('alpha', 'NA1', 'No', 'Address')`,
+    );
+    const without = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'NA1',
+      reason: 'absence',
+      plannedFor: '2026-11-24',
+    });
+    expect(without.statusCode).toBe(400);
+    expect(without.json().message).toMatch(/the MIS has no address for this pupil; type one in/);
+    const typed = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'NA1',
+      reason: 'absence',
+      plannedFor: '2026-11-24',
+      address: { line1: '4 Elm Row', town: 'Leeds', postcode: 'LS4 4DD' },
+    });
+    expect(typed.statusCode).toBe(201);
+    const { rows } = await db.query<{ address: unknown }>('SELECT address FROM visits WHERE id = $1', [
+      typed.json().id,
+    ]);
+    expect(rows[0]!.address).toMatchObject({ line1: '4 Elm Row', postcode: 'LS4 4DD' });
+  });
+});
+
 describe("the day's visit list", () => {
   it('prints each visit with parents, attendance since September and who authorised it', async () => {
     await db.query(
