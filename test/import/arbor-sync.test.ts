@@ -6,6 +6,7 @@ import { Secret } from '../../src/core/secret.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { setManualFlag } from '../../src/store/pupils.ts';
 import { findingsFor } from '../../src/triggers/evaluate-school.ts';
 import { configWith } from '../helpers/config.ts';
 import { FakeArbor } from '../helpers/fake-arbor.ts';
@@ -165,7 +166,35 @@ describe('Arbor sync into the store', () => {
         .findings.filter((f) => f.fired)
         .map((f) => f.ruleKey);
     expect(fired('7')).toContain('heath-lane:vulnerable-absent');
-    // Pupil 8 has no CP plan (and no unauthorised absence stored): no vulnerable-absent finding.
+    // Pupil 8 is absent too (illness in the afternoon) but has no flag: no vulnerable-absent finding.
     expect(fired('8')).not.toContain('heath-lane:vulnerable-absent');
+  });
+
+  it('counts a welfare concern set by hand like an MIS flag, and a later sync leaves it alone', async () => {
+    await setManualFlag(db, 'alpha', '8', 'welfareConcern', {
+      reason: 'r',
+      by: 'user:1',
+      at: NOW.toISOString(),
+    });
+    const f = new FakeArbor(BASE, AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-03-02' });
+    f.addPupil({ id: 8, upn: 'B123456789012', first: 'Ben', last: 'Hart', dob: '2014-05-06' }, 'UPDATE');
+    f.install();
+    // The fake's revisions restart at 1, so the sync finds nothing newer than the stored cursor;
+    // the flag must survive a sync of the pupil, so read the students changelog from the start.
+    await db.query(`DELETE FROM sync_cursors WHERE school_id = 'alpha'`);
+    await sync();
+    const { rows } = await db.query<{ manual_flags: Record<string, unknown> }>(
+      `SELECT manual_flags FROM pupils WHERE school_id = 'alpha' AND mis_id = '8'`,
+    );
+    expect(rows[0]!.manual_flags.welfareConcern).toMatchObject({ reason: 'r' });
+    const { rules } = rulesForSchool(school, loadPolicyPacks('config/policies'));
+    const found = await findingsFor(db, school, rules, ['8'], '2025-01-13');
+    expect(
+      found
+        .get('8')!
+        .findings.filter((x) => x.fired)
+        .map((x) => x.ruleKey),
+    ).toContain('heath-lane:vulnerable-absent');
   });
 });

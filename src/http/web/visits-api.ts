@@ -15,6 +15,7 @@ import { actorOf, mayHandleVisit } from '../../visits/access.ts';
 import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
 import { departVisit } from '../../visits/departure.ts';
 import { cancelVisit, followUpDone, recordOutcome } from '../../visits/outcome.ts';
+import { setPupilFlag } from '../../visits/pupil-flags.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import {
   arriveVisit,
@@ -263,6 +264,32 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         req.body,
       );
       await removeAddressFlag(deps.db, userOf(req), flagId, reason);
+      return { ok: true };
+    },
+  );
+
+  /** The safeguarding team sets or clears a welfare concern on a pupil, with the reason (audited). */
+  app.post<{ Params: { misId: string } }>(
+    '/api/pupils/:misId/welfare-concern',
+    { config: { access: ['safeguarding'] } },
+    async (req) => {
+      const { misId } = parseInput(z.strictObject({ misId: z.string().min(1).max(64) }), req.params);
+      const body = parseInput(
+        z.strictObject({
+          school: z.string().min(1),
+          set: z.boolean(),
+          reason: z.string().trim().min(1, { error: 'expected the reason' }).max(500),
+        }),
+        req.body,
+      );
+      const school = schoolParam(deps, req, body.school);
+      await setPupilFlag(deps.db, userOf(req), deps.now(), {
+        schoolId: school.id,
+        misId,
+        flag: 'welfareConcern',
+        set: body.set,
+        reason: body.reason,
+      });
       return { ok: true };
     },
   );

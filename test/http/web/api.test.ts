@@ -7,7 +7,7 @@ import { ingestFobEvent } from '../../../src/alarms/ingest.ts';
 import { catalog } from '../../../src/queue/catalog.ts';
 import { Producer } from '../../../src/queue/producer.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
-import { appendAudit } from '../../../src/store/audit.ts';
+import { appendAudit, listAudit } from '../../../src/store/audit.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
 import type { User } from '../../../src/store/users.ts';
@@ -348,6 +348,59 @@ describe('accounts (admin)', () => {
       disabled: true,
     });
     expect((await call('office', 'GET', '/api/users')).statusCode).toBe(403);
+  });
+});
+
+describe('a welfare concern set by hand', () => {
+  it('is set and cleared by the safeguarding team with a reason, audited, and shown apart from the MIS flags', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, flags) VALUES ('alpha', 'WC1', 'Wendy', 'Case', '{"cpPlan": false}')`,
+    );
+    const url = '/api/pupils/WC1/welfare-concern';
+    expect(
+      (await call('office', 'POST', url, { school: 'alpha', set: true, reason: 'seen upset' })).statusCode,
+    ).toBe(403);
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: true, reason: ' ' })).json().message,
+    ).toMatch(/expected the reason/);
+    expect(
+      (
+        await call('sg', 'POST', '/api/pupils/NOPE/welfare-concern', {
+          school: 'alpha',
+          set: true,
+          reason: 'x',
+        })
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: true, reason: 'disclosure at lunch' }))
+        .statusCode,
+    ).toBe(200);
+    const { rows } = await db.query<{
+      flags: unknown;
+      manual_flags: Record<string, { reason: string; by: string }>;
+    }>(`SELECT flags, manual_flags FROM pupils WHERE school_id = 'alpha' AND mis_id = 'WC1'`);
+    // The MIS's flags are untouched; the hand-set one lives apart.
+    expect(rows[0]!.flags).toEqual({ cpPlan: false });
+    expect(rows[0]!.manual_flags.welfareConcern).toMatchObject({
+      reason: 'disclosure at lunch',
+      by: expect.stringMatching(/^user:/),
+    });
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: false, reason: 'resolved with family' }))
+        .statusCode,
+    ).toBe(200);
+    const after = await db.query<{ manual_flags: unknown }>(
+      `SELECT manual_flags FROM pupils WHERE mis_id = 'WC1'`,
+    );
+    expect(after.rows[0]!.manual_flags).toEqual({});
+    const audit = await listAudit(db, { entityType: 'pupil', entityId: 'WC1' });
+    expect(audit.map((a) => [a.action, (a.after as { reason: string }).reason])).toEqual(
+      expect.arrayContaining([
+        ['pupil.flag.set', 'disclosure at lunch'],
+        ['pupil.flag.cleared', 'resolved with family'],
+      ]),
+    );
   });
 });
 
