@@ -274,8 +274,13 @@ export class FakeArbor {
     });
   }
 
+  /** A registration session (ids 1 and 2 are 2025-01-13 AM and PM). */
+  addSession(id: number, startDatetime: string, sessionName: 'AM' | 'PM'): void {
+    this.put('session', ref('Session', 'sessions', id).href, { startDatetime, sessionName });
+  }
+
   /** A record with one of ARBOR_MARKS, or a code set up with `addAttendanceMark`. */
-  addMark(recordId: number, studentId: number, session: 1 | 2, markCode: string, deleted = false) {
+  addMark(recordId: number, studentId: number, session: number, markCode: string, deleted = false) {
     this.recordChanges.push({
       changeType: deleted ? 'DELETE' : 'CREATE',
       fromRevision: this.revision,
@@ -290,7 +295,7 @@ export class FakeArbor {
         },
         session: ref('Session', 'sessions', session),
         // The record's own times: a late arrival's, not the register's; AM/PM is the session's.
-        startDatetime: session === 1 ? '2025-01-13 12:10:00' : '2025-01-13 13:10:00',
+        startDatetime: session === 1 ? '2025-01-13 12:10:00' : session === 2 ? '2025-01-13 13:10:00' : null,
         endDatetime: null,
         minutesLate: null,
       },
