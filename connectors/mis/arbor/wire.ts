@@ -167,9 +167,4 @@ export const one = <T extends z.ZodType>(root: string, object: T) => z.object({ 
 export const many = <T extends z.ZodType>(root: string, object: T) =>
   z.object({ [root]: z.array(object).max(10_000).default([]) }).loose();
 
-/** `/rest-v2/students/7` → `7` */
-export function idFromHref(href: string): string {
-  return href.split('/').filter(Boolean).at(-1) ?? href;
-}
-
 export type AttendanceMarkWire = z.output<typeof attendanceMark>;

@@ -115,6 +115,10 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     });
     // The first changelog read carries no from-revision (as the SDK sends it); filters name the student.
     expect(f.requests[0]).toBe('/rest-v2/students/changelog');
+    // A full page (page-size rows) is followed by the next page.
+    expect(f.requests).toContain(
+      `/rest-v2/StudentGuardianRelationships?${new URLSearchParams({ 'filters.student.equals': '/rest-v2/students/7', page: '2', 'page-size': '2' })}`,
+    );
     expect(f.requests).toContain(
       `/rest-v2/UkDfe_UpnAssignments?${new URLSearchParams({ 'filters.student.equals': '/rest-v2/students/7', page: '1', 'page-size': '2' })}`,
     );
