@@ -14,9 +14,15 @@ export function misSourceFor(
   const mis = school.mis;
   switch (mis.kind) {
     case 'arbor':
-      return new ArborSource({ baseUrl: mis.baseUrl, username: mis.username, password: mis.password, http });
+      return new ArborSource({
+        baseUrl: mis.baseUrl,
+        username: mis.username,
+        password: mis.password,
+        http,
+        now,
+      });
     case 'wonde':
-      return new WondeSource({ baseUrl: mis.baseUrl, schoolId: mis.schoolId, token: mis.token, http });
+      return new WondeSource({ baseUrl: mis.baseUrl, schoolId: mis.schoolId, token: mis.token, http, now });
     default:
       return new DropFolderSource(school, mis.kind, mis.dropFolder, now);
   }

@@ -1,4 +1,5 @@
 import type { CheckResult } from '../../src/core/checks.ts';
+import type { Category } from '../../src/domain/attendance/codes.ts';
 
 /**
  * What an MIS connector produces. A connector knows its wire format and nothing about triggers or
@@ -37,6 +38,8 @@ export interface ContactRecord {
   phone?: string | null;
   email?: string | null;
   address?: Address | null;
+  /** Whether the MIS records this adult as holding parental responsibility (null: not said). */
+  parentalResponsibility?: boolean | null;
 }
 
 export interface PupilRecord {
@@ -62,10 +65,27 @@ export interface MarkRecord {
   /** The mark exactly as the MIS gave it (statutory or local code). */
   mark: string;
   minutesLate?: number | null;
+  /**
+   * The statistical meaning the MIS itself gives the mark (Arbor's AttendanceMark flags, Wonde's
+   * code table), when it gives one. The import checks it against the DfE table and reports a
+   * disagreement instead of choosing either.
+   */
+  vendorCategory?: Category | null;
   where: Where;
 }
 
-export type MisBatch = { kind: 'pupils'; pupils: PupilRecord[] } | { kind: 'marks'; marks: MarkRecord[] };
+/** A pupil the MIS says has left (or was removed from it): marked off-roll, never deleted. */
+export interface LeaverRecord {
+  misId: string;
+  /** YYYY-MM-DD: the leaving date the MIS gave, else the day the connector learnt of it. */
+  leftOn: string;
+  where: Where;
+}
+
+export type MisBatch =
+  | { kind: 'pupils'; pupils: PupilRecord[] }
+  | { kind: 'marks'; marks: MarkRecord[] }
+  | { kind: 'leavers'; leavers: LeaverRecord[] };
 
 /**
  * One transaction's worth of input: a whole file, or one API page. Applied whole or not at all.

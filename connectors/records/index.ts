@@ -16,6 +16,7 @@ export function sinkFor(school: { readonly records: RecordsSettings }): RecordSi
         username: r.username,
         password: r.password,
         timeoutMs: r.timeoutMs,
+        noteType: r.noteType,
       });
     case 'preview':
       return new PreviewSink();

@@ -38,6 +38,8 @@ export function recordsSettings(secret: SecretField) {
       baseUrl: httpsOrLocalUrl,
       username: z.string().min(1),
       password: secret(),
+      /** Write Arbor PastoralNotes (default) or SafeguardingNotes, as the school chooses. */
+      noteType: z.enum(['pastoral', 'safeguarding']).default('pastoral'),
       categories,
       ...delivery,
     }),

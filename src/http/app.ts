@@ -18,6 +18,7 @@ import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
 import { registerLetterPage } from './web/letter-page.ts';
 import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
+import { registerPupilsApi } from './web/pupils-api.ts';
 import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
 import { registerUsersApi } from './web/users-api.ts';
@@ -203,6 +204,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerBoardApi(app, options.web);
     registerVisitsApi(app, options.web);
     registerRegisterApi(app, options.web);
+    registerPupilsApi(app, options.web);
     registerLetterPage(app, options.web);
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);

@@ -1,9 +1,14 @@
 import { describeWhere, malformed } from '../../connectors/mis/errors.ts';
-import { describeExceeded, markExceeds, pupilExceeds } from '../../connectors/mis/field-limits.ts';
+import {
+  describeExceeded,
+  FIELD_LIMITS,
+  markExceeds,
+  pupilExceeds,
+} from '../../connectors/mis/field-limits.ts';
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
-import { academicYearOf } from '../domain/attendance/dates.ts';
+import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
 import { DoorstepError, doorstepError } from '../errors.ts';
 import {
   auditCorrections,
@@ -12,6 +17,7 @@ import {
   finishImport,
   insertImport,
   MarkColumns,
+  markLeavers,
   matchStagedByUpn,
   setCursor,
   stageMarks,
@@ -96,6 +102,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
       };
       let pupilsSeen = 0;
+      const leavers: { misId: string; leftOn: string }[] = [];
 
       // One staging write in flight while the next batch is parsed: the database and the parser
       // work at the same time, and memory holds at most two batches.
@@ -111,6 +118,13 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           pupilsSeen += within.length;
           inFlight = stagePupils(tx, within.map(stagedPupil));
           ctx.onRecords?.(batch.pupils.length);
+        } else if (batch.kind === 'leavers') {
+          for (const l of batch.leavers) {
+            if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
+              reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)');
+            } else leavers.push({ misId: l.misId, leftOn: l.leftOn });
+          }
+          ctx.onRecords?.(batch.leavers.length);
         } else {
           const staged = new MarkColumns();
           for (const m of batch.marks) addMark(staged, m, ctx, reject);
@@ -124,6 +138,13 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
 
       if (ctx.matchPupilsBy === 'upn') await matchStagedByUpn(tx, ctx.schoolId);
       const pupils = await upsertPupils(tx, ctx.schoolId);
+      // Leavers are marked off-roll after this unit's pupils are in, and never deleted.
+      const left = await markLeavers(tx, ctx.schoolId, leavers);
+      for (const id of left.unknown) {
+        reject(unit.label, `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`);
+      }
+      pupils.updated += left.marked;
+      pupilsSeen += left.marked;
       for (const r of await takeUnknownPupilMarks(tx, ctx.schoolId)) {
         reject(
           describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
@@ -206,6 +227,15 @@ function addMark(
   const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
   // An unknown or withdrawn code is a mapping problem for the data manager: refuse the unit, never guess.
   if (!resolved.ok) throw malformed(m.where, 'mark', resolved.reason);
+  if (m.vendorCategory && m.vendorCategory !== resolved.category) {
+    // The MIS means one thing by the mark, the DfE table (or the school's code map) another: report
+    // it to the data manager and keep the stored mark as it was, rather than pick either meaning.
+    reject(
+      describeWhere(m.where),
+      `mark ${safeText(m.mark)}: the MIS counts it as ${m.vendorCategory.replace(/_/g, ' ')} but the DfE code table (with the school's code map) says ${resolved.category.replace(/_/g, ' ')}; check the mark's setup in the MIS or the code map`,
+    );
+    return;
+  }
   if (m.date > ctx.today) {
     reject(describeWhere(m.where), `date ${m.date} is in the future`);
     return;

@@ -111,13 +111,43 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
     [schoolId],
   );
   await tx.query(
-    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, email, address)
-     SELECT $1, w.mis_id, (c->>'priority')::int, c->>'name', c->>'relationship', c->>'phone', c->>'email', c->'address'
+    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, email, address,
+                                 parental_responsibility)
+     SELECT $1, w.mis_id, (c->>'priority')::int, c->>'name', c->>'relationship', c->>'phone', c->>'email', c->'address',
+            (c->>'parentalResponsibility')::boolean
      FROM (${latest}) w, jsonb_array_elements(w.data->'contacts') AS c`,
     [schoolId],
   );
   const inserted = rows.filter((r) => r.inserted).length;
   return { inserted, updated: rows.length - inserted };
+}
+
+/**
+ * Marks pupils off-roll: `left_on` is set (an earlier leaving date is kept); the pupil, their marks
+ * and history stay — retention hides and later erases leavers on the school's schedule. Returns how
+ * many pupils were newly marked; ids the school does not have are returned as unknown.
+ */
+export async function markLeavers(
+  tx: Queryable,
+  schoolId: string,
+  leavers: readonly { misId: string; leftOn: string }[],
+): Promise<{ marked: number; unknown: string[] }> {
+  if (leavers.length === 0) return { marked: 0, unknown: [] };
+  const { rows } = await tx.query<{ mis_id: string; marked: boolean }>(
+    `WITH l AS (SELECT DISTINCT ON (mis_id) mis_id, left_on FROM unnest($2::text[], $3::date[]) AS u(mis_id, left_on)
+                ORDER BY mis_id, left_on),
+          up AS (UPDATE pupils p SET left_on = l.left_on, updated_at = now() FROM l
+                 WHERE p.school_id = $1 AND p.mis_id = l.mis_id AND (p.left_on IS NULL OR p.left_on > l.left_on)
+                 RETURNING p.mis_id)
+     SELECT l.mis_id, EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id) AS marked
+     FROM l WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = l.mis_id)
+        OR EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id)`,
+    [schoolId, leavers.map((l) => l.misId), leavers.map((l) => l.leftOn)],
+  );
+  return {
+    marked: rows.filter((r) => r.marked).length,
+    unknown: rows.filter((r) => !r.marked).map((r) => r.mis_id),
+  };
 }
 
 /** Removes staged marks whose pupil the school does not have; returns them for the summary. */

@@ -22,7 +22,7 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'pupils',
     what: 'a pupil, from the MIS',
     personal:
-      'names, UPN, date of birth, year group, home address, vulnerability flags (CP plan, CIN, LAC, EHCP/SEN, young carer, welfare concern: special category in practice), leaving date',
+      'names, UPN, date of birth, year group, home address, vulnerability flags (CP plan, CIN, LAC, EHCP/SEN, young carer, welfare concern: special category in practice), a welfare concern set by hand in Doorstep (with its reason and who set it), leaving date',
     why: 'to decide who needs a call or a visit, and where to go',
     retention: 'while on roll; hidden `leaverShownDays` after leaving, erased `leaverDataDays` after leaving',
     seenBy: 'office, safeguarding, visiting staff (their visits)',
@@ -30,7 +30,7 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'pupil_contacts',
     what: "a pupil's family contact, from the MIS",
-    personal: 'name, relationship, phone, e-mail, address',
+    personal: 'name, relationship, phone, e-mail, address, whether they hold parental responsibility',
     why: 'the office calls the family when a visit goes wrong',
     retention: 'as the pupil',
     seenBy: 'office (the board, for a visit out)',

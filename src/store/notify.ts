@@ -142,8 +142,8 @@ export async function visitingStaffContacts(
 }
 
 /**
- * The family a visit is announced to: the pupil's first contact (by the MIS's priority) with a
- * phone number — one text per family, not one per contact.
+ * The family a visit is announced to: the pupil's first contact with a phone number, those with
+ * parental responsibility first, then by the MIS's priority — one text per family, not per contact.
  */
 export async function familyContactOfVisit(
   db: Db,
@@ -152,7 +152,8 @@ export async function familyContactOfVisit(
   const { rows } = await db.query<{ phone: string; email: string | null }>(
     `SELECT c.phone, c.email FROM visits v
        JOIN pupil_contacts c ON c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
-     WHERE v.id = $1 AND c.phone IS NOT NULL AND c.phone <> '' ORDER BY c.priority LIMIT 1`,
+     WHERE v.id = $1 AND c.phone IS NOT NULL AND c.phone <> ''
+     ORDER BY c.parental_responsibility IS NOT TRUE, c.priority LIMIT 1`,
     [visitId],
   );
   return rows.map((r) => ({ phone: r.phone, email: r.email ?? undefined }));

@@ -76,20 +76,60 @@ export async function pupilNames(db: Queryable, schoolId: string, misIds: readon
   return rows;
 }
 
-/** The pupil as a visit page shows them: MIS id, UPN, names, year group, flags (undefined: none). */
+/**
+ * The pupil as a visit page shows them: MIS id, UPN, names, year group, the MIS's flags and, apart,
+ * the flags set by hand in Doorstep (undefined: no such pupil).
+ */
 export async function pupilSummary(db: Queryable, schoolId: string, misId: string) {
   const { rows } = await db.query<Record<string, unknown>>(
-    'SELECT mis_id, upn, forename, surname, year_group, flags FROM pupils WHERE school_id = $1 AND mis_id = $2',
+    `SELECT mis_id, upn, forename, surname, year_group, flags, manual_flags AS "manualFlags"
+     FROM pupils WHERE school_id = $1 AND mis_id = $2`,
     [schoolId, misId],
   );
   return rows[0];
 }
 
-/** The pupil's contacts (name, relationship, phone), first priority first. */
+/**
+ * The pupil's contacts (name, relationship, phone, parental responsibility): those the MIS says hold
+ * parental responsibility first (some policies allow speaking only with them), then by priority.
+ */
 export async function pupilContacts(db: Queryable, schoolId: string, misId: string) {
   const { rows } = await db.query<Record<string, unknown>>(
-    'SELECT name, relationship, phone FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY priority',
+    `SELECT name, relationship, phone, parental_responsibility AS "parentalResponsibility" FROM pupil_contacts
+     WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY parental_responsibility IS TRUE DESC, priority`,
     [schoolId, misId],
   );
   return rows;
+}
+
+/** A flag the safeguarding team set by hand: why, by whom, when. */
+export interface ManualFlag {
+  reason: string;
+  by: string;
+  at: string;
+}
+
+/** The flags a person may set by hand (the MIS's own flags stay the MIS's). */
+export const MANUAL_FLAGS = ['welfareConcern'] as const;
+export type ManualFlagName = (typeof MANUAL_FLAGS)[number];
+
+/**
+ * Sets (`value`) or clears (null) a hand-set flag on a pupil, locking the row; returns what it was
+ * before (null: not set), or undefined when the school has no such pupil.
+ */
+export async function setManualFlag(
+  tx: Queryable,
+  schoolId: string,
+  misId: string,
+  flag: ManualFlagName,
+  value: ManualFlag | null,
+): Promise<{ before: ManualFlag | null } | undefined> {
+  const { rows } = await tx.query<{ before: ManualFlag | null }>(
+    `WITH old AS (SELECT manual_flags -> $3::text AS before FROM pupils WHERE school_id = $1 AND mis_id = $2 FOR UPDATE)
+     UPDATE pupils SET manual_flags = CASE WHEN $4::jsonb IS NULL THEN manual_flags - $3::text
+                                           ELSE jsonb_set(manual_flags, ARRAY[$3::text], $4::jsonb) END
+     FROM old WHERE school_id = $1 AND mis_id = $2 RETURNING old.before`,
+    [schoolId, misId, flag, value === null ? null : JSON.stringify(value)],
+  );
+  return rows[0] ? { before: rows[0].before ?? null } : undefined;
 }

@@ -217,7 +217,10 @@ export async function loadAttendance(
   from: string,
 ) {
   const pupils = await db.query<{ mis_id: string; upn: string | null; flags: Record<string, boolean> }>(
-    'SELECT mis_id, upn, flags FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
+    // The MIS's flags, and those set by hand in Doorstep (true while set).
+    `SELECT mis_id, upn,
+            flags || COALESCE((SELECT jsonb_object_agg(k, true) FROM jsonb_object_keys(manual_flags) AS k), '{}') AS flags
+     FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])`,
     [schoolId, pupilIds],
   );
   const marks = await db.query<{ pupil_mis_id: string; d: string; session: 'AM' | 'PM'; code: string }>(

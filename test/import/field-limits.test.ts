@@ -16,6 +16,7 @@ import { importContextFor } from '../../src/import/context.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
+import { FakeArbor } from '../helpers/fake-arbor.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 /** Every imported field has a limit (FIELD_LIMITS); an absurd value is never read whole. */
@@ -160,18 +161,10 @@ describe('field limits: a value over its limit rejects the row, naming file, lin
   });
 
   it('Arbor: a student whose first name is over the limit', async () => {
-    nock('https://limits.uk.arbor.sc')
-      .get('/rest-v2/students/changelog')
-      .query(true)
-      .reply(200, {
-        changes: [
-          { changeType: 'CREATE', revision: 1, changedObject: { id: 7, legalFirstName: name101 } },
-          { changeType: 'CREATE', revision: 2, changedObject: { id: 8, legalFirstName: 'Amelia' } },
-        ],
-      })
-      .get('/rest-v2/attendance-records/changelog')
-      .query(true)
-      .reply(200, { changes: [] });
+    const f = new FakeArbor('https://limits.uk.arbor.sc', `Basic ${Buffer.from('u:p').toString('base64')}`);
+    f.addPupil({ id: 7, first: name101, last: 'Long', dob: '2014-01-01' });
+    f.addPupil({ id: 8, first: 'Amelia', last: 'Short', dob: '2014-01-01' });
+    f.install();
     const source = new ArborSource({
       baseUrl: 'https://limits.uk.arbor.sc',
       username: 'u',
@@ -186,7 +179,7 @@ describe('field limits: a value over its limit rejects the row, naming file, lin
     }
     expect(summaries[0]!.rejected).toEqual([
       {
-        where: 'arbor students, record 1',
+        where: 'arbor students changelog from revision 0, record 1',
         reason: 'field forename: expected at most 100 characters, got 101',
       },
     ]);

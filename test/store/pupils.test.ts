@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { escapeLike, searchPupils } from '../../src/store/pupils.ts';
+import { escapeLike, pupilContacts, searchPupils } from '../../src/store/pupils.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 /** The pupil picker's search takes what is typed literally: LIKE wildcards match only themselves. */
@@ -68,5 +68,30 @@ describe('minimisation', () => {
     expect(await ids('Yusuf')).toEqual([]);
     expect(await ids('1002')).toEqual([]);
     expect(await ids('amel')).toEqual(['1001']);
+  });
+});
+
+describe('pupil contacts', () => {
+  it('lists contacts with parental responsibility first, then by priority', async () => {
+    for (const [priority, name, pr] of [
+      [1, 'Step-parent', false],
+      [2, 'Mother', true],
+      [3, 'Aunt', null],
+      [4, 'Father', true],
+    ] as const) {
+      await db.query(
+        `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, parental_responsibility)
+         VALUES ('alpha', '1001', $1, $2, $3)`,
+        [priority, name, pr],
+      );
+    }
+    expect((await pupilContacts(db, 'alpha', '1001')).map((c) => [c.name, c.parentalResponsibility])).toEqual(
+      [
+        ['Mother', true],
+        ['Father', true],
+        ['Step-parent', false],
+        ['Aunt', null],
+      ],
+    );
   });
 });

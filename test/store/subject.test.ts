@@ -27,6 +27,7 @@ const PERSONAL = {
   parent: 'Ottoline Quillfeather',
   phone: '+447700900999',
   email: 'ottoline@example.invalid',
+  concern: 'Disclosed worry about neighbour Xanthippe',
 };
 
 async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL) {
@@ -52,12 +53,14 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     surname: v.surname,
     address: { line1: v.line1, postcode: v.postcode },
     flags: { cpPlan: true },
+    manual_flags: { welfareConcern: { reason: v.concern, by: 'user:1', at: '2026-03-02T09:00:00Z' } },
   });
   await insert(db, 'pupil_contacts', {
     school_id: school,
     pupil_mis_id: id,
     priority: 1,
     name: v.parent,
+    parental_responsibility: true,
     phone: v.phone,
     email: v.email,
   });
@@ -264,6 +267,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
       parent: 'Philippa Ashdown',
       phone: '+447700900222',
       email: 'philippa@example.invalid',
+      concern: 'Seen with bruising Tuesday',
     };
     await seedPupil(db, 'alpha', 'P10', other);
   });

@@ -90,9 +90,9 @@ beforeAll(async () => {
   };
   await addPupils(db, ['gomer', 'lime']);
   await db.query(
-    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone)
-     VALUES ('gomer', 'P1', 1, 'No Phone', 'father', NULL), ('gomer', 'P1', 2, 'Mum', 'mother', '+447700900555'),
-            ('gomer', 'P1', 3, 'Gran', 'grandmother', '+447700900666')`,
+    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, parental_responsibility)
+     VALUES ('gomer', 'P1', 1, 'No Phone', 'father', NULL, true), ('gomer', 'P1', 2, 'Gran', 'grandmother', '+447700900666', false),
+            ('gomer', 'P1', 3, 'Mum', 'mother', '+447700900555', true)`,
   );
   staff = await addUser(db, 'dsl', ['visiting-staff', 'safeguarding'], {
     positions: ['dsl'],
@@ -151,7 +151,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
         )
       ).status,
     ).toBe('sent');
-    expect(sms.map((m) => m.get('To'))).toEqual(['+447700900555']); // one text, the first contact with a phone
+    expect(sms.map((m) => m.get('To'))).toEqual(['+447700900555']); // one text: the first contact with a phone and parental responsibility
 
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),

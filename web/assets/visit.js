@@ -122,6 +122,66 @@ function riskForm() {
   );
 }
 
+const FLAG_NAMES = {
+  cpPlan: 'CP plan',
+  cin: 'child in need',
+  lac: 'looked after',
+  senEhcp: 'EHC plan',
+  youngCarer: 'young carer',
+  welfareConcern: 'welfare concern',
+};
+
+/** The MIS's flags and, apart, the welfare concern set by hand here (set/cleared by safeguarding). */
+function pupilFlags(d) {
+  if (!d.pupil) return null;
+  const mis = Object.entries(d.pupil.flags ?? {})
+    .filter(([, on]) => on === true)
+    .map(([k]) => FLAG_NAMES[k] ?? k);
+  const manual = d.pupil.manualFlags?.welfareConcern;
+  const mayChange = s.user.roles.includes('safeguarding');
+  const reason = h('input', { type: 'text', name: 'concernReason', id: 'f-concernReason', required: true });
+  return h(
+    'section',
+    { 'aria-labelledby': 'pupil-flags-h' },
+    h('h2', { id: 'pupil-flags-h' }, 'Pupil flags'),
+    h('p', {}, h('strong', {}, 'From the MIS: '), mis.length ? mis.join(', ') : 'none'),
+    h(
+      'p',
+      {},
+      h('strong', {}, 'Set in Doorstep: '),
+      manual ? ['welfare concern — ', bdi(manual.reason), ` (${fmtDateTime(manual.at)})`] : 'none',
+    ),
+    mayChange
+      ? h(
+          'form',
+          {
+            onsubmit: async (e) => {
+              e.preventDefault();
+              try {
+                await api('POST', `/api/pupils/${encodeURIComponent(d.visit.pupilMisId)}/welfare-concern`, {
+                  school: d.visit.schoolId,
+                  set: !manual,
+                  reason: reason.value,
+                });
+                say(msg, manual ? 'Welfare concern cleared.' : 'Welfare concern set.');
+                await load();
+              } catch (err) {
+                say(msg, err.message, true);
+              }
+            },
+          },
+          h(
+            'label',
+            { for: reason.id },
+            manual ? 'Why the concern is cleared' : 'Why there is a welfare concern',
+          ),
+          reason,
+          h('button', { type: 'submit' }, manual ? 'Clear the welfare concern' : 'Set a welfare concern'),
+        )
+      : null,
+  );
+}
+
 /** A flag that no longer holds is removed with the reason (the audit keeps what it said). */
 function removeFlagForm(f) {
   const reason = h('input', { type: 'text', name: 'removeReason', id: `f-remove-${f.id}`, required: true });
@@ -722,6 +782,7 @@ async function load() {
       ` planned for ${v.plannedFor} · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),
+    pupilFlags(d),
     d.contacts.length
       ? h(
           'ul',
@@ -733,6 +794,7 @@ async function load() {
               bdi(c.name),
               ' (',
               bdi(c.relationship ?? 'contact'),
+              c.parentalResponsibility === true ? ', parental responsibility' : '',
               ') ',
               c.phone ? h('a', { href: `tel:${c.phone}` }, bdi(c.phone)) : '',
             ),

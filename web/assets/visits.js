@@ -30,6 +30,25 @@ function requestForm() {
     ['low', 'minor', 'major'].map((x) => h('option', { value: x }, x)),
   );
   const notes = h('textarea', { id: 'risk-notes', name: 'riskNotes', rows: 2 });
+  // The visit's address: the MIS's, unless typed here — required when the MIS has none.
+  const line1 = h('input', { type: 'text', id: 'addr-line1', name: 'line1', maxlength: 200 });
+  const line2 = h('input', { type: 'text', id: 'addr-line2', name: 'line2', maxlength: 200 });
+  const town = h('input', { type: 'text', id: 'addr-town', name: 'town', maxlength: 100 });
+  const postcode = h('input', { type: 'text', id: 'addr-postcode', name: 'postcode', maxlength: 10 });
+  const addrHint = h('p', { class: 'hint', id: 'addr-hint' }, 'Pick the pupil first.');
+  const known = new Map();
+  const showAddressNeed = () => {
+    const a = known.get(pick.value);
+    const missing = pick.value !== '' && !a?.line1 && !a?.postcode;
+    line1.required = missing;
+    postcode.required = missing;
+    addrHint.textContent = !pick.value
+      ? 'Pick the pupil first.'
+      : missing
+        ? 'The MIS has no address for this pupil: type the address to visit.'
+        : `Leave empty to visit the MIS address (${[a.line1, a.postcode].filter(Boolean).join(', ')}).`;
+  };
+  pick.addEventListener('change', showAddressNeed);
   let t;
   q.addEventListener('input', () => {
     clearTimeout(t);
@@ -38,6 +57,8 @@ function requestForm() {
         'GET',
         `/api/pupils?school=${encodeURIComponent(school)}&q=${encodeURIComponent(q.value)}`,
       );
+      known.clear();
+      for (const p of r.pupils) known.set(p.mis_id, p.address ?? null);
       pick.replaceChildren(
         ...(r.pupils.length
           ? r.pupils.map((p) =>
@@ -49,6 +70,7 @@ function requestForm() {
             )
           : [h('option', { value: '' }, 'no pupil found')]),
       );
+      showAddressNeed();
     }, 200);
   });
   return h(
@@ -68,6 +90,14 @@ function requestForm() {
               plannedFor: planned.value,
               riskLevel: risk.value,
               riskNotes: notes.value || undefined,
+              address: line1.value.trim()
+                ? {
+                    line1: line1.value.trim(),
+                    line2: line2.value.trim() || undefined,
+                    town: town.value.trim() || undefined,
+                    postcode: postcode.value.trim(),
+                  }
+                : undefined,
             });
             location.href = `/visits/${r.id}`;
           } catch (err) {
@@ -80,6 +110,20 @@ function requestForm() {
       q,
       h('label', { for: pick.id }, 'Pupil'),
       pick,
+      h(
+        'fieldset',
+        { 'aria-describedby': addrHint.id },
+        h('legend', {}, 'Address to visit'),
+        addrHint,
+        h('label', { for: line1.id }, 'Address line 1'),
+        line1,
+        h('label', { for: line2.id }, 'Address line 2'),
+        line2,
+        h('label', { for: town.id }, 'Town'),
+        town,
+        h('label', { for: postcode.id }, 'Postcode'),
+        postcode,
+      ),
       h('label', { for: reason.id }, 'Reason for the visit'),
       reason,
       h('label', { for: planned.id }, 'Planned for'),

@@ -1,16 +1,54 @@
+import type * as z from 'zod';
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
+import type { Category } from '../../../src/domain/attendance/codes.ts';
+import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
+import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
-import type { ImportUnit, MarkRecord, MisBatch, MisSource, PupilRecord, SyncCursor } from '../types.ts';
-import { attendanceRecord, changelogPage, idFromHref, student, studentsPage } from './wire.ts';
+import type {
+  Address,
+  ContactRecord,
+  ImportUnit,
+  LeaverRecord,
+  MarkRecord,
+  MisBatch,
+  MisSource,
+  PupilRecord,
+  SyncCursor,
+  Where,
+} from '../types.ts';
+import {
+  type AttendanceMarkWire,
+  attendanceMark,
+  attendanceRecord,
+  changelogPage,
+  childProtectionStatusAssignment,
+  emailAddress,
+  guardian,
+  guardianRelationship,
+  many,
+  one,
+  person,
+  postalAddress,
+  postalAddressOccupancy,
+  senStatus,
+  session,
+  statusAssignment,
+  student,
+  telephoneNumber,
+  upnAssignment,
+} from './wire.ts';
 
 export interface ArborSettings {
   baseUrl: string;
   username: string;
   password: Secret;
+  /** Rows per query page (`page-size`). */
   pageSize?: number;
   http?: Partial<HttpSettings>;
+  /** The clock (tests); a leaver's date is the day the deletion is seen. */
+  now?: () => Date;
 }
 
 /** Cursor: the last changelog revision applied, per resource. */
@@ -25,20 +63,55 @@ function parseCursor(value: string | null): ArborCursor {
   return { students: c.students ?? 0, attendanceRecords: c.attendanceRecords ?? 0 };
 }
 
+/** Contacts kept per pupil, by Arbor's emergency-contact priority. */
+export const MAX_CONTACTS = 5;
+/** Changelog rounds per resource and sync (each round is one unit); the rest waits for the next sync. */
+const MAX_ROUNDS = 1000;
+const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
+/** An href Arbor gives is followed only as a path on the school's own Arbor host. */
+const SAFE_HREF = /^\/rest-v2\/[A-Za-z0-9_\-/]{1,300}$/;
+
+/**
+ * The meaning Arbor gives a mark, from its AttendanceMark `isStatistical*` flags (never from the
+ * letter). Null when the mark carries no flags at all; contradictory flags are an error.
+ */
+export function arborCategory(m: AttendanceMarkWire, where: Where): Category | null {
+  const flags: [boolean | null | undefined, Category][] = [
+    [m.isStatisticalPresent, 'present'],
+    [m.isStatisticalApprovedEducationalActivity, 'approved_activity'],
+    [m.isStatisticalAuthorizedAbsent, 'authorised_absence'],
+    [m.isStatisticalUnauthorizedAbsent, 'unauthorised_absence'],
+  ];
+  const set = flags.filter(([v]) => v === true).map(([, c]) => c);
+  if (set.length > 1) {
+    throw malformed(where, 'attendanceMark', `Arbor mark ${m.code} has contradictory statistical flags`);
+  }
+  if (set.length === 1) return set[0]!;
+  if (m.isStatisticalPossibleAttendance === false) return 'not_possible';
+  return null;
+}
+
+function current(start: string | null | undefined, end: string | null | undefined, today: string): boolean {
+  return (!start || start.slice(0, 10) <= today) && (!end || end.slice(0, 10) >= today);
+}
+
 /**
  * Arbor REST v2: HTTP Basic auth with the partner app's credentials; incremental sync from the
- * changelog revision (students first, then attendance records), one import unit per page, so the
- * stored cursor only moves past a page once that page is committed.
+ * changelog revision (students first, then attendance records), one import unit per changelog
+ * answer, so the stored cursor only moves past changes once they are committed. Each changed
+ * student's Person, UPN, guardians, home address and child-protection status are read by id.
  */
 export class ArborSource implements MisSource {
   readonly kind = 'arbor';
   private readonly base: string;
   private readonly http: HttpSettings;
   private readonly pageSize: number;
+  private readonly now: () => Date;
 
   constructor(settings: ArborSettings) {
     this.base = settings.baseUrl.replace(/\/+$/, '');
     this.pageSize = settings.pageSize ?? 500;
+    this.now = settings.now ?? (() => new Date());
     const basic = Buffer.from(`${settings.username}:${settings.password.reveal()}`).toString('base64');
     this.http = { authorization: `Basic ${basic}`, ...settings.http };
   }
@@ -46,15 +119,15 @@ export class ArborSource implements MisSource {
   async check(): Promise<CheckResult> {
     try {
       const page = await getJson(
-        `${this.base}/rest-v2/students?page=1&page-size=1`,
-        studentsPage,
+        `${this.base}/rest-v2/Students?page=1&page-size=1`,
+        many('students', student),
         this.http,
         'Arbor students',
       );
       return {
         name: 'mis:arbor',
         ok: true,
-        detail: `${this.base} accepted the credentials (${page.students.length ? 'students visible' : 'no students visible'})`,
+        detail: `${this.base} accepted the credentials (${page.students?.length ? 'students visible' : 'no students visible'})`,
       };
     } catch (err) {
       return { name: 'mis:arbor', ok: false, detail: describeError(err) };
@@ -63,64 +136,264 @@ export class ArborSource implements MisSource {
 
   async *pull(cursor: SyncCursor): AsyncIterable<ImportUnit> {
     const position = parseCursor(cursor.value);
-    yield* this.changelog('students', position, student, (changes) => ({
-      kind: 'pupils',
-      pupils: changes.map(
-        (c, i): PupilRecord => ({
-          misId: c.id,
-          upn: c.upn ?? null,
-          forename: c.legalFirstName ?? null,
-          surname: c.legalLastName ?? null,
-          preferredName: c.preferredFirstName ?? null,
-          dob: c.dateOfBirth ?? null,
-          where: { unit: 'arbor students', record: i + 1 },
-        }),
-      ),
-    }));
-    yield* this.changelog('attendanceRecords', position, attendanceRecord, (changes, label) => ({
-      kind: 'marks',
-      marks: changes.map((r, i): MarkRecord => {
-        const time = r.startDatetime.slice(11, 13);
-        return {
-          pupilMisId: idFromHref(r.student.href),
-          date: r.startDatetime.slice(0, 10),
-          session: Number(time) < 12 ? 'AM' : 'PM',
-          mark: typeof r.attendanceMark === 'string' ? r.attendanceMark : r.attendanceMark.code,
+    const today = londonDate(this.now());
+    const lookups = new Map<string, Promise<unknown>>();
+    yield* this.changelog('students', position, student, async (live, deleted, label) => {
+      const pupils: PupilRecord[] = [];
+      for (const [i, s] of live.entries())
+        pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today, lookups));
+      const leavers = deleted.map(
+        (s, i): LeaverRecord => ({ misId: s.id, leftOn: today, where: { unit: label, record: i + 1 } }),
+      );
+      const out: MisBatch[] = [];
+      if (pupils.length) out.push({ kind: 'pupils', pupils });
+      if (leavers.length) out.push({ kind: 'leavers', leavers });
+      return out;
+    });
+    const marksCache = new Map<string, Promise<unknown>>();
+    yield* this.changelog('attendanceRecords', position, attendanceRecord, async (live, _deleted, label) => {
+      const marks: MarkRecord[] = [];
+      for (const [i, r] of live.entries()) {
+        const where = { unit: label, record: i + 1 };
+        const mark = await this.cached(
+          marksCache,
+          r.attendanceMark.href,
+          'attendanceMark',
+          attendanceMark,
+          where,
+        );
+        if (!r.session)
+          throw malformed(where, 'session', 'an attendance record without a session (AM or PM)');
+        const sess = await this.cached(marksCache, r.session.href, 'session', session, where);
+        const name = (sess.sessionName ?? '').trim().toUpperCase();
+        const half = /^AM\b/.test(name) ? 'AM' : /^PM\b/.test(name) ? 'PM' : null;
+        if (!half)
+          throw malformed(where, 'session.sessionName', 'expected a registration session named AM or PM');
+        marks.push({
+          pupilMisId: idOf(r.student, where, 'student'),
+          date: sess.startDatetime.slice(0, 10),
+          session: half,
+          mark: mark.attendanceMark ?? mark.code,
           minutesLate: r.minutesLate ?? null,
-          where: { unit: label, record: i + 1 },
-        };
-      }),
-    }));
+          vendorCategory: arborCategory(mark, where),
+          where,
+        });
+      }
+      return marks.length ? [{ kind: 'marks', marks }] : [];
+    });
   }
 
   private async *changelog<T extends { id: string }>(
     resource: keyof ArborCursor,
     position: ArborCursor,
-    schema: import('zod').ZodType<T>,
-    toBatch: (objects: T[], label: string) => MisBatch,
+    schema: z.ZodType<T>,
+    toBatches: (live: T[], deleted: T[], label: string) => Promise<MisBatch[]>,
   ): AsyncIterable<ImportUnit> {
     const path = resource === 'students' ? 'students' : 'attendance-records';
-    const from = position[resource];
-    for (let page = 1; ; page++) {
-      const url = `${this.base}/rest-v2/${path}/changelog?from-revision=${from}&page=${page}&page-size=${this.pageSize}`;
-      const label = `arbor ${path} changelog from revision ${from} page ${page}`;
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const from = position[resource];
+      const url = `${this.base}/rest-v2/${path}/changelog${from > 0 ? `?from-revision=${from}` : ''}`;
+      const label = `arbor ${path} changelog from revision ${from}`;
       const body = await getJson(url, changelogPage(schema), this.http, `Arbor ${path} changelog`);
-      const live = body.changes
-        .filter((c) => c.changeType.toUpperCase() !== 'DELETE')
-        .map((c) => c.changedObject as T);
-      const maxRevision = Math.max(position[resource], ...body.changes.map((c) => c.revision));
-      const next = { ...position, [resource]: maxRevision };
-      if (body.changes.length > 0) {
-        yield {
-          label,
-          batches: async function* () {
-            if (live.length) yield toBatch(live, label);
-          },
-          cursorAfter: () => JSON.stringify(next),
-        };
-        position[resource] = maxRevision;
-      }
-      if (body.changes.length < this.pageSize) return;
+      const top = Math.max(from, ...body.changes.map((c) => c.toRevision));
+      // Nothing newer than the cursor: this resource is up to date.
+      if (top === from) return;
+      const fresh = body.changes.filter((c) => c.toRevision > from);
+      const isDelete = (c: { changeType: string }) => c.changeType.toUpperCase() === 'DELETE';
+      const batches = await toBatches(
+        fresh.filter((c) => !isDelete(c)).map((c) => c.changedObject as T),
+        fresh.filter(isDelete).map((c) => c.changedObject as T),
+        label,
+      );
+      const next = JSON.stringify({ ...position, [resource]: top });
+      yield {
+        label,
+        batches: async function* () {
+          yield* batches;
+        },
+        cursorAfter: () => next,
+      };
+      position[resource] = top;
     }
   }
+
+  /** GET an href Arbor gave (a path on the same host), answered as `{root: {…}}`. */
+  private async retrieve<T extends z.ZodType>(href: string, root: string, schema: T, where: Where) {
+    if (!SAFE_HREF.test(href)) throw malformed(where, `${root}.href`, 'expected a /rest-v2/… path');
+    const body = await getJson(`${this.base}${href}`, one(root, schema), this.http, `Arbor ${root}`);
+    return body[root] as z.output<T>;
+  }
+
+  private cached<T extends z.ZodType>(
+    cache: Map<string, Promise<unknown>>,
+    href: string,
+    root: string,
+    schema: T,
+    where: Where,
+  ): Promise<z.output<T>> {
+    let hit = cache.get(href);
+    if (!hit) {
+      hit = this.retrieve(href, root, schema, where);
+      // A failed lookup is not remembered: the next sync asks again.
+      hit.catch(() => cache.delete(href));
+      cache.set(href, hit);
+    }
+    return hit as Promise<z.output<T>>;
+  }
+
+  /** Every row of a query (`GET /rest-v2/{Plural}?filters…&page=N&page-size=M`). */
+  private async query<T extends z.ZodType>(
+    plural: string,
+    filters: Record<string, string>,
+    schema: T,
+  ): Promise<z.output<T>[]> {
+    const root = plural[0]!.toLowerCase() + plural.slice(1);
+    const out: z.output<T>[] = [];
+    for (let page = 1; ; page++) {
+      const q = new URLSearchParams({ ...filters, page: String(page), 'page-size': String(this.pageSize) });
+      const body = await getJson(
+        `${this.base}/rest-v2/${plural}?${q}`,
+        many(root, schema),
+        this.http,
+        `Arbor ${plural}`,
+      );
+      const rows = body[root] as z.output<T>[];
+      out.push(...rows);
+      if (rows.length < this.pageSize) return out;
+    }
+  }
+
+  private async pupil(
+    s: z.output<typeof student>,
+    where: Where,
+    today: string,
+    lookups: Map<string, Promise<unknown>>,
+  ): Promise<PupilRecord> {
+    const studentHref = `/rest-v2/students/${encodeURIComponent(s.id)}`;
+    const p = s.person ? await this.retrieve(s.person.href, 'person', person, where) : null;
+    const upns = (
+      await this.query('UkDfe_UpnAssignments', { 'filters.student.equals': studentHref }, upnAssignment)
+    )
+      .filter((u) => u.upn && current(u.startDatetime, u.endDatetime, today))
+      .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
+    const upn = upns[0]?.upn?.trim() ?? null;
+    if (upn !== null && !UPN.test(upn)) throw malformed(where, 'upn', 'expected a 13-character UPN');
+    const byStudent = { 'filters.student.equals': studentHref };
+    const isCurrent = (a: { startDate?: string | null; endDate?: string | null }) =>
+      current(a.startDate, a.endDate, today);
+    const cp = await this.query(
+      'ChildProtectionStatusAssignments',
+      byStudent,
+      childProtectionStatusAssignment,
+    );
+    const inCare = await this.query('InCareStatusAssignments', byStudent, statusAssignment);
+    const carer = await this.query('UkDfe_YoungCarerStatusAssignments', byStudent, statusAssignment);
+    let senEhcp = false;
+    for (const a of (await this.query('SenStatusAssignments', byStudent, statusAssignment)).filter(
+      isCurrent,
+    )) {
+      if (!a.senStatus) continue;
+      const st = await this.cached(lookups, a.senStatus.href, 'senStatus', senStatus, where);
+      if (st.d00229?.toUpperCase() === 'E') senEhcp = true;
+    }
+    return {
+      misId: s.id,
+      upn,
+      forename: p?.legalFirstName ?? null,
+      surname: p?.legalLastName ?? null,
+      preferredName: p?.preferredFirstName ?? null,
+      dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
+      address: s.person ? await this.homeAddress(s.person.href, where, today) : null,
+      // What Arbor's published models let Doorstep read; CIN has no model there (README: connector
+      // table), so it is left as it was.
+      flags: {
+        cpPlan: cp.some(isCurrent),
+        lac: inCare.some(isCurrent),
+        senEhcp,
+        youngCarer: carer.some(isCurrent),
+      },
+      contacts: await this.contacts(studentHref, where),
+      where,
+    };
+  }
+
+  /** The current home occupancy of the pupil's Person, else any current one. */
+  private async homeAddress(personHref: string, where: Where, today: string): Promise<Address | null> {
+    const occupancies = (
+      await this.query(
+        'PostalAddressOccupancies',
+        { 'filters.occupant.equals': personHref },
+        postalAddressOccupancy,
+      )
+    ).filter((o) => current(o.effectiveDate, o.endDate, today));
+    const home = occupancies.find((o) => o.postalAddressType?.toUpperCase() === 'HOME') ?? occupancies[0];
+    if (!home) return null;
+    const a = await this.retrieve(home.postalAddress.href, 'postalAddress', postalAddress, where);
+    const line2 = [a.address2, a.address3].filter(Boolean).join(', ');
+    return {
+      line1: a.address1 ?? null,
+      line2: line2 || null,
+      town: a.postalTown ?? null,
+      postcode: a.postalCode ?? null,
+    };
+  }
+
+  private async contacts(studentHref: string, where: Where): Promise<ContactRecord[]> {
+    const rels = (
+      await this.query(
+        'StudentGuardianRelationships',
+        { 'filters.student.equals': studentHref },
+        guardianRelationship,
+      )
+    )
+      .sort((a, b) => (a.emergencyContactPriority ?? 1e9) - (b.emergencyContactPriority ?? 1e9))
+      .slice(0, MAX_CONTACTS);
+    const out: ContactRecord[] = [];
+    for (const [i, rel] of rels.entries()) {
+      const g = await this.retrieve(rel.guardian.href, 'guardian', guardian, where);
+      const gp = g.person ? await this.retrieve(g.person.href, 'person', person, where) : null;
+      const phones = g.person
+        ? await this.query(
+            'TelephoneNumbers',
+            { 'filters.numberOwner.equals': g.person.href },
+            telephoneNumber,
+          )
+        : [];
+      const emails = g.person
+        ? await this.query(
+            'EmailAddresses',
+            { 'filters.emailAddressOwner.equals': g.person.href },
+            emailAddress,
+          )
+        : [];
+      const phone = phones
+        .filter((t) => t.number)
+        .sort((a, b) => (a.telephoneNumberRanking ?? 1e9) - (b.telephoneNumberRanking ?? 1e9))[0];
+      const email = emails
+        .filter((e) => e.emailAddress)
+        .sort((a, b) => (a.dataOrder ?? 1e9) - (b.dataOrder ?? 1e9))[0];
+      const name = [gp?.preferredFirstName ?? gp?.legalFirstName, gp?.legalLastName]
+        .filter(Boolean)
+        .join(' ');
+      out.push({
+        priority: i + 1,
+        name: name || null,
+        // GuardianRelationshipType is a lookup whose id is its code (e.g. MOTHER).
+        relationship: rel.guardianRelationshipType
+          ? idOf(rel.guardianRelationshipType, where, 'guardianRelationshipType')
+          : null,
+        phone: phone?.number ?? null,
+        email: email?.emailAddress ?? null,
+        parentalResponsibility: rel.isLegalGuardian ?? null,
+      });
+    }
+    return out;
+  }
+}
+
+/** A link's id: its `id`, else the last segment of its href. */
+function idOf(l: { id?: string | undefined; href: string }, where: Where, field: string): string {
+  const v = l.id ?? l.href.split('/').filter(Boolean).at(-1);
+  if (!v) throw malformed(where, field, 'expected a link with an id');
+  return v;
 }

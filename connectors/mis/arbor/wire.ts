@@ -1,58 +1,170 @@
 import * as z from 'zod';
 
 /**
- * Arbor REST v2 wire format, as far as Doorstep relies on it. Everything assumed beyond the
- * public facts (per-school host, Basic auth, `/rest-v2/{resource}`, `page` + `page-size`,
- * `/{resource}/changelog?from-revision=N` returning `changes[]` with `changedObject`, `changeType`
- * and revisions; objects under their type name; links `{entityType, href}`) is written here:
+ * Arbor REST v2 wire format, written from Arbor's published PHP client (arbor-education/sis-sdk-php);
+ * each shape names the file it comes from. Field names are exactly the model constants there.
  *
- * - a changelog page is `{ "changes": [ { changeType, revision, changedObject } ] }`; a page with
- *   fewer than `page-size` changes is the last one; `changedObject` carries the object's fields;
- * - a Student has `id`, `upn`, `legalFirstName`, `legalLastName`, `preferredFirstName`,
- *   `dateOfBirth` (YYYY-MM-DD);
- * - an AttendanceRecord has `student` (a link), `attendanceMark` (a link carrying `code`, or the
- *   code itself), `startDatetime` (`YYYY-MM-DD HH:MM:SS`, Europe/London; before 12:00 is AM),
- *   `minutesLate`.
- * The first sync reads the changelog from revision 0. Only this file and its tests change when
- * Arbor's real shapes differ.
+ * Gateway (src/Arbor/Api/Gateway/RestGateway.php):
+ * - retrieve: `GET /rest-v2/{plural-dashed}/{id}` answers `{ "<lcfirst type>": {…} }`; an object's
+ *   links to other objects carry `entityType`, `id` and `href`;
+ * - query: `GET /rest-v2/{PluralType}` with `filters.<property>.<operator>=value` (a model as its
+ *   href), `page` and `page-size` (src/Arbor/Query/Query.php), answering `{ "<lcfirst plural>": [] }`;
+ * - changelog: `GET /rest-v2/{plural-dashed}/changelog?from-revision=N` answering
+ *   `{ "changes": [ { changeType, fromRevision, toRevision, changedObject } ] }`
+ *   (also src/Arbor/ChangeLog/Change.php);
+ * - create: `POST /rest-v2/{plural-dashed}` with `{ "request": { "<lcfirst type>": {…} } }`,
+ *   answering the created object at top level under `"<lcfirst type>"`.
  */
-export const link = z.object({ entityType: z.string(), href: z.string() }).loose();
 
-export const student = z
+/** Ids are integers in Arbor; codes (AttendanceMark `PRESENT`) are strings. */
+const id = z.union([z.number().int().nonnegative(), z.string().min(1).max(64)]).transform(String);
+/** Text from Arbor, bounded far above FIELD_LIMITS (which the import enforces per field). */
+const text = z.string().max(4096);
+/** `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (Europe/London), kept as given. */
+const dateish = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/);
+
+export const link = z
+  .object({ entityType: z.string().max(100), id: id.optional(), href: z.string().max(500) })
+  .loose();
+
+/** src/Arbor/Model/Student.php: the pupil; names and date of birth live on its `person`. */
+export const student = z.object({ id, person: link.nullish() }).loose();
+
+/** src/Arbor/Model/Person.php */
+export const person = z
   .object({
-    id: z.union([z.number(), z.string()]).transform(String),
-    upn: z.string().nullish(),
-    legalFirstName: z.string().nullish(),
-    legalLastName: z.string().nullish(),
-    preferredFirstName: z.string().nullish(),
-    dateOfBirth: z.string().nullish(),
+    id,
+    legalFirstName: text.nullish(),
+    legalLastName: text.nullish(),
+    preferredFirstName: text.nullish(),
+    dateOfBirth: dateish.nullish(),
   })
   .loose();
 
+/** src/Arbor/Model/UkDfe/UpnAssignment.php (resource `UkDfe_UpnAssignment`): the pupil's UPN. */
+export const upnAssignment = z
+  .object({
+    upn: text.nullish(),
+    startDatetime: dateish.nullish(),
+    endDatetime: dateish.nullish(),
+    isTemporary: z.boolean().nullish(),
+  })
+  .loose();
+
+/** src/Arbor/Model/StudentGuardianRelationship.php */
+export const guardianRelationship = z
+  .object({
+    guardian: link,
+    guardianRelationshipType: link.extend({ label: text.nullish(), code: text.nullish() }).loose().nullish(),
+    isLegalGuardian: z.boolean().nullish(),
+    isPrimaryGuardian: z.boolean().nullish(),
+    emergencyContactPriority: z.number().int().nullish(),
+  })
+  .loose();
+
+/** src/Arbor/Model/Guardian.php: a contact; the name lives on its `person`. */
+export const guardian = z.object({ id, person: link.nullish() }).loose();
+
+/** src/Arbor/Model/TelephoneNumber.php (`numberOwner` is the owning Person). */
+export const telephoneNumber = z
+  .object({ number: text.nullish(), telephoneNumberRanking: z.number().int().nullish() })
+  .loose();
+
+/** src/Arbor/Model/EmailAddress.php (`emailAddressOwner` is the owning Person). */
+export const emailAddress = z
+  .object({ emailAddress: text.nullish(), dataOrder: z.number().int().nullish() })
+  .loose();
+
+/** src/Arbor/Model/PostalAddressOccupancy.php: who lives where, from when until when. */
+export const postalAddressOccupancy = z
+  .object({
+    postalAddress: link,
+    effectiveDate: dateish.nullish(),
+    endDate: dateish.nullish(),
+    postalAddressType: text.nullish(),
+  })
+  .loose();
+
+/** src/Arbor/Model/PostalAddress.php */
+export const postalAddress = z
+  .object({
+    address1: text.nullish(),
+    address2: text.nullish(),
+    address3: text.nullish(),
+    postalTown: text.nullish(),
+    postalCode: text.nullish(),
+  })
+  .loose();
+
+/** src/Arbor/Model/ChildProtectionStatusAssignment.php: a CP status from `startDate` to `endDate`. */
+export const childProtectionStatusAssignment = z
+  .object({ startDate: dateish.nullish(), endDate: dateish.nullish() })
+  .loose();
+
+/**
+ * src/Arbor/Model/InCareStatusAssignment.php (looked after), src/Arbor/Model/SenStatusAssignment.php
+ * (its `senStatus` a link) and src/Arbor/Model/UkDfe/YoungCarerStatusAssignment.php (resource
+ * `UkDfe_YoungCarerStatusAssignment`): each a status for `student` from `startDate` to `endDate`.
+ */
+export const statusAssignment = z
+  .object({ startDate: dateish.nullish(), endDate: dateish.nullish(), senStatus: link.nullish() })
+  .loose();
+
+/** src/Arbor/Model/SenStatus.php: `d00229` is the DfE SEN provision code (`E`: an EHC plan). */
+export const senStatus = z.object({ code: text.nullish(), d00229: z.string().max(8).nullish() }).loose();
+
+/** src/Arbor/Model/AttendanceRecord.php: the mark and the session are links. */
 export const attendanceRecord = z
   .object({
-    id: z.union([z.number(), z.string()]).transform(String),
+    id,
     student: link,
-    attendanceMark: z.union([z.string(), link.extend({ code: z.string() })]),
-    startDatetime: z.string().regex(/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}/),
-    minutesLate: z.number().int().nullish(),
+    attendanceMark: link,
+    session: link.nullish(),
+    minutesLate: z.number().int().min(0).max(9999).nullish(),
+    startDatetime: dateish.nullish(),
   })
   .loose();
 
+/**
+ * src/Arbor/Model/AttendanceMark.php: `code` is Arbor's own id (e.g. `PRESENT`), `attendanceMark`
+ * the register symbol; the meaning is in the `isStatistical*` flags.
+ */
+export const attendanceMark = z
+  .object({
+    code: text,
+    attendanceMark: z.string().max(8).nullish(),
+    isStatisticalPresent: z.boolean().nullish(),
+    isStatisticalAuthorizedAbsent: z.boolean().nullish(),
+    isStatisticalUnauthorizedAbsent: z.boolean().nullish(),
+    isStatisticalApprovedEducationalActivity: z.boolean().nullish(),
+    isStatisticalPossibleAttendance: z.boolean().nullish(),
+  })
+  .loose();
+
+/** src/Arbor/Model/Session.php: the register's session; `sessionName` says AM or PM. */
+export const session = z.object({ startDatetime: dateish, sessionName: text.nullish() }).loose();
+
 export const changelogPage = <T extends z.ZodType>(object: T) =>
-  z.object({
-    changes: z.array(
-      z.object({
-        changeType: z.string(),
-        revision: z.number().int(),
-        changedObject: object,
-      }),
-    ),
-  });
+  z
+    .object({
+      changes: z.array(
+        z
+          .object({
+            changeType: z.string().max(20),
+            fromRevision: z.number().int().nonnegative(),
+            toRevision: z.number().int().nonnegative(),
+            changedObject: object,
+          })
+          .loose(),
+      ),
+    })
+    .loose();
 
-export const studentsPage = z.object({ students: z.array(student) }).loose();
+/** `{ "<root>": {…} }`, as retrieve answers. */
+export const one = <T extends z.ZodType>(root: string, object: T) => z.object({ [root]: object }).loose();
 
-/** `/rest-v2/students/7` → `7` */
-export function idFromHref(href: string): string {
-  return href.split('/').filter(Boolean).at(-1) ?? href;
-}
+/** `{ "<root>": [ … ] }`, as query answers (an absent root is an empty list, as in the SDK). */
+export const many = <T extends z.ZodType>(root: string, object: T) =>
+  z.object({ [root]: z.array(object).max(10_000).default([]) }).loose();
+
+export type AttendanceMarkWire = z.output<typeof attendanceMark>;

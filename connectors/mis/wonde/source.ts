@@ -1,10 +1,17 @@
+import type * as z from 'zod';
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
+import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
 import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
-import type { ImportUnit, MarkRecord, MisSource, PupilRecord, SyncCursor } from '../types.ts';
-import { type AttendancePage, attendancePage, type StudentsPage, school, studentsPage } from './wire.ts';
+import type { ImportUnit, LeaverRecord, MarkRecord, MisSource, PupilRecord, SyncCursor } from '../types.ts';
+import { attendancePage, deletionsPage, school, studentsPage } from './wire.ts';
+
+interface Paged {
+  data: unknown[];
+  meta: { pagination: { next?: string | null | undefined; more?: boolean | null | undefined } };
+}
 
 export interface WondeSettings {
   baseUrl: string;
@@ -12,11 +19,19 @@ export interface WondeSettings {
   token: Secret;
   perPage?: number;
   http?: Partial<HttpSettings>;
+  /** The clock (tests); a leaver's date is the day the deletion is seen. */
+  now?: () => Date;
 }
 
+const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
+/** Pages per list and sync: a loop that never ends is a Wonde fault, not a big school. */
+const MAX_PAGES = 10_000;
+
 /**
- * Wonde v1.0 with a Bearer token. Each sync reads the school's students (to map Wonde student ids
- * to MIS ids), then session attendance updated after the cursor; one import unit per page.
+ * Wonde v1.0 with a Bearer token. Each sync reads the school's students with their education
+ * details (the UPN; maps Wonde student ids to MIS ids), the deletions (students removed from the
+ * MIS: marked off-roll), then session attendance updated after the cursor, with its attendance code
+ * included; one import unit per page.
  */
 export class WondeSource implements MisSource {
   readonly kind = 'wonde';
@@ -39,22 +54,59 @@ export class WondeSource implements MisSource {
     }
   }
 
+  /** Every page of a list, following `meta.pagination.next` on the Wonde host only. */
+  private async *pages<S extends z.ZodType<Paged>>(
+    first: string,
+    schema: S,
+    what: string,
+  ): AsyncGenerator<{ n: number; body: z.output<S> }> {
+    const origin = new URL(this.base).origin;
+    let url: string | null | undefined = first;
+    for (let n = 1; url; n++) {
+      if (n > MAX_PAGES)
+        throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
+      const body: z.output<S> = await getJson(url, schema, this.http, what);
+      yield { n, body };
+      const next: string | null | undefined = body.meta.pagination.next;
+      if (!next && body.meta.pagination.more) {
+        throw malformed(
+          { unit: `${what} page ${n}` },
+          'meta.pagination',
+          'the page says there is more but gives no next link; the rest cannot be read',
+        );
+      }
+      if (next && new URL(next, origin).origin !== origin) {
+        throw malformed(
+          { unit: `${what} page ${n}` },
+          'meta.pagination.next',
+          `expected a link on ${origin}`,
+        );
+      }
+      url = next ? new URL(next, origin).href : null;
+    }
+  }
+
   async *pull(cursor: SyncCursor): AsyncIterable<ImportUnit> {
     const perPage = this.settings.perPage ?? 200;
+    const today = londonDate((this.settings.now ?? (() => new Date()))());
     const misIds = new Map<string, string>();
-    let url: string | null | undefined = `${this.base}/students?per_page=${perPage}`;
-    for (let n = 1; url; n++) {
-      const body: StudentsPage = await getJson(url, studentsPage, this.http, 'Wonde students');
+    const students = `${this.base}/students?${new URLSearchParams({ include: 'education_details', per_page: String(perPage) })}`;
+    for await (const { n, body } of this.pages(students, studentsPage, 'Wonde students')) {
       const label = `wonde students page ${n}`;
       const pupils = body.data.map((s, i): PupilRecord => {
+        const where = { unit: label, record: i + 1 };
         misIds.set(s.id, s.mis_id);
+        // The UPN is in education_details; `upi` is Wonde's own hashed id and never a UPN.
+        const upn = s.education_details?.data?.upn?.trim() || null;
+        if (upn !== null && !UPN.test(upn))
+          throw malformed(where, 'education_details.upn', 'expected a 13-character UPN');
         return {
           misId: s.mis_id,
-          upn: s.upi ?? null,
+          upn,
           forename: s.forename ?? null,
           surname: s.surname ?? null,
           dob: s.date_of_birth ?? null,
-          where: { unit: label, record: i + 1 },
+          where,
         };
       });
       yield {
@@ -63,14 +115,39 @@ export class WondeSource implements MisSource {
           if (pupils.length) yield { kind: 'pupils', pupils };
         },
       };
-      url = body.meta.pagination.next;
     }
 
-    const after = cursor.value ? `&updated_after=${encodeURIComponent(cursor.value)}` : '';
-    url = `${this.base}/attendance/session?per_page=${perPage}${after}`;
+    const deletions = `${this.base}/deletions?${new URLSearchParams({ per_page: String(perPage) })}`;
+    for await (const { n, body } of this.pages(deletions, deletionsPage, 'Wonde deletions')) {
+      const label = `wonde deletions page ${n}`;
+      const leavers = body.data
+        .map((d, i) => ({ d, where: { unit: label, record: i + 1 } }))
+        .filter(({ d }) => (d.type ?? '').toLowerCase() === 'student')
+        .map(
+          ({ d, where }): LeaverRecord => ({
+            // A deleted student is no longer in the students list: its MIS id comes with the
+            // deletion when Wonde gives it; otherwise the Wonde id is reported as unknown.
+            misId: misIds.get(d.id) ?? (typeof d.mis_id === 'string' ? d.mis_id : d.id),
+            leftOn: today,
+            where,
+          }),
+        );
+      yield {
+        label,
+        batches: async function* () {
+          if (leavers.length) yield { kind: 'leavers', leavers };
+        },
+      };
+    }
+
+    const q = new URLSearchParams({ include: 'attendance_code', per_page: String(perPage) });
+    if (cursor.value) q.set('updated_after', cursor.value);
     let latest = cursor.value ?? undefined;
-    for (let n = 1; url; n++) {
-      const body: AttendancePage = await getJson(url, attendancePage, this.http, 'Wonde session attendance');
+    for await (const { n, body } of this.pages(
+      `${this.base}/attendance/session?${q}`,
+      attendancePage,
+      'Wonde session attendance',
+    )) {
       const label = `wonde attendance page ${n}`;
       const marks = body.data.map((r, i): MarkRecord => {
         const where = { unit: label, record: i + 1 };
@@ -79,13 +156,16 @@ export class WondeSource implements MisSource {
         const pupilMisId = misIds.get(r.student);
         if (!pupilMisId)
           throw malformed(where, 'student', `Wonde student ${r.student} is not in the students list`);
+        if (typeof r.attendance_code === 'string' || !r.attendance_code.data) {
+          throw malformed(where, 'attendance_code', 'expected the included code ({data: {code}}), not an id');
+        }
         if (r.updated_at && (!latest || r.updated_at > latest)) latest = r.updated_at;
         return {
           pupilMisId,
           date: r.date,
           session,
-          mark: typeof r.attendance_code === 'string' ? r.attendance_code : r.attendance_code.data.code,
-          minutesLate: null,
+          mark: r.attendance_code.data.code,
+          minutesLate: r.minutes_late ?? null,
           where,
         };
       });
@@ -97,7 +177,6 @@ export class WondeSource implements MisSource {
         },
         ...(cursorAfter ? { cursorAfter: () => cursorAfter } : {}),
       };
-      url = body.meta.pagination.next;
     }
   }
 }

@@ -1,57 +1,78 @@
 import * as z from 'zod';
 
 /**
- * Wonde v1.0 wire format as Doorstep relies on it: `{ data: [...], meta: { pagination: { next,
- * more } } }`, following `next` (an absolute URL) until it is null. Assumed beyond the public
- * facts: students carry `id`, `upi`, `mis_id`, `forename`, `surname`, `date_of_birth` (a date
- * string or `{date}`); session attendance rows carry `student` (Wonde student id), `date` (a date
- * string or `{date}`), `session` (AM/PM), `attendance_code` (`{data:{code}}` or a code) and
- * `updated_at` (the incremental cursor, passed back as `updated_after`).
+ * Wonde v1.0 wire format, from Wonde's published clients (wondeltd/php-client; the Ruby client
+ * wondeltd/ruby-client has the same endpoints):
+ * - src/Endpoints/BootstrapEndpoint.php: `all($includes, $parameters)` sends `include=a,b` and the
+ *   parameters (e.g. `updated_after`, readme.md) as the query; a list answers `{ data: [...],
+ *   meta: { pagination: { next, more } } }`;
+ * - src/ResultIterator.php: the next page is `meta.pagination.next` (an absolute URL), followed until
+ *   it is empty. Doorstep also refuses a page that says `more` but gives no `next`;
+ * - src/Endpoints/Students.php (`students`) with readme.md's `forename`, `surname` and the
+ *   `contact_details`, `contacts` and `extended_details` includes; `education_details` carries the
+ *   UPN (`upn`) — `upi` is Wonde's own hashed id and is never used as the UPN;
+ * - src/Endpoints/Attendance.php (`attendance/session`) with `include=attendance_code`, so the code
+ *   comes as `{ data: { code } }` (src/Endpoints/AttendanceCodes.php, readme.md `->code`) instead
+ *   of an id;
+ * - src/Endpoints/Deletions.php (`deletions`): rows with `id` (readme.md) and `type`.
+ * Dates come as a string or as PHP's `{ date, timezone_type, timezone }`.
+ * The published clients define no field names for contacts, addresses or vulnerability flags, so
+ * Doorstep does not read them from Wonde (README: connector table).
  */
 const dateish = z
-  .union([z.string(), z.object({ date: z.string() }).loose()])
-  .transform((d) => (typeof d === 'string' ? d : d.date).slice(0, 10));
+  .union([z.string().max(40), z.object({ date: z.string().max(40) }).loose()])
+  .transform((d) => (typeof d === 'string' ? d : d.date).slice(0, 10))
+  .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
 
 /** A timestamp string or `{date}`, kept to the second: `2025-01-13 13:20:00`. */
 const timestampish = z
-  .union([z.string(), z.object({ date: z.string() }).loose()])
-  .transform((d) => (typeof d === 'string' ? d : d.date).replace(/\.\d+$/, ''));
+  .union([z.string().max(40), z.object({ date: z.string().max(40) }).loose()])
+  .transform((d) => (typeof d === 'string' ? d : d.date).replace(/\.\d+$/, '').slice(0, 19));
+
+const text = z.string().max(4096);
+const wondeId = z.string().min(1).max(64);
+
+export const pagination = z
+  .object({ next: z.string().max(2000).nullish(), more: z.boolean().nullish() })
+  .loose();
 
 export const page = <T extends z.ZodType>(item: T) =>
-  z.object({
-    data: z.array(item),
-    meta: z
-      .object({ pagination: z.object({ next: z.string().nullish(), more: z.boolean().optional() }).loose() })
-      .loose(),
-  });
+  z.object({ data: z.array(item).max(10_000), meta: z.object({ pagination }).loose() });
+
+/** An `include`d object: `{ data: {…} }`. */
+const included = <T extends z.ZodType>(inner: T) => z.object({ data: inner.nullish() }).loose();
 
 export const student = z
   .object({
-    id: z.string(),
-    upi: z.string().nullish(),
-    mis_id: z.union([z.string(), z.number()]).transform(String),
-    forename: z.string().nullish(),
-    surname: z.string().nullish(),
+    id: wondeId,
+    upi: text.nullish(),
+    mis_id: z.union([z.string().min(1).max(64), z.number().int()]).transform(String),
+    forename: text.nullish(),
+    surname: text.nullish(),
     date_of_birth: dateish.nullish(),
+    education_details: included(z.object({ upn: text.nullish() }).loose()).nullish(),
   })
   .loose();
 
 export const sessionAttendance = z
   .object({
-    student: z.string(),
+    student: wondeId,
     date: dateish,
-    session: z.string(),
+    session: z.string().max(10),
     attendance_code: z.union([
-      z.string(),
-      z.object({ data: z.object({ code: z.string() }).loose() }).loose(),
+      z.string().max(64),
+      included(z.object({ code: z.string().min(1).max(8) }).loose()),
     ]),
+    minutes_late: z.number().int().min(0).max(9999).nullish(),
     updated_at: timestampish.nullish(),
   })
   .loose();
+
+export const deletion = z.object({ id: wondeId, type: z.string().max(64).nullish() }).loose();
 
 export const school = z.object({ data: z.object({ id: z.string(), name: z.string() }).loose() });
 
 export const studentsPage = page(student);
 export const attendancePage = page(sessionAttendance);
+export const deletionsPage = page(deletion);
 export type StudentsPage = z.output<typeof studentsPage>;
-export type AttendancePage = z.output<typeof attendancePage>;

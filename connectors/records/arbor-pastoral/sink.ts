@@ -4,10 +4,29 @@ import { describeError } from '../../../src/errors.ts';
 import { sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
 
+/** Which Arbor model a school's notes are written as. */
+export type ArborNoteType = 'pastoral' | 'safeguarding';
+
 /**
- * Arbor pastoral notes: `POST /rest-v2/pastoral-notes` with
+ * The two note models, as Arbor's published PHP client defines them (arbor-education/sis-sdk-php):
+ * src/Arbor/Model/PastoralNote.php (student, summary, content, noteDate) and
+ * src/Arbor/Model/SafeguardingNote.php (student, summary, content, dateLogged).
+ */
+const NOTE = {
+  pastoral: { path: 'pastoral-notes', root: 'pastoralNote', date: 'noteDate', what: 'Arbor pastoral note' },
+  safeguarding: {
+    path: 'safeguarding-notes',
+    root: 'safeguardingNote',
+    date: 'dateLogged',
+    what: 'Arbor safeguarding note',
+  },
+} as const;
+
+/**
+ * Arbor notes: `POST /rest-v2/pastoral-notes` (or `/rest-v2/safeguarding-notes`, per school) with
  * `{"request":{"pastoralNote":{student, summary, content, noteDate}}}` (Basic auth), one note per
- * pupil. Arbor publishes no idempotency-key support, so the key is sent as a header and written into
+ * pupil — the envelope of the client's RestGateway::create, which reads the created object back at
+ * the top level of the answer (`{"pastoralNote":{"id":…}}`). Arbor publishes no idempotency-key support, so the key is sent as a header and written into
  * the summary (`[doorstep:KEY]`) for people to see; a response lost after Arbor created the note can
  * therefore still double it — CPOMS, with its 409, does not have that gap.
  */
@@ -18,8 +37,16 @@ export class ArborPastoralSink implements RecordSink {
   private readonly base: string;
   private readonly auth: string;
   private readonly timeoutMs: number;
+  private readonly note: (typeof NOTE)[ArborNoteType];
 
-  constructor(settings: { baseUrl: string; username: string; password: Secret; timeoutMs?: number }) {
+  constructor(settings: {
+    baseUrl: string;
+    username: string;
+    password: Secret;
+    timeoutMs?: number;
+    noteType?: ArborNoteType;
+  }) {
+    this.note = NOTE[settings.noteType ?? 'pastoral'];
     this.base = settings.baseUrl.replace(/\/+$/, '');
     this.host = new URL(this.base).host;
     this.auth = `Basic ${Buffer.from(`${settings.username}:${settings.password.reveal()}`).toString('base64')}`;
@@ -29,9 +56,9 @@ export class ArborPastoralSink implements RecordSink {
   async check(): Promise<CheckResult> {
     try {
       const r = await sinkFetch(
-        `${this.base}/rest-v2/pastoral-notes?page=1&page-size=1`,
+        `${this.base}/rest-v2/${this.note.path}?page=1&page-size=1`,
         { headers: { authorization: this.auth, accept: 'application/json' }, timeoutMs: this.timeoutMs },
-        'Arbor pastoral notes',
+        this.note.what,
       );
       return r.status === 200
         ? { name: 'records:arbor-pastoral', ok: true, detail: `${this.host} accepted the credentials` }
@@ -45,7 +72,7 @@ export class ArborPastoralSink implements RecordSink {
     const ids: string[] = [];
     for (const p of record.pupils) {
       const r = await sinkFetch(
-        `${this.base}/rest-v2/pastoral-notes`,
+        `${this.base}/rest-v2/${this.note.path}`,
         {
           method: 'POST',
           headers: {
@@ -56,33 +83,42 @@ export class ArborPastoralSink implements RecordSink {
           },
           body: JSON.stringify({
             request: {
-              pastoralNote: {
+              [this.note.root]: {
                 student: { entityType: 'Student', href: `/rest-v2/students/${encodeURIComponent(p.misId)}` },
                 summary: `${record.title} [doorstep:${idempotencyKey}]`.slice(0, 255),
                 content: record.body,
-                noteDate: record.occurredAt.toISOString().slice(0, 10),
+                [this.note.date]: record.occurredAt.toISOString().slice(0, 10),
               },
             },
           }),
           timeoutMs: this.timeoutMs,
         },
-        'Arbor pastoral note',
+        this.note.what,
       );
       if (r.status === 422)
         throw new RecordDeliveryError(
-          `Arbor pastoral note: HTTP 422 — ${JSON.stringify(r.body).slice(0, 300)}`,
+          `${this.note.what}: HTTP 422 — ${JSON.stringify(r.body).slice(0, 300)}`,
           { retry: 'never' },
           422,
         );
       if (r.status !== 200 && r.status !== 201)
         throw new RecordDeliveryError(
-          `Arbor pastoral note: unexpected HTTP ${r.status}`,
+          `${this.note.what}: unexpected HTTP ${r.status}`,
           { retry: 'never' },
           r.status,
         );
-      const id = (r.body as { response?: { pastoralNote?: { id?: unknown } } } | null)?.response?.pastoralNote
-        ?.id;
-      ids.push(id === undefined ? 'created' : String(id));
+      const created = (r.body as Record<string, { id?: unknown } | undefined> | null)?.[this.note.root];
+      const id = created?.id;
+      if (typeof id !== 'number' && !(typeof id === 'string' && /^[\w-]{1,64}$/.test(id))) {
+        // Arbor answered success without the created object: the note may exist. Not retried (a
+        // retry could double it); the record waits for a person to check Arbor.
+        throw new RecordDeliveryError(
+          `${this.note.what}: HTTP ${r.status} without the created ${this.note.root} id; check Arbor before resending`,
+          { retry: 'never' },
+          r.status,
+        );
+      }
+      ids.push(String(id));
     }
     return { remoteId: ids.join(','), duplicate: false, matched: true };
   }

@@ -13,11 +13,10 @@ import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
-import { pupilContacts, pupilNames, pupilSummary, searchPupils } from '../../store/pupils.ts';
+import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit } from '../../visits/access.ts';
-import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departVisit } from '../../visits/departure.ts';
 import { tellFamily } from '../../visits/family-notice.ts';
@@ -39,7 +38,7 @@ import {
 } from '../../visits/while-out.ts';
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
-import { departure, flag, idParam, isoDate, late, outcome, request, risk } from './visit-inputs.ts';
+import { departure, idParam, isoDate, late, outcome, request, risk } from './visit-inputs.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
 
@@ -255,48 +254,4 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const ids = await signDayList(deps, userOf(req), school.id, body.date);
     return { authorised: ids };
   });
-
-  app.get<{ Querystring: { school?: string; q?: string } }>(
-    '/api/pupils',
-    { config: { access: STAFF } },
-    async (req) => {
-      const school = schoolParam(deps, req, req.query.school);
-      const q = (req.query.q ?? '').trim();
-      if (q.length < 2) return { pupils: [] };
-      return { pupils: await searchPupils(deps.db, school.id, q) };
-    },
-  );
-
-  app.post('/api/address-flags', { config: { access: ['safeguarding'] } }, async (req, reply) => {
-    const body = parseInput(flag, req.body);
-    const school = schoolParam(deps, req, body.school);
-    await flagAddress(deps.db, userOf(req), {
-      schoolId: school.id,
-      postcode: body.postcode,
-      line1: body.line1,
-      level: body.level,
-      note: body.note,
-    });
-    return reply.code(201).send({ ok: true });
-  });
-
-  /** A flag no longer true is removed with the reason; the audit keeps what it said. */
-  app.post<{ Params: { id: string } }>(
-    '/api/address-flags/:id/remove',
-    { config: { access: ['safeguarding'] } },
-    async (req) => {
-      const { id: flagId } = parseInput(
-        z.strictObject({ id: z.string().regex(/^\d+$/, { error: 'expected a flag id' }) }),
-        req.params,
-      );
-      const { reason } = parseInput(
-        z.strictObject({
-          reason: z.string().trim().min(1, { error: 'expected why the flag is removed' }).max(500),
-        }),
-        req.body,
-      );
-      await removeAddressFlag(deps.db, userOf(req), flagId, reason);
-      return { ok: true };
-    },
-  );
 }

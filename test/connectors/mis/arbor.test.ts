@@ -2,6 +2,7 @@ import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ArborSource } from '../../../connectors/mis/arbor/source.ts';
 import { Secret } from '../../../src/core/secret.ts';
+import { FakeArbor } from '../../helpers/fake-arbor.ts';
 import { collectUnits } from '../../helpers/mis.ts';
 
 const BASE = 'https://heathlane.uk.arbor.sc';
@@ -14,41 +15,39 @@ function source(pageSize = 2) {
     username: 'doorstep-app',
     password: new Secret('s3cret', 'env:T'),
     pageSize,
+    now: () => new Date('2025-01-14T10:00:00Z'),
     http: { sleep: async (ms) => void waits.push(ms) },
   });
 }
 
-const studentChange = (id: number, revision: number) => ({
-  changeType: 'UPDATE',
-  revision,
-  changedObject: {
-    entityType: 'Student',
-    id,
-    upn: null,
-    legalFirstName: 'Test',
-    legalLastName: `Pupil${id}`,
-    dateOfBirth: '2015-01-01',
-  },
-});
-const recordChange = (
-  id: number,
-  revision: number,
-  student: number,
-  when: string,
-  code: string,
-  changeType = 'CREATE',
-) => ({
-  changeType,
-  revision,
-  changedObject: {
-    entityType: 'AttendanceRecord',
-    id,
-    student: { entityType: 'Student', href: `/rest-v2/students/${student}` },
-    attendanceMark: { entityType: 'AttendanceMark', href: `/rest-v2/attendance-marks/${code}`, code },
-    startDatetime: when,
-    minutesLate: null,
-  },
-});
+function fake() {
+  const f = new FakeArbor(BASE, AUTH);
+  f.install();
+  return f;
+}
+
+const amira = {
+  id: 7,
+  upn: 'A123456789012',
+  first: 'Amira',
+  last: 'Okafor',
+  dob: '2014-03-02',
+  cpPlan: true,
+  sen: 'E' as const,
+  address: { address1: '12 Mill Lane', address2: 'Flat 2', postalTown: 'Heathbury', postalCode: 'HB1 2AA' },
+  guardians: [
+    { first: 'Sam', last: 'Lee', type: 'STEP_FATHER', priority: 2, legal: false, phone: '07700 900002' },
+    {
+      first: 'Grace',
+      last: 'Okafor',
+      type: 'MOTHER',
+      priority: 1,
+      legal: true,
+      phone: '07700 900001',
+      email: 'grace@example.org',
+    },
+  ],
+};
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
@@ -57,140 +56,236 @@ afterEach(() => {
 });
 afterAll(() => nock.enableNetConnect());
 
-describe('Arbor MIS source', () => {
-  it('pages through the changelog with Basic auth, one unit per page, cursor per page', async () => {
-    const api = nock(BASE, { reqheaders: { authorization: AUTH, accept: 'application/json' } })
-      .get('/rest-v2/students/changelog')
-      .query({ 'from-revision': '0', page: '1', 'page-size': '2' })
-      .reply(200, { changes: [studentChange(7, 11), studentChange(8, 12)] })
-      .get('/rest-v2/students/changelog')
-      .query({ 'from-revision': '0', page: '2', 'page-size': '2' })
-      .reply(200, { changes: [studentChange(9, 13)] })
-      .get('/rest-v2/attendance-records/changelog')
-      .query({ 'from-revision': '0', page: '1', 'page-size': '2' })
-      .reply(200, {
-        changes: [
-          recordChange(100, 40, 7, '2025-01-13 08:50:00', 'N'),
-          recordChange(101, 41, 7, '2025-01-13 13:15:00', 'N'),
-        ],
-      })
-      .get('/rest-v2/attendance-records/changelog')
-      .query({ 'from-revision': '0', page: '2', 'page-size': '2' })
-      .reply(200, { changes: [recordChange(102, 42, 8, '2025-01-13 08:50:00', '/', 'DELETE')] });
+describe('Arbor MIS source (against a fake written from the published PHP client)', () => {
+  it('imports a pupil from Student → Person, UPN assignment, guardians, address and CP status', async () => {
+    const f = fake();
+    f.addPupil(amira);
+    f.addPupil({
+      id: 8,
+      first: 'Ben',
+      last: 'Hart',
+      dob: '2014-05-06',
+      lac: true,
+      youngCarer: true,
+      sen: 'K',
+    });
     const units = await collectUnits(source().pull({ value: null }));
-    expect(units.map((u) => u.label)).toEqual([
-      'arbor students changelog from revision 0 page 1',
-      'arbor students changelog from revision 0 page 2',
-      'arbor attendance-records changelog from revision 0 page 1',
-      'arbor attendance-records changelog from revision 0 page 2',
-    ]);
-    expect(units.map((u) => u.cursor && JSON.parse(u.cursor))).toEqual([
-      { students: 12, attendanceRecords: 0 },
-      { students: 13, attendanceRecords: 0 },
-      { students: 13, attendanceRecords: 41 },
-      { students: 13, attendanceRecords: 42 },
-    ]);
-    expect(units[0]!.batches[0]).toMatchObject({
-      kind: 'pupils',
-      pupils: [{ misId: '7', surname: 'Pupil7' }, { misId: '8' }],
-    });
-    expect(units[2]!.batches[0]).toMatchObject({
-      kind: 'marks',
-      marks: [
-        { pupilMisId: '7', date: '2025-01-13', session: 'AM', mark: 'N' },
-        { pupilMisId: '7', date: '2025-01-13', session: 'PM', mark: 'N' },
+    expect(units.map((u) => u.label)).toEqual(['arbor students changelog from revision 0']);
+    expect(JSON.parse(units[0]!.cursor!)).toEqual({ students: 2, attendanceRecords: 0 });
+    const batch = units[0]!.batches[0]!;
+    expect(batch.kind).toBe('pupils');
+    if (batch.kind !== 'pupils') return;
+    expect(batch.pupils[0]).toEqual({
+      misId: '7',
+      upn: 'A123456789012',
+      forename: 'Amira',
+      surname: 'Okafor',
+      preferredName: null,
+      dob: '2014-03-02',
+      address: { line1: '12 Mill Lane', line2: 'Flat 2', town: 'Heathbury', postcode: 'HB1 2AA' },
+      flags: { cpPlan: true, lac: false, senEhcp: true, youngCarer: false },
+      contacts: [
+        {
+          priority: 1,
+          name: 'Grace Okafor',
+          relationship: 'MOTHER',
+          phone: '07700 900001',
+          email: 'grace@example.org',
+          parentalResponsibility: true,
+        },
+        {
+          priority: 2,
+          name: 'Sam Lee',
+          relationship: 'STEP_FATHER',
+          phone: '07700 900002',
+          email: null,
+          parentalResponsibility: false,
+        },
       ],
+      where: { unit: 'arbor students changelog from revision 0', record: 1 },
     });
-    // A deleted record carries no mark; its revision still moves the cursor.
-    expect(units[3]!.batches).toEqual([]);
-    expect(api.isDone()).toBe(true);
+    expect(batch.pupils[1]).toMatchObject({
+      misId: '8',
+      upn: null,
+      surname: 'Hart',
+      address: null,
+      // An ended CP status does not count; SEN support is not an EHC plan.
+      flags: { cpPlan: false, lac: true, senEhcp: false, youngCarer: true },
+      contacts: [],
+    });
+    // The first changelog read carries no from-revision (as the SDK sends it); filters name the student.
+    expect(f.requests[0]).toBe('/rest-v2/students/changelog');
+    // A full page (page-size rows) is followed by the next page.
+    expect(f.requests).toContain(
+      `/rest-v2/StudentGuardianRelationships?${new URLSearchParams({ 'filters.student.equals': '/rest-v2/students/7', page: '2', 'page-size': '2' })}`,
+    );
+    expect(f.requests).toContain(
+      `/rest-v2/UkDfe_UpnAssignments?${new URLSearchParams({ 'filters.student.equals': '/rest-v2/students/7', page: '1', 'page-size': '2' })}`,
+    );
   });
 
-  it('resumes from the stored revisions', async () => {
-    nock(BASE)
-      .get('/rest-v2/students/changelog')
-      .query({ 'from-revision': '13', page: '1', 'page-size': '2' })
-      .reply(200, { changes: [] })
-      .get('/rest-v2/attendance-records/changelog')
-      .query({ 'from-revision': '42', page: '1', 'page-size': '2' })
-      .reply(200, { changes: [recordChange(103, 43, 9, '2025-01-14 08:50:00', 'I')] });
-    const units = await collectUnits(
-      source().pull({ value: JSON.stringify({ students: 13, attendanceRecords: 42 }) }),
+  it('reads marks with AM/PM from the session and meaning from the AttendanceMark flags', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addMark(100, 7, 1, 'UNAUTH_N');
+    f.addMark(101, 7, 2, 'ILLNESS');
+    f.addMark(102, 7, 1, 'PRESENT_AM', true);
+    const units = await collectUnits(source().pull({ value: null }));
+    const marks = units[1]!.batches[0]!;
+    expect(marks).toEqual({
+      kind: 'marks',
+      marks: [
+        {
+          pupilMisId: '7',
+          date: '2025-01-13',
+          // The record starts at 12:10 (a late arrival), but it belongs to the AM register.
+          session: 'AM',
+          mark: 'N',
+          minutesLate: null,
+          vendorCategory: 'unauthorised_absence',
+          where: { unit: 'arbor attendance-records changelog from revision 0', record: 1 },
+        },
+        {
+          pupilMisId: '7',
+          date: '2025-01-13',
+          session: 'PM',
+          mark: 'I',
+          minutesLate: null,
+          vendorCategory: 'authorised_absence',
+          where: { unit: 'arbor attendance-records changelog from revision 0', record: 2 },
+        },
+      ],
+    });
+    expect(JSON.parse(units[1]!.cursor!)).toEqual({ students: 1, attendanceRecords: 4 });
+    // Each mark and session is read once per sync.
+    expect(f.requests.filter((r) => r.startsWith('/rest-v2/sessions/'))).toHaveLength(2);
+  });
+
+  it('follows the changelog by revision until nothing newer comes back, and resumes from the cursor', async () => {
+    const f = fake();
+    f.changelogChunk = 2;
+    for (const id of [7, 8, 9]) f.addPupil({ id, first: 'T', last: `P${id}`, dob: '2015-01-01' });
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units.map((u) => [u.label, JSON.parse(u.cursor!).students])).toEqual([
+      ['arbor students changelog from revision 0', 2],
+      ['arbor students changelog from revision 2', 3],
+    ]);
+    f.addPupil({ id: 10, first: 'T', last: 'P10', dob: '2015-01-01' });
+    const again = await collectUnits(
+      source().pull({ value: JSON.stringify({ students: 3, attendanceRecords: 0 }) }),
     );
-    expect(units).toHaveLength(1);
-    expect(JSON.parse(units[0]!.cursor!)).toEqual({ students: 13, attendanceRecords: 43 });
+    expect(again).toHaveLength(1);
+    expect(again[0]!.batches[0]).toMatchObject({ kind: 'pupils', pupils: [{ misId: '10' }] });
+    expect(f.requests).toContain('/rest-v2/students/changelog?from-revision=3');
+  });
+
+  it('turns a deleted student into a leaver (off-roll), never a deletion', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.removePupil(7);
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units[0]!.batches).toContainEqual({
+      kind: 'leavers',
+      leavers: [
+        {
+          misId: '7',
+          leftOn: '2025-01-14',
+          where: { unit: 'arbor students changelog from revision 0', record: 1 },
+        },
+      ],
+    });
+  });
+
+  it('refuses a mark whose session is not a registration session, naming the field', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addMark(100, 7, 1, 'UNAUTH_N');
+    f.objects.set('/rest-v2/sessions/1', [
+      'session',
+      { startDatetime: '2025-01-13 10:00:00', sessionName: 'Maths 7B' },
+    ]);
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: expect.stringContaining(
+        'field session.sessionName: expected a registration session named AM or PM',
+      ),
+    });
+  });
+
+  it('does not follow an href off the Arbor host', async () => {
+    const f = fake();
+    f.studentChanges.push({
+      changeType: 'CREATE',
+      fromRevision: 0,
+      toRevision: 1,
+      changedObject: {
+        entityType: 'Student',
+        id: 7,
+        person: { entityType: 'Person', href: '//evil.example/x' },
+      },
+    });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
+      /person\.href: expected a \/rest-v2/,
+    );
+    expect(f.requests).toEqual(['/rest-v2/students/changelog']);
   });
 
   it('stops at once on bad credentials, without retrying', async () => {
-    const api = nock(BASE)
-      .get('/rest-v2/students/changelog')
-      .query(true)
-      .once()
-      .reply(401, { error: 'Unauthorized' });
-    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
+    fake();
+    const wrong = new ArborSource({
+      baseUrl: BASE,
+      username: 'doorstep-app',
+      password: new Secret('wrong', 'env:T'),
+      http: { sleep: async (ms) => void waits.push(ms) },
+    });
+    await expect(collectUnits(wrong.pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_AUTH',
       message: expect.stringContaining('HTTP 401 — the credentials were refused'),
     });
-    expect(api.isDone()).toBe(true);
     expect(waits).toEqual([]);
   });
 
-  it('waits as Retry-After says on 429, then goes on', async () => {
-    nock(BASE)
-      .get('/rest-v2/students/changelog')
-      .query(true)
-      .reply(429, '', { 'Retry-After': '7' })
-      .get('/rest-v2/students/changelog')
-      .query(true)
-      .reply(200, { changes: [] })
-      .get('/rest-v2/attendance-records/changelog')
-      .query(true)
-      .reply(503)
-      .get('/rest-v2/attendance-records/changelog')
-      .query(true)
-      .reply(200, { changes: [] });
-    expect(await collectUnits(source().pull({ value: null }))).toEqual([]);
+  it('waits as Retry-After says on 429 and backs off on 5xx, then goes on', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.failures.push(
+      { path: /changelog$/, status: 429, headers: { 'Retry-After': '7' } },
+      { path: /^\/rest-v2\/people\//, status: 503 },
+    );
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units).toHaveLength(1);
     expect(waits).toEqual([7000, 1000]);
   });
 
   it('fails after its tries when the rate limit persists', async () => {
-    nock(BASE).get('/rest-v2/students/changelog').query(true).times(3).reply(429, '', { 'Retry-After': '2' });
+    const f = fake();
+    for (let i = 0; i < 3; i++)
+      f.failures.push({ path: /changelog$/, status: 429, headers: { 'Retry-After': '2' } });
     await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_RATE_LIMITED',
     });
     expect(waits).toEqual([2000, 2000]);
   });
 
-  it('refuses a malformed body, naming the field', async () => {
-    nock(BASE)
-      .get('/rest-v2/students/changelog')
-      .query(true)
-      .reply(200, { changes: [{ changeType: 'UPDATE', revision: 'x', changedObject: {} }] });
+  it('refuses a changelog in another shape, naming the field', async () => {
+    const f = fake();
+    f.failures.push({
+      path: /changelog$/,
+      status: 200,
+      body: { changes: [{ changeType: 'UPDATE', revision: 3, changedObject: { id: 1 } }] },
+    });
     await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
       code: 'DOORSTEP_MIS_BAD_RESPONSE',
-      message: expect.stringMatching(/unexpected response shape at changes\.0\.revision/),
+      message: expect.stringMatching(/unexpected response shape at changes\.0\.fromRevision/),
     });
-    nock(BASE).get('/rest-v2/students/changelog').query(true).reply(200, '<html>maintenance</html>');
-    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(/the response is not JSON/);
   });
 
-  it('reports a validation error (422) with its body', async () => {
-    nock(BASE)
-      .get('/rest-v2/students/changelog')
-      .query(true)
-      .reply(422, { response: { errors: [{ message: 'bad filter' }] } });
-    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
-      /HTTP 422 validation error: .*bad filter/,
-    );
-  });
-
-  it('tests the connection with a one-row request', async () => {
-    nock(BASE, { reqheaders: { authorization: AUTH } })
-      .get('/rest-v2/students')
-      .query({ page: '1', 'page-size': '1' })
-      .reply(200, { students: [{ id: 7 }] });
+  it('tests the connection with a one-row query', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
     expect(await source().check()).toMatchObject({ ok: true, name: 'mis:arbor' });
-    nock(BASE).get('/rest-v2/students').query(true).reply(403);
+    expect(f.requests).toEqual(['/rest-v2/Students?page=1&page-size=1']);
+    f.failures.push({ path: /Students$/, status: 403 });
     expect(await source().check()).toMatchObject({ ok: false, detail: expect.stringContaining('HTTP 403') });
   });
 });

@@ -10,6 +10,7 @@ import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
 import { Secret } from '../../../src/core/secret.ts';
 import { isIsoDate } from '../../../src/domain/attendance/dates.ts';
 import { configWith } from '../../helpers/config.ts';
+import { FakeArbor } from '../../helpers/fake-arbor.ts';
 
 /**
  * The MisSource contract: every MIS connector passes this same suite.
@@ -52,34 +53,16 @@ const harnesses: Harness[] = [
         http: noWait,
       }),
     happy: () => {
-      nock('https://c.uk.arbor.sc')
-        .get('/rest-v2/students')
-        .query(true)
-        .reply(200, { students: [] })
-        .get('/rest-v2/students/changelog')
-        .query(true)
-        .reply(200, {
-          changes: [{ changeType: 'CREATE', revision: 1, changedObject: { id: 5, legalLastName: 'X' } }],
-        })
-        .get('/rest-v2/attendance-records/changelog')
-        .query(true)
-        .reply(200, {
-          changes: [
-            {
-              changeType: 'CREATE',
-              revision: 2,
-              changedObject: {
-                id: 9,
-                student: { entityType: 'Student', href: '/rest-v2/students/5' },
-                attendanceMark: 'I',
-                startDatetime: '2025-01-13 08:40:00',
-              },
-            },
-          ],
-        });
+      // Twice: once for the connection test, once for the pull.
+      for (let i = 0; i < 2; i++) {
+        const f = new FakeArbor('https://c.uk.arbor.sc', `Basic ${Buffer.from('u:p').toString('base64')}`);
+        f.addPupil({ id: 5, first: 'X', last: 'Y', dob: '2014-01-01', upn: 'A123456789012' });
+        f.addMark(9, 5, 1, 'UNAUTH_N');
+        f.install();
+      }
     },
     broken: () => {
-      nock('https://c.uk.arbor.sc').get('/rest-v2/students').query(true).reply(401);
+      nock('https://c.uk.arbor.sc').get('/rest-v2/Students').query(true).reply(401);
     },
   },
   {
@@ -98,7 +81,15 @@ const harnesses: Harness[] = [
         .reply(200, { data: { id: 'S', name: 'School' } })
         .get('/schools/S/students')
         .query(true)
-        .reply(200, { data: [{ id: 'W1', mis_id: 5, surname: 'X' }], meta })
+        .reply(200, {
+          data: [
+            { id: 'W1', mis_id: 5, surname: 'X', education_details: { data: { upn: 'A123456789012' } } },
+          ],
+          meta,
+        })
+        .get('/schools/S/deletions')
+        .query(true)
+        .reply(200, { data: [], meta })
         .get('/schools/S/attendance/session')
         .query(true)
         .reply(200, {
@@ -107,7 +98,7 @@ const harnesses: Harness[] = [
               student: 'W1',
               date: '2025-01-13',
               session: 'pm',
-              attendance_code: 'N',
+              attendance_code: { data: { id: 'C1', code: 'N' } },
               updated_at: '2025-01-13 13:10:00',
             },
           ],
@@ -127,6 +118,8 @@ function assertWellFormed(batch: MisBatch) {
       expect(p.where.unit).toMatch(/\S/);
       if (p.dob) expect(isIsoDate(p.dob)).toBe(true);
     }
+  } else if (batch.kind === 'leavers') {
+    for (const l of batch.leavers) expect(isIsoDate(l.leftOn)).toBe(true);
   } else {
     for (const m of batch.marks) {
       expect(m.pupilMisId).toMatch(/\S/);

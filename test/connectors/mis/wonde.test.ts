@@ -12,9 +12,15 @@ const source = () =>
     schoolId: 'A1930499544',
     token: new Secret('wonde-token', 'env:T'),
     perPage: 2,
+    now: () => new Date('2025-01-14T10:00:00Z'),
     http: { sleep: async (ms) => void waits.push(ms) },
   });
 
+/**
+ * Payloads as Wonde's published PHP client reads them (src/ResultIterator.php: `data` and
+ * `meta.pagination.next`; readme.md: `forename`, `surname`, includes as `{data: …}`; Deletions.php:
+ * rows with `id`), dates in PHP's `{date, timezone_type, timezone}` form.
+ */
 const meta = (next: string | null) => ({ pagination: { next, more: next !== null } });
 const student = (id: string, misId: number) => ({
   id,
@@ -23,13 +29,15 @@ const student = (id: string, misId: number) => ({
   forename: 'Test',
   surname: `Pupil${misId}`,
   date_of_birth: { date: '2015-01-01 00:00:00.000000', timezone_type: 3, timezone: 'Europe/London' },
+  education_details: { data: { upn: `A12345678${String(misId).padStart(4, '0')}` } },
 });
+const noDeletions = { data: [], meta: { pagination: { next: null, more: false } } };
 const session = (studentId: string, date: string, s: string, code: string, updated: string) => ({
   student: studentId,
   date: { date: `${date} 00:00:00.000000` },
   session: s,
-  attendance_code: { data: { code } },
-  updated_at: { date: updated },
+  attendance_code: { data: { id: `C-${code}`, code } },
+  updated_at: { date: updated, timezone_type: 3, timezone: 'Europe/London' },
 });
 
 beforeAll(() => nock.disableNetConnect());
@@ -43,16 +51,25 @@ describe('Wonde MIS source', () => {
   it('follows meta.pagination.next with a Bearer token and maps students to MIS ids', async () => {
     const api = nock(BASE, { reqheaders: { authorization: 'Bearer wonde-token' } })
       .get('/schools/A1930499544/students')
-      .query({ per_page: '2' })
+      .query({ include: 'education_details', per_page: '2' })
       .reply(200, {
         data: [student('S1', 1001), student('S2', 1002)],
-        meta: meta(`${BASE}/schools/A1930499544/students?per_page=2&page=2`),
+        meta: meta(`${BASE}/schools/A1930499544/students?include=education_details&per_page=2&page=2`),
       })
       .get('/schools/A1930499544/students')
-      .query({ per_page: '2', page: '2' })
+      .query({ include: 'education_details', per_page: '2', page: '2' })
       .reply(200, { data: [student('S3', 1003)], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query({ per_page: '2' })
+      .reply(200, {
+        data: [
+          { id: 'S2', type: 'student', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
+          { id: 'E7', type: 'employee', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
+        ],
+        meta: meta(null),
+      })
       .get('/schools/A1930499544/attendance/session')
-      .query({ per_page: '2', updated_after: '2025-01-10 00:00:00' })
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-10 00:00:00' })
       .reply(200, {
         data: [
           session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:01:00'),
@@ -64,20 +81,31 @@ describe('Wonde MIS source', () => {
     expect(units.map((u) => u.label)).toEqual([
       'wonde students page 1',
       'wonde students page 2',
+      'wonde deletions page 1',
       'wonde attendance page 1',
     ]);
+    // The UPN comes from education_details, never from `upi` (Wonde's hashed id).
     expect(units[0]!.batches[0]).toMatchObject({
       kind: 'pupils',
-      pupils: [{ misId: '1001', upn: 'upi-S1', dob: '2015-01-01' }, { misId: '1002' }],
+      pupils: [{ misId: '1001', upn: 'A123456781001', dob: '2015-01-01' }, { misId: '1002' }],
     });
-    expect(units[2]!.batches[0]).toMatchObject({
+    // A deleted student is marked off-roll; other deletions are not pupils.
+    expect(units[2]!.batches).toEqual([
+      {
+        kind: 'leavers',
+        leavers: [
+          { misId: '1002', leftOn: '2025-01-14', where: { unit: 'wonde deletions page 1', record: 1 } },
+        ],
+      },
+    ]);
+    expect(units[3]!.batches[0]).toMatchObject({
       kind: 'marks',
       marks: [
         { pupilMisId: '1001', date: '2025-01-13', session: 'AM', mark: 'N' },
         { pupilMisId: '1003', date: '2025-01-13', session: 'PM', mark: 'L' },
       ],
     });
-    expect(units[2]!.cursor).toBe('2025-01-13 13:20:00');
+    expect(units[3]!.cursor).toBe('2025-01-13 13:20:00');
     expect(api.isDone()).toBe(true);
   });
 
@@ -96,11 +124,17 @@ describe('Wonde MIS source', () => {
       .get('/schools/A1930499544/students')
       .query(true)
       .reply(200, { data: [], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(502)
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, { data: [], meta: meta(null) });
     await collectUnits(source().pull({ value: null }));
-    expect(waits).toEqual([3000]);
+    expect(waits).toEqual([3000, 1000]);
   });
 
   it('refuses a malformed body and a mark for a student it was not given', async () => {
@@ -115,6 +149,9 @@ describe('Wonde MIS source', () => {
       .get('/schools/A1930499544/students')
       .query(true)
       .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, {
@@ -123,6 +160,52 @@ describe('Wonde MIS source', () => {
       });
     await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /wonde attendance page 1, record 1, field student: Wonde student S9 is not in the students list/,
+    );
+  });
+
+  it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, {
+        data: [{ ...session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00'), attendance_code: 'C-N' }],
+        meta: meta(null),
+      });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
+      /field attendance_code: expected the included code/,
+    );
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [student('S1', 1001)], meta: { pagination: { next: null, more: true } } });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
+      /wonde students page 1, field meta.pagination: the page says there is more but gives no next link/i,
+    );
+  });
+
+  it('refuses a UPN that is not one, and does not follow a next link off the Wonde host', async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, {
+        data: [{ ...student('S1', 1001), education_details: { data: { upn: 'not-a-upn' } } }],
+        meta: meta(null),
+      });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
+      /record 1, field education_details.upn: expected a 13-character UPN/,
+    );
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [], meta: meta('https://evil.example/steal') });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
+      /expected a link on https:\/\/api.wonde.com/,
     );
   });
 

@@ -94,7 +94,14 @@ beforeAll(async () => {
     .matchHeader('authorization', good)
     .reply(201, () => {
       arborNotes++;
-      return { response: { pastoralNote: { id: arborNotes } } };
+      // RestGateway::create reads the created object at the top level of the answer.
+      return {
+        pastoralNote: {
+          entityType: 'PastoralNote',
+          id: arborNotes,
+          href: `/rest-v2/pastoral-notes/${arborNotes}`,
+        },
+      };
     });
 });
 afterAll(async () => {
@@ -165,5 +172,51 @@ describe('CPOMS specifics', () => {
     fake.faults = {};
     const again = await sink.deliver(record, 'lost-1');
     expect(again).toMatchObject({ duplicate: true, remoteId: fake.incidents.get('lost-1')!.id });
+  });
+});
+
+describe('Arbor note specifics', () => {
+  it('records the id Arbor gives at the top level, and writes a SafeguardingNote when the school chooses it', async () => {
+    const before = arborNotes;
+    const receipt = await harnesses[1]!.good().deliver(record, 'arbor-id-1');
+    expect(receipt.remoteId).toBe(String(before + 1));
+    let sent: unknown;
+    nock('https://beta.uk.arbor.sc')
+      .post('/rest-v2/safeguarding-notes', (b) => {
+        sent = b;
+        return true;
+      })
+      .reply(201, { safeguardingNote: { entityType: 'SafeguardingNote', id: 'SN-9' } });
+    const sink = new ArborPastoralSink({
+      baseUrl: 'https://beta.uk.arbor.sc',
+      username: 'app',
+      password: new Secret('good', 'env:T'),
+      noteType: 'safeguarding',
+    });
+    expect((await sink.deliver(record, 'sg-1')).remoteId).toBe('SN-9');
+    expect(sent).toMatchObject({
+      request: {
+        safeguardingNote: {
+          student: { entityType: 'Student' },
+          summary: expect.stringContaining('[doorstep:sg-1]'),
+          dateLogged: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+        },
+      },
+    });
+  });
+
+  it('does not resend when Arbor answers success without the created note', async () => {
+    nock('https://gamma.uk.arbor.sc')
+      .post('/rest-v2/pastoral-notes')
+      .reply(200, { response: { pastoralNote: { id: 1 } } });
+    const sink = new ArborPastoralSink({
+      baseUrl: 'https://gamma.uk.arbor.sc',
+      username: 'app',
+      password: new Secret('good', 'env:T'),
+    });
+    const err = await sink.deliver(record, 'no-id').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RecordDeliveryError);
+    expect((err as RecordDeliveryError).advice).toEqual({ retry: 'never' });
+    expect((err as Error).message).toMatch(/without the created pastoralNote id/);
   });
 });

@@ -7,7 +7,7 @@ import { ingestFobEvent } from '../../../src/alarms/ingest.ts';
 import { catalog } from '../../../src/queue/catalog.ts';
 import { Producer } from '../../../src/queue/producer.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
-import { appendAudit } from '../../../src/store/audit.ts';
+import { appendAudit, listAudit } from '../../../src/store/audit.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
 import type { User } from '../../../src/store/users.ts';
@@ -348,6 +348,87 @@ describe('accounts (admin)', () => {
       disabled: true,
     });
     expect((await call('office', 'GET', '/api/users')).statusCode).toBe(403);
+  });
+});
+
+describe('a welfare concern set by hand', () => {
+  it('is set and cleared by the safeguarding team with a reason, audited, and shown apart from the MIS flags', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, flags) VALUES ('alpha', 'WC1', 'Wendy', 'Case', '{"cpPlan": false}')`,
+    );
+    const url = '/api/pupils/WC1/welfare-concern';
+    expect(
+      (await call('office', 'POST', url, { school: 'alpha', set: true, reason: 'seen upset' })).statusCode,
+    ).toBe(403);
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: true, reason: ' ' })).json().message,
+    ).toMatch(/expected the reason/);
+    expect(
+      (
+        await call('sg', 'POST', '/api/pupils/NOPE/welfare-concern', {
+          school: 'alpha',
+          set: true,
+          reason: 'x',
+        })
+      ).statusCode,
+    ).toBe(404);
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: true, reason: 'disclosure at lunch' }))
+        .statusCode,
+    ).toBe(200);
+    const { rows } = await db.query<{
+      flags: unknown;
+      manual_flags: Record<string, { reason: string; by: string }>;
+    }>(`SELECT flags, manual_flags FROM pupils WHERE school_id = 'alpha' AND mis_id = 'WC1'`);
+    // The MIS's flags are untouched; the hand-set one lives apart.
+    expect(rows[0]!.flags).toEqual({ cpPlan: false });
+    expect(rows[0]!.manual_flags.welfareConcern).toMatchObject({
+      reason: 'disclosure at lunch',
+      by: expect.stringMatching(/^user:/),
+    });
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: false, reason: 'resolved with family' }))
+        .statusCode,
+    ).toBe(200);
+    const after = await db.query<{ manual_flags: unknown }>(
+      `SELECT manual_flags FROM pupils WHERE mis_id = 'WC1'`,
+    );
+    expect(after.rows[0]!.manual_flags).toEqual({});
+    const audit = await listAudit(db, { entityType: 'pupil', entityId: 'WC1' });
+    expect(audit.map((a) => [a.action, (a.after as { reason: string }).reason])).toEqual(
+      expect.arrayContaining([
+        ['pupil.flag.set', 'disclosure at lunch'],
+        ['pupil.flag.cleared', 'resolved with family'],
+      ]),
+    );
+  });
+});
+
+describe('asking for a visit for a pupil the MIS has no address for', () => {
+  it('refuses without an address, saying so, and takes one typed in', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname) VALUES ('alpha', 'NA1', 'No', 'Address')`,
+    );
+    const without = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'NA1',
+      reason: 'absence',
+      plannedFor: '2026-11-24',
+    });
+    expect(without.statusCode).toBe(400);
+    expect(without.json().message).toMatch(/the MIS has no address for this pupil; type one in/);
+    const typed = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'NA1',
+      reason: 'absence',
+      plannedFor: '2026-11-24',
+      address: { line1: '4 Elm Row', town: 'Leeds', postcode: 'LS4 4DD' },
+    });
+    expect(typed.statusCode).toBe(201);
+    const { rows } = await db.query<{ address: unknown }>('SELECT address FROM visits WHERE id = $1', [
+      typed.json().id,
+    ]);
+    expect(rows[0]!.address).toMatchObject({ line1: '4 Elm Row', postcode: 'LS4 4DD' });
   });
 });
 

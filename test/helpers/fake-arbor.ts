@@ -1,0 +1,355 @@
+import nock from 'nock';
+
+/**
+ * A fake Arbor REST v2 host, serving what Arbor's published PHP client (arbor-education/sis-sdk-php)
+ * reads and writes — field names exactly as its model constants, envelopes as its RestGateway:
+ * retrieve answers `{ "<lcfirst type>": {…} }`, query `GET /rest-v2/{PluralType}` with
+ * `filters.<prop>.equals` answers `{ "<lcfirst plural>": [ … ] }` paged by `page` / `page-size`, and
+ * `GET /rest-v2/{plural-dashed}/changelog?from-revision=N` answers `{ changes: [ { changeType,
+ * fromRevision, toRevision, changedObject } ] }` (at most `changelogChunk` changes an answer).
+ * Written from those files, not from Doorstep's wire.ts.
+ */
+export interface ArborChange {
+  changeType: 'CREATE' | 'UPDATE' | 'DELETE';
+  fromRevision: number;
+  toRevision: number;
+  changedObject: Record<string, unknown>;
+}
+
+export interface FakePupil {
+  id: number;
+  upn?: string;
+  first: string;
+  last: string;
+  dob: string;
+  cpPlan?: boolean;
+  lac?: boolean;
+  /** The DfE SEN provision code of a current SEN status (`E`: EHC plan, `K`: SEN support). */
+  sen?: 'E' | 'K';
+  youngCarer?: boolean;
+  address?: { address1: string; address2?: string; postalTown: string; postalCode: string };
+  guardians?: {
+    first: string;
+    last: string;
+    type: string;
+    priority: number;
+    legal: boolean;
+    phone?: string;
+    email?: string;
+  }[];
+}
+
+const ref = (entityType: string, path: string, id: number | string) => ({
+  entityType,
+  id,
+  href: `/rest-v2/${path}/${id}`,
+});
+
+/** Arbor's own marks (src/Arbor/Model/AttendanceMark.php): `code` is Arbor's, `attendanceMark` the symbol. */
+export const ARBOR_MARKS = {
+  PRESENT_AM: {
+    code: 'PRESENT_AM',
+    attendanceMark: '/',
+    markDescription: 'Present (AM)',
+    isStatisticalPresent: true,
+    isStatisticalAuthorizedAbsent: false,
+    isStatisticalUnauthorizedAbsent: false,
+    isStatisticalApprovedEducationalActivity: false,
+    isStatisticalPossibleAttendance: true,
+  },
+  UNAUTH_N: {
+    code: 'UNAUTH_N',
+    attendanceMark: 'N',
+    markDescription: 'No reason yet provided',
+    isStatisticalPresent: false,
+    isStatisticalAuthorizedAbsent: false,
+    isStatisticalUnauthorizedAbsent: true,
+    isStatisticalApprovedEducationalActivity: false,
+    isStatisticalPossibleAttendance: true,
+  },
+  ILLNESS: {
+    code: 'ILLNESS',
+    attendanceMark: 'I',
+    markDescription: 'Illness',
+    isStatisticalPresent: false,
+    isStatisticalAuthorizedAbsent: true,
+    isStatisticalUnauthorizedAbsent: false,
+    isStatisticalApprovedEducationalActivity: false,
+    isStatisticalPossibleAttendance: true,
+  },
+  /** Set up wrongly in the school's Arbor: `I` counted as unauthorised. */
+  ILLNESS_MISCOUNTED: {
+    code: 'ILLNESS_MISCOUNTED',
+    attendanceMark: 'I',
+    markDescription: 'Illness',
+    isStatisticalPresent: false,
+    isStatisticalAuthorizedAbsent: false,
+    isStatisticalUnauthorizedAbsent: true,
+    isStatisticalApprovedEducationalActivity: false,
+    isStatisticalPossibleAttendance: true,
+  },
+} as const;
+
+export class FakeArbor {
+  readonly studentChanges: ArborChange[] = [];
+  readonly recordChanges: ArborChange[] = [];
+  /** href → [root, object] */
+  readonly objects = new Map<string, [string, Record<string, unknown>]>();
+  /** Plural type → rows. */
+  readonly lists = new Map<string, Record<string, unknown>[]>();
+  /** Answered before the data, in order, for requests whose path matches. */
+  readonly failures: { path: RegExp; status: number; headers?: Record<string, string>; body?: unknown }[] =
+    [];
+  readonly requests: string[] = [];
+  changelogChunk = 100;
+  private revision = 0;
+  private nextId = 1000;
+
+  readonly base: string;
+  private readonly auth: string;
+
+  constructor(base: string, auth: string) {
+    this.base = base;
+    this.auth = auth;
+    this.put('session', ref('Session', 'sessions', 1).href, {
+      startDatetime: '2025-01-13 08:40:00',
+      sessionName: 'AM',
+    });
+    this.put('session', ref('Session', 'sessions', 2).href, {
+      startDatetime: '2025-01-13 13:10:00',
+      sessionName: 'PM',
+    });
+    for (const m of Object.values(ARBOR_MARKS))
+      this.put('attendanceMark', `/rest-v2/attendance-marks/${m.code}`, m);
+    for (const [code, name] of [
+      ['E', 'Education, Health and Care Plan'],
+      ['K', 'SEN Support'],
+    ]) {
+      this.put('senStatus', `/rest-v2/sen-statuses/${code}`, {
+        code,
+        d00229: code,
+        senStatusName: name,
+        active: true,
+      });
+    }
+  }
+
+  private put(root: string, href: string, obj: Record<string, unknown>) {
+    const last = href.split('/').at(-1)!;
+    const id = /^\d+$/.test(last) ? Number(last) : last;
+    this.objects.set(href, [root, { entityType: root[0]!.toUpperCase() + root.slice(1), id, href, ...obj }]);
+  }
+
+  private row(plural: string, row: Record<string, unknown>) {
+    const rows = this.lists.get(plural) ?? [];
+    rows.push({ id: this.nextId++, ...row });
+    this.lists.set(plural, rows);
+  }
+
+  addPupil(p: FakePupil, changeType: 'CREATE' | 'UPDATE' = 'CREATE'): void {
+    const personId = p.id + 50_000;
+    const personRef = ref('Person', 'people', personId);
+    const studentRef = ref('Student', 'students', p.id);
+    this.put('person', personRef.href, {
+      id: personId,
+      legalFirstName: p.first,
+      legalLastName: p.last,
+      preferredFirstName: null,
+      dateOfBirth: p.dob,
+    });
+    if (p.upn) {
+      this.row('UkDfe_UpnAssignments', {
+        entityType: 'UkDfe_UpnAssignment',
+        student: studentRef,
+        upn: p.upn,
+        startDatetime: '2019-09-01 00:00:00',
+        endDatetime: null,
+        isTemporary: false,
+      });
+    }
+    if (p.cpPlan) {
+      this.row('ChildProtectionStatusAssignments', {
+        entityType: 'ChildProtectionStatusAssignment',
+        student: studentRef,
+        childProtectionStatus: ref('ChildProtectionStatus', 'child-protection-statuses', 'CPP'),
+        startDate: '2024-11-01',
+        endDate: null,
+      });
+    }
+    if (p.lac) {
+      this.row('InCareStatusAssignments', {
+        entityType: 'InCareStatusAssignment',
+        student: studentRef,
+        inCareStatus: ref('InCareStatus', 'in-care-statuses', 'FOSTERED'),
+        startDate: '2023-04-01',
+        endDate: null,
+      });
+    }
+    if (p.sen) {
+      this.row('SenStatusAssignments', {
+        entityType: 'SenStatusAssignment',
+        student: studentRef,
+        senStatus: ref('SenStatus', 'sen-statuses', p.sen),
+        startDate: '2022-09-01',
+        endDate: null,
+      });
+    }
+    if (p.youngCarer) {
+      this.row('UkDfe_YoungCarerStatusAssignments', {
+        entityType: 'UkDfe_YoungCarerStatusAssignment',
+        student: studentRef,
+        identifiedBy: 'SCHOOL',
+        startDate: '2024-01-10',
+        endDate: null,
+      });
+    }
+    // An ended CP status must not count.
+    this.row('ChildProtectionStatusAssignments', {
+      entityType: 'ChildProtectionStatusAssignment',
+      student: studentRef,
+      childProtectionStatus: ref('ChildProtectionStatus', 'child-protection-statuses', 'CPP'),
+      startDate: '2021-01-01',
+      endDate: '2021-06-30',
+    });
+    if (p.address) {
+      const addressRef = ref('PostalAddress', 'postal-addresses', this.nextId++);
+      this.put('postalAddress', addressRef.href, { address3: null, ...p.address });
+      this.row('PostalAddressOccupancies', {
+        entityType: 'PostalAddressOccupancy',
+        postalAddress: addressRef,
+        occupant: personRef,
+        effectiveDate: '2020-01-01',
+        endDate: null,
+        postalAddressType: 'HOME',
+        isCorrespondenceAddress: true,
+      });
+    }
+    for (const g of p.guardians ?? []) {
+      const gPersonRef = ref('Person', 'people', this.nextId++);
+      const guardianRef = ref('Guardian', 'guardians', this.nextId++);
+      this.put('person', gPersonRef.href, { legalFirstName: g.first, legalLastName: g.last });
+      this.put('guardian', guardianRef.href, { person: gPersonRef, preferredContactMethod: 'PHONE' });
+      this.row('StudentGuardianRelationships', {
+        entityType: 'StudentGuardianRelationship',
+        student: studentRef,
+        guardian: guardianRef,
+        guardianRelationshipType: ref('GuardianRelationshipType', 'guardian-relationship-types', g.type),
+        isLegalGuardian: g.legal,
+        isPrimaryGuardian: g.priority === 1,
+        emergencyContactPriority: g.priority,
+      });
+      if (g.phone) {
+        this.row('TelephoneNumbers', {
+          entityType: 'TelephoneNumber',
+          numberOwner: gPersonRef,
+          telephoneNumberType: 'MOBILE',
+          number: g.phone,
+          telephoneNumberRanking: 1,
+        });
+      }
+      if (g.email) {
+        this.row('EmailAddresses', {
+          entityType: 'EmailAddress',
+          emailAddressOwner: gPersonRef,
+          emailAddressType: 'HOME',
+          emailAddress: g.email,
+          dataOrder: 1,
+        });
+      }
+    }
+    this.studentChanges.push({
+      changeType,
+      fromRevision: this.revision,
+      toRevision: ++this.revision,
+      changedObject: { ...studentRef, person: personRef, studentNumber: `S${p.id}` },
+    });
+  }
+
+  removePupil(id: number): void {
+    this.studentChanges.push({
+      changeType: 'DELETE',
+      fromRevision: this.revision,
+      toRevision: ++this.revision,
+      changedObject: ref('Student', 'students', id),
+    });
+  }
+
+  /** A registration session (ids 1 and 2 are 2025-01-13 AM and PM). */
+  addSession(id: number, startDatetime: string, sessionName: 'AM' | 'PM'): void {
+    this.put('session', ref('Session', 'sessions', id).href, { startDatetime, sessionName });
+  }
+
+  /** A record with one of ARBOR_MARKS, or a code set up with `addAttendanceMark`. */
+  addMark(recordId: number, studentId: number, session: number, markCode: string, deleted = false) {
+    this.recordChanges.push({
+      changeType: deleted ? 'DELETE' : 'CREATE',
+      fromRevision: this.revision,
+      toRevision: ++this.revision,
+      changedObject: {
+        ...ref('AttendanceRecord', 'attendance-records', recordId),
+        student: ref('Student', 'students', studentId),
+        attendanceMark: {
+          entityType: 'AttendanceMark',
+          id: markCode,
+          href: `/rest-v2/attendance-marks/${markCode}`,
+        },
+        session: ref('Session', 'sessions', session),
+        // The record's own times: a late arrival's, not the register's; AM/PM is the session's.
+        startDatetime: session === 1 ? '2025-01-13 12:10:00' : session === 2 ? '2025-01-13 13:10:00' : null,
+        endDatetime: null,
+        minutesLate: null,
+      },
+    });
+  }
+
+  /** An AttendanceMark of the school's own (e.g. a symbol Doorstep does not know). */
+  addAttendanceMark(mark: { code: string; attendanceMark: string } & Record<string, unknown>): void {
+    this.put('attendanceMark', `/rest-v2/attendance-marks/${mark.code}`, mark);
+  }
+
+  /** Intercepts every GET to the base URL until `nock.cleanAll()`. */
+  install(): void {
+    nock(this.base, { reqheaders: { authorization: this.auth } })
+      .persist()
+      .get(() => true)
+      .query(true)
+      .reply((req: unknown) => this.answer(typeof req === 'string' ? req : (req as Request).url));
+    // Any other credentials: refused, as Arbor refuses them.
+    nock(this.base)
+      .persist()
+      .get(() => true)
+      .query(true)
+      .reply(401, { response: { code: 401, reason: 'Unauthorized' } });
+  }
+
+  private answer(uri: string): [number, unknown, Record<string, string>?] {
+    const url = new URL(uri, this.base);
+    this.requests.push(url.pathname + url.search);
+    const failure = this.failures.findIndex((f) => f.path.test(url.pathname));
+    if (failure >= 0) {
+      const f = this.failures.splice(failure, 1)[0]!;
+      return [f.status, f.body ?? '', f.headers ?? {}];
+    }
+    const changelog = /^\/rest-v2\/(students|attendance-records)\/changelog$/.exec(url.pathname);
+    if (changelog) {
+      const from = Number(url.searchParams.get('from-revision') ?? 0);
+      const all = changelog[1] === 'students' ? this.studentChanges : this.recordChanges;
+      return [200, { changes: all.filter((c) => c.toRevision > from).slice(0, this.changelogChunk) }];
+    }
+    const object = this.objects.get(url.pathname);
+    if (object) return [200, { [object[0]]: object[1] }];
+    const plural = /^\/rest-v2\/([A-Za-z_]+)$/.exec(url.pathname)?.[1];
+    if (plural && (this.lists.has(plural) || /^[A-Z]/.test(plural))) {
+      let rows = this.lists.get(plural) ?? [];
+      for (const [k, v] of url.searchParams) {
+        const m = /^filters\.(\w+)\.equals$/.exec(k);
+        if (m) rows = rows.filter((r) => (r[m[1]!] as { href?: string } | undefined)?.href === v);
+      }
+      const page = Number(url.searchParams.get('page') ?? 1);
+      const size = Number(url.searchParams.get('page-size') ?? 100);
+      const root = plural[0]!.toLowerCase() + plural.slice(1);
+      return [200, { [root]: rows.slice((page - 1) * size, page * size) }];
+    }
+    return [404, { response: { code: 404, reason: 'Not Found' } }];
+  }
+}
