@@ -157,10 +157,42 @@ schools:
       }
     })();
 
+    /**
+     * The floor in the same phase: a bare one-row durable commit on the same PostgreSQL, 100/s from
+     * its own connection, while the alarms run — so a phase's alarm p99 can be read against what the
+     * database itself gave a bare commit at that moment (an import shares the disk and the server).
+     */
+    await db.query('CREATE TABLE IF NOT EXISTS iso_floor (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)');
+    const floorProbe = () => {
+      const lat: number[] = [];
+      let on = true;
+      const loop = (async () => {
+        const inFlight: Promise<unknown>[] = [];
+        for (let i = 0; on; i++) {
+          const t0 = performance.now();
+          inFlight.push(
+            db
+              .query('INSERT INTO iso_floor (payload) VALUES ($1)', [`p${i}`])
+              .then(() => lat.push(performance.now() - t0)),
+          );
+          await sleep(10);
+        }
+        await Promise.all(inFlight);
+      })();
+      return {
+        stop: async () => {
+          on = false;
+          await loop;
+          return lat;
+        },
+      };
+    };
+
     /** Alarms at 200/s until `until()` says stop (or n were sent); the asset fetched every 200 ms. */
     const phase = async (label: string, n: number, until: () => boolean = () => false) => {
       const sent = new Map<string, number>();
       const asset: number[] = [];
+      const probe = floorProbe();
       let fetching = true;
       const fetcher = (async () => {
         while (fetching) {
@@ -196,8 +228,9 @@ schools:
       while ([...sent.keys()].some((k) => !seen.has(k)) && performance.now() < end) await sleep(20);
       fetching = false;
       await fetcher;
+      const floor = await probe.stop();
       const lat = [...sent].filter(([k]) => seen.has(k)).map(([k, t]) => seen.get(k)! - t);
-      return { sent: sent.size, lat, asset };
+      return { sent: sent.size, lat, asset, floor };
     };
 
     const signIns = () => {
@@ -259,6 +292,7 @@ schools:
         'alarm p99': p99(r.lat),
         'Δ p99 vs quiet': round(p99(r.lat) - quietP99, 2),
         received: `${r.lat.length}/${r.sent}`,
+        'bare commit p99': p99(r.floor),
         'board.js p50': round(pct(r.asset, 50), 1),
         'board.js max': round(Math.max(...r.asset), 1),
       })),
@@ -271,6 +305,10 @@ schools:
         assetUnderSignInsMaxMs: round(Math.max(...withSignIns.asset), 1),
         importP99Ms: p99(withImport.lat),
         isolationP99DeltaMs: round(p99(withImport.lat) - quietP99, 2),
+        /** The floor beside it: a bare commit's p99, quiet and during the import (same phases). */
+        floorQuietP99Ms: p99(quiet.floor),
+        floorDuringImportP99Ms: p99(withImport.floor),
+        floorDeltaDuringImportMs: round(p99(withImport.floor) - p99(quiet.floor), 2),
         importSeconds: round(importSeconds, 1),
         importMarks: imported?.marks ?? 0,
         importGeneratedMarks: marks,
