@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import { sinkFor } from '../connectors/records/index.ts';
+import { sinkOf, sinkSettingsOf } from '../connectors/records/index.ts';
 import { RecordDeliveryError } from '../connectors/records/types.ts';
 import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
@@ -27,13 +27,24 @@ export async function deliverRecord(
   if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
-  const sink = sinkFor(school);
+  // The row's own sink: the school's main one or one of its `alsoRecordTo` (each row is one sink's).
+  // A school switched back to preview sends nothing it wrote while live (kept as preview).
+  const settings =
+    school.records.sink === 'preview'
+      ? school.records
+      : sinkSettingsOf(school).find((e) => e.settings.sink === row.sink)?.settings;
+  if (!settings) {
+    const reason = `sink ${row.sink} is no longer configured for school ${row.schoolId}`;
+    await markFailed(deps.db, row, reason);
+    throw new UnrecoverableError(reason);
+  }
+  const sink = sinkOf(settings);
   if (sink.kind === 'preview') {
     await markPreview(deps.db, row.id);
     return { status: 'preview' };
   }
-  if (deps.limiter && 'ratePerSecond' in school.records) {
-    const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, school.records.ratePerSecond);
+  if (deps.limiter && 'ratePerSecond' in settings) {
+    const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, settings.ratePerSecond);
     if (wait > 0) throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
   }
   try {
@@ -46,7 +57,7 @@ export async function deliverRecord(
         title: row.title,
         body: row.body,
         occurredAt: row.occurredAt,
-        category: school.records.categories[row.kind],
+        category: settings.categories[row.kind],
       },
       row.idempotencyKey,
     );

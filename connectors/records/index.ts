@@ -4,9 +4,19 @@ import { PreviewSink } from './preview/sink.ts';
 import type { RecordsSettings } from './settings.ts';
 import type { RecordSink } from './types.ts';
 
-/** The record sink a school's config asks for. */
-export function sinkFor(school: { readonly records: RecordsSettings }): RecordSink {
-  const r = school.records;
+/** A school's sinks by name: its main one (every kind) and its `alsoRecordTo` ones (their kinds). */
+export function sinkSettingsOf(school: {
+  readonly records: RecordsSettings;
+  readonly alsoRecordTo: readonly (RecordsSettings & { kinds: readonly string[] })[];
+}): { settings: RecordsSettings; kinds: readonly string[] | 'all' }[] {
+  return [
+    { settings: school.records, kinds: 'all' },
+    ...school.alsoRecordTo.map((s) => ({ settings: s, kinds: s.kinds })),
+  ];
+}
+
+/** The sink for one set of settings. */
+export function sinkOf(r: RecordsSettings): RecordSink {
   switch (r.sink) {
     case 'cpoms':
       return new CpomsSink({ baseUrl: r.baseUrl, token: r.token, wire: r.wire, timeoutMs: r.timeoutMs });

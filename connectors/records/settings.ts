@@ -2,8 +2,12 @@ import * as z from 'zod';
 import { httpsOrLocalUrl, type SecretField } from '../../src/core/settings.ts';
 import { cpomsWireSettings, DEFAULT_CPOMS_WIRE } from './cpoms/wire.ts';
 
-/** A school's `records` section: where its safeguarding records go. */
-export function recordsSettings(secret: SecretField) {
+/** A school's `records` section: where its safeguarding records go (`extra`: fields every sink adds). */
+export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
+  secret: SecretField,
+  extra?: E,
+) {
+  const more = (extra ?? {}) as E;
   const categories = z
     .strictObject({
       trigger_note: z.string().min(1).default('Attendance'),
@@ -24,7 +28,7 @@ export function recordsSettings(secret: SecretField) {
     timeoutMs: z.int().min(100).max(120_000).default(15_000),
   };
   return z.discriminatedUnion('sink', [
-    z.strictObject({ sink: z.literal('preview'), categories }),
+    z.strictObject({ sink: z.literal('preview'), categories, ...more }),
     z.strictObject({
       sink: z.literal('cpoms'),
       baseUrl: httpsOrLocalUrl,
@@ -32,6 +36,7 @@ export function recordsSettings(secret: SecretField) {
       categories,
       wire: cpomsWireSettings.default(DEFAULT_CPOMS_WIRE),
       ...delivery,
+      ...more,
     }),
     z.strictObject({
       sink: z.literal('arbor-pastoral'),
@@ -42,8 +47,29 @@ export function recordsSettings(secret: SecretField) {
       noteType: z.enum(['pastoral', 'safeguarding']).default('pastoral'),
       categories,
       ...delivery,
+      ...more,
     }),
   ]);
 }
 
-export type RecordsSettings = z.output<ReturnType<typeof recordsSettings>>;
+export type RecordsSettings = z.output<ReturnType<typeof recordsSettings<Record<never, never>>>>;
+
+/** Record kinds a school may route to more sinks than its main one. */
+export const ROUTABLE_KINDS = [
+  'trigger_note',
+  'visit_outcome',
+  'visit_concern',
+  'lone_worker_incident',
+] as const;
+
+/**
+ * `alsoRecordTo`: more sinks for some record kinds, besides `records` (which takes every kind) —
+ * Heath Lane: "recorded on CPOMS and recorded as a pastoral note on the child's arbor front page".
+ * Each sink at most once across `records` and this list; each delivery is its own outbox row.
+ */
+export function alsoRecordToSettings(secret: SecretField) {
+  return z
+    .array(recordsSettings(secret, { kinds: z.array(z.enum(ROUTABLE_KINDS)).min(1) }))
+    .max(3)
+    .default([]);
+}

@@ -1,5 +1,6 @@
 import type { DoorstepConfig } from '../config/schema.ts';
 import { writesIncidentRecord } from '../domain/escalation/resolution.ts';
+import { recordToSinks } from '../records/record-outbox.ts';
 import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incident.ts';
 import {
   type AckOutcome,
@@ -91,18 +92,20 @@ export async function resolveAlarm(
       resolution: { reason, by, at: now, note },
       pupils: visit ? [{ misId: visit.pupilMisId, upn: null }] : [],
     });
-    await insertOutbox(tx, {
+    const incident = {
       schoolId: alarm.schoolId,
-      kind: 'lone_worker_incident',
+      kind: 'lone_worker_incident' as const,
       pupilIds: visit ? [visit.pupilMisId] : [],
       title: record.title,
       body: record.body,
       occurredAt: alarm.raisedAt,
-      sink: school?.records.sink ?? 'preview',
       idempotencyKey: `incident:${alarm.schoolId}:${alarmId}`,
       sourceType: 'alarm',
       sourceId: alarmId,
-    });
+    };
+    // A school no longer in the config: kept, unsent (preview), never lost.
+    if (school) await recordToSinks(tx, school, incident);
+    else await insertOutbox(tx, { ...incident, sink: 'preview' });
     // Heath Lane: "inform the safeguarding manager and attendance line manager of any incidents of
     // aggression, violence or threat"; King's: reported immediately to the DSL. The school's
     // `notices.concern` people hear of it; the relay queues the notice (this path has no queue).

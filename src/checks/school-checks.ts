@@ -1,5 +1,5 @@
 import { misSourceFor } from '../../connectors/mis/index.ts';
-import { sinkFor } from '../../connectors/records/index.ts';
+import { sinkOf, sinkSettingsOf } from '../../connectors/records/index.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import type { Check, CheckResult } from '../core/checks.ts';
 import { channelsFor } from '../notify/channels-for.ts';
@@ -15,7 +15,8 @@ export function schoolChecks(config: DoorstepConfig, school: SchoolConfig, kind:
       return { ...result, name: `${school.id} ${result.name}` };
     };
   if (kind === 'mis') return [named(() => misSourceFor(school, () => new Date()).check())];
-  if (kind === 'records') return [named(() => sinkFor(school).check())];
+  // Every sink the school records to: its main one and each `alsoRecordTo`.
+  if (kind === 'records') return sinkSettingsOf(school).map((e) => named(() => sinkOf(e.settings).check()));
   return [...channelsFor(school, { db: undefined as never, prefix: config.redis.prefix })]
     .filter(([k]) => k !== 'board')
     .map(([, channel]) => named(() => channel.check()));

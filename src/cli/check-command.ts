@@ -14,7 +14,7 @@ import { openPostgres } from '../store/postgres.ts';
 
 export function summariseSchool(s: SchoolConfig): string {
   const fobs = s.fobs.transports.map((t) => t.kind).join('+') || 'none';
-  return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${s.records.sink}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
+  return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${[s.records.sink, ...s.alsoRecordTo.map((a) => `${a.sink} (${a.kinds.join(', ')})`)].join(' + ')}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
 }
 
 /** Escalation targets that will fail when an alarm is raised: a channel or contacts group not configured. */

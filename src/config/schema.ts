@@ -69,6 +69,18 @@ export function buildConfigSchema(sources: SecretSources) {
             message: `duplicate school id (also schools[${first}].id)`,
           });
         } else seen.set(s.id, i);
+        // Each sink once: a record kind goes to a sink at most once.
+        const sinks = [s.records.sink];
+        s.alsoRecordTo.forEach((a, j) => {
+          if (sinks.includes(a.sink))
+            ctx.addIssue({
+              code: 'custom',
+              path: ['schools', i, 'alsoRecordTo', j, 'sink'],
+              input: a.sink,
+              message: 'already a records sink of this school (each sink once)',
+            });
+          sinks.push(a.sink);
+        });
       });
     });
 }

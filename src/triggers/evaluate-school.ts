@@ -3,13 +3,13 @@ import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
 import { PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import type { Flag } from '../domain/triggers/rules.ts';
+import { recordToSinks } from '../records/record-outbox.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
   closeEpisode,
   insertEpisode,
-  insertOutbox,
   loadAttendance,
   openEpisodesFor,
   pupilIdPage,
@@ -100,14 +100,13 @@ export async function evaluateSchoolTriggers(
               today: options.today,
             });
             const note = renderTriggerNote(f, { misId: pupilId, upn }, options.today);
-            await insertOutbox(tx, {
+            await recordToSinks(tx, school, {
               schoolId: school.id,
               kind: 'trigger_note',
               pupilIds: [pupilId],
               title: note.title,
               body: note.body,
               occurredAt: options.now,
-              sink: school.records.sink,
               idempotencyKey: `trigger-note:${school.id}:${id}`,
               sourceType: 'trigger_episode',
               sourceId: id,

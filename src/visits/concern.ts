@@ -1,7 +1,7 @@
+import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitConcern } from '../records/templates/visit-concern.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import { pupilIdentity } from '../store/pupils.ts';
-import { insertOutbox } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { formatAddress } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
@@ -45,14 +45,13 @@ export async function raiseConcern(
         address: formatAddress(v.address),
         concern: text,
       });
-      outboxId = await insertOutbox(tx, {
+      outboxId = await recordToSinks(tx, school, {
         schoolId: v.schoolId,
         kind: 'visit_concern',
         pupilIds: [v.pupilMisId],
         title: record.title,
         body: record.body,
         occurredAt: now,
-        sink: school.records.sink,
         idempotencyKey: `visit-concern:${v.schoolId}:${visitId}:${key}`,
         sourceType: 'visit',
         sourceId: visitId,

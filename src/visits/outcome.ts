@@ -1,9 +1,9 @@
 import { doorstepError } from '../errors.ts';
+import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { pupilIdentity } from '../store/pupils.ts';
-import { insertOutbox } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
@@ -108,14 +108,13 @@ async function writeOutcome(
       // Recorded while out: the visit stays departed (and watched) until the worker is back safe.
       const status = effect.status ?? v.status;
       await saveOutcome(tx, visitId, outcome, status, now);
-      const outboxId = await insertOutbox(tx, {
+      const outboxId = await recordToSinks(tx, school, {
         schoolId: v.schoolId,
         kind: 'visit_outcome',
         pupilIds: [v.pupilMisId],
         title: record.title,
         body: record.body,
         occurredAt: v.departedAt ?? now,
-        sink: school.records.sink,
         idempotencyKey: `visit-outcome:${v.schoolId}:${visitId}`,
         sourceType: 'visit',
         sourceId: visitId,

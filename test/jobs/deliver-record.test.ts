@@ -1,13 +1,16 @@
 import type { Redis } from 'ioredis';
+import nock from 'nock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
+import { parseConfigText } from '../../src/config/load.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { RedisRateLimiter } from '../../src/queue/rate-limit.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
+import { recordToSinks } from '../../src/records/record-outbox.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { listOutbox, openAlerts } from '../../src/store/outbox.ts';
@@ -178,5 +181,71 @@ describe('deliver-record', () => {
     // 10 per second (one more may land just across a second boundary on the server's clock).
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(11);
     expect(perSecond.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('routes a kind to a second sink: one outbox row per sink, each delivered once (Heath Lane: CPOMS and Arbor)', async () => {
+    let arborNotes = 0;
+    const arbor = nock('https://heath.uk.arbor.sc')
+      .post('/rest-v2/pastoral-notes')
+      .times(5)
+      .reply(201, () => {
+        arborNotes++;
+        return { pastoralNote: { entityType: 'PastoralNote', id: 900 + arborNotes } };
+      });
+    const config = configWith({
+      records: `{ sink: cpoms, baseUrl: "${fake.url}", token: "\${CPOMS_TOKEN}", timeoutMs: 1000 }`,
+      school: `    alsoRecordTo:
+      - { sink: arbor-pastoral, baseUrl: "https://heath.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}", kinds: [visit_outcome] }
+`,
+      env: { CPOMS_TOKEN: 'good-token', ARBOR_PASSWORD: 'good' },
+    });
+    const school = config.schools[0]!;
+    const before = fake.incidents.size;
+    await db.transaction(async (tx) => {
+      for (const kind of ['visit_outcome', 'trigger_note'] as const)
+        await recordToSinks(tx, school, {
+          schoolId: 'alpha',
+          kind,
+          pupilIds: ['p1'],
+          title: kind,
+          body: 'body',
+          occurredAt: new Date('2025-11-18T16:00:00Z'),
+          idempotencyKey: `routed-${kind}`,
+          sourceType: 'test',
+          sourceId: '1',
+        });
+    });
+    const rows = (await listOutbox(db)).filter((r) => r.idempotencyKey.startsWith('routed-'));
+    expect(rows.map((r) => [r.idempotencyKey, r.sink]).sort()).toEqual([
+      ['routed-trigger_note', 'cpoms'],
+      ['routed-visit_outcome', 'cpoms'],
+      ['routed-visit_outcome:arbor-pastoral', 'arbor-pastoral'],
+    ]);
+    await runUntilSettled(depsFor(config));
+    expect(fake.incidents.size - before).toBe(2);
+    expect(arborNotes).toBe(1);
+    const after = (await listOutbox(db)).filter((r) => r.idempotencyKey.startsWith('routed-'));
+    expect(after.every((r) => r.status === 'delivered')).toBe(true);
+    nock.cleanAll();
+    void arbor;
+  });
+
+  it('refuses a school that names the same sink twice', () => {
+    const r = parseConfigText(
+      `trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: sims-xml, dropFolder: ./data/drop }
+    records: { sink: preview }
+    policies: [statutory]
+    alsoRecordTo: [{ sink: preview, kinds: [visit_outcome] }]
+`,
+      { env: {} },
+    );
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(
+      'schools[0].alsoRecordTo[0].sink: already a records sink of this school (each sink once), got "preview"',
+    );
   });
 });

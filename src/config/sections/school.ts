@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { fobsSettings } from '../../../connectors/fob/settings.ts';
 import { misSettings } from '../../../connectors/mis/settings.ts';
-import { recordsSettings } from '../../../connectors/records/settings.ts';
+import { alsoRecordToSettings, recordsSettings } from '../../../connectors/records/settings.ts';
 import { type SecretField, settingId } from '../../core/settings.ts';
 import { escalationPolicy } from '../../domain/escalation/ladder.ts';
 import { attendanceSettings, calendarSettings } from './attendance.ts';
@@ -84,6 +84,7 @@ export function schoolSettings(secret: SecretField) {
       .optional(),
     mis: misSettings(secret),
     records: recordsSettings(secret),
+    alsoRecordTo: alsoRecordToSettings(secret),
     fobs: fobsSettings(secret).default({
       transports: [],
       devices: [],

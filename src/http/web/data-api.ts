@@ -31,7 +31,11 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         school: { id: school.id, name: school.name },
         connectors: {
           mis: mis.kind,
-          records: school.records.sink,
+          // The main sink, then each further sink with the kinds routed to it.
+          records: [
+            school.records.sink,
+            ...school.alsoRecordTo.map((a) => `${a.sink} (${a.kinds.join(', ')})`),
+          ].join(' + '),
           channels: Object.keys(school.channels),
           fobTransports: school.fobs.transports.map((t) => t.kind),
         },

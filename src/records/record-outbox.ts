@@ -1,0 +1,28 @@
+import { sinkSettingsOf } from '../../connectors/records/index.ts';
+import type { SchoolConfig } from '../config/schema.ts';
+import type { Queryable } from '../store/db.ts';
+import { insertOutbox, type OutboxInsert } from '../store/triggers.ts';
+
+/**
+ * A safeguarding record into the outbox, once per sink the school routes its kind to: its main
+ * `records` sink (every kind, under the record's own idempotency key) and each `alsoRecordTo` sink
+ * that lists the kind (under `<key>:<sink>`). Each is delivered, retried and shown on its own, exactly
+ * once per sink. Returns the main sink's outbox id (null when the key was written before).
+ */
+export async function recordToSinks(
+  tx: Queryable,
+  school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>,
+  r: Omit<OutboxInsert, 'sink'>,
+): Promise<string | null> {
+  let main: string | null = null;
+  for (const { settings, kinds } of sinkSettingsOf(school)) {
+    if (kinds !== 'all' && !kinds.includes(r.kind)) continue;
+    const id = await insertOutbox(tx, {
+      ...r,
+      sink: settings.sink,
+      idempotencyKey: kinds === 'all' ? r.idempotencyKey : `${r.idempotencyKey}:${settings.sink}`,
+    });
+    if (kinds === 'all') main = id;
+  }
+  return main;
+}
