@@ -14,6 +14,7 @@ import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
 import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
+import { registerChronology } from './web/chronology.ts';
 import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
 import { registerLetterPage } from './web/letter-page.ts';
@@ -206,6 +207,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerRegisterApi(app, options.web);
     registerPupilsApi(app, options.web);
     registerLetterPage(app, options.web);
+    registerChronology(app, options.web);
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);

@@ -1,0 +1,80 @@
+import type { Queryable } from './db.ts';
+
+/** One dated entry of a pupil's chronology, from one of the tables that hold their story. */
+export interface ChronologyEntry {
+  at: Date;
+  /** trigger | visit | alarm | notice | record */
+  source: 'trigger' | 'visit' | 'alarm' | 'notice' | 'record';
+  /** The row it comes from (episode, visit, alarm, notice or outbox id). */
+  ref: string;
+  visitId: string | null;
+  what: string;
+  detail: Record<string, unknown> | null;
+}
+
+/**
+ * Everything dated that Doorstep holds about one pupil, oldest first: trigger episodes opened and
+ * closed (with their attendance evidence), each visit's steps (requested, authorised, left, arrived,
+ * back, outcome, cancelled, follow-up), the timelines of the visits' alarms, the notices sent about
+ * them and every record written to a sink (with its status and the sink's id). Read only.
+ */
+export async function pupilChronology(
+  db: Queryable,
+  schoolId: string,
+  misId: string,
+): Promise<ChronologyEntry[]> {
+  const { rows } = await db.query<{
+    at: Date;
+    source: ChronologyEntry['source'];
+    ref: string;
+    visit_id: string | null;
+    what: string;
+    detail: Record<string, unknown> | null;
+  }>(
+    `WITH v AS (SELECT * FROM visits WHERE school_id = $1 AND pupil_mis_id = $2)
+     SELECT opened_on::timestamptz AS at, 'trigger' AS source, id::text AS ref, NULL::text AS visit_id,
+            'trigger raised: ' || title AS what,
+            jsonb_build_object('rule', rule_key, 'action', action, 'role', role, 'explanation', explanation, 'evidence', evidence) AS detail
+       FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2
+     UNION ALL
+     SELECT closed_on::timestamptz, 'trigger', id::text, NULL, 'trigger closed: ' || title, NULL
+       FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2 AND closed_on IS NOT NULL
+     UNION ALL
+     SELECT s.at, 'visit', v.id::text, v.id::text, s.what, s.detail
+       FROM v, LATERAL (VALUES
+         (v.requested_at, 'visit requested: ' || v.reason, jsonb_build_object('plannedFor', v.planned_for, 'risk', v.risk_level)),
+         (v.authorised_at, 'visit authorised', NULL::jsonb),
+         (v.departed_at, 'left for the visit', NULL),
+         (v.arrived_at, 'arrived at the door', NULL),
+         (v.returned_at, 'back safe', NULL),
+         ((v.outcome->>'recordedAt')::timestamptz, 'outcome: ' || CASE WHEN (v.outcome->>'childSeen')::boolean THEN 'child seen'
+             WHEN (v.outcome->>'noOneHome')::boolean THEN 'no one home, child not seen' ELSE 'child NOT seen' END,
+           v.outcome - 'recordedBy' - 'recordedAt'),
+         (v.cancelled_at, 'visit cancelled: ' || coalesce(v.cancel_reason, ''), NULL),
+         (v.follow_up_done_at, 'follow-up of the child not seen recorded', NULL)
+       ) AS s(at, what, detail)
+      WHERE s.at IS NOT NULL
+     UNION ALL
+     SELECT t.at, 'alarm', a.id::text, a.visit_id::text, 'alarm ' || a.id || ' (' || replace(a.type, '_', ' ') || '): ' || t.event, NULL
+       FROM alarms a JOIN alarm_timeline t ON t.alarm_id = a.id WHERE a.visit_id IN (SELECT id FROM v)
+     UNION ALL
+     SELECT n.created_at, 'notice', n.id::text, n.visit_id::text,
+            'notice (' || n.kind || ') to ' || n.target || ': ' || n.status, NULL
+       FROM notices n WHERE n.visit_id IN (SELECT id FROM v)
+     UNION ALL
+     SELECT o.created_at, 'record', o.id::text, CASE WHEN o.source_type = 'visit' THEN o.source_id END,
+            replace(o.kind, '_', ' ') || ' to ' || o.sink || ': ' || o.status || coalesce(' (' || o.remote_id || ')', ''),
+            jsonb_build_object('title', o.title)
+       FROM outbox o WHERE o.school_id = $1 AND o.pupil_ids @> jsonb_build_array($2::text)
+     ORDER BY 1, 2, 3`,
+    [schoolId, misId],
+  );
+  return rows.map((r) => ({
+    at: new Date(r.at),
+    source: r.source,
+    ref: String(r.ref),
+    visitId: r.visit_id ?? null,
+    what: r.what,
+    detail: r.detail ?? null,
+  }));
+}
