@@ -22,6 +22,7 @@ export const BOARD_EVENT_TYPES = [
   'visit.completed',
   'visit.cancelled',
   'visit.concern-raised',
+  'follow-up.done',
   'ingest.disconnected',
   'ingest.restored',
 ] as const;

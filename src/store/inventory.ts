@@ -218,6 +218,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'office, safeguarding, the staff on it',
   },
   {
+    table: 'follow_ups',
+    what: "a follow-up action from a visit's outcome, tracked until done",
+    personal: 'pupil id, the action and its owner as typed, who recorded it done and what was done',
+    why: "King's Gomer: follow-up actions are logged and monitored; the board lists them until done",
+    retention: 'as its visit',
+    seenBy: 'office, safeguarding',
+  },
+  {
     table: 'visit_check_ins',
     what: 'a check-in during a visit',
     personal: 'who, when, from which device event',

@@ -88,6 +88,7 @@ export const KINDS: Record<string, Batch> = {
     const ids = idList(rows);
     await deleteAlarms(tx, `SELECT id FROM alarms WHERE visit_id IN (${ids})`);
     await tx.query(`DELETE FROM visit_check_ins WHERE visit_id IN (${ids})`);
+    await tx.query(`DELETE FROM follow_ups WHERE visit_id IN (${ids})`);
     await tx.query(`DELETE FROM visit_return_changes WHERE visit_id IN (${ids})`);
     await tx.query(`DELETE FROM notices WHERE visit_id IN (${ids})`);
     return count(tx, `DELETE FROM visits WHERE id IN (${ids})`, []);

@@ -68,6 +68,13 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
   await run(
     tx,
     removed,
+    'follow_ups',
+    'DELETE FROM follow_ups WHERE school_id = $1 AND pupil_mis_id = $2',
+    p,
+  );
+  await run(
+    tx,
+    removed,
     'visit_return_changes',
     `DELETE FROM visit_return_changes WHERE visit_id IN (${PUPIL_VISITS})`,
     p,

@@ -69,6 +69,12 @@ export const SECTIONS: readonly Section[] = [
     staff: `id IN (${STAFF_VISITS}) OR back_safe_by = ${ACTOR} OR follow_up_done_by = ${ACTOR} OR risk_assessed_by = ${ACTOR}`,
   },
   {
+    table: 'follow_ups',
+    title: 'Follow-up actions from visit outcomes',
+    pupil: 'school_id = $1 AND pupil_mis_id = $2',
+    staff: 'done_by = $2::bigint',
+  },
+  {
     table: 'visit_check_ins',
     title: 'Visit check-ins',
     pupil: `visit_id IN (${PUPIL_VISITS})`,

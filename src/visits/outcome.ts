@@ -3,6 +3,7 @@ import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
+import { insertFollowUps } from '../store/follow-ups.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
@@ -108,6 +109,8 @@ async function writeOutcome(
       // Recorded while out: the visit stays departed (and watched) until the worker is back safe.
       const status = effect.status ?? v.status;
       await saveOutcome(tx, visitId, outcome, status, now);
+      // King's Gomer: follow-up actions are logged and monitored — each a tracked item until done.
+      await insertFollowUps(tx, { schoolId: v.schoolId, visitId, pupilMisId: v.pupilMisId }, o.followUp);
       const outboxId = await recordToSinks(tx, school, {
         schoolId: v.schoolId,
         kind: 'visit_outcome',

@@ -118,6 +118,15 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     risk_assessed_by: `user:${staff}`,
   });
   await insert(db, 'visit_check_ins', { visit_id: visit, at: NOW, source: 'phone', by_user_id: staff });
+  await insert(db, 'follow_ups', {
+    school_id: school,
+    visit_id: visit,
+    pupil_mis_id: id,
+    action: `letter to ${v.parent}`,
+    owner: 'office',
+    done_by: staff,
+    done_note: `${v.surname} family rang back`,
+  });
   await insert(db, 'visit_return_changes', {
     visit_id: visit,
     at: NOW,

@@ -7,7 +7,9 @@ import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/esca
 import { doorstepError } from '../../errors.ts';
 import { alarmSchoolId } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
+import { openFollowUps } from '../../store/follow-ups.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
+import { completeFollowUp } from '../../visits/follow-ups.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const BOARD_ROLES = ['office', 'safeguarding'] as const;
@@ -21,14 +23,34 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const school = schoolParam(deps, req, req.query.school);
       const now = deps.now();
       const state = await boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
+      const today = londonDate(now);
       return {
         ...state,
+        /** Follow-up actions from outcomes, not yet done (soonest due first; `overdue` past their date). */
+        followUps: (await openFollowUps(deps.db, school.id)).map((f) => ({
+          ...f,
+          overdue: f.dueOn !== null && f.dueOn < today,
+        })),
         eventTypes: BOARD_EVENT_TYPES,
         resolutionReasons: PERSON_RESOLUTION_REASONS.map((value) => ({
           value,
           label: RESOLUTION_REASONS[value],
         })),
       };
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/api/follow-ups/:id/done',
+    { config: { access: BOARD_ROLES } },
+    async (req) => {
+      const { id } = parseInput(
+        z.strictObject({ id: z.string().regex(/^\d+$/, { error: 'expected a follow-up id' }) }),
+        req.params,
+      );
+      const { note } = parseInput(z.strictObject({ note: z.string().max(1000) }), req.body);
+      await completeFollowUp(deps, userOf(req), id, note);
+      return { ok: true };
     },
   );
 
