@@ -1,4 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
+import { findSchool } from '../src/config/school-of.ts';
 import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
@@ -65,7 +66,7 @@ export function deliverClaimed(deps: JobDeps, n: Notification): Promise<{ status
  * failed on the last try), releasing any claim. Throws what the channel threw.
  */
 export async function deliver(deps: JobDeps, n: Notification, last: boolean): Promise<{ status: string }> {
-  const school = deps.config.schools.find((s) => s.id === n.schoolId);
+  const school = findSchool(deps.config, n.schoolId);
   const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
   if (n.target.endsWith(`:${VISITING_STAFF}`)) extra[VISITING_STAFF] = await visitingStaff(deps, n);
   const channel = school

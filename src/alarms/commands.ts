@@ -1,4 +1,5 @@
 import type { DoorstepConfig } from '../config/schema.ts';
+import { findSchool } from '../config/school-of.ts';
 import { writesIncidentRecord } from '../domain/escalation/resolution.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incident.ts';
@@ -78,7 +79,7 @@ export async function resolveAlarm(
         );
     }
     if (!writesIncidentRecord(reason)) return outcome;
-    const school = config.schools.find((s) => s.id === alarm.schoolId);
+    const school = findSchool(config, alarm.schoolId);
     const visit = alarm.visitId ? await getVisit(tx, alarm.visitId) : undefined;
     const record = renderLoneWorkerIncident({
       alarmId,
