@@ -15,12 +15,15 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       /** A concern raised from a visit at once ("Raise a concern now"); a school may file it elsewhere. */
       visit_concern: z.string().min(1).default('Home visit'),
       lone_worker_incident: z.string().min(1).default('Lone working'),
+      /** An address flagged caution or dangerous, on the record of each pupil who lives there. */
+      address_flag: z.string().min(1).default('Home visit'),
     })
     .default({
       trigger_note: 'Attendance',
       visit_outcome: 'Home visit',
       visit_concern: 'Home visit',
       lone_worker_incident: 'Lone working',
+      address_flag: 'Home visit',
     });
   const delivery = {
     /** Records per second to this school's host (shared by every Doorstep process). */

@@ -55,3 +55,20 @@ export async function deleteAddressFlag(tx: Queryable, flagId: string) {
   );
   return rows[0];
 }
+
+/** The pupils of a school whose home address the flag covers (the whole postcode, or its first line too). */
+export async function pupilsAtFlaggedAddress(
+  db: Queryable,
+  schoolId: string,
+  postcode: string,
+  line1: string | null,
+): Promise<string[]> {
+  const { rows } = await db.query<{ mis_id: string }>(
+    `SELECT mis_id FROM pupils
+     WHERE school_id = $1 AND upper(regexp_replace(coalesce(address->>'postcode', ''), '\\s+', '', 'g')) = $2
+       AND ($3::text IS NULL OR lower(address->>'line1') = lower($3))
+     ORDER BY mis_id`,
+    [schoolId, normalisePostcode(postcode), line1],
+  );
+  return rows.map((r) => r.mis_id);
+}

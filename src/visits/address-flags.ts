@@ -1,5 +1,7 @@
+import type { SchoolConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
-import { deleteAddressFlag, insertAddressFlag } from '../store/address-flags.ts';
+import { recordToSinks } from '../records/record-outbox.ts';
+import { deleteAddressFlag, insertAddressFlag, pupilsAtFlaggedAddress } from '../store/address-flags.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import type { User } from '../store/users.ts';
@@ -19,7 +21,13 @@ export interface NewAddressFlag {
   note: string;
 }
 
-export async function flagAddress(db: Db, user: User, f: NewAddressFlag): Promise<void> {
+export async function flagAddress(
+  db: Db,
+  user: User,
+  f: NewAddressFlag,
+  school: Pick<SchoolConfig, 'id' | 'records' | 'alsoRecordTo'>,
+  now: Date,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const id = await insertAddressFlag(tx, {
       schoolId: f.schoolId,
@@ -37,6 +45,27 @@ export async function flagAddress(db: Db, user: User, f: NewAddressFlag): Promis
       entityId: id,
       after: { level: f.level },
     });
+    // Heath Lane: recorded on CPOMS and as a pastoral note on each child's Arbor front page.
+    const where = `${f.line1?.trim() ? `${f.line1.trim()}, ` : ''}${f.postcode.trim().toUpperCase()}`;
+    for (const pupil of await pupilsAtFlaggedAddress(tx, f.schoolId, f.postcode, f.line1?.trim() || null))
+      await recordToSinks(tx, school, {
+        schoolId: f.schoolId,
+        kind: 'address_flag',
+        pupilIds: [pupil],
+        title: `Home address flagged ${f.level.toUpperCase()}: ${where}`,
+        body: [
+          `The home address ${where} was flagged ${f.level.toUpperCase()} by ${user.displayName}.`,
+          '',
+          'What staff must know:',
+          ...f.note.split('\n').map((l) => `  ${l}`),
+          '',
+          'Doorstep raises the risk of every home visit to this address and shows the flag before leaving.',
+        ].join('\n'),
+        occurredAt: now,
+        idempotencyKey: `address-flag:${f.schoolId}:${id}:${pupil}`,
+        sourceType: 'address_flag',
+        sourceId: id,
+      });
   });
 }
 

@@ -24,13 +24,19 @@ export function registerPupilsApi(app: FastifyInstance, deps: WebDeps): void {
   app.post('/api/address-flags', { config: { access: ['safeguarding'] } }, async (req, reply) => {
     const body = parseInput(flag, req.body);
     const school = schoolParam(deps, req, body.school);
-    await flagAddress(deps.db, userOf(req), {
-      schoolId: school.id,
-      postcode: body.postcode,
-      line1: body.line1,
-      level: body.level,
-      note: body.note,
-    });
+    await flagAddress(
+      deps.db,
+      userOf(req),
+      {
+        schoolId: school.id,
+        postcode: body.postcode,
+        line1: body.line1,
+        level: body.level,
+        note: body.note,
+      },
+      school,
+      deps.now(),
+    );
     return reply.code(201).send({ ok: true });
   });
 

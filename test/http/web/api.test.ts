@@ -484,6 +484,18 @@ describe('address flags', () => {
       note: 'Aggressive adult at this address',
     });
     expect(added.statusCode).toBe(201);
+    // Heath Lane: recorded on the record of each child who lives there (the school's sinks).
+    const { rows: records } = await db.query<{ kind: string; pupil_ids: string[]; title: string; body: string }>(
+      `SELECT kind, pupil_ids, title, body FROM outbox WHERE kind = 'address_flag'`,
+    );
+    expect(records).toEqual([
+      {
+        kind: 'address_flag',
+        pupil_ids: ['F1'],
+        title: 'Home address flagged DANGEROUS: 7 Elm Row, LS7 7FF',
+        body: expect.stringContaining('Aggressive adult at this address'),
+      },
+    ]);
     const flags = (await call('office', 'GET', `/api/visits/${visit}`)).json().addressFlags;
     expect(flags).toEqual([
       expect.objectContaining({ level: 'dangerous', note: 'Aggressive adult at this address' }),
