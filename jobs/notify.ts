@@ -1,6 +1,8 @@
 import { UnrecoverableError } from 'bullmq';
+import { fallBackNow } from '../src/alarms/delivery-fallback.ts';
 import { findSchool } from '../src/config/school-of.ts';
 import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
+import { retryClassOf } from '../src/errors.ts';
 import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
@@ -79,6 +81,7 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
   if (!channel) {
     const reason = `no "${channelKind(n.target)}" channel is configured`;
     await markNotificationAttemptFailed(deps.db, n.id, reason, true);
+    await fallBack(deps, n, reason);
     throw new UnrecoverableError(reason);
   }
   try {
@@ -86,8 +89,35 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
     await markNotificationSent(deps.db, n.id, receipt.receipt);
     return { status: 'sent' };
   } catch (err) {
-    await markNotificationAttemptFailed(deps.db, n.id, (err as Error).message, last);
+    const final = last || retryClassOf(err) !== 'transient';
+    await markNotificationAttemptFailed(deps.db, n.id, (err as Error).message, final);
+    // Given up on (refused, misconfigured, or out of tries): an alarm's next level now, not at its time.
+    if (final) await fallBack(deps, n, (err as Error).message);
     throw err;
+  }
+}
+
+/** An alarm notification that will not reach its person moves the alarm on now (never a notice). */
+async function fallBack(deps: JobDeps, n: Notification, why: string): Promise<void> {
+  if (n.notice || n.target === 'board') return;
+  try {
+    const outcome = await fallBackNow(
+      {
+        db: deps.db,
+        producer: deps.producer,
+        tell: { publisher: deps.publisher, prefix: deps.config.redis.prefix },
+      },
+      n,
+      why.slice(0, 200),
+      deps.now(),
+    );
+    deps.log.warn(
+      { alarm: n.alarmId, notification: n.id, target: n.target, outcome },
+      'notification failed for good',
+    );
+  } catch (err) {
+    // The level's timer still runs the next step; the notification's own failure is thrown by the caller.
+    deps.log.error({ err, alarm: n.alarmId, notification: n.id }, 'could not bring the next level forward');
   }
 }
 

@@ -53,6 +53,13 @@ export const ERRORS = {
     exitCode: 3,
     retry: 'transient',
   },
+  DEAD_MAN_REFUSED: { code: 'DOORSTEP_DEAD_MAN_REFUSED', statusCode: 502, exitCode: 3, retry: 'config' },
+  DEAD_MAN_UNAVAILABLE: {
+    code: 'DOORSTEP_DEAD_MAN_UNAVAILABLE',
+    statusCode: 502,
+    exitCode: 3,
+    retry: 'transient',
+  },
   AUDIT_APPEND_ONLY: { code: 'DOORSTEP_AUDIT_APPEND_ONLY', statusCode: 409, exitCode: 1, retry: 'permanent' },
   UNAUTHENTICATED: { code: 'DOORSTEP_UNAUTHENTICATED', statusCode: 401, exitCode: 1, retry: 'permanent' },
   UNAUTHORISED: { code: 'DOORSTEP_UNAUTHORISED', statusCode: 401, exitCode: 1, retry: 'permanent' },

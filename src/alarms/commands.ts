@@ -16,6 +16,7 @@ import {
 import { type BoardTell, insertBoardEvent, withBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
+import { notificationDeliveries } from '../store/notify.ts';
 import { insertOutbox } from '../store/triggers.ts';
 import {
   formatAddress,
@@ -92,6 +93,7 @@ export async function resolveAlarm(
       timeline: await timelineOf(tx, alarmId),
       resolution: { reason, by, at: now, note },
       pupils: visit ? [{ misId: visit.pupilMisId, upn: null }] : [],
+      notifications: await notificationDeliveries(tx, [alarmId]),
     });
     const incident = {
       schoolId: alarm.schoolId,

@@ -1,13 +1,12 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { ladderReachability } from '../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { type Check, type CheckResult, runChecks } from '../core/checks.ts';
-import { laddersOf } from '../domain/escalation/ladder.ts';
 import { describeError } from '../errors.ts';
-import { VISITING_STAFF } from '../notify/channel.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { mqttChecks } from '../runtime/mqtt-check.ts';
 import { openPostgres } from '../store/postgres.ts';
@@ -17,30 +16,9 @@ export function summariseSchool(s: SchoolConfig): string {
   return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${[s.records.sink, ...s.alsoRecordTo.map((a) => `${a.sink} (${a.kinds.join(', ')})`)].join(' + ')}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
 }
 
-/** Escalation targets that will fail when an alarm is raised: a channel or contacts group not configured. */
+/** Ladder levels that reach no one (or not everyone), per ladder and level (src/checks/reachability.ts). */
 export function escalationGaps(s: SchoolConfig): string[] {
-  const out: string[] = [];
-  // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
-  const policies = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
-  for (const [kind, policy] of Object.entries(policies)) {
-    for (const target of new Set(policy.levels.flatMap((l) => l.notify))) {
-      const [channel, group] = target.split(':') as [string, string | undefined];
-      if (channel === 'board') continue;
-      if (!(channel in s.channels) || s.channels[channel as keyof typeof s.channels] === undefined) {
-        out.push(
-          `escalation.${kind} notifies ${target}, but channels.${channel} is not configured: that notification will fail`,
-        );
-      } else if (
-        (channel === 'sms' || channel === 'email') &&
-        group &&
-        group !== VISITING_STAFF && // the people on the visit, from their accounts
-        !s.contacts[group]?.length
-      ) {
-        out.push(`escalation.${kind} notifies ${target}, but contacts.${group} is empty`);
-      }
-    }
-  }
-  return out;
+  return ladderReachability(s).map((p) => p.message);
 }
 
 /**
@@ -99,7 +77,8 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
   out(`trust ${config.trust.id} (${config.trust.name}), ${config.schools.length} school(s)`);
   for (const s of config.schools) {
     out(`  ${summariseSchool(s)}`);
-    for (const problem of escalationGaps(s)) out(`  note: ${s.id} ${problem}`);
+    for (const p of ladderReachability(s))
+      out(`  ${p.kind === 'reaches-no-one' ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
     if (s.calendar.terms.length === 0) {
       out(
         `  note: ${s.id} has no calendar.terms — every weekday counts as a school day, so bank holidays and INSET days look like missing marks; add the term dates (and last year's, for year-on-year patterns)`,

@@ -10,6 +10,8 @@ export const BOARD_EVENT_TYPES = [
   'alarm.acknowledged',
   'alarm.resolved',
   'alarm.reopened',
+  /** A provider reported a notification of the alarm delivered or not (the board shows it per recipient). */
+  'alarm.delivery',
   'visit.requested',
   'visit.risk-assessed',
   'visit.authorised',

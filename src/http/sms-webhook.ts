@@ -1,9 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { handleDeliveryReport } from '../alarms/delivery-fallback.ts';
 import { handleSmsReply } from '../alarms/sms-replies.ts';
-import type { DoorstepConfig } from '../config/schema.ts';
+import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
+import { smsStatusUrl } from '../notify/http-channels.ts';
 import { verifyTwilioSignature } from '../notify/twilio-signature.ts';
+import type { DoorstepCatalog } from '../queue/catalog.ts';
+import type { Producer } from '../queue/producer.ts';
 import type { BoardTell } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 
@@ -12,7 +16,12 @@ export interface SmsWebhookOptions {
   db: Db;
   tell?: BoardTell;
   now?: () => Date;
+  /** Queues the next level when a delivery report says an SMS did not arrive. */
+  producer: Producer<DoorstepCatalog>;
 }
+
+/** The provider's final delivery states (others — queued, sending, sent — are progress, not news). */
+const FINAL = new Set(['delivered', 'undelivered', 'failed']);
 
 const xml = (s: string) =>
   s.replace(
@@ -39,23 +48,7 @@ export async function registerSmsWebhook(app: FastifyInstance, options: SmsWebho
     scope.post<{ Params: { school: string }; Body: Record<string, string> }>(
       '/hooks/sms/:school',
       async (req, reply) => {
-        const school = findSchool(options.config, req.params.school);
-        const sms = school?.channels.sms;
-        if (!school || !sms) throw doorstepError('NOT_FOUND', 'no such school with an SMS channel');
-        const params = req.body ?? {};
-        const url = sms.inboundUrl ?? `${req.protocol}://${req.host}${req.url}`;
-        const signature = req.headers['x-twilio-signature'];
-        if (
-          !verifyTwilioSignature(
-            sms.authToken.reveal(),
-            typeof signature === 'string' ? signature : undefined,
-            url,
-            params,
-          )
-        ) {
-          req.log.warn({ school: school.id }, 'sms reply refused: signature does not verify');
-          throw doorstepError('WEBHOOK_UNVERIFIED', 'the signature does not verify');
-        }
+        const { school, params } = verified(req, (sms) => sms.inboundUrl);
         const { MessageSid: messageSid, From: from, Body: body } = params;
         if (!messageSid || !from || body === undefined)
           throw doorstepError('BAD_REQUEST', 'expected MessageSid, From and Body');
@@ -72,5 +65,69 @@ export async function registerSmsWebhook(app: FastifyInstance, options: SmsWebho
           );
       },
     );
+    // The provider's delivery report of a message it was given (the `StatusCallback` of each SMS):
+    // `MessageSid`, `MessageStatus`, `ErrorCode`, `To`…, signed like a reply. 204 once kept (or
+    // ignored: a progress state, a message no alarm sent); an undelivered one moves the alarm on.
+    scope.post<{ Params: { school: string }; Body: Record<string, string> }>(
+      '/hooks/sms/:school/status',
+      async (req, reply) => {
+        const { school, params } = verified(req, (sms) => smsStatusUrl(sms));
+        const { MessageSid: messageSid, MessageStatus: status, ErrorCode: errorCode } = params;
+        if (!messageSid || !status)
+          throw doorstepError('BAD_REQUEST', 'expected MessageSid and MessageStatus');
+        if (!FINAL.has(status)) return reply.code(204).send();
+        const r = await handleDeliveryReport(
+          { db: options.db, producer: options.producer, tell: options.tell },
+          school.id,
+          {
+            messageId: messageSid.slice(0, 64),
+            status: status as 'delivered' | 'undelivered' | 'failed',
+            errorCode: errorCode ? errorCode.slice(0, 16) : null,
+          },
+          now(),
+        );
+        if (r.notification && status !== 'delivered')
+          req.log.warn(
+            {
+              school: school.id,
+              alarm: r.notification.alarmId,
+              notification: r.notification.notificationId,
+              status,
+              errorCode,
+              fallback: r.fallback,
+            },
+            'sms not delivered',
+          );
+        return reply.code(204).send();
+      },
+    );
   });
+
+  /** The school, and the request's parameters once its signature verifies for the URL the provider was given. */
+  function verified(
+    req: FastifyRequest<{ Params: { school: string }; Body: Record<string, string> }>,
+    urlOf: (sms: NonNullable<SchoolConfig['channels']['sms']>) => string | undefined,
+  ): { school: SchoolConfig; params: Record<string, string> } {
+    const school = findSchool(options.config, req.params.school);
+    const sms = school?.channels.sms;
+    if (!school || !sms) throw doorstepError('NOT_FOUND', 'no such school with an SMS channel');
+    const params = req.body ?? {};
+    const url = urlOf(sms) ?? `${req.protocol}://${req.host}${req.url}`;
+    const signature = req.headers['x-twilio-signature'];
+    if (
+      !verifyTwilioSignature(
+        sms.authToken.reveal(),
+        typeof signature === 'string' ? signature : undefined,
+        url,
+        params,
+      )
+    ) {
+      req.log.warn(
+        { school: school.id, route: req.routeOptions.url },
+        'sms webhook refused: signature does not verify',
+      );
+      throw doorstepError('WEBHOOK_UNVERIFIED', 'the signature does not verify');
+    }
+    return { school, params };
+  }
 }

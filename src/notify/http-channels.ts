@@ -3,7 +3,7 @@ import type { CheckResult } from '../core/checks.ts';
 import { failureOf, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
-import { doorstepError } from '../errors.ts';
+import { doorstepError, retryClassOf } from '../errors.ts';
 import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
 import { alarmMessage } from './message.ts';
 import { replyPromptFor } from './sms-reply.ts';
@@ -65,6 +65,11 @@ export function memoryReceipts(): RecipientReceipts {
   };
 }
 
+/** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
+export function smsStatusUrl(o: { statusUrl?: string | undefined; inboundUrl?: string | undefined }) {
+  return o.statusUrl ?? (o.inboundUrl ? `${o.inboundUrl.replace(/\/+$/, '')}/status` : undefined);
+}
+
 /**
  * SMS through a Twilio-compatible API (`POST …/2010-04-01/Accounts/{sid}/Messages.json`), one per
  * phone; each phone's receipt is kept as it is sent, so a retry after a failure part-way sends only
@@ -78,12 +83,22 @@ export class SmsChannel implements Channel {
     authToken: Secret;
     from: string;
     replyPrompt?: string;
+    statusUrl?: string | undefined;
+    inboundUrl?: string | undefined;
   };
   private readonly phones: (group: string) => string[];
   private readonly receipts: RecipientReceipts;
 
   constructor(
-    o: { baseUrl: string; accountSid: string; authToken: Secret; from: string; replyPrompt?: string },
+    o: {
+      baseUrl: string;
+      accountSid: string;
+      authToken: Secret;
+      from: string;
+      replyPrompt?: string;
+      statusUrl?: string | undefined;
+      inboundUrl?: string | undefined;
+    },
     phones: (group: string) => string[],
     receipts: RecipientReceipts = memoryReceipts(),
   ) {
@@ -125,9 +140,13 @@ export class SmsChannel implements Channel {
     if (to.length === 0)
       throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
     const auth = `Basic ${Buffer.from(`${this.o.accountSid}:${this.o.authToken.reveal()}`).toString('base64')}`;
-    // Each phone is sent to once: one that failed part-way is retried from where it stopped.
+    // Each phone is sent to once: one that failed part-way is retried from where it stopped. A phone
+    // that fails never keeps the others from being tried now; the failure is thrown after them all
+    // (a transient one first, so the notification is retried rather than given up on).
     const sent = await this.receipts.sent(n.id);
+    const statusCallback = smsStatusUrl(this.o);
     const ids: string[] = [];
+    const errors: unknown[] = [];
     for (const phone of to) {
       const key = recipientKey(n.id, phone);
       const earlier = sent.get(key);
@@ -135,20 +154,30 @@ export class SmsChannel implements Channel {
         ids.push(earlier);
         continue;
       }
-      const res = await post(
-        `${this.o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.o.accountSid)}/Messages.json`,
-        {
-          method: 'POST',
-          headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ To: phone, From: this.o.from, Body: this.body(n) }),
-        },
-        'sms',
-      );
-      const body = (await res.json().catch(() => ({}))) as { sid?: string };
-      const receipt = body.sid ?? 'sent';
-      await this.receipts.record(n.id, key, receipt);
-      ids.push(receipt);
+      try {
+        const res = await post(
+          `${this.o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.o.accountSid)}/Messages.json`,
+          {
+            method: 'POST',
+            headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              To: phone,
+              From: this.o.from,
+              Body: this.body(n),
+              ...(statusCallback ? { StatusCallback: statusCallback } : {}),
+            }),
+          },
+          'sms',
+        );
+        const body = (await res.json().catch(() => ({}))) as { sid?: string };
+        const receipt = body.sid ?? 'sent';
+        await this.receipts.record(n.id, key, receipt);
+        ids.push(receipt);
+      } catch (err) {
+        errors.push(err);
+      }
     }
+    if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
     return { receipt: `sms ${ids.join(',')}` };
   }
 }

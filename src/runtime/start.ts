@@ -175,7 +175,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         queues: [...producer.queues.values()],
         admin: config.http.admin,
         fobWebhooks: { config, ingest: { db, producer, publisher: conn, prefix: config.redis.prefix } },
-        smsWebhook: { config, db, tell: { publisher: conn, prefix: config.redis.prefix } },
+        smsWebhook: { config, db, producer, tell: { publisher: conn, prefix: config.redis.prefix } },
         boardEvents: {
           config,
           db,

@@ -99,6 +99,19 @@ export async function setEscalationStep(
   ]);
 }
 
+/**
+ * The next level is due now rather than at its time (a notification of this level was not
+ * delivered). False when it was already brought forward (or is already due): said once.
+ */
+export async function bringNextStepForward(tx: Queryable, alarmId: string, now: Date): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `UPDATE alarms SET next_step_at = $2 WHERE id = $1 AND escalation_step >= 0
+       AND (next_step_at IS NULL OR next_step_at > $2)`,
+    [alarmId, now],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
 /** The ladder stopped at `step` because the alarm was acknowledged: where a timed-out acknowledgement resumes. */
 export async function pauseEscalation(tx: Queryable, alarmId: string, step: number): Promise<void> {
   await tx.query(

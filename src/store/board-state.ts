@@ -1,8 +1,10 @@
+import { deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
 import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
 import type { Queryable } from './db.ts';
 import { ingestProblems } from './ingest-status.ts';
+import { notificationDeliveries } from './notify.ts';
 import { type Address, formatAddress } from './visits.ts';
 
 const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || null;
@@ -97,29 +99,24 @@ export async function boardState(
      ORDER BY at DESC LIMIT 50`,
     [schoolId],
   );
-  // Every notification of the alarms shown: who was told, by what, when, and whether it went.
-  const sent = await db.query<{
-    alarm_id: string;
-    step: number;
-    target: string;
-    status: string;
-    created_at: Date;
-    sent_at: Date | null;
-    last_error: string | null;
-  }>(
-    `SELECT alarm_id, step, target, status, created_at, sent_at, last_error FROM notifications
-     WHERE alarm_id = ANY($1::bigint[]) ORDER BY created_at, id`,
-    [alarms.rows.map((r) => String(r.id))],
+  // Every notification of the alarms shown: who was told, by what, when, and whether it arrived.
+  const sent = await notificationDeliveries(
+    db,
+    alarms.rows.map((r) => String(r.id)),
   );
   const notificationsOf = (alarmId: string) =>
-    sent.rows
-      .filter((n) => String(n.alarm_id) === alarmId)
+    sent
+      .filter((n) => n.alarmId === alarmId)
       .map((n) => ({
         step: n.step,
         target: n.target,
         status: n.status,
-        at: new Date(n.sent_at ?? n.created_at).toISOString(),
-        error: n.last_error,
+        at: n.at.toISOString(),
+        error: n.error,
+        /** sending, sent (not confirmed), delivered, partly-failed or failed (src/domain/escalation/delivery.ts). */
+        delivery: deliveryState(n),
+        /** The same for people, with the provider's counts and error codes. */
+        deliveryText: deliveryDetail(n),
       }));
   return {
     now: now.toISOString(),

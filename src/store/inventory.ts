@@ -130,8 +130,9 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'notification_recipients',
     what: 'one recipient of a group send',
-    personal: 'a keyed hash of the recipient (no phone number), the receipt',
-    why: 'a retry skips those already reached',
+    personal:
+      "a keyed hash of the recipient (no phone number), the receipt, the provider's delivery report (delivered or not, its error code)",
+    why: 'a retry skips those already reached; an undelivered text moves the alarm to its next level',
     retention: 'as its notification',
     seenBy: 'nobody',
   },

@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 
 /** Receipts of the recipients a notification has already reached, by recipient key. */
 export async function recipientReceipts(db: Db, notificationId: string): Promise<Map<string, string>> {
@@ -157,4 +157,112 @@ export async function familyContactOfVisit(
     [visitId],
   );
   return rows.map((r) => ({ phone: r.phone, email: r.email ?? undefined }));
+}
+
+/** A provider's final word on one message it was given (its status callback). */
+export type DeliveryReport = 'delivered' | 'undelivered' | 'failed';
+
+/** The notification a provider's message belonged to, and where its alarm stands. */
+export interface ReportedNotification {
+  notificationId: string;
+  alarmId: string;
+  schoolId: string;
+  step: number;
+  target: string;
+  /** False when this message had already been reported (a replay or a late duplicate): nothing more to do. */
+  fresh: boolean;
+}
+
+/**
+ * Keeps what the provider reported of one message (by its id, the recipient's receipt): the first
+ * final report counts, a later one changes nothing. Undefined when no alarm notification sent it
+ * (a notice's text, another system's message, a made-up id).
+ */
+export async function recordDeliveryReport(
+  db: Queryable,
+  o: { schoolId: string; messageId: string; report: DeliveryReport; error: string | null; at: Date },
+): Promise<ReportedNotification | undefined> {
+  const { rows } = await db.query<{
+    notification_id: string;
+    alarm_id: string;
+    school_id: string;
+    step: number;
+    target: string;
+    fresh: boolean;
+  }>(
+    `WITH hit AS (
+       SELECT r.notification_id, r.recipient_key FROM notification_recipients r
+         JOIN notifications n ON n.id = r.notification_id JOIN alarms a ON a.id = n.alarm_id
+       WHERE r.receipt = $1 AND a.school_id = $2 LIMIT 1),
+     marked AS (
+       UPDATE notification_recipients r SET delivery = $3, delivery_error = $4, delivery_at = $5
+       FROM hit WHERE r.notification_id = hit.notification_id AND r.recipient_key = hit.recipient_key
+         AND r.delivery IS NULL
+       RETURNING r.notification_id)
+     SELECT n.id AS notification_id, n.alarm_id, a.school_id, n.step, n.target,
+            EXISTS (SELECT 1 FROM marked) AS fresh
+     FROM hit JOIN notifications n ON n.id = hit.notification_id JOIN alarms a ON a.id = n.alarm_id`,
+    [o.messageId, o.schoolId, o.report, o.error, o.at],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    notificationId: String(r.notification_id),
+    alarmId: String(r.alarm_id),
+    schoolId: r.school_id,
+    step: r.step,
+    target: r.target,
+    fresh: r.fresh,
+  };
+}
+
+/** How far a notification got: its send status and what the provider reported of its messages. */
+export interface NotificationDelivery {
+  id: string;
+  alarmId: string;
+  step: number;
+  target: string;
+  /** pending, sent or failed (the send itself). */
+  status: string;
+  at: Date;
+  error: string | null;
+  /** Provider reports of its messages (SMS): how many delivered, how many not, how many not yet reported. */
+  delivered: number;
+  undelivered: number;
+  unreported: number;
+  /** The provider's error codes of the undelivered messages. */
+  deliveryErrors: string[];
+}
+
+/** Every notification of these alarms with its delivery, in the order they were made. */
+export async function notificationDeliveries(
+  db: Queryable,
+  alarmIds: readonly string[],
+): Promise<NotificationDelivery[]> {
+  if (alarmIds.length === 0) return [];
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, n.created_at, n.sent_at, n.last_error,
+            count(r.*) FILTER (WHERE r.delivery = 'delivered')::int AS delivered,
+            count(r.*) FILTER (WHERE r.delivery IN ('undelivered', 'failed'))::int AS undelivered,
+            count(r.*) FILTER (WHERE r.delivery IS NULL)::int AS unreported,
+            COALESCE(array_agg(DISTINCT r.delivery || COALESCE(' ' || r.delivery_error, ''))
+              FILTER (WHERE r.delivery IN ('undelivered', 'failed')), '{}') AS delivery_errors
+     FROM notifications n LEFT JOIN notification_recipients r ON r.notification_id = n.id
+     WHERE n.alarm_id = ANY($1::bigint[])
+     GROUP BY n.id ORDER BY n.created_at, n.id`,
+    [alarmIds],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    alarmId: String(r.alarm_id),
+    step: r.step as number,
+    target: r.target as string,
+    status: r.status as string,
+    at: new Date((r.sent_at ?? r.created_at) as string),
+    error: (r.last_error as string | null) ?? null,
+    delivered: r.delivered as number,
+    undelivered: r.undelivered as number,
+    unreported: r.unreported as number,
+    deliveryErrors: r.delivery_errors as string[],
+  }));
 }

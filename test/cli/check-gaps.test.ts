@@ -1,29 +1,85 @@
 import { describe, expect, it } from 'vitest';
+import { ladderReachability } from '../../src/checks/reachability.ts';
 import { escalationGaps } from '../../src/cli/check-command.ts';
 import { configWith } from '../helpers/config.ts';
 
-describe('doorstep check: escalation targets that would fail', () => {
-  it('names targets whose channel or contacts group is missing, and is quiet when all is configured', () => {
+describe('doorstep check: ladder levels that reach no one', () => {
+  it('names, per ladder and level, targets whose channel or contacts group is missing', () => {
     expect(escalationGaps(configWith().schools[0]!)).toEqual([
-      'escalation.alarm notifies sms:on-call-leaders, but channels.sms is not configured: that notification will fail',
-      'escalation.alarm notifies sms:senior-leadership, but channels.sms is not configured: that notification will fail',
-      'escalation.overdue-visit notifies sms:visiting-staff, but channels.sms is not configured: that notification will fail',
-      'escalation.overdue-visit notifies sms:senior-leadership, but channels.sms is not configured: that notification will fail',
-      'escalation.missed-check-in notifies sms:visiting-staff, but channels.sms is not configured: that notification will fail',
-      'escalation.missed-check-in notifies sms:on-call-leaders, but channels.sms is not configured: that notification will fail',
+      'escalation.alarm level 1 notifies sms:on-call-leaders, but channels.sms is not configured: it reaches no one',
+      'escalation.alarm level 2 notifies sms:senior-leadership, but channels.sms is not configured: it reaches no one',
+      'escalation.alarm reaches no person on any level, only the board',
+      'escalation.overdue-visit level 2 notifies sms:visiting-staff, but channels.sms is not configured: it reaches no one',
+      'escalation.overdue-visit level 5 notifies sms:senior-leadership, but channels.sms is not configured: it reaches no one',
+      'escalation.overdue-visit reaches no person on any level, only the board',
+      'escalation.missed-check-in level 1 notifies sms:visiting-staff, but channels.sms is not configured: it reaches no one',
+      'escalation.missed-check-in level 2 notifies sms:on-call-leaders, but channels.sms is not configured: it reaches no one',
+      'escalation.missed-check-in reaches no person on any level, only the board',
     ]);
     const configured = configWith({
       env: { T: 'x' },
       school: `    contacts:
       on-call-leaders: [{ name: A, phone: "+447700900001" }]
     channels:
-      sms: { accountSid: AC1, authToken: "\${T}", from: "+447700900000" }
+      sms: { accountSid: AC1, authToken: "\${T}", from: "+447700900000", inboundUrl: "https://d.example.org/hooks/sms/alpha" }
 `,
     }).schools[0]!;
-    // `visiting-staff` is never a gap: it is the people on the visit, from their accounts.
+    // `visiting-staff` is never judged: it is the people on the visit, from their accounts.
     expect(escalationGaps(configured)).toEqual([
-      'escalation.alarm notifies sms:senior-leadership, but contacts.senior-leadership is empty',
-      'escalation.overdue-visit notifies sms:senior-leadership, but contacts.senior-leadership is empty',
+      'escalation.alarm level 2 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
+      'escalation.overdue-visit level 5 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
+    ]);
+  });
+
+  it('an SMS group with no phones, an e-mail group with no addresses, people with no route, and no delivery reports', () => {
+    const school = configWith({
+      env: { T: 'x' },
+      school: `    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [board, sms:leaders, email:dsl] }
+          - { afterMinutes: 2, notify: [sms:office, email:leaders] }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001" }, { name: Deputy, email: deputy@school.example }]
+      dsl: [{ name: DSL, phone: "+447700900003" }]
+      office: [{ name: Office, email: office@school.example }]
+    channels:
+      sms: { accountSid: AC1, authToken: "\${T}", from: "+447700900000" }
+      email: { smtpUrl: "smtp://mail.school.example:587", from: doorstep@school.example }
+`,
+    }).schools[0]!;
+    const alarm = ladderReachability(school).filter((p) => p.ladder === 'alarm' || p.ladder === '');
+    expect(alarm.map((p) => [p.level, p.target, p.kind, p.message])).toEqual([
+      [
+        1,
+        'sms:leaders',
+        'some-unreachable',
+        'escalation.alarm level 1 notifies sms:leaders, but Deputy in contacts.leaders has no phone number',
+      ],
+      [
+        1,
+        'email:dsl',
+        'reaches-no-one',
+        'escalation.alarm level 1 notifies email:dsl, but no one in contacts.dsl has an e-mail address: it reaches no one',
+      ],
+      [
+        2,
+        'sms:office',
+        'reaches-no-one',
+        'escalation.alarm level 2 notifies sms:office, but no one in contacts.office has a phone number: it reaches no one',
+      ],
+      [
+        2,
+        'email:leaders',
+        'some-unreachable',
+        'escalation.alarm level 2 notifies email:leaders, but Head in contacts.leaders has no e-mail address',
+      ],
+      [
+        null,
+        null,
+        'no-reports',
+        'channels.sms has no statusUrl (or inboundUrl): no delivery reports, so an undelivered text waits for the next level',
+      ],
     ]);
   });
 });

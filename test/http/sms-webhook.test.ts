@@ -91,7 +91,7 @@ beforeAll(async () => {
     readiness: [],
     metrics: createMetrics([]),
     queues: [],
-    smsWebhook: { config, db },
+    smsWebhook: { config, db, producer },
   });
   await addUser(db, 'head', ['office'], { phone: '+447700900001', schools: ['alpha'] });
   await addUser(db, 'elsewhere', ['office'], { phone: '+447700900002', schools: ['beta'] });

@@ -1,7 +1,13 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
-import { heartbeat } from '../../jobs/heartbeat.ts';
+import { heartbeat, pingDeadMan } from '../../jobs/heartbeat.ts';
 import { handlers } from '../../jobs/index.ts';
+import { parseConfigText } from '../../src/config/load.ts';
+import type { DoorstepConfig } from '../../src/config/schema.ts';
+import { Secret } from '../../src/core/secret.ts';
+import { retryClassOf } from '../../src/errors.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
@@ -85,5 +91,89 @@ describe('heartbeat job', () => {
       await producer.close();
       conn.disconnect();
     }
+  });
+});
+
+describe('heartbeat: the dead man’s switch', () => {
+  const pings: { method: string; path: string }[] = [];
+  let answer = 200;
+  let server: Server;
+  let base = '';
+  beforeAll(async () => {
+    // A healthchecks-style ping endpoint: GET /ping/<uuid> answers 200 "OK"; an unknown uuid 404.
+    server = createServer((req, res) => {
+      pings.push({ method: req.method ?? '', path: req.url ?? '' });
+      const known = req.url === '/ping/5f1c0d2e-secret-uuid';
+      res.writeHead(known ? answer : 404, { 'content-type': 'text/plain' });
+      res.end(known && answer === 200 ? 'OK' : 'not found');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise((r) => server.close(r)));
+
+  /** The config as a deployment writes it: the URL is a secret from the environment. */
+  function configPinging(path: string) {
+    const r = parseConfigText(
+      `
+trust: { id: test-trust, name: Test Trust }
+heartbeat: { everyMs: 60000, deadManUrl: "\${HC_PING_URL}" }
+schools:
+  - id: alpha
+    name: Alpha Primary
+    mis: { kind: sims-xml, dropFolder: ./data/drop/alpha }
+    records: { sink: preview }
+    policies: [statutory]
+`,
+      { env: { HC_PING_URL: `${base}${path}` } },
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    return r.config;
+  }
+  const run = (id: string) => ({
+    id,
+    name: 'heartbeat',
+    attempt: 1,
+    maxAttempts: 3,
+    signal: new AbortController().signal,
+  });
+  const depsWith = (config: DoorstepConfig) =>
+    ({ db, log, now, instance: 'test:1', producer: undefined as never, config }) satisfies JobDeps;
+
+  it('pings the URL once per beat, after the beat reached the store; the URL never shows in the config', async () => {
+    const config = configPinging('/ping/5f1c0d2e-secret-uuid');
+    expect(JSON.stringify(config.heartbeat)).not.toContain('secret-uuid');
+    const before = pings.length;
+    expect(await heartbeat({ source: 'test' }, run('hb-ping-1'), depsWith(config))).toMatchObject({
+      pinged: true,
+    });
+    expect(pings.slice(before)).toEqual([{ method: 'GET', path: '/ping/5f1c0d2e-secret-uuid' }]);
+    expect(await listAudit(db, { action: 'heartbeat', entityId: 'hb-ping-1' })).toHaveLength(1);
+  });
+
+  it('reads failures like every outbound call: 5xx and no answer are retried, a wrong URL is not; the origin only is shown', async () => {
+    answer = 503;
+    const down = await heartbeat(
+      { source: 'test' },
+      run('hb-ping-2'),
+      depsWith(configPinging('/ping/5f1c0d2e-secret-uuid')),
+    ).catch((e: unknown) => e);
+    expect(retryClassOf(down)).toBe('transient');
+    expect((down as Error).message).toBe(`${base}: HTTP 503`);
+    answer = 200;
+    const wrong = await heartbeat(
+      { source: 'test' },
+      run('hb-ping-3'),
+      depsWith(configPinging('/ping/revoked')),
+    ).catch((e: unknown) => e);
+    expect(retryClassOf(wrong)).toBe('config');
+    expect((wrong as { code: string }).code).toBe('DOORSTEP_DEAD_MAN_REFUSED');
+    const closed = await pingDeadMan(new Secret('http://127.0.0.1:1/ping/x', 'env:X')).catch(
+      (e: unknown) => e,
+    );
+    expect((closed as { code: string }).code).toBe('DOORSTEP_DEAD_MAN_UNAVAILABLE');
+    expect((closed as Error).message).not.toContain('/ping/x');
+    // The beat itself was kept each time: the store part of the path works.
+    expect(await listAudit(db, { action: 'heartbeat', entityId: 'hb-ping-2' })).toHaveLength(1);
   });
 });

@@ -152,6 +152,38 @@ describe('notification channels', () => {
     expect(to).toEqual(['+447700900001', '+447700900002', '+447700900002']);
   });
 
+  it('SMS: asks for delivery reports at the status URL; a phone refused for good never keeps the others from their text', async () => {
+    const bodies: URLSearchParams[] = [];
+    nock('https://sms.example.test')
+      .post(
+        '/2010-04-01/Accounts/AC1/Messages.json',
+        (b) => bodies.push(new URLSearchParams(b as string)) > 0,
+      )
+      .reply(400, { code: 21211, message: 'invalid To' })
+      .post(
+        '/2010-04-01/Accounts/AC1/Messages.json',
+        (b) => bodies.push(new URLSearchParams(b as string)) > 0,
+      )
+      .reply(201, { sid: 'SM-deputy' });
+    const sms = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC1',
+        authToken: new Secret('t', 'env:T'),
+        from: '+44',
+        inboundUrl: 'https://doorstep.example.org/hooks/sms/alpha',
+      },
+      () => ['+447700900001', '+447700900002'],
+    );
+    const failed = await sms.send({ ...n, id: '77' }).catch((e: unknown) => e);
+    expect(retryClassOf(failed)).toBe('permanent');
+    expect(bodies.map((b) => b.get('To'))).toEqual(['+447700900001', '+447700900002']);
+    expect(bodies.map((b) => b.get('StatusCallback'))).toEqual([
+      'https://doorstep.example.org/hooks/sms/alpha/status',
+      'https://doorstep.example.org/hooks/sms/alpha/status',
+    ]);
+  });
+
   it('channels read HTTP failures as every outbound call does: refused credentials are not retried', async () => {
     nock('https://chat.example.test')
       .post('/hook')

@@ -225,8 +225,8 @@ function alarmCard(a) {
                 a.notifications.map((n) =>
                   h(
                     'li',
-                    { class: n.status === 'failed' ? 'trust-issue' : '' },
-                    `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.status === 'sent' ? 'delivered' : n.status === 'failed' ? `FAILED${n.error ? ` (${n.error})` : ''}` : 'sending'}`,
+                    { class: n.delivery === 'failed' || n.delivery === 'partly-failed' ? 'trust-issue' : '' },
+                    `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.deliveryText}`,
                   ),
                 ),
               ),

@@ -142,6 +142,20 @@ async function load() {
     h(
       'section',
       {},
+      h('h2', {}, 'Who the ladders reach'),
+      d.reachability.length
+        ? h(
+            'ul',
+            {},
+            d.reachability.map((r) =>
+              h('li', { class: r.kind === 'reaches-no-one' ? 'trust-issue' : '' }, r.message),
+            ),
+          )
+        : h('p', {}, 'Every level of every ladder reaches someone.'),
+    ),
+    h(
+      'section',
+      {},
       h('h2', {}, 'Fob feeds and event ids'),
       d.fobFeedsDown.length
         ? h(

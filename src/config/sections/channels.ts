@@ -40,6 +40,12 @@ export function channelsSettings(secret: SecretField) {
             .default('Reply 1 {code} to take this alarm, 2 {code} when the worker is safe.'),
           /** The public URL the provider posts replies to, exactly as set there (it is signed). */
           inboundUrl: z.url({ protocol: /^https?$/ }).optional(),
+          /**
+           * The public URL the provider posts delivery reports to (each message's `StatusCallback`,
+           * POST /hooks/sms/<school>/status, signed like replies); default: inboundUrl + `/status`.
+           * Without either, no reports are asked for and an undelivered SMS waits for the next level.
+           */
+          statusUrl: z.url({ protocol: /^https?$/ }).optional(),
         })
         .optional(),
       email: z

@@ -85,6 +85,16 @@ export function serverSettings(secret: SecretField) {
     shutdown: z
       .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
       .default({ deadlineMs: 8000 }),
-    heartbeat: z.strictObject({ everyMs: z.int().min(1000).default(60_000) }).default({ everyMs: 60_000 }),
+    heartbeat: z
+      .strictObject({
+        everyMs: z.int().min(1000).default(60_000),
+        /**
+         * A dead man's switch outside Doorstep (e.g. a healthchecks.io ping URL), as a secret ref
+         * (the URL is the credential): every beat that reached the store pings it (GET), so the
+         * service alerts someone when the beats stop. Absent: nothing is pinged.
+         */
+        deadManUrl: secret().optional(),
+      })
+      .default({ everyMs: 60_000 }),
   };
 }

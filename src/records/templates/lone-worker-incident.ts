@@ -1,3 +1,4 @@
+import { type DeliveryFacts, deliveryDetail, deliveryState } from '../../domain/escalation/delivery.ts';
 import { RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { londonTime } from './london-time.ts';
 
@@ -13,6 +14,8 @@ export interface IncidentRecord {
   timeline: { at: Date; event: string; by?: string | null }[];
   resolution: { reason: keyof typeof RESOLUTION_REASONS; by: string; at: Date; note?: string | null };
   pupils: { misId: string; upn: string | null }[];
+  /** Every notification of its ladder and how far it got (absent: not known). */
+  notifications?: (DeliveryFacts & { step: number; at: Date })[];
 }
 
 /** The lone-worker incident record: the alarm's full timeline and how it was resolved. */
@@ -29,6 +32,17 @@ export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; bo
   lines.push('', 'Timeline:');
   for (const t of [...i.timeline].sort((a, b) => a.at.getTime() - b.at.getTime())) {
     lines.push(`  ${londonTime(t.at)}  ${t.event}${t.by ? ` (${t.by})` : ''}`);
+  }
+  if (i.notifications?.length) {
+    const failed = i.notifications.filter((n) => ['failed', 'partly-failed'].includes(deliveryState(n)));
+    lines.push(
+      '',
+      failed.length
+        ? `Notifications (${failed.length} of ${i.notifications.length} did not reach everyone):`
+        : 'Notifications:',
+    );
+    for (const n of i.notifications)
+      lines.push(`  ${londonTime(n.at)}  ladder step ${n.step + 1}: ${n.target} — ${deliveryDetail(n)}`);
   }
   lines.push(
     '',

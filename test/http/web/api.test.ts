@@ -169,6 +169,15 @@ describe('the data manager API', () => {
     // The retention settings (defaults here) and the last purge (none yet).
     expect(d.retention).toMatchObject({ fobEventDays: 31, leaverShownDays: 28 });
     expect(d.lastPurge).toBeNull();
+    // Ladder levels that reach no one, per ladder and level (no SMS channel here).
+    expect(d.reachability).toContainEqual(
+      expect.objectContaining({
+        ladder: 'alarm',
+        level: 1,
+        target: 'sms:on-call-leaders',
+        kind: 'reaches-no-one',
+      }),
+    );
     expect(
       Object.values(d.outbox as Record<string, number>).reduce((a, b) => a + b, 0),
     ).toBeGreaterThanOrEqual(2);

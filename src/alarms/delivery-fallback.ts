@@ -1,0 +1,92 @@
+import type { DoorstepCatalog } from '../queue/catalog.ts';
+import type { Producer } from '../queue/producer.ts';
+import { addTimeline, bringNextStepForward, lockAlarm } from '../store/alarm-state.ts';
+import { type BoardTell, insertBoardEvent, withBoardEvents } from '../store/board.ts';
+import type { Db } from '../store/db.ts';
+import { type DeliveryReport, type ReportedNotification, recordDeliveryReport } from '../store/notify.ts';
+
+export type FallbackOutcome =
+  | 'next-level-now'
+  | 'already-brought-forward'
+  | 'not-open'
+  | 'moved-on'
+  | 'missing';
+
+/**
+ * A notification of an alarm's ladder did not reach its person (the provider reported an SMS
+ * undelivered, or a channel failed for good): the alarm moves to its next level now instead of at
+ * the level's time — unless it is no longer open (acknowledged or resolved), or its ladder has
+ * already moved past that level. The next step is the same `escalate` job the timer would have run
+ * (`escalate-<alarm>-<step>`): the delayed one is promoted, or queued now under that id, so a second
+ * failure of the same level (another phone, a replayed report) changes nothing.
+ */
+export async function fallBackNow(
+  deps: { db: Db; producer: Producer<DoorstepCatalog>; tell?: BoardTell | undefined },
+  n: { alarmId: string; step: number; target: string },
+  why: string,
+  now: Date,
+): Promise<FallbackOutcome> {
+  const next = n.step + 1;
+  const outcome = await withBoardEvents(deps.db, deps.tell, async (tx, events) => {
+    const alarm = await lockAlarm(tx, n.alarmId);
+    if (!alarm) return 'missing' as const;
+    if (alarm.status !== 'open') return 'not-open' as const;
+    if (alarm.escalationStep !== next) return 'moved-on' as const;
+    if (!(await bringNextStepForward(tx, alarm.id, now))) return 'already-brought-forward' as const;
+    await addTimeline(
+      tx,
+      alarm.id,
+      `${n.target} not delivered (${why}): the next level now, not at its time`,
+    );
+    events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.delivery', { alarmId: alarm.id }));
+    return 'next-level-now' as const;
+  });
+  if (outcome === 'next-level-now' || outcome === 'already-brought-forward')
+    await runNow(deps, n.alarmId, next);
+  return outcome;
+}
+
+/** The step's job runs now: its delayed job promoted, or queued without delay when there is none. */
+async function runNow(
+  deps: { producer: Producer<DoorstepCatalog> },
+  alarmId: string,
+  step: number,
+): Promise<void> {
+  const jobId = `escalate-${alarmId}-${step}`;
+  const job = await deps.producer.queueFor('escalate').getJob(jobId);
+  if (!job) {
+    await deps.producer.enqueue('escalate', { alarmId, step }, { jobId });
+    return;
+  }
+  // Waiting, running or done: it needs nothing from us. A promotion that races its timer is harmless.
+  if (await job.isDelayed()) await job.promote().catch(() => {});
+}
+
+/**
+ * A provider's status callback for one SMS it was given (verified by the route): kept on the
+ * recipient's receipt; undelivered or failed moves the alarm on (`fallBackNow`). Reported once: a
+ * replay, or a report on a message no alarm notification sent, changes nothing.
+ */
+export async function handleDeliveryReport(
+  deps: { db: Db; producer: Producer<DoorstepCatalog>; tell?: BoardTell | undefined },
+  schoolId: string,
+  report: { messageId: string; status: DeliveryReport; errorCode: string | null },
+  now: Date,
+): Promise<{ notification: ReportedNotification | undefined; fallback: FallbackOutcome | null }> {
+  const notification = await withBoardEvents(deps.db, deps.tell, async (tx, events) => {
+    const r = await recordDeliveryReport(tx, {
+      schoolId,
+      messageId: report.messageId,
+      report: report.status,
+      error: report.errorCode,
+      at: now,
+    });
+    if (r?.fresh) events.push(await insertBoardEvent(tx, schoolId, 'alarm.delivery', { alarmId: r.alarmId }));
+    return r;
+  });
+  // A replay of a failure still makes sure the next level runs (idempotent): a crash after the
+  // report was kept but before the job was queued is repaired by the provider's retry.
+  if (!notification || report.status === 'delivered') return { notification, fallback: null };
+  const why = `SMS ${report.status}${report.errorCode ? `, error ${report.errorCode}` : ''}`;
+  return { notification, fallback: await fallBackNow(deps, notification, why, now) };
+}

@@ -1,0 +1,99 @@
+import type { SchoolConfig } from '../config/schema.ts';
+import { laddersOf } from '../domain/escalation/ladder.ts';
+import { VISITING_STAFF } from '../notify/channel.ts';
+import { smsStatusUrl } from '../notify/http-channels.ts';
+
+/** One way a school's ladders fail to reach people, found from its config alone (nothing is sent). */
+export interface ReachabilityProblem {
+  /** The ladder: `alarm`, `sos`, `overdue-visit`, … */
+  ladder: string;
+  /** 1-based; null for the ladder as a whole or the school's channels. */
+  level: number | null;
+  target: string | null;
+  /** `reaches-no-one` (the notification will fail), `some-unreachable`, `no-person` or `no-reports`. */
+  kind: 'reaches-no-one' | 'some-unreachable' | 'no-person' | 'no-reports';
+  message: string;
+}
+
+const ADDRESS = { sms: 'phone', email: 'email' } as const;
+
+/**
+ * Every ladder level of a school whose targets cannot reach anyone: a channel that is not
+ * configured, a contacts group that is missing or empty, an SMS group with no phone numbers or an
+ * e-mail group with no addresses; the people in a group with no route for that step (named as in the
+ * config); every ladder none of whose levels reaches a person (the board only); and an SMS channel
+ * that asks for no delivery reports (an undelivered text then waits for the next level).
+ * `visiting-staff` is the people on the visit, from their accounts: not judged here.
+ */
+export function ladderReachability(s: SchoolConfig): ReachabilityProblem[] {
+  const out: ReachabilityProblem[] = [];
+  // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
+  const ladders = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
+  let usesSms = false;
+  for (const [ladder, policy] of Object.entries(ladders)) {
+    let person = false;
+    policy.levels.forEach((level, i) => {
+      const where = `escalation.${ladder} level ${i + 1}`;
+      for (const target of new Set(level.notify)) {
+        const [channel, group] = target.split(':') as [string, string | undefined];
+        if (channel === 'board') continue;
+        const problem = (kind: ReachabilityProblem['kind'], message: string) =>
+          out.push({
+            ladder,
+            level: i + 1,
+            target,
+            kind,
+            message: `${where} notifies ${target}, but ${message}`,
+          });
+        if (s.channels[channel as keyof typeof s.channels] === undefined) {
+          problem('reaches-no-one', `channels.${channel} is not configured: it reaches no one`);
+          continue;
+        }
+        if (channel === 'sms') usesSms = true;
+        if (group === VISITING_STAFF) {
+          person = true;
+          continue;
+        }
+        const field = ADDRESS[channel as keyof typeof ADDRESS];
+        if (!field || !group) {
+          person = true; // a chat room or a webhook: people behind it, not ours to count
+          continue;
+        }
+        const people = s.contacts[group] ?? [];
+        const without = people.filter((p) => !p[field]);
+        if (people.length === 0) problem('reaches-no-one', `contacts.${group} is empty: it reaches no one`);
+        else if (without.length === people.length)
+          problem(
+            'reaches-no-one',
+            `no one in contacts.${group} has ${field === 'phone' ? 'a phone number' : 'an e-mail address'}: it reaches no one`,
+          );
+        else {
+          person = true;
+          if (without.length > 0)
+            problem(
+              'some-unreachable',
+              `${without.map((p) => p.name).join(', ')} in contacts.${group} ${without.length === 1 ? 'has' : 'have'} no ${field === 'phone' ? 'phone number' : 'e-mail address'}`,
+            );
+        }
+      }
+    });
+    if (!person)
+      out.push({
+        ladder,
+        level: null,
+        target: null,
+        kind: 'no-person',
+        message: `escalation.${ladder} reaches no person on any level, only the board`,
+      });
+  }
+  if (usesSms && s.channels.sms && !smsStatusUrl(s.channels.sms))
+    out.push({
+      ladder: '',
+      level: null,
+      target: null,
+      kind: 'no-reports',
+      message:
+        'channels.sms has no statusUrl (or inboundUrl): no delivery reports, so an undelivered text waits for the next level',
+    });
+  return out;
+}

@@ -1,0 +1,61 @@
+/**
+ * How far one notification got, as the board and the incident record say it. Pure.
+ *
+ * - `sending`: not handed to its channel yet (or being retried);
+ * - `sent`: handed over, no delivery report (yet): e-mail, chat, a webhook, an SMS not reported on;
+ * - `delivered`: the board showed it, or the provider reported every message delivered;
+ * - `partly-failed`: some of its messages were reported undelivered, others delivered or not yet reported;
+ * - `failed`: it could not be sent, or every message was reported undelivered.
+ *
+ * Anything other than `delivered` and `sent` means a person may not have been reached.
+ */
+export type DeliveryState = 'sending' | 'sent' | 'delivered' | 'partly-failed' | 'failed';
+
+export interface DeliveryFacts {
+  target: string;
+  /** The send itself: pending, sent or failed. */
+  status: string;
+  error: string | null;
+  /** Provider reports of its messages (SMS). */
+  delivered: number;
+  undelivered: number;
+  unreported: number;
+  /** e.g. `undelivered 30003`. */
+  deliveryErrors: readonly string[];
+}
+
+export function deliveryState(n: DeliveryFacts): DeliveryState {
+  if (n.status === 'failed') return 'failed';
+  if (n.status !== 'sent') return 'sending';
+  if (n.undelivered > 0) return n.delivered + n.unreported === 0 ? 'failed' : 'partly-failed';
+  if (n.target === 'board') return 'delivered';
+  if (n.delivered > 0 && n.unreported === 0) return 'delivered';
+  return 'sent';
+}
+
+/** One line for people: the state and, when something went wrong, why. */
+export function deliveryDetail(n: DeliveryFacts): string {
+  const state = deliveryState(n);
+  const counts =
+    n.delivered + n.undelivered > 0
+      ? ` (${[
+          n.delivered ? `${n.delivered} delivered` : '',
+          n.undelivered ? `${n.undelivered} not delivered: ${n.deliveryErrors.join(', ')}` : '',
+          n.unreported && n.delivered + n.undelivered > 0 ? `${n.unreported} not reported yet` : '',
+        ]
+          .filter(Boolean)
+          .join('; ')})`
+      : '';
+  switch (state) {
+    case 'failed':
+      return n.status === 'failed' ? `FAILED${n.error ? ` (${n.error})` : ''}` : `NOT DELIVERED${counts}`;
+    case 'partly-failed':
+      return `PARTLY NOT DELIVERED${counts}`;
+    case 'delivered':
+      return `delivered${counts}`;
+    case 'sent':
+      return `sent, not confirmed${counts}`;
+    default:
+      return n.error ? `sending (retrying: ${n.error})` : 'sending';
+  }
+}

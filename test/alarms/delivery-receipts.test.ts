@@ -1,0 +1,328 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { handlers } from '../../jobs/index.ts';
+import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import type { DoorstepConfig } from '../../src/config/schema.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { twilioSignature } from '../../src/notify/twilio-signature.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { WorkerHost } from '../../src/queue/worker-host.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
+import { boardState } from '../../src/store/board-state.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { listOutbox } from '../../src/store/outbox.ts';
+import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
+
+const TOKEN = 'sms-auth-token-for-receipts';
+const INBOUND = 'https://doorstep.example.org/hooks/sms/alpha';
+const STATUS = `${INBOUND}/status`;
+const schema = uniqueName('receipts');
+const prefix = uniqueName('receipts');
+const log = createLogger({ level: 'silent' });
+
+/**
+ * A Twilio-compatible Messages API as published: form-encoded POST to
+ * /2010-04-01/Accounts/{AccountSid}/Messages.json with Basic auth (AccountSid:AuthToken), To, From
+ * and Body required, StatusCallback an absolute URL when given; 201 with the message's `sid`.
+ */
+interface Sent {
+  sid: string;
+  to: string;
+  statusCallback: string | null;
+}
+const sent: Sent[] = [];
+let refuse: Set<string> = new Set();
+let fake: Server;
+let fakeUrl = '';
+
+function startFakeTwilio(): Promise<void> {
+  fake = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const answer = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method !== 'POST' || req.url !== '/2010-04-01/Accounts/AC1/Messages.json')
+        return answer(404, { code: 20404, message: 'not found' });
+      if (req.headers.authorization !== `Basic ${Buffer.from(`AC1:${TOKEN}`).toString('base64')}`)
+        return answer(401, { code: 20003, message: 'authenticate' });
+      if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
+        return answer(400, { code: 21600, message: 'form expected' });
+      const p = new URLSearchParams(raw);
+      const to = p.get('To');
+      if (!to || !p.get('From') || !p.get('Body'))
+        return answer(400, { code: 21604, message: 'To required' });
+      const cb = p.get('StatusCallback');
+      if (cb !== null && !/^https?:\/\//.test(cb))
+        return answer(400, { code: 21609, message: 'bad callback' });
+      if (refuse.has(to)) return answer(400, { code: 21211, message: `The 'To' number ${to} is not valid.` });
+      const sid = `SM${String(sent.length + 1).padStart(32, '0')}`;
+      sent.push({ sid, to, statusCallback: cb });
+      answer(201, { sid, status: 'queued', to });
+    });
+  });
+  return new Promise((resolve) =>
+    fake.listen(0, '127.0.0.1', () => {
+      fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      resolve();
+    }),
+  );
+}
+
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let app: FastifyInstance;
+let config: DoorstepConfig;
+let deps: JobDeps;
+let host: WorkerHost<typeof catalog, JobDeps> | undefined;
+let n = 0;
+
+/** Level 1 texts the leaders; level 2 (the board's "call the police") only after 10 minutes. */
+function ladderConfig(extraLevel1 = ''): DoorstepConfig {
+  return configWith({
+    env: { SMS_TOKEN: TOKEN, TEAMS_URL: `${fakeUrl}/teams-hook` },
+    school: `    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [sms:leaders${extraLevel1}] }
+          - { afterMinutes: 10, notify: [board], prompt: "Call the police" }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001" }, { name: Deputy, phone: "+447700900002" }]
+    channels:
+      sms: { baseUrl: "${fakeUrl}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999", inboundUrl: "${INBOUND}" }
+      teams: { url: "\${TEAMS_URL}" }
+`,
+  });
+}
+
+async function raise(): Promise<string> {
+  n++;
+  const r = await ingestFobEvent(
+    { db, producer, publisher: conn, prefix },
+    config.schools[0]!,
+    fobEvent(`receipt-${n}`),
+    { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+  );
+  return (r as { alarmId: string }).alarmId;
+}
+
+/** The SMS of an alarm's first level, once both phones were sent to. */
+async function textsOf(alarmId: string): Promise<string[]> {
+  return until(
+    async () => {
+      const { rows } = await db.query<{ receipt: string }>(
+        `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+       WHERE n.alarm_id = $1 ORDER BY r.receipt`,
+        [alarmId],
+      );
+      return rows.length === 2 ? rows.map((r) => r.receipt) : null;
+    },
+    10_000,
+    `alarm ${alarmId}'s texts`,
+  );
+}
+
+/** A delivery report as the provider posts it to the StatusCallback, signed as it signs it. */
+function report(sid: string, status: string, opts: { errorCode?: string; sign?: string; to?: string } = {}) {
+  const params: Record<string, string> = {
+    AccountSid: 'AC1',
+    ApiVersion: '2010-04-01',
+    From: '+447700900999',
+    MessageSid: sid,
+    MessageStatus: status,
+    SmsSid: sid,
+    SmsStatus: status,
+    To: opts.to ?? '+447700900001',
+    ...(opts.errorCode ? { ErrorCode: opts.errorCode } : {}),
+  };
+  return app.inject({
+    method: 'POST',
+    url: '/hooks/sms/alpha/status',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': opts.sign ?? twilioSignature(TOKEN, STATUS, params),
+    },
+    payload: new URLSearchParams(params).toString(),
+  });
+}
+
+async function stepsOf(alarmId: string): Promise<string[]> {
+  const { rows } = await db.query<{ step: number; target: string; status: string }>(
+    'SELECT step, target, status FROM notifications WHERE alarm_id = $1 ORDER BY step, target',
+    [alarmId],
+  );
+  return rows.map((r) => `${r.step} ${r.target} ${r.status}`);
+}
+
+function startHost() {
+  host = new WorkerHost({
+    catalog,
+    handlers,
+    deps,
+    roles: ['ingest'],
+    redis: { url: TEST_REDIS_URL },
+    prefix,
+    log,
+  });
+  host.run();
+}
+
+beforeAll(async () => {
+  await startFakeTwilio();
+  config = ladderConfig();
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = { db, log, producer, now: () => new Date(), instance: 't', config, publisher: conn };
+  app = await buildHttpApp({
+    log,
+    readiness: [],
+    metrics: createMetrics([]),
+    queues: [],
+    smsWebhook: { config, db, producer, tell: { publisher: conn, prefix } },
+  });
+  startHost();
+});
+afterEach(() => {
+  refuse = new Set();
+});
+afterAll(async () => {
+  await host?.close(1000);
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+  await new Promise((r) => fake.close(r));
+});
+
+describe('SMS delivery reports drive the ladder', () => {
+  it('each text asks for reports at the status URL (inboundUrl + /status)', async () => {
+    const id = await raise();
+    const sids = await textsOf(id);
+    const ours = sent.filter((s) => sids.includes(s.sid));
+    expect(ours.map((s) => s.statusCallback)).toEqual([STATUS, STATUS]);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('delivered is kept and shown; undelivered moves the alarm to its next level at once, once', async () => {
+    const id = await raise();
+    const [a, b] = await textsOf(id);
+    expect((await report(a!, 'sent')).statusCode).toBe(204); // progress, not news
+    expect((await report(a!, 'delivered')).statusCode).toBe(204);
+    let board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    let card = board.alarms.find((x) => x.id === id)!;
+    expect(card.notifications.map((x) => [x.target, x.delivery])).toEqual([['sms:leaders', 'sent']]);
+    expect(card.notifications[0]!.deliveryText).toBe('sent, not confirmed (1 delivered; 1 not reported yet)');
+    expect(await stepsOf(id)).toEqual(['0 sms:leaders sent']); // level 2 still 10 minutes away
+
+    const started = Date.now();
+    expect((await report(b!, 'undelivered', { errorCode: '30003', to: '+447700900002' })).statusCode).toBe(
+      204,
+    );
+    await until(async () => (await stepsOf(id)).includes('1 board sent'), 5000, 'level 2');
+    expect(Date.now() - started).toBeLessThan(5000);
+
+    board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    card = board.alarms.find((x) => x.id === id)!;
+    expect(card.notifications[0]).toMatchObject({
+      delivery: 'partly-failed',
+      deliveryText: 'PARTLY NOT DELIVERED (1 delivered; 1 not delivered: undelivered 30003)',
+    });
+    // A replay (the provider retries) and a late failure of the same level change nothing more.
+    expect((await report(b!, 'undelivered', { errorCode: '30003' })).statusCode).toBe(204);
+    expect((await report(a!, 'failed', { errorCode: '30005' })).statusCode).toBe(204);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stepsOf(id)).toEqual(['0 sms:leaders sent', '1 board sent']);
+    const events = (await timelineOf(db, id)).map((t) => t.event);
+    expect(events.filter((e) => e.includes('not delivered'))).toEqual([
+      'sms:leaders not delivered (SMS undelivered, error 30003): the next level now, not at its time',
+    ]);
+    const { rows } = await db.query(
+      `SELECT 1 FROM board_events WHERE type = 'alarm.delivery' AND payload->>'alarmId' = $1`,
+      [id],
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(2);
+
+    // The incident record says which notification did not arrive instead of "notified".
+    await resolveAlarm(db, config, id, 'office:t', 'incident_without_dispatch', null, new Date());
+    const incident = (await listOutbox(db, { schoolId: 'alpha' })).find(
+      (r) => r.idempotencyKey === `incident:alpha:${id}`,
+    );
+    expect(incident!.body).toContain('Notifications (1 of 2 did not reach everyone):');
+    expect(incident!.body).toMatch(
+      /ladder step 1: sms:leaders — PARTLY NOT DELIVERED \(1 delivered; 1 not delivered: undelivered 30003\)/,
+    );
+    expect(incident!.body).toMatch(/ladder step 2: board — delivered/);
+  });
+
+  it('an acknowledged alarm does not move on when a text fails', async () => {
+    const id = await raise();
+    const [a] = await textsOf(id);
+    await acknowledgeAlarm(db, id, 'office:t', new Date());
+    expect((await report(a!, 'failed', { errorCode: '30006' })).statusCode).toBe(204);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stepsOf(id)).toEqual(['0 sms:leaders sent']);
+    const { rows } = await db.query(
+      `SELECT r.delivery, r.delivery_error FROM notification_recipients r WHERE r.receipt = $1`,
+      [a],
+    );
+    expect(rows[0]).toEqual({ delivery: 'failed', delivery_error: '30006' });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('refuses a report whose signature does not verify, and ignores one for a message no alarm sent', async () => {
+    const id = await raise();
+    const [a] = await textsOf(id);
+    const forged = await report(a!, 'undelivered', { sign: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    expect(forged.statusCode).toBe(401);
+    expect((await report('SMnotours', 'undelivered')).statusCode).toBe(204);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stepsOf(id)).toEqual(['0 sms:leaders sent']);
+    const { rows } = await db.query('SELECT delivery FROM notification_recipients WHERE receipt = $1', [a]);
+    expect(rows[0]).toEqual({ delivery: null });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('a channel that refuses for good (HTTP 4xx) moves the alarm on at once too; a phone refused never keeps the others from their text', async () => {
+    refuse = new Set(['+447700900001']);
+    const id = await raise();
+    await until(
+      async () => (await stepsOf(id)).includes('1 board sent'),
+      8000,
+      'level 2 after a refused text',
+    );
+    expect((await stepsOf(id))[0]).toBe('0 sms:leaders failed');
+    // The deputy's phone was still texted.
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id WHERE n.alarm_id = $1`,
+      [id],
+    );
+    expect(rows[0]).toEqual({ n: 1 });
+    const events = (await timelineOf(db, id)).map((t) => t.event);
+    expect(events.find((e) => e.includes('not delivered'))).toMatch(
+      /^sms:leaders not delivered \(sms: HTTP 400 /,
+    );
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+});
