@@ -76,13 +76,30 @@ export function loadAssets(webDir: string = WEB): WebFiles {
   } catch {
     // reported below with what is missing
   }
-  const missing = [...needed.filter((n) => !assets.has(n)), ...(loginPage ? [] : ['pages/login.html'])];
+  const missing = [
+    ...withImports(needed, assets).filter((n) => !assets.has(n)),
+    ...(loginPage ? [] : ['pages/login.html']),
+  ];
   if (missing.length)
     throw doorstepError(
       'SERVICE_UNAVAILABLE',
       `the web front end's files are missing from ${webDir} (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}): reinstall Doorstep or run the web role from its folder`,
     );
   return { assets, loginPage: loginPage! };
+}
+
+/**
+ * The needed modules and every module they import (`from './name.js'`), followed through: a page split
+ * into several modules needs them all, and a missing one must stop the start, not break the page.
+ */
+export function withImports(needed: readonly string[], assets: ReadonlyMap<string, Asset>): string[] {
+  const all = new Set(needed);
+  for (const name of all) {
+    const body = assets.get(name)?.body.toString('utf8');
+    if (!body || !name.endsWith('.js')) continue;
+    for (const m of body.matchAll(/^import\s[^;]*?from\s+'\.\/([\w.-]+\.js)';/gm)) all.add(m[1]!);
+  }
+  return [...all];
 }
 
 /** Content Security Policy: our own scripts and styles only, no framing, no inline script. */
