@@ -9,6 +9,7 @@ import { londonTime } from '../../records/templates/london-time.ts';
 import { dayList, visitStaffNames } from '../../store/visit-queries.ts';
 import { getVisit } from '../../store/visits.ts';
 import { mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
+import { sendErrorPage } from '../error-pages.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
 
@@ -195,7 +196,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
       const date = req.query.date ?? londonDate(deps.now());
       const school = findSchool(deps.config, req.query.school);
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
-        return reply.code(404).type('text/plain').send('no such school or date');
+        return sendErrorPage(reply, 404, 'There is no such school or date, or it is not one you can see.');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
       const cell = (v: unknown) => `<td>${personalText(v)}</td>`;
       const body = rows
@@ -224,7 +225,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
     async (req, reply) => {
       const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
       if (!v || !req.user || !mayHandleVisit(req.user, v))
-        return reply.code(404).type('text/plain').send('no such visit');
+        return sendErrorPage(reply, 404, 'There is no such visit, or it is not one you can see.');
       const school = findSchool(deps.config, v.schoolId);
       const who = (await visitStaffNames(deps.db, v)).join(' and ') || req.user.displayName;
       // The time of the visit (at the door), not of the printing: the arrival, else when "no one home"
