@@ -22,6 +22,7 @@ import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerPupilsApi } from './web/pupils-api.ts';
 import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
+import { registerSetupPage } from './web/setup-page.ts';
 import { registerUsersApi } from './web/users-api.ts';
 import { registerVisitsApi } from './web/visits-api.ts';
 
@@ -209,6 +210,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   if (options.web) {
     registerSessionRoutes(app, options.web);
+    registerSetupPage(app, options.web);
     registerBoardApi(app, options.web);
     registerVisitsApi(app, options.web);
     registerRegisterApi(app, options.web);
