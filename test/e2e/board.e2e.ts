@@ -371,6 +371,26 @@ describe('Doorstep in a browser', () => {
     await admin.locator('td', { hasText: 'Pat Partner' }).waitFor();
     expect(await axe(admin)).toEqual([]);
   });
+
+  it('a trigger card shows the first day of absence and opens a request form, not a one-click visit', async () => {
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('lime', 'P1', 'e2e:absent-5-days', 'Absent 5 school days in a row', 'home-visit', 'attendance-officer', 'open',
+         (now() AT TIME ZONE 'Europe/London')::date, 'absent 5 school days', '{"from":"2026-11-16","to":"2026-11-20"}')`,
+    );
+    await office.goto(`${base}/board`);
+    const card = office.locator('li.trigger', { hasText: 'Amelia Okonkwo' });
+    await card.waitFor({ timeout: 15_000 });
+    await expect(card.textContent()).resolves.toMatch(
+      /First day: \w{3} 16 Nov 2026 · raised .*home visit by attendance officer/,
+    );
+    await card.getByRole('button', { name: 'Request a visit for Amelia Okonkwo' }).click();
+    await card.getByLabel('Risk level').selectOption('minor');
+    expect(await axe(office)).toEqual([]);
+    await card.getByRole('button', { name: 'Request the visit' }).click();
+    await office.waitForURL(/\/visits\/\d+$/);
+    await office.getByText(/REQUESTED planned for .* · Absent 5 school days in a row/).waitFor();
+  });
 });
 
 /** A visit Sam is out on, already past its expected return (the watcher raises it within 15 s). */

@@ -15,6 +15,7 @@ import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
 import { connect, scheduleRefresh } from './board-live.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { setSounding, soundToggle } from './board-sound.js';
+import { triggerItem } from './board-triggers.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -116,24 +117,7 @@ function render() {
       'None.',
     ),
     section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
-    section(
-      'triggers',
-      'Triggers awaiting action',
-      d.triggers.map((t) =>
-        h(
-          'li',
-          { class: 'trigger' },
-          h('strong', {}, bdi(t.pupilName ?? t.pupilMisId)),
-          ` — ${t.title} (since ${t.openedOn}; ${t.action} by ${t.role}) `,
-          h(
-            'button',
-            { type: 'button', onclick: () => requestVisit(t) },
-            `Request a visit for ${t.pupilName ?? t.pupilMisId}`,
-          ),
-        ),
-      ),
-      'Nothing waiting.',
-    ),
+    section('triggers', 'Triggers awaiting action', d.triggers.map(triggerItem), 'Nothing waiting.'),
     section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),
     section(
       'failed',
@@ -156,15 +140,6 @@ function render() {
   setSounding(unacked.length > 0);
 }
 const announced = new Set();
-
-async function requestVisit(t) {
-  try {
-    const r = await api('POST', '/api/visits', { school: state.school, triggerEpisodeId: t.id });
-    location.href = `/visits/${r.id}`;
-  } catch (err) {
-    say(msg, err.message, true);
-  }
-}
 
 async function refresh() {
   state.data = await api('GET', `/api/board?school=${encodeURIComponent(state.school)}`);
