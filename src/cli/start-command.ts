@@ -4,6 +4,7 @@ import { createLogger } from '../log/logger.ts';
 import { ROLES, type Role } from '../queue/catalog.ts';
 import { startDoorstep } from '../runtime/start.ts';
 import { startWorkerChild, type WorkerChild, workerRunsApart } from '../runtime/worker-child.ts';
+import { anyUserExists } from '../store/users.ts';
 import { reportFatal } from './output.ts';
 
 export function parseRoles(text: string): Role[] {
@@ -46,6 +47,8 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   const child: WorkerChild | undefined = forked.value;
 
   const where = running.url;
+  // A fresh install: nobody can sign in yet, so the banner points to the page that says what to do.
+  const noAccounts = where ? !(await anyUserExists(running.db).catch(() => true)) : false;
   // A worker child says nothing here: its parent's banner names it (one banner per `doorstep start`).
   const isChild = process.env.DOORSTEP_WORKER_CHILD === '1';
   if (!isChild)
@@ -61,6 +64,9 @@ export async function startCommand(opts: { config: string; role: string }): Prom
               `  ready    ${where}/readyz`,
               `  metrics  ${where}/metrics`,
               `  board    ${where}/board (sign in; first account: npx doorstep user add --roles admin,office …)`,
+              ...(noAccounts
+                ? [`  setup    ${where}/setup (no account yet: how to create the first admin)`]
+                : []),
               `  queues   ${config.http.admin ? `${where}/admin/queues` : 'disabled (set http.admin in the config)'}`,
             ]
           : []),

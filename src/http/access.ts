@@ -6,6 +6,7 @@ import type { UserRole } from '../domain/roles.ts';
 import { ERRORS } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import { sessionUser, type User } from '../store/users.ts';
+import { sendErrorPage } from './error-pages.ts';
 
 /**
  * Who may call a route: `public`, any `signed-in` user, or the listed roles (admin may always; what
@@ -110,13 +111,7 @@ export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = (
 function deny(req: FastifyRequest, reply: FastifyReply, status: 401 | 403) {
   if (isPage(req)) {
     if (status === 401) return reply.redirect(`/login?next=${encodeURIComponent(req.url)}`);
-    return reply
-      .code(403)
-      .type('text/html; charset=utf-8')
-      .send(
-        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not allowed — Doorstep</title><link rel="stylesheet" href="/assets/app.css"></head>' +
-          '<body><main class="page"><h1>Not allowed</h1><p role="alert">Your role does not give you access to this page.</p><p><a href="/">Back to your start page</a></p></main></body></html>',
-      );
+    return sendErrorPage(reply, 403);
   }
   return reply.code(status).send({
     code: status === 401 ? ERRORS.UNAUTHENTICATED.code : ERRORS.FORBIDDEN.code,

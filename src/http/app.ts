@@ -10,6 +10,7 @@ import type { Logger } from '../log/logger.ts';
 import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
 import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts';
+import { sendErrorPage, wantsHtml } from './error-pages.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
 import { registerAuditApi } from './web/audit-api.ts';
@@ -22,6 +23,7 @@ import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerPupilsApi } from './web/pupils-api.ts';
 import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
+import { registerSetupPage } from './web/setup-page.ts';
 import { registerUsersApi } from './web/users-api.ts';
 import { registerVisitsApi } from './web/visits-api.ts';
 
@@ -159,7 +161,14 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     const answer = errorAnswer(err);
     if (answer.status >= 500)
       req.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed');
+    // A person in a browser gets a page with a way back; the message of a 4xx is already plain words.
+    if (wantsHtml(req))
+      return void sendErrorPage(reply, answer.status, answer.status < 500 ? answer.message : undefined);
     void reply.code(answer.status).send({ code: answer.code, message: answer.message });
+  });
+  app.setNotFoundHandler((req, reply) => {
+    if (wantsHtml(req)) return sendErrorPage(reply, 404);
+    return reply.code(404).send({ code: ERRORS.NOT_FOUND.code, message: 'no such page or API route' });
   });
 
   /** Liveness: the process is up and its event loop turns. No dependency is touched. */
@@ -202,6 +211,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     });
   if (options.web) {
     registerSessionRoutes(app, options.web);
+    registerSetupPage(app, options.web);
     registerBoardApi(app, options.web);
     registerVisitsApi(app, options.web);
     registerRegisterApi(app, options.web);

@@ -1,5 +1,6 @@
 import { deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
 import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.ts';
+import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
 import type { Queryable } from './db.ts';
@@ -64,7 +65,7 @@ export async function boardState(
     [schoolId, today],
   );
   const triggers = await db.query<Record<string, unknown>>(
-    `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.role, t.opened_on, p.forename, p.surname
+    `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.role, t.opened_on, t.evidence, p.forename, p.surname
      FROM trigger_episodes t LEFT JOIN pupils p ON p.school_id = t.school_id AND p.mis_id = t.pupil_mis_id
      WHERE t.school_id = $1 AND t.status = 'open' AND p.hidden_at IS NULL -- leavers past the shown period
        AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
@@ -219,6 +220,8 @@ export async function boardState(
         0,
         10,
       ),
+      /** The first day the trigger counted (e.g. of the absence), when it has one. */
+      firstDay: firstDayOf(r.evidence as Evidence | null),
     })),
     resolvedToday: resolved.rows.map((r) => ({
       id: String(r.id),

@@ -132,6 +132,12 @@ export async function allUsers(db: Queryable): Promise<UserWithSecret[]> {
   return rows.map(toUser);
 }
 
+/** Whether any account exists at all (a fresh install has none: the sign-in page then links to setup). */
+export async function anyUserExists(db: Queryable): Promise<boolean> {
+  const { rows } = await db.query<{ any: boolean }>('SELECT EXISTS (SELECT 1 FROM users) AS any');
+  return rows[0]?.any === true;
+}
+
 export async function usersOfSchool(db: Queryable, schoolId: string): Promise<User[]> {
   const { rows } = await db.query(
     `SELECT ${COLUMNS} FROM users WHERE NOT disabled AND (schools = '{}' OR $1 = ANY(schools)) ORDER BY display_name`,

@@ -41,6 +41,28 @@ async function axe(page: Page): Promise<string[]> {
   );
 }
 
+/**
+ * The page's width at a phone's 360 px: `document.documentElement.scrollWidth`, and the elements
+ * that reach past the viewport's right edge (named, so a failure says what to fix).
+ */
+async function widthAt360(page: Page): Promise<{ scrollWidth: number; wider: string[] }> {
+  return page.evaluate(`(() => {
+    const vw = document.documentElement.clientWidth;
+    const wider = [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > vw + 0.5 && getComputedStyle(el).position !== 'fixed')
+      .slice(0, 8)
+      .map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '') + ' → ' + Math.round(el.getBoundingClientRect().right));
+    return { scrollWidth: document.documentElement.scrollWidth, wider };
+  })()`);
+}
+
+async function expectFits360(page: Page, what: string) {
+  const { scrollWidth, wider } = await widthAt360(page);
+  expect(scrollWidth, `${what} is ${scrollWidth} px wide at 360: ${wider.join('; ')}`).toBeLessThanOrEqual(
+    360,
+  );
+}
+
 function sos(n: number) {
   return publisher.publishAsync(
     topic,
@@ -185,6 +207,16 @@ describe('Doorstep in a browser', () => {
     expect(await axe(office)).toEqual([]);
     console.log(`alarm on the board ${shownAfterMs} ms after publish`);
 
+    // The same board on a phone, 360 px wide with the alarm open: nothing scrolls sideways.
+    const small = await signIn(
+      await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
+      'office',
+    );
+    await small.locator('li.alarm.unacknowledged').waitFor();
+    await expectFits360(small, 'the board with an alarm');
+    await small.screenshot({ path: join(OUT, 'board-360.png'), fullPage: true });
+    await small.context().close();
+
     await card.getByRole('button', { name: /^Acknowledge alarm/ }).click();
     await office.locator('li.alarm.acknowledged').waitFor();
     await expect(office.locator('li.alarm.acknowledged').textContent()).resolves.toMatch(
@@ -249,6 +281,7 @@ describe('Doorstep in a browser', () => {
     // The flag is in front of the worker before they leave.
     await sam.locator('#risks li', { hasText: 'DANGEROUS Dog on the premises; do not enter' }).waitFor();
     expect(await axe(sam)).toEqual([]);
+    await expectFits360(sam, 'the visit page before leaving');
     const back = new Date(Date.now() + 60 * 60_000);
     const hhmm = back.getDate() === new Date().getDate() ? back.toTimeString().slice(0, 5) : '23:59';
     await sam.getByLabel('Expected back at').fill(hhmm);
@@ -271,6 +304,7 @@ describe('Doorstep in a browser', () => {
     await sam.getByRole('button', { name: 'Check in: I am safe' }).click();
     await sam.getByRole('status').filter({ hasText: 'Checked in.' }).waitFor();
     await sam.screenshot({ path: join(OUT, 'visit-phone.png'), fullPage: true });
+    await expectFits360(sam, 'the visit page while out');
 
     // The office board shows the visit out.
     const out = office.locator('#today li.visit', { hasText: 'Amelia Okonkwo' });
@@ -301,6 +335,12 @@ describe('Doorstep in a browser', () => {
     const res = await office.goto(`${base}/audit`);
     expect(res?.status()).toBe(403);
     await office.getByText('Your role does not give you access to this page.').waitFor();
+    // A page that does not exist is a page saying so, with the way home; never JSON.
+    const missing = await office.goto(`${base}/triggers`);
+    expect(missing?.status()).toBe(404);
+    await office.getByRole('heading', { name: 'Page not found' }).waitFor();
+    await office.getByRole('link', { name: 'Back to your start page' }).waitFor();
+    expect(await axe(office)).toEqual([]);
 
     const admin = await signIn(await browser.newContext(), 'admin');
     await admin.goto(`${base}/audit`);
@@ -330,6 +370,26 @@ describe('Doorstep in a browser', () => {
     await admin.getByRole('status').filter({ hasText: 'Account pat created.' }).waitFor();
     await admin.locator('td', { hasText: 'Pat Partner' }).waitFor();
     expect(await axe(admin)).toEqual([]);
+  });
+
+  it('a trigger card shows the first day of absence and opens a request form, not a one-click visit', async () => {
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('lime', 'P1', 'e2e:absent-5-days', 'Absent 5 school days in a row', 'home-visit', 'attendance-officer', 'open',
+         (now() AT TIME ZONE 'Europe/London')::date, 'absent 5 school days', '{"from":"2026-11-16","to":"2026-11-20"}')`,
+    );
+    await office.goto(`${base}/board`);
+    const card = office.locator('li.trigger', { hasText: 'Amelia Okonkwo' });
+    await card.waitFor({ timeout: 15_000 });
+    await expect(card.textContent()).resolves.toMatch(
+      /First day: \w{3} 16 Nov 2026 · raised .*home visit by attendance officer/,
+    );
+    await card.getByRole('button', { name: 'Request a visit for Amelia Okonkwo' }).click();
+    await card.getByLabel('Risk level').selectOption('minor');
+    expect(await axe(office)).toEqual([]);
+    await card.getByRole('button', { name: 'Request the visit' }).click();
+    await office.waitForURL(/\/visits\/\d+$/);
+    await office.getByText(/REQUESTED planned for .* · Absent 5 school days in a row/).waitFor();
   });
 });
 

@@ -55,6 +55,21 @@ describe('the front end’s files', () => {
       expect((await app.inject(url)).statusCode, url).toBe(404);
   });
 
+  it('include every module a page imports: a missing part of a split page is named at start', () => {
+    const web = mkdtempSync(join(tmpdir(), 'doorstep-web-'));
+    try {
+      cpSync('web', web, { recursive: true });
+      expect(loadAssets(web).assets.has('board-sound.js')).toBe(true);
+      for (const part of ['board-sound.js', 'visit-out.js']) {
+        rmSync(join(web, 'assets', part));
+        expect(() => loadAssets(web)).toThrow(part);
+        cpSync(join('web', 'assets', part), join(web, 'assets', part));
+      }
+    } finally {
+      rmSync(web, { recursive: true, force: true });
+    }
+  });
+
   it('missing from the folder stop the web role from starting: one line naming the folder, exit 3', async () => {
     // A copy of Doorstep without its web folder.
     const root = mkdtempSync(join(tmpdir(), 'doorstep-noweb-'));

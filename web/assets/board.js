@@ -11,331 +11,16 @@ import {
   schoolPicker,
   since,
 } from './app.js';
+import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
+import { connect, scheduleRefresh } from './board-live.js';
+import { content, hooks, msg, state, tel } from './board-shared.js';
+import { setSounding, soundToggle } from './board-sound.js';
+import { triggerItem } from './board-triggers.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
-// every reconnect) re-reads the board, and EventSource resends Last-Event-ID so none is missed.
-
-// The server's board event types (src/domain/board-events.ts): a new one refreshes the board too.
-const EVENT_TYPES = (await api('GET', '/api/board/event-types').catch(() => null))?.eventTypes ?? [];
-const state = { school: null, data: null, source: null, lastEventId: null, eventsSeen: 0, connected: false };
-window.doorstepBoard = state;
-const msg = document.getElementById('message');
-const content = document.getElementById('content');
-
-// --- sound: a two-tone alarm while any alarm is unacknowledged ------------------------------------
-const sound = {
-  ctx: null,
-  timer: null,
-  playing: false,
-  enabled: localStorage.getItem('doorstep.sound') !== 'off',
-};
-window.doorstepSound = sound;
-function beep() {
-  if (!sound.ctx) return;
-  const t = sound.ctx.currentTime;
-  for (const [i, f] of [880, 660].entries()) {
-    const o = sound.ctx.createOscillator();
-    const g = sound.ctx.createGain();
-    o.frequency.value = f;
-    g.gain.setValueAtTime(0.2, t + i * 0.25);
-    g.gain.exponentialRampToValueAtTime(0.001, t + i * 0.25 + 0.24);
-    o.connect(g).connect(sound.ctx.destination);
-    o.start(t + i * 0.25);
-    o.stop(t + i * 0.25 + 0.25);
-  }
-}
-function setSounding(on) {
-  if (on && sound.enabled) {
-    sound.ctx ??= new AudioContext();
-    if (sound.ctx.state === 'suspended' && !sound.triedResume) {
-      // The browser may allow it at once; if not within a second, the full-screen prompt asks.
-      sound.triedResume = true;
-      sound.resuming = true;
-      sound.ctx.resume().then(
-        () => setSounding(document.body.classList.contains('has-alarm')),
-        () => {},
-      );
-      setTimeout(() => {
-        sound.resuming = false;
-        setSounding(document.body.classList.contains('has-alarm'));
-      }, 1000);
-    }
-    if (!sound.timer) {
-      beep();
-      sound.timer = setInterval(beep, 1000);
-    }
-    sound.playing = sound.ctx.state === 'running';
-  } else {
-    clearInterval(sound.timer);
-    sound.timer = null;
-    sound.playing = false;
-  }
-  document.body.dataset.sounding = String(sound.playing);
-  const b = document.getElementById('sound-toggle');
-  if (b) {
-    b.setAttribute('aria-pressed', String(sound.enabled));
-    b.textContent = sound.enabled
-      ? sound.ctx?.state === 'running' || !on
-        ? 'Sound on'
-        : 'Sound blocked: click to allow'
-      : 'Sound off';
-  }
-  // An alarm is sounding but the browser blocked the sound: a prompt across the whole screen that
-  // one click (which the browser needs before it plays sound) clears.
-  const blocked = on && sound.enabled && sound.ctx?.state !== 'running' && !sound.resuming;
-  let prompt = document.getElementById('sound-blocked');
-  if (blocked && !prompt) {
-    prompt = h(
-      'div',
-      { id: 'sound-blocked', role: 'alertdialog', 'aria-labelledby': 'sound-blocked-h' },
-      h('h2', { id: 'sound-blocked-h' }, 'An alarm is open, and this browser blocked its sound'),
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'primary big',
-          onclick: () => {
-            sound.ctx?.resume().then(
-              () => setSounding(true),
-              () => {},
-            );
-          },
-        },
-        'Turn the alarm sound on',
-      ),
-    );
-    document.body.append(prompt);
-    prompt.querySelector('button')?.focus();
-  } else if (!blocked && prompt) prompt.remove();
-}
-
-// --- rendering ---------------------------------------------------------------------------------------
-function alarmTitle(a) {
-  const what = a.type.replace(/_/g, ' ').toUpperCase();
-  const who =
-    a.staffName ?? (a.unknownDevice ? `Unknown device ${a.deviceId}` : (a.staffId ?? 'Visit staff'));
-  return `${what} — ${who}`;
-}
-
-/** The device's latest battery, and a low-battery event, on the card. */
-function batteryText(a) {
-  const b = a.latestBattery;
-  if (b?.percent == null) return a.battery != null ? ` (battery ${Math.round(a.battery)}%)` : '';
-  return ` (battery ${Math.round(b.percent)}% at ${fmtTime(b.at)}${b.low ? ', LOW' : ''})`;
-}
-
-function alarmCard(a) {
-  const open = a.status === 'open';
-  const note = h('input', { type: 'text', id: `note-${a.id}`, name: 'note', maxlength: 2000 });
-  const reason = h(
-    'select',
-    { id: `reason-${a.id}`, name: 'reason', required: true },
-    // Nothing preselected: a person chooses. The reasons and their wording come from the server.
-    h('option', { value: '' }, '— choose what happened —'),
-    state.data.resolutionReasons.map((r) =>
-      h('option', { value: r.value }, r.label[0].toUpperCase() + r.label.slice(1)),
-    ),
-  );
-  const where = [];
-  if (a.location)
-    where.push([
-      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''} `,
-      h(
-        'a',
-        {
-          href: `https://www.openstreetmap.org/?mlat=${Number(a.location.lat)}&mlon=${Number(a.location.lon)}#map=17/${Number(a.location.lat)}/${Number(a.location.lon)}`,
-          target: '_blank',
-          rel: 'noopener noreferrer',
-        },
-        'open in maps',
-      ),
-    ]);
-  if (a.visitAddress) where.push(['visit: ', bdi(a.visitAddress)]);
-  return h(
-    'li',
-    {
-      class: `alarm ${open ? 'unacknowledged' : 'acknowledged'}`,
-      'data-alarm-id': a.id,
-      'aria-labelledby': `alarm-${a.id}-title`,
-    },
-    h(
-      'h3',
-      { id: `alarm-${a.id}-title` },
-      h(
-        'span',
-        { class: `badge ${open ? 'badge-alarm' : 'badge-ack'}` },
-        open ? 'UNACKNOWLEDGED' : 'ACKNOWLEDGED',
-      ),
-      a.noResponse
-        ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
-        : null,
-      ' ',
-      alarmTitle(a),
-    ),
-    h(
-      'dl',
-      { class: 'facts' },
-      h('dt', {}, 'Raised'),
-      h(
-        'dd',
-        {},
-        fmtTime(a.raisedAt),
-        ' (',
-        h('span', { class: 'since', 'data-since': a.raisedAt }, since(a.raisedAt)),
-        ')',
-      ),
-      a.deviceId ? [h('dt', {}, 'Device'), h('dd', {}, a.deviceId, batteryText(a))] : null,
-      a.trustIssue
-        ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]
-        : null,
-      h('dt', {}, 'Where'),
-      h('dd', {}, where.length ? where.flatMap((w, i) => (i ? [' · ', w] : [w])) : 'no location'),
-      a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, bdi(a.pupilName))] : null,
-      a.staffPhone || a.partnerPhone
-        ? [
-            h('dt', {}, 'Call'),
-            h(
-              'dd',
-              {},
-              a.staffPhone ? tel(a.staffPhone, a.staffName ?? 'staff') : null,
-              a.staffPhone && a.partnerPhone ? ' · ' : null,
-              a.partnerPhone ? tel(a.partnerPhone, `${a.partnerName ?? 'partner'} (partner)`) : null,
-            ),
-          ]
-        : null,
-      h('dt', {}, 'Escalation'),
-      h(
-        'dd',
-        {},
-        a.level === null ? 'paused while acknowledged' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
-      ),
-      a.nextStep
-        ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
-        : null,
-      a.notifications?.length
-        ? [
-            h('dt', {}, 'Told'),
-            h(
-              'dd',
-              {},
-              h(
-                'ul',
-                { class: 'sent' },
-                a.notifications.map((n) =>
-                  h(
-                    'li',
-                    { class: n.delivery === 'failed' || n.delivery === 'partly-failed' ? 'trust-issue' : '' },
-                    `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.deliveryText}`,
-                  ),
-                ),
-              ),
-            ),
-          ]
-        : null,
-      a.acknowledgedBy
-        ? [
-            h('dt', {}, 'Acknowledged by'),
-            h(
-              'dd',
-              {},
-              bdi(a.acknowledgedBy),
-              a.acknowledgedVia === 'sms' ? ' (SMS)' : '',
-              ` at ${fmtTime(a.acknowledgedAt)}`,
-              a.reopensAt ? `; opens again at ${fmtTime(a.reopensAt)} unless resolved` : '',
-            ),
-          ]
-        : null,
-    ),
-    h(
-      'div',
-      { class: 'actions' },
-      open
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'primary',
-              onclick: () => act(`/api/alarms/${a.id}/acknowledge`, {}, 'Acknowledged'),
-            },
-            `Acknowledge alarm ${a.id}`,
-          )
-        : null,
-      resolveForm(a, reason, note),
-    ),
-  );
-}
-
-// Resolving takes two deliberate steps: choose what happened, then confirm it in words.
-function resolveForm(a, reason, note) {
-  const confirm = h('div', { class: 'confirm', hidden: true });
-  const form = h(
-    'form',
-    {
-      class: 'resolve',
-      id: `resolve-${a.id}`,
-      onsubmit: (e) => {
-        e.preventDefault();
-        if (!reason.value) return say(msg, 'Choose what happened before resolving', true);
-        const label = reason.options[reason.selectedIndex].textContent;
-        confirm.replaceChildren(
-          h(
-            'p',
-            {},
-            `Resolve alarm ${a.id} as “${label}”? It leaves the board (it stays under Resolved today).`,
-          ),
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'primary',
-              onclick: () =>
-                act(
-                  `/api/alarms/${a.id}/resolve`,
-                  { reason: reason.value, note: note.value || undefined },
-                  'Resolved',
-                ),
-            },
-            `Yes, resolve alarm ${a.id}`,
-          ),
-          h('button', { type: 'button', onclick: () => (confirm.hidden = true) }, 'No, keep it open'),
-        );
-        confirm.hidden = false;
-      },
-    },
-    h('label', { for: reason.id }, 'What happened'),
-    reason,
-    h('label', { for: note.id }, 'Note'),
-    note,
-    h('button', { type: 'submit' }, `Resolve alarm ${a.id}`),
-    confirm,
-  );
-  return form;
-}
-
-function resolvedItem(a) {
-  return h(
-    'li',
-    { class: 'resolved' },
-    h(
-      'details',
-      {},
-      h(
-        'summary',
-        {},
-        `${a.type.replace(/_/g, ' ').toUpperCase()} — `,
-        a.staffName ? bdi(a.staffName) : (a.deviceId ?? 'visit'),
-        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${a.reason.replace(/_/g, ' ')}`,
-      ),
-      a.note ? h('p', {}, 'Note: ', a.note) : null,
-      h(
-        'ol',
-        { class: 'timeline' },
-        a.timeline.map((t) => h('li', {}, `${fmtTime(t.at)} ${t.event}`)),
-      ),
-    ),
-  );
-}
+// every reconnect) re-reads the board (board-live.js). This file lays the board out; an alarm's card
+// is in board-alarms.js, the sound in board-sound.js.
 
 function section(id, title, items, empty) {
   return h(
@@ -344,10 +29,6 @@ function section(id, title, items, empty) {
     h('h2', { id: `${id}-h` }, title, ' ', h('span', { class: 'count' }, `(${items.length})`)),
     items.length ? h('ul', { class: 'cards' }, items) : h('p', { class: 'empty' }, empty),
   );
-}
-
-function tel(number, who) {
-  return h('a', { href: `tel:${number}` }, bdi(who), ': ', bdi(number));
 }
 
 function visitItem(v) {
@@ -436,24 +117,7 @@ function render() {
       'None.',
     ),
     section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
-    section(
-      'triggers',
-      'Triggers awaiting action',
-      d.triggers.map((t) =>
-        h(
-          'li',
-          { class: 'trigger' },
-          h('strong', {}, bdi(t.pupilName ?? t.pupilMisId)),
-          ` — ${t.title} (since ${t.openedOn}; ${t.action} by ${t.role}) `,
-          h(
-            'button',
-            { type: 'button', onclick: () => requestVisit(t) },
-            `Request a visit for ${t.pupilName ?? t.pupilMisId}`,
-          ),
-        ),
-      ),
-      'Nothing waiting.',
-    ),
+    section('triggers', 'Triggers awaiting action', d.triggers.map(triggerItem), 'Nothing waiting.'),
     section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),
     section(
       'failed',
@@ -477,89 +141,12 @@ function render() {
 }
 const announced = new Set();
 
-async function requestVisit(t) {
-  try {
-    const r = await api('POST', '/api/visits', { school: state.school, triggerEpisodeId: t.id });
-    location.href = `/visits/${r.id}`;
-  } catch (err) {
-    say(msg, err.message, true);
-  }
-}
-
-async function act(url, body, done) {
-  try {
-    const r = await api('POST', url, body);
-    say(msg, `${done}: ${r.outcome ?? 'done'}`);
-    await refresh();
-  } catch (err) {
-    say(msg, err.message, true);
-  }
-}
-
 async function refresh() {
   state.data = await api('GET', `/api/board?school=${encodeURIComponent(state.school)}`);
   render();
 }
 
-// The board re-reads itself at once on an event; events arriving while it reads are folded into
-// one more read half a second later: a burst of alarms costs a few reads per open board, not one per alarm.
-const MIN_GAP_MS = 500;
-const reads = { running: false, again: false };
-function scheduleRefresh(wait = 0) {
-  if (reads.running) {
-    reads.again = true;
-    return;
-  }
-  reads.running = true;
-  setTimeout(async () => {
-    try {
-      await refresh();
-    } catch (e) {
-      say(msg, e.message, true);
-    } finally {
-      reads.running = false;
-      if (reads.again) {
-        reads.again = false;
-        scheduleRefresh(MIN_GAP_MS); // events came in meanwhile: one more read, a little later
-      }
-    }
-  }, wait);
-}
-
-let retryTimer = null;
-function connect() {
-  clearTimeout(retryTimer);
-  state.source?.close();
-  // A new stream after a failure carries the last id itself (the browser only resends it on its own retries).
-  const since = state.lastEventId ? `&lastEventId=${encodeURIComponent(state.lastEventId)}` : '';
-  const src = new EventSource(`/board/events?school=${encodeURIComponent(state.school)}${since}`);
-  state.source = src;
-  const live = document.getElementById('live');
-  src.addEventListener('open', () => {
-    state.connected = true;
-    state.retries = 0;
-    live.textContent = 'Live';
-    live.className = 'live on';
-    scheduleRefresh(); // catch up on anything missed while away
-  });
-  src.addEventListener('error', () => {
-    state.connected = false;
-    live.textContent = 'Reconnecting…';
-    live.className = 'live off';
-    // The browser retries a dropped stream by itself, but gives up for good on an error answer
-    // (e.g. 503 from a server that is shutting down): then we start a new stream, backing off.
-    if (src.readyState === EventSource.CLOSED) {
-      state.retries = (state.retries ?? 0) + 1;
-      retryTimer = setTimeout(connect, Math.min(15_000, 1000 * 2 ** Math.min(state.retries - 1, 4)));
-    }
-  });
-  for (const t of EVENT_TYPES)
-    src.addEventListener(t, (e) => {
-      state.lastEventId = e.lastEventId;
-      state.eventsSeen++;
-      scheduleRefresh();
-    });
-}
+hooks.refresh = refresh;
 
 async function main() {
   const s = await me();
@@ -570,21 +157,7 @@ async function main() {
     refresh();
   });
   state.school = picker.initial;
-  const toggle = h(
-    'button',
-    {
-      type: 'button',
-      id: 'sound-toggle',
-      'aria-pressed': String(sound.enabled),
-      onclick: () => {
-        sound.enabled = !sound.enabled || sound.ctx?.state !== 'running';
-        localStorage.setItem('doorstep.sound', sound.enabled ? 'on' : 'off');
-        if (sound.ctx?.state === 'suspended') sound.ctx.resume();
-        setSounding(document.body.classList.contains('has-alarm'));
-      },
-    },
-    'Sound on',
-  );
+  const toggle = soundToggle();
   document
     .querySelector('h1')
     .after(

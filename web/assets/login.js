@@ -3,6 +3,14 @@ import { afterSignIn } from './login-next.js';
 
 const form = document.getElementById('login');
 const msg = document.getElementById('message');
+
+// A fresh install has no accounts: point to the page that says how to create the first admin.
+fetch('/api/first-run', { headers: { accept: 'application/json' } })
+  .then((r) => (r.ok ? r.json() : null))
+  .then((d) => {
+    if (d?.needsFirstAdmin) document.getElementById('first-run').hidden = false;
+  })
+  .catch(() => {});
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
   const body = { username: form.username.value.trim(), password: form.password.value };

@@ -49,6 +49,17 @@ export interface RuleInPack {
   rule: Rule;
 }
 
+/**
+ * The first day of what a trigger counted (the first day of absence in a run, the first unresolved
+ * session, the first absent day of a pattern), which is not the day it was raised. A rate over a
+ * window (`possible` sessions) has no such day: its `from` is only where the window starts.
+ */
+export function firstDayOf(evidence: Evidence | null | undefined): string | null {
+  if (!evidence || evidence.possible !== undefined) return null;
+  const first = evidence.from ?? evidence.sessions?.[0]?.date ?? evidence.days?.[0]?.date;
+  return typeof first === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(first) ? first : null;
+}
+
 /** Days of evidence kept with a finding at most (the latest ones). */
 export const MAX_EVIDENCE_DAYS = 60;
 

@@ -3,6 +3,7 @@ import { findSchool } from '../../config/school-of.ts';
 import { pupilIdentity } from '../../store/pupils.ts';
 import { formatAddress, getVisit } from '../../store/visits.ts';
 import { mayHandleVisit } from '../../visits/access.ts';
+import { sendErrorPage } from '../error-pages.ts';
 import type { WebDeps } from './deps.ts';
 import { personalHtml, personalText } from './pages.ts';
 
@@ -28,7 +29,7 @@ export function registerLetterPage(app: FastifyInstance, deps: WebDeps): void {
     async (req, reply) => {
       const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
       if (!v || !req.user || !mayHandleVisit(req.user, v))
-        return reply.code(404).type('text/plain').send('no such visit');
+        return sendErrorPage(reply, 404, 'There is no such visit, or it is not one you can see.');
       const school = findSchool(deps.config, v.schoolId);
       const pupil = await pupilIdentity(deps.db, v.schoolId, v.pupilMisId);
       const child = pupil?.forename ?? 'your child';

@@ -9,6 +9,7 @@ import { londonTime } from '../../records/templates/london-time.ts';
 import { dayList, visitStaffNames } from '../../store/visit-queries.ts';
 import { getVisit } from '../../store/visits.ts';
 import { mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
+import { sendErrorPage } from '../error-pages.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
 
@@ -76,13 +77,30 @@ export function loadAssets(webDir: string = WEB): WebFiles {
   } catch {
     // reported below with what is missing
   }
-  const missing = [...needed.filter((n) => !assets.has(n)), ...(loginPage ? [] : ['pages/login.html'])];
+  const missing = [
+    ...withImports(needed, assets).filter((n) => !assets.has(n)),
+    ...(loginPage ? [] : ['pages/login.html']),
+  ];
   if (missing.length)
     throw doorstepError(
       'SERVICE_UNAVAILABLE',
       `the web front end's files are missing from ${webDir} (${missing.slice(0, 4).join(', ')}${missing.length > 4 ? ', …' : ''}): reinstall Doorstep or run the web role from its folder`,
     );
   return { assets, loginPage: loginPage! };
+}
+
+/**
+ * The needed modules and every module they import (`from './name.js'`), followed through: a page split
+ * into several modules needs them all, and a missing one must stop the start, not break the page.
+ */
+export function withImports(needed: readonly string[], assets: ReadonlyMap<string, Asset>): string[] {
+  const all = new Set(needed);
+  for (const name of all) {
+    const body = assets.get(name)?.body.toString('utf8');
+    if (!body || !name.endsWith('.js')) continue;
+    for (const m of body.matchAll(/^import\s[^;]*?from\s+'\.\/([\w.-]+\.js)';/gm)) all.add(m[1]!);
+  }
+  return [...all];
 }
 
 /** Content Security Policy: our own scripts and styles only, no framing, no inline script. */
@@ -178,7 +196,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
       const date = req.query.date ?? londonDate(deps.now());
       const school = findSchool(deps.config, req.query.school);
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
-        return reply.code(404).type('text/plain').send('no such school or date');
+        return sendErrorPage(reply, 404, 'There is no such school or date, or it is not one you can see.');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
       const cell = (v: unknown) => `<td>${personalText(v)}</td>`;
       const body = rows
@@ -207,7 +225,7 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
     async (req, reply) => {
       const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
       if (!v || !req.user || !mayHandleVisit(req.user, v))
-        return reply.code(404).type('text/plain').send('no such visit');
+        return sendErrorPage(reply, 404, 'There is no such visit, or it is not one you can see.');
       const school = findSchool(deps.config, v.schoolId);
       const who = (await visitStaffNames(deps.db, v)).join(' and ') || req.user.displayName;
       // The time of the visit (at the door), not of the printing: the arrival, else when "no one home"

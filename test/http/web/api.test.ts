@@ -290,7 +290,7 @@ describe('triggers on the board', () => {
     );
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
-       VALUES ('alpha', 'T1', 'heath-lane:absent-3-days', 'Absent 3 school days', 'home-visit', 'attendance-coordinator', 'open', '2026-11-20', 'x', '{}')
+       VALUES ('alpha', 'T1', 'heath-lane:absent-3-days', 'Absent 3 school days', 'home-visit', 'attendance-coordinator', 'open', '2026-11-20', 'x', '{"from":"2026-11-16","to":"2026-11-18"}')
        RETURNING id`,
     );
     const triggerId = String(rows[0]!.id);
@@ -301,6 +301,8 @@ describe('triggers on the board', () => {
         pupilName: 'Tia Moss',
         title: 'Absent 3 school days',
         action: 'home-visit',
+        openedOn: '2026-11-20',
+        firstDay: '2026-11-16', // the first day of the absence, not the day it was raised
       }),
     ]);
     const made = await call('office', 'POST', '/api/visits', {

@@ -1,0 +1,231 @@
+import { bdi, fmtTime, h, say, since } from './app.js';
+import { act, msg, state, tel } from './board-shared.js';
+
+// An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
+// acknowledging and resolving it, and a resolved alarm with its timeline.
+
+export function alarmTitle(a) {
+  const what = a.type.replace(/_/g, ' ').toUpperCase();
+  const who =
+    a.staffName ?? (a.unknownDevice ? `Unknown device ${a.deviceId}` : (a.staffId ?? 'Visit staff'));
+  return `${what} — ${who}`;
+}
+
+/** The device's latest battery, and a low-battery event, on the card. */
+function batteryText(a) {
+  const b = a.latestBattery;
+  if (b?.percent == null) return a.battery != null ? ` (battery ${Math.round(a.battery)}%)` : '';
+  return ` (battery ${Math.round(b.percent)}% at ${fmtTime(b.at)}${b.low ? ', LOW' : ''})`;
+}
+
+export function alarmCard(a) {
+  const open = a.status === 'open';
+  const note = h('input', { type: 'text', id: `note-${a.id}`, name: 'note', maxlength: 2000 });
+  const reason = h(
+    'select',
+    { id: `reason-${a.id}`, name: 'reason', required: true },
+    // Nothing preselected: a person chooses. The reasons and their wording come from the server.
+    h('option', { value: '' }, '— choose what happened —'),
+    state.data.resolutionReasons.map((r) =>
+      h('option', { value: r.value }, r.label[0].toUpperCase() + r.label.slice(1)),
+    ),
+  );
+  const where = [];
+  if (a.location)
+    where.push([
+      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''} `,
+      h(
+        'a',
+        {
+          href: `https://www.openstreetmap.org/?mlat=${Number(a.location.lat)}&mlon=${Number(a.location.lon)}#map=17/${Number(a.location.lat)}/${Number(a.location.lon)}`,
+          target: '_blank',
+          rel: 'noopener noreferrer',
+        },
+        'open in maps',
+      ),
+    ]);
+  if (a.visitAddress) where.push(['visit: ', bdi(a.visitAddress)]);
+  return h(
+    'li',
+    {
+      class: `alarm ${open ? 'unacknowledged' : 'acknowledged'}`,
+      'data-alarm-id': a.id,
+      'aria-labelledby': `alarm-${a.id}-title`,
+    },
+    h(
+      'h3',
+      { id: `alarm-${a.id}-title` },
+      h(
+        'span',
+        { class: `badge ${open ? 'badge-alarm' : 'badge-ack'}` },
+        open ? 'UNACKNOWLEDGED' : 'ACKNOWLEDGED',
+      ),
+      a.noResponse
+        ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
+        : null,
+      ' ',
+      alarmTitle(a),
+    ),
+    h(
+      'dl',
+      { class: 'facts' },
+      h('dt', {}, 'Raised'),
+      h(
+        'dd',
+        {},
+        fmtTime(a.raisedAt),
+        ' (',
+        h('span', { class: 'since', 'data-since': a.raisedAt }, since(a.raisedAt)),
+        ')',
+      ),
+      a.deviceId ? [h('dt', {}, 'Device'), h('dd', {}, a.deviceId, batteryText(a))] : null,
+      a.trustIssue
+        ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]
+        : null,
+      h('dt', {}, 'Where'),
+      h('dd', {}, where.length ? where.flatMap((w, i) => (i ? [' · ', w] : [w])) : 'no location'),
+      a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, bdi(a.pupilName))] : null,
+      a.staffPhone || a.partnerPhone
+        ? [
+            h('dt', {}, 'Call'),
+            h(
+              'dd',
+              {},
+              a.staffPhone ? tel(a.staffPhone, a.staffName ?? 'staff') : null,
+              a.staffPhone && a.partnerPhone ? ' · ' : null,
+              a.partnerPhone ? tel(a.partnerPhone, `${a.partnerName ?? 'partner'} (partner)`) : null,
+            ),
+          ]
+        : null,
+      h('dt', {}, 'Escalation'),
+      h(
+        'dd',
+        {},
+        a.level === null ? 'paused while acknowledged' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
+      ),
+      a.nextStep
+        ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
+        : null,
+      a.notifications?.length
+        ? [
+            h('dt', {}, 'Told'),
+            h(
+              'dd',
+              {},
+              h(
+                'ul',
+                { class: 'sent' },
+                a.notifications.map((n) =>
+                  h(
+                    'li',
+                    { class: n.delivery === 'failed' || n.delivery === 'partly-failed' ? 'trust-issue' : '' },
+                    `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.deliveryText}`,
+                  ),
+                ),
+              ),
+            ),
+          ]
+        : null,
+      a.acknowledgedBy
+        ? [
+            h('dt', {}, 'Acknowledged by'),
+            h(
+              'dd',
+              {},
+              bdi(a.acknowledgedBy),
+              a.acknowledgedVia === 'sms' ? ' (SMS)' : '',
+              ` at ${fmtTime(a.acknowledgedAt)}`,
+              a.reopensAt ? `; opens again at ${fmtTime(a.reopensAt)} unless resolved` : '',
+            ),
+          ]
+        : null,
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      open
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'primary',
+              onclick: () => act(`/api/alarms/${a.id}/acknowledge`, {}, 'Acknowledged'),
+            },
+            `Acknowledge alarm ${a.id}`,
+          )
+        : null,
+      resolveForm(a, reason, note),
+    ),
+  );
+}
+
+// Resolving takes two deliberate steps: choose what happened, then confirm it in words.
+function resolveForm(a, reason, note) {
+  const confirm = h('div', { class: 'confirm', hidden: true });
+  const form = h(
+    'form',
+    {
+      class: 'resolve',
+      id: `resolve-${a.id}`,
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!reason.value) return say(msg, 'Choose what happened before resolving', true);
+        const label = reason.options[reason.selectedIndex].textContent;
+        confirm.replaceChildren(
+          h(
+            'p',
+            {},
+            `Resolve alarm ${a.id} as “${label}”? It leaves the board (it stays under Resolved today).`,
+          ),
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'primary',
+              onclick: () =>
+                act(
+                  `/api/alarms/${a.id}/resolve`,
+                  { reason: reason.value, note: note.value || undefined },
+                  'Resolved',
+                ),
+            },
+            `Yes, resolve alarm ${a.id}`,
+          ),
+          h('button', { type: 'button', onclick: () => (confirm.hidden = true) }, 'No, keep it open'),
+        );
+        confirm.hidden = false;
+      },
+    },
+    h('label', { for: reason.id }, 'What happened'),
+    reason,
+    h('label', { for: note.id }, 'Note'),
+    note,
+    h('button', { type: 'submit' }, `Resolve alarm ${a.id}`),
+    confirm,
+  );
+  return form;
+}
+
+export function resolvedItem(a) {
+  return h(
+    'li',
+    { class: 'resolved' },
+    h(
+      'details',
+      {},
+      h(
+        'summary',
+        {},
+        `${a.type.replace(/_/g, ' ').toUpperCase()} — `,
+        a.staffName ? bdi(a.staffName) : (a.deviceId ?? 'visit'),
+        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${a.reason.replace(/_/g, ' ')}`,
+      ),
+      a.note ? h('p', {}, 'Note: ', a.note) : null,
+      h(
+        'ol',
+        { class: 'timeline' },
+        a.timeline.map((t) => h('li', {}, `${fmtTime(t.at)} ${t.event}`)),
+      ),
+    ),
+  );
+}

@@ -1,0 +1,34 @@
+import { api, bdi, h, say } from './app.js';
+
+// What the board's modules share: the board's state (also `window.doorstepBoard`, which the browser
+// tests read), the page's elements, a phone link, and acting on an alarm (then the board re-reads).
+
+export const state = {
+  school: null,
+  data: null,
+  source: null,
+  lastEventId: null,
+  eventsSeen: 0,
+  connected: false,
+};
+window.doorstepBoard = state;
+export const msg = document.getElementById('message');
+export const content = document.getElementById('content');
+
+/** The board's re-read (set by board.js at start). */
+export const hooks = { refresh: async () => {} };
+
+export function tel(number, who) {
+  return h('a', { href: `tel:${number}` }, bdi(who), ': ', bdi(number));
+}
+
+/** An alarm command (acknowledge, resolve): says what happened, then re-reads the board. */
+export async function act(url, body, done) {
+  try {
+    const r = await api('POST', url, body);
+    say(msg, `${done}: ${r.outcome ?? 'done'}`);
+    await hooks.refresh();
+  } catch (err) {
+    say(msg, err.message, true);
+  }
+}

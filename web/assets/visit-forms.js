@@ -1,0 +1,279 @@
+import { h, say } from './app.js';
+import { riskFields } from './visit-risks.js';
+import { field, lines, msg, page, post } from './visit-shared.js';
+
+// The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
+// cancelling. Each posts one step; the page shows only those the server allows now.
+
+/** Authorising the visit (with the risk level and why, where the pack assesses risk then). */
+export function authoriseForm(d, can) {
+  const outside = h('input', { type: 'checkbox', id: 'f-outOfHours', name: 'outOfHours' });
+  // Where the pack assesses risk at authorisation, the authoriser gives the level and why.
+  const withRisk = d.rules.risk.at === 'authorisation' && can('assess-risk');
+  const r = riskFields('authRisk');
+  return h(
+    'form',
+    {
+      id: 'authorise',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post(
+          'authorise',
+          {
+            ...(outside.checked ? { outOfHours: true } : {}),
+            ...(withRisk ? { risk: { level: r.level.value, reason: r.reason.value } } : {}),
+          },
+          'Visit authorised.',
+        );
+      },
+    },
+    withRisk ? r.fields : null,
+    d.rules.hours && (d.rules.hours.approvable || d.rules.hours.mode === 'recommend')
+      ? h(
+          'div',
+          { class: 'field check' },
+          outside,
+          h('label', { for: 'f-outOfHours' }, `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`),
+        )
+      : null,
+    h('button', { type: 'submit', class: 'primary' }, 'Authorise this visit'),
+  );
+}
+
+export function departForm(d) {
+  const partner = h(
+    'select',
+    { name: 'partner' },
+    h('option', { value: '' }, '— nobody —'),
+    d.staff.filter((x) => x.id !== page.s.user.id).map((x) => h('option', { value: x.id }, x.displayName)),
+  );
+  const ret = h('input', { type: 'time', name: 'expectedReturn', required: true });
+  // The policy's interval is a maximum: a shorter one may be chosen, never a longer one.
+  const every = h('input', {
+    type: 'number',
+    name: 'checkInMinutes',
+    min: 5,
+    max: d.rules.checkInMinutes ?? 240,
+    value: d.rules.checkInMinutes ?? '',
+  });
+  const phone = h('input', {
+    type: 'tel',
+    name: 'phone',
+    autocomplete: 'tel',
+    value: d.me.phone ?? '',
+    required: d.rules.requires.phone,
+  });
+  const car = ['make', 'model', 'registration', 'colour'].map((k) =>
+    h('input', { type: 'text', name: `vehicle-${k}`, id: `f-vehicle-${k}`, autocomplete: 'off' }),
+  );
+  const onFoot = h('input', { type: 'checkbox', name: 'onFoot', id: 'f-onFoot' });
+  const safe = h('input', {
+    type: 'text',
+    name: 'safeWord',
+    autocomplete: 'off',
+    required: d.rules.safeWord === 'required',
+  });
+  const read = h('input', { type: 'checkbox', name: 'risksRead', id: 'f-risksRead' });
+  return h(
+    'form',
+    {
+      id: 'depart',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const [hh, mm] = ret.value.split(':').map(Number);
+        const at = new Date();
+        at.setHours(hh, mm, 0, 0);
+        post(
+          'depart',
+          {
+            partnerUserId: partner.value || undefined,
+            expectedReturnAt: at.toISOString(),
+            checkInMinutes: every.value ? Number(every.value) : undefined,
+            safeWord: safe.value || undefined,
+            risksRead: read.checked,
+            phone: phone.value.trim() || undefined,
+            ...(d.rules.requires.vehicle && !onFoot.checked
+              ? {
+                  vehicle: Object.fromEntries(
+                    car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]),
+                  ),
+                }
+              : {}),
+            ...(onFoot.checked ? { onFoot: true } : {}),
+          },
+          'Departure recorded: the office knows where you are.',
+        );
+      },
+    },
+    h('h2', {}, 'Leaving now'),
+    field(`Going with${d.rules.pairs === 'always' ? ' (required: two staff)' : ''}`, partner),
+    field('Expected back at', ret),
+    field(
+      'Check in every (minutes)',
+      every,
+      d.rules.checkInMinutes
+        ? `Policy: at least every ${d.rules.checkInMinutes} minutes`
+        : 'Leave empty for no timed check-ins',
+    ),
+    field(`Safe word${d.rules.safeWord === 'required' ? ' (required)' : ''}`, safe),
+    field(
+      `Your phone while out${d.rules.requires.phone ? ' (required)' : ''}`,
+      phone,
+      'The office calls this number if you are late or miss a check-in',
+    ),
+    d.rules.requires.vehicle
+      ? h(
+          'fieldset',
+          {},
+          h('legend', {}, 'Vehicle (the policy asks for it)'),
+          car.map((c) =>
+            field(
+              c.name.slice('vehicle-'.length).replace(/^./, (x) => x.toUpperCase()),
+              c,
+            ),
+          ),
+          h(
+            'div',
+            { class: 'field check' },
+            onFoot,
+            h('label', { for: 'f-onFoot' }, 'On foot / public transport'),
+          ),
+        )
+      : null,
+    h(
+      'div',
+      { class: 'field check' },
+      read,
+      h('label', { for: 'f-risksRead' }, 'I have read the risk notes and address flags above'),
+    ),
+    h('button', { type: 'submit', class: 'primary' }, 'Leave for the visit'),
+  );
+}
+
+export function outcomeForm() {
+  const seen = (v, label) =>
+    h(
+      'label',
+      { class: 'radio' },
+      h('input', { type: 'radio', name: 'seen', value: v, required: true }),
+      ` ${label}`,
+    );
+  const spoke = h('input', { type: 'text', name: 'spokeTo' });
+  const agreements = h('textarea', { name: 'agreements', rows: 3 });
+  const concerns = h('textarea', { name: 'concerns', rows: 3 });
+  const follow = h('textarea', { name: 'followUp', rows: 2 });
+  const form = h(
+    'form',
+    {
+      id: 'outcome',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const choice = form.querySelector('input[name=seen]:checked')?.value;
+        if (!choice) return say(msg, 'Say whether the child was seen', true);
+        post(
+          'outcome',
+          {
+            childSeen: choice === 'yes',
+            noOneHome: choice === 'nobody',
+            spokeTo: spoke.value || undefined,
+            agreements: lines(agreements.value),
+            concerns: lines(concerns.value),
+            followUp: lines(follow.value).map((l) => {
+              const [action, by] = l.split(/\s+[—-]\s+/);
+              return { action, by: by ?? page.s.user.displayName };
+            }),
+          },
+          'Outcome recorded: the CPOMS record is on its way.',
+        );
+      },
+    },
+    h('h2', {}, 'Outcome'),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Was the child seen?'),
+      seen('yes', 'Yes, child seen'),
+      seen('no', 'No, child not seen'),
+      seen('nobody', 'No one home'),
+    ),
+    field('Spoke to', spoke, 'e.g. mother'),
+    field('Agreements', agreements, 'One per line'),
+    field('Concerns', concerns, 'One per line'),
+    field('Follow-up', follow, 'One per line: action — who'),
+    h('button', { type: 'submit', class: 'primary' }, 'Submit outcome'),
+  );
+  return form;
+}
+
+export function followUpForm() {
+  const note = h('input', { type: 'text', name: 'followUpNote', required: true, maxlength: 1000 });
+  return h(
+    'form',
+    {
+      id: 'follow-up',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('follow-up-done', { note: note.value }, 'Follow-up recorded.');
+      },
+    },
+    field('What was done about the child not being seen', note),
+    h('button', { type: 'submit' }, 'Record the follow-up'),
+  );
+}
+
+/** "Raise a concern now": straight to the safeguarding team and the school's records. */
+export function concernForm() {
+  const text = h('textarea', {
+    name: 'concern',
+    id: 'concern-text',
+    required: true,
+    maxlength: 4000,
+    rows: 3,
+  });
+  return h(
+    'details',
+    { id: 'concern' },
+    h('summary', {}, 'Raise a concern now'),
+    h(
+      'form',
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          post(
+            'concern',
+            { concern: text.value },
+            "Concern sent to the safeguarding team and into the school's records.",
+          );
+        },
+      },
+      field('What worries you (sent at once to the safeguarding team)', text),
+      h('button', { type: 'submit', class: 'danger' }, 'Send the concern now'),
+    ),
+  );
+}
+
+export function cancelForm(d) {
+  const reason = h('input', { type: 'text', name: 'cancelReason', required: true });
+  return h(
+    'details',
+    {},
+    h('summary', {}, 'Cancel this visit'),
+    h(
+      'form',
+      {
+        onsubmit: (e) => {
+          e.preventDefault();
+          post('cancel', { reason: reason.value }, 'Visit cancelled.');
+        },
+      },
+      field(
+        'Reason',
+        reason,
+        d.rules.appointments
+          ? `e.g. dangerous animal, felt unsafe (a parent not there: "No answer" after ${d.rules.appointments.noAnswerAfterMinutes} minutes)`
+          : 'e.g. parent not present; dangerous dog',
+      ),
+      h('button', { type: 'submit' }, 'Cancel visit'),
+    ),
+  );
+}

@@ -1,0 +1,293 @@
+import { api, bdi, fmtTime, h, say } from './app.js';
+import { risks } from './visit-risks.js';
+import { field, msg, page, post, visitId } from './visit-shared.js';
+
+// While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
+// "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
+
+/** While out: the banner and countdown, help and the office, where things stand, the big buttons, the
+ * wait at the door, the safe word (office), running late, and the risks kept in view. */
+export function outParts(d, can) {
+  const v = d.visit;
+  const parts = [];
+  parts.push(outBanner(d));
+  parts.push(
+    h(
+      'div',
+      { class: 'big-actions' },
+      can('help')
+        ? h(
+            'button',
+            { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp() },
+            'I need help',
+          )
+        : null,
+      d.officePhone
+        ? h('a', { class: 'button big', href: `tel:${d.officePhone.replace(/\s+/g, '')}` }, 'Call the office')
+        : null,
+    ),
+  );
+  parts.push(
+    h(
+      'p',
+      { id: 'out-status' },
+      `Out since ${fmtTime(v.departedAt)}; expected back ${fmtTime(v.expectedReturnAt)}`,
+      v.arrivedAt ? `; arrived ${fmtTime(v.arrivedAt)}` : '',
+      v.checkInMinutes ? `; check in every ${v.checkInMinutes} minutes` : '',
+      v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
+      v.outcome ? '; outcome recorded' : '',
+      v.status === 'cancelled' ? '; visit cancelled' : '',
+      '. Watched until back safe.',
+    ),
+    h(
+      'p',
+      {},
+      'With ',
+      d.partnerName ? bdi(d.partnerName) : 'nobody',
+      d.leadName && d.leadName !== page.s.user.displayName ? [' (lead: ', bdi(d.leadName), ')'] : '',
+    ),
+  );
+  parts.push(
+    h(
+      'div',
+      { class: 'big-actions' },
+      can('arrive')
+        ? h(
+            'button',
+            { type: 'button', class: 'big', onclick: () => post('arrive', {}, 'Arrival recorded.') },
+            'I have arrived',
+          )
+        : null,
+      can('check-in')
+        ? h(
+            'button',
+            { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
+            'Check in: I am safe',
+          )
+        : null,
+      can('back-safe')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'big',
+              onclick: () => post('back-safe', {}, 'Welcome back: you are recorded as back safe.'),
+            },
+            'Back safe',
+          )
+        : null,
+    ),
+  );
+  if (d.rules.appointments && v.arrivedAt && !v.outcome && v.status === 'departed')
+    parts.push(doorWait(v, d.rules.appointments, can));
+  else clearInterval(waitTimer);
+  if (can('reveal-safe-word')) parts.push(safeWordButton());
+  if (can('running-late')) parts.push(lateForm(v));
+  parts.push(risks(d));
+  return parts;
+}
+
+/** Running late: a new return time with a reason (the overdue alarm re-arms for it and stands down). */
+export function lateForm(v) {
+  const ret = h('input', { type: 'time', name: 'newReturn', id: 'f-newReturn', required: true });
+  const why = h('input', {
+    type: 'text',
+    name: 'lateReason',
+    id: 'f-lateReason',
+    required: true,
+    maxlength: 500,
+  });
+  return h(
+    'form',
+    {
+      id: 'running-late',
+      onsubmit: (e) => {
+        e.preventDefault();
+        const [hh, mm] = ret.value.split(':').map(Number);
+        const at = new Date();
+        at.setHours(hh, mm, 0, 0);
+        if (at <= new Date()) at.setDate(at.getDate() + 1);
+        post(
+          'running-late',
+          { expectedReturnAt: at.toISOString(), reason: why.value },
+          `New return time ${fmtTime(at.toISOString())} recorded: the office knows.`,
+        );
+      },
+    },
+    h('h2', {}, 'Running late'),
+    h('p', {}, `Expected back ${fmtTime(v.expectedReturnAt)}.`),
+    field('New return time', ret),
+    field('Why', why, 'e.g. parent arrived late; waiting for a social worker'),
+    h('button', { type: 'submit' }, 'Set the new return time'),
+  );
+}
+
+// What the office sees, the worker sees: a missed check-in or an overdue return is a banner (with a
+// vibration where the phone allows), and the next deadline counts down.
+let countdown = null;
+export function outBanner(d) {
+  clearInterval(countdown);
+  const v = d.visit;
+  const missed = d.alarms.filter((a) => a.type === 'missed_check_in');
+  const overdue = d.alarms.filter((a) => a.type === 'overdue_visit');
+  const help = d.alarms.filter((a) => a.type === 'sos');
+  const lines = [];
+  if (help.length) lines.push('Help is on its way: the office has your alarm.');
+  if (missed.length)
+    lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
+  if (overdue.length)
+    lines.push(
+      'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
+    );
+  const clock = h('p', { id: 'next-deadline', 'aria-live': 'off' });
+  const tick = () => {
+    const parts = [];
+    if (d.nextAlarmAt) parts.push(`Next check-in due by ${fmtTime(d.nextAlarmAt)} (${left(d.nextAlarmAt)})`);
+    if (v.expectedReturnAt)
+      parts.push(`back by ${fmtTime(v.expectedReturnAt)} (${left(v.expectedReturnAt)})`);
+    clock.textContent = parts.join(' · ');
+  };
+  tick();
+  countdown = setInterval(tick, 15_000);
+  if (lines.length && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  return h(
+    'section',
+    {
+      id: 'out-banner',
+      class: lines.length ? 'ingest-down' : '',
+      ...(lines.length ? { role: 'alert' } : {}),
+    },
+    lines.map((l) => h('p', {}, h('strong', {}, l))),
+    clock,
+  );
+}
+function left(iso) {
+  const ms = new Date(iso).getTime() - Date.now();
+  if (ms <= 0) return 'now';
+  const m = Math.round(ms / 60_000);
+  return m < 60 ? `in ${m} min` : `in ${Math.floor(m / 60)} h ${m % 60} min`;
+}
+
+/** "I need help": an SOS alarm for this visit, with the phone's position if the worker allows it. */
+export async function askForHelp() {
+  const position = await new Promise((resolve) => {
+    if (!navigator.geolocation) return resolve(null);
+    navigator.geolocation.getCurrentPosition(
+      (p) =>
+        resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracyM: p.coords.accuracy ?? null }),
+      () => resolve(null),
+      { timeout: 5000, maximumAge: 60_000 },
+    );
+  });
+  await post('help', { location: position }, 'Help requested: the office has your alarm and will call you.');
+}
+
+// While the worker is out the page re-reads every 20 s (a form being filled in is kept).
+let poll = null;
+export function keepFresh(out) {
+  clearInterval(poll);
+  if (out) poll = setInterval(() => page.load().catch(() => {}), 20_000);
+}
+
+// Thames View 3.4/3.5: a wait timer at the door, counted from the arrival. At the pack's wait the
+// page prompts and (the server allowing it) offers "No answer"; past the lateness limit, for a parent
+// who said they are running late, "Cancel: parent over N minutes late". The page re-reads when each
+// time passes, so the buttons are exactly what the server allows then.
+let waitTimer = null;
+export function doorWait(v, a, can) {
+  clearInterval(waitTimer);
+  const at = (m) => new Date(new Date(v.arrivedAt).getTime() + m * 60_000);
+  const until = at(a.noAnswerAfterMinutes);
+  const lateUntil = a.lateCancelAfterMinutes ? at(a.lateCancelAfterMinutes) : null;
+  const p = h('p', { id: 'door-wait', 'aria-live': 'polite' });
+  let reloaded = {
+    wait: Date.now() >= until.getTime(),
+    late: !lateUntil || Date.now() > lateUntil.getTime(),
+  };
+  const tick = () => {
+    const left = until.getTime() - Date.now();
+    const late = lateUntil
+      ? ` If the parent said they are running late, wait until ${fmtTime(lateUntil.toISOString())}: over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`
+      : '';
+    if (left > 0) {
+      p.className = '';
+      p.removeAttribute('role');
+      p.textContent = `At the door since ${fmtTime(v.arrivedAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).${late}`;
+    } else {
+      p.className = 'warning';
+      p.setAttribute('role', 'alert');
+      p.textContent = `${a.noAnswerAfterMinutes} minutes at the door: wait no longer than ${a.noAnswerAfterMinutes} minutes — record "No answer" below, then come back safe.${late}`;
+    }
+    // When a limit passes, ask the server again: it decides which actions are open now.
+    if (!reloaded.wait && left <= 0) {
+      reloaded = { ...reloaded, wait: true };
+      page.load().catch(() => {});
+    }
+    if (!reloaded.late && lateUntil && Date.now() > lateUntil.getTime()) {
+      reloaded = { ...reloaded, late: true };
+      page.load().catch(() => {});
+    }
+  };
+  tick();
+  waitTimer = setInterval(tick, 5_000);
+  return h(
+    'div',
+    { id: 'door' },
+    p,
+    h(
+      'div',
+      { class: 'big-actions' },
+      can('no-answer')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'big',
+              id: 'no-answer',
+              onclick: () => post('no-answer', {}, 'Recorded as no answer. Come back safe.'),
+            },
+            'No answer',
+          )
+        : null,
+      can('parent-late-cancel')
+        ? h(
+            'button',
+            {
+              type: 'button',
+              class: 'big',
+              id: 'parent-late-cancel',
+              onclick: () =>
+                post('parent-late-cancel', {}, 'Visit cancelled: the parent was too late. Come back safe.'),
+            },
+            `Cancel: parent over ${a.lateCancelAfterMinutes} minutes late`,
+          )
+        : null,
+    ),
+  );
+}
+
+/** The office sees a visit's safe word only on demand (audited): the word a worker says to signal danger. */
+export function safeWordButton() {
+  const out = h('strong', { id: 'safe-word', 'aria-live': 'polite' });
+  return h(
+    'p',
+    {},
+    h(
+      'button',
+      {
+        type: 'button',
+        onclick: async (e) => {
+          try {
+            const r = await api('POST', `/api/visits/${visitId}/safe-word`, {});
+            out.textContent = ` Safe word: ${r.safeWord}`;
+            e.target.disabled = true;
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      'Show the safe word',
+    ),
+    out,
+  );
+}

@@ -1,0 +1,228 @@
+import { api, bdi, fmtDateTime, h, say } from './app.js';
+import { field, msg, page, post } from './visit-shared.js';
+
+// Before the visit: the risk level and notes, the address flags (and flagging an address), the risk
+// assessment and the pupil's flags.
+
+export function risks(d) {
+  const v = d.visit;
+  const flags = d.addressFlags;
+  return h(
+    'section',
+    {
+      id: 'risks',
+      'aria-labelledby': 'risks-h',
+      class: flags.length || v.riskNotes || v.riskLevel !== 'low' ? 'warning' : '',
+    },
+    h('h2', { id: 'risks-h' }, d.out ? 'Risks and address flags' : 'Before you go'),
+    h(
+      'p',
+      { id: 'risk-level' },
+      h('strong', {}, 'Risk level: '),
+      d.effectiveRisk.toUpperCase(),
+      d.effectiveRisk !== v.riskLevel ? ` (raised from ${v.riskLevel} by the address flag)` : '',
+      v.riskAssessedAt
+        ? ` — assessed ${fmtDateTime(v.riskAssessedAt)}${v.riskReason ? `: ${v.riskReason}` : ''}`
+        : ` — proposed, not yet assessed (by ${d.rules.risk.assessedBy.join(' or ')})`,
+    ),
+    v.riskNotes
+      ? h('p', {}, h('strong', {}, 'Risk notes: '), v.riskNotes)
+      : h('p', {}, 'No risk notes recorded.'),
+    flags.length
+      ? h(
+          'ul',
+          { class: 'flags' },
+          flags.map((f) =>
+            h(
+              'li',
+              {},
+              h('span', { class: 'badge badge-alarm' }, f.level.toUpperCase()),
+              ` ${f.note} (recorded by ${f.createdBy}) `,
+              page.s.user.roles.some((r) => r === 'safeguarding' || r === 'admin') ? removeFlagForm(f) : null,
+            ),
+          ),
+        )
+      : h('p', {}, 'No flags on this address.'),
+    page.s.user.roles.some((r) => r === 'safeguarding' || r === 'admin') ? flagForm(d) : null,
+    d.findings.length
+      ? h(
+          'ul',
+          { class: 'findings' },
+          d.findings.map((f) =>
+            h('li', {}, h('strong', {}, f.level === 'block' ? 'Needed: ' : 'Note: '), f.message),
+          ),
+        )
+      : null,
+  );
+}
+
+/** The level and why: an assessor's decision (audited). */
+export function riskFields(prefix) {
+  const level = h(
+    'select',
+    { name: `${prefix}Level`, id: `f-${prefix}Level`, required: true },
+    h('option', { value: '' }, '— choose —'),
+    ['low', 'minor', 'major'].map((l) => h('option', { value: l }, l)),
+  );
+  const reason = h('input', { type: 'text', name: `${prefix}Reason`, required: true, maxlength: 1000 });
+  return {
+    level,
+    reason,
+    fields: [
+      field('Risk level', level),
+      field('Why this level', reason, 'e.g. known family; history of aggression'),
+    ],
+  };
+}
+
+export function riskForm() {
+  const r = riskFields('risk');
+  return h(
+    'form',
+    {
+      id: 'assess-risk',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('assess-risk', { level: r.level.value, reason: r.reason.value }, 'Risk assessed.');
+      },
+    },
+    h('h2', {}, 'Assess the risk'),
+    r.fields,
+    h('button', { type: 'submit' }, 'Record the risk assessment'),
+  );
+}
+
+const FLAG_NAMES = {
+  cpPlan: 'CP plan',
+  cin: 'child in need',
+  lac: 'looked after',
+  senEhcp: 'EHC plan',
+  youngCarer: 'young carer',
+  welfareConcern: 'welfare concern',
+};
+
+/** The MIS's flags and, apart, the welfare concern set by hand here (set/cleared by safeguarding). */
+export function pupilFlags(d) {
+  if (!d.pupil) return null;
+  const mis = Object.entries(d.pupil.flags ?? {})
+    .filter(([, on]) => on === true)
+    .map(([k]) => FLAG_NAMES[k] ?? k);
+  const manual = d.pupil.manualFlags?.welfareConcern;
+  const mayChange = page.s.user.roles.includes('safeguarding');
+  const reason = h('input', { type: 'text', name: 'concernReason', id: 'f-concernReason', required: true });
+  return h(
+    'section',
+    { 'aria-labelledby': 'pupil-flags-h' },
+    h('h2', { id: 'pupil-flags-h' }, 'Pupil flags'),
+    h('p', {}, h('strong', {}, 'From the MIS: '), mis.length ? mis.join(', ') : 'none'),
+    h(
+      'p',
+      {},
+      h('strong', {}, 'Set in Doorstep: '),
+      manual ? ['welfare concern — ', bdi(manual.reason), ` (${fmtDateTime(manual.at)})`] : 'none',
+    ),
+    mayChange
+      ? h(
+          'form',
+          {
+            onsubmit: async (e) => {
+              e.preventDefault();
+              try {
+                await api('POST', `/api/pupils/${encodeURIComponent(d.visit.pupilMisId)}/welfare-concern`, {
+                  school: d.visit.schoolId,
+                  set: !manual,
+                  reason: reason.value,
+                });
+                say(msg, manual ? 'Welfare concern cleared.' : 'Welfare concern set.');
+                await page.load();
+              } catch (err) {
+                say(msg, err.message, true);
+              }
+            },
+          },
+          h(
+            'label',
+            { for: reason.id },
+            manual ? 'Why the concern is cleared' : 'Why there is a welfare concern',
+          ),
+          reason,
+          h('button', { type: 'submit' }, manual ? 'Clear the welfare concern' : 'Set a welfare concern'),
+        )
+      : null,
+  );
+}
+
+/** A flag that no longer holds is removed with the reason (the audit keeps what it said). */
+function removeFlagForm(f) {
+  const reason = h('input', { type: 'text', name: 'removeReason', id: `f-remove-${f.id}`, required: true });
+  return h(
+    'details',
+    { class: 'inline' },
+    h('summary', {}, `Remove flag ${f.id}`),
+    h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api('POST', `/api/address-flags/${f.id}/remove`, { reason: reason.value });
+            say(msg, 'Flag removed.');
+            await page.load();
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      h('label', { for: reason.id }, 'Why it no longer holds'),
+      reason,
+      h('button', { type: 'submit' }, 'Remove flag'),
+    ),
+  );
+}
+
+/** The safeguarding team records what staff must know about an address (shown before every visit there). */
+function flagForm(d) {
+  const level = h(
+    'select',
+    { name: 'flagLevel', id: 'f-flagLevel' },
+    h('option', { value: 'caution' }, 'Caution'),
+    h('option', { value: 'dangerous' }, 'Dangerous'),
+  );
+  const note = h('input', { type: 'text', name: 'flagNote', required: true });
+  const whole = h('input', { type: 'checkbox', name: 'wholePostcode', id: 'f-wholePostcode' });
+  return h(
+    'details',
+    {},
+    h('summary', {}, 'Flag this address'),
+    h(
+      'form',
+      {
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            await api('POST', '/api/address-flags', {
+              school: d.visit.schoolId,
+              postcode: d.visit.address.postcode,
+              line1: whole.checked ? undefined : d.visit.address.line1,
+              level: level.value,
+              note: note.value,
+            });
+            say(msg, 'Address flagged.');
+            await page.load();
+          } catch (err) {
+            say(msg, err.message, true);
+          }
+        },
+      },
+      field('Level', level),
+      field('What staff must know', note),
+      h(
+        'div',
+        { class: 'field check' },
+        whole,
+        h('label', { for: 'f-wholePostcode' }, 'The whole postcode, not just this address'),
+      ),
+      h('button', { type: 'submit' }, 'Save flag'),
+    ),
+  );
+}
