@@ -247,5 +247,23 @@ describe('records and notices in a browser', () => {
     expect(row[12]).toBe('completed');
     expect(row[13]).toBe('child seen');
     expect(row[14]).toBe('mother');
+
+    // The pupil's chronology, from the visit page: the concern, the outcome and both records (once
+    // every record is marked delivered: the fakes answer before the store records it).
+    await until(
+      async () =>
+        (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE status <> 'delivered'`))
+          .rows[0]!.n === 0 || undefined,
+      30_000,
+      'every record delivered',
+    );
+    await dsl.goto(`${base}/visits/${visitId}`);
+    await dsl.getByRole('link', { name: "The pupil's chronology" }).click();
+    await dsl.getByRole('heading', { name: /Chronology: Amelia Okonkwo/ }).waitFor();
+    const text = await dsl.locator('tbody').textContent();
+    expect(text).toContain('outcome: child seen');
+    expect(text).toMatch(/visit outcome to cpoms: delivered/);
+    expect(text).toMatch(/visit outcome to arbor-pastoral: delivered/);
+    expect(text).toMatch(/visit concern to cpoms: delivered/);
   });
 });

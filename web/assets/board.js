@@ -12,6 +12,7 @@ import {
   since,
 } from './app.js';
 import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
+import { followUpItem } from './board-follow-ups.js';
 import { connect, scheduleRefresh } from './board-live.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { setSounding, soundToggle } from './board-sound.js';
@@ -116,6 +117,7 @@ function render() {
       ),
       'None.',
     ),
+    section('follow-ups', 'Follow-up actions', (d.followUps ?? []).map(followUpItem), 'None open.'),
     section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
     section('triggers', 'Triggers awaiting action', d.triggers.map(triggerItem), 'Nothing waiting.'),
     section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),

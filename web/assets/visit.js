@@ -36,6 +36,7 @@ async function load() {
       ` planned for ${v.plannedFor} · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),
+    d.chronologyUrl ? h('p', {}, h('a', { href: d.chronologyUrl }, "The pupil's chronology")) : null,
     pupilFlags(d),
     d.contacts.length
       ? h(

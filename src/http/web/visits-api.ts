@@ -141,6 +141,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             })
           : [],
       school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
+      /** The pupil's chronology, for those who may read it (safeguarding). */
+      chronologyUrl: user.roles.includes('safeguarding')
+        ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`
+        : null,
     };
   });
 
