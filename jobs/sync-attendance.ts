@@ -4,11 +4,7 @@ import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { syncSchool } from '../src/import/sync-school.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import {
-  changedPupilsOf,
-  importsAwaitingEvaluation,
-  markEvaluationEnqueued,
-} from '../src/store/attendance.ts';
+import { changedPupilsOf, importsAwaitingEvaluation, markEvaluationEnqueued } from '../src/store/imports.ts';
 import type { JobDeps } from './deps.ts';
 
 /**

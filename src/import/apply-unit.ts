@@ -14,12 +14,9 @@ import {
   auditCorrections,
   conflictingMarks,
   createStaging,
-  finishImport,
-  insertImport,
   MarkColumns,
   markLeavers,
   matchStagedByUpn,
-  setCursor,
   stageMarks,
   stagePupils,
   takeUnknownPupilMarks,
@@ -27,6 +24,7 @@ import {
   upsertPupils,
 } from '../store/attendance.ts';
 import type { Db, Queryable } from '../store/db.ts';
+import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 
 export interface ImportContext {
   schoolId: string;

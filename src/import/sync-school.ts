@@ -2,8 +2,8 @@ import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { MisSource } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { DoorstepError } from '../errors.ts';
-import { getCursor } from '../store/attendance.ts';
 import type { Db } from '../store/db.ts';
+import { getCursor } from '../store/imports.ts';
 import { applyImportUnit, type ImportSummary } from './apply-unit.ts';
 import { importContextFor } from './context.ts';
 

@@ -1,5 +1,6 @@
 import { londonMinutes } from '../domain/attendance/dates.ts';
-import { departureFindings, flagMinimum, higherRisk } from '../domain/visits/rules.ts';
+import { departureFindings } from '../domain/visits/departure-findings.ts';
+import { flagMinimum, higherRisk } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { insertBoardEvent } from '../store/board.ts';

@@ -16,14 +16,9 @@ import {
   policyFor,
 } from '../../src/domain/escalation/ladder.ts';
 import { evaluatePupil } from '../../src/domain/triggers/evaluate.ts';
+import { type DepartureFacts, departureFindings } from '../../src/domain/visits/departure-findings.ts';
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
-import {
-  type DepartureFacts,
-  departureFindings,
-  flagMinimum,
-  higherRisk,
-  type VisitRules,
-} from '../../src/domain/visits/rules.ts';
+import { flagMinimum, higherRisk, type VisitRules } from '../../src/domain/visits/rules.ts';
 import { dueVisitAlarms } from '../../src/domain/visits/watch.ts';
 import { calendar, pupil } from '../domain/triggers/helpers.ts';
 import { configWith } from '../helpers/config.ts';

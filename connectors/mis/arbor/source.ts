@@ -7,8 +7,6 @@ import { describeError } from '../../../src/errors.ts';
 import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
 import type {
-  Address,
-  ContactRecord,
   ImportUnit,
   LeaverRecord,
   MarkRecord,
@@ -18,25 +16,20 @@ import type {
   SyncCursor,
   Where,
 } from '../types.ts';
+import { type ArborReader, contactsOf, current, homeAddress, idOf } from './household.ts';
 import {
   type AttendanceMarkWire,
   attendanceMark,
   attendanceRecord,
   changelogPage,
   childProtectionStatusAssignment,
-  emailAddress,
-  guardian,
-  guardianRelationship,
   many,
   one,
   person,
-  postalAddress,
-  postalAddressOccupancy,
   senStatus,
   session,
   statusAssignment,
   student,
-  telephoneNumber,
   upnAssignment,
 } from './wire.ts';
 
@@ -64,7 +57,6 @@ function parseCursor(value: string | null): ArborCursor {
 }
 
 /** Contacts kept per pupil, by Arbor's emergency-contact priority. */
-export const MAX_CONTACTS = 5;
 /** Changelog rounds per resource and sync (each round is one unit); the rest waits for the next sync. */
 const MAX_ROUNDS = 1000;
 const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
@@ -91,17 +83,13 @@ export function arborCategory(m: AttendanceMarkWire, where: Where): Category | n
   return null;
 }
 
-function current(start: string | null | undefined, end: string | null | undefined, today: string): boolean {
-  return (!start || start.slice(0, 10) <= today) && (!end || end.slice(0, 10) >= today);
-}
-
 /**
  * Arbor REST v2: HTTP Basic auth with the partner app's credentials; incremental sync from the
  * changelog revision (students first, then attendance records), one import unit per changelog
  * answer, so the stored cursor only moves past changes once they are committed. Each changed
  * student's Person, UPN, guardians, home address and child-protection status are read by id.
  */
-export class ArborSource implements MisSource {
+export class ArborSource implements MisSource, ArborReader {
   readonly kind = 'arbor';
   private readonly base: string;
   private readonly http: HttpSettings;
@@ -218,7 +206,8 @@ export class ArborSource implements MisSource {
   }
 
   /** GET an href Arbor gave (a path on the same host), answered as `{root: {…}}`. */
-  private async retrieve<T extends z.ZodType>(href: string, root: string, schema: T, where: Where) {
+  /** One object by its link (`GET {href}`), the link checked to be a path on the school's Arbor. */
+  async retrieve<T extends z.ZodType>(href: string, root: string, schema: T, where: Where) {
     if (!SAFE_HREF.test(href)) throw malformed(where, `${root}.href`, 'expected a /rest-v2/… path');
     const body = await getJson(`${this.base}${href}`, one(root, schema), this.http, `Arbor ${root}`);
     return body[root] as z.output<T>;
@@ -242,7 +231,7 @@ export class ArborSource implements MisSource {
   }
 
   /** Every row of a query (`GET /rest-v2/{Plural}?filters…&page=N&page-size=M`). */
-  private async query<T extends z.ZodType>(
+  async query<T extends z.ZodType>(
     plural: string,
     filters: Record<string, string>,
     schema: T,
@@ -303,7 +292,7 @@ export class ArborSource implements MisSource {
       surname: p?.legalLastName ?? null,
       preferredName: p?.preferredFirstName ?? null,
       dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
-      address: s.person ? await this.homeAddress(s.person.href, where, today) : null,
+      address: s.person ? await homeAddress(this, s.person.href, where, today) : null,
       // What Arbor's published models let Doorstep read; CIN has no model there (README: connector
       // table), so it is left as it was.
       flags: {
@@ -312,88 +301,10 @@ export class ArborSource implements MisSource {
         senEhcp,
         youngCarer: carer.some(isCurrent),
       },
-      contacts: await this.contacts(studentHref, where),
+      contacts: await contactsOf(this, studentHref, where),
       where,
     };
   }
 
   /** The current home occupancy of the pupil's Person, else any current one. */
-  private async homeAddress(personHref: string, where: Where, today: string): Promise<Address | null> {
-    const occupancies = (
-      await this.query(
-        'PostalAddressOccupancies',
-        { 'filters.occupant.equals': personHref },
-        postalAddressOccupancy,
-      )
-    ).filter((o) => current(o.effectiveDate, o.endDate, today));
-    const home = occupancies.find((o) => o.postalAddressType?.toUpperCase() === 'HOME') ?? occupancies[0];
-    if (!home) return null;
-    const a = await this.retrieve(home.postalAddress.href, 'postalAddress', postalAddress, where);
-    const line2 = [a.address2, a.address3].filter(Boolean).join(', ');
-    return {
-      line1: a.address1 ?? null,
-      line2: line2 || null,
-      town: a.postalTown ?? null,
-      postcode: a.postalCode ?? null,
-    };
-  }
-
-  private async contacts(studentHref: string, where: Where): Promise<ContactRecord[]> {
-    const rels = (
-      await this.query(
-        'StudentGuardianRelationships',
-        { 'filters.student.equals': studentHref },
-        guardianRelationship,
-      )
-    )
-      .sort((a, b) => (a.emergencyContactPriority ?? 1e9) - (b.emergencyContactPriority ?? 1e9))
-      .slice(0, MAX_CONTACTS);
-    const out: ContactRecord[] = [];
-    for (const [i, rel] of rels.entries()) {
-      const g = await this.retrieve(rel.guardian.href, 'guardian', guardian, where);
-      const gp = g.person ? await this.retrieve(g.person.href, 'person', person, where) : null;
-      const phones = g.person
-        ? await this.query(
-            'TelephoneNumbers',
-            { 'filters.numberOwner.equals': g.person.href },
-            telephoneNumber,
-          )
-        : [];
-      const emails = g.person
-        ? await this.query(
-            'EmailAddresses',
-            { 'filters.emailAddressOwner.equals': g.person.href },
-            emailAddress,
-          )
-        : [];
-      const phone = phones
-        .filter((t) => t.number)
-        .sort((a, b) => (a.telephoneNumberRanking ?? 1e9) - (b.telephoneNumberRanking ?? 1e9))[0];
-      const email = emails
-        .filter((e) => e.emailAddress)
-        .sort((a, b) => (a.dataOrder ?? 1e9) - (b.dataOrder ?? 1e9))[0];
-      const name = [gp?.preferredFirstName ?? gp?.legalFirstName, gp?.legalLastName]
-        .filter(Boolean)
-        .join(' ');
-      out.push({
-        priority: i + 1,
-        name: name || null,
-        // GuardianRelationshipType is a lookup whose id is its code (e.g. MOTHER).
-        relationship: rel.guardianRelationshipType
-          ? idOf(rel.guardianRelationshipType, where, 'guardianRelationshipType')
-          : null,
-        phone: phone?.number ?? null,
-        email: email?.emailAddress ?? null,
-        parentalResponsibility: rel.isLegalGuardian ?? null,
-      });
-    }
-    return out;
-  }
-}
-
-/** A link's id: its `id`, else the last segment of its href. */
-function idOf(l: { id?: string | undefined; href: string }, where: Where, field: string): string {
-  const v = l.id ?? l.href.split('/').filter(Boolean).at(-1);
-  if (!v) throw malformed(where, field, 'expected a link with an id');
-  return v;
 }

@@ -2,13 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
+import { departureFindings } from '../../domain/visits/departure-findings.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
-import {
-  departureFindings,
-  FAMILY_NOTICE_METHODS,
-  flagMinimum,
-  higherRisk,
-} from '../../domain/visits/rules.ts';
+import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks, visitRulesFor } from '../../../src/config/policy-packs.ts';
 import { nextStepOf, policyFor } from '../../../src/domain/escalation/ladder.ts';
-import {
-  departureFindings,
-  flagMinimum,
-  higherRisk,
-  mayAuthorise,
-  visitRules,
-} from '../../../src/domain/visits/rules.ts';
+import { departureFindings } from '../../../src/domain/visits/departure-findings.ts';
+import { flagMinimum, higherRisk, mayAuthorise, visitRules } from '../../../src/domain/visits/rules.ts';
 import { dueVisitAlarms, nextVisitCheck } from '../../../src/domain/visits/watch.ts';
 import { configWith } from '../../helpers/config.ts';
 

@@ -496,9 +496,12 @@ describe('address flags', () => {
     });
     expect(added.statusCode).toBe(201);
     // Heath Lane: recorded on the record of each child who lives there (the school's sinks).
-    const { rows: records } = await db.query<{ kind: string; pupil_ids: string[]; title: string; body: string }>(
-      `SELECT kind, pupil_ids, title, body FROM outbox WHERE kind = 'address_flag'`,
-    );
+    const { rows: records } = await db.query<{
+      kind: string;
+      pupil_ids: string[];
+      title: string;
+      body: string;
+    }>(`SELECT kind, pupil_ids, title, body FROM outbox WHERE kind = 'address_flag'`);
     expect(records).toEqual([
       {
         kind: 'address_flag',

@@ -1,0 +1,187 @@
+import { RISK_ORDER, type RiskLevel, type VisitRules } from './rules.ts';
+
+/**
+ * What stands between a visit and leaving, under its school's rules: each finding a block (the visit
+ * cannot leave) or a warning, with the rule it comes from. Pure: the caller gives the facts and the
+ * time of day.
+ */
+
+/** What a worker's account says about their readiness. */
+export interface StaffCompetence {
+  homeVisitTrained: boolean;
+  safeguardingTrained: boolean;
+  /** Home visits they have made before this one. */
+  visitsMade: number;
+}
+
+export interface DepartureFacts {
+  status: string;
+  /** The effective risk level: the assessed level, raised by any address flag. */
+  riskLevel: RiskLevel;
+  /** Whether an assessor has assessed it (needed before leaving where the pack says `separate`). */
+  riskAssessed?: boolean;
+  /** Lead, and partner if any. */
+  staff?: StaffCompetence[];
+  partner: boolean;
+  safeWord: string | null;
+  /** Minutes after midnight, Europe/London, at departure. */
+  londonMinutes: number;
+  /** Minutes after midnight, Europe/London, of the expected return (the whole visit is checked). */
+  returnLondonMinutes?: number;
+  expectedReturnAt: Date | null;
+  now: Date;
+  /** The authoriser approved this visit outside the policy's hours. */
+  outOfHoursApproved?: boolean;
+  /** The check-in interval the worker chose (null: the policy's). */
+  checkInMinutes?: number | null;
+  /** A phone number for the worker (their account's or typed at departure). */
+  phone?: boolean;
+  /** A fob registered to the worker. */
+  fob?: boolean;
+  /** Vehicle details given, or "on foot". */
+  vehicle?: boolean;
+  /** How the family was told, or the exemption recorded (null: neither). */
+  familyNotice?: { method: string | null; exemption: string | null } | null;
+}
+
+export interface Finding {
+  level: 'block' | 'warn';
+  rule: string;
+  message: string;
+}
+
+function minutesOf(hhmm: string): number {
+  const [h, m] = hhmm.split(':').map(Number);
+  return h! * 60 + m!;
+}
+
+/** What stands between a visit and its departure under the school's rules. Pure. */
+export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding[] {
+  const out: Finding[] = [];
+  if (v.status !== 'authorised' && !(v.status === 'requested' && !rules.authorisation.required))
+    out.push({
+      level: 'block',
+      rule: 'authorisation',
+      message:
+        v.status === 'requested'
+          ? `the visit must be authorised first (by ${rules.authorisation.by.join(' or ')}${rules.authorisation.mode === 'daily-list' ? ", signing the day's list" : ''})`
+          : `a visit that is ${v.status} cannot depart`,
+    });
+  if (rules.refuseAtRisk && RISK_ORDER[v.riskLevel] >= RISK_ORDER[rules.refuseAtRisk])
+    out.push({
+      level: 'block',
+      rule: 'risk',
+      message: `risk is ${v.riskLevel}: the policy says no visit at this level`,
+    });
+  const pairsNeeded =
+    rules.pairs === 'always' || (rules.pairs === 'when-risk' && RISK_ORDER[v.riskLevel] >= 1);
+  if (pairsNeeded && !v.partner)
+    out.push({ level: 'block', rule: 'pairs', message: 'the policy requires two staff on this visit' });
+  if (rules.pairs === 'where-possible' && !v.partner)
+    out.push({ level: 'warn', rule: 'pairs', message: 'the policy asks for two staff wherever possible' });
+  if (rules.safeWord === 'required' && !v.safeWord?.trim())
+    out.push({ level: 'block', rule: 'safe-word', message: 'a safe word must be recorded before leaving' });
+  if (rules.hours) {
+    const from = minutesOf(rules.hours.from);
+    const to = minutesOf(rules.hours.to);
+    const end = v.returnLondonMinutes ?? v.londonMinutes;
+    // The whole visit, from leaving to the expected return (a return past midnight is outside).
+    const outside = v.londonMinutes < from || v.londonMinutes >= to || end > to || end < v.londonMinutes;
+    if (outside) {
+      const recommend = rules.hours.mode === 'recommend';
+      const approved = (recommend || rules.hours.approvable) && v.outOfHoursApproved;
+      if (recommend && approved)
+        out.push({
+          level: 'warn',
+          rule: 'hours',
+          message: `outside the recommended ${rules.hours.from}–${rules.hours.to}: approved by the authoriser`,
+        });
+      else if (!approved)
+        out.push({
+          level: 'block',
+          rule: 'hours',
+          message: recommend
+            ? `visits outside ${rules.hours.from}–${rules.hours.to} are not recommended: the authoriser must approve this one`
+            : `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
+        });
+    }
+  }
+  if (rules.familyNotice && !v.familyNotice?.method && !v.familyNotice?.exemption) {
+    const how = rules.familyNotice.methods.join(', ');
+    out.push(
+      rules.familyNotice.expect === 'required'
+        ? {
+            level: 'block',
+            rule: 'family-notice',
+            message: `the family must be told of the visit first (${how})${rules.familyNotice.exemptions.length ? `, or an exemption recorded (${rules.familyNotice.exemptions.join(', ')})` : ''}`,
+          }
+        : {
+            level: 'warn',
+            rule: 'family-notice',
+            message: `the policy asks for the family to be told first where possible (${how})`,
+          },
+    );
+  }
+  if (rules.risk.at === 'separate' && v.riskAssessed === false)
+    out.push({
+      level: 'block',
+      rule: 'risk-assessment',
+      message: `the risk must be assessed first (by ${rules.risk.assessedBy.join(' or ')})`,
+    });
+  const staff = v.staff ?? [];
+  if (staff.length) {
+    if (rules.competence.homeVisitTraining && staff.some((s) => !s.homeVisitTrained))
+      out.push({
+        level: 'block',
+        rule: 'training',
+        message: 'everyone going needs home-visit training recorded on their account',
+      });
+    if (
+      rules.competence.firstVisitWithExperienced &&
+      staff[0]!.visitsMade === 0 &&
+      !staff.slice(1).some((s) => s.visitsMade > 0)
+    )
+      out.push({
+        level: 'block',
+        rule: 'experience',
+        message: 'a first home visit is made with an experienced member of staff',
+      });
+    if (rules.competence.safeguardingTrainedMember && !staff.some((s) => s.safeguardingTrained))
+      out.push({
+        level: 'block',
+        rule: 'safeguarding-training',
+        message: 'at least one of those going must be trained in safeguarding',
+      });
+  }
+  if (rules.checkInMinutes && v.checkInMinutes && v.checkInMinutes > rules.checkInMinutes)
+    out.push({
+      level: 'block',
+      rule: 'check-in',
+      message: `the policy asks for a check-in at least every ${rules.checkInMinutes} minutes`,
+    });
+  if (rules.requires.phone && v.phone === false)
+    out.push({
+      level: 'block',
+      rule: 'phone',
+      message: 'a phone number the office can reach you on is needed',
+    });
+  if (rules.requires.fob && v.fob === false)
+    out.push({
+      level: 'block',
+      rule: 'fob',
+      message: 'the policy asks you to carry a lone-worker fob registered to you',
+    });
+  if (rules.requires.vehicle && v.vehicle === false)
+    out.push({
+      level: 'block',
+      rule: 'vehicle',
+      message: 'the vehicle’s make, model, registration and colour (or "on foot") are needed',
+    });
+  if (!v.expectedReturnAt || v.expectedReturnAt.getTime() <= v.now.getTime())
+    out.push({
+      level: 'block',
+      rule: 'expected-return',
+      message: 'an expected return time in the future is needed',
+    });
+  return out;
+}

@@ -1,0 +1,97 @@
+import type { Queryable } from './db.ts';
+
+/** The import records: each unit's row, its sync cursor, and its hand-over to trigger evaluation. */
+
+export async function getCursor(db: Queryable, schoolId: string, source: string): Promise<string | null> {
+  const { rows } = await db.query<{ cursor: string }>(
+    'SELECT cursor FROM sync_cursors WHERE school_id = $1 AND source = $2',
+    [schoolId, source],
+  );
+  return rows[0]?.cursor ?? null;
+}
+
+export async function setCursor(
+  tx: Queryable,
+  schoolId: string,
+  source: string,
+  cursor: string,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO sync_cursors (school_id, source, cursor) VALUES ($1, $2, $3)
+     ON CONFLICT (school_id, source) DO UPDATE SET cursor = EXCLUDED.cursor, updated_at = now()`,
+    [schoolId, source, cursor],
+  );
+}
+
+export interface ImportRow {
+  schoolId: string;
+  source: string;
+  unit: string;
+  sha256: string | null;
+  startedAt: Date;
+}
+
+export async function insertImport(
+  tx: Queryable,
+  row: ImportRow,
+  status: 'applied' | 'refused' | 'dry-run',
+  error?: string,
+) {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO imports (school_id, source, unit, sha256, status, started_at, error)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [row.schoolId, row.source, row.unit, row.sha256, status, row.startedAt, error ?? null],
+  );
+  return String(rows[0]!.id);
+}
+
+export async function finishImport(
+  tx: Queryable,
+  id: string,
+  r: {
+    pupilsInserted: number;
+    pupilsUpdated: number;
+    marksInserted: number;
+    marksUpdated: number;
+    marksUnchanged: number;
+    rejected: unknown[];
+    changedPupils: string[];
+  },
+) {
+  await tx.query(
+    `UPDATE imports SET finished_at = now(), pupils_inserted = $2, pupils_updated = $3, marks_inserted = $4,
+       marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8 WHERE id = $1`,
+    [
+      id,
+      r.pupilsInserted,
+      r.pupilsUpdated,
+      r.marksInserted,
+      r.marksUpdated,
+      r.marksUnchanged,
+      JSON.stringify(r.rejected),
+      JSON.stringify(r.changedPupils),
+    ],
+  );
+}
+
+/** Applied imports whose changed pupils have not yet been handed to trigger evaluation. */
+export async function importsAwaitingEvaluation(db: Queryable, schoolId: string) {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM imports WHERE school_id = $1 AND status = 'applied' AND evaluation_enqueued_at IS NULL
+       AND jsonb_array_length(changed_pupils) > 0 ORDER BY id`,
+    [schoolId],
+  );
+  return rows.map((r) => String(r.id));
+}
+
+export async function markEvaluationEnqueued(db: Queryable, importId: string) {
+  await db.query('UPDATE imports SET evaluation_enqueued_at = now() WHERE id = $1', [importId]);
+}
+
+export async function changedPupilsOf(db: Queryable, importId: string): Promise<string[]> {
+  const { rows } = await db.query<{ changed_pupils: string[] }>(
+    'SELECT changed_pupils FROM imports WHERE id = $1',
+    [importId],
+  );
+  return rows[0]?.changed_pupils ?? [];
+}
