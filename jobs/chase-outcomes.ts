@@ -1,7 +1,7 @@
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { visitsAwaitingOutcome } from '../src/store/notices.ts';
-import { noticeAboutVisit, pupilInitials, sendNotices } from '../src/visits/visit-notices.ts';
+import { insertNotices, visitsAwaitingOutcome } from '../src/store/notices.ts';
+import { pupilInitials, sendNotices } from '../src/visits/visit-notices.ts';
 import type { JobDeps } from './deps.ts';
 
 const HOUR = 3_600_000;
@@ -31,8 +31,8 @@ export async function chaseOutcomes(
         const late = now - v.returnedAt.getTime() >= 2 * after;
         const about = `home visit #${v.id}${initials ? ` (pupil ${initials})` : ''}`;
         return [
-          ...(await noticeAboutVisit(tx, {
-            school,
+          ...(await insertNotices(tx, {
+            schoolId: school.id,
             kind: 'outcome-missing',
             visitId: v.id,
             key: 'visitors',
@@ -41,8 +41,8 @@ export async function chaseOutcomes(
             text: `You are back from ${about} but its outcome is not recorded. Record it in Doorstep now: was the child seen?`,
           })),
           ...(late
-            ? await noticeAboutVisit(tx, {
-                school,
+            ? await insertNotices(tx, {
+                schoolId: school.id,
                 kind: 'outcome-missing',
                 visitId: v.id,
                 key: 'escalated',

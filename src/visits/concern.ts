@@ -1,12 +1,13 @@
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitConcern } from '../records/templates/visit-concern.ts';
 import { insertBoardEvent } from '../store/board.ts';
+import { insertNotices } from '../store/notices.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { formatAddress } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { noticeAboutVisit, sendNotices } from './visit-notices.ts';
+import { initialsOf, sendNotices } from './visit-notices.ts';
 
 /**
  * "Raise a concern now" (the phone page, during or after a visit): a safeguarding concern goes at
@@ -59,9 +60,9 @@ export async function raiseConcern(
       // The audit keeps that a concern was raised and where it went; its words live in the record.
       await audit(tx, user, 'visit.concern-raised', v, null, { outboxId, characters: text.length });
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.concern-raised', { visitId }));
-      const initials = p ? [p.forename, p.surname].map((x) => (x ? `${x[0]}.` : '')).join('') : '';
-      return noticeAboutVisit(tx, {
-        school,
+      const initials = initialsOf(p);
+      return insertNotices(tx, {
+        schoolId: school.id,
         kind: 'concern',
         visitId,
         key,

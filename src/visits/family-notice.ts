@@ -1,9 +1,10 @@
 import { doorstepError } from '../errors.ts';
+import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { noticeAboutVisit, sendNotices } from './visit-notices.ts';
+import { sendNotices } from './visit-notices.ts';
 
 /** The date as a family reads it: "Tuesday 10 March". */
 const familyDate = (isoDate: string) =>
@@ -61,8 +62,8 @@ export async function tellFamily(
         .replaceAll('{school}', school.name)
         .replaceAll('{date}', familyDate(v.plannedFor))
         .replaceAll('{phone}', school.phone ?? 'the school office');
-      ids = await noticeAboutVisit(tx, {
-        school,
+      ids = await insertNotices(tx, {
+        schoolId: school.id,
         kind: 'family',
         visitId,
         key: now.toISOString(),

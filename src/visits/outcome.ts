@@ -4,6 +4,7 @@ import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertFollowUps } from '../store/follow-ups.ts';
+import { insertNotices } from '../store/notices.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
@@ -11,7 +12,7 @@ import { visitStaffNames } from '../store/visit-queries.ts';
 import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { noticeAboutVisit, pupilInitials, sendNotices } from './visit-notices.ts';
+import { initialsOf, pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** How a visit ends up: its outcome (with the CPOMS record), cancelled, or the follow-up of a child not seen. */
 
@@ -134,9 +135,9 @@ async function writeOutcome(
       // A child not seen: the people the school names hear of it at once (the board keeps the
       // pupil under "needs follow-up" until the safeguarding team records what was done).
       if (o.childSeen) return [];
-      const initials = p ? [p.forename, p.surname].map((x) => (x ? `${x[0]}.` : '')).join('') : '';
-      return noticeAboutVisit(tx, {
-        school,
+      const initials = initialsOf(p);
+      return insertNotices(tx, {
+        schoolId: school.id,
         kind: 'child-not-seen',
         visitId,
         targets: school.notices.childNotSeen,
@@ -181,8 +182,8 @@ export async function cancelVisit(
 async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, user: User, reason: string) {
   const school = knownSchool(deps.config, v.schoolId);
   const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-  return noticeAboutVisit(tx, {
-    school,
+  return insertNotices(tx, {
+    schoolId: school.id,
     kind: 'cancelled',
     visitId: v.id,
     targets: school.notices.cancelled,

@@ -6,13 +6,14 @@ import { addTimeline, resolve } from '../store/alarm-state.ts';
 import { raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
+import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
 import { openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { noticeAboutVisit, pupilInitials, sendNotices } from './visit-notices.ts';
+import { pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** While the worker is out: arrived, check-ins, running late, "I need help", the safe word, back safe. */
 
@@ -145,8 +146,8 @@ export async function runningLate(
     // Thames View 3.6: any change to a visit is notified (to the people the school names).
     const school = knownSchool(deps.config, v.schoolId);
     const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-    return noticeAboutVisit(tx, {
-      school,
+    return insertNotices(tx, {
+      schoolId: school.id,
       kind: 'changed',
       visitId,
       targets: school.notices.changed,
