@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chaseOutcomes } from '../../jobs/chase-outcomes.ts';
@@ -21,6 +19,7 @@ import { raiseConcern } from '../../src/visits/concern.ts';
 import { cancelVisit } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { askForHelp, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { startFakeChannels } from '../helpers/fake-channels.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
@@ -33,9 +32,9 @@ import { addUser } from '../helpers/web.ts';
  */
 const schema = uniqueName('vnotice');
 const prefix = uniqueName('vnotice');
-const teams: { text: string }[] = [];
-const sms: URLSearchParams[] = [];
-let server: Server;
+let fakes: Awaited<ReturnType<typeof startFakeChannels>>;
+const teams = () => fakes.posts.get('/hook') ?? [];
+const sms = () => fakes.sms;
 let db: Db;
 let conn: Redis;
 let producer: Producer<typeof catalog>;
@@ -55,23 +54,8 @@ const run: JobRun = {
 };
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      if (req.url === '/hook') {
-        teams.push(JSON.parse(body));
-        res.writeHead(200).end('1');
-        return;
-      }
-      sms.push(new URLSearchParams(body));
-      res
-        .writeHead(201, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ sid: `SM${sms.length}` }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  fakes = await startFakeChannels();
+  const port = new URL(fakes.url).port;
   const config = visitSchoolsConfig(
     `    channels:
       teams: { url: "\${TEAMS_URL}" }
@@ -82,7 +66,7 @@ beforeAll(async () => {
       concern: [teams]
       outcomeMissing: { afterHours: 2, visitors: [sms:visiting-staff], escalateTo: [teams] }
 `,
-    { TEAMS_URL: `http://127.0.0.1:${port}/hook`, SMS_TOKEN: 'tok' },
+    { TEAMS_URL: `${fakes.url}/hook`, SMS_TOKEN: 'tok' },
   );
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
@@ -116,7 +100,7 @@ afterAll(async () => {
   await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);
-  server.close();
+  fakes.close();
 });
 
 async function departed(): Promise<string> {
@@ -157,9 +141,9 @@ describe('notices about a visit', () => {
       expect(await producer.queueFor('send-notice').getJob(`send-notice-${n.id}`)).toBeTruthy();
       expect(n.text).not.toContain('Okonkwo'); // initials only
     }
-    const before = teams.length;
+    const before = teams().length;
     await sendAll([...changed, ...cancelled].map((n) => n.id));
-    expect(teams.length - before).toBe(3);
+    expect(teams().length - before).toBe(3);
   });
 
   it('sends a concern raised on the phone at once, in its words, and into the records; only from the visit', async () => {
@@ -231,10 +215,10 @@ describe('notices about a visit', () => {
     await chaseOutcomes({ reason: 'manual' }, run, deps);
     const first = await noticesOf(id, 'outcome-missing');
     expect(first.map((n) => n.target)).toEqual(['sms:visiting-staff']);
-    const smsBefore = sms.length;
+    const smsBefore = sms().length;
     await sendAll(first.map((n) => n.id));
     expect(
-      sms
+      sms()
         .slice(smsBefore)
         .map((m) => m.get('To'))
         .sort(),

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
@@ -16,6 +14,7 @@ import type { VisitDeps } from '../../src/visits/change.ts';
 import { departVisit } from '../../src/visits/departure.ts';
 import { tellFamily } from '../../src/visits/family-notice.ts';
 import { requestVisit } from '../../src/visits/request.ts';
+import { startFakeChannels } from '../helpers/fake-channels.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
@@ -28,8 +27,7 @@ import { addUser } from '../helpers/web.ts';
  */
 const schema = uniqueName('family');
 const prefix = uniqueName('family');
-const sms: URLSearchParams[] = [];
-let server: Server;
+let fakes: Awaited<ReturnType<typeof startFakeChannels>>;
 let db: Db;
 let conn: Redis;
 let producer: Producer<typeof catalog>;
@@ -49,18 +47,8 @@ const refusal = (p: Promise<unknown>) =>
   );
 
 beforeAll(async () => {
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      sms.push(new URLSearchParams(body));
-      res
-        .writeHead(201, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ sid: `SM${sms.length}` }));
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  fakes = await startFakeChannels();
+  const port = new URL(fakes.url).port;
   const config = visitSchoolsConfig(
     `    channels:
       sms: { baseUrl: "http://127.0.0.1:${port}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
@@ -109,7 +97,7 @@ afterAll(async () => {
   await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);
-  server.close();
+  fakes.close();
 });
 
 async function authorisedVisit(school: string): Promise<string> {
@@ -151,7 +139,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
         )
       ).status,
     ).toBe('sent');
-    expect(sms.map((m) => m.get('To'))).toEqual(['+447700900555']); // one text: the first contact with a phone and parental responsibility
+    expect(fakes.sms.map((m) => m.get('To'))).toEqual(['+447700900555']); // one text: the first contact with a phone and parental responsibility
 
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
