@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { doorstepError } from '../errors.ts';
 import { boardEventsAfter } from '../store/alarms.ts';
 import { type BoardEventRow, boardChannel } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
@@ -111,18 +112,13 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
     async (req, reply) => {
       const schoolId = req.query.school;
       if (!schoolId || !o.config.schools.some((s) => s.id === schoolId)) {
-        return reply.code(404).send({ code: 'DOORSTEP_NOT_FOUND', message: 'no such school' });
+        throw doorstepError('NOT_FOUND', 'no such school');
       }
       if (o.access && req.user && req.user.schools.length > 0 && !req.user.schools.includes(schoolId))
-        return reply
-          .code(403)
-          .send({ code: 'DOORSTEP_FORBIDDEN', message: 'you do not work at this school' });
+        throw doorstepError('FORBIDDEN', 'you do not work at this school');
       const header = req.headers['last-event-id'];
       const lastId = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId ?? '0';
-      if (!/^\d+$/.test(lastId))
-        return reply
-          .code(400)
-          .send({ code: 'DOORSTEP_BAD_REQUEST', message: 'Last-Event-ID must be a number' });
+      if (!/^\d+$/.test(lastId)) throw doorstepError('BAD_REQUEST', 'Last-Event-ID must be a number');
 
       reply.hijack();
       const res = reply.raw;
