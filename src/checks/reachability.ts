@@ -97,3 +97,46 @@ export function ladderReachability(s: SchoolConfig): ReachabilityProblem[] {
     });
   return out;
 }
+
+const NOTICE_WORDS = {
+  childNotSeen: 'a child not seen on a visit',
+  cancelled: 'a cancelled visit',
+  changed: 'a change to a visit',
+  concern: 'a concern or an incident',
+  outcomeMissing: 'a visit back without its outcome',
+} as const;
+
+/**
+ * The people a school's policy says hear of something (its packs' `notices`) whom its config does not
+ * reach yet: one line per kind, naming the policy's words, the people and the setting to fill in.
+ */
+export function noticeGaps(
+  s: SchoolConfig,
+  packs: ReadonlyMap<string, { title: string; notices?: PolicyNotices | undefined }>,
+): string[] {
+  const out: string[] = [];
+  for (const name of s.policies) {
+    const pack = packs.get(name);
+    for (const [kind, n] of Object.entries(pack?.notices ?? {}) as [
+      keyof typeof NOTICE_WORDS,
+      PolicyNotice,
+    ][]) {
+      const set =
+        kind === 'outcomeMissing'
+          ? (s.notices.outcomeMissing?.escalateTo.length ?? 0) +
+            (s.notices.outcomeMissing?.visitors.length ?? 0)
+          : s.notices[kind].length;
+      if (set === 0)
+        out.push(
+          `${pack!.title} (${n.source}): ${n.who.join(' and ')} hear of ${NOTICE_WORDS[kind]}, but notices.${kind} names no one to tell`,
+        );
+    }
+  }
+  return out;
+}
+
+interface PolicyNotice {
+  who: string[];
+  source: string;
+}
+type PolicyNotices = Partial<Record<keyof typeof NOTICE_WORDS, PolicyNotice>>;

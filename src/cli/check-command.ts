@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { ladderReachability } from '../checks/reachability.ts';
+import { ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
@@ -79,6 +79,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     out(`  ${summariseSchool(s)}`);
     for (const p of ladderReachability(s))
       out(`  ${p.kind === 'reaches-no-one' ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
+    for (const gap of noticeGaps(s, config.packs)) out(`  WARN: ${s.id} ${gap}`);
     if (s.calendar.terms.length === 0) {
       out(
         `  note: ${s.id} has no calendar.terms — every weekday counts as a school day, so bank holidays and INSET days look like missing marks; add the term dates (and last year's, for year-on-year patterns)`,

@@ -152,6 +152,14 @@ async function load() {
             ),
           )
         : h('p', {}, 'Every level of every ladder reaches someone.'),
+      h('h3', {}, 'Who the policy says is told'),
+      d.noticeGaps.length
+        ? h(
+            'ul',
+            {},
+            d.noticeGaps.map((g) => h('li', { class: 'trust-issue' }, g)),
+          )
+        : h('p', {}, 'Everyone the policy names is reached by the notices set.'),
     ),
     h(
       'section',

@@ -146,5 +146,17 @@ export const policyPack = z.strictObject({
   escalation: z
     .record(z.string().regex(/^[a-z][a-z-]*$/), escalationPolicy.required({ source: true }))
     .optional(),
+  /**
+   * Who the policy says hears of what (Thames View 3.8: cancellations to the headteacher in writing;
+   * Heath Lane: incidents of aggression to the safeguarding manager and attendance line manager):
+   * per notice kind of the school config's `notices`, the people named and the clause. The school's
+   * config names how to reach them; `doorstep check` and the data page warn while it does not.
+   */
+  notices: z
+    .partialRecord(
+      z.enum(['childNotSeen', 'cancelled', 'changed', 'concern', 'outcomeMissing']),
+      z.strictObject({ who: z.array(z.string().min(1)).min(1), source: z.string().min(1) }),
+    )
+    .optional(),
 });
 export type PolicyPack = z.output<typeof policyPack>;

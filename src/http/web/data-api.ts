@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
-import { ladderReachability } from '../../checks/reachability.ts';
+import { ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
 import { retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
@@ -53,6 +53,8 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         fobFeedsDown: await ingestProblems(deps.db, school.id),
         /** Ladder levels whose targets reach no one (or not everyone), from the config: per ladder, per level. */
         reachability: ladderReachability(school),
+        /** People the school's policy says hear of something whom its config does not reach yet. */
+        noticeGaps: noticeGaps(school, deps.config.packs),
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */
         retention: retentionFor(deps.config.retention, school.id),
         lastPurge: (await lastPurgeRuns(deps.db, school.id))[0] ?? null,

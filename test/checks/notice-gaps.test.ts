@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { noticeGaps } from '../../src/checks/reachability.ts';
+import { visitSchoolsConfig } from '../helpers/visits.ts';
+
+/** The people a policy says hear of something: warned about until the school's config reaches them. */
+describe('notice gaps', () => {
+  it("names Thames View's headteacher for cancellations and changes until notices name someone", () => {
+    const bare = visitSchoolsConfig();
+    const thames = bare.schools.find((s) => s.id === 'thames')!;
+    expect(noticeGaps(thames, bare.packs)).toEqual([
+      expect.stringMatching(
+        /\(3\.8\/3\.9 .*\): the Headteacher hear of a cancelled visit, but notices\.cancelled names no one to tell$/,
+      ),
+      expect.stringMatching(
+        /\(3\.6 .*\): the Headteacher hear of a change to a visit, but notices\.changed names no one to tell$/,
+      ),
+    ]);
+    const told = visitSchoolsConfig(
+      `    channels:
+      teams: { url: "\${T}" }
+    notices: { cancelled: [teams], changed: [teams], concern: [teams] }
+`,
+      { T: 'https://example.test/hook' },
+    );
+    for (const s of told.schools) expect(noticeGaps(s, told.packs)).toEqual([]);
+    const gomer = bare.schools.find((s) => s.id === 'gomer')!;
+    expect(noticeGaps(gomer, bare.packs)).toEqual([
+      expect.stringContaining(
+        'the DSL hear of a concern or an incident, but notices.concern names no one to tell',
+      ),
+    ]);
+  });
+});
