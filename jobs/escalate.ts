@@ -2,7 +2,13 @@ import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { addTimeline, lockAlarm, pauseEscalation, setEscalationStep } from '../src/store/alarm-state.ts';
+import {
+  addTimeline,
+  lockAlarm,
+  pauseEscalation,
+  readAlarm,
+  setEscalationStep,
+} from '../src/store/alarm-state.ts';
 import { takeEscalationStep } from '../src/store/alarms.ts';
 import { type BoardEventRow, publishBoardEvents } from '../src/store/board.ts';
 import { stepNotifications } from '../src/store/notify.ts';
@@ -39,20 +45,27 @@ export async function escalate(
   deps: JobDeps,
 ): Promise<{ outcome: string }> {
   let taken: Taken | undefined;
-  const outcome = await deps.db.transaction(async (tx) => {
-    const alarm = await lockAlarm(tx, payload.alarmId);
-    if (!alarm) return 'missing';
-    if (alarm.escalationStep !== payload.step) return 'already taken';
+  let outcome = 'already taken';
+  let settled = false;
+  // Optimistic: read the alarm, decide, and write the step in ONE statement that takes it only if
+  // the alarm still stands where it was read (an acknowledgement in between wins: read again).
+  for (let tries = 0; tries < 5; tries++) {
+    const alarm = await readAlarm(deps.db, payload.alarmId);
+    if (!alarm) return { outcome: 'missing' };
+    if (alarm.escalationStep !== payload.step) {
+      settled = true;
+      break;
+    }
     const decision = decideStep(alarm.policy, payload.step, alarm.status);
     if (decision.kind === 'stop') {
-      if (decision.reason === 'acknowledged') await pauseEscalation(tx, alarm.id, payload.step);
-      else await setEscalationStep(tx, alarm.id, -1);
-      await addTimeline(tx, alarm.id, `escalation stopped: ${decision.reason}`);
-      return `stopped: ${decision.reason}`;
+      const stopped = await stopEscalation(deps, payload.step, alarm.id, decision.reason);
+      if (stopped) return { outcome: `stopped: ${decision.reason}` };
+      continue;
     }
-    const fresh = await takeEscalationStep(tx, {
+    const fresh = await takeEscalationStep(deps.db, {
       alarmId: alarm.id,
       schoolId: alarm.schoolId,
+      status: alarm.status,
       // What the board channel writes (src/notify/board-channel.ts): ids only.
       boardPayload: {
         alarmId: alarm.id,
@@ -70,6 +83,7 @@ export async function escalate(
       claimMs: STEP_CLAIM_MS,
       claimed: decision.targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
     });
+    if (!fresh.taken) continue; // the alarm moved (acknowledged, resolved, another worker): look again
     taken = {
       next: decision.next.step,
       delayMs: decision.next.delayMs,
@@ -91,9 +105,13 @@ export async function escalate(
           }),
         ),
     };
-    return `level ${decision.level + 1} notified`;
-  });
-  if (outcome === 'missing' || outcome.startsWith('stopped')) return { outcome };
+    outcome = `level ${decision.level + 1} notified`;
+    settled = true;
+    break;
+  }
+  // Never silent: an alarm that kept changing under the step fails the job, and BullMQ retries it.
+  if (!settled)
+    throw new Error(`alarm ${payload.alarmId} kept changing during step ${payload.step}; retrying`);
   if (taken) {
     await tellAtOnce(payload, deps, taken);
     return { outcome };
@@ -176,4 +194,26 @@ async function tellAtOnce(
         },
       ),
   ]);
+}
+
+/**
+ * The ladder stops (acknowledged: paused where it stands; resolved: ended), in a transaction with
+ * the alarm locked and checked again; false when the alarm moved meanwhile (the caller reads again).
+ */
+async function stopEscalation(
+  deps: JobDeps,
+  step: number,
+  alarmId: string,
+  reason: string,
+): Promise<boolean> {
+  return deps.db.transaction(async (tx) => {
+    const alarm = await lockAlarm(tx, alarmId);
+    if (!alarm || alarm.escalationStep !== step) return false;
+    const decision = decideStep(alarm.policy, step, alarm.status);
+    if (decision.kind !== 'stop' || decision.reason !== reason) return false;
+    if (decision.reason === 'acknowledged') await pauseEscalation(tx, alarm.id, step);
+    else await setEscalationStep(tx, alarm.id, -1);
+    await addTimeline(tx, alarm.id, `escalation stopped: ${decision.reason}`);
+    return true;
+  });
 }

@@ -18,8 +18,17 @@ export interface AlarmRow {
 
 /** The alarm, locked for the rest of the transaction (every state change goes through this). */
 export async function lockAlarm(tx: Queryable, id: string): Promise<AlarmRow | undefined> {
-  const { rows } = await tx.query<Record<string, unknown>>(
-    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, raised_at FROM alarms WHERE id = $1 FOR UPDATE`,
+  return alarmRow(tx, id, true);
+}
+
+/** The alarm as it stands, unlocked (a step decides from it, then writes only if it still holds). */
+export async function readAlarm(db: Queryable, id: string): Promise<AlarmRow | undefined> {
+  return alarmRow(db, id, false);
+}
+
+async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<AlarmRow | undefined> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, raised_at FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
     [id],
   );
   const r = rows[0];

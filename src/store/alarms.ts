@@ -188,8 +188,10 @@ export async function fobIdConflicts(db: Queryable, schoolId: string, limit = 10
 }
 
 /**
- * Takes one step of an alarm's ladder, in the caller's transaction (the alarm locked), in one
- * statement: its notifications (once per alarm × step × target; those in `claimed` claimed for
+ * Takes one step of an alarm's ladder in ONE statement (one round trip and one commit on its own),
+ * only if the alarm still stands where the step was decided — at `step`, with `status` — which the
+ * statement checks with the row locked (so an acknowledgement that lands in between wins, and a
+ * second worker finds the step taken): its notifications (once per alarm × step × target; those in `claimed` claimed for
  * `claimMs` for the step's own first attempt), the timeline entry, and the next step due. The board
  * target is delivered right here: its board event is written in the same transaction and its
  * notification recorded sent (the caller publishes the event after the commit). Returns the new
@@ -201,6 +203,8 @@ export async function takeEscalationStep(
     alarmId: string;
     schoolId: string;
     step: number;
+    /** The alarm's status the step was decided on. */
+    status: string;
     targets: readonly string[];
     timeline: string;
     nextStep: number;
@@ -211,11 +215,23 @@ export async function takeEscalationStep(
     /** The board event's payload (ids only), for a `board` target. */
     boardPayload: Record<string, unknown>;
   },
-): Promise<{ notifications: { id: string; target: string; status: string }[]; board: BoardEventRow | null }> {
-  const { rows } = await tx.query<{ id: string; target: string; status: string; board_id: string | null }>(
-    `WITH be AS (
+): Promise<{
+  taken: boolean;
+  notifications: { id: string; target: string; status: string }[];
+  board: BoardEventRow | null;
+}> {
+  const { rows } = await tx.query<{
+    id: string | null;
+    target: string | null;
+    status: string | null;
+    board_id: string | null;
+    taken: boolean;
+  }>(
+    `WITH cur AS (
+       SELECT id FROM alarms WHERE id = $1 AND escalation_step = $2 AND status = $11 FOR UPDATE
+     ), be AS (
        INSERT INTO board_events (school_id, type, payload)
-       SELECT $9, 'alarm.escalated', $10::jsonb WHERE 'board' = ANY($3::text[])
+       SELECT $9, 'alarm.escalated', $10::jsonb WHERE 'board' = ANY($3::text[]) AND EXISTS (SELECT 1 FROM cur)
          AND NOT EXISTS (SELECT 1 FROM notifications WHERE alarm_id = $1 AND step = $2 AND target = 'board')
        RETURNING id
      ), n AS (
@@ -226,14 +242,16 @@ export async function takeEscalationStep(
               CASE WHEN t = 'board' THEN 'board event ' || (SELECT id FROM be) END,
               CASE WHEN t = 'board' THEN now() END,
               CASE WHEN t = ANY($8::text[]) THEN now() + make_interval(secs => $7::double precision / 1000) END
-       FROM unnest($3::text[]) t
+       FROM unnest($3::text[]) t WHERE EXISTS (SELECT 1 FROM cur)
        ON CONFLICT (alarm_id, step, target) DO NOTHING RETURNING id, target, status
      ), tl AS (
-       INSERT INTO alarm_timeline (alarm_id, event, by_whom) VALUES ($1, $4, NULL)
+       INSERT INTO alarm_timeline (alarm_id, event, by_whom) SELECT $1, $4, NULL WHERE EXISTS (SELECT 1 FROM cur)
      ), st AS (
-       UPDATE alarms SET escalation_step = $5, next_step_at = CASE WHEN $5 < 0 THEN NULL ELSE $6::timestamptz END WHERE id = $1
+       UPDATE alarms SET escalation_step = $5, next_step_at = CASE WHEN $5 < 0 THEN NULL ELSE $6::timestamptz END
+       WHERE id IN (SELECT id FROM cur)
      )
-     SELECT n.id, n.target, n.status, (SELECT id FROM be) AS board_id FROM n`,
+     SELECT n.id, n.target, n.status, (SELECT id FROM be) AS board_id, true AS taken FROM n
+     UNION ALL SELECT NULL, NULL, NULL, NULL, EXISTS (SELECT 1 FROM cur)`,
     [
       s.alarmId,
       s.step,
@@ -245,11 +263,14 @@ export async function takeEscalationStep(
       s.claimed,
       s.schoolId,
       JSON.stringify(s.boardPayload),
+      s.status,
     ],
   );
   const boardId = rows.find((r) => r.board_id !== null)?.board_id;
+  const notes = rows.filter((r) => r.id !== null);
   return {
-    notifications: rows.map((r) => ({ id: String(r.id), target: r.target, status: r.status })),
+    taken: rows.some((r) => r.taken),
+    notifications: notes.map((r) => ({ id: String(r.id), target: r.target!, status: r.status! })),
     board:
       boardId == null
         ? null
