@@ -1,7 +1,9 @@
 import type { SchoolConfig } from '../config/schema.ts';
+import { addDays } from '../domain/attendance/dates.ts';
+import type { SchoolCalendar } from '../domain/calendar.ts';
 import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
-import { PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
+import { codeNumber, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import type { Flag } from '../domain/triggers/rules.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -26,15 +28,16 @@ export interface EvaluationReport {
 
 const CHUNK = 1000;
 
-/** Builds each pupil's attendance over the calendar and evaluates every rule. Reads only. */
-export async function findingsFor(
+/**
+ * Each pupil's attendance laid over the school calendar (marks on days the school does not meet are
+ * left out, as `PupilAttendance.set` does), with their flags and refused leave. Reads only.
+ */
+export async function attendanceViews(
   db: Db,
   school: SchoolConfig,
-  rules: readonly RuleInPack[],
   pupilIds: readonly string[],
   today: string,
-  explain = false,
-): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
+): Promise<Map<string, { upn: string | null; view: PupilAttendance }>> {
   const calendar = calendarFor(school, today);
   const from = calendar.days[0] ?? today;
   const { pupils, marks, refusals } = await loadAttendance(db, school.id, pupilIds, from);
@@ -45,9 +48,59 @@ export async function findingsFor(
       view: new PupilAttendance(p.mis_id, p.flags as Partial<Record<Flag, boolean>>, calendar),
     });
   }
-  for (const m of marks) views.get(m.pupil_mis_id)?.view.set(m.d, m.session, m.code);
+  const slotOf = halfDaySlots(calendar, from);
+  for (const m of marks) {
+    const view = views.get(m.pupil_mis_id)?.view;
+    if (view) setPacked(view, m.packed, slotOf);
+  }
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
+  return views;
+}
+
+/** Half-day offset from `from` (AM even, PM odd) → slot in a `PupilAttendance`, or -1 when the school does not meet. */
+function halfDaySlots(calendar: SchoolCalendar, from: string): (halfDay: number) => number {
+  const known: number[] = [];
+  return (halfDay) => {
+    const day = halfDay >> 1;
+    let i = known[day];
+    if (i === undefined) {
+      i = calendar.indexOf(addDays(from, day)) ?? -1;
+      known[day] = i;
+    }
+    return i < 0 ? -1 : i * 2 + (halfDay & 1);
+  };
+}
+
+/** Applies marks packed by `loadAttendance`: `<half-day><code>` separated by commas. */
+function setPacked(view: PupilAttendance, packed: string, slotOf: (halfDay: number) => number): void {
+  const n = packed.length;
+  let i = 0;
+  while (i < n) {
+    let halfDay = 0;
+    let c = packed.charCodeAt(i);
+    while (c >= 48 && c <= 57) {
+      halfDay = halfDay * 10 + c - 48;
+      c = packed.charCodeAt(++i);
+    }
+    const start = i;
+    while (i < n && packed.charCodeAt(i) !== 44) i++;
+    const slot = slotOf(halfDay);
+    if (slot >= 0) view.slots[slot] = codeNumber(packed.slice(start, i));
+    i++;
+  }
+}
+
+/** Builds each pupil's attendance over the calendar and evaluates every rule. Reads only. */
+export async function findingsFor(
+  db: Db,
+  school: SchoolConfig,
+  rules: readonly RuleInPack[],
+  pupilIds: readonly string[],
+  today: string,
+  explain = false,
+): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
+  const views = await attendanceViews(db, school, pupilIds, today);
   const out = new Map<string, { upn: string | null; findings: Finding[] }>();
   // One evaluator for this calendar's pupils: its caches live as long as this call.
   const evaluator = new TriggerEvaluator();
