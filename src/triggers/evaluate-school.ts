@@ -51,7 +51,7 @@ export async function attendanceViews(
   const slotOf = halfDaySlots(calendar, from);
   for (const m of marks) {
     const view = views.get(m.pupil_mis_id)?.view;
-    if (view) setPacked(view, m.packed, slotOf);
+    if (view && m.packed) setPacked(view, m.packed, slotOf);
   }
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
