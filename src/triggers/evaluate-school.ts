@@ -6,12 +6,12 @@ import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
 import { codeNumber, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import type { Flag } from '../domain/triggers/rules.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
-import { appendAudit } from '../store/audit.ts';
+import { appendAuditMany } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
   closeEpisode,
-  insertEpisode,
-  insertOutbox,
+  insertEpisodes,
+  insertOutboxMany,
   loadAttendance,
   openEpisodesFor,
   pupilIdPage,
@@ -140,40 +140,16 @@ export async function evaluateSchoolTriggers(
     report.pupils += findings.size;
     await db.transaction(async (tx) => {
       const open = await openEpisodesFor(tx, school.id, ids);
+      // Conditions that start are opened together after the loop: three statements for the chunk
+      // (episodes, their trigger notes, their audit entries), not three per episode.
+      const raised: { pupilId: string; upn: string | null; finding: Finding }[] = [];
       for (const [pupilId, { upn, findings: list }] of findings) {
         for (const f of list) {
           const key = `${pupilId}|${f.ruleKey}`;
           const episode = open.get(key);
           open.delete(key);
           if (f.fired && !episode) {
-            const id = await insertEpisode(tx, {
-              schoolId: school.id,
-              pupilMisId: pupilId,
-              finding: f,
-              today: options.today,
-            });
-            const note = renderTriggerNote(f, { misId: pupilId, upn }, options.today);
-            await insertOutbox(tx, {
-              schoolId: school.id,
-              kind: 'trigger_note',
-              pupilIds: [pupilId],
-              title: note.title,
-              body: note.body,
-              occurredAt: options.now,
-              sink: school.records.sink,
-              idempotencyKey: `trigger-note:${school.id}:${id}`,
-              sourceType: 'trigger_episode',
-              sourceId: id,
-            });
-            await appendAudit(tx, {
-              actor: options.actor,
-              action: 'trigger.raised',
-              schoolId: school.id,
-              entityType: 'trigger_episode',
-              entityId: id,
-              after: { pupil: pupilId, rule: f.ruleKey, action: f.action, role: f.role },
-            });
-            report.raised++;
+            raised.push({ pupilId, upn, finding: f });
           } else if (f.fired && episode) {
             const changed =
               episode.action !== f.action ||
@@ -188,6 +164,53 @@ export async function evaluateSchoolTriggers(
             report.closed++;
           }
         }
+      }
+      if (raised.length > 0) {
+        const episodeIds = await insertEpisodes(
+          tx,
+          raised.map((r) => ({
+            schoolId: school.id,
+            pupilMisId: r.pupilId,
+            finding: r.finding,
+            today: options.today,
+          })),
+        );
+        const idOf = (r: (typeof raised)[number]) => episodeIds.get(`${r.pupilId}|${r.finding.ruleKey}`)!;
+        await insertOutboxMany(
+          tx,
+          raised.map((r) => {
+            const note = renderTriggerNote(r.finding, { misId: r.pupilId, upn: r.upn }, options.today);
+            return {
+              schoolId: school.id,
+              kind: 'trigger_note',
+              pupilIds: [r.pupilId],
+              title: note.title,
+              body: note.body,
+              occurredAt: options.now,
+              sink: school.records.sink,
+              idempotencyKey: `trigger-note:${school.id}:${idOf(r)}`,
+              sourceType: 'trigger_episode',
+              sourceId: idOf(r),
+            };
+          }),
+        );
+        await appendAuditMany(
+          tx,
+          raised.map((r) => ({
+            actor: options.actor,
+            action: 'trigger.raised',
+            schoolId: school.id,
+            entityType: 'trigger_episode',
+            entityId: idOf(r),
+            after: {
+              pupil: r.pupilId,
+              rule: r.finding.ruleKey,
+              action: r.finding.action,
+              role: r.finding.role,
+            },
+          })),
+        );
+        report.raised += raised.length;
       }
       // Open episodes of rules no longer in the school's packs, or of pupils no longer on roll: closed.
       for (const episode of open.values()) {
