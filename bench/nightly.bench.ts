@@ -156,14 +156,20 @@ try {
   );
 
   // ---- Worker processes: the real worker host, forked.
+  // A worker process that dies (e.g. out of memory) fails the run rather than leaving it waiting.
+  let died: Error | undefined;
   const ask = <T>(c: ChildProcess, msg: object, type: string) =>
-    new Promise<T>((resolve) => {
+    new Promise<T>((resolve, reject) => {
       const on = (m: { type: string }) => {
         if (m.type !== type) return;
         c.off('message', on);
+        c.off('exit', gone);
         resolve(m as T);
       };
+      const gone = (code: number | null, signal: string | null) =>
+        reject(new Error(`a worker process exited (${signal ?? `code ${code}`})`));
       c.on('message', on);
+      c.once('exit', gone);
       c.send(msg);
     });
   const ready: Promise<unknown>[] = [];
@@ -183,7 +189,10 @@ try {
     workers.push(c);
     ready.push(
       new Promise((resolve, reject) => {
-        c.once('exit', (code) => reject(new Error(`worker exited (${code})`)));
+        c.once('exit', (code, signal) => {
+          died = new Error(`a worker process exited (${signal ?? `code ${code}`})`);
+          reject(died);
+        });
         c.on('message', (m: { type: string }) => m.type === 'ready' && resolve(undefined));
       }),
     );
@@ -199,7 +208,10 @@ try {
     return c.completed ?? 0;
   };
   const until = async (n: number) => {
-    while ((await doneCount()) < n) await new Promise((r) => setTimeout(r, 10));
+    while ((await doneCount()) < n) {
+      if (died) throw died;
+      await new Promise((r) => setTimeout(r, 10));
+    }
   };
   const counts = async () => {
     const { rows } = await db.query<{ episodes: number; outbox: number; audit: number }>(
@@ -357,7 +369,7 @@ try {
     workers.map(
       (c) =>
         new Promise((resolve) => {
-          if (c.exitCode !== null) return resolve(undefined);
+          if (c.exitCode !== null || c.signalCode !== null || !c.connected) return resolve(undefined);
           const kill = setTimeout(() => c.kill('SIGKILL'), 15_000);
           c.once('exit', () => {
             clearTimeout(kill);
