@@ -142,7 +142,7 @@ try {
     ALTER TABLE attendance_marks ADD PRIMARY KEY (school_id, pupil_mis_id, date, session) INCLUDE (code);
     DROP TABLE bench_rate;
   `);
-  // The key as migration 027 makes it. Vacuumed once, as autovacuum does a table after a bulk insert
+  // The key as migration 030 makes it. Vacuumed once, as autovacuum does a table after a bulk insert
   // (it sets the visibility map, which index-only scans rely on); the incremental day's new rows are not.
   await db.query('VACUUM (ANALYZE) attendance_marks');
   await db.query('ANALYZE pupils');
