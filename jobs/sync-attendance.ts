@@ -60,6 +60,8 @@ export async function syncAttendance(
       applied: report.applied.length,
       refused: report.refused.length,
       changedPupils: changed.size,
+      // A count only: the marks (pupil, date, line) are on the import record for the data page.
+      marksOnClosedDays: report.applied.reduce((n, s) => n + s.calendarProblems.count, 0),
     },
     'attendance synced',
   );

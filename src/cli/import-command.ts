@@ -29,6 +29,18 @@ export function formatSummary(schoolId: string, s: ImportSummary): string[] {
   ];
   for (const r of s.rejected.slice(0, 50)) lines.push(`    ${r.where}: ${r.reason}`);
   if (s.rejected.length > 50) lines.push(`    … ${s.rejected.length - 50} more (see the imports table)`);
+  const closed = s.calendarProblems;
+  if (closed.count > 0) {
+    lines.push(
+      `  marks on days the calendar says are closed: ${closed.count} (kept; the trigger rules ignore them until the calendar or the MIS is corrected)`,
+    );
+    for (const p of closed.first.slice(0, 20)) {
+      lines.push(
+        `    ${p.where}: pupil ${p.pupil} ${p.date} ${p.session} ${p.closed}${p.note ? ` (${p.note})` : ''}`,
+      );
+    }
+    if (closed.count > 20) lines.push(`    … ${closed.count - 20} more (see the data page)`);
+  }
   return lines;
 }
 

@@ -1,4 +1,4 @@
-import { addDays, weekday } from './attendance/dates.ts';
+import { academicYearOf, addDays, weekday } from './attendance/dates.ts';
 
 /**
  * A school's calendar: the days it meets. A school day is a weekday inside a term that is not a
@@ -20,6 +20,17 @@ export interface Closure {
 export interface CalendarSpec {
   terms: readonly Term[];
   closures: readonly Closure[];
+}
+
+/**
+ * Why the calendar says the school did not meet on a day: a closure (with its kind and note), a
+ * weekend, a holiday between two terms, or before the first / after the last term of that academic
+ * year. Only academic years the terms cover are judged on terms: a school that entered this year's
+ * terms only is not told that every mark of last year falls outside a term.
+ */
+export interface ClosedDay {
+  kind: Closure['kind'] | 'weekend' | 'holiday' | 'before-term' | 'after-term';
+  note?: string | undefined;
 }
 
 export class SchoolCalendar {
@@ -51,6 +62,24 @@ export class SchoolCalendar {
 
   isSchoolDay(date: string): boolean {
     return this.index.has(date);
+  }
+
+  /** Why `date` is not a school day, or undefined when it is one (or the calendar cannot tell). */
+  whyClosed(date: string): ClosedDay | undefined {
+    if (this.index.has(date)) return undefined;
+    const closure = this.spec.closures.find((c) => date >= c.from && date <= c.to);
+    if (closure) return { kind: closure.kind, ...(closure.note ? { note: closure.note } : {}) };
+    const wd = weekday(date);
+    if (wd === 0 || wd === 6) return { kind: 'weekend' };
+    const year = academicYearOf(date);
+    const yearStart = `${year}-09-01`;
+    const yearEnd = `${year + 1}-08-31`;
+    const terms = this.spec.terms.filter((t) => t.start <= yearEnd && t.end >= yearStart);
+    if (terms.length === 0) return undefined;
+    if (terms.some((t) => date >= t.start && date <= t.end)) return undefined;
+    if (terms.every((t) => date < t.start)) return { kind: 'before-term' };
+    if (terms.every((t) => date > t.end)) return { kind: 'after-term' };
+    return { kind: 'holiday' };
   }
 
   /** Position of a school day in `days`, or undefined. */

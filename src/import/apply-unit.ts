@@ -9,6 +9,7 @@ import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
+import type { ClosedDay, SchoolCalendar } from '../domain/calendar.ts';
 import { DoorstepError, doorstepError } from '../errors.ts';
 import {
   auditCorrections,
@@ -40,6 +41,8 @@ export interface ImportContext {
   /** CTF identifies pupils by UPN only. */
   matchPupilsBy?: 'mis' | 'upn';
   sha256?: string | null;
+  /** The school's calendar: marks on days it says are closed are reported (and kept). */
+  calendar?: SchoolCalendar;
   dryRun?: boolean;
   onRecords?: (n: number) => void;
 }
@@ -49,6 +52,22 @@ export interface Rejection {
   reason: string;
 }
 
+/**
+ * A mark on a day the school's calendar says it did not meet (INSET, bank holiday, closure, weekend,
+ * holiday, before or after term). The mark is kept — the school may have opened on a day the config
+ * does not know — but the trigger rules count only school days, so it is ignored until the calendar
+ * is corrected (or the MIS is). Ids and positions only: no names.
+ */
+export interface CalendarProblem {
+  where: string;
+  pupil: string;
+  date: string;
+  session: string;
+  code: string;
+  closed: ClosedDay['kind'];
+  note?: string;
+}
+
 export interface ImportSummary {
   importId: string | null;
   unit: string;
@@ -56,6 +75,8 @@ export interface ImportSummary {
   pupils: { inserted: number; updated: number; unchanged: number };
   marks: { inserted: number; updated: number; unchanged: number; corrected: number };
   rejected: Rejection[];
+  /** Marks stored on days the calendar says are closed: how many, and the first of them. */
+  calendarProblems: { count: number; first: CalendarProblem[] };
   changedPupils: string[];
 }
 
@@ -68,6 +89,25 @@ class DryRunDone extends Error {
 }
 
 const MAX_REJECTIONS_KEPT = 1000;
+const MAX_CALENDAR_PROBLEMS_KEPT = 1000;
+
+/** Marks on closed days, gathered while parsing; counted per pupil so unknown pupils drop out later. */
+class CalendarProblems {
+  private readonly perPupil = new Map<string, number>();
+  private readonly kept: CalendarProblem[] = [];
+
+  add(p: CalendarProblem): void {
+    this.perPupil.set(p.pupil, (this.perPupil.get(p.pupil) ?? 0) + 1);
+    if (this.kept.length < MAX_CALENDAR_PROBLEMS_KEPT) this.kept.push(p);
+  }
+
+  /** Without the marks of pupils the school does not have (those were rejected, not stored). */
+  stored(unknownPupils: ReadonlySet<string>): { count: number; first: CalendarProblem[] } {
+    let count = 0;
+    for (const [pupil, n] of this.perPupil) if (!unknownPupils.has(pupil)) count += n;
+    return { count, first: this.kept.filter((p) => !unknownPupils.has(p.pupil)) };
+  }
+}
 
 /**
  * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is
@@ -99,6 +139,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejectedCount++;
         if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
       };
+      const closedDays = new CalendarProblems();
       let pupilsSeen = 0;
       const leavers: { misId: string; leftOn: string }[] = [];
 
@@ -125,7 +166,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           ctx.onRecords?.(batch.leavers.length);
         } else {
           const staged = new MarkColumns();
-          for (const m of batch.marks) addMark(staged, m, ctx, reject);
+          for (const m of batch.marks) addMark(staged, m, ctx, reject, closedDays);
           inFlight = stageMarks(tx, staged);
           ctx.onRecords?.(batch.marks.length);
         }
@@ -143,7 +184,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       }
       pupils.updated += left.marked;
       pupilsSeen += left.marked;
+      const unknownPupils = new Set<string>();
       for (const r of await takeUnknownPupilMarks(tx, ctx.schoolId)) {
+        unknownPupils.add(r.pupil_mis_id);
         reject(
           describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
           `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list (import pupils first)`,
@@ -159,6 +202,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       if (rejectedCount > rejected.length) {
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
       }
+      const calendarProblems = closedDays.stored(unknownPupils);
 
       const summary: ImportSummary = {
         importId: ctx.dryRun ? null : importId,
@@ -171,6 +215,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         },
         marks: { inserted: marks.inserted, updated: marks.updated, unchanged: marks.unchanged, corrected },
         rejected,
+        calendarProblems,
         changedPupils: marks.changedPupils,
       };
       if (ctx.dryRun) throw new DryRunDone(summary);
@@ -181,6 +226,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         marksUpdated: marks.updated,
         marksUnchanged: marks.unchanged,
         rejected,
+        calendarProblems,
         changedPupils: marks.changedPupils,
       });
       const cursor = unit.cursorAfter?.();
@@ -216,6 +262,7 @@ function addMark(
   m: MarkRecord,
   ctx: ImportContext,
   reject: (where: string, reason: string) => void,
+  closedDays: CalendarProblems,
 ): void {
   const over = markExceeds(m);
   if (over) {
@@ -242,6 +289,19 @@ function addMark(
     const years = [...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ');
     reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${years})`);
     return;
+  }
+  // '#' (planned whole-school closure) agrees with a closed day; any other mark there is reported.
+  const closed = resolved.code === '#' ? undefined : ctx.calendar?.whyClosed(m.date);
+  if (closed) {
+    closedDays.add({
+      where: describeWhere(m.where),
+      pupil: m.pupilMisId,
+      date: m.date,
+      session: m.session,
+      code: resolved.code,
+      closed: closed.kind,
+      ...(closed.note ? { note: safeText(closed.note) } : {}),
+    });
   }
   out.line.push(m.where.line ?? m.where.record ?? 0);
   out.record.push(m.where.record ?? null);

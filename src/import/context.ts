@@ -1,5 +1,6 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { academicYearOf, londonDate } from '../domain/attendance/dates.ts';
+import { calendarFor } from '../triggers/calendar-for.ts';
 import type { ImportContext } from './apply-unit.ts';
 
 /** The import settings for a school on a given day (time is a parameter, never read here). */
@@ -18,6 +19,7 @@ export function importContextFor(
     academicYears: new Set(school.attendance.academicYears ?? [current, current - 1]),
     today,
     actor: extra.actor,
+    calendar: calendarFor(school, today),
     matchPupilsBy: source === 'ctf' ? 'upn' : 'mis',
     ...(extra.sha256 !== undefined ? { sha256: extra.sha256 } : {}),
     ...(extra.dryRun ? { dryRun: true } : {}),

@@ -1,7 +1,7 @@
 import { sinkSettingsOf } from '../../connectors/records/index.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import type { Queryable } from '../store/db.ts';
-import { insertOutbox, type OutboxInsert } from '../store/triggers.ts';
+import { insertOutbox, insertOutboxMany, type OutboxInsert } from '../store/triggers.ts';
 
 /**
  * A safeguarding record into the outbox, once per sink the school routes its kind to: its main
@@ -25,4 +25,22 @@ export async function recordToSinks(
     if (kinds === 'all') main = id;
   }
   return main;
+}
+
+/** Many records at once (a night's trigger notes), each once per sink its kind goes to, in one statement. */
+export async function recordsToSinks(
+  tx: Queryable,
+  school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>,
+  list: readonly Omit<OutboxInsert, 'sink'>[],
+): Promise<void> {
+  const rows: OutboxInsert[] = [];
+  for (const { settings, kinds } of sinkSettingsOf(school))
+    for (const r of list)
+      if (kinds === 'all' || kinds.includes(r.kind))
+        rows.push({
+          ...r,
+          sink: settings.sink,
+          idempotencyKey: kinds === 'all' ? r.idempotencyKey : `${r.idempotencyKey}:${settings.sink}`,
+        });
+  await insertOutboxMany(tx, rows);
 }

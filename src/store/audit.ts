@@ -57,6 +57,28 @@ export async function appendAudit(db: Queryable, entry: AuditEntryInput): Promis
   return String(rows[0]!.id);
 }
 
+/** Appends many entries in one statement, in order (same rules as `appendAudit`). */
+export async function appendAuditMany(db: Queryable, entries: readonly AuditEntryInput[]): Promise<void> {
+  if (entries.length === 0) return;
+  const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
+  await db.query(
+    `INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
+     SELECT actor, action, school_id, entity_type, entity_id, before, after
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
+          WITH ORDINALITY AS u(actor, action, school_id, entity_type, entity_id, before, after, n)
+     ORDER BY n`,
+    [
+      entries.map((e) => e.actor),
+      entries.map((e) => e.action),
+      entries.map((e) => e.schoolId ?? null),
+      entries.map((e) => e.entityType ?? null),
+      entries.map((e) => e.entityId ?? null),
+      entries.map((e) => json(e.before)),
+      entries.map((e) => json(e.after)),
+    ],
+  );
+}
+
 export interface AuditQuery {
   schoolId?: string;
   entityType?: string;

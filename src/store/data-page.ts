@@ -1,13 +1,15 @@
 import type { Db } from './db.ts';
 
 /**
- * What the data manager's page reads about a school: its last imports, sync cursors, outbox counts
- * and latest records, and how many fob payloads were rejected.
+ * What the data manager's page reads about a school: its last imports (with how many marks fell on
+ * days the calendar says are closed, and the first 20 of them), sync cursors, outbox counts and
+ * latest records, and how many fob payloads were rejected.
  */
 export async function dataPageFacts(db: Db, schoolId: string) {
   const imports = await db.query<Record<string, unknown>>(
     `SELECT id, source, unit, status, finished_at, pupils_inserted, pupils_updated, marks_inserted, marks_updated,
-            marks_unchanged, jsonb_array_length(rejected) AS rejected, error
+            marks_unchanged, jsonb_array_length(rejected) AS rejected, calendar_problem_count AS calendar_problems,
+            jsonb_path_query_array(calendar_problems, '$[0 to 19]') AS calendar_problems_first, error
      FROM imports WHERE school_id = $1 ORDER BY id DESC LIMIT 20`,
     [schoolId],
   );

@@ -55,12 +55,14 @@ export async function finishImport(
     marksUpdated: number;
     marksUnchanged: number;
     rejected: unknown[];
+    calendarProblems: { count: number; first: unknown[] };
     changedPupils: string[];
   },
 ) {
   await tx.query(
     `UPDATE imports SET finished_at = now(), pupils_inserted = $2, pupils_updated = $3, marks_inserted = $4,
-       marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8 WHERE id = $1`,
+       marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8,
+       calendar_problem_count = $9, calendar_problems = $10 WHERE id = $1`,
     [
       id,
       r.pupilsInserted,
@@ -70,6 +72,8 @@ export async function finishImport(
       r.marksUnchanged,
       JSON.stringify(r.rejected),
       JSON.stringify(r.changedPupils),
+      r.calendarProblems.count,
+      JSON.stringify(r.calendarProblems.first),
     ],
   );
 }

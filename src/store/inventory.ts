@@ -47,7 +47,8 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'imports',
     what: 'one MIS import unit (file or API page)',
-    personal: 'file names; MIS ids of pupils whose marks changed; positions of rejected rows',
+    personal:
+      'file names; MIS ids of pupils whose marks changed; positions of rejected rows; MIS id, date, session and code of marks on days the calendar says are closed',
     why: "the data manager's record of what came in and why something was refused",
     retention: '`importDays`; files in the drop folder `dropFileDays`',
     seenBy: 'data manager',

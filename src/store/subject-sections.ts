@@ -134,8 +134,9 @@ export const SECTIONS: readonly Section[] = [
   },
   {
     table: 'imports',
-    title: 'Imports that changed this pupil’s marks',
-    pupil: 'school_id = $1 AND changed_pupils @> jsonb_build_array($2::text)',
+    title: 'Imports that changed this pupil’s marks (or reported their marks on closed days)',
+    pupil: `school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text)
+      OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text)))`,
   },
   {
     table: 'board_events',

@@ -72,6 +72,39 @@ export async function insertEpisode(tx: Queryable, e: NewEpisode): Promise<strin
   return String(rows[0]!.id);
 }
 
+/**
+ * Opens many episodes in one statement (the nightly run's first night opens thousands). Returns
+ * their ids by `pupil|ruleKey` (at most one open episode per pupil and rule).
+ */
+export async function insertEpisodes(
+  tx: Queryable,
+  list: readonly NewEpisode[],
+): Promise<Map<string, string>> {
+  const ids = new Map<string, string>();
+  if (list.length === 0) return ids;
+  const { rows } = await tx.query<{ id: string; pupil_mis_id: string; rule_key: string }>(
+    `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+     SELECT school_id, pupil_mis_id, rule_key, title, action, role, 'open', opened_on, explanation, evidence
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::date[], $8::text[], $9::jsonb[])
+          WITH ORDINALITY AS u(school_id, pupil_mis_id, rule_key, title, action, role, opened_on, explanation, evidence, n)
+     ORDER BY n
+     RETURNING id, pupil_mis_id, rule_key`,
+    [
+      list.map((e) => e.schoolId),
+      list.map((e) => e.pupilMisId),
+      list.map((e) => e.finding.ruleKey),
+      list.map((e) => e.finding.title),
+      list.map((e) => e.finding.action),
+      list.map((e) => e.finding.role),
+      list.map((e) => e.today),
+      list.map((e) => e.finding.explanation),
+      list.map((e) => JSON.stringify(e.finding.evidence)),
+    ],
+  );
+  for (const r of rows) ids.set(`${r.pupil_mis_id}|${r.rule_key}`, String(r.id));
+  return ids;
+}
+
 export async function updateEpisode(tx: Queryable, id: string, f: Finding): Promise<void> {
   await tx.query(
     `UPDATE trigger_episodes SET action = $2, role = $3, explanation = $4, evidence = $5, updated_at = now() WHERE id = $1`,
@@ -134,6 +167,34 @@ export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<stri
     ],
   );
   return rows[0] ? String(rows[0].id) : null;
+}
+
+/** Many outbound records in one statement; each idempotency key already present adds nothing. */
+export async function insertOutboxMany(tx: Queryable, list: readonly OutboxInsert[]): Promise<void> {
+  if (list.length === 0) return;
+  await tx.query(
+    `INSERT INTO outbox (school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id)
+     SELECT school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id
+     FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+                 $9::text[], $10::text[], $11::text[])
+          WITH ORDINALITY AS u(school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status,
+                               source_type, source_id, n)
+     ORDER BY n
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [
+      list.map((r) => r.schoolId),
+      list.map((r) => r.kind),
+      list.map((r) => JSON.stringify(r.pupilIds)),
+      list.map((r) => r.title),
+      list.map((r) => r.body),
+      list.map((r) => r.occurredAt),
+      list.map((r) => r.sink),
+      list.map((r) => r.idempotencyKey),
+      list.map((r) => (r.sink === 'preview' ? 'preview' : 'pending')),
+      list.map((r) => r.sourceType),
+      list.map((r) => r.sourceId),
+    ],
+  );
 }
 
 /** The pupil and title of one of the school's trigger episodes (a visit asked for from it); undefined: none. */
@@ -223,9 +284,18 @@ export async function loadAttendance(
      FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])`,
     [schoolId, pupilIds],
   );
-  const marks = await db.query<{ pupil_mis_id: string; d: string; session: 'AM' | 'PM'; code: string }>(
-    `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS d, session, code FROM attendance_marks
-     WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND date >= $3`,
+  // One row per pupil, not per mark: the marks packed as `<half-day><code>` separated by commas,
+  // where half-day = (date − from) × 2, + 1 for PM (statutory codes never start with a digit nor
+  // hold a comma). A year is ~380 marks a pupil; as rows they cost the driver an object each, which
+  // made reading them slower than evaluating them (bench:nightly). Each pupil's marks are one range
+  // of the key, whose index carries the code (027): an index-only range scan per pupil, with no
+  // sort or grouping over the chunk. A pupil without marks comes back with `packed` null.
+  const marks = await db.query<{ pupil_mis_id: string; packed: string | null }>(
+    `SELECT p.id AS pupil_mis_id,
+            (SELECT string_agg(((m.date - $3::date) * 2 + (m.session = 'PM')::int)::text || m.code, ',')
+             FROM attendance_marks m
+             WHERE m.school_id = $1 AND m.pupil_mis_id = p.id AND m.date >= $3) AS packed
+     FROM unnest($2::text[]) AS p(id)`,
     [schoolId, pupilIds, from],
   );
   const refusals = await db.query<{ pupil_mis_id: string; from_date: string; to_date: string }>(

@@ -1,15 +1,17 @@
 import type { SchoolConfig } from '../config/schema.ts';
+import { addDays } from '../domain/attendance/dates.ts';
+import type { SchoolCalendar } from '../domain/calendar.ts';
 import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
-import { PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
+import { codeNumber, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import type { Flag } from '../domain/triggers/rules.ts';
-import { recordToSinks } from '../records/record-outbox.ts';
+import { recordsToSinks } from '../records/record-outbox.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
-import { appendAudit } from '../store/audit.ts';
+import { appendAuditMany } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
   closeEpisode,
-  insertEpisode,
+  insertEpisodes,
   loadAttendance,
   openEpisodesFor,
   pupilIdPage,
@@ -26,15 +28,16 @@ export interface EvaluationReport {
 
 const CHUNK = 1000;
 
-/** Builds each pupil's attendance over the calendar and evaluates every rule. Reads only. */
-export async function findingsFor(
+/**
+ * Each pupil's attendance laid over the school calendar (marks on days the school does not meet are
+ * left out, as `PupilAttendance.set` does), with their flags and refused leave. Reads only.
+ */
+export async function attendanceViews(
   db: Db,
   school: SchoolConfig,
-  rules: readonly RuleInPack[],
   pupilIds: readonly string[],
   today: string,
-  explain = false,
-): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
+): Promise<Map<string, { upn: string | null; view: PupilAttendance }>> {
   const calendar = calendarFor(school, today);
   const from = calendar.days[0] ?? today;
   const { pupils, marks, refusals } = await loadAttendance(db, school.id, pupilIds, from);
@@ -45,9 +48,59 @@ export async function findingsFor(
       view: new PupilAttendance(p.mis_id, p.flags as Partial<Record<Flag, boolean>>, calendar),
     });
   }
-  for (const m of marks) views.get(m.pupil_mis_id)?.view.set(m.d, m.session, m.code);
+  const slotOf = halfDaySlots(calendar, from);
+  for (const m of marks) {
+    const view = views.get(m.pupil_mis_id)?.view;
+    if (view && m.packed) setPacked(view, m.packed, slotOf);
+  }
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
+  return views;
+}
+
+/** Half-day offset from `from` (AM even, PM odd) → slot in a `PupilAttendance`, or -1 when the school does not meet. */
+function halfDaySlots(calendar: SchoolCalendar, from: string): (halfDay: number) => number {
+  const known: number[] = [];
+  return (halfDay) => {
+    const day = halfDay >> 1;
+    let i = known[day];
+    if (i === undefined) {
+      i = calendar.indexOf(addDays(from, day)) ?? -1;
+      known[day] = i;
+    }
+    return i < 0 ? -1 : i * 2 + (halfDay & 1);
+  };
+}
+
+/** Applies marks packed by `loadAttendance`: `<half-day><code>` separated by commas. */
+function setPacked(view: PupilAttendance, packed: string, slotOf: (halfDay: number) => number): void {
+  const n = packed.length;
+  let i = 0;
+  while (i < n) {
+    let halfDay = 0;
+    let c = packed.charCodeAt(i);
+    while (c >= 48 && c <= 57) {
+      halfDay = halfDay * 10 + c - 48;
+      c = packed.charCodeAt(++i);
+    }
+    const start = i;
+    while (i < n && packed.charCodeAt(i) !== 44) i++;
+    const slot = slotOf(halfDay);
+    if (slot >= 0) view.slots[slot] = codeNumber(packed.slice(start, i));
+    i++;
+  }
+}
+
+/** Builds each pupil's attendance over the calendar and evaluates every rule. Reads only. */
+export async function findingsFor(
+  db: Db,
+  school: SchoolConfig,
+  rules: readonly RuleInPack[],
+  pupilIds: readonly string[],
+  today: string,
+  explain = false,
+): Promise<Map<string, { upn: string | null; findings: Finding[] }>> {
+  const views = await attendanceViews(db, school, pupilIds, today);
   const out = new Map<string, { upn: string | null; findings: Finding[] }>();
   // One evaluator for this calendar's pupils: its caches live as long as this call.
   const evaluator = new TriggerEvaluator();
@@ -87,39 +140,16 @@ export async function evaluateSchoolTriggers(
     report.pupils += findings.size;
     await db.transaction(async (tx) => {
       const open = await openEpisodesFor(tx, school.id, ids);
+      // Conditions that start are opened together after the loop: three statements for the chunk
+      // (episodes, their trigger notes, their audit entries), not three per episode.
+      const raised: { pupilId: string; upn: string | null; finding: Finding }[] = [];
       for (const [pupilId, { upn, findings: list }] of findings) {
         for (const f of list) {
           const key = `${pupilId}|${f.ruleKey}`;
           const episode = open.get(key);
           open.delete(key);
           if (f.fired && !episode) {
-            const id = await insertEpisode(tx, {
-              schoolId: school.id,
-              pupilMisId: pupilId,
-              finding: f,
-              today: options.today,
-            });
-            const note = renderTriggerNote(f, { misId: pupilId, upn }, options.today);
-            await recordToSinks(tx, school, {
-              schoolId: school.id,
-              kind: 'trigger_note',
-              pupilIds: [pupilId],
-              title: note.title,
-              body: note.body,
-              occurredAt: options.now,
-              idempotencyKey: `trigger-note:${school.id}:${id}`,
-              sourceType: 'trigger_episode',
-              sourceId: id,
-            });
-            await appendAudit(tx, {
-              actor: options.actor,
-              action: 'trigger.raised',
-              schoolId: school.id,
-              entityType: 'trigger_episode',
-              entityId: id,
-              after: { pupil: pupilId, rule: f.ruleKey, action: f.action, role: f.role },
-            });
-            report.raised++;
+            raised.push({ pupilId, upn, finding: f });
           } else if (f.fired && episode) {
             const changed =
               episode.action !== f.action ||
@@ -134,6 +164,53 @@ export async function evaluateSchoolTriggers(
             report.closed++;
           }
         }
+      }
+      if (raised.length > 0) {
+        const episodeIds = await insertEpisodes(
+          tx,
+          raised.map((r) => ({
+            schoolId: school.id,
+            pupilMisId: r.pupilId,
+            finding: r.finding,
+            today: options.today,
+          })),
+        );
+        const idOf = (r: (typeof raised)[number]) => episodeIds.get(`${r.pupilId}|${r.finding.ruleKey}`)!;
+        await recordsToSinks(
+          tx,
+          school,
+          raised.map((r) => {
+            const note = renderTriggerNote(r.finding, { misId: r.pupilId, upn: r.upn }, options.today);
+            return {
+              schoolId: school.id,
+              kind: 'trigger_note' as const,
+              pupilIds: [r.pupilId],
+              title: note.title,
+              body: note.body,
+              occurredAt: options.now,
+              idempotencyKey: `trigger-note:${school.id}:${idOf(r)}`,
+              sourceType: 'trigger_episode',
+              sourceId: idOf(r),
+            };
+          }),
+        );
+        await appendAuditMany(
+          tx,
+          raised.map((r) => ({
+            actor: options.actor,
+            action: 'trigger.raised',
+            schoolId: school.id,
+            entityType: 'trigger_episode',
+            entityId: idOf(r),
+            after: {
+              pupil: r.pupilId,
+              rule: r.finding.ruleKey,
+              action: r.finding.action,
+              role: r.finding.role,
+            },
+          })),
+        );
+        report.raised += raised.length;
       }
       // Open episodes of rules no longer in the school's packs, or of pupils no longer on roll: closed.
       for (const episode of open.values()) {

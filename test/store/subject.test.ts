@@ -81,6 +81,25 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     started_at: NOW,
     changed_pupils: JSON.stringify([id, 'someone-else']),
     rejected: JSON.stringify([{ where: `marks.csv line 3 pupil ${id}`, reason: 'future date' }]),
+    calendar_problem_count: 2,
+    calendar_problems: JSON.stringify([
+      {
+        where: 'marks.csv, line 4',
+        pupil: id,
+        date: '2026-01-05',
+        session: 'AM',
+        code: '/',
+        closed: 'inset',
+      },
+      {
+        where: 'marks.csv, line 9',
+        pupil: 'someone-else',
+        date: '2026-01-05',
+        session: 'AM',
+        code: '/',
+        closed: 'inset',
+      },
+    ]),
   });
   await insert(db, 'leave_refusals', {
     school_id: school,
@@ -370,10 +389,13 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     // The other pupil is untouched.
     for (const v of Object.values(other))
       expect((await findEverywhere(db, store.schema, v)).length).toBeGreaterThan(0);
-    const imports = await db.query<{ changed: string[] }>(
-      `SELECT changed_pupils AS changed FROM imports ORDER BY id`,
+    const imports = await db.query<{ changed: string[]; closed: { pupil: string }[]; n: number }>(
+      `SELECT changed_pupils AS changed, calendar_problems AS closed, calendar_problem_count AS n FROM imports ORDER BY id`,
     );
     expect(imports.rows[0]!.changed).toEqual(['someone-else']);
+    // Marks on closed days: the pupil's entries leave the list, the count stays.
+    expect(imports.rows[0]!.closed.map((c) => c.pupil)).toEqual(['someone-else']);
+    expect(imports.rows[0]!.n).toBe(2);
   });
 
   it('refuses to erase a pupil while a visit to them is out', async () => {

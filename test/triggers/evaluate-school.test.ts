@@ -148,6 +148,34 @@ describe('trigger episodes', () => {
     ]);
   });
 
+  it('many pupils raised in one chunk: each episode has its own trigger note and audit entry, linked by its id', async () => {
+    const pupils = Array.from({ length: 25 }, (_, i) => `m${String(i).padStart(2, '0')}`);
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, flags) SELECT 'alpha', id, '{}' FROM unnest($1::text[]) AS id`,
+      [pupils],
+    );
+    for (const p of pupils) for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark(p, d, 'N');
+    const report = await run('2025-11-18', pupils);
+    expect(report.raised).toBe(25);
+    const episodes = await listEpisodes(db, 'alpha', { status: 'open' });
+    const mine = episodes.filter((e) => pupils.includes(e.pupilMisId));
+    expect(mine.map((e) => e.pupilMisId).sort()).toEqual(pupils);
+    const outbox = await db.query<{ idempotency_key: string; source_id: string; pupil_ids: string[] }>(
+      `SELECT idempotency_key, source_id, pupil_ids FROM outbox WHERE source_type = 'trigger_episode'`,
+    );
+    const audit = await listAudit(db, { action: 'trigger.raised', limit: 1000 });
+    for (const e of mine) {
+      const notes = outbox.rows.filter((o) => o.source_id === e.id);
+      expect(notes).toEqual([
+        { idempotency_key: `trigger-note:alpha:${e.id}`, source_id: e.id, pupil_ids: [e.pupilMisId] },
+      ]);
+      const entries = audit.filter((a) => a.entityId === e.id);
+      expect(entries.map((a) => (a.after as { pupil: string }).pupil)).toEqual([e.pupilMisId]);
+    }
+    // Evaluating again raises nothing more.
+    expect((await run('2025-11-18', pupils)).raised).toBe(0);
+  });
+
   it('re-evaluating any data raises, updates and closes nothing (property)', async () => {
     const days = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-17', '2025-11-18'];
     await fc.assert(

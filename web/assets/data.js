@@ -55,6 +55,55 @@ async function test(connector, out) {
   }
 }
 
+const CLOSED = {
+  inset: 'INSET day',
+  'bank-holiday': 'bank holiday',
+  closure: 'closure',
+  weekend: 'weekend',
+  holiday: 'school holiday',
+  'before-term': 'before term starts',
+  'after-term': 'after term ends',
+};
+
+// Marks on days the calendar says the school was closed: kept, but the trigger rules ignore them
+// until the calendar (or the MIS) is corrected. Ids, dates and lines only.
+function calendarProblems(imports) {
+  const withProblems = imports.filter((i) => i.calendar_problems > 0);
+  if (!withProblems.length) return h('p', {}, 'No marks on days the calendar says are closed.');
+  return h(
+    'div',
+    {},
+    h(
+      'p',
+      { class: 'trust-issue' },
+      'Some marks fall on days the school calendar says are closed. They are kept, but the trigger rules count only school days: correct the calendar in the config if the school met, or the marks in the MIS if it did not.',
+    ),
+    withProblems.map((i) =>
+      h(
+        'details',
+        {},
+        h('summary', {}, `Import ${i.id} (${i.unit}): ${i.calendar_problems} mark(s) on closed days`),
+        h(
+          'ul',
+          {},
+          (i.calendar_problems_first ?? []).map((p) =>
+            h(
+              'li',
+              {},
+              `${p.date} ${p.session} — ${CLOSED[p.closed] ?? p.closed}${p.note ? ` (${p.note})` : ''}: pupil `,
+              bdi(p.pupil),
+              `, mark ${p.code}, ${p.where}`,
+            ),
+          ),
+          i.calendar_problems > (i.calendar_problems_first ?? []).length
+            ? h('li', {}, `… and ${i.calendar_problems - i.calendar_problems_first.length} more`)
+            : null,
+        ),
+      ),
+    ),
+  );
+}
+
 // Retention: how long each kind of data is kept, and what the last purge removed (counts only).
 function retentionSection(d) {
   const run = d.lastPurge;
@@ -133,11 +182,13 @@ async function load() {
               ['marks_inserted', 'Marks new'],
               ['marks_updated', 'Marks changed'],
               ['rejected', 'Rejected rows'],
+              ['calendar_problems', 'Marks on closed days'],
               ['error', 'Error'],
             ],
             d.imports,
           )
         : h('p', {}, 'No imports yet.'),
+      calendarProblems(d.imports),
     ),
     h(
       'section',

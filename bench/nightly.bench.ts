@@ -1,0 +1,384 @@
+/**
+ * npm run bench:nightly — the nightly trigger evaluation of a trust, end to end, on the real
+ * services: PostgreSQL (a private schema, dropped at the end) and Redis (a private prefix).
+ *
+ * - Load: `BENCH_SCHOOLS` schools × `BENCH_PUPILS` pupils (default 30 × 60,000 — the trust of the
+ *   issue) with a school year of marks (AM and PM every school day) generated in SQL
+ *   (`generate_series`), inserted in date order as daily imports leave them, then the key built.
+ *   Absence is realistic in shape: most pupils ~96% present, one in ten ~80%, one in a hundred ~45%;
+ *   illness, unexplained, other and holiday codes, some lateness. The key is rebuilt as migration
+ *   027 has it and the table vacuumed once (as autovacuum would after the bulk insert).
+ * - Nightly: one `evaluate-triggers` (nightly) job per school, enqueued together, run by
+ *   `BENCH_WORKERS` worker processes (default 3), each the real worker host (BullMQ) with the real
+ *   handler: load marks, evaluate every rule of the statutory and four seed packs, write episodes,
+ *   outbox rows and audit. Timed from enqueue to the last job done; the first night (every finding
+ *   new, so every write happens) and the second (steady: the same data, nothing to write).
+ * - Bare read (same run, same processes, same schools split the same way): a plain SELECT of the
+ *   same columns and rows the evaluation loads — the floor for reading them.
+ * - Incremental: one school's next day imported through the real import (1,000 pupils, a SIMS XML
+ *   file), then the `evaluate-triggers` job it hands over, timed from enqueue to done.
+ * Targets (issue 22): whole trust ≤ 20 s and ≤ 3× the bare read; incremental ≤ 1 s.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileUnit } from '../connectors/mis/file-unit.ts';
+import { enqueueEvaluation } from '../jobs/sync-attendance.ts';
+import { loadConfigFile } from '../src/config/load.ts';
+import { SchoolCalendar } from '../src/domain/calendar.ts';
+import { applyImportUnit } from '../src/import/apply-unit.ts';
+import { importContextFor } from '../src/import/context.ts';
+import { printResult, printTable, round } from './lib/report.ts';
+import { DATABASE_URL, openBenchServices, REDIS_URL } from './lib/services.ts';
+
+const SCHOOLS = Number(process.env.BENCH_SCHOOLS ?? 30);
+const PUPILS = Number(process.env.BENCH_PUPILS ?? 60_000);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 3);
+const PER_SCHOOL = Math.ceil(PUPILS / SCHOOLS);
+const INCREMENTAL_PUPILS = Math.min(1000, PER_SCHOOL);
+const PACKS = ['statutory', 'heath-lane', 'lime-hills', 'kings-gomer', 'thames-view'];
+
+const TERMS = [
+  ['2024-09-04', '2024-10-25'],
+  ['2024-11-04', '2024-12-20'],
+  ['2025-01-06', '2025-02-14'],
+  ['2025-02-24', '2025-04-04'],
+  ['2025-04-22', '2025-05-23'],
+  ['2025-06-02', '2025-07-22'],
+];
+const CLOSURES = [
+  ['2025-05-05', 'bank-holiday'],
+  ['2025-01-06', 'inset'],
+];
+const calendar = new SchoolCalendar({
+  terms: TERMS.map(([start, end]) => ({ start: start!, end: end! })),
+  closures: CLOSURES.map(([from, kind]) => ({ from: from!, to: from!, kind: kind as 'inset' })),
+});
+const days = calendar.days;
+// Marks up to the night's day; the incremental run imports the day after it.
+const today = days.at(-2)!;
+const nextDay = days.at(-1)!;
+const markedDays = days.slice(0, -1);
+const atEvening = (d: string) => new Date(`${d}T19:00:00Z`);
+
+const dir = mkdtempSync(join(tmpdir(), 'doorstep-nightly-'));
+const configPath = join(dir, 'trust.yaml');
+const schoolIds = Array.from({ length: SCHOOLS }, (_, i) => `s${String(i + 1).padStart(2, '0')}`);
+writeFileSync(
+  configPath,
+  `trust: { id: bench-trust, name: Bench Trust }
+schools:
+${schoolIds
+  .map(
+    (id) => `  - id: ${id}
+    name: School ${id}
+    mis: { kind: sims-xml, dropFolder: ${dir}/drop/${id} }
+    records: { sink: preview }
+    policies: [${PACKS.join(', ')}]
+    calendar:
+      terms:
+${TERMS.map(([s, e]) => `        - { start: "${s}", end: "${e}" }`).join('\n')}
+      closures:
+${CLOSURES.map(([f, k]) => `        - { from: "${f}", kind: ${k} }`).join('\n')}`,
+  )
+  .join('\n')}
+`,
+);
+const config = loadConfigFile(configPath, {});
+
+const svc = await openBenchServices('nightly');
+const { db } = svc;
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+const seconds = (t: number) => (performance.now() - t) / 1000;
+const workers: ChildProcess[] = [];
+
+try {
+  console.log(
+    `scale: ${SCHOOLS} schools × ${PER_SCHOOL.toLocaleString('en-GB')} pupils = ${(SCHOOLS * PER_SCHOOL).toLocaleString('en-GB')} pupils, ${markedDays.length} school days × 2 sessions; ${WORKERS} worker processes`,
+  );
+
+  // ---- Load (not timed against any target; printed so the scale can be chosen).
+  let t = performance.now();
+  await db.exec(`
+    SET synchronous_commit = off;
+    ALTER TABLE attendance_marks SET UNLOGGED;
+    ALTER TABLE attendance_marks DROP CONSTRAINT attendance_marks_pkey;
+    SELECT setseed(0.22);
+  `);
+  await db.query(
+    `INSERT INTO pupils (school_id, mis_id, upn, year_group, flags)
+     SELECT s.id, lpad(p::text, 6, '0'), NULL, 'Year ' || (p % 7 + 1),
+            jsonb_build_object('welfareConcern', random() < 0.03, 'cpPlan', random() < 0.01)
+     FROM unnest($1::text[]) AS s(id), generate_series(1, $2::int) AS p`,
+    [schoolIds, PER_SCHOOL],
+  );
+  await db.exec(`
+    CREATE UNLOGGED TABLE bench_rate AS
+      SELECT school_id, mis_id, CASE WHEN r < 0.01 THEN 0.55 WHEN r < 0.1 THEN 0.2 ELSE 0.04 END AS absent
+      FROM (SELECT school_id, mis_id, random() AS r FROM pupils) x;
+  `);
+  // Day by day, every pupil of every school: the order daily imports leave the table in.
+  await db.query(
+    `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id)
+     SELECT x.school_id, x.mis_id, x.day, s.session,
+            CASE WHEN x.code = '/' AND s.session = 'PM' THEN '\\' ELSE x.code END,
+            CASE WHEN x.code IN ('/', 'L') THEN 'present' WHEN x.code = 'I' THEN 'authorised_absence'
+                 ELSE 'unauthorised_absence' END,
+            1
+     FROM (
+       SELECT b.school_id, b.mis_id, d.day,
+              CASE WHEN r < b.absent * 0.5 THEN 'I' WHEN r < b.absent * 0.8 THEN 'N' WHEN r < b.absent * 0.9 THEN 'O'
+                   WHEN r < b.absent THEN 'G' WHEN r < b.absent + 0.02 THEN 'L' ELSE '/' END AS code
+       FROM unnest($1::date[]) AS d(day)
+       CROSS JOIN LATERAL (SELECT school_id, mis_id, absent, random() AS r FROM bench_rate) b
+       ORDER BY d.day, b.school_id, b.mis_id
+     ) x CROSS JOIN (VALUES ('AM'), ('PM')) AS s(session)`,
+    [markedDays],
+  );
+  const insertSeconds = seconds(t);
+  const t2 = performance.now();
+  await db.exec(`
+    ALTER TABLE attendance_marks ADD PRIMARY KEY (school_id, pupil_mis_id, date, session) INCLUDE (code);
+    DROP TABLE bench_rate;
+  `);
+  // The key as migration 030 makes it. Vacuumed once, as autovacuum does a table after a bulk insert
+  // (it sets the visibility map, which index-only scans rely on); the incremental day's new rows are not.
+  await db.query('VACUUM (ANALYZE) attendance_marks');
+  await db.query('ANALYZE pupils');
+  const keySeconds = seconds(t2);
+  const { rows: counted } = await db.query<{ n: string; bytes: string }>(
+    `SELECT count(*)::text AS n, pg_total_relation_size('attendance_marks')::text AS bytes FROM attendance_marks`,
+  );
+  const marks = Number(counted[0]!.n);
+  console.log(
+    `loaded ${marks.toLocaleString('en-GB')} marks (${mb(Number(counted[0]!.bytes))} MB with its key) in ${round(insertSeconds + keySeconds, 1)} s (insert ${round(insertSeconds, 1)} s, key ${round(keySeconds, 1)} s)`,
+  );
+
+  // ---- Worker processes: the real worker host, forked.
+  // A worker process that dies (e.g. out of memory) fails the run rather than leaving it waiting.
+  let died: Error | undefined;
+  const ask = <T>(c: ChildProcess, msg: object, type: string) =>
+    new Promise<T>((resolve, reject) => {
+      const on = (m: { type: string }) => {
+        if (m.type !== type) return;
+        c.off('message', on);
+        c.off('exit', gone);
+        resolve(m as T);
+      };
+      const gone = (code: number | null, signal: string | null) =>
+        reject(new Error(`a worker process exited (${signal ?? `code ${code}`})`));
+      c.on('message', on);
+      c.once('exit', gone);
+      c.send(msg);
+    });
+  const ready: Promise<unknown>[] = [];
+  for (let i = 0; i < WORKERS; i++) {
+    const c = fork('bench/lib/nightly-worker.ts', [], {
+      env: {
+        ...process.env,
+        BENCH_CONFIG: configPath,
+        BENCH_SCHEMA: svc.schema,
+        BENCH_PREFIX: svc.prefix,
+        BENCH_NOW: atEvening(today).toISOString(),
+        DATABASE_URL,
+        REDIS_URL,
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    workers.push(c);
+    ready.push(
+      new Promise((resolve, reject) => {
+        c.once('exit', (code, signal) => {
+          died = new Error(`a worker process exited (${signal ?? `code ${code}`})`);
+          reject(died);
+        });
+        c.on('message', (m: { type: string }) => m.type === 'ready' && resolve(undefined));
+      }),
+    );
+  }
+  await Promise.all(ready);
+  const queue = svc.producer.queueFor('evaluate-triggers');
+  const doneCount = async () => {
+    const c = await queue.getJobCounts('completed', 'failed');
+    if (c.failed) {
+      const failed = await queue.getFailed(0, 0);
+      throw new Error(`an evaluate-triggers job failed: ${failed[0]?.failedReason}`);
+    }
+    return c.completed ?? 0;
+  };
+  const until = async (n: number) => {
+    while ((await doneCount()) < n) {
+      if (died) throw died;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const counts = async () => {
+    const { rows } = await db.query<{ episodes: number; outbox: number; audit: number }>(
+      `SELECT (SELECT count(*)::int FROM trigger_episodes) AS episodes, (SELECT count(*)::int FROM outbox) AS outbox,
+              (SELECT count(*)::int FROM audit_log) AS audit`,
+    );
+    return rows[0]!;
+  };
+
+  // Warm the cache for both runs alike (the rows were just written; this makes it certain).
+  await db.query('SELECT count(*) FROM attendance_marks');
+
+  let completed = 0;
+  const nightly = async (label: string) => {
+    const before = await counts();
+    const t = performance.now();
+    await svc.producer.enqueueBulk(
+      'evaluate-triggers',
+      schoolIds.map((schoolId) => ({
+        payload: { schoolId, pupilIds: [], reason: 'nightly' as const },
+        options: { jobId: `nightly-${label}-${schoolId}` },
+      })),
+    );
+    completed += SCHOOLS;
+    await until(completed);
+    const s = seconds(t);
+    const after = await counts();
+    return {
+      seconds: s,
+      episodes: after.episodes - before.episodes,
+      outbox: after.outbox - before.outbox,
+      audit: after.audit - before.audit,
+    };
+  };
+  const first = await nightly('first');
+  const steady = await nightly('second');
+
+  // Bare read: the same rows, split over the same processes the same way (round-robin).
+  t = performance.now();
+  const bare = await Promise.all(
+    workers.map((c, i) =>
+      ask<{ rows: number; seconds: number }>(
+        c,
+        { type: 'bare', schools: schoolIds.filter((_, k) => k % WORKERS === i), from: days[0] },
+        'bare',
+      ),
+    ),
+  );
+  const bareSeconds = seconds(t);
+  const bareRows = bare.reduce((n, b) => n + b.rows, 0);
+  const rssNightly = await Promise.all(
+    workers.map((c) => ask<{ maxRssMb: number }>(c, { type: 'rss' }, 'rss')),
+  );
+
+  // Incremental: one school's next day through the real import, then the job it hands over.
+  const school = config.schools[0]!;
+  const file = join(dir, 'next-day.xml');
+  const rows: string[] = [];
+  for (let p = 1; p <= INCREMENTAL_PUPILS; p++) {
+    const id = String(p).padStart(6, '0');
+    const absent = p % 17 === 0;
+    for (const [session, present] of [
+      ['AM', '/'],
+      ['PM', '\\'],
+    ])
+      rows.push(
+        `  <SessionAttendance><PersonID>${id}</PersonID><AttendanceDate>${nextDay}T00:00:00</AttendanceDate><SessionName>${session}</SessionName><AttendanceMark>${absent ? 'N' : present}</AttendanceMark><Comments/><MinsLate/></SessionAttendance>`,
+      );
+  }
+  writeFileSync(
+    file,
+    `<?xml version="1.0" encoding="utf-8"?>\n<SessionAttendances>\n${rows.join('\n')}\n</SessionAttendances>\n`,
+  );
+  await Promise.all(
+    workers.map((c) => ask(c, { type: 'now', iso: atEvening(nextDay).toISOString() }, 'now')),
+  );
+  t = performance.now();
+  const summary = await applyImportUnit(
+    db,
+    fileUnit(file, 'sims-xml', school),
+    importContextFor(school, atEvening(nextDay), { actor: 'bench', source: 'sims-xml' }),
+  );
+  const importSeconds = seconds(t);
+  t = performance.now();
+  const handed = await enqueueEvaluation({ db, producer: svc.producer }, school.id, summary.importId!);
+  await until(completed + 1);
+  const incrementalSeconds = seconds(t);
+  const rss = await Promise.all(workers.map((c) => ask<{ maxRssMb: number }>(c, { type: 'rss' }, 'rss')));
+
+  const nightlySeconds = first.seconds;
+  printTable([
+    {
+      run: `bare SELECT of the same rows (${WORKERS} processes)`,
+      seconds: round(bareSeconds, 2),
+      'rows/s': Math.round(bareRows / bareSeconds),
+      note: `${bareRows.toLocaleString('en-GB')} rows`,
+    },
+    {
+      run: 'nightly, first night (every finding new)',
+      seconds: round(first.seconds, 2),
+      'rows/s': Math.round(marks / first.seconds),
+      note: `${first.episodes} episodes, ${first.outbox} outbox rows, ${first.audit} audit entries written`,
+    },
+    {
+      run: 'nightly, second night (steady)',
+      seconds: round(steady.seconds, 2),
+      'rows/s': Math.round(marks / steady.seconds),
+      note: `${steady.episodes} episodes, ${steady.outbox} outbox rows, ${steady.audit} audit entries written`,
+    },
+    {
+      run: `day import, one school (${INCREMENTAL_PUPILS} pupils)`,
+      seconds: round(importSeconds, 3),
+      'rows/s': Math.round((INCREMENTAL_PUPILS * 2) / importSeconds),
+      note: `${summary.marks.inserted} marks inserted`,
+    },
+    {
+      run: 'incremental evaluation after it',
+      seconds: round(incrementalSeconds, 3),
+      'rows/s': '',
+      note: `${handed} pupils evaluated`,
+    },
+  ]);
+  console.log(
+    `peak RSS per worker process (MB): ${rssNightly.map((r) => r.maxRssMb).join(', ')} after the nightly runs; ${rss.map((r) => r.maxRssMb).join(', ')} at the end (bare read and incremental included)`,
+  );
+  printResult({
+    bench: 'nightly',
+    schools: SCHOOLS,
+    pupils: SCHOOLS * PER_SCHOOL,
+    marks,
+    workers: WORKERS,
+    loadSeconds: round(insertSeconds + keySeconds, 1),
+    nightlySeconds: round(nightlySeconds, 2),
+    steadyNightlySeconds: round(steady.seconds, 2),
+    bareReadSeconds: round(bareSeconds, 2),
+    nightlyVsBareRead: round(nightlySeconds / bareSeconds, 2),
+    rowsReadPerSec: Math.round(marks / nightlySeconds),
+    bareRowsPerSec: Math.round(bareRows / bareSeconds),
+    incrementalSeconds: round(incrementalSeconds, 3),
+    incrementalPupils: handed,
+    dayImportSeconds: round(importSeconds, 3),
+    // Measured after the two nightly runs, before the bare read (which holds a school's rows at once).
+    peakRssMbPerWorker: rssNightly.map((r) => r.maxRssMb),
+    peakRssMbPerWorkerWithBareReadAndIncremental: rss.map((r) => r.maxRssMb),
+    episodesWritten: first.episodes,
+    targets: { nightlySeconds: '<= 20', nightlyVsBareRead: '<= 3', incrementalSeconds: '<= 1' },
+    met: {
+      nightly: nightlySeconds <= 20,
+      vsBareRead: nightlySeconds / bareSeconds <= 3,
+      incremental: incrementalSeconds <= 1,
+    },
+  });
+} finally {
+  await Promise.all(
+    workers.map(
+      (c) =>
+        new Promise((resolve) => {
+          if (c.exitCode !== null || c.signalCode !== null || !c.connected) return resolve(undefined);
+          const kill = setTimeout(() => c.kill('SIGKILL'), 15_000);
+          c.once('exit', () => {
+            clearTimeout(kill);
+            resolve(undefined);
+          });
+          c.send({ type: 'stop' });
+        }),
+    ),
+  );
+  await svc.close();
+  rmSync(dir, { recursive: true, force: true });
+}
