@@ -17,7 +17,7 @@ import { type BoardTell, insertBoardEvent, withBoardEvents } from '../store/boar
 import type { Db } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import { notificationDeliveries } from '../store/notify.ts';
-import { insertOutbox } from '../store/triggers.ts';
+import { insertOutbox } from '../store/outbox.ts';
 import {
   formatAddress,
   getVisit,

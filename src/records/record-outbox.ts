@@ -1,7 +1,7 @@
 import { sinkSettingsOf } from '../../connectors/records/index.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import type { Queryable } from '../store/db.ts';
-import { insertOutbox, insertOutboxMany, type OutboxInsert } from '../store/triggers.ts';
+import { insertOutbox, insertOutboxMany, type OutboxInsert } from '../store/outbox.ts';
 
 /**
  * A safeguarding record into the outbox, once per sink the school routes its kind to: its main

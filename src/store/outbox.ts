@@ -194,3 +194,67 @@ export async function markPreview(db: Queryable, id: string): Promise<void> {
     [id],
   );
 }
+
+export interface OutboxInsert {
+  schoolId: string;
+  kind: RecordKind;
+  pupilIds: string[];
+  title: string;
+  body: string;
+  occurredAt: Date;
+  sink: string;
+  idempotencyKey: string;
+  sourceType: string;
+  sourceId: string;
+}
+
+/** Adds an outbound record; a second insert with the same idempotency key adds nothing. */
+export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<string | null> {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO outbox (school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+     ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`,
+    [
+      r.schoolId,
+      r.kind,
+      JSON.stringify(r.pupilIds),
+      r.title,
+      r.body,
+      r.occurredAt,
+      r.sink,
+      r.idempotencyKey,
+      r.sink === 'preview' ? 'preview' : 'pending',
+      r.sourceType,
+      r.sourceId,
+    ],
+  );
+  return rows[0] ? String(rows[0].id) : null;
+}
+
+/** Many outbound records in one statement; each idempotency key already present adds nothing. */
+export async function insertOutboxMany(tx: Queryable, list: readonly OutboxInsert[]): Promise<void> {
+  if (list.length === 0) return;
+  await tx.query(
+    `INSERT INTO outbox (school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id)
+     SELECT school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id
+     FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
+                 $9::text[], $10::text[], $11::text[])
+          WITH ORDINALITY AS u(school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status,
+                               source_type, source_id, n)
+     ORDER BY n
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [
+      list.map((r) => r.schoolId),
+      list.map((r) => r.kind),
+      list.map((r) => JSON.stringify(r.pupilIds)),
+      list.map((r) => r.title),
+      list.map((r) => r.body),
+      list.map((r) => r.occurredAt),
+      list.map((r) => r.sink),
+      list.map((r) => r.idempotencyKey),
+      list.map((r) => (r.sink === 'preview' ? 'preview' : 'pending')),
+      list.map((r) => r.sourceType),
+      list.map((r) => r.sourceId),
+    ],
+  );
+}

@@ -1,5 +1,5 @@
 import type { Db } from '../../src/store/db.ts';
-import { insertOutbox } from '../../src/store/triggers.ts';
+import { insertOutbox } from '../../src/store/outbox.ts';
 
 /** `n` trigger-note records for school alpha, keys `${keyPrefix}-0…`, in one transaction. */
 export async function insertTestRecords(db: Db, n: number, sink: string, keyPrefix: string): Promise<void> {
