@@ -208,11 +208,14 @@ export function replaceKeepingInput(container, nodes) {
     container.addEventListener('submit', (e) => e.target.removeAttribute('data-dirty'), true);
   }
   const dirty = [...container.querySelectorAll('form[id][data-dirty]')];
+  const opened = [...container.querySelectorAll('details[id][open]')].map((d) => d.id);
   const fresh = document.createDocumentFragment();
   fresh.append(...nodes.filter(Boolean));
   for (const old of dirty) {
     const copy = fresh.querySelector(`form[id="${CSS.escape(old.id)}"]`);
     if (copy) copy.replaceWith(old);
   }
+  // A section the person opened stays open (e.g. "Raise a concern now" while they type).
+  for (const id of opened) fresh.querySelector(`details[id="${CSS.escape(id)}"]`)?.setAttribute('open', '');
   container.replaceChildren(fresh);
 }

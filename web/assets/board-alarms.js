@@ -194,6 +194,9 @@ function resolveForm(a, reason, note) {
           h('button', { type: 'button', onclick: () => (confirm.hidden = true) }, 'No, keep it open'),
         );
         confirm.hidden = false;
+        // Kept while its confirmation is open: a board event re-renders the board (new alarms,
+        // escalations, delivery reports) and must not take the question away mid-answer.
+        form.dataset.dirty = 'true';
       },
     },
     h('label', { for: reason.id }, 'What happened'),

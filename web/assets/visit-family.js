@@ -52,6 +52,7 @@ export function familyNotice(d, may) {
     h(
       'form',
       {
+        id: 'family-notice-form',
         onsubmit: (e) => {
           e.preventDefault();
           const [kind, value] = choice.value.split(':');

@@ -237,6 +237,7 @@ export function concernForm() {
     h(
       'form',
       {
+        id: 'concern-form',
         onsubmit: (e) => {
           e.preventDefault();
           post(
@@ -256,11 +257,12 @@ export function cancelForm(d) {
   const reason = h('input', { type: 'text', name: 'cancelReason', required: true });
   return h(
     'details',
-    {},
+    { id: 'cancel' },
     h('summary', {}, 'Cancel this visit'),
     h(
       'form',
       {
+        id: 'cancel-form',
         onsubmit: (e) => {
           e.preventDefault();
           post('cancel', { reason: reason.value }, 'Visit cancelled.');
