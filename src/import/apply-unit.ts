@@ -9,7 +9,7 @@ import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
-import type { ClosedDay, SchoolCalendar } from '../domain/calendar.ts';
+import type { SchoolCalendar } from '../domain/calendar.ts';
 import { DoorstepError, doorstepError } from '../errors.ts';
 import {
   auditCorrections,
@@ -26,6 +26,7 @@ import {
 } from '../store/attendance.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
+import { type CalendarProblem, CalendarProblems } from './calendar-problems.ts';
 
 export interface ImportContext {
   schoolId: string;
@@ -52,22 +53,6 @@ export interface Rejection {
   reason: string;
 }
 
-/**
- * A mark on a day the school's calendar says it did not meet (INSET, bank holiday, closure, weekend,
- * holiday, before or after term). The mark is kept — the school may have opened on a day the config
- * does not know — but the trigger rules count only school days, so it is ignored until the calendar
- * is corrected (or the MIS is). Ids and positions only: no names.
- */
-export interface CalendarProblem {
-  where: string;
-  pupil: string;
-  date: string;
-  session: string;
-  code: string;
-  closed: ClosedDay['kind'];
-  note?: string;
-}
-
 export interface ImportSummary {
   importId: string | null;
   unit: string;
@@ -89,25 +74,6 @@ class DryRunDone extends Error {
 }
 
 const MAX_REJECTIONS_KEPT = 1000;
-const MAX_CALENDAR_PROBLEMS_KEPT = 1000;
-
-/** Marks on closed days, gathered while parsing; counted per pupil so unknown pupils drop out later. */
-class CalendarProblems {
-  private readonly perPupil = new Map<string, number>();
-  private readonly kept: CalendarProblem[] = [];
-
-  add(p: CalendarProblem): void {
-    this.perPupil.set(p.pupil, (this.perPupil.get(p.pupil) ?? 0) + 1);
-    if (this.kept.length < MAX_CALENDAR_PROBLEMS_KEPT) this.kept.push(p);
-  }
-
-  /** Without the marks of pupils the school does not have (those were rejected, not stored). */
-  stored(unknownPupils: ReadonlySet<string>): { count: number; first: CalendarProblem[] } {
-    let count = 0;
-    for (const [pupil, n] of this.perPupil) if (!unknownPupils.has(pupil)) count += n;
-    return { count, first: this.kept.filter((p) => !unknownPupils.has(p.pupil)) };
-  }
-}
 
 /**
  * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is
