@@ -75,30 +75,25 @@ export function smsStatusUrl(o: { statusUrl?: string | undefined; inboundUrl?: s
  * phone; each phone's receipt is kept as it is sent, so a retry after a failure part-way sends only
  * to the phones not yet reached.
  */
+/** The SMS provider's settings the channel uses (Twilio-compatible Messages API). */
+interface SmsSettings {
+  baseUrl: string;
+  accountSid: string;
+  authToken: Secret;
+  from: string;
+  replyPrompt?: string;
+  statusUrl?: string | undefined;
+  inboundUrl?: string | undefined;
+}
+
 export class SmsChannel implements Channel {
   readonly kind = 'sms';
-  private readonly o: {
-    baseUrl: string;
-    accountSid: string;
-    authToken: Secret;
-    from: string;
-    replyPrompt?: string;
-    statusUrl?: string | undefined;
-    inboundUrl?: string | undefined;
-  };
+  private readonly o: SmsSettings;
   private readonly phones: (group: string) => string[];
   private readonly receipts: RecipientReceipts;
 
   constructor(
-    o: {
-      baseUrl: string;
-      accountSid: string;
-      authToken: Secret;
-      from: string;
-      replyPrompt?: string;
-      statusUrl?: string | undefined;
-      inboundUrl?: string | undefined;
-    },
+    o: SmsSettings,
     phones: (group: string) => string[],
     receipts: RecipientReceipts = memoryReceipts(),
   ) {
