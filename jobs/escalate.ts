@@ -25,7 +25,8 @@ export const STEP_CLAIM_MS = 30_000;
 const TRIED_BY_STEP = new Set(['board', 'webhook', 'sms', 'teams', 'google-chat']);
 
 /**
- * escalate: one step of an alarm's ladder. It locks the alarm and re-reads it, so an acknowledgement
+ * escalate: one step of an alarm's ladder. It re-reads the alarm and takes the step only if the alarm
+ * still stands where it was read (one statement with the row locked), so an acknowledgement
  * (or resolution) stops every further page — across restarts, since the state lives in the database.
  * A step's changes are made once (the alarm records the next step due; another worker or a replay
  * finds the step already taken). After the commit — also when the step was already taken — its

@@ -3,15 +3,15 @@ import { fallBackNow } from '../src/alarms/delivery-fallback.ts';
 import { findSchool } from '../src/config/school-of.ts';
 import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
 import { retryClassOf } from '../src/errors.ts';
-import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
+import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
+import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
 import {
   markNotificationAttemptFailed,
   markNotificationSent,
   notificationToSend,
-  visitingStaffContacts,
 } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -69,8 +69,10 @@ export function deliverClaimed(deps: JobDeps, n: Notification): Promise<{ status
  */
 export async function deliver(deps: JobDeps, n: Notification, last: boolean): Promise<{ status: string }> {
   const school = findSchool(deps.config, n.schoolId);
-  const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
-  if (n.target.endsWith(`:${VISITING_STAFF}`)) extra[VISITING_STAFF] = await visitingStaff(deps, n);
+  const extra = await visitGroupsFor(deps.db, n.target, {
+    visitId: n.visitId ?? null,
+    staffId: n.staffId ?? null,
+  });
   const channel = school
     ? channelsFor(
         school,
@@ -119,9 +121,4 @@ async function fallBack(deps: JobDeps, n: Notification, why: string): Promise<vo
     // The level's timer still runs the next step; the notification's own failure is thrown by the caller.
     deps.log.error({ err, alarm: n.alarmId, notification: n.id }, 'could not bring the next level forward');
   }
-}
-
-/** The people on the alarm's visit (lead and partner), else the wearer of the alarmed device. */
-function visitingStaff(deps: JobDeps, n: Notification) {
-  return visitingStaffContacts(deps.db, n.visitId ? { visitId: n.visitId } : { staffId: n.staffId ?? '' });
 }

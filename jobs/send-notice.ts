@@ -1,11 +1,11 @@
 import { findSchool } from '../src/config/school-of.ts';
 import { doorstepError } from '../src/errors.ts';
-import { channelKind, type Notification, VISITING_STAFF } from '../src/notify/channel.ts';
+import { channelKind, FAMILY, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
+import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { markNotice, noticeById, noticeReceipts, recordNoticeReceipt } from '../src/store/notices.ts';
-import { familyContactOfVisit, visitingStaffContacts } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
 
 /**
@@ -22,18 +22,12 @@ export async function sendNotice(
   if (!notice) return { status: 'missing' };
   if (notice.status !== 'pending') return { status: notice.status };
   const school = findSchool(deps.config, notice.schoolId);
-  // `…:visiting-staff`: the people on the notice's visit (e.g. asked for a missing outcome);
-  // `sms:family`: the pupil's family (a visit announced by text).
-  const extra: Record<string, { phone?: string | undefined; email?: string | undefined }[]> = {};
-  if (notice.visitId && notice.target.endsWith(`:${VISITING_STAFF}`))
-    extra[VISITING_STAFF] = await visitingStaffContacts(deps.db, { visitId: notice.visitId });
-  if (notice.visitId && notice.target === 'sms:family') {
-    extra.family = await familyContactOfVisit(deps.db, notice.visitId);
-    if (!extra.family.length) {
-      const reason = 'the pupil has no contact with a phone number in the MIS';
-      await markNotice(deps.db, notice.id, { status: 'failed', error: reason });
-      throw doorstepError('CONFIG_INVALID', reason);
-    }
+  // `…:visiting-staff`: the people on the notice's visit; `sms:family`: the pupil's family.
+  const extra = await visitGroupsFor(deps.db, notice.target, { visitId: notice.visitId, staffId: null });
+  if (extra[FAMILY]?.length === 0) {
+    const reason = 'the pupil has no contact with a phone number in the MIS';
+    await markNotice(deps.db, notice.id, { status: 'failed', error: reason });
+    throw doorstepError('CONFIG_INVALID', reason);
   }
   const channel = school
     ? channelsFor(

@@ -38,6 +38,9 @@ export interface Channel {
  */
 export const VISITING_STAFF = 'visiting-staff';
 
+/** The contacts group of a visit's family: the pupil's first contact with a phone (a visit announced by text). */
+export const FAMILY = 'family';
+
 /** The channel kind of a target: `sms:on-call-leaders` → `sms`. */
 export function channelKind(target: string): string {
   return target.split(':')[0]!;

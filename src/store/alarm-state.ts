@@ -79,21 +79,6 @@ export async function timelineOf(db: Queryable, alarmId: string) {
   return rows.map((r) => ({ at: new Date(r.at), event: r.event, by: r.by_whom }));
 }
 
-/** Creates the step's notifications (once per alarm × step × target); returns the new ids. */
-export async function createNotifications(
-  tx: Queryable,
-  alarmId: string,
-  step: number,
-  targets: readonly string[],
-) {
-  const { rows } = await tx.query<{ id: string; target: string }>(
-    `INSERT INTO notifications (alarm_id, step, target, status) SELECT $1, $2, t, 'pending' FROM unnest($3::text[]) t
-     ON CONFLICT (alarm_id, step, target) DO NOTHING RETURNING id, target`,
-    [alarmId, step, targets],
-  );
-  return rows.map((r) => ({ id: String(r.id), target: r.target }));
-}
-
 /** The next step to run (-1: none) and when it is due (shown on the board). */
 export async function setEscalationStep(
   tx: Queryable,
