@@ -1,3 +1,4 @@
+import { takeRaised } from '../src/alarms/recent-raises.ts';
 import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
@@ -50,8 +51,14 @@ export async function escalate(
   let settled = false;
   // Optimistic: read the alarm, decide, and write the step in ONE statement that takes it only if
   // the alarm still stands where it was read (an acknowledgement in between wins: read again).
+  // The first step of an alarm this process just raised starts from what the raise knew (the
+  // statement below still holds it to "open, at step 0"): no read on the alarm path's first page.
+  const raised = payload.step === 0 && !payload.reopened ? takeRaised(payload.alarmId) : undefined;
   for (let tries = 0; tries < 5; tries++) {
-    const alarm = await readAlarm(deps.db, payload.alarmId);
+    const alarm =
+      tries === 0 && raised
+        ? { ...raised, status: 'open' as const, escalationStep: 0 }
+        : await readAlarm(deps.db, payload.alarmId);
     if (!alarm) return { outcome: 'missing' };
     if (alarm.escalationStep !== payload.step) {
       settled = true;

@@ -1,7 +1,9 @@
+import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
 import { alarmForEvent, type IngestWrite, type WriteResult, writeFobEvents } from '../store/alarms.ts';
 import { type BoardEventRow, publishBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import type { IngestDeps } from './ingest-types.ts';
+import { rememberRaised } from './recent-raises.ts';
 
 interface Waiting {
   deps: IngestDeps;
@@ -150,6 +152,19 @@ class IngestGroups {
         ),
     ).then(() => performance.now());
     const escalate = xs.filter(({ r }) => r.alarmId);
+    // New alarms: their first step (run by this process's workers, normally) need not read them back.
+    for (const { g, r } of escalate)
+      if (r.eventId && g.write.policy)
+        rememberRaised({
+          id: r.alarmId!,
+          schoolId: g.write.schoolId,
+          type: g.write.event.type,
+          deviceId: g.write.event.deviceId,
+          staffId: g.write.staffId,
+          visitId: null,
+          policy: g.write.policy as EscalationPolicy,
+          raisedAt: new Date(g.write.event.occurredAt),
+        });
     try {
       if (escalate.length > 0)
         await deps.producer.enqueueBulk(

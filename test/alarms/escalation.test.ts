@@ -128,6 +128,17 @@ describe('escalation ladder (real Redis and Postgres)', () => {
     expect(await steps(id)).toEqual([0]); // …and pages no one
   });
 
+  it('an alarm acknowledged before its first step pages no one, though the ingest remembered it open', async () => {
+    const id = await raise(); // remembered by this process as open at step 0; its job waits for a worker
+    expect(await acknowledgeAlarm(db, id, 'office:j-smith', new Date())).toBe('acknowledged');
+    startHost();
+    await until(async () =>
+      (await timelineOf(db, id)).some((e) => e.event === 'escalation stopped: acknowledged'),
+    );
+    expect(await steps(id)).toEqual([]);
+    expect((await timelineOf(db, id)).map((e) => e.event)).not.toContain('level 1: notified board');
+  });
+
   it('a restart mid-ladder resumes at the right step and time', async () => {
     const id = await raise();
     const h = startHost();
