@@ -78,7 +78,7 @@ export class Producer<C extends Catalog> {
   }
 
   /**
-   * Several jobs of one kind in one round trip to Redis (BullMQ `addBulk`: one MULTI). Every payload
+   * Several jobs of one kind in one round trip to Redis (BullMQ `addBulk`: one pipeline). Every payload
    * is validated first; one invalid payload throws and nothing is enqueued. Job ids keep their
    * meaning: an id already present adds nothing.
    */
@@ -98,7 +98,12 @@ export class Producer<C extends Catalog> {
         ...(options.deduplicationId ? { deduplication: { id: options.deduplicationId } } : {}),
       },
     }));
-    return this.queueFor(name).addBulk(bulk);
+    const queue = this.queueFor(name);
+    // One job: the plain add (one script call), not a pipeline — an ioredis pipeline copies every
+    // script the queue defines onto itself, which on the alarm path (mostly groups of one) was the
+    // largest single source of garbage.
+    if (bulk.length === 1) return [await queue.add(name, bulk[0]!.data, bulk[0]!.opts)];
+    return queue.addBulk(bulk);
   }
 
   /** A repeating job; upserting the same scheduler id from several processes keeps one schedule. */
