@@ -46,6 +46,7 @@ export async function syncAttendance(
   const report = await syncSchool(deps.db, school, source, {
     now: deps.now,
     actor: `system:sync-attendance:${payload.reason}`,
+    writePace: deps.config.imports,
     onApplied: async (summary: ImportSummary) => {
       if (summary.importId) await enqueueEvaluation(deps, school.id, summary.importId);
     },

@@ -88,6 +88,7 @@ export async function importCommand(
       source: format,
       sha256: await sha256File(file),
       ...(opts.dryRun ? { dryRun: true } : {}),
+      writePace: config.imports,
     });
     let summary: ImportSummary;
     try {

@@ -46,6 +46,8 @@ export interface ImportContext {
   calendar?: SchoolCalendar;
   dryRun?: boolean;
   onRecords?: (n: number) => void;
+  /** How the marks are written (`imports` in the config); absent: in one statement. */
+  writePace?: { chunkMarks: number; pauseRatio: number };
 }
 
 export interface Rejection {
@@ -159,11 +161,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         );
       }
       const corrected = await auditCorrections(tx, ctx.schoolId, ctx.actor, importId);
-      let marks = await upsertMarks(tx, ctx.schoolId, importId);
+      const pace = paced(ctx.writePace);
+      let marks = await upsertMarks(tx, ctx.schoolId, importId, false, pace);
       if (marks === null) {
         // The unit repeats a pupil × date × session: identical repeats count once, different ones refuse it.
         await refuseConflicts(tx, unit.label);
-        marks = (await upsertMarks(tx, ctx.schoolId, importId, true))!;
+        marks = (await upsertMarks(tx, ctx.schoolId, importId, true, pace))!;
       }
       if (rejectedCount > rejected.length) {
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
@@ -283,4 +286,18 @@ function addMark(
 function stagedPupil(p: PupilRecord) {
   const { where, misId, ...data } = p;
   return { line: where.line ?? where.record ?? 0, misId, data: data as Record<string, unknown> };
+}
+
+/** The upsert's chunks and the pause after each: `pauseRatio` × the time the chunk took. */
+function paced(p: ImportContext['writePace']): { chunkMarks?: number; between?: () => Promise<void> } {
+  if (!p) return {};
+  let last = performance.now();
+  return {
+    chunkMarks: p.chunkMarks,
+    between: async () => {
+      const took = performance.now() - last;
+      if (p.pauseRatio > 0) await new Promise((r) => setTimeout(r, took * p.pauseRatio));
+      last = performance.now();
+    },
+  };
 }

@@ -7,7 +7,13 @@ import type { ImportContext } from './apply-unit.ts';
 export function importContextFor(
   school: SchoolConfig,
   now: Date,
-  extra: { actor: string; source?: string; dryRun?: boolean; sha256?: string | null },
+  extra: {
+    actor: string;
+    source?: string;
+    dryRun?: boolean;
+    sha256?: string | null;
+    writePace?: { chunkMarks: number; pauseRatio: number };
+  },
 ): ImportContext {
   const today = londonDate(now);
   const current = academicYearOf(today);
@@ -23,5 +29,6 @@ export function importContextFor(
     matchPupilsBy: source === 'ctf' ? 'upn' : 'mis',
     ...(extra.sha256 !== undefined ? { sha256: extra.sha256 } : {}),
     ...(extra.dryRun ? { dryRun: true } : {}),
+    ...(extra.writePace ? { writePace: extra.writePace } : {}),
   };
 }

@@ -21,7 +21,13 @@ export async function syncSchool(
   db: Db,
   school: SchoolConfig,
   source: MisSource,
-  options: { now: () => Date; actor: string; onApplied?: (summary: ImportSummary) => Promise<void> },
+  options: {
+    now: () => Date;
+    actor: string;
+    onApplied?: (summary: ImportSummary) => Promise<void>;
+    /** How marks are written (the config's `imports`). */
+    writePace?: { chunkMarks: number; pauseRatio: number };
+  },
 ): Promise<SyncReport> {
   const report: SyncReport = { applied: [], refused: [] };
   const cursor = { value: await getCursor(db, school.id, source.kind) };
@@ -29,6 +35,7 @@ export async function syncSchool(
     const ctx = importContextFor(school, options.now(), {
       actor: options.actor,
       source: source.kind,
+      ...(options.writePace ? { writePace: options.writePace } : {}),
       ...(unit.sha256 ? { sha256: unit.sha256 } : {}),
     });
     let summary: ImportSummary;

@@ -184,44 +184,66 @@ export async function auditCorrections(tx: Queryable, schoolId: string, actor: s
  * does it (counts come back aggregated, not row by row). When a key repeats, PostgreSQL refuses
  * that statement (a row cannot be affected twice); it is rolled back to a savepoint and the caller
  * learns the unit has duplicates (`null`), checks them, and retries with `dedupe`.
+ *
+ * Paced (`pace.chunkMarks`): the same upsert in ranges of whole pupils of about that many marks,
+ * `pace.between` awaited between them, all under one savepoint in the caller's transaction — the
+ * unit is still applied whole or not at all. An import's write-ahead log then comes in short bursts:
+ * a commit on the alarm path, which waits for the log to be flushed up to it, never finds more than
+ * one chunk's log ahead of it.
  */
-export async function upsertMarks(tx: Queryable, schoolId: string, importId: string, dedupe = false) {
-  const source = dedupe
-    ? `SELECT DISTINCT ON (pupil_mis_id, date, session) pupil_mis_id, date, session, code, category, local_code, minutes_late
-       FROM stage_marks ORDER BY pupil_mis_id, date, session, line DESC`
-    : 'SELECT pupil_mis_id, date, session, code, category, local_code, minutes_late FROM stage_marks';
+export async function upsertMarks(
+  tx: Queryable,
+  schoolId: string,
+  importId: string,
+  dedupe = false,
+  pace: { chunkMarks?: number; between?: () => Promise<void> } = {},
+) {
+  const chunks = await pupilChunks(tx, pace.chunkMarks ?? Number.POSITIVE_INFINITY);
+  const source = (where: string) =>
+    dedupe
+      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) pupil_mis_id, date, session, code, category, local_code, minutes_late
+         FROM stage_marks ${where} ORDER BY pupil_mis_id, date, session, line DESC`
+      : `SELECT pupil_mis_id, date, session, code, category, local_code, minutes_late FROM stage_marks ${where}`;
   await tx.query('SAVEPOINT upsert_marks');
   try {
-    const { rows } = await tx.query<{
-      inserted: number;
-      updated: number;
-      staged: number;
-      changed: string[] | null;
-    }>(
-      `WITH up AS (
-         INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
-         SELECT $1, s.*, $2::bigint FROM (${source}) s
-         ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET
-           code = EXCLUDED.code, category = EXCLUDED.category, local_code = EXCLUDED.local_code,
-           minutes_late = EXCLUDED.minutes_late, import_id = EXCLUDED.import_id, updated_at = now()
-         WHERE (attendance_marks.code, attendance_marks.local_code, attendance_marks.minutes_late)
-               IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.local_code, EXCLUDED.minutes_late)
-         RETURNING pupil_mis_id, (xmax = 0) AS inserted
-       )
-       SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
-              count(*) FILTER (WHERE NOT inserted)::int AS updated,
-              (SELECT count(*)::int FROM (${source}) k) AS staged,
-              array_agg(DISTINCT pupil_mis_id ORDER BY pupil_mis_id) AS changed
-       FROM up`,
-      [schoolId, importId],
+    let inserted = 0;
+    let updated = 0;
+    const changed: string[] = [];
+    for (const [i, chunk] of chunks.entries()) {
+      if (i > 0) await pace.between?.();
+      const where = chunk ? 'WHERE pupil_mis_id >= $3 AND pupil_mis_id <= $4' : '';
+      const { rows } = await tx.query<{ inserted: number; updated: number; changed: string[] | null }>(
+        `WITH up AS (
+           INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
+           SELECT $1, s.*, $2::bigint FROM (${source(where)}) s
+           ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET
+             code = EXCLUDED.code, category = EXCLUDED.category, local_code = EXCLUDED.local_code,
+             minutes_late = EXCLUDED.minutes_late, import_id = EXCLUDED.import_id, updated_at = now()
+           WHERE (attendance_marks.code, attendance_marks.local_code, attendance_marks.minutes_late)
+                 IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.local_code, EXCLUDED.minutes_late)
+           RETURNING pupil_mis_id, (xmax = 0) AS inserted
+         )
+         SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
+                count(*) FILTER (WHERE NOT inserted)::int AS updated,
+                array_agg(DISTINCT pupil_mis_id ORDER BY pupil_mis_id) AS changed
+         FROM up`,
+        chunk ? [schoolId, importId, chunk[0], chunk[1]] : [schoolId, importId],
+      );
+      const r = rows[0]!;
+      inserted += r.inserted;
+      updated += r.updated;
+      if (r.changed) changed.push(...r.changed);
+    }
+    // Distinct keys: an identical repeat counts once, also when it changed nothing.
+    const { rows: staged } = await tx.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM (SELECT DISTINCT pupil_mis_id, date, session FROM stage_marks) k',
     );
     await tx.query('RELEASE SAVEPOINT upsert_marks');
-    const r = rows[0]!;
     return {
-      inserted: r.inserted,
-      updated: r.updated,
-      unchanged: r.staged - r.inserted - r.updated,
-      changedPupils: r.changed ?? [],
+      inserted,
+      updated,
+      unchanged: staged[0]!.n - inserted - updated,
+      changedPupils: changed,
     };
   } catch (err) {
     await tx.query('ROLLBACK TO SAVEPOINT upsert_marks');
@@ -229,4 +251,33 @@ export async function upsertMarks(tx: Queryable, schoolId: string, importId: str
     if (!dedupe && (err as { code?: string }).code === '21000') return null;
     throw err;
   }
+}
+
+/**
+ * The staged marks cut into ranges of whole pupils of about `size` marks each (a pupil's repeats of
+ * one session always fall in one range, so a range's upsert still finds them); [null] for one pass.
+ */
+async function pupilChunks(tx: Queryable, size: number): Promise<([string, string] | null)[]> {
+  if (!Number.isFinite(size)) return [null];
+  const { rows: total } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM stage_marks');
+  if (total[0]!.n <= size) return [null];
+  await tx.query('CREATE INDEX IF NOT EXISTS stage_marks_pupil ON stage_marks (pupil_mis_id)');
+  const { rows } = await tx.query<{ pupil_mis_id: string; n: number }>(
+    'SELECT pupil_mis_id, count(*)::int AS n FROM stage_marks GROUP BY pupil_mis_id ORDER BY pupil_mis_id',
+  );
+  const chunks: [string, string][] = [];
+  let from: string | null = null;
+  let marks = 0;
+  for (const r of rows) {
+    from ??= r.pupil_mis_id;
+    marks += r.n;
+    if (marks >= size) {
+      chunks.push([from, r.pupil_mis_id]);
+      from = null;
+      marks = 0;
+    }
+  }
+  const last = rows.at(-1);
+  if (from !== null && last) chunks.push([from, last.pupil_mis_id]);
+  return chunks;
 }

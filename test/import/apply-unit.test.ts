@@ -340,3 +340,66 @@ describe('import pipeline (CTF and CSV)', () => {
     expect(rows[0]!.surname).toBe('O\u2019Neill');
   });
 });
+
+describe('paced imports (marks written in chunks of whole pupils, one transaction)', () => {
+  const pace = { chunkMarks: 500, pauseRatio: 0.1 };
+  const days = ['2025-01-13', '2025-01-14', '2025-01-15', '2025-01-16', '2025-01-17'];
+  const earlier = ['2025-01-06', '2025-01-07', '2025-01-08', '2025-01-09', '2025-01-10'];
+  const ids = Array.from({ length: 65 }, (_, i) => String(3001 + i));
+  // 65 pupils × 10 days × 2 sessions = 1,300 marks: three chunks of about 500 (whole pupils).
+  const rows = (code: (id: string, i: number) => string) =>
+    ids.flatMap((id, i) =>
+      [...earlier, ...days].flatMap((d) => [mark(id, d, 'AM', code(id, i)), mark(id, d, 'PM', '/')]),
+    );
+  const runPaced = (path: string, schoolId: string) => {
+    const s = { ...school, id: schoolId };
+    return applyImportUnit(
+      db,
+      fileUnit(path, 'sims-xml', s),
+      importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+    );
+  };
+  beforeAll(async () => {
+    for (const s of ['paced', 'unpaced'])
+      await db.query(
+        `INSERT INTO pupils (school_id, mis_id) SELECT $1, g::text FROM generate_series(3001, 3065) g`,
+        [s],
+      );
+  });
+
+  it('applies exactly what one statement applies, and counts a second run as unchanged', async () => {
+    const p = temp('paced.xml', marksXml(rows(() => 'O')));
+    const paced = await runPaced(p, 'paced');
+    const whole = await run(p, 'sims-xml', { schoolId: 'unpaced' });
+    expect(paced.marks).toEqual(whole.marks);
+    expect(paced.marks).toMatchObject({ inserted: 1300, updated: 0, unchanged: 0 });
+    expect(paced.changedPupils).toEqual(whole.changedPupils);
+    expect(paced.changedPupils).toHaveLength(65);
+    // Some pupils' marks corrected: only theirs are updated and named changed.
+    const q = temp('paced-2.xml', marksXml(rows((id) => (id.endsWith('7') ? 'I' : 'O'))));
+    const again = await runPaced(q, 'paced');
+    expect(again.marks).toMatchObject({ inserted: 0, updated: 60, unchanged: 1240 });
+    expect(again.changedPupils).toEqual(ids.filter((id) => id.endsWith('7')));
+  });
+
+  it('refuses a conflict in its last chunk with nothing applied from the chunks before it', async () => {
+    const before = await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`);
+    const conflicting = [
+      ...rows(() => 'G'),
+      mark('3065', '2025-01-13', 'AM', 'I'), // the last pupil: the third chunk
+    ];
+    const p = temp('paced-conflict.xml', marksXml(conflicting));
+    await expect(runPaced(p, 'paced')).rejects.toThrow(
+      /paced-conflict\.xml: pupil 3065 has different marks for 2025-01-13 AM on lines \d+ and \d+/,
+    );
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`)).toBe(before);
+    expect(
+      await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced' AND code = 'G'`),
+    ).toBe(0);
+  });
+
+  it('counts an identical repeat in a later chunk once', async () => {
+    const p = temp('paced-dupe.xml', marksXml([...rows(() => 'O'), mark('3060', '2025-01-13', 'AM', 'O')]));
+    expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 60, unchanged: 1240 });
+  });
+});

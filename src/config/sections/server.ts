@@ -82,6 +82,20 @@ export function serverSettings(secret: SecretField) {
         workerProcess: 'separate',
         workerNice: 10,
       }),
+    /**
+     * How an import writes its marks: in ranges of whole pupils of about `chunkMarks` marks (still
+     * one transaction: a file is applied whole or not at all), pausing `pauseRatio` × the chunk's own
+     * time after each. On PostgreSQL every commit waits for the write-ahead log to be flushed up to
+     * it — an import's log included — so an unpaced 760k-mark upsert holds the alarm path's commits
+     * behind hundreds of MB of log; paced, a commit finds at most one chunk's. `pauseRatio: 0` writes
+     * as fast as the database takes it.
+     */
+    imports: z
+      .strictObject({
+        chunkMarks: z.int().min(500).max(10_000_000).default(5000),
+        pauseRatio: z.number().min(0).max(10).default(1),
+      })
+      .default({ chunkMarks: 5000, pauseRatio: 1 }),
     shutdown: z
       .strictObject({ deadlineMs: z.int().min(100).max(60_000).default(8000) })
       .default({ deadlineMs: 8000 }),
