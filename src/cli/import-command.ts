@@ -25,10 +25,15 @@ export function formatSummary(schoolId: string, s: ImportSummary): string[] {
     `${schoolId}: ${s.unit} ${s.status === 'dry-run' ? 'checked (dry run: nothing was changed)' : `applied (import ${s.importId})`}`,
     `  pupils: ${s.pupils.inserted} inserted, ${s.pupils.updated} updated, ${s.pupils.unchanged} unchanged`,
     `  marks:  ${s.marks.inserted} inserted, ${s.marks.updated} updated, ${s.marks.unchanged} unchanged (${s.marks.corrected} correction(s) audited)`,
-    `  rejected rows: ${s.rejected.length}`,
+    `  rejected rows: ${s.rejectedRows}`,
   ];
-  for (const r of s.rejected.slice(0, 50)) lines.push(`    ${r.where}: ${r.reason}`);
-  if (s.rejected.length > 50) lines.push(`    … ${s.rejected.length - 50} more (see the imports table)`);
+  // One line per cause (most rows first), with its first ids and where it first happened.
+  for (const c of s.rejectedByCause) {
+    const ids = c.idKind
+      ? `, ${c.ids} ${c.ids === 1 ? c.idKind.replace(/s$/, '') : c.idKind}: ${c.first.join(', ')}${c.ids > c.first.length ? ', …' : ''}`
+      : '';
+    lines.push(`    ${c.cause}: ${c.rows} ${c.rows === 1 ? 'row' : 'rows'}${ids} (first at ${c.firstAt})`);
+  }
   const closed = s.calendarProblems;
   if (closed.count > 0) {
     lines.push(
@@ -100,6 +105,12 @@ export async function importCommand(
       progress?.done();
     }
     for (const line of formatSummary(school.id, summary)) out(line);
+    if (appliedNothing(summary)) {
+      out(
+        `  nothing ${summary.status === 'dry-run' ? 'would be' : 'was'} applied: every row was rejected (exit code ${NOTHING_APPLIED})`,
+      );
+      return NOTHING_APPLIED;
+    }
     if (summary.importId && summary.changedPupils.length > 0) {
       const importId = summary.importId;
       const line = await withProducerIfReachable(
@@ -114,6 +125,15 @@ export async function importCommand(
   } finally {
     await db.close();
   }
+}
+
+/** The exit code of an import whose every row was rejected (it is recorded, but changes nothing). */
+export const NOTHING_APPLIED = 6;
+
+function appliedNothing(s: ImportSummary): boolean {
+  const changed = s.pupils.inserted + s.pupils.updated + s.marks.inserted + s.marks.updated;
+  const kept = s.pupils.unchanged + s.marks.unchanged;
+  return s.rejectedRows > 0 && changed === 0 && kept === 0;
 }
 
 /** The file's format: `--format`, else the school's MIS kind when it is a file source, else the extension. */

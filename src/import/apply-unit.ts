@@ -27,6 +27,7 @@ import {
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 import { type CalendarProblem, CalendarProblems } from './calendar-problems.ts';
+import { type Cause, type RejectionCause, RejectionCauses } from './rejection-causes.ts';
 
 export interface ImportContext {
   schoolId: string;
@@ -62,6 +63,10 @@ export interface ImportSummary {
   pupils: { inserted: number; updated: number; unchanged: number };
   marks: { inserted: number; updated: number; unchanged: number; corrected: number };
   rejected: Rejection[];
+  /** Every rejected row, counted by cause (with the first ids of each). */
+  rejectedByCause: RejectionCause[];
+  /** How many rows were rejected in all (`rejected` keeps the first 1,000). */
+  rejectedRows: number;
   /** Marks stored on days the calendar says are closed: how many, and the first of them. */
   calendarProblems: { count: number; first: CalendarProblem[] };
   changedPupils: string[];
@@ -103,8 +108,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const importId = await insertImport(tx, importRow, ctx.dryRun ? 'dry-run' : 'applied');
       const rejected: Rejection[] = [];
       let rejectedCount = 0;
-      const reject = (where: string, reason: string) => {
+      const causes = new RejectionCauses();
+      const reject = (where: string, reason: string, cause: Cause) => {
         rejectedCount++;
+        causes.add(where, cause);
         if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
       };
       const closedDays = new CalendarProblems();
@@ -119,7 +126,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         if (batch.kind === 'pupils') {
           const within = batch.pupils.filter((p) => {
             const over = pupilExceeds(p);
-            if (over) reject(describeWhere(p.where), describeExceeded(over));
+            if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
             return !over;
           });
           pupilsSeen += within.length;
@@ -128,7 +135,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         } else if (batch.kind === 'leavers') {
           for (const l of batch.leavers) {
             if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
-              reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)');
+              reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)', {
+                cause: 'a leaver without an MIS id or a leaving date (YYYY-MM-DD)',
+              });
             } else leavers.push({ misId: l.misId, leftOn: l.leftOn });
           }
           ctx.onRecords?.(batch.leavers.length);
@@ -148,7 +157,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       // Leavers are marked off-roll after this unit's pupils are in, and never deleted.
       const left = await markLeavers(tx, ctx.schoolId, leavers);
       for (const id of left.unknown) {
-        reject(unit.label, `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`);
+        reject(unit.label, `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`, {
+          cause: "leaver not in the school's pupil list (nothing to mark off-roll)",
+          idKind: 'pupils',
+          id,
+        });
       }
       pupils.updated += left.marked;
       pupilsSeen += left.marked;
@@ -158,6 +171,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         reject(
           describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
           `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list (import pupils first)`,
+          {
+            cause: "unknown pupil: not in the school's pupil list (import pupils first)",
+            idKind: 'pupils',
+            id: r.pupil_mis_id,
+          },
         );
       }
       const corrected = await auditCorrections(tx, ctx.schoolId, ctx.actor, importId);
@@ -184,6 +202,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         },
         marks: { inserted: marks.inserted, updated: marks.updated, unchanged: marks.unchanged, corrected },
         rejected,
+        rejectedByCause: causes.list(),
+        rejectedRows: rejectedCount,
         calendarProblems,
         changedPupils: marks.changedPupils,
       };
@@ -230,12 +250,12 @@ function addMark(
   out: MarkColumns,
   m: MarkRecord,
   ctx: ImportContext,
-  reject: (where: string, reason: string) => void,
+  reject: (where: string, reason: string, cause: Cause) => void,
   closedDays: CalendarProblems,
 ): void {
   const over = markExceeds(m);
   if (over) {
-    reject(describeWhere(m.where), describeExceeded(over));
+    reject(describeWhere(m.where), describeExceeded(over), tooLong(over.field));
     return;
   }
   const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
@@ -247,16 +267,30 @@ function addMark(
     reject(
       describeWhere(m.where),
       `mark ${safeText(m.mark)}: the MIS counts it as ${m.vendorCategory.replace(/_/g, ' ')} but the DfE code table (with the school's code map) says ${resolved.category.replace(/_/g, ' ')}; check the mark's setup in the MIS or the code map`,
+      {
+        cause:
+          "the MIS's meaning of a mark differs from the DfE code table's (check the mark's setup or the code map)",
+        idKind: 'marks',
+        id: safeText(m.mark),
+      },
     );
     return;
   }
   if (m.date > ctx.today) {
-    reject(describeWhere(m.where), `date ${m.date} is in the future`);
+    reject(describeWhere(m.where), `date ${m.date} is in the future`, {
+      cause: 'date in the future',
+      idKind: 'dates',
+      id: m.date,
+    });
     return;
   }
   if (!ctx.academicYears.has(academicYearOf(m.date))) {
     const years = [...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ');
-    reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${years})`);
+    reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${years})`, {
+      cause: `date outside the accepted academic years (${years})`,
+      idKind: 'dates',
+      id: m.date,
+    });
     return;
   }
   // '#' (planned whole-school closure) agrees with a closed day; any other mark there is reported.
@@ -300,4 +334,9 @@ function paced(p: ImportContext['writePace']): { chunkMarks?: number; between?: 
       last = performance.now();
     },
   };
+}
+
+/** A field over its limit: one cause per field. */
+function tooLong(field: string): Cause {
+  return { cause: `field ${field} longer than its limit`, idKind: 'fields', id: field };
 }

@@ -46,18 +46,45 @@ describe('doorstep import', () => {
     expect(marks.stderr()).not.toContain('%');
   });
 
-  it('changes nothing on --dry-run and reports rejected rows with their reasons', async () => {
+  it('changes nothing on --dry-run and reports rejected rows by cause', async () => {
     const p = join(dir, 'mixed.xml');
     writeFileSync(
       p,
-      '<SessionAttendances><SessionAttendance><PersonID>4242</PersonID><AttendanceDate>2025-01-16</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>N</AttendanceMark></SessionAttendance></SessionAttendances>',
+      '<SessionAttendances><SessionAttendance><PersonID>4242</PersonID><AttendanceDate>2025-01-16</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>N</AttendanceMark></SessionAttendance>\n<SessionAttendance><PersonID>1001</PersonID><AttendanceDate>2025-01-17</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>N</AttendanceMark></SessionAttendance></SessionAttendances>',
     );
     const r = runCli(['import', p, '--config', config, '--dry-run'], env);
     expect((await r.exited).code).toBe(0);
     expect(r.stdout()).toContain('checked (dry run: nothing was changed)');
     expect(r.stdout()).toContain(
-      "mixed.xml, line 1, record 1: unknown pupil 4242: not in the school's pupil list",
+      "unknown pupil: not in the school's pupil list (import pupils first): 1 row, 1 pupil: 4242 (first at mixed.xml, line 1, record 1)",
     );
+  });
+
+  it('groups thousands of rejected rows into one line per cause, and says by its exit code that nothing was applied', async () => {
+    const rows: string[] = [];
+    // 6,000 marks for 40 pupils nobody has imported, and 30 more dated in the future.
+    for (let i = 0; i < 6000; i++) {
+      const day = 13 + (i % 5);
+      rows.push(
+        `<SessionAttendance><PersonID>${9000 + (i % 40)}</PersonID><AttendanceDate>2025-01-${day}</AttendanceDate><SessionName>${i % 2 ? 'PM' : 'AM'}</SessionName><AttendanceMark>O</AttendanceMark></SessionAttendance>`,
+      );
+    }
+    for (let i = 0; i < 30; i++)
+      rows.push(
+        `<SessionAttendance><PersonID>1001</PersonID><AttendanceDate>2099-01-${String(1 + (i % 28)).padStart(2, '0')}</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>O</AttendanceMark></SessionAttendance>`,
+      );
+    const p = join(dir, 'all-rejected.xml');
+    writeFileSync(p, `<SessionAttendances>\n${rows.join('\n')}\n</SessionAttendances>`);
+    const r = runCli(['import', p, '--config', config], env);
+    expect((await r.exited).code).toBe(6);
+    const out = r.stdout();
+    expect(out).toContain('rejected rows: 6030');
+    expect(out).toMatch(
+      /unknown pupil: not in the school's pupil list \(import pupils first\): 6000 rows, 40 pupils: 9000, 9001, 9002, 9003, 9004, … \(first at all-rejected\.xml, line 2, record 1\)/,
+    );
+    expect(out).toMatch(/date in the future: 30 rows, 28 dates: 2099-01-01, 2099-01-02, 2099-01-03/);
+    expect(out).toContain('nothing was applied: every row was rejected (exit code 6)');
+    expect(out.split('\n').length).toBeLessThan(20);
   });
 
   it('exits non-zero naming file, line and field when the file is refused', async () => {

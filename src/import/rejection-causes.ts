@@ -1,0 +1,57 @@
+/**
+ * An import's rejected rows grouped by cause: how many rows, how many distinct ids (pupils, dates,
+ * codes, fields), the first few ids and where the first row was — so 6,000 rows refused for 40
+ * unknown pupils read as one line, not 6,000. Counts cover every rejected row, not only the rows
+ * the import keeps for the imports table.
+ */
+export interface RejectionCause {
+  cause: string;
+  rows: number;
+  /** What the ids are (e.g. "pupils", "dates"); absent when the cause has none. */
+  idKind?: string;
+  ids: number;
+  first: string[];
+  firstAt: string;
+}
+
+/** A row's cause: a stable description (no ids in it) and, where one applies, the id it concerns. */
+export interface Cause {
+  cause: string;
+  idKind?: string;
+  id?: string;
+}
+
+const FIRST_IDS = 5;
+/** Distinct ids counted per cause, at most (a file is bounded, but a cause's id set need not be). */
+const MAX_IDS_COUNTED = 100_000;
+
+export class RejectionCauses {
+  private readonly byCause = new Map<string, RejectionCause & { seen: Set<string> }>();
+
+  add(where: string, c: Cause): void {
+    let g = this.byCause.get(c.cause);
+    if (!g) {
+      g = {
+        cause: c.cause,
+        rows: 0,
+        ...(c.idKind ? { idKind: c.idKind } : {}),
+        ids: 0,
+        first: [],
+        firstAt: where,
+        seen: new Set(),
+      };
+      this.byCause.set(c.cause, g);
+    }
+    g.rows++;
+    if (c.id !== undefined && !g.seen.has(c.id) && g.seen.size < MAX_IDS_COUNTED) {
+      g.seen.add(c.id);
+      g.ids++;
+      if (g.first.length < FIRST_IDS) g.first.push(c.id);
+    }
+  }
+
+  /** Most rows first. */
+  list(): RejectionCause[] {
+    return [...this.byCause.values()].sort((a, b) => b.rows - a.rows).map(({ seen: _seen, ...g }) => g);
+  }
+}
