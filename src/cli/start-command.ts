@@ -1,3 +1,4 @@
+import { newSetupToken, SETUP_LINK_MINUTES } from '../auth/setup-link.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { doorstepError } from '../errors.ts';
 import { createLogger } from '../log/logger.ts';
@@ -49,6 +50,11 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   const where = running.url;
   // A fresh install: nobody can sign in yet, so the banner points to the page that says what to do.
   const noAccounts = where ? !(await anyUserExists(running.db).catch(() => true)) : false;
+  // …and a one-time link to create the first admin in the browser (only this console shows it).
+  const setupToken =
+    noAccounts && process.env.DOORSTEP_WORKER_CHILD !== '1'
+      ? await newSetupToken(running.db, new Date()).catch(() => null)
+      : null;
   // A worker child says nothing here: its parent's banner names it (one banner per `doorstep start`).
   const isChild = process.env.DOORSTEP_WORKER_CHILD === '1';
   if (!isChild)
@@ -65,7 +71,11 @@ export async function startCommand(opts: { config: string; role: string }): Prom
               `  metrics  ${where}/metrics`,
               `  board    ${where}/board (sign in; first account: npx doorstep user add --roles admin,office …)`,
               ...(noAccounts
-                ? [`  setup    ${where}/setup (no account yet: how to create the first admin)`]
+                ? [
+                    setupToken
+                      ? `  setup    ${where}/setup?token=${setupToken} (no account yet: create the first admin there; works once, for ${SETUP_LINK_MINUTES} minutes)`
+                      : `  setup    ${where}/setup (no account yet: how to create the first admin)`,
+                  ]
                 : []),
               `  queues   ${config.http.admin ? `${where}/admin/queues` : 'disabled (set http.admin in the config)'}`,
             ]

@@ -268,6 +268,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'data manager',
   },
   {
+    table: 'setup_tokens',
+    what: 'a one-time link to create the first admin, printed by `doorstep start` while no account exists',
+    personal: '— (a hash of the link)',
+    why: 'the first admin can be made in the browser by whoever can read the server console',
+    retention: 'kept (used or expired links work no more)',
+    seenBy: 'nobody',
+  },
+  {
     table: 'schema_migrations',
     what: 'applied migrations',
     personal: '—',

@@ -44,6 +44,12 @@ describe('doorstep start (a real process)', () => {
       await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200);
       await until(() => /stop with Ctrl-C/.test(p.stderr()));
       expect(p.stderr()).toContain(`health   http://127.0.0.1:${port}/healthz`);
+      // No account yet: a one-time link to create the first admin in the browser, on this console only.
+      expect(p.stderr()).toMatch(
+        new RegExp(
+          `setup {4}http://127\\.0\\.0\\.1:${port}/setup\\?token=[A-Za-z0-9_-]{43} \\(no account yet`,
+        ),
+      );
       expect(p.stderr().match(/doorstep: running roles/g)).toHaveLength(1); // the child prints no banner
       // With PostgreSQL the worker role runs in a child process of its own, at a lower priority.
       const pid = Number(/worker {3}in its own process \(pid (\d+), nice 10\)/.exec(p.stderr())?.[1]);

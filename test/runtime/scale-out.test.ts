@@ -9,6 +9,7 @@ import { openStore } from '../../src/store/open.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
+import { until } from '../helpers/wait.ts';
 
 /**
  * The scale-out proof: a trust of 20 schools on five processes — two `ingest`, two `worker`, one
@@ -22,20 +23,6 @@ const SCHOOLS = Array.from({ length: 20 }, (_, i) => `s${String(i + 1).padStart(
 const ALARMS_PER_SCHOOL = 5;
 const schema = uniqueName('scale');
 const prefix = uniqueName('scale').replace(/_/g, '-');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(
-  what: string | (() => string),
-  ok: () => Promise<boolean> | boolean,
-  ms = 90_000,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end)
-      throw new Error(`not within ${ms / 1000} s: ${typeof what === 'string' ? what : what()}`);
-    await sleep(200);
-  }
-}
 
 /** The last `n` weekdays ending `before` weekdays before `today`. */
 function weekdays(today: string, before: number, n: number): string[] {
@@ -135,12 +122,13 @@ ${schools.join('\n')}
     const web = start('web', 'web-a');
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200, 60_000);
     for (const p of [...ingest, ...workers, web])
-      await until('every process running', () => /running roles/.test(p.stderr()));
+      await until(() => /running roles/.test(p.stderr()), 90_000, 'every process running');
     // Each ingest process has subscribed for every school (a shared subscription: the broker splits).
     for (const p of ingest)
       await until(
-        () => `subscribed for every school: ${p.stdout().slice(-3000)}`,
         () => (p.stdout().match(/"msg":"mqtt subscribed"/g) ?? []).length >= SCHOOLS.length,
+        90_000,
+        'each ingest process subscribed for every school',
       );
 
     // 1. Imports: one file per school, four at a time; evaluation is left to the workers.
@@ -182,17 +170,19 @@ ${schools.join('\n')}
         Number((await client.query<{ n: string }>(sql, params)).rows[0]!.n);
       const expected = SCHOOLS.length * ALARMS_PER_SCHOOL;
       await until(
-        'every alarm raised and its first level taken',
         async () =>
           (await count(`SELECT count(*) AS n FROM alarm_timeline WHERE event = 'level 1: notified board'`)) >=
           expected,
+        90_000,
+        'every alarm raised and its first level taken',
       );
       await until(
-        'every school evaluated',
         async () =>
           (await count(
             `SELECT count(DISTINCT school_id) AS n FROM trigger_episodes WHERE rule_key LIKE '%n-unresolved'`,
           )) === SCHOOLS.length,
+        90_000,
+        'every school evaluated',
       );
 
       // Every file applied once.

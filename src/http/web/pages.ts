@@ -60,6 +60,7 @@ export function loadAssets(webDir: string = WEB): WebFiles {
     'login.js',
     'login-next.js',
     'slip.js',
+    'setup.js',
     ...Object.keys(PAGES).map((n) => `${n}.js`),
   ];
   const loginFile = resolve(webDir, 'pages', 'login.html');
@@ -104,7 +105,7 @@ export function withImports(needed: readonly string[], assets: ReadonlyMap<strin
 }
 
 /** Content Security Policy: our own scripts and styles only, no framing, no inline script. */
-const CSP =
+export const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 function escapeHtml(s: string): string {

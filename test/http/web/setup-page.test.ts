@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newSetupToken } from '../../../src/auth/setup-link.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
@@ -37,7 +38,7 @@ describe('a first run with no accounts', () => {
     expect(readFileSync('web/assets/login.js', 'utf8')).toContain("fetch('/api/first-run'");
   });
 
-  it('explains how to create the first admin with the CLI, and offers no form that would make one', async () => {
+  it('without a good one-time link: explains where the link is and the CLI way, and offers no form', async () => {
     expect((await app.inject('/api/first-run')).json()).toEqual({ needsFirstAdmin: true });
     const page = await app.inject('/setup');
     expect(page.statusCode).toBe(200);
@@ -45,7 +46,70 @@ describe('a first run with no accounts', () => {
     expect(page.body).toContain('npx doorstep user add --config config/doorstep.example.yaml');
     expect(page.body).toContain('--roles admin,office');
     expect(page.body).toMatch(/stop it first/);
+    expect(page.body).toContain('one-time link');
     expect(page.body).not.toMatch(/<form|<script|<input/);
+    // A made-up or malformed token gets the same page, saying the link is no good.
+    for (const token of ['x'.repeat(43), 'short', '<script>']) {
+      const bad = await app.inject(`/setup?token=${encodeURIComponent(token)}`);
+      expect(bad.body).not.toMatch(/<form/);
+      expect(bad.body).toContain('used or has expired');
+    }
+  });
+
+  it('an expired link makes nobody admin', async () => {
+    const token = await newSetupToken(db, new Date(Date.now() - 61 * 60_000));
+    expect((await app.inject(`/setup?token=${token}`)).body).not.toMatch(/<form/);
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/setup',
+      payload: { token, username: 'late', displayName: 'Late', password: 'correct horse battery' },
+    });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().message).toMatch(/used or has expired/);
+  });
+
+  it('with the link doorstep start printed: a form that makes the first admin once, then the link is spent', async () => {
+    const token = await newSetupToken(db, new Date());
+    const page = await app.inject(`/setup?token=${token}`);
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.body).toMatch(/<form id="setup"/);
+    expect(page.body).toContain(`value="${token}"`);
+    expect(page.body).toContain('src="/assets/setup.js"');
+
+    const post = (body: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/api/setup', payload: body });
+    const who = { username: 'ada.admin', displayName: 'Ada Admin', password: 'correct horse battery' };
+    // Bad input is named, and spends nothing.
+    const weak = await post({ ...who, token, password: 'short' });
+    expect(weak.statusCode).toBe(400);
+    expect(weak.json().message).toMatch(/^password: /);
+    const forged = await post({ ...who, token: 'y'.repeat(43) });
+    expect(forged.statusCode, forged.body).toBe(403);
+
+    const made = await post({ ...who, token });
+    expect(made.statusCode).toBe(201);
+    expect(made.json()).toEqual({ created: 'ada.admin', signIn: '/login' });
+    const signIn = await app.inject({
+      method: 'POST',
+      url: '/api/login',
+      payload: { username: 'ada.admin', password: who.password },
+    });
+    expect(signIn.statusCode).toBe(200);
+    const { rows } = await db.query<{ roles: string[]; schools: string[] }>(
+      "SELECT roles, schools FROM users WHERE username = 'ada.admin'",
+    );
+    expect(rows[0]).toEqual({ roles: ['admin', 'office'], schools: [] });
+    const audit = await db.query<{ actor: string }>(
+      "SELECT actor FROM audit_log WHERE action = 'user.created' AND after->>'username' = 'ada.admin'",
+    );
+    expect(audit.rows).toEqual([{ actor: 'system:setup-link' }]);
+
+    // Spent: a second admin cannot be made with it, nor with a fresh link now that an account exists.
+    expect((await post({ ...who, username: 'eve', token })).statusCode).toBe(409);
+    const fresh = await newSetupToken(db, new Date());
+    expect((await post({ ...who, username: 'eve', token: fresh })).statusCode).toBe(409);
+    expect((await app.inject(`/setup?token=${fresh}`)).body).not.toMatch(/<form/);
   });
 
   it('once an account exists, says only to ask the admin', async () => {
