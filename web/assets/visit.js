@@ -36,6 +36,17 @@ async function load() {
       ` planned for ${v.plannedFor} · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),
+    d.pupilUrl
+      ? h(
+          'p',
+          {},
+          h(
+            'a',
+            { href: d.pupilUrl, id: 'pupil-evidence' },
+            'Attendance, triggers and visits (the evidence)',
+          ),
+        )
+      : null,
     d.chronologyUrl ? h('p', {}, h('a', { href: d.chronologyUrl }, "The pupil's chronology")) : null,
     pupilFlags(d),
     d.contacts.length

@@ -60,6 +60,7 @@ export function loadAssets(webDir: string = WEB): WebFiles {
     'login.js',
     'login-next.js',
     'slip.js',
+    'pupil.js',
     ...Object.keys(PAGES).map((n) => `${n}.js`),
   ];
   const loginFile = resolve(webDir, 'pages', 'login.html');

@@ -34,6 +34,7 @@ import {
 } from '../../visits/while-out.ts';
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+import { pupilUrlFor } from './pupil-page.ts';
 import { departure, idParam, isoDate, late, outcome, request, risk } from './visit-inputs.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
@@ -137,6 +138,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             })
           : [],
       school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
+      /** The pupil page (attendance calendar, triggers and their evidence, visits), for office and safeguarding. */
+      pupilUrl: pupilUrlFor(user, v.schoolId, v.pupilMisId),
       /** The pupil's chronology, for those who may read it (safeguarding). */
       chronologyUrl: user.roles.includes('safeguarding')
         ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`
