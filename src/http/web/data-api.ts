@@ -6,6 +6,7 @@ import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.
 import { retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
+import { groupRejections, type Rejection } from '../../import/rejection-groups.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
@@ -42,7 +43,11 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         },
         lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
         cursors: facts.cursors,
-        imports: facts.imports,
+        // Each import with its rejected rows grouped by why (counts and first examples), not the rows.
+        imports: facts.imports.map(({ rejected_rows, ...i }) => {
+          const rejections = groupRejections(rejected_rows as Rejection[] | null);
+          return { ...i, rejected: rejections.total, rejections };
+        }),
         quarantined: await quarantined(mis.dropFolder),
         outbox: facts.outboxCounts,
         records: facts.records,
