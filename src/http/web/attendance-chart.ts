@@ -28,7 +28,7 @@ export function trendSvg(weeks: readonly YearWeek[]): string {
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
   const step = plotW / weeks.length;
-  const y = (rate: number) => PAD.top + plotH * (1 - rate);
+  const y = (rate: number) => Number((PAD.top + plotH * (1 - rate)).toFixed(1));
   const bars = weeks
     .map((w, i) => {
       if (w.rate === null) return '';
