@@ -1,7 +1,8 @@
 /**
  * An import's rejected rows grouped by why, for the data page: each reason in general words (the
  * pupil id, date, line and lengths taken out), how many rows it rejected and the first few rows as
- * examples. An import keeps its first 1,000 rejections and then one "N more rows rejected" line:
+ * examples. The import rejects each mark; a row with both sessions (`AM`, `PM` columns) rejected for
+ * one reason is one row here. An import keeps its first 1,000 rejections and then one "N more rows rejected" line:
  * those further rows are counted in the total, not in a reason.
  */
 export interface Rejection {
@@ -55,9 +56,14 @@ export function reasonKind(reason: string): string {
 /** The stored rejections of one import, grouped; most frequent reason first. */
 export function groupRejections(rows: readonly Rejection[] | null | undefined): RejectionSummary {
   const groups = new Map<string, RejectionGroup>();
+  const seen = new Set<string>();
   let notItemised = 0;
   for (const r of rows ?? []) {
     if (typeof r?.reason !== 'string') continue;
+    // A row that holds two marks (AM and PM columns) is rejected once per mark: one row, counted once.
+    const key = `${r.where}\u0000${r.reason}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const more = r.reason.match(MORE);
     if (more) {
       notItemised += Number(more[1]);

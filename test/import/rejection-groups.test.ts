@@ -42,6 +42,20 @@ describe('rejected rows grouped by why', () => {
     ]);
   });
 
+  it('counts a row whose AM and PM marks were both rejected for one reason once', () => {
+    const twice = { where: 'marks.csv, line 4, record 3', reason: 'date 2027-01-04 is in the future' };
+    const g = groupRejections([
+      twice,
+      { ...twice },
+      { where: 'marks.csv, line 5, record 4', reason: twice.reason },
+    ]);
+    expect(g.total).toBe(2);
+    expect(g.groups[0]!.examples.map((e) => e.where)).toEqual([
+      'marks.csv, line 4, record 3',
+      'marks.csv, line 5, record 4',
+    ]);
+  });
+
   it('counts the rows beyond the first 1,000 in the total, not in a reason', () => {
     const g = groupRejections([
       { where: 'a.csv, line 2', reason: 'date 2027-01-04 is in the future' },

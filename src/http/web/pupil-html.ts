@@ -180,10 +180,10 @@ export function pupilPageHtml(m: PupilPageModel): string {
 <header class="top"></header>
 <main id="main" class="page" tabindex="-1">
 <h1>${personalHtml(p.name)}</h1>
-<p>${personalText(m.school.name)} · MIS id ${personalHtml(p.misId)}${p.upn ? ` · UPN ${personalHtml(p.upn)}` : ''}${p.yearGroup ? ` · year ${personalHtml(p.yearGroup)}` : ''}${p.leftOn ? ` · <strong>left ${personalText(p.leftOn)}</strong>` : ''}</p>
+<p>${personalText(m.school.name)} · MIS id ${personalHtml(p.misId)}${p.upn ? ` · UPN ${personalHtml(p.upn)}` : ''}${p.yearGroup ? ` · ${/^year\b/i.test(p.yearGroup) ? '' : 'year '}${personalHtml(p.yearGroup)}` : ''}${p.leftOn ? ` · <strong>left ${personalText(p.leftOn)}</strong>` : ''}</p>
 ${m.chronologyUrl ? `<p><a href="${personalText(m.chronologyUrl)}">The pupil's chronology</a></p>` : ''}
 <section aria-labelledby="rate-h"><h2 id="rate-h">Attendance this year</h2>
-<p class="rate" id="rate"><strong>${pct(t.rate)}</strong> — ${t.attended} of ${t.possible} possible sessions from ${longDay(m.year.from)} to ${longDay(m.year.to)}${band}</p>
+<p class="rate" id="rate"><strong id="rate-value">${pct(t.rate)}</strong> — ${t.attended} of ${t.possible} possible sessions from ${longDay(m.year.from)} to ${longDay(m.year.to)}${band}</p>
 <p class="hint">Counted as the trigger rules count: school days only; present or an approved educational activity, over the sessions marked less those where attendance was not required or not possible.
 Authorised absence ${t.byCategory.authorised_absence}, unauthorised ${t.byCategory.unauthorised_absence}, not required or not possible ${t.byCategory.not_possible} sessions.</p>
 ${trendSvg(m.year.weeks)}

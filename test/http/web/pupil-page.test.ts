@@ -111,7 +111,7 @@ describe('the pupil page', () => {
     expect(r.headers['content-type']).toMatch(/text\/html/);
     // School days 1–4, 7–10, 14–15 Sep (11 is INSET): 20 sessions marked, X not possible → 19 possible;
     // attended: 1, 2, 14, 15 (8) + B (1) + the morning of the 10th (1) = 10.
-    expect(r.body).toContain('<strong>52.6%</strong> — 10 of 19 possible sessions');
+    expect(r.body).toContain('<strong id="rate-value">52.6%</strong> — 10 of 19 possible sessions');
     expect(r.body).toContain('persistent absence');
     expect(r.body).toContain('Authorised absence 2, unauthorised 7, not required or not possible 1 sessions');
     // Names escaped; the MIS's flags and the one set by hand apart.
