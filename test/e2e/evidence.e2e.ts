@@ -268,6 +268,14 @@ describe('evidence for the DSL, and the data manager in the browser', () => {
     expect(triggers).toContain('12 session(s) still coded N');
     await dsl.screenshot({ path: join(OUT, 'pupil-page.png'), fullPage: true });
     expect(await axe(dsl)).toEqual([]);
+    // On a phone the page fits its width (wide tables scroll inside themselves).
+    await dsl.setViewportSize({ width: 360, height: 780 });
+    await until(
+      async () => (await dsl.evaluate<number>('document.documentElement.clientWidth')) === 360 || undefined,
+      5_000,
+      'the 360 px viewport',
+    );
+    expect(await dsl.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(360);
   });
 
   it('a visit asked for from a card waits for the DSL, who is told on their channel and reaches the evidence from the visit page', async () => {
