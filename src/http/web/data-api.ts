@@ -20,6 +20,16 @@ async function quarantined(dropFolder: string | undefined) {
   return dropFolder ? new DropFolder(dropFolder).quarantined().catch(() => []) : [];
 }
 
+/** Visits that wait for authorisation while the school names no one to tell: only the board shows them. */
+function authorisationGap(deps: WebDeps, schoolId: string): string[] {
+  const school = deps.config.schools.find((s) => s.id === schoolId)!;
+  const a = deps.rulesFor(schoolId).authorisation;
+  if (!a.required || school.notices.awaitingAuthorisation.length) return [];
+  return [
+    `Visits wait for authorisation by ${a.by.join(' or ') || 'the safeguarding team'}, but notices.awaitingAuthorisation names no one to tell: they see a waiting visit only on the board`,
+  ];
+}
+
 /** The data manager's page: per school, each connector's last sync, counts, errors, quarantine, outbox. */
 export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
   app.get<{ Querystring: { school?: string } }>(
@@ -59,7 +69,7 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         /** Ladder levels whose targets reach no one (or not everyone), from the config: per ladder, per level. */
         reachability: ladderReachability(school),
         /** People the school's policy says hear of something whom its config does not reach yet. */
-        noticeGaps: noticeGaps(school, deps.config.packs),
+        noticeGaps: [...noticeGaps(school, deps.config.packs), ...authorisationGap(deps, school.id)],
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */
         retention: retentionFor(deps.config.retention, school.id),
         lastPurge: (await lastPurgeRuns(deps.db, school.id))[0] ?? null,

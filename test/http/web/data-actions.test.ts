@@ -9,6 +9,7 @@ import { openStore } from '../../../src/store/open.ts';
 import { configWith } from '../../helpers/config.ts';
 import { dropRedisPrefix } from '../../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { visitSchoolsConfig } from '../../helpers/visits.ts';
 import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
 
 /** The data page's trust overview (from stored marks), grouped rejections, and "sync now" (a real queue). */
@@ -231,5 +232,29 @@ describe('sync now', () => {
     expect(unknown.statusCode).toBe(404);
     const bad = await call('dm', 'POST', '/api/data/sync', { school: 'alpha', extra: 1 });
     expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('who is told of a visit waiting for authorisation', () => {
+  it('the data page says so while a school whose policy needs authorisation names no one to tell', async () => {
+    const lime = await buildWebApp(visitSchoolsConfig(), db, {
+      prefix,
+      publisher: conn,
+      producer,
+      now: () => now,
+    });
+    try {
+      const get = async (school: string) =>
+        (
+          await lime.inject({ url: `/api/data?school=${school}`, headers: { cookie: as.get('dm')!.cookie } })
+        ).json().noticeGaps as string[];
+      // Lime Hills: each visit authorised by the safeguarding team; Hampton asks for no authorisation.
+      expect(await get('lime')).toContain(
+        'Visits wait for authorisation by safeguarding, but notices.awaitingAuthorisation names no one to tell: they see a waiting visit only on the board',
+      );
+      expect((await get('hampton')).join('\n')).not.toContain('awaitingAuthorisation');
+    } finally {
+      await lime.close();
+    }
   });
 });
