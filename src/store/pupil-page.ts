@@ -77,3 +77,19 @@ export async function pupilVisits(db: Queryable, schoolId: string, misId: string
     followUpDoneAt: r.follow_up_done_at ? new Date(r.follow_up_done_at as string) : null,
   }));
 }
+
+/** The trigger a visit was asked for from: what fired, why in a sentence, its evidence (undefined: none). */
+export async function triggerOfVisit(db: Queryable, schoolId: string, episodeId: string) {
+  const { rows } = await db.query<{
+    title: string;
+    explanation: string;
+    evidence: unknown;
+    status: string;
+    opened_on: string;
+  }>(
+    `SELECT title, explanation, evidence, status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on
+     FROM trigger_episodes WHERE id = $1 AND school_id = $2`,
+    [episodeId, schoolId],
+  );
+  return rows[0];
+}

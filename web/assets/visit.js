@@ -36,6 +36,18 @@ async function load() {
       ` planned for ${v.plannedFor} · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),
+    d.trigger
+      ? h(
+          'p',
+          { id: 'visit-trigger' },
+          h('strong', {}, 'Why: '),
+          `${d.trigger.title} — ${d.trigger.explanation}`,
+          // The first day counted, unless the sentence already gives it.
+          d.trigger.firstDay && !d.trigger.explanation.includes(d.trigger.firstDay)
+            ? ` (first day counted ${d.trigger.firstDay})`
+            : '',
+        )
+      : null,
     d.pupilUrl
       ? h(
           'p',
