@@ -206,4 +206,22 @@ describe('the pupil page', () => {
     expect(denied.statusCode).toBe(403);
     expect(denied.json().code).toBe('DOORSTEP_FORBIDDEN');
   });
+
+  it('the visit page’s data links to it and says why the visit was asked for', async () => {
+    const { rows } = await db.query<{ id: string }>(`SELECT id FROM visits WHERE pupil_mis_id = 'p1'`);
+    const r = await app.inject({
+      url: `/api/visits/${rows[0]!.id}`,
+      headers: { cookie: as.get('sg')!.cookie },
+    });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({
+      pupilUrl: '/pupils/p1?school=alpha',
+      trigger: {
+        title: 'Absent 3 school days',
+        explanation: 'absent 3 school days in a row (2026-09-07 to 2026-09-09)',
+        firstDay: '2026-09-07',
+        status: 'open',
+      },
+    });
+  });
 });
