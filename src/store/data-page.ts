@@ -8,7 +8,7 @@ import type { Db } from './db.ts';
 export async function dataPageFacts(db: Db, schoolId: string) {
   const imports = await db.query<Record<string, unknown>>(
     `SELECT id, source, unit, status, finished_at, pupils_inserted, pupils_updated, marks_inserted, marks_updated,
-            marks_unchanged, jsonb_array_length(rejected) AS rejected, calendar_problem_count AS calendar_problems,
+            marks_unchanged, rejected AS rejected_rows, calendar_problem_count AS calendar_problems,
             jsonb_path_query_array(calendar_problems, '$[0 to 19]') AS calendar_problems_first, error
      FROM imports WHERE school_id = $1 ORDER BY id DESC LIMIT 20`,
     [schoolId],
@@ -46,4 +46,56 @@ export async function outboxRecordShown(db: Db, id: string): Promise<Record<stri
     [id],
   );
   return rows[0];
+}
+
+/** One school's line of the trust overview. */
+export interface SchoolOverview {
+  /** Pupils on roll (not left, not hidden by retention). */
+  pupils: number;
+  /** Pupils on roll with a possible session this year who missed 10% or more of them (DfE persistent absence). */
+  persistentlyAbsent: number;
+  /** … who missed 50% or more (DfE severe absence). */
+  severelyAbsent: number;
+  openTriggers: number;
+  openAlarms: number;
+}
+
+/**
+ * The trust overview's figures for one school, from the stored marks: sessions on the school days
+ * given (this academic year's, up to today: the calendar lives in the config, not the store) are
+ * counted as the trigger rules count them — possible = marked and not "not required / not possible",
+ * attended = present or approved educational activity.
+ */
+export async function schoolOverview(
+  db: Db,
+  schoolId: string,
+  schoolDays: readonly string[],
+  today: string,
+): Promise<SchoolOverview> {
+  const { rows } = await db.query<Record<string, string>>(
+    `WITH roll AS (
+       SELECT mis_id FROM pupils
+       WHERE school_id = $1 AND hidden_at IS NULL AND (left_on IS NULL OR left_on > $3::date)),
+     rate AS (
+       SELECT m.pupil_mis_id,
+              count(*) FILTER (WHERE m.category <> 'not_possible') AS possible,
+              count(*) FILTER (WHERE m.category IN ('present', 'approved_activity')) AS attended
+       FROM attendance_marks m JOIN roll r ON r.mis_id = m.pupil_mis_id
+       WHERE m.school_id = $1 AND m.date = ANY($2::date[])
+       GROUP BY m.pupil_mis_id)
+     SELECT (SELECT count(*) FROM roll)::text AS pupils,
+            (SELECT count(*) FROM rate WHERE possible > 0 AND attended <= 0.9 * possible)::text AS persistent,
+            (SELECT count(*) FROM rate WHERE possible > 0 AND attended <= 0.5 * possible)::text AS severe,
+            (SELECT count(*) FROM trigger_episodes WHERE school_id = $1 AND status = 'open')::text AS triggers,
+            (SELECT count(*) FROM alarms WHERE school_id = $1 AND status <> 'resolved')::text AS alarms`,
+    [schoolId, [...schoolDays], today],
+  );
+  const r = rows[0]!;
+  return {
+    pupils: Number(r.pupils),
+    persistentlyAbsent: Number(r.persistent),
+    severelyAbsent: Number(r.severe),
+    openTriggers: Number(r.triggers),
+    openAlarms: Number(r.alarms),
+  };
 }

@@ -69,3 +69,22 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
     };
   });
 }
+
+/** Visits of a school asked for and not yet authorised (any planned day), soonest first: the board lists them. */
+export async function visitsAwaitingAuthorisation(db: Queryable, schoolId: string) {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT v.id, v.pupil_mis_id, v.reason, to_char(v.planned_for, 'YYYY-MM-DD') AS planned_for, v.requested_at,
+            p.forename, p.surname
+     FROM visits v LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
+     WHERE v.school_id = $1 AND v.status = 'requested' ORDER BY v.planned_for, v.id LIMIT 100`,
+    [schoolId],
+  );
+  return rows.map((r) => ({
+    visitId: String(r.id),
+    pupilMisId: r.pupil_mis_id as string,
+    pupilName: [r.forename, r.surname].filter(Boolean).join(' ') || null,
+    reason: r.reason as string,
+    plannedFor: r.planned_for as string,
+    requestedAt: new Date(r.requested_at as string).toISOString(),
+  }));
+}

@@ -4,6 +4,7 @@ import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
+import { insertNotices } from '../store/notices.ts';
 import { pupilHomeAddress } from '../store/pupils.ts';
 import { episodeForVisit } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
@@ -11,6 +12,7 @@ import { authoriseDayList, insertVisit, markAuthorised, setRiskAssessment } from
 import { type Address, formatAddress, lockVisit, type VisitRow } from '../store/visits.ts';
 import { assertSchool, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
 
@@ -30,7 +32,7 @@ export interface VisitRequest {
 export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest): Promise<string> {
   knownSchool(deps.config, r.schoolId);
   assertSchool(user, r.schoolId);
-  return change(deps, async (tx, events) => {
+  const { id, notices } = await change(deps, async (tx, events) => {
     let pupil = r.pupilMisId;
     let reason = r.reason?.trim();
     if (r.triggerEpisodeId) {
@@ -80,7 +82,30 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
       riskLevel: v.riskLevel,
     });
     events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
-    return id;
+    return { id, notices: await awaitingAuthorisationNotice(tx, deps, v) };
+  });
+  await sendNotices(deps.producer, notices);
+  return id;
+}
+
+/**
+ * A visit that needs authorisation: the people the school names (`notices.awaitingAuthorisation`,
+ * e.g. the DSL) are told at once, with the visit number and the pupil's initials only; the visit page
+ * holds the evidence. Once per visit.
+ */
+async function awaitingAuthorisationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow): Promise<string[]> {
+  const rules = deps.rulesFor(v.schoolId);
+  if (!rules.authorisation.required || v.status !== 'requested') return [];
+  const school = knownSchool(deps.config, v.schoolId);
+  const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+  const by = rules.authorisation.by.join(' or ') || 'the safeguarding team';
+  return insertNotices(tx, {
+    schoolId: school.id,
+    kind: 'awaiting-authorisation',
+    visitId: v.id,
+    targets: school.notices.awaitingAuthorisation,
+    subject: `home visit #${v.id} waits for authorisation`,
+    text: `Home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor} waits for authorisation by ${by}${rules.authorisation.mode === 'daily-list' ? " (on the day's list)" : ''}. Open the visit in Doorstep to see the evidence and authorise it.`,
   });
 }
 

@@ -65,6 +65,7 @@ function requestForm(t, who) {
       },
     },
     h('h3', {}, 'Request a visit for ', bdi(who)),
+    h('p', {}, h('a', { href: pupilUrl(t) }, 'The evidence: attendance, triggers and visits of ', bdi(who))),
     h('label', { for: reason.id }, 'Reason for the visit'),
     reason,
     h('label', { for: risk.id }, 'Risk level'),
@@ -76,6 +77,10 @@ function requestForm(t, who) {
     h('button', { type: 'submit', class: 'primary' }, 'Request the visit'),
   );
 }
+
+/** The pupil page: attendance calendar, triggers with their evidence, visits. */
+const pupilUrl = (t) =>
+  `/pupils/${encodeURIComponent(t.pupilMisId)}?school=${encodeURIComponent(state.school)}`;
 
 /** One trigger card. */
 export function triggerItem(t) {
@@ -102,7 +107,7 @@ export function triggerItem(t) {
   return h(
     'li',
     { class: 'trigger', 'data-trigger-id': t.id },
-    h('strong', {}, bdi(who)),
+    h('strong', {}, h('a', { href: pupilUrl(t), class: 'pupil-link' }, bdi(who))),
     ` — ${t.title}`,
     h(
       'p',

@@ -118,6 +118,28 @@ function render() {
       'None.',
     ),
     section('follow-ups', 'Follow-up actions', (d.followUps ?? []).map(followUpItem), 'None open.'),
+    d.awaitingAuthorisation
+      ? section(
+          'awaiting',
+          `Waiting for authorisation by ${d.awaitingAuthorisation.by.join(' or ') || 'the safeguarding team'}`,
+          d.awaitingAuthorisation.visits.map((v) =>
+            h(
+              'li',
+              { class: 'awaiting' },
+              h('a', { href: `/visits/${v.visitId}` }, v.pupilName ? bdi(v.pupilName) : v.pupilMisId),
+              ` — ${v.reason}, planned for ${v.plannedFor} · `,
+              h(
+                'a',
+                {
+                  href: `/pupils/${encodeURIComponent(v.pupilMisId)}?school=${encodeURIComponent(state.school)}`,
+                },
+                'the evidence',
+              ),
+            ),
+          ),
+          'None.',
+        )
+      : null,
     section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
     section('triggers', 'Triggers awaiting action', d.triggers.map(triggerItem), 'Nothing waiting.'),
     section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),

@@ -1,4 +1,6 @@
 import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
+import { importsSection, table } from './data-imports.js';
+import { overviewSection } from './data-overview.js';
 
 // The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
 // files, the outbox (with preview records readable) and connection tests that send nothing.
@@ -6,34 +8,6 @@ import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
 const msg = document.getElementById('message');
 const content = document.getElementById('content');
 let school;
-
-function table(caption, cols, rows) {
-  return h(
-    'table',
-    {},
-    h('caption', {}, caption),
-    h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        cols.map(([, l]) => h('th', { scope: 'col' }, l)),
-      ),
-    ),
-    h(
-      'tbody',
-      {},
-      rows.map((r) =>
-        h(
-          'tr',
-          {},
-          cols.map(([k]) => h('td', {}, r[k] ?? '')),
-        ),
-      ),
-    ),
-  );
-}
 
 async function test(connector, out) {
   say(out, `Testing ${connector}…`);
@@ -53,55 +27,6 @@ async function test(connector, out) {
   } catch (err) {
     say(out, err.message, true);
   }
-}
-
-const CLOSED = {
-  inset: 'INSET day',
-  'bank-holiday': 'bank holiday',
-  closure: 'closure',
-  weekend: 'weekend',
-  holiday: 'school holiday',
-  'before-term': 'before term starts',
-  'after-term': 'after term ends',
-};
-
-// Marks on days the calendar says the school was closed: kept, but the trigger rules ignore them
-// until the calendar (or the MIS) is corrected. Ids, dates and lines only.
-function calendarProblems(imports) {
-  const withProblems = imports.filter((i) => i.calendar_problems > 0);
-  if (!withProblems.length) return h('p', {}, 'No marks on days the calendar says are closed.');
-  return h(
-    'div',
-    {},
-    h(
-      'p',
-      { class: 'trust-issue' },
-      'Some marks fall on days the school calendar says are closed. They are kept, but the trigger rules count only school days: correct the calendar in the config if the school met, or the marks in the MIS if it did not.',
-    ),
-    withProblems.map((i) =>
-      h(
-        'details',
-        {},
-        h('summary', {}, `Import ${i.id} (${i.unit}): ${i.calendar_problems} mark(s) on closed days`),
-        h(
-          'ul',
-          {},
-          (i.calendar_problems_first ?? []).map((p) =>
-            h(
-              'li',
-              {},
-              `${p.date} ${p.session} — ${CLOSED[p.closed] ?? p.closed}${p.note ? ` (${p.note})` : ''}: pupil `,
-              bdi(p.pupil),
-              `, mark ${p.code}, ${p.where}`,
-            ),
-          ),
-          i.calendar_problems > (i.calendar_problems_first ?? []).length
-            ? h('li', {}, `… and ${i.calendar_problems - i.calendar_problems_first.length} more`)
-            : null,
-        ),
-      ),
-    ),
-  );
 }
 
 // Retention: how long each kind of data is kept, and what the last purge removed (counts only).
@@ -138,6 +63,7 @@ async function load() {
   const out = h('div', { id: 'test-results', role: 'status' });
   const preview = h('pre', { id: 'record-body', class: 'record' });
   content.replaceChildren(
+    await overviewSection(),
     h(
       'section',
       {},
@@ -167,29 +93,7 @@ async function load() {
       ),
       out,
     ),
-    h(
-      'section',
-      {},
-      h('h2', {}, 'Imports'),
-      d.imports.length
-        ? table(
-            'Latest imports',
-            [
-              ['id', 'Id'],
-              ['source', 'Source'],
-              ['unit', 'File / page'],
-              ['status', 'Status'],
-              ['marks_inserted', 'Marks new'],
-              ['marks_updated', 'Marks changed'],
-              ['rejected', 'Rejected rows'],
-              ['calendar_problems', 'Marks on closed days'],
-              ['error', 'Error'],
-            ],
-            d.imports,
-          )
-        : h('p', {}, 'No imports yet.'),
-      calendarProblems(d.imports),
-    ),
+    importsSection(d, school, msg, load),
     h(
       'section',
       {},

@@ -36,6 +36,29 @@ async function load() {
       ` planned for ${v.plannedFor} · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),
+    d.trigger
+      ? h(
+          'p',
+          { id: 'visit-trigger' },
+          h('strong', {}, 'Why: '),
+          `${d.trigger.title} — ${d.trigger.explanation}`,
+          // The first day counted, unless the sentence already gives it.
+          d.trigger.firstDay && !d.trigger.explanation.includes(d.trigger.firstDay)
+            ? ` (first day counted ${d.trigger.firstDay})`
+            : '',
+        )
+      : null,
+    d.pupilUrl
+      ? h(
+          'p',
+          {},
+          h(
+            'a',
+            { href: d.pupilUrl, id: 'pupil-evidence' },
+            'Attendance, triggers and visits (the evidence)',
+          ),
+        )
+      : null,
     d.chronologyUrl ? h('p', {}, h('a', { href: d.chronologyUrl }, "The pupil's chronology")) : null,
     pupilFlags(d),
     d.contacts.length

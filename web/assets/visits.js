@@ -37,8 +37,24 @@ function requestForm() {
   const postcode = h('input', { type: 'text', id: 'addr-postcode', name: 'postcode', maxlength: 10 });
   const addrHint = h('p', { class: 'hint', id: 'addr-hint' }, 'Pick the pupil first.');
   const known = new Map();
+  // The pupil page (attendance, triggers and their evidence, visits) for those who may open it.
+  const mayReadPupils = ['office', 'safeguarding', 'admin'].some((r) => s?.user.roles.includes(r));
+  const evidence = h('p', { id: 'pupil-evidence', hidden: true });
   const showAddressNeed = () => {
     const a = known.get(pick.value);
+    evidence.hidden = !(mayReadPupils && pick.value);
+    evidence.replaceChildren(
+      pick.value
+        ? h(
+            'a',
+            {
+              href: `/pupils/${encodeURIComponent(pick.value)}?school=${encodeURIComponent(school)}`,
+              target: '_blank',
+            },
+            "The pupil's attendance, triggers and visits (opens in a new tab)",
+          )
+        : '',
+    );
     const missing = pick.value !== '' && !a?.line1 && !a?.postcode;
     line1.required = missing;
     postcode.required = missing;
@@ -110,6 +126,7 @@ function requestForm() {
       q,
       h('label', { for: pick.id }, 'Pupil'),
       pick,
+      evidence,
       h(
         'fieldset',
         { 'aria-describedby': addrHint.id },

@@ -28,6 +28,11 @@ const noticeSettings = z
     childNotSeen: noticeTargets,
     /** A visit cancelled (Thames View 3.8/3.9: the headteacher, in writing; Hampton: communicated). */
     cancelled: noticeTargets,
+    /**
+     * A visit asked for that waits for authorisation (the policy's authorisers, e.g. `email:dsl`): told
+     * once, when it is asked for; the board shows it too.
+     */
+    awaitingAuthorisation: noticeTargets,
     /** A visit changed while out: running late, a new return time (Thames View 3.6: any change). */
     changed: noticeTargets,
     /**
@@ -62,6 +67,7 @@ const noticeSettings = z
   .default({
     childNotSeen: [],
     cancelled: [],
+    awaitingAuthorisation: [],
     changed: [],
     concern: [],
     familySms:

@@ -8,6 +8,7 @@ import { doorstepError } from '../../errors.ts';
 import { alarmSchoolId } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
+import { visitsAwaitingAuthorisation } from '../../store/visit-queries.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { completeFollowUp } from '../../visits/follow-ups.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -24,8 +25,16 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const now = deps.now();
       const state = await boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
       const today = londonDate(now);
+      const rules = deps.rulesFor(school.id);
       return {
         ...state,
+        /** Visits waiting for the policy's authorisers (where the policy asks for authorisation). */
+        awaitingAuthorisation: rules.authorisation.required
+          ? {
+              by: rules.authorisation.by,
+              visits: await visitsAwaitingAuthorisation(deps.db, school.id),
+            }
+          : null,
         /** Follow-up actions from outcomes, not yet done (soonest due first; `overdue` past their date). */
         followUps: (await openFollowUps(deps.db, school.id)).map((f) => ({
           ...f,

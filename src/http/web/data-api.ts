@@ -6,6 +6,7 @@ import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.
 import { retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
+import { groupRejections, type Rejection } from '../../import/rejection-groups.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
@@ -17,6 +18,16 @@ import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 /** Files the drop folder refused (kept with their `.error.txt`). Names and sizes only, links not followed. */
 async function quarantined(dropFolder: string | undefined) {
   return dropFolder ? new DropFolder(dropFolder).quarantined().catch(() => []) : [];
+}
+
+/** Visits that wait for authorisation while the school names no one to tell: only the board shows them. */
+function authorisationGap(deps: WebDeps, schoolId: string): string[] {
+  const school = deps.config.schools.find((s) => s.id === schoolId)!;
+  const a = deps.rulesFor(schoolId).authorisation;
+  if (!a.required || school.notices.awaitingAuthorisation.length) return [];
+  return [
+    `Visits wait for authorisation by ${a.by.join(' or ') || 'the safeguarding team'}, but notices.awaitingAuthorisation names no one to tell: they see a waiting visit only on the board`,
+  ];
 }
 
 /** The data manager's page: per school, each connector's last sync, counts, errors, quarantine, outbox. */
@@ -42,7 +53,11 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         },
         lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
         cursors: facts.cursors,
-        imports: facts.imports,
+        // Each import with its rejected rows grouped by why (counts and first examples), not the rows.
+        imports: facts.imports.map(({ rejected_rows, ...i }) => {
+          const rejections = groupRejections(rejected_rows as Rejection[] | null);
+          return { ...i, rejected: rejections.total, rejections };
+        }),
         quarantined: await quarantined(mis.dropFolder),
         outbox: facts.outboxCounts,
         records: facts.records,
@@ -54,7 +69,7 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         /** Ladder levels whose targets reach no one (or not everyone), from the config: per ladder, per level. */
         reachability: ladderReachability(school),
         /** People the school's policy says hear of something whom its config does not reach yet. */
-        noticeGaps: noticeGaps(school, deps.config.packs),
+        noticeGaps: [...noticeGaps(school, deps.config.packs), ...authorisationGap(deps, school.id)],
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */
         retention: retentionFor(deps.config.retention, school.id),
         lastPurge: (await lastPurgeRuns(deps.db, school.id))[0] ?? null,

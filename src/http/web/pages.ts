@@ -61,6 +61,7 @@ export function loadAssets(webDir: string = WEB): WebFiles {
     'login-next.js',
     'slip.js',
     'setup.js',
+    'pupil.js',
     ...Object.keys(PAGES).map((n) => `${n}.js`),
   ];
   const loginFile = resolve(webDir, 'pages', 'login.html');

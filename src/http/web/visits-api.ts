@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
+import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { departureFindings } from '../../domain/visits/departure-findings.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
@@ -9,6 +10,7 @@ import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
+import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
@@ -34,6 +36,7 @@ import {
 } from '../../visits/while-out.ts';
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+import { pupilUrlFor } from './pupil-page.ts';
 import { departure, idParam, isoDate, late, outcome, request, risk } from './visit-inputs.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
@@ -45,6 +48,19 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     // Someone else's visit is not found, not forbidden: its existence is not theirs to know.
     if (!v || !mayHandleVisit(userOf(req), v)) throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
     return v;
+  };
+
+  const triggerSummary = async (schoolId: string, episodeId: string | null) => {
+    const t = episodeId ? await triggerOfVisit(deps.db, schoolId, episodeId) : undefined;
+    return t
+      ? {
+          title: t.title,
+          explanation: t.explanation,
+          status: t.status,
+          openedOn: t.opened_on,
+          firstDay: firstDayOf(t.evidence as Evidence),
+        }
+      : null;
   };
 
   app.get<{ Querystring: { school?: string; date?: string; mine?: string } }>(
@@ -137,6 +153,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             })
           : [],
       school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
+      /** The pupil page (attendance calendar, triggers and their evidence, visits), for office and safeguarding. */
+      pupilUrl: pupilUrlFor(user, v.schoolId, v.pupilMisId),
+      /** The trigger the visit was asked for from: what fired and why, for whoever authorises it. */
+      trigger: await triggerSummary(v.schoolId, v.triggerEpisodeId),
       /** The pupil's chronology, for those who may read it (safeguarding). */
       chronologyUrl: user.roles.includes('safeguarding')
         ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`

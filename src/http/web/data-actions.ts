@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import * as z from 'zod';
+import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
+import { doorstepError } from '../../errors.ts';
+import { appendAudit } from '../../store/audit.ts';
+import { schoolOverview } from '../../store/data-page.ts';
+import { calendarFor } from '../../triggers/calendar-for.ts';
+import { userMaySeeSchool } from '../../visits/access.ts';
+import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
+
+const DATA = ['data-manager'] as const;
+
+/**
+ * The data manager's two trust-level tools: the overview of every school they work at (pupils on
+ * roll, persistent and severe absence this academic year from the stored marks, open triggers, open
+ * alarms) and "sync now", which queues the school's `sync-attendance` job at once (audited).
+ */
+export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
+  app.get('/api/data/overview', { config: { access: DATA } }, async (req) => {
+    const user = userOf(req);
+    const today = londonDate(deps.now());
+    const yearStart = `${academicYearOf(today)}-09-01`;
+    const schools = deps.config.schools.filter((s) => userMaySeeSchool(user, s.id));
+    const rows = [];
+    for (const s of schools) {
+      // Only school days count, as in the trigger rules (a mark on a closed day is a calendar problem).
+      const days = calendarFor(s, today).between(yearStart, today);
+      rows.push({ id: s.id, name: s.name, ...(await schoolOverview(deps.db, s.id, days, today)) });
+    }
+    return { from: yearStart, to: today, schools: rows };
+  });
+
+  app.post('/api/data/sync', { config: { access: DATA } }, async (req, reply) => {
+    const body = parseInput(z.strictObject({ school: z.string().min(1).max(64) }), req.body);
+    const school = schoolParam(deps, req, body.school);
+    if (!deps.producer)
+      throw doorstepError('SERVICE_UNAVAILABLE', 'the job queue is not connected: try again shortly');
+    // While one is waiting, a second press adds nothing (the job already queued will read every file).
+    const job = await deps.producer.enqueue(
+      'sync-attendance',
+      { schoolId: school.id, reason: 'manual' },
+      { deduplicationId: `sync-manual:${school.id}` },
+    );
+    await appendAudit(deps.db, {
+      actor: `user:${userOf(req).id}`,
+      action: 'attendance.sync-requested',
+      schoolId: school.id,
+      entityType: 'school',
+      entityId: school.id,
+      after: { jobId: job.id ?? null },
+    });
+    return reply.code(202).send({ queued: true, jobId: job.id ?? null });
+  });
+}

@@ -1,0 +1,181 @@
+import { api, bdi, fmtDateTime, h, say } from './app.js';
+
+// The data page's imports: each import with pupils added / updated and marks, its rejected rows grouped
+// by why (count and first examples), marks on closed days, and "Sync now" (queues the school's sync).
+
+export function table(caption, cols, rows) {
+  return h(
+    'table',
+    {},
+    h('caption', {}, caption),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        cols.map(([, l]) => h('th', { scope: 'col' }, l)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      rows.map((r) =>
+        h(
+          'tr',
+          {},
+          cols.map(([k]) => h('td', {}, r[k] ?? '')),
+        ),
+      ),
+    ),
+  );
+}
+
+const CLOSED = {
+  inset: 'INSET day',
+  'bank-holiday': 'bank holiday',
+  closure: 'closure',
+  weekend: 'weekend',
+  holiday: 'school holiday',
+  'before-term': 'before term starts',
+  'after-term': 'after term ends',
+};
+
+// Marks on days the calendar says the school was closed: kept, but the trigger rules ignore them
+// until the calendar (or the MIS) is corrected. Ids, dates and lines only.
+function calendarProblems(imports) {
+  const withProblems = imports.filter((i) => i.calendar_problems > 0);
+  if (!withProblems.length) return h('p', {}, 'No marks on days the calendar says are closed.');
+  return h(
+    'div',
+    {},
+    h(
+      'p',
+      { class: 'trust-issue' },
+      'Some marks fall on days the school calendar says are closed. They are kept, but the trigger rules count only school days: correct the calendar in the config if the school met, or the marks in the MIS if it did not.',
+    ),
+    withProblems.map((i) =>
+      h(
+        'details',
+        {},
+        h('summary', {}, `Import ${i.id} (${i.unit}): ${i.calendar_problems} mark(s) on closed days`),
+        h(
+          'ul',
+          {},
+          (i.calendar_problems_first ?? []).map((p) =>
+            h(
+              'li',
+              {},
+              `${p.date} ${p.session} — ${CLOSED[p.closed] ?? p.closed}${p.note ? ` (${p.note})` : ''}: pupil `,
+              bdi(p.pupil),
+              `, mark ${p.code}, ${p.where}`,
+            ),
+          ),
+          i.calendar_problems > (i.calendar_problems_first ?? []).length
+            ? h('li', {}, `… and ${i.calendar_problems - i.calendar_problems_first.length} more`)
+            : null,
+        ),
+      ),
+    ),
+  );
+}
+
+function rejectionsOf(i) {
+  const r = i.rejections;
+  if (!r || r.total === 0) return null;
+  return h(
+    'details',
+    { class: 'rejections' },
+    h(
+      'summary',
+      {},
+      `Import ${i.id} (`,
+      bdi(i.unit),
+      `): ${r.total} rejected row${r.total === 1 ? '' : 's'}`,
+    ),
+    h(
+      'ul',
+      {},
+      r.groups.map((g) =>
+        h(
+          'li',
+          {},
+          h('strong', {}, `${g.count} × ${g.reason}`),
+          h(
+            'ul',
+            {},
+            g.examples.map((e) => h('li', {}, bdi(e.where), `: ${e.reason}`)),
+          ),
+        ),
+      ),
+      r.notItemised
+        ? h(
+            'li',
+            {},
+            `and ${r.notItemised} more rows (only the first 1,000 rejections of an import are kept)`,
+          )
+        : null,
+    ),
+  );
+}
+
+function syncNow(school, msg, reload) {
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      id: 'sync-now',
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          await api('POST', '/api/data/sync', { school });
+          say(msg, 'Sync queued: the MIS is read now; this page shows the import when it is done.');
+          // Re-read as the import lands (a few seconds for a drop folder).
+          for (const ms of [2000, 5000, 10000, 20000]) setTimeout(() => reload().catch(() => {}), ms);
+        } catch (err) {
+          say(msg, err.message, true);
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    'Sync now',
+  );
+  return button;
+}
+
+export function importsSection(d, school, msg, reload) {
+  const rows = d.imports.map((i) => ({
+    ...i,
+    finished: fmtDateTime(i.finished_at),
+    pupils: `${i.pupils_inserted} added, ${i.pupils_updated} updated`,
+  }));
+  const withRejections = d.imports.map(rejectionsOf).filter(Boolean);
+  return h(
+    'section',
+    { 'aria-labelledby': 'imports-h' },
+    h('h2', { id: 'imports-h' }, 'Imports'),
+    h('div', { class: 'actions' }, syncNow(school, msg, reload)),
+    d.imports.length
+      ? table(
+          'Latest imports',
+          [
+            ['id', 'Id'],
+            ['finished', 'When'],
+            ['unit', 'File / page'],
+            ['status', 'Status'],
+            ['pupils', 'Pupils'],
+            ['marks_inserted', 'Marks new'],
+            ['marks_updated', 'Marks changed'],
+            ['rejected', 'Rejected rows'],
+            ['calendar_problems', 'Marks on closed days'],
+            ['error', 'Error'],
+          ],
+          rows,
+        )
+      : h('p', {}, 'No imports yet.'),
+    h('h3', {}, 'Rejected rows, by reason'),
+    withRejections.length ? withRejections : h('p', {}, 'No rejected rows.'),
+    calendarProblems(d.imports),
+  );
+}
