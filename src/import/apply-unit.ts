@@ -203,7 +203,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         marks: { inserted: marks.inserted, updated: marks.updated, unchanged: marks.unchanged, corrected },
         rejected,
         rejectedByCause: causes.list(),
-        rejectedRows: rejectedCount,
+        rejectedRows: causes.total(),
         calendarProblems,
         changedPupils: marks.changedPupils,
       };
@@ -215,6 +215,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         marksUpdated: marks.updated,
         marksUnchanged: marks.unchanged,
         rejected,
+        rejectedByCause: summary.rejectedByCause,
         calendarProblems,
         changedPupils: marks.changedPupils,
       });

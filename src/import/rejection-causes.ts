@@ -22,13 +22,19 @@ export interface Cause {
 }
 
 const FIRST_IDS = 5;
+/** Rows told apart by where they are (a row holding an AM and a PM mark rejected for one cause is one row), at most. */
+const MAX_ROWS_TOLD_APART = 200_000;
 /** Distinct ids counted per cause, at most (a file is bounded, but a cause's id set need not be). */
 const MAX_IDS_COUNTED = 100_000;
 
 export class RejectionCauses {
   private readonly byCause = new Map<string, RejectionCause & { seen: Set<string> }>();
+  private readonly rowsSeen = new Set<string>();
 
   add(where: string, c: Cause): void {
+    const row = `${where}\u0000${c.cause}`;
+    if (this.rowsSeen.has(row)) return;
+    if (this.rowsSeen.size < MAX_ROWS_TOLD_APART) this.rowsSeen.add(row);
     let g = this.byCause.get(c.cause);
     if (!g) {
       g = {
@@ -48,6 +54,13 @@ export class RejectionCauses {
       g.ids++;
       if (g.first.length < FIRST_IDS) g.first.push(c.id);
     }
+  }
+
+  /** Rows rejected, each counted once. */
+  total(): number {
+    let n = 0;
+    for (const g of this.byCause.values()) n += g.rows;
+    return n;
   }
 
   /** Most rows first. */

@@ -55,6 +55,7 @@ export async function finishImport(
     marksUpdated: number;
     marksUnchanged: number;
     rejected: unknown[];
+    rejectedByCause: unknown[];
     calendarProblems: { count: number; first: unknown[] };
     changedPupils: string[];
   },
@@ -62,7 +63,7 @@ export async function finishImport(
   await tx.query(
     `UPDATE imports SET finished_at = now(), pupils_inserted = $2, pupils_updated = $3, marks_inserted = $4,
        marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8,
-       calendar_problem_count = $9, calendar_problems = $10 WHERE id = $1`,
+       calendar_problem_count = $9, calendar_problems = $10, rejected_causes = $11 WHERE id = $1`,
     [
       id,
       r.pupilsInserted,
@@ -74,6 +75,7 @@ export async function finishImport(
       JSON.stringify(r.changedPupils),
       r.calendarProblems.count,
       JSON.stringify(r.calendarProblems.first),
+      JSON.stringify(r.rejectedByCause),
     ],
   );
 }

@@ -213,7 +213,7 @@ describe('evidence for the DSL, and the data manager in the browser', () => {
     await rejected.locator('summary').click();
     const text = await rejected.textContent();
     expect(text).toContain('3 rejected rows');
-    expect(text).toContain("2 × pupil not in the school's pupil list");
+    expect(text).toContain("2 × unknown pupil: not in the school's pupil list (import pupils first)");
     expect(text).toContain('1 × date in the future');
     // The overview, from the stored marks: Ben is below 50%, Amelia only below 90% if her week of N did it.
     const cells = await dm.locator('#overview tbody tr td').allTextContents();

@@ -100,21 +100,23 @@ function rejectionsOf(i) {
         h(
           'li',
           {},
-          h('strong', {}, `${g.count} × ${g.reason}`),
+          h('strong', {}, `${g.rows} × ${g.cause}`),
           h(
             'ul',
             {},
-            g.examples.map((e) => h('li', {}, bdi(e.where), `: ${e.reason}`)),
+            g.idKind
+              ? h(
+                  'li',
+                  {},
+                  `${g.ids} ${g.ids === 1 ? g.idKind.replace(/s$/, '') : g.idKind}: `,
+                  bdi(g.first.join(', ')),
+                  g.ids > g.first.length ? ', …' : '',
+                )
+              : null,
+            h('li', {}, 'first at ', bdi(g.firstAt)),
           ),
         ),
       ),
-      r.notItemised
-        ? h(
-            'li',
-            {},
-            `and ${r.notItemised} more rows (only the first 1,000 rejections of an import are kept)`,
-          )
-        : null,
     ),
   );
 }

@@ -6,7 +6,7 @@ import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.
 import { retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
-import { groupRejections, type Rejection } from '../../import/rejection-groups.ts';
+import type { RejectionCause } from '../../import/rejection-causes.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
@@ -53,10 +53,12 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         },
         lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
         cursors: facts.cursors,
-        // Each import with its rejected rows grouped by why (counts and first examples), not the rows.
-        imports: facts.imports.map(({ rejected_rows, ...i }) => {
-          const rejections = groupRejections(rejected_rows as Rejection[] | null);
-          return { ...i, rejected: rejections.total, rejections };
+        // Each import with its rejected rows counted by cause when it ran (every row, with the first
+        // ids and where the first was), not the rows; an import recorded before causes were kept: its count.
+        imports: facts.imports.map(({ rejected_causes, rejected_kept, ...i }) => {
+          const groups = (rejected_causes ?? []) as RejectionCause[];
+          const total = groups.length ? groups.reduce((n, g) => n + g.rows, 0) : Number(rejected_kept ?? 0);
+          return { ...i, rejected: total, rejections: { total, groups } };
         }),
         quarantined: await quarantined(mis.dropFolder),
         outbox: facts.outboxCounts,
