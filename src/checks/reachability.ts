@@ -15,7 +15,7 @@ export interface ReachabilityProblem {
   message: string;
 }
 
-const ADDRESS = { sms: 'phone', email: 'email' } as const;
+const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
 
 /**
  * Every ladder level of a school whose targets cannot reach anyone: a channel that is not

@@ -13,6 +13,7 @@ import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts'
 import { sendErrorPage, wantsHtml } from './error-pages.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
+import { registerVoiceWebhook } from './voice-webhook.ts';
 import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerChronology } from './web/chronology.ts';
@@ -203,7 +204,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   if (options.admin) await registerAdminQueues(app, options.queues, options.admin);
   if (options.fobWebhooks) await registerFobWebhooks(app, options.fobWebhooks);
-  if (options.smsWebhook) await registerSmsWebhook(app, options.smsWebhook);
+  if (options.smsWebhook) {
+    await registerSmsWebhook(app, options.smsWebhook);
+    await registerVoiceWebhook(app, options.smsWebhook);
+  }
   if (options.boardEvents)
     await registerBoardEvents(app, {
       ...options.boardEvents,

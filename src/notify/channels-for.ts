@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
+import { alarmPerson } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
 import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
 import { BoardChannel } from './board-channel.ts';
+import { type AlarmFacts, CallChannel } from './call-channel.ts';
 import type { Channel } from './channel.ts';
 import { EmailChannel } from './email-channel.ts';
 import {
@@ -35,6 +37,18 @@ export function channelsFor(
         receipts ?? storedReceipts(deps.db),
       ),
     );
+  const phones = (g: string) => group(g).flatMap((p) => (p.phone ? [p.phone] : []));
+  if (c.sms && c.call)
+    channels.set(
+      'call',
+      new CallChannel(
+        c.sms,
+        c.call,
+        phones,
+        alarmFacts(school, deps.db),
+        receipts ?? storedReceipts(deps.db),
+      ),
+    );
   if (c.email)
     channels.set(
       'email',
@@ -45,6 +59,18 @@ export function channelsFor(
     channels.set('google-chat', new ChatWebhookChannel('google-chat', c['google-chat'].url));
   if (c.webhook) channels.set('webhook', new SignedWebhookChannel(c.webhook));
   return channels;
+}
+
+/** The school's name, and the alarm's time and person, from the store (what a call or a push says). */
+function alarmFacts(school: SchoolConfig, db: Db): AlarmFacts {
+  return async (n) => {
+    const a = await alarmPerson(db, n.alarmId);
+    return {
+      schoolName: school.name,
+      personName: a?.personName ?? null,
+      raisedAt: a?.raisedAt ?? new Date(),
+    };
+  };
 }
 
 /** Per-recipient receipts in the store (notification_recipients). */
