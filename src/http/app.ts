@@ -22,6 +22,7 @@ import type { WebDeps } from './web/deps.ts';
 import { registerLetterPage } from './web/letter-page.ts';
 import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerPupilsApi } from './web/pupils-api.ts';
+import { registerPushApi } from './web/push-api.ts';
 import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
 import { registerSetupPage } from './web/setup-page.ts';
@@ -225,6 +226,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);
+    registerPushApi(app, options.web);
     registerPages(app, options.web, files!);
   }
   return app;

@@ -3,6 +3,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import { alarmPerson } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
 import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
+import { deleteExpiredSubscription, markPushSent, pushRecipients } from '../store/push-subscriptions.ts';
 import { BoardChannel } from './board-channel.ts';
 import { type AlarmFacts, CallChannel } from './call-channel.ts';
 import type { Channel } from './channel.ts';
@@ -13,6 +14,7 @@ import {
   SignedWebhookChannel,
   SmsChannel,
 } from './http-channels.ts';
+import { OFFICE_STAFF, PushChannel } from './push-channel.ts';
 
 /** The channels a school has configured, by kind (the board always). */
 export function channelsFor(
@@ -49,6 +51,38 @@ export function channelsFor(
         receipts ?? storedReceipts(deps.db),
       ),
     );
+  if (c.push) {
+    const key = c.push.publicKey;
+    channels.set(
+      'push',
+      new PushChannel(
+        c.push,
+        {
+          // Every opted-in office and safeguarding account of the school, or a group's people (by
+          // the phone or e-mail of their account).
+          subscriptionsOf: (g) =>
+            g === OFFICE_STAFF
+              ? pushRecipients(deps.db, {
+                  schoolId: school.id,
+                  publicKey: key,
+                  roles: ['office', 'safeguarding', 'admin'],
+                })
+              : group(g).length === 0
+                ? Promise.resolve([])
+                : pushRecipients(deps.db, {
+                    schoolId: school.id,
+                    publicKey: key,
+                    phones: group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
+                    emails: group(g).flatMap((p) => (p.email ? [p.email] : [])),
+                  }),
+          expired: (id) => deleteExpiredSubscription(deps.db, id),
+          sent: (id) => markPushSent(deps.db, id, new Date()),
+        },
+        alarmFacts(school, deps.db),
+        receipts ?? storedReceipts(deps.db),
+      ),
+    );
+  }
   if (c.email)
     channels.set(
       'email',

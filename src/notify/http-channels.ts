@@ -20,7 +20,13 @@ const CHANNEL_ERROR = {
  * One POST to a channel's service, its failure read by `failureOf` like every outbound call: 401/403
  * is a configuration fault (never retried), another 4xx permanent, 429, 5xx and no answer transient.
  */
-export async function post(url: string, init: RequestInit, what: string): Promise<Response> {
+export async function post(
+  url: string,
+  init: RequestInit,
+  what: string,
+  /** Statuses the caller reads itself (e.g. a push service's 404/410: the subscription is gone). */
+  own: readonly number[] = [],
+): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
@@ -34,6 +40,7 @@ export async function post(url: string, init: RequestInit, what: string): Promis
       },
     );
   }
+  if (own.includes(res.status)) return res;
   const failure =
     failureOf(res, { refuse4xx: true }) ?? (res.status >= 300 ? { kind: 'refused' as const } : undefined);
   if (failure) {
