@@ -85,16 +85,12 @@ export class PushChannel implements Channel {
       throw doorstepError('CONFIG_INVALID', `push: no one in "${group}" has opted in to alarms on a device`);
     const payload = JSON.stringify(pushPayload(n, await this.facts(n)));
     const sent = await this.receipts.sent(n.id);
-    let reached = 0;
-    let gone = 0;
-    const errors: unknown[] = [];
-    for (const s of subs) {
-      const key = recipientKey(n.id, s.endpoint);
-      if (sent.has(key)) {
-        reached++;
-        continue;
-      }
-      try {
+    // All at once (each bounded by the 10 s of `post`), so a long list of browsers stays within the
+    // escalation step's claim; each browser's receipt is kept as it is reached.
+    const results = await Promise.allSettled(
+      subs.map(async (s): Promise<'reached' | 'gone'> => {
+        const key = recipientKey(n.id, s.endpoint);
+        if (sent.has(key)) return 'reached';
         const req = webpush.generateRequestDetails(
           { endpoint: s.endpoint, keys: { p256dh: s.p256dh, auth: s.auth } },
           payload,
@@ -118,17 +114,17 @@ export class PushChannel implements Channel {
         );
         await res.body?.cancel();
         if (res.status === 404 || res.status === 410) {
-          gone++;
           await this.store.expired(s.id);
-          continue;
+          return 'gone';
         }
         await this.receipts.record(n.id, key, `push ${s.id}`);
         await this.store.sent(s.id);
-        reached++;
-      } catch (err) {
-        errors.push(err);
-      }
-    }
+        return 'reached';
+      }),
+    );
+    const reached = results.filter((r) => r.status === 'fulfilled' && r.value === 'reached').length;
+    const gone = results.filter((r) => r.status === 'fulfilled' && r.value === 'gone').length;
+    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
     if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
     if (reached === 0)
       throw doorstepError(

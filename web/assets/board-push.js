@@ -40,7 +40,7 @@ async function turnOn(button) {
   sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: keyBytes(publicKey) });
   await api('POST', '/api/push/subscriptions', { school: state.school, subscription: sub.toJSON() });
   show(button, true);
-  say(msg, 'Alarms will be pushed to this device while you are signed in here.');
+  say(msg, 'Alarms will be pushed to this device until you turn this off here.');
 }
 
 async function turnOff(button) {
