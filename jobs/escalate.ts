@@ -23,7 +23,7 @@ import { deliverClaimed } from './notify.ts';
  */
 export const STEP_CLAIM_MS = 30_000;
 /** Channels the step tries itself: local or HTTP, each bounded in time. E-mail goes by its job. */
-const TRIED_BY_STEP = new Set(['board', 'webhook', 'sms', 'teams', 'google-chat']);
+const TRIED_BY_STEP = new Set(['board', 'webhook', 'sms', 'call', 'push', 'teams', 'google-chat']);
 
 /**
  * escalate: one step of an alarm's ladder. It re-reads the alarm and takes the step only if the alarm

@@ -35,7 +35,7 @@ export async function acknowledgeAlarm(
   by: string,
   now: Date,
   tell?: BoardTell,
-  via: 'board' | 'cli' | 'sms' = 'board',
+  via: 'board' | 'cli' | 'sms' | 'call' = 'board',
 ): Promise<AckOutcome> {
   return withBoardEvents(db, tell, async (tx, events) => {
     const o = await acknowledge(tx, alarmId, by, now, via);

@@ -63,7 +63,7 @@ async function runNow(
 }
 
 /**
- * A provider's status callback for one SMS it was given (verified by the route): kept on the
+ * A provider's status callback for one SMS or call it was given (verified by the route): kept on the
  * recipient's receipt; undelivered or failed moves the alarm on (`fallBackNow`). Reported once: a
  * replay, or a report on a message no alarm notification sent, changes nothing.
  */
@@ -72,6 +72,8 @@ export async function handleDeliveryReport(
   schoolId: string,
   report: { messageId: string; status: DeliveryReport; errorCode: string | null },
   now: Date,
+  /** What the message was, in the timeline's words: an `SMS`, or a `call` (its status as the reason). */
+  what: 'SMS' | 'call' = 'SMS',
 ): Promise<{ notification: ReportedNotification | undefined; fallback: FallbackOutcome | null }> {
   const notification = await withBoardEvents(deps.db, deps.tell, async (tx, events) => {
     const r = await recordDeliveryReport(tx, {
@@ -87,6 +89,9 @@ export async function handleDeliveryReport(
   // A replay of a failure still makes sure the next level runs (idempotent): a crash after the
   // report was kept but before the job was queued is repaired by the provider's retry.
   if (!notification || report.status === 'delivered') return { notification, fallback: null };
-  const why = `SMS ${report.status}${report.errorCode ? `, error ${report.errorCode}` : ''}`;
+  const why =
+    what === 'call'
+      ? `call ${report.errorCode ?? report.status}`
+      : `SMS ${report.status}${report.errorCode ? `, error ${report.errorCode}` : ''}`;
   return { notification, fallback: await fallBackNow(deps, notification, why, now) };
 }

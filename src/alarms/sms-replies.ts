@@ -4,8 +4,8 @@ import { appendAudit } from '../store/audit.ts';
 import type { BoardTell } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { alarmsTextedAbout, recordSmsReply, senderHash, setSmsReplyOutcome } from '../store/sms-replies.ts';
-import { userByPhone } from '../store/users.ts';
-import { acknowledgeAlarm, resolveAlarm } from './commands.ts';
+import { resolveAlarm } from './commands.ts';
+import { personOfPhone, takeAlarmFromPhone } from './phone-person.ts';
 
 export interface InboundSms {
   messageSid: string;
@@ -39,11 +39,11 @@ export async function handleSmsReply(
 ): Promise<{ outcome: SmsReplyOutcome; alarmId: string | null; answer: string }> {
   const token = school.channels.sms!.authToken.reveal();
   const reply = parseSmsReply(sms.body);
-  const user = await userByPhone(deps.db, sms.from);
+  const person = await personOfPhone(deps.db, school, sms.from);
+  const user = typeof person === 'string' ? undefined : person.user;
   let outcome: SmsReplyOutcome;
   let alarmId: string | null = null;
-  if (!user) outcome = 'unknown-number';
-  else if (user.schools.length > 0 && !user.schools.includes(school.id)) outcome = 'not-your-school';
+  if (typeof person === 'string') outcome = person;
   else if (!reply) outcome = 'not-understood';
   else {
     const matches = (await alarmsTextedAbout(deps.db, school.id)).filter(
@@ -82,9 +82,7 @@ export async function handleSmsReply(
   if (!first) return { outcome: 'replay', alarmId, answer: '' };
   if (alarmId && user && reply) {
     if (reply.action === 'take') {
-      const r = await acknowledgeAlarm(deps.db, alarmId, `user:${user.id}`, now, deps.tell, 'sms');
-      outcome =
-        r === 'acknowledged' ? 'taken' : r === 'already-acknowledged' ? 'already-taken' : 'already-resolved';
+      outcome = await takeAlarmFromPhone(deps, alarmId, user, 'sms', now);
     } else {
       const r = await resolveAlarm(
         deps.db,

@@ -2,6 +2,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import { laddersOf } from '../domain/escalation/ladder.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
 import { smsStatusUrl } from '../notify/http-channels.ts';
+import { OFFICE_STAFF } from '../notify/push-channel.ts';
 
 /** One way a school's ladders fail to reach people, found from its config alone (nothing is sent). */
 export interface ReachabilityProblem {
@@ -15,17 +16,26 @@ export interface ReachabilityProblem {
   message: string;
 }
 
-const ADDRESS = { sms: 'phone', email: 'email' } as const;
+const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
 
 /**
  * Every ladder level of a school whose targets cannot reach anyone: a channel that is not
  * configured, a contacts group that is missing or empty, an SMS group with no phone numbers or an
  * e-mail group with no addresses; the people in a group with no route for that step (named as in the
  * config); every ladder none of whose levels reaches a person (the board only); and an SMS channel
- * that asks for no delivery reports (an undelivered text then waits for the next level).
+ * that asks for no delivery reports (an undelivered text then waits for the next level). A call step
+ * needs phones as an SMS step does; a push step reaches the accounts that turned on alarms on a device,
+ * counted from the store when `facts` gives them (none: warned).
  * `visiting-staff` is the people on the visit, from their accounts: not judged here.
  */
-export function ladderReachability(s: SchoolConfig): ReachabilityProblem[] {
+export function ladderReachability(
+  s: SchoolConfig,
+  /**
+   * From the store, when it can be read: how many opted-in browsers each `push:` group of the
+   * school's ladders reaches (its key is the group). Without it, who opted in is not judged.
+   */
+  facts: { pushOptedIn?: ReadonlyMap<string, number> } = {},
+): ReachabilityProblem[] {
   const out: ReachabilityProblem[] = [];
   // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
   const ladders = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
@@ -52,6 +62,28 @@ export function ladderReachability(s: SchoolConfig): ReachabilityProblem[] {
         if (channel === 'sms') usesSms = true;
         if (group === VISITING_STAFF) {
           person = true;
+          continue;
+        }
+        if (channel === 'push' && group) {
+          // The accounts that turned on alarms on a device: every office one, or a group's people
+          // (found by the phone or e-mail of their account); counted only when the store was read.
+          const optedIn = facts.pushOptedIn?.get(group);
+          const none = `turned on alarms on a device (the board's button): it reaches no one`;
+          if (group === OFFICE_STAFF) {
+            if (optedIn === 0)
+              problem('reaches-no-one', `no office or safeguarding account of the school has ${none}`);
+            else person = true;
+            continue;
+          }
+          const people = s.contacts[group] ?? [];
+          if (people.length === 0) problem('reaches-no-one', `contacts.${group} is empty: it reaches no one`);
+          else if (people.every((p) => !p.phone && !p.email))
+            problem(
+              'reaches-no-one',
+              `no one in contacts.${group} has a phone number or an e-mail address to find their account by: it reaches no one`,
+            );
+          else if (optedIn === 0) problem('reaches-no-one', `no one in contacts.${group} has ${none}`);
+          else person = true;
           continue;
         }
         const field = ADDRESS[channel as keyof typeof ADDRESS];

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { pushOptedIn } from '../checks/push-reach.ts';
 import { ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -68,6 +69,29 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
 }
 
 /**
+ * Who turned on alarms on a device, per school with a push channel, when the store is PostgreSQL
+ * (`DATABASE_URL`): the embedded store may belong to a running Doorstep, so it is not opened, and
+ * an unreachable database leaves push steps unjudged (its connection test says why).
+ */
+async function pushOptedInOf(
+  config: DoorstepConfig,
+  databaseUrl: string | undefined,
+): Promise<Map<string, Map<string, number>>> {
+  const out = new Map<string, Map<string, number>>();
+  const schools = config.schools.filter((s) => s.channels.push);
+  if (!databaseUrl || schools.length === 0) return out;
+  const db = openPostgres({ url: databaseUrl });
+  try {
+    for (const s of schools) out.set(s.id, await pushOptedIn(db, s));
+  } catch {
+    // judged without it
+  } finally {
+    await db.close();
+  }
+  return out;
+}
+
+/**
  * `doorstep check`: every config error with path and line (exit 2); on a valid file a summary and
  * each connection test (exit 3 when one fails, 0 when all pass).
  */
@@ -75,9 +99,10 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
   const config = loadConfigFile(opts.config);
   out(`${opts.config}: valid`);
   out(`trust ${config.trust.id} (${config.trust.name}), ${config.schools.length} school(s)`);
+  const optedIn = await pushOptedInOf(config, process.env.DATABASE_URL);
   for (const s of config.schools) {
     out(`  ${summariseSchool(s)}`);
-    for (const p of ladderReachability(s))
+    for (const p of ladderReachability(s, { pushOptedIn: optedIn.get(s.id) }))
       out(`  ${p.kind === 'reaches-no-one' ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
     for (const gap of noticeGaps(s, config.packs)) out(`  WARN: ${s.id} ${gap}`);
     if (s.calendar.terms.length === 0) {

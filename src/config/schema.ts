@@ -91,3 +91,10 @@ export type ConfigSettings = z.output<ReturnType<typeof buildConfigSchema>>;
 /** A loaded config: its settings and the policy packs they name, read and validated once at load. */
 export type DoorstepConfig = ConfigSettings & { readonly packs: ReadonlyMap<string, PolicyPack> };
 export type SchoolConfig = DoorstepConfig['schools'][number];
+
+/** A school's SMS account (the call channel rings on it too). */
+export type SmsSettingsConfig = NonNullable<SchoolConfig['channels']['sms']>;
+/** A school's `channels.call`. */
+export type CallSettings = NonNullable<SchoolConfig['channels']['call']>;
+/** A school's `channels.push`. */
+export type PushSettings = NonNullable<SchoolConfig['channels']['push']>;

@@ -38,6 +38,7 @@ export const OWN_AUTH = [
   '/metrics',
   '/hooks/fob/',
   '/hooks/sms/',
+  '/hooks/voice/',
   '/admin/queues',
   '/assets/',
 ];

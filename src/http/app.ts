@@ -13,6 +13,7 @@ import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts'
 import { sendErrorPage, wantsHtml } from './error-pages.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
+import { registerVoiceWebhook } from './voice-webhook.ts';
 import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerChronology } from './web/chronology.ts';
@@ -23,6 +24,7 @@ import { registerLetterPage } from './web/letter-page.ts';
 import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerPupilPage } from './web/pupil-page.ts';
 import { registerPupilsApi } from './web/pupils-api.ts';
+import { registerPushApi } from './web/push-api.ts';
 import { registerRegisterApi } from './web/register-api.ts';
 import { registerSessionRoutes } from './web/session-routes.ts';
 import { registerSetupPage } from './web/setup-page.ts';
@@ -205,7 +207,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   if (options.admin) await registerAdminQueues(app, options.queues, options.admin);
   if (options.fobWebhooks) await registerFobWebhooks(app, options.fobWebhooks);
-  if (options.smsWebhook) await registerSmsWebhook(app, options.smsWebhook);
+  if (options.smsWebhook) {
+    await registerSmsWebhook(app, options.smsWebhook);
+    await registerVoiceWebhook(app, options.smsWebhook);
+  }
   if (options.boardEvents)
     await registerBoardEvents(app, {
       ...options.boardEvents,
@@ -225,6 +230,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerDataActions(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);
+    registerPushApi(app, options.web);
     registerPages(app, options.web, files!);
   }
   return app;

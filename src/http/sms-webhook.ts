@@ -1,15 +1,14 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { handleDeliveryReport } from '../alarms/delivery-fallback.ts';
 import { handleSmsReply } from '../alarms/sms-replies.ts';
-import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
-import { findSchool } from '../config/school-of.ts';
+import type { DoorstepConfig, SmsSettingsConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { smsStatusUrl } from '../notify/http-channels.ts';
-import { verifyTwilioSignature } from '../notify/twilio-signature.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import type { BoardTell } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
+import { acceptTwilioForms, type TwilioRequest, verifiedTwilioRequest } from './twilio-webhook.ts';
 
 export interface SmsWebhookOptions {
   config: DoorstepConfig;
@@ -39,12 +38,7 @@ const xml = (s: string) =>
 export async function registerSmsWebhook(app: FastifyInstance, options: SmsWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
   await app.register(async (scope) => {
-    scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser(
-      'application/x-www-form-urlencoded',
-      { parseAs: 'string', bodyLimit: 16_384 },
-      (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(String(body)))),
-    );
+    acceptTwilioForms(scope);
     scope.post<{ Params: { school: string }; Body: Record<string, string> }>(
       '/hooks/sms/:school',
       async (req, reply) => {
@@ -103,31 +97,8 @@ export async function registerSmsWebhook(app: FastifyInstance, options: SmsWebho
     );
   });
 
-  /** The school, and the request's parameters once its signature verifies for the URL the provider was given. */
-  function verified(
-    req: FastifyRequest<{ Params: { school: string }; Body: Record<string, string> }>,
-    urlOf: (sms: NonNullable<SchoolConfig['channels']['sms']>) => string | undefined,
-  ): { school: SchoolConfig; params: Record<string, string> } {
-    const school = findSchool(options.config, req.params.school);
-    const sms = school?.channels.sms;
-    if (!school || !sms) throw doorstepError('NOT_FOUND', 'no such school with an SMS channel');
-    const params = req.body ?? {};
-    const url = urlOf(sms) ?? `${req.protocol}://${req.host}${req.url}`;
-    const signature = req.headers['x-twilio-signature'];
-    if (
-      !verifyTwilioSignature(
-        sms.authToken.reveal(),
-        typeof signature === 'string' ? signature : undefined,
-        url,
-        params,
-      )
-    ) {
-      req.log.warn(
-        { school: school.id, route: req.routeOptions.url },
-        'sms webhook refused: signature does not verify',
-      );
-      throw doorstepError('WEBHOOK_UNVERIFIED', 'the signature does not verify');
-    }
-    return { school, params };
+  /** The school and the verified parameters (see verifiedTwilioRequest): the SMS channel's URLs. */
+  function verified(req: TwilioRequest, urlOf: (sms: SmsSettingsConfig) => string | undefined) {
+    return verifiedTwilioRequest(options.config, req, (s) => urlOf(s.channels.sms!), 'an SMS channel');
   }
 }

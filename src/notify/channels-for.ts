@@ -1,8 +1,11 @@
 import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
+import { alarmPerson } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
 import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
+import { deleteExpiredSubscription, markPushSent, pushRecipients } from '../store/push-subscriptions.ts';
 import { BoardChannel } from './board-channel.ts';
+import { type AlarmFacts, CallChannel } from './call-channel.ts';
 import type { Channel } from './channel.ts';
 import { EmailChannel } from './email-channel.ts';
 import {
@@ -11,6 +14,7 @@ import {
   SignedWebhookChannel,
   SmsChannel,
 } from './http-channels.ts';
+import { OFFICE_STAFF, PushChannel } from './push-channel.ts';
 
 /** The channels a school has configured, by kind (the board always). */
 export function channelsFor(
@@ -35,6 +39,50 @@ export function channelsFor(
         receipts ?? storedReceipts(deps.db),
       ),
     );
+  const phones = (g: string) => group(g).flatMap((p) => (p.phone ? [p.phone] : []));
+  if (c.sms && c.call)
+    channels.set(
+      'call',
+      new CallChannel(
+        c.sms,
+        c.call,
+        phones,
+        alarmFacts(school, deps.db),
+        receipts ?? storedReceipts(deps.db),
+      ),
+    );
+  if (c.push) {
+    const key = c.push.publicKey;
+    channels.set(
+      'push',
+      new PushChannel(
+        c.push,
+        {
+          // Every opted-in office and safeguarding account of the school, or a group's people (by
+          // the phone or e-mail of their account).
+          subscriptionsOf: (g) =>
+            g === OFFICE_STAFF
+              ? pushRecipients(deps.db, {
+                  schoolId: school.id,
+                  publicKey: key,
+                  roles: ['office', 'safeguarding', 'admin'],
+                })
+              : group(g).length === 0
+                ? Promise.resolve([])
+                : pushRecipients(deps.db, {
+                    schoolId: school.id,
+                    publicKey: key,
+                    phones: group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
+                    emails: group(g).flatMap((p) => (p.email ? [p.email] : [])),
+                  }),
+          expired: (id) => deleteExpiredSubscription(deps.db, id),
+          sent: (id) => markPushSent(deps.db, id, new Date()),
+        },
+        alarmFacts(school, deps.db),
+        receipts ?? storedReceipts(deps.db),
+      ),
+    );
+  }
   if (c.email)
     channels.set(
       'email',
@@ -45,6 +93,18 @@ export function channelsFor(
     channels.set('google-chat', new ChatWebhookChannel('google-chat', c['google-chat'].url));
   if (c.webhook) channels.set('webhook', new SignedWebhookChannel(c.webhook));
   return channels;
+}
+
+/** The school's name, and the alarm's time and person, from the store (what a call or a push says). */
+function alarmFacts(school: SchoolConfig, db: Db): AlarmFacts {
+  return async (n) => {
+    const a = await alarmPerson(db, n.alarmId);
+    return {
+      schoolName: school.name,
+      personName: a?.personName ?? null,
+      raisedAt: a?.raisedAt ?? new Date(),
+    };
+  };
 }
 
 /** Per-recipient receipts in the store (notification_recipients). */

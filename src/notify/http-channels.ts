@@ -20,7 +20,13 @@ const CHANNEL_ERROR = {
  * One POST to a channel's service, its failure read by `failureOf` like every outbound call: 401/403
  * is a configuration fault (never retried), another 4xx permanent, 429, 5xx and no answer transient.
  */
-async function post(url: string, init: RequestInit, what: string): Promise<Response> {
+export async function post(
+  url: string,
+  init: RequestInit,
+  what: string,
+  /** Statuses the caller reads itself (e.g. a push service's 404/410: the subscription is gone). */
+  own: readonly number[] = [],
+): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
@@ -34,6 +40,7 @@ async function post(url: string, init: RequestInit, what: string): Promise<Respo
       },
     );
   }
+  if (own.includes(res.status)) return res;
   const failure =
     failureOf(res, { refuse4xx: true }) ?? (res.status >= 300 ? { kind: 'refused' as const } : undefined);
   if (failure) {
@@ -44,7 +51,7 @@ async function post(url: string, init: RequestInit, what: string): Promise<Respo
 }
 
 /** A recipient's key in the store: a hash of the notification and the address, never the address. */
-function recipientKey(notificationId: string, address: string): string {
+export function recipientKey(notificationId: string, address: string): string {
   return createHash('sha256').update(`${notificationId}\n${address}`).digest('hex').slice(0, 32);
 }
 
@@ -65,6 +72,35 @@ export function memoryReceipts(): RecipientReceipts {
   };
 }
 
+/** The Twilio-compatible account's resource, read with its credentials: sends nothing to anyone. */
+export async function checkTwilioAccount(
+  kind: 'sms' | 'call',
+  o: { baseUrl: string; accountSid: string; authToken: Secret },
+): Promise<CheckResult> {
+  const url = `${o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(o.accountSid)}.json`;
+  try {
+    const res = await fetch(url, {
+      headers: { authorization: twilioBasicAuth(o) },
+      signal: AbortSignal.timeout(5000),
+    });
+    await res.body?.cancel();
+    return res.status === 200
+      ? {
+          name: `channel:${kind}`,
+          ok: true,
+          detail: `${new URL(url).origin} accepted the account credentials`,
+        }
+      : { name: `channel:${kind}`, ok: false, detail: `${new URL(url).origin}: HTTP ${res.status}` };
+  } catch (err) {
+    return { name: `channel:${kind}`, ok: false, detail: (err as Error).message };
+  }
+}
+
+/** HTTP Basic with the account SID and auth token, as Twilio's REST API authenticates. */
+export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): string {
+  return `Basic ${Buffer.from(`${o.accountSid}:${o.authToken.reveal()}`).toString('base64')}`;
+}
+
 /** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
 export function smsStatusUrl(o: { statusUrl?: string | undefined; inboundUrl?: string | undefined }) {
   return o.statusUrl ?? (o.inboundUrl ? `${o.inboundUrl.replace(/\/+$/, '')}/status` : undefined);
@@ -76,7 +112,7 @@ export function smsStatusUrl(o: { statusUrl?: string | undefined; inboundUrl?: s
  * to the phones not yet reached.
  */
 /** The SMS provider's settings the channel uses (Twilio-compatible Messages API). */
-interface SmsSettings {
+export interface SmsSettings {
   baseUrl: string;
   accountSid: string;
   authToken: Secret;
@@ -102,22 +138,8 @@ export class SmsChannel implements Channel {
     this.receipts = receipts;
   }
 
-  async check(): Promise<CheckResult> {
-    const url = `${this.o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.o.accountSid)}.json`;
-    try {
-      const res = await fetch(url, {
-        headers: {
-          authorization: `Basic ${Buffer.from(`${this.o.accountSid}:${this.o.authToken.reveal()}`).toString('base64')}`,
-        },
-        signal: AbortSignal.timeout(5000),
-      });
-      await res.body?.cancel();
-      return res.status === 200
-        ? { name: 'channel:sms', ok: true, detail: `${new URL(url).origin} accepted the account credentials` }
-        : { name: 'channel:sms', ok: false, detail: `${new URL(url).origin}: HTTP ${res.status}` };
-    } catch (err) {
-      return { name: 'channel:sms', ok: false, detail: (err as Error).message };
-    }
+  check(): Promise<CheckResult> {
+    return checkTwilioAccount('sms', this.o);
   }
 
   /** The alarm message, then how to answer it by reply (the alarm's code). */
@@ -134,7 +156,7 @@ export class SmsChannel implements Channel {
     const to = this.phones(group);
     if (to.length === 0)
       throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
-    const auth = `Basic ${Buffer.from(`${this.o.accountSid}:${this.o.authToken.reveal()}`).toString('base64')}`;
+    const auth = twilioBasicAuth(this.o);
     // Each phone is sent to once: one that failed part-way is retried from where it stopped. A phone
     // that fails never keeps the others from being tried now; the failure is thrown after them all
     // (a transient one first, so the notification is retried rather than given up on).

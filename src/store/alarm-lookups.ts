@@ -27,3 +27,22 @@ export async function unresolvedAlarms(db: Queryable, schoolId?: string): Promis
   );
   return rows;
 }
+
+/**
+ * What a call or a push says of an alarm besides its type: when it was raised and the display name of
+ * the person it is about (the device's wearer, else the visit's lead); null when no account is theirs.
+ */
+export async function alarmPerson(
+  db: Queryable,
+  alarmId: string,
+): Promise<{ raisedAt: Date; personName: string | null } | undefined> {
+  const { rows } = await db.query<{ raised_at: Date; name: string | null }>(
+    `SELECT a.raised_at, COALESCE(
+       (SELECT u.display_name FROM users u WHERE a.staff_id IS NOT NULL AND u.staff_id = a.staff_id ORDER BY u.id LIMIT 1),
+       (SELECT u.display_name FROM visits v JOIN users u ON u.id = v.lead_user_id WHERE v.id = a.visit_id)) AS name
+     FROM alarms a WHERE a.id = $1`,
+    [alarmId],
+  );
+  const r = rows[0];
+  return r ? { raisedAt: new Date(r.raised_at), personName: r.name } : undefined;
+}

@@ -184,7 +184,7 @@ export async function acknowledge(
   alarmId: string,
   by: string,
   at: Date,
-  via: 'board' | 'cli' | 'sms' = 'board',
+  via: 'board' | 'cli' | 'sms' | 'call' = 'board',
 ): Promise<AckOutcome> {
   const alarm = await lockAlarm(tx, alarmId);
   if (!alarm) return 'missing';
@@ -194,7 +194,16 @@ export async function acknowledge(
     `UPDATE alarms SET status = 'acknowledged', acknowledged_at = $2, acknowledged_by = $3, acknowledged_via = $4 WHERE id = $1`,
     [alarmId, at, by, via],
   );
-  await addTimeline(tx, alarmId, via === 'sms' ? 'acknowledged by SMS reply' : 'acknowledged', by);
+  await addTimeline(
+    tx,
+    alarmId,
+    via === 'sms'
+      ? 'acknowledged by SMS reply'
+      : via === 'call'
+        ? 'acknowledged on a ladder call (pressed 1)'
+        : 'acknowledged',
+    by,
+  );
   await appendAudit(tx, {
     actor: by,
     action: 'alarm.acknowledged',

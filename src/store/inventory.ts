@@ -203,6 +203,15 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'nobody',
   },
   {
+    table: 'push_subscriptions',
+    what: 'a browser of an office or safeguarding account that opted in to alarms by Web Push',
+    personal:
+      'account id; the push service address of the browser and its encryption keys (no name, no number)',
+    why: 'to push an alarm (its type, the person’s name and the time) to the phones of the people at the board',
+    retention: 'until the person turns it off, the push service says it expired, or the account is deleted',
+    seenBy: 'nobody (the person’s own browser)',
+  },
+  {
     table: 'address_flags',
     what: 'an address staff must know about before they go',
     personal: 'postcode and first line, a note, who recorded it',

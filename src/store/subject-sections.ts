@@ -169,6 +169,12 @@ export const SECTIONS: readonly Section[] = [
     withhold: ['token_hash', 'csrf_token'],
   },
   {
+    table: 'push_subscriptions',
+    title: 'Devices that receive alarms by Web Push',
+    staff: 'user_id = $2::bigint',
+    withhold: ['endpoint', 'p256dh', 'auth'],
+  },
+  {
     table: 'audit_entries',
     title: 'Audit entries (who, what, when) with their details while kept',
     pupil: PUPIL_AUDIT,

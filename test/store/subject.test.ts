@@ -45,6 +45,13 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     csrf_token: 'csrf',
     expires_at: NOW,
   });
+  await insert(db, 'push_subscriptions', {
+    user_id: staff,
+    endpoint: `https://fcm.googleapis.com/fcm/send/${school}-${id}`,
+    p256dh: 'BPublicKeyOfTheBrowser',
+    auth: 'authSecret',
+    vapid_public_key: 'BVapidPublicKey',
+  });
   await insert(db, 'pupils', {
     school_id: school,
     mis_id: id,
@@ -355,6 +362,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
       });
     expect(byTable.users![0]!.password_hash).toBe('[withheld]');
     expect(byTable.sessions![0]!.token_hash).toBe('[withheld]');
+    expect(byTable.push_subscriptions![0]!.endpoint).toBe('[withheld]');
     expect(JSON.stringify(x)).not.toContain('scrypt$secret');
   });
 

@@ -133,7 +133,7 @@ export function alarmCard(a) {
               'dd',
               {},
               bdi(a.acknowledgedBy),
-              a.acknowledgedVia === 'sms' ? ' (SMS)' : '',
+              a.acknowledgedVia === 'sms' ? ' (SMS)' : a.acknowledgedVia === 'call' ? ' (call)' : '',
               ` at ${fmtTime(a.acknowledgedAt)}`,
               a.reopensAt ? `; opens again at ${fmtTime(a.reopensAt)} unless resolved` : '',
             ),

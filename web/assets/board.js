@@ -14,6 +14,7 @@ import {
 import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
 import { followUpItem } from './board-follow-ups.js';
 import { connect, scheduleRefresh } from './board-live.js';
+import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
@@ -195,6 +196,7 @@ async function main() {
       ),
     );
   document.body.append(h('div', { id: 'announce', class: 'visually-hidden', 'aria-live': 'assertive' }));
+  pushToggle(state.school).then((b) => b && toggle.after(b));
   connect();
   await refresh();
   setInterval(() => {

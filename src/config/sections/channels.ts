@@ -59,6 +59,80 @@ export function channelsSettings(secret: SecretField) {
       teams: z.strictObject({ url: secret() }).optional(),
       'google-chat': z.strictObject({ url: secret() }).optional(),
       webhook: z.strictObject({ url: httpsOrLocalUrl, secret: secret() }).optional(),
+      // Ladder calls and Web Push (issue 21): their own blocks, below.
+      call: callSettings.optional(),
+      push: pushSettings(secret).optional(),
+    })
+    .superRefine((c, ctx) => {
+      if (c.call && !c.sms)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['call'],
+          message:
+            'a call uses the account of channels.sms (baseUrl, accountSid, authToken): configure channels.sms',
+        });
     })
     .default({});
+}
+
+/**
+ * `channels.call`: a ladder target `call:<group>` rings each phone of the group through the
+ * Twilio-compatible Calls API, on the account of `channels.sms`; the call speaks the alarm and
+ * "press 1 to take this alarm". The provider posts the keypress to `<callbackUrl>/gather` and the
+ * call's outcome to `<callbackUrl>/status` (both signed with the SMS auth token).
+ */
+export const callSettings = z.strictObject({
+  /** The public URL of `POST /hooks/voice/<school>`, exactly as the provider will request it. */
+  callbackUrl: z.url({ protocol: /^https?$/ }),
+  /** The caller id; default channels.sms.from. */
+  from: z
+    .string()
+    .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 phone number such as +447700900123' })
+    .optional(),
+  /** How long a phone rings before the call counts as not answered (the provider's `Timeout`). */
+  ringSeconds: z.int().min(5).max(120).default(30),
+  /** The language the message is spoken in (TwiML `<Say language>`). */
+  language: z
+    .string()
+    .regex(/^[a-z]{2}-[A-Z]{2}$/, { error: 'expected a language such as en-GB' })
+    .default('en-GB'),
+});
+
+/** The push services browsers use (Chrome/Edge/Android, Firefox, Windows, Safari/iOS). */
+export const KNOWN_PUSH_SERVICES = [
+  'https://fcm.googleapis.com',
+  'https://*.push.services.mozilla.com',
+  'https://*.notify.windows.com',
+  'https://web.push.apple.com',
+  'https://*.push.apple.com',
+] as const;
+
+/**
+ * `channels.push`: Web Push (VAPID) to the browsers of signed-in office and safeguarding staff who
+ * opted in on the board. Generate the key pair once for the trust (`npx web-push
+ * generate-vapid-keys`) and give every school the same pair: a browser holds one subscription.
+ */
+export function pushSettings(secret: SecretField) {
+  return z.strictObject({
+    /** The VAPID public key (base64url, an uncompressed P-256 point): public, given to browsers. */
+    publicKey: z.string().regex(/^[A-Za-z0-9_-]{87}$/, {
+      error: 'expected a VAPID public key: 87 base64url characters (npx web-push generate-vapid-keys)',
+    }),
+    /** The VAPID private key: `${ENV}` or `file:` only. */
+    privateKey: secret(),
+    /** Who the push services contact about these pushes: `mailto:` or an https URL. */
+    subject: z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, {
+      error: 'expected mailto:someone@school.example or an https URL',
+    }),
+    /**
+     * The push services a browser's subscription may point at (origins; `*.` matches any
+     * sub-domain): Doorstep posts only there, so a subscription cannot aim it at another server.
+     */
+    services: z
+      .array(z.url({ protocol: /^https?$/ }).or(z.string().regex(/^https:\/\/\*\.[a-z0-9.-]+$/)))
+      .min(1)
+      .default([...KNOWN_PUSH_SERVICES]),
+    /** How long a push service keeps an undelivered push (seconds). */
+    ttlSeconds: z.int().min(0).max(86_400).default(600),
+  });
 }

@@ -246,6 +246,10 @@ export function describeTargets(targets: readonly string[]): string {
         return `text ${who}`;
       case 'email':
         return `e-mail ${who}`;
+      case 'call':
+        return `ring ${who}`;
+      case 'push':
+        return `push to ${who}'s phones`;
       case 'teams':
         return 'post to Teams';
       case 'google-chat':

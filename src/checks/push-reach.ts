@@ -1,0 +1,41 @@
+import type { SchoolConfig } from '../config/schema.ts';
+import { laddersOf } from '../domain/escalation/ladder.ts';
+import { OFFICE_STAFF } from '../notify/push-channel.ts';
+import type { Queryable } from '../store/db.ts';
+import { pushRecipients } from '../store/push-subscriptions.ts';
+
+/**
+ * How many opted-in browsers each `push:<group>` of a school's ladders reaches now (what
+ * `ladderReachability` warns about when it is 0). Empty when the school has no push channel.
+ */
+export async function pushOptedIn(db: Queryable, s: SchoolConfig): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const push = s.channels.push;
+  if (!push) return out;
+  const ladders = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
+  const groups = new Set(
+    Object.values(ladders).flatMap((l) =>
+      l.levels.flatMap((level) => level.notify.filter((t) => t.startsWith('push:')).map((t) => t.slice(5))),
+    ),
+  );
+  for (const g of groups) {
+    const people = s.contacts[g] ?? [];
+    const found =
+      g === OFFICE_STAFF
+        ? await pushRecipients(db, {
+            schoolId: s.id,
+            publicKey: push.publicKey,
+            roles: ['office', 'safeguarding', 'admin'],
+          })
+        : people.length === 0
+          ? []
+          : await pushRecipients(db, {
+              schoolId: s.id,
+              publicKey: push.publicKey,
+              phones: people.flatMap((p) => (p.phone ? [p.phone] : [])),
+              emails: people.flatMap((p) => (p.email ? [p.email] : [])),
+            });
+    out.set(g, found.length);
+  }
+  return out;
+}

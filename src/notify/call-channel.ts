@@ -1,0 +1,129 @@
+import type { CallSettings, SmsSettingsConfig } from '../config/schema.ts';
+import type { CheckResult } from '../core/checks.ts';
+import { doorstepError, retryClassOf } from '../errors.ts';
+import { callTwiml, spokenAlarm } from './call-twiml.ts';
+import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
+import {
+  checkTwilioAccount,
+  memoryReceipts,
+  post,
+  type RecipientReceipts,
+  recipientKey,
+  twilioBasicAuth,
+} from './http-channels.ts';
+
+/** What a call says of its alarm beyond the notification: the school, the person's name, the time. */
+export type AlarmFacts = (
+  n: Notification,
+) => Promise<{ schoolName: string; personName: string | null; raisedAt: Date }>;
+
+/** Where the provider posts a call's keypress and its outcome. */
+export function callUrls(call: { callbackUrl: string }): { gather: string; status: string } {
+  const base = call.callbackUrl.replace(/\/+$/, '');
+  return { gather: `${base}/gather`, status: `${base}/status` };
+}
+
+/** Who the call is about, in words: their name; else their staff id; else the device. */
+export function whoOf(n: Notification, personName: string | null): string {
+  if (personName) return personName;
+  if (n.staffId) return `staff ${n.staffId}`;
+  return n.deviceId ? `an unknown device, ${n.deviceId}` : 'a member of staff';
+}
+
+/**
+ * A ladder call (`call:<group>`): each phone of the group is rung through the Twilio-compatible
+ * Calls API — `POST /2010-04-01/Accounts/{AccountSid}/Calls.json`, form-encoded `To`, `From`,
+ * `Twiml` (or `Url`), `StatusCallback`, `Timeout`, HTTP Basic `AccountSid:AuthToken`, answered 201
+ * with the call's `sid` (https://www.twilio.com/docs/voice/api/call-resource#create-a-call-resource)
+ * — on the SMS channel's account. The call speaks the alarm and listens for 1 (`<Gather>`, posted to
+ * `/hooks/voice/<school>/gather`); its outcome comes to `/hooks/voice/<school>/status`, where
+ * no-answer, busy, failed and canceled count as not delivered. Each phone is rung once: its call id
+ * is kept as it is placed, so a retry after a failure part-way rings only the phones not yet rung.
+ */
+export class CallChannel implements Channel {
+  readonly kind = 'call';
+  private readonly account: SmsSettingsConfig;
+  private readonly call: CallSettings;
+  private readonly phones: (group: string) => string[];
+  private readonly facts: AlarmFacts;
+  private readonly receipts: RecipientReceipts;
+
+  constructor(
+    account: SmsSettingsConfig,
+    call: CallSettings,
+    phones: (group: string) => string[],
+    facts: AlarmFacts,
+    receipts: RecipientReceipts = memoryReceipts(),
+  ) {
+    this.account = account;
+    this.call = call;
+    this.phones = phones;
+    this.facts = facts;
+    this.receipts = receipts;
+  }
+
+  check(): Promise<CheckResult> {
+    return checkTwilioAccount('call', this.account);
+  }
+
+  async send(n: Notification): Promise<DeliveryReceipt> {
+    const group = n.target.split(':')[1] ?? '';
+    const to = this.phones(group);
+    if (to.length === 0)
+      throw doorstepError('CONFIG_INVALID', `call: no phone numbers in contacts group "${group}"`);
+    const f = await this.facts(n);
+    const urls = callUrls(this.call);
+    const twiml = callTwiml({
+      text: spokenAlarm({
+        schoolName: f.schoolName,
+        alarmType: n.alarmType,
+        who: whoOf(n, f.personName),
+        raisedAt: f.raisedAt,
+      }),
+      gatherUrl: urls.gather,
+      language: this.call.language,
+    });
+    const sent = await this.receipts.sent(n.id);
+    const ids: string[] = [];
+    const errors: unknown[] = [];
+    for (const phone of to) {
+      const key = recipientKey(n.id, phone);
+      const earlier = sent.get(key);
+      if (earlier !== undefined) {
+        ids.push(earlier);
+        continue;
+      }
+      try {
+        const res = await post(
+          `${this.account.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.account.accountSid)}/Calls.json`,
+          {
+            method: 'POST',
+            headers: {
+              authorization: twilioBasicAuth(this.account),
+              'content-type': 'application/x-www-form-urlencoded',
+            },
+            body: new URLSearchParams({
+              To: phone,
+              From: this.call.from ?? this.account.from,
+              Twiml: twiml,
+              StatusCallback: urls.status,
+              StatusCallbackMethod: 'POST',
+              Timeout: String(this.call.ringSeconds),
+            }),
+          },
+          'call',
+        );
+        const body = (await res.json().catch(() => ({}))) as { sid?: unknown };
+        // The call's id is how its keypress and outcome are matched: a 2xx without one is not a call.
+        if (typeof body.sid !== 'string' || !/^CA[0-9a-fA-F]{32}$/.test(body.sid))
+          throw doorstepError('CHANNEL_REFUSED', 'call: the provider answered without a call sid');
+        await this.receipts.record(n.id, key, body.sid);
+        ids.push(body.sid);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
+    return { receipt: `call ${ids.join(',')}` };
+  }
+}

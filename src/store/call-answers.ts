@@ -1,0 +1,53 @@
+import type { Queryable } from './db.ts';
+
+/** The person a ladder call rang (by the call's id, its recipient's receipt), and where it stands. */
+export interface CalledRecipient {
+  notificationId: string;
+  alarmId: string;
+  step: number;
+  target: string;
+  recipientKey: string;
+  sentAt: Date;
+  keypressAt: Date | null;
+}
+
+/** A call an alarm's `call:` notification of this school placed; undefined for any other id. */
+export async function calledRecipient(
+  db: Queryable,
+  schoolId: string,
+  callSid: string,
+): Promise<CalledRecipient | undefined> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT r.notification_id, n.alarm_id, n.step, n.target, r.recipient_key, r.sent_at, r.keypress_at
+     FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+       JOIN alarms a ON a.id = n.alarm_id
+     WHERE r.receipt = $1 AND a.school_id = $2 AND n.target LIKE 'call:%' LIMIT 1`,
+    [callSid, schoolId],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    notificationId: String(r.notification_id),
+    alarmId: String(r.alarm_id),
+    step: r.step as number,
+    target: r.target as string,
+    recipientKey: r.recipient_key as string,
+    sentAt: new Date(r.sent_at as string),
+    keypressAt: r.keypress_at ? new Date(r.keypress_at as string) : null,
+  };
+}
+
+/** The callee pressed 1: kept once; false when it was kept before (a replayed callback). */
+export async function recordKeypress(
+  tx: Queryable,
+  notificationId: string,
+  recipientKey: string,
+  at: Date,
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `UPDATE notification_recipients SET keypress_at = $3
+     WHERE notification_id = $1 AND recipient_key = $2 AND keypress_at IS NULL`,
+    [notificationId, recipientKey, at],
+  );
+  return (rowCount ?? 0) > 0;
+}

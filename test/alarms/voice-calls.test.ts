@@ -1,0 +1,428 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { handlers } from '../../jobs/index.ts';
+import { handleCallKeypress, KEYPRESS_WITHIN_MS } from '../../src/alarms/call-answers.ts';
+import { resolveAlarm } from '../../src/alarms/commands.ts';
+import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { parseConfigText } from '../../src/config/load.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import type { DoorstepConfig } from '../../src/config/schema.ts';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { twilioSignature } from '../../src/notify/twilio-signature.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { WorkerHost } from '../../src/queue/worker-host.ts';
+import { readAlarm, timelineOf } from '../../src/store/alarm-state.ts';
+import { boardState } from '../../src/store/board-state.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { insertUser } from '../../src/store/users.ts';
+import { configWith } from '../helpers/config.ts';
+import { fobEvent } from '../helpers/fob.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
+
+const TOKEN = 'sms-auth-token-for-calls';
+const CALLBACK = 'https://doorstep.example.org/hooks/voice/alpha';
+const schema = uniqueName('calls');
+const prefix = uniqueName('calls');
+const log = createLogger({ level: 'silent' });
+
+/**
+ * A Twilio-compatible Calls API as published (https://www.twilio.com/docs/voice/api/call-resource):
+ * form-encoded POST to /2010-04-01/Accounts/{AccountSid}/Calls.json with HTTP Basic
+ * (AccountSid:AuthToken); `To` and `From` required, exactly one of `Url` and `Twiml` (at most 4,000
+ * characters), `StatusCallback` an absolute URL, `Timeout` whole seconds; 201 with the call's `sid`
+ * (CA + 32 hex digits).
+ */
+interface Placed {
+  sid: string;
+  to: string;
+  from: string;
+  twiml: string;
+  statusCallback: string;
+  timeout: string;
+}
+const placed: Placed[] = [];
+let fake: Server;
+let fakeUrl = '';
+
+function startFakeCalls(): Promise<void> {
+  fake = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const answer = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method !== 'POST' || req.url !== '/2010-04-01/Accounts/AC1/Calls.json')
+        return answer(404, { code: 20404, message: 'not found' });
+      if (req.headers.authorization !== `Basic ${Buffer.from(`AC1:${TOKEN}`).toString('base64')}`)
+        return answer(401, { code: 20003, message: 'authenticate' });
+      if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
+        return answer(400, { code: 21600, message: 'form expected' });
+      const p = new URLSearchParams(raw);
+      const to = p.get('To');
+      const from = p.get('From');
+      if (!to || !from) return answer(400, { code: 21201, message: 'To and From are required' });
+      const twiml = p.get('Twiml');
+      if ((twiml === null) === (p.get('Url') === null))
+        return answer(400, { code: 21205, message: 'exactly one of Url or Twiml' });
+      if (twiml !== null && (twiml.length > 4000 || !twiml.includes('<Response>')))
+        return answer(400, { code: 13201, message: 'invalid TwiML' });
+      const cb = p.get('StatusCallback');
+      if (!cb || !/^https?:\/\//.test(cb)) return answer(400, { code: 21609, message: 'bad callback' });
+      const timeout = p.get('Timeout') ?? '60';
+      if (!/^\d+$/.test(timeout)) return answer(400, { code: 21210, message: 'bad timeout' });
+      const sid = `CA${randomBytes(16).toString('hex')}`;
+      placed.push({ sid, to, from, twiml: twiml ?? '', statusCallback: cb, timeout });
+      answer(201, { sid, status: 'queued', to, from });
+    });
+  });
+  return new Promise((resolve) =>
+    fake.listen(0, '127.0.0.1', () => {
+      fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      resolve();
+    }),
+  );
+}
+
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let app: FastifyInstance;
+let config: DoorstepConfig;
+let deps: JobDeps;
+let host: WorkerHost<typeof catalog, JobDeps> | undefined;
+let headId = '';
+let n = 0;
+
+/** Level 1 rings the leaders; level 2 (the board's "call the police") only after 10 minutes. */
+function ladderConfig(): DoorstepConfig {
+  return configWith({
+    env: { SMS_TOKEN: TOKEN },
+    school: `    fobs:
+      devices: [{ deviceId: PS-0001, staffId: staff-1 }]
+    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [call:leaders] }
+          - { afterMinutes: 10, notify: [board], prompt: "Call the police" }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001" }, { name: Deputy, phone: "+447700900002" }]
+    channels:
+      sms: { baseUrl: "${fakeUrl}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+      call: { callbackUrl: "${CALLBACK}", ringSeconds: 25 }
+`,
+  });
+}
+
+async function raise(): Promise<string> {
+  n++;
+  const r = await ingestFobEvent(
+    { db, producer, publisher: conn, prefix },
+    config.schools[0]!,
+    fobEvent(`call-${n}`),
+    { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+  );
+  return (r as { alarmId: string }).alarmId;
+}
+
+/** The calls of an alarm's first level, once both phones were rung, in the order of the group. */
+async function callsOf(alarmId: string): Promise<Placed[]> {
+  const sids = await until(
+    async () => {
+      const { rows } = await db.query<{ receipt: string }>(
+        `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+         WHERE n.alarm_id = $1`,
+        [alarmId],
+      );
+      return rows.length === 2 ? rows.map((r) => r.receipt) : null;
+    },
+    10_000,
+    `alarm ${alarmId}'s calls`,
+  );
+  return placed.filter((p) => sids.includes(p.sid)).sort((a, b) => a.to.localeCompare(b.to));
+}
+
+/** The `<Gather action>` the call's TwiML names: where the provider posts the keypress. */
+function gatherUrlOf(p: Placed): string {
+  const m = /<Gather numDigits="1" action="([^"]+)" method="POST"/.exec(p.twiml);
+  return m![1]!.replace(/&amp;/g, '&');
+}
+
+/** A callback as the provider posts it, signed as it signs it. */
+function callback(url: string, path: string, params: Record<string, string>, sign?: string) {
+  return app.inject({
+    method: 'POST',
+    url: path,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': sign ?? twilioSignature(TOKEN, url, params),
+    },
+    payload: new URLSearchParams(params).toString(),
+  });
+}
+
+function keypress(p: Placed, digits: string, opts: { to?: string; sid?: string; sign?: string } = {}) {
+  const params = {
+    AccountSid: 'AC1',
+    ApiVersion: '2010-04-01',
+    CallSid: opts.sid ?? p.sid,
+    CallStatus: 'in-progress',
+    Called: opts.to ?? p.to,
+    Caller: p.from,
+    Digits: digits,
+    Direction: 'outbound-api',
+    From: p.from,
+    To: opts.to ?? p.to,
+    FinishedOnKey: '',
+  };
+  return callback(gatherUrlOf(p), '/hooks/voice/alpha/gather', params, opts.sign);
+}
+
+function status(p: Placed, callStatus: string) {
+  const params = {
+    AccountSid: 'AC1',
+    ApiVersion: '2010-04-01',
+    CallSid: p.sid,
+    CallStatus: callStatus,
+    CallDuration: '0',
+    Direction: 'outbound-api',
+    From: p.from,
+    To: p.to,
+  };
+  return callback(p.statusCallback, '/hooks/voice/alpha/status', params);
+}
+
+async function stepsOf(alarmId: string): Promise<string[]> {
+  const { rows } = await db.query<{ step: number; target: string; status: string }>(
+    'SELECT step, target, status FROM notifications WHERE alarm_id = $1 ORDER BY step, target',
+    [alarmId],
+  );
+  return rows.map((r) => `${r.step} ${r.target} ${r.status}`);
+}
+
+async function audits(alarmId: string): Promise<{ action: string; outcome: string }[]> {
+  const { rows } = await db.query<{ action: string; after: { outcome: string } }>(
+    `SELECT action, after FROM audit_log
+     WHERE entity_type = 'alarm' AND entity_id = $1 AND action LIKE 'alarm.call-keypress%' ORDER BY id`,
+    [alarmId],
+  );
+  return rows.map((r) => ({ action: r.action, outcome: r.after.outcome }));
+}
+
+beforeAll(async () => {
+  await startFakeCalls();
+  config = ladderConfig();
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = { db, log, producer, now: () => new Date(), instance: 't', config, publisher: conn };
+  headId = await insertUser(db, {
+    username: 'head',
+    displayName: 'Hana Head',
+    passwordHash: 'x',
+    roles: ['office'],
+    schools: ['alpha'],
+    phone: '+447700900001',
+  });
+  await insertUser(db, {
+    username: 'deputy',
+    displayName: 'Dev Deputy',
+    passwordHash: 'x',
+    roles: ['office'],
+    schools: ['alpha'],
+    phone: '+447700900002',
+  });
+  await insertUser(db, {
+    username: 'worker',
+    displayName: 'Wren Worker',
+    passwordHash: 'x',
+    roles: ['visiting-staff'],
+    schools: ['alpha'],
+    staffId: 'staff-1',
+  });
+  app = await buildHttpApp({
+    log,
+    readiness: [],
+    metrics: createMetrics([]),
+    queues: [],
+    smsWebhook: { config, db, producer, tell: { publisher: conn, prefix } },
+  });
+  host = new WorkerHost({
+    catalog,
+    handlers,
+    deps,
+    roles: ['ingest'],
+    redis: { url: TEST_REDIS_URL },
+    prefix,
+    log,
+  });
+  host.run();
+});
+afterAll(async () => {
+  await host?.close(1000);
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+  await new Promise((r) => fake.close(r));
+});
+
+describe('a ladder call with a keypress', () => {
+  it('rings each phone of the group with TwiML that speaks type, person and time, and listens for 1', async () => {
+    const id = await raise();
+    const calls = await callsOf(id);
+    expect(calls.map((c) => [c.to, c.from, c.timeout, c.statusCallback])).toEqual([
+      ['+447700900001', '+447700900999', '25', `${CALLBACK}/status`],
+      ['+447700900002', '+447700900999', '25', `${CALLBACK}/status`],
+    ]);
+    const twiml = calls[0]!.twiml;
+    expect(gatherUrlOf(calls[0]!)).toBe(`${CALLBACK}/gather`);
+    expect(twiml).toMatch(
+      /<Say language="en-GB">Doorstep alarm at Alpha Primary\. sos alarm from Wren Worker, raised at \d\d:\d\d\. Press 1 to take this alarm\.<\/Say>/,
+    );
+    expect(await stepsOf(id)).toEqual(['0 call:leaders sent']);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('"1" takes the alarm as the account of the phone that was rung, as the board does; a replay and a second person are refused', async () => {
+    const id = await raise();
+    const [head, deputy] = await callsOf(id);
+    const other = await keypress(head!, '7');
+    expect(other.statusCode).toBe(200);
+    expect(other.body).toContain('That key does nothing.');
+    expect(other.body).toContain(`<Gather numDigits="1" action="${CALLBACK}/gather"`);
+    expect((await readAlarm(db, id))!.status).toBe('open');
+
+    const taken = await keypress(head!, '1');
+    expect(taken.statusCode).toBe(200);
+    expect(taken.headers['content-type']).toMatch(/^text\/xml/);
+    expect(taken.body).toContain('The alarm is yours.');
+    const alarm = (await readAlarm(db, id))!;
+    expect(alarm.status).toBe('acknowledged');
+    const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    const card = board.alarms.find((x) => x.id === id)!;
+    expect(card.acknowledgedVia).toBe('call');
+    expect((await timelineOf(db, id)).map((t) => [t.event, t.by])).toContainEqual([
+      'acknowledged on a ladder call (pressed 1)',
+      `user:${headId}`,
+    ]);
+
+    const replay = await keypress(head!, '1');
+    expect(replay.body).toContain('already taken on this call');
+    const second = await keypress(deputy!, '1');
+    expect(second.body).toContain('Someone else has already taken this alarm');
+    expect(await audits(id)).toEqual([
+      { action: 'alarm.call-keypress', outcome: 'take' },
+      { action: 'alarm.call-keypress-refused', outcome: 'replay' },
+      { action: 'alarm.call-keypress', outcome: 'take' },
+    ]);
+    // Answered and completed: delivered; the ladder does not move.
+    expect((await status(head!, 'completed')).statusCode).toBe(204);
+    expect(await stepsOf(id)).toEqual(['0 call:leaders sent']);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('no-answer moves the alarm to its next level at once (the existing fallback), once', async () => {
+    const id = await raise();
+    const [head, deputy] = await callsOf(id);
+    expect((await status(head!, 'ringing')).statusCode).toBe(204); // progress, not news
+    expect(await stepsOf(id)).toEqual(['0 call:leaders sent']);
+    expect((await status(head!, 'no-answer')).statusCode).toBe(204);
+    await until(async () => (await stepsOf(id)).includes('1 board sent'), 5000, 'level 2');
+    expect((await status(deputy!, 'busy')).statusCode).toBe(204);
+    expect((await status(head!, 'no-answer')).statusCode).toBe(204); // a replay
+    const events = (await timelineOf(db, id)).map((t) => t.event);
+    expect(events.filter((e) => e.includes('not delivered'))).toEqual([
+      'call:leaders not delivered (call no-answer): the next level now, not at its time',
+    ]);
+    const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    const card = board.alarms.find((x) => x.id === id)!;
+    expect(card.notifications[0]).toMatchObject({ target: 'call:leaders', delivery: 'failed' });
+    expect(await stepsOf(id)).toEqual(['0 call:leaders sent', '1 board sent']);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('refuses a callback whose signature does not verify, and unknown calls or numbers (audited)', async () => {
+    const id = await raise();
+    const [head] = await callsOf(id);
+    const forged = await keypress(head!, '1', { sign: 'AAAAAAAAAAAAAAAAAAAAAAAAAAA=' });
+    expect(forged.statusCode).toBe(401);
+    // Signed for another URL (the SMS inbound one): refused too.
+    const params = { CallSid: head!.sid, To: head!.to, Digits: '1' };
+    const elsewhere = await callback(
+      'https://doorstep.example.org/hooks/sms/alpha',
+      '/hooks/voice/alpha/gather',
+      params,
+    );
+    expect(elsewhere.statusCode).toBe(401);
+    const unknown = await keypress(head!, '1', { sid: `CA${'0'.repeat(32)}` });
+    expect(unknown.body).toContain('not known to Doorstep');
+    // A real call, but a number it did not ring.
+    const wrong = await keypress(head!, '1', { to: '+447700900002' });
+    expect(wrong.body).toContain('not known to Doorstep');
+    expect((await readAlarm(db, id))!.status).toBe('open');
+    // The number it did not ring is audited against the call's alarm; the unknown call against none.
+    expect(await audits(id)).toEqual([{ action: 'alarm.call-keypress-refused', outcome: 'unknown-call' }]);
+    const { rows } = await db.query<{ after: { call: string } }>(
+      `SELECT after FROM audit_log WHERE action = 'alarm.call-keypress-refused' AND entity_id = ''`,
+    );
+    expect(rows.map((r) => r.after.call)).toContain(`CA${'0'.repeat(32)}`);
+    // Too long after the call was placed: stale.
+    const late = await handleCallKeypress(
+      { db },
+      config.schools[0]!,
+      { callSid: head!.sid, to: head!.to, digits: '1' },
+      new Date(Date.now() + KEYPRESS_WITHIN_MS + 60_000),
+    );
+    expect(late).toEqual({ outcome: 'stale', alarmId: id });
+    expect((await readAlarm(db, id))!.status).toBe('open');
+    // No school with calls: 404.
+    const none = await app.inject({
+      method: 'POST',
+      url: '/hooks/voice/nowhere/gather',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: 'CallSid=CA1&To=%2B1&Digits=1',
+    });
+    expect(none.statusCode).toBe(404);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+});
+
+describe('channels.call settings', () => {
+  it('a call needs the SMS account', () => {
+    const r = parseConfigText(
+      `trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: sims-xml, dropFolder: ./x }
+    records: { sink: preview }
+    policies: [statutory]
+    channels:
+      call: { callbackUrl: "https://d.example/hooks/voice/alpha" }
+`,
+      { env: {} },
+    );
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(
+        expect.stringMatching(/^schools\[0\]\.channels\.call.*uses the account of channels\.sms/),
+      );
+  });
+});

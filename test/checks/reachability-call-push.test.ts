@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { ladderReachability } from '../../src/checks/reachability.ts';
+import { configWith } from '../helpers/config.ts';
+
+const PUBLIC = 'B'.repeat(87);
+
+function school(level1: string, channels: string) {
+  return configWith({
+    env: { T: 'token', K: 'private' },
+    school: `    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [${level1}] }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001", email: head@alpha.example }, { name: Deputy, email: deputy@alpha.example }]
+      nameless: [{ name: Nobody }]
+    channels:
+${channels}`,
+  }).schools[0]!;
+}
+
+const SMS =
+  '      sms: { accountSid: AC1, authToken: "${T}", from: "+447700900999", inboundUrl: "https://d.example/hooks/sms/alpha" }\n';
+const CALL = '      call: { callbackUrl: "https://d.example/hooks/voice/alpha" }\n';
+const PUSH = `      push: { publicKey: ${PUBLIC}, privateKey: "\${K}", subject: "mailto:o@alpha.example" }\n`;
+
+const messages = (s: ReturnType<typeof school>, facts = {}) =>
+  ladderReachability(s, facts)
+    .filter((p) => p.ladder === 'alarm')
+    .map((p) => `${p.kind}: ${p.message}`);
+
+describe('reachability of call and push steps', () => {
+  it('a call step needs the channel and phones: no phone is unreachable', () => {
+    expect(messages(school('call:leaders', SMS))).toEqual([
+      'reaches-no-one: escalation.alarm level 1 notifies call:leaders, but channels.call is not configured: it reaches no one',
+      'no-person: escalation.alarm reaches no person on any level, only the board',
+    ]);
+    expect(messages(school('call:leaders', SMS + CALL))).toEqual([
+      'some-unreachable: escalation.alarm level 1 notifies call:leaders, but Deputy in contacts.leaders has no phone number',
+    ]);
+    expect(messages(school('call:nameless', SMS + CALL))[0]).toBe(
+      'reaches-no-one: escalation.alarm level 1 notifies call:nameless, but no one in contacts.nameless has a phone number: it reaches no one',
+    );
+  });
+
+  it('a push step with no one opted in (counted from the store) is warned; unjudged without the count', () => {
+    expect(messages(school('push:office-staff', PUSH))).toEqual([]);
+    expect(
+      messages(school('push:office-staff', PUSH), { pushOptedIn: new Map([['office-staff', 0]]) }),
+    ).toEqual([
+      "reaches-no-one: escalation.alarm level 1 notifies push:office-staff, but no office or safeguarding account of the school has turned on alarms on a device (the board's button): it reaches no one",
+      'no-person: escalation.alarm reaches no person on any level, only the board',
+    ]);
+    expect(messages(school('push:leaders', PUSH), { pushOptedIn: new Map([['leaders', 2]]) })).toEqual([]);
+    expect(messages(school('push:leaders', PUSH), { pushOptedIn: new Map([['leaders', 0]]) })[0]).toBe(
+      "reaches-no-one: escalation.alarm level 1 notifies push:leaders, but no one in contacts.leaders has turned on alarms on a device (the board's button): it reaches no one",
+    );
+    expect(messages(school('push:nameless', PUSH))[0]).toBe(
+      'reaches-no-one: escalation.alarm level 1 notifies push:nameless, but no one in contacts.nameless has a phone number or an e-mail address to find their account by: it reaches no one',
+    );
+    expect(messages(school('push:leaders', SMS))[0]).toBe(
+      'reaches-no-one: escalation.alarm level 1 notifies push:leaders, but channels.push is not configured: it reaches no one',
+    );
+  });
+});
