@@ -13,6 +13,7 @@ import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts'
 import { sendErrorPage, wantsHtml } from './error-pages.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
+import { registerAgreementsApi } from './web/agreements-api.ts';
 import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerChronology } from './web/chronology.ts';
@@ -217,6 +218,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerRegisterApi(app, options.web);
     registerPupilsApi(app, options.web);
     registerLetterPage(app, options.web);
+    registerAgreementsApi(app, options.web);
     registerChronology(app, options.web);
     registerDataApi(app, options.web);
     registerAuditApi(app, options.web);

@@ -89,6 +89,7 @@ const requested: LifecycleVisit = {
   childSeen: null,
   followUpDone: false,
   hasSafeWord: false,
+  agreements: 0,
   doorWaitMinutes: null,
 };
 /** A Thames View pair out on a visit, not yet recorded. */
