@@ -4,7 +4,7 @@ import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderAgreementBroken } from '../records/templates/agreement-broken.ts';
 import { appendBrokenAgreement, followUpVisitOf } from '../store/appointments.ts';
-import { insertBoardEvent } from '../store/board.ts';
+import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertFollowUps } from '../store/follow-ups.ts';
 import { pupilIdentity } from '../store/pupils.ts';
@@ -70,7 +70,7 @@ export async function recordBrokenAgreement(
       });
       const agreement = outcome.agreements[input.agreement]!;
       const followUpVisitId = d.steps.followUpVisit
-        ? await askForFollowUpVisit(tx, deps, user, v, d.n)
+        ? await askForFollowUpVisit(tx, deps, user, v, d.n, events)
         : null;
       if (d.steps.reminderLetter)
         await insertFollowUps(tx, { schoolId: v.schoolId, visitId, pupilMisId: v.pupilMisId }, [
@@ -134,6 +134,7 @@ async function askForFollowUpVisit(
   user: User,
   v: VisitRow,
   n: number,
+  events: BoardEventRow[],
 ): Promise<string> {
   const existing = await followUpVisitOf(tx, v.id);
   if (existing) return existing;
@@ -158,5 +159,6 @@ async function askForFollowUpVisit(
     plannedFor: created.plannedFor,
     riskLevel: created.riskLevel,
   });
+  events.push(await insertBoardEvent(tx, v.schoolId, 'visit.requested', { visitId: id }));
   return id;
 }

@@ -122,7 +122,7 @@ export async function setAppointment(
         kind: 'changed',
         visitId,
         targets: school.notices.changed,
-        key: `appointment:${at.toISOString()}:${formatAddress(address)}`,
+        key: `appointment:${deps.now().toISOString()}`,
         subject: `home visit #${visitId} appointment changed`,
         text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${input.address ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).`,
       });

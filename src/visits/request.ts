@@ -34,74 +34,71 @@ export interface VisitRequest {
 export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest): Promise<string> {
   knownSchool(deps.config, r.schoolId);
   assertSchool(user, r.schoolId);
-  return change(
-    deps,
-    async (tx, events) => {
-      let pupil = r.pupilMisId;
-      let reason = r.reason?.trim();
-      if (r.triggerEpisodeId) {
-        const episode = await episodeForVisit(tx, r.schoolId, r.triggerEpisodeId);
-        if (!episode) throw doorstepError('NOT_FOUND', `no trigger ${r.triggerEpisodeId} at ${r.schoolId}`);
-        pupil = episode.pupil_mis_id;
-        reason ||= episode.title;
-      }
-      if (!pupil)
-        throw doorstepError('BAD_REQUEST', 'pupilMisId: expected the pupil (or a triggerEpisodeId)');
-      if (!reason) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is needed');
-      const home = await pupilHomeAddress(tx, r.schoolId, pupil);
-      if (!home) throw doorstepError('NOT_FOUND', `pupilMisId: no pupil "${pupil}" at ${r.schoolId}`);
-      const address = r.address ?? home.address ?? {};
-      if (!formatAddress(address))
-        throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
-      const plannedFor = r.plannedFor ?? londonDate(deps.now());
-      const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
-      if (r.appointmentTime && !appointmentAt)
-        throw doorstepError(
-          'BAD_REQUEST',
-          `appointmentTime: ${r.appointmentTime} does not happen on ${plannedFor} in London (the clocks go forward)`,
-        );
-      const id = await insertVisit(tx, {
-        schoolId: r.schoolId,
-        pupilMisId: pupil,
-        triggerEpisodeId: r.triggerEpisodeId ?? null,
-        reason,
-        address,
-        plannedFor,
-        appointmentAt,
-        riskLevel: r.riskLevel ?? 'low',
-        riskNotes: r.riskNotes?.trim() || null,
-        requestedBy: user.id,
-        leadUserId: r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null),
+  const { id, recorded } = await change(deps, async (tx, events) => {
+    let pupil = r.pupilMisId;
+    let reason = r.reason?.trim();
+    if (r.triggerEpisodeId) {
+      const episode = await episodeForVisit(tx, r.schoolId, r.triggerEpisodeId);
+      if (!episode) throw doorstepError('NOT_FOUND', `no trigger ${r.triggerEpisodeId} at ${r.schoolId}`);
+      pupil = episode.pupil_mis_id;
+      reason ||= episode.title;
+    }
+    if (!pupil) throw doorstepError('BAD_REQUEST', 'pupilMisId: expected the pupil (or a triggerEpisodeId)');
+    if (!reason) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is needed');
+    const home = await pupilHomeAddress(tx, r.schoolId, pupil);
+    if (!home) throw doorstepError('NOT_FOUND', `pupilMisId: no pupil "${pupil}" at ${r.schoolId}`);
+    const address = r.address ?? home.address ?? {};
+    if (!formatAddress(address))
+      throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
+    const plannedFor = r.plannedFor ?? londonDate(deps.now());
+    const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
+    if (r.appointmentTime && !appointmentAt)
+      throw doorstepError(
+        'BAD_REQUEST',
+        `appointmentTime: ${r.appointmentTime} does not happen on ${plannedFor} in London (the clocks go forward)`,
+      );
+    const id = await insertVisit(tx, {
+      schoolId: r.schoolId,
+      pupilMisId: pupil,
+      triggerEpisodeId: r.triggerEpisodeId ?? null,
+      reason,
+      address,
+      plannedFor,
+      appointmentAt,
+      riskLevel: r.riskLevel ?? 'low',
+      riskNotes: r.riskNotes?.trim() || null,
+      requestedBy: user.id,
+      leadUserId: r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null),
+    });
+    const rules = deps.rulesFor(r.schoolId);
+    // Where the pack assesses risk at the request, an assessor asking for the visit assesses it.
+    if (
+      r.riskLevel &&
+      rules.risk.at === 'request' &&
+      mayAssessRisk(rules, [...user.roles, ...user.positions])
+    )
+      await setRiskAssessment(tx, id, {
+        level: r.riskLevel,
+        by: `user:${user.id}`,
+        at: deps.now(),
+        reason: r.riskNotes?.trim() || 'assessed when asking for the visit',
       });
-      const rules = deps.rulesFor(r.schoolId);
-      // Where the pack assesses risk at the request, an assessor asking for the visit assesses it.
-      if (
-        r.riskLevel &&
-        rules.risk.at === 'request' &&
-        mayAssessRisk(rules, [...user.roles, ...user.positions])
-      )
-        await setRiskAssessment(tx, id, {
-          level: r.riskLevel,
-          by: `user:${user.id}`,
-          at: deps.now(),
-          reason: r.riskNotes?.trim() || 'assessed when asking for the visit',
-        });
-      const v = (await lockVisit(tx, id))!;
-      await audit(tx, user, 'visit.requested', v, null, {
-        status: 'requested',
-        pupil,
-        trigger: r.triggerEpisodeId ?? null,
-        plannedFor: v.plannedFor,
-        riskLevel: v.riskLevel,
-        appointmentAt: v.appointmentAt?.toISOString() ?? null,
-      });
-      // A pack needing no authorisation: a visit asked for with its time is booked (2.7's record).
-      await writeAppointmentRecord(tx, deps, v, 'booked');
-      events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
-      return id;
-    },
-    { relayOutbox: true },
-  );
+    const v = (await lockVisit(tx, id))!;
+    await audit(tx, user, 'visit.requested', v, null, {
+      status: 'requested',
+      pupil,
+      trigger: r.triggerEpisodeId ?? null,
+      plannedFor: v.plannedFor,
+      riskLevel: v.riskLevel,
+      appointmentAt: v.appointmentAt?.toISOString() ?? null,
+    });
+    // A pack needing no authorisation: a visit asked for with its time is booked (2.7's record).
+    const recorded = await writeAppointmentRecord(tx, deps, v, 'booked');
+    events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
+    return { id, recorded };
+  });
+  if (recorded) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+  return id;
 }
 
 export interface RiskAssessment {
