@@ -32,7 +32,11 @@ export function appointmentForm(d) {
       v.appointmentAt
         ? `Arranged for ${fmtDateTime(v.appointmentAt)}.`
         : `No time arranged yet for ${v.plannedFor}.`,
-      d.rules.appointmentRecords ? ' The appointment record goes to CPOMS once the visit is booked.' : '',
+      d.rules.appointmentRecords
+        ? v.appointmentRecords
+          ? ` Appointment records written: ${v.appointmentRecords} (a change writes another).`
+          : ' The appointment record goes to CPOMS once the visit is booked.'
+        : '',
     ),
     h(
       'form',
