@@ -17,6 +17,10 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       lone_worker_incident: z.string().min(1).default('Lone working'),
       /** An address flagged caution or dangerous, on the record of each pupil who lives there. */
       address_flag: z.string().min(1).default('Home visit'),
+      /** Thames View 2.7: the appointment record (time, location, pupil) of a booked visit. */
+      visit_appointment: z.string().min(1).default('Home visit'),
+      /** Thames View 4.3: a broken agreement, as a note in the pupil's attendance record. */
+      agreement_broken: z.string().min(1).default('Attendance'),
     })
     .default({
       trigger_note: 'Attendance',
@@ -24,6 +28,8 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       visit_concern: 'Home visit',
       lone_worker_incident: 'Lone working',
       address_flag: 'Home visit',
+      visit_appointment: 'Home visit',
+      agreement_broken: 'Attendance',
     });
   const delivery = {
     /** Records per second to this school's host (shared by every Doorstep process). */
@@ -63,6 +69,8 @@ export const ROUTABLE_KINDS = [
   'visit_outcome',
   'visit_concern',
   'lone_worker_incident',
+  'visit_appointment',
+  'agreement_broken',
 ] as const;
 
 /**

@@ -136,6 +136,7 @@ const NOTICE_WORDS = {
   changed: 'a change to a visit',
   concern: 'a concern or an incident',
   outcomeMissing: 'a visit back without its outcome',
+  visitRecord: 'each visit record (as it leaves) and its confirmation of return',
 } as const;
 
 /**

@@ -3,8 +3,10 @@ import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { ladderReachability, noticeGaps } from '../checks/reachability.ts';
+import { recordGaps } from '../checks/record-gaps.ts';
 import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { loadConfigFile } from '../config/load.ts';
+import { visitRulesFor } from '../config/policy-packs.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { type Check, type CheckResult, runChecks } from '../core/checks.ts';
 import { describeError } from '../errors.ts';
@@ -105,6 +107,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     for (const p of ladderReachability(s, { pushOptedIn: optedIn.get(s.id) }))
       out(`  ${p.kind === 'reaches-no-one' ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
     for (const gap of noticeGaps(s, config.packs)) out(`  WARN: ${s.id} ${gap}`);
+    for (const gap of recordGaps(s, visitRulesFor(s, config.packs))) out(`  WARN: ${s.id} ${gap}`);
     if (s.calendar.terms.length === 0) {
       out(
         `  note: ${s.id} has no calendar.terms — every weekday counts as a school day, so bank holidays and INSET days look like missing marks; add the term dates (and last year's, for year-on-year patterns)`,

@@ -24,6 +24,10 @@ export const BOARD_EVENT_TYPES = [
   'visit.completed',
   'visit.cancelled',
   'visit.concern-raised',
+  /** Thames View 2.7: the appointment's time (or address) set or changed before leaving. */
+  'visit.appointment-set',
+  /** Thames View 4.2/4.3: an agreement made on a visit was not kept. */
+  'visit.agreement-broken',
   'follow-up.done',
   'ingest.disconnected',
   'ingest.restored',

@@ -4,4 +4,8 @@ export type RecordKind =
   | 'visit_outcome'
   | 'visit_concern'
   | 'lone_worker_incident'
-  | 'address_flag';
+  | 'address_flag'
+  /** Thames View 2.7: a visit's appointment (time, address, pupil), written when it is booked and again when it changes or is cancelled. */
+  | 'visit_appointment'
+  /** Thames View 4.2/4.3: an agreement made on a visit was not kept (a note in the pupil's attendance record). */
+  | 'agreement_broken';

@@ -14,6 +14,7 @@ import { sendErrorPage, wantsHtml } from './error-pages.ts';
 import { type FobWebhookOptions, registerFobWebhooks } from './fob-webhook.ts';
 import { registerSmsWebhook, type SmsWebhookOptions } from './sms-webhook.ts';
 import { registerVoiceWebhook } from './voice-webhook.ts';
+import { registerAgreementsApi } from './web/agreements-api.ts';
 import { registerAuditApi } from './web/audit-api.ts';
 import { registerBoardApi } from './web/board-api.ts';
 import { registerChronology } from './web/chronology.ts';
@@ -224,6 +225,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerRegisterApi(app, options.web);
     registerPupilsApi(app, options.web);
     registerLetterPage(app, options.web);
+    registerAgreementsApi(app, options.web);
     registerChronology(app, options.web);
     registerPupilPage(app, options.web);
     registerDataApi(app, options.web);

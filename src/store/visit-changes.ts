@@ -14,14 +14,18 @@ export interface NewVisit {
   riskNotes: string | null;
   requestedBy: string;
   leadUserId: string | null;
+  /** The appointment's time (Thames View 2.7), when made at the request. */
+  appointmentAt?: Date | null;
+  /** The visit whose broken agreement asks for this one (Thames View 4.3). */
+  followsVisitId?: string | null;
 }
 
 /** A visit asked for; returns its id. */
 export async function insertVisit(tx: Queryable, v: NewVisit): Promise<string> {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO visits (school_id, pupil_mis_id, trigger_episode_id, reason, address, planned_for, risk_level, risk_notes,
-       status, requested_by, lead_user_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10) RETURNING id`,
+       status, requested_by, lead_user_id, appointment_at, follows_visit_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12) RETURNING id`,
     [
       v.schoolId,
       v.pupilMisId,
@@ -33,6 +37,8 @@ export async function insertVisit(tx: Queryable, v: NewVisit): Promise<string> {
       v.riskNotes,
       v.requestedBy,
       v.leadUserId,
+      v.appointmentAt ?? null,
+      v.followsVisitId ?? null,
     ],
   );
   return String(rows[0]!.id);

@@ -48,6 +48,12 @@ export interface VisitRow {
   riskAssessedAt: Date | null;
   riskReason: string | null;
   familyNotice: FamilyNotice | null;
+  /** The appointment's time (Thames View 2.7), when one was made. */
+  appointmentAt: Date | null;
+  /** How many appointment records were written for it (0: none yet). */
+  appointmentRecords: number;
+  /** The visit whose broken agreement asked for this one (Thames View 4.3), if any. */
+  followsVisitId: string | null;
 }
 
 /** How the family was told of the visit before it, or the exemption that applied. */
@@ -114,6 +120,9 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     riskAssessedAt: date(r.risk_assessed_at),
     riskReason: (r.risk_reason as string | null) ?? null,
     familyNotice: (r.family_notice as FamilyNotice | null) ?? null,
+    appointmentAt: date(r.appointment_at),
+    appointmentRecords: Number(r.appointment_records ?? 0),
+    followsVisitId: id(r.follows_visit_id),
   };
 }
 
@@ -131,6 +140,7 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     childSeen: v.outcome ? Boolean(v.outcome.childSeen) : null,
     followUpDone: v.followUpDoneAt !== null,
     hasSafeWord: v.safeWord !== null,
+    agreements: Array.isArray(v.outcome?.agreements) ? v.outcome.agreements.length : 0,
     doorWaitMinutes: v.arrivedAt ? Math.max(0, (now.getTime() - v.arrivedAt.getTime()) / 60_000) : null,
   };
 }

@@ -11,6 +11,8 @@ import { staffCompetence } from '../store/visit-queries.ts';
 import type { Vehicle, VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { sendNotices } from './visit-notices.ts';
+import { visitRecordCopy } from './visit-record-copy.ts';
 
 export interface Departure {
   partnerUserId?: string | undefined;
@@ -37,7 +39,7 @@ async function checkPartner(tx: Queryable, v: VisitRow, partnerId: string, lead:
 
 /** Leaving school: the policy's checks (authorisation, pairs, safe word, hours, risk) must pass. */
 export async function departVisit(deps: VisitDeps, user: User, visitId: string, d: Departure): Promise<void> {
-  await change(deps, async (tx, events) => {
+  const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     assertMayActOn(user, v);
     const rules = deps.rulesFor(v.schoolId);
@@ -105,5 +107,8 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       },
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.departed', { visitId }));
+    // Hampton: a copy of the visit record to the office and the HoS (`notices.visitRecord`).
+    return visitRecordCopy(tx, school, user, await mustLock(tx, visitId), 'departed', now);
   });
+  await sendNotices(deps.producer, notices);
 }

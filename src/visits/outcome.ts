@@ -11,6 +11,7 @@ import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-cha
 import { visitStaffNames } from '../store/visit-queries.ts';
 import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool } from './access.ts';
+import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { initialsOf, pupilInitials, sendNotices } from './visit-notices.ts';
 
@@ -158,28 +159,38 @@ export async function cancelVisit(
   reason: string,
 ): Promise<void> {
   if (!reason.trim()) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is cancelled');
-  const notices = await change(deps, async (tx, events) => {
-    const v = await mustLock(tx, visitId);
-    assertMayActOn(user, v);
-    must(deps, user, v, 'cancel');
-    // Cancelled while out: still watched until the worker is back safe.
-    await markCancelled(tx, visitId, deps.now(), reason.trim());
-    await audit(
-      tx,
-      user,
-      'visit.cancelled',
-      v,
-      { status: v.status },
-      { status: 'cancelled', reason: reason.trim() },
-    );
-    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
-    return cancellationNotice(tx, deps, v, user, reason.trim());
-  });
+  const notices = await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      assertMayActOn(user, v);
+      must(deps, user, v, 'cancel');
+      // Cancelled while out: still watched until the worker is back safe.
+      await markCancelled(tx, visitId, deps.now(), reason.trim());
+      await audit(
+        tx,
+        user,
+        'visit.cancelled',
+        v,
+        { status: v.status },
+        { status: 'cancelled', reason: reason.trim() },
+      );
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+      return cancellationNotice(tx, deps, v, user, reason.trim());
+    },
+    { relayOutbox: true },
+  );
   await sendNotices(deps.producer, notices);
 }
 
-/** Thames View 3.8/3.9, Hampton: a cancellation goes in writing to the people the school names. */
+/**
+ * Thames View 3.8/3.9, Hampton: a cancellation goes in writing to the people the school names; and
+ * (2.7) a visit whose appointment record was written gets a cancellation record beside it.
+ */
 async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, user: User, reason: string) {
+  await writeAppointmentRecord(tx, deps, { ...v, status: 'cancelled' }, 'cancelled', {
+    cancelReason: reason,
+  });
   const school = knownSchool(deps.config, v.schoolId);
   const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
   return insertNotices(tx, {
@@ -198,17 +209,21 @@ async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, u
  * while out: still watched until the worker is back safe.
  */
 export async function cancelParentLate(deps: VisitDeps, user: User, visitId: string): Promise<void> {
-  const notices = await change(deps, async (tx, events) => {
-    const v = await mustLock(tx, visitId);
-    assertMayActOn(user, v);
-    must(deps, user, v, 'parent-late-cancel');
-    const a = deps.rulesFor(v.schoolId).appointments!;
-    const reason = `The parent/carer was over ${a.lateCancelAfterMinutes} minutes late (policy${a.source ? `: ${a.source}` : ''})`;
-    await markCancelled(tx, visitId, deps.now(), reason);
-    await audit(tx, user, 'visit.cancelled', v, { status: v.status }, { status: 'cancelled', reason });
-    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
-    return cancellationNotice(tx, deps, v, user, reason);
-  });
+  const notices = await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      assertMayActOn(user, v);
+      must(deps, user, v, 'parent-late-cancel');
+      const a = deps.rulesFor(v.schoolId).appointments!;
+      const reason = `The parent/carer was over ${a.lateCancelAfterMinutes} minutes late (policy${a.source ? `: ${a.source}` : ''})`;
+      await markCancelled(tx, visitId, deps.now(), reason);
+      await audit(tx, user, 'visit.cancelled', v, { status: v.status }, { status: 'cancelled', reason });
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
+      return cancellationNotice(tx, deps, v, user, reason);
+    },
+    { relayOutbox: true },
+  );
   await sendNotices(deps.producer, notices);
 }
 

@@ -1,4 +1,5 @@
 import { londonDate } from '../domain/attendance/dates.ts';
+import { londonInstant } from '../domain/visits/appointment.ts';
 import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -11,6 +12,7 @@ import type { User } from '../store/users.ts';
 import { authoriseDayList, insertVisit, markAuthorised, setRiskAssessment } from '../store/visit-changes.ts';
 import { type Address, formatAddress, lockVisit, type VisitRow } from '../store/visits.ts';
 import { assertSchool, knownSchool } from './access.ts';
+import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
@@ -26,13 +28,15 @@ export interface VisitRequest {
   riskLevel?: 'low' | 'minor' | 'major' | undefined;
   riskNotes?: string | undefined;
   leadUserId?: string | undefined;
+  /** The appointment's time on the planned date, HH:MM in Europe/London (Thames View 2.6/2.7). */
+  appointmentTime?: string | undefined;
 }
 
 /** A visit asked for, from a trigger (pupil and reason from it) or by hand; the address from the MIS unless given. */
 export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest): Promise<string> {
   knownSchool(deps.config, r.schoolId);
   assertSchool(user, r.schoolId);
-  const { id, notices } = await change(deps, async (tx, events) => {
+  const { id, recorded, notices } = await change(deps, async (tx, events) => {
     let pupil = r.pupilMisId;
     let reason = r.reason?.trim();
     if (r.triggerEpisodeId) {
@@ -48,13 +52,21 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     const address = r.address ?? home.address ?? {};
     if (!formatAddress(address))
       throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
+    const plannedFor = r.plannedFor ?? londonDate(deps.now());
+    const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
+    if (r.appointmentTime && !appointmentAt)
+      throw doorstepError(
+        'BAD_REQUEST',
+        `appointmentTime: ${r.appointmentTime} does not happen on ${plannedFor} in London (the clocks go forward)`,
+      );
     const id = await insertVisit(tx, {
       schoolId: r.schoolId,
       pupilMisId: pupil,
       triggerEpisodeId: r.triggerEpisodeId ?? null,
       reason,
       address,
-      plannedFor: r.plannedFor ?? londonDate(deps.now()),
+      plannedFor,
+      appointmentAt,
       riskLevel: r.riskLevel ?? 'low',
       riskNotes: r.riskNotes?.trim() || null,
       requestedBy: user.id,
@@ -80,11 +92,15 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
       trigger: r.triggerEpisodeId ?? null,
       plannedFor: v.plannedFor,
       riskLevel: v.riskLevel,
+      appointmentAt: v.appointmentAt?.toISOString() ?? null,
     });
+    // A pack needing no authorisation: a visit asked for with its time is booked (2.7's record).
+    const recorded = await writeAppointmentRecord(tx, deps, v, 'booked');
     events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
-    return { id, notices: await awaitingAuthorisationNotice(tx, deps, v) };
+    return { id, recorded, notices: await awaitingAuthorisationNotice(tx, deps, v) };
   });
   await sendNotices(deps.producer, notices);
+  if (recorded) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
   return id;
 }
 
@@ -163,47 +179,52 @@ export async function authoriseVisit(
   outOfHours = false,
   risk?: RiskAssessment,
 ): Promise<void> {
-  await change(deps, async (tx, events) => {
-    const v = await mustLock(tx, visitId);
-    assertSchool(user, v.schoolId);
-    const rules = deps.rulesFor(v.schoolId);
-    if (outOfHours && !(rules.hours?.approvable || rules.hours?.mode === 'recommend'))
-      throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
-    if (rules.authorisation.mode === 'daily-list')
-      throw doorstepError(
-        'POLICY',
-        "the school's policy says the day's list is signed as a whole: sign the list",
+  await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      assertSchool(user, v.schoolId);
+      const rules = deps.rulesFor(v.schoolId);
+      if (outOfHours && !(rules.hours?.approvable || rules.hours?.mode === 'recommend'))
+        throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
+      if (rules.authorisation.mode === 'daily-list')
+        throw doorstepError(
+          'POLICY',
+          "the school's policy says the day's list is signed as a whole: sign the list",
+        );
+      if (v.status === 'requested' && !mayAuthorise(rules, [...user.roles, ...user.positions]))
+        throw doorstepError(
+          'FORBIDDEN',
+          `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
+        );
+      must(deps, user, v, 'authorise');
+      if (risk) {
+        if (!mayAssessRisk(rules, [...user.roles, ...user.positions]))
+          throw doorstepError('FORBIDDEN', `the risk is assessed by ${rules.risk.assessedBy.join(' or ')}`);
+        if (!risk.reason.trim())
+          throw doorstepError('BAD_REQUEST', 'reason: expected why the risk is at this level');
+        await recordRisk(deps, tx, user, v, risk);
+      } else if (rules.risk.at === 'authorisation' && !v.riskAssessedAt)
+        throw doorstepError('POLICY', 'assess the risk when authorising: give its level and why');
+      await markAuthorised(tx, visitId, {
+        by: user.id,
+        at: deps.now(),
+        note: note?.trim() || null,
+        outOfHours,
+      });
+      await audit(
+        tx,
+        user,
+        'visit.authorised',
+        v,
+        { status: v.status },
+        { status: 'authorised', note: note ?? null, outOfHours },
       );
-    if (v.status === 'requested' && !mayAuthorise(rules, [...user.roles, ...user.positions]))
-      throw doorstepError(
-        'FORBIDDEN',
-        `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
-      );
-    must(deps, user, v, 'authorise');
-    if (risk) {
-      if (!mayAssessRisk(rules, [...user.roles, ...user.positions]))
-        throw doorstepError('FORBIDDEN', `the risk is assessed by ${rules.risk.assessedBy.join(' or ')}`);
-      if (!risk.reason.trim())
-        throw doorstepError('BAD_REQUEST', 'reason: expected why the risk is at this level');
-      await recordRisk(deps, tx, user, v, risk);
-    } else if (rules.risk.at === 'authorisation' && !v.riskAssessedAt)
-      throw doorstepError('POLICY', 'assess the risk when authorising: give its level and why');
-    await markAuthorised(tx, visitId, {
-      by: user.id,
-      at: deps.now(),
-      note: note?.trim() || null,
-      outOfHours,
-    });
-    await audit(
-      tx,
-      user,
-      'visit.authorised',
-      v,
-      { status: v.status },
-      { status: 'authorised', note: note ?? null, outOfHours },
-    );
-    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.authorised', { visitId }));
-  });
+      await writeAppointmentRecord(tx, deps, { ...v, status: 'authorised' }, 'booked');
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.authorised', { visitId }));
+    },
+    { relayOutbox: true },
+  );
 }
 
 /** The day's list signed (Thames View: by the Headteacher): every requested visit planned for that day. */
@@ -223,18 +244,24 @@ export async function signDayList(
       'FORBIDDEN',
       `the school's policy says the list is signed by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
     );
-  return change(deps, async (tx, events) => {
-    const ids = await authoriseDayList(tx, schoolId, date, user.id, deps.now());
-    await appendAudit(tx, {
-      actor: `user:${user.id}`,
-      action: 'visit.day-list-signed',
-      schoolId,
-      entityType: 'visit-list',
-      entityId: date,
-      before: null,
-      after: { visits: ids },
-    });
-    events.push(await insertBoardEvent(tx, schoolId, 'visit.authorised', { visitIds: ids }));
-    return ids;
-  });
+  return change(
+    deps,
+    async (tx, events) => {
+      const ids = await authoriseDayList(tx, schoolId, date, user.id, deps.now());
+      await appendAudit(tx, {
+        actor: `user:${user.id}`,
+        action: 'visit.day-list-signed',
+        schoolId,
+        entityType: 'visit-list',
+        entityId: date,
+        before: null,
+        after: { visits: ids },
+      });
+      // Thames View 2.7: each visit on the signed list with its appointment time is booked.
+      for (const id of ids) await writeAppointmentRecord(tx, deps, (await lockVisit(tx, id))!, 'booked');
+      events.push(await insertBoardEvent(tx, schoolId, 'visit.authorised', { visitIds: ids }));
+      return ids;
+    },
+    { relayOutbox: true },
+  );
 }

@@ -14,6 +14,7 @@ import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
+import { visitRecordCopy } from './visit-record-copy.ts';
 
 /** While the worker is out: arrived, check-ins, running late, "I need help", the safe word, back safe. */
 
@@ -74,7 +75,7 @@ export async function checkInVisit(
  * or completed when its outcome was already recorded (a visit cancelled while out stays cancelled).
  */
 export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
-  await change(deps, async (tx, events) => {
+  const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     const effect = must(deps, user, v, 'back-safe');
     const now = deps.now();
@@ -83,7 +84,10 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
     await audit(tx, user, 'visit.returned', v, { status: v.status }, { status, backSafe: true });
     await applyClears(tx, v, effect, `user:${user.id}`, 'the worker is back safe', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
+    // Hampton: the visit record's "confirmation of return" to the office and the HoS.
+    return visitRecordCopy(tx, knownSchool(deps.config, v.schoolId), user, v, 'returned', now);
   });
+  await sendNotices(deps.producer, notices);
 }
 
 /** The worker has arrived at the address (the arrival check-in some policies ask for). */

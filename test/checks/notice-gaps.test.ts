@@ -18,11 +18,18 @@ describe('notice gaps', () => {
     const told = visitSchoolsConfig(
       `    channels:
       teams: { url: "\${T}" }
-    notices: { cancelled: [teams], changed: [teams], concern: [teams] }
+    notices: { cancelled: [teams], changed: [teams], concern: [teams], visitRecord: [teams] }
 `,
       { T: 'https://example.test/hook' },
     );
     for (const s of told.schools) expect(noticeGaps(s, told.packs)).toEqual([]);
+    // Hampton: "A copy of this should be given to the office and the HoS".
+    const hampton = bare.schools.find((s) => s.id === 'hampton')!;
+    expect(noticeGaps(hampton, bare.packs)).toContainEqual(
+      expect.stringMatching(
+        /the office and the HoS hear of each visit record \(as it leaves\) and its confirmation of return, but notices\.visitRecord names no one to tell$/,
+      ),
+    );
     const gomer = bare.schools.find((s) => s.id === 'gomer')!;
     expect(noticeGaps(gomer, bare.packs)).toEqual([
       expect.stringContaining(

@@ -16,6 +16,8 @@ import {
   policyFor,
 } from '../../src/domain/escalation/ladder.ts';
 import { evaluatePupil } from '../../src/domain/triggers/evaluate.ts';
+import { decideBreach, parseOutcome } from '../../src/domain/visits/agreements.ts';
+import { appointmentRecordFor } from '../../src/domain/visits/appointment.ts';
 import { type DepartureFacts, departureFindings } from '../../src/domain/visits/departure-findings.ts';
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import { flagMinimum, higherRisk, type VisitRules } from '../../src/domain/visits/rules.ts';
@@ -89,6 +91,7 @@ const requested: LifecycleVisit = {
   childSeen: null,
   followUpDone: false,
   hasSafeWord: false,
+  agreements: 0,
   doorWaitMinutes: null,
 };
 /** A Thames View pair out on a visit, not yet recorded. */
@@ -123,6 +126,14 @@ const TABLE: Record<string, Clause[]> = {
         expect(blocks('hampton', { familyNotice: null })).toEqual(['family-notice']);
         expect(rulesOf('hampton').familyNotice!.methods).toEqual(['letter']);
       },
+    },
+    {
+      clause:
+        '"recorded detailing the person\'s name, the date …, the visit address, a contact number, the time of departure …, expected return and confirmation of return … A copy of this should be given to the office and the HoS"',
+      setting:
+        'notices.visitRecord (the pack names the office and the HoS; the school config how to reach them)',
+      scenario: 'the school config reaches no one yet',
+      check: () => expect(packs.get('hampton')!.notices?.visitRecord?.who).toEqual(['the office', 'the HoS']),
     },
     {
       clause: '"Visits are always made in pairs"',
@@ -534,6 +545,77 @@ const TABLE: Record<string, Clause[]> = {
       scenario: 'no phone, no vehicle (nor "on foot")',
       check: () =>
         expect(blocks('thames-view', { phone: false, vehicle: false })).toEqual(['phone', 'vehicle']),
+    },
+    {
+      clause:
+        '2.7 "Appointment records must include the time and location along with the name of the pupil on CPOMS"',
+      setting: 'appointmentRecords (a visit_appointment record when booked, changed, cancelled)',
+      scenario: 'the list signed with the appointment time; then changed; then cancelled',
+      check: () => {
+        const r = rulesOf('thames-view');
+        const at = new Date('2026-11-24T14:30:00Z');
+        expect(
+          appointmentRecordFor(r, { status: 'authorised', appointmentAt: at, recordsWritten: 0 }, 'booked'),
+        ).toBe('booked');
+        expect(
+          appointmentRecordFor(r, { status: 'authorised', appointmentAt: at, recordsWritten: 1 }, 'changed'),
+        ).toBe('changed');
+        expect(
+          appointmentRecordFor(r, { status: 'cancelled', appointmentAt: at, recordsWritten: 2 }, 'cancelled'),
+        ).toBe('cancelled');
+        expect(r.appointmentRecords?.source).toMatch(/^2\.7/);
+        expect(rulesOf('hampton').appointmentRecords).toBeUndefined();
+      },
+    },
+    {
+      clause:
+        '4.2 reminder letters; 4.3 "a note … in the pupil\'s attendance record"; "Continued failure … will result in a follow-up visit"',
+      setting:
+        'agreements: { reminderLetter, attendanceNote, followUpVisitAfter: 2 (set by the school) } — recorded by the office or safeguarding on a completed visit with agreements',
+      scenario: 'a first breach, then a second',
+      check: () => {
+        const a = rulesOf('thames-view').agreements!;
+        const o = parseOutcome({ childSeen: true, noOneHome: false, agreements: ['on time'] })!;
+        const first = decideBreach(
+          a,
+          o,
+          { agreement: 0, on: '2026-11-30', note: 'late' },
+          '2026-11-26',
+          '2026-11-30',
+        );
+        expect(first).toMatchObject({
+          steps: { reminderLetter: true, attendanceNote: true, followUpVisit: false },
+        });
+        const b = {
+          agreement: 0,
+          on: '2026-11-27',
+          note: 'x',
+          n: 1,
+          recordedBy: '1',
+          recordedAt: now.toISOString(),
+        };
+        const second = decideBreach(
+          a,
+          { ...o, broken: [b] },
+          { agreement: 0, on: '2026-11-30', note: 'x' },
+          '2026-11-26',
+          '2026-11-30',
+        );
+        expect(second).toMatchObject({ steps: { followUpVisit: true } });
+        const completed = {
+          ...requested,
+          status: 'completed' as const,
+          outcomeRecorded: true,
+          agreements: 1,
+        };
+        const office = { id: '9', roles: ['office'], positions: [] };
+        expect(decide('agreement-broken', completed, office, rulesOf('thames-view')).ok).toBe(true);
+        expect(decide('agreement-broken', completed, lead, rulesOf('thames-view')).ok).toBe(false);
+        expect(
+          decide('agreement-broken', { ...completed, agreements: 0 }, office, rulesOf('thames-view')).ok,
+        ).toBe(false);
+        expect(decide('agreement-broken', completed, office, rulesOf('hampton')).ok).toBe(false);
+      },
     },
   ],
 };

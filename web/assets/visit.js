@@ -1,4 +1,5 @@
 import { api, bdi, fmtDateTime, fmtTime, h, header, me, replaceKeepingInput, say } from './app.js';
+import { agreementsPart, appointmentForm } from './visit-agreements.js';
 import { familyNotice } from './visit-family.js';
 import {
   authoriseForm,
@@ -80,6 +81,16 @@ async function load() {
         )
       : null,
   ];
+  if (v.followsVisitId)
+    parts.push(
+      h(
+        'p',
+        {},
+        'Follow-up of ',
+        h('a', { href: `/visits/${v.followsVisitId}` }, `visit ${v.followsVisitId}`),
+        '.',
+      ),
+    );
   // Only what the server says this person may do now (the visit lifecycle's answer).
   const can = (a) => d.actions.includes(a);
   if (!d.out && (v.status === 'requested' || v.status === 'authorised')) {
@@ -94,6 +105,7 @@ async function load() {
       );
     if (can('assess-risk') && d.rules.risk.at !== 'authorisation') parts.push(riskForm());
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
+    if (can('set-appointment')) parts.push(appointmentForm(d));
     if (can('authorise')) parts.push(authoriseForm(d, can));
     if (can('depart')) parts.push(departForm(d));
   }
@@ -114,6 +126,7 @@ async function load() {
         `${v.status === 'completed' ? `Completed ${fmtDateTime(v.completedAt)}` : 'Outcome recorded'}: ${o.noOneHome ? 'no one home' : o.childSeen ? 'child seen' : 'child NOT seen'}.`,
       ),
     );
+    if (o.agreements?.length) parts.push(agreementsPart(d, can('agreement-broken')));
     if (!o.childSeen && v.followUpDoneAt)
       parts.push(h('p', {}, `Follow-up recorded ${fmtDateTime(v.followUpDoneAt)}.`));
   }

@@ -42,6 +42,12 @@ const noticeSettings = z
      */
     concern: noticeTargets,
     /**
+     * A copy of the visit record as the visit leaves (staff, date, address, contact number, left,
+     * expected back, the office as named contact) and its confirmation of return — Hampton: "A copy
+     * of this should be given to the office and the HoS".
+     */
+    visitRecord: noticeTargets,
+    /**
      * The text a family gets when a visit is announced by SMS (Heath Lane: "send a text notification
      * to inform families of the intended home visit"): `{school}`, `{date}` and `{phone}` are filled in.
      */
@@ -70,6 +76,7 @@ const noticeSettings = z
     awaitingAuthorisation: [],
     changed: [],
     concern: [],
+    visitRecord: [],
     familySms:
       '{school}: a member of staff will make a home visit on {date}. If this is not convenient please call {phone}.',
   });

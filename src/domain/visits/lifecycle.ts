@@ -14,6 +14,8 @@ import { mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
  *                    cancelled (stays cancelled) — the only way monitoring ends
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
+ *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time and address)
+ *   completed, with agreements: agreement-broken (Thames View 4.2/4.3; no state change)
  *
  * "Out" is a visit that departed and is not back safe, whatever its status says: an outcome typed on
  * the doorstep, or a cancellation while out, does not end the watch.
@@ -38,6 +40,8 @@ export const VISIT_ACTIONS = [
   'follow-up-done',
   'raise-concern',
   'tell-family',
+  'set-appointment',
+  'agreement-broken',
 ] as const;
 export type VisitAction = (typeof VISIT_ACTIONS)[number];
 
@@ -54,6 +58,8 @@ export interface LifecycleVisit {
   childSeen: boolean | null;
   followUpDone: boolean;
   hasSafeWord: boolean;
+  /** How many agreements the recorded outcome holds (0 without an outcome). */
+  agreements: number;
   /**
    * Minutes since the arrival at the door (null: not arrived), as of the moment of asking: the
    * caller reads the clock, so the lifecycle stays clock-free.
@@ -236,6 +242,22 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     who: (a, v) => staffRole(a) || a.id === v.requestedBy || onVisit(a, v) || mayTake(a, v),
     refusal:
       'only whoever asked for the visit, the staff on it, the office or safeguarding record how the family was told',
+    effect: () => none,
+  },
+  // Before leaving: the appointment's time (and address) — Thames View 2.7's appointment record.
+  'set-appointment': {
+    from: (v) => v.status === 'requested' || v.status === 'authorised',
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
+    refusal: 'only whoever asked for the visit, its lead, the office or safeguarding set its appointment',
+    effect: () => none,
+  },
+  // Thames View 4.2/4.3: a family did not keep an agreement made on the visit (the school's
+  // attendance staff notice it afterwards): only for packs that say what follows, on a completed
+  // visit whose outcome recorded agreements.
+  'agreement-broken': {
+    from: (v, r) => r.agreements !== undefined && v.status === 'completed' && v.agreements > 0,
+    who: (a) => has(a, 'office', 'safeguarding'),
+    refusal: 'only the office or safeguarding record a broken agreement',
     effect: () => none,
   },
   'follow-up-done': {

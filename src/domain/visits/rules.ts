@@ -134,6 +134,28 @@ export const visitRules = z.strictObject({
       source: z.string().optional(),
     })
     .optional(),
+  /**
+   * Thames View 2.7 "Appointment records must include the time and location along with the name of
+   * the pupil on CPOMS": once a visit is booked (authorised, or needing no authorisation, with its
+   * appointment time), an appointment record goes to the school's record sinks; a change to the time
+   * or address after that is a new record, and a cancellation is one too (3.6: changes are notified).
+   */
+  appointmentRecords: z.strictObject({ source: z.string().optional() }).optional(),
+  /**
+   * Thames View 4.2/4.3: what happens when a family does not keep an agreement made on a visit. Each
+   * broken agreement, recorded against the visit's outcome, asks for a reminder letter (4.2) and a
+   * note in the pupil's attendance record (4.3); "continued failure" — the `followUpVisitAfter`th
+   * breach of the visit's agreements — asks for a follow-up visit.
+   */
+  agreements: z
+    .strictObject({
+      reminderLetter: z.boolean().default(false),
+      attendanceNote: z.boolean().default(false),
+      followUpVisitAfter: z.int().min(1).max(10).optional(),
+      setBySchool: z.record(z.string(), z.string().min(1)).optional(),
+      source: z.string().optional(),
+    })
+    .optional(),
   /** Settings of this section whose values are the school's own choice, not the policy's, and why. */
   setBySchool: z.record(z.string(), z.string().min(1)).optional(),
   source: z.string().optional(),

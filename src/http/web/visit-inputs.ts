@@ -5,7 +5,7 @@ import * as z from 'zod';
 export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' });
 const id = z.string().regex(/^\d+$/, { error: 'expected a visit id' });
 export const idParam = z.strictObject({ id });
-const address = z.strictObject({
+export const address = z.strictObject({
   line1: z.string().min(1, { error: 'expected the first line of the address' }).max(200),
   line2: z.string().max(200).optional(),
   town: z.string().max(100).optional(),
@@ -23,6 +23,11 @@ export const request = z.strictObject({
   address: address.optional(),
   riskLevel: z.enum(['low', 'minor', 'major']).optional(),
   riskNotes: z.string().max(2000).optional(),
+  /** The appointment's time on `plannedFor` (Europe/London), Thames View 2.6/2.7. */
+  appointmentTime: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' })
+    .optional(),
 });
 
 const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });

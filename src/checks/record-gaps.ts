@@ -1,0 +1,28 @@
+import { sinkSettingsOf } from '../../connectors/records/index.ts';
+import type { SchoolConfig } from '../config/schema.ts';
+import type { RecordKind } from '../domain/records.ts';
+import type { VisitRules } from '../domain/visits/rules.ts';
+
+/**
+ * Records a school's policy asks for in a particular system that its sinks do not reach there yet:
+ * Thames View 2.7's appointment records "on CPOMS", and 4.3's note "in the pupil's attendance
+ * record" (Arbor, the MIS Doorstep can write to). A school still in `preview` is told nothing: it
+ * sends nothing anywhere on purpose.
+ */
+export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
+  if (s.records.sink === 'preview') return [];
+  const reaches = (kind: RecordKind, sink: string) =>
+    sinkSettingsOf(s).some(
+      ({ settings, kinds }) => settings.sink === sink && (kinds === 'all' || kinds.includes(kind)),
+    );
+  const out: string[] = [];
+  if (rules.appointmentRecords && !reaches('visit_appointment', 'cpoms'))
+    out.push(
+      `the policy (${rules.appointmentRecords.source ?? 'appointment records'}) asks for appointment records on CPOMS, but no cpoms sink takes visit_appointment`,
+    );
+  if (rules.agreements?.attendanceNote && !reaches('agreement_broken', 'arbor-pastoral'))
+    out.push(
+      "the policy (4.3) asks for a note in the pupil's attendance record when an agreement is broken, but no arbor-pastoral sink takes agreement_broken: it goes to the school's records sink only (with Arbor, add agreement_broken to an arbor-pastoral sink's kinds in alsoRecordTo)",
+    );
+  return out;
+}

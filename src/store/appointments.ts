@@ -1,0 +1,47 @@
+import type { Queryable } from './db.ts';
+import type { Address } from './visits.ts';
+
+/** Thames View 2.7 / 4.3: a visit's appointment, its records, the breaches of its agreements. */
+
+/** The appointment's time (and, when given, a new address); the caller holds the visit's lock. */
+export async function saveAppointment(
+  tx: Queryable,
+  visitId: string,
+  a: { at: Date; address?: Address | undefined },
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET appointment_at = $2, address = COALESCE($3::jsonb, address), updated_at = now()
+     WHERE id = $1`,
+    [visitId, a.at, a.address ? JSON.stringify(a.address) : null],
+  );
+}
+
+/** How many appointment records the visit has had written (after one more is put in the outbox). */
+export async function countAppointmentRecord(tx: Queryable, visitId: string, n: number): Promise<void> {
+  await tx.query('UPDATE visits SET appointment_records = $2, updated_at = now() WHERE id = $1', [
+    visitId,
+    n,
+  ]);
+}
+
+/** A breach of an agreement, kept with the visit's outcome (the caller holds the lock and checked it). */
+export async function appendBrokenAgreement(
+  tx: Queryable,
+  visitId: string,
+  breach: Record<string, unknown>,
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET outcome = jsonb_set(outcome, '{broken}',
+       COALESCE(outcome->'broken', '[]'::jsonb) || jsonb_build_array($2::jsonb)), updated_at = now()
+     WHERE id = $1 AND outcome IS NOT NULL`,
+    [visitId, JSON.stringify(breach)],
+  );
+}
+
+/** The follow-up visit already asked for because of this visit's broken agreements, if any. */
+export async function followUpVisitOf(tx: Queryable, visitId: string): Promise<string | null> {
+  const { rows } = await tx.query<{ id: string }>('SELECT id FROM visits WHERE follows_visit_id = $1', [
+    visitId,
+  ]);
+  return rows[0] ? String(rows[0].id) : null;
+}

@@ -1,0 +1,134 @@
+import { appointmentRecordFor, londonInstant } from '../domain/visits/appointment.ts';
+import { doorstepError } from '../errors.ts';
+import { recordToSinks } from '../records/record-outbox.ts';
+import { londonTime } from '../records/templates/london-time.ts';
+import { renderVisitAppointment } from '../records/templates/visit-appointment.ts';
+import { countAppointmentRecord, saveAppointment } from '../store/appointments.ts';
+import { insertBoardEvent } from '../store/board.ts';
+import type { Queryable } from '../store/db.ts';
+import { insertNotices } from '../store/notices.ts';
+import { pupilIdentity } from '../store/pupils.ts';
+import type { User } from '../store/users.ts';
+import { visitStaffNames } from '../store/visit-queries.ts';
+import { type Address, formatAddress, type VisitRow } from '../store/visits.ts';
+import { knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { pupilInitials, sendNotices } from './visit-notices.ts';
+
+/**
+ * Thames View 2.7: "Appointment records must include the time and location along with the name of
+ * the pupil on CPOMS". For packs that ask (`visits.appointmentRecords`), the record goes into the
+ * outbox — once per sink the school routes `visit_appointment` to — in the same transaction as the
+ * step that books the visit (authorised, or the time set on an authorised visit); a change of time or
+ * address after that is a new numbered record, a cancellation one more. Keys
+ * `visit-appointment:<school>:<visit>:<n>`: a step retried writes nothing new.
+ */
+export async function writeAppointmentRecord(
+  tx: Queryable,
+  deps: VisitDeps,
+  v: VisitRow,
+  step: 'booked' | 'changed' | 'cancelled',
+  extra: { cancelReason?: string; previous?: { at: Date | null; address: string } } = {},
+): Promise<string | null> {
+  const rules = deps.rulesFor(v.schoolId);
+  const kind = appointmentRecordFor(
+    rules,
+    { status: v.status, appointmentAt: v.appointmentAt, recordsWritten: v.appointmentRecords },
+    step,
+  );
+  if (!kind || !v.appointmentAt) return null;
+  const school = knownSchool(deps.config, v.schoolId);
+  const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
+  const n = v.appointmentRecords + 1;
+  const record = renderVisitAppointment({
+    visitId: v.id,
+    kind,
+    n,
+    pupil: {
+      misId: v.pupilMisId,
+      upn: p?.upn ?? null,
+      name: p ? [p.forename, p.surname].filter(Boolean).join(' ') || null : null,
+    },
+    at: v.appointmentAt,
+    address: formatAddress(v.address),
+    visitingStaff: await visitStaffNames(tx, v),
+    reason: v.reason,
+    cancelReason: extra.cancelReason ?? null,
+    previous: extra.previous ?? null,
+  });
+  const id = await recordToSinks(tx, school, {
+    schoolId: v.schoolId,
+    kind: 'visit_appointment',
+    pupilIds: [v.pupilMisId],
+    title: record.title,
+    body: record.body,
+    occurredAt: deps.now(),
+    idempotencyKey: `visit-appointment:${v.schoolId}:${v.id}:${n}`,
+    sourceType: 'visit',
+    sourceId: v.id,
+  });
+  await countAppointmentRecord(tx, v.id, n);
+  return id;
+}
+
+/**
+ * Before leaving, the appointment's time on the visit's planned date (Europe/London) and, when it
+ * moved, its address. Setting what is already set changes nothing. A change to an appointment
+ * already made is a change to the visit: its appointment record is written again (2.7) and the
+ * people the school names for changes hear of it (3.6 "Notification will be given to the Headteacher
+ * if any changes are made").
+ */
+export async function setAppointment(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  input: { time: string; address?: Address | undefined },
+): Promise<{ outboxId: string | null }> {
+  let outboxId: string | null = null;
+  const notices = await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      must(deps, user, v, 'set-appointment');
+      const at = londonInstant(v.plannedFor, input.time);
+      if (!at)
+        throw doorstepError(
+          'BAD_REQUEST',
+          `time: ${input.time} does not happen on ${v.plannedFor} in London (the clocks go forward)`,
+        );
+      const address = input.address ?? v.address;
+      const before = { at: v.appointmentAt, address: formatAddress(v.address) };
+      if (before.at?.getTime() === at.getTime() && before.address === formatAddress(address)) return [];
+      await saveAppointment(tx, visitId, { at, address: input.address });
+      const after: VisitRow = { ...v, appointmentAt: at, address };
+      const isChange = v.appointmentAt !== null;
+      outboxId = await writeAppointmentRecord(tx, deps, after, isChange ? 'changed' : 'booked', {
+        previous: before,
+      });
+      await audit(
+        tx,
+        user,
+        'visit.appointment-set',
+        v,
+        { appointmentAt: before.at?.toISOString() ?? null },
+        { appointmentAt: at.toISOString(), addressChanged: Boolean(input.address), outboxId },
+      );
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.appointment-set', { visitId }));
+      if (!isChange) return [];
+      const school = knownSchool(deps.config, v.schoolId);
+      const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+      return insertNotices(tx, {
+        schoolId: school.id,
+        kind: 'changed',
+        visitId,
+        targets: school.notices.changed,
+        key: `appointment:${deps.now().toISOString()}`,
+        subject: `home visit #${visitId} appointment changed`,
+        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${input.address ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).`,
+      });
+    },
+    { relayOutbox: true },
+  );
+  await sendNotices(deps.producer, notices);
+  return { outboxId };
+}

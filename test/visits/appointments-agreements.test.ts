@@ -1,0 +1,333 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openFollowUps } from '../../src/store/follow-ups.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import { recordBrokenAgreement } from '../../src/visits/agreements.ts';
+import { setAppointment } from '../../src/visits/appointment.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { cancelVisit } from '../../src/visits/outcome.ts';
+import { authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
+import { returnVisit } from '../../src/visits/while-out.ts';
+import { agreementsConfig, madeWithAgreements } from '../helpers/agreements.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, departTold } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+/**
+ * Thames View 2.7 (appointment records on CPOMS), 4.2/4.3 (broken agreements: reminder letter,
+ * attendance note, follow-up visit) and Hampton's copy of the visit record to the office and HoS,
+ * through the real register and PostgreSQL: what lands in the outbox (once per sink), the follow-ups,
+ * the register and the notices.
+ */
+const schema = uniqueName('agreements');
+let db: Db;
+let deps: VisitDeps;
+let staff: User;
+let partner: User;
+let head: User;
+let sbm: User;
+let office: User;
+let lime: User;
+let now = new Date('2026-11-23T09:00:00Z');
+
+beforeAll(async () => {
+  const config = agreementsConfig();
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  deps = { db, config, rulesFor: visitRulesLookup(config), prefix: schema, now: () => now };
+  await addPupils(db, ['thames', 'hampton', 'lime']);
+  staff = await addUser(db, 'staff', ['visiting-staff'], {
+    phone: '+447700900111',
+    displayName: 'Sam Staff',
+  });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  head = await addUser(db, 'head', ['office'], { positions: ['headteacher'] });
+  sbm = await addUser(db, 'sbm', ['office'], { positions: ['business-manager'] });
+  office = await addUser(db, 'office', ['office'], { schools: ['thames', 'hampton'] });
+  lime = await addUser(db, 'limesg', ['safeguarding'], { schools: ['lime'] });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+const records = async (visitId: string, kind: string) =>
+  (
+    await db.query<{ sink: string; idempotency_key: string; title: string; body: string }>(
+      `SELECT sink, idempotency_key, title, body FROM outbox WHERE source_id = $1 AND kind = $2 ORDER BY id`,
+      [visitId, kind],
+    )
+  ).rows;
+const noticesOf = async (visitId: string, kind: string) =>
+  (
+    await db.query<{ target: string; text: string; notice_key: string }>(
+      'SELECT target, text, notice_key FROM notices WHERE visit_id = $1 AND kind = $2 ORDER BY id',
+      [visitId, kind],
+    )
+  ).rows;
+const auditOf = async (visitId: string, action: string) =>
+  (
+    await db.query<{ after: Record<string, unknown> }>(
+      `SELECT after FROM audit_log WHERE entity_type = 'visit' AND entity_id = $1 AND action = $2 ORDER BY id`,
+      [visitId, action],
+    )
+  ).rows.map((r) => r.after);
+
+describe('Thames View 2.7: appointment records on CPOMS', () => {
+  it('are written once per sink when the list is signed, again (numbered) on a change, and on cancellation', async () => {
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'attendance below 90%',
+      plannedFor: '2026-11-24',
+      appointmentTime: '14:30',
+    });
+    expect((await getVisit(db, id))!.appointmentAt).toEqual(new Date('2026-11-24T14:30:00Z'));
+    expect(await records(id, 'visit_appointment')).toEqual([]); // asked for, not yet booked
+    expect(await signDayList(deps, head, 'thames', '2026-11-24')).toEqual([id]);
+    const booked = await records(id, 'visit_appointment');
+    expect(booked.map((r) => [r.sink, r.idempotency_key])).toEqual([
+      ['cpoms', `visit-appointment:thames:${id}:1`],
+      ['arbor-pastoral', `visit-appointment:thames:${id}:1:arbor-pastoral`],
+    ]);
+    expect(booked[0]!.body).toContain('Amelia Okonkwo (P1, UPN A123456789012)');
+    expect(booked[0]!.body).toContain('Time: Tue 24 Nov 2026, 14:30');
+    expect(booked[0]!.body).toContain('Location: 14 Rosebank Terrace, Leeds, LS6 2QT');
+    // Nothing changed: nothing new written, nobody told.
+    await setAppointment(deps, staff, id, { time: '14:30' });
+    expect(await records(id, 'visit_appointment')).toHaveLength(2);
+    expect(await noticesOf(id, 'changed')).toEqual([]);
+    // 3.6: a change is a new record and the headteacher hears of it.
+    await setAppointment(deps, staff, id, { time: '15:15' });
+    const changed = await records(id, 'visit_appointment');
+    expect(changed.map((r) => r.idempotency_key)).toEqual([
+      `visit-appointment:thames:${id}:1`,
+      `visit-appointment:thames:${id}:1:arbor-pastoral`,
+      `visit-appointment:thames:${id}:2`,
+      `visit-appointment:thames:${id}:2:arbor-pastoral`,
+    ]);
+    expect(changed[2]!.title).toMatch(/CHANGED/);
+    expect(changed[2]!.body).toContain('Time: Tue 24 Nov 2026, 15:15');
+    expect(changed[2]!.body).toContain('Previously: Tue 24 Nov 2026, 14:30');
+    const told = await noticesOf(id, 'changed');
+    expect(told.map((n) => n.target)).toEqual(['teams']);
+    expect(told[0]!.text).toMatch(
+      /appointment was changed .* to Tue 24 Nov 2026, 15:15 \(was Tue 24 Nov 2026, 14:30\)/,
+    );
+    expect(told[0]!.text).not.toContain('Amelia');
+    expect(await auditOf(id, 'visit.appointment-set')).toHaveLength(1);
+    // Cancelled: the CPOMS appointment is marked cancelled too.
+    await cancelVisit(deps, office, id, 'dangerous dog not shut away');
+    const all = await records(id, 'visit_appointment');
+    expect(all).toHaveLength(6);
+    expect(all[4]!.title).toMatch(/CANCELLED/);
+    expect(all[4]!.body).toContain('Cancelled: dangerous dog not shut away');
+    expect((await getVisit(db, id))!.appointmentRecords).toBe(3);
+  });
+
+  it('a visit signed without a time is booked when its time is set; a time the clocks skip is refused', async () => {
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'attendance',
+      plannedFor: '2026-11-25',
+    });
+    await signDayList(deps, head, 'thames', '2026-11-25');
+    expect(await records(id, 'visit_appointment')).toEqual([]);
+    await setAppointment(deps, staff, id, { time: '09:45' });
+    expect((await records(id, 'visit_appointment')).map((r) => r.idempotency_key)).toEqual([
+      `visit-appointment:thames:${id}:1`,
+      `visit-appointment:thames:${id}:1:arbor-pastoral`,
+    ]);
+    // The first time set is a booking, not a change: the headteacher is not told of it.
+    expect(await noticesOf(id, 'changed')).toEqual([]);
+    const spring = await requestVisit(deps, staff, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'attendance',
+      plannedFor: '2027-03-28',
+    });
+    await expect(setAppointment(deps, staff, spring, { time: '01:30' })).rejects.toMatchObject({
+      code: 'DOORSTEP_BAD_REQUEST',
+      message: expect.stringMatching(/^time: 01:30 does not happen on 2027-03-28/),
+    });
+    await expect(
+      requestVisit(deps, staff, {
+        schoolId: 'thames',
+        pupilMisId: 'P1',
+        reason: 'x',
+        plannedFor: '2027-03-28',
+        appointmentTime: '01:15',
+      }),
+    ).rejects.toMatchObject({ message: expect.stringMatching(/^appointmentTime: /) });
+    // Only whoever asked for it, its lead, the office or safeguarding set it.
+    await expect(setAppointment(deps, partner, id, { time: '10:00' })).rejects.toMatchObject({
+      code: 'DOORSTEP_FORBIDDEN',
+    });
+  });
+
+  it('a pack that does not ask for them writes none', async () => {
+    const id = await requestVisit(deps, lime, {
+      schoolId: 'lime',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+      plannedFor: '2026-11-24',
+      appointmentTime: '11:00',
+    });
+    const requester = await addUser(db, 'limesg2', ['safeguarding'], { schools: ['lime'] });
+    await authoriseVisit(deps, requester, id, undefined, false, { level: 'low', reason: 'known family' });
+    expect((await getVisit(db, id))!.status).toBe('authorised');
+    expect(await records(id, 'visit_appointment')).toEqual([]);
+  });
+});
+
+const completedWithAgreements = (date: string) =>
+  madeWithAgreements(deps, { staff, partner, head, sbm }, date);
+
+describe('Thames View 4.2/4.3: broken agreements', () => {
+  it('a breach: reminder letter, attendance note to each sink; continued failure: one follow-up visit', async () => {
+    now = new Date('2026-11-26T09:00:00Z');
+    const id = await completedWithAgreements('2026-11-26');
+    now = new Date('2026-11-30T10:00:00Z');
+    const first = await recordBrokenAgreement(deps, office, id, {
+      agreement: 0,
+      on: '2026-11-30',
+      note: 'Arrived 9:40, no reason given',
+    });
+    expect(first).toEqual({
+      n: 1,
+      duplicate: false,
+      letterUrl: `/visits/${id}/reminder-letter?n=1`,
+      outboxId: expect.any(String),
+      followUpVisitId: null,
+    });
+    const notes = await records(id, 'agreement_broken');
+    expect(notes.map((r) => [r.sink, r.idempotency_key])).toEqual([
+      ['cpoms', `agreement-broken:thames:${id}:1`],
+      ['arbor-pastoral', `agreement-broken:thames:${id}:1:arbor-pastoral`],
+    ]);
+    expect(notes[1]!.body).toContain('Agreement: Amelia in school by 8:45 every day');
+    expect(notes[1]!.body).toContain('Next: a reminder letter to the parents/carers');
+    const letters = (await openFollowUps(db, 'thames')).filter((f) => f.visitId === id);
+    expect(letters.map((f) => [f.owner, f.action])).toEqual([
+      ['the office', expect.stringMatching(/^Send the reminder letter .*reminder-letter\?n=1$/)],
+    ]);
+    // The same breach recorded twice is one breach.
+    expect(
+      await recordBrokenAgreement(deps, office, id, { agreement: 0, on: '2026-11-30', note: 'again' }),
+    ).toMatchObject({ n: 1, duplicate: true, outboxId: null, followUpVisitId: null });
+    expect(await records(id, 'agreement_broken')).toHaveLength(2);
+    // Continued failure (the second breach): a follow-up visit, linked to this one.
+    const second = await recordBrokenAgreement(deps, office, id, {
+      agreement: 1,
+      on: '2026-11-30',
+      note: 'No call; absent all day',
+    });
+    expect(second.n).toBe(2);
+    const follow = (await getVisit(db, second.followUpVisitId!))!;
+    expect(follow).toMatchObject({
+      status: 'requested',
+      pupilMisId: 'P1',
+      followsVisitId: id,
+      plannedFor: '2026-11-30',
+      reason: `Follow-up visit: agreements made on visit #${id} not kept (2 times)`,
+    });
+    expect((await records(id, 'agreement_broken'))[2]!.body).toContain(
+      `a follow-up visit (visit ${second.followUpVisitId})`,
+    );
+    now = new Date('2026-12-01T10:00:00Z');
+    const third = await recordBrokenAgreement(deps, office, id, {
+      agreement: 0,
+      on: '2026-12-01',
+      note: 'late again',
+    });
+    expect(third).toMatchObject({ n: 3, followUpVisitId: second.followUpVisitId });
+    const { rows } = await db.query('SELECT id FROM visits WHERE follows_visit_id = $1', [id]);
+    expect(rows).toHaveLength(1);
+    const stored = (await getVisit(db, id))!.outcome as { broken: { n: number; agreement: number }[] };
+    expect(stored.broken.map((b) => [b.n, b.agreement])).toEqual([
+      [1, 0],
+      [2, 1],
+      [3, 0],
+    ]);
+    expect((await auditOf(id, 'visit.agreement-broken')).map((a) => a.n)).toEqual([1, 2, 3]);
+  });
+
+  it('refuses an agreement the outcome does not hold, a date in the future or before the visit, and people who may not', async () => {
+    now = new Date('2026-11-27T09:00:00Z');
+    const id = await completedWithAgreements('2026-11-27');
+    const bad = (o: { agreement: number; on: string }) =>
+      recordBrokenAgreement(deps, office, id, { ...o, note: 'x' });
+    await expect(bad({ agreement: 2, on: '2026-11-27' })).rejects.toMatchObject({
+      code: 'DOORSTEP_BAD_REQUEST',
+      message: expect.stringMatching(/^agreement: the visit's outcome has 2 agreement\(s\)/),
+    });
+    await expect(bad({ agreement: 0, on: '2026-11-28' })).rejects.toMatchObject({
+      message: expect.stringMatching(/^on: expected a date not after today/),
+    });
+    await expect(bad({ agreement: 0, on: '2026-11-26' })).rejects.toMatchObject({
+      message: expect.stringMatching(/^on: expected a date not before the visit/),
+    });
+    await expect(
+      recordBrokenAgreement(deps, staff, id, { agreement: 0, on: '2026-11-27', note: 'x' }),
+    ).rejects.toMatchObject({ code: 'DOORSTEP_FORBIDDEN' });
+    // Once the visit has been made, its appointment is what it was.
+    await expect(setAppointment(deps, office, id, { time: '16:00' })).rejects.toMatchObject({
+      code: 'DOORSTEP_CONFLICT',
+    });
+    // Hampton's policy says nothing of broken agreements: the step is not offered there.
+    const h = await requestVisit(deps, staff, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'induction' });
+    await expect(
+      recordBrokenAgreement(deps, office, h, { agreement: 0, on: '2026-11-27', note: 'x' }),
+    ).rejects.toMatchObject({ code: 'DOORSTEP_CONFLICT' });
+    expect(await records(id, 'agreement_broken')).toEqual([]);
+  });
+});
+
+describe('Hampton: a copy of the visit record to the office and the HoS', () => {
+  it('goes as the visit leaves and again on its confirmation of return, once each, audited', async () => {
+    now = new Date('2026-11-23T13:00:00Z');
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'induction',
+    });
+    await departTold(deps, staff, id, {
+      expectedReturnAt: new Date('2026-11-23T14:30:00Z'),
+      partnerUserId: partner.id,
+      risksRead: true,
+    });
+    const copies = await noticesOf(id, 'visit-record');
+    expect(copies.map((n) => [n.target, n.notice_key])).toEqual([
+      ['teams', 'departed'],
+      ['email:hos', 'departed'],
+    ]);
+    const text = copies[0]!.text;
+    for (const line of [
+      'Staff: Sam Staff and partner',
+      'Date: 2026-11-23',
+      'Address: 14 Rosebank Terrace, Leeds, LS6 2QT',
+      'Contact number: +447700900111',
+      'Left the office: Mon 23 Nov 2026, 13:00',
+      'Expected back: Mon 23 Nov 2026, 14:30',
+      'Named contact: the office (01632 960124)',
+    ])
+      expect(text).toContain(line);
+    expect(text).toContain('(pupil A.O.)');
+    expect(text).not.toContain('Amelia');
+    now = new Date('2026-11-23T14:10:00Z');
+    await returnVisit(deps, staff, id);
+    const after = await noticesOf(id, 'visit-record');
+    expect(after.map((n) => n.notice_key)).toEqual(['departed', 'departed', 'returned', 'returned']);
+    expect(after[2]!.text).toMatch(/return confirmed — .* back safe at Mon 23 Nov 2026, 14:10/);
+    expect((await auditOf(id, 'visit.record-copied')).map((a) => a.step)).toEqual(['departed', 'returned']);
+  });
+
+  it('a school whose config names no one sends no copy', async () => {
+    now = new Date('2026-11-23T15:00:00Z');
+    const id = await completedWithAgreements('2026-11-23');
+    expect(await noticesOf(id, 'visit-record')).toEqual([]);
+  });
+});
