@@ -3,14 +3,12 @@ import { basename } from 'node:path';
 import { sha256File } from '../../connectors/mis/drop-folder/folder.ts';
 import { FILE_FORMATS, type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
-import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
 import { importContextFor } from '../import/context.ts';
-import { openStore } from '../store/open.ts';
-import { ProgressLine } from './progress.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
 export interface ImportOptions {
@@ -63,8 +61,9 @@ export async function importCommand(
   file: string,
   opts: ImportOptions,
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
+  const { config } = deps;
   const school = pickSchool(config, opts.school);
   const format = formatFor(file, school, opts.format);
   const size = await stat(file).then(
@@ -76,13 +75,8 @@ export async function importCommand(
       );
     },
   );
-  const progress = process.stderr.isTTY ? new ProgressLine(size) : undefined;
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  const progress = deps.progress(size);
+  return deps.withStore(async (db) => {
     const ctx = importContextFor(school, new Date(), {
       actor: 'cli:import',
       source: format,
@@ -110,9 +104,7 @@ export async function importCommand(
       out(`  trigger evaluation: ${line}`);
     }
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 /** The file's format: `--format`, else the school's MIS kind when it is a file source, else the extension. */

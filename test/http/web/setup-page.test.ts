@@ -44,7 +44,8 @@ describe('a first run with no accounts', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.body).toContain('npx doorstep user add --config config/doorstep.example.yaml');
     expect(page.body).toContain('--roles admin,office');
-    expect(page.body).toMatch(/stop it first/);
+    expect(page.body).toContain('in a second terminal (Doorstep keeps running)');
+    expect(page.body).not.toMatch(/stop it first/);
     expect(page.body).not.toMatch(/<form|<script|<input/);
   });
 
