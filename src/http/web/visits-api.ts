@@ -123,6 +123,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         .filter((s) => s.roles.includes('visiting-staff') && s.id !== user.id)
         .map((s) => ({ id: s.id, displayName: s.displayName })),
       me: { phone: user.phone ?? null },
+      /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
+      outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
       findings:
         v.status === 'requested' || v.status === 'authorised'
           ? departureFindings(rules, {
@@ -139,8 +141,6 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             })
           : [],
       school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
-      /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
-      outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
       /** The pupil's chronology, for those who may read it (safeguarding). */
       chronologyUrl: user.roles.includes('safeguarding')
         ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`
