@@ -31,6 +31,9 @@ const here: Terminal = {
   tty: Boolean(process.stderr.isTTY),
 };
 
+/** A running server's admin file, and where it lies. */
+export type RunningServer = AdminFile & { file: string };
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -45,7 +48,7 @@ function alive(pid: number): boolean {
  * admin file, when the process it names is alive. Undefined with PostgreSQL, an in-memory store, or
  * no running server (the command then opens the store itself).
  */
-export async function runningServer(config: DoorstepConfig): Promise<AdminFile | undefined> {
+export async function runningServer(config: DoorstepConfig): Promise<RunningServer | undefined> {
   if (process.env.DATABASE_URL || config.store.dataDir.startsWith('memory://')) return undefined;
   const file = adminFilePath(config.store.dataDir);
   const st = await lstat(file).catch(() => undefined);
@@ -63,7 +66,7 @@ export async function runningServer(config: DoorstepConfig): Promise<AdminFile |
   }
   const parsed = adminFileSchema.safeParse(parseJson(text));
   if (!parsed.success) return undefined; // half-written or from an older version: not a server we can use
-  return alive(parsed.data.pid) ? parsed.data : undefined;
+  return alive(parsed.data.pid) ? { ...parsed.data, file } : undefined;
 }
 
 /** Positional arguments and options that are paths, made absolute here (the server has its own cwd). */
@@ -90,7 +93,7 @@ function absolutePaths(
  * bar. Resolves with the command's exit code.
  */
 export async function runOnServer(
-  server: AdminFile,
+  server: RunningServer,
   name: string,
   args: string[],
   opts: Record<string, unknown>,
@@ -103,7 +106,7 @@ export async function runOnServer(
       rej(
         doorstepError(
           'SERVICE_UNAVAILABLE',
-          `the running Doorstep (pid ${server.pid}) holds the store, but its admin socket ${server.socket} does not answer (${(err as { code?: string }).code ?? err.message}); try again once it has started, or stop it`,
+          `the running Doorstep (pid ${server.pid}) holds the store, but its admin socket ${server.socket} does not answer (${(err as { code?: string }).code ?? err.message}): if it is starting, try again in a moment; if no Doorstep runs on this store (the pid belongs to something else now), remove ${server.file}`,
           { cause: err },
         ),
       ),

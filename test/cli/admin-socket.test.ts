@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -205,4 +205,30 @@ describe('CLI commands while doorstep start holds the embedded store', () => {
     expect(list.err).not.toContain('running Doorstep');
     expect(list.out).toMatch(/#\d+ ada/);
   }, 30_000);
+
+  it('says what to do when the admin file names a live process whose socket does not answer', async () => {
+    const file = join(dataDir, 'pglite', ADMIN_FILE);
+    // This test's own process is alive and is no Doorstep server.
+    writeFileSync(
+      file,
+      JSON.stringify({
+        pid: process.pid,
+        socket: join(dataDir, 'no-such.sock'),
+        token: 'A'.repeat(43),
+        config,
+      }),
+      { mode: 0o600 },
+    );
+    try {
+      const list = await cli(['user', 'list']);
+      expect(list.code).toBe(3);
+      expect(list.err).toContain(
+        `the running Doorstep (pid ${process.pid}) holds the store, but its admin socket`,
+      );
+      expect(list.err).toContain(`remove ${file}`);
+      expect(list.out).toBe('');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
 });
