@@ -5,6 +5,7 @@ import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.
 import { retryClassOf } from '../src/errors.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
+import { emailDetails } from '../src/notify/email-details.ts';
 import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
@@ -87,7 +88,9 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
     throw new UnrecoverableError(reason);
   }
   try {
-    const receipt = await channel.send(n);
+    const receipt = await channel.send(
+      channel.kind === 'email' ? await emailDetails(deps.db, n, deps.config.http.publicUrl) : n,
+    );
     await markNotificationSent(deps.db, n.id, receipt.receipt);
     return { status: 'sent' };
   } catch (err) {

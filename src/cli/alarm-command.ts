@@ -1,12 +1,11 @@
 import { acknowledgeAlarm, resolveAlarm } from '../alarms/commands.ts';
-import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
 import { unresolvedAlarms } from '../store/alarm-lookups.ts';
 import { PERSON_RESOLUTION_REASONS, type PersonResolutionReason, timelineOf } from '../store/alarm-state.ts';
 import type { BoardTell } from '../store/board.ts';
-import { openStore } from '../store/open.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 
 const REASONS: readonly string[] = PERSON_RESOLUTION_REASONS;
 
@@ -20,14 +19,10 @@ export async function alarmCommand(
   id: string | undefined,
   opts: { config: string; school?: string; by?: string; reason?: string; note?: string },
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  const { config } = deps;
+  return deps.withStore(async (db) => {
     if (action === 'list') {
       const rows = await unresolvedAlarms(db, opts.school);
       out(`${rows.length} alarm(s) not resolved`);
@@ -72,9 +67,7 @@ export async function alarmCommand(
       default:
         throw doorstepError('USAGE', `alarm: expected list, show ID, ack ID or resolve ID, got "${action}"`);
     }
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 /** Runs a change with open boards told at once when Redis answers (else they catch up on their next read). */

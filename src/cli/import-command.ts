@@ -1,16 +1,14 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { sha256File } from '../../connectors/mis/drop-folder/folder.ts';
 import { FILE_FORMATS, type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
-import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
 import { importContextFor } from '../import/context.ts';
-import { openStore } from '../store/open.ts';
-import { ProgressLine } from './progress.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
 export interface ImportOptions {
@@ -68,10 +66,11 @@ export async function importCommand(
   file: string,
   opts: ImportOptions,
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
+  const { config } = deps;
   const school = pickSchool(config, opts.school);
-  const format = formatFor(file, school, opts.format);
+  const format = await formatFor(file, school, opts.format);
   const size = await stat(file).then(
     (s) => s.size,
     (err) => {
@@ -81,13 +80,8 @@ export async function importCommand(
       );
     },
   );
-  const progress = process.stderr.isTTY ? new ProgressLine(size) : undefined;
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  const progress = deps.progress(size);
+  return deps.withStore(async (db) => {
     const ctx = importContextFor(school, new Date(), {
       actor: 'cli:import',
       source: format,
@@ -122,9 +116,7 @@ export async function importCommand(
       out(`  trigger evaluation: ${line}`);
     }
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }
 
 /** The exit code of an import whose every row was rejected (it is recorded, but changes nothing). */
@@ -137,13 +129,19 @@ function appliedNothing(s: ImportSummary): boolean {
 }
 
 /** The file's format: `--format`, else the school's MIS kind when it is a file source, else the extension. */
-function formatFor(path: string, school: SchoolConfig | undefined, given?: string): FileFormat {
+async function formatFor(
+  path: string,
+  school: SchoolConfig | undefined,
+  given?: string,
+): Promise<FileFormat> {
   if (given) {
     if (!(FILE_FORMATS as readonly string[]).includes(given)) {
       throw doorstepError('USAGE', `--format: expected sims-xml, ctf or csv, got "${given}"`);
     }
     return given as FileFormat;
   }
+  // A CTF says so in its root element, whatever the school's drop folder usually takes.
+  if (await isCtf(path)) return 'ctf';
   const kind = school?.mis.kind;
   if (kind === 'sims-xml' || kind === 'ctf' || kind === 'csv') return kind;
   if (/\.csv$/i.test(path)) return 'csv';
@@ -152,4 +150,27 @@ function formatFor(path: string, school: SchoolConfig | undefined, given?: strin
     'USAGE',
     `cannot tell the format of ${basename(path)}: give --format sims-xml, ctf or csv`,
   );
+}
+
+/**
+ * Whether the file's root element is `<CTfile>`: the first 4 KB, past the XML declaration, any
+ * comments and processing instructions (a byte order mark allowed). A file that cannot be read is
+ * left to the import, which says why.
+ */
+async function isCtf(path: string): Promise<boolean> {
+  let head: string;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(4096);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+  const rest = head.replace(/^\uFEFF/, '').replace(/^(\s*(<\?[\s\S]*?\?>|<!--[\s\S]*?-->))*\s*/, '');
+  return /^<CTfile[\s>/]/.test(rest);
 }

@@ -1,10 +1,9 @@
-import { loadConfigFile } from '../config/load.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
-import { openStore } from '../store/open.ts';
 import { pupilExists } from '../store/pupils.ts';
 import { recordLeaveRefusal } from '../store/triggers.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
 /**
@@ -14,8 +13,9 @@ import { withProducerIfReachable } from './queue-handover.ts';
 export async function leaveRefusedCommand(
   opts: { config: string; school: string; pupil: string; from: string; to: string; by?: string },
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
+  const { config } = deps;
   const school = schoolOf(config, opts.school, '--school');
   for (const [name, v] of [
     ['--from', opts.from],
@@ -24,12 +24,7 @@ export async function leaveRefusedCommand(
     if (!isIsoDate(v)) throw doorstepError('USAGE', `${name}: expected YYYY-MM-DD, got "${v}"`);
   }
   if (opts.to < opts.from) throw doorstepError('USAGE', `--to (${opts.to}) is before --from (${opts.from})`);
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  return deps.withStore(async (db) => {
     if (!(await pupilExists(db, school.id, opts.pupil)))
       throw doorstepError('USAGE', `--pupil: no pupil "${opts.pupil}" at ${school.id}`);
     const id = await db.transaction((tx) =>
@@ -60,7 +55,5 @@ export async function leaveRefusedCommand(
     );
     out(line);
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }

@@ -1,19 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { alarmCommand } from './alarm-command.ts';
 import { checkCommand } from './check-command.ts';
-import { importCommand } from './import-command.ts';
-import { leaveRefusedCommand } from './leave-command.ts';
-import { outboxCommand } from './outbox-command.ts';
 import { reportFatal } from './output.ts';
+import { runCommand } from './run-command.ts';
 import { startCommand } from './start-command.ts';
-import { type SubjectOptions, subjectCommand } from './subject-command.ts';
-import { triggersCommand } from './triggers-command.ts';
-import {
-  type UserAddOptions,
-  userAddCommand,
-  userAdminCommand,
-  userTrainingCommand,
-} from './user-command.ts';
+import type { SubjectOptions } from './subject-command.ts';
+import type { UserAddOptions } from './user-command.ts';
 
 const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
 
@@ -55,7 +46,7 @@ program
   .option('-n, --dry-run', 'check and count, change nothing')
   .action(
     async (file: string, opts: { config: string; school?: string; format?: string; dryRun?: boolean }) => {
-      process.exitCode = await importCommand(file, opts, (line) => console.log(line));
+      process.exitCode = await runCommand('import', [file], opts);
     },
   );
 
@@ -69,7 +60,7 @@ program
   .option('-e, --explain', 'every rule for --pupil: fired or not, and why')
   .action(
     async (opts: { config: string; school: string; date?: string; pupil?: string; explain?: boolean }) => {
-      process.exitCode = await triggersCommand(opts, (line) => console.log(line));
+      process.exitCode = await runCommand('triggers', [], opts);
     },
   );
 
@@ -91,7 +82,7 @@ program
       to: string;
       by?: string;
     }) => {
-      process.exitCode = await leaveRefusedCommand(opts, (line) => console.log(line));
+      process.exitCode = await runCommand('leave-refused', [], opts);
     },
   );
 
@@ -109,7 +100,7 @@ program
       id: string | undefined,
       opts: { config: string; school?: string; status?: string },
     ) => {
-      process.exitCode = await outboxCommand(action, id, opts, (line) => console.log(line));
+      process.exitCode = await runCommand('outbox', [action, id], opts);
     },
   );
 
@@ -132,7 +123,7 @@ program
       id: string | undefined,
       opts: { config: string; school?: string; by?: string; reason?: string; note?: string },
     ) => {
-      process.exitCode = await alarmCommand(action, id, opts, (line) => console.log(line));
+      process.exitCode = await runCommand('alarm', [action, id], opts);
     },
   );
 
@@ -153,7 +144,7 @@ program
   .option('--yes', 'erase: confirm')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (action: string, opts: SubjectOptions) => {
-    process.exitCode = await subjectCommand(action, opts, (line) => console.log(line));
+    process.exitCode = await runCommand('subject', [action], opts);
   });
 
 const user = program.command('user').description('local accounts for the web front end');
@@ -176,7 +167,7 @@ user
   .option('--email <address>', 'e-mail for escalations')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (opts: UserAddOptions) => {
-    process.exitCode = await userAddCommand(opts, (line) => console.log(line));
+    process.exitCode = await runCommand('user add', [], opts);
   });
 
 user
@@ -184,7 +175,7 @@ user
   .description('every account with its roles, schools and state')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (opts: { config: string }) => {
-    process.exitCode = await userAdminCommand('list', undefined, opts, (line) => console.log(line));
+    process.exitCode = await runCommand('user list', [], opts);
   });
 for (const [action, what] of [
   ['disable', 'stop an account signing in (ends its sessions)'],
@@ -198,7 +189,7 @@ for (const [action, what] of [
     .argument('<username>')
     .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
     .action(async (username: string, opts: { config: string }) => {
-      process.exitCode = await userAdminCommand(action, username, opts, (line) => console.log(line));
+      process.exitCode = await runCommand(`user ${action}`, [username], opts);
     });
 }
 
@@ -210,7 +201,7 @@ user
   .option('--safeguarding <date>', 'safeguarding training completed on')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (username: string, opts: { config: string; homeVisit?: string; safeguarding?: string }) => {
-    process.exitCode = await userTrainingCommand(username, opts, (line) => console.log(line));
+    process.exitCode = await runCommand('user training', [username], opts);
   });
 
 try {

@@ -1,9 +1,8 @@
-import { loadConfigFile } from '../config/load.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { openStore } from '../store/open.ts';
 import { failedIds, getOutbox, listOutbox, type OutboxRow, retryOutbox } from '../store/outbox.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
 function line(r: OutboxRow): string {
@@ -21,15 +20,11 @@ export async function outboxCommand(
   id: string | undefined,
   opts: { config: string; school?: string; status?: string },
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
+  const { config } = deps;
   if (opts.school) schoolOf(config, opts.school, '--school');
-  const db: Db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  return deps.withStore(async (db: Db) => {
     switch (action) {
       case 'list': {
         const rows = await listOutbox(db, {
@@ -84,7 +79,5 @@ export async function outboxCommand(
           `outbox: expected list, show ID, retry ID or resend-failed, got "${action}"`,
         );
     }
-  } finally {
-    await db.close();
-  }
+  });
 }

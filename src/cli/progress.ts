@@ -29,6 +29,13 @@ export class ProgressLine {
     this.draw();
   };
 
+  /** Sets the totals so far (a bar drawn for a command that runs elsewhere). */
+  set(bytes: number, records: number): void {
+    this.bytes = bytes;
+    this.records = records;
+    this.draw();
+  }
+
   private draw(force = false) {
     const now = Date.now();
     if (!force && now - this.last < 100) return;

@@ -1,11 +1,14 @@
 import { newSetupToken, SETUP_LINK_MINUTES } from '../auth/setup-link.ts';
 import { loadConfigFile } from '../config/load.ts';
+import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
-import { createLogger } from '../log/logger.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
 import { ROLES, type Role } from '../queue/catalog.ts';
 import { startDoorstep } from '../runtime/start.ts';
 import { startWorkerChild, type WorkerChild, workerRunsApart } from '../runtime/worker-child.ts';
+import type { Db } from '../store/db.ts';
 import { anyUserExists } from '../store/users.ts';
+import { type AdminSocket, serveAdminSocket } from './admin-server.ts';
 import { reportFatal } from './output.ts';
 
 export function parseRoles(text: string): Role[] {
@@ -46,6 +49,8 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   }
   const running = started.value;
   const child: WorkerChild | undefined = forked.value;
+  // The embedded store is this process's alone: CLI commands come here to use it.
+  const admin = await adminSocketFor(running.db, config, opts.config, log);
 
   const where = running.url;
   // A fresh install: nobody can sign in yet, so the banner points to the page that says what to do.
@@ -101,7 +106,10 @@ export async function startCommand(opts: { config: string; role: string }): Prom
       process.exit(1);
     }, deadline + 2000);
     hard.unref();
-    Promise.all([running.stop(deadline), child?.stop(deadline)])
+    Promise.all([
+      admin?.close().then(() => running.stop(deadline)) ?? running.stop(deadline),
+      child?.stop(deadline),
+    ])
       .then(([report]) => {
         log.info({ handedBack: report.handedBack }, 'stopped');
         log.flush();
@@ -120,4 +128,19 @@ export async function startCommand(opts: { config: string; role: string }): Prom
     process.send({ type: 'ready' });
     process.on('disconnect', () => stop('SIGTERM'));
   }
+}
+
+/** With the embedded store, the admin socket CLI commands use while this process holds it. */
+async function adminSocketFor(
+  db: Db,
+  config: DoorstepConfig,
+  configPath: string,
+  log: Logger,
+): Promise<AdminSocket | undefined> {
+  if (db.backend !== 'pglite' || config.store.dataDir.startsWith('memory://')) return undefined;
+  // A failure here must not take the board and the alarms down: the CLI then says it cannot reach it.
+  return serveAdminSocket({ dataDir: config.store.dataDir, db, config, configPath, log }).catch((err) => {
+    log.error({ err }, 'admin socket not available: CLI commands cannot reach this process');
+    return undefined;
+  });
 }

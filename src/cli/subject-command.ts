@@ -1,16 +1,15 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { holdsRole } from '../auth/scope.ts';
-import { loadConfigFile } from '../config/load.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { openStore } from '../store/open.ts';
 import { CORRECTABLE, correctField, exportSubject, resolveSubject } from '../store/subject.ts';
 import { erasePupilAudited } from '../store/subject-erase.ts';
 import type { SubjectKind } from '../store/subject-sections.ts';
 import { userByUsername } from '../store/users.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 import { subjectHtml } from './subject-page.ts';
 
 export interface SubjectOptions {
@@ -59,6 +58,7 @@ export async function subjectCommand(
   action: string,
   opts: SubjectOptions,
   out: (line: string) => void,
+  deps?: CommandDeps,
   now: () => Date = () => new Date(),
 ): Promise<number> {
   if (!['export', 'correct', 'left', 'erase'].includes(action))
@@ -68,14 +68,10 @@ export async function subjectCommand(
   const kind: SubjectKind = opts.pupil !== undefined ? 'pupil' : 'staff';
   if (kind === 'staff' && (action === 'erase' || action === 'left'))
     throw doorstepError('USAGE', `${action} is for pupils (--pupil ID)`);
-  const config = loadConfigFile(opts.config);
+  const d = deps ?? localDeps(opts.config);
+  const { config } = d;
   const school = schoolOf(config, opts.school, '--school');
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  return d.withStore(async (db) => {
     const id = (opts.pupil ?? opts.staff)!;
     const subject = await resolveSubject(db, { kind, schoolId: school.id, id });
     if (!subject) throw doorstepError('NOT_FOUND', `no ${kind} "${id}" held for ${school.id}`);
@@ -118,7 +114,5 @@ export async function subjectCommand(
     const changed = await correctField(db, subject, field, value === '' ? null : value, actor);
     out(changed ? `${school.id}: ${kind} ${id}: ${field} corrected (audited)` : `${school.id}: already so`);
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }

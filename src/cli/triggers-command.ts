@@ -1,11 +1,10 @@
-import { loadConfigFile } from '../config/load.ts';
 import { schoolRules } from '../config/policy-packs.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate, londonDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
-import { openStore } from '../store/open.ts';
 import { listEpisodes } from '../store/triggers.ts';
 import { findingsFor } from '../triggers/evaluate-school.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 
 export interface TriggersOptions {
   config: string;
@@ -19,19 +18,18 @@ export interface TriggersOptions {
  * `doorstep triggers`: the open triggers of a school (optionally one pupil); with `--explain`, for
  * one pupil on a date, every rule, whether it fired, and its evidence. Reads only.
  */
-export async function triggersCommand(opts: TriggersOptions, out: (line: string) => void): Promise<number> {
-  const config = loadConfigFile(opts.config);
+export async function triggersCommand(
+  opts: TriggersOptions,
+  out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
+): Promise<number> {
+  const { config } = deps;
   const school = schoolOf(config, opts.school, '--school');
   if (opts.date && !isIsoDate(opts.date))
     throw doorstepError('USAGE', `--date: expected YYYY-MM-DD, got "${opts.date}"`);
   if (opts.explain && !opts.pupil) throw doorstepError('USAGE', '--explain needs --pupil ID');
   const today = opts.date ?? londonDate(new Date());
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
+  return deps.withStore(async (db) => {
     if (opts.explain) {
       const rules = schoolRules(config, school);
       const found = (await findingsFor(db, school, rules, [opts.pupil!], today, true)).get(opts.pupil!);
@@ -57,7 +55,5 @@ export async function triggersCommand(opts: TriggersOptions, out: (line: string)
       out(`      ${e.explanation}`);
     }
     return 0;
-  } finally {
-    await db.close();
-  }
+  });
 }

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline';
 import {
   type AccountAction,
   changeAccount,
@@ -8,12 +7,9 @@ import {
   recordTraining,
   trainingSchema,
 } from '../auth/accounts.ts';
-import { loadConfigFile } from '../config/load.ts';
-import type { DoorstepConfig } from '../config/schema.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
-import type { Db } from '../store/db.ts';
-import { openStore } from '../store/open.ts';
 import { userByUsername } from '../store/users.ts';
+import { type CommandDeps, localDeps } from './command-deps.ts';
 
 export interface UserAddOptions {
   config: string;
@@ -33,34 +29,13 @@ const list = (s: string | undefined) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/**
- * The password never goes on the command line (other users can read it in `ps`): it comes from
- * DOORSTEP_PASSWORD, else the terminal (not echoed), else the first line of standard input.
- */
-async function readPassword(): Promise<string> {
-  const env = process.env.DOORSTEP_PASSWORD;
-  if (env) return env;
-  const rl = createInterface({
-    input: process.stdin,
-    output: process.stdin.isTTY ? process.stderr : undefined,
-    terminal: Boolean(process.stdin.isTTY),
-  });
-  if (process.stdin.isTTY) {
-    process.stderr.write('Password (not shown): ');
-    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => {};
-  }
-  const line = await new Promise<string>((resolve) => {
-    rl.once('line', resolve);
-    rl.once('close', () => resolve(''));
-  });
-  rl.close();
-  if (process.stdin.isTTY) process.stderr.write('\n');
-  return line;
-}
-
 /** `doorstep user add`: creates a local account (the first admin, then anyone). Audited. */
-export async function userAddCommand(opts: UserAddOptions, out: (line: string) => void): Promise<number> {
-  const config = loadConfigFile(opts.config);
+export async function userAddCommand(
+  opts: UserAddOptions,
+  out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
+): Promise<number> {
+  const { config } = deps;
   const input = {
     username: opts.username,
     displayName: opts.name,
@@ -76,9 +51,9 @@ export async function userAddCommand(opts: UserAddOptions, out: (line: string) =
   // Check everything but the password first, so a typo is reported before the password is asked for.
   const first = schema.safeParse({ ...input, password: 'x'.repeat(12) });
   if (!first.success) throw usage(first.error.issues[0]!);
-  const parsed = schema.safeParse({ ...input, password: await readPassword() });
+  const parsed = schema.safeParse({ ...input, password: await deps.readPassword() });
   if (!parsed.success) throw usage(parsed.error.issues[0]!);
-  return withStore(config, async (db) => {
+  return deps.withStore(async (db) => {
     const id = await createAccount(db, parsed.data, 'system:cli').catch((err) => {
       throw isDoorstepError(err, 'CONFLICT') ? doorstepError('USAGE', `--${err.message}`) : err;
     });
@@ -99,29 +74,16 @@ function usage(issue: { path: PropertyKey[]; message: string }) {
   );
 }
 
-async function withStore<T>(config: DoorstepConfig, fn: (db: Db) => Promise<T>): Promise<T> {
-  const db = await openStore({
-    databaseUrl: process.env.DATABASE_URL,
-    dataDir: config.store.dataDir,
-    ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
-  });
-  try {
-    return await fn(db);
-  } finally {
-    await db.close();
-  }
-}
-
 /** `doorstep user list|disable|enable|unlock|password USERNAME`: account upkeep, each audited. */
 export async function userAdminCommand(
   action: 'list' | AccountAction,
   username: string | undefined,
   opts: { config: string },
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
-  const password = action === 'password' ? await readPassword() : undefined;
-  return withStore(config, async (db) => {
+  const password = action === 'password' ? await deps.readPassword() : undefined;
+  return deps.withStore(async (db) => {
     if (action === 'list') {
       for (const a of await listAccounts(db))
         out(
@@ -146,8 +108,8 @@ export async function userTrainingCommand(
   username: string,
   opts: { config: string; homeVisit?: string; safeguarding?: string },
   out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
-  const config = loadConfigFile(opts.config);
   const value = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
   const parsed = trainingSchema.safeParse({
     ...(opts.homeVisit !== undefined ? { homeVisitTrainedOn: value(opts.homeVisit) } : {}),
@@ -160,7 +122,7 @@ export async function userTrainingCommand(
   }
   if (opts.homeVisit === undefined && opts.safeguarding === undefined)
     throw doorstepError('USAGE', 'give --home-visit DATE and/or --safeguarding DATE');
-  return withStore(config, async (db) => {
+  return deps.withStore(async (db) => {
     const user = await userByUsername(db, username);
     if (!user) throw doorstepError('USAGE', `no user "${username}"`);
     await recordTraining(db, user.id, parsed.data, 'system:cli').catch((err) => {

@@ -15,6 +15,12 @@ export interface Notification {
   visitId?: string | null;
   /** What this level asks the office to do (from the policy), when it says. */
   prompt?: string | null;
+  /**
+   * Looked up as an e-mail is sent (src/notify/email-details.ts), never carried in a job: the name
+   * of the staff id's account, and the link to the board.
+   */
+  staffName?: string | null;
+  boardUrl?: string | null;
   /** Not an alarm but a notice to named people (a child not seen): its subject and words. */
   notice?: { subject: string; text: string } | null;
 }

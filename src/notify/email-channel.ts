@@ -45,7 +45,7 @@ export class EmailChannel implements Channel {
         subject: n.notice
           ? `Doorstep: ${n.notice.subject}`
           : `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
-        text: alarmMessage(n),
+        text: n.boardUrl ? `${alarmMessage(n)}\n\nOpen the board: ${n.boardUrl}\n` : alarmMessage(n),
       });
     } catch (err) {
       throw smtpFailure(err);

@@ -6,7 +6,8 @@ export function alarmMessage(n: Notification): string {
   const what = n.alarmType.replace(/_/g, ' ').toUpperCase();
   const prompt = n.prompt ? ` ${n.prompt}.` : '';
   if (!n.deviceId)
-    return `DOORSTEP ALARM #${n.alarmId}: ${what} (visit ${n.visitId ?? '?'}${n.staffId ? `, staff ${n.staffId}` : ''}), escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
-  const who = n.staffId ? `staff ${n.staffId}` : `an UNKNOWN device ${n.deviceId}`;
+    return `DOORSTEP ALARM #${n.alarmId}: ${what} (visit ${n.visitId ?? '?'}${n.staffName ? `, ${n.staffName}` : n.staffId ? `, staff ${n.staffId}` : ''}), escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
+  const staff = n.staffName ? `${n.staffName} (staff ${n.staffId})` : `staff ${n.staffId}`;
+  const who = n.staffId ? staff : `an UNKNOWN device ${n.deviceId}`;
   return `DOORSTEP ALARM #${n.alarmId}: ${what} from ${who} (device ${n.deviceId}), escalation level ${n.step + 1}.${prompt} Acknowledge on the Doorstep board.`;
 }

@@ -9,6 +9,21 @@ export interface EnqueueOptions {
   delayMs?: number;
   /** BullMQ deduplication: while a job with this id is waiting, delayed or running, adds are ignored. */
   deduplicationId?: string;
+  /**
+   * With `deduplicationId`: an add while that job is running is not dropped but kept, once, to run
+   * when the running one ends (BullMQ `keepLastIfActive`), for work that must see what arrived since.
+   */
+  rerunIfActive?: boolean;
+}
+
+function deduplication(options: EnqueueOptions): JobsOptions {
+  if (!options.deduplicationId) return {};
+  return {
+    deduplication: {
+      id: options.deduplicationId,
+      ...(options.rerunIfActive ? { keepLastIfActive: true } : {}),
+    },
+  };
 }
 
 /** Job options every Doorstep job shares; retries and backoff come from the catalog. */
@@ -73,7 +88,7 @@ export class Producer<C extends Catalog> {
       ...jobOptions(this.spec(name)),
       ...(options.jobId ? { jobId: options.jobId } : {}),
       ...(options.delayMs ? { delay: options.delayMs } : {}),
-      ...(options.deduplicationId ? { deduplication: { id: options.deduplicationId } } : {}),
+      ...deduplication(options),
     });
   }
 
@@ -95,7 +110,7 @@ export class Producer<C extends Catalog> {
         ...base,
         ...(options.jobId ? { jobId: options.jobId } : {}),
         ...(options.delayMs ? { delay: options.delayMs } : {}),
-        ...(options.deduplicationId ? { deduplication: { id: options.deduplicationId } } : {}),
+        ...deduplication(options),
       },
     }));
     const queue = this.queueFor(name);

@@ -27,6 +27,13 @@ export async function recordToSinks(
   return main;
 }
 
+/** The sinks a record of this kind goes to at this school (e.g. `["preview"]` before go-live). */
+export function sinksFor(school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>, kind: string): string[] {
+  return sinkSettingsOf(school)
+    .filter(({ kinds }) => kinds === 'all' || kinds.includes(kind))
+    .map(({ settings }) => settings.sink);
+}
+
 /** Many records at once (a night's trigger notes), each once per sink its kind goes to, in one statement. */
 export async function recordsToSinks(
   tx: Queryable,

@@ -327,7 +327,8 @@ export const LEAVES_THE_SCHOOL: readonly Recipient[] = [
   {
     who: 'E-mail (SMTP server, channel `email`)',
     when: 'as SMS',
-    receives: "the contacts' addresses; the same text",
+    receives:
+      "the contacts' addresses; the same text, with the name of the account carrying the staff id and (when `http.publicUrl` is set) a link to the board",
   },
   {
     who: 'Microsoft Teams, Google Chat (incoming webhooks)',

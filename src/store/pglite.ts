@@ -76,7 +76,7 @@ function takeOwnership(dir: string): () => void {
       const pid = Number(readFileSync(file, 'utf8').trim());
       if (pid && pid !== process.pid && alive(pid))
         throw new Error(
-          `it is in use by another Doorstep process (pid ${pid}): stop that process first, or set DATABASE_URL so several processes share PostgreSQL`,
+          `it is in use by another Doorstep process (pid ${pid}): a running \`doorstep start\` takes CLI commands once it is up (try again in a moment); otherwise wait for that process to end, or set DATABASE_URL so several processes share PostgreSQL`,
         );
       rmSync(file, { force: true }); // the owner is gone
     }

@@ -121,6 +121,15 @@ export async function userByUsername(db: Queryable, username: string): Promise<U
   return rows[0] ? toUser(rows[0]) : undefined;
 }
 
+/** The name people know a fob's wearer by: the enabled account carrying that device-registry staff id. */
+export async function displayNameOfStaff(db: Queryable, staffId: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ display_name: string }>(
+    `SELECT display_name FROM users WHERE staff_id = $1 AND NOT disabled ORDER BY id LIMIT 1`,
+    [staffId],
+  );
+  return rows[0]?.display_name;
+}
+
 export async function userById(db: Queryable, id: string): Promise<UserWithSecret | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
   return rows[0] ? toUser(rows[0]) : undefined;

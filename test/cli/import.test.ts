@@ -100,6 +100,20 @@ describe('doorstep import', () => {
     );
   });
 
+  it('takes a CTF by its root element <CTfile> without --format, and names --format ctf when told it is SIMS XML', async () => {
+    const dry = runCli(['import', 'test/fixtures/mis/ctf/ctf25.xml', '--config', config, '--dry-run'], env);
+    expect((await dry.exited).code).toBe(0);
+    expect(dry.stdout()).toContain('alpha: ctf25.xml checked (dry run: nothing was changed)');
+    const wrong = runCli(
+      ['import', 'test/fixtures/mis/ctf/ctf25.xml', '--config', config, '--dry-run', '--format', 'sims-xml'],
+      env,
+    );
+    expect((await wrong.exited).code).toBe(5);
+    expect(wrong.stderr()).toContain(
+      'unexpected root element <CTfile>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks); this is a CTF file: import it with --format ctf',
+    );
+  });
+
   it('refuses an unknown format', async () => {
     const r = runCli(['import', 'x.txt', '--config', config, '--format', 'xls'], env);
     expect((await r.exited).code).toBe(64);
@@ -130,7 +144,7 @@ describe('doorstep triggers', () => {
     expect(out).toContain('FIRES heath-lane:vulnerable-absent: Absence of a vulnerable pupil');
     expect(out).toContain('→ home-visit by welfare-staff');
     expect(out).toContain('no    heath-lane:absent-3-days');
-    expect(out).toContain('absent 1 school day(s) in a row; the rule needs 3');
+    expect(out).toContain('absent 1 school day in a row; the rule needs 3');
   });
 
   it('records a refused leave period, after which illness in it is flagged', async () => {

@@ -1,11 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DropWatcher } from '../../src/import/drop-watcher.ts';
 import { scheduleAttendanceSyncs, syncCron } from '../../src/import/schedules.ts';
-import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
@@ -49,34 +44,5 @@ describe('attendance sync schedules', () => {
     expect(
       next.some((j) => j.name === 'sync-attendance' && (j.data as { reason: string }).reason === 'schedule'),
     ).toBe(true);
-  });
-
-  it('enqueues one deduplicated drop-folder sync when files arrive', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'doorstep-watch-'));
-    const config = configWith({ mis: `{ kind: csv, dropFolder: "${dir}" }` });
-    const queue = producer.queueFor('sync-attendance');
-    await queue.obliterate({ force: true });
-    const watcher = new DropWatcher(producer, createLogger({ level: 'silent' }));
-    watcher.start(config, { settleMs: 60_000, pollMs: 60_000 });
-    try {
-      writeFileSync(join(dir, 'marks-1.csv'), 'PersonID,AttendanceDate,AM,PM\n');
-      writeFileSync(join(dir, 'marks-2.csv'), 'PersonID,AttendanceDate,AM,PM\n');
-      const end = Date.now() + 5000;
-      let jobs = await queue.getJobs(['delayed', 'waiting']);
-      while (
-        jobs.filter((j) => (j.data as { reason: string }).reason === 'drop-folder').length === 0 &&
-        Date.now() < end
-      ) {
-        await new Promise((r) => setTimeout(r, 50));
-        jobs = await queue.getJobs(['delayed', 'waiting']);
-      }
-      await new Promise((r) => setTimeout(r, 300)); // let every change event land
-      jobs = (await queue.getJobs(['delayed', 'waiting'])).filter(
-        (j) => (j.data as { reason: string }).reason === 'drop-folder',
-      );
-      expect(jobs.map((j) => j.data)).toEqual([{ schoolId: 'alpha', reason: 'drop-folder' }]);
-    } finally {
-      watcher.stop();
-    }
   });
 });

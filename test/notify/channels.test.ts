@@ -281,6 +281,17 @@ describe('notification channels', () => {
       expect(received[0]!.to).toEqual(['dsl@school.example', 'head@school.example']);
       expect(received[0]!.data).toContain('Subject: Doorstep alarm #7: sos');
       expect(received[0]!.data).toContain('DOORSTEP ALARM #7');
+
+      // With the wearer's name and the board's address (looked up as it is sent: email-details.ts).
+      await email.send({
+        ...n,
+        target: 'email:dsl',
+        staffName: 'Vic Visitor',
+        boardUrl: 'https://doorstep.school.example/board',
+      });
+      const text = quotedPrintable(received[1]!.data);
+      expect(text).toContain('SOS from Vic Visitor (staff staff-17) (device PS-0001)');
+      expect(text).toContain('Open the board: https://doorstep.school.example/board');
     } finally {
       nock.disableNetConnect();
       await new Promise<void>((r) => server.close(() => r()));
@@ -323,3 +334,10 @@ describe('notification channels', () => {
     }
   });
 });
+
+/** The body as written (nodemailer sends long lines quoted-printable: soft breaks and =XX escapes). */
+function quotedPrintable(data: string): string {
+  return data
+    .replace(/=\r?\n/g, '')
+    .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
+}

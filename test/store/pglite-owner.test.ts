@@ -14,7 +14,7 @@ describe('the embedded store has one owner', () => {
     await expect(openStore({ dataDir: dir })).rejects.toMatchObject({
       code: 'DOORSTEP_SERVICE_UNAVAILABLE',
       message: expect.stringMatching(
-        /in use by another Doorstep process \(pid \d+\): stop that process first/,
+        /in use by another Doorstep process \(pid \d+\): a running `doorstep start` takes CLI commands/,
       ),
     });
     other.kill();

@@ -1,4 +1,5 @@
 import { api, h, header, me, say } from './app.js';
+import { count } from './words.js';
 
 // Accounts (admins): who can sign in, with which roles, positions and schools; add, disable,
 // enable, unlock. Every change is audited under the admin's name.
@@ -92,7 +93,7 @@ async function load() {
     h(
       'table',
       {},
-      h('caption', {}, `${users.length} accounts`),
+      h('caption', {}, count(users.length, 'account')),
       h(
         'thead',
         {},

@@ -1,6 +1,7 @@
 import { h, say } from './app.js';
 import { riskFields } from './visit-risks.js';
 import { field, lines, msg, page, post } from './visit-shared.js';
+import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
 // cancelling. Each posts one step; the page shows only those the server allows now.
@@ -150,7 +151,7 @@ export function departForm(d) {
   );
 }
 
-export function outcomeForm() {
+export function outcomeForm(d) {
   const seen = (v, label) =>
     h(
       'label',
@@ -183,7 +184,7 @@ export function outcomeForm() {
               return { action, by: by ?? page.s.user.displayName };
             }),
           },
-          'Outcome recorded: the CPOMS record is on its way.',
+          outcomeSaid(d.outcomeRecordsTo),
         );
       },
     },

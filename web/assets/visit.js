@@ -116,7 +116,7 @@ async function load() {
       h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
     );
   if (v.status === 'returned') parts.push(h('p', {}, `Back safe at ${fmtTime(v.returnedAt)}.`));
-  if (can('record-outcome')) parts.push(outcomeForm());
+  if (can('record-outcome')) parts.push(outcomeForm(d));
   if (v.outcome) {
     const o = v.outcome;
     parts.push(

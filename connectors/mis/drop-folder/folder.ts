@@ -7,6 +7,18 @@ import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { doorstepError } from '../../../src/errors.ts';
 import { safeFileName, safeText } from '../safe-text.ts';
 
+/** A file changed less than this long ago is still being written: it waits (ms). */
+export const SETTLE_MS = 2000;
+
+/** A file in the drop folder still being written. */
+export interface SettlingFile {
+  /** Made safe to show (see `safeFileName`). */
+  name: string;
+  /** Its mtime (ms since the epoch). */
+  changedAt: number;
+  size: number;
+}
+
 /** An entry of the drop folder due for import: a regular file, or something refused unopened. */
 export interface DropEntry {
   path: string;
@@ -52,15 +64,24 @@ export class DropFolder {
   }
 
   /** Entries due for import, oldest first (by the entry's own mtime, links not followed). */
-  async readyFiles(now: Date, settleMs = 2000): Promise<DropEntry[]> {
+  async readyFiles(now: Date, settleMs = SETTLE_MS): Promise<DropEntry[]> {
+    return (await this.scan(now, settleMs)).ready;
+  }
+
+  /**
+   * The folder as it is now: entries due for import (oldest first) and files still being written
+   * (changed less than `settleMs` ago), each with the time it last changed.
+   */
+  async scan(now: Date, settleMs = SETTLE_MS): Promise<{ ready: DropEntry[]; settling: SettlingFile[] }> {
     let names: string[];
     try {
       names = await readdir(this.root);
     } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return [];
+      if ((err as { code?: string }).code === 'ENOENT') return { ready: [], settling: [] };
       throw err;
     }
     const entries: (DropEntry & { mtime: number })[] = [];
+    const settling: SettlingFile[] = [];
     for (const name of names) {
       if (
         name.startsWith('.') ||
@@ -73,8 +94,11 @@ export class DropFolder {
       const st = await lstat(path).catch(() => undefined);
       // Sub-folders (processed/, quarantine/ and any the school keeps) are left alone.
       if (!st || st.isDirectory()) continue;
-      if (now.getTime() - st.mtimeMs < settleMs) continue;
       const safe = safeFileName(name);
+      if (now.getTime() - st.mtimeMs < settleMs) {
+        settling.push({ name: safe, changedAt: st.mtimeMs, size: st.size });
+        continue;
+      }
       const kind = notRegular(st);
       entries.push({
         path,
@@ -85,7 +109,8 @@ export class DropFolder {
           : {}),
       });
     }
-    return entries.sort((a, b) => a.mtime - b.mtime).map(({ mtime: _, ...e }) => e);
+    const ready = entries.sort((a, b) => a.mtime - b.mtime).map(({ mtime: _, ...e }) => e);
+    return { ready, settling };
   }
 
   /**

@@ -72,7 +72,7 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
           malformed(
             { unit, line: parser.line },
             undefined,
-            `unexpected root element <${tag.name}>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)`,
+            `unexpected root element <${tag.name}>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)${tag.name === 'CTfile' ? "; this is a CTF file: import it with --format ctf (or drop it where the school's mis.kind is ctf)" : ''}`,
           ),
         );
       }

@@ -44,6 +44,10 @@ export function serverSettings(secret: SecretField) {
         secureCookies: z.union([z.boolean(), z.literal('auto')]).default('auto'),
         /** Trust X-Forwarded-* from the reverse proxy in front (TLS termination). */
         trustProxy: z.boolean().default(false),
+        /** Where people reach Doorstep (e.g. https://doorstep.trust.example): links in e-mails. */
+        publicUrl: z
+          .url({ protocol: /^https?$/, error: 'expected the http(s) URL people open Doorstep at' })
+          .optional(),
         /** Failed sign-ins before an account locks, and for how many minutes. */
         lockout: z
           .strictObject({

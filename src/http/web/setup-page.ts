@@ -84,11 +84,10 @@ export function setupHtml(fresh: boolean, trustName: string, triedLink = false):
 <p><strong>In the browser:</strong> open the one-time link <code>doorstep start</code> printed on the server's console (the line starting <code>setup</code>, with <code>?token=</code>). Only someone who can see that console has it; it works once, for ${SETUP_LINK_MINUTES} minutes, and a restart prints a new one. This page never creates an account without it: whoever reached it first would become the admin.</p>
 <p><strong>Or on the server</strong>, with the CLI:</p>
 <ol>
-<li><p>If Doorstep keeps its data in its own folder (no <code>DATABASE_URL</code> set, the example's setting), stop it first with Ctrl-C: that store can be open in one Doorstep process at a time. With PostgreSQL (<code>DATABASE_URL</code> set) it can keep running.</p></li>
-<li><p>In the Doorstep folder, run (with your own config file, username and name):</p>
+<li><p>In the Doorstep folder, in a second terminal (Doorstep keeps running), run with your own config file, username and name:</p>
 <pre class="record">${escapeHtml(COMMAND)}</pre>
 <p>It asks for the password (at least 12 characters), or reads it from <code>DOORSTEP_PASSWORD</code>. It is never typed on the command line.</p></li>
-<li><p>Start Doorstep again (<code>npm start</code>) if you stopped it, and <a href="/login">sign in</a>.</p></li>
+<li><p><a href="/login">Sign in</a>.</p></li>
 </ol>
 <h2>Then</h2>
 <p>Add the other accounts (office, visiting staff, safeguarding, data manager) on the Accounts page, or with <code>npx doorstep user add</code>. The README's "Run it" section explains the example configuration and how to see an alarm on the board.</p>`

@@ -8,6 +8,7 @@ import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
+import { sinksFor } from '../../records/record-outbox.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { triggerOfVisit } from '../../store/pupil-page.ts';
@@ -113,6 +114,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const now = deps.now();
     const user = userOf(req);
     const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
+    const school = findSchool(deps.config, v.schoolId);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
@@ -137,6 +139,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         .filter((s) => s.roles.includes('visiting-staff') && s.id !== user.id)
         .map((s) => ({ id: s.id, displayName: s.displayName })),
       me: { phone: user.phone ?? null },
+      /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
+      outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
       findings:
         v.status === 'requested' || v.status === 'authorised'
           ? departureFindings(rules, {

@@ -36,13 +36,25 @@ describe('consecutive-absence', () => {
       one(pupil({ '2025-11-17': 'N', '2025-11-18': 'N' }, { to: '2025-11-18' }), rule, '2025-11-18'),
     ).toMatchObject({
       fired: false,
-      explanation: 'absent 2 school day(s) in a row; the rule needs 3',
+      explanation: 'absent 2 school days in a row; the rule needs 3',
     });
     const halfDay = pupil(
       { '2025-11-12': 'I', '2025-11-13': ['/', 'I'], '2025-11-17': 'I', '2025-11-18': 'I' },
       { to: '2025-11-18' },
     );
     expect(one(halfDay, rule, '2025-11-18').fired).toBe(false);
+  });
+
+  it('says "1 school day", not "1 school days", when a one-day rule fires', () => {
+    const f = one(pupil({ '2025-11-18': 'N' }, { to: '2025-11-18' }), { ...rule, days: 1 }, '2025-11-18');
+    expect(f).toMatchObject({ fired: true });
+    expect(f.explanation).toBe('absent 1 school day in a row (2025-11-18 to 2025-11-18)');
+    const three = one(
+      pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': 'N' }, { to: '2025-11-18' }),
+      rule,
+      '2025-11-18',
+    );
+    expect(three.explanation).toBe('absent 3 school days in a row (2025-11-13 to 2025-11-18)');
   });
 
   it('counts a day whose PM is not yet marked by its AM', () => {
@@ -155,7 +167,7 @@ describe('consecutive-absence', () => {
       one(pupil(contacted, { to: '2025-11-18', flags: { cpPlan: true } }), r, '2025-11-18'),
     ).toMatchObject({
       fired: false,
-      explanation: 'absent 3 school day(s) in a row with no reason recorded; the rule needs 5',
+      explanation: 'absent 3 school days in a row with no reason recorded; the rule needs 5',
     });
   });
 

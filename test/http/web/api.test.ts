@@ -276,9 +276,10 @@ describe('the "sorry you weren\'t in" slip', () => {
       (await app.inject({ url: `/visits/${made.json().id}/slip`, headers: { cookie: other.cookie } }))
         .statusCode,
     ).toBe(404);
-    expect(
-      (await app.inject({ url: `/api/visits/${made.json().id}`, headers: { cookie: s.cookie } })).statusCode,
-    ).toBe(200);
+    const detail = await app.inject({ url: `/api/visits/${made.json().id}`, headers: { cookie: s.cookie } });
+    expect(detail.statusCode).toBe(200);
+    // Where the outcome's record goes (this school records in preview): the page words it so.
+    expect(detail.json().outcomeRecordsTo).toEqual(['preview']);
   });
 });
 

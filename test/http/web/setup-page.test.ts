@@ -45,7 +45,8 @@ describe('a first run with no accounts', () => {
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(page.body).toContain('npx doorstep user add --config config/doorstep.example.yaml');
     expect(page.body).toContain('--roles admin,office');
-    expect(page.body).toMatch(/stop it first/);
+    expect(page.body).toContain('in a second terminal (Doorstep keeps running)');
+    expect(page.body).not.toMatch(/stop it first/);
     expect(page.body).toContain('one-time link');
     expect(page.body).not.toMatch(/<form|<script|<input/);
     // A made-up or malformed token gets the same page, saying the link is no good.

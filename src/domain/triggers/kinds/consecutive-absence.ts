@@ -63,7 +63,7 @@ export function consecutiveAbsence(
       evidence,
       explanation: !ctx.explain
         ? ''
-        : `absent ${n} school day(s) in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${rule.days}`,
+        : `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${rule.days}`,
     };
   }
   const light = rule.whenReasonedEachDay;
@@ -89,7 +89,7 @@ export function consecutiveAbsence(
   return {
     fired: true,
     evidence,
-    explanation: `absent ${n} school days in a row (${evidence.from} to ${evidence.to})${why}`,
+    explanation: `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${why}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }

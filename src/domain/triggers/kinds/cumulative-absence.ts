@@ -34,6 +34,6 @@ export function cumulativeAbsence(
   return {
     fired: true,
     evidence: { ...evidence, from: p.calendar.days[firstDay]! },
-    explanation: `${days} school days coded ${rule.codes.join('/')} this academic year (consecutive or not)`,
+    explanation: `${days} school ${days === 1 ? 'day' : 'days'} coded ${rule.codes.join('/')} this academic year (consecutive or not)`,
   };
 }

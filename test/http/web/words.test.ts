@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+
+interface Words {
+  count: (n: number, one: string, many?: string) => string;
+  outcomeSaid: (sinks: string[] | undefined) => string;
+}
+// The front end's module (plain JS, no DOM).
+const words = (await import(new URL('../../../web/assets/words.js', import.meta.url).href)) as Words;
+
+describe('the pages’ plain words', () => {
+  it('counts in the singular for one', () => {
+    expect(words.count(1, 'account')).toBe('1 account');
+    expect(words.count(0, 'account')).toBe('0 accounts');
+    expect(words.count(12, 'account')).toBe('12 accounts');
+    expect(words.count(2, 'child', 'children')).toBe('2 children');
+  });
+
+  it('says a visit outcome is on its way only when a sink really sends it', () => {
+    expect(words.outcomeSaid(['preview'])).toMatch(/in preview: nothing is sent to CPOMS yet/);
+    expect(words.outcomeSaid(['preview'])).not.toMatch(/on its way/);
+    expect(words.outcomeSaid([])).not.toMatch(/on its way/);
+    expect(words.outcomeSaid(['cpoms'])).toBe('Outcome recorded: the record is on its way to CPOMS.');
+    expect(words.outcomeSaid(['preview', 'arbor-pastoral'])).toBe(
+      'Outcome recorded: the record is on its way to Arbor.',
+    );
+  });
+});
