@@ -1,5 +1,6 @@
 import { deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
-import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.ts';
+import { nextStepOf } from '../domain/escalation/ladder.ts';
+import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
@@ -124,7 +125,7 @@ export async function boardState(
     /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
     ingest: await ingestProblems(db, schoolId),
     alarms: alarms.rows.map((r) => {
-      const policy = r.policy as EscalationPolicy | null;
+      const policy = r.policy as RoutedPolicy | null;
       const step = r.escalation_step as number;
       const next = policy ? nextStepOf(policy, step) : null;
       return {
@@ -151,6 +152,8 @@ export async function boardState(
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
         pupilName: name(r.forename, r.surname),
         level: step < 0 ? null : step,
+        /** Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised before routing). */
+        ladderPeriod: policy?.period ?? null,
         /** Open with at least two levels sent, or reopened after its acknowledgement timed out. */
         noResponse: r.status === 'open' && (step >= 2 || (r.reopened as number) > 0),
         /** When an acknowledged alarm opens again if it is still not resolved (its acknowledgement timeout). */

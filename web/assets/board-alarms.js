@@ -102,6 +102,7 @@ export function alarmCard(a) {
         'dd',
         {},
         a.level === null ? 'paused while acknowledged' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
+        a.ladderPeriod ? ` (${a.ladderPeriod.replace(/-/g, ' ')} ladder)` : '',
       ),
       a.nextStep
         ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
