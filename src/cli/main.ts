@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { alarmCommand } from './alarm-command.ts';
 import { checkCommand } from './check-command.ts';
+import { fobCommand } from './fob-command.ts';
 import { importCommand } from './import-command.ts';
 import { leaveRefusedCommand } from './leave-command.ts';
 import { outboxCommand } from './outbox-command.ts';
@@ -135,6 +136,18 @@ program
       process.exitCode = await alarmCommand(action, id, opts, (line) => console.log(line));
     },
   );
+
+program
+  .command('fob')
+  .description("fob drills: test --school S --device D raises a TEST alarm that runs the fob's whole ladder")
+  .argument('<action>', 'test')
+  .option('-s, --school <id>', 'the school')
+  .option('-d, --device <id>', "the fob (a device id in the school's fobs.devices)")
+  .option('--by <who>', 'who runs the drill (for the timeline and audit)')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (action: string, opts: { config: string; school?: string; device?: string; by?: string }) => {
+    process.exitCode = await fobCommand(action, opts, (line) => console.log(line));
+  });
 
 program
   .command('subject')

@@ -91,6 +91,7 @@ export function schoolSettings(secret: SecretField) {
       devices: [],
       requireSignedEvents: false,
       maxClockSkewSeconds: 120,
+      brokerSilenceSeconds: 900,
     }),
     policies: z.array(settingId).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(settingId, escalationPolicy).default({}),
