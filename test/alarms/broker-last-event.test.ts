@@ -105,7 +105,10 @@ describe('the board: last event from the broker', () => {
   it('writes at most once per interval, the latest time winning', async () => {
     const writes: unknown[][] = [];
     const counting = {
-      query: async (sql: string, params?: unknown[]) => (writes.push(params ?? []), db.query(sql, params)),
+      query: async (sql: string, params?: unknown[]) => {
+        writes.push(params ?? []);
+        return db.query(sql, params);
+      },
     };
     const feed = new FeedLastEvent({
       db: counting as unknown as Db,
