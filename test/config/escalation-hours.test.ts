@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ladderFor } from '../../src/alarms/ladder-for.ts';
 import { ladderReachability } from '../../src/checks/reachability.ts';
+import { summariseSchool } from '../../src/cli/check-command.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import { formatProblem } from '../../src/config/yaml-parse.ts';
 import { configWith } from '../helpers/config.ts';
@@ -115,5 +116,20 @@ describe('escalationHours: the ladder an alarm takes, and reachability of every 
       ],
       ['weekend.sos', 'escalationHours.weekend.sos reaches no person on any level, only the board'],
     ]);
+  });
+});
+
+describe('escalationHours: doorstep check', () => {
+  it('summarises the ladders that differ by time', () => {
+    const school = configWith({
+      school: `    escalationHours:
+      schoolDay: "08:00-17:00"
+      outOfHours: { alarm: { levels: [{ afterMinutes: 0, notify: [board] }] } }
+      holiday: { sos: { levels: [{ afterMinutes: 0, notify: [board] }] } }
+`,
+    }).schools[0]!;
+    expect(summariseSchool(school)).toMatch(
+      /, escalation defaults \(by time: school hours 08:00-17:00; out of hours: alarm; holiday: sos\)$/,
+    );
   });
 });
