@@ -133,3 +133,12 @@ describe('escalationHours: doorstep check', () => {
     );
   });
 });
+
+describe('escalationHours: a school without it', () => {
+  it('takes its ladder whatever the time, and the snapshot names no period', () => {
+    const school = configWith().schools[0]!;
+    const saturday = ladderFor(school, 'sos', new Date('2026-01-17T03:00:00Z'));
+    expect(saturday.period).toBeUndefined();
+    expect(saturday).toEqual(ladderFor(school, 'sos', new Date('2026-01-14T10:00:00Z')));
+  });
+});
