@@ -2,7 +2,9 @@ import { h } from './app.js';
 
 // "Last event from the broker N s ago", per school, red once the broker has been quiet longer than
 // the school's fobs.brokerSilenceSeconds. The age counts on from the server's answer (not this
-// machine's clock, which may be wrong) every second; a board refresh resets it.
+// machine's clock, which may be wrong) every second; a board refresh resets it. Not a live region:
+// a line that changes every second must not be read out every second (the red band of a feed that
+// is down is the alert).
 
 function ago(s) {
   const m = Math.floor(s / 60);
@@ -24,7 +26,6 @@ function paint(el) {
   const w = words(el);
   el.textContent = w.text;
   el.classList.toggle('silent', w.silent);
-  el.setAttribute('role', w.silent ? 'alert' : 'status');
 }
 
 /** The line for the board (nothing when the school has no MQTT feed). */
