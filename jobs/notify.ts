@@ -47,6 +47,7 @@ export async function notify(
     deviceId: r.deviceId,
     staffId: r.staffId,
     visitId: r.visitId,
+    test: r.test,
     prompt: r.policy ? (levelAt(r.policy as EscalationPolicy, r.step).prompt ?? null) : null,
   };
   return deliver(deps, n, run.attempt >= run.maxAttempts);

@@ -1,5 +1,5 @@
+import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
-import { policyFor } from '../src/domain/escalation/ladder.ts';
 import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
@@ -56,7 +56,7 @@ export async function watchVisits(
             type: due.type,
             dedupKey: due.dedupKey,
             raisedAt: due.dueAt,
-            policy: policyFor(school.escalation, due.type),
+            policy: ladderFor(school, due.type, now),
             what: `alarm raised: ${WHAT[due.type]}`,
             actor: 'system:visit-watcher',
           });

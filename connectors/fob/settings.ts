@@ -125,6 +125,11 @@ export function fobsSettings(secret: SecretField) {
      * `device_silent` alarm (off unless the school sets it: how often a fob reports is the vendor's).
      */
     silentAlarmMinutes: z.int().min(5).max(240).optional(),
+    /**
+     * The board shows when the broker last sent anything on the school's MQTT feeds, red once it is
+     * quiet longer than this (seconds; fobs and gateways that report their state send often).
+     */
+    brokerSilenceSeconds: z.int().min(60).max(86_400).default(900),
   });
 }
 

@@ -1,6 +1,11 @@
 import type { DoorstepConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
-import { writesIncidentRecord } from '../domain/escalation/resolution.ts';
+import {
+  defaultResolution,
+  PERSON_RESOLUTION_REASONS,
+  writesIncidentRecord,
+} from '../domain/escalation/resolution.ts';
+import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderLoneWorkerIncident } from '../records/templates/lone-worker-incident.ts';
 import {
@@ -50,19 +55,25 @@ export async function acknowledgeAlarm(
 /**
  * Resolves an alarm with a reason. Only an incident writes the lone-worker incident record (the
  * alarm's full timeline and its resolution) to the outbox for CPOMS, in the same transaction; "the
- * worker is safe" and "a test / false alarm" are kept in the timeline and audit only.
+ * worker is safe" and "a test / false alarm" are kept in the timeline and audit only. Without a
+ * reason (null) a TEST alarm is resolved as `test`; any other alarm is refused (400 naming `reason`).
  */
 export async function resolveAlarm(
   db: Db,
   config: DoorstepConfig,
   alarmId: string,
   by: string,
-  reason: PersonResolutionReason,
+  given: PersonResolutionReason | null,
   note: string | null,
   now: Date,
   tell?: BoardTell,
 ): Promise<'resolved' | 'already-resolved' | 'missing'> {
   return withBoardEvents(db, tell, async (tx, events) => {
+    const current = await lockAlarm(tx, alarmId);
+    if (!current) return 'missing';
+    const reason = given ?? defaultResolution(current);
+    if (!reason)
+      throw doorstepError('BAD_REQUEST', `reason: expected one of ${PERSON_RESOLUTION_REASONS.join(', ')}`);
     const outcome = await resolve(tx, alarmId, by, reason, note, now);
     if (outcome !== 'resolved') return outcome;
     const alarm = (await lockAlarm(tx, alarmId))!;
@@ -87,6 +98,7 @@ export async function resolveAlarm(
       staff: alarm.staffId ?? (alarm.deviceId ? `unknown device ${alarm.deviceId}` : 'unknown'),
       deviceId: alarm.deviceId,
       type: alarm.type,
+      test: alarm.test,
       raisedAt: alarm.raisedAt,
       location: await fobLocationOfAlarm(tx, alarmId),
       visitAddress: visit ? formatAddress(visit.address) : null,

@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.ts';
 import { publishBoardEvents } from '../store/board.ts';
 import { mqttClientId, setIngestStatus } from '../store/ingest-status.ts';
 import { acceptFobPayload } from './accept.ts';
+import { FeedLastEvent } from './feed-last-event.ts';
 import type { IngestDeps } from './ingest-types.ts';
 
 /** A transport's stable key: its broker and topics (reordering the config keeps the session). */
@@ -22,7 +23,7 @@ export function mqttTransportKey(t: MqttTransportConfig): string {
 /**
  * One school's MQTT fob feed: the transport, with its client id (configured, else generated once
  * and kept), every message through `acceptFobPayload`, and its connection state on the board
- * (`ingest.disconnected` / `ingest.restored`) and in /metrics.
+ * (`ingest.disconnected` / `ingest.restored`) and in /metrics, and when it last received anything.
  */
 export async function startMqttFeed(o: {
   deps: IngestDeps;
@@ -39,6 +40,8 @@ export async function startMqttFeed(o: {
   const key = mqttTransportKey(transport);
   const base = transport.clientId ?? (await mqttClientId(deps.db, school.id, key));
   const labels = { school: school.id, transport: key };
+  // When the broker last sent anything, for the board ("last event from the broker N s ago").
+  const lastEvent = new FeedLastEvent({ db: deps.db, schoolId: school.id, transportKey: key, log: o.log });
   const t = new MqttFobTransport({
     schoolId: school.id,
     transport,
@@ -46,6 +49,7 @@ export async function startMqttFeed(o: {
     log: o.log,
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
     accept: async (raw, arrival) => {
+      lastEvent.note(arrival.receivedAt);
       await acceptFobPayload(deps, school, transport, raw, arrival);
     },
     onStatus: (status) => {

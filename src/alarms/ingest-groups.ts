@@ -164,6 +164,7 @@ class IngestGroups {
           visitId: null,
           policy: g.write.policy as EscalationPolicy,
           raisedAt: new Date(g.write.event.occurredAt),
+          test: false,
         });
     try {
       if (escalate.length > 0)

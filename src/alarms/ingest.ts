@@ -1,10 +1,10 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { policyFor } from '../domain/escalation/ladder.ts';
 import { ALARM_TYPES, type FobEvent } from '../domain/fob/event.ts';
 import { assessFobEvent, contentHash } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
 import { groupFor } from './ingest-groups.ts';
 import type { IngestDeps, IngestOutcome, IngestSource } from './ingest-types.ts';
+import { ladderFor } from './ladder-for.ts';
 
 /** The device registry: device id → staff member; an unknown device still raises its alarm. */
 export function staffFor(school: SchoolConfig, deviceId: string): string | null {
@@ -65,7 +65,8 @@ export async function ingestFobEvent(
       clockSkewMs: a.clockSkewMs,
       isAlarm,
       boardPayload: boardPayload(null, event, staffId),
-      policy: isAlarm ? policyFor(school.escalation, event.type) : null,
+      // The ladder that holds when Doorstep received it (a device clock is not trusted for this).
+      policy: isAlarm ? ladderFor(school, event.type, new Date(event.receivedAt)) : null,
     });
   // Events are written concurrently, but one device's events with the same id go in arrival order
   // (which one is "seen before", and so flagged as the conflict, is the one that came second).

@@ -21,6 +21,8 @@ export interface RaisedAlarm {
   visitId: string | null;
   policy: EscalationPolicy;
   raisedAt: Date;
+  /** A drill's alarm (never one a fob sent). */
+  test: boolean;
 }
 
 const MAX_REMEMBERED = 10_000;

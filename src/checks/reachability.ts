@@ -6,7 +6,7 @@ import { OFFICE_STAFF } from '../notify/push-channel.ts';
 
 /** One way a school's ladders fail to reach people, found from its config alone (nothing is sent). */
 export interface ReachabilityProblem {
-  /** The ladder: `alarm`, `sos`, `overdue-visit`, … */
+  /** The ladder: `alarm`, `sos`, `overdue-visit`, …; a time variant's as `weekend.alarm`, `outOfHours.sos`, … */
   ladder: string;
   /** 1-based; null for the ladder as a whole or the school's channels. */
   level: number | null;
@@ -17,6 +17,8 @@ export interface ReachabilityProblem {
 }
 
 const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
+/** The ladders that differ by time, in the order they are judged. */
+const TIME_VARIANTS = ['outOfHours', 'weekend', 'holiday'] as const;
 
 /**
  * Every ladder level of a school whose targets cannot reach anyone: a channel that is not
@@ -26,7 +28,8 @@ const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
  * that asks for no delivery reports (an undelivered text then waits for the next level). A call step
  * needs phones as an SMS step does; a push step reaches the accounts that turned on alarms on a device,
  * counted from the store when `facts` gives them (none: warned).
- * `visiting-staff` is the people on the visit, from their accounts: not judged here.
+ * `visiting-staff` is the people on the visit, from their accounts: not judged here. The ladders
+ * that differ by time (`escalationHours`: out of hours, weekends, holidays) are judged like the rest.
  */
 export function ladderReachability(
   s: SchoolConfig,
@@ -39,11 +42,21 @@ export function ladderReachability(
   const out: ReachabilityProblem[] = [];
   // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
   const ladders = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
+  const all = [
+    ...Object.entries(ladders).map(([ladder, policy]) => ({ ladder, path: `escalation.${ladder}`, policy })),
+    ...TIME_VARIANTS.flatMap((period) =>
+      Object.entries(s.escalationHours?.[period] ?? {}).map(([kind, policy]) => ({
+        ladder: `${period}.${kind}`,
+        path: `escalationHours.${period}.${kind}`,
+        policy,
+      })),
+    ),
+  ];
   let usesSms = false;
-  for (const [ladder, policy] of Object.entries(ladders)) {
+  for (const { ladder, path, policy } of all) {
     let person = false;
     policy.levels.forEach((level, i) => {
-      const where = `escalation.${ladder} level ${i + 1}`;
+      const where = `${path} level ${i + 1}`;
       for (const target of new Set(level.notify)) {
         const [channel, group] = target.split(':') as [string, string | undefined];
         if (channel === 'board') continue;
@@ -115,7 +128,7 @@ export function ladderReachability(
         level: null,
         target: null,
         kind: 'no-person',
-        message: `escalation.${ladder} reaches no person on any level, only the board`,
+        message: `${path} reaches no person on any level, only the board`,
       });
   }
   if (usesSms && s.channels.sms && !smsStatusUrl(s.channels.sms))

@@ -1,5 +1,6 @@
 import { acknowledgeAlarm, resolveAlarm } from '../alarms/commands.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { writesIncidentRecord } from '../domain/escalation/resolution.ts';
 import { doorstepError } from '../errors.ts';
 import { assertRedisReachable, connectRedis } from '../queue/redis.ts';
 import { unresolvedAlarms } from '../store/alarm-lookups.ts';
@@ -28,7 +29,7 @@ export async function alarmCommand(
       out(`${rows.length} alarm(s) not resolved`);
       for (const r of rows)
         out(
-          `#${r.id}  ${r.school_id}  ${r.type}  ${r.status}  device ${r.device_id}  staff ${r.staff_id ?? 'UNKNOWN DEVICE'}  raised ${new Date(r.raised_at).toISOString()}`,
+          `#${r.id}  ${r.school_id}  ${r.test ? 'TEST ' : ''}${r.type}  ${r.status}  device ${r.device_id}  staff ${r.staff_id ?? 'UNKNOWN DEVICE'}  raised ${new Date(r.raised_at).toISOString()}`,
         );
       return 0;
     }
@@ -46,7 +47,8 @@ export async function alarmCommand(
         return r === 'missing' ? 64 : 0;
       }
       case 'resolve': {
-        if (!opts.reason || !(REASONS as readonly string[]).includes(opts.reason)) {
+        // Without --reason a TEST alarm (a fob drill) is resolved as `test`; any other needs one.
+        if (opts.reason !== undefined && !(REASONS as readonly string[]).includes(opts.reason)) {
           throw doorstepError('USAGE', `--reason: expected one of ${REASONS.join(', ')}`);
         }
         const r = await withBoard(config, (tell) =>
@@ -55,13 +57,15 @@ export async function alarmCommand(
             config,
             id,
             by,
-            opts.reason as PersonResolutionReason,
+            (opts.reason as PersonResolutionReason | undefined) ?? null,
             opts.note ?? null,
             new Date(),
             tell,
           ),
         );
-        out(`alarm #${id}: ${r}${r === 'resolved' ? ' — the incident record is in the outbox' : ''}`);
+        const record =
+          r === 'resolved' && opts.reason && writesIncidentRecord(opts.reason as PersonResolutionReason);
+        out(`alarm #${id}: ${r}${record ? ' — the incident record is in the outbox' : ''}`);
         return r === 'missing' ? 64 : 0;
       }
       default:

@@ -16,7 +16,20 @@ import { openPostgres } from '../store/postgres.ts';
 
 export function summariseSchool(s: SchoolConfig): string {
   const fobs = s.fobs.transports.map((t) => t.kind).join('+') || 'none';
-  return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${[s.records.sink, ...s.alsoRecordTo.map((a) => `${a.sink} (${a.kinds.join(', ')})`)].join(' + ')}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}`;
+  return `${s.id} (${s.name}): mis ${s.mis.kind}, records ${[s.records.sink, ...s.alsoRecordTo.map((a) => `${a.sink} (${a.kinds.join(', ')})`)].join(' + ')}, fobs ${fobs}, policies ${s.policies.join(', ')}, escalation ${Object.keys(s.escalation).join(', ') || 'defaults'}${byTime(s)}`;
+}
+
+/** The ladders that differ by time, as `check` summarises them: ` (by time: school hours 08:00-17:00; out of hours: alarm; weekend: sos)`. */
+function byTime(s: SchoolConfig): string {
+  const h = s.escalationHours;
+  if (!h) return '';
+  const parts = [
+    ...(h.schoolDay ? [`school hours ${h.schoolDay}`] : []),
+    ...(['outOfHours', 'weekend', 'holiday'] as const)
+      .filter((p) => h[p])
+      .map((p) => `${p === 'outOfHours' ? 'out of hours' : p}: ${Object.keys(h[p]!).join(', ')}`),
+  ];
+  return ` (by time: ${parts.join('; ')})`;
 }
 
 /** Ladder levels that reach no one (or not everyone), per ladder and level (src/checks/reachability.ts). */

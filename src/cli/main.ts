@@ -128,6 +128,18 @@ program
   );
 
 program
+  .command('fob')
+  .description("fob drills: test --school S --device D raises a TEST alarm that runs the fob's whole ladder")
+  .argument('<action>', 'test')
+  .option('-s, --school <id>', 'the school')
+  .option('-d, --device <id>', "the fob (a device id in the school's fobs.devices)")
+  .option('--by <who>', 'who runs the drill (for the timeline and audit)')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (action: string, opts: { config: string; school?: string; device?: string; by?: string }) => {
+    process.exitCode = await runCommand('fob', [action], opts);
+  });
+
+program
   .command('subject')
   .description(
     'data protection: export (everything held about a person, JSON + HTML) | correct a field | left (the date a pupil left) | erase a pupil',

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import type { AccountAction } from '../auth/accounts.ts';
 import { alarmCommand } from './alarm-command.ts';
 import type { CommandDeps } from './command-deps.ts';
+import { fobCommand } from './fob-command.ts';
 import { importCommand } from './import-command.ts';
 import { leaveRefusedCommand } from './leave-command.ts';
 import { outboxCommand } from './outbox-command.ts';
@@ -75,6 +76,11 @@ export const STORE_COMMANDS = {
     args: actionAndId,
     opts: options({ school: text.optional(), status: text.optional() }),
     run: ([action, id], o, out, deps) => outboxCommand(action!, id, o as { config: string }, out, deps),
+  },
+  fob: {
+    args: z.tuple([text]),
+    opts: options({ school: text.optional(), device: text.optional(), by: text.optional() }),
+    run: ([action], o, out, deps) => fobCommand(action!, o as { config: string }, out, deps),
   },
   alarm: {
     args: actionAndId,

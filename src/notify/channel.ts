@@ -13,6 +13,8 @@ export interface Notification {
   deviceId: string | null;
   staffId: string | null;
   visitId?: string | null;
+  /** A TEST alarm (a fob drill): the words say so first. */
+  test?: boolean;
   /** What this level asks the office to do (from the policy), when it says. */
   prompt?: string | null;
   /**

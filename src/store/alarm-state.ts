@@ -14,6 +14,8 @@ export interface AlarmRow {
   policy: EscalationPolicy;
   escalationStep: number;
   raisedAt: Date;
+  /** A TEST alarm (a fob drill): marked everywhere; its resolution defaults to `test`. */
+  test: boolean;
 }
 
 /** The alarm, locked for the rest of the transaction (every state change goes through this). */
@@ -28,7 +30,7 @@ export async function readAlarm(db: Queryable, id: string): Promise<AlarmRow | u
 
 async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<AlarmRow | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, raised_at FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, raised_at, test FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
     [id],
   );
   const r = rows[0];
@@ -44,6 +46,7 @@ async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<Alarm
     policy: r.policy as EscalationPolicy,
     escalationStep: r.escalation_step as number,
     raisedAt: new Date(r.raised_at as string),
+    test: r.test === true,
   };
 }
 

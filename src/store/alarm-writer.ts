@@ -7,7 +7,7 @@ import type { Queryable } from './db.ts';
  * the alarm, its first timeline entry, its audit entry and its board event, together. Fob alarms
  * reach it inside `write_fob_alarms` (the alarm path's one-statement group write, `writeFobEvents`);
  * the visit register's alarms (overdue, missed check-in, silent fob, "I need help") through
- * `raiseVisitAlarm` here.
+ * `raiseVisitAlarm` here; a fob drill's TEST alarm through `raiseTestAlarm` here.
  */
 
 /** An alarm the visit register raises. */
@@ -65,6 +65,70 @@ export async function raiseVisitAlarm(
       schoolId: a.schoolId,
       type: 'alarm.raised',
       payload: { ...board, alarmId: id, type: a.type },
+    },
+  };
+}
+
+/** A fob drill: a TEST alarm as if the device had sent an SOS, to run its whole ladder. */
+export interface TestAlarm {
+  schoolId: string;
+  deviceId: string;
+  staffId: string | null;
+  type: string;
+  /** Raised once per key: a second raise with the same key writes nothing. */
+  dedupKey: string;
+  raisedAt: Date;
+  policy: EscalationPolicy;
+  what: string;
+  actor: string;
+}
+
+/**
+ * Raises a TEST alarm in the caller's transaction (the alarm row marked `test`, its timeline, its
+ * audit entry — `test: true` — and its board event), with its policy snapshotted. Returns the new
+ * alarm's id and its board event, or null when that key was raised before.
+ */
+export async function raiseTestAlarm(
+  tx: Queryable,
+  a: TestAlarm,
+): Promise<{ id: string; board: BoardEventRow } | null> {
+  const board = {
+    deviceId: a.deviceId,
+    staffId: a.staffId,
+    unknownDevice: a.staffId === null,
+    raisedAt: a.raisedAt.toISOString(),
+  };
+  const { rows } = await tx.query<{ alarm_id: string; board_id: string }>(
+    'SELECT alarm_id, board_id FROM raise_alarms($1::jsonb)',
+    [
+      JSON.stringify([
+        {
+          school_id: a.schoolId,
+          dedup_key: a.dedupKey,
+          device_id: a.deviceId,
+          staff_id: a.staffId,
+          type: a.type,
+          raised_at: a.raisedAt.toISOString(),
+          policy: a.policy,
+          timeline: a.what,
+          actor: a.actor,
+          audit: { drill: true },
+          board_payload: board,
+          test: true,
+        },
+      ]),
+    ],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const id = String(r.alarm_id);
+  return {
+    id,
+    board: {
+      id: String(r.board_id),
+      schoolId: a.schoolId,
+      type: 'alarm.raised',
+      payload: { ...board, alarmId: id, type: a.type, test: true },
     },
   };
 }

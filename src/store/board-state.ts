@@ -1,5 +1,6 @@
 import { deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
-import { type EscalationPolicy, nextStepOf } from '../domain/escalation/ladder.ts';
+import { nextStepOf } from '../domain/escalation/ladder.ts';
+import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
@@ -24,7 +25,7 @@ export async function boardState(
 ) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
-            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, a.visit_id, a.trust_issue, a.reopened, COALESCE(e.location, a.location) AS location, e.battery_percent,
+            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, a.visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
@@ -74,7 +75,7 @@ export async function boardState(
   );
   // Resolved alarms stay viewable for the rest of the (London) day, with their timelines.
   const resolved = await db.query<Record<string, unknown>>(
-    `SELECT a.id, a.type, a.raised_at, a.resolved_at, a.resolution_reason, a.resolution_note, a.device_id,
+    `SELECT a.id, a.type, a.test, a.raised_at, a.resolved_at, a.resolution_reason, a.resolution_note, a.device_id,
             u.display_name AS staff_name,
             (SELECT jsonb_agg(jsonb_build_object('at', t.at, 'event', t.event) ORDER BY t.at, t.id)
                FROM alarm_timeline t WHERE t.alarm_id = a.id) AS timeline
@@ -124,12 +125,14 @@ export async function boardState(
     /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
     ingest: await ingestProblems(db, schoolId),
     alarms: alarms.rows.map((r) => {
-      const policy = r.policy as EscalationPolicy | null;
+      const policy = r.policy as RoutedPolicy | null;
       const step = r.escalation_step as number;
       const next = policy ? nextStepOf(policy, step) : null;
       return {
         id: String(r.id),
         type: r.type as string,
+        /** A TEST alarm (a fob drill): the card says so; resolving defaults to `test`. */
+        test: r.test === true,
         status: r.status as string,
         raisedAt: new Date(r.raised_at as string).toISOString(),
         deviceId: r.device_id,
@@ -151,6 +154,8 @@ export async function boardState(
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
         pupilName: name(r.forename, r.surname),
         level: step < 0 ? null : step,
+        /** Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised before routing). */
+        ladderPeriod: policy?.period ?? null,
         /** Open with at least two levels sent, or reopened after its acknowledgement timed out. */
         noResponse: r.status === 'open' && (step >= 2 || (r.reopened as number) > 0),
         /** When an acknowledged alarm opens again if it is still not resolved (its acknowledgement timeout). */
@@ -226,6 +231,7 @@ export async function boardState(
     resolvedToday: resolved.rows.map((r) => ({
       id: String(r.id),
       type: r.type as string,
+      test: r.test === true,
       staffName: (r.staff_name as string | null) ?? null,
       deviceId: (r.device_id as string | null) ?? null,
       raisedAt: new Date(r.raised_at as string).toISOString(),

@@ -56,3 +56,31 @@ export async function ingestProblems(db: Queryable, schoolId: string) {
     since: new Date(r.since).toISOString(),
   }));
 }
+
+/**
+ * A message arrived on a school's MQTT feed at `at` (the ingest role, at most every few seconds per
+ * feed): kept on the feed's row so every process — the board runs in the web role — can say when
+ * the broker last sent anything. A later time never goes back.
+ */
+export async function noteFeedEvent(
+  db: Queryable,
+  s: { schoolId: string; transportKey: string; at: Date },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ingest_status (school_id, transport_key, state, reason, since, updated_at, last_event_at)
+     VALUES ($1, $2, 'up', NULL, $3, now(), $3)
+     ON CONFLICT (school_id, transport_key) DO UPDATE
+       SET last_event_at = GREATEST(ingest_status.last_event_at, EXCLUDED.last_event_at)`,
+    [s.schoolId, s.transportKey, s.at],
+  );
+}
+
+/** When the broker last sent anything on any of a school's MQTT feeds (null: nothing yet). */
+export async function brokerLastEventAt(db: Queryable, schoolId: string): Promise<Date | null> {
+  const { rows } = await db.query<{ at: Date | string | null }>(
+    `SELECT max(last_event_at) AS at FROM ingest_status WHERE school_id = $1 AND transport_key LIKE 'mqtt:%'`,
+    [schoolId],
+  );
+  const at = rows[0]?.at;
+  return at ? new Date(at) : null;
+}

@@ -179,9 +179,9 @@ export const INVENTORY: readonly TableEntry[] = [
   },
   {
     table: 'ingest_status',
-    what: 'whether each fob feed is arriving',
+    what: 'whether each fob feed is arriving, and when it last received a message',
     personal: '—',
-    why: 'the board says when alarms are not arriving',
+    why: 'the board says when alarms are not arriving, and how long the broker has been quiet',
     retention: 'current state only',
     seenBy: 'office, data manager',
   },

@@ -48,6 +48,8 @@ export interface NotificationToSend {
   deviceId: string | null;
   staffId: string | null;
   visitId: string | null;
+  /** A TEST alarm (a fob drill): every message says so. */
+  test: boolean;
   /** The alarm's ladder as it was when raised (null for none). */
   policy: unknown;
   /** How much longer its escalation step holds it (0 when unclaimed). */
@@ -56,7 +58,7 @@ export interface NotificationToSend {
 
 export async function notificationToSend(db: Db, id: string): Promise<NotificationToSend | null> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.school_id, a.type, a.device_id, a.staff_id, a.visit_id, a.policy,
+    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.school_id, a.type, a.device_id, a.staff_id, a.visit_id, a.policy, a.test,
             ceil(GREATEST(0, EXTRACT(EPOCH FROM n.claimed_until - now()) * 1000))::int AS claimed_ms
      FROM notifications n JOIN alarms a ON a.id = n.alarm_id WHERE n.id = $1`,
     [id],
@@ -74,6 +76,7 @@ export async function notificationToSend(db: Db, id: string): Promise<Notificati
     deviceId: (r.device_id as string | null) ?? null,
     staffId: (r.staff_id as string | null) ?? null,
     visitId: r.visit_id === null ? null : String(r.visit_id),
+    test: r.test === true,
     policy: r.policy ?? null,
     claimedMs: Number(r.claimed_ms ?? 0),
   };

@@ -1,4 +1,4 @@
-import { policyFor } from '../domain/escalation/ladder.ts';
+import { ladderFor } from '../alarms/ladder-for.ts';
 import type { Effect } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import { londonTime } from '../records/templates/london-time.ts';
@@ -186,7 +186,7 @@ export async function askForHelp(
       type: 'sos',
       dedupKey: `visit:${visitId}:help:${user.id}:${now.toISOString()}`,
       raisedAt: now,
-      policy: policyFor(school.escalation, 'sos'),
+      policy: ladderFor(school, 'sos', now),
       what: `alarm raised: sos — ${user.displayName} pressed "I need help" on the phone page`,
       actor: `user:${user.id}`,
       location,

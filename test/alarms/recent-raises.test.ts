@@ -10,6 +10,7 @@ const alarm = (id: string): RaisedAlarm => ({
   visitId: null,
   policy: { levels: [{ afterMinutes: 0, notify: ['board'] }] } as never,
   raisedAt: new Date('2026-11-30T09:00:00Z'),
+  test: false,
 });
 
 describe('alarms remembered for their first step', () => {

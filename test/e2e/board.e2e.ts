@@ -193,6 +193,8 @@ describe('Doorstep in a browser', () => {
     office = await signIn(ctx, 'office');
     expect(new URL(office.url()).pathname).toBe('/board');
     await office.getByText('Live', { exact: true }).waitFor();
+    // Nothing from the broker yet: the board says so, in red.
+    await office.locator('#broker.silent', { hasText: 'No event from the broker yet' }).waitFor();
 
     const sent = Date.now();
     await sos(1);
@@ -227,6 +229,11 @@ describe('Doorstep in a browser', () => {
       15_000,
       'the sound to stop',
     );
+    // The ingest role noted the SOS's arrival; the board (the web role's) shows how long ago, not red.
+    // Every re-read (the acknowledgement's, the 30 s safety net) may be the one that shows it.
+    const broker = office.locator('#broker:not(.silent)');
+    await broker.waitFor({ timeout: 40_000 });
+    await expect(broker.textContent()).resolves.toMatch(/^Last event from the broker (\d+ min )?\d+ s ago$/);
   });
 
   it('a client that takes over Doorstep’s MQTT session is on the office board within 30 s', async () => {
@@ -390,6 +397,33 @@ describe('Doorstep in a browser', () => {
     await card.getByRole('button', { name: 'Request the visit' }).click();
     await office.waitForURL(/\/visits\/\d+$/);
     await office.getByText(/REQUESTED planned for .* · Absent 5 school days in a row/).waitFor();
+  });
+
+  it('an admin runs a fob drill: a TEST alarm runs the ladder, marked on its card, and resolves as a test', async () => {
+    const admin = await signIn(await browser.newContext({ viewport: { width: 1280, height: 900 } }), 'admin');
+    await admin.goto(`${base}/board`); // an admin starts on the audit page
+    await admin.getByText('Live', { exact: true }).waitFor();
+    const drill = admin.locator('#drill');
+    await drill.getByLabel('Fob').selectOption('PS-0042');
+    await drill.getByRole('button', { name: 'Send a test alarm' }).click();
+    await drill.getByRole('button', { name: 'Yes, send a test alarm for PS-0042' }).click();
+    const card = admin.locator('li.alarm.test-alarm');
+    await card.waitFor({ timeout: 15_000 });
+    await expect(card.textContent()).resolves.toMatch(
+      /TEST — a fob drill, no one is in danger\s*TEST SOS — Sam Visitor/,
+    );
+    // Its ladder runs: the first level's notifications are listed on the card.
+    await card.locator('ul.sent li').first().waitFor({ timeout: 30_000 });
+    // The resolution defaults to a test.
+    expect(await card.getByLabel('What happened').inputValue()).toBe('test');
+    await card.getByRole('button', { name: /^Resolve alarm/ }).click();
+    await card.getByRole('button', { name: /^Yes, resolve alarm/ }).click();
+    await until(async () => (await card.count()) === 0, 15_000, 'the TEST alarm to leave the board');
+    await admin
+      .locator('#resolved li', { hasText: /TEST SOS.*as test/ })
+      .first()
+      .waitFor();
+    await admin.context().close();
   });
 });
 

@@ -5,7 +5,7 @@ import { act, msg, state, tel } from './board-shared.js';
 // acknowledging and resolving it, and a resolved alarm with its timeline.
 
 export function alarmTitle(a) {
-  const what = a.type.replace(/_/g, ' ').toUpperCase();
+  const what = `${a.test ? 'TEST ' : ''}${a.type.replace(/_/g, ' ').toUpperCase()}`;
   const who =
     a.staffName ?? (a.unknownDevice ? `Unknown device ${a.deviceId}` : (a.staffId ?? 'Visit staff'));
   return `${what} — ${who}`;
@@ -24,10 +24,15 @@ export function alarmCard(a) {
   const reason = h(
     'select',
     { id: `reason-${a.id}`, name: 'reason', required: true },
-    // Nothing preselected: a person chooses. The reasons and their wording come from the server.
+    // Nothing preselected: a person chooses (a TEST alarm, a fob drill, defaults to "a test"). The
+    // reasons and their wording come from the server.
     h('option', { value: '' }, '— choose what happened —'),
     state.data.resolutionReasons.map((r) =>
-      h('option', { value: r.value }, r.label[0].toUpperCase() + r.label.slice(1)),
+      h(
+        'option',
+        { value: r.value, ...(a.test && r.value === 'test' ? { selected: true } : {}) },
+        r.label[0].toUpperCase() + r.label.slice(1),
+      ),
     ),
   );
   const where = [];
@@ -48,7 +53,7 @@ export function alarmCard(a) {
   return h(
     'li',
     {
-      class: `alarm ${open ? 'unacknowledged' : 'acknowledged'}`,
+      class: `alarm ${open ? 'unacknowledged' : 'acknowledged'}${a.test ? ' test-alarm' : ''}`,
       'data-alarm-id': a.id,
       'aria-labelledby': `alarm-${a.id}-title`,
     },
@@ -62,6 +67,9 @@ export function alarmCard(a) {
       ),
       a.noResponse
         ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
+        : null,
+      a.test
+        ? [' ', h('span', { class: 'badge badge-test' }, 'TEST — a fob drill, no one is in danger')]
         : null,
       ' ',
       alarmTitle(a),
@@ -102,6 +110,7 @@ export function alarmCard(a) {
         'dd',
         {},
         a.level === null ? 'paused while acknowledged' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
+        a.ladderPeriod ? ` (${a.ladderPeriod.replace(/-/g, ' ')} ladder)` : '',
       ),
       a.nextStep
         ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
@@ -219,7 +228,7 @@ export function resolvedItem(a) {
       h(
         'summary',
         {},
-        `${a.type.replace(/_/g, ' ').toUpperCase()} — `,
+        `${a.test ? 'TEST ' : ''}${a.type.replace(/_/g, ' ').toUpperCase()} — `,
         a.staffName ? bdi(a.staffName) : (a.deviceId ?? 'visit'),
         ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${a.reason.replace(/_/g, ' ')}`,
       ),

@@ -12,6 +12,8 @@ import {
   since,
 } from './app.js';
 import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
+import { brokerLine, tickBroker } from './board-broker.js';
+import { drillSection } from './board-drill.js';
 import { followUpItem } from './board-follow-ups.js';
 import { connect, scheduleRefresh } from './board-live.js';
 import { pushToggle } from './board-push.js';
@@ -103,6 +105,7 @@ function render() {
   const today = d.visits.filter((v) => !v.overdue);
   replaceKeepingInput(content, [
     ingestBanner(d.ingest),
+    brokerLine(d.broker),
     section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
     section('overdue', 'Overdue visits', overdue.map(visitItem), 'No visit is overdue.'),
     section(
@@ -157,6 +160,7 @@ function render() {
       ),
       'None.',
     ),
+    drillSection(),
   ]);
   const fresh = unacked.filter((a) => !announced.has(a.id));
   for (const a of fresh) announced.add(a.id);
@@ -175,6 +179,7 @@ hooks.refresh = refresh;
 
 async function main() {
   const s = await me();
+  state.me = s;
   header(s);
   const picker = schoolPicker(s, (id) => {
     state.school = id;
@@ -201,6 +206,7 @@ async function main() {
   await refresh();
   setInterval(() => {
     for (const el of document.querySelectorAll('[data-since]')) el.textContent = since(el.dataset.since);
+    tickBroker();
   }, 1000);
   // A safety net under the live stream: the whole board is re-read every 30 seconds.
   setInterval(() => scheduleRefresh(), 30_000);

@@ -6,6 +6,7 @@ import { type SecretField, settingId } from '../../core/settings.ts';
 import { escalationPolicy } from '../../domain/escalation/ladder.ts';
 import { attendanceSettings, calendarSettings } from './attendance.ts';
 import { channelsSettings, contactsSettings } from './channels.ts';
+import { escalationHoursSettings } from './escalation-hours.ts';
 
 /** One school: its connectors (each declares its own section), policies, escalation and channels. */
 const noticeTargets = z
@@ -103,9 +104,13 @@ export function schoolSettings(secret: SecretField) {
       devices: [],
       requireSignedEvents: false,
       maxClockSkewSeconds: 120,
+      brokerSilenceSeconds: 900,
     }),
     policies: z.array(settingId).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
     escalation: z.record(settingId, escalationPolicy).default({}),
+    // --- Time-based routing (issue 21 item 5): ladders for out of hours, weekends and holidays. ---
+    escalationHours: escalationHoursSettings.optional(),
+    // --- end time-based routing ---
     /** Notices to named people that are not alarms, each a list of targets such as `email:dsl`. */
     notices: noticeSettings,
     contacts: contactsSettings,

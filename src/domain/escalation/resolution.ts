@@ -38,3 +38,11 @@ export const RESOLUTION_REASONS: Record<ResolutionReason, string> = Object.fromE
 export function writesIncidentRecord(reason: ResolutionReason): boolean {
   return RESOLUTIONS[reason].kind === 'incident';
 }
+
+/**
+ * The reason an alarm is resolved with when the person gives none: a TEST alarm (a fob drill) is
+ * resolved as `test`; any other alarm needs a reason chosen by a person (null).
+ */
+export function defaultResolution(alarm: { test: boolean }): PersonResolutionReason | null {
+  return alarm.test ? 'test' : null;
+}

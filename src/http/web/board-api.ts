@@ -1,13 +1,16 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
+import { raiseFobDrill } from '../../alarms/fob-drill.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
+import { brokerSilence } from '../../domain/fob/broker-silence.ts';
 import { doorstepError } from '../../errors.ts';
 import { alarmSchoolId } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
+import { brokerLastEventAt } from '../../store/ingest-status.ts';
 import { visitsAwaitingAuthorisation } from '../../store/visit-queries.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { completeFollowUp } from '../../visits/follow-ups.ts';
@@ -40,6 +43,15 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
           ...f,
           overdue: f.dueOn !== null && f.dueOn < today,
         })),
+        /**
+         * When the broker last sent anything on the school's MQTT feeds and whether that is past
+         * `fobs.brokerSilenceSeconds` (null: the school has no MQTT feed).
+         */
+        broker: school.fobs.transports.some((t) => t.kind === 'mqtt')
+          ? brokerSilence(await brokerLastEventAt(deps.db, school.id), now, school.fobs.brokerSilenceSeconds)
+          : null,
+        /** The school's fobs, for an admin's "Send a test alarm" (device ids only). */
+        drillDevices: school.fobs.devices.map((d) => d.deviceId),
         eventTypes: BOARD_EVENT_TYPES,
         resolutionReasons: PERSON_RESOLUTION_REASONS.map((value) => ({
           value,
@@ -89,9 +101,12 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
   );
 
   const resolution = z.strictObject({
-    reason: z.enum(PERSON_RESOLUTION_REASONS, {
-      error: `expected one of ${PERSON_RESOLUTION_REASONS.join(', ')}`,
-    }),
+    // Absent: a TEST alarm is resolved as `test`; any other alarm is refused naming `reason`.
+    reason: z
+      .enum(PERSON_RESOLUTION_REASONS, {
+        error: `expected one of ${PERSON_RESOLUTION_REASONS.join(', ')}`,
+      })
+      .optional(),
     note: z.string().max(2000).optional(),
   });
   app.post<{ Params: { id: string } }>(
@@ -106,7 +121,7 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
         deps.config,
         id,
         `user:${userOf(req).id}`,
-        body.reason,
+        body.reason ?? null,
         body.note?.trim() || null,
         deps.now(),
         deps,
@@ -115,4 +130,21 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       return { outcome };
     },
   );
+
+  /**
+   * A fob drill: an admin raises a TEST alarm for one of the school's fobs, which runs that fob's
+   * whole ladder (src/alarms/fob-drill.ts). Audited by the alarm writer (`alarm.raised`, test).
+   */
+  app.post('/api/alarms/test', { config: { access: ['admin'] } }, async (req, reply) => {
+    const body = parseInput(
+      z.strictObject({
+        school: z.string().min(1).max(64),
+        device: z.string().min(1, { error: 'expected a device id' }).max(128),
+      }),
+      req.body,
+    );
+    const school = schoolParam(deps, req, body.school);
+    const r = await raiseFobDrill(deps, school, body.device, `user:${userOf(req).id}`, deps.now());
+    return reply.code(201).send(r);
+  });
 }

@@ -14,6 +14,8 @@ export interface IncidentRecord {
   timeline: { at: Date; event: string; by?: string | null }[];
   resolution: { reason: keyof typeof RESOLUTION_REASONS; by: string; at: Date; note?: string | null };
   pupils: { misId: string; upn: string | null }[];
+  /** A TEST alarm (a fob drill): the record says so in its title and first line. */
+  test?: boolean;
   /** Every notification of its ladder and how far it got (absent: not known). */
   notifications?: (DeliveryFacts & { step: number; at: Date })[];
 }
@@ -21,6 +23,7 @@ export interface IncidentRecord {
 /** The lone-worker incident record: the alarm's full timeline and how it was resolved. */
 export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; body: string } {
   const lines = [
+    ...(i.test ? ['TEST ALARM: a fob drill raised to rehearse the ladder, not a real alarm.'] : []),
     `Lone-worker alarm ${i.alarmId}: ${i.type.replace(/_/g, ' ')} from ${i.staff}${i.deviceId ? ` (device ${i.deviceId})` : ''} at ${londonTime(i.raisedAt)}.`,
   ];
   if (i.visitAddress) lines.push(`On a home visit to: ${i.visitAddress}`);
@@ -50,7 +53,7 @@ export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; bo
     ...(i.resolution.note ? [`Note: ${i.resolution.note}`] : []),
   );
   return {
-    title: `Lone-worker incident: ${i.type.replace(/_/g, ' ')} — ${RESOLUTION_REASONS[i.resolution.reason]}`,
+    title: `${i.test ? 'TEST — ' : ''}Lone-worker incident: ${i.type.replace(/_/g, ' ')} — ${RESOLUTION_REASONS[i.resolution.reason]}`,
     body: lines.join('\n'),
   };
 }

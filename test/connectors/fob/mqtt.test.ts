@@ -107,6 +107,8 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     await publish('{"not": "a fob event"');
     await reach('SELECT count(*) FROM alarms', 50);
     await reach('SELECT count(*) FROM rejected_events', 1);
+    // Every message, accepted or not, tells the board when the broker last sent anything.
+    await reach('SELECT count(*) FROM ingest_status WHERE last_event_at IS NOT NULL', 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(await count('SELECT count(*) FROM alarms')).toBe(50);
     expect(await count(`SELECT count(*) FROM alarms WHERE staff_id = 'staff-17'`)).toBe(50);

@@ -1,0 +1,35 @@
+import type { SchoolConfig } from '../config/schema.ts';
+import { escalationRouting } from '../config/sections/escalation-hours.ts';
+import { londonDate } from '../domain/attendance/dates.ts';
+import type { SchoolCalendar } from '../domain/calendar.ts';
+import { policyFor } from '../domain/escalation/ladder.ts';
+import { chooseLadder, type EscalationRouting, type RoutedPolicy } from '../domain/escalation/routing.ts';
+import { calendarFor } from '../triggers/calendar-for.ts';
+
+/** Per school config: its routing, and its calendar for the last London day asked about. */
+const known = new WeakMap<
+  SchoolConfig,
+  { routing: EscalationRouting; today: string; calendar: SchoolCalendar }
+>();
+
+/**
+ * The ladder an alarm of `type` raised at `at` follows at `school`, as the domain chooses it from
+ * the school's ladders, its `escalationHours` and its calendar (src/domain/escalation/routing.ts).
+ * Every place that raises an alarm asks this, with the instant it raises it at, and snapshots the
+ * answer onto the alarm (with the period that chose it, when the school has ladders by time).
+ */
+export function ladderFor(school: SchoolConfig, type: string, at: Date): RoutedPolicy {
+  // No ladders by time: every period has the school's ladders (the snapshot names no period).
+  if (!school.escalationHours) return policyFor(school.escalation, type);
+  const today = londonDate(at);
+  let k = known.get(school);
+  if (!k || k.today !== today) {
+    k = {
+      routing: k?.routing ?? escalationRouting(school.escalation, school.escalationHours),
+      today,
+      calendar: calendarFor(school, today),
+    };
+    known.set(school, k);
+  }
+  return chooseLadder(k.routing, k.calendar, at, type);
+}

@@ -1,0 +1,99 @@
+import { londonDate, londonMinutes, weekday } from '../attendance/dates.ts';
+import type { SchoolCalendar } from '../calendar.ts';
+import { type EscalationPolicy, policyFor } from './ladder.ts';
+
+/**
+ * Time-based routing: which of a school's ladders runs for an alarm raised at an instant. Every
+ * instant falls in exactly one period, decided in Europe/London (clock changes included) from the
+ * school's calendar and its school-hours timetable:
+ *
+ * - `weekend`: a Saturday or Sunday (also in a holiday);
+ * - `holiday`: a weekday the calendar says the school does not meet (a holiday between terms,
+ *   before the first or after the last term of a year the terms cover, an INSET day, a bank holiday
+ *   or a closure);
+ * - `school-hours`: a school day, inside its hours (start inclusive, end exclusive);
+ * - `out-of-hours`: a school day, outside its hours.
+ *
+ * A weekday the calendar cannot judge (a year no term covers) counts as a school day, as the import
+ * judges marks. A period's ladders are laid over the school's ladders kind by kind: `weekend` and
+ * `holiday` over `out-of-hours` over the school's own (`escalation`), so a variant replaces exactly
+ * the kinds it names and every other kind keeps its ladder. The resolver is then the one
+ * `policyFor`. Pure: the instant is a parameter.
+ */
+export const LADDER_PERIODS = ['school-hours', 'out-of-hours', 'weekend', 'holiday'] as const;
+export type LadderPeriod = (typeof LADDER_PERIODS)[number];
+
+/** Minutes after midnight, start inclusive, end exclusive (start < end). */
+export interface HoursWindow {
+  from: number;
+  to: number;
+}
+
+/** School hours on a school day, and per weekday (1 = Monday … 5 = Friday) where they differ. */
+export interface SchoolHours {
+  schoolDay: HoursWindow;
+  byWeekday: Partial<Record<1 | 2 | 3 | 4 | 5, HoursWindow>>;
+}
+
+export type Ladders = Readonly<Record<string, EscalationPolicy>>;
+
+export interface EscalationRouting {
+  /** The school's ladders (its config's over its packs'): school hours, and every kind no variant names. */
+  base: Ladders;
+  /** Absent: every school-day instant is in school hours (there is no out-of-hours variant). */
+  hours?: SchoolHours | undefined;
+  outOfHours?: Ladders | undefined;
+  weekend?: Ladders | undefined;
+  holiday?: Ladders | undefined;
+}
+
+/** A ladder as snapshotted onto an alarm: the policy, and the period that chose it. */
+export type RoutedPolicy = EscalationPolicy & { period?: LadderPeriod };
+
+/** The period an instant falls in (see above). */
+export function periodAt(
+  calendar: SchoolCalendar,
+  hours: SchoolHours | undefined,
+  instant: Date,
+): LadderPeriod {
+  const date = londonDate(instant);
+  const wd = weekday(date);
+  if (wd === 0 || wd === 6) return 'weekend';
+  if (!calendar.isSchoolDay(date) && calendar.whyClosed(date) !== undefined) return 'holiday';
+  if (!hours) return 'school-hours';
+  const window = hours.byWeekday[wd as 1 | 2 | 3 | 4 | 5] ?? hours.schoolDay;
+  const minutes = londonMinutes(instant);
+  return minutes >= window.from && minutes < window.to ? 'school-hours' : 'out-of-hours';
+}
+
+/** The ladders by kind that hold in a period: the period's over out-of-hours' over the school's. */
+export function laddersIn(routing: EscalationRouting, period: LadderPeriod): Ladders {
+  if (period === 'school-hours') return routing.base;
+  const outOfHours = { ...routing.base, ...(routing.outOfHours ?? {}) };
+  if (period === 'out-of-hours') return outOfHours;
+  return { ...outOfHours, ...(routing[period] ?? {}) };
+}
+
+/**
+ * The ladder an alarm of `type` raised at `instant` follows, with the period that chose it (to be
+ * snapshotted onto the alarm). Never empty: every ladder the config accepts has a level with a target.
+ */
+export function chooseLadder(
+  routing: EscalationRouting,
+  calendar: SchoolCalendar,
+  instant: Date,
+  type: string,
+): RoutedPolicy {
+  const period = periodAt(calendar, routing.hours, instant);
+  return { ...policyFor(laddersIn(routing, period), type), period };
+}
+
+/** `"08:00-17:00"` → a window; null when it is not one (end not after start, or not HH:MM-HH:MM). */
+export function parseHoursWindow(text: string): HoursWindow | null {
+  const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$/.exec(text);
+  if (!m) return null;
+  const from = Number(m[1]) * 60 + Number(m[2]);
+  const to = Number(m[3]) * 60 + Number(m[4]);
+  if (to > 24 * 60 || to <= from) return null;
+  return { from, to };
+}

@@ -1,0 +1,215 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { londonDate, londonMinutes, weekday } from '../../src/domain/attendance/dates.ts';
+import { SchoolCalendar } from '../../src/domain/calendar.ts';
+import {
+  DEFAULT_ALARM_POLICY,
+  type EscalationPolicy,
+  policyFor,
+} from '../../src/domain/escalation/ladder.ts';
+import {
+  chooseLadder,
+  type EscalationRouting,
+  LADDER_PERIODS,
+  type LadderPeriod,
+  laddersIn,
+  parseHoursWindow,
+  periodAt,
+} from '../../src/domain/escalation/routing.ts';
+
+// Autumn 2025 to summer 2027 (half terms as holidays), with an INSET day and a bank holiday.
+const calendar = new SchoolCalendar({
+  terms: [
+    { start: '2025-09-03', end: '2025-10-24' },
+    { start: '2025-11-03', end: '2025-12-19' },
+    { start: '2026-01-05', end: '2026-02-13' },
+    { start: '2026-02-23', end: '2026-04-02' },
+    { start: '2026-04-20', end: '2026-05-22' },
+    { start: '2026-06-01', end: '2026-07-21' },
+    { start: '2026-09-02', end: '2026-10-23' },
+    { start: '2026-11-02', end: '2026-12-18' },
+  ],
+  closures: [
+    { from: '2026-01-05', to: '2026-01-05', kind: 'inset', note: 'training day' },
+    { from: '2026-05-04', to: '2026-05-04', kind: 'bank-holiday' },
+  ],
+});
+
+const ladder = (name: string): EscalationPolicy => ({
+  condition: 'if-not-acknowledged',
+  levels: [{ afterMinutes: 0, notify: ['board', `sms:${name}`] }],
+  repeat: 0,
+});
+const hours = {
+  schoolDay: parseHoursWindow('08:00-17:00')!,
+  byWeekday: { 5: parseHoursWindow('08:00-15:30')! },
+};
+const routing: EscalationRouting = {
+  base: { alarm: ladder('office'), sos: ladder('office-sos') },
+  hours,
+  outOfHours: { alarm: ladder('on-call') },
+  weekend: { alarm: ladder('weekend-duty') },
+  holiday: { sos: ladder('holiday-duty') },
+};
+const at = (iso: string) => new Date(iso);
+const targetOf = (p: EscalationPolicy) => p.levels[0]!.notify[1];
+
+describe('time-based routing: the period of an instant (Europe/London)', () => {
+  it('school hours and out of hours on a term day, with a weekday of its own hours', () => {
+    expect(periodAt(calendar, hours, at('2026-01-14T07:59:00Z'))).toBe('out-of-hours');
+    expect(periodAt(calendar, hours, at('2026-01-14T08:00:00Z'))).toBe('school-hours');
+    expect(periodAt(calendar, hours, at('2026-01-14T16:59:59Z'))).toBe('school-hours');
+    expect(periodAt(calendar, hours, at('2026-01-14T17:00:00Z'))).toBe('out-of-hours');
+    // Friday ends at 15:30.
+    expect(periodAt(calendar, hours, at('2026-01-16T15:29:00Z'))).toBe('school-hours');
+    expect(periodAt(calendar, hours, at('2026-01-16T15:30:00Z'))).toBe('out-of-hours');
+  });
+
+  it('weekends, holidays between terms, half term, INSET days and bank holidays', () => {
+    expect(periodAt(calendar, hours, at('2026-01-17T10:00:00Z'))).toBe('weekend');
+    expect(periodAt(calendar, hours, at('2025-12-24T10:00:00Z'))).toBe('holiday');
+    expect(periodAt(calendar, hours, at('2026-02-17T10:00:00Z'))).toBe('holiday');
+    expect(periodAt(calendar, hours, at('2026-01-05T10:00:00Z'))).toBe('holiday');
+    expect(periodAt(calendar, hours, at('2026-05-04T09:00:00Z'))).toBe('holiday');
+    // A Saturday in the summer holiday is a weekend.
+    expect(periodAt(calendar, hours, at('2026-08-01T10:00:00Z'))).toBe('weekend');
+    // A weekday of a year no term covers: judged a school day (the calendar cannot tell).
+    expect(periodAt(calendar, hours, at('2028-01-12T10:00:00Z'))).toBe('school-hours');
+  });
+
+  it('across the March clock change (last Sunday, 29 March 2026): 07:30 UTC is out of hours before, school hours after', () => {
+    // Friday 27 March: GMT, 07:30 UTC is 07:30 in London.
+    expect(periodAt(calendar, hours, at('2026-03-27T07:30:00Z'))).toBe('out-of-hours');
+    // Monday 30 March: BST, 07:30 UTC is 08:30 in London.
+    expect(periodAt(calendar, hours, at('2026-03-30T07:30:00Z'))).toBe('school-hours');
+    // 16:30 UTC is 16:30 before (in hours), 17:30 after (out of hours).
+    expect(periodAt(calendar, hours, at('2026-03-26T16:30:00Z'))).toBe('school-hours');
+    expect(periodAt(calendar, hours, at('2026-03-31T16:30:00Z'))).toBe('out-of-hours');
+    // Sunday 23:30 UTC after the change is already Monday 00:30 in London: a school day, out of hours.
+    expect(periodAt(calendar, hours, at('2026-03-29T23:30:00Z'))).toBe('out-of-hours');
+    // The change itself (01:00 UTC) is on a Sunday: weekend either side.
+    expect(periodAt(calendar, hours, at('2026-03-29T00:59:00Z'))).toBe('weekend');
+    expect(periodAt(calendar, hours, at('2026-03-29T01:00:00Z'))).toBe('weekend');
+  });
+
+  it('across the October clock change (last Sunday, 25 October 2026)', () => {
+    // Thursday 22 October: BST, 16:30 UTC is 17:30 in London (out of hours); 07:30 UTC is 08:30 (in hours).
+    expect(periodAt(calendar, hours, at('2026-10-22T16:30:00Z'))).toBe('out-of-hours');
+    expect(periodAt(calendar, hours, at('2026-10-22T07:30:00Z'))).toBe('school-hours');
+    // Monday 26 October is half term (a holiday); Monday 2 November, GMT: 16:30 UTC is 16:30, in hours.
+    expect(periodAt(calendar, hours, at('2026-10-26T16:30:00Z'))).toBe('holiday');
+    expect(periodAt(calendar, hours, at('2026-11-02T16:30:00Z'))).toBe('school-hours');
+    expect(periodAt(calendar, hours, at('2026-11-02T07:30:00Z'))).toBe('out-of-hours');
+    // Sunday 23:30 UTC before the change is Monday 00:30 BST; after it, still Sunday 23:30 GMT.
+    expect(periodAt(calendar, hours, at('2026-10-18T23:30:00Z'))).toBe('out-of-hours');
+    expect(periodAt(calendar, hours, at('2026-11-01T23:30:00Z'))).toBe('weekend');
+  });
+});
+
+describe('time-based routing: the ladder chosen', () => {
+  it('each period its own ladder for the kinds it names; the rest kept, weekend and holiday over out of hours', () => {
+    const pick = (iso: string, type: string) => chooseLadder(routing, calendar, at(iso), type);
+    expect(targetOf(pick('2026-01-14T10:00:00Z', 'fall'))).toBe('sms:office');
+    expect(pick('2026-01-14T10:00:00Z', 'fall').period).toBe('school-hours');
+    expect(targetOf(pick('2026-01-14T10:00:00Z', 'sos'))).toBe('sms:office-sos');
+    expect(targetOf(pick('2026-01-14T19:00:00Z', 'fall'))).toBe('sms:on-call');
+    // Out of hours names no `sos`: the school's own `sos` ladder holds.
+    expect(targetOf(pick('2026-01-14T19:00:00Z', 'sos'))).toBe('sms:office-sos');
+    expect(targetOf(pick('2026-01-17T10:00:00Z', 'fall'))).toBe('sms:weekend-duty');
+    // A holiday names `sos` only: its device alarms without a ladder of their own take out of hours'.
+    expect(targetOf(pick('2026-02-17T10:00:00Z', 'sos'))).toBe('sms:holiday-duty');
+    expect(targetOf(pick('2026-02-17T10:00:00Z', 'fall'))).toBe('sms:on-call');
+    expect(pick('2026-02-17T10:00:00Z', 'fall').period).toBe('holiday');
+    // Visit alarms keep Doorstep's own defaults unless a period names them.
+    expect(pick('2026-01-17T10:00:00Z', 'overdue_visit').condition).toBe('if-not-resolved');
+  });
+
+  it('with no routing, every instant takes the school ladder', () => {
+    const plain: EscalationRouting = { base: {} };
+    const p = chooseLadder(plain, calendar, at('2026-01-17T03:00:00Z'), 'sos');
+    expect(p.levels).toEqual(DEFAULT_ALARM_POLICY.levels);
+    expect(p.period).toBe('weekend');
+  });
+
+  it('hours windows are read strictly', () => {
+    expect(parseHoursWindow('08:00-17:00')).toEqual({ from: 480, to: 1020 });
+    expect(parseHoursWindow('00:00-24:00')).toEqual({ from: 0, to: 1440 });
+    for (const bad of [
+      '17:00-08:00',
+      '08:00-08:00',
+      '8:00-17:00',
+      '08:00-24:30',
+      '08:00 17:00',
+      '25:00-26:00',
+    ])
+      expect(parseHoursWindow(bad)).toBeNull();
+  });
+});
+
+describe('time-based routing: properties', () => {
+  // 2024-01-01 to 2029-01-01: several clock changes each way.
+  const instant = fc
+    .integer({ min: Date.UTC(2024, 0, 1), max: Date.UTC(2029, 0, 1) })
+    .map((ms) => new Date(ms));
+  const window = fc
+    .tuple(fc.integer({ min: 0, max: 1439 }), fc.integer({ min: 1, max: 1440 }))
+    .filter(([a, b]) => b > a)
+    .map(([from, to]) => ({ from, to }));
+  const someLadders = fc.dictionary(
+    fc.constantFrom('alarm', 'sos', 'fall', 'overdue-visit', 'missed-check-in'),
+    fc.constantFrom(ladder('a'), ladder('b'), DEFAULT_ALARM_POLICY),
+  );
+  const routings = fc.record({
+    base: someLadders,
+    hours: fc.option(
+      fc.record({
+        schoolDay: window,
+        byWeekday: fc.dictionary(fc.constantFrom('1', '2', '3', '4', '5'), window),
+      }),
+      { nil: undefined },
+    ),
+    outOfHours: fc.option(someLadders, { nil: undefined }),
+    weekend: fc.option(someLadders, { nil: undefined }),
+    holiday: fc.option(someLadders, { nil: undefined }),
+  }) as fc.Arbitrary<EscalationRouting>;
+  const types = fc.constantFrom('sos', 'fall', 'duress', 'overdue_visit', 'missed_check_in', 'device_silent');
+
+  it('every instant falls in exactly one period, the one its London date and time say', () => {
+    fc.assert(
+      fc.property(routings, instant, (r, t) => {
+        const date = londonDate(t);
+        const wd = weekday(date);
+        const closed = !calendar.isSchoolDay(date) && calendar.whyClosed(date) !== undefined;
+        const w = r.hours ? (r.hours.byWeekday[wd as 1] ?? r.hours.schoolDay) : { from: 0, to: 1440 };
+        const m = londonMinutes(t);
+        const holds: Record<LadderPeriod, boolean> = {
+          weekend: wd === 0 || wd === 6,
+          holiday: wd !== 0 && wd !== 6 && closed,
+          'school-hours': wd !== 0 && wd !== 6 && !closed && m >= w.from && m < w.to,
+          'out-of-hours': wd !== 0 && wd !== 6 && !closed && (m < w.from || m >= w.to),
+        };
+        expect(LADDER_PERIODS.filter((p) => holds[p])).toEqual([periodAt(calendar, r.hours, t)]);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('every instant maps to exactly one ladder, that of its period, and no chosen ladder is empty', () => {
+    fc.assert(
+      fc.property(routings, instant, types, (r, t, type) => {
+        const chosen = chooseLadder(r, calendar, t, type);
+        const period = periodAt(calendar, r.hours, t);
+        expect(chosen.period).toBe(period);
+        // The same question asked again gets the same ladder (a function of config, calendar, instant).
+        expect(chooseLadder(r, calendar, t, type)).toEqual(chosen);
+        const { period: _p, ...policy } = chosen;
+        // The ladder is the one the period's ladders give for that kind, and no other period's
+        // differing ladder (the periods split time; the ladders of one period decide).
+        expect(policy).toEqual(policyFor(laddersIn(r, period), type));
+        expect(chosen.levels.length).toBeGreaterThan(0);
+        for (const level of chosen.levels) expect(level.notify.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
