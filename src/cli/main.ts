@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check-command.ts';
+import { exampleDataCommand } from './example-data-command.ts';
 import { reportFatal } from './output.ts';
 import { runCommand } from './run-command.ts';
 import { startCommand } from './start-command.ts';
@@ -31,6 +32,16 @@ program
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (opts: { config: string }) => {
     process.exitCode = await checkCommand(opts, (line) => console.log(line));
+  });
+
+program
+  .command('example-data')
+  .description(
+    "write made-up pupils and this academic year's marks into the example school's drop folder, once",
+  )
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (opts: { config: string }) => {
+    process.exitCode = await exampleDataCommand(opts, (line) => console.log(line));
   });
 
 program
