@@ -183,4 +183,27 @@ rules:
       },
     ]);
   });
+
+  it("a school may shorten or lengthen King's Gomer's CME-check window, within a year", () => {
+    const withWindow = (days: number) =>
+      rulesForSchool(
+        {
+          ...configWith({
+            school: `    triggers: { overrides: { "kings-gomer:left-roll-cme-check": { withinDays: ${days} } } }`,
+          }).schools[0]!,
+          policies: ['kings-gomer'],
+        },
+        packs,
+      );
+    expect(withWindow(14).rules[0]!.rule).toMatchObject({ kind: 'left-roll', withinDays: 14 });
+    expect(withWindow(0).problems).toEqual([
+      {
+        path: ['triggers', 'overrides', 'kings-gomer:left-roll-cme-check', 'withinDays'],
+        message: 'Too small: expected number to be >=1',
+      },
+    ]);
+    expect(withWindow(400).problems).toMatchObject([
+      { path: ['triggers', 'overrides', 'kings-gomer:left-roll-cme-check', 'withinDays'] },
+    ]);
+  });
 });
