@@ -24,6 +24,7 @@ export const FIELD_LIMITS = {
   'contact.email': 254,
   'mark.pupilMisId': 64,
   'mark.code': 8,
+  'leaver.destination': 200,
 } as const;
 
 /**
@@ -79,7 +80,8 @@ export function pupilExceeds(p: PupilRecord): LimitExceeded | undefined {
     check(p.preferredName, 'preferredName', 'preferredName') ??
     check(p.dob, 'dob', 'dob') ??
     check(p.yearGroup, 'yearGroup', 'yearGroup') ??
-    checkAddress(p.address, 'address');
+    checkAddress(p.address, 'address') ??
+    check(p.leaving?.destination, 'leaver.destination', 'destination');
   if (own) return own;
   for (const c of p.contacts ?? []) {
     const at = `contacts[${c.priority}]`;

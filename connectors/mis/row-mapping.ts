@@ -33,6 +33,9 @@ export const DEFAULT_PUPIL_COLUMNS = {
   contact2Relationship: 'Priority 2 Relationship',
   contact2Phone: 'Priority 2 Phone',
   contact2Email: 'Priority 2 Email',
+  /** Off roll: a pupil with a leaving date is marked as a leaver (and the destination kept). */
+  leavingDate: 'Date of Leaving',
+  destination: 'Destination',
 } as const;
 
 export const DEFAULT_MARK_COLUMNS = {
@@ -164,6 +167,7 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
     }
   }
   const hasContactColumns = row.has(cols.contact1Name) || row.has(cols.contact1Phone);
+  const leftOn = row.get(cols.leavingDate);
   return {
     misId,
     upn,
@@ -175,6 +179,14 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
     address: Object.values(address).some((v) => v !== null) ? address : null,
     flags,
     ...(hasContactColumns ? { contacts } : {}),
+    ...(leftOn === null
+      ? {}
+      : {
+          leaving: {
+            on: parseDate(leftOn, row.where, cols.leavingDate),
+            destination: row.get(cols.destination),
+          },
+        }),
     where: row.where,
   };
 }

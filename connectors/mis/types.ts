@@ -54,6 +54,8 @@ export interface PupilRecord {
   flags?: PupilFlags;
   /** When present, replaces the pupil's contacts. */
   contacts?: ContactRecord[];
+  /** Off roll, when the export says so (a file's leaving-date column): the pupil is also a leaver. */
+  leaving?: { on: string; destination: string | null } | null;
   where: Where;
 }
 
@@ -79,6 +81,8 @@ export interface LeaverRecord {
   misId: string;
   /** YYYY-MM-DD: the leaving date the MIS gave, else the day the connector learnt of it. */
   leftOn: string;
+  /** Where the pupil went (the next school), when the MIS says. */
+  destination?: string | null;
   where: Where;
 }
 

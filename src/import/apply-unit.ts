@@ -116,7 +116,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       };
       const closedDays = new CalendarProblems();
       let pupilsSeen = 0;
-      const leavers: { misId: string; leftOn: string }[] = [];
+      const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
 
       // One staging write in flight while the next batch is parsed: the database and the parser
       // work at the same time, and memory holds at most two batches.
@@ -130,6 +130,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             return !over;
           });
           pupilsSeen += within.length;
+          // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).
+          for (const p of within)
+            if (p.leaving)
+              leavers.push({ misId: p.misId, leftOn: p.leaving.on, destination: p.leaving.destination });
           inFlight = stagePupils(tx, within.map(stagedPupil));
           ctx.onRecords?.(batch.pupils.length);
         } else if (batch.kind === 'leavers') {
@@ -138,7 +142,13 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
               reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)', {
                 cause: 'a leaver without an MIS id or a leaving date (YYYY-MM-DD)',
               });
-            } else leavers.push({ misId: l.misId, leftOn: l.leftOn });
+            } else if ((l.destination?.length ?? 0) > FIELD_LIMITS['leaver.destination']) {
+              reject(
+                describeWhere(l.where),
+                `field destination: expected at most ${FIELD_LIMITS['leaver.destination']} characters`,
+                tooLong('destination'),
+              );
+            } else leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
           }
           ctx.onRecords?.(batch.leavers.length);
         } else {
@@ -163,8 +173,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           id,
         });
       }
-      pupils.updated += left.marked;
-      pupilsSeen += left.marked;
+      pupils.updated += left.marked.length;
+      pupilsSeen += left.marked.length;
       const unknownPupils = new Set<string>();
       for (const r of await takeUnknownPupilMarks(tx, ctx.schoolId)) {
         unknownPupils.add(r.pupil_mis_id);
@@ -190,6 +200,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
       }
       const calendarProblems = closedDays.stored(unknownPupils);
+      // Pupils newly off roll are handed to trigger evaluation too (a pack may ask for a CME check).
+      const changedPupils = [...new Set([...marks.changedPupils, ...left.marked])];
 
       const summary: ImportSummary = {
         importId: ctx.dryRun ? null : importId,
@@ -205,7 +217,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejectedByCause: causes.list(),
         rejectedRows: causes.total(),
         calendarProblems,
-        changedPupils: marks.changedPupils,
+        changedPupils,
       };
       if (ctx.dryRun) throw new DryRunDone(summary);
       await finishImport(tx, importId, {
@@ -217,7 +229,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejected,
         rejectedByCause: summary.rejectedByCause,
         calendarProblems,
-        changedPupils: marks.changedPupils,
+        changedPupils,
       });
       const cursor = unit.cursorAfter?.();
       if (cursor !== undefined) await setCursor(tx, ctx.schoolId, ctx.source, cursor);

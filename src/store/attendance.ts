@@ -123,29 +123,39 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
 }
 
 /**
- * Marks pupils off-roll: `left_on` is set (an earlier leaving date is kept); the pupil, their marks
- * and history stay — retention hides and later erases leavers on the school's schedule. Returns how
- * many pupils were newly marked; ids the school does not have are returned as unknown.
+ * Marks pupils off-roll: `left_on` is set (an earlier leaving date is kept) with the destination when
+ * the MIS gives one (a destination given later for the same leaving is added); the pupil, their marks
+ * and history stay — retention hides and later erases leavers on the school's schedule. Returns the
+ * pupils newly marked (or given a destination); ids the school does not have are returned as unknown.
  */
 export async function markLeavers(
   tx: Queryable,
   schoolId: string,
-  leavers: readonly { misId: string; leftOn: string }[],
-): Promise<{ marked: number; unknown: string[] }> {
-  if (leavers.length === 0) return { marked: 0, unknown: [] };
+  leavers: readonly { misId: string; leftOn: string; destination?: string | null }[],
+): Promise<{ marked: string[]; unknown: string[] }> {
+  if (leavers.length === 0) return { marked: [], unknown: [] };
   const { rows } = await tx.query<{ mis_id: string; marked: boolean }>(
-    `WITH l AS (SELECT DISTINCT ON (mis_id) mis_id, left_on FROM unnest($2::text[], $3::date[]) AS u(mis_id, left_on)
-                ORDER BY mis_id, left_on),
-          up AS (UPDATE pupils p SET left_on = l.left_on, updated_at = now() FROM l
-                 WHERE p.school_id = $1 AND p.mis_id = l.mis_id AND (p.left_on IS NULL OR p.left_on > l.left_on)
+    `WITH l AS (SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to
+                FROM unnest($2::text[], $3::date[], $4::text[]) AS u(mis_id, left_on, left_to)
+                ORDER BY mis_id, left_on, left_to IS NULL),
+          up AS (UPDATE pupils p SET left_on = l.left_on, left_to = COALESCE(l.left_to, CASE WHEN p.left_on = l.left_on THEN p.left_to END),
+                                     updated_at = now() FROM l
+                 WHERE p.school_id = $1 AND p.mis_id = l.mis_id
+                   AND (p.left_on IS NULL OR p.left_on > l.left_on
+                        OR (p.left_on = l.left_on AND l.left_to IS NOT NULL AND p.left_to IS DISTINCT FROM l.left_to))
                  RETURNING p.mis_id)
      SELECT l.mis_id, EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id) AS marked
      FROM l WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = l.mis_id)
         OR EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id)`,
-    [schoolId, leavers.map((l) => l.misId), leavers.map((l) => l.leftOn)],
+    [
+      schoolId,
+      leavers.map((l) => l.misId),
+      leavers.map((l) => l.leftOn),
+      leavers.map((l) => l.destination ?? null),
+    ],
   );
   return {
-    marked: rows.filter((r) => r.marked).length,
+    marked: rows.filter((r) => r.marked).map((r) => r.mis_id),
     unknown: rows.filter((r) => !r.marked).map((r) => r.mis_id),
   };
 }

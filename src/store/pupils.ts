@@ -12,6 +12,8 @@ export interface PupilMatch {
   surname: string | null;
   year_group: string | null;
   address: unknown;
+  /** Who the family's adults are, for the request form: no phone or e-mail (the visit page has them). */
+  contacts: { name: string | null; relationship: string | null; parentalResponsibility: boolean | null }[];
 }
 
 /**
@@ -26,7 +28,15 @@ export async function searchPupils(
   limit = 20,
 ): Promise<PupilMatch[]> {
   const { rows } = await db.query<PupilMatch>(
-    `SELECT mis_id, forename, surname, year_group, address FROM pupils
+    // Contacts holding parental responsibility first (Heath Lane: "only speak with adults that have
+    // parental responsibility"), then by the MIS's priority.
+    `SELECT mis_id, forename, surname, year_group, address,
+            COALESCE((SELECT jsonb_agg(jsonb_build_object('name', c.name, 'relationship', c.relationship,
+                                                          'parentalResponsibility', c.parental_responsibility)
+                                       ORDER BY c.parental_responsibility IS TRUE DESC, c.priority)
+                      FROM pupil_contacts c WHERE c.school_id = pupils.school_id AND c.pupil_mis_id = pupils.mis_id),
+                     '[]'::jsonb) AS contacts
+     FROM pupils
      WHERE school_id = $1 AND hidden_at IS NULL -- a leaver past the school's shown period (retention)
        AND (mis_id = $2 OR upn = $2 OR (forename || ' ' || surname) ILIKE '%' || $3 || '%')
      ORDER BY surname, forename LIMIT $4`,

@@ -106,6 +106,7 @@ export const CORRECTABLE = {
     town: "address->'town'",
     postcode: "address->'postcode'",
     leftOn: 'left_on',
+    leftTo: 'left_to',
   },
   staff: { displayName: 'display_name', phone: 'phone', email: 'email' },
 } as const;

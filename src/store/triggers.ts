@@ -212,10 +212,17 @@ export async function loadAttendance(
   pupilIds: readonly string[],
   from: string,
 ) {
-  const pupils = await db.query<{ mis_id: string; upn: string | null; flags: Record<string, boolean> }>(
-    // The MIS's flags, and those set by hand in Doorstep (true while set).
+  const pupils = await db.query<{
+    mis_id: string;
+    upn: string | null;
+    flags: Record<string, boolean>;
+    left_on: string | null;
+    left_to: string | null;
+  }>(
+    // The MIS's flags, and those set by hand in Doorstep (true while set); off roll: since when, where to.
     `SELECT mis_id, upn,
-            flags || COALESCE((SELECT jsonb_object_agg(k, true) FROM jsonb_object_keys(manual_flags) AS k), '{}') AS flags
+            flags || COALESCE((SELECT jsonb_object_agg(k, true) FROM jsonb_object_keys(manual_flags) AS k), '{}') AS flags,
+            to_char(left_on, 'YYYY-MM-DD') AS left_on, left_to
      FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])`,
     [schoolId, pupilIds],
   );

@@ -43,10 +43,9 @@ export async function attendanceViews(
   const { pupils, marks, refusals } = await loadAttendance(db, school.id, pupilIds, from);
   const views = new Map<string, { upn: string | null; view: PupilAttendance }>();
   for (const p of pupils) {
-    views.set(p.mis_id, {
-      upn: p.upn,
-      view: new PupilAttendance(p.mis_id, p.flags as Partial<Record<Flag, boolean>>, calendar),
-    });
+    const view = new PupilAttendance(p.mis_id, p.flags as Partial<Record<Flag, boolean>>, calendar);
+    if (p.left_on) view.leaving = { on: p.left_on, destination: p.left_to };
+    views.set(p.mis_id, { upn: p.upn, view });
   }
   const slotOf = halfDaySlots(calendar, from);
   for (const m of marks) {

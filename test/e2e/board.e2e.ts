@@ -151,6 +151,11 @@ schools:
     `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, year_group, address) VALUES ('lime', 'P1', 'A123456789012', 'Amelia', 'Okonkwo', '4', $1)`,
     [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
   );
+  // The family's adults (no phone: the ladder's family step is not part of these tests).
+  await db.query(
+    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, parental_responsibility)
+     VALUES ('lime', 'P1', 1, 'Tunde Bello', 'STEP_FATHER', false), ('lime', 'P1', 2, 'Ngozi Okonkwo', 'MOTHER', true)`,
+  );
   process.env.E2E_CPOMS_TOKEN = 'e2e-token';
   for (const [u, n, r] of [
     ['office', 'Olive Office', 'office'],
@@ -267,6 +272,12 @@ describe('Doorstep in a browser', () => {
       15_000,
       'the pupil search',
     );
+    // The request form shows the family's adults, those with parental responsibility first.
+    await sam.locator('#request-contacts li').first().waitFor();
+    expect(await sam.locator('#request-contacts li').allTextContents()).toEqual([
+      'Ngozi Okonkwo (MOTHER)',
+      'Tunde Bello (STEP_FATHER, no parental responsibility recorded)',
+    ]);
     await sam.getByLabel('Reason for the visit').fill('Absent five days, no contact');
     await sam.getByRole('button', { name: 'Request visit' }).click();
     await sam.waitForURL(/\/visits\/\d+$/);

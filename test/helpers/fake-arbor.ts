@@ -7,7 +7,8 @@ import nock from 'nock';
  * `filters.<prop>.equals` answers `{ "<lcfirst plural>": [ … ] }` paged by `page` / `page-size`, and
  * `GET /rest-v2/{plural-dashed}/changelog?from-revision=N` answers `{ changes: [ { changeType,
  * fromRevision, toRevision, changedObject } ] }` (at most `changelogChunk` changes an answer).
- * Written from those files, not from Doorstep's wire.ts.
+ * Notes are created as RestGateway::create sends them (see NOTE_MODELS). Written from those files,
+ * not from Doorstep's wire.ts.
  */
 export interface ArborChange {
   changeType: 'CREATE' | 'UPDATE' | 'DELETE';
@@ -90,7 +91,43 @@ export const ARBOR_MARKS = {
   },
 } as const;
 
+/**
+ * The note models a school's records go to, as the client defines them: src/Arbor/Model/PastoralNote.php
+ * (STUDENT, SUMMARY, CONTENT, NOTE_DATE) and src/Arbor/Model/SafeguardingNote.php (STUDENT, DATE_LOGGED,
+ * SUMMARY, CONTENT). RestGateway::create posts to `/rest-v2/{plural-dashed}` the model as
+ * Hydrator::extractArray writes it — `entityType`, related models as `{entityType, href}`, a DateTime as
+ * `{"entityType":"date","date":"Y-m-d H:i:s"}` — under `{"request":{"<lcfirst type>":…}}`.
+ */
+const NOTE_MODELS = {
+  'pastoral-notes': {
+    type: 'PastoralNote',
+    root: 'pastoralNote',
+    props: ['student', 'summary', 'content', 'noteDate'],
+    date: 'noteDate',
+  },
+  'safeguarding-notes': {
+    type: 'SafeguardingNote',
+    root: 'safeguardingNote',
+    props: ['student', 'dateLogged', 'summary', 'content'],
+    date: 'dateLogged',
+  },
+} as const;
+
+/** Arbor's validation answer (RestGateway::sendRequest reads `response.errors[0]`). */
+const invalid = (message: string): [number, unknown] => [
+  422,
+  {
+    response: {
+      code: 422,
+      reason: 'Unprocessable Entity',
+      errors: [{ exception: 'ValidationException', message, trace: [] }],
+    },
+  },
+];
+
 export class FakeArbor {
+  /** Notes created through the API, as stored (with the id Arbor gave). */
+  readonly notes: { type: 'PastoralNote' | 'SafeguardingNote'; note: Record<string, unknown> }[] = [];
   readonly studentChanges: ArborChange[] = [];
   readonly recordChanges: ArborChange[] = [];
   /** href → [root, object] */
@@ -307,19 +344,69 @@ export class FakeArbor {
     this.put('attendanceMark', `/rest-v2/attendance-marks/${mark.code}`, mark);
   }
 
-  /** Intercepts every GET to the base URL until `nock.cleanAll()`. */
+  /** Intercepts every GET, and POSTs of notes, to the base URL until `nock.cleanAll()`. */
   install(): void {
     nock(this.base, { reqheaders: { authorization: this.auth } })
       .persist()
       .get(() => true)
       .query(true)
-      .reply((req: unknown) => this.answer(typeof req === 'string' ? req : (req as Request).url));
+      .reply((req: unknown) => this.answer(typeof req === 'string' ? req : (req as Request).url))
+      .post(() => true)
+      .reply(async (req: Request) => this.create(req.url, await req.json().catch(() => null)));
     // Any other credentials: refused, as Arbor refuses them.
     nock(this.base)
       .persist()
       .get(() => true)
       .query(true)
+      .reply(401, { response: { code: 401, reason: 'Unauthorized' } })
+      .post(() => true)
       .reply(401, { response: { code: 401, reason: 'Unauthorized' } });
+  }
+
+  /** RestGateway::create of a note: the envelope and every property checked against the model. */
+  private create(uri: string, body: unknown): [number, unknown, Record<string, string>?] {
+    const url = new URL(uri, this.base);
+    this.requests.push(`POST ${url.pathname}`);
+    const failure = this.failures.findIndex((f) => f.path.test(url.pathname));
+    if (failure >= 0) {
+      const f = this.failures.splice(failure, 1)[0]!;
+      return [f.status, f.body ?? '', f.headers ?? {}];
+    }
+    const path = /^\/rest-v2\/([a-z-]+)$/.exec(url.pathname)?.[1];
+    const model = path && path in NOTE_MODELS ? NOTE_MODELS[path as keyof typeof NOTE_MODELS] : null;
+    if (!model) return [404, { response: { code: 404, reason: 'Not Found' } }];
+    const request = (body as { request?: unknown } | null)?.request;
+    if (!request || typeof request !== 'object' || Object.keys(request).join() !== model.root)
+      return invalid(`expected {"request":{"${model.root}":{…}}}`);
+    const note = (request as Record<string, unknown>)[model.root] as Record<string, unknown>;
+    if (!note || typeof note !== 'object') return invalid(`${model.root}: expected an object`);
+    for (const k of Object.keys(note))
+      if (k !== 'entityType' && !(model.props as readonly string[]).includes(k))
+        return invalid(`${model.type} has no property ${k}`);
+    if (note.entityType !== undefined && note.entityType !== model.type)
+      return invalid(`entityType: expected ${model.type}`);
+    const student = note.student as { entityType?: unknown; href?: unknown } | undefined;
+    const studentId =
+      typeof student?.href === 'string' ? /^\/rest-v2\/students\/(\d+)$/.exec(student.href)?.[1] : null;
+    if (student?.entityType !== 'Student' || !studentId)
+      return invalid('student: expected a Student reference');
+    if (!this.studentChanges.some((c) => c.changedObject.id === Number(studentId)))
+      return invalid(`student: no Student ${studentId}`);
+    if (typeof note.summary !== 'string' || note.summary.length === 0 || note.summary.length > 255)
+      return invalid('summary: expected text of at most 255 characters');
+    if (typeof note.content !== 'string') return invalid('content: expected text');
+    const date = note[model.date] as { entityType?: unknown; date?: unknown } | undefined;
+    if (
+      date?.entityType !== 'date' ||
+      typeof date.date !== 'string' ||
+      !/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(date.date)
+    )
+      return invalid(`${model.date}: expected {"entityType":"date","date":"Y-m-d H:i:s"}`);
+    const id = this.nextId++;
+    const stored = { ...note, entityType: model.type, id, href: `/rest-v2/${path}/${id}` };
+    this.notes.push({ type: model.type, note: stored });
+    // RestGateway::create reads the created object at the top level of the answer.
+    return [201, { [model.root]: stored }];
   }
 
   private answer(uri: string): [number, unknown, Record<string, string>?] {

@@ -36,11 +36,53 @@ function requestForm() {
   const town = h('input', { type: 'text', id: 'addr-town', name: 'town', maxlength: 100 });
   const postcode = h('input', { type: 'text', id: 'addr-postcode', name: 'postcode', maxlength: 10 });
   const addrHint = h('p', { class: 'hint', id: 'addr-hint' }, 'Pick the pupil first.');
+  // The family's adults, those with parental responsibility first (the MIS's record of it).
+  const family = h('div', { id: 'request-contacts', 'aria-live': 'polite' });
   const known = new Map();
   // The pupil page (attendance, triggers and their evidence, visits) for those who may open it.
   const mayReadPupils = ['office', 'safeguarding', 'admin'].some((r) => s?.user.roles.includes(r));
   const evidence = h('p', { id: 'pupil-evidence', hidden: true });
+  const contactsOf = new Map();
+  const showContacts = () => {
+    const list = contactsOf.get(pick.value) ?? [];
+    if (!pick.value) return family.replaceChildren();
+    const pr = list.filter((c) => c.parentalResponsibility === true);
+    const others = list.filter((c) => c.parentalResponsibility !== true);
+    const item = (c) => h('li', {}, bdi(c.name ?? 'unnamed'), ' (', bdi(c.relationship ?? 'contact'), ')');
+    family.replaceChildren(
+      h('p', {}, h('strong', {}, 'Family contacts')),
+      list.length === 0
+        ? h('p', {}, 'The MIS has no contacts for this pupil.')
+        : h(
+            'p',
+            { class: 'hint' },
+            pr.length
+              ? 'Adults with parental responsibility come first: speak with them about the pupil.'
+              : 'The MIS records no one with parental responsibility for this pupil: check before the visit.',
+          ),
+      pr.length
+        ? h('ul', { class: 'contacts', 'aria-label': 'With parental responsibility' }, pr.map(item))
+        : null,
+      others.length
+        ? h(
+            'ul',
+            { class: 'contacts', 'aria-label': 'Other contacts' },
+            others.map((c) =>
+              h(
+                'li',
+                {},
+                bdi(c.name ?? 'unnamed'),
+                ' (',
+                bdi(c.relationship ?? 'contact'),
+                ', no parental responsibility recorded)',
+              ),
+            ),
+          )
+        : null,
+    );
+  };
   const showAddressNeed = () => {
+    showContacts();
     const a = known.get(pick.value);
     evidence.hidden = !(mayReadPupils && pick.value);
     evidence.replaceChildren(
@@ -74,7 +116,11 @@ function requestForm() {
         `/api/pupils?school=${encodeURIComponent(school)}&q=${encodeURIComponent(q.value)}`,
       );
       known.clear();
-      for (const p of r.pupils) known.set(p.mis_id, p.address ?? null);
+      contactsOf.clear();
+      for (const p of r.pupils) {
+        known.set(p.mis_id, p.address ?? null);
+        contactsOf.set(p.mis_id, p.contacts ?? []);
+      }
       pick.replaceChildren(
         ...(r.pupils.length
           ? r.pupils.map((p) =>
@@ -127,6 +173,7 @@ function requestForm() {
       h('label', { for: pick.id }, 'Pupil'),
       pick,
       evidence,
+      family,
       h(
         'fieldset',
         { 'aria-describedby': addrHint.id },

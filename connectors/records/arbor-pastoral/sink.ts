@@ -1,5 +1,6 @@
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
+import { londonDate, londonMinutes } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
 import { sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
@@ -10,12 +11,23 @@ export type ArborNoteType = 'pastoral' | 'safeguarding';
 /**
  * The two note models, as Arbor's published PHP client defines them (arbor-education/sis-sdk-php):
  * src/Arbor/Model/PastoralNote.php (student, summary, content, noteDate) and
- * src/Arbor/Model/SafeguardingNote.php (student, summary, content, dateLogged).
+ * src/Arbor/Model/SafeguardingNote.php (student, dateLogged, summary, content); resource types from
+ * src/Arbor/Resource/ResourceType.php. `path` is where RestGateway::create posts (plural, dashed),
+ * `list` where RestGateway::query reads (`/rest-v2/{PluralType}`).
  */
 const NOTE = {
-  pastoral: { path: 'pastoral-notes', root: 'pastoralNote', date: 'noteDate', what: 'Arbor pastoral note' },
+  pastoral: {
+    type: 'PastoralNote',
+    path: 'pastoral-notes',
+    list: 'PastoralNotes',
+    root: 'pastoralNote',
+    date: 'noteDate',
+    what: 'Arbor pastoral note',
+  },
   safeguarding: {
+    type: 'SafeguardingNote',
     path: 'safeguarding-notes',
+    list: 'SafeguardingNotes',
     root: 'safeguardingNote',
     date: 'dateLogged',
     what: 'Arbor safeguarding note',
@@ -23,10 +35,21 @@ const NOTE = {
 } as const;
 
 /**
+ * A date property as the client's Hydrator::extractArray writes a PHP DateTime:
+ * `{"entityType":"date","date":"Y-m-d H:i:s"}`, here in the school's time (Europe/London).
+ */
+export function arborDate(instant: Date): { entityType: 'date'; date: string } {
+  const m = londonMinutes(instant);
+  const hhmm = `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  return { entityType: 'date', date: `${londonDate(instant)} ${hhmm}:00` };
+}
+
+/**
  * Arbor notes: `POST /rest-v2/pastoral-notes` (or `/rest-v2/safeguarding-notes`, per school) with
- * `{"request":{"pastoralNote":{student, summary, content, noteDate}}}` (Basic auth), one note per
- * pupil — the envelope of the client's RestGateway::create, which reads the created object back at
- * the top level of the answer (`{"pastoralNote":{"id":…}}`). Arbor publishes no idempotency-key support, so the key is sent as a header and written into
+ * `{"request":{"pastoralNote":{entityType, student, summary, content, noteDate}}}` (Basic auth), one
+ * note per pupil — the body the client's RestGateway::create sends (the model as Hydrator::extractArray
+ * writes it: `entityType`, the student as `{entityType, href}`, the date as a date object), reading
+ * the created object back at the top level of the answer (`{"pastoralNote":{"id":…}}`). Arbor publishes no idempotency-key support, so the key is sent as a header and written into
  * the summary (`[doorstep:KEY]`) for people to see; a response lost after Arbor created the note can
  * therefore still double it — CPOMS, with its 409, does not have that gap.
  */
@@ -56,7 +79,7 @@ export class ArborPastoralSink implements RecordSink {
   async check(): Promise<CheckResult> {
     try {
       const r = await sinkFetch(
-        `${this.base}/rest-v2/${this.note.path}?page=1&page-size=1`,
+        `${this.base}/rest-v2/${this.note.list}?page=1&page-size=1`,
         { headers: { authorization: this.auth, accept: 'application/json' }, timeoutMs: this.timeoutMs },
         this.note.what,
       );
@@ -84,10 +107,11 @@ export class ArborPastoralSink implements RecordSink {
           body: JSON.stringify({
             request: {
               [this.note.root]: {
+                entityType: this.note.type,
                 student: { entityType: 'Student', href: `/rest-v2/students/${encodeURIComponent(p.misId)}` },
                 summary: `${record.title} [doorstep:${idempotencyKey}]`.slice(0, 255),
                 content: record.body,
-                [this.note.date]: record.occurredAt.toISOString().slice(0, 10),
+                [this.note.date]: arborDate(record.occurredAt),
               },
             },
           }),

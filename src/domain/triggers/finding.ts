@@ -32,6 +32,10 @@ export interface Evidence {
   attended?: number;
   count?: number;
   lastYear?: string[];
+  /** The day the pupil left the roll (`left-roll`). */
+  leftOn?: string;
+  /** Where the MIS says the pupil went, when it says. */
+  destination?: string;
 }
 
 export interface EvaluationContext {

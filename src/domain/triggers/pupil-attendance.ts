@@ -55,6 +55,8 @@ export class PupilAttendance {
   readonly slots: Uint8Array;
   /** Periods for which the school refused term-time leave. */
   readonly refusedLeave: { from: string; to: string }[] = [];
+  /** Off roll: the day the pupil left (`YYYY-MM-DD`) and where to, when the MIS says. */
+  leaving: { on: string; destination: string | null } | null = null;
 
   constructor(
     pupilId: string,

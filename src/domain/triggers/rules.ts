@@ -15,6 +15,7 @@ export const ACTIONS = [
   'follow-up-visit',
   'removal-from-roll-review',
   'attendance-meeting',
+  'missing-education-check',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -120,6 +121,19 @@ export const illnessDuringRefusedLeaveRule = z.strictObject({
   recentSchoolDays: z.int().min(1).default(20),
 });
 
+/**
+ * A pupil taken off roll (the MIS says they left: an Arbor student deleted, a Wonde deletion, a
+ * leaving date in a file export) → a children-missing-education check: is the destination known
+ * (the next school has them on roll), and if not, the local authority is told. Raised once per
+ * leaving, while the leaving date is at most `withinDays` calendar days old (so a first sync that
+ * brings years of old leavers raises nothing for them).
+ */
+export const leftRollRule = z.strictObject({
+  ...base,
+  kind: z.literal('left-roll'),
+  withinDays: z.int().min(1).max(366),
+});
+
 export const rule = z.discriminatedUnion('kind', [
   consecutiveAbsenceRule,
   attendanceRateRule,
@@ -127,6 +141,7 @@ export const rule = z.discriminatedUnion('kind', [
   cumulativeAbsenceRule,
   repeatedPatternRule,
   illnessDuringRefusedLeaveRule,
+  leftRollRule,
 ]);
 export type Rule = z.output<typeof rule>;
 

@@ -8,6 +8,8 @@ const ACTION_TEXT: Record<string, string> = {
   'removal-from-roll-review':
     'a review of whether the conditions for removal from roll are met (Doorstep never decides removal)',
   'attendance-meeting': 'an attendance meeting with the family',
+  'missing-education-check':
+    'a children-missing-education check: confirm the pupil is on roll at their destination, and tell the local authority if it is not known',
 };
 
 /**
@@ -36,6 +38,9 @@ export function renderTriggerNote(f: Finding, pupil: { misId: string; upn: strin
       '',
       `Attendance ${(e.rate * 100).toFixed(1)}%: ${e.attended} of ${e.possible} possible sessions, ${e.from} to ${e.to}.`,
     );
+  }
+  if (e.leftOn) {
+    lines.push('', `Left the roll on ${e.leftOn}. Destination: ${e.destination ?? 'not given by the MIS'}.`);
   }
   if (e.lastYear?.length) lines.push(`Absent a year earlier in the same weeks: ${e.lastYear.join(', ')}.`);
   lines.push(

@@ -10,6 +10,7 @@ import {
   type RecordSink,
 } from '../../../connectors/records/types.ts';
 import { Secret } from '../../../src/core/secret.ts';
+import { FakeArbor } from '../../helpers/fake-arbor.ts';
 import { type FakeCpoms, startFakeCpoms } from '../../helpers/fake-cpoms.ts';
 
 /**
@@ -21,13 +22,17 @@ import { type FakeCpoms, startFakeCpoms } from '../../helpers/fake-cpoms.ts';
  */
 interface Harness {
   name: string;
+  label: string;
   good: () => RecordSink;
   bad: () => RecordSink;
   created: () => number;
 }
 
 let fake: FakeCpoms;
-let arborNotes = 0;
+const GOOD_ARBOR = `Basic ${Buffer.from('app:good').toString('base64')}`;
+/** Arbor hosts as the published client talks to them: one school writes pastoral notes, one safeguarding notes. */
+const arbor = new FakeArbor('https://alpha.uk.arbor.sc', GOOD_ARBOR);
+const arborSafeguarding = new FakeArbor('https://beta.uk.arbor.sc', GOOD_ARBOR);
 const record: OutboundRecord = {
   outboxId: '1',
   schoolId: 'alpha',
@@ -42,6 +47,7 @@ const record: OutboundRecord = {
 const harnesses: Harness[] = [
   {
     name: 'cpoms',
+    label: 'cpoms',
     good: () =>
       new CpomsSink({
         baseUrl: fake.url,
@@ -60,6 +66,7 @@ const harnesses: Harness[] = [
   },
   {
     name: 'arbor-pastoral',
+    label: 'arbor-pastoral (PastoralNote)',
     good: () =>
       new ArborPastoralSink({
         baseUrl: 'https://alpha.uk.arbor.sc',
@@ -72,44 +79,49 @@ const harnesses: Harness[] = [
         username: 'app',
         password: new Secret('bad', 'env:T'),
       }),
-    created: () => arborNotes,
+    created: () => arbor.notes.length,
   },
-  { name: 'preview', good: () => new PreviewSink(), bad: () => new PreviewSink(), created: () => 0 },
+  {
+    name: 'arbor-pastoral',
+    label: 'arbor-pastoral (SafeguardingNote)',
+    good: () =>
+      new ArborPastoralSink({
+        baseUrl: 'https://beta.uk.arbor.sc',
+        username: 'app',
+        password: new Secret('good', 'env:T'),
+        noteType: 'safeguarding',
+      }),
+    bad: () =>
+      new ArborPastoralSink({
+        baseUrl: 'https://beta.uk.arbor.sc',
+        username: 'app',
+        password: new Secret('bad', 'env:T'),
+        noteType: 'safeguarding',
+      }),
+    created: () => arborSafeguarding.notes.length,
+  },
+  {
+    name: 'preview',
+    label: 'preview',
+    good: () => new PreviewSink(),
+    bad: () => new PreviewSink(),
+    created: () => 0,
+  },
 ];
 
 beforeAll(async () => {
   fake = await startFakeCpoms({ token: 'good', students: { A123456789012: 'cp-77' } });
-  const good = `Basic ${Buffer.from('app:good').toString('base64')}`;
-  const bad = `Basic ${Buffer.from('app:bad').toString('base64')}`;
-  const arbor = nock('https://alpha.uk.arbor.sc').persist();
-  arbor
-    .get('/rest-v2/pastoral-notes')
-    .query(true)
-    .matchHeader('authorization', good)
-    .reply(200, { pastoralNotes: [] });
-  arbor.get('/rest-v2/pastoral-notes').query(true).matchHeader('authorization', bad).reply(401, {});
-  arbor.post('/rest-v2/pastoral-notes').matchHeader('authorization', bad).reply(401, {});
-  arbor
-    .post('/rest-v2/pastoral-notes')
-    .matchHeader('authorization', good)
-    .reply(201, () => {
-      arborNotes++;
-      // RestGateway::create reads the created object at the top level of the answer.
-      return {
-        pastoralNote: {
-          entityType: 'PastoralNote',
-          id: arborNotes,
-          href: `/rest-v2/pastoral-notes/${arborNotes}`,
-        },
-      };
-    });
+  for (const a of [arbor, arborSafeguarding]) {
+    a.addPupil({ id: 1001, upn: 'A123456789012', first: 'Ada', last: 'Lovelace', dob: '2014-01-02' });
+    a.install();
+  }
 });
 afterAll(async () => {
   nock.cleanAll();
   await fake.close();
 });
 
-describe.each(harnesses)('RecordSink contract: $name', (h) => {
+describe.each(harnesses)('RecordSink contract: $label', (h) => {
   it('answers its connection test', async () => {
     expect(await h.good().check()).toMatchObject({ ok: true, name: `records:${h.name}` });
     if (h.name !== 'preview') expect((await h.bad().check()).ok).toBe(false);
@@ -176,33 +188,107 @@ describe('CPOMS specifics', () => {
 });
 
 describe('Arbor note specifics', () => {
-  it('records the id Arbor gives at the top level, and writes a SafeguardingNote when the school chooses it', async () => {
-    const before = arborNotes;
+  it('writes a PastoralNote as the published client does and records the id Arbor gives at the top level', async () => {
     const receipt = await harnesses[1]!.good().deliver(record, 'arbor-id-1');
-    expect(receipt.remoteId).toBe(String(before + 1));
-    let sent: unknown;
-    nock('https://beta.uk.arbor.sc')
-      .post('/rest-v2/safeguarding-notes', (b) => {
-        sent = b;
-        return true;
-      })
-      .reply(201, { safeguardingNote: { entityType: 'SafeguardingNote', id: 'SN-9' } });
-    const sink = new ArborPastoralSink({
-      baseUrl: 'https://beta.uk.arbor.sc',
-      username: 'app',
-      password: new Secret('good', 'env:T'),
-      noteType: 'safeguarding',
+    const created = arbor.notes.at(-1)!;
+    expect(receipt.remoteId).toBe(String(created.note.id));
+    expect(created).toEqual({
+      type: 'PastoralNote',
+      note: {
+        entityType: 'PastoralNote',
+        id: created.note.id,
+        href: `/rest-v2/pastoral-notes/${created.note.id}`,
+        student: { entityType: 'Student', href: '/rest-v2/students/1001' },
+        summary: 'Not seen for 3 school days — pupil 1001 [doorstep:arbor-id-1]',
+        content: 'Rule: …',
+        // 16:00 UTC on 18 November is 16:00 in London (GMT).
+        noteDate: { entityType: 'date', date: '2025-11-18 16:00:00' },
+      },
     });
-    expect((await sink.deliver(record, 'sg-1')).remoteId).toBe('SN-9');
-    expect(sent).toMatchObject({
+  });
+
+  it('writes a SafeguardingNote (student, dateLogged, summary, content) when the school chooses it', async () => {
+    const summer = { ...record, occurredAt: new Date('2025-06-30T23:30:00Z') };
+    const receipt = await harnesses[2]!.good().deliver(summer, 'sg-1');
+    const created = arborSafeguarding.notes.at(-1)!;
+    expect(receipt.remoteId).toBe(String(created.note.id));
+    expect(created.type).toBe('SafeguardingNote');
+    expect(created.note).toMatchObject({
+      entityType: 'SafeguardingNote',
+      student: { entityType: 'Student', href: '/rest-v2/students/1001' },
+      summary: expect.stringContaining('[doorstep:sg-1]'),
+      content: 'Rule: …',
+      // The school's day: 23:30 UTC on 30 June is 00:30 on 1 July in London (BST).
+      dateLogged: { entityType: 'date', date: '2025-07-01 00:30:00' },
+    });
+    expect(created.note).not.toHaveProperty('noteDate');
+    expect(arborSafeguarding.requests).toContain('POST /rest-v2/safeguarding-notes');
+    expect(arbor.requests).not.toContain('POST /rest-v2/safeguarding-notes');
+  });
+
+  it('a note Arbor refuses (a student it does not have) is never retried, and names the field', async () => {
+    const err = (await harnesses[2]!
+      .good()
+      .deliver({ ...record, pupils: [{ misId: '4040', upn: null }] }, 'sg-unknown')
+      .catch((e: unknown) => e)) as RecordDeliveryError;
+    expect(err).toBeInstanceOf(RecordDeliveryError);
+    expect(err.advice).toEqual({ retry: 'never' });
+    expect(err.message).toMatch(/422.*student: no Student 4040/);
+  });
+
+  it("the fake holds a writer to the published models: another model's date field, a bare date or a wrong envelope is refused", async () => {
+    const post = async (path: string, body: unknown) => {
+      const r = await fetch(`https://beta.uk.arbor.sc/rest-v2/${path}`, {
+        method: 'POST',
+        headers: { authorization: GOOD_ARBOR, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: r.status,
+        body: (await r.json()) as { response?: { errors?: { message: string }[] } },
+      };
+    };
+    const student = { entityType: 'Student', href: '/rest-v2/students/1001' };
+    const date = { entityType: 'date', date: '2025-11-18 16:00:00' };
+    const cases: [string, unknown, RegExp][] = [
+      [
+        'safeguarding-notes',
+        { request: { safeguardingNote: { student, summary: 's', content: 'c', noteDate: date } } },
+        /has no property noteDate/,
+      ],
+      [
+        'safeguarding-notes',
+        { request: { safeguardingNote: { student, summary: 's', content: 'c', dateLogged: '2025-11-18' } } },
+        /dateLogged: expected/,
+      ],
+      [
+        'safeguarding-notes',
+        { request: { pastoralNote: { student, summary: 's', content: 'c', dateLogged: date } } },
+        /expected \{"request":\{"safeguardingNote"/,
+      ],
+      [
+        'pastoral-notes',
+        { pastoralNote: { student, summary: 's', content: 'c', noteDate: date } },
+        /request/,
+      ],
+    ];
+    for (const [path, body, message] of cases) {
+      const r = await post(path, body);
+      expect(r.status).toBe(422);
+      expect(r.body.response?.errors?.[0]?.message).toMatch(message);
+    }
+    const ok = await post('safeguarding-notes', {
       request: {
         safeguardingNote: {
-          student: { entityType: 'Student' },
-          summary: expect.stringContaining('[doorstep:sg-1]'),
-          dateLogged: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+          entityType: 'SafeguardingNote',
+          student,
+          summary: 's',
+          content: 'c',
+          dateLogged: date,
         },
       },
     });
+    expect(ok.status).toBe(201);
   });
 
   it('does not resend when Arbor answers success without the created note', async () => {

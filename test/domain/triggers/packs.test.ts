@@ -101,7 +101,7 @@ rules:
     expect(fired(pupil(week, { to: TODAY }), ['lime-hills'], TODAY)).toEqual([]);
   });
 
-  it("King's Gomer sets no attendance trigger: its persistent-absence / CME clause exempts visits from notice", () => {
+  it("King's Gomer sets no absence trigger: its persistent-absence / CME clause exempts visits from notice", () => {
     const marks: Record<string, string> = {};
     calendar.between('2025-09-03', TODAY).forEach((d, i) => {
       if (i % 6 === 0) marks[d] = 'I';
@@ -110,7 +110,16 @@ rules:
     for (const d of calendar.between('2025-10-13', TODAY)) longGone[d] = 'O';
     expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
     expect(fired(pupil(longGone, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
-    expect(packs.get('kings-gomer')!.rules).toEqual([]);
+    expect(packs.get('kings-gomer')!.rules.map((r) => r.kind)).toEqual(['left-roll']);
+  });
+
+  it("King's Gomer: a pupil who leaves the roll gets a children-missing-education check by the DSL; other packs do not ask", () => {
+    const p = pupil({}, { to: '2025-11-14' });
+    p.leaving = { on: '2025-11-14', destination: null };
+    expect(fired(p, ['kings-gomer'], TODAY)).toEqual([
+      'kings-gomer:left-roll-cme-check → missing-education-check by dsl',
+    ]);
+    expect(fired(p, ['statutory', 'heath-lane', 'lime-hills', 'thames-view', 'hampton'], TODAY)).toEqual([]);
   });
 
   it("Lime Hills has no year-on-year holiday rule (that is Heath Lane's clause, not Lime Hills')", () => {
@@ -172,6 +181,29 @@ rules:
         path: ['triggers', 'overrides', 'heath-lane:absent-3-days', 'days'],
         message: 'Too small: expected number to be >=1',
       },
+    ]);
+  });
+
+  it("a school may shorten or lengthen King's Gomer's CME-check window, within a year", () => {
+    const withWindow = (days: number) =>
+      rulesForSchool(
+        {
+          ...configWith({
+            school: `    triggers: { overrides: { "kings-gomer:left-roll-cme-check": { withinDays: ${days} } } }`,
+          }).schools[0]!,
+          policies: ['kings-gomer'],
+        },
+        packs,
+      );
+    expect(withWindow(14).rules[0]!.rule).toMatchObject({ kind: 'left-roll', withinDays: 14 });
+    expect(withWindow(0).problems).toEqual([
+      {
+        path: ['triggers', 'overrides', 'kings-gomer:left-roll-cme-check', 'withinDays'],
+        message: 'Too small: expected number to be >=1',
+      },
+    ]);
+    expect(withWindow(400).problems).toMatchObject([
+      { path: ['triggers', 'overrides', 'kings-gomer:left-roll-cme-check', 'withinDays'] },
     ]);
   });
 });

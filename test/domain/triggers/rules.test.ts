@@ -316,3 +316,44 @@ describe('illness-during-refused-leave', () => {
     expect(one(old, rule, '2025-12-19').fired).toBe(false);
   });
 });
+
+describe('left-roll', () => {
+  const rule = { kind: 'left-roll', withinDays: 28, action: 'missing-education-check' };
+  const leaver = (on: string, destination: string | null = null) => {
+    const p = pupil({}, { to: '2025-11-12' });
+    p.leaving = { on, destination };
+    return p;
+  };
+
+  it('fires for a pupil off roll, with the leaving date and the destination when the MIS gives one', () => {
+    const f = one(leaver('2025-11-12', 'Riverside Academy'), rule, '2025-11-18');
+    expect(f).toMatchObject({
+      fired: true,
+      action: 'missing-education-check',
+      evidence: { from: '2025-11-12', leftOn: '2025-11-12', destination: 'Riverside Academy' },
+    });
+    expect(f.explanation).toContain('confirm the pupil is on roll there');
+    const unknown = one(leaver('2025-11-12'), rule, '2025-11-18');
+    expect(unknown.evidence).toEqual({ from: '2025-11-12', leftOn: '2025-11-12' });
+    expect(unknown.explanation).toContain('no destination in the MIS');
+  });
+
+  it('does not fire on roll, before the leaving date, or once the leaving is older than the window', () => {
+    expect(one(pupil({}, { to: '2025-11-18' }), rule, '2025-11-18')).toMatchObject({
+      fired: false,
+      explanation: 'on roll',
+    });
+    expect(one(leaver('2025-11-20'), rule, '2025-11-18').fired).toBe(false);
+    // Day 28 after leaving still fires; day 29 does not (the episode closes and is never raised again).
+    expect(one(leaver('2025-10-21'), rule, '2025-11-18').fired).toBe(true);
+    expect(one(leaver('2025-10-20'), rule, '2025-11-18')).toMatchObject({
+      fired: false,
+      explanation: 'left the roll on 2025-10-20, more than 28 days ago (checked then)',
+    });
+  });
+
+  it('is refused without its window, or with a window past a year', () => {
+    expect(() => rules({ kind: 'left-roll' })).toThrow(/withinDays/);
+    expect(() => rules({ kind: 'left-roll', withinDays: 400 })).toThrow();
+  });
+});

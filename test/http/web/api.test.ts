@@ -444,6 +444,30 @@ describe('asking for a visit for a pupil the MIS has no address for', () => {
   });
 });
 
+describe('the request form’s pupil search', () => {
+  it('gives each pupil’s contacts with parental responsibility first, and no phone numbers or e-mails', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname) VALUES ('alpha', 'PR1', 'Parent', 'Firstly')`,
+    );
+    await db.query(
+      `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, email, parental_responsibility)
+       VALUES ('alpha', 'PR1', 1, 'Sam Lee', 'STEP_FATHER', '07700 900002', 'sam@example.org', false),
+              ('alpha', 'PR1', 2, 'Kim Firstly', 'AUNT', '07700 900003', NULL, NULL),
+              ('alpha', 'PR1', 3, 'Grace Firstly', 'MOTHER', '07700 900001', 'grace@example.org', true)`,
+    );
+    const res = await call('office', 'GET', '/api/pupils?school=alpha&q=Firstly');
+    expect(res.statusCode).toBe(200);
+    const [p] = res.json().pupils as { mis_id: string; contacts: unknown[] }[];
+    expect(p!.mis_id).toBe('PR1');
+    expect(p!.contacts).toEqual([
+      { name: 'Grace Firstly', relationship: 'MOTHER', parentalResponsibility: true },
+      { name: 'Sam Lee', relationship: 'STEP_FATHER', parentalResponsibility: false },
+      { name: 'Kim Firstly', relationship: 'AUNT', parentalResponsibility: null },
+    ]);
+    expect(res.body).not.toMatch(/07700|@example/);
+  });
+});
+
 describe("the day's visit list", () => {
   it('prints each visit with parents, attendance since September and who authorised it', async () => {
     await db.query(

@@ -5,6 +5,7 @@ import { attendanceRate } from './attendance-rate.ts';
 import { consecutiveAbsence } from './consecutive-absence.ts';
 import { cumulativeAbsence } from './cumulative-absence.ts';
 import { illnessDuringRefusedLeave } from './illness-during-refused-leave.ts';
+import { leftRoll } from './left-roll.ts';
 import { repeatedPattern } from './repeated-pattern.ts';
 import { unresolvedCode } from './unresolved-code.ts';
 
@@ -27,4 +28,5 @@ export const RULE_KINDS: { readonly [K in RuleKind]: RuleKindEvaluator<K> } = {
   'cumulative-absence': cumulativeAbsence,
   'repeated-pattern': repeatedPattern,
   'illness-during-refused-leave': illnessDuringRefusedLeave,
+  'left-roll': leftRoll,
 };

@@ -1,0 +1,173 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ArborSource } from '../../connectors/mis/arbor/source.ts';
+import { fileUnit } from '../../connectors/mis/file-unit.ts';
+import { loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
+import { Secret } from '../../src/core/secret.ts';
+import { applyImportUnit } from '../../src/import/apply-unit.ts';
+import { importContextFor } from '../../src/import/context.ts';
+import { syncSchool } from '../../src/import/sync-school.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { listEpisodes } from '../../src/store/triggers.ts';
+import { evaluateSchoolTriggers } from '../../src/triggers/evaluate-school.ts';
+import { configWith } from '../helpers/config.ts';
+import { FakeArbor } from '../helpers/fake-arbor.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+
+/**
+ * A pupil who leaves the roll — a leaving date in a SIMS/CSV export, a student deleted in Arbor —
+ * raises King's Gomer's children-missing-education check once per leaving, with the leaving date and
+ * the destination when the MIS gives one, its note going to the records outbox like every trigger's.
+ */
+const schema = uniqueName('left_roll');
+const dir = mkdtempSync(join(tmpdir(), 'doorstep-left-roll-'));
+const BASE = 'https://kings.uk.arbor.sc';
+const AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
+let db: Db;
+const config = configWith({
+  school: `    calendar:
+      terms: [{ start: "2025-09-03", end: "2025-10-24" }, { start: "2025-11-03", end: "2025-12-19" }]
+`,
+});
+const packs = loadPolicyPacks('config/policies');
+const kings = { ...config.schools[0]!, policies: ['statutory', 'kings-gomer'] };
+const heath = { ...config.schools[0]!, policies: ['statutory', 'heath-lane'] };
+const rulesOf = (s: typeof kings) => rulesForSchool(s, packs).rules;
+
+const evaluate = (s: typeof kings, today: string, pupilIds: string[] | 'all') =>
+  evaluateSchoolTriggers(db, s, rulesOf(s), {
+    today,
+    pupilIds,
+    actor: 'test',
+    now: new Date(`${today}T18:00:00Z`),
+  });
+
+function importCsv(name: string, content: string, today: string) {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  return applyImportUnit(
+    db,
+    fileUnit(path, 'csv', kings),
+    importContextFor(kings, new Date(`${today}T12:00:00Z`), { actor: 'test', source: 'csv' }),
+  );
+}
+
+const cmeEpisodes = async (status?: 'open' | 'closed') =>
+  (await listEpisodes(db, 'alpha', status ? { status } : {})).filter(
+    (e) => e.ruleKey === 'kings-gomer:left-roll-cme-check',
+  );
+
+beforeAll(async () => {
+  nock.disableNetConnect();
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+});
+afterEach(() => nock.cleanAll());
+afterAll(async () => {
+  nock.enableNetConnect();
+  await db.close();
+  await dropSchema(schema);
+});
+beforeEach(async () => {
+  for (const t of ['outbox', 'trigger_episodes', 'attendance_marks', 'pupil_contacts', 'pupils', 'imports'])
+    await db.query(`DELETE FROM ${t}`);
+});
+
+describe('leavers → a children-missing-education check where the pack asks', () => {
+  it('a leaving date in a file export marks the pupil off roll with the destination, and raises the check once', async () => {
+    const header = 'ID,UPN,Legal Forename,Legal Surname,DOB,Date of Leaving,Destination\n';
+    await importCsv(
+      'pupils-1.csv',
+      `${header}1001,A123456789012,Ada,Lovelace,2014-01-02,,\n1002,B123456789012,Ben,Hart,2014-03-04,,\n`,
+      '2025-11-10',
+    );
+    const summary = await importCsv(
+      'pupils-2.csv',
+      `${header}1001,A123456789012,Ada,Lovelace,2014-01-02,14/11/2025,Riverside Academy\n1002,B123456789012,Ben,Hart,2014-03-04,,\n`,
+      '2025-11-17',
+    );
+    // The leaver is handed to trigger evaluation though no mark changed.
+    expect(summary.changedPupils).toEqual(['1001']);
+    const { rows } = await db.query(
+      `SELECT mis_id, to_char(left_on, 'YYYY-MM-DD') AS left_on, left_to FROM pupils ORDER BY mis_id`,
+    );
+    expect(rows).toEqual([
+      { mis_id: '1001', left_on: '2025-11-14', left_to: 'Riverside Academy' },
+      { mis_id: '1002', left_on: null, left_to: null },
+    ]);
+
+    expect(await evaluate(kings, '2025-11-17', summary.changedPupils)).toMatchObject({ raised: 1 });
+    const [episode] = await cmeEpisodes('open');
+    expect(episode).toMatchObject({
+      pupilMisId: '1001',
+      action: 'missing-education-check',
+      role: 'dsl',
+      evidence: { from: '2025-11-14', leftOn: '2025-11-14', destination: 'Riverside Academy' },
+    });
+    const { rows: notes } = await db.query<{ kind: string; body: string; source_id: string }>(
+      `SELECT kind, body, source_id FROM outbox WHERE source_type = 'trigger_episode'`,
+    );
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatchObject({ kind: 'trigger_note', source_id: episode!.id });
+    expect(notes[0]!.body).toContain('Left the roll on 2025-11-14. Destination: Riverside Academy.');
+    expect(notes[0]!.body).toContain('children-missing-education check');
+
+    // Once per leaving: the same export again and every nightly run change nothing…
+    const again = await importCsv(
+      'pupils-3.csv',
+      `${header}1001,A123456789012,Ada,Lovelace,2014-01-02,14/11/2025,Riverside Academy\n`,
+      '2025-11-18',
+    );
+    expect(again.changedPupils).toEqual([]);
+    expect(await evaluate(kings, '2025-11-18', 'all')).toEqual({
+      pupils: 2,
+      raised: 0,
+      updated: 0,
+      closed: 0,
+    });
+    // …the check closes 28 days after the leaving, and is never raised again for it.
+    expect(await evaluate(kings, '2025-12-13', 'all')).toMatchObject({ raised: 0, closed: 1 });
+    expect(await evaluate(kings, '2025-12-15', 'all')).toMatchObject({ raised: 0, closed: 0 });
+    expect(await cmeEpisodes()).toEqual([expect.objectContaining({ id: episode!.id, status: 'closed' })]);
+  });
+
+  it('a school whose packs do not ask raises nothing for a leaver', async () => {
+    await importCsv(
+      'pupils-h.csv',
+      'ID,Legal Forename,Legal Surname,Date of Leaving\n2001,Cara,Dunn,2025-11-14\n',
+      '2025-11-17',
+    );
+    expect(await evaluate(heath, '2025-11-17', 'all')).toMatchObject({ raised: 0 });
+  });
+
+  it('a student deleted in Arbor is a leaver too: the check is raised with no destination', async () => {
+    const now = new Date('2025-11-17T15:00:00Z');
+    const f = new FakeArbor(BASE, AUTH);
+    f.addPupil({ id: 9, upn: 'C123456789012', first: 'Cara', last: 'Dunn', dob: '2014-07-08' });
+    f.removePupil(9);
+    f.install();
+    const changed: string[] = [];
+    const report = await syncSchool(
+      db,
+      kings,
+      new ArborSource({
+        baseUrl: BASE,
+        username: 'doorstep-app',
+        password: new Secret('s3cret', 'env:T'),
+        now: () => now,
+        http: { sleep: async () => {} },
+      }),
+      { now: () => now, actor: 'system:sync', onApplied: async (s) => void changed.push(...s.changedPupils) },
+    );
+    expect(report.refused).toEqual([]);
+    expect(changed).toEqual(['9']);
+    expect(await evaluate(kings, '2025-11-17', changed)).toMatchObject({ raised: 1 });
+    const [episode] = await cmeEpisodes('open');
+    expect(episode).toMatchObject({ pupilMisId: '9', evidence: { leftOn: '2025-11-17' } });
+    expect(episode!.evidence).not.toHaveProperty('destination');
+    expect(episode!.explanation).toContain('no destination in the MIS');
+  });
+});
