@@ -1,15 +1,14 @@
 import type { CallSettings, SmsSettingsConfig } from '../config/schema.ts';
 import type { CheckResult } from '../core/checks.ts';
-import { doorstepError, retryClassOf } from '../errors.ts';
+import { doorstepError } from '../errors.ts';
 import { callTwiml, spokenAlarm } from './call-twiml.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import {
   checkTwilioAccount,
   memoryReceipts,
-  post,
+  postToTwilio,
   type RecipientReceipts,
-  recipientKey,
-  twilioBasicAuth,
+  sendToEachOnce,
 } from './http-channels.ts';
 
 /** What a call says of its alarm beyond the notification: the school, the person's name, the time. */
@@ -83,47 +82,25 @@ export class CallChannel implements Channel {
       gatherUrl: urls.gather,
       language: this.call.language,
     });
-    const sent = await this.receipts.sent(n.id);
-    const ids: string[] = [];
-    const errors: unknown[] = [];
-    for (const phone of to) {
-      const key = recipientKey(n.id, phone);
-      const earlier = sent.get(key);
-      if (earlier !== undefined) {
-        ids.push(earlier);
-        continue;
-      }
-      try {
-        const res = await post(
-          `${this.account.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.account.accountSid)}/Calls.json`,
-          {
-            method: 'POST',
-            headers: {
-              authorization: twilioBasicAuth(this.account),
-              'content-type': 'application/x-www-form-urlencoded',
-            },
-            body: new URLSearchParams({
-              To: phone,
-              From: this.call.from ?? this.account.from,
-              Twiml: twiml,
-              StatusCallback: urls.status,
-              StatusCallbackMethod: 'POST',
-              Timeout: String(this.call.ringSeconds),
-            }),
-          },
-          'call',
-        );
-        const body = (await res.json().catch(() => ({}))) as { sid?: unknown };
-        // The call's id is how its keypress and outcome are matched: a 2xx without one is not a call.
-        if (typeof body.sid !== 'string' || !/^CA[0-9a-fA-F]{32}$/.test(body.sid))
-          throw doorstepError('CHANNEL_REFUSED', 'call: the provider answered without a call sid');
-        await this.receipts.record(n.id, key, body.sid);
-        ids.push(body.sid);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
+    const ids = await sendToEachOnce(this.receipts, n.id, to, async (phone) => {
+      const body = await postToTwilio(
+        this.account,
+        'Calls.json',
+        {
+          To: phone,
+          From: this.call.from ?? this.account.from,
+          Twiml: twiml,
+          StatusCallback: urls.status,
+          StatusCallbackMethod: 'POST',
+          Timeout: String(this.call.ringSeconds),
+        },
+        'call',
+      );
+      // The call's id is how its keypress and outcome are matched: a 2xx without one is not a call.
+      if (typeof body.sid !== 'string' || !/^CA[0-9a-fA-F]{32}$/.test(body.sid))
+        throw doorstepError('CHANNEL_REFUSED', 'call: the provider answered without a call sid');
+      return body.sid;
+    });
     return { receipt: `call ${ids.join(',')}` };
   }
 }

@@ -102,6 +102,58 @@ export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): s
 }
 
 /** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
+/**
+ * Each address of a notification sent once: one already sent (its receipt recorded) is not sent
+ * again; one that fails never keeps the others from being tried now; the failure is thrown after them
+ * all (a transient one first, so the notification is retried rather than given up on).
+ */
+export async function sendToEachOnce(
+  receipts: RecipientReceipts,
+  notificationId: string,
+  addresses: readonly string[],
+  sendOne: (address: string) => Promise<string>,
+): Promise<string[]> {
+  const sent = await receipts.sent(notificationId);
+  const ids: string[] = [];
+  const errors: unknown[] = [];
+  for (const address of addresses) {
+    const key = recipientKey(notificationId, address);
+    const earlier = sent.get(key);
+    if (earlier !== undefined) {
+      ids.push(earlier);
+      continue;
+    }
+    try {
+      const receipt = await sendOne(address);
+      await receipts.record(notificationId, key, receipt);
+      ids.push(receipt);
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
+  return ids;
+}
+
+/** A form POST to a resource of a Twilio-compatible account (`Messages.json`, `Calls.json`): its JSON answer. */
+export async function postToTwilio(
+  o: { baseUrl: string; accountSid: string; authToken: Secret },
+  resource: 'Messages.json' | 'Calls.json',
+  form: Record<string, string>,
+  channel: string,
+): Promise<{ sid?: unknown }> {
+  const res = await post(
+    `${o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(o.accountSid)}/${resource}`,
+    {
+      method: 'POST',
+      headers: { authorization: twilioBasicAuth(o), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form),
+    },
+    channel,
+  );
+  return (await res.json().catch(() => ({}))) as { sid?: unknown };
+}
+
 export function smsStatusUrl(o: { statusUrl?: string | undefined; inboundUrl?: string | undefined }) {
   return o.statusUrl ?? (o.inboundUrl ? `${o.inboundUrl.replace(/\/+$/, '')}/status` : undefined);
 }
@@ -156,45 +208,22 @@ export class SmsChannel implements Channel {
     const to = this.phones(group);
     if (to.length === 0)
       throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
-    const auth = twilioBasicAuth(this.o);
-    // Each phone is sent to once: one that failed part-way is retried from where it stopped. A phone
-    // that fails never keeps the others from being tried now; the failure is thrown after them all
-    // (a transient one first, so the notification is retried rather than given up on).
-    const sent = await this.receipts.sent(n.id);
+    // Each phone once: one that failed part-way is retried from where it stopped.
     const statusCallback = smsStatusUrl(this.o);
-    const ids: string[] = [];
-    const errors: unknown[] = [];
-    for (const phone of to) {
-      const key = recipientKey(n.id, phone);
-      const earlier = sent.get(key);
-      if (earlier !== undefined) {
-        ids.push(earlier);
-        continue;
-      }
-      try {
-        const res = await post(
-          `${this.o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(this.o.accountSid)}/Messages.json`,
-          {
-            method: 'POST',
-            headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({
-              To: phone,
-              From: this.o.from,
-              Body: this.body(n),
-              ...(statusCallback ? { StatusCallback: statusCallback } : {}),
-            }),
-          },
-          'sms',
-        );
-        const body = (await res.json().catch(() => ({}))) as { sid?: string };
-        const receipt = body.sid ?? 'sent';
-        await this.receipts.record(n.id, key, receipt);
-        ids.push(receipt);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
+    const ids = await sendToEachOnce(this.receipts, n.id, to, async (phone) => {
+      const body = await postToTwilio(
+        this.o,
+        'Messages.json',
+        {
+          To: phone,
+          From: this.o.from,
+          Body: this.body(n),
+          ...(statusCallback ? { StatusCallback: statusCallback } : {}),
+        },
+        'sms',
+      );
+      return typeof body.sid === 'string' ? body.sid : 'sent';
+    });
     return { receipt: `sms ${ids.join(',')}` };
   }
 }

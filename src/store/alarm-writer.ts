@@ -35,38 +35,23 @@ export async function raiseVisitAlarm(
   a: VisitAlarm,
 ): Promise<{ id: string; board: BoardEventRow } | null> {
   const board = { visitId: a.visitId, raisedAt: a.raisedAt.toISOString() };
-  const { rows } = await tx.query<{ alarm_id: string; board_id: string }>(
-    'SELECT alarm_id, board_id FROM raise_alarms($1::jsonb)',
-    [
-      JSON.stringify([
-        {
-          school_id: a.schoolId,
-          visit_id: Number(a.visitId),
-          dedup_key: a.dedupKey,
-          staff_id: a.staffId,
-          type: a.type,
-          raised_at: a.raisedAt.toISOString(),
-          policy: a.policy,
-          location: a.location ?? null,
-          timeline: a.what,
-          actor: a.actor,
-          board_payload: board,
-        },
-      ]),
-    ],
-  );
-  const r = rows[0];
-  if (!r) return null;
-  const id = String(r.alarm_id);
-  return {
-    id,
-    board: {
-      id: String(r.board_id),
-      schoolId: a.schoolId,
-      type: 'alarm.raised',
-      payload: { ...board, alarmId: id, type: a.type },
+  return raiseOne(
+    tx,
+    {
+      school_id: a.schoolId,
+      visit_id: Number(a.visitId),
+      dedup_key: a.dedupKey,
+      staff_id: a.staffId,
+      type: a.type,
+      raised_at: a.raisedAt.toISOString(),
+      policy: a.policy,
+      location: a.location ?? null,
+      timeline: a.what,
+      actor: a.actor,
+      board_payload: board,
     },
-  };
+    board,
+  );
 }
 
 /** A fob drill: a TEST alarm as if the device had sent an SOS, to run its whole ladder. */
@@ -98,26 +83,35 @@ export async function raiseTestAlarm(
     unknownDevice: a.staffId === null,
     raisedAt: a.raisedAt.toISOString(),
   };
+  return raiseOne(
+    tx,
+    {
+      school_id: a.schoolId,
+      dedup_key: a.dedupKey,
+      device_id: a.deviceId,
+      staff_id: a.staffId,
+      type: a.type,
+      raised_at: a.raisedAt.toISOString(),
+      policy: a.policy,
+      timeline: a.what,
+      actor: a.actor,
+      audit: { drill: true },
+      board_payload: board,
+      test: true,
+    },
+    { ...board, test: true },
+  );
+}
+
+/** One alarm through `raise_alarms`; its id and board event (to publish after the commit), or null when its key was raised before. */
+async function raiseOne(
+  tx: Queryable,
+  row: Record<string, unknown>,
+  board: Record<string, unknown>,
+): Promise<{ id: string; board: BoardEventRow } | null> {
   const { rows } = await tx.query<{ alarm_id: string; board_id: string }>(
     'SELECT alarm_id, board_id FROM raise_alarms($1::jsonb)',
-    [
-      JSON.stringify([
-        {
-          school_id: a.schoolId,
-          dedup_key: a.dedupKey,
-          device_id: a.deviceId,
-          staff_id: a.staffId,
-          type: a.type,
-          raised_at: a.raisedAt.toISOString(),
-          policy: a.policy,
-          timeline: a.what,
-          actor: a.actor,
-          audit: { drill: true },
-          board_payload: board,
-          test: true,
-        },
-      ]),
-    ],
+    [JSON.stringify([row])],
   );
   const r = rows[0];
   if (!r) return null;
@@ -126,9 +120,9 @@ export async function raiseTestAlarm(
     id,
     board: {
       id: String(r.board_id),
-      schoolId: a.schoolId,
+      schoolId: String(row.school_id),
       type: 'alarm.raised',
-      payload: { ...board, alarmId: id, type: a.type, test: true },
+      payload: { ...board, alarmId: id, type: String(row.type) },
     },
   };
 }
