@@ -9,6 +9,8 @@
  * - import + sign-ins: the same while the worker imports a SIMS file of 760k marks dropped into the
  *   school's folder (alarms are published from the drop until the import is recorded).
  *
+ * `BENCH_CHUNK_MARKS` / `BENCH_PAUSE_RATIO` set the import's pace (`imports:` in the config; default 5,000 / 1).
+ *
  * Targets: alarm p99 under sign-ins within 20 ms of quiet and the asset under 200 ms (issue 14);
  * alarm p99 under import + sign-ins within 5 ms of quiet (issue 15, `isolationP99DeltaMs`).
  */
@@ -51,7 +53,7 @@ export async function runIsolation(o: { suffix: string; brokerUrl: string }): Pr
 redis: { url: "${REDIS_URL}", prefix: ${id} }
 store: { schema: ${schema} }
 http: { host: 127.0.0.1, port: ${port}, lockout: { perAddressPerMinute: 1000 } }
-schools:
+${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { chunkMarks: ${Number(process.env.BENCH_CHUNK_MARKS ?? 5000)}, pauseRatio: ${Number(process.env.BENCH_PAUSE_RATIO ?? 1)} }\n` : ''}schools:
   - id: alpha
     name: Alpha Primary
     mis: { kind: sims-xml, dropFolder: "${drop}" }
