@@ -5,6 +5,7 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
+import { syncJobId } from './sync-school.ts';
 
 export interface DropWatchOptions {
   /** How long a file must be unchanged before it is taken; the sync job uses the same (SETTLE_MS). */
@@ -60,7 +61,7 @@ export class DropWatcher {
           .enqueue(
             'sync-attendance',
             { schoolId: school.id, reason: 'drop-folder' },
-            { deduplicationId: `sync-drop:${school.id}`, rerunIfActive: true },
+            { deduplicationId: syncJobId(school.id), rerunIfActive: true },
           )
           .catch((err) =>
             this.log.error({ err, schoolId: school.id }, 'could not enqueue a drop-folder sync'),

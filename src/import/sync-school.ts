@@ -13,11 +13,20 @@ export interface SyncReport {
 }
 
 /**
+ * The one de-duplication id of a school's sync jobs, whoever asks (the drop-folder watcher, the data
+ * page's "Sync now"): while one waits, another adds nothing; one asked for while it runs runs after it.
+ */
+export const syncJobId = (schoolId: string) => `sync:${schoolId}`;
+
+/** The syncs running in this process, by school: a second waits for the first (never two at once). */
+const running = new Map<string, Promise<unknown>>();
+
+/**
  * One sync of one school: every unit its MIS source offers since the stored cursor, each in its
  * own transaction. A refused file is quarantined and the sync goes on; a refused API page stops the
  * sync (the cursor stays before it) and the error is thrown so the job fails loudly and retries.
  */
-export async function syncSchool(
+async function syncSchoolNow(
   db: Db,
   school: SchoolConfig,
   source: MisSource,
@@ -55,4 +64,25 @@ export async function syncSchool(
     await options.onApplied?.(summary);
   }
   return report;
+}
+
+/**
+ * A school's sync, never two at once in this process (two jobs for one school — a scheduled one and a
+ * "Sync now" — would otherwise read the same files): the second waits for the first, then finds
+ * what is left.
+ */
+export async function syncSchool(...args: Parameters<typeof syncSchoolNow>): Promise<SyncReport> {
+  const schoolId = args[1].id;
+  const before = running.get(schoolId) ?? Promise.resolve();
+  const mine = before.then(
+    () => syncSchoolNow(...args),
+    () => syncSchoolNow(...args),
+  );
+  const settled = mine.catch(() => {});
+  running.set(schoolId, settled);
+  try {
+    return await mine;
+  } finally {
+    if (running.get(schoolId) === settled) running.delete(schoolId);
+  }
 }

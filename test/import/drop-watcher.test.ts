@@ -164,7 +164,7 @@ describe('drop folder watcher', () => {
       producer.enqueue(
         'sync-attendance',
         { schoolId: 'alpha', reason: 'drop-folder' },
-        { deduplicationId: 'sync-drop:alpha', rerunIfActive: true },
+        { deduplicationId: 'sync:alpha', rerunIfActive: true },
       );
     try {
       await ask();

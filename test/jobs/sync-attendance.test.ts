@@ -116,6 +116,20 @@ describe('sync-attendance job (drop folder)', () => {
     expect(jobs.map((j) => j.pupilIds)).toContainEqual(['1002']);
   });
 
+  it('two syncs of one school at once (a scheduled one and "Sync now") import a file once: the second waits for the first', async () => {
+    const unit = 'pupils-twice.xml';
+    dropFile(unit, readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8'));
+    const [a, b] = await Promise.all([
+      syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, deps),
+      syncAttendance({ schoolId: 'alpha', reason: 'manual' }, run, deps),
+    ]);
+    expect(a.applied + b.applied).toBe(1);
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM imports WHERE unit = $1', [
+      unit,
+    ]);
+    expect(rows[0]!.n).toBe(1);
+  });
+
   it('quarantines a bad file with the reason beside it, changes nothing, and goes on with the next', async () => {
     dropFile('bad.xml', '<SessionAttendances><SessionAttendance><PersonID>1001</PersonID>');
     dropFile(

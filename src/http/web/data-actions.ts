@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
+import { syncJobId } from '../../import/sync-school.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { schoolOverview } from '../../store/data-page.ts';
 import { calendarFor } from '../../triggers/calendar-for.ts';
@@ -35,11 +36,12 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
     const school = schoolParam(deps, req, body.school);
     if (!deps.producer)
       throw doorstepError('SERVICE_UNAVAILABLE', 'the job queue is not connected: try again shortly');
-    // While one is waiting, a second press adds nothing (the job already queued will read every file).
+    // The school's one sync id: while one waits (whoever asked), a press adds nothing; while one runs,
+    // the press runs after it (it reads every file then).
     const job = await deps.producer.enqueue(
       'sync-attendance',
       { schoolId: school.id, reason: 'manual' },
-      { deduplicationId: `sync-manual:${school.id}` },
+      { deduplicationId: syncJobId(school.id), rerunIfActive: true },
     );
     await appendAudit(deps.db, {
       actor: `user:${userOf(req).id}`,
