@@ -1,7 +1,7 @@
 import { misSourceFor } from '../connectors/mis/index.ts';
 import { schoolOf } from '../src/config/school-of.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
-import { syncSchool } from '../src/import/sync-school.ts';
+import { syncJobId, syncSchool } from '../src/import/sync-school.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { changedPupilsOf, importsAwaitingEvaluation, markEvaluationEnqueued } from '../src/store/imports.ts';
@@ -39,6 +39,16 @@ export async function syncAttendance(
   deps: JobDeps,
 ): Promise<{ applied: number; refused: number; changedPupils: number }> {
   const school = schoolOf(deps.config, payload.schoolId, 'sync-attendance');
+  // A scheduled run becomes the school's one sync job (the id the watcher and "Sync now" use), so
+  // two syncs of a school never run at once, in any process: a job scheduler's job cannot carry it.
+  if (payload.reason === 'schedule' && !payload.handedOver && deps.producer) {
+    await deps.producer.enqueue(
+      'sync-attendance',
+      { schoolId: school.id, reason: 'schedule', handedOver: true },
+      { deduplicationId: syncJobId(school.id), rerunIfActive: true },
+    );
+    return { applied: 0, refused: 0, changedPupils: 0 };
+  }
   for (const importId of await importsAwaitingEvaluation(deps.db, school.id)) {
     await enqueueEvaluation(deps, school.id, importId);
   }

@@ -71,6 +71,11 @@ export const catalog = {
       payload: z.strictObject({
         schoolId,
         reason: z.enum(['schedule', 'drop-folder', 'manual']),
+        /**
+         * Set on the school's one de-duplicated sync job a scheduled run hands over to (a job
+         * scheduler's jobs cannot carry a de-duplication id): absent on the scheduler's own job.
+         */
+        handedOver: z.literal(true).optional(),
       }),
       attempts: 5,
       backoff: { type: 'exponential', delayMs: 30_000 },

@@ -116,11 +116,11 @@ describe('sync-attendance job (drop folder)', () => {
     expect(jobs.map((j) => j.pupilIds)).toContainEqual(['1002']);
   });
 
-  it('two syncs of one school at once (a scheduled one and "Sync now") import a file once: the second waits for the first', async () => {
+  it('two syncs of one school at once (the watcher’s and "Sync now") import a file once: the second waits for the first', async () => {
     const unit = 'pupils-twice.xml';
     dropFile(unit, readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8'));
     const [a, b] = await Promise.all([
-      syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, deps),
+      syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps),
       syncAttendance({ schoolId: 'alpha', reason: 'manual' }, run, deps),
     ]);
     expect(a.applied + b.applied).toBe(1);
@@ -128,6 +128,25 @@ describe('sync-attendance job (drop folder)', () => {
       unit,
     ]);
     expect(rows[0]!.n).toBe(1);
+  });
+
+  it("a scheduler's run hands over to the school's one sync job (de-duplicated with the watcher's and Sync now's) and syncs nothing itself", async () => {
+    const q = producer.queueFor('sync-attendance');
+    const before = await q.getJobs(['waiting', 'delayed', 'active']);
+    for (const j of before) await j.remove();
+    dropFile('handed-over.xml', readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8'));
+    for (let i = 0; i < 2; i++)
+      expect(await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, deps)).toEqual({
+        applied: 0,
+        refused: 0,
+        changedPupils: 0,
+      });
+    const jobs = await q.getJobs(['waiting', 'delayed', 'active']);
+    expect(jobs.map((j) => j.data)).toEqual([{ schoolId: 'alpha', reason: 'schedule', handedOver: true }]);
+    expect(readdirSync(drop)).toContain('handed-over.xml');
+    const r = await syncAttendance(jobs[0]!.data, run, deps);
+    expect(r.applied).toBe(1);
+    await jobs[0]!.remove();
   });
 
   it('quarantines a bad file with the reason beside it, changes nothing, and goes on with the next', async () => {
@@ -163,7 +182,7 @@ describe('sync-attendance job (drop folder)', () => {
   it('hands over an import whose evaluation was never enqueued (crash between commit and enqueue)', async () => {
     await db.query(`UPDATE imports SET evaluation_enqueued_at = NULL WHERE unit = 'zz-good.xml'`);
     await producer.queueFor('evaluate-triggers').obliterate({ force: true });
-    await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, deps);
+    await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, deps);
     const jobs = await evaluationJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.pupilIds).toEqual(['1001', '1002', '1003']);
@@ -194,7 +213,11 @@ describe('sync-attendance job (Arbor API)', () => {
     nock.disableNetConnect();
     try {
       fakeWith(false);
-      const r = await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, arborDeps);
+      const r = await syncAttendance(
+        { schoolId: 'alpha', reason: 'schedule', handedOver: true },
+        run,
+        arborDeps,
+      );
       expect(r).toMatchObject({ applied: 2, changedPupils: 1 });
       expect(JSON.parse((await getCursor(db, 'alpha', 'arbor'))!)).toEqual({
         students: 1,
@@ -202,7 +225,9 @@ describe('sync-attendance job (Arbor API)', () => {
       });
       nock.cleanAll();
       const f = fakeWith(false);
-      expect(await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, arborDeps)).toMatchObject({
+      expect(
+        await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, arborDeps),
+      ).toMatchObject({
         applied: 0,
       });
       expect(f.requests).toEqual([
@@ -220,7 +245,10 @@ describe('sync-attendance job (Arbor API)', () => {
     try {
       fakeWith(true);
       await expect(
-        syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, { ...deps, config: arborConfig }),
+        syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, {
+          ...deps,
+          config: arborConfig,
+        }),
       ).rejects.toThrow(/unknown attendance code "Q7"/);
       expect(JSON.parse((await getCursor(db, 'alpha', 'arbor'))!)).toEqual({
         students: 1,
