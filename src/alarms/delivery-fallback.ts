@@ -62,10 +62,15 @@ async function runNow(
   if (await job.isDelayed()) await job.promote().catch(() => {});
 }
 
+/** How long a delivery report waits for the receipt of its message to be stored, and how often it looks. */
+const RECEIPT_WAIT_MS = 5000;
+const RECEIPT_POLL_MS = 200;
+
 /**
  * A provider's status callback for one SMS or call it was given (verified by the route): kept on the
  * recipient's receipt; undelivered or failed moves the alarm on (`fallBackNow`). Reported once: a
- * replay, or a report on a message no alarm notification sent, changes nothing.
+ * replay, or a report on a message no alarm notification sent (after waiting RECEIPT_WAIT_MS for its
+ * receipt), changes nothing.
  */
 export async function handleDeliveryReport(
   deps: { db: Db; producer: Producer<DoorstepCatalog>; tell?: BoardTell | undefined },
@@ -75,17 +80,26 @@ export async function handleDeliveryReport(
   /** What the message was, in the timeline's words: an `SMS`, or a `call` (its status as the reason). */
   what: 'SMS' | 'call' = 'SMS',
 ): Promise<{ notification: ReportedNotification | undefined; fallback: FallbackOutcome | null }> {
-  const notification = await withBoardEvents(deps.db, deps.tell, async (tx, events) => {
-    const r = await recordDeliveryReport(tx, {
-      schoolId,
-      messageId: report.messageId,
-      report: report.status,
-      error: report.errorCode,
-      at: now,
+  const record = () =>
+    withBoardEvents(deps.db, deps.tell, async (tx, events) => {
+      const r = await recordDeliveryReport(tx, {
+        schoolId,
+        messageId: report.messageId,
+        report: report.status,
+        error: report.errorCode,
+        at: now,
+      });
+      if (r?.fresh)
+        events.push(await insertBoardEvent(tx, schoolId, 'alarm.delivery', { alarmId: r.alarmId }));
+      return r;
     });
-    if (r?.fresh) events.push(await insertBoardEvent(tx, schoolId, 'alarm.delivery', { alarmId: r.alarmId }));
-    return r;
-  });
+  // A fast report can arrive before the message's id is stored (the provider answered the send, and
+  // the report left, before Doorstep wrote the receipt): it waits for it, briefly, rather than be lost.
+  let notification = await record();
+  for (let waited = 0; !notification && waited < RECEIPT_WAIT_MS; waited += RECEIPT_POLL_MS) {
+    await new Promise((r) => setTimeout(r, RECEIPT_POLL_MS));
+    notification = await record();
+  }
   // A replay of a failure still makes sure the next level runs (idempotent): a crash after the
   // report was kept but before the job was queued is repaired by the provider's retry.
   if (!notification || report.status === 'delivered') return { notification, fallback: null };

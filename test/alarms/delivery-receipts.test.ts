@@ -47,6 +47,8 @@ interface Sent {
 }
 const sent: Sent[] = [];
 let refuse: Set<string> = new Set();
+/** While set, the fake answers a send only when this resolves (the message is already on its way). */
+let holdAnswer: Promise<void> | null = null;
 let fake: Server;
 let fakeUrl = '';
 
@@ -77,7 +79,8 @@ function startFakeTwilio(): Promise<void> {
       if (refuse.has(to)) return answer(400, { code: 21211, message: `The 'To' number ${to} is not valid.` });
       const sid = `SM${String(sent.length + 1).padStart(32, '0')}`;
       sent.push({ sid, to, statusCallback: cb });
-      answer(201, { sid, status: 'queued', to });
+      if (holdAnswer) void holdAnswer.then(() => answer(201, { sid, status: 'queued', to }));
+      else answer(201, { sid, status: 'queued', to });
     });
   });
   return new Promise((resolve) =>
@@ -288,6 +291,29 @@ describe('SMS delivery reports drive the ladder', () => {
       [a],
     );
     expect(rows[0]).toEqual({ delivery: 'failed', delivery_error: '30006' });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('a report that arrives before its message’s id is stored waits for it, and still moves the alarm on', async () => {
+    let release!: () => void;
+    holdAnswer = new Promise<void>((r) => {
+      release = r;
+    });
+    const before = sent.length;
+    const id = await raise();
+    // The provider has the first message (and reports it undelivered) before answering Doorstep's send.
+    await until(() => sent.length > before || null, 10_000, 'the first text at the provider');
+    const early = sent[before]!;
+    const reported = report(early.sid, 'undelivered', { errorCode: '30003', to: early.to });
+    await new Promise((r) => setTimeout(r, 300));
+    holdAnswer = null;
+    release();
+    expect((await reported).statusCode).toBe(204);
+    await until(async () => (await stepsOf(id)).includes('1 board sent'), 10_000, 'level 2');
+    const { rows } = await db.query('SELECT delivery FROM notification_recipients WHERE receipt = $1', [
+      early.sid,
+    ]);
+    expect(rows[0]).toEqual({ delivery: 'undelivered' });
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
