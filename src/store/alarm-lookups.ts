@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { displayNameOfStaff } from './users.ts';
 
 /** The school an alarm belongs to, or undefined for no such alarm. */
 export async function alarmSchoolId(db: Queryable, alarmId: string): Promise<string | undefined> {
@@ -32,21 +33,24 @@ export async function unresolvedAlarms(db: Queryable, schoolId?: string): Promis
 
 /**
  * What a call or a push says of an alarm besides its type: when it was raised and the display name of
- * the person it is about (the device's wearer, else the visit's lead); null when no account is theirs.
+ * the person it is about (the device's wearer, as `displayNameOfStaff` finds them — the one rule an
+ * e-mail uses too — else the visit's lead); null when no enabled account is theirs.
  */
 export async function alarmPerson(
   db: Queryable,
   alarmId: string,
 ): Promise<{ raisedAt: Date; personName: string | null } | undefined> {
-  const { rows } = await db.query<{ raised_at: Date; name: string | null }>(
-    `SELECT a.raised_at, COALESCE(
-       (SELECT u.display_name FROM users u WHERE a.staff_id IS NOT NULL AND u.staff_id = a.staff_id ORDER BY u.id LIMIT 1),
-       (SELECT u.display_name FROM visits v JOIN users u ON u.id = v.lead_user_id WHERE v.id = a.visit_id)) AS name
+  const { rows } = await db.query<{ raised_at: Date; staff_id: string | null; lead: string | null }>(
+    `SELECT a.raised_at, a.staff_id,
+       (SELECT u.display_name FROM visits v JOIN users u ON u.id = v.lead_user_id
+         WHERE v.id = a.visit_id AND NOT u.disabled) AS lead
      FROM alarms a WHERE a.id = $1`,
     [alarmId],
   );
   const r = rows[0];
-  return r ? { raisedAt: new Date(r.raised_at), personName: r.name } : undefined;
+  if (!r) return undefined;
+  const wearer = r.staff_id ? await displayNameOfStaff(db, r.staff_id) : undefined;
+  return { raisedAt: new Date(r.raised_at), personName: wearer ?? r.lead };
 }
 
 /** A TEST alarm (a fob drill) of this device that is not resolved yet, if any. */
