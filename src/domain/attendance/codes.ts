@@ -80,6 +80,14 @@ export const ABSENCE_CATEGORIES: ReadonlySet<Category> = new Set([
   'unauthorised_absence',
 ]);
 
+/**
+ * Attendance as the DfE counts it: a session is attended when present or at an approved educational
+ * activity; possible unless attendance was not required or not possible. One rule for the trigger
+ * rules, the pupil page and (in SQL) the data page's overview.
+ */
+export const ATTENDED_CATEGORIES: ReadonlySet<Category> = new Set(['present', 'approved_activity']);
+export const NOT_POSSIBLE_CATEGORY: Category = 'not_possible';
+
 /** A school's local → statutory code map (SIMS 8 style multi-character codes, e.g. X01 → B). */
 export type LocalCodeMap = Readonly<Record<string, string>>;
 

@@ -1,6 +1,6 @@
 import type { SchoolCalendar } from '../calendar.ts';
 import type { Evidence } from '../triggers/finding.ts';
-import { type Category, CODES } from './codes.ts';
+import { ATTENDED_CATEGORIES, type Category, CODES, NOT_POSSIBLE_CATEGORY } from './codes.ts';
 import { addDays, weekday } from './dates.ts';
 
 /**
@@ -70,8 +70,6 @@ export const CATEGORY_WORDS: Readonly<Record<Category, string>> = {
   unauthorised_absence: 'Unauthorised absence',
   not_possible: 'Attendance not required or not possible',
 };
-
-const ATTENDED: ReadonlySet<Category> = new Set(['present', 'approved_activity']);
 
 function count(possible: number, attended: number): SessionCount {
   return { possible, attended, rate: possible ? attended / possible : null };
@@ -173,10 +171,10 @@ export function pupilYear(
       for (const s of [day.am, day.pm]) {
         if (!s) continue;
         byCategory[s.category]++;
-        if (s.category === 'not_possible') continue;
+        if (s.category === NOT_POSSIBLE_CATEGORY) continue;
         possible++;
         week.possible++;
-        if (ATTENDED.has(s.category)) {
+        if (ATTENDED_CATEGORIES.has(s.category)) {
           attended++;
           week.attended++;
         }

@@ -1,4 +1,4 @@
-import { type Category, CODES } from '../attendance/codes.ts';
+import { ATTENDED_CATEGORIES, type Category, CODES, NOT_POSSIBLE_CATEGORY } from '../attendance/codes.ts';
 import type { SchoolCalendar } from '../calendar.ts';
 import type { Flag } from './rules.ts';
 
@@ -39,10 +39,8 @@ export const PARENT_REASON_CODES: readonly string[] = ['C', 'C1', 'I', 'J1', 'M'
 export const PARENT_REASON = codeSet(PARENT_REASON_CODES);
 export const AUTHORISED = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'authorised_absence'));
 export const NO_REASON = codeSet(['N', 'O', 'G']);
-export const ATTENDED = codeSet(
-  CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'present' || CATEGORY_OF[i] === 'approved_activity'),
-);
-export const NOT_POSSIBLE = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'not_possible'));
+export const ATTENDED = codeSet(CODE_LIST.filter((_c, i) => ATTENDED_CATEGORIES.has(CATEGORY_OF[i]!)));
+export const NOT_POSSIBLE = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === NOT_POSSIBLE_CATEGORY));
 
 /**
  * One pupil's marks laid over the school calendar: two slots (AM, PM) per school day, each holding a
