@@ -69,9 +69,13 @@ export class Row {
   private readonly values: Map<string, string>;
   readonly where: Where;
 
-  constructor(entries: Iterable<[string, string]>, where: Where) {
-    this.values = new Map();
-    for (const [k, v] of entries) this.values.set(normaliseCaption(k), v);
+  /** `normalised`: `entries` is a map whose captions a reader has already normalised, taken as it is. */
+  constructor(entries: Iterable<[string, string]>, where: Where, captions: 'raw' | 'normalised' = 'raw') {
+    if (captions === 'normalised' && entries instanceof Map) this.values = entries;
+    else {
+      this.values = new Map();
+      for (const [k, v] of entries) this.values.set(normaliseCaption(k), v);
+    }
     this.where = where;
   }
 

@@ -12,22 +12,24 @@ import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
 import { DoorstepError, doorstepError } from '../errors.ts';
 import {
-  auditCorrections,
+  type AppliedMarks,
+  applyMarks,
   conflictingMarks,
   createStaging,
   MarkColumns,
   markLeavers,
   matchStagedByUpn,
+  stagedMarkCount,
   stageMarks,
   stagePupils,
   takeUnknownPupilMarks,
-  upsertMarks,
   upsertPupils,
 } from '../store/attendance.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 import { type CalendarProblem, CalendarProblems } from './calendar-problems.ts';
 import { type Cause, type RejectionCause, RejectionCauses } from './rejection-causes.ts';
+import { UnitKeys } from './unit-keys.ts';
 
 export interface ImportContext {
   schoolId: string;
@@ -47,7 +49,10 @@ export interface ImportContext {
   calendar?: SchoolCalendar;
   dryRun?: boolean;
   onRecords?: (n: number) => void;
-  /** How the marks are written (`imports` in the config); absent: in one statement. */
+  /**
+   * How the marks are written (`imports` in the config): in groups of `chunkMarks` marks, pausing
+   * `pauseRatio` × each group's own write time after it. Absent: groups of `GROUP_MARKS`, no pause.
+   */
   writePace?: { chunkMarks: number; pauseRatio: number };
 }
 
@@ -82,6 +87,9 @@ class DryRunDone extends Error {
 
 const MAX_REJECTIONS_KEPT = 1000;
 
+/** Marks per group (one statement) when the import is not paced. */
+export const GROUP_MARKS = 10_000;
+
 /**
  * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is
  * applied (rows for unknown pupils, outside the accepted years or with a value over its field
@@ -92,6 +100,13 @@ const MAX_REJECTIONS_KEPT = 1000;
  * Idempotent: marks upsert on (school, pupil, date, session) and only a different code counts as a
  * change; a corrected mark replaces the old one and writes an audit entry with both.
  * Duplicate rows in one unit: identical ones count once; conflicting ones refuse the unit.
+ *
+ * Marks are applied while the unit is still being read: each group of marks (`GROUP_MARKS`, or the
+ * paced `chunkMarks`) is validated, staged and applied in one statement while the reader parses the
+ * next. A group is applied as it is read only while the unit has repeated no session (`UnitKeys`)
+ * and has brought no pupils (whose marks must wait for them); from then on groups are only staged
+ * and applied set-wise at the end (repeats: after checking them, the last line's mark). Whole or
+ * nothing still holds: every group's statement is in the unit's one transaction.
  */
 export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportContext): Promise<ImportSummary> {
   const startedAt = new Date();
@@ -118,12 +133,55 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       let pupilsSeen = 0;
       const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
 
-      // One staging write in flight while the next batch is parsed: the database and the parser
-      // work at the same time, and memory holds at most two batches.
-      let inFlight: Promise<void> = Promise.resolve();
+      // Writes in flight while the next group is parsed: the database and the parser work at the
+      // same time. Unpaced, a second group's statement is queued behind the running one so the
+      // database never waits for the next; paced, one at a time with its pause after it.
+      const keys = new UnitKeys(ctx.academicYears);
+      const groupMarks = ctx.writePace?.chunkMarks ?? GROUP_MARKS;
+      const pauseRatio = ctx.writePace?.pauseRatio ?? 0;
+      const applied: AppliedMarks[] = [];
+      let asRead = ctx.matchPupilsBy !== 'upn';
+      let groupNo = 0;
+      let firstStagedOnly: number | null = null;
+      let appliedThenPupils = false;
+      let stagedMarks = 0;
+      let group = new MarkColumns();
+      const writes: Promise<void>[] = [];
+      const queued = pauseRatio > 0 ? 0 : 1;
+      const write = (w: Promise<void>) => {
+        // A failed write must not wait for the parser to finish to be noticed.
+        w.catch(() => {});
+        writes.push(w);
+      };
+      const settle = async (keep: number) => {
+        while (writes.length > keep) await writes.shift();
+      };
+      const send = () => {
+        const g = group;
+        const no = groupNo++;
+        group = new MarkColumns();
+        stagedMarks += g.length;
+        if (asRead && keys.repeats === 0) {
+          write(
+            (async () => {
+              const started = performance.now();
+              applied.push(
+                await applyMarks(tx, ctx.schoolId, importId, ctx.actor, { group: g, groupNo: no }),
+              );
+              if (pauseRatio > 0) await sleep((performance.now() - started) * pauseRatio);
+            })(),
+          );
+        } else {
+          firstStagedOnly ??= no;
+          write(stageMarks(tx, g, no));
+        }
+      };
       for await (const batch of unit.batches()) {
-        await inFlight;
         if (batch.kind === 'pupils') {
+          await settle(0);
+          // This unit's pupils are written at its end: marks from here on wait for them.
+          if (asRead && groupNo > 0) appliedThenPupils = true;
+          asRead = false;
           const within = batch.pupils.filter((p) => {
             const over = pupilExceeds(p);
             if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
@@ -134,7 +192,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           for (const p of within)
             if (p.leaving)
               leavers.push({ misId: p.misId, leftOn: p.leaving.on, destination: p.leaving.destination });
-          inFlight = stagePupils(tx, within.map(stagedPupil));
+          write(stagePupils(tx, within.map(stagedPupil)));
           ctx.onRecords?.(batch.pupils.length);
         } else if (batch.kind === 'leavers') {
           for (const l of batch.leavers) {
@@ -152,15 +210,19 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           }
           ctx.onRecords?.(batch.leavers.length);
         } else {
-          const staged = new MarkColumns();
-          for (const m of batch.marks) addMark(staged, m, ctx, reject, closedDays);
-          inFlight = stageMarks(tx, staged);
+          for (const m of batch.marks) {
+            addMark(group, m, ctx, reject, closedDays, keys);
+            if (group.length >= groupMarks) {
+              await settle(queued);
+              send();
+            }
+          }
           ctx.onRecords?.(batch.marks.length);
         }
-        // A failed write must not wait for the parser to finish to be noticed.
-        inFlight.catch(() => {});
       }
-      await inFlight;
+      await settle(0);
+      send();
+      await settle(0);
 
       if (ctx.matchPupilsBy === 'upn') await matchStagedByUpn(tx, ctx.schoolId);
       const pupils = await upsertPupils(tx, ctx.schoolId);
@@ -176,7 +238,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       pupils.updated += left.marked.length;
       pupilsSeen += left.marked.length;
       const unknownPupils = new Set<string>();
-      for (const r of await takeUnknownPupilMarks(tx, ctx.schoolId)) {
+      const unknown = await takeUnknownPupilMarks(tx, ctx.schoolId);
+      const unknownMarks = unknown.length;
+      for (const r of unknown) {
         unknownPupils.add(r.pupil_mis_id);
         reject(
           describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
@@ -188,14 +252,24 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           },
         );
       }
-      const corrected = await auditCorrections(tx, ctx.schoolId, ctx.actor, importId);
-      const pace = paced(ctx.writePace);
-      let marks = await upsertMarks(tx, ctx.schoolId, importId, false, pace);
-      if (marks === null) {
-        // The unit repeats a pupil × date × session: identical repeats count once, different ones refuse it.
-        await refuseConflicts(tx, unit.label);
-        marks = (await upsertMarks(tx, ctx.schoolId, importId, true, pace))!;
+      // The groups not applied as they were read: all of them again when this unit's pupils came
+      // after some were (applying a mark twice changes nothing the second time), else from the first.
+      const repeats = keys.repeats > 0 || ctx.matchPupilsBy === 'upn';
+      // The unit repeats a pupil × date × session: identical repeats count once, different ones refuse it.
+      if (repeats) await refuseConflicts(tx, unit.label);
+      const lateFrom = appliedThenPupils ? 0 : firstStagedOnly;
+      if (lateFrom !== null) {
+        applied.push(
+          await applyMarks(tx, ctx.schoolId, importId, ctx.actor, { fromGroup: lateFrom, dedupe: repeats }),
+        );
       }
+      const sessions = repeats ? await stagedMarkCount(tx, true) : stagedMarks - unknownMarks;
+      const marks = {
+        inserted: sum(applied, (a) => a.inserted),
+        updated: sum(applied, (a) => a.updated),
+        corrected: sum(applied, (a) => a.corrected),
+        changedPupils: [...new Set(applied.flatMap((a) => a.changedPupils))].sort(),
+      };
       if (rejectedCount > rejected.length) {
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
       }
@@ -212,7 +286,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           updated: pupils.updated,
           unchanged: pupilsSeen - pupils.inserted - pupils.updated,
         },
-        marks: { inserted: marks.inserted, updated: marks.updated, unchanged: marks.unchanged, corrected },
+        marks: {
+          inserted: marks.inserted,
+          updated: marks.updated,
+          unchanged: sessions - marks.inserted - marks.updated,
+          corrected: marks.corrected,
+        },
         rejected,
         rejectedByCause: causes.list(),
         rejectedRows: causes.total(),
@@ -225,7 +304,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         pupilsUpdated: pupils.updated,
         marksInserted: marks.inserted,
         marksUpdated: marks.updated,
-        marksUnchanged: marks.unchanged,
+        marksUnchanged: summary.marks.unchanged,
         rejected,
         rejectedByCause: summary.rejectedByCause,
         calendarProblems,
@@ -265,6 +344,7 @@ function addMark(
   ctx: ImportContext,
   reject: (where: string, reason: string, cause: Cause) => void,
   closedDays: CalendarProblems,
+  keys: UnitKeys,
 ): void {
   const over = markExceeds(m);
   if (over) {
@@ -319,6 +399,7 @@ function addMark(
       ...(closed.note ? { note: safeText(closed.note) } : {}),
     });
   }
+  keys.add(m.pupilMisId, m.date, m.session);
   out.line.push(m.where.line ?? m.where.record ?? 0);
   out.record.push(m.where.record ?? null);
   out.pupilMisId.push(m.pupilMisId);
@@ -335,18 +416,12 @@ function stagedPupil(p: PupilRecord) {
   return { line: where.line ?? where.record ?? 0, misId, data: data as Record<string, unknown> };
 }
 
-/** The upsert's chunks and the pause after each: `pauseRatio` × the time the chunk took. */
-function paced(p: ImportContext['writePace']): { chunkMarks?: number; between?: () => Promise<void> } {
-  if (!p) return {};
-  let last = performance.now();
-  return {
-    chunkMarks: p.chunkMarks,
-    between: async () => {
-      const took = performance.now() - last;
-      if (p.pauseRatio > 0) await new Promise((r) => setTimeout(r, took * p.pauseRatio));
-      last = performance.now();
-    },
-  };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function sum<T>(items: readonly T[], of: (t: T) => number): number {
+  let n = 0;
+  for (const t of items) n += of(t);
+  return n;
 }
 
 /** A field over its limit: one cause per field. */

@@ -7,12 +7,14 @@ import type { Queryable } from './db.ts';
 export async function createStaging(tx: Queryable): Promise<void> {
   await tx.exec(`
     CREATE TEMP TABLE IF NOT EXISTS stage_marks (
-      line INTEGER NOT NULL, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
+      grp INTEGER NOT NULL DEFAULT 0, line INTEGER NOT NULL, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
       code TEXT NOT NULL, category TEXT NOT NULL, local_code TEXT, minutes_late INTEGER
     ) ON COMMIT DROP;
     CREATE TEMP TABLE IF NOT EXISTS stage_pupils (line INTEGER NOT NULL, mis_id TEXT NOT NULL, data JSONB NOT NULL) ON COMMIT DROP;
   `);
 }
+
+const MARK_VALUES = 'line, record, pupil_mis_id, date, session, code, category, local_code, minutes_late';
 
 /** Staged marks, column by column (one array per column: far fewer objects than one per row). */
 export class MarkColumns {
@@ -31,12 +33,24 @@ export class MarkColumns {
   }
 }
 
-export async function stageMarks(tx: Queryable, c: MarkColumns): Promise<void> {
+/** Stages a group of marks without applying them (applied later with `applyMarks({ fromGroup })`). */
+export async function stageMarks(tx: Queryable, c: MarkColumns, groupNo: number): Promise<void> {
   if (c.length === 0) return;
   await tx.query(
-    `INSERT INTO stage_marks (line, record, pupil_mis_id, date, session, code, category, local_code, minutes_late)
-     SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::date[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[])`,
-    [c.line, c.record, c.pupilMisId, c.date, c.session, c.code, c.category, c.localCode, c.minutesLate],
+    `INSERT INTO stage_marks (grp, ${MARK_VALUES})
+     SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[])`,
+    [
+      groupNo,
+      c.line,
+      c.record,
+      c.pupilMisId,
+      c.date,
+      c.session,
+      c.code,
+      c.category,
+      c.localCode,
+      c.minutesLate,
+    ],
   );
 }
 
@@ -171,123 +185,111 @@ export async function takeUnknownPupilMarks(tx: Queryable, schoolId: string) {
   return rows.sort((a, b) => a.line - b.line);
 }
 
-/** Writes one audit entry per mark whose code changes (a correction), before the upsert. */
-export async function auditCorrections(tx: Queryable, schoolId: string, actor: string, importId: string) {
-  const { rowCount } = await tx.query(
-    `INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
-     SELECT DISTINCT ON (s.pupil_mis_id, s.date, s.session)
-            $2, 'attendance.mark.corrected', $1, 'attendance_mark',
-            s.pupil_mis_id || '/' || to_char(s.date, 'YYYY-MM-DD') || '/' || s.session,
-            jsonb_build_object('code', m.code, 'localCode', m.local_code, 'importId', m.import_id),
-            jsonb_build_object('code', s.code, 'localCode', s.local_code, 'importId', $3::bigint)
-     FROM stage_marks s
-     JOIN attendance_marks m ON m.school_id = $1 AND m.pupil_mis_id = s.pupil_mis_id AND m.date = s.date AND m.session = s.session
-     WHERE (m.code, m.local_code) IS DISTINCT FROM (s.code, s.local_code)
-     ORDER BY s.pupil_mis_id, s.date, s.session, s.line DESC`,
-    [schoolId, actor, importId],
-  );
-  return rowCount;
+/** What one `applyMarks` statement did. */
+export interface AppliedMarks {
+  inserted: number;
+  updated: number;
+  /** Marks whose code changed (each with an audit entry naming the old and new code). */
+  corrected: number;
+  /** MIS ids of the pupils whose marks changed. */
+  changedPupils: string[];
 }
 
 /**
- * Upserts the staged marks. Fast path: the staged keys are unique, so one INSERT … ON CONFLICT
- * does it (counts come back aggregated, not row by row). When a key repeats, PostgreSQL refuses
- * that statement (a row cannot be affected twice); it is rolled back to a savepoint and the caller
- * learns the unit has duplicates (`null`), checks them, and retries with `dedupe`.
+ * Applies marks to the school's marks in ONE statement, in the caller's transaction: a mark for a
+ * session the school has not got is inserted; one whose code, local code or minutes late differ is
+ * updated, and when its code (or local code) changes an audit entry keeps both (a correction); an
+ * equal one is left alone. Marks for pupils the school does not have are skipped (the caller
+ * reports them from the staging table).
  *
- * Paced (`pace.chunkMarks`): the same upsert in ranges of whole pupils of about that many marks,
- * `pace.between` awaited between them, all under one savepoint in the caller's transaction — the
- * unit is still applied whole or not at all. An import's write-ahead log then comes in short bursts:
- * a commit on the alarm path, which waits for the log to be flushed up to it, never finds more than
- * one chunk's log ahead of it.
+ * Two sources:
+ * - `{ group }`: marks just read, as columns; they are also staged (`stage_marks`, with their group
+ *   number) in the same statement. The caller guarantees the group repeats no session of the unit
+ *   — neither within itself nor with an earlier group (`UnitKeys`) — so each key meets one row.
+ * - `{ fromGroup }`: the staged marks of groups ≥ `fromGroup`; with `dedupe`, a session the unit
+ *   repeats takes its last line's mark (the caller has refused the unit if the repeats differ).
+ *
+ * A new session is inserted without ON CONFLICT: if another transaction inserted it meanwhile the
+ * statement fails (unique violation) and the unit is retried, rather than one mark silently lost.
  */
-export async function upsertMarks(
+export async function applyMarks(
   tx: Queryable,
   schoolId: string,
   importId: string,
-  dedupe = false,
-  pace: { chunkMarks?: number; between?: () => Promise<void> } = {},
-) {
-  const chunks = await pupilChunks(tx, pace.chunkMarks ?? Number.POSITIVE_INFINITY);
-  const source = (where: string) =>
-    dedupe
-      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) pupil_mis_id, date, session, code, category, local_code, minutes_late
-         FROM stage_marks ${where} ORDER BY pupil_mis_id, date, session, line DESC`
-      : `SELECT pupil_mis_id, date, session, code, category, local_code, minutes_late FROM stage_marks ${where}`;
-  await tx.query('SAVEPOINT upsert_marks');
-  try {
-    let inserted = 0;
-    let updated = 0;
-    const changed: string[] = [];
-    for (const [i, chunk] of chunks.entries()) {
-      if (i > 0) await pace.between?.();
-      const where = chunk ? 'WHERE pupil_mis_id >= $3 AND pupil_mis_id <= $4' : '';
-      const { rows } = await tx.query<{ inserted: number; updated: number; changed: string[] | null }>(
-        `WITH up AS (
-           INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
-           SELECT $1, s.*, $2::bigint FROM (${source(where)}) s
-           ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET
-             code = EXCLUDED.code, category = EXCLUDED.category, local_code = EXCLUDED.local_code,
-             minutes_late = EXCLUDED.minutes_late, import_id = EXCLUDED.import_id, updated_at = now()
-           WHERE (attendance_marks.code, attendance_marks.local_code, attendance_marks.minutes_late)
-                 IS DISTINCT FROM (EXCLUDED.code, EXCLUDED.local_code, EXCLUDED.minutes_late)
-           RETURNING pupil_mis_id, (xmax = 0) AS inserted
-         )
-         SELECT count(*) FILTER (WHERE inserted)::int AS inserted,
-                count(*) FILTER (WHERE NOT inserted)::int AS updated,
-                array_agg(DISTINCT pupil_mis_id ORDER BY pupil_mis_id) AS changed
-         FROM up`,
-        chunk ? [schoolId, importId, chunk[0], chunk[1]] : [schoolId, importId],
-      );
-      const r = rows[0]!;
-      inserted += r.inserted;
-      updated += r.updated;
-      if (r.changed) changed.push(...r.changed);
-    }
-    // Distinct keys: an identical repeat counts once, also when it changed nothing.
-    const { rows: staged } = await tx.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM (SELECT DISTINCT pupil_mis_id, date, session FROM stage_marks) k',
-    );
-    await tx.query('RELEASE SAVEPOINT upsert_marks');
-    return {
-      inserted,
-      updated,
-      unchanged: staged[0]!.n - inserted - updated,
-      changedPupils: changed,
-    };
-  } catch (err) {
-    await tx.query('ROLLBACK TO SAVEPOINT upsert_marks');
-    // 21000 cardinality_violation: "ON CONFLICT DO UPDATE command cannot affect row a second time"
-    if (!dedupe && (err as { code?: string }).code === '21000') return null;
-    throw err;
+  actor: string,
+  source: { group: MarkColumns; groupNo: number } | { fromGroup: number; dedupe: boolean },
+): Promise<AppliedMarks> {
+  const params: unknown[] = [schoolId, importId, actor];
+  let marks: string;
+  let staged = '';
+  if ('group' in source) {
+    const c = source.group;
+    if (c.length === 0) return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
+    params.push(source.groupNo, c.line, c.record, c.pupilMisId, c.date, c.session, c.code, c.category);
+    params.push(c.localCode, c.minutesLate);
+    marks = `SELECT * FROM unnest($5::int[], $6::int[], $7::text[], $8::date[], $9::text[], $10::text[], $11::text[],
+                                   $12::text[], $13::int[]) AS u(${MARK_VALUES})`;
+    staged = `staged AS (INSERT INTO stage_marks (grp, ${MARK_VALUES}) SELECT $4, * FROM s),`;
+  } else {
+    params.push(source.fromGroup);
+    marks = source.dedupe
+      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) ${MARK_VALUES} FROM stage_marks WHERE grp >= $4
+         ORDER BY pupil_mis_id, date, session, line DESC`
+      : `SELECT ${MARK_VALUES} FROM stage_marks WHERE grp >= $4`;
   }
+  const { rows } = await tx.query<AppliedMarks>(
+    `WITH s AS (${marks}),
+     ${staged}
+     cur AS (
+       SELECT s.*, m.pupil_mis_id IS NOT NULL AS present,
+              m.code AS old_code, m.local_code AS old_local_code, m.minutes_late AS old_minutes_late,
+              m.import_id AS old_import_id
+       FROM s
+       JOIN pupils p ON p.school_id = $1 AND p.mis_id = s.pupil_mis_id
+       LEFT JOIN attendance_marks m
+         ON m.school_id = $1 AND m.pupil_mis_id = s.pupil_mis_id AND m.date = s.date AND m.session = s.session
+     ),
+     audit AS (
+       INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
+       SELECT $3, 'attendance.mark.corrected', $1, 'attendance_mark',
+              pupil_mis_id || '/' || to_char(date, 'YYYY-MM-DD') || '/' || session,
+              jsonb_build_object('code', old_code, 'localCode', old_local_code, 'importId', old_import_id),
+              jsonb_build_object('code', code, 'localCode', local_code, 'importId', $2::bigint)
+       FROM cur WHERE present AND (old_code, old_local_code) IS DISTINCT FROM (code, local_code)
+       RETURNING 1
+     ),
+     upd AS (
+       UPDATE attendance_marks m SET
+         code = c.code, category = c.category, local_code = c.local_code, minutes_late = c.minutes_late,
+         import_id = $2::bigint, updated_at = now()
+       FROM cur c
+       WHERE c.present
+         AND (c.old_code, c.old_local_code, c.old_minutes_late) IS DISTINCT FROM (c.code, c.local_code, c.minutes_late)
+         AND m.school_id = $1 AND m.pupil_mis_id = c.pupil_mis_id AND m.date = c.date AND m.session = c.session
+       RETURNING m.pupil_mis_id
+     ),
+     ins AS (
+       INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
+       SELECT $1, pupil_mis_id, date, session, code, category, local_code, minutes_late, $2::bigint
+       FROM cur WHERE NOT present
+       RETURNING pupil_mis_id
+     )
+     SELECT (SELECT count(*) FROM ins)::int AS inserted,
+            (SELECT count(*) FROM upd)::int AS updated,
+            (SELECT count(*) FROM audit)::int AS corrected,
+            COALESCE((SELECT array_agg(DISTINCT id ORDER BY id)
+                      FROM (SELECT pupil_mis_id AS id FROM ins UNION ALL SELECT pupil_mis_id FROM upd) x), '{}') AS "changedPupils"`,
+    params,
+  );
+  return rows[0]!;
 }
 
-/**
- * The staged marks cut into ranges of whole pupils of about `size` marks each (a pupil's repeats of
- * one session always fall in one range, so a range's upsert still finds them); [null] for one pass.
- */
-async function pupilChunks(tx: Queryable, size: number): Promise<([string, string] | null)[]> {
-  if (!Number.isFinite(size)) return [null];
-  const { rows: total } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM stage_marks');
-  if (total[0]!.n <= size) return [null];
-  await tx.query('CREATE INDEX IF NOT EXISTS stage_marks_pupil ON stage_marks (pupil_mis_id)');
-  const { rows } = await tx.query<{ pupil_mis_id: string; n: number }>(
-    'SELECT pupil_mis_id, count(*)::int AS n FROM stage_marks GROUP BY pupil_mis_id ORDER BY pupil_mis_id',
+/** How many marks are staged; with `distinctKeys`, how many pupil × date × session keys. */
+export async function stagedMarkCount(tx: Queryable, distinctKeys: boolean): Promise<number> {
+  const { rows } = await tx.query<{ n: number }>(
+    distinctKeys
+      ? 'SELECT count(*)::int AS n FROM (SELECT DISTINCT pupil_mis_id, date, session FROM stage_marks) k'
+      : 'SELECT count(*)::int AS n FROM stage_marks',
   );
-  const chunks: [string, string][] = [];
-  let from: string | null = null;
-  let marks = 0;
-  for (const r of rows) {
-    from ??= r.pupil_mis_id;
-    marks += r.n;
-    if (marks >= size) {
-      chunks.push([from, r.pupil_mis_id]);
-      from = null;
-      marks = 0;
-    }
-  }
-  const last = rows.at(-1);
-  if (from !== null && last) chunks.push([from, last.pupil_mis_id]);
-  return chunks;
+  return rows[0]!.n;
 }

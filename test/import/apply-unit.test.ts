@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
+import type { ImportUnit, MarkRecord, MisBatch } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../../src/config/schema.ts';
 import { applyImportUnit, type ImportSummary } from '../../src/import/apply-unit.ts';
 import { importContextFor } from '../../src/import/context.ts';
@@ -341,7 +342,7 @@ describe('import pipeline (CTF and CSV)', () => {
   });
 });
 
-describe('paced imports (marks written in chunks of whole pupils, one transaction)', () => {
+describe('paced imports (marks written in groups as the file is read, one transaction)', () => {
   const pace = { chunkMarks: 500, pauseRatio: 0.1 };
   const days = ['2025-01-13', '2025-01-14', '2025-01-15', '2025-01-16', '2025-01-17'];
   const earlier = ['2025-01-06', '2025-01-07', '2025-01-08', '2025-01-09', '2025-01-10'];
@@ -398,8 +399,73 @@ describe('paced imports (marks written in chunks of whole pupils, one transactio
     ).toBe(0);
   });
 
+  it('refuses a conflict with a mark a group applied earlier, naming both lines, with nothing kept', async () => {
+    const before = await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`);
+    // Pupil 3001's first mark is in the first group (written while the rest is read); its repeat is last.
+    const p = temp('paced-early.xml', marksXml([...rows(() => 'G'), mark('3001', '2025-01-13', 'AM', 'I')]));
+    await expect(runPaced(p, 'paced')).rejects.toThrow(
+      /paced-early\.xml: pupil 3001 has different marks for 2025-01-13 AM on lines 13 and 1303/,
+    );
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`)).toBe(before);
+    expect(
+      await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced' AND code = 'G'`),
+    ).toBe(0);
+    expect(await count(`SELECT count(*) FROM audit_log WHERE after->>'code' = 'G'`)).toBe(0);
+  });
+
+  it('counts an identical repeat of a mark a group applied earlier once', async () => {
+    const p = temp(
+      'paced-early-dupe.xml',
+      marksXml([...rows(() => 'O'), mark('3001', '2025-01-06', 'PM', '/')]),
+    );
+    expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 60, unchanged: 1240 });
+  });
+
+  it('applies marks read before their pupils once the pupils are in, counting each mark once', async () => {
+    const where = (line: number) => ({ unit: 'mixed', line });
+    const marks = (ids: string[], from: number): MarkRecord[] =>
+      ids.flatMap((id, i) =>
+        days.map((date, d) => ({
+          pupilMisId: id,
+          date,
+          session: 'AM' as const,
+          mark: '/',
+          where: where(from + i * days.length + d),
+        })),
+      );
+    const unit: ImportUnit = {
+      label: 'mixed',
+      async *batches(): AsyncGenerator<MisBatch> {
+        // 3001 is known; 3901 arrives as a pupil only after its marks (and after a group was applied).
+        yield { kind: 'marks', marks: [...marks(ids.slice(0, 60), 1), ...marks(['3901'], 400)] };
+        yield { kind: 'marks', marks: marks(ids.slice(60), 500) };
+        yield { kind: 'pupils', pupils: [{ misId: '3901', where: where(600) }] };
+      },
+    };
+    const s = { ...school, id: 'mixed' };
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id) SELECT 'mixed', g::text FROM generate_series(3001, 3065) g`,
+    );
+    const ctx = importContextFor(s, NOW, {
+      actor: 'test',
+      source: 'sims-xml',
+      writePace: { chunkMarks: 100, pauseRatio: 0 },
+    });
+    const first = await applyImportUnit(db, unit, ctx);
+    expect(first.marks).toMatchObject({ inserted: 330, updated: 0, unchanged: 0 });
+    expect(first.pupils.inserted).toBe(1);
+    expect(first.rejected).toEqual([]);
+    expect(
+      await count(
+        `SELECT count(*) FROM attendance_marks WHERE school_id = 'mixed' AND pupil_mis_id = '3901'`,
+      ),
+    ).toBe(5);
+    const again = await applyImportUnit(db, unit, ctx);
+    expect(again.marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 330 });
+  });
+
   it('counts an identical repeat in a later chunk once', async () => {
     const p = temp('paced-dupe.xml', marksXml([...rows(() => 'O'), mark('3060', '2025-01-13', 'AM', 'O')]));
-    expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 60, unchanged: 1240 });
+    expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 1300 });
   });
 });

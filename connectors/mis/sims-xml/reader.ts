@@ -6,6 +6,7 @@ import {
   DEFAULT_MARK_COLUMNS,
   DEFAULT_PUPIL_COLUMNS,
   type MarkColumns,
+  normaliseCaption,
   type PupilColumns,
   Row,
   rowToMarks,
@@ -52,7 +53,25 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   let depth = 0;
   let recordNo = 0;
   let recordLine = 0;
-  let fields: [string, string][] | undefined;
+  let fields: Map<string, string> | undefined;
+  // Element name → its caption as a row looks it up. Every record repeats the same names in the
+  // same order, so the name at the same position in the previous record is tried first.
+  const captions = new Map<string, { name: string; caption: string }>();
+  const byPosition: { tagName: string; name: string; caption: string }[] = [];
+  const captionOf = (tagName: string, position: number) => {
+    const same = byPosition[position];
+    if (same?.tagName === tagName) return same;
+    let c = captions.get(tagName);
+    if (c === undefined) {
+      const name = decodeXmlName(tagName);
+      c = { name, caption: normaliseCaption(name) };
+      if (captions.size < 10_000) captions.set(tagName, c);
+    }
+    if (position < 64) byPosition[position] = { tagName, ...c };
+    return c;
+  };
+  let fieldCount = 0;
+  let caption = '';
   let field: string | undefined;
   let text: string | undefined = '';
   const xml = new SafeXml(unit, { field: () => field });
@@ -79,11 +98,12 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     } else if (depth === 2 && root && tag.name === root.record) {
       recordNo++;
       recordLine = parser.line;
-      fields = [];
+      fields = new Map();
+      fieldCount = 0;
     } else if (depth === 3 && fields) {
-      field = decodeXmlName(tag.name);
+      ({ name: field, caption } = captionOf(tag.name, fieldCount));
       text = '';
-      if (fields.length >= MAX_ELEMENTS_PER_RECORD) {
+      if (++fieldCount > MAX_ELEMENTS_PER_RECORD) {
         fail(
           malformed(
             { unit, line: recordLine, record: recordNo },
@@ -99,10 +119,10 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   });
   parser.on('closetag', () => {
     if (depth === 3 && fields && field !== undefined) {
-      if (text !== undefined) fields.push([field, text]);
+      if (text !== undefined) fields.set(caption, text);
       field = undefined;
     } else if (depth === 2 && fields && root) {
-      const row = new Row(fields, { unit, line: recordLine, record: recordNo });
+      const row = new Row(fields, { unit, line: recordLine, record: recordNo }, 'normalised');
       fields = undefined;
       try {
         if (root.kind === 'pupils') out.pupils.push(rowToPupil(row, pupilCols));

@@ -87,9 +87,9 @@ export function serverSettings(secret: SecretField) {
         workerNice: 10,
       }),
     /**
-     * How an import writes its marks: in ranges of whole pupils of about `chunkMarks` marks (still
-     * one transaction: a file is applied whole or not at all), pausing `pauseRatio` × the chunk's own
-     * time after each. On PostgreSQL every commit waits for the write-ahead log to be flushed up to
+     * How an import writes its marks: in groups of `chunkMarks` marks as the file is read (still
+     * one transaction: a file is applied whole or not at all), pausing `pauseRatio` × the group's own
+     * write time after each. On PostgreSQL every commit waits for the write-ahead log to be flushed up to
      * it — an import's log included — so an unpaced 760k-mark upsert holds the alarm path's commits
      * behind hundreds of MB of log; paced, a commit finds at most one chunk's. `pauseRatio: 0` writes
      * as fast as the database takes it.
