@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -467,5 +467,41 @@ describe('paced imports (marks written in groups as the file is read, one transa
   it('counts an identical repeat in a later chunk once', async () => {
     const p = temp('paced-dupe.xml', marksXml([...rows(() => 'O'), mark('3060', '2025-01-13', 'AM', 'O')]));
     expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 1300 });
+  });
+});
+
+describe('the embedded store (PGlite) runs the same import', () => {
+  it('applies marks group by group, refuses a conflicting repeat, and counts a re-import as unchanged', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'doorstep-import-pglite-'));
+    const lite = await openStore({ dataDir });
+    try {
+      const s = { ...school, id: 'lite' };
+      await lite.query(
+        `INSERT INTO pupils (school_id, mis_id) SELECT 'lite', g::text FROM generate_series(5001, 5020) g`,
+      );
+      const rows = Array.from({ length: 20 }, (_, i) => String(5001 + i)).flatMap((id) =>
+        ['2025-01-13', '2025-01-14', '2025-01-15'].flatMap((d) => [
+          mark(id, d, 'AM', '/'),
+          mark(id, d, 'PM', 'O'),
+        ]),
+      );
+      const ctx = importContextFor(s, NOW, {
+        actor: 'test',
+        source: 'sims-xml',
+        writePace: { chunkMarks: 500, pauseRatio: 0 },
+      });
+      const ok = temp('lite.xml', marksXml(rows));
+      const first = await applyImportUnit(lite, fileUnit(ok, 'sims-xml', s), ctx);
+      expect(first.marks).toMatchObject({ inserted: 120, updated: 0, unchanged: 0 });
+      const bad = temp('lite-conflict.xml', marksXml([...rows, mark('5001', '2025-01-13', 'AM', 'N')]));
+      await expect(applyImportUnit(lite, fileUnit(bad, 'sims-xml', s), ctx)).rejects.toThrow(
+        /pupil 5001 has different marks for 2025-01-13 AM on lines 3 and 123/,
+      );
+      const again = await applyImportUnit(lite, fileUnit(ok, 'sims-xml', s), ctx);
+      expect(again.marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 120 });
+    } finally {
+      await lite.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
