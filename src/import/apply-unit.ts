@@ -88,7 +88,7 @@ class DryRunDone extends Error {
 const MAX_REJECTIONS_KEPT = 1000;
 
 /** Marks per group (one statement) when the import is not paced. */
-export const GROUP_MARKS = 10_000;
+export const GROUP_MARKS = 5_000;
 
 /**
  * Applies one import unit (a whole file, or one API page) in ONE transaction: either every row is

@@ -1,3 +1,4 @@
+import { intArray, textArray } from './array-literal.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -33,24 +34,28 @@ export class MarkColumns {
   }
 }
 
+/** The columns as array literals, in `MARK_VALUES` order. */
+function markArrays(c: MarkColumns): string[] {
+  return [
+    intArray(c.line),
+    intArray(c.record),
+    textArray(c.pupilMisId),
+    textArray(c.date),
+    textArray(c.session),
+    textArray(c.code),
+    textArray(c.category),
+    textArray(c.localCode),
+    intArray(c.minutesLate),
+  ];
+}
+
 /** Stages a group of marks without applying them (applied later with `applyMarks({ fromGroup })`). */
 export async function stageMarks(tx: Queryable, c: MarkColumns, groupNo: number): Promise<void> {
   if (c.length === 0) return;
   await tx.query(
     `INSERT INTO stage_marks (grp, ${MARK_VALUES})
      SELECT $1, * FROM unnest($2::int[], $3::int[], $4::text[], $5::date[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[])`,
-    [
-      groupNo,
-      c.line,
-      c.record,
-      c.pupilMisId,
-      c.date,
-      c.session,
-      c.code,
-      c.category,
-      c.localCode,
-      c.minutesLate,
-    ],
+    [groupNo, ...markArrays(c)],
   );
 }
 
@@ -225,8 +230,7 @@ export async function applyMarks(
   if ('group' in source) {
     const c = source.group;
     if (c.length === 0) return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
-    params.push(source.groupNo, c.line, c.record, c.pupilMisId, c.date, c.session, c.code, c.category);
-    params.push(c.localCode, c.minutesLate);
+    params.push(source.groupNo, ...markArrays(c));
     marks = `SELECT * FROM unnest($5::int[], $6::int[], $7::text[], $8::date[], $9::text[], $10::text[], $11::text[],
                                    $12::text[], $13::int[]) AS u(${MARK_VALUES})`;
     staged = `staged AS (INSERT INTO stage_marks (grp, ${MARK_VALUES}) SELECT $4, * FROM s),`;
@@ -237,17 +241,32 @@ export async function applyMarks(
          ORDER BY pupil_mis_id, date, session, line DESC`
       : `SELECT ${MARK_VALUES} FROM stage_marks WHERE grp >= $4`;
   }
+  // A pupil with no stored mark between their first and last date here (a school's first import of
+  // a year, a new pupil, the next stretch of a year read in date order) has only new marks: one probe
+  // per pupil (LATERAL … LIMIT 1, whatever the statistics say) instead of one per mark.
   const { rows } = await tx.query<AppliedMarks>(
     `WITH s AS (${marks}),
      ${staged}
+     known AS (SELECT s.* FROM s JOIN pupils p ON p.school_id = $1 AND p.mis_id = s.pupil_mis_id),
+     stored AS (
+       SELECT k.pupil_mis_id
+       FROM (SELECT pupil_mis_id, min(date) AS first, max(date) AS last FROM known GROUP BY pupil_mis_id) k
+       CROSS JOIN LATERAL (
+         SELECT 1 FROM attendance_marks m
+         WHERE m.school_id = $1 AND m.pupil_mis_id = k.pupil_mis_id AND m.date BETWEEN k.first AND k.last LIMIT 1
+       ) one
+     ),
      cur AS (
-       SELECT s.*, m.pupil_mis_id IS NOT NULL AS present,
-              m.code AS old_code, m.local_code AS old_local_code, m.minutes_late AS old_minutes_late,
-              m.import_id AS old_import_id
-       FROM s
-       JOIN pupils p ON p.school_id = $1 AND p.mis_id = s.pupil_mis_id
+       SELECT k.*, false AS present, NULL::text AS old_code, NULL::text AS old_local_code,
+              NULL::int AS old_minutes_late, NULL::bigint AS old_import_id
+       FROM known k WHERE k.pupil_mis_id NOT IN (SELECT pupil_mis_id FROM stored)
+       UNION ALL
+       SELECT k.*, m.pupil_mis_id IS NOT NULL,
+              m.code, m.local_code, m.minutes_late, m.import_id
+       FROM known k
        LEFT JOIN attendance_marks m
-         ON m.school_id = $1 AND m.pupil_mis_id = s.pupil_mis_id AND m.date = s.date AND m.session = s.session
+         ON m.school_id = $1 AND m.pupil_mis_id = k.pupil_mis_id AND m.date = k.date AND m.session = k.session
+       WHERE k.pupil_mis_id IN (SELECT pupil_mis_id FROM stored)
      ),
      audit AS (
        INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
