@@ -12,6 +12,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
+import { INGEST_STORE, prepareIngestStore } from '../../src/alarms/ingest-groups.ts';
 import type { IngestStage } from '../../src/alarms/ingest-types.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
@@ -35,7 +36,14 @@ const connections = Number(env('BENCH_CONNECTIONS'));
 const brokerUrl = env('BENCH_BROKER_URL');
 
 const log = createLogger({ level: 'silent' });
-const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema: env('BENCH_SCHEMA') });
+// As `doorstep start` opens it for the role (src/runtime/start.ts).
+const db = await openStore({
+  databaseUrl: DATABASE_URL,
+  dataDir: 'unused',
+  schema: env('BENCH_SCHEMA'),
+  ...(role === 'ingest' ? INGEST_STORE : {}),
+});
+if (role === 'ingest') await prepareIngestStore(db);
 const conn = await connectRedis({ url: REDIS_URL }, 'producer');
 const producer = new Producer(catalog, conn, prefix);
 const config = configWith({

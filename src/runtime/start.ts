@@ -5,6 +5,7 @@ import type { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { startMqttFeed } from '../alarms/fob-feeds.ts';
+import { INGEST_STORE, prepareIngestStore } from '../alarms/ingest-groups.ts';
 import { visitRulesLookup } from '../config/policy-packs.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { buildHttpApp } from '../http/app.ts';
@@ -55,6 +56,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     databaseUrl: options.databaseUrl,
     dataDir: config.store.dataDir,
     ...(config.store.schema !== 'public' ? { schema: config.store.schema } : {}),
+    ...(roles.includes('ingest') ? INGEST_STORE : {}),
   });
 
   let conn: Redis | undefined;
@@ -86,6 +88,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     const metrics = createMetrics([...producer.queues.values()]);
     purgeMetrics(metrics, db);
     if (roles.includes('ingest')) {
+      await prepareIngestStore(db);
       const ingest = {
         db,
         producer,

@@ -21,5 +21,10 @@ export interface Db extends Queryable {
   readonly describe: string;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL: opens `n` connections now (kept open with `keepOpen`) and runs `onNewConnection` on
+   * each. PGlite has one connection, which keeps its plans.
+   */
+  prepareConnections?(n: number): Promise<void>;
   close(): Promise<void>;
 }

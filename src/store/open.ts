@@ -1,5 +1,5 @@
 import { describeError, doorstepError } from '../errors.ts';
-import type { Db } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 import { migrate } from './migrate.ts';
 import { openPglite } from './pglite.ts';
 import { describePostgresUrl, openPostgres } from './postgres.ts';
@@ -10,6 +10,9 @@ export interface StoreOptions {
   dataDir: string;
   /** PostgreSQL schema; tests use a fresh one per file. */
   schema?: string;
+  /** PostgreSQL: connections kept open, and what each new one runs first (`PostgresOptions`). */
+  keepOpen?: number;
+  onNewConnection?: (connection: Queryable) => Promise<void>;
 }
 
 /**
@@ -19,7 +22,12 @@ export interface StoreOptions {
 export async function openStore(options: StoreOptions): Promise<Db> {
   let db: Db;
   if (options.databaseUrl) {
-    db = openPostgres({ url: options.databaseUrl, ...(options.schema ? { schema: options.schema } : {}) });
+    db = openPostgres({
+      url: options.databaseUrl,
+      ...(options.schema ? { schema: options.schema } : {}),
+      ...(options.keepOpen ? { keepOpen: options.keepOpen } : {}),
+      ...(options.onNewConnection ? { onNewConnection: options.onNewConnection } : {}),
+    });
     try {
       await db.query('SELECT 1');
     } catch (err) {

@@ -1,0 +1,107 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INGEST_STORE, prepareIngestStore } from '../../src/alarms/ingest-groups.ts';
+import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
+import { rehearseAlarmWrite, writeFobEvents } from '../../src/store/alarms.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { openPostgres, quoteIdent } from '../../src/store/postgres.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+
+const schema = uniqueName('warm');
+let db: Db;
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema, ...INGEST_STORE });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+const counts = async () =>
+  (
+    await db.query<Record<string, number>>(
+      `SELECT (SELECT count(*) FROM fob_events)::int AS events, (SELECT count(*) FROM alarms)::int AS alarms,
+              (SELECT count(*) FROM board_events)::int AS board, (SELECT count(*) FROM audit_entries)::int AS audit,
+              (SELECT count(*) FROM alarm_timeline)::int AS timeline`,
+    )
+  ).rows[0]!;
+
+describe("the ingest role's connections: kept open, each rehearsing the alarm write first", () => {
+  it('rehearses the real write (it would throw if the write failed) and keeps nothing of it', async () => {
+    const before = await counts();
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`SET search_path = ${quoteIdent(schema)}`);
+      await rehearseAlarmWrite({
+        query: async (sql, params) => {
+          const r = await client.query(sql, params as unknown[] | undefined);
+          return { rows: r.rows, rowCount: r.rowCount ?? 0 };
+        },
+        exec: async (sql) => void (await client.query(sql)),
+      });
+      expect((await client.query('SELECT txid_current_if_assigned() AS x')).rows[0].x).toBeNull();
+    } finally {
+      await client.end();
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it('hands out connections after their rehearsal, outside any transaction: a real alarm written then is kept', async () => {
+    await prepareIngestStore(db);
+    const at = new Date().toISOString();
+    const writes = Array.from({ length: 6 }, (_, i) => ({
+      schoolId: 'alpha',
+      event: {
+        deviceId: 'PS-1',
+        vendorEventId: `kept-${i}`,
+        type: 'sos' as const,
+        occurredAt: at,
+        receivedAt: at,
+        location: null,
+        batteryPercent: null,
+        message: null,
+        voiceNoteUrl: null,
+      },
+      staffId: 'st-1',
+      transport: 'mqtt' as const,
+      profile: 'generic',
+      raw: '{}',
+      contentHash: `h${i}`,
+      claimedDeviceId: null,
+      trustIssue: null,
+      clockSkewMs: 0,
+      isAlarm: true,
+      boardPayload: { type: 'sos', deviceId: 'PS-1' },
+      policy: DEFAULT_ALARM_POLICY,
+    }));
+    // Six at once: each on its own kept connection.
+    const results = await Promise.all(writes.map((w) => writeFobEvents(db, [w])));
+    expect(results.every(([r]) => r?.alarmId)).toBe(true);
+    expect((await counts()).alarms).toBe(6);
+    expect(
+      (
+        await db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM alarms WHERE school_id = 'doorstep:rehearsal'`,
+        )
+      ).rows[0]!.n,
+    ).toBe(0);
+  });
+
+  it('a connection whose rehearsal fails (a store not yet migrated) is handed out clean', async () => {
+    const empty = uniqueName('warm-empty');
+    const bare = openPostgres({ url: TEST_DATABASE_URL, schema: empty, onNewConnection: rehearseAlarmWrite });
+    try {
+      await bare.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(empty)}`);
+      await bare.prepareConnections?.(2);
+      await bare.exec('CREATE TABLE kept (n int)');
+      await bare.query('INSERT INTO kept VALUES (1)');
+      const { rows } = await bare.query<{ n: number }>('SELECT count(*)::int AS n FROM kept');
+      expect(rows[0]!.n).toBe(1);
+    } finally {
+      await bare.close();
+      await dropSchema(empty);
+    }
+  });
+});
