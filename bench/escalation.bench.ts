@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import { handlers } from '../jobs/index.ts';
 import { ingestFobEvent } from '../src/alarms/ingest.ts';
+import { INGEST_STORE, prepareIngestStore } from '../src/alarms/ingest-groups.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { catalog } from '../src/queue/catalog.ts';
 import { connectRedis, redisOptions } from '../src/queue/redis.ts';
@@ -22,8 +23,11 @@ import { fobEvent } from '../test/helpers/fob.ts';
 import { printResult, printTable, round } from './lib/report.ts';
 import { openBenchServices, REDIS_URL } from './lib/services.ts';
 
-const services = await openBenchServices('escalation');
+// The alarm is accepted and its ladder run in one process, as the ingest role does (its workers run
+// the escalation): the store opened as `doorstep start` opens it for that role.
+const services = await openBenchServices('escalation', INGEST_STORE);
 const { suffix, prefix, db, conn, producer } = services;
+await prepareIngestStore(db);
 
 const RATE = 200;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);

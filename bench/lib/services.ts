@@ -3,7 +3,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
+import { openStore, type StoreOptions } from '../../src/store/open.ts';
 
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -19,12 +19,18 @@ export interface BenchServices {
   close(): Promise<void>;
 }
 
-/** A fresh PostgreSQL schema and Redis prefix for one benchmark run, on the real services. */
-export async function openBenchServices(name: string): Promise<BenchServices> {
+/**
+ * A fresh PostgreSQL schema and Redis prefix for one benchmark run, on the real services. `store`:
+ * how the role measured opens it (e.g. `INGEST_STORE`, as `doorstep start` does for `ingest`).
+ */
+export async function openBenchServices(
+  name: string,
+  store: Pick<StoreOptions, 'keepOpen' | 'onNewConnection'> = {},
+): Promise<BenchServices> {
   const suffix = Date.now().toString(36);
   const schema = `bench_${name}_${suffix}`;
   const prefix = `bench-${name}-${suffix}`;
-  const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema });
+  const db = await openStore({ databaseUrl: DATABASE_URL, dataDir: 'unused', schema, ...store });
   const conn = await connectRedis({ url: REDIS_URL }, 'producer');
   const producer = new Producer(catalog, conn, prefix);
   return {
