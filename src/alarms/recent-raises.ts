@@ -9,8 +9,9 @@ import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
  * came first sends the job back to reading the row. A miss (another process raised it, a restart,
  * the bound below) is only the old way: read the row.
  *
- * Bounded: at most MAX_REMEMBERED alarms, the oldest forgotten first (an alarm whose first step has
- * not run after that many newer ones is read back, as before).
+ * Bounded: at most MAX_REMEMBERED alarms, in two generations — when the newer fills up, the older
+ * is dropped whole (its alarms are read back, as before). O(1) each way: evicting the oldest entry
+ * of one Map one by one walked over its deleted slots on every raise.
  */
 export interface RaisedAlarm {
   id: string;
@@ -26,19 +27,23 @@ export interface RaisedAlarm {
 }
 
 const MAX_REMEMBERED = 10_000;
-const recent = new Map<string, RaisedAlarm>();
+let newer = new Map<string, RaisedAlarm>();
+let older = new Map<string, RaisedAlarm>();
 
 export function rememberRaised(a: RaisedAlarm): void {
-  if (recent.size >= MAX_REMEMBERED) {
-    const oldest = recent.keys().next();
-    if (!oldest.done) recent.delete(oldest.value);
+  if (newer.size >= MAX_REMEMBERED / 2) {
+    older = newer;
+    newer = new Map();
   }
-  recent.set(a.id, a);
+  newer.set(a.id, a);
 }
 
 /** The alarm's facts if this process raised it and its first step has not taken them yet (once). */
 export function takeRaised(id: string): RaisedAlarm | undefined {
-  const a = recent.get(id);
-  if (a) recent.delete(id);
+  const a = newer.get(id) ?? older.get(id);
+  if (a) {
+    newer.delete(id);
+    older.delete(id);
+  }
   return a;
 }
