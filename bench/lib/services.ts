@@ -25,7 +25,7 @@ export interface BenchServices {
  */
 export async function openBenchServices(
   name: string,
-  store: Pick<StoreOptions, 'keepOpen' | 'onNewConnection'> = {},
+  store: Pick<StoreOptions, 'keepOpen' | 'prepare'> = {},
 ): Promise<BenchServices> {
   const suffix = Date.now().toString(36);
   const schema = `bench_${name}_${suffix}`;

@@ -31,18 +31,39 @@ const MAX_GROUP = 500;
 
 /**
  * How the ingest role opens its store: as many connections as its lanes write at once are kept open
- * however long the night is quiet, and each new one rehearses the alarm write (rolled back) before
- * it is used — the first alarm on a fresh connection otherwise waited ~10 ms more for its backend to
- * plan the write, which put a new connection's alarms in the slowest 1%.
+ * however long the night is quiet, each having rehearsed the alarm write (rolled back) while held by
+ * `prepareIngestStore` — the first alarm on a fresh connection otherwise waited ~10 ms more for its
+ * backend to plan the write, which put a new connection's alarms in the slowest 1%.
  */
 export const INGEST_STORE = {
   keepOpen: ALARM_GROUPS_IN_FLIGHT + REPORT_GROUPS_IN_FLIGHT,
-  onNewConnection: rehearseAlarmWrite,
+  prepare: rehearseAlarmWrite,
 };
 
-/** Opens and rehearses those connections now, before the first fob event (PostgreSQL). */
-export async function prepareIngestStore(db: Db): Promise<void> {
-  await db.prepareConnections?.(INGEST_STORE.keepOpen);
+/** How often the kept connections are looked at again (one dropped is replaced and rehearsed). */
+const PREPARE_EVERY_MS = 30_000;
+
+/**
+ * Opens and rehearses the kept connections now (PostgreSQL), then every 30 s in the background
+ * (a connection the network dropped is replaced then, not by the next alarm). Never in front of an
+ * alarm: a rehearsal holds its own connection, and an alarm takes any other the pool has. Returns
+ * the stop for shutdown.
+ */
+export async function prepareIngestStore(db: Db): Promise<() => void> {
+  let running = false;
+  const prepare = async () => {
+    if (running) return;
+    running = true;
+    try {
+      await db.prepareConnections?.(INGEST_STORE.keepOpen);
+    } finally {
+      running = false;
+    }
+  };
+  await prepare();
+  const timer = setInterval(() => void prepare(), PREPARE_EVERY_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

@@ -2,8 +2,12 @@
  * The pupil × date × session keys an import unit has given so far, to notice a repeated session
  * while the unit is read (so marks can be applied as they arrive, group by group, and a repeat —
  * identical or conflicting — is still found across groups). One bit per session per pupil over the
- * accepted academic years: 2,000 pupils × one year is under 200 KB.
+ * accepted academic years: 2,000 pupils × one year is under 200 KB. Bounded: past MAX_PUPILS pupils
+ * (a school has a few thousand; a file of made-up ids may have millions) a new pupil's key counts
+ * as a repeat, which sends the unit down the staged path that needs no memory here.
  */
+const MAX_PUPILS = 100_000;
+
 export class UnitKeys {
   private readonly seen = new Map<string, Uint8Array>();
   private readonly firstDay: number;
@@ -32,6 +36,10 @@ export class UnitKeys {
       return true;
     }
     let bits = this.seen.get(pupil);
+    if (!bits && this.seen.size >= MAX_PUPILS) {
+      this.repeats++;
+      return true;
+    }
     if (!bits) {
       bits = new Uint8Array(Math.ceil(this.sessions / 8));
       this.seen.set(pupil, bits);

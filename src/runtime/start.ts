@@ -65,8 +65,10 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   let app: FastifyInstance | undefined;
   let watcher: DropWatcher | undefined;
   const transports: MqttFobTransport[] = [];
+  let stopPreparing: (() => void) | undefined;
   const closeAll = async (deadlineMs: number) => {
     const started = Date.now();
+    stopPreparing?.();
     watcher?.stop();
     await Promise.all(transports.map((t) => t.stop()));
     await app?.close();
@@ -88,7 +90,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     const metrics = createMetrics([...producer.queues.values()]);
     purgeMetrics(metrics, db);
     if (roles.includes('ingest')) {
-      await prepareIngestStore(db);
+      stopPreparing = await prepareIngestStore(db);
       const ingest = {
         db,
         producer,

@@ -176,12 +176,14 @@ const REHEARSALS = 6;
  * compiled and their statements planned on this connection's backend before any real alarm needs
  * them (a new connection's first alarm took ~10 ms in the database against ~1 ms after). One made-up
  * alarm per run for a school no config can name (`doorstep:rehearsal`); nothing is kept — only
- * the ids the rolled-back rows took are skipped. Run before the connection is handed to anyone
- * (`onNewConnection`), so nothing else ever runs inside its transaction.
+ * the ids the rolled-back rows took are skipped. Run on a connection its caller holds
+ * (`prepareConnections`), so nothing else ever runs inside its transaction; bounded by a statement
+ * timeout, so a lock or a stall cannot hold the connection for long.
  */
 export async function rehearseAlarmWrite(connection: Queryable): Promise<void> {
   await connection.query('BEGIN');
   try {
+    await connection.query(`SET LOCAL statement_timeout = '2s'`);
     for (let k = 0; k < REHEARSALS; k++) {
       const at = new Date().toISOString();
       await connection.query('SELECT * FROM write_fob_alarms($1::jsonb)', [

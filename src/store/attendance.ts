@@ -49,7 +49,7 @@ function markArrays(c: MarkColumns): string[] {
   ];
 }
 
-/** Stages a group of marks without applying them (applied later with `applyMarks({ fromGroup })`). */
+/** Stages a group of marks without applying them (applied later with `applyMarks({ stagedGroup })`). */
 export async function stageMarks(tx: Queryable, c: MarkColumns, groupNo: number): Promise<void> {
   if (c.length === 0) return;
   await tx.query(
@@ -211,8 +211,9 @@ export interface AppliedMarks {
  * - `{ group }`: marks just read, as columns; they are also staged (`stage_marks`, with their group
  *   number) in the same statement. The caller guarantees the group repeats no session of the unit
  *   — neither within itself nor with an earlier group (`UnitKeys`) — so each key meets one row.
- * - `{ fromGroup }`: the staged marks of groups ≥ `fromGroup`; with `dedupe`, a session the unit
- *   repeats takes its last line's mark (the caller has refused the unit if the repeats differ).
+ * - `{ stagedGroup }`: a group staged earlier (`indexStagedGroups` first); with `dedupe`, a session
+ *   the group repeats takes its last line's mark (the caller has refused the unit if any repeats
+ *   differ, so a repeat in another group finds its mark already equal and changes nothing).
  *
  * A new session is inserted without ON CONFLICT: if another transaction inserted it meanwhile the
  * statement fails (unique violation) and the unit is retried, rather than one mark silently lost.
@@ -222,7 +223,7 @@ export async function applyMarks(
   schoolId: string,
   importId: string,
   actor: string,
-  source: { group: MarkColumns; groupNo: number } | { fromGroup: number; dedupe: boolean },
+  source: { group: MarkColumns; groupNo: number } | { stagedGroup: number; dedupe: boolean },
 ): Promise<AppliedMarks> {
   const params: unknown[] = [schoolId, importId, actor];
   let marks: string;
@@ -235,11 +236,11 @@ export async function applyMarks(
                                    $12::text[], $13::int[]) AS u(${MARK_VALUES})`;
     staged = `staged AS (INSERT INTO stage_marks (grp, ${MARK_VALUES}) SELECT $4, * FROM s),`;
   } else {
-    params.push(source.fromGroup);
+    params.push(source.stagedGroup);
     marks = source.dedupe
-      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) ${MARK_VALUES} FROM stage_marks WHERE grp >= $4
+      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) ${MARK_VALUES} FROM stage_marks WHERE grp = $4
          ORDER BY pupil_mis_id, date, session, line DESC`
-      : `SELECT ${MARK_VALUES} FROM stage_marks WHERE grp >= $4`;
+      : `SELECT ${MARK_VALUES} FROM stage_marks WHERE grp = $4`;
   }
   // A pupil with no stored mark between their first and last date here (a school's first import of
   // a year, a new pupil, the next stretch of a year read in date order) has only new marks: one probe
@@ -301,6 +302,11 @@ export async function applyMarks(
     params,
   );
   return rows[0]!;
+}
+
+/** Indexes the staged marks by group, before groups staged earlier are applied one by one. */
+export async function indexStagedGroups(tx: Queryable): Promise<void> {
+  await tx.query('CREATE INDEX IF NOT EXISTS stage_marks_grp ON stage_marks (grp)');
 }
 
 /** How many marks are staged; with `distinctKeys`, how many pupil × date × session keys. */

@@ -22,8 +22,9 @@ export interface Db extends Queryable {
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
-   * PostgreSQL: opens `n` connections now (kept open with `keepOpen`) and runs `onNewConnection` on
-   * each. PGlite has one connection, which keeps its plans.
+   * PostgreSQL: makes sure `n` connections are open (kept with `keepOpen`) and each has run the
+   * store's `prepare` once, holding each while it does; best effort, never throws. PGlite has one
+   * connection, which keeps its plans.
    */
   prepareConnections?(n: number): Promise<void>;
   close(): Promise<void>;

@@ -10,9 +10,9 @@ export interface StoreOptions {
   dataDir: string;
   /** PostgreSQL schema; tests use a fresh one per file. */
   schema?: string;
-  /** PostgreSQL: connections kept open, and what each new one runs first (`PostgresOptions`). */
+  /** PostgreSQL: connections kept open, and what `prepareConnections` runs once on each (`PostgresOptions`). */
   keepOpen?: number;
-  onNewConnection?: (connection: Queryable) => Promise<void>;
+  prepare?: (connection: Queryable) => Promise<void>;
 }
 
 /**
@@ -26,7 +26,7 @@ export async function openStore(options: StoreOptions): Promise<Db> {
       url: options.databaseUrl,
       ...(options.schema ? { schema: options.schema } : {}),
       ...(options.keepOpen ? { keepOpen: options.keepOpen } : {}),
-      ...(options.onNewConnection ? { onNewConnection: options.onNewConnection } : {}),
+      ...(options.prepare ? { prepare: options.prepare } : {}),
     });
     try {
       await db.query('SELECT 1');

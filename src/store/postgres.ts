@@ -13,10 +13,10 @@ export interface PostgresOptions {
    */
   keepOpen?: number;
   /**
-   * Run on every new connection before it is handed to anyone (`rehearseAlarmWrite`); its failure
-   * is ignored (the connection is then as it would have been).
+   * Run once on each connection by `prepareConnections`, while it holds the connection (no one else
+   * can use it meanwhile): `rehearseAlarmWrite`. A connection whose preparation fails is closed.
    */
-  onNewConnection?: (connection: Queryable) => Promise<void>;
+  prepare?: (connection: Queryable) => Promise<void>;
 }
 
 /** Safe to print: the URL without user or password. */
@@ -37,13 +37,16 @@ export function openPostgres(options: PostgresOptions): Db {
     max: options.max ?? 10,
     connectionTimeoutMillis: 5000,
     ...(options.keepOpen ? { min: Math.min(options.keepOpen, options.max ?? 10) } : {}),
-    // pg-pool's `verify` runs on a new connection before its first caller gets it.
-    ...(options.onNewConnection ? { verify: verifyWith(options.onNewConnection) } : {}),
+    // TCP keepalive on every connection: an idle kept connection keeps its route through NATs and
+    // load balancers, and one whose peer is gone is found out while idle, not under the next alarm.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
   });
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
 
+  const prepared = new WeakSet<pg.PoolClient>();
   const query = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
     const r = await client.query(sql, params as unknown[] | undefined);
     return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 } satisfies QueryResult<Row>;
@@ -77,40 +80,41 @@ export function openPostgres(options: PostgresOptions): Db {
       }
     },
     async prepareConnections(n) {
-      // Held at once, so they are n different connections; each then runs `onNewConnection` again
-      // (a connection opened before the store was migrated could not rehearse then).
-      const clients = await Promise.all(
+      const prepare = options.prepare;
+      // Held at once, so they are n different connections (opened where fewer are open); each not
+      // yet prepared is prepared while held. Best effort: what fails is closed, never thrown.
+      const got = await Promise.allSettled(
         Array.from({ length: Math.min(n, options.max ?? 10) }, () => pool.connect()),
       );
-      try {
-        const onNew = options.onNewConnection;
-        if (onNew)
-          await Promise.all(clients.map((c) => new Promise<void>((r) => verifyWith(onNew)(c, () => r()))));
-      } finally {
-        for (const c of clients) c.release();
-      }
+      const clients = got.flatMap((g) => (g.status === 'fulfilled' ? [g.value] : []));
+      await Promise.all(
+        clients.map(async (c) => {
+          let failed: Error | undefined;
+          if (prepare && !prepared.has(c)) {
+            // The pool listens for a held client's errors only while it idles.
+            const onError = (err: Error) => {
+              failed = err;
+            };
+            c.on('error', onError);
+            try {
+              await prepare({
+                query: (sql, params) => query(c, sql, params),
+                exec: async (sql) => void (await c.query(sql)),
+              });
+              prepared.add(c);
+            } catch (err) {
+              failed = err as Error;
+            } finally {
+              c.off('error', onError);
+            }
+          }
+          c.release(failed);
+        }),
+      );
     },
     async close() {
       await pool.end();
     },
-  };
-}
-
-function verifyWith(onNew: (connection: Queryable) => Promise<void>) {
-  return (client: pg.PoolClient, done: (err?: Error) => void) => {
-    const connection: Queryable = {
-      query: async (sql, params) => {
-        const r = await client.query(sql, params as unknown[] | undefined);
-        return { rows: r.rows, rowCount: r.rowCount ?? 0 };
-      },
-      exec: async (sql) => {
-        await client.query(sql);
-      },
-    };
-    onNew(connection).then(
-      () => done(),
-      () => done(),
-    );
   };
 }
 

@@ -464,6 +464,46 @@ describe('paced imports (marks written in groups as the file is read, one transa
     expect(again.marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 330 });
   });
 
+  it('rejects a pupil id with a lone UTF-16 surrogate (PostgreSQL would merge it with another), naming the cause', async () => {
+    const unit: ImportUnit = {
+      label: 'surrogate',
+      async *batches(): AsyncGenerator<MisBatch> {
+        yield {
+          kind: 'marks',
+          marks: [
+            {
+              pupilMisId: '3001',
+              date: '2025-01-20',
+              session: 'AM',
+              mark: '/',
+              where: { unit: 'surrogate', line: 1 },
+            },
+            {
+              pupilMisId: '3001\uD800',
+              date: '2025-01-20',
+              session: 'AM',
+              mark: 'O',
+              where: { unit: 'surrogate', line: 2 },
+            },
+          ],
+        };
+      },
+    };
+    const s = { ...school, id: 'paced' };
+    const r = await applyImportUnit(
+      db,
+      unit,
+      importContextFor(s, NOW, { actor: 'test', source: 'sims-xml' }),
+    );
+    expect(r.marks).toMatchObject({ inserted: 1, updated: 0, unchanged: 0 });
+    expect(r.rejectedByCause).toEqual([
+      expect.objectContaining({ cause: 'pupil id not well-formed text (a lone UTF-16 surrogate)', rows: 1 }),
+    ]);
+    expect(
+      await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced' AND date = '2025-01-20'`),
+    ).toBe(1);
+  });
+
   it('counts an identical repeat in a later chunk once', async () => {
     const p = temp('paced-dupe.xml', marksXml([...rows(() => 'O'), mark('3060', '2025-01-13', 'AM', 'O')]));
     expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 1300 });

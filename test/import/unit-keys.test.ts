@@ -23,6 +23,14 @@ describe('UnitKeys (a repeated session noticed while a unit is read)', () => {
     expect(keys.repeats).toBe(2);
   });
 
+  it('stays bounded: past 100,000 pupils a new pupil counts as a repeat (the staged path, no memory here)', () => {
+    const keys = new UnitKeys(new Set([2024]));
+    for (let i = 0; i < 100_000; i++) keys.add(String(i), '2024-09-02', 'AM');
+    expect(keys.repeats).toBe(0);
+    expect(keys.add('one-more', '2024-09-02', 'AM')).toBe(true);
+    expect(keys.add('5', '2024-09-02', 'PM')).toBe(false);
+  });
+
   it('agrees with a set of strings on any sequence of keys', () => {
     const day = fc.integer({ min: 0, max: 364 }).map((d) => new Date(Date.UTC(2024, 8, 1) + d * 86_400_000));
     const key = fc.record({

@@ -27,7 +27,7 @@ const counts = async () =>
     )
   ).rows[0]!;
 
-describe("the ingest role's connections: kept open, each rehearsing the alarm write first", () => {
+describe("the ingest role's connections: kept open, each having rehearsed the alarm write while held", () => {
   it('rehearses the real write (it would throw if the write failed) and keeps nothing of it', async () => {
     const before = await counts();
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
@@ -49,7 +49,8 @@ describe("the ingest role's connections: kept open, each rehearsing the alarm wr
   });
 
   it('hands out connections after their rehearsal, outside any transaction: a real alarm written then is kept', async () => {
-    await prepareIngestStore(db);
+    const stop = await prepareIngestStore(db);
+    stop();
     const at = new Date().toISOString();
     const writes = Array.from({ length: 6 }, (_, i) => ({
       schoolId: 'alpha',
@@ -89,9 +90,14 @@ describe("the ingest role's connections: kept open, each rehearsing the alarm wr
     ).toBe(0);
   });
 
-  it('a connection whose rehearsal fails (a store not yet migrated) is handed out clean', async () => {
+  it('a connection whose rehearsal fails (a store not yet migrated) is closed, and the store goes on', async () => {
     const empty = uniqueName('warm-empty');
-    const bare = openPostgres({ url: TEST_DATABASE_URL, schema: empty, onNewConnection: rehearseAlarmWrite });
+    const bare = openPostgres({
+      url: TEST_DATABASE_URL,
+      schema: empty,
+      keepOpen: 2,
+      prepare: rehearseAlarmWrite,
+    });
     try {
       await bare.exec(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(empty)}`);
       await bare.prepareConnections?.(2);
@@ -102,6 +108,19 @@ describe("the ingest role's connections: kept open, each rehearsing the alarm wr
     } finally {
       await bare.close();
       await dropSchema(empty);
+    }
+  });
+
+  it('preparing never throws, also when no connection can be had', async () => {
+    const nowhere = openPostgres({
+      url: 'postgres://postgres@127.0.0.1:1/none',
+      keepOpen: 2,
+      prepare: rehearseAlarmWrite,
+    });
+    try {
+      await expect(nowhere.prepareConnections?.(2)).resolves.toBeUndefined();
+    } finally {
+      await nowhere.close();
     }
   });
 });
