@@ -118,8 +118,9 @@ export const GROUP_MARKS = 5_000;
  * paced `chunkMarks`) is validated, staged and applied in one statement while the reader parses the
  * next. A group is applied as it is read only while the unit has repeated no session (`UnitKeys`)
  * and has brought no pupils (whose marks must wait for them); from then on groups are only staged
- * and applied set-wise at the end (repeats: after checking them, the last line's mark). Whole or
- * nothing still holds: every group's statement is in the unit's one transaction.
+ * and applied at the end, group by group and paced the same (repeats: after checking them, the last
+ * line's mark). Whole or nothing still holds: every group's statement is in the unit's one
+ * transaction.
  */
 export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportContext): Promise<ImportSummary> {
   const startedAt = new Date();

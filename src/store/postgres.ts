@@ -83,9 +83,12 @@ export function openPostgres(options: PostgresOptions): Db {
       const prepare = options.prepare;
       // Held at once, so they are n different connections (opened where fewer are open); each not
       // yet prepared is prepared while held. Best effort: what fails is closed, never thrown.
-      const got = await Promise.allSettled(
-        Array.from({ length: Math.min(n, options.max ?? 10) }, () => pool.connect()),
-      );
+      // Only connections free now: never queued ahead of a caller waiting for one (a busy pool is
+      // looked at again next time).
+      const free = pool.idleCount + ((options.max ?? 10) - pool.totalCount);
+      const take = Math.min(n, free);
+      if (pool.waitingCount > 0 || take <= 0) return;
+      const got = await Promise.allSettled(Array.from({ length: take }, () => pool.connect()));
       const clients = got.flatMap((g) => (g.status === 'fulfilled' ? [g.value] : []));
       await Promise.all(
         clients.map(async (c) => {
