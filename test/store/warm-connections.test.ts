@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INGEST_STORE, prepareIngestStore } from '../../src/alarms/ingest-groups.ts';
-import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { rehearseAlarmWrite, writeFobEvents } from '../../src/store/alarms.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { openPostgres, quoteIdent } from '../../src/store/postgres.ts';
+import { alarmWrite, fobEvent } from '../helpers/fob.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 const schema = uniqueName('warm');
@@ -51,32 +51,9 @@ describe("the ingest role's connections: kept open, each having rehearsed the al
   it('hands out connections after their rehearsal, outside any transaction: a real alarm written then is kept', async () => {
     const stop = await prepareIngestStore(db);
     stop();
-    const at = new Date().toISOString();
-    const writes = Array.from({ length: 6 }, (_, i) => ({
-      schoolId: 'alpha',
-      event: {
-        deviceId: 'PS-1',
-        vendorEventId: `kept-${i}`,
-        type: 'sos' as const,
-        occurredAt: at,
-        receivedAt: at,
-        location: null,
-        batteryPercent: null,
-        message: null,
-        voiceNoteUrl: null,
-      },
-      staffId: 'st-1',
-      transport: 'mqtt' as const,
-      profile: 'generic',
-      raw: '{}',
-      contentHash: `h${i}`,
-      claimedDeviceId: null,
-      trustIssue: null,
-      clockSkewMs: 0,
-      isAlarm: true,
-      boardPayload: { type: 'sos', deviceId: 'PS-1' },
-      policy: DEFAULT_ALARM_POLICY,
-    }));
+    const writes = Array.from({ length: 6 }, (_, i) =>
+      alarmWrite(fobEvent(`kept-${i}`, { deviceId: 'PS-1' })),
+    );
     // Six at once: each on its own kept connection.
     const results = await Promise.all(writes.map((w) => writeFobEvents(db, [w])));
     expect(results.every(([r]) => r?.alarmId)).toBe(true);
