@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { listOutbox } from '../../src/store/outbox.ts';
 import { configWith } from '../helpers/config.ts';
+import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -52,27 +52,12 @@ let holdAnswer: Promise<void> | null = null;
 let fake: Server;
 let fakeUrl = '';
 
-function startFakeTwilio(): Promise<void> {
-  fake = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      const answer = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method !== 'POST' || req.url !== '/2010-04-01/Accounts/AC1/Messages.json')
-        return answer(404, { code: 20404, message: 'not found' });
-      if (req.headers.authorization !== `Basic ${Buffer.from(`AC1:${TOKEN}`).toString('base64')}`)
-        return answer(401, { code: 20003, message: 'authenticate' });
-      if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
-        return answer(400, { code: 21600, message: 'form expected' });
-      const p = new URLSearchParams(raw);
-      const to = p.get('To');
-      if (!to || !p.get('From') || !p.get('Body'))
-        return answer(400, { code: 21604, message: 'To required' });
+async function startTwilio(): Promise<void> {
+  ({ server: fake, url: fakeUrl } = await startFakeTwilio({
+    token: TOKEN,
+    handle: ({ resource, form: p, to }, answer) => {
+      if (resource !== 'Messages') return answer(404, { code: 20404, message: 'not found' });
+      if (!p.get('Body')) return answer(400, { code: 21602, message: 'Body required' });
       const cb = p.get('StatusCallback');
       if (cb !== null && !/^https?:\/\//.test(cb))
         return answer(400, { code: 21609, message: 'bad callback' });
@@ -81,14 +66,8 @@ function startFakeTwilio(): Promise<void> {
       sent.push({ sid, to, statusCallback: cb });
       if (holdAnswer) void holdAnswer.then(() => answer(201, { sid, status: 'queued', to }));
       else answer(201, { sid, status: 'queued', to });
-    });
-  });
-  return new Promise((resolve) =>
-    fake.listen(0, '127.0.0.1', () => {
-      fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-      resolve();
-    }),
-  );
+    },
+  }));
 }
 
 let db: Db;
@@ -191,7 +170,7 @@ function startHost() {
 }
 
 beforeAll(async () => {
-  await startFakeTwilio();
+  await startTwilio();
   config = ladderConfig();
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');

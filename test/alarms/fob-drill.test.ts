@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
+import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -38,34 +38,19 @@ const log = createLogger({ level: 'silent' });
  */
 const texts: { to: string; body: string }[] = [];
 let fake: Server;
-function startFakeTwilio(): Promise<string> {
-  fake = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      const answer = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method !== 'POST' || req.url !== '/2010-04-01/Accounts/AC1/Messages.json')
-        return answer(404, { code: 20404, message: 'not found' });
-      if (req.headers.authorization !== `Basic ${Buffer.from(`AC1:${TOKEN}`).toString('base64')}`)
-        return answer(401, { code: 20003, message: 'authenticate' });
-      if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
-        return answer(400, { code: 21600, message: 'form expected' });
-      const p = new URLSearchParams(raw);
-      const to = p.get('To');
-      const body = p.get('Body');
-      if (!to || !p.get('From') || !body) return answer(400, { code: 21604, message: 'To required' });
+async function startTwilio(): Promise<string> {
+  const started = await startFakeTwilio({
+    token: TOKEN,
+    handle: ({ resource, form, to }, answer) => {
+      const body = form.get('Body');
+      if (resource !== 'Messages') return answer(404, { code: 20404, message: 'not found' });
+      if (!body) return answer(400, { code: 21602, message: 'Body required' });
       texts.push({ to, body });
       answer(201, { sid: `SM${String(texts.length).padStart(32, '0')}`, status: 'queued', to });
-    });
+    },
   });
-  return new Promise((r) =>
-    fake.listen(0, '127.0.0.1', () => r(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`)),
-  );
+  fake = started.server;
+  return started.url;
 }
 
 let config: DoorstepConfig;
@@ -78,7 +63,7 @@ const as = new Map<string, { cookie: string; csrf: string }>();
 let admin: User;
 
 beforeAll(async () => {
-  const fakeUrl = await startFakeTwilio();
+  const fakeUrl = await startTwilio();
   // The drill's ladder is the fob's SOS ladder: a text to on-call leaders at once, the board after 10 minutes.
   config = configWith({
     env: { SMS_TOKEN: TOKEN },

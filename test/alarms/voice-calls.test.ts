@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +25,7 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { insertUser } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
+import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -56,27 +56,11 @@ const placed: Placed[] = [];
 let fake: Server;
 let fakeUrl = '';
 
-function startFakeCalls(): Promise<void> {
-  fake = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      const answer = (status: number, body: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method !== 'POST' || req.url !== '/2010-04-01/Accounts/AC1/Calls.json')
-        return answer(404, { code: 20404, message: 'not found' });
-      if (req.headers.authorization !== `Basic ${Buffer.from(`AC1:${TOKEN}`).toString('base64')}`)
-        return answer(401, { code: 20003, message: 'authenticate' });
-      if (!String(req.headers['content-type']).startsWith('application/x-www-form-urlencoded'))
-        return answer(400, { code: 21600, message: 'form expected' });
-      const p = new URLSearchParams(raw);
-      const to = p.get('To');
-      const from = p.get('From');
-      if (!to || !from) return answer(400, { code: 21201, message: 'To and From are required' });
+async function startFakeCalls(): Promise<void> {
+  ({ server: fake, url: fakeUrl } = await startFakeTwilio({
+    token: TOKEN,
+    handle: ({ resource, form: p, to, from }, answer) => {
+      if (resource !== 'Calls') return answer(404, { code: 20404, message: 'not found' });
       const twiml = p.get('Twiml');
       if ((twiml === null) === (p.get('Url') === null))
         return answer(400, { code: 21205, message: 'exactly one of Url or Twiml' });
@@ -89,14 +73,8 @@ function startFakeCalls(): Promise<void> {
       const sid = `CA${randomBytes(16).toString('hex')}`;
       placed.push({ sid, to, from, twiml: twiml ?? '', statusCallback: cb, timeout });
       answer(201, { sid, status: 'queued', to, from });
-    });
-  });
-  return new Promise((resolve) =>
-    fake.listen(0, '127.0.0.1', () => {
-      fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-      resolve();
-    }),
-  );
+    },
+  }));
 }
 
 let db: Db;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { twilioSignature } from '../../src/notify/twilio-signature.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
@@ -36,37 +36,26 @@ let publisher: mqtt.MqttClient;
 const texts: { sid: string; to: string; body: string }[] = [];
 const calls: { sid: string; to: string }[] = [];
 
-/** Messages.json and Calls.json as published (form POST, Basic AccountSid:AuthToken, 201 with a sid). */
-function startFakeTwilio(): Promise<string> {
-  fake = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      const answer = (status: number, body: unknown) =>
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-      if (req.headers.authorization !== `Basic ${Buffer.from(`AC1:${TOKEN}`).toString('base64')}`)
-        return answer(401, { code: 20003, message: 'authenticate' });
-      const p = new URLSearchParams(raw);
-      const to = p.get('To');
-      if (!to || !p.get('From')) return answer(400, { code: 21201, message: 'To and From are required' });
-      if (req.url === '/2010-04-01/Accounts/AC1/Messages.json' && p.get('Body')) {
+/** Messages.json and Calls.json as published (the front door: test/helpers/fake-twilio.ts). */
+async function startTwilio(): Promise<string> {
+  const started = await startFakeTwilio({
+    token: TOKEN,
+    handle: ({ resource, form, to }, answer) => {
+      if (resource === 'Messages' && form.get('Body')) {
         const sid = `SM${randomBytes(16).toString('hex')}`;
-        texts.push({ sid, to, body: p.get('Body')! });
+        texts.push({ sid, to, body: form.get('Body')! });
         return answer(201, { sid, status: 'queued' });
       }
-      if (req.url === '/2010-04-01/Accounts/AC1/Calls.json' && p.get('Twiml')) {
+      if (resource === 'Calls' && form.get('Twiml')) {
         const sid = `CA${randomBytes(16).toString('hex')}`;
         calls.push({ sid, to });
         return answer(201, { sid, status: 'queued' });
       }
-      return answer(404, { code: 20404, message: 'not found' });
-    });
+      return answer(400, { code: 21602, message: 'Body or Twiml required' });
+    },
   });
-  return new Promise((resolve) =>
-    fake.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(fake.address() as AddressInfo).port}`)),
-  );
+  fake = started.server;
+  return started.url;
 }
 
 /** A form POST to one of Doorstep's SMS hooks, signed with the account's token for that URL. */
@@ -139,7 +128,7 @@ async function alarmOf(eventId: string): Promise<string> {
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
-  const twilio = await startFakeTwilio();
+  const twilio = await startTwilio();
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   const { file } = writeTempConfig(`
