@@ -3,10 +3,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -18,7 +19,6 @@ import { until } from '../helpers/wait.ts';
  * fake Arbor; then records an agreement of a made visit as not kept, and the note reaches Arbor and
  * the reminder letter prints from the visit page.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'e2e correct horse battery';
 const OUT = 'test-results';
 const id = uniqueName('e2eagree');
@@ -125,10 +125,7 @@ schools:
   });
   const { code } = await p.exited;
   if (code !== 0) throw new Error(`user add: ${p.stderr()}`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -2,16 +2,16 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_MQTT_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'e2e correct horse battery';
 const OUT = 'test-results';
 const id = uniqueName('e2e');
@@ -167,16 +167,7 @@ schools:
   ] as const)
     await addUser(u, n, r, file);
   await db.query(`UPDATE users SET staff_id = 'st-sam', phone = '+447700900123' WHERE username = 'sam'`);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
-  });
+  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
   publisher = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: `${id.slice(0, 30)}-pub` });
 }, 120_000);
 

@@ -11,11 +11,12 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { academicYearOf, addDays, londonDate, weekday } from '../../src/domain/attendance/dates.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
@@ -28,7 +29,6 @@ import { until } from '../helpers/wait.ts';
  * rate); a visit asked for from a card waits for the DSL, who is told on their channel and reaches
  * the evidence from the visit page. Visiting staff are refused the pupil page.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'e2e correct horse battery';
 const OUT = 'test-results';
 const id = uniqueName('e2eev');
@@ -153,10 +153,7 @@ schools:
     const { code } = await p.exited;
     if (code !== 0) throw new Error(`user add ${u}: ${p.stderr()}`);
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

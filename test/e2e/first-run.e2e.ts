@@ -1,7 +1,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
@@ -10,7 +11,6 @@ import { until } from '../helpers/wait.ts';
  * A fresh install in a browser: `doorstep start` with no account prints a one-time link; a newcomer
  * opens it, creates the first admin, signs in and reaches the board. The link then works no more.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const OUT = 'test-results';
 const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
 const id = uniqueName('e2efirst');
@@ -44,10 +44,7 @@ schools:
 `);
   server = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'warn' });
   await waitForHttp(`${base}/readyz`, 200, 60_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -7,13 +7,13 @@ import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { CHROMIUM } from '../helpers/browser.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { until } from '../helpers/wait.ts';
 import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const schema = uniqueName('push-e2e');
 const prefix = uniqueName('push-e2e');
 const vapid = webpush.generateVAPIDKeys();

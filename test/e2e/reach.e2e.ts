@@ -3,11 +3,12 @@ import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { twilioSignature } from '../../src/notify/twilio-signature.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -20,7 +21,6 @@ import { until } from '../helpers/wait.ts';
  * signed as Twilio signs them. The open board shows each recipient's delivery state and "taken by …
  * (SMS)"; an undelivered text moves the alarm to its call step within seconds.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TEST_MQTT_URL = process.env.TEST_MQTT_URL ?? 'mqtt://127.0.0.1:1883';
 const PASSWORD = 'e2e correct horse battery';
 const TOKEN = 'e2e-sms-auth-token';
@@ -172,10 +172,7 @@ schools:
   }
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: id });
   await db.query(`UPDATE users SET phone = $1 WHERE username = 'hana'`, [HEAD]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
   publisher = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: `${id.slice(0, 30)}-pub` });
 }, 120_000);
 

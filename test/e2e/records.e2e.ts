@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -19,7 +20,6 @@ import { until } from '../helpers/wait.ts';
  * reaches the DSL's channel at once and both record systems; the visit outcome reaches both; the
  * register comes out as an XLSX that a different library reads back.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'e2e correct horse battery';
 const OUT = 'test-results';
 const id = uniqueName('e2erec');
@@ -144,10 +144,7 @@ schools:
     [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
   );
   visitId = String(rows[0]!.id);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {
