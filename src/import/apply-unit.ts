@@ -200,7 +200,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             const over = pupilExceeds(p);
             if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
             else if (!p.misId.isWellFormed()) reject(describeWhere(p.where), BROKEN_ID_REASON, BROKEN_ID);
-            return !over && p.misId.isWellFormed();
+            else return true;
+            return false;
           });
           pupilsSeen += within.length;
           // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).
