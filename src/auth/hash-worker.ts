@@ -1,17 +1,21 @@
 import { scryptSync } from 'node:crypto';
 import { setPriority } from 'node:os';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pinThisThread } from '../core/background-cpus.ts';
 
 /**
- * A password hash off the main thread, at a lower CPU priority: on Linux a thread's nice value is its
- * own, so setting it here lowers only this thread — a burst of sign-ins yields the cores to the alarm
- * path and PostgreSQL instead of competing with them.
+ * A password hash off the main thread, at a lower CPU priority and on the background cores: on Linux
+ * a thread's nice value and its CPU affinity are its own, so setting them here changes only this
+ * thread — a burst of sign-ins yields the cores to the alarm path and PostgreSQL, and never takes the
+ * one kept for them (src/core/background-cpus.ts).
  */
 try {
   setPriority(10);
 } catch {
   // Not permitted here: the hash still runs, at normal priority.
 }
+const cpus = (workerData as { cpus?: string } | null)?.cpus;
+if (cpus !== undefined) pinThisThread(cpus);
 
 interface Job {
   id: number;

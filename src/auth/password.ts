@@ -29,17 +29,26 @@ export function hashingStats(): { running: number; waiting: number; finished: nu
 
 /**
  * The hashing threads, one per slot, started on first use and never holding the process open. Each
- * lowers its own CPU priority (src/auth/hash-worker.ts), so a burst of sign-ins cannot take cores
- * from the alarm path.
+ * lowers its own CPU priority and keeps to the background cores (src/auth/hash-worker.ts), so a burst
+ * of sign-ins cannot take cores from the alarm path.
  */
 const idle: Worker[] = [];
+let hashCpus: string | undefined;
+
+/**
+ * Where hashing threads started from now on run (`queue.backgroundCores`, src/core/background-cpus.ts):
+ * set once at start, before the first sign-in.
+ */
+export function hashOnCpus(cpus: string | undefined): void {
+  hashCpus = cpus;
+}
 let nextJob = 0;
 const pending = new Map<number, { resolve: (k: Buffer) => void; reject: (e: Error) => void }>();
 
 function hashThread(): Worker {
   const w = idle.pop();
   if (w) return w;
-  const worker = new Worker(new URL('./hash-worker.ts', import.meta.url));
+  const worker = new Worker(new URL('./hash-worker.ts', import.meta.url), { workerData: { cpus: hashCpus } });
   worker.on('message', (m: { id: number; key?: Uint8Array; error?: string }) => {
     const p = pending.get(m.id);
     pending.delete(m.id);

@@ -1,6 +1,8 @@
+import { hashOnCpus } from '../auth/password.ts';
 import { newSetupToken, SETUP_LINK_MINUTES } from '../auth/setup-link.ts';
 import { loadConfigFile } from '../config/load.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { backgroundCpus } from '../core/background-cpus.ts';
 import { doorstepError } from '../errors.ts';
 import { createLogger, type Logger } from '../log/logger.ts';
 import { ROLES, type Role } from '../queue/catalog.ts';
@@ -37,10 +39,15 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   // The worker role's heavy jobs never share this process's event loop with the board or the fobs.
   const apart = workerRunsApart(roles, config.queue.workerProcess, databaseUrl);
   const here = apart ? roles.filter((r) => r !== 'worker') : roles;
+  // Background work (the worker child, password hashing) kept off one core for the alarm path.
+  const cpus = backgroundCpus(config.queue.backgroundCores);
+  hashOnCpus(cpus);
   // Both at once (migrations run under an advisory lock, whichever process comes first).
   const [started, forked] = await Promise.allSettled([
     startDoorstep({ config, roles: here, log, databaseUrl }),
-    apart ? startWorkerChild({ configPath: opts.config, nice: config.queue.workerNice, log }) : undefined,
+    apart
+      ? startWorkerChild({ configPath: opts.config, nice: config.queue.workerNice, cpus, log })
+      : undefined,
   ]);
   if (started.status === 'rejected' || forked.status === 'rejected') {
     if (started.status === 'fulfilled') await started.value.stop(1000).catch(() => {});
@@ -67,7 +74,9 @@ export async function startCommand(opts: { config: string; role: string }): Prom
       `${[
         `doorstep: running roles ${roles.join(', ')} for ${config.schools.length} school(s); store: ${running.db.describe}`,
         ...(child
-          ? [`  worker   in its own process (pid ${child.pid}, nice ${config.queue.workerNice})`]
+          ? [
+              `  worker   in its own process (pid ${child.pid}, nice ${config.queue.workerNice}, CPUs ${cpus ?? 'any'})`,
+            ]
           : []),
         ...(where
           ? [

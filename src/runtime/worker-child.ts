@@ -1,6 +1,7 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { onCpus } from '../core/background-cpus.ts';
 import type { Logger } from '../log/logger.ts';
 
 /**
@@ -8,8 +9,9 @@ import type { Logger } from '../log/logger.ts';
  * 760k-mark file parses for tens of seconds); in the same process as `web` they hold the event loop
  * that delivers the board's live events, so an SOS waits behind a parse. Forked, the child has its
  * own event loop and runs at a lower CPU priority (`queue.workerNice`), so on a small machine the
- * kernel gives the board and the alarm path the CPU first. Same argv, config and environment:
- * `doorstep start --role worker`.
+ * kernel gives the board and the alarm path the CPU first — and, every thread of it from its first
+ * instruction, on the background cores (`queue.backgroundCores`: all but one), so an import can never
+ * take every core. Same argv, config and environment: `doorstep start --role worker`.
  *
  * Supervised: a child that dies is started again (1 s, doubling to 30 s between tries; its jobs
  * are picked up again by BullMQ's stalled-job check). A child whose parent dies stops on its own
@@ -43,6 +45,8 @@ export function workerRunsApart(
 export async function startWorkerChild(o: {
   configPath: string;
   nice: number;
+  /** The CPU list the child runs on (src/core/background-cpus.ts); undefined: anywhere. */
+  cpus?: string | undefined;
   log: Logger;
 }): Promise<WorkerChild> {
   let child: ChildProcess | undefined;
@@ -52,8 +56,18 @@ export async function startWorkerChild(o: {
 
   const spawnOnce = () =>
     new Promise<ChildProcess>((resolve, reject) => {
-      const c = fork(MAIN, ['start', '--role', 'worker', '--config', o.configPath], {
-        execArgv: process.execArgv,
+      // As `fork` would (node, its flags, the CLI; an IPC channel), under `taskset` when pinned: it
+      // execs node in its own place (same pid), so every thread the child starts inherits the CPUs.
+      const [command, args] = onCpus(o.cpus, process.execPath, [
+        ...process.execArgv,
+        MAIN,
+        'start',
+        '--role',
+        'worker',
+        '--config',
+        o.configPath,
+      ]);
+      const c = spawn(command, args, {
         env: { ...process.env, DOORSTEP_WORKER_CHILD: '1' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
@@ -71,6 +85,11 @@ export async function startWorkerChild(o: {
         reject(new Error(`the worker process exited while starting (${signal ?? `code ${code}`})`));
       };
       c.once('exit', onExit);
+      // Could not be started at all (taskset or node missing): no 'exit' follows.
+      c.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
       c.on('message', (m) => {
         if ((m as { type?: unknown } | null)?.type !== 'ready') return;
         clearTimeout(timer);
@@ -110,7 +129,10 @@ export async function startWorkerChild(o: {
   };
 
   supervise(await spawnOnce());
-  o.log.info({ workerPid: child?.pid, nice: o.nice }, 'worker role running in its own process');
+  o.log.info(
+    { workerPid: child?.pid, nice: o.nice, cpus: o.cpus ?? 'any' },
+    'worker role running in its own process',
+  );
 
   return {
     get pid() {

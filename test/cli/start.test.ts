@@ -1,7 +1,9 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
+import { backgroundCpuList, parseCpuList } from '../../src/core/background-cpus.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, testConfig, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 
@@ -25,6 +27,22 @@ function alive(pid: number): boolean {
 }
 const childPid = (stderr: string) => Number(/worker {3}in its own process \(pid (\d+)/.exec(stderr)?.[1]);
 afterAll(() => dropSchema(schema));
+/** The CPUs a process or thread may run on, from its /proc status file. */
+const cpusOf = (status: string) => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(status, 'utf8'))![1]!;
+/** Each thread of a process: its name, nice value and the CPUs it may run on (Linux /proc). */
+function threads(pid: number): { name: string; nice: number; cpus: string }[] {
+  return readdirSync(`/proc/${pid}/task`).map((t) => {
+    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+    return {
+      name: readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim(),
+      nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]),
+      cpus: cpusOf(`/proc/${pid}/task/${t}/status`),
+    };
+  });
+}
+/** What `leave-first` gives on this machine: every CPU this process may use but the first. */
+const allowedHere = parseCpuList(cpusOf('/proc/self/status'));
+const background = backgroundCpuList(allowedHere, 'leave-first');
 
 describe('doorstep start (a real process)', () => {
   it('serves /readyz 200, runs the heartbeat job, schedules syncs, and exits 0 within 10 s of SIGTERM', async () => {
@@ -51,10 +69,21 @@ describe('doorstep start (a real process)', () => {
         ),
       );
       expect(p.stderr().match(/doorstep: running roles/g)).toHaveLength(1); // the child prints no banner
-      // With PostgreSQL the worker role runs in a child process of its own, at a lower priority.
-      const pid = Number(/worker {3}in its own process \(pid (\d+), nice 10\)/.exec(p.stderr())?.[1]);
+      // With PostgreSQL the worker role runs in a child process of its own, at a lower priority,
+      // every thread of it on the background cores (all but the first: one kept for the alarm path).
+      const pid = Number(
+        new RegExp(
+          `worker {3}in its own process \\(pid (\\d+), nice 10, CPUs ${background ?? 'any'}\\)`,
+        ).exec(p.stderr())?.[1],
+      );
       expect(pid).toBeGreaterThan(0);
       expect(getPriority(pid)).toBe(10);
+      const childThreads = threads(pid);
+      expect(childThreads.length).toBeGreaterThan(4); // node's own: main, V8 platform, libuv, inspector
+      expect(childThreads.filter((t) => t.nice !== 10)).toEqual([]);
+      if (background !== undefined) expect(childThreads.filter((t) => t.cpus !== background)).toEqual([]);
+      // The parent itself is not held to them.
+      expect(cpusOf(`/proc/${p.child.pid}/status`)).toBe(cpusOf('/proc/self/status'));
 
       // The scheduled heartbeat went queue → worker → Postgres.
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });

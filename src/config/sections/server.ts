@@ -79,12 +79,20 @@ export function serverSettings(secret: SecretField) {
         workerProcess: z.enum(['separate', 'same']).default('separate'),
         /** The child's niceness (0–19; higher yields the CPU to the board and the alarm path). */
         workerNice: z.int().min(0).max(19).default(10),
+        /**
+         * Where background work runs — the worker process and password hashing: `leave-first` keeps
+         * it off the first core this process may use, so the alarm path and the database always have
+         * one (Linux, with util-linux's `taskset`; elsewhere nothing is pinned); `any` lets it use
+         * every core.
+         */
+        backgroundCores: z.enum(['leave-first', 'any']).default('leave-first'),
       })
       .default({
         lockDurationMs: 30_000,
         stalledIntervalMs: 30_000,
         workerProcess: 'separate',
         workerNice: 10,
+        backgroundCores: 'leave-first',
       }),
     /**
      * How an import writes its marks: in groups of `chunkMarks` marks as the file is read (still
