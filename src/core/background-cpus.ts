@@ -50,22 +50,25 @@ export function backgroundCpuList(allowed: readonly number[], policy: Background
   return formatCpuList([...allowed].sort((a, b) => a - b).slice(1));
 }
 
-let tasksetWorks: boolean | undefined;
-function haveTaskset(): boolean {
-  tasksetWorks ??= (() => {
+const tasksetWorks = new Map<string, boolean>();
+/** Whether `taskset` is there and may hold a command to `cpus` here (a container may refuse). */
+function canPin(cpus: string): boolean {
+  let ok = tasksetWorks.get(cpus);
+  if (ok === undefined) {
     try {
-      execFileSync('taskset', ['--version'], { stdio: 'ignore', timeout: 2000 });
-      return true;
+      execFileSync('taskset', ['-c', cpus, 'true'], { stdio: 'ignore', timeout: 2000 });
+      ok = true;
     } catch {
-      return false;
+      ok = false;
     }
-  })();
-  return tasksetWorks;
+    tasksetWorks.set(cpus, ok);
+  }
+  return ok;
 }
 
 /**
  * This process's background CPU list under `policy`, or undefined when nothing is to be pinned (not
- * Linux, one core, no `taskset`, or `any`).
+ * Linux, one core, no `taskset` or not allowed to use it, or `any`).
  */
 export function backgroundCpus(policy: BackgroundCores): string | undefined {
   if (policy === 'any' || process.platform !== 'linux') return undefined;
@@ -79,7 +82,7 @@ export function backgroundCpus(policy: BackgroundCores): string | undefined {
     return undefined;
   }
   const list = backgroundCpuList(allowed, policy);
-  return list !== undefined && haveTaskset() ? list : undefined;
+  return list !== undefined && canPin(list) ? list : undefined;
 }
 
 /** `[command, args]` that run `command args` on `cpus` (unchanged when `cpus` is undefined). */
