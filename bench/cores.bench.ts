@@ -13,9 +13,8 @@
  * with it. `BENCH_SECONDS` per phase (default 10).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { setPriority } from 'node:os';
 import { hashOnCpus, hashPassword } from '../src/auth/password.ts';
-import { backgroundCpus, onCpus } from '../src/core/background-cpus.ts';
+import { backgroundCommand, backgroundCpus } from '../src/core/background-cpus.ts';
 import { printResult, printTable, round } from './lib/report.ts';
 import { DATABASE_URL } from './lib/services.ts';
 
@@ -62,10 +61,8 @@ async function probe(): Promise<number[]> {
 /** Two busy loops at nice 19, on `cpus` (undefined: anywhere). */
 function busyLoops(cpus: string | undefined): ChildProcess[] {
   return [0, 1].map(() => {
-    const [command, args] = onCpus(cpus, process.execPath, ['-e', 'for(;;){}']);
-    const c = spawn(command, args, { stdio: 'ignore' });
-    if (c.pid !== undefined) setPriority(c.pid, 19);
-    return c;
+    const run = backgroundCommand({ cpus, nice: 19 }, process.execPath, ['-e', 'for(;;){}']);
+    return spawn(run.command, run.args, { stdio: 'ignore' });
   });
 }
 async function stop(children: ChildProcess[]): Promise<void> {
@@ -78,9 +75,11 @@ async function stop(children: ChildProcess[]): Promise<void> {
   );
 }
 
-const cpus = backgroundCpus('leave-first');
+const { cpus, skipped } = backgroundCpus('leave-first');
 if (cpus === undefined) {
-  console.error('bench:cores needs Linux, two cores or more and taskset: nothing here would be pinned');
+  console.error(
+    `bench:cores needs Linux, two cores or more and taskset: nothing here would be pinned (${skipped ?? 'one core'})`,
+  );
   process.exit(1);
 }
 

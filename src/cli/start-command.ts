@@ -39,8 +39,13 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   // The worker role's heavy jobs never share this process's event loop with the board or the fobs.
   const apart = workerRunsApart(roles, config.queue.workerProcess, databaseUrl);
   const here = apart ? roles.filter((r) => r !== 'worker') : roles;
-  // Background work (the worker child, password hashing) kept off one core for the alarm path.
-  const cpus = backgroundCpus(config.queue.backgroundCores);
+  // Background work (the worker child, password hashing) kept off one core for the alarm path —
+  // decided by the parent: a worker child is already held to the background cores.
+  const isWorkerChild = process.env.DOORSTEP_WORKER_CHILD === '1';
+  const { cpus, skipped } = isWorkerChild
+    ? { cpus: undefined, skipped: undefined }
+    : backgroundCpus(config.queue.backgroundCores);
+  if (skipped) log.warn({ reason: skipped }, 'background work is not kept off a core');
   hashOnCpus(cpus);
   // Both at once (migrations run under an advisory lock, whichever process comes first).
   const [started, forked] = await Promise.allSettled([

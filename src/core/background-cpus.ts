@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync } from 'node:fs';
 
 /**
  * Background work kept off one core. The worker process (imports, trigger evaluation) and password
@@ -50,48 +50,63 @@ export function backgroundCpuList(allowed: readonly number[], policy: Background
   return formatCpuList([...allowed].sort((a, b) => a - b).slice(1));
 }
 
-const tasksetWorks = new Map<string, boolean>();
-/** Whether `taskset` is there and may hold a command to `cpus` here (a container may refuse). */
-function canPin(cpus: string): boolean {
-  let ok = tasksetWorks.get(cpus);
-  if (ok === undefined) {
-    try {
-      execFileSync('taskset', ['-c', cpus, 'true'], { stdio: 'ignore', timeout: 2000 });
-      ok = true;
-    } catch {
-      ok = false;
-    }
-    tasksetWorks.set(cpus, ok);
+/** The programs used, by absolute path (never looked up in PATH). */
+const tool = (name: string) => [`/usr/bin/${name}`, `/bin/${name}`].find((p) => existsSync(p));
+const TASKSET = tool('taskset');
+const NICE = tool('nice');
+const TRUE = tool('true');
+
+/**
+ * Whether `taskset` may hold a command to `cpus` here now (a container's CPU set may refuse it, or
+ * shrink after start). Runs `taskset -c cpus true`: a few milliseconds.
+ */
+export function canPin(cpus: string): boolean {
+  if (TASKSET === undefined || TRUE === undefined) return false;
+  try {
+    execFileSync(TASKSET, ['-c', cpus, TRUE], { stdio: 'ignore', timeout: 2000 });
+    return true;
+  } catch {
+    return false;
   }
-  return ok;
 }
 
 /**
- * This process's background CPU list under `policy`, or undefined when nothing is to be pinned (not
- * Linux, one core, no `taskset` or not allowed to use it, or `any`).
+ * Where this process's background work runs under `policy`: `cpus` (undefined: anywhere), and
+ * `skipped` when it could have been kept off a core and is not (for the operator's log).
  */
-export function backgroundCpus(policy: BackgroundCores): string | undefined {
-  if (policy === 'any' || process.platform !== 'linux') return undefined;
+export function backgroundCpus(policy: BackgroundCores): { cpus: string | undefined; skipped?: string } {
+  if (policy === 'any' || process.platform !== 'linux') return { cpus: undefined };
   let allowed: number[];
   try {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const line = /^Cpus_allowed_list:\s*(\S+)/m.exec(status);
-    if (!line) return undefined;
+    const line = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (!line) return { cpus: undefined, skipped: 'no Cpus_allowed_list in /proc/self/status' };
     allowed = parseCpuList(line[1]!);
-  } catch {
-    return undefined;
+  } catch (err) {
+    return { cpus: undefined, skipped: `/proc/self/status: ${(err as Error).message}` };
   }
   const list = backgroundCpuList(allowed, policy);
-  return list !== undefined && canPin(list) ? list : undefined;
+  if (list === undefined) return { cpus: undefined }; // one core: nothing to keep free
+  if (TASKSET === undefined) return { cpus: undefined, skipped: 'taskset not found (util-linux)' };
+  if (!canPin(list)) return { cpus: undefined, skipped: `taskset may not use CPUs ${list} here` };
+  return { cpus: list };
 }
 
-/** `[command, args]` that run `command args` on `cpus` (unchanged when `cpus` is undefined). */
-export function onCpus(
-  cpus: string | undefined,
+/**
+ * The command that runs `command args` at niceness `nice` and, when `cpus` is given, held to those
+ * CPUs — both from the first instruction, so every thread the program starts inherits them.
+ * `niced: false` when the `nice` program is missing: the caller lowers the priority itself.
+ */
+export function backgroundCommand(
+  o: { cpus: string | undefined; nice: number },
   command: string,
   args: readonly string[],
-): [string, string[]] {
-  return cpus === undefined ? [command, [...args]] : ['taskset', ['-c', cpus, command, ...args]];
+): { command: string; args: string[]; niced: boolean } {
+  const chain: string[] = [];
+  const niced = o.nice > 0 && NICE !== undefined;
+  if (niced) chain.push(NICE!, '-n', String(o.nice));
+  if (o.cpus !== undefined && TASKSET !== undefined) chain.push(TASKSET, '-c', o.cpus);
+  if (chain.length === 0) return { command, args: [...args], niced };
+  return { command: chain[0]!, args: [...chain.slice(1), command, ...args], niced };
 }
 
 /**
@@ -103,7 +118,8 @@ export function pinThisThread(cpus: string): boolean {
   try {
     const tid = readlinkSync('/proc/thread-self').split('/').pop()!;
     if (!/^\d+$/.test(tid)) return false;
-    execFileSync('taskset', ['-p', '-c', cpus, tid], { stdio: 'ignore', timeout: 2000 });
+    if (TASKSET === undefined) return false;
+    execFileSync(TASKSET, ['-p', '-c', cpus, tid], { stdio: 'ignore', timeout: 2000 });
     return true;
   } catch {
     return false;

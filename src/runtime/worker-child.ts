@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { onCpus } from '../core/background-cpus.ts';
+import { backgroundCommand, canPin } from '../core/background-cpus.ts';
 import type { Logger } from '../log/logger.ts';
 
 /**
@@ -56,9 +56,17 @@ export async function startWorkerChild(o: {
 
   const spawnOnce = () =>
     new Promise<ChildProcess>((resolve, reject) => {
-      // As `fork` would (node, its flags, the CLI; an IPC channel), under `taskset` when pinned: it
-      // execs node in its own place (same pid), so every thread the child starts inherits the CPUs.
-      const [command, args] = onCpus(o.cpus, process.execPath, [
+      // Checked at every start: a container's CPU set may have shrunk since the last. Unpinned,
+      // the worker still runs (at a lower priority); the warning says why.
+      const cpus = o.cpus !== undefined && canPin(o.cpus) ? o.cpus : undefined;
+      if (o.cpus !== undefined && cpus === undefined)
+        o.log.warn(
+          { cpus: o.cpus },
+          'taskset may not use these CPUs now: the worker process runs on any core',
+        );
+      // As `fork` would (node, its flags, the CLI; an IPC channel), under `nice` and `taskset`: each
+      // execs the next in its own place (same pid), so every thread the child starts inherits both.
+      const run = backgroundCommand({ cpus, nice: o.nice }, process.execPath, [
         ...process.execArgv,
         MAIN,
         'start',
@@ -67,12 +75,13 @@ export async function startWorkerChild(o: {
         '--config',
         o.configPath,
       ]);
-      const c = spawn(command, args, {
+      const c = spawn(run.command, run.args, {
         env: { ...process.env, DOORSTEP_WORKER_CHILD: '1' },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       try {
-        if (c.pid !== undefined) setPriority(c.pid, o.nice);
+        // Only where the `nice` program is missing (it is part of every Linux and macOS install).
+        if (c.pid !== undefined && !run.niced) setPriority(c.pid, o.nice);
       } catch (err) {
         o.log.warn({ err }, 'could not lower the worker process priority');
       }

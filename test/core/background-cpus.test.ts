@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backgroundCpuList, formatCpuList, onCpus, parseCpuList } from '../../src/core/background-cpus.ts';
+import {
+  backgroundCommand,
+  backgroundCpuList,
+  backgroundCpus,
+  canPin,
+  formatCpuList,
+  parseCpuList,
+} from '../../src/core/background-cpus.ts';
 
 describe('background cores', () => {
   it('reads and writes the kernel’s CPU lists', () => {
@@ -32,11 +39,31 @@ describe('background cores', () => {
     expect(backgroundCpuList([0, 1, 2], 'any')).toBeUndefined();
   });
 
-  it('runs a command under taskset only when pinned', () => {
-    expect(onCpus(undefined, '/usr/bin/node', ['a.ts', '--x'])).toEqual(['/usr/bin/node', ['a.ts', '--x']]);
-    expect(onCpus('1-3', '/usr/bin/node', ['a.ts'])).toEqual([
-      'taskset',
-      ['-c', '1-3', '/usr/bin/node', 'a.ts'],
+  it('runs a command under nice and taskset, by their absolute paths, only as asked', () => {
+    expect(backgroundCommand({ cpus: undefined, nice: 0 }, '/usr/bin/node', ['a.ts', '--x'])).toEqual({
+      command: '/usr/bin/node',
+      args: ['a.ts', '--x'],
+      niced: false,
+    });
+    const run = backgroundCommand({ cpus: '1-3', nice: 10 }, '/usr/bin/node', ['a.ts']);
+    expect(run.command).toMatch(/^\/(usr\/)?bin\/nice$/);
+    expect(run.niced).toBe(true);
+    expect(run.args).toEqual([
+      '-n',
+      '10',
+      expect.stringMatching(/^\/(usr\/)?bin\/taskset$/),
+      '-c',
+      '1-3',
+      '/usr/bin/node',
+      'a.ts',
     ]);
+  });
+
+  it('checks that the CPUs may be used here before pinning to them, and pins nothing under any', () => {
+    expect(backgroundCpus('any')).toEqual({ cpus: undefined });
+    expect(canPin('4095')).toBe(false); // no such CPU: taskset refuses
+    const here = backgroundCpus('leave-first');
+    if (here.cpus !== undefined) expect(canPin(here.cpus)).toBe(true);
+    else expect(here.skipped ?? 'one core').toBeTruthy();
   });
 });
