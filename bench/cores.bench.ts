@@ -75,7 +75,7 @@ async function stop(children: ChildProcess[]): Promise<void> {
   );
 }
 
-const { cpus, skipped } = backgroundCpus('leave-first');
+const { cpus, skipped } = await backgroundCpus('leave-first');
 if (cpus === undefined) {
   console.error(
     `bench:cores needs Linux, two cores or more and taskset: nothing here would be pinned (${skipped ?? 'one core'})`,

@@ -44,7 +44,7 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   const isWorkerChild = process.env.DOORSTEP_WORKER_CHILD === '1';
   const { cpus, skipped } = isWorkerChild
     ? { cpus: undefined, skipped: undefined }
-    : backgroundCpus(config.queue.backgroundCores);
+    : await backgroundCpus(config.queue.backgroundCores);
   if (skipped) log.warn({ reason: skipped }, 'background work is not kept off a core');
   hashOnCpus(cpus);
   // Both at once (migrations run under an advisory lock, whichever process comes first).

@@ -1,5 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync } from 'node:fs';
+import { promisify } from 'node:util';
 
 /**
  * Background work kept off one core. The worker process (imports, trigger evaluation) and password
@@ -56,14 +57,17 @@ const TASKSET = tool('taskset');
 const NICE = tool('nice');
 const TRUE = tool('true');
 
+const run = promisify(execFile);
+
 /**
  * Whether `taskset` may hold a command to `cpus` here now (a container's CPU set may refuse it, or
- * shrink after start). Runs `taskset -c cpus true`: a few milliseconds.
+ * shrink after start). Runs `taskset -c cpus true` without blocking the event loop: the process
+ * asking may be the one delivering alarms.
  */
-export function canPin(cpus: string): boolean {
+export async function canPin(cpus: string): Promise<boolean> {
   if (TASKSET === undefined || TRUE === undefined) return false;
   try {
-    execFileSync(TASKSET, ['-c', cpus, TRUE], { stdio: 'ignore', timeout: 2000 });
+    await run(TASKSET, ['-c', cpus, TRUE], { timeout: 2000 });
     return true;
   } catch {
     return false;
@@ -74,7 +78,9 @@ export function canPin(cpus: string): boolean {
  * Where this process's background work runs under `policy`: `cpus` (undefined: anywhere), and
  * `skipped` when it could have been kept off a core and is not (for the operator's log).
  */
-export function backgroundCpus(policy: BackgroundCores): { cpus: string | undefined; skipped?: string } {
+export async function backgroundCpus(
+  policy: BackgroundCores,
+): Promise<{ cpus: string | undefined; skipped?: string }> {
   if (policy === 'any' || process.platform !== 'linux') return { cpus: undefined };
   let allowed: number[];
   try {
@@ -87,7 +93,7 @@ export function backgroundCpus(policy: BackgroundCores): { cpus: string | undefi
   const list = backgroundCpuList(allowed, policy);
   if (list === undefined) return { cpus: undefined }; // one core: nothing to keep free
   if (TASKSET === undefined) return { cpus: undefined, skipped: 'taskset not found (util-linux)' };
-  if (!canPin(list)) return { cpus: undefined, skipped: `taskset may not use CPUs ${list} here` };
+  if (!(await canPin(list))) return { cpus: undefined, skipped: `taskset may not use CPUs ${list} here` };
   return { cpus: list };
 }
 

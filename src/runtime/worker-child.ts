@@ -54,16 +54,13 @@ export async function startWorkerChild(o: {
   let backoffMs = 1000;
   let restart: NodeJS.Timeout | undefined;
 
-  const spawnOnce = () =>
-    new Promise<ChildProcess>((resolve, reject) => {
-      // Checked at every start: a container's CPU set may have shrunk since the last. Unpinned,
-      // the worker still runs (at a lower priority); the warning says why.
-      const cpus = o.cpus !== undefined && canPin(o.cpus) ? o.cpus : undefined;
-      if (o.cpus !== undefined && cpus === undefined)
-        o.log.warn(
-          { cpus: o.cpus },
-          'taskset may not use these CPUs now: the worker process runs on any core',
-        );
+  const spawnOnce = async () => {
+    // Checked at every start: a container's CPU set may have shrunk since the last. Unpinned, the
+    // worker still runs (at a lower priority); the warning says why.
+    const cpus = o.cpus !== undefined && (await canPin(o.cpus)) ? o.cpus : undefined;
+    if (o.cpus !== undefined && cpus === undefined)
+      o.log.warn({ cpus: o.cpus }, 'taskset may not use these CPUs now: the worker process runs on any core');
+    return new Promise<ChildProcess>((resolve, reject) => {
       // As `fork` would (node, its flags, the CLI; an IPC channel), under `nice` and `taskset`: each
       // execs the next in its own place (same pid), so every thread the child starts inherits both.
       const run = backgroundCommand({ cpus, nice: o.nice }, process.execPath, [
@@ -106,6 +103,7 @@ export async function startWorkerChild(o: {
         resolve(c);
       });
     });
+  };
 
   const scheduleRestart = () => {
     restart = setTimeout(() => {

@@ -46,7 +46,12 @@ export function openPostgres(options: PostgresOptions): Db {
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
 
+  // Prepared connections still open: once there are enough, looking again takes none of them.
   const prepared = new WeakSet<pg.PoolClient>();
+  let preparedOpen = 0;
+  pool.on('remove', (c) => {
+    if (prepared.delete(c as pg.PoolClient)) preparedOpen--;
+  });
   const query = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
     const r = await client.query(sql, params as unknown[] | undefined);
     return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 } satisfies QueryResult<Row>;
@@ -81,6 +86,8 @@ export function openPostgres(options: PostgresOptions): Db {
     },
     async prepareConnections(n) {
       const prepare = options.prepare;
+      // Every open connection already prepared and enough of them: nothing to hold, not even briefly.
+      if (prepare && preparedOpen >= n && preparedOpen === pool.totalCount) return;
       // Held at once, so they are n different connections (opened where fewer are open); each not
       // yet prepared is prepared while held. Best effort: what fails is closed, never thrown.
       // Only connections free now: never queued ahead of a caller waiting for one (a busy pool is
@@ -105,6 +112,7 @@ export function openPostgres(options: PostgresOptions): Db {
                 exec: async (sql) => void (await c.query(sql)),
               });
               prepared.add(c);
+              preparedOpen++;
             } catch (err) {
               failed = err as Error;
             } finally {

@@ -5,10 +5,11 @@ import { backgroundCpus } from '../../src/core/background-cpus.ts';
 
 const cpusOf = (status: string) => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(status, 'utf8'))![1]!;
 
+const { cpus } = await backgroundCpus('leave-first');
+
 describe('password hashing on the background cores', () => {
   // Linux only (affinity and nice are per thread there, read from /proc); Doorstep's machines and CI
   // are Linux with util-linux's taskset, and have two cores, so it always runs there.
-  const { cpus } = backgroundCpus('leave-first');
   it.runIf(existsSync('/proc/self/task') && cpus !== undefined)(
     'hashes in threads held to every core but the first, while the rest of the process may use all',
     async () => {

@@ -59,11 +59,11 @@ describe('background cores', () => {
     ]);
   });
 
-  it('checks that the CPUs may be used here before pinning to them, and pins nothing under any', () => {
-    expect(backgroundCpus('any')).toEqual({ cpus: undefined });
-    expect(canPin('4095')).toBe(false); // no such CPU: taskset refuses
-    const here = backgroundCpus('leave-first');
-    if (here.cpus !== undefined) expect(canPin(here.cpus)).toBe(true);
+  it('checks that the CPUs may be used here before pinning to them, and pins nothing under any', async () => {
+    expect(await backgroundCpus('any')).toEqual({ cpus: undefined });
+    expect(await canPin('4095')).toBe(false); // no such CPU: taskset refuses
+    const here = await backgroundCpus('leave-first');
+    if (here.cpus !== undefined) expect(await canPin(here.cpus)).toBe(true);
     else expect(here.skipped ?? 'one core').toBeTruthy();
   });
 });

@@ -67,6 +67,32 @@ describe("the ingest role's connections: kept open, each having rehearsed the al
     ).toBe(0);
   });
 
+  it('looks again without rehearsing what is rehearsed, and rehearses the replacement of a connection that was dropped', async () => {
+    const rehearsals: number[] = [];
+    const own = openPostgres({
+      url: TEST_DATABASE_URL,
+      schema,
+      keepOpen: 3,
+      prepare: async (c) => {
+        rehearsals.push((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+      },
+    });
+    try {
+      await own.prepareConnections!(3);
+      expect(new Set(rehearsals).size).toBe(3);
+      await own.prepareConnections!(3);
+      expect(rehearsals).toHaveLength(3); // all three already rehearsed: none again
+      // The network (here: the server) drops one; the pool notices when it is next used.
+      await db.query('SELECT pg_terminate_backend($1)', [rehearsals[0]]);
+      await Promise.allSettled(Array.from({ length: 3 }, () => own.query('SELECT 1')));
+      await own.prepareConnections!(3);
+      expect(rehearsals.length).toBeGreaterThan(3);
+      expect(rehearsals.slice(3)).not.toContain(rehearsals[0]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a connection whose rehearsal fails (a store not yet migrated) is closed, and the store goes on', async () => {
     const empty = uniqueName('warm-empty');
     const bare = openPostgres({
