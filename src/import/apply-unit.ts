@@ -78,6 +78,17 @@ export interface ImportSummary {
   changedPupils: string[];
 }
 
+/**
+ * Thrown inside the unit's transaction when a unit read with its marks applied as they came turns
+ * out to repeat a session: the transaction is rolled back and the unit read again with every mark
+ * staged, so each repeat is checked against every line that gave its session.
+ */
+class ReadAgainStaged extends Error {
+  constructor() {
+    super('read again with every mark staged');
+  }
+}
+
 class DryRunDone extends Error {
   readonly summary: ImportSummary;
   constructor(summary: ImportSummary) {
@@ -115,12 +126,15 @@ export const GROUP_MARKS = 5_000;
  * Duplicate rows in one unit: identical ones count once; conflicting ones refuse the unit.
  *
  * Marks are applied while the unit is still being read: each group of marks (`GROUP_MARKS`, or the
- * paced `chunkMarks`) is validated, staged and applied in one statement while the reader parses the
- * next. A group is applied as it is read only while the unit has repeated no session (`UnitKeys`)
- * and has brought no pupils (whose marks must wait for them); from then on groups are only staged
- * and applied at the end, group by group and paced the same (repeats: after checking them, the last
- * line's mark). Whole or nothing still holds: every group's statement is in the unit's one
- * transaction.
+ * paced `chunkMarks`) is validated and applied in one statement while the reader parses the next;
+ * only the marks whose pupil is not (yet) in the school's list are staged, to be reported or applied
+ * once the unit's pupils are in. A group is applied as it is read until the unit brings pupils
+ * (whose marks must wait for them); from then on groups are staged and applied at the end, group by
+ * group and paced the same. A unit that repeats a session (`UnitKeys`) is read again from its start
+ * with every mark staged (`ReadAgainStaged`), so a conflict is found whichever groups its lines fell
+ * in and both lines are named; its marks are applied at the end (the last line's mark of an
+ * identical repeat). CTF units (pupils matched by UPN) are staged from the start. Whole or nothing
+ * still holds: every group's statement is in the unit's one transaction.
  */
 export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportContext): Promise<ImportSummary> {
   const startedAt = new Date();
@@ -131,7 +145,35 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
     sha256: ctx.sha256 ?? null,
     startedAt,
   };
+  // Records reported to `onRecords` across both readings of a unit read again: progress never goes back.
+  let reported = 0;
+  let stageAll = ctx.matchPupilsBy === 'upn';
   try {
+    for (;;) {
+      let read = 0;
+      const onRecords = (n: number) => {
+        read += n;
+        if (read > reported) {
+          ctx.onRecords?.(read - reported);
+          reported = read;
+        }
+      };
+      try {
+        return await applyOnce(stageAll, onRecords);
+      } catch (err) {
+        if (!(err instanceof ReadAgainStaged) || stageAll) throw err;
+        stageAll = true;
+      }
+    }
+  } catch (err) {
+    if (err instanceof DryRunDone) return err.summary;
+    if (!ctx.dryRun && err instanceof DoorstepError) {
+      await insertImport(db, importRow, 'refused', safeText(err.message)).catch(() => {});
+    }
+    throw err;
+  }
+
+  async function applyOnce(stageAll: boolean, onRecords: (n: number) => void): Promise<ImportSummary> {
     return await db.transaction(async (tx) => {
       await createStaging(tx);
       const importId = await insertImport(tx, importRow, ctx.dryRun ? 'dry-run' : 'applied');
@@ -154,7 +196,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const groupMarks = ctx.writePace?.chunkMarks ?? GROUP_MARKS;
       const pauseRatio = ctx.writePace?.pauseRatio ?? 0;
       const applied: AppliedMarks[] = [];
-      let asRead = ctx.matchPupilsBy !== 'upn';
+      let asRead = !stageAll;
       let groupNo = 0;
       let firstStagedOnly: number | null = null;
       let appliedThenPupils = false;
@@ -175,7 +217,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         const no = groupNo++;
         group = new MarkColumns();
         stagedMarks += g.length;
-        if (asRead && keys.repeats === 0) {
+        if (asRead) {
           write(
             (async () => {
               const started = performance.now();
@@ -209,7 +251,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             if (p.leaving)
               leavers.push({ misId: p.misId, leftOn: p.leaving.on, destination: p.leaving.destination });
           write(stagePupils(tx, within.map(stagedPupil)));
-          ctx.onRecords?.(batch.pupils.length);
+          onRecords(batch.pupils.length);
         } else if (batch.kind === 'leavers') {
           for (const l of batch.leavers) {
             if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
@@ -224,16 +266,21 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
               );
             } else leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
           }
-          ctx.onRecords?.(batch.leavers.length);
+          onRecords(batch.leavers.length);
         } else {
           for (const m of batch.marks) {
             addMark(group, m, ctx, reject, closedDays, keys);
+            // Marks applied as read were not all staged: a repeat's earlier line may be among them.
+            if (!stageAll && keys.repeats > 0) {
+              await settle(0).catch(() => {});
+              throw new ReadAgainStaged();
+            }
             if (group.length >= groupMarks) {
               await settle(queued);
               send();
             }
           }
-          ctx.onRecords?.(batch.marks.length);
+          onRecords(batch.marks.length);
         }
       }
       await settle(0);
@@ -336,12 +383,6 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       if (cursor !== undefined) await setCursor(tx, ctx.schoolId, ctx.source, cursor);
       return summary;
     });
-  } catch (err) {
-    if (err instanceof DryRunDone) return err.summary;
-    if (!ctx.dryRun && err instanceof DoorstepError) {
-      await insertImport(db, importRow, 'refused', safeText(err.message)).catch(() => {});
-    }
-    throw err;
   }
 }
 

@@ -208,9 +208,12 @@ export interface AppliedMarks {
  * reports them from the staging table).
  *
  * Two sources:
- * - `{ group }`: marks just read, as columns; they are also staged (`stage_marks`, with their group
- *   number) in the same statement. The caller guarantees the group repeats no session of the unit
- *   — neither within itself nor with an earlier group (`UnitKeys`) — so each key meets one row.
+ * - `{ group }`: marks just read, as columns. Those whose pupil the school does not have are staged
+ *   (`stage_marks`, with their group number) in the same statement — to be reported, or applied
+ *   when the unit's pupils come after them; the rest are not (writing every mark twice cost a fifth
+ *   of the import). The caller guarantees the group repeats no session of the unit — neither within
+ *   itself nor with an earlier group (`UnitKeys`) — so each key meets one row, and that a unit that
+ *   repeats a session is read again with every mark staged (its conflicts need every line).
  * - `{ stagedGroup }`: a group staged earlier (`indexStagedGroups` first); with `dedupe`, a session
  *   the group repeats takes its last line's mark (the caller has refused the unit if any repeats
  *   differ, so a repeat in another group finds its mark already equal and changes nothing).
@@ -234,7 +237,10 @@ export async function applyMarks(
     params.push(source.groupNo, ...markArrays(c));
     marks = `SELECT * FROM unnest($5::int[], $6::int[], $7::text[], $8::date[], $9::text[], $10::text[], $11::text[],
                                    $12::text[], $13::int[]) AS u(${MARK_VALUES})`;
-    staged = `staged AS (INSERT INTO stage_marks (grp, ${MARK_VALUES}) SELECT $4, * FROM s),`;
+    // Only the marks this statement cannot apply (their pupil is not in the school's list) are
+    // staged: they are reported, or applied once the unit's own pupils are in.
+    staged = `staged AS (INSERT INTO stage_marks (grp, ${MARK_VALUES})
+       SELECT $4, * FROM s WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = s.pupil_mis_id)),`;
   } else {
     params.push(source.stagedGroup);
     marks = source.dedupe

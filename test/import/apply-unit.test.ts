@@ -421,6 +421,91 @@ describe('paced imports (marks written in groups as the file is read, one transa
     expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 60, unchanged: 1240 });
   });
 
+  it('reads a unit that repeats a session again with every mark staged, counting each record once in its progress', async () => {
+    // Three batches as a reader gives them; the repeat is the last record, after groups of 500 were
+    // applied as they were read.
+    const records = (from: number, to: number): MarkRecord[] =>
+      ids.slice(from, to).flatMap((id, i) =>
+        [...earlier, ...days].flatMap((date, d) =>
+          (['AM', 'PM'] as const).map((session, k) => ({
+            pupilMisId: id,
+            date,
+            session,
+            mark: '/',
+            where: { unit: 'read-again', line: 1 + (from + i) * 20 + d * 2 + k },
+          })),
+        ),
+      );
+    const repeat = { ...records(1, 2)[0]!, where: { unit: 'read-again', line: 1301 } };
+    const unit: ImportUnit = {
+      label: 'read-again',
+      async *batches(): AsyncGenerator<MisBatch> {
+        yield { kind: 'marks', marks: records(0, 30) };
+        yield { kind: 'marks', marks: records(30, 65) };
+        yield { kind: 'marks', marks: [repeat] };
+      },
+    };
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id) SELECT 'read-again', g::text FROM generate_series(3001, 3065) g`,
+    );
+    let progress = 0;
+    const s = { ...school, id: 'read-again' };
+    const summary = await applyImportUnit(db, unit, {
+      ...importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+      onRecords: (n) => {
+        progress += n;
+      },
+    });
+    expect(summary.marks).toMatchObject({ inserted: 1300, updated: 0, unchanged: 0 });
+    expect(progress).toBe(1301);
+    // A conflicting repeat there is refused naming both lines (the first was applied as read).
+    const conflict = { ...repeat, mark: 'I' };
+    const refused: ImportUnit = {
+      label: 'read-again-conflict',
+      async *batches(): AsyncGenerator<MisBatch> {
+        yield { kind: 'marks', marks: records(0, 30) };
+        yield { kind: 'marks', marks: records(30, 65) };
+        yield { kind: 'marks', marks: [conflict] };
+      },
+    };
+    await expect(
+      applyImportUnit(
+        db,
+        refused,
+        importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+      ),
+    ).rejects.toThrow(/pupil 3002 has different marks for 2025-01-06 AM on lines 21 and 1301/);
+  });
+
+  it('reports every mark of an unknown pupil, whichever group applied as read it was in', async () => {
+    // Pupil 3999 is not in the school's list: one mark in the first group, two in the last.
+    const p = temp(
+      'paced-unknown.xml',
+      marksXml([
+        mark('3999', '2025-01-13', 'AM', '/'),
+        ...rows(() => 'O'),
+        mark('3999', '2025-01-13', 'PM', '/'),
+        mark('3999', '2025-01-14', 'AM', 'N'),
+      ]),
+    );
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id) SELECT 'unknown-pupil', g::text FROM generate_series(3001, 3065) g`,
+    );
+    const summary = await runPaced(p, 'unknown-pupil');
+    expect(summary.marks).toMatchObject({ inserted: 1300, updated: 0, unchanged: 0 });
+    expect(summary.rejectedRows).toBe(3);
+    expect(summary.rejected.map((r) => r.where)).toEqual([
+      'paced-unknown.xml, line 3, record 1',
+      'paced-unknown.xml, line 1304, record 1302',
+      'paced-unknown.xml, line 1305, record 1303',
+    ]);
+    expect(
+      await count(
+        `SELECT count(*) FROM attendance_marks WHERE school_id = 'paced' AND pupil_mis_id = '3999'`,
+      ),
+    ).toBe(0);
+  });
+
   it('applies marks read before their pupils once the pupils are in, counting each mark once', async () => {
     const where = (line: number) => ({ unit: 'mixed', line });
     const marks = (ids: string[], from: number): MarkRecord[] =>
