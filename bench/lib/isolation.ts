@@ -10,14 +10,18 @@
  *   school's folder (alarms are published from the drop until the import is recorded).
  *
  * `BENCH_CHUNK_MARKS` / `BENCH_PAUSE_RATIO` set the import's pace (`imports:` in the config; default 5,000 / 1).
+ * `BENCH_DUMP=file.json` writes every alarm and bare commit of the import phase with its wall time,
+ * to see where in the import the tail sits and whether the bare commit stalled at the same moment.
  *
  * Targets: alarm p99 under sign-ins within 20 ms of quiet and the asset under 200 ms (issue 14);
  * alarm p99 under import + sign-ins within 5 ms of quiet (issue 15, `isolationP99DeltaMs`).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { openStore } from '../../src/store/open.ts';
@@ -29,6 +33,7 @@ import { schoolDays, writeSessionXml } from './synthetic-attendance.ts';
 const PUPILS = Number(process.env.BENCH_PUPILS ?? 2000);
 const SIGN_INS = 30;
 const RATE = 200;
+const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 const pct = (xs: readonly number[], p: number) => {
@@ -98,6 +103,12 @@ ${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { c
   );
   const xml = join(dir, 'attendance.xml');
   const marks = await writeSessionXml(xml, PUPILS, schoolDays(190));
+  // Written to disk now: left to the kernel, the 143 MB this bench just generated would be written
+  // back ~30 s later (vm.dirty_expire_centisecs) — in the middle of the import phase, whose alarms and
+  // bare commits would then wait behind the bench's own file rather than anything Doorstep does.
+  const generated = await open(xml, 'r');
+  await generated.sync();
+  await generated.close();
 
   const started = (s: Spawned) =>
     new Promise<void>((resolve, reject) => {
@@ -167,15 +178,17 @@ ${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { c
     await db.query('CREATE TABLE IF NOT EXISTS iso_floor (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)');
     const floorProbe = () => {
       const lat: number[] = [];
+      const at: number[] = [];
       let on = true;
       const loop = (async () => {
         const inFlight: Promise<unknown>[] = [];
         for (let i = 0; on; i++) {
           const t0 = performance.now();
           inFlight.push(
-            db
-              .query('INSERT INTO iso_floor (payload) VALUES ($1)', [`p${i}`])
-              .then(() => lat.push(performance.now() - t0)),
+            db.query('INSERT INTO iso_floor (payload) VALUES ($1)', [`p${i}`]).then(() => {
+              lat.push(performance.now() - t0);
+              at.push(performance.timeOrigin + t0);
+            }),
           );
           await sleep(10);
         }
@@ -185,7 +198,7 @@ ${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { c
         stop: async () => {
           on = false;
           await loop;
-          return lat;
+          return Object.assign(lat, { at });
         },
       };
     };
@@ -231,8 +244,9 @@ ${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { c
       fetching = false;
       await fetcher;
       const floor = await probe.stop();
-      const lat = [...sent].filter(([k]) => seen.has(k)).map(([k, t]) => seen.get(k)! - t);
-      return { sent: sent.size, lat, asset, floor };
+      const timed = [...sent].filter(([k]) => seen.has(k)).map(([k, t]) => [t, seen.get(k)! - t] as const);
+      const lat = timed.map(([, ms]) => ms);
+      return { sent: sent.size, lat, timed, asset, floor };
     };
 
     const signIns = () => {
@@ -253,16 +267,31 @@ ${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { c
       };
     };
 
+    /**
+     * Every phase starts on a clean disk: the database's dirty pages checkpointed and the kernel's
+     * written back. Else a phase would pay for the one before it (the kernel writes dirty pages back
+     * ~30 s after they were made, and the earlier parts of this bench make a great many) and the
+     * import phase would be charged for writes that are not the import's.
+     */
+    const settleDisk = async () => {
+      await db.query('CHECKPOINT');
+      await run('sync', []);
+      await sleep(500);
+    };
+
     await phase('iso-warm', 400);
+    await settleDisk();
     const quiet = await phase('iso-quiet', 2000);
     const s1 = signIns();
     await sleep(2000); // every sign-in in flight
+    await settleDisk();
     const withSignIns = await phase('iso-signin', 2000);
     await s1.stop();
     const signInsDone = s1.count();
 
     const s2 = signIns();
     await sleep(2000);
+    await settleDisk();
     const importStart = performance.now();
     renameSync(xml, join(drop, 'attendance.xml'));
     let imported: { status: string; marks: number } | undefined;
@@ -274,6 +303,16 @@ ${process.env.BENCH_CHUNK_MARKS || process.env.BENCH_PAUSE_RATIO ? `imports: { c
     }, 200);
     const withImport = await phase('iso-import', RATE * 120, () => imported !== undefined);
     const importSeconds = (performance.now() - importStart) / 1000;
+    if (process.env.BENCH_DUMP) {
+      // Every alarm and bare commit of the import phase, by wall time: where the tail sits.
+      writeFileSync(
+        process.env.BENCH_DUMP,
+        JSON.stringify({
+          alarms: withImport.timed,
+          floor: withImport.floor.map((ms, i) => [withImport.floor.at[i], ms]),
+        }),
+      );
+    }
     clearInterval(poll);
     await s2.stop();
 
