@@ -27,10 +27,26 @@ export function fileUnit(
   const mis = school?.mis;
   const fileMis =
     mis && (mis.kind === 'sims-xml' || mis.kind === 'csv' || mis.kind === 'ctf') ? mis : undefined;
-  const common = { unit, ...(onBytes ? { onBytes } : {}) };
+  // Bytes reported across readings of the file (an import may read it twice): progress never goes back.
+  let reported = 0;
   return {
     label: unit,
     batches: () => {
+      let read = 0;
+      const common = {
+        unit,
+        ...(onBytes
+          ? {
+              onBytes: (n: number) => {
+                read += n;
+                if (read > reported) {
+                  onBytes(read - reported);
+                  reported = read;
+                }
+              },
+            }
+          : {}),
+      };
       const bytes = input();
       if (format === 'ctf') return readCtf(bytes, common);
       const columns = {

@@ -99,6 +99,10 @@ export interface ImportUnit {
   label: string;
   /** Content hash of a file unit, recorded with the import. */
   sha256?: string;
+  /**
+   * The unit's records. May be called again (a unit that repeats a session is read a second time
+   * with every mark staged): each call reads the unit from its start and yields the same records.
+   */
   batches(): AsyncIterable<MisBatch>;
   /** The sync cursor to store when this unit commits (API sources). */
   cursorAfter?: () => string | undefined;

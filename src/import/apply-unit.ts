@@ -200,6 +200,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       let groupNo = 0;
       let firstStagedOnly: number | null = null;
       let appliedThenPupils = false;
+      let appliedAsRead = false;
       let stagedMarks = 0;
       let group = new MarkColumns();
       const writes: Promise<void>[] = [];
@@ -218,6 +219,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         group = new MarkColumns();
         stagedMarks += g.length;
         if (asRead) {
+          appliedAsRead = true;
           write(
             (async () => {
               const started = performance.now();
@@ -270,10 +272,15 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         } else {
           for (const m of batch.marks) {
             addMark(group, m, ctx, reject, closedDays, keys);
-            // Marks applied as read were not all staged: a repeat's earlier line may be among them.
-            if (!stageAll && keys.repeats > 0) {
-              await settle(0).catch(() => {});
-              throw new ReadAgainStaged();
+            if (keys.repeats > 0) {
+              // A group applied as read staged only its unknown pupils' marks: a repeat's earlier
+              // line may be among the others, so the unit is read again with every mark staged.
+              // None applied as read yet: this group and the rest are simply staged.
+              if (appliedAsRead) {
+                await settle(0);
+                throw new ReadAgainStaged();
+              }
+              asRead = false;
             }
             if (group.length >= groupMarks) {
               await settle(queued);

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -437,9 +437,11 @@ describe('paced imports (marks written in groups as the file is read, one transa
         ),
       );
     const repeat = { ...records(1, 2)[0]!, where: { unit: 'read-again', line: 1301 } };
+    let readings = 0;
     const unit: ImportUnit = {
       label: 'read-again',
       async *batches(): AsyncGenerator<MisBatch> {
+        readings++;
         yield { kind: 'marks', marks: records(0, 30) };
         yield { kind: 'marks', marks: records(30, 65) };
         yield { kind: 'marks', marks: [repeat] };
@@ -458,6 +460,43 @@ describe('paced imports (marks written in groups as the file is read, one transa
     });
     expect(summary.marks).toMatchObject({ inserted: 1300, updated: 0, unchanged: 0 });
     expect(progress).toBe(1301);
+    expect(readings).toBe(2);
+    // A repeat seen before any group was applied as read: the rest is staged, the unit read once.
+    readings = 0;
+    const early: ImportUnit = {
+      label: 'read-once',
+      async *batches(): AsyncGenerator<MisBatch> {
+        readings++;
+        yield { kind: 'marks', marks: [...records(0, 5), repeat, ...records(5, 65)] };
+      },
+    };
+    const once = await applyImportUnit(
+      db,
+      early,
+      importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+    );
+    expect(once.marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 1300 });
+    expect(readings).toBe(1);
+    // Marks applied as read, then pupils, then a conflicting repeat of an early mark: refused.
+    const afterPupils: ImportUnit = {
+      label: 'read-again-pupils',
+      async *batches(): AsyncGenerator<MisBatch> {
+        yield { kind: 'marks', marks: records(0, 30) };
+        yield {
+          kind: 'pupils',
+          pupils: [{ misId: '3001', where: { unit: 'read-again-pupils', line: 1400 } }],
+        };
+        yield { kind: 'marks', marks: records(30, 65) };
+        yield { kind: 'marks', marks: [{ ...repeat, mark: 'N' }] };
+      },
+    };
+    await expect(
+      applyImportUnit(
+        db,
+        afterPupils,
+        importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+      ),
+    ).rejects.toThrow(/pupil 3002 has different marks for 2025-01-06 AM on lines 21 and 1301/);
     // A conflicting repeat there is refused naming both lines (the first was applied as read).
     const conflict = { ...repeat, mark: 'I' };
     const refused: ImportUnit = {
@@ -475,6 +514,31 @@ describe('paced imports (marks written in groups as the file is read, one transa
         importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
       ),
     ).rejects.toThrow(/pupil 3002 has different marks for 2025-01-06 AM on lines 21 and 1301/);
+  });
+
+  it('reads a file again from its start when it repeats a session, its byte and record progress counted once', async () => {
+    const p = temp('paced-bytes.xml', marksXml([...rows(() => 'O'), mark('3001', '2025-01-06', 'PM', '/')]));
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id) SELECT 'bytes', g::text FROM generate_series(3001, 3065) g`,
+    );
+    const s = { ...school, id: 'bytes' };
+    let bytes = 0;
+    let records = 0;
+    const summary = await applyImportUnit(
+      db,
+      fileUnit(p, 'sims-xml', s, (n) => {
+        bytes += n;
+      }),
+      {
+        ...importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+        onRecords: (n) => {
+          records += n;
+        },
+      },
+    );
+    expect(summary.marks).toMatchObject({ inserted: 1300, updated: 0, unchanged: 0 });
+    expect(bytes).toBe(statSync(p).size);
+    expect(records).toBe(1301);
   });
 
   it('reports every mark of an unknown pupil, whichever group applied as read it was in', async () => {
@@ -501,7 +565,7 @@ describe('paced imports (marks written in groups as the file is read, one transa
     ]);
     expect(
       await count(
-        `SELECT count(*) FROM attendance_marks WHERE school_id = 'paced' AND pupil_mis_id = '3999'`,
+        `SELECT count(*) FROM attendance_marks WHERE school_id = 'unknown-pupil' AND pupil_mis_id = '3999'`,
       ),
     ).toBe(0);
   });
