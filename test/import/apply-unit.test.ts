@@ -360,12 +360,13 @@ describe('paced imports (marks written in groups as the file is read, one transa
       importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
     );
   };
+  /** The school's pupils 3001–3065 (the ids `rows` gives marks for). */
+  const addPupils = (schoolId: string) =>
+    db.query(`INSERT INTO pupils (school_id, mis_id) SELECT $1, g::text FROM generate_series(3001, 3065) g`, [
+      schoolId,
+    ]);
   beforeAll(async () => {
-    for (const s of ['paced', 'unpaced'])
-      await db.query(
-        `INSERT INTO pupils (school_id, mis_id) SELECT $1, g::text FROM generate_series(3001, 3065) g`,
-        [s],
-      );
+    for (const s of ['paced', 'unpaced']) await addPupils(s);
   });
 
   it('applies exactly what one statement applies, and counts a second run as unchanged', async () => {
@@ -447,9 +448,7 @@ describe('paced imports (marks written in groups as the file is read, one transa
         yield { kind: 'marks', marks: [repeat] };
       },
     };
-    await db.query(
-      `INSERT INTO pupils (school_id, mis_id) SELECT 'read-again', g::text FROM generate_series(3001, 3065) g`,
-    );
+    await addPupils('read-again');
     let progress = 0;
     const s = { ...school, id: 'read-again' };
     const summary = await applyImportUnit(db, unit, {
@@ -518,9 +517,7 @@ describe('paced imports (marks written in groups as the file is read, one transa
 
   it('reads a file again from its start when it repeats a session, its byte and record progress counted once', async () => {
     const p = temp('paced-bytes.xml', marksXml([...rows(() => 'O'), mark('3001', '2025-01-06', 'PM', '/')]));
-    await db.query(
-      `INSERT INTO pupils (school_id, mis_id) SELECT 'bytes', g::text FROM generate_series(3001, 3065) g`,
-    );
+    await addPupils('bytes');
     const s = { ...school, id: 'bytes' };
     let bytes = 0;
     let records = 0;
@@ -552,9 +549,7 @@ describe('paced imports (marks written in groups as the file is read, one transa
         mark('3999', '2025-01-14', 'AM', 'N'),
       ]),
     );
-    await db.query(
-      `INSERT INTO pupils (school_id, mis_id) SELECT 'unknown-pupil', g::text FROM generate_series(3001, 3065) g`,
-    );
+    await addPupils('unknown-pupil');
     const summary = await runPaced(p, 'unknown-pupil');
     expect(summary.marks).toMatchObject({ inserted: 1300, updated: 0, unchanged: 0 });
     expect(summary.rejectedRows).toBe(3);
@@ -592,9 +587,7 @@ describe('paced imports (marks written in groups as the file is read, one transa
       },
     };
     const s = { ...school, id: 'mixed' };
-    await db.query(
-      `INSERT INTO pupils (school_id, mis_id) SELECT 'mixed', g::text FROM generate_series(3001, 3065) g`,
-    );
+    await addPupils('mixed');
     const ctx = importContextFor(s, NOW, {
       actor: 'test',
       source: 'sims-xml',
