@@ -213,7 +213,8 @@ export interface AppliedMarks {
  *   when the unit's pupils come after them; the rest are not (writing every mark twice cost a fifth
  *   of the import). The caller guarantees the group repeats no session of the unit — neither within
  *   itself nor with an earlier group (`UnitKeys`) — so each key meets one row, and that a unit that
- *   repeats a session is read again with every mark staged (its conflicts need every line).
+ *   repeats a session after a group was applied this way is read again with every mark staged (its
+ *   conflicts need every line).
  * - `{ stagedGroup }`: a group staged earlier (`indexStagedGroups` first); with `dedupe`, a session
  *   the group repeats takes its last line's mark (the caller has refused the unit if any repeats
  *   differ, so a repeat in another group finds its mark already equal and changes nothing).
