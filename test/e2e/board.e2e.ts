@@ -1,6 +1,7 @@
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,14 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_MQTT_URL, uniqueName } from '../helpers/services.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import {
+  dropSchema,
+  TEST_DATABASE_URL,
+  TEST_MQTT_URL,
+  TEST_REDIS_URL,
+  uniqueName,
+} from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -179,6 +187,7 @@ afterAll(async () => {
   await db?.close();
   await cpoms?.close();
   await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), id.replace(/_/g, '-'));
 });
 
 describe('Doorstep in a browser', () => {

@@ -11,13 +11,15 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { academicYearOf, addDays, londonDate, weekday } from '../../src/domain/attendance/dates.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -163,6 +165,7 @@ afterAll(async () => {
   await db?.close();
   fakes?.close();
   await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), id.replace(/_/g, '-'));
 });
 
 describe('evidence for the DSL, and the data manager in the browser', () => {

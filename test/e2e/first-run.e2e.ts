@@ -1,9 +1,11 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../helpers/browser.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -52,6 +54,7 @@ afterAll(async () => {
   server?.child.kill('SIGTERM');
   await server?.exited;
   await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), id.replace(/_/g, '-'));
 });
 
 describe('the first run', () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,8 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { startFakeTwilio } from '../helpers/fake-twilio.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -184,6 +186,7 @@ afterAll(async () => {
   await db?.close();
   fake?.close();
   await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), id.replace(/_/g, '-'));
 });
 
 describe('reaching a person, not a screen', () => {

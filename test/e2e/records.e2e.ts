@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ExcelJS from 'exceljs';
+import { Redis } from 'ioredis';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -155,6 +157,7 @@ afterAll(async () => {
   await cpoms?.close();
   fakes?.close();
   await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), id.replace(/_/g, '-'));
 });
 
 describe('records and notices in a browser', () => {

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
 import { startPrivateMosquitto } from '../../helpers/private-broker.ts';
+import { dropRedisPrefix } from '../../helpers/redis.ts';
 import {
   dropSchema,
   TEST_DATABASE_URL,
@@ -158,6 +159,8 @@ describe('alarms through crashes (real Mosquitto)', () => {
       await ingest.exited;
       await run.db.close();
       await dropSchema(run.schema);
+      // The shared Redis keeps nothing on disk but everything in memory: this run's keys go with it.
+      await dropRedisPrefix(new Redis(TEST_REDIS_URL), run.id.replace(/_/g, '-'));
     }
   }, 180_000);
 
