@@ -23,6 +23,7 @@ import { WorkerHost } from '../queue/worker-host.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import { openStore } from '../store/open.ts';
+import { autovacuumSetting } from '../store/server-settings.ts';
 import { redisCheck, storeCheck } from './checks.ts';
 
 export interface StartOptions {
@@ -84,6 +85,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   try {
     conn = await connectRedis(redisSettings, 'producer');
     await warnUnlessNoEviction(conn, log);
+    await warnUnlessAutovacuum(db, log);
     producer = new Producer(catalog, conn, config.redis.prefix);
     const instance = `${hostname()}:${process.pid}`;
 
@@ -221,6 +223,19 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   } catch (err) {
     await closeAll(1000).catch(() => {});
     throw err;
+  }
+}
+
+/**
+ * Without autovacuum PostgreSQL never reclaims the rows re-imports update and sessions, board events
+ * and jobs delete, and the visibility map the marks key's index-only reads rely on (migration 030)
+ * goes stale: trigger runs slow down night by night. Say so at start; it is the server's setting.
+ */
+async function warnUnlessAutovacuum(db: Db, log: Logger): Promise<void> {
+  if ((await autovacuumSetting(db)) === 'off') {
+    log.warn(
+      'PostgreSQL has autovacuum off: updated and deleted rows are never reclaimed and the marks key loses its index-only reads; turn it on (autovacuum = on in postgresql.conf)',
+    );
   }
 }
 

@@ -89,6 +89,11 @@ describe('doorstep start (a real process)', () => {
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await client.connect();
       try {
+        // The server's autovacuum as PostgreSQL reports it: a warning at start exactly when it is off.
+        const { rows: av } = await client.query<{ autovacuum: string }>('SHOW autovacuum');
+        expect(/PostgreSQL has autovacuum off/.test(p.stdout() + p.stderr())).toBe(
+          av[0]!.autovacuum === 'off',
+        );
         const end = Date.now() + 10_000;
         let beats = 0;
         while (beats === 0 && Date.now() < end) {
