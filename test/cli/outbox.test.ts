@@ -1,8 +1,10 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { insertTestRecords } from '../helpers/outbox.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, writeTempConfig } from '../helpers/spawn.ts';
 import { until } from '../helpers/wait.ts';
@@ -45,6 +47,7 @@ afterAll(async () => {
   await db.close();
   await fake.close();
   await dropSchema(schema);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
 });
 
 describe('delivery across a crash', () => {

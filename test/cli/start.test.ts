@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backgroundCpuList, parseCpuList } from '../../src/core/background-cpus.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, testConfig, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
 
@@ -127,6 +128,8 @@ describe('doorstep start (a real process)', () => {
       expect(alive(pid)).toBe(false); // the parent waited for its worker
     } finally {
       p.child.kill('SIGKILL');
+      await p.exited;
+      await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
       void dir;
     }
   });
@@ -157,6 +160,8 @@ describe('doorstep start (a real process)', () => {
       await until(() => !alive(second)); // the IPC channel closed: it stopped on its own
     } finally {
       p.child.kill('SIGKILL');
+      await p.exited;
+      await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
     }
   });
 

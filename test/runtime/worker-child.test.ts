@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../src/log/logger.ts';
 import { startWorkerChild } from '../../src/runtime/worker-child.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, testConfig, writeTempConfig } from '../helpers/spawn.ts';
 
@@ -16,9 +18,10 @@ describe('the worker process', () => {
   it.runIf(process.platform === 'linux')(
     'still starts, on any core and at its lower priority, when taskset may not use the CPUs it was given — and says so',
     async () => {
+      const prefix = uniqueName('wc').replace(/_/g, '-');
       const { file } = writeTempConfig(
         testConfig({
-          prefix: uniqueName('wc').replace(/_/g, '-'),
+          prefix,
           port: await freePort(),
           redisUrl: TEST_REDIS_URL,
           dataDir: `${process.cwd()}/data/unused`,
@@ -43,6 +46,7 @@ describe('the worker process', () => {
           expect(JSON.stringify(warnings)).toContain('taskset may not use these CPUs now');
         } finally {
           await child.stop(5000);
+          await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
         }
       } finally {
         if (before === undefined) delete process.env.DATABASE_URL;
