@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
+import { countedOnce } from '../../src/core/counted-once.ts';
 import { readCsv } from './csv/reader.ts';
 import { readCtf } from './ctf/reader.ts';
 import { safeFileName } from './safe-text.ts';
@@ -27,26 +28,12 @@ export function fileUnit(
   const mis = school?.mis;
   const fileMis =
     mis && (mis.kind === 'sims-xml' || mis.kind === 'csv' || mis.kind === 'ctf') ? mis : undefined;
-  // Bytes reported across readings of the file (an import may read it twice): progress never goes back.
-  let reported = 0;
+  // An import may read the file twice: its bytes are counted once.
+  const readings = onBytes ? countedOnce(onBytes) : undefined;
   return {
     label: unit,
     batches: () => {
-      let read = 0;
-      const common = {
-        unit,
-        ...(onBytes
-          ? {
-              onBytes: (n: number) => {
-                read += n;
-                if (read > reported) {
-                  onBytes(read - reported);
-                  reported = read;
-                }
-              },
-            }
-          : {}),
-      };
+      const common = { unit, ...(readings ? { onBytes: readings() } : {}) };
       const bytes = input();
       if (format === 'ctf') return readCtf(bytes, common);
       const columns = {

@@ -7,6 +7,7 @@ import {
 } from '../../connectors/mis/field-limits.ts';
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
+import { countedOnce } from '../core/counted-once.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
@@ -145,21 +146,13 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
     sha256: ctx.sha256 ?? null,
     startedAt,
   };
-  // Records reported to `onRecords` across both readings of a unit read again: progress never goes back.
-  let reported = 0;
+  // A unit read again counts its records once.
+  const readings = countedOnce((n) => ctx.onRecords?.(n));
   let stageAll = ctx.matchPupilsBy === 'upn';
   try {
     for (;;) {
-      let read = 0;
-      const onRecords = (n: number) => {
-        read += n;
-        if (read > reported) {
-          ctx.onRecords?.(read - reported);
-          reported = read;
-        }
-      };
       try {
-        return await applyOnce(stageAll, onRecords);
+        return await applyOnce(stageAll, readings());
       } catch (err) {
         if (!(err instanceof ReadAgainStaged) || stageAll) throw err;
         stageAll = true;
