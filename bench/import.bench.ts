@@ -29,6 +29,7 @@ interface Run {
   seconds: number;
   peakRssMb: number;
   againSeconds?: number;
+  walBytes?: number;
 }
 
 function run(mode: string, extraNodeArgs: string[] = []): Run {
@@ -88,6 +89,9 @@ try {
     floorCopyIntoMarksTableMarksPerSec: Math.round(rate(keyed)),
     reimportMarksPerSec: Math.round(rate(again)),
     parseOnlyMarksPerSec: Math.round(rate(parse)),
+    // Write-ahead log per mark: what the import adds to the log every commit (an alarm's) flushes.
+    walBytesPerMark: Math.round(doorstep.walBytes! / doorstep.marks),
+    floorWalBytesPerMarkCopyKeyed: Math.round(keyed.walBytes! / keyed.marks),
     speedVsXml2js: round(rate(doorstep) / rate(xml2js)),
     memoryVsXml2js: round(doorstep.peakRssMb / xml2js.peakRssMb, 3),
     rateVsCopy: round(rate(doorstep) / rate(copy), 3),
