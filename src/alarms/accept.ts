@@ -1,8 +1,10 @@
 import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.ts';
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import type { SchoolConfig } from '../config/schema.ts';
+import { ALARM_TYPES } from '../domain/fob/event.ts';
 import type { TransportFacts } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
+import { isValueRefused } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
 
@@ -23,7 +25,9 @@ export type AcceptOutcome = IngestOutcome | { outcome: 'invalid'; field: string;
  * The one way a raw fob payload enters Doorstep, shared by the MQTT transport and the webhook
  * route: decode with the transport's profile (undecodable → rejected_events, bounded), check the
  * device signature against the device's key, then `ingestFobEvent` (assess → durable write → board
- * → escalation). The transport acknowledges only when this resolves.
+ * → escalation). The transport acknowledges only when this resolves. An event with a value the
+ * database refuses is never left to fail for ever: an alarm is raised with what can be stored, any
+ * other event is kept in rejected_events (and acknowledged).
  */
 export async function acceptFobPayload(
   deps: IngestDeps,
@@ -61,11 +65,59 @@ export async function acceptFobPayload(
           ? 'valid'
           : 'invalid',
   };
-  return ingestFobEvent(deps, school, decoded.event, {
+  const source = {
     transport: transport.kind,
     profile: transport.profile,
     raw,
     facts,
     source: arrival.source,
+  };
+  try {
+    return await ingestFobEvent(deps, school, decoded.event, {
+      ...source,
+      ...(decoded.unreadable?.length ? { unreadable: decoded.unreadable } : {}),
+    });
+  } catch (err) {
+    // Anything else (the database or Redis away) is thrown: not acknowledged, so redelivered.
+    if (!isValueRefused(err)) throw err;
+  }
+  // The database refused a value of this event: it would fail the same way on every redelivery (an
+  // MQTT message would come back for ever and hold up the session's queue). An alarm is raised with
+  // only its type, device and event id, at the time received; anything else is kept refused.
+  const refused = { field: '(event)', reason: 'a value the database could not store' };
+  if (ALARM_TYPES.has(decoded.event.type)) {
+    try {
+      return await ingestFobEvent(
+        deps,
+        school,
+        {
+          ...decoded.event,
+          occurredAt: decoded.event.receivedAt,
+          location: null,
+          batteryPercent: null,
+          message: null,
+          voiceNoteUrl: null,
+        },
+        {
+          ...source,
+          unreadable: [
+            ...(decoded.unreadable ?? []),
+            { ...refused, reason: `${refused.reason}; raised with its type and device only` },
+          ],
+        },
+      );
+    } catch (err) {
+      if (!isValueRefused(err)) throw err;
+    }
+  }
+  await insertRejected(deps.db, {
+    schoolId: school.id,
+    transport: transport.kind,
+    profile: transport.profile,
+    source: arrival.source,
+    reason: `${refused.field}: ${refused.reason}`,
+    raw,
   });
+  deps.counters?.rejected(school.id, transport.kind);
+  return { outcome: 'invalid', ...refused };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { DecodeError } from '../domain/fob/event.ts';
 import type { TransportFacts } from '../domain/fob/trust.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
@@ -40,6 +41,8 @@ export interface IngestSource {
   facts?: TransportFacts;
   /** MQTT topic or webhook id, kept with a refused event. */
   source?: string | null;
+  /** An alarm's fields that could not be read (`checkEvent`): raised without them, flagged. */
+  unreadable?: readonly DecodeError[];
 }
 
 export type IngestOutcome =

@@ -29,11 +29,16 @@ export async function ingestFobEvent(
 ): Promise<IngestOutcome> {
   const facts = source.facts ?? { deviceId: null, signature: 'absent' };
   const device = school.fobs.devices.find((d) => d.deviceId === (facts.deviceId ?? decoded.deviceId));
-  const a = assessFobEvent(decoded, facts, {
-    deviceHasKey: device?.signingKey !== undefined,
-    requireSigned: school.fobs.requireSignedEvents,
-    maxClockSkewMs: school.fobs.maxClockSkewSeconds * 1000,
-  });
+  const a = assessFobEvent(
+    decoded,
+    facts,
+    {
+      deviceHasKey: device?.signingKey !== undefined,
+      requireSigned: school.fobs.requireSignedEvents,
+      maxClockSkewMs: school.fobs.maxClockSkewSeconds * 1000,
+    },
+    source.unreadable,
+  );
   if (a.trustIssue || a.clockSkewMs !== null) deps.counters?.untrusted(school.id, source.transport);
   if (a.verdict === 'reject') {
     await insertRejected(deps.db, {

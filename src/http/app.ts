@@ -7,6 +7,7 @@ import { isTrustWide } from '../auth/scope.ts';
 import { type Check, runChecks } from '../core/checks.ts';
 import { ERRORS, isDoorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { isValueRefused, sqlState } from '../store/sql-errors.ts';
 import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
 import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts';
@@ -87,13 +88,6 @@ const HTTP_CODES: Record<number, string> = {
 
 type HttpError = Error & { statusCode?: number; code?: string; validation?: unknown };
 
-/** A PostgreSQL error (SQLSTATE); a value the database refused (class 22) is the request's fault. */
-function sqlState(err: HttpError): string | undefined {
-  return err.statusCode === undefined && typeof err.code === 'string' && /^[0-9A-Z]{5}$/.test(err.code)
-    ? err.code
-    : undefined;
-}
-
 /**
  * What a failed request answers: our errors with their catalog code and message; Fastify's 4xx
  * (validation, body parsing, limits) with their status and message; a value PostgreSQL refused as a
@@ -104,7 +98,7 @@ function errorAnswer(err: HttpError): { status: number; code: string; message: s
   if (isDoorstepError(err) && err.statusCode < 500)
     return { status: err.statusCode, code: err.code, message: err.message };
   const state = sqlState(err);
-  if (state?.startsWith('22'))
+  if (isValueRefused(err))
     return { status: 400, code: ERRORS.BAD_REQUEST.code, message: 'a value in the request is not valid' };
   if (state?.startsWith('23'))
     return { status: 409, code: ERRORS.CONFLICT.code, message: 'the request conflicts with what is stored' };

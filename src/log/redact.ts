@@ -119,6 +119,11 @@ const FRAGMENTS = [
 
 /** Fields of an Error that Doorstep writes itself and that carry no personal data. */
 const ERROR_FIELDS = new Set(['type', 'message', 'stack', 'code']);
+/**
+ * Fields of a PostgreSQL error that quote the data it was given (`detail`: a key's values; `where`:
+ * the JSON around a bad character; `internalQuery`, `hint`): never logged.
+ */
+const ERROR_DATA_FIELDS = new Set(['detail', 'where', 'hint', 'internalQuery']);
 
 export function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[\s_-]/g, '');
@@ -152,7 +157,11 @@ export function redactDeep(value: unknown, seen: WeakSet<object> = new WeakSet()
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(source)) {
     const keep = isError && ERROR_FIELDS.has(key);
-    out[key] = !keep && isSensitiveKey(key) && v !== undefined && v !== null ? REDACTED : redactDeep(v, seen);
+    const data = isError && ERROR_DATA_FIELDS.has(key);
+    out[key] =
+      !keep && (data || isSensitiveKey(key)) && v !== undefined && v !== null
+        ? REDACTED
+        : redactDeep(v, seen);
   }
   return out;
 }

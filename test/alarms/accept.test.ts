@@ -51,3 +51,140 @@ describe('a payload that is refused', () => {
     expect(rows).toEqual([{ n: 4096, raw_bytes: 1_048_576 }]);
   });
 });
+
+const arrival = (device = 'PS-1') => ({
+  receivedAt: new Date(),
+  source: `doorstep/alpha/fobs/${device}/events`,
+  deviceId: device,
+  signature: null,
+});
+const payload = (o: Record<string, unknown>) =>
+  Buffer.from(
+    JSON.stringify({
+      event_id: 'e-1',
+      device: { id: 'PS-1' },
+      type: 'SOS',
+      occurred_at: new Date().toISOString(),
+      ...o,
+    }),
+  );
+
+describe('a payload the database could not store as sent', () => {
+  it('NUL and lone surrogates anywhere: the SOS is raised and the check-in stored, first time', async () => {
+    const sos = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      payload({ event_id: 'nul-\ud800-1', message: 'he\u0000lp', battery: 50 }),
+      arrival(),
+    );
+    expect(sos).toMatchObject({ outcome: 'accepted', trusted: true });
+    const checkIn = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      payload({ event_id: 'nul-2', type: 'CHECK_IN', message: '\u0000' }),
+      arrival(),
+    );
+    expect(checkIn).toMatchObject({ outcome: 'accepted' });
+    const { rows } = await db.query<{ vendor_event_id: string; message: string; alarm: boolean }>(
+      `SELECT e.vendor_event_id, e.message, a.id IS NOT NULL AS alarm
+         FROM fob_events e LEFT JOIN alarms a ON a.fob_event_id = e.id
+        WHERE e.vendor_event_id LIKE 'nul-%' ORDER BY e.id`,
+    );
+    expect(rows).toEqual([
+      { vendor_event_id: 'nul-\ufffd-1', message: 'help', alarm: true },
+      { vendor_event_id: 'nul-2', message: '', alarm: false },
+    ]);
+  });
+
+  it('an SOS whose battery and time cannot be read is raised, flagged with both', async () => {
+    const r = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      payload({ event_id: 'bad-fields', battery: '82', occurred_at: 1763460120000 }),
+      arrival(),
+    );
+    expect(r).toMatchObject({ outcome: 'accepted', trusted: false });
+    const { rows } = await db.query<{ trust_issue: string; battery_percent: number | null }>(
+      `SELECT e.trust_issue, e.battery_percent FROM fob_events e JOIN alarms a ON a.fob_event_id = e.id
+        WHERE e.vendor_event_id = 'bad-fields'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.battery_percent).toBeNull();
+    expect(rows[0]!.trust_issue).toMatch(/batteryPercent .*occurredAt/);
+  });
+
+  describe('a value the database refuses that decoding did not foresee', () => {
+    beforeAll(async () => {
+      // Stands in for any value PostgreSQL refuses (SQLSTATE class 22) — and, for the second test,
+      // for a database that fails for a while (class 40): a message text chosen to trip it.
+      await db.query(`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          IF NEW.message = 'poison' THEN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END IF;
+          IF NEW.message = 'busy' THEN RAISE EXCEPTION 'busy' USING ERRCODE = '40001'; END IF;
+          RETURN NEW;
+        END $$`);
+      await db.query(
+        'CREATE TRIGGER refuse_poison BEFORE INSERT ON fob_events FOR EACH ROW EXECUTE FUNCTION refuse_poison()',
+      );
+    });
+    afterAll(async () => {
+      await db.query('DROP TRIGGER refuse_poison ON fob_events');
+    });
+
+    it('an alarm is raised with its type and device only; anything else is kept refused (never retried for ever)', async () => {
+      const deps = { db, producer, prefix };
+      const sos = await acceptFobPayload(
+        deps,
+        school,
+        transport,
+        payload({ event_id: 'p-1', message: 'poison', battery: 40 }),
+        arrival(),
+      );
+      expect(sos).toMatchObject({ outcome: 'accepted', trusted: false });
+      const checkIn = await acceptFobPayload(
+        deps,
+        school,
+        transport,
+        payload({ event_id: 'p-2', type: 'CHECK_IN', message: 'poison' }),
+        arrival(),
+      );
+      expect(checkIn).toEqual({
+        outcome: 'invalid',
+        field: '(event)',
+        reason: 'a value the database could not store',
+      });
+      const { rows } = await db.query(
+        `SELECT e.vendor_event_id, e.message, e.battery_percent, e.trust_issue, a.status
+           FROM fob_events e LEFT JOIN alarms a ON a.fob_event_id = e.id WHERE e.vendor_event_id LIKE 'p-%'`,
+      );
+      expect(rows).toEqual([
+        {
+          vendor_event_id: 'p-1',
+          message: null,
+          battery_percent: null,
+          trust_issue: expect.stringMatching(/could not store; raised with its type and device only/),
+          status: 'open',
+        },
+      ]);
+      const rejected = await db.query(`SELECT reason FROM rejected_events WHERE raw LIKE '%"p-2"%'`);
+      expect(rejected.rows).toEqual([{ reason: '(event): a value the database could not store' }]);
+    });
+
+    it('a database that fails for a while is not a refused value: thrown, so the transport does not acknowledge', async () => {
+      await expect(
+        acceptFobPayload(
+          { db, producer, prefix },
+          school,
+          transport,
+          payload({ event_id: 'b-1', message: 'busy' }),
+          arrival(),
+        ),
+      ).rejects.toMatchObject({ code: '40001' });
+      const { rows } = await db.query(`SELECT 1 FROM rejected_events WHERE raw LIKE '%"b-1"%'`);
+      expect(rows).toEqual([]);
+    });
+  });
+});

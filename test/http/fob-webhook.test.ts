@@ -182,7 +182,8 @@ describe('fob webhooks', () => {
     const notJson = await post(null, { raw: '{"event_id": ' });
     expect(notJson.statusCode).toBe(422);
     expect(notJson.json()).toMatchObject({ field: '(body)' });
-    const badField = await post(sos({ occurred_at: 'yesterday' }));
+    // A check-in that cannot be read must not count (an SOS is raised all the same: next test).
+    const badField = await post(sos({ type: 'CHECK_IN', occurred_at: 'yesterday' }));
     expect(badField.statusCode).toBe(422);
     expect(badField.json()).toMatchObject({ field: 'occurredAt' });
     expect(await count('alarms')).toBe(alarms);
@@ -191,6 +192,18 @@ describe('fob webhooks', () => {
       '(body): the body is not JSON',
       expect.stringMatching(/^occurredAt: /),
     ]);
+  });
+
+  it('raises an SOS whose time and battery cannot be read, at its received time, flagged with both', async () => {
+    const r = await post(sos({ event_id: 'ps-unreadable', occurred_at: 'yesterday', battery: 'full' }));
+    expect(r.statusCode).toBe(202);
+    expect(r.json()).toMatchObject({ outcome: 'accepted', trusted: false });
+    const { rows } = await db.query<{ raised_at: Date; trust_issue: string }>(
+      'SELECT raised_at, trust_issue FROM alarms WHERE id = $1',
+      [(r.json() as { alarmId: string }).alarmId],
+    );
+    expect(rows[0]!.raised_at.toISOString()).toBe(NOW.toISOString());
+    expect(rows[0]!.trust_issue).toMatch(/could not be read in full: batteryPercent .*occurredAt/);
   });
 
   it('raises an alarm for an unknown device instead of dropping it', async () => {

@@ -68,6 +68,23 @@ describe('log redaction', () => {
     expect(line.err.surname).toBe(REDACTED);
   });
 
+  it('never logs the data a PostgreSQL error quotes (detail, where, hint, internal query)', () => {
+    const { log, text } = capture();
+    const err = Object.assign(new Error('invalid input syntax for type json'), {
+      code: '22P02',
+      detail: `Token "${PERSONAL.surname}" is invalid.`,
+      where: `JSON data, line 1: {"message":"${PERSONAL.surname}`,
+      hint: PERSONAL.surname,
+      internalQuery: `SELECT '${PERSONAL.surname}'`,
+    });
+    log.error({ err }, 'fob event not stored');
+    const out = text();
+    expect(out).not.toContain(PERSONAL.surname);
+    const line = JSON.parse(out) as { err: Record<string, string> };
+    expect(line.err).toMatchObject({ code: '22P02', message: 'invalid input syntax for type json' });
+    for (const k of ['detail', 'where', 'hint', 'internalQuery']) expect(line.err[k], k).toBe(REDACTED);
+  });
+
   it('recognises field names however they are spelt', () => {
     for (const k of [
       'first_name',

@@ -206,6 +206,8 @@ export class MqttFobTransport {
             { err, school: this.o.schoolId },
             'fob event not stored; dropping the connection unacknowledged',
           );
+          // Closed by us: not the broker handing the session to another client.
+          this.errored = true;
           stream?.destroy();
           return false;
         },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as z from 'zod';
 
 /**
@@ -44,7 +45,10 @@ export const VISIT_TYPES: ReadonlySet<FobEventType> = new Set([
   'check_out',
 ]);
 
-const isoInstant = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 date-time with a zone' });
+// Year 0000 is valid ISO 8601 but no date PostgreSQL can store.
+const isoInstant = z.iso
+  .datetime({ offset: true, error: 'expected an ISO 8601 date-time with a zone' })
+  .refine((s) => !s.startsWith('0000'), 'expected a year after 0000');
 
 export const fobEvent = z.strictObject({
   deviceId: z.string().min(1).max(128),
@@ -72,12 +76,93 @@ export interface DecodeError {
   reason: string;
 }
 
-export type Decoded = { ok: true; event: FobEvent } | { ok: false; error: DecodeError };
+/**
+ * `unreadable`: an alarm's fields that could not be read and were left out (or, for its time and
+ * event id, replaced): the alarm is still raised, flagged with them.
+ */
+export type Decoded =
+  | { ok: true; event: FobEvent; unreadable?: DecodeError[] }
+  | { ok: false; error: DecodeError };
 
-/** Validates a profile's output; the first failing field is named. */
+/** The fields an alarm can be raised without: each left out (null) when it cannot be read. */
+const OPTIONAL_FIELDS = ['location', 'batteryPercent', 'voiceNoteUrl'] as const;
+const MESSAGE_MAX = 2000;
+
+/**
+ * Validates a profile's output; the first failing field is named. Every string the device sent is
+ * first made storable (`storable`) and a numeric id read as text. An event whose type is an alarm
+ * and whose device can be read is never refused for its other fields (when in doubt on the alarm
+ * path, raise it): a field that cannot be read is left out, a message over its limit cut, an
+ * unreadable time replaced by the time Doorstep received it, an unreadable event id by one made
+ * from the content (so an exact redelivery is still one event) — each named in `unreadable`. Any
+ * other event is refused whole: a check-in or timer event that cannot be read must not count.
+ */
 export function checkEvent(candidate: unknown): Decoded {
-  const r = fobEvent.safeParse(candidate);
+  const c = storable(candidate);
+  const r = fobEvent.safeParse(c);
   if (r.success) return { ok: true, event: r.data };
-  const issue = r.error.issues[0]!;
-  return { ok: false, error: { field: issue.path.join('.') || '(event)', reason: issue.message } };
+  const first = r.error.issues[0]!;
+  const refused: Decoded = {
+    ok: false,
+    error: { field: first.path.join('.') || '(event)', reason: first.message },
+  };
+  if (!isRecord(c) || !ALARM_TYPES.has(c.type as FobEventType)) return refused;
+  if (!fobEvent.shape.deviceId.safeParse(c.deviceId).success) return refused;
+  if (!fobEvent.shape.receivedAt.safeParse(c.receivedAt).success) return refused;
+  const unreadable: DecodeError[] = [];
+  const patched: Record<string, unknown> = { ...c };
+  const field = (name: keyof typeof fobEvent.shape) => {
+    const f = fobEvent.shape[name].safeParse(patched[name]);
+    return f.success ? null : (f.error.issues[0]?.message ?? 'not readable');
+  };
+  for (const name of OPTIONAL_FIELDS) {
+    const reason = field(name);
+    if (reason !== null) {
+      unreadable.push({ field: name, reason });
+      patched[name] = null;
+    }
+  }
+  if (field('message') !== null) {
+    const m = patched.message;
+    patched.message = typeof m === 'string' ? m.slice(0, MESSAGE_MAX) : null;
+    unreadable.push({
+      field: 'message',
+      reason: typeof m === 'string' ? `cut to ${MESSAGE_MAX} characters` : 'expected text',
+    });
+  }
+  const occurred = field('occurredAt');
+  if (occurred !== null) {
+    unreadable.push({ field: 'occurredAt', reason: `${occurred}; raised at the time received` });
+    patched.occurredAt = patched.receivedAt;
+  }
+  if (field('vendorEventId') !== null) {
+    const { receivedAt: _r, ...said } = c;
+    const id = `unreadable-${createHash('sha256').update(JSON.stringify(said)).digest('base64url').slice(0, 32)}`;
+    unreadable.push({
+      field: 'vendorEventId',
+      reason: `not a usable event id; made from the content: ${id}`,
+    });
+    patched.vendorEventId = id;
+  }
+  const again = fobEvent.safeParse(patched);
+  return again.success ? { ok: true, event: again.data, unreadable } : refused;
+}
+
+/**
+ * Text from a device as PostgreSQL can keep it: NUL removed (no text or JSON value can hold it) and
+ * lone UTF-16 surrogates (possible in JSON's `\ud800` escapes) replaced by U+FFFD — otherwise the
+ * event's write fails on every try and the message is redelivered forever. Ids given as numbers are
+ * read as text. Applied to every string, at any depth.
+ */
+function storable(v: unknown, key?: string): unknown {
+  if (typeof v === 'string') return v.replaceAll('\u0000', '').toWellFormed();
+  if ((key === 'deviceId' || key === 'vendorEventId') && typeof v === 'number' && Number.isSafeInteger(v))
+    return String(v);
+  if (Array.isArray(v)) return v.map((x) => storable(x));
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, storable(x, k)]));
+  return v;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

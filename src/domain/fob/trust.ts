@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ALARM_TYPES, type FobEvent } from './event.ts';
+import { ALARM_TYPES, type DecodeError, type FobEvent } from './event.ts';
 
 /**
  * What Doorstep believes of one fob event, and why. Pure: the transport supplies what it knows of
@@ -46,8 +46,21 @@ export interface Assessment {
   verdict: 'accept' | 'reject';
 }
 
-export function assessFobEvent(event: FobEvent, facts: TransportFacts, s: TrustSettings): Assessment {
+/**
+ * `unreadable`: the fields an alarm was raised without (`checkEvent`); they make it untrusted, so the
+ * office sees the alarm flagged with what could not be read.
+ */
+export function assessFobEvent(
+  event: FobEvent,
+  facts: TransportFacts,
+  s: TrustSettings,
+  unreadable: readonly DecodeError[] = [],
+): Assessment {
   const issues: string[] = [];
+  if (unreadable.length)
+    issues.push(
+      `the payload could not be read in full: ${unreadable.map((u) => `${u.field} (${u.reason})`).join(', ')}`,
+    );
   let claimedDeviceId: string | null = null;
   let deviceId = event.deviceId;
   if (facts.deviceId !== null && facts.deviceId !== event.deviceId) {

@@ -1,0 +1,19 @@
+/**
+ * PostgreSQL's SQLSTATE of an error from the store (PostgreSQL or PGlite), when it is one: five
+ * digits or capitals, on an error that is not an HTTP one.
+ */
+export function sqlState(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { statusCode?: unknown; code?: unknown };
+  return e.statusCode === undefined && typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)
+    ? e.code
+    : undefined;
+}
+
+/**
+ * The database refused a value (SQLSTATE class 22, data exception): the same write fails the same
+ * way every time, so it is the input's fault and never worth retrying.
+ */
+export function isValueRefused(err: unknown): boolean {
+  return sqlState(err)?.startsWith('22') ?? false;
+}

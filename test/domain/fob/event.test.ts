@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { checkEvent } from '../../../src/domain/fob/event.ts';
+import { assessFobEvent } from '../../../src/domain/fob/trust.ts';
+
+const received = '2025-11-18T10:02:01.000Z';
+const sos = {
+  deviceId: 'PS-0001',
+  vendorEventId: 'ev-1',
+  type: 'sos',
+  occurredAt: '2025-11-18T10:02:00Z',
+  receivedAt: received,
+  location: { lat: 53.81, lon: -1.57, accuracyM: 12, fixAt: null },
+  batteryPercent: 82,
+  message: 'help',
+  voiceNoteUrl: null,
+};
+const checkIn = { ...sos, vendorEventId: 'ev-2', type: 'check_in' };
+
+describe('checkEvent: text a database can keep', () => {
+  it('removes NUL and replaces lone surrogates in every string, ids included', () => {
+    const r = checkEvent({
+      ...sos,
+      deviceId: 'PS-\u00000001',
+      vendorEventId: 'ev-\ud800-1',
+      message: 'he\u0000lp \udc00',
+    });
+    expect(r).toMatchObject({
+      ok: true,
+      event: { deviceId: 'PS-0001', vendorEventId: 'ev-\ufffd-1', message: 'help \ufffd' },
+    });
+    expect(r.ok && r.unreadable).toBeFalsy();
+    const all = JSON.stringify(r);
+    expect(all).not.toMatch(/\\u0000|\\ud[89ab]/i);
+    expect(all.isWellFormed()).toBe(true);
+  });
+
+  it('reads numeric device and event ids as text', () => {
+    expect(checkEvent({ ...sos, deviceId: 42, vendorEventId: 1234567 })).toMatchObject({
+      ok: true,
+      event: { deviceId: '42', vendorEventId: '1234567' },
+    });
+  });
+});
+
+describe('checkEvent: an alarm is raised whatever else is wrong with it', () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['battery as text', { batteryPercent: '82' }, 'batteryPercent'],
+    ['battery over 100', { batteryPercent: 101 }, 'batteryPercent'],
+    ['latitude as text', { location: { lat: '53.8', lon: -1.57, accuracyM: null, fixAt: null } }, 'location'],
+    ['negative accuracy', { location: { lat: 53.8, lon: -1.57, accuracyM: -1, fixAt: null } }, 'location'],
+    ['an empty location', { location: {} }, 'location'],
+    [
+      'a fix time without a zone',
+      { location: { lat: 53.8, lon: 1, accuracyM: 1, fixAt: '2025-11-18T10:00' } },
+      'location',
+    ],
+    ['a relative voice-note address', { voiceNoteUrl: '/notes/1.mp3' }, 'voiceNoteUrl'],
+  ];
+  for (const [what, change, field] of cases) {
+    it(`${what}: raised without it, the field named`, () => {
+      const r = checkEvent({ ...sos, ...change });
+      expect(r.ok).toBe(true);
+      if (!r.ok) return;
+      expect(r.event.type).toBe('sos');
+      expect(r.event[field as 'location']).toBeNull();
+      expect(r.unreadable?.map((u) => u.field)).toEqual([field]);
+      // The readable rest is kept.
+      expect(r.event.message).toBe('help');
+    });
+  }
+
+  it('a message over its limit is cut, not dropped', () => {
+    const r = checkEvent({ ...sos, message: 'x'.repeat(5000) });
+    expect(r).toMatchObject({ ok: true, unreadable: [{ field: 'message', reason: /cut to 2000/ }] });
+    expect(r.ok && r.event.message).toHaveLength(2000);
+  });
+
+  it('a time without a zone, or in epoch milliseconds: raised at the time received', () => {
+    for (const occurredAt of ['2025-11-18T10:02:00', 1763460120000, undefined]) {
+      const r = checkEvent({ ...sos, occurredAt });
+      expect(r).toMatchObject({
+        ok: true,
+        event: { occurredAt: received },
+        unreadable: [{ field: 'occurredAt' }],
+      });
+    }
+  });
+
+  it('an unusable event id is made from the content: a redelivery is the same id, other content another', () => {
+    const a = checkEvent({ ...sos, vendorEventId: 'x'.repeat(300) });
+    const again = checkEvent({ ...sos, vendorEventId: 'x'.repeat(300), receivedAt: '2025-11-18T10:05:00Z' });
+    const other = checkEvent({ ...sos, vendorEventId: 'x'.repeat(300), message: 'other' });
+    const missing = checkEvent({ ...sos, vendorEventId: undefined });
+    expect(a.ok && again.ok && other.ok && missing.ok).toBe(true);
+    if (!a.ok || !again.ok || !other.ok || !missing.ok) return;
+    expect(a.event.vendorEventId).toMatch(/^unreadable-[\w-]{32}$/);
+    expect(again.event.vendorEventId).toBe(a.event.vendorEventId);
+    expect(other.event.vendorEventId).not.toBe(a.event.vendorEventId);
+    expect(missing.unreadable?.map((u) => u.field)).toEqual(['vendorEventId']);
+  });
+
+  it('every alarm type, not only SOS', () => {
+    for (const type of ['fall', 'duress', 'missed_check_in', 'timer_overrun'])
+      expect(checkEvent({ ...sos, type, batteryPercent: 'low' })).toMatchObject({
+        ok: true,
+        event: { type },
+      });
+  });
+
+  it('without a readable device it is refused (there is no one to raise it for), naming the field', () => {
+    expect(checkEvent({ ...sos, deviceId: '' })).toMatchObject({ ok: false, error: { field: 'deviceId' } });
+    expect(checkEvent({ ...sos, deviceId: { id: 1 } })).toMatchObject({
+      ok: false,
+      error: { field: 'deviceId' },
+    });
+  });
+
+  it('an alarm with unreadable fields is untrusted, the fields named, and still accepted', () => {
+    const r = checkEvent({ ...sos, batteryPercent: '82', occurredAt: 'yesterday' });
+    if (!r.ok) throw new Error('refused');
+    const a = assessFobEvent(
+      r.event,
+      { deviceId: 'PS-0001', signature: 'absent' },
+      { deviceHasKey: false, requireSigned: false, maxClockSkewMs: 120_000 },
+      r.unreadable,
+    );
+    expect(a.verdict).toBe('accept');
+    expect(a.trustIssue).toMatch(/could not be read in full: batteryPercent \(.+\), occurredAt \(/);
+  });
+});
+
+describe('checkEvent: anything else is refused whole', () => {
+  it('a check-in with an unreadable field does not count', () => {
+    expect(checkEvent({ ...checkIn, batteryPercent: '82' })).toMatchObject({
+      ok: false,
+      error: { field: 'batteryPercent' },
+    });
+    expect(checkEvent({ ...checkIn, occurredAt: '2025-11-18T10:02:00' })).toMatchObject({
+      ok: false,
+      error: { field: 'occurredAt' },
+    });
+  });
+
+  it('an unknown type is refused', () => {
+    expect(checkEvent({ ...sos, type: 'panic' })).toMatchObject({ ok: false, error: { field: 'type' } });
+  });
+});
