@@ -3,7 +3,7 @@ import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { reopenTimedOutAcknowledgements } from '../src/store/alarm-state.ts';
+import { reopenTimedOutAcknowledgements, stalledLadders } from '../src/store/alarm-state.ts';
 import { raiseVisitAlarm } from '../src/store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent, withBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
@@ -24,14 +24,16 @@ import type { JobDeps } from './deps.ts';
  * missed check-in (interval + grace passed) — once per occurrence (a unique dedup key), each with
  * its escalation policy snapshotted, timeline, audit and board event, and its ladder started. The
  * ladder is started again for any such alarm still at step 0, so a crash after the commit loses nothing.
- * Last, it reopens acknowledged alarms whose acknowledgement timed out (`reescalateAfterMinutes`)
- * while the worker is still not known to be safe.
+ * Then it reopens acknowledged alarms whose acknowledgement timed out (`reescalateAfterMinutes`)
+ * while the worker is still not known to be safe. Last, it queues again the step of any ladder that
+ * should have moved and did not (`resumeStalledLadders`): no ladder ends in silence because a job
+ * ran out of retries.
  */
 export async function watchVisits(
   _payload: PayloadOf<DoorstepCatalog, 'watch-visits'>,
   _run: JobRun,
   deps: JobDeps,
-): Promise<{ raised: number; checkIns: number; reopened: number }> {
+): Promise<{ raised: number; checkIns: number; reopened: number; resumed: number }> {
   const rulesFor = visitRulesLookup(deps.config);
   const now = deps.now();
   let raised = 0;
@@ -73,7 +75,37 @@ export async function watchVisits(
     }
   }
   const reopened = await reopenAcknowledgements(deps, now);
-  return { raised, checkIns, reopened };
+  const resumed = await resumeStalledLadders(deps, now);
+  return { raised, checkIns, reopened, resumed };
+}
+
+/**
+ * How long past its time a step may be before it is queued again: well beyond its job's own retries
+ * (`escalate` in the catalog) and a busy queue's wait, so a step that is merely late is left alone.
+ */
+export const STALLED_AFTER_MS = 120_000;
+
+/**
+ * Steps whose job gave up (a database or Redis outage longer than its retries) or was lost are queued
+ * again under a new job id (a failed job's id would make the new one a no-op), at most once a minute
+ * per alarm and step. The escalate job takes a step only where the alarm still stands, so one queued
+ * twice is taken once.
+ */
+async function resumeStalledLadders(deps: JobDeps, now: Date): Promise<number> {
+  const stalled = await stalledLadders(deps.db, now, STALLED_AFTER_MS);
+  const minute = Math.floor(now.getTime() / 60_000);
+  for (const { id, step } of stalled)
+    await deps.producer.enqueue(
+      'escalate',
+      { alarmId: id, step },
+      { jobId: `escalate-${id}-${step}-resumed-${minute}` },
+    );
+  if (stalled.length)
+    deps.log.warn(
+      { alarms: stalled.map((s) => s.id) },
+      'escalation steps overdue by more than 2 minutes were queued again (their jobs had not run)',
+    );
+  return stalled.length;
 }
 
 /** Acknowledgements that timed out with the worker still not safe: open again, back in the ladder. */

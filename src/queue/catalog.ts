@@ -113,8 +113,10 @@ export const catalog = {
         /** The re-entry after the n-th timed-out acknowledgement (keeps its job id unique). */
         reopened: z.int().min(1).max(10_000).optional(),
       }),
-      attempts: 5,
-      backoff: { type: 'fixed', delayMs: 1000 },
+      // 0.5 s, 1 s, 2 s … 64 s: a short blip costs half a second, an outage is ridden out for two
+      // minutes; after that, `watch-visits` queues the step again (no ladder ends in silence).
+      attempts: 9,
+      backoff: { type: 'exponential', delayMs: 500 },
       timeoutMs: 30_000,
     }),
     notify: defineJob({

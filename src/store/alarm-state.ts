@@ -117,6 +117,27 @@ export async function pauseEscalation(tx: Queryable, alarmId: string, step: numb
   );
 }
 
+/**
+ * Ladders that should have moved and did not: alarms not resolved whose next step fell due more than
+ * `graceMs` before `now` (at the first step: raised that long ago) — the step's job failed every try
+ * (the database or Redis away for longer than its retries) or was lost. Oldest first, at most `limit`.
+ */
+export async function stalledLadders(
+  db: Queryable,
+  now: Date,
+  graceMs: number,
+  limit = 500,
+): Promise<{ id: string; step: number }[]> {
+  const { rows } = await db.query<{ id: string; escalation_step: number }>(
+    `SELECT id, escalation_step FROM alarms
+      WHERE status <> 'resolved' AND escalation_step >= 0
+        AND COALESCE(next_step_at, created_at) < $1::timestamptz - make_interval(secs => $2::float8 / 1000)
+      ORDER BY COALESCE(next_step_at, created_at) LIMIT $3`,
+    [now, graceMs, limit],
+  );
+  return rows.map((r) => ({ id: String(r.id), step: r.escalation_step }));
+}
+
 export interface Reopened {
   id: string;
   schoolId: string;

@@ -435,3 +435,61 @@ describe('the visit watcher', () => {
     expect(String(rows[0]!.visit_id)).toBe(id);
   });
 });
+
+describe('a ladder whose step job gave up (an outage longer than its retries)', () => {
+  it('is queued again once its step is two minutes overdue, under a new job id, and the step is taken once', async () => {
+    const sos = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('stalled-1', {
+        deviceId: 'FOB-1',
+        occurredAt: now.toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const alarmId = (sos as { alarmId: string }).alarmId;
+    await escalate({ alarmId, step: 0 }, run('escalate'), deps);
+    const alarm = async () =>
+      (
+        await db.query<{ escalation_step: number; next_step_at: Date }>(
+          'SELECT escalation_step, next_step_at FROM alarms WHERE id = $1',
+          [alarmId],
+        )
+      ).rows[0]!;
+    const dueAt = new Date((await alarm()).next_step_at);
+    expect((await alarm()).escalation_step).toBe(1);
+    // Step 1's job failed every try (as if the database had been away): it is in the failed set.
+    const jobs = producer.queues.get('alarms')!;
+    const stepJob = await jobs.getJob(`escalate-${alarmId}-1`);
+    expect(stepJob).toBeTruthy();
+    await stepJob!.remove();
+
+    // Due, and merely late: left alone.
+    now = new Date(dueAt.getTime() + 60_000);
+    expect((await watch()).resumed).toBe(0);
+    // Over two minutes late: queued again under an id of its own (the failed job's id would be a no-op).
+    now = new Date(dueAt.getTime() + 121_000);
+    expect((await watch()).resumed).toBe(1);
+    const minute = Math.floor(now.getTime() / 60_000);
+    const again = await jobs.getJob(`escalate-${alarmId}-1-resumed-${minute}`);
+    expect(again?.data).toEqual({ alarmId, step: 1 });
+    // The same minute's sweep adds nothing more.
+    await watch();
+    expect(
+      (await jobs.getJobs(['delayed', 'waiting'])).filter(
+        (j) => j.data.alarmId === alarmId && j.data.step === 1,
+      ),
+    ).toHaveLength(1);
+    // Run, it takes step 1 once; run twice (a second sweep's job), the second finds it taken.
+    expect((await escalate(again!.data, run('escalate'), deps)).outcome).toMatch(/^level 2 notified/);
+    expect((await escalate(again!.data, run('escalate'), deps)).outcome).toBe('already taken');
+    expect((await alarm()).escalation_step).toBe(2);
+    // No longer stalled: its next step is due in the future.
+    expect((await watch()).resumed).toBe(0);
+    // Resolved alarms are never resumed.
+    await db.query(`UPDATE alarms SET status = 'resolved' WHERE id = $1`, [alarmId]);
+    now = new Date(now.getTime() + 24 * 3600_000);
+    expect((await watch()).resumed).toBe(0);
+  });
+});
