@@ -1,5 +1,6 @@
 import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
+import type { SchoolConfig } from '../src/config/schema.ts';
 import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
@@ -42,7 +43,7 @@ export async function watchVisits(
   for (const school of deps.config.schools) {
     const keys: string[] = [];
     await withBoardEvents(deps.db, tell, async (tx, events) => {
-      checkIns += await takeFobCheckIns(tx, school.id, now, events);
+      checkIns += await takeFobCheckIns(tx, school, now, events);
       await linkDeviceAlarmsToVisits(tx, school.id);
       const silent = school.fobs.silentAlarmMinutes;
       const out = await visitsOutForWatch(tx, school.id, silent !== undefined);
@@ -138,11 +139,13 @@ const WHAT = {
  * identity and signature verified), come from a device registered to a person on that visit, were
  * received after it departed, and their device clock is not ahead of Doorstep's beyond the school's
  * skew (such a check-in is kept as an event but counts for nothing: it neither postpones nor clears
- * a missed check-in). A check-in's time is never later than its receipt, and a device time before the
- * departure (a slow clock) is replaced by the received time. Once per event.
+ * a missed check-in). A check-in's time is never later than its receipt; a device time before the
+ * departure within the same skew (a slow clock) is replaced by the received time, and one earlier
+ * still (an old check-in, perhaps replayed) counts for nothing. Once per event.
  */
-async function takeFobCheckIns(tx: Queryable, schoolId: string, now: Date, events: BoardEventRow[]) {
-  const taken = await insertTrustedFobCheckIns(tx, schoolId, now);
+async function takeFobCheckIns(tx: Queryable, school: SchoolConfig, now: Date, events: BoardEventRow[]) {
+  const schoolId = school.id;
+  const taken = await insertTrustedFobCheckIns(tx, schoolId, now, school.fobs.maxClockSkewSeconds * 1000);
   for (const { visitId, at } of taken) {
     await advanceLastCheckIn(tx, visitId, at);
     await clearVisitAlarms(

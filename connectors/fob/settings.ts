@@ -105,7 +105,25 @@ export function fobsSettings(secret: SecretField) {
   ]);
 
   return z.strictObject({
-    transports: z.array(fobTransport).default([]),
+    // A webhook is addressed by its profile (`/hooks/fob/<school>/<profile>`): a second one with the
+    // same profile could never be reached, its vendor's every request checked against the first's secret.
+    transports: z
+      .array(fobTransport)
+      .default([])
+      .superRefine((ts, ctx) => {
+        const seen = new Set<string>();
+        ts.forEach((t, i) => {
+          if (t.kind !== 'webhook') return;
+          if (seen.has(t.profile))
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'profile'],
+              input: t.profile,
+              message: `expected one webhook per profile: a webhook with profile ${t.profile} comes earlier (its address /hooks/fob/<school>/${t.profile} can reach only one)`,
+            });
+          seen.add(t.profile);
+        });
+      }),
     devices: z
       .array(
         z.strictObject({

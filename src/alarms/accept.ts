@@ -15,6 +15,8 @@ export interface Arrival {
   source: string | null;
   /** The device the transport vouches for (MQTT topic level), when it can tell. */
   deviceId: string | null;
+  /** The transport should vouch for a device and cannot: an MQTT topic with an empty device level. */
+  deviceMissing?: boolean;
   /** The device signature carried beside the payload, if any. */
   signature: string | null;
 }
@@ -58,6 +60,7 @@ export async function acceptFobPayload(
   const key = school.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {
     deviceId: arrival.deviceId,
+    ...(arrival.deviceMissing ? { deviceMissing: true } : {}),
     signature:
       arrival.signature === null
         ? 'absent'

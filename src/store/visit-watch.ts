@@ -48,13 +48,16 @@ export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string):
 /**
  * Trusted fob `check_in` events of the last day, from a device of a person on a visit out and
  * received after it departed, become check-ins of that visit (once per event). The time is never
- * later than the receipt; a device time before the departure is replaced by the received time.
- * Returns the new check-ins.
+ * later than the receipt; a device time before the departure by no more than the school's clock
+ * skew (a slow clock) is replaced by the received time, and one earlier than that counts for
+ * nothing: it says nothing of the worker now — and may be an old signed check-in replayed once its
+ * record (the only proof of a redelivery) was purged. Returns the new check-ins.
  */
 export async function insertTrustedFobCheckIns(
   tx: Queryable,
   schoolId: string,
   now: Date,
+  maxClockSkewMs: number,
 ): Promise<{ visitId: string; at: Date }[]> {
   const { rows } = await tx.query<{ visit_id: string; at: Date }>(
     `INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
@@ -66,8 +69,9 @@ export async function insertTrustedFobCheckIns(
                     AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND e.received_at >= v.departed_at
      WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
        AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
+       AND e.occurred_at >= v.departed_at - make_interval(secs => $3::float8 / 1000)
      ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at`,
-    [schoolId, now],
+    [schoolId, now, maxClockSkewMs],
   );
   return rows.map((r) => ({ visitId: String(r.visit_id), at: r.at }));
 }

@@ -152,6 +152,19 @@ describe('config loading', () => {
     ]);
   });
 
+  it('refuses two webhooks with one profile (the second could never be reached), naming the second', () => {
+    const text = `${MINIMAL}    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${A}" }
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${B}" }
+`;
+    const p = problems(text, { A: 'whsec_YQ==', B: 'whsec_Yg==' });
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(
+      /^schools\[0\]\.fobs\.transports\[1\]\.profile \(line 12\): expected one webhook per profile/,
+    );
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problems('trust:\n  id: t\n   name: x\n')[0]).toMatch(/^yaml \(line 2\): Nested mappings/);
   });

@@ -255,6 +255,30 @@ describe('the visit watcher', () => {
     expect(rows[0]!.n).toBe(2);
   });
 
+  it('a check-in dated before the departure counts only within the clock skew: an old signed one replayed (its record purged) counts for nothing', async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    const departedAt = (await getVisit(db, id))!.departedAt!;
+    const checkIn = (eventId: string, occurredAt: Date) =>
+      ingestFobEvent(
+        { db, producer, publisher: conn, prefix },
+        vdeps.config.schools[1]!,
+        fobEvent(eventId, { type: 'check_in', deviceId: 'FOB-1', occurredAt: occurredAt.toISOString() }),
+        { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+      );
+    now = new Date(start.getTime() + 5 * 60_000);
+    // Forty days old: an earlier visit's check-in, replayed.
+    await checkIn('replayed-40d', new Date(departedAt.getTime() - 40 * 86_400_000));
+    // Three minutes before the departure: beyond Thames View's 120 s skew.
+    await checkIn('before-skew', new Date(departedAt.getTime() - 180_000));
+    expect((await watch()).checkIns).toBe(0);
+    expect((await getVisit(db, id))!.lastCheckInAt).toBeNull();
+    // One minute before it: a slow clock, counted (at the time received).
+    await checkIn('slow-clock', new Date(departedAt.getTime() - 60_000));
+    expect((await watch()).checkIns).toBe(1);
+    expect((await getVisit(db, id))!.lastCheckInAt).not.toBeNull();
+  });
+
   it("Hampton: its policy's own ladder — the board at the return time, +30 min the office contacts the worker, the location, school, police; then again every 30 min", async () => {
     const start = now;
     const id = await departed('hampton', 60);

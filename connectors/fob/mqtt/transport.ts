@@ -18,6 +18,8 @@ export interface MqttArrival {
   source: string;
   /** The device the topic names (null with `deviceBinding: none`). */
   deviceId: string | null;
+  /** `deviceBinding: topic` and this topic names no device (its device level is empty). */
+  deviceMissing?: boolean;
   /** The MQTT 5 user property `doorstep-signature`, if present. */
   signature: string | null;
 }
@@ -261,10 +263,12 @@ export class MqttFobTransport {
     const raw = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const t = this.o.transport;
     const sig = packet.properties?.userProperties?.[DEVICE_SIGNATURE_PROPERTY];
+    const deviceId = t.deviceBinding === 'topic' ? deviceFromTopic(t.topics, packet.topic) : null;
     const arrival: MqttArrival = {
       receivedAt: this.now(),
       source: packet.topic,
-      deviceId: t.deviceBinding === 'topic' ? deviceFromTopic(t.topics, packet.topic) : null,
+      deviceId,
+      ...(t.deviceBinding === 'topic' && deviceId === null ? { deviceMissing: true } : {}),
       signature: Array.isArray(sig) ? sig.join(' ') : (sig ?? null),
     };
     for (let attempt = 1; ; attempt++) {

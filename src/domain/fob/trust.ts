@@ -14,13 +14,26 @@ import { ALARM_TYPES, type DecodeError, type FobEvent } from './event.ts';
  *   event never ends, postpones or clears anything unless it is trusted.
  * - **Clocks.** A device time further in the future than the school's skew is not believed: an alarm
  *   takes its received time, and such a check-in is not counted (a check-in from the future is the
- *   shape of a forgery or a broken device; the office will call the worker).
+ *   shape of a forgery or a broken device; the office will call the worker). An alarm whose device
+ *   time is more than an hour behind (`ALARM_RAISED_LATE_MS`) takes its received time too.
  * - **De-duplication.** An event is a redelivery only when device, event id and content all match
  *   (`contentHash`); the same id with other content is a new event flagged as a conflict.
  */
+/**
+ * An alarm whose device time is further behind its receipt than this is raised at the received time
+ * (the device time kept as its skew): a fob whose clock reset (to 2000, say) or an alarm held back so
+ * long that its own time would mislead the office — calls and pushes say "raised at HH:MM".
+ */
+export const ALARM_RAISED_LATE_MS = 60 * 60_000;
+
 export interface TransportFacts {
   /** The device the transport vouches for (MQTT topic level); null when it cannot tell. */
   deviceId: string | null;
+  /**
+   * The transport binds devices to topics and this message's topic names none (an empty device
+   * level, which `+` still matches): the payload's device is unvouched for.
+   */
+  deviceMissing?: boolean;
   /** Whether the payload carried a device signature, and whether it verified against the device's key. */
   signature: 'valid' | 'invalid' | 'absent';
 }
@@ -40,7 +53,10 @@ export interface Assessment {
   claimedDeviceId: string | null;
   /** Why the event is not trusted; null when it is. */
   trustIssue: string | null;
-  /** occurred_at − received_at when the device clock is beyond the allowed skew; else null. */
+  /**
+   * occurred_at − received_at when the device clock is beyond the allowed skew (for an alarm, also
+   * when it is more than `ALARM_RAISED_LATE_MS` behind); else null.
+   */
   clockSkewMs: number | null;
   /** accept: store it (and raise its alarm); reject: keep it in rejected_events only. */
   verdict: 'accept' | 'reject';
@@ -68,15 +84,16 @@ export function assessFobEvent(
     deviceId = facts.deviceId;
     issues.push(`the payload names device ${event.deviceId}, the transport ${facts.deviceId}`);
   }
+  if (facts.deviceMissing) issues.push('the topic names no device (its device level is empty)');
   if (facts.signature === 'invalid') issues.push('the device signature does not verify');
   else if (facts.signature === 'absent' && (s.deviceHasKey || s.requireSigned))
     issues.push(s.deviceHasKey ? 'the device signature is missing' : 'the school requires signed events');
   else if (facts.signature === 'valid' && !s.deviceHasKey) issues.push('no signing key for this device');
 
   const skew = Date.parse(event.occurredAt) - Date.parse(event.receivedAt);
-  const clockSkewMs = skew > s.maxClockSkewMs ? skew : null;
-  const trustIssue = issues.length ? issues.join('; ') : null;
   const isAlarm = ALARM_TYPES.has(event.type);
+  const clockSkewMs = skew > s.maxClockSkewMs || (isAlarm && skew < -ALARM_RAISED_LATE_MS) ? skew : null;
+  const trustIssue = issues.length ? issues.join('; ') : null;
   return {
     event: {
       ...event,

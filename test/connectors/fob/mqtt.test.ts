@@ -157,6 +157,8 @@ describe('MQTT fob transport (real Mosquitto)', () => {
         `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = 'mq-500'`,
       ),
     ).toBe(1);
+    // Doorstep dropped that connection itself: not reported as another client taking its session.
+    expect(await count(`SELECT count(*) FROM ingest_status WHERE reason LIKE '%took over%'`)).toBe(0);
     await t.stop();
   }, 30_000);
 
@@ -213,6 +215,30 @@ describe('MQTT fob transport (real Mosquitto)', () => {
       },
     ]);
     expect(await count(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'forged-2'`)).toBe(0);
+    await t.stop();
+  });
+
+  it('a topic with an empty device level (which + still matches) vouches for no device: the SOS is raised flagged, a check-in refused', async () => {
+    const t = await transport({ db, producer, prefix });
+    await t.ready;
+    const unbound = (type: string, n: number) => ({
+      event_id: `unbound-${n}`,
+      device: { id: 'PS-0001' },
+      type,
+      occurred_at: '2025-11-18T10:02:00Z',
+    });
+    await publish(unbound('SOS', 1), '');
+    await publish(unbound('CHECK_IN', 2), '');
+    await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'unbound-1'`, 1);
+    await reach(`SELECT count(*) FROM rejected_events WHERE reason LIKE '%topic names no device%'`, 1);
+    const { rows } = await db.query(
+      `SELECT a.device_id, a.trust_issue FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+        WHERE e.vendor_event_id = 'unbound-1'`,
+    );
+    expect(rows).toEqual([
+      { device_id: 'PS-0001', trust_issue: 'the topic names no device (its device level is empty)' },
+    ]);
+    expect(await count(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'unbound-2'`)).toBe(0);
     await t.stop();
   });
 

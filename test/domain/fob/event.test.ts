@@ -145,3 +145,48 @@ describe('checkEvent: anything else is refused whole', () => {
     expect(checkEvent({ ...sos, type: 'panic' })).toMatchObject({ ok: false, error: { field: 'type' } });
   });
 });
+
+describe('assessFobEvent: an alarm is raised at a time the office can believe', () => {
+  const settings = { deviceHasKey: false, requireSigned: false, maxClockSkewMs: 120_000 };
+  const facts = { deviceId: 'PS-0001', signature: 'absent' as const };
+  const at = (occurredAt: string, type = 'sos') => {
+    const r = checkEvent({ ...sos, type, occurredAt });
+    if (!r.ok) throw new Error('refused');
+    return assessFobEvent(r.event, facts, settings);
+  };
+
+  it('a device clock reset to 2000: raised at the time received, the device time kept as its skew', () => {
+    const a = at('2000-01-01T00:00:00Z');
+    expect(a.event.occurredAt).toBe(received);
+    expect(a.clockSkewMs).toBe(Date.parse('2000-01-01T00:00:00Z') - Date.parse(received));
+    expect(a.verdict).toBe('accept');
+  });
+
+  it('held back less than an hour (out of coverage): raised at its own time', () => {
+    const a = at('2025-11-18T09:10:00Z');
+    expect(a.event.occurredAt).toBe('2025-11-18T09:10:00Z');
+    expect(a.clockSkewMs).toBeNull();
+  });
+
+  it('a check-in keeps its device time (the visit watcher decides what an old one is worth)', () => {
+    const a = at('2000-01-01T00:00:00Z', 'check_in');
+    expect(a.event.occurredAt).toBe('2000-01-01T00:00:00Z');
+    expect(a.clockSkewMs).toBeNull();
+  });
+});
+
+describe('assessFobEvent: a topic that names no device', () => {
+  it('leaves the payload’s device unvouched for: an alarm raised flagged, anything else refused', () => {
+    const settings = { deviceHasKey: false, requireSigned: false, maxClockSkewMs: 120_000 };
+    const facts = { deviceId: null, deviceMissing: true, signature: 'absent' as const };
+    const alarm = checkEvent(sos);
+    const checkInEvent = checkEvent(checkIn);
+    if (!alarm.ok || !checkInEvent.ok) throw new Error('refused');
+    const a = assessFobEvent(alarm.event, facts, settings);
+    expect(a).toMatchObject({
+      verdict: 'accept',
+      trustIssue: expect.stringMatching(/topic names no device/),
+    });
+    expect(assessFobEvent(checkInEvent.event, facts, settings).verdict).toBe('reject');
+  });
+});
