@@ -103,9 +103,12 @@ export async function acceptFobPayload(
         },
         {
           ...source,
+          // Its time is named too: replaced by the received time, it is left out of the content a
+          // redelivery must repeat (one alarm however often it comes).
           unreadable: [
-            ...(decoded.unreadable ?? []),
+            ...(decoded.unreadable ?? []).filter((u) => u.field !== 'occurredAt'),
             { ...refused, reason: `${refused.reason}; raised with its type and device only` },
+            { field: 'occurredAt', reason: 'raised at the time received' },
           ],
         },
       );

@@ -116,6 +116,16 @@ describe('a payload the database could not store as sent', () => {
     expect(rows[0]!.trust_issue).toMatch(/batteryPercent .*occurredAt/);
   });
 
+  it('an SOS raised at its received time (its own unreadable) is one alarm however often it is redelivered', async () => {
+    const body = payload({ event_id: 'bad-time', occurred_at: '2025-11-18T10:02:00' });
+    const deps = { db, producer, prefix };
+    const first = await acceptFobPayload(deps, school, transport, body, arrival());
+    await new Promise((r) => setTimeout(r, 5));
+    const again = await acceptFobPayload(deps, school, transport, body, arrival());
+    expect(first).toMatchObject({ outcome: 'accepted' });
+    expect(again).toEqual({ outcome: 'duplicate', alarmId: (first as { alarmId: string }).alarmId });
+  });
+
   describe('a value the database refuses that decoding did not foresee', () => {
     beforeAll(async () => {
       // Stands in for any value PostgreSQL refuses (SQLSTATE class 22) — and, for the second test,
@@ -144,6 +154,17 @@ describe('a payload the database could not store as sent', () => {
         arrival(),
       );
       expect(sos).toMatchObject({ outcome: 'accepted', trusted: false });
+      // Sent again (a webhook retry): the same alarm, not a second.
+      await new Promise((r) => setTimeout(r, 5));
+      expect(
+        await acceptFobPayload(
+          deps,
+          school,
+          transport,
+          payload({ event_id: 'p-1', message: 'poison', battery: 40 }),
+          arrival(),
+        ),
+      ).toEqual({ outcome: 'duplicate', alarmId: (sos as { alarmId: string }).alarmId });
       const checkIn = await acceptFobPayload(
         deps,
         school,

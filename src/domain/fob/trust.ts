@@ -110,9 +110,12 @@ export function assessFobEvent(
 
 /**
  * The content an exact redelivery repeats: everything the device said, as decoded (not when Doorstep
- * heard it), so a redelivery hashes the same whichever transport carried it and whenever.
+ * heard it), so a redelivery hashes the same whichever transport carried it and whenever. A time that
+ * could not be read (`unreadable`: the event took its received time) is left out, or every
+ * redelivery of that alarm would look like new content and raise it again.
  */
-export function contentHash(decoded: FobEvent): string {
+export function contentHash(decoded: FobEvent, unreadable: readonly DecodeError[] = []): string {
   const { receivedAt: _received, ...said } = decoded;
+  if (unreadable.some((u) => u.field === 'occurredAt')) said.occurredAt = '(unreadable)';
   return createHash('sha256').update(JSON.stringify(said)).digest('base64url');
 }
