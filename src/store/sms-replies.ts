@@ -45,3 +45,21 @@ export async function alarmsTextedAbout(db: Queryable, schoolId: string) {
 export async function setSmsReplyOutcome(db: Queryable, messageSid: string, outcome: string): Promise<void> {
   await db.query('UPDATE sms_replies SET outcome = $2 WHERE message_sid = $1', [messageSid, outcome]);
 }
+
+/**
+ * How many replies since `since` gave a code no open alarm has: from this school, and from this
+ * sender (its keyed hash) there.
+ */
+export async function wrongCodesSince(
+  db: Queryable,
+  schoolId: string,
+  senderHash: string,
+  since: Date,
+): Promise<{ school: number; sender: number }> {
+  const { rows } = await db.query<{ school: number; sender: number }>(
+    `SELECT count(*)::int AS school, (count(*) FILTER (WHERE sender_hash = $2))::int AS sender FROM sms_replies
+      WHERE school_id = $1 AND outcome = 'no-such-alarm' AND received_at >= $3`,
+    [schoolId, senderHash, since],
+  );
+  return rows[0] ?? { school: 0, sender: 0 };
+}

@@ -162,4 +162,30 @@ describe('replies to alarm SMS', () => {
     const { rows: all } = await db.query<{ sender_hash: string }>('SELECT sender_hash FROM sms_replies');
     expect(all.every((r) => !r.sender_hash.includes('7700'))).toBe(true);
   });
+
+  it('after five wrong codes in an hour a number is not heard — not even with the right code', async () => {
+    await addUser(db, 'guesser', ['office'], { phone: '+447700900003', schools: ['alpha'] });
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    const wrong = (i: number) => String((Number(code) + 1 + i) % 10_000).padStart(4, '0');
+    for (let i = 0; i < 5; i++)
+      expect((await reply('+447700900003', `2 ${wrong(i)}`)).body).toContain('no open alarm has that code');
+    expect((await reply('+447700900003', `2 ${code}`)).body).toContain('too many wrong codes');
+    expect(await statusOf(id)).toEqual({ status: 'open', via: null });
+    // Another person's phone is heard as before.
+    expect((await reply('+447700900001', `1 ${code}`)).body).toContain(`alarm #${id} is yours`);
+  });
+
+  it('after twenty wrong codes at one school in an hour, from whatever numbers, no code reply there is acted on', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    const wrong = (i: number) => String((Number(code) + 1 + i) % 10_000).padStart(4, '0');
+    // Five numbers (spoofed staff numbers, say), four guesses each: none is over its own limit.
+    for (let p = 0; p < 5; p++) {
+      await addUser(db, `spoofed-${p}`, ['office'], { phone: `+44770090010${p}`, schools: ['alpha'] });
+      for (let i = 0; i < 4; i++) await reply(`+44770090010${p}`, `2 ${wrong(p * 4 + i)}`);
+    }
+    expect((await reply('+447700900001', `2 ${code}`)).body).toContain('too many wrong codes');
+    expect((await statusOf(id)).status).not.toBe('resolved');
+  });
 });
