@@ -41,6 +41,7 @@ export async function acceptFobPayload(
   const t0 = deps.trace ? performance.now() : 0;
   const decoded = profileFor(transport).decode(raw, {
     receivedAt: arrival.receivedAt,
+    deviceId: arrival.deviceId,
     ...(arrival.source && transport.kind === 'mqtt' ? { topic: arrival.source } : {}),
   });
   if (!decoded.ok) {
@@ -79,6 +80,7 @@ export async function acceptFobPayload(
     return await ingestFobEvent(deps, school, decoded.event, {
       ...source,
       ...(decoded.unreadable?.length ? { unreadable: decoded.unreadable } : {}),
+      ...(decoded.said !== undefined ? { said: decoded.said } : {}),
     });
   } catch (err) {
     // Anything else (the database or Redis away) is thrown: not acknowledged, so redelivered.
@@ -103,13 +105,12 @@ export async function acceptFobPayload(
         },
         {
           ...source,
-          // Its time is named too: replaced by the received time, it is left out of the content a
-          // redelivery must repeat (one alarm however often it comes).
           unreadable: [
-            ...(decoded.unreadable ?? []).filter((u) => u.field !== 'occurredAt'),
+            ...(decoded.unreadable ?? []),
             { ...refused, reason: `${refused.reason}; raised with its type and device only` },
-            { field: 'occurredAt', reason: 'raised at the time received' },
           ],
+          // What a redelivery repeats is the payload itself (the event as kept is stripped).
+          said: `raw\n${raw.toString('base64')}`,
         },
       );
     } catch (err) {

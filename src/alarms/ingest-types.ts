@@ -43,6 +43,8 @@ export interface IngestSource {
   source?: string | null;
   /** An alarm's fields that could not be read (`checkEvent`): raised without them, flagged. */
   unreadable?: readonly DecodeError[];
+  /** What the device sent, when the event as kept is not it: what a redelivery repeats (`contentHash`). */
+  said?: string;
 }
 
 export type IngestOutcome =

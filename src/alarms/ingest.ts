@@ -53,7 +53,7 @@ export async function ingestFobEvent(
     return { outcome: 'refused', reason: a.trustIssue! };
   }
   const event = a.event;
-  const hash = contentHash(decoded, source.unreadable);
+  const hash = contentHash(decoded, source.said);
   const staffId = staffFor(school, event.deviceId);
   const isAlarm = ALARM_TYPES.has(event.type);
   const write = () =>

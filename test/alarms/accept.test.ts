@@ -126,6 +126,69 @@ describe('a payload the database could not store as sent', () => {
     expect(again).toEqual({ outcome: 'duplicate', alarmId: (first as { alarmId: string }).alarmId });
   });
 
+  it('two alarms under one event id, each with a time that cannot be read: both raised (the second an id conflict)', async () => {
+    const deps = { db, producer, prefix };
+    const a = payload({ event_id: 'reused-bad-time', occurred_at: '2025-11-18T10:02:00' });
+    const b = payload({ event_id: 'reused-bad-time', occurred_at: '2025-11-18T11:30:00' });
+    expect(await acceptFobPayload(deps, school, transport, a, arrival())).toMatchObject({
+      outcome: 'accepted',
+    });
+    expect(await acceptFobPayload(deps, school, transport, b, arrival())).toMatchObject({
+      outcome: 'accepted',
+      idConflict: true,
+    });
+  });
+
+  it('an SOS with neither an event id nor a time to tell a redelivery by: every delivery raises (never one lost)', async () => {
+    const deps = { db, producer, prefix };
+    const body = Buffer.from(JSON.stringify({ device: { id: 'PS-1' }, type: 'SOS', occurred_at: 'now' }));
+    const first = await acceptFobPayload(deps, school, transport, body, arrival());
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await acceptFobPayload(deps, school, transport, body, arrival());
+    expect(first).toMatchObject({ outcome: 'accepted' });
+    expect(second).toMatchObject({ outcome: 'accepted' });
+    expect((second as { alarmId: string }).alarmId).not.toBe((first as { alarmId: string }).alarmId);
+  });
+
+  it('over MQTT, an SOS whose payload names no readable device is raised for the topic’s device', async () => {
+    const r = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      payload({ event_id: 'no-device', device: { id: '' } }),
+      arrival('PS-7'),
+    );
+    expect(r).toMatchObject({ outcome: 'accepted', trusted: false });
+    const { rows } = await db.query(`SELECT device_id FROM alarms WHERE id = $1`, [
+      (r as { alarmId: string }).alarmId,
+    ]);
+    expect(rows).toEqual([{ device_id: 'PS-7' }]);
+  });
+
+  it('a payload nested thousands deep is refused in bounded time, never a crash (which would loop for ever)', async () => {
+    const deep = `${'['.repeat(20_000)}"x"${']'.repeat(20_000)}`;
+    const body = (id: string, type: string, fields: string) =>
+      Buffer.from(
+        `{"event_id":"${id}","device":{"id":"PS-1"},"type":"${type}","occurred_at":"${new Date().toISOString()}",${fields}}`,
+      );
+    const check = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      body('deep-1', 'CHECK_IN', `"message":${deep}`),
+      arrival(),
+    );
+    expect(check).toMatchObject({ outcome: 'invalid', field: 'message' });
+    const sos = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      body('deep-2', 'SOS', `"message":${deep},"location":${deep}`),
+      arrival(),
+    );
+    expect(sos).toMatchObject({ outcome: 'accepted', trusted: false });
+  });
+
   describe('a value the database refuses that decoding did not foresee', () => {
     beforeAll(async () => {
       // Stands in for any value PostgreSQL refuses (SQLSTATE class 22) — and, for the second test,
@@ -146,25 +209,26 @@ describe('a payload the database could not store as sent', () => {
 
     it('an alarm is raised with its type and device only; anything else is kept refused (never retried for ever)', async () => {
       const deps = { db, producer, prefix };
-      const sos = await acceptFobPayload(
-        deps,
-        school,
-        transport,
-        payload({ event_id: 'p-1', message: 'poison', battery: 40 }),
-        arrival(),
-      );
+      const poisoned = payload({ event_id: 'p-1', message: 'poison', battery: 40 });
+      const sos = await acceptFobPayload(deps, school, transport, poisoned, arrival());
       expect(sos).toMatchObject({ outcome: 'accepted', trusted: false });
-      // Sent again (a webhook retry): the same alarm, not a second.
+      // The same bytes again (a webhook retry): the same alarm, not a second.
       await new Promise((r) => setTimeout(r, 5));
-      expect(
-        await acceptFobPayload(
-          deps,
-          school,
-          transport,
-          payload({ event_id: 'p-1', message: 'poison', battery: 40 }),
-          arrival(),
-        ),
-      ).toEqual({ outcome: 'duplicate', alarmId: (sos as { alarmId: string }).alarmId });
+      expect(await acceptFobPayload(deps, school, transport, poisoned, arrival())).toEqual({
+        outcome: 'duplicate',
+        alarmId: (sos as { alarmId: string }).alarmId,
+      });
+      // Another alarm under the same id (another time): raised, flagged as an id conflict.
+      const other = payload({
+        event_id: 'p-1',
+        message: 'poison',
+        battery: 40,
+        occurred_at: '2025-01-01T00:00:00Z',
+      });
+      expect(await acceptFobPayload(deps, school, transport, other, arrival())).toMatchObject({
+        outcome: 'accepted',
+        idConflict: true,
+      });
       const checkIn = await acceptFobPayload(
         deps,
         school,
@@ -181,15 +245,14 @@ describe('a payload the database could not store as sent', () => {
         `SELECT e.vendor_event_id, e.message, e.battery_percent, e.trust_issue, a.status
            FROM fob_events e LEFT JOIN alarms a ON a.fob_event_id = e.id WHERE e.vendor_event_id LIKE 'p-%'`,
       );
-      expect(rows).toEqual([
-        {
-          vendor_event_id: 'p-1',
-          message: null,
-          battery_percent: null,
-          trust_issue: expect.stringMatching(/could not store; raised with its type and device only/),
-          status: 'open',
-        },
-      ]);
+      const stripped = {
+        vendor_event_id: 'p-1',
+        message: null,
+        battery_percent: null,
+        trust_issue: expect.stringMatching(/could not store; raised with its type and device only/),
+        status: 'open',
+      };
+      expect(rows).toEqual([stripped, stripped]);
       const rejected = await db.query(`SELECT reason FROM rejected_events WHERE raw LIKE '%"p-2"%'`);
       expect(rejected.rows).toEqual([{ reason: '(event): a value the database could not store' }]);
     });

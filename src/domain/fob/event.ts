@@ -78,27 +78,35 @@ export interface DecodeError {
 
 /**
  * `unreadable`: an alarm's fields that could not be read and were left out (or, for its time and
- * event id, replaced): the alarm is still raised, flagged with them.
+ * event id, replaced): the alarm is still raised, flagged with them. `said`: for such an alarm, what
+ * the device sent (as made storable, without the time received) — the content a redelivery repeats,
+ * which the event as kept no longer is.
  */
 export type Decoded =
-  | { ok: true; event: FobEvent; unreadable?: DecodeError[] }
+  | { ok: true; event: FobEvent; unreadable?: DecodeError[]; said?: string }
   | { ok: false; error: DecodeError };
 
 /** The fields an alarm can be raised without: each left out (null) when it cannot be read. */
-const OPTIONAL_FIELDS = ['location', 'batteryPercent', 'voiceNoteUrl'] as const;
+const OPTIONAL_FIELDS = ['batteryPercent', 'voiceNoteUrl'] as const;
 const MESSAGE_MAX = 2000;
+/** Deeper than any field of an event: what lies below is not read at all (nor recursed into). */
+const MAX_DEPTH = 3;
+const TOO_DEEP = '(nested too deep)';
 
 /**
  * Validates a profile's output; the first failing field is named. Every string the device sent is
  * first made storable (`storable`) and a numeric id read as text. An event whose type is an alarm
- * and whose device can be read is never refused for its other fields (when in doubt on the alarm
- * path, raise it): a field that cannot be read is left out, a message over its limit cut, an
- * unreadable time replaced by the time Doorstep received it, an unreadable event id by one made
- * from the content (so an exact redelivery is still one event) — each named in `unreadable`. Any
- * other event is refused whole: a check-in or timer event that cannot be read must not count.
+ * and whose device can be read (from the payload, else from the transport: `o.deviceId`, an MQTT
+ * topic's device level) is never refused for its other fields (when in doubt on the alarm path,
+ * raise it): a field that cannot be read is left out (of a location, only the part that cannot), a
+ * message over its limit cut, an unreadable time replaced by the time Doorstep received it, an
+ * unreadable event id by one made from what the device sent (so an exact redelivery is still one
+ * event; with no readable time either, nothing tells a redelivery from a new alarm, so the time
+ * received is part of it and each delivery raises) — each named in `unreadable`. Any other event
+ * is refused whole: a check-in or timer event that cannot be read must not count.
  */
-export function checkEvent(candidate: unknown): Decoded {
-  const c = storable(candidate);
+export function checkEvent(candidate: unknown, o: { deviceId?: string | null } = {}): Decoded {
+  const c = storable(candidate, undefined, 0);
   const r = fobEvent.safeParse(c);
   if (r.success) return { ok: true, event: r.data };
   const first = r.error.issues[0]!;
@@ -107,14 +115,20 @@ export function checkEvent(candidate: unknown): Decoded {
     error: { field: first.path.join('.') || '(event)', reason: first.message },
   };
   if (!isRecord(c) || !ALARM_TYPES.has(c.type as FobEventType)) return refused;
-  if (!fobEvent.shape.deviceId.safeParse(c.deviceId).success) return refused;
   if (!fobEvent.shape.receivedAt.safeParse(c.receivedAt).success) return refused;
+  const { receivedAt: _received, ...sent } = c;
+  const said = JSON.stringify(sent);
   const unreadable: DecodeError[] = [];
   const patched: Record<string, unknown> = { ...c };
   const field = (name: keyof typeof fobEvent.shape) => {
     const f = fobEvent.shape[name].safeParse(patched[name]);
     return f.success ? null : (f.error.issues[0]?.message ?? 'not readable');
   };
+  if (field('deviceId') !== null) {
+    if (!o.deviceId || !fobEvent.shape.deviceId.safeParse(o.deviceId).success) return refused;
+    unreadable.push({ field: 'deviceId', reason: `${field('deviceId')}; the topic's device taken` });
+    patched.deviceId = o.deviceId;
+  }
   for (const name of OPTIONAL_FIELDS) {
     const reason = field(name);
     if (reason !== null) {
@@ -122,9 +136,11 @@ export function checkEvent(candidate: unknown): Decoded {
       patched[name] = null;
     }
   }
+  if (field('location') !== null) patched.location = readableLocation(patched.location, unreadable);
   if (field('message') !== null) {
     const m = patched.message;
-    patched.message = typeof m === 'string' ? m.slice(0, MESSAGE_MAX) : null;
+    // Cut between code points: half a surrogate pair is no text PostgreSQL can store.
+    patched.message = typeof m === 'string' ? m.slice(0, MESSAGE_MAX).toWellFormed() : null;
     unreadable.push({
       field: 'message',
       reason: typeof m === 'string' ? `cut to ${MESSAGE_MAX} characters` : 'expected text',
@@ -136,31 +152,55 @@ export function checkEvent(candidate: unknown): Decoded {
     patched.occurredAt = patched.receivedAt;
   }
   if (field('vendorEventId') !== null) {
-    const { receivedAt: _r, ...said } = c;
-    const id = `unreadable-${createHash('sha256').update(JSON.stringify(said)).digest('base64url').slice(0, 32)}`;
+    const basis = occurred === null ? said : `${said}\n${String(c.receivedAt)}`;
+    const id = `unreadable-${createHash('sha256').update(basis).digest('base64url').slice(0, 32)}`;
     unreadable.push({
       field: 'vendorEventId',
-      reason: `not a usable event id; made from the content: ${id}`,
+      reason:
+        occurred === null
+          ? `not a usable event id; made from the content: ${id}`
+          : `not a usable event id, and no time to tell a redelivery by; made from the content and the time received: ${id}`,
     });
     patched.vendorEventId = id;
   }
   const again = fobEvent.safeParse(patched);
-  return again.success ? { ok: true, event: again.data, unreadable } : refused;
+  return again.success ? { ok: true, event: again.data, unreadable, said } : refused;
+}
+
+/** A location with whatever of it can be read: a position without its accuracy or fix time is kept. */
+function readableLocation(v: unknown, unreadable: DecodeError[]): unknown {
+  const shape = fobEvent.shape.location.unwrap().shape;
+  const l = isRecord(v) ? v : {};
+  const position = shape.lat.safeParse(l.lat).success && shape.lon.safeParse(l.lon).success;
+  if (!position) {
+    unreadable.push({ field: 'location', reason: 'expected a latitude and longitude in range' });
+    return null;
+  }
+  const part = (name: 'accuracyM' | 'fixAt') => {
+    const ok = shape[name].safeParse(l[name] ?? null);
+    if (ok.success) return l[name] ?? null;
+    unreadable.push({ field: `location.${name}`, reason: ok.error.issues[0]?.message ?? 'not readable' });
+    return null;
+  };
+  return { lat: l.lat, lon: l.lon, accuracyM: part('accuracyM'), fixAt: part('fixAt') };
 }
 
 /**
  * Text from a device as PostgreSQL can keep it: NUL removed (no text or JSON value can hold it) and
  * lone UTF-16 surrogates (possible in JSON's `\ud800` escapes) replaced by U+FFFD — otherwise the
  * event's write fails on every try and the message is redelivered forever. Ids given as numbers are
- * read as text. Applied to every string, at any depth.
+ * read as text. Applied to every string down to `MAX_DEPTH`; anything deeper (no field of an event
+ * is) is replaced unread, so a payload nested thousands deep is refused or left out like any other
+ * unreadable value instead of exhausting the stack.
  */
-function storable(v: unknown, key?: string): unknown {
+function storable(v: unknown, key: string | undefined, depth: number): unknown {
   if (typeof v === 'string') return v.replaceAll('\u0000', '').toWellFormed();
   if ((key === 'deviceId' || key === 'vendorEventId') && typeof v === 'number' && Number.isSafeInteger(v))
     return String(v);
-  if (Array.isArray(v)) return v.map((x) => storable(x));
-  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, storable(x, k)]));
-  return v;
+  if (typeof v !== 'object' || v === null) return v;
+  if (depth >= MAX_DEPTH) return TOO_DEEP;
+  if (Array.isArray(v)) return v.map((x) => storable(x, undefined, depth + 1));
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, storable(x, k, depth + 1)]));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

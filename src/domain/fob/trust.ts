@@ -110,12 +110,13 @@ export function assessFobEvent(
 
 /**
  * The content an exact redelivery repeats: everything the device said, as decoded (not when Doorstep
- * heard it), so a redelivery hashes the same whichever transport carried it and whenever. A time that
- * could not be read (`unreadable`: the event took its received time) is left out, or every
- * redelivery of that alarm would look like new content and raise it again.
+ * heard it), so a redelivery hashes the same whichever transport carried it and whenever. For an
+ * alarm raised without what it could not read, the event as kept is not what was said: `said` (what
+ * the device sent, `checkEvent`) is hashed instead — a redelivery repeats it exactly, and another
+ * alarm under the same id (another unreadable time, say) differs from it.
  */
-export function contentHash(decoded: FobEvent, unreadable: readonly DecodeError[] = []): string {
-  const { receivedAt: _received, ...said } = decoded;
-  if (unreadable.some((u) => u.field === 'occurredAt')) said.occurredAt = '(unreadable)';
-  return createHash('sha256').update(JSON.stringify(said)).digest('base64url');
+export function contentHash(decoded: FobEvent, said?: string): string {
+  if (said !== undefined) return createHash('sha256').update(`said\n${said}`).digest('base64url');
+  const { receivedAt: _received, ...kept } = decoded;
+  return createHash('sha256').update(JSON.stringify(kept)).digest('base64url');
 }

@@ -47,13 +47,7 @@ describe('checkEvent: an alarm is raised whatever else is wrong with it', () => 
     ['battery as text', { batteryPercent: '82' }, 'batteryPercent'],
     ['battery over 100', { batteryPercent: 101 }, 'batteryPercent'],
     ['latitude as text', { location: { lat: '53.8', lon: -1.57, accuracyM: null, fixAt: null } }, 'location'],
-    ['negative accuracy', { location: { lat: 53.8, lon: -1.57, accuracyM: -1, fixAt: null } }, 'location'],
     ['an empty location', { location: {} }, 'location'],
-    [
-      'a fix time without a zone',
-      { location: { lat: 53.8, lon: 1, accuracyM: 1, fixAt: '2025-11-18T10:00' } },
-      'location',
-    ],
     ['a relative voice-note address', { voiceNoteUrl: '/notes/1.mp3' }, 'voiceNoteUrl'],
   ];
   for (const [what, change, field] of cases) {
@@ -68,6 +62,56 @@ describe('checkEvent: an alarm is raised whatever else is wrong with it', () => 
       expect(r.event.message).toBe('help');
     });
   }
+
+  it('a position is kept without the part of its location that cannot be read', () => {
+    const noAccuracy = checkEvent({
+      ...sos,
+      location: { lat: 53.8, lon: -1.57, accuracyM: -1, fixAt: null },
+    });
+    expect(noAccuracy).toMatchObject({
+      ok: true,
+      event: { location: { lat: 53.8, lon: -1.57, accuracyM: null, fixAt: null } },
+      unreadable: [{ field: 'location.accuracyM' }],
+    });
+    const noFixTime = checkEvent({
+      ...sos,
+      location: { lat: 53.8, lon: 1, accuracyM: 5, fixAt: '2025-11-18T10:00' },
+    });
+    expect(noFixTime).toMatchObject({
+      ok: true,
+      event: { location: { lat: 53.8, lon: 1, accuracyM: 5, fixAt: null } },
+      unreadable: [{ field: 'location.fixAt' }],
+    });
+  });
+
+  it('a message cut inside an emoji is still text a database can store', () => {
+    const r = checkEvent({ ...sos, message: `${'x'.repeat(1999)}🚨 help` });
+    expect(r.ok && r.event.message?.isWellFormed()).toBe(true);
+    expect(r.ok && r.event.message?.startsWith('x'.repeat(1999))).toBe(true);
+  });
+
+  it('without an event id or a readable time, each delivery gets an id of its own', () => {
+    const one = checkEvent({ ...sos, vendorEventId: undefined, occurredAt: 'now' });
+    const two = checkEvent({
+      ...sos,
+      vendorEventId: undefined,
+      occurredAt: 'now',
+      receivedAt: '2025-11-18T10:05:00.000Z',
+    });
+    expect(one.ok && two.ok && one.event.vendorEventId !== two.event.vendorEventId).toBe(true);
+  });
+
+  it('a payload nested thousands deep is read in bounded time (an alarm raised without the field)', () => {
+    const deep = JSON.parse(`${'['.repeat(50_000)}1${']'.repeat(50_000)}`);
+    expect(checkEvent({ ...sos, message: deep })).toMatchObject({
+      ok: true,
+      unreadable: [{ field: 'message' }],
+    });
+    expect(checkEvent({ ...checkIn, message: deep })).toMatchObject({
+      ok: false,
+      error: { field: 'message' },
+    });
+  });
 
   it('a message over its limit is cut, not dropped', () => {
     const r = checkEvent({ ...sos, message: 'x'.repeat(5000) });
