@@ -1,4 +1,4 @@
-import type { AlarmState, EscalationPolicy } from '../domain/escalation/ladder.ts';
+import { type AlarmState, DEFAULT_ALARM_POLICY, type EscalationPolicy } from '../domain/escalation/ladder.ts';
 import type { ResolutionReason } from '../domain/escalation/resolution.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
@@ -43,7 +43,9 @@ async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<Alarm
     visitId: r.visit_id === null || r.visit_id === undefined ? null : String(r.visit_id),
     staffId: (r.staff_id as string | null) ?? null,
     status: r.status as AlarmState,
-    policy: r.policy as EscalationPolicy,
+    // An alarm stored without its ladder (none is written so now) follows Doorstep's default: a
+    // step must never fail for want of one, or its ladder would stall for good.
+    policy: (r.policy ?? DEFAULT_ALARM_POLICY) as EscalationPolicy,
     escalationStep: r.escalation_step as number,
     raisedAt: new Date(r.raised_at as string),
     test: r.test === true,

@@ -516,4 +516,23 @@ describe('a ladder whose step job gave up (an outage longer than its retries)', 
     now = new Date(now.getTime() + 24 * 3600_000);
     expect((await watch()).resumed).toBe(0);
   });
+
+  it('an alarm stored without its ladder follows the default one: its step is taken, not failed for ever', async () => {
+    const sos = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('no-policy-1', {
+        deviceId: 'FOB-1',
+        occurredAt: now.toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const alarmId = (sos as { alarmId: string }).alarmId;
+    await escalate({ alarmId, step: 0 }, run('escalate'), deps);
+    await db.query('UPDATE alarms SET policy = NULL WHERE id = $1', [alarmId]);
+    expect((await escalate({ alarmId, step: 1 }, run('escalate'), deps)).outcome).toMatch(
+      /^level 2 notified/,
+    );
+  });
 });
