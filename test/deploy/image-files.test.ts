@@ -2,7 +2,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort } from '../helpers/spawn.ts';
 
@@ -135,9 +137,12 @@ function privateConfig(example: string, o: { port: number; prefix: string; schem
 }
 
 const schema = uniqueName('image');
+const prefix = uniqueName('image').replace(/_/g, '-');
 let root: string | undefined;
 afterAll(async () => {
   await dropSchema(schema);
+  // The image's web process wrote its queues' keys under this prefix.
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
@@ -158,7 +163,7 @@ describe('the production file set (assembled as the Dockerfile does)', () => {
       join(app, 'config', 'doorstep.image-test.yaml'),
       privateConfig(readFileSync(join(app, 'config', 'doorstep.example.yaml'), 'utf8'), {
         port,
-        prefix: uniqueName('image').replace(/_/g, '-'),
+        prefix,
         schema,
       }),
     );

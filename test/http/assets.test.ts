@@ -29,6 +29,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
+  // The web process started below wrote its queues' keys under its own prefix.
+  await dropRedisPrefix(await connectRedis({ url: TEST_REDIS_URL }, 'producer'), `${prefix}-cli`);
   await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);

@@ -460,20 +460,22 @@ describe('the visit watcher', () => {
   });
 });
 
+/** An SOS from the lead's fob, raised now, its first step taken: its ladder waits on step 1. */
+async function sosPastFirstStep(eventId: string): Promise<string> {
+  const sos = await ingestFobEvent(
+    { db, producer, publisher: conn, prefix },
+    vdeps.config.schools[1]!,
+    fobEvent(eventId, { deviceId: 'FOB-1', occurredAt: now.toISOString(), receivedAt: now.toISOString() }),
+    { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+  );
+  const alarmId = (sos as { alarmId: string }).alarmId;
+  await escalate({ alarmId, step: 0 }, run('escalate'), deps);
+  return alarmId;
+}
+
 describe('a ladder whose step job gave up (an outage longer than its retries)', () => {
   it('is queued again once its step is two minutes overdue, under a new job id, and the step is taken once', async () => {
-    const sos = await ingestFobEvent(
-      { db, producer, publisher: conn, prefix },
-      vdeps.config.schools[1]!,
-      fobEvent('stalled-1', {
-        deviceId: 'FOB-1',
-        occurredAt: now.toISOString(),
-        receivedAt: now.toISOString(),
-      }),
-      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
-    );
-    const alarmId = (sos as { alarmId: string }).alarmId;
-    await escalate({ alarmId, step: 0 }, run('escalate'), deps);
+    const alarmId = await sosPastFirstStep('stalled-1');
     const alarm = async () =>
       (
         await db.query<{ escalation_step: number; next_step_at: Date }>(
@@ -518,18 +520,7 @@ describe('a ladder whose step job gave up (an outage longer than its retries)', 
   });
 
   it('an alarm stored without its ladder follows the default one: its step is taken, not failed for ever', async () => {
-    const sos = await ingestFobEvent(
-      { db, producer, publisher: conn, prefix },
-      vdeps.config.schools[1]!,
-      fobEvent('no-policy-1', {
-        deviceId: 'FOB-1',
-        occurredAt: now.toISOString(),
-        receivedAt: now.toISOString(),
-      }),
-      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
-    );
-    const alarmId = (sos as { alarmId: string }).alarmId;
-    await escalate({ alarmId, step: 0 }, run('escalate'), deps);
+    const alarmId = await sosPastFirstStep('no-policy-1');
     await db.query('UPDATE alarms SET policy = NULL WHERE id = $1', [alarmId]);
     expect((await escalate({ alarmId, step: 1 }, run('escalate'), deps)).outcome).toMatch(
       /^level 2 notified/,
