@@ -165,25 +165,32 @@ describe('a payload the database could not store as sent', () => {
     expect(rows).toEqual([{ device_id: 'PS-7' }]);
   });
 
-  it('a payload nested thousands deep is refused in bounded time, never a crash (which would loop for ever)', async () => {
-    const deep = `${'['.repeat(20_000)}"x"${']'.repeat(20_000)}`;
+  it('a body nested thousands deep is refused and acknowledged, never a crash (which would loop for ever); a field nested a little deep is left out', async () => {
+    const deps = { db, producer, prefix };
     const body = (id: string, type: string, fields: string) =>
       Buffer.from(
         `{"event_id":"${id}","device":{"id":"PS-1"},"type":"${type}","occurred_at":"${new Date().toISOString()}",${fields}}`,
       );
-    const check = await acceptFobPayload(
-      { db, producer, prefix },
-      school,
-      transport,
-      body('deep-1', 'CHECK_IN', `"message":${deep}`),
-      arrival(),
-    );
-    expect(check).toMatchObject({ outcome: 'invalid', field: 'message' });
+    const nested = (n: number) => `${'['.repeat(n)}"x"${']'.repeat(n)}`;
+    for (const [id, fields] of [
+      ['deep-1', `"message":${nested(20_000)}`],
+      ['deep-2', `"device":{"id":${nested(20_000)}}`],
+    ] as const) {
+      expect(
+        await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), arrival()),
+      ).toMatchObject({
+        outcome: 'invalid',
+        field: '(body)',
+        reason: 'the body is nested deeper than 32 levels',
+      });
+    }
+    const kept = await db.query(`SELECT reason FROM rejected_events WHERE reason LIKE '%nested deeper%'`);
+    expect(kept.rows).toHaveLength(2);
     const sos = await acceptFobPayload(
-      { db, producer, prefix },
+      deps,
       school,
       transport,
-      body('deep-2', 'SOS', `"message":${deep},"location":${deep}`),
+      body('deep-3', 'SOS', `"message":${nested(20)}`),
       arrival(),
     );
     expect(sos).toMatchObject({ outcome: 'accepted', trusted: false });

@@ -164,7 +164,10 @@ export function checkEvent(candidate: unknown, o: { deviceId?: string | null } =
     patched.vendorEventId = id;
   }
   const again = fobEvent.safeParse(patched);
-  return again.success ? { ok: true, event: again.data, unreadable, said } : refused;
+  if (!again.success) return refused;
+  return unreadable.length
+    ? { ok: true, event: again.data, unreadable, said }
+    : { ok: true, event: again.data };
 }
 
 /** A location with whatever of it can be read: a position without its accuracy or fix time is kept. */
@@ -190,17 +193,26 @@ function readableLocation(v: unknown, unreadable: DecodeError[]): unknown {
  * lone UTF-16 surrogates (possible in JSON's `\ud800` escapes) replaced by U+FFFD — otherwise the
  * event's write fails on every try and the message is redelivered forever. Ids given as numbers are
  * read as text. Applied to every string down to `MAX_DEPTH`; anything deeper (no field of an event
- * is) is replaced unread, so a payload nested thousands deep is refused or left out like any other
- * unreadable value instead of exhausting the stack.
+ * is) is replaced unread (by a mark and a digest of it), so it is refused or left out like any other
+ * unreadable value. (Bodies nested deeper than `MAX_JSON_DEPTH` never get this far.)
  */
 function storable(v: unknown, key: string | undefined, depth: number): unknown {
   if (typeof v === 'string') return v.replaceAll('\u0000', '').toWellFormed();
   if ((key === 'deviceId' || key === 'vendorEventId') && typeof v === 'number' && Number.isSafeInteger(v))
     return String(v);
   if (typeof v !== 'object' || v === null) return v;
-  if (depth >= MAX_DEPTH) return TOO_DEEP;
+  if (depth >= MAX_DEPTH) return tooDeep(v);
   if (Array.isArray(v)) return v.map((x) => storable(x, undefined, depth + 1));
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, storable(x, k, depth + 1)]));
+}
+
+/** A value left unread, marked with a digest so two payloads differing only down there differ. */
+function tooDeep(v: unknown): string {
+  try {
+    return `${TOO_DEEP} ${createHash('sha256').update(JSON.stringify(v)).digest('base64url').slice(0, 16)}`;
+  } catch {
+    return TOO_DEEP; // deeper than a stack (a caller that did not bound it while parsing)
+  }
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -104,6 +104,28 @@ describe.each(cases)('FobProfile contract: $profile.name', ({ profile, sos, badT
   });
 });
 
+describe('every profile, a body nested thousands deep', () => {
+  const deep = `${'['.repeat(10_000)}1${']'.repeat(10_000)}`;
+  const bodies: [FobProfile, string][] = [
+    [new PeoplesafeStyleProfile(), `{"event_id":"x","device":{"id":"PS-1"},"type":${deep}}`],
+    [new BlacklineProfile(), `{"id":${deep},"type":"emergency_alert","device":{"id":"B-1"}}`],
+    [
+      new GenericProfile({
+        fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
+        types: { SOS: 'sos' },
+      }),
+      `{"d":${deep},"id":"x","t":"SOS"}`,
+    ],
+  ];
+  for (const [profile, body] of bodies)
+    it(`${profile.name}: refused naming the body, never thrown`, () => {
+      expect(profile.decode(Buffer.from(body), meta)).toEqual({
+        ok: false,
+        error: { field: '(body)', reason: 'the body is nested deeper than 32 levels' },
+      });
+    });
+});
+
 describe('profile details', () => {
   it('Blackline replies with the MD5 hex of the raw body', () => {
     expect(blacklineReply(Buffer.from('{"id":1}'))).toBe('d2ce28b9a7fd7e4407e2b0fd499b7fe4');
