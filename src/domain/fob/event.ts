@@ -92,13 +92,15 @@ const MESSAGE_MAX = 2000;
 /** Deeper than any field of an event: what lies below is not read at all (nor recursed into). */
 const MAX_DEPTH = 3;
 const TOO_DEEP = '(nested too deep)';
+/** The device of an alarm whose payload names none that can be read, nor its transport. */
+export const UNREADABLE_DEVICE = '(unreadable device)';
 
 /**
  * Validates a profile's output; the first failing field is named. Every string the device sent is
  * first made storable (`storable`) and a numeric id read as text. An event whose type is an alarm
- * and whose device can be read (from the payload, else from the transport: `o.deviceId`, an MQTT
- * topic's device level) is never refused for its other fields (when in doubt on the alarm path,
- * raise it): a field that cannot be read is left out (of a location, only the part that cannot), a
+ * is never refused for its other fields (when in doubt on the alarm path, raise it): a device that
+ * cannot be read is the transport's (`o.deviceId`, an MQTT topic's device level), else
+ * `UNREADABLE_DEVICE`; a field that cannot be read is left out (of a location, only the part that cannot), a
  * message over its limit cut, an unreadable time replaced by the time Doorstep received it, an
  * unreadable event id by one made from what the device sent (so an exact redelivery is still one
  * event; with no readable time either, nothing tells a redelivery from a new alarm, so the time
@@ -124,10 +126,16 @@ export function checkEvent(candidate: unknown, o: { deviceId?: string | null } =
     const f = fobEvent.shape[name].safeParse(patched[name]);
     return f.success ? null : (f.error.issues[0]?.message ?? 'not readable');
   };
-  if (field('deviceId') !== null) {
-    if (!o.deviceId || !fobEvent.shape.deviceId.safeParse(o.deviceId).success) return refused;
-    unreadable.push({ field: 'deviceId', reason: `${field('deviceId')}; the topic's device taken` });
-    patched.deviceId = o.deviceId;
+  const badDevice = field('deviceId');
+  if (badDevice !== null) {
+    // The transport's device when it names one; else the alarm is raised for a device it names
+    // as unreadable (the board shows an unknown device: someone pressed, the office finds out who).
+    const vouched = !!o.deviceId && fobEvent.shape.deviceId.safeParse(o.deviceId).success;
+    patched.deviceId = vouched ? o.deviceId : UNREADABLE_DEVICE;
+    unreadable.push({
+      field: 'deviceId',
+      reason: `${badDevice}; ${vouched ? "the topic's device taken" : 'raised for an unknown device'}`,
+    });
   }
   for (const name of OPTIONAL_FIELDS) {
     const reason = field(name);

@@ -151,9 +151,19 @@ describe('checkEvent: an alarm is raised whatever else is wrong with it', () => 
       });
   });
 
-  it('without a readable device it is refused (there is no one to raise it for), naming the field', () => {
-    expect(checkEvent({ ...sos, deviceId: '' })).toMatchObject({ ok: false, error: { field: 'deviceId' } });
-    expect(checkEvent({ ...sos, deviceId: { id: 1 } })).toMatchObject({
+  it('without a readable device it is raised for an unknown one, or the transport’s when it names one', () => {
+    expect(checkEvent({ ...sos, deviceId: '' })).toMatchObject({
+      ok: true,
+      event: { deviceId: '(unreadable device)' },
+      unreadable: [{ field: 'deviceId', reason: /raised for an unknown device/ }],
+    });
+    expect(checkEvent({ ...sos, deviceId: { id: 1 } }, { deviceId: 'PS-0009' })).toMatchObject({
+      ok: true,
+      event: { deviceId: 'PS-0009' },
+      unreadable: [{ field: 'deviceId', reason: /the topic's device taken/ }],
+    });
+    // Not a check-in.
+    expect(checkEvent({ ...checkIn, deviceId: '' })).toMatchObject({
       ok: false,
       error: { field: 'deviceId' },
     });
