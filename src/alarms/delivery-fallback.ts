@@ -1,3 +1,4 @@
+import { mayBringForward } from '../domain/escalation/ladder.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { addTimeline, bringNextStepForward, lockAlarm } from '../store/alarm-state.ts';
@@ -10,13 +11,15 @@ export type FallbackOutcome =
   | 'already-brought-forward'
   | 'not-open'
   | 'moved-on'
+  | 'repeat-keeps-its-time'
   | 'missing';
 
 /**
  * A notification of an alarm's ladder did not reach its person (the provider reported an SMS
  * undelivered, or a channel failed for good): the alarm moves to its next level now instead of at
- * the level's time — unless it is no longer open (acknowledged or resolved), or its ladder has
- * already moved past that level. The next step is the same `escalate` job the timer would have run
+ * the level's time — unless it is no longer open (acknowledged or resolved), its ladder has
+ * already moved past that level, or the next step is a repeat (`mayBringForward`: past the first
+ * round, each step keeps its time). The next step is the same `escalate` job the timer would have run
  * (`escalate-<alarm>-<step>`): the delayed one is promoted, or queued now under that id, so a second
  * failure of the same level (another phone, a replayed report) changes nothing.
  */
@@ -32,6 +35,7 @@ export async function fallBackNow(
     if (!alarm) return 'missing' as const;
     if (alarm.status !== 'open') return 'not-open' as const;
     if (alarm.escalationStep !== next) return 'moved-on' as const;
+    if (!mayBringForward(alarm.policy, next)) return 'repeat-keeps-its-time' as const;
     if (!(await bringNextStepForward(tx, alarm.id, now))) return 'already-brought-forward' as const;
     await addTimeline(
       tx,

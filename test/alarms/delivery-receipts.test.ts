@@ -330,4 +330,49 @@ describe('SMS delivery reports drive the ladder', () => {
     );
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
+
+  it('a channel that always refuses hastens the ladder through its first round only: a repeat keeps its time', async () => {
+    await host?.close(1000);
+    refuse = new Set(['+447700900001', '+447700900002']);
+    // Both levels text the leaders, twice round: every text refused.
+    config = configWith({
+      env: { SMS_TOKEN: TOKEN },
+      school: `    escalation:
+      alarm:
+        repeat: 2
+        levels:
+          - { afterMinutes: 0, notify: [sms:leaders] }
+          - { afterMinutes: 10, notify: [sms:leaders] }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001" }, { name: Deputy, phone: "+447700900002" }]
+    channels:
+      sms: { baseUrl: "${fakeUrl}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999", inboundUrl: "${INBOUND}" }
+`,
+    });
+    deps = { ...deps, config };
+    startHost();
+    const id = await raise();
+    await until(
+      async () => (await stepsOf(id)).includes('1 sms:leaders failed'),
+      8000,
+      'level 2 after refused texts',
+    );
+    // The second round's first level is due with the first round's last (its wait is 0), so it runs
+    // at its time; its refused texts do not bring the next repeat forward: that waits its 10 minutes.
+    await until(async () => (await stepsOf(id)).includes('2 sms:leaders failed'), 8000, 'the second round');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await stepsOf(id)).toEqual([
+      '0 sms:leaders failed',
+      '1 sms:leaders failed',
+      '2 sms:leaders failed',
+    ]);
+    const events = (await timelineOf(db, id)).map((t) => t.event);
+    expect(events.filter((e) => e.includes('the next level now'))).toHaveLength(1);
+    const { rows } = await db.query<{ escalation_step: number; due_in_min: string }>(
+      `SELECT escalation_step, round(extract(epoch FROM next_step_at - now()) / 60)::text AS due_in_min FROM alarms WHERE id = $1`,
+      [id],
+    );
+    expect(rows[0]).toEqual({ escalation_step: 3, due_in_min: '10' });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
 });

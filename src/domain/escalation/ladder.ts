@@ -78,6 +78,17 @@ function lastPlannedStep(policy: EscalationPolicy): number {
   return policy.levels.length * (policy.repeat + 1) - 1;
 }
 
+/**
+ * Whether a level's failed delivery may bring step `nextStep` forward (run it now, not at its time):
+ * only within the ladder's first round. A failure hastens the people not yet asked, never a repeat:
+ * a channel that always fails (one not configured, a number refused for good) would otherwise run
+ * the whole ladder, then its repeats, at the speed of the machine — paging everyone on the working
+ * channels again and again, and flooding the board.
+ */
+export function mayBringForward(policy: EscalationPolicy, nextStep: number): boolean {
+  return nextStep < policy.levels.length;
+}
+
 /** How long the last level waits between its repeats once the ladder's rounds are spent (its own wait; a minute if that is 0). */
 export function finalRepeatMs(policy: EscalationPolicy): number {
   const wait = policy.levels.at(-1)!.afterMinutes;
