@@ -29,8 +29,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await app.close();
-  // The web process started below wrote its queues' keys under its own prefix.
-  await dropRedisPrefix(await connectRedis({ url: TEST_REDIS_URL }, 'producer'), `${prefix}-cli`);
+  // The web process started below wrote its queues' keys under its own prefix (as its config says it).
+  await dropRedisPrefix(
+    await connectRedis({ url: TEST_REDIS_URL }, 'producer'),
+    `${prefix}-cli`.replace(/_/g, '-'),
+  );
   await dropRedisPrefix(conn, prefix);
   await db.close();
   await dropSchema(schema);
