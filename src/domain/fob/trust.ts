@@ -19,13 +19,6 @@ import { ALARM_TYPES, type DecodeError, type FobEvent } from './event.ts';
  * - **De-duplication.** An event is a redelivery only when device, event id and content all match
  *   (`contentHash`); the same id with other content is a new event flagged as a conflict.
  */
-/**
- * An alarm whose device time is further behind its receipt than this is raised at the received time
- * (the device time kept as its skew): a fob whose clock reset (to 2000, say) or an alarm held back so
- * long that its own time would mislead the office — calls and pushes say "raised at HH:MM".
- */
-export const ALARM_RAISED_LATE_MS = 60 * 60_000;
-
 export interface TransportFacts {
   /** The device the transport vouches for (MQTT topic level); null when it cannot tell. */
   deviceId: string | null;
@@ -61,6 +54,13 @@ export interface Assessment {
   /** accept: store it (and raise its alarm); reject: keep it in rejected_events only. */
   verdict: 'accept' | 'reject';
 }
+
+/**
+ * An alarm whose device time is further behind its receipt than this is raised at the received time
+ * (the device time kept as its skew): a fob whose clock reset (to 2000, say) or an alarm held back so
+ * long that its own time would mislead the office — calls and pushes say "raised at HH:MM".
+ */
+export const ALARM_RAISED_LATE_MS = 60 * 60_000;
 
 /**
  * `unreadable`: the fields an alarm was raised without (`checkEvent`); they make it untrusted, so the
