@@ -66,8 +66,13 @@ export async function cookieSession(db: Db, req: FastifyRequest, now: Date) {
   return token ? sessionUser(db, token, now) : undefined;
 }
 
-/** A probe on this machine: the peer is loopback and no proxy forwarded the request. */
-export function isLocalProbe(req: FastifyRequest): boolean {
+/**
+ * A probe on this machine: the peer is loopback and no proxy forwarded the request — and Doorstep is
+ * not told it runs behind a proxy (`http.trustProxy`): a proxy on this machine that adds no
+ * forwarding header (nginx's default `proxy_pass`) would otherwise pass every visitor off as local.
+ */
+export function isLocalProbe(req: FastifyRequest, behindProxy: boolean): boolean {
+  if (behindProxy) return false;
   const peer = req.socket.remoteAddress ?? '';
   const loopback = peer === '::1' || peer.startsWith('127.') || peer.startsWith('::ffff:127.');
   return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;

@@ -175,8 +175,8 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   /**
    * Readiness: Redis and the store answer (200, else 503). Which check failed and why (hosts,
-   * database, schema) is told only to a local probe (loopback, not through a proxy) and to a signed-in
-   * trust-wide admin; anyone else learns up or down.
+   * database, schema) is told only to a local probe (loopback, not through a proxy, and no proxy
+   * declared: `isLocalProbe`) and to a signed-in trust-wide admin; anyone else learns up or down.
    */
   app.get('/readyz', async (req, reply) => {
     const results = await runChecks(options.readiness);
@@ -188,7 +188,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
         : undefined;
       return user ? user.roles.includes('admin') && isTrustWide(user) : false;
     };
-    const detailed = isLocalProbe(req) || (await trustAdmin());
+    const detailed = isLocalProbe(req, options.trustProxy === true) || (await trustAdmin());
     return reply
       .code(down.length ? 503 : 200)
       .header('cache-control', 'no-store')

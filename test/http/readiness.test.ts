@@ -67,15 +67,34 @@ describe('/readyz', () => {
     }
   });
 
-  it('gives the details to a local probe and to a signed-in trust-wide admin', async () => {
-    for (const res of [
-      await ready('127.0.0.1'),
-      await ready('::1'),
-      await ready('203.0.113.5', { cookie: trustAdmin }),
-    ]) {
-      expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
-      expect(res.json().checks[0].detail).toContain('10.1.2.3');
+  it('gives the details to a signed-in trust-wide admin; behind a proxy (trustProxy), never to a peer for being on loopback', async () => {
+    const res = await ready('203.0.113.5', { cookie: trustAdmin });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
+    expect(res.json().checks[0].detail).toContain('10.1.2.3');
+    // A local proxy that adds no forwarding header (nginx's default) looks like a local probe.
+    for (const local of [await ready('127.0.0.1'), await ready('::1')]) {
+      expect(local.statusCode).toBe(503);
+      expect(local.json()).toEqual({ status: 'unavailable' });
+    }
+  });
+
+  it('gives the details to a local probe when no proxy is declared', async () => {
+    const direct = await buildHttpApp({
+      log: createLogger({ level: 'silent' }),
+      readiness: [async () => ({ name: 'redis', ok: false, detail: 'redis://10.1.2.3:6379/2: refused' })],
+      metrics: createMetrics([]),
+      queues: [],
+    });
+    try {
+      for (const remoteAddress of ['127.0.0.1', '::1']) {
+        const res = await direct.inject({ url: '/readyz', remoteAddress });
+        expect(res.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
+      }
+      const outside = await direct.inject({ url: '/readyz', remoteAddress: '203.0.113.5' });
+      expect(outside.json()).toEqual({ status: 'unavailable' });
+    } finally {
+      await direct.close();
     }
   });
 });
