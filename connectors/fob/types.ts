@@ -4,8 +4,6 @@ export interface TransportMeta {
   receivedAt: Date;
   /** MQTT topic, when the event came over MQTT. */
   topic?: string;
-  /** The device the transport vouches for (an MQTT topic's device level), when it can tell. */
-  deviceId?: string | null;
 }
 
 /** A vendor's payload format mapped onto Doorstep's canonical FobEvent. */

@@ -41,7 +41,6 @@ export async function acceptFobPayload(
   const t0 = deps.trace ? performance.now() : 0;
   const decoded = profileFor(transport).decode(raw, {
     receivedAt: arrival.receivedAt,
-    deviceId: arrival.deviceId,
     ...(arrival.source && transport.kind === 'mqtt' ? { topic: arrival.source } : {}),
   });
   if (!decoded.ok) {

@@ -36,27 +36,24 @@ export class BlacklineProfile implements FobProfile {
     const contacts = Array.isArray(b.contacts) ? (b.contacts as Json[]) : [];
     const loc = b.location as Json | null | undefined;
     const position = loc?.position_date_utc;
-    return checkEvent(
-      {
-        deviceId: (b.device as Json | undefined)?.id ?? contacts[0]?.device_id,
-        vendorEventId: b.id === undefined ? undefined : String(b.id),
-        type,
-        occurredAt: b.date_created,
-        receivedAt: meta.receivedAt.toISOString(),
-        location: loc
-          ? {
-              lat: loc.latitude,
-              lon: loc.longitude,
-              accuracyM: loc.uncertainty ?? null,
-              fixAt: typeof position === 'string' ? position : null,
-            }
-          : null,
-        batteryPercent: null,
-        message: null,
-        voiceNoteUrl: null,
-      },
-      { deviceId: meta.deviceId ?? null },
-    );
+    return checkEvent({
+      deviceId: (b.device as Json | undefined)?.id ?? contacts[0]?.device_id,
+      vendorEventId: b.id === undefined ? undefined : String(b.id),
+      type,
+      occurredAt: b.date_created,
+      receivedAt: meta.receivedAt.toISOString(),
+      location: loc
+        ? {
+            lat: loc.latitude,
+            lon: loc.longitude,
+            accuracyM: loc.uncertainty ?? null,
+            fixAt: typeof position === 'string' ? position : null,
+          }
+        : null,
+      batteryPercent: null,
+      message: null,
+      voiceNoteUrl: null,
+    });
   }
 }
 

@@ -63,22 +63,19 @@ export class GenericProfile implements FobProfile {
     const lat = get(f.lat);
     const lon = get(f.lon);
     const id = get(f.vendorEventId);
-    return checkEvent(
-      {
-        deviceId: get(f.deviceId) === undefined ? undefined : String(get(f.deviceId)),
-        vendorEventId: id === undefined ? undefined : String(id),
-        type,
-        occurredAt: get(f.occurredAt),
-        receivedAt: meta.receivedAt.toISOString(),
-        location:
-          lat !== undefined && lon !== undefined
-            ? { lat, lon, accuracyM: get(f.accuracyM) ?? null, fixAt: get(f.fixAt) ?? null }
-            : null,
-        batteryPercent: get(f.batteryPercent) ?? null,
-        message: get(f.message) ?? null,
-        voiceNoteUrl: get(f.voiceNoteUrl) ?? null,
-      },
-      { deviceId: meta.deviceId ?? null },
-    );
+    return checkEvent({
+      deviceId: get(f.deviceId) === undefined ? undefined : String(get(f.deviceId)),
+      vendorEventId: id === undefined ? undefined : String(id),
+      type,
+      occurredAt: get(f.occurredAt),
+      receivedAt: meta.receivedAt.toISOString(),
+      location:
+        lat !== undefined && lon !== undefined
+          ? { lat, lon, accuracyM: get(f.accuracyM) ?? null, fixAt: get(f.fixAt) ?? null }
+          : null,
+      batteryPercent: get(f.batteryPercent) ?? null,
+      message: get(f.message) ?? null,
+      voiceNoteUrl: get(f.voiceNoteUrl) ?? null,
+    });
   }
 }

@@ -45,22 +45,19 @@ export class PeoplesafeStyleProfile implements FobProfile {
     if (!type)
       return { ok: false, error: { field: 'type', reason: `unknown event type ${JSON.stringify(b.type)}` } };
     const loc = b.location as Json | null | undefined;
-    return checkEvent(
-      {
-        deviceId: (b.device as Json | undefined)?.id,
-        vendorEventId: b.event_id,
-        type,
-        occurredAt: b.occurred_at,
-        receivedAt: meta.receivedAt.toISOString(),
-        location: loc
-          ? { lat: loc.lat, lon: loc.lon, accuracyM: loc.accuracy_m ?? null, fixAt: loc.fix_at ?? null }
-          : null,
-        batteryPercent: b.battery ?? null,
-        message: b.message ?? null,
-        voiceNoteUrl: b.voice_note_url ?? null,
-      },
-      { deviceId: meta.deviceId ?? null },
-    );
+    return checkEvent({
+      deviceId: (b.device as Json | undefined)?.id,
+      vendorEventId: b.event_id,
+      type,
+      occurredAt: b.occurred_at,
+      receivedAt: meta.receivedAt.toISOString(),
+      location: loc
+        ? { lat: loc.lat, lon: loc.lon, accuracyM: loc.accuracy_m ?? null, fixAt: loc.fix_at ?? null }
+        : null,
+      batteryPercent: b.battery ?? null,
+      message: b.message ?? null,
+      voiceNoteUrl: b.voice_note_url ?? null,
+    });
   }
 }
 

@@ -99,15 +99,15 @@ export const UNREADABLE_DEVICE = '(unreadable device)';
  * Validates a profile's output; the first failing field is named. Every string the device sent is
  * first made storable (`storable`) and a numeric id read as text. An event whose type is an alarm
  * is never refused for its other fields (when in doubt on the alarm path, raise it): a device that
- * cannot be read is the transport's (`o.deviceId`, an MQTT topic's device level), else
- * `UNREADABLE_DEVICE`; a field that cannot be read is left out (of a location, only the part that cannot), a
+ * cannot be read is `UNREADABLE_DEVICE` (the assessment puts the transport's in its place when it
+ * vouches for one); a field that cannot be read is left out (of a location, only the part that cannot), a
  * message over its limit cut, an unreadable time replaced by the time Doorstep received it, an
  * unreadable event id by one made from what the device sent (so an exact redelivery is still one
  * event; with no readable time either, nothing tells a redelivery from a new alarm, so the time
  * received is part of it and each delivery raises) — each named in `unreadable`. Any other event
  * is refused whole: a check-in or timer event that cannot be read must not count.
  */
-export function checkEvent(candidate: unknown, o: { deviceId?: string | null } = {}): Decoded {
+export function checkEvent(candidate: unknown): Decoded {
   const c = storable(candidate, undefined, 0);
   const r = fobEvent.safeParse(c);
   if (r.success) return { ok: true, event: r.data };
@@ -128,14 +128,11 @@ export function checkEvent(candidate: unknown, o: { deviceId?: string | null } =
   };
   const badDevice = field('deviceId');
   if (badDevice !== null) {
-    // The transport's device when it names one; else the alarm is raised for a device it names
-    // as unreadable (the board shows an unknown device: someone pressed, the office finds out who).
-    const vouched = !!o.deviceId && fobEvent.shape.deviceId.safeParse(o.deviceId).success;
-    patched.deviceId = vouched ? o.deviceId : UNREADABLE_DEVICE;
-    unreadable.push({
-      field: 'deviceId',
-      reason: `${badDevice}; ${vouched ? "the topic's device taken" : 'raised for an unknown device'}`,
-    });
+    // Raised for a device named as unreadable: where the transport vouches for one (an MQTT topic's
+    // device level) the assessment takes that one, as for any payload naming another; else the
+    // board shows an unknown device (someone pressed; the office finds out who).
+    patched.deviceId = UNREADABLE_DEVICE;
+    unreadable.push({ field: 'deviceId', reason: `${badDevice}; raised for an unknown device` });
   }
   for (const name of OPTIONAL_FIELDS) {
     const reason = field(name);
