@@ -1,3 +1,4 @@
+import { holdsRole } from '../auth/scope.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
 import type { Actor } from '../domain/visits/lifecycle.ts';
@@ -25,12 +26,21 @@ export function assertSchool(user: User, schoolId: string): void {
 }
 
 /**
+ * Whether the user sees every visit of their schools: the office, the safeguarding team and admins.
+ * Anyone else — visiting staff, also when they hold another role such as data manager — sees their
+ * own visits only: a second role that gives no right to visits must not widen the first.
+ */
+export function seesEveryVisit(user: User): boolean {
+  return holdsRole(user, 'office') || holdsRole(user, 'safeguarding');
+}
+
+/**
  * Visiting staff see and act on their own visits only (led, partnered or asked for by them, or one
- * nobody leads yet that they may take); other roles on any visit of their school.
+ * nobody leads yet that they may take); the office and safeguarding on any visit of their school.
  */
 export function mayHandleVisit(user: User, v: VisitRow): boolean {
   if (!userMaySeeSchool(user, v.schoolId)) return false;
-  if (!user.roles.every((r) => r === 'visiting-staff')) return true;
+  if (seesEveryVisit(user)) return true;
   return (
     [v.leadUserId, v.partnerUserId, v.requestedBy].includes(user.id) ||
     (v.leadUserId === null && (v.status === 'requested' || v.status === 'authorised'))

@@ -4,6 +4,7 @@ import { addDays, isIsoDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { registerLines } from '../../store/visit-register.ts';
+import { seesEveryVisit } from '../../visits/access.ts';
 import { registerCsv, registerXlsx } from '../../visits/register-export.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 import { isoDate } from './visit-inputs.ts';
@@ -34,7 +35,7 @@ export function registerRegisterApi(app: FastifyInstance, deps: WebDeps): void {
           throw doorstepError('BAD_REQUEST', `to: expected at most ${MAX_DAYS} days after from`);
         const school = schoolParam(deps, req, q.school);
         const user = userOf(req);
-        const onlyMine = user.roles.every((r) => r === 'visiting-staff');
+        const onlyMine = !seesEveryVisit(user);
         const lines = await registerLines(deps.db, school.id, q.from, q.to, onlyMine ? user.id : undefined);
         await appendAudit(deps.db, {
           actor: `user:${user.id}`,

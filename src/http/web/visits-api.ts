@@ -15,7 +15,7 @@ import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
-import { actorOf, mayHandleVisit } from '../../visits/access.ts';
+import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departVisit } from '../../visits/departure.ts';
 import { tellFamily } from '../../visits/family-notice.ts';
@@ -71,7 +71,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       const school = schoolParam(deps, req, req.query.school);
       const date = req.query.date ? parseInput(isoDate, req.query.date) : londonDate(deps.now());
       const user = userOf(req);
-      const onlyMine = user.roles.every((r) => r === 'visiting-staff') || req.query.mine === '1';
+      const onlyMine = !seesEveryVisit(user) || req.query.mine === '1';
       const visits = await visitsOfSchool(deps.db, school.id, {
         date,
         ...(onlyMine ? { userId: user.id } : {}),

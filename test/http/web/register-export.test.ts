@@ -41,10 +41,13 @@ beforeAll(async () => {
   lead = await addUser(db, 'lead', ['visiting-staff'], { displayName: 'Lee Lead' });
   other = await addUser(db, 'other', ['visiting-staff'], { displayName: 'Olu Other' });
   const sg = await addUser(db, 'sg', ['safeguarding'], { displayName: 'Sasha DSL' });
+  // Visiting staff who also manage the school's data: a role that gives no right to visits.
+  const dm = await addUser(db, 'dm', ['visiting-staff', 'data-manager'], { displayName: 'Dee Data' });
   for (const [name, u] of [
     ['lead', lead],
     ['other', other],
     ['sg', sg],
+    ['dm', dm],
   ] as const)
     as.set(name, await sessionFor(db, u));
   await db.query(
@@ -180,6 +183,25 @@ describe('the register export', () => {
       { bom: true },
     ) as string[][];
     expect(theirs.slice(1).map((r) => r[3])).toEqual(['p1', 'p2']);
+  });
+
+  it('keeps visiting staff to their own visits when they also hold a role with no right to visits', async () => {
+    const rows = parse(
+      (await get('dm', '/api/visits/register.csv?school=alpha&from=2026-03-01&to=2026-03-31')).body,
+      { bom: true },
+    ) as string[][];
+    expect(rows.slice(1)).toEqual([]);
+    const listed = await get('dm', '/api/visits?school=alpha&date=2026-03-10');
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json().visits).toEqual([]);
+    const { rows: ids } = await db.query<{ id: string }>(
+      `SELECT id::text FROM visits WHERE pupil_mis_id = 'p1' AND planned_for = '2026-03-10'`,
+    );
+    const one = await get('dm', `/api/visits/${ids[0]!.id}`);
+    expect([403, 404]).toContain(one.statusCode);
+    expect(one.body).not.toContain('1 Road');
+    // The safeguarding lead (no visiting-staff role) still sees that visit.
+    expect((await get('sg', `/api/visits/${ids[0]!.id}`)).statusCode).toBe(200);
   });
 
   it('refuses a bad period with a 400 naming the field, and a stranger with a 401', async () => {
