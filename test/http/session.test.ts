@@ -43,7 +43,7 @@ beforeAll(async () => {
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
   app = await buildWebApp(config, db, { prefix, publisher: conn, now });
   await addUser(db, 'office.one', ['office']);
-  for (const name of ['locked.one', 'locked.two', 'locked.three', 'locked.four', 'gone.one'])
+  for (const name of ['locked.one', 'locked.two', 'locked.three', 'locked.four', 'burst.one', 'gone.one'])
     await addUser(db, name, ['office']);
   await db.query(`UPDATE users SET disabled = true WHERE username = 'gone.one'`);
 });
@@ -172,6 +172,23 @@ describe('sign-in', () => {
     } finally {
       clock = start;
     }
+  });
+
+  it('judges guesses sent together by the lock as it stands when each is checked, not before the burst', async () => {
+    // Hashes wait their turn: nine wrong guesses and then the right one, all sent at once, must not
+    // find the account as it was before the first of them locked it.
+    const codes = (
+      await Promise.all([
+        ...Array.from({ length: 9 }, (_, i) => login('burst.one', `wrong guess ${i} here`)),
+        login('burst.one', TEST_PASSWORD),
+      ])
+    ).map((r) => r.statusCode);
+    expect(codes).toEqual(Array.from({ length: 10 }, () => 401));
+    const { rows } = await db.query<{ locked: boolean }>(
+      `SELECT locked_until > $1 AS locked FROM users WHERE username = 'burst.one'`,
+      [clock],
+    );
+    expect(rows[0]!.locked).toBe(true);
   });
 
   /** Six sign-ins at once (scrypt queues them) against a limit of 5 an address: how many were refused, how many limited. */

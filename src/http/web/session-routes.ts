@@ -64,7 +64,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
     const usable = user && !user.disabled ? user : undefined;
     const right = await verifyPassword(password, usable?.passwordHash ?? DUMMY_HASH);
     const device = usable ? knownDevice(req.cookies[DEVICE_COOKIE], usable, now) : undefined;
-    const locked = Boolean(usable?.lockedUntil && usable.lockedUntil > now);
+    // The lock as it stands now, not as it stood before the hash: hashes wait their turn, so a burst
+    // of guesses sent together would otherwise each be judged by the state before the burst, and the
+    // right one among them sign in however many wrong ones had locked the account meanwhile.
+    const lockedUntil =
+      usable && right ? (await userByUsername(deps.db, username))?.lockedUntil : usable?.lockedUntil;
+    const locked = Boolean(lockedUntil && lockedUntil > now);
 
     if (usable && right && (!locked || (device && (await devices.trusted(device))))) {
       await clearFailedSignIns(deps.db, usable.id);
