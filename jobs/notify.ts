@@ -72,6 +72,7 @@ export function deliverClaimed(deps: JobDeps, n: Notification): Promise<{ status
 export async function deliver(deps: JobDeps, n: Notification, last: boolean): Promise<{ status: string }> {
   const school = findSchool(deps.config, n.schoolId);
   const extra = await visitGroupsFor(deps.db, n.target, {
+    schoolId: n.schoolId,
     visitId: n.visitId ?? null,
     staffId: n.staffId ?? null,
   });

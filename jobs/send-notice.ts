@@ -23,7 +23,11 @@ export async function sendNotice(
   if (notice.status !== 'pending') return { status: notice.status };
   const school = findSchool(deps.config, notice.schoolId);
   // `…:visiting-staff`: the people on the notice's visit; `sms:family`: the pupil's family.
-  const extra = await visitGroupsFor(deps.db, notice.target, { visitId: notice.visitId, staffId: null });
+  const extra = await visitGroupsFor(deps.db, notice.target, {
+    schoolId: notice.schoolId,
+    visitId: notice.visitId,
+    staffId: null,
+  });
   if (extra[FAMILY]?.length === 0) {
     const reason = 'the pupil has no contact with a phone number in the MIS';
     await markNotice(deps.db, notice.id, { status: 'failed', error: reason });

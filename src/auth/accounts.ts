@@ -33,33 +33,61 @@ function actorName(actor: AccountActor): string {
 /** A new account, as the CLI and the admin page both take it. */
 export function newAccountSchema(config: DoorstepConfig) {
   const schoolIds = config.schools.map((s) => s.id);
-  return z.strictObject({
-    username: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, {
-      error: 'expected 2–64 lower-case letters, digits, dot, dash or underscore',
-    }),
-    displayName: z.string().trim().min(1, { error: 'expected the name people see' }).max(100),
-    password: z.string().superRefine((p, ctx) => {
-      const problem = passwordProblem(p);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-    roles: z.array(z.enum(ROLES, { error: `expected some of ${ROLES.join(', ')}` })).min(1, {
-      error: `expected some of ${ROLES.join(', ')}`,
-    }),
-    positions: z.array(z.enum(POSITIONS, { error: `expected some of ${POSITIONS.join(', ')}` })).default([]),
-    schools: z
-      .array(
-        z
-          .string()
-          .refine((s) => schoolIds.includes(s), { error: `expected some of ${schoolIds.join(', ')}` }),
-      )
-      .default([]),
-    staffId: z.string().min(1).max(64).optional(),
-    phone: z
-      .string()
-      .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 number such as +447700900123' })
-      .optional(),
-    email: z.email().optional(),
-  });
+  return z
+    .strictObject({
+      username: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, {
+        error: 'expected 2–64 lower-case letters, digits, dot, dash or underscore',
+      }),
+      displayName: z.string().trim().min(1, { error: 'expected the name people see' }).max(100),
+      password: z.string().superRefine((p, ctx) => {
+        const problem = passwordProblem(p);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      roles: z.array(z.enum(ROLES, { error: `expected some of ${ROLES.join(', ')}` })).min(1, {
+        error: `expected some of ${ROLES.join(', ')}`,
+      }),
+      positions: z
+        .array(z.enum(POSITIONS, { error: `expected some of ${POSITIONS.join(', ')}` }))
+        .default([]),
+      schools: z
+        .array(
+          z
+            .string()
+            .refine((s) => schoolIds.includes(s), { error: `expected some of ${schoolIds.join(', ')}` }),
+        )
+        .default([]),
+      staffId: z.string().min(1).max(64).optional(),
+      phone: z
+        .string()
+        .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 number such as +447700900123' })
+        .optional(),
+      email: z.email().optional(),
+    })
+    .superRefine((a, ctx) => {
+      const elsewhere = staffIdHeldElsewhere(config, a.staffId, a.schools);
+      if (elsewhere)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['staffId'],
+          message: `expected a staff id of the account's own schools: "${a.staffId}" wears a fob of ${elsewhere}, where this account does not work`,
+        });
+    });
+}
+
+/**
+ * The school whose fob device registry gives `staffId` to a wearer, when none of the account's
+ * schools does (undefined when the id is free or theirs). An account carrying another school's staff
+ * id would be shown on that school's board as its alarm's wearer and be texted for it.
+ */
+function staffIdHeldElsewhere(
+  config: DoorstepConfig,
+  staffId: string | undefined,
+  schools: readonly string[],
+): string | undefined {
+  if (staffId === undefined || schools.length === 0) return undefined;
+  const holders = config.schools.filter((s) => s.fobs.devices.some((d) => d.staffId === staffId));
+  if (holders.some((s) => schools.includes(s.id))) return undefined;
+  return holders[0]?.id;
 }
 export type NewAccount = z.output<ReturnType<typeof newAccountSchema>>;
 

@@ -13,7 +13,9 @@ export async function emailDetails(
   publicUrl: string | undefined,
 ): Promise<Notification> {
   if (n.notice) return n;
-  const staffName = n.staffId ? await displayNameOfStaff(db, n.staffId).catch(() => undefined) : undefined;
+  const staffName = n.staffId
+    ? await displayNameOfStaff(db, n.schoolId, n.staffId).catch(() => undefined)
+    : undefined;
   return {
     ...n,
     ...(staffName ? { staffName } : {}),

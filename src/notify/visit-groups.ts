@@ -13,14 +13,19 @@ type Reachable = { phone?: string | undefined; email?: string | undefined };
 export async function visitGroupsFor(
   db: Db,
   target: string,
-  about: { visitId: string | null; staffId: string | null },
+  about: { schoolId: string; visitId: string | null; staffId: string | null },
 ): Promise<Record<string, Reachable[]>> {
   const group = target.split(':')[1];
   if (group === VISITING_STAFF) {
     if (about.visitId)
       return { [VISITING_STAFF]: await visitingStaffContacts(db, { visitId: about.visitId }) };
     if (about.staffId)
-      return { [VISITING_STAFF]: await visitingStaffContacts(db, { staffId: about.staffId }) };
+      return {
+        [VISITING_STAFF]: await visitingStaffContacts(db, {
+          schoolId: about.schoolId,
+          staffId: about.staffId,
+        }),
+      };
     return { [VISITING_STAFF]: [] };
   }
   if (group === FAMILY)

@@ -40,8 +40,13 @@ export async function alarmPerson(
   db: Queryable,
   alarmId: string,
 ): Promise<{ raisedAt: Date; personName: string | null } | undefined> {
-  const { rows } = await db.query<{ raised_at: Date; staff_id: string | null; lead: string | null }>(
-    `SELECT a.raised_at, a.staff_id,
+  const { rows } = await db.query<{
+    raised_at: Date;
+    school_id: string;
+    staff_id: string | null;
+    lead: string | null;
+  }>(
+    `SELECT a.raised_at, a.school_id, a.staff_id,
        (SELECT u.display_name FROM visits v JOIN users u ON u.id = v.lead_user_id
          WHERE v.id = a.visit_id AND NOT u.disabled) AS lead
      FROM alarms a WHERE a.id = $1`,
@@ -49,7 +54,7 @@ export async function alarmPerson(
   );
   const r = rows[0];
   if (!r) return undefined;
-  const wearer = r.staff_id ? await displayNameOfStaff(db, r.staff_id) : undefined;
+  const wearer = r.staff_id ? await displayNameOfStaff(db, r.school_id, r.staff_id) : undefined;
   return { raisedAt: new Date(r.raised_at), personName: wearer ?? r.lead };
 }
 

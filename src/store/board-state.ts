@@ -7,6 +7,7 @@ import { nextVisitCheck } from '../domain/visits/watch.ts';
 import type { Queryable } from './db.ts';
 import { ingestProblems } from './ingest-status.ts';
 import { notificationDeliveries } from './notify.ts';
+import { worksAt } from './users.ts';
 import { type Address, formatAddress } from './visits.ts';
 
 const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || null;
@@ -36,7 +37,7 @@ export async function boardState(
                  AND b.battery_percent IS NOT NULL ORDER BY b.received_at DESC LIMIT 1) AS battery
      FROM alarms a
        LEFT JOIN fob_events e ON e.id = a.fob_event_id
-       LEFT JOIN users u ON u.staff_id = a.staff_id
+       LEFT JOIN users u ON u.staff_id = a.staff_id AND ${worksAt('u', 'a.school_id')}
        LEFT JOIN users ack ON 'user:' || ack.id = a.acknowledged_by
        LEFT JOIN visits v ON v.id = a.visit_id
        LEFT JOIN users pa ON pa.id = v.partner_user_id
@@ -79,7 +80,7 @@ export async function boardState(
             u.display_name AS staff_name,
             (SELECT jsonb_agg(jsonb_build_object('at', t.at, 'event', t.event) ORDER BY t.at, t.id)
                FROM alarm_timeline t WHERE t.alarm_id = a.id) AS timeline
-     FROM alarms a LEFT JOIN users u ON u.staff_id = a.staff_id
+     FROM alarms a LEFT JOIN users u ON u.staff_id = a.staff_id AND ${worksAt('u', 'a.school_id')}
      WHERE a.school_id = $1 AND a.status = 'resolved'
        AND a.resolved_at >= ($2::date::timestamp AT TIME ZONE 'Europe/London')
      ORDER BY a.resolved_at DESC LIMIT 100`,

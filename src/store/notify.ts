@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './db.ts';
+import { worksAt } from './users.ts';
 
 /** Receipts of the recipients a notification has already reached, by recipient key. */
 export async function recipientReceipts(db: Db, notificationId: string): Promise<Map<string, string>> {
@@ -133,13 +134,13 @@ export async function markNotificationAttemptFailed(
 /** The phone numbers and addresses of the people on a visit (lead and partner), or of a device's wearer. */
 export async function visitingStaffContacts(
   db: Db,
-  by: { visitId: string } | { staffId: string },
+  by: { visitId: string } | { schoolId: string; staffId: string },
 ): Promise<{ phone: string | undefined; email: string | undefined }[]> {
   const { rows } = await db.query<{ phone: string | null; email: string | null }>(
     'visitId' in by
       ? 'SELECT u.phone, u.email FROM visits v JOIN users u ON u.id IN (v.lead_user_id, v.partner_user_id) WHERE v.id = $1'
-      : 'SELECT phone, email FROM users WHERE staff_id = $1',
-    ['visitId' in by ? by.visitId : by.staffId],
+      : `SELECT phone, email FROM users u WHERE staff_id = $2 AND ${worksAt('u', '$1')}`,
+    'visitId' in by ? [by.visitId] : [by.schoolId, by.staffId],
   );
   return rows.map((r) => ({ phone: r.phone ?? undefined, email: r.email ?? undefined }));
 }

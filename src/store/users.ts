@@ -121,11 +121,23 @@ export async function userByUsername(db: Queryable, username: string): Promise<U
   return rows[0] ? toUser(rows[0]) : undefined;
 }
 
-/** The name people know a fob's wearer by: the enabled account carrying that device-registry staff id. */
-export async function displayNameOfStaff(db: Queryable, staffId: string): Promise<string | undefined> {
+/**
+ * An account `u` works at the school `school` (SQL over their aliases): listed there, or trust-wide.
+ * Staff ids come from each school's device registry, so one is a person only within a school: every
+ * join from an alarm's or event's staff id to an account says which school.
+ */
+export const worksAt = (u: string, school: string) =>
+  `(cardinality(${u}.schools) = 0 OR ${school} = ANY(${u}.schools))`;
+
+/** The name people know a fob's wearer by: the enabled account of the school carrying that device-registry staff id. */
+export async function displayNameOfStaff(
+  db: Queryable,
+  schoolId: string,
+  staffId: string,
+): Promise<string | undefined> {
   const { rows } = await db.query<{ display_name: string }>(
-    `SELECT display_name FROM users WHERE staff_id = $1 AND NOT disabled ORDER BY id LIMIT 1`,
-    [staffId],
+    `SELECT display_name FROM users u WHERE staff_id = $2 AND NOT disabled AND ${worksAt('u', '$1')} ORDER BY id LIMIT 1`,
+    [schoolId, staffId],
   );
   return rows[0]?.display_name;
 }
