@@ -5,7 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { isTrustWide } from '../auth/scope.ts';
 import { type Check, runChecks } from '../core/checks.ts';
-import { ERRORS, isDoorstepError } from '../errors.ts';
+import { doorstepError, ERRORS, isDoorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
 import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
@@ -134,6 +134,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   app.addHook('onRoute', (r) => {
     for (const method of [r.method].flat())
       if (method !== 'HEAD') routes.push({ method, url: r.url, access: r.config?.access });
+  });
+  // No route takes a query parameter more than once: `?q=a&q=b` arrives as an array where every
+  // handler reads a string, so it is refused here as a 400 naming the parameter, not a 500 later.
+  app.addHook('preValidation', async (req) => {
+    for (const [name, value] of Object.entries((req.query ?? {}) as Record<string, unknown>))
+      if (Array.isArray(value))
+        throw doorstepError('BAD_REQUEST', `${name.slice(0, 64)}: expected one value, got ${value.length}`);
   });
   const web = options.web;
   if (web) {

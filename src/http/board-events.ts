@@ -118,7 +118,12 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         throw doorstepError('FORBIDDEN', 'you do not work at this school');
       const header = req.headers['last-event-id'];
       const lastId = (Array.isArray(header) ? header[0] : header) ?? req.query.lastEventId ?? '0';
-      if (!/^\d+$/.test(lastId)) throw doorstepError('BAD_REQUEST', 'Last-Event-ID must be a number');
+      // A bigint's digits at most: checked before the stream opens, as the replay's query would fail after.
+      if (!/^\d{1,18}$/.test(lastId))
+        throw doorstepError(
+          'BAD_REQUEST',
+          'Last-Event-ID: expected the number of an event (at most 18 digits)',
+        );
 
       reply.hijack();
       const res = reply.raw;
@@ -171,12 +176,24 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       res.on('close', closed);
       let cursor = lastId;
       let first = true;
-      for (;;) {
-        const page = await boardEventsAfter(o.db, schoolId, cursor, 500, first && lastId !== '0' ? 10 : 0);
-        first = false;
-        for (const e of page) send({ ...e, schoolId });
-        if (page.length < 500) break;
-        cursor = page.at(-1)!.id;
+      try {
+        for (;;) {
+          const page = await boardEventsAfter(o.db, schoolId, cursor, 500, first && lastId !== '0' ? 10 : 0);
+          first = false;
+          for (const e of page) send({ ...e, schoolId });
+          if (page.length < 500) break;
+          cursor = page.at(-1)!.id;
+        }
+      } catch (err) {
+        // The stream is already open (no error answer is possible): end it, and the board reconnects
+        // (`retry`) and catches up then, rather than holding live events for a catch-up that never ends.
+        req.log.warn(
+          { err, school: schoolId },
+          'board catch-up failed; stream ended for the board to reconnect',
+        );
+        res.end();
+        closed();
+        return;
       }
       const pending = held;
       held = null;

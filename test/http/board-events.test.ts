@@ -157,4 +157,15 @@ describe('board live events (SSE)', () => {
   it('refuses an unknown school', async () => {
     expect((await fetch(`${base}/board/events?school=nowhere`)).status).toBe(404);
   });
+
+  it('refuses a Last-Event-ID no event can have before opening the stream, and a repeated parameter', async () => {
+    const huge = await fetch(`${base}/board/events?school=alpha`, {
+      headers: { 'last-event-id': '1'.repeat(23) },
+    });
+    expect(huge.status).toBe(400);
+    expect(((await huge.json()) as { message: string }).message).toContain('Last-Event-ID');
+    const twice = await fetch(`${base}/board/events?school=alpha&school=alpha`);
+    expect(twice.status).toBe(400);
+    expect(((await twice.json()) as { message: string }).message).toBe('school: expected one value, got 2');
+  });
 });

@@ -175,21 +175,23 @@ describe('sign-in', () => {
   });
 
   it('judges guesses sent together by the lock as it stands when each is checked, not before the burst', async () => {
-    // Hashes wait their turn: nine wrong guesses and then the right one, all sent at once, must not
-    // find the account as it was before the first of them locked it.
-    const codes = (
-      await Promise.all([
-        ...Array.from({ length: 9 }, (_, i) => login('burst.one', `wrong guess ${i} here`)),
-        login('burst.one', TEST_PASSWORD),
-      ])
-    ).map((r) => r.statusCode);
-    expect(codes).toEqual(Array.from({ length: 10 }, () => 401));
+    // Hashes wait their turn: five wrong guesses sent at once, and the right one sent while they wait
+    // for their hashes (so it is checked after them), must not find the account as it was before the
+    // first of them locked it.
+    const before = hashingStats();
+    const wrong = Array.from({ length: 5 }, (_, i) => login('burst.one', `wrong guess ${i} here`));
+    while (hashingStats().running + hashingStats().waiting + hashingStats().finished - before.finished < 5)
+      await new Promise((r) => setTimeout(r, 5));
+    const right = login('burst.one', TEST_PASSWORD);
+    const codes = (await Promise.all([...wrong, right])).map((r) => r.statusCode);
+    expect(codes).toEqual(Array.from({ length: 6 }, () => 401));
     const { rows } = await db.query<{ locked: boolean }>(
       `SELECT locked_until > $1 AS locked FROM users WHERE username = 'burst.one'`,
       [clock],
     );
     expect(rows[0]!.locked).toBe(true);
-  });
+    // Six hashes in a row: on a machine whose cores are busy, the low-priority hashing thread takes its time.
+  }, 90_000);
 
   /** Six sign-ins at once (scrypt queues them) against a limit of 5 an address: how many were refused, how many limited. */
   const overLimit = async (attempt: (i: number) => Promise<LightMyRequestResponse>) => {
