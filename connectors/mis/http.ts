@@ -23,7 +23,8 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * GET a JSON document from an MIS API and validate it. Retries 429 (honouring Retry-After) and
  * 5xx/network errors with backoff, a bounded number of times; 401/403 fail at once
  * (DOORSTEP_MIS_AUTH: retrying bad credentials only locks accounts); 422 and a body that does not
- * match the expected shape fail with DOORSTEP_MIS_BAD_RESPONSE naming the field.
+ * match the expected shape fail with DOORSTEP_MIS_BAD_RESPONSE naming the field, and so does a
+ * redirect (never followed), naming where it points.
  */
 export async function getJson<S extends z.ZodType>(
   url: string,
@@ -43,6 +44,10 @@ export async function getJson<S extends z.ZodType>(
       res = await fetch(url, {
         headers: { authorization: settings.authorization, accept: 'application/json' },
         signal: AbortSignal.timeout(settings.timeoutMs ?? 30_000),
+        // Not followed: a followed redirect sends the request wherever it points (with the credentials,
+        // on the same host) and reads the answer as the MIS's, past the checks on the links Doorstep
+        // follows (Wonde's next link stays on the Wonde host, Arbor's hrefs on the school's Arbor).
+        redirect: 'manual',
       });
     } catch (err) {
       last = doorstepError(
@@ -80,6 +85,15 @@ export async function getJson<S extends z.ZodType>(
       if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
       continue;
     }
+    // failureOf leaves a 3xx to the caller: an MIS API that redirects is misconfigured (base URL)
+    // or is not the MIS; retrying gives the same answer.
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      throw doorstepError(
+        'MIS_BAD_RESPONSE',
+        `${label}: HTTP ${res.status} redirect to ${redirectTarget(res, url)}, not followed; check the MIS base URL`,
+      );
+    }
     const text = await boundedText(res, settings.maxBytes ?? MAX_API_PAGE_BYTES, label);
     if (res.status === 422) {
       throw doorstepError('MIS_BAD_RESPONSE', `${label}: HTTP 422 validation error: ${text.slice(0, 300)}`);
@@ -103,6 +117,18 @@ export async function getJson<S extends z.ZodType>(
     return parsed.data;
   }
   throw last!;
+}
+
+/** Where a redirect points, as origin and path: its query string may carry a token. */
+function redirectTarget(res: Response, url: string): string {
+  const location = res.headers.get('location');
+  if (!location) return 'nowhere (no Location)';
+  try {
+    const to = new URL(location, url);
+    return `${to.origin}${to.pathname}`;
+  } catch {
+    return 'an unreadable Location';
+  }
 }
 
 /** The body as text, refused once it passes `max` bytes (the rest is not read). */

@@ -56,9 +56,14 @@ function parseCursor(value: string | null): ArborCursor {
   return { students: c.students ?? 0, attendanceRecords: c.attendanceRecords ?? 0 };
 }
 
-/** Contacts kept per pupil, by Arbor's emergency-contact priority. */
 /** Changelog rounds per resource and sync (each round is one unit); the rest waits for the next sync. */
 const MAX_ROUNDS = 1000;
+/**
+ * Pages per query. Each query is filtered to one pupil or person (its UPN assignments, guardians,
+ * phone numbers): a page or two. One still full after this many is an Arbor fault (a page parameter
+ * ignored), and paging on would never end while every row is held in memory.
+ */
+const MAX_QUERY_PAGES = 20;
 const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
 /** An href Arbor gives is followed only as a path on the school's own Arbor host. */
 const SAFE_HREF = /^\/rest-v2\/[A-Za-z0-9_\-/]{1,300}$/;
@@ -183,7 +188,9 @@ export class ArborSource implements MisSource, ArborReader {
       const url = `${this.base}/rest-v2/${path}/changelog${from > 0 ? `?from-revision=${from}` : ''}`;
       const label = `arbor ${path} changelog from revision ${from}`;
       const body = await getJson(url, changelogPage(schema), this.http, `Arbor ${path} changelog`);
-      const top = Math.max(from, ...body.changes.map((c) => c.toRevision));
+      // A loop, not Math.max(...changes): a page of 200,000 changes is more arguments than a call takes.
+      let top = from;
+      for (const c of body.changes) if (c.toRevision > top) top = c.toRevision;
       // Nothing newer than the cursor: this resource is up to date.
       if (top === from) return;
       const fresh = body.changes.filter((c) => c.toRevision > from);
@@ -239,6 +246,14 @@ export class ArborSource implements MisSource, ArborReader {
     const root = plural[0]!.toLowerCase() + plural.slice(1);
     const out: z.output<T>[] = [];
     for (let page = 1; ; page++) {
+      if (page > MAX_QUERY_PAGES) {
+        const by = Object.entries(filters).map(([k, v]) => `${k}=${v}`);
+        throw malformed(
+          { unit: `Arbor ${plural} query ${by.join('&')}`.trim() },
+          'page',
+          `more than ${MAX_QUERY_PAGES} full pages of ${this.pageSize} rows`,
+        );
+      }
       const q = new URLSearchParams({ ...filters, page: String(page), 'page-size': String(this.pageSize) });
       const body = await getJson(
         `${this.base}/rest-v2/${plural}?${q}`,

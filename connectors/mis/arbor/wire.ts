@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isIsoDate } from '../../../src/domain/attendance/dates.ts';
 
 /**
  * Arbor REST v2 wire format, written from Arbor's published PHP client (arbor-education/sis-sdk-php);
@@ -21,7 +22,19 @@ const id = z.union([z.number().int().nonnegative(), z.string().min(1).max(64)]).
 /** Text from Arbor, bounded far above FIELD_LIMITS (which the import enforces per field). */
 const text = z.string().max(4096);
 /** `YYYY-MM-DD` or `YYYY-MM-DD HH:MM:SS` (Europe/London), kept as given. */
-const dateish = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/);
+const dateShaped = z.string().regex(/^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$/);
+const realDay = (d: string) => isIsoDate(d.slice(0, 10));
+
+/** A date on a day that exists: a session on `2024-11-31` gives marks no date, so it is refused. */
+const dateish = dateShaped.refine(realDay, { error: 'expected a real calendar date' });
+
+/**
+ * A date that may be unknown: one on a day that does not exist (PHP's zero date `0000-00-00`, which
+ * PHP-backed APIs send for "not set", or `2015-02-30`) is read as null, as if absent — a date of birth
+ * is then unknown, and a status or address with no readable end is still current (a CP plan is not
+ * dropped because its end date is the zero date).
+ */
+const dateOrUnknown = dateShaped.transform((d) => (realDay(d) ? d : null));
 
 export const link = z
   .object({ entityType: z.string().max(100), id: id.optional(), href: z.string().max(500) })
@@ -37,7 +50,7 @@ export const person = z
     legalFirstName: text.nullish(),
     legalLastName: text.nullish(),
     preferredFirstName: text.nullish(),
-    dateOfBirth: dateish.nullish(),
+    dateOfBirth: dateOrUnknown.nullish(),
   })
   .loose();
 
@@ -45,8 +58,8 @@ export const person = z
 export const upnAssignment = z
   .object({
     upn: text.nullish(),
-    startDatetime: dateish.nullish(),
-    endDatetime: dateish.nullish(),
+    startDatetime: dateOrUnknown.nullish(),
+    endDatetime: dateOrUnknown.nullish(),
     isTemporary: z.boolean().nullish(),
   })
   .loose();
@@ -79,8 +92,8 @@ export const emailAddress = z
 export const postalAddressOccupancy = z
   .object({
     postalAddress: link,
-    effectiveDate: dateish.nullish(),
-    endDate: dateish.nullish(),
+    effectiveDate: dateOrUnknown.nullish(),
+    endDate: dateOrUnknown.nullish(),
     postalAddressType: text.nullish(),
   })
   .loose();
@@ -98,7 +111,7 @@ export const postalAddress = z
 
 /** src/Arbor/Model/ChildProtectionStatusAssignment.php: a CP status from `startDate` to `endDate`. */
 export const childProtectionStatusAssignment = z
-  .object({ startDate: dateish.nullish(), endDate: dateish.nullish() })
+  .object({ startDate: dateOrUnknown.nullish(), endDate: dateOrUnknown.nullish() })
   .loose();
 
 /**
@@ -107,7 +120,7 @@ export const childProtectionStatusAssignment = z
  * `UkDfe_YoungCarerStatusAssignment`): each a status for `student` from `startDate` to `endDate`.
  */
 export const statusAssignment = z
-  .object({ startDate: dateish.nullish(), endDate: dateish.nullish(), senStatus: link.nullish() })
+  .object({ startDate: dateOrUnknown.nullish(), endDate: dateOrUnknown.nullish(), senStatus: link.nullish() })
   .loose();
 
 /** src/Arbor/Model/SenStatus.php: `d00229` is the DfE SEN provision code (`E`: an EHC plan). */
@@ -121,7 +134,7 @@ export const attendanceRecord = z
     attendanceMark: link,
     session: link.nullish(),
     minutesLate: z.number().int().min(0).max(9999).nullish(),
-    startDatetime: dateish.nullish(),
+    startDatetime: dateOrUnknown.nullish(),
   })
   .loose();
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { isIsoDate } from '../../../src/domain/attendance/dates.ts';
 
 /**
  * Wonde v1.0 wire format, from Wonde's published clients (wondeltd/php-client; the Ruby client
@@ -19,10 +20,20 @@ import * as z from 'zod';
  * The published clients define no field names for contacts, addresses or vulnerability flags, so
  * Doorstep does not read them from Wonde (README: connector table).
  */
-const dateish = z
+const datePart = z
   .union([z.string().max(40), z.object({ date: z.string().max(40) }).loose()])
   .transform((d) => (typeof d === 'string' ? d : d.date).slice(0, 10))
   .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
+
+/** A day that exists: a mark on `2024-11-31` cannot be stored, so the page is refused naming it. */
+const dateish = datePart.refine(isIsoDate, { error: 'expected a real calendar date' });
+
+/**
+ * A date of birth: one that does not exist (PHP's zero date `0000-00-00`, which MIS APIs send for
+ * "not recorded", or `2015-02-31`) is unknown (null), as an absent one is — a pupil needs no date of
+ * birth, and refusing the page would hold back every other pupil on it.
+ */
+const birthDate = datePart.transform((d) => (isIsoDate(d) ? d : null));
 
 /** A timestamp string or `{date}`, kept to the second: `2025-01-13 13:20:00`. */
 const timestampish = z
@@ -49,7 +60,7 @@ export const student = z
     mis_id: z.union([z.string().min(1).max(64), z.number().int()]).transform(String),
     forename: text.nullish(),
     surname: text.nullish(),
-    date_of_birth: dateish.nullish(),
+    date_of_birth: birthDate.nullish(),
     education_details: included(z.object({ upn: text.nullish() }).loose()).nullish(),
   })
   .loose();

@@ -280,6 +280,86 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     });
   });
 
+  it('reads a date that does not exist as unknown: no date of birth, a CP plan with no readable end', async () => {
+    const f = fake();
+    // PHP's zero date (what PHP-backed APIs send for "not set") and a 30 February.
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '0000-00-00' });
+    f.addPupil({ id: 8, first: 'C', last: 'D', dob: '2015-02-30' });
+    f.lists.get('ChildProtectionStatusAssignments')!.push({
+      id: 9001,
+      entityType: 'ChildProtectionStatusAssignment',
+      student: { entityType: 'Student', id: 8, href: '/rest-v2/students/8' },
+      startDate: '2024-11-01',
+      endDate: '0000-00-00',
+    });
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units[0]!.batches[0]).toMatchObject({
+      kind: 'pupils',
+      pupils: [
+        { misId: '7', dob: null, flags: { cpPlan: false } },
+        { misId: '8', dob: null, flags: { cpPlan: true } },
+      ],
+    });
+  });
+
+  it('refuses a mark whose session is on a day that does not exist, as a response error not retried', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addSession(3, '2024-11-31 08:40:00', 'AM');
+    f.addMark(100, 7, 3, 'UNAUTH_N');
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      retry: 'permanent',
+      message: expect.stringMatching(
+        /Arbor session \(https:\/\/heathlane\.uk\.arbor\.sc\/rest-v2\/sessions\/3\): unexpected response shape at session\.startDatetime: expected a real calendar date/,
+      ),
+    });
+  });
+
+  it('stops a query whose pages never end, naming the query and the limit', async () => {
+    let asked = 0;
+    // Registered before the fake, so it answers first: a full page whatever `page` says.
+    nock(BASE)
+      .persist()
+      .get('/rest-v2/UkDfe_UpnAssignments')
+      .query(true)
+      .reply(() => {
+        asked++;
+        // Bounded here too, so the test fails rather than hangs without the limit.
+        if (asked > 100) return [404, {}];
+        const row = { upn: 'A123456789012', startDatetime: '2020-01-01', isTemporary: false };
+        return [200, { ukDfe_UpnAssignments: [row, row] }];
+      });
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message:
+        'Arbor UkDfe_UpnAssignments query filters.student.equals=/rest-v2/students/7, field page: more than 20 full pages of 2 rows',
+    });
+    expect(asked).toBe(20);
+  });
+
+  it('reads a changelog answer of 200,000 changes (too many to spread into a call)', async () => {
+    const f = fake();
+    const n = 200_000;
+    f.failures.push({
+      path: /students\/changelog$/,
+      status: 200,
+      body: {
+        changes: Array.from({ length: n }, (_, i) => ({
+          changeType: 'DELETE',
+          fromRevision: i,
+          toRevision: i + 1,
+          changedObject: { id: i + 1 },
+        })),
+      },
+    });
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(JSON.parse(units[0]!.cursor!)).toEqual({ students: n, attendanceRecords: 0 });
+    expect(units[0]!.batches[0]).toMatchObject({ kind: 'leavers' });
+  }, 60_000);
+
   it('tests the connection with a one-row query', async () => {
     const f = fake();
     f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });

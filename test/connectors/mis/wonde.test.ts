@@ -209,6 +209,61 @@ describe('Wonde MIS source', () => {
     );
   });
 
+  it('reads a date of birth that does not exist as unknown, and refuses a mark on a day that does not exist', async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, {
+        data: [
+          // PHP's zero date, as MIS APIs send "not recorded", and a 31 February.
+          { ...student('S1', 1001), date_of_birth: '0000-00-00 00:00:00' },
+          { ...student('S2', 1002), date_of_birth: { date: '2015-02-31 00:00:00.000000' } },
+          student('S3', 1003),
+        ],
+        meta: meta(null),
+      })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, {
+        data: [
+          session('S1', '2024-11-30', 'AM', 'N', '2025-01-13 09:00:00'),
+          session('S1', '2024-11-31', 'AM', 'N', '2025-01-13 09:00:00'),
+        ],
+        meta: meta(null),
+      });
+    const units: Awaited<ReturnType<typeof collectUnits>> = [];
+    const pull = source().pull({ value: null });
+    // Drained by hand: the pupils page comes before the refused attendance page.
+    await expect(
+      (async () => {
+        for await (const u of pull) {
+          const batches = [];
+          for await (const b of u.batches()) batches.push(b);
+          units.push({ label: u.label, cursor: u.cursorAfter?.(), batches });
+        }
+      })(),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      // Permanent: the same page would fail again, so the job is not retried as if Wonde were down.
+      retry: 'permanent',
+      message: expect.stringMatching(
+        /unexpected response shape at data\.1\.date: expected a real calendar date/,
+      ),
+    });
+    expect(units[0]!.batches[0]).toMatchObject({
+      kind: 'pupils',
+      pupils: [
+        { misId: '1001', dob: null },
+        { misId: '1002', dob: null },
+        { misId: '1003', dob: '2015-01-01' },
+      ],
+    });
+    expect(units.map((u) => u.label)).toEqual(['wonde students page 1', 'wonde deletions page 1']);
+  });
+
   it('tests the connection', async () => {
     nock(BASE)
       .get('/schools/A1930499544')
