@@ -139,17 +139,39 @@ export function parseMinutes(text: string | null, where: Where, field: string): 
 
 const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
 
+/**
+ * The pupil's fields the row carries: a column the export does not have is left out of the record
+ * (the pupil keeps what Doorstep knew), and one it has but left empty is null (cleared). A
+ * names-and-flags export must not wipe the addresses, dates of birth and UPNs a fuller one gave.
+ */
+function carried(row: Row, cols: PupilColumns) {
+  const out: Partial<Pick<PupilRecord, 'upn' | 'forename' | 'surname' | 'preferredName' | 'yearGroup'>> & {
+    dob?: string | null;
+    address?: Address | null;
+  } = {};
+  for (const key of ['upn', 'forename', 'surname', 'preferredName', 'yearGroup'] as const)
+    if (row.has(cols[key])) out[key] = row.get(cols[key]);
+  if (out.upn != null && !UPN.test(out.upn))
+    throw malformed(row.where, cols.upn, 'expected a 13-character UPN');
+  if (row.has(cols.dob)) {
+    const dob = row.get(cols.dob);
+    out.dob = dob === null ? null : parseDate(dob, row.where, cols.dob);
+  }
+  const addressCols = [cols.addressLine1, cols.addressLine2, cols.town, cols.postcode];
+  if (addressCols.some((c) => row.has(c))) {
+    const address: Address = {
+      line1: row.get(cols.addressLine1),
+      line2: row.get(cols.addressLine2),
+      town: row.get(cols.town),
+      postcode: row.get(cols.postcode),
+    };
+    out.address = Object.values(address).some((v) => v !== null) ? address : null;
+  }
+  return out;
+}
+
 export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
   const misId = row.require(cols.misId, 'the pupil MIS id');
-  const upn = row.get(cols.upn);
-  if (upn !== null && !UPN.test(upn)) throw malformed(row.where, cols.upn, 'expected a 13-character UPN');
-  const dob = row.get(cols.dob);
-  const address: Address = {
-    line1: row.get(cols.addressLine1),
-    line2: row.get(cols.addressLine2),
-    town: row.get(cols.town),
-    postcode: row.get(cols.postcode),
-  };
   const flags: PupilFlags = {};
   for (const key of ['cpPlan', 'cin', 'lac', 'senEhcp', 'youngCarer', 'welfareConcern'] as const) {
     const v = parseFlag(row, cols[key]);
@@ -174,13 +196,7 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
   const leftOn = row.get(cols.leavingDate);
   return {
     misId,
-    upn,
-    forename: row.get(cols.forename),
-    surname: row.get(cols.surname),
-    preferredName: row.get(cols.preferredName),
-    dob: dob === null ? null : parseDate(dob, row.where, cols.dob),
-    yearGroup: row.get(cols.yearGroup),
-    address: Object.values(address).some((v) => v !== null) ? address : null,
+    ...carried(row, cols),
     flags,
     ...(hasContactColumns ? { contacts } : {}),
     ...(leftOn === null

@@ -109,9 +109,18 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
        SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, line DESC
      )
      INSERT INTO pupils (school_id, mis_id, upn, forename, surname, preferred_name, dob, year_group, address, flags, updated_at)
-     SELECT $1, mis_id, data->>'upn', data->>'forename', data->>'surname', data->>'preferredName',
-            (data->>'dob')::date, data->>'yearGroup', data->'address', COALESCE(data->'flags', '{}'::jsonb), now()
-     FROM latest
+     -- A field the export does not carry (its key absent) keeps what the pupil had; one it carries
+     -- empty (null) clears it. A names-only export must not wipe addresses a fuller one gave.
+     SELECT $1, l.mis_id,
+            CASE WHEN l.data ? 'upn' THEN l.data->>'upn' ELSE p.upn END,
+            CASE WHEN l.data ? 'forename' THEN l.data->>'forename' ELSE p.forename END,
+            CASE WHEN l.data ? 'surname' THEN l.data->>'surname' ELSE p.surname END,
+            CASE WHEN l.data ? 'preferredName' THEN l.data->>'preferredName' ELSE p.preferred_name END,
+            CASE WHEN l.data ? 'dob' THEN (l.data->>'dob')::date ELSE p.dob END,
+            CASE WHEN l.data ? 'yearGroup' THEN l.data->>'yearGroup' ELSE p.year_group END,
+            CASE WHEN l.data ? 'address' THEN NULLIF(l.data->'address', 'null'::jsonb) ELSE p.address END,
+            COALESCE(l.data->'flags', '{}'::jsonb), now()
+     FROM latest l LEFT JOIN pupils p ON p.school_id = $1 AND p.mis_id = l.mis_id
      ON CONFLICT (school_id, mis_id) DO UPDATE SET
        upn = EXCLUDED.upn, forename = EXCLUDED.forename, surname = EXCLUDED.surname,
        preferred_name = EXCLUDED.preferred_name, dob = EXCLUDED.dob, year_group = EXCLUDED.year_group,

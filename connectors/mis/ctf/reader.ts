@@ -67,14 +67,16 @@ function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord
   if (!upn || !/^[A-Z]\d{11}[0-9A-Z]$/.test(upn))
     throw malformed(where, 'UPN', 'expected a 13-character UPN');
   const dob = childText(node, 'DOB');
+  // A CTF carries no address (it is kept as it was), and an element it leaves out keeps its field too.
+  const given = (name: string) => (child(node, name) ? { value: childText(node, name) } : undefined);
   const pupil: PupilRecord = {
     misId: upn,
     upn,
-    forename: childText(node, 'Forename'),
-    surname: childText(node, 'Surname'),
-    preferredName: childText(node, 'PreferredForename'),
-    dob: dob ? parseDate(dob, where, 'DOB') : null,
-    yearGroup: childText(node, 'NCyearActual'),
+    ...(given('Forename') ? { forename: given('Forename')!.value } : {}),
+    ...(given('Surname') ? { surname: given('Surname')!.value } : {}),
+    ...(given('PreferredForename') ? { preferredName: given('PreferredForename')!.value } : {}),
+    ...(child(node, 'DOB') ? { dob: dob ? parseDate(dob, where, 'DOB') : null } : {}),
+    ...(given('NCyearActual') ? { yearGroup: given('NCyearActual')!.value } : {}),
     where,
   };
   const marks: MarkRecord[] = [];
