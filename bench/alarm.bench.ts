@@ -75,9 +75,18 @@ type Stages = Record<string, [number, number]>;
 function traceOf(
   child: ChildProcess,
   label: string,
-): Promise<{ events: Record<string, Stages>; loopDelay: Record<string, number> }> {
+): Promise<{
+  events: Record<string, Stages>;
+  loopDelay: Record<string, number>;
+  gc: Record<string, number>;
+}> {
   return new Promise((resolve) => {
-    const on = (m: { trace?: string; events: Record<string, Stages>; loopDelay: Record<string, number> }) => {
+    const on = (m: {
+      trace?: string;
+      events: Record<string, Stages>;
+      loopDelay: Record<string, number>;
+      gc: Record<string, number>;
+    }) => {
       if (m.trace !== label) return;
       child.off('message', on);
       resolve(m);
@@ -239,6 +248,7 @@ const results: {
 }[] = [];
 const traced: ReturnType<typeof stagesOf> = [];
 let loopDelays: Record<string, number>[] = [];
+let gcPauses: Record<string, number>[] = [];
 let isolation: Awaited<ReturnType<typeof runIsolation>> | undefined;
 const ramp: { rate: number; ok: boolean; p50: number; p99: number; stored: number; doubled: number }[] = [];
 try {
@@ -255,6 +265,7 @@ try {
     const t = await traceOf(ingest.child, label);
     traced.push(...stagesOf(sent, t.events));
     loopDelays.push(t.loopDelay);
+    gcPauses.push(t.gc);
     const floor = Math.max(pct(brokerLat, 99), pct(commitLat, 99));
     results.push({
       run: r,
@@ -323,10 +334,14 @@ if (TRACE) {
     `event-loop delay in the ingest process per run (p99 / max ms): ${loopDelays.map((d) => `${round(d.p99!, 1)}/${round(d.max!, 1)}`).join(', ')}`,
   );
   console.log(
+    `garbage collection in the ingest process per run (young: count / max ms; full: count / max ms): ${gcPauses.map((g) => `${g.minor}/${round(g.minorMaxMs!, 1)}; ${g.major}/${round(g.majorMaxMs!, 1)}`).join(', ')}`,
+  );
+  console.log(
     `(${traced.length} alarms traced; the slowest 1% took ${round(slow.at(-1)!.total, 2)} ms or more)`,
   );
 }
 loopDelays = [];
+gcPauses = [];
 printTable([
   ...results.map((r) => ({
     run: `200/s run ${r.run}`,

@@ -10,7 +10,7 @@
  * each stage ended, on the machine's clock (`performance.timeOrigin + performance.now()`, comparable
  * across processes), so it can also place the broker hop before and the SSE delivery after.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
 import { INGEST_STORE, prepareIngestStore } from '../../src/alarms/ingest-groups.ts';
 import type { IngestStage } from '../../src/alarms/ingest-types.ts';
@@ -64,6 +64,22 @@ const abs = (t: number) => performance.timeOrigin + t;
 const traces = new Map<string, Partial<Record<IngestStage | 'arrived', [number, number]>>>();
 const loop = monitorEventLoopDelay({ resolution: 1 });
 loop.enable();
+/** Garbage-collection pauses since the last report: are the event loop's stalls the collector's? */
+const fresh = () => ({ minor: 0, minorMaxMs: 0, major: 0, majorMaxMs: 0, pausedMs: 0 });
+let gc = fresh();
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+    gc.pausedMs += e.duration;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
+      gc.minor++;
+      gc.minorMaxMs = Math.max(gc.minorMaxMs, e.duration);
+    } else {
+      gc.major++;
+      gc.majorMaxMs = Math.max(gc.majorMaxMs, e.duration);
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const stops: (() => Promise<unknown>)[] = [];
 let ready = '';
@@ -113,7 +129,8 @@ process.on('message', (m: { trace?: string }) => {
     max: loop.max / 1e6,
   };
   loop.reset();
-  process.send!({ trace: m.trace, events: out, loopDelay });
+  process.send!({ trace: m.trace, events: out, loopDelay, gc });
+  gc = fresh();
 });
 process.stdout.write(`READY ${ready}\n`);
 
