@@ -64,12 +64,19 @@ export async function syncAttendance(
   for (const r of report.refused) {
     deps.log.warn({ schoolId: school.id, unit: r.unit, error: r.reason }, 'import refused and quarantined');
   }
+  for (const r of report.left) {
+    deps.log.warn(
+      { schoolId: school.id, unit: r.unit, error: r.reason },
+      'file changed during its import: left in the drop folder for the next sync',
+    );
+  }
   const changed = new Set(report.applied.flatMap((s) => s.changedPupils));
   deps.log.info(
     {
       schoolId: school.id,
       applied: report.applied.length,
       refused: report.refused.length,
+      leftForNextSync: report.left.length,
       changedPupils: changed.size,
       // A count only: the marks (pupil, date, line) are on the import record for the data page.
       marksOnClosedDays: report.applied.reduce((n, s) => n + s.calendarProblems.count, 0),

@@ -29,6 +29,7 @@ import {
 } from '../store/attendance.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
+import { isValueRefused, sqlState } from '../store/sql-errors.ts';
 import { type CalendarProblem, CalendarProblems } from './calendar-problems.ts';
 import { type Cause, type RejectionCause, RejectionCauses } from './rejection-causes.ts';
 import { UnitKeys } from './unit-keys.ts';
@@ -158,8 +159,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         stageAll = true;
       }
     }
-  } catch (err) {
-    if (err instanceof DryRunDone) return err.summary;
+  } catch (caught) {
+    if (caught instanceof DryRunDone) return caught.summary;
+    const err = isValueRefused(caught) ? valueRefused(unit.label, caught) : caught;
     if (!ctx.dryRun && err instanceof DoorstepError) {
       await insertImport(db, importRow, 'refused', safeText(err.message)).catch(() => {});
     }
@@ -287,7 +289,15 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       send();
       await settle(0);
 
-      if (ctx.matchPupilsBy === 'upn') await matchStagedByUpn(tx, ctx.schoolId);
+      if (ctx.matchPupilsBy === 'upn') {
+        const ambiguous = await matchStagedByUpn(tx, ctx.schoolId);
+        if (ambiguous.length > 0)
+          throw doorstepError(
+            'IMPORT_REFUSED',
+            `${unit.label}: UPN ${ambiguous[0]!.upn} belongs to more than one of the school's pupils (MIS ids ${ambiguous[0]!.misIds.join(' and ')}); a CTF names pupils by UPN only, so its records cannot be matched — give each pupil their own UPN in the MIS`,
+            { details: ambiguous.map((a) => `UPN ${a.upn}: pupils ${a.misIds.join(', ')}`) },
+          );
+      }
       const pupils = await upsertPupils(tx, ctx.schoolId);
       // Leavers are marked off-roll after this unit's pupils are in, and never deleted.
       const left = await markLeavers(tx, ctx.schoolId, leavers);
@@ -384,6 +394,30 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       return summary;
     });
   }
+}
+
+/** What a data exception most likely was in an export, by SQLSTATE (PostgreSQL's appendix A). */
+const VALUE_REFUSALS: Record<string, string> = {
+  '22P05': 'a NUL character, which text cannot hold',
+  '22021': 'a NUL character or text that is not valid UTF-8',
+  '22001': 'a value longer than its column',
+  '22003': 'a number out of range',
+  '22007': 'a date or time that cannot be read',
+  '22008': 'a date or time out of range',
+};
+
+/**
+ * A value the database refused (SQLSTATE class 22) fails the same way at every try: the unit is
+ * refused like a malformed one, recorded and quarantined, never retried. The database's own message
+ * can quote the value (personal data), so only its SQLSTATE is named, and it is not kept as the cause.
+ */
+function valueRefused(label: string, err: unknown): DoorstepError {
+  const state = sqlState(err) ?? '22000';
+  const what = VALUE_REFUSALS[state] ?? 'a value it cannot store';
+  return doorstepError(
+    'IMPORT_REFUSED',
+    `${label}: the database refused a value in it (SQLSTATE ${state}: ${what}); nothing of it is applied — check the export`,
+  );
 }
 
 async function refuseConflicts(tx: Queryable, label: string): Promise<void> {

@@ -10,6 +10,11 @@ import { importContextFor } from './context.ts';
 export interface SyncReport {
   applied: ImportSummary[];
   refused: { unit: string; reason: string }[];
+  /**
+   * Files not moved after their unit because the drop folder no longer held them as they were read
+   * (changed, replaced or removed during the import): what is there now waits for the next sync.
+   */
+  left: { unit: string; reason: string }[];
 }
 
 /**
@@ -25,6 +30,9 @@ const running = new Map<string, Promise<unknown>>();
  * One sync of one school: every unit its MIS source offers since the stored cursor, each in its
  * own transaction. A refused file is quarantined and the sync goes on; a refused API page stops the
  * sync (the cursor stays before it) and the error is thrown so the job fails loudly and retries.
+ * A refusal is an import error (`DOORSTEP_IMPORT_*`: the readers', a file the folder may not read,
+ * a value the database refused); anything else (the database or Redis gone, a serialization
+ * failure) fails the sync with the file left in place, to be retried.
  */
 async function syncSchoolNow(
   db: Db,
@@ -38,7 +46,7 @@ async function syncSchoolNow(
     writePace?: { chunkMarks: number; pauseRatio: number };
   },
 ): Promise<SyncReport> {
-  const report: SyncReport = { applied: [], refused: [] };
+  const report: SyncReport = { applied: [], refused: [], left: [] };
   const cursor = { value: await getCursor(db, school.id, source.kind) };
   for await (const unit of source.pull(cursor)) {
     const ctx = importContextFor(school, options.now(), {
@@ -51,19 +59,41 @@ async function syncSchoolNow(
     try {
       summary = await applyImportUnit(db, unit, ctx);
     } catch (err) {
-      if (err instanceof DoorstepError && unit.afterRefusal && err.code.startsWith('DOORSTEP_IMPORT_')) {
+      if (isImportError(err) && unit.afterRefusal) {
         const reason = safeText(err.message);
-        await unit.afterRefusal(reason);
-        report.refused.push({ unit: unit.label, reason });
+        const afterRefusal = unit.afterRefusal;
+        if (await moved(report, unit.label, () => afterRefusal(reason))) {
+          report.refused.push({ unit: unit.label, reason });
+        }
         continue;
       }
       throw err;
     }
-    await unit.afterCommit?.();
+    await moved(report, unit.label, async () => unit.afterCommit?.());
     report.applied.push(summary);
     await options.onApplied?.(summary);
   }
   return report;
+}
+
+function isImportError(err: unknown): err is DoorstepError {
+  return err instanceof DoorstepError && err.code.startsWith('DOORSTEP_IMPORT_');
+}
+
+/**
+ * Runs a unit's move after its import. A file source refuses the move with an import error when the
+ * file is no longer the one read (a new copy renamed over it, a writer still appending): that file
+ * is left for the next sync and reported, and the sync goes on. Whether it moved.
+ */
+async function moved(report: SyncReport, unit: string, move: () => Promise<void>): Promise<boolean> {
+  try {
+    await move();
+    return true;
+  } catch (err) {
+    if (!isImportError(err)) throw err;
+    report.left.push({ unit, reason: safeText(err.message) });
+    return false;
+  }
 }
 
 /**

@@ -647,6 +647,49 @@ describe('paced imports (marks written in groups as the file is read, one transa
     ).toBe(1);
   });
 
+  it('refuses a unit with a value PostgreSQL refuses (SQLSTATE class 22), recording its SQLSTATE and never the value', async () => {
+    const unit: ImportUnit = {
+      label: 'nul.csv',
+      async *batches(): AsyncGenerator<MisBatch> {
+        yield {
+          kind: 'marks',
+          marks: [
+            {
+              pupilMisId: '3001',
+              date: '2025-01-20',
+              session: 'AM',
+              mark: '/',
+              where: { unit: 'nul.csv', line: 2 },
+            },
+            {
+              pupilMisId: 'Ame\u0000lia',
+              date: '2025-01-20',
+              session: 'PM',
+              mark: '/',
+              where: { unit: 'nul.csv', line: 3 },
+            },
+          ],
+        };
+      },
+    };
+    const s = { ...school, id: 'nul' };
+    const refused = applyImportUnit(db, unit, importContextFor(s, NOW, { actor: 'test', source: 'csv' }));
+    await expect(refused).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_REFUSED',
+      message: expect.stringMatching(
+        /^nul\.csv: the database refused a value in it \(SQLSTATE 22[0-9A-Z]{3}: a NUL character.*\); nothing of it is applied/,
+      ),
+    });
+    const { rows } = await db.query<{ status: string; error: string }>(
+      `SELECT status, error FROM imports WHERE school_id = 'nul'`,
+    );
+    expect(rows).toEqual([
+      { status: 'refused', error: expect.stringMatching(/^nul\.csv: the database refused/) },
+    ]);
+    expect(rows[0]!.error).not.toMatch(/Ame/);
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'nul'`)).toBe(0);
+  });
+
   it('counts an identical repeat in a later chunk once', async () => {
     const p = temp('paced-dupe.xml', marksXml([...rows(() => 'O'), mark('3060', '2025-01-13', 'AM', 'O')]));
     expect((await runPaced(p, 'paced')).marks).toMatchObject({ inserted: 0, updated: 0, unchanged: 1300 });

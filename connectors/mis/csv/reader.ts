@@ -42,9 +42,16 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
       ...(options.onBytes ? { onBytes: options.onBytes } : {}),
     }),
   );
+  let columns = 0;
   const parser = text.pipe(
     parse({
-      columns: (header: string[]) => header.map((h) => h.trim()),
+      columns: (header: string[]) => {
+        if (header.some((h) => h.includes(NUL))) {
+          throw malformed({ unit, line: 1 }, undefined, `a column caption holds ${NUL_EXPECTED}`);
+        }
+        columns = header.length;
+        return header.map((h) => h.trim());
+      },
       bom: true,
       delimiter: options.delimiter ?? ',',
       skip_empty_lines: true,
@@ -69,31 +76,72 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
         const captions = new Set(Object.keys(item.record).map(normaliseCaption));
         kind = detectKind((c) => captions.has(normaliseCaption(c)), pupilCols, markCols, { unit, line: 1 });
       }
-      const row = new Row(Object.entries(item.record), where);
+      const entries = Object.entries(item.record);
+      const nul = entries.find(([, v]) => v.includes(NUL));
+      if (nul) throw malformed(where, nul[0], `holds ${NUL_EXPECTED}`);
+      const row = new Row(entries, where);
       if (kind === 'pupils') out.pupils.push(rowToPupil(row, pupilCols));
       else out.marks.push(...rowToMarks(row, markCols));
       yield* out.drain();
     }
   } catch (err) {
-    if (err instanceof CsvError) {
-      const line = (err as CsvError & { lines?: number }).lines;
-      if (err.code === 'CSV_MAX_RECORD_SIZE') {
-        const column = (err as CsvError & { column?: string | number | null }).column;
-        throw malformed(
-          { unit, ...(line ? { line } : {}) },
-          typeof column === 'string' ? column : undefined,
-          `a row longer than ${MAX_VALUE_READ} characters, far over any field's limit: the file is refused without reading the rest`,
-        );
-      }
-      throw malformed(
-        { unit, ...(line ? { line } : {}) },
-        undefined,
-        `not valid CSV: ${err.message.replace(/^Invalid Record Length: /, 'row length differs from the header: ')}`,
-      );
-    }
+    if (err instanceof CsvError) throw notCsv(err, unit, columns);
     throw err;
   }
   if (recordNo === 0)
     throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
   yield* out.drain(true);
+}
+
+const NUL = '\u0000';
+const NUL_EXPECTED =
+  'a NUL character (U+0000), which no field can hold: expected text without control characters';
+
+/**
+ * The refusal for csv-parse's error, built from its code, line and column only: its own message can
+ * quote the field's text (`value is "Flat 2 …"`), personal data that must not reach the import
+ * record, the quarantine note or the log.
+ */
+function notCsv(err: CsvError, unit: string, columns: number) {
+  const info = err as CsvError & { lines?: number; column?: string | number | null; record?: unknown[] };
+  const where = { unit, ...(info.lines ? { line: info.lines } : {}) };
+  const field = typeof info.column === 'string' ? info.column : undefined;
+  switch (err.code) {
+    case 'CSV_MAX_RECORD_SIZE':
+      return malformed(
+        where,
+        field,
+        `a row longer than ${MAX_VALUE_READ} characters, far over any field's limit: the file is refused without reading the rest`,
+      );
+    case 'INVALID_OPENING_QUOTE':
+      return malformed(
+        where,
+        field,
+        'not valid CSV: a double quote inside a value that does not start with one; expected a value wholly in double quotes, with each quote inside it doubled ("")',
+      );
+    case 'CSV_INVALID_CLOSING_QUOTE':
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+      return malformed(
+        where,
+        field,
+        'not valid CSV: text after a closing double quote; expected the delimiter or the end of the line after it (a quote inside a quoted value is doubled: "")',
+      );
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return malformed(
+        where,
+        undefined,
+        'not valid CSV: a quoted value is never closed; expected a closing double quote before the end of the file (is the file cut short?)',
+      );
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
+      const got = Array.isArray(info.record) ? `, got ${info.record.length}` : '';
+      return malformed(
+        where,
+        undefined,
+        `not valid CSV: row length differs from the header: expected ${columns} fields${got}`,
+      );
+    }
+    default:
+      return malformed(where, field, `not valid CSV (${err.code})`);
+  }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { constants, createReadStream, type Stats } from 'node:fs';
+import { type BigIntStats, constants, createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -114,11 +114,17 @@ export class DropFolder {
   }
 
   /**
-   * The file's bytes, opened without following a link and only if the opened descriptor is a
-   * regular file; the handle is closed when the stream ends or is destroyed.
+   * Opens a file of the folder for its import: without following a link, only if the opened
+   * descriptor is a regular file, and refusing (as the file's fault) one Doorstep may not read.
+   * A file gone since the folder was listed rejects with its `ENOENT`.
    */
+  async open(path: string): Promise<DroppedFile> {
+    return DroppedFile.open(path);
+  }
+
+  /** The file's bytes, read as `open` reads them; the file is closed when the stream ends or is destroyed. */
   read(path: string): Readable {
-    return Readable.from(readRegular(path));
+    return Readable.from(readOnce(path));
   }
 
   async sha256(path: string): Promise<string> {
@@ -196,7 +202,7 @@ export class DropFolder {
 }
 
 /** What a non-regular entry is, for the refusal; undefined for a regular file. */
-function notRegular(st: Stats): string | undefined {
+function notRegular(st: Stats | BigIntStats): string | undefined {
   if (st.isFile()) return undefined;
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isFIFO()) return 'a named pipe';
@@ -205,33 +211,145 @@ function notRegular(st: Stats): string | undefined {
   return 'not a regular file';
 }
 
-async function* readRegular(path: string): AsyncGenerator<Buffer> {
-  let fh: FileHandle;
-  try {
-    // O_NONBLOCK: opening a FIFO swapped in after the lstat must not wait for a writer.
-    fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ELOOP') {
-      throw doorstepError(
-        'IMPORT_REFUSED',
-        `${safeFileName(path.split('/').pop()!)} is a symbolic link: only regular files are imported (it was not followed)`,
-      );
-    }
-    throw err;
+/**
+ * Errors opening a file that are the file's own (its permissions, what it is), so the same open fails
+ * the same way at every sync: the file is refused and quarantined rather than blocking the folder.
+ * Anything else (too many open files, an I/O error) may pass, and fails the sync to be retried.
+ */
+const FILE_REFUSALS: Record<string, string> = {
+  EACCES: "Doorstep's account is not allowed to read it (check the file's owner and permissions)",
+  EPERM: "Doorstep's account is not allowed to read it (check the file's owner and permissions)",
+  EISDIR: 'it is a directory',
+  ENXIO: 'it is a device or socket',
+  ENAMETOOLONG: 'its name is too long',
+  EOVERFLOW: 'it is too large to open',
+  EFBIG: 'it is too large to open',
+};
+
+/** Size and modification time of a file as opened, with the file it is (device and inode). */
+type Identity = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs'>;
+
+const CHUNK = 64 * 1024;
+
+/**
+ * One file of the drop folder, open for its whole import. Its checksum and every reading of it come
+ * from this one descriptor, never from the path again, and read only the bytes it had when it was
+ * opened; each reading ends by checking the file did not change meanwhile (its size and modification
+ * time as at the open), so a file still being written, or rewritten in place, is never applied half.
+ * `change` says whether the path still holds this very file, as it was read, before it is moved:
+ * a copy renamed over it during the import must stay for the next sync, not be archived unread.
+ */
+export class DroppedFile {
+  readonly path: string;
+  /** The file name made safe to show (see `safeFileName`). */
+  readonly name: string;
+  private readonly fh: FileHandle;
+  private readonly opened: Identity;
+
+  private constructor(path: string, fh: FileHandle, opened: Identity) {
+    this.path = path;
+    this.name = safeFileName(path.split('/').pop()!);
+    this.fh = fh;
+    this.opened = opened;
   }
-  try {
-    const kind = notRegular(await fh.stat());
-    if (kind) {
+
+  static async open(path: string): Promise<DroppedFile> {
+    const name = safeFileName(path.split('/').pop()!);
+    let fh: FileHandle;
+    try {
+      // O_NONBLOCK: opening a FIFO swapped in after the lstat must not wait for a writer.
+      fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      throw openRefusal(err, name) ?? err;
+    }
+    try {
+      const st = await fh.stat({ bigint: true });
+      const kind = notRegular(st);
+      if (kind) throw doorstepError('IMPORT_REFUSED', `${name} is ${kind}: only regular files are imported`);
+      return new DroppedFile(path, fh, st);
+    } catch (err) {
+      await fh.close();
+      throw err;
+    }
+  }
+
+  /** The file's bytes as opened, from its start (a unit may be read more than once). */
+  read(): Readable {
+    return Readable.from(this.chunks());
+  }
+
+  async sha256(): Promise<string> {
+    return sha256Of(this.read());
+  }
+
+  /**
+   * Why the file at the path is no longer the one read — changed in place, replaced by another file,
+   * or removed — and what becomes of it; undefined when it still is (then it may be moved).
+   */
+  async change(): Promise<string | undefined> {
+    if (!sameContent(this.opened, await this.fh.stat({ bigint: true })))
+      return `${CHANGED}: it stays in the drop folder, to be imported at the next sync`;
+    const there = await lstat(this.path, { bigint: true }).catch((err: { code?: string }) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!there)
+      return 'was removed from the drop folder while it was being imported: there is nothing to move';
+    if (there.dev !== this.opened.dev || there.ino !== this.opened.ino)
+      return 'was replaced by another file while it was being imported: the new file stays in the drop folder, to be imported at the next sync';
+    return undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.fh.close();
+  }
+
+  private async *chunks(): AsyncGenerator<Buffer> {
+    const size = Number(this.opened.size);
+    for (let at = 0; at < size; ) {
+      const want = Math.min(CHUNK, size - at);
+      const { bytesRead, buffer } = await this.fh.read(Buffer.allocUnsafe(want), 0, want, at);
+      // Cut short since it was opened: the check below says so.
+      if (bytesRead === 0) break;
+      at += bytesRead;
+      yield bytesRead < want ? buffer.subarray(0, bytesRead) : buffer;
+    }
+    // Before the reader can finish (its last records wait for the end), so before anything commits.
+    if (!sameContent(this.opened, await this.fh.stat({ bigint: true }))) {
       throw doorstepError(
         'IMPORT_REFUSED',
-        `${safeFileName(path.split('/').pop()!)} is ${kind}: only regular files are imported`,
+        `${this.name} ${CHANGED}: nothing of it is applied; it stays in the drop folder, to be imported at the next sync`,
       );
     }
-    for await (const chunk of fh.createReadStream({ start: 0, highWaterMark: 64 * 1024, autoClose: false })) {
-      yield chunk as Buffer;
-    }
+  }
+}
+
+const CHANGED =
+  'changed while it was being imported (its size or modification time is not what it was when it was opened: still being written, or rewritten)';
+
+function sameContent(a: Identity, b: Identity): boolean {
+  return a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
+/** The refusal for an open that failed because of the file itself; undefined for any other failure. */
+function openRefusal(err: unknown, name: string): Error | undefined {
+  const code = (err as { code?: string }).code ?? '';
+  if (code === 'ELOOP') {
+    return doorstepError(
+      'IMPORT_REFUSED',
+      `${name} is a symbolic link: only regular files are imported (it was not followed)`,
+    );
+  }
+  const why = FILE_REFUSALS[code];
+  return why ? doorstepError('IMPORT_REFUSED', `${name} cannot be opened (${code}): ${why}`) : undefined;
+}
+
+async function* readOnce(path: string): AsyncGenerator<Buffer> {
+  const file = await DroppedFile.open(path);
+  try {
+    for await (const chunk of file.read()) yield chunk as Buffer;
   } finally {
-    await fh.close();
+    await file.close();
   }
 }
 

@@ -5,13 +5,19 @@ import { DoorstepError, describeError, doorstepError } from '../../../src/errors
 import { type FileFormat, fileUnit } from '../file-unit.ts';
 import type { MisSettings } from '../settings.ts';
 import type { ImportUnit, MisSource } from '../types.ts';
-import { DropFolder } from './folder.ts';
+import { type DropEntry, DropFolder, type DroppedFile } from './folder.ts';
 
 /**
  * Export files (SIMS XML, CTF, CSV) dropped in a folder: each ready file is one import unit;
  * committed files move to processed/, refused ones to quarantine/ with the reason beside them.
- * A symbolic link or other special file is a unit refused before anything is opened, so it is
- * recorded, logged and quarantined like any refused file, and its target is never read.
+ * A symbolic link or other special file, or a file Doorstep may not read, is a unit refused before
+ * anything is read, so it is recorded, logged and quarantined like any refused file (a link's
+ * target is never read) and the files after it are still reached.
+ *
+ * A file is opened once for its unit and held open until the next unit is asked for: its checksum
+ * and its records come from that one descriptor. It is moved only if the path still holds that very
+ * file as it was read; a file changed, replaced or removed during its import is left where it is
+ * (the hook throws, saying so), so a new copy is imported by the next sync instead of archived unread.
  */
 export class DropFolderSource implements MisSource {
   readonly kind: FileFormat;
@@ -47,38 +53,71 @@ export class DropFolderSource implements MisSource {
 
   async *pull(): AsyncIterable<ImportUnit> {
     for (const entry of await this.folder.readyFiles(this.now())) {
-      const { path, refusal } = entry;
-      const moves = {
-        afterCommit: async () => {
-          await this.folder.markProcessed(path, this.now());
-        },
-        afterRefusal: async (reason: string) => {
-          await this.folder.quarantineFile(path, reason, this.now());
-        },
-      };
-      const refused = (reason: string): ImportUnit => ({
-        label: entry.name,
-        // biome-ignore lint/correctness/useYield: refused before anything is read
-        batches: async function* () {
-          throw doorstepError('IMPORT_REFUSED', reason);
-        },
-        ...moves,
-      });
-      if (refusal !== undefined) {
-        yield refused(refusal);
+      if (entry.refusal !== undefined) {
+        yield this.refused(entry, entry.refusal);
         continue;
       }
-      let sha256: string;
+      let file: DroppedFile;
       try {
-        sha256 = await this.folder.sha256(path);
+        file = await this.folder.open(entry.path);
       } catch (err) {
-        // Swapped for a link or a special file since it was listed: refused like one.
+        // Gone since it was listed (taken by another sync, or deleted): nothing to import.
+        if ((err as { code?: string }).code === 'ENOENT') continue;
+        // Swapped for a link or a special file since it was listed, or unreadable: refused like one.
         if (!(err instanceof DoorstepError)) throw err;
-        yield refused(err.message);
+        yield this.refused(entry, err.message);
         continue;
       }
-      const unit = fileUnit(path, this.kind, this.school, undefined, () => this.folder.read(path));
-      yield { ...unit, sha256, ...moves };
+      try {
+        yield await this.unitOf(entry, file);
+      } finally {
+        await file.close();
+      }
     }
+  }
+
+  private async unitOf(entry: DropEntry, file: DroppedFile): Promise<ImportUnit> {
+    let sha256: string;
+    try {
+      sha256 = await file.sha256();
+    } catch (err) {
+      // Changed while it was hashed: refused, and left in place by the refusal hook.
+      if (!(err instanceof DoorstepError)) throw err;
+      return this.refused(entry, err.message, file);
+    }
+    const unit = fileUnit(entry.path, this.kind, this.school, undefined, () => file.read());
+    return { ...unit, sha256, ...this.moves(entry, file) };
+  }
+
+  private refused(entry: DropEntry, reason: string, file?: DroppedFile): ImportUnit {
+    return {
+      label: entry.name,
+      // biome-ignore lint/correctness/useYield: refused before anything is read
+      batches: async function* () {
+        throw doorstepError('IMPORT_REFUSED', reason);
+      },
+      ...this.moves(entry, file),
+    };
+  }
+
+  /** The file's moves after its unit: only while the path still holds the file as it was read. */
+  private moves(
+    entry: DropEntry,
+    file: DroppedFile | undefined,
+  ): Pick<ImportUnit, 'afterCommit' | 'afterRefusal'> {
+    const unchanged = async () => {
+      const change = await file?.change();
+      if (change) throw doorstepError('IMPORT_REFUSED', `${entry.name} ${change}`);
+    };
+    return {
+      afterCommit: async () => {
+        await unchanged();
+        await this.folder.markProcessed(entry.path, this.now());
+      },
+      afterRefusal: async (reason: string) => {
+        await unchanged();
+        await this.folder.quarantineFile(entry.path, reason, this.now());
+      },
+    };
   }
 }

@@ -1,10 +1,14 @@
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
+  appendFileSync,
+  existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -15,6 +19,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { DropFolderSource } from '../../../connectors/mis/drop-folder/source.ts';
+import type { ImportUnit, MisSource } from '../../../connectors/mis/types.ts';
 import { syncSchool } from '../../../src/import/sync-school.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
@@ -69,6 +74,7 @@ beforeEach(async () => {
   rmSync(outside, { recursive: true, force: true });
   mkdirSync(drop, { recursive: true });
   mkdirSync(outside, { recursive: true });
+  await db.query('DELETE FROM attendance_marks');
   await db.query('DELETE FROM pupils');
   await db.query('DELETE FROM imports');
 });
@@ -190,4 +196,156 @@ describe('drop folder: regular files only, nothing followed or written through',
     const { rows } = await db.query<{ sha256: string | null }>('SELECT sha256 FROM imports');
     expect(rows[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
+});
+
+/** The drop folder's source, with `meddle` run on each unit before it is imported (a writer at work). */
+function meddling(meddle: (unit: ImportUnit) => ImportUnit): MisSource {
+  const inner = new DropFolderSource(school, 'csv', drop, () => NOW);
+  return {
+    kind: inner.kind,
+    check: () => inner.check(),
+    async *pull() {
+      for await (const unit of inner.pull()) yield meddle(unit);
+    },
+  };
+}
+
+const MARKS_HEADER = 'PersonID,AttendanceDate,SessionName,AttendanceMark\n';
+
+async function marks(): Promise<string[]> {
+  const { rows } = await db.query<{ m: string }>(
+    `SELECT pupil_mis_id || ' ' || to_char(date, 'YYYY-MM-DD') || ' ' || session || ' ' || code AS m FROM attendance_marks ORDER BY 1`,
+  );
+  return rows.map((r) => r.m);
+}
+
+describe('drop folder: a file changed during its import is never archived unread', () => {
+  beforeEach(async () => {
+    writeFileSync(join(drop, 'pupils.csv'), 'ID,Legal Forename\n1001,A\n1002,B\n');
+    settle(join(drop, 'pupils.csv'));
+    expect((await sync()).applied).toHaveLength(1);
+  });
+
+  it('leaves a new copy renamed over the file being imported in the folder, and imports it at the next sync', async () => {
+    const path = join(drop, 'marks.csv');
+    writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,AM,/\n`);
+    settle(path);
+    const next = `${MARKS_HEADER}1001,2025-01-14,AM,N\n1001,2025-01-14,PM,N\n`;
+    // The writer follows the README: writes `marks.csv.part`, renames it over `marks.csv`, while
+    // the old `marks.csv` is being read.
+    const source = meddling((unit) => ({
+      ...unit,
+      batches: async function* () {
+        yield* unit.batches();
+        writeFileSync(`${path}.part`, next);
+        renameSync(`${path}.part`, path);
+        settle(path);
+      },
+    }));
+
+    const report = await syncSchool(db, school, source, { now: () => NOW, actor: 'test' });
+
+    // The old file was complete and is applied; the new one is not moved with it.
+    expect(report.applied.map((s) => s.unit)).toEqual(['marks.csv']);
+    expect(report.refused).toEqual([]);
+    expect(report.left).toEqual([
+      {
+        unit: 'marks.csv',
+        reason:
+          'marks.csv was replaced by another file while it was being imported: the new file stays in the drop folder, to be imported at the next sync',
+      },
+    ]);
+    expect(readFileSync(path, 'utf8')).toBe(next);
+    expect(readdirSync(join(drop, 'processed', '2025-01-20'))).toEqual(['pupils.csv']);
+
+    const again = await sync();
+    expect(again.applied.map((s) => s.marks.inserted)).toEqual([2]);
+    expect(await marks()).toEqual(['1001 2025-01-13 AM /', '1001 2025-01-14 AM N', '1001 2025-01-14 PM N']);
+    expect(readFileSync(join(drop, 'processed', '2025-01-20', 'marks.csv'), 'utf8')).toBe(next);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('refuses, before anything is applied, a file that grows while it is read (a stalled writer resuming), and imports it whole at the next sync', async () => {
+    const path = join(drop, 'marks.csv');
+    writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,AM,N\n`);
+    settle(path);
+    // The source has opened and hashed the file; the writer appends the rest before it is imported.
+    const source = meddling((unit) => {
+      appendFileSync(path, '1002,2025-01-13,AM,N\n1002,2025-01-13,PM,N\n');
+      return unit;
+    });
+
+    const report = await syncSchool(db, school, source, { now: () => NOW, actor: 'test' });
+
+    expect(report.applied).toEqual([]);
+    expect(report.refused).toEqual([]);
+    expect(report.left).toEqual([
+      { unit: 'marks.csv', reason: expect.stringMatching(/^marks\.csv changed while it was being imported/) },
+    ]);
+    expect(await marks()).toEqual([]);
+    const { rows } = await db.query<{ status: string; error: string }>(
+      `SELECT status, error FROM imports WHERE unit = 'marks.csv'`,
+    );
+    expect(rows).toEqual([
+      {
+        status: 'refused',
+        error: expect.stringMatching(
+          /^marks\.csv changed while it was being imported .*: nothing of it is applied; it stays in the drop folder/,
+        ),
+      },
+    ]);
+    expect(existsSync(join(drop, 'quarantine'))).toBe(false);
+
+    settle(path);
+    const again = await sync();
+    expect(again.applied.map((s) => s.marks.inserted)).toEqual([3]);
+    expect(await marks()).toEqual(['1001 2025-01-13 AM N', '1002 2025-01-13 AM N', '1002 2025-01-13 PM N']);
+  });
+
+  it('records the checksum of the bytes it imported', async () => {
+    const path = join(drop, 'marks.csv');
+    const content = `${MARKS_HEADER}1001,2025-01-13,AM,N\n`;
+    writeFileSync(path, content);
+    settle(path);
+    await sync();
+    const { rows } = await db.query<{ sha256: string }>(
+      `SELECT sha256 FROM imports WHERE unit = 'marks.csv'`,
+    );
+    expect(rows).toEqual([{ sha256: createHash('sha256').update(content).digest('hex') }]);
+  });
+});
+
+describe('drop folder: one bad file never blocks the files after it', () => {
+  it.each([
+    [
+      'a pupil name',
+      'ID,UPN,Legal Forename,Legal Surname\n1001,A123456789012,Ame\u0000lia,Okafor\n',
+      'Legal Forename',
+    ],
+    ['a mark pupil id', `${MARKS_HEADER}10\u000001,2025-01-13,AM,/\n`, 'PersonID'],
+  ])(
+    'quarantines a CSV with a NUL in %s, naming the line and field, and imports the next file',
+    async (_, bad, field) => {
+      writeFileSync(join(drop, '1-bad.csv'), bad);
+      settle(join(drop, '1-bad.csv'));
+      writeFileSync(join(drop, '2-good.csv'), 'ID,Legal Forename\n2002,Bo\n');
+      utimesSync(join(drop, '2-good.csv'), NOW.getTime() / 1000 - 600, NOW.getTime() / 1000 - 600);
+
+      const report = await sync();
+
+      const reason = `1-bad.csv, line 2, record 1, field ${field}: holds a NUL character (U+0000), which no field can hold: expected text without control characters`;
+      expect(report.refused).toEqual([{ unit: '1-bad.csv', reason }]);
+      expect(report.applied.map((s) => s.unit)).toEqual(['2-good.csv']);
+      expect(readFileSync(join(drop, 'quarantine', '1-bad.csv.error.txt'), 'utf8')).toBe(
+        `${NOW.toISOString()}\n${reason}\n`,
+      );
+      const { rows } = await db.query<{ unit: string; status: string }>(
+        'SELECT unit, status FROM imports ORDER BY id',
+      );
+      expect(rows).toEqual([
+        { unit: '1-bad.csv', status: 'refused' },
+        { unit: '2-good.csv', status: 'applied' },
+      ]);
+    },
+  );
 });

@@ -1,0 +1,79 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { readCsv } from '../../../connectors/mis/csv/reader.ts';
+import type { MisBatch } from '../../../connectors/mis/types.ts';
+
+/**
+ * The CSV reader refuses a file it cannot read as the export it claims to be, naming the file, line
+ * and field and what was expected — never the value, which may be a pupil's name or address.
+ */
+async function read(text: string | Buffer): Promise<MisBatch[]> {
+  const out: MisBatch[] = [];
+  for await (const b of readCsv(Readable.from([Buffer.from(text)]), { unit: 'pupils.csv' })) out.push(b);
+  return out;
+}
+
+const HEADER = 'ID,Legal Forename,Legal Surname,Address Line 1,Postcode\n';
+
+describe('CSV reader: a NUL character is refused', () => {
+  it('refuses a NUL in a value, naming the file, line and field (the database cannot store it)', async () => {
+    const refused = read(
+      `${HEADER}1001,Amelia,Okafor,1 High St,LS6 2AB\n1002,Bo\u0000b,Good,2 Low Rd,LS6 3CD\n`,
+    );
+    await expect(refused).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: expect.stringMatching(
+        /^pupils\.csv, line 3, record 2, field Legal Forename: holds a NUL character \(U\+0000\), which no field can hold/,
+      ),
+    });
+    await expect(refused).rejects.not.toThrow(/Bo/);
+  });
+
+  it('refuses a NUL in a mark row id (a marks file) the same way', async () => {
+    await expect(
+      read('PersonID,AttendanceDate,SessionName,AttendanceMark\n10\u000001,2025-01-13,AM,/\n'),
+    ).rejects.toThrow(/^pupils\.csv, line 2, record 1, field PersonID: holds a NUL character/);
+  });
+
+  it('refuses a NUL in a column caption, naming the header line', async () => {
+    await expect(read('ID,Legal\u0000Forename\n1001,Amelia\n')).rejects.toThrow(
+      /^pupils\.csv, line 1: a column caption holds a NUL character/,
+    );
+  });
+});
+
+describe("CSV reader: csv-parse's refusals name the line and field, never the value", () => {
+  it('a quote inside an unquoted value (an address with a quoted house name)', async () => {
+    const refused = read(`${HEADER}1001,Amelia,Okafor,Flat 2 Sunnyside Court "The Maltings",LS6 2AB\n`);
+    await expect(refused).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message:
+        'pupils.csv, line 2, field Address Line 1: not valid CSV: a double quote inside a value that does not start with one; expected a value wholly in double quotes, with each quote inside it doubled ("")',
+    });
+    await expect(refused).rejects.not.toThrow(/Sunnyside|Maltings/);
+  });
+
+  it('text after a closing quote', async () => {
+    const refused = read(`${HEADER}1001,"Robert" Bobby,Okafor,1 High St,LS6 2AB\n`);
+    await expect(refused).rejects.toThrow(
+      /^pupils\.csv, line 2, field Legal Forename: not valid CSV: text after a closing double quote; expected the delimiter/,
+    );
+    await expect(refused).rejects.not.toThrow(/Robert|Bobby/);
+  });
+
+  it('a quoted value never closed', async () => {
+    const refused = read(`${HEADER}1001,Amelia,Okafor,"1 High St,LS6 2AB\n`);
+    await expect(refused).rejects.toThrow(
+      /^pupils\.csv, line 2: not valid CSV: a quoted value is never closed; expected a closing double quote/,
+    );
+    await expect(refused).rejects.not.toThrow(/High St/);
+  });
+
+  it('a row longer than the header, with the counts and no values', async () => {
+    const refused = read(`${HEADER}1001,Amelia,Okafor,1 High St,LS6 2AB,Extra Secret\n`);
+    await expect(refused).rejects.toThrow(
+      /^pupils\.csv, line 2: not valid CSV: row length differs from the header: expected 5 fields, got 6$/,
+    );
+    await expect(refused).rejects.not.toThrow(/Secret|Amelia/);
+  });
+});
