@@ -14,7 +14,9 @@ import type { JobDeps } from './deps.ts';
  * - 5xx, timeouts, resets retry with exponential backoff and jitter; the last try dead-letters loudly;
  * - 401/403/422 are not retried: the record is marked failed with the reason and an alert is raised;
  * - a 409 on a re-sent key counts as delivered (the response to the first try was lost).
- * Re-running the job for a delivered, failed or preview record does nothing.
+ * Re-running the job for a delivered, failed or preview record, or a job of an earlier generation,
+ * does nothing. The sink's requests follow the job's signal: a try stopped by the job timeout or a
+ * shutdown sends nothing more (so it never sends alongside its own retry).
  */
 export async function deliverRecord(
   payload: PayloadOf<DoorstepCatalog, 'deliver-record'>,
@@ -24,6 +26,10 @@ export async function deliverRecord(
   const row = await getOutbox(deps.db, payload.outboxId);
   if (!row) return { status: 'missing' };
   if (row.status !== 'pending') return { status: row.status };
+  // A job of an earlier generation (one the relay replaced, or a retried record's old job brought
+  // back by hand) leaves the record to its current job.
+  const generation = /^deliver-\d+-g(\d+)(?:-r1)?$/.exec(run.id)?.[1];
+  if (generation !== undefined && Number(generation) !== row.generation) return { status: 'superseded' };
   if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
@@ -60,6 +66,7 @@ export async function deliverRecord(
         category: settings.categories[row.kind],
       },
       row.idempotencyKey,
+      run.signal,
     );
     await markDelivered(deps.db, row, receipt);
     if (!receipt.matched)
@@ -70,6 +77,12 @@ export async function deliverRecord(
     return { status: 'delivered', remoteId: receipt.remoteId };
   } catch (err) {
     if (!(err instanceof RecordDeliveryError)) throw err;
+    if (run.signal.aborted) {
+      // Stopped by the job's timeout or a shutdown: no verdict here. The job is retried or handed
+      // back; one that ends without a verdict is caught by relay-outbox (queued again, then failed).
+      await markAttempt(deps.db, row.id, err.message);
+      throw err;
+    }
     if (err.advice.retry === 'never') {
       await markFailed(deps.db, row, err.message);
       deps.log.error(

@@ -1,7 +1,8 @@
+import type { Queue } from 'bullmq';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { noticesToRelay } from '../src/store/notices.ts';
-import { markEnqueued, outboxToRelay } from '../src/store/outbox.ts';
+import { markEnqueued, markLost, markRequeued, outboxInFlight, outboxToRelay } from '../src/store/outbox.ts';
 import type { JobDeps } from './deps.ts';
 
 /**
@@ -9,12 +10,21 @@ import type { JobDeps } from './deps.ts';
  * (job id `deliver-ID-gN`), so a record written in a transaction is never lost between the commit
  * and the queue, and re-running the relay adds nothing. Runs every few seconds and after writes.
  * It also queues notices that were written but never tried (older than 10 s, not yet attempted).
+ *
+ * A delivery job can also end without a verdict on its record: its worker killed twice in flight
+ * (BullMQ fails it as stalled), its last try stopped by the job timeout, or the job gone from Redis.
+ * The record would then stay `pending` for ever. So each scheduled or manual run also looks at the
+ * job of every live record already queued: while it waits, runs or is delayed, nothing is done (a
+ * second job never runs beside a live first one). Once it has ended without a verdict, the record is
+ * queued once more under `deliver-ID-gN-r1` (a fresh job id; the sink's idempotency key is unchanged,
+ * so CPOMS answers a re-send with its 409); if that one ends without a verdict too, the record is
+ * marked failed with an alert, for `outbox retry` / `resend-failed` once the cause is found.
  */
 export async function relayOutbox(
-  _payload: PayloadOf<DoorstepCatalog, 'relay-outbox'>,
+  payload: PayloadOf<DoorstepCatalog, 'relay-outbox'>,
   _run: JobRun,
   deps: JobDeps,
-): Promise<{ enqueued: number; notices: number }> {
+): Promise<{ enqueued: number; notices: number; requeued: number; lost: number }> {
   let enqueued = 0;
   // Notices never tried: queued again under their own job id (a job still waiting is not doubled).
   const notices = await noticesToRelay(deps.db, 10_000, 500);
@@ -22,7 +32,7 @@ export async function relayOutbox(
     await deps.producer.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` });
   for (;;) {
     const batch = await outboxToRelay(deps.db, 500);
-    if (batch.length === 0) return { enqueued, notices: notices.length };
+    if (batch.length === 0) break;
     for (const r of batch) {
       await deps.producer.enqueue(
         'deliver-record',
@@ -32,5 +42,71 @@ export async function relayOutbox(
       await markEnqueued(deps.db, r.id, r.generation);
       enqueued++;
     }
+  }
+  // After a write only new records matter; the sweep runs with the schedule (every 5 s).
+  const swept = payload.reason === 'after-write' ? { requeued: 0, lost: 0 } : await sweepLost(deps);
+  return { enqueued, notices: notices.length, ...swept };
+}
+
+/** How a delivery job ended (`missing`: not in the queue at all), or undefined while it is alive. */
+async function endOf(queue: Queue, jobId: string): Promise<{ missing: boolean; why: string } | undefined> {
+  const job = await queue.getJob(jobId);
+  if (job && !job.finishedOn) return undefined; // waiting, delayed or running
+  // Finished or missing: read once more, atomically, so a job that just moved is not taken for lost.
+  const state = await queue.getJobState(jobId);
+  if (state === 'unknown') return { missing: true, why: 'it is no longer in the queue' };
+  if (state === 'completed') return { missing: false, why: 'it completed without delivering' };
+  if (state !== 'failed') return undefined;
+  // Fixed words only: a failure's own text is for the worker log, not the record.
+  const reason = job?.failedReason ?? '';
+  if (reason.includes('stalled')) return { missing: false, why: 'its worker stopped while delivering it' };
+  if (/exceeded its \d+ ms timeout/.test(reason))
+    return { missing: false, why: 'its last try ran past the job timeout' };
+  return { missing: false, why: 'it failed without reaching a verdict' };
+}
+
+/** Live records whose delivery job ended without a verdict: queued once more, then failed loudly. */
+async function sweepLost(deps: JobDeps): Promise<{ requeued: number; lost: number }> {
+  const queue = deps.producer.queueFor('deliver-record');
+  let requeued = 0;
+  let lost = 0;
+  let after = '0';
+  for (;;) {
+    const batch = await outboxInFlight(deps.db, after, 500);
+    for (const r of batch) {
+      const first = `deliver-${r.id}-g${r.generation}`;
+      const firstEnd = await endOf(queue, first);
+      if (firstEnd === undefined) continue;
+      const again = `${first}-r1`;
+      const againEnd = await endOf(queue, again);
+      if (againEnd === undefined) continue;
+      if (againEnd.missing) {
+        // Not queued again yet (or that job vanished too): the fixed id keeps this to one job.
+        await deps.producer.enqueue('deliver-record', { outboxId: r.id }, { jobId: again });
+        await markRequeued(
+          deps.db,
+          r,
+          `delivery job ${first} ended: ${firstEnd.why}; queued again as ${again}`,
+        );
+        deps.log.warn(
+          { outboxId: r.id, schoolId: r.schoolId, jobId: first },
+          'delivery job lost: queued again',
+        );
+        requeued++;
+      } else {
+        await markLost(
+          deps.db,
+          r,
+          `delivery jobs ${first} and ${again} both ended without a verdict (${firstEnd.why}; then ${againEnd.why}); check ${r.sink} for the record before resending`,
+        );
+        deps.log.error(
+          { outboxId: r.id, schoolId: r.schoolId, jobId: again },
+          'delivery job lost twice: record failed',
+        );
+        lost++;
+      }
+    }
+    if (batch.length < 500) return { requeued, lost };
+    after = batch.at(-1)!.id;
   }
 }

@@ -6,21 +6,40 @@ export interface SinkResponse {
   body: unknown;
 }
 
+/** What a sink's request says when the delivery job stopped it (its timeout, or a shutdown). */
+function stopped(what: string): RecordDeliveryError {
+  return new RecordDeliveryError(
+    `${what}: stopped — the delivery job was aborted (its timeout or a shutdown)`,
+    {
+      retry: 'backoff',
+    },
+  );
+}
+
 /**
  * One HTTP exchange with a record sink, classified by `failureOf` (src/core/outbound-http.ts): network
  * errors, timeouts and 5xx are retryable with backoff; a 429 carries its Retry-After; 401/403 never retry. Callers decide what 2xx/409/422 mean.
+ * `signal` is the delivery job's (JobRun.signal): when the job times out or the process shuts down,
+ * the request in flight is abandoned at once, so a stopped try never goes on to send while its retry
+ * sends again.
  */
 export async function sinkFetch(
   url: string,
-  init: RequestInit & { timeoutMs: number },
+  init: Omit<RequestInit, 'signal'> & { timeoutMs: number; signal?: AbortSignal | undefined },
   what: string,
 ): Promise<SinkResponse> {
+  const { timeoutMs, signal: job, ...rest } = init;
+  if (job?.aborted) throw stopped(what);
+  const signal = job
+    ? AbortSignal.any([AbortSignal.timeout(timeoutMs), job])
+    : AbortSignal.timeout(timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs) });
+    res = await fetch(url, { ...rest, signal });
   } catch (err) {
+    if (job?.aborted) throw stopped(what);
     const u = unreachable(err);
-    const why = u.timedOut ? `no answer within ${init.timeoutMs} ms` : u.reason;
+    const why = u.timedOut ? `no answer within ${timeoutMs} ms` : u.reason;
     throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' });
   }
   const failure = failureOf(res);
@@ -45,6 +64,7 @@ export async function sinkFetch(
   try {
     text = await res.text();
   } catch (err) {
+    if (job?.aborted) throw stopped(what);
     throw new RecordDeliveryError(`${what}: the answer was cut off (${(err as Error).message})`, {
       retry: 'backoff',
     });
@@ -58,4 +78,28 @@ export async function sinkFetch(
     }
   }
   return { status: res.status, body };
+}
+
+/**
+ * A vendor's refusal (422) as Doorstep may store and log it: never the answer itself — vendors echo
+ * the refused record (a pupil's name, the note's text) — only which of the fields Doorstep sent the
+ * answer's errors name. `errors` is the part of the answer that holds them (CPOMS `errors`, Arbor
+ * `response.errors`); `sent` the field names Doorstep wrote, the only words kept.
+ */
+export function refusedFields(errors: unknown, sent: readonly string[]): string {
+  const named = new Set(wordsOf(errors));
+  const fields = [...new Set(sent)].filter((f) => named.has(f));
+  return fields.length > 0
+    ? `fields: ${fields.join(', ')}`
+    : 'no field it names was sent (the answer is not kept: it may repeat the record)';
+}
+
+/** The words and keys of a vendor's answer, only ever matched against field names (never kept). */
+function wordsOf(value: unknown, depth = 0): string[] {
+  if (depth > 6) return [];
+  if (typeof value === 'string') return value.split(/[^\w-]+/).filter(Boolean);
+  if (Array.isArray(value)) return value.flatMap((v) => wordsOf(v, depth + 1));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => [k, ...wordsOf(v, depth + 1)]);
+  return [];
 }

@@ -84,3 +84,68 @@ export function alsoRecordToSettings(secret: SecretField) {
     .max(3)
     .default([]);
 }
+
+/**
+ * The HTTP requests a sink may make for one record, each allowed its `timeoutMs`. Every record names
+ * at most one pupil (src/records writes one record per pupil). CPOMS: the student by UPN, then by MIS
+ * id, then the incident; Arbor: the note.
+ */
+export const REQUESTS_PER_RECORD = { cpoms: 3, 'arbor-pastoral': 1 } as const;
+
+/**
+ * The deliver-record job's timeout, as src/queue/catalog.ts sets it (a layer above this one, so read
+ * there and checked equal by test/jobs/deliver-record.test.ts).
+ */
+export const DELIVERY_JOB_TIMEOUT_MS = 60_000;
+
+/** What a delivery job keeps for its own work (outbox reads and writes, the rate limiter). */
+const JOB_OWN_WORK_MS = 5_000;
+
+/** Kinds that never go to an Arbor note: they concern no pupil (an incident away from a visit). */
+const NOT_FOR_ARBOR = ['lone_worker_incident'] as const;
+
+type SinkProblem = { path: (string | number)[]; input: unknown; message: string };
+
+type SchoolSinks = {
+  readonly id: string;
+  readonly records: RecordsSettings;
+  readonly alsoRecordTo: readonly (RecordsSettings & { kinds: readonly string[] })[];
+};
+
+/**
+ * A school's sinks checked together, at config load (each problem names the school and the sink):
+ * - a delivery job that times out while its sink still waits runs again while the first try may
+ *   still send (Arbor, with no idempotency, would get two notes): every request a record may need,
+ *   at the sink's `timeoutMs`, must end within the deliver-record job's timeout;
+ * - an Arbor note needs a student: `lone_worker_incident` may not be routed to an arbor-pastoral sink.
+ */
+export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
+  const problems: SinkProblem[] = [];
+  const jobMs = DELIVERY_JOB_TIMEOUT_MS;
+  const budget = jobMs - JOB_OWN_WORK_MS;
+  const sinks: [RecordsSettings, (string | number)[]][] = [
+    [school.records, ['records']],
+    ...school.alsoRecordTo.map((a, j): [RecordsSettings, (string | number)[]] => [a, ['alsoRecordTo', j]]),
+  ];
+  for (const [s, path] of sinks) {
+    if (s.sink === 'preview') continue;
+    const requests = REQUESTS_PER_RECORD[s.sink];
+    if (s.timeoutMs * requests >= budget)
+      problems.push({
+        path: [...path, 'timeoutMs'],
+        input: s.timeoutMs,
+        message: `school ${school.id}, ${s.sink} sink: timeoutMs ${s.timeoutMs} × ${requests} request${requests === 1 ? '' : 's'} a record may need = ${s.timeoutMs * requests} ms, which must stay below ${budget} ms (the deliver-record job's ${jobMs} ms timeout less ${JOB_OWN_WORK_MS} ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most ${Math.ceil(budget / requests) - 1}`,
+      });
+  }
+  school.alsoRecordTo.forEach((a, j) => {
+    if (a.sink !== 'arbor-pastoral') return;
+    for (const kind of NOT_FOR_ARBOR)
+      if (a.kinds.includes(kind))
+        problems.push({
+          path: ['alsoRecordTo', j, 'kinds'],
+          input: kind,
+          message: `school ${school.id}, arbor-pastoral sink: ${kind} cannot go to Arbor — an Arbor note must be attached to a student, and a lone-worker incident away from a visit concerns none; remove it from this sink's kinds (it is recorded in the school's records sink, e.g. CPOMS)`,
+        });
+  });
+  return problems;
+}

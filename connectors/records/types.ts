@@ -33,7 +33,11 @@ export interface RecordSink {
   /** A second delivery under the same key returns the first record instead of creating another. */
   readonly idempotent: boolean;
   check(): Promise<CheckResult>;
-  deliver(record: OutboundRecord, idempotencyKey: string): Promise<DeliveryReceipt>;
+  /**
+   * `signal`: the delivery job's (JobRun.signal). Aborted when the job times out or the process shuts
+   * down: the sink stops at once (a RecordDeliveryError to retry) rather than sending on its own.
+   */
+  deliver(record: OutboundRecord, idempotencyKey: string, signal?: AbortSignal): Promise<DeliveryReceipt>;
 }
 
 export type RetryAdvice =

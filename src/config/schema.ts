@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { recordSinkProblems } from '../../connectors/records/settings.ts';
 import type { Secret } from '../core/secret.ts';
 import { folderPath, NO_ECHO, type SecretField, settingId } from '../core/settings.ts';
 import type { PolicyPack } from '../domain/triggers/rules.ts';
@@ -81,6 +82,14 @@ export function buildConfigSchema(sources: SecretSources) {
             });
           sinks.push(a.sink);
         });
+        // Each sink's timeout within the delivery job's, and no pupil-less kind to an Arbor note.
+        for (const p of recordSinkProblems(s))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schools', i, ...p.path],
+            input: p.input,
+            message: p.message,
+          });
       });
     });
 }

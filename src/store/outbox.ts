@@ -94,6 +94,56 @@ export async function markEnqueued(db: Queryable, id: string, generation: number
   await db.query('UPDATE outbox SET enqueued_generation = $2 WHERE id = $1', [id, generation]);
 }
 
+/** A live record whose current generation was handed to the queue: its delivery job should be alive. */
+export interface InFlightRecord {
+  id: string;
+  generation: number;
+  schoolId: string;
+  kind: RecordKind;
+  sink: string;
+}
+
+/** Live records handed to the queue in their current generation, by id after `afterId`. */
+export async function outboxInFlight(db: Queryable, afterId: string, limit = 500): Promise<InFlightRecord[]> {
+  const { rows } = await db.query<{
+    id: string;
+    generation: number;
+    school_id: string;
+    kind: RecordKind;
+    sink: string;
+  }>(
+    `SELECT id, generation, school_id, kind, sink FROM outbox
+      WHERE status = 'pending' AND enqueued_generation = generation AND id > $1 ORDER BY id LIMIT $2`,
+    [afterId, limit],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    generation: r.generation,
+    schoolId: r.school_id,
+    kind: r.kind,
+    sink: r.sink,
+  }));
+}
+
+/** The record's delivery job was lost (`reason`) and another was queued for it: said on the record. */
+export async function markRequeued(db: Db, row: InFlightRecord, reason: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      `UPDATE outbox SET last_error = $3, updated_at = now() WHERE id = $1 AND status = 'pending' AND generation = $2`,
+      [row.id, row.generation, reason],
+    );
+    if (rowCount !== 1) return;
+    await appendAudit(tx, {
+      actor: 'system:relay-outbox',
+      action: 'record.requeued',
+      schoolId: row.schoolId,
+      entityType: 'outbox',
+      entityId: row.id,
+      after: { sink: row.sink, generation: row.generation, reason },
+    });
+  });
+}
+
 export async function markDelivered(
   db: Db,
   row: OutboxRow,
@@ -132,10 +182,30 @@ export async function markAttempt(db: Queryable, id: string, error: string): Pro
 
 /** The record will not be retried: says why on the record and raises an alert for the data manager. */
 export async function markFailed(db: Db, row: OutboxRow, error: string): Promise<void> {
+  await failRecord(db, row, error, 'system:deliver-record', 1);
+}
+
+/**
+ * The record's delivery jobs ended without a verdict (relay-outbox): failed as `markFailed` does, with
+ * its alert, if it is still live in that generation; no try is counted (none reached a verdict).
+ */
+export async function markLost(db: Db, row: InFlightRecord, error: string): Promise<void> {
+  await failRecord(db, row, error, 'system:relay-outbox', 0, row.generation);
+}
+
+async function failRecord(
+  db: Db,
+  row: Pick<OutboxRow, 'id' | 'schoolId' | 'kind' | 'sink'>,
+  error: string,
+  actor: string,
+  tries: number,
+  generation?: number,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const { rowCount } = await tx.query(
-      `UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = $2, updated_at = now() WHERE id = $1 AND status = 'pending'`,
-      [row.id, error],
+      `UPDATE outbox SET status = 'failed', attempts = attempts + $3, last_error = $2, updated_at = now()
+        WHERE id = $1 AND status = 'pending' AND ($4::int IS NULL OR generation = $4)`,
+      [row.id, error, tries, generation ?? null],
     );
     if (rowCount !== 1) return;
     await tx.query(
@@ -143,7 +213,7 @@ export async function markFailed(db: Db, row: OutboxRow, error: string): Promise
       [row.schoolId, `Record #${row.id} (${row.kind}) to ${row.sink} failed: ${error}`, row.id],
     );
     await appendAudit(tx, {
-      actor: 'system:deliver-record',
+      actor,
       action: 'record.failed',
       schoolId: row.schoolId,
       entityType: 'outbox',

@@ -1,10 +1,14 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import nock from 'nock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DELIVERY_JOB_TIMEOUT_MS } from '../../connectors/records/settings.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { parseConfigText } from '../../src/config/load.ts';
-import { createLogger } from '../../src/log/logger.ts';
+import { createLogger, type Logger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { RedisRateLimiter } from '../../src/queue/rate-limit.ts';
@@ -13,7 +17,7 @@ import { WorkerHost } from '../../src/queue/worker-host.ts';
 import { recordToSinks } from '../../src/records/record-outbox.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { listOutbox, openAlerts } from '../../src/store/outbox.ts';
+import { insertOutbox, listOutbox, openAlerts } from '../../src/store/outbox.ts';
 import { configWith } from '../helpers/config.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { insertTestRecords } from '../helpers/outbox.ts';
@@ -61,7 +65,7 @@ async function runUntilSettled(deps: JobDeps, timeoutMs = 60_000) {
     roles: ['worker'],
     redis: { url: TEST_REDIS_URL },
     prefix,
-    log,
+    log: deps.log,
   });
   host.run();
   try {
@@ -256,5 +260,255 @@ schools:
     expect(!r.ok && r.problems.map((p) => `${p.path}: ${p.message}`)).toContainEqual(
       'schools[0].alsoRecordTo[0].sink: already a records sink of this school (each sink once), got "preview"',
     );
+  });
+});
+
+/** A local vendor for one test: `answer` writes each response (it may hold it back). */
+async function localVendor(
+  answer: (
+    req: { method: string; url: string; body: string },
+    res: import('node:http').ServerResponse,
+  ) => void,
+) {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => answer({ method: req.method!, url: req.url!, body }, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+const runOf = (id: string, signal = new AbortController().signal) => ({
+  id,
+  name: 'deliver-record',
+  attempt: 1,
+  maxAttempts: 10,
+  signal,
+});
+
+async function insertOne(
+  kind: 'lone_worker_incident' | 'visit_outcome',
+  sink: string,
+  pupilIds: string[],
+  body = 'Body',
+) {
+  const id = await db.transaction((tx) =>
+    insertOutbox(tx, {
+      schoolId: 'alpha',
+      kind,
+      pupilIds,
+      title: 'Title',
+      body,
+      occurredAt: new Date('2025-11-18T16:00:00Z'),
+      sink,
+      idempotencyKey: `one-${kind}-${Math.random()}`,
+      sourceType: 'test',
+      sourceId: '1',
+    }),
+  );
+  return id!;
+}
+
+describe('deliver-record: records Arbor cannot take, stopped tries, refusals', () => {
+  it('a lone-worker incident with no pupil is not "delivered" to Arbor: failed with an alert saying where it belongs', async () => {
+    let posted = 0;
+    nock('https://solo.uk.arbor.sc')
+      .post('/rest-v2/pastoral-notes')
+      .reply(201, () => {
+        posted++;
+        return { pastoralNote: { id: 1 } };
+      });
+    const config = configWith({
+      records: `{ sink: arbor-pastoral, baseUrl: "https://solo.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}" }`,
+      env: { ARBOR_PASSWORD: 'good' },
+    });
+    const id = await insertOne('lone_worker_incident', 'arbor-pastoral', []);
+    await runUntilSettled(depsFor(config));
+    nock.cleanAll();
+    expect(posted).toBe(0);
+    const row = (await listOutbox(db)).find((r) => r.id === id)!;
+    expect(row.status).toBe('failed');
+    expect(row.remoteId).toBeNull();
+    expect(row.attempts).toBe(1);
+    expect(row.lastError).toBe(
+      `Arbor pastoral note: record #${id} (lone_worker_incident) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. Records without a pupil belong in the school's CPOMS (its records sink), not an arbor-pastoral sink`,
+    );
+    expect((await openAlerts(db, 'alpha')).map((a) => a.message)).toEqual([
+      `Record #${id} (lone_worker_incident) to arbor-pastoral failed: ${row.lastError}`,
+    ]);
+    const { rows } = await db.query<{ action: string }>(
+      `SELECT action FROM audit_log WHERE entity_type = 'outbox' AND entity_id = $1 ORDER BY id`,
+      [id],
+    );
+    expect(rows.map((r) => r.action)).toEqual(['record.failed']);
+  });
+
+  it('refuses lone_worker_incident routed to an arbor-pastoral sink, naming the school and the sink', () => {
+    const r = parseConfigText(
+      `trust: { id: t, name: T }
+schools:
+  - id: heath
+    name: Heath Lane
+    mis: { kind: sims-xml, dropFolder: ./data/drop }
+    records: { sink: preview }
+    policies: [statutory]
+    alsoRecordTo:
+      - { sink: arbor-pastoral, baseUrl: https://heath.uk.arbor.sc, username: app, password: "\${T}", kinds: [visit_outcome, lone_worker_incident] }
+`,
+      { env: { T: 'x' } },
+    );
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'schools[0].alsoRecordTo[0].kinds: school heath, arbor-pastoral sink: lone_worker_incident cannot go to Arbor — an Arbor note must be attached to a student, and a lone-worker incident away from a visit concerns none; remove it from this sink\'s kinds (it is recorded in the school\'s records sink, e.g. CPOMS), got "lone_worker_incident"',
+    ]);
+  });
+
+  it('refuses a sink timeout that the requests of one record would take past the delivery job timeout', () => {
+    const problems = (records: string, also = '') => {
+      const r = parseConfigText(
+        `trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: sims-xml, dropFolder: ./data/drop }
+    records: ${records}
+    policies: [statutory]
+${also}`,
+        { env: { T: 'x' } },
+      );
+      return r.ok ? [] : r.problems.map((p) => `${p.path}: ${p.message}`);
+    };
+    // The check reads the catalog's timeout through its own constant (a lower layer): the same number.
+    expect(DELIVERY_JOB_TIMEOUT_MS).toBe(catalog.jobs['deliver-record'].timeoutMs);
+    expect(problems('{ sink: cpoms, baseUrl: https://a.cpoms.net, token: "${T}" }')).toEqual([]); // 15 s × 3
+    expect(
+      problems('{ sink: cpoms, baseUrl: https://a.cpoms.net, token: "${T}", timeoutMs: 20000 }'),
+    ).toEqual([
+      "schools[0].records.timeoutMs: school alpha, cpoms sink: timeoutMs 20000 × 3 requests a record may need = 60000 ms, which must stay below 55000 ms (the deliver-record job's 60000 ms timeout less 5000 ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most 18333, got 20000",
+    ]);
+    expect(
+      problems(
+        '{ sink: preview }',
+        '    alsoRecordTo: [{ sink: arbor-pastoral, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 90000, kinds: [visit_outcome] }]\n',
+      ),
+    ).toEqual([
+      "schools[0].alsoRecordTo[0].timeoutMs: school alpha, arbor-pastoral sink: timeoutMs 90000 × 1 request a record may need = 90000 ms, which must stay below 55000 ms (the deliver-record job's 60000 ms timeout less 5000 ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most 54999, got 90000",
+    ]);
+    expect(
+      problems(
+        '{ sink: arbor-pastoral, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 50000 }',
+      ),
+    ).toEqual([]);
+  });
+
+  it('a try stopped by its job (timeout or shutdown) sends nothing more: the lookup is abandoned, no incident posted', async () => {
+    const seen: string[] = [];
+    const vendor = await localVendor((req, res) => {
+      seen.push(`${req.method} ${req.url!.split('?')[0]}`);
+      if (req.method === 'GET')
+        return setTimeout(() => {
+          if (res.destroyed) return;
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"students":[{"id":"s1"}]}');
+        }, 800);
+      res.writeHead(201, { 'content-type': 'application/json' });
+      res.end('{"id":"inc-1"}');
+    });
+    try {
+      const config = configWith({
+        records: `{ sink: cpoms, baseUrl: "${vendor.url}", token: "\${CPOMS_TOKEN}", ratePerSecond: 1000, timeoutMs: 5000 }`,
+        env: { CPOMS_TOKEN: 'good-token' },
+      });
+      const id = await insertOne('visit_outcome', 'cpoms', ['p1']);
+      const job = new AbortController();
+      const started = Date.now();
+      setTimeout(() => job.abort(Symbol('timeout')), 100);
+      const err = await handlers['deliver-record']!(
+        { outboxId: id },
+        runOf(`deliver-${id}-g0`, job.signal),
+        depsFor(config),
+      ).catch((e: unknown) => e);
+      expect(Date.now() - started).toBeLessThan(600);
+      expect((err as Error).message).toBe(
+        'CPOMS student lookup: stopped — the delivery job was aborted (its timeout or a shutdown)',
+      );
+      await new Promise((r) => setTimeout(r, 1200)); // past the moment the lookup would have answered
+      expect(seen).toEqual(['GET /api/students']);
+      const row = (await listOutbox(db)).find((r) => r.id === id)!;
+      expect(row).toMatchObject({ status: 'pending', attempts: 1 }); // no verdict: the job retries it
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('a job of an earlier generation leaves the record to its current job', async () => {
+    const id = await insertOne('visit_outcome', 'cpoms', ['p1']);
+    await db.query('UPDATE outbox SET generation = 1 WHERE id = $1', [id]);
+    const out = await handlers['deliver-record']!(
+      { outboxId: id },
+      runOf(`deliver-${id}-g0`),
+      depsFor(live('good-token')),
+    );
+    expect(out).toEqual({ status: 'superseded' });
+    expect(fake.requests).toBe(0);
+  });
+
+  it('a refusal that echoes the record keeps only its status and field names: not in the log, record, alert or audit', async () => {
+    const vendor = await localVendor((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 422, { 'content-type': 'application/json' });
+      if (req.method === 'GET') return res.end('{"students":[]}');
+      res.end(
+        JSON.stringify({
+          error: 'category not found',
+          errors: { category: 'Jane Doe: no such category' },
+          incident: JSON.parse(req.body),
+        }),
+      );
+    });
+    const lines: string[] = [];
+    const captured: Logger = createLogger(
+      { level: 'info' },
+      new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    );
+    try {
+      const config = configWith({
+        records: `{ sink: cpoms, baseUrl: "${vendor.url}", token: "\${CPOMS_TOKEN}", ratePerSecond: 1000, timeoutMs: 1000 }`,
+        env: { CPOMS_TOKEN: 'good-token' },
+      });
+      const id = await insertOne(
+        'visit_outcome',
+        'cpoms',
+        ['p1'],
+        'Spoke to mother Jane Doe at 12 Acacia Road',
+      );
+      await runUntilSettled({ ...depsFor(config), log: captured });
+      const row = (await listOutbox(db)).find((r) => r.id === id)!;
+      expect(row.status).toBe('failed');
+      expect(row.lastError).toBe('CPOMS incident: HTTP 422 — CPOMS refused the record (fields: category)');
+      expect(lines.some((l) => l.includes('job failed') && l.includes('HTTP 422'))).toBe(true);
+      expect(lines.filter((l) => /Jane|Acacia/.test(l))).toEqual([]);
+      expect((await openAlerts(db, 'alpha')).filter((a) => /Jane|Acacia/.test(a.message))).toEqual([]);
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM audit_log WHERE entity_id = $1 AND after::text ~ '(Jane|Acacia)'`,
+        [id],
+      );
+      expect(rows[0]!.n).toBe(0);
+    } finally {
+      await vendor.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
 import { londonDate, londonMinutes } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
-import { sinkFetch } from '../http.ts';
+import { refusedFields, sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
 
 /** Which Arbor model a school's notes are written as. */
@@ -91,9 +91,27 @@ export class ArborPastoralSink implements RecordSink {
     }
   }
 
-  async deliver(record: OutboundRecord, idempotencyKey: string): Promise<DeliveryReceipt> {
+  async deliver(
+    record: OutboundRecord,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<DeliveryReceipt> {
+    // An Arbor note belongs to a student: a record that concerns no pupil (a lone-worker incident
+    // away from a visit) has nowhere to go in Arbor. Refused, not "delivered" with nothing sent.
+    if (record.pupils.length === 0)
+      throw new RecordDeliveryError(
+        `${this.note.what}: record #${record.outboxId} (${record.kind}) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. Records without a pupil belong in the school's CPOMS (its records sink), not an arbor-pastoral sink`,
+        { retry: 'never' },
+      );
     const ids: string[] = [];
     for (const p of record.pupils) {
+      const note = {
+        entityType: this.note.type,
+        student: { entityType: 'Student', href: `/rest-v2/students/${encodeURIComponent(p.misId)}` },
+        summary: `${record.title} [doorstep:${idempotencyKey}]`.slice(0, 255),
+        content: record.body,
+        [this.note.date]: arborDate(record.occurredAt),
+      };
       const r = await sinkFetch(
         `${this.base}/rest-v2/${this.note.path}`,
         {
@@ -104,27 +122,21 @@ export class ArborPastoralSink implements RecordSink {
             'content-type': 'application/json',
             'idempotency-key': `${idempotencyKey}:${p.misId}`,
           },
-          body: JSON.stringify({
-            request: {
-              [this.note.root]: {
-                entityType: this.note.type,
-                student: { entityType: 'Student', href: `/rest-v2/students/${encodeURIComponent(p.misId)}` },
-                summary: `${record.title} [doorstep:${idempotencyKey}]`.slice(0, 255),
-                content: record.body,
-                [this.note.date]: arborDate(record.occurredAt),
-              },
-            },
-          }),
+          body: JSON.stringify({ request: { [this.note.root]: note } }),
           timeoutMs: this.timeoutMs,
+          signal,
         },
         this.note.what,
       );
-      if (r.status === 422)
+      if (r.status === 422) {
+        // Arbor's errors (`response.errors[].message`) may quote the note: only the fields they name.
+        const errors = (r.body as { response?: { errors?: unknown } } | null)?.response?.errors;
         throw new RecordDeliveryError(
-          `${this.note.what}: HTTP 422 — ${JSON.stringify(r.body).slice(0, 300)}`,
+          `${this.note.what}: HTTP 422 — Arbor refused the note (${refusedFields(errors, ['request', this.note.root, ...Object.keys(note)])})`,
           { retry: 'never' },
           422,
         );
+      }
       if (r.status !== 200 && r.status !== 201)
         throw new RecordDeliveryError(
           `${this.note.what}: unexpected HTTP ${r.status}`,

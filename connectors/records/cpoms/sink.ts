@@ -1,7 +1,7 @@
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
 import { describeError } from '../../../src/errors.ts';
-import { sinkFetch } from '../http.ts';
+import { refusedFields, sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
 import { type CpomsWireSettings, categoriesBody, createdBody, londonIso, studentsBody } from './wire.ts';
 
@@ -65,14 +65,17 @@ export class CpomsSink implements RecordSink {
   }
 
   /** CPOMS student id by UPN, then by MIS id; undefined when neither matches (the record goes to the tray). */
-  private async matchStudent(p: { misId: string; upn: string | null }): Promise<string | undefined> {
+  private async matchStudent(
+    p: { misId: string; upn: string | null },
+    signal: AbortSignal | undefined,
+  ): Promise<string | undefined> {
     const tries: [string, string][] = [];
     if (p.upn) tries.push(['upn', p.upn]);
     tries.push(['mis_id', p.misId]);
     for (const [param, value] of tries) {
       const r = await sinkFetch(
         `${this.base}${this.settings.wire.studentsPath}?${param}=${encodeURIComponent(value)}`,
-        { headers: this.headers(), timeoutMs: this.timeoutMs },
+        { headers: this.headers(), timeoutMs: this.timeoutMs, signal },
         'CPOMS student lookup',
       );
       const parsed = studentsBody.safeParse(r.body);
@@ -81,11 +84,15 @@ export class CpomsSink implements RecordSink {
     return undefined;
   }
 
-  async deliver(record: OutboundRecord, idempotencyKey: string): Promise<DeliveryReceipt> {
+  async deliver(
+    record: OutboundRecord,
+    idempotencyKey: string,
+    signal?: AbortSignal,
+  ): Promise<DeliveryReceipt> {
     const f = this.settings.wire.fields;
     const ids: string[] = [];
     for (const p of record.pupils) {
-      const id = await this.matchStudent(p);
+      const id = await this.matchStudent(p, signal);
       if (id) ids.push(id);
     }
     const first = record.pupils[0];
@@ -105,6 +112,7 @@ export class CpomsSink implements RecordSink {
         headers: this.headers({ 'content-type': 'application/json', 'idempotency-key': idempotencyKey }),
         body: JSON.stringify(body),
         timeoutMs: this.timeoutMs,
+        signal,
       },
       'CPOMS incident',
     );
@@ -123,8 +131,14 @@ export class CpomsSink implements RecordSink {
       };
     }
     if (r.status === 422) {
+      // `{errors: {field: message}}`, but an answer may echo the record: only the fields it names.
+      const answer = r.body as { errors?: unknown; error?: unknown } | null;
+      const fields = refusedFields(
+        [answer?.errors, answer?.error],
+        [...Object.keys(body), 'Idempotency-Key'],
+      );
       throw new RecordDeliveryError(
-        `CPOMS incident: HTTP 422 — CPOMS refused the record: ${JSON.stringify(r.body).slice(0, 300)}`,
+        `CPOMS incident: HTTP 422 — CPOMS refused the record (${fields})`,
         { retry: 'never' },
         422,
       );

@@ -1,9 +1,12 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArborPastoralSink } from '../../../connectors/records/arbor-pastoral/sink.ts';
 import { CpomsSink } from '../../../connectors/records/cpoms/sink.ts';
 import { DEFAULT_CPOMS_WIRE } from '../../../connectors/records/cpoms/wire.ts';
 import { PreviewSink } from '../../../connectors/records/preview/sink.ts';
+import { REQUESTS_PER_RECORD } from '../../../connectors/records/settings.ts';
 import {
   type OutboundRecord,
   RecordDeliveryError,
@@ -29,6 +32,25 @@ interface Harness {
 }
 
 let fake: FakeCpoms;
+
+/** A vendor on a local port for one test (its answers as `answer` writes them). */
+async function localVendor(answer: (req: { method: string; body: string }, res: ServerResponse) => void) {
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => {
+      body += d;
+    });
+    req.on('end', () => answer({ method: req.method!, body }, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
 const GOOD_ARBOR = `Basic ${Buffer.from('app:good').toString('base64')}`;
 /** Arbor hosts as the published client talks to them: one school writes pastoral notes, one safeguarding notes. */
 const arbor = new FakeArbor('https://alpha.uk.arbor.sc', GOOD_ARBOR);
@@ -167,13 +189,57 @@ describe('CPOMS specifics', () => {
     expect(fake.incidents.get('match-2')!.body.students).toEqual([]);
   });
 
-  it('a 422 is never retried and carries the field errors', async () => {
+  it('a 422 is never retried and names the refused fields', async () => {
     const sink = harnesses[0]!.good();
     const err = (await sink
       .deliver({ ...record, category: '' }, 'bad-category')
       .catch((e: unknown) => e)) as RecordDeliveryError;
     expect(err.advice).toEqual({ retry: 'never' });
-    expect(err.message).toContain('"category":"required"');
+    expect(err.message).toBe('CPOMS incident: HTTP 422 — CPOMS refused the record (fields: category)');
+  });
+
+  it('a 422 that echoes the record keeps none of it: only the fields sent that the errors name', async () => {
+    let posts = 0;
+    const echo = await localVendor((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 422, { 'content-type': 'application/json' });
+      if (req.method === 'GET') return res.end('{"students":[]}');
+      const sent = JSON.parse(req.body) as unknown;
+      posts++;
+      res.end(
+        JSON.stringify(
+          posts === 1
+            ? {
+                error: 'Jane Doe: title too personal',
+                errors: { title: 'Jane Doe', 'Jane Doe': 'x' },
+                incident: sent,
+              }
+            : { message: 'refused', incident: sent },
+        ),
+      );
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: echo.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+      });
+      const named = { ...record, body: 'Spoke to mother Jane Doe at 12 Acacia Road' };
+      const first = (await sink.deliver(named, 'echo-1').catch((e: unknown) => e)) as RecordDeliveryError;
+      expect(first.message).toBe('CPOMS incident: HTTP 422 — CPOMS refused the record (fields: title)');
+      const second = (await sink.deliver(named, 'echo-2').catch((e: unknown) => e)) as RecordDeliveryError;
+      expect(second.message).toBe(
+        'CPOMS incident: HTTP 422 — CPOMS refused the record (no field it names was sent (the answer is not kept: it may repeat the record))',
+      );
+      expect(second.status).toBe(422);
+    } finally {
+      await echo.close();
+    }
+  });
+
+  it('makes at most REQUESTS_PER_RECORD requests for a record (the config bounds timeoutMs by it)', async () => {
+    const before = fake.requests;
+    await harnesses[0]!.good().deliver({ ...record, pupils: [{ misId: '5555', upn: 'Z999' }] }, 'count-1');
+    expect(fake.requests - before).toBe(REQUESTS_PER_RECORD.cpoms);
   });
 
   it('a lost response is retried and then counted as delivered through the 409', async () => {
@@ -233,7 +299,7 @@ describe('Arbor note specifics', () => {
       .catch((e: unknown) => e)) as RecordDeliveryError;
     expect(err).toBeInstanceOf(RecordDeliveryError);
     expect(err.advice).toEqual({ retry: 'never' });
-    expect(err.message).toMatch(/422.*student: no Student 4040/);
+    expect(err.message).toBe('Arbor safeguarding note: HTTP 422 — Arbor refused the note (fields: student)');
   });
 
   it("the fake holds a writer to the published models: another model's date field, a bare date or a wrong envelope is refused", async () => {
@@ -289,6 +355,79 @@ describe('Arbor note specifics', () => {
       },
     });
     expect(ok.status).toBe(201);
+  });
+
+  it('a record with no pupil is refused, never "delivered" with nothing sent', async () => {
+    const before = arbor.notes.length;
+    const requests = arbor.requests.length;
+    const err = (await harnesses[1]!
+      .good()
+      .deliver({ ...record, kind: 'lone_worker_incident', pupils: [] }, 'no-pupil')
+      .catch((e: unknown) => e)) as RecordDeliveryError;
+    expect(err).toBeInstanceOf(RecordDeliveryError);
+    expect(err.advice).toEqual({ retry: 'never' });
+    expect(err.message).toBe(
+      "Arbor pastoral note: record #1 (lone_worker_incident) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. Records without a pupil belong in the school's CPOMS (its records sink), not an arbor-pastoral sink",
+    );
+    expect(arbor.notes.length).toBe(before);
+    expect(arbor.requests.length).toBe(requests);
+  });
+
+  it('a 422 that quotes the note keeps only the fields it names', async () => {
+    const echo = await localVendor((req, res) => {
+      res.writeHead(422, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          response: { code: 422, errors: [{ message: 'content: "Spoke to Jane Doe" is too long' }] },
+          request: JSON.parse(req.body) as unknown,
+        }),
+      );
+    });
+    try {
+      const sink = new ArborPastoralSink({
+        baseUrl: echo.url,
+        username: 'app',
+        password: new Secret('good', 'env:T'),
+      });
+      const err = (await sink
+        .deliver({ ...record, body: 'Spoke to Jane Doe' }, 'echo-arbor')
+        .catch((e: unknown) => e)) as RecordDeliveryError;
+      expect(err.message).toBe('Arbor pastoral note: HTTP 422 — Arbor refused the note (fields: content)');
+      expect(err.advice).toEqual({ retry: 'never' });
+    } finally {
+      await echo.close();
+    }
+  });
+
+  it('stops at once when the delivery job is aborted (its timeout or a shutdown), to be retried', async () => {
+    const slow = await localVendor((_req, res) => {
+      setTimeout(() => {
+        if (res.destroyed) return;
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end('{"pastoralNote":{"id":7}}');
+      }, 3000);
+    });
+    try {
+      const sink = new ArborPastoralSink({
+        baseUrl: slow.url,
+        username: 'app',
+        password: new Secret('good', 'env:T'),
+        timeoutMs: 10_000,
+      });
+      const job = new AbortController();
+      setTimeout(() => job.abort(), 50);
+      const started = Date.now();
+      const err = (await sink
+        .deliver(record, 'slow-1', job.signal)
+        .catch((e: unknown) => e)) as RecordDeliveryError;
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(err.message).toBe(
+        'Arbor pastoral note: stopped — the delivery job was aborted (its timeout or a shutdown)',
+      );
+      expect(err.advice).toEqual({ retry: 'backoff' });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('does not resend when Arbor answers success without the created note', async () => {
