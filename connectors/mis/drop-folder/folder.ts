@@ -226,8 +226,12 @@ const FILE_REFUSALS: Record<string, string> = {
   EFBIG: 'it is too large to open',
 };
 
-/** Size and modification time of a file as opened, with the file it is (device and inode). */
-type Identity = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs'>;
+/**
+ * Size, modification and change times of a file as opened, with the file it is (device and inode).
+ * The change time is the kernel's: a rewrite that puts the modification time back (`touch -r`) still
+ * moves it.
+ */
+type Identity = Pick<BigIntStats, 'dev' | 'ino' | 'size' | 'mtimeNs' | 'ctimeNs' | 'nlink'>;
 
 const CHUNK = 64 * 1024;
 
@@ -287,8 +291,6 @@ export class DroppedFile {
    * or removed — and what becomes of it; undefined when it still is (then it may be moved).
    */
   async change(): Promise<string | undefined> {
-    if (!sameContent(this.opened, await this.fh.stat({ bigint: true })))
-      return `${CHANGED}: it stays in the drop folder, to be imported at the next sync`;
     const there = await lstat(this.path, { bigint: true }).catch((err: { code?: string }) => {
       if (err.code === 'ENOENT') return undefined;
       throw err;
@@ -297,6 +299,8 @@ export class DroppedFile {
       return 'was removed from the drop folder while it was being imported: there is nothing to move';
     if (there.dev !== this.opened.dev || there.ino !== this.opened.ino)
       return 'was replaced by another file while it was being imported: the new file stays in the drop folder, to be imported at the next sync';
+    if (!sameContent(this.opened, await this.fh.stat({ bigint: true })))
+      return `${CHANGED}: it stays in the drop folder, to be imported at the next sync`;
     return undefined;
   }
 
@@ -325,10 +329,16 @@ export class DroppedFile {
 }
 
 const CHANGED =
-  'changed while it was being imported (its size or modification time is not what it was when it was opened: still being written, or rewritten)';
+  'changed while it was being imported (its size or modification or change time is not what it was when it was opened: still being written, or rewritten)';
 
+/**
+ * Whether the open file still holds what it held when opened. Unlinking it (another file renamed
+ * over its name) moves its change time too, but not its bytes: a change time that moved along with a
+ * link count that fell is that, not a rewrite.
+ */
 function sameContent(a: Identity, b: Identity): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs;
+  if (a.size !== b.size || a.mtimeNs !== b.mtimeNs) return false;
+  return a.ctimeNs === b.ctimeNs || b.nlink < a.nlink;
 }
 
 /** The refusal for an open that failed because of the file itself; undefined for any other failure. */

@@ -67,8 +67,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
     // The lock as it stands now, not as it stood before the hash: hashes wait their turn, so a burst
     // of guesses sent together would otherwise each be judged by the state before the burst, and the
     // right one among them sign in however many wrong ones had locked the account meanwhile.
-    const lockedUntil =
-      usable && right ? (await userByUsername(deps.db, username))?.lockedUntil : usable?.lockedUntil;
+    // Read again whatever the password: a read only for the right one would tell it by its timing.
+    const lockedUntil = usable ? (await userByUsername(deps.db, username))?.lockedUntil : undefined;
     const locked = Boolean(lockedUntil && lockedUntil > now);
 
     if (usable && right && (!locked || (device && (await devices.trusted(device))))) {

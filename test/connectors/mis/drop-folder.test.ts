@@ -302,6 +302,24 @@ describe('drop folder: a file changed during its import is never archived unread
     expect(await marks()).toEqual(['1001 2025-01-13 AM N', '1002 2025-01-13 AM N', '1002 2025-01-13 PM N']);
   });
 
+  it('sees a file rewritten in place with its modification time put back (the change time moves)', async () => {
+    const path = join(drop, 'marks.csv');
+    writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,AM,N\n`);
+    settle(path);
+    const before = lstatSync(path);
+    const file = await new DropFolder(drop).open(path);
+    try {
+      expect(await file.change()).toBeUndefined();
+      // The same size, other bytes, and the old modification time restored (as `touch -r` does).
+      writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,AM,L\n`);
+      utimesSync(path, before.atime, before.mtime);
+      expect(lstatSync(path).mtimeMs).toBe(before.mtimeMs);
+      expect(await file.change()).toMatch(/changed while it was being imported/);
+    } finally {
+      await file.close();
+    }
+  });
+
   it('records the checksum of the bytes it imported', async () => {
     const path = join(drop, 'marks.csv');
     const content = `${MARKS_HEADER}1001,2025-01-13,AM,N\n`;
