@@ -157,16 +157,17 @@ function carried(row: Row, cols: PupilColumns) {
     const dob = row.get(cols.dob);
     out.dob = dob === null ? null : parseDate(dob, row.where, cols.dob);
   }
-  const addressCols = [cols.addressLine1, cols.addressLine2, cols.town, cols.postcode];
-  if (addressCols.some((c) => row.has(c))) {
-    const address: Address = {
-      line1: row.get(cols.addressLine1),
-      line2: row.get(cols.addressLine2),
-      town: row.get(cols.town),
-      postcode: row.get(cols.postcode),
-    };
-    out.address = Object.values(address).some((v) => v !== null) ? address : null;
-  }
+  // The address's parts likewise: a file with a postcode column only updates the postcode.
+  const parts = {
+    line1: cols.addressLine1,
+    line2: cols.addressLine2,
+    town: cols.town,
+    postcode: cols.postcode,
+  };
+  const address: Address = {};
+  for (const [part, col] of Object.entries(parts) as [keyof Address, string][])
+    if (row.has(col)) address[part] = row.get(col);
+  if (Object.keys(address).length > 0) out.address = address;
   return out;
 }
 

@@ -135,7 +135,13 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
             CASE WHEN l.data ? 'preferredName' THEN l.data->>'preferredName' ELSE p.preferred_name END,
             CASE WHEN l.data ? 'dob' THEN (l.data->>'dob')::date ELSE p.dob END,
             CASE WHEN l.data ? 'yearGroup' THEN l.data->>'yearGroup' ELSE p.year_group END,
-            CASE WHEN l.data ? 'address' THEN NULLIF(l.data->'address', 'null'::jsonb) ELSE p.address END,
+            CASE WHEN NOT l.data ? 'address' THEN p.address
+                 WHEN l.data->'address' = 'null'::jsonb THEN NULL
+                 -- Part by part (a postcode-only file keeps the street); no part left: no address.
+                 ELSE (SELECT CASE WHEN jsonb_strip_nulls(m) = '{}'::jsonb THEN NULL ELSE m END
+                       FROM (SELECT '{"line1":null,"line2":null,"town":null,"postcode":null}'::jsonb
+                                    || COALESCE(p.address, '{}'::jsonb) || (l.data->'address') AS m) parts)
+            END,
             COALESCE(l.data->'flags', '{}'::jsonb), now()
      FROM latest l LEFT JOIN pupils p ON p.school_id = $1 AND p.mis_id = l.mis_id
      ON CONFLICT (school_id, mis_id) DO UPDATE SET

@@ -78,6 +78,9 @@ describe('an export that carries only some fields', () => {
       'ctf',
     );
     expect(afterCtf[1]).toMatchObject({ mis_id: '2002', address: BO, dob: '2014-05-05', year_group: 'Y5' });
+    // A postcode column alone: Bo's postcode is corrected, his street and town stay.
+    const postcode = await run('postcodes.csv', 'ID,Postcode\n2002,LS2 9ZZ\n', 'csv');
+    expect(postcode[1]).toMatchObject({ mis_id: '2002', address: { ...BO, postcode: 'LS2 9ZZ' } });
     // The address columns present but empty: the school says Ann has no address on file now.
     const cleared = await run(
       'moved.csv',
