@@ -30,6 +30,14 @@ export async function deliverRecord(
   // back by hand) leaves the record to its current job.
   const generation = /^deliver-\d+-g(\d+)(?:-r1)?$/.exec(run.id)?.[1];
   if (generation !== undefined && Number(generation) !== row.generation) return { status: 'superseded' };
+  // A first job brought back by hand after the relay queued its replacement (`-r1`, see relay-outbox):
+  // the replacement delivers; two at once would post twice to a sink that keeps no idempotency key.
+  if (
+    generation !== undefined &&
+    !run.id.endsWith('-r1') &&
+    (await deps.producer.queueFor('deliver-record').getJob(`${run.id}-r1`))
+  )
+    return { status: 'superseded' };
   if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');

@@ -22,7 +22,7 @@ import type { JobDeps } from './deps.ts';
  */
 export async function relayOutbox(
   payload: PayloadOf<DoorstepCatalog, 'relay-outbox'>,
-  _run: JobRun,
+  run: JobRun,
   deps: JobDeps,
 ): Promise<{ enqueued: number; notices: number; requeued: number; lost: number }> {
   let enqueued = 0;
@@ -44,7 +44,8 @@ export async function relayOutbox(
     }
   }
   // After a write only new records matter; the sweep runs with the schedule (every 5 s).
-  const swept = payload.reason === 'after-write' ? { requeued: 0, lost: 0 } : await sweepLost(deps);
+  const swept =
+    payload.reason === 'after-write' ? { requeued: 0, lost: 0 } : await sweepLost(deps, run.signal);
   return { enqueued, notices: notices.length, ...swept };
 }
 
@@ -65,21 +66,31 @@ async function endOf(queue: Queue, jobId: string): Promise<{ missing: boolean; w
   return { missing: false, why: 'it failed without reaching a verdict' };
 }
 
-/** Live records whose delivery job ended without a verdict: queued once more, then failed loudly. */
-async function sweepLost(deps: JobDeps): Promise<{ requeued: number; lost: number }> {
+/**
+ * Live records whose delivery job ended without a verdict: queued once more, then failed loudly.
+ * A batch's jobs are looked up together (one round trip's wait for the batch, not one per record:
+ * thousands wait while CPOMS is down), and a sweep stopped by its job's timeout or a shutdown stops
+ * between batches.
+ */
+async function sweepLost(deps: JobDeps, signal: AbortSignal): Promise<{ requeued: number; lost: number }> {
   const queue = deps.producer.queueFor('deliver-record');
   let requeued = 0;
   let lost = 0;
   let after = '0';
   for (;;) {
+    if (signal.aborted) return { requeued, lost };
     const batch = await outboxInFlight(deps.db, after, 500);
-    for (const r of batch) {
-      const first = `deliver-${r.id}-g${r.generation}`;
-      const firstEnd = await endOf(queue, first);
-      if (firstEnd === undefined) continue;
+    const ends = await Promise.all(
+      batch.map(async (r) => {
+        const first = `deliver-${r.id}-g${r.generation}`;
+        const firstEnd = await endOf(queue, first);
+        return { first, firstEnd, againEnd: firstEnd && (await endOf(queue, `${first}-r1`)) };
+      }),
+    );
+    for (const [i, r] of batch.entries()) {
+      const { first, firstEnd, againEnd } = ends[i]!;
+      if (firstEnd === undefined || againEnd === undefined) continue;
       const again = `${first}-r1`;
-      const againEnd = await endOf(queue, again);
-      if (againEnd === undefined) continue;
       if (againEnd.missing) {
         // Not queued again yet (or that job vanished too): the fixed id keeps this to one job.
         await deps.producer.enqueue('deliver-record', { outboxId: r.id }, { jobId: again });

@@ -156,6 +156,21 @@ describe('relay-outbox sweep of lost delivery jobs', () => {
     expect(await queue().getJobState(`deliver-${id}-g0-r1`)).toBe('waiting');
     // Queued again once: another sweep while that job waits adds nothing.
     expect(await relay()).toMatchObject({ requeued: 0, lost: 0 });
+    // The first job brought back by hand (the queue page's retry) now leaves the record to its
+    // replacement: two at once would post twice to a sink that keeps no idempotency key.
+    const broughtBack = await handlers['deliver-record']!(
+      { outboxId: id },
+      {
+        id: `deliver-${id}-g0`,
+        name: 'deliver-record',
+        attempt: 1,
+        maxAttempts: 10,
+        signal: new AbortController().signal,
+      },
+      deps(),
+    );
+    expect(broughtBack).toEqual({ status: 'superseded' });
+    expect(fake.created).toBe(0);
   });
 
   it('a record whose job is lost twice is failed with an alert, for resend-failed', async () => {
