@@ -27,7 +27,8 @@ export const PUPIL_EPISODES = `SELECT id FROM trigger_episodes WHERE school_id =
 export const PUPIL_RECORDS = `SELECT id FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)`;
 export const ACTOR = `ANY(ARRAY['user:' || $2, $2])`;
 export const STAFF_VISITS = `SELECT id FROM visits WHERE $2::bigint IN (requested_by, authorised_by, lead_user_id, partner_user_id)`;
-export const STAFF_ALARMS = `SELECT id FROM alarms WHERE staff_id = $3 OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR}`;
+/** A staff id is the school's device registry's (another school's may give it to someone else): matched within the school. */
+export const STAFF_ALARMS = `SELECT id FROM alarms WHERE (school_id = $1 AND staff_id = $3) OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR}`;
 
 /** Audit entries about a pupil: the pupil, their marks, episodes, visits, alarms, records, leave refusals. */
 export const PUPIL_AUDIT = `
@@ -89,7 +90,7 @@ export const SECTIONS: readonly Section[] = [
   {
     table: 'fob_events',
     title: 'Lone-worker device events',
-    staff: 'staff_id = $3',
+    staff: 'school_id = $1 AND staff_id = $3',
   },
   {
     table: 'alarms',
@@ -144,7 +145,7 @@ export const SECTIONS: readonly Section[] = [
     pupil: `school_id = $1 AND (payload->>'pupilMisId' = $2 OR payload->>'pupilId' = $2
       OR payload->>'visitId' IN (SELECT id::text FROM (${PUPIL_VISITS}) x)
       OR payload->>'alarmId' IN (SELECT id::text FROM (${PUPIL_ALARMS}) x))`,
-    staff: `payload->>'staffId' = $3 OR payload->>'alarmId' IN (SELECT id::text FROM (${STAFF_ALARMS}) x)`,
+    staff: `(school_id = $1 AND payload->>'staffId' = $3) OR payload->>'alarmId' IN (SELECT id::text FROM (${STAFF_ALARMS}) x)`,
   },
   {
     table: 'address_flags',

@@ -8,6 +8,7 @@ import { alarmPerson } from '../../src/store/alarm-lookups.ts';
 import { boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { exportSubject, resolveSubject } from '../../src/store/subject.ts';
 import { displayNameOfStaff } from '../../src/store/users.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addUser, TEST_PASSWORD } from '../helpers/web.ts';
@@ -108,5 +109,12 @@ describe("a fob's staff id", () => {
         staffId: 'shared-7',
       }),
     ).toEqual({ 'visiting-staff': [{ phone: '+447700900111', email: undefined }] });
+  });
+
+  it("gives Ann's subject access export at her school none of another school's wearer's alarms", async () => {
+    const subject = (await resolveSubject(db, { kind: 'staff', schoolId: 'alpha', id: 'shared-7' }))!;
+    const x = await exportSubject(db, subject, new Date());
+    const alarms = x.sections.find((s) => s.table === 'alarms')?.rows ?? [];
+    expect(alarms.map((a) => String(a.id))).not.toContain(betaAlarm);
   });
 });
