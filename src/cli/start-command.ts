@@ -35,6 +35,17 @@ export async function startCommand(opts: { config: string; role: string }): Prom
   const config = loadConfigFile(opts.config);
   const roles = parseRoles(opts.role);
   const log = createLogger({ base: { roles: roles.join(',') } });
+  // A stop asked for while starting (a deploy's quick restart, Ctrl-C) waits for the start to finish
+  // and is then a graceful stop: Node's default would end this process at once and leave its worker
+  // child, still starting, to write its schedules after everything else had stopped. Twice: at once.
+  let stopAsked: NodeJS.Signals | undefined;
+  const whileStarting = (signal: NodeJS.Signals) => {
+    if (stopAsked) process.exit(1);
+    stopAsked = signal;
+    log.info({ signal }, 'stop asked for while starting: stopping once started');
+  };
+  process.on('SIGTERM', whileStarting);
+  process.on('SIGINT', whileStarting);
   const databaseUrl = process.env.DATABASE_URL;
   // The worker role's heavy jobs never share this process's event loop with the board or the fobs.
   const apart = workerRunsApart(roles, config.queue.workerProcess, databaseUrl);
@@ -135,13 +146,18 @@ export async function startCommand(opts: { config: string; role: string }): Prom
         process.exit(reportFatal(err));
       });
   };
+  process.off('SIGTERM', whileStarting);
+  process.off('SIGINT', whileStarting);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   if (process.send && process.env.DOORSTEP_WORKER_CHILD === '1') {
-    // A worker child: tell the parent it runs; stop when the parent goes (even by SIGKILL).
-    process.send({ type: 'ready' });
+    // A worker child: stop when the parent goes (even by SIGKILL) — also if it went while this
+    // process was starting (its 'disconnect' then came before anyone listened) — else say it runs.
     process.on('disconnect', () => stop('SIGTERM'));
+    if (!process.connected) stop('SIGTERM');
+    else process.send({ type: 'ready' });
   }
+  if (stopAsked) stop(stopAsked);
 }
 
 /** With the embedded store, the admin socket CLI commands use while this process holds it. */

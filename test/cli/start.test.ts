@@ -134,6 +134,44 @@ describe('doorstep start (a real process)', () => {
     }
   });
 
+  it('a SIGTERM while it is still starting is a graceful stop once started: exit 0, its worker process gone too', async () => {
+    const port = await freePort();
+    const prefix = uniqueName('start-early').replace(/_/g, '-');
+    const { file } = writeTempConfig(
+      testConfig({ prefix, port, redisUrl: TEST_REDIS_URL, dataDir: `${process.cwd()}/data/unused`, schema }),
+    );
+    const p = runCli(['start', '--role', 'web,worker', '--config', file], {
+      DATABASE_URL: TEST_DATABASE_URL,
+      LOG_LEVEL: 'info',
+    });
+    const pid = p.child.pid!;
+    const children = () => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map(Number);
+      } catch {
+        return [];
+      }
+    };
+    try {
+      // The worker process has been started and the banner (printed once both run) not yet.
+      await until(() => children().length > 0);
+      const child = children()[0]!;
+      expect(p.stderr()).not.toMatch(/stop with Ctrl-C/);
+      p.child.kill('SIGTERM');
+      const end = await p.exited;
+      expect({ code: end.code, signal: end.signal }).toEqual({ code: 0, signal: null });
+      await until(() => !alive(child));
+    } finally {
+      p.child.kill('SIGKILL');
+      await p.exited;
+      await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
+    }
+  });
+
   it('starts its worker process again when it dies, and the worker stops when its parent is SIGKILLed', async () => {
     const port = await freePort();
     const prefix = uniqueName('start-child').replace(/_/g, '-');
