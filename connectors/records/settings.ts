@@ -93,8 +93,8 @@ export function alsoRecordToSettings(secret: SecretField) {
 export const REQUESTS_PER_RECORD = { cpoms: 3, 'arbor-pastoral': 1 } as const;
 
 /**
- * The deliver-record job's timeout, as src/queue/catalog.ts sets it (a layer above this one, so read
- * there and checked equal by test/jobs/deliver-record.test.ts).
+ * The deliver-record job's timeout: src/queue/catalog.ts (a layer above) takes it from here, so the
+ * check below and the job agree by construction.
  */
 export const DELIVERY_JOB_TIMEOUT_MS = 60_000;
 

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DELIVERY_JOB_TIMEOUT_MS } from '../../connectors/records/settings.ts';
 
 /**
  * The job catalog: every job Doorstep runs, with its payload schema, queue, retries and timeout.
@@ -101,7 +102,8 @@ export const catalog = {
       payload: z.strictObject({ outboxId: z.string().regex(/^\d+$/) }),
       attempts: 10,
       backoff: { type: 'exponential', delayMs: 2000 },
-      timeoutMs: 60_000,
+      // The sinks' config check holds their timeouts within it (connectors/records/settings.ts).
+      timeoutMs: DELIVERY_JOB_TIMEOUT_MS,
     }),
     escalate: defineJob({
       queue: 'alarms',
