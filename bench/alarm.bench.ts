@@ -24,6 +24,7 @@ import { startPrivateMosquitto } from '../test/helpers/private-broker.ts';
 import { freePort } from '../test/helpers/spawn.ts';
 import { runIsolation } from './lib/isolation.ts';
 import { printResult, printTable, round } from './lib/report.ts';
+import { type ServerActivity, watchServer } from './lib/server-activity.ts';
 import { DATABASE_URL, openBenchServices } from './lib/services.ts';
 
 const services = await openBenchServices('alarm');
@@ -193,6 +194,8 @@ const floorPool = new pg.Pool({
   max: CONNECTIONS,
   options: `-c search_path=${services.schema}`,
 });
+/** Its own connection: what the server was doing (log written, checkpoint) during each phase. */
+const watchPool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
 await floorPool.query('CREATE TABLE floor_commits (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)');
 async function commitFloor(label: string): Promise<number[]> {
   const lat: number[] = [];
@@ -245,8 +248,12 @@ const results: {
   p99: number;
   over: number;
   received: number;
+  floorServer: ServerActivity;
+  server: ServerActivity;
 }[] = [];
 const traced: ReturnType<typeof stagesOf> = [];
+/** Per run: in which second of the run its slowest 1% were published (second → how many). */
+const slowestAt: string[] = [];
 let loopDelays: Record<string, number>[] = [];
 let gcPauses: Record<string, number>[] = [];
 let isolation: Awaited<ReturnType<typeof runIsolation>> | undefined;
@@ -257,11 +264,38 @@ try {
   await sleep(500);
   for (let r = 1; r <= RUNS; r++) {
     const brokerLat = await brokerFloor(`raw${r}-${suffix}`);
-    const commitLat = await commitFloor(`c${r}`);
+    const floorRun = await watchServer(
+      watchPool,
+      () => commitFloor(`c${r}`),
+      (l) => l.length,
+    );
+    const commitLat = floorRun.result;
     const label = `s${r}-${suffix}`;
-    const sent = await publishAt(RATE, N, label);
-    await waitSeen([...sent.keys()], 10_000);
+    const run = await watchServer(
+      watchPool,
+      async () => {
+        const sent = await publishAt(RATE, N, label);
+        await waitSeen([...sent.keys()], 10_000);
+        return sent;
+      },
+      (sent) => sent.size,
+    );
+    const sent = run.result;
     const lat = latencies(sent);
+    const t0 = Math.min(...sent.values());
+    const slow = [...sent]
+      .filter(([id]) => seen.has(id))
+      .map(([id, at]) => ({ ms: seen.get(id)! - at, s: Math.floor((at - t0) / 1000) }))
+      .sort((a, b) => b.ms - a.ms)
+      .slice(0, Math.ceil(sent.size / 100));
+    const bySecond = new Map<number, number>();
+    for (const x of slow) bySecond.set(x.s, (bySecond.get(x.s) ?? 0) + 1);
+    slowestAt.push(
+      [...bySecond]
+        .sort((a, b) => a[0] - b[0])
+        .map(([sec, n]) => `${sec}s×${n}`)
+        .join(' '),
+    );
     const t = await traceOf(ingest.child, label);
     traced.push(...stagesOf(sent, t.events));
     loopDelays.push(t.loopDelay);
@@ -276,6 +310,8 @@ try {
       p99: round(pct(lat, 99), 2),
       over: round(pct(lat, 99) - floor, 2),
       received: lat.length,
+      floorServer: floorRun.server,
+      server: run.server,
     });
   }
 
@@ -310,6 +346,7 @@ try {
     await exited;
   }
   await floorPool.end();
+  await watchPool.end();
   await broker.stop();
   await services.close().catch((err: unknown) => console.error('cleanup:', err));
 }
@@ -335,6 +372,9 @@ if (TRACE) {
   );
   console.log(
     `garbage collection in the ingest process per run (young: count / max ms; full: count / max ms): ${gcPauses.map((g) => `${g.minor}/${round(g.minorMaxMs!, 1)}; ${g.major}/${round(g.majorMaxMs!, 1)}`).join(', ')}`,
+  );
+  console.log(
+    `the slowest 1% of each run by the second of the run they were published in: ${slowestAt.join(' | ')}`,
   );
   console.log(
     `(${traced.length} alarms traced; the slowest 1% took ${round(slow.at(-1)!.total, 2)} ms or more)`,
@@ -364,6 +404,17 @@ printTable([
     received: r.ok ? 'all, once' : `NOT held (stored ${r.stored}, doubled ${r.doubled})`,
   })),
 ]);
+// What the server did meanwhile: log per write (a checkpoint makes the same writes log whole pages).
+printTable(
+  results.map((r) => ({
+    run: `200/s run ${r.run}`,
+    'bare commit: log KB / page images per commit': `${round(r.floorServer.walKbPerItem, 2)} / ${round(r.floorServer.fpiPerItem, 2)}`,
+    'checkpoint writing (share of bare commit phase)': round(r.floorServer.checkpointing, 2),
+    'alarms: log KB / page images per alarm': `${round(r.server.walKbPerItem, 2)} / ${round(r.server.fpiPerItem, 2)}`,
+    'checkpoint writing (share of alarm phase)': round(r.server.checkpointing, 2),
+    'autovacuum at work (share of alarm phase)': round(r.server.autovacuum, 2),
+  })),
+);
 if (isolation) printTable(isolation.table);
 const worst = results.reduce(
   (a, r) => (r.over > a.over ? r : a),
@@ -376,7 +427,15 @@ console.log(
 printResult({
   bench: 'alarm',
   rate: RATE,
-  runs: results.map((r) => ({ p50Ms: r.p50, p99Ms: r.p99, floorP99Ms: r.floorP99, p99OverFloorMs: r.over })),
+  runs: results.map((r) => ({
+    p50Ms: r.p50,
+    p99Ms: r.p99,
+    floorP99Ms: r.floorP99,
+    p99OverFloorMs: r.over,
+    checkpointing: round(r.server.checkpointing, 2),
+    fpiPerAlarm: round(r.server.fpiPerItem, 2),
+    autovacuum: round(r.server.autovacuum, 2),
+  })),
   p99Ms: worst.p99,
   floorP99Ms: worst.floorP99,
   p99OverFloorMs: worst.over,
