@@ -1,7 +1,9 @@
 /**
  * What the PostgreSQL server itself was doing during a timed phase, beside Doorstep's figures: the
  * write-ahead log written (bytes, full-page images) from `pg_stat_wal`, and whether a checkpoint was
- * being written (the checkpointer's wait event, sampled every 100 ms). After a checkpoint starts,
+ * being written (the checkpointer's wait event, sampled every 100 ms), and a probe: one bare durable
+ * commit every 100 ms on a connection of its own, timed — if the disk stalled during the phase, the
+ * probe waited too, in the same seconds as the phase's own writes. After a checkpoint starts,
  * the first change to each page writes the whole page to the log again, so the same commits write
  * more log and wait longer for it: a run's tail can move with the server's five-minute checkpoint
  * timer, not with anything the run did. Cluster-wide: meaningful on a machine with nothing else
@@ -32,11 +34,14 @@ export interface ServerActivity {
   checkpointing: number;
   /** Share of the samples in which an autovacuum worker was at work (vacuum or analyze; 0–1). */
   autovacuum: number;
+  /** The probe's bare commits during the phase (one every 100 ms): the slowest, in ms. */
+  probeCommitMaxMs: number;
 }
 
 /** Watches the server while `phase` runs; `items` is how many writes the phase made. */
 export async function watchServer<T>(
   pool: pg.Pool,
+  probeSql: string,
   phase: () => Promise<T>,
   items: (result: T) => number,
 ): Promise<{ result: T; server: ServerActivity }> {
@@ -44,9 +49,13 @@ export async function watchServer<T>(
   let samples = 0;
   let writing = 0;
   let vacuuming = 0;
+  let probeMax = 0;
   let stopped = false;
   const sampler = (async () => {
     while (!stopped) {
+      const t0 = performance.now();
+      await pool.query(probeSql);
+      probeMax = Math.max(probeMax, performance.now() - t0);
       const { rows } = await pool.query<{ w: string | null; av: number }>(
         `SELECT (SELECT wait_event FROM pg_stat_activity WHERE backend_type = 'checkpointer') AS w,
                 (SELECT count(*)::int FROM pg_stat_activity
@@ -73,6 +82,7 @@ export async function watchServer<T>(
         fpiPerItem: (after.fpi - before.fpi) / n,
         checkpointing: samples ? writing / samples : 0,
         autovacuum: samples ? vacuuming / samples : 0,
+        probeCommitMaxMs: probeMax,
       },
     };
   } finally {
