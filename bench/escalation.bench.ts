@@ -10,6 +10,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
+import pg from 'pg';
 import { handlers } from '../jobs/index.ts';
 import { ingestFobEvent } from '../src/alarms/ingest.ts';
 import { INGEST_STORE, prepareIngestStore } from '../src/alarms/ingest-groups.ts';
@@ -21,7 +22,8 @@ import { boardChannel } from '../src/store/board.ts';
 import { configWith } from '../test/helpers/config.ts';
 import { fobEvent } from '../test/helpers/fob.ts';
 import { printResult, printTable, round } from './lib/report.ts';
-import { openBenchServices, REDIS_URL } from './lib/services.ts';
+import { type ServerActivity, watchServer } from './lib/server-activity.ts';
+import { DATABASE_URL, openBenchServices, REDIS_URL } from './lib/services.ts';
 
 // The alarm is accepted and its ladder run in one process, as the ingest role does (its workers run
 // the escalation): the store opened as `doorstep start` opens it for that role.
@@ -98,6 +100,20 @@ const host = new WorkerHost({
   log,
 });
 
+// A probe beside each phase (bench/lib/server-activity.ts): a bare commit every 100 ms, its slowest
+// printed — whether the server stalled in the seconds of the baseline or of the alarms.
+const watchPool = new pg.Pool({
+  connectionString: DATABASE_URL,
+  max: 1,
+  options: `-c search_path=${services.schema}`,
+});
+await watchPool.query(
+  'CREATE TABLE probe_commits (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now())',
+);
+const PROBE = 'INSERT INTO probe_commits DEFAULT VALUES';
+let baselineServer: ServerActivity | undefined;
+let alarmsServer: ServerActivity | undefined;
+
 try {
   // Baseline: bare BullMQ round trip at the same rate.
   const rtQueue = new Queue(`rt-${suffix}`, { connection: conn, prefix });
@@ -111,14 +127,22 @@ try {
     { connection: redisOptions({ url: REDIS_URL }, 'worker'), prefix, concurrency: 16 },
   );
   await rtWorker.waitUntilReady();
-  const t0 = performance.now();
-  for (let i = 0; i < N; i++) {
-    const wait = t0 + (i * 1000) / RATE - performance.now();
-    if (wait > 1) await sleep(wait);
-    started.set(`rt${i}`, performance.now());
-    await rtQueue.add('noop', {}, { jobId: `rt${i}` });
-  }
-  while (ran.size < N) await sleep(20);
+  const baselineRun = await watchServer(
+    watchPool,
+    PROBE,
+    async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) {
+        const wait = t0 + (i * 1000) / RATE - performance.now();
+        if (wait > 1) await sleep(wait);
+        started.set(`rt${i}`, performance.now());
+        await rtQueue.add('noop', {}, { jobId: `rt${i}` });
+      }
+      while (ran.size < N) await sleep(20);
+    },
+    () => N,
+  );
+  baselineServer = baselineRun.server;
   const rt = [...started].map(([id, t]) => ran.get(id)! - t);
   await rtWorker.close();
   await rtQueue.obliterate({ force: true });
@@ -137,20 +161,33 @@ try {
   host.run();
   await host.waitUntilReady();
   const accepted = new Map<string, number>();
-  const t1 = performance.now();
-  for (let i = 0; i < N; i++) {
-    const wait = t1 + (i * 1000) / RATE - performance.now();
-    if (wait > 1) await sleep(wait);
-    const r = await ingestFobEvent({ db, producer, publisher: conn, prefix }, school, fobEvent(`esc-${i}`), {
-      transport: 'webhook',
-      profile: 'peoplesafe-style',
-      raw: Buffer.from('{}'),
-    });
-    accepted.set((r as { alarmId: string }).alarmId, performance.now());
-  }
-  const end = performance.now() + 30_000;
-  while (webhookAt.size < N && performance.now() < end) await sleep(20);
-  while (boardAt.size < N && performance.now() < end) await sleep(20);
+  const alarmsRun = await watchServer(
+    watchPool,
+    PROBE,
+    async () => {
+      const t1 = performance.now();
+      for (let i = 0; i < N; i++) {
+        const wait = t1 + (i * 1000) / RATE - performance.now();
+        if (wait > 1) await sleep(wait);
+        const r = await ingestFobEvent(
+          { db, producer, publisher: conn, prefix },
+          school,
+          fobEvent(`esc-${i}`),
+          {
+            transport: 'webhook',
+            profile: 'peoplesafe-style',
+            raw: Buffer.from('{}'),
+          },
+        );
+        accepted.set((r as { alarmId: string }).alarmId, performance.now());
+      }
+      const end = performance.now() + 30_000;
+      while (webhookAt.size < N && performance.now() < end) await sleep(20);
+      while (boardAt.size < N && performance.now() < end) await sleep(20);
+    },
+    () => N,
+  );
+  alarmsServer = alarmsRun.server;
   // The board's level-1 event as open boards get it (its Redis channel), after its commit.
   const boardMs = new Map([...boardAt].map(([id, t]) => [id, t - accepted.get(id)!]));
   const lat = [...accepted]
@@ -190,12 +227,14 @@ try {
       p50: round(pct(rt, 50), 2),
       p99: round(pct(rt, 99), 2),
       done: `${rt.length}/${N}`,
+      'probe commit max': round(baselineServer.probeCommitMaxMs, 1),
     },
     {
       run: 'alarm accepted → all level-1 notifications handed',
       p50: round(pct(lat, 50), 2),
       p99: round(pct(lat, 99), 2),
       done: `${lat.length}/${N}`,
+      'probe commit max': round(alarmsServer.probeCommitMaxMs, 1),
     },
   ]);
   printResult({
@@ -208,11 +247,13 @@ try {
     p99Ms: round(pct(lat, 99), 2),
     baselineQueueP50Ms: round(pct(rt, 50), 2),
     baselineQueueP99Ms: round(pct(rt, 99), 2),
+    probeCommitMaxMs: round(alarmsServer.probeCommitMaxMs, 1),
     targets: { p99OverBaselineMs: '<= 10' },
   });
   boardSub.disconnect();
 } finally {
   await host.close(2000);
+  await watchPool.end();
   await services.close();
   await new Promise<void>((r) => server.close(() => r()));
 }
