@@ -26,8 +26,9 @@ export async function evaluateTriggers(
     actor: `system:evaluate-triggers:${payload.reason}`,
   });
   deps.log.info({ schoolId: school.id, reason: payload.reason, ...report }, 'triggers evaluated');
-  // New trigger notes go out now rather than at the relay's next tick.
-  if (report.raised > 0 && deps.producer)
+  // New trigger notes (raised, or an open episode's response risen) go out now rather than at the
+  // relay's next tick.
+  if (report.raised + report.escalated > 0 && deps.producer)
     await deps.producer.enqueue('relay-outbox', { reason: 'after-write' });
   return report;
 }

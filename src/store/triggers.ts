@@ -111,6 +111,32 @@ export async function updateEpisode(tx: Queryable, id: string, f: Finding): Prom
   );
 }
 
+/**
+ * The recommended actions each episode has been told at — raised (`trigger.raised`) or escalated
+ * (`trigger.escalated`) — from its audit entries, by episode id. A rise to a level already told
+ * writes no second trigger note.
+ */
+export async function levelsNotified(
+  tx: Queryable,
+  episodeIds: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (episodeIds.length === 0) return out;
+  const { rows } = await tx.query<{ entity_id: string; action: string | null }>(
+    `SELECT entity_id, after->>'action' AS action FROM audit_log
+     WHERE entity_type = 'trigger_episode' AND entity_id = ANY($1::text[])
+       AND action IN ('trigger.raised', 'trigger.escalated')`,
+    [episodeIds],
+  );
+  for (const r of rows) {
+    if (r.action === null) continue;
+    const set = out.get(r.entity_id) ?? new Set<string>();
+    set.add(r.action);
+    out.set(r.entity_id, set);
+  }
+  return out;
+}
+
 export async function closeEpisode(
   tx: Queryable,
   id: string,

@@ -4,15 +4,17 @@ import type { SchoolCalendar } from '../domain/calendar.ts';
 import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
 import { codeNumber, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
-import type { Flag } from '../domain/triggers/rules.ts';
+import { type Flag, type Rule, responseRises } from '../domain/triggers/rules.ts';
 import { recordsToSinks } from '../records/record-outbox.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
 import { appendAuditMany } from '../store/audit.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import {
   closeEpisode,
   insertEpisodes,
+  levelsNotified,
   loadAttendance,
+  type OpenEpisode,
   openEpisodesFor,
   pupilIdPage,
   updateEpisode,
@@ -24,6 +26,8 @@ export interface EvaluationReport {
   raised: number;
   updated: number;
   closed: number;
+  /** Open episodes whose recommended action rose (a phone call → a home visit): a new trigger note each. */
+  escalated: number;
 }
 
 const CHUNK = 1000;
@@ -120,7 +124,8 @@ export async function evaluateSchoolTriggers(
   rules: readonly RuleInPack[],
   options: { today: string; pupilIds: readonly string[] | 'all'; actor: string; now: Date },
 ): Promise<EvaluationReport> {
-  const report: EvaluationReport = { pupils: 0, raised: 0, updated: 0, closed: 0 };
+  const report: EvaluationReport = { pupils: 0, raised: 0, updated: 0, closed: 0, escalated: 0 };
+  const ruleByKey = new Map<string, Rule>(rules.map((r) => [`${r.packId}:${r.rule.id}`, r.rule]));
   const chunks = async function* (): AsyncGenerator<string[]> {
     if (options.pupilIds !== 'all') {
       for (let i = 0; i < options.pupilIds.length; i += CHUNK) yield options.pupilIds.slice(i, i + CHUNK);
@@ -142,6 +147,9 @@ export async function evaluateSchoolTriggers(
       // Conditions that start are opened together after the loop: three statements for the chunk
       // (episodes, their trigger notes, their audit entries), not three per episode.
       const raised: { pupilId: string; upn: string | null; finding: Finding }[] = [];
+      // Open episodes whose recommended action rose to the rule's own (Heath Lane: contact stopped,
+      // or a concern arose, so the phone call is now a home visit): told like a new episode.
+      const rose: { pupilId: string; upn: string | null; finding: Finding; episode: OpenEpisode }[] = [];
       for (const [pupilId, { upn, findings: list }] of findings) {
         for (const f of list) {
           const key = `${pupilId}|${f.ruleKey}`;
@@ -157,6 +165,9 @@ export async function evaluateSchoolTriggers(
             if (changed) {
               await updateEpisode(tx, episode.id, f);
               report.updated++;
+              const rule = ruleByKey.get(f.ruleKey);
+              if (rule && responseRises(rule, episode.action, f.action))
+                rose.push({ pupilId, upn, finding: f, episode });
             }
           } else if (!f.fired && episode) {
             await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
@@ -211,6 +222,7 @@ export async function evaluateSchoolTriggers(
         );
         report.raised += raised.length;
       }
+      if (rose.length > 0) report.escalated += await tellRisen(tx, school, rose, options);
       // Open episodes of rules no longer in the school's packs, or of pupils no longer on roll: closed.
       for (const episode of open.values()) {
         if (
@@ -224,6 +236,69 @@ export async function evaluateSchoolTriggers(
     });
   }
   return report;
+}
+
+/**
+ * A trigger note and an audit entry for each open episode whose recommended action rose — once per
+ * episode and level: the note's idempotency key names the level, and a level the episode was already
+ * raised or escalated at (its audit entries say so) is not told again. Returns how many were told.
+ */
+async function tellRisen(
+  tx: Queryable,
+  school: SchoolConfig,
+  rose: readonly { pupilId: string; upn: string | null; finding: Finding; episode: OpenEpisode }[],
+  options: { today: string; actor: string; now: Date },
+): Promise<number> {
+  const told = await levelsNotified(
+    tx,
+    rose.map((r) => r.episode.id),
+  );
+  const fresh = rose.filter((r) => !told.get(r.episode.id)?.has(r.finding.action));
+  if (fresh.length === 0) return 0;
+  await recordsToSinks(
+    tx,
+    school,
+    fresh.map((r) => {
+      const note = renderTriggerNote(r.finding, { misId: r.pupilId, upn: r.upn }, options.today);
+      const from = withArticle(r.episode.action);
+      const to = withArticle(r.finding.action);
+      return {
+        schoolId: school.id,
+        kind: 'trigger_note' as const,
+        pupilIds: [r.pupilId],
+        title: `${note.title} — now ${to}`,
+        body: `The recommended action for this trigger (open since ${r.episode.openedOn}) has risen from ${from} to ${to}.\n\n${note.body}`,
+        occurredAt: options.now,
+        idempotencyKey: `trigger-note:${school.id}:${r.episode.id}:${r.finding.action}`,
+        sourceType: 'trigger_episode',
+        sourceId: r.episode.id,
+      };
+    }),
+  );
+  await appendAuditMany(
+    tx,
+    fresh.map((r) => ({
+      actor: options.actor,
+      action: 'trigger.escalated',
+      schoolId: school.id,
+      entityType: 'trigger_episode',
+      entityId: r.episode.id,
+      before: { action: r.episode.action, role: r.episode.role },
+      after: {
+        pupil: r.pupilId,
+        rule: r.finding.ruleKey,
+        action: r.finding.action,
+        role: r.finding.role,
+      },
+    })),
+  );
+  return fresh.length;
+}
+
+/** `home-visit` → "a home visit", `attendance-meeting` → "an attendance meeting". */
+function withArticle(action: string): string {
+  const words = action.replace(/-/g, ' ');
+  return `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;
 }
 
 /** JSON with object keys sorted (PostgreSQL's jsonb does not keep key order). */

@@ -321,6 +321,32 @@ const TABLE: Record<string, Clause[]> = {
   'lime-hills': [
     {
       clause:
+        '"absent from school for a week or more, and attempts to contact parents/carers have not elicited a response and we have any welfare or safeguarding concerns"',
+      setting:
+        'absent-week-no-response-concern: { days: 5, noReasonOnLatestDay: true, flags } (the week counts every day not seen; no reason on the latest day)',
+      scenario: 'a CP plan; ill Mon–Tue (a parent rang), then no answer for 4 school days',
+      check: () => {
+        const marks = {
+          '2025-11-10': 'I',
+          '2025-11-11': 'I',
+          '2025-11-12': 'N',
+          '2025-11-13': 'N',
+          '2025-11-17': 'N',
+          '2025-11-18': 'N',
+        };
+        expect(triggered('lime-hills', pupil(marks, { to: '2025-11-18', flags: { cpPlan: true } }))).toEqual([
+          'absent-week-no-response-concern → home-visit',
+        ]);
+        expect(
+          triggered(
+            'lime-hills',
+            pupil({ ...marks, '2025-11-18': 'I' }, { to: '2025-11-18', flags: { cpPlan: true } }),
+          ),
+        ).toEqual([]);
+      },
+    },
+    {
+      clause:
         '"wherever possible parents/carers should be informed … prior to arrival"; "a phone call or … a letter"',
       setting: 'familyNotice: { expect: where-possible, methods: [phone, letter] }',
       scenario: 'an emergency visit with nobody told: a warning, not a block',

@@ -44,7 +44,9 @@ async function mark(pupil: string, date: string, code: string) {
           ? 'unauthorised_absence'
           : code === 'I'
             ? 'authorised_absence'
-            : 'present',
+            : code === 'Y4' || code === '#'
+              ? 'not_possible'
+              : 'present',
       ],
     );
   }
@@ -72,7 +74,7 @@ describe('trigger episodes', () => {
   it('raises once with a trigger note in the outbox, updates while it lasts, closes when it ends', async () => {
     for (const d of ['2025-11-12', '2025-11-13']) await mark('p1', d, '/');
     for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark('p1', d, 'N');
-    expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 1, updated: 0, closed: 0 });
+    expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 1, updated: 0, closed: 0, escalated: 0 });
 
     const [episode] = await listEpisodes(db, 'alpha', { status: 'open' });
     expect(episode).toMatchObject({
@@ -104,17 +106,17 @@ describe('trigger episodes', () => {
     expect(await listAudit(db, { action: 'trigger.raised' })).toHaveLength(1);
 
     // The same data again: nothing new, nothing written.
-    expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 0 });
+    expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 0, escalated: 0 });
 
     // Still absent the next day: the same episode, its evidence updated, no second note.
     await mark('p1', '2025-11-19', 'N');
-    expect(await run('2025-11-19')).toEqual({ pupils: 1, raised: 0, updated: 1, closed: 0 });
+    expect(await run('2025-11-19')).toEqual({ pupils: 1, raised: 0, updated: 1, closed: 0, escalated: 0 });
     expect((await listEpisodes(db, 'alpha', { status: 'open' }))[0]!.evidence).toMatchObject({ count: 4 });
     expect((await db.query('SELECT 1 FROM outbox')).rowCount).toBe(1);
 
     // Back at school: closed.
     await mark('p1', '2025-11-20', '/');
-    expect(await run('2025-11-20')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 1 });
+    expect(await run('2025-11-20')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 1, escalated: 0 });
     expect(await listEpisodes(db, 'alpha', { status: 'open' })).toEqual([]);
   });
 
@@ -176,6 +178,125 @@ describe('trigger episodes', () => {
     expect((await run('2025-11-18', pupils)).raised).toBe(0);
   });
 
+  it('a phone-call episode whose response rises to a home visit writes a new trigger note and audit entry, once per level', async () => {
+    const notes = async () =>
+      (
+        await db.query<{ title: string; body: string; idempotency_key: string; source_id: string }>(
+          `SELECT title, body, idempotency_key, source_id FROM outbox WHERE kind = 'trigger_note' ORDER BY id`,
+        )
+      ).rows;
+    // Ill Mon 10 – Wed 12, a parent's reason each day: a phone call.
+    for (const d of ['2025-11-10', '2025-11-11', '2025-11-12']) await mark('p1', d, 'I');
+    expect(await run('2025-11-12')).toMatchObject({ raised: 1, escalated: 0 });
+    const [episode] = await listEpisodes(db, 'alpha', { status: 'open' });
+    expect(episode).toMatchObject({ ruleKey: 'heath-lane:absent-3-days', action: 'phone-call' });
+    expect((await notes()).map((n) => n.idempotency_key)).toEqual([`trigger-note:alpha:${episode!.id}`]);
+
+    // No answer on Thu 13 (Fri 14 INSET): the same run, now a home visit — told through the outbox.
+    await mark('p1', '2025-11-13', 'N');
+    expect(await run('2025-11-13')).toEqual({ pupils: 1, raised: 0, updated: 1, closed: 0, escalated: 1 });
+    const [same] = await listEpisodes(db, 'alpha', { status: 'open' });
+    expect(same).toMatchObject({ id: episode!.id, action: 'home-visit' });
+    const after = await notes();
+    expect(after.map((n) => n.idempotency_key)).toEqual([
+      `trigger-note:alpha:${episode!.id}`,
+      `trigger-note:alpha:${episode!.id}:home-visit`,
+    ]);
+    expect(after[1]).toMatchObject({ source_id: episode!.id });
+    expect(after[1]!.title).toContain('now a home visit');
+    expect(after[1]!.body).toContain('has risen from a phone call to a home visit');
+    expect(after[1]!.body).toContain('Recommended action: a home visit, by the attendance coordinator.');
+    const audit = await listAudit(db, { action: 'trigger.escalated' });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      entityId: episode!.id,
+      before: { action: 'phone-call' },
+      after: { pupil: 'p1', rule: 'heath-lane:absent-3-days', action: 'home-visit' },
+    });
+
+    // The same data again: nothing more.
+    expect(await run('2025-11-13')).toMatchObject({ updated: 0, escalated: 0 });
+    // The N is resolved to I (a phone call again), then a new unanswered day: the home visit was told.
+    await mark('p1', '2025-11-13', 'I');
+    expect(await run('2025-11-13')).toMatchObject({ updated: 1, escalated: 0 });
+    await mark('p1', '2025-11-17', 'N');
+    expect(await run('2025-11-17')).toMatchObject({ updated: 1, escalated: 0 });
+    expect(await notes()).toHaveLength(2);
+    expect(await listAudit(db, { action: 'trigger.escalated' })).toHaveLength(1);
+  });
+
+  it('an episode raised as a home visit that falls to a phone call and rises again is not told twice', async () => {
+    for (const d of ['2025-11-10', '2025-11-11']) await mark('p1', d, 'I');
+    await mark('p1', '2025-11-12', 'N');
+    expect(await run('2025-11-12')).toMatchObject({ raised: 1 });
+    expect((await listEpisodes(db, 'alpha', { status: 'open' }))[0]).toMatchObject({ action: 'home-visit' });
+    await mark('p1', '2025-11-12', 'I');
+    expect(await run('2025-11-12')).toMatchObject({ updated: 1, escalated: 0 });
+    await mark('p1', '2025-11-13', 'N');
+    expect(await run('2025-11-13')).toMatchObject({ updated: 1, escalated: 0 });
+    expect((await db.query(`SELECT 1 FROM outbox WHERE kind = 'trigger_note'`)).rowCount).toBe(1);
+  });
+
+  it('statutory illness: a later, separate continuous period of illness after the 15th day is a new return', async () => {
+    const statutory = { ...school, policies: ['statutory'] };
+    const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
+    const runStatutory = (today: string) =>
+      evaluateSchoolTriggers(db, statutory, statutoryRules, {
+        today,
+        pupilIds: ['p1'],
+        actor: 'test',
+        now: new Date(`${today}T16:00:00Z`),
+      });
+    const weekdays = (from: string, to: string) => {
+      const out: string[] = [];
+      for (
+        let d = new Date(`${from}T00:00:00Z`);
+        d <= new Date(`${to}T00:00:00Z`);
+        d.setUTCDate(d.getUTCDate() + 1)
+      )
+        if (d.getUTCDay() % 6 !== 0) out.push(d.toISOString().slice(0, 10));
+      return out;
+    };
+    const illness = async () =>
+      (
+        await db.query<{ status: string; opened_on: string }>(
+          `SELECT status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on FROM trigger_episodes
+           WHERE rule_key = 'statutory:illness-15' ORDER BY id`,
+        )
+      ).rows;
+    for (const d of weekdays('2025-09-03', '2025-09-23')) await mark('p1', d, 'I'); // 15 school days
+    await runStatutory('2025-09-23');
+    expect(await illness()).toEqual([{ status: 'open', opened_on: '2025-09-23' }]);
+    await mark('p1', '2025-09-24', '/');
+    await runStatutory('2025-09-24');
+    expect(await illness()).toEqual([{ status: 'closed', opened_on: '2025-09-23' }]);
+    for (const d of weekdays('2025-11-17', '2025-11-19')) await mark('p1', d, 'I');
+    await runStatutory('2025-11-19');
+    expect(await illness()).toEqual([
+      { status: 'closed', opened_on: '2025-09-23' },
+      { status: 'open', opened_on: '2025-11-19' },
+    ]);
+    const { rows } = await db.query<{ source_id: string }>(
+      `SELECT o.source_id FROM outbox o JOIN trigger_episodes e ON e.id::text = o.source_id
+       WHERE e.rule_key = 'statutory:illness-15'`,
+    );
+    expect(rows).toHaveLength(2); // one return (trigger note) per continuous period
+  });
+
+  it('a whole-school closure the register marks (Y4) keeps an open run open, and it counts on past it', async () => {
+    for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark('p1', d, 'N');
+    expect(await run('2025-11-18')).toMatchObject({ raised: 1 });
+    await mark('p1', '2025-11-19', 'Y4'); // snow day: not in the config calendar
+    expect(await run('2025-11-19')).toMatchObject({ raised: 0, closed: 0 });
+    await mark('p1', '2025-11-20', 'N');
+    expect(await run('2025-11-20')).toMatchObject({ raised: 0, closed: 0, updated: 1 });
+    expect((await listEpisodes(db, 'alpha', { status: 'open' }))[0]!.evidence).toMatchObject({
+      from: '2025-11-13',
+      to: '2025-11-20',
+      count: 4,
+    });
+  });
+
   it('re-evaluating any data raises, updates and closes nothing (property)', async () => {
     const days = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-17', '2025-11-18'];
     await fc.assert(
@@ -185,7 +306,13 @@ describe('trigger episodes', () => {
           await db.query('DELETE FROM attendance_marks');
           for (let i = 0; i < days.length; i++) await mark('p1', days[i]!, codes[i]!);
           await run('2025-11-18');
-          expect(await run('2025-11-18')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 0 });
+          expect(await run('2025-11-18')).toEqual({
+            pupils: 1,
+            raised: 0,
+            updated: 0,
+            closed: 0,
+            escalated: 0,
+          });
         },
       ),
       { numRuns: 15 },

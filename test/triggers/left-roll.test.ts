@@ -20,8 +20,10 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
 
 /**
  * A pupil who leaves the roll — a leaving date in a SIMS/CSV export, a student deleted in Arbor —
- * raises King's Gomer's children-missing-education check once per leaving, with the leaving date and
- * the destination when the MIS gives one, its note going to the records outbox like every trigger's.
+ * raises a pack's `left-roll` children-missing-education check once per leaving, with the leaving
+ * date and the destination when the MIS gives one, its note going to the records outbox like every
+ * trigger's. No shipped pack asks for it (King's Gomer's policy has no trigger of its own for
+ * children missing education: policies.md), so the mechanism is tested with a pack made here.
  */
 const schema = uniqueName('left_roll');
 const dir = mkdtempSync(join(tmpdir(), 'doorstep-left-roll-'));
@@ -33,8 +35,25 @@ const config = configWith({
       terms: [{ start: "2025-09-03", end: "2025-10-24" }, { start: "2025-11-03", end: "2025-12-19" }]
 `,
 });
-const packs = loadPolicyPacks('config/policies');
-const kings = { ...config.schools[0]!, policies: ['statutory', 'kings-gomer'] };
+const packDir = mkdtempSync(join(tmpdir(), 'doorstep-left-roll-packs-'));
+writeFileSync(
+  join(packDir, 'leavers.yaml'),
+  `id: leavers
+title: A school's own leavers check (test)
+source: test
+rules:
+  - id: left-roll-cme-check
+    kind: left-roll
+    title: Left the roll — children missing education check
+    action: missing-education-check
+    role: dsl
+    withinDays: 28
+    source: test
+`,
+);
+const packs = new Map([...loadPolicyPacks('config/policies'), ...loadPolicyPacks(packDir)]);
+const kings = { ...config.schools[0]!, policies: ['statutory', 'kings-gomer', 'leavers'] };
+const kingsAsShipped = { ...config.schools[0]!, policies: ['statutory', 'kings-gomer'] };
 const heath = { ...config.schools[0]!, policies: ['statutory', 'heath-lane'] };
 const rulesOf = (s: typeof kings) => rulesForSchool(s, packs).rules;
 
@@ -58,7 +77,7 @@ function importCsv(name: string, content: string, today: string) {
 
 const cmeEpisodes = async (status?: 'open' | 'closed') =>
   (await listEpisodes(db, 'alpha', status ? { status } : {})).filter(
-    (e) => e.ruleKey === 'kings-gomer:left-roll-cme-check',
+    (e) => e.ruleKey === 'leavers:left-roll-cme-check',
   );
 
 beforeAll(async () => {
@@ -127,6 +146,7 @@ describe('leavers → a children-missing-education check where the pack asks', (
       raised: 0,
       updated: 0,
       closed: 0,
+      escalated: 0,
     });
     // …the check closes 28 days after the leaving, and is never raised again for it.
     expect(await evaluate(kings, '2025-12-13', 'all')).toMatchObject({ raised: 0, closed: 1 });
@@ -134,13 +154,15 @@ describe('leavers → a children-missing-education check where the pack asks', (
     expect(await cmeEpisodes()).toEqual([expect.objectContaining({ id: episode!.id, status: 'closed' })]);
   });
 
-  it('a school whose packs do not ask raises nothing for a leaver', async () => {
+  it("a school whose packs do not ask raises nothing for a leaver — King's Gomer's as shipped among them", async () => {
     await importCsv(
       'pupils-h.csv',
       'ID,Legal Forename,Legal Surname,Date of Leaving\n2001,Cara,Dunn,2025-11-14\n',
       '2025-11-17',
     );
     expect(await evaluate(heath, '2025-11-17', 'all')).toMatchObject({ raised: 0 });
+    expect(await evaluate(kingsAsShipped, '2025-11-17', 'all')).toMatchObject({ raised: 0 });
+    expect(await listEpisodes(db, 'alpha')).toEqual([]);
   });
 
   it('a student deleted in Arbor is a leaver too: the check is raised with no destination', async () => {

@@ -14,6 +14,19 @@ export function addDays(date: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
+/**
+ * The same day `months` calendar months before `date`, clamped to the end of a shorter month (31 May
+ * → 28 February, not "31 February" = 3 March): a window of three months ending 31 May starts on
+ * 1 March (Thames View 4.4: "over the course of three months").
+ */
+export function monthsBefore(date: string, months: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const first = new Date(Date.UTC(y, m - 1 - months, 1));
+  const lastDay = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() + 1, 0)).getUTCDate();
+  first.setUTCDate(Math.min(d, lastDay));
+  return first.toISOString().slice(0, 10);
+}
+
 /** 0 = Sunday … 6 = Saturday */
 export function weekday(date: string): number {
   return new Date(`${date}T00:00:00Z`).getUTCDay();

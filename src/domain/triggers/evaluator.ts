@@ -1,4 +1,4 @@
-import { academicYearOf, addDays } from '../attendance/dates.ts';
+import { academicYearOf, addDays, monthsBefore } from '../attendance/dates.ts';
 import type { SchoolCalendar } from '../calendar.ts';
 import type { EvaluationCaches, EvaluationContext, Finding, RuleInPack } from './finding.ts';
 import { RULE_KINDS, type RuleKind, type RuleKindEvaluator } from './kinds/index.ts';
@@ -75,10 +75,7 @@ export class TriggerEvaluator implements EvaluationCaches {
     let from = this.windowStarts.get(key);
     if (from === undefined) {
       if (window === 'academic-year') from = `${academicYearOf(ctx.today)}-09-01`;
-      else {
-        const [y, m, d] = ctx.today.split('-').map(Number) as [number, number, number];
-        from = addDays(new Date(Date.UTC(y, m - 1 - window.months, d)).toISOString().slice(0, 10), 1);
-      }
+      else from = addDays(monthsBefore(ctx.today, window.months), 1);
       if (this.windowStarts.size > 10_000) this.windowStarts.clear();
       this.windowStarts.set(key, from);
     }

@@ -41,6 +41,17 @@ export const AUTHORISED = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] ===
 export const NO_REASON = codeSet(['N', 'O', 'G']);
 export const ATTENDED = codeSet(CODE_LIST.filter((_c, i) => ATTENDED_CATEGORIES.has(CATEGORY_OF[i]!)));
 export const NOT_POSSIBLE = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === NOT_POSSIBLE_CATEGORY));
+/**
+ * Codes that say the school, not the pupil, did not meet: `#` (planned whole-school closure) and `Y4`
+ * (whole school site unexpectedly closed). attendance.md: "A school day is a day the school meets
+ * (term dates, minus closures `#`/INSET)", and of the Y-codes only `Y4` ("whole site closed") is about
+ * the whole school; `Y1`–`Y3`, `Y5`–`Y7` (transport, travel disruption, part of the premises, detention,
+ * public health, other) say why this pupil could not attend a school that met. A session so coded is
+ * no session for the runs and counts, and a day whose every marked session is so coded is not a
+ * school day for them, even when the configured calendar does not list the closure.
+ */
+export const SCHOOL_CLOSED_CODES: readonly string[] = ['#', 'Y4'];
+export const SCHOOL_CLOSED = codeSet(SCHOOL_CLOSED_CODES);
 
 /**
  * One pupil's marks laid over the school calendar: two slots (AM, PM) per school day, each holding a
@@ -84,14 +95,33 @@ export class PupilAttendance {
     return CODE_LIST[this.slots[day * 2 + 1]!]!;
   }
 
+  /** The day has a mark for a session the school met (a whole-school closure code is no such mark). */
   hasMark(day: number): boolean {
-    return this.slots[day * 2] !== 0 || this.slots[day * 2 + 1] !== 0;
-  }
-
-  /** Every marked session of the day is in `set` (and at least one is marked). */
-  allMarkedIn(day: number, set: Uint8Array): boolean {
     const a = this.slots[day * 2]!;
     const p = this.slots[day * 2 + 1]!;
+    return (a !== 0 && SCHOOL_CLOSED[a] === 0) || (p !== 0 && SCHOOL_CLOSED[p] === 0);
+  }
+
+  /**
+   * The register says the school did not meet that day: every marked session carries a whole-school
+   * closure code (`#`, `Y4`). Such a day neither counts towards a run or a count of school days nor
+   * ends one, like a closure in the calendar.
+   */
+  closedDay(day: number): boolean {
+    const a = this.slots[day * 2]!;
+    const p = this.slots[day * 2 + 1]!;
+    return (a !== 0 || p !== 0) && (a === 0 || SCHOOL_CLOSED[a] === 1) && (p === 0 || SCHOOL_CLOSED[p] === 1);
+  }
+
+  /**
+   * Every marked session of the day is in `set` (and at least one is marked). A session coded as a
+   * whole-school closure is no session: a day open in the morning only counts by its morning.
+   */
+  allMarkedIn(day: number, set: Uint8Array): boolean {
+    let a = this.slots[day * 2]!;
+    let p = this.slots[day * 2 + 1]!;
+    if (SCHOOL_CLOSED[a] === 1) a = 0;
+    if (SCHOOL_CLOSED[p] === 1) p = 0;
     if (a === 0 && p === 0) return false;
     return (a === 0 || set[a] === 1) && (p === 0 || set[p] === 1);
   }
@@ -100,10 +130,24 @@ export class PupilAttendance {
     return set[this.slots[day * 2]!] === 1 || set[this.slots[day * 2 + 1]!] === 1;
   }
 
-  /** The last day on or before `today` (index) that has a mark, or -1. */
+  /** The last day on or before `today` (index) that has a mark (a closure code is none), or -1. */
   lastMarkedDay(todayIndex: number): number {
     for (let d = todayIndex; d >= 0; d--) if (this.hasMark(d)) return d;
     return -1;
+  }
+
+  /**
+   * The day `n` school days before day `day` (an index, below 0 when the calendar runs out), not
+   * counting days the register marks as a whole-school closure (`closedDay`). With no such day it is
+   * `day - n`.
+   */
+  schoolDaysBefore(day: number, n: number): number {
+    let d = day;
+    for (let k = 0; k < n && d >= 0; ) {
+      d--;
+      if (d < 0 || !this.closedDay(d)) k++;
+    }
+    return d;
   }
 
   hasAnyFlag(flags: readonly Flag[]): boolean {

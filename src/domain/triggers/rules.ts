@@ -52,6 +52,12 @@ export const consecutiveAbsenceRule = z.strictObject({
   /** Only when no absent day has a reason recorded (every absent session N, O or G): "no response". */
   noReasonRecorded: z.boolean().default(false),
   /**
+   * Only when the latest absent day has no reason recorded (every absent session N, O or G): contact
+   * unanswered now. The run itself counts every absent day, reasoned or not (Lime Hills: "absent …
+   * for a week or more, and attempts to contact parents/carers have not elicited a response").
+   */
+  noReasonOnLatestDay: z.boolean().default(false),
+  /**
    * When a parent/carer gave a reason for each day of the run (every absent session coded with one
    * of `reasonCodes`), the pupil has no safeguarding flag and no attendance concern, this lighter
    * action applies instead (Heath Lane §3: a phone call rather than a visit).
@@ -102,11 +108,20 @@ export const cumulativeAbsenceRule = z.strictObject({
   codes: z.array(code).min(1),
   /** School days (two sessions each) in the academic year, consecutive or not. */
   days: z.number().positive(),
+  /**
+   * One episode per continuous period of absence with these codes once the year's total has reached
+   * `days`: fires while such a period lasts (its latest marked school day has a session with one of
+   * the codes) and ends when the pupil is back, so a later separate period raises anew. Without it the
+   * rule fires once the total is reached and stays fired for the rest of the year.
+   */
+  perContinuousPeriod: z.boolean().default(false),
 });
 
 export const repeatedPatternRule = z.strictObject({
   ...base,
   kind: z.literal('repeated-pattern'),
+  /** Codes that count as absent, this year and a year earlier (default: every absence code but `U`). */
+  codes: z.array(code).min(1).optional(),
   /** Recent school days looked at. */
   recentSchoolDays: z.int().min(1).default(10),
   /** Absent days among them that fall in a week the pupil was also absent a year earlier. */
@@ -144,6 +159,21 @@ export const rule = z.discriminatedUnion('kind', [
   leftRollRule,
 ]);
 export type Rule = z.output<typeof rule>;
+
+/**
+ * Whether an open episode's recommended action rises from `from` to `to` under this rule: from the
+ * lighter action the rule allows (`whenReasonedEachDay`, Heath Lane's phone call) to the rule's own
+ * (the home visit). The levels are the pack's, not a ranking Doorstep invents.
+ */
+export function responseRises(r: Rule, from: string, to: string): boolean {
+  return (
+    r.kind === 'consecutive-absence' &&
+    r.whenReasonedEachDay !== undefined &&
+    from !== to &&
+    from === r.whenReasonedEachDay.action &&
+    to === r.action
+  );
+}
 
 export const policyPack = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),

@@ -171,6 +171,77 @@ describe('consecutive-absence', () => {
     });
   });
 
+  it('a day the register marks as a whole-school closure (# or Y4) neither counts nor ends a run', () => {
+    // Mon 17, Tue 18 N; Wed 19 closed (not in the calendar); Thu 20 N: 3 school days absent.
+    for (const closed of ['#', 'Y4']) {
+      const p = pupil(
+        { '2025-11-17': 'N', '2025-11-18': 'N', '2025-11-19': closed, '2025-11-20': 'N' },
+        { to: '2025-11-20' },
+      );
+      const f = one(p, rule, '2025-11-20');
+      expect(f).toMatchObject({
+        fired: true,
+        evidence: { from: '2025-11-17', to: '2025-11-20', count: 3 },
+        explanation: 'absent 3 school days in a row (2025-11-17 to 2025-11-20)',
+      });
+      expect(f.evidence.days!.map((d) => `${d.date} ${d.am}`)).toContain(`2025-11-19 ${closed}`);
+      // The closed day as the latest marked day does not end the run either (no close and re-raise).
+      const closedToday = pupil(
+        { '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': 'N', '2025-11-19': closed },
+        { to: '2025-11-19' },
+      );
+      expect(one(closedToday, rule, '2025-11-19')).toMatchObject({ fired: true, evidence: { count: 3 } });
+    }
+    // Only the whole school's closure: Y3 (part of the premises) and Y1 (transport) are the pupil's.
+    for (const code of ['Y1', 'Y3']) {
+      const p = pupil(
+        { '2025-11-17': 'N', '2025-11-18': 'N', '2025-11-19': code, '2025-11-20': 'N' },
+        { to: '2025-11-20' },
+      );
+      expect(one(p, rule, '2025-11-20').fired).toBe(false);
+    }
+    // Closed at lunch: the morning the school met counts; present that morning ends the run.
+    const halfClosed = pupil(
+      { '2025-11-17': 'N', '2025-11-18': ['N', 'Y4'], '2025-11-19': 'N' },
+      { to: '2025-11-19' },
+    );
+    expect(one(halfClosed, rule, '2025-11-19')).toMatchObject({ fired: true, evidence: { count: 3 } });
+    const presentMorning = pupil(
+      { '2025-11-17': 'N', '2025-11-18': ['/', 'Y4'], '2025-11-19': 'N' },
+      { to: '2025-11-19' },
+    );
+    expect(one(presentMorning, rule, '2025-11-19').fired).toBe(false);
+  });
+
+  it('a closure day in a run of reasons keeps the lighter action (contact made each day the school met)', () => {
+    const r = { ...rule, whenReasonedEachDay: { action: 'phone-call', role: 'attendance-coordinator' } };
+    const p = pupil(
+      { '2025-11-17': 'I', '2025-11-18': 'I', '2025-11-19': 'Y4', '2025-11-20': 'I' },
+      { to: '2025-11-20' },
+    );
+    expect(one(p, r, '2025-11-20')).toMatchObject({ fired: true, action: 'phone-call' });
+  });
+
+  it('"no reason on the latest day": the run counts every absent day; contact unanswered now', () => {
+    const r = { kind: 'consecutive-absence', days: 5, noReasonOnLatestDay: true };
+    // Ill (a parent rang) Mon 10 – Tue 11, no answer from Wed 12; Fri 14 INSET.
+    const rang = { '2025-11-10': 'I', '2025-11-11': 'I', '2025-11-12': 'N', '2025-11-13': 'N' };
+    const f = one(pupil({ ...rang, '2025-11-17': 'N' }, { to: '2025-11-17' }), r, '2025-11-17');
+    expect(f).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-11-10', to: '2025-11-17', count: 5 },
+      explanation:
+        'absent 5 school days in a row (2025-11-10 to 2025-11-17); no reason recorded since 2025-11-12',
+    });
+    // The parent answers again (a reason on the latest day): not unanswered.
+    expect(one(pupil({ ...rang, '2025-11-17': 'I' }, { to: '2025-11-17' }), r, '2025-11-17')).toMatchObject({
+      fired: false,
+      explanation: 'absent 5 school days in a row, but the latest (2025-11-17) has a reason recorded',
+    });
+    // Four days is not a week, unanswered or not.
+    expect(one(pupil(rang, { to: '2025-11-13' }), r, '2025-11-13').fired).toBe(false);
+  });
+
   it('with a code filter: 10 days continuous unauthorised, and 20 days of G/N/O', () => {
     const unauth: Record<string, string> = {};
     for (const d of calendar.between('2025-11-03', '2025-11-18')) unauth[d] = d < '2025-11-10' ? 'G' : 'O';
@@ -204,6 +275,20 @@ describe('attendance-rate', () => {
     expect(f.fired).toBe(f.evidence.rate! < 0.9);
     marks[days[1]!] = 'G';
     expect(one(pupil(marks, { to: '2025-11-18' }), r, '2025-11-18').fired).toBe(true);
+  });
+
+  it('three months back from 31 December start on 1 October (a shorter month clamps), not 2 October', () => {
+    // 1 Oct – 19 Dec: 52 school days (104 sessions); absent 1 Oct and 15–19 Dec: 92/104 = 88.5%.
+    // From 2 October it would be 92/102 = 90.2%: not below 90%.
+    const marks: Record<string, string> = { '2025-10-01': 'O' };
+    for (const d of calendar.between('2025-12-15', '2025-12-19')) marks[d] = 'O';
+    const r = { kind: 'attendance-rate', window: { months: 3 }, threshold: 0.9 };
+    expect(one(pupil(marks, { to: '2025-12-19' }), r, '2025-12-31')).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-10-01', possible: 104, attended: 92 },
+    });
+    // Same day of the month where it exists: 18 November → from 19 August.
+    expect(one(pupil(marks, { to: '2025-11-18' }), r, '2025-11-18').evidence.from).toBe('2025-08-19');
   });
 
   it('persistent (≤ 90%) and severe (≤ 50%) over the academic year, ignoring sessions not possible', () => {
@@ -244,6 +329,13 @@ describe('unresolved-code', () => {
     expect(f.fired).toBe(true);
     expect(f.evidence.sessions).toEqual([{ date: '2025-11-10', session: 'AM', code: 'N' }]);
   });
+  it('counts the 5 school days without a day the register marks as a whole-school closure', () => {
+    const r = { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 };
+    // N on Mon 10; the school closed Tue 11 (Y4, not in the calendar); Fri 14 INSET.
+    const p = pupil({ '2025-11-10': ['N', '/'], '2025-11-11': 'Y4' }, { to: '2025-11-19' });
+    expect(one(p, r, '2025-11-18').fired).toBe(false);
+    expect(one(p, r, '2025-11-19').fired).toBe(true);
+  });
 });
 
 describe('cumulative-absence', () => {
@@ -265,6 +357,31 @@ describe('cumulative-absence', () => {
       false,
     );
   });
+  it("one episode per continuous period once the year's total is reached (perContinuousPeriod)", () => {
+    const r = { kind: 'cumulative-absence', codes: ['I'], days: 15, perContinuousPeriod: true };
+    const days = calendar.between('2025-09-03', '2025-12-19');
+    const marks: Record<string, string> = {};
+    for (const d of days.slice(0, 15)) marks[d] = 'I'; // 3–23 Sep: 15 days
+    const first = one(pupil(marks, { to: '2025-09-23' }), r, '2025-09-23');
+    expect(first).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-09-03', to: '2025-09-23', count: 15 },
+    });
+    // Back at school: the period, and the episode, end (without the option it stays fired all year).
+    expect(one(pupil(marks, { to: '2025-11-13' }), r, '2025-11-13').fired).toBe(false);
+    expect(
+      one(pupil(marks, { to: '2025-11-13' }), { ...r, perContinuousPeriod: false }, '2025-11-13').fired,
+    ).toBe(true);
+    // Ill again from Mon 17 Nov: a new continuous period, a new episode, from its own first day; a
+    // closure the register marks (Y4 on Wed 19) does not end it.
+    const again = { ...marks, '2025-11-17': 'I', '2025-11-18': 'I', '2025-11-19': 'Y4', '2025-11-20': 'I' };
+    expect(one(pupil(again, { to: '2025-11-20' }), r, '2025-11-20')).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-11-17', to: '2025-11-20', count: 18 },
+    });
+    // Before the total is reached, a period is not a return.
+    expect(one(pupil({ '2025-11-17': 'I' }, { to: '2025-11-17' }), r, '2025-11-17').fired).toBe(false);
+  });
 });
 
 describe('repeated-pattern', () => {
@@ -284,6 +401,23 @@ describe('repeated-pattern', () => {
     expect(
       one(noHistory, { kind: 'repeated-pattern', recentSchoolDays: 10, minDays: 2 }, '2025-11-18').fired,
     ).toBe(false);
+  });
+  it('counts only the codes the rule names, both this year and a year earlier', () => {
+    const r = { kind: 'repeated-pattern', recentSchoolDays: 10, minDays: 2, codes: ['G', 'I', 'N', 'O'] };
+    const same = (code: string) =>
+      pupil(
+        { '2024-11-13': code, '2024-11-14': code, '2025-11-12': code, '2025-11-13': code },
+        { from: '2024-09-04', to: '2025-11-18' },
+      );
+    for (const code of ['R', 'M', 'E', 'C2', 'S', 'C', 'C1', 'J1', 'T'])
+      expect(one(same(code), r, '2025-11-18').fired, code).toBe(false);
+    for (const code of ['G', 'I', 'N', 'O']) expect(one(same(code), r, '2025-11-18').fired, code).toBe(true);
+    // Ill this year in the weeks of last year's unagreed holiday: the pattern.
+    const illAfterHoliday = pupil(
+      { '2024-11-13': 'G', '2024-11-14': 'G', '2025-11-12': 'I', '2025-11-13': 'I' },
+      { from: '2024-09-04', to: '2025-11-18' },
+    );
+    expect(one(illAfterHoliday, r, '2025-11-18').fired).toBe(true);
   });
 });
 

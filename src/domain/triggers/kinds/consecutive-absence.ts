@@ -11,26 +11,52 @@ import {
 import { NOT_SEEN, PARENT_REASON, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
+/**
+ * The run of absence ending with the latest marked day: school days in a row whose every marked
+ * session is in `set`. A day the register marks as a whole-school closure (`#`, `Y4`) is not a school
+ * day: it neither counts nor ends the run (`days` counts the school days only).
+ */
 function absenceRun(
   p: PupilAttendance,
   set: Uint8Array,
   todayIndex: number,
-): { start: number; end: number } | null {
+): { start: number; end: number; days: number } | null {
   const end = p.lastMarkedDay(todayIndex);
   if (end < 0 || !p.allMarkedIn(end, set)) return null;
   let start = end;
-  while (start > 0 && p.allMarkedIn(start - 1, set)) start--;
-  return { start, end };
+  let days = 1;
+  for (let d = end - 1; d >= 0; d--) {
+    if (p.closedDay(d)) continue;
+    if (!p.allMarkedIn(d, set)) break;
+    start = d;
+    days++;
+  }
+  return { start, end, days };
 }
 
-function runEvidence(p: PupilAttendance, run: { start: number; end: number }): Evidence {
+/** The first of the latest run of days (within the run) with no reason recorded: contact unanswered since. */
+function unansweredSince(
+  p: PupilAttendance,
+  noReason: Uint8Array,
+  run: { start: number; end: number },
+): number {
+  let since = run.end;
+  for (let d = run.end - 1; d >= run.start; d--) {
+    if (p.closedDay(d)) continue;
+    if (!p.allMarkedIn(d, noReason)) break;
+    since = d;
+  }
+  return since;
+}
+
+function runEvidence(p: PupilAttendance, run: { start: number; end: number; days: number }): Evidence {
   const days: DayEvidence[] = [];
   for (let d = Math.max(run.start, run.end - MAX_EVIDENCE_DAYS + 1); d <= run.end; d++)
     days.push(dayEvidence(p, d));
   return {
     from: p.calendar.days[run.start]!,
     to: p.calendar.days[run.end]!,
-    count: run.end - run.start + 1,
+    count: run.days,
     days,
   };
 }
@@ -47,8 +73,14 @@ export function consecutiveAbsence(
   // Absent means not seen: `U` (arrived after the register closed) is a day the child was seen.
   const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, NOT_SEEN)) : ev.setFor(rule, NOT_SEEN);
   const run = absenceRun(p, set, todayIndex);
-  const n = run ? run.end - run.start + 1 : 0;
-  const fires = run !== null && n >= rule.days && (!rule.flags || p.hasAnyFlag(rule.flags));
+  const n = run ? run.days : 0;
+  // "No reason on the latest day" (Lime Hills: "absent … for a week or more, and attempts to contact
+  // parents/carers have not elicited a response"): the length of the absence counts every absent
+  // day, reasoned or not; "not elicited a response" is the state now — the latest absent day has no
+  // reason recorded, whatever reasons earlier days of the same absence had.
+  const noReason = rule.noReasonOnLatestDay ? ev.noReasonSet(set) : null;
+  const unanswered = run !== null && (noReason === null || p.allMarkedIn(run.end, noReason));
+  const fires = run !== null && n >= rule.days && unanswered && (!rule.flags || p.hasAnyFlag(rule.flags));
   const evidence = run && (fires || ctx.explain) ? runEvidence(p, run) : {};
   if (rule.flags && !p.hasAnyFlag(rule.flags)) {
     return {
@@ -66,6 +98,19 @@ export function consecutiveAbsence(
         : `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${rule.days}`,
     };
   }
+  if (!unanswered) {
+    return {
+      fired: false,
+      evidence,
+      explanation: !ctx.explain
+        ? ''
+        : `absent ${n} school days in a row, but the latest (${evidence.to}) has a reason recorded`,
+    };
+  }
+  const since =
+    noReason !== null
+      ? `; no reason recorded since ${p.calendar.days[unansweredSince(p, noReason, run)]}`
+      : '';
   const light = rule.whenReasonedEachDay;
   let lighter: { action: NonNullable<RuleOutcome['action']>; role: string } | undefined;
   let why = '';
@@ -74,7 +119,8 @@ export function consecutiveAbsence(
     // of every day of the run carries a reason a parent gives (the code table), not just any code.
     const parent = light.reasonCodes ? ev.setFor({ codes: light.reasonCodes }, PARENT_REASON) : PARENT_REASON;
     let reasoned = true;
-    for (let d = run.start; d <= run.end && reasoned; d++) reasoned = p.allMarkedIn(d, parent);
+    for (let d = run.start; d <= run.end && reasoned; d++)
+      reasoned = p.closedDay(d) || p.allMarkedIn(d, parent);
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
@@ -89,7 +135,7 @@ export function consecutiveAbsence(
   return {
     fired: true,
     evidence,
-    explanation: `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${why}`,
+    explanation: `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${since}${why}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }

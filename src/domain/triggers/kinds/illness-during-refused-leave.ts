@@ -10,7 +10,7 @@ export function illnessDuringRefusedLeave(
   ev: EvaluationCaches,
 ): RuleOutcome {
   const set = ev.setFor(rule, NOT_SEEN);
-  const recentFrom = p.calendar.days[Math.max(0, todayIndex - rule.recentSchoolDays + 1)];
+  const recentFrom = p.calendar.days[Math.max(0, p.schoolDaysBefore(todayIndex, rule.recentSchoolDays - 1))];
   const today = p.calendar.days[todayIndex];
   const sessions: NonNullable<Evidence['sessions']> = [];
   let period: { from: string; to: string } | undefined;

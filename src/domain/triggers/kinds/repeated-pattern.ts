@@ -15,14 +15,18 @@ export function repeatedPattern(
   ctx: EvaluationContext,
   ev: EvaluationCaches,
 ): RuleOutcome {
+  // The pack names the absences it means (Heath Lane: holiday, illness, no reason — not the reasons
+  // the school authorised or arranged); default: every absence code but `U`.
+  const set = ev.setFor(rule, NOT_SEEN);
   const matches: DayEvidence[] = [];
   const lastYear = new Set<string>();
-  for (let d = Math.max(0, todayIndex - rule.recentSchoolDays + 1); d <= todayIndex; d++) {
-    if (!p.allMarkedIn(d, NOT_SEEN)) continue;
+  // The last `recentSchoolDays` school days (days the register marks as a whole-school closure are none).
+  for (let d = Math.max(0, p.schoolDaysBefore(todayIndex, rule.recentSchoolDays - 1)); d <= todayIndex; d++) {
+    if (!p.allMarkedIn(d, set)) continue;
     // The same week 52 weeks earlier (same weekdays, so the same week of the school year).
     let hit = false;
     for (const i of ev.lastYearWeek(p.calendar, d)) {
-      if (p.allMarkedIn(i, NOT_SEEN)) {
+      if (p.allMarkedIn(i, set)) {
         lastYear.add(p.calendar.days[i]!);
         hit = true;
       }

@@ -16,7 +16,8 @@ export function unresolvedCode(
   _ev: EvaluationCaches,
 ): RuleOutcome {
   const target = codeNumber(rule.code);
-  const last = todayIndex - rule.afterSchoolDays;
+  // School days after the mark: days the register marks as a whole-school closure are none.
+  const last = p.schoolDaysBefore(todayIndex, rule.afterSchoolDays);
   const sessions: NonNullable<Evidence['sessions']> = [];
   for (let d = 0; d <= last; d++) {
     if (p.slots[d * 2] === target)
