@@ -70,21 +70,39 @@ export async function markAuthorised(
   );
 }
 
-/** The day's list signed: every requested visit of the school planned for `date` is authorised; returns their ids. */
-export async function authoriseDayList(
+/**
+ * The day's list signed: of `ids` (those the signer was shown and the lifecycle lets them sign), the
+ * visits still requested at `schoolId` are authorised; returns their ids. The caller holds their locks.
+ */
+export async function authoriseListed(
   tx: Queryable,
   schoolId: string,
-  date: string,
+  ids: readonly string[],
   by: string,
   at: Date,
 ): Promise<string[]> {
+  if (!ids.length) return [];
   const { rows } = await tx.query<{ id: string }>(
     `UPDATE visits SET status = 'authorised', authorised_by = $3, authorised_at = $4,
        authorisation_note = 'day list signed', updated_at = now()
-     WHERE school_id = $1 AND planned_for = $2 AND status = 'requested' RETURNING id`,
-    [schoolId, date, by, at],
+     WHERE school_id = $1 AND id = ANY($2::bigint[]) AND status = 'requested' RETURNING id`,
+    [schoolId, [...ids], by, at],
   );
-  return rows.map((r) => String(r.id));
+  return rows.map((r) => String(r.id)).sort((a, b) => Number(a) - Number(b));
+}
+
+/**
+ * Back to `requested`: the visit's authorisation, risk assessment and out-of-hours approval are
+ * withdrawn (its address changed). The risk level stays as it was, now a proposal until assessed.
+ */
+export async function withdrawApproval(tx: Queryable, visitId: string): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = 'requested', authorised_by = NULL, authorised_at = NULL, authorisation_note = NULL,
+       out_of_hours_approved = false, risk_assessed_by = NULL, risk_assessed_at = NULL, risk_reason = NULL,
+       updated_at = now()
+     WHERE id = $1`,
+    [visitId],
+  );
 }
 
 export interface DepartureRow {

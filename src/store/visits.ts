@@ -151,6 +151,22 @@ export async function lockVisit(tx: Queryable, visitId: string): Promise<VisitRo
   return rows[0] ? toVisit(rows[0]) : undefined;
 }
 
+/** Those of `ids` that are visits of the school planned for `date`, locked in id order. */
+export async function lockVisitsOfDay(
+  tx: Queryable,
+  schoolId: string,
+  date: string,
+  ids: readonly string[],
+): Promise<VisitRow[]> {
+  if (!ids.length) return [];
+  const { rows } = await tx.query(
+    `SELECT * FROM visits WHERE school_id = $1 AND planned_for = $2::date AND id = ANY($3::bigint[])
+     ORDER BY id FOR UPDATE`,
+    [schoolId, date, [...ids]],
+  );
+  return rows.map(toVisit);
+}
+
 export async function getVisit(db: Queryable, visitId: string): Promise<VisitRow | undefined> {
   const { rows } = await db.query('SELECT * FROM visits WHERE id = $1', [visitId]);
   return rows[0] ? toVisit(rows[0]) : undefined;

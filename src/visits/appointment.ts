@@ -9,6 +9,7 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
+import { withdrawApproval } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
 import { type Address, formatAddress, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
@@ -98,9 +99,46 @@ export async function setAppointment(
         );
       const address = input.address ?? v.address;
       const before = { at: v.appointmentAt, address: formatAddress(v.address) };
-      if (before.at?.getTime() === at.getTime() && before.address === formatAddress(address)) return [];
-      await saveAppointment(tx, visitId, { at, address: input.address });
-      const after: VisitRow = { ...v, appointmentAt: at, address };
+      const moved = before.address !== formatAddress(address);
+      if (before.at?.getTime() === at.getTime() && !moved) return [];
+      // A new address is the lifecycle's `change-address`: what was authorised and assessed was the
+      // old one, so the visit goes back for authorisation (and a new risk assessment).
+      const reassess = moved ? must(deps, user, v, 'change-address') : null;
+      await saveAppointment(tx, visitId, { at, address: moved ? address : undefined });
+      const withdrawn =
+        reassess?.withdrawsApproval === true &&
+        (v.status !== 'requested' || v.riskAssessedAt !== null || v.outOfHoursApproved);
+      if (withdrawn) {
+        await withdrawApproval(tx, visitId);
+        await audit(
+          tx,
+          user,
+          'visit.sent-back-for-authorisation',
+          v,
+          {
+            status: v.status,
+            authorisedBy: v.authorisedBy,
+            riskLevel: v.riskLevel,
+            riskAssessedBy: v.riskAssessedBy,
+            outOfHoursApproved: v.outOfHoursApproved,
+          },
+          {
+            status: reassess.status ?? v.status,
+            authorisedBy: null,
+            riskAssessed: false,
+            outOfHoursApproved: false,
+            why: 'the address changed: authorise and assess the visit to the new address',
+          },
+        );
+      }
+      const after: VisitRow = {
+        ...v,
+        appointmentAt: at,
+        address,
+        ...(withdrawn
+          ? { status: reassess.status ?? v.status, riskAssessedAt: null, outOfHoursApproved: false }
+          : {}),
+      };
       const isChange = v.appointmentAt !== null;
       outboxId = await writeAppointmentRecord(tx, deps, after, isChange ? 'changed' : 'booked', {
         previous: before,
@@ -111,21 +149,36 @@ export async function setAppointment(
         'visit.appointment-set',
         v,
         { appointmentAt: before.at?.toISOString() ?? null },
-        { appointmentAt: at.toISOString(), addressChanged: Boolean(input.address), outboxId },
+        { appointmentAt: at.toISOString(), addressChanged: moved, sentBack: withdrawn, outboxId },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.appointment-set', { visitId }));
-      if (!isChange) return [];
       const school = knownSchool(deps.config, v.schoolId);
       const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-      return insertNotices(tx, {
+      const rules = deps.rulesFor(v.schoolId);
+      // Sent back: the people the school names for visits awaiting authorisation hear of it again.
+      const again =
+        withdrawn && rules.authorisation.required
+          ? await insertNotices(tx, {
+              schoolId: school.id,
+              kind: 'awaiting-authorisation',
+              visitId,
+              targets: school.notices.awaitingAuthorisation,
+              key: `address-changed:${deps.now().toISOString()}`,
+              subject: `home visit #${visitId} waits for authorisation again`,
+              text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its address was changed by ${user.displayName}, so it waits for authorisation (and its risk assessment) again. Open the visit in Doorstep to see the new address.`,
+            })
+          : [];
+      if (!isChange) return again;
+      const changed = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'changed',
         visitId,
         targets: school.notices.changed,
         key: `appointment:${deps.now().toISOString()}`,
         subject: `home visit #${visitId} appointment changed`,
-        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${input.address ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).`,
+        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${moved ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).`,
       });
+      return [...again, ...changed];
     },
     { relayOutbox: true },
   );

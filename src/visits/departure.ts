@@ -15,6 +15,12 @@ import { sendNotices } from './visit-notices.ts';
 import { visitRecordCopy } from './visit-record-copy.ts';
 
 export interface Departure {
+  /**
+   * Who is going, for a visit nobody leads yet: needed when the person recording the departure is
+   * not visiting staff of the school (the office for a worker who phoned); active visiting staff of
+   * the school, as the partner is.
+   */
+  leadUserId?: string | undefined;
   partnerUserId?: string | undefined;
   expectedReturnAt: Date;
   checkInMinutes?: number | undefined;
@@ -27,14 +33,57 @@ export interface Departure {
   onFoot?: boolean | undefined;
 }
 
-/** The partner must be an active member of the visiting staff of the visit's school. */
-async function checkPartner(tx: Queryable, v: VisitRow, partnerId: string, lead: string): Promise<void> {
-  if (partnerId === lead)
-    throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
-  const p = /^\d{1,18}$/.test(partnerId) ? await userById(tx, partnerId) : undefined;
-  if (!p || p.disabled) throw doorstepError('NOT_FOUND', `partnerUserId: no member of staff ${partnerId}`);
-  if (!p.roles.includes('visiting-staff') || !userMaySeeSchool(p, v.schoolId))
-    throw doorstepError('POLICY', 'partnerUserId: the partner must be visiting staff of this school');
+/**
+ * Whether the user is active visiting staff of the school (who may be out on one of its visits). A
+ * signed-in user is active; an account read from the store says whether it is disabled.
+ */
+const visitingStaffOf = (u: User & { disabled?: boolean }, schoolId: string) =>
+  !u.disabled && u.roles.includes('visiting-staff') && userMaySeeSchool(u, schoolId);
+
+/** A person named to go on the visit: an active member of the visiting staff of the visit's school. */
+async function goingStaff(
+  tx: Queryable,
+  v: VisitRow,
+  field: 'leadUserId' | 'partnerUserId',
+  id: string,
+): Promise<User> {
+  const p = /^\d{1,18}$/.test(id) ? await userById(tx, id) : undefined;
+  if (!p || p.disabled) throw doorstepError('NOT_FOUND', `${field}: no member of staff ${id}`);
+  if (!visitingStaffOf(p, v.schoolId))
+    throw doorstepError(
+      'POLICY',
+      `${field}: the ${field === 'leadUserId' ? 'lead' : 'partner'} must be active visiting staff of this school`,
+    );
+  return p;
+}
+
+/**
+ * Who is out on the visit: its lead; for a visit nobody leads yet, the lead named in the request,
+ * else the person departing when they are visiting staff of the school. Never anyone else — the
+ * office recording a departure must not become the worker being watched (their phone, their fob,
+ * their name on the alarms), leaving the real worker without their phone page.
+ */
+async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | undefined): Promise<User> {
+  if (v.leadUserId) {
+    if (named && named !== v.leadUserId)
+      throw doorstepError(
+        'POLICY',
+        'leadUserId: this visit already has its lead; the partner goes with them',
+      );
+    if (v.leadUserId === user.id) return user;
+    const lead = await userById(tx, v.leadUserId);
+    if (!lead) throw doorstepError('NOT_FOUND', `no member of staff ${v.leadUserId} (the visit's lead)`);
+    return lead;
+  }
+  if (named)
+    return named === user.id && visitingStaffOf(user, v.schoolId)
+      ? user
+      : goingStaff(tx, v, 'leadUserId', named);
+  if (visitingStaffOf(user, v.schoolId)) return user;
+  throw doorstepError(
+    'POLICY',
+    'leadUserId: nobody leads this visit: name who is going (active visiting staff of this school); the person recording the departure is not visiting staff',
+  );
 }
 
 /** Leaving school: the policy's checks (authorisation, pairs, safe word, hours, risk) must pass. */
@@ -46,12 +95,17 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     const now = deps.now();
     if (!d.risksRead)
       throw doorstepError('POLICY', 'risksRead: confirm the risk notes and address flags were read');
-    const lead = v.leadUserId ?? user.id;
-    if (d.partnerUserId) await checkPartner(tx, v, d.partnerUserId, lead);
-    const leadUser = lead === user.id ? user : await userById(tx, lead);
-    const phone = d.phone?.trim() || leadUser?.phone || null;
+    const leadUser = await leadOf(tx, user, v, d.leadUserId);
+    const lead = leadUser.id;
+    if (d.partnerUserId) {
+      if (d.partnerUserId === lead)
+        throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
+      await goingStaff(tx, v, 'partnerUserId', d.partnerUserId);
+    }
+    // The worker's number and fob are the lead's (a number typed in the form, else their account's).
+    const phone = d.phone?.trim() || leadUser.phone || null;
     const school = knownSchool(deps.config, v.schoolId);
-    const fob = leadUser?.staffId
+    const fob = leadUser.staffId
       ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
       : null;
     const flags = await addressFlagsFor(tx, v.schoolId, v.address);

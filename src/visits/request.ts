@@ -1,5 +1,6 @@
 import { londonDate } from '../domain/attendance/dates.ts';
 import { londonInstant } from '../domain/visits/appointment.ts';
+import { decide } from '../domain/visits/lifecycle.ts';
 import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -9,9 +10,16 @@ import { insertNotices } from '../store/notices.ts';
 import { pupilHomeAddress } from '../store/pupils.ts';
 import { episodeForVisit } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
-import { authoriseDayList, insertVisit, markAuthorised, setRiskAssessment } from '../store/visit-changes.ts';
-import { type Address, formatAddress, lockVisit, type VisitRow } from '../store/visits.ts';
-import { assertSchool, knownSchool } from './access.ts';
+import { authoriseListed, insertVisit, markAuthorised, setRiskAssessment } from '../store/visit-changes.ts';
+import {
+  type Address,
+  formatAddress,
+  lifecycleOf,
+  lockVisit,
+  lockVisitsOfDay,
+  type VisitRow,
+} from '../store/visits.ts';
+import { actorOf, assertSchool, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
@@ -227,13 +235,25 @@ export async function authoriseVisit(
   );
 }
 
-/** The day's list signed (Thames View: by the Headteacher): every requested visit planned for that day. */
+/** What signing the day's list did: the visits authorised, and those left as they were, with why. */
+export interface SignedList {
+  authorised: string[];
+  skipped: { id: string; why: string }[];
+}
+
+/**
+ * The day's list signed (Thames View: by the Headteacher). Only the visits the signer was shown
+ * (`visitIds`, from the page they signed) are authorised, and of those only the ones the lifecycle
+ * lets this signer sign now — never their own request unless the pack allows it; a visit asked for
+ * after their page loaded is not on their list. The rest are skipped and reported, with why.
+ */
 export async function signDayList(
   deps: VisitDeps,
   user: User,
   schoolId: string,
   date: string,
-): Promise<string[]> {
+  visitIds: readonly string[],
+): Promise<SignedList> {
   knownSchool(deps.config, schoolId);
   assertSchool(user, schoolId);
   const rules = deps.rulesFor(schoolId);
@@ -244,10 +264,23 @@ export async function signDayList(
       'FORBIDDEN',
       `the school's policy says the list is signed by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
     );
+  const asked = [...new Set(visitIds)];
   return change(
     deps,
     async (tx, events) => {
-      const ids = await authoriseDayList(tx, schoolId, date, user.id, deps.now());
+      const now = deps.now();
+      const found = await lockVisitsOfDay(tx, schoolId, date, asked);
+      const skipped: SignedList['skipped'] = asked
+        .filter((id) => !found.some((v) => v.id === id))
+        .map((id) => ({ id, why: `not a visit of ${schoolId} planned for ${date}` }));
+      const signable: string[] = [];
+      for (const v of found) {
+        const d = decide('sign-list', lifecycleOf(v, now), actorOf(user), rules);
+        if (d.ok) signable.push(v.id);
+        else skipped.push({ id: v.id, why: d.message });
+      }
+      const ids = await authoriseListed(tx, schoolId, signable, user.id, now);
+      skipped.sort((a, b) => Number(a.id) - Number(b.id));
       await appendAudit(tx, {
         actor: `user:${user.id}`,
         action: 'visit.day-list-signed',
@@ -255,12 +288,13 @@ export async function signDayList(
         entityType: 'visit-list',
         entityId: date,
         before: null,
-        after: { visits: ids },
+        after: { visits: ids, skipped },
       });
       // Thames View 2.7: each visit on the signed list with its appointment time is booked.
       for (const id of ids) await writeAppointmentRecord(tx, deps, (await lockVisit(tx, id))!, 'booked');
-      events.push(await insertBoardEvent(tx, schoolId, 'visit.authorised', { visitIds: ids }));
-      return ids;
+      if (ids.length)
+        events.push(await insertBoardEvent(tx, schoolId, 'visit.authorised', { visitIds: ids }));
+      return { authorised: ids, skipped };
     },
     { relayOutbox: true },
   );

@@ -1,5 +1,6 @@
 import { ladderFor } from '../alarms/ladder-for.ts';
 import type { Effect } from '../domain/visits/lifecycle.ts';
+import { returnTimeProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
 import { londonTime } from '../records/templates/london-time.ts';
 import { addTimeline, resolve } from '../store/alarm-state.ts';
@@ -120,8 +121,11 @@ export async function runningLate(
     const v = await mustLock(tx, visitId);
     const effect = must(deps, user, v, 'running-late');
     const now = deps.now();
-    if (newReturnAt.getTime() <= now.getTime())
-      throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected a time in the future');
+    // In the future and at most `MAX_RETURN_AHEAD_MINUTES` on: the new time is the overdue deadline,
+    // and setting it stands the open overdue alarm down — a time a day (or a year) ahead would leave
+    // the worker unwatched until then.
+    const problem = returnTimeProblem(newReturnAt, now);
+    if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
     await changeExpectedReturn(tx, visitId, {
       at: now,
       byUserId: user.id,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -93,6 +93,28 @@ async function addUser(username: string, name: string, roles: string, config: st
   const { code } = await p.exited;
   if (code !== 0) throw new Error(`user add ${username}: ${p.stderr()}`);
   expect(p.stdout()).toMatch(new RegExp(`user #\\d+ ${username} created`));
+}
+
+/**
+ * "Back safe" on the visit page: the button asks first, in the page; nothing is sent until the
+ * answer. Returns the question's group (checked, then answered yes).
+ */
+async function backSafe(page: Page, question: RegExp = /back safe\?/): Promise<void> {
+  const posted: string[] = [];
+  const seen = (r: Request) => {
+    if (r.method() === 'POST' && /\/api\/visits\/\d+\/back-safe$/.test(r.url())) posted.push(r.url());
+  };
+  page.on('request', seen);
+  try {
+    await page.getByRole('button', { name: 'Back safe' }).click();
+    const ask = page.getByRole('group', { name: question });
+    await ask.waitFor();
+    expect(posted, 'Back safe posted before it was confirmed').toEqual([]);
+    await ask.getByRole('button', { name: /^Yes, / }).click();
+    await until(async () => posted.length === 1, 10_000, 'the confirmed back-safe to be sent');
+  } finally {
+    page.off('request', seen);
+  }
 }
 
 let loginChecked = false;
@@ -333,7 +355,15 @@ describe('Doorstep in a browser', () => {
       /DEPARTED.*Sam Visitor.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
     );
 
+    // Back safe asks first, says it ends the watch for both of them, and "No" leaves them out.
     await sam.getByRole('button', { name: 'Back safe' }).click();
+    const ask = sam.getByRole('group', { name: 'Are you both back safe?' });
+    await ask.getByText(/ends the watch for both of you \(you and .*Kim Visitor/).waitFor();
+    expect(await axe(sam)).toEqual([]);
+    await ask.getByRole('button', { name: 'No, still out' }).click();
+    expect(await ask.isHidden()).toBe(true);
+    await sam.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
+    await backSafe(sam, /^Are you both back safe\?$/);
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
     await sam.getByLabel('Yes, child seen').check();
     await sam.getByLabel('Spoke to').fill('mother');
@@ -474,6 +504,18 @@ describe('a worker out is watched until back safe', () => {
     await sam.locator('#out-banner', { hasText: 'You are overdue' }).waitFor();
     await sam.screenshot({ path: join(OUT, 'visit-phone-overdue.png'), fullPage: true });
     expect(await axe(sam)).toEqual([]);
+    // A time that has passed is refused on the page, never sent as "that time tomorrow".
+    const passed = new Date(Date.now() - 5 * 60_000);
+    if (passed.getDate() === new Date().getDate()) {
+      await sam.getByLabel('New return time').fill(passed.toTimeString().slice(0, 5));
+      await sam.getByLabel('Why').fill('Parent arrived late');
+      await sam.getByRole('button', { name: 'Set the new return time' }).click();
+      await sam
+        .getByRole('alert')
+        .filter({ hasText: /is not later than now .*choose a later time today/ })
+        .waitFor();
+      await sam.locator('#out-banner', { hasText: 'You are overdue' }).waitFor();
+    }
     const later = new Date(Date.now() + 45 * 60_000);
     const hhmm = later.getDate() === new Date().getDate() ? later.toTimeString().slice(0, 5) : '23:59';
     await sam.getByLabel('New return time').fill(hhmm);
@@ -495,7 +537,7 @@ describe('a worker out is watched until back safe', () => {
       .locator('#today li.visit', { hasText: `back by ${hhmm}` })
       .first()
       .waitFor();
-    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await backSafe(sam);
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
   });
 
@@ -522,7 +564,7 @@ describe('a worker out is watched until back safe', () => {
     await sam.getByRole('status').filter({ hasText: 'Recorded as no answer' }).waitFor();
     await sam.locator('#outcome-summary', { hasText: 'no one home' }).waitFor();
     expect(await sam.getByRole('button', { name: 'No answer' }).count()).toBe(0);
-    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await backSafe(sam);
     await sam
       .getByText(/Completed/)
       .first()
@@ -557,7 +599,7 @@ describe('a worker out is watched until back safe', () => {
     const help = office.locator(`li.alarm[data-alarm-id="${helpId}"]`);
     await help.getByRole('button', { name: /^Acknowledge alarm/ }).click();
     await sam.locator('#out-banner', { hasText: 'Help is on its way' }).waitFor({ timeout: 30_000 });
-    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await backSafe(sam);
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
     // The office closes it as the worker safe.
     await help.locator('.badge-ack').waitFor();
@@ -598,7 +640,7 @@ describe('a worker out is watched until back safe', () => {
     // Back safe ends it: the alarm stands down as safe.
     const sam = await signIn(await browser.newContext(), 'sam');
     await sam.goto(`${base}/visits/${visitId}`);
-    await sam.getByRole('button', { name: 'Back safe' }).click();
+    await backSafe(sam);
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
     await until(
       async () => (await office.locator('li.alarm', { hasText: 'OVERDUE VISIT' }).count()) === 0,

@@ -197,7 +197,12 @@ describe('records and notices in a browser', () => {
   it('the outcome of the visit reaches both CPOMS and Arbor, once each', async () => {
     const sam = await signIn('sam', { width: 360, height: 780 });
     await sam.goto(`${base}/visits/${visitId}`);
+    // Back safe asks first (in the page), then ends the watch.
     await sam.getByRole('button', { name: 'Back safe' }).click();
+    await sam
+      .getByRole('group', { name: /back safe\?/ })
+      .getByRole('button', { name: /^Yes, / })
+      .click();
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
     await sam.getByLabel('Yes, child seen').check();
     await sam.getByLabel('Spoke to').fill('mother');

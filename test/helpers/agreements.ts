@@ -65,7 +65,7 @@ export async function madeWithAgreements(
     plannedFor: date,
   });
   await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
-  await signDayList(deps, head, 'thames', date);
+  await signDayList(deps, head, 'thames', date, [id]);
   await departTold(deps, staff, id, {
     onFoot: true,
     expectedReturnAt: new Date(now.getTime() + 3_600_000),

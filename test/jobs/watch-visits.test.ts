@@ -400,7 +400,7 @@ describe('the visit watcher', () => {
   });
 
   it('a fob worn on a visit that has gone silent for the school’s set time raises device_silent; back safe stands it down', async () => {
-    const id = await departed('hampton', 300);
+    const id = await departed('hampton', 240);
     expect((await getVisit(db, id))!.fobDeviceId).toBe('FOB-1');
     const quiet = {
       ...deps,

@@ -9,7 +9,7 @@ import { recordBrokenAgreement } from '../../src/visits/agreements.ts';
 import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelVisit } from '../../src/visits/outcome.ts';
-import { authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
+import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
 import { agreementsConfig, madeWithAgreements } from '../helpers/agreements.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
@@ -86,7 +86,7 @@ describe('Thames View 2.7: appointment records on CPOMS', () => {
     });
     expect((await getVisit(db, id))!.appointmentAt).toEqual(new Date('2026-11-24T14:30:00Z'));
     expect(await records(id, 'visit_appointment')).toEqual([]); // asked for, not yet booked
-    expect(await signDayList(deps, head, 'thames', '2026-11-24')).toEqual([id]);
+    expect((await signDayList(deps, head, 'thames', '2026-11-24', [id])).authorised).toEqual([id]);
     const booked = await records(id, 'visit_appointment');
     expect(booked.map((r) => [r.sink, r.idempotency_key])).toEqual([
       ['cpoms', `visit-appointment:thames:${id}:1`],
@@ -127,6 +127,78 @@ describe('Thames View 2.7: appointment records on CPOMS', () => {
     expect((await getVisit(db, id))!.appointmentRecords).toBe(3);
   });
 
+  it('a new address after authorisation or a risk assessment sends the visit back: no departure until authorised and assessed again', async () => {
+    const start = now;
+    try {
+      now = new Date('2026-11-23T10:00:00Z');
+      const back = () => new Date(now.getTime() + 3_600_000);
+      const elsewhere = { line1: '9 Elsewhere Road', town: 'Leeds', postcode: 'LS9 8AA' };
+      // Lime Hills: authorised at low risk (alone is fine), then the requester moves it to another address.
+      const id = await requestVisit(deps, staff, {
+        schoolId: 'lime',
+        pupilMisId: 'P1',
+        reason: 'absent 5 days',
+      });
+      await authoriseVisit(deps, lime, id, 'known family', true, {
+        level: 'low',
+        reason: 'nothing on CPOMS',
+      });
+      // A new time alone changes nothing about the authorisation.
+      await setAppointment(deps, staff, id, { time: '14:00' });
+      expect((await getVisit(db, id))!.status).toBe('authorised');
+      await setAppointment(deps, staff, id, { time: '14:00', address: elsewhere });
+      const v = (await getVisit(db, id))!;
+      expect(v).toMatchObject({
+        status: 'requested',
+        authorisedBy: null,
+        authorisedAt: null,
+        riskAssessedAt: null,
+        riskAssessedBy: null,
+        outOfHoursApproved: false,
+        riskLevel: 'low',
+      });
+      expect(v.address.line1).toBe('9 Elsewhere Road');
+      expect(await auditOf(id, 'visit.sent-back-for-authorisation')).toEqual([
+        expect.objectContaining({ status: 'requested', authorisedBy: null, riskAssessed: false }),
+      ]);
+      const refused = departTold(deps, staff, id, {
+        expectedReturnAt: back(),
+        safeWord: 'oak',
+        risksRead: true,
+      });
+      await expect(refused).rejects.toThrow(/must be authorised first/);
+      await authoriseVisit(deps, lime, id, 'new address checked', false, { level: 'low', reason: 'checked' });
+      await departTold(deps, staff, id, { expectedReturnAt: back(), safeWord: 'oak', risksRead: true });
+      await returnVisit(deps, staff, id);
+
+      // Thames View: the list signed and the risk assessed (2.5); a new address needs both again.
+      const t = await requestVisit(deps, staff, {
+        schoolId: 'thames',
+        pupilMisId: 'P1',
+        reason: 'attendance',
+        plannedFor: '2026-11-23',
+        appointmentTime: '15:00',
+      });
+      await assessRisk(deps, sbm, t, { level: 'low', reason: 'known family' });
+      await signDayList(deps, head, 'thames', '2026-11-23', [t]);
+      await setAppointment(deps, office, t, { time: '15:00', address: elsewhere });
+      expect(await getVisit(db, t)).toMatchObject({ status: 'requested', riskAssessedAt: null });
+      // Its appointment record says the address changed (2.7).
+      expect((await records(t, 'visit_appointment')).map((r) => r.idempotency_key)).toContain(
+        `visit-appointment:thames:${t}:2`,
+      );
+      const go = { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id, onFoot: true };
+      await expect(departTold(deps, staff, t, go)).rejects.toThrow(/must be authorised first/);
+      await signDayList(deps, head, 'thames', '2026-11-23', [t]);
+      await expect(departTold(deps, staff, t, go)).rejects.toThrow(/risk must be assessed first/);
+      await assessRisk(deps, sbm, t, { level: 'low', reason: 'new address checked' });
+      await departTold(deps, staff, t, go);
+      await returnVisit(deps, staff, t);
+    } finally {
+      now = start;
+    }
+  });
+
   it('a visit signed without a time is booked when its time is set; a time the clocks skip is refused', async () => {
     const id = await requestVisit(deps, staff, {
       schoolId: 'thames',
@@ -134,7 +206,7 @@ describe('Thames View 2.7: appointment records on CPOMS', () => {
       reason: 'attendance',
       plannedFor: '2026-11-25',
     });
-    await signDayList(deps, head, 'thames', '2026-11-25');
+    await signDayList(deps, head, 'thames', '2026-11-25', [id]);
     expect(await records(id, 'visit_appointment')).toEqual([]);
     await setAppointment(deps, staff, id, { time: '09:45' });
     expect((await records(id, 'visit_appointment')).map((r) => r.idempotency_key)).toEqual([

@@ -5,10 +5,11 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
+import { mayHandleVisit } from '../../src/visits/access.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
-import { arriveVisit, checkInVisit, returnVisit } from '../../src/visits/while-out.ts';
+import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
@@ -165,8 +166,13 @@ describe('the visit register', () => {
       plannedFor: '2026-11-24',
     });
     expect((await refusal(authoriseVisit(deps, head, a))).message).toMatch(/sign the list/);
-    expect((await refusal(signDayList(deps, dsl, 'thames', '2026-11-24'))).code).toBe('DOORSTEP_FORBIDDEN');
-    expect((await signDayList(deps, head, 'thames', '2026-11-24')).sort()).toEqual([a, b].sort());
+    expect((await refusal(signDayList(deps, dsl, 'thames', '2026-11-24', [a, b]))).code).toBe(
+      'DOORSTEP_FORBIDDEN',
+    );
+    expect(await signDayList(deps, head, 'thames', '2026-11-24', [a, b])).toEqual({
+      authorised: [a, b],
+      skipped: [],
+    });
     expect((await getVisit(db, a))!.authorisationNote).toBe('day list signed');
     // 2.5: the School Business Manager assesses the risk before any visit.
     const unassessed = await refusal(
@@ -425,7 +431,188 @@ describe('the visit register', () => {
       reason: 'x',
       plannedFor: '2026-11-30',
     });
-    expect(await signDayList(deps, deputy, 'thames', '2026-11-30')).toEqual([t]);
-    expect((await refusal(signDayList(deps, admin, 'thames', '2026-11-30'))).code).toBe('DOORSTEP_FORBIDDEN');
+    expect((await signDayList(deps, deputy, 'thames', '2026-11-30', [t])).authorised).toEqual([t]);
+    expect((await refusal(signDayList(deps, admin, 'thames', '2026-11-30', [t]))).code).toBe(
+      'DOORSTEP_FORBIDDEN',
+    );
+  });
+});
+
+describe('review 2: the watch cannot be pushed out, the office is never the worker, the list signs what was shown', () => {
+  const minutes = (n: number) => n * 60_000;
+
+  it('running late: a new return time must be in the future and at most 4 hours on — never "that time tomorrow"', async () => {
+    const start = now;
+    try {
+      now = new Date('2026-11-23T10:00:00Z');
+      const id = await requestVisit(deps, staff, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'late' });
+      await departTold(deps, staff, id, {
+        expectedReturnAt: new Date(now.getTime() + minutes(60)),
+        risksRead: true,
+        partnerUserId: partner.id,
+      });
+      now = new Date('2026-11-23T11:05:00Z'); // overdue since 11:00
+      // What the phone page used to send for "11:00" picked at 11:05: 11:00 tomorrow.
+      const tomorrow = await refusal(
+        runningLate(deps, staff, id, new Date('2026-11-24T11:00:00Z'), 'parent arrived late'),
+      );
+      expect(tomorrow.code).toBe('DOORSTEP_BAD_REQUEST');
+      expect(tomorrow.message).toMatch(
+        /^expectedReturnAt: 11:00 on 2026-11-24 is too far ahead: expected a time after 11:05 and no later than 15:05 .*at most 4 hours/,
+      );
+      const past = await refusal(runningLate(deps, office, id, new Date('2026-11-23T11:00:00Z'), 'late'));
+      expect(past.message).toMatch(/11:00 is not in the future/);
+      expect(
+        (await refusal(runningLate(deps, staff, id, new Date(now.getTime() + minutes(241)), 'x'))).code,
+      ).toBe('DOORSTEP_BAD_REQUEST');
+      expect((await getVisit(db, id))!.expectedReturnAt).toEqual(new Date('2026-11-23T11:00:00Z'));
+      // Up to 4 hours on is allowed, counted from now (the worker is already overdue).
+      await runningLate(
+        deps,
+        staff,
+        id,
+        new Date(now.getTime() + minutes(240)),
+        'waiting for a social worker',
+      );
+      expect((await getVisit(db, id))!.expectedReturnAt).toEqual(new Date('2026-11-23T15:05:00Z'));
+      await returnVisit(deps, staff, id);
+    } finally {
+      now = start;
+    }
+  });
+
+  it('departure: an expected return more than 4 hours on is refused (Hampton, back "in a week")', async () => {
+    const start = now;
+    try {
+      now = new Date('2026-11-23T10:00:00Z');
+      const id = await requestVisit(deps, staff, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'week' });
+      const week = await refusal(
+        departTold(deps, staff, id, {
+          expectedReturnAt: new Date('2026-11-30T11:00:00Z'),
+          risksRead: true,
+          partnerUserId: partner.id,
+        }),
+      );
+      expect(week.code).toBe('DOORSTEP_POLICY');
+      expect(week.message).toMatch(
+        /expected return: 11:00 on 2026-11-30 is too far ahead.*no later than 14:00/,
+      );
+      await departTold(deps, staff, id, {
+        expectedReturnAt: new Date(now.getTime() + minutes(240)),
+        risksRead: true,
+        partnerUserId: partner.id,
+      });
+      await returnVisit(deps, staff, id);
+    } finally {
+      now = start;
+    }
+  });
+
+  it('the office never becomes the worker out: an unled visit departs with a named lead, active visiting staff of the school', async () => {
+    const start = now;
+    try {
+      now = new Date('2026-11-23T10:00:00Z');
+      const elsewhere = await addUser(db, 'gomer.visitor', ['visiting-staff'], { schools: ['gomer'] });
+      const both = await addUser(db, 'office.visitor', ['office', 'visiting-staff'], {
+        phone: '+447700900333',
+      });
+      const unled = async () => {
+        const id = await requestVisit(deps, office, {
+          schoolId: 'lime',
+          pupilMisId: 'P1',
+          reason: 'no contact',
+        });
+        await authoriseVisit(deps, dsl, id, 'ok', false, { level: 'low', reason: 'nothing known' });
+        expect((await getVisit(db, id))!.leadUserId).toBeNull();
+        return id;
+      };
+      const go = {
+        expectedReturnAt: new Date(now.getTime() + minutes(60)),
+        safeWord: 'bluebell',
+        risksRead: true,
+      };
+      const id = await unled();
+      const noLead = await refusal(departTold(deps, office, id, go));
+      expect(noLead.code).toBe('DOORSTEP_POLICY');
+      expect(noLead.message).toMatch(/^leadUserId: nobody leads this visit: name who is going/);
+      expect((await refusal(departTold(deps, office, id, { ...go, leadUserId: office.id }))).message).toMatch(
+        /^leadUserId: the lead must be active visiting staff of this school/,
+      );
+      expect(
+        (await refusal(departTold(deps, office, id, { ...go, leadUserId: elsewhere.id }))).message,
+      ).toMatch(/^leadUserId: the lead must be active visiting staff of this school/);
+      await db.query('UPDATE users SET disabled = true WHERE id = $1', [partner.id]);
+      expect((await refusal(departTold(deps, office, id, { ...go, leadUserId: partner.id }))).code).toBe(
+        'DOORSTEP_NOT_FOUND',
+      );
+      await db.query('UPDATE users SET disabled = false WHERE id = $1', [partner.id]);
+      expect((await getVisit(db, id))!.status).toBe('authorised');
+
+      await departTold(deps, office, id, { ...go, leadUserId: staff.id });
+      const v = (await getVisit(db, id))!;
+      expect(v).toMatchObject({ status: 'departed', leadUserId: staff.id, workerPhone: '+447700900111' });
+      expect(mayHandleVisit(staff, v)).toBe(true);
+      await returnVisit(deps, staff, id);
+
+      // A visit with its lead: naming someone else is refused.
+      const led = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'led' });
+      await authoriseVisit(deps, dsl, led, 'ok', false, { level: 'low', reason: 'x' });
+      expect(
+        (await refusal(departTold(deps, office, led, { ...go, leadUserId: partner.id }))).message,
+      ).toMatch(/already has its lead/);
+      await cancelVisit(deps, office, led, 'not needed');
+      // Someone who holds the visiting-staff role at the school (here also office) goes themselves.
+      const own = await unled();
+      await departTold(deps, both, own, go);
+      expect((await getVisit(db, own))!).toMatchObject({ leadUserId: both.id, workerPhone: '+447700900333' });
+      await returnVisit(deps, both, own);
+    } finally {
+      now = start;
+    }
+  });
+
+  it("signing the day's list signs only the visits shown and the signer may sign: never their own request, nor one added since", async () => {
+    const own = await requestVisit(deps, head, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'own request',
+      plannedFor: '2026-12-01',
+    });
+    const shown = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'shown',
+      plannedFor: '2026-12-01',
+    });
+    const other = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'another day',
+      plannedFor: '2026-12-02',
+    });
+    // Asked for after the head's page was read: not among the ids they sign.
+    const added = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'added later',
+      plannedFor: '2026-12-01',
+    });
+    const signed = await signDayList(deps, head, 'thames', '2026-12-01', [own, shown, other]);
+    expect(signed.authorised).toEqual([shown]);
+    expect(signed.skipped).toEqual([
+      { id: own, why: expect.stringMatching(/who signs the day’s list/) },
+      { id: other, why: 'not a visit of thames planned for 2026-12-01' },
+    ]);
+    expect((await getVisit(db, own))!.status).toBe('requested');
+    expect((await getVisit(db, added))!.status).toBe('requested');
+    expect((await getVisit(db, other))!.status).toBe('requested');
+    const { rows } = await db.query<{ after: unknown }>(
+      `SELECT after FROM audit_log WHERE action = 'visit.day-list-signed' AND entity_id = '2026-12-01'`,
+    );
+    expect(rows).toEqual([{ after: { visits: [shown], skipped: signed.skipped } }]);
+    // Signed again, what is already authorised is reported, not signed twice.
+    expect((await signDayList(deps, head, 'thames', '2026-12-01', [shown, added])).authorised).toEqual([
+      added,
+    ]);
   });
 });

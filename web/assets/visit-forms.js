@@ -1,6 +1,7 @@
 import { h, say } from './app.js';
 import { riskFields } from './visit-risks.js';
 import { field, lines, msg, page, post } from './visit-shared.js';
+import { returnTimeToday } from './visit-words.js';
 import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
@@ -41,13 +42,35 @@ export function authoriseForm(d, can) {
   );
 }
 
+/**
+ * Leaving now. The worker who is out is the visit's lead: for a visit nobody leads yet, it is the
+ * person who presses the button when they are visiting staff, else (the office, for a worker who
+ * phoned) the form asks who is going, from the school's visiting staff — never the office user.
+ */
 export function departForm(d) {
-  const partner = h(
-    'select',
-    { name: 'partner' },
+  const myId = page.s.user.id;
+  const iGo = d.staff.some((x) => x.id === myId);
+  const fixedLead = d.visit.leadUserId;
+  const lead = fixedLead
+    ? null
+    : h(
+        'select',
+        { name: 'lead', required: true },
+        iGo ? null : h('option', { value: '' }, '— choose who is going —'),
+        d.staff.map((x) =>
+          h(
+            'option',
+            { value: x.id, selected: x.id === myId },
+            x.id === myId ? `${x.displayName} (me)` : x.displayName,
+          ),
+        ),
+      );
+  const leadId = () => fixedLead ?? lead.value;
+  const partnerOptions = () => [
     h('option', { value: '' }, '— nobody —'),
-    d.staff.filter((x) => x.id !== page.s.user.id).map((x) => h('option', { value: x.id }, x.displayName)),
-  );
+    d.staff.filter((x) => x.id !== leadId()).map((x) => h('option', { value: x.id }, x.displayName)),
+  ];
+  const partner = h('select', { name: 'partner' }, partnerOptions());
   const ret = h('input', { type: 'time', name: 'expectedReturn', required: true });
   // The policy's interval is a maximum: a shorter one may be chosen, never a longer one.
   const every = h('input', {
@@ -57,12 +80,27 @@ export function departForm(d) {
     max: d.rules.checkInMinutes ?? 240,
     value: d.rules.checkInMinutes ?? '',
   });
+  // The worker's number: mine when I am the one going; for someone else, left empty the register
+  // takes the number on their account (never the office's).
   const phone = h('input', {
     type: 'tel',
     name: 'phone',
     autocomplete: 'tel',
-    value: d.me.phone ?? '',
-    required: d.rules.requires.phone,
+    value: leadId() === myId ? (d.me.phone ?? '') : '',
+    required: d.rules.requires.phone && leadId() === myId,
+  });
+  const phoneHint = () =>
+    leadId() === myId
+      ? 'The office calls this number if you are late or miss a check-in'
+      : 'Leave empty to use the number on their account: the office calls it if they are late or miss a check-in';
+  const phoneField = field(`Phone while out${d.rules.requires.phone ? ' (needed)' : ''}`, phone, phoneHint());
+  lead?.addEventListener('change', () => {
+    const kept = partner.value;
+    partner.replaceChildren(...partnerOptions());
+    partner.value = kept !== lead.value ? kept : '';
+    phone.value = lead.value === myId ? (d.me.phone ?? '') : '';
+    phone.required = d.rules.requires.phone && lead.value === myId;
+    phoneField.querySelector('.hint').textContent = phoneHint();
   });
   const car = ['make', 'model', 'registration', 'colour'].map((k) =>
     h('input', { type: 'text', name: `vehicle-${k}`, id: `f-vehicle-${k}`, autocomplete: 'off' }),
@@ -81,14 +119,24 @@ export function departForm(d) {
       id: 'depart',
       onsubmit: (e) => {
         e.preventDefault();
-        const [hh, mm] = ret.value.split(':').map(Number);
-        const at = new Date();
-        at.setHours(hh, mm, 0, 0);
+        // Today's time, never tomorrow's: one not in the future is refused here.
+        const t = returnTimeToday(ret.value);
+        if (t.error) {
+          ret.setAttribute('aria-invalid', 'true');
+          ret.focus();
+          return say(msg, t.error, true);
+        }
+        ret.removeAttribute('aria-invalid');
+        if (lead && !lead.value) {
+          lead.focus();
+          return say(msg, 'Choose who is going: the worker out on the visit is watched, not you.', true);
+        }
         post(
           'depart',
           {
+            ...(lead ? { leadUserId: lead.value } : {}),
             partnerUserId: partner.value || undefined,
-            expectedReturnAt: at.toISOString(),
+            expectedReturnAt: t.at.toISOString(),
             checkInMinutes: every.value ? Number(every.value) : undefined,
             safeWord: safe.value || undefined,
             risksRead: read.checked,
@@ -107,6 +155,13 @@ export function departForm(d) {
       },
     },
     h('h2', {}, 'Leaving now'),
+    lead
+      ? field(
+          'Who is going (the lead)',
+          lead,
+          'Nobody leads this visit yet: the person going is the one the office watches',
+        )
+      : null,
     field(`Going with${d.rules.pairs === 'always' ? ' (required: two staff)' : ''}`, partner),
     field('Expected back at', ret),
     field(
@@ -117,11 +172,7 @@ export function departForm(d) {
         : 'Leave empty for no timed check-ins',
     ),
     field(`Safe word${d.rules.safeWord === 'required' ? ' (required)' : ''}`, safe),
-    field(
-      `Your phone while out${d.rules.requires.phone ? ' (required)' : ''}`,
-      phone,
-      'The office calls this number if you are late or miss a check-in',
-    ),
+    phoneField,
     d.rules.requires.vehicle
       ? h(
           'fieldset',

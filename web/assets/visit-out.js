@@ -1,6 +1,7 @@
-import { api, bdi, fmtTime, h, say } from './app.js';
+import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { field, msg, page, post, visitId } from './visit-shared.js';
+import { backSafeWords, returnTimeToday, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -31,7 +32,7 @@ export function outParts(d, can) {
     h(
       'p',
       { id: 'out-status' },
-      `Out since ${fmtTime(v.departedAt)}; expected back ${fmtTime(v.expectedReturnAt)}`,
+      `Out since ${fmtTime(v.departedAt)}; expected back ${whenSaid(v.expectedReturnAt)}`,
       v.arrivedAt ? `; arrived ${fmtTime(v.arrivedAt)}` : '',
       v.checkInMinutes ? `; check in every ${v.checkInMinutes} minutes` : '',
       v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
@@ -65,17 +66,7 @@ export function outParts(d, can) {
             'Check in: I am safe',
           )
         : null,
-      can('back-safe')
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'big',
-              onclick: () => post('back-safe', {}, 'Welcome back: you are recorded as back safe.'),
-            },
-            'Back safe',
-          )
-        : null,
+      can('back-safe') ? backSafeForm(d) : null,
     ),
   );
   if (d.rules.appointments && v.arrivedAt && !v.outcome && v.status === 'departed')
@@ -87,7 +78,96 @@ export function outParts(d, can) {
   return parts;
 }
 
-/** Running late: a new return time with a reason (the overdue alarm re-arms for it and stands down). */
+/**
+ * "Back safe" ends the watch — for everyone on the visit — and cannot be undone, so it asks first, in
+ * the page (not a browser dialog): the worker confirms they (both) are back; the office confirms it
+ * spoke to them. A form with an id, marked as being filled in while the question is open, so the
+ * page's re-reading while out does not take the question away mid-answer.
+ */
+export function backSafeForm(d) {
+  const me = page.s.user;
+  const self = [d.visit.leadUserId, d.visit.partnerUserId].includes(me.id);
+  const w = backSafeWords({
+    self,
+    leadName: d.leadName && isolate(d.leadName),
+    partnerName: d.partnerName && isolate(d.partnerName),
+    me: isolate(me.displayName),
+  });
+  const yes = h(
+    'button',
+    {
+      type: 'button',
+      class: 'primary big',
+      id: 'back-safe-yes',
+      'aria-describedby': 'back-safe-effect',
+      onclick: () => {
+        form.removeAttribute('data-dirty');
+        post(
+          'back-safe',
+          {},
+          self
+            ? `Welcome back: ${d.partnerName ? 'you are both' : 'you are'} recorded as back safe. The watch has ended.`
+            : 'Recorded as back safe. The watch on this visit has ended.',
+        );
+      },
+    },
+    w.yes,
+  );
+  const confirm = h(
+    'div',
+    {
+      id: 'back-safe-confirm',
+      class: 'confirm',
+      role: 'group',
+      'aria-labelledby': 'back-safe-question',
+      hidden: true,
+    },
+    h('p', { id: 'back-safe-question' }, h('strong', {}, w.question)),
+    h('p', { id: 'back-safe-effect' }, w.effect),
+    yes,
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'big',
+        onclick: () => {
+          confirm.hidden = true;
+          ask.setAttribute('aria-expanded', 'false');
+          form.removeAttribute('data-dirty');
+          ask.focus();
+        },
+      },
+      self ? 'No, still out' : 'No, not yet',
+    ),
+  );
+  const ask = h(
+    'button',
+    { type: 'submit', class: 'big', 'aria-expanded': 'false', 'aria-controls': 'back-safe-confirm' },
+    'Back safe',
+  );
+  const form = h(
+    'form',
+    {
+      id: 'back-safe',
+      onsubmit: (e) => {
+        e.preventDefault();
+        confirm.hidden = false;
+        ask.setAttribute('aria-expanded', 'true');
+        form.dataset.dirty = 'true';
+        yes.focus();
+      },
+    },
+    ask,
+    confirm,
+  );
+  return form;
+}
+
+/**
+ * Running late: a new return time with a reason (the overdue alarm re-arms for it and stands down).
+ * The time is today's — never rolled over to tomorrow: one that is not in the future is refused
+ * here, and the server refuses one too far ahead (it says how far).
+ */
 export function lateForm(v) {
   const ret = h('input', { type: 'time', name: 'newReturn', id: 'f-newReturn', required: true });
   const why = h('input', {
@@ -103,20 +183,24 @@ export function lateForm(v) {
       id: 'running-late',
       onsubmit: (e) => {
         e.preventDefault();
-        const [hh, mm] = ret.value.split(':').map(Number);
-        const at = new Date();
-        at.setHours(hh, mm, 0, 0);
-        if (at <= new Date()) at.setDate(at.getDate() + 1);
+        const t = returnTimeToday(ret.value);
+        if (t.error) {
+          ret.setAttribute('aria-invalid', 'true');
+          ret.focus();
+          return say(msg, t.error, true);
+        }
+        ret.removeAttribute('aria-invalid');
+        const iso = t.at.toISOString();
         post(
           'running-late',
-          { expectedReturnAt: at.toISOString(), reason: why.value },
-          `New return time ${fmtTime(at.toISOString())} recorded: the office knows.`,
+          { expectedReturnAt: iso, reason: why.value },
+          `New return time ${whenSaid(iso)} recorded: the office knows.`,
         );
       },
     },
     h('h2', {}, 'Running late'),
-    h('p', {}, `Expected back ${fmtTime(v.expectedReturnAt)}.`),
-    field('New return time', ret),
+    h('p', {}, `Expected back ${whenSaid(v.expectedReturnAt)}.`),
+    field('New return time', ret, 'Today, later than now'),
     field('Why', why, 'e.g. parent arrived late; waiting for a social worker'),
     h('button', { type: 'submit' }, 'Set the new return time'),
   );

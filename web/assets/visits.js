@@ -236,29 +236,47 @@ async function load() {
     },
   });
   const parts = [h('div', { class: 'toolbar' }, h('label', { for: 'day' }, 'Day '), dateInput)];
-  const a = d.rules.authorisation;
-  if (
-    a.required &&
-    a.mode === 'daily-list' &&
-    (s.user.roles.includes('safeguarding') || s.user.roles.includes('admin'))
-  )
+  // The day's list: the button is there when the server says this person may sign at least one
+  // visit on it (`sign-list` in its actions), and it signs exactly those, as listed on this page — a
+  // visit asked for since the page was read, or one the signer may not sign (their own request), is
+  // not signed; the server says which it left and why.
+  const signable = d.visits.filter((v) => v.actions.includes('sign-list'));
+  if (signable.length)
     parts.push(
       h(
-        'button',
-        {
-          type: 'button',
-          class: 'primary',
-          onclick: async () => {
-            try {
-              const r = await api('POST', '/api/visits/sign-list', { school, date });
-              say(msg, `List signed: ${r.authorised.length} visit(s) authorised.`);
-              load();
-            } catch (err) {
-              say(msg, err.message, true);
-            }
+        'p',
+        {},
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'primary',
+            id: 'sign-list',
+            onclick: async () => {
+              try {
+                const r = await api('POST', '/api/visits/sign-list', {
+                  school,
+                  date,
+                  visitIds: signable.map((v) => v.id),
+                });
+                const left = r.skipped.length
+                  ? ` Not signed: ${r.skipped.map((x) => `visit ${x.id} (${x.why})`).join('; ')}.`
+                  : '';
+                say(msg, `List signed: ${r.authorised.length} visit(s) authorised.${left}`);
+                load();
+              } catch (err) {
+                say(msg, err.message, true);
+              }
+            },
           },
-        },
-        `Sign the list for ${date}`,
+          `Sign the list for ${date} (${signable.length} visit${signable.length === 1 ? '' : 's'})`,
+        ),
+        h(
+          'span',
+          { class: 'hint' },
+          ' Signs: ',
+          signable.map((v, i) => [i ? '; ' : '', bdi(v.pupilName), ` — ${v.reason}`]),
+        ),
       ),
     );
   if (s.user.roles.some((r) => ['office', 'safeguarding', 'admin'].includes(r)))

@@ -1,3 +1,5 @@
+import { londonDate } from '../attendance/dates.ts';
+import { returnTimeProblem } from './return-time.ts';
 import { RISK_ORDER, type RiskLevel, type VisitRules } from './rules.ts';
 
 /**
@@ -85,8 +87,12 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
     const from = minutesOf(rules.hours.from);
     const to = minutesOf(rules.hours.to);
     const end = v.returnLondonMinutes ?? v.londonMinutes;
-    // The whole visit, from leaving to the expected return (a return past midnight is outside).
-    const outside = v.londonMinutes < from || v.londonMinutes >= to || end > to || end < v.londonMinutes;
+    // The whole visit, from leaving to the expected return: a return on a later London date than the
+    // departure is outside, whatever its time of day (the minutes alone would read "tomorrow 10:00"
+    // as inside 08:00–17:30).
+    const laterDay = v.expectedReturnAt !== null && londonDate(v.expectedReturnAt) > londonDate(v.now);
+    const outside =
+      v.londonMinutes < from || v.londonMinutes >= to || end > to || end < v.londonMinutes || laterDay;
     if (outside) {
       const recommend = rules.hours.mode === 'recommend';
       const approved = (recommend || rules.hours.approvable) && v.outOfHoursApproved;
@@ -177,11 +183,16 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       rule: 'vehicle',
       message: 'the vehicle’s make, model, registration and colour (or "on foot") are needed',
     });
-  if (!v.expectedReturnAt || v.expectedReturnAt.getTime() <= v.now.getTime())
+  // In the future and within the bound a running-late change has too (`MAX_RETURN_AHEAD_MINUTES`):
+  // the expected return is the overdue deadline, often the only one watching the worker.
+  const returnProblem = v.expectedReturnAt
+    ? returnTimeProblem(v.expectedReturnAt, v.now)
+    : 'an expected return time is needed';
+  if (returnProblem)
     out.push({
       level: 'block',
       rule: 'expected-return',
-      message: 'an expected return time in the future is needed',
+      message: `expected return: ${returnProblem}`,
     });
   return out;
 }

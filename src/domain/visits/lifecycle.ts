@@ -14,7 +14,9 @@ import { mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
  *                    cancelled (stays cancelled) — the only way monitoring ends
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
- *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time and address)
+ *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
+ *   requested · authorised ─change-address─► requested (authorisation, risk assessment and
+ *     out-of-hours approval withdrawn: they were given for the old address)
  *   completed, with agreements: agreement-broken (Thames View 4.2/4.3; no state change)
  *
  * "Out" is a visit that departed and is not back safe, whatever its status says: an outcome typed on
@@ -41,6 +43,7 @@ export const VISIT_ACTIONS = [
   'raise-concern',
   'tell-family',
   'set-appointment',
+  'change-address',
   'agreement-broken',
 ] as const;
 export type VisitAction = (typeof VISIT_ACTIONS)[number];
@@ -83,6 +86,11 @@ export interface Effect {
   /** Open visit alarms the action stands down, and how they are resolved (never an incident). */
   clears: readonly VisitAlarmType[];
   clearedAs: 'worker_safe' | 'worker_safe_running_late' | null;
+  /**
+   * The visit's authorisation, risk assessment and out-of-hours approval are withdrawn (they were
+   * given for something that has changed): it waits for them again.
+   */
+  withdrawsApproval?: boolean;
 }
 
 /** Whether the visit's worker is out and being watched. */
@@ -244,12 +252,27 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
       'only whoever asked for the visit, the staff on it, the office or safeguarding record how the family was told',
     effect: () => none,
   },
-  // Before leaving: the appointment's time (and address) — Thames View 2.7's appointment record.
+  // Before leaving: the appointment's time — Thames View 2.7's appointment record. (A new address
+  // with it is also `change-address`.)
   'set-appointment': {
     from: (v) => v.status === 'requested' || v.status === 'authorised',
     who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding set its appointment',
     effect: () => none,
+  },
+  // Before leaving: a new address. The authorisation, the risk assessment and any out-of-hours
+  // approval were decisions about the old address (its flags, its household, the way there), so
+  // they are withdrawn and the visit goes back to `requested`: nobody leaves for the new address
+  // until the people the pack names have authorised (or signed) and assessed it again. Chosen over
+  // refusing the change to all but an authoriser: the requester and the office are the people who
+  // hear that a family has moved (Thames View 2.7 keeps a changed address as a new appointment
+  // record), and the safety decision stays with the pack's authorisers and assessors, through the
+  // same steps as any visit — no second, narrower path to keep in step with them.
+  'change-address': {
+    from: (v) => v.status === 'requested' || v.status === 'authorised',
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
+    refusal: 'only whoever asked for the visit, its lead, the office or safeguarding change its address',
+    effect: () => ({ ...none, status: 'requested', withdrawsApproval: true }),
   },
   // Thames View 4.2/4.3: a family did not keep an agreement made on the visit (the school's
   // attendance staff notice it afterwards): only for packs that say what follows, on a completed

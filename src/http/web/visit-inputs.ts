@@ -32,6 +32,8 @@ export const request = z.strictObject({
 
 const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });
 export const departure = z.strictObject({
+  /** Who is going, for a visit nobody leads yet, when the person recording it is not going themselves. */
+  leadUserId: id.optional(),
   partnerUserId: id.optional(),
   expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the expected return time (ISO 8601)' }),
   checkInMinutes: z.int().min(5).max(240).optional(),
@@ -47,6 +49,12 @@ export const departure = z.strictObject({
     })
     .optional(),
   onFoot: z.boolean().optional(),
+});
+/** Signing the day's list: the visits the signer was shown (only those are signed). */
+export const signList = z.strictObject({
+  school: z.string().min(1),
+  date: isoDate,
+  visitIds: z.array(id).min(1, { error: 'expected the visits on the list you signed' }).max(500),
 });
 export const late = z.strictObject({
   expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the new return time (ISO 8601)' }),

@@ -38,7 +38,7 @@ import {
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 import { pupilUrlFor } from './pupil-page.ts';
-import { departure, idParam, isoDate, late, outcome, request, risk } from './visit-inputs.ts';
+import { departure, idParam, isoDate, late, outcome, request, risk, signList } from './visit-inputs.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
 
@@ -110,7 +110,6 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const pupil = await pupilSummary(deps.db, v.schoolId, v.pupilMisId);
     const contacts = await pupilContacts(deps.db, v.schoolId, v.pupilMisId);
     const staffAll = await usersOfSchool(deps.db, v.schoolId);
-    const staff = staffAll;
     const now = deps.now();
     const user = userOf(req);
     const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
@@ -134,9 +133,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       effectiveRisk: higherRisk(v.riskLevel, flagMinimum(flags)),
       checkIns: await checkInsOf(deps.db, v.id),
       rules,
-      // Possible partners: visiting staff of the school (the register refuses anyone else).
-      staff: staff
-        .filter((s) => s.roles.includes('visiting-staff') && s.id !== user.id)
+      // Who may go: every active member of the visiting staff of the school, the signed-in person
+      // included when they are one — the lead of a visit nobody leads yet and the partner are chosen
+      // from these (the register refuses anyone else).
+      staff: staffAll
+        .filter((s) => s.roles.includes('visiting-staff'))
         .map((s) => ({ id: s.id, displayName: s.displayName })),
       me: { phone: user.phone ?? null },
       /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
@@ -273,9 +274,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   );
 
   app.post('/api/visits/sign-list', { config: { access: STAFF } }, async (req) => {
-    const body = parseInput(z.strictObject({ school: z.string().min(1), date: isoDate }), req.body);
+    const body = parseInput(signList, req.body);
     const school = schoolParam(deps, req, body.school);
-    const ids = await signDayList(deps, userOf(req), school.id, body.date);
-    return { authorised: ids };
+    return signDayList(deps, userOf(req), school.id, body.date, body.visitIds);
   });
 }

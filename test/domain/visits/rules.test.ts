@@ -92,6 +92,48 @@ describe('departure findings', () => {
     expect(blocks({}, { expectedReturnAt: now })).toEqual(['block:expected-return']);
   });
 
+  it('bound the expected return to 4 hours after leaving, and read a return on a later London day as outside the hours', () => {
+    const blocks = (r: object, f: object) =>
+      departureFindings(rules(r), facts(f)).map((x) => `${x.level}:${x.rule}`);
+    const ahead = (m: number) => new Date(now.getTime() + m * 60_000);
+    expect(blocks({}, { expectedReturnAt: ahead(240) })).toEqual([]);
+    expect(blocks({}, { expectedReturnAt: ahead(241) })).toEqual(['block:expected-return']);
+    // Hampton, back "in a week": nothing would watch the worker for a week.
+    const week = departureFindings(rules({}), facts({ expectedReturnAt: new Date('2026-11-30T11:00:00Z') }));
+    expect(week).toEqual([
+      {
+        level: 'block',
+        rule: 'expected-return',
+        message: expect.stringMatching(
+          /11:00 on 2026-11-30 is too far ahead: expected a time after 10:00 and no later than 14:00/,
+        ),
+      },
+    ]);
+    // King's Gomer (08:00–17:30): leaving at 09:00, back "tomorrow 10:00" — the minutes alone read as inside.
+    const gomer = { hours: { from: '08:00', to: '17:30', approvable: true } };
+    const nine = new Date('2026-11-23T09:00:00Z');
+    const tomorrow = departureFindings(
+      rules(gomer),
+      facts({
+        now: nine,
+        londonMinutes: 540,
+        returnLondonMinutes: 600,
+        expectedReturnAt: new Date('2026-11-24T10:00:00Z'),
+      }),
+    ).map((x) => `${x.level}:${x.rule}`);
+    expect(tomorrow).toContain('block:hours');
+    const sameDay = departureFindings(
+      rules(gomer),
+      facts({
+        now: nine,
+        londonMinutes: 540,
+        returnLondonMinutes: 600,
+        expectedReturnAt: new Date('2026-11-23T10:00:00Z'),
+      }),
+    );
+    expect(sameDay).toEqual([]);
+  });
+
   it('check what the pack asks of the people going and of the risk assessment', () => {
     const blocks = (r: object, f: object) =>
       departureFindings(rules(r), facts(f)).map((x) => `${x.level}:${x.rule}`);

@@ -78,8 +78,14 @@ describe('a visit appointment over HTTP', () => {
     expect(made.statusCode).toBe(201);
     const id = made.json().id as string;
     expect(
-      (await call('head', 'POST', '/api/visits/sign-list', { school: 'thames', date: '2026-11-24' })).json(),
-    ).toEqual({ authorised: [id] });
+      (
+        await call('head', 'POST', '/api/visits/sign-list', {
+          school: 'thames',
+          date: '2026-11-24',
+          visitIds: [id],
+        })
+      ).json(),
+    ).toEqual({ authorised: [id], skipped: [] });
     const badTime = await call('staff', 'POST', `/api/visits/${id}/appointment`, { time: '9:5' });
     expect(badTime.statusCode).toBe(400);
     expect(badTime.json().message).toMatch(/^time: expected a time as HH:MM/);

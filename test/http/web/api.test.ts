@@ -283,6 +283,52 @@ describe('the "sorry you weren\'t in" slip', () => {
   });
 });
 
+describe('leaving for a visit nobody leads (the office for a worker who phoned)', () => {
+  it('lists every visiting member of staff to choose from, needs the lead named, and takes the phone and fob from that lead', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'N1', 'Lia', 'Hart', $1)`,
+      [JSON.stringify({ line1: '3 Mill Lane', postcode: 'LS3 3CC' })],
+    );
+    const kim = await addUser(db, 'kim.lead', ['visiting-staff'], { displayName: 'Kim Lead' });
+    const made = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'N1',
+      reason: 'rang in',
+    });
+    const id = made.json().id as string;
+    // Visiting staff see themselves among those who may go (as the lead of a visit nobody leads).
+    const k = await sessionFor(db, kim);
+    const seen = await app.inject({ url: `/api/visits/${id}`, headers: { cookie: k.cookie } });
+    expect(seen.json().staff.map((x: { displayName: string }) => x.displayName)).toEqual(
+      expect.arrayContaining(['Kim Lead', 'Wendy Wearer']),
+    );
+    const detail = (await call('office', 'GET', `/api/visits/${id}`)).json();
+    expect(detail.actions).toContain('depart');
+    expect(detail.staff.some((x: { id: string }) => x.id === office.id)).toBe(false);
+    const go = { expectedReturnAt: new Date(Date.now() + 3_600_000).toISOString(), risksRead: true };
+    const unnamed = await call('office', 'POST', `/api/visits/${id}/depart`, go);
+    expect(unnamed.statusCode).toBe(422);
+    expect(unnamed.json().message).toMatch(/^leadUserId: nobody leads this visit: name who is going/);
+    const self = await call('office', 'POST', `/api/visits/${id}/depart`, { ...go, leadUserId: office.id });
+    expect(self.statusCode).toBe(422);
+    expect(self.json().message).toMatch(/^leadUserId: the lead must be active visiting staff of this school/);
+    const { rows } = await db.query<{ id: string }>(`SELECT id FROM users WHERE username = 'wearer'`);
+    const wearer = String(rows[0]!.id);
+    expect(
+      (await call('office', 'POST', `/api/visits/${id}/depart`, { ...go, leadUserId: wearer })).statusCode,
+    ).toBe(200);
+    const out = (await call('office', 'GET', `/api/visits/${id}`)).json().visit;
+    expect(out).toMatchObject({ leadUserId: wearer, workerPhone: '+447700900333', fobDeviceId: 'PS-0001' });
+    expect((await call('office', 'POST', `/api/visits/${id}/back-safe`, {})).statusCode).toBe(200);
+  });
+
+  it("signing the day's list needs the visits the signer was shown", async () => {
+    const r = await call('sg', 'POST', '/api/visits/sign-list', { school: 'alpha', date: '2026-11-24' });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().message).toMatch(/^visitIds: /);
+  });
+});
+
 describe('triggers on the board', () => {
   it('lists an open trigger until a visit is asked for from it; the visit takes pupil and reason from it', async () => {
     await db.query(
