@@ -133,7 +133,27 @@ export function fobsSettings(secret: SecretField) {
           signingKey: secret().optional(),
         }),
       )
-      .default([]),
+      .default([])
+      // A fob is one device worn by one person: a device id listed twice (a fob re-issued by adding
+      // a line, two lists merged) would name whichever wearer (and signing key) came first on every
+      // alarm — the wrong person, silently. Refused, naming both entries.
+      .superRefine((ds, ctx) => {
+        const first = new Map<string, number>();
+        ds.forEach((d, i) => {
+          const earlier = first.get(d.deviceId);
+          if (earlier === undefined) {
+            first.set(d.deviceId, i);
+            return;
+          }
+          const was = ds[earlier]!.staffId;
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'deviceId'],
+            input: d.deviceId,
+            message: `expected each fob once: device ${d.deviceId} is also fobs.devices[${earlier}] (staff ${was}${was === d.staffId ? ', the same' : `, here ${d.staffId}`}); keep only the line of the person who wears it now`,
+          });
+        });
+      }),
     /** Refuse any non-alarm event not signed by its device (alarms are raised anyway, flagged). */
     requireSignedEvents: z.boolean().default(false),
     /** A device time further ahead of Doorstep's than this is not believed (seconds). */

@@ -2,9 +2,9 @@ import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { ALARM_TYPES } from '../domain/fob/event.ts';
-import type { TransportFacts } from '../domain/fob/trust.ts';
+import { type TransportFacts, vouchedFacts } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
-import { isValueRefused } from '../store/sql-errors.ts';
+import { failsEveryTime } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
 
@@ -28,8 +28,8 @@ export type AcceptOutcome = IngestOutcome | { outcome: 'invalid'; field: string;
  * route: decode with the transport's profile (undecodable → rejected_events, bounded), check the
  * device signature against the device's key, then `ingestFobEvent` (assess → durable write → board
  * → escalation). The transport acknowledges only when this resolves. An event with a value the
- * database refuses is never left to fail for ever: an alarm is raised with what can be stored, any
- * other event is kept in rejected_events (and acknowledged).
+ * database refuses (or a write beyond one of its limits) is never left to fail for ever: an alarm is
+ * raised with what can be stored, any other event is kept in rejected_events (and acknowledged).
  */
 export async function acceptFobPayload(
   deps: IngestDeps,
@@ -56,11 +56,16 @@ export async function acceptFobPayload(
     return { outcome: 'invalid', field: decoded.error.field, reason: decoded.error.reason };
   }
   deps.trace?.(decoded.event.vendorEventId, 'decode', t0, performance.now());
-  const deviceId = arrival.deviceId ?? decoded.event.deviceId;
-  const key = school.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
-  const facts: TransportFacts = {
+  // A topic level that cannot name a device (over-long, unusable characters) vouches for none.
+  const vouched = vouchedFacts({
     deviceId: arrival.deviceId,
     ...(arrival.deviceMissing ? { deviceMissing: true } : {}),
+    signature: 'absent',
+  });
+  const deviceId = vouched.deviceId ?? decoded.event.deviceId;
+  const key = school.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
+  const facts: TransportFacts = {
+    ...vouched,
     signature:
       arrival.signature === null
         ? 'absent'
@@ -83,11 +88,12 @@ export async function acceptFobPayload(
     });
   } catch (err) {
     // Anything else (the database or Redis away) is thrown: not acknowledged, so redelivered.
-    if (!isValueRefused(err)) throw err;
+    if (!failsEveryTime(err)) throw err;
   }
-  // The database refused a value of this event: it would fail the same way on every redelivery (an
-  // MQTT message would come back for ever and hold up the session's queue). An alarm is raised with
-  // only its type, device and event id, at the time received; anything else is kept refused.
+  // The database refused a value of this event (SQLSTATE class 22), or the write is beyond one of its
+  // limits (class 54: an index row too large, say): it would fail the same way on every redelivery
+  // (an MQTT message would come back for ever and hold up the session's queue). An alarm is raised
+  // with only its type, device and event id, at the time received; anything else is kept refused.
   const refused = { field: '(event)', reason: 'a value the database could not store' };
   if (ALARM_TYPES.has(decoded.event.type)) {
     try {
@@ -113,7 +119,7 @@ export async function acceptFobPayload(
         },
       );
     } catch (err) {
-      if (!isValueRefused(err)) throw err;
+      if (!failsEveryTime(err)) throw err;
     }
   }
   await insertRejected(deps.db, {

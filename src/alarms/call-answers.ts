@@ -9,7 +9,7 @@ import type { Db } from '../store/db.ts';
 import type { DeliveryReport } from '../store/notify.ts';
 import { senderHash } from '../store/sms-replies.ts';
 import { type FallbackOutcome, handleDeliveryReport } from './delivery-fallback.ts';
-import { personOfPhone, takeAlarmFromPhone } from './phone-person.ts';
+import { personOfPhone, phoneAnswerRefusal, takeAlarmFromPhone } from './phone-person.ts';
 
 /** A keypress callback is taken only this long after its call was placed (a ring, the message, the keys). */
 export const KEYPRESS_WITHIN_MS = 30 * 60_000;
@@ -23,6 +23,8 @@ export type KeypressOutcome =
   | 'stale'
   | 'unknown-number'
   | 'not-your-school'
+  | 'not-allowed'
+  | 'own-alarm'
   | 'not-understood';
 
 /**
@@ -30,8 +32,10 @@ export type KeypressOutcome =
  * call must be one an alarm notification of this school placed, to the number the callback names
  * (the number is checked against the one that was rung), within KEYPRESS_WITHIN_MS. "1" takes the
  * alarm as the enabled account with that phone, through the same lifecycle as an SMS reply and the
- * board; another key asks again. A call's "1" counts once: a replay does nothing. Every answer except
- * another key is audited, refusals included, with the number only as a keyed hash.
+ * board — only an account holding the board's roles for it (office or safeguarding), never the
+ * person the alarm is about (its wearer, someone on its visit); another key asks again. A call's "1"
+ * counts once: a replay does nothing. Every answer except another key is audited, refusals included,
+ * with the number only as a keyed hash.
  */
 export async function handleCallKeypress(
   deps: { db: Db; tell?: BoardTell | undefined },
@@ -49,6 +53,8 @@ export async function handleCallKeypress(
   const person = outcome ? undefined : await personOfPhone(deps.db, school, call.to);
   if (typeof person === 'string') outcome = person;
   const user = person && typeof person !== 'string' ? person.user : undefined;
+  // As on the board: office or safeguarding only, and never the person the alarm is about.
+  if (user && alarmId && !outcome) outcome = (await phoneAnswerRefusal(deps.db, user, alarmId)) ?? undefined;
   const fresh = await deps.db.transaction(async (tx) => {
     const first =
       !outcome && called ? await recordKeypress(tx, called.notificationId, called.recipientKey, now) : false;

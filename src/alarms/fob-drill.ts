@@ -54,7 +54,7 @@ export async function raiseFobDrill(
       type: DRILL_TYPE,
       dedupKey: `drill:${school.id}:${deviceId}:${now.toISOString()}`,
       raisedAt: now,
-      policy: ladderFor(school, DRILL_TYPE, now),
+      policy: ladderFor(school, DRILL_TYPE, now, 'fob'),
       what: `TEST alarm raised: ${DRILL_TYPE} from ${deviceId} (a fob drill: the whole ladder runs; resolve it as a test)`,
       actor,
     });

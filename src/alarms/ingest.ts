@@ -70,8 +70,9 @@ export async function ingestFobEvent(
       clockSkewMs: a.clockSkewMs,
       isAlarm,
       boardPayload: boardPayload(null, event, staffId),
-      // The ladder that holds when Doorstep received it (a device clock is not trusted for this).
-      policy: isAlarm ? ladderFor(school, event.type, new Date(event.receivedAt)) : null,
+      // The ladder that holds when Doorstep received it (a device clock is not trusted for this): a
+      // device alarm's, whatever its kind (a fob's own missed check-in is not the register's).
+      policy: isAlarm ? ladderFor(school, event.type, new Date(event.receivedAt), 'fob') : null,
     });
   // Events are written concurrently, but one device's events with the same id go in arrival order
   // (which one is "seen before", and so flagged as the conflict, is the one that came second).

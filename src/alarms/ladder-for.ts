@@ -2,7 +2,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import { escalationRouting } from '../config/sections/escalation-hours.ts';
 import { londonDate } from '../domain/attendance/dates.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
-import { policyFor } from '../domain/escalation/ladder.ts';
+import { type AlarmOrigin, policyFor } from '../domain/escalation/ladder.ts';
 import { chooseLadder, type EscalationRouting, type RoutedPolicy } from '../domain/escalation/routing.ts';
 import { calendarFor } from '../triggers/calendar-for.ts';
 
@@ -18,9 +18,15 @@ const known = new WeakMap<
  * Every place that raises an alarm asks this, with the instant it raises it at, and snapshots the
  * answer onto the alarm (with the period that chose it, when the school has ladders by time).
  */
-export function ladderFor(school: SchoolConfig, type: string, at: Date): RoutedPolicy {
+export function ladderFor(
+  school: SchoolConfig,
+  type: string,
+  at: Date,
+  /** `fob`: a device's own alarm (a device alarm whatever its kind); `register`: the visit watcher's. */
+  origin: AlarmOrigin = 'register',
+): RoutedPolicy {
   // No ladders by time: every period has the school's ladders (the snapshot names no period).
-  if (!school.escalationHours) return policyFor(school.escalation, type);
+  if (!school.escalationHours) return policyFor(school.escalation, type, origin);
   const today = londonDate(at);
   let k = known.get(school);
   if (!k || k.today !== today) {
@@ -31,5 +37,5 @@ export function ladderFor(school: SchoolConfig, type: string, at: Date): RoutedP
     };
     known.set(school, k);
   }
-  return chooseLadder(k.routing, k.calendar, at, type);
+  return chooseLadder(k.routing, k.calendar, at, type, origin);
 }

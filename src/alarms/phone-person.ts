@@ -1,8 +1,36 @@
+import { holdsRole } from '../auth/scope.ts';
 import type { SchoolConfig } from '../config/schema.ts';
+import type { UserRole } from '../domain/roles.ts';
+import { isAlarmSubject } from '../store/alarm-lookups.ts';
 import type { BoardTell } from '../store/board.ts';
-import type { Db } from '../store/db.ts';
-import { type UserWithSecret, userByPhone } from '../store/users.ts';
+import type { Db, Queryable } from '../store/db.ts';
+import { type User, type UserWithSecret, userByPhone } from '../store/users.ts';
 import { acknowledgeAlarm } from './commands.ts';
+
+/**
+ * The roles that may take or close an alarm from a phone: those the board requires for the same
+ * actions (`/api/alarms/:id/acknowledge` and `/resolve`, src/http/web/board-api.ts), admin implied.
+ */
+export const PHONE_ANSWER_ROLES: readonly UserRole[] = ['office', 'safeguarding'];
+
+/** Whether the account's roles let it take or close alarms from a phone (as on the board). */
+export function mayAnswerFromPhone(user: Pick<User, 'roles'>): boolean {
+  return PHONE_ANSWER_ROLES.some((r) => holdsRole(user as User, r));
+}
+
+/**
+ * Why this person may not take or close this alarm from a phone, or null when they may: their roles
+ * are not the board's (`not-allowed`), or the alarm is about them (`own-alarm`: its wearer, or a
+ * person on its visit — whoever holds their phone must not stand their alarm down).
+ */
+export async function phoneAnswerRefusal(
+  db: Queryable,
+  user: Pick<User, 'id' | 'roles' | 'staffId'>,
+  alarmId: string,
+): Promise<'not-allowed' | 'own-alarm' | null> {
+  if (!mayAnswerFromPhone(user)) return 'not-allowed';
+  return (await isAlarmSubject(db, alarmId, user)) ? 'own-alarm' : null;
+}
 
 /**
  * The person a phone belongs to, for an answer from a phone (an SMS reply, a keypress on a ladder

@@ -2,16 +2,18 @@ import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { parseSmsReply, smsReplyCode } from '../notify/sms-reply.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { BoardTell } from '../store/board.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import {
   alarmsTextedAbout,
+  lockSmsRepliesOf,
   recordSmsReply,
   senderHash,
   setSmsReplyOutcome,
   wrongCodesSince,
 } from '../store/sms-replies.ts';
+import type { User } from '../store/users.ts';
 import { resolveAlarm } from './commands.ts';
-import { personOfPhone, takeAlarmFromPhone } from './phone-person.ts';
+import { mayAnswerFromPhone, personOfPhone, phoneAnswerRefusal, takeAlarmFromPhone } from './phone-person.ts';
 
 export interface InboundSms {
   messageSid: string;
@@ -29,7 +31,9 @@ export type SmsReplyOutcome =
   | 'not-understood'
   | 'no-such-alarm'
   | 'too-many-wrong-codes'
-  | 'not-your-school';
+  | 'not-your-school'
+  | 'not-allowed'
+  | 'own-alarm';
 
 /**
  * A code is four digits: a sender whose replies gave this many codes no open alarm has within the
@@ -44,11 +48,15 @@ export const WRONG_CODES_WINDOW_MS = 60 * 60_000;
 
 /**
  * A reply to an alarm SMS, verified by the route: the sender must be the phone of an enabled account
- * (the reply acts as that person, within their schools), the code must be one of the school's
- * alarms a text went to and that is not resolved. "1" takes the alarm (as on the board, marked as by
- * SMS), "2" resolves it as the worker safe (spoken to). Each provider message counts once; every
- * reply, refused or not, is audited without the number (a keyed hash of it is kept). After
- * `MAX_WRONG_CODES` wrong codes in an hour a sender's codes are not acted on until the hour is past.
+ * (the reply acts as that person, within their schools) holding the roles the board requires to take
+ * or close an alarm (office or safeguarding; admin implied), and the code must be one of the school's
+ * alarms a text went to and that is not resolved — and not an alarm about that person (its wearer,
+ * or someone on its visit). "1" takes the alarm (as on the board, marked as by SMS), "2" resolves it
+ * as the worker safe (spoken to). Each provider message counts once; every reply, refused or not, is
+ * audited without the number (a keyed hash of it is kept). After `MAX_WRONG_CODES` wrong codes in an
+ * hour a sender's codes are not acted on until the hour is past (`MAX_WRONG_CODES_PER_SCHOOL` for a
+ * school): the count, the judging of the code and the recording of the reply run under the school's
+ * lock, one reply at a time, so replies sent together are bounded exactly as replies sent one by one.
  */
 export async function handleSmsReply(
   deps: { db: Db; config: DoorstepConfig; tell?: BoardTell },
@@ -60,31 +68,31 @@ export async function handleSmsReply(
   const reply = parseSmsReply(sms.body);
   const person = await personOfPhone(deps.db, school, sms.from);
   const user = typeof person === 'string' ? undefined : person.user;
-  let outcome: SmsReplyOutcome;
-  let alarmId: string | null = null;
-  if (typeof person === 'string') outcome = person;
-  else if (!reply) outcome = 'not-understood';
-  else if (await tooManyWrongCodes(deps.db, school.id, senderHash(school.id, sms.from), now))
-    outcome = 'too-many-wrong-codes';
-  else {
-    const matches = (await alarmsTextedAbout(deps.db, school.id)).filter(
-      (a) => smsReplyCode(token, a.id) === reply.code,
-    );
-    if (matches.length !== 1) outcome = 'no-such-alarm';
-    else {
-      alarmId = matches[0]!.id;
-      outcome = reply.action === 'take' ? 'taken' : 'safe'; // settled below, once acted on
+  const sender = senderHash(school.id, sms.from);
+  let asked: SmsReplyOutcome | null = null;
+  if (typeof person === 'string') asked = person;
+  else if (!reply) asked = 'not-understood';
+  // Not the board's roles: no code is judged at all.
+  else if (!mayAnswerFromPhone(person.user)) asked = 'not-allowed';
+  // Judge the code and count the message once, before acting, in one transaction under the school's
+  // lock: a replay (or a retry by the provider) does nothing, and a burst of guesses is counted one by one.
+  const judged = await deps.db.transaction(async (tx) => {
+    let j: { outcome: SmsReplyOutcome; alarmId: string | null } = {
+      outcome: asked ?? 'no-such-alarm',
+      alarmId: null,
+    };
+    if (asked === null && user && reply) {
+      await lockSmsRepliesOf(tx, school.id);
+      j = await judgeCode(tx, school.id, token, sender, reply, user, now);
     }
-  }
-  // Count the message once before acting, so a replay (or a retry by the provider) does nothing.
-  const first = await deps.db.transaction(async (tx) => {
+    const acting = j.alarmId !== null && (j.outcome === 'taken' || j.outcome === 'safe');
     const fresh = await recordSmsReply(tx, {
       messageSid: sms.messageSid,
       schoolId: school.id,
       at: now,
-      senderHash: senderHash(school.id, sms.from),
-      outcome: alarmId ? `${reply!.action}:pending` : outcome,
-      alarmId,
+      senderHash: sender,
+      outcome: acting ? `${reply!.action}:pending` : j.outcome,
+      alarmId: j.alarmId,
       userId: user?.id ?? null,
     });
     await appendAudit(tx, {
@@ -92,16 +100,15 @@ export async function handleSmsReply(
       action: fresh ? 'alarm.sms-reply' : 'alarm.sms-reply-replayed',
       schoolId: school.id,
       entityType: 'alarm',
-      entityId: alarmId ?? '',
-      after: {
-        outcome: fresh ? (alarmId ? reply!.action : outcome) : 'replay',
-        sender: senderHash(school.id, sms.from),
-      },
+      entityId: j.alarmId ?? '',
+      after: { outcome: fresh ? (acting ? reply!.action : j.outcome) : 'replay', sender },
     });
-    return fresh;
+    return { ...j, fresh, acting };
   });
+  let outcome = judged.outcome;
+  const { alarmId, fresh: first } = judged;
   if (!first) return { outcome: 'replay', alarmId, answer: '' };
-  if (alarmId && user && reply) {
+  if (alarmId && user && reply && judged.acting) {
     if (reply.action === 'take') {
       outcome = await takeAlarmFromPhone(deps, alarmId, user, 'sms', now);
     } else {
@@ -122,7 +129,38 @@ export async function handleSmsReply(
   return { outcome, alarmId, answer: ANSWERS[outcome](alarmId) };
 }
 
-async function tooManyWrongCodes(db: Db, schoolId: string, sender: string, now: Date): Promise<boolean> {
+/**
+ * A code reply judged, under the school's lock (`lockSmsRepliesOf`): too many wrong codes already;
+ * no open alarm with that code (a wrong code, counted once recorded); an alarm about the sender; or
+ * the alarm it takes or closes (acted on after the commit).
+ */
+async function judgeCode(
+  tx: Queryable,
+  schoolId: string,
+  token: string,
+  sender: string,
+  reply: { action: 'take' | 'safe'; code: string },
+  user: { id: string; roles: User['roles']; staffId: string | null },
+  now: Date,
+): Promise<{ outcome: SmsReplyOutcome; alarmId: string | null }> {
+  if (await tooManyWrongCodes(tx, schoolId, sender, now))
+    return { outcome: 'too-many-wrong-codes', alarmId: null };
+  const matches = (await alarmsTextedAbout(tx, schoolId)).filter(
+    (a) => smsReplyCode(token, a.id) === reply.code,
+  );
+  if (matches.length !== 1) return { outcome: 'no-such-alarm', alarmId: null };
+  const alarmId = matches[0]!.id;
+  const refused = await phoneAnswerRefusal(tx, user, alarmId);
+  if (refused) return { outcome: refused, alarmId };
+  return { outcome: reply.action === 'take' ? 'taken' : 'safe', alarmId };
+}
+
+async function tooManyWrongCodes(
+  db: Queryable,
+  schoolId: string,
+  sender: string,
+  now: Date,
+): Promise<boolean> {
   const wrong = await wrongCodesSince(db, schoolId, sender, new Date(now.getTime() - WRONG_CODES_WINDOW_MS));
   return wrong.sender >= MAX_WRONG_CODES || wrong.school >= MAX_WRONG_CODES_PER_SCHOOL;
 }
@@ -141,4 +179,8 @@ const ANSWERS: Record<SmsReplyOutcome, (id: string | null) => string> = {
   'no-such-alarm': () => 'Doorstep: no open alarm has that code; use the board.',
   'too-many-wrong-codes': () =>
     'Doorstep: too many wrong codes in the last hour; replies are not acted on for now. Use the board.',
+  'not-allowed': () =>
+    'Doorstep: your account cannot take or close alarms (office or safeguarding staff only); use the board or call the office.',
+  'own-alarm': (id) =>
+    `Doorstep: alarm #${id} is about you, so it cannot be taken or closed from your phone; the office will contact you.`,
 };

@@ -53,3 +53,42 @@ export function retryClassOfFailure(f: HttpFailure): RetryClass {
   if (f.kind === 'refused') return 'permanent';
   return 'transient';
 }
+
+/**
+ * What of a service's error answer Doorstep keeps: its status and the service's own error code —
+ * never the answer's text. Providers quote what they were sent (Twilio's 21211: "The 'To' number
+ * +44… is not a valid phone number"), so the text would carry a phone number, an address or a name
+ * into the error, and from there into logs, the notification row, the alarm's timeline and the
+ * incident record. The code is read from a JSON answer's `code` (Twilio's published error shape:
+ * `{ code: 21211, message, more_info, status }`), `error_code` / `errorCode`, or `error.code`
+ * (Google's and Microsoft's `{ error: { code, message } }`), and kept only when it is shaped like a
+ * code: an integer of at most 6 digits, or a word of letters, digits, `_ . -` (at most 40, with a
+ * letter) — never something shaped like a phone number or an e-mail address.
+ */
+export function providerErrorCode(answer: string): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.slice(0, 65_536));
+  } catch {
+    return null;
+  }
+  if (typeof body !== 'object' || body === null) return null;
+  const b = body as Record<string, unknown>;
+  const nested = typeof b.error === 'object' && b.error !== null ? (b.error as Record<string, unknown>) : {};
+  for (const candidate of [b.code, b.error_code, b.errorCode, nested.code]) {
+    const code = typeof candidate === 'number' ? String(candidate) : candidate;
+    if (typeof code !== 'string') continue;
+    if (/^\d{1,6}$/.test(code)) return code;
+    if (/^[A-Za-z0-9_.-]{1,40}$/.test(code) && /[A-Za-z]/.test(code)) return code;
+  }
+  return null;
+}
+
+/**
+ * The words of a failed exchange that Doorstep may keep, log and show: what was called, the status
+ * and the provider's own error code (`providerErrorCode`), e.g. `sms: HTTP 400 (error 21211)`.
+ */
+export function failureWords(what: string, status: number, answer: string): string {
+  const code = providerErrorCode(answer);
+  return `${what}: HTTP ${status}${code ? ` (error ${code})` : ''}`;
+}

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
-import { alarmPerson } from '../store/alarm-lookups.ts';
+import { alarmPerson, alarmSubjectPhones } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
 import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
 import { deleteExpiredSubscription, markPushSent, pushRecipients } from '../store/push-subscriptions.ts';
@@ -37,6 +37,8 @@ export function channelsFor(
         c.sms,
         (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
         receipts ?? storedReceipts(deps.db),
+        // The wearer's (and the visit's people's) copy carries no reply code.
+        (n) => alarmSubjectPhones(deps.db, n.alarmId),
       ),
     );
   const phones = (g: string) => group(g).flatMap((p) => (p.phone ? [p.phone] : []));

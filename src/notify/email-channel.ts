@@ -57,15 +57,20 @@ export class EmailChannel implements Channel {
 /**
  * An SMTP failure read like an HTTP one: refused credentials are a configuration fault (never
  * retried), a permanent rejection (5xx reply) will not succeed as it is, anything else — no
- * connection, a timeout, a 4xx "try later" — is transient.
+ * connection, a timeout, a 4xx "try later" — is transient. Like an HTTP provider's answer
+ * (`failureWords`), only the failure's code and the SMTP reply code are kept: the server's text
+ * quotes the refused recipient's address (`550 <jo@…>: Recipient address rejected`), and so does the
+ * error itself (its `response`, `rejected`), which is not kept as a cause.
  */
 function smtpFailure(err: unknown): Error {
-  const e = err as Error & { code?: string; responseCode?: number };
+  const e = err as Error & { code?: unknown; responseCode?: unknown };
+  const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const name =
     e.code === 'EAUTH'
       ? 'CHANNEL_AUTH'
-      : typeof e.responseCode === 'number' && e.responseCode >= 500
+      : reply !== undefined && reply >= 500
         ? 'CHANNEL_REFUSED'
         : 'CHANNEL_UNAVAILABLE';
-  return doorstepError(name, `email: ${e.message}`, { cause: err });
+  const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{1,30}$/.test(e.code) ? e.code : 'failed';
+  return doorstepError(name, `email: ${code}${reply !== undefined ? ` (SMTP ${reply})` : ''}`);
 }

@@ -1,10 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { CheckResult } from '../core/checks.ts';
-import { failureOf, unreachable } from '../core/outbound-http.ts';
+import { failureOf, failureWords, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
-import { type Channel, type DeliveryReceipt, type Notification, reachable } from './channel.ts';
+import {
+  type Channel,
+  type DeliveryReceipt,
+  type Notification,
+  reachable,
+  VISITING_STAFF,
+} from './channel.ts';
 import { alarmMessage } from './message.ts';
 import { replyPromptFor } from './sms-reply.ts';
 
@@ -19,6 +25,8 @@ const CHANNEL_ERROR = {
 /**
  * One POST to a channel's service, its failure read by `failureOf` like every outbound call: 401/403
  * is a configuration fault (never retried), another 4xx permanent, 429, 5xx and no answer transient.
+ * A failure's error says the status and the provider's error code only (`failureWords`), never the
+ * provider's text, which may quote the phone number or address it was sent to.
  */
 export async function post(
   url: string,
@@ -44,8 +52,9 @@ export async function post(
   const failure =
     failureOf(res, { refuse4xx: true }) ?? (res.status >= 300 ? { kind: 'refused' as const } : undefined);
   if (failure) {
+    // Only the status and the provider's own error code: its text may quote the recipient.
     const text = await res.text().catch(() => '');
-    throw doorstepError(CHANNEL_ERROR[failure.kind], `${what}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    throw doorstepError(CHANNEL_ERROR[failure.kind], failureWords(what, res.status, text));
   }
   return res;
 }
@@ -179,25 +188,35 @@ export class SmsChannel implements Channel {
   private readonly o: SmsSettings;
   private readonly phones: (group: string) => string[];
   private readonly receipts: RecipientReceipts;
+  private readonly subjects: (n: Notification) => Promise<readonly string[]>;
 
   constructor(
     o: SmsSettings,
     phones: (group: string) => string[],
     receipts: RecipientReceipts = memoryReceipts(),
+    /**
+     * The phones of the people an alarm is about (its wearer, the people on its visit), looked up as
+     * it is sent: their copy carries no reply code (they may not take or close their own alarm).
+     */
+    subjects: (n: Notification) => Promise<readonly string[]> = async () => [],
   ) {
     this.o = o;
     this.phones = phones;
     this.receipts = receipts;
+    this.subjects = subjects;
   }
 
   check(): Promise<CheckResult> {
     return checkTwilioAccount('sms', this.o);
   }
 
-  /** The alarm message, then how to answer it by reply (the alarm's code). */
-  private body(n: Notification): string {
+  /**
+   * The alarm message, then how to answer it by reply (the alarm's code) — not to the `visiting-staff`
+   * group nor to any phone of a person the alarm is about: the wearer's copy carries no code.
+   */
+  private body(n: Notification, withCode: boolean): string {
     const prompt =
-      this.o.replyPrompt && !n.notice
+      this.o.replyPrompt && !n.notice && withCode
         ? ` ${replyPromptFor(this.o.replyPrompt, this.o.authToken.reveal(), n.alarmId)}`
         : '';
     return `${alarmMessage(n)}${prompt}`;
@@ -208,6 +227,8 @@ export class SmsChannel implements Channel {
     const to = this.phones(group);
     if (to.length === 0)
       throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
+    const noCode =
+      this.o.replyPrompt && !n.notice && group !== VISITING_STAFF ? new Set(await this.subjects(n)) : null;
     // Each phone once: one that failed part-way is retried from where it stopped.
     const statusCallback = smsStatusUrl(this.o);
     const ids = await sendToEachOnce(this.receipts, n.id, to, async (phone) => {
@@ -217,7 +238,7 @@ export class SmsChannel implements Channel {
         {
           To: phone,
           From: this.o.from,
-          Body: this.body(n),
+          Body: this.body(n, noCode !== null && !noCode.has(phone)),
           ...(statusCallback ? { StatusCallback: statusCallback } : {}),
         },
         'sms',

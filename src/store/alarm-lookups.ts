@@ -1,5 +1,5 @@
 import type { Queryable } from './db.ts';
-import { displayNameOfStaff } from './users.ts';
+import { displayNameOfStaff, worksAt } from './users.ts';
 
 /** The school an alarm belongs to, or undefined for no such alarm. */
 export async function alarmSchoolId(db: Queryable, alarmId: string): Promise<string | undefined> {
@@ -69,4 +69,42 @@ export async function openTestAlarmOf(
     [schoolId, deviceId],
   );
   return rows[0] ? String(rows[0].id) : null;
+}
+
+/**
+ * Whether an account is what an alarm is about: the wearer (its staff id is the alarm's, the account
+ * working at the alarm's school) or a person on the alarm's visit (lead or partner). Such a person
+ * may not take or close the alarm from a phone (src/alarms/phone-person.ts).
+ */
+export async function isAlarmSubject(
+  db: Queryable,
+  alarmId: string,
+  user: { id: string; staffId: string | null },
+): Promise<boolean> {
+  const { rows } = await db.query<{ subject: boolean }>(
+    `SELECT EXISTS (
+       SELECT 1 FROM alarms a LEFT JOIN visits v ON v.id = a.visit_id
+        WHERE a.id = $1
+          AND (($2::text IS NOT NULL AND a.staff_id = $2) OR v.lead_user_id = $3 OR v.partner_user_id = $3)
+     ) AS subject`,
+    [alarmId, user.staffId, user.id],
+  );
+  return rows[0]?.subject === true;
+}
+
+/**
+ * The phones of the people an alarm is about (as `isAlarmSubject`): the enabled or disabled accounts
+ * carrying its staff id at its school, and the people on its visit. Their copy of an alarm text
+ * carries no reply code (they may not answer their own alarm).
+ */
+export async function alarmSubjectPhones(db: Queryable, alarmId: string): Promise<string[]> {
+  const { rows } = await db.query<{ phone: string }>(
+    `SELECT u.phone FROM alarms a JOIN users u
+        ON (a.staff_id IS NOT NULL AND u.staff_id = a.staff_id AND ${worksAt('u', 'a.school_id')})
+        OR u.id IN (SELECT v.lead_user_id FROM visits v WHERE v.id = a.visit_id
+                    UNION SELECT v.partner_user_id FROM visits v WHERE v.id = a.visit_id)
+      WHERE a.id = $1 AND u.phone IS NOT NULL`,
+    [alarmId],
+  );
+  return rows.map((r) => r.phone);
 }

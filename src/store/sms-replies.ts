@@ -63,3 +63,13 @@ export async function wrongCodesSince(
   );
   return rows[0] ?? { school: 0, sender: 0 };
 }
+
+/**
+ * Holds, until the transaction ends, the school's SMS-reply lock: the wrong-code count, the judging of
+ * a code and the recording of the reply run one reply at a time per school, so replies that arrive
+ * together (a burst of guesses) are each counted before the next is judged. A transaction-scoped
+ * advisory lock: nothing to clean up, released on commit or rollback.
+ */
+export async function lockSmsRepliesOf(tx: Queryable, schoolId: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('doorstep:sms-reply:' || $1))`, [schoolId]);
+}

@@ -17,3 +17,13 @@ export function sqlState(err: unknown): string | undefined {
 export function isValueRefused(err: unknown): boolean {
   return sqlState(err)?.startsWith('22') ?? false;
 }
+
+/**
+ * The write fails the same way on every try, whatever the database's state: a refused value (class
+ * 22) or a program limit exceeded (class 54, e.g. 54000 "index row size … exceeds btree maximum").
+ * Retrying such a write (redelivering its message) can never succeed.
+ */
+export function failsEveryTime(err: unknown): boolean {
+  const state = sqlState(err);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('54'));
+}

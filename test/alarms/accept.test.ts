@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptFobPayload } from '../../src/alarms/accept.ts';
@@ -165,6 +166,32 @@ describe('a payload the database could not store as sent', () => {
     expect(rows).toEqual([{ device_id: 'PS-7' }]);
   });
 
+  it('over MQTT, an SOS on a topic whose device level is kilobytes long is raised (for the payload’s device, flagged), never thrown', async () => {
+    // Incompressible and ~4,000 characters: as the device of the event row it would exceed the
+    // identity index's limit (SQLSTATE 54000) and be redelivered for ever.
+    const level = randomBytes(3000).toString('base64url');
+    const r = await acceptFobPayload(
+      { db, producer, prefix },
+      school,
+      transport,
+      payload({ event_id: 'long-level' }),
+      arrival(level),
+    );
+    expect(r).toMatchObject({ outcome: 'accepted', trusted: false });
+    const { rows } = await db.query<{ device_id: string; trust_issue: string }>(
+      `SELECT a.device_id, e.trust_issue FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1`,
+      [(r as { alarmId: string }).alarmId],
+    );
+    expect(rows).toEqual([
+      {
+        device_id: 'PS-1',
+        trust_issue: expect.stringMatching(
+          /^the topic names no usable device \(its device level is 4000 characters long, over the 128 a device id may have; kept only as its SHA-256 [\w-]{16}\)$/,
+        ),
+      },
+    ]);
+  });
+
   it('a body nested thousands deep is refused and acknowledged, never a crash (which would loop for ever); a field nested a little deep is left out', async () => {
     const deps = { db, producer, prefix };
     const body = (id: string, type: string, fields: string) =>
@@ -204,6 +231,7 @@ describe('a payload the database could not store as sent', () => {
         BEGIN
           IF NEW.message = 'poison' THEN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END IF;
           IF NEW.message = 'busy' THEN RAISE EXCEPTION 'busy' USING ERRCODE = '40001'; END IF;
+          IF NEW.message = 'too-big' THEN RAISE EXCEPTION 'index row too big' USING ERRCODE = '54000'; END IF;
           RETURN NEW;
         END $$`);
       await db.query(
@@ -262,6 +290,38 @@ describe('a payload the database could not store as sent', () => {
       expect(rows).toEqual([stripped, stripped]);
       const rejected = await db.query(`SELECT reason FROM rejected_events WHERE raw LIKE '%"p-2"%'`);
       expect(rejected.rows).toEqual([{ reason: '(event): a value the database could not store' }]);
+    });
+
+    it('a write beyond a database limit (SQLSTATE class 54) fails every time: the alarm is raised with what can be stored, a check-in kept refused', async () => {
+      const deps = { db, producer, prefix };
+      const sos = await acceptFobPayload(
+        deps,
+        school,
+        transport,
+        payload({ event_id: 'l-1', message: 'too-big' }),
+        arrival(),
+      );
+      expect(sos).toMatchObject({ outcome: 'accepted', trusted: false });
+      const { rows } = await db.query(
+        `SELECT e.message, e.trust_issue, a.status FROM fob_events e JOIN alarms a ON a.fob_event_id = e.id
+          WHERE e.vendor_event_id = 'l-1'`,
+      );
+      expect(rows).toEqual([
+        {
+          message: null,
+          trust_issue: expect.stringMatching(/could not store; raised with its type and device only/),
+          status: 'open',
+        },
+      ]);
+      expect(
+        await acceptFobPayload(
+          deps,
+          school,
+          transport,
+          payload({ event_id: 'l-2', type: 'CHECK_IN', message: 'too-big' }),
+          arrival(),
+        ),
+      ).toEqual({ outcome: 'invalid', field: '(event)', reason: 'a value the database could not store' });
     });
 
     it('a database that fails for a while is not a refused value: thrown, so the transport does not acknowledge', async () => {

@@ -325,9 +325,17 @@ describe('SMS delivery reports drive the ladder', () => {
     );
     expect(rows[0]).toEqual({ n: 1 });
     const events = (await timelineOf(db, id)).map((t) => t.event);
-    expect(events.find((e) => e.includes('not delivered'))).toMatch(
-      /^sms:leaders not delivered \(sms: HTTP 400 /,
+    // Twilio's refusal quotes the number: only its status and code reach the timeline (and so the
+    // incident record), the notification row and the logs.
+    expect(events.find((e) => e.includes('not delivered'))).toBe(
+      'sms:leaders not delivered (sms: HTTP 400 (error 21211)): the next level now, not at its time',
     );
+    const failed = await db.query<{ last_error: string }>(
+      `SELECT last_error FROM notifications WHERE alarm_id = $1 AND status = 'failed'`,
+      [id],
+    );
+    expect(failed.rows).toEqual([{ last_error: 'sms: HTTP 400 (error 21211)' }]);
+    expect(JSON.stringify([events, failed.rows])).not.toContain('7700900001');
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acceptFobPayload } from '../../src/alarms/accept.ts';
+import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
@@ -26,6 +27,7 @@ const school = configWith({
       schoolDay: "08:00-17:00"
       outOfHours:
         sos: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call] }] }
+        alarm: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
       weekend:
         sos: { levels: [{ afterMinutes: 0, notify: [board, sms:weekend-duty] }, { afterMinutes: 5, notify: [board, sms:head] }] }
 `,
@@ -44,8 +46,8 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-async function sos(id: string, receivedAt: string) {
-  const payload = { event_id: id, device: { id: 'PS-1' }, type: 'SOS', occurred_at: receivedAt };
+async function sos(id: string, receivedAt: string, type = 'SOS') {
+  const payload = { event_id: id, device: { id: 'PS-1' }, type, occurred_at: receivedAt };
   const r = await acceptFobPayload(
     { db, producer, prefix },
     school,
@@ -80,5 +82,22 @@ describe('the alarm writer snapshots the ladder chosen for the instant it was re
     // Saturday 4 April: the weekend ladder, both levels.
     const saturday = await sos('r-3', '2026-04-04T12:00:00.000Z');
     expect([saturday.period, saturday.levels.length]).toEqual(['weekend', 2]);
+  });
+});
+
+describe('a fob’s own missed check-in', () => {
+  it('follows the school’s device ladder for its period, not the visit register’s default (which texts the wearer first)', async () => {
+    // School hours: the school gives no `alarm` or `missed-check-in` ladder, so Doorstep's device default.
+    const day = await sos('m-1', '2026-04-01T07:30:00.000Z', 'MISSED_CHECK_IN');
+    expect([day.period, day.levels.map((l) => l.notify)]).toEqual([
+      'school-hours',
+      DEFAULT_ALARM_POLICY.levels.map((l) => l.notify),
+    ]);
+    // Out of hours the period's `alarm` ladder holds for it, as for any device alarm.
+    const evening = await sos('m-2', '2026-04-01T16:30:00.000Z', 'MISSED_CHECK_IN');
+    expect([evening.period, evening.levels.map((l) => l.notify)]).toEqual([
+      'out-of-hours',
+      [['board', 'sms:on-call-leaders']],
+    ]);
   });
 });

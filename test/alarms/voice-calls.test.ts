@@ -316,6 +316,31 @@ describe('a ladder call with a keypress', () => {
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
+  it('"1" is refused from an account without the board’s roles, and from the wearer’s own phone (audited)', async () => {
+    const id = await raise();
+    const [head, deputy] = await callsOf(id);
+    // The deputy's account holds only visiting-staff; the head is (for this test) the fob's wearer.
+    await db.query(`UPDATE users SET roles = '{visiting-staff}' WHERE username = 'deputy'`);
+    await db.query(`UPDATE users SET staff_id = NULL WHERE username = 'worker'`);
+    await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE username = 'head'`);
+    try {
+      const deputyKey = await keypress(deputy!, '1');
+      expect(deputyKey.body).toContain('only office or safeguarding staff can');
+      const headKey = await keypress(head!, '1');
+      expect(headKey.body).toContain('This alarm is about you');
+      expect((await readAlarm(db, id))!.status).toBe('open');
+      expect(await audits(id)).toEqual([
+        { action: 'alarm.call-keypress-refused', outcome: 'not-allowed' },
+        { action: 'alarm.call-keypress-refused', outcome: 'own-alarm' },
+      ]);
+    } finally {
+      await db.query(`UPDATE users SET roles = '{office}' WHERE username = 'deputy'`);
+      await db.query(`UPDATE users SET staff_id = NULL WHERE username = 'head'`);
+      await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE username = 'worker'`);
+    }
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
   it('no-answer moves the alarm to its next level at once (the existing fallback), once', async () => {
     const id = await raise();
     const [head, deputy] = await callsOf(id);

@@ -74,6 +74,21 @@ describe('escalation ladder', () => {
     expect(DEFAULT_ALARM_POLICY.levels[0]!.prompt).toMatch(/Call the member of staff/);
   });
 
+  it('a fob’s own missed check-in is a device alarm: its kind’s ladder, else the school’s alarm ladder — never the register’s default', () => {
+    const own = { ...policy, repeat: 0 };
+    // The visit watcher's missed check-in keeps Doorstep's register default (a school's `alarm` is for device alarms).
+    expect(policyFor({ alarm: policy }, 'missed_check_in')).toBe(DEFAULT_MISSED_CHECK_IN_POLICY);
+    // A fob's: the school's device ladder, as timer_overrun gets it.
+    expect(policyFor({ alarm: policy }, 'missed_check_in', 'fob')).toBe(policy);
+    expect(policyFor({ alarm: policy }, 'timer_overrun', 'fob')).toBe(policy);
+    expect(policyFor({}, 'missed_check_in', 'fob')).toBe(DEFAULT_ALARM_POLICY);
+    // The school's own missed-check-in ladder, when it gives one, for both.
+    expect(policyFor({ alarm: policy, 'missed-check-in': own }, 'missed_check_in', 'fob')).toBe(own);
+    expect(policyFor({ alarm: policy, 'missed-check-in': own }, 'missed_check_in')).toBe(own);
+    // Never the register default's first text to the wearer.
+    expect(policyFor({}, 'missed_check_in', 'fob').levels[0]!.notify).not.toContain('sms:visiting-staff');
+  });
+
   it('says a level without a prompt in plain words', () => {
     expect(describeTargets(['board', 'sms:senior-leadership', 'email:dsl'])).toBe(
       'Alert the board, text senior leadership, e-mail dsl',

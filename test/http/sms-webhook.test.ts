@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { handleSmsReply, MAX_WRONG_CODES, MAX_WRONG_CODES_PER_SCHOOL } from '../../src/alarms/sms-replies.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -10,6 +11,7 @@ import { twilioSignature } from '../../src/notify/twilio-signature.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { alarmSubjectPhones } from '../../src/store/alarm-lookups.ts';
 import { timelineOf } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -187,5 +189,131 @@ describe('replies to alarm SMS', () => {
     }
     expect((await reply('+447700900001', `2 ${code}`)).body).toContain('too many wrong codes');
     expect((await statusOf(id)).status).not.toBe('resolved');
+  });
+});
+
+/** Four-digit codes no open alarm of the school has (a guess that is sure to be wrong). */
+async function wrongCodes(count: number): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM alarms WHERE status <> 'resolved'`);
+  const taken = new Set(rows.map((r) => smsReplyCode(TOKEN, String(r.id))));
+  const codes: string[] = [];
+  for (let i = 0; codes.length < count; i++) {
+    const c = String(i).padStart(4, '0');
+    if (!taken.has(c)) codes.push(c);
+  }
+  return codes;
+}
+
+// Each at an hour of its own, past the windows of the tests above and of each other.
+const hoursOn = (h: number) => new Date(Date.now() + h * 3600_000);
+
+describe('replies that arrive together', () => {
+  it('a burst of guesses from one number is bounded exactly like guesses one at a time', async () => {
+    const id = await textedAlarm();
+    const now = hoursOn(3);
+    const outcomes = await Promise.all(
+      (await wrongCodes(40)).map((c, i) =>
+        handleSmsReply(
+          { db, config },
+          config.schools[0]!,
+          { messageSid: `SM-burst-${i}`, from: '+447700900001', body: `2 ${c}` },
+          now,
+        ),
+      ),
+    );
+    const judged = outcomes.filter((o) => o.outcome === 'no-such-alarm');
+    expect(judged).toHaveLength(MAX_WRONG_CODES);
+    expect(outcomes.filter((o) => o.outcome === 'too-many-wrong-codes')).toHaveLength(40 - MAX_WRONG_CODES);
+    // The right code, after the burst: not heard either.
+    const right = await handleSmsReply(
+      { db, config },
+      config.schools[0]!,
+      { messageSid: 'SM-burst-right', from: '+447700900001', body: `2 ${smsReplyCode(TOKEN, id)}` },
+      now,
+    );
+    expect(right.outcome).toBe('too-many-wrong-codes');
+    expect(await statusOf(id)).toEqual({ status: 'open', via: null });
+  });
+
+  it('a burst from many numbers is bounded by the school’s limit', async () => {
+    const now = hoursOn(6);
+    const codes = await wrongCodes(40);
+    const senders = Array.from({ length: 8 }, (_, p) => `+44770090020${p}`);
+    for (const [p, phone] of senders.entries())
+      await addUser(db, `burst-${p}`, ['office'], { phone, schools: ['alpha'] });
+    const outcomes = await Promise.all(
+      codes.map((c, i) =>
+        handleSmsReply(
+          { db, config },
+          config.schools[0]!,
+          { messageSid: `SM-school-burst-${i}`, from: senders[i % senders.length]!, body: `1 ${c}` },
+          now,
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'no-such-alarm')).toHaveLength(MAX_WRONG_CODES_PER_SCHOOL);
+  });
+});
+
+describe('who may answer an alarm from a phone', () => {
+  beforeAll(async () => {
+    await addUser(db, 'visitor', ['visiting-staff'], { phone: '+447700900301', schools: ['alpha'] });
+    await addUser(db, 'data', ['data-manager'], { phone: '+447700900302', schools: ['alpha'] });
+    // The wearer of PS-0001 (staff-17), who works in the office too.
+    await addUser(db, 'wearer', ['office', 'visiting-staff'], {
+      phone: '+447700900303',
+      staffId: 'staff-17',
+      schools: ['alpha'],
+    });
+    await addUser(db, 'dsl', ['safeguarding'], { phone: '+447700900304', schools: ['alpha'] });
+  });
+
+  it('an account without the board’s roles (office, safeguarding) takes and closes nothing, right code or not', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    const now = hoursOn(9);
+    for (const [from, sid] of [
+      ['+447700900301', 'SM-visitor'],
+      ['+447700900302', 'SM-data'],
+    ] as const) {
+      for (const action of ['1', '2']) {
+        const r = await handleSmsReply(
+          { db, config },
+          config.schools[0]!,
+          { messageSid: `${sid}-${action}`, from, body: `${action} ${code}` },
+          now,
+        );
+        expect(r.outcome).toBe('not-allowed');
+        expect(r.answer).toContain('use the board');
+      }
+    }
+    expect(await statusOf(id)).toEqual({ status: 'open', via: null });
+    // Safeguarding may, as on the board.
+    const dsl = await handleSmsReply(
+      { db, config },
+      config.schools[0]!,
+      { messageSid: 'SM-dsl', from: '+447700900304', body: `1 ${code}` },
+      now,
+    );
+    expect(dsl.outcome).toBe('taken');
+  });
+
+  it('the wearer’s phone cannot close (or take) their own alarm, even with the right code and an office role', async () => {
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    const now = hoursOn(9);
+    for (const action of ['2', '1']) {
+      const r = await handleSmsReply(
+        { db, config },
+        config.schools[0]!,
+        { messageSid: `SM-wearer-${action}`, from: '+447700900303', body: `${action} ${code}` },
+        now,
+      );
+      expect(r).toMatchObject({ outcome: 'own-alarm', alarmId: id });
+    }
+    const { rows } = await db.query('SELECT status, resolution_reason FROM alarms WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ status: 'open', resolution_reason: null });
+    // Their copy of the alarm's text is sent without the code: the channel asks for these phones.
+    expect(await alarmSubjectPhones(db, id)).toEqual(['+447700900303']);
   });
 });

@@ -1,8 +1,10 @@
 import { Writable } from 'node:stream';
+import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { isSensitiveKey, REDACTED, redactDeep } from '../../src/log/redact.ts';
+import { SmsChannel } from '../../src/notify/http-channels.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -83,6 +85,49 @@ describe('log redaction', () => {
     const line = JSON.parse(out) as { err: Record<string, string> };
     expect(line.err).toMatchObject({ code: '22P02', message: 'invalid input syntax for type json' });
     for (const k of ['detail', 'where', 'hint', 'internalQuery']) expect(line.err[k], k).toBe(REDACTED);
+  });
+
+  it('a notification channel’s failure, as the notify and escalate jobs log it, carries no number the provider quoted', async () => {
+    nock.disableNetConnect();
+    try {
+      nock('https://sms.example.test')
+        .post('/2010-04-01/Accounts/AC1/Messages.json')
+        .reply(400, {
+          code: 21211,
+          message: `The 'To' number +447700900123 is not a valid phone number (${PERSONAL.surname}).`,
+          more_info: 'https://www.twilio.com/docs/errors/21211',
+          status: 400,
+        });
+      const sms = new SmsChannel(
+        {
+          baseUrl: 'https://sms.example.test',
+          accountSid: 'AC1',
+          authToken: new Secret('t', 'env:T'),
+          from: '+44',
+        },
+        () => ['+447700900123'],
+      );
+      const err = await sms
+        .send({
+          id: '1',
+          alarmId: '7',
+          schoolId: 'alpha',
+          step: 0,
+          target: 'sms:x',
+          alarmType: 'sos',
+          deviceId: 'PS-1',
+          staffId: 's-1',
+        })
+        .catch((e: unknown) => e);
+      const { log, text } = capture();
+      log.error({ err, alarm: '7', notification: '1' }, 'notification failed');
+      expect(text()).not.toContain('7700900123');
+      expect(text()).not.toContain(PERSONAL.surname);
+      expect(JSON.parse(text()).err.message).toBe('sms: HTTP 400 (error 21211)');
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
   });
 
   it('recognises field names however they are spelt', () => {

@@ -92,6 +92,43 @@ describe('notification channels', () => {
     );
   });
 
+  it('SMS: the copy to the person the alarm is about (its wearer, the visiting staff) carries no reply code', async () => {
+    const bodies = new Map<string, string>();
+    nock('https://sms.example.test')
+      .post('/2010-04-01/Accounts/AC9/Messages.json', (b) => {
+        const f = new URLSearchParams(b as string);
+        bodies.set(`${f.get('To')}`, f.get('Body') ?? '');
+        return true;
+      })
+      .times(3)
+      .reply(201, { sid: 'SM9' });
+    const asked: string[] = [];
+    const sms = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC9',
+        authToken: new Secret('tok', 'env:T'),
+        from: '+447700900000',
+        replyPrompt: 'Reply 1 {code} to take this alarm, 2 {code} when the worker is safe.',
+      },
+      (g) => (g === 'visiting-staff' ? ['+447700900005'] : ['+447700900001', '+447700900002']),
+      memoryReceipts(),
+      // The head of school wears PS-0001 too: their phone is the wearer's.
+      async (x) => {
+        asked.push(x.alarmId);
+        return ['+447700900002'];
+      },
+    );
+    const code = smsReplyCode('tok', n.alarmId);
+    await sms.send({ ...n, id: '100' });
+    expect(bodies.get('+447700900001')).toContain(`Reply 1 ${code}`);
+    expect(bodies.get('+447700900002')).not.toContain(code);
+    expect(bodies.get('+447700900002')).toMatch(/Acknowledge on the Doorstep board\.$/);
+    expect(asked).toEqual(['7']);
+    await sms.send({ ...n, id: '101', target: 'sms:visiting-staff' });
+    expect(bodies.get('+447700900005')).not.toContain(code);
+  });
+
   it('SMS: a group without phones fails loudly, and an HTTP error is an error', async () => {
     const none = new SmsChannel(
       {
@@ -115,7 +152,7 @@ describe('notification channels', () => {
       },
       () => ['+447700900001'],
     );
-    await expect(one.send(n)).rejects.toThrow('sms: HTTP 503 down');
+    await expect(one.send(n)).rejects.toThrow(/^sms: HTTP 503$/);
   });
 
   it('SMS: a retry after a failure part-way sends only to the phones not yet reached', async () => {
@@ -245,6 +282,73 @@ describe('notification channels', () => {
       );
       expect(r).toEqual({ receipt: 'webhook notification_42' });
       expect(verified).toMatchObject({ ok: true, id: 'notification_42' });
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('a provider’s refusal keeps its status and error code only, never its text (which quotes the recipient)', async () => {
+    nock('https://sms.example.test').post('/2010-04-01/Accounts/AC1/Messages.json').reply(400, {
+      code: 21211,
+      message: "The 'To' number +447700900123 is not a valid phone number.",
+      more_info: 'https://www.twilio.com/docs/errors/21211',
+      status: 400,
+    });
+    const sms = new SmsChannel(
+      {
+        baseUrl: 'https://sms.example.test',
+        accountSid: 'AC1',
+        authToken: new Secret('t', 'env:T'),
+        from: '+44',
+      },
+      () => ['+447700900123'],
+    );
+    const refused = (await sms.send(n).catch((e: unknown) => e)) as Error;
+    expect(refused.message).toBe('sms: HTTP 400 (error 21211)');
+    expect(retryClassOf(refused)).toBe('permanent');
+    // A chat webhook answering in prose, and a JSON error whose "code" is no code: the status only.
+    nock('https://chat.example.test').post('/hook').reply(400, 'Bad payload for jo.bloggs@school.example');
+    const chat = new ChatWebhookChannel('teams', new Secret('https://chat.example.test/hook', 'env:U'));
+    await expect(chat.send(n)).rejects.toThrow(/^teams: HTTP 400$/);
+    nock('https://chat.example.test')
+      .post('/hook')
+      .reply(404, { error: { code: '+447700900123', message: 'no such user jo.bloggs@school.example' } });
+    await expect(chat.send(n)).rejects.toThrow(/^teams: HTTP 404$/);
+    // Google's and Microsoft's shape: the nested code.
+    nock('https://chat.example.test')
+      .post('/hook')
+      .reply(400, {
+        error: { code: 400, message: 'Invalid JSON for Jo Bloggs', status: 'INVALID_ARGUMENT' },
+      });
+    await expect(chat.send(n)).rejects.toThrow(/^teams: HTTP 400 \(error 400\)$/);
+  });
+
+  it('e-mail: a refused recipient keeps the SMTP reply code only, never the address the server quotes', async () => {
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(address, _session, callback) {
+        const err = Object.assign(new Error(`<${address.address}>: Recipient address rejected`), {
+          responseCode: 550,
+        });
+        callback(err);
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['jo.bloggs@school.example'],
+      );
+      const err = (await email.send({ ...n, target: 'email:dsl' }).catch((e: unknown) => e)) as Error;
+      expect(err.message).toBe('email: EENVELOPE (SMTP 550)');
+      expect(retryClassOf(err)).toBe('permanent');
+      expect(
+        JSON.stringify({ ...err, message: err.message, stack: err.stack, cause: err.cause }),
+      ).not.toContain('jo.bloggs');
     } finally {
       nock.disableNetConnect();
       await new Promise<void>((r) => server.close(() => r()));

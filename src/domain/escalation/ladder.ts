@@ -171,20 +171,31 @@ export const DEFAULT_MISSED_CHECK_IN_POLICY: EscalationPolicy = {
 };
 
 /**
+ * Who raised an alarm: a fob (its own event: SOS, a fall, its own missed check-in, …) or the visit
+ * register (the visit watcher: overdue, a missed check-in, a silent fob).
+ */
+export type AlarmOrigin = 'fob' | 'register';
+
+/**
  * The one resolver of which ladder runs for an alarm kind (ingest, the visit watcher, `doorstep check`
  * and the README all use it): the school's own for that kind (`sos`, `overdue-visit`,
- * `missed-check-in`, …; `_` and `-` alike — its config's, else its policy pack's); else, for a visit
- * alarm (overdue, missed check-in), Doorstep's own default — a school's `alarm` ladder is for device
- * alarms only; else the school's `alarm`; else Doorstep's own default for device alarms.
+ * `missed-check-in`, …; `_` and `-` alike — its config's, else its policy pack's); else, for an alarm
+ * the visit register raised (overdue, missed check-in, silent fob), Doorstep's own default — a
+ * school's `alarm` ladder is for device alarms only; else the school's `alarm`; else Doorstep's own
+ * default for device alarms. An alarm a fob raised is a device alarm whatever its kind: a fob's own
+ * `missed_check_in` follows the school's `missed-check-in` ladder if it gives one, else its `alarm`
+ * ladder, as `timer_overrun` does — never the register's default, whose first text goes to the
+ * wearer, the person who has just not answered.
  */
 export function policyFor(
   policies: Readonly<Record<string, EscalationPolicy>>,
   type: string,
+  origin: AlarmOrigin = 'register',
 ): EscalationPolicy {
   return (
     policies[type] ??
     policies[type.replace(/_/g, '-')] ??
-    VISIT_DEFAULTS[type] ??
+    (origin === 'register' ? VISIT_DEFAULTS[type] : undefined) ??
     policies.alarm ??
     DEVICE_ALARM_DEFAULTS[type] ??
     DEFAULT_ALARM_POLICY
@@ -228,7 +239,8 @@ export function laddersOf(
   uses: { deviceSilent: boolean } = { deviceSilent: false },
 ) {
   return {
-    // Device alarms without a ladder of their own (what `policyFor` falls back to for them).
+    // Device alarms without a ladder of their own (what `policyFor` falls back to for them) — a
+    // fob's own missed check-in included, where the school gives no `missed-check-in` ladder.
     alarm: policies.alarm ?? DEFAULT_ALARM_POLICY,
     'overdue-visit': policyFor(policies, 'overdue_visit'),
     'missed-check-in': policyFor(policies, 'missed_check_in'),

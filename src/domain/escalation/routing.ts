@@ -1,6 +1,6 @@
 import { londonDate, londonMinutes, weekday } from '../attendance/dates.ts';
 import type { SchoolCalendar } from '../calendar.ts';
-import { type EscalationPolicy, policyFor } from './ladder.ts';
+import { type AlarmOrigin, type EscalationPolicy, policyFor } from './ladder.ts';
 
 /**
  * Time-based routing: which of a school's ladders runs for an alarm raised at an instant. Every
@@ -83,9 +83,10 @@ export function chooseLadder(
   calendar: SchoolCalendar,
   instant: Date,
   type: string,
+  origin: AlarmOrigin = 'register',
 ): RoutedPolicy {
   const period = periodAt(calendar, routing.hours, instant);
-  return { ...policyFor(laddersIn(routing, period), type), period };
+  return { ...policyFor(laddersIn(routing, period), type, origin), period };
 }
 
 /** `"08:00-17:00"` → a window; null when it is not one (end not after start, or not HH:MM-HH:MM). */

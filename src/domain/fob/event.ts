@@ -50,8 +50,11 @@ const isoInstant = z.iso
   .datetime({ offset: true, error: 'expected an ISO 8601 date-time with a zone' })
   .refine((s) => !s.startsWith('0000'), 'expected a year after 0000');
 
+/** The longest device id Doorstep keeps (a payload's, and a topic's device level). */
+export const DEVICE_ID_MAX = 128;
+
 export const fobEvent = z.strictObject({
-  deviceId: z.string().min(1).max(128),
+  deviceId: z.string().min(1).max(DEVICE_ID_MAX),
   vendorEventId: z.string().min(1).max(256),
   type: z.enum(FOB_EVENT_TYPES),
   occurredAt: isoInstant,

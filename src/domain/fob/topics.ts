@@ -1,3 +1,5 @@
+import { DEVICE_ID_MAX } from './event.ts';
+
 /**
  * Which level of an MQTT topic filter names the device: the level written `{device}`, else the
  * filter's only `+`. Null when the filter cannot say (no single-level wildcard, several without a
@@ -43,5 +45,21 @@ export function deviceFromTopic(filters: readonly string[], topic: string): stri
     const device = topic.split('/')[level];
     if (device) return device;
   }
+  return null;
+}
+
+/**
+ * Why a topic's device level cannot name a device, or null when it can. A topic is as hostile as a
+ * payload (MQTT allows 64 KB): a level that is empty, longer than a device id may be (the payload's
+ * own bound), or holds characters no device id has (control characters, U+FFFD from bytes that were
+ * not UTF-8, a lone surrogate) is no device the transport can vouch for. A bound and one scan of at
+ * most DEVICE_ID_MAX characters: cheap enough for every event.
+ */
+export function unusableDeviceLevel(level: string): string | null {
+  if (level.length === 0) return 'its device level is empty';
+  if (level.length > DEVICE_ID_MAX)
+    return `its device level is ${level.length} characters long, over the ${DEVICE_ID_MAX} a device id may have`;
+  if (/[\p{Cc}\uFFFD]/u.test(level) || !level.isWellFormed())
+    return 'its device level holds characters no device id has';
   return null;
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ALARM_TYPES, type DecodeError, type FobEvent } from './event.ts';
+import { unusableDeviceLevel } from './topics.ts';
 
 /**
  * What Doorstep believes of one fob event, and why. Pure: the transport supplies what it knows of
@@ -27,6 +28,11 @@ export interface TransportFacts {
    * level, which `+` still matches): the payload's device is unvouched for.
    */
   deviceMissing?: boolean;
+  /**
+   * The transport's device level could not name a device (over-long, control characters, …): why,
+   * with the level itself only as a fingerprint (`vouchedFacts`). The payload's device is unvouched for.
+   */
+  deviceUnusable?: string;
   /** Whether the payload carried a device signature, and whether it verified against the device's key. */
   signature: 'valid' | 'invalid' | 'absent';
 }
@@ -63,15 +69,30 @@ export interface Assessment {
 export const ALARM_RAISED_LATE_MS = 60 * 60_000;
 
 /**
+ * The transport's facts with a device level that cannot name a device (`unusableDeviceLevel`: empty,
+ * over DEVICE_ID_MAX, unusable characters) set aside, as for a topic naming no device: the payload's
+ * device is kept, unvouched for, and the level only as the start of its SHA-256 (bounded, whatever
+ * its length) in `deviceUnusable`. Never thrown: an alarm on such a topic is still raised.
+ */
+export function vouchedFacts(facts: TransportFacts): TransportFacts {
+  if (facts.deviceId === null) return facts;
+  const why = unusableDeviceLevel(facts.deviceId);
+  if (why === null) return facts;
+  const fingerprint = createHash('sha256').update(facts.deviceId).digest('base64url').slice(0, 16);
+  return { ...facts, deviceId: null, deviceUnusable: `${why}; kept only as its SHA-256 ${fingerprint}` };
+}
+
+/**
  * `unreadable`: the fields an alarm was raised without (`checkEvent`); they make it untrusted, so the
  * office sees the alarm flagged with what could not be read.
  */
 export function assessFobEvent(
   event: FobEvent,
-  facts: TransportFacts,
+  given: TransportFacts,
   s: TrustSettings,
   unreadable: readonly DecodeError[] = [],
 ): Assessment {
+  const facts = vouchedFacts(given);
   const issues: string[] = [];
   if (unreadable.length)
     issues.push(
@@ -85,6 +106,7 @@ export function assessFobEvent(
     issues.push(`the payload names device ${event.deviceId}, the transport ${facts.deviceId}`);
   }
   if (facts.deviceMissing) issues.push('the topic names no device (its device level is empty)');
+  if (facts.deviceUnusable) issues.push(`the topic names no usable device (${facts.deviceUnusable})`);
   if (facts.signature === 'invalid') issues.push('the device signature does not verify');
   else if (facts.signature === 'absent' && (s.deviceHasKey || s.requireSigned))
     issues.push(s.deviceHasKey ? 'the device signature is missing' : 'the school requires signed events');

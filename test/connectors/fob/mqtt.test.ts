@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
@@ -239,6 +240,39 @@ describe('MQTT fob transport (real Mosquitto)', () => {
       { device_id: 'PS-0001', trust_issue: 'the topic names no device (its device level is empty)' },
     ]);
     expect(await count(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'unbound-2'`)).toBe(0);
+    await t.stop();
+  });
+
+  it('a topic whose device level is kilobytes long vouches for no device: the SOS is raised (never a connection dropped and redelivered for ever)', async () => {
+    const t = await transport({ db, producer, prefix });
+    await t.ready;
+    const level = randomBytes(3000).toString('base64url'); // ~4,000 characters, incompressible
+    await publish(
+      {
+        event_id: 'long-level-1',
+        device: { id: 'PS-0001' },
+        type: 'SOS',
+        occurred_at: '2025-11-18T10:02:00Z',
+      },
+      level,
+    );
+    await reach(
+      `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = 'long-level-1'`,
+      1,
+    );
+    const { rows } = await db.query<{ device_id: string; staff_id: string | null; trust_issue: string }>(
+      `SELECT a.device_id, a.staff_id, a.trust_issue FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+        WHERE e.vendor_event_id = 'long-level-1'`,
+    );
+    expect(rows).toEqual([
+      {
+        device_id: 'PS-0001',
+        staff_id: 'staff-17',
+        trust_issue: expect.stringMatching(
+          /^the topic names no usable device \(its device level is 4000 characters long/,
+        ),
+      },
+    ]);
     await t.stop();
   });
 

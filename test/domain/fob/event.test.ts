@@ -248,3 +248,42 @@ describe('assessFobEvent: a topic that names no device', () => {
     expect(assessFobEvent(checkInEvent.event, facts, settings).verdict).toBe('reject');
   });
 });
+
+describe('assessFobEvent: a topic whose device level cannot name a device', () => {
+  const settings = { deviceHasKey: false, requireSigned: false, maxClockSkewMs: 120_000 };
+  const alarm = checkEvent(sos);
+  const checkInEvent = checkEvent(checkIn);
+  if (!alarm.ok || !checkInEvent.ok) throw new Error('refused');
+
+  it.each([
+    ['empty', '', /device level is empty/],
+    ['longer than a device id may be', 'x'.repeat(4000), /4000 characters long, over the 128/],
+    ['with a control character', 'PS-0001\u0007', /characters no device id has/],
+    ['with bytes that were not UTF-8', 'PS-\ufffd', /characters no device id has/],
+    ['with a lone surrogate', 'PS-\ud800', /characters no device id has/],
+  ])(
+    '%s: the alarm is raised for the payload’s device, flagged (the level kept only hashed); a check-in refused',
+    (_, level, why) => {
+      const facts = { deviceId: level, signature: 'absent' as const };
+      const a = assessFobEvent(alarm.event, facts, settings);
+      expect(a.verdict).toBe('accept');
+      expect(a.event.deviceId).toBe('PS-0001');
+      expect(a.claimedDeviceId).toBeNull();
+      expect(a.trustIssue).toMatch(/^the topic names no usable device \(/);
+      expect(a.trustIssue).toMatch(why);
+      expect(a.trustIssue).toMatch(/kept only as its SHA-256 [\w-]{16}\)$/);
+      expect(a.trustIssue!.length).toBeLessThan(200);
+      if (level.length > 0) expect(a.trustIssue).not.toContain(level);
+      expect(assessFobEvent(checkInEvent.event, facts, settings).verdict).toBe('reject');
+    },
+  );
+
+  it('the bound is the payload’s own: 128 characters name the device, 129 do not', () => {
+    const fits = assessFobEvent(alarm.event, { deviceId: 'd'.repeat(128), signature: 'absent' }, settings);
+    expect(fits.event.deviceId).toBe('d'.repeat(128));
+    expect(fits.claimedDeviceId).toBe('PS-0001');
+    const over = assessFobEvent(alarm.event, { deviceId: 'd'.repeat(129), signature: 'absent' }, settings);
+    expect(over.event.deviceId).toBe('PS-0001');
+    expect(over.trustIssue).toMatch(/129 characters long/);
+  });
+});
