@@ -41,11 +41,27 @@ export function failureOf(
   return undefined;
 }
 
-/** A fetch that threw (no response at all). */
+/**
+ * A fetch that threw (no response at all). The reason is the network error's code (`ECONNREFUSED`,
+ * `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`…) or a fixed phrase — never the error's text: fetch quotes
+ * the URL it refused (`Request cannot be constructed from a URL that includes credentials:
+ * https://user:secret@…`), and a webhook's or a heartbeat's URL is its credential.
+ */
 export function unreachable(err: unknown): HttpFailure & { kind: 'unreachable' } {
-  const e = err as Error & { cause?: { code?: string } };
+  const e = err as (Error & { cause?: { code?: unknown } }) | undefined;
   const timedOut = e?.name === 'TimeoutError';
-  return { kind: 'unreachable', reason: e?.cause?.code ?? e?.message ?? String(err), timedOut };
+  const code = e?.cause?.code;
+  const reason =
+    typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code)
+      ? code
+      : timedOut
+        ? 'timed out'
+        : e?.name === 'AbortError'
+          ? 'aborted'
+          : e?.name === 'TypeError' && !e.cause
+            ? 'the request could not be made (a URL with a user or password in it, or not http(s)?)'
+            : 'no connection';
+  return { kind: 'unreachable', reason, timedOut };
 }
 
 export function retryClassOfFailure(f: HttpFailure): RetryClass {

@@ -1,4 +1,5 @@
 import type { CheckResult } from '../core/checks.ts';
+import { unreachable } from '../core/outbound-http.ts';
 
 /** A notification for a person or place: which alarm, which ladder step, where to. Ids only. */
 export interface Notification {
@@ -66,6 +67,6 @@ export async function reachable(kind: string, url: string): Promise<CheckResult>
       detail: `${shown} answered (HTTP ${res.status}); nothing was posted`,
     };
   } catch (err) {
-    return { name: `channel:${kind}`, ok: false, detail: `${shown}: ${(err as Error).message}` };
+    return { name: `channel:${kind}`, ok: false, detail: `${shown}: ${unreachable(err).reason}` };
   }
 }

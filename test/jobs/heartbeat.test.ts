@@ -173,6 +173,13 @@ schools:
     );
     expect((closed as { code: string }).code).toBe('DOORSTEP_DEAD_MAN_UNAVAILABLE');
     expect((closed as Error).message).not.toContain('/ping/x');
+    // A URL with a user and password in it: fetch refuses it quoting the whole URL; none of it is shown.
+    const withUser = await pingDeadMan(
+      new Secret('https://ping:S3cretPing@127.0.0.1:9/ping', 'env:HC'),
+    ).catch((e: unknown) => e);
+    expect((withUser as { code: string }).code).toBe('DOORSTEP_DEAD_MAN_UNAVAILABLE');
+    expect((withUser as Error).message).not.toMatch(/S3cretPing|ping:/);
+    expect((withUser as Error).message).toContain('https://127.0.0.1:9');
     // The beat itself was kept each time: the store part of the path works.
     expect(await listAudit(db, { action: 'heartbeat', entityId: 'hb-ping-2' })).toHaveLength(1);
   });

@@ -429,6 +429,14 @@ describe('notification channels', () => {
       ok: true,
       detail: 'https://chat.example.test answered (HTTP 405); nothing was posted',
     });
+    // A chat URL with a user and password: fetch refuses it quoting the URL; the check shows its origin only.
+    const withUser = await new ChatWebhookChannel(
+      'teams',
+      new Secret('https://hook:S3cretHook@chat.example.test/teams-hook', 'env:T'),
+    ).check();
+    expect(withUser).toMatchObject({ ok: false, name: 'channel:teams' });
+    expect(withUser.detail).toMatch(/^https:\/\/chat\.example\.test: /);
+    expect(withUser.detail).not.toMatch(/S3cretHook|hook:/);
     nock.enableNetConnect('127.0.0.1');
     try {
       const email = new EmailChannel({ smtpUrl: 'smtp://127.0.0.1:1', from: 'x@y.z' }, () => []);
