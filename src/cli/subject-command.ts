@@ -5,7 +5,13 @@ import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { CORRECTABLE, correctField, exportSubject, resolveSubject } from '../store/subject.ts';
+import {
+  CORRECTABLE,
+  correctField,
+  exportSubject,
+  resolveSubject,
+  staffOfOtherSchools,
+} from '../store/subject.ts';
 import { erasePupilAudited } from '../store/subject-erase.ts';
 import type { SubjectKind } from '../store/subject-sections.ts';
 import { userByUsername } from '../store/users.ts';
@@ -73,8 +79,17 @@ export async function subjectCommand(
   const school = schoolOf(config, opts.school, '--school');
   return d.withStore(async (db) => {
     const id = (opts.pupil ?? opts.staff)!;
-    const subject = await resolveSubject(db, { kind, schoolId: school.id, id });
-    if (!subject) throw doorstepError('NOT_FOUND', `no ${kind} "${id}" held for ${school.id}`);
+    const ref = { kind, schoolId: school.id, id };
+    const subject = await resolveSubject(db, ref);
+    if (!subject) {
+      // Another school's member of staff is that school's to export or correct, not this one's.
+      if (kind === 'staff' && (await staffOfOtherSchools(db, ref)))
+        throw doorstepError(
+          'NOT_FOUND',
+          `no staff "${id}" held for ${school.id}: that account does not work at ${school.id} (refused; an admin of their own school can do this with its --school)`,
+        );
+      throw doorstepError('NOT_FOUND', `no ${kind} "${id}" held for ${school.id}`);
+    }
     if (action === 'export') {
       const x = await exportSubject(db, subject, now());
       const base = join(

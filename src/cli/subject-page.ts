@@ -25,6 +25,20 @@ export function subjectHtml(x: SubjectExport): string {
 ${body}
 </tbody></table></section>`;
   });
+  const withheld = x.withheld.length
+    ? `<section><h2>What is withheld, and why</h2>
+${(['secret', 'third-party'] as const)
+  .filter((as) => x.withheld.some((w) => w.as === as))
+  .map(
+    (as) => `<p>${esc(x.withheldWhy[as])}</p>
+<ul>${x.withheld
+      .filter((w) => w.as === as)
+      .map((w) => `<li>${esc(w.table)}: ${esc(w.columns.join(', '))}</li>`)
+      .join('')}</ul>`,
+  )
+  .join('\n')}
+</section>`
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -33,6 +47,7 @@ ${body}
 td,th{border:1px solid #999;padding:2px 6px;vertical-align:top;text-align:left}td{white-space:pre-wrap}</style></head>
 <body><h1>Everything Doorstep holds about ${esc(who)} at ${esc(x.subject.schoolId)}</h1>
 <p>Generated ${esc(x.generatedAt)}. Records sent to CPOMS or Arbor live on there under the remote ids shown.</p>
+${withheld}
 ${parts.join('\n')}
 </body></html>
 `;

@@ -18,9 +18,28 @@ import { serverSettings } from './sections/server.ts';
  * missing `${ENV}` or unreadable `file:` is reported with its YAML path and line like any other error.
  */
 
+/** What a value is, never the value: for a secret field written wrongly. */
+function kindOf(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v === null) return 'an empty value';
+  return typeof v === 'object' ? 'a mapping' : `a ${typeof v}`;
+}
+
+/**
+ * A secret field's text. Not `z.string()`: its type error would echo a secret written inline as a
+ * number (a PIN, a numeric token), so a value that is not text is refused here, without echo.
+ */
+const secretText = z.custom<string>((v) => typeof v === 'string', {
+  params: { [NO_ECHO]: true },
+  error: (issue) =>
+    issue.input === undefined
+      ? 'required but missing'
+      : `expected a secret reference, \${ENV_NAME} or file:/path, got ${kindOf(issue.input)} (not shown)`,
+});
+
 function secretField(sources: SecretSources): SecretField {
   return () =>
-    z.string().transform((text, ctx): Secret => {
+    secretText.transform((text, ctx): Secret => {
       const ref = parseSecretRef(text);
       if (!ref) {
         ctx.issues.push({

@@ -58,7 +58,7 @@ export function parseYamlWith<S extends z.ZodType>(
   const issues = result.error.issues;
   // A misspelt key shows up twice (unknown key + required key missing): report it once, as a typo.
   const missing = issues.filter(
-    (i) => i.code === 'invalid_type' && (i as { input?: unknown }).input === undefined,
+    (i) => (i.code === 'invalid_type' || noEcho(i)) && (i as { input?: unknown }).input === undefined,
   );
   const consumed = new Set<z.core.$ZodIssue>();
   for (const issue of issues) {
@@ -93,9 +93,13 @@ export function parseYamlWith<S extends z.ZodType>(
   return { ok: false, problems };
 }
 
+/** An issue whose input must never be shown (a secret field's). */
+function noEcho(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'custom' && (issue.params as Record<string, unknown> | undefined)?.[NO_ECHO] === true;
+}
+
 function describeIssue(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
-  const noEcho = issue.code === 'custom' && (issue.params as Record<string, unknown> | undefined)?.[NO_ECHO];
   if (input === undefined && issue.code === 'invalid_type') return 'required but missing';
   let message: string;
   switch (issue.code) {
@@ -130,7 +134,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     default:
       message = issue.message;
   }
-  return noEcho ? message : `${message}, got ${show(input)}`;
+  return noEcho(issue) ? message : `${message}, got ${show(input)}`;
 }
 
 function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
@@ -155,8 +159,13 @@ function similar(a: string, b: string): boolean {
   return prev[y.length]! <= Math.max(2, Math.floor(Math.max(x.length, y.length) / 2.5));
 }
 
+/** `scheme://user:password@host…`: everything up to the last `@` may be a credential (masked). */
+const USERINFO = /^([a-z][a-z0-9+.-]*:\/\/).*@/i;
+
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'object' && v !== null) return Array.isArray(v) ? 'a list' : 'a mapping';
+  // A URL carrying a user and password (a Redis or connector URL written wrongly): shown masked.
+  if (typeof v === 'string') return JSON.stringify(v.replace(USERINFO, '$1***@'));
   return JSON.stringify(v);
 }

@@ -142,7 +142,7 @@ export const INVENTORY: readonly TableEntry[] = [
     what: 'a notice to named people that is not an alarm (a child not seen on a visit)',
     personal: 'the visit, the pupil’s initials in the words sent, the target group, receipts',
     why: 'the safeguarding team hears at once; sent exactly once',
-    retention: 'as its visit',
+    retention: "as its visit; an alarm's incident notice with no visit, as its alarm (`alarmDays`)",
     seenBy: 'safeguarding (as the message)',
   },
   {

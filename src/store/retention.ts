@@ -42,6 +42,12 @@ const count = async (tx: Queryable, sql: string, p: unknown[]) => (await tx.quer
 const RESOLVED_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND status = 'resolved' AND resolved_at < $2`;
 
 async function deleteAlarms(tx: Queryable, ids: string): Promise<void> {
+  // The alarm's own notice (an incident, with the resolver's note), keyed to it; a visit's alarm's
+  // notice names its visit and goes with it, as here (its alarms go when the visit does).
+  await tx.query(
+    `DELETE FROM notices n USING alarms a WHERE a.id IN (${ids}) AND n.school_id = a.school_id
+       AND n.notice_key = 'alarm:' || a.id AND n.visit_id IS NOT DISTINCT FROM a.visit_id`,
+  );
   await tx.query(
     `DELETE FROM notification_recipients WHERE notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${ids}))`,
   );

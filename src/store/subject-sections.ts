@@ -7,8 +7,23 @@
 export type SubjectKind = 'pupil' | 'staff';
 
 /**
+ * What one kind of export gives of a section's rows: the rest is withheld as other people's data
+ * (UK GDPR Art. 15(4); DPA 2018 Sch. 2 Part 3 para 16), each withheld value marked and the export
+ * saying which columns were withheld and why.
+ */
+export interface View {
+  /** Columns withheld as other people's data. */
+  withhold?: readonly string[];
+  /** The only columns given (what identifies the record, what the person did); every other one is withheld. */
+  give?: readonly string[];
+  /** Columns given only on rows where `when` (SQL over the row, same parameters, compared as text) holds; withheld elsewhere. */
+  givenWhere?: { columns: readonly string[]; when: string };
+}
+
+/**
  * The ids a subject's rows are found by. Selectors use these parameters: $1 school id, $2 pupil MIS
- * id (pupil) or account id as text (staff), $3 staff id (staff; may be null).
+ * id (pupil) or account id as text (staff), $3 staff id (staff; may be null). A member of staff's
+ * rows are those of the school asked about (`$1`), and their account's own.
  */
 export interface Section {
   table: string;
@@ -16,8 +31,12 @@ export interface Section {
   title: string;
   pupil?: string;
   staff?: string;
-  /** Columns never exported (secrets: password hashes, session tokens). */
+  /** Columns never exported (secrets: password hashes, session tokens, the visit's safe word). */
   withhold?: readonly string[];
+  /** A pupil's export (for the family): what is about staff is withheld. Absent: the whole row. */
+  pupilView?: View;
+  /** A member of staff's export: what is about pupils, families and colleagues is withheld. Absent: the whole row. */
+  staffView?: View;
   order?: string;
 }
 
@@ -26,9 +45,9 @@ export const PUPIL_ALARMS = `SELECT id FROM alarms WHERE visit_id IN (${PUPIL_VI
 export const PUPIL_EPISODES = `SELECT id FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2`;
 export const PUPIL_RECORDS = `SELECT id FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)`;
 export const ACTOR = `ANY(ARRAY['user:' || $2, $2])`;
-export const STAFF_VISITS = `SELECT id FROM visits WHERE $2::bigint IN (requested_by, authorised_by, lead_user_id, partner_user_id)`;
+export const STAFF_VISITS = `SELECT id FROM visits WHERE school_id = $1 AND $2::bigint IN (requested_by, authorised_by, lead_user_id, partner_user_id)`;
 /** A staff id is the school's device registry's (another school's may give it to someone else): matched within the school. */
-export const STAFF_ALARMS = `SELECT id FROM alarms WHERE (school_id = $1 AND staff_id = $3) OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR}`;
+export const STAFF_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND (staff_id = $3 OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR})`;
 
 /** Audit entries about a pupil: the pupil, their marks, episodes, visits, alarms, records, leave refusals. */
 export const PUPIL_AUDIT = `
@@ -40,8 +59,74 @@ export const PUPIL_AUDIT = `
   OR (entity_type = 'outbox' AND entity_id IN (SELECT id::text FROM (${PUPIL_RECORDS}) x))
   OR (entity_type = 'leave_refusal' AND entity_id IN (
         SELECT id::text FROM leave_refusals WHERE school_id = $1 AND pupil_mis_id = $2))`;
-export const STAFF_AUDIT = `actor = ${ACTOR} OR (entity_type = 'user' AND entity_id = $2)
+/** Entries they wrote at the school (or for no school), about their account, and about their alarms. */
+export const STAFF_AUDIT = `(actor = ${ACTOR} AND (school_id = $1 OR school_id IS NULL))
+  OR (entity_type = 'user' AND entity_id = $2)
   OR (entity_type = 'alarm' AND entity_id IN (SELECT id::text FROM (${STAFF_ALARMS}) x))`;
+
+/** A visit's columns that are about what the member of staff did, and its dates (no pupil, family or address). */
+const VISIT_REFERENCE = [
+  'id',
+  'school_id',
+  'trigger_episode_id',
+  'planned_for',
+  'status',
+  'requested_by',
+  'requested_at',
+  'authorised_by',
+  'authorised_at',
+  'lead_user_id',
+  'partner_user_id',
+  'departed_at',
+  'arrived_at',
+  'expected_return_at',
+  'check_in_minutes',
+  'last_check_in_at',
+  'returned_at',
+  'completed_at',
+  'cancelled_at',
+  'updated_at',
+  'out_of_hours_approved',
+  'back_safe_by',
+  'follow_up_done_at',
+  'follow_up_done_by',
+  'risk_assessed_by',
+  'risk_assessed_at',
+  'appointment_at',
+  'follows_visit_id',
+] as const;
+
+/** An alarm's columns that are references and what was done (no free-text note, nobody else's position). */
+const ALARM_REFERENCE = [
+  'id',
+  'school_id',
+  'fob_event_id',
+  'device_id',
+  'staff_id',
+  'unknown_device',
+  'type',
+  'status',
+  'raised_at',
+  'created_at',
+  'policy',
+  'escalation_step',
+  'acknowledged_at',
+  'acknowledged_by',
+  'acknowledged_via',
+  'resolved_at',
+  'resolved_by',
+  'resolution_reason',
+  'visit_id',
+  'dedup_key',
+  'next_step_at',
+  'trust_issue',
+  'resume_step',
+  'reopened',
+  'test',
+] as const;
+
+/** Provider errors can quote a recipient's address or number: never given. */
+const NOTIFICATION_ERRORS: View = { withhold: ['last_error'] };
 
 export const SECTIONS: readonly Section[] = [
   {
@@ -60,32 +145,46 @@ export const SECTIONS: readonly Section[] = [
     table: 'leave_refusals',
     title: 'Refused term-time leave',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',
-    staff: `recorded_by = ${ACTOR}`,
+    staff: `school_id = $1 AND recorded_by = ${ACTOR}`,
+    staffView: { give: ['id', 'school_id', 'recorded_by', 'recorded_at'] },
   },
   { table: 'trigger_episodes', title: 'Visit triggers', pupil: 'school_id = $1 AND pupil_mis_id = $2' },
   {
     table: 'visits',
     title: 'Home visits',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',
-    staff: `id IN (${STAFF_VISITS}) OR back_safe_by = ${ACTOR} OR follow_up_done_by = ${ACTOR} OR risk_assessed_by = ${ACTOR}`,
+    staff: `school_id = $1 AND (id IN (${STAFF_VISITS}) OR back_safe_by = ${ACTOR} OR follow_up_done_by = ${ACTOR}
+      OR risk_assessed_by = ${ACTOR})`,
+    withhold: ['safe_word'],
+    // The lone worker's own safety arrangements: their phone, vehicle, fob and the risk notes for staff.
+    pupilView: { withhold: ['worker_phone', 'vehicle', 'fob_device_id', 'risk_notes', 'risk_reason'] },
+    staffView: {
+      give: VISIT_REFERENCE,
+      // The phone, vehicle and fob recorded for the visit are the lead worker's.
+      givenWhere: { columns: ['worker_phone', 'vehicle', 'fob_device_id'], when: 'lead_user_id::text = $2' },
+    },
   },
   {
     table: 'follow_ups',
     title: 'Follow-up actions from visit outcomes',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',
-    staff: 'done_by = $2::bigint',
+    staff: 'school_id = $1 AND done_by = $2::bigint',
+    staffView: {
+      give: ['id', 'school_id', 'visit_id', 'owner', 'due_on', 'created_at', 'done_at', 'done_by'],
+    },
   },
   {
     table: 'visit_check_ins',
     title: 'Visit check-ins',
     pupil: `visit_id IN (${PUPIL_VISITS})`,
-    staff: 'by_user_id = $2::bigint',
+    staff: 'by_user_id = $2::bigint AND visit_id IN (SELECT id FROM visits WHERE school_id = $1)',
   },
   {
     table: 'visit_return_changes',
     title: 'Changed return times',
     pupil: `visit_id IN (${PUPIL_VISITS})`,
-    staff: 'by_user_id = $2::bigint',
+    staff: 'by_user_id = $2::bigint AND visit_id IN (SELECT id FROM visits WHERE school_id = $1)',
+    staffView: { give: ['id', 'visit_id', 'at', 'by_user_id', 'previous_at', 'new_at'] },
   },
   {
     table: 'fob_events',
@@ -97,36 +196,61 @@ export const SECTIONS: readonly Section[] = [
     title: 'Alarms',
     pupil: `visit_id IN (${PUPIL_VISITS})`,
     staff: `id IN (${STAFF_ALARMS})`,
+    // The worker's position and the note on how it ended (an incident names people).
+    pupilView: { withhold: ['location', 'resolution_note'] },
+    staffView: {
+      give: ALARM_REFERENCE,
+      givenWhere: { columns: ['location'], when: 'school_id = $1 AND staff_id = $3' },
+    },
   },
   {
     table: 'alarm_timeline',
     title: 'Alarm timelines',
     pupil: `alarm_id IN (${PUPIL_ALARMS})`,
-    staff: `alarm_id IN (${STAFF_ALARMS}) OR by_whom = ${ACTOR}`,
+    staff: `alarm_id IN (${STAFF_ALARMS}) OR (by_whom = ${ACTOR} AND alarm_id IN (SELECT id FROM alarms WHERE school_id = $1))`,
   },
   {
     table: 'notifications',
     title: 'Notifications sent for alarms',
     pupil: `alarm_id IN (${PUPIL_ALARMS})`,
     staff: `alarm_id IN (${STAFF_ALARMS})`,
+    pupilView: NOTIFICATION_ERRORS,
+    staffView: NOTIFICATION_ERRORS,
   },
   {
     table: 'notification_recipients',
     title: 'Notification receipts per recipient',
     pupil: `notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${PUPIL_ALARMS}))`,
     staff: `notification_id IN (SELECT id FROM notifications WHERE alarm_id IN (${STAFF_ALARMS}))`,
+    pupilView: { withhold: ['delivery_error'] },
+    staffView: { withhold: ['delivery_error'] },
   },
   {
     table: 'notices',
     title: 'Notices sent about visits (e.g. child not seen)',
     pupil: `visit_id IN (${PUPIL_VISITS})`,
     staff: `visit_id IN (${STAFF_VISITS})`,
+    pupilView: { withhold: ['receipts', 'last_error'] },
+    staffView: {
+      give: [
+        'id',
+        'school_id',
+        'kind',
+        'visit_id',
+        'target',
+        'status',
+        'attempts',
+        'created_at',
+        'sent_at',
+        'notice_key',
+      ],
+    },
   },
   {
     table: 'sms_replies',
     title: 'Replies to alarm SMS',
     pupil: `alarm_id IN (${PUPIL_ALARMS})`,
-    staff: 'user_id = $2::bigint',
+    staff: 'school_id = $1 AND user_id = $2::bigint',
   },
   {
     table: 'outbox',
@@ -145,22 +269,37 @@ export const SECTIONS: readonly Section[] = [
     pupil: `school_id = $1 AND (payload->>'pupilMisId' = $2 OR payload->>'pupilId' = $2
       OR payload->>'visitId' IN (SELECT id::text FROM (${PUPIL_VISITS}) x)
       OR payload->>'alarmId' IN (SELECT id::text FROM (${PUPIL_ALARMS}) x))`,
-    staff: `(school_id = $1 AND payload->>'staffId' = $3) OR payload->>'alarmId' IN (SELECT id::text FROM (${STAFF_ALARMS}) x)`,
+    staff: `school_id = $1 AND (payload->>'staffId' = $3
+      OR payload->>'alarmId' IN (SELECT id::text FROM (${STAFF_ALARMS}) x))`,
   },
   {
     table: 'address_flags',
     title: 'Address flags recorded',
-    staff: `created_by = ${ACTOR}`,
+    staff: `school_id = $1 AND created_by = ${ACTOR}`,
+    // The address and the note are about the people who live there.
+    staffView: { give: ['id', 'school_id', 'level', 'created_by', 'created_at'] },
   },
   {
     table: 'alerts',
     title: 'Alerts acknowledged',
-    staff: `acknowledged_by = ${ACTOR}`,
+    staff: `school_id = $1 AND acknowledged_by = ${ACTOR}`,
+    staffView: {
+      give: [
+        'id',
+        'school_id',
+        'kind',
+        'entity_type',
+        'entity_id',
+        'created_at',
+        'acknowledged_at',
+        'acknowledged_by',
+      ],
+    },
   },
   {
     table: 'users',
     title: 'Account',
-    staff: 'id = $2::bigint OR staff_id = $3',
+    staff: 'id = $2::bigint',
     withhold: ['password_hash'],
   },
   {
@@ -180,5 +319,12 @@ export const SECTIONS: readonly Section[] = [
     title: 'Audit entries (who, what, when) with their details while kept',
     pupil: PUPIL_AUDIT,
     staff: STAFF_AUDIT,
+    // The staff risk assessment's reason is staff safety data (as the visit's risk notes).
+    pupilView: { givenWhere: { columns: ['before', 'after'], when: "action <> 'visit.risk-assessed'" } },
+    // What they did is given; the values they changed are about other people, except on their own account.
+    staffView: {
+      give: ['id', 'at', 'actor', 'action', 'school_id', 'entity_type', 'entity_id'],
+      givenWhere: { columns: ['before', 'after'], when: "entity_type = 'user' AND entity_id = $2" },
+    },
   },
 ];

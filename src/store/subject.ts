@@ -1,6 +1,6 @@
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
-import { SECTIONS, type Section, type SubjectKind } from './subject-sections.ts';
+import { SECTIONS, type Section, type SubjectKind, type View } from './subject-sections.ts';
 
 /**
  * Subject access, rectification and erasure. Every table that holds a person's id has a selector
@@ -24,11 +24,47 @@ export interface ResolvedSubject {
   staffId: string | null;
 }
 
+/** Why a value is not in an export: a secret, or information about someone else. */
+export type WithheldAs = 'secret' | 'third-party';
+
 export interface SubjectExport {
   subject: ResolvedSubject;
   generatedAt: string;
   sections: { table: string; title: string; rows: Record<string, unknown>[] }[];
+  /** The columns whose values were withheld, per table, and why (`withheldWhy`). */
+  withheld: { table: string; columns: string[]; as: WithheldAs }[];
+  withheldWhy: Record<WithheldAs, string>;
 }
+
+/** The mark a withheld value is replaced by. */
+export const WITHHELD: Record<WithheldAs, string> = {
+  secret: '[withheld]',
+  'third-party': '[withheld: third-party data]',
+};
+
+const THIRD_PARTY_LAW =
+  'UK GDPR Art. 15(4) and DPA 2018 Sch. 2 Part 3 para 16: information identifying another person is ' +
+  'given only with their consent or where it is reasonable to give it without; the ids and dates that ' +
+  "identify each record are given, so the school's data protection officer can review a withheld item " +
+  'and disclose it where that test is met.';
+
+/** What the export says about the values it withheld, for each kind of subject. */
+export const WITHHELD_WHY: Record<SubjectKind, Record<WithheldAs, string>> = {
+  pupil: {
+    secret:
+      "Security credentials are withheld: the lone-worker safe word of a visit (a member of staff's duress word) is a key, not information about the pupil.",
+    'third-party':
+      "Information about members of staff is withheld: the visiting worker's phone, vehicle and fob, the risk notes and reasons written for staff safety, the worker's position in an alarm and the note on how it ended, and delivery errors that can quote a recipient. " +
+      THIRD_PARTY_LAW,
+  },
+  staff: {
+    secret:
+      'Security credentials are withheld: the password hash, session and sign-in tokens, Web Push keys and the visit safe word.',
+    'third-party':
+      "Information about other people is withheld: on the visits, follow-ups and notices they took part in, the pupils and families (pupil ids, addresses, reasons, outcomes and concerns, risk notes, family notices, notes typed about them), another worker's phone, vehicle, fob and position, the before and after values of audit entries about anyone but their own account, the addresses and notes of address flags, alert texts, alarm resolution notes and delivery errors. What they did, when, and the ids of each record are given. " +
+      THIRD_PARTY_LAW,
+  },
+};
 
 /** Finds who the subject is; undefined when Doorstep holds nothing by that id. */
 export async function resolveSubject(db: Queryable, ref: SubjectRef): Promise<ResolvedSubject | undefined> {
@@ -44,10 +80,12 @@ export async function resolveSubject(db: Queryable, ref: SubjectRef): Promise<Re
       ? { kind: 'pupil', schoolId: ref.schoolId, key: ref.id, staffId: null }
       : undefined;
   }
+  // Only an account that works at the school (or trust-wide): another school's staff are not this school's to export or correct.
   const { rows } = await db.query<{ id: string; staff_id: string | null }>(
     `SELECT id::text, staff_id FROM users
-     WHERE (id::text = $1 OR username = $1 OR staff_id = $1) ORDER BY (id::text = $1) DESC LIMIT 1`,
-    [ref.id],
+     WHERE (id::text = $1 OR username = $1 OR staff_id = $1) AND (schools = '{}' OR $2 = ANY(schools))
+     ORDER BY (id::text = $1) DESC LIMIT 1`,
+    [ref.id, ref.schoolId],
   );
   if (rows[0]) return { kind: 'staff', schoolId: ref.schoolId, key: rows[0].id, staffId: rows[0].staff_id };
   const device = await db.query('SELECT 1 FROM fob_events WHERE school_id = $1 AND staff_id = $2 LIMIT 1', [
@@ -55,6 +93,16 @@ export async function resolveSubject(db: Queryable, ref: SubjectRef): Promise<Re
     ref.id,
   ]);
   return device.rows.length ? { kind: 'staff', schoolId: ref.schoolId, key: '', staffId: ref.id } : undefined;
+}
+
+/** Whether a staff id names an account that works only at other schools (for a clear refusal). */
+export async function staffOfOtherSchools(db: Queryable, ref: SubjectRef): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM users WHERE (id::text = $1 OR username = $1 OR staff_id = $1)
+       AND schools <> '{}' AND NOT ($2 = ANY(schools)) LIMIT 1`,
+    [ref.id, ref.schoolId],
+  );
+  return rows.length > 0;
 }
 
 function params(s: ResolvedSubject): unknown[] {
@@ -74,22 +122,62 @@ function where(section: Section, s: ResolvedSubject): string | undefined {
   return `${used} AND (${sel})`;
 }
 
-/** Everything Doorstep holds about one person, table by table (secrets withheld). */
+/** Whether `column` of a row is withheld, and why; `given` is the view's `givenWhere` for the row. */
+function withheldAs(
+  section: Section,
+  view: View | undefined,
+  column: string,
+  given: boolean,
+): WithheldAs | undefined {
+  if (section.withhold?.includes(column)) return 'secret';
+  if (!view) return undefined;
+  if (view.withhold?.includes(column)) return 'third-party';
+  if (view.givenWhere?.columns.includes(column)) return given ? undefined : 'third-party';
+  if (view.give && !view.give.includes(column)) return 'third-party';
+  return undefined;
+}
+
+/**
+ * Everything Doorstep holds about one person, table by table: secrets withheld, and what is about
+ * someone else (staff on a pupil's visit; pupils, families and colleagues in a member of staff's
+ * records) withheld as third-party data, each withheld value marked and listed with the reason.
+ */
 export async function exportSubject(db: Queryable, s: ResolvedSubject, now: Date): Promise<SubjectExport> {
   const sections: SubjectExport['sections'] = [];
+  const withheld: SubjectExport['withheld'] = [];
   for (const section of SECTIONS) {
     const w = where(section, s);
     if (!w) continue;
+    const view = s.kind === 'pupil' ? section.pupilView : section.staffView;
+    const given = view?.givenWhere ? `, (${view.givenWhere.when}) AS "__given"` : '';
     const select =
       section.table === 'audit_entries'
-        ? `SELECT e.*, d.before, d.after FROM audit_entries e LEFT JOIN audit_details d ON d.audit_id = e.id
+        ? `SELECT e.*, d.before, d.after${given} FROM audit_entries e LEFT JOIN audit_details d ON d.audit_id = e.id
            WHERE e.id IN (SELECT id FROM audit_entries WHERE ${w}) ORDER BY e.id`
-        : `SELECT * FROM ${section.table} WHERE ${w}${section.order ? ` ORDER BY ${section.order}` : ''}`;
+        : `SELECT *${given} FROM ${section.table} WHERE ${w}${section.order ? ` ORDER BY ${section.order}` : ''}`;
     const { rows } = await db.query<Record<string, unknown>>(select, params(s));
-    for (const r of rows) for (const c of section.withhold ?? []) if (c in r) r[c] = '[withheld]';
+    const found: Record<WithheldAs, Set<string>> = { secret: new Set(), 'third-party': new Set() };
+    for (const r of rows) {
+      const own = r.__given === true;
+      delete r.__given;
+      for (const c of Object.keys(r)) {
+        const as = withheldAs(section, view, c, own);
+        if (!as || r[c] === null || r[c] === undefined) continue;
+        r[c] = WITHHELD[as];
+        found[as].add(c);
+      }
+    }
+    for (const as of ['secret', 'third-party'] as const)
+      if (found[as].size) withheld.push({ table: section.table, columns: [...found[as]], as });
     sections.push({ table: section.table, title: section.title, rows });
   }
-  return { subject: s, generatedAt: now.toISOString(), sections };
+  return {
+    subject: s,
+    generatedAt: now.toISOString(),
+    sections,
+    withheld,
+    withheldWhy: WITHHELD_WHY[s.kind],
+  };
 }
 
 /** Fields an admin may correct, per subject kind: table, key columns, and the column. */
@@ -130,8 +218,11 @@ export async function correctField(
   if (!col) throw new Error(`unknown field ${field} (have: ${Object.keys(map).join(', ')})`);
   return db.transaction(async (tx) => {
     const table = s.kind === 'pupil' ? 'pupils' : 'users';
+    // A member of staff is corrected only within a school their account covers (or trust-wide).
     const key =
-      s.kind === 'pupil' ? 'school_id = $1 AND mis_id = $2' : '$1::text IS NOT NULL AND id = $2::bigint';
+      s.kind === 'pupil'
+        ? 'school_id = $1 AND mis_id = $2'
+        : "(schools = '{}' OR $1::text = ANY(schools)) AND id = $2::bigint";
     const json = col.startsWith('address->');
     const part = json ? col.slice("address->'".length, -1) : '';
     const read = json ? `address->>'${part}'` : `${col}::text`;
@@ -139,7 +230,7 @@ export async function correctField(
       `SELECT ${read} AS v FROM ${table} WHERE ${key} FOR UPDATE`,
       [s.schoolId, s.key],
     );
-    if (!rows[0]) throw new Error(`no ${s.kind} ${s.key} to correct`);
+    if (!rows[0]) throw new Error(`no ${s.kind} ${s.key} at ${s.schoolId} to correct`);
     const before = rows[0].v;
     if (before === value) return false;
     const set = json

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_FILE } from '../../src/cli/admin-wire.ts';
@@ -40,6 +40,7 @@ redis: { url: "${TEST_REDIS_URL}", prefix: ${prefix} }
 store: { dataDir: "${dataDir}/pglite" }
 http: { host: 127.0.0.1, port: ${port} }
 shutdown: { deadlineMs: 3000 }
+policiesDir: "${resolve('config/policies')}"
 schools:
   - id: alpha
     name: Alpha
@@ -163,6 +164,43 @@ describe('CLI commands while doorstep start holds the embedded store', () => {
     const outbox = await cli(['outbox', 'list']);
     expect(outbox.code).toBe(0);
     expect(outbox.out).toContain('record(s) (newest first)');
+  });
+
+  // `--out` defaults to "." in the CLI, made absolute there like every path option before it travels.
+  it('writes a subject-access export without --out where the CLI was run, not where the server runs', async () => {
+    const here = mkdtempSync(join(tmpdir(), 'doorstep-export-here-'));
+    const child = spawn(
+      process.execPath,
+      [resolve(CLI), 'subject', 'export', '--school', 'alpha', '--pupil', '1001', '--config', config],
+      {
+        cwd: here,
+        env: { ...process.env, ...env, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => {
+      err += String(d);
+    });
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const name = 'doorstep-alpha-pupil-1001';
+    try {
+      expect({ code, err }).toEqual({ code: 0, err: expect.stringContaining('running this there') });
+      expect(readdirSync(here).sort()).toEqual([`${name}.html`, `${name}.json`]);
+      expect(out).toContain(join(here, `${name}.json`));
+    } finally {
+      // Where the server runs (this repository): nothing may be left there.
+      for (const f of [`${name}.json`, `${name}.html`]) {
+        const stray = existsSync(f);
+        rmSync(f, { force: true });
+        expect({ f, stray }).toEqual({ f, stray: false });
+      }
+      rmSync(here, { recursive: true, force: true });
+    }
   });
 
   it('refuses a command with a wrong token, and anything that is not a request', async () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,31 @@ describe('doorstep subject', () => {
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'subject.corrected' AND actor LIKE 'user:%'`,
     );
     expect(audit.rows[0]!.n).toBe(2);
+  });
+
+  it("refuses an admin of one school correcting or exporting another school's member of staff", async () => {
+    await insert(db, 'users', {
+      username: 'alpha-admin',
+      display_name: 'Alpha Admin',
+      password_hash: 'x',
+      roles: ['admin'],
+      schools: ['alpha'],
+    });
+    await insert(db, 'users', {
+      username: 'bob',
+      display_name: 'Bob Beta',
+      password_hash: 'x',
+      roles: ['visiting-staff'],
+      schools: ['beta'],
+      phone: '+447700900222',
+    });
+    await expect(
+      cli('correct', { staff: 'bob', field: 'phone', value: '+447700900999', by: 'alpha-admin' }),
+    ).rejects.toThrow(/no staff "bob" held for alpha: that account does not work at alpha/);
+    await expect(cli('export', { staff: 'bob', out: dir })).rejects.toThrow(/does not work at alpha/);
+    const { rows } = await db.query<{ phone: string }>(`SELECT phone FROM users WHERE username = 'bob'`);
+    expect(rows[0]!.phone).toBe('+447700900222');
+    expect(readdirSync(dir).filter((f) => f.includes('staff-bob'))).toEqual([]);
   });
 
   it('erases a pupil only when confirmed', async () => {

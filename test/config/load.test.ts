@@ -133,6 +133,40 @@ describe('config loading', () => {
     expect(out[0]).not.toContain('pw@');
   });
 
+  it('refuses a secret written inline as a number (a PIN, a numeric token) without echoing it', () => {
+    const out = problems(
+      `redis: { password: 90210375 }\n${MINIMAL.replace(
+        'records: { sink: preview }',
+        'records: { sink: cpoms, baseUrl: "https://a.cpoms.net", token: 123456789012 }',
+      )}`,
+    );
+    expect(out).toEqual([
+      'redis.password (line 1): expected a secret reference, ${ENV_NAME} or file:/path, got a number (not shown)',
+      'schools[0].records.token (line 8): expected a secret reference, ${ENV_NAME} or file:/path, got a number (not shown)',
+    ]);
+  });
+
+  it('masks the user and password of a Redis URL that also has the wrong scheme or cannot be parsed', () => {
+    const out = problems(`redis: { url: "redis+sentinel://:Hunter2Secret@cache:26379" }\n${MINIMAL}`);
+    expect(out).toContain(
+      'redis.url (line 1): expected a redis:// or rediss:// URL, got "redis+sentinel://***@cache:26379"',
+    );
+    expect(out.join('\n')).not.toContain('Hunter2Secret');
+    const broken = problems(`redis: { url: "redis://:Hunter2Secret@[cache" }\n${MINIMAL}`);
+    expect(broken).toEqual([
+      'redis.url (line 1): expected a redis:// or rediss:// URL, got "redis://***@[cache"',
+    ]);
+  });
+
+  it('still names a misspelt secret key as a typo, and a missing one as missing', () => {
+    expect(problems(`http: { admin: { username: a, pasword: "\${P}" } }\n${MINIMAL}`)).toEqual([
+      'http.admin.pasword (line 1): unknown key "pasword"; did you mean "password"?',
+    ]);
+    expect(problems(`http: { admin: { username: a } }\n${MINIMAL}`)).toEqual([
+      'http.admin.password (line 1): required but missing',
+    ]);
+  });
+
   it('reports an unknown key where it is, with no fallback', () => {
     expect(problems(`${MINIMAL}    colour: blue\n`)).toEqual([
       'schools[0].colour (line 9): unknown key "colour"',
@@ -163,6 +197,20 @@ describe('config loading', () => {
     expect(p[0]).toMatch(
       /^schools\[0\]\.fobs\.transports\[1\]\.profile \(line 12\): expected one webhook per profile/,
     );
+  });
+
+  it('refuses a fob registered twice (a re-issued fob added, the old line left), naming both entries', () => {
+    const text = `${MINIMAL}    fobs:
+      devices:
+        - { deviceId: PS-0001, staffId: old-wearer }
+        - { deviceId: PS-0002, staffId: someone }
+        - { deviceId: PS-0001, staffId: new-wearer }
+        - { deviceId: PS-0002, staffId: someone }
+`;
+    expect(problems(text)).toEqual([
+      'schools[0].fobs.devices[2].deviceId (line 13): expected each fob once: device PS-0001 is also fobs.devices[0] (staff old-wearer, here new-wearer); keep only the line of the person who wears it now, got "PS-0001"',
+      'schools[0].fobs.devices[3].deviceId (line 14): expected each fob once: device PS-0002 is also fobs.devices[1] (staff someone, the same); keep only the line of the person who wears it now, got "PS-0002"',
+    ]);
   });
 
   it('reports YAML syntax errors with their line', () => {

@@ -121,6 +121,20 @@ async function seed(db: Db, school: string) {
     'gone',
     await insert(db, 'notifications', { alarm_id: a2, step: 0, target: 'board', status: 'sent' }),
   );
+  // An alarm's incident notice (with the resolver's note, naming people) goes with its alarm.
+  const incident = (alarmId: string, visitId: string | null, days: number) =>
+    insert(db, 'notices', {
+      school_id: school,
+      kind: 'incident',
+      visit_id: visitId,
+      notice_key: `alarm:${alarmId}`,
+      target: 'email:dsl',
+      subject: `lone-worker incident: alarm #${alarmId}`,
+      text: `Alarm #${alarmId} was resolved as an incident: Mr X threatened Sam at 3 Nettlebed Row`,
+      created_at: ago(days),
+    });
+  note('notices', 'gone', await incident(a2, null, 7 * 366));
+  note('notices', 'kept', await incident(a1, null, 100));
 
   for (const [days, fate] of [
     [31, 'gone'],
@@ -224,7 +238,22 @@ async function seed(db: Db, school: string) {
     resolution_reason: 'worker_safe',
   });
   note('alarms', 'gone', visitAlarm);
-  await visit(4 * 366, { outcome: { childSeen: false } }, 'kept'); // follow-up still to record
+  note('notices', 'gone', await incident(visitAlarm, oldVisit, 4 * 366));
+  const awaiting = await visit(4 * 366, { outcome: { childSeen: false } }, 'kept'); // follow-up still to record
+  // A visit's alarm, long resolved: it and its notice stay as long as their visit does.
+  const keptVisitAlarm = await insert(db, 'alarms', {
+    school_id: school,
+    visit_id: awaiting,
+    dedup_key: `visit:${awaiting}:overdue`,
+    unknown_device: false,
+    type: 'overdue',
+    status: 'resolved',
+    raised_at: ago(7 * 366),
+    resolved_at: ago(7 * 366),
+    resolution_reason: 'worker_safe',
+  });
+  note('alarms', 'kept', keptVisitAlarm);
+  note('notices', 'kept', await incident(keptVisitAlarm, awaiting, 7 * 366));
   await visit(4 * 366, { departed_at: ago(1), returned_at: null, status: 'departed' }, 'kept'); // out now
   await visit(30, { trigger_episode_id: referenced }, 'kept');
 
@@ -295,6 +324,7 @@ describe.each(BACKENDS)('retention on $name', ({ open }) => {
       'imports',
       'attendance_marks',
       'pupils',
+      'notices',
     ]) {
       const { rows } = await db.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM ${t} WHERE school_id = $1`,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectHtml } from '../../src/cli/subject-page.ts';
 import { appendAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
-import { correctField, exportSubject, resolveSubject } from '../../src/store/subject.ts';
+import { correctField, exportSubject, resolveSubject, WITHHELD } from '../../src/store/subject.ts';
 import { erasePupilAudited } from '../../src/store/subject-erase.ts';
 import { SECTIONS } from '../../src/store/subject-sections.ts';
 import { BACKENDS, findEverywhere, insert, type TestStore } from './dp-fixtures.ts';
@@ -142,6 +142,9 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     outcome: { childSeen: true, spokeTo: v.parent, concerns: `${v.surname} family` },
     worker_phone: '+447700900111',
     risk_assessed_by: `user:${staff}`,
+    safe_word: `bluebird-${id}`,
+    vehicle: { registration: `WX${id}ABC`, make: 'Skoda' },
+    risk_notes: `Risk note for ${id}: partner hostile to staff`,
   });
   await insert(db, 'visit_check_ins', { visit_id: visit, at: NOW, source: 'phone', by_user_id: staff });
   await insert(db, 'follow_ups', {
@@ -192,6 +195,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     raised_at: NOW,
     acknowledged_by: `user:${staff}`,
     resolution_note: `at ${v.line1}`,
+    location: { lat: 51.4321, lon: -0.9876 },
   });
   await insert(db, 'alarm_timeline', { alarm_id: alarm, event: 'acknowledged', by_whom: `user:${staff}` });
   const notification = await insert(db, 'notifications', {
@@ -239,7 +243,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     school_id: school,
     postcode: 'ZZ99QX',
     level: 'caution',
-    note: 'dog',
+    note: `Man at ${school}-${id} threatens callers`,
     created_by: `user:${staff}`,
   });
   await insert(db, 'alerts', {
@@ -364,6 +368,89 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(byTable.sessions![0]!.token_hash).toBe('[withheld]');
     expect(byTable.push_subscriptions![0]!.endpoint).toBe('[withheld]');
     expect(JSON.stringify(x)).not.toContain('scrypt$secret');
+  });
+
+  it("withholds from a pupil's export the lone worker's safe word, phone, vehicle, position and risk notes, saying why", async () => {
+    const subject = (await resolveSubject(db, { kind: 'pupil', schoolId: 'alpha', id: 'P9' }))!;
+    const x = await exportSubject(db, subject, NOW);
+    const text = JSON.stringify(x);
+    for (const staffData of ['bluebird-P9', '+447700900111', 'WXP9ABC', 'partner hostile', '51.4321'])
+      expect({ staffData, found: text.includes(staffData) }).toEqual({ staffData, found: false });
+    const visit = x.sections.find((s) => s.table === 'visits')!.rows[0]!;
+    expect(visit.safe_word).toBe(WITHHELD.secret);
+    expect(visit.worker_phone).toBe(WITHHELD['third-party']);
+    // The pupil's own data is still there.
+    expect(visit.address).toEqual({ line1: PERSONAL.line1, postcode: PERSONAL.postcode });
+    expect(x.withheld).toContainEqual({ table: 'visits', columns: ['safe_word'], as: 'secret' });
+    expect(x.withheld).toContainEqual(expect.objectContaining({ table: 'alarms', as: 'third-party' }));
+    expect(x.withheldWhy['third-party']).toMatch(/Art\. 15\(4\).*Sch\. 2 Part 3 para 16/);
+    expect(subjectHtml(x)).toContain('What is withheld, and why');
+  });
+
+  it("gives a member of staff their own data and the records' ids, withholding pupils', families' and others' data", async () => {
+    const subject = (await resolveSubject(db, { kind: 'staff', schoolId: 'alpha', id: 'staff-alpha-P9' }))!;
+    const x = await exportSubject(db, subject, NOW);
+    const text = JSON.stringify(x);
+    // Nothing seeded about either pupil or their family: names, addresses, concerns, notes, audit values.
+    for (const v of [...Object.values(PERSONAL), ...Object.values(other), 'Quillfeather family'])
+      expect({ v, found: text.includes(v) }).toEqual({ v, found: false });
+    expect(text).not.toContain('partner hostile');
+    expect(text).not.toContain('threatens callers');
+    expect(text).not.toContain('bluebird');
+    const byTable = Object.fromEntries(x.sections.map((s) => [s.table, s.rows]));
+    const visit = byTable.visits![0]!;
+    // What identifies the record and what they did; their own phone as the lead worker.
+    expect(visit).toMatchObject({
+      planned_for: expect.anything(),
+      status: 'completed',
+      worker_phone: '+447700900111',
+    });
+    expect(visit.pupil_mis_id).toBe(WITHHELD['third-party']);
+    expect(visit.address).toBe(WITHHELD['third-party']);
+    expect(visit.outcome).toBe(WITHHELD['third-party']);
+    expect(byTable.users![0]).toMatchObject({ display_name: 'Sam Staff', phone: '+447700900111' });
+    const written = byTable.audit_entries!.find((e) => e.action === 'visit.requested')!;
+    expect(written).toMatchObject({ entity_type: 'visit', after: WITHHELD['third-party'] });
+    expect(byTable.address_flags![0]).toMatchObject({ level: 'caution', note: WITHHELD['third-party'] });
+    expect(x.withheld).toContainEqual(
+      expect.objectContaining({
+        table: 'visits',
+        as: 'third-party',
+        columns: expect.arrayContaining(['address', 'outcome']),
+      }),
+    );
+    expect(x.withheld).toContainEqual(
+      expect.objectContaining({ table: 'audit_entries', as: 'third-party', columns: ['after'] }),
+    );
+    expect(x.withheldWhy['third-party']).toMatch(/Art\. 15\(4\).*Sch\. 2 Part 3 para 16/);
+  });
+
+  it('finds a member of staff only at a school their account covers; corrects them only there', async () => {
+    const bob = await insert(db, 'users', {
+      username: 'bob-beta',
+      display_name: 'Bob Beta',
+      password_hash: 'x',
+      roles: ['visiting-staff'],
+      schools: ['beta'],
+      staff_id: 'st-bob',
+      phone: '+447700900222',
+    });
+    expect(await resolveSubject(db, { kind: 'staff', schoolId: 'alpha', id: 'bob-beta' })).toBeUndefined();
+    expect(await resolveSubject(db, { kind: 'staff', schoolId: 'alpha', id: 'st-bob' })).toBeUndefined();
+    expect(await resolveSubject(db, { kind: 'staff', schoolId: 'beta', id: 'bob-beta' })).toMatchObject({
+      key: bob,
+    });
+    await expect(
+      correctField(
+        db,
+        { kind: 'staff', schoolId: 'alpha', key: bob, staffId: 'st-bob' },
+        'phone',
+        '+447700900999',
+        'user:1',
+      ),
+    ).rejects.toThrow(/no staff .* at alpha/);
+    const { rows } = await db.query<{ phone: string }>('SELECT phone FROM users WHERE id = $1', [bob]);
+    expect(rows[0]!.phone).toBe('+447700900222');
   });
 
   it('corrects a field, audited with the old and new value in the forgettable details', async () => {

@@ -3,7 +3,8 @@ import { folderPath, NO_ECHO, type SecretField, settingId } from '../../core/set
 
 const redisUrl = z
   .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
-  .refine((u) => new URL(u).password === '', {
+  // An unparseable URL is already refused above (its user and password masked in the message).
+  .refine((u) => !URL.canParse(u) || new URL(u).password === '', {
     error: 'put the Redis password in redis.password as ${ENV_NAME} or file:/path, not in the URL',
     params: { [NO_ECHO]: true },
   });
