@@ -54,6 +54,15 @@ export async function runningServer(config: DoorstepConfig): Promise<RunningServ
   const st = await lstat(file).catch(() => undefined);
   if (!st) return undefined;
   if (!st.isFile()) throw doorstepError('SERVICE_UNAVAILABLE', `${file} is not a regular file: remove it`);
+  // The file names the socket this command will send a typed password and pupil ids to: trusted only
+  // as the server writes it — this account's own, 0600. One another account could have written (or
+  // planted, where it may write in the data folder) could point at that account's own socket.
+  const uid = process.getuid?.();
+  if (uid !== undefined && (st.uid !== uid || (st.mode & 0o077) !== 0))
+    throw doorstepError(
+      'FORBIDDEN',
+      `${file} is not this account's own file (owner uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)}; a running Doorstep writes it 0600 as the account that runs it): run this command as that account, or remove the file if no Doorstep runs`,
+    );
   let text: string;
   try {
     text = await readFile(file, 'utf8');

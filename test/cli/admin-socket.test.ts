@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -264,6 +273,29 @@ describe('CLI commands while doorstep start holds the embedded store', () => {
         `the running Doorstep (pid ${process.pid}) holds the store, but its admin socket`,
       );
       expect(list.err).toContain(`remove ${file}`);
+      expect(list.out).toBe('');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('does not trust an admin file others may write: nothing is sent to the socket it names', async () => {
+    const file = join(dataDir, 'pglite', ADMIN_FILE);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        pid: process.pid,
+        socket: join(dataDir, 'planted.sock'),
+        token: 'A'.repeat(43),
+        config,
+      }),
+    );
+    chmodSync(file, 0o666);
+    try {
+      const list = await cli(['user', 'list']);
+      expect(list.code).not.toBe(0);
+      expect(list.err).toContain(`${file} is not this account's own file`);
+      expect(list.err).toContain('mode 666');
       expect(list.out).toBe('');
     } finally {
       rmSync(file, { force: true });
