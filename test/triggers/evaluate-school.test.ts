@@ -237,52 +237,6 @@ describe('trigger episodes', () => {
     expect((await db.query(`SELECT 1 FROM outbox WHERE kind = 'trigger_note'`)).rowCount).toBe(1);
   });
 
-  it('statutory illness: a later, separate continuous period of illness after the 15th day is a new return', async () => {
-    const statutory = { ...school, policies: ['statutory'] };
-    const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
-    const runStatutory = (today: string) =>
-      evaluateSchoolTriggers(db, statutory, statutoryRules, {
-        today,
-        pupilIds: ['p1'],
-        actor: 'test',
-        now: new Date(`${today}T16:00:00Z`),
-      });
-    const weekdays = (from: string, to: string) => {
-      const out: string[] = [];
-      for (
-        let d = new Date(`${from}T00:00:00Z`);
-        d <= new Date(`${to}T00:00:00Z`);
-        d.setUTCDate(d.getUTCDate() + 1)
-      )
-        if (d.getUTCDay() % 6 !== 0) out.push(d.toISOString().slice(0, 10));
-      return out;
-    };
-    const illness = async () =>
-      (
-        await db.query<{ status: string; opened_on: string }>(
-          `SELECT status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on FROM trigger_episodes
-           WHERE rule_key = 'statutory:illness-15' ORDER BY id`,
-        )
-      ).rows;
-    for (const d of weekdays('2025-09-03', '2025-09-23')) await mark('p1', d, 'I'); // 15 school days
-    await runStatutory('2025-09-23');
-    expect(await illness()).toEqual([{ status: 'open', opened_on: '2025-09-23' }]);
-    await mark('p1', '2025-09-24', '/');
-    await runStatutory('2025-09-24');
-    expect(await illness()).toEqual([{ status: 'closed', opened_on: '2025-09-23' }]);
-    for (const d of weekdays('2025-11-17', '2025-11-19')) await mark('p1', d, 'I');
-    await runStatutory('2025-11-19');
-    expect(await illness()).toEqual([
-      { status: 'closed', opened_on: '2025-09-23' },
-      { status: 'open', opened_on: '2025-11-19' },
-    ]);
-    const { rows } = await db.query<{ source_id: string }>(
-      `SELECT o.source_id FROM outbox o JOIN trigger_episodes e ON e.id::text = o.source_id
-       WHERE e.rule_key = 'statutory:illness-15'`,
-    );
-    expect(rows).toHaveLength(2); // one return (trigger note) per continuous period
-  });
-
   it('a whole-school closure the register marks (Y4) keeps an open run open, and it counts on past it', async () => {
     for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark('p1', d, 'N');
     expect(await run('2025-11-18')).toMatchObject({ raised: 1 });

@@ -108,13 +108,6 @@ export const cumulativeAbsenceRule = z.strictObject({
   codes: z.array(code).min(1),
   /** School days (two sessions each) in the academic year, consecutive or not. */
   days: z.number().positive(),
-  /**
-   * One episode per continuous period of absence with these codes once the year's total has reached
-   * `days`: fires while such a period lasts (its latest marked school day has a session with one of
-   * the codes) and ends when the pupil is back, so a later separate period raises anew. Without it the
-   * rule fires once the total is reached and stays fired for the rest of the year.
-   */
-  perContinuousPeriod: z.boolean().default(false),
 });
 
 export const repeatedPatternRule = z.strictObject({

@@ -31,34 +31,6 @@ export function cumulativeAbsence(
         : `${days} school day(s) coded ${rule.codes.join('/')} this academic year; the rule needs ${rule.days}`,
     };
   }
-  if (rule.perContinuousPeriod) {
-    // "One return per continuous period" (attendance.md, sickness): the period is the school days
-    // in a row, ending with the latest marked one, each with a session so coded (days the register
-    // marks as a whole-school closure neither count nor end it). Back at school: no period, and the
-    // episode ends; a later separate period raises a new one.
-    const end = p.lastMarkedDay(todayIndex);
-    if (end < first || !p.anyMarkedIn(end, set)) {
-      return {
-        fired: false,
-        evidence,
-        explanation: !ctx.explain
-          ? ''
-          : `${days} school days coded ${rule.codes.join('/')} this academic year, but no continuous period of it lasts to the latest mark`,
-      };
-    }
-    let start = end;
-    for (let d = end - 1; d >= first; d--) {
-      if (p.closedDay(d)) continue;
-      if (!p.anyMarkedIn(d, set)) break;
-      start = d;
-    }
-    const periodFrom = p.calendar.days[start]!;
-    return {
-      fired: true,
-      evidence: { ...evidence, from: periodFrom, to: p.calendar.days[end]! },
-      explanation: `${days} school ${days === 1 ? 'day' : 'days'} coded ${rule.codes.join('/')} this academic year (consecutive or not); this continuous period from ${periodFrom}`,
-    };
-  }
   return {
     fired: true,
     evidence: { ...evidence, from: p.calendar.days[firstDay]! },
