@@ -230,7 +230,13 @@ export const SECTIONS: readonly Section[] = [
     title: 'Notices sent about visits (e.g. child not seen)',
     pupil: `visit_id IN (${PUPIL_VISITS})`,
     staff: `visit_id IN (${STAFF_VISITS})`,
-    pupilView: { withhold: ['receipts', 'last_error'] },
+    // Notices are the school's own messages to its staff, and copy staff safety data into their words
+    // (the visit-record copy: the worker's names and phone; the incident notice: what happened to the
+    // worker): a pupil's export gives their words only for the letter the family was sent itself.
+    pupilView: {
+      withhold: ['receipts', 'last_error'],
+      givenWhere: { columns: ['subject', 'text'], when: `kind = 'family'` },
+    },
     staffView: {
       give: [
         'id',
@@ -256,6 +262,16 @@ export const SECTIONS: readonly Section[] = [
     table: 'outbox',
     title: 'Records sent to CPOMS / Arbor (with their remote ids)',
     pupil: 'school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)',
+    // A lone-worker incident record is about the worker (where they were, what was done to them, the
+    // ladder's people) and an address flag about the people at an address: their words are withheld
+    // from a pupil's export, the record's id, kind, dates and remote id given for the DPO to review.
+    pupilView: {
+      withhold: ['last_error'],
+      givenWhere: {
+        columns: ['title', 'body'],
+        when: `kind NOT IN ('lone_worker_incident', 'address_flag')`,
+      },
+    },
   },
   {
     table: 'imports',

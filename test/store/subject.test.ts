@@ -171,6 +171,16 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     subject: 'child not seen',
     text: `A child was not seen at ${v.line1}`,
   });
+  // Staff safety data copied into free text: Hampton's visit-record copy, the incident notice.
+  await insert(db, 'notices', {
+    school_id: school,
+    kind: 'incident',
+    visit_id: visit,
+    target: 'email:dsl',
+    subject: 'lone-worker incident',
+    text: `Resolved as an incident: the worker was threatened with a knife-${id}`,
+    notice_key: `incident-${id}`,
+  });
   const fob = await insert(db, 'fob_events', {
     school_id: school,
     device_id: 'd1',
@@ -231,6 +241,19 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     remote_id: 'cpoms-77',
     source_type: 'visit',
     source_id: visit,
+  });
+  await insert(db, 'outbox', {
+    school_id: school,
+    kind: 'lone_worker_incident',
+    pupil_ids: JSON.stringify([id]),
+    title: 'Lone-worker incident: sos',
+    body: `Location: 51.43210, -0.98760\nNote: the worker was threatened with a knife-${id}`,
+    occurred_at: NOW,
+    sink: 'cpoms',
+    idempotency_key: `incident:${school}:${alarm}`,
+    status: 'delivered',
+    source_type: 'alarm',
+    source_id: alarm,
   });
   await insert(db, 'board_events', { school_id: school, type: 'visit.updated', payload: { visitId: visit } });
   await insert(db, 'board_events', { school_id: school, type: 'alarm.raised', payload: { alarmId: alarm } });
@@ -374,7 +397,14 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     const subject = (await resolveSubject(db, { kind: 'pupil', schoolId: 'alpha', id: 'P9' }))!;
     const x = await exportSubject(db, subject, NOW);
     const text = JSON.stringify(x);
-    for (const staffData of ['bluebird-P9', '+447700900111', 'WXP9ABC', 'partner hostile', '51.4321'])
+    for (const staffData of [
+      'bluebird-P9',
+      '+447700900111',
+      'WXP9ABC',
+      'partner hostile',
+      '51.4321',
+      'knife-P9',
+    ])
       expect({ staffData, found: text.includes(staffData) }).toEqual({ staffData, found: false });
     const visit = x.sections.find((s) => s.table === 'visits')!.rows[0]!;
     expect(visit.safe_word).toBe(WITHHELD.secret);
@@ -383,6 +413,10 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(visit.address).toEqual({ line1: PERSONAL.line1, postcode: PERSONAL.postcode });
     expect(x.withheld).toContainEqual({ table: 'visits', columns: ['safe_word'], as: 'secret' });
     expect(x.withheld).toContainEqual(expect.objectContaining({ table: 'alarms', as: 'third-party' }));
+    expect(x.withheld).toContainEqual({ table: 'notices', columns: ['subject', 'text'], as: 'third-party' });
+    expect(x.withheld).toContainEqual(expect.objectContaining({ table: 'outbox', as: 'third-party' }));
+    // The pupil's own record's words are given: the visit outcome.
+    expect(text).toContain(`Spoke to ${PERSONAL.parent}`);
     expect(x.withheldWhy['third-party']).toMatch(/Art\. 15\(4\).*Sch\. 2 Part 3 para 16/);
     expect(subjectHtml(x)).toContain('What is withheld, and why');
   });
