@@ -413,7 +413,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(visit.address).toEqual({ line1: PERSONAL.line1, postcode: PERSONAL.postcode });
     expect(x.withheld).toContainEqual({ table: 'visits', columns: ['safe_word'], as: 'secret' });
     expect(x.withheld).toContainEqual(expect.objectContaining({ table: 'alarms', as: 'third-party' }));
-    expect(x.withheld).toContainEqual({ table: 'notices', columns: ['subject', 'text'], as: 'third-party' });
+    expect(x.withheld).toContainEqual(expect.objectContaining({ table: 'notices', as: 'third-party' }));
     expect(x.withheld).toContainEqual(expect.objectContaining({ table: 'outbox', as: 'third-party' }));
     // The pupil's own record's words are given: the visit outcome.
     expect(text).toContain(`Spoke to ${PERSONAL.parent}`);
