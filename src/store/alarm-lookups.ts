@@ -85,7 +85,9 @@ export async function isAlarmSubject(
     `SELECT EXISTS (
        SELECT 1 FROM alarms a LEFT JOIN visits v ON v.id = a.visit_id
         WHERE a.id = $1
-          AND (($2::text IS NOT NULL AND a.staff_id = $2) OR v.lead_user_id = $3 OR v.partner_user_id = $3)
+          AND (($2::text IS NOT NULL AND a.staff_id = $2
+                AND EXISTS (SELECT 1 FROM users u WHERE u.id = $3::bigint AND ${worksAt('u', 'a.school_id')}))
+               OR v.lead_user_id = $3 OR v.partner_user_id = $3)
      ) AS subject`,
     [alarmId, user.staffId, user.id],
   );

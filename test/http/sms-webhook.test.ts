@@ -11,7 +11,7 @@ import { twilioSignature } from '../../src/notify/twilio-signature.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
-import { alarmSubjectPhones } from '../../src/store/alarm-lookups.ts';
+import { alarmSubjectPhones, isAlarmSubject } from '../../src/store/alarm-lookups.ts';
 import { timelineOf } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -315,5 +315,13 @@ describe('who may answer an alarm from a phone', () => {
     expect(rows[0]).toEqual({ status: 'open', resolution_reason: null });
     // Their copy of the alarm's text is sent without the code: the channel asks for these phones.
     expect(await alarmSubjectPhones(db, id)).toEqual(['+447700900303']);
+    // A staff id is a person only within a school: an account elsewhere carrying the same id is not
+    // what this alarm is about.
+    const { rows: wearer } = await db.query<{ staff_id: string }>(
+      'SELECT staff_id FROM alarms WHERE id = $1',
+      [id],
+    );
+    const other = await addUser(db, 'same-id-elsewhere', ['office'], { schools: ['beta'] });
+    expect(await isAlarmSubject(db, id, { id: other.id, staffId: wearer[0]!.staff_id })).toBe(false);
   });
 });
