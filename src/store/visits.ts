@@ -12,6 +12,11 @@ export interface Address {
 
 export interface VisitRow {
   id: string;
+  /**
+   * When the row last changed (`updated_at`, ms since the epoch, as text): a page that acts on the
+   * visits it showed sends it back, and a visit changed since is not acted on.
+   */
+  version?: string;
   schoolId: string;
   pupilMisId: string;
   triggerEpisodeId: string | null;
@@ -81,6 +86,7 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
   const planned = r.planned_for;
   return {
     id: String(r.id),
+    ...(r.updated_at == null ? {} : { version: String(new Date(r.updated_at as string).getTime()) }),
     schoolId: r.school_id as string,
     pupilMisId: r.pupil_mis_id as string,
     triggerEpisodeId: id(r.trigger_episode_id),

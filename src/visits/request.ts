@@ -243,7 +243,8 @@ export interface SignedList {
 
 /**
  * The day's list signed (Thames View: by the Headteacher). Only the visits the signer was shown
- * (`visitIds`, from the page they signed) are authorised, and of those only the ones the lifecycle
+ * (`listed`, from the page they signed: each id with the version the page showed, which must still
+ * be the visit's; a bare id is not checked) are authorised, and of those only the ones the lifecycle
  * lets this signer sign now — never their own request unless the pack allows it; a visit asked for
  * after their page loaded is not on their list. The rest are skipped and reported, with why.
  */
@@ -252,7 +253,7 @@ export async function signDayList(
   user: User,
   schoolId: string,
   date: string,
-  visitIds: readonly string[],
+  listed: readonly (string | { id: string; version: string })[],
 ): Promise<SignedList> {
   knownSchool(deps.config, schoolId);
   assertSchool(user, schoolId);
@@ -264,7 +265,10 @@ export async function signDayList(
       'FORBIDDEN',
       `the school's policy says the list is signed by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
     );
-  const asked = [...new Set(visitIds)];
+  const seen = new Map<string, string | undefined>();
+  for (const l of listed)
+    seen.set(typeof l === 'string' ? l : l.id, typeof l === 'string' ? undefined : l.version);
+  const asked = [...seen.keys()];
   return change(
     deps,
     async (tx, events) => {
@@ -275,6 +279,16 @@ export async function signDayList(
         .map((id) => ({ id, why: `not a visit of ${schoolId} planned for ${date}` }));
       const signable: string[] = [];
       for (const v of found) {
+        // Changed since the signer's page read it (e.g. a new address sent it back for authorisation
+        // after the list was shown, then it was asked for again): not what they saw, so not signed.
+        const version = seen.get(v.id);
+        if (version !== undefined && version !== v.version) {
+          skipped.push({
+            id: v.id,
+            why: 'it changed after your list was read: read the list again and sign it',
+          });
+          continue;
+        }
         const d = decide('sign-list', lifecycleOf(v, now), actorOf(user), rules);
         if (d.ok) signable.push(v.id);
         else skipped.push({ id: v.id, why: d.message });

@@ -257,7 +257,7 @@ async function load() {
                 const r = await api('POST', '/api/visits/sign-list', {
                   school,
                   date,
-                  visitIds: signable.map((v) => v.id),
+                  visits: signable.map((v) => ({ id: v.id, version: v.version })),
                 });
                 const left = r.skipped.length
                   ? ` Not signed: ${r.skipped.map((x) => `visit ${x.id} (${x.why})`).join('; ')}.`

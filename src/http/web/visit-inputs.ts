@@ -54,7 +54,15 @@ export const departure = z.strictObject({
 export const signList = z.strictObject({
   school: z.string().min(1),
   date: isoDate,
-  visitIds: z.array(id).min(1, { error: 'expected the visits on the list you signed' }).max(500),
+  visits: z
+    .array(
+      z.strictObject({
+        id,
+        version: z.string().regex(/^\d{1,16}$/, { error: 'expected the version the list showed' }),
+      }),
+    )
+    .min(1, { error: 'expected the visits on the list you signed' })
+    .max(500),
 });
 export const late = z.strictObject({
   expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the new return time (ISO 8601)' }),

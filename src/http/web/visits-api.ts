@@ -89,6 +89,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
           const p = pupils.find((x) => x.mis_id === v.pupilMisId);
           return {
             id: v.id,
+            version: v.version,
             status: v.status,
             pupilName: p ? `${p.forename ?? ''} ${p.surname ?? ''}`.trim() : v.pupilMisId,
             reason: v.reason,
@@ -276,6 +277,6 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   app.post('/api/visits/sign-list', { config: { access: STAFF } }, async (req) => {
     const body = parseInput(signList, req.body);
     const school = schoolParam(deps, req, body.school);
-    return signDayList(deps, userOf(req), school.id, body.date, body.visitIds);
+    return signDayList(deps, userOf(req), school.id, body.date, body.visits);
   });
 }

@@ -77,12 +77,32 @@ describe('a visit appointment over HTTP', () => {
     });
     expect(made.statusCode).toBe(201);
     const id = made.json().id as string;
+    // The head's list: each visit with the version it showed.
+    const listed = (await call('head', 'GET', '/api/visits?school=thames&date=2026-11-24')).json().visits as {
+      id: string;
+      version: string;
+    }[];
+    const shown = listed.find((v) => v.id === id)!;
+    expect(shown.version).toMatch(/^\d+$/);
+    // A version the list did not show (the visit changed since it was read) is not signed.
     expect(
       (
         await call('head', 'POST', '/api/visits/sign-list', {
           school: 'thames',
           date: '2026-11-24',
-          visitIds: [id],
+          visits: [{ id, version: '1' }],
+        })
+      ).json(),
+    ).toEqual({
+      authorised: [],
+      skipped: [{ id, why: 'it changed after your list was read: read the list again and sign it' }],
+    });
+    expect(
+      (
+        await call('head', 'POST', '/api/visits/sign-list', {
+          school: 'thames',
+          date: '2026-11-24',
+          visits: [{ id, version: shown.version }],
         })
       ).json(),
     ).toEqual({ authorised: [id], skipped: [] });

@@ -325,7 +325,7 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
   it("signing the day's list needs the visits the signer was shown", async () => {
     const r = await call('sg', 'POST', '/api/visits/sign-list', { school: 'alpha', date: '2026-11-24' });
     expect(r.statusCode).toBe(400);
-    expect(r.json().message).toMatch(/^visitIds: /);
+    expect(r.json().message).toMatch(/^visits: /);
   });
 });
 
