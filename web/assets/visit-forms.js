@@ -1,7 +1,7 @@
 import { h, say } from './app.js';
 import { riskFields } from './visit-risks.js';
 import { field, lines, msg, page, post } from './visit-shared.js';
-import { returnTimeToday } from './visit-words.js';
+import { returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
@@ -119,8 +119,8 @@ export function departForm(d) {
       id: 'depart',
       onsubmit: (e) => {
         e.preventDefault();
-        // Today's time, never tomorrow's: one not in the future is refused here.
-        const t = returnTimeToday(ret.value);
+        // The time's next occurrence on the London clock, within 4 hours: one just passed is refused here.
+        const t = returnTimeAhead(ret.value);
         if (t.error) {
           ret.setAttribute('aria-invalid', 'true');
           ret.focus();

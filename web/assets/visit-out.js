@@ -1,7 +1,7 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { field, msg, page, post, visitId } from './visit-shared.js';
-import { backSafeWords, returnTimeToday, whenSaid } from './visit-words.js';
+import { backSafeWords, returnTimeAhead, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -165,8 +165,9 @@ export function backSafeForm(d) {
 
 /**
  * Running late: a new return time with a reason (the overdue alarm re-arms for it and stands down).
- * The time is today's — never rolled over to tomorrow: one that is not in the future is refused
- * here, and the server refuses one too far ahead (it says how far).
+ * The time is read as its next occurrence on the London clock within 4 hours (00:30 at 23:30 is
+ * tonight's): one just passed is refused here, never rolled over to tomorrow; the server holds the
+ * same bound and says how far.
  */
 export function lateForm(v) {
   const ret = h('input', { type: 'time', name: 'newReturn', id: 'f-newReturn', required: true });
@@ -183,7 +184,7 @@ export function lateForm(v) {
       id: 'running-late',
       onsubmit: (e) => {
         e.preventDefault();
-        const t = returnTimeToday(ret.value);
+        const t = returnTimeAhead(ret.value);
         if (t.error) {
           ret.setAttribute('aria-invalid', 'true');
           ret.focus();

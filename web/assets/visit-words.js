@@ -1,25 +1,35 @@
 // The visit page's return times and the words of its "Back safe" question (no DOM: the tests import
-// this module on its own). A time picked in a form is today's: it is never rolled over to another
-// day — a time that is not in the future is refused here, with a message, before anything is sent.
+// this module on its own). A time picked in a form is read on the London clock as its next
+// occurrence, and accepted only within the next 4 hours (the server's bound): 00:30 picked at 23:30
+// is tonight's, half past midnight; 11:00 picked at 11:05 is refused here, with a message — never
+// "11:00 tomorrow".
 
 const london = (options) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', ...options });
 const clock = london({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
 const day = london({ weekday: 'short', day: 'numeric', month: 'short' });
 const dateOf = (d) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(d);
 
+/** How far ahead a return may be set (the server's `MAX_RETURN_AHEAD_MINUTES`, which decides). */
+export const MAX_AHEAD_MINUTES = 240;
+
 /**
- * The instant of `hhmm` (HH:MM from a time input) today, as `{ at }`; `{ error }` when no time was
- * chosen or the time is not after `now`. Never the next day.
+ * The instant of `hhmm` (HH:MM from a time input, London time) at its next occurrence after `now`,
+ * as `{ at }`; `{ error }` when no time was chosen, or that occurrence is now or more than
+ * `MAX_AHEAD_MINUTES` ahead (a time just passed is not rolled over to tomorrow).
  */
-export function returnTimeToday(hhmm, now = new Date()) {
+export function returnTimeAhead(hhmm, now = new Date()) {
   const m = /^(\d{2}):(\d{2})$/.exec(hhmm ?? '');
   if (!m) return { error: 'Choose the time you expect to be back.' };
-  const at = new Date(now);
-  at.setHours(Number(m[1]), Number(m[2]), 0, 0);
-  if (at.getTime() <= now.getTime())
+  const [h, min] = clock.format(now).split(':').map(Number);
+  const ahead = (Number(m[1]) * 60 + Number(m[2]) - (h * 60 + min) + 1440) % 1440;
+  if (ahead === 0 || ahead > MAX_AHEAD_MINUTES) {
+    const latest = clock.format(new Date(now.getTime() + MAX_AHEAD_MINUTES * 60_000));
     return {
-      error: `${hhmm} is not later than now (${clock.format(now)}): choose a later time today.`,
+      error: `${hhmm} is not within the next ${MAX_AHEAD_MINUTES / 60} hours (it is ${clock.format(now)} now): choose a time up to ${latest}.`,
     };
+  }
+  const at = new Date(now.getTime() + ahead * 60_000);
+  at.setSeconds(0, 0);
   return { at };
 }
 

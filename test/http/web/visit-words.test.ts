@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 interface VisitWords {
-  returnTimeToday: (hhmm: string, now?: Date) => { at?: Date; error?: string };
+  returnTimeAhead: (hhmm: string, now?: Date) => { at?: Date; error?: string };
   whenSaid: (iso: string | null, now?: Date) => string;
   backSafeWords: (o: { self: boolean; leadName: string | null; partnerName: string | null; me: string }) => {
     question: string;
@@ -15,19 +15,29 @@ const words = (await import(
 )) as VisitWords;
 
 describe('the visit page: return times', () => {
-  // The device's clock (the form's time is the device's), 11:05 on 23 Nov 2026.
-  const now = new Date(2026, 10, 23, 11, 5);
+  // 11:05 London time (GMT in November) on 23 Nov 2026.
+  const now = new Date('2026-11-23T11:05:20Z');
 
-  it('a time picked is today’s, never rolled over to tomorrow: one not in the future is refused with a message', () => {
-    expect(words.returnTimeToday('12:30', now)).toEqual({ at: new Date(2026, 10, 23, 12, 30) });
-    for (const passed of ['11:00', '11:05', '00:10']) {
-      const r = words.returnTimeToday(passed, now);
-      expect(r.at, passed).toBeUndefined();
-      expect(r.error).toMatch(
-        new RegExp(`^${passed} is not later than now .*: choose a later time today\\.$`),
+  it('a time picked is its next occurrence within 4 hours, never one just passed rolled over to tomorrow', () => {
+    expect(words.returnTimeAhead('12:30', now)).toEqual({ at: new Date('2026-11-23T12:30:00Z') });
+    expect(words.returnTimeAhead('15:05', now)).toEqual({ at: new Date('2026-11-23T15:05:00Z') });
+    for (const refused of ['11:00', '11:05', '00:10', '15:06']) {
+      const r = words.returnTimeAhead(refused, now);
+      expect(r.at, refused).toBeUndefined();
+      expect(r.error).toBe(
+        `${refused} is not within the next 4 hours (it is 11:05 now): choose a time up to 15:05.`,
       );
     }
-    expect(words.returnTimeToday('', now).error).toMatch(/Choose the time/);
+    expect(words.returnTimeAhead('', now).error).toMatch(/Choose the time/);
+  });
+
+  it('late in the evening, a time after midnight is tonight’s, on the London clock', () => {
+    const late = new Date('2026-11-23T23:30:00Z');
+    expect(words.returnTimeAhead('00:30', late)).toEqual({ at: new Date('2026-11-24T00:30:00Z') });
+    // In summer London is an hour ahead of UTC: 22:30 UTC is 23:30 there.
+    expect(words.returnTimeAhead('00:15', new Date('2026-07-01T22:30:00Z'))).toEqual({
+      at: new Date('2026-07-01T23:15:00Z'),
+    });
   });
 
   it('says the date with the time when it is not today', () => {
