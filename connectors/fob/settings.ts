@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { folderPath, type SecretField } from '../../src/core/settings.ts';
-import { FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
+import { DEVICE_ID_MAX, FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
 import { deviceLevel } from '../../src/domain/fob/topics.ts';
 
 const mqttUrl = z.url({
@@ -127,7 +127,7 @@ export function fobsSettings(secret: SecretField) {
     devices: z
       .array(
         z.strictObject({
-          deviceId: z.string().min(1).max(128),
+          deviceId: z.string().min(1).max(DEVICE_ID_MAX),
           staffId: z.string().min(1),
           /** Key the device (or its gateway) signs each payload with (peoplesafe-style signing). */
           signingKey: secret().optional(),
