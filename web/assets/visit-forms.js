@@ -1,7 +1,6 @@
 import { h, say } from './app.js';
 import { riskFields } from './visit-risks.js';
-import { field, lines, msg, page, post } from './visit-shared.js';
-import { returnTimeAhead } from './visit-words.js';
+import { checkedReturnTime, field, lines, msg, page, post } from './visit-shared.js';
 import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
@@ -120,13 +119,8 @@ export function departForm(d) {
       onsubmit: (e) => {
         e.preventDefault();
         // The time's next occurrence on the London clock, within 4 hours: one just passed is refused here.
-        const t = returnTimeAhead(ret.value);
-        if (t.error) {
-          ret.setAttribute('aria-invalid', 'true');
-          ret.focus();
-          return say(msg, t.error, true);
-        }
-        ret.removeAttribute('aria-invalid');
+        const back = checkedReturnTime(ret);
+        if (!back) return;
         if (lead && !lead.value) {
           lead.focus();
           return say(msg, 'Choose who is going: the worker out on the visit is watched, not you.', true);
@@ -136,7 +130,7 @@ export function departForm(d) {
           {
             ...(lead ? { leadUserId: lead.value } : {}),
             partnerUserId: partner.value || undefined,
-            expectedReturnAt: t.at.toISOString(),
+            expectedReturnAt: back.toISOString(),
             checkInMinutes: every.value ? Number(every.value) : undefined,
             safeWord: safe.value || undefined,
             risksRead: read.checked,

@@ -1,7 +1,7 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
-import { field, msg, page, post, visitId } from './visit-shared.js';
-import { backSafeWords, returnTimeAhead, whenSaid } from './visit-words.js';
+import { checkedReturnTime, field, msg, page, post, visitId } from './visit-shared.js';
+import { backSafeWords, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -184,14 +184,9 @@ export function lateForm(v) {
       id: 'running-late',
       onsubmit: (e) => {
         e.preventDefault();
-        const t = returnTimeAhead(ret.value);
-        if (t.error) {
-          ret.setAttribute('aria-invalid', 'true');
-          ret.focus();
-          return say(msg, t.error, true);
-        }
-        ret.removeAttribute('aria-invalid');
-        const iso = t.at.toISOString();
+        const back = checkedReturnTime(ret);
+        if (!back) return;
+        const iso = back.toISOString();
         post(
           'running-late',
           { expectedReturnAt: iso, reason: why.value },

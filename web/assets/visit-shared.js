@@ -1,4 +1,5 @@
 import { api, h, say } from './app.js';
+import { returnTimeAhead } from './visit-words.js';
 
 // What the visit page's modules share: the page's elements, the visit's id, the signed-in person
 // and the page's reload (set by visit.js), a labelled field and the one way to post a step.
@@ -35,4 +36,20 @@ export async function post(path, body, done) {
   } catch (err) {
     say(msg, err.message, true);
   }
+}
+
+/**
+ * The return time typed in `input` (HH:MM), read as both forms read it (`returnTimeAhead`): its
+ * instant, or null after saying on the page why it was refused, with the field marked and focused.
+ */
+export function checkedReturnTime(input) {
+  const t = returnTimeAhead(input.value);
+  if (t.error) {
+    input.setAttribute('aria-invalid', 'true');
+    input.focus();
+    say(msg, t.error, true);
+    return null;
+  }
+  input.removeAttribute('aria-invalid');
+  return t.at;
 }
