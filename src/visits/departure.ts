@@ -70,10 +70,10 @@ async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | un
         'POLICY',
         'leadUserId: this visit already has its lead; the partner goes with them',
       );
-    if (v.leadUserId === user.id) return user;
-    const lead = await userById(tx, v.leadUserId);
-    if (!lead) throw doorstepError('NOT_FOUND', `no member of staff ${v.leadUserId} (the visit's lead)`);
-    return lead;
+    // The lead set when the visit was asked for is checked as a named one is: someone since disabled,
+    // moved school or no longer visiting staff is not the worker the register watches.
+    if (v.leadUserId === user.id && visitingStaffOf(user, v.schoolId)) return user;
+    return goingStaff(tx, v, 'leadUserId', v.leadUserId);
   }
   if (named)
     return named === user.id && visitingStaffOf(user, v.schoolId)

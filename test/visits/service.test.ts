@@ -560,6 +560,15 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
       expect(
         (await refusal(departTold(deps, office, led, { ...go, leadUserId: partner.id }))).message,
       ).toMatch(/already has its lead/);
+      // The lead it was asked with is checked at departure as a named one is: one since disabled, or
+      // no longer visiting staff, is not the worker to watch.
+      await db.query('UPDATE users SET disabled = true WHERE id = $1', [staff.id]);
+      expect((await refusal(departTold(deps, office, led, go))).code).toBe('DOORSTEP_NOT_FOUND');
+      await db.query(`UPDATE users SET disabled = false, roles = '{office}' WHERE id = $1`, [staff.id]);
+      expect((await refusal(departTold(deps, office, led, go))).message).toMatch(
+        /^leadUserId: the lead must be active visiting staff of this school/,
+      );
+      await db.query(`UPDATE users SET roles = '{visiting-staff}' WHERE id = $1`, [staff.id]);
       await cancelVisit(deps, office, led, 'not needed');
       // Someone who holds the visiting-staff role at the school (here also office) goes themselves.
       const own = await unled();
