@@ -2,8 +2,9 @@
  * npm run bench:escalation — from an alarm accepted (durably written, ladder queued) to every
  * level-1 notification handed to its channel (board event written; signed webhook received), at 200
  * alarms/s for 10 s: p50/p99. Baseline in the same run: a bare BullMQ round trip (enqueue → a worker
- * runs a no-op job) at the same rate, the floor any queued step pays. Target: p99 ≤ baseline p99
- * + 10 ms (`p99OverBaselineMs`). The board's hand-over is timed on the board's Redis channel (what
+ * runs a no-op job) at the same rate, the floor any queued step pays (the first step no longer pays
+ * it: the ingest role takes it in-process right after the commit, its job queued delayed as the
+ * safety net; later steps and retries do). Target: p99 ≤ baseline p99 + 10 ms (`p99OverBaselineMs`). The board's hand-over is timed on the board's Redis channel (what
  * every web process hears, after the commit); the webhook's when the request arrives.
  */
 
@@ -11,6 +12,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, Worker } from 'bullmq';
 import pg from 'pg';
+import { type escalate, firstStepHere } from '../jobs/escalate.ts';
 import { handlers } from '../jobs/index.ts';
 import { ingestFobEvent } from '../src/alarms/ingest.ts';
 import { INGEST_STORE, prepareIngestStore } from '../src/alarms/ingest-groups.ts';
@@ -26,7 +28,8 @@ import { type ServerActivity, watchServer } from './lib/server-activity.ts';
 import { DATABASE_URL, openBenchServices, REDIS_URL } from './lib/services.ts';
 
 // The alarm is accepted and its ladder run in one process, as the ingest role does (its workers run
-// the escalation): the store opened as `doorstep start` opens it for that role.
+// the escalation, and it takes a new alarm's first step itself right after the commit —
+// `firstStepHere`): the store opened as `doorstep start` opens it for that role.
 const services = await openBenchServices('escalation', INGEST_STORE);
 const { suffix, prefix, db, conn, producer } = services;
 await prepareIngestStore(db);
@@ -79,7 +82,9 @@ const traced = TRACE
       escalate: async (p: { alarmId: string; step: number }, run: never, d: never) => {
         const t0 = performance.now();
         const r = await handlers.escalate!(p as never, run, d);
-        if (p.step === 0) jobTimes.escalate.set(p.alarmId, [t0, performance.now()]);
+        // The first step's time (taken here after the commit; its delayed safety-net job is not it).
+        if (p.step === 0 && !jobTimes.escalate.has(p.alarmId))
+          jobTimes.escalate.set(p.alarmId, [t0, performance.now()]);
         return r;
       },
       notify: async (p: { notificationId: string }, run: never, d: never) => {
@@ -160,6 +165,7 @@ try {
   });
   host.run();
   await host.waitUntilReady();
+  const firstStep = firstStepHere(deps, (traced as typeof handlers).escalate as typeof escalate);
   const accepted = new Map<string, number>();
   const alarmsRun = await watchServer(
     watchPool,
@@ -170,7 +176,7 @@ try {
         const wait = t1 + (i * 1000) / RATE - performance.now();
         if (wait > 1) await sleep(wait);
         const r = await ingestFobEvent(
-          { db, producer, publisher: conn, prefix },
+          { db, producer, publisher: conn, prefix, firstStep },
           school,
           fobEvent(`esc-${i}`),
           {
@@ -200,17 +206,17 @@ try {
         .map(([id, t]) => [id, t + Math.max(webhookAt.get(id)! - t, boardMs.get(id) ?? 0)]),
     );
     const stages: Record<string, number[]> = {
-      'accepted → escalate job starts': [],
-      'escalate job (step taken, jobs queued)': [],
-      'escalate job ends → last level-1 handed': [],
+      'accepted → first step starts': [],
+      'first step (taken, jobs queued)': [],
+      'first step ends → last level-1 handed': [],
     };
     for (const [id, acc] of accepted) {
       const e = jobTimes.escalate.get(id);
       const d = done.get(id);
       if (!e || d === undefined) continue;
-      stages['accepted → escalate job starts']!.push(e[0] - acc);
-      stages['escalate job (step taken, jobs queued)']!.push(e[1] - e[0]);
-      stages['escalate job ends → last level-1 handed']!.push(d - e[1]);
+      stages['accepted → first step starts']!.push(e[0] - acc);
+      stages['first step (taken, jobs queued)']!.push(e[1] - e[0]);
+      stages['first step ends → last level-1 handed']!.push(d - e[1]);
     }
     printTable(
       Object.entries(stages).map(([stage, xs]) => ({

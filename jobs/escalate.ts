@@ -149,6 +149,39 @@ export async function escalate(
   return { outcome };
 }
 
+/**
+ * The ingest role's `firstStep` (src/alarms/ingest-types.ts): a new alarm's first step taken in this
+ * process right after its commit, by this same handler — no queue hop before the first page. Its
+ * escalate job was queued delayed as the safety net; should the step here fail, that job is brought
+ * forward at once and takes it with its own retries (the step's statement takes a step once, so the
+ * two never both page).
+ */
+export function firstStepHere(
+  deps: JobDeps,
+  step: typeof escalate = escalate,
+): (alarmIds: readonly string[], queued: Promise<unknown>) => void {
+  return (alarmIds, queued) => {
+    for (const alarmId of alarmIds) {
+      const run: JobRun = {
+        id: `escalate-${alarmId}-0`,
+        name: 'escalate',
+        attempt: 1,
+        maxAttempts: 1,
+        signal: new AbortController().signal,
+      };
+      step({ alarmId, step: 0 }, run, deps).catch(async (err: unknown) => {
+        deps.log.warn({ err, alarm: alarmId }, 'first escalation step failed here; its job takes it now');
+        try {
+          await queued;
+          await (await deps.producer.queueFor('escalate').getJob(run.id))?.promote();
+        } catch {
+          // Not promoted: the job runs when its delay ends (the visit watcher also finds a stalled ladder).
+        }
+      });
+    }
+  };
+}
+
 interface Taken {
   next: number;
   delayMs: number;

@@ -28,6 +28,14 @@ interface Waiting {
 const ALARM_GROUPS_IN_FLIGHT = 4;
 const REPORT_GROUPS_IN_FLIGHT = 2;
 const MAX_GROUP = 500;
+/**
+ * How long a new alarm's escalate job waits when this process takes its first step itself
+ * (`IngestDeps.firstStep`): then it finds the step taken and only makes sure its notifications and
+ * next step are queued; should the step here have failed or the process died, it takes the step.
+ * Shorter than the visit watcher's look for stalled ladders would matter (15 s), long enough that the
+ * step here has normally long finished.
+ */
+export const FIRST_STEP_NET_MS = 10_000;
 
 /**
  * How the ingest role opens its store: as many connections as its lanes write at once are kept open
@@ -209,15 +217,27 @@ class IngestGroups {
           raisedAt: new Date(g.write.event.occurredAt),
           test: false,
         });
+    // New alarms' first step taken here at once where this process runs the ladder (no queue hop
+    // between the commit and the first page); their jobs wait as the safety net.
+    const here = new Set(
+      deps.firstStep ? escalate.filter(({ r }) => r.eventId).map(({ r }) => r.alarmId!) : [],
+    );
+    const queued =
+      escalate.length > 0
+        ? deps.producer.enqueueBulk(
+            'escalate',
+            escalate.map(({ r }) => ({
+              payload: { alarmId: r.alarmId!, step: 0 },
+              options: {
+                jobId: `escalate-${r.alarmId}-0`,
+                ...(here.has(r.alarmId!) ? { delayMs: FIRST_STEP_NET_MS } : {}),
+              },
+            })),
+          )
+        : Promise.resolve();
+    if (here.size > 0) deps.firstStep!([...here], queued);
     try {
-      if (escalate.length > 0)
-        await deps.producer.enqueueBulk(
-          'escalate',
-          escalate.map(({ r }) => ({
-            payload: { alarmId: r.alarmId!, step: 0 },
-            options: { jobId: `escalate-${r.alarmId}-0` },
-          })),
-        );
+      await queued;
       const enqueued = performance.now();
       const toldAt = await told;
       for (const { g, r } of xs) {

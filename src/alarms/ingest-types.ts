@@ -17,6 +17,13 @@ export interface IngestDeps {
   counters?: IngestCounters;
   /** Per-stage timings (benchmarks): called with the event's vendor id and performance.now() bounds. */
   trace?: IngestTrace;
+  /**
+   * Takes new alarms' first escalation step in this process at once (the ingest role, whose workers
+   * run the ladder, wires the escalate job's own handler here: `firstStepHere` in jobs/escalate.ts).
+   * Their escalate jobs are then queued delayed (FIRST_STEP_NET_MS), as the safety net; `queued`
+   * settles once they are. Absent (e.g. the web role's webhooks): the jobs run the step, at once.
+   */
+  firstStep?: (alarmIds: readonly string[], queued: Promise<unknown>) => void;
 }
 
 export type IngestStage = 'decode' | 'queue' | 'write' | 'publish' | 'enqueue';

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
+import { firstStepHere } from '../../jobs/escalate.ts';
 import { handlers } from '../../jobs/index.ts';
 import { startMqttFeed } from '../alarms/fob-feeds.ts';
 import { INGEST_STORE, prepareIngestStore } from '../alarms/ingest-groups.ts';
@@ -91,6 +92,16 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
 
     const metrics = createMetrics([...producer.queues.values()]);
     purgeMetrics(metrics, db);
+    const jobDeps: JobDeps = {
+      db,
+      log,
+      producer,
+      now: () => new Date(),
+      instance,
+      config,
+      limiter: new RedisRateLimiter(conn, config.redis.prefix),
+      publisher: conn,
+    };
     if (roles.includes('ingest')) {
       stopPreparing = await prepareIngestStore(db);
       const ingest = {
@@ -99,6 +110,8 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         publisher: conn,
         prefix: config.redis.prefix,
         counters: ingestCounters(metrics),
+        // This role's workers run the ladder: a new alarm's first step is taken here, at once.
+        firstStep: firstStepHere(jobDeps),
       };
       const feeds = feedMetrics(metrics);
       for (const school of config.schools) {
@@ -128,16 +141,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       host = new WorkerHost<typeof catalog, JobDeps>({
         catalog,
         handlers,
-        deps: {
-          db,
-          log,
-          producer,
-          now: () => new Date(),
-          instance,
-          config,
-          limiter: new RedisRateLimiter(conn, config.redis.prefix),
-          publisher: conn,
-        },
+        deps: jobDeps,
         roles,
         redis: redisSettings,
         prefix: config.redis.prefix,
