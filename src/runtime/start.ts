@@ -185,7 +185,17 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         metrics,
         queues: [...producer.queues.values()],
         admin: config.http.admin,
-        fobWebhooks: { config, ingest: { db, producer, publisher: conn, prefix: config.redis.prefix } },
+        fobWebhooks: {
+          config,
+          ingest: {
+            db,
+            producer,
+            publisher: conn,
+            prefix: config.redis.prefix,
+            // In one process with the ingest role (its workers run the ladder): the first step here too.
+            ...(roles.includes('ingest') ? { firstStep: firstStepHere(jobDeps) } : {}),
+          },
+        },
         smsWebhook: { config, db, producer, tell: { publisher: conn, prefix: config.redis.prefix } },
         boardEvents: {
           config,
