@@ -46,6 +46,7 @@ export class CallChannel implements Channel {
   private readonly phones: (group: string) => string[];
   private readonly facts: AlarmFacts;
   private readonly receipts: RecipientReceipts;
+  private readonly subjects: (n: Notification) => Promise<readonly string[]>;
 
   constructor(
     account: SmsSettingsConfig,
@@ -53,12 +54,19 @@ export class CallChannel implements Channel {
     phones: (group: string) => string[],
     facts: AlarmFacts,
     receipts: RecipientReceipts = memoryReceipts(),
+    /**
+     * The phones of the people the alarm is about (its wearer, the people on its visit), looked up
+     * as the call is placed: never rung. A call asks its callee to take the alarm, which they cannot
+     * (`own-alarm`), and a phone ringing on someone in duress can give them away.
+     */
+    subjects: (n: Notification) => Promise<readonly string[]> = async () => [],
   ) {
     this.account = account;
     this.call = call;
     this.phones = phones;
     this.facts = facts;
     this.receipts = receipts;
+    this.subjects = subjects;
   }
 
   check(): Promise<CheckResult> {
@@ -67,9 +75,17 @@ export class CallChannel implements Channel {
 
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
-    const to = this.phones(group);
-    if (to.length === 0)
+    const all = this.phones(group);
+    if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `call: no phone numbers in contacts group "${group}"`);
+    const about = new Set(await this.subjects(n));
+    const to = all.filter((p) => !about.has(p));
+    // Failed for good: the alarm moves to its next level now (never a call to no one, never silence).
+    if (to.length === 0)
+      throw doorstepError(
+        'CONFIG_INVALID',
+        `call: every phone in contacts group "${group}" is the phone of someone the alarm is about`,
+      );
     const f = await this.facts(n);
     const urls = callUrls(this.call);
     const twiml = callTwiml({

@@ -51,6 +51,8 @@ export function channelsFor(
         phones,
         alarmFacts(school, deps.db),
         receipts ?? storedReceipts(deps.db),
+        // The wearer (and the visit's people) are never rung about their own alarm.
+        (n) => alarmSubjectPhones(deps.db, n.alarmId),
       ),
     );
   if (c.push) {

@@ -341,6 +341,27 @@ describe('a ladder call with a keypress', () => {
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
+  it('never rings the wearer about their own alarm: the head wears the fob, only the deputy is rung', async () => {
+    await db.query(`UPDATE users SET staff_id = NULL WHERE username = 'worker'`);
+    await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE username = 'head'`);
+    try {
+      const id = await raise();
+      await until(async () => (await stepsOf(id)).includes('0 call:leaders sent'), 10_000, 'the call placed');
+      const { rows } = await db.query<{ receipt: string }>(
+        `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+         WHERE n.alarm_id = $1`,
+        [id],
+      );
+      expect(placed.filter((p) => rows.some((r) => r.receipt === p.sid)).map((p) => p.to)).toEqual([
+        '+447700900002',
+      ]);
+      await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+    } finally {
+      await db.query(`UPDATE users SET staff_id = NULL WHERE username = 'head'`);
+      await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE username = 'worker'`);
+    }
+  });
+
   it('no-answer moves the alarm to its next level at once (the existing fallback), once', async () => {
     const id = await raise();
     const [head, deputy] = await callsOf(id);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.ts';
 import { verifyStandardWebhook } from '../../src/core/standard-webhooks.ts';
 import { retryClassOf } from '../../src/errors.ts';
+import { CallChannel } from '../../src/notify/call-channel.ts';
 import type { Notification } from '../../src/notify/channel.ts';
 import { EmailChannel } from '../../src/notify/email-channel.ts';
 import {
@@ -127,6 +128,42 @@ describe('notification channels', () => {
     expect(asked).toEqual(['7']);
     await sms.send({ ...n, id: '101', target: 'sms:visiting-staff' });
     expect(bodies.get('+447700900005')).not.toContain(code);
+  });
+
+  it('a ladder call never rings the person the alarm is about; a group of only them fails for good (the next level, now)', async () => {
+    const rung: string[] = [];
+    nock('https://call.example.test')
+      .post('/2010-04-01/Accounts/AC9/Calls.json', (b) => {
+        rung.push(new URLSearchParams(b as string).get('To') ?? '');
+        return true;
+      })
+      .times(2)
+      .reply(201, () => ({ sid: `CA${String(rung.length).padStart(32, '0')}` }));
+    let about: string[] = ['+447700900002'];
+    const call = new CallChannel(
+      {
+        baseUrl: 'https://call.example.test',
+        accountSid: 'AC9',
+        authToken: new Secret('tok', 'env:T'),
+        from: '+447700900000',
+        replyPrompt: '',
+      },
+      { callbackUrl: 'https://doorstep.example/hooks/voice/alpha', ringSeconds: 25, language: 'en-GB' },
+      () => ['+447700900001', '+447700900002'],
+      async () => ({ schoolName: 'Alpha', personName: 'Wren Worker', raisedAt: new Date() }),
+      memoryReceipts(),
+      async () => about,
+    );
+    // The wearer is in the group: only the other phone rings.
+    await call.send({ ...n, id: '200', target: 'call:leaders' });
+    expect(rung).toEqual(['+447700900001']);
+    // Everyone in the group is someone the alarm is about: nothing rung, a permanent failure.
+    about = ['+447700900001', '+447700900002'];
+    const err = await call.send({ ...n, id: '201', target: 'call:leaders' }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('is the phone of someone the alarm is about');
+    expect(retryClassOf(err)).not.toBe('transient');
+    expect(rung).toEqual(['+447700900001']);
+    nock.cleanAll();
   });
 
   it('SMS: a group without phones fails loudly, and an HTTP error is an error', async () => {
