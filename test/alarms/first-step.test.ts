@@ -55,6 +55,22 @@ async function raise(firstStep?: IngestDeps['firstStep']): Promise<string> {
   return (r as { alarmId: string }).alarmId;
 }
 
+/** The ingest role's workers (they run the alarms queue), stopped after each test. */
+function startWorkers(): WorkerHost<typeof catalog, JobDeps> {
+  const h = new WorkerHost({
+    catalog,
+    handlers,
+    deps,
+    roles: ['ingest'],
+    redis: { url: TEST_REDIS_URL },
+    prefix,
+    log,
+  });
+  h.run();
+  hosts.push(h);
+  return h;
+}
+
 const firstJob = async (alarmId: string) => producer.queueFor('escalate').getJob(`escalate-${alarmId}-0`);
 
 async function level1(alarmId: string): Promise<{ notifications: number; timeline: number; step: number }> {
@@ -113,33 +129,13 @@ describe('the first escalation step, taken where the alarm was accepted', () => 
     const id = await raise(firstStepHere(deps, failing));
     await until(async () => (await (await firstJob(id))!.getState()) === 'waiting', 10_000, 'job promoted');
     expect((await level1(id)).step).toBe(0);
-    const h = new WorkerHost({
-      catalog,
-      handlers,
-      deps,
-      roles: ['ingest'],
-      redis: { url: TEST_REDIS_URL },
-      prefix,
-      log,
-    });
-    h.run();
-    hosts.push(h);
+    const h = startWorkers();
     await until(async () => (await level1(id)).step === 1, 10_000, 'level 1 taken by the job');
     expect(await level1(id)).toEqual({ notifications: 1, timeline: 1, step: 1 });
   });
 
   it('the step here and its job racing page level 1 once', async () => {
-    const h = new WorkerHost({
-      catalog,
-      handlers,
-      deps,
-      roles: ['ingest'],
-      redis: { url: TEST_REDIS_URL },
-      prefix,
-      log,
-    });
-    h.run();
-    hosts.push(h);
+    const h = startWorkers();
     await h.waitUntilReady();
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
