@@ -129,7 +129,7 @@ describe('the first escalation step, taken where the alarm was accepted', () => 
     const id = await raise(firstStepHere(deps, failing));
     await until(async () => (await (await firstJob(id))!.getState()) === 'waiting', 10_000, 'job promoted');
     expect((await level1(id)).step).toBe(0);
-    const h = startWorkers();
+    startWorkers();
     await until(async () => (await level1(id)).step === 1, 10_000, 'level 1 taken by the job');
     expect(await level1(id)).toEqual({ notifications: 1, timeline: 1, step: 1 });
   });
