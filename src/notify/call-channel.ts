@@ -1,6 +1,7 @@
 import type { CallSettings, SmsSettingsConfig } from '../config/schema.ts';
 import type { CheckResult } from '../core/checks.ts';
 import { doorstepError } from '../errors.ts';
+import { type AlarmSubjects, notAboutThem, phoneOf } from './alarm-recipients.ts';
 import { callTwiml, spokenAlarm } from './call-twiml.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import {
@@ -46,7 +47,7 @@ export class CallChannel implements Channel {
   private readonly phones: (group: string) => string[];
   private readonly facts: AlarmFacts;
   private readonly receipts: RecipientReceipts;
-  private readonly subjects: (n: Notification) => Promise<readonly string[]>;
+  private readonly subjects: AlarmSubjects;
 
   constructor(
     account: SmsSettingsConfig,
@@ -54,12 +55,8 @@ export class CallChannel implements Channel {
     phones: (group: string) => string[],
     facts: AlarmFacts,
     receipts: RecipientReceipts = memoryReceipts(),
-    /**
-     * The phones of the people the alarm is about (its wearer, the people on its visit), looked up
-     * as the call is placed: never rung. A call asks its callee to take the alarm, which they cannot
-     * (`own-alarm`), and a phone ringing on someone in duress can give them away.
-     */
-    subjects: (n: Notification) => Promise<readonly string[]> = async () => [],
+    /** The people the alarm is about, looked up as the call is placed: never rung (`notAboutThem`). */
+    subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
   ) {
     this.account = account;
     this.call = call;
@@ -78,14 +75,8 @@ export class CallChannel implements Channel {
     const all = this.phones(group);
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `call: no phone numbers in contacts group "${group}"`);
-    const about = new Set(await this.subjects(n));
-    const to = all.filter((p) => !about.has(p));
-    // Failed for good: the alarm moves to its next level now (never a call to no one, never silence).
-    if (to.length === 0)
-      throw doorstepError(
-        'CONFIG_INVALID',
-        `call: every phone in contacts group "${group}" is the phone of someone the alarm is about`,
-      );
+    // Never the people the alarm is about (a call asks its callee to take it), `visiting-staff` included.
+    const to = await notAboutThem('call', n, group, all, phoneOf, this.subjects);
     const f = await this.facts(n);
     const urls = callUrls(this.call);
     const twiml = callTwiml({

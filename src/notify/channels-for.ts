@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
-import { alarmPerson, alarmSubjectPhones } from '../store/alarm-lookups.ts';
+import { alarmPerson, alarmSubjects } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
 import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
 import { deleteExpiredSubscription, markPushSent, pushRecipients } from '../store/push-subscriptions.ts';
@@ -37,8 +37,8 @@ export function channelsFor(
         c.sms,
         (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
         receipts ?? storedReceipts(deps.db),
-        // The wearer's (and the visit's people's) copy carries no reply code.
-        (n) => alarmSubjectPhones(deps.db, n.alarmId),
+        // Never the people the alarm is about (src/notify/alarm-recipients.ts).
+        (n) => alarmSubjects(deps.db, n.alarmId),
       ),
     );
   const phones = (g: string) => group(g).flatMap((p) => (p.phone ? [p.phone] : []));
@@ -51,8 +51,7 @@ export function channelsFor(
         phones,
         alarmFacts(school, deps.db),
         receipts ?? storedReceipts(deps.db),
-        // The wearer (and the visit's people) are never rung about their own alarm.
-        (n) => alarmSubjectPhones(deps.db, n.alarmId),
+        (n) => alarmSubjects(deps.db, n.alarmId),
       ),
     );
   if (c.push) {
@@ -84,6 +83,7 @@ export function channelsFor(
         },
         alarmFacts(school, deps.db),
         receipts ?? storedReceipts(deps.db),
+        (n) => alarmSubjects(deps.db, n.alarmId),
       ),
     );
   }

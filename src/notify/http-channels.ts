@@ -4,6 +4,7 @@ import { failureOf, failureWords, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
+import { type AlarmSubjects, notAboutThem, phoneOf } from './alarm-recipients.ts';
 import {
   type Channel,
   type DeliveryReceipt,
@@ -188,17 +189,18 @@ export class SmsChannel implements Channel {
   private readonly o: SmsSettings;
   private readonly phones: (group: string) => string[];
   private readonly receipts: RecipientReceipts;
-  private readonly subjects: (n: Notification) => Promise<readonly string[]>;
+  private readonly subjects: AlarmSubjects;
 
   constructor(
     o: SmsSettings,
     phones: (group: string) => string[],
     receipts: RecipientReceipts = memoryReceipts(),
     /**
-     * The phones of the people an alarm is about (its wearer, the people on its visit), looked up as
-     * it is sent: their copy carries no reply code (they may not take or close their own alarm).
+     * The people an alarm is about (its wearer, the people on its visit), looked up as it is sent:
+     * never texted (`notAboutThem`), except by the register's `visiting-staff` text, which carries no
+     * reply code (they may not take or close their own alarm).
      */
-    subjects: (n: Notification) => Promise<readonly string[]> = async () => [],
+    subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
   ) {
     this.o = o;
     this.phones = phones;
@@ -212,7 +214,7 @@ export class SmsChannel implements Channel {
 
   /**
    * The alarm message, then how to answer it by reply (the alarm's code) — not to the `visiting-staff`
-   * group nor to any phone of a person the alarm is about: the wearer's copy carries no code.
+   * group (the people the alarm is about; no one else is ever texted about their own alarm).
    */
   private body(n: Notification, withCode: boolean): string {
     const prompt =
@@ -224,11 +226,11 @@ export class SmsChannel implements Channel {
 
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
-    const to = this.phones(group);
-    if (to.length === 0)
+    const all = this.phones(group);
+    if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
-    const noCode =
-      this.o.replyPrompt && !n.notice && group !== VISITING_STAFF ? new Set(await this.subjects(n)) : null;
+    const to = await notAboutThem('sms', n, group, all, phoneOf, this.subjects, VISITING_STAFF);
+    const withCode = Boolean(this.o.replyPrompt) && !n.notice && group !== VISITING_STAFF;
     // Each phone once: one that failed part-way is retried from where it stopped.
     const statusCallback = smsStatusUrl(this.o);
     const ids = await sendToEachOnce(this.receipts, n.id, to, async (phone) => {
@@ -238,7 +240,7 @@ export class SmsChannel implements Channel {
         {
           To: phone,
           From: this.o.from,
-          Body: this.body(n, noCode !== null && !noCode.has(phone)),
+          Body: this.body(n, withCode),
           ...(statusCallback ? { StatusCallback: statusCallback } : {}),
         },
         'sms',

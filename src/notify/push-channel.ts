@@ -3,6 +3,7 @@ import type { PushSettings } from '../config/schema.ts';
 import type { CheckResult } from '../core/checks.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
 import type { PushSubscriptionRow } from '../store/push-subscriptions.ts';
+import { type AlarmSubjects, notAboutThem } from './alarm-recipients.ts';
 import type { AlarmFacts } from './call-channel.ts';
 import { whoOf } from './call-channel.ts';
 import { londonClock } from './call-twiml.ts';
@@ -47,17 +48,21 @@ export class PushChannel implements Channel {
   private readonly store: PushStore;
   private readonly facts: AlarmFacts;
   private readonly receipts: RecipientReceipts;
+  private readonly subjects: AlarmSubjects;
 
   constructor(
     o: PushSettings,
     store: PushStore,
     facts: AlarmFacts,
     receipts: RecipientReceipts = memoryReceipts(),
+    /** The people the alarm is about: their browsers are never pushed to (`notAboutThem`). */
+    subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
   ) {
     this.o = o;
     this.store = store;
     this.facts = facts;
     this.receipts = receipts;
+    this.subjects = subjects;
   }
 
   async check(): Promise<CheckResult> {
@@ -78,11 +83,19 @@ export class PushChannel implements Channel {
 
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
-    const subs = (await this.store.subscriptionsOf(group)).filter((s) =>
+    const opted = (await this.store.subscriptionsOf(group)).filter((s) =>
       pushServiceAllowed(s.endpoint, this.o.services),
     );
-    if (subs.length === 0)
+    if (opted.length === 0)
       throw doorstepError('CONFIG_INVALID', `push: no one in "${group}" has opted in to alarms on a device`);
+    const subs = await notAboutThem(
+      'push',
+      n,
+      group,
+      opted,
+      (s, about) => about.userIds.has(s.userId),
+      this.subjects,
+    );
     const payload = JSON.stringify(pushPayload(n, await this.facts(n)));
     const sent = await this.receipts.sent(n.id);
     // All at once (each bounded by the 10 s of `post`), so a long list of browsers stays within the

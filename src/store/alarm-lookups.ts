@@ -72,9 +72,25 @@ export async function openTestAlarmOf(
 }
 
 /**
+ * The visits an alarm `a` is about (SQL over its alias, for LATERAL): its own visit; or, for a
+ * device alarm not tied to one yet (the visit watcher ties them every 15 s, and the first page goes
+ * within milliseconds of the raise), each visit out now whose lead or partner carries the alarm's
+ * staff id at its school, or that took the alarm's device. A drill's alarm is no visit's.
+ */
+const alarmVisits = (a: string) => `(
+  SELECT v.id, v.lead_user_id, v.partner_user_id, v.worker_phone FROM visits v
+   WHERE v.id = ${a}.visit_id
+      OR (${a}.visit_id IS NULL AND NOT ${a}.test
+          AND v.school_id = ${a}.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
+          AND ((${a}.device_id IS NOT NULL AND v.fob_device_id = ${a}.device_id)
+               OR EXISTS (SELECT 1 FROM users w WHERE ${a}.staff_id IS NOT NULL AND w.staff_id = ${a}.staff_id
+                            AND ${worksAt('w', `${a}.school_id`)} AND w.id IN (v.lead_user_id, v.partner_user_id))))
+)`;
+
+/**
  * Whether an account is what an alarm is about: the wearer (its staff id is the alarm's, the account
- * working at the alarm's school) or a person on the alarm's visit (lead or partner). Such a person
- * may not take or close the alarm from a phone (src/alarms/phone-person.ts).
+ * working at the alarm's school) or a person on the alarm's visit (lead or partner; `alarmVisits`).
+ * Such a person may not take or close the alarm from a phone (src/alarms/phone-person.ts).
  */
 export async function isAlarmSubject(
   db: Queryable,
@@ -83,11 +99,12 @@ export async function isAlarmSubject(
 ): Promise<boolean> {
   const { rows } = await db.query<{ subject: boolean }>(
     `SELECT EXISTS (
-       SELECT 1 FROM alarms a LEFT JOIN visits v ON v.id = a.visit_id
+       SELECT 1 FROM alarms a
         WHERE a.id = $1
           AND (($2::text IS NOT NULL AND a.staff_id = $2
                 AND EXISTS (SELECT 1 FROM users u WHERE u.id = $3::bigint AND ${worksAt('u', 'a.school_id')}))
-               OR v.lead_user_id = $3 OR v.partner_user_id = $3)
+               OR EXISTS (SELECT 1 FROM ${alarmVisits('a')} av
+                           WHERE $3::bigint IN (av.lead_user_id, av.partner_user_id)))
      ) AS subject`,
     [alarmId, user.staffId, user.id],
   );
@@ -95,18 +112,26 @@ export async function isAlarmSubject(
 }
 
 /**
- * The phones of the people an alarm is about (as `isAlarmSubject`): the enabled or disabled accounts
- * carrying its staff id at its school, and the people on its visit. Their copy of an alarm text
- * carries no reply code (they may not answer their own alarm).
+ * The people an alarm is about (as `isAlarmSubject`): the accounts (enabled or disabled) carrying
+ * its staff id at its school and the people on its visits — their account ids and phones — and the
+ * contact number recorded on those visits. No alarm notification goes to them
+ * (src/notify/alarm-recipients.ts): they cannot take their own alarm, and a phone that rings or
+ * buzzes on someone in duress can give them away.
  */
-export async function alarmSubjectPhones(db: Queryable, alarmId: string): Promise<string[]> {
-  const { rows } = await db.query<{ phone: string }>(
-    `SELECT u.phone FROM alarms a JOIN users u
+export async function alarmSubjects(
+  db: Queryable,
+  alarmId: string,
+): Promise<{ userIds: string[]; phones: string[] }> {
+  const { rows } = await db.query<{ user_id: string | null; phone: string | null }>(
+    `WITH a AS (SELECT * FROM alarms WHERE id = $1), av AS (SELECT av.* FROM a CROSS JOIN LATERAL ${alarmVisits('a')} av)
+     SELECT u.id AS user_id, u.phone FROM a JOIN users u
         ON (a.staff_id IS NOT NULL AND u.staff_id = a.staff_id AND ${worksAt('u', 'a.school_id')})
-        OR u.id IN (SELECT v.lead_user_id FROM visits v WHERE v.id = a.visit_id
-                    UNION SELECT v.partner_user_id FROM visits v WHERE v.id = a.visit_id)
-      WHERE a.id = $1 AND u.phone IS NOT NULL`,
+        OR u.id IN (SELECT lead_user_id FROM av UNION SELECT partner_user_id FROM av)
+     UNION SELECT NULL, worker_phone FROM av WHERE worker_phone IS NOT NULL`,
     [alarmId],
   );
-  return rows.map((r) => r.phone);
+  return {
+    userIds: rows.flatMap((r) => (r.user_id === null ? [] : [String(r.user_id)])),
+    phones: rows.flatMap((r) => (r.phone ? [r.phone] : [])),
+  };
 }

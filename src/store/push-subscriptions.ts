@@ -3,6 +3,8 @@ import type { Queryable } from './db.ts';
 /** A browser's push subscription, as the push channel needs it (the endpoint is a capability: never shown). */
 export interface PushSubscriptionRow {
   id: string;
+  /** The account the browser belongs to. */
+  userId: string;
   endpoint: string;
   p256dh: string;
   auth: string;
@@ -86,12 +88,24 @@ export async function pushRecipients(
           o.phones.map((p) => p.replace(/ /g, '')),
           o.emails.map((e) => e.toLowerCase()),
         ];
-  const { rows } = await db.query<{ id: string; endpoint: string; p256dh: string; auth: string }>(
-    `SELECT s.id, s.endpoint, s.p256dh, s.auth FROM push_subscriptions s JOIN users u ON u.id = s.user_id
+  const { rows } = await db.query<{
+    id: string;
+    user_id: string;
+    endpoint: string;
+    p256dh: string;
+    auth: string;
+  }>(
+    `SELECT s.id, s.user_id, s.endpoint, s.p256dh, s.auth FROM push_subscriptions s JOIN users u ON u.id = s.user_id
      WHERE NOT u.disabled AND (cardinality(u.schools) = 0 OR $1 = ANY(u.schools))
        AND s.vapid_public_key = $2 AND ${who}
      ORDER BY s.id`,
     params,
   );
-  return rows.map((r) => ({ id: String(r.id), endpoint: r.endpoint, p256dh: r.p256dh, auth: r.auth }));
+  return rows.map((r) => ({
+    id: String(r.id),
+    userId: String(r.user_id),
+    endpoint: r.endpoint,
+    p256dh: r.p256dh,
+    auth: r.auth,
+  }));
 }

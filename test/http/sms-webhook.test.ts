@@ -11,7 +11,7 @@ import { twilioSignature } from '../../src/notify/twilio-signature.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
-import { alarmSubjectPhones, isAlarmSubject } from '../../src/store/alarm-lookups.ts';
+import { alarmSubjects, isAlarmSubject } from '../../src/store/alarm-lookups.ts';
 import { timelineOf } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -313,8 +313,8 @@ describe('who may answer an alarm from a phone', () => {
     }
     const { rows } = await db.query('SELECT status, resolution_reason FROM alarms WHERE id = $1', [id]);
     expect(rows[0]).toEqual({ status: 'open', resolution_reason: null });
-    // Their copy of the alarm's text is sent without the code: the channel asks for these phones.
-    expect(await alarmSubjectPhones(db, id)).toEqual(['+447700900303']);
+    // No alarm text goes to them: the channels ask for these people.
+    expect((await alarmSubjects(db, id)).phones).toEqual(['+447700900303']);
     // A staff id is a person only within a school: an account elsewhere carrying the same id is not
     // what this alarm is about.
     const { rows: wearer } = await db.query<{ staff_id: string }>(

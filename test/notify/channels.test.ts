@@ -93,7 +93,7 @@ describe('notification channels', () => {
     );
   });
 
-  it('SMS: the copy to the person the alarm is about (its wearer, the visiting staff) carries no reply code', async () => {
+  it("SMS: never to the people the alarm is about (its wearer, on any number format); the register's visiting-staff text has no reply code", async () => {
     const bodies = new Map<string, string>();
     nock('https://sms.example.test')
       .post('/2010-04-01/Accounts/AC9/Messages.json', (b) => {
@@ -101,9 +101,10 @@ describe('notification channels', () => {
         bodies.set(`${f.get('To')}`, f.get('Body') ?? '');
         return true;
       })
-      .times(3)
+      .times(2)
       .reply(201, { sid: 'SM9' });
     const asked: string[] = [];
+    let about = { userIds: ['5'], phones: ['07700 900002'] };
     const sms = new SmsChannel(
       {
         baseUrl: 'https://sms.example.test',
@@ -114,20 +115,25 @@ describe('notification channels', () => {
       },
       (g) => (g === 'visiting-staff' ? ['+447700900005'] : ['+447700900001', '+447700900002']),
       memoryReceipts(),
-      // The head of school wears PS-0001 too: their phone is the wearer's.
+      // The head of school wears PS-0001 too: their phone (recorded on the visit nationally) is the wearer's.
       async (x) => {
         asked.push(x.alarmId);
-        return ['+447700900002'];
+        return about;
       },
     );
     const code = smsReplyCode('tok', n.alarmId);
     await sms.send({ ...n, id: '100' });
     expect(bodies.get('+447700900001')).toContain(`Reply 1 ${code}`);
-    expect(bodies.get('+447700900002')).not.toContain(code);
-    expect(bodies.get('+447700900002')).toMatch(/Acknowledge on the Doorstep board\.$/);
+    expect(bodies.has('+447700900002')).toBe(false);
     expect(asked).toEqual(['7']);
     await sms.send({ ...n, id: '101', target: 'sms:visiting-staff' });
     expect(bodies.get('+447700900005')).not.toContain(code);
+    // A group of only the people the alarm is about: nothing sent, failed for good (the next level now).
+    about = { userIds: [], phones: ['+447700900001', '+44 7700 900002'] };
+    const err = await sms.send({ ...n, id: '102' }).catch((e: unknown) => e);
+    expect((err as Error).message).toContain('is someone the alarm is about');
+    expect(retryClassOf(err)).not.toBe('transient');
+    expect(bodies.size).toBe(2);
   });
 
   it('a ladder call never rings the person the alarm is about; a group of only them fails for good (the next level, now)', async () => {
@@ -139,7 +145,7 @@ describe('notification channels', () => {
       })
       .times(2)
       .reply(201, () => ({ sid: `CA${String(rung.length).padStart(32, '0')}` }));
-    let about: string[] = ['+447700900002'];
+    let about = { userIds: [] as string[], phones: ['+447700900002'] };
     const call = new CallChannel(
       {
         baseUrl: 'https://call.example.test',
@@ -158,9 +164,9 @@ describe('notification channels', () => {
     await call.send({ ...n, id: '200', target: 'call:leaders' });
     expect(rung).toEqual(['+447700900001']);
     // Everyone in the group is someone the alarm is about: nothing rung, a permanent failure.
-    about = ['+447700900001', '+447700900002'];
+    about = { userIds: [], phones: ['+447700900001', '07700 900002'] };
     const err = await call.send({ ...n, id: '201', target: 'call:leaders' }).catch((e: unknown) => e);
-    expect((err as Error).message).toContain('is the phone of someone the alarm is about');
+    expect((err as Error).message).toContain('is someone the alarm is about');
     expect(retryClassOf(err)).not.toBe('transient');
     expect(rung).toEqual(['+447700900001']);
     nock.cleanAll();

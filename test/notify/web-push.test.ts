@@ -238,6 +238,23 @@ describe('push:<group> on the ladder', () => {
     await host?.close(1000);
   });
 
+  it('never pushes to the person the alarm is about: the deputy wears the fob, only the office phone gets it', async () => {
+    await db.query(`UPDATE users SET staff_id = NULL WHERE id = $1`, [visiting.id]);
+    await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE id = $1`, [deputy.id]);
+    try {
+      startHost('push:office-staff');
+      const before = fake.received.length;
+      const id = await raise();
+      await until(async () => (await stepsOf(id))[0]?.endsWith('sent') || null, 10_000, 'the push');
+      expect(fake.received.slice(before).map((r) => r.path)).toEqual(['/push/office-phone']);
+      await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+      await host?.close(1000);
+    } finally {
+      await db.query(`UPDATE users SET staff_id = NULL WHERE id = $1`, [deputy.id]);
+      await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE id = $1`, [visiting.id]);
+    }
+  });
+
   it('push:<contacts group> reaches the accounts of its people (by e-mail); a group no one opted in from moves the alarm on at once', async () => {
     startHost('push:leaders');
     const before = fake.received.length;
