@@ -1,7 +1,8 @@
+import type { FirstStepTaker } from '../src/alarms/ingest-types.ts';
 import { takeRaised } from '../src/alarms/recent-raises.ts';
 import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
-import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import { catalog, type DoorstepCatalog, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
   addTimeline,
@@ -149,36 +150,77 @@ export async function escalate(
   return { outcome };
 }
 
+/** A `FirstStepTaker` that can also be waited for at shutdown. */
+export interface FirstStepsHere extends FirstStepTaker {
+  /** Resolves when every first step started here has ended, or after `ms`, whichever comes first. */
+  settled(ms: number): Promise<void>;
+}
+
 /**
  * The ingest role's `firstStep` (src/alarms/ingest-types.ts): a new alarm's first step taken in this
- * process right after its commit, by this same handler — no queue hop before the first page. Its
- * escalate job was queued delayed as the safety net; should the step here fail, that job is brought
- * forward at once and takes it with its own retries (the step's statement takes a step once, so the
- * two never both page).
+ * process right after its commit, by this same handler — no queue hop before the first page. At most
+ * as many at once as the alarms queue runs (a burst, e.g. a broker's backlog after an outage, leaves
+ * the rest to their jobs, at once, so the pool and the next alarm's write are never crowded out).
+ * Each starts once its safety-net job (queued delayed) is in Redis: a step is never taken here
+ * without a job that can finish it; should queuing fail, none is taken here (the event is not
+ * acknowledged, its redelivery queues the job). Should the step here fail, its job is brought forward
+ * at once and takes it with its own retries (the step's statement takes a step once, so the two never
+ * both page). Shutdown waits for the steps in flight (`settled`) before closing the store and Redis.
  */
-export function firstStepHere(
-  deps: JobDeps,
-  step: typeof escalate = escalate,
-): (alarmIds: readonly string[], queued: Promise<unknown>) => void {
-  return (alarmIds, queued) => {
-    for (const alarmId of alarmIds) {
-      const run: JobRun = {
-        id: `escalate-${alarmId}-0`,
-        name: 'escalate',
-        attempt: 1,
-        maxAttempts: 1,
-        signal: new AbortController().signal,
-      };
-      step({ alarmId, step: 0 }, run, deps).catch(async (err: unknown) => {
-        deps.log.warn({ err, alarm: alarmId }, 'first escalation step failed here; its job takes it now');
-        try {
-          await queued;
-          await (await deps.producer.queueFor('escalate').getJob(run.id))?.promote();
-        } catch {
-          // Not promoted: the job runs when its delay ends (the visit watcher also finds a stalled ladder).
-        }
-      });
+export function firstStepHere(deps: JobDeps, step: typeof escalate = escalate): FirstStepsHere {
+  const limit = catalog.queues.alarms.concurrency;
+  const inFlight = new Set<Promise<void>>();
+  let reserved = 0;
+  const takeOne = async (alarmId: string, queued: Promise<unknown>) => {
+    const run: JobRun = {
+      id: `escalate-${alarmId}-0`,
+      name: 'escalate',
+      attempt: 1,
+      maxAttempts: 1,
+      signal: new AbortController().signal,
+    };
+    try {
+      await queued;
+    } catch {
+      return; // no safety net, no step here: the redelivery's job takes it
     }
+    try {
+      await step({ alarmId, step: 0 }, run, deps);
+    } catch (err) {
+      deps.log.warn({ err, alarm: alarmId }, 'first escalation step failed here; its job takes it now');
+      try {
+        await (await deps.producer.queueFor('escalate').getJob(run.id))?.promote();
+      } catch {
+        // Not promoted: the job runs when its delay ends (the visit watcher also finds a stalled ladder).
+      }
+    }
+  };
+  return {
+    reserve(alarmIds) {
+      const room = Math.max(0, limit - reserved);
+      const mine = alarmIds.slice(0, room);
+      reserved += mine.length;
+      return mine;
+    },
+    take(alarmIds, queued) {
+      for (const alarmId of alarmIds) {
+        const p = takeOne(alarmId, queued).finally(() => {
+          reserved--;
+          inFlight.delete(p);
+        });
+        inFlight.add(p);
+      }
+    },
+    async settled(ms) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(inFlight),
+        new Promise<void>((r) => {
+          timer = setTimeout(r, ms);
+        }),
+      ]);
+      clearTimeout(timer);
+    },
   };
 }
 

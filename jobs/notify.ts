@@ -56,6 +56,22 @@ export async function notify(
 /** Notifications their escalation step is sending in this process now. */
 const sendingNow = new Map<string, Promise<unknown>>();
 
+/**
+ * Resolves when the sends the escalation steps of this process started have ended, or after `ms`:
+ * shutdown waits for them before it closes the store (a send whose receipt could not be recorded
+ * would be sent again by its job when the claim ends).
+ */
+export async function stepSendsSettled(ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled([...sendingNow.values()]),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}
+
 /** The step's own first attempt (the notification claimed): `deliver`, known to this process's jobs. */
 export function deliverClaimed(deps: JobDeps, n: Notification): Promise<{ status: string }> {
   const p = deliver(deps, n, false);

@@ -218,9 +218,13 @@ class IngestGroups {
           test: false,
         });
     // New alarms' first step taken here at once where this process runs the ladder (no queue hop
-    // between the commit and the first page); their jobs wait as the safety net.
+    // between the commit and the first page), as many as it has room for; their jobs wait as the
+    // safety net, and the step here starts once they are queued.
+    const taker = deps.firstStep;
     const here = new Set(
-      deps.firstStep ? escalate.filter(({ r }) => r.eventId).map(({ r }) => r.alarmId!) : [],
+      taker?.reserve(
+        escalate.filter(({ g, r }) => r.eventId && g.deps.firstStep === taker).map(({ r }) => r.alarmId!),
+      ) ?? [],
     );
     const queued =
       escalate.length > 0
@@ -235,7 +239,7 @@ class IngestGroups {
             })),
           )
         : Promise.resolve();
-    if (here.size > 0) deps.firstStep!([...here], queued);
+    if (here.size > 0) taker!.take([...here], queued);
     try {
       await queued;
       const enqueued = performance.now();

@@ -20,10 +20,24 @@ export interface IngestDeps {
   /**
    * Takes new alarms' first escalation step in this process at once (the ingest role, whose workers
    * run the ladder, wires the escalate job's own handler here: `firstStepHere` in jobs/escalate.ts).
-   * Their escalate jobs are then queued delayed (FIRST_STEP_NET_MS), as the safety net; `queued`
-   * settles once they are. Absent (e.g. the web role's webhooks): the jobs run the step, at once.
+   * Absent (e.g. a web process's webhooks): the jobs run the step, at once.
    */
-  firstStep?: (alarmIds: readonly string[], queued: Promise<unknown>) => void;
+  firstStep?: FirstStepTaker;
+}
+
+/** Who takes a new alarm's first step in this process (`IngestDeps.firstStep`). */
+export interface FirstStepTaker {
+  /**
+   * Which of these new alarms it will take the first step of (as many as it has room for now),
+   * holding room for them: their escalate jobs are queued delayed (FIRST_STEP_NET_MS), as the safety
+   * net; the others' jobs run the step at once.
+   */
+  reserve(alarmIds: readonly string[]): string[];
+  /**
+   * Takes the reserved alarms' first steps once `queued` (their safety-net jobs) has settled; if it
+   * failed, takes none of them here (the transport's redelivery, or the visit watcher, sees to them).
+   */
+  take(alarmIds: readonly string[], queued: Promise<unknown>): void;
 }
 
 export type IngestStage = 'decode' | 'queue' | 'write' | 'publish' | 'enqueue';

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
-import { firstStepHere } from '../../jobs/escalate.ts';
+import { type FirstStepsHere, firstStepHere } from '../../jobs/escalate.ts';
 import { handlers } from '../../jobs/index.ts';
+import { stepSendsSettled } from '../../jobs/notify.ts';
 import { startMqttFeed } from '../alarms/fob-feeds.ts';
 import { INGEST_STORE, prepareIngestStore } from '../alarms/ingest-groups.ts';
 import { visitRulesLookup } from '../config/policy-packs.ts';
@@ -68,15 +69,19 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   let watcher: DropWatcher | undefined;
   const transports: MqttFobTransport[] = [];
   let stopPreparing: (() => void) | undefined;
+  let firstSteps: FirstStepsHere | undefined;
   const closeAll = async (deadlineMs: number) => {
     const started = Date.now();
+    const left = () => Math.max(0, deadlineMs - (Date.now() - started) - 500);
     stopPreparing?.();
     watcher?.stop();
     await Promise.all(transports.map((t) => t.stop()));
     await app?.close();
-    const report = host
-      ? await host.close(Math.max(0, deadlineMs - (Date.now() - started) - 500))
-      : { handedBack: 0 };
+    // First steps taken here and the sends steps started are not jobs: waited for before the store
+    // and Redis close under them (their jobs finish whatever the deadline cuts short).
+    await firstSteps?.settled(left());
+    const report = host ? await host.close(left()) : { handedBack: 0 };
+    await stepSendsSettled(left());
     await producer?.close();
     conn?.disconnect();
     await db.close();
@@ -102,6 +107,8 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       limiter: new RedisRateLimiter(conn, config.redis.prefix),
       publisher: conn,
     };
+    // This role's workers run the ladder: a new alarm's first step is taken here, at once.
+    if (roles.includes('ingest')) firstSteps = firstStepHere(jobDeps);
     if (roles.includes('ingest')) {
       stopPreparing = await prepareIngestStore(db);
       const ingest = {
@@ -110,8 +117,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         publisher: conn,
         prefix: config.redis.prefix,
         counters: ingestCounters(metrics),
-        // This role's workers run the ladder: a new alarm's first step is taken here, at once.
-        firstStep: firstStepHere(jobDeps),
+        ...(firstSteps ? { firstStep: firstSteps } : {}),
       };
       const feeds = feedMetrics(metrics);
       for (const school of config.schools) {
@@ -193,7 +199,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
             publisher: conn,
             prefix: config.redis.prefix,
             // In one process with the ingest role (its workers run the ladder): the first step here too.
-            ...(roles.includes('ingest') ? { firstStep: firstStepHere(jobDeps) } : {}),
+            ...(firstSteps ? { firstStep: firstSteps } : {}),
           },
         },
         smsWebhook: { config, db, producer, tell: { publisher: conn, prefix: config.redis.prefix } },

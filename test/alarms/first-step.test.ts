@@ -5,7 +5,7 @@ import { type escalate, firstStepHere } from '../../jobs/escalate.ts';
 import { handlers } from '../../jobs/index.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { FIRST_STEP_NET_MS } from '../../src/alarms/ingest-groups.ts';
-import type { IngestDeps } from '../../src/alarms/ingest-types.ts';
+import type { FirstStepTaker, IngestDeps } from '../../src/alarms/ingest-types.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
@@ -140,11 +140,15 @@ describe('the first escalation step, taken where the alarm was accepted', () => 
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       // The safety net's job promoted at once: a worker runs it while the step here runs too.
-      const race: IngestDeps['firstStep'] = (alarmIds, queued) => {
-        firstStepHere(deps)(alarmIds, queued);
-        void queued.then(async () => {
-          for (const a of alarmIds) await (await firstJob(a))?.promote();
-        });
+      const here = firstStepHere(deps);
+      const race: FirstStepTaker = {
+        reserve: (alarmIds) => here.reserve(alarmIds),
+        take: (alarmIds, queued) => {
+          here.take(alarmIds, queued);
+          void queued.then(async () => {
+            for (const a of alarmIds) await (await firstJob(a))?.promote();
+          });
+        },
       };
       ids.push(await raise(race));
     }
@@ -156,5 +160,47 @@ describe('the first escalation step, taken where the alarm was accepted', () => 
     // The next step was queued once, delayed by the ladder's 2 minutes.
     const next = await producer.queueFor('escalate').getJob(`escalate-${ids[0]}-1`);
     expect(await next!.getState()).toBe('delayed');
+  });
+
+  it('takes at most as many at once as the alarms queue runs; the rest are left to their jobs', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const started: string[] = [];
+    const slow: typeof escalate = async (p) => {
+      started.push(p.alarmId);
+      await gate;
+      return { outcome: 'held' };
+    };
+    const here = firstStepHere(deps, slow);
+    const ids = Array.from({ length: 20 }, (_, i) => String(9000 + i));
+    const mine = here.reserve(ids);
+    expect(mine).toEqual(ids.slice(0, catalog.queues.alarms.concurrency));
+    expect(here.reserve(['9100'])).toEqual([]); // full until these end
+    here.take(mine, Promise.resolve());
+    let settled = false;
+    const waiting = here.settled(60_000).then(() => {
+      settled = true;
+    });
+    await until(() => started.length === mine.length, 10_000, 'the steps started');
+    expect(settled).toBe(false); // shutdown waits for the steps in flight
+    release();
+    await waiting;
+    expect(here.reserve(['9101'])).toEqual(['9101']);
+  });
+
+  it('never takes a step here when its safety-net job could not be queued', async () => {
+    const started: string[] = [];
+    const spy: typeof escalate = async (p) => {
+      started.push(p.alarmId);
+      return { outcome: 'taken' };
+    };
+    const here = firstStepHere(deps, spy);
+    const mine = here.reserve(['9200']);
+    here.take(mine, Promise.reject(new Error('Redis refused the write')));
+    await here.settled(10_000);
+    expect(started).toEqual([]);
+    expect(here.reserve(['9201'])).toEqual(['9201']); // its room given back
   });
 });
