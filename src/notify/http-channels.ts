@@ -111,7 +111,6 @@ export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): s
   return `Basic ${Buffer.from(`${o.accountSid}:${o.authToken.reveal()}`).toString('base64')}`;
 }
 
-/** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
 /**
  * Each address of a notification sent once: one already sent (its receipt recorded) is not sent
  * again; one that fails never keeps the others from being tried now; the failure is thrown after them
@@ -124,25 +123,21 @@ export async function sendToEachOnce(
   sendOne: (address: string) => Promise<string>,
 ): Promise<string[]> {
   const sent = await receipts.sent(notificationId);
-  const ids: string[] = [];
-  const errors: unknown[] = [];
-  for (const address of addresses) {
-    const key = recipientKey(notificationId, address);
-    const earlier = sent.get(key);
-    if (earlier !== undefined) {
-      ids.push(earlier);
-      continue;
-    }
-    try {
+  // All at once (each bounded by the 10 s of `post`): a group's phones are reached together, and
+  // the whole send stays well within its escalation step's claim however many there are.
+  const results = await Promise.allSettled(
+    addresses.map(async (address) => {
+      const key = recipientKey(notificationId, address);
+      const earlier = sent.get(key);
+      if (earlier !== undefined) return earlier;
       const receipt = await sendOne(address);
       await receipts.record(notificationId, key, receipt);
-      ids.push(receipt);
-    } catch (err) {
-      errors.push(err);
-    }
-  }
+      return receipt;
+    }),
+  );
+  const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
   if (errors.length > 0) throw errors.find((e) => retryClassOf(e) === 'transient') ?? errors[0];
-  return ids;
+  return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
 }
 
 /** A form POST to a resource of a Twilio-compatible account (`Messages.json`, `Calls.json`): its JSON answer. */
@@ -164,6 +159,7 @@ export async function postToTwilio(
   return (await res.json().catch(() => ({}))) as { sid?: unknown };
 }
 
+/** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
 export function smsStatusUrl(o: { statusUrl?: string | undefined; inboundUrl?: string | undefined }) {
   return o.statusUrl ?? (o.inboundUrl ? `${o.inboundUrl.replace(/\/+$/, '')}/status` : undefined);
 }

@@ -172,6 +172,46 @@ describe('notification channels', () => {
     nock.cleanAll();
   });
 
+  it('SMS: a group’s phones are texted all at once (the first waits for no one)', async () => {
+    // The provider answers the first phone only once the second has been asked: sent one after the
+    // other, the first would wait until its 10 s ran out.
+    let second: () => void = () => {};
+    const secondAsked = new Promise<void>((r) => {
+      second = r;
+    });
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', async () => {
+        const to = new URLSearchParams(body).get('To');
+        if (to === '+447700900002') second();
+        else await secondAsked;
+        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM-${to}` }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const sms = new SmsChannel(
+        {
+          baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          accountSid: 'AC9',
+          authToken: new Secret('tok', 'env:T'),
+          from: '+447700900000',
+        },
+        () => ['+447700900001', '+447700900002'],
+      );
+      expect(await sms.send({ ...n, id: '300' })).toEqual({
+        receipt: 'sms SM-+447700900001,SM-+447700900002',
+      });
+    } finally {
+      nock.disableNetConnect();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   it('SMS: a group without phones fails loudly, and an HTTP error is an error', async () => {
     const none = new SmsChannel(
       {
