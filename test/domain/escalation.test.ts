@@ -108,17 +108,41 @@ describe("no ladder ends in silence: Doorstep's own defaults and every policy pa
       Object.entries(p.escalation ?? {}).map(([k, l]): [string, EscalationPolicy] => [`${p.id} ${k}`, l]),
     ),
   ];
-  it.each(ladders)('%s: every step while the alarm is open notifies and schedules another', (_name, l) =>
-    fc.assert(
-      fc.property(fc.integer({ min: 0, max: 500 }), (step) => {
-        const d = decideStep(l, step, 'open');
-        expect(d.kind).toBe('notify');
-        if (d.kind !== 'notify') return;
-        expect(d.next.step).toBe(step + 1);
-        // Once the planned rounds are spent, the last level repeats at a real interval.
-        if (step >= l.levels.length * (l.repeat + 1) - 1) expect(d.next.delayMs).toBeGreaterThan(0);
-      }),
-    ),
+  it.each(ladders)(
+    '%s: every step while the alarm is open (or acknowledged, where the condition goes on) notifies at least one target of its level and schedules another',
+    (_name, l) =>
+      fc.assert(
+        fc.property(
+          fc.integer({ min: 0, max: 500 }),
+          fc.constantFrom('open', 'acknowledged'),
+          (step, state) => {
+            const planned = l.levels.length * (l.repeat + 1);
+            const d = decideStep(l, step, state);
+            if (state === 'acknowledged' && l.condition === 'if-not-acknowledged') {
+              // Paused, not ended: the acknowledgement timeout (where it is set) resumes it here.
+              expect(d).toEqual({ kind: 'stop', reason: 'acknowledged' });
+              return;
+            }
+            expect(d.kind).toBe('notify');
+            if (d.kind !== 'notify') return;
+            expect(d.targets.length, `step ${step}: nobody to tell`).toBeGreaterThan(0);
+            expect(d.targets).toEqual(l.levels[d.level]!.notify);
+            expect(d.next.step).toBe(step + 1);
+            // Once the planned rounds are spent, the last level repeats at a real interval.
+            if (step >= planned - 1) expect(d.next.delayMs).toBeGreaterThan(0);
+            if (step >= planned) expect(d.level).toBe(l.levels.length - 1);
+            expect(decideStep(l, step, 'resolved')).toEqual({ kind: 'stop', reason: 'resolved' });
+          },
+        ),
+      ),
+  );
+  it.each(ladders.filter(([name]) => /overdue-visit|missed-check-in|device-silent/.test(name)))(
+    '%s (a worker out): an acknowledgement never silences it — it goes on, or times out and reopens',
+    (_name, l) => {
+      // Acknowledging says who is handling it, not that the worker is safe: the ladder either keeps
+      // going until the alarm is resolved, or the acknowledgement times out and the alarm reopens.
+      expect(l.condition === 'if-not-resolved' || (l.reescalateAfterMinutes ?? 0) > 0).toBe(true);
+    },
   );
   it('every pack ladder says where it comes from', () => {
     for (const [name, l] of ladders) expect(l.source ?? (name.startsWith('default') ? 'x' : '')).not.toBe('');

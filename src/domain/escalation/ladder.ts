@@ -26,7 +26,7 @@ export const escalationPolicy = z.strictObject({
   levels: z.array(escalationLevel).min(1, { error: 'expected at least one level' }),
   /**
    * Times the whole ladder runs again after its last level (0: once). After that the last level
-   * repeats at its interval (at least a minute) until a person responds: no ladder ends in silence.
+   * repeats at its own interval (a minute if that is 0) until a person responds: no ladder ends in silence.
    */
   repeat: z.int().min(0).max(9).default(0),
   /**

@@ -234,7 +234,7 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => isOut(v) && v.hasSafeWord,
     who: (a) => has(a, 'office', 'safeguarding'),
     refusal: 'only the office and safeguarding see the safe word',
-    effect: () => none,
+    effect: (v) => (isOut(v) ? keep : none),
   },
   // "Raise a concern now": during the visit or after it, a concern goes at once to the people the
   // school names and into its records — not only into the outcome. Changes nothing else.
@@ -242,7 +242,7 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => v.departedAt !== null && v.status !== 'requested' && v.status !== 'authorised',
     who: (a, v) => onVisit(a, v) || has(a, 'safeguarding'),
     refusal: 'only the people on the visit, or safeguarding, raise a concern from it',
-    effect: () => none,
+    effect: (v) => (isOut(v) ? keep : none),
   },
   // Before leaving: how the family was told of the visit, or the exemption (the pack's words).
   'tell-family': {

@@ -1,0 +1,277 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ladderReachability } from '../../src/checks/reachability.ts';
+import {
+  decideStep,
+  type EscalationPolicy,
+  escalationPolicy,
+  finalRepeatMs,
+  laddersOf,
+  levelAt,
+  mayBringForward,
+  nextStepOf,
+} from '../../src/domain/escalation/ladder.ts';
+import { configWith } from '../helpers/config.ts';
+
+/**
+ * "No ladder ends in silence", over generated ladders and generated schools: every step a ladder
+ * can reach — its levels, its repeats, and the last level repeating for ever after — notifies at
+ * least one target and schedules the next; an acknowledgement pauses a ladder only where its
+ * condition says so, and the ladder resumes (with people to tell) when the acknowledgement times
+ * out; a failed delivery hastens the people not yet asked and never stops the ladder. Where a
+ * school's contacts make a step reach no one (a group missing, empty, or without phones or e-mail
+ * addresses; a channel not configured), `doorstep check` says so for exactly that step — including
+ * the level that repeats for ever — so no silent step goes unwarned. Who a target reaches is judged
+ * here from the config's own meaning (contacts → phones / e-mail addresses), not by asking the
+ * checker.
+ */
+
+const GROUPS = ['leaders', 'empty', 'no-phones', 'no-emails', 'missing'] as const;
+const TARGETS = [
+  'board',
+  ...GROUPS.flatMap((g) => [`sms:${g}`, `email:${g}`, `call:${g}`]),
+  'sms:visiting-staff',
+  'teams',
+  'webhook',
+] as const;
+
+const levelArb = fc.record({
+  afterMinutes: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 30 }), fc.constantFrom(0.5, 2.5)),
+  notify: fc.uniqueArray(fc.constantFrom(...TARGETS), { minLength: 1, maxLength: 3 }),
+  prompt: fc.option(fc.constantFrom('Call the worker now', 'Call the police (999)'), { nil: undefined }),
+});
+
+const policyArb: fc.Arbitrary<EscalationPolicy> = fc
+  .record({
+    condition: fc.constantFrom('if-not-acknowledged' as const, 'if-not-resolved' as const),
+    levels: fc.array(levelArb, { minLength: 1, maxLength: 6 }),
+    repeat: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 9 })),
+    reescalateAfterMinutes: fc.option(fc.integer({ min: 1, max: 240 }), { nil: undefined }),
+  })
+  .map(({ reescalateAfterMinutes, ...p }) =>
+    escalationPolicy.parse({
+      ...p,
+      levels: p.levels.map((l) =>
+        l.prompt === undefined ? { afterMinutes: l.afterMinutes, notify: l.notify } : l,
+      ),
+      ...(reescalateAfterMinutes === undefined ? {} : { reescalateAfterMinutes }),
+    }),
+  );
+
+/** The last step of the planned rounds (the documented count: the levels, `repeat + 1` times). */
+const plannedSteps = (p: EscalationPolicy) => p.levels.length * (p.repeat + 1);
+
+describe('no ladder ends in silence: generated ladders', () => {
+  it('every step an open alarm can reach notifies someone and schedules the next, for ever', () => {
+    fc.assert(
+      fc.property(policyArb, fc.integer({ min: 0, max: 1_000_000 }), (policy, far) => {
+        const planned = plannedSteps(policy);
+        const seen = new Map<number, number>();
+        const steps = [...Array.from({ length: planned + 12 }, (_, i) => i), planned + 12 + far];
+        for (const step of steps) {
+          const d = decideStep(policy, step, 'open');
+          expect(d.kind, `step ${step} of an open alarm`).toBe('notify');
+          if (d.kind !== 'notify') return;
+          // Someone to tell, from the ladder's own levels, and a next step.
+          expect(d.targets.length, `step ${step}: no target`).toBeGreaterThan(0);
+          expect(policy.levels[d.level]!.notify).toEqual(d.targets);
+          expect(d.next.step).toBe(step + 1);
+          expect(d.next.delayMs).toBeGreaterThanOrEqual(0);
+          if (step < planned) seen.set(d.level, (seen.get(d.level) ?? 0) + 1);
+          else {
+            // Rounds spent: the last level repeats, with its own targets.
+            expect(d.level, `step ${step} after the rounds`).toBe(policy.levels.length - 1);
+            expect(d.targets).toEqual(policy.levels.at(-1)!.notify);
+          }
+          // Rounds spent, the repeats run at a real interval: never a hot loop of pages.
+          if (step >= planned - 1) expect(d.next.delayMs).toBeGreaterThan(0);
+          // The board's "next step" shows the level the step notifies.
+          expect(levelAt(policy, step).notify).toEqual(d.targets);
+          expect(nextStepOf(policy, step)?.level).toBe(d.level + 1);
+        }
+        // Every level is reached, once per round: none skipped, the ladder run `repeat + 1` times.
+        for (let i = 0; i < policy.levels.length; i++)
+          expect(seen.get(i), `level ${i + 1} in the planned rounds`).toBe(policy.repeat + 1);
+        // A last level with no wait of its own repeats every minute.
+        if (policy.levels.at(-1)!.afterMinutes === 0) expect(finalRepeatMs(policy)).toBe(60_000);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a level waits its own time after the one before it; the planned rounds end in finite time', () => {
+    fc.assert(
+      fc.property(policyArb, (policy) => {
+        const n = policy.levels.length;
+        let t = 0;
+        for (let step = 0; step < plannedSteps(policy) - 1; step++) {
+          const d = decideStep(policy, step, 'open');
+          if (d.kind !== 'notify') throw new Error('stopped');
+          expect(d.next.delayMs).toBe(Math.round(policy.levels[(step + 1) % n]!.afterMinutes * 60_000));
+          t += d.next.delayMs;
+        }
+        expect(Number.isFinite(t)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('acknowledging pauses only an if-not-acknowledged ladder; the resumed step (ack timed out) still tells someone; resolving stops every ladder', () => {
+    fc.assert(
+      fc.property(policyArb, fc.integer({ min: 0, max: 200 }), (policy, step) => {
+        const open = decideStep(policy, step, 'open');
+        const acked = decideStep(policy, step, 'acknowledged');
+        if (policy.condition === 'if-not-acknowledged')
+          expect(acked).toEqual({ kind: 'stop', reason: 'acknowledged' });
+        // "acknowledging says who is handling it, not that the worker is safe"
+        else expect(acked).toEqual(open);
+        expect(decideStep(policy, step, 'resolved')).toEqual({ kind: 'stop', reason: 'resolved' });
+        // The acknowledgement timed out: open again and back in the ladder where it paused.
+        expect(open.kind).toBe('notify');
+        if (open.kind === 'notify') expect(open.targets.length).toBeGreaterThan(0);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('a failed delivery brings the next level forward in the first round only, and never stops the ladder', () => {
+    fc.assert(
+      fc.property(policyArb, fc.integer({ min: 0, max: 200 }), (policy, step) => {
+        const next = step + 1;
+        // The people not yet asked are hastened; a repeat (or the last level's repeats) keeps its time.
+        expect(mayBringForward(policy, next)).toBe(next < policy.levels.length);
+        // And whatever failed, the next step still runs with someone to tell.
+        const d = decideStep(policy, next, 'open');
+        expect(d.kind === 'notify' && d.targets.length > 0).toBe(true);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
+
+/** A generated school: which contacts groups exist and who is in them, which channels it has. */
+const schoolArb = fc.record({
+  groups: fc.record({
+    leaders: fc.constant([{ name: 'Head', phone: '+447700900001', email: 'head@alpha.example' }]),
+    empty: fc.constant([] as { name: string }[]),
+    'no-phones': fc.constant([{ name: 'Deputy', email: 'deputy@alpha.example' }]),
+    'no-emails': fc.constant([{ name: 'Bursar', phone: '+447700900002' }]),
+  }),
+  /** Groups the config leaves out altogether (as well as `missing`, never there). */
+  absent: fc.subarray(['leaders', 'empty', 'no-phones', 'no-emails'] as const),
+  sms: fc.boolean(),
+  call: fc.boolean(),
+  email: fc.boolean(),
+  teams: fc.boolean(),
+  webhook: fc.boolean(),
+  ladders: fc.dictionary(
+    fc.constantFrom('alarm', 'sos', 'overdue-visit', 'missed-check-in', 'fall'),
+    policyArb,
+    { maxKeys: 3 },
+  ),
+  outOfHours: fc.option(
+    fc.dictionary(fc.constantFrom('alarm', 'overdue-visit'), policyArb, { minKeys: 1, maxKeys: 2 }),
+    {
+      nil: undefined,
+    },
+  ),
+});
+type Facts = typeof schoolArb extends fc.Arbitrary<infer T> ? T : never;
+
+function schoolOf(f: Facts) {
+  const contacts = Object.fromEntries(
+    Object.entries(f.groups).filter(([g]) => !f.absent.includes(g as never)),
+  );
+  const channels = {
+    ...(f.sms
+      ? {
+          sms: {
+            accountSid: 'AC1',
+            authToken: '${T}',
+            from: '+447700900999',
+            inboundUrl: 'https://d.example/hooks/sms/alpha',
+          },
+        }
+      : {}),
+    ...(f.sms && f.call ? { call: { callbackUrl: 'https://d.example/hooks/voice/alpha' } } : {}),
+    ...(f.email ? { email: { smtpUrl: 'smtp://mail.example', from: 'doorstep@alpha.example' } } : {}),
+    ...(f.teams ? { teams: { url: '${T}' } } : {}),
+    ...(f.webhook ? { webhook: { url: 'https://hooks.example/doorstep', secret: '${T}' } } : {}),
+  };
+  const lines = [
+    `    escalation: ${JSON.stringify(f.ladders)}`,
+    `    contacts: ${JSON.stringify(contacts)}`,
+    `    channels: ${JSON.stringify(channels)}`,
+    ...(f.outOfHours
+      ? [`    escalationHours: ${JSON.stringify({ schoolDay: '08:00-17:00', outOfHours: f.outOfHours })}`]
+      : []),
+  ];
+  return configWith({ env: { T: 'token' }, school: lines.join('\n') }).schools[0]!;
+}
+
+/** Whether a target reaches a person, from what the config means (the board: the office). */
+function reaches(f: Facts, target: string): boolean {
+  if (target === 'board') return true;
+  const [channel, group] = target.split(':') as [string, string | undefined];
+  const configured =
+    channel === 'call' ? f.sms && f.call : (f as unknown as Record<string, boolean>)[channel] === true;
+  if (!configured) return false;
+  if (!group) return true; // a chat room or a webhook: people behind it
+  if (group === 'visiting-staff') return true; // the people on the visit, from their accounts
+  const people: { phone?: string; email?: string }[] = f.absent.includes(group as never)
+    ? []
+    : ((f.groups as unknown as Record<string, { phone?: string; email?: string }[]>)[group] ?? []);
+  return people.some((p) => (channel === 'email' ? p.email : p.phone) !== undefined);
+}
+
+describe('no ladder ends in silence: generated schools (absent contacts, empty groups, channels missing)', () => {
+  it('every step of every ladder a school runs reaches someone, or `doorstep check` warns about exactly that step', () => {
+    let silentLast = 0;
+    fc.assert(
+      fc.property(schoolArb, (f) => {
+        const school = schoolOf(f);
+        const problems = ladderReachability(school);
+        const warned = new Set(
+          problems
+            .filter((p) => p.kind === 'reaches-no-one')
+            .map((p) => `${p.ladder}|${p.level}|${p.target}`),
+        );
+        const noPerson = new Set(problems.filter((p) => p.kind === 'no-person').map((p) => p.ladder));
+        const run: [string, EscalationPolicy][] = [
+          ...Object.entries(laddersOf(school.escalation)),
+          ...Object.entries(f.outOfHours ?? {}).map(([k, l]): [string, EscalationPolicy] => [
+            `outOfHours.${k}`,
+            l,
+          ]),
+        ];
+        for (const [name, policy] of run) {
+          let person = false;
+          // Every step the ladder can reach is one of its levels (the last one for ever after).
+          for (let step = 0; step <= plannedSteps(policy) + 2; step++) {
+            const d = decideStep(policy, step, 'open');
+            if (d.kind !== 'notify') throw new Error(`${name}: step ${step} stopped`);
+            const silent = d.targets.filter((t) => !reaches(f, t));
+            for (const t of silent)
+              expect(
+                warned.has(`${name}|${d.level + 1}|${t}`),
+                `${name} step ${step}: ${t} reaches no one, unwarned`,
+              ).toBe(true);
+            if (silent.length === d.targets.length && step > plannedSteps(policy)) silentLast++;
+            if (d.targets.some((t) => t !== 'board' && reaches(f, t))) person = true;
+          }
+          // No false alarms: a target that reaches someone is not said to reach no one.
+          policy.levels.forEach((l, i) => {
+            for (const t of l.notify)
+              if (reaches(f, t))
+                expect(warned.has(`${name}|${i + 1}|${t}`), `${name} level ${i + 1} ${t}`).toBe(false);
+          });
+          // A ladder that reaches no person on any level (only the board) is warned as a whole.
+          expect(noPerson.has(name), `${name}: reaches a person: ${person}`).toBe(!person);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    // Ladders whose repeating last level reaches no one were generated, and each was warned.
+    expect(silentLast).toBeGreaterThan(10);
+  });
+});

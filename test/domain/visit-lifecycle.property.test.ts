@@ -1,0 +1,607 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type Actor,
+  allowedActions,
+  decide,
+  type Effect,
+  isOut,
+  type LifecycleVisit,
+  VISIT_ACTIONS,
+  type VisitAction,
+  type VisitStatus,
+} from '../../src/domain/visits/lifecycle.ts';
+import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
+
+/**
+ * A pure model-based test of the visit lifecycle (src/domain/visits/lifecycle.ts): random sequences
+ * of people trying random actions on one visit, under random packs, with the clock moving on. The
+ * model below is the visit as the register keeps it — what each action, once allowed, does to the
+ * visit is taken from the action's meaning (depart puts the worker out, back safe brings them back,
+ * an outcome is recorded, …), never from the transition table — and after every step the safety
+ * invariants the lifecycle documents are checked against every actor:
+ *  - the pages offer exactly what the server allows (`allowedActions` ≡ `decide`), and whether the
+ *    state allows an action never depends on who asks;
+ *  - a worker out is always watched: only back safe ends it (its `monitoring` is `end`), only a
+ *    departure starts it (`start`), nothing else changes whether the worker is out, and while they
+ *    are out they (and the office) can always check in, set a new return time and say back safe;
+ *  - once back safe nothing puts the worker out again or acts as if they were out;
+ *  - a visit leaves only once authorised (or signed) where the pack requires it, and a change of
+ *    address withdraws that: it goes back to `requested` and waits for it again;
+ *  - status changes follow the documented diagram only; alarms are only ever cleared as the worker
+ *    safe (never an incident), and only while the worker is out.
+ */
+
+const ACTOR_NAMES = [
+  'requester',
+  'lead',
+  'partner',
+  'colleague',
+  'office',
+  'dsl',
+  'head',
+  'admin',
+  'nobody',
+] as const;
+type ActorName = (typeof ACTOR_NAMES)[number];
+const ACTORS: Record<ActorName, Actor> = {
+  requester: { id: 'req', roles: ['visiting-staff'], positions: [] },
+  lead: { id: 'lead', roles: ['visiting-staff'], positions: [] },
+  partner: { id: 'partner', roles: ['visiting-staff'], positions: [] },
+  colleague: { id: 'colleague', roles: ['visiting-staff'], positions: [] },
+  office: { id: 'office', roles: ['office'], positions: [] },
+  dsl: { id: 'dsl', roles: ['safeguarding'], positions: [] },
+  head: { id: 'head', roles: ['visiting-staff'], positions: ['headteacher'] },
+  admin: { id: 'admin', roles: ['admin'], positions: [] },
+  nobody: { id: 'guest', roles: [], positions: [] },
+};
+const OFFICE_LIKE: readonly ActorName[] = ['office', 'dsl', 'admin'];
+
+const rulesArb: fc.Arbitrary<VisitRules> = fc
+  .record({
+    required: fc.boolean(),
+    mode: fc.constantFrom('each-visit' as const, 'daily-list' as const),
+    selfAuthorise: fc.boolean(),
+    by: fc.constantFrom<string[]>([], ['headteacher'], ['safeguarding', 'headteacher']),
+    appointments: fc.option(
+      fc.record({
+        noAnswerAfterMinutes: fc.integer({ min: 1, max: 60 }),
+        lateCancelAfterMinutes: fc.option(fc.integer({ min: 1, max: 90 }), { nil: undefined }),
+      }),
+      { nil: undefined },
+    ),
+    familyNotice: fc.boolean(),
+    agreements: fc.boolean(),
+  })
+  .map((r) =>
+    visitRules.parse({
+      authorisation: { required: r.required, mode: r.mode, selfAuthorise: r.selfAuthorise, by: r.by },
+      ...(r.appointments
+        ? {
+            appointments: {
+              noAnswerAfterMinutes: r.appointments.noAnswerAfterMinutes,
+              ...(r.appointments.lateCancelAfterMinutes !== undefined
+                ? { lateCancelAfterMinutes: r.appointments.lateCancelAfterMinutes }
+                : {}),
+            },
+          }
+        : {}),
+      ...(r.familyNotice ? { familyNotice: { expect: 'required', methods: ['letter'] } } : {}),
+      ...(r.agreements ? { agreements: { reminderLetter: true } } : {}),
+    }),
+  );
+
+type Step =
+  | {
+      kind: 'act';
+      action: VisitAction;
+      actor: ActorName;
+      childSeen: boolean;
+      agreements: number;
+      safeWord: boolean;
+    }
+  | { kind: 'tick'; minutes: number };
+
+// Actions that move the visit on are tried more often, so that most runs get a worker out and back.
+const actionArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom<VisitAction>(...VISIT_ACTIONS) },
+  {
+    weight: 5,
+    arbitrary: fc.constantFrom<VisitAction>(
+      'authorise',
+      'sign-list',
+      'depart',
+      'depart',
+      'arrive',
+      'back-safe',
+      'record-outcome',
+      'change-address',
+      'no-answer',
+      'parent-late-cancel',
+    ),
+  },
+);
+const actorArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom<ActorName>('lead', 'office', 'head', 'dsl') },
+  { weight: 2, arbitrary: fc.constantFrom<ActorName>(...ACTOR_NAMES) },
+);
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('act' as const),
+      action: actionArb,
+      actor: actorArb,
+      childSeen: fc.boolean(),
+      agreements: fc.integer({ min: 0, max: 2 }),
+      safeWord: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('tick' as const), minutes: fc.integer({ min: 1, max: 45 }) }),
+  },
+);
+
+const startArb = fc.record({
+  lead: fc.constantFrom<string | null>('lead', null),
+  requestedBy: fc.constantFrom('req', 'lead', 'office', 'head'),
+});
+
+/** The visit as the register keeps it, plus what the model knows beside it. */
+interface World {
+  v: LifecycleVisit;
+  clock: number;
+  /** Authorised (or on a signed list) since it was requested or its address last changed. */
+  approved: boolean;
+  /** The worker has been out and is back safe: the visit is over as far as the watch goes. */
+  wasBack: boolean;
+}
+
+const T0 = Date.UTC(2026, 10, 23, 9, 0);
+const at = (w: World) => new Date(w.clock);
+
+function view(w: World): LifecycleVisit {
+  return {
+    ...w.v,
+    doorWaitMinutes: w.v.arrivedAt ? (w.clock - w.v.arrivedAt.getTime()) / 60_000 : null,
+  };
+}
+
+/** What an allowed action does to the visit, from what the action means (not from the table). */
+function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
+  const actor = ACTORS[s.actor];
+  const v = w.v;
+  if (e.status !== null) v.status = e.status;
+  switch (s.action) {
+    case 'authorise':
+    case 'sign-list':
+      w.approved = true;
+      break;
+    case 'change-address':
+      w.approved = false;
+      break;
+    case 'depart':
+      v.departedAt = at(w);
+      // Someone goes: the lead, else the visiting staff member who takes it, else (the office
+      // recording it) the lead they name.
+      v.leadUserId ??= actor.roles.includes('visiting-staff') ? actor.id : 'lead';
+      if (v.leadUserId !== 'partner') v.partnerUserId = 'partner';
+      v.hasSafeWord = s.safeWord;
+      break;
+    case 'arrive':
+      v.arrivedAt = at(w);
+      break;
+    case 'back-safe':
+      v.returnedAt = at(w);
+      w.wasBack = true;
+      break;
+    case 'record-outcome':
+      v.outcomeRecorded = true;
+      v.childSeen = s.childSeen;
+      v.agreements = s.agreements;
+      break;
+    case 'no-answer':
+      v.outcomeRecorded = true;
+      v.childSeen = false;
+      v.agreements = 0;
+      break;
+    case 'follow-up-done':
+      v.followUpDone = true;
+      break;
+    default:
+      break;
+  }
+}
+
+/** The status changes the lifecycle's diagram draws, by action (`=`: no change). */
+const EDGES: Partial<Record<VisitAction, readonly string[]>> = {
+  authorise: ['requested>authorised'],
+  'sign-list': ['requested>authorised'],
+  depart: ['authorised>departed', 'requested>departed'],
+  'back-safe': ['departed>returned', 'departed>completed', 'cancelled>cancelled'],
+  'record-outcome': ['returned>completed', 'departed>departed'],
+  cancel: ['requested>cancelled', 'authorised>cancelled', 'departed>cancelled'],
+  'parent-late-cancel': ['departed>cancelled'],
+  'change-address': ['requested>requested', 'authorised>requested'],
+};
+
+/** Actions that only make sense for a worker out (or at the door). */
+const OUT_ONLY: readonly VisitAction[] = [
+  'arrive',
+  'check-in',
+  'running-late',
+  'help',
+  'back-safe',
+  'no-answer',
+  'parent-late-cancel',
+  'reveal-safe-word',
+];
+
+const coverage = { departed: 0, backSafe: 0, addressChangedAfterApproval: 0, outcomeWhileOut: 0, door: 0 };
+
+/** Fast assertions for the hot loop (vitest's `expect` is too slow for ~10⁶ checks). */
+function check(cond: boolean, message: string): void {
+  if (!cond) throw new Error(message);
+}
+function same<T>(actual: T, expected: T, message: string): void {
+  if (actual !== expected) throw new Error(`${message}: expected ${String(expected)}, got ${String(actual)}`);
+}
+
+/** The invariants every state must keep, asked of every actor. */
+function checkState(w: World, rules: VisitRules): void {
+  const v = view(w);
+  const out = isOut(v);
+  for (const name of ACTOR_NAMES) {
+    const actor = ACTORS[name];
+    const allowed = allowedActions(v, actor, rules);
+    const decisions = VISIT_ACTIONS.map((a) => [a, decide(a, v, actor, rules)] as const);
+    // The pages offer exactly what the server allows.
+    same(
+      JSON.stringify(allowed),
+      JSON.stringify(decisions.filter(([, d]) => d.ok).map(([a]) => a)),
+      `${name}: pages and server differ`,
+    );
+    for (const [a, d] of decisions) {
+      if (d.ok) continue;
+      check(d.message.length > 0, `${a} refused without a reason`);
+      // Whether the state allows an action never depends on who asks.
+      const byLead = decide(a, v, ACTORS.lead, rules);
+      same(
+        d.why === 'state',
+        !byLead.ok && byLead.why === 'state',
+        `${a}: state refusal differs between ${name} and the lead`,
+      );
+    }
+    // Someone with no role who is not on the visit may do nothing to it.
+    if (name === 'nobody' && v.leadUserId !== actor.id) same(allowed.join(), '', 'a stranger may act');
+  }
+
+  if (out) {
+    // A worker out is always watched and can always be brought back: they and the office can check
+    // in, set a new return time and say back safe, whatever its status says (cancelled, outcome
+    // recorded on the doorstep, …).
+    const onVisit: ActorName[] = [
+      ...(v.leadUserId === 'lead' ? (['lead'] as const) : []),
+      ...(v.partnerUserId === 'partner' ? (['partner'] as const) : []),
+      ...OFFICE_LIKE,
+    ];
+    for (const name of onVisit) {
+      const allowed = allowedActions(v, ACTORS[name], rules);
+      for (const a of ['check-in', 'running-late', 'back-safe'] as const)
+        check(allowed.includes(a), `worker out (${v.status}): ${name} may not ${a}`);
+    }
+    // Nothing about the visit may go back to before it left.
+    for (const name of ACTOR_NAMES)
+      for (const a of ['depart', 'authorise', 'sign-list', 'change-address', 'set-appointment'] as const)
+        same(decide(a, v, ACTORS[name], rules).ok, false, `${a} while the worker is out`);
+  } else {
+    // Not out: nothing that acts as if the worker were out is allowed, for anyone.
+    for (const name of ACTOR_NAMES)
+      for (const a of OUT_ONLY)
+        same(decide(a, v, ACTORS[name], rules).ok, false, `${a} with nobody out (${v.status})`);
+  }
+
+  if (
+    v.departedAt !== null ||
+    v.status === 'cancelled' ||
+    v.status === 'completed' ||
+    v.status === 'returned'
+  )
+    // A visit leaves once: once it has left, or ended, nobody may put a worker out on it again.
+    for (const name of ACTOR_NAMES)
+      same(decide('depart', v, ACTORS[name], rules).ok, false, `depart again (${v.status})`);
+
+  // At the door: "no answer" from the pack's wait on; the late-parent cancellation past its limit.
+  const atDoor = out && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
+  const waited = v.doorWaitMinutes ?? 0;
+  const noAnswer = decide('no-answer', v, ACTORS.office, rules).ok;
+  same(
+    noAnswer,
+    rules.appointments !== undefined && atDoor && waited >= rules.appointments.noAnswerAfterMinutes,
+    `no-answer after ${waited} min at the door: ${atDoor}`,
+  );
+  const late = decide('parent-late-cancel', v, ACTORS.office, rules).ok;
+  same(
+    late,
+    rules.appointments?.lateCancelAfterMinutes !== undefined &&
+      atDoor &&
+      waited > rules.appointments.lateCancelAfterMinutes,
+    `parent-late-cancel after ${waited} min at the door: ${atDoor}`,
+  );
+  if (atDoor) coverage.door++;
+}
+
+/** The invariants of one allowed action: what it did, against what it says it does. */
+function checkTransition(
+  before: LifecycleVisit,
+  after: LifecycleVisit,
+  s: Extract<Step, { kind: 'act' }>,
+  e: Effect,
+  w: World,
+  rules: VisitRules,
+  approvedBefore: boolean,
+): void {
+  const wasOut = isOut(before);
+  const nowOut = isOut(after);
+  const what = `${s.actor} ${s.action} (${before.status}${wasOut ? ', out' : ''})`;
+
+  // Only a departure starts the watch, only back safe ends it; nothing else changes whether the
+  // worker is out — and the effect's `monitoring` says so.
+  if (s.action === 'depart') {
+    same(wasOut, false, what);
+    same(nowOut, true, what);
+    same(e.monitoring, 'start', what);
+  } else if (s.action === 'back-safe') {
+    same(wasOut, true, what);
+    same(nowOut, false, what);
+    same(e.monitoring, 'end', what);
+  } else {
+    same(nowOut, wasOut, `${what} changed whether the worker is out`);
+    if (wasOut) check(['keep', 'none'].includes(e.monitoring as never), `${what} monitoring ${e.monitoring}`);
+    else same(e.monitoring, 'none', `${what}: nobody out to watch`);
+  }
+  // The documented "out: … (all keep watching)" actions say so.
+  if (
+    wasOut &&
+    (
+      ['arrive', 'check-in', 'running-late', 'record-outcome', 'cancel', 'help', 'no-answer'] as const
+    ).includes(s.action as never)
+  )
+    same(e.monitoring, 'keep', `${what} must keep watching`);
+
+  // Alarms are stood down only while the worker is out, and only ever as the worker safe.
+  if (e.clears.length) {
+    same(wasOut, true, `${what} cleared alarms with nobody out`);
+    check(
+      e.clearedAs === 'worker_safe' || e.clearedAs === 'worker_safe_running_late',
+      `${what} cleared as ${e.clearedAs}`,
+    );
+  }
+  if (s.action === 'running-late') {
+    check(e.clears.includes('overdue_visit'), what);
+    same(e.clearedAs, 'worker_safe_running_late', what);
+  }
+  if (s.action === 'check-in' || s.action === 'arrive') check(e.clears.includes('missed_check_in'), what);
+  if (s.action === 'back-safe') {
+    same(
+      JSON.stringify([...e.clears].sort()),
+      JSON.stringify(['device_silent', 'missed_check_in', 'overdue_visit']),
+      what,
+    );
+    same(e.clearedAs, 'worker_safe', what);
+    // A cancellation stays a cancellation; an outcome recorded makes it complete; else returned.
+    same(
+      after.status,
+      before.status === 'cancelled' ? 'cancelled' : before.outcomeRecorded ? 'completed' : 'returned',
+      what,
+    );
+  }
+
+  // Status changes follow the diagram.
+  if (before.status !== after.status || EDGES[s.action])
+    check((EDGES[s.action] ?? []).includes(`${before.status}>${after.status}`), `${what} → ${after.status}`);
+
+  // Authorisation: where the pack requires it, nobody leaves until the visit has been authorised
+  // (or signed) since it was asked for or its address last changed.
+  if (s.action === 'depart' && rules.authorisation.required)
+    same(approvedBefore, true, `${what}: left without authorisation`);
+  if (s.action === 'authorise' || s.action === 'sign-list') {
+    same(rules.authorisation.mode, s.action === 'authorise' ? 'each-visit' : 'daily-list', what);
+    const who = ACTORS[s.actor];
+    const by = rules.authorisation.by.length ? rules.authorisation.by : ['safeguarding'];
+    check(
+      by.some((r) => [...who.roles, ...who.positions].includes(r)),
+      `${what}: not one of the pack's authorisers`,
+    );
+    if (!rules.authorisation.selfAuthorise)
+      check(who.id !== before.requestedBy, `${what}: authorised own request`);
+  }
+  if (s.action === 'change-address') {
+    same(after.status, 'requested', what);
+    same(e.withdrawsApproval, true, what);
+    if (approvedBefore) coverage.addressChangedAfterApproval++;
+  }
+  if (s.action === 'record-outcome' && wasOut) coverage.outcomeWhileOut++;
+  if (s.action === 'depart') coverage.departed++;
+  if (s.action === 'back-safe') coverage.backSafe++;
+  // Nothing ever happens to a visit whose worker is back but what the record needs afterwards.
+  if (w.wasBack && s.action !== 'back-safe') {
+    same(e.monitoring, 'none', `${what} after back safe`);
+    same(JSON.stringify(e.clears), JSON.stringify([]), `${what} after back safe`);
+  }
+}
+
+function runSteps(
+  rules: VisitRules,
+  start: { lead: string | null; requestedBy: string },
+  steps: Step[],
+): void {
+  const w: World = {
+    v: {
+      status: 'requested',
+      leadUserId: start.lead,
+      partnerUserId: null,
+      requestedBy: start.requestedBy,
+      departedAt: null,
+      returnedAt: null,
+      arrivedAt: null,
+      outcomeRecorded: false,
+      childSeen: null,
+      followUpDone: false,
+      hasSafeWord: false,
+      agreements: 0,
+      doorWaitMinutes: null,
+    },
+    clock: T0,
+    approved: false,
+    wasBack: false,
+  };
+  checkState(w, rules);
+  for (const s of steps) {
+    if (s.kind === 'tick') {
+      w.clock += s.minutes * 60_000;
+    } else {
+      const before = view(w);
+      const d = decide(s.action, before, ACTORS[s.actor], rules);
+      if (d.ok) {
+        const approvedBefore = w.approved;
+        apply(w, s, d.effect);
+        checkTransition(before, view(w), s, d.effect, w, rules, approvedBefore);
+      }
+    }
+    checkState(w, rules);
+  }
+}
+
+describe('the visit lifecycle, as a model (pure)', () => {
+  it('keeps every safety invariant over random sequences of anyone doing anything', () => {
+    fc.assert(
+      fc.property(
+        rulesArb,
+        startArb,
+        fc.array(stepArb, { minLength: 1, maxLength: 50, size: 'max' }),
+        runSteps,
+      ),
+      {
+        numRuns: 600,
+      },
+    );
+    // The runs reached the states the invariants are about (not vacuous).
+    expect(coverage.departed).toBeGreaterThan(50);
+    expect(coverage.backSafe).toBeGreaterThan(20);
+    expect(coverage.addressChangedAfterApproval).toBeGreaterThan(5);
+    expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
+    expect(coverage.door).toBeGreaterThan(20);
+  });
+
+  it('a change of address always sends an authorised visit back for authorisation', () => {
+    fc.assert(
+      fc.property(
+        rulesArb.filter((r) => r.authorisation.required),
+        fc.constantFrom<ActorName>('requester', 'office', 'dsl', 'admin'),
+        (rules, who) => {
+          const v: LifecycleVisit = {
+            status: 'authorised',
+            leadUserId: 'lead',
+            partnerUserId: null,
+            requestedBy: 'req',
+            departedAt: null,
+            returnedAt: null,
+            arrivedAt: null,
+            outcomeRecorded: false,
+            childSeen: null,
+            followUpDone: false,
+            hasSafeWord: false,
+            agreements: 0,
+            doorWaitMinutes: null,
+          };
+          const d = decide('change-address', v, ACTORS[who], rules);
+          expect(d.ok).toBe(true);
+          if (!d.ok) return;
+          expect(d.effect.status).toBe('requested');
+          expect(d.effect.withdrawsApproval).toBe(true);
+          const after = { ...v, status: d.effect.status! };
+          // Nobody, not even the office, may leave for the new address before it is authorised again.
+          for (const name of ACTOR_NAMES) expect(decide('depart', after, ACTORS[name], rules).ok).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('back safe is open to the worker and the office from every state a worker can be out in', () => {
+    const statuses: VisitStatus[] = ['departed', 'cancelled'];
+    fc.assert(
+      fc.property(
+        rulesArb,
+        fc.constantFrom(...statuses),
+        fc.boolean(),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 300 }), { nil: null }),
+        fc.constantFrom<ActorName>('lead', 'partner', 'office', 'dsl', 'admin'),
+        (rules, status, outcome, safeWord, waited, who) => {
+          const now = T0 + 4 * 3_600_000;
+          const v: LifecycleVisit = {
+            status,
+            leadUserId: 'lead',
+            partnerUserId: 'partner',
+            requestedBy: 'req',
+            departedAt: new Date(T0),
+            returnedAt: null,
+            arrivedAt: waited === null ? null : new Date(now - waited * 60_000),
+            outcomeRecorded: status === 'departed' ? outcome : false,
+            childSeen: outcome ? true : null,
+            followUpDone: false,
+            hasSafeWord: safeWord,
+            agreements: 0,
+            doorWaitMinutes: waited,
+          };
+          const d = decide('back-safe', v, ACTORS[who], rules);
+          expect(d.ok, `${who} back safe from ${status}`).toBe(true);
+          if (!d.ok) return;
+          expect(d.effect.monitoring).toBe('end');
+          const after: LifecycleVisit = {
+            ...v,
+            status: d.effect.status ?? v.status,
+            returnedAt: new Date(now),
+          };
+          expect(isOut(after)).toBe(false);
+          // And then nothing can act as if they were still out.
+          for (const name of ACTOR_NAMES)
+            for (const a of OUT_ONLY) expect(decide(a, after, ACTORS[name], rules).ok, a).toBe(false);
+        },
+      ),
+    );
+  });
+
+  // The lifecycle's own convention (record-outcome and cancel: `isOut(v) ? 'keep' : 'none'`): an
+  // action on a visit whose worker is out keeps watching them. Kept apart from the main property:
+  // reveal-safe-word and raise-concern answer `none` while the worker is out (lifecycle.ts), so this
+  // fails until they answer `isOut(v) ? keep : none` as record-outcome and cancel do.
+  it('every action allowed while the worker is out, other than back safe, says the watch goes on (monitoring keep)', () => {
+    const rules = visitRules.parse({ appointments: { noAnswerAfterMinutes: 20 }, agreements: {} });
+    const v: LifecycleVisit = {
+      status: 'departed',
+      leadUserId: 'lead',
+      partnerUserId: 'partner',
+      requestedBy: 'req',
+      departedAt: new Date(T0),
+      returnedAt: null,
+      arrivedAt: new Date(T0 + 10 * 60_000),
+      outcomeRecorded: false,
+      childSeen: null,
+      followUpDone: false,
+      hasSafeWord: true,
+      agreements: 0,
+      doorWaitMinutes: 25,
+    };
+    const wrong: string[] = [];
+    for (const name of ACTOR_NAMES)
+      for (const a of allowedActions(v, ACTORS[name], rules)) {
+        const d = decide(a, v, ACTORS[name], rules);
+        if (d.ok && a !== 'back-safe' && d.effect.monitoring !== 'keep')
+          wrong.push(`${a}: ${d.effect.monitoring}`);
+      }
+    expect([...new Set(wrong)]).toEqual([]);
+  });
+});

@@ -1,0 +1,253 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { MAX_RETURN_AHEAD_MINUTES, returnTimeProblem } from '../../src/domain/visits/return-time.ts';
+import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
+import { dueVisitAlarms, nextVisitCheck, type WatchedVisit } from '../../src/domain/visits/watch.ts';
+
+/**
+ * Properties of the visit watcher's deadlines (src/domain/visits/watch.ts) over generated packs and
+ * generated visits: with and without a check-in interval (the pack's, the visit's or none — most
+ * packs watch a worker by the expected return alone), an arrival call or not, any graces, return
+ * times anywhere in the 4-hour bound (short ones the clock passes at once), arrivals, check-ins and
+ * running late in any order, and a fob or not. The expected deadlines come from a small event model
+ * of what the policies say (below), not from the watcher's own arithmetic.
+ */
+
+const MIN = 60_000;
+const D = Date.UTC(2026, 10, 23, 9, 0);
+
+const rulesArb: fc.Arbitrary<VisitRules> = fc
+  .record({
+    checkInMinutes: fc.option(fc.integer({ min: 5, max: 240 }), { nil: undefined, freq: 2 }),
+    arrivalCheckInMinutes: fc.option(fc.integer({ min: 5, max: 240 }), { nil: undefined, freq: 2 }),
+    checkInGraceMinutes: fc.integer({ min: 0, max: 60 }),
+    overdueGraceMinutes: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 240 })),
+  })
+  .map((r) =>
+    visitRules.parse(Object.fromEntries(Object.entries(r).filter(([, value]) => value !== undefined))),
+  );
+
+type Event =
+  | { kind: 'tick'; minutes: number }
+  | { kind: 'arrive' }
+  | { kind: 'check-in' }
+  | { kind: 'running-late'; minutes: number }
+  | { kind: 'fob' };
+
+const eventArb: fc.Arbitrary<Event> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('tick' as const), minutes: fc.integer({ min: 1, max: 90 }) }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('arrive' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('check-in' as const) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('running-late' as const),
+      minutes: fc.integer({ min: 1, max: MAX_RETURN_AHEAD_MINUTES }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('fob' as const) }) },
+);
+
+const departureArb = fc.record({
+  rules: rulesArb,
+  /** The expected return given at departure: anywhere in the bound, often short. */
+  returnIn: fc.oneof(fc.integer({ min: 1, max: 15 }), fc.integer({ min: 1, max: MAX_RETURN_AHEAD_MINUTES })),
+  /** The visit's own interval (null: the pack's, if any). */
+  every: fc.option(fc.integer({ min: 5, max: 240 }), { nil: null, freq: 2 }),
+  fobSilentMinutes: fc.option(fc.integer({ min: 5, max: 120 }), { nil: null, freq: 2 }),
+  events: fc.array(eventArb, { maxLength: 25 }),
+});
+
+/**
+ * What the policies say a worker out is owed, kept as events happen: the overdue alarm at the
+ * expected return plus the grace; until they say they have arrived (where the pack asks for that
+ * call) the arrival call is due that long after leaving; after it, a check-in at most every
+ * interval from the latest sign of life (the arrival or a check-in; the departure to begin with).
+ */
+class Expected {
+  readonly rules: VisitRules;
+  readonly every: number | null;
+  returnAt: number;
+  arrivalPending: boolean;
+  lastSign = D;
+  fobHeard = D;
+  constructor(rules: VisitRules, every: number | null, returnAt: number) {
+    this.rules = rules;
+    this.every = every;
+    this.returnAt = returnAt;
+    this.arrivalPending = rules.arrivalCheckInMinutes !== undefined;
+  }
+  overdueAt() {
+    return this.returnAt + this.rules.overdueGraceMinutes * MIN;
+  }
+  checkInAt(): number | null {
+    const grace = this.rules.checkInGraceMinutes * MIN;
+    if (this.arrivalPending) return D + this.rules.arrivalCheckInMinutes! * MIN + grace;
+    const every = this.every ?? this.rules.checkInMinutes ?? null;
+    return every === null ? null : this.lastSign + every * MIN + grace;
+  }
+}
+
+describe('the watch on a worker out (pure)', () => {
+  it('a worker out is always watched: every deadline falls due exactly when the policy says, never early, never dropped', () => {
+    let overdueSeen = 0;
+    let overdueOnly = 0;
+    let checkInSeen = 0;
+    fc.assert(
+      fc.property(departureArb, ({ rules, returnIn, every, fobSilentMinutes, events }) => {
+        const exp = new Expected(rules, every, D + returnIn * MIN);
+        let now = D;
+        let arrivedAt: number | null = null;
+        let lastCheckInAt: number | null = null;
+        let fobLast: number | null = null;
+        const visit = (): WatchedVisit => ({
+          id: '7',
+          status: 'departed',
+          departedAt: new Date(D),
+          returnedAt: null,
+          arrivedAt: arrivedAt === null ? null : new Date(arrivedAt),
+          expectedReturnAt: new Date(exp.returnAt),
+          lastCheckInAt: lastCheckInAt === null ? null : new Date(lastCheckInAt),
+          checkInMinutes: every,
+          fob:
+            fobSilentMinutes === null
+              ? null
+              : { lastEventAt: fobLast === null ? null : new Date(fobLast), silentMinutes: fobSilentMinutes },
+        });
+        const look = () => {
+          const v = visit();
+          const due = dueVisitAlarms(v, rules, new Date(now));
+          const next = nextVisitCheck(v, rules, new Date(now));
+          // Always watched: something is owed already, or something will fall due.
+          expect(due.length > 0 || next !== null, 'a worker out with nothing due and nothing to come').toBe(
+            true,
+          );
+          // Overdue exactly from the expected return plus the grace — whatever else watches them.
+          const overdue = due.filter((d) => d.type === 'overdue_visit');
+          if (now >= exp.overdueAt()) {
+            expect(
+              overdue.map((d) => d.dueAt.getTime()),
+              'overdue not raised',
+            ).toEqual([exp.overdueAt()]);
+            overdueSeen++;
+            if (exp.checkInAt() === null && fobSilentMinutes === null) overdueOnly++;
+          } else {
+            expect(overdue, 'overdue raised early').toEqual([]);
+            expect(next, 'the overdue deadline is not the next check, nor anything before it').not.toBeNull();
+            expect(next!.getTime()).toBeLessThanOrEqual(exp.overdueAt());
+          }
+          // The check-in clock (the arrival call first where the pack asks for one).
+          const missed = due.filter((d) => d.type === 'missed_check_in');
+          const checkInAt = exp.checkInAt();
+          if (checkInAt !== null && now >= checkInAt) {
+            expect(
+              missed.map((d) => d.dueAt.getTime()),
+              'missed check-in not raised',
+            ).toEqual([checkInAt]);
+            checkInSeen++;
+          } else {
+            expect(missed, 'a missed check-in raised early, or with no interval to miss').toEqual([]);
+            if (checkInAt !== null) expect(next!.getTime()).toBeLessThanOrEqual(checkInAt);
+          }
+          // A silent fob: from its last event (or the departure), the school's set time.
+          const silent = due.filter((d) => d.type === 'device_silent');
+          if (fobSilentMinutes !== null && now >= exp.fobHeard + fobSilentMinutes * MIN)
+            expect(silent.map((d) => d.dueAt.getTime())).toEqual([exp.fobHeard + fobSilentMinutes * MIN]);
+          else expect(silent).toEqual([]);
+          // The next check is in the future, and no later than the earliest deadline still to come.
+          if (next !== null) expect(next.getTime()).toBeGreaterThan(now);
+          // Each occurrence once: asking again (a second watcher) names the same alarms.
+          expect(dueVisitAlarms(v, rules, new Date(now)).map((d) => d.dedupKey)).toEqual(
+            due.map((d) => d.dedupKey),
+          );
+          expect(new Set(due.map((d) => d.dedupKey)).size).toBe(due.length);
+          return due;
+        };
+        look();
+        for (const e of events) {
+          if (e.kind === 'tick') now += e.minutes * MIN;
+          else if (e.kind === 'arrive' && arrivedAt === null) {
+            arrivedAt = now;
+            exp.arrivalPending = false;
+            exp.lastSign = Math.max(exp.lastSign, now);
+          } else if (e.kind === 'check-in') {
+            lastCheckInAt = now;
+            exp.arrivalPending = false;
+            exp.lastSign = now;
+          } else if (e.kind === 'running-late') {
+            const before = look().find((d) => d.type === 'overdue_visit');
+            const at = now + e.minutes * MIN;
+            expect(returnTimeProblem(new Date(at), new Date(now))).toBeNull();
+            exp.returnAt = at;
+            // The new time re-arms the overdue alarm: a new occurrence, due at the new time.
+            const after = dueVisitAlarms(visit(), rules, new Date(exp.overdueAt()));
+            const again = after.find((d) => d.type === 'overdue_visit');
+            expect(again?.dueAt.getTime()).toBe(exp.overdueAt());
+            if (before && before.dueAt.getTime() !== again!.dueAt.getTime())
+              expect(again!.dedupKey).not.toBe(before.dedupKey);
+          } else if (e.kind === 'fob') {
+            fobLast = now;
+            exp.fobHeard = now;
+          }
+          look();
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    // The runs reached the deadlines (not vacuous), the overdue-only watch among them.
+    expect(overdueSeen).toBeGreaterThan(200);
+    expect(overdueOnly).toBeGreaterThan(20);
+    expect(checkInSeen).toBeGreaterThan(200);
+  });
+
+  it('back safe ends the watch for good: nothing is owed or scheduled at any time after', () => {
+    fc.assert(
+      fc.property(
+        departureArb,
+        fc.integer({ min: 0, max: 600 }),
+        fc.integer({ min: 0, max: 3 * 24 * 60 }),
+        ({ rules, returnIn, every, fobSilentMinutes }, backAfter, later) => {
+          const v: WatchedVisit = {
+            id: '7',
+            status: 'returned',
+            departedAt: new Date(D),
+            returnedAt: new Date(D + backAfter * MIN),
+            arrivedAt: null,
+            expectedReturnAt: new Date(D + returnIn * MIN),
+            lastCheckInAt: null,
+            checkInMinutes: every,
+            fob: fobSilentMinutes === null ? null : { lastEventAt: null, silentMinutes: fobSilentMinutes },
+          };
+          const now = new Date(D + (backAfter + later) * MIN);
+          expect(dueVisitAlarms(v, rules, now)).toEqual([]);
+          expect(nextVisitCheck(v, rules, now)).toBeNull();
+          // Not departed: nothing either.
+          const notOut = { ...v, departedAt: null, returnedAt: null };
+          expect(dueVisitAlarms(notOut, rules, now)).toEqual([]);
+          expect(nextVisitCheck(notOut, rules, now)).toBeNull();
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a return time is accepted exactly within the 4-hour bound: in the future and at most 240 minutes on', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 0, 1) }),
+        fc.integer({ min: -600 * 60, max: 600 * 60 }),
+        (nowMs, seconds) => {
+          const problem = returnTimeProblem(new Date(nowMs + seconds * 1000), new Date(nowMs));
+          const allowed = seconds > 0 && seconds <= MAX_RETURN_AHEAD_MINUTES * 60;
+          expect(problem === null, `${seconds} s ahead: ${problem}`).toBe(allowed);
+          if (!allowed) expect(problem).toMatch(/expected a time after/);
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    expect(MAX_RETURN_AHEAD_MINUTES).toBe(240);
+  });
+});
