@@ -59,6 +59,10 @@ export const DEFAULT_ALARM_POLICY: EscalationPolicy = {
     },
   ],
   repeat: 3,
+  // Set by us, not by a policy: an SOS, fall or duress acknowledged and still not resolved (the
+  // worker not known to be safe) 10 minutes later sounds again — an acknowledgement is someone
+  // handling it, never the end of the watch.
+  reescalateAfterMinutes: 10,
 };
 
 export type AlarmState = 'open' | 'acknowledged' | 'resolved';
