@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { DoorstepConfig } from '../config/schema.ts';
+import { londonDate } from '../domain/attendance/dates.ts';
 import { POSITIONS, ROLES } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -18,7 +19,7 @@ import {
   userByUsername,
 } from '../store/users.ts';
 import { hashPassword, passwordProblem } from './password.ts';
-import { grantProblem, mayManage } from './scope.ts';
+import { grantProblem, mayManage, mayRecordTraining } from './scope.ts';
 
 /**
  * Who changes accounts: the CLI (`system:cli`, trust-level: whoever runs it holds the store) or a
@@ -153,15 +154,22 @@ export async function changeAccount(
   return { sessionsEnded };
 }
 
-/** A training record: a real calendar date, not in the future, or null to clear it. */
+/**
+ * A training record: a real calendar date, not in the future, or null to clear it; and whether the
+ * person is experienced in home visits (visits made before Doorstep), recorded as of today.
+ */
 export const trainingSchema = z.strictObject({
   homeVisitTrainedOn: z.iso.date({ error: 'expected a date as YYYY-MM-DD' }).nullable().optional(),
   safeguardingTrainedOn: z.iso.date({ error: 'expected a date as YYYY-MM-DD' }).nullable().optional(),
+  homeVisitExperienced: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 /**
- * Records a person's home-visit and safeguarding training (the packs that require training check
- * it at departure). Audited with before and after; an account outside an admin's schools is not found.
+ * Records a person's home-visit and safeguarding training and their home-visit experience (the
+ * packs that require them check them at departure). Audited with before and after, under who did it
+ * and when. From the web, an admin, the data manager or the safeguarding team of every school of the
+ * account, never for their own account (`mayRecordTraining`); an account they may not record for is
+ * not found.
  */
 export async function recordTraining(
   db: Db,
@@ -171,15 +179,28 @@ export async function recordTraining(
   now = new Date(),
 ): Promise<void> {
   const user = await userById(db, userId);
-  if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
-    throw doorstepError('NOT_FOUND', `no user ${userId}`);
-  const today = now.toISOString().slice(0, 10);
+  if (!user || (typeof actor !== 'string' && !mayRecordTraining(actor, user)))
+    throw doorstepError(
+      'NOT_FOUND',
+      typeof actor !== 'string' && user && actor.id === user.id
+        ? `no user ${userId} whose training you may record: your own is recorded by a colleague`
+        : `no user ${userId}`,
+    );
+  const today = londonDate(now);
   for (const [k, v] of Object.entries(t))
-    if (v && v > today) throw doorstepError('BAD_REQUEST', `${k}: expected a date that has passed`);
+    if (typeof v === 'string' && v > today)
+      throw doorstepError('BAD_REQUEST', `${k}: expected a date that has passed`);
+  const experienced =
+    t.homeVisitExperienced === undefined
+      ? undefined
+      : t.homeVisitExperienced
+        ? (user.homeVisitExperiencedOn ?? today)
+        : null;
   await db.transaction(async (tx) => {
     await setTraining(tx, user.id, {
       ...(t.homeVisitTrainedOn !== undefined ? { homeVisit: t.homeVisitTrainedOn } : {}),
       ...(t.safeguardingTrainedOn !== undefined ? { safeguarding: t.safeguardingTrainedOn } : {}),
+      ...(experienced !== undefined ? { experienced } : {}),
     });
     await appendAudit(tx, {
       actor: actorName(actor),
@@ -189,8 +210,9 @@ export async function recordTraining(
       before: {
         homeVisitTrainedOn: user.homeVisitTrainedOn,
         safeguardingTrainedOn: user.safeguardingTrainedOn,
+        homeVisitExperiencedOn: user.homeVisitExperiencedOn,
       },
-      after: t,
+      after: { ...t, ...(experienced !== undefined ? { homeVisitExperiencedOn: experienced } : {}) },
     });
   });
 }

@@ -29,6 +29,26 @@ export function mayManage(admin: User, account: Pick<User, 'schools'>): boolean 
   return admin.roles.includes('admin') && coversSchools(admin, account.schools);
 }
 
+/** Who keeps staff training and home-visit experience records: an admin, the data manager and the safeguarding team. */
+export const TRAINING_RECORDERS = [
+  'admin',
+  'data-manager',
+  'safeguarding',
+] as const satisfies readonly UserRole[];
+
+/**
+ * Whether `recorder` may record `account`'s training and experience: they hold one of the
+ * TRAINING_RECORDERS roles and their schools cover every school of the account — and it is not their
+ * own account (a competence check is not self-certified).
+ */
+export function mayRecordTraining(recorder: User, account: Pick<User, 'id' | 'schools'>): boolean {
+  return (
+    recorder.id !== account.id &&
+    TRAINING_RECORDERS.some((r) => recorder.roles.includes(r)) &&
+    coversSchools(recorder, account.schools)
+  );
+}
+
 /** Why `granter` may not give these roles and schools, or null when they may. */
 export function grantProblem(
   granter: User,

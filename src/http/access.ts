@@ -41,6 +41,7 @@ export const OWN_AUTH = [
   '/hooks/voice/',
   '/admin/queues',
   '/assets/',
+  '/favicon.ico',
 ];
 
 export function allows(access: Access, user: User | null): boolean {

@@ -1,5 +1,5 @@
 import { deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
-import { nextStepOf } from '../domain/escalation/ladder.ts';
+import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
@@ -11,6 +11,17 @@ import { worksAt } from './users.ts';
 import { type Address, formatAddress } from './visits.ts';
 
 const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || null;
+
+/**
+ * The level last sent of an alarm whose next step is `step` (steps sent so far), as the ladder
+ * numbers it: step k ran level `k mod levels` (the last level once the rounds are spent).
+ */
+function levelSent(policy: RoutedPolicy, step: number): { level: number; of: number; round: number } | null {
+  if (step <= 0) return null;
+  const last = decideStep(policy, step - 1, 'open');
+  if (last.kind !== 'notify') return null;
+  return { level: last.level + 1, of: policy.levels.length, round: last.round + 1 };
+}
 
 /**
  * Everything the office board shows for one school, in one read: open and acknowledged alarms
@@ -95,7 +106,7 @@ export async function boardState(
      ORDER BY v.completed_at LIMIT 100`,
     [schoolId],
   );
-  // Failed record deliveries; a notification's fate is shown on its own alarm's card instead.
+  // Failed record deliveries; a notification's failure is listed too (beside its alarm's card).
   const failed = await db.query<Record<string, unknown>>(
     `SELECT 'record' AS what, id::text AS id, kind AS detail, last_error, updated_at AS at FROM outbox
        WHERE school_id = $1 AND status = 'failed'
@@ -154,7 +165,14 @@ export async function boardState(
         visitId: r.visit_id === null ? null : String(r.visit_id),
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
         pupilName: name(r.forename, r.surname),
+        /** The ladder's next step to run (the steps sent so far); -1 while paused (acknowledged). */
         level: step < 0 ? null : step,
+        /**
+         * The level last sent, numbered within the ladder (1…levels), the ladder's length, and the
+         * round (1: its first run; repeats and the last level's reminders after): "level 3" is never
+         * said of a 2-level ladder.
+         */
+        levelSent: policy ? levelSent(policy, step) : null,
         /** Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised before routing). */
         ladderPeriod: policy?.period ?? null,
         /** Open with at least two levels sent, or reopened after its acknowledgement timed out. */
@@ -250,12 +268,26 @@ export async function boardState(
       pupilName: name(r.forename, r.surname),
       completedAt: new Date(r.completed_at as string).toISOString(),
     })),
-    failed: failed.rows.map((r) => ({
-      what: r.what,
-      id: r.id,
-      detail: r.detail,
-      error: r.last_error,
-      at: new Date(r.at as string).toISOString(),
-    })),
+    failed: [
+      ...failed.rows.map((r) => ({
+        what: r.what as string,
+        id: r.id as string,
+        detail: r.detail as string,
+        error: (r.last_error as string | null) ?? null,
+        at: new Date(r.at as string).toISOString(),
+        alarmId: null as string | null,
+      })),
+      // The alarms' notifications that did not get through (all or some of their people).
+      ...sent
+        .filter((n) => ['failed', 'partly-failed'].includes(deliveryState(n)))
+        .map((n) => ({
+          what: 'notification',
+          id: n.id,
+          detail: n.target,
+          error: deliveryDetail(n),
+          at: n.at.toISOString(),
+          alarmId: n.alarmId,
+        })),
+    ].sort((a, b) => b.at.localeCompare(a.at)),
   };
 }

@@ -3,6 +3,11 @@ import type { Queryable } from './db.ts';
 /** One dated entry of a pupil's chronology, from one of the tables that hold their story. */
 export interface ChronologyEntry {
   at: Date;
+  /**
+   * The day, for an entry that has no time of day (a trigger opened or closed on a date): `at` is
+   * then the start of that day in London, and the entry is shown by its date alone.
+   */
+  date: string | null;
   /** trigger | visit | alarm | notice | record */
   source: 'trigger' | 'visit' | 'alarm' | 'notice' | 'record';
   /** The row it comes from (episode, visit, alarm, notice or outbox id). */
@@ -25,6 +30,7 @@ export async function pupilChronology(
 ): Promise<ChronologyEntry[]> {
   const { rows } = await db.query<{
     at: Date;
+    date: string | null;
     source: ChronologyEntry['source'];
     ref: string;
     visit_id: string | null;
@@ -32,15 +38,17 @@ export async function pupilChronology(
     detail: Record<string, unknown> | null;
   }>(
     `WITH v AS (SELECT * FROM visits WHERE school_id = $1 AND pupil_mis_id = $2)
-     SELECT opened_on::timestamptz AS at, 'trigger' AS source, id::text AS ref, NULL::text AS visit_id,
+     SELECT opened_on::timestamp AT TIME ZONE 'Europe/London' AS at, to_char(opened_on, 'YYYY-MM-DD') AS date,
+            'trigger' AS source, id::text AS ref, NULL::text AS visit_id,
             'trigger raised: ' || title AS what,
             jsonb_build_object('rule', rule_key, 'action', action, 'role', role, 'explanation', explanation, 'evidence', evidence) AS detail
        FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2
      UNION ALL
-     SELECT closed_on::timestamptz, 'trigger', id::text, NULL, 'trigger closed: ' || title, NULL
+     SELECT closed_on::timestamp AT TIME ZONE 'Europe/London', to_char(closed_on, 'YYYY-MM-DD'), 'trigger', id::text,
+            NULL, 'trigger closed: ' || title, NULL
        FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2 AND closed_on IS NOT NULL
      UNION ALL
-     SELECT s.at, 'visit', v.id::text, v.id::text, s.what, s.detail
+     SELECT s.at, NULL, 'visit', v.id::text, v.id::text, s.what, s.detail
        FROM v, LATERAL (VALUES
          (v.requested_at, 'visit requested: ' || v.reason, jsonb_build_object('plannedFor', v.planned_for, 'risk', v.risk_level)),
          (v.authorised_at, 'visit authorised', NULL::jsonb),
@@ -55,22 +63,23 @@ export async function pupilChronology(
        ) AS s(at, what, detail)
       WHERE s.at IS NOT NULL
      UNION ALL
-     SELECT t.at, 'alarm', a.id::text, a.visit_id::text, 'alarm ' || a.id || ' (' || replace(a.type, '_', ' ') || '): ' || t.event, NULL
+     SELECT t.at, NULL, 'alarm', a.id::text, a.visit_id::text, 'alarm ' || a.id || ' (' || replace(a.type, '_', ' ') || '): ' || t.event, NULL
        FROM alarms a JOIN alarm_timeline t ON t.alarm_id = a.id WHERE a.visit_id IN (SELECT id FROM v)
      UNION ALL
-     SELECT n.created_at, 'notice', n.id::text, n.visit_id::text,
+     SELECT n.created_at, NULL, 'notice', n.id::text, n.visit_id::text,
             'notice (' || n.kind || ') to ' || n.target || ': ' || n.status, NULL
        FROM notices n WHERE n.visit_id IN (SELECT id FROM v)
      UNION ALL
-     SELECT o.created_at, 'record', o.id::text, CASE WHEN o.source_type = 'visit' THEN o.source_id END,
+     SELECT o.created_at, NULL, 'record', o.id::text, CASE WHEN o.source_type = 'visit' THEN o.source_id END,
             replace(o.kind, '_', ' ') || ' to ' || o.sink || ': ' || o.status || coalesce(' (' || o.remote_id || ')', ''),
             jsonb_build_object('title', o.title)
        FROM outbox o WHERE o.school_id = $1 AND o.pupil_ids @> jsonb_build_array($2::text)
-     ORDER BY 1, 2, 3`,
+     ORDER BY 1, 3, 4`,
     [schoolId, misId],
   );
   return rows.map((r) => ({
     at: new Date(r.at),
+    date: r.date ?? null,
     source: r.source,
     ref: String(r.ref),
     visitId: r.visit_id ?? null,

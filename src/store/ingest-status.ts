@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type BrokerSilence, brokerSilence } from '../domain/fob/broker-silence.ts';
 import { type BoardEventRow, insertBoardEvent } from './board.ts';
 import type { Db, Queryable } from './db.ts';
 
@@ -83,4 +84,33 @@ export async function brokerLastEventAt(db: Queryable, schoolId: string): Promis
   );
   const at = rows[0]?.at;
   return at ? new Date(at) : null;
+}
+
+/** What the board and the data page both say of a school's fob feeds: one read, one answer. */
+export interface FobFeedStatus {
+  /** Feeds whose connection is down now, since when and why. */
+  down: Awaited<ReturnType<typeof ingestProblems>>;
+  /** When the broker last sent anything, and whether that is past `fobs.brokerSilenceSeconds` (null: no MQTT feed). */
+  broker: BrokerSilence | null;
+}
+
+/**
+ * A school's fob feeds as the board and the data page show them (null: the school has none): the
+ * connections that are down and the broker's silence, read from `ingest_status` at `now`.
+ */
+export async function fobFeedStatus(
+  db: Queryable,
+  school: {
+    id: string;
+    fobs: { transports: readonly { kind: string }[]; brokerSilenceSeconds: number };
+  },
+  now: Date,
+): Promise<FobFeedStatus | null> {
+  if (!school.fobs.transports.length) return null;
+  return {
+    down: await ingestProblems(db, school.id),
+    broker: school.fobs.transports.some((t) => t.kind === 'mqtt')
+      ? brokerSilence(await brokerLastEventAt(db, school.id), now, school.fobs.brokerSilenceSeconds)
+      : null,
+  };
 }

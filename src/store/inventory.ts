@@ -189,10 +189,11 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'users',
     what: 'a staff account',
     personal:
-      'username, name, roles, positions, schools, device staff id, phone, e-mail, training dates, a password hash',
-    why: 'sign-in; who is on a visit; SMS to visiting staff',
+      'username, name, roles, positions, schools, device staff id, phone, e-mail, training dates, when recorded as experienced in home visits, a password hash',
+    why: 'sign-in; who is on a visit; SMS to visiting staff; the policies that check training and experience before a visit',
     retention: 'while the account exists (disable, then remove, when a member of staff leaves)',
-    seenBy: 'admin; names on the board and visit pages',
+    seenBy:
+      'admin; training and experience: the data manager and the safeguarding team of their schools; names on the board and visit pages',
   },
   {
     table: 'sessions',

@@ -16,6 +16,11 @@ export interface User {
   /** Training records (YYYY-MM-DD), for the policy packs that require them before a home visit. */
   homeVisitTrainedOn: string | null;
   safeguardingTrainedOn: string | null;
+  /**
+   * When they were recorded as experienced in home visits (made visits before Doorstep): counted as
+   * experienced for a colleague's first visit, as someone who has made a visit in Doorstep is.
+   */
+  homeVisitExperiencedOn: string | null;
 }
 
 export interface UserWithSecret extends User {
@@ -26,7 +31,7 @@ export interface UserWithSecret extends User {
 }
 
 const COLUMNS =
-  'id, username, display_name, roles, positions, schools, staff_id, phone, email, password_hash, failed_attempts, locked_until, disabled, home_visit_trained_on, safeguarding_trained_on';
+  'id, username, display_name, roles, positions, schools, staff_id, phone, email, password_hash, failed_attempts, locked_until, disabled, home_visit_trained_on, safeguarding_trained_on, home_visit_experienced_on';
 
 /** A DATE column as YYYY-MM-DD (the driver gives a Date at local midnight, or a string). */
 function isoDay(v: unknown): string | null {
@@ -53,21 +58,31 @@ function toUser(r: Record<string, unknown>): UserWithSecret {
     disabled: r.disabled as boolean,
     homeVisitTrainedOn: isoDay(r.home_visit_trained_on),
     safeguardingTrainedOn: isoDay(r.safeguarding_trained_on),
+    homeVisitExperiencedOn: isoDay(r.home_visit_experienced_on),
   };
 }
 
-/** Records (or clears, with null) a person's training dates; absent keys are left as they are. */
+/** Records (or clears, with null) a person's training and experience dates; absent keys are left as they are. */
 export async function setTraining(
   db: Queryable,
   id: string,
-  t: { homeVisit?: string | null; safeguarding?: string | null },
+  t: { homeVisit?: string | null; safeguarding?: string | null; experienced?: string | null },
 ): Promise<void> {
   await db.query(
     `UPDATE users SET
        home_visit_trained_on = CASE WHEN $2 THEN $3::date ELSE home_visit_trained_on END,
-       safeguarding_trained_on = CASE WHEN $4 THEN $5::date ELSE safeguarding_trained_on END
+       safeguarding_trained_on = CASE WHEN $4 THEN $5::date ELSE safeguarding_trained_on END,
+       home_visit_experienced_on = CASE WHEN $6 THEN $7::date ELSE home_visit_experienced_on END
      WHERE id = $1`,
-    [id, 'homeVisit' in t, t.homeVisit ?? null, 'safeguarding' in t, t.safeguarding ?? null],
+    [
+      id,
+      'homeVisit' in t,
+      t.homeVisit ?? null,
+      'safeguarding' in t,
+      t.safeguarding ?? null,
+      'experienced' in t,
+      t.experienced ?? null,
+    ],
   );
 }
 

@@ -52,9 +52,11 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
     id: string;
     home: Date | null;
     safeguarding: Date | null;
+    experienced: Date | null;
     made: number;
   }>(
     `SELECT u.id, u.home_visit_trained_on AS home, u.safeguarding_trained_on AS safeguarding,
+            u.home_visit_experienced_on AS experienced,
             (SELECT count(*)::int FROM visits v WHERE v.id <> $2 AND v.departed_at IS NOT NULL
                AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made
      FROM users u WHERE u.id = ANY($1::bigint[])`,
@@ -66,6 +68,7 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
       homeVisitTrained: Boolean(r?.home),
       safeguardingTrained: Boolean(r?.safeguarding),
       visitsMade: r?.made ?? 0,
+      experienced: Boolean(r?.experienced),
     };
   });
 }

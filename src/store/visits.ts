@@ -70,6 +70,8 @@ export interface FamilyNotice {
   by: string;
   /** The notice Doorstep sent for a text (its id), when the method was `sms`. */
   noticeId?: string | null;
+  /** Who sent a text (method `sms`): Doorstep through the school's SMS channel, or staff from a school phone. */
+  sentBy?: 'doorstep' | 'staff';
 }
 
 export interface Vehicle {

@@ -1,14 +1,14 @@
 import { londonMinutes } from '../domain/attendance/dates.ts';
-import { departureFindings } from '../domain/visits/departure-findings.ts';
+import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
 import { flagMinimum, higherRisk } from '../domain/visits/rules.ts';
-import { doorstepError } from '../errors.ts';
+import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { type User, userById } from '../store/users.ts';
 import { markDeparted } from '../store/visit-changes.ts';
 import { staffCompetence } from '../store/visit-queries.ts';
-import type { Vehicle, VisitRow } from '../store/visits.ts';
+import { getVisit, type Vehicle, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { sendNotices } from './visit-notices.ts';
@@ -86,6 +86,104 @@ async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | un
   );
 }
 
+/** A departure being filled in on the visit page: everything may still be missing. */
+export type DepartureDraft = Partial<Departure>;
+
+/** What a departure would be checked against, and what it would record. */
+interface DepartureCheck {
+  findings: Finding[];
+  lead: User | null;
+  phone: string | null;
+  fob: string | null;
+}
+
+/**
+ * The policy's checks of a departure (authorisation, pairs, safe word, hours, risk, competence, phone,
+ * fob, vehicle, family notice, expected return) — the one place both leaving and the visit page's
+ * "Needed" list get them from. `strict` (leaving): the risks not confirmed read, or a lead or partner
+ * who may not go, is refused at once with its own error, as before; otherwise (the page's check) each
+ * becomes a blocking finding of its own, so the page lists everything leaving would be refused for.
+ */
+async function checkDeparture(
+  tx: Queryable,
+  deps: VisitDeps,
+  user: User,
+  v: VisitRow,
+  d: DepartureDraft,
+  strict: boolean,
+): Promise<DepartureCheck> {
+  const rules = deps.rulesFor(v.schoolId);
+  const now = deps.now();
+  const refusals: Finding[] = [];
+  /** In strict mode the error is thrown; otherwise it is a blocking finding under `rule`. */
+  const attempt = async <T>(rule: string, fn: () => Promise<T> | T): Promise<T | null> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (strict || !isDoorstepError(err)) throw err;
+      // The field the API error names ("partnerUserId: …") is the finding's rule here.
+      refusals.push({ level: 'block', rule, message: err.message.replace(/^[a-zA-Z]+: /, '') });
+      return null;
+    }
+  };
+  await attempt('risks-read', () => {
+    if (!d.risksRead)
+      throw doorstepError('POLICY', 'risksRead: confirm the risk notes and address flags were read');
+  });
+  const leadUser = await attempt('lead', () => leadOf(tx, user, v, d.leadUserId));
+  const partnerId = d.partnerUserId
+    ? await attempt('partner', async () => {
+        if (d.partnerUserId === leadUser?.id)
+          throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
+        return (await goingStaff(tx, v, 'partnerUserId', d.partnerUserId!)).id;
+      })
+    : null;
+  // The worker's number and fob are the lead's (a number typed in the form, else their account's).
+  const phone = d.phone?.trim() || leadUser?.phone || null;
+  const school = knownSchool(deps.config, v.schoolId);
+  const fob = leadUser?.staffId
+    ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
+    : null;
+  const flags = await addressFlagsFor(tx, v.schoolId, v.address);
+  const going = leadUser ? [leadUser.id, ...(partnerId ? [partnerId] : [])] : [];
+  const findings = departureFindings(rules, {
+    status: v.status,
+    // A dangerous (or caution) address raises the level whatever was assessed.
+    riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
+    riskAssessed: v.riskAssessedAt !== null,
+    staff: going.length ? await staffCompetence(tx, going, v.id) : [],
+    ...(d.expectedReturnAt ? { returnLondonMinutes: londonMinutes(d.expectedReturnAt) } : {}),
+    partner: partnerId !== null,
+    safeWord: d.safeWord ?? null,
+    londonMinutes: londonMinutes(now),
+    outOfHoursApproved: v.outOfHoursApproved,
+    expectedReturnAt: d.expectedReturnAt ?? null,
+    now,
+    checkInMinutes: d.checkInMinutes ?? null,
+    // Whose phone and fob is not known until someone leads: nothing is said of them until then.
+    ...(leadUser ? { phone: phone !== null, fob: fob !== null } : {}),
+    vehicle: Boolean(d.vehicle) || d.onFoot === true,
+    familyNotice: v.familyNotice,
+  });
+  return { findings: [...refusals, ...findings], lead: leadUser, phone, fob };
+}
+
+/**
+ * What leaving now, as drafted, would be refused for (and warned of): the visit page's "Needed" list,
+ * from the same checks leaving runs. Read only; someone else's visit is not found.
+ */
+export async function departureCheck(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  d: DepartureDraft,
+): Promise<Finding[]> {
+  const v = await getVisit(deps.db, visitId);
+  if (!v) throw doorstepError('NOT_FOUND', `no visit ${visitId}`);
+  assertMayActOn(user, v);
+  return (await checkDeparture(deps.db, deps, user, v, d, false)).findings;
+}
+
 /** Leaving school: the policy's checks (authorisation, pairs, safe word, hours, risk) must pass. */
 export async function departVisit(deps: VisitDeps, user: User, visitId: string, d: Departure): Promise<void> {
   const notices = await change(deps, async (tx, events) => {
@@ -93,42 +191,9 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     assertMayActOn(user, v);
     const rules = deps.rulesFor(v.schoolId);
     const now = deps.now();
-    if (!d.risksRead)
-      throw doorstepError('POLICY', 'risksRead: confirm the risk notes and address flags were read');
-    const leadUser = await leadOf(tx, user, v, d.leadUserId);
-    const lead = leadUser.id;
-    if (d.partnerUserId) {
-      if (d.partnerUserId === lead)
-        throw doorstepError('BAD_REQUEST', 'partnerUserId: the partner must be someone else');
-      await goingStaff(tx, v, 'partnerUserId', d.partnerUserId);
-    }
-    // The worker's number and fob are the lead's (a number typed in the form, else their account's).
-    const phone = d.phone?.trim() || leadUser.phone || null;
+    const { findings, lead: leadUser, phone, fob } = await checkDeparture(tx, deps, user, v, d, true);
+    const lead = leadUser!.id;
     const school = knownSchool(deps.config, v.schoolId);
-    const fob = leadUser.staffId
-      ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)
-      : null;
-    const flags = await addressFlagsFor(tx, v.schoolId, v.address);
-    const going = [lead, ...(d.partnerUserId ? [d.partnerUserId] : [])];
-    const findings = departureFindings(rules, {
-      status: v.status,
-      // A dangerous (or caution) address raises the level whatever was assessed.
-      riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
-      riskAssessed: v.riskAssessedAt !== null,
-      staff: await staffCompetence(tx, going, v.id),
-      returnLondonMinutes: londonMinutes(d.expectedReturnAt),
-      partner: Boolean(d.partnerUserId),
-      safeWord: d.safeWord ?? null,
-      londonMinutes: londonMinutes(now),
-      outOfHoursApproved: v.outOfHoursApproved,
-      expectedReturnAt: d.expectedReturnAt,
-      now,
-      checkInMinutes: d.checkInMinutes ?? null,
-      phone: phone !== null,
-      fob: fob !== null,
-      vehicle: Boolean(d.vehicle) || d.onFoot === true,
-      familyNotice: v.familyNotice,
-    });
     const blocks = findings.filter((f) => f.level === 'block');
     if (blocks.length)
       throw doorstepError('POLICY', `cannot leave yet: ${blocks.map((b) => b.message).join('; ')}`, {

@@ -1,3 +1,4 @@
+import type { SchoolConfig } from '../config/schema.ts';
 import { doorstepError } from '../errors.ts';
 import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
@@ -15,24 +16,44 @@ const familyDate = (isoDate: string) =>
     timeZone: 'UTC',
   }).format(new Date(`${isoDate}T12:00:00Z`));
 
+/** The text the school's template (`notices.familySms`) says for a visit on `plannedFor`. */
+export function familyTextFor(school: SchoolConfig, plannedFor: string): string {
+  return school.notices.familySms
+    .replaceAll('{school}', school.name)
+    .replaceAll('{date}', familyDate(plannedFor))
+    .replaceAll('{phone}', school.phone ?? 'the school office');
+}
+
 /**
  * Before leaving, how the family was told of the visit — one of the ways the school's policy names
- * (a letter, printable from the visit page; a phone call; a text, sent by Doorstep through the
- * school's SMS channel to the pupil's first contact with a phone; in person; a written confirmation
+ * (a letter, printable from the visit page; a phone call; a text; in person; a written confirmation
  * of the appointment) — or the exemption the policy allows (King's: persistent absence, missing
  * education). Where the pack requires it, the visit cannot leave until one is recorded.
+ *
+ * A text is sent by Doorstep through the school's SMS channel to the pupil's first contact with a
+ * phone (`sentBy: 'doorstep'`, the default), or was sent by the member of staff from a school phone
+ * (`sentBy: 'staff'`: Heath Lane's "Collect a school phone", and the only way for a school with no
+ * SMS channel) — either way a text, as the policy asks; nothing else stands in for it.
  */
 export async function tellFamily(
   deps: VisitDeps,
   user: User,
   visitId: string,
-  input: { method?: string | undefined; exemption?: string | undefined; note?: string | undefined },
+  input: {
+    method?: string | undefined;
+    exemption?: string | undefined;
+    note?: string | undefined;
+    sentBy?: 'doorstep' | 'staff' | undefined;
+  },
 ): Promise<void> {
   if (Boolean(input.method) === Boolean(input.exemption))
     throw doorstepError(
       'BAD_REQUEST',
       'method: expected how the family was told, or an exemption (one of them)',
     );
+  if (input.sentBy && input.method !== 'sms')
+    throw doorstepError('BAD_REQUEST', 'sentBy: only a text (method sms) is sent by Doorstep or by staff');
+  const sentBy = input.method === 'sms' ? (input.sentBy ?? 'doorstep') : null;
   const now = deps.now();
   const notices = await change(deps, async (tx) => {
     const v = await mustLock(tx, visitId);
@@ -52,16 +73,13 @@ export async function tellFamily(
       );
     const school = knownSchool(deps.config, v.schoolId);
     let ids: string[] = [];
-    if (input.method === 'sms') {
+    if (sentBy === 'doorstep') {
       if (!school.channels.sms)
         throw doorstepError(
           'POLICY',
-          'the school has no SMS channel: send the text another way and record it as a phone call',
+          'sentBy: the school has no SMS channel, so Doorstep cannot send the text: text the family from a school phone, then record it as sent by staff',
         );
-      const text = school.notices.familySms
-        .replaceAll('{school}', school.name)
-        .replaceAll('{date}', familyDate(v.plannedFor))
-        .replaceAll('{phone}', school.phone ?? 'the school office');
+      const text = familyTextFor(school, v.plannedFor);
       ids = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'family',
@@ -79,6 +97,7 @@ export async function tellFamily(
       at: now.toISOString(),
       by: user.id,
       noticeId: ids[0] ?? null,
+      ...(sentBy ? { sentBy } : {}),
     });
     await audit(
       tx,
@@ -86,7 +105,12 @@ export async function tellFamily(
       'visit.family-told',
       v,
       { familyNotice: v.familyNotice ? (v.familyNotice.method ?? v.familyNotice.exemption) : null },
-      { method: input.method ?? null, exemption: input.exemption ?? null, noticeId: ids[0] ?? null },
+      {
+        method: input.method ?? null,
+        exemption: input.exemption ?? null,
+        noticeId: ids[0] ?? null,
+        ...(sentBy ? { sentBy } : {}),
+      },
     );
     return ids;
   });

@@ -79,6 +79,8 @@ const LINKS = [
   { href: '/data', label: 'Data', roles: ['data-manager'] },
   { href: '/audit', label: 'Audit', roles: ['admin'] },
   { href: '/users', label: 'Accounts', roles: ['admin'] },
+  // The same page: staff training, for those who keep it without keeping the accounts.
+  { href: '/users', label: 'Staff training', roles: ['data-manager', 'safeguarding'], notForAdmin: true },
 ];
 
 /** The page header: the links this user's roles open, their name, and sign out. */
@@ -90,7 +92,7 @@ export function header(s) {
     h(
       'ul',
       {},
-      LINKS.filter((l) => allowed(l.roles)).map((l) =>
+      LINKS.filter((l) => allowed(l.roles) && !(l.notForAdmin && s.user.roles.includes('admin'))).map((l) =>
         h(
           'li',
           {},

@@ -1,5 +1,6 @@
 import { bdi, fmtTime, h, say, since } from './app.js';
 import { act, msg, state, tel } from './board-shared.js';
+import { alarmOutcomeSaid, escalationSaid } from './words.js';
 
 // An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
 // acknowledging and resolving it, and a resolved alarm with its timeline.
@@ -106,12 +107,7 @@ export function alarmCard(a) {
           ]
         : null,
       h('dt', {}, 'Escalation'),
-      h(
-        'dd',
-        {},
-        a.level === null ? 'paused while acknowledged' : a.level === 0 ? 'starting' : `level ${a.level} sent`,
-        a.ladderPeriod ? ` (${a.ladderPeriod.replace(/-/g, ' ')} ladder)` : '',
-      ),
+      h('dd', {}, escalationSaid(a), a.ladderPeriod ? ` (${a.ladderPeriod.replace(/-/g, ' ')} ladder)` : ''),
       a.nextStep
         ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
         : null,
@@ -158,7 +154,8 @@ export function alarmCard(a) {
             {
               type: 'button',
               class: 'primary',
-              onclick: () => act(`/api/alarms/${a.id}/acknowledge`, {}, 'Acknowledged'),
+              onclick: () =>
+                act(`/api/alarms/${a.id}/acknowledge`, {}, (r) => alarmOutcomeSaid(a.id, r.outcome)),
             },
             `Acknowledge alarm ${a.id}`,
           )
@@ -195,7 +192,7 @@ function resolveForm(a, reason, note) {
                 act(
                   `/api/alarms/${a.id}/resolve`,
                   { reason: reason.value, note: note.value || undefined },
-                  'Resolved',
+                  (r) => alarmOutcomeSaid(a.id, r.outcome),
                 ),
             },
             `Yes, resolve alarm ${a.id}`,

@@ -29,7 +29,7 @@ export function followUpItem(f) {
         class: 'inline',
         onsubmit: (e) => {
           e.preventDefault();
-          act(`/api/follow-ups/${f.id}/done`, { note: note.value }, 'Follow-up recorded');
+          act(`/api/follow-ups/${f.id}/done`, { note: note.value }, () => 'Follow-up recorded.');
         },
       },
       h('label', { for: `fu-note-${f.id}` }, 'What was done '),

@@ -53,14 +53,14 @@ async function turnOff(button) {
   say(msg, 'Alarms are no longer pushed to this device.');
 }
 
-/** The toolbar's button, or nothing when the browser cannot take pushes or the school has no push channel. */
+/**
+ * The toolbar's button, or nothing when the browser cannot take pushes or the school has no push
+ * channel (the signed-in person's school list says which have one: nothing is asked of a school
+ * without, so no failed request).
+ */
 export async function pushToggle(school) {
   if (!supported) return null;
-  try {
-    await api('GET', `/api/push/key?school=${encodeURIComponent(school)}`);
-  } catch {
-    return null; // no push channel for this school
-  }
+  if (!state.me?.schools.find((x) => x.id === school)?.push) return null;
   const button = h('button', { type: 'button', id: 'push-toggle', class: 'secondary' });
   const sub = await current().catch(() => null);
   show(button, Boolean(sub));

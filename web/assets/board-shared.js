@@ -22,11 +22,14 @@ export function tel(number, who) {
   return h('a', { href: `tel:${number}` }, bdi(who), ': ', bdi(number));
 }
 
-/** An alarm command (acknowledge, resolve): says what happened, then re-reads the board. */
-export async function act(url, body, done) {
+/**
+ * A command from the board (acknowledge, resolve, a follow-up done): says what happened — `said`
+ * words the server's answer — then re-reads the board.
+ */
+export async function act(url, body, said) {
   try {
     const r = await api('POST', url, body);
-    say(msg, `${done}: ${r.outcome ?? 'done'}`);
+    say(msg, said(r));
     await hooks.refresh();
   } catch (err) {
     say(msg, err.message, true);

@@ -20,6 +20,7 @@ import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
+import { failedSaid } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -155,7 +156,7 @@ function render() {
           'li',
           { class: 'failed' },
           h('span', { class: 'badge badge-alarm' }, 'FAILED'),
-          ` ${f.what} ${f.id} (${f.detail}) at ${fmtTime(f.at)}: ${f.error ?? ''}`,
+          ` ${failedSaid(f, fmtTime(f.at))}`,
         ),
       ),
       'None.',
@@ -185,6 +186,9 @@ async function main() {
     state.school = id;
     connect();
     refresh();
+    // The push button is the school's (its channel): offered again for the one chosen.
+    document.getElementById('push-toggle')?.remove();
+    pushToggle(id).then((b) => b && document.getElementById('sound-toggle')?.after(b));
   });
   state.school = picker.initial;
   const toggle = soundToggle();

@@ -1,4 +1,5 @@
-import { api, bdi, fmtDateTime, h, say } from './app.js';
+import { api, bdi, fmtDateTime, fmtTime, h, say } from './app.js';
+import { syncSaid } from './words.js';
 
 // The data page's imports: each import with pupils added / updated and marks, its rejected rows grouped
 // by why (count and first examples), marks on closed days, and "Sync now" (queues the school's sync).
@@ -121,7 +122,41 @@ function rejectionsOf(i) {
   );
 }
 
-function syncNow(school, msg, reload) {
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Follows a queued sync until it is done (or failed), saying where it is; then re-reads the page
+ * and says how many imports it made. Gives up saying so after 3 minutes (the job goes on).
+ */
+async function followSync(jobId, school, before, msg, reload) {
+  const started = Date.now();
+  while (Date.now() - started < 180_000) {
+    await pause(1500);
+    let job;
+    try {
+      job = await api(
+        'GET',
+        `/api/data/sync/${encodeURIComponent(jobId)}?school=${encodeURIComponent(school)}`,
+      );
+    } catch (err) {
+      return say(msg, `Sync queued; its progress cannot be read (${err.message}).`, true);
+    }
+    if (job.state === 'completed') {
+      const fresh = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
+      const made = fresh.imports.filter((i) => Number(i.id) > before).length;
+      await reload();
+      return say(msg, syncSaid(job, made, fmtTime(job.finishedAt)));
+    }
+    if (job.state === 'failed') {
+      await reload();
+      return say(msg, syncSaid(job, 0), true);
+    }
+    say(msg, syncSaid(job, 0));
+  }
+  say(msg, 'Sync still not done after 3 minutes: reload the page later to see its import.');
+}
+
+function syncNow(d, school, msg, reload) {
   const button = h(
     'button',
     {
@@ -129,11 +164,11 @@ function syncNow(school, msg, reload) {
       id: 'sync-now',
       onclick: async () => {
         button.disabled = true;
+        const before = Math.max(0, ...d.imports.map((i) => Number(i.id)));
         try {
-          await api('POST', '/api/data/sync', { school });
-          say(msg, 'Sync queued: the MIS is read now; this page shows the import when it is done.');
-          // Re-read as the import lands (a few seconds for a drop folder).
-          for (const ms of [2000, 5000, 10000, 20000]) setTimeout(() => reload().catch(() => {}), ms);
+          const r = await api('POST', '/api/data/sync', { school });
+          say(msg, syncSaid({ state: 'waiting' }, 0));
+          if (r.jobId) await followSync(r.jobId, school, before, msg, reload);
         } catch (err) {
           say(msg, err.message, true);
         } finally {
@@ -157,7 +192,7 @@ export function importsSection(d, school, msg, reload) {
     'section',
     { 'aria-labelledby': 'imports-h' },
     h('h2', { id: 'imports-h' }, 'Imports'),
-    h('div', { class: 'actions' }, syncNow(school, msg, reload)),
+    h('div', { class: 'actions' }, syncNow(d, school, msg, reload)),
     d.imports.length
       ? table(
           'Latest imports',

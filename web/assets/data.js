@@ -1,6 +1,7 @@
 import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
 import { importsSection, table } from './data-imports.js';
 import { overviewSection } from './data-overview.js';
+import { connectorName, fobFeedsSaid } from './words.js';
 
 // The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
 // files, the outbox (with preview records readable) and connection tests that send nothing.
@@ -10,7 +11,7 @@ const content = document.getElementById('content');
 let school;
 
 async function test(connector, out) {
-  say(out, `Testing ${connector}…`);
+  say(out, `Testing the ${connectorName(connector)} connection…`);
   try {
     const r = await api('POST', '/api/data/test-connection', { school, connector });
     out.replaceChildren(
@@ -58,6 +59,37 @@ function retentionSection(d) {
   );
 }
 
+/** The fob feeds, from the same server answer as the board's: down, quiet, or arriving. */
+function fobFeedsPart(feeds) {
+  const said = fobFeedsSaid(feeds);
+  const b = feeds?.broker;
+  return h(
+    'div',
+    { id: 'fob-feeds' },
+    h('p', { class: said.ok ? '' : 'trust-issue' }, said.text),
+    feeds?.down.length
+      ? h(
+          'ul',
+          {},
+          feeds.down.map((f) =>
+            h(
+              'li',
+              { class: 'trust-issue' },
+              `${f.transport}: not arriving since ${fmtDateTime(f.since)} — ${f.reason ?? 'no connection'}`,
+            ),
+          ),
+        )
+      : null,
+    b?.lastEventAt
+      ? h(
+          'p',
+          {},
+          `Last event from the broker ${fmtDateTime(b.lastEventAt)} (quiet allowed: ${b.thresholdSeconds} s).`,
+        )
+      : null,
+  );
+}
+
 async function load() {
   const d = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
   const out = h('div', { id: 'test-results', role: 'status' });
@@ -88,7 +120,7 @@ async function load() {
         'div',
         { class: 'actions' },
         ['mis', 'records', 'channels'].map((c) =>
-          h('button', { type: 'button', onclick: () => test(c, out) }, `Test ${c} connection`),
+          h('button', { type: 'button', onclick: () => test(c, out) }, `Test ${connectorName(c)} connection`),
         ),
       ),
       out,
@@ -120,19 +152,7 @@ async function load() {
       'section',
       {},
       h('h2', {}, 'Fob feeds and event ids'),
-      d.fobFeedsDown.length
-        ? h(
-            'ul',
-            {},
-            d.fobFeedsDown.map((f) =>
-              h(
-                'li',
-                { class: 'trust-issue' },
-                `${f.transport}: not arriving since ${fmtDateTime(f.since)} — ${f.reason ?? ''}`,
-              ),
-            ),
-          )
-        : h('p', {}, 'Every fob feed is arriving.'),
+      fobFeedsPart(d.fobFeeds),
       d.fobIdConflicts.length
         ? table(
             'Event ids seen before with other content (a device or gateway re-using ids, or someone pre-empting them)',

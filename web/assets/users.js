@@ -1,8 +1,10 @@
-import { api, h, header, me, say } from './app.js';
-import { count } from './words.js';
+import { api, fmtDateTime, h, header, me, say } from './app.js';
+import { count, trainingNeeds } from './words.js';
 
 // Accounts (admins): who can sign in, with which roles, positions and schools; add, disable,
-// enable, unlock. Every change is audited under the admin's name.
+// enable, unlock. Staff training (admins, the data manager and the safeguarding team): each visiting
+// member of staff's home-visit and safeguarding training and home-visit experience, which the
+// policies check before a visit leaves. Every change is audited under the name of who made it.
 
 const msg = document.getElementById('message');
 const content = document.getElementById('content');
@@ -87,7 +89,150 @@ function addForm() {
   return h('details', {}, h('summary', {}, 'Add an account'), form);
 }
 
+const fmtDay = (iso) =>
+  iso
+    ? new Date(`${iso}T12:00:00Z`).toLocaleDateString('en-GB', {
+        day: 'numeric',
+        month: 'short',
+        year: 'numeric',
+        timeZone: 'UTC',
+      })
+    : '—';
+
+/** One person's training and experience, as a form (their current records filled in). */
+function trainingForm(u) {
+  const dateInput = (name, label, value) => {
+    const el = h('input', { type: 'date', name, id: `t-${name}-${u.id}`, value: value ?? '' });
+    return h('div', { class: 'field' }, h('label', { for: el.id }, label), el);
+  };
+  const experienced = h('input', {
+    type: 'checkbox',
+    name: 'homeVisitExperienced',
+    id: `t-experienced-${u.id}`,
+    checked: Boolean(u.homeVisitExperiencedOn),
+  });
+  const form = h(
+    'form',
+    {
+      id: `training-${u.id}`,
+      class: 'training',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const f = e.target;
+        try {
+          await api('POST', `/api/users/${u.id}/training`, {
+            homeVisitTrainedOn: f.homeVisitTrainedOn.value || null,
+            safeguardingTrainedOn: f.safeguardingTrainedOn.value || null,
+            homeVisitExperienced: experienced.checked,
+          });
+          say(msg, `Training recorded for ${u.displayName}.`);
+          await load();
+        } catch (err) {
+          say(msg, err.message, true);
+        }
+      },
+    },
+    dateInput('homeVisitTrainedOn', 'Home-visit training completed on', u.homeVisitTrainedOn),
+    dateInput('safeguardingTrainedOn', 'Safeguarding training completed on', u.safeguardingTrainedOn),
+    h(
+      'div',
+      { class: 'field check' },
+      experienced,
+      h(
+        'label',
+        { for: experienced.id },
+        'Experienced in home visits (has made home visits before, outside Doorstep)',
+      ),
+    ),
+    h('button', { type: 'submit' }, `Save training for ${u.username}`),
+  );
+  return h('details', { class: 'inline' }, h('summary', {}, `Record training for ${u.username}`), form);
+}
+
+/** Staff training: what the schools' policies ask, then each visiting member of staff's records. */
+function trainingSection(t) {
+  const needs = t.policies.map(trainingNeeds).filter(Boolean);
+  return h(
+    'section',
+    { id: 'training', 'aria-labelledby': 'training-h' },
+    h('h2', { id: 'training-h' }, 'Staff training and experience'),
+    needs.length
+      ? h(
+          'ul',
+          {},
+          needs.map((n) => h('li', {}, n)),
+        )
+      : h('p', {}, "No school's policy asks for training or experience before a visit."),
+    t.staff.length
+      ? h(
+          'table',
+          {},
+          h('caption', {}, count(t.staff.length, 'member of visiting staff', 'members of visiting staff')),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              [
+                'Name',
+                'Home-visit training',
+                'Safeguarding training',
+                'Experienced',
+                'Visits made in Doorstep',
+                'Last recorded',
+                'Record',
+              ].map((c) => h('th', { scope: 'col' }, c)),
+            ),
+          ),
+          h(
+            'tbody',
+            {},
+            t.staff.map((u) =>
+              h(
+                'tr',
+                { 'data-user-id': u.id },
+                h('td', {}, u.displayName, h('br'), h('span', { class: 'hint' }, u.username)),
+                h('td', {}, fmtDay(u.homeVisitTrainedOn)),
+                h('td', {}, fmtDay(u.safeguardingTrainedOn)),
+                h(
+                  'td',
+                  {},
+                  u.homeVisitExperiencedOn
+                    ? `yes (recorded ${fmtDay(u.homeVisitExperiencedOn)})`
+                    : u.visitsMade > 0
+                      ? 'yes (visits made)'
+                      : 'no',
+                ),
+                h('td', {}, String(u.visitsMade)),
+                h(
+                  'td',
+                  {},
+                  u.lastRecorded ? `${fmtDateTime(u.lastRecorded.at)} by ${u.lastRecorded.by}` : '—',
+                ),
+                h(
+                  'td',
+                  {},
+                  u.mayRecord
+                    ? trainingForm(u)
+                    : u.id === s.user.id
+                      ? 'Your own: a colleague records it'
+                      : '—',
+                ),
+              ),
+            ),
+          ),
+        )
+      : h('p', {}, 'No visiting staff in your schools yet.'),
+  );
+}
+
 async function load() {
+  const training = trainingSection(await api('GET', '/api/training'));
+  if (!s.user.roles.includes('admin')) {
+    content.replaceChildren(training);
+    return;
+  }
   const { users } = await api('GET', '/api/users');
   content.replaceChildren(
     h(
@@ -160,6 +305,7 @@ async function load() {
       ),
     ),
     addForm(),
+    training,
   );
 }
 

@@ -10,6 +10,34 @@ const METHOD_WORDS = {
   'in-person': 'in person',
   'written-confirmation': 'a written confirmation of the appointment',
 };
+const TEXT_BY_STAFF = 'a text sent by staff from a school phone';
+
+/** How a recorded notice reads: a text says who sent it. */
+function toldWords(told) {
+  if (told.method === 'sms') return told.sentBy === 'staff' ? 'a text sent from a school phone' : 'a text';
+  return METHOD_WORDS[told.method] ?? told.method;
+}
+
+/**
+ * The choices the policy allows. A text is offered as Doorstep sending it only where the school has
+ * an SMS channel; a text sent from a school phone is always offered (it is still the text the policy
+ * asks for). Values are `method:<m>`, `method:sms:staff` or `exemption:<x>`.
+ */
+function choices(rule, familyText) {
+  return [
+    rule.methods.flatMap((m) =>
+      m === 'sms'
+        ? [
+            familyText?.doorstepSends ? h('option', { value: 'method:sms' }, METHOD_WORDS.sms) : null,
+            h('option', { value: 'method:sms:staff' }, TEXT_BY_STAFF),
+          ]
+        : [h('option', { value: `method:${m}` }, METHOD_WORDS[m] ?? m)],
+    ),
+    rule.exemptions.map((x) =>
+      h('option', { value: `exemption:${x}` }, `not told first: ${x.replace(/-/g, ' ')}`),
+    ),
+  ];
+}
 
 /** Before leaving: how the family was told (the policy's ways), or the exemption it allows. */
 export function familyNotice(d, may) {
@@ -20,7 +48,7 @@ export function familyNotice(d, may) {
         'p',
         { id: 'family-told' },
         told.method
-          ? `Family told by ${METHOD_WORDS[told.method] ?? told.method} (${fmtDateTime(told.at)}).`
+          ? `Family told by ${toldWords(told)} (${fmtDateTime(told.at)}).`
           : `Family not told first: ${told.exemption.replace(/-/g, ' ')} (${fmtDateTime(told.at)}).`,
       )
     : h(
@@ -35,10 +63,7 @@ export function familyNotice(d, may) {
     'select',
     { id: 'f-familyHow', name: 'familyHow', required: true },
     h('option', { value: '' }, 'Choose…'),
-    rule.methods.map((m) => h('option', { value: `method:${m}` }, METHOD_WORDS[m] ?? m)),
-    rule.exemptions.map((x) =>
-      h('option', { value: `exemption:${x}` }, `not told first: ${x.replace(/-/g, ' ')}`),
-    ),
+    choices(rule, d.familyText),
   );
   const note = h('input', { type: 'text', id: 'f-familyNote', name: 'familyNote', maxlength: 500 });
   return h(
@@ -49,14 +74,30 @@ export function familyNotice(d, may) {
     rule.methods.includes('letter')
       ? h('p', {}, h('a', { href: `/visits/${d.visit.id}/letter` }, 'Print the letter to the family'))
       : null,
+    d.familyText && !d.familyText.doorstepSends
+      ? h(
+          'div',
+          { id: 'family-text' },
+          h(
+            'p',
+            {},
+            "This school has no SMS channel in Doorstep: text the family from a school phone, then record it here. The school's words:",
+          ),
+          h('blockquote', {}, d.familyText.text),
+        )
+      : null,
     h(
       'form',
       {
         id: 'family-notice-form',
         onsubmit: (e) => {
           e.preventDefault();
-          const [kind, value] = choice.value.split(':');
-          post('family-notice', { [kind]: value, ...(note.value ? { note: note.value } : {}) }, 'Recorded.');
+          const [kind, value, by] = choice.value.split(':');
+          post(
+            'family-notice',
+            { [kind]: value, ...(by ? { sentBy: by } : {}), ...(note.value ? { note: note.value } : {}) },
+            'Recorded.',
+          );
         },
       },
       field('How the family was told', choice),

@@ -1,6 +1,7 @@
-import { h, say } from './app.js';
-import { riskFields } from './visit-risks.js';
-import { checkedReturnTime, field, lines, msg, page, post } from './visit-shared.js';
+import { api, h, say } from './app.js';
+import { riskFields, showFindings } from './visit-risks.js';
+import { checkedReturnTime, field, lines, msg, page, post, visitId } from './visit-shared.js';
+import { returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
@@ -65,9 +66,10 @@ export function departForm(d) {
         ),
       );
   const leadId = () => fixedLead ?? lead.value;
+  // One flat list of options (replaceChildren takes nodes, not a nested array).
   const partnerOptions = () => [
     h('option', { value: '' }, '— nobody —'),
-    d.staff.filter((x) => x.id !== leadId()).map((x) => h('option', { value: x.id }, x.displayName)),
+    ...d.staff.filter((x) => x.id !== leadId()).map((x) => h('option', { value: x.id }, x.displayName)),
   ];
   const partner = h('select', { name: 'partner' }, partnerOptions());
   const ret = h('input', { type: 'time', name: 'expectedReturn', required: true });
@@ -112,11 +114,49 @@ export function departForm(d) {
     required: d.rules.safeWord === 'required',
   });
   const read = h('input', { type: 'checkbox', name: 'risksRead', id: 'f-risksRead' });
+  /** The departure as the form has it now (`back`: the return instant, when one is chosen). */
+  const draft = (back) => {
+    const vehicle = Object.fromEntries(car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]));
+    return {
+      ...(lead?.value ? { leadUserId: lead.value } : {}),
+      partnerUserId: partner.value || undefined,
+      ...(back ? { expectedReturnAt: back.toISOString() } : {}),
+      checkInMinutes: every.value ? Number(every.value) : undefined,
+      safeWord: safe.value || undefined,
+      risksRead: read.checked,
+      phone: phone.value.trim() || undefined,
+      ...(d.rules.requires.vehicle && !onFoot.checked && Object.values(vehicle).every(Boolean)
+        ? { vehicle }
+        : {}),
+      ...(onFoot.checked ? { onFoot: true } : {}),
+    };
+  };
+  // The "Needed" list follows the form: the server's own departure checks, asked again as it changes.
+  let asked = 0;
+  let timer;
+  const recheck = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const n = ++asked;
+      const t = returnTimeAhead(ret.value);
+      const body = draft(t.at);
+      if (Number.isNaN(body.checkInMinutes)) delete body.checkInMinutes;
+      try {
+        const r = await api('POST', `/api/visits/${visitId}/departure-check`, body);
+        if (n === asked) showFindings(r.findings);
+      } catch {
+        // A field the server cannot read yet (a half-typed number): the list stays as it was.
+      }
+    }, 250);
+  };
   return h(
     'form',
     {
       id: 'depart',
-      onsubmit: (e) => {
+      oninput: recheck,
+      onchange: recheck,
+      onrecheck: recheck,
+      onsubmit: async (e) => {
         e.preventDefault();
         // The time's next occurrence on the London clock, within 4 hours: one just passed is refused here.
         const back = checkedReturnTime(ret);
@@ -125,27 +165,8 @@ export function departForm(d) {
           lead.focus();
           return say(msg, 'Choose who is going: the worker out on the visit is watched, not you.', true);
         }
-        post(
-          'depart',
-          {
-            ...(lead ? { leadUserId: lead.value } : {}),
-            partnerUserId: partner.value || undefined,
-            expectedReturnAt: back.toISOString(),
-            checkInMinutes: every.value ? Number(every.value) : undefined,
-            safeWord: safe.value || undefined,
-            risksRead: read.checked,
-            phone: phone.value.trim() || undefined,
-            ...(d.rules.requires.vehicle && !onFoot.checked
-              ? {
-                  vehicle: Object.fromEntries(
-                    car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]),
-                  ),
-                }
-              : {}),
-            ...(onFoot.checked ? { onFoot: true } : {}),
-          },
-          'Departure recorded: the office knows where you are.',
-        );
+        await post('depart', draft(back), 'Departure recorded: the office knows where you are.');
+        recheck();
       },
     },
     h('h2', {}, 'Leaving now'),

@@ -44,16 +44,38 @@ export function risks(d) {
         )
       : h('p', {}, 'No flags on this address.'),
     page.s.user.roles.some((r) => r === 'safeguarding' || r === 'admin') ? flagForm(d) : null,
-    d.findings.length
-      ? h(
-          'ul',
-          { class: 'findings' },
-          d.findings.map((f) =>
-            h('li', {}, h('strong', {}, f.level === 'block' ? 'Needed: ' : 'Note: '), f.message),
-          ),
-        )
-      : null,
+    d.visit.status === 'requested' || d.visit.status === 'authorised' ? findingsList(d.findings) : null,
   );
+}
+
+const findingItems = (findings) =>
+  findings.map((f) =>
+    h(
+      'li',
+      { 'data-rule': f.rule, class: f.level },
+      h('strong', {}, f.level === 'block' ? 'Needed: ' : 'Note: '),
+      f.message,
+    ),
+  );
+
+/**
+ * What leaving would be refused for (Needed) or warned of (Note), exactly as the server's departure
+ * checks say: from the visit's answer, then again from `departure-check` as the form is filled in.
+ */
+export function findingsList(findings) {
+  return h(
+    'ul',
+    { id: 'departure-findings', class: 'findings', hidden: findings.length === 0 },
+    findingItems(findings),
+  );
+}
+
+/** The list again, from a fresh answer of the server's departure checks. */
+export function showFindings(findings) {
+  const list = document.getElementById('departure-findings');
+  if (!list) return;
+  list.replaceChildren(...findingItems(findings));
+  list.hidden = findings.length === 0;
 }
 
 /** The level and why: an assessor's decision (audited). */

@@ -62,20 +62,26 @@ async function load() {
       : null,
     d.chronologyUrl ? h('p', {}, h('a', { href: d.chronologyUrl }, "The pupil's chronology")) : null,
     pupilFlags(d),
+    // The family's contacts under their own heading (not under the pupil's flags above them).
     d.contacts.length
       ? h(
-          'ul',
-          { class: 'contacts' },
-          d.contacts.map((c) =>
-            h(
-              'li',
-              {},
-              bdi(c.name),
-              ' (',
-              bdi(c.relationship ?? 'contact'),
-              c.parentalResponsibility === true ? ', parental responsibility' : '',
-              ') ',
-              c.phone ? h('a', { href: `tel:${c.phone}` }, bdi(c.phone)) : '',
+          'section',
+          { id: 'contacts', 'aria-labelledby': 'contacts-h' },
+          h('h2', { id: 'contacts-h' }, 'Contacts'),
+          h(
+            'ul',
+            { class: 'contacts' },
+            d.contacts.map((c) =>
+              h(
+                'li',
+                {},
+                bdi(c.name),
+                ' (',
+                bdi(c.relationship ?? 'contact'),
+                c.parentalResponsibility === true ? ', parental responsibility' : '',
+                ') ',
+                c.phone ? h('a', { href: `tel:${c.phone}` }, bdi(c.phone)) : '',
+              ),
             ),
           ),
         )
@@ -149,6 +155,9 @@ async function load() {
       ),
     );
   replaceKeepingInput(content, parts);
+  // A departure form kept half filled in: the fresh "Needed" list is for an empty form, so ask again.
+  const depart = document.getElementById('depart');
+  if (depart?.dataset.dirty) depart.dispatchEvent(new Event('recheck'));
   keepFresh(d.out);
 }
 

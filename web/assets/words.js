@@ -13,3 +13,91 @@ export function outcomeSaid(sinks) {
   if (sent.length > 0) return `Outcome recorded: the record is on its way to ${sent.join(' and ')}.`;
   return 'Outcome recorded. Records for this school are in preview: nothing is sent to CPOMS yet (the Data page shows the note that would be).';
 }
+
+/**
+ * What a school's policy asks of the staff going on a visit (its `visits.competence`), in a sentence;
+ * null when it asks nothing.
+ */
+export function trainingNeeds(p) {
+  const asks = [
+    p.homeVisitTraining ? 'home-visit training recorded for everyone going' : null,
+    p.firstVisitWithExperienced
+      ? 'a first home visit made with someone experienced (a visit made in Doorstep, or experience recorded here)'
+      : null,
+    p.safeguardingTrainedMember ? 'at least one of those going trained in safeguarding' : null,
+  ].filter(Boolean);
+  return asks.length ? `${p.name}: ${asks.join('; ')}.` : null;
+}
+
+/** What became of an alarm command (acknowledge, resolve), from the server's outcome. */
+export function alarmOutcomeSaid(alarmId, outcome) {
+  switch (outcome) {
+    case 'acknowledged':
+      return `Alarm ${alarmId} acknowledged.`;
+    case 'resolved':
+      return `Alarm ${alarmId} resolved.`;
+    case 'already-acknowledged':
+      return `Alarm ${alarmId} was already acknowledged by someone else.`;
+    case 'already-resolved':
+      return `Alarm ${alarmId} was already resolved.`;
+    case 'missing':
+      return `Alarm ${alarmId} is no longer there.`;
+    default:
+      return `Alarm ${alarmId}: ${outcome ?? 'done'}.`;
+  }
+}
+
+/** Where an alarm's ladder is: "level 2 of 2 sent (round 3)", numbered within the ladder. */
+export function escalationSaid(a) {
+  if (a.level === null) return 'paused while acknowledged';
+  const l = a.levelSent;
+  if (!l) return 'starting';
+  return `level ${l.level} of ${l.of} sent${l.round > 1 ? ` (round ${l.round})` : ''}`;
+}
+
+/** A failed delivery on the board: a record to a sink, or an alarm's notification to people. */
+export function failedSaid(f, time) {
+  if (f.what === 'notification')
+    return `Alarm ${f.alarmId}: ${f.detail.replace(':', ' → ')} at ${time}: ${f.error ?? ''}`;
+  return `Record ${f.id} (${f.detail}) at ${time}: ${f.error ?? ''}`;
+}
+
+const CONNECTOR_NAMES = { mis: 'MIS', records: 'records', channels: 'channels' };
+
+/** A connector as people say it: the MIS, records, channels. */
+export function connectorName(c) {
+  return CONNECTOR_NAMES[c] ?? c;
+}
+
+/**
+ * The data page's line about a "Sync now": queued, running, done (with the imports it made, or that
+ * the drop folder had nothing new), or failed.
+ */
+export function syncSaid(job, newImports, time) {
+  if (job.state === 'completed')
+    return newImports > 0
+      ? `Sync done at ${time}: ${count(newImports, 'new import')} (below).`
+      : `Sync done at ${time}: nothing new to import.`;
+  if (job.state === 'failed') return `Sync failed: ${job.failedReason ?? 'see the log'}`;
+  if (job.state === 'active') return 'Sync running: the MIS is being read…';
+  return 'Sync queued: the MIS is read next; this line says when it is done.';
+}
+
+/**
+ * The fob feeds of a school as one line, from the server's `fobFeeds` (the board and the data page
+ * read the same): not arriving, connected but quiet (or nothing yet), or arriving.
+ */
+export function fobFeedsSaid(feeds) {
+  if (!feeds) return { ok: true, text: 'No fob feed is configured for this school.' };
+  if (feeds.down.length) return { ok: false, text: 'Fob alarms from this school are NOT arriving.' };
+  const b = feeds.broker;
+  if (b?.silent)
+    return {
+      ok: false,
+      text:
+        b.secondsAgo === null
+          ? 'No event from the broker yet: fob alarms are not known to arrive.'
+          : 'The broker has been quiet for longer than the school allows: fob alarms may not be arriving.',
+    };
+  return { ok: true, text: 'Every fob feed is arriving.' };
+}

@@ -14,7 +14,12 @@ export interface StaffCompetence {
   safeguardingTrained: boolean;
   /** Home visits they have made before this one. */
   visitsMade: number;
+  /** Recorded on their account as experienced in home visits (visits made before Doorstep). */
+  experienced?: boolean;
 }
+
+/** Experienced in home visits: a visit made in Doorstep, or experience recorded on their account. */
+const isExperienced = (s: StaffCompetence) => s.visitsMade > 0 || s.experienced === true;
 
 export interface DepartureFacts {
   status: string;
@@ -144,8 +149,8 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       });
     if (
       rules.competence.firstVisitWithExperienced &&
-      staff[0]!.visitsMade === 0 &&
-      !staff.slice(1).some((s) => s.visitsMade > 0)
+      !isExperienced(staff[0]!) &&
+      !staff.slice(1).some(isExperienced)
     )
       out.push({
         level: 'block',

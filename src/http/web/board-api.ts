@@ -5,12 +5,11 @@ import { raiseFobDrill } from '../../alarms/fob-drill.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
-import { brokerSilence } from '../../domain/fob/broker-silence.ts';
 import { doorstepError } from '../../errors.ts';
 import { alarmSchoolId } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
-import { brokerLastEventAt } from '../../store/ingest-status.ts';
+import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { visitsAwaitingAuthorisation } from '../../store/visit-queries.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { completeFollowUp } from '../../visits/follow-ups.ts';
@@ -29,8 +28,13 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const state = await boardState(deps.db, school.id, londonDate(now), now, deps.rulesFor(school.id));
       const today = londonDate(now);
       const rules = deps.rulesFor(school.id);
+      // The fob feeds as the data page reads them too (one function, one answer).
+      const fobFeeds = await fobFeedStatus(deps.db, school, now);
       return {
         ...state,
+        fobFeeds,
+        /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
+        ingest: fobFeeds?.down ?? [],
         /** Visits waiting for the policy's authorisers (where the policy asks for authorisation). */
         awaitingAuthorisation: rules.authorisation.required
           ? {
@@ -47,9 +51,7 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
          * When the broker last sent anything on the school's MQTT feeds and whether that is past
          * `fobs.brokerSilenceSeconds` (null: the school has no MQTT feed).
          */
-        broker: school.fobs.transports.some((t) => t.kind === 'mqtt')
-          ? brokerSilence(await brokerLastEventAt(deps.db, school.id), now, school.fobs.brokerSilenceSeconds)
-          : null,
+        broker: fobFeeds?.broker ?? null,
         /** The school's fobs, for an admin's "Send a test alarm" (device ids only). */
         drillDevices: school.fobs.devices.map((d) => d.deviceId),
         eventTypes: BOARD_EVENT_TYPES,

@@ -1,6 +1,20 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { londonTime } from '../../records/templates/london-time.ts';
+
+/** `Mon 9 Mar 2026`: a chronology entry that has a date and no time of day (a trigger opened or closed). */
+function londonDay(isoDate: string): string {
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'UTC',
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+  })
+    .format(new Date(`${isoDate}T12:00:00Z`))
+    .replace(/^(\w{3}),/, '$1');
+}
+
 import { appendAudit } from '../../store/audit.ts';
 import { pupilChronology } from '../../store/chronology.ts';
 import { pupilIdentity } from '../../store/pupils.ts';
@@ -55,7 +69,7 @@ export function registerChronology(app: FastifyInstance, deps: WebDeps): void {
       const rows = entries
         .map(
           (e) =>
-            `<tr><td>${personalText(londonTime(e.at))}</td><td>${personalText(e.source)}</td><td>${e.visitId ? `<a href="/visits/${personalText(e.visitId)}">#${personalText(e.visitId)}</a>` : ''}</td><td>${personalText(e.what)}${e.detail ? `<details><summary>details</summary><pre>${personalText(JSON.stringify(e.detail, null, 2))}</pre></details>` : ''}</td></tr>`,
+            `<tr><td>${personalText(e.date ? londonDay(e.date) : londonTime(e.at))}</td><td>${personalText(e.source)}</td><td>${e.visitId ? `<a href="/visits/${personalText(e.visitId)}">#${personalText(e.visitId)}</a>` : ''}</td><td>${personalText(e.what)}${e.detail ? `<details><summary>details</summary><pre>${personalText(JSON.stringify(e.detail, null, 2))}</pre></details>` : ''}</td></tr>`,
         )
         .join('\n');
       const body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -53,4 +53,35 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
     });
     return reply.code(202).send({ queued: true, jobId: job.id ?? null });
   });
+
+  /**
+   * Where a "Sync now" is: queued, running, done or failed (the page says so, and no longer "queued"
+   * once it is done). Only a sync of a school of the person's; any other job id is not found.
+   */
+  app.get<{ Params: { jobId: string }; Querystring: { school?: string } }>(
+    '/api/data/sync/:jobId',
+    { config: { access: DATA } },
+    async (req) => {
+      const { jobId } = parseInput(
+        z.strictObject({ jobId: z.string().regex(/^[\w:-]{1,200}$/, { error: 'expected a job id' }) }),
+        req.params,
+      );
+      const school = schoolParam(deps, req, req.query.school);
+      // No queue here (a web process built without one): no sync of it is known.
+      const job = await deps.producer?.queueFor('sync-attendance').getJob(jobId);
+      const data = job?.data as { schoolId?: string } | undefined;
+      if (job?.name !== 'sync-attendance' || data?.schoolId !== school.id)
+        throw doorstepError('NOT_FOUND', `no sync ${jobId} for ${school.id}`);
+      const state = await job.getState();
+      return {
+        state: ['waiting', 'active', 'completed', 'failed'].includes(state)
+          ? state
+          : state === 'delayed' || state === 'prioritized' || state === 'waiting-children'
+            ? 'waiting'
+            : 'unknown',
+        finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+        ...(state === 'failed' ? { failedReason: job.failedReason } : {}),
+      };
+    },
+  );
 }

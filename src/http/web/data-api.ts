@@ -11,7 +11,7 @@ import type { RejectionCause } from '../../import/rejection-causes.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
-import { ingestProblems } from '../../store/ingest-status.ts';
+import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { lastPurgeRuns } from '../../store/purge-runs.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -39,6 +39,7 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
     async (req) => {
       const school = schoolParam(deps, req, req.query.school);
       const facts = await dataPageFacts(deps.db, school.id);
+      const fobFeeds = await fobFeedStatus(deps.db, school, deps.now());
       const mis = school.mis as { kind: string; dropFolder?: string };
       return {
         school: { id: school.id, name: school.name },
@@ -67,8 +68,10 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         rejectedFobEvents: facts.rejectedFobEvents,
         /** Fob events whose id was seen before with other content (each raised its alarm if an alarm). */
         fobIdConflicts: await fobIdConflicts(deps.db, school.id, 20),
-        /** Fob feeds not arriving now. */
-        fobFeedsDown: await ingestProblems(deps.db, school.id),
+        /** The fob feeds as the board reads them (null: the school has none). */
+        fobFeeds,
+        /** Fob feeds not arriving now (`fobFeeds.down`). */
+        fobFeedsDown: fobFeeds?.down ?? [],
         /** Ladder levels whose targets reach no one (or not everyone), from the config: per ladder, per level. */
         reachability: ladderReachability(school, { pushOptedIn: await pushOptedIn(deps.db, school) }),
         /** People the school's policy says hear of something whom its config does not reach yet. */

@@ -44,7 +44,8 @@ const PAGES = {
   visit: ['/visits/:id', 'Visit', ['office', 'safeguarding', 'visiting-staff']],
   data: ['/data', 'Data and connections', ['data-manager']],
   audit: ['/audit', 'Audit trail', ['admin']],
-  users: ['/users', 'Accounts', ['admin']],
+  // Admins keep the accounts; admins, the data manager and the safeguarding team keep staff training.
+  users: ['/users', 'Accounts and training', ['admin', 'data-manager', 'safeguarding']],
 } as const;
 
 /**
@@ -62,6 +63,7 @@ export function loadAssets(webDir: string = WEB): WebFiles {
     'slip.js',
     'setup.js',
     'pupil.js',
+    'favicon.svg',
     ...Object.keys(PAGES).map((n) => `${n}.js`),
   ];
   const loginFile = resolve(webDir, 'pages', 'login.html');
@@ -163,6 +165,15 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
     reply.header('etag', a.etag).header('cache-control', 'no-cache');
     if (req.headers['if-none-match'] === a.etag) return reply.code(304).send();
     return reply.type(a.type).send(a.body);
+  });
+  // The icon the browser asks every page's origin for (no page has to name it): the same file as
+  // /assets/favicon.svg, never a 404 in the console.
+  const icon = assets.get('favicon.svg');
+  app.get('/favicon.ico', (req, reply) => {
+    if (!icon) return reply.code(204).send();
+    reply.header('etag', icon.etag).header('cache-control', 'public, max-age=86400');
+    if (req.headers['if-none-match'] === icon.etag) return reply.code(304).send();
+    return reply.type(icon.type).send(icon.body);
   });
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP);

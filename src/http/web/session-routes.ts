@@ -136,7 +136,8 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
       home: homeOf(user.roles),
       schools: deps.config.schools
         .filter((s) => userMaySeeSchool(user, s.id))
-        .map((s) => ({ id: s.id, name: s.name })),
+        // `push`: the school has a Web Push channel (the board offers "Alarms on this device" only then).
+        .map((s) => ({ id: s.id, name: s.name, push: Boolean(s.channels.push) })),
     };
   });
 }

@@ -59,12 +59,15 @@ function escapeHtml(s: string): string {
 const COMMAND =
   'npx doorstep user add --config config/doorstep.example.yaml --username admin --name "Ada Admin" --roles admin,office';
 
-/** The first admin's form, behind a good one-time link. */
+/**
+ * The first admin's form, behind a good one-time link. Browsers read a `pattern` with the `v` flag,
+ * where a dash inside a class must be escaped (`\-`), as the username's is.
+ */
 export function setupFormHtml(token: string, trustName: string): string {
   return page(`<p>Doorstep for ${escapeHtml(trustName)} has no accounts yet. Create the first admin: a trust-wide account with the admin and office roles, which then adds everyone else on the Accounts page. This link works once.</p>
 <form id="setup" class="stack">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
-<label>Username <input name="username" autocomplete="username" required pattern="[a-z0-9][a-z0-9._-]{1,63}" aria-describedby="username-hint"></label>
+<label>Username <input name="username" autocomplete="username" required pattern="[a-z0-9][a-z0-9._\\-]{1,63}" aria-describedby="username-hint"></label>
 <p id="username-hint" class="hint">2–64 lower-case letters, digits, dot, dash or underscore, e.g. <code>ada.admin</code></p>
 <label>Your name <input name="displayName" autocomplete="name" required maxlength="100"></label>
 <label>Password <input name="password" type="password" autocomplete="new-password" required minlength="12" aria-describedby="password-hint"></label>

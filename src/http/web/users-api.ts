@@ -9,12 +9,18 @@ import {
   recordTraining,
   trainingSchema,
 } from '../../auth/accounts.ts';
+import { coversSchools, mayRecordTraining, TRAINING_RECORDERS } from '../../auth/scope.ts';
 import { publishSessionsEnded } from '../../store/sessions.ts';
+import { trainingHistory } from '../../store/training.ts';
+import { allUsers } from '../../store/users.ts';
+import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
 
 /**
  * Account upkeep for admins: the same operations as `doorstep user …`, audited under the admin's id.
  * An admin sees and changes only the accounts their schools cover, and gives no more than they hold.
+ * Staff training and home-visit experience are kept by admins, the data manager and the safeguarding
+ * team (TRAINING_RECORDERS), for the visiting staff of their schools.
  */
 export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
   const schema = newAccountSchema(deps.config);
@@ -27,10 +33,53 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
     return reply.code(201).send({ id });
   });
 
+  /**
+   * The visiting staff of the viewer's schools with their training, experience and home visits made,
+   * who last recorded them and when, whether the viewer may record them, and what each school's
+   * policy asks of those going on a visit.
+   */
+  app.get('/api/training', { config: { access: TRAINING_RECORDERS } }, async (req) => {
+    const viewer = userOf(req);
+    const everyone = await allUsers(deps.db);
+    const accounts = everyone.filter(
+      (u) => !u.disabled && u.roles.includes('visiting-staff') && coversSchools(viewer, u.schools),
+    );
+    const history = await trainingHistory(
+      deps.db,
+      accounts.map((u) => u.id),
+    );
+    const nameOf = (actor: string) =>
+      actor.startsWith('user:')
+        ? (everyone.find((u) => `user:${u.id}` === actor)?.displayName ?? actor)
+        : 'the command line';
+    return {
+      staff: accounts.map((u) => {
+        const h = history.get(u.id);
+        return {
+          id: u.id,
+          username: u.username,
+          displayName: u.displayName,
+          schools: u.schools,
+          homeVisitTrainedOn: u.homeVisitTrainedOn,
+          safeguardingTrainedOn: u.safeguardingTrainedOn,
+          homeVisitExperiencedOn: u.homeVisitExperiencedOn,
+          /** Home visits made in Doorstep (lead or partner). */
+          visitsMade: h?.visitsMade ?? 0,
+          lastRecorded: h?.lastRecorded ? { at: h.lastRecorded.at, by: nameOf(h.lastRecorded.actor) } : null,
+          mayRecord: mayRecordTraining(viewer, u),
+        };
+      }),
+      /** What each school's policy asks of the staff going (its `visits.competence`). */
+      policies: deps.config.schools
+        .filter((s) => userMaySeeSchool(viewer, s.id))
+        .map((s) => ({ school: s.id, name: s.name, ...deps.rulesFor(s.id).competence })),
+    };
+  });
+
   const idParam = z.strictObject({ id: z.string().regex(/^\d{1,18}$/, { error: 'expected a user id' }) });
   app.post<{ Params: { id: string } }>(
     '/api/users/:id/training',
-    { config: { access: ['admin'] } },
+    { config: { access: TRAINING_RECORDERS } },
     async (req) => {
       const { id } = parseInput(idParam, req.params);
       await recordTraining(deps.db, id, parseInput(trainingSchema, req.body), userOf(req), deps.now());

@@ -50,6 +50,8 @@ export const departure = z.strictObject({
     .optional(),
   onFoot: z.boolean().optional(),
 });
+/** The departure form as filled in so far (the visit page's "Needed" list): every field may be missing. */
+export const departureDraft = departure.partial();
 /** Signing the day's list: the visits the signer was shown (only those are signed). */
 export const signList = z.strictObject({
   school: z.string().min(1),

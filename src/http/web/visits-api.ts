@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { findSchool } from '../../config/school-of.ts';
-import { londonDate, londonMinutes } from '../../domain/attendance/dates.ts';
+import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
-import { departureFindings } from '../../domain/visits/departure-findings.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
@@ -17,8 +16,8 @@ import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
 import { raiseConcern } from '../../visits/concern.ts';
-import { departVisit } from '../../visits/departure.ts';
-import { tellFamily } from '../../visits/family-notice.ts';
+import { departureCheck, departVisit } from '../../visits/departure.ts';
+import { familyTextFor, tellFamily } from '../../visits/family-notice.ts';
 import {
   cancelParentLate,
   cancelVisit,
@@ -38,7 +37,17 @@ import {
 import type { Access } from '../access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 import { pupilUrlFor } from './pupil-page.ts';
-import { departure, idParam, isoDate, late, outcome, request, risk, signList } from './visit-inputs.ts';
+import {
+  departure,
+  departureDraft,
+  idParam,
+  isoDate,
+  late,
+  outcome,
+  request,
+  risk,
+  signList,
+} from './visit-inputs.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
 
@@ -143,22 +152,24 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       me: { phone: user.phone ?? null },
       /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
       outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
+      /**
+       * What leaving now would be refused for (and warned of), as the departure form starts (the
+       * lead as it would be, no partner, no return time yet): the same checks leaving runs. The form
+       * asks `POST /api/visits/:id/departure-check` again as it is filled in.
+       */
       findings:
         v.status === 'requested' || v.status === 'authorised'
-          ? departureFindings(rules, {
-              status: v.status,
-              riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
-              riskAssessed: v.riskAssessedAt !== null,
-              partner: true,
-              safeWord: 'x',
-              londonMinutes: londonMinutes(now),
-              outOfHoursApproved: v.outOfHoursApproved,
-              expectedReturnAt: new Date(now.getTime() + 3_600_000),
-              now,
-              familyNotice: v.familyNotice,
-            })
+          ? await departureCheck(deps, user, v.id, {})
           : [],
-      school: { id: v.schoolId, name: findSchool(deps.config, v.schoolId)?.name },
+      school: { id: v.schoolId, name: school?.name },
+      /**
+       * Where the pack names a text for the family: whether Doorstep can send it (the school has an
+       * SMS channel), and the school's words for it, for staff who text from a school phone instead.
+       */
+      familyText:
+        rules.familyNotice?.methods.includes('sms') && school
+          ? { doorstepSends: Boolean(school.channels.sms), text: familyTextFor(school, v.plannedFor) }
+          : null,
       /** The pupil page (attendance calendar, triggers and their evidence, visits), for office and safeguarding. */
       pupilUrl: pupilUrlFor(user, v.schoolId, v.pupilMisId),
       /** The trigger the visit was asked for from: what fired and why, for whoever authorises it. */
@@ -206,6 +217,22 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   step('depart', STAFF, departure, (user, id, d) =>
     departVisit(deps, user, id, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) }),
   );
+  /** The departure form as filled in so far: what leaving would be refused for, from the same checks. */
+  app.post<{ Params: { id: string } }>(
+    '/api/visits/:id/departure-check',
+    { config: { access: STAFF } },
+    async (req) => {
+      const { id: visitId } = parseInput(idParam, req.params);
+      await visitFor(req, visitId);
+      const d = parseInput(departureDraft, req.body);
+      return {
+        findings: await departureCheck(deps, userOf(req), visitId, {
+          ...d,
+          expectedReturnAt: d.expectedReturnAt ? new Date(d.expectedReturnAt) : undefined,
+        }),
+      };
+    },
+  );
   step('arrive', STAFF, z.strictObject({}), (user, id) => arriveVisit(deps, user, id));
   step('check-in', STAFF, z.strictObject({}), (user, id) =>
     checkInVisit(deps, user, id, user.roles.includes('visiting-staff') ? 'phone' : 'office'),
@@ -225,6 +252,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     STAFF,
     z.strictObject({
       method: z.enum(FAMILY_NOTICE_METHODS).optional(),
+      /** A text: sent by Doorstep (the school's SMS channel), or by staff from a school phone. */
+      sentBy: z.enum(['doorstep', 'staff']).optional(),
       exemption: z.string().max(50).optional(),
       note: z.string().max(500).optional(),
     }),

@@ -138,7 +138,8 @@ describe('the board API', () => {
     expect(sosAt).toBeLessThan(overdueAt);
     expect(open[sosAt].latestBattery).toMatchObject({ percent: 9, low: true });
 
-    // Who was told sits on the alarm's own card; a failed send is not in the page's failed list.
+    // Who was told sits on the alarm's own card; a failed send is also counted under Failed
+    // deliveries (naming its alarm), so that section's count is every delivery that failed.
     await db.query(
       `INSERT INTO notifications (alarm_id, step, target, status, last_error) VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'refused')`,
       [open[sosAt].id],
@@ -148,7 +149,13 @@ describe('the board API', () => {
     expect(card.notifications).toEqual([
       expect.objectContaining({ target: 'sms:on-call-leaders', status: 'failed', error: 'refused' }),
     ]);
-    expect(again.failed.filter((f: { what: string }) => f.what === 'notification')).toEqual([]);
+    expect(again.failed.filter((f: { what: string }) => f.what === 'notification')).toEqual([
+      expect.objectContaining({
+        alarmId: open[sosAt].id,
+        detail: 'sms:on-call-leaders',
+        error: 'FAILED (refused)',
+      }),
+    ]);
   });
 
   it('refuses a school the user does not work at', async () => {

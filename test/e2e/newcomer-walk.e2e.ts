@@ -1,0 +1,314 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newSetupToken } from '../../src/auth/setup-link.ts';
+import { loadConfigFile } from '../../src/config/load.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
+import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+
+/**
+ * A newcomer's walk through the pages on the example configuration (the web app in-process, Debian's
+ * Chromium): a clean console on every page (no favicon 404, no push-key 404 for a school without push,
+ * no invalid `pattern`); the data manager records training and experience on the Accounts and
+ * training page; on the visit page the "Going with" list keeps everyone else when the office picks
+ * the lead, and the "Needed" list is what leaving is refused for, until Heath Lane's visit leaves
+ * with the family texted from a school phone; the contacts have their own heading; the data page and
+ * the board agree on the fob feed; the board words an alarm once and numbers its level in the ladder.
+ */
+const schema = uniqueName('newcomer-e2e');
+const prefix = uniqueName('newcomer-e2e');
+const config = loadConfigFile('config/doorstep.example.yaml', {});
+let db: Db;
+let conn: Redis;
+let app: FastifyInstance;
+let base = '';
+let browser: Browser;
+const u: Record<string, User> = {};
+/** Console errors and warnings, and uncaught page errors, of every page opened (with the page's URL). */
+const problems: string[] = [];
+
+async function pageAs(who: string | null): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width: 1000, height: 900 } });
+  if (who) {
+    const s = await sessionFor(db, u[who]!);
+    await ctx.addCookies([{ name: 'doorstep_session', value: s.cookie.split('=')[1]!, url: base }]);
+  }
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  return { ctx, page };
+}
+
+/** The London clock an hour from now, as a time input takes it. */
+const inAnHour = () =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(Date.now() + 3_600_000));
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix, publisher: conn });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('a newcomer on the example configuration', () => {
+  it('the setup page and the sign-in page leave nothing in the console', async () => {
+    const token = await newSetupToken(db, new Date());
+    const { ctx, page } = await pageAs(null);
+    await page.goto(`${base}/setup?token=${token}`);
+    await page.getByRole('heading', { name: 'Setting up Doorstep' }).waitFor();
+    await page.getByLabel('Username').fill('ada.admin');
+    // The pattern is in force (the browser compiled it): an upper-case name is invalid.
+    await page.getByLabel('Username').fill('Ada');
+    expect(
+      await page
+        .getByLabel('Username')
+        .evaluate(
+          (el) => (el as unknown as { validity: { patternMismatch: boolean } }).validity.patternMismatch,
+        ),
+    ).toBe(true);
+    await page.goto(`${base}/login`);
+    await page.getByRole('button', { name: /sign in/i }).waitFor();
+    await page.waitForTimeout(500); // the favicon is asked for after load
+    await ctx.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('the data manager records training and experience on the Accounts and training page', async () => {
+    u.admin = await addUser(db, 'ada', ['admin', 'office'], { displayName: 'Ada Admin' });
+    u.data = await addUser(db, 'dora', ['data-manager'], {
+      schools: ['heath-lane'],
+      displayName: 'Dora Data',
+    });
+    u.dsl = await addUser(db, 'dan', ['safeguarding', 'visiting-staff'], {
+      schools: ['heath-lane'],
+      positions: ['dsl'],
+      displayName: 'Dan DSL',
+      phone: '+447700900123',
+    });
+    u.office = await addUser(db, 'olive', ['office'], {
+      schools: ['heath-lane'],
+      displayName: 'Olive Office',
+    });
+    u.vera = await addUser(db, 'vera', ['visiting-staff'], {
+      schools: ['heath-lane'],
+      staffId: 'hl-staff-017',
+      phone: '+447700900124',
+      displayName: 'Vera Visit',
+    });
+    u.wes = await addUser(db, 'wes', ['visiting-staff'], {
+      schools: ['heath-lane'],
+      phone: '+447700900125',
+      displayName: 'Wes Visit',
+    });
+    const { ctx, page } = await pageAs('data');
+    await page.goto(`${base}/users`);
+    await page.getByRole('link', { name: 'Staff training' }).waitFor();
+    await page.getByRole('heading', { name: 'Staff training and experience' }).waitFor();
+    expect(await page.locator('#training li').allTextContents()).toEqual([
+      expect.stringMatching(
+        /^Heath Lane Academy: home-visit training recorded for everyone going; a first home visit/,
+      ),
+    ]);
+    for (const [who, experienced] of [
+      ['vera', true],
+      ['wes', false],
+    ] as const) {
+      await page.getByText(`Record training for ${who}`).click();
+      await page.locator(`#t-homeVisitTrainedOn-${u[who]!.id}`).fill('2026-09-01');
+      if (experienced) await page.locator(`#t-experienced-${u[who]!.id}`).check();
+      await page.getByRole('button', { name: `Save training for ${who}` }).click();
+      await page.getByText(`Training recorded for ${u[who]!.displayName}.`).waitFor();
+    }
+    const vera = page.locator(`#training tr[data-user-id="${u.vera!.id}"]`);
+    await vera.getByText(/^yes \(recorded /).waitFor();
+    expect(await vera.locator('td').nth(5).textContent()).toMatch(/ by Dora Data$/);
+    await ctx.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('on the visit page: the partner list keeps everyone, the Needed list is what leaving is refused for, and it leaves', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('heath-lane', '9002', 'Kofi', 'Mensah', $1)`,
+      [JSON.stringify({ line1: '7 Beck Side', town: 'Exampleton', postcode: 'EX1 2AB' })],
+    );
+    await db.query(
+      `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, parental_responsibility)
+       VALUES ('heath-lane', '9002', 1, 'Parent of Kofi', 'Mother', '07700 900011', true)`,
+    );
+    const { ctx, page } = await pageAs('office');
+    const olive = await sessionFor(db, u.office!);
+    const asked = await app.inject({
+      method: 'POST',
+      url: '/api/visits',
+      headers: { cookie: olive.cookie, 'x-csrf-token': olive.csrf },
+      payload: { school: 'heath-lane', pupilMisId: '9002', reason: 'absent four days' },
+    });
+    const visitId = asked.json().id as string;
+    await page.goto(`${base}/visits/${visitId}`);
+    const form = page.locator('form#depart');
+    await form.waitFor();
+
+    // The contacts have their own heading, not the pupil flags'.
+    await page.getByRole('heading', { name: 'Contacts' }).waitFor();
+    expect(await page.locator('section#contacts li').allTextContents()).toEqual([
+      'Parent of Kofi (Mother, parental responsibility) 07700 900011',
+    ]);
+
+    // The office picks the lead: "Going with" still offers everyone else.
+    const partner = form.locator('select[name=partner]');
+    expect(await partner.locator('option').allTextContents()).toEqual([
+      '— nobody —',
+      'Dan DSL',
+      'Vera Visit',
+      'Wes Visit',
+    ]);
+    await form.locator('select[name=lead]').selectOption({ label: 'Wes Visit' });
+    expect(await partner.locator('option').allTextContents()).toEqual([
+      '— nobody —',
+      'Dan DSL',
+      'Vera Visit',
+    ]);
+
+    const needed = async () =>
+      (await page.locator('#departure-findings li.block').allTextContents()).map((t) =>
+        t.replace(/^Needed: /, ''),
+      );
+    const neededNow = (want: (list: string[]) => boolean) =>
+      until(
+        async () => {
+          const list = await needed();
+          return want(list) ? list : null;
+        },
+        10_000,
+        'the Needed list',
+      );
+    // Wes alone: a first visit without anyone experienced, and no fob of his own.
+    await neededNow((l) => l.includes('a first home visit is made with an experienced member of staff'));
+    await form.locator('input[name=expectedReturn]').fill(inAnHour());
+    await form.locator('#f-risksRead').check();
+    let list = await neededNow((l) => !l.some((m) => /expected return|risk notes/.test(m)));
+    // Leaving now is refused for exactly what the list says.
+    await form.getByRole('button', { name: 'Leave for the visit' }).click();
+    const refusal = await until(
+      async () => {
+        const t = await page.locator('#message[role=alert]').textContent();
+        return t?.startsWith('cannot leave yet: ') ? t : null;
+      },
+      10_000,
+      'the refusal',
+    );
+    list = await needed();
+    expect(refusal.slice('cannot leave yet: '.length).split('; ')).toEqual(list);
+    expect(list).toEqual([
+      'the family must be told of the visit first (sms)',
+      'the risk must be assessed first (by safeguarding)',
+      'a first home visit is made with an experienced member of staff',
+      'the policy asks you to carry a lone-worker fob registered to you',
+    ]);
+
+    // Vera (experienced, her fob) leads with Wes; the DSL assesses the risk; the family is texted
+    // from the school phone (no SMS channel here) and recorded so.
+    await form.locator('select[name=lead]').selectOption({ label: 'Vera Visit' });
+    await partner.selectOption({ label: 'Wes Visit' });
+    await neededNow((l) => !l.some((m) => /experienced|fob/.test(m)));
+    const dsl = await sessionFor(db, u.dsl!);
+    await app.inject({
+      method: 'POST',
+      url: `/api/visits/${visitId}/assess-risk`,
+      headers: { cookie: dsl.cookie, 'x-csrf-token': dsl.csrf },
+      payload: { level: 'low', reason: 'no concerns known' },
+    });
+    expect(await page.locator('#family-text blockquote').textContent()).toMatch(/Heath Lane Academy/);
+    await page.locator('#f-familyHow').selectOption({ label: 'a text sent by staff from a school phone' });
+    await page.getByRole('button', { name: 'Record', exact: true }).click();
+    await page.getByText(/Family told by a text sent from a school phone/).waitFor();
+    // The departure form, half filled in, was kept: its list is asked for again.
+    list = await neededNow((l) => l.length === 0);
+    expect(list).toEqual([]);
+    await form.getByRole('button', { name: 'Leave for the visit' }).click();
+    await page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    await ctx.close();
+    // The one expected: the refused departure's 422.
+    expect(problems.filter((p) => !p.includes('status of 422'))).toEqual([]);
+    problems.length = 0;
+  });
+
+  it('the data page and the board agree on the fob feed; the board words an alarm once, its level in the ladder', async () => {
+    await db.query(
+      `INSERT INTO imports (school_id, source, unit, status, started_at, pupils_inserted, marks_inserted)
+       VALUES ('heath-lane', 'sims-xml', 'example-marks.xml', 'applied', now(), 0, 928)`,
+    );
+    const { ctx, page } = await pageAs('data');
+    await page.goto(`${base}/data`);
+    await page.locator('#fob-feeds').waitFor();
+    expect(await page.locator('#fob-feeds p').first().textContent()).toBe(
+      'No event from the broker yet: fob alarms are not known to arrive.',
+    );
+    await page.getByRole('button', { name: 'Test MIS connection' }).waitFor();
+    // "applied" on one line, not "applie" / "d".
+    const status = page.locator('section[aria-labelledby=imports-h] table tbody tr td').nth(3);
+    expect(await status.textContent()).toBe('applied');
+    // How many lines the cell's text takes: the distinct tops of its text's boxes.
+    const lines = await page.evaluate(
+      `(() => { const r = document.createRange(); r.selectNodeContents(document.querySelector('section[aria-labelledby=imports-h] table tbody tr td:nth-child(4)')); return new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size; })()`,
+    );
+    expect(lines).toBe(1);
+    await ctx.close();
+
+    // An SOS whose texts could not go (no SMS channel here), three steps into its 2-level ladder.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step)
+       VALUES ('heath-lane', 'newcomer-sos', false, 'sos', 'open', now() - interval '5 minutes', $1, 3) RETURNING id`,
+      [JSON.stringify(config.schools[0]!.escalation.alarm)],
+    );
+    const alarmId = String(rows[0]!.id);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'channels.sms is not configured')`,
+      [alarmId],
+    );
+    const office = await pageAs('office');
+    await office.page.goto(`${base}/board`);
+    const card = office.page.locator(`li[data-alarm-id="${alarmId}"]`);
+    await card.waitFor();
+    expect(await office.page.locator('#broker').textContent()).toBe('No event from the broker yet');
+    await card.getByText('level 1 of 2 sent (round 2)').waitFor();
+    expect(await office.page.locator('#failed-h').textContent()).toBe('Failed deliveries (1)');
+    expect(await office.page.locator('#failed li').allTextContents()).toEqual([
+      expect.stringMatching(
+        new RegExp(`^FAILED Alarm ${alarmId}: sms → on-call-leaders at \\d\\d:\\d\\d: FAILED`),
+      ),
+    ]);
+    expect(await office.page.locator('#push-toggle').count()).toBe(0);
+    await card.getByRole('button', { name: `Acknowledge alarm ${alarmId}` }).click();
+    await office.page.getByText(`Alarm ${alarmId} acknowledged.`).waitFor();
+    expect(await office.page.locator('#message').textContent()).toBe(`Alarm ${alarmId} acknowledged.`);
+    await office.page.waitForTimeout(500);
+    await office.ctx.close();
+    expect(problems).toEqual([]);
+  });
+});
