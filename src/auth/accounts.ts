@@ -186,21 +186,39 @@ export async function recordTraining(
         ? `no user ${userId} whose training you may record: your own is recorded by a colleague`
         : `no user ${userId}`,
     );
+  if (Object.keys(t).length === 0)
+    throw doorstepError(
+      'BAD_REQUEST',
+      'expected at least one of homeVisitTrainedOn, safeguardingTrainedOn, homeVisitExperienced',
+    );
   const today = londonDate(now);
   for (const [k, v] of Object.entries(t))
     if (typeof v === 'string' && v > today)
       throw doorstepError('BAD_REQUEST', `${k}: expected a date that has passed`);
+  // Only what changes is written and audited: a form saved again unchanged is no new record by anyone.
+  const homeVisit =
+    t.homeVisitTrainedOn !== undefined && t.homeVisitTrainedOn !== user.homeVisitTrainedOn
+      ? t.homeVisitTrainedOn
+      : undefined;
+  const safeguarding =
+    t.safeguardingTrainedOn !== undefined && t.safeguardingTrainedOn !== user.safeguardingTrainedOn
+      ? t.safeguardingTrainedOn
+      : undefined;
   const experienced =
-    t.homeVisitExperienced === undefined
-      ? undefined
-      : t.homeVisitExperienced
-        ? (user.homeVisitExperiencedOn ?? today)
-        : null;
+    t.homeVisitExperienced !== undefined && t.homeVisitExperienced !== (user.homeVisitExperiencedOn !== null)
+      ? t.homeVisitExperienced
+        ? today
+        : null
+      : undefined;
+  if (homeVisit === undefined && safeguarding === undefined && experienced === undefined) return;
   await db.transaction(async (tx) => {
     await setTraining(tx, user.id, {
-      ...(t.homeVisitTrainedOn !== undefined ? { homeVisit: t.homeVisitTrainedOn } : {}),
-      ...(t.safeguardingTrainedOn !== undefined ? { safeguarding: t.safeguardingTrainedOn } : {}),
-      ...(experienced !== undefined ? { experienced } : {}),
+      ...(homeVisit !== undefined ? { homeVisit } : {}),
+      ...(safeguarding !== undefined ? { safeguarding } : {}),
+      // Who attested it: experience recorded by someone going on a visit does not count for it.
+      ...(experienced !== undefined
+        ? { experienced: { on: experienced, by: typeof actor === 'string' ? null : actor.id } }
+        : {}),
     });
     await appendAudit(tx, {
       actor: actorName(actor),
@@ -208,11 +226,15 @@ export async function recordTraining(
       entityType: 'user',
       entityId: user.id,
       before: {
-        homeVisitTrainedOn: user.homeVisitTrainedOn,
-        safeguardingTrainedOn: user.safeguardingTrainedOn,
-        homeVisitExperiencedOn: user.homeVisitExperiencedOn,
+        ...(homeVisit !== undefined ? { homeVisitTrainedOn: user.homeVisitTrainedOn } : {}),
+        ...(safeguarding !== undefined ? { safeguardingTrainedOn: user.safeguardingTrainedOn } : {}),
+        ...(experienced !== undefined ? { homeVisitExperiencedOn: user.homeVisitExperiencedOn } : {}),
       },
-      after: { ...t, ...(experienced !== undefined ? { homeVisitExperiencedOn: experienced } : {}) },
+      after: {
+        ...(homeVisit !== undefined ? { homeVisitTrainedOn: homeVisit } : {}),
+        ...(safeguarding !== undefined ? { safeguardingTrainedOn: safeguarding } : {}),
+        ...(experienced !== undefined ? { homeVisitExperiencedOn: experienced } : {}),
+      },
     });
   });
 }

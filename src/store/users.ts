@@ -66,13 +66,19 @@ function toUser(r: Record<string, unknown>): UserWithSecret {
 export async function setTraining(
   db: Queryable,
   id: string,
-  t: { homeVisit?: string | null; safeguarding?: string | null; experienced?: string | null },
+  t: {
+    homeVisit?: string | null;
+    safeguarding?: string | null;
+    /** The day it was recorded (null clears it), and the account that recorded it (null: the CLI). */
+    experienced?: { on: string | null; by: string | null };
+  },
 ): Promise<void> {
   await db.query(
     `UPDATE users SET
        home_visit_trained_on = CASE WHEN $2 THEN $3::date ELSE home_visit_trained_on END,
        safeguarding_trained_on = CASE WHEN $4 THEN $5::date ELSE safeguarding_trained_on END,
-       home_visit_experienced_on = CASE WHEN $6 THEN $7::date ELSE home_visit_experienced_on END
+       home_visit_experienced_on = CASE WHEN $6 THEN $7::date ELSE home_visit_experienced_on END,
+       home_visit_experience_recorded_by = CASE WHEN $6 THEN $8::bigint ELSE home_visit_experience_recorded_by END
      WHERE id = $1`,
     [
       id,
@@ -80,8 +86,9 @@ export async function setTraining(
       t.homeVisit ?? null,
       'safeguarding' in t,
       t.safeguarding ?? null,
-      'experienced' in t,
-      t.experienced ?? null,
+      t.experienced !== undefined,
+      t.experienced?.on ?? null,
+      t.experienced?.on ? t.experienced.by : null,
     ],
   );
 }

@@ -46,17 +46,23 @@ export async function dayList(db: Queryable, schoolId: string, date: string, yea
   }));
 }
 
-/** Training records and home visits already made, for the staff going on a visit (in the order given). */
+/**
+ * Training records and home visits already made, for the staff going on a visit (in the order given).
+ * Experience recorded on an account counts only when no one going on this visit recorded it: a
+ * first visit needs someone experienced by another's word, never by the word of the people going.
+ */
 export async function staffCompetence(db: Queryable, userIds: readonly string[], exceptVisitId: string) {
   const { rows } = await db.query<{
     id: string;
     home: Date | null;
     safeguarding: Date | null;
-    experienced: Date | null;
+    experienced: boolean;
     made: number;
   }>(
     `SELECT u.id, u.home_visit_trained_on AS home, u.safeguarding_trained_on AS safeguarding,
-            u.home_visit_experienced_on AS experienced,
+            (u.home_visit_experienced_on IS NOT NULL
+              AND (u.home_visit_experience_recorded_by IS NULL
+                   OR NOT u.home_visit_experience_recorded_by = ANY($1::bigint[]))) AS experienced,
             (SELECT count(*)::int FROM visits v WHERE v.id <> $2 AND v.departed_at IS NOT NULL
                AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made
      FROM users u WHERE u.id = ANY($1::bigint[])`,
@@ -68,7 +74,7 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
       homeVisitTrained: Boolean(r?.home),
       safeguardingTrained: Boolean(r?.safeguarding),
       visitsMade: r?.made ?? 0,
-      experienced: Boolean(r?.experienced),
+      experienced: r?.experienced === true,
     };
   });
 }

@@ -48,8 +48,9 @@ async function goingStaff(
   id: string,
 ): Promise<User> {
   const p = /^\d{1,18}$/.test(id) ? await userById(tx, id) : undefined;
-  if (!p || p.disabled) throw doorstepError('NOT_FOUND', `${field}: no member of staff ${id}`);
-  if (!visitingStaffOf(p, v.schoolId))
+  // One answer whether the account is missing, disabled or at another school: the check before
+  // leaving never tells whether an id is someone elsewhere in the trust.
+  if (!p || !visitingStaffOf(p, v.schoolId))
     throw doorstepError(
       'POLICY',
       `${field}: the ${field === 'leadUserId' ? 'lead' : 'partner'} must be active visiting staff of this school`,

@@ -72,6 +72,13 @@ export async function tellFamily(
           : "exemption: the school's policy allows none",
       );
     const school = knownSchool(deps.config, v.schoolId);
+    // Where Doorstep can send it, it does: the text is then sent to the family's contact and its
+    // delivery recorded, never only said to have been sent.
+    if (sentBy === 'staff' && school.channels.sms)
+      throw doorstepError(
+        'POLICY',
+        'sentBy: the school sends the family text through Doorstep: record it as a text, and Doorstep sends it',
+      );
     let ids: string[] = [];
     if (sentBy === 'doorstep') {
       if (!school.channels.sms)

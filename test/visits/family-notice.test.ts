@@ -120,6 +120,10 @@ describe('telling the family (King’s: required, with exemptions)', () => {
     expect(wrong).toMatchObject({ code: 'DOORSTEP_BAD_REQUEST' });
     expect(wrong.message).toBe("method: expected one of letter, phone, sms, in-person (the school's policy)");
     expect((await refusal(tellFamily(deps, staff, id, {}))).code).toBe('DOORSTEP_BAD_REQUEST');
+    // Doorstep can send it here: a text only said to have been sent from a school phone is refused.
+    const byStaff = await refusal(tellFamily(deps, staff, id, { method: 'sms', sentBy: 'staff' }));
+    expect(byStaff).toMatchObject({ code: 'DOORSTEP_POLICY' });
+    expect(byStaff.message).toMatch(/^sentBy: the school sends the family text through Doorstep/);
 
     await tellFamily(deps, staff, id, { method: 'sms' });
     const { rows } = await db.query<{ id: string; target: string; text: string }>(

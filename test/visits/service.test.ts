@@ -542,8 +542,12 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
         (await refusal(departTold(deps, office, id, { ...go, leadUserId: elsewhere.id }))).message,
       ).toMatch(/^leadUserId: the lead must be active visiting staff of this school/);
       await db.query('UPDATE users SET disabled = true WHERE id = $1', [partner.id]);
-      expect((await refusal(departTold(deps, office, id, { ...go, leadUserId: partner.id }))).code).toBe(
-        'DOORSTEP_NOT_FOUND',
+      // Disabled, missing or elsewhere: one answer (it never tells whether an id is someone in the trust).
+      const disabled = await refusal(departTold(deps, office, id, { ...go, leadUserId: partner.id }));
+      expect(disabled.code).toBe('DOORSTEP_POLICY');
+      expect(disabled.message).toMatch(/^leadUserId: the lead must be active visiting staff of this school/);
+      expect((await refusal(departTold(deps, office, id, { ...go, leadUserId: '999999' }))).message).toBe(
+        disabled.message,
       );
       await db.query('UPDATE users SET disabled = false WHERE id = $1', [partner.id]);
       expect((await getVisit(db, id))!.status).toBe('authorised');
@@ -563,7 +567,9 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
       // The lead it was asked with is checked at departure as a named one is: one since disabled, or
       // no longer visiting staff, is not the worker to watch.
       await db.query('UPDATE users SET disabled = true WHERE id = $1', [staff.id]);
-      expect((await refusal(departTold(deps, office, led, go))).code).toBe('DOORSTEP_NOT_FOUND');
+      expect((await refusal(departTold(deps, office, led, go))).message).toMatch(
+        /^leadUserId: the lead must be active visiting staff of this school/,
+      );
       await db.query(`UPDATE users SET disabled = false, roles = '{office}' WHERE id = $1`, [staff.id]);
       expect((await refusal(departTold(deps, office, led, go))).message).toMatch(
         /^leadUserId: the lead must be active visiting staff of this school/,

@@ -144,9 +144,14 @@ function trainingForm(u) {
         'Experienced in home visits (has made home visits before, outside Doorstep)',
       ),
     ),
-    h('button', { type: 'submit' }, `Save training for ${u.username}`),
+    h('button', { type: 'submit' }, `Save training for ${u.username ?? u.displayName}`),
   );
-  return h('details', { class: 'inline' }, h('summary', {}, `Record training for ${u.username}`), form);
+  return h(
+    'details',
+    { class: 'inline' },
+    h('summary', {}, `Record training for ${u.username ?? u.displayName}`),
+    form,
+  );
 }
 
 /** Staff training: what the schools' policies ask, then each visiting member of staff's records. */
@@ -192,7 +197,12 @@ function trainingSection(t) {
               h(
                 'tr',
                 { 'data-user-id': u.id },
-                h('td', {}, u.displayName, h('br'), h('span', { class: 'hint' }, u.username)),
+                h(
+                  'td',
+                  {},
+                  u.displayName,
+                  u.username ? [h('br'), h('span', { class: 'hint' }, u.username)] : null,
+                ),
                 h('td', {}, fmtDay(u.homeVisitTrainedOn)),
                 h('td', {}, fmtDay(u.safeguardingTrainedOn)),
                 h(

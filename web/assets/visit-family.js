@@ -19,9 +19,9 @@ function toldWords(told) {
 }
 
 /**
- * The choices the policy allows. A text is offered as Doorstep sending it only where the school has
- * an SMS channel; a text sent from a school phone is always offered (it is still the text the policy
- * asks for). Values are `method:<m>`, `method:sms:staff` or `exemption:<x>`.
+ * The choices the policy allows. A text is Doorstep sending it where the school has an SMS channel,
+ * else a text sent by staff from a school phone (still the text the policy asks for). Values are
+ * `method:<m>`, `method:sms:staff` or `exemption:<x>`.
  */
 function choices(rule, familyText) {
   return [
@@ -29,7 +29,7 @@ function choices(rule, familyText) {
       m === 'sms'
         ? [
             familyText?.doorstepSends ? h('option', { value: 'method:sms' }, METHOD_WORDS.sms) : null,
-            h('option', { value: 'method:sms:staff' }, TEXT_BY_STAFF),
+            familyText?.doorstepSends ? null : h('option', { value: 'method:sms:staff' }, TEXT_BY_STAFF),
           ]
         : [h('option', { value: `method:${m}` }, METHOD_WORDS[m] ?? m)],
     ),

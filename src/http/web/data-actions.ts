@@ -63,7 +63,8 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: DATA } },
     async (req) => {
       const { jobId } = parseInput(
-        z.strictObject({ jobId: z.string().regex(/^[\w:-]{1,200}$/, { error: 'expected a job id' }) }),
+        // What "Sync now" answers: BullMQ's numeric id (any other key of the queue is not a job).
+        z.strictObject({ jobId: z.string().regex(/^\d{1,18}$/, { error: 'expected a job id' }) }),
         req.params,
       );
       const school = schoolParam(deps, req, req.query.school);
@@ -79,8 +80,9 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
           : state === 'delayed' || state === 'prioritized' || state === 'waiting-children'
             ? 'waiting'
             : 'unknown',
+        // Never why it failed: a job's error can quote a provider's answer or a server's address (the
+        // server's log has it; a refused file is in the import list).
         finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
-        ...(state === 'failed' ? { failedReason: job.failedReason } : {}),
       };
     },
   );

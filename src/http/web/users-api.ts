@@ -57,7 +57,8 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
         const h = history.get(u.id);
         return {
           id: u.id,
-          username: u.username,
+          // Sign-in names are the admins' business; the others see who the person is.
+          ...(viewer.roles.includes('admin') ? { username: u.username } : {}),
           displayName: u.displayName,
           schools: u.schools,
           homeVisitTrainedOn: u.homeVisitTrainedOn,

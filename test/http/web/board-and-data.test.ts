@@ -164,6 +164,11 @@ describe('"Sync now" on the data page', () => {
     expect((await state()).state).toBe('waiting');
     expect((await get('data', `/api/data/sync/${jobId}?school=hampton-infant`)).statusCode).toBe(403);
     expect((await get('data', '/api/data/sync/999999?school=heath-lane')).statusCode).toBe(404);
+    // Only a job id as "Sync now" gives it: the queue's own keys are not jobs (they had answered 500).
+    for (const key of ['id', 'events', 'meta', 'de:sync:heath-lane'])
+      expect(
+        (await get('data', `/api/data/sync/${encodeURIComponent(key)}?school=heath-lane`)).statusCode,
+      ).toBe(400);
     // A worker takes it (here one that does nothing): the page then reads "done".
     const workerConn = await connectRedis({ url: TEST_REDIS_URL }, 'worker');
     const worker = new Worker(producer.queueFor('sync-attendance').name, async () => ({}), {

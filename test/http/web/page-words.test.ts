@@ -9,7 +9,7 @@ interface Words {
   }) => string;
   failedSaid: (f: Record<string, unknown>, time: string) => string;
   connectorName: (c: string) => string;
-  syncSaid: (job: { state: string; failedReason?: string }, newImports: number, time?: string) => string;
+  syncSaid: (job: { state: string }, newImports: number, time?: string) => string;
   fobFeedsSaid: (feeds: unknown) => { ok: boolean; text: string };
   trainingNeeds: (p: Record<string, unknown>) => string | null;
 }
@@ -72,8 +72,8 @@ describe('the pages’ words, as a newcomer read them', () => {
     expect(words.syncSaid({ state: 'completed' }, 0, '10:31')).toBe(
       'Sync done at 10:31: nothing new to import.',
     );
-    expect(words.syncSaid({ state: 'failed', failedReason: 'drop folder missing' }, 0)).toBe(
-      'Sync failed: drop folder missing',
+    expect(words.syncSaid({ state: 'failed' }, 0)).toBe(
+      'Sync failed: the server’s log says why (a refused file is listed below).',
     );
   });
 

@@ -6,6 +6,7 @@ import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
 import type { User } from '../../../src/store/users.ts';
+import { staffCompetence } from '../../../src/store/visit-queries.ts';
 import { dropRedisPrefix } from '../../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
 import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
@@ -91,7 +92,11 @@ describe('recording training and experience from the browser', () => {
 
   it("lists the school's visiting staff with what Heath Lane's policy asks", async () => {
     const t = (await call('data', 'GET', '/api/training')).json();
-    expect(t.staff.map((s: { username: string }) => s.username)).toEqual(['dan', 'vera', 'wes']);
+    expect(t.staff.map((s: { displayName: string }) => s.displayName)).toEqual([
+      'Dan DSL',
+      'Vera Visit',
+      'Wes Visit',
+    ]);
     expect(t.policies).toEqual([
       expect.objectContaining({
         school: 'heath-lane',
@@ -99,7 +104,7 @@ describe('recording training and experience from the browser', () => {
         firstVisitWithExperienced: true,
       }),
     ]);
-    expect(t.staff.find((s: { username: string }) => s.username === 'vera')).toMatchObject({
+    expect(t.staff.find((s: { id: string }) => s.id === u.vera!.id)).toMatchObject({
       homeVisitTrainedOn: null,
       homeVisitExperiencedOn: null,
       visitsMade: 0,
@@ -122,7 +127,8 @@ describe('recording training and experience from the browser', () => {
     ).toBe(200);
     const vera = (await call('dsl', 'GET', '/api/training'))
       .json()
-      .staff.find((s: { username: string }) => s.username === 'vera');
+      .staff.find((s: { id: string }) => s.id === u.vera!.id);
+    expect(vera.username).toBeUndefined(); // sign-in names are for admins
     expect(vera).toMatchObject({
       homeVisitTrainedOn: '2026-09-01',
       homeVisitExperiencedOn: '2026-11-23',
@@ -135,14 +141,45 @@ describe('recording training and experience from the browser', () => {
     expect(rows).toEqual([
       {
         actor: `user:${u.data!.id}`,
-        before: { homeVisitTrainedOn: null, safeguardingTrainedOn: null, homeVisitExperiencedOn: null },
-        after: {
-          homeVisitTrainedOn: '2026-09-01',
-          homeVisitExperienced: true,
-          homeVisitExperiencedOn: '2026-11-23',
-        },
+        before: { homeVisitTrainedOn: null, homeVisitExperiencedOn: null },
+        after: { homeVisitTrainedOn: '2026-09-01', homeVisitExperiencedOn: '2026-11-23' },
       },
     ]);
+    // The form saved again unchanged by someone else is no new record by them; an empty one is refused.
+    const again = await call('dsl', 'POST', `/api/users/${u.vera!.id}/training`, {
+      homeVisitTrainedOn: '2026-09-01',
+      safeguardingTrainedOn: null,
+      homeVisitExperienced: true,
+    });
+    expect(again.statusCode, again.body).toBe(200);
+    const empty = await call('dsl', 'POST', `/api/users/${u.vera!.id}/training`, {});
+    expect(empty.statusCode).toBe(400);
+    expect(
+      (await call('dsl', 'GET', '/api/training'))
+        .json()
+        .staff.find((s: { id: string }) => s.id === u.vera!.id).lastRecorded,
+    ).toMatchObject({ by: 'Dora Data' });
+    const { rows: after } = await db.query(
+      `SELECT 1 FROM audit_log WHERE action = 'user.training-recorded' AND entity_id = $1`,
+      [u.vera!.id],
+    );
+    expect(after).toHaveLength(1);
+  });
+
+  it('experience recorded by someone going on the visit does not count for it (Heath Lane: a first visit with someone experienced)', async () => {
+    // Dan (safeguarding, who may record training) marks Wes experienced; neither has made a visit.
+    expect(
+      (await call('dsl', 'POST', `/api/users/${u.wes!.id}/training`, { homeVisitExperienced: true }))
+        .statusCode,
+    ).toBe(200);
+    const [, wesWithDan] = await staffCompetence(db, [u.dsl!.id, u.wes!.id], '0');
+    expect(wesWithDan!.experienced).toBe(false); // Dan's word cannot make his own first visit's partner
+    const [, wesWithVera] = await staffCompetence(db, [u.vera!.id, u.wes!.id], '0');
+    expect(wesWithVera!.experienced).toBe(true); // with anyone else going, it counts
+    expect(
+      (await call('data', 'POST', `/api/users/${u.wes!.id}/training`, { homeVisitExperienced: false }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('refuses their own account, another school’s staff, a future date', async () => {
