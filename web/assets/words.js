@@ -78,7 +78,8 @@ export function syncSaid(job, newImports, time) {
     return newImports > 0
       ? `Sync done at ${time}: ${count(newImports, 'new import')} (below).`
       : `Sync done at ${time}: nothing new to import.`;
-  if (job.state === 'failed') return 'Sync failed: the server’s log says why (a refused file is listed below).';
+  if (job.state === 'failed')
+    return 'Sync failed: the server’s log says why (a refused file is listed below).';
   if (job.state === 'active') return 'Sync running: the MIS is being read…';
   return 'Sync queued: the MIS is read next; this line says when it is done.';
 }
