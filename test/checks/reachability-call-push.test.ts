@@ -43,6 +43,17 @@ describe('reachability of call and push steps', () => {
     );
   });
 
+  it('a call or push to the people on the visit reaches no one: they are who the alarm is about', () => {
+    expect(messages(school('call:visiting-staff', SMS + CALL))).toEqual([
+      'reaches-no-one: escalation.alarm level 1 notifies call:visiting-staff, but the people on the visit are the people the alarm is about, whom no call or push reaches: it reaches no one',
+      'no-person: escalation.alarm reaches no person on any level, only the board',
+    ]);
+    expect(messages(school('push:visiting-staff', PUSH))[0]).toMatch(
+      /^reaches-no-one: .*push:visiting-staff/,
+    );
+    expect(messages(school('sms:visiting-staff', SMS))).toEqual([]);
+  });
+
   it('a push step with no one opted in (counted from the store) is warned; unjudged without the count', () => {
     expect(messages(school('push:office-staff', PUSH))).toEqual([]);
     expect(
