@@ -5,7 +5,7 @@ import type { Notification } from './channel.ts';
 /** The people an alarm is about, as the channels look them up when they send (`alarmSubjects`). */
 export type AlarmSubjects = (
   n: Notification,
-) => Promise<{ userIds: readonly string[]; phones: readonly string[] }>;
+) => Promise<{ userIds: readonly string[]; phones: readonly string[]; emails?: readonly string[] }>;
 
 /**
  * Who of a group an alarm notification goes to: never the people the alarm is about (its wearer,
@@ -20,14 +20,21 @@ export async function notAboutThem<T>(
   n: Notification,
   group: string,
   recipients: readonly T[],
-  is: (r: T, subjects: { userIds: ReadonlySet<string>; phones: ReadonlySet<string> }) => boolean,
+  is: (
+    r: T,
+    subjects: { userIds: ReadonlySet<string>; phones: ReadonlySet<string>; emails: ReadonlySet<string> },
+  ) => boolean,
   subjects: AlarmSubjects,
   keepGroup?: string,
 ): Promise<T[]> {
   if (n.notice || recipients.length === 0 || (keepGroup !== undefined && group === keepGroup))
     return [...recipients];
   const s = await subjects(n);
-  const about = { userIds: new Set(s.userIds), phones: new Set(s.phones.map(phoneKey)) };
+  const about = {
+    userIds: new Set(s.userIds),
+    phones: new Set(s.phones.map(phoneKey)),
+    emails: new Set((s.emails ?? []).map((e) => e.trim().toLowerCase())),
+  };
   const left = recipients.filter((r) => !is(r, about));
   if (left.length === 0)
     throw doorstepError(
@@ -39,3 +46,7 @@ export async function notAboutThem<T>(
 
 /** `notAboutThem`'s test for a phone number. */
 export const phoneOf = (p: string, s: { phones: ReadonlySet<string> }) => s.phones.has(phoneKey(p));
+
+/** `notAboutThem`'s test for an e-mail address. */
+export const emailOf = (e: string, s: { emails: ReadonlySet<string> }) =>
+  s.emails.has(e.trim().toLowerCase());

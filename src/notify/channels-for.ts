@@ -90,7 +90,11 @@ export function channelsFor(
   if (c.email)
     channels.set(
       'email',
-      new EmailChannel(c.email, (g) => group(g).flatMap((p) => (p.email ? [p.email] : []))),
+      new EmailChannel(
+        c.email,
+        (g) => group(g).flatMap((p) => (p.email ? [p.email] : [])),
+        (n) => alarmSubjects(deps.db, n.alarmId),
+      ),
     );
   if (c.teams) channels.set('teams', new ChatWebhookChannel('teams', c.teams.url));
   if (c['google-chat'])

@@ -2,7 +2,8 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import type { CheckResult } from '../core/checks.ts';
 import type { Secret } from '../core/secret.ts';
 import { doorstepError } from '../errors.ts';
-import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
+import { type AlarmSubjects, emailOf, notAboutThem } from './alarm-recipients.ts';
+import { type Channel, type DeliveryReceipt, type Notification, VISITING_STAFF } from './channel.ts';
 import { alarmMessage } from './message.ts';
 
 /** E-mail over SMTP (nodemailer), to each address in the target's contacts group. */
@@ -11,11 +12,15 @@ export class EmailChannel implements Channel {
   private readonly transport: Transporter;
   private readonly from: string;
   private readonly addresses: (group: string) => string[];
+  private readonly subjects: AlarmSubjects;
 
   constructor(
     o: { smtpUrl: string; username?: string | undefined; password?: Secret | undefined; from: string },
     addresses: (group: string) => string[],
+    /** The people the alarm is about: never e-mailed about it, but by the register's `visiting-staff` e-mail. */
+    subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
   ) {
+    this.subjects = subjects;
     this.transport = nodemailer.createTransport(o.smtpUrl, {
       ...(o.username && o.password ? { auth: { user: o.username, pass: o.password.reveal() } } : {}),
     } as never);
@@ -34,9 +39,10 @@ export class EmailChannel implements Channel {
 
   async send(n: Notification): Promise<DeliveryReceipt> {
     const group = n.target.split(':')[1] ?? '';
-    const to = this.addresses(group);
-    if (to.length === 0)
+    const all = this.addresses(group);
+    if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
+    const to = await notAboutThem('email', n, group, all, emailOf, this.subjects, VISITING_STAFF);
     let info: { messageId: string };
     try {
       info = await this.transport.sendMail({

@@ -113,7 +113,8 @@ export async function isAlarmSubject(
 
 /**
  * The people an alarm is about (as `isAlarmSubject`): the accounts (enabled or disabled) carrying
- * its staff id at its school and the people on its visits — their account ids and phones — and the
+ * its staff id at its school and the people on its visits — their account ids, phones and e-mail
+ * addresses — and the
  * contact number recorded on those visits. No alarm notification goes to them
  * (src/notify/alarm-recipients.ts): they cannot take their own alarm, and a phone that rings or
  * buzzes on someone in duress can give them away.
@@ -121,17 +122,18 @@ export async function isAlarmSubject(
 export async function alarmSubjects(
   db: Queryable,
   alarmId: string,
-): Promise<{ userIds: string[]; phones: string[] }> {
-  const { rows } = await db.query<{ user_id: string | null; phone: string | null }>(
+): Promise<{ userIds: string[]; phones: string[]; emails: string[] }> {
+  const { rows } = await db.query<{ user_id: string | null; phone: string | null; email: string | null }>(
     `WITH a AS (SELECT * FROM alarms WHERE id = $1), av AS (SELECT av.* FROM a CROSS JOIN LATERAL ${alarmVisits('a')} av)
-     SELECT u.id AS user_id, u.phone FROM a JOIN users u
+     SELECT u.id AS user_id, u.phone, u.email FROM a JOIN users u
         ON (a.staff_id IS NOT NULL AND u.staff_id = a.staff_id AND ${worksAt('u', 'a.school_id')})
         OR u.id IN (SELECT lead_user_id FROM av UNION SELECT partner_user_id FROM av)
-     UNION SELECT NULL, worker_phone FROM av WHERE worker_phone IS NOT NULL`,
+     UNION SELECT NULL, worker_phone, NULL FROM av WHERE worker_phone IS NOT NULL`,
     [alarmId],
   );
   return {
     userIds: rows.flatMap((r) => (r.user_id === null ? [] : [String(r.user_id)])),
     phones: rows.flatMap((r) => (r.phone ? [r.phone] : [])),
+    emails: rows.flatMap((r) => (r.email ? [r.email] : [])),
   };
 }

@@ -106,7 +106,11 @@ describe('who a fob alarm is about, from its raise', () => {
     // Back: the next alarm is about the wearer alone.
     await returnVisit(vdeps, wearer, visit);
     const later = await raise();
-    expect(await alarmSubjects(db, later)).toEqual({ userIds: [wearer.id], phones: ['+447700900111'] });
+    expect(await alarmSubjects(db, later)).toEqual({
+      userIds: [wearer.id],
+      phones: ['+447700900111'],
+      emails: expect.any(Array),
+    });
     expect(await isAlarmSubject(db, later, partner)).toBe(false);
   });
 

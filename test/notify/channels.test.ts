@@ -479,6 +479,15 @@ describe('notification channels', () => {
       const text = quotedPrintable(received[1]!.data);
       expect(text).toContain('SOS from Vic Visitor (staff staff-17) (device PS-0001)');
       expect(text).toContain('Open the board: https://doorstep.school.example/board');
+
+      // Never to the person the alarm is about (their account's address, however cased).
+      const wary = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['dsl@school.example', 'head@school.example'],
+        async () => ({ userIds: [], phones: [], emails: ['Head@School.example'] }),
+      );
+      await wary.send({ ...n, target: 'email:dsl' });
+      expect(received[2]!.to).toEqual(['dsl@school.example']);
     } finally {
       nock.disableNetConnect();
       await new Promise<void>((r) => server.close(() => r()));
