@@ -218,14 +218,22 @@ for (const [action, what] of [
 
 user
   .command('training')
-  .description('record home-visit and safeguarding training dates (YYYY-MM-DD, or none to clear)')
+  .description(
+    'record home-visit and safeguarding training dates (YYYY-MM-DD, or none to clear) and home-visit experience',
+  )
   .argument('<username>')
   .option('--home-visit <date>', 'home-visit training completed on')
   .option('--safeguarding <date>', 'safeguarding training completed on')
+  .option('--experienced <yes|no>', 'experienced in home visits (made them before Doorstep)')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
-  .action(async (username: string, opts: { config: string; homeVisit?: string; safeguarding?: string }) => {
-    process.exitCode = await runCommand('user training', [username], opts);
-  });
+  .action(
+    async (
+      username: string,
+      opts: { config: string; homeVisit?: string; safeguarding?: string; experienced?: string },
+    ) => {
+      process.exitCode = await runCommand('user training', [username], opts);
+    },
+  );
 
 try {
   await program.parseAsync(process.argv);

@@ -133,7 +133,11 @@ export const STORE_COMMANDS = {
   'user password': userAction('password'),
   'user training': {
     args: username,
-    opts: options({ homeVisit: text.optional(), safeguarding: text.optional() }),
+    opts: options({
+      homeVisit: text.optional(),
+      safeguarding: text.optional(),
+      experienced: text.optional(),
+    }),
     run: ([name], o, out, deps) => userTrainingCommand(name!, o as { config: string }, out, deps),
   },
 } satisfies Record<string, StoreCommand>;

@@ -103,25 +103,31 @@ export async function userAdminCommand(
   });
 }
 
-/** `doorstep user training USERNAME --home-visit DATE --safeguarding DATE` (`none` clears one). Audited. */
+/**
+ * `doorstep user training USERNAME --home-visit DATE --safeguarding DATE --experienced yes|no`
+ * (`none` clears a date). Audited.
+ */
 export async function userTrainingCommand(
   username: string,
-  opts: { config: string; homeVisit?: string; safeguarding?: string },
+  opts: { config: string; homeVisit?: string; safeguarding?: string; experienced?: string },
   out: (line: string) => void,
   deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
   const value = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
+  if (opts.experienced !== undefined && opts.experienced !== 'yes' && opts.experienced !== 'no')
+    throw doorstepError('USAGE', '--experienced: expected yes or no');
   const parsed = trainingSchema.safeParse({
     ...(opts.homeVisit !== undefined ? { homeVisitTrainedOn: value(opts.homeVisit) } : {}),
     ...(opts.safeguarding !== undefined ? { safeguardingTrainedOn: value(opts.safeguarding) } : {}),
+    ...(opts.experienced !== undefined ? { homeVisitExperienced: opts.experienced === 'yes' } : {}),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const flag = String(issue.path[0]) === 'homeVisitTrainedOn' ? '--home-visit' : '--safeguarding';
     throw doorstepError('USAGE', `${flag}: ${issue.message}`);
   }
-  if (opts.homeVisit === undefined && opts.safeguarding === undefined)
-    throw doorstepError('USAGE', 'give --home-visit DATE and/or --safeguarding DATE');
+  if (opts.homeVisit === undefined && opts.safeguarding === undefined && opts.experienced === undefined)
+    throw doorstepError('USAGE', 'give --home-visit DATE, --safeguarding DATE and/or --experienced yes|no');
   return deps.withStore(async (db) => {
     const user = await userByUsername(db, username);
     if (!user) throw doorstepError('USAGE', `no user "${username}"`);

@@ -95,7 +95,13 @@ describe('doorstep user', () => {
     );
     expect((await cli(['training', 'ada', '--safeguarding', 'none'])).code).toBe(0);
     expect((await userByUsername(db, 'ada'))!.safeguardingTrainedOn).toBeNull();
+    // Home-visit experience (visits made before Doorstep), as the page records it.
+    expect((await cli(['training', 'ada', '--experienced', 'maybe'])).err).toContain(
+      '--experienced: expected yes or no',
+    );
+    expect((await cli(['training', 'ada', '--experienced', 'yes'])).code).toBe(0);
+    expect((await userByUsername(db, 'ada'))!.homeVisitExperiencedOn).not.toBeNull();
     const { rows } = await db.query(`SELECT 1 FROM audit_log WHERE action = 'user.training-recorded'`);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
   });
 });
