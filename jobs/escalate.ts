@@ -1,5 +1,6 @@
 import type { FirstStepTaker } from '../src/alarms/ingest-types.ts';
 import { takeRaised } from '../src/alarms/recent-raises.ts';
+import { settledWithin } from '../src/core/settled-within.ts';
 import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { catalog, type DoorstepCatalog, type PayloadOf } from '../src/queue/catalog.ts';
@@ -211,16 +212,7 @@ export function firstStepHere(deps: JobDeps, step: typeof escalate = escalate): 
         inFlight.add(p);
       }
     },
-    async settled(ms) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(inFlight),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, ms);
-        }),
-      ]);
-      clearTimeout(timer);
-    },
+    settled: (ms) => settledWithin(inFlight, ms),
   };
 }
 

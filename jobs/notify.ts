@@ -1,6 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { fallBackNow } from '../src/alarms/delivery-fallback.ts';
 import { findSchool } from '../src/config/school-of.ts';
+import { settledWithin } from '../src/core/settled-within.ts';
 import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
 import { retryClassOf } from '../src/errors.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
@@ -61,15 +62,8 @@ const sendingNow = new Map<string, Promise<unknown>>();
  * shutdown waits for them before it closes the store (a send whose receipt could not be recorded
  * would be sent again by its job when the claim ends).
  */
-export async function stepSendsSettled(ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    Promise.allSettled([...sendingNow.values()]),
-    new Promise<void>((r) => {
-      timer = setTimeout(r, ms);
-    }),
-  ]);
-  clearTimeout(timer);
+export function stepSendsSettled(ms: number): Promise<void> {
+  return settledWithin(sendingNow.values(), ms);
 }
 
 /** The step's own first attempt (the notification claimed): `deliver`, known to this process's jobs. */

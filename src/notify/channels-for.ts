@@ -4,6 +4,7 @@ import { alarmPerson, alarmSubjects } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
 import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
 import { deleteExpiredSubscription, markPushSent, pushRecipients } from '../store/push-subscriptions.ts';
+import type { AlarmSubjects } from './alarm-recipients.ts';
 import { BoardChannel } from './board-channel.ts';
 import { type AlarmFacts, CallChannel } from './call-channel.ts';
 import type { Channel } from './channel.ts';
@@ -30,18 +31,11 @@ export function channelsFor(
     ['board', new BoardChannel(deps.db, deps.publisher, deps.prefix)],
   ]);
   const c = school.channels;
-  if (c.sms)
-    channels.set(
-      'sms',
-      new SmsChannel(
-        c.sms,
-        (g) => group(g).flatMap((p) => (p.phone ? [p.phone] : [])),
-        receipts ?? storedReceipts(deps.db),
-        // Never the people the alarm is about (src/notify/alarm-recipients.ts).
-        (n) => alarmSubjects(deps.db, n.alarmId),
-      ),
-    );
+  // Whom no alarm message may reach (src/notify/alarm-recipients.ts), looked up as each is sent.
+  const subjects: AlarmSubjects = (n) => alarmSubjects(deps.db, n.alarmId);
   const phones = (g: string) => group(g).flatMap((p) => (p.phone ? [p.phone] : []));
+  if (c.sms)
+    channels.set('sms', new SmsChannel(c.sms, phones, receipts ?? storedReceipts(deps.db), subjects));
   if (c.sms && c.call)
     channels.set(
       'call',
@@ -51,7 +45,7 @@ export function channelsFor(
         phones,
         alarmFacts(school, deps.db),
         receipts ?? storedReceipts(deps.db),
-        (n) => alarmSubjects(deps.db, n.alarmId),
+        subjects,
       ),
     );
   if (c.push) {
@@ -83,18 +77,14 @@ export function channelsFor(
         },
         alarmFacts(school, deps.db),
         receipts ?? storedReceipts(deps.db),
-        (n) => alarmSubjects(deps.db, n.alarmId),
+        subjects,
       ),
     );
   }
   if (c.email)
     channels.set(
       'email',
-      new EmailChannel(
-        c.email,
-        (g) => group(g).flatMap((p) => (p.email ? [p.email] : [])),
-        (n) => alarmSubjects(deps.db, n.alarmId),
-      ),
+      new EmailChannel(c.email, (g) => group(g).flatMap((p) => (p.email ? [p.email] : [])), subjects),
     );
   if (c.teams) channels.set('teams', new ChatWebhookChannel('teams', c.teams.url));
   if (c['google-chat'])

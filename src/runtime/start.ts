@@ -107,9 +107,9 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       limiter: new RedisRateLimiter(conn, config.redis.prefix),
       publisher: conn,
     };
-    // This role's workers run the ladder: a new alarm's first step is taken here, at once.
-    if (roles.includes('ingest')) firstSteps = firstStepHere(jobDeps);
     if (roles.includes('ingest')) {
+      // This role's workers run the ladder: a new alarm's first step is taken here, at once.
+      firstSteps = firstStepHere(jobDeps);
       stopPreparing = await prepareIngestStore(db);
       const ingest = {
         db,

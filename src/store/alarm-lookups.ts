@@ -114,8 +114,7 @@ export async function isAlarmSubject(
 /**
  * The people an alarm is about (as `isAlarmSubject`): the accounts (enabled or disabled) carrying
  * its staff id at its school and the people on its visits — their account ids, phones and e-mail
- * addresses — and the
- * contact number recorded on those visits. No alarm notification goes to them
+ * addresses — and the contact number recorded on those visits. No alarm notification goes to them
  * (src/notify/alarm-recipients.ts): they cannot take their own alarm, and a phone that rings or
  * buzzes on someone in duress can give them away.
  */
