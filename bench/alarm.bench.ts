@@ -22,6 +22,7 @@
  * it in. The publisher and the board reader run here, as fobs and a browser do.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { startPrivateMosquitto } from '../test/helpers/private-broker.ts';
@@ -52,7 +53,9 @@ function startServer(role: 'ingest' | 'web'): { child: ChildProcess; ready: Prom
   // BENCH_CPU_PROF=1: a V8 CPU profile of the ingest process in ./profiles (chrome://inspect).
   const prof =
     process.env.BENCH_CPU_PROF === '1' && role === 'ingest' ? ['--cpu-prof', '--cpu-prof-dir=profiles'] : [];
-  const child = spawn(process.execPath, [...prof, 'bench/lib/alarm-server.ts'], {
+  // BENCH_INGEST_FLAGS: Node/V8 flags for the ingest process, to try one without a code change.
+  const flags = role === 'ingest' ? (process.env.BENCH_INGEST_FLAGS ?? '').split(' ').filter(Boolean) : [];
+  const child = spawn(process.execPath, [...prof, ...flags, 'bench/lib/alarm-server.ts'], {
     env: {
       ...process.env,
       BENCH_ROLE: role,
@@ -66,10 +69,18 @@ function startServer(role: 'ingest' | 'web'): { child: ChildProcess; ready: Prom
   });
   const ready = new Promise<string>((resolve, reject) => {
     let out = '';
+    // BENCH_INGEST_OUT=file: the ingest process's output (e.g. `--trace-gc` in BENCH_INGEST_FLAGS) kept there.
+    const keep = role === 'ingest' ? process.env.BENCH_INGEST_OUT : undefined;
+    let said = false;
     child.stdout!.on('data', (d) => {
+      if (keep) appendFileSync(keep, d);
+      if (said) return;
       out += String(d);
       const m = /READY (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) {
+        said = true;
+        resolve(m[1]!);
+      }
     });
     child.once('exit', (code) => reject(new Error(`alarm server (${role}) exited (${code})`)));
   });
@@ -84,6 +95,7 @@ function traceOf(
   events: Record<string, Stages>;
   loopDelay: Record<string, number>;
   gc: Record<string, number>;
+  pauses: [number, number, string][];
 }> {
   return new Promise((resolve) => {
     const on = (m: {
@@ -91,6 +103,7 @@ function traceOf(
       events: Record<string, Stages>;
       loopDelay: Record<string, number>;
       gc: Record<string, number>;
+      pauses: [number, number, string][];
     }) => {
       if (m.trace !== label) return;
       child.off('message', on);
@@ -268,6 +281,8 @@ const traced: ReturnType<typeof stagesOf> = [];
 const slowestAt: string[] = [];
 let loopDelays: Record<string, number>[] = [];
 let gcPauses: Record<string, number>[] = [];
+/** Per run: how many of its slowest 1% were in flight during a pause of the ingest process, by kind. */
+const slowestPaused: string[] = [];
 let isolation: Awaited<ReturnType<typeof runIsolation>> | undefined;
 const ramp: { rate: number; ok: boolean; p50: number; p99: number; stored: number; doubled: number }[] = [];
 try {
@@ -317,6 +332,23 @@ try {
         .join(' '),
     );
     const t = await traceOf(ingest.child, label);
+    const pausedBy = new Map<string, number>();
+    for (const [id, at] of [...sent].filter(([i]) => seen.has(i))) {
+      const ms = seen.get(id)! - at;
+      if (ms < (slow.at(-1)?.ms ?? Number.POSITIVE_INFINITY)) continue;
+      const hit = t.pauses.filter(([a, b]) => a < at + ms && b > at).map(([, , k]) => k);
+      const key = hit.includes('full')
+        ? 'full'
+        : hit.includes('young')
+          ? 'young'
+          : hit.length
+            ? 'stall'
+            : 'none';
+      pausedBy.set(key, (pausedBy.get(key) ?? 0) + 1);
+    }
+    slowestPaused.push(
+      ['young', 'full', 'stall', 'none'].map((k) => `${k} ${pausedBy.get(k) ?? 0}`).join(', '),
+    );
     traced.push(...stagesOf(sent, t.events));
     loopDelays.push(t.loopDelay);
     gcPauses.push(t.gc);
@@ -396,6 +428,9 @@ if (TRACE) {
   );
   console.log(
     `the slowest 1% of each run by the second of the run they were published in: ${slowestAt.join(' | ')}`,
+  );
+  console.log(
+    `the slowest 1% of each run by what the ingest process was doing while each was in flight (a young or full collection, another event-loop stall of 5 ms or more, none): ${slowestPaused.join(' | ')}`,
   );
   console.log(
     `(${traced.length} alarms traced; the slowest 1% took ${round(slow.at(-1)!.total, 2)} ms or more)`,

@@ -67,9 +67,28 @@ loop.enable();
 /** Garbage-collection pauses since the last report: are the event loop's stalls the collector's? */
 const fresh = () => ({ minor: 0, minorMaxMs: 0, major: 0, majorMaxMs: 0, pausedMs: 0 });
 let gc = fresh();
+/**
+ * The ingest process's pauses since the last report, on the machine's clock: garbage collections
+ * ([start, end, 'young' | 'full']) and event-loop stalls seen by a 1 ms timer that fired 5 ms or more
+ * late ([start, end, 'stall']), so the bench can tell which of its slowest alarms waited on one.
+ */
+let pauses: [number, number, string][] = [];
+let tick = performance.now();
+// Only when the bench traces: a timer every millisecond is work of its own.
+if (process.env.BENCH_TRACE === '1')
+  setInterval(() => {
+    const t = performance.now();
+    if (t - tick >= 6) pauses.push([abs(tick + 1), abs(t), 'stall']);
+    tick = t;
+  }, 1).unref();
 new PerformanceObserver((list) => {
   for (const e of list.getEntries()) {
     const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+    pauses.push([
+      abs(e.startTime),
+      abs(e.startTime + e.duration),
+      kind === constants.NODE_PERFORMANCE_GC_MINOR ? 'young' : 'full',
+    ]);
     gc.pausedMs += e.duration;
     if (kind === constants.NODE_PERFORMANCE_GC_MINOR) {
       gc.minor++;
@@ -129,8 +148,9 @@ process.on('message', (m: { trace?: string }) => {
     max: loop.max / 1e6,
   };
   loop.reset();
-  process.send!({ trace: m.trace, events: out, loopDelay, gc });
+  process.send!({ trace: m.trace, events: out, loopDelay, gc, pauses });
   gc = fresh();
+  pauses = [];
 });
 process.stdout.write(`READY ${ready}\n`);
 
