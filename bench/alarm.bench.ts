@@ -25,6 +25,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import pg from 'pg';
+import { INGEST_NODE_FLAGS } from '../src/runtime/node-flags.ts';
 import { startPrivateMosquitto } from '../test/helpers/private-broker.ts';
 import { freePort } from '../test/helpers/spawn.ts';
 import { runIsolation } from './lib/isolation.ts';
@@ -53,8 +54,12 @@ function startServer(role: 'ingest' | 'web'): { child: ChildProcess; ready: Prom
   // BENCH_CPU_PROF=1: a V8 CPU profile of the ingest process in ./profiles (chrome://inspect).
   const prof =
     process.env.BENCH_CPU_PROF === '1' && role === 'ingest' ? ['--cpu-prof', '--cpu-prof-dir=profiles'] : [];
-  // BENCH_INGEST_FLAGS: Node/V8 flags for the ingest process, to try one without a code change.
-  const flags = role === 'ingest' ? (process.env.BENCH_INGEST_FLAGS ?? '').split(' ').filter(Boolean) : [];
+  // The ingest process with the Node flags `doorstep start` gives the ingest role (src/runtime/node-flags.ts);
+  // BENCH_INGEST_FLAGS: more, to try one without a code change.
+  const flags =
+    role === 'ingest'
+      ? [...INGEST_NODE_FLAGS, ...(process.env.BENCH_INGEST_FLAGS ?? '').split(' ').filter(Boolean)]
+      : [];
   const child = spawn(process.execPath, [...prof, ...flags, 'bench/lib/alarm-server.ts'], {
     env: {
       ...process.env,

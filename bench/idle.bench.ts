@@ -90,7 +90,7 @@ async function doorstep(store: 'pglite' | 'postgres'): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'warn' };
   if (store === 'postgres') env.DATABASE_URL = DATABASE_URL;
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'start', '--config', file], {
+  const child = spawn(process.execPath, ['bin/doorstep.js', 'start', '--config', file], {
     env,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -236,7 +236,14 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       after: { instance, roles, redisVersion, store: db.backend },
     });
     log.info(
-      { roles, url, redisVersion, store: db.describe, schools: config.schools.length },
+      {
+        roles,
+        url,
+        redisVersion,
+        store: db.describe,
+        schools: config.schools.length,
+        nodeFlags: process.execArgv,
+      },
       'doorstep started',
     );
     return { url, db, producer, stop: closeAll };

@@ -3,6 +3,7 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backgroundCommand, canPin } from '../core/background-cpus.ts';
 import type { Logger } from '../log/logger.ts';
+import { INGEST_NODE_FLAGS } from './node-flags.ts';
 
 /**
  * The `worker` role in a child process of its own. Imports and trigger evaluation are CPU-heavy (a
@@ -64,7 +65,8 @@ export async function startWorkerChild(o: {
       // As `fork` would (node, its flags, the CLI; an IPC channel), under `nice` and `taskset`: each
       // execs the next in its own place (same pid), so every thread the child starts inherits both.
       const run = backgroundCommand({ cpus, nice: o.nice }, process.execPath, [
-        ...process.execArgv,
+        // Not the alarm path's heap size (src/runtime/node-flags.ts): the worker has no alarms to keep on time.
+        ...process.execArgv.filter((f) => !INGEST_NODE_FLAGS.includes(f)),
         MAIN,
         'start',
         '--role',

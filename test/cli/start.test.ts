@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backgroundCpuList, parseCpuList } from '../../src/core/background-cpus.ts';
+import { INGEST_NODE_FLAGS } from '../../src/runtime/node-flags.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, testConfig, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -85,6 +86,13 @@ describe('doorstep start (a real process)', () => {
       if (background !== undefined) expect(childThreads.filter((t) => t.cpus !== background)).toEqual([]);
       // The parent itself is not held to them.
       expect(cpusOf(`/proc/${p.child.pid}/status`)).toBe(cpusOf('/proc/self/status'));
+      // The entry ran itself again in place (same pid) with the alarm path's heap size; the worker
+      // child, which runs no alarms, without it (src/runtime/node-flags.ts).
+      const cmdline = (of: number) => readFileSync(`/proc/${of}/cmdline`, 'utf8').split('\0');
+      expect(cmdline(p.child.pid!)).toEqual(expect.arrayContaining([...INGEST_NODE_FLAGS, 'start']));
+      expect(cmdline(pid)).toContain('start');
+      expect(cmdline(pid).filter((a) => INGEST_NODE_FLAGS.includes(a))).toEqual([]);
+      expect(p.stdout()).toContain(`"nodeFlags":${JSON.stringify(INGEST_NODE_FLAGS)}`);
 
       // The scheduled heartbeat went queue → worker → Postgres.
       const client = new pg.Client({ connectionString: TEST_DATABASE_URL });

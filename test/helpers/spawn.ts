@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const CLI = 'src/cli/main.ts';
+/** The CLI's entry, as installed: it runs a command again with the Node flags it wants (src/runtime/node-flags.ts). */
+export const CLI = 'bin/doorstep.js';
 
 export interface Spawned {
   child: ChildProcess;
