@@ -13,15 +13,11 @@ if (major < 22 || (major === 22 && minor < 18)) {
 
 // Some commands want V8 flags that only the command line sets (src/runtime/node-flags.ts says which
 // and why): run again with them, in place — the same pid, so signals and supervisors see one process.
-const { missingNodeFlags, nodeFlagsFor } = await import('../src/runtime/node-flags.ts');
+const { execArgvFor } = await import('../src/runtime/node-flags.ts');
 const args = process.argv.slice(2);
-const missing = missingNodeFlags(nodeFlagsFor(args), process.execArgv);
-if (missing.length > 0 && typeof process.execve === 'function') {
+const flags = execArgvFor(args, process.execArgv);
+if (flags.join(' ') !== process.execArgv.join(' ') && typeof process.execve === 'function') {
   const main = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-  process.execve(
-    process.execPath,
-    [process.execPath, ...process.execArgv, ...missing, main, ...args],
-    process.env,
-  );
+  process.execve(process.execPath, [process.execPath, ...flags, main, ...args], process.env);
 }
 await import('../src/cli/main.ts');

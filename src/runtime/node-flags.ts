@@ -36,7 +36,17 @@ function rolesOf(args: readonly string[]): string[] {
   return value.split(',').map((r) => r.trim());
 }
 
-/** What of `flags` this process was not started with. */
-export function missingNodeFlags(flags: readonly string[], execArgv: readonly string[]): string[] {
-  return flags.filter((f) => !execArgv.includes(f));
+const MANAGED: readonly string[] = [...IMPORT_NODE_FLAGS, ...INGEST_NODE_FLAGS];
+
+/**
+ * The Node flags `doorstep <args>` should run with, from the ones this process has: those above that
+ * the command does not want are dropped (a worker child started from an ingest process), the ones it
+ * wants and lacks added; any other flag (an operator's `--inspect`) kept as it is.
+ */
+export function execArgvFor(args: readonly string[], execArgv: readonly string[]): string[] {
+  const want = nodeFlagsFor(args);
+  return [
+    ...execArgv.filter((f) => !MANAGED.includes(f) || want.includes(f)),
+    ...want.filter((f) => !execArgv.includes(f)),
+  ];
 }

@@ -3,7 +3,9 @@ import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backgroundCommand, canPin } from '../core/background-cpus.ts';
 import type { Logger } from '../log/logger.ts';
-import { INGEST_NODE_FLAGS } from './node-flags.ts';
+import { execArgvFor } from './node-flags.ts';
+
+const WORKER_ARGS = ['start', '--role', 'worker'];
 
 /**
  * The `worker` role in a child process of its own. Imports and trigger evaluation are CPU-heavy (a
@@ -65,12 +67,10 @@ export async function startWorkerChild(o: {
       // As `fork` would (node, its flags, the CLI; an IPC channel), under `nice` and `taskset`: each
       // execs the next in its own place (same pid), so every thread the child starts inherits both.
       const run = backgroundCommand({ cpus, nice: o.nice }, process.execPath, [
-        // Not the alarm path's heap size (src/runtime/node-flags.ts): the worker has no alarms to keep on time.
-        ...process.execArgv.filter((f) => !INGEST_NODE_FLAGS.includes(f)),
+        // The flags the worker role runs with (src/runtime/node-flags.ts: not the alarm path's heap size).
+        ...execArgvFor(WORKER_ARGS, process.execArgv),
         MAIN,
-        'start',
-        '--role',
-        'worker',
+        ...WORKER_ARGS,
         '--config',
         o.configPath,
       ]);

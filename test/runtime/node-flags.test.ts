@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
+  execArgvFor,
   IMPORT_NODE_FLAGS,
   INGEST_NODE_FLAGS,
-  missingNodeFlags,
   nodeFlagsFor,
 } from '../../src/runtime/node-flags.ts';
 
@@ -36,8 +36,17 @@ describe('the Node flags a command runs with', () => {
     expect(nodeFlagsFor(['user', 'add', '--role', 'ingest'])).toEqual([]);
   });
 
-  it('asks only for what the process was not started with', () => {
-    expect(missingNodeFlags(INGEST_NODE_FLAGS, [])).toEqual(INGEST_NODE_FLAGS);
-    expect(missingNodeFlags(INGEST_NODE_FLAGS, ['--inspect', ...INGEST_NODE_FLAGS])).toEqual([]);
+  it('adds what the command wants, drops what it does not, keeps every other flag', () => {
+    expect(execArgvFor(['start'], [])).toEqual(INGEST_NODE_FLAGS);
+    expect(execArgvFor(['start'], ['--inspect', ...INGEST_NODE_FLAGS])).toEqual([
+      '--inspect',
+      ...INGEST_NODE_FLAGS,
+    ]);
+    // A worker child started from an ingest process: not the alarm path's heap size.
+    expect(execArgvFor(['start', '--role', 'worker'], ['--inspect', ...INGEST_NODE_FLAGS])).toEqual([
+      '--inspect',
+    ]);
+    expect(execArgvFor(['import', 'a.xml'], [...INGEST_NODE_FLAGS])).toEqual(IMPORT_NODE_FLAGS);
+    expect(execArgvFor(['check'], [])).toEqual([]);
   });
 });
