@@ -28,8 +28,8 @@ const TIME_VARIANTS = ['outOfHours', 'weekend', 'holiday'] as const;
  * that asks for no delivery reports (an undelivered text then waits for the next level). A call step
  * needs phones as an SMS step does; a push step reaches the accounts that turned on alarms on a device,
  * counted from the store when `facts` gives them (none: warned).
- * `visiting-staff` is the people on the visit, from their accounts: not judged here, except that no
- * call or push reaches them (they are who the alarm is about). The ladders
+ * `visiting-staff` is the people on the visit, from their accounts: not judged here (a call or push
+ * to them is refused with the config). The ladders
  * that differ by time (`escalationHours`: out of hours, weekends, holidays) are judged like the rest.
  */
 export function ladderReachability(
@@ -75,14 +75,9 @@ export function ladderReachability(
         }
         if (channel === 'sms') usesSms = true;
         if (group === VISITING_STAFF) {
-          // The people on the visit are who the alarm is about: no call or push goes to them
-          // (src/notify/alarm-recipients.ts); the register's text and e-mail to them do.
-          if (channel === 'call' || channel === 'push')
-            problem(
-              'reaches-no-one',
-              'the people on the visit are the people the alarm is about, whom no call or push reaches: it reaches no one',
-            );
-          else person = true;
+          // The register's text and e-mail to the people on the visit (a call or push to them is
+          // refused when the config is read: src/domain/escalation/ladder.ts).
+          person = true;
           continue;
         }
         if (channel === 'push' && group) {

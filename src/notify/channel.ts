@@ -41,11 +41,8 @@ export interface Channel {
   send(n: Notification): Promise<DeliveryReceipt>;
 }
 
-/**
- * The contacts group that is not in the config: the people on the alarm's visit (or the wearer of
- * the device), whose phones and e-mail come from their accounts when the notification is sent.
- */
-export const VISITING_STAFF = 'visiting-staff';
+/** The people on the alarm's visit (or the wearer of the device): defined with the ladder's targets. */
+export { VISITING_STAFF } from '../domain/escalation/ladder.ts';
 
 /** The contacts group of a visit's family: the pupil's first contact with a phone (a visit announced by text). */
 export const FAMILY = 'family';

@@ -43,14 +43,11 @@ describe('reachability of call and push steps', () => {
     );
   });
 
-  it('a call or push to the people on the visit reaches no one: they are who the alarm is about', () => {
-    expect(messages(school('call:visiting-staff', SMS + CALL))).toEqual([
-      'reaches-no-one: escalation.alarm level 1 notifies call:visiting-staff, but the people on the visit are the people the alarm is about, whom no call or push reaches: it reaches no one',
-      'no-person: escalation.alarm reaches no person on any level, only the board',
-    ]);
-    expect(messages(school('push:visiting-staff', PUSH))[0]).toMatch(
-      /^reaches-no-one: .*push:visiting-staff/,
-    );
+  it('a call or push to the people on the visit is refused with the config: they are who the alarm is about', () => {
+    for (const target of ['call:visiting-staff', 'push:visiting-staff'])
+      expect(() => school(target, SMS + CALL + PUSH)).toThrow(
+        `schools[0].escalation.alarm.levels[0].notify[0]: a call or push to visiting-staff reaches no one (the people on the visit are who the alarm is about, and no call or push goes to them): expected sms:visiting-staff or email:visiting-staff to reach them, or another group, got "${target}"`,
+      );
     expect(messages(school('sms:visiting-staff', SMS))).toEqual([]);
   });
 

@@ -6,13 +6,31 @@ import * as z from 'zod';
  * level to fire; and how many times the whole ladder repeats. The policy is snapshotted onto the
  * alarm when it is raised, so a config change never alters an alarm in progress. Pure.
  */
+/**
+ * The contacts group that is not in the config: the people on the alarm's visit (or the wearer of
+ * the device), whose phones and e-mail come from their accounts when the notification is sent.
+ */
+export const VISITING_STAFF = 'visiting-staff';
+
+/**
+ * The channels that never reach the people an alarm is about (a call asks its callee to take the
+ * alarm; a push goes to the office's devices), so a ladder step `call:visiting-staff` or
+ * `push:visiting-staff` would reach no one: refused when the config is read, not found at the alarm.
+ */
+const NOT_TO_VISITING_STAFF = ['call', 'push'];
+
 export const escalationLevel = z.strictObject({
   afterMinutes: z.number().min(0, { error: 'expected minutes >= 0' }),
   notify: z
     .array(
-      z.string().regex(/^[a-z-]+(:[a-z0-9-]+)?$/, {
-        error: 'expected a target such as board or sms:on-call-leaders',
-      }),
+      z
+        .string()
+        .regex(/^[a-z-]+(:[a-z0-9-]+)?$/, {
+          error: 'expected a target such as board or sms:on-call-leaders',
+        })
+        .refine((t) => !NOT_TO_VISITING_STAFF.some((c) => t === `${c}:${VISITING_STAFF}`), {
+          error: `a call or push to ${VISITING_STAFF} reaches no one (the people on the visit are who the alarm is about, and no call or push goes to them): expected sms:${VISITING_STAFF} or email:${VISITING_STAFF} to reach them, or another group`,
+        }),
     )
     .min(1, {
       error: 'expected at least one target',
