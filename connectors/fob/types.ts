@@ -25,6 +25,22 @@ export function parseObject(
 }
 
 /**
+ * A vendor's type field looked up in its table: only a string or a number names an entry (never an
+ * object, whose own `toString` — `{"toString": 0}` — would throw), and only the table's own keys
+ * (never `constructor` or `__proto__`).
+ */
+export function typeFrom<T>(table: Readonly<Record<string, T>>, value: unknown): T | undefined {
+  const key = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
+  return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** A payload's value for an error message: as JSON, at most 80 characters. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(typeof value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/**
  * Deeper than any vendor's event (the deepest maps a position two or three levels down). A body
  * nested deeper is refused before it is parsed: `JSON.parse` copes with any depth, but reading the
  * result (`String`, `JSON.stringify`) recurses, and a stack exhausted there would fail the message on

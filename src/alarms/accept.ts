@@ -1,7 +1,7 @@
 import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.ts';
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import type { SchoolConfig } from '../config/schema.ts';
-import { ALARM_TYPES } from '../domain/fob/event.ts';
+import { ALARM_TYPES, type Decoded } from '../domain/fob/event.ts';
 import { type TransportFacts, vouchedFacts } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
@@ -39,10 +39,7 @@ export async function acceptFobPayload(
   arrival: Arrival,
 ): Promise<AcceptOutcome> {
   const t0 = deps.trace ? performance.now() : 0;
-  const decoded = profileFor(transport).decode(raw, {
-    receivedAt: arrival.receivedAt,
-    ...(arrival.source && transport.kind === 'mqtt' ? { topic: arrival.source } : {}),
-  });
+  const decoded = decodeOrRefuse(transport, raw, arrival);
   if (!decoded.ok) {
     await insertRejected(deps.db, {
       schoolId: school.id,
@@ -88,10 +85,11 @@ export async function acceptFobPayload(
     });
   } catch (err) {
     // Anything else (the database or Redis away) is thrown: not acknowledged, so redelivered.
-    if (!failsEveryTime(err)) throw err;
+    if (!failsForThisPayload(err)) throw err;
   }
-  // The database refused a value of this event (SQLSTATE class 22), or the write is beyond one of its
-  // limits (class 54: an index row too large, say): it would fail the same way on every redelivery
+  // The database refused a value of this event (SQLSTATE class 22), the write is beyond one of its
+  // limits (class 54: an index row too large, say), or Doorstep's own code failed on a value of a
+  // shape no one foresaw (a TypeError or RangeError): it would fail the same way on every redelivery
   // (an MQTT message would come back for ever and hold up the session's queue). An alarm is raised
   // with only its type, device and event id, at the time received; anything else is kept refused.
   const refused = { field: '(event)', reason: 'a value the database could not store' };
@@ -119,7 +117,7 @@ export async function acceptFobPayload(
         },
       );
     } catch (err) {
-      if (!failsEveryTime(err)) throw err;
+      if (!failsForThisPayload(err)) throw err;
     }
   }
   await insertRejected(deps.db, {
@@ -132,4 +130,33 @@ export async function acceptFobPayload(
   });
   deps.counters?.rejected(school.id, transport.kind);
   return { outcome: 'invalid', ...refused };
+}
+
+/**
+ * The profile's reading of the payload. A profile that throws on it (a value of a shape its code did
+ * not foresee) would throw on every redelivery — over MQTT holding every later message of the session
+ * behind it, alarms included — so the payload is refused as undecodable instead, never thrown.
+ */
+function decodeOrRefuse(transport: FobTransportConfig, raw: Buffer, arrival: Arrival): Decoded {
+  try {
+    return profileFor(transport).decode(raw, {
+      receivedAt: arrival.receivedAt,
+      ...(arrival.source && transport.kind === 'mqtt' ? { topic: arrival.source } : {}),
+    });
+  } catch (err) {
+    const what = err instanceof Error ? err.name : typeof err;
+    return {
+      ok: false,
+      error: { field: '(body)', reason: `the ${transport.profile} profile could not read it (${what})` },
+    };
+  }
+}
+
+/**
+ * An error this payload causes every time it is handled: the database refusing one of its values or
+ * limits (`failsEveryTime`), or Doorstep's own code failing on a value of a shape no one foresaw (a
+ * TypeError or RangeError). Redelivering it can never succeed.
+ */
+function failsForThisPayload(err: unknown): boolean {
+  return failsEveryTime(err) || err instanceof TypeError || err instanceof RangeError;
 }

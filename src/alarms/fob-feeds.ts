@@ -40,7 +40,7 @@ export async function startMqttFeed(o: {
   const key = mqttTransportKey(transport);
   const base = transport.clientId ?? (await mqttClientId(deps.db, school.id, key));
   const labels = { school: school.id, transport: key };
-  // When the broker last sent anything, for the board ("last event from the broker N s ago").
+  // When the broker last sent a message Doorstep took, for the board ("last event from the broker N s ago").
   const lastEvent = new FeedLastEvent({ db: deps.db, schoolId: school.id, transportKey: key, log: o.log });
   const t = new MqttFobTransport({
     schoolId: school.id,
@@ -49,8 +49,10 @@ export async function startMqttFeed(o: {
     log: o.log,
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
     accept: async (raw, arrival) => {
-      lastEvent.note(arrival.receivedAt);
       await acceptFobPayload(deps, school, transport, raw, arrival);
+      // Only a message taken (stored or refused for good) counts as an event from the broker: one the
+      // broker redelivers because it could not be stored must not keep the board's feed looking live.
+      lastEvent.note(arrival.receivedAt);
     },
     onStatus: (status) => {
       o.onState?.(labels, status);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseObject, type TransportMeta } from '../types.ts';
+import { type FobProfile, parseObject, shown, type TransportMeta, typeFrom } from '../types.ts';
 
 /**
  * Blackline Safety's push alert: `{id, status, type, date_created, escalation_protocol, contacts[…]}`
@@ -30,15 +30,15 @@ export class BlacklineProfile implements FobProfile {
     const parsed = parseObject(raw);
     if (!parsed.ok) return parsed;
     const b = parsed.value;
-    const type = BLACKLINE_TYPES[String(b.type)];
-    if (!type)
-      return { ok: false, error: { field: 'type', reason: `unknown alert type ${JSON.stringify(b.type)}` } };
+    const type = typeFrom(BLACKLINE_TYPES, b.type);
+    if (!type) return { ok: false, error: { field: 'type', reason: `unknown alert type ${shown(b.type)}` } };
     const contacts = Array.isArray(b.contacts) ? (b.contacts as Json[]) : [];
     const loc = b.location as Json | null | undefined;
     const position = loc?.position_date_utc;
     return checkEvent({
       deviceId: (b.device as Json | undefined)?.id ?? contacts[0]?.device_id,
-      vendorEventId: b.id === undefined ? undefined : String(b.id),
+      // As sent: a number is read as its digits, anything else not text is unreadable (checkEvent).
+      vendorEventId: b.id,
       type,
       occurredAt: b.date_created,
       receivedAt: meta.receivedAt.toISOString(),

@@ -4,7 +4,7 @@ import {
   FOB_EVENT_TYPES,
   type FobEventType,
 } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseJson, type TransportMeta } from '../types.ts';
+import { type FobProfile, parseJson, shown, type TransportMeta, typeFrom } from '../types.ts';
 
 /** RFC 6901 JSON pointer lookup (`/device/serial`, `/pos/0`); undefined when absent. */
 export function pointer(doc: unknown, path: string): unknown {
@@ -53,19 +53,17 @@ export class GenericProfile implements FobProfile {
     const get = (p: string | undefined) => (p === undefined ? undefined : pointer(doc, p));
     const vendorType = get(f.type);
     const type =
-      this.mapping.types[String(vendorType)] ??
+      typeFrom(this.mapping.types, vendorType) ??
       (FOB_EVENT_TYPES.includes(vendorType as FobEventType) ? vendorType : undefined);
     if (!type)
-      return {
-        ok: false,
-        error: { field: f.type, reason: `unknown event type ${JSON.stringify(vendorType)}` },
-      };
+      return { ok: false, error: { field: f.type, reason: `unknown event type ${shown(vendorType)}` } };
     const lat = get(f.lat);
     const lon = get(f.lon);
     const id = get(f.vendorEventId);
     return checkEvent({
-      deviceId: get(f.deviceId) === undefined ? undefined : String(get(f.deviceId)),
-      vendorEventId: id === undefined ? undefined : String(id),
+      // As sent: a number is read as its digits, anything else not text is unreadable (checkEvent).
+      deviceId: get(f.deviceId),
+      vendorEventId: id,
       type,
       occurredAt: get(f.occurredAt),
       receivedAt: meta.receivedAt.toISOString(),

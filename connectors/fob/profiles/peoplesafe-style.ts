@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseObject, type TransportMeta } from '../types.ts';
+import { type FobProfile, parseObject, shown, type TransportMeta, typeFrom } from '../types.ts';
 
 /**
  * `peoplesafe-style`: the JSON Doorstep asks a vendor gateway to send (no UK vendor publishes one).
@@ -41,9 +41,8 @@ export class PeoplesafeStyleProfile implements FobProfile {
     const parsed = parseObject(raw);
     if (!parsed.ok) return parsed;
     const b = parsed.value;
-    const type = PEOPLESAFE_TYPES[String(b.type)];
-    if (!type)
-      return { ok: false, error: { field: 'type', reason: `unknown event type ${JSON.stringify(b.type)}` } };
+    const type = typeFrom(PEOPLESAFE_TYPES, b.type);
+    if (!type) return { ok: false, error: { field: 'type', reason: `unknown event type ${shown(b.type)}` } };
     const loc = b.location as Json | null | undefined;
     return checkEvent({
       deviceId: (b.device as Json | undefined)?.id,

@@ -126,6 +126,55 @@ describe('every profile, a body nested thousands deep', () => {
     });
 });
 
+describe('every profile, values of a shape no vendor sends (a fuzzer, or an attacker)', () => {
+  // `{"toString": 0}` is an object whose String() throws; `constructor` and `__proto__` are keys every
+  // object has by inheritance. None may throw (over MQTT a throw holds the session's queue) or name a type.
+  const odd: unknown[] = [{ toString: 0 }, 'constructor', '__proto__', 'toString', ['SOS'], { SOS: 1 }, true];
+  const generic = new GenericProfile({
+    fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
+    types: { SOS: 'sos' },
+  });
+  const typed: [FobProfile, (type: unknown) => unknown][] = [
+    [new PeoplesafeStyleProfile(), (type) => ({ event_id: 'x', device: { id: 'PS-1' }, type })],
+    [new BlacklineProfile(), (type) => ({ id: 'x', type, device: { id: 'B-1' } })],
+    [generic, (t) => ({ d: 'G-1', id: 'x', t })],
+  ];
+  for (const [profile, body] of typed)
+    it(`${profile.name}: a type that is no vendor's type is refused as unknown, never thrown`, () => {
+      for (const type of odd) {
+        const r = profile.decode(buf(body(type)), meta);
+        expect(r).toMatchObject({
+          ok: false,
+          error: { reason: expect.stringMatching(/^unknown (event|alert) type /) },
+        });
+      }
+    });
+
+  const ids: [FobProfile, (id: unknown) => unknown][] = [
+    [new BlacklineProfile(), (id) => ({ id, type: 'emergency_alert', device: { id: id ?? 'B-1' } })],
+    [generic, (id) => ({ d: id, id, t: 'SOS' })],
+  ];
+  for (const [profile, body] of ids)
+    it(`${profile.name}: an SOS whose id and device are such values is raised, flagged, never thrown`, () => {
+      for (const id of [{ toString: 0 }, ['a'], { a: 1 }, true, 1.5] as unknown[]) {
+        const r = profile.decode(buf(body(id)), meta);
+        expect(r).toMatchObject({ ok: true, event: { type: 'sos', vendorEventId: expect.any(String) } });
+        const unreadable = r.ok ? (r.unreadable ?? []).map((u) => u.field) : [];
+        expect(unreadable).toContain('vendorEventId');
+      }
+      // A number is still its digits, as vendors send it.
+      expect(profile.decode(buf(body(991)), meta)).toMatchObject({
+        ok: true,
+        event: { vendorEventId: '991' },
+      });
+    });
+
+  it('an unknown type is shown cut short in the refusal, not whole', () => {
+    const r = new PeoplesafeStyleProfile().decode(buf({ event_id: 'x', type: 'P'.repeat(10_000) }), meta);
+    expect(r.ok ? '' : r.error.reason.length).toBeLessThan(120);
+  });
+});
+
 describe('profile details', () => {
   it('Blackline replies with the MD5 hex of the raw body', () => {
     expect(blacklineReply(Buffer.from('{"id":1}'))).toBe('d2ce28b9a7fd7e4407e2b0fd499b7fe4');
