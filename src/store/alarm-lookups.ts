@@ -90,25 +90,33 @@ const alarmVisits = (a: string) => `(
 /**
  * Whether an account is what an alarm is about: the wearer (its staff id is the alarm's, the account
  * working at the alarm's school) or a person on the alarm's visit (lead or partner; `alarmVisits`).
- * Such a person may not take or close the alarm from a phone (src/alarms/phone-person.ts).
+ * Such a person may not take or close the alarm, on the board or from a phone.
  */
 export async function isAlarmSubject(
   db: Queryable,
   alarmId: string,
   user: { id: string; staffId: string | null },
 ): Promise<boolean> {
-  const { rows } = await db.query<{ subject: boolean }>(
-    `SELECT EXISTS (
-       SELECT 1 FROM alarms a
-        WHERE a.id = $1
-          AND (($2::text IS NOT NULL AND a.staff_id = $2
-                AND EXISTS (SELECT 1 FROM users u WHERE u.id = $3::bigint AND ${worksAt('u', 'a.school_id')}))
-               OR EXISTS (SELECT 1 FROM ${alarmVisits('a')} av
-                           WHERE $3::bigint IN (av.lead_user_id, av.partner_user_id)))
-     ) AS subject`,
-    [alarmId, user.staffId, user.id],
+  return (await alarmsAbout(db, [alarmId], user)).has(alarmId);
+}
+
+/** Which of these alarms are about the account (as `isAlarmSubject`), for a board that lists them. */
+export async function alarmsAbout(
+  db: Queryable,
+  alarmIds: readonly string[],
+  user: { id: string; staffId: string | null },
+): Promise<Set<string>> {
+  if (alarmIds.length === 0) return new Set();
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT a.id::text AS id FROM alarms a
+      WHERE a.id = ANY($1::bigint[])
+        AND (($2::text IS NOT NULL AND a.staff_id = $2
+              AND EXISTS (SELECT 1 FROM users u WHERE u.id = $3::bigint AND ${worksAt('u', 'a.school_id')}))
+             OR EXISTS (SELECT 1 FROM ${alarmVisits('a')} av
+                         WHERE $3::bigint IN (av.lead_user_id, av.partner_user_id)))`,
+    [alarmIds, user.staffId, user.id],
   );
-  return rows[0]?.subject === true;
+  return new Set(rows.map((r) => r.id));
 }
 
 /**

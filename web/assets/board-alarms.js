@@ -145,23 +145,29 @@ export function alarmCard(a) {
           ]
         : null,
     ),
-    h(
-      'div',
-      { class: 'actions' },
-      open
-        ? h(
-            'button',
-            {
-              type: 'button',
-              class: 'primary',
-              onclick: () =>
-                act(`/api/alarms/${a.id}/acknowledge`, {}, (r) => alarmOutcomeSaid(a.id, r.outcome)),
-            },
-            `Acknowledge alarm ${a.id}`,
-          )
-        : null,
-      resolveForm(a, reason, note),
-    ),
+    a.aboutYou
+      ? h(
+          'p',
+          { class: 'about-you' },
+          'This alarm is about you (your device, or a visit you are on): someone else in the office takes and closes it.',
+        )
+      : h(
+          'div',
+          { class: 'actions' },
+          open
+            ? h(
+                'button',
+                {
+                  type: 'button',
+                  class: 'primary',
+                  onclick: () =>
+                    act(`/api/alarms/${a.id}/acknowledge`, {}, (r) => alarmOutcomeSaid(a.id, r.outcome)),
+                },
+                `Acknowledge alarm ${a.id}`,
+              )
+            : null,
+          resolveForm(a, reason, note),
+        ),
   );
 }
 

@@ -6,7 +6,7 @@ import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
-import { alarmSchoolId } from '../../store/alarm-lookups.ts';
+import { alarmSchoolId, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
@@ -30,8 +30,15 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const rules = deps.rulesFor(school.id);
       // The fob feeds as the data page reads them too (one function, one answer).
       const fobFeeds = await fobFeedStatus(deps.db, school, now);
+      // The alarms about the one looking (its wearer, a person on its visit): not theirs to take or close.
+      const about = await alarmsAbout(
+        deps.db,
+        state.alarms.map((a) => a.id),
+        userOf(req),
+      );
       return {
         ...state,
+        alarms: state.alarms.map((a) => ({ ...a, aboutYou: about.has(a.id) })),
         fobFeeds,
         /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
         ingest: fobFeeds?.down ?? [],
@@ -87,6 +94,13 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
     if (!schoolId) throw doorstepError('NOT_FOUND', `no alarm ${id}`);
     if (!req.user || !userMaySeeSchool(req.user, schoolId))
       throw doorstepError('FORBIDDEN', 'this alarm belongs to another school');
+    // As from a phone (src/alarms/phone-person.ts): whoever holds the device or account of the person
+    // in trouble must not be able to stand their alarm down.
+    if (await isAlarmSubject(deps.db, id, req.user))
+      throw doorstepError(
+        'FORBIDDEN',
+        'this alarm is about you (its wearer, or a person on its visit): someone else in the office takes and closes it',
+      );
     return schoolId;
   };
   const idParam = z.strictObject({ id: z.string().regex(/^\d+$/, { error: 'expected an alarm id' }) });

@@ -23,7 +23,8 @@ const prefix = uniqueName('webapi');
 const drop = mkdtempSync(join(tmpdir(), 'doorstep-drop-'));
 const config = configWith({
   mis: `{ kind: sims-xml, dropFolder: ${drop} }`,
-  school: '    fobs: { devices: [{ deviceId: PS-0001, staffId: st-1 }] }\n',
+  school:
+    '    fobs: { devices: [{ deviceId: PS-0001, staffId: st-1 }, { deviceId: PS-0002, staffId: st-2 }] }\n',
 });
 let db: Db;
 let app: FastifyInstance;
@@ -115,6 +116,47 @@ describe('the board API', () => {
       [alarmId],
     );
     expect(rows.map((x) => x.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved']);
+  });
+
+  it('the person an alarm is about (an office account wearing the fob) may neither take nor close it, and is not offered to', async () => {
+    const both = await addUser(db, 'office-wearer', ['office', 'visiting-staff'], { staffId: 'st-2' });
+    const s = await sessionFor(db, both);
+    const post = (url: string, payload: object) =>
+      app.inject({ method: 'POST', url, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf }, payload });
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      config.schools[0]!,
+      fobEvent('api-own', { deviceId: 'PS-0002' }),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const alarmId = (r as { alarmId: string }).alarmId;
+    const mine = (
+      await app.inject({ method: 'GET', url: '/api/board?school=alpha', headers: { cookie: s.cookie } })
+    ).json();
+    expect(mine.alarms.find((a: { id: string }) => a.id === alarmId)).toMatchObject({ aboutYou: true });
+    for (const [url, payload] of [
+      [`/api/alarms/${alarmId}/acknowledge`, {}],
+      [`/api/alarms/${alarmId}/resolve`, { reason: 'false_alarm' }],
+    ] as const) {
+      const refused = await post(url, payload);
+      expect(refused.statusCode).toBe(403);
+      expect(refused.json().message).toBe(
+        'this alarm is about you (its wearer, or a person on its visit): someone else in the office takes and closes it',
+      );
+    }
+    const theirs = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(theirs.alarms.find((a: { id: string }) => a.id === alarmId)).toMatchObject({
+      status: 'open',
+      aboutYou: false,
+    });
+    expect((await call('office', 'POST', `/api/alarms/${alarmId}/acknowledge`, {})).json()).toEqual({
+      outcome: 'acknowledged',
+    });
+    expect(
+      (await call('office', 'POST', `/api/alarms/${alarmId}/resolve`, { reason: 'false_alarm' })).json(),
+    ).toEqual({
+      outcome: 'resolved',
+    });
   });
 
   it('puts a person in danger above an older overdue visit, and shows the device’s latest battery', async () => {
