@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { folderPath, type SecretField } from '../../src/core/settings.ts';
+import { folderPath, type SecretField, signingKey, webhookSecret } from '../../src/core/settings.ts';
 import { DEVICE_ID_MAX, FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
 import { deviceLevel } from '../../src/domain/fob/topics.ts';
 
@@ -96,8 +96,8 @@ export function fobsSettings(secret: SecretField) {
       .strictObject({
         kind: z.literal('webhook'),
         /** Standard Webhooks secrets (`whsec_…`), several during a key rotation. */
-        secret: secret(),
-        previousSecret: secret().optional(),
+        secret: webhookSecret(secret),
+        previousSecret: webhookSecret(secret).optional(),
         maxBytes: z.int().min(256).max(1_048_576).default(65_536),
         ...profileFields,
       })
@@ -130,7 +130,7 @@ export function fobsSettings(secret: SecretField) {
           deviceId: z.string().min(1).max(DEVICE_ID_MAX),
           staffId: z.string().min(1),
           /** Key the device (or its gateway) signs each payload with (peoplesafe-style signing). */
-          signingKey: secret().optional(),
+          signingKey: signingKey(secret).optional(),
         }),
       )
       .default([])

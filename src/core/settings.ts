@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Secret } from './secret.ts';
+import { webhookSecretProblem } from './standard-webhooks.ts';
 
 /**
  * The building blocks of settings schemas, shared by the config and by the connectors that declare
@@ -14,6 +15,36 @@ export const NO_ECHO = 'noEcho';
  * validating (the config builds it with its secret sources), never the value itself.
  */
 export type SecretField = () => z.ZodType<Secret, string>;
+
+/**
+ * A secret field whose value must also pass `problem` (undefined: it does), checked once it is
+ * resolved; the value is never echoed in the error.
+ */
+export function checkedSecret(
+  secret: SecretField,
+  problem: (value: string) => string | undefined,
+): z.ZodType<Secret, string> {
+  return secret().transform((s, ctx) => {
+    const why = problem(s.reveal());
+    if (why === undefined) return s;
+    ctx.issues.push({ code: 'custom', input: '(secret)', params: { [NO_ECHO]: true }, message: why });
+    return z.NEVER;
+  });
+}
+
+/** A Standard Webhooks secret (`whsec_…`, 24 to 64 bytes): `webhookSecretProblem`. */
+export const webhookSecret = (secret: SecretField) => checkedSecret(secret, webhookSecretProblem);
+
+/** The least a per-device signing key may be: shorter text can be guessed from one signed message. */
+export const SIGNING_KEY_MIN_CHARS = 24;
+
+/** A device's HMAC signing key (text): at least `SIGNING_KEY_MIN_CHARS` characters. */
+export const signingKey = (secret: SecretField) =>
+  checkedSecret(secret, (v) =>
+    v.length >= SIGNING_KEY_MIN_CHARS
+      ? undefined
+      : `expected a signing key of at least ${SIGNING_KEY_MIN_CHARS} characters, got ${v.length} (not shown): e.g. $(openssl rand -base64 32)`,
+  );
 
 export const settingId = z
   .string()

@@ -8,6 +8,24 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  */
 export type VerifyResult = { ok: true; id: string; timestamp: number } | { ok: false; reason: string };
 
+/** The key length Standard Webhooks asks of a secret: 24 to 64 bytes (192 to 512 bits). */
+export const SECRET_BYTES = { min: 24, max: 64 } as const;
+
+/**
+ * Why a secret is no Standard Webhooks key, or undefined when it is: `whsec_` (optional) then strict
+ * base64 of 24 to 64 bytes. A secret of any other text decodes to few or no bytes — `whsec_` alone
+ * to none, an HMAC keyed by nothing that anyone can compute — so it is refused, never used.
+ */
+export function webhookSecretProblem(secret: string): string | undefined {
+  const b64 = secret.startsWith('whsec_') ? secret.slice(6) : secret;
+  const bytes = Buffer.from(b64, 'base64');
+  if (b64 === '' || bytes.toString('base64') !== b64)
+    return `expected whsec_ then the key in base64 (a Standard Webhooks secret of ${SECRET_BYTES.min} to ${SECRET_BYTES.max} bytes), got text that is not base64 (not shown)`;
+  if (bytes.length < SECRET_BYTES.min || bytes.length > SECRET_BYTES.max)
+    return `expected a key of ${SECRET_BYTES.min} to ${SECRET_BYTES.max} bytes (Standard Webhooks), got ${bytes.length} (not shown): e.g. whsec_$(openssl rand -base64 32)`;
+  return undefined;
+}
+
 export function secretBytes(secret: string): Buffer {
   return Buffer.from(secret.startsWith('whsec_') ? secret.slice(6) : secret, 'base64');
 }

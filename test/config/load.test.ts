@@ -186,13 +186,42 @@ describe('config loading', () => {
     ]);
   });
 
+  it('refuses a webhook secret that is no Standard Webhooks key (it would sign with few or no bytes), and a short device key, never echoing them', () => {
+    const text = `${MINIMAL}    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${A}" }
+      devices:
+        - { deviceId: PS-1, staffId: s-1, signingKey: "\${K}" }
+`;
+    for (const [secret, why] of [
+      ['whsec_', 'got text that is not base64'],
+      ['s3cr3t-not-base64!', 'got text that is not base64'],
+      ['whsec_czNjcjN0', 'got 6 (not shown)'],
+      [`whsec_${Buffer.alloc(65).toString('base64')}`, 'got 65 (not shown)'],
+    ] as const) {
+      const p = problems(text, { A: secret, K: 'k'.repeat(24) });
+      expect(p).toHaveLength(1);
+      expect(p[0]).toMatch(/^schools\[0\]\.fobs\.transports\[0\]\.secret \(line 11\): expected /);
+      expect(p[0]).toContain(why);
+      if (secret.length > 6) expect(p[0]).not.toContain(secret.slice(6));
+    }
+    const key = `whsec_${Buffer.alloc(24, 'z').toString('base64')}`;
+    expect(parseConfigText(text, { env: { A: key, K: 'k'.repeat(24) } }).ok).toBe(true);
+    const short = problems(text, { A: key, K: 'guessable' });
+    expect(short).toEqual([
+      'schools[0].fobs.devices[0].signingKey (line 13): expected a signing key of at least 24 characters, got 9 (not shown): e.g. $(openssl rand -base64 32)',
+    ]);
+    expect(short.join()).not.toContain('guessable');
+  });
+
   it('refuses two webhooks with one profile (the second could never be reached), naming the second', () => {
     const text = `${MINIMAL}    fobs:
       transports:
         - { kind: webhook, profile: peoplesafe-style, secret: "\${A}" }
         - { kind: webhook, profile: peoplesafe-style, secret: "\${B}" }
 `;
-    const p = problems(text, { A: 'whsec_YQ==', B: 'whsec_Yg==' });
+    const key = (c: string) => `whsec_${Buffer.alloc(32, c).toString('base64')}`;
+    const p = problems(text, { A: key('a'), B: key('b') });
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(
       /^schools\[0\]\.fobs\.transports\[1\]\.profile \(line 12\): expected one webhook per profile/,

@@ -196,7 +196,7 @@ function schoolOf(f: Facts) {
     ...(f.sms && f.call ? { call: { callbackUrl: 'https://d.example/hooks/voice/alpha' } } : {}),
     ...(f.email ? { email: { smtpUrl: 'smtp://mail.example', from: 'doorstep@alpha.example' } } : {}),
     ...(f.teams ? { teams: { url: '${T}' } } : {}),
-    ...(f.webhook ? { webhook: { url: 'https://hooks.example/doorstep', secret: '${T}' } } : {}),
+    ...(f.webhook ? { webhook: { url: 'https://hooks.example/doorstep', secret: '${W}' } } : {}),
   };
   const lines = [
     `    escalation: ${JSON.stringify(f.ladders)}`,
@@ -206,7 +206,10 @@ function schoolOf(f: Facts) {
       ? [`    escalationHours: ${JSON.stringify({ schoolDay: '08:00-17:00', outOfHours: f.outOfHours })}`]
       : []),
   ];
-  return configWith({ env: { T: 'token' }, school: lines.join('\n') }).schools[0]!;
+  return configWith({
+    env: { T: 'token', W: `whsec_${Buffer.alloc(32, 'w').toString('base64')}` },
+    school: lines.join('\n'),
+  }).schools[0]!;
 }
 
 /** Whether a target reaches a person, from what the config means (the board: the office). */

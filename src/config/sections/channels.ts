@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { httpsOrLocalUrl, type SecretField, settingId } from '../../core/settings.ts';
+import { httpsOrLocalUrl, type SecretField, settingId, webhookSecret } from '../../core/settings.ts';
 
 /** Who escalation targets reach: `sms:on-call-leaders` → each phone in the group. */
 export const contactsSettings = z
@@ -58,7 +58,7 @@ export function channelsSettings(secret: SecretField) {
         .optional(),
       teams: z.strictObject({ url: secret() }).optional(),
       'google-chat': z.strictObject({ url: secret() }).optional(),
-      webhook: z.strictObject({ url: httpsOrLocalUrl, secret: secret() }).optional(),
+      webhook: z.strictObject({ url: httpsOrLocalUrl, secret: webhookSecret(secret) }).optional(),
       // Ladder calls and Web Push (issue 21): their own blocks, below.
       call: callSettings.optional(),
       push: pushSettings(secret).optional(),
