@@ -222,7 +222,7 @@ describe('SMS delivery reports drive the ladder', () => {
     expect((await report(b!, 'undelivered', { errorCode: '30003', to: '+447700900002' })).statusCode).toBe(
       204,
     );
-    await until(async () => (await stepsOf(id)).includes('1 board sent'), 5000, 'level 2');
+    await until(async () => (await stepsOf(id)).includes('1 board sent'), 25_000, 'level 2');
     expect(Date.now() - started).toBeLessThan(5000);
 
     board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
@@ -367,7 +367,7 @@ describe('SMS delivery reports drive the ladder', () => {
     );
     // The second round's first level is due with the first round's last (its wait is 0), so it runs
     // at its time; its refused texts do not bring the next repeat forward: that waits its 10 minutes.
-    await until(async () => (await stepsOf(id)).includes('2 sms:leaders failed'), 8000, 'the second round');
+    await until(async () => (await stepsOf(id)).includes('2 sms:leaders failed'), 25_000, 'the second round');
     await new Promise((r) => setTimeout(r, 1500));
     expect(await stepsOf(id)).toEqual([
       '0 sms:leaders failed',

@@ -4,13 +4,14 @@ import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { DEFAULT_REESCALATE_MINUTES } from '../../src/domain/escalation/ladder.ts';
 import type { FobEvent } from '../../src/domain/fob/event.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
-import { timelineOf } from '../../src/store/alarm-state.ts';
+import { reopenTimedOutAcknowledgements, timelineOf } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { listOutbox } from '../../src/store/outbox.ts';
@@ -190,6 +191,24 @@ describe('escalation ladder (real Redis and Postgres)', () => {
       );
       expect(records).toEqual([]);
     }
+  });
+
+  it('a school’s own ladder that names no acknowledgement timeout still has one: acknowledged and forgotten, it opens again', async () => {
+    expect(school.escalation.alarm!.reescalateAfterMinutes).toBe(DEFAULT_REESCALATE_MINUTES);
+    const id = await raise();
+    const at = new Date();
+    expect(await acknowledgeAlarm(db, id, 'office:j-smith', at)).toBe('acknowledged');
+    const before = new Date(at.getTime() + (DEFAULT_REESCALATE_MINUTES - 1) * 60_000);
+    expect(
+      (await db.transaction((tx) => reopenTimedOutAcknowledgements(tx, before))).map((r) => r.id),
+    ).not.toContain(id);
+    const after = new Date(at.getTime() + (DEFAULT_REESCALATE_MINUTES + 1) * 60_000);
+    expect(
+      (await db.transaction((tx) => reopenTimedOutAcknowledgements(tx, after))).map((r) => r.id),
+    ).toContain(id);
+    const { rows } = await db.query<{ status: string }>('SELECT status FROM alarms WHERE id = $1', [id]);
+    expect(rows[0]!.status).toBe('open');
+    await resolveAlarm(db, config, id, 'office:j-smith', 'false_alarm', null, new Date());
   });
 
   it('resolution needs a reason, writes the incident record with the full timeline, and acknowledging afterwards does not reopen', async () => {

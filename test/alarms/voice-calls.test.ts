@@ -368,7 +368,7 @@ describe('a ladder call with a keypress', () => {
     expect((await status(head!, 'ringing')).statusCode).toBe(204); // progress, not news
     expect(await stepsOf(id)).toEqual(['0 call:leaders sent']);
     expect((await status(head!, 'no-answer')).statusCode).toBe(204);
-    await until(async () => (await stepsOf(id)).includes('1 board sent'), 5000, 'level 2');
+    await until(async () => (await stepsOf(id)).includes('1 board sent'), 25_000, 'level 2');
     expect((await status(deputy!, 'busy')).statusCode).toBe(204);
     expect((await status(head!, 'no-answer')).statusCode).toBe(204); // a replay
     const events = (await timelineOf(db, id)).map((t) => t.event);

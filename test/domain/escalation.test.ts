@@ -6,12 +6,14 @@ import {
   DEFAULT_DEVICE_SILENT_POLICY,
   DEFAULT_MISSED_CHECK_IN_POLICY,
   DEFAULT_OVERDUE_VISIT_POLICY,
+  DEFAULT_REESCALATE_MINUTES,
   decideStep,
   describeTargets,
   type EscalationPolicy,
   nextStepOf,
   policyFor,
 } from '../../src/domain/escalation/ladder.ts';
+import { configWith } from '../helpers/config.ts';
 
 const policy: EscalationPolicy = {
   condition: 'if-not-acknowledged',
@@ -21,6 +23,19 @@ const policy: EscalationPolicy = {
   ],
   repeat: 1,
 };
+
+describe('the acknowledgement timeout of a configured ladder', () => {
+  const ladder = (extra: string) =>
+    configWith({
+      school: `    escalation:\n      alarm:\n${extra}        levels:\n          - { afterMinutes: 0, notify: [board] }\n`,
+    }).schools[0]!.escalation.alarm!;
+  it('is Doorstep’s default where a ladder that pauses when acknowledged names none; its own otherwise', () => {
+    expect(ladder('').reescalateAfterMinutes).toBe(DEFAULT_REESCALATE_MINUTES);
+    expect(ladder('        reescalateAfterMinutes: 3\n').reescalateAfterMinutes).toBe(3);
+    // A ladder that runs until resolved is not paused by an acknowledgement: nothing to time out.
+    expect(ladder('        condition: if-not-resolved\n').reescalateAfterMinutes).toBeUndefined();
+  });
+});
 
 describe('escalation ladder', () => {
   it('walks the levels, repeats, then repeats its last level: it never runs out', () => {

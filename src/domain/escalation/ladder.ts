@@ -39,7 +39,13 @@ export const escalationLevel = z.strictObject({
   prompt: z.string().min(1).max(200).optional(),
 });
 
-export const escalationPolicy = z.strictObject({
+/**
+ * The acknowledgement timeout of a ladder that pauses when acknowledged and names none: without one
+ * an acknowledged alarm forgotten by whoever took it would never sound again.
+ */
+export const DEFAULT_REESCALATE_MINUTES = 10;
+
+const escalationPolicyShape = z.strictObject({
   condition: z.enum(['if-not-acknowledged', 'if-not-resolved']).default('if-not-acknowledged'),
   levels: z.array(escalationLevel).min(1, { error: 'expected at least one level' }),
   /**
@@ -55,7 +61,25 @@ export const escalationPolicy = z.strictObject({
   /** Where the ladder comes from: the policy clause (a pack's ladder), or the school's own choice. */
   source: z.string().min(1).optional(),
 });
-export type EscalationPolicy = z.output<typeof escalationPolicy>;
+
+/**
+ * A ladder as configured. One that pauses when acknowledged (`if-not-acknowledged`) always has an
+ * acknowledgement timeout — its own, or `DEFAULT_REESCALATE_MINUTES`: an acknowledgement is someone
+ * handling it, never the end of the watch.
+ */
+export const escalationPolicy = escalationPolicyShape.transform(withAckTimeout);
+export type EscalationPolicy = z.output<typeof escalationPolicyShape>;
+
+/** A ladder a policy pack gives: as `escalationPolicy`, with the clause it comes from. */
+export const packEscalationPolicy = escalationPolicyShape
+  .required({ source: true })
+  .transform(withAckTimeout);
+
+function withAckTimeout<P extends z.output<typeof escalationPolicyShape>>(p: P): P {
+  return p.condition === 'if-not-acknowledged' && p.reescalateAfterMinutes === undefined
+    ? { ...p, reescalateAfterMinutes: DEFAULT_REESCALATE_MINUTES }
+    : p;
+}
 
 /**
  * Doorstep's own default for SOS, fall and duress (no school's policy gives one): board + SMS to
@@ -80,7 +104,7 @@ export const DEFAULT_ALARM_POLICY: EscalationPolicy = {
   // Set by us, not by a policy: an SOS, fall or duress acknowledged and still not resolved (the
   // worker not known to be safe) 10 minutes later sounds again — an acknowledgement is someone
   // handling it, never the end of the watch.
-  reescalateAfterMinutes: 10,
+  reescalateAfterMinutes: DEFAULT_REESCALATE_MINUTES,
 };
 
 export type AlarmState = 'open' | 'acknowledged' | 'resolved';
