@@ -4,6 +4,7 @@ import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
+import { isAlarmVisit } from './alarm-lookups.ts';
 import type { Queryable } from './db.ts';
 import { ingestProblems } from './ingest-status.ts';
 import { notificationDeliveries } from './notify.ts';
@@ -37,7 +38,7 @@ export async function boardState(
 ) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
-            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, a.visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent,
+            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
@@ -50,7 +51,10 @@ export async function boardState(
        LEFT JOIN fob_events e ON e.id = a.fob_event_id
        LEFT JOIN users u ON u.staff_id = a.staff_id AND ${worksAt('u', 'a.school_id')}
        LEFT JOIN users ack ON 'user:' || ack.id = a.acknowledged_by
-       LEFT JOIN visits v ON v.id = a.visit_id
+       -- Its visit: the one it is tied to, or (a fob alarm the visit watcher has not tied yet) the
+       -- visit its wearer is out on now, so the card shows where they are from the first second.
+       LEFT JOIN LATERAL (SELECT * FROM visits v WHERE ${isAlarmVisit('a', 'v')}
+                           ORDER BY (v.id = a.visit_id) IS TRUE DESC, v.departed_at DESC LIMIT 1) v ON true
        LEFT JOIN users pa ON pa.id = v.partner_user_id
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
      WHERE a.school_id = $1 AND a.status <> 'resolved'

@@ -3,10 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
+import { londonDate } from '../../src/domain/attendance/dates.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { alarmSubjects, isAlarmSubject } from '../../src/store/alarm-lookups.ts';
+import { boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -103,6 +105,17 @@ describe('who a fob alarm is about, from its raise', () => {
     expect(new Set(s.userIds)).toEqual(new Set([wearer.id, partner.id]));
     expect(await isAlarmSubject(db, id, partner)).toBe(true);
     expect(await isAlarmSubject(db, id, office)).toBe(false);
+    // The office's board shows where they are and who is with them from the first read, not only
+    // once the watcher has tied the alarm to the visit.
+    const now = new Date();
+    const board = await boardState(db, SCHOOL, londonDate(now), now, vdeps.rulesFor(SCHOOL));
+    expect(board.alarms.find((a) => a.id === id)).toMatchObject({
+      visitId: visit,
+      visitAddress: expect.stringMatching(/\S/),
+      partnerName: expect.any(String),
+      partnerPhone: '+447700900222',
+      staffPhone: '07700 900444',
+    });
     // Back: the next alarm is about the wearer alone.
     await returnVisit(vdeps, wearer, visit);
     const later = await raise();
@@ -112,6 +125,8 @@ describe('who a fob alarm is about, from its raise', () => {
       emails: expect.any(Array),
     });
     expect(await isAlarmSubject(db, later, partner)).toBe(false);
+    const after = await boardState(db, SCHOOL, londonDate(now), new Date(), vdeps.rulesFor(SCHOOL));
+    expect(after.alarms.find((a) => a.id === later)).toMatchObject({ visitId: null, visitAddress: null });
   });
 
   it('a device not in the registry: the people of the visit out that took it', async () => {
