@@ -28,8 +28,13 @@ export function twilioSignature(
     .digest('base64');
 }
 
-/** The URL with and without its scheme's default port: Twilio may sign either form. */
+/**
+ * The URL with and without its scheme's default port: Twilio may sign either form. None for text
+ * that is no URL (a request's own Host header, say, when no public URL is configured): nothing
+ * Twilio signed, so the request is refused as unsigned rather than failing.
+ */
 function urlVariants(url: string): string[] {
+  if (!URL.canParse(url)) return [];
   const u = new URL(url);
   const standard = u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '';
   if (u.port) {

@@ -33,4 +33,10 @@ describe("Twilio's request signature", () => {
     expect(verifyTwilioSignature(token, 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', `${url}&x=1`, params)).toBe(false);
     expect(verifyTwilioSignature('another', 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', url, params)).toBe(false);
   });
+
+  it('refuses, never throws, when the URL is no URL (a request whose Host header is "a b")', () => {
+    expect(
+      verifyTwilioSignature(token, 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', 'http://a b/hooks/sms/alpha', params),
+    ).toBe(false);
+  });
 });
