@@ -68,7 +68,7 @@ export async function handleCallKeypress(
       after: {
         outcome: outcome ?? 'take',
         call: call.callSid.slice(0, 40),
-        callee: senderHash(school.id, call.to),
+        callee: senderHash(school.channels.sms!.authToken.reveal(), school.id, call.to),
       },
     });
     return first;

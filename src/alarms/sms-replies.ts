@@ -68,7 +68,7 @@ export async function handleSmsReply(
   const reply = parseSmsReply(sms.body);
   const person = await personOfPhone(deps.db, school, sms.from);
   const user = typeof person === 'string' ? undefined : person.user;
-  const sender = senderHash(school.id, sms.from);
+  const sender = senderHash(token, school.id, sms.from);
   let asked: SmsReplyOutcome | null = null;
   if (typeof person === 'string') asked = person;
   else if (!reply) asked = 'not-understood';

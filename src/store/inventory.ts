@@ -132,7 +132,7 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'notification_recipients',
     what: 'one recipient of a group send',
     personal:
-      "a keyed hash of the recipient (no phone number), the receipt, the provider's delivery report (delivered or not, its error code)",
+      "a hash of the notification and the recipient's address (no phone number; not keyed, so a number could be found by trying numbers against it), the receipt, the provider's delivery report (delivered or not, its error code)",
     why: 'a retry skips those already reached; an undelivered text moves the alarm to its next level',
     retention: 'as its notification',
     seenBy: 'nobody',
@@ -148,7 +148,8 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'sms_replies',
     what: 'a reply to an alarm SMS (take the alarm, the worker is safe)',
-    personal: 'a keyed hash of the sender’s number (no number), the account it matched, what it did',
+    personal:
+      'an HMAC of the sender’s number keyed by the school’s SMS auth token, which the store does not hold (no number), the account it matched, what it did',
     why: 'a replay changes nothing; who took an alarm by SMS',
     retention: 'as its alarm',
     seenBy: 'admin (audit)',

@@ -1,9 +1,13 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Queryable } from './db.ts';
 
-/** A phone number kept only as a hash keyed by the school (what the audit and the table hold). */
-export function senderHash(schoolId: string, phone: string): string {
-  return createHash('sha256').update(`${schoolId}\n${phone}`).digest('base64url').slice(0, 22);
+/**
+ * A phone number kept only as an HMAC keyed by a secret the store does not hold (the school's SMS
+ * auth token, from the environment) over the school and the number: what the audit and the table
+ * hold. Without the key no one can recover a number by hashing every number there is.
+ */
+export function senderHash(key: string, schoolId: string, phone: string): string {
+  return createHmac('sha256', key).update(`${schoolId}\n${phone}`).digest('base64url').slice(0, 22);
 }
 
 /**
