@@ -312,6 +312,7 @@ describe('Doorstep in a browser', () => {
       'Tunde Bello (STEP_FATHER, no parental responsibility recorded)',
     ]);
     await sam.getByLabel('Reason for the visit').fill('Absent five days, no contact');
+    await sam.getByLabel('Risk level').selectOption('low');
     await sam.getByRole('button', { name: 'Request visit' }).click();
     await sam.waitForURL(/\/visits\/\d+$/);
     const visitUrl = sam.url();

@@ -27,7 +27,11 @@ export const lines = (text) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** One step of the visit (POST /api/visits/:id/<path>): says what was done and re-reads the page. */
+/**
+ * One step of the visit (POST /api/visits/:id/<path>): says what was done and re-reads the page, then
+ * shows its top — the answer, the out banner and "I need help" are there, while the form just used
+ * (often far down a phone's screen) is gone.
+ */
 export async function post(path, body, done) {
   try {
     await api('POST', `/api/visits/${visitId}/${path}`, body);
@@ -36,6 +40,7 @@ export async function post(path, body, done) {
   } catch (err) {
     say(msg, err.message, true);
   }
+  window.scrollTo({ top: 0 });
 }
 
 /**

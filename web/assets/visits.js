@@ -26,7 +26,9 @@ function requestForm() {
   const planned = h('input', { type: 'date', id: 'planned', name: 'planned', value: date });
   const risk = h(
     'select',
-    { id: 'risk', name: 'risk' },
+    { id: 'risk', name: 'risk', required: true },
+    // Nothing preselected (as on the board): the person asking says how risky it looks.
+    h('option', { value: '' }, '— choose —'),
     ['low', 'minor', 'major'].map((x) => h('option', { value: x }, x)),
   );
   const notes = h('textarea', { id: 'risk-notes', name: 'riskNotes', rows: 2 });

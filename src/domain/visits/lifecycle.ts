@@ -131,14 +131,18 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     refusal: 'the school’s policy names who assesses the risk of a visit',
     effect: () => none,
   },
+  // Only where the school's policy asks for authorisation: offering it where the policy does not
+  // would say more than the policy.
   authorise: {
-    from: (v, r) => v.status === 'requested' && r.authorisation.mode === 'each-visit',
+    from: (v, r) =>
+      v.status === 'requested' && r.authorisation.required && r.authorisation.mode === 'each-visit',
     who: authoriser,
     refusal: 'the school’s policy names who authorises visits (and not a visit you asked for yourself)',
     effect: () => ({ ...none, status: 'authorised' }),
   },
   'sign-list': {
-    from: (v, r) => v.status === 'requested' && r.authorisation.mode === 'daily-list',
+    from: (v, r) =>
+      v.status === 'requested' && r.authorisation.required && r.authorisation.mode === 'daily-list',
     who: authoriser,
     refusal: 'the school’s policy names who signs the day’s list',
     effect: () => ({ ...none, status: 'authorised' }),

@@ -212,10 +212,14 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
         return sendErrorPage(reply, 404, 'There is no such school or date, or it is not one you can see.');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
       const cell = (v: unknown) => `<td>${personalText(v)}</td>`;
+      // Where the school's policy asks for no authorisation, a visit without one is not "not yet" anything.
+      const unauthorised = deps.rulesFor(school.id).authorisation.required
+        ? 'NOT YET AUTHORISED'
+        : 'not needed (the school’s policy asks for none)';
       const body = rows
         .map(
           (r) =>
-            `<tr>${cell(r.pupil)}${cell(r.yearGroup)}${cell(r.address)}${cell(r.contacts)}${cell(r.attendancePercent === null ? 'no marks' : `${r.attendancePercent.toFixed(1)}%`)}${cell(r.reason)}${cell(r.authorisedBy ? `${r.authorisedBy}${r.authorisationNote ? ` (${r.authorisationNote})` : ''}` : 'NOT YET AUTHORISED')}</tr>`,
+            `<tr>${cell(r.pupil)}${cell(r.yearGroup)}${cell(r.address)}${cell(r.contacts)}${cell(r.attendancePercent === null ? 'no marks' : `${r.attendancePercent.toFixed(1)}%`)}${cell(r.reason)}${cell(r.authorisedBy ? `${r.authorisedBy}${r.authorisationNote ? ` (${r.authorisationNote})` : ''}` : unauthorised)}</tr>`,
         )
         .join('\n');
       const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

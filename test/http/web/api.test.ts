@@ -592,7 +592,7 @@ describe("the day's visit list", () => {
     const res = await call('office', 'GET', '/visits/list?school=alpha&date=2026-11-24');
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain(
-      '<td>Lily Park</td><td>5</td><td>3 Oak Way, LS3 3CC</td><td>Jo &#60;Park&#62; (mother) 07700 900444</td><td>75.0%</td><td>absence</td><td>NOT YET AUTHORISED</td>',
+      '<td>Lily Park</td><td>5</td><td>3 Oak Way, LS3 3CC</td><td>Jo &#60;Park&#62; (mother) 07700 900444</td><td>75.0%</td><td>absence</td><td>not needed (the school’s policy asks for none)</td>',
     );
     expect((await call('dm', 'GET', '/visits/list?school=alpha&date=2026-11-24')).statusCode).toBe(403);
   });
