@@ -183,15 +183,29 @@ export async function getVisit(db: Queryable, visitId: string): Promise<VisitRow
 export async function visitsOfSchool(
   db: Queryable,
   schoolId: string,
-  filter: { date?: string; statuses?: readonly VisitStatus[]; userId?: string },
+  filter: {
+    date?: string;
+    statuses?: readonly VisitStatus[];
+    /** Only the visits this person leads, goes on or asked for… */
+    userId?: string;
+    /** …and those not yet left that nobody leads (visiting staff may take them). */
+    orUnled?: boolean;
+  },
 ): Promise<VisitRow[]> {
   const { rows } = await db.query(
     `SELECT * FROM visits WHERE school_id = $1
        AND ($2::date IS NULL OR planned_for = $2::date OR status IN ('departed', 'returned'))
        AND ($3::text[] IS NULL OR status = ANY($3::text[]))
-       AND ($4::bigint IS NULL OR lead_user_id = $4 OR partner_user_id = $4 OR requested_by = $4)
+       AND ($4::bigint IS NULL OR lead_user_id = $4 OR partner_user_id = $4 OR requested_by = $4
+            OR ($5 AND lead_user_id IS NULL AND status IN ('requested', 'authorised')))
      ORDER BY planned_for, id`,
-    [schoolId, filter.date ?? null, filter.statuses ? [...filter.statuses] : null, filter.userId ?? null],
+    [
+      schoolId,
+      filter.date ?? null,
+      filter.statuses ? [...filter.statuses] : null,
+      filter.userId ?? null,
+      filter.orUnled === true,
+    ],
   );
   return rows.map(toVisit);
 }

@@ -81,9 +81,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       const date = req.query.date ? parseInput(isoDate, req.query.date) : londonDate(deps.now());
       const user = userOf(req);
       const onlyMine = !seesEveryVisit(user) || req.query.mine === '1';
+      // Visiting staff see theirs and the visits nobody leads yet, which they may take and go on.
       const visits = await visitsOfSchool(deps.db, school.id, {
         date,
-        ...(onlyMine ? { userId: user.id } : {}),
+        ...(onlyMine ? { userId: user.id, orUnled: user.roles.includes('visiting-staff') } : {}),
       });
       const pupils = await pupilNames(
         deps.db,

@@ -351,6 +351,9 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
     expect(seen.json().staff.map((x: { displayName: string }) => x.displayName)).toEqual(
       expect.arrayContaining(['Kim Lead', 'Wendy Wearer']),
     );
+    // …and find it on their Visits page, where nobody leads it yet (not only by its address).
+    const listed = await app.inject({ url: '/api/visits?school=alpha', headers: { cookie: k.cookie } });
+    expect(listed.json().visits.map((v: { id: string }) => v.id)).toContain(id);
     const detail = (await call('office', 'GET', `/api/visits/${id}`)).json();
     expect(detail.actions).toContain('depart');
     expect(detail.staff.some((x: { id: string }) => x.id === office.id)).toBe(false);
@@ -368,6 +371,9 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
     ).toBe(200);
     const out = (await call('office', 'GET', `/api/visits/${id}`)).json().visit;
     expect(out).toMatchObject({ leadUserId: wearer, workerPhone: '+447700900333', fobDeviceId: 'PS-0001' });
+    // Led by someone else now: no longer on Kim's list.
+    const after = await app.inject({ url: '/api/visits?school=alpha', headers: { cookie: k.cookie } });
+    expect(after.json().visits.map((v: { id: string }) => v.id)).not.toContain(id);
     expect((await call('office', 'POST', `/api/visits/${id}/back-safe`, {})).statusCode).toBe(200);
   });
 
