@@ -111,7 +111,9 @@ export const catalog = {
         "One step of an alarm's escalation ladder; re-reads the alarm and acts only if it still holds.",
       payload: z.strictObject({
         alarmId: z.string().regex(/^\d+$/),
-        step: z.int().min(0).max(100_000),
+        // As far as the alarm's step column goes (PostgreSQL integer): a ladder that repeats its last
+        // level every few seconds must never reach a bound here and fall silent.
+        step: z.int().min(0).max(2_147_483_647),
         /** The re-entry after the n-th timed-out acknowledgement (keeps its job id unique). */
         reopened: z.int().min(1).max(10_000).optional(),
       }),
