@@ -129,6 +129,8 @@ export interface AuditPageQuery {
   before?: string | undefined;
   limit?: number | undefined;
   scope?: { schools: readonly string[]; managedUserIds: readonly string[] } | undefined;
+  /** The scheduler's heartbeats (one a minute) too; left out unless asked for. */
+  heartbeats?: boolean | undefined;
 }
 
 /** Audit entries for the audit page, newest first, with the acting account's display name. */
@@ -142,6 +144,7 @@ export async function auditPage(db: Queryable, q: AuditPageQuery): Promise<Recor
        AND ($5::bigint IS NULL OR a.id < $5)
        AND ($6::text[] IS NULL OR a.school_id = ANY($6) OR (a.school_id IS NULL AND (
              a.actor = ANY($7) OR (a.entity_type = 'user' AND a.entity_id = ANY($8)))))
+       AND ($9 OR a.action <> 'heartbeat')
      ORDER BY a.id DESC ${q.limit === undefined ? '' : `LIMIT ${Math.trunc(q.limit)}`}`,
     [
       q.school ?? null,
@@ -152,6 +155,7 @@ export async function auditPage(db: Queryable, q: AuditPageQuery): Promise<Recor
       q.scope ? q.scope.schools : null,
       managed.map((id) => `user:${id}`),
       managed,
+      q.heartbeats === true,
     ],
   );
   return rows;

@@ -58,7 +58,14 @@ async function main() {
     h('option', { value: '' }, 'All schools'),
     s.schools.map((x) => h('option', { value: x.id }, x.name)),
   );
-  const filters = () => ({ action: action.value, from: from.value, to: to.value, school: school.value });
+  const beats = h('input', { id: 'heartbeats', name: 'heartbeats', type: 'checkbox' });
+  const filters = () => ({
+    action: action.value,
+    from: from.value,
+    to: to.value,
+    school: school.value,
+    heartbeats: beats.checked ? '1' : '',
+  });
   content.replaceChildren(
     h(
       'form',
@@ -77,6 +84,8 @@ async function main() {
       from,
       h('label', { for: 'to' }, 'To'),
       to,
+      beats,
+      h('label', { for: 'heartbeats' }, 'With heartbeats (one a minute)'),
       h('button', { type: 'submit' }, 'Filter'),
       h('a', { id: 'export', href: '/api/audit.csv', download: 'doorstep-audit.csv' }, 'Export CSV'),
     ),

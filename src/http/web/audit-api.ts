@@ -17,6 +17,8 @@ const query = z.strictObject({
     .regex(/^\d{1,18}$/, { error: 'expected an entry id' })
     .optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
+  /** `1`: the heartbeats too (one a minute: left out, they would fill the page). */
+  heartbeats: z.enum(['0', '1'], { error: 'expected 1 or 0' }).optional(),
 });
 
 function csvCell(v: unknown): string {
@@ -46,6 +48,10 @@ export function registerAuditApi(app: FastifyInstance, deps: WebDeps): void {
       to: q.to,
       before: q.before,
       limit: limit === 'page' ? q.limit : undefined,
+      // Asked for by the box, or by filtering on the action itself.
+      heartbeats:
+        q.heartbeats === '1' ||
+        (q.action !== undefined && q.action !== '' && 'heartbeat'.startsWith(q.action)),
       scope: scoped ? { schools: admin.schools, managedUserIds: managed } : undefined,
     });
   };

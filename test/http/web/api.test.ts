@@ -287,6 +287,25 @@ describe('the audit API', () => {
     expect(json.entries).toHaveLength(1);
     expect((await call('office', 'GET', '/api/audit')).statusCode).toBe(403);
   });
+
+  it('leaves the minute heartbeats out unless asked for (they would fill the page)', async () => {
+    for (let i = 0; i < 3; i++)
+      await appendAudit(db, {
+        actor: 'system:heartbeat',
+        action: 'heartbeat',
+        entityType: 'job',
+        entityId: `hb-${i}`,
+      });
+    const actions = async (q: string) =>
+      ((await call('admin', 'GET', `/api/audit${q}`)).json().entries as { action: string }[]).map(
+        (e) => e.action,
+      );
+    expect(await actions('')).not.toContain('heartbeat');
+    expect((await actions('?heartbeats=1')).filter((a) => a === 'heartbeat')).toHaveLength(3);
+    expect(await actions('?action=heart')).toEqual(['heartbeat', 'heartbeat', 'heartbeat']);
+    expect((await call('admin', 'GET', '/api/audit.csv')).body).not.toContain(',heartbeat,');
+    expect((await call('admin', 'GET', '/api/audit?heartbeats=yes')).statusCode).toBe(400);
+  });
 });
 
 describe('the "sorry you weren\'t in" slip', () => {
