@@ -84,9 +84,21 @@ export function setSounding(on) {
         'Turn the alarm sound on',
       ),
     );
+    prompt.returnFocus = document.activeElement;
     document.body.append(prompt);
     prompt.querySelector('button')?.focus();
-  } else if (!blocked && prompt) prompt.remove();
+  } else if (!blocked && prompt) {
+    // Focus was on the prompt's button: back to where it was before (or the sound button), never
+    // lost to the page's body — only then, so a form being typed in elsewhere keeps its focus.
+    const hadFocus = prompt.contains(document.activeElement);
+    const back = prompt.returnFocus;
+    prompt.remove();
+    if (hadFocus)
+      (back && back !== document.body && document.contains(back)
+        ? back
+        : document.getElementById('sound-toggle')
+      )?.focus();
+  }
 }
 
 /** The toolbar's button: sound on or off (remembered in this browser); a click also lets a blocked sound play. */
