@@ -29,6 +29,8 @@ form.addEventListener('submit', async (e) => {
     return;
   }
   form.replaceChildren();
+  // The words above the form said there were no accounts: there is one now.
+  document.getElementById('setup-intro')?.remove();
   const p = document.createElement('p');
   p.textContent = `The admin "${data.created}" is ready. `;
   const a = document.createElement('a');

@@ -57,14 +57,14 @@ function escapeHtml(s: string): string {
 }
 
 const COMMAND =
-  'npx doorstep user add --config config/doorstep.example.yaml --username admin --name "Ada Admin" --roles admin,office';
+  'npx doorstep user add --config <the config file Doorstep runs with> --username admin --name "Ada Admin" --roles admin,office';
 
 /**
  * The first admin's form, behind a good one-time link. Browsers read a `pattern` with the `v` flag,
  * where a dash inside a class must be escaped (`\-`), as the username's is.
  */
 export function setupFormHtml(token: string, trustName: string): string {
-  return page(`<p>Doorstep for ${escapeHtml(trustName)} has no accounts yet. Create the first admin: a trust-wide account with the admin and office roles, which then adds everyone else on the Accounts page. This link works once.</p>
+  return page(`<p id="setup-intro">Doorstep for ${escapeHtml(trustName)} has no accounts yet. Create the first admin: a trust-wide account with the admin and office roles, which then adds everyone else on the Accounts page. This link works once.</p>
 <form id="setup" class="stack">
 <input type="hidden" name="token" value="${escapeHtml(token)}">
 <label>Username <input name="username" autocomplete="username" required pattern="[a-z0-9][a-z0-9._\\-]{1,63}" aria-describedby="username-hint"></label>

@@ -43,7 +43,9 @@ describe('a first run with no accounts', () => {
     const page = await app.inject('/setup');
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(page.body).toContain('npx doorstep user add --config config/doorstep.example.yaml');
+    expect(page.body).toContain(
+      'npx doorstep user add --config &#60;the config file Doorstep runs with&#62;',
+    );
     expect(page.body).toContain('--roles admin,office');
     expect(page.body).toContain('in a second terminal (Doorstep keeps running)');
     expect(page.body).not.toMatch(/stop it first/);
