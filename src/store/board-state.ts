@@ -143,7 +143,11 @@ export async function boardState(
     alarms: alarms.rows.map((r) => {
       const policy = r.policy as RoutedPolicy | null;
       const step = r.escalation_step as number;
-      const next = policy ? nextStepOf(policy, step) : null;
+      // An acknowledgement pauses a ladder that runs while unacknowledged from that moment, though its
+      // next step's job only finds out at its time: the card says paused at once, never a next step
+      // that will not be sent.
+      const paused = step < 0 || (r.status === 'acknowledged' && policy?.condition !== 'if-not-resolved');
+      const next = policy && !paused ? nextStepOf(policy, step) : null;
       return {
         id: String(r.id),
         type: r.type as string,
@@ -169,8 +173,8 @@ export async function boardState(
         visitId: r.visit_id === null ? null : String(r.visit_id),
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
         pupilName: name(r.forename, r.surname),
-        /** The ladder's next step to run (the steps sent so far); -1 while paused (acknowledged). */
-        level: step < 0 ? null : step,
+        /** The ladder's next step to run (the steps sent so far); null while paused (acknowledged). */
+        level: paused ? null : step,
         /**
          * The level last sent, numbered within the ladder (1…levels), the ladder's length, and the
          * round (1: its first run; repeats and the last level's reminders after): "level 3" is never

@@ -97,7 +97,13 @@ describe('the board API', () => {
       outcome: 'already-acknowledged',
     });
     const after = (await call('office', 'GET', '/api/board?school=alpha')).json();
-    expect(after.alarms[0]).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'office' });
+    // Paused from the acknowledgement, not from when the next step's job finds out: no next step shown.
+    expect(after.alarms[0]).toMatchObject({
+      status: 'acknowledged',
+      acknowledgedBy: 'office',
+      level: null,
+      nextStep: null,
+    });
     const bad = await call('office', 'POST', `/api/alarms/${alarmId}/resolve`, { reason: 'bored' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(
