@@ -1,4 +1,4 @@
-import { deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
+import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
@@ -183,8 +183,13 @@ export async function boardState(
         levelSent: policy ? levelSent(policy, step) : null,
         /** Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised before routing). */
         ladderPeriod: policy?.period ?? null,
-        /** Open with at least two levels sent, or reopened after its acknowledgement timed out. */
-        noResponse: r.status === 'open' && (step >= 2 || (r.reopened as number) > 0),
+        /** What the card warns of: no one reached (every message failed), or no one has responded. */
+        warning: alarmWarning({
+          status: r.status as string,
+          step,
+          reopened: (r.reopened as number) > 0,
+          notifications: sent.filter((n) => n.alarmId === String(r.id)),
+        }),
         /** When an acknowledged alarm opens again if it is still not resolved (its acknowledgement timeout). */
         reopensAt:
           r.status === 'acknowledged' && r.acknowledged_at && policy?.reescalateAfterMinutes

@@ -381,6 +381,9 @@ describe('SMS delivery reports drive the ladder', () => {
       [id],
     );
     expect(rows[0]).toEqual({ escalation_step: 3, due_in_min: '10' });
+    // The board says nobody was reached, not that people have not responded.
+    const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    expect(board.alarms.find((a) => a.id === id)?.warning).toBe('no-one-reached');
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type DeliveryFacts, deliveryDetail, deliveryState } from '../../src/domain/escalation/delivery.ts';
+import {
+  alarmWarning,
+  type DeliveryFacts,
+  deliveryDetail,
+  deliveryState,
+} from '../../src/domain/escalation/delivery.ts';
 
 const facts = (o: Partial<DeliveryFacts>): DeliveryFacts => ({
   target: 'sms:leaders',
@@ -37,5 +42,23 @@ describe('how far a notification got', () => {
     expect(deliveryDetail(facts({ status: 'pending', error: 'HTTP 500' }))).toBe(
       'sending (retrying: HTTP 500)',
     );
+  });
+
+  it('warns when every message to a person failed, before saying no one has responded', () => {
+    const board = facts({ target: 'board' });
+    const failed = facts({ status: 'failed', error: 'sms: not configured' });
+    const open = { status: 'open', step: 2, reopened: false };
+    expect(alarmWarning({ ...open, notifications: [board, failed, failed] })).toBe('no-one-reached');
+    // One text sent (not yet confirmed): people were asked, and nobody has taken it.
+    expect(alarmWarning({ ...open, notifications: [board, failed, facts({})] })).toBe('no-response');
+    expect(alarmWarning({ ...open, notifications: [board, facts({ undelivered: 1 })] })).toBe(
+      'no-one-reached',
+    );
+    // A ladder that only shows the board has no one else to reach.
+    expect(alarmWarning({ ...open, notifications: [board] })).toBe('no-response');
+    expect(alarmWarning({ ...open, step: 1, notifications: [board, facts({})] })).toBeNull();
+    expect(alarmWarning({ ...open, step: 1, reopened: true, notifications: [] })).toBe('no-response');
+    expect(alarmWarning({ ...open, step: 1, notifications: [failed] })).toBe('no-one-reached');
+    expect(alarmWarning({ ...open, status: 'acknowledged', notifications: [failed] })).toBeNull();
   });
 });

@@ -66,9 +66,18 @@ export function alarmCard(a) {
         { class: `badge ${open ? 'badge-alarm' : 'badge-ack'}` },
         open ? 'UNACKNOWLEDGED' : 'ACKNOWLEDGED',
       ),
-      a.noResponse
-        ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
-        : null,
+      a.warning === 'no-one-reached'
+        ? [
+            ' ',
+            h(
+              'span',
+              { class: 'badge badge-alarm no-response' },
+              'EVERY MESSAGE FAILED — no one else knows: phone the people under “Told” yourself',
+            ),
+          ]
+        : a.warning === 'no-response'
+          ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
+          : null,
       a.test
         ? [' ', h('span', { class: 'badge badge-test' }, 'TEST — a fob drill, no one is in danger')]
         : null,

@@ -59,3 +59,27 @@ export function deliveryDetail(n: DeliveryFacts): string {
       return n.error ? `sending (retrying: ${n.error})` : 'sending';
   }
 }
+
+/**
+ * What an open alarm's card warns of, beyond "unacknowledged":
+ * - `no-one-reached`: every message to a person so far failed — nobody outside the board knows,
+ *   and the office must phone them itself (the ladder moved on at once, so "no one has responded"
+ *   would read as people ignoring it);
+ * - `no-response`: at least two levels sent, or the acknowledgement timed out, and still nobody has
+ *   taken it;
+ * - null: acknowledged or resolved, or early in the ladder.
+ */
+export type AlarmWarning = 'no-one-reached' | 'no-response' | null;
+
+export function alarmWarning(alarm: {
+  status: string;
+  /** The ladder's next step (the steps sent so far). */
+  step: number;
+  reopened: boolean;
+  notifications: readonly DeliveryFacts[];
+}): AlarmWarning {
+  if (alarm.status !== 'open') return null;
+  const toPeople = alarm.notifications.filter((n) => n.target !== 'board');
+  if (toPeople.length > 0 && toPeople.every((n) => deliveryState(n) === 'failed')) return 'no-one-reached';
+  return alarm.step >= 2 || alarm.reopened ? 'no-response' : null;
+}
