@@ -108,7 +108,17 @@ describe('escalation ladder', () => {
     expect(describeTargets(['board', 'sms:senior-leadership', 'email:dsl'])).toBe(
       'Alert the board, text senior leadership, e-mail dsl',
     );
-    expect(nextStepOf({ ...policy, repeat: 0 }, 1)).toEqual({ level: 2, prompt: 'Text senior leadership' });
+    expect(nextStepOf({ ...policy, repeat: 0 }, 1)).toEqual({
+      level: 2,
+      prompt: 'Text senior leadership',
+      targets: 'Text senior leadership',
+    });
+    // A level's prompt is what its messages say; what the step does is said beside it.
+    expect(nextStepOf(DEFAULT_ALARM_POLICY, 1)).toEqual({
+      level: 2,
+      prompt: 'Still unacknowledged: senior leadership paged',
+      targets: 'Alert the board, text senior leadership',
+    });
   });
 });
 

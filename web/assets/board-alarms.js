@@ -118,7 +118,17 @@ export function alarmCard(a) {
       h('dt', {}, 'Escalation'),
       h('dd', {}, escalationSaid(a), a.ladderPeriod ? ` (${a.ladderPeriod.replace(/-/g, ' ')} ladder)` : ''),
       a.nextStep
-        ? [h('dt', {}, 'Next step'), h('dd', {}, `${a.nextStep.prompt} at ${fmtTime(a.nextStep.dueAt)}`)]
+        ? [
+            h('dt', {}, 'Next step'),
+            // What the step will do, then (when the level has its own words) what its messages say:
+            // a prompt such as "senior leadership paged" is the message, not something already done.
+            h(
+              'dd',
+              {},
+              `At ${fmtTime(a.nextStep.dueAt)}: ${a.nextStep.targets.toLowerCase()}`,
+              a.nextStep.prompt !== a.nextStep.targets ? ` — “${a.nextStep.prompt}”` : '',
+            ),
+          ]
         : null,
       a.notifications?.length
         ? [

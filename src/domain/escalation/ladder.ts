@@ -296,11 +296,15 @@ export function laddersOf(
 }
 
 /** What the board shows as the next step: its prompt (or targets) and when it is due. */
-export function nextStepOf(policy: EscalationPolicy, step: number): { level: number; prompt: string } | null {
+export function nextStepOf(
+  policy: EscalationPolicy,
+  step: number,
+): { level: number; prompt: string; targets: string } | null {
   if (step < 0) return null;
   const index = step > lastPlannedStep(policy) ? policy.levels.length - 1 : step % policy.levels.length;
   const level = policy.levels[index]!;
-  return { level: index + 1, prompt: level.prompt ?? describeTargets(level.notify) };
+  const targets = describeTargets(level.notify);
+  return { level: index + 1, prompt: level.prompt ?? targets, targets };
 }
 
 /** A level's targets in plain words: `sms:senior-leadership` → "text senior leadership". */
