@@ -239,6 +239,8 @@ export async function boardState(
         riskLevel: r.risk_level,
         departedAt: r.departed_at ? new Date(r.departed_at as string).toISOString() : null,
         expectedReturnAt: expected?.toISOString() ?? null,
+        /** When the worker came back (the card says "back at", not a "back by" already past). */
+        returnedAt: r.returned_at ? new Date(r.returned_at as string).toISOString() : null,
         lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string).toISOString() : null,
         out: r.departed_at !== null && r.returned_at === null,
         overdue: r.departed_at !== null && r.returned_at === null && expected !== null && expected < now,

@@ -56,7 +56,11 @@ function visitItem(v) {
       v.lead || v.partner
         ? [v.lead, v.partner].filter(Boolean).flatMap((n, i) => (i ? [' & ', bdi(n)] : [bdi(n)]))
         : 'no staff yet',
-      v.expectedReturnAt ? ` · back by ${fmtTime(v.expectedReturnAt)}` : '',
+      v.returnedAt
+        ? ` · back at ${fmtTime(v.returnedAt)}`
+        : v.expectedReturnAt
+          ? ` · back by ${fmtTime(v.expectedReturnAt)}`
+          : '',
       v.lastCheckInAt ? ` · last check-in ${fmtTime(v.lastCheckInAt)}` : '',
       v.alarmDueAt && !v.overdue
         ? ` · next alarm due ${fmtTime(v.alarmDueAt)} (unless checked in / back)`

@@ -306,7 +306,7 @@ async function load() {
             h(
               'tr',
               {},
-              ['Pupil', 'Reason', 'Status', 'Risk', 'Back by'].map((c) => h('th', { scope: 'col' }, c)),
+              ['Pupil', 'Reason', 'Status', 'Risk', 'Back'].map((c) => h('th', { scope: 'col' }, c)),
             ),
           ),
           h(
@@ -320,7 +320,15 @@ async function load() {
                 h('td', {}, v.reason),
                 h('td', {}, v.status),
                 h('td', {}, v.riskLevel),
-                h('td', {}, fmtTime(v.expectedReturnAt)),
+                h(
+                  'td',
+                  {},
+                  v.returnedAt
+                    ? `back at ${fmtTime(v.returnedAt)}`
+                    : v.expectedReturnAt
+                      ? `by ${fmtTime(v.expectedReturnAt)}`
+                      : '',
+                ),
               ),
             ),
           ),

@@ -106,6 +106,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             plannedFor: v.plannedFor,
             riskLevel: v.riskLevel,
             expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null,
+            returnedAt: v.returnedAt?.toISOString() ?? null,
             out: isOut(v),
             /** What this user may do to it now (the lifecycle's answer; the pages offer exactly these). */
             actions: allowedActions(lifecycleOf(v, deps.now()), actorOf(user), rules),

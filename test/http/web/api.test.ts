@@ -400,6 +400,12 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
     const after = await app.inject({ url: '/api/visits?school=alpha', headers: { cookie: k.cookie } });
     expect(after.json().visits.map((v: { id: string }) => v.id)).not.toContain(id);
     expect((await call('office', 'POST', `/api/visits/${id}/back-safe`, {})).statusCode).toBe(200);
+    // Back: the day's list and the board say when, not a "back by" time that no longer matters.
+    const day = (await call('office', 'GET', '/api/visits?school=alpha')).json();
+    const listedBack = day.visits.find((v: { id: string }) => v.id === id);
+    expect(listedBack.returnedAt).toEqual(expect.any(String));
+    const board = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(board.visits.find((v: { id: string }) => v.id === id)?.returnedAt).toBe(listedBack.returnedAt);
   });
 
   it("signing the day's list needs the visits the signer was shown", async () => {
