@@ -65,7 +65,7 @@ export function agreementsPart(d, may) {
   const broken = o.broken ?? [];
   const list = h(
     'ol',
-    { start: 0 },
+    {},
     o.agreements.map((a, i) =>
       h(
         'li',
@@ -94,7 +94,8 @@ export function agreementsPart(d, may) {
   const which = h(
     'select',
     { name: 'agreement', required: true },
-    o.agreements.map((a, i) => h('option', { value: String(i) }, a.slice(0, 80))),
+    // Numbered as the list shows them (from 1); the value is the agreement's place in the record.
+    o.agreements.map((a, i) => h('option', { value: String(i) }, `${i + 1}. ${a.slice(0, 80)}`)),
   );
   const on = h('input', { type: 'date', name: 'on', required: true, value: londonToday() });
   const note = h('textarea', { name: 'note', required: true, maxlength: 1000, rows: 2 });
