@@ -378,6 +378,9 @@ describe('Doorstep in a browser', () => {
     await sam.getByLabel('Agreements').fill('Amelia back in school on Monday');
     await sam.getByRole('button', { name: 'Submit outcome' }).click();
     await sam.getByText(/Completed .*: child seen/).waitFor();
+    // The completed visit shows what was recorded, not only that the child was seen.
+    await sam.locator('#outcome-details', { hasText: /Spoke to\s*mother/ }).waitFor();
+    await sam.locator('#agreements li', { hasText: 'Amelia back in school on Monday' }).waitFor();
 
     const record = await until(
       async () =>

@@ -1,7 +1,7 @@
 import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
 import { importsSection, table } from './data-imports.js';
 import { overviewSection } from './data-overview.js';
-import { connectorName, fobFeedsSaid } from './words.js';
+import { connectorName, count, fobFeedsSaid } from './words.js';
 
 // The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
 // files, the outbox (with preview records readable) and connection tests that send nothing.
@@ -38,12 +38,19 @@ function retentionSection(d) {
     {},
     h('h2', {}, 'Retention'),
     table(
-      'How long each kind of data is kept (days, unless named in years)',
+      'How long each kind of data is kept (the setting is under retention: in the config)',
       [
         ['kind', 'Kind of data'],
         ['period', 'Kept'],
+        ['setting', 'Setting'],
       ],
-      Object.entries(d.retention).map(([kind, period]) => ({ kind, period: String(period) })),
+      Object.entries(d.retention).map(([setting, period]) => ({
+        kind: d.retentionWords?.[setting] ?? setting,
+        period: setting.endsWith('Years')
+          ? count(period, 'academic year', 'academic years')
+          : count(period, 'day', 'days'),
+        setting,
+      })),
     ),
     run
       ? h(

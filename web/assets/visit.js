@@ -132,6 +132,39 @@ async function load() {
         `${v.status === 'completed' ? `Completed ${fmtDateTime(v.completedAt)}` : 'Outcome recorded'}: ${o.noOneHome ? 'no one home' : o.childSeen ? 'child seen' : 'child NOT seen'}.`,
       ),
     );
+    // What was recorded, as it went to the records: who was spoken to, the concerns and follow-up.
+    const facts = [
+      o.spokeTo ? [h('dt', {}, 'Spoke to'), h('dd', {}, bdi(o.spokeTo))] : null,
+      o.concerns?.length
+        ? [
+            h('dt', {}, 'Concerns'),
+            h(
+              'dd',
+              {},
+              h(
+                'ul',
+                {},
+                o.concerns.map((c) => h('li', {}, c)),
+              ),
+            ),
+          ]
+        : null,
+      o.followUp?.length
+        ? [
+            h('dt', {}, 'Follow-up'),
+            h(
+              'dd',
+              {},
+              h(
+                'ul',
+                {},
+                o.followUp.map((f) => h('li', {}, `${f.action} — ${f.by}`)),
+              ),
+            ),
+          ]
+        : null,
+    ].filter(Boolean);
+    if (facts.length) parts.push(h('dl', { class: 'facts', id: 'outcome-details' }, facts));
     if (o.agreements?.length) parts.push(agreementsPart(d, can('agreement-broken')));
     if (!o.childSeen && v.followUpDoneAt)
       parts.push(h('p', {}, `Follow-up recorded ${fmtDateTime(v.followUpDoneAt)}.`));

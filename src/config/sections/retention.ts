@@ -43,6 +43,25 @@ export const RETENTION_DEFAULTS = {
 } as const;
 
 export type RetentionKey = keyof typeof RETENTION_DEFAULTS;
+
+/** Each setting as the data page names it for people (the setting's own name is shown beside it). */
+export const RETENTION_WORDS: { [K in RetentionKey]: string } = {
+  fobEventDays: 'Fob events (locations, raw messages)',
+  rejectedEventDays: 'Fob messages that could not be read or trusted',
+  boardEventDays: "The board's catch-up log",
+  notificationDays: "A resolved alarm's notifications",
+  alarmDays: 'Resolved alarms and their timelines',
+  importDays: 'Import history',
+  dropFileDays: 'Processed and quarantined MIS files',
+  attendanceAcademicYears: 'Attendance marks (academic years before this one)',
+  closedTriggerDays: 'Closed triggers',
+  visitDays: 'Completed or cancelled visits',
+  deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor',
+  recordDays: 'Records no longer waiting to be sent',
+  auditDetailDays: "The audit log's before/after values",
+  leaverShownDays: 'A leaver shown on the board and in search',
+  leaverDataDays: "A leaver's details and marks",
+};
 export type RetentionPeriods = { [K in RetentionKey]: number };
 
 const period = (max: number) => z.int().min(0).max(max);

@@ -4,7 +4,7 @@ import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
 import { ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
-import { retentionFor } from '../../config/sections/retention.ts';
+import { RETENTION_WORDS, retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
 import { doorstepError } from '../../errors.ts';
 import type { RejectionCause } from '../../import/rejection-causes.ts';
@@ -78,6 +78,8 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         noticeGaps: [...noticeGaps(school, deps.config.packs), ...authorisationGap(deps, school.id)],
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */
         retention: retentionFor(deps.config.retention, school.id),
+        /** Each retention setting in words (the page shows the words, the setting beside them). */
+        retentionWords: RETENTION_WORDS,
         lastPurge: (await lastPurgeRuns(deps.db, school.id))[0] ?? null,
       };
     },

@@ -223,6 +223,8 @@ describe('the data manager API', () => {
     expect(d.connectors).toMatchObject({ mis: 'sims-xml', records: 'preview' });
     // The retention settings (defaults here) and the last purge (none yet).
     expect(d.retention).toMatchObject({ fobEventDays: 31, leaverShownDays: 28 });
+    // Every setting has its words for the page.
+    expect(Object.keys(d.retentionWords).sort()).toEqual(Object.keys(d.retention).sort());
     expect(d.lastPurge).toBeNull();
     // Ladder levels that reach no one, per ladder and level (no SMS channel here).
     expect(d.reachability).toContainEqual(
