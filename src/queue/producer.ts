@@ -139,6 +139,11 @@ export class Producer<C extends Catalog> {
     } as never);
   }
 
+  /** Whether the job scheduler `schedulerId` of this job is in Redis. */
+  async hasScheduler<N extends JobName<C>>(name: N, schedulerId: string): Promise<boolean> {
+    return (await this.queueFor(name).getJobScheduler(schedulerId)) != null;
+  }
+
   /** Removes this job's schedulers whose id starts with `prefix` and is not in `keep`. */
   async pruneSchedulers<N extends JobName<C>>(
     name: N,

@@ -14,8 +14,6 @@ import { buildHttpApp } from '../http/app.ts';
 import { createMetrics, feedMetrics, ingestCounters } from '../http/metrics.ts';
 import { purgeMetrics } from '../http/purge-metrics.ts';
 import { DropWatcher } from '../import/drop-watcher.ts';
-import { schedulePurges } from '../import/purge-schedule.ts';
-import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
 import { catalog, type Role } from '../queue/catalog.ts';
 import { Producer } from '../queue/producer.ts';
@@ -27,6 +25,7 @@ import type { Db } from '../store/db.ts';
 import { openStore } from '../store/open.ts';
 import { autovacuumSetting } from '../store/server-settings.ts';
 import { redisCheck, storeCheck } from './checks.ts';
+import { keepSchedules, scheduleAll } from './schedules.ts';
 
 export interface StartOptions {
   config: DoorstepConfig;
@@ -67,6 +66,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
   let host: WorkerHost<typeof catalog, JobDeps> | undefined;
   let app: FastifyInstance | undefined;
   let watcher: DropWatcher | undefined;
+  let schedules: { stop(): void } | undefined;
   const transports: MqttFobTransport[] = [];
   let stopPreparing: (() => void) | undefined;
   let firstSteps: FirstStepsHere | undefined;
@@ -74,6 +74,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
     const started = Date.now();
     const left = () => Math.max(0, deadlineMs - (Date.now() - started) - 500);
     stopPreparing?.();
+    schedules?.stop();
     watcher?.stop();
     await Promise.all(transports.map((t) => t.stop()));
     await app?.close();
@@ -160,25 +161,10 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       host.run();
       await host.waitUntilReady();
     }
-    if (roles.includes('ingest'))
-      await producer.schedule('watch-visits', 'watch-visits', { everyMs: 15_000 }, { reason: 'schedule' });
+    await scheduleAll(producer, config, roles);
+    if (roles.includes('ingest') || roles.includes('worker'))
+      schedules = keepSchedules(producer, config, roles, log, config.queue.scheduleCheckMs);
     if (roles.includes('worker')) {
-      await producer.schedule(
-        'heartbeat',
-        'heartbeat',
-        { everyMs: config.heartbeat.everyMs },
-        { source: 'scheduler' },
-      );
-      await scheduleAttendanceSyncs(producer, config);
-      await scheduleNightlyEvaluations(producer, config);
-      await schedulePurges(producer, config);
-      await producer.schedule('relay-outbox', 'relay-outbox', { everyMs: 5000 }, { reason: 'schedule' });
-      await producer.schedule(
-        'chase-outcomes',
-        'chase-outcomes',
-        { everyMs: 300_000 },
-        { reason: 'schedule' },
-      );
       watcher = new DropWatcher(producer, log);
       watcher.start(config);
     }

@@ -77,6 +77,8 @@ export function serverSettings(secret: SecretField) {
       .strictObject({
         lockDurationMs: z.int().min(1000).max(600_000).default(30_000),
         stalledIntervalMs: z.int().min(500).max(600_000).default(30_000),
+        /** How often each process checks its repeating jobs are still in Redis (and puts back any lost). */
+        scheduleCheckMs: z.int().min(100).max(600_000).default(30_000),
         workerProcess: z.enum(['separate', 'same']).default('separate'),
         /** The child's niceness (0–19; higher yields the CPU to the board and the alarm path). */
         workerNice: z.int().min(0).max(19).default(10),
@@ -91,6 +93,7 @@ export function serverSettings(secret: SecretField) {
       .default({
         lockDurationMs: 30_000,
         stalledIntervalMs: 30_000,
+        scheduleCheckMs: 30_000,
         workerProcess: 'separate',
         workerNice: 10,
         backgroundCores: 'leave-first',
