@@ -87,6 +87,8 @@ export const KINDS: Record<string, Batch> = {
          AND (departed_at IS NULL OR returned_at IS NOT NULL)
          AND (status IN ('completed', 'cancelled') OR planned_for < $2::date)
          AND NOT (status = 'completed' AND (outcome->>'childSeen')::boolean IS NOT TRUE AND follow_up_done_at IS NULL)
+         -- A visit whose alarm is not resolved stays: deleting it would delete the alarm and stop its ladder.
+         AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.visit_id = visits.id AND a.status <> 'resolved')
        ORDER BY id LIMIT $3`,
       [s, c, n],
     );
@@ -199,6 +201,9 @@ export const KINDS: Record<string, Batch> = {
       `SELECT mis_id FROM pupils p WHERE school_id = $1 AND left_on <= $2::date
          AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.school_id = p.school_id AND v.pupil_mis_id = p.mis_id
                            AND v.departed_at IS NOT NULL AND v.returned_at IS NULL)
+         -- Nor while an alarm on one of their visits is not resolved (its ladder still runs).
+         AND NOT EXISTS (SELECT 1 FROM alarms a JOIN visits v ON v.id = a.visit_id
+                         WHERE v.school_id = p.school_id AND v.pupil_mis_id = p.mis_id AND a.status <> 'resolved')
        ORDER BY mis_id LIMIT $3`,
       [s, c, n],
     );

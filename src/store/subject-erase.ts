@@ -25,6 +25,16 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
   );
   if (out.rows.length)
     throw new Error(`pupil ${misId} has a visit out now (visit ${String(out.rows[0]!.id)}): not erased`);
+  // A visit back is not the end of its alarms: an SOS raised on it runs its ladder until a person
+  // resolves it. Erasing would delete the alarm and stop the ladder.
+  const open = await tx.query(
+    `SELECT id FROM alarms WHERE id IN (${PUPIL_ALARMS}) AND status <> 'resolved' LIMIT 1`,
+    p,
+  );
+  if (open.rows.length)
+    throw new Error(
+      `pupil ${misId}: alarm ${String(open.rows[0]!.id)} on a visit to them is not resolved: not erased until it is`,
+    );
   const removed: Removed = {};
   // Audit details first, while the references they are found by still exist.
   await run(

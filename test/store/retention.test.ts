@@ -255,6 +255,18 @@ async function seed(db: Db, school: string) {
   note('alarms', 'kept', keptVisitAlarm);
   note('notices', 'kept', await incident(keptVisitAlarm, awaiting, 7 * 366));
   await visit(4 * 366, { departed_at: ago(1), returned_at: null, status: 'departed' }, 'kept'); // out now
+  // Long back, but an SOS raised on it is not resolved: the visit and its alarm stay (its ladder runs).
+  const sosVisit = await visit(4 * 366, {}, 'kept');
+  const openSos = await insert(db, 'alarms', {
+    school_id: school,
+    visit_id: sosVisit,
+    dedup_key: `visit:${sosVisit}:help`,
+    unknown_device: false,
+    type: 'sos',
+    status: 'open',
+    raised_at: ago(4 * 366),
+  });
+  note('alarms', 'kept', openSos);
   await visit(30, { trigger_episode_id: referenced }, 'kept');
 
   const record = async (status: string, deliveredDaysAgo: number | null, fate: 'gone' | 'kept') => {

@@ -531,4 +531,20 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     await db.query(`UPDATE visits SET returned_at = NULL, status = 'departed' WHERE pupil_mis_id = 'P10'`);
     await expect(erasePupilAudited(db, 'alpha', 'P10', 'user:1')).rejects.toThrow(/visit out now/);
   });
+
+  it('refuses to erase a pupil while an alarm on a visit to them is not resolved (its ladder still runs)', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `UPDATE visits SET returned_at = now(), status = 'returned' WHERE pupil_mis_id = 'P10' RETURNING id`,
+    );
+    const visitId = rows[0]!.id;
+    const sos = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, visit_id, dedup_key, unknown_device, type, status, raised_at)
+       VALUES ('alpha', $1::bigint, 'visit:' || $1::text || ':help', false, 'sos', 'open', now()) RETURNING id`,
+      [visitId],
+    );
+    await expect(erasePupilAudited(db, 'alpha', 'P10', 'user:1')).rejects.toThrow(
+      new RegExp(`alarm ${sos.rows[0]!.id} on a visit to them is not resolved`),
+    );
+    expect((await db.query('SELECT 1 FROM alarms WHERE id = $1', [sos.rows[0]!.id])).rows).toHaveLength(1);
+  });
 });
