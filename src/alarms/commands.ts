@@ -87,7 +87,9 @@ export async function resolveAlarm(
           alarmId,
           rearmed === 'return'
             ? `the worker is still out: expected back within ${REARM_AFTER_RESOLUTION_MINUTES} minutes or the visit is overdue again`
-            : 'the worker is still out: check-ins count again from now',
+            : rearmed === 'silence'
+              ? "the worker is still out: the fob's silence counts again from now"
+              : 'the worker is still out: check-ins count again from now',
         );
     }
     if (!writesIncidentRecord(reason)) return outcome;

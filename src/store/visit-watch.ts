@@ -8,8 +8,9 @@ import { toVisit, type VisitRow } from './visits.ts';
 
 /**
  * The school's visits out (departed, not back safe), locked, with the lead's staff id and — only for a
- * school that watches for silent fobs — their fob's last event since the departure (the silence
- * counts from whichever is later, so older events are never read).
+ * school that watches for silent fobs — their fob's last event since the departure, or the time a
+ * person resolved the visit's last silent-fob alarm if that is later (the silence counts from the
+ * latest of these and the departure, so older events are never read).
  */
 export async function visitsOutForWatch(
   tx: Queryable,
@@ -19,8 +20,13 @@ export async function visitsOutForWatch(
   const { rows } = await tx.query(
     `SELECT v.*, u.staff_id AS lead_staff_id,
             CASE WHEN $2 AND v.fob_device_id IS NOT NULL THEN
-              (SELECT max(e.received_at) FROM fob_events e
-               WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id AND e.received_at >= v.departed_at)
+              GREATEST(
+                (SELECT max(e.received_at) FROM fob_events e
+                 WHERE e.school_id = v.school_id AND e.device_id = v.fob_device_id AND e.received_at >= v.departed_at),
+                -- A person closed a silent-fob alarm while the worker is still out: the silence counts
+                -- again from then (else a fob that stays dead is never alarmed about again).
+                (SELECT max(a.resolved_at) FROM alarms a
+                 WHERE a.visit_id = v.id AND a.type = 'device_silent' AND a.status = 'resolved'))
             END AS fob_last_at
      FROM visits v LEFT JOIN users u ON u.id = v.lead_user_id
      WHERE v.school_id = $1 AND v.departed_at IS NOT NULL AND v.returned_at IS NULL FOR UPDATE OF v`,

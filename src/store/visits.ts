@@ -229,14 +229,15 @@ export const REARM_AFTER_RESOLUTION_MINUTES = 15;
  * A person resolved a visit alarm while the worker is still out (not back safe): the watch must go
  * on. An overdue alarm's visit is expected back `REARM_AFTER_RESOLUTION_MINUTES` from now at the
  * latest (a new deadline, so a new overdue alarm if they are not); a missed check-in counts as a
- * check-in by the office now (the check-in clock restarts). Returns what was re-armed, if anything.
+ * check-in by the office now (the check-in clock restarts); a silent fob's silence counts again from
+ * now (the watcher reads the resolution). Returns what was re-armed, if anything.
  */
 export async function rearmWatchAfterResolution(
   tx: Queryable,
   visitId: string,
   alarmType: string,
   now: Date,
-): Promise<'return' | 'check-in' | null> {
+): Promise<'return' | 'check-in' | 'silence' | null> {
   if (alarmType === 'overdue_visit') {
     const { rowCount } = await tx.query(
       `UPDATE visits SET expected_return_at = GREATEST(expected_return_at, $2), updated_at = now()
@@ -257,6 +258,14 @@ export async function rearmWatchAfterResolution(
         now,
       ]);
     return rowCount ? 'check-in' : null;
+  }
+  if (alarmType === 'device_silent') {
+    // The watcher counts the fob's silence from this resolution (`visitsOutForWatch`).
+    const { rows } = await tx.query(
+      'SELECT 1 FROM visits WHERE id = $1 AND departed_at IS NOT NULL AND returned_at IS NULL',
+      [visitId],
+    );
+    return rows.length ? 'silence' : null;
   }
   return null;
 }

@@ -6,7 +6,7 @@ import type { JobDeps } from '../../jobs/deps.ts';
 import { escalate } from '../../jobs/escalate.ts';
 import { notify } from '../../jobs/notify.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
-import { acknowledgeAlarm } from '../../src/alarms/commands.ts';
+import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -14,6 +14,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { JobRun } from '../../src/queue/worker-host.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -438,6 +439,40 @@ describe('the visit watcher', () => {
         resolution_reason: 'worker_safe',
       }),
     ]);
+  });
+
+  it('a silent-fob alarm closed by the office while the worker is still out: the silence counts again from then', async () => {
+    const id = await departed('hampton', 240);
+    const quiet = {
+      ...deps,
+      config: {
+        ...deps.config,
+        schools: deps.config.schools.map((s) => ({ ...s, fobs: { ...s.fobs, silentAlarmMinutes: 30 } })),
+      },
+    };
+    const watchQuiet = () => watchVisits({ reason: 'manual' }, run('watch-visits'), quiet);
+    const start = now;
+    now = new Date(start.getTime() + 31 * 60_000);
+    expect((await watchQuiet()).raised).toBe(1);
+    const [silent] = await alarmsOf(id);
+    // The office reached the worker and closes it; the fob stays dead.
+    now = new Date(start.getTime() + 35 * 60_000);
+    expect(
+      await resolveAlarm(db, quiet.config, silent!.id, 'office:t', 'worker_safe_contacted', null, now),
+    ).toBe('resolved');
+    expect((await timelineOf(db, silent!.id)).map((t) => t.event)).toContain(
+      "the worker is still out: the fob's silence counts again from now",
+    );
+    now = new Date(start.getTime() + 60 * 60_000);
+    expect((await watchQuiet()).raised).toBe(0);
+    // Before: never again for the rest of the visit (the key was the fob's last event, which a dead fob never moves).
+    now = new Date(start.getTime() + 66 * 60_000);
+    expect((await watchQuiet()).raised).toBe(1);
+    expect((await alarmsOf(id)).map((a) => `${a.type}:${a.status}`)).toEqual([
+      'device_silent:resolved',
+      'device_silent:open',
+    ]);
+    await returnVisit(vdeps, lead, id);
   });
 
   it('links an SOS from a fob to the visit its wearer is on (the board shows the visit address)', async () => {
