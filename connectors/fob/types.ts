@@ -27,11 +27,16 @@ export function parseObject(
 /**
  * A vendor's type field looked up in its table: only a string or a number names an entry (never an
  * object, whose own `toString` — `{"toString": 0}` — would throw), and only the table's own keys
- * (never `constructor` or `__proto__`).
+ * (never `constructor` or `__proto__`). Case and surrounding spaces do not matter: a gateway that
+ * sends `sos` or `Sos ` for `SOS` raises the alarm rather than having it refused as unknown.
  */
 export function typeFrom<T>(table: Readonly<Record<string, T>>, value: unknown): T | undefined {
   const key = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined;
-  return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+  if (key === undefined) return undefined;
+  if (Object.hasOwn(table, key)) return table[key];
+  const folded = key.trim().toUpperCase();
+  for (const k of Object.keys(table)) if (k.toUpperCase() === folded) return table[k];
+  return undefined;
 }
 
 /** A payload's value for an error message: as JSON, at most 80 characters. */

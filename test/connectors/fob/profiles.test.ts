@@ -150,6 +150,25 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
       }
     });
 
+  const alarmTypes: [FobProfile, (type: unknown) => unknown, string[]][] = [
+    [
+      new PeoplesafeStyleProfile(),
+      (type) => ({ event_id: 'x', device: { id: 'PS-1' }, type }),
+      ['sos', ' Sos '],
+    ],
+    [
+      new BlacklineProfile(),
+      (type) => ({ id: 'x', type, device: { id: 'B-1' } }),
+      ['EMERGENCY_ALERT', 'Emergency_Alert'],
+    ],
+    [generic, (t) => ({ d: 'G-1', id: 'x', t }), ['sos', 'Sos']],
+  ];
+  for (const [profile, body, spellings] of alarmTypes)
+    it(`${profile.name}: an alarm type in another case is the alarm, not an unknown type`, () => {
+      for (const type of spellings)
+        expect(profile.decode(buf(body(type)), meta)).toMatchObject({ ok: true, event: { type: 'sos' } });
+    });
+
   const ids: [FobProfile, (id: unknown) => unknown][] = [
     [new BlacklineProfile(), (id) => ({ id, type: 'emergency_alert', device: { id: id ?? 'B-1' } })],
     [generic, (id) => ({ d: id, id, t: 'SOS' })],
