@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { POSITIONS } from '../domain/roles.ts';
 import { checkCommand } from './check-command.ts';
 import { exampleDataCommand } from './example-data-command.ts';
 import { reportFatal } from './output.ts';
@@ -182,7 +183,7 @@ user
   )
   .option(
     '-p, --positions <list>',
-    'dsl, deputy-dsl, headteacher, deputy-head, associate-head (policy authorisers)',
+    `${POSITIONS.join(', ')} (who a policy names to authorise visits or assess their risk)`,
   )
   .option('-s, --schools <ids>', 'the schools they work at (default: every school)')
   .option('--staff-id <id>', "the device registry's staff id, when they carry a fob")

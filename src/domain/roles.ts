@@ -6,5 +6,18 @@ export function isRole(s: string): s is UserRole {
   return (ROLES as readonly string[]).includes(s);
 }
 
-/** Positions a policy may name as authorisers (beside the roles themselves). */
-export const POSITIONS = ['dsl', 'deputy-dsl', 'headteacher', 'deputy-head', 'associate-head'] as const;
+/**
+ * Positions a policy may name (beside the roles themselves) as who authorises visits or assesses
+ * their risk: e.g. Thames View's risk assessment is the School Business Manager's (2.5).
+ */
+export const POSITIONS = [
+  'dsl',
+  'deputy-dsl',
+  'headteacher',
+  'deputy-head',
+  'associate-head',
+  'business-manager',
+] as const;
+
+/** What a policy pack may name as who authorises or assesses: a role or a position. */
+export const ROLES_AND_POSITIONS = [...ROLES, ...POSITIONS] as const;

@@ -57,6 +57,13 @@ describe('doorstep user', () => {
     expect(role.err).toMatch(/--roles: expected some of office, visiting-staff/);
     const dup = await cli(['add', '-u', 'ada', '-n', 'Ada', '-r', 'office'], 'a long enough passphrase');
     expect(dup.err).toMatch(/"ada" already exists/);
+    // Every position a policy pack names can be held (Thames View's risk is the business manager's, 2.5).
+    const sbm = await cli(
+      ['add', '-u', 'sbm', '-n', 'Sam Bursar', '-r', 'office', '-p', 'business-manager'],
+      'a long enough passphrase',
+    );
+    expect(sbm.code).toBe(0);
+    expect((await userByUsername(db, 'sbm'))!.positions).toEqual(['business-manager']);
   });
 
   it('unlocks, disables (ending sessions) and changes a password', async () => {

@@ -478,13 +478,14 @@ const TABLE: Record<string, Clause[]> = {
       check: () => expect(blocks('thames-view', { familyNotice: null })).toEqual(['family-notice']),
     },
     {
-      clause:
-        '3.3 "The list must be approved and signed by the Headteacher"; 2.1 "Headteacher or Deputy Headteacher"',
-      setting: 'authorisation: { by: [headteacher, deputy-headteacher], mode: daily-list }',
-      scenario: 'a DSL, the deputy head; one visit authorised on its own',
+      clause: '3.3 "The list must be approved and signed by the Headteacher"',
+      setting: 'authorisation: { by: [headteacher], mode: daily-list }',
+      scenario: 'a DSL, the deputy head, the head; one visit authorised on its own',
       check: () => {
         expect(may('thames-view', 'sign-list', ['safeguarding'], ['dsl'])).toBe(false);
-        expect(may('thames-view', 'sign-list', ['office'], ['deputy-headteacher'])).toBe(true);
+        // 2.1's "consult the Headteacher or Deputy Headteacher" is about talking it through, not signing.
+        expect(may('thames-view', 'sign-list', ['office'], ['deputy-head'])).toBe(false);
+        expect(may('thames-view', 'sign-list', ['office'], ['headteacher'])).toBe(true);
         expect(may('thames-view', 'authorise', ['office'], ['headteacher'])).toBe(false);
       },
     },

@@ -424,7 +424,7 @@ describe('the visit register', () => {
       (await refusal(authoriseVisit(deps, dsl, own, undefined, false, { level: 'low', reason: 'x' })))
         .message,
     ).toMatch(/not a visit you asked for yourself/);
-    const deputy = await addUser(db, 'deputy', ['safeguarding'], { positions: ['deputy-headteacher'] });
+    const deputy = await addUser(db, 'deputy', ['safeguarding'], { positions: ['headteacher'] });
     const t = await requestVisit(deps, office, {
       schoolId: 'thames',
       pupilMisId: 'P1',

@@ -1,4 +1,8 @@
 import * as z from 'zod';
+import { ROLES_AND_POSITIONS } from '../roles.ts';
+
+/** A name no account can hold would leave a step nobody may take (every visit blocked): refused. */
+const who = `expected a role or position an account can hold: ${ROLES_AND_POSITIONS.join(', ')}`;
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
 
@@ -17,7 +21,7 @@ export const visitRules = z.strictObject({
     .strictObject({
       required: z.boolean().default(false),
       /** Roles or positions that may authorise (e.g. safeguarding, dsl, associate-head, headteacher). */
-      by: z.array(z.string().regex(/^[a-z][a-z-]*$/)).default([]),
+      by: z.array(z.enum(ROLES_AND_POSITIONS, { error: who })).default([]),
       /** `each-visit`: one authorisation per visit; `daily-list`: the day's list is signed at once. */
       mode: z.enum(['each-visit', 'daily-list']).default('each-visit'),
       /** Whether whoever asked for a visit may authorise it themselves (no policy says so: default no). */
@@ -33,7 +37,7 @@ export const visitRules = z.strictObject({
   risk: z
     .strictObject({
       assessedBy: z
-        .array(z.string().regex(/^[a-z][a-z-]*$/))
+        .array(z.enum(ROLES_AND_POSITIONS, { error: who }))
         .min(1)
         .default(['safeguarding']),
       at: z.enum(['request', 'authorisation', 'separate']).default('request'),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks, visitRulesFor } from '../../../src/config/policy-packs.ts';
 import { nextStepOf, policyFor } from '../../../src/domain/escalation/ladder.ts';
+import { ROLES_AND_POSITIONS } from '../../../src/domain/roles.ts';
 import { departureFindings } from '../../../src/domain/visits/departure-findings.ts';
 import { flagMinimum, higherRisk, mayAuthorise, visitRules } from '../../../src/domain/visits/rules.ts';
 import { dueVisitAlarms, nextVisitCheck } from '../../../src/domain/visits/watch.ts';
@@ -34,7 +35,7 @@ describe('visit rules from the policy packs', () => {
       'associate-head',
     ]);
     expect(visitRulesFor(schoolWith('thames-view'), packs)).toMatchObject({
-      authorisation: { mode: 'daily-list', by: ['headteacher', 'deputy-headteacher'] },
+      authorisation: { mode: 'daily-list', by: ['headteacher'] },
       risk: { assessedBy: ['business-manager'], at: 'separate' },
       pairs: 'always',
       checkInMinutes: 20,
@@ -250,5 +251,22 @@ describe('what the visit watcher owes', () => {
     // No ladder ends in silence: past its last level, the last level repeats.
     expect(nextStepOf(p, 6)?.prompt).toMatch(/police/i);
     expect(policyFor({}, 'missed_check_in').levels[0]!.notify).toContain('sms:visiting-staff');
+  });
+});
+
+describe('who a policy pack names', () => {
+  it('is a role or a position an account can hold, or the pack is refused (a step nobody may take blocks every visit)', () => {
+    const packs = loadPolicyPacks('config/policies');
+    for (const pack of packs.values()) {
+      const v = pack.visits;
+      for (const who of [...(v?.authorisation.by ?? []), ...(v?.risk.assessedBy ?? [])])
+        expect(ROLES_AND_POSITIONS as readonly string[]).toContain(who);
+    }
+    expect(() => visitRules.parse({ risk: { assessedBy: ['bursar'] } })).toThrow(
+      /expected a role or position an account can hold/,
+    );
+    expect(() => visitRules.parse({ authorisation: { by: ['deputy-headteacher'] } })).toThrow(
+      /expected a role or position an account can hold/,
+    );
   });
 });
