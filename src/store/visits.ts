@@ -1,3 +1,4 @@
+import { doorWaitMinutes } from '../domain/visits/appointment.ts';
 import type { LifecycleVisit, VisitStatus } from '../domain/visits/lifecycle.ts';
 import type { Queryable } from './db.ts';
 
@@ -149,7 +150,7 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     followUpDone: v.followUpDoneAt !== null,
     hasSafeWord: v.safeWord !== null,
     agreements: Array.isArray(v.outcome?.agreements) ? v.outcome.agreements.length : 0,
-    doorWaitMinutes: v.arrivedAt ? Math.max(0, (now.getTime() - v.arrivedAt.getTime()) / 60_000) : null,
+    doorWaitMinutes: doorWaitMinutes(v.arrivedAt, v.appointmentAt, now),
   };
 }
 

@@ -17,7 +17,7 @@ import {
 } from '../../src/domain/escalation/ladder.ts';
 import { evaluatePupil } from '../../src/domain/triggers/evaluate.ts';
 import { decideBreach, parseOutcome } from '../../src/domain/visits/agreements.ts';
-import { appointmentRecordFor } from '../../src/domain/visits/appointment.ts';
+import { appointmentRecordFor, doorWaitMinutes } from '../../src/domain/visits/appointment.ts';
 import { type DepartureFacts, departureFindings } from '../../src/domain/visits/departure-findings.ts';
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import { flagMinimum, higherRisk, type VisitRules } from '../../src/domain/visits/rules.ts';
@@ -543,6 +543,17 @@ const TABLE: Record<string, Clause[]> = {
             rulesOf('thames-view'),
           ).ok;
         expect([door(19), door(20), door(null)]).toEqual([false, true, false]);
+        // Counted from the arranged time (10:00): early at 09:45, not yet at 10:05, at 10:20; late at
+        // 10:15, the family has kept them waiting since 10:00.
+        const t = (hhmm: string) => new Date(`2026-11-30T${hhmm}:00Z`);
+        const at = (arrived: string, asked: string) =>
+          door(doorWaitMinutes(t(arrived), t('10:00'), t(asked)));
+        expect([at('09:45', '10:05'), at('09:45', '10:20'), at('10:15', '10:20')]).toEqual([
+          false,
+          true,
+          true,
+        ]);
+        expect(doorWaitMinutes(t('10:15'), null, t('10:20'))).toBe(5);
         expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.4/);
         expect(rulesOf('hampton').appointments).toBeUndefined();
       },

@@ -135,6 +135,8 @@ interface Model {
   /** The latest sign of life the check-in clock counts from (departure, arrival, a check-in). */
   lastSign: number | null;
   arrivedAt: number | null;
+  /** The arranged time (a new address comes with one): the family's lateness counts from it (3.4/3.5). */
+  appointmentAt: number | null;
   outcome: boolean;
   /** Alarms the visit had when its worker came back safe. */
   alarmsAtBack: number | null;
@@ -415,7 +417,12 @@ const cmd = {
       const allowed = m.status === 'requested' || m.status === 'authorised';
       expect(r, `new address (${m.status})`).toBe(allowed ? 'ok' : 'DOORSTEP_CONFLICT');
       // What was authorised and assessed was the old address: it waits for both again.
-      if (allowed) Object.assign(m, { status: 'requested', approved: false });
+      if (allowed)
+        Object.assign(m, {
+          status: 'requested',
+          approved: false,
+          appointmentAt: (await getVisit(db, m.visitId!))!.appointmentAt!.getTime(),
+        });
     }),
   tick: (n: number) =>
     command(
@@ -497,7 +504,8 @@ const cmd = {
     ),
   noAnswer: () =>
     command('no answer at the door (3.4)', async (m) => {
-      const waited = m.arrivedAt === null ? null : now.getTime() - m.arrivedAt;
+      const waited =
+        m.arrivedAt === null ? null : Math.max(0, now.getTime() - (m.appointmentAt ?? m.arrivedAt));
       const allowed =
         m.school === 'thames' &&
         m.out &&
@@ -513,7 +521,8 @@ const cmd = {
     }),
   parentLate: () =>
     command('parent over 30 minutes late (3.5)', async (m) => {
-      const waited = m.arrivedAt === null ? null : now.getTime() - m.arrivedAt;
+      const waited =
+        m.arrivedAt === null ? null : Math.max(0, now.getTime() - (m.appointmentAt ?? m.arrivedAt));
       const allowed =
         m.school === 'thames' &&
         m.out &&
@@ -670,6 +679,7 @@ async function freshRun(school: School, signed: boolean): Promise<Model> {
     arrivalPending: false,
     lastSign: null,
     arrivedAt: null,
+    appointmentAt: null,
     outcome: false,
     alarmsAtBack: null,
     acks: new Map(),

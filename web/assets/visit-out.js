@@ -269,14 +269,16 @@ export function keepFresh(out) {
   if (out) poll = setInterval(() => page.load().catch(() => {}), 20_000);
 }
 
-// Thames View 3.4/3.5: a wait timer at the door, counted from the arrival. At the pack's wait the
+// Thames View 3.4/3.5: a wait timer at the door, counted from the arranged time when the visit has
+// one (else from the arrival), as the server counts it. At the pack's wait the
 // page prompts and (the server allowing it) offers "No answer"; past the lateness limit, for a parent
 // who said they are running late, "Cancel: parent over N minutes late". The page re-reads when each
 // time passes, so the buttons are exactly what the server allows then.
 let waitTimer = null;
 export function doorWait(v, a, can) {
   clearInterval(waitTimer);
-  const at = (m) => new Date(new Date(v.arrivedAt).getTime() + m * 60_000);
+  const from = v.appointmentAt ?? v.arrivedAt;
+  const at = (m) => new Date(new Date(from).getTime() + m * 60_000);
   const until = at(a.noAnswerAfterMinutes);
   const lateUntil = a.lateCancelAfterMinutes ? at(a.lateCancelAfterMinutes) : null;
   const p = h('p', { id: 'door-wait', 'aria-live': 'polite' });
@@ -292,11 +294,14 @@ export function doorWait(v, a, can) {
     if (left > 0) {
       p.className = '';
       p.removeAttribute('role');
-      p.textContent = `At the door since ${fmtTime(v.arrivedAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).${late}`;
+      const since = v.appointmentAt
+        ? `At the door since ${fmtTime(v.arrivedAt)}, the family expected at ${fmtTime(v.appointmentAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes after that`
+        : `At the door since ${fmtTime(v.arrivedAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes`;
+      p.textContent = `${since} (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).${late}`;
     } else {
       p.className = 'warning';
       p.setAttribute('role', 'alert');
-      p.textContent = `${a.noAnswerAfterMinutes} minutes at the door: wait no longer than ${a.noAnswerAfterMinutes} minutes — record "No answer" below, then come back safe.${late}`;
+      p.textContent = `${a.noAnswerAfterMinutes} minutes ${v.appointmentAt ? 'past the arranged time' : 'at the door'}: wait no longer than ${a.noAnswerAfterMinutes} minutes — record "No answer" below, then come back safe.${late}`;
     }
     // When a limit passes, ask the server again: it decides which actions are open now.
     if (!reloaded.wait && left <= 0) {

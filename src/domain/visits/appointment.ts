@@ -25,6 +25,22 @@ export function londonInstant(date: string, hhmm: string): Date | null {
   return null;
 }
 
+/**
+ * Minutes the family has kept the worker waiting at the door, as Thames View counts them (3.4 "not
+ * present at the arranged time … wait no longer than 20 minutes"; 3.5 "over 30 minutes late"): from
+ * the arranged time when the visit has one — a worker early waits from then, one who came late has
+ * been waiting since it — else from the arrival. Null before the arrival (nobody is at the door).
+ */
+export function doorWaitMinutes(
+  arrivedAt: Date | null,
+  appointmentAt: Date | null,
+  now: Date,
+): number | null {
+  if (!arrivedAt) return null;
+  const from = appointmentAt ?? arrivedAt;
+  return Math.max(0, (now.getTime() - from.getTime()) / 60_000);
+}
+
 export interface AppointmentFacts {
   status: string;
   appointmentAt: Date | null;

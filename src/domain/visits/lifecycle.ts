@@ -64,8 +64,9 @@ export interface LifecycleVisit {
   /** How many agreements the recorded outcome holds (0 without an outcome). */
   agreements: number;
   /**
-   * Minutes since the arrival at the door (null: not arrived), as of the moment of asking: the
-   * caller reads the clock, so the lifecycle stays clock-free.
+   * Minutes the family has kept the worker waiting (`doorWaitMinutes`: from the arranged time, else
+   * the arrival; null: not arrived), as of the moment of asking: the caller reads the clock, so the
+   * lifecycle stays clock-free.
    */
   doorWaitMinutes: number | null;
 }
