@@ -783,7 +783,9 @@ describe('the visit register, as a model', () => {
       cmd.depart(60 * 60),
       cmd.newAddress(), // refused: already out
       cmd.arrive(),
-      cmd.tick(25),
+      cmd.tick(25), // refused: the family is kept waiting from the arranged time (15:00), not the arrival (3.4)
+      cmd.noAnswer(),
+      cmd.tick(6 * 60), // 15:25
       cmd.noAnswer(),
       cmd.backSafe(),
     ]);
