@@ -51,7 +51,19 @@ export const NOT_POSSIBLE = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] =
  * school day for them, even when the configured calendar does not list the closure.
  */
 export const SCHOOL_CLOSED_CODES: readonly string[] = ['#', 'Y4'];
-export const SCHOOL_CLOSED = codeSet(SCHOOL_CLOSED_CODES);
+/**
+ * Sessions the pupil was not expected at: the school did not meet (`SCHOOL_CLOSED_CODES`), or the
+ * school itself arranged that this pupil is out of them — `C2` (an agreed part-time timetable) and
+ * `S` (study leave). The school knows where the child is and why, so for the visit triggers such a
+ * session is no session, as a closure is: a part-time pupil is not "not seen" on the days the
+ * timetable leaves them at home (a home visit every week), a day they missed their timetabled
+ * morning counts by that morning, and their off-timetable days neither extend nor end a run. They
+ * are still authorised absences in the statistics (the attendance rate counts them). `E`
+ * (suspension) is not here: a suspended child is at home, but not seen, and the school must still
+ * know they are safe.
+ */
+export const NOT_EXPECTED_CODES: readonly string[] = [...SCHOOL_CLOSED_CODES, 'C2', 'S'];
+const NOT_EXPECTED = codeSet(NOT_EXPECTED_CODES);
 
 /**
  * One pupil's marks laid over the school calendar: two slots (AM, PM) per school day, each holding a
@@ -95,33 +107,38 @@ export class PupilAttendance {
     return CODE_LIST[this.slots[day * 2 + 1]!]!;
   }
 
-  /** The day has a mark for a session the school met (a whole-school closure code is no such mark). */
+  /**
+   * The day has a mark for a session the pupil was expected at (a whole-school closure, a part-time
+   * timetable's session off or study leave is no such mark: `NOT_EXPECTED_CODES`).
+   */
   hasMark(day: number): boolean {
     const a = this.slots[day * 2]!;
     const p = this.slots[day * 2 + 1]!;
-    return (a !== 0 && SCHOOL_CLOSED[a] === 0) || (p !== 0 && SCHOOL_CLOSED[p] === 0);
+    return (a !== 0 && NOT_EXPECTED[a] === 0) || (p !== 0 && NOT_EXPECTED[p] === 0);
   }
 
   /**
-   * The register says the school did not meet that day: every marked session carries a whole-school
-   * closure code (`#`, `Y4`). Such a day neither counts towards a run or a count of school days nor
-   * ends one, like a closure in the calendar.
+   * The register says the pupil was expected at none of the day's sessions: every marked session
+   * carries a whole-school closure code (`#`, `Y4`) or an arrangement that leaves this pupil out
+   * (`C2`, `S`). Such a day neither counts towards a run or a count of school days nor ends one, like
+   * a closure in the calendar.
    */
-  closedDay(day: number): boolean {
+  notExpectedDay(day: number): boolean {
     const a = this.slots[day * 2]!;
     const p = this.slots[day * 2 + 1]!;
-    return (a !== 0 || p !== 0) && (a === 0 || SCHOOL_CLOSED[a] === 1) && (p === 0 || SCHOOL_CLOSED[p] === 1);
+    return (a !== 0 || p !== 0) && (a === 0 || NOT_EXPECTED[a] === 1) && (p === 0 || NOT_EXPECTED[p] === 1);
   }
 
   /**
-   * Every marked session of the day is in `set` (and at least one is marked). A session coded as a
-   * whole-school closure is no session: a day open in the morning only counts by its morning.
+   * Every marked session of the day is in `set` (and at least one is marked). A session the pupil
+   * was not expected at is no session: a day open in the morning only, or a part-time pupil's day
+   * of mornings, counts by its morning.
    */
   allMarkedIn(day: number, set: Uint8Array): boolean {
     let a = this.slots[day * 2]!;
     let p = this.slots[day * 2 + 1]!;
-    if (SCHOOL_CLOSED[a] === 1) a = 0;
-    if (SCHOOL_CLOSED[p] === 1) p = 0;
+    if (NOT_EXPECTED[a] === 1) a = 0;
+    if (NOT_EXPECTED[p] === 1) p = 0;
     if (a === 0 && p === 0) return false;
     return (a === 0 || set[a] === 1) && (p === 0 || set[p] === 1);
   }
@@ -138,14 +155,14 @@ export class PupilAttendance {
 
   /**
    * The day `n` school days before day `day` (an index, below 0 when the calendar runs out), not
-   * counting days the register marks as a whole-school closure (`closedDay`). With no such day it is
+   * counting days the pupil was expected at no session of (`notExpectedDay`). With no such day it is
    * `day - n`.
    */
   schoolDaysBefore(day: number, n: number): number {
     let d = day;
     for (let k = 0; k < n && d >= 0; ) {
       d--;
-      if (d < 0 || !this.closedDay(d)) k++;
+      if (d < 0 || !this.notExpectedDay(d)) k++;
     }
     return d;
   }

@@ -49,6 +49,32 @@ describe('policy packs on small scenarios', () => {
     ]);
   });
 
+  it('a part-time timetable (C2) or study leave (S) is no session for the visit triggers: off-timetable days are not "not seen"', () => {
+    // Present Monday and Tuesday, off timetable Wednesday to Friday, three weeks running.
+    const marks: Record<string, string | [string, string]> = {};
+    for (const d of calendar.between('2025-10-20', TODAY)) {
+      const day = new Date(`${d}T12:00:00Z`).getUTCDay();
+      if (day >= 3) marks[d] = 'C2';
+    }
+    expect(fired(pupil(marks, { to: TODAY }), ['heath-lane', 'lime-hills'], TODAY)).toEqual([]);
+    const flagged = pupil({ '2025-11-18': 'C2', '2025-11-17': 'S' }, { to: TODAY, flags: { cin: true } });
+    expect(fired(flagged, ['heath-lane'], TODAY)).toEqual([]);
+    // Missing every timetabled morning (O) with the afternoons off timetable: not seen, and no reason.
+    const missing: Record<string, [string, string]> = {};
+    for (const d of calendar.between('2025-11-03', TODAY)) missing[d] = ['O', 'C2'];
+    expect(
+      fired(
+        pupil(missing, { to: TODAY, flags: { welfareConcern: true } }),
+        ['heath-lane', 'lime-hills'],
+        TODAY,
+      ),
+    ).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+      'heath-lane:vulnerable-absent → home-visit by welfare-staff',
+      'lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team',
+    ]);
+  });
+
   it('Heath Lane: a persistently absent pupil ill 3 days with a reason each day still gets a visit (an attendance concern); U is seen', () => {
     const marks: Record<string, string> = { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' };
     calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {

@@ -105,10 +105,22 @@ describe('consecutive-absence', () => {
 
   it('contact made means a reason a parent gives for every absent session of each day (the code table)', () => {
     const r = { ...rule, whenReasonedEachDay: { action: 'phone-call', role: 'attendance-coordinator' } };
-    // E (suspension) and S (study leave) are authorised but the school's, not a parent's contact.
-    for (const code of ['E', 'S', 'C2']) {
-      const p = pupil({ '2025-11-13': 'I', '2025-11-17': code, '2025-11-18': 'I' }, { to: '2025-11-18' });
-      expect(one(p, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
+    // E (suspension) is authorised but the school's, not a parent's contact.
+    const suspended = pupil(
+      { '2025-11-13': 'I', '2025-11-17': 'E', '2025-11-18': 'I' },
+      { to: '2025-11-18' },
+    );
+    expect(one(suspended, r, '2025-11-18')).toMatchObject({ fired: true, action: 'home-visit' });
+    // S (study leave) and C2 (part-time timetable) are sessions the pupil was not expected at: such a
+    // day neither counts in the run nor ends it, so ill on the days around it is three days ill.
+    for (const code of ['S', 'C2']) {
+      const marks = { '2025-11-12': 'I', '2025-11-13': 'I', '2025-11-17': code, '2025-11-18': 'I' };
+      expect(one(pupil(marks, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({
+        fired: true,
+        action: 'phone-call',
+      });
+      const two = pupil({ '2025-11-13': 'I', '2025-11-17': code, '2025-11-18': 'I' }, { to: '2025-11-18' });
+      expect(one(two, r, '2025-11-18').fired).toBe(false);
     }
     // Half a day with a reason and half without is not contact for that day.
     const half = pupil(

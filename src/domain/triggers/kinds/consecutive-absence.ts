@@ -26,7 +26,7 @@ function absenceRun(
   let start = end;
   let days = 1;
   for (let d = end - 1; d >= 0; d--) {
-    if (p.closedDay(d)) continue;
+    if (p.notExpectedDay(d)) continue;
     if (!p.allMarkedIn(d, set)) break;
     start = d;
     days++;
@@ -42,7 +42,7 @@ function unansweredSince(
 ): number {
   let since = run.end;
   for (let d = run.end - 1; d >= run.start; d--) {
-    if (p.closedDay(d)) continue;
+    if (p.notExpectedDay(d)) continue;
     if (!p.allMarkedIn(d, noReason)) break;
     since = d;
   }
@@ -120,7 +120,7 @@ export function consecutiveAbsence(
     const parent = light.reasonCodes ? ev.setFor({ codes: light.reasonCodes }, PARENT_REASON) : PARENT_REASON;
     let reasoned = true;
     for (let d = run.start; d <= run.end && reasoned; d++)
-      reasoned = p.closedDay(d) || p.allMarkedIn(d, parent);
+      reasoned = p.notExpectedDay(d) || p.allMarkedIn(d, parent);
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
