@@ -30,6 +30,13 @@ describe('notice gaps', () => {
         /the office and the HoS hear of each visit record \(as it leaves\) and its confirmation of return, but notices\.visitRecord names no one to tell$/,
       ),
     );
+    // Lime Hills: "Any Child Protection concerns … discussed with the Safeguarding team … on the phone if urgent".
+    const lime = bare.schools.find((s) => s.id === 'lime')!;
+    expect(noticeGaps(lime, bare.packs)).toEqual([
+      expect.stringContaining(
+        'the safeguarding team hear of a concern or an incident, but notices.concern names no one to tell',
+      ),
+    ]);
     const gomer = bare.schools.find((s) => s.id === 'gomer')!;
     expect(noticeGaps(gomer, bare.packs)).toEqual([
       expect.stringContaining(
