@@ -10,8 +10,10 @@ import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { parseStringPromise } from 'xml2js';
 import { fileUnit } from '../connectors/mis/file-unit.ts';
+import { monthOf, SLOTS_PER_MONTH, slotOf } from '../src/domain/attendance/month-slots.ts';
 import { applyImportUnit } from '../src/import/apply-unit.ts';
 import { importContextFor } from '../src/import/context.ts';
+import { textArray } from '../src/store/array-literal.ts';
 import { openStore } from '../src/store/open.ts';
 import { configWith } from '../test/helpers/config.ts';
 
@@ -62,30 +64,34 @@ if (mode === 'doorstep') {
   report(performance.now() - started);
 } else if (mode === 'copy' || mode === 'copy-keyed') {
   // The same rows, already as text in memory: the database's raw load rate, no parsing or upsert —
-  // into a bare table (`copy`), or into a table made like the marks table, its key included
-  // (`copy-keyed`: what writing these rows where they belong costs the database at the least).
+  // a row per mark into a bare table (`copy`), or the marks as they are kept — a month of a pupil's
+  // marks per row — into a table made like the marks table, its key included (`copy-keyed`: what
+  // writing these marks where they belong costs the database at the least).
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   await client.query(`SET search_path = "${schema}"`);
   await client.query(
     mode === 'copy'
       ? 'CREATE TABLE copy_bare (school_id text, pupil_mis_id text, date date, session text, code text, category text, local_code text, minutes_late int, import_id bigint)'
-      : 'CREATE TABLE copy_keyed (LIKE attendance_marks INCLUDING ALL)',
+      : 'CREATE TABLE copy_keyed (LIKE attendance_months INCLUDING ALL)',
   );
   const text = readFileSync(file, 'utf8');
   const re =
     /<PersonID>(\d+)<\/PersonID><AttendanceDate>([\d-]+)<\/AttendanceDate><SessionName>(AM|PM)<\/SessionName><AttendanceMark>([^<]+)<\/AttendanceMark>/g;
-  const rows: string[] = [];
+  let rows: string[] = [];
   for (const m of text.matchAll(re))
     rows.push(`alpha\t${m[1]}\t${m[2]}\t${m[3]}\t${m[4] === '\\' ? '\\\\' : m[4]}\tpresent\t\\N\t\\N\t1\n`);
   marks = rows.length;
+  if (mode === 'copy-keyed') rows = monthRows(text.matchAll(re));
   const wal0 = await walLsn(client);
   const t0 = performance.now();
   await pipeline(
     Readable.from(chunk(rows)),
     client.query(
       copyFrom(
-        `COPY ${mode === 'copy' ? 'copy_bare' : 'copy_keyed'} (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id) FROM STDIN`,
+        mode === 'copy'
+          ? 'COPY copy_bare (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id) FROM STDIN'
+          : 'COPY copy_keyed (school_id, pupil_mis_id, month, codes, categories, local_codes, minutes_late, import_ids) FROM STDIN',
       ),
     ),
   );
@@ -106,6 +112,28 @@ async function walSince(db: Sql, from: string): Promise<number> {
     from,
   ]);
   return Number(rows[0]!.n);
+}
+
+/** The marks as month rows (COPY text): each column an array of the month's 62 sessions. */
+function monthRows(found: Iterable<RegExpMatchArray>): string[] {
+  const months = new Map<string, { pupil: string; month: string; codes: (string | null)[] }>();
+  for (const m of found) {
+    const month = monthOf(m[2]!);
+    const key = `${m[1]}/${month}`;
+    let row = months.get(key);
+    if (!row) {
+      row = { pupil: m[1]!, month, codes: new Array(SLOTS_PER_MONTH).fill(null) };
+      months.set(key, row);
+    }
+    row.codes[slotOf(m[2]!, m[3]!)] = m[4]!;
+  }
+  const copyText = (literal: string) => literal.replace(/\\/g, '\\\\');
+  const none = textArray(new Array(SLOTS_PER_MONTH).fill(null));
+  return [...months.values()].map((r) => {
+    const present = r.codes.map((c) => (c === null ? null : 'present'));
+    const imports = r.codes.map((c) => (c === null ? null : '1'));
+    return `alpha\t${r.pupil}\t${r.month}\t${copyText(textArray(r.codes))}\t${textArray(present)}\t${none}\t${none}\t${textArray(imports)}\n`;
+  });
 }
 
 function* chunk(rows: string[]) {

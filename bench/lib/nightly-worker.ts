@@ -58,10 +58,11 @@ process.on('message', async (m: { type: string; iso?: string; schools?: string[]
     const t = performance.now();
     let rows = 0;
     for (const school of m.schools!) {
-      // The columns and rows the evaluation loads (src/store/triggers.ts loadAttendance), nothing else.
-      const r = await db.query<{ pupil_mis_id: string; d: string; session: string; code: string }>(
-        `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS d, session, code FROM attendance_marks
-         WHERE school_id = $1 AND date >= $2`,
+      // The rows the evaluation loads (src/store/triggers.ts loadAttendance: a pupil's month rows,
+      // their codes), nothing else: the stored rows as they are, no packing, no parsing.
+      const r = await db.query<{ pupil_mis_id: string; month: string; codes: string }>(
+        `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, codes::text AS codes FROM attendance_months
+         WHERE school_id = $1 AND month >= date_trunc('month', $2::date)`,
         [school, m.from!],
       );
       rows += r.rows.length;

@@ -185,8 +185,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
 
       // Writes in flight while the next group is parsed: the database and the parser work at the
-      // same time. Unpaced, a second group's statement is queued behind the running one so the
-      // database never waits for the next; paced, one at a time with its pause after it.
+      // same time. Groups are applied one after another (each reads the months the one before
+      // wrote); unpaced, the next group is read while one is applied; paced, one at a time with its
+      // pause after it.
       const keys = new UnitKeys(ctx.academicYears);
       const groupMarks = ctx.writePace?.chunkMarks ?? GROUP_MARKS;
       const pauseRatio = ctx.writePace?.pauseRatio ?? 0;
@@ -204,7 +205,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         // A failed write must not wait for the parser to finish to be noticed.
         w.catch(() => {});
         writes.push(w);
+        return w;
       };
+      let lastApply: Promise<void> = Promise.resolve();
       const settle = async (keep: number) => {
         while (writes.length > keep) await writes.shift();
       };
@@ -215,8 +218,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         stagedMarks += g.length;
         if (asRead) {
           appliedAsRead = true;
-          write(
+          // One group at a time: a group reads the months it touches after the one before wrote them.
+          const before = lastApply;
+          lastApply = write(
             (async () => {
+              await before;
               const started = performance.now();
               applied.push(
                 await applyMarks(tx, ctx.schoolId, importId, ctx.actor, { group: g, groupNo: no }),

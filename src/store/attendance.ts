@@ -1,3 +1,4 @@
+import { monthOf, SLOTS_PER_MONTH, slotOf } from '../domain/attendance/month-slots.ts';
 import { intArray, textArray } from './array-literal.ts';
 import type { Queryable } from './db.ts';
 
@@ -233,26 +234,30 @@ export interface AppliedMarks {
 }
 
 /**
- * Applies marks to the school's marks in ONE statement, in the caller's transaction: a mark for a
- * session the school has not got is inserted; one whose code, local code or minutes late differ is
- * updated, and when its code (or local code) changes an audit entry keeps both (a correction); an
- * equal one is left alone. Marks for pupils the school does not have are skipped (the caller
- * reports them from the staging table).
+ * Applies marks to the school's marks (a month per row: `attendance_months`), in the caller's
+ * transaction: a mark for a session the school has not got is added; one whose code, local code or
+ * minutes late differ is replaced, and when its code (or local code) changes an audit entry keeps
+ * both (a correction); an equal one is left alone. Marks for pupils the school does not have are
+ * skipped (the caller reports them from the staging table).
+ *
+ * Two round trips: the group's stored months are read and locked (`FOR UPDATE`), merged here, and
+ * written back whole — a new month inserted, a changed one updated — with the corrections' audit
+ * entries, in one statement. The caller applies one group at a time (the next group's months are
+ * read after this one's are written).
  *
  * Two sources:
  * - `{ group }`: marks just read, as columns. Those whose pupil the school does not have are staged
  *   (`stage_marks`, with their group number) in the same statement — to be reported, or applied
- *   when the unit's pupils come after them; the rest are not (writing every mark twice cost a fifth
- *   of the import). The caller guarantees the group repeats no session of the unit — neither within
- *   itself nor with an earlier group (`UnitKeys`) — so each key meets one row, and that a unit that
+ *   when the unit's pupils come after them. The caller guarantees the group repeats no session of
+ *   the unit — neither within itself nor with an earlier group (`UnitKeys`) — and that a unit that
  *   repeats a session after a group was applied this way is read again with every mark staged (its
  *   conflicts need every line).
  * - `{ stagedGroup }`: a group staged earlier (`indexStagedGroups` first); with `dedupe`, a session
  *   the group repeats takes its last line's mark (the caller has refused the unit if any repeats
  *   differ, so a repeat in another group finds its mark already equal and changes nothing).
  *
- * A new session is inserted without ON CONFLICT: if another transaction inserted it meanwhile the
- * statement fails (unique violation) and the unit is retried, rather than one mark silently lost.
+ * A new month is inserted without ON CONFLICT: if another transaction inserted it meanwhile the
+ * statement fails (unique violation) and the unit is retried, rather than a month's marks lost.
  */
 export async function applyMarks(
   tx: Queryable,
@@ -261,86 +266,259 @@ export async function applyMarks(
   actor: string,
   source: { group: MarkColumns; groupNo: number } | { stagedGroup: number; dedupe: boolean },
 ): Promise<AppliedMarks> {
-  const params: unknown[] = [schoolId, importId, actor];
-  let marks: string;
-  let staged = '';
-  if ('group' in source) {
-    const c = source.group;
-    if (c.length === 0) return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
-    params.push(source.groupNo, ...markArrays(c));
-    marks = `SELECT * FROM unnest($5::int[], $6::int[], $7::text[], $8::date[], $9::text[], $10::text[], $11::text[],
-                                   $12::text[], $13::int[]) AS u(${MARK_VALUES})`;
-    // Only the marks this statement cannot apply (their pupil is not in the school's list) are
-    // staged: they are reported, or applied once the unit's own pupils are in.
-    staged = `staged AS (INSERT INTO stage_marks (grp, ${MARK_VALUES})
-       SELECT $4, * FROM s WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = s.pupil_mis_id)),`;
-  } else {
-    params.push(source.stagedGroup);
-    marks = source.dedupe
-      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) ${MARK_VALUES} FROM stage_marks WHERE grp = $4
-         ORDER BY pupil_mis_id, date, session, line DESC`
-      : `SELECT ${MARK_VALUES} FROM stage_marks WHERE grp = $4`;
+  const c = 'group' in source ? source.group : await stagedGroupMarks(tx, source.stagedGroup, source.dedupe);
+  if (c.length === 0) return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
+  const pupilIds = textArray([...new Set(c.pupilMisId)]);
+  const [known, stored] = await Promise.all([
+    tx.query<{ mis_id: string }>(
+      'SELECT mis_id FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
+      [schoolId, pupilIds],
+    ),
+    tx.query<StoredMonth>(
+      `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, codes, categories, local_codes, minutes_late,
+              import_ids::text[] AS import_ids
+       FROM attendance_months
+       WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND month = ANY($3::date[])
+       FOR UPDATE`,
+      [schoolId, pupilIds, textArray([...new Set(c.date.map(monthOf))])],
+    ),
+  ]);
+  const merged = mergeMarks(c, new Set(known.rows.map((r) => r.mis_id)), stored.rows, importId);
+  const unknown = 'group' in source ? merged.unknown : new MarkColumns();
+  if (merged.months.length === 0 && unknown.length === 0) {
+    return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
   }
-  // A pupil with no stored mark between their first and last date here (a school's first import of
-  // a year, a new pupil, the next stretch of a year read in date order) has only new marks: one probe
-  // per pupil (LATERAL … LIMIT 1, whatever the statistics say) instead of one per mark.
-  const { rows } = await tx.query<AppliedMarks>(
-    `WITH s AS (${marks}),
-     ${staged}
-     known AS (SELECT s.* FROM s JOIN pupils p ON p.school_id = $1 AND p.mis_id = s.pupil_mis_id),
-     stored AS (
-       SELECT k.pupil_mis_id
-       FROM (SELECT pupil_mis_id, min(date) AS first, max(date) AS last FROM known GROUP BY pupil_mis_id) k
-       CROSS JOIN LATERAL (
-         SELECT 1 FROM attendance_marks m
-         WHERE m.school_id = $1 AND m.pupil_mis_id = k.pupil_mis_id AND m.date BETWEEN k.first AND k.last LIMIT 1
-       ) one
-     ),
-     cur AS (
-       SELECT k.*, false AS present, NULL::text AS old_code, NULL::text AS old_local_code,
-              NULL::int AS old_minutes_late, NULL::bigint AS old_import_id
-       FROM known k WHERE k.pupil_mis_id NOT IN (SELECT pupil_mis_id FROM stored)
-       UNION ALL
-       SELECT k.*, m.pupil_mis_id IS NOT NULL,
-              m.code, m.local_code, m.minutes_late, m.import_id
-       FROM known k
-       LEFT JOIN attendance_marks m
-         ON m.school_id = $1 AND m.pupil_mis_id = k.pupil_mis_id AND m.date = k.date AND m.session = k.session
-       WHERE k.pupil_mis_id IN (SELECT pupil_mis_id FROM stored)
+  const months = (existing: boolean) => {
+    const rows = merged.months.filter((m) => m.existing === existing);
+    return [
+      textArray(rows.map((m) => m.pupil)),
+      textArray(rows.map((m) => m.month)),
+      textArray(rows.map((m) => textArray(m.codes))),
+      textArray(rows.map((m) => textArray(m.categories))),
+      textArray(rows.map((m) => textArray(m.localCodes))),
+      textArray(rows.map((m) => intArray(m.minutesLate))),
+      textArray(rows.map((m) => textArray(m.importIds))),
+    ];
+  };
+  const MONTH = 'AS u(p, m, codes, categories, local_codes, minutes_late, import_ids)';
+  await tx.query(
+    `WITH staged AS (
+       INSERT INTO stage_marks (grp, ${MARK_VALUES})
+       SELECT $3, * FROM unnest($4::int[], $5::int[], $6::text[], $7::date[], $8::text[], $9::text[], $10::text[],
+                                $11::text[], $12::int[])
      ),
      audit AS (
        INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
-       SELECT $3, 'attendance.mark.corrected', $1, 'attendance_mark',
-              pupil_mis_id || '/' || to_char(date, 'YYYY-MM-DD') || '/' || session,
-              jsonb_build_object('code', old_code, 'localCode', old_local_code, 'importId', old_import_id),
-              jsonb_build_object('code', code, 'localCode', local_code, 'importId', $2::bigint)
-       FROM cur WHERE present AND (old_code, old_local_code) IS DISTINCT FROM (code, local_code)
-       RETURNING 1
-     ),
-     upd AS (
-       UPDATE attendance_marks m SET
-         code = c.code, category = c.category, local_code = c.local_code, minutes_late = c.minutes_late,
-         import_id = $2::bigint, updated_at = now()
-       FROM cur c
-       WHERE c.present
-         AND (c.old_code, c.old_local_code, c.old_minutes_late) IS DISTINCT FROM (c.code, c.local_code, c.minutes_late)
-         AND m.school_id = $1 AND m.pupil_mis_id = c.pupil_mis_id AND m.date = c.date AND m.session = c.session
-       RETURNING m.pupil_mis_id
+       SELECT $2, 'attendance.mark.corrected', $1, 'attendance_mark', e, b::jsonb, a::jsonb
+       FROM unnest($13::text[], $14::text[], $15::text[]) AS u(e, b, a)
      ),
      ins AS (
-       INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, local_code, minutes_late, import_id)
-       SELECT $1, pupil_mis_id, date, session, code, category, local_code, minutes_late, $2::bigint
-       FROM cur WHERE NOT present
-       RETURNING pupil_mis_id
+       INSERT INTO attendance_months (school_id, pupil_mis_id, month, codes, categories, local_codes, minutes_late,
+                                      import_ids)
+       SELECT $1, p, m::date, codes::text[], categories::text[], local_codes::text[], minutes_late::int[],
+              import_ids::bigint[]
+       FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) ${MONTH}
      )
-     SELECT (SELECT count(*) FROM ins)::int AS inserted,
-            (SELECT count(*) FROM upd)::int AS updated,
-            (SELECT count(*) FROM audit)::int AS corrected,
-            COALESCE((SELECT array_agg(DISTINCT id ORDER BY id)
-                      FROM (SELECT pupil_mis_id AS id FROM ins UNION ALL SELECT pupil_mis_id FROM upd) x), '{}') AS "changedPupils"`,
-    params,
+     UPDATE attendance_months am SET
+       codes = u.codes::text[], categories = u.categories::text[], local_codes = u.local_codes::text[],
+       minutes_late = u.minutes_late::int[], import_ids = u.import_ids::bigint[], updated_at = now()
+     FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[]) ${MONTH}
+     WHERE am.school_id = $1 AND am.pupil_mis_id = u.p AND am.month = u.m::date`,
+    [
+      schoolId,
+      actor,
+      'group' in source ? source.groupNo : 0,
+      ...markArrays(unknown),
+      textArray(merged.audit.map((a) => a.entity)),
+      textArray(merged.audit.map((a) => a.before)),
+      textArray(merged.audit.map((a) => a.after)),
+      ...months(false),
+      ...months(true),
+    ],
   );
-  return rows[0]!;
+  return {
+    inserted: merged.inserted,
+    updated: merged.updated,
+    corrected: merged.audit.length,
+    changedPupils: merged.changedPupils,
+  };
+}
+
+interface StoredMonth {
+  pupil_mis_id: string;
+  month: string;
+  codes: (string | null)[];
+  categories: (string | null)[];
+  local_codes: (string | null)[];
+  minutes_late: (number | null)[];
+  import_ids: (string | null)[];
+}
+
+/** A month of one pupil's marks as it will be written back. */
+interface MergedMonth {
+  pupil: string;
+  month: string;
+  existing: boolean;
+  codes: (string | null)[];
+  categories: (string | null)[];
+  localCodes: (string | null)[];
+  minutesLate: (number | null)[];
+  importIds: (string | null)[];
+}
+
+/**
+ * The group's marks laid over the months stored: which are new, which replace a different mark
+ * (with an audit entry when the code changes), the months that changed, and the marks whose pupil
+ * the school does not have. Pure.
+ */
+export function mergeMarks(
+  c: MarkColumns,
+  knownPupils: ReadonlySet<string>,
+  stored: readonly StoredMonth[],
+  importId: string,
+): {
+  months: MergedMonth[];
+  inserted: number;
+  updated: number;
+  audit: { entity: string; before: string; after: string }[];
+  changedPupils: string[];
+  unknown: MarkColumns;
+} {
+  const all = new Map<string, MergedMonth>();
+  for (const r of stored) {
+    all.set(`${r.pupil_mis_id}\u0000${r.month}`, {
+      pupil: r.pupil_mis_id,
+      month: r.month,
+      existing: true,
+      codes: r.codes,
+      categories: r.categories,
+      localCodes: r.local_codes,
+      minutesLate: r.minutes_late,
+      importIds: r.import_ids,
+    });
+  }
+  const changed = new Set<MergedMonth>();
+  const changedPupils = new Set<string>();
+  const audit: { entity: string; before: string; after: string }[] = [];
+  const unknown = new MarkColumns();
+  let inserted = 0;
+  let updated = 0;
+  for (let i = 0; i < c.length; i++) {
+    const pupil = c.pupilMisId[i]!;
+    if (!knownPupils.has(pupil)) {
+      copyMark(c, i, unknown);
+      continue;
+    }
+    const date = c.date[i]!;
+    const session = c.session[i]!;
+    const month = monthOf(date);
+    const key = `${pupil}\u0000${month}`;
+    let m = all.get(key);
+    if (m === undefined) {
+      m = {
+        pupil,
+        month,
+        existing: false,
+        codes: emptySlots(),
+        categories: emptySlots(),
+        localCodes: emptySlots(),
+        minutesLate: emptySlots(),
+        importIds: emptySlots(),
+      };
+      all.set(key, m);
+    }
+    const s = slotOf(date, session);
+    const code = c.code[i]!;
+    const localCode = c.localCode[i] ?? null;
+    const minutesLate = c.minutesLate[i] ?? null;
+    const oldCode = m.codes[s] ?? null;
+    if (oldCode === null) inserted++;
+    else {
+      const oldLocal = m.localCodes[s] ?? null;
+      if (oldCode === code && oldLocal === localCode && (m.minutesLate[s] ?? null) === minutesLate) continue;
+      updated++;
+      if (oldCode !== code || oldLocal !== localCode) {
+        const old = m.importIds[s];
+        audit.push({
+          entity: `${pupil}/${date}/${session}`,
+          before: JSON.stringify({
+            code: oldCode,
+            localCode: oldLocal,
+            importId: old == null ? null : Number(old),
+          }),
+          after: JSON.stringify({ code, localCode, importId: Number(importId) }),
+        });
+      }
+    }
+    m.codes[s] = code;
+    m.categories[s] = c.category[i]!;
+    m.localCodes[s] = localCode;
+    m.minutesLate[s] = minutesLate;
+    m.importIds[s] = importId;
+    changed.add(m);
+    changedPupils.add(pupil);
+  }
+  return {
+    months: [...changed],
+    inserted,
+    updated,
+    audit,
+    changedPupils: [...changedPupils].sort(),
+    unknown,
+  };
+}
+
+function emptySlots<T>(): (T | null)[] {
+  return new Array<T | null>(SLOTS_PER_MONTH).fill(null);
+}
+
+function copyMark(from: MarkColumns, i: number, to: MarkColumns): void {
+  to.line.push(from.line[i]!);
+  to.record.push(from.record[i] ?? null);
+  to.pupilMisId.push(from.pupilMisId[i]!);
+  to.date.push(from.date[i]!);
+  to.session.push(from.session[i]!);
+  to.code.push(from.code[i]!);
+  to.category.push(from.category[i]!);
+  to.localCode.push(from.localCode[i] ?? null);
+  to.minutesLate.push(from.minutesLate[i] ?? null);
+}
+
+/** A group staged earlier, as columns; with `dedupe`, a session it repeats takes its last line's mark. */
+async function stagedGroupMarks(tx: Queryable, group: number, dedupe: boolean): Promise<MarkColumns> {
+  const { rows } = await tx.query<{
+    line: number;
+    record: number | null;
+    pupil_mis_id: string;
+    date: string;
+    session: string;
+    code: string;
+    category: string;
+    local_code: string | null;
+    minutes_late: number | null;
+  }>(
+    dedupe
+      ? `SELECT DISTINCT ON (pupil_mis_id, date, session) line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date,
+                session, code, category, local_code, minutes_late
+         FROM stage_marks WHERE grp = $1 ORDER BY pupil_mis_id, date, session, line DESC`
+      : `SELECT line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, code, category, local_code,
+                minutes_late
+         FROM stage_marks WHERE grp = $1`,
+    [group],
+  );
+  const c = new MarkColumns();
+  for (const r of rows) {
+    c.line.push(r.line);
+    c.record.push(r.record);
+    c.pupilMisId.push(r.pupil_mis_id);
+    c.date.push(r.date);
+    c.session.push(r.session);
+    c.code.push(r.code);
+    c.category.push(r.category);
+    c.localCode.push(r.local_code);
+    c.minutesLate.push(r.minutes_late);
+  }
+  return c;
 }
 
 /** Indexes the staged marks by group, before groups staged earlier are applied one by one. */

@@ -36,8 +36,8 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'office (the board, for a visit out)',
   },
   {
-    table: 'attendance_marks',
-    what: 'one mark per pupil, date and session',
+    table: 'attendance_months',
+    what: "a month of one pupil's marks: code, category, local code, minutes late and import per session (read as `attendance_marks`, a mark a row)",
     personal: 'attendance and absence reasons (codes)',
     why: 'the trigger rules read them',
     retention:

@@ -1,3 +1,4 @@
+import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { Db, Queryable } from './db.ts';
 import { erasePupil } from './subject-erase.ts';
 
@@ -34,7 +35,16 @@ export interface RetentionPlan {
   maxRowsPerRun: number;
 }
 
-type Batch = (tx: Queryable, schoolId: string, cutoff: unknown, limit: number) => Promise<number>;
+/**
+ * One batch of a kind: how many rows it removed; or, where a row holds many (a month of marks), how
+ * many it removed and whether there may be more.
+ */
+type Batch = (
+  tx: Queryable,
+  schoolId: string,
+  cutoff: unknown,
+  limit: number,
+) => Promise<number | { removed: number; more: boolean }>;
 
 const count = async (tx: Queryable, sql: string, p: unknown[]) => (await tx.query(sql, p)).rowCount;
 
@@ -162,14 +172,30 @@ export const KINDS: Record<string, Batch> = {
       `DELETE FROM imports WHERE id IN (SELECT id FROM imports WHERE school_id = $1 AND finished_at < $2 ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),
-  'attendance-marks': (tx, s, c, n) =>
-    count(
-      tx,
-      `DELETE FROM attendance_marks WHERE (school_id, pupil_mis_id, date, session) IN (
-         SELECT school_id, pupil_mis_id, date, session FROM attendance_marks
-         WHERE school_id = $1 AND date < $2::date LIMIT $3)`,
-      [s, c, n],
-    ),
+  /**
+   * Marks dated before the cutoff (1 September): a month's row at a time, up to `limit` marks a batch
+   * (a month holds at most 62). A cutoff within a month clears that month's earlier sessions too.
+   */
+  'attendance-marks': async (tx, s, c, n) => {
+    const { rows } = await tx.query<{ months: number; marks: number }>(
+      `WITH gone AS (
+         DELETE FROM attendance_months WHERE (school_id, pupil_mis_id, month) IN (
+           SELECT school_id, pupil_mis_id, month FROM attendance_months
+           WHERE school_id = $1 AND month < date_trunc('month', $2::date) LIMIT $3)
+         RETURNING (SELECT count(*) FROM unnest(codes) x WHERE x IS NOT NULL) AS marks)
+       SELECT count(*)::int AS months, COALESCE(sum(marks), 0)::int AS marks FROM gone`,
+      [s, c, Math.max(1, Math.floor(n / SLOTS_PER_MONTH))],
+    );
+    const { months, marks } = rows[0]!;
+    if (months >= Math.max(1, Math.floor(n / SLOTS_PER_MONTH))) return { removed: marks, more: true };
+    // The cutoff's own month: the sessions before it (none when the cutoff is the 1st).
+    const part = await tx.query(
+      `DELETE FROM attendance_marks WHERE school_id = $1 AND date < $2::date
+         AND date >= date_trunc('month', $2::date) AND extract(day FROM $2::date) > 1`,
+      [s, c],
+    );
+    return { removed: marks + (part.rowCount ?? 0), more: false };
+  },
   records: (tx, s, c, n) =>
     count(
       tx,
@@ -298,9 +324,10 @@ export async function purgeSchool(db: Db, plan: RetentionPlan, signal?: AbortSig
         complete = false;
         break;
       }
-      const n = await db.transaction((tx) => batch(tx, plan.schoolId, cut[kind as PurgeKind], limit));
+      const done = await db.transaction((tx) => batch(tx, plan.schoolId, cut[kind as PurgeKind], limit));
+      const n = typeof done === 'number' ? done : done.removed;
       total += n;
-      if (n < limit) break;
+      if (typeof done === 'number' ? n < limit : !done.more) break;
     }
     if (total) removed[kind] = total;
   }

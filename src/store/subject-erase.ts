@@ -116,7 +116,9 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     tx,
     removed,
     'attendance_marks',
-    `DELETE FROM attendance_marks WHERE school_id = $1 AND pupil_mis_id = $2`,
+    // A month of marks per row: one result row per mark removed, so the count is of marks.
+    `WITH gone AS (DELETE FROM attendance_months WHERE school_id = $1 AND pupil_mis_id = $2 RETURNING codes)
+     SELECT 1 FROM gone, unnest(gone.codes) AS c WHERE c IS NOT NULL`,
     p,
   );
   await run(

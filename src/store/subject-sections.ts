@@ -27,6 +27,8 @@ export interface View {
  */
 export interface Section {
   table: string;
+  /** The table behind `table` when that is a view (the marks, kept a month per row). */
+  storedIn?: string;
   /** What the section is, for the readable page. */
   title: string;
   pupil?: string;
@@ -137,6 +139,7 @@ export const SECTIONS: readonly Section[] = [
   { table: 'pupil_contacts', title: 'Family contacts', pupil: 'school_id = $1 AND pupil_mis_id = $2' },
   {
     table: 'attendance_marks',
+    storedIn: 'attendance_months',
     title: 'Attendance marks',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',
     order: 'date, session',

@@ -252,18 +252,14 @@ export async function loadAttendance(
      FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])`,
     [schoolId, pupilIds],
   );
-  // One row per pupil, not per mark: the marks packed as `<half-day><code>` separated by commas,
-  // where half-day = (date − from) × 2, + 1 for PM (statutory codes never start with a digit nor
-  // hold a comma). A year is ~380 marks a pupil; as rows they cost the driver an object each, which
-  // made reading them slower than evaluating them (bench:nightly). Each pupil's marks are one range
-  // of the key, whose index carries the code (027): an index-only range scan per pupil, with no
-  // sort or grouping over the chunk. A pupil without marks comes back with `packed` null.
-  const marks = await db.query<{ pupil_mis_id: string; packed: string | null }>(
-    `SELECT p.id AS pupil_mis_id,
-            (SELECT string_agg(((m.date - $3::date) * 2 + (m.session = 'PM')::int)::text || m.code, ',')
-             FROM attendance_marks m
-             WHERE m.school_id = $1 AND m.pupil_mis_id = p.id AND m.date >= $3) AS packed
-     FROM unnest($2::text[]) AS p(id)`,
+  // A month of a pupil's marks per row (040), as stored: the codes of the month's 62 sessions as
+  // text separated by commas (an empty field: no mark; statutory codes never hold a comma), read by
+  // the key's range per pupil with no expansion, sort or grouping — the evaluation lays them over
+  // the calendar itself (`attendanceViews`).
+  const marks = await db.query<{ pupil_mis_id: string; month: string; codes: string }>(
+    `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, array_to_string(codes, ',', '') AS codes
+     FROM attendance_months
+     WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND month >= date_trunc('month', $3::date)`,
     [schoolId, pupilIds, from],
   );
   const refusals = await db.query<{ pupil_mis_id: string; from_date: string; to_date: string }>(

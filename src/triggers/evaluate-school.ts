@@ -52,9 +52,10 @@ export async function attendanceViews(
     views.set(p.mis_id, { upn: p.upn, view });
   }
   const slotOf = halfDaySlots(calendar, from);
+  const fromMs = Date.parse(from);
   for (const m of marks) {
     const view = views.get(m.pupil_mis_id)?.view;
-    if (view && m.packed) setPacked(view, m.packed, slotOf);
+    if (view) setMonth(view, (Date.parse(m.month) - fromMs) / 86_400_000, m.codes, slotOf);
   }
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
@@ -75,22 +76,30 @@ function halfDaySlots(calendar: SchoolCalendar, from: string): (halfDay: number)
   };
 }
 
-/** Applies marks packed by `loadAttendance`: `<half-day><code>` separated by commas. */
-function setPacked(view: PupilAttendance, packed: string, slotOf: (halfDay: number) => number): void {
-  const n = packed.length;
-  let i = 0;
-  while (i < n) {
-    let halfDay = 0;
-    let c = packed.charCodeAt(i);
-    while (c >= 48 && c <= 57) {
-      halfDay = halfDay * 10 + c - 48;
-      c = packed.charCodeAt(++i);
+/**
+ * Applies a month of marks as `loadAttendance` reads them: the codes of its 62 sessions (the 1st's
+ * morning first) separated by commas, an empty field where there is no mark. `startDay`: the month's
+ * first day as days after `from` (negative when `from` falls within the month: earlier marks are
+ * left out).
+ */
+function setMonth(
+  view: PupilAttendance,
+  startDay: number,
+  codes: string,
+  slotOf: (halfDay: number) => number,
+): void {
+  const n = codes.length;
+  let session = 0;
+  let start = 0;
+  for (let i = 0; i <= n; i++) {
+    if (i < n && codes.charCodeAt(i) !== 44) continue;
+    if (i > start) {
+      const halfDay = (startDay + (session >> 1)) * 2 + (session & 1);
+      const slot = halfDay < 0 ? -1 : slotOf(halfDay);
+      if (slot >= 0) view.slots[slot] = codeNumber(codes.slice(start, i));
     }
-    const start = i;
-    while (i < n && packed.charCodeAt(i) !== 44) i++;
-    const slot = slotOf(halfDay);
-    if (slot >= 0) view.slots[slot] = codeNumber(packed.slice(start, i));
-    i++;
+    session++;
+    start = i + 1;
   }
 }
 

@@ -356,7 +356,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     );
     for (const r of fks.rows) needStaff.add(r.table_name);
     const has = (kind: 'pupil' | 'staff') =>
-      new Set(SECTIONS.filter((s) => s[kind] !== undefined).map((s) => s.table));
+      new Set(SECTIONS.filter((s) => s[kind] !== undefined).map((s) => s.storedIn ?? s.table));
     expect([...needPupil].filter((t) => !has('pupil').has(t)).sort()).toEqual([]);
     expect([...needStaff].filter((t) => !has('staff').has(t)).sort()).toEqual([]);
   });

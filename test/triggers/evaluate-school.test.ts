@@ -31,10 +31,14 @@ const run = (today: string, pupilIds: string[] | 'all' = ['p1']) =>
 
 async function mark(pupil: string, date: string, code: string) {
   for (const session of ['AM', 'PM']) {
+    // A mark replaced: written through the marks view (a month per row underneath).
+    await db.query(
+      `DELETE FROM attendance_marks WHERE school_id = 'alpha' AND pupil_mis_id = $1 AND date = $2 AND session = $3`,
+      [pupil, date, session],
+    );
     await db.query(
       `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id)
-       VALUES ('alpha', $1, $2, $3, $4, $5, 1)
-       ON CONFLICT (school_id, pupil_mis_id, date, session) DO UPDATE SET code = EXCLUDED.code, category = EXCLUDED.category`,
+       VALUES ('alpha', $1, $2, $3, $4, $5, 1)`,
       [
         pupil,
         date,
