@@ -115,6 +115,12 @@ export const repeatedPatternRule = z.strictObject({
   kind: z.literal('repeated-pattern'),
   /** Codes that count as absent, this year and a year earlier (default: every absence code but `U`). */
   codes: z.array(code).min(1).optional(),
+  /**
+   * Codes that count as absent a year earlier when they differ from this year's (Heath Lane: a
+   * holiday last year, `G`, is the pattern; this year's `G` is a holiday already known, not one
+   * "contrary to reasons given").
+   */
+  lastYearCodes: z.array(code).min(1).optional(),
   /** Recent school days looked at. */
   recentSchoolDays: z.int().min(1).default(10),
   /** Absent days among them that fall in a week the pupil was also absent a year earlier. */

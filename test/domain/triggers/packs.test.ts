@@ -233,17 +233,25 @@ rules:
     expect(fired(pupil(rang, { to: TODAY }), ['lime-hills'], TODAY)).toEqual([]);
   });
 
-  it("Heath Lane's holiday pattern counts holiday, illness and no-reason absence, not the reasons the school authorised or arranged", () => {
-    const same = (code: string) =>
+  it("Heath Lane's holiday pattern counts illness and no-reason absence now against holiday, illness and no-reason absence a year earlier, not the reasons the school authorised or arranged", () => {
+    const same = (code: string, now = code) =>
       pupil(
-        { '2024-11-13': code, '2024-11-14': code, '2025-11-12': code, '2025-11-13': code },
+        { '2024-11-13': code, '2024-11-14': code, '2025-11-12': now, '2025-11-13': now },
         { from: '2024-09-04', to: TODAY },
       );
+    // A holiday this year is recorded as one (G): nothing is "contrary to reasons given".
+    expect(fired(same('G'), ['heath-lane'], TODAY)).not.toContain(
+      'heath-lane:holiday-pattern → home-visit by attendance-coordinator',
+    );
+    // Ill in the week of last year's holiday: the pattern.
+    expect(fired(same('G', 'I'), ['heath-lane'], TODAY)).toContain(
+      'heath-lane:holiday-pattern → home-visit by attendance-coordinator',
+    );
     for (const code of ['R', 'M', 'E', 'C2', 'S', 'C', 'C1', 'J1', 'T'])
       expect(fired(same(code), ['heath-lane'], TODAY), code).not.toContain(
         'heath-lane:holiday-pattern → home-visit by attendance-coordinator',
       );
-    for (const code of ['G', 'I', 'O'])
+    for (const code of ['I', 'O'])
       expect(fired(same(code), ['heath-lane'], TODAY), code).toContain(
         'heath-lane:holiday-pattern → home-visit by attendance-coordinator',
       );

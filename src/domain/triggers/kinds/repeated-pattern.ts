@@ -18,6 +18,7 @@ export function repeatedPattern(
   // The pack names the absences it means (Heath Lane: holiday, illness, no reason — not the reasons
   // the school authorised or arranged); default: every absence code but `U`.
   const set = ev.setFor(rule, NOT_SEEN);
+  const before = rule.lastYearCodes ? ev.setFor({ codes: rule.lastYearCodes }, set) : set;
   const matches: DayEvidence[] = [];
   const lastYear = new Set<string>();
   // The last `recentSchoolDays` school days (days the register marks as a whole-school closure are none).
@@ -26,7 +27,7 @@ export function repeatedPattern(
     // The same week 52 weeks earlier (same weekdays, so the same week of the school year).
     let hit = false;
     for (const i of ev.lastYearWeek(p.calendar, d)) {
-      if (p.allMarkedIn(i, set)) {
+      if (p.allMarkedIn(i, before)) {
         lastYear.add(p.calendar.days[i]!);
         hit = true;
       }
