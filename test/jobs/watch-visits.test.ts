@@ -493,6 +493,24 @@ describe('the visit watcher', () => {
     ]);
     expect(String(rows[0]!.visit_id)).toBe(id);
   });
+
+  it('does not tie to a visit a fob alarm raised before it left (the address is not where it happened)', async () => {
+    const before = new Date(now.getTime() - 30 * 60_000).toISOString();
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[2]!,
+      fobEvent('sos-before', { deviceId: 'FOB-1', occurredAt: before, receivedAt: before }),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const id = await departed('hampton', 90);
+    await watch();
+    const { rows } = await db.query<{ visit_id: string | null }>(
+      'SELECT visit_id FROM alarms WHERE id = $1',
+      [(r as { alarmId: string }).alarmId],
+    );
+    expect(rows[0]!.visit_id).toBeNull();
+    await returnVisit(vdeps, lead, id);
+  });
 });
 
 /** An SOS from the lead's fob, raised now, its first step taken: its ladder waits on step 1. */
