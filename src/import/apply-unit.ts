@@ -507,15 +507,17 @@ function addMark(
     });
   }
   keys.add(m.pupilMisId, m.date, m.session);
-  out.line.push(m.where.line ?? m.where.record ?? 0);
-  out.record.push(m.where.record ?? null);
-  out.pupilMisId.push(m.pupilMisId);
-  out.date.push(m.date);
-  out.session.push(m.session);
-  out.code.push(resolved.code);
-  out.category.push(resolved.category);
-  out.localCode.push(resolved.localCode);
-  out.minutesLate.push(m.minutesLate ?? null);
+  out.push(
+    m.where.line ?? m.where.record ?? 0,
+    m.where.record ?? null,
+    m.pupilMisId,
+    m.date,
+    m.session,
+    resolved.code,
+    resolved.category,
+    resolved.localCode,
+    m.minutesLate ?? null,
+  );
 }
 
 function stagedPupil(p: PupilRecord) {

@@ -33,6 +33,44 @@ export class MarkColumns {
   get length(): number {
     return this.line.length;
   }
+
+  /** Adds a mark (positional, so reading a file allocates no object per mark). */
+  push(
+    line: number,
+    record: number | null,
+    pupilMisId: string,
+    date: string,
+    session: string,
+    code: string,
+    category: string,
+    localCode: string | null,
+    minutesLate: number | null,
+  ): void {
+    this.line.push(line);
+    this.record.push(record);
+    this.pupilMisId.push(pupilMisId);
+    this.date.push(date);
+    this.session.push(session);
+    this.code.push(code);
+    this.category.push(category);
+    this.localCode.push(localCode);
+    this.minutesLate.push(minutesLate);
+  }
+
+  /** Adds mark `i` of `from`. */
+  pushFrom(from: MarkColumns, i: number): void {
+    this.push(
+      from.line[i]!,
+      from.record[i] ?? null,
+      from.pupilMisId[i]!,
+      from.date[i]!,
+      from.session[i]!,
+      from.code[i]!,
+      from.category[i]!,
+      from.localCode[i] ?? null,
+      from.minutesLate[i] ?? null,
+    );
+  }
 }
 
 /** The columns as array literals, in `MARK_VALUES` order. */
@@ -406,7 +444,7 @@ export function mergeMarks(
   for (let i = 0; i < c.length; i++) {
     const pupil = c.pupilMisId[i]!;
     if (!knownPupils.has(pupil)) {
-      copyMark(c, i, unknown);
+      unknown.pushFrom(c, i);
       continue;
     }
     const date = c.date[i]!;
@@ -472,18 +510,6 @@ function emptySlots<T>(): (T | null)[] {
   return new Array<T | null>(SLOTS_PER_MONTH).fill(null);
 }
 
-function copyMark(from: MarkColumns, i: number, to: MarkColumns): void {
-  to.line.push(from.line[i]!);
-  to.record.push(from.record[i] ?? null);
-  to.pupilMisId.push(from.pupilMisId[i]!);
-  to.date.push(from.date[i]!);
-  to.session.push(from.session[i]!);
-  to.code.push(from.code[i]!);
-  to.category.push(from.category[i]!);
-  to.localCode.push(from.localCode[i] ?? null);
-  to.minutesLate.push(from.minutesLate[i] ?? null);
-}
-
 /** A group staged earlier, as columns; with `dedupe`, a session it repeats takes its last line's mark. */
 async function stagedGroupMarks(tx: Queryable, group: number, dedupe: boolean): Promise<MarkColumns> {
   const { rows } = await tx.query<{
@@ -507,17 +533,18 @@ async function stagedGroupMarks(tx: Queryable, group: number, dedupe: boolean): 
     [group],
   );
   const c = new MarkColumns();
-  for (const r of rows) {
-    c.line.push(r.line);
-    c.record.push(r.record);
-    c.pupilMisId.push(r.pupil_mis_id);
-    c.date.push(r.date);
-    c.session.push(r.session);
-    c.code.push(r.code);
-    c.category.push(r.category);
-    c.localCode.push(r.local_code);
-    c.minutesLate.push(r.minutes_late);
-  }
+  for (const r of rows)
+    c.push(
+      r.line,
+      r.record,
+      r.pupil_mis_id,
+      r.date,
+      r.session,
+      r.code,
+      r.category,
+      r.local_code,
+      r.minutes_late,
+    );
   return c;
 }
 

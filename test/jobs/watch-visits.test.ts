@@ -127,6 +127,18 @@ async function departed(school: string, minutesOut: number): Promise<string> {
   return id;
 }
 
+/** The schools watching for a fob silent 30 minutes, and the watcher run with them. */
+function silentAfter30() {
+  const quiet = {
+    ...deps,
+    config: {
+      ...deps.config,
+      schools: deps.config.schools.map((s) => ({ ...s, fobs: { ...s.fobs, silentAlarmMinutes: 30 } })),
+    },
+  };
+  return { quiet, watchQuiet: () => watchVisits({ reason: 'manual' }, run('watch-visits'), quiet) };
+}
+
 const alarmsOf = async (visitId: string) =>
   (
     await db.query<{
@@ -403,14 +415,7 @@ describe('the visit watcher', () => {
   it('a fob worn on a visit that has gone silent for the school’s set time raises device_silent; back safe stands it down', async () => {
     const id = await departed('hampton', 240);
     expect((await getVisit(db, id))!.fobDeviceId).toBe('FOB-1');
-    const quiet = {
-      ...deps,
-      config: {
-        ...deps.config,
-        schools: deps.config.schools.map((s) => ({ ...s, fobs: { ...s.fobs, silentAlarmMinutes: 30 } })),
-      },
-    };
-    const watchQuiet = () => watchVisits({ reason: 'manual' }, run('watch-visits'), quiet);
+    const { watchQuiet } = silentAfter30();
     const start = now;
     now = new Date(start.getTime() + 20 * 60_000);
     // The fob reports (a battery event) at +20 min: the silence counts from then.
@@ -443,14 +448,7 @@ describe('the visit watcher', () => {
 
   it('a silent-fob alarm closed by the office while the worker is still out: the silence counts again from then', async () => {
     const id = await departed('hampton', 240);
-    const quiet = {
-      ...deps,
-      config: {
-        ...deps.config,
-        schools: deps.config.schools.map((s) => ({ ...s, fobs: { ...s.fobs, silentAlarmMinutes: 30 } })),
-      },
-    };
-    const watchQuiet = () => watchVisits({ reason: 'manual' }, run('watch-visits'), quiet);
+    const { quiet, watchQuiet } = silentAfter30();
     const start = now;
     now = new Date(start.getTime() + 31 * 60_000);
     expect((await watchQuiet()).raised).toBe(1);
