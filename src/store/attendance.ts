@@ -306,40 +306,44 @@ export async function applyMarks(
 ): Promise<AppliedMarks> {
   const c = 'group' in source ? source.group : await stagedGroupMarks(tx, source.stagedGroup, source.dedupe);
   if (c.length === 0) return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
-  const pupilIds = textArray([...new Set(c.pupilMisId)]);
   const [known, stored] = await Promise.all([
     tx.query<{ mis_id: string }>(
       'SELECT mis_id FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
-      [schoolId, pupilIds],
+      [schoolId, textArray([...new Set(c.pupilMisId)])],
     ),
-    tx.query<StoredMonth>(
-      `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, codes, categories, local_codes, minutes_late,
-              import_ids::text[] AS import_ids
-       FROM attendance_months
-       WHERE school_id = $1 AND pupil_mis_id = ANY($2::text[]) AND month = ANY($3::date[])
-       FOR UPDATE`,
-      [schoolId, pupilIds, textArray([...new Set(c.date.map(monthOf))])],
-    ),
+    readMonths(tx, schoolId, monthKeys(c), false),
   ]);
-  const merged = mergeMarks(c, new Set(known.rows.map((r) => r.mis_id)), stored.rows, importId);
+  const knownPupils = new Set(known.rows.map((r) => r.mis_id));
+  let merged = mergeMarks(c, knownPupils, stored, importId);
   const unknown = 'group' in source ? merged.unknown : new MarkColumns();
   if (merged.months.length === 0 && unknown.length === 0) {
     return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
   }
-  const months = (existing: boolean) => {
-    const rows = merged.months.filter((m) => m.existing === existing);
-    return [
-      textArray(rows.map((m) => m.pupil)),
-      textArray(rows.map((m) => m.month)),
-      textArray(rows.map((m) => textArray(m.codes))),
-      textArray(rows.map((m) => textArray(m.categories))),
-      textArray(rows.map((m) => textArray(m.localCodes))),
-      textArray(rows.map((m) => intArray(m.minutesLate))),
-      textArray(rows.map((m) => textArray(m.importIds))),
-    ];
-  };
+  // Only the months that change are locked, in key order: two imports sending the same unchanged
+  // marks never wait on each other, and two changing the same pupils lock them in one order. Read
+  // again under the lock: if another transaction wrote one meanwhile, merge over what it wrote.
+  if (merged.months.length > 0) {
+    const locked = await readMonths(tx, schoolId, merged.months, true);
+    const seen = new Map(stored.map((r) => [`${r.pupil_mis_id}\u0000${r.month}`, r.version]));
+    const existing = merged.months.filter((m) => m.existing).length;
+    if (
+      locked.length !== existing ||
+      locked.some((r) => seen.get(`${r.pupil_mis_id}\u0000${r.month}`) !== r.version)
+    )
+      merged = mergeMarks(marksOfMonths(c, merged.months), knownPupils, locked, importId);
+  }
+  const months = (rows: readonly MergedMonth[]) => [
+    textArray(rows.map((m) => m.pupil)),
+    textArray(rows.map((m) => m.month)),
+    textArray(rows.map((m) => textArray(m.codes))),
+    textArray(rows.map((m) => textArray(m.categories))),
+    textArray(rows.map((m) => textArray(m.localCodes))),
+    textArray(rows.map((m) => intArray(m.minutesLate))),
+    textArray(rows.map((m) => textArray(m.importIds))),
+  ];
+  const added = merged.months.filter((m) => !m.existing);
   const MONTH = 'AS u(p, m, codes, categories, local_codes, minutes_late, import_ids)';
-  await tx.query(
+  const { rows: inserted } = await tx.query<{ pupil_mis_id: string; month: string }>(
     `WITH staged AS (
        INSERT INTO stage_marks (grp, ${MARK_VALUES})
        SELECT $3, * FROM unnest($4::int[], $5::int[], $6::text[], $7::date[], $8::text[], $9::text[], $10::text[],
@@ -350,18 +354,20 @@ export async function applyMarks(
        SELECT $2, 'attendance.mark.corrected', $1, 'attendance_mark', e, b::jsonb, a::jsonb
        FROM unnest($13::text[], $14::text[], $15::text[]) AS u(e, b, a)
      ),
-     ins AS (
-       INSERT INTO attendance_months (school_id, pupil_mis_id, month, codes, categories, local_codes, minutes_late,
-                                      import_ids)
-       SELECT $1, p, m::date, codes::text[], categories::text[], local_codes::text[], minutes_late::int[],
-              import_ids::bigint[]
-       FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) ${MONTH}
+     upd AS (
+       UPDATE attendance_months am SET
+         codes = u.codes::text[], categories = u.categories::text[], local_codes = u.local_codes::text[],
+         minutes_late = u.minutes_late::int[], import_ids = u.import_ids::bigint[], updated_at = now()
+       FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[]) ${MONTH}
+       WHERE am.school_id = $1 AND am.pupil_mis_id = u.p AND am.month = u.m::date
      )
-     UPDATE attendance_months am SET
-       codes = u.codes::text[], categories = u.categories::text[], local_codes = u.local_codes::text[],
-       minutes_late = u.minutes_late::int[], import_ids = u.import_ids::bigint[], updated_at = now()
-     FROM unnest($23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[], $29::text[]) ${MONTH}
-     WHERE am.school_id = $1 AND am.pupil_mis_id = u.p AND am.month = u.m::date`,
+     INSERT INTO attendance_months (school_id, pupil_mis_id, month, codes, categories, local_codes, minutes_late,
+                                    import_ids)
+     SELECT $1, p, m::date, codes::text[], categories::text[], local_codes::text[], minutes_late::int[],
+            import_ids::bigint[]
+     FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) ${MONTH}
+     ON CONFLICT (school_id, pupil_mis_id, month) DO NOTHING
+     RETURNING pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month`,
     [
       schoolId,
       actor,
@@ -370,21 +376,76 @@ export async function applyMarks(
       textArray(merged.audit.map((a) => a.entity)),
       textArray(merged.audit.map((a) => a.before)),
       textArray(merged.audit.map((a) => a.after)),
-      ...months(false),
-      ...months(true),
+      ...months(added),
+      ...months(merged.months.filter((m) => m.existing)),
     ],
   );
-  return {
+  const result = {
     inserted: merged.inserted,
     updated: merged.updated,
     corrected: merged.audit.length,
     changedPupils: merged.changedPupils,
   };
+  if (inserted.length === added.length) return result;
+  // Another transaction added one of these months after it was read (it waited for that one to
+  // commit): its marks are applied again over the month as it now is.
+  const got = new Set(inserted.map((r) => `${r.pupil_mis_id}\u0000${r.month}`));
+  const lost = added.filter((m) => !got.has(`${m.pupil}\u0000${m.month}`));
+  const again = await applyMarks(tx, schoolId, importId, actor, {
+    group: marksOfMonths(c, lost),
+    groupNo: 'group' in source ? source.groupNo : 0,
+  });
+  return {
+    inserted: result.inserted - lost.reduce((n, m) => n + m.inserted, 0) + again.inserted,
+    updated: result.updated + again.updated,
+    corrected: result.corrected + again.corrected,
+    changedPupils: [...new Set([...result.changedPupils, ...again.changedPupils])].sort(),
+  };
+}
+
+/** The distinct pupil × month pairs of a group's marks. */
+function monthKeys(c: MarkColumns): { pupil: string; month: string }[] {
+  const keys = new Map<string, { pupil: string; month: string }>();
+  for (let i = 0; i < c.length; i++) {
+    const pupil = c.pupilMisId[i]!;
+    const month = monthOf(c.date[i]!);
+    keys.set(`${pupil}\u0000${month}`, { pupil, month });
+  }
+  return [...keys.values()];
+}
+
+/** The marks of a group that fall in these months. */
+function marksOfMonths(c: MarkColumns, months: readonly { pupil: string; month: string }[]): MarkColumns {
+  const wanted = new Set(months.map((m) => `${m.pupil}\u0000${m.month}`));
+  const out = new MarkColumns();
+  for (let i = 0; i < c.length; i++)
+    if (wanted.has(`${c.pupilMisId[i]}\u0000${monthOf(c.date[i]!)}`)) out.pushFrom(c, i);
+  return out;
+}
+
+/** The stored months of these pupil × month pairs; with `lock`, locked for update in key order. */
+async function readMonths(
+  tx: Queryable,
+  schoolId: string,
+  keys: readonly { pupil: string; month: string }[],
+  lock: boolean,
+): Promise<StoredMonth[]> {
+  const { rows } = await tx.query<StoredMonth>(
+    `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, codes, categories, local_codes, minutes_late,
+            import_ids::text[] AS import_ids, xmin::text AS version
+     FROM attendance_months
+     WHERE school_id = $1 AND (pupil_mis_id, month) IN (SELECT * FROM unnest($2::text[], $3::date[]))
+     ${lock ? 'ORDER BY pupil_mis_id, month FOR UPDATE' : ''}`,
+    [schoolId, textArray(keys.map((k) => k.pupil)), textArray(keys.map((k) => k.month))],
+  );
+  return rows;
 }
 
 interface StoredMonth {
   pupil_mis_id: string;
   month: string;
+  /** The row version read (`xmin`): another transaction's write since changes it. */
+  version: string;
   codes: (string | null)[];
   categories: (string | null)[];
   local_codes: (string | null)[];
@@ -397,6 +458,8 @@ interface MergedMonth {
   pupil: string;
   month: string;
   existing: boolean;
+  /** Marks new to the month (all of them for a month not stored yet). */
+  inserted: number;
   codes: (string | null)[];
   categories: (string | null)[];
   localCodes: (string | null)[];
@@ -428,6 +491,7 @@ export function mergeMarks(
       pupil: r.pupil_mis_id,
       month: r.month,
       existing: true,
+      inserted: 0,
       codes: r.codes,
       categories: r.categories,
       localCodes: r.local_codes,
@@ -457,6 +521,7 @@ export function mergeMarks(
         pupil,
         month,
         existing: false,
+        inserted: 0,
         codes: emptySlots(),
         categories: emptySlots(),
         localCodes: emptySlots(),
@@ -470,8 +535,10 @@ export function mergeMarks(
     const localCode = c.localCode[i] ?? null;
     const minutesLate = c.minutesLate[i] ?? null;
     const oldCode = m.codes[s] ?? null;
-    if (oldCode === null) inserted++;
-    else {
+    if (oldCode === null) {
+      inserted++;
+      m.inserted++;
+    } else {
       const oldLocal = m.localCodes[s] ?? null;
       if (oldCode === code && oldLocal === localCode && (m.minutesLate[s] ?? null) === minutesLate) continue;
       updated++;

@@ -173,8 +173,10 @@ export const KINDS: Record<string, Batch> = {
       [s, c, n],
     ),
   /**
-   * Marks dated before the cutoff (1 September): a month's row at a time, up to `limit` marks a batch
-   * (a month holds at most 62). A cutoff within a month clears that month's earlier sessions too.
+   * Marks dated before the cutoff (1 September): a month's row at a time, `limit ÷ 62` months a batch
+   * (a month holds at most 62 marks) and at least one — so a batch, and a run, may remove up to 61
+   * marks more than its bound; counted in marks. A cutoff within a month clears that month's earlier
+   * sessions too.
    */
   'attendance-marks': async (tx, s, c, n) => {
     const { rows } = await tx.query<{ months: number; marks: number }>(

@@ -112,15 +112,14 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `DELETE FROM leave_refusals WHERE school_id = $1 AND pupil_mis_id = $2`,
     p,
   );
-  await run(
-    tx,
-    removed,
-    'attendance_marks',
-    // A month of marks per row: one result row per mark removed, so the count is of marks.
+  // A month of marks per row: the count is of the marks the removed months held (counted in the
+  // statement: a SELECT's row count is not reported alike by both backends).
+  const marks = await tx.query<{ n: number }>(
     `WITH gone AS (DELETE FROM attendance_months WHERE school_id = $1 AND pupil_mis_id = $2 RETURNING codes)
-     SELECT 1 FROM gone, unnest(gone.codes) AS c WHERE c IS NOT NULL`,
+     SELECT count(*)::int AS n FROM gone, unnest(gone.codes) AS c WHERE c IS NOT NULL`,
     p,
   );
+  if (marks.rows[0]!.n) removed.attendance_marks = (removed.attendance_marks ?? 0) + marks.rows[0]!.n;
   await run(
     tx,
     removed,

@@ -111,4 +111,67 @@ describe('marks a month a row', () => {
     // The month's last mark gone: its row too.
     expect((await db.query(`SELECT 1 FROM attendance_months WHERE pupil_mis_id = 'P2'`)).rows).toEqual([]);
   });
+
+  it('two imports sending the same unchanged marks in opposite orders never wait on each other', async () => {
+    const p3 = marksFor('P1', ['2024-01-30']);
+    const p4 = marksFor('P2', ['2025-09-30', '2025-10-01']);
+    for (const g of [p3, p4])
+      await db.transaction(async (tx) => {
+        await createStaging(tx);
+        await applyMarks(tx, 'alpha', '9', 'test', { group: g, groupNo: 0 });
+      });
+    // A: P1 then P2; B: P2 then P1 — each holding its first until the other has done its first.
+    let release!: () => void;
+    const bothFirst = new Promise<void>((r) => {
+      let n = 0;
+      release = () => {
+        if (++n === 2) r();
+      };
+    });
+    const run = (first: MarkColumns, second: MarkColumns) =>
+      db.transaction(async (tx) => {
+        await createStaging(tx);
+        const a = await applyMarks(tx, 'alpha', '10', 'test', { group: first, groupNo: 0 });
+        release();
+        await bothFirst;
+        const b = await applyMarks(tx, 'alpha', '10', 'test', { group: second, groupNo: 1 });
+        return [a, b];
+      });
+    const [a, b] = await Promise.all([run(p3, p4), run(p4, p3)]);
+    for (const r of [...a, ...b]) expect(r).toMatchObject({ inserted: 0, updated: 0, corrected: 0 });
+  });
+
+  it('two imports adding different sessions to the same new month both keep theirs', async () => {
+    const am = marksFor('P2', ['2025-12-01']);
+    const pm = marksFor('P2', ['2025-12-02']);
+    let firstApplied!: () => void;
+    const applied = new Promise<void>((r) => {
+      firstApplied = r;
+    });
+    const first = db.transaction(async (tx) => {
+      await createStaging(tx);
+      const r = await applyMarks(tx, 'alpha', '11', 'test', { group: am, groupNo: 0 });
+      firstApplied();
+      await new Promise((done) => setTimeout(done, 300)); // the second waits on this month meanwhile
+      return r;
+    });
+    await applied;
+    const second = db.transaction(async (tx) => {
+      await createStaging(tx);
+      return applyMarks(tx, 'alpha', '12', 'test', { group: pm, groupNo: 0 });
+    });
+    // Before: the second failed with a unique violation on the month's key.
+    expect(await first).toMatchObject({ inserted: 2, updated: 0 });
+    expect(await second).toMatchObject({ inserted: 2, updated: 0 });
+    const { rows } = await db.query<{ d: string }>(
+      `SELECT to_char(date, 'YYYY-MM-DD') || ' ' || session AS d FROM attendance_marks
+       WHERE pupil_mis_id = 'P2' AND date >= '2025-12-01' ORDER BY date, session`,
+    );
+    expect(rows.map((r) => r.d)).toEqual([
+      '2025-12-01 AM',
+      '2025-12-01 PM',
+      '2025-12-02 AM',
+      '2025-12-02 PM',
+    ]);
+  });
 });

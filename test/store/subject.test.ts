@@ -509,6 +509,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     const entriesBefore = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
     const removed = await erasePupilAudited(db, 'alpha', 'P9', 'user:1');
     expect(removed.pupils).toBe(1);
+    expect(removed.attendance_marks).toBe(1); // its one mark, on both backends
     const values = [...Object.values(PERSONAL), 'Quilfeather', 'ZZ9 9QY'];
     for (const v of values)
       expect({ value: v, found: await findEverywhere(db, store.schema, v) }).toEqual({ value: v, found: [] });
