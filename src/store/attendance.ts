@@ -311,7 +311,7 @@ export async function applyMarks(
       'SELECT mis_id FROM pupils WHERE school_id = $1 AND mis_id = ANY($2::text[])',
       [schoolId, textArray([...new Set(c.pupilMisId)])],
     ),
-    readMonths(tx, schoolId, monthKeys(c), false),
+    readMonths(tx, schoolId, monthKeys(c), 'compare'),
   ]);
   const knownPupils = new Set(known.rows.map((r) => r.mis_id));
   let merged = mergeMarks(c, knownPupils, stored, importId);
@@ -319,18 +319,14 @@ export async function applyMarks(
   if (merged.months.length === 0 && unknown.length === 0) {
     return { inserted: 0, updated: 0, corrected: 0, changedPupils: [] };
   }
-  // Only the months that change are locked, in key order: two imports sending the same unchanged
-  // marks never wait on each other, and two changing the same pupils lock them in one order. Read
-  // again under the lock: if another transaction wrote one meanwhile, merge over what it wrote.
-  if (merged.months.length > 0) {
-    const locked = await readMonths(tx, schoolId, merged.months, true);
-    const seen = new Map(stored.map((r) => [`${r.pupil_mis_id}\u0000${r.month}`, r.version]));
-    const existing = merged.months.filter((m) => m.existing).length;
-    if (
-      locked.length !== existing ||
-      locked.some((r) => seen.get(`${r.pupil_mis_id}\u0000${r.month}`) !== r.version)
-    )
-      merged = mergeMarks(marksOfMonths(c, merged.months), knownPupils, locked, importId);
+  // Only the stored months that change are locked (in key order: two imports sending the same
+  // unchanged marks never wait on each other, and two changing the same pupils lock them in one
+  // order), read whole under the lock and merged again — over what another transaction wrote
+  // meanwhile, if it did. (A month new here that another adds meanwhile is found by the insert.)
+  const changedStored = merged.months.filter((m) => m.existing);
+  if (changedStored.length > 0) {
+    const locked = await readMonths(tx, schoolId, changedStored, 'lock');
+    merged = mergeMarks(marksOfMonths(c, merged.months), knownPupils, locked, importId);
   }
   const months = (rows: readonly MergedMonth[]) => [
     textArray(rows.map((m) => m.pupil)),
@@ -423,29 +419,56 @@ function marksOfMonths(c: MarkColumns, months: readonly { pupil: string; month: 
   return out;
 }
 
-/** The stored months of these pupil × month pairs; with `lock`, locked for update in key order. */
+/**
+ * The stored months of these pupil × month pairs. `compare`: what tells a mark changed (code, local
+ * code, minutes late), read as JSON text — no lock, and little for the driver to build when a whole
+ * file comes again unchanged; `lock`: every column, locked for update in key order.
+ */
 async function readMonths(
   tx: Queryable,
   schoolId: string,
   keys: readonly { pupil: string; month: string }[],
-  lock: boolean,
+  mode: 'compare' | 'lock',
 ): Promise<StoredMonth[]> {
-  const { rows } = await tx.query<StoredMonth>(
-    `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, codes, categories, local_codes, minutes_late,
-            import_ids::text[] AS import_ids, xmin::text AS version
-     FROM attendance_months
-     WHERE school_id = $1 AND (pupil_mis_id, month) IN (SELECT * FROM unnest($2::text[], $3::date[]))
-     ${lock ? 'ORDER BY pupil_mis_id, month FOR UPDATE' : ''}`,
-    [schoolId, textArray(keys.map((k) => k.pupil)), textArray(keys.map((k) => k.month))],
+  const params = [schoolId, textArray(keys.map((k) => k.pupil)), textArray(keys.map((k) => k.month))];
+  const where = `school_id = $1 AND (pupil_mis_id, month) IN (SELECT * FROM unnest($2::text[], $3::date[]))`;
+  if (mode === 'lock') {
+    const { rows } = await tx.query<StoredMonth>(
+      `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month, codes, categories, local_codes, minutes_late,
+              import_ids::text[] AS import_ids
+       FROM attendance_months WHERE ${where} ORDER BY pupil_mis_id, month FOR UPDATE`,
+      params,
+    );
+    return rows;
+  }
+  const { rows } = await tx.query<{ pupil_mis_id: string; month: string; marks: string }>(
+    `SELECT pupil_mis_id, to_char(month, 'YYYY-MM-DD') AS month,
+            json_build_array(codes, local_codes, minutes_late)::text AS marks
+     FROM attendance_months WHERE ${where}`,
+    params,
   );
-  return rows;
+  return rows.map((r) => {
+    const [codes, localCodes, minutesLate] = JSON.parse(r.marks) as [
+      (string | null)[],
+      (string | null)[],
+      (number | null)[],
+    ];
+    return {
+      pupil_mis_id: r.pupil_mis_id,
+      month: r.month,
+      codes,
+      local_codes: localCodes,
+      minutes_late: minutesLate,
+      // Not read to compare: a month that changes is read whole under the lock and merged again.
+      categories: emptySlots(),
+      import_ids: emptySlots(),
+    };
+  });
 }
 
 interface StoredMonth {
   pupil_mis_id: string;
   month: string;
-  /** The row version read (`xmin`): another transaction's write since changes it. */
-  version: string;
   codes: (string | null)[];
   categories: (string | null)[];
   local_codes: (string | null)[];
