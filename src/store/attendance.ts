@@ -278,10 +278,11 @@ export interface AppliedMarks {
  * both (a correction); an equal one is left alone. Marks for pupils the school does not have are
  * skipped (the caller reports them from the staging table).
  *
- * Two round trips: the group's stored months are read and locked (`FOR UPDATE`), merged here, and
- * written back whole — a new month inserted, a changed one updated — with the corrections' audit
- * entries, in one statement. The caller applies one group at a time (the next group's months are
- * read after this one's are written).
+ * The group's stored months are read (what tells a change, unlocked) and merged here; the months
+ * that change are read whole under a lock (`FOR UPDATE`, in key order) and merged again; then every
+ * changed month is written back whole — a new one inserted, a stored one updated — with the
+ * corrections' audit entries, in one statement. The caller applies one group at a time (the next
+ * group's months are read after this one's are written).
  *
  * Two sources:
  * - `{ group }`: marks just read, as columns. Those whose pupil the school does not have are staged
@@ -294,8 +295,8 @@ export interface AppliedMarks {
  *   the group repeats takes its last line's mark (the caller has refused the unit if any repeats
  *   differ, so a repeat in another group finds its mark already equal and changes nothing).
  *
- * A new month is inserted without ON CONFLICT: if another transaction inserted it meanwhile the
- * statement fails (unique violation) and the unit is retried, rather than a month's marks lost.
+ * A month new here that another transaction inserted meanwhile is not overwritten (`ON CONFLICT DO
+ * NOTHING`, which waits for that transaction): its marks are applied again, over the month as it is.
  */
 export async function applyMarks(
   tx: Queryable,
