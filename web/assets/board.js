@@ -1,16 +1,4 @@
-import {
-  api,
-  bdi,
-  fmtTime,
-  h,
-  header,
-  londonToday,
-  me,
-  replaceKeepingInput,
-  say,
-  schoolPicker,
-  since,
-} from './app.js';
+import { api, bdi, fmtTime, h, header, me, replaceKeepingInput, say, schoolPicker, since } from './app.js';
 import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
 import { brokerLine, tickBroker } from './board-broker.js';
 import { drillSection } from './board-drill.js';
@@ -20,7 +8,7 @@ import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
-import { failedSaid } from './words.js';
+import { daySaid, failedSaid } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -205,7 +193,7 @@ async function main() {
         picker.element,
         toggle,
         h('span', { id: 'live', class: 'live off', role: 'status' }, 'Connecting…'),
-        h('span', { class: 'today' }, londonToday()),
+        h('span', { class: 'today' }, daySaid(new Date())),
       ),
     );
   document.body.append(h('div', { id: 'announce', class: 'visually-hidden', 'aria-live': 'assertive' }));

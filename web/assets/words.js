@@ -102,3 +102,16 @@ export function fobFeedsSaid(feeds) {
     };
   return { ok: true, text: 'Every fob feed is arriving.' };
 }
+
+/** A day as the board's toolbar says it, in Europe/London: "Tuesday 1 December 2026" (whatever the ICU's punctuation). */
+export function daySaid(at) {
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'Europe/London',
+  }).formatToParts(at);
+  const part = (type) => parts.find((p) => p.type === type)?.value ?? '';
+  return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}`;
+}

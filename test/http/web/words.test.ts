@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 interface Words {
   count: (n: number, one: string, many?: string) => string;
   outcomeSaid: (sinks: string[] | undefined) => string;
+  daySaid: (at: Date) => string;
 }
 // The front end's module (plain JS, no DOM).
 const words = (await import(new URL('../../../web/assets/words.js', import.meta.url).href)) as Words;
@@ -13,6 +14,11 @@ describe('the pages’ plain words', () => {
     expect(words.count(0, 'account')).toBe('0 accounts');
     expect(words.count(12, 'account')).toBe('12 accounts');
     expect(words.count(2, 'child', 'children')).toBe('2 children');
+  });
+
+  it("says the board's day in words, in London (23:30 UTC in summer is the next day there)", () => {
+    expect(words.daySaid(new Date('2026-12-01T10:00:00Z'))).toBe('Tuesday 1 December 2026');
+    expect(words.daySaid(new Date('2026-06-30T23:30:00Z'))).toBe('Wednesday 1 July 2026');
   });
 
   it('says a visit outcome is on its way only when a sink really sends it', () => {
