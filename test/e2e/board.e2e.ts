@@ -402,6 +402,10 @@ describe('Doorstep in a browser', () => {
     await office.getByRole('heading', { name: 'Page not found' }).waitFor();
     await office.getByRole('link', { name: 'Back to your start page' }).waitFor();
     expect(await axe(office)).toEqual([]);
+    // A visit that does not exist says so on the visit page, with the way back.
+    await office.goto(`${base}/visits/999999`);
+    await office.getByRole('heading', { name: 'Visit not found' }).waitFor();
+    await office.getByRole('link', { name: 'Back to the visits' }).waitFor();
 
     const admin = await signIn(await browser.newContext(), 'admin');
     await admin.goto(`${base}/audit`);

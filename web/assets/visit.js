@@ -202,4 +202,17 @@ async function main() {
   await load();
 }
 
-main().catch((e) => say(msg, e.message, true));
+// A visit that does not exist (or is not this person's to see) is a page saying so, with the way back.
+function notFound() {
+  document.querySelector('h1').replaceChildren('Visit not found');
+  content.replaceChildren(
+    h(
+      'p',
+      {},
+      `There is no visit ${visitId} that you can see: the link may be wrong, or the visit is not yours.`,
+    ),
+    h('p', {}, h('a', { href: '/visits' }, 'Back to the visits')),
+  );
+}
+
+main().catch((e) => (e.status === 404 ? notFound() : say(msg, e.message, true)));
