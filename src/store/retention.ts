@@ -179,6 +179,7 @@ export const KINDS: Record<string, Batch> = {
    * sessions too.
    */
   'attendance-marks': async (tx, s, c, n) => {
+    const monthsAtMost = Math.max(1, Math.floor(n / SLOTS_PER_MONTH));
     const { rows } = await tx.query<{ months: number; marks: number }>(
       `WITH gone AS (
          DELETE FROM attendance_months WHERE (school_id, pupil_mis_id, month) IN (
@@ -186,10 +187,10 @@ export const KINDS: Record<string, Batch> = {
            WHERE school_id = $1 AND month < date_trunc('month', $2::date) LIMIT $3)
          RETURNING (SELECT count(*) FROM unnest(codes) x WHERE x IS NOT NULL) AS marks)
        SELECT count(*)::int AS months, COALESCE(sum(marks), 0)::int AS marks FROM gone`,
-      [s, c, Math.max(1, Math.floor(n / SLOTS_PER_MONTH))],
+      [s, c, monthsAtMost],
     );
     const { months, marks } = rows[0]!;
-    if (months >= Math.max(1, Math.floor(n / SLOTS_PER_MONTH))) return { removed: marks, more: true };
+    if (months >= monthsAtMost) return { removed: marks, more: true };
     // The cutoff's own month: the sessions before it (none when the cutoff is the 1st).
     const part = await tx.query(
       `DELETE FROM attendance_marks WHERE school_id = $1 AND date < $2::date
