@@ -1,19 +1,9 @@
 import type { Readable } from 'node:stream';
-import { SaxesParser } from 'saxes';
 import { decodeText } from './decode.ts';
 import { malformed } from './errors.ts';
 import { MAX_VALUE_READ } from './field-limits.ts';
 import type { Where } from './types.ts';
-
-/** saxes's private buffers (saxes 6), read to bound what it holds; see `checkBuffers`. */
-interface SaxesBuffers {
-  text: string;
-  name: string;
-  piTarget: string;
-  entity: string;
-  tags: unknown[];
-  attribList: unknown[];
-}
+import { type XmlEvents, XmlScanError, XmlScanner } from './xml-scanner.ts';
 
 const MAX_DEPTH = 64;
 const MAX_ATTRIBUTES = 256;
@@ -27,50 +17,36 @@ function tooLong(where: Where, field: string | undefined): Error {
 }
 
 /**
- * The one way Doorstep parses XML: saxes, streamed, with a DOCTYPE refused outright (so no external
- * entity is ever resolved and no entity-expansion bomb can be declared), an undeclared entity a parse
- * error, and the first problem — the parser's or the caller's — reported with file and line.
+ * The one way Doorstep reads XML: `XmlScanner`, streamed, with a DOCTYPE refused outright (so no
+ * external entity is ever resolved and no entity-expansion bomb can be declared), an undeclared
+ * entity an error, a value, nesting or attribute list past its bound refused without reading on, and
+ * the first problem — the scanner's or the caller's — reported with file and line.
  */
 export class SafeXml {
-  readonly parser = new SaxesParser({ position: true });
   readonly unit: string;
+  private readonly scanner: XmlScanner;
   private failure: Error | undefined;
   private readonly field: () => string | undefined;
 
   /** `field` names the field being read, for an error about an over-long value. */
-  constructor(unit: string, options: { field?: () => string | undefined } = {}) {
+  constructor(unit: string, events: XmlEvents, options: { field?: () => string | undefined } = {}) {
     this.unit = unit;
     this.field = options.field ?? (() => undefined);
-    const buffers = this.parser as unknown as Record<keyof SaxesBuffers, unknown>;
-    if (![buffers.text, buffers.name, buffers.piTarget, buffers.entity].every((b) => typeof b === 'string'))
-      throw new Error('saxes no longer keeps its buffers where SafeXml bounds them: review safe-xml.ts');
-    this.parser.on('doctype', () =>
-      this.fail(
-        malformed(
-          { unit, line: this.parser.line },
-          undefined,
-          'a DOCTYPE is not allowed (external entities are never resolved)',
-        ),
-      ),
-    );
-    this.parser.on('error', (err) =>
-      this.fail(
-        malformed(
-          { unit, line: this.parser.line },
-          undefined,
-          `not well-formed XML: ${err.message.replace(/^(?:[^:]*:)?\d+:\d+: /, '')}`,
-        ),
-      ),
-    );
+    this.scanner = new XmlScanner(events, {
+      maxToken: MAX_VALUE_READ,
+      maxDepth: MAX_DEPTH,
+      maxAttributes: MAX_ATTRIBUTES,
+    });
   }
 
-  /** Records the first failure; event handlers call this instead of throwing inside saxes. */
+  /** Records the first failure; event handlers call this instead of throwing inside the scan. */
   fail(err: Error): void {
     this.failure ??= err;
   }
 
+  /** The line of the tag or text being reported. */
   get line(): number {
-    return this.parser.line;
+    return this.scanner.line;
   }
 
   /**
@@ -79,43 +55,43 @@ export class SafeXml {
    */
   append(value: string, text: string, field: string | undefined): string | undefined {
     if (value.length + text.length <= MAX_VALUE_READ) return value + text;
-    this.fail(tooLong({ unit: this.unit, line: this.parser.line }, field));
+    this.fail(tooLong({ unit: this.unit, line: this.scanner.line }, field));
     return undefined;
   }
 
-  /**
-   * saxes holds a whole text node, attribute value, name or comment until it ends, and every open
-   * element; checked after each chunk, so an absurd one refuses the file after at most one chunk
-   * more than the limit instead of being read whole into memory.
-   */
-  private checkBuffers(): void {
-    const p = this.parser as unknown as SaxesBuffers;
-    const where = { unit: this.unit, line: this.parser.line };
-    if (Math.max(p.text.length, p.name.length, p.piTarget.length, p.entity.length) > MAX_VALUE_READ)
-      this.fail(tooLong(where, this.field()));
-    else if (p.tags.length > MAX_DEPTH)
-      this.fail(malformed(where, undefined, `elements nested more than ${MAX_DEPTH} deep`));
-    else if (p.attribList.length > MAX_ATTRIBUTES)
-      this.fail(malformed(where, undefined, `an element with more than ${MAX_ATTRIBUTES} attributes`));
+  private scanned(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      if (!(err instanceof XmlScanError)) throw err;
+      const where = { unit: this.unit, line: err.line };
+      this.fail(
+        err.kind === 'too-long'
+          ? tooLong(where, this.field())
+          : malformed(
+              where,
+              undefined,
+              err.kind === 'syntax' ? `not well-formed XML: ${err.message}` : err.message,
+            ),
+      );
+    }
+    if (this.failure) throw this.failure;
   }
 
   /**
-   * Decodes and parses the input chunk by chunk, yielding after each chunk so the caller can hand
-   * on what the handlers collected. Throws the first failure; an empty file is an error.
+   * Decodes and scans the input chunk by chunk, yielding after each chunk so the caller can hand on
+   * what the handlers collected. Throws the first failure; an empty file is an error.
    */
   async *feed(input: Readable, onBytes?: (n: number) => void): AsyncGenerator<void> {
     let content = false;
     for await (const chunk of decodeText(input, this.unit, onBytes ? { onBytes } : {})) {
       content ||= /\S/.test(chunk);
       if (!content) continue;
-      this.parser.write(chunk);
-      this.checkBuffers();
-      if (this.failure) throw this.failure;
+      this.scanned(() => this.scanner.write(chunk));
       yield;
     }
     if (!content)
       throw malformed({ unit: this.unit }, undefined, 'the file is empty: expected an XML document');
-    this.parser.close();
-    if (this.failure) throw this.failure;
+    this.scanned(() => this.scanner.close());
   }
 }

@@ -38,22 +38,20 @@ export async function* streamXmlElements(
 ): AsyncGenerator<{ node: XmlNode } | { header: string; text: string }> {
   const stack: string[] = [];
   const nodes: XmlNode[] = [];
-  const xml = new SafeXml(unit, { field: () => nodes.at(-1)?.name });
-  const parser = xml.parser;
   let elements = 0;
   const ready: ({ node: XmlNode } | { header: string; text: string })[] = [];
   const keep = new Set(options.keep ?? []);
   let headerText = '';
   const fail = (err: Error) => xml.fail(err);
 
-  parser.on('opentag', (tag) => {
-    stack.push(tag.name);
-    if (stack.length === 1 && tag.name !== options.root) {
+  const open = (name: string) => {
+    stack.push(name);
+    if (stack.length === 1 && name !== options.root) {
       fail(
         malformed(
-          { unit, line: parser.line },
+          { unit, line: xml.line },
           undefined,
-          `unexpected root element <${tag.name}>: expected <${options.root}>`,
+          `unexpected root element <${name}>: expected <${options.root}>`,
         ),
       );
     }
@@ -63,30 +61,31 @@ export async function* streamXmlElements(
       if (++elements > MAX_ELEMENTS_PER_RECORD) {
         fail(
           malformed(
-            { unit, line: parser.line },
+            { unit, line: xml.line },
             undefined,
             `a <${options.path.split('/').at(-1)}> with more than ${MAX_ELEMENTS_PER_RECORD} elements`,
           ),
         );
       }
-      const node: XmlNode = { name: tag.name, line: parser.line, text: '', children: [] };
+      const node: XmlNode = { name, line: xml.line, text: '', children: [] };
       nodes.at(-1)?.children.push(node);
       nodes.push(node);
     } else if (keep.has(path)) headerText = '';
-  });
-  parser.on('text', (t) => {
+  };
+  const text = (t: string) => {
     const top = nodes.at(-1);
     if (top) top.text = xml.append(top.text, t, top.name) ?? top.text;
     else if (keep.has(stack.join('/'))) headerText = xml.append(headerText, t, stack.at(-1)) ?? headerText;
-  });
-  parser.on('closetag', () => {
+  };
+  const close = () => {
     const path = stack.join('/');
     if (nodes.length > 0) {
       const node = nodes.pop()!;
       if (nodes.length === 0) ready.push({ node });
     } else if (keep.has(path)) ready.push({ header: path, text: headerText.trim() });
     stack.pop();
-  });
+  };
+  const xml = new SafeXml(unit, { open, text, close }, { field: () => nodes.at(-1)?.name });
 
   for await (const _ of xml.feed(input, options.onBytes)) yield* ready.splice(0);
   yield* ready.splice(0);

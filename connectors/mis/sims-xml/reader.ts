@@ -74,34 +74,32 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   let caption = '';
   let field: string | undefined;
   let text: string | undefined = '';
-  const xml = new SafeXml(unit, { field: () => field });
-  const parser = xml.parser;
   const out = new BatchBuffer();
   let sawRoot = false;
 
   const fail = (err: Error) => xml.fail(err);
 
-  parser.on('opentag', (tag) => {
+  const open = (tag: string) => {
     depth++;
     if (depth === 1) {
       sawRoot = true;
-      root = ROOTS[tag.name as keyof typeof ROOTS];
+      root = ROOTS[tag as keyof typeof ROOTS];
       if (!root) {
         fail(
           malformed(
-            { unit, line: parser.line },
+            { unit, line: xml.line },
             undefined,
-            `unexpected root element <${tag.name}>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)${tag.name === 'CTfile' ? "; this is a CTF file: import it with --format ctf (or drop it where the school's mis.kind is ctf)" : ''}`,
+            `unexpected root element <${tag}>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)${tag === 'CTfile' ? "; this is a CTF file: import it with --format ctf (or drop it where the school's mis.kind is ctf)" : ''}`,
           ),
         );
       }
-    } else if (depth === 2 && root && tag.name === root.record) {
+    } else if (depth === 2 && root && tag === root.record) {
       recordNo++;
-      recordLine = parser.line;
+      recordLine = xml.line;
       fields = new Map();
       fieldCount = 0;
     } else if (depth === 3 && fields) {
-      ({ name: field, caption } = captionOf(tag.name, fieldCount));
+      ({ name: field, caption } = captionOf(tag, fieldCount));
       text = '';
       if (++fieldCount > MAX_ELEMENTS_PER_RECORD) {
         fail(
@@ -113,11 +111,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
         );
       }
     }
-  });
-  parser.on('text', (t) => {
-    if (field !== undefined && text !== undefined) text = xml.append(text, t, field);
-  });
-  parser.on('closetag', () => {
+  };
+  const close = () => {
     if (depth === 3 && fields && field !== undefined) {
       if (text !== undefined) fields.set(caption, text);
       field = undefined;
@@ -132,7 +127,18 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
       }
     }
     depth--;
-  });
+  };
+  const xml = new SafeXml(
+    unit,
+    {
+      open,
+      text: (t) => {
+        if (field !== undefined && text !== undefined) text = xml.append(text, t, field);
+      },
+      close,
+    },
+    { field: () => field },
+  );
 
   for await (const _ of xml.feed(input, options.onBytes)) yield* out.drain();
   if (!sawRoot) throw malformed({ unit }, undefined, 'expected an XML document with a root element');
