@@ -64,18 +64,70 @@ export function normaliseCaption(caption: string): string {
   return n;
 }
 
+/** A record's values by normalised caption, as a reader holds them. */
+export interface FieldLookup {
+  get(caption: string): string | undefined;
+  has(caption: string): boolean;
+}
+
+/**
+ * One record's fields at a time, kept in the same places record after record: a file repeats the
+ * same captions in every record, so a new record allocates nothing (`clear` starts the next one).
+ * Bounded: past `MAX_CAPTIONS` distinct captions (no real export has them) it starts afresh.
+ */
+export class RecordFields implements FieldLookup {
+  private static readonly MAX_CAPTIONS = 10_000;
+  private index = new Map<string, number>();
+  private values: string[] = [];
+  private stamps: number[] = [];
+  private record = 0;
+
+  clear(): void {
+    this.record++;
+    if (this.index.size > RecordFields.MAX_CAPTIONS) {
+      this.index = new Map();
+      this.values = [];
+      this.stamps = [];
+    }
+  }
+
+  set(caption: string, text: string): void {
+    let i = this.index.get(caption);
+    if (i === undefined) {
+      i = this.index.size;
+      this.index.set(caption, i);
+    }
+    this.values[i] = text;
+    this.stamps[i] = this.record;
+  }
+
+  get(caption: string): string | undefined {
+    const i = this.index.get(caption);
+    return i !== undefined && this.stamps[i] === this.record ? this.values[i] : undefined;
+  }
+
+  has(caption: string): boolean {
+    return this.get(caption) !== undefined;
+  }
+}
+
 /** A row as caption → text, looked up through a column map. */
 export class Row {
-  private readonly values: Map<string, string>;
+  private readonly values: FieldLookup;
   readonly where: Where;
 
-  /** `normalised`: `entries` is a map whose captions a reader has already normalised, taken as it is. */
-  constructor(entries: Iterable<[string, string]>, where: Where, captions: 'raw' | 'normalised' = 'raw') {
-    if (captions === 'normalised' && entries instanceof Map) this.values = entries;
-    else {
-      this.values = new Map();
-      for (const [k, v] of entries) this.values.set(normaliseCaption(k), v);
-    }
+  /** `normalised`: `entries` holds captions a reader has already normalised, taken as it is. */
+  constructor(
+    entries: Iterable<[string, string]> | FieldLookup,
+    where: Where,
+    captions: 'raw' | 'normalised' = 'raw',
+  ) {
+    if (captions === 'normalised' && 'get' in entries) this.values = entries;
+    else if (Symbol.iterator in entries) {
+      const values = new Map<string, string>();
+      for (const [k, v] of entries) values.set(normaliseCaption(k), v);
+      this.values = values;
+    } else throw new TypeError('Row: raw captions come as entries');
     this.where = where;
   }
 

@@ -12,6 +12,8 @@ export class UnitKeys {
   private readonly seen = new Map<string, Uint8Array>();
   private readonly firstDay: number;
   private readonly sessions: number;
+  private lastDate = '';
+  private lastDay = 0;
   /** Keys given more than once (or that could not be placed: counted as repeats, to be safe). */
   repeats = 0;
 
@@ -26,10 +28,15 @@ export class UnitKeys {
 
   /** Records one key (`date` as YYYY-MM-DD); true when the unit gave it before. */
   add(pupil: string, date: string, session: 'AM' | 'PM'): boolean {
-    const day =
-      Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) /
-        86_400_000 -
-      this.firstDay;
+    // A day's two sessions come one after the other: its number is worked out once.
+    if (date !== this.lastDate) {
+      this.lastDay =
+        Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) /
+          86_400_000 -
+        this.firstDay;
+      this.lastDate = date;
+    }
+    const day = this.lastDay;
     const bit = day * 2 + (session === 'PM' ? 1 : 0);
     if (!(bit >= 0 && bit < this.sessions)) {
       this.repeats++;

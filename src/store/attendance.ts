@@ -405,18 +405,30 @@ function monthKeys(c: MarkColumns): { pupil: string; month: string }[] {
   const keys = new Map<string, { pupil: string; month: string }>();
   for (let i = 0; i < c.length; i++) {
     const pupil = c.pupilMisId[i]!;
+    // A file gives a pupil's marks in runs: most marks are in the month of the mark before.
+    if (i > 0 && pupil === c.pupilMisId[i - 1] && sameMonth(c.date[i]!, c.date[i - 1]!)) continue;
     const month = monthOf(c.date[i]!);
     keys.set(`${pupil}\u0000${month}`, { pupil, month });
   }
   return [...keys.values()];
 }
 
+/** Whether two ISO dates are in one month (no string made: this runs for every mark). */
+function sameMonth(a: string, b: string): boolean {
+  for (let k = 0; k < 7; k++) if (a.charCodeAt(k) !== b.charCodeAt(k)) return false;
+  return true;
+}
+
 /** The marks of a group that fall in these months. */
 function marksOfMonths(c: MarkColumns, months: readonly { pupil: string; month: string }[]): MarkColumns {
   const wanted = new Set(months.map((m) => `${m.pupil}\u0000${m.month}`));
   const out = new MarkColumns();
-  for (let i = 0; i < c.length; i++)
-    if (wanted.has(`${c.pupilMisId[i]}\u0000${monthOf(c.date[i]!)}`)) out.pushFrom(c, i);
+  let want = false;
+  for (let i = 0; i < c.length; i++) {
+    if (!(i > 0 && c.pupilMisId[i] === c.pupilMisId[i - 1] && sameMonth(c.date[i]!, c.date[i - 1]!)))
+      want = wanted.has(`${c.pupilMisId[i]}\u0000${monthOf(c.date[i]!)}`);
+    if (want) out.pushFrom(c, i);
+  }
   return out;
 }
 
@@ -529,6 +541,10 @@ export function mergeMarks(
   const unknown = new MarkColumns();
   let inserted = 0;
   let updated = 0;
+  // The month of the mark before (a file gives a pupil's marks in runs): looked up only on a change.
+  let m: MergedMonth | undefined;
+  let mPupil = '';
+  let mDate = '';
   for (let i = 0; i < c.length; i++) {
     const pupil = c.pupilMisId[i]!;
     if (!knownPupils.has(pupil)) {
@@ -537,22 +553,26 @@ export function mergeMarks(
     }
     const date = c.date[i]!;
     const session = c.session[i]!;
-    const month = monthOf(date);
-    const key = `${pupil}\u0000${month}`;
-    let m = all.get(key);
-    if (m === undefined) {
-      m = {
-        pupil,
-        month,
-        existing: false,
-        inserted: 0,
-        codes: emptySlots(),
-        categories: emptySlots(),
-        localCodes: emptySlots(),
-        minutesLate: emptySlots(),
-        importIds: emptySlots(),
-      };
-      all.set(key, m);
+    if (m === undefined || pupil !== mPupil || !sameMonth(date, mDate)) {
+      const month = monthOf(date);
+      const key = `${pupil}\u0000${month}`;
+      m = all.get(key);
+      if (m === undefined) {
+        m = {
+          pupil,
+          month,
+          existing: false,
+          inserted: 0,
+          codes: emptySlots(),
+          categories: emptySlots(),
+          localCodes: emptySlots(),
+          minutesLate: emptySlots(),
+          importIds: emptySlots(),
+        };
+        all.set(key, m);
+      }
+      mPupil = pupil;
+      mDate = date;
     }
     const s = slotOf(date, session);
     const code = c.code[i]!;

@@ -8,6 +8,7 @@ import {
   type MarkColumns,
   normaliseCaption,
   type PupilColumns,
+  RecordFields,
   Row,
   rowToMarks,
   rowToPupil,
@@ -53,7 +54,9 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   let depth = 0;
   let recordNo = 0;
   let recordLine = 0;
-  let fields: Map<string, string> | undefined;
+  // The same places for every record: a record is mapped to its marks or pupil as soon as it closes.
+  const recordFields = new RecordFields();
+  let fields: RecordFields | undefined;
   // Element name → its caption as a row looks it up. Every record repeats the same names in the
   // same order, so the name at the same position in the previous record is tried first.
   const captions = new Map<string, { name: string; caption: string }>();
@@ -96,7 +99,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     } else if (depth === 2 && root && tag === root.record) {
       recordNo++;
       recordLine = xml.line;
-      fields = new Map();
+      fields = recordFields;
+      fields.clear();
       fieldCount = 0;
     } else if (depth === 3 && fields) {
       ({ name: field, caption } = captionOf(tag, fieldCount));

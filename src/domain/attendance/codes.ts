@@ -101,7 +101,30 @@ export type CodeResolution =
  * through. Withdrawn codes are refused on dates from 2024-08-19; anything else unknown is refused —
  * never guessed.
  */
-export function resolveCode(raw: string, date: string, localMap: LocalCodeMap = {}): CodeResolution {
+export function resolveCode(
+  raw: string,
+  date: string,
+  localMap: LocalCodeMap = NO_LOCAL_CODES,
+): CodeResolution {
+  // A code that resolves does so whatever the date: remembered per map (an import asks per mark).
+  let known = resolvedCodes.get(localMap);
+  const hit = known?.get(raw);
+  if (hit) return hit;
+  const r = resolveAnew(raw, date, localMap);
+  if (r.ok) {
+    if (!known) {
+      known = new Map();
+      resolvedCodes.set(localMap, known);
+    }
+    if (known.size < 1000) known.set(raw, r);
+  }
+  return r;
+}
+
+const NO_LOCAL_CODES: LocalCodeMap = Object.freeze({});
+const resolvedCodes = new WeakMap<LocalCodeMap, Map<string, CodeResolution & { ok: true }>>();
+
+function resolveAnew(raw: string, date: string, localMap: LocalCodeMap): CodeResolution {
   const given = raw.trim();
   if (given === '') return { ok: false, reason: 'empty attendance mark' };
   const mapped = localMap[given];

@@ -12,5 +12,6 @@ export function monthOf(date: string): string {
 
 /** A session's place in its month's arrays, from 0 (the 1st's morning) to 61 (the 31st's afternoon). */
 export function slotOf(date: string, session: string): number {
-  return (Number(date.slice(8, 10)) - 1) * 2 + (session === 'PM' ? 1 : 0);
+  const day = (date.charCodeAt(8) - 48) * 10 + (date.charCodeAt(9) - 48);
+  return (day - 1) * 2 + (session === 'PM' ? 1 : 0);
 }

@@ -56,6 +56,21 @@ describe('DfE 2024 attendance codes', () => {
     });
   });
 
+  it('answers a code again from what it resolved before, each school map on its own', () => {
+    const lime = { X01: 'B' };
+    const heath = { X01: 'V' };
+    for (let i = 0; i < 3; i++) {
+      expect(resolveCode('X01', '2025-01-13', lime)).toMatchObject({ ok: true, code: 'B', localCode: 'X01' });
+      expect(resolveCode('X01', '2025-01-13', heath)).toMatchObject({
+        ok: true,
+        code: 'V',
+        localCode: 'X01',
+      });
+      expect(resolveCode('X01', '2025-01-13')).toMatchObject({ ok: false });
+      expect(resolveCode('H', i === 1 ? '2024-08-18' : '2024-08-19')).toMatchObject({ ok: false });
+    }
+  });
+
   it('refuses withdrawn codes from 2024-08-19 and says what replaced them', () => {
     expect(resolveCode('H', '2024-08-19')).toEqual({
       ok: false,
