@@ -1,3 +1,5 @@
+import { dayNumber } from '../domain/attendance/dates.ts';
+
 /**
  * The pupil × date × session keys an import unit has given so far, to notice a repeated session
  * while the unit is read (so marks can be applied as they arrive, group by group, and a repeat —
@@ -30,10 +32,7 @@ export class UnitKeys {
   add(pupil: string, date: string, session: 'AM' | 'PM'): boolean {
     // A day's two sessions come one after the other: its number is worked out once.
     if (date !== this.lastDate) {
-      this.lastDay =
-        Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) /
-          86_400_000 -
-        this.firstDay;
+      this.lastDay = dayNumber(date) - this.firstDay;
       this.lastDate = date;
     }
     const day = this.lastDay;

@@ -32,11 +32,31 @@ export function weekday(date: string): number {
   return new Date(`${date}T00:00:00Z`).getUTCDay();
 }
 
+/** Two or four decimal digits of `s` from `at`, as a number (no string made: importing asks per mark). */
+function digits(s: string, at: number, count: 2 | 4): number {
+  let n = 0;
+  for (let k = at; k < at + count; k++) n = n * 10 + (s.charCodeAt(k) - 48);
+  return n;
+}
+
 /** The English academic year a date falls in, named by its starting year: 2025-01-13 → 2024. */
 export function academicYearOf(date: string): number {
-  const year = Number(date.slice(0, 4));
-  const month = Number(date.slice(5, 7));
-  return month >= 9 ? year : year - 1;
+  const year = digits(date, 0, 4);
+  return digits(date, 5, 2) >= 9 ? year : year - 1;
+}
+
+/**
+ * Days from 1970-01-01 to a valid ISO date (`Date.UTC(…) / 86_400_000`, by arithmetic: the days
+ * before the year from March, as the proleptic Gregorian calendar counts them).
+ */
+export function dayNumber(date: string): number {
+  const m = digits(date, 5, 2);
+  const y = digits(date, 0, 4) - (m <= 2 ? 1 : 0);
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + digits(date, 8, 2) - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /** `YYYY-MM-DD` of an instant in Europe/London. */

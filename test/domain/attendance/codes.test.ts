@@ -3,6 +3,7 @@ import { CODES, codeMapProblems, resolveCode } from '../../../src/domain/attenda
 import {
   academicYearOf,
   addDays,
+  dayNumber,
   isIsoDate,
   londonDate,
   weekday,
@@ -107,6 +108,15 @@ describe('DfE 2024 attendance codes', () => {
 });
 
 describe('dates', () => {
+  it('counts days from 1970 as Date.UTC does, and names the academic year, for every day 1900–2200', () => {
+    for (let t = Date.UTC(1900, 0, 1); t <= Date.UTC(2200, 11, 31); t += 86_400_000) {
+      const date = new Date(t).toISOString().slice(0, 10);
+      expect(dayNumber(date)).toBe(t / 86_400_000);
+      const [y, m] = date.split('-').map(Number) as [number, number];
+      expect(academicYearOf(date)).toBe(m >= 9 ? y : y - 1);
+    }
+  });
+
   it('validates, adds and names days without time-zone surprises', () => {
     expect(isIsoDate('2025-02-29')).toBe(false);
     expect(isIsoDate('2024-02-29')).toBe(true);
