@@ -30,7 +30,9 @@ export function sniffEncoding(
     head.subarray(0, 200).toString('latin1'),
   );
   if (decl) {
-    const enc = LABELS[decl[1]!.toLowerCase()];
+    const label = decl[1]!.toLowerCase();
+    // Own keys only: `encoding="constructor"` must not find a member of `Object.prototype`.
+    const enc = Object.hasOwn(LABELS, label) ? LABELS[label] : undefined;
     if (!enc) {
       throw malformed(
         { unit, line: 1 },

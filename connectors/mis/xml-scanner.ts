@@ -77,7 +77,14 @@ const NAME = new RegExp(
 const SUSPECT = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF\uD800-\uDFFF]/g;
 const DECLARATION =
   /^<\?xml\s+version\s*=\s*(["'])1\.[0-9]+\1(?:\s+encoding\s*=\s*(["'])[A-Za-z][A-Za-z0-9._-]*\2)?(?:\s+standalone\s*=\s*(["'])(?:yes|no)\3)?\s*\?>$/;
-const PREDEFINED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+/** Null-prototype: `&constructor;` or `&__proto__;` must not find a member of `Object.prototype`. */
+const PREDEFINED: Record<string, string | undefined> = Object.assign(Object.create(null), {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+});
 /** How each `<!` construct starts: a buffer ending in a prefix of one of these waits for more. */
 const BANG_STARTS = ['<!--', '<![CDATA[', '<!DOCTYPE'];
 

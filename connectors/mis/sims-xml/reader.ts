@@ -86,7 +86,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     depth++;
     if (depth === 1) {
       sawRoot = true;
-      root = ROOTS[tag as keyof typeof ROOTS];
+      // Own keys only: a root named `constructor` or `__proto__` is not a document Doorstep reads.
+      root = Object.hasOwn(ROOTS, tag) ? ROOTS[tag as keyof typeof ROOTS] : undefined;
       if (!root) {
         fail(
           malformed(

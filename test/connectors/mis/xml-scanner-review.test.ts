@@ -1,0 +1,60 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { readSimsXml } from '../../../connectors/mis/sims-xml/reader.ts';
+import { XmlScanError, XmlScanner } from '../../../connectors/mis/xml-scanner.ts';
+
+const LIMITS = { maxToken: 65_536, maxDepth: 64, maxAttributes: 256 };
+
+/** Events (`+name@line`, text as JSON, `-name`), or the error with its line; `chunk` splits the input. */
+function scan(doc: string, chunk = doc.length || 1, limits = LIMITS): string[] | string {
+  const events: string[] = [];
+  const s = new XmlScanner(
+    {
+      open: (name) => events.push(`+${name}@${s.line}`),
+      text: (t) => events.push(JSON.stringify(t)),
+      close: (name) => events.push(`-${name}`),
+    },
+    limits,
+  );
+  try {
+    for (let at = 0; at < doc.length; at += chunk) s.write(doc.slice(at, at + chunk));
+    s.close();
+  } catch (err) {
+    if (!(err instanceof XmlScanError)) throw err;
+    return `${err.kind}@${err.line}: ${err.message}`;
+  }
+  return events;
+}
+
+async function readAll(chunks: string[]): Promise<unknown[]> {
+  const out: unknown[] = [];
+  for await (const b of readSimsXml(Readable.from(chunks.map((c) => Buffer.from(c))), { unit: 'f.xml' }))
+    out.push(b);
+  return out;
+}
+
+describe('XmlScanner: entity names are not looked up on Object.prototype', () => {
+  it.each(['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf'])('refuses &%s;', (name) => {
+    expect(scan(`<a>&${name};</a>`)).toMatch(/^syntax@1: an undeclared entity/);
+    expect(scan(`<a x="&${name};"/>`)).toMatch(/^syntax@1: an undeclared entity/);
+  });
+});
+
+describe('SIMS reader: a root element named like an Object.prototype member', () => {
+  it.each(['constructor', 'toString', '__proto__'])('refuses <%s> as the root', async (root) => {
+    await expect(readAll([`<${root}><Record><A>1</A></Record></${root}>`])).rejects.toThrow(
+      /unexpected root element/,
+    );
+  });
+});
+
+describe('decodeText: an encoding named like an Object.prototype member', () => {
+  it.each(['constructor', '__proto__', 'toString'])(
+    'refuses encoding="%s" as a Doorstep error',
+    async (enc) => {
+      await expect(readAll([`<?xml version="1.0" encoding="${enc}"?><SessionAttendances/>`])).rejects.toThrow(
+        `unsupported encoding "${enc}"`,
+      );
+    },
+  );
+});
