@@ -115,6 +115,12 @@ function holds(b: string, at: number, s: string): boolean {
   return true;
 }
 
+/** Where the first `\n` at or after `from` is in `b`, or `b.length`. */
+function nextLineEnd(b: string, from: number): number {
+  const k = b.indexOf('\n', from);
+  return k === -1 ? b.length : k;
+}
+
 /** Where `names` keeps a name, by its length, first and last characters. */
 function slotOf(length: number, first: number, last: number): number {
   return (length * 7 + first * 3 + last) & 255;
@@ -135,6 +141,8 @@ export class XmlScanner {
   // Lines: `lineBase` is the line of `buf[lineFrom]`.
   private lineBase = 1;
   private lineFrom = 0;
+  /** Where in `buf` the first `\n` at or after `lineFrom` is (`buf.length` if none; -1: not looked for). */
+  private lineNext = -1;
   private tokenAt = 0;
   /** Names seen lately, by length and first character: a repeated name is not sliced again. */
   private readonly names: (string | undefined)[] = new Array(256);
@@ -150,12 +158,16 @@ export class XmlScanner {
   get line(): number {
     const to = Math.max(this.tokenAt, this.lineFrom);
     const b = this.buf;
-    let k = b.indexOf('\n', this.lineFrom);
-    while (k !== -1 && k < to) {
+    // The next line end is kept: searching for it at every call would read the rest of a line again
+    // each time, quadratic in the length of a line (a whole chunk, in a file on one line).
+    let k = this.lineNext;
+    if (k < this.lineFrom) k = nextLineEnd(b, this.lineFrom);
+    while (k < to) {
       this.lineBase++;
-      k = b.indexOf('\n', k + 1);
+      k = nextLineEnd(b, k + 1);
     }
     this.lineFrom = to;
+    this.lineNext = k;
     return this.lineBase;
   }
 
@@ -173,6 +185,7 @@ export class XmlScanner {
     this.buf = this.pos < this.buf.length ? [this.buf.slice(this.pos), chunk].join('') : chunk;
     this.pos = 0;
     this.lineFrom = 0;
+    this.lineNext = -1;
     this.tokenAt = 0;
     // What was carried over was checked, but for a high surrogate at its end (its pair may follow).
     const from = this.buf.length - chunk.length;

@@ -58,3 +58,25 @@ describe('decodeText: an encoding named like an Object.prototype member', () => 
     },
   );
 });
+
+describe('XmlScanner: the line of each element, in a file on one line', () => {
+  it('does not read the rest of the line again for each element (quadratic in a line)', () => {
+    // A file on one line (machine exports often are), the line asked for at every element as the
+    // CTF reader does; 64 KB chunks as from a file. What is searched for '\n' is counted.
+    const doc = `<C>${`<P>${'<a/>'.repeat(4000)}</P>`.repeat(16)}</C>`;
+    let searched = 0;
+    const indexOf = String.prototype.indexOf;
+    String.prototype.indexOf = function (this: string, s: string, from?: number) {
+      if (s === '\n') searched += this.length - (from ?? 0);
+      return indexOf.call(this, s, from);
+    };
+    try {
+      const s = new XmlScanner({ open: () => void s.line, text: () => {}, close: () => {} }, LIMITS);
+      for (let at = 0; at < doc.length; at += 65_536) s.write(doc.slice(at, at + 65_536));
+      s.close();
+    } finally {
+      String.prototype.indexOf = indexOf;
+    }
+    expect(searched).toBeLessThan(4 * doc.length);
+  });
+});
