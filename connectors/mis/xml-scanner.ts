@@ -294,7 +294,7 @@ export class XmlScanner {
       const ref = semi === -1 ? t.slice(amp + 1) : t.slice(amp + 1, semi);
       let ch = PREDEFINED[ref];
       if (ch === undefined || semi === -1) {
-        const m = semi === -1 ? null : /^#(?:x([0-9A-Fa-f]{1,6})|([0-9]{1,7}))$/.exec(ref);
+        const m = semi === -1 ? null : /^#(?:x0*([0-9A-Fa-f]{1,6})|0*([0-9]{1,7}))$/.exec(ref);
         if (m) {
           const cp = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number(m[2]);
           if (!isXmlChar(cp)) this.fail(`a character reference to a character XML does not allow: &${ref};`);
@@ -322,6 +322,8 @@ export class XmlScanner {
         if (!(j === i ? NAME_START_ASCII[c] : NAME_ASCII[c])) return j;
         j++;
       } else {
+        // Half of a character beyond U+FFFF at the end: its other half is in the next chunk.
+        if (j + 1 === n && isHighSurrogate(c)) return -1;
         const cp = b.codePointAt(j)!;
         const ch = String.fromCodePoint(cp);
         if (!(j === i ? NAME_START : NAME_CHAR).test(ch)) return j;

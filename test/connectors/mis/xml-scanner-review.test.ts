@@ -80,3 +80,27 @@ describe('XmlScanner: the line of each element, in a file on one line', () => {
     expect(searched).toBeLessThan(4 * doc.length);
   });
 });
+
+describe('XmlScanner: names beyond U+FFFF split between chunks', () => {
+  it.each(['<a𐀀b></a𐀀b>', '<a𐀀/>', '<r a𐀀="1"/>', '<r><?p𐀀 x?></r>'])(
+    'reads %j the same however it is split',
+    (doc) => {
+      const whole = scan(doc);
+      expect(whole).toBeInstanceOf(Array);
+      for (let n = 1; n < doc.length; n++) expect(scan(doc, n)).toEqual(whole);
+    },
+  );
+});
+
+describe('XmlScanner: character references with leading zeros (CharRef allows any number of digits)', () => {
+  it.each([
+    ['&#x0000041;', 'A'],
+    ['&#00000065;', 'A'],
+    ['&#x00000001F600;', '😀'],
+  ])('reads %j', (ref, ch) => {
+    expect(scan(`<a>${ref}</a>`)).toEqual(['+a@1', JSON.stringify(ch), '-a']);
+  });
+  it('still refuses a reference past U+10FFFF', () => {
+    expect(scan('<a>&#x0110000;</a>')).toMatch(/^syntax@1: /);
+  });
+});
