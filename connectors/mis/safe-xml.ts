@@ -85,8 +85,9 @@ export class SafeXml {
   async *feed(input: Readable, onBytes?: (n: number) => void): AsyncGenerator<void> {
     let content = false;
     for await (const chunk of decodeText(input, this.unit, onBytes ? { onBytes } : {})) {
+      // Spaces before the first content are scanned too: they count in line numbers, and an XML
+      // declaration after them is not at the start of the file.
       content ||= /\S/.test(chunk);
-      if (!content) continue;
       this.scanned(() => this.scanner.write(chunk));
       yield;
     }

@@ -242,7 +242,7 @@ export class XmlScanner {
       const lt = b.indexOf('<', p);
       const textEnd = lt === -1 || lt >= end ? end : lt;
       if (textEnd > p) {
-        if (textEnd === end && !final && end === b.length) {
+        if (textEnd === end && !final && end === b.length && this.where === ROOT) {
           // The text may go on in the next chunk (or an entity be split): wait for its end.
           if (end - p > this.limits.maxToken) {
             this.tokenAt = p;

@@ -104,3 +104,27 @@ describe('XmlScanner: character references with leading zeros (CharRef allows an
     expect(scan('<a>&#x0110000;</a>')).toMatch(/^syntax@1: /);
   });
 });
+
+describe('SafeXml: chunks of spaces before the first content are read, not skipped', () => {
+  it('counts their lines', async () => {
+    await expect(readAll(['\n\n', '<SessionAttendances>&bad;</SessionAttendances>'])).rejects.toThrow(
+      /^f\.xml, line 3: .*undeclared entity &bad;/,
+    );
+  });
+  it('refuses an XML declaration after them (it is not at the start of the file)', async () => {
+    await expect(readAll(['\n\n', '<?xml version="1.0"?><SessionAttendances/>'])).rejects.toThrow(
+      /^f\.xml, line 3: .*anywhere but at the very start/,
+    );
+  });
+});
+
+describe('XmlScanner: spaces outside the root element are not a token held whole', () => {
+  const spaces = '\n'.repeat(140_000);
+  it.each([
+    ['before the root', `${spaces}<a/>`],
+    ['after the root', `<a/>${spaces}`],
+  ])('reads more than 64K of them %s, in 64K chunks as at once', (_, doc) => {
+    expect(scan(doc, 65_536)).toEqual(scan(doc));
+    expect(scan(doc)).toBeInstanceOf(Array);
+  });
+});
