@@ -251,6 +251,8 @@ export class XmlScanner {
           break;
         }
         this.tokenAt = p;
+        if (textEnd - p > this.limits.maxToken && this.where === ROOT)
+          this.fail(`a text longer than ${this.limits.maxToken} characters`, 'too-long');
         this.text(b, p, textEnd);
         p = textEnd;
         if (p === end) break;
@@ -261,6 +263,11 @@ export class XmlScanner {
         if (b.length - lt > this.limits.maxToken)
           this.fail(`a tag longer than ${this.limits.maxToken} characters`, 'too-long');
         break;
+      }
+      // However the chunks fell: a token the limit refuses while incomplete is refused whole too.
+      if (next - lt > this.limits.maxToken) {
+        this.tokenAt = lt;
+        this.fail(`a tag longer than ${this.limits.maxToken} characters`, 'too-long');
       }
       p = next;
     }
@@ -278,14 +285,17 @@ export class XmlScanner {
       return;
     }
     let t = b.slice(from, to);
-    if (t.includes(']]>')) this.fail("']]>' is not allowed in text");
+    if (t.includes(']]>')) {
+      this.tokenAt = b.indexOf(']]>', from);
+      this.fail("']]>' is not allowed in text");
+    }
     if (t.includes('\r')) t = t.replace(/\r\n?/g, '\n');
-    if (t.includes('&')) t = this.entities(t);
+    if (t.includes('&')) t = this.entities(t, from);
     this.events.text(t);
   }
 
   /** Decodes the predefined entities and character references; anything else is an error. */
-  private entities(t: string): string {
+  private entities(t: string, at: number): string {
     let out = '';
     let from = 0;
     let amp = t.indexOf('&');
@@ -297,19 +307,36 @@ export class XmlScanner {
         const m = semi === -1 ? null : /^#(?:x0*([0-9A-Fa-f]{1,6})|0*([0-9]{1,7}))$/.exec(ref);
         if (m) {
           const cp = m[1] !== undefined ? Number.parseInt(m[1], 16) : Number(m[2]);
-          if (!isXmlChar(cp)) this.fail(`a character reference to a character XML does not allow: &${ref};`);
+          if (!isXmlChar(cp))
+            this.refFail(t, amp, at, `a character reference to a character XML does not allow: &${ref};`);
           ch = String.fromCodePoint(cp);
         } else if (semi !== -1 && NAME.test(ref)) {
-          this.fail(
+          this.refFail(
+            t,
+            amp,
+            at,
             `an undeclared entity &${shown(ref)}; (only &amp; &lt; &gt; &quot; &apos; and &#…; are read)`,
           );
-        } else this.fail("a '&' that does not start an entity reference (write it as &amp;)");
+        } else this.refFail(t, amp, at, "a '&' that does not start an entity reference (write it as &amp;)");
       }
       out += t.slice(from, amp) + ch;
       from = semi + 1;
       amp = t.indexOf('&', from);
     }
     return out + t.slice(from);
+  }
+
+  /**
+   * Fails at the line of the `&` at `amp` in `t`, which was read from `buf` at `at` (line ends since
+   * normalised, so it is found as the same `&` by count).
+   */
+  private refFail(t: string, amp: number, at: number, message: string): never {
+    let n = 0;
+    for (let k = t.indexOf('&'); k < amp; k = t.indexOf('&', k + 1)) n++;
+    let r = this.buf.indexOf('&', at);
+    for (; n > 0; n--) r = this.buf.indexOf('&', r + 1);
+    this.tokenAt = r;
+    this.fail(message);
   }
 
   /** Where the name starting at `i` ends (`i` when there is none), or -1 when the buffer ends first. */
@@ -413,11 +440,13 @@ export class XmlScanner {
         i += 2;
         break;
       }
+      this.tokenAt = i;
       if (!isSpace(c)) this.fail('a tag whose attributes are not separated by spaces, or not name="value"');
       while (isSpace(b.charCodeAt(i))) i++;
       c = b.charCodeAt(i);
       if (Number.isNaN(c)) return -1;
       if (c === GT || c === SLASH) continue;
+      this.tokenAt = i;
       // An attribute: name = "value" — checked, not reported.
       const ae = this.nameEnd(b, i);
       if (ae === -1) return -1;
@@ -437,7 +466,7 @@ export class XmlScanner {
       if (close === -1) return -1;
       const value = b.slice(i + 1, close);
       if (value.includes('<')) this.fail(`a '<' in the value of attribute ${shown(name)}`);
-      if (value.includes('&')) this.entities(value);
+      if (value.includes('&')) this.entities(value, i + 1);
       if (++attributes > this.limits.maxAttributes)
         this.fail(`an element with more than ${this.limits.maxAttributes} attributes`, 'too-many-attributes');
       if (first === undefined) first = name;
@@ -448,6 +477,7 @@ export class XmlScanner {
       }
       i = close + 1;
     }
+    this.tokenAt = lt;
     return this.opened(this.nameAt(b, lt + 1, ne), selfClosing, i);
   }
 
