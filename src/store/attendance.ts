@@ -324,10 +324,12 @@ export async function applyMarks(
   // unchanged marks never wait on each other, and two changing the same pupils lock them in one
   // order), read whole under the lock and merged again — over what another transaction wrote
   // meanwhile, if it did. (A month new here that another adds meanwhile is found by the insert.)
+  // The months new here stand as merged: only the locked ones are merged again, from their marks.
   const changedStored = merged.months.filter((m) => m.existing);
   if (changedStored.length > 0) {
     const locked = await readMonths(tx, schoolId, changedStored, 'lock');
-    merged = mergeMarks(marksOfMonths(c, merged.months), knownPupils, locked, importId);
+    const again = mergeMarks(marksOfMonths(c, changedStored), knownPupils, locked, importId);
+    merged = mergedOf([...merged.months.filter((m) => !m.existing), ...again.months], merged.unknown);
   }
   const months = (rows: readonly MergedMonth[]) => [
     textArray(rows.map((m) => m.pupil)),
@@ -496,11 +498,45 @@ interface MergedMonth {
   existing: boolean;
   /** Marks new to the month (all of them for a month not stored yet). */
   inserted: number;
+  /** Stored marks this group replaces with a different one. */
+  updated: number;
+  /** The replaced marks whose code changed: an audit entry each. */
+  audit: MarkCorrection[];
   codes: (string | null)[];
   categories: (string | null)[];
   localCodes: (string | null)[];
   minutesLate: (number | null)[];
   importIds: (string | null)[];
+}
+
+interface MarkCorrection {
+  entity: string;
+  before: string;
+  after: string;
+}
+
+interface Merged {
+  months: MergedMonth[];
+  inserted: number;
+  updated: number;
+  audit: MarkCorrection[];
+  changedPupils: string[];
+  unknown: MarkColumns;
+}
+
+/** The totals of these changed months (and the marks whose pupil the school does not have). */
+function mergedOf(months: MergedMonth[], unknown: MarkColumns): Merged {
+  let inserted = 0;
+  let updated = 0;
+  const audit: MarkCorrection[] = [];
+  const pupils = new Set<string>();
+  for (const m of months) {
+    inserted += m.inserted;
+    updated += m.updated;
+    for (const a of m.audit) audit.push(a);
+    pupils.add(m.pupil);
+  }
+  return { months, inserted, updated, audit, changedPupils: [...pupils].sort(), unknown };
 }
 
 /**
@@ -513,14 +549,7 @@ export function mergeMarks(
   knownPupils: ReadonlySet<string>,
   stored: readonly StoredMonth[],
   importId: string,
-): {
-  months: MergedMonth[];
-  inserted: number;
-  updated: number;
-  audit: { entity: string; before: string; after: string }[];
-  changedPupils: string[];
-  unknown: MarkColumns;
-} {
+): Merged {
   const all = new Map<string, MergedMonth>();
   for (const r of stored) {
     all.set(`${r.pupil_mis_id}\u0000${r.month}`, {
@@ -528,6 +557,8 @@ export function mergeMarks(
       month: r.month,
       existing: true,
       inserted: 0,
+      updated: 0,
+      audit: [],
       codes: r.codes,
       categories: r.categories,
       localCodes: r.local_codes,
@@ -536,11 +567,7 @@ export function mergeMarks(
     });
   }
   const changed = new Set<MergedMonth>();
-  const changedPupils = new Set<string>();
-  const audit: { entity: string; before: string; after: string }[] = [];
   const unknown = new MarkColumns();
-  let inserted = 0;
-  let updated = 0;
   // The month of the mark before (a file gives a pupil's marks in runs): looked up only on a change.
   let m: MergedMonth | undefined;
   let mPupil = '';
@@ -563,6 +590,8 @@ export function mergeMarks(
           month,
           existing: false,
           inserted: 0,
+          updated: 0,
+          audit: [],
           codes: emptySlots(),
           categories: emptySlots(),
           localCodes: emptySlots(),
@@ -580,15 +609,14 @@ export function mergeMarks(
     const minutesLate = c.minutesLate[i] ?? null;
     const oldCode = m.codes[s] ?? null;
     if (oldCode === null) {
-      inserted++;
       m.inserted++;
     } else {
       const oldLocal = m.localCodes[s] ?? null;
       if (oldCode === code && oldLocal === localCode && (m.minutesLate[s] ?? null) === minutesLate) continue;
-      updated++;
+      m.updated++;
       if (oldCode !== code || oldLocal !== localCode) {
         const old = m.importIds[s];
-        audit.push({
+        m.audit.push({
           entity: `${pupil}/${date}/${session}`,
           before: JSON.stringify({
             code: oldCode,
@@ -605,16 +633,8 @@ export function mergeMarks(
     m.minutesLate[s] = minutesLate;
     m.importIds[s] = importId;
     changed.add(m);
-    changedPupils.add(pupil);
   }
-  return {
-    months: [...changed],
-    inserted,
-    updated,
-    audit,
-    changedPupils: [...changedPupils].sort(),
-    unknown,
-  };
+  return mergedOf([...changed], unknown);
 }
 
 function emptySlots<T>(): (T | null)[] {

@@ -94,6 +94,21 @@ describe('marks a month a row', () => {
         after: { code: 'O', localCode: null, importId: 8 },
       },
     ]);
+
+    // One group over a stored month (one mark corrected, the rest as stored) and a month not stored
+    // yet: only the stored month is read again under the lock; each month counted once.
+    const third = marksFor('P1', [...first, '2024-04-02', '2024-04-03']);
+    third.code[1] = 'O';
+    third.code[3] = 'G';
+    const applied3 = await db.transaction(async (tx) => {
+      await createStaging(tx);
+      return applyMarks(tx, 'alpha', '9', 'test', { group: third, groupNo: 0 });
+    });
+    expect(applied3).toMatchObject({ inserted: 4, updated: 1, corrected: 1, changedPupils: ['P1'] });
+    const april = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM attendance_marks WHERE pupil_mis_id = 'P1' AND date >= '2024-04-01'`,
+    );
+    expect(april.rows[0]!.n).toBe(4);
   });
 
   it('writing through the view keeps one mark a session: inserting one the session has is refused', async () => {
