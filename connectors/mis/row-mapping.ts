@@ -137,14 +137,28 @@ export class Row {
 
   /** Trimmed text, or null when absent or empty. */
   get(caption: string): string | null {
-    const v = this.values.get(normaliseCaption(caption));
+    return this.getKey(normaliseCaption(caption));
+  }
+
+  require(caption: string, what: string): string {
+    return this.requireKey(normaliseCaption(caption), caption, what);
+  }
+
+  /** `get` by a caption already normalised (`keysOf`). */
+  getKey(key: string): string | null {
+    const v = this.values.get(key);
     if (v === undefined) return null;
     const t = v.trim();
     return t === '' ? null : t;
   }
 
-  require(caption: string, what: string): string {
-    const v = this.get(caption);
+  hasKey(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  /** `require` by a caption already normalised; `caption` names it in the error. */
+  requireKey(key: string, caption: string, what: string): string {
+    const v = this.getKey(key);
     if (v === null) throw malformed(this.where, caption, `expected ${what}, got nothing`);
     return v;
   }
@@ -264,19 +278,36 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
   };
 }
 
+const columnKeys = new WeakMap<MarkColumns, MarkColumns>();
+
+/** A column map's captions normalised, once per map (a file maps hundreds of thousands of rows). */
+function keysOf(cols: MarkColumns): MarkColumns {
+  let keys = columnKeys.get(cols);
+  if (keys === undefined) {
+    keys = Object.fromEntries(Object.entries(cols).map(([k, v]) => [k, normaliseCaption(v)])) as MarkColumns;
+    columnKeys.set(cols, keys);
+  }
+  return keys;
+}
+
 /** One mark per row (session column), or two (AM and PM columns). */
 export function rowToMarks(row: Row, cols: MarkColumns): MarkRecord[] {
-  const pupilMisId = row.require(cols.pupilMisId, 'the pupil MIS id');
-  const date = parseDate(row.require(cols.date, 'a date'), row.where, cols.date);
-  const minutesLate = parseMinutes(row.get(cols.minutesLate), row.where, cols.minutesLate);
-  if (row.has(cols.session) || row.has(cols.mark)) {
-    const session = parseSession(row.require(cols.session, 'AM or PM'), row.where, cols.session);
-    const mark = row.require(cols.mark, 'an attendance mark');
+  const k = keysOf(cols);
+  const pupilMisId = row.requireKey(k.pupilMisId, cols.pupilMisId, 'the pupil MIS id');
+  const date = parseDate(row.requireKey(k.date, cols.date, 'a date'), row.where, cols.date);
+  const minutesLate = parseMinutes(row.getKey(k.minutesLate), row.where, cols.minutesLate);
+  if (row.hasKey(k.session) || row.hasKey(k.mark)) {
+    const session = parseSession(
+      row.requireKey(k.session, cols.session, 'AM or PM'),
+      row.where,
+      cols.session,
+    );
+    const mark = row.requireKey(k.mark, cols.mark, 'an attendance mark');
     return [{ pupilMisId, date, session, mark, minutesLate, where: row.where }];
   }
   const out: MarkRecord[] = [];
   for (const session of ['AM', 'PM'] as const) {
-    const mark = row.get(session === 'AM' ? cols.am : cols.pm);
+    const mark = row.getKey(session === 'AM' ? k.am : k.pm);
     if (mark !== null) out.push({ pupilMisId, date, session, mark, minutesLate: null, where: row.where });
   }
   return out;

@@ -7,9 +7,17 @@
  */
 const PLAIN = /^[A-Za-z0-9_\-.:/+@]+$/;
 
+/** Short values that need quoting (the afternoon present mark, a backslash) repeat: quoted once. */
+const quotedShort = new Map<string, string>();
+
 function element(v: string): string {
   if (PLAIN.test(v) && !(v.length === 4 && v.toUpperCase() === 'NULL')) return v;
-  return `"${v.replace(/[\\"]/g, '\\$&')}"`;
+  let q = v.length <= 8 ? quotedShort.get(v) : undefined;
+  if (q === undefined) {
+    q = `"${v.replace(/[\\"]/g, '\\$&')}"`;
+    if (v.length <= 8 && quotedShort.size < 1000) quotedShort.set(v, q);
+  }
+  return q;
 }
 
 /** `{a,"b c",NULL}` for `$n::text[]` (or `::date[]`: dates as YYYY-MM-DD are plain). */
