@@ -115,9 +115,9 @@ function holds(b: string, at: number, s: string): boolean {
   return true;
 }
 
-/** Where the first `\n` at or after `from` is in `b`, or `b.length`. */
-function nextLineEnd(b: string, from: number): number {
-  const k = b.indexOf('\n', from);
+/** Where the first `c` at or after `from` is in `b`, or `b.length`. */
+function nextIndex(b: string, c: string, from: number): number {
+  const k = b.indexOf(c, from);
   return k === -1 ? b.length : k;
 }
 
@@ -141,8 +141,11 @@ export class XmlScanner {
   // Lines: `lineBase` is the line of `buf[lineFrom]`.
   private lineBase = 1;
   private lineFrom = 0;
-  /** Where in `buf` the first `\n` at or after `lineFrom` is (`buf.length` if none; -1: not looked for). */
+  /** Where in `buf` the first line end at or after `lineFrom` is (`buf.length` if none; -1: not looked for). */
   private lineNext = -1;
+  /** The next `\n` and `\r` found (each `buf.length` if none, -1 before the first search). */
+  private lfNext = -1;
+  private crNext = -1;
   private tokenAt = 0;
   /** Names seen lately, by length and first character: a repeated name is not sliced again. */
   private readonly names: (string | undefined)[] = new Array(256);
@@ -161,14 +164,30 @@ export class XmlScanner {
     // The next line end is kept: searching for it at every call would read the rest of a line again
     // each time, quadratic in the length of a line (a whole chunk, in a file on one line).
     let k = this.lineNext;
-    if (k < this.lineFrom) k = nextLineEnd(b, this.lineFrom);
+    if (k < this.lineFrom) k = this.lineEnd(b, this.lineFrom);
     while (k < to) {
       this.lineBase++;
-      k = nextLineEnd(b, k + 1);
+      k = this.lineEnd(b, k + 1);
     }
     this.lineFrom = to;
     this.lineNext = k;
     return this.lineBase;
+  }
+
+  /**
+   * The first line end at or after `from`: a `\n`, or a `\r` not followed by one (XML 1.0 §2.11: old
+   * Mac files end lines with CR alone; in CRLF the LF is the end). Each character's next place is kept,
+   * so every line end is searched for once.
+   */
+  private lineEnd(b: string, from: number): number {
+    if (this.lfNext < from) this.lfNext = nextIndex(b, '\n', from);
+    for (let at = from; ; ) {
+      if (this.crNext < at) this.crNext = nextIndex(b, '\r', at);
+      const cr = this.crNext;
+      if (cr >= this.lfNext) return this.lfNext;
+      if (b.charCodeAt(cr + 1) !== 0x0a) return cr;
+      at = cr + 1;
+    }
   }
 
   /** How many elements are open. */
@@ -180,12 +199,17 @@ export class XmlScanner {
     if (this.ended) throw new Error('XmlScanner: write after close');
     this.tokenAt = this.pos;
     void this.line; // count the lines of what is dropped
+    // A CR the buffer ended in was counted as a line end: an LF after it is the same line end.
+    const crCounted =
+      this.pos > 0 && this.pos === this.buf.length && this.buf.charCodeAt(this.pos - 1) === 0x0d;
     this.offset += this.pos;
     // Joined, not `+`: a concatenation is a rope V8 reads a character at a time several times slower.
     this.buf = this.pos < this.buf.length ? [this.buf.slice(this.pos), chunk].join('') : chunk;
     this.pos = 0;
-    this.lineFrom = 0;
+    this.lineFrom = crCounted && this.buf.charCodeAt(0) === 0x0a ? 1 : 0;
     this.lineNext = -1;
+    this.lfNext = -1;
+    this.crNext = -1;
     this.tokenAt = 0;
     // What was carried over was checked, but for a high surrogate at its end (its pair may follow).
     const from = this.buf.length - chunk.length;

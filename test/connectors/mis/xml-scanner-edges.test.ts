@@ -159,10 +159,28 @@ describe('XmlScanner: an error inside a token of several lines is at its own lin
   });
 });
 
-describe('XmlScanner: known gaps, left as they are', () => {
-  // A line may end in a CR alone (XML 1.0 §2.11); only LF is counted, so a file with old Mac line
-  // ends has every line number 1. saxes counted them. Rare in MIS exports (CRLF or LF).
-  it.fails('counts a CR alone as a line end', () => {
+describe('XmlScanner: a CR alone ends a line (XML 1.0 §2.11), a CRLF is one line end', () => {
+  it('counts a CR alone as a line end, as saxes did', () => {
     expect(scan('<a>\r<b/>\r<c/></a>')).toEqual(['+a@1', '"\\n"', '+b@2', '-b', '"\\n"', '+c@3', '-c', '-a']);
+  });
+
+  it('gives the same lines however the chunks fall, a CRLF split between two included', () => {
+    const doc = '<?xml version="1.0"?>\r\n<a>\r\r\n<b/>\n\r<c>x\r\ny</c>\r</a>\r\n\r<!-- end -->\r';
+    const whole = scan(doc);
+    expect(whole).toEqual([
+      '+a@2',
+      '"\\n\\n"',
+      '+b@4',
+      '-b',
+      '"\\n\\n"',
+      '+c@6',
+      '"x\\ny"',
+      '-c',
+      '"\\n"',
+      '-a',
+    ]);
+    for (let n = 1; n < doc.length; n++) expect(scan(doc, n)).toEqual(whole);
+    const err = '<a>\r\n\r\r\n<b>&bad;</b></a>';
+    for (let n = 1; n < err.length; n++) expect(scan(err, n)).toMatch(/^syntax@4: an undeclared entity/);
   });
 });
