@@ -20,6 +20,7 @@ import {
   updateEpisode,
 } from '../store/triggers.ts';
 import { calendarFor } from './calendar-for.ts';
+import { sameJson } from './same-json.ts';
 
 export interface EvaluationReport {
   pupils: number;
@@ -170,7 +171,7 @@ export async function evaluateSchoolTriggers(
             const changed =
               episode.action !== f.action ||
               episode.role !== f.role ||
-              stableJson(episode.evidence) !== stableJson(f.evidence);
+              !sameJson(episode.evidence, f.evidence);
             if (changed) {
               await updateEpisode(tx, episode.id, f);
               report.updated++;
@@ -308,15 +309,4 @@ async function tellRisen(
 function withArticle(action: string): string {
   const words = action.replace(/-/g, ' ');
   return `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;
-}
-
-/** JSON with object keys sorted (PostgreSQL's jsonb does not keep key order). */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
 }
