@@ -1,9 +1,10 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { addDays } from '../domain/attendance/dates.ts';
+import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
 import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
-import { codeNumber, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
+import { codeNumberIn, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import { type Flag, type Rule, responseRises } from '../domain/triggers/rules.ts';
 import { recordsToSinks } from '../records/record-outbox.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
@@ -54,9 +55,17 @@ export async function attendanceViews(
   }
   const slotOf = halfDaySlots(calendar, from);
   const fromMs = Date.parse(from);
+  // Every pupil's row of a month lays its sessions on the same slots: worked out once a month.
+  const monthSlots = new Map<string, Int16Array>();
   for (const m of marks) {
     const view = views.get(m.pupil_mis_id)?.view;
-    if (view) setMonth(view, (Date.parse(m.month) - fromMs) / 86_400_000, m.codes, slotOf);
+    if (!view) continue;
+    let slots = monthSlots.get(m.month);
+    if (slots === undefined) {
+      slots = sessionSlots((Date.parse(m.month) - fromMs) / 86_400_000, slotOf);
+      monthSlots.set(m.month, slots);
+    }
+    setMonth(view, m.codes, slots);
   }
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
@@ -78,26 +87,33 @@ function halfDaySlots(calendar: SchoolCalendar, from: string): (halfDay: number)
 }
 
 /**
- * Applies a month of marks as `loadAttendance` reads them: the codes of its 62 sessions (the 1st's
- * morning first) separated by commas, an empty field where there is no mark. `startDay`: the month's
- * first day as days after `from` (negative when `from` falls within the month: earlier marks are
- * left out).
+ * A month's sessions (the 1st's morning first) → slots in a `PupilAttendance`, -1 for none.
+ * `startDay`: the month's first day as days after `from` (negative when `from` falls within the
+ * month: earlier marks are left out).
  */
-function setMonth(
-  view: PupilAttendance,
-  startDay: number,
-  codes: string,
-  slotOf: (halfDay: number) => number,
-): void {
+function sessionSlots(startDay: number, slotOf: (halfDay: number) => number): Int16Array {
+  const slots = new Int16Array(SLOTS_PER_MONTH);
+  for (let session = 0; session < SLOTS_PER_MONTH; session++) {
+    const halfDay = (startDay + (session >> 1)) * 2 + (session & 1);
+    slots[session] = halfDay < 0 ? -1 : slotOf(halfDay);
+  }
+  return slots;
+}
+
+/**
+ * Applies a month of marks as `loadAttendance` reads them: the codes of its 62 sessions (the 1st's
+ * morning first) separated by commas, an empty field where there is no mark; `slots` from
+ * `sessionSlots`.
+ */
+function setMonth(view: PupilAttendance, codes: string, slots: Int16Array): void {
   const n = codes.length;
   let session = 0;
   let start = 0;
   for (let i = 0; i <= n; i++) {
     if (i < n && codes.charCodeAt(i) !== 44) continue;
     if (i > start) {
-      const halfDay = (startDay + (session >> 1)) * 2 + (session & 1);
-      const slot = halfDay < 0 ? -1 : slotOf(halfDay);
-      if (slot >= 0) view.slots[slot] = codeNumber(codes.slice(start, i));
+      const slot = session < SLOTS_PER_MONTH ? slots[session]! : -1;
+      if (slot >= 0) view.slots[slot] = codeNumberIn(codes, start, i);
     }
     session++;
     start = i + 1;
