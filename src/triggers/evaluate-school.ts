@@ -176,11 +176,23 @@ export async function evaluateSchoolTriggers(
       // Open episodes whose recommended action rose to the rule's own (Heath Lane: contact stopped,
       // or a concern arose, so the phone call is now a home visit): told like a new episode.
       const rose: { pupilId: string; upn: string | null; finding: Finding; episode: OpenEpisode }[] = [];
+      // The open episodes' keys by pupil and rule: a finding looks its episode up without building a
+      // key (most findings, of every rule for every pupil, have none).
+      const openKeys = new Map<string, Map<string, string>>();
+      for (const [key, e] of open) {
+        let mine = openKeys.get(e.pupilMisId);
+        if (mine === undefined) {
+          mine = new Map();
+          openKeys.set(e.pupilMisId, mine);
+        }
+        mine.set(e.ruleKey, key);
+      }
       for (const [pupilId, { upn, findings: list }] of findings) {
+        const mine = openKeys.get(pupilId);
         for (const f of list) {
-          const key = `${pupilId}|${f.ruleKey}`;
-          const episode = open.get(key);
-          open.delete(key);
+          const key = mine?.get(f.ruleKey);
+          const episode = key === undefined ? undefined : open.get(key);
+          if (key !== undefined) open.delete(key);
           if (f.fired && !episode) {
             raised.push({ pupilId, upn, finding: f });
           } else if (f.fired && episode) {
@@ -251,11 +263,7 @@ export async function evaluateSchoolTriggers(
       if (rose.length > 0) report.escalated += await tellRisen(tx, school, rose, options);
       // Open episodes of rules no longer in the school's packs, or of pupils no longer on roll: closed.
       for (const episode of open.values()) {
-        if (
-          findings.has(episode.pupilMisId) &&
-          rules.some((r) => `${r.packId}:${r.rule.id}` === episode.ruleKey)
-        )
-          continue;
+        if (findings.has(episode.pupilMisId) && ruleByKey.has(episode.ruleKey)) continue;
         await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
         report.closed++;
       }
