@@ -223,11 +223,11 @@ export async function evaluateSchoolTriggers(
             today: options.today,
           })),
         );
-        const idOf = (r: (typeof raised)[number]) => episodeIds.get(`${r.pupilId}|${r.finding.ruleKey}`)!;
+        const ids = raised.map((r) => episodeIds.get(`${r.pupilId}|${r.finding.ruleKey}`)!);
         await recordsToSinks(
           tx,
           school,
-          raised.map((r) => {
+          raised.map((r, i) => {
             const note = renderTriggerNote(r.finding, { misId: r.pupilId, upn: r.upn }, options.today);
             return {
               schoolId: school.id,
@@ -236,20 +236,20 @@ export async function evaluateSchoolTriggers(
               title: note.title,
               body: note.body,
               occurredAt: options.now,
-              idempotencyKey: `trigger-note:${school.id}:${idOf(r)}`,
+              idempotencyKey: `trigger-note:${school.id}:${ids[i]}`,
               sourceType: 'trigger_episode',
-              sourceId: idOf(r),
+              sourceId: ids[i]!,
             };
           }),
         );
         await appendAuditMany(
           tx,
-          raised.map((r) => ({
+          raised.map((r, i) => ({
             actor: options.actor,
             action: 'trigger.raised',
             schoolId: school.id,
             entityType: 'trigger_episode',
-            entityId: idOf(r),
+            entityId: ids[i]!,
             after: {
               pupil: r.pupilId,
               rule: r.finding.ruleKey,
