@@ -304,27 +304,32 @@ export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<stri
 /** Many outbound records in one statement; each idempotency key already present adds nothing. */
 export async function insertOutboxMany(tx: Queryable, list: readonly OutboxInsert[]): Promise<void> {
   if (list.length === 0) return;
+  // The rows as one JSON document (each value escaped once, natively), not eleven array literals.
   await tx.query(
     `INSERT INTO outbox (school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id)
      SELECT school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status, source_type, source_id
-     FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[],
-                 $9::text[], $10::text[], $11::text[])
+     FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (school_id text, kind text, pupil_ids jsonb, title text, body text,
+                     occurred_at timestamptz, sink text, idempotency_key text, status text, source_type text, source_id text))
           WITH ORDINALITY AS u(school_id, kind, pupil_ids, title, body, occurred_at, sink, idempotency_key, status,
                                source_type, source_id, n)
      ORDER BY n
      ON CONFLICT (idempotency_key) DO NOTHING`,
     [
-      list.map((r) => r.schoolId),
-      list.map((r) => r.kind),
-      list.map((r) => JSON.stringify(r.pupilIds)),
-      list.map((r) => r.title),
-      list.map((r) => r.body),
-      list.map((r) => r.occurredAt),
-      list.map((r) => r.sink),
-      list.map((r) => r.idempotencyKey),
-      list.map((r) => (r.sink === 'preview' ? 'preview' : 'pending')),
-      list.map((r) => r.sourceType),
-      list.map((r) => r.sourceId),
+      JSON.stringify(
+        list.map((r) => ({
+          school_id: r.schoolId,
+          kind: r.kind,
+          pupil_ids: r.pupilIds,
+          title: r.title,
+          body: r.body,
+          occurred_at: r.occurredAt,
+          sink: r.sink,
+          idempotency_key: r.idempotencyKey,
+          status: r.sink === 'preview' ? 'preview' : 'pending',
+          source_type: r.sourceType,
+          source_id: r.sourceId,
+        })),
+      ),
     ],
   );
 }

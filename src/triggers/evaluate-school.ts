@@ -1,9 +1,10 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { addDays } from '../domain/attendance/dates.ts';
+import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
 import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
-import { codeNumber, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
+import { codeNumberIn, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import { type Flag, type Rule, responseRises } from '../domain/triggers/rules.ts';
 import { recordsToSinks } from '../records/record-outbox.ts';
 import { renderTriggerNote } from '../records/templates/trigger-note.ts';
@@ -20,6 +21,7 @@ import {
   updateEpisode,
 } from '../store/triggers.ts';
 import { calendarFor } from './calendar-for.ts';
+import { sameJson } from './same-json.ts';
 
 export interface EvaluationReport {
   pupils: number;
@@ -53,9 +55,17 @@ export async function attendanceViews(
   }
   const slotOf = halfDaySlots(calendar, from);
   const fromMs = Date.parse(from);
+  // Every pupil's row of a month lays its sessions on the same slots: worked out once a month.
+  const monthSlots = new Map<string, Int16Array>();
   for (const m of marks) {
     const view = views.get(m.pupil_mis_id)?.view;
-    if (view) setMonth(view, (Date.parse(m.month) - fromMs) / 86_400_000, m.codes, slotOf);
+    if (!view) continue;
+    let slots = monthSlots.get(m.month);
+    if (slots === undefined) {
+      slots = sessionSlots((Date.parse(m.month) - fromMs) / 86_400_000, slotOf);
+      monthSlots.set(m.month, slots);
+    }
+    setMonth(view, m.codes, slots);
   }
   for (const r of refusals)
     views.get(r.pupil_mis_id)?.view.refusedLeave.push({ from: r.from_date, to: r.to_date });
@@ -77,26 +87,33 @@ function halfDaySlots(calendar: SchoolCalendar, from: string): (halfDay: number)
 }
 
 /**
- * Applies a month of marks as `loadAttendance` reads them: the codes of its 62 sessions (the 1st's
- * morning first) separated by commas, an empty field where there is no mark. `startDay`: the month's
- * first day as days after `from` (negative when `from` falls within the month: earlier marks are
- * left out).
+ * A month's sessions (the 1st's morning first) → slots in a `PupilAttendance`, -1 for none.
+ * `startDay`: the month's first day as days after `from` (negative when `from` falls within the
+ * month: earlier marks are left out).
  */
-function setMonth(
-  view: PupilAttendance,
-  startDay: number,
-  codes: string,
-  slotOf: (halfDay: number) => number,
-): void {
+function sessionSlots(startDay: number, slotOf: (halfDay: number) => number): Int16Array {
+  const slots = new Int16Array(SLOTS_PER_MONTH);
+  for (let session = 0; session < SLOTS_PER_MONTH; session++) {
+    const halfDay = (startDay + (session >> 1)) * 2 + (session & 1);
+    slots[session] = halfDay < 0 ? -1 : slotOf(halfDay);
+  }
+  return slots;
+}
+
+/**
+ * Applies a month of marks as `loadAttendance` reads them: the codes of its 62 sessions (the 1st's
+ * morning first) separated by commas, an empty field where there is no mark; `slots` from
+ * `sessionSlots`.
+ */
+function setMonth(view: PupilAttendance, codes: string, slots: Int16Array): void {
   const n = codes.length;
   let session = 0;
   let start = 0;
   for (let i = 0; i <= n; i++) {
     if (i < n && codes.charCodeAt(i) !== 44) continue;
     if (i > start) {
-      const halfDay = (startDay + (session >> 1)) * 2 + (session & 1);
-      const slot = halfDay < 0 ? -1 : slotOf(halfDay);
-      if (slot >= 0) view.slots[slot] = codeNumber(codes.slice(start, i));
+      const slot = session < SLOTS_PER_MONTH ? slots[session]! : -1;
+      if (slot >= 0) view.slots[slot] = codeNumberIn(codes, start, i);
     }
     session++;
     start = i + 1;
@@ -159,18 +176,30 @@ export async function evaluateSchoolTriggers(
       // Open episodes whose recommended action rose to the rule's own (Heath Lane: contact stopped,
       // or a concern arose, so the phone call is now a home visit): told like a new episode.
       const rose: { pupilId: string; upn: string | null; finding: Finding; episode: OpenEpisode }[] = [];
+      // The open episodes' keys by pupil and rule: a finding looks its episode up without building a
+      // key (most findings, of every rule for every pupil, have none).
+      const openKeys = new Map<string, Map<string, string>>();
+      for (const [key, e] of open) {
+        let mine = openKeys.get(e.pupilMisId);
+        if (mine === undefined) {
+          mine = new Map();
+          openKeys.set(e.pupilMisId, mine);
+        }
+        mine.set(e.ruleKey, key);
+      }
       for (const [pupilId, { upn, findings: list }] of findings) {
+        const mine = openKeys.get(pupilId);
         for (const f of list) {
-          const key = `${pupilId}|${f.ruleKey}`;
-          const episode = open.get(key);
-          open.delete(key);
+          const key = mine?.get(f.ruleKey);
+          const episode = key === undefined ? undefined : open.get(key);
+          if (key !== undefined) open.delete(key);
           if (f.fired && !episode) {
             raised.push({ pupilId, upn, finding: f });
           } else if (f.fired && episode) {
             const changed =
               episode.action !== f.action ||
               episode.role !== f.role ||
-              stableJson(episode.evidence) !== stableJson(f.evidence);
+              !sameJson(episode.evidence, f.evidence);
             if (changed) {
               await updateEpisode(tx, episode.id, f);
               report.updated++;
@@ -194,11 +223,11 @@ export async function evaluateSchoolTriggers(
             today: options.today,
           })),
         );
-        const idOf = (r: (typeof raised)[number]) => episodeIds.get(`${r.pupilId}|${r.finding.ruleKey}`)!;
+        const ids = raised.map((r) => episodeIds.get(`${r.pupilId}|${r.finding.ruleKey}`)!);
         await recordsToSinks(
           tx,
           school,
-          raised.map((r) => {
+          raised.map((r, i) => {
             const note = renderTriggerNote(r.finding, { misId: r.pupilId, upn: r.upn }, options.today);
             return {
               schoolId: school.id,
@@ -207,20 +236,20 @@ export async function evaluateSchoolTriggers(
               title: note.title,
               body: note.body,
               occurredAt: options.now,
-              idempotencyKey: `trigger-note:${school.id}:${idOf(r)}`,
+              idempotencyKey: `trigger-note:${school.id}:${ids[i]}`,
               sourceType: 'trigger_episode',
-              sourceId: idOf(r),
+              sourceId: ids[i]!,
             };
           }),
         );
         await appendAuditMany(
           tx,
-          raised.map((r) => ({
+          raised.map((r, i) => ({
             actor: options.actor,
             action: 'trigger.raised',
             schoolId: school.id,
             entityType: 'trigger_episode',
-            entityId: idOf(r),
+            entityId: ids[i]!,
             after: {
               pupil: r.pupilId,
               rule: r.finding.ruleKey,
@@ -234,11 +263,7 @@ export async function evaluateSchoolTriggers(
       if (rose.length > 0) report.escalated += await tellRisen(tx, school, rose, options);
       // Open episodes of rules no longer in the school's packs, or of pupils no longer on roll: closed.
       for (const episode of open.values()) {
-        if (
-          findings.has(episode.pupilMisId) &&
-          rules.some((r) => `${r.packId}:${r.rule.id}` === episode.ruleKey)
-        )
-          continue;
+        if (findings.has(episode.pupilMisId) && ruleByKey.has(episode.ruleKey)) continue;
         await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
         report.closed++;
       }
@@ -308,15 +333,4 @@ async function tellRisen(
 function withArticle(action: string): string {
   const words = action.replace(/-/g, ' ');
   return `${/^[aeiou]/.test(words) ? 'an' : 'a'} ${words}`;
-}
-
-/** JSON with object keys sorted (PostgreSQL's jsonb does not keep key order). */
-export function stableJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)),
-        )
-      : v,
-  );
 }

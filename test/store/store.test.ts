@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendAudit, listAudit } from '../../src/store/audit.ts';
+import { appendAudit, appendAuditMany, listAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
 import { migrate, readMigrations } from '../../src/store/migrate.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -79,6 +79,50 @@ describe.each(backends)('store on $name', ({ name, open }) => {
       after: { state: 'acknowledged' },
     });
     expect(entry!.at).toBeInstanceOf(Date);
+  });
+
+  it('appends many audit entries in one statement as appendAudit writes each, in order', async () => {
+    const entries = [
+      {
+        actor: 'system:many',
+        action: 'many.one',
+        schoolId: 's1',
+        entityType: 'e',
+        entityId: '1',
+        after: { n: 1 },
+      },
+      { actor: 'system:many', action: 'many.two', before: { q: 'say "hi" \\ — ok' }, after: null },
+      { actor: 'system:many', action: 'many.three' },
+    ];
+    await db.transaction((tx) => appendAuditMany(tx, entries));
+    const single = [];
+    for (const e of entries) single.push(await appendAudit(db, { ...e, actor: 'system:single' }));
+    const many = await listAudit(db, { action: undefined, limit: 1000 });
+    const pick = (actor: string) =>
+      many
+        .filter((r) => r.actor === actor)
+        .map(({ action, schoolId, entityType, entityId, before, after }) => ({
+          action,
+          schoolId,
+          entityType,
+          entityId,
+          before,
+          after,
+        }));
+    expect(pick('system:many')).toEqual(pick('system:single'));
+    expect(pick('system:many').map((r) => r.action)).toEqual(['many.one', 'many.two', 'many.three']);
+    const { rows } = await db.query<{ action: string; details: boolean; after_is_json_null: boolean | null }>(
+      `SELECT e.action, d.audit_id IS NOT NULL AS details, d.after = 'null'::jsonb AS after_is_json_null
+       FROM audit_entries e LEFT JOIN audit_details d ON d.audit_id = e.id WHERE e.actor IN ('system:many', 'system:single')
+       ORDER BY e.actor, e.id`,
+    );
+    const byActor = rows.map((r) => [r.action, r.details, r.after_is_json_null]);
+    expect(byActor.slice(0, 3)).toEqual(byActor.slice(3));
+    expect(byActor.slice(0, 3)).toEqual([
+      ['many.one', true, false],
+      ['many.two', true, true],
+      ['many.three', false, null],
+    ]);
   });
 
   it('refuses to change or delete audit entries', async () => {

@@ -15,6 +15,7 @@ export class TriggerEvaluator implements EvaluationCaches {
   private readonly setCache = new WeakMap<object, Uint8Array>();
   private readonly noReasonCache = new WeakMap<Uint8Array, Uint8Array>();
   private readonly windowStarts = new Map<string, string>();
+  private readonly ruleKeys = new WeakMap<readonly RuleInPack[], readonly string[]>();
   private readonly countMemo = new WeakMap<
     PupilAttendance,
     Map<number, { possible: number; attended: number }>
@@ -23,19 +24,33 @@ export class TriggerEvaluator implements EvaluationCaches {
   /** Evaluates every rule for one pupil. */
   evaluatePupil(p: PupilAttendance, rules: readonly RuleInPack[], ctx: EvaluationContext): Finding[] {
     const todayIndex = p.calendar.indexOnOrBefore(ctx.today);
-    return rules.map(({ packId, rule }) => {
-      const base = {
-        ruleKey: `${packId}:${rule.id}`,
+    const keys = this.ruleKeysOf(rules);
+    return rules.map(({ rule }, i) => {
+      // The registry pairs each kind with its evaluator; `rule.kind` picks the matching one.
+      const kind = RULE_KINDS[rule.kind] as unknown as RuleKindEvaluator<RuleKind>;
+      const r = kind(p, rule, todayIndex, ctx, this);
+      const f: Finding = {
+        ruleKey: keys[i]!,
         title: rule.title,
         action: rule.action,
         role: rule.role,
         source: rule.source,
+        ...r,
       };
-      // The registry pairs each kind with its evaluator; `rule.kind` picks the matching one.
-      const kind = RULE_KINDS[rule.kind] as unknown as RuleKindEvaluator<RuleKind>;
-      const r = kind(p, rule, todayIndex, ctx, this);
-      return { ...base, ...r, action: r.action ?? base.action, role: r.role ?? base.role };
+      f.action = r.action ?? rule.action;
+      f.role = r.role ?? rule.role;
+      return f;
     });
+  }
+
+  /** `pack:rule` of each rule, built once per rule list (every pupil's findings share the strings). */
+  private ruleKeysOf(rules: readonly RuleInPack[]): readonly string[] {
+    let keys = this.ruleKeys.get(rules);
+    if (!keys) {
+      keys = rules.map(({ packId, rule }) => `${packId}:${rule.id}`);
+      this.ruleKeys.set(rules, keys);
+    }
+    return keys;
   }
 
   /** Index of the first school day on or after `from` (the calendar remembers it). */

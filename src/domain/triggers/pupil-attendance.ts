@@ -15,6 +15,26 @@ export function codeNumber(code: string): number {
   return n;
 }
 
+/** The code numbers of the one-character codes, by character code (0: no such code). */
+const ONE_CHAR = new Uint8Array(128);
+for (let i = 1; i < CODE_LIST.length; i++) {
+  const c = CODE_LIST[i]!;
+  if (c.length === 1 && c.charCodeAt(0) < 128) ONE_CHAR[c.charCodeAt(0)] = i;
+}
+
+/**
+ * `codeNumber(text.slice(start, end))`, without slicing or hashing a one-character code (most
+ * marks): a night reads twenty million.
+ */
+export function codeNumberIn(text: string, start: number, end: number): number {
+  if (end - start === 1) {
+    const ch = text.charCodeAt(start);
+    const n = ch < 128 ? ONE_CHAR[ch]! : 0;
+    if (n !== 0) return n;
+  }
+  return codeNumber(text.slice(start, end));
+}
+
 /** A lookup table: code number → member of the set. */
 export function codeSet(codes: Iterable<string>): Uint8Array {
   const set = new Uint8Array(CODE_LIST.length);
