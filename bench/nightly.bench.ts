@@ -366,12 +366,15 @@ try {
 
 /**
  * Realistic absence in shape: most pupils ~96% present, one in ten ~80%, one in a hundred ~45%;
- * illness, unexplained, other and holiday codes, some lateness — as month rows, COPYed. Returns the
- * number of marks.
+ * illness, unexplained, other and holiday codes, some lateness — as month rows, COPYed. An N older
+ * than the last 5 marked school days has become O, as the law has it (SI 2024/208 reg. 10: "N must
+ * be replaced within 5 school days, otherwise it becomes O"; statutory `n-unresolved`) — a school's
+ * year of marks holds N only in its last week. Returns the number of marks.
  */
 async function copyMonths(schools: readonly string[], perSchool: number, marked: readonly string[]) {
   const random = rng(22);
   const months = [...new Set(marked.map(monthOf))];
+  const nStillOpenFrom = marked[Math.max(0, marked.length - 5)]!;
   const none = textArray(new Array(SLOTS_PER_MONTH).fill(null));
   const client = new pg.Client({ connectionString: DATABASE_URL });
   await client.connect();
@@ -395,7 +398,7 @@ async function copyMonths(schools: readonly string[], perSchool: number, marked:
           const a = absent[s]![p]!;
           for (const day of inMonth) {
             const r = random();
-            const code =
+            const given =
               r < a * 0.5
                 ? 'I'
                 : r < a * 0.8
@@ -407,6 +410,7 @@ async function copyMonths(schools: readonly string[], perSchool: number, marked:
                       : r < a + 0.02
                         ? 'L'
                         : '/';
+            const code = given === 'N' && day < nStillOpenFrom ? 'O' : given;
             const category =
               code === '/' || code === 'L'
                 ? 'present'
