@@ -59,26 +59,30 @@ export function dayNumber(date: string): number {
   return era * 146_097 + doe - 719_468;
 }
 
+// Made once: building an Intl.DateTimeFormat costs far more than formatting with one (the board,
+// the visit watcher and every trigger evaluation ask for London's date and time).
+let dateInLondon: Intl.DateTimeFormat | undefined;
+let timeInLondon: Intl.DateTimeFormat | undefined;
+
 /** `YYYY-MM-DD` of an instant in Europe/London. */
 export function londonDate(instant: Date): string {
-  return new Intl.DateTimeFormat('en-CA', {
+  dateInLondon ??= new Intl.DateTimeFormat('en-CA', {
     timeZone: 'Europe/London',
     year: 'numeric',
     month: '2-digit',
     day: '2-digit',
-  }).format(instant);
+  });
+  return dateInLondon.format(instant);
 }
 
 /** Minutes after midnight of an instant in Europe/London (e.g. 18:30 → 1110). */
 export function londonMinutes(instant: Date): number {
-  const [h, m] = new Intl.DateTimeFormat('en-GB', {
+  timeInLondon ??= new Intl.DateTimeFormat('en-GB', {
     timeZone: 'Europe/London',
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
-  })
-    .format(instant)
-    .split(':')
-    .map(Number);
+  });
+  const [h, m] = timeInLondon.format(instant).split(':').map(Number);
   return h! * 60 + m!;
 }
