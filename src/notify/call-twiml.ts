@@ -12,13 +12,16 @@ export const xmlEscape = (s: string) =>
 
 /** `14:05` in Europe/London. */
 export function londonClock(at: Date): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/London',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).format(at);
+  return LONDON_CLOCK.format(at);
 }
+
+// Made once (an alarm's call is on the alarm path).
+const LONDON_CLOCK = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
 
 export interface SpokenAlarm {
   schoolName: string;

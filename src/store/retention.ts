@@ -1,3 +1,4 @@
+import { londonDate } from '../domain/attendance/dates.ts';
 import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { Db, Queryable } from './db.ts';
 import { erasePupil } from './subject-erase.ts';
@@ -261,19 +262,8 @@ const DAY = 86_400_000;
 
 /** 1 September of the academic year `yearsBack` before the one `now` is in (Europe/London dates). */
 export function academicYearStart(now: Date, yearsBack: number): string {
-  const [y, m] = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/London',
-    year: 'numeric',
-    month: '2-digit',
-  })
-    .format(now)
-    .split('-')
-    .map(Number) as [number, number];
+  const [y, m] = londonDate(now).split('-').map(Number) as [number, number];
   return `${(m >= 9 ? y : y - 1) - yearsBack}-09-01`;
-}
-
-function londonDate(d: Date): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(d);
 }
 
 /** Each kind's cutoff for a plan: a timestamp, or a date for the date-keyed kinds. */

@@ -8,13 +8,13 @@ import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { sendNotices } from './visit-notices.ts';
 
 /** The date as a family reads it: "Tuesday 10 March". */
-const familyDate = (isoDate: string) =>
-  new Intl.DateTimeFormat('en-GB', {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    timeZone: 'UTC',
-  }).format(new Date(`${isoDate}T12:00:00Z`));
+const FAMILY_DATE = new Intl.DateTimeFormat('en-GB', {
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  timeZone: 'UTC',
+});
+const familyDate = (isoDate: string) => FAMILY_DATE.format(new Date(`${isoDate}T12:00:00Z`));
 
 /** The text the school's template (`notices.familySms`) says for a visit on `plannedFor`. */
 export function familyTextFor(school: SchoolConfig, plannedFor: string): string {

@@ -52,19 +52,21 @@ export const categoriesBody = z
   .object({ categories: z.array(z.object({ name: z.string() }).loose()) })
   .loose();
 
+const LONDON_PARTS = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'Europe/London',
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+  timeZoneName: 'longOffset',
+});
+
 /** `occurred_at` as ISO 8601 in Europe/London with its offset, e.g. 2025-11-18T16:00:00+00:00. */
 export function londonIso(instant: Date): string {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'Europe/London',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-    timeZoneName: 'longOffset',
-  }).formatToParts(instant);
+  const parts = LONDON_PARTS.formatToParts(instant);
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   const offset = get('timeZoneName').replace('GMT', '') || '+00:00';
   return `${get('year')}-${get('month')}-${get('day')}T${get('hour')}:${get('minute')}:${get('second')}${offset}`;

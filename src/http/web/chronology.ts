@@ -3,16 +3,16 @@ import * as z from 'zod';
 import { londonTime } from '../../records/templates/london-time.ts';
 
 /** `Mon 9 Mar 2026`: a chronology entry that has a date and no time of day (a trigger opened or closed). */
+const DAY = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+});
+
 function londonDay(isoDate: string): string {
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone: 'UTC',
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-  })
-    .format(new Date(`${isoDate}T12:00:00Z`))
-    .replace(/^(\w{3}),/, '$1');
+  return DAY.format(new Date(`${isoDate}T12:00:00Z`)).replace(/^(\w{3}),/, '$1');
 }
 
 import { appendAudit } from '../../store/audit.ts';

@@ -8,14 +8,14 @@ import { sendErrorPage } from '../error-pages.ts';
 import type { WebDeps } from './deps.ts';
 import { personalHtml, personalText } from './pages.ts';
 
-const longDate = (isoDate: string) =>
-  new Intl.DateTimeFormat('en-GB', {
-    weekday: 'long',
-    day: 'numeric',
-    month: 'long',
-    year: 'numeric',
-    timeZone: 'UTC',
-  }).format(new Date(`${isoDate}T12:00:00Z`));
+const LONG_DATE = new Intl.DateTimeFormat('en-GB', {
+  weekday: 'long',
+  day: 'numeric',
+  month: 'long',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+const longDate = (isoDate: string) => LONG_DATE.format(new Date(`${isoDate}T12:00:00Z`));
 
 /**
  * A printable letter to the parent or carer of the visit's pupil: the school, the family's address,
