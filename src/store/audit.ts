@@ -1,4 +1,5 @@
 import type { Queryable } from './db.ts';
+import { textCell } from './json-rows.ts';
 
 export interface AuditEntryInput {
   /** User id, or `system:<component>`. */
@@ -86,17 +87,22 @@ export async function appendAuditMany(db: Queryable, entries: readonly AuditEntr
     [
       JSON.stringify(
         entries.map((e) => ({
-          actor: e.actor,
-          action: e.action,
-          school_id: e.schoolId ?? null,
-          entity_type: e.entityType ?? null,
-          entity_id: e.entityId ?? null,
-          b: e.before === undefined ? null : [e.before],
-          a: e.after === undefined ? null : [e.after],
+          actor: textCell(e.actor),
+          action: textCell(e.action),
+          school_id: textCell(e.schoolId ?? null),
+          entity_type: textCell(e.entityType ?? null),
+          entity_id: textCell(e.entityId ?? null),
+          b: noJson(e.before) ? null : [e.before],
+          a: noJson(e.after) ? null : [e.after],
         })),
       ),
     ],
   );
+}
+
+/** A value `JSON.stringify` writes nothing for: `appendAudit` then stores SQL NULL (no details). */
+function noJson(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
 }
 
 export interface AuditQuery {

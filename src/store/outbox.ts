@@ -1,6 +1,7 @@
 import type { RecordKind } from '../domain/records.ts';
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
+import { textCell } from './json-rows.ts';
 
 export interface OutboxRow {
   id: string;
@@ -317,17 +318,17 @@ export async function insertOutboxMany(tx: Queryable, list: readonly OutboxInser
     [
       JSON.stringify(
         list.map((r) => ({
-          school_id: r.schoolId,
+          school_id: textCell(r.schoolId),
           kind: r.kind,
           pupil_ids: r.pupilIds,
-          title: r.title,
-          body: r.body,
+          title: textCell(r.title),
+          body: textCell(r.body),
           occurred_at: r.occurredAt,
-          sink: r.sink,
-          idempotency_key: r.idempotencyKey,
+          sink: textCell(r.sink),
+          idempotency_key: textCell(r.idempotencyKey),
           status: r.sink === 'preview' ? 'preview' : 'pending',
-          source_type: r.sourceType,
-          source_id: r.sourceId,
+          source_type: textCell(r.sourceType),
+          source_id: textCell(r.sourceId),
         })),
       ),
     ],

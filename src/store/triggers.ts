@@ -1,6 +1,7 @@
 import type { Finding } from '../domain/triggers/finding.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
+import { textCell } from './json-rows.ts';
 
 export interface OpenEpisode {
   id: string;
@@ -94,14 +95,14 @@ export async function insertEpisodes(
     [
       JSON.stringify(
         list.map((e) => ({
-          school_id: e.schoolId,
-          pupil_mis_id: e.pupilMisId,
-          rule_key: e.finding.ruleKey,
-          title: e.finding.title,
+          school_id: textCell(e.schoolId),
+          pupil_mis_id: textCell(e.pupilMisId),
+          rule_key: textCell(e.finding.ruleKey),
+          title: textCell(e.finding.title),
           action: e.finding.action,
-          role: e.finding.role,
+          role: textCell(e.finding.role),
           opened_on: e.today,
-          explanation: e.finding.explanation,
+          explanation: textCell(e.finding.explanation),
           evidence: e.finding.evidence,
         })),
       ),
