@@ -453,6 +453,30 @@ const TABLE: Record<string, Clause[]> = {
         ).toEqual(['safeguarding-training']),
     },
     {
+      clause:
+        '4 "Staff involved in home visits must undergo training on this policy, safeguarding procedures, and risk management"',
+      setting: 'competence.homeVisitTraining',
+      scenario: 'the partner has no home-visit training recorded (the lead is safeguarding-trained)',
+      check: () => {
+        expect(rulesOf('kings-gomer').competence.homeVisitTraining).toBe(true);
+        expect(
+          blocks('kings-gomer', {
+            staff: [
+              { homeVisitTrained: true, safeguardingTrained: true, visitsMade: 3 },
+              { homeVisitTrained: false, safeguardingTrained: false, visitsMade: 3 },
+            ],
+          }),
+        ).toEqual(['training']);
+        // Going alone (pairs "wherever possible"): the one who goes is trained too.
+        expect(
+          blocks('kings-gomer', {
+            partner: false,
+            staff: [{ homeVisitTrained: false, safeguardingTrained: true, visitsMade: 3 }],
+          }),
+        ).toEqual(['training']);
+      },
+    },
+    {
       clause: '"during regular working hours unless approved for exceptional circumstances"',
       setting: 'hours: { 08:00–17:30 (set by the school), mode: require, approvable: true }',
       scenario: 'a 19:00 visit, unapproved and approved',

@@ -287,6 +287,10 @@ describe('the visit register', () => {
     const gomerDsl = await addUser(db, 'gomer.dsl', ['safeguarding'], { positions: ['dsl'] });
     // "At least one member of the visiting team should be trained in safeguarding."
     await db.query(`UPDATE users SET safeguarding_trained_on = '2025-09-01' WHERE id = $1`, [partner.id]);
+    // 4 "Staff involved in home visits must undergo training on this policy …": both going.
+    await db.query(`UPDATE users SET home_visit_trained_on = '2025-09-01' WHERE id = ANY($1)`, [
+      [staff.id, partner.id],
+    ]);
     const dynamic = { level: 'low' as const, reason: 'dynamic risk assessment: family known, daylight' };
     now = new Date('2026-11-23T19:00:00Z'); // 19:00 in London (GMT)
     const id = await requestVisit(deps, staff, {
