@@ -14,7 +14,7 @@ const FAMILY_DATE = new Intl.DateTimeFormat('en-GB', {
   month: 'long',
   timeZone: 'UTC',
 });
-const familyDate = (isoDate: string) => FAMILY_DATE.format(new Date(`${isoDate}T12:00:00Z`));
+export const familyDate = (isoDate: string) => FAMILY_DATE.format(new Date(`${isoDate}T12:00:00Z`));
 
 /** The text the school's template (`notices.familySms`) says for a visit on `plannedFor`. */
 export function familyTextFor(school: SchoolConfig, plannedFor: string): string {
@@ -22,6 +22,15 @@ export function familyTextFor(school: SchoolConfig, plannedFor: string): string 
     .replaceAll('{school}', school.name)
     .replaceAll('{date}', familyDate(plannedFor))
     .replaceAll('{phone}', school.phone ?? 'the school office');
+}
+
+/**
+ * What a family hears of a cancelled visit (Hampton: "staff and families will be informed"): that it
+ * is off and the number to ring — never the staff's reason for calling it off, which is often one of
+ * the policy's reasons not to visit (aggression, intoxication, a perpetrator at the address).
+ */
+export function familyCancellationText(school: SchoolConfig, plannedFor: string): string {
+  return `${school.name}: the home visit planned for ${familyDate(plannedFor)} is cancelled. Please ring the school office on ${school.phone ?? 'the school number'} if you have any questions.`;
 }
 
 /**

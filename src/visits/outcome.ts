@@ -13,6 +13,7 @@ import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { familyCancellationText } from './family-notice.ts';
 import { initialsOf, pupilInitials, sendNotices } from './visit-notices.ts';
 
 /** How a visit ends up: its outcome (with the CPOMS record), cancelled, or the follow-up of a child not seen. */
@@ -193,14 +194,26 @@ async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, u
   });
   const school = knownSchool(deps.config, v.schoolId);
   const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-  return insertNotices(tx, {
+  // The family (`sms:family`) is told the visit is off in its own words; the staff's reason stays
+  // with the people the school names inside it.
+  const toFamily = (t: string) => t.endsWith(':family');
+  const staff = await insertNotices(tx, {
     schoolId: school.id,
     kind: 'cancelled',
     visitId: v.id,
-    targets: school.notices.cancelled,
+    targets: school.notices.cancelled.filter((t) => !toFamily(t)),
     subject: `home visit #${v.id} cancelled`,
     text: `Home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor} was cancelled by ${user.displayName}: ${reason}`,
   });
+  const family = await insertNotices(tx, {
+    schoolId: school.id,
+    kind: 'cancelled',
+    visitId: v.id,
+    targets: school.notices.cancelled.filter(toFamily),
+    subject: `home visit on ${v.plannedFor} cancelled`,
+    text: familyCancellationText(school, v.plannedFor),
+  });
+  return [...staff, ...family];
 }
 
 /**

@@ -1,0 +1,93 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { cancelVisit } from '../../src/visits/outcome.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+/**
+ * Hampton: "Should an appointment need to be cancelled, staff and families will be informed at the
+ * earliest possible opportunity." The pack names the family (`notices.cancelled.who`) and the README
+ * says `sms:family` reaches them. The family is to be told the appointment is off — not sent the
+ * staff's own words about why (often one of the policy's "When not to visit" reasons: aggression,
+ * intoxication, a perpetrator at the address).
+ */
+const schema = uniqueName('hcancel');
+const prefix = uniqueName('hcancel');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let deps: VisitDeps;
+const now = new Date('2026-11-23T10:00:00Z');
+
+beforeAll(async () => {
+  const config = visitSchoolsConfig(
+    `    channels:
+      sms: { baseUrl: "http://127.0.0.1:9", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+    notices:
+      cancelled: [sms:family, sms:visiting-staff]
+`,
+    { SMS_TOKEN: 'tok' },
+  );
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  deps = {
+    db,
+    config,
+    rulesFor: visitRulesLookup(config),
+    prefix,
+    now: () => now,
+    producer,
+    publisher: conn,
+  };
+  await addPupils(db, ['hampton']);
+  await db.query(
+    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, parental_responsibility)
+     VALUES ('hampton', 'P1', 1, 'Dad', 'father', '+447700900555', true)`,
+  );
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('Hampton: a cancelled appointment, as the family hears of it', () => {
+  it("tells the family the visit is off without the staff's reason for calling it off", async () => {
+    const lead = await addUser(db, 'lead', ['visiting-staff'], { displayName: 'Lee Lead' });
+    const id = await requestVisit(deps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'induction' });
+    const reason = 'father reported drunk and aggressive last night: not safe to visit';
+    await cancelVisit(deps, lead, id, reason);
+    const family = (
+      await db.query<{ target: string; text: string }>(
+        `SELECT target, text FROM notices WHERE kind = 'cancelled' AND visit_id = $1 AND target = 'sms:family'`,
+        [id],
+      )
+    ).rows;
+    expect(family).toHaveLength(1);
+    expect(family[0]!.text).not.toContain('aggressive');
+    expect(family[0]!.text).not.toContain(reason);
+    expect(family[0]!.text).toBe(
+      'Hampton Infant: the home visit planned for Monday 23 November is cancelled. Please ring the school office on 01632 960123 if you have any questions.',
+    );
+    // The staff on the visit still get the reason.
+    const staff = (
+      await db.query<{ text: string }>(
+        `SELECT text FROM notices WHERE kind = 'cancelled' AND visit_id = $1 AND target = 'sms:visiting-staff'`,
+        [id],
+      )
+    ).rows;
+    expect(staff.map((r) => r.text)).toEqual([expect.stringContaining(reason)]);
+  });
+});
