@@ -136,6 +136,14 @@ const TABLE: Record<string, Clause[]> = {
       check: () => expect(packs.get('hampton')!.notices?.visitRecord?.who).toEqual(['the office', 'the HoS']),
     },
     {
+      clause:
+        '"Should an appointment need to be cancelled, staff and families will be informed at the earliest possible opportunity"',
+      setting:
+        'notices.cancelled (the pack names the family and the staff; the school config how to reach them)',
+      scenario: 'a visit is called off',
+      check: () => expect(packs.get('hampton')!.notices?.cancelled?.who).toEqual(['the family', 'the staff']),
+    },
+    {
       clause: '"Visits are always made in pairs"',
       setting: 'pairs: always',
       scenario: 'one member of staff leaves alone',
