@@ -68,6 +68,7 @@ export async function boardState(
   );
   const visits = await db.query<Record<string, unknown>>(
     `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.returned_at, v.arrived_at, v.expected_return_at,
+            v.estimated_arrival_at,
             v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
             l.display_name AS lead_name, l.phone AS lead_phone, pa.display_name AS partner_name,
             pa.phone AS partner_phone,
@@ -238,6 +239,11 @@ export async function boardState(
         },
         riskLevel: r.risk_level,
         departedAt: r.departed_at ? new Date(r.departed_at as string).toISOString() : null,
+        /** The arrival the worker estimated when leaving, until they record arriving. */
+        estimatedArrivalAt:
+          r.estimated_arrival_at && !r.arrived_at
+            ? new Date(r.estimated_arrival_at as string).toISOString()
+            : null,
         expectedReturnAt: expected?.toISOString() ?? null,
         /** When the worker came back (the card says "back at", not a "back by" already past). */
         returnedAt: r.returned_at ? new Date(r.returned_at as string).toISOString() : null,

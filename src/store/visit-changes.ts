@@ -109,6 +109,7 @@ export interface DepartureRow {
   lead: string;
   partner: string | null;
   at: Date;
+  estimatedArrivalAt: Date | null;
   expectedReturnAt: Date;
   checkInMinutes: number | null;
   safeWord: string | null;
@@ -122,7 +123,7 @@ export async function markDeparted(tx: Queryable, visitId: string, d: DepartureR
   await tx.query(
     `UPDATE visits SET status = 'departed', lead_user_id = $2, partner_user_id = $3, departed_at = $4,
        expected_return_at = $5, check_in_minutes = $6, safe_word = $7, worker_phone = $8, vehicle = $9,
-       fob_device_id = $10, updated_at = now() WHERE id = $1`,
+       fob_device_id = $10, estimated_arrival_at = $11, updated_at = now() WHERE id = $1`,
     [
       visitId,
       d.lead,
@@ -134,6 +135,7 @@ export async function markDeparted(tx: Queryable, visitId: string, d: DepartureR
       d.phone,
       d.vehicle ? JSON.stringify(d.vehicle) : null,
       d.fobDeviceId,
+      d.estimatedArrivalAt,
     ],
   );
 }

@@ -36,6 +36,8 @@ export interface VisitRow {
   leadUserId: string | null;
   partnerUserId: string | null;
   departedAt: Date | null;
+  /** The arrival time the worker estimated when leaving (told to the office; null: not given). */
+  estimatedArrivalAt: Date | null;
   expectedReturnAt: Date | null;
   checkInMinutes: number | null;
   safeWord: string | null;
@@ -111,6 +113,7 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     leadUserId: id(r.lead_user_id),
     partnerUserId: id(r.partner_user_id),
     departedAt: date(r.departed_at),
+    estimatedArrivalAt: date(r.estimated_arrival_at),
     expectedReturnAt: date(r.expected_return_at),
     checkInMinutes: (r.check_in_minutes as number | null) ?? null,
     safeWord: (r.safe_word as string | null) ?? null,

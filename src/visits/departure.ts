@@ -23,6 +23,8 @@ export interface Departure {
   leadUserId?: string | undefined;
   partnerUserId?: string | undefined;
   expectedReturnAt: Date;
+  /** When the worker expects to arrive (told to the office; required where the pack says so). */
+  estimatedArrivalAt?: Date | undefined;
   checkInMinutes?: number | undefined;
   safeWord?: string | undefined;
   /** The visiting staff confirm they have read the risk notes and address flags. */
@@ -159,6 +161,7 @@ async function checkDeparture(
     londonMinutes: londonMinutes(now),
     outOfHoursApproved: v.outOfHoursApproved,
     expectedReturnAt: d.expectedReturnAt ?? null,
+    estimatedArrivalAt: d.estimatedArrivalAt ?? null,
     now,
     checkInMinutes: d.checkInMinutes ?? null,
     // Whose phone and fob is not known until someone leads: nothing is said of them until then.
@@ -205,6 +208,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       lead,
       partner: d.partnerUserId ?? null,
       at: now,
+      estimatedArrivalAt: d.estimatedArrivalAt ?? null,
       expectedReturnAt: d.expectedReturnAt,
       checkInMinutes: d.checkInMinutes ?? rules.checkInMinutes ?? null,
       safeWord: d.safeWord?.trim() || null,
@@ -223,6 +227,7 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
         lead,
         partner: d.partnerUserId ?? null,
         expectedReturnAt: d.expectedReturnAt.toISOString(),
+        ...(d.estimatedArrivalAt ? { estimatedArrivalAt: d.estimatedArrivalAt.toISOString() } : {}),
         warnings: findings.filter((f) => f.level === 'warn').map((f) => f.rule),
       },
     );

@@ -59,6 +59,7 @@ const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
   londonMinutes: 600,
   returnLondonMinutes: 660,
   expectedReturnAt: new Date(now.getTime() + 3_600_000),
+  estimatedArrivalAt: new Date(now.getTime() + 1_200_000),
   now,
   phone: true,
   fob: true,
@@ -436,6 +437,19 @@ const TABLE: Record<string, Clause[]> = {
       setting: 'risk: { assessedBy: [dsl, associate-head], at: authorisation }',
       scenario: 'the authoriser assesses',
       check: () => expect(may('kings-gomer', 'assess-risk', ['safeguarding'], ['dsl'])).toBe(true),
+    },
+    {
+      clause:
+        '"Staff must inform the school office of their estimated arrival and departure times and carry a charged mobile phone"',
+      setting: 'requires: { phone: true, arrivalEstimate: true }',
+      scenario: 'leaving without an estimated arrival time, or without a phone number',
+      check: () => {
+        expect(blocks('kings-gomer', { estimatedArrivalAt: null })).toEqual(['arrival-estimate']);
+        expect(blocks('kings-gomer', { phone: false })).toEqual(['phone']);
+        // No other pack asks for it.
+        for (const pack of ['heath-lane', 'hampton', 'lime-hills', 'thames-view'])
+          expect(blocks(pack, { estimatedArrivalAt: null })).not.toContain('arrival-estimate');
+      },
     },
     {
       clause: '"in pairs wherever possible"',

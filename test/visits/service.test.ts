@@ -313,12 +313,23 @@ describe('the visit register', () => {
       reason: 'child not seen',
     });
     await authoriseVisit(deps, gomerDsl, approved, 'police welfare check asked for tonight', true, dynamic);
+    // "Staff must inform the school office of their estimated arrival and departure times".
+    const noArrival = await refusal(
+      departTold(deps, staff, approved, {
+        expectedReturnAt: back(),
+        risksRead: true,
+        partnerUserId: partner.id,
+      }),
+    );
+    expect(noArrival.message).toMatch(/tell the office your estimated arrival time/);
+    const arriving = new Date(now.getTime() + 20 * 60_000);
     await departTold(deps, staff, approved, {
       expectedReturnAt: back(),
+      estimatedArrivalAt: arriving,
       risksRead: true,
       partnerUserId: partner.id,
     });
-    expect((await getVisit(db, approved))!.status).toBe('departed');
+    expect(await getVisit(db, approved)).toMatchObject({ status: 'departed', estimatedArrivalAt: arriving });
 
     // Lime Hills "strongly recommends" no evening visits: one goes only with the authoriser's
     // explicit approval (an emergency safeguarding visit), and departs with a warning.

@@ -73,6 +73,10 @@ export function departForm(d) {
   ];
   const partner = h('select', { name: 'partner' }, partnerOptions());
   const ret = h('input', { type: 'time', name: 'expectedReturn', required: true });
+  // Where the pack asks the office to know it (King's Gomer): when the worker expects to arrive.
+  const arrive = d.rules.requires.arrivalEstimate
+    ? h('input', { type: 'time', name: 'estimatedArrival', required: true })
+    : null;
   // The policy's interval is a maximum: a shorter one may be chosen, never a longer one.
   const every = h('input', {
     type: 'number',
@@ -117,10 +121,12 @@ export function departForm(d) {
   /** The departure as the form has it now (`back`: the return instant, when one is chosen). */
   const draft = (back) => {
     const vehicle = Object.fromEntries(car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]));
+    const arrivalAt = arrive?.value ? returnTimeAhead(arrive.value).at : undefined;
     return {
       ...(lead?.value ? { leadUserId: lead.value } : {}),
       partnerUserId: partner.value || undefined,
       ...(back ? { expectedReturnAt: back.toISOString() } : {}),
+      ...(arrivalAt ? { estimatedArrivalAt: arrivalAt.toISOString() } : {}),
       checkInMinutes: every.value ? Number(every.value) : undefined,
       safeWord: safe.value || undefined,
       risksRead: read.checked,
@@ -178,6 +184,9 @@ export function departForm(d) {
         )
       : null,
     field(`Going with${d.rules.pairs === 'always' ? ' (required: two staff)' : ''}`, partner),
+    arrive
+      ? field('Arriving at about', arrive, 'The policy asks the office to know when you expect to arrive')
+      : null,
     field('Expected back at', ret),
     field(
       'Check in every (minutes)',

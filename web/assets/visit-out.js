@@ -33,7 +33,11 @@ export function outParts(d, can) {
       'p',
       { id: 'out-status' },
       `Out since ${fmtTime(v.departedAt)}; expected back ${whenSaid(v.expectedReturnAt)}`,
-      v.arrivedAt ? `; arrived ${fmtTime(v.arrivedAt)}` : '',
+      v.arrivedAt
+        ? `; arrived ${fmtTime(v.arrivedAt)}`
+        : v.estimatedArrivalAt
+          ? `; arriving about ${fmtTime(v.estimatedArrivalAt)}`
+          : '',
       v.checkInMinutes ? `; check in every ${v.checkInMinutes} minutes` : '',
       v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
       v.outcome ? '; outcome recorded' : '',

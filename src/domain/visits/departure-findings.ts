@@ -47,6 +47,8 @@ export interface DepartureFacts {
   fob?: boolean;
   /** Vehicle details given, or "on foot". */
   vehicle?: boolean;
+  /** The estimated arrival time the worker gave (null: none). */
+  estimatedArrivalAt?: Date | null;
   /** How the family was told, or the exemption recorded (null: neither). */
   familyNotice?: { method: string | null; exemption: string | null } | null;
 }
@@ -188,6 +190,23 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       rule: 'vehicle',
       message: 'the vehicle’s make, model, registration and colour (or "on foot") are needed',
     });
+  if (rules.requires.arrivalEstimate && !v.estimatedArrivalAt)
+    out.push({
+      level: 'block',
+      rule: 'arrival-estimate',
+      message: 'the policy asks you to tell the office your estimated arrival time',
+    });
+  // Given, it lies between leaving (to the minute the form gives) and the expected return.
+  if (v.estimatedArrivalAt) {
+    const problem =
+      v.estimatedArrivalAt.getTime() < v.now.getTime() - 60_000
+        ? 'it has already passed'
+        : v.expectedReturnAt && v.estimatedArrivalAt > v.expectedReturnAt
+          ? 'it is after the expected return'
+          : null;
+    if (problem)
+      out.push({ level: 'block', rule: 'arrival-estimate', message: `estimated arrival: ${problem}` });
+  }
   // In the future and within the bound a running-late change has too (`MAX_RETURN_AHEAD_MINUTES`):
   // the expected return is the overdue deadline, often the only one watching the worker.
   const returnProblem = v.expectedReturnAt

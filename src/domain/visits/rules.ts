@@ -68,8 +68,14 @@ export const visitRules = z.strictObject({
       fob: z.boolean().default(false),
       /** Vehicle make, model, registration and colour, or "on foot" (Thames View 2.9). */
       vehicle: z.boolean().default(false),
+      /**
+       * The estimated arrival time, told to the office when leaving (King's Gomer: "Staff must inform
+       * the school office of their estimated arrival and departure times"). Information for the
+       * office: no alarm hangs on it (the policy names none).
+       */
+      arrivalEstimate: z.boolean().default(false),
     })
-    .default({ phone: true, fob: false, vehicle: false }),
+    .default({ phone: true, fob: false, vehicle: false, arrivalEstimate: false }),
   /** Minutes after the expected return before the overdue alarm is raised (its ladder does the rest). */
   overdueGraceMinutes: z.int().min(0).max(240).default(0),
   safeWord: z.enum(['required', 'optional']).default('optional'),

@@ -36,6 +36,9 @@ export const departure = z.strictObject({
   leadUserId: id.optional(),
   partnerUserId: id.optional(),
   expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the expected return time (ISO 8601)' }),
+  estimatedArrivalAt: z.iso
+    .datetime({ offset: true, error: 'expected the estimated arrival time (ISO 8601)' })
+    .optional(),
   checkInMinutes: z.int().min(5).max(240).optional(),
   safeWord: z.string().max(100).optional(),
   risksRead: z.boolean(),

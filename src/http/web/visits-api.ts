@@ -105,6 +105,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             reason: v.reason,
             plannedFor: v.plannedFor,
             riskLevel: v.riskLevel,
+            estimatedArrivalAt: v.estimatedArrivalAt?.toISOString() ?? null,
             expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null,
             returnedAt: v.returnedAt?.toISOString() ?? null,
             out: isOut(v),
@@ -217,7 +218,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   step('assess-risk', STAFF, risk, (user, id, b) => assessRisk(deps, user, id, b));
   // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
   step('depart', STAFF, departure, (user, id, d) =>
-    departVisit(deps, user, id, { ...d, expectedReturnAt: new Date(d.expectedReturnAt) }),
+    departVisit(deps, user, id, {
+      ...d,
+      expectedReturnAt: new Date(d.expectedReturnAt),
+      estimatedArrivalAt: d.estimatedArrivalAt ? new Date(d.estimatedArrivalAt) : undefined,
+    }),
   );
   /** The departure form as filled in so far: what leaving would be refused for, from the same checks. */
   app.post<{ Params: { id: string } }>(
@@ -231,6 +236,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         findings: await departureCheck(deps, userOf(req), visitId, {
           ...d,
           expectedReturnAt: d.expectedReturnAt ? new Date(d.expectedReturnAt) : undefined,
+          estimatedArrivalAt: d.estimatedArrivalAt ? new Date(d.estimatedArrivalAt) : undefined,
         }),
       };
     },

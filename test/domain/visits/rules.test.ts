@@ -154,6 +154,14 @@ describe('departure findings', () => {
     expect(blocks({}, { phone: false })).toEqual(['block:phone']);
     expect(blocks({ requires: { fob: true } }, { fob: false })).toEqual(['block:fob']);
     expect(blocks({ requires: { vehicle: true } }, { vehicle: false })).toEqual(['block:vehicle']);
+    // The estimated arrival: asked for where the pack says so; given, between now and the return.
+    const arrival = { requires: { arrivalEstimate: true } };
+    const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000);
+    expect(blocks(arrival, { estimatedArrivalAt: null })).toEqual(['block:arrival-estimate']);
+    expect(blocks(arrival, { estimatedArrivalAt: at(20) })).toEqual([]);
+    expect(blocks({}, { estimatedArrivalAt: null })).toEqual([]);
+    expect(blocks({}, { estimatedArrivalAt: at(-5) })).toEqual(['block:arrival-estimate']);
+    expect(blocks({}, { estimatedArrivalAt: at(24 * 60) })).toEqual(['block:arrival-estimate']);
   });
 
   it('raise the risk level for a flagged address', () => {

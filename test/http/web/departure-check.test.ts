@@ -120,6 +120,39 @@ describe('the departure checks the visit page lists', () => {
     ]);
   });
 
+  it('an estimated arrival given is read and checked as leaving checks it: not already past, not after the return', async () => {
+    const id = (
+      await call('office', 'POST', '/api/visits', {
+        school: 'heath-lane',
+        pupilMisId: '9002',
+        reason: 'absent',
+      })
+    ).json().id as string;
+    const past = new Date(now.getTime() - 10 * 60_000).toISOString();
+    const late = new Date(now.getTime() + 2 * 3_600_000).toISOString();
+    for (const estimatedArrivalAt of [past, late]) {
+      const found = await expectRefusalListed('office', id, {
+        risksRead: true,
+        leadUserId: u.wes!.id,
+        estimatedArrivalAt,
+      });
+      expect(blocks(found).map((f) => f.rule)).toContain('arrival-estimate');
+    }
+    const soon = new Date(now.getTime() + 20 * 60_000).toISOString();
+    const check = (
+      await call('office', 'POST', `/api/visits/${id}/departure-check`, {
+        expectedReturnAt: back,
+        estimatedArrivalAt: soon,
+      })
+    ).json() as { findings: Finding[] };
+    expect(check.findings.map((f) => f.rule)).not.toContain('arrival-estimate');
+    const bad = await call('office', 'POST', `/api/visits/${id}/departure-check`, {
+      estimatedArrivalAt: 'soon',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/estimated arrival time/);
+  });
+
   it('as the form is filled in, each refusal of leaving is on the list first', async () => {
     const id = (
       await call('office', 'POST', '/api/visits', {
