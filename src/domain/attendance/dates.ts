@@ -32,10 +32,17 @@ export function weekday(date: string): number {
   return new Date(`${date}T00:00:00Z`).getUTCDay();
 }
 
-/** Two or four decimal digits of `s` from `at`, as a number (no string made: importing asks per mark). */
+/**
+ * Two or four decimal digits of `s` from `at`, as a number (no string made: importing asks per mark);
+ * NaN where one is not a digit, as `Number` gives.
+ */
 function digits(s: string, at: number, count: 2 | 4): number {
   let n = 0;
-  for (let k = at; k < at + count; k++) n = n * 10 + (s.charCodeAt(k) - 48);
+  for (let k = at; k < at + count; k++) {
+    const d = s.charCodeAt(k) - 48;
+    if (!(d >= 0 && d <= 9)) return Number.NaN;
+    n = n * 10 + d;
+  }
   return n;
 }
 

@@ -115,6 +115,9 @@ describe('dates', () => {
       const [y, m] = date.split('-').map(Number) as [number, number];
       expect(academicYearOf(date)).toBe(m >= 9 ? y : y - 1);
     }
+    // Not a date: no year, as Number() gave (":" is the character after "9").
+    expect(academicYearOf('1:24-10-01')).toBeNaN();
+    expect(dayNumber('2024-1O-01')).toBeNaN();
   });
 
   it('validates, adds and names days without time-zone surprises', () => {
