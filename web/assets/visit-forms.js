@@ -1,7 +1,7 @@
 import { api, h, say } from './app.js';
 import { riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, page, post, visitId } from './visit-shared.js';
-import { returnTimeAhead } from './visit-words.js';
+import { arrivalTimeAt, returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
@@ -121,7 +121,7 @@ export function departForm(d) {
   /** The departure as the form has it now (`back`: the return instant, when one is chosen). */
   const draft = (back) => {
     const vehicle = Object.fromEntries(car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]));
-    const arrivalAt = arrive?.value ? returnTimeAhead(arrive.value).at : undefined;
+    const arrivalAt = arrive ? arrivalTimeAt(arrive.value) : undefined;
     return {
       ...(lead?.value ? { leadUserId: lead.value } : {}),
       partnerUserId: partner.value || undefined,

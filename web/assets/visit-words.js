@@ -33,6 +33,22 @@ export function returnTimeAhead(hhmm, now = new Date()) {
   return { at };
 }
 
+/**
+ * The instant of an estimated arrival `hhmm` (HH:MM, London), or undefined when none is typed. Unlike
+ * a return time it is never dropped: this minute is now; a time up to 12 hours behind the clock is
+ * today's, already passed (the server refuses it, saying so); any other is its next occurrence (after
+ * the return, the server says that). A typed time is always sent, so "not given" is never said of it.
+ */
+export function arrivalTimeAt(hhmm, now = new Date()) {
+  const m = /^(\d{2}):(\d{2})$/.exec(hhmm ?? '');
+  if (!m) return undefined;
+  const [h, min] = clock.format(now).split(':').map(Number);
+  const ahead = (Number(m[1]) * 60 + Number(m[2]) - (h * 60 + min) + 1440) % 1440;
+  const at = new Date(now.getTime() + (ahead > 720 ? ahead - 1440 : ahead) * 60_000);
+  at.setSeconds(0, 0);
+  return at;
+}
+
 /** "15:05", or "15:05 on Tue 24 Nov" when that is not today (London). */
 export function whenSaid(iso, now = new Date()) {
   if (!iso) return '—';

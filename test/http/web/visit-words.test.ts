@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 interface VisitWords {
   returnTimeAhead: (hhmm: string, now?: Date) => { at?: Date; error?: string };
+  arrivalTimeAt: (hhmm: string, now?: Date) => Date | undefined;
   whenSaid: (iso: string | null, now?: Date) => string;
   backSafeWords: (o: { self: boolean; leadName: string | null; partnerName: string | null; me: string }) => {
     question: string;
@@ -38,6 +39,24 @@ describe('the visit page: return times', () => {
     expect(words.returnTimeAhead('00:15', new Date('2026-07-01T22:30:00Z'))).toEqual({
       at: new Date('2026-07-01T23:15:00Z'),
     });
+  });
+
+  it('an estimated arrival typed is always read, so the server says what is wrong with it, never "not given"', () => {
+    // This minute is now (the server accepts it), not refused as a return time is.
+    expect(words.arrivalTimeAt('11:05', now)).toEqual(new Date('2026-11-23T11:05:00Z'));
+    expect(words.arrivalTimeAt('11:25', now)).toEqual(new Date('2026-11-23T11:25:00Z'));
+    // Just passed: today's (the server says "it has already passed"), not tomorrow's or nothing.
+    expect(words.arrivalTimeAt('10:55', now)).toEqual(new Date('2026-11-23T10:55:00Z'));
+    // Later than a return could be: its next occurrence (the server says "after the expected return").
+    expect(words.arrivalTimeAt('16:00', now)).toEqual(new Date('2026-11-23T16:00:00Z'));
+    expect(words.arrivalTimeAt('', now)).toBeUndefined();
+    // Across midnight, on the London clock: 00:10 at 23:50 is tonight's; 23:55 at 00:05 has passed.
+    expect(words.arrivalTimeAt('00:10', new Date('2026-11-23T23:50:00Z'))).toEqual(
+      new Date('2026-11-24T00:10:00Z'),
+    );
+    expect(words.arrivalTimeAt('23:55', new Date('2026-11-24T00:05:00Z'))).toEqual(
+      new Date('2026-11-23T23:55:00Z'),
+    );
   });
 
   it('says the date with the time when it is not today', () => {

@@ -1,0 +1,187 @@
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
+
+const PASSWORD = 'e2e correct horse battery';
+const SHOTS = process.env.ARRIVAL_SHOTS ?? 'test-results';
+const id = uniqueName('arr');
+let base: string;
+let server: Spawned;
+let db: Db;
+let browser: Browser;
+
+const londonHhmm = (d: Date) =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(d);
+
+async function signIn(username: string, width = 1280): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width, height: 900 } })).newPage();
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  return page;
+}
+
+/** An authorised King's Gomer visit (risk assessed, out of hours approved, family told by letter). */
+async function authorisedVisit(reason: string): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by,
+       authorised_by, authorised_at, risk_level, risk_assessed_at, out_of_hours_approved, family_notice)
+     SELECT 'gomer', 'P1', $1, $2, (now() AT TIME ZONE 'Europe/London')::date, 'authorised', u.id,
+       d.id, now(), 'low', now(), true, $3
+     FROM users u, users d WHERE u.username = 'sam' AND d.username = 'dsl' RETURNING id`,
+    [
+      reason,
+      JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' }),
+      JSON.stringify({
+        method: 'letter',
+        exemption: null,
+        note: null,
+        at: new Date().toISOString(),
+        by: null,
+      }),
+    ],
+  );
+  return rows[0]!.id;
+}
+
+beforeAll(async () => {
+  const policies = mkdtempSync(join(tmpdir(), 'doorstep-arr-policies-'));
+  for (const p of ['statutory', 'kings-gomer'])
+    copyFileSync(`config/policies/${p}.yaml`, join(policies, `${p}.yaml`));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const { file } = writeTempConfig(`
+trust: { id: t, name: Trust }
+redis: { prefix: ${id.replace(/_/g, '-')} }
+store: { schema: ${id} }
+http: { port: ${port} }
+policiesDir: ${policies}
+schools:
+  - id: gomer
+    name: King's Academy Gomer
+    phone: "01632 960123"
+    mis: { kind: csv, dropFolder: ./data/drop/arr }
+    records: { sink: preview }
+    policies: [statutory, kings-gomer]
+`);
+  server = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'warn' });
+  await waitForHttp(`${base}/readyz`, 200, 60_000);
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: id });
+  await db.query(
+    `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, year_group, address) VALUES ('gomer', 'P1', 'A123456789012', 'Amelia', 'Okonkwo', '4', $1)`,
+    [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
+  );
+  for (const [u, n, r] of [
+    ['office', 'Olive Office', 'office'],
+    ['sam', 'Sam Visitor', 'visiting-staff'],
+    ['dsl', 'Dee Safeguarding', 'safeguarding'],
+  ] as const) {
+    const p = runCli(['user', 'add', '-c', file, '-u', u, '-n', n, '-r', r], {
+      DATABASE_URL: TEST_DATABASE_URL,
+      DOORSTEP_PASSWORD: PASSWORD,
+    });
+    if ((await p.exited).code !== 0) throw new Error(p.stderr());
+  }
+  await db.query(
+    `UPDATE users SET phone = '+447700900123', home_visit_trained_on = '2025-09-01', safeguarding_trained_on = '2025-09-01' WHERE username = 'sam'`,
+  );
+  browser = await launchChromium();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  server?.child.kill('SIGTERM');
+  await server?.exited;
+  await db?.close();
+  await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), id.replace(/_/g, '-'));
+});
+
+describe("King's Gomer: the estimated arrival", () => {
+  it('the form asks for it, the Needed list names it, leaving records it, the board shows it until arrival', async () => {
+    const visit = await authorisedVisit('arrival walk');
+    const sam = await signIn('sam', 390);
+    await sam.goto(`${base}/visits/${visit}`);
+    const arrive = sam.getByLabel('Arriving at about');
+    await arrive.waitFor();
+    await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
+    await sam.getByLabel('I have read the risk notes and address flags above').check();
+    await sam.waitForTimeout(1500);
+    await sam.screenshot({ path: join(SHOTS, '1-form-needed.png'), fullPage: true });
+    await sam
+      .getByText('Needed: the policy asks you to tell the office your estimated arrival time')
+      .waitFor();
+    await arrive.fill(londonHhmm(new Date(Date.now() + 20 * 60_000)));
+    await sam.waitForTimeout(1500);
+    await sam.screenshot({ path: join(SHOTS, '2-form-filled.png'), fullPage: true });
+    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
+    await sam.getByRole('button', { name: 'I have arrived' }).waitFor();
+    await sam.getByText(/arriving about \d\d:\d\d/).waitFor();
+    await sam.screenshot({ path: join(SHOTS, '3-visit-out.png'), fullPage: true });
+
+    const office = await signIn('office');
+    await office.goto(`${base}/board`);
+    const card = office.locator('#today li.visit', { hasText: 'Amelia Okonkwo' });
+    await card.waitFor();
+    await expect(card.textContent()).resolves.toMatch(/arriving about \d\d:\d\d/);
+    await office.screenshot({ path: join(SHOTS, '4-board-arriving.png'), fullPage: true });
+
+    await sam.getByRole('button', { name: 'I have arrived' }).click();
+    await sam.getByText(/; arrived \d\d:\d\d/).waitFor();
+    await sam.screenshot({ path: join(SHOTS, '5-visit-arrived.png'), fullPage: true });
+    await office
+      .locator('#today li.visit', { hasText: 'Amelia Okonkwo' })
+      .filter({ hasNotText: 'arriving about' })
+      .waitFor({ timeout: 40_000 });
+    await office.screenshot({ path: join(SHOTS, '6-board-arrived.png'), fullPage: true });
+  });
+
+  it('an arrival time of now (this minute) is not silently dropped as "not given"', async () => {
+    const visit = await authorisedVisit('arrival now');
+    const sam = await signIn('sam', 390);
+    await sam.goto(`${base}/visits/${visit}`);
+    await sam.getByLabel('Arriving at about').waitFor();
+    await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
+    await sam.getByLabel('I have read the risk notes and address flags above').check();
+    await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date()));
+    await sam.waitForTimeout(1500);
+    await sam.screenshot({ path: join(SHOTS, '7-arrival-now.png'), fullPage: true });
+    const text = await sam.locator('main').innerText();
+    expect(text).not.toMatch(/estimated arrival/);
+    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
+    await sam.getByRole('button', { name: 'I have arrived' }).waitFor();
+  });
+
+  it('an arrival time just passed is said to have passed, not "not given"', async () => {
+    const visit = await authorisedVisit('arrival passed');
+    const sam = await signIn('sam', 390);
+    await sam.goto(`${base}/visits/${visit}`);
+    await sam.getByLabel('Arriving at about').waitFor();
+    await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
+    await sam.getByLabel('I have read the risk notes and address flags above').check();
+    await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date(Date.now() - 10 * 60_000)));
+    await sam.waitForTimeout(1500);
+    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
+    await sam.getByText(/cannot leave yet: estimated arrival: it has already passed/).waitFor();
+    await sam.screenshot({ path: join(SHOTS, '8-arrival-passed.png'), fullPage: true });
+    const text = await sam.locator('main').innerText();
+    expect(text).not.toMatch(/tell the office your estimated arrival time/);
+    expect(text).toMatch(/estimated arrival: it has already passed/);
+  });
+});
