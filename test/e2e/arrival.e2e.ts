@@ -122,13 +122,13 @@ describe("King's Gomer: the estimated arrival", () => {
     await arrive.waitFor();
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel('I have read the risk notes and address flags above').check();
-    await sam.waitForTimeout(1500);
+    const needed = sam.getByText(
+      'Needed: the policy asks you to tell the office your estimated arrival time',
+    );
+    await needed.waitFor();
     await sam.screenshot({ path: join(SHOTS, '1-form-needed.png'), fullPage: true });
-    await sam
-      .getByText('Needed: the policy asks you to tell the office your estimated arrival time')
-      .waitFor();
     await arrive.fill(londonHhmm(new Date(Date.now() + 20 * 60_000)));
-    await sam.waitForTimeout(1500);
+    await needed.waitFor({ state: 'detached' });
     await sam.screenshot({ path: join(SHOTS, '2-form-filled.png'), fullPage: true });
     await sam.getByRole('button', { name: 'Leave for the visit' }).click();
     await sam.getByRole('button', { name: 'I have arrived' }).waitFor();
@@ -160,9 +160,12 @@ describe("King's Gomer: the estimated arrival", () => {
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel('I have read the risk notes and address flags above').check();
     await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date()));
-    await sam.waitForTimeout(1500);
+    // The Needed list follows the form: once it no longer asks for the arrival, the time was read.
+    await sam
+      .getByText('the policy asks you to tell the office your estimated arrival time')
+      .waitFor({ state: 'detached' });
     await sam.screenshot({ path: join(SHOTS, '7-arrival-now.png'), fullPage: true });
-    const text = await sam.locator('main').innerText();
+    const text = await sam.locator('main').textContent();
     expect(text).not.toMatch(/estimated arrival/);
     await sam.getByRole('button', { name: 'Leave for the visit' }).click();
     await sam.getByRole('button', { name: 'I have arrived' }).waitFor();
@@ -175,12 +178,12 @@ describe("King's Gomer: the estimated arrival", () => {
     await sam.getByLabel('Arriving at about').waitFor();
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel('I have read the risk notes and address flags above').check();
-    await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date(Date.now() - 10 * 60_000)));
-    await sam.waitForTimeout(1500);
+    await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date(Date.now() - 15 * 60_000)));
+    await sam.getByText(/estimated arrival: it has already passed/).waitFor();
     await sam.getByRole('button', { name: 'Leave for the visit' }).click();
     await sam.getByText(/cannot leave yet: estimated arrival: it has already passed/).waitFor();
     await sam.screenshot({ path: join(SHOTS, '8-arrival-passed.png'), fullPage: true });
-    const text = await sam.locator('main').innerText();
+    const text = await sam.locator('main').textContent();
     expect(text).not.toMatch(/tell the office your estimated arrival time/);
     expect(text).toMatch(/estimated arrival: it has already passed/);
   });

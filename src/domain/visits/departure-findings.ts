@@ -18,6 +18,9 @@ export interface StaffCompetence {
   experienced?: boolean;
 }
 
+/** How long before leaving an estimated arrival typed as "now" may be (the form takes a while). */
+const ARRIVAL_TYPED_AGO_MS = 5 * 60_000;
+
 /** Experienced in home visits: a visit made in Doorstep, or experience recorded on their account. */
 const isExperienced = (s: StaffCompetence) => s.visitsMade > 0 || s.experienced === true;
 
@@ -196,10 +199,11 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       rule: 'arrival-estimate',
       message: 'the policy asks you to tell the office your estimated arrival time',
     });
-  // Given, it lies between leaving (to the minute the form gives) and the expected return.
+  // Given, it lies between leaving and the expected return — leaving as the worker began filling in
+  // the form: a time typed as "now" minutes before the form is sent has not passed.
   if (v.estimatedArrivalAt) {
     const problem =
-      v.estimatedArrivalAt.getTime() < v.now.getTime() - 60_000
+      v.estimatedArrivalAt.getTime() < v.now.getTime() - ARRIVAL_TYPED_AGO_MS
         ? 'it has already passed'
         : v.expectedReturnAt && v.estimatedArrivalAt > v.expectedReturnAt
           ? 'it is after the expected return'
