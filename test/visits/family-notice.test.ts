@@ -38,6 +38,7 @@ let partner: User;
 let office: User;
 const now = new Date('2026-11-23T10:00:00Z');
 const back = () => new Date(now.getTime() + 3_600_000);
+const arriving = () => new Date(now.getTime() + 20 * 60_000);
 const refusal = (p: Promise<unknown>) =>
   p.then(
     () => {
@@ -147,6 +148,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
 
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
+      estimatedArrivalAt: arriving(), // King's: the office is told the estimated arrival
       risksRead: true,
       partnerUserId: partner.id,
     });
@@ -166,6 +168,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
     await tellFamily(deps, staff, id, { exemption: 'persistent-absence' });
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
+      estimatedArrivalAt: arriving(), // King's: the office is told the estimated arrival
       risksRead: true,
       partnerUserId: partner.id,
     });
