@@ -1,3 +1,4 @@
+import { londonClock } from '../domain/attendance/dates.ts';
 /**
  * The TwiML of a ladder call (Twilio's voice markup: `<Response>` with `<Say>`, `<Gather>`, `<Hangup>`;
  * https://www.twilio.com/docs/voice/twiml). What is spoken: the alarm's type, the person it is about
@@ -9,19 +10,6 @@ export const xmlEscape = (s: string) =>
     /[<>&'"]/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!,
   );
-
-/** `14:05` in Europe/London. */
-export function londonClock(at: Date): string {
-  return LONDON_CLOCK.format(at);
-}
-
-// Made once (an alarm's call is on the alarm path).
-const LONDON_CLOCK = new Intl.DateTimeFormat('en-GB', {
-  timeZone: 'Europe/London',
-  hour: '2-digit',
-  minute: '2-digit',
-  hourCycle: 'h23',
-});
 
 export interface SpokenAlarm {
   schoolName: string;

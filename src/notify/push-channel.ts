@@ -1,12 +1,12 @@
 import webpush from 'web-push';
 import type { PushSettings } from '../config/schema.ts';
 import type { CheckResult } from '../core/checks.ts';
+import { londonClock } from '../domain/attendance/dates.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
 import type { PushSubscriptionRow } from '../store/push-subscriptions.ts';
 import { type AlarmSubjects, notAboutThem } from './alarm-recipients.ts';
 import type { AlarmFacts } from './call-channel.ts';
 import { whoOf } from './call-channel.ts';
-import { londonClock } from './call-twiml.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import { memoryReceipts, post, type RecipientReceipts, recipientKey } from './http-channels.ts';
 import { pushServiceAllowed } from './push-services.ts';

@@ -82,14 +82,19 @@ export function londonDate(instant: Date): string {
   return dateInLondon.format(instant);
 }
 
-/** Minutes after midnight of an instant in Europe/London (e.g. 18:30 → 1110). */
-export function londonMinutes(instant: Date): number {
+/** `14:05`: an instant's time of day in Europe/London. */
+export function londonClock(instant: Date): string {
   timeInLondon ??= new Intl.DateTimeFormat('en-GB', {
     timeZone: 'Europe/London',
     hour: '2-digit',
     minute: '2-digit',
     hourCycle: 'h23',
   });
-  const [h, m] = timeInLondon.format(instant).split(':').map(Number);
+  return timeInLondon.format(instant);
+}
+
+/** Minutes after midnight of an instant in Europe/London (e.g. 18:30 → 1110). */
+export function londonMinutes(instant: Date): number {
+  const [h, m] = londonClock(instant).split(':').map(Number);
   return h! * 60 + m!;
 }
