@@ -5,7 +5,8 @@
  * - `{ type: 'now', iso }` sets the clock;
  * - `{ type: 'bare', schools, from }` reads the same marks the evaluation loads with a bare SELECT
  *   (the floor), and answers `{ type: 'bare', rows, seconds }`;
- * - `{ type: 'rss' }` answers `{ type: 'rss', maxRssMb }` (this process's peak RSS so far);
+ * - `{ type: 'rss' }` answers `{ type: 'rss', maxRssMb, sinceMb }`: this process's peak RSS so far, and
+ *   the highest RSS sampled (every 20 ms) since the last `rss` message;
  * - `{ type: 'stop' }` closes the host and exits.
  */
 import { hostname } from 'node:os';
@@ -48,12 +49,19 @@ const host = new WorkerHost({
 await host.waitUntilReady();
 host.run();
 
+let sampledPeak = 0;
+setInterval(() => {
+  sampledPeak = Math.max(sampledPeak, process.memoryUsage.rss());
+}, 20).unref();
+
 process.on('message', async (m: { type: string; iso?: string; schools?: string[]; from?: string }) => {
   if (m.type === 'now') {
     clock = new Date(m.iso!);
     process.send!({ type: 'now' });
   } else if (m.type === 'rss') {
-    process.send!({ type: 'rss', maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
+    const sinceMb = Math.round(Math.max(sampledPeak, process.memoryUsage.rss()) / 1_048_576);
+    sampledPeak = 0;
+    process.send!({ type: 'rss', maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024), sinceMb });
   } else if (m.type === 'bare') {
     const t = performance.now();
     let rows = 0;
