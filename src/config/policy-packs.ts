@@ -135,6 +135,15 @@ export function rulesForSchool(
       });
     }
   }
+  // An exemption resting on triggers the school does not run would never apply: said at load.
+  if (problems.length === 0)
+    for (const x of visitRulesFor(school, packs).familyNotice?.exemptions ?? [])
+      for (const key of x.openTriggers)
+        if (!known.has(key))
+          problems.push({
+            path: ['policies'],
+            message: `the family-notice exemption "${x.id}" rests on the trigger "${key}", which is not in this school's packs (${[...known].join(', ') || 'none'})`,
+          });
   return { rules, problems };
 }
 

@@ -46,6 +46,23 @@ export async function openEpisodesFor(db: Queryable, schoolId: string, pupilIds:
   return byKey;
 }
 
+/** Which of `ruleKeys` have an open episode for the pupil (their keys, and the titles they opened with). */
+export async function openTriggersOf(
+  db: Queryable,
+  schoolId: string,
+  pupilMisId: string,
+  ruleKeys: readonly string[],
+): Promise<{ ruleKey: string; title: string }[]> {
+  if (ruleKeys.length === 0) return [];
+  const { rows } = await db.query<{ rule_key: string; title: string }>(
+    `SELECT rule_key, title FROM trigger_episodes
+     WHERE school_id = $1 AND pupil_mis_id = $2 AND status = 'open' AND rule_key = ANY($3::text[])
+     ORDER BY rule_key`,
+    [schoolId, pupilMisId, ruleKeys],
+  );
+  return rows.map((r) => ({ ruleKey: r.rule_key, title: r.title }));
+}
+
 export interface NewEpisode {
   schoolId: string;
   pupilMisId: string;

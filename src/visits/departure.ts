@@ -1,6 +1,6 @@
 import { londonMinutes } from '../domain/attendance/dates.ts';
 import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
-import { flagMinimum, higherRisk } from '../domain/visits/rules.ts';
+import { flagMinimum, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -11,6 +11,7 @@ import { staffCompetence } from '../store/visit-queries.ts';
 import { getVisit, type Vehicle, type VisitRow } from '../store/visits.ts';
 import { assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { exemptionsFor } from './family-notice.ts';
 import { sendNotices } from './visit-notices.ts';
 import { visitRecordCopy } from './visit-record-copy.ts';
 
@@ -92,6 +93,18 @@ async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | un
 /** A departure being filled in on the visit page: everything may still be missing. */
 export type DepartureDraft = Partial<Departure>;
 
+/** The family notice recorded, with whether an exemption recorded still applies to the pupil. */
+async function familyNoticeNow(
+  tx: Queryable,
+  rules: VisitRules,
+  v: VisitRow,
+  told: { method: string | null; exemption: string | null },
+) {
+  if (!told.exemption) return told;
+  const standing = (await exemptionsFor(tx, rules, v)).find((x) => x.id === told.exemption);
+  return { ...told, exemptionLapsed: standing && !standing.applies ? standing.why : null };
+}
+
 /** What a departure would be checked against, and what it would record. */
 interface DepartureCheck {
   findings: Finding[];
@@ -167,7 +180,7 @@ async function checkDeparture(
     // Whose phone and fob is not known until someone leads: nothing is said of them until then.
     ...(leadUser ? { phone: phone !== null, fob: fob !== null } : {}),
     vehicle: Boolean(d.vehicle) || d.onFoot === true,
-    familyNotice: v.familyNotice,
+    familyNotice: v.familyNotice && (await familyNoticeNow(tx, rules, v, v.familyNotice)),
   });
   return { findings: [...refusals, ...findings], lead: leadUser, phone, fob };
 }

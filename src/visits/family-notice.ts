@@ -1,6 +1,9 @@
 import type { SchoolConfig } from '../config/schema.ts';
+import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
+import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
+import { openTriggersOf } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
 import { knownSchool } from './access.ts';
@@ -31,6 +34,39 @@ export function familyTextFor(school: SchoolConfig, plannedFor: string): string 
  */
 export function familyCancellationText(school: SchoolConfig, plannedFor: string): string {
   return `${school.name}: the home visit planned for ${familyDate(plannedFor)} is cancelled. Please ring the school office on ${school.phone ?? 'the school number'} if you have any questions.`;
+}
+
+/** Whether an exemption applies to this pupil now, and why (or why not), in words. */
+export interface ExemptionStanding {
+  id: string;
+  applies: boolean;
+  why: string;
+}
+
+/**
+ * Each exemption the school's policy allows, as it stands for the visit's pupil: one resting on
+ * triggers (`openTriggers`) applies while one of them is open for the pupil — King's "persistent
+ * absenteeism or children missing in education" is what the attendance shows, not what a form says.
+ */
+export async function exemptionsFor(
+  db: Queryable,
+  rules: VisitRules,
+  v: { schoolId: string; pupilMisId: string },
+): Promise<ExemptionStanding[]> {
+  const exemptions = rules.familyNotice?.exemptions ?? [];
+  const keys = [...new Set(exemptions.flatMap((x) => x.openTriggers))];
+  const open = await openTriggersOf(db, v.schoolId, v.pupilMisId, keys);
+  return exemptions.map((x) => {
+    if (x.openTriggers.length === 0) return { id: x.id, applies: true, why: 'the policy allows it' };
+    const found = open.find((o) => x.openTriggers.includes(o.ruleKey));
+    return found
+      ? { id: x.id, applies: true, why: `open trigger: ${found.title}` }
+      : {
+          id: x.id,
+          applies: false,
+          why: `the pupil has no open trigger for it (${x.openTriggers.join(' or ')})`,
+        };
+  });
 }
 
 /**
@@ -73,13 +109,23 @@ export async function tellFamily(
         'BAD_REQUEST',
         `method: expected one of ${rule.methods.join(', ')} (the school's policy)`,
       );
-    if (input.exemption && !rule.exemptions.includes(input.exemption))
+    if (input.exemption && !rule.exemptions.some((x) => x.id === input.exemption))
       throw doorstepError(
         'BAD_REQUEST',
         rule.exemptions.length
-          ? `exemption: expected one of ${rule.exemptions.join(', ')} (the school's policy)`
+          ? `exemption: expected one of ${rule.exemptions.map((x) => x.id).join(', ')} (the school's policy)`
           : "exemption: the school's policy allows none",
       );
+    if (input.exemption) {
+      const standing = (await exemptionsFor(tx, deps.rulesFor(v.schoolId), v)).find(
+        (x) => x.id === input.exemption,
+      )!;
+      if (!standing.applies)
+        throw doorstepError(
+          'POLICY',
+          `exemption: ${input.exemption.replace(/-/g, ' ')} does not apply to this visit's pupil: ${standing.why}; tell the family first`,
+        );
+    }
     const school = knownSchool(deps.config, v.schoolId);
     // Where Doorstep can send it, it does: the text is then sent to the family's contact and its
     // delivery recorded, never only said to have been sent.

@@ -409,16 +409,30 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause:
         '"families should be informed of the visit in advance … An exception … persistent absenteeism or children missing in education"',
-      setting: 'familyNotice: { expect: required, exemptions: [persistent-absence, missing-education] }',
-      scenario: 'not told, then the persistent-absence exemption recorded',
+      setting:
+        'familyNotice: { expect: required, exemptions: persistent-absence (open statutory persistent- or severe-absence trigger), missing-education (open 10-day continuous unauthorised or 20-day removal-review trigger) }',
+      scenario:
+        'not told; the persistent-absence exemption recorded; the same after the trigger it rested on closed',
       check: () => {
         expect(blocks('kings-gomer', { familyNotice: null })).toEqual(['family-notice']);
         expect(
           blocks('kings-gomer', { familyNotice: { method: null, exemption: 'persistent-absence' } }),
         ).toEqual([]);
-        expect(rulesOf('kings-gomer').familyNotice!.exemptions).toEqual([
-          'persistent-absence',
-          'missing-education',
+        expect(
+          blocks('kings-gomer', {
+            familyNotice: {
+              method: null,
+              exemption: 'persistent-absence',
+              exemptionLapsed: 'the pupil has no open trigger for it',
+            },
+          }),
+        ).toEqual(['family-notice']);
+        expect(rulesOf('kings-gomer').familyNotice!.exemptions.map((x) => [x.id, x.openTriggers])).toEqual([
+          ['persistent-absence', ['statutory:persistent-absence', 'statutory:severe-absence']],
+          [
+            'missing-education',
+            ['statutory:continuous-unauthorised-10', 'statutory:removal-from-roll-review-20'],
+          ],
         ]);
       },
     },

@@ -159,13 +159,54 @@ describe('telling the family (King’s: required, with exemptions)', () => {
     expect(audit[0]!.after).toMatchObject({ method: 'sms', exemption: null });
   });
 
-  it('accepts only the exemptions the policy names', async () => {
+  it('accepts only the exemptions the policy names, each only for a pupil whose attendance shows it', async () => {
     const id = await authorisedVisit('gomer');
     const bad = await refusal(tellFamily(deps, staff, id, { exemption: 'too-busy' }));
     expect(bad.message).toBe(
       "exemption: expected one of persistent-absence, missing-education (the school's policy)",
     );
+    // P1 is not persistently absent (no such trigger open), nor missing education: neither applies.
+    const notShown = await refusal(tellFamily(deps, staff, id, { exemption: 'persistent-absence' }));
+    expect(notShown).toMatchObject({ code: 'DOORSTEP_POLICY' });
+    expect(notShown.message).toBe(
+      "exemption: persistent absence does not apply to this visit's pupil: the pupil has no open trigger for it (statutory:persistent-absence or statutory:severe-absence); tell the family first",
+    );
+    // Another pupil's trigger, or a closed one, shows nothing about P1.
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('gomer', 'P2', 'statutory:persistent-absence', 'Persistent absence', 'attendance-meeting', 'attendance-officer', 'open', '2026-11-01', '', '{}'),
+              ('gomer', 'P1', 'statutory:severe-absence', 'Severe absence', 'la-notification', 'attendance-officer', 'closed', '2026-10-01', '', '{}'),
+              ('lime', 'P1', 'statutory:persistent-absence', 'Persistent absence', 'attendance-meeting', 'attendance-officer', 'open', '2026-11-01', '', '{}')`,
+    );
+    expect((await refusal(tellFamily(deps, staff, id, { exemption: 'persistent-absence' }))).code).toBe(
+      'DOORSTEP_POLICY',
+    );
+    // Severe absence is persistent absence too: its open trigger shows it.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('gomer', 'P1', 'statutory:severe-absence', 'Severe absence', 'la-notification', 'attendance-officer', 'open', '2026-11-10', '', '{}')
+       RETURNING id`,
+    );
+    expect((await refusal(tellFamily(deps, staff, id, { exemption: 'missing-education' }))).message).toMatch(
+      /statutory:continuous-unauthorised-10 or statutory:removal-from-roll-review-20/,
+    );
     await tellFamily(deps, staff, id, { exemption: 'persistent-absence' });
+
+    // The attendance improved and the trigger closed before leaving: the exemption no longer applies.
+    await db.query(`UPDATE trigger_episodes SET status = 'closed' WHERE id = $1`, [rows[0]!.id]);
+    const lapsed = await refusal(
+      departVisit(deps, staff, id, {
+        expectedReturnAt: back(),
+        estimatedArrivalAt: arriving(),
+        risksRead: true,
+        partnerUserId: partner.id,
+      }),
+    );
+    expect(lapsed.message).toMatch(
+      /the exemption recorded \(persistent absence\) no longer applies: the pupil has no open trigger for it/,
+    );
+
+    await db.query(`UPDATE trigger_episodes SET status = 'open' WHERE id = $1`, [rows[0]!.id]);
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
       estimatedArrivalAt: arriving(), // King's: the office is told the estimated arrival

@@ -20,10 +20,11 @@ function toldWords(told) {
 
 /**
  * The choices the policy allows. A text is Doorstep sending it where the school has an SMS channel,
- * else a text sent by staff from a school phone (still the text the policy asks for). Values are
+ * else a text sent by staff from a school phone (still the text the policy asks for). An exemption
+ * is offered only where it applies to this pupil (the server says, `exemptions`). Values are
  * `method:<m>`, `method:sms:staff` or `exemption:<x>`.
  */
-function choices(rule, familyText) {
+function choices(rule, familyText, exemptions) {
   return [
     rule.methods.flatMap((m) =>
       m === 'sms'
@@ -33,9 +34,11 @@ function choices(rule, familyText) {
           ]
         : [h('option', { value: `method:${m}` }, METHOD_WORDS[m] ?? m)],
     ),
-    rule.exemptions.map((x) =>
-      h('option', { value: `exemption:${x}` }, `not told first: ${x.replace(/-/g, ' ')}`),
-    ),
+    exemptions
+      .filter((x) => x.applies)
+      .map((x) =>
+        h('option', { value: `exemption:${x.id}` }, `not told first: ${x.id.replace(/-/g, ' ')} (${x.why})`),
+      ),
   ];
 }
 
@@ -63,7 +66,7 @@ export function familyNotice(d, may) {
     'select',
     { id: 'f-familyHow', name: 'familyHow', required: true },
     h('option', { value: '' }, 'Choose…'),
-    choices(rule, d.familyText),
+    choices(rule, d.familyText, d.familyExemptions ?? []),
   );
   const note = h('input', { type: 'text', id: 'f-familyNote', name: 'familyNote', maxlength: 500 });
   return h(

@@ -52,8 +52,11 @@ export interface DepartureFacts {
   vehicle?: boolean;
   /** The estimated arrival time the worker gave (null: none). */
   estimatedArrivalAt?: Date | null;
-  /** How the family was told, or the exemption recorded (null: neither). */
-  familyNotice?: { method: string | null; exemption: string | null } | null;
+  /**
+   * How the family was told, or the exemption recorded (null: neither); `exemptionLapsed`: the
+   * exemption's triggers are no longer open for the pupil (what it rested on, as words).
+   */
+  familyNotice?: { method: string | null; exemption: string | null; exemptionLapsed?: string | null } | null;
 }
 
 export interface Finding {
@@ -129,7 +132,7 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
         ? {
             level: 'block',
             rule: 'family-notice',
-            message: `the family must be told of the visit first (${how})${rules.familyNotice.exemptions.length ? `, or an exemption recorded (${rules.familyNotice.exemptions.join(', ')})` : ''}`,
+            message: `the family must be told of the visit first (${how})${rules.familyNotice.exemptions.length ? `, or an exemption recorded (${rules.familyNotice.exemptions.map((x) => x.id).join(', ')})` : ''}`,
           }
         : {
             level: 'warn',
@@ -138,6 +141,18 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
           },
     );
   }
+  // The exemption rested on the pupil's attendance, which has changed since: the family is told first.
+  if (
+    rules.familyNotice &&
+    !v.familyNotice?.method &&
+    v.familyNotice?.exemption &&
+    v.familyNotice.exemptionLapsed
+  )
+    out.push({
+      level: rules.familyNotice.expect === 'required' ? 'block' : 'warn',
+      rule: 'family-notice',
+      message: `the exemption recorded (${v.familyNotice.exemption.replace(/-/g, ' ')}) no longer applies: ${v.familyNotice.exemptionLapsed}; tell the family first (${rules.familyNotice.methods.join(', ')})`,
+    });
   if (rules.risk.at === 'separate' && v.riskAssessed === false)
     out.push({
       level: 'block',

@@ -8,6 +8,29 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a 
 
 /** The ways a family may be told of a visit before it. */
 export const FAMILY_NOTICE_METHODS = ['letter', 'phone', 'sms', 'in-person', 'written-confirmation'] as const;
+
+const exemptionId = z.string().regex(/^[a-z][a-z-]*$/);
+/**
+ * A reason the policy gives to visit without telling the family first. With `openTriggers` (rule
+ * keys, `pack:rule`) it applies only to a pupil with one of those triggers open — King's exempts
+ * "persistent absenteeism or children missing in education", which the attendance shows; a bare id
+ * applies whenever it is recorded.
+ */
+const familyNoticeExemption = z.union([
+  exemptionId.transform((id) => ({ id, openTriggers: [] as string[] })),
+  z.strictObject({
+    id: exemptionId,
+    openTriggers: z
+      .array(
+        z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$/, { error: 'expected a rule key, pack:rule' }),
+      )
+      .min(1),
+    source: z.string().optional(),
+  }),
+]);
+export type FamilyNoticeExemption = z.output<typeof familyNoticeExemption>;
 export type FamilyNoticeMethod = (typeof FAMILY_NOTICE_METHODS)[number];
 
 /**
@@ -140,7 +163,7 @@ export const visitRules = z.strictObject({
       expect: z.enum(['required', 'where-possible']),
       methods: z.array(z.enum(FAMILY_NOTICE_METHODS)).min(1),
       /** Reasons to visit without telling the family first (e.g. persistent absence, missing education). */
-      exemptions: z.array(z.string().regex(/^[a-z][a-z-]*$/)).default([]),
+      exemptions: z.array(familyNoticeExemption).default([]),
       source: z.string().optional(),
     })
     .optional(),

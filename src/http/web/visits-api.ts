@@ -17,7 +17,7 @@ import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/v
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
-import { familyTextFor, tellFamily } from '../../visits/family-notice.ts';
+import { exemptionsFor, familyTextFor, tellFamily } from '../../visits/family-notice.ts';
 import {
   cancelParentLate,
   cancelVisit,
@@ -169,6 +169,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * Where the pack names a text for the family: whether Doorstep can send it (the school has an
        * SMS channel), and the school's words for it, for staff who text from a school phone instead.
        */
+      /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
+      familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v) : [],
       familyText:
         rules.familyNotice?.methods.includes('sms') && school
           ? { doorstepSends: Boolean(school.channels.sms), text: familyTextFor(school, v.plannedFor) }

@@ -134,15 +134,21 @@ rules:
     });
     const longGone: Record<string, string> = {};
     for (const d of calendar.between('2025-10-13', TODAY)) longGone[d] = 'O';
-    expect(fired(pupil(marks, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
-    expect(fired(pupil(longGone, { to: TODAY }), ['kings-gomer'], TODAY)).toEqual([]);
+    // (The school runs the statutory pack too — its exemptions rest on those triggers.)
+    const own = (k: string) => k.startsWith('kings-gomer:');
+    expect(fired(pupil(marks, { to: TODAY }), ['statutory', 'kings-gomer'], TODAY).filter(own)).toEqual([]);
+    expect(fired(pupil(longGone, { to: TODAY }), ['statutory', 'kings-gomer'], TODAY).filter(own)).toEqual(
+      [],
+    );
     expect(packs.get('kings-gomer')!.rules).toEqual([]);
   });
 
   it("King's Gomer: a pupil who leaves the roll raises nothing — the policy has no trigger of its own for it (policies.md)", () => {
     const p = pupil({}, { to: '2025-11-14' });
     p.leaving = { on: '2025-11-14', destination: null };
-    expect(fired(p, ['kings-gomer'], TODAY)).toEqual([]);
+    expect(fired(p, ['statutory', 'kings-gomer'], TODAY).filter((k) => k.startsWith('kings-gomer:'))).toEqual(
+      [],
+    );
     expect(
       fired(p, ['statutory', 'heath-lane', 'lime-hills', 'kings-gomer', 'thames-view', 'hampton'], TODAY),
     ).toEqual([]);
@@ -280,6 +286,22 @@ rules:
         path: ['triggers', 'overrides', 'heath-lane:absent-3-days', 'days'],
         message: 'Too small: expected number to be >=1',
       },
+    ]);
+  });
+
+  it("King's exemptions from telling the family rest on statutory triggers: without the statutory pack the school is refused at load", () => {
+    const school = configWith({}).schools[0]!;
+    expect(rulesForSchool({ ...school, policies: ['statutory', 'kings-gomer'] }, packs).problems).toEqual([]);
+    expect(rulesForSchool({ ...school, policies: ['kings-gomer'] }, packs).problems).toEqual([
+      {
+        path: ['policies'],
+        message: expect.stringMatching(
+          /^the family-notice exemption "persistent-absence" rests on the trigger "statutory:persistent-absence", which is not in this school's packs/,
+        ),
+      },
+      expect.objectContaining({ path: ['policies'] }),
+      expect.objectContaining({ path: ['policies'] }),
+      expect.objectContaining({ path: ['policies'] }),
     ]);
   });
 

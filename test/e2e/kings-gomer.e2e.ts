@@ -37,8 +37,11 @@ async function signIn(username: string, width = 1280): Promise<Page> {
   return page;
 }
 
-/** An authorised King's Gomer visit (risk assessed, out of hours approved, family told by letter). */
-async function authorisedVisit(reason: string): Promise<string> {
+/**
+ * An authorised King's Gomer visit (risk assessed, out of hours approved), the family told by letter
+ * unless `familyTold` is false.
+ */
+async function authorisedVisit(reason: string, familyTold = true): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by,
        authorised_by, authorised_at, risk_level, risk_assessed_at, out_of_hours_approved, family_notice)
@@ -48,13 +51,15 @@ async function authorisedVisit(reason: string): Promise<string> {
     [
       reason,
       JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' }),
-      JSON.stringify({
-        method: 'letter',
-        exemption: null,
-        note: null,
-        at: new Date().toISOString(),
-        by: null,
-      }),
+      familyTold
+        ? JSON.stringify({
+            method: 'letter',
+            exemption: null,
+            note: null,
+            at: new Date().toISOString(),
+            by: null,
+          })
+        : null,
     ],
   );
   return rows[0]!.id;
@@ -186,5 +191,39 @@ describe("King's Gomer: the estimated arrival", () => {
     const text = await sam.locator('main').textContent();
     expect(text).not.toMatch(/tell the office your estimated arrival time/);
     expect(text).toMatch(/estimated arrival: it has already passed/);
+  });
+});
+
+describe("King's Gomer: visiting without telling the family first", () => {
+  it('offers the persistent-absence exemption only while the pupil has a persistent-absence trigger open', async () => {
+    const visit = await authorisedVisit('exemption walk', false);
+    const sam = await signIn('sam', 390);
+    await sam.goto(`${base}/visits/${visit}`);
+    const how = sam.locator('#f-familyHow');
+    await how.waitFor();
+    // No trigger shows persistent absence or missing education: only the ways of telling are offered.
+    expect(await how.locator('option').allTextContents()).toEqual([
+      'Choose…',
+      'a letter',
+      'a phone call',
+      'a text sent by staff from a school phone',
+      'in person',
+    ]);
+    await sam.screenshot({ path: join(SHOTS, '9-exemption-not-offered.png'), fullPage: true });
+
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('gomer', 'P1', 'statutory:persistent-absence', 'Persistent absence (missing 10% or more of sessions this year)',
+               'attendance-meeting', 'attendance-officer', 'open', (now() AT TIME ZONE 'Europe/London')::date, '', '{}')`,
+    );
+    await sam.reload();
+    const exemption =
+      'not told first: persistent absence (open trigger: Persistent absence (missing 10% or more of sessions this year))';
+    await how.locator('option', { hasText: 'not told first' }).waitFor({ state: 'attached' });
+    expect(await how.locator('option', { hasText: 'not told first' }).allTextContents()).toEqual([exemption]);
+    await how.selectOption({ label: exemption });
+    await sam.locator('#family-notice-form').getByRole('button', { name: 'Record' }).click();
+    await sam.getByText(/^Family not told first: persistent absence/).waitFor();
+    await sam.screenshot({ path: join(SHOTS, '10-exemption-recorded.png'), fullPage: true });
   });
 });
