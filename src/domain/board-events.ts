@@ -15,6 +15,8 @@ export const BOARD_EVENT_TYPES = [
   'visit.requested',
   'visit.risk-assessed',
   'visit.authorised',
+  /** Hampton: a visit on the way to or from work approved beforehand by the head of school. */
+  'visit.commute-approved',
   'visit.departed',
   'visit.arrived',
   'visit.checked-in',

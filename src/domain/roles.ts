@@ -16,6 +16,7 @@ export const POSITIONS = [
   'headteacher',
   'deputy-head',
   'associate-head',
+  'head-of-school',
   'business-manager',
 ] as const;
 

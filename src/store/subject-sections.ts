@@ -96,6 +96,9 @@ const VISIT_REFERENCE = [
   'risk_assessed_at',
   'appointment_at',
   'follows_visit_id',
+  'commute',
+  'commute_approved_by',
+  'commute_approved_at',
 ] as const;
 
 /** An alarm's columns that are references and what was done (no free-text note, nobody else's position). */

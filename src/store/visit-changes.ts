@@ -1,5 +1,5 @@
 import type { Queryable } from './db.ts';
-import type { Address, FamilyNotice, Vehicle, VisitStatus } from './visits.ts';
+import type { Address, Commute, FamilyNotice, Vehicle, VisitStatus } from './visits.ts';
 
 /** The register's writes, one per step of a visit (request → outcome); the caller holds the lock and audits. */
 
@@ -18,14 +18,16 @@ export interface NewVisit {
   appointmentAt?: Date | null;
   /** The visit whose broken agreement asks for this one (Thames View 4.3). */
   followsVisitId?: string | null;
+  /** Made on the way to work or home from work (null: from school and back). */
+  commute?: Commute | null;
 }
 
 /** A visit asked for; returns its id. */
 export async function insertVisit(tx: Queryable, v: NewVisit): Promise<string> {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO visits (school_id, pupil_mis_id, trigger_episode_id, reason, address, planned_for, risk_level, risk_notes,
-       status, requested_by, lead_user_id, appointment_at, follows_visit_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12) RETURNING id`,
+       status, requested_by, lead_user_id, appointment_at, follows_visit_id, commute)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'requested', $9, $10, $11, $12, $13) RETURNING id`,
     [
       v.schoolId,
       v.pupilMisId,
@@ -39,9 +41,22 @@ export async function insertVisit(tx: Queryable, v: NewVisit): Promise<string> {
       v.leadUserId,
       v.appointmentAt ?? null,
       v.followsVisitId ?? null,
+      v.commute ?? null,
     ],
   );
   return String(rows[0]!.id);
+}
+
+/** A visit on the way to or from work approved beforehand. */
+export async function markCommuteApproved(
+  tx: Queryable,
+  visitId: string,
+  a: { by: string; at: Date },
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET commute_approved_by = $2, commute_approved_at = $3, updated_at = now() WHERE id = $1`,
+    [visitId, a.by, a.at],
+  );
 }
 
 /** An assessor sets the visit's risk level, with why. */
@@ -92,14 +107,14 @@ export async function authoriseListed(
 }
 
 /**
- * Back to `requested`: the visit's authorisation, risk assessment and out-of-hours approval are
- * withdrawn (its address changed). The risk level stays as it was, now a proposal until assessed.
+ * Back to `requested`: the visit's authorisation, risk assessment, out-of-hours and commute approvals
+ * are withdrawn (its address changed). The risk level stays as it was, now a proposal until assessed.
  */
 export async function withdrawApproval(tx: Queryable, visitId: string): Promise<void> {
   await tx.query(
     `UPDATE visits SET status = 'requested', authorised_by = NULL, authorised_at = NULL, authorisation_note = NULL,
        out_of_hours_approved = false, risk_assessed_by = NULL, risk_assessed_at = NULL, risk_reason = NULL,
-       updated_at = now()
+       commute_approved_by = NULL, commute_approved_at = NULL, updated_at = now()
      WHERE id = $1`,
     [visitId],
   );

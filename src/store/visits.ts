@@ -62,7 +62,15 @@ export interface VisitRow {
   appointmentRecords: number;
   /** The visit whose broken agreement asked for this one (Thames View 4.3), if any. */
   followsVisitId: string | null;
+  /** Made on the way to work (from home) or on the way home from work; null: from school and back. */
+  commute: Commute | null;
+  /** Who approved the commute visit beforehand, and when (null: not approved). */
+  commuteApprovedBy: string | null;
+  commuteApprovedAt: Date | null;
 }
+
+export const COMMUTES = ['to-work', 'from-work'] as const;
+export type Commute = (typeof COMMUTES)[number];
 
 /** How the family was told of the visit before it, or the exemption that applied. */
 export interface FamilyNotice {
@@ -135,6 +143,9 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     appointmentAt: date(r.appointment_at),
     appointmentRecords: Number(r.appointment_records ?? 0),
     followsVisitId: id(r.follows_visit_id),
+    commute: (r.commute as Commute | null) ?? null,
+    commuteApprovedBy: id(r.commute_approved_by),
+    commuteApprovedAt: date(r.commute_approved_at),
   };
 }
 
@@ -154,6 +165,8 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     hasSafeWord: v.safeWord !== null,
     agreements: Array.isArray(v.outcome?.agreements) ? v.outcome.agreements.length : 0,
     doorWaitMinutes: doorWaitMinutes(v.arrivedAt, v.appointmentAt, now),
+    commute: v.commute !== null,
+    commuteApproved: v.commuteApprovedAt !== null,
   };
 }
 

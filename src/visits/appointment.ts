@@ -107,7 +107,10 @@ export async function setAppointment(
       await saveAppointment(tx, visitId, { at, address: moved ? address : undefined });
       const withdrawn =
         reassess?.withdrawsApproval === true &&
-        (v.status !== 'requested' || v.riskAssessedAt !== null || v.outOfHoursApproved);
+        (v.status !== 'requested' ||
+          v.riskAssessedAt !== null ||
+          v.outOfHoursApproved ||
+          v.commuteApprovedAt !== null);
       if (withdrawn) {
         await withdrawApproval(tx, visitId);
         await audit(
@@ -121,12 +124,14 @@ export async function setAppointment(
             riskLevel: v.riskLevel,
             riskAssessedBy: v.riskAssessedBy,
             outOfHoursApproved: v.outOfHoursApproved,
+            commuteApproved: v.commuteApprovedAt !== null,
           },
           {
             status: reassess.status ?? v.status,
             authorisedBy: null,
             riskAssessed: false,
             outOfHoursApproved: false,
+            commuteApproved: false,
             why: 'the address changed: authorise and assess the visit to the new address',
           },
         );
@@ -136,7 +141,13 @@ export async function setAppointment(
         appointmentAt: at,
         address,
         ...(withdrawn
-          ? { status: reassess.status ?? v.status, riskAssessedAt: null, outOfHoursApproved: false }
+          ? {
+              status: reassess.status ?? v.status,
+              riskAssessedAt: null,
+              outOfHoursApproved: false,
+              commuteApprovedBy: null,
+              commuteApprovedAt: null,
+            }
           : {}),
       };
       const isChange = v.appointmentAt !== null;

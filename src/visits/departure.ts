@@ -173,6 +173,7 @@ async function checkDeparture(
     safeWord: d.safeWord ?? null,
     londonMinutes: londonMinutes(now),
     outOfHoursApproved: v.outOfHoursApproved,
+    commute: v.commute ? { approved: v.commuteApprovedAt !== null } : null,
     expectedReturnAt: d.expectedReturnAt ?? null,
     estimatedArrivalAt: d.estimatedArrivalAt ?? null,
     now,

@@ -13,6 +13,7 @@ import type { User } from '../store/users.ts';
 import { authoriseListed, insertVisit, markAuthorised, setRiskAssessment } from '../store/visit-changes.ts';
 import {
   type Address,
+  type Commute,
   formatAddress,
   lifecycleOf,
   lockVisit,
@@ -38,6 +39,8 @@ export interface VisitRequest {
   leadUserId?: string | undefined;
   /** The appointment's time on the planned date, HH:MM in Europe/London (Thames View 2.6/2.7). */
   appointmentTime?: string | undefined;
+  /** Made on the way to work (from home) or home from work; absent: from school and back. */
+  commute?: Commute | undefined;
 }
 
 /** A visit asked for, from a trigger (pupil and reason from it) or by hand; the address from the MIS unless given. */
@@ -79,6 +82,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
       riskNotes: r.riskNotes?.trim() || null,
       requestedBy: user.id,
       leadUserId: r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null),
+      commute: r.commute ?? null,
     });
     const rules = deps.rulesFor(r.schoolId);
     // Where the pack assesses risk at the request, an assessor asking for the visit assesses it.
@@ -101,6 +105,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
       plannedFor: v.plannedFor,
       riskLevel: v.riskLevel,
       appointmentAt: v.appointmentAt?.toISOString() ?? null,
+      commute: v.commute,
     });
     // A pack needing no authorisation: a visit asked for with its time is booked (2.7's record).
     const recorded = await writeAppointmentRecord(tx, deps, v, 'booked');

@@ -72,6 +72,7 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
     ),
     familyNotice: fc.boolean(),
     agreements: fc.boolean(),
+    commute: fc.boolean(),
   })
   .map((r) =>
     visitRules.parse({
@@ -88,6 +89,7 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
         : {}),
       ...(r.familyNotice ? { familyNotice: { expect: 'required', methods: ['letter'] } } : {}),
       ...(r.agreements ? { agreements: { reminderLetter: true } } : {}),
+      ...(r.commute ? { commute: { approvalBy: ['headteacher'] } } : {}),
     }),
   );
 
@@ -118,6 +120,7 @@ const actionArb = fc.oneof(
       'change-address',
       'no-answer',
       'parent-late-cancel',
+      'approve-commute',
     ),
   },
 );
@@ -146,6 +149,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
 const startArb = fc.record({
   lead: fc.constantFrom<string | null>('lead', null),
   requestedBy: fc.constantFrom('req', 'lead', 'office', 'head'),
+  /** On the way to or from work. */
+  commute: fc.boolean(),
 });
 
 /** The visit as the register keeps it, plus what the model knows beside it. */
@@ -180,6 +185,11 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       break;
     case 'change-address':
       w.approved = false;
+      v.commuteApproved = false;
+      break;
+    case 'approve-commute':
+      v.commuteApproved = true;
+      coverage.commuteApproved++;
       break;
     case 'depart':
       v.departedAt = at(w);
@@ -238,7 +248,14 @@ const OUT_ONLY: readonly VisitAction[] = [
   'reveal-safe-word',
 ];
 
-const coverage = { departed: 0, backSafe: 0, addressChangedAfterApproval: 0, outcomeWhileOut: 0, door: 0 };
+const coverage = {
+  departed: 0,
+  backSafe: 0,
+  addressChangedAfterApproval: 0,
+  outcomeWhileOut: 0,
+  door: 0,
+  commuteApproved: 0,
+};
 
 /** Fast assertions for the hot loop (vitest's `expect` is too slow for ~10⁶ checks). */
 function check(cond: boolean, message: string): void {
@@ -311,6 +328,22 @@ function checkState(w: World, rules: VisitRules): void {
     // A visit leaves once: once it has left, or ended, nobody may put a worker out on it again.
     for (const name of ACTOR_NAMES)
       same(decide('depart', v, ACTORS[name], rules).ok, false, `depart again (${v.status})`);
+
+  // A visit on the way to or from work is approved before it leaves, once, by whoever the pack
+  // names and never by whoever asked for it; not at all where the pack says nothing of such visits.
+  for (const name of ACTOR_NAMES) {
+    const actor = ACTORS[name];
+    same(
+      decide('approve-commute', v, actor, rules).ok,
+      rules.commute !== undefined &&
+        v.commute &&
+        !v.commuteApproved &&
+        (v.status === 'requested' || v.status === 'authorised') &&
+        actor.positions.includes('headteacher') &&
+        actor.id !== v.requestedBy,
+      `approve-commute by ${name} (${v.status}, commute ${v.commute}, approved ${v.commuteApproved})`,
+    );
+  }
 
   // At the door: "no answer" from the pack's wait on; the late-parent cancellation past its limit.
   const atDoor = out && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
@@ -434,7 +467,7 @@ function checkTransition(
 
 function runSteps(
   rules: VisitRules,
-  start: { lead: string | null; requestedBy: string },
+  start: { lead: string | null; requestedBy: string; commute?: boolean },
   steps: Step[],
 ): void {
   const w: World = {
@@ -452,6 +485,8 @@ function runSteps(
       hasSafeWord: false,
       agreements: 0,
       doorWaitMinutes: null,
+      commute: start.commute ?? false,
+      commuteApproved: false,
     },
     clock: T0,
     approved: false,
@@ -493,6 +528,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
     expect(coverage.addressChangedAfterApproval).toBeGreaterThan(5);
     expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
     expect(coverage.door).toBeGreaterThan(20);
+    expect(coverage.commuteApproved).toBeGreaterThan(5);
   });
 
   it('a change of address always sends an authorised visit back for authorisation', () => {
@@ -515,6 +551,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
             hasSafeWord: false,
             agreements: 0,
             doorWaitMinutes: null,
+            commute: false,
+            commuteApproved: false,
           };
           const d = decide('change-address', v, ACTORS[who], rules);
           expect(d.ok).toBe(true);
@@ -555,6 +593,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
             hasSafeWord: safeWord,
             agreements: 0,
             doorWaitMinutes: waited,
+            commute: false,
+            commuteApproved: false,
           };
           const d = decide('back-safe', v, ACTORS[who], rules);
           expect(d.ok, `${who} back safe from ${status}`).toBe(true);
@@ -594,6 +634,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
       hasSafeWord: true,
       agreements: 0,
       doorWaitMinutes: 25,
+      commute: false,
+      commuteApproved: false,
     };
     const wrong: string[] = [];
     for (const name of ACTOR_NAMES)

@@ -94,6 +94,8 @@ const requested: LifecycleVisit = {
   hasSafeWord: false,
   agreements: 0,
   doorWaitMinutes: null,
+  commute: false,
+  commuteApproved: false,
 };
 /** A Thames View pair out on a visit, not yet recorded. */
 const out: LifecycleVisit = {
@@ -119,6 +121,36 @@ interface Clause {
 
 const TABLE: Record<string, Clause[]> = {
   hampton: [
+    {
+      clause:
+        '"Home visits on the way to work or on the way home from work should not occur without prior approval of the HoS"',
+      setting: 'commute: { approvalBy: [head-of-school] }',
+      scenario:
+        'a visit on the way home, not approved; approved; who may approve it; a visit from school and back',
+      check: () => {
+        expect(blocks('hampton', { commute: { approved: false } })).toEqual(['commute-approval']);
+        expect(blocks('hampton', { commute: { approved: true } })).toEqual([]);
+        expect(blocks('hampton', { commute: null })).toEqual([]);
+        const onTheWay = { ...requested, commute: true };
+        const approve = (roles: string[], positions: string[], id = '9') =>
+          decide('approve-commute', onTheWay, { id, roles, positions }, rulesOf('hampton')).ok;
+        expect(approve(['office'], ['head-of-school'])).toBe(true);
+        expect(approve(['safeguarding'], ['dsl', 'headteacher'])).toBe(false);
+        expect(approve(['visiting-staff'], ['head-of-school'], onTheWay.requestedBy)).toBe(false); // not their own
+        expect(
+          decide(
+            'approve-commute',
+            requested,
+            { id: '9', roles: [], positions: ['head-of-school'] },
+            rulesOf('hampton'),
+          ).ok,
+        ).toBe(false);
+        // Schools whose policies say nothing of such visits ask for no approval.
+        expect(
+          blocks('lime-hills', { commute: { approved: false }, partner: true, safeWord: 'oak' }),
+        ).not.toContain('commute-approval');
+      },
+    },
     {
       clause: '"All families will be informed of the home visit in writing in advance"',
       setting: 'familyNotice: { expect: required, methods: [letter] }',

@@ -6,7 +6,9 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import { mayHandleVisit } from '../../src/visits/access.ts';
+import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
+import { approveCommute } from '../../src/visits/commute.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
@@ -644,5 +646,67 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
     expect((await signDayList(deps, head, 'thames', '2026-12-01', [shown, added])).authorised).toEqual([
       added,
     ]);
+  });
+});
+
+describe('Hampton: a visit on the way to or from work', () => {
+  it('leaves only once the head of school has approved it beforehand — not the person who asked, and again after the address changes', async () => {
+    const hos = await addUser(db, 'hos', ['office'], {
+      positions: ['head-of-school'],
+      displayName: 'Hana Head',
+    });
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'induction visit on the way home',
+      commute: 'from-work',
+    });
+    expect(await getVisit(db, id)).toMatchObject({ commute: 'from-work', commuteApprovedAt: null });
+    const leave = () =>
+      departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id });
+    const refused = await refusal(leave());
+    expect(refused.message).toMatch(
+      /a visit on the way to or from work needs prior approval \(by head-of-school\)/,
+    );
+
+    // Only the head of school approves it: not the office, not the headteacher position, not the DSL.
+    for (const who of [office, head, dsl, staff])
+      expect((await refusal(approveCommute(deps, who, id))).code).toBe('DOORSTEP_FORBIDDEN');
+    await approveCommute(deps, hos, id, 'fine: on her way home past the estate');
+    expect((await getVisit(db, id))!.commuteApprovedAt).toEqual(now);
+    // Approved once: a second approval is refused by the visit's state.
+    expect((await refusal(approveCommute(deps, hos, id))).code).toBe('DOORSTEP_CONFLICT');
+    const { rows } = await db.query<{ after: Record<string, unknown> }>(
+      `SELECT after FROM audit_log WHERE action = 'visit.commute-approved' AND entity_id = $1`,
+      [id],
+    );
+    expect(rows[0]!.after).toMatchObject({ commute: 'from-work', approved: true });
+
+    // A new address: what the head approved was the old way home.
+    await setAppointment(deps, staff, id, {
+      time: '16:30',
+      address: { line1: '2 New Street', town: 'Leeds', postcode: 'LS6 1AA' },
+    });
+    expect((await getVisit(db, id))!.commuteApprovedAt).toBeNull();
+    expect((await refusal(leave())).message).toMatch(/needs prior approval/);
+    await approveCommute(deps, hos, id);
+    await leave();
+    expect((await getVisit(db, id))!.status).toBe('departed');
+  });
+
+  it('a visit from school and back needs no such approval, and has none to give', async () => {
+    const hos = await addUser(db, 'hos2', ['office'], { positions: ['head-of-school'] });
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'from school',
+    });
+    expect((await getVisit(db, id))!.commute).toBeNull();
+    expect((await refusal(approveCommute(deps, hos, id))).code).toBe('DOORSTEP_CONFLICT');
+    await departTold(deps, staff, id, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
   });
 });

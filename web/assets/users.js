@@ -9,7 +9,15 @@ import { count, trainingNeeds } from './words.js';
 const msg = document.getElementById('message');
 const content = document.getElementById('content');
 const ROLES = ['office', 'visiting-staff', 'safeguarding', 'data-manager', 'admin'];
-const POSITIONS = ['dsl', 'deputy-dsl', 'headteacher', 'deputy-head', 'associate-head', 'business-manager'];
+const POSITIONS = [
+  'dsl',
+  'deputy-dsl',
+  'headteacher',
+  'deputy-head',
+  'associate-head',
+  'head-of-school',
+  'business-manager',
+];
 let s;
 
 const checks = (name, legend, values, labelOf = (v) => v) =>

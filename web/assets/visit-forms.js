@@ -1,4 +1,4 @@
-import { api, h, say } from './app.js';
+import { api, fmtDateTime, h, say } from './app.js';
 import { riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, page, post, visitId } from './visit-shared.js';
 import { arrivalTimeAt, returnTimeAhead } from './visit-words.js';
@@ -39,6 +39,48 @@ export function authoriseForm(d, can) {
         )
       : null,
     h('button', { type: 'submit', class: 'primary' }, 'Authorise this visit'),
+  );
+}
+
+const COMMUTE_WORDS = {
+  'to-work': 'from home, on the way to work',
+  'from-work': 'after work, on the way home',
+};
+
+/**
+ * A visit on the way to or from work: said as such, with its prior approval where the school's
+ * policy asks for one (Hampton: the head of school), and the approval for those the server lets.
+ */
+export function commutePart(d, can) {
+  const v = d.visit;
+  if (!v.commute) return null;
+  const rule = d.rules.commute;
+  return h(
+    'section',
+    { id: 'commute' },
+    h(
+      'p',
+      { class: rule && !v.commuteApprovedAt ? 'warn' : '' },
+      `Going ${COMMUTE_WORDS[v.commute] ?? v.commute}.`,
+      rule
+        ? v.commuteApprovedAt
+          ? ` Approved beforehand (${fmtDateTime(v.commuteApprovedAt)}).`
+          : ` The policy asks for approval by ${rule.approvalBy.join(' or ')} before it.`
+        : '',
+    ),
+    can('approve-commute')
+      ? h(
+          'form',
+          {
+            id: 'approve-commute',
+            onsubmit: (e) => {
+              e.preventDefault();
+              post('approve-commute', {}, 'Approved.');
+            },
+          },
+          h('button', { type: 'submit' }, 'Approve this visit on the way to or from work'),
+        )
+      : null,
   );
 }
 

@@ -4,6 +4,7 @@ import { familyNotice } from './visit-family.js';
 import {
   authoriseForm,
   cancelForm,
+  commutePart,
   concernForm,
   departForm,
   followUpForm,
@@ -110,6 +111,7 @@ async function load() {
         ),
       );
     if (can('assess-risk') && d.rules.risk.at !== 'authorisation') parts.push(riskForm());
+    parts.push(commutePart(d, can));
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
     if (can('set-appointment')) parts.push(appointmentForm(d));
     if (can('authorise')) parts.push(authoriseForm(d, can));

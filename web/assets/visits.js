@@ -23,6 +23,14 @@ function requestForm() {
     h('option', { value: '' }, '— search first —'),
   );
   const reason = h('input', { type: 'text', id: 'reason', name: 'reason', required: true });
+  // From school and back, or on the way to or from work (some schools' policies ask for approval first).
+  const commute = h(
+    'select',
+    { id: 'commute', name: 'commute' },
+    h('option', { value: '' }, 'from school, back to school'),
+    h('option', { value: 'to-work' }, 'from home, on the way to work'),
+    h('option', { value: 'from-work' }, 'after work, on the way home'),
+  );
   const planned = h('input', { type: 'date', id: 'planned', name: 'planned', value: date });
   const risk = h(
     'select',
@@ -154,6 +162,7 @@ function requestForm() {
               plannedFor: planned.value,
               riskLevel: risk.value,
               riskNotes: notes.value || undefined,
+              commute: commute.value || undefined,
               address: line1.value.trim()
                 ? {
                     line1: line1.value.trim(),
@@ -194,6 +203,8 @@ function requestForm() {
       reason,
       h('label', { for: planned.id }, 'Planned for'),
       planned,
+      h('label', { for: commute.id }, 'Going'),
+      commute,
       h('label', { for: risk.id }, 'Risk level'),
       risk,
       h('label', { for: notes.id }, 'Risk notes'),

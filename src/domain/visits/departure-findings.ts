@@ -42,6 +42,8 @@ export interface DepartureFacts {
   now: Date;
   /** The authoriser approved this visit outside the policy's hours. */
   outOfHoursApproved?: boolean;
+  /** Made on the way to work or home from work, and whether it was approved beforehand. */
+  commute?: { approved: boolean } | null;
   /** The check-in interval the worker chose (null: the policy's). */
   checkInMinutes?: number | null;
   /** A phone number for the worker (their account's or typed at departure). */
@@ -141,6 +143,12 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
           },
     );
   }
+  if (rules.commute && v.commute && !v.commute.approved)
+    out.push({
+      level: 'block',
+      rule: 'commute-approval',
+      message: `a visit on the way to or from work needs prior approval (by ${rules.commute.approvalBy.join(' or ')})`,
+    });
   // The exemption rested on the pupil's attendance, which has changed since: the family is told first.
   if (
     rules.familyNotice &&

@@ -1,4 +1,4 @@
-import { mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
+import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
 
 /**
  * The visit lifecycle as one transition table: for each action, from which states, by whom, and
@@ -42,6 +42,7 @@ export const VISIT_ACTIONS = [
   'follow-up-done',
   'raise-concern',
   'tell-family',
+  'approve-commute',
   'set-appointment',
   'change-address',
   'agreement-broken',
@@ -69,6 +70,10 @@ export interface LifecycleVisit {
    * lifecycle stays clock-free.
    */
   doorWaitMinutes: number | null;
+  /** Made on the way to work or home from work (not from school and back). */
+  commute: boolean;
+  /** Such a visit approved beforehand by whoever the pack names. */
+  commuteApproved: boolean;
 }
 
 export interface Actor {
@@ -257,6 +262,19 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
       'only whoever asked for the visit, the staff on it, the office or safeguarding record how the family was told',
     effect: () => none,
   },
+  // Before leaving: a visit on the way to or from work approved beforehand by whoever the pack
+  // names (Hampton: the HoS) — never by the person who asked for it; only where the pack asks.
+  'approve-commute': {
+    from: (v, r) =>
+      r.commute !== undefined &&
+      v.commute &&
+      !v.commuteApproved &&
+      (v.status === 'requested' || v.status === 'authorised'),
+    who: (a, v, r) => mayApproveCommute(r, [...a.roles, ...a.positions]) && a.id !== v.requestedBy,
+    refusal:
+      'the school’s policy names who approves a visit on the way to or from work, and not the person who asked for it',
+    effect: () => none,
+  },
   // Before leaving: the appointment's time — Thames View 2.7's appointment record. (A new address
   // with it is also `change-address`.)
   'set-appointment': {
@@ -265,8 +283,8 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding set its appointment',
     effect: () => none,
   },
-  // Before leaving: a new address. The authorisation, the risk assessment and any out-of-hours
-  // approval were decisions about the old address (its flags, its household, the way there), so
+  // Before leaving: a new address. The authorisation, the risk assessment and any out-of-hours or
+  // commute approval were decisions about the old address (its flags, its household, the way there), so
   // they are withdrawn and the visit goes back to `requested`: nobody leaves for the new address
   // until the people the pack names have authorised (or signed) and assessed it again. Chosen over
   // refusing the change to all but an authoriser: the requester and the office are the people who

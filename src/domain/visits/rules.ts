@@ -153,6 +153,16 @@ export const visitRules = z.strictObject({
     })
     .optional(),
   /**
+   * Visits on the way to work (from home) or home from work: allowed only with the prior approval of
+   * whoever `approvalBy` names (Hampton: "should not occur without prior approval of the HoS").
+   */
+  commute: z
+    .strictObject({
+      approvalBy: z.array(z.enum(ROLES_AND_POSITIONS, { error: who })).min(1),
+      source: z.string().optional(),
+    })
+    .optional(),
+  /**
    * Telling the family before the visit: `required` blocks leaving until it is recorded (or an
    * exemption the policy names applies); `where-possible` warns. `methods` are the ways the policy
    * names (Hampton: in writing; Heath Lane: a text; Lime Hills: a phone call or a letter; Thames View
@@ -210,6 +220,11 @@ export const RISK_ORDER: Record<RiskLevel, number> = { low: 0, minor: 1, major: 
 export function mayAuthorise(rules: VisitRules, rolesAndPositions: readonly string[]): boolean {
   const by = rules.authorisation.by.length ? rules.authorisation.by : ['safeguarding'];
   return by.some((r) => rolesAndPositions.includes(r));
+}
+
+/** Whether a person may approve a visit on the way to or from work under the rules (none may where the pack says nothing). */
+export function mayApproveCommute(rules: VisitRules, rolesAndPositions: readonly string[]): boolean {
+  return (rules.commute?.approvalBy ?? []).some((r) => rolesAndPositions.includes(r));
 }
 
 /** Whether a person may assess (set or change) a visit's risk level under the rules. */

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { COMMUTES } from '../../store/visits.ts';
 
 /** What the visit register's routes accept: each body and parameter, checked before the register sees it. */
 
@@ -28,6 +29,8 @@ export const request = z.strictObject({
     .string()
     .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' })
     .optional(),
+  /** Made on the way to work (from home) or on the way home from work; absent: from school and back. */
+  commute: z.enum(COMMUTES, { error: 'expected to-work or from-work' }).optional(),
 });
 
 const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });

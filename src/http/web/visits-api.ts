@@ -15,6 +15,7 @@ import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
+import { approveCommute } from '../../visits/commute.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
 import { exemptionsFor, familyTextFor, tellFamily } from '../../visits/family-notice.ts';
@@ -218,6 +219,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false, b.risk),
   );
   step('assess-risk', STAFF, risk, (user, id, b) => assessRisk(deps, user, id, b));
+  step('approve-commute', STAFF, z.strictObject({ note: z.string().max(500).optional() }), (user, id, b) =>
+    approveCommute(deps, user, id, b.note),
+  );
   // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
   step('depart', STAFF, departure, (user, id, d) =>
     departVisit(deps, user, id, {

@@ -67,7 +67,7 @@ async function authorisedVisit(reason: string, familyTold = true): Promise<strin
 
 beforeAll(async () => {
   const policies = mkdtempSync(join(tmpdir(), 'doorstep-arr-policies-'));
-  for (const p of ['statutory', 'kings-gomer'])
+  for (const p of ['statutory', 'kings-gomer', 'hampton'])
     copyFileSync(`config/policies/${p}.yaml`, join(policies, `${p}.yaml`));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -84,6 +84,12 @@ schools:
     mis: { kind: csv, dropFolder: ./data/drop/arr }
     records: { sink: preview }
     policies: [statutory, kings-gomer]
+  - id: hampton
+    name: Hampton Infant School
+    phone: "01632 960124"
+    mis: { kind: csv, dropFolder: ./data/drop/arr-h }
+    records: { sink: preview }
+    policies: [statutory, hampton]
 `);
   server = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'warn' });
   await waitForHttp(`${base}/readyz`, 200, 60_000);
@@ -92,12 +98,18 @@ schools:
     `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, year_group, address) VALUES ('gomer', 'P1', 'A123456789012', 'Amelia', 'Okonkwo', '4', $1)`,
     [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
   );
-  for (const [u, n, r] of [
-    ['office', 'Olive Office', 'office'],
-    ['sam', 'Sam Visitor', 'visiting-staff'],
-    ['dsl', 'Dee Safeguarding', 'safeguarding'],
+  await db.query(
+    `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, year_group, address) VALUES ('hampton', 'H1', 'B123456789012', 'Noah', 'Adeyemi', 'R', $1)`,
+    [JSON.stringify({ line1: '3 Mill Lane', town: 'Leeds', postcode: 'LS7 1AB' })],
+  );
+  for (const [u, n, r, more] of [
+    ['office', 'Olive Office', 'office', []],
+    ['sam', 'Sam Visitor', 'visiting-staff', ['-s', 'gomer']],
+    ['dsl', 'Dee Safeguarding', 'safeguarding', []],
+    ['tess', 'Tess Teacher', 'visiting-staff', ['-s', 'hampton']],
+    ['hos', 'Hana Head', 'office', ['-s', 'hampton', '-p', 'head-of-school']],
   ] as const) {
-    const p = runCli(['user', 'add', '-c', file, '-u', u, '-n', n, '-r', r], {
+    const p = runCli(['user', 'add', '-c', file, '-u', u, '-n', n, '-r', r, ...more], {
       DATABASE_URL: TEST_DATABASE_URL,
       DOORSTEP_PASSWORD: PASSWORD,
     });
@@ -225,5 +237,45 @@ describe("King's Gomer: visiting without telling the family first", () => {
     await sam.locator('#family-notice-form').getByRole('button', { name: 'Record' }).click();
     await sam.getByText(/^Family not told first: persistent absence/).waitFor();
     await sam.screenshot({ path: join(SHOTS, '10-exemption-recorded.png'), fullPage: true });
+  });
+});
+
+describe('Hampton: a visit on the way home from work', () => {
+  it('is asked for as such, waits for the head of school, who approves it, and then may leave', async () => {
+    const tess = await signIn('tess', 390);
+    await tess.goto(`${base}/visits`);
+    await tess.getByText('Request a visit').click();
+    await tess.getByLabel('Find the pupil').fill('Adeyemi');
+    await tess.locator('#pupil option', { hasText: 'Noah' }).waitFor({ state: 'attached' });
+    await tess.getByLabel('Reason for the visit').fill('Induction visit');
+    await tess.getByLabel('Going').selectOption({ label: 'after work, on the way home' });
+    await tess.getByLabel('Risk level').selectOption('low');
+    await tess.getByRole('button', { name: 'Request visit' }).click();
+    await tess.waitForURL(/\/visits\/\d+$/);
+    const visitUrl = tess.url();
+    await tess
+      .getByText(
+        'Going after work, on the way home. The policy asks for approval by head-of-school before it.',
+      )
+      .waitFor();
+    await tess
+      .getByText(/a visit on the way to or from work needs prior approval \(by head-of-school\)/)
+      .waitFor();
+    // The person who asked for it is not offered the approval.
+    expect(
+      await tess.getByRole('button', { name: 'Approve this visit on the way to or from work' }).count(),
+    ).toBe(0);
+    await tess.screenshot({ path: join(SHOTS, '11-commute-waiting.png'), fullPage: true });
+
+    const hos = await signIn('hos');
+    await hos.goto(visitUrl);
+    await hos.getByRole('button', { name: 'Approve this visit on the way to or from work' }).click();
+    await hos.getByRole('status').filter({ hasText: 'Approved.' }).waitFor();
+    await hos.getByText(/Going after work, on the way home\. Approved beforehand/).waitFor();
+    await hos.screenshot({ path: join(SHOTS, '12-commute-approved.png'), fullPage: true });
+
+    await tess.reload();
+    await tess.getByText(/Approved beforehand/).waitFor();
+    expect(await tess.locator('main').textContent()).not.toMatch(/needs prior approval/);
   });
 });

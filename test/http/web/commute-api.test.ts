@@ -1,0 +1,75 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '../../../src/queue/redis.ts';
+import type { Db } from '../../../src/store/db.ts';
+import { openStore } from '../../../src/store/open.ts';
+import type { User } from '../../../src/store/users.ts';
+import { dropRedisPrefix } from '../../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../../helpers/visits.ts';
+import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
+
+/** Hampton's visits on the way to or from work over HTTP: asked for as such, approved by the head of school. */
+const schema = uniqueName('commuteapi');
+const config = visitSchoolsConfig();
+let db: Db;
+let conn: Redis;
+let app: FastifyInstance;
+const now = new Date('2026-11-23T09:00:00Z');
+const as = new Map<string, { cookie: string; csrf: string }>();
+const users: Record<string, User> = {};
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix: schema, now: () => now, publisher: conn });
+  await addPupils(db, ['hampton']);
+  users.staff = await addUser(db, 'staff', ['visiting-staff'], { phone: '+447700900111' });
+  users.hos = await addUser(db, 'hos', ['office'], { positions: ['head-of-school'] });
+  users.office = await addUser(db, 'office', ['office']);
+  for (const [name, u] of Object.entries(users)) as.set(name, await sessionFor(db, u));
+});
+afterAll(async () => {
+  await app.close();
+  await dropRedisPrefix(conn, schema);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+const call = (who: string, method: 'GET' | 'POST', url: string, payload?: unknown) =>
+  app.inject({
+    method,
+    url,
+    headers: { cookie: as.get(who)!.cookie, 'x-csrf-token': as.get(who)!.csrf },
+    ...(payload === undefined ? {} : { payload: payload as object }),
+  });
+
+describe('a visit on the way to or from work over HTTP', () => {
+  it('is asked for as such (a bad value named), shown as needing approval, and approved by the head of school only', async () => {
+    const ask = { school: 'hampton', pupilMisId: 'P1', reason: 'induction', plannedFor: '2026-11-23' };
+    const bad = await call('staff', 'POST', '/api/visits', { ...ask, commute: 'sideways' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^commute: expected to-work or from-work/);
+    const made = await call('staff', 'POST', '/api/visits', { ...ask, commute: 'to-work' });
+    expect(made.statusCode).toBe(201);
+    const id = made.json().id as string;
+
+    const seen = await call('staff', 'GET', `/api/visits/${id}`);
+    expect(seen.json().visit).toMatchObject({ commute: 'to-work', commuteApprovedAt: null });
+    expect(seen.json().rules.commute.approvalBy).toEqual(['head-of-school']);
+    expect(seen.json().actions).not.toContain('approve-commute');
+    expect(seen.json().findings.map((f: { rule: string }) => f.rule)).toContain('commute-approval');
+    expect((await call('hos', 'GET', `/api/visits/${id}`)).json().actions).toContain('approve-commute');
+
+    for (const who of ['staff', 'office'])
+      expect((await call(who, 'POST', `/api/visits/${id}/approve-commute`, {})).statusCode).toBe(403);
+    const ok = await call('hos', 'POST', `/api/visits/${id}/approve-commute`, { note: 'on her way in' });
+    expect(ok.statusCode).toBe(200);
+    const after = await call('staff', 'GET', `/api/visits/${id}`);
+    expect(after.json().visit.commuteApprovedAt).toBe(now.toISOString());
+    expect(after.json().findings.map((f: { rule: string }) => f.rule)).not.toContain('commute-approval');
+    expect((await call('hos', 'POST', `/api/visits/${id}/approve-commute`, {})).statusCode).toBe(409);
+  });
+});
