@@ -33,7 +33,10 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-describe('doorstep user', () => {
+// Each test starts the CLI six or seven times, and each start reads and strips Doorstep's modules
+// (a CPU-second each): with both cores busy that alone passed the 30 s default. The budget is sized
+// to the processes started, not a retry.
+describe('doorstep user', { timeout: 120_000 }, () => {
   it('adds the first admin with a hashed password, audited; refuses a short password, a bad role, a duplicate', async () => {
     const ok = await cli(
       ['add', '-u', 'ada', '-n', 'Ada Admin', '-r', 'admin,office', '-s', 'alpha'],
