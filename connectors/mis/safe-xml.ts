@@ -28,15 +28,22 @@ export class SafeXml {
   private failure: Error | undefined;
   private readonly field: () => string | undefined;
 
-  /** `field` names the field being read, for an error about an over-long value. */
-  constructor(unit: string, events: XmlEvents, options: { field?: () => string | undefined } = {}) {
+  /**
+   * `field` names the field being read, for an error about an over-long value; `fastPath: false`
+   * turns off the scanner's learned record patterns (for tests).
+   */
+  constructor(
+    unit: string,
+    events: XmlEvents,
+    options: { field?: () => string | undefined; fastPath?: boolean } = {},
+  ) {
     this.unit = unit;
     this.field = options.field ?? (() => undefined);
-    this.scanner = new XmlScanner(events, {
-      maxToken: MAX_VALUE_READ,
-      maxDepth: MAX_DEPTH,
-      maxAttributes: MAX_ATTRIBUTES,
-    });
+    this.scanner = new XmlScanner(
+      events,
+      { maxToken: MAX_VALUE_READ, maxDepth: MAX_DEPTH, maxAttributes: MAX_ATTRIBUTES },
+      { fastPath: options.fastPath ?? true },
+    );
   }
 
   /** Records the first failure; event handlers call this instead of throwing inside the scan. */

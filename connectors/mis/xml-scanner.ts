@@ -11,6 +11,22 @@
  * (htmlparser2, ltx, sax-wasm). This one finds each `<` with `indexOf`, matches a closing tag
  * against the open element's name in place and reuses the string of a name it has seen.
  *
+ * Repeated records: an export is mostly the same element over and over, each holding only leaves
+ * (`<Rec><A>1</A><B/></Rec>`). When an element closes whose source, all in the buffer, was exactly
+ * `<Rec>`, then leaves `<A>text</A>`, `<A></A>` or `<A/>` (no attributes; text with no `<`, `&`, `>`
+ * or CR) with nothing but spaces, tabs and LFs between them, then `</Rec>`, its shape is learned as a
+ * sticky regular expression (names escaped; each leaf `(?:<A>([^<&>\r]*)<\/A>|<A\/>)`, each gap that
+ * held spaces a capture). A `<` met where such an element opened (same depth, same parent) is tried
+ * against the shapes learned there that were used last (4 at most); a match wholly within what has
+ * been checked for forbidden characters, and no longer than `maxToken`, is reported event by event as
+ * the general path would (each at its own line), and anything else — a split chunk, an entity, an
+ * attribute, an error — is left to the general path. What a pattern matches is well-formed by
+ * construction, so nothing the general path refuses is accepted; each character class excludes the
+ * `<` that must follow it, so a failed match backtracks in linear time. At most 16 shapes are kept
+ * compiled, the oldest dropped, and 64 compiled in a document; a record that cannot be learned makes
+ * learning wait for more records each time (up to 1024), and so do records that no shape matches,
+ * more than 8 in a row, for matching. `fastPath: false` turns all this off.
+ *
  * Safety is by omission: a DOCTYPE is refused (kind `doctype`), so no entity is ever declared or
  * resolved beyond the five predefined ones and character references; a token longer than
  * `maxToken` characters, elements nested deeper than `maxDepth` or more than `maxAttributes`
@@ -52,6 +68,21 @@ const QUESTION = 0x3f;
 const EQUALS = 0x3d;
 const QUOTE = 0x22;
 const APOSTROPHE = 0x27;
+const LT = 0x3c;
+
+/** At most this many record shapes are kept; a new one past them replaces the oldest. */
+const MAX_TEMPLATES = 16;
+/** At a record, the shapes used last, at most this many, are tried (the rest wait to be learned again). */
+const MAX_TRIED = 4;
+/** At most this many are compiled in a document: past them, only those kept are tried. */
+const MAX_TEMPLATES_LEARNED = 64;
+/** After this many records in a row that no shape matched, records are let pass untried, more each time. */
+const MAX_MISSES = 8;
+/** A record with more leaves than this (or a longer pattern) is read by the general path only. */
+const MAX_TEMPLATE_LEAVES = 256;
+const MAX_TEMPLATE_SOURCE = 16_384;
+/** After a record that cannot be learned (or matched), at most this many are let pass untried. */
+const MAX_BACKOFF = 1024;
 
 // XML 1.0 (fifth edition) names: ASCII by table, the rest by the production's ranges.
 const NAME_START_ASCII = new Uint8Array(128);
@@ -126,6 +157,25 @@ function slotOf(length: number, first: number, last: number): number {
   return (length * 7 + first * 3 + last) & 255;
 }
 
+/** `s` as a regular-expression literal (names are XML names, checked, but escaped all the same). */
+function escapeRegExp(s: string): string {
+  return s.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+}
+
+/**
+ * A record shape learned from one read by the general path: `<name>` at `depth` under `parent`, then
+ * leaves `<leaf>text</leaf>` or `<leaf/>`, each gap that held whitespace read as a capture.
+ */
+interface Template {
+  readonly re: RegExp;
+  readonly depth: number;
+  readonly parent: string;
+  readonly name: string;
+  readonly leaves: readonly string[];
+  /** Whether the gap before each leaf (and, last, before the closing tag) has a capture. */
+  readonly gaps: readonly boolean[];
+}
+
 function shown(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
@@ -151,10 +201,24 @@ export class XmlScanner {
   private readonly names: (string | undefined)[] = new Array(256);
   private readonly events: XmlEvents;
   private readonly limits: XmlLimits;
+  /** Absolute offset of the `<` of each open element (beside `stack`), and of the last one opened. */
+  private readonly openAt: number[] = [];
+  private lastOpenAt = -1;
+  /** Record shapes learned (by their pattern), the one tried first, and the learning's backoff. */
+  private readonly fast: boolean;
+  private readonly templates = new Map<string, Template>();
+  /** The shapes used last, the last first: those tried at a record. */
+  private readonly recent: Template[] = [];
+  private learned = 0;
+  private learnFailures = 0;
+  private learnSkip = 0;
+  private misses = 0;
+  private missSkip = 0;
 
-  constructor(events: XmlEvents, limits: XmlLimits) {
+  constructor(events: XmlEvents, limits: XmlLimits, options: { fastPath?: boolean } = {}) {
     this.events = events;
     this.limits = limits;
+    this.fast = options.fastPath ?? true;
   }
 
   /** The line of the token being reported (or of the error). */
@@ -281,6 +345,13 @@ export class XmlScanner {
         p = textEnd;
         if (p === end) break;
       }
+      if (this.recent.length > 0 && this.where === ROOT) {
+        const next = this.record(b, lt, end);
+        if (next >= 0) {
+          p = next;
+          continue;
+        }
+      }
       this.tokenAt = lt;
       const next = this.tag(b, lt);
       if (next < 0 || next > end) {
@@ -406,7 +477,7 @@ export class XmlScanner {
     if (gt === -1) return -1;
     const top = this.stack.at(-1);
     let i = lt + 2;
-    if (top !== undefined && gt - i === top.length && holds(b, i, top)) return this.closed(top, gt + 1);
+    if (top !== undefined && gt - i === top.length && holds(b, i, top)) return this.closed(top, lt, gt + 1);
     let matched = false;
     if (top !== undefined && holds(b, i, top)) {
       i += top.length;
@@ -421,13 +492,21 @@ export class XmlScanner {
           : `</${found}> where </${top}> was expected (elements must close in the order they opened)`,
       );
     }
-    return this.closed(top, gt + 1);
+    return this.closed(top, lt, gt + 1);
   }
 
-  private closed(name: string, next: number): number {
+  private closed(name: string, lt: number, next: number): number {
     this.stack.pop();
+    const at = this.openAt.pop()!;
     if (this.stack.length === 0) this.where = EPILOG;
     this.events.close(name);
+    // An element with children, not the root: a record whose shape may be learned.
+    if (this.fast && at !== this.lastOpenAt && this.stack.length > 0) {
+      if (this.learnSkip > 0) this.learnSkip--;
+      else if (at >= this.offset && this.learn(this.buf, at - this.offset, lt, next, name))
+        this.learnFailures = 0;
+      else this.learnSkip = Math.min(2 ** ++this.learnFailures, MAX_BACKOFF);
+    }
     return next;
   }
 
@@ -439,7 +518,7 @@ export class XmlScanner {
       const len = (selfClosing ? gt - 1 : gt) - lt - 1;
       const seen = this.names[slotOf(len, b.charCodeAt(lt + 1), b.charCodeAt(lt + len))];
       if (seen !== undefined && seen.length === len && holds(b, lt + 1, seen))
-        return this.opened(seen, selfClosing, gt + 1);
+        return this.opened(seen, selfClosing, lt, gt + 1);
     }
     const ne = this.nameEnd(b, lt + 1);
     if (ne === -1) return -1;
@@ -502,20 +581,180 @@ export class XmlScanner {
       i = close + 1;
     }
     this.tokenAt = lt;
-    return this.opened(this.nameAt(b, lt + 1, ne), selfClosing, i);
+    return this.opened(this.nameAt(b, lt + 1, ne), selfClosing, lt, i);
   }
 
-  private opened(name: string, selfClosing: boolean, next: number): number {
+  private opened(name: string, selfClosing: boolean, lt: number, next: number): number {
     if (this.where === EPILOG) this.fail(`a second root element <${shown(name)}> (a document has one)`);
     this.where = ROOT;
     if (this.stack.length >= this.limits.maxDepth)
       this.fail(`elements nested more than ${this.limits.maxDepth} deep`, 'too-deep');
     this.events.open(name);
+    this.lastOpenAt = this.offset + lt;
     if (selfClosing) {
       if (this.stack.length === 0) this.where = EPILOG;
       this.events.close(name);
-    } else this.stack.push(name);
+    } else {
+      this.stack.push(name);
+      this.openAt.push(this.lastOpenAt);
+    }
     return next;
+  }
+
+  /**
+   * Learns the shape of the element `name` just closed, read from `b[from, next)` (its closing tag
+   * at `closeAt`), if it is a record of leaves: `<name>`, then only `<leaf>text</leaf>` or `<leaf/>`
+   * (text with no `<`, `&`, `>` or CR) and whitespace with no CR between them, then `</name>`.
+   * Returns whether it was learned (or already known); the template is then the one tried first.
+   */
+  private learn(b: string, from: number, closeAt: number, next: number, name: string): boolean {
+    const depth = this.stack.length;
+    if (depth + 1 >= this.limits.maxDepth || next - from > this.limits.maxToken) return false;
+    let i = from + 1 + name.length;
+    if (!holds(b, from + 1, name) || b.charCodeAt(i) !== GT) return false;
+    i++;
+    const leaves: string[] = [];
+    const gaps: boolean[] = [];
+    const e = escapeRegExp(name);
+    let source = `<${e}>`;
+    for (;;) {
+      const g = i;
+      for (let c = b.charCodeAt(i); c === 0x20 || c === 0x0a || c === 0x09; c = b.charCodeAt(++i));
+      gaps.push(i > g);
+      if (i > g) source += '([ \\t\\n]*)';
+      if (i === closeAt) break;
+      if (b.charCodeAt(i) !== LT || leaves.length === MAX_TEMPLATE_LEAVES) return false;
+      const gt = b.indexOf('>', i + 1);
+      if (gt === -1 || gt >= closeAt) return false;
+      const selfClosing = b.charCodeAt(gt - 1) === SLASH;
+      const leaf = b.slice(i + 1, selfClosing ? gt - 1 : gt);
+      if (!NAME.test(leaf)) return false;
+      i = gt + 1;
+      if (!selfClosing) {
+        const lt = b.indexOf('<', i);
+        for (let k = i; k < lt; k++) {
+          const c = b.charCodeAt(k);
+          if (c === 0x26 || c === GT || c === 0x0d) return false;
+        }
+        if (lt >= closeAt || !holds(b, lt, `</${leaf}>`)) return false;
+        i = lt + leaf.length + 3;
+      }
+      leaves.push(leaf);
+      const l = escapeRegExp(leaf);
+      source += `(?:<${l}>([^<&>\\r]*)<\\/${l}>|<${l}\\/>)`;
+      if (source.length > MAX_TEMPLATE_SOURCE) return false;
+    }
+    if (leaves.length === 0 || next !== closeAt + name.length + 3) return false;
+    source += `<\\/${e}>`;
+    const parent = this.stack[depth - 1]!;
+    const key = `${depth} ${parent} ${source}`;
+    let template = this.templates.get(key);
+    if (template === undefined) {
+      if (this.learned === MAX_TEMPLATES_LEARNED) return false;
+      this.learned++;
+      if (this.templates.size >= MAX_TEMPLATES) this.templates.delete(this.templates.keys().next().value!);
+      template = { re: new RegExp(source, 'y'), depth, parent, name, leaves, gaps };
+      this.templates.set(key, template);
+      this.misses = 0;
+      this.missSkip = 0;
+    }
+    const recent = this.recent;
+    const k = recent.indexOf(template);
+    if (k !== 0) {
+      if (k > 0) recent.splice(k, 1);
+      recent.unshift(template);
+      if (recent.length > MAX_TRIED) recent.pop();
+    }
+    return true;
+  }
+
+  /**
+   * A record at `lt` read whole by a learned template, with the events (and, at each, the token's
+   * place for its line) the general path gives it; -1 when none matches within `end` and the
+   * token limit: the general path reads it then.
+   */
+  private record(b: string, lt: number, end: number): number {
+    const depth = this.stack.length;
+    const parent = this.stack[depth - 1];
+    const recent = this.recent;
+    let t = recent[0]!;
+    if (t.depth !== depth || t.parent !== parent) return -1;
+    const c = b.charCodeAt(lt + 1);
+    if (c === SLASH || c === BANG || c === QUESTION) return -1;
+    if (this.missSkip > 0) {
+      this.missSkip--;
+      return -1;
+    }
+    let m = this.match(t, b, lt, end);
+    if (m === null) {
+      for (let i = 1; i < recent.length; i++) {
+        const other = recent[i]!;
+        if (other.depth !== depth || other.parent !== parent) continue;
+        m = this.match(other, b, lt, end);
+        if (m !== null) {
+          t = other;
+          recent.splice(i, 1);
+          recent.unshift(t);
+          break;
+        }
+      }
+      if (m === null) {
+        if (++this.misses > MAX_MISSES)
+          this.missSkip = Math.min(2 ** (this.misses - MAX_MISSES), MAX_BACKOFF);
+        return -1;
+      }
+    }
+    this.misses = 0;
+    const events = this.events;
+    const stack = this.stack;
+    const { name, leaves, gaps } = t;
+    this.tokenAt = lt;
+    events.open(name);
+    stack.push(name);
+    let at = lt + name.length + 2;
+    let k = 1;
+    for (let i = 0; ; i++) {
+      if (gaps[i]) {
+        const g = m[k++]!;
+        if (g.length > 0) {
+          this.tokenAt = at;
+          events.text(g);
+          at += g.length;
+        }
+      }
+      if (i === leaves.length) break;
+      const leaf = leaves[i]!;
+      const text = m[k++];
+      this.tokenAt = at;
+      events.open(leaf);
+      if (text === undefined) {
+        events.close(leaf);
+        at += leaf.length + 3;
+        continue;
+      }
+      stack.push(leaf);
+      at += leaf.length + 2;
+      if (text.length > 0) {
+        this.tokenAt = at;
+        events.text(text);
+        at += text.length;
+      }
+      this.tokenAt = at;
+      stack.pop();
+      events.close(leaf);
+      at += leaf.length + 3;
+    }
+    this.tokenAt = at;
+    stack.pop();
+    events.close(name);
+    return at + name.length + 3;
+  }
+
+  private match(t: Template, b: string, lt: number, end: number): RegExpExecArray | null {
+    t.re.lastIndex = lt;
+    const m = t.re.exec(b);
+    if (m === null || t.re.lastIndex > end || t.re.lastIndex - lt > this.limits.maxToken) return null;
+    return m;
   }
 
   private bang(b: string, lt: number): number {
