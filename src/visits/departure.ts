@@ -102,7 +102,9 @@ async function familyNoticeNow(
 ) {
   if (!told.exemption) return told;
   const standing = (await exemptionsFor(tx, rules, v)).find((x) => x.id === told.exemption);
-  return { ...told, exemptionLapsed: standing && !standing.applies ? standing.why : null };
+  // An exemption the school's policy no longer names stands for nothing: the family is told first.
+  if (!standing) return { ...told, exemptionLapsed: "the school's policy no longer names it" };
+  return { ...told, exemptionLapsed: standing.applies ? null : standing.why };
 }
 
 /** What a departure would be checked against, and what it would record. */

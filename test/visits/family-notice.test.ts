@@ -214,6 +214,44 @@ describe('telling the family (King’s: required, with exemptions)', () => {
       partnerUserId: partner.id,
     });
   });
+
+  it('an exemption recorded that the school’s policy no longer names does not let the visit leave', async () => {
+    const id = await authorisedVisit('gomer');
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('gomer', 'P1', 'statutory:continuous-unauthorised-10', 'Ten days unauthorised', 'la-notification', 'attendance-officer', 'open', '2026-11-12', '', '{}')
+       RETURNING id`,
+    );
+    await tellFamily(deps, staff, id, { exemption: 'missing-education' });
+    // The school's pack is changed after it was recorded: missing education is no longer an exemption.
+    const rules = deps.rulesFor('gomer');
+    const changed: VisitDeps = {
+      ...deps,
+      rulesFor: (s) =>
+        s === 'gomer'
+          ? {
+              ...rules,
+              familyNotice: {
+                ...rules.familyNotice!,
+                exemptions: rules.familyNotice!.exemptions.filter((x) => x.id !== 'missing-education'),
+              },
+            }
+          : deps.rulesFor(s),
+    };
+    const refused = await refusal(
+      departVisit(changed, staff, id, {
+        expectedReturnAt: back(),
+        estimatedArrivalAt: arriving(),
+        risksRead: true,
+        partnerUserId: partner.id,
+      }),
+    );
+    expect(refused).toMatchObject({ code: 'DOORSTEP_POLICY' });
+    expect(refused.message).toMatch(
+      /the exemption recorded \(missing education\) no longer applies: the school's policy no longer names it/,
+    );
+    await db.query(`UPDATE trigger_episodes SET status = 'closed' WHERE id = $1`, [rows[0]!.id]);
+  });
 });
 
 describe('telling the family (Lime Hills: where possible)', () => {
