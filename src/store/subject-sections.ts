@@ -47,7 +47,7 @@ export const PUPIL_ALARMS = `SELECT id FROM alarms WHERE visit_id IN (${PUPIL_VI
 export const PUPIL_EPISODES = `SELECT id FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2`;
 export const PUPIL_RECORDS = `SELECT id FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)`;
 export const ACTOR = `ANY(ARRAY['user:' || $2, $2])`;
-export const STAFF_VISITS = `SELECT id FROM visits WHERE school_id = $1 AND $2::bigint IN (requested_by, authorised_by, lead_user_id, partner_user_id)`;
+export const STAFF_VISITS = `SELECT id FROM visits WHERE school_id = $1 AND $2::bigint IN (requested_by, authorised_by, lead_user_id, partner_user_id, commute_approved_by)`;
 /** A staff id is the school's device registry's (another school's may give it to someone else): matched within the school. */
 export const STAFF_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND (staff_id = $3 OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR})`;
 

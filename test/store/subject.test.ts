@@ -459,6 +459,26 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(x.withheldWhy['third-party']).toMatch(/Art\. 15\(4\).*Sch\. 2 Part 3 para 16/);
   });
 
+  it('gives the head of school the visits they approved on the way to or from work', async () => {
+    const hos = await insert(db, 'users', {
+      username: 'hos-alpha',
+      display_name: 'Hana Head',
+      password_hash: 'x',
+      roles: ['office'],
+      positions: ['head-of-school'],
+      schools: ['alpha'],
+    });
+    await db.query(
+      `UPDATE visits SET commute = 'to-work', commute_approved_by = $1, commute_approved_at = $2
+       WHERE school_id = 'alpha' AND pupil_mis_id = 'P10'`,
+      [hos, NOW],
+    );
+    const subject = (await resolveSubject(db, { kind: 'staff', schoolId: 'alpha', id: 'hos-alpha' }))!;
+    const x = await exportSubject(db, subject, NOW);
+    const visits = x.sections.find((s) => s.table === 'visits')?.rows ?? [];
+    expect(visits.map((v) => String(v.commute_approved_by))).toEqual([String(hos)]);
+  });
+
   it('finds a member of staff only at a school their account covers; corrects them only there', async () => {
     const bob = await insert(db, 'users', {
       username: 'bob-beta',
