@@ -341,8 +341,14 @@ export const SECTIONS: readonly Section[] = [
     title: 'Audit entries (who, what, when) with their details while kept',
     pupil: PUPIL_AUDIT,
     staff: STAFF_AUDIT,
-    // The staff risk assessment's reason is staff safety data (as the visit's risk notes).
-    pupilView: { givenWhere: { columns: ['before', 'after'], when: "action <> 'visit.risk-assessed'" } },
+    // The staff risk assessment's reason is staff safety data (as the visit's risk notes); so are the
+    // words approving a worker's way to or from work (where they go from, or home to).
+    pupilView: {
+      givenWhere: {
+        columns: ['before', 'after'],
+        when: "action NOT IN ('visit.risk-assessed', 'visit.commute-approved')",
+      },
+    },
     // What they did is given; the values they changed are about other people, except on their own account.
     staffView: {
       give: ['id', 'at', 'actor', 'action', 'school_id', 'entity_type', 'entity_id'],

@@ -459,6 +459,28 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(x.withheldWhy['third-party']).toMatch(/Art\. 15\(4\).*Sch\. 2 Part 3 para 16/);
   });
 
+  it("withholds from a pupil's export the head of school's words approving the worker's way to or from work", async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM visits WHERE school_id = 'alpha' AND pupil_mis_id = 'P9'`,
+    );
+    await appendAudit(db, {
+      actor: 'user:1',
+      action: 'visit.commute-approved',
+      schoolId: 'alpha',
+      entityType: 'visit',
+      entityId: String(rows[0]!.id),
+      before: { commute: 'from-work', approved: false },
+      after: { commute: 'from-work', approved: true, note: 'she drives home past Wellbeck Close' },
+    });
+    const subject = (await resolveSubject(db, { kind: 'pupil', schoolId: 'alpha', id: 'P9' }))!;
+    const x = await exportSubject(db, subject, NOW);
+    const entry = x.sections
+      .find((s) => s.table === 'audit_entries')!
+      .rows.find((e) => e.action === 'visit.commute-approved')!;
+    expect(entry.after).toBe(WITHHELD['third-party']);
+    expect(JSON.stringify(x)).not.toContain('Wellbeck Close');
+  });
+
   it('gives the head of school the visits they approved on the way to or from work', async () => {
     const hos = await insert(db, 'users', {
       username: 'hos-alpha',
