@@ -261,7 +261,7 @@ describe('Hampton: a visit on the way home from work', () => {
     await tess
       .getByText(/a visit on the way to or from work needs prior approval \(by head-of-school\)/)
       .waitFor();
-    // The person who asked for it is not offered the approval.
+    // Visiting staff are not offered the approval: it is the head of school's.
     expect(
       await tess.getByRole('button', { name: 'Approve this visit on the way to or from work' }).count(),
     ).toBe(0);

@@ -136,7 +136,8 @@ const TABLE: Record<string, Clause[]> = {
           decide('approve-commute', onTheWay, { id, roles, positions }, rulesOf('hampton')).ok;
         expect(approve(['office'], ['head-of-school'])).toBe(true);
         expect(approve(['safeguarding'], ['dsl', 'headteacher'])).toBe(false);
-        expect(approve(['visiting-staff'], ['head-of-school'], onTheWay.requestedBy)).toBe(false); // not their own
+        // The head of school's own visit home: theirs to approve (no second HoS to wait for).
+        expect(approve(['visiting-staff'], ['head-of-school'], onTheWay.requestedBy)).toBe(true);
         expect(
           decide(
             'approve-commute',

@@ -650,7 +650,7 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
 });
 
 describe('Hampton: a visit on the way to or from work', () => {
-  it('leaves only once the head of school has approved it beforehand — not the person who asked, and again after the address changes', async () => {
+  it('leaves only once the head of school has approved it beforehand — nobody else — and again after the address changes', async () => {
     const hos = await addUser(db, 'hos', ['office'], {
       positions: ['head-of-school'],
       displayName: 'Hana Head',

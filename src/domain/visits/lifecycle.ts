@@ -263,16 +263,17 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     effect: () => none,
   },
   // Before leaving: a visit on the way to or from work approved beforehand by whoever the pack
-  // names (Hampton: the HoS) — never by the person who asked for it; only where the pack asks.
+  // names (Hampton: the HoS), only where the pack asks. The approval is the named person's to give,
+  // whoever asked: a head of school's own visit home is approved by the one who would approve it
+  // (Hampton has one HoS; excluding the asker would leave such a visit waiting for nobody).
   'approve-commute': {
     from: (v, r) =>
       r.commute !== undefined &&
       v.commute &&
       !v.commuteApproved &&
       (v.status === 'requested' || v.status === 'authorised'),
-    who: (a, v, r) => mayApproveCommute(r, [...a.roles, ...a.positions]) && a.id !== v.requestedBy,
-    refusal:
-      'the school’s policy names who approves a visit on the way to or from work, and not the person who asked for it',
+    who: (a, _v, r) => mayApproveCommute(r, [...a.roles, ...a.positions]),
+    refusal: 'the school’s policy names who approves a visit on the way to or from work',
     effect: () => none,
   },
   // Before leaving: the appointment's time — Thames View 2.7's appointment record. (A new address
