@@ -8,16 +8,6 @@ import { count, trainingNeeds } from './words.js';
 
 const msg = document.getElementById('message');
 const content = document.getElementById('content');
-const ROLES = ['office', 'visiting-staff', 'safeguarding', 'data-manager', 'admin'];
-const POSITIONS = [
-  'dsl',
-  'deputy-dsl',
-  'headteacher',
-  'deputy-head',
-  'associate-head',
-  'head-of-school',
-  'business-manager',
-];
 let s;
 
 const checks = (name, legend, values, labelOf = (v) => v) =>
@@ -41,7 +31,8 @@ async function act(url, done) {
   }
 }
 
-function addForm() {
+/** A new account: its roles and positions are the ones the server names (`GET /api/users`). */
+function addForm({ roles, positions }) {
   const input = (name, label, type = 'text', extra = {}) => {
     const el = h('input', { type, name, id: `u-${name}`, ...extra });
     return [h('label', { for: el.id }, label), el];
@@ -80,8 +71,8 @@ function addForm() {
       required: true,
       autocomplete: 'new-password',
     }),
-    checks('roles', 'Roles', ROLES),
-    checks('positions', 'Positions (for authorising visits)', POSITIONS),
+    checks('roles', 'Roles', roles),
+    checks('positions', 'Positions (for authorising visits)', positions),
     checks(
       'schools',
       // An admin of some schools gives only those, and at least one; a trust-wide admin may give every school.
@@ -251,7 +242,7 @@ async function load() {
     content.replaceChildren(training);
     return;
   }
-  const { users } = await api('GET', '/api/users');
+  const { users, roles, positions } = await api('GET', '/api/users');
   content.replaceChildren(
     h(
       'table',
@@ -322,7 +313,7 @@ async function load() {
         ),
       ),
     ),
-    addForm(),
+    addForm({ roles, positions }),
     training,
   );
 }

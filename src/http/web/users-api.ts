@@ -10,6 +10,7 @@ import {
   trainingSchema,
 } from '../../auth/accounts.ts';
 import { coversSchools, mayRecordTraining, TRAINING_RECORDERS } from '../../auth/scope.ts';
+import { POSITIONS, ROLES } from '../../domain/roles.ts';
 import { publishSessionsEnded } from '../../store/sessions.ts';
 import { trainingHistory } from '../../store/training.ts';
 import { allUsers } from '../../store/users.ts';
@@ -26,6 +27,9 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
   const schema = newAccountSchema(deps.config);
   app.get('/api/users', { config: { access: ['admin'] } }, async (req) => ({
     users: await listAccounts(deps.db, userOf(req), deps.now()),
+    /** What an account may hold, for the page's form: the one list the server checks against. */
+    roles: ROLES,
+    positions: POSITIONS,
   }));
 
   app.post('/api/users', { config: { access: ['admin'] } }, async (req, reply) => {

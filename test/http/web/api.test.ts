@@ -489,7 +489,11 @@ describe('accounts (admin)', () => {
     expect((await app.inject({ url: '/api/me', headers: { cookie } })).statusCode).toBe(200);
     expect((await call('admin', 'POST', `/api/users/${made.json().id}/disable`, {})).statusCode).toBe(200);
     expect((await app.inject({ url: '/api/me', headers: { cookie } })).statusCode).toBe(401);
-    const list = (await call('admin', 'GET', '/api/users')).json().users;
+    const listed = (await call('admin', 'GET', '/api/users')).json();
+    // The form's choices are the server's own lists (a position added there is offered at once).
+    expect(listed.positions).toContain('head-of-school');
+    expect(listed.roles).toEqual(['office', 'visiting-staff', 'safeguarding', 'data-manager', 'admin']);
+    const list = listed.users;
     expect(list.find((u: { username: string }) => u.username === 'new.person')).toMatchObject({
       disabled: true,
     });
