@@ -1,24 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSimsXml } from '../../../connectors/mis/sims-xml/reader.ts';
-import { XmlScanner } from '../../../connectors/mis/xml-scanner.ts';
+import { countFastRecords } from '../../helpers/fast-records.ts';
 
 /** Records read by a learned pattern, counted. */
-let fastRecords = 0;
-const proto = XmlScanner.prototype as unknown as Record<string, (...a: unknown[]) => number>;
-const record = proto.record!;
-beforeAll(() => {
-  proto.record = function (this: unknown, ...a: unknown[]) {
-    const next = record.apply(this, a);
-    if (next >= 0) fastRecords++;
-    return next;
-  };
-});
-afterAll(() => {
-  proto.record = record;
-});
+const fast = countFastRecords();
 
 /** What the reader gives for a document split into chunks: its batches, or its error. */
 async function read(doc: string, chunks: readonly number[], fastPath: boolean): Promise<unknown> {
@@ -141,7 +129,7 @@ const chunking = fc.oneof(
 describe("SIMS reader: records read by the scanner's learned patterns", () => {
   it('gives the same marks, or the same error, as the general path alone', async () => {
     let read = 0;
-    fastRecords = 0;
+    fast.count = 0;
     await fc.assert(
       fc.asyncProperty(documents, damage, chunking, async (doc, ops, chunks) => {
         const r = (await same(damaged(doc, ops), chunks)) as { batches: { marks?: unknown[] }[] };
@@ -150,15 +138,15 @@ describe("SIMS reader: records read by the scanner's learned patterns", () => {
       { numRuns: 600 },
     );
     expect(read).toBeGreaterThan(1000);
-    expect(fastRecords).toBeGreaterThan(1000);
+    expect(fast.count).toBeGreaterThan(1000);
   });
 
   it('reads the pupils report the same, split anywhere', async () => {
     const doc = readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8');
-    fastRecords = 0;
+    fast.count = 0;
     const whole = (await same(doc, [doc.length])) as { batches: { pupils?: unknown[] }[] };
     expect(whole.batches.flatMap((b) => b.pupils ?? []).length).toBeGreaterThan(1);
-    expect(fastRecords).toBeGreaterThan(0);
+    expect(fast.count).toBeGreaterThan(0);
     for (let n = 50; n < 2000; n += 97) await same(doc, [n]);
   });
 });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type XmlLimits, XmlScanError, XmlScanner } from '../../../connectors/mis/xml-scanner.ts';
+import { countFastRecords } from '../../helpers/fast-records.ts';
 
 const LIMITS: XmlLimits = { maxToken: 65_536, maxDepth: 64, maxAttributes: 256 };
 
@@ -33,20 +34,8 @@ function scan(doc: string, chunks: readonly number[], fastPath: boolean, limits 
   return { events };
 }
 
-/** Records read by a learned template, counted while the tests run. */
-let fastRecords = 0;
-const proto = XmlScanner.prototype as unknown as Record<string, (...a: unknown[]) => number>;
-const record = proto.record!;
-beforeAll(() => {
-  proto.record = function (this: unknown, ...a: unknown[]) {
-    const next = record.apply(this, a);
-    if (next >= 0) fastRecords++;
-    return next;
-  };
-});
-afterAll(() => {
-  proto.record = record;
-});
+/** Records read by a learned pattern, counted. */
+const fast = countFastRecords();
 
 function same(doc: string, chunks: readonly number[], limits = LIMITS): Outcome {
   const general = scan(doc, chunks, false, limits);
@@ -208,7 +197,7 @@ const limits = fc.constantFrom(
 
 describe('XmlScanner: records read by a learned template', () => {
   it('gives the same events, lines and depths as the general path (random records, intact)', () => {
-    fastRecords = 0;
+    fast.count = 0;
     fc.assert(
       fc.property(documents, chunking, limits, (doc, chunks, l) => {
         same(doc, chunks, l);
@@ -216,7 +205,7 @@ describe('XmlScanner: records read by a learned template', () => {
       { numRuns: 1500 },
     );
     // Most records are alike: the fast path must have read many of them.
-    expect(fastRecords).toBeGreaterThan(2000);
+    expect(fast.count).toBeGreaterThan(2000);
   });
 
   it('gives the same events and the same error as the general path (random records, damaged)', () => {
@@ -232,39 +221,40 @@ describe('XmlScanner: records read by a learned template', () => {
     const rec = (id: number, mark: string) =>
       `  <SessionAttendance><PersonID>${id}</PersonID><AttendanceDate>2024-09-02</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>${mark}</AttendanceMark><Comments/><MinsLate/></SessionAttendance>\n`;
     const doc = `<?xml version="1.0" encoding="utf-8"?>\n<SessionAttendances>\n${[...Array(40)].map((_, i) => rec(100_000 + i, i % 3 ? '/' : '\\')).join('')}</SessionAttendances>\n`;
-    fastRecords = 0;
+    fast.count = 0;
     const whole = same(doc, [doc.length]);
     expect(whole.error).toBeUndefined();
-    expect(fastRecords).toBe(39);
+    expect(fast.count).toBe(39);
     for (let n = 1; n < 400; n += 7) same(doc, [n]);
     for (let at = 0; at < doc.length; at += 13) same(doc, [at || 1, doc.length]);
   });
 
   it('takes a name as itself, not as a pattern (a . in a name is no wildcard)', () => {
     const doc = '<R><a.b><c.d>1</c.d></a.b><a.b><cXd>1</cXd></a.b><aXb><c.d>1</c.d></aXb></R>';
-    fastRecords = 0;
+    fast.count = 0;
     const r = same(doc, [doc.length]);
     expect(r.events).toContain('+cXd@1#2');
     expect(r.events).toContain('+aXb@1#1');
-    expect(fastRecords).toBe(0);
+    expect(fast.count).toBe(0);
   });
 
   it('keeps a bounded number of record shapes, alternating shapes each read by its own', () => {
     const shape = (k: number) => `<Rec><F${k}>1</F${k}></Rec>`;
     const doc = `<R>${[...Array(400)].map((_, i) => shape(i % 40)).join('')}</R>`;
-    fastRecords = 0;
+    fast.count = 0;
     same(doc, [doc.length]);
     const s = new XmlScanner({ open() {}, text() {}, close() {} }, LIMITS);
     s.write(doc);
     s.close();
     expect((s as unknown as { templates: Map<string, unknown> }).templates.size).toBeLessThanOrEqual(16);
     const few = `<R>${[...Array(400)].map((_, i) => shape(i % 3)).join('')}</R>`;
-    fastRecords = 0;
+    fast.count = 0;
     same(few, [few.length]);
-    expect(fastRecords).toBe(397);
+    expect(fast.count).toBe(397);
   });
 
   it('bounds the patterns tried and compiled, however many shapes or near misses a document has', () => {
+    const proto = XmlScanner.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
     const match = proto.match!;
     let tries = 0;
     proto.match = function (this: unknown, ...a: unknown[]) {
