@@ -127,39 +127,25 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
         });
     }
   }
-  if (rules.familyNotice && !v.familyNotice?.method && !v.familyNotice?.exemption) {
+  // Not told, and no exemption — or one that rested on the pupil's attendance, which has changed
+  // since (or that the policy no longer names): the family is told first.
+  const told = v.familyNotice;
+  const lapsed = told?.exemption && told.exemptionLapsed ? told.exemptionLapsed : null;
+  if (rules.familyNotice && !told?.method && (!told?.exemption || lapsed)) {
     const how = rules.familyNotice.methods.join(', ');
-    out.push(
-      rules.familyNotice.expect === 'required'
-        ? {
-            level: 'block',
-            rule: 'family-notice',
-            message: `the family must be told of the visit first (${how})${rules.familyNotice.exemptions.length ? `, or an exemption recorded (${rules.familyNotice.exemptions.map((x) => x.id).join(', ')})` : ''}`,
-          }
-        : {
-            level: 'warn',
-            rule: 'family-notice',
-            message: `the policy asks for the family to be told first where possible (${how})`,
-          },
-    );
+    const required = rules.familyNotice.expect === 'required';
+    const message = lapsed
+      ? `the exemption recorded (${told!.exemption!.replace(/-/g, ' ')}) no longer applies: ${lapsed}; tell the family first (${how})`
+      : required
+        ? `the family must be told of the visit first (${how})${rules.familyNotice.exemptions.length ? `, or an exemption recorded (${rules.familyNotice.exemptions.map((x) => x.id).join(', ')})` : ''}`
+        : `the policy asks for the family to be told first where possible (${how})`;
+    out.push({ level: required ? 'block' : 'warn', rule: 'family-notice', message });
   }
   if (rules.commute && v.commute && !v.commute.approved)
     out.push({
       level: 'block',
       rule: 'commute-approval',
       message: `a visit on the way to or from work needs prior approval (by ${rules.commute.approvalBy.join(' or ')})`,
-    });
-  // The exemption rested on the pupil's attendance, which has changed since: the family is told first.
-  if (
-    rules.familyNotice &&
-    !v.familyNotice?.method &&
-    v.familyNotice?.exemption &&
-    v.familyNotice.exemptionLapsed
-  )
-    out.push({
-      level: rules.familyNotice.expect === 'required' ? 'block' : 'warn',
-      rule: 'family-notice',
-      message: `the exemption recorded (${v.familyNotice.exemption.replace(/-/g, ' ')}) no longer applies: ${v.familyNotice.exemptionLapsed}; tell the family first (${rules.familyNotice.methods.join(', ')})`,
     });
   if (rules.risk.at === 'separate' && v.riskAssessed === false)
     out.push({

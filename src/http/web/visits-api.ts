@@ -166,12 +166,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
           ? await departureCheck(deps, user, v.id, {})
           : [],
       school: { id: v.schoolId, name: school?.name },
+      /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
+      familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v) : [],
       /**
        * Where the pack names a text for the family: whether Doorstep can send it (the school has an
        * SMS channel), and the school's words for it, for staff who text from a school phone instead.
        */
-      /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
-      familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v) : [],
       familyText:
         rules.familyNotice?.methods.includes('sms') && school
           ? { doorstepSends: Boolean(school.channels.sms), text: familyTextFor(school, v.plannedFor) }
