@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { readSimsXml } from '../../../connectors/mis/sims-xml/reader.ts';
+import { damaged } from '../../helpers/damage.ts';
 import { countFastRecords } from '../../helpers/fast-records.ts';
 
 /** Records read by a learned pattern, counted. */
@@ -112,14 +113,6 @@ const damage = fc.oneof(
     { maxLength: 2 },
   ),
 );
-const damaged = (doc: string, ops: readonly [number, string, string][]) =>
-  ops.reduce((d, [at, op, ch]) => {
-    const i = d.length === 0 ? 0 : at % d.length;
-    if (op === 'truncate') return d.slice(0, i);
-    return op === 'insert'
-      ? d.slice(0, i) + ch + d.slice(i)
-      : d.slice(0, i) + (op === 'replace' ? ch : '') + d.slice(i + 1);
-  }, doc);
 const chunking = fc.oneof(
   fc.array(fc.integer({ min: 1, max: 60 }), { minLength: 1, maxLength: 4 }),
   fc.array(fc.integer({ min: 200, max: 5000 }), { minLength: 1, maxLength: 4 }),

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type XmlLimits, XmlScanError, XmlScanner } from '../../../connectors/mis/xml-scanner.ts';
+import { damaged } from '../../helpers/damage.ts';
 import { countFastRecords } from '../../helpers/fast-records.ts';
 
 const LIMITS: XmlLimits = { maxToken: 65_536, maxDepth: 64, maxAttributes: 256 };
@@ -170,14 +171,6 @@ const damage = fc.array(
   ),
   { maxLength: 3 },
 );
-const damaged = (doc: string, ops: [number, string, string][]) =>
-  ops.reduce((d, [at, op, ch]) => {
-    const i = d.length === 0 ? 0 : at % d.length;
-    if (op === 'truncate') return d.slice(0, i);
-    return op === 'insert'
-      ? d.slice(0, i) + ch + d.slice(i)
-      : d.slice(0, i) + (op === 'replace' ? ch : '') + d.slice(i + 1);
-  }, doc);
 const chunking = fc.oneof(
   { weight: 1, arbitrary: fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 5 }) },
   {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { XmlScanError, XmlScanner } from '../../../connectors/mis/xml-scanner.ts';
+import { damaged } from '../../helpers/damage.ts';
 
 const LIMITS = { maxToken: 65_536, maxDepth: 64, maxAttributes: 256 };
 
@@ -248,14 +249,6 @@ describe('XmlScanner', () => {
     ),
     { maxLength: 3 },
   );
-  const damaged = (doc: string, ops: [number, string, string][]) =>
-    ops.reduce((d, [at, op, ch]) => {
-      const i = d.length === 0 ? 0 : at % d.length;
-      return op === 'insert'
-        ? d.slice(0, i) + ch + d.slice(i)
-        : d.slice(0, i) + (op === 'replace' ? ch : '') + d.slice(i + 1);
-    }, doc);
-
   /**
    * Where saxes accepts what XML 1.0 does not, the scanner refuses: each listed with its production.
    * PI ::= '<?' PITarget (S (Char* - (Char* '?>' Char*)))? '?>' — a space or `?>` after the target;
