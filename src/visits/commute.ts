@@ -27,7 +27,8 @@ export async function approveCommute(
       'visit.commute-approved',
       v,
       { commute: v.commute, approved: false },
-      { commute: v.commute, approved: true, note: note?.trim() || null },
+      // Whose journey was approved: the lead (who cannot change before the visit leaves).
+      { commute: v.commute, lead: v.leadUserId, approved: true, note: note?.trim() || null },
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.commute-approved', { visitId }));
   });

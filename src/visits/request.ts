@@ -70,6 +70,15 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
         'BAD_REQUEST',
         `appointmentTime: ${r.appointmentTime} does not happen on ${plannedFor} in London (the clocks go forward)`,
       );
+    const lead = r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null);
+    // A visit on the way to or from work is its lead's own journey (Hampton: approved beforehand by
+    // the HoS): whose journey is known before anyone approves it, and cannot change after (departure
+    // keeps a visit's lead).
+    if (r.commute && lead === null)
+      throw doorstepError(
+        'BAD_REQUEST',
+        'leadUserId: a visit on the way to or from work is the journey of whoever leads it: ask for it as the member of visiting staff going, or name them as its lead',
+      );
     const id = await insertVisit(tx, {
       schoolId: r.schoolId,
       pupilMisId: pupil,
@@ -81,7 +90,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
       riskLevel: r.riskLevel ?? 'low',
       riskNotes: r.riskNotes?.trim() || null,
       requestedBy: user.id,
-      leadUserId: r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null),
+      leadUserId: lead,
       commute: r.commute ?? null,
     });
     const rules = deps.rulesFor(r.schoolId);

@@ -330,13 +330,15 @@ function checkState(w: World, rules: VisitRules): void {
       same(decide('depart', v, ACTORS[name], rules).ok, false, `depart again (${v.status})`);
 
   // A visit on the way to or from work is approved before it leaves, once, by whoever the pack
-  // names; not at all where the pack says nothing of such visits.
+  // names; not at all where the pack says nothing of such visits; and only once whose journey it is
+  // is known (asking for one names its lead; a row without one cannot be approved for nobody).
   for (const name of ACTOR_NAMES) {
     const actor = ACTORS[name];
     same(
       decide('approve-commute', v, actor, rules).ok,
       rules.commute !== undefined &&
         v.commute &&
+        v.leadUserId !== null &&
         !v.commuteApproved &&
         (v.status === 'requested' || v.status === 'authorised') &&
         actor.positions.includes('headteacher'),

@@ -694,6 +694,47 @@ describe('Hampton: a visit on the way to or from work', () => {
     expect((await getVisit(db, id))!.status).toBe('departed');
   });
 
+  it('is its lead’s journey: asked for without one it is refused, and nobody else leads it once approved', async () => {
+    const hos = await addUser(db, 'hos3', ['office'], { positions: ['head-of-school'] });
+    const ask = {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'on the way in',
+      commute: 'to-work' as const,
+    };
+    // The office asks without naming who is going: whose way to work would the head approve?
+    const noLead = await refusal(requestVisit(deps, office, ask));
+    expect(noLead.code).toBe('DOORSTEP_BAD_REQUEST');
+    expect(noLead.message).toMatch(
+      /^leadUserId: a visit on the way to or from work is the journey of whoever leads it/,
+    );
+    expect((await db.query(`SELECT 1 FROM visits WHERE reason = 'on the way in'`)).rows).toEqual([]);
+
+    const id = await requestVisit(deps, office, { ...ask, leadUserId: staff.id });
+    await approveCommute(deps, hos, id);
+    const { rows } = await db.query<{ after: Record<string, unknown> }>(
+      `SELECT after FROM audit_log WHERE action = 'visit.commute-approved' AND entity_id = $1`,
+      [id],
+    );
+    expect(rows[0]!.after).toMatchObject({ commute: 'to-work', lead: staff.id, approved: true });
+    // Leaving with someone else leading it is refused: the approval was of the lead's journey.
+    const other = await refusal(
+      departTold(deps, office, id, {
+        expectedReturnAt: back(),
+        risksRead: true,
+        leadUserId: partner.id,
+        partnerUserId: staff.id,
+      }),
+    );
+    expect(other.message).toMatch(/this visit already has its lead/);
+    await departTold(deps, staff, id, {
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+    });
+    expect(await getVisit(db, id)).toMatchObject({ status: 'departed', leadUserId: staff.id });
+  });
+
   it('a visit from school and back needs no such approval, and has none to give', async () => {
     const hos = await addUser(db, 'hos2', ['office'], { positions: ['head-of-school'] });
     const id = await requestVisit(deps, staff, {

@@ -24,6 +24,9 @@ function requestForm() {
   );
   const reason = h('input', { type: 'text', id: 'reason', name: 'reason', required: true });
   // From school and back, or on the way to or from work (some schools' policies ask for approval first).
+  // A journey to or from work is the asker's own: offered to visiting staff, who lead what they ask for
+  // (the server refuses one with nobody leading it).
+  const ownJourney = Boolean(s?.user.roles.includes('visiting-staff'));
   const commute = h(
     'select',
     { id: 'commute', name: 'commute' },
@@ -162,7 +165,7 @@ function requestForm() {
               plannedFor: planned.value,
               riskLevel: risk.value,
               riskNotes: notes.value || undefined,
-              commute: commute.value || undefined,
+              commute: (ownJourney && commute.value) || undefined,
               address: line1.value.trim()
                 ? {
                     line1: line1.value.trim(),
@@ -203,8 +206,7 @@ function requestForm() {
       reason,
       h('label', { for: planned.id }, 'Planned for'),
       planned,
-      h('label', { for: commute.id }, 'Going'),
-      commute,
+      ownJourney ? [h('label', { for: commute.id }, 'Going'), commute] : null,
       h('label', { for: risk.id }, 'Risk level'),
       risk,
       h('label', { for: notes.id }, 'Risk notes'),

@@ -270,6 +270,9 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v, r) =>
       r.commute !== undefined &&
       v.commute &&
+      // Whose journey it is, known before it is approved (a visit asked for on the way to work has
+      // its lead from the start).
+      v.leadUserId !== null &&
       !v.commuteApproved &&
       (v.status === 'requested' || v.status === 'authorised'),
     who: (a, _v, r) => mayApproveCommute(r, [...a.roles, ...a.positions]),
