@@ -90,7 +90,7 @@ export async function setAppointment(
     deps,
     async (tx, events) => {
       const v = await mustLock(tx, visitId);
-      must(deps, user, v, 'set-appointment');
+      const timing = must(deps, user, v, 'set-appointment');
       const at = londonInstant(v.plannedFor, input.time);
       if (!at)
         throw doorstepError(
@@ -102,8 +102,13 @@ export async function setAppointment(
       const moved = before.address !== formatAddress(address);
       if (before.at?.getTime() === at.getTime() && !moved) return [];
       // A new address is the lifecycle's `change-address`: what was authorised and assessed was the
-      // old one, so the visit goes back for authorisation (and a new risk assessment).
-      const reassess = moved ? must(deps, user, v, 'change-address') : null;
+      // old one, so the visit goes back for authorisation (and a new risk assessment). So is a new
+      // time, where the pack's assessment weighs the timing (the lifecycle says so).
+      const retimed = before.at?.getTime() !== at.getTime() && timing.withdrawsApproval === true;
+      const reassess = moved ? must(deps, user, v, 'change-address') : retimed ? timing : null;
+      const why = moved
+        ? 'the address changed: authorise and assess the visit to the new address'
+        : 'the appointment time changed and the risk assessment weighs the timing: authorise and assess the visit at its new time';
       await saveAppointment(tx, visitId, { at, address: moved ? address : undefined });
       const withdrawn =
         reassess?.withdrawsApproval === true &&
@@ -132,7 +137,7 @@ export async function setAppointment(
             riskAssessed: false,
             outOfHoursApproved: false,
             commuteApproved: false,
-            why: 'the address changed: authorise and assess the visit to the new address',
+            why,
           },
         );
       }
@@ -174,9 +179,13 @@ export async function setAppointment(
               kind: 'awaiting-authorisation',
               visitId,
               targets: school.notices.awaitingAuthorisation,
-              key: `address-changed:${deps.now().toISOString()}`,
+              key: moved
+                ? `address-changed:${deps.now().toISOString()}`
+                : `time-changed:${at.toISOString()}:${deps.now().toISOString()}`,
               subject: `home visit #${visitId} waits for authorisation again`,
-              text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its address was changed by ${user.displayName}, so it waits for authorisation (and its risk assessment) again. Open the visit in Doorstep to see the new address.`,
+              text: moved
+                ? `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its address was changed by ${user.displayName}, so it waits for authorisation (and its risk assessment) again. Open the visit in Doorstep to see the new address.`
+                : `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its appointment time was ${before.at ? `changed from ${londonTime(before.at)}` : 'set'} to ${londonTime(at)} by ${user.displayName}, and the risk assessment weighs the timing, so it waits for authorisation (and its risk assessment) again.`,
             })
           : [];
       if (!isChange) return again;

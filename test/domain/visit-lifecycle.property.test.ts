@@ -73,6 +73,8 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
     familyNotice: fc.boolean(),
     agreements: fc.boolean(),
     commute: fc.boolean(),
+    /** The risk assessment weighs the timing (King's). */
+    timing: fc.boolean(),
   })
   .map((r) =>
     visitRules.parse({
@@ -90,6 +92,7 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
       ...(r.familyNotice ? { familyNotice: { expect: 'required', methods: ['letter'] } } : {}),
       ...(r.agreements ? { agreements: { reminderLetter: true } } : {}),
       ...(r.commute ? { commute: { approvalBy: ['headteacher'] } } : {}),
+      ...(r.timing ? { risk: { timing: true } } : {}),
     }),
   );
 
@@ -118,6 +121,7 @@ const actionArb = fc.oneof(
       'back-safe',
       'record-outcome',
       'change-address',
+      'set-appointment',
       'no-answer',
       'parent-late-cancel',
       'approve-commute',
@@ -187,6 +191,15 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       w.approved = false;
       v.commuteApproved = false;
       break;
+    case 'set-appointment':
+      // A new time, where the assessment weighs the timing: what was given was for another time.
+      // (checkTransition holds the effect to the pack.)
+      if (e.withdrawsApproval) {
+        if (w.approved) coverage.retimedAfterApproval++;
+        w.approved = false;
+        v.commuteApproved = false;
+      }
+      break;
     case 'approve-commute':
       v.commuteApproved = true;
       coverage.commuteApproved++;
@@ -234,6 +247,7 @@ const EDGES: Partial<Record<VisitAction, readonly string[]>> = {
   cancel: ['requested>cancelled', 'authorised>cancelled', 'departed>cancelled'],
   'parent-late-cancel': ['departed>cancelled'],
   'change-address': ['requested>requested', 'authorised>requested'],
+  'set-appointment': ['requested>requested', 'authorised>requested', 'authorised>authorised'],
 };
 
 /** Actions that only make sense for a worker out (or at the door). */
@@ -255,6 +269,7 @@ const coverage = {
   outcomeWhileOut: 0,
   door: 0,
   commuteApproved: 0,
+  retimedAfterApproval: 0,
 };
 
 /** Fast assertions for the hot loop (vitest's `expect` is too slow for ~10⁶ checks). */
@@ -451,6 +466,12 @@ function checkTransition(
     if (!rules.authorisation.selfAuthorise)
       check(who.id !== before.requestedBy, `${what}: authorised own request`);
   }
+  if (s.action === 'set-appointment') {
+    // A new time withdraws what was given exactly where the assessment weighs the timing.
+    same(e.withdrawsApproval === true, rules.risk.timing, what);
+    if (rules.risk.timing) same(after.status, 'requested', what);
+    else same(after.status, before.status, what);
+  }
   if (s.action === 'change-address') {
     same(after.status, 'requested', what);
     same(e.withdrawsApproval, true, what);
@@ -530,6 +551,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
     expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
     expect(coverage.door).toBeGreaterThan(20);
     expect(coverage.commuteApproved).toBeGreaterThan(5);
+    expect(coverage.retimedAfterApproval).toBeGreaterThan(5);
   });
 
   it('a change of address always sends an authorised visit back for authorisation', () => {

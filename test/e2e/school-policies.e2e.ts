@@ -206,6 +206,29 @@ describe("King's Gomer: the estimated arrival", () => {
   });
 });
 
+describe("King's Gomer: the risk assessment weighs the timing", () => {
+  it('the page says a new time sends the visit back; setting one does, and leaving waits for the authoriser again', async () => {
+    const visit = await authorisedVisit('timing walk');
+    const sam = await signIn('sam', 390);
+    await sam.goto(`${base}/visits/${visit}`);
+    await sam
+      .getByText(
+        'The risk assessment weighs the timing: a new time sends the visit back to be authorised and assessed again.',
+      )
+      .waitFor();
+    await sam.getByRole('button', { name: 'Leave for the visit' }).waitFor();
+    await sam.getByLabel(/^Time on /).fill('15:45');
+    await sam.getByRole('button', { name: 'Record the time' }).click();
+    await sam
+      .getByText('Appointment recorded. The visit waits to be authorised and assessed again at its new time.')
+      .waitFor();
+    await sam.getByText('Waiting for authorisation by dsl or associate-head.').waitFor();
+    await sam.getByText(/Arranged for .*15:45/).waitFor();
+    expect(await sam.getByRole('button', { name: 'Leave for the visit' }).count()).toBe(0);
+    await sam.screenshot({ path: join(SHOTS, '13-retimed-sent-back.png'), fullPage: true });
+  });
+});
+
 describe("King's Gomer: visiting without telling the family first", () => {
   it('offers the persistent-absence exemption only while the pupil has a persistent-absence trigger open', async () => {
     const visit = await authorisedVisit('exemption walk', false);

@@ -16,6 +16,7 @@ const timeOf = (iso) =>
 /** Before leaving: the appointment's time on the planned date. */
 export function appointmentForm(d) {
   const v = d.visit;
+  const reassessed = Boolean(d.rules.risk?.timing && (v.status === 'authorised' || v.riskAssessedAt));
   const time = h('input', {
     type: 'time',
     name: 'appointmentTime',
@@ -38,6 +39,14 @@ export function appointmentForm(d) {
           : ' The appointment record goes to CPOMS once the visit is booked.'
         : '',
     ),
+    // Where the risk assessment weighs the timing, a new time undoes what was given for the old one.
+    reassessed
+      ? h(
+          'p',
+          { class: 'hint', id: 'appointment-reassess' },
+          'The risk assessment weighs the timing: a new time sends the visit back to be authorised and assessed again.',
+        )
+      : null,
     h(
       'form',
       {
@@ -45,8 +54,14 @@ export function appointmentForm(d) {
         onsubmit: async (e) => {
           e.preventDefault();
           try {
+            const moved = time.value !== (v.appointmentAt ? timeOf(v.appointmentAt) : '');
             await api('POST', `/api/visits/${visitId}/appointment`, { time: time.value });
-            say(msg, 'Appointment recorded.');
+            say(
+              msg,
+              reassessed && moved
+                ? 'Appointment recorded. The visit waits to be authorised and assessed again at its new time.'
+                : 'Appointment recorded.',
+            );
             await page.load();
           } catch (err) {
             say(msg, err.message, true);

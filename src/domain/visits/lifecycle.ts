@@ -120,7 +120,7 @@ interface Transition {
   who: (a: Actor, v: LifecycleVisit, rules: VisitRules) => boolean;
   /** What the person is told when `who` refuses them. */
   refusal: string;
-  effect: (v: LifecycleVisit) => Effect;
+  effect: (v: LifecycleVisit, rules: VisitRules) => Effect;
 }
 
 const none: Effect = { status: null, monitoring: 'none', clears: [], clearedAs: null };
@@ -285,7 +285,10 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => v.status === 'requested' || v.status === 'authorised',
     who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding set its appointment',
-    effect: () => none,
+    // Where the pack's risk assessment weighs the timing (King's), a new time is what a new address
+    // is: what was authorised and assessed was another time, so the visit goes back for both.
+    effect: (_v, rules) =>
+      rules.risk.timing ? { ...none, status: 'requested', withdrawsApproval: true } : none,
   },
   // Before leaving: a new address. The authorisation, the risk assessment and any out-of-hours or
   // commute approval were decisions about the old address (its flags, its household, the way there), so
@@ -330,7 +333,7 @@ export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rul
       message: `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
     };
   if (!t.who(actor, v, rules)) return { ok: false, why: 'who', message: t.refusal };
-  return { ok: true, effect: t.effect(v) };
+  return { ok: true, effect: t.effect(v, rules) };
 }
 
 /** Every action `actor` may take on the visit now (what the pages offer). */

@@ -64,11 +64,17 @@ export const visitRules = z.strictObject({
         .min(1)
         .default(['safeguarding']),
       at: z.enum(['request', 'authorisation', 'separate']).default('request'),
+      /**
+       * The assessment weighs when the visit happens (King's: "considering known risks related to
+       * the family, location, and timing"): a time set or changed after it was made sends the visit
+       * back to be authorised and assessed again, as a new address does in every pack.
+       */
+      timing: z.boolean().default(false),
       /** Settings whose values are the school's own choice, not the policy's, and why. */
       setBySchool: z.record(z.string(), z.string().min(1)).optional(),
       source: z.string().optional(),
     })
-    .default({ assessedBy: ['safeguarding'], at: 'request' }),
+    .default({ assessedBy: ['safeguarding'], at: 'request', timing: false }),
   /** `always`: two staff, enforced; `when-risk`: two when risk is minor or above; `where-possible`: a warning only. */
   pairs: z.enum(['always', 'when-risk', 'where-possible', 'optional']).default('optional'),
   /** A risk level at which the visit must not go ahead at all. */
