@@ -21,6 +21,8 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       visit_appointment: z.string().min(1).default('Home visit'),
       /** Thames View 4.3: a broken agreement, as a note in the pupil's attendance record. */
       agreement_broken: z.string().min(1).default('Attendance'),
+      /** King's 2.4: a follow-up action from a visit recorded done. */
+      follow_up_done: z.string().min(1).default('Home visit'),
     })
     .default({
       trigger_note: 'Attendance',
@@ -30,6 +32,7 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       address_flag: 'Home visit',
       visit_appointment: 'Home visit',
       agreement_broken: 'Attendance',
+      follow_up_done: 'Home visit',
     });
   const delivery = {
     /** Records per second to this school's host (shared by every Doorstep process). */
@@ -71,6 +74,7 @@ export const ROUTABLE_KINDS = [
   'lone_worker_incident',
   'visit_appointment',
   'agreement_broken',
+  'follow_up_done',
 ] as const;
 
 /**

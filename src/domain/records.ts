@@ -8,4 +8,6 @@ export type RecordKind =
   /** Thames View 2.7: a visit's appointment (time, address, pupil), written when it is booked and again when it changes or is cancelled. */
   | 'visit_appointment'
   /** Thames View 4.2/4.3: an agreement made on a visit was not kept (a note in the pupil's attendance record). */
-  | 'agreement_broken';
+  | 'agreement_broken'
+  /** King's 2.4: a follow-up action from a visit's outcome recorded done ("logged and monitored on CPOMS"). */
+  | 'follow_up_done';

@@ -15,7 +15,10 @@ import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../he
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
 
-/** King's Gomer: "follow-up actions … logged and monitored": each action tracked until done. */
+/**
+ * King's Gomer 2.4: "follow-up actions … logged and monitored on CPOMS": each action tracked until
+ * done, and its completion a record of its own to the school's sinks.
+ */
 const schema = uniqueName('followup');
 let db: Db;
 let conn: Redis;
@@ -81,5 +84,30 @@ describe('follow-up actions', () => {
     expect((await openFollowUps(db, 'hampton')).map((f) => f.action)).toEqual(['call mum on Friday']);
     const { rows } = await db.query(`SELECT 1 FROM audit_log WHERE action = 'follow-up.done'`);
     expect(rows).toHaveLength(1);
+    // "logged and monitored on CPOMS": the outcome's record logged it; its own record closes it, once.
+    const records = await db.query<Record<string, unknown>>(
+      `SELECT sink, kind, idempotency_key, pupil_ids, title, body, source_type, source_id
+       FROM outbox WHERE kind = 'follow_up_done'`,
+    );
+    expect(records.rows).toEqual([
+      {
+        sink: 'preview',
+        kind: 'follow_up_done',
+        idempotency_key: `follow-up-done:hampton:${open[0]!.id}`,
+        pupil_ids: ['P1'],
+        title: 'Home visit follow-up done — P1',
+        body: [
+          `Follow-up from home visit ${id} for Amelia Okonkwo (P1, UPN A123456789012) recorded done.`,
+          'Action: reminder letter',
+          'Owner: office (due 2026-11-20)',
+          `Done: Mon 23 Nov 2026, 10:00, recorded by ${office.displayName}`,
+          '',
+          'What was done:',
+          '  letter posted',
+        ].join('\n'),
+        source_type: 'follow_up',
+        source_id: open[0]!.id,
+      },
+    ]);
   });
 });
