@@ -244,6 +244,16 @@ export async function boardState(
           r.estimated_arrival_at && !r.arrived_at
             ? new Date(r.estimated_arrival_at as string).toISOString()
             : null,
+        /**
+         * That estimate has passed and no arrival is recorded: the card stops saying "arriving
+         * about" a time gone by (no alarm hangs on it: the policy names none).
+         */
+        arrivalPassed:
+          r.departed_at !== null &&
+          r.returned_at === null &&
+          !r.arrived_at &&
+          r.estimated_arrival_at !== null &&
+          new Date(r.estimated_arrival_at as string) < now,
         expectedReturnAt: expected?.toISOString() ?? null,
         /** When the worker came back (the card says "back at", not a "back by" already past). */
         returnedAt: r.returned_at ? new Date(r.returned_at as string).toISOString() : null,

@@ -44,7 +44,11 @@ function visitItem(v) {
       v.lead || v.partner
         ? [v.lead, v.partner].filter(Boolean).flatMap((n, i) => (i ? [' & ', bdi(n)] : [bdi(n)]))
         : 'no staff yet',
-      v.estimatedArrivalAt && v.out ? ` · arriving about ${fmtTime(v.estimatedArrivalAt)}` : '',
+      v.estimatedArrivalAt && v.out
+        ? v.arrivalPassed
+          ? ` · no arrival recorded (expected about ${fmtTime(v.estimatedArrivalAt)})`
+          : ` · arriving about ${fmtTime(v.estimatedArrivalAt)}`
+        : '',
       v.returnedAt
         ? ` · back at ${fmtTime(v.returnedAt)}`
         : v.expectedReturnAt

@@ -36,7 +36,9 @@ export function outParts(d, can) {
       v.arrivedAt
         ? `; arrived ${fmtTime(v.arrivedAt)}`
         : v.estimatedArrivalAt
-          ? `; arriving about ${fmtTime(v.estimatedArrivalAt)}`
+          ? new Date(v.estimatedArrivalAt) < new Date()
+            ? `; no arrival recorded yet (expected about ${fmtTime(v.estimatedArrivalAt)})`
+            : `; arriving about ${fmtTime(v.estimatedArrivalAt)}`
           : '',
       v.checkInMinutes ? `; check in every ${v.checkInMinutes} minutes` : '',
       v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
