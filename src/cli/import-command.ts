@@ -18,6 +18,12 @@ export interface ImportOptions {
   dryRun?: boolean;
 }
 
+/** What the statutory codes for the school not meeting say (attendance.md). */
+const CLOSURE_WORDS: Record<string, string> = {
+  '#': 'planned whole-school closure',
+  Y4: 'whole site unexpectedly closed',
+};
+
 export function formatSummary(schoolId: string, s: ImportSummary): string[] {
   const lines = [
     `${schoolId}: ${s.unit} ${s.status === 'dry-run' ? 'checked (dry run: nothing was changed)' : `applied (import ${s.importId})`}`,
@@ -43,6 +49,17 @@ export function formatSummary(schoolId: string, s: ImportSummary): string[] {
       );
     }
     if (closed.count > 20) lines.push(`    … ${closed.count - 20} more (see the data page)`);
+  }
+  if (s.registerClosures.length > 0) {
+    lines.push(
+      `  whole-school closures in the register on days the calendar has the school open: ${s.registerClosures.length} (the trigger rules already treat them as closed; add them to calendar.closures)`,
+    );
+    for (const c of s.registerClosures.slice(0, 20))
+      lines.push(
+        `    ${c.date} ${c.session}: ${c.code} (${CLOSURE_WORDS[c.code] ?? 'closed'}) on ${c.marks} ${c.marks === 1 ? 'mark' : 'marks'}`,
+      );
+    if (s.registerClosures.length > 20)
+      lines.push(`    … ${s.registerClosures.length - 20} more (see the data page)`);
   }
   return lines;
 }

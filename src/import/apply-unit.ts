@@ -30,7 +30,12 @@ import {
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
-import { type CalendarProblem, CalendarProblems } from './calendar-problems.ts';
+import {
+  type CalendarProblem,
+  CalendarProblems,
+  type RegisterClosure,
+  RegisterClosures,
+} from './calendar-problems.ts';
 import { type Cause, type RejectionCause, RejectionCauses } from './rejection-causes.ts';
 import { UnitKeys } from './unit-keys.ts';
 
@@ -77,6 +82,8 @@ export interface ImportSummary {
   rejectedRows: number;
   /** Marks stored on days the calendar says are closed: how many, and the first of them. */
   calendarProblems: { count: number; first: CalendarProblem[] };
+  /** Whole-school closures (`#`, `Y4`) the register records on days the calendar has the school open. */
+  registerClosures: RegisterClosure[];
   changedPupils: string[];
 }
 
@@ -181,6 +188,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
       };
       const closedDays = new CalendarProblems();
+      const closures = new RegisterClosures();
       let pupilsSeen = 0;
       const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
 
@@ -272,7 +280,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           onRecords(batch.leavers.length);
         } else {
           for (const m of batch.marks) {
-            addMark(group, m, ctx, reject, closedDays, keys);
+            addMark(group, m, ctx, reject, closedDays, closures, keys);
             if (keys.repeats > 0) {
               // A group applied as read staged only its unknown pupils' marks: a repeat's earlier
               // line may be among the others, so the unit is read again with every mark staged.
@@ -359,6 +367,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
       }
       const calendarProblems = closedDays.stored(unknownPupils);
+      const registerClosures = closures.stored(unknownPupils);
       // Pupils newly off roll are handed to trigger evaluation too (a pack may ask for a CME check).
       const changedPupils = [...new Set([...marks.changedPupils, ...left.marked])];
 
@@ -381,6 +390,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejectedByCause: causes.list(),
         rejectedRows: causes.total(),
         calendarProblems,
+        registerClosures,
         changedPupils,
       };
       if (ctx.dryRun) throw new DryRunDone(summary);
@@ -393,6 +403,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         rejected,
         rejectedByCause: summary.rejectedByCause,
         calendarProblems,
+        registerClosures,
         changedPupils,
       });
       const cursor = unit.cursorAfter?.();
@@ -447,6 +458,7 @@ function addMark(
   ctx: ImportContext,
   reject: (where: string, reason: string, cause: Cause) => void,
   closedDays: CalendarProblems,
+  closures: RegisterClosures,
   keys: UnitKeys,
 ): void {
   const over = markExceeds(m);
@@ -493,9 +505,13 @@ function addMark(
     });
     return;
   }
-  // '#' (planned whole-school closure) agrees with a closed day; any other mark there is reported.
-  const closed = resolved.code === '#' ? undefined : ctx.calendar?.whyClosed(m.date);
-  if (closed) {
+  // '#' (planned whole-school closure) and 'Y4' (site unexpectedly closed) agree with a closed day,
+  // and on a day the calendar has open say the calendar misses a closure; any other mark on a closed
+  // day is reported.
+  const closed = ctx.calendar?.whyClosed(m.date);
+  if (resolved.code === '#' || resolved.code === 'Y4') {
+    if (ctx.calendar && !closed) closures.add(m.pupilMisId, m.date, m.session, resolved.code);
+  } else if (closed) {
     closedDays.add({
       where: describeWhere(m.where),
       pupil: m.pupilMisId,

@@ -35,3 +35,47 @@ export class CalendarProblems {
     return { count, first: this.kept.filter((p) => !unknownPupils.has(p.pupil)) };
   }
 }
+
+/**
+ * A whole-school closure the register records on a day the calendar says the school met: marks `#`
+ * (planned closure) or `Y4` (site unexpectedly closed — a snow day). The trigger rules already treat
+ * such a day as closed (`PupilAttendance`); the calendar should say so too, so the data manager hears
+ * of it. A day, a session and a code with how many stored marks say it: no pupil ids.
+ */
+export interface RegisterClosure {
+  date: string;
+  session: string;
+  code: string;
+  marks: number;
+}
+
+const MAX_REGISTER_CLOSURES_KEPT = 100;
+
+/** Register closures on days the calendar has open, gathered while parsing (pupils kept to drop the unknown later). */
+export class RegisterClosures {
+  private readonly groups = new Map<string, { closure: Omit<RegisterClosure, 'marks'>; pupils: string[] }>();
+
+  add(pupil: string, date: string, session: string, code: string): void {
+    const key = `${date}|${session}|${code}`;
+    let g = this.groups.get(key);
+    if (g === undefined) {
+      if (this.groups.size >= MAX_REGISTER_CLOSURES_KEPT) return;
+      g = { closure: { date, session, code }, pupils: [] };
+      this.groups.set(key, g);
+    }
+    g.pupils.push(pupil);
+  }
+
+  /** Without the marks of pupils the school does not have; by date, then session. */
+  stored(unknownPupils: ReadonlySet<string>): RegisterClosure[] {
+    const out: RegisterClosure[] = [];
+    for (const { closure, pupils } of this.groups.values()) {
+      const marks = pupils.reduce((n, p) => (unknownPupils.has(p) ? n : n + 1), 0);
+      if (marks > 0) out.push({ ...closure, marks });
+    }
+    return out.sort(
+      (a, b) =>
+        a.date.localeCompare(b.date) || a.session.localeCompare(b.session) || a.code.localeCompare(b.code),
+    );
+  }
+}

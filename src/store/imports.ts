@@ -57,13 +57,15 @@ export async function finishImport(
     rejected: unknown[];
     rejectedByCause: unknown[];
     calendarProblems: { count: number; first: unknown[] };
+    registerClosures: unknown[];
     changedPupils: string[];
   },
 ) {
   await tx.query(
     `UPDATE imports SET finished_at = now(), pupils_inserted = $2, pupils_updated = $3, marks_inserted = $4,
        marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8,
-       calendar_problem_count = $9, calendar_problems = $10, rejected_causes = $11 WHERE id = $1`,
+       calendar_problem_count = $9, calendar_problems = $10, rejected_causes = $11, register_closures = $12
+     WHERE id = $1`,
     [
       id,
       r.pupilsInserted,
@@ -76,6 +78,7 @@ export async function finishImport(
       r.calendarProblems.count,
       JSON.stringify(r.calendarProblems.first),
       JSON.stringify(r.rejectedByCause),
+      JSON.stringify(r.registerClosures),
     ],
   );
 }

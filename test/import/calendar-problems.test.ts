@@ -136,5 +136,32 @@ describe('marks on days the calendar says are closed', () => {
   it('reports nothing for a school day', async () => {
     const s = await run('test/fixtures/mis/sims/session-attendance.xml');
     expect(s.calendarProblems).toEqual({ count: 0, first: [] });
+    expect(s.registerClosures).toEqual([]);
+  });
+});
+
+describe('whole-school closures in the register the calendar does not list', () => {
+  it('are reported by day, session and code with how many stored marks say so; a closure on a closed day agrees', async () => {
+    const s = await run('test/fixtures/mis/sims/session-attendance-snow-day.xml');
+    // A snow day (Y4) on a term-time Tuesday, and a planned closure (#) one morning: the calendar
+    // has both open. The unknown pupil's Y4 is rejected and not counted; '#' on the INSET day and
+    // Y4 in the Christmas holiday agree with the calendar.
+    expect(s.registerClosures).toEqual([
+      { date: '2025-01-14', session: 'AM', code: 'Y4', marks: 3 },
+      { date: '2025-01-14', session: 'PM', code: 'Y4', marks: 3 },
+      { date: '2025-01-15', session: 'AM', code: '#', marks: 1 },
+    ]);
+    expect(s.calendarProblems).toEqual({ count: 0, first: [] });
+    expect(s.rejectedRows).toBe(1);
+
+    const lines = formatSummary('alpha', s).join('\n');
+    expect(lines).toContain(
+      'whole-school closures in the register on days the calendar has the school open: 3 (the trigger rules already treat them as closed; add them to calendar.closures)',
+    );
+    expect(lines).toContain('    2025-01-14 AM: Y4 (whole site unexpectedly closed) on 3 marks');
+    expect(lines).toContain('    2025-01-15 AM: # (planned whole-school closure) on 1 mark');
+
+    const facts = await dataPageFacts(db, 'alpha');
+    expect(facts.imports[0]!.register_closures).toEqual(s.registerClosures);
   });
 });

@@ -81,6 +81,45 @@ function calendarProblems(imports) {
   );
 }
 
+// Whole-school closures ('#', 'Y4') the register records on days the calendar has the school open:
+// the trigger rules already treat those days as closed; the calendar should list them. Counts only.
+const CLOSURE = { '#': 'planned whole-school closure', Y4: 'whole site unexpectedly closed' };
+function registerClosures(imports) {
+  const withClosures = imports.filter((i) => i.register_closures?.length);
+  if (!withClosures.length) return null;
+  return h(
+    'div',
+    { id: 'register-closures' },
+    h(
+      'p',
+      { class: 'trust-issue' },
+      'The register records whole-school closures on days the school calendar has the school open. The trigger rules already count those days as closed; add them to the calendar in the config (calendar.closures) so that every count agrees.',
+    ),
+    withClosures.map((i) =>
+      h(
+        'details',
+        {},
+        h(
+          'summary',
+          {},
+          `Import ${i.id} (${i.unit}): ${i.register_closures.length} closure(s) not in the calendar`,
+        ),
+        h(
+          'ul',
+          {},
+          i.register_closures.map((c) =>
+            h(
+              'li',
+              {},
+              `${c.date} ${c.session} — ${c.code} (${CLOSURE[c.code] ?? 'closed'}) on ${c.marks} mark(s)`,
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 function rejectionsOf(i) {
   const r = i.rejections;
   if (!r || r.total === 0) return null;
@@ -214,5 +253,6 @@ export function importsSection(d, school, msg, reload) {
     h('h3', {}, 'Rejected rows, by reason'),
     withRejections.length ? withRejections : h('p', {}, 'No rejected rows.'),
     calendarProblems(d.imports),
+    registerClosures(d.imports),
   );
 }
