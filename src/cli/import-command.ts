@@ -50,16 +50,16 @@ export function formatSummary(schoolId: string, s: ImportSummary): string[] {
     }
     if (closed.count > 20) lines.push(`    … ${closed.count - 20} more (see the data page)`);
   }
-  if (s.registerClosures.length > 0) {
+  const shut = s.registerClosures;
+  if (shut.count > 0) {
     lines.push(
-      `  whole-school closures in the register on days the calendar has the school open: ${s.registerClosures.length} (the trigger rules already treat them as closed; add them to calendar.closures)`,
+      `  days the register has closed all day that the calendar has as school days: ${shut.count} (the trigger rules already count them as closed; if the school was closed, add them to calendar.closures; if only a few pupils' marks say so, correct those marks in the MIS)`,
     );
-    for (const c of s.registerClosures.slice(0, 20))
+    for (const c of shut.first.slice(0, 20))
       lines.push(
-        `    ${c.date} ${c.session}: ${c.code} (${CLOSURE_WORDS[c.code] ?? 'closed'}) on ${c.marks} ${c.marks === 1 ? 'mark' : 'marks'}`,
+        `    ${c.date}: ${c.codes.map((x) => `${x} (${CLOSURE_WORDS[x] ?? 'closed'})`).join(', ')} on ${c.marks} ${c.marks === 1 ? 'mark' : 'marks'} of ${c.pupils} ${c.pupils === 1 ? 'pupil' : 'pupils'}`,
       );
-    if (s.registerClosures.length > 20)
-      lines.push(`    … ${s.registerClosures.length - 20} more (see the data page)`);
+    if (shut.count > 20) lines.push(`    … ${shut.count - 20} more (see the data page)`);
   }
   return lines;
 }

@@ -82,8 +82,8 @@ export interface ImportSummary {
   rejectedRows: number;
   /** Marks stored on days the calendar says are closed: how many, and the first of them. */
   calendarProblems: { count: number; first: CalendarProblem[] };
-  /** Whole-school closures (`#`, `Y4`) the register records on days the calendar has the school open. */
-  registerClosures: RegisterClosure[];
+  /** Days closed all day in the register (`#`, `Y4`) that the calendar has as school days: how many, the first of them. */
+  registerClosures: { count: number; first: RegisterClosure[] };
   changedPupils: string[];
 }
 
@@ -506,21 +506,23 @@ function addMark(
     return;
   }
   // '#' (planned whole-school closure) and 'Y4' (site unexpectedly closed) agree with a closed day,
-  // and on a day the calendar has open say the calendar misses a closure; any other mark on a closed
-  // day is reported.
-  const closed = ctx.calendar?.whyClosed(m.date);
+  // and on one of the calendar's school days may say it misses a closure; any other mark on a closed
+  // day is reported. (A year no term covers is judged only on weekends and closures: nothing there is
+  // a school day the calendar vouches for.)
   if (resolved.code === '#' || resolved.code === 'Y4') {
-    if (ctx.calendar && !closed) closures.add(m.pupilMisId, m.date, m.session, resolved.code);
-  } else if (closed) {
-    closedDays.add({
-      where: describeWhere(m.where),
-      pupil: m.pupilMisId,
-      date: m.date,
-      session: m.session,
-      code: resolved.code,
-      closed: closed.kind,
-      ...(closed.note ? { note: safeText(closed.note) } : {}),
-    });
+    if (ctx.calendar?.isSchoolDay(m.date)) closures.add(m.pupilMisId, m.date, m.session, resolved.code);
+  } else {
+    const closed = ctx.calendar?.whyClosed(m.date);
+    if (closed)
+      closedDays.add({
+        where: describeWhere(m.where),
+        pupil: m.pupilMisId,
+        date: m.date,
+        session: m.session,
+        code: resolved.code,
+        closed: closed.kind,
+        ...(closed.note ? { note: safeText(closed.note) } : {}),
+      });
   }
   keys.add(m.pupilMisId, m.date, m.session);
   out.push(

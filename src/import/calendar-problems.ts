@@ -37,45 +37,54 @@ export class CalendarProblems {
 }
 
 /**
- * A whole-school closure the register records on a day the calendar says the school met: marks `#`
- * (planned closure) or `Y4` (site unexpectedly closed — a snow day). The trigger rules already treat
- * such a day as closed (`PupilAttendance`); the calendar should say so too, so the data manager hears
- * of it. A day, a session and a code with how many stored marks say it: no pupil ids.
+ * A whole-school closure the register records on a day the calendar has as a school day: every
+ * session of the day, AM and PM, carries `#` (planned closure) or `Y4` (site unexpectedly closed — a
+ * snow day) for some pupils. The trigger rules already treat such a day as closed (`PupilAttendance`);
+ * the calendar should list it too (a closure for part of a day is not one: the day counts by the
+ * session the school met, and the calendar has no half days). The day, its codes, and how many stored
+ * marks and pupils say so — no pupil ids.
  */
 export interface RegisterClosure {
   date: string;
-  session: string;
-  code: string;
+  codes: string[];
   marks: number;
+  pupils: number;
 }
 
 const MAX_REGISTER_CLOSURES_KEPT = 100;
 
-/** Register closures on days the calendar has open, gathered while parsing (pupils kept to drop the unknown later). */
+/** Closure marks on the calendar's school days, gathered while parsing (pupils kept to drop the unknown later). */
 export class RegisterClosures {
-  private readonly groups = new Map<string, { closure: Omit<RegisterClosure, 'marks'>; pupils: string[] }>();
+  private readonly days = new Map<string, { codes: Set<string>; am: string[]; pm: string[] }>();
 
   add(pupil: string, date: string, session: string, code: string): void {
-    const key = `${date}|${session}|${code}`;
-    let g = this.groups.get(key);
-    if (g === undefined) {
-      if (this.groups.size >= MAX_REGISTER_CLOSURES_KEPT) return;
-      g = { closure: { date, session, code }, pupils: [] };
-      this.groups.set(key, g);
+    let d = this.days.get(date);
+    if (d === undefined) {
+      d = { codes: new Set(), am: [], pm: [] };
+      this.days.set(date, d);
     }
-    g.pupils.push(pupil);
+    d.codes.add(code);
+    (session === 'PM' ? d.pm : d.am).push(pupil);
   }
 
-  /** Without the marks of pupils the school does not have; by date, then session. */
-  stored(unknownPupils: ReadonlySet<string>): RegisterClosure[] {
-    const out: RegisterClosure[] = [];
-    for (const { closure, pupils } of this.groups.values()) {
-      const marks = pupils.reduce((n, p) => (unknownPupils.has(p) ? n : n + 1), 0);
-      if (marks > 0) out.push({ ...closure, marks });
+  /**
+   * The days closed in both sessions, without the marks of pupils the school does not have; by date,
+   * the first 100 kept with the count of all.
+   */
+  stored(unknownPupils: ReadonlySet<string>): { count: number; first: RegisterClosure[] } {
+    const all: RegisterClosure[] = [];
+    for (const [date, d] of this.days) {
+      const am = d.am.filter((p) => !unknownPupils.has(p));
+      const pm = d.pm.filter((p) => !unknownPupils.has(p));
+      if (am.length === 0 || pm.length === 0) continue;
+      all.push({
+        date,
+        codes: [...d.codes].sort(),
+        marks: am.length + pm.length,
+        pupils: new Set([...am, ...pm]).size,
+      });
     }
-    return out.sort(
-      (a, b) =>
-        a.date.localeCompare(b.date) || a.session.localeCompare(b.session) || a.code.localeCompare(b.code),
-    );
+    all.sort((a, b) => a.date.localeCompare(b.date));
+    return { count: all.length, first: all.slice(0, MAX_REGISTER_CLOSURES_KEPT) };
   }
 }

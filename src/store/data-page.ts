@@ -9,7 +9,8 @@ export async function dataPageFacts(db: Db, schoolId: string) {
   const imports = await db.query<Record<string, unknown>>(
     `SELECT id, source, unit, status, finished_at, pupils_inserted, pupils_updated, marks_inserted, marks_updated,
             marks_unchanged, rejected_causes, jsonb_array_length(rejected) AS rejected_kept, calendar_problem_count AS calendar_problems,
-            jsonb_path_query_array(calendar_problems, '$[0 to 19]') AS calendar_problems_first, register_closures, error
+            jsonb_path_query_array(calendar_problems, '$[0 to 19]') AS calendar_problems_first, register_closures,
+            register_closure_count, error
      FROM imports WHERE school_id = $1 ORDER BY id DESC LIMIT 20`,
     [schoolId],
   );

@@ -57,14 +57,15 @@ export async function finishImport(
     rejected: unknown[];
     rejectedByCause: unknown[];
     calendarProblems: { count: number; first: unknown[] };
-    registerClosures: unknown[];
+    registerClosures: { count: number; first: unknown[] };
     changedPupils: string[];
   },
 ) {
   await tx.query(
     `UPDATE imports SET finished_at = now(), pupils_inserted = $2, pupils_updated = $3, marks_inserted = $4,
        marks_updated = $5, marks_unchanged = $6, rejected = $7, changed_pupils = $8,
-       calendar_problem_count = $9, calendar_problems = $10, rejected_causes = $11, register_closures = $12
+       calendar_problem_count = $9, calendar_problems = $10, rejected_causes = $11, register_closures = $12,
+       register_closure_count = $13
      WHERE id = $1`,
     [
       id,
@@ -78,7 +79,8 @@ export async function finishImport(
       r.calendarProblems.count,
       JSON.stringify(r.calendarProblems.first),
       JSON.stringify(r.rejectedByCause),
-      JSON.stringify(r.registerClosures),
+      JSON.stringify(r.registerClosures.first),
+      r.registerClosures.count,
     ],
   );
 }

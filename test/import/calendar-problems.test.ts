@@ -136,32 +136,35 @@ describe('marks on days the calendar says are closed', () => {
   it('reports nothing for a school day', async () => {
     const s = await run('test/fixtures/mis/sims/session-attendance.xml');
     expect(s.calendarProblems).toEqual({ count: 0, first: [] });
-    expect(s.registerClosures).toEqual([]);
+    expect(s.registerClosures).toEqual({ count: 0, first: [] });
   });
 });
 
-describe('whole-school closures in the register the calendar does not list', () => {
-  it('are reported by day, session and code with how many stored marks say so; a closure on a closed day agrees', async () => {
+describe('days the register has closed all day that the calendar has as school days', () => {
+  it('are reported by day with their codes and how many stored marks and pupils say so; part of a day, or a day the calendar has closed or cannot vouch for, is not', async () => {
     const s = await run('test/fixtures/mis/sims/session-attendance-snow-day.xml');
-    // A snow day (Y4) on a term-time Tuesday, and a planned closure (#) one morning: the calendar
-    // has both open. The unknown pupil's Y4 is rejected and not counted; '#' on the INSET day and
-    // Y4 in the Christmas holiday agree with the calendar.
-    expect(s.registerClosures).toEqual([
-      { date: '2025-01-14', session: 'AM', code: 'Y4', marks: 3 },
-      { date: '2025-01-14', session: 'PM', code: 'Y4', marks: 3 },
-      { date: '2025-01-15', session: 'AM', code: '#', marks: 1 },
-    ]);
+    // A snow day (Y4, both sessions) on a term-time Tuesday: reported. The unknown pupil's Y4 is
+    // rejected and not counted. Not reported: '#' one morning only (the day counts by the afternoon;
+    // the calendar has no half days), '#' on the INSET day and Y4 in the Christmas holiday (they
+    // agree with the calendar), and '#' all day in March 2024 (no term of 2023/24 is configured:
+    // the calendar cannot say the school met).
+    expect(s.registerClosures).toEqual({
+      count: 1,
+      first: [{ date: '2025-01-14', codes: ['Y4'], marks: 6, pupils: 3 }],
+    });
     expect(s.calendarProblems).toEqual({ count: 0, first: [] });
     expect(s.rejectedRows).toBe(1);
 
     const lines = formatSummary('alpha', s).join('\n');
     expect(lines).toContain(
-      'whole-school closures in the register on days the calendar has the school open: 3 (the trigger rules already treat them as closed; add them to calendar.closures)',
+      "days the register has closed all day that the calendar has as school days: 1 (the trigger rules already count them as closed; if the school was closed, add them to calendar.closures; if only a few pupils' marks say so, correct those marks in the MIS)",
     );
-    expect(lines).toContain('    2025-01-14 AM: Y4 (whole site unexpectedly closed) on 3 marks');
-    expect(lines).toContain('    2025-01-15 AM: # (planned whole-school closure) on 1 mark');
+    expect(lines).toContain('    2025-01-14: Y4 (whole site unexpectedly closed) on 6 marks of 3 pupils');
 
     const facts = await dataPageFacts(db, 'alpha');
-    expect(facts.imports[0]!.register_closures).toEqual(s.registerClosures);
+    expect(facts.imports[0]).toMatchObject({
+      register_closure_count: 1,
+      register_closures: s.registerClosures.first,
+    });
   });
 });

@@ -85,7 +85,7 @@ function calendarProblems(imports) {
 // the trigger rules already treat those days as closed; the calendar should list them. Counts only.
 const CLOSURE = { '#': 'planned whole-school closure', Y4: 'whole site unexpectedly closed' };
 function registerClosures(imports) {
-  const withClosures = imports.filter((i) => i.register_closures?.length);
+  const withClosures = imports.filter((i) => i.register_closure_count > 0);
   if (!withClosures.length) return null;
   return h(
     'div',
@@ -93,7 +93,7 @@ function registerClosures(imports) {
     h(
       'p',
       { class: 'trust-issue' },
-      'The register records whole-school closures on days the school calendar has the school open. The trigger rules already count those days as closed; add them to the calendar in the config (calendar.closures) so that every count agrees.',
+      "The register has the school closed all day on days the school calendar has as school days. The trigger rules already count those days as closed. If the school was closed, add the days to the calendar in the config (calendar.closures) so that every count agrees; if only a few pupils' marks say so, correct those marks in the MIS.",
     ),
     withClosures.map((i) =>
       h(
@@ -102,7 +102,7 @@ function registerClosures(imports) {
         h(
           'summary',
           {},
-          `Import ${i.id} (${i.unit}): ${i.register_closures.length} closure(s) not in the calendar`,
+          `Import ${i.id} (${i.unit}): ${i.register_closure_count} day(s) closed in the register, open in the calendar`,
         ),
         h(
           'ul',
@@ -111,9 +111,12 @@ function registerClosures(imports) {
             h(
               'li',
               {},
-              `${c.date} ${c.session} — ${c.code} (${CLOSURE[c.code] ?? 'closed'}) on ${c.marks} mark(s)`,
+              `${c.date} — ${c.codes.map((x) => `${x} (${CLOSURE[x] ?? 'closed'})`).join(', ')}: ${c.marks} mark(s) of ${c.pupils} pupil(s)`,
             ),
           ),
+          i.register_closure_count > i.register_closures.length
+            ? h('li', {}, `… and ${i.register_closure_count - i.register_closures.length} more`)
+            : null,
         ),
       ),
     ),
