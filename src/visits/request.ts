@@ -77,7 +77,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     if (r.commute && lead === null)
       throw doorstepError(
         'BAD_REQUEST',
-        'leadUserId: a visit on the way to or from work is the journey of whoever leads it: ask for it as the member of visiting staff going, or name them as its lead',
+        "commute: a visit on the way to or from work is its lead's own journey: it is asked for by the member of visiting staff going (nobody would lead this one)",
       );
     const id = await insertVisit(tx, {
       schoolId: r.schoolId,

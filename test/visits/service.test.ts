@@ -706,7 +706,7 @@ describe('Hampton: a visit on the way to or from work', () => {
     const noLead = await refusal(requestVisit(deps, office, ask));
     expect(noLead.code).toBe('DOORSTEP_BAD_REQUEST');
     expect(noLead.message).toMatch(
-      /^leadUserId: a visit on the way to or from work is the journey of whoever leads it/,
+      /^commute: a visit on the way to or from work is its lead's own journey: it is asked for by the member of visiting staff going/,
     );
     expect((await db.query(`SELECT 1 FROM visits WHERE reason = 'on the way in'`)).rows).toEqual([]);
 

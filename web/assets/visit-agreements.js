@@ -16,7 +16,11 @@ const timeOf = (iso) =>
 /** Before leaving: the appointment's time on the planned date. */
 export function appointmentForm(d) {
   const v = d.visit;
-  const reassessed = Boolean(d.rules.risk?.timing && (v.status === 'authorised' || v.riskAssessedAt));
+  // What a new time withdraws where the assessment weighs the timing (as the server decides it).
+  const reassessed = Boolean(
+    d.rules.risk?.timing &&
+      (v.status === 'authorised' || v.riskAssessedAt || v.outOfHoursApproved || v.commuteApprovedAt),
+  );
   const time = h('input', {
     type: 'time',
     name: 'appointmentTime',

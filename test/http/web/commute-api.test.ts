@@ -52,6 +52,12 @@ describe('a visit on the way to or from work over HTTP', () => {
     const bad = await call('staff', 'POST', '/api/visits', { ...ask, commute: 'sideways' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/^commute: expected to-work or from-work/);
+    // The office would be asking for a journey nobody leads: refused, naming why.
+    const office = await call('office', 'POST', '/api/visits', { ...ask, commute: 'to-work' });
+    expect(office.statusCode).toBe(400);
+    expect(office.json().message).toMatch(
+      /^commute: a visit on the way to or from work is its lead's own journey/,
+    );
     const made = await call('staff', 'POST', '/api/visits', { ...ask, commute: 'to-work' });
     expect(made.statusCode).toBe(201);
     const id = made.json().id as string;
