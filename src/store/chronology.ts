@@ -70,7 +70,10 @@ export async function pupilChronology(
             'notice (' || n.kind || ') to ' || n.target || ': ' || n.status, NULL
        FROM notices n WHERE n.visit_id IN (SELECT id FROM v)
      UNION ALL
-     SELECT o.created_at, NULL, 'record', o.id::text, CASE WHEN o.source_type = 'visit' THEN o.source_id END,
+     SELECT o.created_at, NULL, 'record', o.id::text,
+            CASE o.source_type WHEN 'visit' THEN o.source_id
+              -- A follow-up's record belongs to the visit the follow-up came from.
+              WHEN 'follow_up' THEN (SELECT f.visit_id::text FROM follow_ups f WHERE f.id::text = o.source_id) END,
             replace(o.kind, '_', ' ') || ' to ' || o.sink || ': ' || o.status || coalesce(' (' || o.remote_id || ')', ''),
             jsonb_build_object('title', o.title)
        FROM outbox o WHERE o.school_id = $1 AND o.pupil_ids @> jsonb_build_array($2::text)

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { pupilChronology } from '../../src/store/chronology.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openFollowUps } from '../../src/store/follow-ups.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -109,5 +110,12 @@ describe('follow-up actions', () => {
         source_id: open[0]!.id,
       },
     ]);
+    // The pupil's chronology shows that record under the visit the follow-up came from.
+    const entries = await pupilChronology(db, 'hampton', 'P1');
+    expect(
+      entries
+        .filter((e) => e.source === 'record' && e.what.startsWith('follow up done'))
+        .map((e) => e.visitId),
+    ).toEqual([id]);
   });
 });
