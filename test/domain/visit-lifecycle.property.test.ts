@@ -121,7 +121,6 @@ const actionArb = fc.oneof(
       'back-safe',
       'record-outcome',
       'change-address',
-      'set-appointment',
       'no-answer',
       'parent-late-cancel',
       'approve-commute',
@@ -150,12 +149,18 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
 );
 
-const startArb = fc.record({
-  lead: fc.constantFrom<string | null>('lead', null),
-  requestedBy: fc.constantFrom('req', 'lead', 'office', 'head'),
-  /** On the way to or from work. */
-  commute: fc.boolean(),
-});
+const startArb = fc
+  .record({
+    lead: fc.constantFrom<string | null>('lead', null),
+    requestedBy: fc.constantFrom('req', 'lead', 'office', 'head'),
+    /** On the way to or from work. */
+    commute: fc.boolean(),
+    /** A visit on the way to or from work with nobody leading it (asking for one now names its lead; an older row may not). */
+    commuteWithoutLead: fc.integer({ min: 0, max: 7 }).map((n) => n === 0),
+  })
+  .map(({ commuteWithoutLead, ...s }) =>
+    s.commute && s.lead === null && !commuteWithoutLead ? { ...s, lead: 'lead' } : s,
+  );
 
 /** The visit as the register keeps it, plus what the model knows beside it. */
 interface World {
@@ -195,7 +200,6 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       // A new time, where the assessment weighs the timing: what was given was for another time.
       // (checkTransition holds the effect to the pack.)
       if (e.withdrawsApproval) {
-        if (w.approved) coverage.retimedAfterApproval++;
         w.approved = false;
         v.commuteApproved = false;
       }
@@ -269,7 +273,6 @@ const coverage = {
   outcomeWhileOut: 0,
   door: 0,
   commuteApproved: 0,
-  retimedAfterApproval: 0,
 };
 
 /** Fast assertions for the hot loop (vitest's `expect` is too slow for ~10⁶ checks). */
@@ -551,7 +554,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
     expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
     expect(coverage.door).toBeGreaterThan(20);
     expect(coverage.commuteApproved).toBeGreaterThan(5);
-    expect(coverage.retimedAfterApproval).toBeGreaterThan(5);
+    // (A new time after approval, in packs whose assessment weighs the timing, is rarer in random
+    // sequences — about 6 in 600 runs: its own property follows.)
   });
 
   it('a change of address always sends an authorised visit back for authorisation', () => {
@@ -584,6 +588,46 @@ describe('the visit lifecycle, as a model (pure)', () => {
           expect(d.effect.withdrawsApproval).toBe(true);
           const after = { ...v, status: d.effect.status! };
           // Nobody, not even the office, may leave for the new address before it is authorised again.
+          for (const name of ACTOR_NAMES) expect(decide('depart', after, ACTORS[name], rules).ok).toBe(false);
+        },
+      ),
+    );
+  });
+
+  it('a new appointment time sends an authorised or assessed visit back exactly where the assessment weighs the timing', () => {
+    fc.assert(
+      fc.property(
+        rulesArb,
+        fc.boolean(),
+        fc.constantFrom<VisitStatus>('requested', 'authorised'),
+        fc.constantFrom<ActorName>('requester', 'office', 'dsl', 'admin'),
+        (base, timing, status, who) => {
+          const rules = { ...base, risk: { ...base.risk, timing } };
+          const v: LifecycleVisit = {
+            status,
+            leadUserId: 'lead',
+            partnerUserId: null,
+            requestedBy: 'req',
+            departedAt: null,
+            returnedAt: null,
+            arrivedAt: null,
+            outcomeRecorded: false,
+            childSeen: null,
+            followUpDone: false,
+            hasSafeWord: false,
+            agreements: 0,
+            doorWaitMinutes: null,
+            commute: false,
+            commuteApproved: false,
+          };
+          const d = decide('set-appointment', v, ACTORS[who], rules);
+          expect(d.ok).toBe(true);
+          if (!d.ok) return;
+          expect(d.effect.withdrawsApproval === true).toBe(timing);
+          expect(d.effect.status).toBe(timing ? 'requested' : null);
+          if (!timing || !rules.authorisation.required) return;
+          // Nobody, not even the office, may leave at the new time before it is authorised again.
+          const after = { ...v, status: d.effect.status! };
           for (const name of ACTOR_NAMES) expect(decide('depart', after, ACTORS[name], rules).ok).toBe(false);
         },
       ),
