@@ -77,6 +77,23 @@ export async function pupilIdentity(db: Queryable, schoolId: string, misId: stri
   return rows[0];
 }
 
+/**
+ * A pupil as a safeguarding record names them: MIS id, UPN and full name (null where the MIS has
+ * none, or the pupil is not known).
+ */
+export async function pupilForRecord(
+  db: Queryable,
+  schoolId: string,
+  misId: string,
+): Promise<{ misId: string; upn: string | null; name: string | null }> {
+  const p = await pupilIdentity(db, schoolId, misId);
+  return {
+    misId,
+    upn: p?.upn ?? null,
+    name: p ? [p.forename, p.surname].filter(Boolean).join(' ') || null : null,
+  };
+}
+
 /** The names of these pupils of a school (the visit list). */
 export async function pupilNames(db: Queryable, schoolId: string, misIds: readonly string[]) {
   const { rows } = await db.query<{ mis_id: string; forename: string; surname: string }>(

@@ -7,7 +7,7 @@ import { appendBrokenAgreement, followUpVisitOf } from '../store/appointments.ts
 import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertFollowUps } from '../store/follow-ups.ts';
-import { pupilIdentity } from '../store/pupils.ts';
+import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { insertVisit } from '../store/visit-changes.ts';
 import { lockVisit, type VisitRow } from '../store/visits.ts';
@@ -82,15 +82,11 @@ export async function recordBrokenAgreement(
         ]);
       let outboxId: string | null = null;
       if (d.steps.attendanceNote) {
-        const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
+        const pupil = await pupilForRecord(tx, v.schoolId, v.pupilMisId);
         const record = renderAgreementBroken({
           visitId,
           visitDate: v.plannedFor,
-          pupil: {
-            misId: v.pupilMisId,
-            upn: p?.upn ?? null,
-            name: p ? [p.forename, p.surname].filter(Boolean).join(' ') || null : null,
-          },
+          pupil,
           agreement,
           on: input.on,
           note: input.note,

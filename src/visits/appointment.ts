@@ -7,7 +7,7 @@ import { countAppointmentRecord, saveAppointment } from '../store/appointments.t
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
-import { pupilIdentity } from '../store/pupils.ts';
+import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { withdrawApproval } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
@@ -39,17 +39,13 @@ export async function writeAppointmentRecord(
   );
   if (!kind || !v.appointmentAt) return null;
   const school = knownSchool(deps.config, v.schoolId);
-  const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
+  const pupil = await pupilForRecord(tx, v.schoolId, v.pupilMisId);
   const n = v.appointmentRecords + 1;
   const record = renderVisitAppointment({
     visitId: v.id,
     kind,
     n,
-    pupil: {
-      misId: v.pupilMisId,
-      upn: p?.upn ?? null,
-      name: p ? [p.forename, p.surname].filter(Boolean).join(' ') || null : null,
-    },
+    pupil,
     at: v.appointmentAt,
     address: formatAddress(v.address),
     visitingStaff: await visitStaffNames(tx, v),

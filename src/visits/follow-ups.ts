@@ -4,7 +4,7 @@ import { renderFollowUpDone } from '../records/templates/follow-up-done.ts';
 import { appendAudit } from '../store/audit.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import { followUpById, markFollowUpItemDone } from '../store/follow-ups.ts';
-import { pupilIdentity } from '../store/pupils.ts';
+import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { assertSchool, knownSchool } from './access.ts';
 import { change, type VisitDeps } from './change.ts';
@@ -35,14 +35,10 @@ export async function completeFollowUp(
       if (f.doneAt) return { outboxId: null };
       const at = deps.now();
       await markFollowUpItemDone(tx, id, user.id, text, at);
-      const p = await pupilIdentity(tx, f.schoolId, f.pupilMisId);
+      const pupil = await pupilForRecord(tx, f.schoolId, f.pupilMisId);
       const record = renderFollowUpDone({
         visitId: f.visitId,
-        pupil: {
-          misId: f.pupilMisId,
-          upn: p?.upn ?? null,
-          name: p ? [p.forename, p.surname].filter(Boolean).join(' ') || null : null,
-        },
+        pupil,
         action: f.action,
         owner: f.owner,
         dueOn: f.dueOn,

@@ -12,6 +12,7 @@ import {
   type VisitStatus,
 } from '../../src/domain/visits/lifecycle.ts';
 import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
+import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
 
 /**
  * A pure model-based test of the visit lifecycle (src/domain/visits/lifecycle.ts): random sequences
@@ -497,21 +498,8 @@ function runSteps(
 ): void {
   const w: World = {
     v: {
-      status: 'requested',
-      leadUserId: start.lead,
-      partnerUserId: null,
-      requestedBy: start.requestedBy,
-      departedAt: null,
-      returnedAt: null,
-      arrivedAt: null,
-      outcomeRecorded: false,
-      childSeen: null,
-      followUpDone: false,
-      hasSafeWord: false,
-      agreements: 0,
-      doorWaitMinutes: null,
+      ...visitBeforeLeaving('requested', start),
       commute: start.commute ?? false,
-      commuteApproved: false,
     },
     clock: T0,
     approved: false,
@@ -564,23 +552,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
         rulesArb.filter((r) => r.authorisation.required),
         fc.constantFrom<ActorName>('requester', 'office', 'dsl', 'admin'),
         (rules, who) => {
-          const v: LifecycleVisit = {
-            status: 'authorised',
-            leadUserId: 'lead',
-            partnerUserId: null,
-            requestedBy: 'req',
-            departedAt: null,
-            returnedAt: null,
-            arrivedAt: null,
-            outcomeRecorded: false,
-            childSeen: null,
-            followUpDone: false,
-            hasSafeWord: false,
-            agreements: 0,
-            doorWaitMinutes: null,
-            commute: false,
-            commuteApproved: false,
-          };
+          const v = visitBeforeLeaving('authorised');
           const d = decide('change-address', v, ACTORS[who], rules);
           expect(d.ok).toBe(true);
           if (!d.ok) return;
@@ -603,23 +575,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
         fc.constantFrom<ActorName>('requester', 'office', 'dsl', 'admin'),
         (base, timing, status, who) => {
           const rules = { ...base, risk: { ...base.risk, timing } };
-          const v: LifecycleVisit = {
-            status,
-            leadUserId: 'lead',
-            partnerUserId: null,
-            requestedBy: 'req',
-            departedAt: null,
-            returnedAt: null,
-            arrivedAt: null,
-            outcomeRecorded: false,
-            childSeen: null,
-            followUpDone: false,
-            hasSafeWord: false,
-            agreements: 0,
-            doorWaitMinutes: null,
-            commute: false,
-            commuteApproved: false,
-          };
+          const v = visitBeforeLeaving(status);
           const d = decide('set-appointment', v, ACTORS[who], rules);
           expect(d.ok).toBe(true);
           if (!d.ok) return;

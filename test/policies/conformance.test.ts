@@ -24,6 +24,7 @@ import { flagMinimum, higherRisk, type VisitRules } from '../../src/domain/visit
 import { dueVisitAlarms } from '../../src/domain/visits/watch.ts';
 import { calendar, pupil } from '../domain/triggers/helpers.ts';
 import { configWith } from '../helpers/config.ts';
+import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
 
 /**
  * Each school's visit policy, clause by clause: the clause, the rule or setting that carries it,
@@ -80,23 +81,7 @@ const warns = (pack: string, o: Partial<DepartureFacts>) =>
     .filter((f) => f.level === 'warn')
     .map((f) => f.rule);
 
-const requested: LifecycleVisit = {
-  status: 'requested',
-  leadUserId: '1',
-  partnerUserId: null,
-  requestedBy: '1',
-  departedAt: null,
-  returnedAt: null,
-  arrivedAt: null,
-  outcomeRecorded: false,
-  childSeen: null,
-  followUpDone: false,
-  hasSafeWord: false,
-  agreements: 0,
-  doorWaitMinutes: null,
-  commute: false,
-  commuteApproved: false,
-};
+const requested: LifecycleVisit = visitBeforeLeaving('requested', { lead: '1', requestedBy: '1' });
 /** A Thames View pair out on a visit, not yet recorded. */
 const out: LifecycleVisit = {
   ...requested,
