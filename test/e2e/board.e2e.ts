@@ -197,7 +197,7 @@ schools:
   ] as const)
     await addUser(u, n, r, file);
   await db.query(`UPDATE users SET staff_id = 'st-sam', phone = '+447700900123' WHERE username = 'sam'`);
-  browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
+  browser = await launchChromium();
   publisher = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: `${id.slice(0, 30)}-pub` });
 }, 120_000);
 

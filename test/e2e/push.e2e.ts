@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { CHROMIUM } from '../helpers/browser.ts';
+import { launchChromium } from '../helpers/browser.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -34,7 +34,7 @@ beforeAll(async () => {
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
   app = await buildWebApp(config, db, { publisher: conn, prefix });
   base = await app.listen({ port: 0, host: '127.0.0.1' });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
