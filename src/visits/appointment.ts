@@ -1,4 +1,5 @@
 import { appointmentRecordFor, londonInstant } from '../domain/visits/appointment.ts';
+import { decide } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { londonTime } from '../records/templates/london-time.ts';
@@ -11,8 +12,8 @@ import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { withdrawApproval } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
-import { type Address, formatAddress, type VisitRow } from '../store/visits.ts';
-import { knownSchool } from './access.ts';
+import { type Address, formatAddress, lifecycleOf, type VisitRow } from '../store/visits.ts';
+import { actorOf, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
@@ -68,6 +69,25 @@ export async function writeAppointmentRecord(
   return id;
 }
 
+/** Something given for the visit as it stands that a change to where or (where weighed) when would withdraw. */
+function holdsApproval(v: VisitRow): boolean {
+  return (
+    v.status !== 'requested' ||
+    v.riskAssessedAt !== null ||
+    v.outOfHoursApproved ||
+    v.commuteApprovedAt !== null
+  );
+}
+
+/**
+ * Whether a new appointment time set by `user` now would send the visit back (the lifecycle's
+ * `set-appointment` effect, and something to withdraw): what the visit page warns of beside the time.
+ */
+export function newTimeSendsBack(deps: VisitDeps, user: User, v: VisitRow): boolean {
+  const d = decide('set-appointment', lifecycleOf(v, deps.now()), actorOf(user), deps.rulesFor(v.schoolId));
+  return d.ok && d.effect.withdrawsApproval === true && holdsApproval(v);
+}
+
 /**
  * Before leaving, the appointment's time on the visit's planned date (Europe/London) and, when it
  * moved, its address. Setting what is already set changes nothing. A change to an appointment
@@ -106,12 +126,7 @@ export async function setAppointment(
         ? 'the address changed: authorise and assess the visit to the new address'
         : 'the appointment time changed and the risk assessment weighs the timing: authorise and assess the visit at its new time';
       await saveAppointment(tx, visitId, { at, address: moved ? address : undefined });
-      const withdrawn =
-        reassess?.withdrawsApproval === true &&
-        (v.status !== 'requested' ||
-          v.riskAssessedAt !== null ||
-          v.outOfHoursApproved ||
-          v.commuteApprovedAt !== null);
+      const withdrawn = reassess?.withdrawsApproval === true && holdsApproval(v);
       if (withdrawn) {
         await withdrawApproval(tx, visitId);
         await audit(

@@ -4,7 +4,7 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
-import { setAppointment } from '../../src/visits/appointment.ts';
+import { newTimeSendsBack, setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { authoriseVisit, requestVisit } from '../../src/visits/request.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   const config = visitSchoolsConfig('    notices: { awaitingAuthorisation: ["email:dsl"] }');
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   deps = { db, config, rulesFor: visitRulesLookup(config), prefix: schema, now: () => now };
-  await addPupils(db, ['gomer']);
+  await addPupils(db, ['gomer', 'lime']);
   staff = await addUser(db, 'staff', ['visiting-staff'], { displayName: 'Sam Staff' });
   dsl = await addUser(db, 'dsl', ['safeguarding'], { positions: ['dsl'], displayName: 'Dee Lead' });
 });
@@ -63,8 +63,11 @@ describe('King’s: the risk assessment weighs the timing', () => {
     });
     const authorise = () =>
       authoriseVisit(deps, dsl, id, 'known family', false, { level: 'low', reason: 'nothing on CPOMS' });
+    // Asked for, nothing given yet: a time withdraws nothing, and the page says nothing of it.
+    expect(newTimeSendsBack(deps, staff, (await getVisit(db, id))!)).toBe(false);
     await authorise();
     expect(await getVisit(db, id)).toMatchObject({ status: 'authorised', riskAssessedBy: `user:${dsl.id}` });
+    expect(newTimeSendsBack(deps, staff, (await getVisit(db, id))!)).toBe(true);
 
     // Assessed with no time: the time set now was never weighed.
     await setAppointment(deps, staff, id, { time: '14:00' });
@@ -103,5 +106,14 @@ describe('King’s: the risk assessment weighs the timing', () => {
     await setAppointment(deps, staff, id, { time: '10:30' });
     expect(await getVisit(db, id)).toMatchObject({ status: 'requested' });
     expect(await sentBack(id)).toEqual([]);
+  });
+
+  it('a pack whose assessment does not weigh the timing is not sent back by a new time', async () => {
+    const lime = await addUser(db, 'limesg', ['safeguarding'], { schools: ['lime'] });
+    const id = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'absent' });
+    await authoriseVisit(deps, lime, id, 'known family', false, { level: 'low', reason: 'nothing on CPOMS' });
+    expect(newTimeSendsBack(deps, staff, (await getVisit(db, id))!)).toBe(false);
+    await setAppointment(deps, staff, id, { time: '11:00' });
+    expect((await getVisit(db, id))!.status).toBe('authorised');
   });
 });

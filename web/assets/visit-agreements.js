@@ -16,11 +16,8 @@ const timeOf = (iso) =>
 /** Before leaving: the appointment's time on the planned date. */
 export function appointmentForm(d) {
   const v = d.visit;
-  // What a new time withdraws where the assessment weighs the timing (as the server decides it).
-  const reassessed = Boolean(
-    d.rules.risk?.timing &&
-      (v.status === 'authorised' || v.riskAssessedAt || v.outOfHoursApproved || v.commuteApprovedAt),
-  );
+  // Where the assessment weighs the timing, a new time withdraws what was given (the server says so).
+  const reassessed = d.appointmentSendsBack === true;
   const time = h('input', {
     type: 'time',
     name: 'appointmentTime',

@@ -15,6 +15,7 @@ import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
+import { newTimeSendsBack } from '../../visits/appointment.ts';
 import { approveCommute } from '../../visits/commute.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
@@ -168,6 +169,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       school: { id: v.schoolId, name: school?.name },
       /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
       familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v) : [],
+      /** A new appointment time would send the visit back to be authorised and assessed (King's `risk.timing`). */
+      appointmentSendsBack: newTimeSendsBack(deps, user, v),
       /**
        * Where the pack names a text for the family: whether Doorstep can send it (the school has an
        * SMS channel), and the school's words for it, for staff who text from a school phone instead.
