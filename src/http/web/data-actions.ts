@@ -69,11 +69,17 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
       );
       const school = schoolParam(deps, req, req.query.school);
       // No queue here (a web process built without one): no sync of it is known.
-      const job = await deps.producer?.queueFor('sync-attendance').getJob(jobId);
+      const queue = deps.producer?.queueFor('sync-attendance');
+      const job = await queue?.getJob(jobId);
       const data = job?.data as { schoolId?: string } | undefined;
       if (job?.name !== 'sync-attendance' || data?.schoolId !== school.id)
         throw doorstepError('NOT_FOUND', `no sync ${jobId} for ${school.id}`);
       const state = await job.getState();
+      // The job was read before its state: one that finished in between has its finish time only in
+      // a fresh read (a worker sets both in one step).
+      const finishedOn =
+        job.finishedOn ??
+        (state === 'completed' || state === 'failed' ? (await queue?.getJob(jobId))?.finishedOn : undefined);
       return {
         state: ['waiting', 'active', 'completed', 'failed'].includes(state)
           ? state
@@ -82,7 +88,7 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
             : 'unknown',
         // Never why it failed: a job's error can quote a provider's answer or a server's address (the
         // server's log has it; a refused file is in the import list).
-        finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : null,
+        finishedAt: finishedOn ? new Date(finishedOn).toISOString() : null,
       };
     },
   );
