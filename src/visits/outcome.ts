@@ -134,11 +134,29 @@ async function writeOutcome(
         { status, childSeen: o.childSeen, noOneHome: o.noOneHome, outboxId },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.completed', { visitId }));
+      const initials = initialsOf(p);
+      // Concerns typed into the outcome reach the people the school names for concerns, as one raised
+      // with "Raise a concern now" does (Heath Lane: "Inform the safeguarding manager and attendance
+      // line manager of any incidents of aggression, violence or threat during the visit"; Lime
+      // Hills: "Any Child Protection concerns … discussed with the Safeguarding team on arrival
+      // back") — not only the CPOMS record, which nobody may read today. "No answer" writes its own
+      // wait at the door as its concern: that is the child-not-seen notice below, not a concern.
+      const typed = action === 'record-outcome' ? o.concerns.map((c) => c.trim()).filter(Boolean) : [];
+      const concerns = typed.length
+        ? await insertNotices(tx, {
+            schoolId: school.id,
+            kind: 'concern',
+            visitId,
+            key: 'outcome',
+            targets: school.notices.concern,
+            subject: `concern recorded in the outcome of home visit #${visitId}`,
+            text: `${user.displayName} recorded ${typed.length === 1 ? 'a concern' : `${typed.length} concerns`} in the outcome of home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${typed.join(' · ')}`,
+          })
+        : [];
       // A child not seen: the people the school names hear of it at once (the board keeps the
       // pupil under "needs follow-up" until the safeguarding team records what was done).
-      if (o.childSeen) return [];
-      const initials = initialsOf(p);
-      return insertNotices(tx, {
+      if (o.childSeen) return concerns;
+      const notSeen = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'child-not-seen',
         visitId,
@@ -146,6 +164,7 @@ async function writeOutcome(
         subject: `child not seen on visit #${visitId}`,
         text: `A child was NOT seen on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} — ${o.noOneHome ? 'no one home' : 'child not seen'}, recorded by ${user.displayName}. Open the visit in Doorstep and record the follow-up.`,
       });
+      return [...concerns, ...notSeen];
     },
     { relayOutbox: true },
   );

@@ -16,7 +16,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { raiseConcern } from '../../src/visits/concern.ts';
-import { cancelVisit } from '../../src/visits/outcome.ts';
+import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { askForHelp, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { startFakeChannels } from '../helpers/fake-channels.ts';
@@ -177,6 +177,32 @@ describe('notices about a visit', () => {
       reason: 'welfare',
     });
     await expect(raiseConcern(vdeps, lead, notYet, 'x')).rejects.toMatchObject({ code: 'DOORSTEP_CONFLICT' });
+  });
+
+  it('sends the concerns typed into an outcome to the concern people, once; none for an outcome without', async () => {
+    const id = await departed();
+    const outcome = {
+      childSeen: true,
+      noOneHome: false,
+      agreements: [],
+      followUp: [],
+      concerns: ['Father was aggressive at the door', '  '],
+    };
+    await recordOutcome(vdeps, lead, id, outcome);
+    await expect(recordOutcome(vdeps, lead, id, outcome)).rejects.toMatchObject({
+      code: 'DOORSTEP_CONFLICT',
+    });
+    const sent = await noticesOf(id, 'concern');
+    expect(sent.map((n) => [n.target, n.text])).toEqual([
+      [
+        'teams',
+        `Lee Lead recorded a concern in the outcome of home visit #${id} (pupil A.O.): Father was aggressive at the door`,
+      ],
+    ]);
+    expect(await producer.queueFor('send-notice').getJob(`send-notice-${sent[0]!.id}`)).toBeTruthy();
+    const quiet = await departed();
+    await recordOutcome(vdeps, lead, quiet, { ...outcome, concerns: [] });
+    expect(await noticesOf(quiet, 'concern')).toEqual([]);
   });
 
   it('tells the concern people of an alarm resolved as an incident; the relay sends a notice nobody queued', async () => {
