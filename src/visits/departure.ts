@@ -166,6 +166,8 @@ async function checkDeparture(
   const going = leadUser ? [leadUser.id, ...(partnerId ? [partnerId] : [])] : [];
   const findings = departureFindings(rules, {
     status: v.status,
+    plannedFor: v.plannedFor,
+    appointmentAt: v.appointmentAt,
     // A dangerous (or caution) address raises the level whatever was assessed.
     riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
     riskAssessed: v.riskAssessedAt !== null,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
-import { londonDate } from '../../src/domain/attendance/dates.ts';
+import { londonClock, londonDate } from '../../src/domain/attendance/dates.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
@@ -52,7 +52,13 @@ async function raise(deviceId = 'PS-0001'): Promise<string> {
 }
 
 async function out(lead: User, o: { phone?: string; fobDeviceId?: string } = {}): Promise<string> {
-  const id = await requestVisit(vdeps, lead, { schoolId: SCHOOL, pupilMisId: 'P1', reason: 'welfare' });
+  const id = await requestVisit(vdeps, lead, {
+    schoolId: SCHOOL,
+    pupilMisId: 'P1',
+    reason: 'welfare',
+    // Thames View 2.6: the appointment made (for this minute).
+    appointmentTime: londonClock(vdeps.now()),
+  });
   await db.query(
     `UPDATE visits SET status = 'authorised', risk_assessed_at = now(), risk_assessed_by = 'user:sbm' WHERE id = $1`,
     [id],

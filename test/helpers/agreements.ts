@@ -1,4 +1,5 @@
 import { parseConfigText } from '../../src/config/load.ts';
+import { londonClock } from '../../src/domain/attendance/dates.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { recordOutcome } from '../../src/visits/outcome.ts';
@@ -63,6 +64,8 @@ export async function madeWithAgreements(
     pupilMisId: 'P1',
     reason: 'attendance below 90%',
     plannedFor: date,
+    // 2.6: the appointment made, for now.
+    appointmentTime: londonClock(now),
   });
   await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
   await signDayList(deps, head, 'thames', date, [id]);

@@ -9,6 +9,7 @@ import { watchVisits } from '../../jobs/watch-visits.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { londonClock } from '../../src/domain/attendance/dates.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
@@ -109,7 +110,13 @@ afterAll(async () => {
 });
 
 async function departed(school: string, minutesOut: number): Promise<string> {
-  const id = await requestVisit(vdeps, lead, { schoolId: school, pupilMisId: 'P1', reason: 'welfare' });
+  const id = await requestVisit(vdeps, lead, {
+    schoolId: school,
+    pupilMisId: 'P1',
+    reason: 'welfare',
+    // Thames View 2.6: an appointment made (its time now).
+    ...(school === 'thames' ? { appointmentTime: londonClock(now) } : {}),
+  });
   // Thames View: the list signed, the School Business Manager's risk assessment done (2.5).
   // Lime Hills: authorised by the safeguarding team; a safe word recorded.
   if (school === 'thames' || school === 'lime')

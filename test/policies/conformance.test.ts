@@ -62,6 +62,8 @@ const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
   expectedReturnAt: new Date(now.getTime() + 3_600_000),
   estimatedArrivalAt: new Date(now.getTime() + 1_200_000),
   now,
+  plannedFor: '2026-11-23',
+  appointmentAt: new Date(now.getTime() + 1_800_000),
   phone: true,
   fob: true,
   vehicle: true,
@@ -383,13 +385,18 @@ const TABLE: Record<string, Clause[]> = {
       },
     },
     {
-      clause: '"ALL HOME VISITS … MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM"',
-      setting: 'authorisation: { required: true, by: [safeguarding] }',
-      scenario: 'the office, an admin without the role, and the safeguarding team try to authorise',
+      clause:
+        '"ALL HOME VISITS … MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM (THIS INCLUDES THE PRINCIPAL)"',
+      setting: 'authorisation: { required: true, by: [safeguarding, headteacher] }; risk.assessedBy the same',
+      scenario:
+        'the office, an admin without the role, the safeguarding team and the Principal (no safeguarding role) try to authorise',
       check: () => {
         expect(may('lime-hills', 'authorise', ['office'])).toBe(false);
         expect(may('lime-hills', 'authorise', ['admin'])).toBe(false);
         expect(may('lime-hills', 'authorise', ['safeguarding'])).toBe(true);
+        expect(may('lime-hills', 'authorise', ['office'], ['headteacher'])).toBe(true);
+        expect(may('lime-hills', 'assess-risk', ['office'], ['headteacher'])).toBe(true);
+        expect(may('lime-hills', 'authorise', ['office'], ['deputy-head'])).toBe(false);
         expect(blocks('lime-hills', { status: 'requested' })).toEqual(['authorisation']);
       },
     },
@@ -550,6 +557,18 @@ const TABLE: Record<string, Clause[]> = {
   ],
   'thames-view': [
     {
+      clause: '2.6 "Staff members must never enter the home of a pupil unless an appointment has been made"',
+      setting: 'appointments.required: true',
+      scenario: 'leaving with no appointment time recorded; with one',
+      check: () => {
+        expect(blocks('thames-view', { appointmentAt: null })).toEqual(['appointment']);
+        expect(blocks('thames-view', {})).toEqual([]);
+        // No other pack asks for one.
+        for (const pack of ['heath-lane', 'hampton', 'lime-hills', 'kings-gomer'])
+          expect(blocks(pack, { appointmentAt: null })).not.toContain('appointment');
+      },
+    },
+    {
       clause: '2.6 "Written confirmation of the appointment must be recorded and held in the school office."',
       setting: 'familyNotice: { expect: required, methods: [written-confirmation] }',
       scenario: 'no written confirmation recorded',
@@ -557,7 +576,7 @@ const TABLE: Record<string, Clause[]> = {
     },
     {
       clause: '3.3 "The list must be approved and signed by the Headteacher"',
-      setting: 'authorisation: { by: [headteacher], mode: daily-list }',
+      setting: 'authorisation: { by: [headteacher], mode: daily-list, selfAuthorise: true }',
       scenario: 'a DSL, the deputy head, the head; one visit authorised on its own',
       check: () => {
         expect(may('thames-view', 'sign-list', ['safeguarding'], ['dsl'])).toBe(false);
@@ -565,6 +584,15 @@ const TABLE: Record<string, Clause[]> = {
         expect(may('thames-view', 'sign-list', ['office'], ['deputy-head'])).toBe(false);
         expect(may('thames-view', 'sign-list', ['office'], ['headteacher'])).toBe(true);
         expect(may('thames-view', 'authorise', ['office'], ['headteacher'])).toBe(false);
+        // The Headteacher alone signs: a visit they asked for themselves is theirs to sign too.
+        expect(
+          decide(
+            'sign-list',
+            { ...requested, requestedBy: '9' },
+            { id: '9', roles: ['office'], positions: ['headteacher'] },
+            rulesOf('thames-view'),
+          ).ok,
+        ).toBe(true);
       },
     },
     {

@@ -63,7 +63,7 @@ describe('a visit waiting for authorisation', () => {
     expect(more).toEqual([]);
     expect(n).toMatchObject({ kind: 'awaiting-authorisation', target: 'email:dsl' });
     expect(n!.text).toBe(
-      `Home visit #${id} (pupil A.O.) planned for 2026-12-01 waits for authorisation by safeguarding. Open the visit in Doorstep to see the evidence and authorise it.`,
+      `Home visit #${id} (pupil A.O.) planned for 2026-12-01 waits for authorisation by safeguarding or headteacher. Open the visit in Doorstep to see the evidence and authorise it.`,
     );
     expect(n!.text).not.toContain('Okonkwo');
     expect(n!.text).not.toContain('Absent three days');

@@ -7,6 +7,7 @@ import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
+import { londonClock, londonDate } from '../../src/domain/attendance/dates.ts';
 import { decideStep, type EscalationPolicy } from '../../src/domain/escalation/ladder.ts';
 import { MAX_RETURN_AHEAD_MINUTES } from '../../src/domain/visits/return-time.ts';
 import { isDoorstepError } from '../../src/errors.ts';
@@ -135,8 +136,10 @@ interface Model {
   /** The latest sign of life the check-in clock counts from (departure, arrival, a check-in). */
   lastSign: number | null;
   arrivedAt: number | null;
-  /** The arranged time (a new address comes with one): the family's lateness counts from it (3.4/3.5). */
+  /** The arranged time (Thames View's from the request; a new address comes with one): the family's lateness counts from it (3.4/3.5). */
   appointmentAt: number | null;
+  /** The London date the visit is planned for: it leaves on that day only. */
+  plannedFor: string;
   outcome: boolean;
   /** Alarms the visit had when its worker came back safe. */
   alarmsAtBack: number | null;
@@ -327,7 +330,15 @@ const notOut = 'DOORSTEP_CONFLICT';
 
 /** The visit of a run: asked for by its lead; Hampton's risk assessed at the request; Thames View's list signed or not yet. */
 async function requestFor(m: Model, school: School, signed: boolean): Promise<void> {
-  const id = await requestVisit(vdeps, lead, { schoolId: school, pupilMisId: 'P1', reason: 'model' });
+  const id = await requestVisit(vdeps, lead, {
+    schoolId: school,
+    pupilMisId: 'P1',
+    reason: 'model',
+    // Thames View 2.6: the appointment made with the request, for this minute.
+    ...(school === 'thames' ? { appointmentTime: londonClock(now) } : {}),
+  });
+  const v = (await getVisit(db, id))!;
+  Object.assign(m, { plannedFor: v.plannedFor, appointmentAt: v.appointmentAt?.getTime() ?? null });
   if (school === 'hampton')
     await db.query(`UPDATE visits SET risk_assessed_at = $2, risk_assessed_by = 'user:dsl' WHERE id = $1`, [
       id,
@@ -360,7 +371,11 @@ const cmd = {
         }),
       );
       const mayLeave =
-        (m.status === 'requested' || m.status === 'authorised') && (m.school === 'hampton' || m.approved);
+        (m.status === 'requested' || m.status === 'authorised') &&
+        (m.school === 'hampton' || m.approved) &&
+        // On the day planned, with the appointment made where the pack asks for one.
+        londonDate(now) === m.plannedFor &&
+        (m.school !== 'thames' || m.appointmentAt !== null);
       if (!mayLeave) {
         // Not authorised (or no longer: a new address), or the visit already left or ended.
         expect(['DOORSTEP_POLICY', 'DOORSTEP_CONFLICT'], `depart from ${m.status}`).toContain(r);
@@ -689,6 +704,7 @@ async function freshRun(school: School, signed: boolean): Promise<Model> {
     lastSign: null,
     arrivedAt: null,
     appointmentAt: null,
+    plannedFor: '',
     outcome: false,
     alarmsAtBack: null,
     acks: new Map(),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { londonClock } from '../../src/domain/attendance/dates.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -159,19 +160,20 @@ describe('the visit register', () => {
       schoolId: 'thames',
       pupilMisId: 'P1',
       reason: 'below 90%',
-      plannedFor: '2026-11-24',
+      plannedFor: '2026-11-23',
+      appointmentTime: '10:30',
     });
     const b = await requestVisit(deps, office, {
       schoolId: 'thames',
       pupilMisId: 'P1',
       reason: 'follow-up',
-      plannedFor: '2026-11-24',
+      plannedFor: '2026-11-23',
     });
     expect((await refusal(authoriseVisit(deps, head, a))).message).toMatch(/sign the list/);
-    expect((await refusal(signDayList(deps, dsl, 'thames', '2026-11-24', [a, b]))).code).toBe(
+    expect((await refusal(signDayList(deps, dsl, 'thames', '2026-11-23', [a, b]))).code).toBe(
       'DOORSTEP_FORBIDDEN',
     );
-    expect(await signDayList(deps, head, 'thames', '2026-11-24', [a, b])).toEqual({
+    expect(await signDayList(deps, head, 'thames', '2026-11-23', [a, b])).toEqual({
       authorised: [a, b],
       skipped: [],
     });
@@ -199,6 +201,40 @@ describe('the visit register', () => {
       partnerUserId: partner.id,
     });
     expect((await getVisit(db, a))!.checkInMinutes).toBe(20); // the policy's interval
+    // 2.6: no appointment, no visit (b was signed with no time recorded).
+    await assessRisk(deps, sbm, b, { level: 'low', reason: 'known family' });
+    const noAppointment = await refusal(
+      departTold(deps, staff, b, {
+        onFoot: true,
+        expectedReturnAt: back(),
+        risksRead: true,
+        partnerUserId: partner.id,
+      }),
+    );
+    expect(noAppointment.message).toMatch(/an appointment must be made first/);
+  });
+
+  it('a visit leaves on the day it is planned for: authorised, and the family told, for that day', async () => {
+    const tomorrow = await requestVisit(deps, staff, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+      plannedFor: '2026-11-24',
+    });
+    const go = { expectedReturnAt: back(), partnerUserId: partner.id, risksRead: true };
+    const early = await refusal(departTold(deps, staff, tomorrow, go));
+    expect(early.code).toBe('DOORSTEP_POLICY');
+    expect(early.message).toMatch(/planned for 2026-11-24, not today \(2026-11-23\)/);
+    expect((await getVisit(db, tomorrow))!.status).toBe('requested');
+    const start = now;
+    try {
+      now = new Date('2026-11-24T09:30:00Z');
+      await departTold(deps, staff, tomorrow, { ...go, expectedReturnAt: back() });
+      expect((await getVisit(db, tomorrow))!.status).toBe('departed');
+      await returnVisit(deps, staff, tomorrow);
+    } finally {
+      now = start;
+    }
   });
 
   it('Thames View 3.4/3.5: "no answer" only once the 20-minute wait is over, then an outcome, not left open; "over 30 minutes late" cancels with the clause', async () => {
@@ -208,6 +244,8 @@ describe('the visit register', () => {
         schoolId: 'thames',
         pupilMisId: 'P1',
         reason: 'attendance',
+        // The worker arrives at the arranged time: the wait at the door counts from it.
+        appointmentTime: londonClock(now),
       });
       await db.query(
         `UPDATE visits SET status = 'authorised', risk_assessed_at = $2, risk_assessed_by = 'user:sbm' WHERE id = $1`,
@@ -603,7 +641,7 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
     }
   });
 
-  it("signing the day's list signs only the visits shown and the signer may sign: never their own request, nor one added since", async () => {
+  it("signing the day's list signs only the visits shown and the signer may sign — their own request too where the pack says so (Thames View: the Headteacher alone signs) — never one added since", async () => {
     const own = await requestVisit(deps, head, {
       schoolId: 'thames',
       pupilMisId: 'P1',
@@ -630,18 +668,15 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
       plannedFor: '2026-12-01',
     });
     const signed = await signDayList(deps, head, 'thames', '2026-12-01', [own, shown, other]);
-    expect(signed.authorised).toEqual([shown]);
-    expect(signed.skipped).toEqual([
-      { id: own, why: expect.stringMatching(/who signs the day’s list/) },
-      { id: other, why: 'not a visit of thames planned for 2026-12-01' },
-    ]);
-    expect((await getVisit(db, own))!.status).toBe('requested');
+    expect(signed.authorised).toEqual([own, shown]);
+    expect(signed.skipped).toEqual([{ id: other, why: 'not a visit of thames planned for 2026-12-01' }]);
+    expect((await getVisit(db, own))!.status).toBe('authorised');
     expect((await getVisit(db, added))!.status).toBe('requested');
     expect((await getVisit(db, other))!.status).toBe('requested');
     const { rows } = await db.query<{ after: unknown }>(
       `SELECT after FROM audit_log WHERE action = 'visit.day-list-signed' AND entity_id = '2026-12-01'`,
     );
-    expect(rows).toEqual([{ after: { visits: [shown], skipped: signed.skipped } }]);
+    expect(rows).toEqual([{ after: { visits: [own, shown], skipped: signed.skipped } }]);
     // Signed again, what is already authorised is reported, not signed twice.
     expect((await signDayList(deps, head, 'thames', '2026-12-01', [shown, added])).authorised).toEqual([
       added,

@@ -26,6 +26,13 @@ const isExperienced = (s: StaffCompetence) => s.visitsMade > 0 || s.experienced 
 
 export interface DepartureFacts {
   status: string;
+  /**
+   * The day the visit is planned for (YYYY-MM-DD, London): what was authorised (a day's list is
+   * signed for its day), what the family was told, and what a wait at the door counts from.
+   */
+  plannedFor?: string;
+  /** The appointment's time, where one was made. */
+  appointmentAt?: Date | null;
   /** The effective risk level: the assessed level, raised by any address flag. */
   riskLevel: RiskLevel;
   /** Whether an assessor has assessed it (needed before leaving where the pack says `separate`). */
@@ -83,6 +90,25 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
         v.status === 'requested'
           ? `the visit must be authorised first (by ${rules.authorisation.by.join(' or ')}${rules.authorisation.mode === 'daily-list' ? ", signing the day's list" : ''})`
           : `a visit that is ${v.status} cannot depart`,
+    });
+  // Every pack: a visit leaves on the day it is planned for. Its authorisation (a signed day's list
+  // above all), the family's notice and the appointment were given for that day; on another day the
+  // family expects nobody, and a wait at the door counted from that day's appointment is already over.
+  const today = londonDate(v.now);
+  if (v.plannedFor !== undefined && v.plannedFor !== today)
+    out.push({
+      level: 'block',
+      rule: 'planned-date',
+      message: `the visit is planned for ${v.plannedFor}, not today (${today}): it was authorised, and the family told, for that day — leave on it, or cancel this visit and ask for one today`,
+    });
+  // Thames View 2.6 "never enter the home of a pupil unless an appointment has been made"; 3.4
+  // counts the wait at the door from "the arranged time".
+  if (rules.appointments?.required && !v.appointmentAt)
+    out.push({
+      level: 'block',
+      rule: 'appointment',
+      message:
+        'an appointment must be made first: record its time on the visit (nobody enters a home without one)',
     });
   if (rules.refuseAtRisk && RISK_ORDER[v.riskLevel] >= RISK_ORDER[rules.refuseAtRisk])
     out.push({

@@ -144,11 +144,14 @@ export const visitRules = z.strictObject({
       safeguardingTrainedMember: false,
     }),
   /**
-   * Appointments at the door (Thames View 3.4/3.5), counted from the arrival the worker records on
-   * the phone page (Doorstep holds no appointment time: staff arrive at the arranged time).
+   * Appointments (Thames View 2.6, 3.4/3.5): whether a visit leaves only once its appointment's time
+   * is recorded, and the waits at the door — counted from the appointment's time where the visit has
+   * one, else from the arrival the worker records on the phone page (`doorWaitMinutes`).
    */
   appointments: z
     .strictObject({
+      /** 2.6 "never enter the home of a pupil unless an appointment has been made": no leaving without its time. */
+      required: z.boolean().default(false),
       /** 3.4 "wait no longer than 20 minutes": from then the visit is recorded as "no answer". */
       noAnswerAfterMinutes: z.int().min(1).max(120),
       /** 3.5 a parent who said they are running late: "over 30 minutes late" cancels the visit. */

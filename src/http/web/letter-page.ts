@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { findSchool } from '../../config/school-of.ts';
+import { londonClock } from '../../domain/attendance/dates.ts';
 import { parseOutcome } from '../../domain/visits/agreements.ts';
 import { pupilIdentity } from '../../store/pupils.ts';
 import { formatAddress, getVisit, type VisitRow } from '../../store/visits.ts';
@@ -75,8 +76,10 @@ export function registerLetterPage(app: FastifyInstance, deps: WebDeps): void {
         title: 'Letter: home visit',
         heading: 'A home visit from school',
         paragraphs: (_child, school, office) => [
+          // With its time where an appointment was made: the written confirmation of the
+          // appointment (Thames View 2.6) names when, not only the day.
           `A member of staff from ${personalHtml(school)} will visit you at home on
-<strong>${personalText(longDate(v.plannedFor))}</strong>.`,
+<strong>${personalText(longDate(v.plannedFor))}${v.appointmentAt ? ` at ${personalText(londonClock(v.appointmentAt))}` : ''}</strong>.`,
           `The visit is about: ${personalHtml(v.reason)}.`,
           `If this day is not convenient, please ring ${office} to arrange another time.`,
         ],

@@ -25,8 +25,9 @@ const schoolWith = (pack: string) => ({ ...configWith().schools[0]!, policies: [
 describe('visit rules from the policy packs', () => {
   it('read each school policy as written', () => {
     expect(visitRulesFor(schoolWith('lime-hills'), packs)).toMatchObject({
-      authorisation: { required: true, by: ['safeguarding'] },
-      risk: { assessedBy: ['safeguarding'], at: 'authorisation' },
+      // "(THIS INCLUDES THE PRINCIPAL)": the Principal authorises (and so sets the risk) as the team does.
+      authorisation: { required: true, by: ['safeguarding', 'headteacher'] },
+      risk: { assessedBy: ['safeguarding', 'headteacher'], at: 'authorisation' },
       safeWord: 'required',
       hours: { from: '08:00', to: '18:00', mode: 'recommend' },
     });
@@ -35,7 +36,10 @@ describe('visit rules from the policy packs', () => {
       'associate-head',
     ]);
     expect(visitRulesFor(schoolWith('thames-view'), packs)).toMatchObject({
-      authorisation: { mode: 'daily-list', by: ['headteacher'] },
+      // 3.3 names the Headteacher alone: a visit they asked for is on the list they sign.
+      authorisation: { mode: 'daily-list', by: ['headteacher'], selfAuthorise: true },
+      // 2.6 "never enter the home of a pupil unless an appointment has been made".
+      appointments: { required: true, noAnswerAfterMinutes: 20, lateCancelAfterMinutes: 30 },
       risk: { assessedBy: ['business-manager'], at: 'separate' },
       pairs: 'always',
       checkInMinutes: 20,
@@ -91,6 +95,26 @@ describe('departure findings', () => {
       ),
     ).toEqual(['block:hours']);
     expect(blocks({}, { expectedReturnAt: now })).toEqual(['block:expected-return']);
+  });
+
+  it('leave on the day planned (London), and with an appointment where the pack asks for one', () => {
+    const blocks = (r: object, f: object) =>
+      departureFindings(rules(r), facts(f)).map((x) => `${x.level}:${x.rule}`);
+    expect(blocks({}, { plannedFor: '2026-11-23' })).toEqual([]);
+    expect(blocks({}, { plannedFor: '2026-11-24' })).toEqual(['block:planned-date']);
+    expect(blocks({}, { plannedFor: '2026-11-22' })).toEqual(['block:planned-date']);
+    const [f] = departureFindings(rules({}), facts({ plannedFor: '2026-11-24' }));
+    expect(f!.message).toMatch(/^the visit is planned for 2026-11-24, not today \(2026-11-23\)/);
+    // London's date, not UTC's: 23:30 UTC on 31 May is 00:30 on 1 June in London.
+    const lateMay = new Date('2026-05-31T23:30:00Z');
+    const at = (plannedFor: string) =>
+      blocks({}, { plannedFor, now: lateMay, expectedReturnAt: new Date(lateMay.getTime() + 3_600_000) });
+    expect(at('2026-06-01')).toEqual([]);
+    expect(at('2026-05-31')).toEqual(['block:planned-date']);
+    const thames = { appointments: { required: true, noAnswerAfterMinutes: 20 } };
+    expect(blocks(thames, { appointmentAt: null })).toEqual(['block:appointment']);
+    expect(blocks(thames, { appointmentAt: now })).toEqual([]);
+    expect(blocks({ appointments: { noAnswerAfterMinutes: 20 } }, { appointmentAt: null })).toEqual([]);
   });
 
   it('bound the expected return to 4 hours after leaving, and read a return on a later London day as outside the hours', () => {

@@ -77,6 +77,10 @@ describe('a visit appointment over HTTP', () => {
     });
     expect(made.statusCode).toBe(201);
     const id = made.json().id as string;
+    // The written confirmation (2.6) names the time of the appointment, not only its day.
+    const letter = await call('staff', 'GET', `/visits/${id}/letter`);
+    expect(letter.statusCode).toBe(200);
+    expect(letter.body).toContain('Tuesday, 24 November 2026 at 10:00</strong>');
     // The head's list: each visit with the version it showed.
     const listed = (await call('head', 'GET', '/api/visits?school=thames&date=2026-11-24')).json().visits as {
       id: string;

@@ -263,9 +263,10 @@ describe('who is told of a visit waiting for authorisation', () => {
         (
           await lime.inject({ url: `/api/data?school=${school}`, headers: { cookie: as.get('dm')!.cookie } })
         ).json().noticeGaps as string[];
-      // Lime Hills: each visit authorised by the safeguarding team; Hampton asks for no authorisation.
+      // Lime Hills: each visit authorised by the safeguarding team (the Principal included); Hampton
+      // asks for no authorisation.
       expect(await get('lime')).toContain(
-        'Visits wait for authorisation by safeguarding, but notices.awaitingAuthorisation names no one to tell: they see a waiting visit only on the board',
+        'Visits wait for authorisation by safeguarding or headteacher, but notices.awaitingAuthorisation names no one to tell: they see a waiting visit only on the board',
       );
       expect((await get('hampton')).join('\n')).not.toContain('awaitingAuthorisation');
     } finally {
