@@ -38,11 +38,13 @@ export async function insertAddressFlag(
     level: string;
     note: string;
     createdBy: string;
+    /** When it was recorded, on the clock the visits' risk assessments are stamped by (a flag after one is a new risk). */
+    createdAt: Date;
   },
 ): Promise<string> {
   const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO address_flags (school_id, postcode, line1, level, note, created_by) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
-    [f.schoolId, normalisePostcode(f.postcode), f.line1, f.level, f.note, f.createdBy],
+    `INSERT INTO address_flags (school_id, postcode, line1, level, note, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [f.schoolId, normalisePostcode(f.postcode), f.line1, f.level, f.note, f.createdBy, f.createdAt],
   );
   return String(rows[0]!.id);
 }

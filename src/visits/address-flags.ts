@@ -36,6 +36,7 @@ export async function flagAddress(
       level: f.level,
       note: f.note,
       createdBy: user.displayName,
+      createdAt: now,
     });
     await appendAudit(tx, {
       actor: `user:${user.id}`,

@@ -171,6 +171,9 @@ async function checkDeparture(
     // A dangerous (or caution) address raises the level whatever was assessed.
     riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
     riskAssessed: v.riskAssessedAt !== null,
+    flaggedSinceAssessed: v.riskAssessedAt
+      ? flags.filter((f) => f.createdAt > v.riskAssessedAt!).map((f) => f.level)
+      : [],
     staff: going.length ? await staffCompetence(tx, going, v.id) : [],
     ...(d.expectedReturnAt ? { returnLondonMinutes: londonMinutes(d.expectedReturnAt) } : {}),
     partner: partnerId !== null,

@@ -597,11 +597,14 @@ const TABLE: Record<string, Clause[]> = {
     },
     {
       clause:
-        '2.5 "A risk assessment will be conducted by the School Business Manager prior to a home visit"',
+        '2.5 "A risk assessment will be conducted by the School Business Manager prior to a home visit. If a particular home visit poses new risks, the risk assessment will be amended before the visit."',
       setting: 'risk: { assessedBy: [business-manager], at: separate }',
-      scenario: 'not assessed; the headteacher tries to assess',
+      scenario: 'not assessed; the address flagged since it was assessed; the headteacher tries to assess',
       check: () => {
         expect(blocks('thames-view', { riskAssessed: false })).toEqual(['risk-assessment']);
+        // "If a particular home visit poses new risks, the risk assessment will be amended before the visit."
+        expect(blocks('thames-view', { flaggedSinceAssessed: ['dangerous'] })).toEqual(['risk-assessment']);
+        expect(blocks('thames-view', { flaggedSinceAssessed: [] })).toEqual([]);
         expect(may('thames-view', 'assess-risk', ['office'], ['headteacher'])).toBe(false);
         expect(may('thames-view', 'assess-risk', ['office'], ['business-manager'])).toBe(true);
       },

@@ -7,6 +7,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import { mayHandleVisit } from '../../src/visits/access.ts';
+import { flagAddress } from '../../src/visits/address-flags.ts';
 import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { approveCommute } from '../../src/visits/commute.ts';
@@ -212,6 +213,48 @@ describe('the visit register', () => {
       }),
     );
     expect(noAppointment.message).toMatch(/an appointment must be made first/);
+  });
+
+  it('Thames View 2.5: an address flagged after the risk was assessed is a new risk — assessed again before anyone leaves', async () => {
+    const id = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'below 90%',
+      appointmentTime: '11:00',
+    });
+    await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+    const flaggedBefore = { schoolId: 'thames', postcode: 'LS6 2QT', level: 'caution' as const, note: 'dog' };
+    const thames = deps.config.schools.find((s) => s.id === 'thames')!;
+    // A flag the assessment saw is not new.
+    await flagAddress(db, dsl, flaggedBefore, thames, new Date(now.getTime() - 60_000));
+    await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
+    const go = { onFoot: true, expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id };
+    const leave = () => departTold(deps, staff, id, { ...go, expectedReturnAt: back() });
+    const start = now;
+    try {
+      now = new Date(now.getTime() + 60_000);
+      await flagAddress(
+        db,
+        dsl,
+        { ...flaggedBefore, level: 'dangerous', note: 'father threatened staff' },
+        thames,
+        now,
+      );
+      now = new Date(now.getTime() + 60_000);
+      const refused = await refusal(leave());
+      expect(refused.code).toBe('DOORSTEP_POLICY');
+      expect(refused.message).toMatch(
+        /the address was flagged dangerous after the risk was assessed: the assessment must be amended first \(by business-manager\)/,
+      );
+      await assessRisk(deps, sbm, id, { level: 'major', reason: 'threat recorded: police aware, two staff' });
+      await leave();
+      expect((await getVisit(db, id))!.status).toBe('departed');
+      await returnVisit(deps, staff, id);
+    } finally {
+      now = start;
+      // The other tests' Thames View visits go to the same address.
+      await db.query(`DELETE FROM address_flags WHERE school_id = 'thames'`);
+    }
   });
 
   it('a visit leaves on the day it is planned for: authorised, and the family told, for that day', async () => {

@@ -37,6 +37,8 @@ export interface DepartureFacts {
   riskLevel: RiskLevel;
   /** Whether an assessor has assessed it (needed before leaving where the pack says `separate`). */
   riskAssessed?: boolean;
+  /** Levels of the address flags recorded after the risk was assessed (new risks the assessment did not weigh). */
+  flaggedSinceAssessed?: readonly string[];
   /** Lead, and partner if any. */
   staff?: StaffCompetence[];
   partner: boolean;
@@ -178,6 +180,15 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       level: 'block',
       rule: 'risk-assessment',
       message: `the risk must be assessed first (by ${rules.risk.assessedBy.join(' or ')})`,
+    });
+  // Thames View 2.5 "If a particular home visit poses new risks, the risk assessment will be amended
+  // before the visit": where the assessment is its own step, an address flagged since it was made is
+  // a risk it did not weigh — assessed again (at whatever level) before anyone leaves.
+  else if (rules.risk.at === 'separate' && v.flaggedSinceAssessed?.length)
+    out.push({
+      level: 'block',
+      rule: 'risk-assessment',
+      message: `the address was flagged ${[...new Set(v.flaggedSinceAssessed)].join(' and ')} after the risk was assessed: the assessment must be amended first (by ${rules.risk.assessedBy.join(' or ')})`,
     });
   const staff = v.staff ?? [];
   if (staff.length) {
