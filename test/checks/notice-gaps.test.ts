@@ -18,7 +18,12 @@ describe('notice gaps', () => {
     const told = visitSchoolsConfig(
       `    channels:
       teams: { url: "\${T}" }
-    notices: { cancelled: [teams], changed: [teams], concern: [teams], visitRecord: [teams] }
+    notices:
+      cancelled: [teams]
+      changed: [teams]
+      concern: [teams]
+      visitRecord: [teams]
+      outcomeMissing: { afterHours: 2, visitors: [sms:visiting-staff], escalateTo: [teams] }
 `,
       { T: 'https://example.test/hook' },
     );
@@ -32,9 +37,13 @@ describe('notice gaps', () => {
     );
     // Lime Hills: "Any Child Protection concerns … discussed with the Safeguarding team … on the phone if urgent".
     const lime = bare.schools.find((s) => s.id === 'lime')!;
+    // …and "Complete Home Visit log on CPOMS to evidence visit": a visit back without it is chased.
     expect(noticeGaps(lime, bare.packs)).toEqual([
       expect.stringContaining(
         'the safeguarding team hear of a concern or an incident, but notices.concern names no one to tell',
+      ),
+      expect.stringContaining(
+        '(Complete Home Visit log on CPOMS to evidence visit): the staff who made the visit hear of a visit back without its outcome, but notices.outcomeMissing names no one to tell',
       ),
     ]);
     const gomer = bare.schools.find((s) => s.id === 'gomer')!;
@@ -42,6 +51,7 @@ describe('notice gaps', () => {
       expect.stringContaining(
         'the DSL hear of a concern or an incident, but notices.concern names no one to tell',
       ),
+      expect.stringContaining('submit the report via CPOMS.): the staff who made the visit hear of'),
     ]);
   });
 });
