@@ -229,6 +229,10 @@ describe('a newcomer on the example configuration', () => {
       'a first home visit is made with an experienced member of staff',
       'the policy asks you to carry a lone-worker fob registered to you',
     ]);
+    // Heath Lane: "If alone on a home visit do not enter the property" — a note, not a block.
+    expect(await page.locator('#departure-findings li.warn').allTextContents()).toContain(
+      'Note: going alone: do not enter the property — speak at the door',
+    );
 
     // Vera (experienced, her fob) leads with Wes; the DSL assesses the risk; the family is texted
     // from the school phone (no SMS channel here) and recorded so.

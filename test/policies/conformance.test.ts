@@ -229,6 +229,19 @@ const TABLE: Record<string, Clause[]> = {
   ],
   'heath-lane': [
     {
+      clause: '"If alone on a home visit do not enter the property."',
+      setting:
+        'aloneNoEntry (a reminder before leaving and on the phone page; nothing enforces it at the door)',
+      scenario: 'going alone; going with a partner',
+      check: () => {
+        expect(warns('heath-lane', { partner: false })).toEqual(['alone-no-entry']);
+        expect(blocks('heath-lane', { partner: false })).toEqual([]);
+        expect(warns('heath-lane', { partner: true })).toEqual([]);
+        for (const pack of ['hampton', 'lime-hills', 'thames-view', 'kings-gomer'])
+          expect(warns(pack, { partner: false })).not.toContain('alone-no-entry');
+      },
+    },
+    {
       clause: '"Send a text notification to inform families of the intended home visit."',
       setting: 'familyNotice: { expect: required, methods: [sms] }',
       scenario: 'no text sent',

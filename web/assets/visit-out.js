@@ -53,6 +53,14 @@ export function outParts(d, can) {
       d.partnerName ? bdi(d.partnerName) : 'nobody',
       d.leadName && d.leadName !== page.s.user.displayName ? [' (lead: ', bdi(d.leadName), ')'] : '',
     ),
+    // Heath Lane: "If alone on a home visit do not enter the property."
+    d.rules.aloneNoEntry && !v.partnerUserId
+      ? h(
+          'p',
+          { class: 'warn', id: 'alone-no-entry' },
+          'You are on your own: do not enter the property — speak at the door.',
+        )
+      : null,
   );
   parts.push(
     h(

@@ -124,6 +124,12 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
     out.push({ level: 'block', rule: 'pairs', message: 'the policy requires two staff on this visit' });
   if (rules.pairs === 'where-possible' && !v.partner)
     out.push({ level: 'warn', rule: 'pairs', message: 'the policy asks for two staff wherever possible' });
+  if (rules.aloneNoEntry && !v.partner)
+    out.push({
+      level: 'warn',
+      rule: 'alone-no-entry',
+      message: 'going alone: do not enter the property — speak at the door',
+    });
   if (rules.safeWord === 'required' && !v.safeWord?.trim())
     out.push({ level: 'block', rule: 'safe-word', message: 'a safe word must be recorded before leaving' });
   if (rules.hours) {

@@ -77,6 +77,11 @@ export const visitRules = z.strictObject({
     .default({ assessedBy: ['safeguarding'], at: 'request', timing: false }),
   /** `always`: two staff, enforced; `when-risk`: two when risk is minor or above; `where-possible`: a warning only. */
   pairs: z.enum(['always', 'when-risk', 'where-possible', 'optional']).default('optional'),
+  /**
+   * Heath Lane: "If alone on a home visit do not enter the property." A worker going alone is told so
+   * before leaving and on the phone page while out (a reminder: nothing can enforce it at the door).
+   */
+  aloneNoEntry: z.strictObject({ source: z.string().optional() }).optional(),
   /** A risk level at which the visit must not go ahead at all. */
   refuseAtRisk: z.enum(['minor', 'major']).optional(),
   /**
