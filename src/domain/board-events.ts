@@ -17,6 +17,7 @@ export const BOARD_EVENT_TYPES = [
   'visit.authorised',
   /** Hampton: a visit on the way to or from work approved beforehand by the head of school. */
   'visit.commute-approved',
+  'visit.out-of-hours-approved',
   'visit.departed',
   'visit.arrived',
   'visit.checked-in',

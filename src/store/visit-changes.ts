@@ -85,6 +85,13 @@ export async function markAuthorised(
   );
 }
 
+/** An authorised visit approved outside the pack's hours. */
+export async function markOutOfHoursApproved(tx: Queryable, visitId: string): Promise<void> {
+  await tx.query(`UPDATE visits SET out_of_hours_approved = true, updated_at = now() WHERE id = $1`, [
+    visitId,
+  ]);
+}
+
 /**
  * The day's list signed: of `ids` (those the signer was shown and the lifecycle lets them sign), the
  * visits still requested at `schoolId` are authorised; returns their ids. The caller holds their locks.

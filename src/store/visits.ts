@@ -167,6 +167,7 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     doorWaitMinutes: doorWaitMinutes(v.arrivedAt, v.appointmentAt, now),
     commute: v.commute !== null,
     commuteApproved: v.commuteApprovedAt !== null,
+    outOfHoursApproved: v.outOfHoursApproved,
   };
 }
 

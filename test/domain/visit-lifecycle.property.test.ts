@@ -11,7 +11,7 @@ import {
   type VisitAction,
   type VisitStatus,
 } from '../../src/domain/visits/lifecycle.ts';
-import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
+import { mayAuthorise, type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
 import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
 
 /**
@@ -76,6 +76,8 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
     commute: fc.boolean(),
     /** The risk assessment weighs the timing (King's). */
     timing: fc.boolean(),
+    /** Hours: none, recommended (Lime Hills), required and approvable (King's), required only. */
+    hours: fc.constantFrom('none', 'recommend', 'approvable', 'require'),
   })
   .map((r) =>
     visitRules.parse({
@@ -94,6 +96,16 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
       ...(r.agreements ? { agreements: { reminderLetter: true } } : {}),
       ...(r.commute ? { commute: { approvalBy: ['headteacher'] } } : {}),
       ...(r.timing ? { risk: { timing: true } } : {}),
+      ...(r.hours === 'none'
+        ? {}
+        : {
+            hours: {
+              from: '08:00',
+              to: '18:00',
+              mode: r.hours === 'recommend' ? 'recommend' : 'require',
+              approvable: r.hours === 'approvable',
+            },
+          }),
     }),
   );
 
@@ -125,6 +137,7 @@ const actionArb = fc.oneof(
       'no-answer',
       'parent-late-cancel',
       'approve-commute',
+      'approve-out-of-hours',
     ),
   },
 );
@@ -196,6 +209,7 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
     case 'change-address':
       w.approved = false;
       v.commuteApproved = false;
+      v.outOfHoursApproved = false;
       break;
     case 'set-appointment':
       // A new time, where the assessment weighs the timing: what was given was for another time.
@@ -203,7 +217,12 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       if (e.withdrawsApproval) {
         w.approved = false;
         v.commuteApproved = false;
+        v.outOfHoursApproved = false;
       }
+      break;
+    case 'approve-out-of-hours':
+      v.outOfHoursApproved = true;
+      coverage.outOfHoursApproved++;
       break;
     case 'approve-commute':
       v.commuteApproved = true;
@@ -274,6 +293,7 @@ const coverage = {
   outcomeWhileOut: 0,
   door: 0,
   commuteApproved: 0,
+  outOfHoursApproved: 0,
 };
 
 /** Fast assertions for the hot loop (vitest's `expect` is too slow for ~10⁶ checks). */
@@ -362,6 +382,23 @@ function checkState(w: World, rules: VisitRules): void {
         (v.status === 'requested' || v.status === 'authorised') &&
         actor.positions.includes('headteacher'),
       `approve-commute by ${name} (${v.status}, commute ${v.commute}, approved ${v.commuteApproved})`,
+    );
+  }
+
+  // Outside the hours: approved after the authorisation, once, by whoever may authorise (not their
+  // own request unless the pack allows it), and only where the pack lets the authoriser approve.
+  for (const name of ACTOR_NAMES) {
+    const actor = ACTORS[name];
+    const by = rules.authorisation.by.length ? rules.authorisation.by : ['safeguarding'];
+    same(
+      decide('approve-out-of-hours', v, actor, rules).ok,
+      rules.hours !== undefined &&
+        (rules.hours.mode === 'recommend' || rules.hours.approvable) &&
+        v.status === 'authorised' &&
+        !v.outOfHoursApproved &&
+        by.some((r) => actor.roles.includes(r) || actor.positions.includes(r)) &&
+        (rules.authorisation.selfAuthorise || actor.id !== v.requestedBy),
+      `approve-out-of-hours by ${name} (${v.status}, approved ${v.outOfHoursApproved})`,
     );
   }
 
@@ -546,6 +583,34 @@ describe('the visit lifecycle, as a model (pure)', () => {
     // sequences — about 6 in 600 runs: its own property follows.)
   });
 
+  it('an approval outside the hours is given after the authorisation, once, by an authoriser; a new address withdraws it', () => {
+    fc.assert(
+      fc.property(
+        rulesArb.filter((r) => r.hours !== undefined),
+        fc.constantFrom<ActorName>(...ACTOR_NAMES),
+        fc.constantFrom<VisitStatus>('requested', 'authorised', 'departed', 'cancelled'),
+        (rules, name, status) => {
+          const actor = ACTORS[name];
+          const v = { ...visitBeforeLeaving(status), requestedBy: 'req' };
+          const approvable = rules.hours!.mode === 'recommend' || rules.hours!.approvable;
+          const authoriser =
+            mayAuthorise(rules, [...actor.roles, ...actor.positions]) &&
+            (rules.authorisation.selfAuthorise || actor.id !== 'req');
+          const d = decide('approve-out-of-hours', v, actor, rules);
+          same(d.ok, approvable && status === 'authorised' && authoriser, `${name} on ${status}`);
+          if (d.ok) same(d.effect.status, null, 'approving changes no status');
+          // Once given, not again; a new address (back to requested) takes it away with the rest.
+          same(
+            decide('approve-out-of-hours', { ...v, outOfHoursApproved: true }, actor, rules).ok,
+            false,
+            'twice',
+          );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('a change of address always sends an authorised visit back for authorisation', () => {
     fc.assert(
       fc.property(
@@ -618,6 +683,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
             doorWaitMinutes: waited,
             commute: false,
             commuteApproved: false,
+            outOfHoursApproved: false,
           };
           const d = decide('back-safe', v, ACTORS[who], rules);
           expect(d.ok, `${who} back safe from ${status}`).toBe(true);
@@ -659,6 +725,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
       doorWaitMinutes: 25,
       commute: false,
       commuteApproved: false,
+      outOfHoursApproved: false,
     };
     const wrong: string[] = [];
     for (const name of ACTOR_NAMES)

@@ -24,5 +24,6 @@ export function visitBeforeLeaving(
     doorWaitMinutes: null,
     commute: false,
     commuteApproved: false,
+    outOfHoursApproved: false,
   };
 }

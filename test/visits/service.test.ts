@@ -11,6 +11,7 @@ import { flagAddress } from '../../src/visits/address-flags.ts';
 import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { approveCommute } from '../../src/visits/commute.ts';
+import { approveOutOfHours } from '../../src/visits/out-of-hours.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
@@ -254,6 +255,42 @@ describe('the visit register', () => {
       now = start;
       // The other tests' Thames View visits go to the same address.
       await db.query(`DELETE FROM address_flags WHERE school_id = 'thames'`);
+    }
+  });
+
+  it('Lime Hills: an authorised visit whose time slips into the evening is approved then by an authoriser, with why — not cancelled and asked for again', async () => {
+    const id = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'no contact' });
+    await authoriseVisit(deps, dsl, id, 'ok', false, { level: 'low', reason: 'known family' });
+    const start = now;
+    try {
+      now = new Date('2026-11-23T18:30:00Z'); // 18:30 in London: evening
+      const go = () =>
+        departTold(deps, staff, id, {
+          expectedReturnAt: back(),
+          risksRead: true,
+          safeWord: 'oak',
+          partnerUserId: partner.id,
+        });
+      expect((await refusal(go())).message).toMatch(/not recommended: the authoriser must approve this one/);
+      // Whoever asked for it may not approve it; an empty reason is refused.
+      expect((await refusal(approveOutOfHours(deps, staff, id, 'family in after six'))).code).toBe(
+        'DOORSTEP_FORBIDDEN',
+      );
+      expect((await refusal(approveOutOfHours(deps, dsl, id, '  '))).code).toBe('DOORSTEP_BAD_REQUEST');
+      await approveOutOfHours(deps, dsl, id, 'mother works until six; child unseen for a week');
+      expect((await refusal(approveOutOfHours(deps, dsl, id, 'again'))).code).toBe('DOORSTEP_CONFLICT');
+      const { rows } = await db.query<{ after: Record<string, unknown> }>(
+        `SELECT after FROM audit_log WHERE action = 'visit.out-of-hours-approved' AND entity_id = $1`,
+        [id],
+      );
+      expect(rows.map((r) => r.after)).toEqual([
+        { outOfHoursApproved: true, reason: 'mother works until six; child unseen for a week' },
+      ]);
+      await go();
+      expect((await getVisit(db, id))!.status).toBe('departed');
+      await returnVisit(deps, staff, id);
+    } finally {
+      now = start;
     }
   });
 

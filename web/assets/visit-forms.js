@@ -42,6 +42,26 @@ export function authoriseForm(d, can) {
   );
 }
 
+/**
+ * An authorised visit approved outside the pack's hours, by whoever may authorise it (Lime Hills'
+ * evenings, King's exceptional circumstances): with why, kept in the audit.
+ */
+export function outOfHoursForm(d) {
+  const reason = h('input', { name: 'reason', required: true, maxlength: 500 });
+  return h(
+    'form',
+    {
+      id: 'approve-out-of-hours',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('approve-out-of-hours', { reason: reason.value }, 'Approved outside the hours.');
+      },
+    },
+    field(`Why it is made outside ${d.rules.hours.from}–${d.rules.hours.to}`, reason),
+    h('button', { type: 'submit' }, `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`),
+  );
+}
+
 const COMMUTE_WORDS = {
   'to-work': 'from home, on the way to work',
   'from-work': 'after work, on the way home',

@@ -9,6 +9,7 @@ import {
   departForm,
   followUpForm,
   outcomeForm,
+  outOfHoursForm,
 } from './visit-forms.js';
 import { keepFresh, outParts } from './visit-out.js';
 import { pupilFlags, riskForm, risks } from './visit-risks.js';
@@ -115,6 +116,7 @@ async function load() {
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
     if (can('set-appointment')) parts.push(appointmentForm(d));
     if (can('authorise')) parts.push(authoriseForm(d, can));
+    if (can('approve-out-of-hours')) parts.push(outOfHoursForm(d));
     if (can('depart')) parts.push(departForm(d));
   }
   if (d.out) parts.push(...outParts(d, can));

@@ -15,6 +15,8 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
  *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
+ *   authorised: approve-out-of-hours (Lime Hills' evenings, King's exceptional hours: after the
+ *     authorisation, by its authorisers; once)
  *   requested · authorised ─change-address─► requested (authorisation, risk assessment and
  *     out-of-hours approval withdrawn: they were given for the old address)
  *   completed, with agreements: agreement-broken (Thames View 4.2/4.3; no state change)
@@ -43,6 +45,7 @@ export const VISIT_ACTIONS = [
   'raise-concern',
   'tell-family',
   'approve-commute',
+  'approve-out-of-hours',
   'set-appointment',
   'change-address',
   'agreement-broken',
@@ -74,6 +77,8 @@ export interface LifecycleVisit {
   commute: boolean;
   /** Such a visit approved beforehand by whoever the pack names. */
   commuteApproved: boolean;
+  /** Approved to be made outside the pack's hours (at or after authorisation). */
+  outOfHoursApproved: boolean;
 }
 
 export interface Actor {
@@ -277,6 +282,21 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
       (v.status === 'requested' || v.status === 'authorised'),
     who: (a, _v, r) => mayApproveCommute(r, [...a.roles, ...a.positions]),
     refusal: 'the school’s policy names who approves a visit on the way to or from work',
+    effect: () => none,
+  },
+  // After the authorisation: its approval outside the pack's hours, where the pack lets the
+  // authoriser give one (Lime Hills: evenings "strongly recommended" against; King's: "unless approved
+  // for exceptional circumstances") — for a visit authorised in hours whose time then slips (an
+  // emergency, a family only in after work), which would otherwise have to be cancelled and asked
+  // for again. By the pack's authorisers, as authorising is; once.
+  'approve-out-of-hours': {
+    from: (v, r) =>
+      v.status === 'authorised' &&
+      !v.outOfHoursApproved &&
+      r.hours !== undefined &&
+      (r.hours.mode === 'recommend' || r.hours.approvable === true),
+    who: authoriser,
+    refusal: 'the school’s policy names who approves a visit outside its hours: whoever authorises visits',
     effect: () => none,
   },
   // Before leaving: the appointment's time — Thames View 2.7's appointment record. (A new address

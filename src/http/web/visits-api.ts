@@ -20,6 +20,7 @@ import { approveCommute } from '../../visits/commute.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
 import { exemptionsFor, familyTextFor, tellFamily } from '../../visits/family-notice.ts';
+import { approveOutOfHours } from '../../visits/out-of-hours.ts';
 import {
   cancelParentLate,
   cancelVisit,
@@ -222,6 +223,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false, b.risk),
   );
   step('assess-risk', STAFF, risk, (user, id, b) => assessRisk(deps, user, id, b));
+  step(
+    'approve-out-of-hours',
+    STAFF,
+    z.strictObject({ reason: z.string().trim().min(1, { error: 'expected why' }).max(500) }),
+    (user, id, b) => approveOutOfHours(deps, user, id, b.reason),
+  );
   step('approve-commute', STAFF, z.strictObject({ note: z.string().max(500).optional() }), (user, id, b) =>
     approveCommute(deps, user, id, b.note),
   );

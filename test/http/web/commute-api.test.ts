@@ -24,10 +24,11 @@ beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
   app = await buildWebApp(config, db, { prefix: schema, now: () => now, publisher: conn });
-  await addPupils(db, ['hampton']);
+  await addPupils(db, ['hampton', 'lime']);
   users.staff = await addUser(db, 'staff', ['visiting-staff'], { phone: '+447700900111' });
   users.hos = await addUser(db, 'hos', ['office'], { positions: ['head-of-school'] });
   users.office = await addUser(db, 'office', ['office']);
+  users.dsl = await addUser(db, 'dsl', ['safeguarding'], { schools: ['lime'] });
   for (const [name, u] of Object.entries(users)) as.set(name, await sessionFor(db, u));
 });
 afterAll(async () => {
@@ -77,5 +78,30 @@ describe('a visit on the way to or from work over HTTP', () => {
     expect(after.json().visit.commuteApprovedAt).toBe(now.toISOString());
     expect(after.json().findings.map((f: { rule: string }) => f.rule)).not.toContain('commute-approval');
     expect((await call('hos', 'POST', `/api/visits/${id}/approve-commute`, {})).statusCode).toBe(409);
+  });
+});
+
+describe('an approval outside the hours over HTTP', () => {
+  it('is offered on an authorised visit to its authorisers only, and asks why', async () => {
+    const made = await call('dsl', 'POST', '/api/visits', { school: 'lime', pupilMisId: 'P1', reason: 'x' });
+    const id = made.json().id as string;
+    expect((await call('dsl', 'GET', `/api/visits/${id}`)).json().actions).not.toContain(
+      'approve-out-of-hours',
+    );
+    // Not before the authorisation (that form has its own tick).
+    expect(
+      (await call('dsl', 'POST', `/api/visits/${id}/approve-out-of-hours`, { reason: 'x' })).statusCode,
+    ).toBe(409);
+    await db.query(`UPDATE visits SET status = 'authorised', requested_by = $2 WHERE id = $1`, [
+      id,
+      users.office!.id,
+    ]);
+    expect((await call('dsl', 'GET', `/api/visits/${id}`)).json().actions).toContain('approve-out-of-hours');
+    const noWhy = await call('dsl', 'POST', `/api/visits/${id}/approve-out-of-hours`, { reason: ' ' });
+    expect(noWhy.statusCode).toBe(400);
+    expect(noWhy.json().message).toMatch(/^reason: /);
+    const ok = await call('dsl', 'POST', `/api/visits/${id}/approve-out-of-hours`, { reason: 'after work' });
+    expect(ok.statusCode).toBe(200);
+    expect((await call('dsl', 'GET', `/api/visits/${id}`)).json().visit.outOfHoursApproved).toBe(true);
   });
 });
