@@ -127,6 +127,22 @@ describe('config loading', () => {
     ]);
   });
 
+  it('refuses a family target for any notice but a cancellation: the others carry staff words', () => {
+    const withNotices = (notices: string) => `${MINIMAL}    notices: ${notices}\n`;
+    for (const kind of ['concern', 'childNotSeen', 'changed', 'visitRecord', 'awaitingAuthorisation'])
+      expect(problems(withNotices(`{ ${kind}: [email:dsl, sms:family] }`))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^schools\\[0\\]\\.notices\\.${kind} \\(line \\d+\\): the family is not told this: its words are the staff's`,
+          ),
+        ),
+      ]);
+    expect(
+      problems(withNotices('{ outcomeMissing: { visitors: [sms:family], escalateTo: [email:dsl] } }')),
+    ).toEqual([expect.stringMatching(/notices\.outcomeMissing\.visitors.*the family is not told this/)]);
+    expect(parseConfigText(withNotices('{ cancelled: [email:dsl, sms:family] }'), { env: {} }).ok).toBe(true);
+  });
+
   it('refuses a password inside the Redis URL', () => {
     const out = problems(`redis: { url: "redis://:pw@127.0.0.1:6379" }\n${MINIMAL}`);
     expect(out[0]).toMatch(/^redis\.url \(line 1\): put the Redis password in redis\.password/);

@@ -19,6 +19,17 @@ const noticeTargets = z
   .default([]);
 
 /**
+ * Targets inside the school: never the family (`sms:family`, `email:family` reach the pupil's family
+ * contact). A concern, a child not seen, a change or a visit record carries staff words — "father was
+ * aggressive" — that must not go home. Only a cancellation has words for the family (its own, not
+ * the staff's reason).
+ */
+const staffTargets = noticeTargets.refine((ts) => !ts.some((t) => t.endsWith(':family')), {
+  error:
+    "the family is not told this: its words are the staff's (only notices.cancelled may name a family target)",
+});
+
+/**
  * Notices to the people a school names (not alarms: no ladder; each sent once, with its receipt).
  * Targets are the school's channels and contact groups, as in a ladder; `sms:visiting-staff` and
  * `email:visiting-staff` reach the people on the visit.
@@ -26,28 +37,28 @@ const noticeTargets = z
 const noticeSettings = z
   .strictObject({
     /** A visit completed with the child not seen: who hears of it at once (e.g. the DSL). */
-    childNotSeen: noticeTargets,
+    childNotSeen: staffTargets,
     /** A visit cancelled (Thames View 3.8/3.9: the headteacher, in writing; Hampton: communicated). */
     cancelled: noticeTargets,
     /**
      * A visit asked for that waits for authorisation (the policy's authorisers, e.g. `email:dsl`): told
      * once, when it is asked for; the board shows it too.
      */
-    awaitingAuthorisation: noticeTargets,
+    awaitingAuthorisation: staffTargets,
     /** A visit changed while out: running late, a new return time (Thames View 3.6: any change). */
-    changed: noticeTargets,
+    changed: staffTargets,
     /**
      * A concern raised from the phone during or after a visit, and an alarm resolved as an incident
      * (Heath Lane: aggression, violence or threat → the safeguarding manager and attendance line
      * manager; King's: reported immediately to the DSL; Hampton: discussed with the HoS).
      */
-    concern: noticeTargets,
+    concern: staffTargets,
     /**
      * A copy of the visit record as the visit leaves (staff, date, address, contact number, left,
      * expected back, the office as named contact) and its confirmation of return — Hampton: "A copy
      * of this should be given to the office and the HoS".
      */
-    visitRecord: noticeTargets,
+    visitRecord: staffTargets,
     /**
      * The text a family gets when a visit is announced by SMS (Heath Lane: "send a text notification
      * to inform families of the intended home visit"): `{school}`, `{date}` and `{phone}` are filled in.
@@ -66,8 +77,8 @@ const noticeSettings = z
     outcomeMissing: z
       .strictObject({
         afterHours: z.number().min(0.25).max(72).default(4),
-        visitors: noticeTargets,
-        escalateTo: noticeTargets,
+        visitors: staffTargets,
+        escalateTo: staffTargets,
       })
       .optional(),
   })
