@@ -18,6 +18,7 @@ export const BOARD_EVENT_TYPES = [
   /** Hampton: a visit on the way to or from work approved beforehand by the head of school. */
   'visit.commute-approved',
   'visit.out-of-hours-approved',
+  'visit.date-changed',
   'visit.departed',
   'visit.arrived',
   'visit.checked-in',

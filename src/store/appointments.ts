@@ -16,6 +16,22 @@ export async function saveAppointment(
   );
 }
 
+/**
+ * The visit moved to another day: its planned date and appointment (the same time on the new day, or
+ * none), and the family's notice cleared — they were told of the old day.
+ */
+export async function moveVisitDate(
+  tx: Queryable,
+  visitId: string,
+  m: { plannedFor: string; appointmentAt: Date | null },
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET planned_for = $2::date, appointment_at = $3, family_notice = NULL, updated_at = now()
+     WHERE id = $1`,
+    [visitId, m.plannedFor, m.appointmentAt],
+  );
+}
+
 /** How many appointment records the visit has had written (after one more is put in the outbox). */
 export async function countAppointmentRecord(tx: Queryable, visitId: string, n: number): Promise<void> {
   await tx.query('UPDATE visits SET appointment_records = $2, updated_at = now() WHERE id = $1', [

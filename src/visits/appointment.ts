@@ -70,7 +70,7 @@ export async function writeAppointmentRecord(
 }
 
 /** Something given for the visit as it stands that a change to where or (where weighed) when would withdraw. */
-function holdsApproval(v: VisitRow): boolean {
+export function holdsApproval(v: VisitRow): boolean {
   return (
     v.status !== 'requested' ||
     v.riskAssessedAt !== null ||

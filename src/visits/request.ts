@@ -64,6 +64,9 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     if (!formatAddress(address))
       throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
     const plannedFor = r.plannedFor ?? londonDate(deps.now());
+    // A visit leaves only on its day: one planned for a day gone by could never leave.
+    if (plannedFor < londonDate(deps.now()))
+      throw doorstepError('BAD_REQUEST', `plannedFor: expected today (${londonDate(deps.now())}) or later`);
     const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
     if (r.appointmentTime && !appointmentAt)
       throw doorstepError(
@@ -220,6 +223,7 @@ export async function authoriseVisit(
           `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
         );
       must(deps, user, v, 'authorise');
+      refusePassedDay(deps, v.plannedFor);
       if (risk) {
         if (!mayAssessRisk(rules, [...user.roles, ...user.positions]))
           throw doorstepError('FORBIDDEN', `the risk is assessed by ${rules.risk.assessedBy.join(' or ')}`);
@@ -247,6 +251,16 @@ export async function authoriseVisit(
     },
     { relayOutbox: true },
   );
+}
+
+/** A visit (or a day's list) whose day has passed is not authorised: it could never leave. */
+function refusePassedDay(deps: VisitDeps, plannedFor: string): void {
+  const today = londonDate(deps.now());
+  if (plannedFor < today)
+    throw doorstepError(
+      'POLICY',
+      `the visit was planned for ${plannedFor}, which has passed: move it to a new day first (today is ${today})`,
+    );
 }
 
 /** What signing the day's list did: the visits authorised, and those left as they were, with why. */
@@ -279,6 +293,7 @@ export async function signDayList(
       'FORBIDDEN',
       `the school's policy says the list is signed by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
     );
+  refusePassedDay(deps, date);
   const seen = new Map<string, string | undefined>();
   for (const l of listed)
     seen.set(typeof l === 'string' ? l : l.id, typeof l === 'string' ? undefined : l.version);

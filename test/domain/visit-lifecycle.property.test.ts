@@ -206,6 +206,7 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
     case 'sign-list':
       w.approved = true;
       break;
+    case 'change-date':
     case 'change-address':
       w.approved = false;
       v.commuteApproved = false;
@@ -271,6 +272,7 @@ const EDGES: Partial<Record<VisitAction, readonly string[]>> = {
   cancel: ['requested>cancelled', 'authorised>cancelled', 'departed>cancelled'],
   'parent-late-cancel': ['departed>cancelled'],
   'change-address': ['requested>requested', 'authorised>requested'],
+  'change-date': ['requested>requested', 'authorised>requested'],
   'set-appointment': ['requested>requested', 'authorised>requested', 'authorised>authorised'],
 };
 
@@ -349,7 +351,14 @@ function checkState(w: World, rules: VisitRules): void {
     }
     // Nothing about the visit may go back to before it left.
     for (const name of ACTOR_NAMES)
-      for (const a of ['depart', 'authorise', 'sign-list', 'change-address', 'set-appointment'] as const)
+      for (const a of [
+        'depart',
+        'authorise',
+        'sign-list',
+        'change-address',
+        'change-date',
+        'set-appointment',
+      ] as const)
         same(decide(a, v, ACTORS[name], rules).ok, false, `${a} while the worker is out`);
   } else {
     // Not out: nothing that acts as if the worker were out is allowed, for anyone.

@@ -229,6 +229,10 @@ describe('a newcomer on the example configuration', () => {
       'a first home visit is made with an experienced member of staff',
       'the policy asks you to carry a lone-worker fob registered to you',
     ]);
+    // The way to another day is on the page before leaving (a visit leaves on its day only).
+    expect(await page.locator('form#change-date > p').textContent()).toMatch(
+      /\(today\)\. A visit leaves on its day only\./,
+    );
     // Heath Lane: "If alone on a home visit do not enter the property" — a note, not a block.
     expect(await page.locator('#departure-findings li.warn').allTextContents()).toContain(
       'Note: going alone: do not enter the property — speak at the door',

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { londonDate } from '../../src/domain/attendance/dates.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
@@ -53,17 +54,18 @@ const noticesOf = async (visitId: string) =>
 
 describe('a visit waiting for authorisation', () => {
   it('tells the named people once, with the visit number and initials, and queues the send', async () => {
+    const day = londonDate(new Date()); // the real clock here: a visit is asked for today or later
     const id = await requestVisit(deps, office, {
       schoolId: 'lime',
       pupilMisId: 'P1',
       reason: 'Absent three days',
-      plannedFor: '2026-12-01',
+      plannedFor: day,
     });
     const [n, ...more] = await noticesOf(id);
     expect(more).toEqual([]);
     expect(n).toMatchObject({ kind: 'awaiting-authorisation', target: 'email:dsl' });
     expect(n!.text).toBe(
-      `Home visit #${id} (pupil A.O.) planned for 2026-12-01 waits for authorisation by safeguarding or headteacher. Open the visit in Doorstep to see the evidence and authorise it.`,
+      `Home visit #${id} (pupil A.O.) planned for ${day} waits for authorisation by safeguarding or headteacher. Open the visit in Doorstep to see the evidence and authorise it.`,
     );
     expect(n!.text).not.toContain('Okonkwo');
     expect(n!.text).not.toContain('Absent three days');

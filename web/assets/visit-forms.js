@@ -1,4 +1,4 @@
-import { api, fmtDateTime, h, say } from './app.js';
+import { api, fmtDateTime, h, londonToday, say } from './app.js';
 import { riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, page, post, visitId } from './visit-shared.js';
 import { arrivalTimeAt, returnTimeAhead } from './visit-words.js';
@@ -59,6 +59,36 @@ export function outOfHoursForm(d) {
     },
     field(`Why it is made outside ${d.rules.hours.from}–${d.rules.hours.to}`, reason),
     h('button', { type: 'submit' }, `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`),
+  );
+}
+
+/**
+ * Another day for a visit not yet made (a family who asked to rearrange, a day gone by): what was
+ * given for the old day — authorisation, risk assessment, the family's notice — is asked for again.
+ */
+export function dateForm(d) {
+  const v = d.visit;
+  const today = londonToday();
+  const date = h('input', { type: 'date', name: 'date', required: true, min: today });
+  const passed = v.plannedFor < today;
+  return h(
+    'form',
+    {
+      id: 'change-date',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('date', { date: date.value }, `Moved to ${date.value}.`);
+      },
+    },
+    h(
+      'p',
+      { class: passed || v.plannedFor > today ? 'warn' : '' },
+      passed
+        ? `Planned for ${v.plannedFor}, which has passed: it cannot leave until it is moved to a day from today.`
+        : `Planned for ${v.plannedFor}${v.plannedFor === today ? ' (today)' : ''}. A visit leaves on its day only.`,
+    ),
+    field('Move to', date, 'Its authorisation, risk assessment and the family’s notice are asked for again.'),
+    h('button', { type: 'submit' }, 'Move the visit'),
   );
 }
 

@@ -6,6 +6,7 @@ import {
   cancelForm,
   commutePart,
   concernForm,
+  dateForm,
   departForm,
   followUpForm,
   outcomeForm,
@@ -115,6 +116,7 @@ async function load() {
     parts.push(commutePart(d, can));
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
     if (can('set-appointment')) parts.push(appointmentForm(d));
+    if (can('change-date')) parts.push(dateForm(d));
     if (can('authorise')) parts.push(authoriseForm(d, can));
     if (can('approve-out-of-hours')) parts.push(outOfHoursForm(d));
     if (can('depart')) parts.push(departForm(d));

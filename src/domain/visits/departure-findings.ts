@@ -101,7 +101,10 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
     out.push({
       level: 'block',
       rule: 'planned-date',
-      message: `the visit is planned for ${v.plannedFor}, not today (${today}): it was authorised, and the family told, for that day — leave on it, or cancel this visit and ask for one today`,
+      message:
+        v.plannedFor < today
+          ? `the visit was planned for ${v.plannedFor}, not today (${today}): move it to today (what was given for that day — authorisation, risk assessment, the family's notice — is asked for again)`
+          : `the visit is planned for ${v.plannedFor}, not today (${today}): leave on that day, or move it to today (what was given for that day — authorisation, risk assessment, the family's notice — is asked for again)`,
     });
   // Thames View 2.6 "never enter the home of a pupil unless an appointment has been made"; 3.4
   // counts the wait at the door from "the arranged time".

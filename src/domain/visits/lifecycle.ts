@@ -15,6 +15,8 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
  *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
+ *   requested · authorised ─change-date─► requested (what was given for the old day withdrawn:
+ *     authorisation — a day's list is signed for its day —, assessments, approvals, the family's notice)
  *   authorised: approve-out-of-hours (Lime Hills' evenings, King's exceptional hours: after the
  *     authorisation, by its authorisers; once)
  *   requested · authorised ─change-address─► requested (authorisation, risk assessment and
@@ -47,6 +49,7 @@ export const VISIT_ACTIONS = [
   'approve-commute',
   'approve-out-of-hours',
   'set-appointment',
+  'change-date',
   'change-address',
   'agreement-broken',
 ] as const;
@@ -303,12 +306,23 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   // with it is also `change-address`.)
   'set-appointment': {
     from: (v) => v.status === 'requested' || v.status === 'authorised',
-    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId || mayTake(a, v),
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding set its appointment',
     // Where the pack's risk assessment weighs the timing (King's), a new time is what a new address
     // is: what was authorised and assessed was another time, so the visit goes back for both.
     effect: (_v, rules) =>
       rules.risk.timing ? { ...none, status: 'requested', withdrawsApproval: true } : none,
+  },
+  // Before leaving: another day. A visit leaves only on the day it is planned for, and what it holds
+  // was given for that day: the authorisation (Thames View's list is signed for its day), the risk
+  // assessment and approvals, and the family's notice (they were told of that day) — all withdrawn,
+  // as for a new address, back to `requested`. The way forward for a visit whose day passed (a
+  // follow-up visit asked for today, a family who rang to rearrange), instead of cancelling it.
+  'change-date': {
+    from: (v) => v.status === 'requested' || v.status === 'authorised',
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId || mayTake(a, v),
+    refusal: 'only whoever asked for the visit, its lead, the office or safeguarding move it to another day',
+    effect: () => ({ ...none, status: 'requested', withdrawsApproval: true }),
   },
   // Before leaving: a new address. The authorisation, the risk assessment and any out-of-hours or
   // commute approval were decisions about the old address (its flags, its household, the way there), so

@@ -29,6 +29,7 @@ import {
   recordOutcome,
 } from '../../visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
+import { changeVisitDate } from '../../visits/reschedule.ts';
 import {
   arriveVisit,
   askForHelp,
@@ -223,6 +224,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false, b.risk),
   );
   step('assess-risk', STAFF, risk, (user, id, b) => assessRisk(deps, user, id, b));
+  step('date', STAFF, z.strictObject({ date: isoDate }), (user, id, b) =>
+    changeVisitDate(deps, user, id, b.date),
+  );
   step(
     'approve-out-of-hours',
     STAFF,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestFobEvent } from '../../../src/alarms/ingest.ts';
+import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { catalog } from '../../../src/queue/catalog.ts';
 import { Producer } from '../../../src/queue/producer.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
@@ -563,7 +564,6 @@ describe('asking for a visit for a pupil the MIS has no address for', () => {
       school: 'alpha',
       pupilMisId: 'NA1',
       reason: 'absence',
-      plannedFor: '2026-11-24',
     });
     expect(without.statusCode).toBe(400);
     expect(without.json().message).toMatch(/the MIS has no address for this pupil; type one in/);
@@ -571,7 +571,6 @@ describe('asking for a visit for a pupil the MIS has no address for', () => {
       school: 'alpha',
       pupilMisId: 'NA1',
       reason: 'absence',
-      plannedFor: '2026-11-24',
       address: { line1: '4 Elm Row', town: 'Leeds', postcode: 'LS4 4DD' },
     });
     expect(typed.statusCode).toBe(201);
@@ -625,19 +624,21 @@ describe("the day's visit list", () => {
         `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id) VALUES ('alpha', 'L1', $1, $2, '/', $3, 0)`,
         [date, session, category],
       );
+    // A visit is asked for today or later (the real clock here): the list of its day.
+    const today = londonDate(new Date());
     const made = await call('office', 'POST', '/api/visits', {
       school: 'alpha',
       pupilMisId: 'L1',
       reason: 'absence',
-      plannedFor: '2026-11-24',
+      plannedFor: today,
     });
     expect(made.statusCode).toBe(201);
-    const res = await call('office', 'GET', '/visits/list?school=alpha&date=2026-11-24');
+    const res = await call('office', 'GET', `/visits/list?school=alpha&date=${today}`);
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain(
       '<td>Lily Park</td><td>5</td><td>3 Oak Way, LS3 3CC</td><td>Jo &#60;Park&#62; (mother) 07700 900444</td><td>75.0%</td><td>absence</td><td>not needed (the school’s policy asks for none)</td>',
     );
-    expect((await call('dm', 'GET', '/visits/list?school=alpha&date=2026-11-24')).statusCode).toBe(403);
+    expect((await call('dm', 'GET', `/visits/list?school=alpha&date=${today}`)).statusCode).toBe(403);
   });
 });
 

@@ -105,3 +105,28 @@ describe('an approval outside the hours over HTTP', () => {
     expect((await call('dsl', 'GET', `/api/visits/${id}`)).json().visit.outOfHoursApproved).toBe(true);
   });
 });
+
+describe('moving a visit to another day over HTTP', () => {
+  it('names a bad date, moves it, and the visit page offers it only before leaving', async () => {
+    const made = await call('staff', 'POST', '/api/visits', {
+      school: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'x',
+    });
+    const id = made.json().id as string;
+    expect((await call('staff', 'GET', `/api/visits/${id}`)).json().actions).toContain('change-date');
+    const bad = await call('staff', 'POST', `/api/visits/${id}/date`, { date: '24/11/2026' });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().message).toMatch(/^date: expected a date as YYYY-MM-DD/);
+    const past = await call('staff', 'POST', `/api/visits/${id}/date`, { date: '2026-11-22' });
+    expect(past.statusCode).toBe(400);
+    expect(past.json().message).toBe('date: expected today (2026-11-23) or later');
+    expect((await call('staff', 'POST', `/api/visits/${id}/date`, { date: '2026-11-24' })).statusCode).toBe(
+      200,
+    );
+    const moved = (await call('staff', 'GET', `/api/visits/${id}`)).json();
+    expect(moved.visit.plannedFor).toBe('2026-11-24');
+    // Not today's: leaving is refused for it, saying so.
+    expect(moved.findings.map((f: { rule: string }) => f.rule)).toContain('planned-date');
+  });
+});

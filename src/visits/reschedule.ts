@@ -1,0 +1,118 @@
+import { addDays, isIsoDate, londonClock, londonDate } from '../domain/attendance/dates.ts';
+import { londonInstant } from '../domain/visits/appointment.ts';
+import { doorstepError } from '../errors.ts';
+import { moveVisitDate } from '../store/appointments.ts';
+import { insertBoardEvent } from '../store/board.ts';
+import { insertNotices } from '../store/notices.ts';
+import type { User } from '../store/users.ts';
+import { withdrawApproval } from '../store/visit-changes.ts';
+import { formatAddress, type VisitRow } from '../store/visits.ts';
+import { knownSchool } from './access.ts';
+import { holdsApproval, writeAppointmentRecord } from './appointment.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { pupilInitials, sendNotices } from './visit-notices.ts';
+
+/** How far ahead a visit may be moved (a school year). */
+const MAX_DAYS_AHEAD = 366;
+
+/**
+ * Moves a visit not yet made to another day (the lifecycle's `change-date`): today or later, within
+ * a year. A visit leaves only on its planned day, and what it holds was given for that day, so the
+ * authorisation (a day's list is signed for its day), the risk assessment, any out-of-hours or
+ * commute approval and the family's notice are withdrawn — it waits for them again, the people named
+ * for visits awaiting authorisation hear of it again, and those named for changes hear of the move
+ * (Thames View 3.6). An appointment keeps its time on the new day, and a recorded appointment gets its
+ * `changed` record (2.7). Moving to the day it already has changes nothing.
+ */
+export async function changeVisitDate(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  date: string,
+): Promise<{ moved: boolean }> {
+  if (!isIsoDate(date)) throw doorstepError('BAD_REQUEST', 'date: expected a date as YYYY-MM-DD');
+  const today = londonDate(deps.now());
+  if (date < today) throw doorstepError('BAD_REQUEST', `date: expected today (${today}) or later`);
+  if (date > addDays(today, MAX_DAYS_AHEAD))
+    throw doorstepError(
+      'BAD_REQUEST',
+      `date: expected a day within a year (by ${addDays(today, MAX_DAYS_AHEAD)})`,
+    );
+  let moved = false;
+  const notices = await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      const effect = must(deps, user, v, 'change-date');
+      if (v.plannedFor === date) return [];
+      const appointmentAt = v.appointmentAt ? londonInstant(date, londonClock(v.appointmentAt)) : null;
+      if (v.appointmentAt && !appointmentAt)
+        throw doorstepError(
+          'BAD_REQUEST',
+          `date: the appointment's time (${londonClock(v.appointmentAt)}) does not happen on ${date} in London (the clocks go forward): change the time first`,
+        );
+      await moveVisitDate(tx, visitId, { plannedFor: date, appointmentAt });
+      const withdrawn = effect.withdrawsApproval === true && holdsApproval(v);
+      if (withdrawn) await withdrawApproval(tx, visitId);
+      moved = true;
+      const after: VisitRow = {
+        ...v,
+        plannedFor: date,
+        appointmentAt,
+        familyNotice: null,
+        ...(withdrawn
+          ? {
+              status: effect.status ?? v.status,
+              riskAssessedAt: null,
+              outOfHoursApproved: false,
+              commuteApprovedBy: null,
+              commuteApprovedAt: null,
+            }
+          : {}),
+      };
+      const outboxId = appointmentAt
+        ? await writeAppointmentRecord(tx, deps, after, 'changed', {
+            previous: { at: v.appointmentAt, address: formatAddress(v.address) },
+          })
+        : null;
+      await audit(
+        tx,
+        user,
+        'visit.date-changed',
+        v,
+        { plannedFor: v.plannedFor, status: v.status, familyTold: v.familyNotice !== null },
+        { plannedFor: date, status: after.status, sentBack: withdrawn, outboxId },
+      );
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.date-changed', { visitId }));
+      const school = knownSchool(deps.config, v.schoolId);
+      const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+      const rules = deps.rulesFor(v.schoolId);
+      const about = `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}`;
+      const again =
+        withdrawn && rules.authorisation.required
+          ? await insertNotices(tx, {
+              schoolId: school.id,
+              kind: 'awaiting-authorisation',
+              visitId,
+              targets: school.notices.awaitingAuthorisation,
+              key: `date-changed:${date}:${deps.now().toISOString()}`,
+              subject: `home visit #${visitId} waits for authorisation again`,
+              text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}, so it waits for authorisation${rules.authorisation.mode === 'daily-list' ? ` (on ${date}'s list)` : ''} again. Open the visit in Doorstep.`,
+            })
+          : [];
+      const changed = await insertNotices(tx, {
+        schoolId: school.id,
+        kind: 'changed',
+        visitId,
+        key: `date:${date}:${deps.now().toISOString()}`,
+        targets: school.notices.changed,
+        subject: `home visit #${visitId} moved to ${date}`,
+        text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}.${v.familyNotice ? ' The family was told of the old day: tell them again.' : ''}`,
+      });
+      return [...again, ...changed];
+    },
+    { relayOutbox: true },
+  );
+  await sendNotices(deps.producer, notices);
+  return { moved };
+}

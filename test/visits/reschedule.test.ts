@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { isDoorstepError } from '../../src/errors.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { tellFamily } from '../../src/visits/family-notice.ts';
+import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
+import { changeVisitDate } from '../../src/visits/reschedule.ts';
+import { returnVisit } from '../../src/visits/while-out.ts';
+import { agreementsConfig } from '../helpers/agreements.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, departTold } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
+
+/**
+ * A visit leaves only on the day it is planned for; one whose day passed (or that the family asked to
+ * rearrange) is moved to another day, and what was given for the old day is asked for again: the
+ * authorisation (Thames View's list is signed for its day), the risk assessment, the family's notice.
+ */
+const schema = uniqueName('reschedule');
+let db: Db;
+let deps: VisitDeps;
+let staff: User;
+let partner: User;
+let head: User;
+let sbm: User;
+let office: User;
+let stranger: User;
+let now = new Date('2026-11-23T09:00:00Z'); // Monday 09:00 in London
+
+beforeAll(async () => {
+  const config = agreementsConfig();
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  deps = { db, config, rulesFor: visitRulesLookup(config), prefix: schema, now: () => now };
+  await addPupils(db, ['thames', 'lime']);
+  staff = await addUser(db, 'staff', ['visiting-staff'], {
+    displayName: 'Sam Staff',
+    phone: '+447700900111',
+  });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  head = await addUser(db, 'head', ['office'], { positions: ['headteacher'] });
+  sbm = await addUser(db, 'sbm', ['office'], { positions: ['business-manager'] });
+  office = await addUser(db, 'office', ['office'], { schools: ['thames'], displayName: 'Olive Office' });
+  stranger = await addUser(db, 'stranger', ['visiting-staff'], { schools: ['thames'] });
+});
+afterAll(async () => {
+  await db.close();
+  await dropSchema(schema);
+});
+
+async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await p;
+  } catch (err) {
+    if (isDoorstepError(err)) return { code: err.code, message: err.message };
+    throw err;
+  }
+  throw new Error('expected a refusal');
+}
+const go = () => ({
+  onFoot: true,
+  expectedReturnAt: new Date(now.getTime() + 3_600_000),
+  risksRead: true,
+  partnerUserId: partner.id,
+});
+
+describe('moving a visit to another day', () => {
+  it('withdraws what was given for the old day (signed list, assessment, family told), keeps the time, and writes the changed appointment', async () => {
+    const id = await requestVisit(deps, staff, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'attendance below 90%',
+      appointmentTime: '14:30',
+    });
+    await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
+    await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+    await tellFamily(deps, staff, id, { method: 'written-confirmation' });
+    // The family rang: not today, Wednesday.
+    expect(await changeVisitDate(deps, staff, id, '2026-11-25')).toEqual({ moved: true });
+    const v = (await getVisit(db, id))!;
+    expect(v).toMatchObject({
+      plannedFor: '2026-11-25',
+      status: 'requested',
+      riskAssessedAt: null,
+      familyNotice: null,
+      appointmentAt: new Date('2026-11-25T14:30:00Z'),
+    });
+    const { rows: outbox } = await db.query<{ idempotency_key: string; body: string }>(
+      `SELECT idempotency_key, body FROM outbox WHERE source_id = $1 AND kind = 'visit_appointment' AND sink = 'cpoms' ORDER BY id`,
+      [id],
+    );
+    expect(outbox.map((r) => r.idempotency_key)).toEqual([
+      `visit-appointment:thames:${id}:1`,
+      `visit-appointment:thames:${id}:2`,
+    ]);
+    expect(outbox[1]!.body).toContain('Time: Wed 25 Nov 2026, 14:30');
+    expect(outbox[1]!.body).toContain('Previously: Mon 23 Nov 2026, 14:30');
+    const { rows: told } = await db.query<{ kind: string; text: string }>(
+      `SELECT kind, text FROM notices WHERE visit_id = $1 AND kind = 'changed'`,
+      [id],
+    );
+    expect(told.map((n) => n.text)).toEqual([
+      `Home visit #${id} (pupil A.O.) was moved from 2026-11-23 to 2026-11-25 by Sam Staff. The family was told of the old day: tell them again.`,
+    ]);
+    const { rows: audit } = await db.query<{ before: unknown; after: unknown }>(
+      `SELECT before, after FROM audit_log WHERE action = 'visit.date-changed' AND entity_id = $1`,
+      [id],
+    );
+    expect(audit).toEqual([
+      {
+        before: { plannedFor: '2026-11-23', status: 'authorised', familyTold: true },
+        after: {
+          plannedFor: '2026-11-25',
+          status: 'requested',
+          sentBack: true,
+          outboxId: expect.any(String),
+        },
+      },
+    ]);
+    // Moving it to the day it has changes nothing.
+    expect(await changeVisitDate(deps, staff, id, '2026-11-25')).toEqual({ moved: false });
+    // On Wednesday, the list signed, assessed and told again: it leaves.
+    now = new Date('2026-11-25T14:00:00Z');
+    try {
+      expect((await refusal(departTold(deps, staff, id, go()))).message).toMatch(/authorised first/);
+      await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
+      await signDayList(deps, head, 'thames', '2026-11-25', [id]);
+      await departTold(deps, staff, id, go());
+      expect((await getVisit(db, id))!.status).toBe('departed');
+      expect((await refusal(changeVisitDate(deps, staff, id, '2026-11-26'))).code).toBe('DOORSTEP_CONFLICT');
+      await returnVisit(deps, staff, id);
+    } finally {
+      now = new Date('2026-11-23T09:00:00Z');
+    }
+  });
+
+  it('a visit whose day has passed is not authorised and cannot leave — it is moved to today, then goes', async () => {
+    const id = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'no contact' });
+    const lime = await addUser(db, 'limesg', ['safeguarding'], { schools: ['lime'] });
+    // Asked for yesterday, for yesterday; nobody went.
+    await db.query(`UPDATE visits SET planned_for = '2026-11-22' WHERE id = $1`, [id]);
+    const stale = await refusal(authoriseVisit(deps, lime, id, 'ok', false, { level: 'low', reason: 'x' }));
+    expect(stale).toMatchObject({
+      code: 'DOORSTEP_POLICY',
+      message: expect.stringMatching(/planned for 2026-11-22, which has passed: move it to a new day first/),
+    });
+    await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]);
+    const refused = await refusal(departTold(deps, staff, id, { ...go(), safeWord: 'oak' }));
+    expect(refused.message).toMatch(
+      /the visit was planned for 2026-11-22, not today \(2026-11-23\): move it to today/,
+    );
+    expect((await refusal(signDayList(deps, head, 'thames', '2026-11-22', [id]))).code).toBe(
+      'DOORSTEP_POLICY',
+    );
+    await changeVisitDate(deps, staff, id, '2026-11-23');
+    await authoriseVisit(deps, lime, id, 'ok', false, { level: 'low', reason: 'known family' });
+    await departTold(deps, staff, id, { ...go(), safeWord: 'oak' });
+    expect((await getVisit(db, id))!.status).toBe('departed');
+    await returnVisit(deps, staff, id);
+  });
+
+  it('refuses a day gone by, one over a year ahead, and people who may not move it; a visit asked for a past day is refused', async () => {
+    const id = await requestVisit(deps, office, { schoolId: 'thames', pupilMisId: 'P1', reason: 'x' });
+    expect(await refusal(changeVisitDate(deps, office, id, '2026-11-22'))).toEqual({
+      code: 'DOORSTEP_BAD_REQUEST',
+      message: 'date: expected today (2026-11-23) or later',
+    });
+    expect((await refusal(changeVisitDate(deps, office, id, '2027-11-25'))).message).toMatch(
+      /^date: expected a day within a year/,
+    );
+    expect((await refusal(changeVisitDate(deps, office, id, '2026-02-30'))).message).toMatch(
+      /^date: expected a date/,
+    );
+    // Someone who neither asked for it, leads it, nor works in the office: not theirs to move.
+    await db.query('UPDATE visits SET lead_user_id = $2 WHERE id = $1', [id, staff.id]);
+    expect((await refusal(changeVisitDate(deps, stranger, id, '2026-11-24'))).code).toBe(
+      'DOORSTEP_FORBIDDEN',
+    );
+    expect(
+      await refusal(
+        requestVisit(deps, office, {
+          schoolId: 'thames',
+          pupilMisId: 'P1',
+          reason: 'x',
+          plannedFor: '2026-11-20',
+        }),
+      ),
+    ).toEqual({ code: 'DOORSTEP_BAD_REQUEST', message: 'plannedFor: expected today (2026-11-23) or later' });
+  });
+});
