@@ -244,10 +244,14 @@ export async function markCancelled(tx: Queryable, visitId: string, at: Date, re
   );
 }
 
-/** How the family was told (or the exemption), recorded on the visit. */
-export async function saveFamilyNotice(tx: Queryable, visitId: string, notice: FamilyNotice): Promise<void> {
+/** How the family was told (or the exemption), recorded on the visit; null: not told (any more). */
+export async function saveFamilyNotice(
+  tx: Queryable,
+  visitId: string,
+  notice: FamilyNotice | null,
+): Promise<void> {
   await tx.query('UPDATE visits SET family_notice = $2, updated_at = now() WHERE id = $1', [
     visitId,
-    JSON.stringify(notice),
+    notice === null ? null : JSON.stringify(notice),
   ]);
 }

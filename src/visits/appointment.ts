@@ -10,7 +10,7 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
-import { withdrawApproval } from '../store/visit-changes.ts';
+import { saveFamilyNotice, withdrawApproval } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
 import { type Address, formatAddress, lifecycleOf, type VisitRow } from '../store/visits.ts';
 import { actorOf, knownSchool } from './access.ts';
@@ -126,6 +126,9 @@ export async function setAppointment(
         ? 'the address changed: authorise and assess the visit to the new address'
         : 'the appointment time changed and the risk assessment weighs the timing: authorise and assess the visit at its new time';
       await saveAppointment(tx, visitId, { at, address: moved ? address : undefined });
+      // The family's written confirmation named the old time (or address): it is given again.
+      const confirmationStale = v.familyNotice?.method === 'written-confirmation';
+      if (confirmationStale) await saveFamilyNotice(tx, visitId, null);
       const withdrawn = reassess?.withdrawsApproval === true && holdsApproval(v);
       if (withdrawn) {
         await withdrawApproval(tx, visitId);
@@ -156,6 +159,7 @@ export async function setAppointment(
         ...v,
         appointmentAt: at,
         address,
+        ...(confirmationStale ? { familyNotice: null } : {}),
         ...(withdrawn
           ? {
               status: reassess.status ?? v.status,
@@ -176,7 +180,13 @@ export async function setAppointment(
         'visit.appointment-set',
         v,
         { appointmentAt: before.at?.toISOString() ?? null },
-        { appointmentAt: at.toISOString(), addressChanged: moved, sentBack: withdrawn, outboxId },
+        {
+          appointmentAt: at.toISOString(),
+          addressChanged: moved,
+          sentBack: withdrawn,
+          outboxId,
+          ...(confirmationStale ? { familyConfirmationWithdrawn: true } : {}),
+        },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.appointment-set', { visitId }));
       const school = knownSchool(deps.config, v.schoolId);
@@ -207,7 +217,7 @@ export async function setAppointment(
         targets: school.notices.changed,
         key: `appointment:${deps.now().toISOString()}`,
         subject: `home visit #${visitId} appointment changed`,
-        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${moved ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).`,
+        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${moved ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).${confirmationStale ? ' The family’s written confirmation named the old one: confirm it to them again.' : ''}`,
       });
       return [...again, ...changed];
     },

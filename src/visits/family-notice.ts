@@ -109,6 +109,17 @@ export async function tellFamily(
         'BAD_REQUEST',
         `method: expected one of ${rule.methods.join(', ')} (the school's policy)`,
       );
+    // Thames View 2.6: "Written confirmation of the appointment": of its day and time, so not before
+    // the time is recorded where the pack requires an appointment.
+    if (
+      input.method === 'written-confirmation' &&
+      deps.rulesFor(v.schoolId).appointments?.required &&
+      !v.appointmentAt
+    )
+      throw doorstepError(
+        'POLICY',
+        "method: the written confirmation is of the appointment: record the appointment's time first",
+      );
     if (input.exemption && !rule.exemptions.some((x) => x.id === input.exemption))
       throw doorstepError(
         'BAD_REQUEST',

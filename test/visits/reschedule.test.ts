@@ -5,6 +5,7 @@ import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
+import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { tellFamily } from '../../src/visits/family-notice.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
@@ -135,6 +136,27 @@ describe('moving a visit to another day', () => {
     } finally {
       now = new Date('2026-11-23T09:00:00Z');
     }
+  });
+
+  it('Thames View 2.6: the written confirmation is of the appointment — not before its time is recorded, and given again when the time changes', async () => {
+    const id = await requestVisit(deps, staff, { schoolId: 'thames', pupilMisId: 'P1', reason: 'x' });
+    expect(await refusal(tellFamily(deps, staff, id, { method: 'written-confirmation' }))).toEqual({
+      code: 'DOORSTEP_POLICY',
+      message: "method: the written confirmation is of the appointment: record the appointment's time first",
+    });
+    await setAppointment(deps, staff, id, { time: '15:00' });
+    await tellFamily(deps, staff, id, { method: 'written-confirmation' });
+    expect((await getVisit(db, id))!.familyNotice?.method).toBe('written-confirmation');
+    // The same time again changes nothing; a new one withdraws the confirmation.
+    await setAppointment(deps, staff, id, { time: '15:00' });
+    expect((await getVisit(db, id))!.familyNotice?.method).toBe('written-confirmation');
+    await setAppointment(deps, staff, id, { time: '16:00' });
+    expect((await getVisit(db, id))!.familyNotice).toBeNull();
+    const { rows } = await db.query<{ text: string }>(
+      `SELECT text FROM notices WHERE visit_id = $1 AND kind = 'changed' ORDER BY id`,
+      [id],
+    );
+    expect(rows.at(-1)!.text).toMatch(/written confirmation named the old one: confirm it to them again\.$/);
   });
 
   it('a visit whose day has passed is not authorised and cannot leave — it is moved to today, then goes', async () => {
