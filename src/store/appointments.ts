@@ -56,8 +56,10 @@ export async function appendBrokenAgreement(
 
 /** The follow-up visit already asked for because of this visit's broken agreements, if any. */
 export async function followUpVisitOf(tx: Queryable, visitId: string): Promise<string | null> {
-  const { rows } = await tx.query<{ id: string }>('SELECT id FROM visits WHERE follows_visit_id = $1', [
-    visitId,
-  ]);
+  // A cancelled one no longer stands for it (4.3): the next breach asks for another.
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT id FROM visits WHERE follows_visit_id = $1 AND status <> 'cancelled'`,
+    [visitId],
+  );
   return rows[0] ? String(rows[0].id) : null;
 }

@@ -318,13 +318,27 @@ describe('Thames View 4.2/4.3: broken agreements', () => {
     expect(third).toMatchObject({ n: 3, followUpVisitId: second.followUpVisitId });
     const { rows } = await db.query('SELECT id FROM visits WHERE follows_visit_id = $1', [id]);
     expect(rows).toHaveLength(1);
+    // The follow-up visit called off: it no longer stands for the original's, so the next breach
+    // asks for another, linked the same way.
+    await cancelVisit(deps, office, second.followUpVisitId!, 'family moved away for a week');
+    const fourth = await recordBrokenAgreement(deps, office, id, {
+      agreement: 1,
+      on: '2026-12-01',
+      note: 'absent again',
+    });
+    expect(fourth.followUpVisitId).not.toBe(second.followUpVisitId);
+    expect((await getVisit(db, fourth.followUpVisitId!))!).toMatchObject({
+      status: 'requested',
+      followsVisitId: id,
+    });
     const stored = (await getVisit(db, id))!.outcome as { broken: { n: number; agreement: number }[] };
     expect(stored.broken.map((b) => [b.n, b.agreement])).toEqual([
       [1, 0],
       [2, 1],
       [3, 0],
+      [4, 1],
     ]);
-    expect((await auditOf(id, 'visit.agreement-broken')).map((a) => a.n)).toEqual([1, 2, 3]);
+    expect((await auditOf(id, 'visit.agreement-broken')).map((a) => a.n)).toEqual([1, 2, 3, 4]);
   });
 
   it('refuses an agreement the outcome does not hold, a date in the future or before the visit, and people who may not', async () => {
