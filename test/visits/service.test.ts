@@ -11,6 +11,7 @@ import { flagAddress } from '../../src/visits/address-flags.ts';
 import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { approveCommute } from '../../src/visits/commute.ts';
+import { departureCheck } from '../../src/visits/departure.ts';
 import { approveOutOfHours } from '../../src/visits/out-of-hours.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
@@ -231,6 +232,10 @@ describe('the visit register', () => {
     await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
     const go = { onFoot: true, expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id };
     const leave = () => departTold(deps, staff, id, { ...go, expectedReturnAt: back() });
+    const rulesNow = async () =>
+      (await departureCheck(deps, staff, id, { ...go, expectedReturnAt: back() })).map((f) => f.rule);
+    // The flag the assessment saw stands in nobody's way (the family's notice is recorded as leaving).
+    expect(await rulesNow()).toEqual(['family-notice']);
     const start = now;
     try {
       now = new Date(now.getTime() + 60_000);
