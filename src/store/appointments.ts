@@ -18,7 +18,8 @@ export async function saveAppointment(
 
 /**
  * The visit moved to another day: its planned date and appointment (the same time on the new day, or
- * none), and the family's notice cleared — they were told of the old day.
+ * none), and how the family was told cleared — they were told of the old day. An exemption from
+ * telling them (it rests on the pupil, not the day) stays.
  */
 export async function moveVisitDate(
   tx: Queryable,
@@ -26,7 +27,8 @@ export async function moveVisitDate(
   m: { plannedFor: string; appointmentAt: Date | null },
 ): Promise<void> {
   await tx.query(
-    `UPDATE visits SET planned_for = $2::date, appointment_at = $3, family_notice = NULL, updated_at = now()
+    `UPDATE visits SET planned_for = $2::date, appointment_at = $3,
+       family_notice = CASE WHEN family_notice->>'method' IS NULL THEN family_notice END, updated_at = now()
      WHERE id = $1`,
     [visitId, m.plannedFor, m.appointmentAt],
   );

@@ -38,6 +38,24 @@ export async function insertNotices(
   return rows.map((r) => String(r.id));
 }
 
+/**
+ * A visit's notices of one kind not yet sent, withdrawn (failed, with why): e.g. the family's text
+ * announcing a day the visit has moved from, waiting for a retry or the relay. Returns how many.
+ */
+export async function withdrawPendingNotices(
+  tx: Queryable,
+  visitId: string,
+  kind: string,
+  why: string,
+): Promise<number> {
+  const { rows } = await tx.query(
+    `UPDATE notices SET status = 'failed', last_error = left($3, 500)
+     WHERE visit_id = $1 AND kind = $2 AND status = 'pending' RETURNING id`,
+    [visitId, kind, why],
+  );
+  return rows.length;
+}
+
 /** Visits of a school back since before `before` with no outcome recorded (oldest first). */
 export async function visitsAwaitingOutcome(db: Queryable, schoolId: string, before: Date) {
   const { rows } = await db.query<{ id: string; pupil_mis_id: string; returned_at: Date }>(

@@ -1,3 +1,4 @@
+import { londonDate } from '../domain/attendance/dates.ts';
 import { doorWaitMinutes } from '../domain/visits/appointment.ts';
 import type { LifecycleVisit, VisitStatus } from '../domain/visits/lifecycle.ts';
 import type { Queryable } from './db.ts';
@@ -168,6 +169,7 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     commute: v.commute !== null,
     commuteApproved: v.commuteApprovedAt !== null,
     outOfHoursApproved: v.outOfHoursApproved,
+    dayPassed: v.plannedFor < londonDate(now),
   };
 }
 

@@ -4,7 +4,7 @@ import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertFollowUps } from '../store/follow-ups.ts';
-import { insertNotices } from '../store/notices.ts';
+import { insertNotices, withdrawPendingNotices } from '../store/notices.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
@@ -155,7 +155,15 @@ async function writeOutcome(
         : [];
       // A child not seen: the people the school names hear of it at once (the board keeps the
       // pupil under "needs follow-up" until the safeguarding team records what was done).
-      if (o.childSeen) return concerns;
+      // Thames View 3.4 "If the parent/carer does not arrive the visit will be cancelled": "no answer"
+      // is the outcome (child not seen, followed up) and the appointment is cancelled — its 2.7
+      // cancellation record beside the booking, and the people named for cancellations told (not the
+      // family, who were not there: the slip through the door is for them).
+      const cancelled =
+        action === 'no-answer'
+          ? await cancellationNotice(tx, deps, v, user, o.concerns[0] ?? 'no answer at the door', false)
+          : [];
+      if (o.childSeen) return [...concerns, ...cancelled];
       const notSeen = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'child-not-seen',
@@ -164,7 +172,7 @@ async function writeOutcome(
         subject: `child not seen on visit #${visitId}`,
         text: `A child was NOT seen on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} — ${o.noOneHome ? 'no one home' : 'child not seen'}, recorded by ${user.displayName}. Open the visit in Doorstep and record the follow-up.`,
       });
-      return [...concerns, ...notSeen];
+      return [...concerns, ...cancelled, ...notSeen];
     },
     { relayOutbox: true },
   );
@@ -207,7 +215,16 @@ export async function cancelVisit(
  * Thames View 3.8/3.9, Hampton: a cancellation goes in writing to the people the school names; and
  * (2.7) a visit whose appointment record was written gets a cancellation record beside it.
  */
-async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, user: User, reason: string) {
+async function cancellationNotice(
+  tx: Queryable,
+  deps: VisitDeps,
+  v: VisitRow,
+  user: User,
+  reason: string,
+  family = true,
+) {
+  // A text to the family announcing the visit, not yet sent (a retry, the relay): never sent now.
+  await withdrawPendingNotices(tx, v.id, 'family', 'the visit was cancelled');
   await writeAppointmentRecord(tx, deps, { ...v, status: 'cancelled' }, 'cancelled', {
     cancelReason: reason,
   });
@@ -224,15 +241,15 @@ async function cancellationNotice(tx: Queryable, deps: VisitDeps, v: VisitRow, u
     subject: `home visit #${v.id} cancelled`,
     text: `Home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor} was cancelled by ${user.displayName}: ${reason}`,
   });
-  const family = await insertNotices(tx, {
+  const toldFamily = await insertNotices(tx, {
     schoolId: school.id,
     kind: 'cancelled',
     visitId: v.id,
-    targets: school.notices.cancelled.filter(toFamily),
+    targets: family ? school.notices.cancelled.filter(toFamily) : [],
     subject: `home visit on ${v.plannedFor} cancelled`,
     text: familyCancellationText(school, v.plannedFor),
   });
-  return [...staff, ...family];
+  return [...staff, ...toldFamily];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { londonDate } from '../domain/attendance/dates.ts';
+import { addDays, londonDate } from '../domain/attendance/dates.ts';
 import { londonInstant } from '../domain/visits/appointment.ts';
 import { decide } from '../domain/visits/lifecycle.ts';
 import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
@@ -25,6 +25,8 @@ import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
+/** How far ahead a visit may be planned, or moved (a school year). */
+export const MAX_DAYS_AHEAD = 366;
 /** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
 
 export interface VisitRequest {
@@ -67,6 +69,8 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     // A visit leaves only on its day: one planned for a day gone by could never leave.
     if (plannedFor < londonDate(deps.now()))
       throw doorstepError('BAD_REQUEST', `plannedFor: expected today (${londonDate(deps.now())}) or later`);
+    if (plannedFor > addDays(londonDate(deps.now()), MAX_DAYS_AHEAD))
+      throw doorstepError('BAD_REQUEST', `plannedFor: expected a day within a year`);
     const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
     if (r.appointmentTime && !appointmentAt)
       throw doorstepError(
@@ -222,8 +226,8 @@ export async function authoriseVisit(
           'FORBIDDEN',
           `the school's policy says visits are authorised by ${rules.authorisation.by.join(' or ') || 'the safeguarding team'}`,
         );
+      // (A visit whose day has passed: the lifecycle refuses it, saying to move it first.)
       must(deps, user, v, 'authorise');
-      refusePassedDay(deps, v.plannedFor);
       if (risk) {
         if (!mayAssessRisk(rules, [...user.roles, ...user.positions]))
           throw doorstepError('FORBIDDEN', `the risk is assessed by ${rules.risk.assessedBy.join(' or ')}`);
@@ -253,7 +257,7 @@ export async function authoriseVisit(
   );
 }
 
-/** A visit (or a day's list) whose day has passed is not authorised: it could never leave. */
+/** A day's list whose day has passed is not signed: none of its visits could leave. */
 function refusePassedDay(deps: VisitDeps, plannedFor: string): void {
   const today = londonDate(deps.now());
   if (plannedFor < today)

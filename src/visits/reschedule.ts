@@ -3,17 +3,15 @@ import { londonInstant } from '../domain/visits/appointment.ts';
 import { doorstepError } from '../errors.ts';
 import { moveVisitDate } from '../store/appointments.ts';
 import { insertBoardEvent } from '../store/board.ts';
-import { insertNotices } from '../store/notices.ts';
+import { insertNotices, withdrawPendingNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { withdrawApproval } from '../store/visit-changes.ts';
 import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { holdsApproval, writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { MAX_DAYS_AHEAD } from './request.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
-
-/** How far ahead a visit may be moved (a school year). */
-const MAX_DAYS_AHEAD = 366;
 
 /**
  * Moves a visit not yet made to another day (the lifecycle's `change-date`): today or later, within
@@ -52,6 +50,9 @@ export async function changeVisitDate(
           `date: the appointment's time (${londonClock(v.appointmentAt)}) does not happen on ${date} in London (the clocks go forward): change the time first`,
         );
       await moveVisitDate(tx, visitId, { plannedFor: date, appointmentAt });
+      // A text to the family announcing the old day, not yet sent (a retry, the relay): never sent.
+      await withdrawPendingNotices(tx, visitId, 'family', `the visit moved from ${v.plannedFor} to ${date}`);
+      const told = v.familyNotice?.method ? v.familyNotice : null;
       const withdrawn = effect.withdrawsApproval === true && holdsApproval(v);
       if (withdrawn) await withdrawApproval(tx, visitId);
       moved = true;
@@ -59,7 +60,7 @@ export async function changeVisitDate(
         ...v,
         plannedFor: date,
         appointmentAt,
-        familyNotice: null,
+        familyNotice: told ? null : v.familyNotice,
         ...(withdrawn
           ? {
               status: effect.status ?? v.status,
@@ -80,7 +81,7 @@ export async function changeVisitDate(
         user,
         'visit.date-changed',
         v,
-        { plannedFor: v.plannedFor, status: v.status, familyTold: v.familyNotice !== null },
+        { plannedFor: v.plannedFor, status: v.status, familyTold: told !== null },
         { plannedFor: date, status: after.status, sentBack: withdrawn, outboxId },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.date-changed', { visitId }));
@@ -88,8 +89,9 @@ export async function changeVisitDate(
       const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
       const rules = deps.rulesFor(v.schoolId);
       const about = `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}`;
+      // Its authorisers hear of it again whenever it waits for them: the first notice named the old day.
       const again =
-        withdrawn && rules.authorisation.required
+        rules.authorisation.required && after.status === 'requested'
           ? await insertNotices(tx, {
               schoolId: school.id,
               kind: 'awaiting-authorisation',
@@ -107,7 +109,7 @@ export async function changeVisitDate(
         key: `date:${date}:${deps.now().toISOString()}`,
         targets: school.notices.changed,
         subject: `home visit #${visitId} moved to ${date}`,
-        text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}.${v.familyNotice ? ' The family was told of the old day: tell them again.' : ''}`,
+        text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}.${told ? ' The family was told of the old day: tell them again.' : ''}`,
       });
       return [...again, ...changed];
     },

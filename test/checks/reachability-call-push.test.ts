@@ -51,6 +51,13 @@ describe('reachability of call and push steps', () => {
     expect(messages(school('sms:visiting-staff', SMS))).toEqual([]);
   });
 
+  it('a family target in a ladder is refused with the config: an alarm about the staff never goes to the family', () => {
+    for (const target of ['sms:family', 'email:family', 'call:family'])
+      expect(() => school(target, SMS + CALL)).toThrow(
+        `schools[0].escalation.alarm.levels[0].notify[0]: the family is not alerted: an alarm is about the staff on the visit and goes to the school's people, got "${target}"`,
+      );
+  });
+
   it('a push step with no one opted in (counted from the store) is warned; unjudged without the count', () => {
     expect(messages(school('push:office-staff', PUSH))).toEqual([]);
     expect(

@@ -620,6 +620,28 @@ describe('the visit lifecycle, as a model (pure)', () => {
     );
   });
 
+  it("once the visit's day has passed, nothing given for that day is given (authorised, signed, the family told); nothing else changes", () => {
+    fc.assert(
+      fc.property(
+        rulesArb,
+        fc.constantFrom<ActorName>(...ACTOR_NAMES),
+        fc.constantFrom<VisitStatus>('requested', 'authorised'),
+        fc.constantFrom<VisitAction>(...VISIT_ACTIONS),
+        (rules, name, status, action) => {
+          const v = { ...visitBeforeLeaving(status), requestedBy: 'req' };
+          const before = decide(action, v, ACTORS[name], rules);
+          const after = decide(action, { ...v, dayPassed: true }, ACTORS[name], rules);
+          if (['authorise', 'sign-list', 'tell-family'].includes(action)) {
+            same(after.ok, false, `${action} after the day`);
+            if (before.ok && !after.ok)
+              check(/has passed — move it to a new day first/.test(after.message), after.message);
+          } else same(after.ok, before.ok, `${action}: the day passing changed it`);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
   it('a change of address always sends an authorised visit back for authorisation', () => {
     fc.assert(
       fc.property(
@@ -693,6 +715,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
             commute: false,
             commuteApproved: false,
             outOfHoursApproved: false,
+            dayPassed: false,
           };
           const d = decide('back-safe', v, ACTORS[who], rules);
           expect(d.ok, `${who} back safe from ${status}`).toBe(true);
@@ -735,6 +758,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
       commute: false,
       commuteApproved: false,
       outOfHoursApproved: false,
+      dayPassed: false,
     };
     const wrong: string[] = [];
     for (const name of ACTOR_NAMES)

@@ -25,5 +25,6 @@ export function visitBeforeLeaving(
     commute: false,
     commuteApproved: false,
     outOfHoursApproved: false,
+    dayPassed: false,
   };
 }

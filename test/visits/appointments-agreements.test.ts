@@ -8,9 +8,9 @@ import { getVisit } from '../../src/store/visits.ts';
 import { recordBrokenAgreement } from '../../src/visits/agreements.ts';
 import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
-import { cancelVisit } from '../../src/visits/outcome.ts';
+import { cancelVisit, recordNoAnswer } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
-import { returnVisit } from '../../src/visits/while-out.ts';
+import { arriveVisit, returnVisit } from '../../src/visits/while-out.ts';
 import { agreementsConfig, madeWithAgreements } from '../helpers/agreements.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold } from '../helpers/visits.ts';
@@ -238,6 +238,51 @@ describe('Thames View 2.7: appointment records on CPOMS', () => {
     await expect(setAppointment(deps, partner, id, { time: '10:00' })).rejects.toMatchObject({
       code: 'DOORSTEP_FORBIDDEN',
     });
+  });
+
+  it('3.4 "If the parent/carer does not arrive the visit will be cancelled": no answer writes the cancellation record and tells the headteacher', async () => {
+    now = new Date('2026-11-23T13:50:00Z');
+    try {
+      const id = await requestVisit(deps, staff, {
+        schoolId: 'thames',
+        pupilMisId: 'P1',
+        reason: 'attendance below 90%',
+        appointmentTime: '14:00',
+      });
+      await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
+      await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+      await departTold(deps, staff, id, {
+        onFoot: true,
+        expectedReturnAt: new Date(now.getTime() + 3_600_000),
+        risksRead: true,
+        partnerUserId: partner.id,
+      });
+      now = new Date('2026-11-23T14:00:00Z');
+      await arriveVisit(deps, staff, id);
+      now = new Date('2026-11-23T14:20:00Z');
+      await recordNoAnswer(deps, staff, id);
+      const appointment = await records(id, 'visit_appointment');
+      expect(appointment.filter((r) => r.sink === 'cpoms').map((r) => r.idempotency_key)).toEqual([
+        `visit-appointment:thames:${id}:1`,
+        `visit-appointment:thames:${id}:2`,
+      ]);
+      expect(appointment.at(-1)!.title).toMatch(/CANCELLED/);
+      expect(appointment.at(-1)!.body).toMatch(
+        /No answer: the parent\/carer was not there; waited 20 minutes/,
+      );
+      const told = await noticesOf(id, 'cancelled');
+      expect(told.map((n) => n.target)).toEqual(['teams']);
+      expect(told[0]!.text).toMatch(
+        new RegExp(
+          `^Home visit #${id} \\(pupil A\\.O\\.\\) planned for 2026-11-23 was cancelled by Sam Staff: No answer`,
+        ),
+      );
+      // Still the outcome it is (child not seen), and the worker still watched until back safe.
+      expect((await getVisit(db, id))!).toMatchObject({ status: 'departed', returnedAt: null });
+      await returnVisit(deps, staff, id);
+    } finally {
+      now = new Date('2026-11-23T09:00:00Z');
+    }
   });
 
   it('a pack that does not ask for them writes none', async () => {

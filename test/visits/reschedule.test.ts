@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { allowedActions } from '../../src/domain/visits/lifecycle.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
-import { getVisit } from '../../src/store/visits.ts';
+import { getVisit, lifecycleOf } from '../../src/store/visits.ts';
+import { actorOf } from '../../src/visits/access.ts';
 import { setAppointment } from '../../src/visits/appointment.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { tellFamily } from '../../src/visits/family-notice.ts';
@@ -159,15 +161,49 @@ describe('moving a visit to another day', () => {
     expect(rows.at(-1)!.text).toMatch(/written confirmation named the old one: confirm it to them again\.$/);
   });
 
+  it('a text to the family for the old day not yet sent is never sent; an exemption (about the pupil, not the day) stays', async () => {
+    const id = await requestVisit(deps, staff, { schoolId: 'thames', pupilMisId: 'P1', reason: 'x' });
+    // A text announcing today, still waiting for a retry or the relay.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO notices (school_id, kind, visit_id, target, subject, text, notice_key)
+       VALUES ('thames', 'family', $1, 'sms:family', 'home visit', 'visit on Monday 23 November', 'k') RETURNING id`,
+      [id],
+    );
+    await db.query(`UPDATE visits SET family_notice = $2 WHERE id = $1`, [
+      id,
+      JSON.stringify({
+        method: null,
+        exemption: 'persistent-absence',
+        note: null,
+        at: now.toISOString(),
+        by: staff.id,
+      }),
+    ]);
+    await changeVisitDate(deps, staff, id, '2026-11-24');
+    const { rows: sent } = await db.query<{ status: string; last_error: string }>(
+      'SELECT status, last_error FROM notices WHERE id = $1',
+      [rows[0]!.id],
+    );
+    expect(sent).toEqual([{ status: 'failed', last_error: 'the visit moved from 2026-11-23 to 2026-11-24' }]);
+    expect((await getVisit(db, id))!.familyNotice).toMatchObject({ exemption: 'persistent-absence' });
+    const { rows: told } = await db.query<{ text: string }>(
+      `SELECT text FROM notices WHERE visit_id = $1 AND kind = 'changed'`,
+      [id],
+    );
+    expect(told.map((n) => n.text)).toEqual([
+      `Home visit #${id} (pupil A.O.) was moved from 2026-11-23 to 2026-11-24 by Sam Staff.`,
+    ]);
+  });
+
   it('a visit whose day has passed is not authorised and cannot leave — it is moved to today, then goes', async () => {
     const id = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'no contact' });
     const lime = await addUser(db, 'limesg', ['safeguarding'], { schools: ['lime'] });
     // Asked for yesterday, for yesterday; nobody went.
     await db.query(`UPDATE visits SET planned_for = '2026-11-22' WHERE id = $1`, [id]);
     const stale = await refusal(authoriseVisit(deps, lime, id, 'ok', false, { level: 'low', reason: 'x' }));
-    expect(stale).toMatchObject({
-      code: 'DOORSTEP_POLICY',
-      message: expect.stringMatching(/planned for 2026-11-22, which has passed: move it to a new day first/),
+    expect(stale).toEqual({
+      code: 'DOORSTEP_CONFLICT',
+      message: 'cannot authorise: the day the visit was planned for has passed — move it to a new day first',
     });
     await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]);
     const refused = await refusal(departTold(deps, staff, id, { ...go(), safeWord: 'oak' }));
@@ -211,5 +247,27 @@ describe('moving a visit to another day', () => {
         }),
       ),
     ).toEqual({ code: 'DOORSTEP_BAD_REQUEST', message: 'plannedFor: expected today (2026-11-23) or later' });
+    expect(
+      (
+        await refusal(
+          requestVisit(deps, office, {
+            schoolId: 'thames',
+            pupilMisId: 'P1',
+            reason: 'x',
+            plannedFor: '2027-11-25',
+          }),
+        )
+      ).message,
+    ).toBe('plannedFor: expected a day within a year');
+    // The visit page offers no authorising or telling the family once its day has passed: it offers the move.
+    await db.query(`UPDATE visits SET planned_for = '2026-11-20' WHERE id = $1`, [id]);
+    const offered = allowedActions(
+      lifecycleOf((await getVisit(db, id))!, now),
+      actorOf(head),
+      deps.rulesFor('thames'),
+    );
+    expect(offered).toContain('change-date');
+    expect(offered).not.toContain('sign-list');
+    expect(offered).not.toContain('tell-family');
   });
 });

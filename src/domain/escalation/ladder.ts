@@ -30,6 +30,12 @@ export const escalationLevel = z.strictObject({
         })
         .refine((t) => !NOT_TO_VISITING_STAFF.some((c) => t === `${c}:${VISITING_STAFF}`), {
           error: `a call or push to ${VISITING_STAFF} reaches no one (the people on the visit are who the alarm is about, and no call or push goes to them): expected sms:${VISITING_STAFF} or email:${VISITING_STAFF} to reach them, or another group`,
+        })
+        // `…:family` reaches the pupil's family: an alarm about the staff on their visit (with the
+        // worker's name, the alarm and what to do) is never theirs to receive.
+        .refine((t) => !t.endsWith(':family'), {
+          error:
+            "the family is not alerted: an alarm is about the staff on the visit and goes to the school's people",
         }),
     )
     .min(1, {

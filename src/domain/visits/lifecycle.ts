@@ -82,6 +82,11 @@ export interface LifecycleVisit {
   commuteApproved: boolean;
   /** Approved to be made outside the pack's hours (at or after authorisation). */
   outOfHoursApproved: boolean;
+  /**
+   * The London date it is planned for has gone by (the caller reads the clock): it can never leave
+   * on its day, so it is not authorised, signed or announced to the family until moved.
+   */
+  dayPassed: boolean;
 }
 
 export interface Actor {
@@ -149,14 +154,20 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   // would say more than the policy.
   authorise: {
     from: (v, r) =>
-      v.status === 'requested' && r.authorisation.required && r.authorisation.mode === 'each-visit',
+      v.status === 'requested' &&
+      !v.dayPassed &&
+      r.authorisation.required &&
+      r.authorisation.mode === 'each-visit',
     who: authoriser,
     refusal: 'the school’s policy names who authorises visits (and not a visit you asked for yourself)',
     effect: () => ({ ...none, status: 'authorised' }),
   },
   'sign-list': {
     from: (v, r) =>
-      v.status === 'requested' && r.authorisation.required && r.authorisation.mode === 'daily-list',
+      v.status === 'requested' &&
+      !v.dayPassed &&
+      r.authorisation.required &&
+      r.authorisation.mode === 'daily-list',
     who: authoriser,
     refusal: 'the school’s policy names who signs the day’s list',
     effect: () => ({ ...none, status: 'authorised' }),
@@ -264,7 +275,8 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   },
   // Before leaving: how the family was told of the visit, or the exemption (the pack's words).
   'tell-family': {
-    from: (v, r) => r.familyNotice !== undefined && (v.status === 'requested' || v.status === 'authorised'),
+    from: (v, r) =>
+      r.familyNotice !== undefined && !v.dayPassed && (v.status === 'requested' || v.status === 'authorised'),
     who: (a, v) => staffRole(a) || a.id === v.requestedBy || onVisit(a, v) || mayTake(a, v),
     refusal:
       'only whoever asked for the visit, the staff on it, the office or safeguarding record how the family was told',
@@ -306,7 +318,7 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   // with it is also `change-address`.)
   'set-appointment': {
     from: (v) => v.status === 'requested' || v.status === 'authorised',
-    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId || mayTake(a, v),
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding set its appointment',
     // Where the pack's risk assessment weighs the timing (King's), a new time is what a new address
     // is: what was authorised and assessed was another time, so the visit goes back for both.
@@ -320,7 +332,7 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   // follow-up visit asked for today, a family who rang to rearrange), instead of cancelling it.
   'change-date': {
     from: (v) => v.status === 'requested' || v.status === 'authorised',
-    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId || mayTake(a, v),
+    who: (a, v) => staffRole(a) || a.id === v.requestedBy || a.id === v.leadUserId,
     refusal: 'only whoever asked for the visit, its lead, the office or safeguarding move it to another day',
     effect: () => ({ ...none, status: 'requested', withdrawsApproval: true }),
   },
@@ -355,6 +367,9 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   },
 };
 
+/** What is given for the visit's day, and so not once that day has gone by. */
+const DAY_BOUND: readonly VisitAction[] = ['authorise', 'sign-list', 'tell-family'];
+
 export type Decision = { ok: true; effect: Effect } | { ok: false; why: 'state' | 'who'; message: string };
 
 /** Whether `actor` may do `action` to the visit now, and what it does. */
@@ -364,7 +379,10 @@ export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rul
     return {
       ok: false,
       why: 'state',
-      message: `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
+      message:
+        v.dayPassed && DAY_BOUND.includes(action) && t.from({ ...v, dayPassed: false }, rules)
+          ? `cannot ${action.replace(/-/g, ' ')}: the day the visit was planned for has passed — move it to a new day first`
+          : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
     };
   if (!t.who(actor, v, rules)) return { ok: false, why: 'who', message: t.refusal };
   return { ok: true, effect: t.effect(v, rules) };

@@ -3,3 +3,6 @@
 DROP INDEX IF EXISTS visits_one_follow_up_visit;
 CREATE UNIQUE INDEX visits_one_follow_up_visit ON visits (follows_visit_id)
   WHERE follows_visit_id IS NOT NULL AND status <> 'cancelled';
+-- The old index also served the self-reference (`follows_visit_id … ON DELETE SET NULL`): deleting a
+-- visit (retention, erasure) looks up the visits that follow it whatever their status.
+CREATE INDEX visits_follows_visit ON visits (follows_visit_id) WHERE follows_visit_id IS NOT NULL;
