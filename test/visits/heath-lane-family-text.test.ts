@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
-import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -11,6 +10,7 @@ import type { VisitDeps } from '../../src/visits/change.ts';
 import { departVisit } from '../../src/visits/departure.ts';
 import { tellFamily } from '../../src/visits/family-notice.ts';
 import { assessRisk, requestVisit } from '../../src/visits/request.ts';
+import { refusal } from '../helpers/refusal.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addUser } from '../helpers/web.ts';
 
@@ -30,16 +30,6 @@ let office: User;
 let dsl: User;
 let vera: User;
 let wes: User;
-
-async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isDoorstepError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 beforeAll(async () => {
   config = loadConfigFile('config/doorstep.example.yaml', {});

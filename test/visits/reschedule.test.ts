@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { allowedActions } from '../../src/domain/visits/lifecycle.ts';
-import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -14,6 +13,7 @@ import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src
 import { changeVisitDate } from '../../src/visits/reschedule.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
 import { agreementsConfig } from '../helpers/agreements.ts';
+import { refusal } from '../helpers/refusal.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
@@ -54,15 +54,6 @@ afterAll(async () => {
   await dropSchema(schema);
 });
 
-async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isDoorstepError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 const go = () => ({
   onFoot: true,
   expectedReturnAt: new Date(now.getTime() + 3_600_000),

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { londonClock } from '../../src/domain/attendance/dates.ts';
-import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -16,6 +15,7 @@ import { approveOutOfHours } from '../../src/visits/out-of-hours.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { refusal } from '../helpers/refusal.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
@@ -55,16 +55,6 @@ afterAll(async () => {
   await db.close();
   await dropSchema(schema);
 });
-
-async function refusal(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isDoorstepError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
 
 const back = () => new Date(now.getTime() + 60 * 60_000);
 
