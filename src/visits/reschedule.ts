@@ -17,10 +17,12 @@ import { pupilInitials, sendNotices } from './visit-notices.ts';
  * Moves a visit not yet made to another day (the lifecycle's `change-date`): today or later, within
  * a year. A visit leaves only on its planned day, and what it holds was given for that day, so the
  * authorisation (a day's list is signed for its day), the risk assessment, any out-of-hours or
- * commute approval and the family's notice are withdrawn — it waits for them again, the people named
- * for visits awaiting authorisation hear of it again, and those named for changes hear of the move
- * (Thames View 3.6). An appointment keeps its time on the new day, and a recorded appointment gets its
- * `changed` record (2.7). Moving to the day it already has changes nothing.
+ * commute approval and how the family was told are withdrawn (an exemption from telling them stays:
+ * it rests on the pupil, not the day), and a text to the family for the old day not yet sent is never
+ * sent — it waits for them again; the people named for visits awaiting authorisation hear of it
+ * again, and those named for changes hear of the move (Thames View 3.6). An appointment keeps its time
+ * on the new day, and a recorded appointment gets its `changed` record (2.7). Moving to the day it
+ * already has changes nothing.
  */
 export async function changeVisitDate(
   deps: VisitDeps,
