@@ -129,7 +129,15 @@ function render() {
               'li',
               { class: 'awaiting' },
               h('a', { href: `/visits/${v.visitId}` }, v.pupilName ? bdi(v.pupilName) : v.pupilMisId),
-              ` — ${v.reason}, planned for ${v.plannedFor} · `,
+              ` — ${v.reason}, planned for ${v.plannedFor}`,
+              v.dayPassed
+                ? h(
+                    'strong',
+                    { class: 'warn' },
+                    ' — its day has passed: move it to a new day before it is authorised',
+                  )
+                : null,
+              ' · ',
               h(
                 'a',
                 {

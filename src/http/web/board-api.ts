@@ -46,7 +46,11 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
         awaitingAuthorisation: rules.authorisation.required
           ? {
               by: rules.authorisation.by,
-              visits: await visitsAwaitingAuthorisation(deps.db, school.id),
+              // A visit whose day has passed is not authorised until it is moved: the board says so.
+              visits: (await visitsAwaitingAuthorisation(deps.db, school.id)).map((v) => ({
+                ...v,
+                dayPassed: v.plannedFor < today,
+              })),
             }
           : null,
         /** Follow-up actions from outcomes, not yet done (soonest due first; `overdue` past their date). */

@@ -128,5 +128,17 @@ describe('moving a visit to another day over HTTP', () => {
     expect(moved.visit.plannedFor).toBe('2026-11-24');
     // Not today's: leaving is refused for it, saying so.
     expect(moved.findings.map((f: { rule: string }) => f.rule)).toContain('planned-date');
+    // A visit waiting for authorisation whose day has passed: the board says so.
+    const lime = (
+      await call('dsl', 'POST', '/api/visits', { school: 'lime', pupilMisId: 'P1', reason: 'y' })
+    ).json().id as string;
+    await db.query(`UPDATE visits SET planned_for = '2026-11-22' WHERE id = $1`, [lime]);
+    const board = (await call('dsl', 'GET', '/api/board?school=lime')).json();
+    expect(
+      board.awaitingAuthorisation.visits.map((v: { visitId: string; dayPassed: boolean }) => [
+        v.visitId,
+        v.dayPassed,
+      ]),
+    ).toContainEqual([lime, true]);
   });
 });
