@@ -24,8 +24,8 @@ const picked = (form, name) => [...form.querySelectorAll(`input[name=${name}]:ch
 async function act(url, done) {
   try {
     await api('POST', url, {});
-    say(msg, done);
     await load();
+    say(msg, done);
   } catch (err) {
     say(msg, err.message, true);
   }
@@ -57,9 +57,11 @@ function addForm({ roles, positions }) {
         };
         try {
           await api('POST', '/api/users', body);
-          say(msg, `Account ${body.username} created.`);
           f.reset();
+          // The page drawn again first, then said: whoever reads the message (or a test waiting on it)
+          // acts on the page as it now is, not on one about to be replaced under them.
           await load();
+          say(msg, `Account ${body.username} created.`);
         } catch (err) {
           say(msg, err.message, true);
         }
@@ -124,8 +126,9 @@ function trainingForm(u) {
             safeguardingTrainedOn: f.safeguardingTrainedOn.value || null,
             homeVisitExperienced: experienced.checked,
           });
-          say(msg, `Training recorded for ${u.displayName}.`);
+          // Drawn again first, then said (as above).
           await load();
+          say(msg, `Training recorded for ${u.displayName}.`);
         } catch (err) {
           say(msg, err.message, true);
         }
