@@ -133,6 +133,12 @@ describe('a newcomer on the example configuration', () => {
         /^Heath Lane Academy: home-visit training recorded for everyone going; a first home visit/,
       ),
     ]);
+    // The page is read again after each save; a slow read (a busy server) must not leave the next
+    // person's form on a page about to be replaced: "Training recorded" is said once it is drawn.
+    await page.route('**/api/training', async (route) => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      await route.continue();
+    });
     for (const [who, experienced] of [
       ['vera', true],
       ['wes', false],
@@ -142,6 +148,11 @@ describe('a newcomer on the example configuration', () => {
       if (experienced) await page.locator(`#t-experienced-${u[who]!.id}`).check();
       await page.getByRole('button', { name: `Save training for ${who}` }).click();
       await page.getByText(`Training recorded for ${u[who]!.displayName}.`).waitFor();
+      // Said once the page is drawn again: the row already shows what was saved (read at once, not
+      // waited for).
+      expect(await page.locator(`#training tr[data-user-id="${u[who]!.id}"]`).textContent()).toMatch(
+        /1 Sept? 2026/,
+      );
     }
     const vera = page.locator(`#training tr[data-user-id="${u.vera!.id}"]`);
     await vera.getByText(/^yes \(recorded /).waitFor();
