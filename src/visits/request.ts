@@ -1,6 +1,7 @@
-import { addDays, londonDate } from '../domain/attendance/dates.ts';
+import { londonDate } from '../domain/attendance/dates.ts';
 import { londonInstant } from '../domain/visits/appointment.ts';
 import { decide } from '../domain/visits/lifecycle.ts';
+import { plannedDayProblem } from '../domain/visits/planned-day.ts';
 import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -24,9 +25,6 @@ import { actorOf, assertSchool, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
-
-/** How far ahead a visit may be planned, or moved (a school year). */
-export const MAX_DAYS_AHEAD = 366;
 /** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
 
 export interface VisitRequest {
@@ -66,11 +64,8 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     if (!formatAddress(address))
       throw doorstepError('BAD_REQUEST', 'address: the MIS has no address for this pupil; type one in');
     const plannedFor = r.plannedFor ?? londonDate(deps.now());
-    // A visit leaves only on its day: one planned for a day gone by could never leave.
-    if (plannedFor < londonDate(deps.now()))
-      throw doorstepError('BAD_REQUEST', `plannedFor: expected today (${londonDate(deps.now())}) or later`);
-    if (plannedFor > addDays(londonDate(deps.now()), MAX_DAYS_AHEAD))
-      throw doorstepError('BAD_REQUEST', `plannedFor: expected a day within a year`);
+    const dayProblem = plannedDayProblem(plannedFor, londonDate(deps.now()));
+    if (dayProblem) throw doorstepError('BAD_REQUEST', `plannedFor: ${dayProblem}`);
     const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
     if (r.appointmentTime && !appointmentAt)
       throw doorstepError(
@@ -258,12 +253,12 @@ export async function authoriseVisit(
 }
 
 /** A day's list whose day has passed is not signed: none of its visits could leave. */
-function refusePassedDay(deps: VisitDeps, plannedFor: string): void {
+function refusePassedDay(deps: VisitDeps, date: string): void {
   const today = londonDate(deps.now());
-  if (plannedFor < today)
+  if (date < today)
     throw doorstepError(
       'POLICY',
-      `the visit was planned for ${plannedFor}, which has passed: move it to a new day first (today is ${today})`,
+      `the list of ${date} has passed (today is ${today}): its visits are moved to a new day first`,
     );
 }
 

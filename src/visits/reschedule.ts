@@ -1,5 +1,6 @@
-import { addDays, isIsoDate, londonClock, londonDate } from '../domain/attendance/dates.ts';
+import { isIsoDate, londonClock, londonDate } from '../domain/attendance/dates.ts';
 import { londonInstant } from '../domain/visits/appointment.ts';
+import { plannedDayProblem } from '../domain/visits/planned-day.ts';
 import { doorstepError } from '../errors.ts';
 import { moveVisitDate } from '../store/appointments.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -10,7 +11,6 @@ import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { holdsApproval, writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { MAX_DAYS_AHEAD } from './request.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
 /**
@@ -31,13 +31,8 @@ export async function changeVisitDate(
   date: string,
 ): Promise<{ moved: boolean }> {
   if (!isIsoDate(date)) throw doorstepError('BAD_REQUEST', 'date: expected a date as YYYY-MM-DD');
-  const today = londonDate(deps.now());
-  if (date < today) throw doorstepError('BAD_REQUEST', `date: expected today (${today}) or later`);
-  if (date > addDays(today, MAX_DAYS_AHEAD))
-    throw doorstepError(
-      'BAD_REQUEST',
-      `date: expected a day within a year (by ${addDays(today, MAX_DAYS_AHEAD)})`,
-    );
+  const dayProblem = plannedDayProblem(date, londonDate(deps.now()));
+  if (dayProblem) throw doorstepError('BAD_REQUEST', `date: ${dayProblem}`);
   let moved = false;
   const notices = await change(
     deps,

@@ -249,7 +249,7 @@ describe('moving a visit to another day', () => {
           }),
         )
       ).message,
-    ).toBe('plannedFor: expected a day within a year');
+    ).toBe('plannedFor: expected a day within a year (by 2027-11-24)');
     // The visit page offers no authorising or telling the family once its day has passed: it offers the move.
     await db.query(`UPDATE visits SET planned_for = '2026-11-20' WHERE id = $1`, [id]);
     const offered = allowedActions(
