@@ -70,7 +70,8 @@ export function dateForm(d) {
   const v = d.visit;
   const today = londonToday();
   const date = h('input', { type: 'date', name: 'date', required: true, min: today });
-  const passed = v.plannedFor < today;
+  // Whether its day has passed is the server's answer (the lifecycle's), not worked out here.
+  const passed = d.dayPassed === true;
   return h(
     'form',
     {

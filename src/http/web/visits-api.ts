@@ -131,11 +131,14 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const user = userOf(req);
     const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
     const school = findSchool(deps.config, v.schoolId);
+    const lifecycle = lifecycleOf(v, now);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
       out: isOut(v),
-      actions: allowedActions(lifecycleOf(v, deps.now()), actorOf(user), rules),
+      actions: allowedActions(lifecycle, actorOf(user), rules),
+      /** Its planned day has gone by: the page says it must be moved before anything else. */
+      dayPassed: lifecycle.dayPassed,
       /** Its alarms not yet resolved: the phone page tells the worker what the office sees. */
       alarms: await openAlarmsOfVisit(deps.db, v.id),
       /** When the watcher next raises something unless the worker checks in or is back. */

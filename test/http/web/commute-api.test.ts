@@ -126,6 +126,7 @@ describe('moving a visit to another day over HTTP', () => {
     );
     const moved = (await call('staff', 'GET', `/api/visits/${id}`)).json();
     expect(moved.visit.plannedFor).toBe('2026-11-24');
+    expect(moved.dayPassed).toBe(false);
     // Not today's: leaving is refused for it, saying so.
     expect(moved.findings.map((f: { rule: string }) => f.rule)).toContain('planned-date');
     // A visit waiting for authorisation whose day has passed: the board says so.
@@ -133,6 +134,7 @@ describe('moving a visit to another day over HTTP', () => {
       await call('dsl', 'POST', '/api/visits', { school: 'lime', pupilMisId: 'P1', reason: 'y' })
     ).json().id as string;
     await db.query(`UPDATE visits SET planned_for = '2026-11-22' WHERE id = $1`, [lime]);
+    expect((await call('dsl', 'GET', `/api/visits/${lime}`)).json().dayPassed).toBe(true);
     const board = (await call('dsl', 'GET', '/api/board?school=lime')).json();
     expect(
       board.awaitingAuthorisation.visits.map((v: { visitId: string; dayPassed: boolean }) => [
