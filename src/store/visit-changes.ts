@@ -59,16 +59,17 @@ export async function markCommuteApproved(
   );
 }
 
-/** An assessor sets the visit's risk level, with why. */
+/** An assessor sets the visit's risk level, with why and the address flags it was made with. */
 export async function setRiskAssessment(
   tx: Queryable,
   visitId: string,
-  a: { level: 'low' | 'minor' | 'major'; by: string; at: Date; reason: string },
+  a: { level: 'low' | 'minor' | 'major'; by: string; at: Date; reason: string; flagIds: readonly string[] },
 ): Promise<void> {
   await tx.query(
-    `UPDATE visits SET risk_level = $2, risk_assessed_by = $3, risk_assessed_at = $4, risk_reason = $5, updated_at = now()
+    `UPDATE visits SET risk_level = $2, risk_assessed_by = $3, risk_assessed_at = $4, risk_reason = $5,
+       risk_assessed_flags = $6::bigint[], updated_at = now()
      WHERE id = $1`,
-    [visitId, a.level, a.by, a.at, a.reason],
+    [visitId, a.level, a.by, a.at, a.reason, [...a.flagIds]],
   );
 }
 
@@ -121,6 +122,7 @@ export async function withdrawApproval(tx: Queryable, visitId: string): Promise<
   await tx.query(
     `UPDATE visits SET status = 'requested', authorised_by = NULL, authorised_at = NULL, authorisation_note = NULL,
        out_of_hours_approved = false, risk_assessed_by = NULL, risk_assessed_at = NULL, risk_reason = NULL,
+       risk_assessed_flags = NULL,
        commute_approved_by = NULL, commute_approved_at = NULL, updated_at = now()
      WHERE id = $1`,
     [visitId],

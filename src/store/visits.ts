@@ -55,6 +55,8 @@ export interface VisitRow {
   followUpDoneAt: Date | null;
   riskAssessedBy: string | null;
   riskAssessedAt: Date | null;
+  /** The address flags the assessment was made with (null: assessed before these were kept). */
+  riskAssessedFlags: string[] | null;
   riskReason: string | null;
   familyNotice: FamilyNotice | null;
   /** The appointment's time (Thames View 2.7), when one was made. */
@@ -139,6 +141,7 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     followUpDoneAt: date(r.follow_up_done_at),
     riskAssessedBy: (r.risk_assessed_by as string | null) ?? null,
     riskAssessedAt: date(r.risk_assessed_at),
+    riskAssessedFlags: r.risk_assessed_flags ? (r.risk_assessed_flags as unknown[]).map(String) : null,
     riskReason: (r.risk_reason as string | null) ?? null,
     familyNotice: (r.family_notice as FamilyNotice | null) ?? null,
     appointmentAt: date(r.appointment_at),

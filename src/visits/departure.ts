@@ -1,6 +1,6 @@
 import { londonMinutes } from '../domain/attendance/dates.ts';
 import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
-import { flagMinimum, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
+import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -171,9 +171,10 @@ async function checkDeparture(
     // A dangerous (or caution) address raises the level whatever was assessed.
     riskLevel: higherRisk(v.riskLevel, flagMinimum(flags)),
     riskAssessed: v.riskAssessedAt !== null,
-    flaggedSinceAssessed: v.riskAssessedAt
-      ? flags.filter((f) => f.createdAt > v.riskAssessedAt!).map((f) => f.level)
-      : [],
+    flaggedSinceAssessed: flagsSinceAssessed(flags, {
+      at: v.riskAssessedAt,
+      flagIds: v.riskAssessedFlags,
+    }).map((f) => f.level),
     staff: going.length ? await staffCompetence(tx, going, v.id) : [],
     ...(d.expectedReturnAt ? { returnLondonMinutes: londonMinutes(d.expectedReturnAt) } : {}),
     partner: partnerId !== null,

@@ -4,6 +4,7 @@ import { decide } from '../domain/visits/lifecycle.ts';
 import { plannedDayProblem } from '../domain/visits/planned-day.ts';
 import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
+import { addressFlagsFor } from '../store/address-flags.ts';
 import { appendAudit } from '../store/audit.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
@@ -107,6 +108,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
         by: `user:${user.id}`,
         at: deps.now(),
         reason: r.riskNotes?.trim() || 'assessed when asking for the visit',
+        flagIds: (await addressFlagsFor(tx, r.schoolId, address)).map((f) => f.id),
       });
     const v = (await lockVisit(tx, id))!;
     await audit(tx, user, 'visit.requested', v, null, {
@@ -152,6 +154,12 @@ async function awaitingAuthorisationNotice(tx: Queryable, deps: VisitDeps, v: Vi
 export interface RiskAssessment {
   level: RiskLevel;
   reason: string;
+  /**
+   * The address flags the assessor was shown (the page sends the ones it lists): a flag recorded
+   * since then refuses the assessment, so it is read before the risk is judged. Absent (an API
+   * client): the flags there are now.
+   */
+  flagsSeen?: readonly string[] | undefined;
 }
 
 /**
@@ -175,11 +183,24 @@ export async function assessRisk(
 }
 
 async function recordRisk(deps: VisitDeps, tx: Queryable, user: User, v: VisitRow, risk: RiskAssessment) {
+  // The assessment is made with the flags there are: one recorded later (even one whose own
+  // transaction has not committed yet) is not among them, so departure asks for it to be amended.
+  const flags = await addressFlagsFor(tx, v.schoolId, v.address);
+  if (risk.flagsSeen) {
+    const seen = new Set(risk.flagsSeen);
+    const unseen = flags.filter((f) => !seen.has(f.id));
+    if (unseen.length > 0)
+      throw doorstepError(
+        'CONFLICT',
+        `the address was flagged since the page was opened (${unseen.map((f) => `${f.level.toUpperCase()} by ${f.createdBy}`).join('; ')}): read the flag and assess the risk again`,
+      );
+  }
   await setRiskAssessment(tx, v.id, {
     level: risk.level,
     by: `user:${user.id}`,
     at: deps.now(),
     reason: risk.reason.trim(),
+    flagIds: flags.map((f) => f.id),
   });
   await audit(
     tx,
@@ -187,7 +208,7 @@ async function recordRisk(deps: VisitDeps, tx: Queryable, user: User, v: VisitRo
     'visit.risk-assessed',
     v,
     { riskLevel: v.riskLevel, assessed: v.riskAssessedAt !== null },
-    { riskLevel: risk.level, reason: risk.reason.trim() },
+    { riskLevel: risk.level, reason: risk.reason.trim(), addressFlags: flags.map((f) => f.id) },
   );
 }
 

@@ -253,6 +253,53 @@ describe('the visit register', () => {
     }
   });
 
+  it('Thames View 2.5: a flag the assessment was not made with is new, whatever its time — recorded while the page was open, or committed after the assessment was read', async () => {
+    const id = await requestVisit(deps, office, {
+      schoolId: 'thames',
+      pupilMisId: 'P1',
+      reason: 'below 90%',
+      appointmentTime: '11:00',
+    });
+    await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+    const thames = deps.config.schools.find((s) => s.id === 'thames')!;
+    const flag = { schoolId: 'thames', postcode: 'LS6 2QT', level: 'dangerous' as const, note: 'knife seen' };
+    const go = { onFoot: true, expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id };
+    const rulesNow = async () =>
+      (await departureCheck(deps, staff, id, { ...go, expectedReturnAt: back() })).map((f) => f.rule);
+    try {
+      // The page showed no flags; one was recorded before the assessor pressed the button.
+      await flagAddress(db, dsl, flag, thames, new Date(now.getTime() - 60_000));
+      const stale = await refusal(
+        assessRisk(deps, sbm, id, { level: 'low', reason: 'known family', flagsSeen: [] }),
+      );
+      expect(stale.code).toBe('DOORSTEP_CONFLICT');
+      expect(stale.message).toMatch(
+        /the address was flagged since the page was opened \(DANGEROUS by .+\): read the flag and assess the risk again/,
+      );
+      expect((await getVisit(db, id))!.riskAssessedAt).toBeNull();
+      // Assessed with it in view: it stands in nobody's way.
+      const shown = (
+        await db.query<{ id: string }>(`SELECT id::text FROM address_flags WHERE school_id = 'thames'`)
+      ).rows[0]!.id;
+      await assessRisk(deps, sbm, id, { level: 'major', reason: 'knife: police aware', flagsSeen: [shown] });
+      expect(await rulesNow()).toEqual(['family-notice']);
+      // A flag stamped before the assessment whose transaction committed after it (the assessment
+      // could not see it): its time says "before", but the assessment was not made with it.
+      await flagAddress(
+        db,
+        dsl,
+        { ...flag, level: 'caution', note: 'dog' },
+        thames,
+        new Date(now.getTime() - 30_000),
+      );
+      expect(await rulesNow()).toContain('risk-assessment');
+      await assessRisk(deps, sbm, id, { level: 'major', reason: 'knife and dog' });
+      expect(await rulesNow()).toEqual(['family-notice']);
+    } finally {
+      await db.query(`DELETE FROM address_flags WHERE school_id = 'thames'`);
+    }
+  });
+
   it('Lime Hills: an authorised visit whose time slips into the evening is approved then by an authoriser, with why — not cancelled and asked for again', async () => {
     const id = await requestVisit(deps, staff, { schoolId: 'lime', pupilMisId: 'P1', reason: 'no contact' });
     await authoriseVisit(deps, dsl, id, 'ok', false, { level: 'low', reason: 'known family' });
@@ -522,7 +569,8 @@ describe('the visit register', () => {
     expect(rows).toEqual([
       {
         before: { riskLevel: 'low', assessed: false },
-        after: { riskLevel: 'major', reason: 'history of violence at the address' },
+        // The address had no flags: the assessment was made with none.
+        after: { riskLevel: 'major', reason: 'history of violence at the address', addressFlags: [] },
       },
     ]);
 

@@ -1,5 +1,5 @@
 import { api, fmtDateTime, h, londonToday, say } from './app.js';
-import { riskFields, showFindings } from './visit-risks.js';
+import { flagsSeen, riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, page, post, visitId } from './visit-shared.js';
 import { arrivalTimeAt, returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
@@ -23,7 +23,9 @@ export function authoriseForm(d, can) {
           'authorise',
           {
             ...(outside.checked ? { outOfHours: true } : {}),
-            ...(withRisk ? { risk: { level: r.level.value, reason: r.reason.value } } : {}),
+            ...(withRisk
+              ? { risk: { level: r.level.value, reason: r.reason.value, flagsSeen: flagsSeen(d) } }
+              : {}),
           },
           'Visit authorised.',
         );

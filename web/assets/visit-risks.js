@@ -97,7 +97,10 @@ export function riskFields(prefix) {
   };
 }
 
-export function riskForm() {
+/** The address flags the page shows: an assessment names them, so one recorded since is read first. */
+export const flagsSeen = (d) => (d.addressFlags ?? []).map((f) => f.id);
+
+export function riskForm(d) {
   const r = riskFields('risk');
   return h(
     'form',
@@ -105,7 +108,11 @@ export function riskForm() {
       id: 'assess-risk',
       onsubmit: (e) => {
         e.preventDefault();
-        post('assess-risk', { level: r.level.value, reason: r.reason.value }, 'Risk assessed.');
+        post(
+          'assess-risk',
+          { level: r.level.value, reason: r.reason.value, flagsSeen: flagsSeen(d) },
+          'Risk assessed.',
+        );
       },
     },
     h('h2', {}, 'Assess the risk'),

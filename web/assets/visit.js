@@ -112,7 +112,7 @@ async function load() {
           `Waiting for authorisation by ${d.rules.authorisation.by.join(' or ')}${d.rules.authorisation.mode === 'daily-list' ? " (the day's list is signed)" : ''}.`,
         ),
       );
-    if (can('assess-risk') && d.rules.risk.at !== 'authorisation') parts.push(riskForm());
+    if (can('assess-risk') && d.rules.risk.at !== 'authorisation') parts.push(riskForm(d));
     parts.push(commutePart(d, can));
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
     if (can('set-appointment')) parts.push(appointmentForm(d));

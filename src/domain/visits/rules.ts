@@ -253,6 +253,22 @@ export function flagMinimum(flags: readonly { level: string }[]): RiskLevel {
   return 'low';
 }
 
+/**
+ * The address flags recorded since the visit's risk was assessed (Thames View 2.5: a new risk amends
+ * the assessment before the visit): those the assessment was not made with, or — assessed before
+ * Doorstep kept which — those stamped after it. None while it is not assessed.
+ */
+export function flagsSinceAssessed<F extends { id: string; createdAt: Date }>(
+  flags: readonly F[],
+  assessment: { at: Date | null; flagIds: readonly string[] | null },
+): F[] {
+  const { at, flagIds } = assessment;
+  if (at === null) return [];
+  if (flagIds === null) return flags.filter((f) => f.createdAt > at);
+  const weighed = new Set(flagIds);
+  return flags.filter((f) => !weighed.has(f.id));
+}
+
 /** The higher of two risk levels. */
 export function higherRisk(a: RiskLevel, b: RiskLevel): RiskLevel {
   return RISK_ORDER[a] >= RISK_ORDER[b] ? a : b;

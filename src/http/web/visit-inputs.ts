@@ -98,6 +98,11 @@ export const outcome = z.strictObject({
 export const risk = z.strictObject({
   level: z.enum(['low', 'minor', 'major'], { error: 'expected low, minor or major' }),
   reason: z.string().trim().min(1, { error: 'expected why the risk is at this level' }).max(1000),
+  /** The ids of the address flags the page showed the assessor (one recorded since refuses it). */
+  flagsSeen: z
+    .array(z.string().regex(/^\d{1,18}$/, { error: 'expected address flag ids' }))
+    .max(200)
+    .optional(),
 });
 
 export const flag = z.strictObject({

@@ -200,6 +200,41 @@ describe('the departure checks the visit page lists', () => {
     expect(left.statusCode, left.body).toBe(200);
   });
 
+  it('an assessment names the address flags the page showed: one recorded since is refused (409), to be read first', async () => {
+    const id = (
+      await call('office', 'POST', '/api/visits', {
+        school: 'heath-lane',
+        pupilMisId: '9002',
+        reason: 'absent',
+      })
+    ).json().id as string;
+    const opened = (await call('dsl', 'GET', `/api/visits/${id}`)).json();
+    expect(opened.addressFlags).toEqual([]);
+    try {
+      const flagged = await call('dsl', 'POST', '/api/address-flags', {
+        school: 'heath-lane',
+        postcode: 'EX1 2AB',
+        level: 'caution',
+        note: 'large dog',
+      });
+      expect(flagged.statusCode, flagged.body).toBe(201);
+      const assess = (flagsSeen: unknown) =>
+        call('dsl', 'POST', `/api/visits/${id}/assess-risk`, { level: 'minor', reason: 'dog', flagsSeen });
+      const stale = await assess([]);
+      expect(stale.statusCode).toBe(409);
+      expect(stale.json().message).toMatch(/flagged since the page was opened \(CAUTION by .+\)/);
+      expect((await assess(['not-an-id'])).statusCode).toBe(400);
+      const reopened = (await call('dsl', 'GET', `/api/visits/${id}`)).json();
+      const shown = reopened.addressFlags.map((f: { id: string }) => f.id);
+      expect(shown).toHaveLength(1);
+      expect((await assess(shown)).statusCode).toBe(200);
+      const after = (await call('dsl', 'GET', `/api/visits/${id}`)).json();
+      expect(after.findings.map((f: Finding) => f.rule)).not.toContain('risk-assessment');
+    } finally {
+      await db.query(`DELETE FROM address_flags WHERE school_id = 'heath-lane'`);
+    }
+  });
+
   it('is for those who may see the visit only', async () => {
     // Asked for by the DSL, who leads it: visiting staff see their own visits only.
     const id = (
