@@ -10,11 +10,12 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
-import { saveFamilyNotice, withdrawApproval } from '../store/visit-changes.ts';
+import { saveFamilyNotice } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
 import { type Address, formatAddress, lifecycleOf, type VisitRow } from '../store/visits.ts';
 import { actorOf, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { awaitingAuthorisationAgain, holdsApproval, sendBack } from './send-back.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
 /**
@@ -69,16 +70,6 @@ export async function writeAppointmentRecord(
   return id;
 }
 
-/** Something given for the visit as it stands that a change to where or (where weighed) when would withdraw. */
-export function holdsApproval(v: VisitRow): boolean {
-  return (
-    v.status !== 'requested' ||
-    v.riskAssessedAt !== null ||
-    v.outOfHoursApproved ||
-    v.commuteApprovedAt !== null
-  );
-}
-
 /**
  * Whether a new appointment time set by `user` now would send the visit back (the lifecycle's
  * `set-appointment` effect, and something to withdraw): what the visit page warns of beside the time.
@@ -129,46 +120,13 @@ export async function setAppointment(
       // The family's written confirmation named the old time (or address): it is given again.
       const confirmationStale = v.familyNotice?.method === 'written-confirmation';
       if (confirmationStale) await saveFamilyNotice(tx, visitId, null);
-      const withdrawn = reassess?.withdrawsApproval === true && holdsApproval(v);
-      if (withdrawn) {
-        await withdrawApproval(tx, visitId);
-        await audit(
-          tx,
-          user,
-          'visit.sent-back-for-authorisation',
-          v,
-          {
-            status: v.status,
-            authorisedBy: v.authorisedBy,
-            riskLevel: v.riskLevel,
-            riskAssessedBy: v.riskAssessedBy,
-            outOfHoursApproved: v.outOfHoursApproved,
-            commuteApproved: v.commuteApprovedAt !== null,
-          },
-          {
-            status: reassess.status ?? v.status,
-            authorisedBy: null,
-            riskAssessed: false,
-            outOfHoursApproved: false,
-            commuteApproved: false,
-            why,
-          },
-        );
-      }
+      const back = await sendBack(tx, user, v, reassess, why);
+      const withdrawn = back.sentBack;
       const after: VisitRow = {
-        ...v,
+        ...back.visit,
         appointmentAt: at,
         address,
         ...(confirmationStale ? { familyNotice: null } : {}),
-        ...(withdrawn
-          ? {
-              status: reassess.status ?? v.status,
-              riskAssessedAt: null,
-              outOfHoursApproved: false,
-              commuteApprovedBy: null,
-              commuteApprovedAt: null,
-            }
-          : {}),
       };
       const isChange = v.appointmentAt !== null;
       outboxId = await writeAppointmentRecord(tx, deps, after, isChange ? 'changed' : 'booked', {
@@ -191,24 +149,17 @@ export async function setAppointment(
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.appointment-set', { visitId }));
       const school = knownSchool(deps.config, v.schoolId);
       const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-      const rules = deps.rulesFor(v.schoolId);
       // Sent back: the people the school names for visits awaiting authorisation hear of it again.
-      const again =
-        withdrawn && rules.authorisation.required
-          ? await insertNotices(tx, {
-              schoolId: school.id,
-              kind: 'awaiting-authorisation',
-              visitId,
-              targets: school.notices.awaitingAuthorisation,
-              key: moved
-                ? `address-changed:${deps.now().toISOString()}`
-                : `time-changed:${at.toISOString()}:${deps.now().toISOString()}`,
-              subject: `home visit #${visitId} waits for authorisation again`,
-              text: moved
-                ? `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its address was changed by ${user.displayName}, so it waits for authorisation (and its risk assessment) again. Open the visit in Doorstep to see the new address.`
-                : `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its appointment time was ${before.at ? `changed from ${londonTime(before.at)}` : 'set'} to ${londonTime(at)} by ${user.displayName}, and the risk assessment weighs the timing, so it waits for authorisation (and its risk assessment) again.`,
-            })
-          : [];
+      const again = withdrawn
+        ? await awaitingAuthorisationAgain(tx, deps, after, {
+            key: moved
+              ? `address-changed:${deps.now().toISOString()}`
+              : `time-changed:${at.toISOString()}:${deps.now().toISOString()}`,
+            text: moved
+              ? `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its address was changed by ${user.displayName}, so it waits for authorisation (and its risk assessment) again. Open the visit in Doorstep to see the new address.`
+              : `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its appointment time was ${before.at ? `changed from ${londonTime(before.at)}` : 'set'} to ${londonTime(at)} by ${user.displayName}, and the risk assessment weighs the timing, so it waits for authorisation (and its risk assessment) again.`,
+          })
+        : [];
       if (!isChange) return again;
       const changed = await insertNotices(tx, {
         schoolId: school.id,

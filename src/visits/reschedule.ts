@@ -6,11 +6,11 @@ import { moveVisitDate } from '../store/appointments.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import { insertNotices, withdrawPendingNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
-import { withdrawApproval } from '../store/visit-changes.ts';
 import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
-import { holdsApproval, writeAppointmentRecord } from './appointment.ts';
+import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { awaitingAuthorisationAgain, sendBack } from './send-back.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
 /**
@@ -50,23 +50,20 @@ export async function changeVisitDate(
       // A text to the family announcing the old day, not yet sent (a retry, the relay): never sent.
       await withdrawPendingNotices(tx, visitId, 'family', `the visit moved from ${v.plannedFor} to ${date}`);
       const told = v.familyNotice?.method ? v.familyNotice : null;
-      const withdrawn = effect.withdrawsApproval === true && holdsApproval(v);
-      if (withdrawn) await withdrawApproval(tx, visitId);
+      const back = await sendBack(
+        tx,
+        user,
+        v,
+        effect,
+        `moved from ${v.plannedFor} to ${date}: authorise and assess the visit on its new day`,
+      );
+      const withdrawn = back.sentBack;
       moved = true;
       const after: VisitRow = {
-        ...v,
+        ...back.visit,
         plannedFor: date,
         appointmentAt,
         familyNotice: told ? null : v.familyNotice,
-        ...(withdrawn
-          ? {
-              status: effect.status ?? v.status,
-              riskAssessedAt: null,
-              outOfHoursApproved: false,
-              commuteApprovedBy: null,
-              commuteApprovedAt: null,
-            }
-          : {}),
       };
       const outboxId = appointmentAt
         ? await writeAppointmentRecord(tx, deps, after, 'changed', {
@@ -87,18 +84,10 @@ export async function changeVisitDate(
       const rules = deps.rulesFor(v.schoolId);
       const about = `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}`;
       // Its authorisers hear of it again whenever it waits for them: the first notice named the old day.
-      const again =
-        rules.authorisation.required && after.status === 'requested'
-          ? await insertNotices(tx, {
-              schoolId: school.id,
-              kind: 'awaiting-authorisation',
-              visitId,
-              targets: school.notices.awaitingAuthorisation,
-              key: `date-changed:${date}:${deps.now().toISOString()}`,
-              subject: `home visit #${visitId} waits for authorisation again`,
-              text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}, so it waits for authorisation${rules.authorisation.mode === 'daily-list' ? ` (on ${date}'s list)` : ''} again. Open the visit in Doorstep.`,
-            })
-          : [];
+      const again = await awaitingAuthorisationAgain(tx, deps, after, {
+        key: `date-changed:${date}:${deps.now().toISOString()}`,
+        text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}, so it waits for authorisation${rules.authorisation.mode === 'daily-list' ? ` (on ${date}'s list)` : ''} again. Open the visit in Doorstep.`,
+      });
       const changed = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'changed',

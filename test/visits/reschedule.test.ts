@@ -114,6 +114,21 @@ describe('moving a visit to another day', () => {
         },
       },
     ]);
+    // What was withdrawn is in the audit, with what it was and why (as for a new address or time).
+    const { rows: sentBack } = await db.query<{
+      before: Record<string, unknown>;
+      after: Record<string, unknown>;
+    }>(
+      `SELECT before, after FROM audit_log WHERE action = 'visit.sent-back-for-authorisation' AND entity_id = $1`,
+      [id],
+    );
+    expect(sentBack).toHaveLength(1);
+    expect(sentBack[0]!.before).toMatchObject({ status: 'authorised', riskAssessedBy: expect.any(String) });
+    expect(sentBack[0]!.after).toMatchObject({
+      status: 'requested',
+      riskAssessed: false,
+      why: 'moved from 2026-11-23 to 2026-11-25: authorise and assess the visit on its new day',
+    });
     // Moving it to the day it has changes nothing.
     expect(await changeVisitDate(deps, staff, id, '2026-11-25')).toEqual({ moved: false });
     // On Wednesday, the list signed, assessed and told again: it leaves.
