@@ -604,13 +604,22 @@ describe('a worker out is watched until back safe', () => {
     await sam.goto(`${base}/visits/${rows[0]!.id}`);
     await sam.getByRole('button', { name: 'I need help' }).click();
     await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor();
+    await sam
+      .locator('#out-banner', {
+        hasText: 'passed on until someone takes it. If you are in danger now, call 999',
+      })
+      .waitFor({ timeout: 30_000 });
     const card = office.locator('li.alarm.unacknowledged', { hasText: /SOS — Sam Visitor/ });
     await card.first().waitFor({ timeout: 5_000 });
     await expect(card.first().textContent()).resolves.toMatch(/14 Rosebank Terrace/);
     const helpId = await card.first().getAttribute('data-alarm-id');
     const help = office.locator(`li.alarm[data-alarm-id="${helpId}"]`);
     await help.getByRole('button', { name: /^Acknowledge alarm/ }).click();
-    await sam.locator('#out-banner', { hasText: 'Help is on its way' }).waitFor({ timeout: 30_000 });
+    // The worker sees that a person has taken it, and that the police are theirs to call if in danger.
+    await sam
+      .locator('#out-banner', { hasText: 'The office has taken your alarm and is dealing with it' })
+      .waitFor({ timeout: 30_000 });
+    await expect(sam.locator('#call-999').getAttribute('href')).resolves.toBe('tel:999');
     await backSafe(sam);
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
     // The office closes it as the worker safe.

@@ -26,6 +26,9 @@ export function outParts(d, can) {
       d.officePhone
         ? h('a', { class: 'button big', href: `tel:${d.officePhone.replace(/\s+/g, '')}` }, 'Call the office')
         : null,
+      // Hampton: "call for assistance from the Police"; King's: "contact … relevant authorities (e.g.,
+      // Police …)". The school's alarm is not the police: in danger now, the worker calls them.
+      h('a', { class: 'button big danger', id: 'call-999', href: 'tel:999' }, 'Call 999'),
     ),
   );
   parts.push(
@@ -226,7 +229,14 @@ export function outBanner(d) {
   const overdue = d.alarms.filter((a) => a.type === 'overdue_visit');
   const help = d.alarms.filter((a) => a.type === 'sos');
   const lines = [];
-  if (help.length) lines.push('Help is on its way: the office has your alarm.');
+  // Said as it is: taken by a person, or still being passed on until someone takes it — never "help
+  // is on its way" before anyone has. The school's alarm is not the police.
+  if (help.some((a) => a.status === 'acknowledged'))
+    lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
+  else if (help.length)
+    lines.push(
+      'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',
+    );
   if (missed.length)
     lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
   if (overdue.length)
@@ -273,7 +283,11 @@ export async function askForHelp() {
       { timeout: 5000, maximumAge: 60_000 },
     );
   });
-  await post('help', { location: position }, 'Help requested: the office has your alarm and will call you.');
+  await post(
+    'help',
+    { location: position },
+    'Help requested: your alarm is with the office. If you are in danger now, call 999.',
+  );
 }
 
 // While the worker is out the page re-reads every 20 s (a form being filled in is kept).
