@@ -485,10 +485,18 @@ const TABLE: Record<string, Clause[]> = {
       },
     },
     {
-      clause: '"A dynamic risk assessment should be completed before the visit"',
+      clause:
+        '2.1 "A dynamic risk assessment should be completed before the visit, considering known risks related to the family, location, and timing"',
       setting: 'risk: { assessedBy: [dsl, associate-head], at: authorisation }',
-      scenario: 'the authoriser assesses',
-      check: () => expect(may('kings-gomer', 'assess-risk', ['safeguarding'], ['dsl'])).toBe(true),
+      scenario:
+        'the authoriser assesses; the address flagged after it was assessed (a known location risk it did not weigh)',
+      check: () => {
+        expect(may('kings-gomer', 'assess-risk', ['safeguarding'], ['dsl'])).toBe(true);
+        expect(blocks('kings-gomer', { flaggedSinceAssessed: ['caution'] })).toEqual(['risk-assessment']);
+        expect(blocks('kings-gomer', { flaggedSinceAssessed: [] })).toEqual([]);
+        // Where the requester's own level stands (Hampton), there is no assessment to amend.
+        expect(blocks('hampton', { flaggedSinceAssessed: ['caution'], partner: true })).toEqual([]);
+      },
     },
     {
       clause:

@@ -112,7 +112,9 @@ async function load() {
           `Waiting for authorisation by ${d.rules.authorisation.by.join(' or ')}${d.rules.authorisation.mode === 'daily-list' ? " (the day's list is signed)" : ''}.`,
         ),
       );
-    if (can('assess-risk') && d.rules.risk.at !== 'authorisation') parts.push(riskForm(d));
+    // Assessed at authorisation: once authorised, an assessor amends it here (a new flag asks for it).
+    if (can('assess-risk') && (d.rules.risk.at !== 'authorisation' || v.status === 'authorised'))
+      parts.push(riskForm(d));
     parts.push(commutePart(d, can));
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
     if (can('set-appointment')) parts.push(appointmentForm(d));

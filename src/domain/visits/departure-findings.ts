@@ -191,9 +191,11 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       message: `the risk must be assessed first (by ${rules.risk.assessedBy.join(' or ')})`,
     });
   // Thames View 2.5 "If a particular home visit poses new risks, the risk assessment will be amended
-  // before the visit": where the assessment is its own step, an address flagged since it was made is
-  // a risk it did not weigh — assessed again (at whatever level) before anyone leaves.
-  else if (rules.risk.at === 'separate' && v.flaggedSinceAssessed?.length)
+  // before the visit"; King's 2.1 "A dynamic risk assessment should be completed before the visit,
+  // considering known risks related to the family, location, and timing": wherever an assessor's
+  // assessment is required (its own step, or at authorisation), an address flagged since it was made
+  // is a risk it did not weigh — assessed again (at whatever level) before anyone leaves.
+  else if (rules.risk.at !== 'request' && v.flaggedSinceAssessed?.length)
     out.push({
       level: 'block',
       rule: 'risk-assessment',
