@@ -59,15 +59,15 @@ export class WondeSource implements MisSource {
     first: string,
     schema: S,
     what: string,
-  ): AsyncGenerator<{ n: number; body: z.output<S> }> {
+  ): AsyncGenerator<{ n: number; body: z.output<S>; last: boolean }> {
     const origin = new URL(this.base).origin;
     let url: string | null | undefined = first;
     for (let n = 1; url; n++) {
       if (n > MAX_PAGES)
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
       const body: z.output<S> = await getJson(url, schema, this.http, what);
-      yield { n, body };
       const next: string | null | undefined = body.meta.pagination.next;
+      yield { n, body, last: !next };
       if (!next && body.meta.pagination.more) {
         throw malformed(
           { unit: `${what} page ${n}` },
@@ -86,7 +86,12 @@ export class WondeSource implements MisSource {
     }
   }
 
+  private clock(): number {
+    return (this.settings.now ?? (() => new Date()))().getTime();
+  }
+
   async *pull(cursor: SyncCursor): AsyncIterable<ImportUnit> {
+    const started = this.clock();
     const perPage = this.settings.perPage ?? 200;
     const today = londonDate((this.settings.now ?? (() => new Date()))());
     const misIds = new Map<string, string>();
@@ -142,34 +147,51 @@ export class WondeSource implements MisSource {
 
     const q = new URLSearchParams({ include: 'attendance_code', per_page: String(perPage) });
     if (cursor.value) q.set('updated_after', cursor.value);
-    let latest = cursor.value ?? undefined;
-    for await (const { n, body } of this.pages(
+    let latest: string | undefined;
+    // A student not in the students list (a leaver whose marks Wonde still sends): looked up once
+    // among the leavers; one found nowhere is passed on under its Wonde id, so the import rejects
+    // that row as an unknown pupil and applies the rest (a thrown page would stop every later sync).
+    let leaversRead = false;
+    const misIdOf = async (wondeStudent: string): Promise<string> => {
+      if (!misIds.has(wondeStudent) && !leaversRead) {
+        leaversRead = true;
+        const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
+        for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
+          for (const l of body.data) if (!misIds.has(l.id)) misIds.set(l.id, l.mis_id);
+      }
+      return misIds.get(wondeStudent) ?? `wonde:${wondeStudent}`;
+    };
+    for await (const { n, body, last } of this.pages(
       `${this.base}/attendance/session?${q}`,
       attendancePage,
       'Wonde session attendance',
     )) {
       const label = `wonde attendance page ${n}`;
-      const marks = body.data.map((r, i): MarkRecord => {
+      const marks: MarkRecord[] = [];
+      for (const [i, r] of body.data.entries()) {
         const where = { unit: label, record: i + 1 };
         const session = r.session.toUpperCase();
         if (session !== 'AM' && session !== 'PM') throw malformed(where, 'session', 'expected AM or PM');
-        const pupilMisId = misIds.get(r.student);
-        if (!pupilMisId)
-          throw malformed(where, 'student', `Wonde student ${r.student} is not in the students list`);
+        const pupilMisId = await misIdOf(r.student);
         if (typeof r.attendance_code === 'string' || !r.attendance_code.data) {
           throw malformed(where, 'attendance_code', 'expected the included code ({data: {code}}), not an id');
         }
         if (r.updated_at && (!latest || r.updated_at > latest)) latest = r.updated_at;
-        return {
+        marks.push({
           pupilMisId,
           date: r.date,
           session,
           mark: r.attendance_code.data.code,
           minutesLate: r.minutes_late ?? null,
           where,
-        };
-      });
-      const cursorAfter = latest;
+        });
+      }
+      // The cursor moves only with the last page (committed after every page before it), and to
+      // before this sync began on Wonde's clock: the pages come in no order, so a later page may hold
+      // rows older than one already read, and a row changed while the pages were read, or in the
+      // cursor's own second (`updated_after` is strict), is read again next time — re-reading a mark
+      // changes nothing. A page that fails leaves the cursor where it was.
+      const cursorAfter = last && latest ? cursorBefore(latest, this.clock() - started) : undefined;
       yield {
         label,
         batches: async function* () {
@@ -179,4 +201,18 @@ export class WondeSource implements MisSource {
       };
     }
   }
+}
+
+/** How far before the newest change read the cursor is set, beyond the sync's own length. */
+export const CURSOR_OVERLAP_MS = 5 * 60_000;
+
+/**
+ * The newest `updated_at` read (`2025-01-13 13:20:00`, Wonde's clock), moved back by the sync's
+ * length and the overlap: no later than when the sync began by Wonde's clock. Undefined when the
+ * timestamp is not one (the cursor then stays where it was: everything is read again).
+ */
+export function cursorBefore(newest: string, syncMs: number): string | undefined {
+  const at = Date.parse(`${newest.replace(' ', 'T')}Z`);
+  if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(newest) || Number.isNaN(at)) return undefined;
+  return new Date(at - Math.max(0, syncMs) - CURSOR_OVERLAP_MS).toISOString().slice(0, 19).replace('T', ' ');
 }

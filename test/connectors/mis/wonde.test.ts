@@ -105,7 +105,8 @@ describe('Wonde MIS source', () => {
         { pupilMisId: '1003', date: '2025-01-13', session: 'PM', mark: 'L' },
       ],
     });
-    expect(units[3]!.cursor).toBe('2025-01-13 13:20:00');
+    // The newest change read, moved back by the sync's length (none on this clock) and the overlap.
+    expect(units[3]!.cursor).toBe('2025-01-13 13:15:00');
     expect(api.isDone()).toBe(true);
   });
 
@@ -137,7 +138,7 @@ describe('Wonde MIS source', () => {
     expect(waits).toEqual([3000, 1000]);
   });
 
-  it('refuses a malformed body and a mark for a student it was not given', async () => {
+  it('refuses a malformed body; a mark for a student not on roll is a leaver’s, or passed on to be rejected alone', async () => {
     nock(BASE)
       .get('/schools/A1930499544/students')
       .query(true)
@@ -155,12 +156,64 @@ describe('Wonde MIS source', () => {
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, {
-        data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')],
+        data: [
+          session('S8', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00'),
+          session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00'),
+          session('S1', '2025-01-13', 'AM', '/', '2025-01-13 09:00:00'),
+        ],
+        meta: meta(null),
+      })
+      // Looked up once, when a student is not in the students list.
+      .get('/schools/A1930499544/students-leaver')
+      .query({ per_page: '2' })
+      .reply(200, { data: [student('S8', 1008)], meta: meta(null) });
+    const units = await collectUnits(source().pull({ value: null }));
+    // A leaver's mark keeps its pupil; one found nowhere goes on under its Wonde id, so the import
+    // rejects that row as an unknown pupil and applies the others (the page is not refused: a thrown
+    // page would stop every later sync on it).
+    expect(units.at(-1)!.batches[0]).toMatchObject({
+      kind: 'marks',
+      marks: [{ pupilMisId: '1008' }, { pupilMisId: 'wonde:S9' }, { pupilMisId: '1001', mark: '/' }],
+    });
+  });
+
+  it('moves the cursor only with the last page: a page that fails leaves it where it was', async () => {
+    const twoPages = () =>
+      nock(BASE)
+        .get('/schools/A1930499544/students')
+        .query(true)
+        .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+        .get('/schools/A1930499544/deletions')
+        .query(true)
+        .reply(200, noDeletions)
+        .get('/schools/A1930499544/attendance/session')
+        .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+        // Wonde gives no order: the first page holds the newest change.
+        .reply(200, {
+          data: [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 16:00:00')],
+          meta: meta(`${BASE}/schools/A1930499544/attendance/session?page=2`),
+        });
+    twoPages()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ page: '2' })
+      .reply(400, { error: 'bad page' });
+    const seen: (string | undefined)[] = [];
+    await expect(
+      (async () => {
+        for await (const u of source().pull({ value: '2025-01-01 00:00:00' })) seen.push(u.cursorAfter?.());
+      })(),
+    ).rejects.toThrow();
+    // The first page was applied without moving the cursor: its 16:00 would skip page 2's 10:00.
+    expect(seen.slice(2)).toEqual([undefined]);
+    twoPages()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ page: '2' })
+      .reply(200, {
+        data: [session('S1', '2025-01-10', 'PM', 'N', '2025-01-10 10:00:00')],
         meta: meta(null),
       });
-    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
-      /wonde attendance page 1, record 1, field student: Wonde student S9 is not in the students list/,
-    );
+    const units = await collectUnits(source().pull({ value: '2025-01-01 00:00:00' }));
+    expect(units.slice(2).map((u) => u.cursor)).toEqual([undefined, '2025-01-13 15:55:00']);
   });
 
   it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
