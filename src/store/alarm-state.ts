@@ -279,8 +279,15 @@ export async function resolve(
 
 /** A visit's alarms that are not resolved (what the phone page warns the worker about). */
 export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
-  const { rows } = await db.query<{ id: string; type: string; status: string; raised_at: Date }>(
-    `SELECT id, type, status, raised_at FROM alarms WHERE visit_id = $1 AND status <> 'resolved' ORDER BY raised_at`,
+  const { rows } = await db.query<{
+    id: string;
+    type: string;
+    status: string;
+    raised_at: Date;
+    from_device: boolean;
+  }>(
+    `SELECT id, type, status, raised_at, device_id IS NOT NULL AS from_device FROM alarms
+     WHERE visit_id = $1 AND status <> 'resolved' ORDER BY raised_at`,
     [visitId],
   );
   return rows.map((r) => ({
@@ -288,5 +295,7 @@ export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
     type: r.type,
     status: r.status,
     raisedAt: new Date(r.raised_at).toISOString(),
+    /** Raised by a fob (not the phone page or the register): the phone never shows or buzzes for it. */
+    fromDevice: Boolean(r.from_device),
   }));
 }

@@ -1,7 +1,7 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, page, post, visitId } from './visit-shared.js';
-import { backSafeWords, whenSaid } from './visit-words.js';
+import { backSafeWords, outBannerLines, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -222,27 +222,11 @@ export function lateForm(v) {
 // What the office sees, the worker sees: a missed check-in or an overdue return is a banner (with a
 // vibration where the phone allows), and the next deadline counts down.
 let countdown = null;
+let lastSaid = '';
 export function outBanner(d) {
   clearInterval(countdown);
   const v = d.visit;
-  const missed = d.alarms.filter((a) => a.type === 'missed_check_in');
-  const overdue = d.alarms.filter((a) => a.type === 'overdue_visit');
-  const help = d.alarms.filter((a) => a.type === 'sos');
-  const lines = [];
-  // Said as it is: taken by a person, or still being passed on until someone takes it — never "help
-  // is on its way" before anyone has. The school's alarm is not the police.
-  if (help.some((a) => a.status === 'acknowledged'))
-    lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
-  else if (help.length)
-    lines.push(
-      'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',
-    );
-  if (missed.length)
-    lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
-  if (overdue.length)
-    lines.push(
-      'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
-    );
+  const lines = outBannerLines(d.alarms);
   const clock = h('p', { id: 'next-deadline', 'aria-live': 'off' });
   const tick = () => {
     const parts = [];
@@ -253,7 +237,10 @@ export function outBanner(d) {
   };
   tick();
   countdown = setInterval(tick, 15_000);
-  if (lines.length && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  // Once for each new thing to say, not at every re-read of the page (every 20 s while out).
+  const said = lines.join('\n');
+  if (said && said !== lastSaid && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  lastSaid = said;
   return h(
     'section',
     {

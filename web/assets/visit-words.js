@@ -81,3 +81,27 @@ export function backSafeWords({ self, leadName, partnerName, me }) {
     yes: 'Yes, I spoke to them: back safe',
   };
 }
+
+/**
+ * What the banner of a visit out says of its open alarms: what the office sees, the worker sees — a
+ * missed check-in, an overdue return, the page's own "I need help" and whether a person has taken it
+ * (never "help is on its way" before anyone has). A fob alarm (SOS, duress, silent) is never said
+ * here: a phone lighting up and vibrating beside someone in danger can give them away.
+ */
+export function outBannerLines(alarms) {
+  const help = alarms.filter((a) => a.type === 'sos' && !a.fromDevice);
+  const lines = [];
+  if (help.some((a) => a.status === 'acknowledged'))
+    lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
+  else if (help.length)
+    lines.push(
+      'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',
+    );
+  if (alarms.some((a) => a.type === 'missed_check_in'))
+    lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
+  if (alarms.some((a) => a.type === 'overdue_visit'))
+    lines.push(
+      'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
+    );
+  return lines;
+}

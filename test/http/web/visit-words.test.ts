@@ -9,6 +9,7 @@ interface VisitWords {
     effect: string;
     yes: string;
   };
+  outBannerLines: (alarms: { type: string; status: string; fromDevice: boolean }[]) => string[];
 }
 // The visit page's module (plain JS, no DOM).
 const words = (await import(
@@ -97,5 +98,27 @@ describe('the visit page: "Back safe" asks first, and says it ends the watch for
     expect(w.question).toBe('Have you spoken to Sam Visitor and Kim Visitor, and are they both back safe?');
     expect(w.effect).toMatch(/ends the watch for both of them/);
     expect(w.yes).toBe('Yes, I spoke to them: back safe');
+  });
+});
+
+describe('the visit page: the banner while out', () => {
+  const alarm = (type: string, status = 'open', fromDevice = false) => ({ type, status, fromDevice });
+
+  it('says nothing of a fob alarm (a phone lighting up beside someone in danger can give them away)', () => {
+    expect(words.outBannerLines([alarm('sos', 'open', true), alarm('duress', 'open', true)])).toEqual([]);
+    expect(words.outBannerLines([alarm('sos', 'acknowledged', true)])).toEqual([]);
+  });
+
+  it('says whether a person has taken the page’s own alarm yet, and that the police are the worker’s to call', () => {
+    expect(words.outBannerLines([alarm('sos')])).toEqual([
+      'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',
+    ]);
+    expect(words.outBannerLines([alarm('sos'), alarm('sos', 'acknowledged')])).toEqual([
+      'The office has taken your alarm and is dealing with it. If you are in danger now, call 999.',
+    ]);
+    expect(words.outBannerLines([alarm('missed_check_in'), alarm('overdue_visit')])).toEqual([
+      'Check-in missed: the office has been alerted. Check in now if you are safe.',
+      'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
+    ]);
   });
 });
