@@ -72,16 +72,24 @@ export async function openTestAlarmOf(
 }
 
 /**
+ * When an alarm `a` reached Doorstep, as SQL over its alias: the later of its raise time and its fob
+ * event's receipt — a fob clock behind (kept when within `ALARM_RAISED_LATE_MS`) puts the raise time
+ * before a departure the alarm in fact came after.
+ */
+export const alarmArrivedAt = (a: string) =>
+  `GREATEST(${a}.raised_at, (SELECT e.received_at FROM fob_events e WHERE e.id = ${a}.fob_event_id))`;
+
+/**
  * Whether visit `v` is one an alarm `a` is about (SQL over their aliases): its own visit; or, for a
  * device alarm not tied to one yet (the visit watcher ties them every 15 s, and the first page goes
  * within milliseconds of the raise), each visit out now whose lead or partner carries the alarm's
- * staff id at its school, or that took the alarm's device, and that left before the alarm was raised
+ * staff id at its school, or that took the alarm's device, and that left before the alarm reached Doorstep
  * (as the watcher ties them: `linkDeviceAlarmsToVisits`). A drill's alarm is no visit's.
  */
 export const isAlarmVisit = (a: string, v: string) => `(${v}.id = ${a}.visit_id
       OR (${a}.visit_id IS NULL AND NOT ${a}.test
           AND ${v}.school_id = ${a}.school_id AND ${v}.departed_at IS NOT NULL AND ${v}.returned_at IS NULL
-          AND ${a}.raised_at >= ${v}.departed_at
+          AND ${alarmArrivedAt(a)} >= ${v}.departed_at
           AND ((${a}.device_id IS NOT NULL AND ${v}.fob_device_id = ${a}.device_id)
                OR EXISTS (SELECT 1 FROM users w WHERE ${a}.staff_id IS NOT NULL AND w.staff_id = ${a}.staff_id
                             AND ${worksAt('w', `${a}.school_id`)} AND w.id IN (${v}.lead_user_id, ${v}.partner_user_id)))))`;

@@ -1,3 +1,4 @@
+import { alarmArrivedAt } from './alarm-lookups.ts';
 import type { Queryable } from './db.ts';
 import { toVisit, type VisitRow } from './visits.ts';
 
@@ -42,7 +43,9 @@ export async function visitsOutForWatch(
 /**
  * Device alarms not yet tied to a visit, raised by a staff member on a visit out since it left: tied
  * to it (one raised before they left was not raised there: its card must not show the visit's address
- * as where it happened, nor back safe close it).
+ * as where it happened, nor back safe close it). "Since it left" is by the later of the device's time
+ * and Doorstep's receipt (`alarmArrivedAt`): a fob whose clock is slow (trusted up to an hour behind)
+ * still raises its alarm at the visit the worker is on when it reaches Doorstep.
  */
 export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string): Promise<void> {
   await tx.query(
@@ -50,7 +53,7 @@ export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string):
      WHERE a.school_id = $1 AND a.visit_id IS NULL AND a.status <> 'resolved' AND a.staff_id IS NOT NULL
        AND NOT a.test -- a fob drill is no visit's alarm
        AND u.staff_id = a.staff_id AND v.school_id = a.school_id AND v.departed_at IS NOT NULL AND v.returned_at IS NULL
-       AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND a.raised_at >= v.departed_at`,
+       AND (v.lead_user_id = u.id OR v.partner_user_id = u.id) AND ${alarmArrivedAt('a')} >= v.departed_at`,
     [schoolId],
   );
 }

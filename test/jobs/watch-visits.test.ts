@@ -15,7 +15,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { JobRun } from '../../src/queue/worker-host.ts';
-import { timelineOf } from '../../src/store/alarm-state.ts';
+import { openAlarmsOfVisit, timelineOf } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -497,6 +497,31 @@ describe('the visit watcher', () => {
       (r as { alarmId: string }).alarmId,
     ]);
     expect(String(rows[0]!.visit_id)).toBe(id);
+    // The phone page is told it came from a fob: it never shows or buzzes for it.
+    expect(await openAlarmsOfVisit(db, id)).toEqual([
+      expect.objectContaining({ type: 'sos', fromDevice: true }),
+    ]);
+    await returnVisit(vdeps, lead, id);
+  });
+
+  it('ties to the visit a fob alarm that reached Doorstep after it left, its device clock ten minutes slow', async () => {
+    const id = await departed('hampton', 90);
+    const slow = new Date(now.getTime() - 10 * 60_000).toISOString();
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[2]!,
+      fobEvent('sos-slow-clock', { deviceId: 'FOB-1', occurredAt: slow, receivedAt: now.toISOString() }),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    await watch();
+    const { rows } = await db.query<{ visit_id: string | null; raised_at: Date }>(
+      'SELECT visit_id, raised_at FROM alarms WHERE id = $1',
+      [(r as { alarmId: string }).alarmId],
+    );
+    // Its device time is kept (within the hour an alarm's clock is believed behind), and it is the visit's.
+    expect(rows[0]!.raised_at.toISOString()).toBe(slow);
+    expect(String(rows[0]!.visit_id)).toBe(id);
+    await returnVisit(vdeps, lead, id);
   });
 
   it('does not tie to a visit a fob alarm raised before it left (the address is not where it happened)', async () => {
