@@ -11,8 +11,11 @@ export interface ReachabilityProblem {
   /** 1-based; null for the ladder as a whole or the school's channels. */
   level: number | null;
   target: string | null;
-  /** `reaches-no-one` (the notification will fail), `some-unreachable`, `no-person` or `no-reports`. */
-  kind: 'reaches-no-one' | 'some-unreachable' | 'no-person' | 'no-reports';
+  /**
+   * `reaches-no-one` (the notification will fail), `some-unreachable`, `no-person`, `repeats-board-only`
+   * (the level that repeats until the alarm is resolved tells no person) or `no-reports`.
+   */
+  kind: 'reaches-no-one' | 'some-unreachable' | 'no-person' | 'repeats-board-only' | 'no-reports';
   message: string;
 }
 
@@ -132,6 +135,16 @@ export function ladderReachability(
         target: null,
         kind: 'no-person',
         message: `${path} reaches no person on any level, only the board`,
+      });
+    // The last level repeats at its interval until a person responds: board-only, no one outside the
+    // board is told again once the ladder's rounds are spent — an office nobody is in stays silent.
+    else if (policy.levels.at(-1)?.notify.every((t) => t === 'board'))
+      out.push({
+        ladder,
+        level: policy.levels.length,
+        target: null,
+        kind: 'repeats-board-only',
+        message: `${path} level ${policy.levels.length} repeats until the alarm is resolved but notifies only the board: once its rounds are spent no person is told again — add a group that carries a phone (e.g. sms:on-call-leaders)`,
       });
   }
   if (usesSms && s.channels.sms && !smsStatusUrl(s.channels.sms))

@@ -11,6 +11,7 @@ describe('doorstep check: ladder levels that reach no one', () => {
       'escalation.alarm reaches no person on any level, only the board',
       'escalation.overdue-visit level 2 notifies sms:visiting-staff, but channels.sms is not configured: it reaches no one',
       'escalation.overdue-visit level 5 notifies sms:senior-leadership, but channels.sms is not configured: it reaches no one',
+      'escalation.overdue-visit level 6 notifies sms:senior-leadership, but channels.sms is not configured: it reaches no one',
       'escalation.overdue-visit reaches no person on any level, only the board',
       'escalation.missed-check-in level 1 notifies sms:visiting-staff, but channels.sms is not configured: it reaches no one',
       'escalation.missed-check-in level 2 notifies sms:on-call-leaders, but channels.sms is not configured: it reaches no one',
@@ -28,7 +29,36 @@ describe('doorstep check: ladder levels that reach no one', () => {
     expect(escalationGaps(configured)).toEqual([
       'escalation.alarm level 2 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
       'escalation.overdue-visit level 5 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
+      'escalation.overdue-visit level 6 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
     ]);
+  });
+
+  it('warns of a ladder whose repeating last level tells only the board (no ladder ends in silence)', () => {
+    const school = configWith({
+      env: { T: 'x' },
+      school: `    escalation:
+      alarm:
+        levels:
+          - { afterMinutes: 0, notify: [board, sms:leaders] }
+          - { afterMinutes: 5, notify: [board] }
+    contacts:
+      leaders: [{ name: Head, phone: "+447700900001" }]
+    channels:
+      sms: { accountSid: AC1, authToken: "\${T}", from: "+447700900000", inboundUrl: "https://d.example.org/hooks/sms/alpha" }
+`,
+    }).schools[0]!;
+    expect(ladderReachability(school).filter((p) => p.ladder === 'alarm')).toEqual([
+      {
+        ladder: 'alarm',
+        level: 2,
+        target: null,
+        kind: 'repeats-board-only',
+        message:
+          'escalation.alarm level 2 repeats until the alarm is resolved but notifies only the board: once its rounds are spent no person is told again — add a group that carries a phone (e.g. sms:on-call-leaders)',
+      },
+    ]);
+    // Doorstep's own overdue ladder repeats with leadership's text, never the board alone.
+    expect(ladderReachability(school).filter((p) => p.kind === 'repeats-board-only')).toHaveLength(1);
   });
 
   it('an SMS group with no phones, an e-mail group with no addresses, people with no route, and no delivery reports', () => {

@@ -176,9 +176,9 @@ export function decideStep(policy: EscalationPolicy, step: number, state: AlarmS
  * Doorstep's own overdue-visit ladder, for a school whose policy gives none (no school's policy
  * contains it: Hampton's own ladder is in its pack, `config/policies/hampton.yaml`): the board at
  * once; +15 min a reminder to the visiting staff; +30 min the office is prompted to call the worker;
- * then the location; then leadership; then the board prompts "call the police". Like every ladder it
- * never ends in silence (the last level repeats until the alarm is resolved — the visit's return
- * resolves it): acknowledging says who is handling it, not that the worker is safe.
+ * then the location; then leadership; then the board prompts "call the police" and leadership is
+ * texted again. Like every ladder it never ends in silence (the last level, leadership's text with it,
+ * repeats until the alarm is resolved — the visit's return resolves it): acknowledging says who is handling it, not that the worker is safe.
  */
 export const DEFAULT_OVERDUE_VISIT_POLICY: EscalationPolicy = {
   condition: 'if-not-resolved',
@@ -196,7 +196,13 @@ export const DEFAULT_OVERDUE_VISIT_POLICY: EscalationPolicy = {
       notify: ['board', 'sms:senior-leadership'],
       prompt: 'Contact school leadership',
     },
-    { afterMinutes: 10, notify: ['board'], prompt: 'Call the police (999): a member of staff is missing' },
+    // The level that repeats (every 10 minutes) until the worker is back: leadership told each time,
+    // never the board alone — an office nobody is in would leave a missing worker unwatched.
+    {
+      afterMinutes: 10,
+      notify: ['board', 'sms:senior-leadership'],
+      prompt: 'Call the police (999): a member of staff is missing',
+    },
   ],
   repeat: 0,
   reescalateAfterMinutes: 15,
