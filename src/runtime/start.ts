@@ -108,18 +108,20 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       limiter: new RedisRateLimiter(conn, config.redis.prefix),
       publisher: conn,
     };
+    // One way into the alarm path for every transport (MQTT and the webhook): the same store, queues,
+    // board and counters (`/metrics` counts a refused or untrusted webhook event as an MQTT one).
+    const ingestDeps = {
+      db,
+      producer,
+      publisher: conn,
+      prefix: config.redis.prefix,
+      counters: ingestCounters(metrics),
+    };
     if (roles.includes('ingest')) {
       // This role's workers run the ladder: a new alarm's first step is taken here, at once.
       firstSteps = firstStepHere(jobDeps);
       stopPreparing = await prepareIngestStore(db);
-      const ingest = {
-        db,
-        producer,
-        publisher: conn,
-        prefix: config.redis.prefix,
-        counters: ingestCounters(metrics),
-        ...(firstSteps ? { firstStep: firstSteps } : {}),
-      };
+      const ingest = { ...ingestDeps, ...(firstSteps ? { firstStep: firstSteps } : {}) };
       const feeds = feedMetrics(metrics);
       for (const school of config.schools) {
         for (const transport of school.fobs.transports) {
@@ -180,10 +182,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
         fobWebhooks: {
           config,
           ingest: {
-            db,
-            producer,
-            publisher: conn,
-            prefix: config.redis.prefix,
+            ...ingestDeps,
             // In one process with the ingest role (its workers run the ladder): the first step here too.
             ...(firstSteps ? { firstStep: firstSteps } : {}),
           },
