@@ -1,3 +1,4 @@
+import { ASKS_THE_WORKER } from '../domain/escalation/ladder.ts';
 import { phoneKey } from '../domain/phone-key.ts';
 import { doorstepError } from '../errors.ts';
 import type { Notification } from './channel.ts';
@@ -11,7 +12,8 @@ export type AlarmSubjects = (
  * Who of a group an alarm notification goes to: never the people the alarm is about (its wearer,
  * the people on its visit) — they cannot take their own alarm, and a phone that rings or buzzes on
  * someone in duress can give them away. A notice (not an alarm) goes to everyone; so does an SMS to
- * the `visiting-staff` group, the register's text that asks the worker themselves (`keepGroup`).
+ * the `visiting-staff` group (`keepGroup`) for the register's own alarms about a worker not heard
+ * from (`ASKS_THE_WORKER`, raised by no device): its text asks the worker themselves.
  * When the group had people but every one is someone the alarm is about, the notification fails
  * for good (CONFIG_INVALID: the alarm moves to its next level at once; never a page to no one).
  */
@@ -27,7 +29,14 @@ export async function notAboutThem<T>(
   subjects: AlarmSubjects,
   keepGroup?: string,
 ): Promise<T[]> {
-  if (n.notice || recipients.length === 0 || (keepGroup !== undefined && group === keepGroup))
+  // The register's own reminder asks the worker themselves; any other alarm (a fob's, the phone
+  // page's I need help) never goes to them, whatever a ladder names.
+  const asksTheWorker = n.deviceId === null && ASKS_THE_WORKER.has(n.alarmType);
+  if (
+    n.notice ||
+    recipients.length === 0 ||
+    (keepGroup !== undefined && group === keepGroup && asksTheWorker)
+  )
     return [...recipients];
   const s = await subjects(n);
   const about = {

@@ -4,11 +4,11 @@ import { configWith } from '../helpers/config.ts';
 
 const PUBLIC = 'B'.repeat(87);
 
-function school(level1: string, channels: string) {
+function school(level1: string, channels: string, ladder = 'alarm') {
   return configWith({
     env: { T: 'token', K: 'private' },
     school: `    escalation:
-      alarm:
+      ${ladder}:
         levels:
           - { afterMinutes: 0, notify: [${level1}] }
     contacts:
@@ -48,7 +48,20 @@ describe('reachability of call and push steps', () => {
       expect(() => school(target, SMS + CALL + PUSH)).toThrow(
         `schools[0].escalation.alarm.levels[0].notify[0]: a call or push to visiting-staff reaches no one (the people on the visit are who the alarm is about, and no call or push goes to them): expected sms:visiting-staff or email:visiting-staff to reach them, or another group, got "${target}"`,
       );
-    expect(messages(school('sms:visiting-staff', SMS))).toEqual([]);
+    // The register's ladders text the worker to call in; a device alarm's never reaches them.
+    expect(
+      ladderReachability(school('sms:visiting-staff', SMS, 'overdue-visit')).filter(
+        (p) => p.ladder === 'overdue-visit',
+      ),
+    ).toEqual([]);
+    for (const [ladder, target] of [
+      ['alarm', 'sms:visiting-staff'],
+      ['duress', 'email:visiting-staff'],
+      ['sos', 'sms:visiting-staff'],
+    ] as const)
+      expect(() => school(target, SMS, ladder)).toThrow(
+        `schools[0].escalation.${ladder}.levels[0].notify[0]: ${target} on the ${ladder} ladder reaches no one: a device alarm (SOS, fall, duress) is never sent to the person it is about or the people on their visit — only the register's overdue, missed check-in and silent-fob ladders text the worker to call in, got "${target}"`,
+      );
   });
 
   it('a family target in a ladder is refused with the config: an alarm about the staff never goes to the family', () => {

@@ -126,8 +126,22 @@ describe('notification channels', () => {
     expect(bodies.get('+447700900001')).toContain(`Reply 1 ${code}`);
     expect(bodies.has('+447700900002')).toBe(false);
     expect(asked).toEqual(['7']);
-    await sms.send({ ...n, id: '101', target: 'sms:visiting-staff' });
+    // The register's own overdue alarm asks the worker themselves (no reply code: not theirs to take).
+    about = { userIds: [], phones: ['+447700900005'] };
+    const overdue = { ...n, target: 'sms:visiting-staff', alarmType: 'overdue_visit', deviceId: null };
+    await sms.send({ ...overdue, id: '101' });
     expect(bodies.get('+447700900005')).not.toContain(code);
+    // A fob's alarm never goes to the wearer, whatever the ladder names: a phone buzzing "SOS" or
+    // "DURESS" in the hand of someone in danger can give them away. Failed for good: the next level.
+    for (const device of [
+      { ...n, id: '103', target: 'sms:visiting-staff' },
+      { ...n, id: '104', target: 'sms:visiting-staff', alarmType: 'duress' },
+      // The phone page's I need help is raised by no device, and is not a reminder either.
+      { ...overdue, id: '105', alarmType: 'sos' },
+    ]) {
+      const refused = await sms.send(device).catch((e: unknown) => e);
+      expect((refused as Error).message, device.alarmType).toContain('is someone the alarm is about');
+    }
     // A group of only the people the alarm is about: nothing sent, failed for good (the next level now).
     about = { userIds: [], phones: ['+447700900001', '+44 7700 900002'] };
     const err = await sms.send({ ...n, id: '102' }).catch((e: unknown) => e);

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { NO_ECHO, settingId } from '../../core/settings.ts';
-import { escalationPolicy } from '../../domain/escalation/ladder.ts';
+import { escalationPolicy, laddersByKind } from '../../domain/escalation/ladder.ts';
 import {
   type EscalationRouting,
   type HoursWindow,
@@ -17,7 +17,7 @@ import {
 const hoursWindow = z.string().refine((s) => parseHoursWindow(s) !== null, {
   error: 'expected hours as HH:MM-HH:MM (24-hour, the end after the start), e.g. 08:00-17:00',
 });
-const ladders = z.record(settingId, escalationPolicy);
+const ladders = laddersByKind(settingId, escalationPolicy);
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri'] as const;
 
 export const escalationHoursSettings = z

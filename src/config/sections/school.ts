@@ -3,7 +3,7 @@ import { fobsSettings } from '../../../connectors/fob/settings.ts';
 import { misSettings } from '../../../connectors/mis/settings.ts';
 import { alsoRecordToSettings, recordsSettings } from '../../../connectors/records/settings.ts';
 import { type SecretField, settingId } from '../../core/settings.ts';
-import { escalationPolicy } from '../../domain/escalation/ladder.ts';
+import { escalationPolicy, laddersByKind } from '../../domain/escalation/ladder.ts';
 import { attendanceSettings, calendarSettings } from './attendance.ts';
 import { channelsSettings, contactsSettings } from './channels.ts';
 import { escalationHoursSettings } from './escalation-hours.ts';
@@ -118,7 +118,7 @@ export function schoolSettings(secret: SecretField) {
       brokerSilenceSeconds: 900,
     }),
     policies: z.array(settingId).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
-    escalation: z.record(settingId, escalationPolicy).default({}),
+    escalation: laddersByKind(settingId, escalationPolicy).default({}),
     // --- Time-based routing (issue 21 item 5): ladders for out of hours, weekends and holidays. ---
     escalationHours: escalationHoursSettings.optional(),
     // --- end time-based routing ---

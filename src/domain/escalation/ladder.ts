@@ -46,6 +46,41 @@ export const escalationLevel = z.strictObject({
 });
 
 /**
+ * The register's alarm kinds about a worker not heard from (overdue, a missed check-in, a silent
+ * fob): their text or e-mail to `visiting-staff` asks the worker themselves to call in. Every other
+ * alarm (a fob's SOS, fall, duress; the phone page's I need help) is never sent to the people it is
+ * about — a phone buzzing "DURESS" in the hand of someone in danger can give them away.
+ */
+export const ASKS_THE_WORKER = new Set(['overdue_visit', 'missed_check_in', 'device_silent']);
+
+/**
+ * A school's ladders by kind, refusing `sms:`/`email:visiting-staff` on a ladder that is for device
+ * alarms only (`alarm`, `sos`, `duress`, …): it would reach no one (the wearer and the people on their
+ * visit are never paged about their own alarm), yet `doorstep check` would count it as a person.
+ */
+export function laddersByKind<K extends z.ZodType<string, string>, T extends z.ZodType<EscalationPolicy>>(
+  key: K,
+  policy: T,
+) {
+  return z.record(key, policy).superRefine((ladders, ctx) => {
+    for (const [kind, ladder] of Object.entries(ladders)) {
+      if (ASKS_THE_WORKER.has(kind.replace(/-/g, '_'))) continue;
+      ladder.levels.forEach((level, i) => {
+        level.notify.forEach((t, j) => {
+          if (t === `sms:${VISITING_STAFF}` || t === `email:${VISITING_STAFF}`)
+            ctx.addIssue({
+              code: 'custom',
+              input: t,
+              path: [kind, 'levels', i, 'notify', j],
+              message: `${t} on the ${kind} ladder reaches no one: a device alarm (SOS, fall, duress) is never sent to the person it is about or the people on their visit — only the register's overdue, missed check-in and silent-fob ladders text the worker to call in`,
+            });
+        });
+      });
+    }
+  });
+}
+
+/**
  * The acknowledgement timeout of a ladder that pauses when acknowledged and names none: without one
  * an acknowledged alarm forgotten by whoever took it would never sound again.
  */
