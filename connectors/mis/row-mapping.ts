@@ -266,8 +266,11 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
     ...carried(row, cols),
     flags,
     ...(hasContactColumns ? { contacts } : {}),
+    // The column there and empty: the export says the pupil is on roll.
     ...(leftOn === null
-      ? {}
+      ? row.has(cols.leavingDate)
+        ? { onRoll: true as const }
+        : {}
       : {
           leaving: {
             on: parseDate(leftOn, row.where, cols.leavingDate),

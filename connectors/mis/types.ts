@@ -56,6 +56,12 @@ export interface PupilRecord {
   contacts?: ContactRecord[];
   /** Off roll, when the export says so (a file's leaving-date column): the pupil is also a leaver. */
   leaving?: { on: string; destination: string | null } | null;
+  /**
+   * The source says the pupil is on roll now (a file's leaving-date column left empty; a list of
+   * current students): a pupil Doorstep had as a leaver is back on roll (a leaving date entered by
+   * mistake and removed, a pupil re-admitted), never hidden or erased as a leaver.
+   */
+  onRoll?: true;
   where: Where;
 }
 

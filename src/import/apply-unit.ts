@@ -21,12 +21,14 @@ import {
   MarkColumns,
   markLeavers,
   matchStagedByUpn,
+  returnToRoll,
   stagedMarkCount,
   stageMarks,
   stagePupils,
   takeUnknownPupilMarks,
   upsertPupils,
 } from '../store/attendance.ts';
+import { appendAudit } from '../store/audit.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
@@ -313,6 +315,20 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           );
       }
       const pupils = await upsertPupils(tx, ctx.schoolId);
+      // Leavers the unit lists as on roll are back (before this unit's own leavers are marked).
+      const returned = await returnToRoll(tx, ctx.schoolId);
+      for (const r of returned)
+        await appendAudit(tx, {
+          actor: ctx.actor,
+          action: 'pupil.returned-to-roll',
+          schoolId: ctx.schoolId,
+          entityType: 'pupil',
+          entityId: r.misId,
+          before: { leftOn: r.leftOn, leftTo: r.leftTo },
+          after: { leftOn: null, source: ctx.source },
+        });
+      // (One the unit also changed otherwise is counted once.)
+      pupils.updated = Math.min(pupilsSeen - pupils.inserted, pupils.updated + returned.length);
       // Leavers are marked off-roll after this unit's pupils are in, and never deleted.
       const left = await markLeavers(tx, ctx.schoolId, leavers);
       for (const id of left.unknown) {
@@ -369,7 +385,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const calendarProblems = closedDays.stored(unknownPupils);
       const registerClosures = closures.stored(unknownPupils);
       // Pupils newly off roll are handed to trigger evaluation too (a pack may ask for a CME check).
-      const changedPupils = [...new Set([...marks.changedPupils, ...left.marked])];
+      const changedPupils = [
+        ...new Set([...marks.changedPupils, ...left.marked, ...returned.map((r) => r.misId)]),
+      ];
 
       const summary: ImportSummary = {
         importId: ctx.dryRun ? null : importId,

@@ -213,6 +213,34 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
 }
 
 /**
+ * Pupils this unit says are on roll (`onRoll`: a leaving-date column left empty, a list of current
+ * students) whom the school had as leavers: back on roll — leaving date, destination and hidden
+ * cleared, so retention never hides or erases a pupil who attends. Returns each with the leaving date
+ * it had (for the audit).
+ */
+export async function returnToRoll(
+  tx: Queryable,
+  schoolId: string,
+): Promise<{ misId: string; leftOn: string; leftTo: string | null }[]> {
+  const { rows } = await tx.query<{ mis_id: string; left_on: string; left_to: string | null }>(
+    `WITH latest AS (
+       SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, line DESC
+     ),
+     back AS (
+       SELECT p.mis_id, p.left_on, p.left_to FROM pupils p JOIN latest l ON l.mis_id = p.mis_id
+       WHERE p.school_id = $1 AND p.left_on IS NOT NULL AND l.data->'onRoll' = 'true'::jsonb
+     )
+     UPDATE pupils p SET left_on = NULL, left_to = NULL, hidden_at = NULL, updated_at = now()
+     FROM back WHERE p.school_id = $1 AND p.mis_id = back.mis_id
+     RETURNING p.mis_id, to_char(back.left_on, 'YYYY-MM-DD') AS left_on, back.left_to`,
+    [schoolId],
+  );
+  return rows
+    .map((r) => ({ misId: r.mis_id, leftOn: r.left_on, leftTo: r.left_to }))
+    .sort((a, b) => a.misId.localeCompare(b.misId));
+}
+
+/**
  * Marks pupils off-roll: `left_on` is set (an earlier leaving date is kept) with the destination when
  * the MIS gives one (a destination given later for the same leaving is added); the pupil, their marks
  * and history stay — retention hides and later erases leavers on the school's schedule. Returns the

@@ -154,6 +154,42 @@ describe('leavers → a children-missing-education check where the pack asks', (
     expect(await cmeEpisodes()).toEqual([expect.objectContaining({ id: episode!.id, status: 'closed' })]);
   });
 
+  it('a leaving date removed in a later export puts the pupil back on roll (never hidden or erased as a leaver); leaving again is a new leaving', async () => {
+    const header = 'ID,UPN,Legal Forename,Legal Surname,DOB,Date of Leaving,Destination\n';
+    const row = (left: string, to = '') =>
+      `${header}1001,A123456789012,Ada,Lovelace,2014-01-02,${left},${to}\n`;
+    await importCsv('back-1.csv', row('14/11/2025'), '2025-11-17');
+    // Entered by mistake; retention has already hidden the "leaver" from the board and search.
+    await db.query(`UPDATE pupils SET hidden_at = now() WHERE mis_id = '1001'`);
+    const back = await importCsv('back-2.csv', row(''), '2025-11-24');
+    expect(back.changedPupils).toEqual(['1001']);
+    expect(back.pupils).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
+    const pupil = async () =>
+      (
+        await db.query(
+          `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on, left_to, hidden_at FROM pupils WHERE mis_id = '1001'`,
+        )
+      ).rows[0];
+    expect(await pupil()).toEqual({ left_on: null, left_to: null, hidden_at: null });
+    const { rows: audit } = await db.query(
+      `SELECT actor, before, after FROM audit_log WHERE action = 'pupil.returned-to-roll' AND entity_id = '1001'`,
+    );
+    expect(audit).toEqual([
+      {
+        actor: 'test',
+        before: { leftOn: '2025-11-14', leftTo: null },
+        after: { leftOn: null, source: 'csv' },
+      },
+    ]);
+    // An export without the column says nothing of the roll: the pupil stays as they are.
+    await importCsv('back-3.csv', 'ID,Legal Forename\n1001,Ada\n', '2025-11-25');
+    expect((await pupil())!.left_on).toBeNull();
+    // Leaving later is a new leaving date, not the old one kept.
+    const again = await importCsv('back-4.csv', row('10/12/2025', 'Moved abroad'), '2025-12-11');
+    expect(again.changedPupils).toEqual(['1001']);
+    expect((await pupil())!.left_on).toBe('2025-12-10');
+  });
+
   it("a school whose packs do not ask raises nothing for a leaver — King's Gomer's as shipped among them", async () => {
     await importCsv(
       'pupils-h.csv',

@@ -111,6 +111,8 @@ export class WondeSource implements MisSource {
           forename: s.forename ?? null,
           surname: s.surname ?? null,
           dob: s.date_of_birth ?? null,
+          // Wonde's students are those on roll (leavers are `students-leaver`).
+          onRoll: true,
           where,
         };
       });
@@ -127,7 +129,8 @@ export class WondeSource implements MisSource {
       const label = `wonde deletions page ${n}`;
       const leavers = body.data
         .map((d, i) => ({ d, where: { unit: label, record: i + 1 } }))
-        .filter(({ d }) => (d.type ?? '').toLowerCase() === 'student')
+        // A student deleted once and in the students list again (restored, re-admitted) is on roll.
+        .filter(({ d }) => (d.type ?? '').toLowerCase() === 'student' && !misIds.has(d.id))
         .map(
           ({ d, where }): LeaverRecord => ({
             // A deleted student is no longer in the students list: its MIS id comes with the

@@ -63,7 +63,9 @@ describe('Wonde MIS source', () => {
       .query({ per_page: '2' })
       .reply(200, {
         data: [
-          { id: 'S2', type: 'student', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
+          { id: 'S4', mis_id: '1004', type: 'student', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
+          // Deleted once and in the students list again (restored, re-admitted): on roll, not a leaver.
+          { id: 'S2', type: 'student', deleted_at: { date: '2025-01-02 10:00:00.000000' } },
           { id: 'E7', type: 'employee', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
         ],
         meta: meta(null),
@@ -87,14 +89,18 @@ describe('Wonde MIS source', () => {
     // The UPN comes from education_details, never from `upi` (Wonde's hashed id).
     expect(units[0]!.batches[0]).toMatchObject({
       kind: 'pupils',
-      pupils: [{ misId: '1001', upn: 'A123456781001', dob: '2015-01-01' }, { misId: '1002' }],
+      // Wonde's students are on roll: one Doorstep had as a leaver is back.
+      pupils: [
+        { misId: '1001', upn: 'A123456781001', dob: '2015-01-01', onRoll: true },
+        { misId: '1002', onRoll: true },
+      ],
     });
     // A deleted student is marked off-roll; other deletions are not pupils.
     expect(units[2]!.batches).toEqual([
       {
         kind: 'leavers',
         leavers: [
-          { misId: '1002', leftOn: '2025-01-14', where: { unit: 'wonde deletions page 1', record: 1 } },
+          { misId: '1004', leftOn: '2025-01-14', where: { unit: 'wonde deletions page 1', record: 1 } },
         ],
       },
     ]);
