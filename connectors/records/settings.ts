@@ -57,6 +57,11 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       password: secret(),
       /** Write Arbor PastoralNotes (default) or SafeguardingNotes, as the school chooses. */
       noteType: z.enum(['pastoral', 'safeguarding']).default('pastoral'),
+      /**
+       * The school's pupil ids are Arbor's student ids though its MIS is not read through Arbor's API
+       * (a CSV or Wonde export of an Arbor school): said, never assumed. Not needed with `mis.kind: arbor`.
+       */
+      arborStudentIds: z.literal(true).optional(),
       categories,
       ...delivery,
       ...more,
@@ -105,6 +110,12 @@ export const DELIVERY_JOB_TIMEOUT_MS = 60_000;
 /** What a delivery job keeps for its own work (outbox reads and writes, the rate limiter). */
 const JOB_OWN_WORK_MS = 5_000;
 
+/** MIS sources whose pupil ids are never Arbor's student ids. */
+const ARBOR_IDS_NEVER: Readonly<Record<string, string>> = {
+  'sims-xml': 'SIMS PersonIDs',
+  ctf: 'UPNs (a CTF names pupils by UPN)',
+};
+
 /** Kinds that never go to an Arbor note: they concern no pupil (an incident away from a visit). */
 const NOT_FOR_ARBOR = ['lone_worker_incident'] as const;
 
@@ -112,6 +123,7 @@ type SinkProblem = { path: (string | number)[]; input: unknown; message: string 
 
 type SchoolSinks = {
   readonly id: string;
+  readonly mis: { readonly kind: string };
   readonly records: RecordsSettings;
   readonly alsoRecordTo: readonly (RecordsSettings & { kinds: readonly string[] })[];
 };
@@ -121,7 +133,8 @@ type SchoolSinks = {
  * - a delivery job that times out while its sink still waits runs again while the first try may
  *   still send (Arbor, with no idempotency, would get two notes): every request a record may need,
  *   at the sink's `timeoutMs`, must end within the deliver-record job's timeout;
- * - an Arbor note needs a student: `lone_worker_incident` may not be routed to an arbor-pastoral sink.
+ * - an Arbor note needs a student: `lone_worker_incident` may not be routed to an arbor-pastoral sink;
+ * - an Arbor note goes to the student whose Arbor id is the pupil's MIS id: only from an Arbor school.
  */
 export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
   const problems: SinkProblem[] = [];
@@ -139,6 +152,25 @@ export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
         path: [...path, 'timeoutMs'],
         input: s.timeoutMs,
         message: `school ${school.id}, ${s.sink} sink: timeoutMs ${s.timeoutMs} × ${requests} request${requests === 1 ? '' : 's'} a record may need = ${s.timeoutMs * requests} ms, which must stay below ${budget} ms (the deliver-record job's ${jobMs} ms timeout less ${JOB_OWN_WORK_MS} ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most ${Math.ceil(budget / requests) - 1}`,
+      });
+  }
+  // An Arbor note is posted to the student whose Arbor id is the pupil's MIS id: only a school whose
+  // pupils come from Arbor has those ids. A SIMS PersonID, a CSV id, a UPN from a CTF or a Wonde
+  // mis_id posted as an Arbor id is another child's record (or none).
+  for (const [s, path] of sinks) {
+    if (s.sink !== 'arbor-pastoral' || school.mis.kind === 'arbor') continue;
+    const never = ARBOR_IDS_NEVER[school.mis.kind];
+    if (never)
+      problems.push({
+        path: [...path, 'sink'],
+        input: s.sink,
+        message: `school ${school.id}, arbor-pastoral sink: its notes are attached to the Arbor student whose id is the pupil's id, but this school's pupils come from ${school.mis.kind} (mis.kind), whose ids are ${never}, never Arbor's — a note would land on another child's record; record to Arbor from a school whose pupils come from Arbor (mis.kind: arbor)`,
+      });
+    else if (!s.arborStudentIds)
+      problems.push({
+        path: [...path, 'arborStudentIds'],
+        input: undefined,
+        message: `school ${school.id}, arbor-pastoral sink: its notes are attached to the Arbor student whose id is the pupil's id, and this school's pupils come from ${school.mis.kind}, not Arbor: set arborStudentIds: true only if its export gives Arbor's student ids (an export from Arbor), or a note would land on another child's record`,
       });
   }
   school.alsoRecordTo.forEach((a, j) => {

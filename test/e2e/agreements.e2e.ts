@@ -105,7 +105,7 @@ schools:
     mis: { kind: csv, dropFolder: ./data/drop/e2e-agreements }
     records: { sink: cpoms, baseUrl: "${cpoms.url}", token: "\${E2E_CPOMS_TOKEN}" }
     alsoRecordTo:
-      - { sink: arbor-pastoral, baseUrl: "${arbor}/arbor", username: doorstep, password: "\${E2E_ARBOR_PASSWORD}", kinds: [visit_appointment, agreement_broken] }
+      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: "${arbor}/arbor", username: doorstep, password: "\${E2E_ARBOR_PASSWORD}", kinds: [visit_appointment, agreement_broken] }
     policies: [statutory, e2e]
 `);
   const env = {

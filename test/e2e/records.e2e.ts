@@ -105,7 +105,7 @@ schools:
     mis: { kind: csv, dropFolder: ./data/drop/e2e-records }
     records: { sink: cpoms, baseUrl: "${cpoms.url}", token: "\${E2E_CPOMS_TOKEN}" }
     alsoRecordTo:
-      - { sink: arbor-pastoral, baseUrl: "${fake}/arbor", username: doorstep, password: "\${E2E_ARBOR_PASSWORD}", kinds: [visit_outcome, visit_concern] }
+      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: "${fake}/arbor", username: doorstep, password: "\${E2E_ARBOR_PASSWORD}", kinds: [visit_outcome, visit_concern] }
     policies: [statutory, e2e]
     channels:
       teams: { url: "\${E2E_TEAMS_URL}" }

@@ -19,10 +19,10 @@ schools:
   - id: thames
     name: Thames View Junior
     phone: "01632 960123"
-    mis: { kind: sims-xml, dropFolder: ./data/drop/thames }
+    mis: { kind: csv, dropFolder: ./data/drop/thames }
     records: { sink: cpoms, baseUrl: "https://thames.cpoms.net", token: "\${CPOMS_TOKEN}" }
     alsoRecordTo:
-      - { sink: arbor-pastoral, baseUrl: "https://thames.uk.arbor.sc", username: doorstep, password: "\${ARBOR_PASSWORD}", kinds: [visit_appointment, agreement_broken] }
+      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: "https://thames.uk.arbor.sc", username: doorstep, password: "\${ARBOR_PASSWORD}", kinds: [visit_appointment, agreement_broken] }
     policies: [statutory, thames-view]
     channels:
       teams: { url: "\${TEAMS_URL}" }

@@ -116,6 +116,9 @@ const live = (token: string, extra = '') =>
     env: { CPOMS_TOKEN: token },
   });
 
+/** A school whose pupils come in a CSV export from Arbor: its ids are Arbor's student ids. */
+const ARBOR_CSV = '{ kind: csv, dropFolder: ./data/drop/alpha }';
+
 describe('deliver-record', () => {
   it('delivers 1,000 records exactly once through 20% 5xx, 10% timeouts, 5% 429 and 5% lost responses', async () => {
     await insertTestRecords(db, 1000, 'cpoms', 'faulty');
@@ -206,9 +209,10 @@ describe('deliver-record', () => {
         return { pastoralNote: { entityType: 'PastoralNote', id: 900 + arborNotes } };
       });
     const config = configWith({
+      mis: ARBOR_CSV,
       records: `{ sink: cpoms, baseUrl: "${fake.url}", token: "\${CPOMS_TOKEN}", timeoutMs: 1000 }`,
       school: `    alsoRecordTo:
-      - { sink: arbor-pastoral, baseUrl: "https://heath.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}", kinds: [visit_outcome] }
+      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: "https://heath.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}", kinds: [visit_outcome] }
 `,
       env: { CPOMS_TOKEN: 'good-token', ARBOR_PASSWORD: 'good' },
     });
@@ -328,7 +332,8 @@ describe('deliver-record: records Arbor cannot take, stopped tries, refusals', (
         return { pastoralNote: { id: 1 } };
       });
     const config = configWith({
-      records: `{ sink: arbor-pastoral, baseUrl: "https://solo.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}" }`,
+      mis: ARBOR_CSV,
+      records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "https://solo.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}" }`,
       env: { ARBOR_PASSWORD: 'good' },
     });
     const id = await insertOne('lone_worker_incident', 'arbor-pastoral', []);
@@ -358,11 +363,11 @@ describe('deliver-record: records Arbor cannot take, stopped tries, refusals', (
 schools:
   - id: heath
     name: Heath Lane
-    mis: { kind: sims-xml, dropFolder: ./data/drop }
+    mis: { kind: csv, dropFolder: ./data/drop }
     records: { sink: preview }
     policies: [statutory]
     alsoRecordTo:
-      - { sink: arbor-pastoral, baseUrl: https://heath.uk.arbor.sc, username: app, password: "\${T}", kinds: [visit_outcome, lone_worker_incident] }
+      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://heath.uk.arbor.sc, username: app, password: "\${T}", kinds: [visit_outcome, lone_worker_incident] }
 `,
       { env: { T: 'x' } },
     );
@@ -379,7 +384,7 @@ schools:
 schools:
   - id: alpha
     name: Alpha
-    mis: { kind: sims-xml, dropFolder: ./data/drop }
+    mis: { kind: csv, dropFolder: ./data/drop }
     records: ${records}
     policies: [statutory]
 ${also}`,
@@ -398,16 +403,37 @@ ${also}`,
     expect(
       problems(
         '{ sink: preview }',
-        '    alsoRecordTo: [{ sink: arbor-pastoral, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 90000, kinds: [visit_outcome] }]\n',
+        '    alsoRecordTo: [{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 90000, kinds: [visit_outcome] }]\n',
       ),
     ).toEqual([
       "schools[0].alsoRecordTo[0].timeoutMs: school alpha, arbor-pastoral sink: timeoutMs 90000 × 1 request a record may need = 90000 ms, which must stay below 55000 ms (the deliver-record job's 60000 ms timeout less 5000 ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most 54999, got 90000",
     ]);
     expect(
       problems(
-        '{ sink: arbor-pastoral, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 50000 }',
+        '{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 50000 }',
       ),
     ).toEqual([]);
+    // An Arbor note goes to the student whose Arbor id is the pupil's id: said for an export, never
+    // assumed, and refused outright where the ids are never Arbor's.
+    const arborSink =
+      '{ sink: arbor-pastoral, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}" }';
+    expect(problems(arborSink)).toEqual([
+      "schools[0].records.arborStudentIds: school alpha, arbor-pastoral sink: its notes are attached to the Arbor student whose id is the pupil's id, and this school's pupils come from csv, not Arbor: set arborStudentIds: true only if its export gives Arbor's student ids (an export from Arbor), or a note would land on another child's record, got nothing",
+    ]);
+    const sims = parseConfigText(
+      `trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: sims-xml, dropFolder: ./data/drop }
+    records: { sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://a.uk.arbor.sc, username: u, password: "\${T}" }
+    policies: [statutory]
+`,
+      { env: { T: 'x' } },
+    );
+    expect(!sims.ok && sims.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      "schools[0].records.sink: school alpha, arbor-pastoral sink: its notes are attached to the Arbor student whose id is the pupil's id, but this school's pupils come from sims-xml (mis.kind), whose ids are SIMS PersonIDs, never Arbor's — a note would land on another child's record; record to Arbor from a school whose pupils come from Arbor (mis.kind: arbor), got \"arbor-pastoral\"",
+    ]);
   });
 
   it('a try stopped by its job (timeout or shutdown) sends nothing more: the lookup is abandoned, no incident posted', async () => {
