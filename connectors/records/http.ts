@@ -58,6 +58,14 @@ export async function sinkFetch(
   }
   if (failure?.kind === 'unavailable') {
     await res.body?.cancel();
+    // A 503 that says when to come back (a maintenance window): then, without using up a try — a
+    // window longer than the backoff's tries no longer marks every pending record failed.
+    if (failure.retryAfterMs !== undefined)
+      throw new RecordDeliveryError(
+        `${what}: HTTP ${res.status}, back in ${Math.round(failure.retryAfterMs / 1000)} s`,
+        { retry: 'after', delayMs: failure.retryAfterMs },
+        res.status,
+      );
     throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status);
   }
   let text: string;

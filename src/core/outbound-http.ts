@@ -16,15 +16,22 @@ export type HttpFailure =
   | { kind: 'unreachable'; reason: string; timedOut: boolean }
   | { kind: 'auth'; status: number }
   | { kind: 'rate-limited'; status: 429; retryAfterMs: number | undefined }
-  | { kind: 'unavailable'; status: number }
+  /** 5xx; a 503 may say when to come back (a maintenance window): `retryAfterMs`. */
+  | { kind: 'unavailable'; status: number; retryAfterMs?: number | undefined }
   | { kind: 'refused'; status: number };
 
-/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+/**
+ * The longest wait a `Retry-After` is believed for: a vendor's header (or one forged on the way)
+ * saying "in three years" must not park a record that long, unseen.
+ */
+export const MAX_RETRY_AFTER_MS = 60 * 60_000;
+
+/** `Retry-After` as seconds or an HTTP date, in ms (at most an hour); undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (!header) return undefined;
-  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  if (/^\d+$/.test(header.trim())) return Math.min(MAX_RETRY_AFTER_MS, Number(header.trim()) * 1000);
   const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  return Number.isNaN(at) ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, at - now));
 }
 
 /** A response's status read as a failure: 401/403, 429 and 5xx always; other 4xx when `refuse4xx`. */
@@ -36,6 +43,12 @@ export function failureOf(
   if (status === 401 || status === 403) return { kind: 'auth', status };
   if (status === 429)
     return { kind: 'rate-limited', status, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) };
+  if (status === 503) {
+    const after = retryAfterMs(res.headers.get('retry-after'));
+    return after === undefined
+      ? { kind: 'unavailable', status }
+      : { kind: 'unavailable', status, retryAfterMs: after };
+  }
   if (status >= 500) return { kind: 'unavailable', status };
   if (options.refuse4xx && status >= 400) return { kind: 'refused', status };
   return undefined;
