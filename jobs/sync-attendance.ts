@@ -7,9 +7,14 @@ import type { JobRun } from '../src/queue/worker-host.ts';
 import { changedPupilsOf, importsAwaitingEvaluation, markEvaluationEnqueued } from '../src/store/imports.ts';
 import type { JobDeps } from './deps.ts';
 
+/** Pupils per evaluation job: an import that changes more is handed over in several jobs. */
+export const EVALUATION_CHUNK = 10_000;
+
 /**
- * Hands an applied import's changed pupils to trigger evaluation. The job id is derived from the
- * import, so a repeat (after a crash between commit and enqueue) adds nothing; the import row
+ * Hands an applied import's changed pupils to trigger evaluation, `EVALUATION_CHUNK` pupils a job (a
+ * whole-school CTF can change more than one job may carry: one refused hand-over would be retried
+ * before every later sync, and no file read again). Each job id is derived from the import and its
+ * chunk, so a repeat (after a crash between commit and enqueue) adds nothing; the import row
  * remembers it was handed over.
  */
 export async function enqueueEvaluation(
@@ -18,11 +23,11 @@ export async function enqueueEvaluation(
   importId: string,
 ): Promise<number> {
   const pupilIds = await changedPupilsOf(deps.db, importId);
-  if (pupilIds.length > 0) {
+  for (let from = 0, n = 0; from < pupilIds.length; from += EVALUATION_CHUNK, n++) {
     await deps.producer.enqueue(
       'evaluate-triggers',
-      { schoolId, pupilIds, importId, reason: 'import' },
-      { jobId: `evaluate-import-${importId}` },
+      { schoolId, pupilIds: pupilIds.slice(from, from + EVALUATION_CHUNK), importId, reason: 'import' },
+      { jobId: n === 0 ? `evaluate-import-${importId}` : `evaluate-import-${importId}-${n}` },
     );
   }
   await markEvaluationEnqueued(deps.db, importId);

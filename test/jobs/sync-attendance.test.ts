@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
-import { syncAttendance } from '../../jobs/sync-attendance.ts';
+import { EVALUATION_CHUNK, enqueueEvaluation, syncAttendance } from '../../jobs/sync-attendance.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
@@ -186,6 +186,27 @@ describe('sync-attendance job (drop folder)', () => {
     const jobs = await evaluationJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.pupilIds).toEqual(['1001', '1002', '1003']);
+  });
+
+  it('hands an import that changed more pupils than one job carries over in several jobs, once', async () => {
+    const ids = Array.from({ length: 2 * EVALUATION_CHUNK + 5 }, (_, i) => `P${i}`);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO imports (school_id, source, unit, status, started_at, changed_pupils)
+       VALUES ('alpha', 'ctf', 'whole-school.xml', 'applied', now(), $1::jsonb) RETURNING id`,
+      [JSON.stringify(ids)],
+    );
+    const importId = String(rows[0]!.id);
+    await producer.queueFor('evaluate-triggers').obliterate({ force: true });
+    expect(await enqueueEvaluation(deps, 'alpha', importId)).toBe(ids.length);
+    // Again (a crash between the enqueue and its record): nothing doubled.
+    await enqueueEvaluation(deps, 'alpha', importId);
+    const jobs = await evaluationJobs();
+    expect(jobs.map((j) => j.pupilIds.length).sort((a, b) => b - a)).toEqual([
+      EVALUATION_CHUNK,
+      EVALUATION_CHUNK,
+      5,
+    ]);
+    expect(new Set(jobs.flatMap((j) => j.pupilIds)).size).toBe(ids.length);
   });
 });
 
