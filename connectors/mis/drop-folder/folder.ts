@@ -8,6 +8,9 @@ import { doorstepError } from '../../../src/errors.ts';
 import { safeFileName, safeText } from '../safe-text.ts';
 
 /** A file changed less than this long ago is still being written: it waits (ms). */
+/** How far ahead of this machine's clock a file's time is taken as a clock difference (it settles). */
+export const FUTURE_MTIME_MS = 5 * 60_000;
+
 export const SETTLE_MS = 2000;
 
 /** A file in the drop folder still being written. */
@@ -95,7 +98,11 @@ export class DropFolder {
       // Sub-folders (processed/, quarantine/ and any the school keeps) are left alone.
       if (!st || st.isDirectory()) continue;
       const safe = safeFileName(name);
-      if (now.getTime() - st.mtimeMs < settleMs) {
+      // Settling: changed within the settle time. A time further ahead than FUTURE_MTIME_MS (a share
+      // whose clock runs ahead, `touch -d 2030`) says nothing of whether it is still written: read
+      // now (the checks on the open file still leave a file that changes while it is read).
+      const age = now.getTime() - st.mtimeMs;
+      if (age < settleMs && age > -FUTURE_MTIME_MS) {
         settling.push({ name: safe, changedAt: st.mtimeMs, size: st.size });
         continue;
       }

@@ -187,6 +187,19 @@ describe('drop folder: regular files only, nothing followed or written through',
     expect((await new DropFolder(drop).quarantined()).map((q) => q.file)).toEqual([safe]);
   });
 
+  it('imports a file whose time is far ahead of this clock (a share whose clock runs ahead); one just ahead settles', async () => {
+    writeFileSync(join(drop, 'future.csv'), PUPILS_CSV);
+    execFileSync('touch', ['-d', '2030-01-01T00:00:00Z', join(drop, 'future.csv')]);
+    writeFileSync(join(drop, 'skewed.csv'), PUPILS_CSV);
+    execFileSync('touch', ['-d', new Date(NOW.getTime() + 60_000).toISOString(), join(drop, 'skewed.csv')]);
+    const folder = new DropFolder(drop);
+    const { ready, settling } = await folder.scan(NOW);
+    expect(ready.map((e) => e.name)).toEqual(['future.csv']);
+    expect(settling.map((e) => e.name)).toEqual(['skewed.csv']);
+    const report = await sync();
+    expect(report.applied.map((a) => a.unit)).toEqual(['future.csv']);
+  });
+
   it('still imports a regular file and moves it to processed/', async () => {
     writeFileSync(join(drop, 'pupils.csv'), PUPILS_CSV);
     settle(join(drop, 'pupils.csv'));
