@@ -20,7 +20,7 @@ export type FileFormat = (typeof FILE_FORMATS)[number];
 export function fileUnit(
   path: string,
   format: FileFormat,
-  school: { readonly mis: MisSettings } | undefined,
+  school: { readonly mis: MisSettings; readonly urn?: string | undefined } | undefined,
   onBytes?: (n: number) => void,
   input: () => Readable = () => createReadStream(path, { highWaterMark: 64 * 1024 }),
 ): ImportUnit {
@@ -35,7 +35,8 @@ export function fileUnit(
     batches: () => {
       const common = { unit, ...(readings ? { onBytes: readings() } : {}) };
       const bytes = input();
-      if (format === 'ctf') return readCtf(bytes, common);
+      // A CTF names the school it came from: another school's file is never this school's.
+      if (format === 'ctf') return readCtf(bytes, { ...common, ...(school?.urn ? { urn: school.urn } : {}) });
       const columns = {
         ...(fileMis ? { pupilColumns: fileMis.columns.pupils, markColumns: fileMis.columns.marks } : {}),
       };

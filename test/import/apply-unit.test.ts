@@ -31,9 +31,15 @@ afterAll(async () => {
 function run(
   path: string,
   format: FileFormat = 'sims-xml',
-  opts: { dryRun?: boolean; schoolId?: string } = {},
+  opts: { dryRun?: boolean; schoolId?: string; urn?: string } = {},
 ) {
-  const s = opts.schoolId ? { ...school, id: opts.schoolId } : school;
+  const { urn, ...rest } = opts;
+  opts = rest;
+  const s = {
+    ...school,
+    ...(opts.schoolId ? { id: opts.schoolId } : {}),
+    ...(urn ? { urn } : {}),
+  };
   return applyImportUnit(
     db,
     fileUnit(path, format, s),
@@ -300,6 +306,15 @@ describe('import pipeline (CTF and CSV)', () => {
       () => run(temp('ambiguous-ctf.xml', text), 'ctf'),
       /field AttendanceMarks: cannot decode "J" for 2025-01-14 AM unambiguously: J could be the withdrawn J or the first character of J1/,
     );
+  });
+
+  it("refuses another school's CTF (its Header/SourceSchool/URN), naming both URNs; its own is imported", async () => {
+    await expectRefused(
+      () => run('test/fixtures/mis/ctf/ctf25.xml', 'ctf', { urn: '100002', dryRun: true }),
+      /ctf25\.xml: this CTF comes from the school with URN 100001 \(Header\/SourceSchool\/URN\), not this school \(URN 100002\): another school's file is never imported here/,
+    );
+    const own = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf', { urn: '100001', dryRun: true });
+    expect(own.status).toBe('dry-run');
   });
 
   it('refuses a CTF version it does not know', async () => {

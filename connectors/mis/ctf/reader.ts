@@ -1,9 +1,11 @@
 import type { Readable } from 'node:stream';
 import { CODES } from '../../../src/domain/attendance/codes.ts';
 import { addDays, isIsoDate } from '../../../src/domain/attendance/dates.ts';
+import { doorstepError } from '../../../src/errors.ts';
 import { BatchBuffer } from '../batches.ts';
 import { malformed } from '../errors.ts';
 import { parseDate } from '../row-mapping.ts';
+import { safeText } from '../safe-text.ts';
 import type { MarkRecord, MisBatch, PupilRecord, Where } from '../types.ts';
 import { child, childrenNamed, childText, streamXmlElements, type XmlNode } from '../xml-events.ts';
 
@@ -94,6 +96,9 @@ function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord
   return { pupil, marks };
 }
 
+/** Where a CTF names the school it was made by (DfE CTF specification: Header/SourceSchool). */
+const SOURCE_URN = 'CTfile/Header/SourceSchool/URN';
+
 /**
  * Streams a DfE Common Transfer File (CTF 24 or 25): pupils and their attendance mark strings.
  * CTF identifies pupils by UPN only, so pupils and marks carry the UPN as their id and are matched
@@ -101,7 +106,12 @@ function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord
  */
 export async function* readCtf(
   input: Readable,
-  options: { unit: string; onBytes?: (n: number) => void },
+  options: {
+    unit: string;
+    onBytes?: (n: number) => void;
+    /** The importing school's URN: a file from another school (Header/SourceSchool/URN) is refused. */
+    urn?: string;
+  },
 ): AsyncGenerator<MisBatch> {
   const { unit } = options;
   let version: string | undefined;
@@ -110,9 +120,19 @@ export async function* readCtf(
   for await (const item of streamXmlElements(input, unit, {
     root: 'CTfile',
     path: 'CTfile/CTFpupilData/Pupil',
-    keep: ['CTfile/Header/CTFversion'],
+    keep: ['CTfile/Header/CTFversion', SOURCE_URN],
     ...(options.onBytes ? { onBytes: options.onBytes } : {}),
   })) {
+    if ('header' in item && item.header === SOURCE_URN) {
+      // Its pupils and their marks are the source school's: imported into another school they would
+      // be its pupils, and that school's absences would raise this school's visits.
+      if (options.urn && item.text && item.text !== options.urn)
+        throw doorstepError(
+          'IMPORT_REFUSED',
+          `${unit}: this CTF comes from the school with URN ${safeText(item.text.slice(0, 20))} (Header/SourceSchool/URN), not this school (URN ${options.urn}): another school's file is never imported here — check the folder it was dropped in`,
+        );
+      continue;
+    }
     if ('header' in item) {
       version = item.text;
       if (!SUPPORTED_CTF_VERSIONS.test(version)) {

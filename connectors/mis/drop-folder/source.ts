@@ -22,10 +22,15 @@ import { type DropEntry, DropFolder, type DroppedFile } from './folder.ts';
 export class DropFolderSource implements MisSource {
   readonly kind: FileFormat;
   readonly folder: DropFolder;
-  private readonly school: { readonly mis: MisSettings };
+  private readonly school: { readonly mis: MisSettings; readonly urn?: string | undefined };
   private readonly now: () => Date;
 
-  constructor(school: { readonly mis: MisSettings }, format: FileFormat, folder: string, now: () => Date) {
+  constructor(
+    school: { readonly mis: MisSettings; readonly urn?: string | undefined },
+    format: FileFormat,
+    folder: string,
+    now: () => Date,
+  ) {
     this.kind = format;
     this.school = school;
     this.folder = new DropFolder(folder);
