@@ -27,9 +27,16 @@ export async function relayOutbox(
 ): Promise<{ enqueued: number; notices: number; requeued: number; lost: number }> {
   let enqueued = 0;
   // Notices never tried: queued again under their own job id (a job still waiting is not doubled).
+  // Notices tried and stuck for an hour: their job is gone, so a new one — once an hour, under the
+  // hour's id (a send already made is not made again: each recipient's receipt is kept).
   const notices = await noticesToRelay(deps.db, 10_000, 500);
-  for (const id of notices)
-    await deps.producer.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` });
+  const hour = Math.floor(deps.now().getTime() / 3_600_000);
+  for (const { id, stuck } of notices)
+    await deps.producer.enqueue(
+      'send-notice',
+      { noticeId: id },
+      { jobId: stuck ? `send-notice-${id}-stuck-${hour}` : `send-notice-${id}` },
+    );
   for (;;) {
     const batch = await outboxToRelay(deps.db, 500);
     if (batch.length === 0) break;

@@ -111,11 +111,21 @@ export async function boardState(
      ORDER BY v.completed_at LIMIT 100`,
     [schoolId],
   );
-  // Failed record deliveries; a notification's failure is listed too (beside its alarm's card).
+  // Failed record deliveries; a notification's failure is listed too (beside its alarm's card); and
+  // notices to named people (a concern, a child not seen, a visit record) that failed for good or
+  // have been tried and not sent for an hour (a job lost mid-try): nobody else would know.
   const failed = await db.query<Record<string, unknown>>(
-    `SELECT 'record' AS what, id::text AS id, kind AS detail, last_error, updated_at AS at FROM outbox
-       WHERE school_id = $1 AND status = 'failed'
-     ORDER BY at DESC LIMIT 50`,
+    `SELECT * FROM (
+       SELECT 'record' AS what, id::text AS id, kind AS detail, last_error, updated_at AS at, NULL::text AS visit_id
+       FROM outbox WHERE school_id = $1 AND status = 'failed'
+       UNION ALL
+       SELECT 'notice', id::text, kind || ':' || target,
+              CASE WHEN status = 'failed' THEN last_error
+                   ELSE 'not sent after ' || attempts || ' tries in over an hour' || COALESCE(': ' || last_error, '') END,
+              created_at, visit_id::text
+       FROM notices WHERE school_id = $1
+         AND (status = 'failed' OR (status = 'pending' AND attempts > 0 AND created_at < now() - interval '1 hour'))
+     ) f ORDER BY at DESC LIMIT 50`,
     [schoolId],
   );
   // Every notification of the alarms shown: who was told, by what, when, and whether it arrived.
@@ -307,6 +317,7 @@ export async function boardState(
         error: (r.last_error as string | null) ?? null,
         at: new Date(r.at as string).toISOString(),
         alarmId: null as string | null,
+        ...(r.visit_id ? { visitId: r.visit_id as string } : {}),
       })),
       // The alarms' notifications that did not get through (all or some of their people).
       ...sent

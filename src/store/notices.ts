@@ -146,15 +146,22 @@ export async function noticesOfVisit(db: Queryable, visitId: string) {
 }
 
 /**
- * Notices written but never tried (their job was not queued: a crash after the commit, or a writer
- * with no queue at hand, such as the CLI) and older than `olderThanMs`: the relay queues them.
+ * Notices the relay queues: written but never tried (their job was not queued: a crash after the
+ * commit, or a writer with no queue at hand, such as the CLI) and older than `olderThanMs`; and
+ * tried but still not sent an hour after they were written (`stuck`: their job was lost mid-try —
+ * Redis lost, a worker killed — and no try is coming).
  */
-export async function noticesToRelay(db: Queryable, olderThanMs: number, limit: number): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT id FROM notices WHERE status = 'pending' AND attempts = 0
-       AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+export async function noticesToRelay(
+  db: Queryable,
+  olderThanMs: number,
+  limit: number,
+): Promise<{ id: string; stuck: boolean }[]> {
+  const { rows } = await db.query<{ id: string; stuck: boolean }>(
+    `SELECT id, attempts > 0 AS stuck FROM notices WHERE status = 'pending'
+       AND ((attempts = 0 AND created_at < now() - make_interval(secs => $1::double precision / 1000))
+            OR (attempts > 0 AND created_at < now() - interval '1 hour'))
      ORDER BY id LIMIT $2`,
     [olderThanMs, limit],
   );
-  return rows.map((r) => String(r.id));
+  return rows.map((r) => ({ id: String(r.id), stuck: r.stuck }));
 }

@@ -11,6 +11,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { JobRun } from '../../src/queue/worker-host.ts';
+import { boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -227,6 +228,46 @@ describe('notices about a visit', () => {
     await sendAll([n!.id]);
     const again = await relayOutbox({ reason: 'manual' }, run, deps);
     expect(again.notices).toBe(0);
+  });
+
+  it('a notice that failed for good, or was tried and is still not sent an hour on, is on the board; the stuck one is queued again, once an hour', async () => {
+    const id = await departed();
+    await raiseConcern(vdeps, lead, id, 'dog loose, staff bitten');
+    const [stuck] = await noticesOf(id, 'concern');
+    // Tried once, its job lost mid-try (a worker killed): pending, and nothing will try it again.
+    await db.query(
+      `UPDATE notices SET attempts = 1, last_error = 'ECONNRESET', created_at = now() - interval '2 hours' WHERE id = $1`,
+      [stuck!.id],
+    );
+    const failing = await departed();
+    await raiseConcern(vdeps, lead, failing, 'window smashed');
+    const [dead] = await noticesOf(failing, 'concern');
+    await db.query(
+      `UPDATE notices SET status = 'failed', attempts = 6, last_error = 'HTTP 500' WHERE id = $1`,
+      [dead!.id],
+    );
+    const state = () => boardState(db, 'hampton', '2026-11-23', now, vdeps.rulesFor('hampton'));
+    const board = await state();
+    expect(board.failed.filter((f) => f.what === 'notice')).toEqual([
+      expect.objectContaining({
+        id: dead!.id,
+        detail: `concern:${dead!.target}`,
+        error: 'HTTP 500',
+        visitId: failing,
+      }),
+      expect.objectContaining({
+        id: stuck!.id,
+        error: 'not sent after 1 tries in over an hour: ECONNRESET',
+        visitId: id,
+      }),
+    ]);
+    await relayOutbox({ reason: 'manual' }, run, deps);
+    const hour = Math.floor(now.getTime() / 3_600_000);
+    expect(
+      await producer.queueFor('send-notice').getJob(`send-notice-${stuck!.id}-stuck-${hour}`),
+    ).toBeTruthy();
+    await sendAll([stuck!.id]);
+    expect((await state()).failed.filter((f) => f.what === 'notice').map((f) => f.id)).toEqual([dead!.id]);
   });
 
   it('chases a visit back without an outcome: the visitors by SMS, then the named people, each once', async () => {

@@ -55,10 +55,14 @@ export function escalationSaid(a) {
   return `level ${l.level} of ${l.of} sent${l.round > 1 ? ` (round ${l.round})` : ''}`;
 }
 
-/** A failed delivery on the board: a record to a sink, or an alarm's notification to people. */
+/** A failed delivery on the board: a record to a sink, an alarm's notification, or a notice to named people. */
 export function failedSaid(f, time) {
   if (f.what === 'notification')
     return `Alarm ${f.alarmId}: ${f.detail.replace(':', ' → ')} at ${time}: ${f.error ?? ''}`;
+  if (f.what === 'notice') {
+    const [kind, ...target] = f.detail.split(':');
+    return `Notice (${kind.replace(/-/g, ' ')})${f.visitId ? ` of visit ${f.visitId}` : ''} → ${target.join(':')} at ${time}: ${f.error ?? ''}`;
+  }
   return `Record ${f.id} (${f.detail}) at ${time}: ${f.error ?? ''}`;
 }
 

@@ -4,6 +4,7 @@ interface Words {
   count: (n: number, one: string, many?: string) => string;
   outcomeSaid: (sinks: string[] | undefined) => string;
   daySaid: (at: Date) => string;
+  failedSaid: (f: Record<string, unknown>, time: string) => string;
 }
 // The front end's module (plain JS, no DOM).
 const words = (await import(new URL('../../../web/assets/words.js', import.meta.url).href)) as Words;
@@ -14,6 +15,18 @@ describe('the pages’ plain words', () => {
     expect(words.count(0, 'account')).toBe('0 accounts');
     expect(words.count(12, 'account')).toBe('12 accounts');
     expect(words.count(2, 'child', 'children')).toBe('2 children');
+  });
+
+  it('says what did not get through on the board: a record, an alarm’s notification, a notice to named people', () => {
+    expect(
+      words.failedSaid({ what: 'record', id: '7', detail: 'visit_outcome', error: 'HTTP 422' }, '10:02'),
+    ).toBe('Record 7 (visit_outcome) at 10:02: HTTP 422');
+    expect(
+      words.failedSaid(
+        { what: 'notice', id: '9', detail: 'child-not-seen:email:dsl', error: 'SMTP 535', visitId: '41' },
+        '10:03',
+      ),
+    ).toBe('Notice (child not seen) of visit 41 → email:dsl at 10:03: SMTP 535');
   });
 
   it("says the board's day in words, in London (23:30 UTC in summer is the next day there)", () => {
