@@ -21,6 +21,8 @@ import { initialsOf, pupilInitials, sendNotices } from './visit-notices.ts';
 export interface OutcomeInput {
   childSeen: boolean;
   noOneHome: boolean;
+  /** No one home: the staff left a "sorry you weren't in" slip (Hampton: "a 'sorry you weren't in' slip should be left"). */
+  slipLeft?: boolean | undefined;
   spokeTo?: string | undefined;
   agreements: string[];
   concerns: string[];
@@ -84,6 +86,11 @@ async function writeOutcome(
       const o = input(v);
       if (o.noOneHome && o.childSeen)
         throw doorstepError('BAD_REQUEST', 'childSeen: cannot be true when no one was home');
+      if (o.slipLeft && !o.noOneHome)
+        throw doorstepError(
+          'BAD_REQUEST',
+          'slipLeft: a "sorry you weren\'t in" slip is left only when no one was home',
+        );
       const now = deps.now();
       const school = knownSchool(deps.config, v.schoolId);
       const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
@@ -102,6 +109,7 @@ async function writeOutcome(
         returnedAt: v.returnedAt ?? now,
         childSeen: o.childSeen,
         noOneHome: o.noOneHome,
+        slipLeft: o.slipLeft === true,
         spokeTo: o.spokeTo ?? null,
         agreements: o.agreements,
         concerns: o.concerns,

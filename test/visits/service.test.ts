@@ -94,6 +94,18 @@ describe('the visit register', () => {
     await checkInVisit(deps, staff, id, 'phone');
     now = new Date(now.getTime() + 20 * 60_000);
     await returnVisit(deps, staff, id);
+    // A slip is left only when no one was home: said otherwise, the outcome is refused.
+    const slip = await refusal(
+      recordOutcome(deps, staff, id, {
+        childSeen: true,
+        noOneHome: false,
+        slipLeft: true,
+        agreements: [],
+        concerns: [],
+        followUp: [],
+      }),
+    );
+    expect(slip.message).toMatch(/slipLeft: a "sorry you weren't in" slip is left only when no one was home/);
     await recordOutcome(deps, staff, id, {
       childSeen: true,
       noOneHome: false,

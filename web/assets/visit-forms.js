@@ -330,6 +330,8 @@ export function outcomeForm(d) {
       ` ${label}`,
     );
   const spoke = h('input', { type: 'text', name: 'spokeTo' });
+  // The record says a slip was left only when the staff say so (Hampton's policy asks for one).
+  const slip = h('input', { type: 'checkbox', id: 'f-slipLeft', name: 'slipLeft' });
   const agreements = h('textarea', { name: 'agreements', rows: 3 });
   const concerns = h('textarea', { name: 'concerns', rows: 3 });
   const follow = h('textarea', { name: 'followUp', rows: 2 });
@@ -346,6 +348,7 @@ export function outcomeForm(d) {
           {
             childSeen: choice === 'yes',
             noOneHome: choice === 'nobody',
+            ...(choice === 'nobody' && slip.checked ? { slipLeft: true } : {}),
             spokeTo: spoke.value || undefined,
             agreements: lines(agreements.value),
             concerns: lines(concerns.value),
@@ -366,6 +369,12 @@ export function outcomeForm(d) {
       seen('yes', 'Yes, child seen'),
       seen('no', 'No, child not seen'),
       seen('nobody', 'No one home'),
+      h(
+        'p',
+        {},
+        slip,
+        h('label', { for: 'f-slipLeft' }, ' No one home: I left a “sorry you weren’t in” slip'),
+      ),
     ),
     field('Spoke to', spoke, 'e.g. mother'),
     field('Agreements', agreements, 'One per line'),

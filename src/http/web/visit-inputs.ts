@@ -80,6 +80,8 @@ export const late = z.strictObject({
 export const outcome = z.strictObject({
   childSeen: z.boolean(),
   noOneHome: z.boolean(),
+  /** No one home: a "sorry you weren't in" slip was left (the record says so only when it was). */
+  slipLeft: z.boolean().optional(),
   spokeTo: z.string().max(200).optional(),
   agreements: z.array(z.string().min(1).max(1000)).max(20).default([]),
   concerns: z.array(z.string().min(1).max(2000)).max(20).default([]),

@@ -10,6 +10,8 @@ export interface VisitOutcome {
   returnedAt: Date | null;
   childSeen: boolean;
   noOneHome: boolean;
+  /** No one home: whether the staff said they left a "sorry you weren't in" slip (never assumed). */
+  slipLeft?: boolean;
   /** Who the staff spoke to, e.g. "mother". */
   spokeTo?: string | null;
   agreements: string[];
@@ -30,7 +32,7 @@ export function renderVisitOutcome(v: VisitOutcome): { title: string; body: stri
     `Visited by: ${v.visitedBy.join(' and ')}`,
     `Address: ${v.address}`,
     `Left school: ${londonTime(v.departedAt)}; back: ${v.returnedAt ? londonTime(v.returnedAt) : 'not recorded'}`,
-    `Outcome: ${seen}${v.spokeTo ? `; spoke to ${v.spokeTo}` : ''}${v.noOneHome ? '; a "sorry you weren\'t in" slip was left' : ''}.`,
+    `Outcome: ${seen}${v.spokeTo ? `; spoke to ${v.spokeTo}` : ''}${v.noOneHome ? (v.slipLeft ? '; a "sorry you weren\'t in" slip was left' : '; no slip recorded as left') : ''}.`,
     '',
     'Agreements:',
     ...(v.agreements.length ? v.agreements.map((a) => `  - ${a}`) : ['  none recorded']),
