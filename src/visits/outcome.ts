@@ -1,3 +1,4 @@
+import { isOut } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitOutcome } from '../records/templates/visit-outcome.ts';
@@ -212,7 +213,26 @@ export async function cancelVisit(
         { status: 'cancelled', reason: reason.trim() },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
-      return cancellationNotice(tx, deps, v, user, reason.trim());
+      // Called off at the door (the worker out): Hampton "if they have any doubts to their personal
+      // safety they will leave the property and return/make contact with school where the HoS will
+      // discuss the perceived dangers … The visit may be cancelled or rearranged". The people named
+      // for concerns hear of it now; the family is not texted from the doorstep — the school tells
+      // them once it has decided to cancel or rearrange.
+      const atTheDoor = isOut(v);
+      const cancelled = await cancellationNotice(tx, deps, v, user, reason.trim(), !atTheDoor);
+      if (!atTheDoor) return cancelled;
+      const school = knownSchool(deps.config, v.schoolId);
+      const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+      const told = await insertNotices(tx, {
+        schoolId: school.id,
+        kind: 'concern',
+        visitId,
+        key: 'called-off',
+        targets: school.notices.concern,
+        subject: `home visit #${visitId} called off at the door`,
+        text: `${user.displayName} called off home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} while out: ${reason.trim()}. The family has not been told by Doorstep: decide whether to cancel or rearrange, and tell them.`,
+      });
+      return [...cancelled, ...told];
     },
     { relayOutbox: true },
   );

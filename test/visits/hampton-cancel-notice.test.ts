@@ -9,9 +9,10 @@ import { openStore } from '../../src/store/open.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelVisit } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
+import { returnVisit } from '../../src/visits/while-out.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
 
 /**
@@ -35,6 +36,7 @@ beforeAll(async () => {
       sms: { baseUrl: "http://127.0.0.1:9", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
     notices:
       cancelled: [sms:family, sms:visiting-staff]
+      concern: [sms:leaders]
 `,
     { SMS_TOKEN: 'tok' },
   );
@@ -89,5 +91,35 @@ describe('Hampton: a cancelled appointment, as the family hears of it', () => {
       )
     ).rows;
     expect(staff.map((r) => r.text)).toEqual([expect.stringContaining(reason)]);
+  });
+
+  it('called off at the door (doubts about their safety): the HoS and DSL hear of it now; the family is not texted from the doorstep', async () => {
+    const lead = await addUser(db, 'lead2', ['visiting-staff'], { displayName: 'Lou Lead' });
+    const partner = await addUser(db, 'partner2', ['visiting-staff'], { displayName: 'Pip Partner' });
+    const id = await requestVisit(deps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'induction' });
+    await departTold(deps, lead, id, {
+      expectedReturnAt: new Date(now.getTime() + 3_600_000),
+      risksRead: true,
+      partnerUserId: partner.id,
+      phone: '+447700900123',
+    });
+    const reason = 'shouting inside, a man at the door told us to go';
+    await cancelVisit(deps, lead, id, reason);
+    const notices = (
+      await db.query<{ kind: string; target: string; text: string }>(
+        `SELECT kind, target, text FROM notices WHERE visit_id = $1 ORDER BY id`,
+        [id],
+      )
+    ).rows;
+    expect(notices.filter((n) => n.target === 'sms:family')).toEqual([]);
+    expect(notices.filter((n) => n.kind === 'concern')).toEqual([
+      {
+        kind: 'concern',
+        target: 'sms:leaders',
+        text: `Lou Lead called off home visit #${id} (pupil A.O.) while out: ${reason}. The family has not been told by Doorstep: decide whether to cancel or rearrange, and tell them.`,
+      },
+    ]);
+    // Still watched until back safe.
+    await returnVisit(deps, lead, id);
   });
 });
