@@ -1,3 +1,4 @@
+import { phoneKey } from '../domain/phone-key.ts';
 import type { Db, Queryable } from './db.ts';
 import { worksAt } from './users.ts';
 
@@ -131,18 +132,32 @@ export async function markNotificationAttemptFailed(
   );
 }
 
-/** The phone numbers and addresses of the people on a visit (lead and partner), or of a device's wearer. */
+/**
+ * The phone numbers and addresses of the people on a visit (lead and partner, and the number the
+ * lead gave when leaving — the phone they carry, often the school's, which their account may not
+ * have), or of a device's wearer. Each number once, however it is written.
+ */
 export async function visitingStaffContacts(
   db: Db,
   by: { visitId: string } | { schoolId: string; staffId: string },
 ): Promise<{ phone: string | undefined; email: string | undefined }[]> {
   const { rows } = await db.query<{ phone: string | null; email: string | null }>(
     'visitId' in by
-      ? 'SELECT u.phone, u.email FROM visits v JOIN users u ON u.id IN (v.lead_user_id, v.partner_user_id) WHERE v.id = $1'
+      ? `SELECT v.worker_phone AS phone, NULL AS email FROM visits v WHERE v.id = $1 AND v.worker_phone IS NOT NULL
+         UNION ALL
+         SELECT u.phone, u.email FROM visits v JOIN users u ON u.id IN (v.lead_user_id, v.partner_user_id) WHERE v.id = $1`
       : `SELECT phone, email FROM users u WHERE staff_id = $2 AND ${worksAt('u', '$1')}`,
     'visitId' in by ? [by.visitId] : [by.schoolId, by.staffId],
   );
-  return rows.map((r) => ({ phone: r.phone ?? undefined, email: r.email ?? undefined }));
+  const seen = new Set<string>();
+  return rows
+    .map((r) => {
+      const key = r.phone ? phoneKey(r.phone) : null;
+      const phone = r.phone && key !== null && !seen.has(key) ? r.phone : undefined;
+      if (key !== null) seen.add(key);
+      return { phone, email: r.email ?? undefined };
+    })
+    .filter((c) => c.phone !== undefined || c.email !== undefined);
 }
 
 /**

@@ -181,6 +181,10 @@ describe('the visit watcher', () => {
       [alarm!.id],
     );
     expect(new Date(due[0]!.next_step_at).getTime()).toBe(now.getTime() + 15 * 60_000);
+    // The lead left with the school's phone (typed on the departure form; not their account's): the
+    // reminder reaches the phone they carry too. Their own number, written otherwise, once.
+    await db.query(`UPDATE visits SET worker_phone = '+447700900333' WHERE id = $1`, [id]);
+    await db.query(`UPDATE users SET phone = '07700 900111' WHERE id = $1`, [lead.id]);
     await escalate({ alarmId: alarm!.id, step: 1 }, run('escalate'), deps);
     const { rows: n } = await db.query<{ id: string; target: string }>(
       'SELECT id, target FROM notifications WHERE alarm_id = $1 AND step = 1 ORDER BY target',
@@ -188,7 +192,8 @@ describe('the visit watcher', () => {
     );
     expect(n.map((x) => x.target)).toEqual(['board', 'sms:visiting-staff']);
     await notify({ notificationId: String(n[1]!.id) }, run('notify'), deps);
-    expect(sms.map((m) => m.get('To')).sort()).toEqual(['+447700900111', '+447700900222']);
+    expect(sms.map((m) => m.get('To')).sort()).toEqual(['+447700900222', '+447700900333', '07700 900111']);
+    await db.query(`UPDATE users SET phone = '+447700900111' WHERE id = $1`, [lead.id]);
     expect(sms[0]!.get('Body')).toMatch(/OVERDUE VISIT.*Reminder sent to the visiting staff/);
 
     // Acknowledging says who handles it; the overdue ladder (if-not-resolved) keeps going until the
