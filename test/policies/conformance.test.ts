@@ -165,7 +165,8 @@ const TABLE: Record<string, Clause[]> = {
       check: () => expect(packs.get('hampton')!.notices?.cancelled?.who).toEqual(['the family', 'the staff']),
     },
     {
-      clause: '"Visits are always made in pairs"',
+      clause:
+        '"All home visits should be undertaken in pairs to promote safe visiting"; "Staff are not permitted to undertake home visits on their own"',
       setting: 'pairs: always',
       scenario: 'one member of staff leaves alone',
       check: () => expect(blocks('hampton', { partner: false })).toEqual(['pairs']),
