@@ -30,6 +30,8 @@ export interface Departure {
   safeWord?: string | undefined;
   /** The visiting staff confirm they have read the risk notes and address flags. */
   risksRead: boolean;
+  /** The visiting staff confirm they carry their identification (where the pack asks). */
+  identification?: boolean | undefined;
   /** A number to reach the worker on while out (default: their account's). */
   phone?: string | undefined;
   vehicle?: Vehicle | undefined;
@@ -184,6 +186,7 @@ async function checkDeparture(
     commute: v.commute ? { approved: v.commuteApprovedAt !== null } : null,
     expectedReturnAt: d.expectedReturnAt ?? null,
     estimatedArrivalAt: d.estimatedArrivalAt ?? null,
+    identification: d.identification === true,
     now,
     checkInMinutes: d.checkInMinutes ?? null,
     // Whose phone and fob is not known until someone leads: nothing is said of them until then.

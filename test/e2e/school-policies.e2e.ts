@@ -139,6 +139,11 @@ describe("King's Gomer: the estimated arrival", () => {
     await arrive.waitFor();
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel('I have read the risk notes and address flags above').check();
+    // "carry photo identification": asked on the form, named in the Needed list until confirmed.
+    const idNeeded = sam.getByText(/Needed: the policy asks you to carry your identification/);
+    await idNeeded.waitFor();
+    await sam.getByLabel('I carry my identification (ID badge on show, photo ID)').check();
+    await idNeeded.waitFor({ state: 'detached' });
     const needed = sam.getByText(
       'Needed: the policy asks you to tell the office your estimated arrival time',
     );
@@ -187,6 +192,7 @@ describe("King's Gomer: the estimated arrival", () => {
     await sam.getByLabel('Arriving at about').waitFor();
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel('I have read the risk notes and address flags above').check();
+    await sam.getByLabel('I carry my identification (ID badge on show, photo ID)').check();
     await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date()));
     // The Needed list follows the form: once it no longer asks for the arrival, the time was read.
     await sam
@@ -206,6 +212,7 @@ describe("King's Gomer: the estimated arrival", () => {
     await sam.getByLabel('Arriving at about').waitFor();
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel('I have read the risk notes and address flags above').check();
+    await sam.getByLabel('I carry my identification (ID badge on show, photo ID)').check();
     await sam.getByLabel('Arriving at about').fill(londonHhmm(new Date(Date.now() - 15 * 60_000)));
     await sam.getByText(/estimated arrival: it has already passed/).waitFor();
     await sam.getByRole('button', { name: 'Leave for the visit' }).click();

@@ -50,5 +50,6 @@ export async function departTold(...args: Parameters<typeof departVisit>): Promi
       by: user.id,
     }),
   ]);
-  return departVisit(...args);
+  // Staff carry their identification (Hampton, King's ask them to confirm it), unless a test says not.
+  return departVisit(deps, user, visitId, { identification: true, ...args[3] });
 }

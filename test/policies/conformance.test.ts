@@ -67,6 +67,7 @@ const depart = (o: Partial<DepartureFacts> = {}): DepartureFacts => ({
   phone: true,
   fob: true,
   vehicle: true,
+  identification: true,
   familyNotice: { method: 'letter', exemption: null },
   staff: [
     { homeVisitTrained: true, safeguardingTrained: true, visitsMade: 5 },
@@ -176,6 +177,18 @@ const TABLE: Record<string, Clause[]> = {
       setting: 'refuseAtRisk: major',
       scenario: 'the risk is assessed major',
       check: () => expect(blocks('hampton', { riskLevel: 'major' })).toEqual(['risk']),
+    },
+    {
+      clause: '"All staff should have identification badges on show at all times"',
+      setting: 'requires.identification',
+      scenario: 'leaving without confirming the badge',
+      check: () => {
+        expect(blocks('hampton', { identification: false })).toEqual(['identification']);
+        // Packs that do not ask say nothing of it.
+        expect(blocks('heath-lane', { identification: false, riskLevel: 'low' })).not.toContain(
+          'identification',
+        );
+      },
     },
     {
       clause: '"Staff will carry with them a phone"',
@@ -445,6 +458,13 @@ const TABLE: Record<string, Clause[]> = {
     },
   ],
   'kings-gomer': [
+    {
+      clause:
+        '"Clothing and ID: Staff should dress appropriately and carry photo identification, clearly identifying them as representatives of King\'s Academy Gomer"',
+      setting: 'requires.identification',
+      scenario: 'leaving without confirming photo ID',
+      check: () => expect(blocks('kings-gomer', { identification: false })).toEqual(['identification']),
+    },
     {
       clause:
         '"families should be informed of the visit in advance … An exception … persistent absenteeism or children missing in education"',

@@ -111,7 +111,12 @@ describe('telling the family (King’s: required, with exemptions)', () => {
   it('blocks leaving until the family is told, then texts the first contact with a phone through the school’s SMS', async () => {
     const id = await authorisedVisit('gomer');
     const blocked = await refusal(
-      departVisit(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
+      departVisit(deps, staff, id, {
+        expectedReturnAt: back(),
+        risksRead: true,
+        identification: true,
+        partnerUserId: partner.id,
+      }),
     );
     expect(blocked.message).toMatch(
       /the family must be told of the visit first \(letter, phone, sms, in-person\)/,
@@ -150,6 +155,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
       expectedReturnAt: back(),
       estimatedArrivalAt: arriving(), // King's: the office is told the estimated arrival
       risksRead: true,
+      identification: true,
       partnerUserId: partner.id,
     });
     const { rows: audit } = await db.query<{ after: Record<string, unknown> }>(
@@ -199,6 +205,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
         expectedReturnAt: back(),
         estimatedArrivalAt: arriving(),
         risksRead: true,
+        identification: true,
         partnerUserId: partner.id,
       }),
     );
@@ -211,6 +218,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
       expectedReturnAt: back(),
       estimatedArrivalAt: arriving(), // King's: the office is told the estimated arrival
       risksRead: true,
+      identification: true,
       partnerUserId: partner.id,
     });
   });
@@ -243,6 +251,7 @@ describe('telling the family (King’s: required, with exemptions)', () => {
         expectedReturnAt: back(),
         estimatedArrivalAt: arriving(),
         risksRead: true,
+        identification: true,
         partnerUserId: partner.id,
       }),
     );
@@ -260,6 +269,7 @@ describe('telling the family (Lime Hills: where possible)', () => {
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
       risksRead: true,
+      identification: true,
       partnerUserId: partner.id,
       safeWord: 'oak',
     });

@@ -213,6 +213,10 @@ export function departForm(d) {
     required: d.rules.safeWord === 'required',
   });
   const read = h('input', { type: 'checkbox', name: 'risksRead', id: 'f-risksRead' });
+  // Where the pack asks (Hampton's badges on show, King's photo ID): confirmed, never assumed.
+  const idCard = d.rules.requires.identification
+    ? h('input', { type: 'checkbox', name: 'identification', id: 'f-identification' })
+    : null;
   /** The departure as the form has it now (`back`: the return instant, when one is chosen). */
   const draft = (back) => {
     const vehicle = Object.fromEntries(car.map((c) => [c.name.slice('vehicle-'.length), c.value.trim()]));
@@ -225,6 +229,7 @@ export function departForm(d) {
       checkInMinutes: every.value ? Number(every.value) : undefined,
       safeWord: safe.value || undefined,
       risksRead: read.checked,
+      ...(idCard?.checked ? { identification: true } : {}),
       phone: phone.value.trim() || undefined,
       ...(d.rules.requires.vehicle && !onFoot.checked && Object.values(vehicle).every(Boolean)
         ? { vehicle }
@@ -317,6 +322,14 @@ export function departForm(d) {
       read,
       h('label', { for: 'f-risksRead' }, 'I have read the risk notes and address flags above'),
     ),
+    idCard
+      ? h(
+          'div',
+          { class: 'field check' },
+          idCard,
+          h('label', { for: 'f-identification' }, 'I carry my identification (ID badge on show, photo ID)'),
+        )
+      : null,
     h('button', { type: 'submit', class: 'primary' }, 'Leave for the visit'),
   );
 }

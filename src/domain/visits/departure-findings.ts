@@ -57,6 +57,8 @@ export interface DepartureFacts {
   checkInMinutes?: number | null;
   /** A phone number for the worker (their account's or typed at departure). */
   phone?: boolean;
+  /** The staff confirmed they carry their identification (where the pack asks). */
+  identification?: boolean;
   /** A fob registered to the worker. */
   fob?: boolean;
   /** Vehicle details given, or "on foot". */
@@ -249,6 +251,13 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       level: 'block',
       rule: 'vehicle',
       message: 'the vehicle’s make, model, registration and colour (or "on foot") are needed',
+    });
+  if (rules.requires.identification && v.identification !== true)
+    out.push({
+      level: 'block',
+      rule: 'identification',
+      message:
+        'the policy asks you to carry your identification (your ID badge on show, photo ID with you): confirm you have it',
     });
   if (rules.requires.arrivalEstimate && !v.estimatedArrivalAt)
     out.push({

@@ -108,8 +108,13 @@ export const visitRules = z.strictObject({
        * office: no alarm hangs on it (the policy names none).
        */
       arrivalEstimate: z.boolean().default(false),
+      /**
+       * The staff confirm they carry identification (Hampton: "All staff should have identification
+       * badges on show at all times"; King's Gomer: "carry photo identification").
+       */
+      identification: z.boolean().default(false),
     })
-    .default({ phone: true, fob: false, vehicle: false, arrivalEstimate: false }),
+    .default({ phone: true, fob: false, vehicle: false, arrivalEstimate: false, identification: false }),
   /** Minutes after the expected return before the overdue alarm is raised (its ladder does the rest). */
   overdueGraceMinutes: z.int().min(0).max(240).default(0),
   safeWord: z.enum(['required', 'optional']).default('optional'),

@@ -45,6 +45,8 @@ export const departure = z.strictObject({
   checkInMinutes: z.int().min(5).max(240).optional(),
   safeWord: z.string().max(100).optional(),
   risksRead: z.boolean(),
+  /** The staff carry their identification (badge on show, photo ID), where the pack asks. */
+  identification: z.boolean().optional(),
   phone: phone.optional(),
   vehicle: z
     .strictObject({
