@@ -7,6 +7,11 @@ import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
 import { getOutbox, markAttempt, markDelivered, markFailed, markPreview } from '../src/store/outbox.ts';
 import type { JobDeps } from './deps.ts';
 
+/** How many "come back later" answers a delivery waits out before the record is failed with an alert. */
+export const MAX_COME_BACK_LATER = 100;
+/** The least wait after one (`Retry-After: 0` or a date gone by would ask again at once, in a loop). */
+export const MIN_COME_BACK_LATER_MS = 2_000;
+
 /**
  * deliver-record: one outbox record to its school's sink, under the record's idempotency key.
  * - each school host is rate-limited across processes (RetryLater, no try used);
@@ -100,8 +105,19 @@ export async function deliverRecord(
       throw new UnrecoverableError(err.message);
     }
     if (err.advice.retry === 'after') {
+      // "Come back later" (a 429, a 503 maintenance window) uses no try, but not for ever: a sink that
+      // answers so every time is failed loudly like any other, and never asked again at once.
+      if (row.attempts + 1 >= MAX_COME_BACK_LATER) {
+        await markFailed(
+          deps.db,
+          row,
+          `still told to come back later after ${row.attempts + 1} tries: ${err.message}`,
+        );
+        deps.log.error({ outboxId: row.id, schoolId: row.schoolId }, 'record dead-lettered');
+        throw new UnrecoverableError(err.message);
+      }
       await markAttempt(deps.db, row.id, err.message);
-      throw new RetryLaterError(err.advice.delayMs, err.message);
+      throw new RetryLaterError(Math.max(MIN_COME_BACK_LATER_MS, err.advice.delayMs), err.message);
     }
     if (run.attempt >= run.maxAttempts) {
       await markFailed(deps.db, row, `gave up after ${run.attempt} tries: ${err.message}`);

@@ -224,10 +224,14 @@ async function failRecord(
   });
 }
 
-/** Puts a failed record back in line under a new generation (so a new delivery job is used). */
+/**
+ * Puts a failed record back in line under a new generation (so a new delivery job is used), its
+ * tries counted afresh (a limit on them is a limit on this delivery, not the record's whole life).
+ */
 export async function retryOutbox(db: Queryable, id: string, actor: string): Promise<boolean> {
   const { rowCount } = await db.query(
-    `UPDATE outbox SET status = 'pending', generation = generation + 1, last_error = NULL, updated_at = now()
+    `UPDATE outbox SET status = 'pending', generation = generation + 1, attempts = 0, last_error = NULL,
+       updated_at = now()
      WHERE id = $1 AND status = 'failed'`,
     [id],
   );

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import nock from 'nock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DELIVERY_JOB_TIMEOUT_MS } from '../../connectors/records/settings.ts';
+import { deliverRecord, MAX_COME_BACK_LATER, MIN_COME_BACK_LATER_MS } from '../../jobs/deliver-record.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { parseConfigText } from '../../src/config/load.ts';
@@ -13,7 +14,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { RedisRateLimiter } from '../../src/queue/rate-limit.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
-import { WorkerHost } from '../../src/queue/worker-host.ts';
+import { RetryLaterError, WorkerHost } from '../../src/queue/worker-host.ts';
 import { recordToSinks } from '../../src/records/record-outbox.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -323,6 +324,41 @@ async function insertOne(
 }
 
 describe('deliver-record: records Arbor cannot take, stopped tries, refusals', () => {
+  it('"come back later" (a 503 maintenance window) waits as told, never at once, and not for ever: failed with an alert at the limit', async () => {
+    const config = configWith({
+      mis: ARBOR_CSV,
+      records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "https://later.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}" }`,
+      env: { ARBOR_PASSWORD: 'good' },
+    });
+    const deps = depsFor(config);
+    const id = await insertOne('visit_outcome', 'arbor-pastoral', ['1001']);
+    const run = {
+      id: 'd',
+      name: 'deliver-record',
+      attempt: 1,
+      maxAttempts: 10,
+      signal: new AbortController().signal,
+    };
+    const tryOnce = (retryAfter: string) => {
+      nock('https://later.uk.arbor.sc')
+        .post('/rest-v2/pastoral-notes')
+        .reply(503, {}, { 'retry-after': retryAfter });
+      return deliverRecord({ outboxId: id }, run, deps).catch((e: unknown) => e);
+    };
+    const waited = await tryOnce('120');
+    expect(waited).toBeInstanceOf(RetryLaterError);
+    expect((waited as RetryLaterError).delayMs).toBe(120_000);
+    // "Retry-After: 0" (or a date gone by) is not a loop of requests.
+    expect(((await tryOnce('0')) as RetryLaterError).delayMs).toBe(MIN_COME_BACK_LATER_MS);
+    await db.query('UPDATE outbox SET attempts = $2 WHERE id = $1', [id, MAX_COME_BACK_LATER - 1]);
+    const last = await tryOnce('120');
+    expect(last).not.toBeInstanceOf(RetryLaterError);
+    const row = (await listOutbox(db)).find((r) => r.id === id)!;
+    expect(row.status).toBe('failed');
+    expect(row.lastError).toMatch(/still told to come back later after 100 tries: .*HTTP 503, back in 120 s/);
+    nock.cleanAll();
+  });
+
   it('a lone-worker incident with no pupil is not "delivered" to Arbor: failed with an alert saying where it belongs', async () => {
     let posted = 0;
     nock('https://solo.uk.arbor.sc')
