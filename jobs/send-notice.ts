@@ -1,5 +1,5 @@
 import { findSchool } from '../src/config/school-of.ts';
-import { doorstepError } from '../src/errors.ts';
+import { doorstepError, retryClassOf } from '../src/errors.ts';
 import { channelKind, FAMILY, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import { visitGroupsFor } from '../src/notify/visit-groups.ts';
@@ -66,7 +66,9 @@ export async function sendNotice(
     await markNotice(deps.db, notice.id, { status: 'sent', receipt: receipt.receipt });
     return { status: 'sent' };
   } catch (err) {
-    const last = run.attempt >= run.maxAttempts;
+    // The last try, or one no try will change (a refused number, no one in the group): failed now,
+    // on the board's failed list — never left pending for the relay to try again and again.
+    const last = run.attempt >= run.maxAttempts || retryClassOf(err) !== 'transient';
     await markNotice(deps.db, notice.id, {
       status: last ? 'failed' : 'pending',
       error: (err as Error).message,

@@ -156,12 +156,22 @@ export async function noticesToRelay(
   olderThanMs: number,
   limit: number,
 ): Promise<{ id: string; stuck: boolean }[]> {
-  const { rows } = await db.query<{ id: string; stuck: boolean }>(
-    `SELECT id, attempts > 0 AS stuck FROM notices WHERE status = 'pending'
-       AND ((attempts = 0 AND created_at < now() - make_interval(secs => $1::double precision / 1000))
-            OR (attempts > 0 AND created_at < now() - interval '1 hour'))
+  // Each kind with its own limit: stuck ones piling up never hold back the never-tried. A stuck one
+  // is queued again for a day; after that it stays on the board's failed list for a person.
+  const { rows: untried } = await db.query<{ id: string }>(
+    `SELECT id FROM notices WHERE status = 'pending' AND attempts = 0
+       AND created_at < now() - make_interval(secs => $1::double precision / 1000)
      ORDER BY id LIMIT $2`,
     [olderThanMs, limit],
   );
-  return rows.map((r) => ({ id: String(r.id), stuck: r.stuck }));
+  const { rows: stuck } = await db.query<{ id: string }>(
+    `SELECT id FROM notices WHERE status = 'pending' AND attempts > 0
+       AND created_at < now() - interval '1 hour' AND created_at > now() - interval '1 day'
+     ORDER BY id LIMIT $1`,
+    [limit],
+  );
+  return [
+    ...untried.map((r) => ({ id: String(r.id), stuck: false })),
+    ...stuck.map((r) => ({ id: String(r.id), stuck: true })),
+  ];
 }

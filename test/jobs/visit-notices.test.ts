@@ -267,6 +267,14 @@ describe('notices about a visit', () => {
       await producer.queueFor('send-notice').getJob(`send-notice-${stuck!.id}-stuck-${hour}`),
     ).toBeTruthy();
     await sendAll([stuck!.id]);
+    // A notice no try will change (a group with nobody in it) is failed at once, never left pending.
+    await db.query(`UPDATE notices SET target = 'sms:nobody-here' WHERE id = $1`, [dead!.id]);
+    await db.query(`UPDATE notices SET status = 'pending', attempts = 0 WHERE id = $1`, [dead!.id]);
+    await expect(sendNotice({ noticeId: dead!.id }, run, deps)).rejects.toThrow();
+    expect(
+      (await db.query<{ status: string }>('SELECT status FROM notices WHERE id = $1', [dead!.id])).rows[0]!
+        .status,
+    ).toBe('failed');
     expect((await state()).failed.filter((f) => f.what === 'notice').map((f) => f.id)).toEqual([dead!.id]);
   });
 
