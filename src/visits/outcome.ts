@@ -218,10 +218,11 @@ export async function cancelVisit(
       // discuss the perceived dangers … The visit may be cancelled or rearranged". The people named
       // for concerns hear of it now; the family is not texted from the doorstep — the school tells
       // them once it has decided to cancel or rearrange.
-      const atTheDoor = isOut(v);
+      // Where the school names nobody for concerns, nobody would decide: the family is told as before.
+      const school = knownSchool(deps.config, v.schoolId);
+      const atTheDoor = isOut(v) && school.notices.concern.length > 0;
       const cancelled = await cancellationNotice(tx, deps, v, user, reason.trim(), !atTheDoor);
       if (!atTheDoor) return cancelled;
-      const school = knownSchool(deps.config, v.schoolId);
       const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
       const told = await insertNotices(tx, {
         schoolId: school.id,
@@ -249,6 +250,7 @@ async function cancellationNotice(
   v: VisitRow,
   user: User,
   reason: string,
+  /** The family is texted; when not (called off while out), the staff's notice says so. */
   family = true,
 ) {
   // A text to the family announcing the visit, not yet sent (a retry, the relay): never sent now.
@@ -267,7 +269,7 @@ async function cancellationNotice(
     visitId: v.id,
     targets: school.notices.cancelled.filter((t) => !toFamily(t)),
     subject: `home visit #${v.id} cancelled`,
-    text: `Home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor} was cancelled by ${user.displayName}: ${reason}`,
+    text: `Home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor} was cancelled by ${user.displayName}: ${reason}${family ? '' : ' (called off while out: the family has not been told by Doorstep)'}`,
   });
   const toldFamily = await insertNotices(tx, {
     schoolId: school.id,

@@ -119,7 +119,37 @@ describe('Hampton: a cancelled appointment, as the family hears of it', () => {
         text: `Lou Lead called off home visit #${id} (pupil A.O.) while out: ${reason}. The family has not been told by Doorstep: decide whether to cancel or rearrange, and tell them.`,
       },
     ]);
+    // The staff's own notice says the family was not told.
+    expect(notices.find((n) => n.target === 'sms:visiting-staff')!.text).toContain(
+      '(called off while out: the family has not been told by Doorstep)',
+    );
     // Still watched until back safe.
     await returnVisit(deps, lead, id);
+
+    // A school that names nobody for concerns: nobody would decide, so the family is told as before.
+    const noConcern: VisitDeps = {
+      ...deps,
+      config: {
+        ...deps.config,
+        schools: deps.config.schools.map((s) => ({ ...s, notices: { ...s.notices, concern: [] } })),
+      },
+    };
+    const other = await requestVisit(noConcern, lead, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'induction',
+    });
+    await departTold(noConcern, lead, other, {
+      expectedReturnAt: new Date(now.getTime() + 3_600_000),
+      risksRead: true,
+      partnerUserId: partner.id,
+      phone: '+447700900123',
+    });
+    await cancelVisit(noConcern, lead, other, reason);
+    const told = await db.query(`SELECT 1 FROM notices WHERE visit_id = $1 AND target = 'sms:family'`, [
+      other,
+    ]);
+    expect(told.rows).toHaveLength(1);
+    await returnVisit(noConcern, lead, other);
   });
 });
