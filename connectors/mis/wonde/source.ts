@@ -67,7 +67,8 @@ export class WondeSource implements MisSource {
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
       const body: z.output<S> = await getJson(url, schema, this.http, what);
       const next: string | null | undefined = body.meta.pagination.next;
-      yield { n, body, last: !next };
+      // Refused before the page is given out: a page that says there is more but links nowhere is
+      // not the last one, and must not move the cursor past the pages that cannot be read.
       if (!next && body.meta.pagination.more) {
         throw malformed(
           { unit: `${what} page ${n}` },
@@ -75,6 +76,7 @@ export class WondeSource implements MisSource {
           'the page says there is more but gives no next link; the rest cannot be read',
         );
       }
+      yield { n, body, last: !next };
       if (next && new URL(next, origin).origin !== origin) {
         throw malformed(
           { unit: `${what} page ${n}` },
@@ -124,13 +126,21 @@ export class WondeSource implements MisSource {
       };
     }
 
+    // The MIS ids of the students on roll now (the students list), whatever their Wonde ids.
+    const onRoll = new Set(misIds.values());
     const deletions = `${this.base}/deletions?${new URLSearchParams({ per_page: String(perPage) })}`;
     for await (const { n, body } of this.pages(deletions, deletionsPage, 'Wonde deletions')) {
       const label = `wonde deletions page ${n}`;
       const leavers = body.data
         .map((d, i) => ({ d, where: { unit: label, record: i + 1 } }))
-        // A student deleted once and in the students list again (restored, re-admitted) is on roll.
-        .filter(({ d }) => (d.type ?? '').toLowerCase() === 'student' && !misIds.has(d.id))
+        // A student deleted once and in the students list again (restored, re-admitted, or given a
+        // new Wonde id for the same MIS record) is on roll.
+        .filter(
+          ({ d }) =>
+            (d.type ?? '').toLowerCase() === 'student' &&
+            !misIds.has(d.id) &&
+            !(typeof d.mis_id === 'string' && onRoll.has(d.mis_id)),
+        )
         .map(
           ({ d, where }): LeaverRecord => ({
             // A deleted student is no longer in the students list: its MIS id comes with the
@@ -159,8 +169,12 @@ export class WondeSource implements MisSource {
       if (!misIds.has(wondeStudent) && !leaversRead) {
         leaversRead = true;
         const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
-        for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
-          for (const l of body.data) if (!misIds.has(l.id)) misIds.set(l.id, l.mis_id);
+        // The leavers are a help, not a need: a token without that permission, or a page that
+        // cannot be read, leaves the student under its Wonde id (rejected alone), never the sync.
+        try {
+          for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
+            for (const l of body.data) if (!misIds.has(l.id)) misIds.set(l.id, l.mis_id);
+        } catch {}
       }
       return misIds.get(wondeStudent) ?? `wonde:${wondeStudent}`;
     };

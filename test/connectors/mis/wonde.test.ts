@@ -66,6 +66,13 @@ describe('Wonde MIS source', () => {
           { id: 'S4', mis_id: '1004', type: 'student', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
           // Deleted once and in the students list again (restored, re-admitted): on roll, not a leaver.
           { id: 'S2', type: 'student', deleted_at: { date: '2025-01-02 10:00:00.000000' } },
+          // …or the same MIS record under a Wonde id it had before.
+          {
+            id: 'S2-old',
+            mis_id: '1002',
+            type: 'student',
+            deleted_at: { date: '2025-01-02 10:00:00.000000' },
+          },
           { id: 'E7', type: 'employee', deleted_at: { date: '2025-01-12 10:00:00.000000' } },
         ],
         meta: meta(null),
@@ -181,6 +188,47 @@ describe('Wonde MIS source', () => {
       kind: 'marks',
       marks: [{ pupilMisId: '1008' }, { pupilMisId: 'wonde:S9' }, { pupilMisId: '1001', mark: '/' }],
     });
+  });
+
+  it('a leavers list it may not read (403) leaves the unknown student to be rejected alone, not the sync', async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, { data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')], meta: meta(null) })
+      .get('/schools/A1930499544/students-leaver')
+      .query(true)
+      .reply(403, { error: 'not permitted' });
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units.at(-1)!.batches[0]).toMatchObject({ kind: 'marks', marks: [{ pupilMisId: 'wonde:S9' }] });
+  });
+
+  it('a last page that says there is more but links nowhere is refused before it is applied: the cursor stays', async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, {
+        data: [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 16:00:00')],
+        meta: { pagination: { next: null, more: true } },
+      });
+    const seen: string[] = [];
+    await expect(
+      (async () => {
+        for await (const u of source().pull({ value: null })) seen.push(u.label);
+      })(),
+    ).rejects.toThrow(/the page says there is more but gives no next link/);
+    expect(seen).toEqual(['wonde students page 1', 'wonde deletions page 1']);
   });
 
   it('moves the cursor only with the last page: a page that fails leaves it where it was', async () => {
