@@ -162,8 +162,18 @@ export const SECTIONS: readonly Section[] = [
     staff: `school_id = $1 AND (id IN (${STAFF_VISITS}) OR back_safe_by = ${ACTOR} OR follow_up_done_by = ${ACTOR}
       OR risk_assessed_by = ${ACTOR})`,
     withhold: ['safe_word'],
-    // The lone worker's own safety arrangements: their phone, vehicle, fob and the risk notes for staff.
-    pupilView: { withhold: ['worker_phone', 'vehicle', 'fob_device_id', 'risk_notes', 'risk_reason'] },
+    // The lone worker's own safety arrangements: their phone, vehicle, fob, the risk notes for staff
+    // and which address flags (staff-safety warnings, never given to the family) the risk was weighed with.
+    pupilView: {
+      withhold: [
+        'worker_phone',
+        'vehicle',
+        'fob_device_id',
+        'risk_notes',
+        'risk_reason',
+        'risk_assessed_flags',
+      ],
+    },
     staffView: {
       give: VISIT_REFERENCE,
       // The phone, vehicle and fob recorded for the visit are the lead worker's.

@@ -145,6 +145,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     safe_word: `bluebird-${id}`,
     vehicle: { registration: `WX${id}ABC`, make: 'Skoda' },
     risk_notes: `Risk note for ${id}: partner hostile to staff`,
+    risk_assessed_flags: [424242],
   });
   await insert(db, 'visit_check_ins', { visit_id: visit, at: NOW, source: 'phone', by_user_id: staff });
   await insert(db, 'follow_ups', {
@@ -409,6 +410,8 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     const visit = x.sections.find((s) => s.table === 'visits')!.rows[0]!;
     expect(visit.safe_word).toBe(WITHHELD.secret);
     expect(visit.worker_phone).toBe(WITHHELD['third-party']);
+    // Which staff-safety flags on the address the risk was weighed with: never the family's to read.
+    expect(visit.risk_assessed_flags).toBe(WITHHELD['third-party']);
     // The pupil's own data is still there.
     expect(visit.address).toEqual({ line1: PERSONAL.line1, postcode: PERSONAL.postcode });
     expect(x.withheld).toContainEqual({ table: 'visits', columns: ['safe_word'], as: 'secret' });
