@@ -79,7 +79,13 @@ export function ladderReachability(
         if (channel === 'sms') usesSms = true;
         if (group === VISITING_STAFF) {
           // The register's text and e-mail to the people on the visit (a call or push to them is
-          // refused when the config is read: src/domain/escalation/ladder.ts).
+          // refused when the config is read: src/domain/escalation/ladder.ts). A fob's own missed
+          // check-in follows this ladder too, and is never sent to its wearer.
+          if (ladder.endsWith('missed-check-in') && s.fobs.devices.length > 0)
+            problem(
+              'some-unreachable',
+              `for a fob's own missed check-in it reaches no one (a device alarm never goes to the wearer): that step passes to the next level at once`,
+            );
           person = true;
           continue;
         }

@@ -33,6 +33,27 @@ describe('doorstep check: ladder levels that reach no one', () => {
     ]);
   });
 
+  it("says that a fob's own missed check-in is never texted to its wearer, where the school has fobs", () => {
+    const school = configWith({
+      env: { T: 'x', W: `whsec_${Buffer.alloc(32, 'k').toString('base64')}` },
+      school: `    fobs:
+      transports: [{ kind: webhook, profile: peoplesafe-style, secret: "\${W}" }]
+      devices: [{ deviceId: PS-1, staffId: s-1 }]
+    contacts:
+      on-call-leaders: [{ name: A, phone: "+447700900001" }]
+    channels:
+      sms: { accountSid: AC1, authToken: "\${T}", from: "+447700900000", inboundUrl: "https://d.example.org/hooks/sms/alpha" }
+`,
+    }).schools[0]!;
+    expect(
+      ladderReachability(school)
+        .filter((p) => p.ladder === 'missed-check-in')
+        .map((p) => `${p.kind}: ${p.message}`),
+    ).toEqual([
+      "some-unreachable: escalation.missed-check-in level 1 notifies sms:visiting-staff, but for a fob's own missed check-in it reaches no one (a device alarm never goes to the wearer): that step passes to the next level at once",
+    ]);
+  });
+
   it('warns of a ladder whose repeating last level tells only the board (no ladder ends in silence)', () => {
     const school = configWith({
       env: { T: 'x' },
