@@ -48,7 +48,12 @@ export async function recordOutcome(
  * recorded as "no answer" (no one home, the child not seen) rather than left open. The lifecycle
  * allows it only once the wait is over; the worker is still watched until back safe.
  */
-export async function recordNoAnswer(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+export async function recordNoAnswer(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  slipLeft = false,
+): Promise<void> {
   await writeOutcome(
     deps,
     user,
@@ -59,6 +64,7 @@ export async function recordNoAnswer(deps: VisitDeps, user: User, visitId: strin
       return {
         childSeen: false,
         noOneHome: true,
+        slipLeft,
         agreements: [],
         concerns: [
           `No answer: the parent/carer was not there; waited ${waited} minutes at the door (policy: no longer than ${a.noAnswerAfterMinutes} minutes${a.source ? ` — ${a.source}` : ''})`,

@@ -401,15 +401,18 @@ describe('the visit register', () => {
       expect((await refusal(recordNoAnswer(deps, staff, id))).code).toBe('DOORSTEP_CONFLICT');
       now = new Date(now.getTime() + 60_000);
       expect((await refusal(recordNoAnswer(deps, gomerOnly, id))).code).toBe('DOORSTEP_FORBIDDEN');
-      await recordNoAnswer(deps, staff, id);
+      await recordNoAnswer(deps, staff, id, true);
       let v = (await getVisit(db, id))!;
       expect(v.status).toBe('departed'); // still watched until back safe
-      expect(v.outcome).toMatchObject({ noOneHome: true, childSeen: false });
+      expect(v.outcome).toMatchObject({ noOneHome: true, childSeen: false, slipLeft: true });
       expect(String((v.outcome!.concerns as string[])[0])).toMatch(/No answer.*waited 20 minutes.*3\.4/);
-      const { rows: out } = await db.query(`SELECT 1 FROM outbox WHERE idempotency_key = $1`, [
-        `visit-outcome:thames:${id}`,
-      ]);
+      const { rows: out } = await db.query<{ body: string }>(
+        `SELECT body FROM outbox WHERE idempotency_key = $1`,
+        [`visit-outcome:thames:${id}`],
+      );
       expect(out).toHaveLength(1);
+      // The worker said they left the slip: the record says so.
+      expect(out[0]!.body).toContain(`no one was home; a "sorry you weren't in" slip was left.`);
       await returnVisit(deps, staff, id);
       v = (await getVisit(db, id))!;
       expect(v.status).toBe('completed');

@@ -291,6 +291,7 @@ export function keepFresh(out) {
 // time passes, so the buttons are exactly what the server allows then.
 let waitTimer = null;
 export function doorWait(v, a, can) {
+  const slipBox = h('input', { type: 'checkbox', id: 'f-door-slip', name: 'slipLeft' });
   clearInterval(waitTimer);
   const from = v.appointmentAt ?? v.arrivedAt;
   const at = (m) => new Date(new Date(from).getTime() + m * 60_000);
@@ -344,10 +345,19 @@ export function doorWait(v, a, can) {
               type: 'button',
               class: 'big',
               id: 'no-answer',
-              onclick: () => post('no-answer', {}, 'Recorded as no answer. Come back safe.'),
+              onclick: () =>
+                post(
+                  'no-answer',
+                  slipBox.checked ? { slipLeft: true } : {},
+                  'Recorded as no answer. Come back safe.',
+                ),
             },
             'No answer',
           )
+        : null,
+      // The record says a slip was left only when the worker says so.
+      can('no-answer')
+        ? h('p', {}, slipBox, h('label', { for: 'f-door-slip' }, ' I left a “sorry you weren’t in” slip'))
         : null,
       can('parent-late-cancel')
         ? h(

@@ -276,7 +276,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     step(name, STAFF, z.strictObject({}), (user, id) => returnVisit(deps, user, id));
   step('outcome', STAFF, outcome, (user, id, o) => recordOutcome(deps, user, id, o));
   // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.
-  step('no-answer', STAFF, z.strictObject({}), (user, id) => recordNoAnswer(deps, user, id));
+  step('no-answer', STAFF, z.strictObject({ slipLeft: z.boolean().optional() }), (user, id, b) =>
+    recordNoAnswer(deps, user, id, b.slipLeft === true),
+  );
   step('parent-late-cancel', STAFF, z.strictObject({}), (user, id) => cancelParentLate(deps, user, id));
   step(
     'family-notice',
