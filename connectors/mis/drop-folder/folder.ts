@@ -7,10 +7,10 @@ import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { doorstepError } from '../../../src/errors.ts';
 import { safeFileName, safeText } from '../safe-text.ts';
 
-/** A file changed less than this long ago is still being written: it waits (ms). */
 /** How far ahead of this machine's clock a file's time is taken as a clock difference (it settles). */
 export const FUTURE_MTIME_MS = 5 * 60_000;
 
+/** A file changed less than this long ago is still being written: it waits (ms). */
 export const SETTLE_MS = 2000;
 
 /** A file in the drop folder still being written. */
