@@ -40,6 +40,16 @@ const session = (studentId: string, date: string, s: string, code: string, updat
   updated_at: { date: updated, timezone_type: 3, timezone: 'Europe/London' },
 });
 
+/** The lists every sync reads first: one student on roll (S1 → 1001), no deletions. */
+const oneStudent = () =>
+  nock(BASE)
+    .get('/schools/A1930499544/students')
+    .query(true)
+    .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+    .get('/schools/A1930499544/deletions')
+    .query(true)
+    .reply(200, noDeletions);
+
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
   nock.cleanAll();
@@ -159,13 +169,7 @@ describe('Wonde MIS source', () => {
     await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /unexpected response shape at data\.0\.mis_id/,
     );
-    nock(BASE)
-      .get('/schools/A1930499544/students')
-      .query(true)
-      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
-      .get('/schools/A1930499544/deletions')
-      .query(true)
-      .reply(200, noDeletions)
+    oneStudent()
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, {
@@ -191,13 +195,7 @@ describe('Wonde MIS source', () => {
   });
 
   it('a leavers list it may not read (403) leaves the unknown student to be rejected alone, not the sync', async () => {
-    nock(BASE)
-      .get('/schools/A1930499544/students')
-      .query(true)
-      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
-      .get('/schools/A1930499544/deletions')
-      .query(true)
-      .reply(200, noDeletions)
+    oneStudent()
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, { data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')], meta: meta(null) })
@@ -209,13 +207,7 @@ describe('Wonde MIS source', () => {
   });
 
   it('a last page that says there is more but links nowhere is refused before it is applied: the cursor stays', async () => {
-    nock(BASE)
-      .get('/schools/A1930499544/students')
-      .query(true)
-      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
-      .get('/schools/A1930499544/deletions')
-      .query(true)
-      .reply(200, noDeletions)
+    oneStudent()
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, {
@@ -233,13 +225,7 @@ describe('Wonde MIS source', () => {
 
   it('moves the cursor only with the last page: a page that fails leaves it where it was', async () => {
     const twoPages = () =>
-      nock(BASE)
-        .get('/schools/A1930499544/students')
-        .query(true)
-        .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
-        .get('/schools/A1930499544/deletions')
-        .query(true)
-        .reply(200, noDeletions)
+      oneStudent()
         .get('/schools/A1930499544/attendance/session')
         .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
         // Wonde gives no order: the first page holds the newest change.
@@ -271,13 +257,7 @@ describe('Wonde MIS source', () => {
   });
 
   it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
-    nock(BASE)
-      .get('/schools/A1930499544/students')
-      .query(true)
-      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
-      .get('/schools/A1930499544/deletions')
-      .query(true)
-      .reply(200, noDeletions)
+    oneStudent()
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, {
