@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FUTURE_MTIME_MS } from '../../connectors/mis/drop-folder/folder.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { syncAttendance } from '../../jobs/sync-attendance.ts';
 import { DropWatcher } from '../../src/import/drop-watcher.ts';
@@ -86,8 +87,9 @@ describe('drop folder watcher', () => {
       const file = join(drop, 'pupils-report.xml');
       writeFileSync(file, whole.subarray(0, cut));
       // Still being written: its writer keeps it changing. Dating it ahead holds it "just changed"
-      // however slowly this machine runs, so the test does not depend on timing.
-      const ahead = new Date(Date.now() + 3_600_000);
+      // however slowly this machine runs, so the test does not depend on timing — within the minutes
+      // a file's clock may run ahead of the server's (further ahead, it is read at once).
+      const ahead = new Date(Date.now() + FUTURE_MTIME_MS - 60_000);
       utimesSync(file, ahead, ahead);
       const before = looks.length;
       await until(() => looks.slice(before).filter((l) => l.settling === 1).length >= 2, 'two looks at it');
@@ -122,7 +124,7 @@ describe('drop folder watcher', () => {
     const looks: { ready: number; settling: number; again: boolean }[] = [];
     const watcher = new DropWatcher(producer, log);
     writeFileSync(join(drop, 'marks.csv'), 'PersonID,AttendanceDate,AM,PM\n');
-    const ahead = new Date(Date.now() + 3_600_000);
+    const ahead = new Date(Date.now() + FUTURE_MTIME_MS - 60_000);
     utimesSync(join(drop, 'marks.csv'), ahead, ahead);
     watcher.start(config, { pollMs: 3_600_000, settleMs: 200, giveUpMs: 600, onLook: (l) => looks.push(l) });
     try {
