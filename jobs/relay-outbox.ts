@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { noticesToRelay } from '../src/store/notices.ts';
+import { failStaleNotices, noticesToRelay } from '../src/store/notices.ts';
 import { markEnqueued, markLost, markRequeued, outboxInFlight, outboxToRelay } from '../src/store/outbox.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -29,6 +29,7 @@ export async function relayOutbox(
   // Notices never tried: queued again under their own job id (a job still waiting is not doubled).
   // Notices tried and stuck for an hour: their job is gone, so a new one — once an hour, under the
   // hour's id (a send already made is not made again: each recipient's receipt is kept).
+  await failStaleNotices(deps.db);
   const notices = await noticesToRelay(deps.db, 10_000, 500);
   const hour = Math.floor(deps.now().getTime() / 3_600_000);
   for (const { id, stuck } of notices)

@@ -146,6 +146,19 @@ export async function noticesOfVisit(db: Queryable, visitId: string) {
 }
 
 /**
+ * Notices tried and still not sent a day after they were written: failed, with why — on the board's
+ * failed list for a person, never left pending for ever. Returns how many.
+ */
+export async function failStaleNotices(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    `UPDATE notices SET status = 'failed',
+       last_error = 'not sent within a day of being written' || COALESCE(' (last: ' || last_error || ')', '')
+     WHERE status = 'pending' AND attempts > 0 AND created_at <= now() - interval '1 day'`,
+  );
+  return rowCount;
+}
+
+/**
  * Notices the relay queues: written but never tried (their job was not queued: a crash after the
  * commit, or a writer with no queue at hand, such as the CLI) and older than `olderThanMs`; and
  * tried but still not sent an hour after they were written (`stuck`: their job was lost mid-try —

@@ -267,6 +267,22 @@ describe('notices about a visit', () => {
       await producer.queueFor('send-notice').getJob(`send-notice-${stuck!.id}-stuck-${hour}`),
     ).toBeTruthy();
     await sendAll([stuck!.id]);
+    // One still not sent a day after it was written is failed, with why: never pending for ever.
+    const [old] = await noticesOf(id, 'concern');
+    await db.query(
+      `UPDATE notices SET status = 'pending', attempts = 2, last_error = 'ETIMEDOUT', created_at = now() - interval '25 hours' WHERE id = $1`,
+      [old!.id],
+    );
+    await relayOutbox({ reason: 'manual' }, run, deps);
+    const stale = await db.query<{ status: string; last_error: string }>(
+      'SELECT status, last_error FROM notices WHERE id = $1',
+      [old!.id],
+    );
+    expect(stale.rows[0]).toEqual({
+      status: 'failed',
+      last_error: 'not sent within a day of being written (last: ETIMEDOUT)',
+    });
+    await db.query(`UPDATE notices SET status = 'sent' WHERE id = $1`, [old!.id]);
     // A notice no try will change (a group with nobody in it) is failed at once, never left pending.
     await db.query(`UPDATE notices SET target = 'sms:nobody-here' WHERE id = $1`, [dead!.id]);
     await db.query(`UPDATE notices SET status = 'pending', attempts = 0 WHERE id = $1`, [dead!.id]);
