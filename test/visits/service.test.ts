@@ -219,7 +219,8 @@ describe('the visit register', () => {
     expect(noAppointment.message).toMatch(/an appointment must be made first/);
   });
 
-  it('Thames View 2.5: an address flagged after the risk was assessed is a new risk — assessed again before anyone leaves', async () => {
+  /** A Thames View visit at 11:00 on the day's list, signed by the Headteacher (not yet assessed). */
+  const signedThamesVisit = async () => {
     const id = await requestVisit(deps, office, {
       schoolId: 'thames',
       pupilMisId: 'P1',
@@ -227,6 +228,11 @@ describe('the visit register', () => {
       appointmentTime: '11:00',
     });
     await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+    return id;
+  };
+
+  it('Thames View 2.5: an address flagged after the risk was assessed is a new risk — assessed again before anyone leaves', async () => {
+    const id = await signedThamesVisit();
     const flaggedBefore = { schoolId: 'thames', postcode: 'LS6 2QT', level: 'caution' as const, note: 'dog' };
     const thames = deps.config.schools.find((s) => s.id === 'thames')!;
     // A flag the assessment saw is not new.
@@ -266,13 +272,7 @@ describe('the visit register', () => {
   });
 
   it('Thames View 2.5: a flag the assessment was not made with is new, whatever its time — recorded while the page was open, or committed after the assessment was read', async () => {
-    const id = await requestVisit(deps, office, {
-      schoolId: 'thames',
-      pupilMisId: 'P1',
-      reason: 'below 90%',
-      appointmentTime: '11:00',
-    });
-    await signDayList(deps, head, 'thames', '2026-11-23', [id]);
+    const id = await signedThamesVisit();
     const thames = deps.config.schools.find((s) => s.id === 'thames')!;
     const flag = { schoolId: 'thames', postcode: 'LS6 2QT', level: 'dangerous' as const, note: 'knife seen' };
     const go = { onFoot: true, expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id };

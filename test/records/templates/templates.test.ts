@@ -29,8 +29,7 @@ describe('record templates', () => {
   });
 
   it('visit outcome when no one was home says so, and that a slip was left only when the staff said so', () => {
-    const r = renderVisitOutcome({
-      slipLeft: true,
+    const noOneHome = {
       visitId: 'v-13',
       pupils: [{ misId: '1002', upn: null }],
       visitedBy: ['Ms Patel'],
@@ -43,24 +42,12 @@ describe('record templates', () => {
       concerns: ['curtains drawn at 11:00'],
       followUp: [],
       reason: 'welfare concern',
-    });
+    };
+    const r = renderVisitOutcome({ ...noOneHome, slipLeft: true });
     expect(r.title).toBe('Home visit outcome: no one was home — 1002');
     expect(r.body).toContain(`no one was home; a "sorry you weren't in" slip was left.`);
     expect(r.body).toContain('back: not recorded');
-    const unsaid = renderVisitOutcome({
-      visitId: 'v-14',
-      pupils: [{ misId: '1002', upn: null }],
-      visitedBy: ['Ms Patel'],
-      address: 'x',
-      departedAt: new Date('2025-11-18T09:00:00Z'),
-      returnedAt: null,
-      childSeen: false,
-      noOneHome: true,
-      agreements: [],
-      concerns: [],
-      followUp: [],
-      reason: 'welfare concern',
-    });
+    const unsaid = renderVisitOutcome(noOneHome);
     expect(unsaid.body).toContain('Outcome: no one was home; no slip recorded as left.');
     expect(unsaid.body).not.toContain('slip was left');
   });
