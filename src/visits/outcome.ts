@@ -176,7 +176,9 @@ async function writeOutcome(
       // family, who were not there: the slip through the door is for them).
       const cancelled =
         action === 'no-answer'
-          ? await cancellationNotice(tx, deps, v, user, o.concerns[0] ?? 'no answer at the door', false)
+          ? await cancellationNotice(tx, deps, v, user, o.concerns[0] ?? 'no answer at the door', {
+              family: false,
+            })
           : [];
       if (o.childSeen) return [...concerns, ...cancelled];
       const notSeen = await insertNotices(tx, {
@@ -219,27 +221,7 @@ export async function cancelVisit(
         { status: 'cancelled', reason: reason.trim() },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));
-      // Called off at the door (the worker out): Hampton "if they have any doubts to their personal
-      // safety they will leave the property and return/make contact with school where the HoS will
-      // discuss the perceived dangers … The visit may be cancelled or rearranged". The people named
-      // for concerns hear of it now; the family is not texted from the doorstep — the school tells
-      // them once it has decided to cancel or rearrange.
-      // Where the school names nobody for concerns, nobody would decide: the family is told as before.
-      const school = knownSchool(deps.config, v.schoolId);
-      const atTheDoor = isOut(v) && school.notices.concern.length > 0;
-      const cancelled = await cancellationNotice(tx, deps, v, user, reason.trim(), !atTheDoor);
-      if (!atTheDoor) return cancelled;
-      const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-      const told = await insertNotices(tx, {
-        schoolId: school.id,
-        kind: 'concern',
-        visitId,
-        key: 'called-off',
-        targets: school.notices.concern,
-        subject: `home visit #${visitId} called off at the door`,
-        text: `${user.displayName} called off home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} while out: ${reason.trim()}. The family has not been told by Doorstep: decide whether to cancel or rearrange, and tell them.`,
-      });
-      return [...cancelled, ...told];
+      return cancellationNotice(tx, deps, v, user, reason.trim(), { whileOut: isOut(v) });
     },
     { relayOutbox: true },
   );
@@ -256,8 +238,19 @@ async function cancellationNotice(
   v: VisitRow,
   user: User,
   reason: string,
-  /** The family is texted; when not (called off while out), the staff's notice says so. */
-  family = true,
+  how: {
+    /** Whether the family is texted (not after Thames View's no answer: the slip is for them). */
+    family?: boolean;
+    /**
+     * Called off while the worker is out (at the door): Hampton "if they have any doubts to their
+     * personal safety they will leave the property and return/make contact with school where the HoS
+     * will discuss the perceived dangers … The visit may be cancelled or rearranged". The people named
+     * for concerns hear of it now and the family is not texted from the doorstep — the school tells
+     * them once it has decided; where the school names nobody for concerns (nobody would decide), the
+     * family is told as before.
+     */
+    whileOut?: boolean;
+  } = {},
 ) {
   // A text to the family announcing the visit, not yet sent (a retry, the relay): never sent now.
   await withdrawPendingNotices(tx, v.id, 'family', 'the visit was cancelled');
@@ -266,6 +259,8 @@ async function cancellationNotice(
   });
   const school = knownSchool(deps.config, v.schoolId);
   const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+  const calledOff = how.whileOut === true && school.notices.concern.length > 0;
+  const family = (how.family ?? true) && !calledOff;
   // The family (`sms:family`) is told the visit is off in its own words; the staff's reason stays
   // with the people the school names inside it.
   const toFamily = (t: string) => t.endsWith(':family');
@@ -285,7 +280,18 @@ async function cancellationNotice(
     subject: `home visit on ${v.plannedFor} cancelled`,
     text: familyCancellationText(school, v.plannedFor),
   });
-  return [...staff, ...toldFamily];
+  const concern = calledOff
+    ? await insertNotices(tx, {
+        schoolId: school.id,
+        kind: 'concern',
+        visitId: v.id,
+        key: 'called-off',
+        targets: school.notices.concern,
+        subject: `home visit #${v.id} called off at the door`,
+        text: `${user.displayName} called off home visit #${v.id}${initials ? ` (pupil ${initials})` : ''} while out: ${reason}. The family has not been told by Doorstep: decide whether to cancel or rearrange, and tell them.`,
+      })
+    : [];
+  return [...staff, ...toldFamily, ...concern];
 }
 
 /**
