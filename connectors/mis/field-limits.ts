@@ -24,6 +24,7 @@ export const FIELD_LIMITS = {
   'contact.email': 254,
   'mark.pupilMisId': 64,
   'mark.code': 8,
+  'mark.recordId': 64,
   'leaver.destination': 200,
 } as const;
 
@@ -98,5 +99,9 @@ export function pupilExceeds(p: PupilRecord): LimitExceeded | undefined {
 
 /** The first field of a mark over its limit, or undefined. */
 export function markExceeds(m: MarkRecord): LimitExceeded | undefined {
-  return check(m.pupilMisId, 'mark.pupilMisId', 'pupilMisId') ?? check(m.mark, 'mark.code', 'mark');
+  return (
+    check(m.pupilMisId, 'mark.pupilMisId', 'pupilMisId') ??
+    check(m.mark, 'mark.code', 'mark') ??
+    check(m.recordId, 'mark.recordId', 'recordId')
+  );
 }

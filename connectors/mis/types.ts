@@ -79,6 +79,17 @@ export interface MarkRecord {
    * disagreement instead of choosing either.
    */
   vendorCategory?: Category | null;
+  /**
+   * The MIS's own id of the record that gave the mark, where it names one (Arbor's AttendanceRecord
+   * id): a later deletion of that record names only this id (`removals`).
+   */
+  recordId?: string;
+  where: Where;
+}
+
+/** A mark the MIS deleted, named by its record id (`MarkRecord.recordId`): the session loses it. */
+export interface MarkRemoval {
+  recordId: string;
   where: Where;
 }
 
@@ -95,7 +106,8 @@ export interface LeaverRecord {
 export type MisBatch =
   | { kind: 'pupils'; pupils: PupilRecord[] }
   | { kind: 'marks'; marks: MarkRecord[] }
-  | { kind: 'leavers'; leavers: LeaverRecord[] };
+  | { kind: 'leavers'; leavers: LeaverRecord[] }
+  | { kind: 'removals'; removals: MarkRemoval[] };
 
 /**
  * One transaction's worth of input: a whole file, or one API page. Applied whole or not at all.

@@ -28,7 +28,7 @@ export function formatSummary(schoolId: string, s: ImportSummary): string[] {
   const lines = [
     `${schoolId}: ${s.unit} ${s.status === 'dry-run' ? 'checked (dry run: nothing was changed)' : `applied (import ${s.importId})`}`,
     `  pupils: ${s.pupils.inserted} inserted, ${s.pupils.updated} updated, ${s.pupils.unchanged} unchanged`,
-    `  marks:  ${s.marks.inserted} inserted, ${s.marks.updated} updated, ${s.marks.unchanged} unchanged (${s.marks.corrected} correction(s) audited)`,
+    `  marks:  ${s.marks.inserted} inserted, ${s.marks.updated} updated, ${s.marks.unchanged} unchanged (${s.marks.corrected} correction(s) audited)${s.marks.removed ? `, ${s.marks.removed} removed (deleted in the MIS)` : ''}`,
     `  rejected rows: ${s.rejectedRows}`,
   ];
   // One line per cause (most rows first), with its first ids and where it first happened.
@@ -140,7 +140,7 @@ export async function importCommand(
 export const NOTHING_APPLIED = 6;
 
 function appliedNothing(s: ImportSummary): boolean {
-  const changed = s.pupils.inserted + s.pupils.updated + s.marks.inserted + s.marks.updated;
+  const changed = s.pupils.inserted + s.pupils.updated + s.marks.inserted + s.marks.updated + s.marks.removed;
   const kept = s.pupils.unchanged + s.marks.unchanged;
   return s.rejectedRows > 0 && changed === 0 && kept === 0;
 }

@@ -31,6 +31,7 @@ import {
 import { appendAudit } from '../store/audit.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
+import { type MarkSource, noteMarkSources, removeMarksOfRecords } from '../store/mark-records.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
 import {
   type CalendarProblem,
@@ -76,7 +77,8 @@ export interface ImportSummary {
   unit: string;
   status: 'applied' | 'dry-run';
   pupils: { inserted: number; updated: number; unchanged: number };
-  marks: { inserted: number; updated: number; unchanged: number; corrected: number };
+  /** `removed`: marks the MIS deleted (by record id), taken off their sessions. */
+  marks: { inserted: number; updated: number; unchanged: number; corrected: number; removed: number };
   rejected: Rejection[];
   /** Every rejected row, counted by cause (with the first ids of each). */
   rejectedByCause: RejectionCause[];
@@ -193,6 +195,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const closures = new RegisterClosures();
       let pupilsSeen = 0;
       const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
+      const sources = new Map<string, MarkSource>();
+      const removals: string[] = [];
 
       // Writes in flight while the next group is parsed: the database and the parser work at the
       // same time. Groups are applied one after another (each reads the months the one before
@@ -280,9 +284,29 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             } else leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
           }
           onRecords(batch.leavers.length);
+        } else if (batch.kind === 'removals') {
+          for (const r of batch.removals) {
+            if (r.recordId.length === 0 || r.recordId.length > FIELD_LIMITS['mark.recordId'])
+              reject(
+                describeWhere(r.where),
+                `a deleted mark's record id: expected 1 to ${FIELD_LIMITS['mark.recordId']} characters`,
+                tooLong('recordId'),
+              );
+            else removals.push(r.recordId);
+          }
+          onRecords(batch.removals.length);
         } else {
           for (const m of batch.marks) {
+            const held = group.length;
             addMark(group, m, ctx, reject, closedDays, closures, keys);
+            // The MIS's record that gave an accepted mark (the last one for its session).
+            if (m.recordId !== undefined && group.length > held)
+              sources.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, {
+                pupil: m.pupilMisId,
+                date: m.date,
+                session: m.session,
+                recordId: m.recordId,
+              });
             if (keys.repeats > 0) {
               // A group applied as read staged only its unknown pupils' marks: a repeat's earlier
               // line may be among the others, so the unit is read again with every mark staged.
@@ -373,11 +397,18 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         }
       }
       const sessions = repeats ? await stagedMarkCount(tx, true) : stagedMarks - unknownMarks;
+      // Which record gave each mark, then the marks of records the MIS deleted (after this unit's
+      // own marks: a record created and deleted since the last sync leaves none).
+      await noteMarkSources(tx, ctx.schoolId, [...sources.values()]);
+      const gone = await removeMarksOfRecords(tx, ctx.schoolId, ctx.actor, importId, removals);
       const marks = {
         inserted: sum(applied, (a) => a.inserted),
         updated: sum(applied, (a) => a.updated),
         corrected: sum(applied, (a) => a.corrected),
-        changedPupils: [...new Set(applied.flatMap((a) => a.changedPupils))].sort(),
+        removed: gone.removed,
+        changedPupils: [
+          ...new Set([...applied.flatMap((a) => a.changedPupils), ...gone.changedPupils]),
+        ].sort(),
       };
       if (rejectedCount > rejected.length) {
         rejected.push({ where: unit.label, reason: `${rejectedCount - rejected.length} more rows rejected` });
@@ -403,6 +434,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           updated: marks.updated,
           unchanged: sessions - marks.inserted - marks.updated,
           corrected: marks.corrected,
+          removed: marks.removed,
         },
         rejected,
         rejectedByCause: causes.list(),
@@ -416,7 +448,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         pupilsInserted: pupils.inserted,
         pupilsUpdated: pupils.updated,
         marksInserted: marks.inserted,
-        marksUpdated: marks.updated,
+        // A mark the MIS deleted is a changed mark too.
+        marksUpdated: marks.updated + marks.removed,
         marksUnchanged: summary.marks.unchanged,
         rejected,
         rejectedByCause: summary.rejectedByCause,

@@ -45,6 +45,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'nobody directly (triggers show their evidence)',
   },
   {
+    table: 'mark_records',
+    what: "which of the MIS's own records (Arbor's attendance record ids) gave a stored mark: pupil's MIS id, date, session, record id",
+    personal: "the pupil's MIS id and the sessions they have a mark for",
+    why: "Arbor's changelog names a deleted mark by its record id only: this finds the session to clear",
+    retention: 'as the marks (`attendanceAcademicYears`); erased with the pupil',
+    seenBy: 'nobody (used by the import)',
+  },
+  {
     table: 'imports',
     what: 'one MIS import unit (file or API page)',
     personal:

@@ -186,7 +186,12 @@ export const KINDS: Record<string, Batch> = {
          DELETE FROM attendance_months WHERE (school_id, pupil_mis_id, month) IN (
            SELECT school_id, pupil_mis_id, month FROM attendance_months
            WHERE school_id = $1 AND month < date_trunc('month', $2::date) LIMIT $3)
-         RETURNING (SELECT count(*) FROM unnest(codes) x WHERE x IS NOT NULL) AS marks)
+         RETURNING pupil_mis_id, month, (SELECT count(*) FROM unnest(codes) x WHERE x IS NOT NULL) AS marks),
+       -- Which MIS record gave each of those marks goes with them.
+       sources AS (
+         DELETE FROM mark_records r USING gone g
+         WHERE r.school_id = $1 AND r.pupil_mis_id = g.pupil_mis_id
+           AND r.date >= g.month AND r.date < (g.month + interval '1 month')::date)
        SELECT count(*)::int AS months, COALESCE(sum(marks), 0)::int AS marks FROM gone`,
       [s, c, monthsAtMost],
     );
@@ -196,6 +201,10 @@ export const KINDS: Record<string, Batch> = {
     const part = await tx.query(
       `DELETE FROM attendance_marks WHERE school_id = $1 AND date < $2::date
          AND date >= date_trunc('month', $2::date) AND extract(day FROM $2::date) > 1`,
+      [s, c],
+    );
+    await tx.query(
+      `DELETE FROM mark_records WHERE school_id = $1 AND date < $2::date AND date >= date_trunc('month', $2::date)`,
       [s, c],
     );
     return { removed: marks + (part.rowCount ?? 0), more: false };

@@ -148,6 +148,12 @@ export const SECTIONS: readonly Section[] = [
     order: 'date, session',
   },
   {
+    table: 'mark_records',
+    title: "Which MIS record gave each attendance mark (the MIS's own record ids)",
+    pupil: 'school_id = $1 AND pupil_mis_id = $2',
+    order: 'date, session',
+  },
+  {
     table: 'leave_refusals',
     title: 'Refused term-time leave',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',

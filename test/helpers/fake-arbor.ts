@@ -317,9 +317,16 @@ export class FakeArbor {
   }
 
   /** A record with one of ARBOR_MARKS, or a code set up with `addAttendanceMark`. */
-  addMark(recordId: number, studentId: number, session: number, markCode: string, deleted = false) {
+  addMark(
+    recordId: number,
+    studentId: number,
+    session: number,
+    markCode: string,
+    deleted = false,
+    changeType: 'CREATE' | 'UPDATE' = 'CREATE',
+  ) {
     this.recordChanges.push({
-      changeType: deleted ? 'DELETE' : 'CREATE',
+      changeType: deleted ? 'DELETE' : changeType,
       fromRevision: this.revision,
       toRevision: ++this.revision,
       changedObject: {
@@ -336,6 +343,16 @@ export class FakeArbor {
         endDatetime: null,
         minutesLate: null,
       },
+    });
+  }
+
+  /** A record deleted in Arbor: the change names it only, as a deleted student is named. */
+  deleteMark(recordId: number): void {
+    this.recordChanges.push({
+      changeType: 'DELETE',
+      fromRevision: this.revision,
+      toRevision: ++this.revision,
+      changedObject: ref('AttendanceRecord', 'attendance-records', recordId),
     });
   }
 

@@ -95,7 +95,7 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
 
   it('imports session marks with statutory code, category and local code', async () => {
     const s = await run('test/fixtures/mis/sims/session-attendance.xml');
-    expect(s.marks).toEqual({ inserted: 10, updated: 0, unchanged: 0, corrected: 0 });
+    expect(s.marks).toEqual({ inserted: 10, updated: 0, unchanged: 0, corrected: 0, removed: 0 });
     expect(s.rejected).toEqual([]);
     expect(s.changedPupils).toEqual(['1001', '1002', '1003']);
     const { rows } = await db.query<{
@@ -116,7 +116,7 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
 
   it('changes nothing when the same file is imported again', async () => {
     const s = await run('test/fixtures/mis/sims/session-attendance.xml');
-    expect(s.marks).toEqual({ inserted: 0, updated: 0, unchanged: 10, corrected: 0 });
+    expect(s.marks).toEqual({ inserted: 0, updated: 0, unchanged: 10, corrected: 0, removed: 0 });
     expect(s.changedPupils).toEqual([]);
     const again = await run('test/fixtures/mis/sims/pupils-report.xml');
     expect(again.pupils).toEqual({ inserted: 0, updated: 0, unchanged: 3 });
@@ -128,7 +128,7 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
       marksXml([mark('1001', '2025-01-14', 'AM', 'I'), mark('1001', '2025-01-14', 'PM', 'N')]),
     );
     const s = await run(p);
-    expect(s.marks).toEqual({ inserted: 0, updated: 1, unchanged: 1, corrected: 1 });
+    expect(s.marks).toEqual({ inserted: 0, updated: 1, unchanged: 1, corrected: 1, removed: 0 });
     expect(s.changedPupils).toEqual(['1001']);
     const audit = await listAudit(db, { entityType: 'attendance_mark', entityId: '1001/2025-01-14/AM' });
     expect(audit).toHaveLength(1);

@@ -56,6 +56,7 @@ export async function insert(db: Queryable, table: string, row: Record<string, u
     'pupils',
     'pupil_contacts',
     'attendance_marks',
+    'mark_records',
     'notification_recipients',
     'sms_replies',
     'audit_details',

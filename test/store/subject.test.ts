@@ -80,6 +80,13 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     category: 'unauthorised_absence',
     import_id: 1,
   });
+  await insert(db, 'mark_records', {
+    school_id: school,
+    pupil_mis_id: id,
+    date: '2026-03-02',
+    session: 'AM',
+    record_id: '4711',
+  });
   await insert(db, 'imports', {
     school_id: school,
     source: 'csv',
@@ -555,6 +562,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     const removed = await erasePupilAudited(db, 'alpha', 'P9', 'user:1');
     expect(removed.pupils).toBe(1);
     expect(removed.attendance_marks).toBe(1); // its one mark, on both backends
+    expect(removed.mark_records).toBe(1);
     const values = [...Object.values(PERSONAL), 'Quilfeather', 'ZZ9 9QY'];
     for (const v of values)
       expect({ value: v, found: await findEverywhere(db, store.schema, v) }).toEqual({ value: v, found: [] });

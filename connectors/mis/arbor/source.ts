@@ -144,7 +144,7 @@ export class ArborSource implements MisSource, ArborReader {
       return out;
     });
     const marksCache = new Map<string, Promise<unknown>>();
-    yield* this.changelog('attendanceRecords', position, attendanceRecord, async (live, _deleted, label) => {
+    yield* this.changelog('attendanceRecords', position, attendanceRecord, async (live, deleted, label) => {
       const marks: MarkRecord[] = [];
       for (const [i, r] of live.entries()) {
         const where = { unit: label, record: i + 1 };
@@ -169,10 +169,20 @@ export class ArborSource implements MisSource, ArborReader {
           mark: mark.attendanceMark ?? mark.code,
           minutesLate: r.minutesLate ?? null,
           vendorCategory: arborCategory(mark, where),
+          recordId: r.id,
           where,
         });
       }
-      return marks.length ? [{ kind: 'marks', marks }] : [];
+      // A deleted record names only its id: the session whose mark it gave loses it (after this
+      // answer's marks, so a record created and deleted since the last sync leaves no mark).
+      const removals = deleted.map((r, i) => ({
+        recordId: r.id,
+        where: { unit: label, record: live.length + i + 1 },
+      }));
+      const out: MisBatch[] = [];
+      if (marks.length) out.push({ kind: 'marks', marks });
+      if (removals.length) out.push({ kind: 'removals', removals });
+      return out;
     });
   }
 
@@ -180,7 +190,7 @@ export class ArborSource implements MisSource, ArborReader {
     resource: keyof ArborCursor,
     position: ArborCursor,
     schema: z.ZodType<T>,
-    toBatches: (live: T[], deleted: T[], label: string) => Promise<MisBatch[]>,
+    toBatches: (live: T[], deleted: { id: string }[], label: string) => Promise<MisBatch[]>,
   ): AsyncIterable<ImportUnit> {
     const path = resource === 'students' ? 'students' : 'attendance-records';
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -193,13 +203,24 @@ export class ArborSource implements MisSource, ArborReader {
       for (const c of body.changes) if (c.toRevision > top) top = c.toRevision;
       // Nothing newer than the cursor: this resource is up to date.
       if (top === from) return;
-      const fresh = body.changes.filter((c) => c.toRevision > from);
-      const isDelete = (c: { changeType: string }) => c.changeType.toUpperCase() === 'DELETE';
-      const batches = await toBatches(
-        fresh.filter((c) => !isDelete(c)).map((c) => c.changedObject as T),
-        fresh.filter(isDelete).map((c) => c.changedObject as T),
-        label,
-      );
+      // An object changed more than once since the cursor is read as its last state (a mark corrected
+      // between two syncs is one mark, the corrected one — not two lines for one session), and is
+      // deleted when its last change deletes it (a student created and deleted is still a leaver).
+      const fresh = body.changes
+        .filter((c) => c.toRevision > from)
+        .sort((a, b) => a.toRevision - b.toRevision);
+      const live = new Map<string, T>();
+      const gone = new Map<string, { id: string }>();
+      for (const c of fresh) {
+        const key = c.changedObject.id;
+        if (c.deleted) gone.set(key, c.changedObject);
+        else {
+          gone.delete(key);
+          live.delete(key);
+          live.set(key, c.changedObject as T);
+        }
+      }
+      const batches = await toBatches([...live.values()], [...gone.values()], label);
       const next = JSON.stringify({ ...position, [resource]: top });
       yield {
         label,

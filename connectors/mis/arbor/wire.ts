@@ -157,7 +157,12 @@ export const attendanceMark = z
 /** src/Arbor/Model/Session.php: the register's session; `sessionName` says AM or PM. */
 export const session = z.object({ startDatetime: dateish, sessionName: text.nullish() }).loose();
 
-export const changelogPage = <T extends z.ZodType>(object: T) =>
+/**
+ * A changelog answer. A change's `changedObject` is the object as it now is; a DELETE's object is
+ * gone, and Doorstep relies on nothing in it but its id (a deleted attendance record may come
+ * without its student or mark) — else one deletion would refuse the page and every sync after it.
+ */
+export const changelogPage = <T extends z.ZodType<{ id: string }>>(object: T) =>
   z
     .object({
       changes: z.array(
@@ -166,12 +171,38 @@ export const changelogPage = <T extends z.ZodType>(object: T) =>
             changeType: z.string().max(20),
             fromRevision: z.number().int().nonnegative(),
             toRevision: z.number().int().nonnegative(),
-            changedObject: object,
+            changedObject: z.unknown(),
           })
-          .loose(),
+          .loose()
+          .transform((c, ctx): Change<z.output<T>> => {
+            const deleted = c.changeType.toUpperCase() === 'DELETE';
+            const parsed = (deleted ? deletedObject : object).safeParse(c.changedObject);
+            if (!parsed.success) {
+              for (const issue of parsed.error.issues)
+                ctx.issues.push({
+                  code: 'custom',
+                  message: issue.message,
+                  path: ['changedObject', ...issue.path],
+                  input: c.changedObject,
+                });
+              return z.NEVER;
+            }
+            const base = { toRevision: c.toRevision };
+            return deleted
+              ? { ...base, deleted: true, changedObject: parsed.data as { id: string } }
+              : { ...base, deleted: false, changedObject: parsed.data as z.output<T> };
+          }),
       ),
     })
     .loose();
+
+/** What a DELETE change's object must carry: the id of what was deleted. */
+const deletedObject = z.object({ id }).loose();
+
+/** One change, read: the deleted object's id, or the object as it now is. */
+export type Change<T> =
+  | { toRevision: number; deleted: true; changedObject: { id: string } }
+  | { toRevision: number; deleted: false; changedObject: T };
 
 /** `{ "<root>": {…} }`, as retrieve answers. */
 export const one = <T extends z.ZodType>(root: string, object: T) => z.object({ [root]: object }).loose();

@@ -132,6 +132,13 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     f.addMark(102, 7, 1, 'PRESENT_AM', true);
     const units = await collectUnits(source().pull({ value: null }));
     const marks = units[1]!.batches[0]!;
+    // The deleted record (102) is named by its id, to take its mark off the session it gave one.
+    expect(units[1]!.batches[1]).toEqual({
+      kind: 'removals',
+      removals: [
+        { recordId: '102', where: { unit: 'arbor attendance-records changelog from revision 0', record: 3 } },
+      ],
+    });
     expect(marks).toEqual({
       kind: 'marks',
       marks: [
@@ -143,6 +150,7 @@ describe('Arbor MIS source (against a fake written from the published PHP client
           mark: 'N',
           minutesLate: null,
           vendorCategory: 'unauthorised_absence',
+          recordId: '100',
           where: { unit: 'arbor attendance-records changelog from revision 0', record: 1 },
         },
         {
@@ -152,6 +160,7 @@ describe('Arbor MIS source (against a fake written from the published PHP client
           mark: 'I',
           minutesLate: null,
           vendorCategory: 'authorised_absence',
+          recordId: '101',
           where: { unit: 'arbor attendance-records changelog from revision 0', record: 2 },
         },
       ],

@@ -120,6 +120,8 @@ function assertWellFormed(batch: MisBatch) {
     }
   } else if (batch.kind === 'leavers') {
     for (const l of batch.leavers) expect(isIsoDate(l.leftOn)).toBe(true);
+  } else if (batch.kind === 'removals') {
+    for (const r of batch.removals) expect(r.recordId).toMatch(/\S/);
   } else {
     for (const m of batch.marks) {
       expect(m.pupilMisId).toMatch(/\S/);
