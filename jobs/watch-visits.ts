@@ -8,6 +8,7 @@ import { reopenTimedOutAcknowledgements, stalledLadders } from '../src/store/ala
 import { raiseVisitAlarm } from '../src/store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent, withBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
+import { strandedNotifications } from '../src/store/notify.ts';
 import {
   advanceLastCheckIn,
   alarmsAwaitingFirstStep,
@@ -27,14 +28,15 @@ import type { JobDeps } from './deps.ts';
  * ladder is started again for any such alarm still at step 0, so a crash after the commit loses nothing.
  * Then it reopens acknowledged alarms whose acknowledgement timed out (`reescalateAfterMinutes`)
  * while the worker is still not known to be safe. Last, it queues again the step of any ladder that
- * should have moved and did not (`resumeStalledLadders`): no ladder ends in silence because a job
- * ran out of retries.
+ * should have moved and did not (`resumeStalledLadders`), and sends again any alarm notification
+ * whose job gave up or was lost (`resendStrandedNotifications`): no ladder ends in silence, and no
+ * level's people go unpaged, because a job ran out of retries.
  */
 export async function watchVisits(
   _payload: PayloadOf<DoorstepCatalog, 'watch-visits'>,
   _run: JobRun,
   deps: JobDeps,
-): Promise<{ raised: number; checkIns: number; reopened: number; resumed: number }> {
+): Promise<{ raised: number; checkIns: number; reopened: number; resumed: number; resent: number }> {
   const rulesFor = visitRulesLookup(deps.config);
   const now = deps.now();
   let raised = 0;
@@ -77,7 +79,50 @@ export async function watchVisits(
   }
   const reopened = await reopenAcknowledgements(deps, now);
   const resumed = await resumeStalledLadders(deps, now);
-  return { raised, checkIns, reopened, resumed };
+  const resent = await resendStrandedNotifications(deps, now);
+  return { raised, checkIns, reopened, resumed, resent };
+}
+
+/** How long an alarm notification may stay unsent, held by no step, before its job is looked at. */
+export const STRANDED_AFTER_MS = 60_000;
+
+/** A job in one of these states will still run: its notification is not stranded. */
+const WILL_RUN = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * Alarm notifications whose job ran out of tries (an outage longer than its retries: it is kept
+ * failed, and queuing its id again would be a no-op) or was lost: queued again under an id of their
+ * own, at most once a minute, unless a job for them will still run (the first, or one queued here in
+ * the last few minutes — never two at once). Else that level's people would never be paged, and the
+ * board would show it sending for ever.
+ */
+async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<number> {
+  const stranded = await strandedNotifications(deps.db, now, STRANDED_AFTER_MS);
+  if (stranded.length === 0) return 0;
+  const queue = deps.producer.queueFor('notify');
+  const minute = Math.floor(now.getTime() / 60_000);
+  const resent: string[] = [];
+  for (const id of stranded) {
+    const ids = [`notify-${id}`];
+    for (let m = minute - 5; m <= minute; m++) ids.push(`notify-${id}-swept-${m}`);
+    let running = false;
+    for (const jobId of ids) {
+      const job = await queue.getJob(jobId);
+      if (job && WILL_RUN.has(await job.getState())) {
+        running = true;
+        break;
+      }
+    }
+    if (running) continue;
+    await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}-swept-${minute}` });
+    resent.push(id);
+  }
+  if (resent.length)
+    deps.log.warn(
+      { notifications: resent },
+      'alarm notifications unsent a minute on with no job left to send them were queued again',
+    );
+  return resent.length;
 }
 
 /**

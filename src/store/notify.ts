@@ -33,6 +33,28 @@ export async function failPendingNotification(db: Db, notificationId: string, re
   );
 }
 
+/**
+ * Alarm notifications still unsent `graceMs` after they were made, held by no escalation step, on
+ * alarms not resolved: their job may have run out of tries (the database or Redis away longer than
+ * its retries) or been lost. Oldest first, at most `limit`.
+ */
+export async function strandedNotifications(
+  db: Queryable,
+  now: Date,
+  graceMs: number,
+  limit = 200,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT n.id FROM notifications n JOIN alarms a ON a.id = n.alarm_id
+      WHERE n.status = 'pending' AND a.status <> 'resolved'
+        AND n.created_at < $1::timestamptz - make_interval(secs => $2::float8 / 1000)
+        AND (n.claimed_until IS NULL OR n.claimed_until < $1::timestamptz)
+      ORDER BY n.created_at LIMIT $3`,
+    [now, graceMs, limit],
+  );
+  return rows.map((r) => String(r.id));
+}
+
 /** The board channel's connection test: its events table can be read. */
 export async function probeBoardEvents(db: Db): Promise<void> {
   await db.query('SELECT 1 FROM board_events LIMIT 1');

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { escalate } from '../../jobs/escalate.ts';
-import { notify } from '../../jobs/notify.ts';
+import { notify, stepSendsSettled } from '../../jobs/notify.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
@@ -605,6 +605,48 @@ describe('a ladder whose step job gave up (an outage longer than its retries)', 
     await db.query(`UPDATE alarms SET status = 'resolved' WHERE id = $1`, [alarmId]);
     now = new Date(now.getTime() + 24 * 3600_000);
     expect((await watch()).resumed).toBe(0);
+  });
+
+  it('sends again a notification whose job gave up or was lost, once a minute at most, and never beside a job that will still run', async () => {
+    const alarmId = await sosPastFirstStep('stranded-1');
+    await stepSendsSettled(10_000);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM notifications WHERE alarm_id = $1 AND target <> 'board' ORDER BY id LIMIT 1`,
+      [alarmId],
+    );
+    const id = String(rows[0]!.id);
+    // Its sends failed every try while the database was away: still pending, no step holding it.
+    await db.query(
+      `UPDATE notifications SET status = 'pending', claimed_until = NULL, created_at = $2 WHERE id = $1`,
+      [id, new Date(now.getTime() - 30_000)],
+    );
+    const jobs = producer.queueFor('notify');
+    const first = await jobs.getJob(`notify-${id}`);
+    expect(first).toBeTruthy();
+    const status = async () =>
+      (await db.query<{ status: string }>('SELECT status FROM notifications WHERE id = $1', [id])).rows[0]!
+        .status;
+    // Made 30 s ago: not yet looked at.
+    expect((await watch()).resent).toBe(0);
+    now = new Date(now.getTime() + 60_000);
+    // Its job will still run (queued behind its step's own try): left to it.
+    expect(await first!.getState()).toBe('delayed');
+    expect((await watch()).resent).toBe(0);
+    // Its job gone (out of tries and cleared, or lost with Redis): queued again under a new id.
+    await first!.remove();
+    expect((await watch()).resent).toBe(1);
+    const minute = Math.floor(now.getTime() / 60_000);
+    const again = await jobs.getJob(`notify-${id}-swept-${minute}`);
+    expect(again?.data).toEqual({ notificationId: id });
+    // The next sweep finds that job waiting: nothing more, even a minute later.
+    expect((await watch()).resent).toBe(0);
+    now = new Date(now.getTime() + 60_000);
+    expect((await watch()).resent).toBe(0);
+    // Run, it sends; then nothing is stranded.
+    expect(await notify(again!.data, run('notify'), deps)).toEqual({ status: 'sent' });
+    expect(await status()).toBe('sent');
+    await again!.remove();
+    expect((await watch()).resent).toBe(0);
   });
 
   it('an alarm stored without its ladder follows the default one: its step is taken, not failed for ever', async () => {
