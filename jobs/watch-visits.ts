@@ -1,10 +1,12 @@
 import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import type { SchoolConfig } from '../src/config/schema.ts';
-import { dueVisitAlarms } from '../src/domain/visits/watch.ts';
+import { londonClock } from '../src/domain/attendance/dates.ts';
+import type { VisitRules } from '../src/domain/visits/rules.ts';
+import { checkInStillCounts, dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { reopenTimedOutAcknowledgements, stalledLadders } from '../src/store/alarm-state.ts';
+import { addTimeline, reopenTimedOutAcknowledgements, stalledLadders } from '../src/store/alarm-state.ts';
 import { raiseVisitAlarm } from '../src/store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent, withBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
@@ -14,6 +16,7 @@ import {
   alarmsAwaitingFirstStep,
   insertTrustedFobCheckIns,
   linkDeviceAlarmsToVisits,
+  openAlarmIdsOfVisit,
   visitsOutForWatch,
 } from '../src/store/visit-watch.ts';
 import { clearVisitAlarms } from '../src/visits/while-out.ts';
@@ -45,7 +48,7 @@ export async function watchVisits(
   for (const school of deps.config.schools) {
     const keys: string[] = [];
     await withBoardEvents(deps.db, tell, async (tx, events) => {
-      checkIns += await takeFobCheckIns(tx, school, now, events);
+      checkIns += await takeFobCheckIns(tx, school, rulesFor(school.id), now, events);
       await linkDeviceAlarmsToVisits(tx, school.id);
       const silent = school.fobs.silentAlarmMinutes;
       const out = await visitsOutForWatch(tx, school.id, silent !== undefined);
@@ -186,12 +189,32 @@ const WHAT = {
  * skew (such a check-in is kept as an event but counts for nothing: it neither postpones nor clears
  * a missed check-in). A check-in's time is never later than its receipt; a device time before the
  * departure within the same skew (a slow clock) is replaced by the received time, and one earlier
- * still (an old check-in, perhaps replayed) counts for nothing. Once per event.
+ * still (an old check-in, perhaps replayed) counts for nothing. Once per event. A check-in that no
+ * longer meets the check-in clock now (made before a deadline, held by the fob without signal and
+ * delivered after it: `checkInStillCounts`) is kept and noted on the open missed check-in, which it
+ * neither clears nor restarts — nothing has been heard from the worker since.
  */
-async function takeFobCheckIns(tx: Queryable, school: SchoolConfig, now: Date, events: BoardEventRow[]) {
+async function takeFobCheckIns(
+  tx: Queryable,
+  school: SchoolConfig,
+  rules: VisitRules,
+  now: Date,
+  events: BoardEventRow[],
+) {
   const schoolId = school.id;
   const taken = await insertTrustedFobCheckIns(tx, schoolId, now, school.fobs.maxClockSkewSeconds * 1000);
-  for (const { visitId, at } of taken) {
+  for (const { visitId, at, checkInMinutes } of taken) {
+    if (!checkInStillCounts(at, checkInMinutes, rules, now)) {
+      // Made before the deadline, delivered after it: kept, but the worker is still unheard from.
+      for (const alarmId of await openAlarmIdsOfVisit(tx, visitId, ['missed_check_in']))
+        await addTimeline(
+          tx,
+          alarmId,
+          `a fob check-in made at ${londonClock(at)} arrived at ${londonClock(now)}, after the check-in it would have met was due: the alarm stands`,
+          'system:visit-watcher',
+        );
+      continue;
+    }
     await advanceLastCheckIn(tx, visitId, at);
     await clearVisitAlarms(
       tx,

@@ -64,16 +64,18 @@ export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string):
  * later than the receipt; a device time before the departure by no more than the school's clock
  * skew (a slow clock) is replaced by the received time, and one earlier than that counts for
  * nothing: it says nothing of the worker now — and may be an old signed check-in replayed once its
- * record (the only proof of a redelivery) was purged. Returns the new check-ins.
+ * record (the only proof of a redelivery) was purged. Returns the new check-ins (oldest first), each
+ * with its visit's own check-in interval.
  */
 export async function insertTrustedFobCheckIns(
   tx: Queryable,
   schoolId: string,
   now: Date,
   maxClockSkewMs: number,
-): Promise<{ visitId: string; at: Date }[]> {
-  const { rows } = await tx.query<{ visit_id: string; at: Date }>(
-    `INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
+): Promise<{ visitId: string; at: Date; checkInMinutes: number | null }[]> {
+  const { rows } = await tx.query<{ visit_id: string; at: Date; check_in_minutes: number | null }>(
+    `WITH taken AS (
+     INSERT INTO visit_check_ins (visit_id, at, source, fob_event_id)
      SELECT v.id, CASE WHEN e.occurred_at < v.departed_at THEN e.received_at ELSE LEAST(e.occurred_at, e.received_at) END,
             'fob', e.id
      FROM fob_events e
@@ -83,10 +85,15 @@ export async function insertTrustedFobCheckIns(
      WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
        AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
        AND e.occurred_at >= v.departed_at - make_interval(secs => $3::float8 / 1000)
-     ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at`,
+     ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at)
+     SELECT t.visit_id, t.at, v.check_in_minutes FROM taken t JOIN visits v ON v.id = t.visit_id ORDER BY t.at`,
     [schoolId, now, maxClockSkewMs],
   );
-  return rows.map((r) => ({ visitId: String(r.visit_id), at: r.at }));
+  return rows.map((r) => ({
+    visitId: String(r.visit_id),
+    at: r.at,
+    checkInMinutes: r.check_in_minutes ?? null,
+  }));
 }
 
 /** The visit's last check-in moves to `at` unless it is already later. */

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_RETURN_AHEAD_MINUTES, returnTimeProblem } from '../../src/domain/visits/return-time.ts';
 import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
-import { dueVisitAlarms, nextVisitCheck, type WatchedVisit } from '../../src/domain/visits/watch.ts';
+import {
+  checkInStillCounts,
+  dueVisitAlarms,
+  nextVisitCheck,
+  type WatchedVisit,
+} from '../../src/domain/visits/watch.ts';
 
 /**
  * Properties of the visit watcher's deadlines (src/domain/visits/watch.ts) over generated packs and
@@ -231,6 +236,36 @@ describe('the watch on a worker out (pure)', () => {
         },
       ),
       { numRuns: 500 },
+    );
+  });
+
+  it('a late-delivered check-in counts exactly when taking it would leave no missed check-in due now', () => {
+    fc.assert(
+      fc.property(
+        rulesArb,
+        fc.option(fc.integer({ min: 5, max: 240 }), { nil: null }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.integer({ min: 0, max: 300 }),
+        (rules, visitEvery, atAfter, deliveredAfter) => {
+          const departedAt = new Date(D);
+          const at = new Date(D + atAfter * MIN);
+          const now = new Date(at.getTime() + deliveredAfter * MIN);
+          // The visit as it would be with the check-in taken (arrived: the arrival call is met).
+          const v: WatchedVisit = {
+            id: 'v',
+            status: 'departed',
+            departedAt,
+            returnedAt: null,
+            arrivedAt: departedAt,
+            expectedReturnAt: null,
+            lastCheckInAt: at,
+            checkInMinutes: visitEvery,
+          };
+          const missedNow = dueVisitAlarms(v, rules, now).some((d) => d.type === 'missed_check_in');
+          expect(checkInStillCounts(at, visitEvery, rules, now)).toBe(!missedNow);
+        },
+      ),
+      { numRuns: 1000 },
     );
   });
 

@@ -247,6 +247,51 @@ describe('the visit watcher', () => {
     expect((await alarmsOf(id)).filter((a) => a.status === 'open')).toHaveLength(1);
   });
 
+  it('a fob check-in made before the deadline but delivered after it (no signal) leaves the missed check-in standing at its step', async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    now = new Date(start.getTime() + 23 * 60_000);
+    await watch();
+    const [missed] = await alarmsOf(id);
+    expect(missed).toMatchObject({ type: 'missed_check_in', status: 'open' });
+    // Pressed 5 minutes after leaving, held by the fob, delivered 30 minutes after leaving: the
+    // check-in it would have met was due at 25 minutes. Nothing heard from the worker since.
+    now = new Date(start.getTime() + 30 * 60_000);
+    await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('chk-late-1', {
+        type: 'check_in',
+        deviceId: 'FOB-1',
+        occurredAt: new Date(start.getTime() + 5 * 60_000).toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    expect((await watch()).checkIns).toBe(1);
+    // Still the one alarm, open — not cleared as "worker safe", no second one raised from level 1.
+    expect(await alarmsOf(id)).toEqual([expect.objectContaining({ id: missed!.id, status: 'open' })]);
+    expect((await getVisit(db, id))!.lastCheckInAt).toBeNull();
+    expect((await timelineOf(db, missed!.id)).map((t) => t.event)).toContainEqual(
+      expect.stringContaining('a fob check-in made at'),
+    );
+    // A check-in pressed now clears it.
+    await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('chk-late-2', {
+        type: 'check_in',
+        deviceId: 'FOB-1',
+        occurredAt: now.toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    await watch();
+    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
+    await returnVisit(vdeps, lead, id);
+  });
+
   it('a forged check-in from the future neither postpones nor clears a missed check-in; nor does one from a device not on the visit', async () => {
     const start = now;
     const id = await departed('thames', 120);

@@ -82,6 +82,24 @@ export function dueVisitAlarms(v: WatchedVisit, rules: VisitRules, now: Date): D
   return deadlines(v, rules).filter((d) => now >= d.dueAt);
 }
 
+/**
+ * Whether a check-in made at `at` — a fob's, perhaps held by the fob without signal and delivered
+ * late — still says the worker is within their check-in clock `now`: the next check-in it would set
+ * is not yet overdue. One that does not (made before a deadline, delivered after it) clears no missed
+ * check-in and does not move the clock: nothing has been heard from the worker since, and the alarm
+ * stands at its step. Where the visit has no check-in interval, any check-in counts.
+ */
+export function checkInStillCounts(
+  at: Date,
+  checkInMinutes: number | null,
+  rules: VisitRules,
+  now: Date,
+): boolean {
+  const every = checkInMinutes ?? rules.checkInMinutes;
+  if (!every) return true;
+  return at.getTime() + minutes(every + rules.checkInGraceMinutes) > now.getTime();
+}
+
 /** When the watcher next raises something for this visit (null: nothing more is owed before one is raised). */
 export function nextVisitCheck(v: WatchedVisit, rules: VisitRules, now: Date): Date | null {
   const future = deadlines(v, rules)
