@@ -27,6 +27,8 @@ export function fobsSettings(secret: SecretField) {
       voiceNoteUrl: z.string().startsWith('/').optional(),
     }),
     types: z.record(z.string(), z.enum(FOB_EVENT_TYPES)).default({}),
+    /** Vendor types that are no alarm (refused quietly); any other unmapped type is raised. */
+    notAlarms: z.array(z.string().min(1).max(100)).max(100).default([]),
   });
   const profileFields = {
     profile: fobProfile.default('peoplesafe-style'),

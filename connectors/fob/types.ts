@@ -1,4 +1,4 @@
-import type { Decoded, DecodeError } from '../../src/domain/fob/event.ts';
+import { checkEvent, type Decoded, type DecodeError } from '../../src/domain/fob/event.ts';
 
 export interface TransportMeta {
   receivedAt: Date;
@@ -37,6 +37,30 @@ export function typeFrom<T>(table: Readonly<Record<string, T>>, value: unknown):
   const folded = key.trim().toUpperCase();
   for (const k of Object.keys(table)) if (k.toUpperCase() === folded) return table[k];
   return undefined;
+}
+
+/**
+ * An event whose type the profile does not know — a vendor's new alert kind, a gateway's own name for
+ * one, a type that cannot be read: when in doubt on the alarm path, raise it. It is raised as an SOS,
+ * untrusted, the type it came with named on the board ("Not verified: …, treat as real"); its other
+ * fields are read as any alarm's (`checkEvent`). What the device said, its type included, is what a
+ * redelivery must repeat to be one (another unknown type under the same id is an id conflict, raised).
+ * Only types a profile knows not to be alarms are refused (the generic profile's `notAlarms`).
+ */
+export function unknownTypeAlarm(candidate: Record<string, unknown>, vendorType: unknown): Decoded {
+  const decoded = checkEvent({ ...candidate, type: 'sos' });
+  if (!decoded.ok) return decoded;
+  const { receivedAt: _received, ...sent } = candidate;
+  return {
+    ok: true,
+    event: decoded.event,
+    unreadable: [
+      { field: 'type', reason: `unknown type ${shown(vendorType)}; raised as an SOS` },
+      ...(decoded.unreadable ?? []),
+    ],
+    // (Its own `said`, where a field could not be read, would hold the type as `sos`.)
+    said: JSON.stringify({ ...sent, type: shown(vendorType) }),
+  };
 }
 
 /** A payload's value for an error message: as JSON, at most 80 characters. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseObject, shown, type TransportMeta, typeFrom } from '../types.ts';
+import { type FobProfile, parseObject, type TransportMeta, typeFrom, unknownTypeAlarm } from '../types.ts';
 
 /**
  * Blackline Safety's push alert: `{id, status, type, date_created, escalation_protocol, contacts[…]}`
@@ -31,11 +31,10 @@ export class BlacklineProfile implements FobProfile {
     if (!parsed.ok) return parsed;
     const b = parsed.value;
     const type = typeFrom(BLACKLINE_TYPES, b.type);
-    if (!type) return { ok: false, error: { field: 'type', reason: `unknown alert type ${shown(b.type)}` } };
     const contacts = Array.isArray(b.contacts) ? (b.contacts as Json[]) : [];
     const loc = b.location as Json | null | undefined;
     const position = loc?.position_date_utc;
-    return checkEvent({
+    const candidate = {
       deviceId: (b.device as Json | undefined)?.id ?? contacts[0]?.device_id,
       // As sent: a number is read as its digits, anything else not text is unreadable (checkEvent).
       vendorEventId: b.id,
@@ -53,7 +52,9 @@ export class BlacklineProfile implements FobProfile {
       batteryPercent: null,
       message: null,
       voiceNoteUrl: null,
-    });
+    };
+    // Blackline's push carries alerts: one of a type not in its published list is raised.
+    return type ? checkEvent(candidate) : unknownTypeAlarm(candidate, b.type);
   }
 }
 

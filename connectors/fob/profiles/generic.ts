@@ -4,7 +4,14 @@ import {
   FOB_EVENT_TYPES,
   type FobEventType,
 } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseJson, shown, type TransportMeta, typeFrom } from '../types.ts';
+import {
+  type FobProfile,
+  parseJson,
+  shown,
+  type TransportMeta,
+  typeFrom,
+  unknownTypeAlarm,
+} from '../types.ts';
 
 /** RFC 6901 JSON pointer lookup (`/device/serial`, `/pos/0`); undefined when absent. */
 export function pointer(doc: unknown, path: string): unknown {
@@ -34,6 +41,11 @@ export interface GenericMapping {
   };
   /** Vendor type value → canonical type. */
   types: Record<string, FobEventType>;
+  /**
+   * Vendor types that are not alarms and are not kept (a position report, a heartbeat): refused
+   * quietly. Any other type the map does not name is raised as an SOS, untrusted.
+   */
+  notAlarms?: string[];
 }
 
 /** `generic`: any JSON, mapped by JSON pointers and a type map from the school's config. */
@@ -55,12 +67,16 @@ export class GenericProfile implements FobProfile {
     const type =
       typeFrom(this.mapping.types, vendorType) ??
       (FOB_EVENT_TYPES.includes(vendorType as FobEventType) ? vendorType : undefined);
-    if (!type)
-      return { ok: false, error: { field: f.type, reason: `unknown event type ${shown(vendorType)}` } };
+    // A type the school says is no alarm (a position report, a heartbeat) is refused, as before.
+    if (!type && typeFrom(notAlarmTable(this.mapping.notAlarms), vendorType))
+      return {
+        ok: false,
+        error: { field: f.type, reason: `event type ${shown(vendorType)} is not an alarm (notAlarms)` },
+      };
     const lat = get(f.lat);
     const lon = get(f.lon);
     const id = get(f.vendorEventId);
-    return checkEvent({
+    const candidate = {
       // As sent: a number is read as its digits, anything else not text is unreadable (checkEvent).
       deviceId: get(f.deviceId),
       vendorEventId: id,
@@ -74,6 +90,12 @@ export class GenericProfile implements FobProfile {
       batteryPercent: get(f.batteryPercent) ?? null,
       message: get(f.message) ?? null,
       voiceNoteUrl: get(f.voiceNoteUrl) ?? null,
-    });
+    };
+    return type ? checkEvent(candidate) : unknownTypeAlarm(candidate, vendorType);
   }
+}
+
+/** The school's `notAlarms` as a lookup table for `typeFrom` (case and spaces folded alike). */
+function notAlarmTable(list: readonly string[] | undefined): Record<string, true> {
+  return Object.fromEntries((list ?? []).map((t) => [t, true as const]));
 }

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain/fob/event.ts';
-import { type FobProfile, parseObject, shown, type TransportMeta, typeFrom } from '../types.ts';
+import { type FobProfile, parseObject, type TransportMeta, typeFrom, unknownTypeAlarm } from '../types.ts';
 
 /**
  * `peoplesafe-style`: the JSON Doorstep asks a vendor gateway to send (no UK vendor publishes one).
@@ -42,9 +42,8 @@ export class PeoplesafeStyleProfile implements FobProfile {
     if (!parsed.ok) return parsed;
     const b = parsed.value;
     const type = typeFrom(PEOPLESAFE_TYPES, b.type);
-    if (!type) return { ok: false, error: { field: 'type', reason: `unknown event type ${shown(b.type)}` } };
     const loc = b.location as Json | null | undefined;
-    return checkEvent({
+    const candidate = {
       deviceId: (b.device as Json | undefined)?.id,
       vendorEventId: b.event_id,
       type,
@@ -56,7 +55,8 @@ export class PeoplesafeStyleProfile implements FobProfile {
       batteryPercent: b.battery ?? null,
       message: b.message ?? null,
       voiceNoteUrl: b.voice_note_url ?? null,
-    });
+    };
+    return type ? checkEvent(candidate) : unknownTypeAlarm(candidate, b.type);
   }
 }
 

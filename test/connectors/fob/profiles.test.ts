@@ -82,10 +82,18 @@ describe.each(cases)('FobProfile contract: $profile.name', ({ profile, sos, badT
     expect(r.event.location).toMatchObject({ lat: 53.81, lon: -1.57 });
   });
 
-  it('names the failing field for an unknown type and bad JSON; raises an SOS without its time', () => {
-    const t = profile.decode(buf(badType), meta);
-    expect(t.ok).toBe(false);
-    expect(!t.ok && t.error.reason).toMatch(/unknown (event|alert) type/);
+  it('raises an unknown type as an SOS, flagged; names the failing field for bad JSON; raises an SOS without its time', () => {
+    // When in doubt on the alarm path, raise it: a vendor's new alert kind is never dropped.
+    expect(profile.decode(buf(badType), meta)).toMatchObject({
+      ok: true,
+      event: { type: 'sos' },
+      unreadable: expect.arrayContaining([
+        {
+          field: 'type',
+          reason: expect.stringMatching(/^unknown type "(gas_detected|WAVE|PANIC)"; raised as an SOS$/),
+        },
+      ]),
+    });
     expect(profile.decode(buf('{"oops'), meta)).toEqual({
       ok: false,
       error: { field: '(body)', reason: 'the body is not JSON' },
@@ -140,12 +148,15 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
     [generic, (t) => ({ d: 'G-1', id: 'x', t })],
   ];
   for (const [profile, body] of typed)
-    it(`${profile.name}: a type that is no vendor's type is refused as unknown, never thrown`, () => {
+    it(`${profile.name}: a type that is no vendor's type is raised as an SOS, flagged, never thrown`, () => {
       for (const type of odd) {
         const r = profile.decode(buf(body(type)), meta);
         expect(r).toMatchObject({
-          ok: false,
-          error: { reason: expect.stringMatching(/^unknown (event|alert) type /) },
+          ok: true,
+          event: { type: 'sos' },
+          unreadable: expect.arrayContaining([
+            { field: 'type', reason: expect.stringMatching(/^unknown type .*; raised as an SOS$/) },
+          ]),
         });
       }
     });
@@ -188,9 +199,25 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
       });
     });
 
-  it('an unknown type is shown cut short in the refusal, not whole', () => {
+  it('an unknown type is shown cut short where it is named, not whole', () => {
     const r = new PeoplesafeStyleProfile().decode(buf({ event_id: 'x', type: 'P'.repeat(10_000) }), meta);
-    expect(r.ok ? '' : r.error.reason.length).toBeLessThan(120);
+    expect(r.ok && r.unreadable?.[0]?.reason.length).toBeLessThan(120);
+  });
+
+  it('generic: a type the school lists as no alarm (notAlarms) is refused quietly; two unknown types under one id differ', () => {
+    const g = new GenericProfile({
+      fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
+      types: { SOS: 'sos' },
+      notAlarms: ['POSITION', 'heartbeat'],
+    });
+    for (const t of ['POSITION', 'Heartbeat'])
+      expect(g.decode(buf({ d: 'G-1', id: 'x', t }), meta)).toMatchObject({
+        ok: false,
+        error: { field: '/t', reason: expect.stringContaining('is not an alarm') },
+      });
+    const a = g.decode(buf({ d: 'G-1', id: 'x', t: 'GAS' }), meta);
+    const b = g.decode(buf({ d: 'G-1', id: 'x', t: 'SMOKE' }), meta);
+    expect(a.ok && b.ok && a.said !== b.said).toBe(true);
   });
 });
 
