@@ -5,6 +5,7 @@ import { POSITIONS, ROLES } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
+import { deletePushSubscriptionsOfUser } from '../store/push-subscriptions.ts';
 import {
   allUsers,
   clearFailedSignIns,
@@ -141,7 +142,12 @@ export async function changeAccount(
     if (action === 'disable' || action === 'enable') await setUserDisabled(tx, user.id, action === 'disable');
     if (action === 'unlock') await clearFailedSignIns(tx, user.id);
     if (hash) await setPasswordHash(tx, user.id, hash);
-    if (sessionsEnded) await deleteSessionsOfUser(tx, user.id);
+    // Every device forgotten at once: the sessions, and the browsers alarms are pushed to (one that
+    // whoever had the old password subscribed would otherwise go on getting them).
+    if (sessionsEnded) {
+      await deleteSessionsOfUser(tx, user.id);
+      await deletePushSubscriptionsOfUser(tx, user.id);
+    }
     await appendAudit(tx, {
       actor: actorName(actor),
       action: `user.${action === 'password' ? 'password-changed' : `${action}d`}`,

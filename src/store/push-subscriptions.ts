@@ -39,6 +39,12 @@ export async function deletePushSubscription(
   return (rowCount ?? 0) > 0;
 }
 
+/** Every browser of an account (disabled, or given a new password): it is pushed to no more. */
+export async function deletePushSubscriptionsOfUser(db: Queryable, userId: string): Promise<number> {
+  const { rowCount } = await db.query('DELETE FROM push_subscriptions WHERE user_id = $1', [userId]);
+  return rowCount ?? 0;
+}
+
 /** The push service said the subscription is gone (404/410): removed. */
 export async function deleteExpiredSubscription(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM push_subscriptions WHERE id = $1', [id]);

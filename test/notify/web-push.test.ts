@@ -6,6 +6,7 @@ import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { resolveAlarm } from '../../src/alarms/commands.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
+import { changeAccount } from '../../src/auth/accounts.ts';
 import { pushOptedIn } from '../../src/checks/push-reach.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -200,6 +201,28 @@ describe('opting in on the board', () => {
     expect((await del(other)).json()).toEqual({ subscribed: false, removed: false });
     expect((await del(await sessionFor(db, deputy))).json()).toEqual({ subscribed: false, removed: true });
     expect(await subscriptionCount()).toBe(1);
+    expect((await subscribe(deputy, 'deputy-phone')).statusCode).toBe(201);
+  });
+
+  it('a new password or a disabled account forgets its browsers too: whoever had the old password is pushed no more alarms', async () => {
+    const before = await subscriptionCount();
+    const { rows: own } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM push_subscriptions WHERE user_id = $1',
+      [deputy.id],
+    );
+    expect(own[0]!.n).toBeGreaterThan(0);
+    await changeAccount(db, deputy.id, 'password', 'system:cli', 'a-brand-new-passphrase');
+    const { rows } = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM push_subscriptions WHERE user_id = $1',
+      [deputy.id],
+    );
+    expect(rows[0]!.n).toBe(0);
+    expect(await subscriptionCount()).toBe(before - own[0]!.n); // no one else's
+    // Subscribed again once signed in afresh; disabling forgets it the same way.
+    expect((await subscribe(deputy, 'deputy-phone')).statusCode).toBe(201);
+    await changeAccount(db, deputy.id, 'disable', 'system:cli');
+    expect(await subscriptionCount()).toBe(before - own[0]!.n);
+    await changeAccount(db, deputy.id, 'enable', 'system:cli');
     expect((await subscribe(deputy, 'deputy-phone')).statusCode).toBe(201);
   });
 });
