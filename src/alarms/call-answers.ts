@@ -23,6 +23,7 @@ export type KeypressOutcome =
   | 'stale'
   | 'unknown-number'
   | 'not-your-school'
+  | 'shared-number'
   | 'not-allowed'
   | 'own-alarm'
   | 'not-understood';

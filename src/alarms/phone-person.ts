@@ -4,7 +4,7 @@ import type { UserRole } from '../domain/roles.ts';
 import { isAlarmSubject } from '../store/alarm-lookups.ts';
 import type { BoardTell } from '../store/board.ts';
 import type { Db, Queryable } from '../store/db.ts';
-import { type User, type UserWithSecret, userByPhone } from '../store/users.ts';
+import { type User, type UserWithSecret, usersByPhone } from '../store/users.ts';
 import { acknowledgeAlarm } from './commands.ts';
 
 /**
@@ -34,17 +34,25 @@ export async function phoneAnswerRefusal(
 
 /**
  * The person a phone belongs to, for an answer from a phone (an SMS reply, a keypress on a ladder
- * call): the one enabled account with that number, working at the school (or trust-wide).
+ * call): of the enabled accounts with that number, those working at the school (or trust-wide); of
+ * those, the one who may answer from a phone (else the one account there, whom the caller then
+ * refuses as not allowed). An account elsewhere with the same number — another school's admin can
+ * give any number to an account of theirs — never stands in the way of this school's person.
+ * Several here who may answer (a shared on-call phone): who answered cannot be told (`shared-number`).
  */
 export async function personOfPhone(
   db: Db,
   school: SchoolConfig,
   phone: string,
-): Promise<{ user: UserWithSecret } | 'unknown-number' | 'not-your-school'> {
-  const user = await userByPhone(db, phone);
-  if (!user) return 'unknown-number';
-  if (user.schools.length > 0 && !user.schools.includes(school.id)) return 'not-your-school';
-  return { user };
+): Promise<{ user: UserWithSecret } | 'unknown-number' | 'not-your-school' | 'shared-number'> {
+  const all = await usersByPhone(db, phone);
+  if (all.length === 0) return 'unknown-number';
+  const here = all.filter((u) => u.schools.length === 0 || u.schools.includes(school.id));
+  if (here.length === 0) return 'not-your-school';
+  const answering = here.filter(mayAnswerFromPhone);
+  if (answering.length === 1) return { user: answering[0]! };
+  if (answering.length === 0 && here.length === 1) return { user: here[0]! };
+  return 'shared-number';
 }
 
 /**

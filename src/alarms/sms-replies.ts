@@ -32,6 +32,7 @@ export type SmsReplyOutcome =
   | 'no-such-alarm'
   | 'too-many-wrong-codes'
   | 'not-your-school'
+  | 'shared-number'
   | 'not-allowed'
   | 'own-alarm';
 
@@ -174,6 +175,8 @@ const ANSWERS: Record<SmsReplyOutcome, (id: string | null) => string> = {
   replay: () => '',
   'unknown-number': () => 'Doorstep: this number is not on a Doorstep account; use the board.',
   'not-your-school': () => 'Doorstep: this alarm is not at your school.',
+  'shared-number': () =>
+    'Doorstep: this number is on more than one account at the school, so who replied cannot be told; use the board.',
   'not-understood': () =>
     'Doorstep: reply 1 and the code to take the alarm, or 2 and the code when the worker is safe.',
   'no-such-alarm': () => 'Doorstep: no open alarm has that code; use the board.',

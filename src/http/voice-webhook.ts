@@ -21,6 +21,8 @@ const WORDS: Record<Exclude<KeypressOutcome, 'not-understood'>, string> = {
   stale: 'This call is too old to take the alarm. Use the Doorstep board. Goodbye.',
   'unknown-number': 'This phone is not on a Doorstep account. Use the Doorstep board. Goodbye.',
   'not-your-school': 'This alarm is not at your school. Goodbye.',
+  'shared-number':
+    'This phone is on more than one Doorstep account at the school, so who answered cannot be told. Use the Doorstep board. Goodbye.',
   'not-allowed':
     'Your Doorstep account cannot take alarms; only office or safeguarding staff can. Use the Doorstep board or call the office. Goodbye.',
   'own-alarm':

@@ -129,13 +129,14 @@ export async function insertUser(tx: Queryable, u: NewUser): Promise<string> {
   return String(rows[0]!.id);
 }
 
-/** The enabled account whose phone is this number (spaces ignored); undefined when none or several. */
-export async function userByPhone(db: Queryable, phone: string): Promise<UserWithSecret | undefined> {
+/** The enabled accounts whose phone is this number (spaces ignored), at most 50. */
+export async function usersByPhone(db: Queryable, phone: string): Promise<UserWithSecret[]> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM users WHERE NOT disabled AND replace(phone, ' ', '') = replace($1, ' ', '')`,
+    `SELECT ${COLUMNS} FROM users WHERE NOT disabled AND replace(phone, ' ', '') = replace($1, ' ', '')
+     ORDER BY id LIMIT 50`,
     [phone],
   );
-  return rows.length === 1 ? toUser(rows[0]!) : undefined;
+  return rows.map(toUser);
 }
 
 export async function userByUsername(db: Queryable, username: string): Promise<UserWithSecret | undefined> {

@@ -131,6 +131,25 @@ describe('replies to alarm SMS', () => {
     expect(rows.map((x) => x.action)).toEqual(['alarm.sms-reply', 'alarm.sms-reply-replayed']);
   });
 
+  it("another school's account given the same number does not stop this school's person taking the alarm; two here who may answer cannot be told apart", async () => {
+    // School beta's admin gives an account of theirs alpha's head's number.
+    const copy = await addUser(db, 'copycat', ['visiting-staff'], {
+      phone: '+44 7700 900001',
+      schools: ['beta'],
+    });
+    const id = await textedAlarm();
+    const r = await reply('+447700900001', `1 ${smsReplyCode(TOKEN, id)}`, { sid: 'SM-shared-1' });
+    expect(r.body).toContain(`alarm #${id} is yours`);
+    expect(await statusOf(id)).toEqual({ status: 'acknowledged', via: 'sms' });
+    // A second office account at alpha on the same phone: who replied cannot be told — nothing taken.
+    const twin = await addUser(db, 'twin', ['office'], { phone: '+447700900001', schools: ['alpha'] });
+    const id2 = await textedAlarm();
+    const r2 = await reply('+447700900001', `1 ${smsReplyCode(TOKEN, id2)}`, { sid: 'SM-shared-2' });
+    expect(r2.body).toContain('more than one account at the school');
+    expect((await statusOf(id2)).status).toBe('open');
+    await db.query('UPDATE users SET disabled = true WHERE id = ANY($1::bigint[])', [[copy.id, twin.id]]);
+  });
+
   it('"2 <code>" says the worker is safe: resolved as spoken to, no incident record; the code is then stale', async () => {
     const id = await textedAlarm();
     const code = smsReplyCode(TOKEN, id);
