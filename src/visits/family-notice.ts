@@ -2,7 +2,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
-import { insertNotices } from '../store/notices.ts';
+import { insertNotices, noticeById } from '../store/notices.ts';
 import { openTriggersOf } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
@@ -152,12 +152,22 @@ export async function tellFamily(
           'POLICY',
           'sentBy: the school has no SMS channel, so Doorstep cannot send the text: text the family from a school phone, then record it as sent by staff',
         );
+      // Once per day (the text names the day): a second text about the same visit (a double tap, or
+      // anyone on the visit list pressing again and again) is refused while the first is on its way
+      // or sent. A text that failed may be sent again; a new day clears the notice, texted anew.
+      const earlier = v.familyNotice?.noticeId ? await noticeById(tx, v.familyNotice.noticeId) : undefined;
+      if (v.familyNotice?.sentBy === 'doorstep' && earlier && earlier.status !== 'failed')
+        throw doorstepError(
+          'CONFLICT',
+          `the family was already texted about this visit (${v.familyNotice.at.slice(0, 16).replace('T', ' ')} UTC, ${earlier.status}); a new day is texted anew`,
+        );
       const text = familyTextFor(school, v.plannedFor);
       ids = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'family',
         visitId,
-        key: now.toISOString(),
+        // The day, and the failed text this one replaces: one text per day, whoever presses.
+        key: `${v.plannedFor}:${earlier ? `after-${earlier.id}` : 'first'}`,
         targets: ['sms:family'],
         subject: `home visit on ${v.plannedFor}`,
         text,

@@ -150,6 +150,17 @@ describe('telling the family (King’s: required, with exemptions)', () => {
       ).status,
     ).toBe('sent');
     expect(fakes.sms.map((m) => m.get('To'))).toEqual(['+447700900555']); // one text: the first contact with a phone and parental responsibility
+    // Pressed again (a double tap, or anyone on the visit list, again and again): refused, no second
+    // text. One that failed may be sent again.
+    const again = await refusal(tellFamily(deps, staff, id, { method: 'sms' }));
+    expect(again).toMatchObject({ code: 'DOORSTEP_CONFLICT' });
+    expect(again.message).toMatch(/^the family was already texted about this visit \(.* UTC, sent\)/);
+    await db.query(`UPDATE notices SET status = 'failed' WHERE id = $1`, [rows[0]!.id]);
+    await tellFamily(deps, staff, id, { method: 'sms' });
+    const { rows: texts } = await db.query(`SELECT id FROM notices WHERE kind = 'family' AND visit_id = $1`, [
+      id,
+    ]);
+    expect(texts).toHaveLength(2);
 
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
