@@ -80,6 +80,7 @@ export const ROUTABLE_KINDS = [
   'visit_appointment',
   'agreement_broken',
   'follow_up_done',
+  'address_flag',
 ] as const;
 
 /**

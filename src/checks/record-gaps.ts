@@ -5,8 +5,9 @@ import type { VisitRules } from '../domain/visits/rules.ts';
 
 /**
  * Records a school's policy asks for in a particular system that its sinks do not reach there yet:
- * Thames View 2.7's appointment records "on CPOMS", and 4.3's note "in the pupil's attendance
- * record" (Arbor, the MIS Doorstep can write to). A school still in `preview` is told nothing: it
+ * Thames View 2.7's appointment records "on CPOMS", 4.3's note "in the pupil's attendance record"
+ * (Arbor, the MIS Doorstep can write to), and Heath Lane's dangerous addresses "logged on CPOMS and
+ * as a pastoral note on Arbor front page of student". A school still in `preview` is told nothing: it
  * sends nothing anywhere on purpose.
  */
 export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
@@ -24,5 +25,10 @@ export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
     out.push(
       "the policy (4.3) asks for a note in the pupil's attendance record when an agreement is broken, but no arbor-pastoral sink takes agreement_broken: it goes to the school's records sink only (with Arbor, add agreement_broken to an arbor-pastoral sink's kinds in alsoRecordTo)",
     );
+  for (const sink of rules.addressFlagRecords?.on ?? [])
+    if (!reaches('address_flag', sink))
+      out.push(
+        `the policy (${rules.addressFlagRecords!.source ?? 'address flag records'}) asks for dangerous addresses to be recorded on ${sink === 'cpoms' ? 'CPOMS' : "the pupil's Arbor record"}, but no ${sink} sink takes address_flag${sink === 'arbor-pastoral' ? " (with Arbor, add address_flag to an arbor-pastoral sink's kinds in alsoRecordTo)" : ''}`,
+      );
   return out;
 }

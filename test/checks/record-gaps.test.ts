@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { recordGaps } from '../../src/checks/record-gaps.ts';
 import { visitRulesFor } from '../../src/config/policy-packs.ts';
 import { agreementsConfig } from '../helpers/agreements.ts';
+import { configWith } from '../helpers/config.ts';
 
 /** Thames View 2.7 (appointment records on CPOMS) and 4.3 (a note in the attendance record): where they land. */
 describe('record gaps', () => {
@@ -27,6 +28,26 @@ describe('record gaps', () => {
         /^the policy \(2\.7 .*\) asks for appointment records on CPOMS, but no cpoms sink takes visit_appointment$/,
       ),
     ]);
+  });
+
+  it("Heath Lane: a dangerous address goes to CPOMS and to the pupil's Arbor record; a school's sinks that miss one are named", () => {
+    const heath = { ...thames, policies: ['heath-lane'] };
+    const arbor = thames.alsoRecordTo[0]!;
+    expect(gaps({ ...heath, alsoRecordTo: [{ ...arbor, kinds: ['agreement_broken'] }] })).toEqual([
+      expect.stringMatching(
+        /^the policy \(Records must be kept on all dangerous people.*\) asks for dangerous addresses to be recorded on the pupil's Arbor record, but no arbor-pastoral sink takes address_flag/,
+      ),
+    ]);
+    expect(gaps({ ...heath, alsoRecordTo: [{ ...arbor, kinds: ['address_flag'] }] })).toEqual([]);
+    // The route itself is one a config may give.
+    const loaded = configWith({
+      mis: '{ kind: arbor, baseUrl: "https://heath.uk.arbor.sc", username: doorstep, password: "${ARBOR_PW}" }',
+      school: `    alsoRecordTo:
+      - { sink: arbor-pastoral, baseUrl: "https://heath.uk.arbor.sc", username: doorstep, password: "\${ARBOR_PW}", kinds: [address_flag] }
+`,
+      env: { ARBOR_PW: 'x' },
+    });
+    expect(loaded.schools[0]!.alsoRecordTo[0]).toMatchObject({ kinds: ['address_flag'] });
   });
 
   it('nothing for a school still in preview, nor for a policy that asks for neither', () => {

@@ -204,6 +204,14 @@ export const visitRules = z.strictObject({
    */
   appointmentRecords: z.strictObject({ source: z.string().optional() }).optional(),
   /**
+   * Heath Lane: dangerous people or houses are "logged on CPOMS and as a pastoral note on Arbor front
+   * page of student": an address flag's record must reach both a `cpoms` and an `arbor-pastoral`
+   * sink (`doorstep check` says when the school's sinks do not).
+   */
+  addressFlagRecords: z
+    .strictObject({ on: z.array(z.enum(['cpoms', 'arbor-pastoral'])).min(1), source: z.string().optional() })
+    .optional(),
+  /**
    * Thames View 4.2/4.3: what happens when a family does not keep an agreement made on a visit. Each
    * broken agreement, recorded against the visit's outcome, asks for a reminder letter (4.2) and a
    * note in the pupil's attendance record (4.3); "continued failure" — the `followUpVisitAfter`th
