@@ -399,6 +399,19 @@ const TABLE: Record<string, Clause[]> = {
             pupil({ ...marks, '2025-11-18': 'I' }, { to: '2025-11-18', flags: { cpPlan: true } }),
           ),
         ).toEqual([]);
+        // `G` (holiday not agreed) is a reason the school has: the family is away, not unanswered.
+        expect(
+          triggered(
+            'lime-hills',
+            pupil({ ...marks, '2025-11-18': 'G' }, { to: '2025-11-18', flags: { cpPlan: true } }),
+          ),
+        ).toEqual([]);
+        expect(
+          triggered(
+            'lime-hills',
+            pupil({ ...marks, '2025-11-18': 'O' }, { to: '2025-11-18', flags: { cpPlan: true } }),
+          ),
+        ).toEqual(['absent-week-no-response-concern → home-visit']);
       },
     },
     {

@@ -63,7 +63,7 @@ export class TriggerEvaluator implements EvaluationCaches {
     return calendar.sameWeekLastYear(d);
   }
 
-  /** The codes of `set` that carry no reason (N, O, G). */
+  /** The codes of `set` that carry no reason (N, O: `NO_REASON`). */
   noReasonSet(set: Uint8Array): Uint8Array {
     let s = this.noReasonCache.get(set);
     if (!s) {

@@ -90,7 +90,7 @@ export interface EvaluationCaches {
   firstIndexFrom(calendar: SchoolCalendar, from: string): number;
   /** School days (indexes) of the week 52 weeks before day `d`, Monday to Friday. */
   lastYearWeek(calendar: SchoolCalendar, d: number): readonly number[];
-  /** The codes of `set` that carry no reason (N, O, G). */
+  /** The codes of `set` that carry no reason (N, O). */
   noReasonSet(set: Uint8Array): Uint8Array;
   /** The rule's codes as a set, or `fallback` when it names none. */
   setFor(rule: { codes?: readonly string[] | undefined }, fallback: Uint8Array): Uint8Array;

@@ -58,7 +58,14 @@ export const NOT_SEEN = codeSet(NOT_SEEN_CODES);
 export const PARENT_REASON_CODES: readonly string[] = ['C', 'C1', 'I', 'J1', 'M', 'R', 'T'];
 export const PARENT_REASON = codeSet(PARENT_REASON_CODES);
 export const AUTHORISED = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === 'authorised_absence'));
-export const NO_REASON = codeSet(['N', 'O', 'G']);
+/**
+ * Absences with no reason established — the family not heard from: `N` (reason not yet established)
+ * and `O` (other / unknown). Not `G` (holiday not agreed): the school knows why the pupil is away —
+ * the family asked for leave or is known to be on holiday — so a `G` day is no unanswered contact
+ * (Lime Hills "attempts to contact parents/carers have not elicited a response"; Heath Lane reads a
+ * `G` as a holiday already recorded as one).
+ */
+export const NO_REASON = codeSet(['N', 'O']);
 export const ATTENDED = codeSet(CODE_LIST.filter((_c, i) => ATTENDED_CATEGORIES.has(CATEGORY_OF[i]!)));
 export const NOT_POSSIBLE = codeSet(CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === NOT_POSSIBLE_CATEGORY));
 /**

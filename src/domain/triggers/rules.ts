@@ -49,10 +49,10 @@ export const consecutiveAbsenceRule = z.strictObject({
   codes: z.array(code).min(1).optional(),
   /** Only pupils with any of these flags. */
   flags: z.array(z.enum(FLAGS)).min(1).optional(),
-  /** Only when no absent day has a reason recorded (every absent session N, O or G): "no response". */
+  /** Only when no absent day has a reason recorded (every absent session N or O): "no response". */
   noReasonRecorded: z.boolean().default(false),
   /**
-   * Only when the latest absent day has no reason recorded (every absent session N, O or G): contact
+   * Only when the latest absent day has no reason recorded (every absent session N or O): contact
    * unanswered now. The run itself counts every absent day, reasoned or not (Lime Hills: "absent …
    * for a week or more, and attempts to contact parents/carers have not elicited a response").
    */
