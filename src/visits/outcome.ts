@@ -1,3 +1,5 @@
+import { londonClock } from '../domain/attendance/dates.ts';
+import { doorWaitMinutes } from '../domain/visits/appointment.ts';
 import { isOut } from '../domain/visits/lifecycle.ts';
 import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
@@ -60,14 +62,17 @@ export async function recordNoAnswer(
     visitId,
     (v) => {
       const a = deps.rulesFor(v.schoolId).appointments!;
-      const waited = Math.floor((deps.now().getTime() - v.arrivedAt!.getTime()) / 60_000);
+      // Counted as the lifecycle counts the wait (3.4: from the arranged time when there is one —
+      // a worker early waited from then, one who came late has been waiting since it).
+      const waited = Math.floor(doorWaitMinutes(v.arrivedAt, v.appointmentAt, deps.now()) ?? 0);
+      const since = v.appointmentAt ? ` from the arranged time, ${londonClock(v.appointmentAt)}` : '';
       return {
         childSeen: false,
         noOneHome: true,
         slipLeft,
         agreements: [],
         concerns: [
-          `No answer: the parent/carer was not there; waited ${waited} minutes at the door (policy: no longer than ${a.noAnswerAfterMinutes} minutes${a.source ? ` — ${a.source}` : ''})`,
+          `No answer: the parent/carer was not there; waited ${waited} minutes at the door${since} (policy: no longer than ${a.noAnswerAfterMinutes} minutes${a.source ? ` — ${a.source}` : ''})`,
         ],
         followUp: [],
       };

@@ -257,7 +257,9 @@ describe('Thames View 2.7: appointment records on CPOMS', () => {
         risksRead: true,
         partnerUserId: partner.id,
       });
-      now = new Date('2026-11-23T14:00:00Z');
+      // Ten minutes late at the door: the 20 minutes count from the arranged time, as the lifecycle
+      // counts them — and the record says so (not "waited 10 minutes").
+      now = new Date('2026-11-23T14:10:00Z');
       await arriveVisit(deps, staff, id);
       now = new Date('2026-11-23T14:20:00Z');
       await recordNoAnswer(deps, staff, id);
@@ -268,7 +270,7 @@ describe('Thames View 2.7: appointment records on CPOMS', () => {
       ]);
       expect(appointment.at(-1)!.title).toMatch(/CANCELLED/);
       expect(appointment.at(-1)!.body).toMatch(
-        /No answer: the parent\/carer was not there; waited 20 minutes/,
+        /No answer: the parent\/carer was not there; waited 20 minutes at the door from the arranged time, 14:00 \(policy/,
       );
       const told = await noticesOf(id, 'cancelled');
       expect(told.map((n) => n.target)).toEqual(['teams']);
