@@ -1,5 +1,5 @@
 import type { DoorstepConfig } from '../config/schema.ts';
-import { findSchool } from '../config/school-of.ts';
+import { findSchool, incidentTargets } from '../config/school-of.ts';
 import {
   defaultResolution,
   PERSON_RESOLUTION_REASONS,
@@ -125,14 +125,15 @@ export async function resolveAlarm(
     else await insertOutbox(tx, { ...incident, sink: 'preview' });
     // Heath Lane: "inform the safeguarding manager and attendance line manager of any incidents of
     // aggression, violence or threat"; King's: reported immediately to the DSL. The school's
-    // `notices.concern` people hear of it; the relay queues the notice (this path has no queue).
+    // `notices.incident` people (else its `notices.concern` people) hear of it; the relay queues the
+    // notice (this path has no queue).
     if (school)
       await insertNotices(tx, {
         schoolId: alarm.schoolId,
         kind: 'incident',
         visitId: alarm.visitId,
         key: `alarm:${alarmId}`,
-        targets: school.notices.concern,
+        targets: incidentTargets(school),
         subject: `lone-worker incident: alarm #${alarmId}`,
         text: `Alarm #${alarmId} (${alarm.type.replace(/_/g, ' ')}${alarm.visitId ? ` on home visit #${alarm.visitId}` : ''}) was resolved as an incident by ${by}${note ? `: ${note}` : ''}. The incident record is in the school's records.`,
       });

@@ -169,7 +169,8 @@ const NOTICE_WORDS = {
   childNotSeen: 'a child not seen on a visit',
   cancelled: 'a cancelled visit',
   changed: 'a change to a visit',
-  concern: 'a concern or an incident',
+  concern: 'a concern about the child',
+  incident: 'an incident of aggression, violence or threat on a visit',
   outcomeMissing: 'a visit back without its outcome',
   visitRecord: 'each visit record (as it leaves) and its confirmation of return',
 } as const;

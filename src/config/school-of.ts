@@ -21,3 +21,11 @@ export function schoolOf(config: DoorstepConfig, id: string, what?: string): Sch
     );
   return school;
 }
+
+/**
+ * Who hears of an incident of aggression, violence or threat on a visit: the school's
+ * `notices.incident` people, else (none named) its `notices.concern` people.
+ */
+export function incidentTargets(school: SchoolConfig): readonly string[] {
+  return school.notices.incident.length > 0 ? school.notices.incident : school.notices.concern;
+}

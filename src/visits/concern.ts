@@ -1,3 +1,4 @@
+import { incidentTargets } from '../config/school-of.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitConcern } from '../records/templates/visit-concern.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -9,12 +10,17 @@ import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { initialsOf, sendNotices } from './visit-notices.ts';
 
+/** What a concern raised now is about: the child, or an incident of aggression, violence or threat. */
+export type ConcernAbout = 'child' | 'incident';
+
 /**
- * "Raise a concern now" (the phone page, during or after a visit): a safeguarding concern goes at
- * once, in its own words, to the people the school names for concerns (`notices.concern`: King's "reported
- * immediately to the DSL"; Heath Lane's safeguarding manager and attendance line manager; Hampton's
- * HoS) and, in the same transaction, into the school's records (CPOMS / Arbor) as its own record —
- * not only into the outcome typed later. Each concern is its own notice and record (keyed by the
+ * "Raise a concern now" (the phone page, during or after a visit): a concern goes at once, in its
+ * own words, to the people the school names and, in the same transaction, into the school's records
+ * (CPOMS / Arbor) as its own record — not only into the outcome typed later. About the child: the
+ * people named for concerns (`notices.concern`: King's "reported immediately to the DSL"; Heath
+ * Lane's safeguarding team; Hampton's HoS). An incident of aggression, violence or threat towards the
+ * staff: those named for incidents (`notices.incident`: Heath Lane's safeguarding manager and
+ * attendance line manager), else the concern people. Each is its own notice and record (keyed by the
  * moment it was raised and who raised it); sending twice in one instant adds nothing.
  */
 export async function raiseConcern(
@@ -22,6 +28,7 @@ export async function raiseConcern(
   user: User,
   visitId: string,
   concern: string,
+  about: ConcernAbout = 'child',
 ): Promise<{ outboxId: string | null; notified: number }> {
   const text = concern.trim();
   const now = deps.now();
@@ -61,15 +68,18 @@ export async function raiseConcern(
       await audit(tx, user, 'visit.concern-raised', v, null, { outboxId, characters: text.length });
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.concern-raised', { visitId }));
       const initials = initialsOf(p);
+      const incident = about === 'incident';
       return insertNotices(tx, {
         schoolId: school.id,
-        kind: 'concern',
+        kind: incident ? 'incident' : 'concern',
         visitId,
         key,
-        targets: school.notices.concern,
-        subject: `concern raised on home visit #${visitId}`,
+        targets: incident ? incidentTargets(school) : school.notices.concern,
+        subject: incident ? `incident on home visit #${visitId}` : `concern raised on home visit #${visitId}`,
         // The concern itself: the point is that the DSL reads it now (the pupil by initials only).
-        text: `${user.displayName} raised a safeguarding concern on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${text}`,
+        text: incident
+          ? `${user.displayName} reported an incident of aggression, violence or threat on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${text}`
+          : `${user.displayName} raised a safeguarding concern on home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${text}`,
       });
     },
     { relayOutbox: true },

@@ -40,7 +40,7 @@ describe('notice gaps', () => {
     // …and "Complete Home Visit log on CPOMS to evidence visit": a visit back without it is chased.
     expect(noticeGaps(lime, bare.packs)).toEqual([
       expect.stringContaining(
-        'the safeguarding team hear of a concern or an incident, but notices.concern names no one to tell',
+        'the safeguarding team hear of a concern about the child, but notices.concern names no one to tell',
       ),
       expect.stringContaining(
         '(Complete Home Visit log on CPOMS to evidence visit): the staff who made the visit hear of a visit back without its outcome, but notices.outcomeMissing names no one to tell',
@@ -49,9 +49,22 @@ describe('notice gaps', () => {
     const gomer = bare.schools.find((s) => s.id === 'gomer')!;
     expect(noticeGaps(gomer, bare.packs)).toEqual([
       expect.stringContaining(
-        'the DSL hear of a concern or an incident, but notices.concern names no one to tell',
+        'the DSL hear of a concern about the child, but notices.concern names no one to tell',
       ),
       expect.stringContaining('submit the report via CPOMS.): the staff who made the visit hear of'),
     ]);
+    // Heath Lane names two sets of people: the safeguarding team for the child, both managers for
+    // an incident against the staff.
+    const heath = { ...thames, policies: ['heath-lane'] };
+    expect(noticeGaps(heath, bare.packs)).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining(
+          'the safeguarding team hear of a concern about the child, but notices.concern names no one to tell',
+        ),
+        expect.stringContaining(
+          'the safeguarding manager and the attendance line manager hear of an incident of aggression, violence or threat on a visit, but notices.incident names no one to tell',
+        ),
+      ]),
+    );
   });
 });

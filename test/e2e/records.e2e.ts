@@ -165,8 +165,10 @@ describe('records and notices in a browser', () => {
     const sam = await signIn('sam', { width: 360, height: 780 });
     await sam.goto(`${base}/visits/${visitId}`);
     await sam.getByText('Raise a concern now').click();
+    // About the child (the default; an incident against the staff goes to the people named for those).
+    expect(await sam.getByLabel('the child (their welfare or safety)').isChecked()).toBe(true);
     await sam
-      .getByLabel('What worries you (sent at once to the safeguarding team)')
+      .getByLabel('What happened or worries you (sent at once)')
       .fill('Younger sibling has a bruise on the cheek');
     await sam.getByRole('button', { name: 'Send the concern now' }).click();
     await sam.getByRole('status').filter({ hasText: 'Concern sent to the safeguarding team' }).waitFor();

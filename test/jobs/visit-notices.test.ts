@@ -180,6 +180,32 @@ describe('notices about a visit', () => {
     await expect(raiseConcern(vdeps, lead, notYet, 'x')).rejects.toMatchObject({ code: 'DOORSTEP_CONFLICT' });
   });
 
+  it('an incident of aggression, violence or threat goes to the people named for incidents (else the concern people), as an incident', async () => {
+    const id = await departed();
+    const r = await raiseConcern(vdeps, lead, id, 'Father shouted and blocked the door', 'incident');
+    expect(r.notified).toBe(1);
+    expect(await noticesOf(id, 'concern')).toEqual([]);
+    const [n] = await noticesOf(id, 'incident');
+    expect(n).toMatchObject({
+      target: 'teams', // no notices.incident here: the concern people
+      text: `Lee Lead reported an incident of aggression, violence or threat on home visit #${id} (pupil A.O.): Father shouted and blocked the door`,
+    });
+    // A school that names people for incidents: they hear of it, not the concern people.
+    const split = {
+      ...vdeps,
+      config: {
+        ...vdeps.config,
+        schools: vdeps.config.schools.map((s) =>
+          s.id === 'hampton' ? { ...s, notices: { ...s.notices, incident: ['sms:visiting-staff'] } } : s,
+        ),
+      },
+    };
+    await raiseConcern(split, lead, id, 'Dog set on the worker', 'incident');
+    await raiseConcern(split, lead, id, 'Younger sibling alone at home', 'child');
+    expect((await noticesOf(id, 'incident')).map((x) => x.target)).toEqual(['teams', 'sms:visiting-staff']);
+    expect((await noticesOf(id, 'concern')).map((x) => x.target)).toEqual(['teams']);
+  });
+
   it('sends the concerns typed into an outcome to the concern people, once; none for an outcome without', async () => {
     const id = await departed();
     const outcome = {

@@ -414,7 +414,11 @@ export function followUpForm() {
   );
 }
 
-/** "Raise a concern now": straight to the safeguarding team and the school's records. */
+/**
+ * "Raise a concern now": straight to the people the school names and into its records — about the
+ * child (the safeguarding team), or an incident of aggression, violence or threat towards staff (the
+ * people the school names for incidents).
+ */
 export function concernForm() {
   const text = h('textarea', {
     name: 'concern',
@@ -423,6 +427,9 @@ export function concernForm() {
     maxlength: 4000,
     rows: 3,
   });
+  const child = h('input', { type: 'radio', name: 'concernAbout', value: 'child', checked: true });
+  const incidentBox = h('input', { type: 'radio', name: 'concernAbout', value: 'incident' });
+  const about = (input, label) => h('label', { class: 'radio' }, input, ` ${label}`);
   return h(
     'details',
     { id: 'concern' },
@@ -433,14 +440,24 @@ export function concernForm() {
         id: 'concern-form',
         onsubmit: (e) => {
           e.preventDefault();
+          const incident = incidentBox.checked;
           post(
             'concern',
-            { concern: text.value },
-            "Concern sent to the safeguarding team and into the school's records.",
+            { concern: text.value, about: incident ? 'incident' : 'child' },
+            incident
+              ? "Incident sent to the people the school names for incidents and into the school's records."
+              : "Concern sent to the safeguarding team and into the school's records.",
           );
         },
       },
-      field('What worries you (sent at once to the safeguarding team)', text),
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'About'),
+        about(child, 'the child (their welfare or safety)'),
+        about(incidentBox, 'aggression, violence or threat towards staff'),
+      ),
+      field('What happened or worries you (sent at once)', text),
       h('button', { type: 'submit', class: 'danger' }, 'Send the concern now'),
     ),
   );

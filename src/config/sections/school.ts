@@ -48,11 +48,19 @@ const noticeSettings = z
     /** A visit changed while out: running late, a new return time (Thames View 3.6: any change). */
     changed: staffTargets,
     /**
-     * A concern raised from the phone during or after a visit, and an alarm resolved as an incident
-     * (Heath Lane: aggression, violence or threat → the safeguarding manager and attendance line
-     * manager; King's: reported immediately to the DSL; Hampton: discussed with the HoS).
+     * A concern about the child raised from the phone during or after a visit, or typed into its
+     * outcome (Heath Lane: "If you are concerned that the child is home alone or their welfare is at
+     * risk, contact the safeguarding team immediately"; King's: reported immediately to the DSL;
+     * Hampton: discussed with the HoS). Also an incident, where `incident` names no one.
      */
     concern: staffTargets,
+    /**
+     * An incident of aggression, violence or threat towards the staff on a visit — raised from the
+     * phone as one, or an alarm resolved as an incident (Heath Lane: "Inform the safeguarding
+     * manager and attendance line manager of any incidents of aggression, violence or threat during
+     * the visit"). Empty: the `concern` people hear of it.
+     */
+    incident: staffTargets.default([]),
     /**
      * A copy of the visit record as the visit leaves (staff, date, address, contact number, left,
      * expected back, the office as named contact) and its confirmation of return — Hampton: "A copy
@@ -88,6 +96,7 @@ const noticeSettings = z
     awaitingAuthorisation: [],
     changed: [],
     concern: [],
+    incident: [],
     visitRecord: [],
     familySms:
       '{school}: a member of staff will make a home visit on {date}. If this is not convenient please call {phone}.',

@@ -196,7 +196,15 @@ export const policyPack = z.strictObject({
    */
   notices: z
     .partialRecord(
-      z.enum(['childNotSeen', 'cancelled', 'changed', 'concern', 'outcomeMissing', 'visitRecord']),
+      z.enum([
+        'childNotSeen',
+        'cancelled',
+        'changed',
+        'concern',
+        'incident',
+        'outcomeMissing',
+        'visitRecord',
+      ]),
       z.strictObject({ who: z.array(z.string().min(1)).min(1), source: z.string().min(1) }),
     )
     .optional(),

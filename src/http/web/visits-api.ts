@@ -295,8 +295,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   step(
     'concern',
     STAFF,
-    z.strictObject({ concern: z.string().trim().min(1, { error: 'expected the concern' }).max(4000) }),
-    (user, id, b) => raiseConcern(deps, user, id, b.concern),
+    z.strictObject({
+      concern: z.string().trim().min(1, { error: 'expected the concern' }).max(4000),
+      /** About the child (the default), or an incident of aggression, violence or threat towards staff. */
+      about: z.enum(['child', 'incident']).default('child'),
+    }),
+    (user, id, b) => raiseConcern(deps, user, id, b.concern, b.about),
   );
   step(
     'follow-up-done',
