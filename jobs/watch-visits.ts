@@ -18,6 +18,7 @@ import {
   linkDeviceAlarmsToVisits,
   openAlarmIdsOfVisit,
   visitsOutForWatch,
+  watchedOutsideConfig,
 } from '../src/store/visit-watch.ts';
 import { clearVisitAlarms } from '../src/visits/while-out.ts';
 import type { JobDeps } from './deps.ts';
@@ -80,6 +81,17 @@ export async function watchVisits(
         await deps.producer.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
     }
   }
+  // A school the config no longer holds (renamed or removed while a worker was out or an alarm open):
+  // nothing here can watch it — said every run, loudly, until the config or the register is put right.
+  const orphans = await watchedOutsideConfig(
+    deps.db,
+    deps.config.schools.map((s) => s.id),
+  );
+  if (orphans.length)
+    deps.log.error(
+      { schools: orphans },
+      'workers out or alarms open at schools not in the config: nothing watches them — put the school back in the config (doorstep check names them)',
+    );
   const reopened = await reopenAcknowledgements(deps, now);
   const resumed = await resumeStalledLadders(deps, now);
   const resent = await resendStrandedNotifications(deps, now);

@@ -13,6 +13,7 @@ import { describeError } from '../errors.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { mqttChecks } from '../runtime/mqtt-check.ts';
 import { openPostgres } from '../store/postgres.ts';
+import { watchedOutsideConfig } from '../store/visit-watch.ts';
 
 export function summariseSchool(s: SchoolConfig): string {
   const fobs = s.fobs.transports.map((t) => t.kind).join('+') || 'none';
@@ -57,6 +58,17 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
       const db = openPostgres({ url: databaseUrl });
       try {
         const { rows } = await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
+        // Workers out or alarms open at a school the config no longer holds: nothing watches them.
+        const orphans = await watchedOutsideConfig(
+          db,
+          config.schools.map((s) => s.id),
+        );
+        if (orphans.length)
+          return {
+            name: 'store',
+            ok: false,
+            detail: `${db.describe}: ${orphans.map((o) => `school "${o.schoolId}" is not in the config but has ${o.visitsOut} worker(s) out and ${o.openAlarms} alarm(s) open`).join('; ')} — nothing watches them: put the school back in the config until they are back and the alarms closed`,
+          };
         return { name: 'store', ok: true, detail: `${db.describe} answered (PostgreSQL ${rows[0]?.v})` };
       } catch (err) {
         return { name: 'store', ok: false, detail: `${db.describe}: ${describeError(err)}` };

@@ -128,3 +128,29 @@ export async function alarmsAwaitingFirstStep(
   );
   return rows.map((r) => String(r.id));
 }
+
+/**
+ * Workers out and alarms not resolved at schools the config no longer holds (a school renamed or
+ * removed while they were open): nothing watches them there — no deadlines, no ladder channels.
+ * Per school id: how many of each.
+ */
+export async function watchedOutsideConfig(
+  db: Queryable,
+  schoolIds: readonly string[],
+): Promise<{ schoolId: string; visitsOut: number; openAlarms: number }[]> {
+  // Before the first start has made the tables there is nothing to watch.
+  const made = await db.query<{ ok: boolean }>(
+    `SELECT to_regclass('visits') IS NOT NULL AND to_regclass('alarms') IS NOT NULL AS ok`,
+  );
+  if (!made.rows[0]?.ok) return [];
+  const { rows } = await db.query<{ school_id: string; visits_out: number; open_alarms: number }>(
+    `SELECT school_id, sum(v)::int AS visits_out, sum(a)::int AS open_alarms FROM (
+       SELECT school_id, 1 AS v, 0 AS a FROM visits
+        WHERE departed_at IS NOT NULL AND returned_at IS NULL AND school_id <> ALL($1::text[])
+       UNION ALL
+       SELECT school_id, 0, 1 FROM alarms WHERE status <> 'resolved' AND school_id <> ALL($1::text[])
+     ) x GROUP BY school_id ORDER BY school_id`,
+    [[...schoolIds]],
+  );
+  return rows.map((r) => ({ schoolId: r.school_id, visitsOut: r.visits_out, openAlarms: r.open_alarms }));
+}

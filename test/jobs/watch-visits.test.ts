@@ -292,6 +292,26 @@ describe('the visit watcher', () => {
     await returnVisit(vdeps, lead, id);
   });
 
+  it('a worker out at a school the config no longer holds is said loudly every run (nothing can watch them there)', async () => {
+    const id = await departed('thames', 120);
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'error' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const renamed = { ...deps.config, schools: deps.config.schools.filter((s) => s.id !== 'thames') };
+    await watchVisits({ reason: 'manual' }, run('watch-visits'), { ...deps, log, config: renamed });
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        schools: [{ schoolId: 'thames', visitsOut: 1, openAlarms: 0 }],
+        msg: expect.stringMatching(/^workers out or alarms open at schools not in the config/),
+      }),
+    );
+    // With the school in the config: nothing said.
+    lines.length = 0;
+    await watchVisits({ reason: 'manual' }, run('watch-visits'), { ...deps, log });
+    expect(lines.filter((l) => String(l.msg).startsWith('workers out or alarms open'))).toEqual([]);
+    await returnVisit(vdeps, lead, id);
+  });
+
   it('a forged check-in from the future neither postpones nor clears a missed check-in; nor does one from a device not on the visit', async () => {
     const start = now;
     const id = await departed('thames', 120);
