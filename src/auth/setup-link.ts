@@ -4,7 +4,7 @@ import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import { insertSetupToken, setupTokenUsable, takeSetupToken } from '../store/setup-tokens.ts';
-import { insertUser } from '../store/users.ts';
+import { anyUserExists, insertUser } from '../store/users.ts';
 import { newAccountSchema } from './accounts.ts';
 import { hashPassword } from './password.ts';
 
@@ -58,6 +58,11 @@ export async function createFirstAdmin(
     throw doorstepError('BAD_REQUEST', `${issue.path.join('.') || 'body'}: ${issue.message}`);
   }
   const account = parsed.data;
+  // Checked before the (costly) hash: a used or expired link, or an install with accounts already,
+  // costs anyone who posts here no scrypt. Checked again, under the lock, when the link is taken.
+  if (await anyUserExists(db))
+    throw doorstepError('CONFLICT', 'accounts have been set up already: sign in, or ask your admin');
+  if (!(await setupTokenUsable(db, sha256(token), now))) throw badLink();
   const passwordHash = await hashPassword(account.password);
   return db.transaction(async (tx) => {
     const taken = await takeSetupToken(tx, sha256(token), now);

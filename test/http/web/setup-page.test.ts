@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashingStats } from '../../../src/auth/password.ts';
 import { newSetupToken } from '../../../src/auth/setup-link.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
@@ -87,8 +88,11 @@ describe('a first run with no accounts', () => {
     const weak = await post({ ...who, token, password: 'short' });
     expect(weak.statusCode).toBe(400);
     expect(weak.json().message).toMatch(/^password: /);
+    // A link that is no link costs the server no password hash.
+    const hashed = hashingStats().finished;
     const forged = await post({ ...who, token: 'y'.repeat(43) });
     expect(forged.statusCode, forged.body).toBe(403);
+    expect(hashingStats().finished).toBe(hashed);
 
     const made = await post({ ...who, token });
     expect(made.statusCode).toBe(201);
@@ -108,10 +112,13 @@ describe('a first run with no accounts', () => {
     );
     expect(audit.rows).toEqual([{ actor: 'system:setup-link' }]);
 
-    // Spent: a second admin cannot be made with it, nor with a fresh link now that an account exists.
+    // Spent: a second admin cannot be made with it, nor with a fresh link now that an account exists
+    // — and neither try costs a password hash.
+    const before = hashingStats().finished;
     expect((await post({ ...who, username: 'eve', token })).statusCode).toBe(409);
     const fresh = await newSetupToken(db, new Date());
     expect((await post({ ...who, username: 'eve', token: fresh })).statusCode).toBe(409);
+    expect(hashingStats().finished).toBe(before);
     expect((await app.inject(`/setup?token=${fresh}`)).body).not.toMatch(/<form/);
   });
 
