@@ -1,6 +1,6 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hashingStats, hashPassword, passwordProblem, verifyPassword } from '../../src/auth/password.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
@@ -116,6 +116,7 @@ describe('sign-in', () => {
   it('answers a wrong password, an unknown, a disabled and a locked account alike, each after one scrypt hash', async () => {
     await lockOut('locked.one');
     const answers: { status: number; body: string }[] = [];
+    const readCounts: number[] = [];
     for (const [username, password] of [
       ['office.one', 'wrong password here'],
       ['nobody.here', 'wrong password here'],
@@ -124,12 +125,20 @@ describe('sign-in', () => {
       ['locked.one', 'wrong password here'],
     ] as const) {
       const before = hashingStats().finished;
+      const reads = vi.spyOn(db, 'query');
       const res = await login(username, password);
       // The locked answer used to skip the hash (~5 ms against ~700 ms): the same work now.
       expect(hashingStats().finished - before, username).toBe(1);
+      // The account is read as often whoever it is (a second read only for an enabled one told them apart).
+      const accountReads = reads.mock.calls.filter(([sql]) =>
+        /FROM users WHERE username = \$1/.test(String(sql)),
+      );
+      reads.mockRestore();
+      readCounts.push(accountReads.length);
       answers.push({ status: res.statusCode, body: res.body });
     }
     expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    expect(new Set(readCounts).size, `account reads per answer: ${readCounts.join(', ')}`).toBe(1);
     expect(answers[0]!.status).toBe(401);
     const { rows } = await db.query<{ action: string; actor: string }>(
       `SELECT action, actor FROM audit_log WHERE action LIKE 'auth.%' ORDER BY id`,

@@ -67,8 +67,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
     // The lock as it stands now, not as it stood before the hash: hashes wait their turn, so a burst
     // of guesses sent together would otherwise each be judged by the state before the burst, and the
     // right one among them sign in however many wrong ones had locked the account meanwhile.
-    // Read again whatever the password: a read only for the right one would tell it by its timing.
-    const lockedUntil = usable ? (await userByUsername(deps.db, username))?.lockedUntil : undefined;
+    // Read again whatever the password, and whatever the account: a read only for the right password
+    // (or only for an account that exists and is enabled) would tell it by its timing.
+    const again = await userByUsername(deps.db, username);
+    const lockedUntil = usable ? again?.lockedUntil : undefined;
     const locked = Boolean(lockedUntil && lockedUntil > now);
 
     if (usable && right && (!locked || (device && (await devices.trusted(device))))) {
