@@ -73,7 +73,8 @@ describe('doorstep start: the fob webhook in /metrics', () => {
       occurred_at: new Date().toISOString(),
     };
     expect((await hook(JSON.stringify(sos), 1)).status).toBe(202);
-    expect((await hook('{"type": 7}', 2)).status).toBeGreaterThanOrEqual(400);
+    // A check-in that cannot be read (no device, no time) is refused whole (an alarm never is).
+    expect((await hook('{"type": "CHECK_IN", "event_id": "c-1"}', 2)).status).toBeGreaterThanOrEqual(400);
     const metrics = await (await fetch(`${running.url}/metrics`)).text();
     expect(metrics).toMatch(/doorstep_fob_untrusted_total\{school="alpha",transport="webhook[^"]*"\} 1/);
     expect(metrics).toMatch(/doorstep_fob_rejected_total\{school="alpha",transport="webhook[^"]*"\} 1/);
