@@ -171,6 +171,7 @@ const NOTICE_WORDS = {
   changed: 'a change to a visit',
   concern: 'a concern about the child',
   incident: 'an incident of aggression, violence or threat on a visit',
+  arrived: 'the worker arriving safely at the address',
   outcomeMissing: 'a visit back without its outcome',
   visitRecord: 'each visit record (as it leaves) and its confirmation of return',
 } as const;

@@ -91,9 +91,13 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
   await sendNotices(deps.producer, notices);
 }
 
-/** The worker has arrived at the address (the arrival check-in some policies ask for). */
+/**
+ * The worker has arrived at the address (the arrival check-in some policies ask for). The people the
+ * school names for arrivals hear of it (`notices.arrived` — Thames View 2.4 "call the school office to
+ * notify SLT they have arrived safely"), once per visit.
+ */
 export async function arriveVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
-  await change(deps, async (tx, events) => {
+  const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     const effect = must(deps, user, v, 'arrive');
     const now = deps.now();
@@ -101,7 +105,20 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
     await audit(tx, user, 'visit.arrived', v, null, { arrivedAt: now.toISOString() });
     await applyClears(tx, v, effect, `user:${user.id}`, 'the worker has arrived', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.arrived', { visitId }));
+    const school = knownSchool(deps.config, v.schoolId);
+    if (school.notices.arrived.length === 0) return [];
+    const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+    return insertNotices(tx, {
+      schoolId: school.id,
+      kind: 'arrived',
+      visitId,
+      key: 'arrived',
+      targets: school.notices.arrived,
+      subject: `arrived: home visit #${visitId}`,
+      text: `${user.displayName} arrived safely at home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} at ${londonTime(now)}.`,
+    });
   });
+  await sendNotices(deps.producer, notices);
 }
 
 /**

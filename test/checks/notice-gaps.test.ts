@@ -9,6 +9,9 @@ describe('notice gaps', () => {
     const thames = bare.schools.find((s) => s.id === 'thames')!;
     expect(noticeGaps(thames, bare.packs)).toEqual([
       expect.stringMatching(
+        /\(2\.4 .*\): SLT hear of the worker arriving safely at the address, but notices\.arrived names no one to tell$/,
+      ),
+      expect.stringMatching(
         /\(3\.8\/3\.9 .*\): the Headteacher hear of a cancelled visit, but notices\.cancelled names no one to tell$/,
       ),
       expect.stringMatching(
@@ -19,6 +22,7 @@ describe('notice gaps', () => {
       `    channels:
       teams: { url: "\${T}" }
     notices:
+      arrived: [teams]
       cancelled: [teams]
       changed: [teams]
       concern: [teams]

@@ -19,7 +19,7 @@ import type { VisitDeps } from '../../src/visits/change.ts';
 import { raiseConcern } from '../../src/visits/concern.ts';
 import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
-import { askForHelp, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { arriveVisit, askForHelp, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { startFakeChannels } from '../helpers/fake-channels.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -62,6 +62,7 @@ beforeAll(async () => {
       teams: { url: "\${TEAMS_URL}" }
       sms: { baseUrl: "http://127.0.0.1:${port}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
     notices:
+      arrived: [teams]
       cancelled: [teams]
       changed: [teams]
       concern: [teams]
@@ -204,6 +205,21 @@ describe('notices about a visit', () => {
     await raiseConcern(split, lead, id, 'Younger sibling alone at home', 'child');
     expect((await noticesOf(id, 'incident')).map((x) => x.target)).toEqual(['teams', 'sms:visiting-staff']);
     expect((await noticesOf(id, 'concern')).map((x) => x.target)).toEqual(['teams']);
+  });
+
+  it('tells the people named for arrivals that the worker arrived safely (Thames View 2.4: SLT), once', async () => {
+    const id = await departed();
+    await arriveVisit(vdeps, lead, id);
+    const told = await noticesOf(id, 'arrived');
+    expect(told).toEqual([
+      expect.objectContaining({
+        target: 'teams',
+        text: expect.stringMatching(
+          new RegExp(`^Lee Lead arrived safely at home visit #${id} \\(pupil A\\.O\\.\\) at `),
+        ),
+      }),
+    ]);
+    expect(await producer.queueFor('send-notice').getJob(`send-notice-${told[0]!.id}`)).toBeTruthy();
   });
 
   it('sends the concerns typed into an outcome to the concern people, once; none for an outcome without', async () => {

@@ -62,6 +62,11 @@ const noticeSettings = z
      */
     incident: staffTargets.default([]),
     /**
+     * The worker has arrived at the address (recorded on the phone page) — Thames View 2.4 "call the
+     * school office to notify SLT they have arrived safely": SLT hear of it as well as the board.
+     */
+    arrived: staffTargets.default([]),
+    /**
      * A copy of the visit record as the visit leaves (staff, date, address, contact number, left,
      * expected back, the office as named contact) and its confirmation of return — Hampton: "A copy
      * of this should be given to the office and the HoS".
@@ -97,6 +102,7 @@ const noticeSettings = z
     changed: [],
     concern: [],
     incident: [],
+    arrived: [],
     visitRecord: [],
     familySms:
       '{school}: a member of staff will make a home visit on {date}. If this is not convenient please call {phone}.',

@@ -202,6 +202,7 @@ export const policyPack = z.strictObject({
         'changed',
         'concern',
         'incident',
+        'arrived',
         'outcomeMissing',
         'visitRecord',
       ]),
