@@ -98,9 +98,9 @@ export function alsoRecordToSettings(secret: SecretField) {
 /**
  * The HTTP requests a sink may make for one record, each allowed its `timeoutMs`. Every record names
  * at most one pupil (src/records writes one record per pupil). CPOMS: the student by UPN, then by MIS
- * id, then the incident; Arbor: the note.
+ * id, then the incident; Arbor: the student's notes (for a note this record made already), then the note.
  */
-export const REQUESTS_PER_RECORD = { cpoms: 3, 'arbor-pastoral': 1 } as const;
+export const REQUESTS_PER_RECORD = { cpoms: 3, 'arbor-pastoral': 2 } as const;
 
 /**
  * The deliver-record job's timeout: src/queue/catalog.ts (a layer above) takes it from here, so the
@@ -152,7 +152,7 @@ export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
       problems.push({
         path: [...path, 'timeoutMs'],
         input: s.timeoutMs,
-        message: `school ${school.id}, ${s.sink} sink: timeoutMs ${s.timeoutMs} × ${requests} request${requests === 1 ? '' : 's'} a record may need = ${s.timeoutMs * requests} ms, which must stay below ${budget} ms (the deliver-record job's ${jobMs} ms timeout less ${JOB_OWN_WORK_MS} ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most ${Math.ceil(budget / requests) - 1}`,
+        message: `school ${school.id}, ${s.sink} sink: timeoutMs ${s.timeoutMs} × ${requests} requests a record may need = ${s.timeoutMs * requests} ms, which must stay below ${budget} ms (the deliver-record job's ${jobMs} ms timeout less ${JOB_OWN_WORK_MS} ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most ${Math.ceil(budget / requests) - 1}`,
       });
   }
   // An Arbor note is posted to the student whose Arbor id is the pupil's MIS id: only a school whose

@@ -139,6 +139,8 @@ export class FakeArbor {
     [];
   readonly requests: string[] = [];
   changelogChunk = 100;
+  /** Notes still to be made whose answer is then lost (504 after the note exists). */
+  answersToLose = 0;
   private revision = 0;
   private nextId = 1000;
 
@@ -422,6 +424,14 @@ export class FakeArbor {
     const id = this.nextId++;
     const stored = { ...note, entityType: model.type, id, href: `/rest-v2/${path}/${id}` };
     this.notes.push({ type: model.type, note: stored });
+    // Listed where RestGateway::query reads them (`/rest-v2/PastoralNotes`, …).
+    const list = `${model.type}s`;
+    this.lists.set(list, [...(this.lists.get(list) ?? []), stored]);
+    // The note is made, but its answer never reaches the caller (a timeout, a dropped connection).
+    if (this.answersToLose > 0) {
+      this.answersToLose--;
+      return [504, ''];
+    }
     // RestGateway::create reads the created object at the top level of the answer.
     return [201, { [model.root]: stored }];
   }
@@ -448,6 +458,10 @@ export class FakeArbor {
       for (const [k, v] of url.searchParams) {
         const m = /^filters\.(\w+)\.equals$/.exec(k);
         if (m) rows = rows.filter((r) => (r[m[1]!] as { href?: string } | undefined)?.href === v);
+        // `from` on a date property (Query::OPERATOR_FROM): on or after the given date and time.
+        const from = /^filters\.(\w+)\.from$/.exec(k);
+        if (from)
+          rows = rows.filter((r) => String((r[from[1]!] as { date?: string } | undefined)?.date ?? '') >= v);
       }
       const page = Number(url.searchParams.get('page') ?? 1);
       const size = Number(url.searchParams.get('page-size') ?? 100);

@@ -203,6 +203,11 @@ describe('deliver-record', () => {
   it('routes a kind to a second sink: one outbox row per sink, each delivered once (Heath Lane: CPOMS and Arbor)', async () => {
     let arborNotes = 0;
     const arbor = nock('https://heath.uk.arbor.sc')
+      // The student's notes, read first for one this record made already: none.
+      .get('/rest-v2/PastoralNotes')
+      .query(true)
+      .times(5)
+      .reply(200, { pastoralNotes: [] })
       .post('/rest-v2/pastoral-notes')
       .times(5)
       .reply(201, () => {
@@ -341,6 +346,9 @@ describe('deliver-record: records Arbor cannot take, stopped tries, refusals', (
     };
     const tryOnce = (retryAfter: string) => {
       nock('https://later.uk.arbor.sc')
+        .get('/rest-v2/PastoralNotes')
+        .query(true)
+        .reply(200, { pastoralNotes: [] })
         .post('/rest-v2/pastoral-notes')
         .reply(503, {}, { 'retry-after': retryAfter });
       return deliverRecord({ outboxId: id }, run, deps).catch((e: unknown) => e);
@@ -442,13 +450,13 @@ ${also}`,
         '    alsoRecordTo: [{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 90000, kinds: [visit_outcome] }]\n',
       ),
     ).toEqual([
-      "schools[0].alsoRecordTo[0].timeoutMs: school alpha, arbor-pastoral sink: timeoutMs 90000 × 1 request a record may need = 90000 ms, which must stay below 55000 ms (the deliver-record job's 60000 ms timeout less 5000 ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most 54999, got 90000",
+      "schools[0].alsoRecordTo[0].timeoutMs: school alpha, arbor-pastoral sink: timeoutMs 90000 × 2 requests a record may need = 180000 ms, which must stay below 55000 ms (the deliver-record job's 60000 ms timeout less 5000 ms for its own work), or a timed-out try would still be sending while its retry sends again; use at most 27499, got 90000",
     ]);
     expect(
       problems(
-        '{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 50000 }',
+        '{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://a.uk.arbor.sc, username: u, password: "${T}", timeoutMs: 27000 }',
       ),
-    ).toEqual([]);
+    ).toEqual([]); // 27 s × 2 (the student's notes read, then the note)
     // An Arbor note goes to the student whose Arbor id is the pupil's id: said for an export, never
     // assumed, and refused outright where the ids are never Arbor's.
     const arborSink =

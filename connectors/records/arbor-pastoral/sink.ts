@@ -49,9 +49,10 @@ export function arborDate(instant: Date): { entityType: 'date'; date: string } {
  * `{"request":{"pastoralNote":{entityType, student, summary, content, noteDate}}}` (Basic auth), one
  * note per pupil — the body the client's RestGateway::create sends (the model as Hydrator::extractArray
  * writes it: `entityType`, the student as `{entityType, href}`, the date as a date object), reading
- * the created object back at the top level of the answer (`{"pastoralNote":{"id":…}}`). Arbor publishes no idempotency-key support, so the key is sent as a header and written into
- * the summary (`[doorstep:KEY]`) for people to see; a response lost after Arbor created the note can
- * therefore still double it — CPOMS, with its 409, does not have that gap.
+ * the created object back at the top level of the answer (`{"pastoralNote":{"id":…}}`). Arbor publishes no idempotency-key support, so the key is sent as a header and written at
+ * the end of the summary (`[doorstep:KEY]`), and before each note is made the student's notes are
+ * read for it (`existing`): a retry after a lost answer, or of a record whose second pupil failed
+ * after the first's note was made, finds the note instead of making it again.
  */
 export class ArborPastoralSink implements RecordSink {
   readonly kind = 'arbor-pastoral';
@@ -105,10 +106,20 @@ export class ArborPastoralSink implements RecordSink {
       );
     const ids: string[] = [];
     for (const p of record.pupils) {
+      const studentHref = `/rest-v2/students/${encodeURIComponent(p.misId)}`;
+      // The key, kept whole at the end of the summary (the title is what is cut to fit 255).
+      const marker = `[doorstep:${idempotencyKey}]`;
+      // A note this record already made for this student (its answer lost, or an earlier pupil's
+      // note of the same record made before a later one failed) is found, not made again.
+      const found = await this.existing(studentHref, marker, record.occurredAt, signal);
+      if (found !== null) {
+        ids.push(found);
+        continue;
+      }
       const note = {
         entityType: this.note.type,
-        student: { entityType: 'Student', href: `/rest-v2/students/${encodeURIComponent(p.misId)}` },
-        summary: `${record.title} [doorstep:${idempotencyKey}]`.slice(0, 255),
+        student: { entityType: 'Student', href: studentHref },
+        summary: `${record.title.slice(0, Math.max(0, 254 - marker.length))} ${marker}`,
         content: record.body,
         [this.note.date]: arborDate(record.occurredAt),
       };
@@ -158,4 +169,63 @@ export class ArborPastoralSink implements RecordSink {
     }
     return { remoteId: ids.join(','), duplicate: false, matched: true };
   }
+
+  /**
+   * The id of the student's note whose summary carries this record's marker, if Arbor lists one: a
+   * query as the client's RestGateway::query makes it (`GET /rest-v2/{PluralType}` with
+   * `filters.student.equals=<href>` and `filters.<date>.from`, src/Arbor/Query/Query.php), the notes
+   * dated from the record's day. A school whose Arbor app may create notes but not list them (403)
+   * is written to as before (a lost answer can then double a note; `doorstep check` reads the list
+   * and says so).
+   */
+  private async existing(
+    studentHref: string,
+    marker: string,
+    occurredAt: Date,
+    signal: AbortSignal | undefined,
+  ): Promise<string | null> {
+    const from = `${londonDate(occurredAt)} 00:00:00`;
+    for (let page = 1; page <= LOOKUP_PAGES; page++) {
+      const q = new URLSearchParams({
+        'filters.student.equals': studentHref,
+        [`filters.${this.note.date}.from`]: from,
+        page: String(page),
+        'page-size': String(LOOKUP_PAGE_SIZE),
+      });
+      let r: Awaited<ReturnType<typeof sinkFetch>>;
+      try {
+        r = await sinkFetch(
+          `${this.base}/rest-v2/${this.note.list}?${q}`,
+          {
+            headers: { authorization: this.auth, accept: 'application/json' },
+            timeoutMs: this.timeoutMs,
+            signal,
+          },
+          this.note.what,
+        );
+      } catch (err) {
+        if (err instanceof RecordDeliveryError && err.status === 403) return null;
+        throw err;
+      }
+      if (r.status !== 200) return null;
+      const root = this.note.list[0]!.toLowerCase() + this.note.list.slice(1);
+      const rows = (r.body as Record<string, unknown> | null)?.[root];
+      if (!Array.isArray(rows)) return null;
+      for (const row of rows as { id?: unknown; summary?: unknown }[]) {
+        if (typeof row?.summary !== 'string' || !row.summary.includes(marker)) continue;
+        if (typeof row.id === 'number' || (typeof row.id === 'string' && /^[\w-]{1,64}$/.test(row.id)))
+          return String(row.id);
+      }
+      if (rows.length < LOOKUP_PAGE_SIZE) return null;
+    }
+    return null;
+  }
 }
+
+/**
+ * A student's notes read for a record's marker: one page of 100 notes dated from its day (a record is
+ * one request to read and one to write: `REQUESTS_PER_RECORD`). A student with more than that since
+ * the day is written to as before.
+ */
+const LOOKUP_PAGE_SIZE = 100;
+const LOOKUP_PAGES = 1;

@@ -273,6 +273,36 @@ describe('Arbor note specifics', () => {
     });
   });
 
+  it('a retry after a lost answer finds the note it made (by the key in its summary) and makes none again', async () => {
+    const sink = harnesses[1]!.good();
+    const before = arbor.notes.length;
+    arbor.answersToLose = 1;
+    // Made, then its answer lost: a failure to retry.
+    const lost = await sink.deliver(record, 'arbor-lost-1').catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(RecordDeliveryError);
+    expect((lost as RecordDeliveryError).advice).toMatchObject({ retry: 'backoff' });
+    expect(arbor.notes.length - before).toBe(1);
+    // The retry reads the student's notes, finds its own, and posts nothing.
+    const posts = arbor.requests.filter((r) => r === 'POST /rest-v2/pastoral-notes').length;
+    const again = await sink.deliver(record, 'arbor-lost-1');
+    expect(again.remoteId).toBe(String(arbor.notes.at(-1)!.note.id));
+    expect(arbor.notes.length - before).toBe(1);
+    expect(arbor.requests.filter((r) => r === 'POST /rest-v2/pastoral-notes').length).toBe(posts);
+    expect(arbor.requests).toContain(
+      '/rest-v2/PastoralNotes?filters.student.equals=%2Frest-v2%2Fstudents%2F1001&filters.noteDate.from=2025-11-18+00%3A00%3A00&page=1&page-size=100',
+    );
+    // Another record (another key) for the same student is made as its own note.
+    await sink.deliver(record, 'arbor-lost-2');
+    expect(arbor.notes.length - before).toBe(2);
+  });
+
+  it('keeps the key whole at the end of a summary cut to 255 characters', async () => {
+    await harnesses[1]!.good().deliver({ ...record, title: 'T'.repeat(400) }, 'arbor-long-title');
+    const summary = String(arbor.notes.at(-1)!.note.summary);
+    expect(summary.length).toBeLessThanOrEqual(255);
+    expect(summary.endsWith(' [doorstep:arbor-long-title]')).toBe(true);
+  });
+
   it('writes a SafeguardingNote (student, dateLogged, summary, content) when the school chooses it', async () => {
     const summer = { ...record, occurredAt: new Date('2025-06-30T23:30:00Z') };
     const receipt = await harnesses[2]!.good().deliver(summer, 'sg-1');
@@ -375,6 +405,12 @@ describe('Arbor note specifics', () => {
 
   it('a 422 that quotes the note keeps only the fields it names', async () => {
     const echo = await localVendor((req, res) => {
+      // The student's notes, read first for one this record made already: none.
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"pastoralNotes":[]}');
+        return;
+      }
       res.writeHead(422, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -432,6 +468,9 @@ describe('Arbor note specifics', () => {
 
   it('does not resend when Arbor answers success without the created note', async () => {
     nock('https://gamma.uk.arbor.sc')
+      .get('/rest-v2/PastoralNotes')
+      .query(true)
+      .reply(200, { pastoralNotes: [] })
       .post('/rest-v2/pastoral-notes')
       .reply(200, { response: { pastoralNote: { id: 1 } } });
     const sink = new ArborPastoralSink({
