@@ -46,9 +46,14 @@ export async function flagAddress(
       entityId: id,
       after: { level: f.level },
     });
-    // Heath Lane: recorded on CPOMS and as a pastoral note on each child's Arbor front page.
-    const where = `${f.line1?.trim() ? `${f.line1.trim()}, ` : ''}${f.postcode.trim().toUpperCase()}`;
-    for (const pupil of await pupilsAtFlaggedAddress(tx, f.schoolId, f.postcode, f.line1?.trim() || null))
+    // Heath Lane: recorded on CPOMS and as a pastoral note on each child's Arbor front page — the
+    // children of that household. A flag on a postcode alone covers a street of households: it
+    // raises the risk of every visit there, but goes on no child's record (a neighbour's danger and
+    // its note would land on other families' children).
+    const line1 = f.line1?.trim() || null;
+    if (!line1) return;
+    const where = `${line1}, ${f.postcode.trim().toUpperCase()}`;
+    for (const pupil of await pupilsAtFlaggedAddress(tx, f.schoolId, f.postcode, line1))
       await recordToSinks(tx, school, {
         schoolId: f.schoolId,
         kind: 'address_flag',

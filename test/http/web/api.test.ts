@@ -698,5 +698,20 @@ describe('address flags', () => {
         after: { reason: 'family moved away' },
       },
     ]);
+    // A flag on the postcode alone covers a street of households: it goes on no child's record (a
+    // neighbour at 9 Elm Row would get 7 Elm Row's danger and its note), though it raises every visit.
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'F2', 'Gil', 'Ray', $1)`,
+      [JSON.stringify({ line1: '9 Elm Row', postcode: 'LS7 7FF' })],
+    );
+    const street = await call('sg', 'POST', '/api/address-flags', {
+      school: 'alpha',
+      postcode: 'LS7 7FF',
+      level: 'caution',
+      note: 'Dog loose on the street',
+    });
+    expect(street.statusCode).toBe(201);
+    const { rows: after } = await db.query(`SELECT pupil_ids FROM outbox WHERE kind = 'address_flag'`);
+    expect(after).toEqual([{ pupil_ids: ['F1'] }]);
   });
 });
