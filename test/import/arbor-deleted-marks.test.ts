@@ -2,6 +2,8 @@ import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArborSource } from '../../connectors/mis/arbor/source.ts';
 import { Secret } from '../../src/core/secret.ts';
+import { applyImportUnit } from '../../src/import/apply-unit.ts';
+import { importContextFor } from '../../src/import/context.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -88,7 +90,8 @@ describe('a mark deleted in Arbor', () => {
       { p: '8', s: 'AM', code: 'I' },
     ]);
     const summary = report.applied.find((s) => s.unit.startsWith('arbor attendance-records'))!;
-    expect(summary.marks).toMatchObject({ removed: 2 });
+    // 100's mark is removed; 103, made and deleted since the last sync, never gave one.
+    expect(summary.marks).toMatchObject({ removed: 1 });
     expect(summary.changedPupils).toEqual(['7', '8']);
     const { rows: audit } = await db.query<{ entity_id: string; before: unknown; after: unknown }>(
       `SELECT entity_id, before, after FROM audit_log WHERE action = 'attendance.mark.removed' ORDER BY entity_id`,
@@ -99,11 +102,20 @@ describe('a mark deleted in Arbor', () => {
         before: { code: 'N', localCode: null, importId: expect.any(Number) },
         after: { code: null, deletedRecord: '100', importId: expect.any(Number) },
       },
-      {
-        entity_id: '8/2025-01-13/PM',
-        before: { code: 'N', localCode: null, importId: expect.any(Number) },
-        after: { code: null, deletedRecord: '103', importId: expect.any(Number) },
-      },
+    ]);
+  });
+
+  it('a register corrected between two syncs by a new record and the old one deleted is one mark, not a refused page', async () => {
+    f.addMark(110, 8, 2, 'UNAUTH_N');
+    f.addMark(111, 8, 2, 'ILLNESS');
+    f.deleteMark(110);
+    nock.cleanAll();
+    f.install();
+    const report = await sync();
+    expect(report.refused).toEqual([]);
+    expect((await marks()).filter((m) => m.p === '8')).toEqual([
+      { p: '8', s: 'AM', code: 'I' },
+      { p: '8', s: 'PM', code: 'I' },
     ]);
   });
 
@@ -118,12 +130,45 @@ describe('a mark deleted in Arbor', () => {
       { p: '7', s: 'AM', code: 'I' },
       { p: '7', s: 'PM', code: '/' },
       { p: '8', s: 'AM', code: 'I' },
+      { p: '8', s: 'PM', code: 'I' },
     ]);
     // Deleting the morning's old record (100) again changes nothing: 106 gave the mark now.
     f.deleteMark(100);
     nock.cleanAll();
     f.install();
     expect((await sync()).refused).toEqual([]);
-    expect(await marks()).toHaveLength(3);
+    expect(await marks()).toHaveLength(4);
+  });
+
+  it('a mark a file import changed since is left when Arbor deletes the record that gave the old one', async () => {
+    // 7's afternoon came from record 101 ('/'); the data manager imports a correction from a file.
+    const fix = {
+      label: 'fix.csv',
+      batches: async function* () {
+        yield {
+          kind: 'marks' as const,
+          marks: [
+            {
+              pupilMisId: '7',
+              date: '2025-01-13',
+              session: 'PM' as const,
+              mark: 'N',
+              where: { unit: 'fix.csv', line: 2 },
+            },
+          ],
+        };
+      },
+    };
+    const applied = await applyImportUnit(
+      db,
+      fix,
+      importContextFor(school, NOW, { actor: 'cli', source: 'csv' }),
+    );
+    expect(applied.marks).toMatchObject({ updated: 1 });
+    f.deleteMark(101);
+    nock.cleanAll();
+    f.install();
+    expect((await sync()).refused).toEqual([]);
+    expect((await marks()).find((m) => m.p === '7' && m.s === 'PM')).toEqual({ p: '7', s: 'PM', code: 'N' });
   });
 });

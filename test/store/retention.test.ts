@@ -68,6 +68,16 @@ async function seed(db: Db, school: string) {
       import_id: 1,
     });
     note('attendance_marks', fate, `${school}:${date}`);
+    // Which MIS record gave the mark goes with it.
+    await insert(db, 'mark_records', {
+      school_id: school,
+      pupil_mis_id: 'p1',
+      date,
+      session: 'AM',
+      record_id: `r-${date}`,
+      import_id: 1,
+    });
+    note('mark_records', fate, `${school}:${date}`);
   }
   const fob = async (days: number, fate: 'gone' | 'kept') => {
     const id = await insert(db, 'fob_events', {
@@ -315,6 +325,7 @@ async function seed(db: Db, school: string) {
 
 const KEYS: Record<string, string> = {
   attendance_marks: "school_id || ':' || to_char(date, 'YYYY-MM-DD')",
+  mark_records: "school_id || ':' || to_char(date, 'YYYY-MM-DD')",
   audit_details: 'audit_id',
 };
 

@@ -86,6 +86,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     date: '2026-03-02',
     session: 'AM',
     record_id: '4711',
+    import_id: 1,
   });
   await insert(db, 'imports', {
     school_id: school,

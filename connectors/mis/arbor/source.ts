@@ -131,59 +131,71 @@ export class ArborSource implements MisSource, ArborReader {
     const position = parseCursor(cursor.value);
     const today = londonDate(this.now());
     const lookups = new Map<string, Promise<unknown>>();
-    yield* this.changelog('students', position, student, async (live, deleted, label) => {
-      const pupils: PupilRecord[] = [];
-      for (const [i, s] of live.entries())
-        pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today, lookups));
-      const leavers = deleted.map(
-        (s, i): LeaverRecord => ({ misId: s.id, leftOn: today, where: { unit: label, record: i + 1 } }),
-      );
-      const out: MisBatch[] = [];
-      if (pupils.length) out.push({ kind: 'pupils', pupils });
-      if (leavers.length) out.push({ kind: 'leavers', leavers });
-      return out;
-    });
-    const marksCache = new Map<string, Promise<unknown>>();
-    yield* this.changelog('attendanceRecords', position, attendanceRecord, async (live, deleted, label) => {
-      const marks: MarkRecord[] = [];
-      for (const [i, r] of live.entries()) {
-        const where = { unit: label, record: i + 1 };
-        const mark = await this.cached(
-          marksCache,
-          r.attendanceMark.href,
-          'attendanceMark',
-          attendanceMark,
-          where,
+    yield* this.changelog(
+      'students',
+      position,
+      student,
+      async (live, deleted, label) => {
+        const pupils: PupilRecord[] = [];
+        for (const [i, s] of live.entries())
+          pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today, lookups));
+        const leavers = deleted.map(
+          (s, i): LeaverRecord => ({ misId: s.id, leftOn: today, where: { unit: label, record: i + 1 } }),
         );
-        if (!r.session)
-          throw malformed(where, 'session', 'an attendance record without a session (AM or PM)');
-        const sess = await this.cached(marksCache, r.session.href, 'session', session, where);
-        const name = (sess.sessionName ?? '').trim().toUpperCase();
-        const half = /^AM\b/.test(name) ? 'AM' : /^PM\b/.test(name) ? 'PM' : null;
-        if (!half)
-          throw malformed(where, 'session.sessionName', 'expected a registration session named AM or PM');
-        marks.push({
-          pupilMisId: idOf(r.student, where, 'student'),
-          date: sess.startDatetime.slice(0, 10),
-          session: half,
-          mark: mark.attendanceMark ?? mark.code,
-          minutesLate: r.minutesLate ?? null,
-          vendorCategory: arborCategory(mark, where),
+        const out: MisBatch[] = [];
+        if (pupils.length) out.push({ kind: 'pupils', pupils });
+        if (leavers.length) out.push({ kind: 'leavers', leavers });
+        return out;
+      },
+      true,
+    );
+    const marksCache = new Map<string, Promise<unknown>>();
+    yield* this.changelog(
+      'attendanceRecords',
+      position,
+      attendanceRecord,
+      async (live, deleted, label) => {
+        const marks: MarkRecord[] = [];
+        for (const [i, r] of live.entries()) {
+          const where = { unit: label, record: i + 1 };
+          const mark = await this.cached(
+            marksCache,
+            r.attendanceMark.href,
+            'attendanceMark',
+            attendanceMark,
+            where,
+          );
+          if (!r.session)
+            throw malformed(where, 'session', 'an attendance record without a session (AM or PM)');
+          const sess = await this.cached(marksCache, r.session.href, 'session', session, where);
+          const name = (sess.sessionName ?? '').trim().toUpperCase();
+          const half = /^AM\b/.test(name) ? 'AM' : /^PM\b/.test(name) ? 'PM' : null;
+          if (!half)
+            throw malformed(where, 'session.sessionName', 'expected a registration session named AM or PM');
+          marks.push({
+            pupilMisId: idOf(r.student, where, 'student'),
+            date: sess.startDatetime.slice(0, 10),
+            session: half,
+            mark: mark.attendanceMark ?? mark.code,
+            minutesLate: r.minutesLate ?? null,
+            vendorCategory: arborCategory(mark, where),
+            recordId: r.id,
+            where,
+          });
+        }
+        // A deleted record names only its id: the session whose mark it gave (in an earlier sync)
+        // loses it, unless a newer record gave that session its mark since.
+        const removals = deleted.map((r, i) => ({
           recordId: r.id,
-          where,
-        });
-      }
-      // A deleted record names only its id: the session whose mark it gave loses it (after this
-      // answer's marks, so a record created and deleted since the last sync leaves no mark).
-      const removals = deleted.map((r, i) => ({
-        recordId: r.id,
-        where: { unit: label, record: live.length + i + 1 },
-      }));
-      const out: MisBatch[] = [];
-      if (marks.length) out.push({ kind: 'marks', marks });
-      if (removals.length) out.push({ kind: 'removals', removals });
-      return out;
-    });
+          where: { unit: label, record: live.length + i + 1 },
+        }));
+        const out: MisBatch[] = [];
+        if (marks.length) out.push({ kind: 'marks', marks });
+        if (removals.length) out.push({ kind: 'removals', removals });
+        return out;
+      },
+      false,
+    );
   }
 
   private async *changelog<T extends { id: string }>(
@@ -191,6 +203,7 @@ export class ArborSource implements MisSource, ArborReader {
     position: ArborCursor,
     schema: z.ZodType<T>,
     toBatches: (live: T[], deleted: { id: string }[], label: string) => Promise<MisBatch[]>,
+    deletedStaysLive: boolean,
   ): AsyncIterable<ImportUnit> {
     const path = resource === 'students' ? 'students' : 'attendance-records';
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -213,8 +226,13 @@ export class ArborSource implements MisSource, ArborReader {
       const gone = new Map<string, { id: string }>();
       for (const c of fresh) {
         const key = c.changedObject.id;
-        if (c.deleted) gone.set(key, c.changedObject);
-        else {
+        if (c.deleted) {
+          gone.set(key, c.changedObject);
+          // A deleted attendance record gives no mark, even one it gave since the last sync (a
+          // register corrected by a new record and the old one deleted would else be two marks for
+          // one session, and refuse the page); a deleted student is still read, to be a leaver.
+          if (!deletedStaysLive) live.delete(key);
+        } else {
           gone.delete(key);
           live.delete(key);
           live.set(key, c.changedObject as T);
