@@ -45,10 +45,8 @@ export async function personOfPhone(
   school: SchoolConfig,
   phone: string,
 ): Promise<{ user: UserWithSecret } | 'unknown-number' | 'not-your-school' | 'shared-number'> {
-  const all = await usersByPhone(db, phone);
-  if (all.length === 0) return 'unknown-number';
-  const here = all.filter((u) => u.schools.length === 0 || u.schools.includes(school.id));
-  if (here.length === 0) return 'not-your-school';
+  const { here, elsewhere } = await usersByPhone(db, phone, school.id);
+  if (here.length === 0) return elsewhere ? 'not-your-school' : 'unknown-number';
   const answering = here.filter(mayAnswerFromPhone);
   if (answering.length === 1) return { user: answering[0]! };
   if (answering.length === 0 && here.length === 1) return { user: here[0]! };

@@ -129,14 +129,29 @@ export async function insertUser(tx: Queryable, u: NewUser): Promise<string> {
   return String(rows[0]!.id);
 }
 
-/** The enabled accounts whose phone is this number (spaces ignored), at most 50. */
-export async function usersByPhone(db: Queryable, phone: string): Promise<UserWithSecret[]> {
+/**
+ * The enabled accounts whose phone is this number (spaces ignored): those working at the school (or
+ * trust-wide) first, at most 50 of them; `elsewhere` says whether any account at another school has
+ * it too.
+ */
+export async function usersByPhone(
+  db: Queryable,
+  phone: string,
+  schoolId: string,
+): Promise<{ here: UserWithSecret[]; elsewhere: boolean }> {
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM users WHERE NOT disabled AND replace(phone, ' ', '') = replace($1, ' ', '')
+    `SELECT ${COLUMNS} FROM users
+     WHERE NOT disabled AND replace(phone, ' ', '') = replace($1, ' ', '')
+       AND (cardinality(schools) = 0 OR $2 = ANY(schools))
      ORDER BY id LIMIT 50`,
-    [phone],
+    [phone, schoolId],
   );
-  return rows.map(toUser);
+  const { rows: other } = await db.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM users WHERE NOT disabled AND replace(phone, ' ', '') = replace($1, ' ', '')
+       AND NOT (cardinality(schools) = 0 OR $2 = ANY(schools))) AS any`,
+    [phone, schoolId],
+  );
+  return { here: rows.map(toUser), elsewhere: other[0]?.any === true };
 }
 
 export async function userByUsername(db: Queryable, username: string): Promise<UserWithSecret | undefined> {

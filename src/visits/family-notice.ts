@@ -166,12 +166,15 @@ export async function tellFamily(
         schoolId: school.id,
         kind: 'family',
         visitId,
-        // The day, and the failed text this one replaces: one text per day, whoever presses.
-        key: `${v.plannedFor}:${earlier ? `after-${earlier.id}` : 'first'}`,
+        // Each press its own (the check above, under the visit's lock, keeps it to one text a day).
+        key: `${v.plannedFor}:${now.toISOString()}`,
         targets: ['sms:family'],
         subject: `home visit on ${v.plannedFor}`,
         text,
       });
+      // Never recorded as texted by Doorstep without a text on its way.
+      if (ids.length === 0)
+        throw doorstepError('CONFLICT', 'the family text was not queued: try again in a moment');
     }
     await saveFamilyNotice(tx, visitId, {
       method: input.method ?? null,

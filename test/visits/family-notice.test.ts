@@ -10,10 +10,12 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { departVisit } from '../../src/visits/departure.ts';
 import { tellFamily } from '../../src/visits/family-notice.ts';
 import { requestVisit } from '../../src/visits/request.ts';
+import { changeVisitDate } from '../../src/visits/reschedule.ts';
 import { startFakeChannels } from '../helpers/fake-channels.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -156,11 +158,23 @@ describe('telling the family (King’s: required, with exemptions)', () => {
     expect(again).toMatchObject({ code: 'DOORSTEP_CONFLICT' });
     expect(again.message).toMatch(/^the family was already texted about this visit \(.* UTC, sent\)/);
     await db.query(`UPDATE notices SET status = 'failed' WHERE id = $1`, [rows[0]!.id]);
-    await tellFamily(deps, staff, id, { method: 'sms' });
-    const { rows: texts } = await db.query(`SELECT id FROM notices WHERE kind = 'family' AND visit_id = $1`, [
-      id,
-    ]);
-    expect(texts).toHaveLength(2);
+    const later = { ...deps, now: () => new Date(now.getTime() + 60_000) };
+    await tellFamily(later, staff, id, { method: 'sms' });
+    const texts = async () =>
+      (await db.query(`SELECT id FROM notices WHERE kind = 'family' AND visit_id = $1`, [id])).rows;
+    expect(await texts()).toHaveLength(2);
+    // Moved to another day and back: the notice is cleared, and the family is texted again — never
+    // recorded as texted with no text on its way.
+    await changeVisitDate(later, staff, id, '2026-11-24');
+    await changeVisitDate(later, staff, id, '2026-11-23');
+    await tellFamily({ ...deps, now: () => new Date(now.getTime() + 120_000) }, staff, id, { method: 'sms' });
+    expect(await texts()).toHaveLength(3);
+    expect((await getVisit(db, id))!.familyNotice).toMatchObject({
+      sentBy: 'doorstep',
+      noticeId: expect.any(String),
+    });
+    // (Moving the day sent it back for authorisation: authorised again for the rest of this test.)
+    await db.query(`UPDATE visits SET status = 'authorised', risk_assessed_at = $2 WHERE id = $1`, [id, now]);
 
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
