@@ -106,36 +106,30 @@ const WILL_RUN = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waitin
 
 /**
  * Alarm notifications whose job ran out of tries (an outage longer than its retries: it is kept
- * failed, and queuing its id again would be a no-op) or was lost: queued again under an id of their
- * own, at most once a minute, unless a job for them will still run (the first, or one queued here in
- * the last few minutes — never two at once). Else that level's people would never be paged, and the
- * board would show it sending for ever.
+ * failed, and queuing its id again would be a no-op) or was lost: their own job is tried again — a
+ * failed or finished one retried, a lost one queued anew, always under the notification's one job
+ * id (`notify-<id>`), so a step's retry that queues it too adds nothing and it is never sent twice —
+ * unless that job will still run. Else that level's people would never be paged, and the board would
+ * show it sending for ever. A retried job that has used its tries is on its last: failing again, the
+ * notification fails for good and the ladder's next level comes forward.
  */
 async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<number> {
   const stranded = await strandedNotifications(deps.db, now, STRANDED_AFTER_MS);
   if (stranded.length === 0) return 0;
   const queue = deps.producer.queueFor('notify');
-  const minute = Math.floor(now.getTime() / 60_000);
   const resent: string[] = [];
   for (const id of stranded) {
-    const ids = [`notify-${id}`];
-    for (let m = minute - 5; m <= minute; m++) ids.push(`notify-${id}-swept-${m}`);
-    let running = false;
-    for (const jobId of ids) {
-      const job = await queue.getJob(jobId);
-      if (job && WILL_RUN.has(await job.getState())) {
-        running = true;
-        break;
-      }
-    }
-    if (running) continue;
-    await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}-swept-${minute}` });
+    const job = await queue.getJob(`notify-${id}`);
+    const state = job ? await job.getState() : 'missing';
+    if (WILL_RUN.has(state)) continue;
+    if (job && (state === 'failed' || state === 'completed')) await job.retry(state);
+    else await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}` });
     resent.push(id);
   }
   if (resent.length)
     deps.log.warn(
       { notifications: resent },
-      'alarm notifications unsent a minute on with no job left to send them were queued again',
+      'alarm notifications unsent a minute on with no job left to send them were tried again',
     );
   return resent.length;
 }

@@ -672,7 +672,7 @@ describe('a ladder whose step job gave up (an outage longer than its retries)', 
     expect((await watch()).resumed).toBe(0);
   });
 
-  it('sends again a notification whose job gave up or was lost, once a minute at most, and never beside a job that will still run', async () => {
+  it('sends again a notification whose job gave up or was lost, under its own job id, and never beside a job that will still run', async () => {
     const alarmId = await sosPastFirstStep('stranded-1');
     await stepSendsSettled(10_000);
     const { rows } = await db.query<{ id: string }>(
@@ -697,12 +697,20 @@ describe('a ladder whose step job gave up (an outage longer than its retries)', 
     // Its job will still run (queued behind its step's own try): left to it.
     expect(await first!.getState()).toBe('delayed');
     expect((await watch()).resent).toBe(0);
-    // Its job gone (out of tries and cleared, or lost with Redis): queued again under a new id.
+    // Its job gone (out of tries and cleared, or lost with Redis): queued again under its own id, so
+    // a step's retry that queues it too adds nothing (never sent twice).
     await first!.remove();
     expect((await watch()).resent).toBe(1);
-    const minute = Math.floor(now.getTime() / 60_000);
-    const again = await jobs.getJob(`notify-${id}-swept-${minute}`);
+    const again = await jobs.getJob(`notify-${id}`);
     expect(again?.data).toEqual({ notificationId: id });
+    expect(await producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}` })).toMatchObject(
+      {
+        id: `notify-${id}`,
+      },
+    );
+    expect(
+      (await jobs.getJobs(['waiting', 'delayed', 'prioritized'])).filter((j) => j.data.notificationId === id),
+    ).toHaveLength(1);
     // The next sweep finds that job waiting: nothing more, even a minute later.
     expect((await watch()).resent).toBe(0);
     now = new Date(now.getTime() + 60_000);
