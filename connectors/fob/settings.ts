@@ -27,7 +27,9 @@ export function fobsSettings(secret: SecretField) {
       voiceNoteUrl: z.string().startsWith('/').optional(),
     }),
     types: z.record(z.string(), z.enum(FOB_EVENT_TYPES)).default({}),
-    /** Vendor types that are no alarm (refused quietly); any other unmapped type is raised. */
+    /** A type `types` does not map: refused (the default), or raised as an SOS, untrusted. */
+    unmappedTypes: z.enum(['refuse', 'raise']).default('refuse'),
+    /** With `unmappedTypes: raise`: the vendor types that are no alarm (refused quietly). */
     notAlarms: z.array(z.string().min(1).max(100)).max(100).default([]),
   });
   const profileFields = {

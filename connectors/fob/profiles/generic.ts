@@ -42,9 +42,11 @@ export interface GenericMapping {
   /** Vendor type value → canonical type. */
   types: Record<string, FobEventType>;
   /**
-   * Vendor types that are not alarms and are not kept (a position report, a heartbeat): refused
-   * quietly. Any other type the map does not name is raised as an SOS, untrusted.
+   * A type the map does not name: `refuse` (the default — kept in `rejected_events`, on the data
+   * page), or `raise` it as an SOS, untrusted (when in doubt, raise), all but `notAlarms`.
    */
+  unmappedTypes?: 'refuse' | 'raise';
+  /** With `unmappedTypes: raise`: vendor types that are no alarm (a position report, a heartbeat), refused. */
   notAlarms?: string[];
 }
 
@@ -67,7 +69,11 @@ export class GenericProfile implements FobProfile {
     const type =
       typeFrom(this.mapping.types, vendorType) ??
       (FOB_EVENT_TYPES.includes(vendorType as FobEventType) ? vendorType : undefined);
-    // A type the school says is no alarm (a position report, a heartbeat) is refused, as before.
+    // An unmapped type: refused where the school keeps its map whole (the default: a gateway's
+    // position reports and heartbeats must not page anyone); raised where it says so, bar the types
+    // it names as no alarm.
+    if (!type && (this.mapping.unmappedTypes ?? 'refuse') === 'refuse')
+      return { ok: false, error: { field: f.type, reason: `unknown event type ${shown(vendorType)}` } };
     if (!type && typeFrom(notAlarmTable(this.mapping.notAlarms), vendorType))
       return {
         ok: false,

@@ -55,6 +55,7 @@ const cases: { profile: FobProfile; sos: unknown; badType: unknown }[] = [
         lon: '/pos/1',
       },
       types: { PANIC: 'sos' },
+      unmappedTypes: 'raise',
     }),
     sos: {
       uid: 'g-1',
@@ -141,6 +142,7 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
   const generic = new GenericProfile({
     fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
     types: { SOS: 'sos' },
+    unmappedTypes: 'raise',
   });
   const typed: [FobProfile, (type: unknown) => unknown][] = [
     [new PeoplesafeStyleProfile(), (type) => ({ event_id: 'x', device: { id: 'PS-1' }, type })],
@@ -208,7 +210,18 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
     const g = new GenericProfile({
       fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
       types: { SOS: 'sos' },
+      unmappedTypes: 'raise',
       notAlarms: ['POSITION', 'heartbeat'],
+    });
+    // The default keeps the school's map whole: an unmapped type is refused (a gateway's position
+    // reports must not page anyone unless the school says to raise what it has not mapped).
+    const kept = new GenericProfile({
+      fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
+      types: { SOS: 'sos' },
+    });
+    expect(kept.decode(buf({ d: 'G-1', id: 'x', t: 'GAS' }), meta)).toEqual({
+      ok: false,
+      error: { field: '/t', reason: 'unknown event type "GAS"' },
     });
     for (const t of ['POSITION', 'Heartbeat'])
       expect(g.decode(buf({ d: 'G-1', id: 'x', t }), meta)).toMatchObject({
