@@ -291,19 +291,31 @@ export class SignedWebhookChannel implements Channel {
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {
-    const id = `notification_${n.id}`;
+    // Notices and alarm notifications are numbered apart: each its own id (a receiver de-duplicating
+    // on webhook-id must never drop notice 42 as a repeat of alarm notification 42) and its own type.
+    const id = n.notice ? `notice_${n.id}` : `notification_${n.id}`;
     const ts = Math.floor(this.now().getTime() / 1000);
     const body = Buffer.from(
-      JSON.stringify({
-        type: 'alarm.escalated',
-        alarmId: n.alarmId,
-        schoolId: n.schoolId,
-        step: n.step,
-        alarmType: n.alarmType,
-        deviceId: n.deviceId,
-        staffId: n.staffId,
-        message: alarmMessage(n),
-      }),
+      JSON.stringify(
+        n.notice
+          ? {
+              type: 'notice.created',
+              noticeId: n.id,
+              schoolId: n.schoolId,
+              subject: n.notice.subject,
+              message: alarmMessage(n),
+            }
+          : {
+              type: 'alarm.escalated',
+              alarmId: n.alarmId,
+              schoolId: n.schoolId,
+              step: n.step,
+              alarmType: n.alarmType,
+              deviceId: n.deviceId,
+              staffId: n.staffId,
+              message: alarmMessage(n),
+            },
+      ),
     );
     await post(
       this.o.url,

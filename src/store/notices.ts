@@ -104,7 +104,9 @@ export async function markNotice(
     );
   else
     await db.query(
-      'UPDATE notices SET status = $2, attempts = attempts + 1, last_error = left($3, 500) WHERE id = $1',
+      // Only while pending: a notice withdrawn (failed) during a try — a family text for a visit
+      // cancelled or moved meanwhile — must not come back to life when that try fails.
+      "UPDATE notices SET status = $2, attempts = attempts + 1, last_error = left($3, 500) WHERE id = $1 AND status = 'pending'",
       [id, o.status, o.error],
     );
 }
@@ -146,14 +148,16 @@ export async function noticesOfVisit(db: Queryable, visitId: string) {
 }
 
 /**
- * Notices tried and still not sent a day after they were written: failed, with why — on the board's
- * failed list for a person, never left pending for ever. Returns how many.
+ * Notices still not sent a day after they were written (tried, or never tried at all): failed, with
+ * why — on the board's failed list for a person, never left pending for ever. Returns how many.
  */
 export async function failStaleNotices(db: Queryable): Promise<number> {
   const { rowCount } = await db.query(
     `UPDATE notices SET status = 'failed',
-       last_error = 'not sent within a day of being written' || COALESCE(' (last: ' || last_error || ')', '')
-     WHERE status = 'pending' AND attempts > 0 AND created_at <= now() - interval '1 day'`,
+       last_error = CASE WHEN attempts = 0 THEN 'never tried within a day of being written'
+                         ELSE 'not sent within a day of being written' END
+                    || COALESCE(' (last: ' || last_error || ')', '')
+     WHERE status = 'pending' AND created_at <= now() - interval '1 day'`,
   );
   return rowCount;
 }

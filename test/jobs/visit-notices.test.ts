@@ -13,6 +13,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import type { JobRun } from '../../src/queue/worker-host.ts';
 import { boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
+import { markNotice } from '../../src/store/notices.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
@@ -334,6 +335,34 @@ describe('notices about a visit', () => {
         .status,
     ).toBe('failed');
     expect((await state()).failed.filter((f) => f.what === 'notice').map((f) => f.id)).toEqual([dead!.id]);
+  });
+
+  it('a notice never tried a day after it was written (its job failed every try before the first it recorded) is failed, with why — never pending for ever', async () => {
+    const id = await departed();
+    await raiseConcern(vdeps, lead, id, 'door kicked in');
+    const [n] = await noticesOf(id, 'concern');
+    await db.query(`UPDATE notices SET created_at = now() - interval '25 hours' WHERE id = $1`, [n!.id]);
+    await relayOutbox({ reason: 'manual' }, run, deps);
+    expect(
+      (
+        await db.query<{ status: string; last_error: string }>(
+          'SELECT status, last_error FROM notices WHERE id = $1',
+          [n!.id],
+        )
+      ).rows[0],
+    ).toEqual({ status: 'failed', last_error: 'never tried within a day of being written' });
+  });
+
+  it('a notice withdrawn while a try of it was in flight stays withdrawn when that try fails', async () => {
+    const id = await departed();
+    await raiseConcern(vdeps, lead, id, 'x');
+    const [n] = await noticesOf(id, 'concern');
+    await db.query(`UPDATE notices SET status = 'failed', last_error = 'withdrawn' WHERE id = $1`, [n!.id]);
+    await markNotice(db, n!.id, { status: 'pending', error: 'HTTP 503' });
+    expect(
+      (await db.query<{ status: string }>('SELECT status FROM notices WHERE id = $1', [n!.id])).rows[0]!
+        .status,
+    ).toBe('failed');
   });
 
   it('chases a visit back without an outcome: the visitors by SMS, then the named people, each once', async () => {

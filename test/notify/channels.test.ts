@@ -379,6 +379,17 @@ describe('notification channels', () => {
       );
       expect(r).toEqual({ receipt: 'webhook notification_42' });
       expect(verified).toMatchObject({ ok: true, id: 'notification_42' });
+      // A notice is numbered apart from alarm notifications: its own id and type (a receiver that
+      // de-duplicates on webhook-id never drops notice 42 as alarm notification 42 again).
+      const notice = await new SignedWebhookChannel(
+        { url, secret: new Secret(SECRET, 'env:T') },
+        () => now,
+      ).send({
+        ...n,
+        notice: { subject: 'child not seen', text: 'Home visit #7: child not seen' },
+      });
+      expect(notice).toEqual({ receipt: 'webhook notice_42' });
+      expect(verified).toMatchObject({ ok: true, id: 'notice_42' });
     } finally {
       nock.disableNetConnect();
       await new Promise<void>((r) => server.close(() => r()));
