@@ -69,17 +69,30 @@ export class CpomsSink implements RecordSink {
     p: { misId: string; upn: string | null },
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
+    const { lookup } = this.settings.wire;
     const tries: [string, string][] = [];
-    if (p.upn) tries.push(['upn', p.upn]);
-    tries.push(['mis_id', p.misId]);
+    if (p.upn) tries.push([lookup.upn, p.upn]);
+    tries.push([lookup.misId, p.misId]);
     for (const [param, value] of tries) {
       const r = await sinkFetch(
-        `${this.base}${this.settings.wire.studentsPath}?${param}=${encodeURIComponent(value)}`,
+        `${this.base}${this.settings.wire.studentsPath}?${encodeURIComponent(param)}=${encodeURIComponent(value)}`,
         { headers: this.headers(), timeoutMs: this.timeoutMs, signal },
         'CPOMS student lookup',
       );
       const parsed = studentsBody.safeParse(r.body);
-      if (r.status === 200 && parsed.success && parsed.data.students[0]) return parsed.data.students[0].id;
+      if (r.status !== 200 || !parsed.success) continue;
+      // Exactly one, and the one asked for where it says: never the first of a list the filter did
+      // not narrow (the record would land on another child).
+      const found = parsed.data.students;
+      if (found.length !== 1) continue;
+      const echoed = (found[0] as Record<string, unknown>)[param];
+      if (
+        echoed !== undefined &&
+        echoed !== null &&
+        String(echoed).trim().toUpperCase() !== value.trim().toUpperCase()
+      )
+        continue;
+      return found[0]!.id;
     }
     return undefined;
   }
@@ -109,7 +122,10 @@ export class CpomsSink implements RecordSink {
       `${this.base}${this.settings.wire.incidentsPath}`,
       {
         method: 'POST',
-        headers: this.headers({ 'content-type': 'application/json', 'idempotency-key': idempotencyKey }),
+        headers: this.headers({
+          'content-type': 'application/json',
+          [this.settings.wire.idempotencyHeader.toLowerCase()]: idempotencyKey,
+        }),
         body: JSON.stringify(body),
         timeoutMs: this.timeoutMs,
         signal,
@@ -135,7 +151,7 @@ export class CpomsSink implements RecordSink {
       const answer = r.body as { errors?: unknown; error?: unknown } | null;
       const fields = refusedFields(
         [answer?.errors, answer?.error],
-        [...Object.keys(body), 'Idempotency-Key'],
+        [...Object.keys(body), this.settings.wire.idempotencyHeader],
       );
       throw new RecordDeliveryError(
         `CPOMS incident: HTTP 422 — CPOMS refused the record (${fields})`,

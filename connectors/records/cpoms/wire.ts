@@ -11,12 +11,20 @@ import * as z from 'zod';
  * - `201 {id}` created; `409 {id}` the key was used before (the existing record); `401/403`
  *   credentials; `422 {errors: {field: message}}`; `429` with `Retry-After`; `5xx` retryable;
  * - `GET {base}{categoriesPath}` → `{categories: [{id, name}]}` (the connection test);
- * - `GET {base}{studentsPath}?upn=…` or `?mis_id=…` → `{students: [{id}]}` (matching).
+ * - `GET {base}{studentsPath}?upn=…` or `?mis_id=…` → `{students: [{id, upn?, mis_id?}]}` (matching:
+ *   a student is matched only when exactly one comes back and, where it says its UPN or MIS id, that
+ *   is the one asked for — a filter the server ignored would else put the record on the first child).
  */
 export const cpomsWireSettings = z.strictObject({
   incidentsPath: z.string().startsWith('/').default('/api/incidents'),
   categoriesPath: z.string().startsWith('/').default('/api/categories'),
   studentsPath: z.string().startsWith('/').default('/api/students'),
+  /** The student lookup's query parameters (and the fields a student may echo them in). */
+  lookup: z
+    .strictObject({ upn: z.string().min(1).default('upn'), misId: z.string().min(1).default('mis_id') })
+    .default({ upn: 'upn', misId: 'mis_id' }),
+  /** The header that carries the record's idempotency key. */
+  idempotencyHeader: z.string().min(1).default('Idempotency-Key'),
   authHeader: z.string().min(1).default('Authorization'),
   authScheme: z.string().default('Bearer'),
   fields: z
@@ -45,7 +53,9 @@ export const DEFAULT_CPOMS_WIRE: CpomsWireSettings = cpomsWireSettings.parse({})
 export const createdBody = z.object({ id: z.union([z.string(), z.number()]).transform(String) }).loose();
 export const studentsBody = z
   .object({
-    students: z.array(z.object({ id: z.union([z.string(), z.number()]).transform(String) }).loose()),
+    students: z
+      .array(z.object({ id: z.union([z.string(), z.number()]).transform(String) }).loose())
+      .max(1000),
   })
   .loose();
 export const categoriesBody = z

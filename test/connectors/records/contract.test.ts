@@ -189,6 +189,32 @@ describe('CPOMS specifics', () => {
     expect(fake.incidents.get('match-2')!.body.students).toEqual([]);
   });
 
+  it('never puts a record on a child the lookup did not single out: a list the filter did not narrow, or a student with another UPN, is no match', async () => {
+    // A CPOMS that ignores the filter (or matches loosely): every student, or one that is not asked for.
+    const answers = [
+      { students: [{ id: 'cp-1' }, { id: 'cp-2' }] },
+      { students: [{ id: 'cp-3', upn: 'Z999999999999', mis_id: '4242' }] },
+    ];
+    for (const answer of answers) {
+      const loose = await localVendor((req, res) => {
+        res.writeHead(req.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(req.method === 'GET' ? answer : { id: 'inc-1' }));
+      });
+      try {
+        const sink = new CpomsSink({
+          baseUrl: loose.url,
+          token: new Secret('good', 'env:T'),
+          wire: DEFAULT_CPOMS_WIRE,
+          timeoutMs: 2000,
+        });
+        const receipt = await sink.deliver(record, `loose-${answer.students[0]!.id}`);
+        expect(receipt.matched).toBe(false);
+      } finally {
+        await loose.close();
+      }
+    }
+  });
+
   it('a 422 is never retried and names the refused fields', async () => {
     const sink = harnesses[0]!.good();
     const err = (await sink
