@@ -1,4 +1,6 @@
 import nock from 'nock';
+import { ArborSource } from '../../connectors/mis/arbor/source.ts';
+import { Secret } from '../../src/core/secret.ts';
 
 /**
  * A fake Arbor REST v2 host, serving what Arbor's published PHP client (arbor-education/sis-sdk-php)
@@ -470,4 +472,18 @@ export class FakeArbor {
     }
     return [404, { response: { code: 404, reason: 'Not Found' } }];
   }
+}
+
+/** The partner app's credentials the Arbor sync tests use, as the fake checks them. */
+export const FAKE_ARBOR_AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
+
+/** Doorstep's Arbor source against a fake at `base` with those credentials, its clock, no waiting. */
+export function fakeArborSource(base: string, now: () => Date): ArborSource {
+  return new ArborSource({
+    baseUrl: base,
+    username: 'doorstep-app',
+    password: new Secret('s3cret', 'env:T'),
+    now,
+    http: { sleep: async () => {} },
+  });
 }

@@ -1,14 +1,12 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArborSource } from '../../connectors/mis/arbor/source.ts';
-import { Secret } from '../../src/core/secret.ts';
 import { applyImportUnit } from '../../src/import/apply-unit.ts';
 import { importContextFor } from '../../src/import/context.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
-import { FakeArbor } from '../helpers/fake-arbor.ts';
+import { FAKE_ARBOR_AUTH, FakeArbor, fakeArborSource } from '../helpers/fake-arbor.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 /**
@@ -18,7 +16,7 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
  * this refuses the page (before, one deletion refused it and every sync after it).
  */
 const BASE = 'https://heathlane.uk.arbor.sc';
-const AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
+const AUTH = FAKE_ARBOR_AUTH;
 const NOW = new Date('2025-01-13T15:00:00Z');
 const schema = uniqueName('arbor_deleted');
 let db: Db;
@@ -27,14 +25,7 @@ const config = configWith({
   env: { ARBOR_PW: 's3cret' },
 });
 const school = config.schools[0]!;
-const source = () =>
-  new ArborSource({
-    baseUrl: BASE,
-    username: 'doorstep-app',
-    password: new Secret('s3cret', 'env:T'),
-    now: () => NOW,
-    http: { sleep: async () => {} },
-  });
+const source = () => fakeArborSource(BASE, () => NOW);
 const sync = () => syncSchool(db, school, source(), { now: () => NOW, actor: 'system:sync' });
 const marks = async () =>
   (

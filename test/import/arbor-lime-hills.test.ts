@@ -1,14 +1,12 @@
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArborSource } from '../../connectors/mis/arbor/source.ts';
 import { loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
-import { Secret } from '../../src/core/secret.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { findingsFor } from '../../src/triggers/evaluate-school.ts';
 import { configWith } from '../helpers/config.ts';
-import { FakeArbor } from '../helpers/fake-arbor.ts';
+import { FAKE_ARBOR_AUTH, FakeArbor, fakeArborSource } from '../helpers/fake-arbor.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 /**
@@ -16,7 +14,7 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
  * Arbor data alone: a looked-after pupil (InCareStatusAssignment) with five school days of `N`.
  */
 const BASE = 'https://limehills.uk.arbor.sc';
-const AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
+const AUTH = FAKE_ARBOR_AUTH;
 const NOW = new Date('2025-01-17T15:00:00Z');
 const schema = uniqueName('arbor_lime');
 let db: Db;
@@ -53,13 +51,7 @@ describe("Lime Hills' week-absent-with-a-concern trigger from Arbor", () => {
       }
     }
     f.install();
-    const source = new ArborSource({
-      baseUrl: BASE,
-      username: 'doorstep-app',
-      password: new Secret('s3cret', 'env:T'),
-      now: () => NOW,
-      http: { sleep: async () => {} },
-    });
+    const source = fakeArborSource(BASE, () => NOW);
     const report = await syncSchool(db, school, source, { now: () => NOW, actor: 'system:sync' });
     expect(report.applied.reduce((n, s) => n + s.marks.inserted, 0)).toBe(20);
     const { rules } = rulesForSchool(school, loadPolicyPacks('config/policies'));

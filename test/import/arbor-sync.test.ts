@@ -1,15 +1,13 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ArborSource } from '../../connectors/mis/arbor/source.ts';
 import { loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
-import { Secret } from '../../src/core/secret.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { setManualFlag } from '../../src/store/pupils.ts';
 import { findingsFor } from '../../src/triggers/evaluate-school.ts';
 import { configWith } from '../helpers/config.ts';
-import { FakeArbor } from '../helpers/fake-arbor.ts';
+import { FAKE_ARBOR_AUTH, FakeArbor, fakeArborSource } from '../helpers/fake-arbor.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 /**
@@ -20,7 +18,7 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
  * trigger from that data.
  */
 const BASE = 'https://heathlane.uk.arbor.sc';
-const AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
+const AUTH = FAKE_ARBOR_AUTH;
 const NOW = new Date('2025-01-13T15:00:00Z');
 const schema = uniqueName('arbor_sync');
 let db: Db;
@@ -33,14 +31,7 @@ const config = configWith({
 });
 const school = { ...config.schools[0]!, policies: ['heath-lane'] };
 
-const source = () =>
-  new ArborSource({
-    baseUrl: BASE,
-    username: 'doorstep-app',
-    password: new Secret('s3cret', 'env:T'),
-    now: () => NOW,
-    http: { sleep: async () => {} },
-  });
+const source = () => fakeArborSource(BASE, () => NOW);
 const sync = () => syncSchool(db, school, source(), { now: () => NOW, actor: 'system:sync' });
 
 beforeAll(async () => {

@@ -3,10 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ArborSource } from '../../connectors/mis/arbor/source.ts';
 import { fileUnit } from '../../connectors/mis/file-unit.ts';
 import { loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
-import { Secret } from '../../src/core/secret.ts';
 import { applyImportUnit } from '../../src/import/apply-unit.ts';
 import { importContextFor } from '../../src/import/context.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
@@ -15,7 +13,7 @@ import { openStore } from '../../src/store/open.ts';
 import { listEpisodes } from '../../src/store/triggers.ts';
 import { evaluateSchoolTriggers } from '../../src/triggers/evaluate-school.ts';
 import { configWith } from '../helpers/config.ts';
-import { FakeArbor } from '../helpers/fake-arbor.ts';
+import { FAKE_ARBOR_AUTH, FakeArbor, fakeArborSource } from '../helpers/fake-arbor.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 
 /**
@@ -28,7 +26,7 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
 const schema = uniqueName('left_roll');
 const dir = mkdtempSync(join(tmpdir(), 'doorstep-left-roll-'));
 const BASE = 'https://kings.uk.arbor.sc';
-const AUTH = `Basic ${Buffer.from('doorstep-app:s3cret').toString('base64')}`;
+const AUTH = FAKE_ARBOR_AUTH;
 let db: Db;
 const config = configWith({
   school: `    calendar:
@@ -211,13 +209,7 @@ describe('leavers → a children-missing-education check where the pack asks', (
     const report = await syncSchool(
       db,
       kings,
-      new ArborSource({
-        baseUrl: BASE,
-        username: 'doorstep-app',
-        password: new Secret('s3cret', 'env:T'),
-        now: () => now,
-        http: { sleep: async () => {} },
-      }),
+      fakeArborSource(BASE, () => now),
       { now: () => now, actor: 'system:sync', onApplied: async (s) => void changed.push(...s.changedPupils) },
     );
     expect(report.refused).toEqual([]);
