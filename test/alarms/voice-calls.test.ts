@@ -341,6 +341,24 @@ describe('a ladder call with a keypress', () => {
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
+  it('"1" from a phone two accounts at the school who may answer share is refused: who answered cannot be told', async () => {
+    const id = await raise();
+    const [head] = await callsOf(id);
+    const { rows } = await db.query<{ phone: string }>(`SELECT phone FROM users WHERE username = 'deputy'`);
+    await db.query(
+      `UPDATE users SET phone = (SELECT phone FROM users WHERE username = 'head') WHERE username = 'deputy'`,
+    );
+    try {
+      const key = await keypress(head!, '1');
+      expect(key.body).toContain('This phone is on more than one Doorstep account at the school');
+      expect((await readAlarm(db, id))!.status).toBe('open');
+      expect(await audits(id)).toEqual([{ action: 'alarm.call-keypress-refused', outcome: 'shared-number' }]);
+    } finally {
+      await db.query(`UPDATE users SET phone = $1 WHERE username = 'deputy'`, [rows[0]!.phone]);
+    }
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
   it('never rings the wearer about their own alarm: the head wears the fob, only the deputy is rung', async () => {
     await db.query(`UPDATE users SET staff_id = NULL WHERE username = 'worker'`);
     await db.query(`UPDATE users SET staff_id = 'staff-1' WHERE username = 'head'`);
