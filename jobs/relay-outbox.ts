@@ -40,7 +40,8 @@ export async function relayOutbox(
       const job = await noticeJobs.getJob(`send-notice-${id}`);
       const state = job ? await job.getState() : 'missing';
       if (job && (state === 'failed' || state === 'completed')) {
-        await job.retry(state);
+        // Its tries afresh: none of them reached the channel.
+        await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => {});
         continue;
       }
     }

@@ -122,7 +122,8 @@ async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<nu
     const job = await queue.getJob(`notify-${id}`);
     const state = job ? await job.getState() : 'missing';
     if (WILL_RUN.has(state)) continue;
-    if (job && (state === 'failed' || state === 'completed')) await job.retry(state);
+    // (A job that finished meanwhile cannot be retried: the next sweep looks again.)
+    if (job && (state === 'failed' || state === 'completed')) await job.retry(state).catch(() => {});
     else await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}` });
     resent.push(id);
   }
