@@ -122,9 +122,14 @@ async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<nu
     const job = await queue.getJob(`notify-${id}`);
     const state = job ? await job.getState() : 'missing';
     if (WILL_RUN.has(state)) continue;
-    // (A job that finished meanwhile cannot be retried: the next sweep looks again.)
-    if (job && (state === 'failed' || state === 'completed')) await job.retry(state).catch(() => {});
-    else await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}` });
+    if (job && (state === 'failed' || state === 'completed')) {
+      // Another sweep may have retried it between the look and now: the next sweep looks again.
+      const retried = await job.retry(state).then(
+        () => true,
+        () => false,
+      );
+      if (!retried) continue;
+    } else await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}` });
     resent.push(id);
   }
   if (resent.length)

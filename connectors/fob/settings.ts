@@ -27,8 +27,11 @@ export function fobsSettings(secret: SecretField) {
       voiceNoteUrl: z.string().startsWith('/').optional(),
     }),
     types: z.record(z.string(), z.enum(FOB_EVENT_TYPES)).default({}),
-    /** A type `types` does not map: refused (the default), or raised as an SOS, untrusted. */
-    unmappedTypes: z.enum(['refuse', 'raise']).default('refuse'),
+    /**
+     * A type `types` does not map: refused, or raised as an SOS, untrusted. Unset: raised where the
+     * school lists its `notAlarms` (it has said which types are none), else refused.
+     */
+    unmappedTypes: z.enum(['refuse', 'raise']).optional(),
     /** With `unmappedTypes: raise`: the vendor types that are no alarm (refused quietly). */
     notAlarms: z.array(z.string().min(1).max(100)).max(100).default([]),
   });

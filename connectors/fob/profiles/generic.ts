@@ -42,8 +42,9 @@ export interface GenericMapping {
   /** Vendor type value → canonical type. */
   types: Record<string, FobEventType>;
   /**
-   * A type the map does not name: `refuse` (the default — kept in `rejected_events`, on the data
-   * page), or `raise` it as an SOS, untrusted (when in doubt, raise), all but `notAlarms`.
+   * A type the map does not name: `refuse` (kept in `rejected_events`, on the data page), or `raise`
+   * it as an SOS, untrusted (when in doubt, raise), all but `notAlarms`. Unset: `raise` where the
+   * school lists `notAlarms` (it has said which types are none), else `refuse`.
    */
   unmappedTypes?: 'refuse' | 'raise';
   /** With `unmappedTypes: raise`: vendor types that are no alarm (a position report, a heartbeat), refused. */
@@ -72,7 +73,8 @@ export class GenericProfile implements FobProfile {
     // An unmapped type: refused where the school keeps its map whole (the default: a gateway's
     // position reports and heartbeats must not page anyone); raised where it says so, bar the types
     // it names as no alarm.
-    if (!type && (this.mapping.unmappedTypes ?? 'refuse') === 'refuse')
+    const unmapped = this.mapping.unmappedTypes ?? (this.mapping.notAlarms?.length ? 'raise' : 'refuse');
+    if (!type && unmapped === 'refuse')
       return { ok: false, error: { field: f.type, reason: `unknown event type ${shown(vendorType)}` } };
     if (!type && typeFrom(notAlarmTable(this.mapping.notAlarms), vendorType))
       return {

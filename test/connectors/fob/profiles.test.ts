@@ -207,10 +207,10 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
   });
 
   it('generic: a type the school lists as no alarm (notAlarms) is refused quietly; two unknown types under one id differ', () => {
+    // Listing its notAlarms says the rest are alarms: raised without saying unmappedTypes too.
     const g = new GenericProfile({
       fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
       types: { SOS: 'sos' },
-      unmappedTypes: 'raise',
       notAlarms: ['POSITION', 'heartbeat'],
     });
     // The default keeps the school's map whole: an unmapped type is refused (a gateway's position
