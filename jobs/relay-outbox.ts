@@ -32,24 +32,17 @@ export async function relayOutbox(
   await failStaleNotices(deps.db);
   const notices = await noticesToRelay(deps.db, 10_000, 500);
   const hour = Math.floor(deps.now().getTime() / 3_600_000);
-  const noticeJobs = deps.producer.queueFor('send-notice');
   for (const { id, stuck } of notices) {
-    if (!stuck) {
-      // Never tried, yet its job may have used every try (failing before its first recorded one:
-      // the database away) and be kept failed — queuing its id again would be a no-op. Retried.
-      const job = await noticeJobs.getJob(`send-notice-${id}`);
-      const state = job ? await job.getState() : 'missing';
-      if (job && (state === 'failed' || state === 'completed')) {
-        // Its tries afresh: none of them reached the channel.
-        await job.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(() => {});
-        continue;
-      }
-    }
-    await deps.producer.enqueue(
-      'send-notice',
-      { noticeId: id },
-      { jobId: stuck ? `send-notice-${id}-stuck-${hour}` : `send-notice-${id}` },
-    );
+    if (stuck)
+      await deps.producer.enqueue(
+        'send-notice',
+        { noticeId: id },
+        { jobId: `send-notice-${id}-stuck-${hour}` },
+      );
+    // Never tried, yet its job may have used every try (failing before its first recorded one: the
+    // database away) and be kept failed: run again, its tries afresh (none reached the channel).
+    else
+      await deps.producer.rerun('send-notice', { noticeId: id }, `send-notice-${id}`, { freshTries: true });
   }
   for (;;) {
     const batch = await outboxToRelay(deps.db, 500);

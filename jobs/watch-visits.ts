@@ -101,9 +101,6 @@ export async function watchVisits(
 /** How long an alarm notification may stay unsent, held by no step, before its job is looked at. */
 export const STRANDED_AFTER_MS = 60_000;
 
-/** A job in one of these states will still run: its notification is not stranded. */
-const WILL_RUN = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
-
 /**
  * Alarm notifications whose job ran out of tries (an outage longer than its retries: it is kept
  * failed, and queuing its id again would be a no-op) or was lost: their own job is tried again — a
@@ -116,22 +113,10 @@ const WILL_RUN = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waitin
 async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<number> {
   const stranded = await strandedNotifications(deps.db, now, STRANDED_AFTER_MS);
   if (stranded.length === 0) return 0;
-  const queue = deps.producer.queueFor('notify');
   const resent: string[] = [];
-  for (const id of stranded) {
-    const job = await queue.getJob(`notify-${id}`);
-    const state = job ? await job.getState() : 'missing';
-    if (WILL_RUN.has(state)) continue;
-    if (job && (state === 'failed' || state === 'completed')) {
-      // Another sweep may have retried it between the look and now: the next sweep looks again.
-      const retried = await job.retry(state).then(
-        () => true,
-        () => false,
-      );
-      if (!retried) continue;
-    } else await deps.producer.enqueue('notify', { notificationId: id }, { jobId: `notify-${id}` });
-    resent.push(id);
-  }
+  for (const id of stranded)
+    if ((await deps.producer.rerun('notify', { notificationId: id }, `notify-${id}`)) === 'queued')
+      resent.push(id);
   if (resent.length)
     deps.log.warn(
       { notifications: resent },

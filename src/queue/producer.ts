@@ -93,6 +93,32 @@ export class Producer<C extends Catalog> {
   }
 
   /**
+   * A job run again under its own id, when it will not run by itself: a finished one (failed, or
+   * completed) retried — `freshTries` gives it its tries again, else it is on its last — and a lost
+   * one queued anew (a finished job's id kept in Redis would make a plain add a no-op). `running`: it
+   * is still waiting, delayed or running; `raced`: another caller retried it between the look and now.
+   */
+  async rerun<N extends JobName<C>>(
+    name: N,
+    payload: PayloadInput<C, N>,
+    jobId: string,
+    options: { freshTries?: boolean } = {},
+  ): Promise<'queued' | 'running' | 'raced'> {
+    const job = await this.queueFor(name).getJob(jobId);
+    const state = job ? await job.getState() : 'missing';
+    if (job && (state === 'failed' || state === 'completed')) {
+      const fresh = options.freshTries ? { resetAttemptsMade: true, resetAttemptsStarted: true } : {};
+      return job.retry(state, fresh).then(
+        () => 'queued' as const,
+        () => 'raced' as const,
+      );
+    }
+    if (job && state !== 'unknown') return 'running';
+    await this.enqueue(name, payload, { jobId });
+    return 'queued';
+  }
+
+  /**
    * Several jobs of one kind in one round trip to Redis (BullMQ `addBulk`: one pipeline). Every payload
    * is validated first; one invalid payload throws and nothing is enqueued. Job ids keep their
    * meaning: an id already present adds nothing.
