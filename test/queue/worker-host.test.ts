@@ -159,6 +159,36 @@ describe('WorkerHost', () => {
     expect(deps.runs.get('timeout')).toBe(2);
   });
 
+  it('reruns a job under its own id: a failed one with its tries afresh or on its last, a lost one anew', async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    startHost(deps);
+    const queue = producer.queueFor('limited');
+    const failedState = async (id: string, runs: number) => {
+      await until(async () => (await queue.getJobState(id)) === 'failed' && deps.runs.get(id) === runs);
+    };
+
+    // Failed after both tries; rerun with fresh tries runs it twice more, under the same id.
+    await producer.enqueue('limited', { key: 'fresh' }, { jobId: 'fresh' });
+    await failedState('fresh', 2);
+    expect(await producer.rerun('limited', { key: 'fresh' }, 'fresh', { freshTries: true })).toBe('queued');
+    await failedState('fresh', 4);
+    expect((await queue.getJob('fresh'))?.attemptsMade).toBe(2);
+
+    // Without fresh tries it is on its last: one more run, then failed again.
+    await producer.enqueue('limited', { key: 'last' }, { jobId: 'last' });
+    await failedState('last', 2);
+    expect(await producer.rerun('limited', { key: 'last' }, 'last')).toBe('queued');
+    await failedState('last', 3);
+
+    // Still in hand: nothing added. Lost (removed from Redis): queued anew under its id.
+    await producer.enqueue('limited', { key: 'held' }, { jobId: 'held', delayMs: 60_000 });
+    expect(await producer.rerun('limited', { key: 'held' }, 'held')).toBe('running');
+    expect(await queue.getJobState('held')).toBe('delayed');
+    await (await queue.getJob('held'))?.remove();
+    expect(await producer.rerun('limited', { key: 'held' }, 'held')).toBe('queued');
+    await failedState('held', 2);
+  });
+
   it('runs only the queues of the roles asked for', async () => {
     const deps: Deps = { runs: new Map(), finished: new Map() };
     const workerOnly = startHost(deps, ['worker']);
