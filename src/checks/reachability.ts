@@ -19,6 +19,16 @@ export interface ReachabilityProblem {
   message: string;
 }
 
+/**
+ * The problems that leave an alarm with no person told — a level that will fail, a ladder that only
+ * ever shows on the board, a repeating level nobody outside the office hears: warnings, since an
+ * office nobody is in then watches a worker in danger alone. The rest (some people in a group
+ * unreachable, no delivery reports) are notes.
+ */
+export function isWarning(kind: ReachabilityProblem['kind']): boolean {
+  return kind === 'reaches-no-one' || kind === 'no-person' || kind === 'repeats-board-only';
+}
+
 const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
 /** The ladders that differ by time, in the order they are judged. */
 const TIME_VARIANTS = ['outOfHours', 'weekend', 'holiday'] as const;

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pushOptedIn } from '../checks/push-reach.ts';
-import { ladderReachability, noticeGaps } from '../checks/reachability.ts';
+import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { recordGaps } from '../checks/record-gaps.ts';
 import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -130,7 +130,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
   for (const s of config.schools) {
     out(`  ${summariseSchool(s)}`);
     for (const p of ladderReachability(s, { pushOptedIn: optedIn.get(s.id) }))
-      out(`  ${p.kind === 'reaches-no-one' ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
+      out(`  ${isWarning(p.kind) ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
     for (const gap of noticeGaps(s, config.packs)) out(`  WARN: ${s.id} ${gap}`);
     for (const gap of recordGaps(s, visitRulesFor(s, config.packs))) out(`  WARN: ${s.id} ${gap}`);
     if (s.calendar.terms.length === 0) {

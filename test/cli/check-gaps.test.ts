@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ladderReachability } from '../../src/checks/reachability.ts';
+import { isWarning, ladderReachability } from '../../src/checks/reachability.ts';
 import { escalationGaps } from '../../src/cli/check-command.ts';
 import { configWith } from '../helpers/config.ts';
 
@@ -80,6 +80,11 @@ describe('doorstep check: ladder levels that reach no one', () => {
     ]);
     // Doorstep's own overdue ladder repeats with leadership's text, never the board alone.
     expect(ladderReachability(school).filter((p) => p.kind === 'repeats-board-only')).toHaveLength(1);
+    // Warned, as a ladder reaching no one is: only some people unreachable, or no reports, are notes.
+    expect(isWarning('repeats-board-only')).toBe(true);
+    expect(isWarning('no-person')).toBe(true);
+    expect(isWarning('reaches-no-one')).toBe(true);
+    expect(isWarning('some-unreachable')).toBe(false);
   });
 
   it('an SMS group with no phones, an e-mail group with no addresses, people with no route, and no delivery reports', () => {

@@ -198,7 +198,7 @@ const TABLE: Record<string, Clause[]> = {
     },
     {
       clause: 'not returned within 15 minutes of the expected time → the office',
-      setting: 'overdueGraceMinutes: 0 (the ladder waits 15 min before its SMS)',
+      setting: 'overdueGraceMinutes: 0 (the board at the return time; the texts at half an hour)',
       scenario: 'one minute past the expected return',
       check: () =>
         expect(
@@ -221,12 +221,17 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause:
         'not back "within 15 minutes" → staff call the office; "within half an hour" → the office contacts them; then worker, location, school, police',
-      setting: 'escalation.overdue-visit in the pack (two levels: 0 and +30 min; no invented steps)',
+      setting:
+        'escalation.overdue-visit in the pack (two levels: 0 and +30 min; no invented steps; the repeating level texts the worker and the HoS)',
       scenario: 'an overdue alarm runs its ladder past the last level',
       check: () => {
         const p = ladderOf('hampton', 'overdue_visit');
         expect(p.levels.map((l) => l.afterMinutes)).toEqual([0, 30]);
         expect(p.levels[1]!.prompt).toMatch(/worker.*location.*school.*police/);
+        // The office is the board; the level that repeats also reaches people by phone — the worker
+        // (the first step, "attempt to contact the worker") and the head of school ("contact school").
+        expect(p.levels[0]!.notify).toEqual(['board']);
+        expect(p.levels[1]!.notify).toEqual(['board', 'sms:visiting-staff', 'sms:head-of-school']);
         expect(p.source).toMatch(/half an hour/);
         // Never silent: the last level repeats every 30 minutes until the alarm is resolved.
         expect(decideStep(p, 5, 'acknowledged')).toMatchObject({

@@ -141,9 +141,7 @@ async function load() {
         ? h(
             'ul',
             {},
-            d.reachability.map((r) =>
-              h('li', { class: r.kind === 'reaches-no-one' ? 'trust-issue' : '' }, r.message),
-            ),
+            d.reachability.map((r) => h('li', { class: r.warning ? 'trust-issue' : '' }, r.message)),
           )
         : h('p', {}, 'Every level of every ladder reaches someone.'),
       h('h3', {}, 'Who the policy says is told'),

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
-import { ladderReachability, noticeGaps } from '../../checks/reachability.ts';
+import { isWarning, ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
 import { RETENTION_WORDS, retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
@@ -73,7 +73,9 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         /** Fob feeds not arriving now (`fobFeeds.down`). */
         fobFeedsDown: fobFeeds?.down ?? [],
         /** Ladder levels whose targets reach no one (or not everyone), from the config: per ladder, per level. */
-        reachability: ladderReachability(school, { pushOptedIn: await pushOptedIn(deps.db, school) }),
+        reachability: ladderReachability(school, { pushOptedIn: await pushOptedIn(deps.db, school) }).map(
+          (p) => ({ ...p, warning: isWarning(p.kind) }),
+        ),
         /** People the school's policy says hear of something whom its config does not reach yet. */
         noticeGaps: [...noticeGaps(school, deps.config.packs), ...authorisationGap(deps, school.id)],
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */

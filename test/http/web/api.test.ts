@@ -234,7 +234,12 @@ describe('the data manager API', () => {
         level: 1,
         target: 'sms:on-call-leaders',
         kind: 'reaches-no-one',
+        warning: true,
       }),
+    );
+    // A ladder that only ever shows on the board is a warning too: an empty office hears nothing.
+    expect(d.reachability).toContainEqual(
+      expect.objectContaining({ ladder: 'alarm', kind: 'no-person', warning: true }),
     );
     expect(
       Object.values(d.outbox as Record<string, number>).reduce((a, b) => a + b, 0),
