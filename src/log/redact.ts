@@ -120,10 +120,40 @@ const FRAGMENTS = [
 /** Fields of an Error that Doorstep writes itself and that carry no personal data. */
 const ERROR_FIELDS = new Set(['type', 'message', 'stack', 'code']);
 /**
- * Fields of a PostgreSQL error that quote the data it was given (`detail`: a key's values; `where`:
- * the JSON around a bad character; `internalQuery`, `hint`): never logged.
+ * Fields of a database error that quote the data it was given, never logged: PostgreSQL's `detail` (a
+ * key's values), `where` (the JSON around a bad character), `internalQuery`, `hint`; and what the
+ * embedded store (PGlite) attaches to every error it throws — the query's `params` and its
+ * `queryOptions` (a pupil's name, address, a fob's position). The SQL text (`query`) holds
+ * placeholders only and is kept.
  */
-const ERROR_DATA_FIELDS = new Set(['detail', 'where', 'hint', 'internalQuery']);
+const ERROR_DATA_FIELDS = new Set(['detail', 'where', 'hint', 'internalQuery', 'params', 'queryOptions']);
+
+/**
+ * An error's message (or stack), without the value a database's data exception quotes: PostgreSQL
+ * (and PGlite) write the bad input into the message of every SQLSTATE class 22 error —
+ * `invalid input syntax for type integer: "Amelia"`. Every other message is Doorstep's own or names
+ * objects (a table, a constraint), and is kept.
+ */
+function errorMessage(err: Error, text: string | undefined = err.message): string | undefined {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^22[0-9A-Z]{3}$/.test(code) || text === undefined) return text;
+  return text.replace(/"(?:[^"\\]|\\.)*"/g, `"${REDACTED}"`);
+}
+
+/**
+ * The same error with the value a database data exception quotes cut from its message and stack, for
+ * what is kept outside the logs: a failed job's reason and stack trace in Redis (shown on
+ * /admin/queues). Any other thrown value is returned as it is.
+ */
+export function withoutQuotedData<T>(err: T): T {
+  if (!(err instanceof Error)) return err;
+  const message = errorMessage(err);
+  if (message === err.message) return err;
+  const stack = errorMessage(err, err.stack);
+  err.message = message ?? '';
+  if (stack !== undefined) err.stack = stack;
+  return err;
+}
 
 export function normaliseKey(key: string): string {
   return key.toLowerCase().replace(/[\s_-]/g, '');
@@ -147,7 +177,7 @@ export function redactDeep(value: unknown, seen: WeakSet<object> = new WeakSet()
   if (Buffer.isBuffer(value)) return `[${value.length} bytes]`;
   const source =
     value instanceof Error
-      ? { ...value, type: value.name, message: value.message, stack: value.stack }
+      ? { ...value, type: value.name, message: errorMessage(value), stack: errorMessage(value, value.stack) }
       : (value as Record<string, unknown>);
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (!(value instanceof Error) && typeof toJSON === 'function') {

@@ -1,6 +1,7 @@
 import { DelayedError, type Job, UnrecoverableError, Worker, type WorkerOptions } from 'bullmq';
 import { doorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
+import { withoutQuotedData } from '../log/redact.ts';
 import type { Catalog, JobName, PayloadOf, Role } from './catalog.ts';
 import { type RedisSettings, redisOptions } from './redis.ts';
 
@@ -153,7 +154,8 @@ export class WorkerHost<C extends Catalog, Deps> {
       if (err === TIMEOUT) {
         throw doorstepError('JOB_TIMEOUT', `job "${job.name}" exceeded its ${spec.timeoutMs} ms timeout`);
       }
-      throw err;
+      // BullMQ keeps the reason and stack in Redis: without the value a data exception quotes.
+      throw withoutQuotedData(err);
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(entry);

@@ -5,6 +5,7 @@ import { Secret } from '../../src/core/secret.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { isSensitiveKey, REDACTED, redactDeep } from '../../src/log/redact.ts';
 import { SmsChannel } from '../../src/notify/http-channels.ts';
+import { openStore } from '../../src/store/open.ts';
 
 function capture() {
   const lines: string[] = [];
@@ -85,6 +86,42 @@ describe('log redaction', () => {
     const line = JSON.parse(out) as { err: Record<string, string> };
     expect(line.err).toMatchObject({ code: '22P02', message: 'invalid input syntax for type json' });
     for (const k of ['detail', 'where', 'hint', 'internalQuery']) expect(line.err[k], k).toBe(REDACTED);
+  });
+
+  it("never logs the values an embedded store's error carries (PGlite attaches the query's params)", async () => {
+    const db = await openStore({ dataDir: 'memory://' });
+    try {
+      const err = await db
+        .query(
+          'INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ($1, $2, $3, $4, $5)',
+          ['alpha', 'P1', PERSONAL.forename, PERSONAL.surname, `{"line1":"${PERSONAL.address}",`],
+        )
+        .then(
+          () => null,
+          (e: unknown) => e,
+        );
+      expect(err).toBeInstanceOf(Error);
+      // The error itself holds them: what is checked is that the log line does not.
+      expect(JSON.stringify(err)).toContain(PERSONAL.surname);
+      const { log, text } = capture();
+      log.error({ err }, 'job failed');
+      const out = text();
+      for (const v of [PERSONAL.forename, PERSONAL.surname, PERSONAL.address]) expect(out).not.toContain(v);
+      expect(JSON.parse(out).err.message).toMatch(/json/i);
+
+      // A data exception quotes the bad value in its message and stack: the value is cut from both.
+      const typed = await db.query('SELECT $1::int', [PERSONAL.surname]).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect((typed as Error).message).toContain(PERSONAL.surname);
+      const second = capture();
+      second.log.error({ err: typed }, 'job failed');
+      expect(second.text()).not.toContain(PERSONAL.surname);
+      expect(JSON.parse(second.text()).err.message).toMatch(/invalid input syntax for type integer/);
+    } finally {
+      await db.close();
+    }
   });
 
   it('a notification channel’s failure, as the notify and escalate jobs log it, carries no number the provider quoted', async () => {

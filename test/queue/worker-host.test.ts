@@ -30,6 +30,14 @@ const testCatalog = {
       backoff: { type: 'fixed', delayMs: 10 },
       timeoutMs: 200,
     }),
+    quoting: defineJob({
+      queue: 'work',
+      description: 'fails as a database data exception does, quoting the bad value',
+      payload: z.strictObject({ key: z.string() }),
+      attempts: 1,
+      backoff: { type: 'fixed', delayMs: 10 },
+      timeoutMs: 1000,
+    }),
     ingestOnly: defineJob({
       queue: 'alarms',
       description: 'runs only where the ingest role runs',
@@ -63,6 +71,9 @@ const handlers: Handlers<typeof testCatalog, Deps> = {
   limited: async ({ key }, run, deps) => {
     deps.runs.set(key, (deps.runs.get(key) ?? 0) + 1);
     await sleep(60_000, run.signal);
+  },
+  quoting: async ({ key }) => {
+    throw Object.assign(new Error(`invalid input syntax for type integer: "${key}"`), { code: '22P02' });
   },
   ingestOnly: async ({ key }, _run, deps) => {
     deps.finished.set(key, 1);
@@ -187,6 +198,16 @@ describe('WorkerHost', () => {
     await (await queue.getJob('held'))?.remove();
     expect(await producer.rerun('limited', { key: 'held' }, 'held')).toBe('queued');
     await failedState('held', 2);
+  });
+
+  it("keeps the value a database data exception quotes out of the failed job's reason and stack in Redis", async () => {
+    const deps: Deps = { runs: new Map(), finished: new Map() };
+    startHost(deps);
+    const job = await producer.enqueue('quoting', { key: 'Okonkwo-Clarke' });
+    await until(async () => (await producer.queueFor('quoting').getJobState(job.id!)) === 'failed');
+    const failed = await producer.queueFor('quoting').getJob(job.id!);
+    expect(failed?.failedReason).toBe('invalid input syntax for type integer: "[redacted]"');
+    expect(JSON.stringify(failed?.stacktrace)).not.toContain('Okonkwo');
   });
 
   it('runs only the queues of the roles asked for', async () => {
