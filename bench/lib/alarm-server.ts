@@ -11,6 +11,7 @@
  * across processes), so it can also place the broker hop before and the SSE delivery after.
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { shareGroup } from '../../connectors/fob/mqtt/transport.ts';
 import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
 import { INGEST_STORE, prepareIngestStore } from '../../src/alarms/ingest-groups.ts';
 import type { IngestStage } from '../../src/alarms/ingest-types.ts';
@@ -116,7 +117,14 @@ if (role === 'ingest') {
   };
   const feeds = await Promise.all(
     Array.from({ length: connections }, (_, c) =>
-      startMqttFeed({ deps, school, transport, log, instance: `c${c}` }),
+      startMqttFeed({
+        deps,
+        school,
+        transport,
+        log,
+        instance: `c${c}`,
+        shareGroup: shareGroup(undefined, connections),
+      }),
     ),
   );
   await Promise.all(feeds.map((t) => t.ready));

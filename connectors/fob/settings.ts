@@ -67,7 +67,7 @@ export function fobsSettings(secret: SecretField) {
           .string()
           .regex(/^[A-Za-z0-9_-]{1,64}$/)
           .optional(),
-        /** Subscribe as `$share/doorstep/<filter>` so several Doorstep instances share the load. */
+        /** Subscribe as `$share/<group>/<filter>`, one group per instance (`shareGroup`): its `connections` share the load. */
         shared: z.boolean().default(false),
         /** Connections per instance (with `shared`): each handles its messages in order, so more connections, more alarms per second. */
         connections: z.int().min(1).max(64).default(1),

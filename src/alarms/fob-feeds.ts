@@ -34,6 +34,8 @@ export async function startMqttFeed(o: {
   onState?: (labels: { school: string; transport: string }, status: MqttStatus) => void;
   /** Appended to the client id when several connections or instances share the transport. */
   instance?: string | undefined;
+  /** With `transport.shared`: this instance's share group (`shareGroup`). */
+  shareGroup?: string | undefined;
   takeoverQuietMs?: number;
 }): Promise<MqttFobTransport> {
   const { deps, school, transport } = o;
@@ -48,6 +50,7 @@ export async function startMqttFeed(o: {
     clientId: o.instance ? `${base}-${o.instance}` : base,
     log: o.log,
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
+    ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),
     accept: async (raw, arrival) => {
       await acceptFobPayload(deps, school, transport, raw, arrival);
       // Only a message taken (stored or refused for good) counts as an event from the broker: one the

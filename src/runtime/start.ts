@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
+import { type MqttFobTransport, shareGroup } from '../../connectors/fob/mqtt/transport.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { type FirstStepsHere, firstStepHere } from '../../jobs/escalate.ts';
 import { handlers } from '../../jobs/index.ts';
@@ -136,6 +136,10 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
               transport,
               log,
               instance: instance || undefined,
+              // Every instance its own group: each gets every message (failover that loses none).
+              shareGroup: transport.shared
+                ? shareGroup(process.env.DOORSTEP_INSTANCE || undefined, transport.connections)
+                : undefined,
               onState: (labels, status) => {
                 feeds.up.set(labels, status.state === 'up' ? 1 : 0);
                 if (status.state === 'down' && status.takenOver) feeds.takeovers.inc(labels);

@@ -123,7 +123,7 @@ ${schools.join('\n')}
     await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200, 60_000);
     for (const p of [...ingest, ...workers, web])
       await until(() => /running roles/.test(p.stderr()), 90_000, 'every process running');
-    // Each ingest process has subscribed for every school (a shared subscription: the broker splits).
+    // Each ingest process has subscribed for every school (its own share group: each gets every message).
     for (const p of ingest)
       await until(
         () => (p.stdout().match(/"msg":"mqtt subscribed"/g) ?? []).length >= SCHOOLS.length,

@@ -40,6 +40,26 @@ export interface MqttTransportOptions {
   now?: () => Date;
   /** How long after a take-over the connection must hold before it counts as recovered (ms). */
   takeoverQuietMs?: number;
+  /** With `transport.shared`: the shared subscription's group (`shareGroup`), one per instance. */
+  shareGroup?: string;
+}
+
+/**
+ * The shared-subscription group of one Doorstep instance's connections to a transport. Each instance
+ * has its own group, so the broker gives every message to every instance (one connection of each) —
+ * an instance that is down holds its copies in its sessions till it is back, and the others still
+ * get them all; the store writes an event once however often it arrives. One group shared by every
+ * instance would be failover in name only: the broker keeps handing an offline persistent session its
+ * turn, and half of every school's alarms would wait for the dead instance. The connection count is
+ * in the name: when it is lowered, the connections no longer started keep their sessions in the old
+ * group, which the live connections' new group does not share.
+ */
+export function shareGroup(instance: string | undefined, connections: number): string {
+  if (instance !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(instance))
+    throw new Error(
+      `instance name ${JSON.stringify(instance.slice(0, 50))}: expected 1-40 of A-Z a-z 0-9 _ -`,
+    );
+  return `doorstep-${instance ?? 'one'}-n${connections}`;
 }
 
 /** QoS 1 messages a connection works on at once (each acknowledged only after its own write). */
@@ -153,7 +173,10 @@ export class MqttFobTransport {
         this.upTimer.unref();
       }
     });
-    const filters = t.topics.map(subscriptionFilter).map((f) => (t.shared ? `$share/doorstep/${f}` : f));
+    if (t.shared && !this.o.shareGroup) throw new Error('mqtt: a shared transport needs its share group');
+    const filters = t.topics
+      .map(subscriptionFilter)
+      .map((f) => (t.shared ? `$share/${this.o.shareGroup}/${f}` : f));
     const subscribed = new Promise<void>((resolve, reject) => {
       client.once('connect', () => {
         // A resumed session keeps its subscriptions; subscribing again is harmless and covers a lost session.

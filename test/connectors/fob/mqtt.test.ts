@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shareGroup } from '../../../connectors/fob/mqtt/transport.ts';
 import { startMqttFeed } from '../../../src/alarms/fob-feeds.ts';
 import type { IngestDeps } from '../../../src/alarms/ingest-types.ts';
 import { ingestCounters } from '../../../src/http/metrics.ts';
@@ -302,6 +303,58 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     expect(await count(`SELECT count(*) FROM ingest_status WHERE state = 'up'`)).toBe(1);
     thief.end(true);
     await t.stop();
+  }, 40_000);
+
+  it('shared subscriptions: an instance that is down holds back none of the alarms — the live one stores every one', async () => {
+    const shared = {
+      ...transportConfig,
+      topics: [`${topicRoot}/shared/{device}/events`],
+      clientId: `${id.slice(0, 40)}-sh`,
+      shared: true,
+      connections: 2,
+      sessionExpirySeconds: 60,
+    };
+    // Two instances of two connections each, as `start` runs them (ingest-a and ingest-b).
+    const instance = (name: string) =>
+      Promise.all(
+        [0, 1].map((c) =>
+          startMqttFeed({
+            deps: { db, producer, prefix, publisher: conn },
+            school,
+            transport: shared,
+            log,
+            instance: `${name}-c${c}`,
+            shareGroup: shareGroup(name, 2),
+          }),
+        ),
+      );
+    const a = await instance('ingest-a');
+    const b = await instance('ingest-b');
+    await Promise.all([...a, ...b].map((t) => t.ready));
+    // ingest-a goes down; its persistent sessions stay on the broker.
+    await Promise.all(a.map((t) => t.stop()));
+    for (let i = 0; i < 20; i++)
+      await publisher.publishAsync(
+        `${topicRoot}/shared/PS-0002/events`,
+        JSON.stringify({ ...sos(i), event_id: `sh-${i}`, device: { id: 'PS-0002' } }),
+        { qos: 1 },
+      );
+    await reach(
+      `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id LIKE 'sh-%'`,
+      20,
+    );
+    // ingest-a back: it is handed its copies, and each alarm is still stored once.
+    const back = await instance('ingest-a');
+    await Promise.all(back.map((t) => t.ready));
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(
+      await count(
+        `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id LIKE 'sh-%'`,
+      ),
+    ).toBe(20);
+    await Promise.all([...back, ...b].map((t) => t.stop()));
+    expect(shareGroup('ingest-a', 2)).not.toBe(shareGroup('ingest-b', 2));
+    expect(() => shareGroup('a/b', 1)).toThrow(/instance name/);
   }, 40_000);
 
   it('generates a client id no one can guess when none is configured, and keeps it across restarts', async () => {
