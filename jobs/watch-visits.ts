@@ -4,6 +4,7 @@ import type { SchoolConfig } from '../src/config/schema.ts';
 import { londonClock } from '../src/domain/attendance/dates.ts';
 import type { VisitRules } from '../src/domain/visits/rules.ts';
 import { checkInStillCounts, dueVisitAlarms } from '../src/domain/visits/watch.ts';
+import { doorstepError } from '../src/errors.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { addTimeline, reopenTimedOutAcknowledgements, stalledLadders } from '../src/store/alarm-state.ts';
@@ -14,6 +15,7 @@ import { strandedNotifications } from '../src/store/notify.ts';
 import {
   advanceLastCheckIn,
   alarmsAwaitingFirstStep,
+  boundLockWaits,
   insertTrustedFobCheckIns,
   linkDeviceAlarmsToVisits,
   openAlarmIdsOfVisit,
@@ -46,9 +48,22 @@ export async function watchVisits(
   let raised = 0;
   let checkIns = 0;
   const tell = { publisher: deps.publisher, prefix: deps.config.redis.prefix };
+  // A school whose watch fails (a row lock held past WATCH_LOCK_WAIT_MS, the database erroring) is
+  // said and tried again next run; it never stops the watch of the schools after it.
+  const failed: string[] = [];
   for (const school of deps.config.schools) {
+    try {
+      raised += await watchSchool(school);
+    } catch (err) {
+      failed.push(school.id);
+      deps.log.error({ err, school: school.id }, 'visit watch failed for this school; tried again next run');
+    }
+  }
+  async function watchSchool(school: SchoolConfig): Promise<number> {
+    let raisedHere = 0;
     const keys: string[] = [];
     await withBoardEvents(deps.db, tell, async (tx, events) => {
+      await boundLockWaits(tx, WATCH_LOCK_WAIT_MS);
       checkIns += await takeFobCheckIns(tx, school, rulesFor(school.id), now, events);
       await linkDeviceAlarmsToVisits(tx, school.id);
       const silent = school.fobs.silentAlarmMinutes;
@@ -70,7 +85,7 @@ export async function watchVisits(
             actor: 'system:visit-watcher',
           });
           if (alarm) {
-            raised++;
+            raisedHere++;
             events.push(alarm.board);
           }
         }
@@ -80,6 +95,7 @@ export async function watchVisits(
       for (const alarmId of await alarmsAwaitingFirstStep(deps.db, keys))
         await deps.producer.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
     }
+    return raisedHere;
   }
   // A school the config no longer holds (renamed or removed while a worker was out or an alarm open):
   // nothing here can watch it — said every run, loudly, until the config or the register is put right.
@@ -95,8 +111,16 @@ export async function watchVisits(
   const reopened = await reopenAcknowledgements(deps, now);
   const resumed = await resumeStalledLadders(deps, now);
   const resent = await resendStrandedNotifications(deps, now);
+  if (failed.length)
+    throw doorstepError(
+      'SERVICE_UNAVAILABLE',
+      `visit watch failed for ${failed.join(', ')} (the others were watched); tried again next run`,
+    );
   return { raised, checkIns, reopened, resumed, resent };
 }
+
+/** How long the watch of one school waits for a row lock before that school's run is given up. */
+export const WATCH_LOCK_WAIT_MS = 5000;
 
 /** How long an alarm notification may stay unsent, held by no step, before its job is looked at. */
 export const STRANDED_AFTER_MS = 60_000;

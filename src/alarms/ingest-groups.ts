@@ -1,4 +1,5 @@
 import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
+import { isDoorstepError } from '../errors.ts';
 import {
   alarmForEvent,
   type IngestWrite,
@@ -129,7 +130,9 @@ class IngestGroups {
         group.map((g) => g.write),
       );
     } catch (err) {
-      if (group.length === 1) results = [err as Error];
+      // One event alone, or a database that did not answer (each alone would wait as long again).
+      if (group.length === 1 || isDoorstepError(err, 'SERVICE_UNAVAILABLE'))
+        results = group.map(() => err as Error);
       // One bad event must not fail the others: write each on its own.
       else
         results = await Promise.all(

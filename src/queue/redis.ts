@@ -10,11 +10,14 @@ export interface RedisSettings {
 /** ioredis options without `retryStrategy`, whose ioredis type BullMQ's option type does not accept. */
 export type ConnectionSettings = Omit<RedisOptions, 'retryStrategy'>;
 
+/** How long a producer's command may go unanswered (`commandTimeout`). */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 5000;
+
 /**
  * ioredis options for each use, following BullMQ's "going to production" guide:
  * - `worker`: `maxRetriesPerRequest: null` so blocking commands wait out a Redis restart;
  * - `producer`: `enableOfflineQueue: false` so enqueueing fails fast instead of buffering in memory
- *   (an alarm must never sit in a process's memory believing it was queued).
+ *   (an alarm must never sit in a process's memory believing it was queued), and a command timeout.
  */
 export function redisOptions(settings: RedisSettings, use: 'worker' | 'producer'): ConnectionSettings {
   const u = new URL(settings.url);
@@ -29,7 +32,14 @@ export function redisOptions(settings: RedisSettings, use: 'worker' | 'producer'
   };
   return use === 'worker'
     ? { ...base, maxRetriesPerRequest: null }
-    : { ...base, enableOfflineQueue: false, maxRetriesPerRequest: 1 };
+    : // A command a silent Redis never answers fails after 5 s (a board event or an alarm's job is
+      // then not acknowledged, and redelivered) instead of holding the alarm path until TCP gives up.
+      {
+        ...base,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS,
+      };
 }
 
 /** Opens a producer-side connection and waits until it is ready. */

@@ -14,9 +14,18 @@ export async function alarmForEvent(
     `SELECT a.id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
      WHERE e.school_id = $1 AND e.device_id = $2 AND e.vendor_event_id = $3 AND e.content_hash = $4`,
     [schoolId, deviceId, vendorEventId, contentHash],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
   return rows[0] ? String(rows[0].id) : null;
 }
+
+/**
+ * How long a statement on the alarm path (an event's write, its alarm looked up, a refused payload
+ * kept) may go unanswered before it is given up and its connection closed: the message is then not
+ * acknowledged, and is retried on a new connection or redelivered — never held for the ~15 minutes a
+ * silent server (a failover, a partition) takes TCP to notice, with every alarm behind it waiting.
+ */
+export const ALARM_PATH_TIMEOUT_MS = 10_000;
 
 /** How much of a rejected payload is kept (enough to see what a gateway sent; junk is not hoarded). */
 export const REJECTED_RAW_MAX_BYTES = 4096;
@@ -38,6 +47,7 @@ export async function insertRejected(
     `INSERT INTO rejected_events (school_id, transport, profile, source, reason, raw, raw_bytes)
      VALUES ($1, $2, $3, left($4, 1024), left($5, 1024), $6, $7)`,
     [r.schoolId, r.transport, r.profile, r.source, r.reason, kept, r.raw.length],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
 }
 
@@ -155,7 +165,7 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
     alarm_id?: string | null;
     board_id?: string | null;
     id_conflict: boolean;
-  }>(`SELECT * FROM ${fn}($1::jsonb)`, [JSON.stringify(rows)]);
+  }>(`SELECT * FROM ${fn}($1::jsonb)`, [JSON.stringify(rows)], { timeoutMs: ALARM_PATH_TIMEOUT_MS });
   for (const r of out) {
     results[index[r.i]!] = {
       eventId: String(r.event_id),

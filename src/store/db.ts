@@ -8,9 +8,23 @@ export interface QueryResult<Row> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * PostgreSQL: the statement is given up (`DOORSTEP_SERVICE_UNAVAILABLE`) when no answer has come
+   * in this long, and its connection closed — a server gone silent (a failover, a partition that sends
+   * no reset) would otherwise hold the caller for the ~15 minutes TCP takes to give up. PGlite (in
+   * the process) has no network to go silent: ignored.
+   */
+  timeoutMs?: number;
+}
+
 export interface Queryable {
   /** One parameterised statement ($1, $2, …). */
-  query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>>;
+  query<Row = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<Row>>;
   /** Several statements without parameters (migration files). */
   exec(sql: string): Promise<void>;
 }

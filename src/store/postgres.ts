@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { Db, Queryable, QueryResult } from './db.ts';
+import { doorstepError } from '../errors.ts';
+import type { Db, Queryable, QueryOptions, QueryResult } from './db.ts';
 
 export interface PostgresOptions {
   url: string;
@@ -52,24 +53,48 @@ export function openPostgres(options: PostgresOptions): Db {
   pool.on('remove', (c) => {
     if (prepared.delete(c as pg.PoolClient)) preparedOpen--;
   });
-  const query = async <Row>(client: pg.Pool | pg.PoolClient, sql: string, params?: readonly unknown[]) => {
-    const r = await client.query(sql, params as unknown[] | undefined);
+  const query = async <Row>(
+    client: pg.Pool | pg.PoolClient,
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ) => {
+    const r = options?.timeoutMs
+      ? await client
+          // `query_timeout` per statement: pg reads it from the query config (its types leave it out).
+          .query({
+            text: sql,
+            values: params as unknown[] | undefined,
+            query_timeout: options.timeoutMs,
+          } as pg.QueryConfig)
+          .catch((err: unknown) => {
+            throw unanswered(err, options.timeoutMs!);
+          })
+      : await client.query(sql, params as unknown[] | undefined);
     return { rows: r.rows as Row[], rowCount: r.rowCount ?? 0 } satisfies QueryResult<Row>;
   };
 
   return {
     backend: 'postgres',
     describe: describePostgresUrl(options.url, options.schema),
-    query: (sql, params) => query(pool, sql, params),
+    // A statement given up on (`timeoutMs`) fails, and the pool closes its connection (pg-pool
+    // releases a client with the error): the next statement gets a new one.
+    query: (sql, params, options) => query(pool, sql, params, options),
     async exec(sql) {
       await pool.query(sql);
     },
     async transaction(fn) {
       const client = await pool.connect();
+      // A statement given up on leaves its connection waiting on the silent server: never reused.
+      let gaveUp: Error | undefined;
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
-          query: (sql, params) => query(client, sql, params),
+          query: (sql, params, options) =>
+            query<never>(client, sql, params, options).catch((err: unknown) => {
+              if (isUnanswered(err)) gaveUp = err as Error;
+              throw err;
+            }),
           exec: async (sql) => {
             await client.query(sql);
           },
@@ -78,10 +103,10 @@ export function openPostgres(options: PostgresOptions): Db {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!gaveUp) await client.query('ROLLBACK').catch(() => {});
         throw err;
       } finally {
-        client.release();
+        client.release(gaveUp);
       }
     },
     async prepareConnections(n) {
@@ -127,6 +152,21 @@ export function openPostgres(options: PostgresOptions): Db {
       await pool.end();
     },
   };
+}
+
+const UNANSWERED = Symbol('unanswered');
+
+/** pg's own error for a statement past its `query_timeout`, as the catalog's "service unavailable". */
+function unanswered(err: unknown, ms: number): unknown {
+  if (!(err instanceof Error) || err.message !== 'Query read timeout') return err;
+  return Object.assign(
+    doorstepError('SERVICE_UNAVAILABLE', `the database did not answer within ${ms} ms`, { cause: err }),
+    { [UNANSWERED]: true },
+  );
+}
+
+function isUnanswered(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && UNANSWERED in err;
 }
 
 export function quoteIdent(name: string): string {

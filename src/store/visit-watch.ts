@@ -8,6 +8,16 @@ import { toVisit, type VisitRow } from './visits.ts';
  */
 
 /**
+ * How long, at most, a statement in this transaction waits for a row lock (SET LOCAL lock_timeout):
+ * past it, it fails (SQLSTATE 55P03) rather than waiting as long as whoever holds the lock — a
+ * forgotten `psql` session on a visit would otherwise hold the whole watch, every school's, and a
+ * pool connection with it.
+ */
+export async function boundLockWaits(tx: Queryable, ms: number): Promise<void> {
+  await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(ms))}`);
+}
+
+/**
  * The school's visits out (departed, not back safe), locked, with the lead's staff id and — only for a
  * school that watches for silent fobs — their fob's last event since the departure, or the time a
  * person resolved the visit's last silent-fob alarm if that is later (the silence counts from the

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { escalate } from '../../jobs/escalate.ts';
@@ -406,6 +407,33 @@ describe('the visit watcher', () => {
     await returnVisit(vdeps, lead, id);
     expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
   });
+
+  it("a visit row locked elsewhere (a forgotten psql session) fails that school's watch after its lock wait, and the schools after it are still watched", async () => {
+    const start = now;
+    const locked = await departed('lime', 30);
+    const watched = await departed('hampton', 30);
+    now = new Date(start.getTime() + 31 * 60_000);
+    const other = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await other.connect();
+    try {
+      await other.query(`SET search_path TO "${schema}"`);
+      await other.query('BEGIN');
+      await other.query('SELECT id FROM visits WHERE id = $1 FOR UPDATE', [locked]);
+      await expect(watch()).rejects.toMatchObject({
+        code: 'DOORSTEP_SERVICE_UNAVAILABLE',
+        message: expect.stringMatching(/visit watch failed for lime \(the others were watched\)/),
+      });
+      // Hampton, after Lime Hills in the config, was watched; Lime Hills waits for the lock.
+      expect((await alarmsOf(watched)).map((a) => a.type)).toEqual(['overdue_visit']);
+      expect(await alarmsOf(locked)).toEqual([]);
+      await other.query('ROLLBACK');
+    } finally {
+      await other.end();
+    }
+    // The lock gone, the next run watches Lime Hills too.
+    expect((await watch()).raised).toBe(1);
+    expect((await alarmsOf(locked)).map((a) => a.type)).toEqual(['overdue_visit']);
+  }, 30_000);
 
   it('running late: a new return time stands the overdue alarm down as safe (no incident) and re-arms it for the new time', async () => {
     const id = await departed('hampton', 30);
