@@ -71,6 +71,8 @@ export function fobsSettings(secret: SecretField) {
         shared: z.boolean().default(false),
         /** Connections per instance (with `shared`): each handles its messages in order, so more connections, more alarms per second. */
         connections: z.int().min(1).max(64).default(1),
+        /** A message over this is not read: on a device's topic it is raised as an SOS, unverified; else refused. */
+        maxBytes: z.int().min(256).max(1_048_576).default(65_536),
         sessionExpirySeconds: z
           .int()
           .min(60)

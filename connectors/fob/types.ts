@@ -77,15 +77,32 @@ export function shown(value: unknown): string {
  */
 export const MAX_JSON_DEPTH = 32;
 
+/**
+ * The body's JSON. Read as gateways send it: a UTF-8 byte-order mark before it is skipped, and a body
+ * that is one JSON string holding a JSON object or array (JSON encoded twice, as flow tools such as
+ * Node-RED do when a message is already text) is read as that object.
+ */
 export function parseJson(raw: Buffer): { ok: true; value: unknown } | { ok: false; reason: string } {
-  const text = raw.toString('utf8');
+  let text = raw.toString('utf8');
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (jsonDepth(text) > MAX_JSON_DEPTH)
     return { ok: false, reason: `the body is nested deeper than ${MAX_JSON_DEPTH} levels` };
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text) };
+    value = JSON.parse(text);
   } catch {
     return { ok: false, reason: 'the body is not JSON' };
   }
+  if (typeof value === 'string' && /^\s*[[{]/.test(value)) {
+    if (jsonDepth(value) > MAX_JSON_DEPTH)
+      return { ok: false, reason: `the body is nested deeper than ${MAX_JSON_DEPTH} levels` };
+    try {
+      return { ok: true, value: JSON.parse(value) };
+    } catch {
+      return { ok: true, value };
+    }
+  }
+  return { ok: true, value };
 }
 
 /** The deepest nesting of arrays and objects in JSON text (brackets inside strings not counted). */

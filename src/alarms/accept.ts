@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.ts';
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
+import { parseJson } from '../../connectors/fob/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
-import { ALARM_TYPES, type Decoded } from '../domain/fob/event.ts';
+import { ALARM_TYPES, checkEvent, type Decoded, type DecodeError } from '../domain/fob/event.ts';
 import { type TransportFacts, vouchedFacts } from '../domain/fob/trust.ts';
-import { insertRejected } from '../store/alarms.ts';
+import { insertRejected, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
@@ -38,8 +40,72 @@ export async function acceptFobPayload(
   raw: Buffer,
   arrival: Arrival,
 ): Promise<AcceptOutcome> {
+  const batch = batchOf(raw);
+  if (!batch) return acceptOne(deps, school, transport, raw, arrival, raw);
+  // A gateway that batches (a JSON array of events): each event taken as if it came alone, the
+  // device signature checked over the body as sent. What it answers is the first event's that was
+  // taken (a webhook sender sees the batch accepted), else the first refusal.
+  const outcomes: AcceptOutcome[] = [];
+  for (const item of batch)
+    outcomes.push(await acceptOne(deps, school, transport, Buffer.from(JSON.stringify(item)), arrival, raw));
+  return outcomes.find((o) => o.outcome !== 'invalid' && o.outcome !== 'refused') ?? outcomes[0]!;
+}
+
+/** Events one body may carry as a JSON array (more are refused, not read). */
+export const MAX_BATCH = 100;
+
+/** The events of a body that is a JSON array of 1–MAX_BATCH objects; null for anything else. */
+function batchOf(raw: Buffer): Record<string, unknown>[] | null {
+  // Cheap look first: most bodies are one object.
+  const first = raw
+    .subarray(0, 8)
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trimStart();
+  if (!first.startsWith('[') && !first.startsWith('"')) return null;
+  const parsed = parseJson(raw);
+  if (!parsed.ok || !Array.isArray(parsed.value)) return null;
+  const items = parsed.value;
+  if (items.length === 0 || items.length > MAX_BATCH) return null;
+  return items.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i))
+    ? (items as Record<string, unknown>[])
+    : null;
+}
+
+async function acceptOne(
+  deps: IngestDeps,
+  school: SchoolConfig,
+  transport: FobTransportConfig,
+  raw: Buffer,
+  arrival: Arrival,
+  signed: Buffer,
+): Promise<AcceptOutcome> {
   const t0 = deps.trace ? performance.now() : 0;
-  const decoded = decodeOrRefuse(transport, raw, arrival);
+  // Over its transport's bound, a body is not read at all (a 40 MB "check-in" would hold the event
+  // loop and the heap, and be kept whole): on a device's topic it is raised below, like any body
+  // that cannot be read.
+  let decoded: Decoded =
+    raw.length > transport.maxBytes
+      ? {
+          ok: false,
+          error: {
+            field: '(body)',
+            reason: `the body is ${raw.length} bytes, over the ${transport.maxBytes} an event may have`,
+          },
+        }
+      : decodeOrRefuse(transport, raw, arrival);
+  let unreadableBody = false;
+  // A body that cannot be read at all, on a topic that names the device (which the broker's ACL lets
+  // only the school's gateway publish on): when in doubt on the alarm path, raise — an SOS from that
+  // device, untrusted, what could not be read named on the board.
+  // (Not an empty body: that is how a retained message is cleared, not something a device sends.)
+  if (!decoded.ok && decoded.error.field === '(body)' && transport.kind === 'mqtt' && hasContent(raw)) {
+    const device = vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId;
+    if (device !== null) {
+      decoded = unreadableBodyAlarm(device, raw, arrival.receivedAt, decoded.error);
+      unreadableBody = decoded.ok;
+    }
+  }
   if (!decoded.ok) {
     await insertRejected(deps.db, {
       schoolId: school.id,
@@ -66,14 +132,15 @@ export async function acceptFobPayload(
     signature:
       arrival.signature === null
         ? 'absent'
-        : key && verifyDevicePayload(key.reveal(), raw, arrival.signature)
+        : key && verifyDevicePayload(key.reveal(), signed, arrival.signature)
           ? 'valid'
           : 'invalid',
   };
   const source = {
     transport: transport.kind,
     profile: transport.profile,
-    raw,
+    // A body that could not be read is kept as a refused one is: its first REJECTED_RAW_MAX_BYTES.
+    raw: unreadableBody ? raw.subarray(0, REJECTED_RAW_MAX_BYTES) : raw,
     facts,
     source: arrival.source,
   };
@@ -130,6 +197,41 @@ export async function acceptFobPayload(
   });
   deps.counters?.rejected(school.id, transport.kind);
   return { outcome: 'invalid', ...refused };
+}
+
+function hasContent(raw: Buffer): boolean {
+  return raw.some((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+}
+
+/**
+ * An SOS from `device` for a body no profile can read (not JSON, not an object, cut short): its event
+ * id made from the bytes (the broker redelivering them is one alarm), raised at the time received,
+ * and what could not be read named so the office treats it as real but unverified.
+ */
+function unreadableBodyAlarm(device: string, raw: Buffer, receivedAt: Date, why: DecodeError): Decoded {
+  const id = `unreadable-${createHash('sha256').update(raw).digest('base64url').slice(0, 32)}`;
+  const at = receivedAt.toISOString();
+  const decoded = checkEvent({
+    vendorEventId: id,
+    deviceId: device,
+    type: 'sos',
+    occurredAt: at,
+    receivedAt: at,
+    location: null,
+    batteryPercent: null,
+    message: null,
+    voiceNoteUrl: null,
+  });
+  if (!decoded.ok) return { ok: false, error: why };
+  return {
+    ok: true,
+    event: decoded.event,
+    unreadable: [
+      { field: '(body)', reason: `${why.reason}; raised as an SOS from the device its topic names` },
+    ],
+    // What a redelivery repeats: the same bytes (their digest; the event id is made from them too).
+    said: `raw-sha256\n${id}`,
+  };
 }
 
 /**

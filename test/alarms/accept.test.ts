@@ -49,17 +49,88 @@ afterAll(async () => {
 describe('a payload that is refused', () => {
   it('is kept only up to a bound (with its length), never whole', async () => {
     const junk = Buffer.alloc(1_048_576, 'x');
+    // No device vouched for (a webhook, a topic that names none): refused.
     const r = await acceptFobPayload({ db, producer, prefix }, school, transport, junk, {
       receivedAt: new Date(),
-      source: 'doorstep/alpha/fobs/PS-1/events',
-      deviceId: 'PS-1',
+      source: 'doorstep/alpha/gateway',
+      deviceId: null,
       signature: null,
     });
-    expect(r).toMatchObject({ outcome: 'invalid', field: '(body)' });
+    expect(r).toMatchObject({
+      outcome: 'invalid',
+      field: '(body)',
+      reason: 'the body is 1048576 bytes, over the 65536 an event may have',
+    });
     const { rows } = await db.query<{ n: number; raw_bytes: number }>(
       'SELECT length(raw) AS n, raw_bytes FROM rejected_events',
     );
     expect(rows).toEqual([{ n: 4096, raw_bytes: 1_048_576 }]);
+  });
+});
+
+describe('a body that cannot be read, on the topic of a device (when in doubt, raise)', () => {
+  const deps = () => ({ db, producer, prefix });
+  const on = (device: string) => ({
+    receivedAt: new Date(),
+    source: `doorstep/alpha/fobs/${device}/events`,
+    deviceId: device,
+    signature: null,
+  });
+  const raisedFor = async (alarmId: string) =>
+    (
+      await db.query<{ device_id: string; type: string; trust_issue: string; raw: string }>(
+        `SELECT a.device_id, a.type, e.trust_issue, e.raw FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1`,
+        [alarmId],
+      )
+    ).rows[0]!;
+
+  it('not JSON, cut short, not an object, over the size bound: an SOS from that device, unverified, the reason named', async () => {
+    for (const [device, body, why] of [
+      ['UB-1', '{"event_id": "x", "type": "SOS"', 'the body is not JSON'],
+      ['UB-2', '42', 'expected a JSON object'],
+      ['UB-3', 'x'.repeat(200_000), 'the body is 200000 bytes, over the 65536 an event may have'],
+    ] as const) {
+      const r = await acceptFobPayload(deps(), school, transport, Buffer.from(body), on(device));
+      expect(r, device).toMatchObject({ outcome: 'accepted', trusted: false });
+      const row = await raisedFor((r as { alarmId: string }).alarmId);
+      expect(row).toMatchObject({ device_id: device, type: 'sos' });
+      expect(row.trust_issue).toContain(`${why}; raised as an SOS from the device its topic names`);
+      // Kept as a refused body is: its first 4,096 bytes.
+      expect(row.raw.length).toBeLessThanOrEqual(4096);
+      // The broker redelivering the same bytes is the same alarm.
+      expect(await acceptFobPayload(deps(), school, transport, Buffer.from(body), on(device))).toMatchObject({
+        outcome: 'duplicate',
+        alarmId: (r as { alarmId: string }).alarmId,
+      });
+    }
+  });
+
+  it('an empty body (how a retained message is cleared) is refused, not raised', async () => {
+    expect(await acceptFobPayload(deps(), school, transport, Buffer.alloc(0), on('UB-4'))).toMatchObject({
+      outcome: 'invalid',
+    });
+  });
+
+  it('a byte-order mark, JSON encoded twice, and a batch (an array) are read as the events they hold', async () => {
+    const ev = (id: string) => ({
+      event_id: id,
+      device: { id: 'UB-5' },
+      type: 'SOS',
+      occurred_at: new Date().toISOString(),
+    });
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(ev('bom-1')))]);
+    const twice = Buffer.from(JSON.stringify(JSON.stringify(ev('twice-1'))));
+    const batch = Buffer.from(JSON.stringify([ev('batch-1'), ev('batch-2')]));
+    for (const body of [bom, twice, batch])
+      expect(await acceptFobPayload(deps(), school, transport, body, on('UB-5'))).toMatchObject({
+        outcome: 'accepted',
+        trusted: true,
+      });
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT e.vendor_event_id AS id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+       WHERE a.device_id = 'UB-5' ORDER BY 1`,
+    );
+    expect(rows.map((r) => r.id)).toEqual(['batch-1', 'batch-2', 'bom-1', 'twice-1']);
   });
 });
 
@@ -213,13 +284,21 @@ describe('a payload the database could not store as sent', () => {
       ['deep-1', `"message":${nested(20_000)}`],
       ['deep-2', `"device":{"id":${nested(20_000)}}`],
     ] as const) {
+      // Where no device is vouched for: refused and kept.
       expect(
-        await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), arrival()),
+        await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), {
+          ...arrival(),
+          deviceId: null,
+        }),
       ).toMatchObject({
         outcome: 'invalid',
         field: '(body)',
         reason: 'the body is nested deeper than 32 levels',
       });
+      // On a device's topic: raised, unverified.
+      expect(
+        await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), arrival()),
+      ).toMatchObject({ outcome: 'accepted', trusted: false });
     }
     const kept = await db.query(`SELECT reason FROM rejected_events WHERE reason LIKE '%nested deeper%'`);
     expect(kept.rows).toHaveLength(2);
@@ -389,13 +468,10 @@ describe('a payload that makes the code throw', () => {
       throw new TypeError('Cannot convert object to primitive value');
     });
     try {
-      const r = await acceptFobPayload(
-        { db, producer, prefix },
-        school,
-        transport,
-        Buffer.from(sos(0)),
-        arrival(),
-      );
+      const r = await acceptFobPayload({ db, producer, prefix }, school, transport, Buffer.from(sos(0)), {
+        ...arrival(),
+        deviceId: null,
+      });
       expect(r).toEqual({
         outcome: 'invalid',
         field: '(body)',

@@ -69,7 +69,7 @@ export const fobEvent = z.strictObject({
     .nullable(),
   batteryPercent: z.number().min(0).max(100).nullable(),
   message: z.string().max(2000).nullable(),
-  voiceNoteUrl: z.url().nullable(),
+  voiceNoteUrl: z.url().max(2048).nullable(),
 });
 export type FobEvent = z.output<typeof fobEvent>;
 

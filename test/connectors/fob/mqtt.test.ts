@@ -101,30 +101,37 @@ afterAll(async () => {
 });
 
 describe('MQTT fob transport (real Mosquitto)', () => {
-  it('stores every QoS 1 alarm once, with its escalation job, and rejects a malformed payload without looping', async () => {
+  it('stores every QoS 1 alarm once, with its escalation job; raises a body it cannot read from the topic’s device, and refuses an empty one, without looping', async () => {
     const t = await transport({ db, producer, prefix });
     await t.ready;
     for (let i = 0; i < 50; i++) await publish(sos(i));
     await publish(sos(0)); // the same device event again
-    await publish('{"not": "a fob event"');
-    await reach('SELECT count(*) FROM alarms', 50);
+    await publish('{"not": "a fob event"'); // cut short: raised, unverified (when in doubt, raise)
+    await publish(''); // empty (how a retained message is cleared): refused
+    await reach('SELECT count(*) FROM alarms', 51);
     await reach('SELECT count(*) FROM rejected_events', 1);
     // Every message, accepted or not, tells the board when the broker last sent anything.
     await reach('SELECT count(*) FROM ingest_status WHERE last_event_at IS NOT NULL', 1);
     await new Promise((r) => setTimeout(r, 300));
-    expect(await count('SELECT count(*) FROM alarms')).toBe(50);
-    expect(await count(`SELECT count(*) FROM alarms WHERE staff_id = 'staff-17'`)).toBe(50);
+    expect(await count('SELECT count(*) FROM alarms')).toBe(51);
+    expect(await count(`SELECT count(*) FROM alarms WHERE staff_id = 'staff-17'`)).toBe(51);
+    expect(
+      await count(
+        `SELECT count(*) FROM fob_events WHERE trust_issue LIKE '%the body is not JSON; raised as an SOS from the device its topic names%'`,
+      ),
+    ).toBe(1);
     const jobs = await producer.queueFor('escalate').getJobs(['waiting', 'delayed', 'active']);
-    expect(jobs).toHaveLength(50);
+    expect(jobs).toHaveLength(51);
     expect(await registry.getSingleMetricAsString('doorstep_fob_rejected_total')).toContain(
       `school="alpha",transport="mqtt"} 1`,
     );
     await t.stop();
-    // Reconnecting with the same session: the rejected payload was acknowledged and does not come back.
+    // Reconnecting with the same session: what was taken was acknowledged and does not come back.
     const again = await transport({ db, producer, prefix });
     await again.ready;
     await new Promise((r) => setTimeout(r, 500));
     expect(await count('SELECT count(*) FROM rejected_events')).toBe(1);
+    expect(await count('SELECT count(*) FROM alarms')).toBe(51);
     await again.stop();
   });
 
