@@ -10,6 +10,8 @@ export const BOARD_EVENT_TYPES = [
   'alarm.acknowledged',
   'alarm.resolved',
   'alarm.reopened',
+  /** The phone's position arrived after its "I need help" (the alarm never waits for it). */
+  'alarm.located',
   /** A provider reported a notification of the alarm delivered or not (the board shows it per recipient). */
   'alarm.delivery',
   'visit.requested',

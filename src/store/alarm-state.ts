@@ -52,6 +52,25 @@ async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<Alarm
   };
 }
 
+/**
+ * The phone's position for an "I need help" alarm raised before the phone had one (the alarm is never
+ * held for it): set once, only on a help alarm of this visit raised without a position. False when
+ * that is not this alarm, or it has its position already.
+ */
+export async function setHelpPosition(
+  tx: Queryable,
+  alarmId: string,
+  visitId: string,
+  location: { lat: number; lon: number; accuracyM: number | null },
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `UPDATE alarms SET location = $3::jsonb
+     WHERE id = $1 AND visit_id = $2 AND type = 'sos' AND fob_event_id IS NULL AND location IS NULL`,
+    [alarmId, Number(visitId), JSON.stringify(location)],
+  );
+  return rowCount === 1;
+}
+
 export async function addTimeline(
   tx: Queryable,
   alarmId: string,

@@ -29,8 +29,9 @@ export async function raiseConcern(
   visitId: string,
   concern: string,
   about: ConcernAbout = 'child',
-): Promise<{ outboxId: string | null; notified: number }> {
+): Promise<{ outboxId: string | null; notified: number; recordsInPreview: boolean }> {
   const text = concern.trim();
+  let recordsInPreview = false;
   const now = deps.now();
   const key = `${now.toISOString()}:${user.id}`;
   let outboxId: string | null = null;
@@ -40,6 +41,7 @@ export async function raiseConcern(
       const v = await mustLock(tx, visitId);
       must(deps, user, v, 'raise-concern');
       const school = knownSchool(deps.config, v.schoolId);
+      recordsInPreview = school.records.sink === 'preview';
       const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
       const record = renderVisitConcern({
         visitId,
@@ -85,5 +87,5 @@ export async function raiseConcern(
     { relayOutbox: true },
   );
   await sendNotices(deps.producer, notices);
-  return { outboxId, notified: notices.length };
+  return { outboxId, notified: notices.length, recordsInPreview };
 }

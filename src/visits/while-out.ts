@@ -3,7 +3,7 @@ import type { Effect } from '../domain/visits/lifecycle.ts';
 import { returnTimeProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
 import { londonTime } from '../records/templates/london-time.ts';
-import { addTimeline, resolve } from '../store/alarm-state.ts';
+import { addTimeline, resolve, setHelpPosition } from '../store/alarm-state.ts';
 import { raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
@@ -218,6 +218,27 @@ export async function askForHelp(
   });
   await deps.producer?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
   return alarmId;
+}
+
+/**
+ * The phone's position, sent after its "I need help" (which never waits for it: a phone's location
+ * prompt can take as long as the worker leaves it): set on that alarm, its timeline and the board told.
+ */
+export async function helpPosition(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  alarmId: string,
+  location: { lat: number; lon: number; accuracyM: number | null },
+): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    must(deps, user, v, 'help');
+    if (!(await setHelpPosition(tx, alarmId, visitId, location)))
+      throw doorstepError('CONFLICT', 'that alarm is not one of this visit waiting for its position');
+    await addTimeline(tx, alarmId, "the phone's position added", `user:${user.id}`);
+    events.push(await insertBoardEvent(tx, v.schoolId, 'alarm.located', { alarmId }));
+  });
 }
 
 /** The safe word of a visit out, for the office to recognise on the phone: audited, never listed or logged. */

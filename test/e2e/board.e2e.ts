@@ -634,6 +634,56 @@ describe('a worker out is watched until back safe', () => {
       .waitFor();
   });
 
+  it('"I need help" without a connection says the alarm was NOT sent, in the largest words, and sends it once the phone is back; its position follows', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+         departed_at, expected_return_at, worker_phone)
+       SELECT 'lime', 'P1', 'help offline e2e', $1, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
+         now() - interval '10 minutes', now() + interval '1 hour', u.phone
+       FROM users u WHERE u.username = 'sam' RETURNING id`,
+      [JSON.stringify({ line1: '2 Quarry Hill', town: 'Leeds', postcode: 'LS2 7EW' })],
+    );
+    const visit = rows[0]!.id;
+    const ctx = await browser.newContext({
+      viewport: { width: 360, height: 780 },
+      isMobile: true,
+      hasTouch: true,
+      permissions: ['geolocation'],
+      geolocation: { latitude: 53.7997, longitude: -1.5492, accuracy: 25 },
+    });
+    const sam = await signIn(ctx, 'sam');
+    await sam.goto(`${base}/visits/${visit}`);
+    const help = sam.getByRole('button', { name: 'I need help' });
+    await help.waitFor();
+    const alarms = async () =>
+      (await db.query<{ location: unknown }>('SELECT location FROM alarms WHERE visit_id = $1', [visit]))
+        .rows;
+    await ctx.setOffline(true);
+    await help.click();
+    const notSent = sam.locator('#help-not-sent[role="alert"]', { hasText: 'YOUR ALARM WAS NOT SENT' });
+    await notSent.waitFor();
+    await expect(notSent.locator('a[href="tel:999"]').count()).resolves.toBe(1);
+    expect(await alarms()).toEqual([]);
+    // Signal again: the page's own retry sends it (no second press), and says so.
+    await ctx.setOffline(false);
+    await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor({ timeout: 30_000 });
+    await expect(notSent.count()).resolves.toBe(0);
+    const located = await until(
+      async () => (await alarms())[0]?.location,
+      30_000,
+      "the phone's position on the help alarm",
+    );
+    expect(located).toMatchObject({ lat: 53.7997, lon: -1.5492 });
+    expect(await alarms()).toHaveLength(1);
+    // Put away for the tests after this one: the worker back, the alarm closed.
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolution_reason = 'worker_safe' WHERE visit_id = $1`,
+      [visit],
+    );
+    await db.query(`UPDATE visits SET returned_at = now(), status = 'returned' WHERE id = $1`, [visit]);
+    await ctx.close();
+  });
+
   it('an acknowledged overdue alarm fires again when its acknowledgement times out', async () => {
     const office = await signIn(
       await browser.newContext({ viewport: { width: 1280, height: 900 } }),

@@ -171,7 +171,12 @@ describe('records and notices in a browser', () => {
       .getByLabel('What happened or worries you (sent at once)')
       .fill('Younger sibling has a bruise on the cheek');
     await sam.getByRole('button', { name: 'Send the concern now' }).click();
-    await sam.getByRole('status').filter({ hasText: 'Concern sent to the safeguarding team' }).waitFor();
+    await sam
+      .getByRole('status')
+      .filter({
+        hasText: "Concern sent to the people the school names for concerns. Sent into the school's records.",
+      })
+      .waitFor();
 
     const told = await until(
       async () => dslChannel.find((m) => String(m.text).includes('Younger sibling has a bruise')),

@@ -441,12 +441,8 @@ export function concernForm() {
         onsubmit: (e) => {
           e.preventDefault();
           const incident = incidentBox.checked;
-          post(
-            'concern',
-            { concern: text.value, about: incident ? 'incident' : 'child' },
-            incident
-              ? "Incident sent to the people the school names for incidents and into the school's records."
-              : "Concern sent to the safeguarding team and into the school's records.",
+          post('concern', { concern: text.value, about: incident ? 'incident' : 'child' }, (a) =>
+            concernSaid(a, incident),
           );
         },
       },
@@ -488,4 +484,24 @@ export function cancelForm(d) {
       h('button', { type: 'submit' }, 'Cancel visit'),
     ),
   );
+}
+
+/**
+ * What the page says once a concern is in: the truth of it — whether anyone is being told, and
+ * whether the record went to the school's records or is held while records are in preview. Told no
+ * one (the school names no one for it), it says so loudly: phone them now.
+ */
+export function concernSaid(answer, incident) {
+  const what = incident ? 'Incident' : 'Concern';
+  const records =
+    answer?.recordsInPreview === true
+      ? "Kept for the school's records (not sent: Doorstep's records are still in preview)."
+      : "Sent into the school's records.";
+  const n = answer?.notified ?? 0;
+  if (n === 0)
+    return {
+      text: `${what} recorded, but the school names no one to be told of it: phone the ${incident ? 'school' : 'DSL'} now. ${records}`,
+      alert: true,
+    };
+  return `${what} sent to the people the school names for ${incident ? 'incidents' : 'concerns'}. ${records}`;
 }

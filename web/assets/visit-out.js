@@ -19,7 +19,7 @@ export function outParts(d, can) {
       can('help')
         ? h(
             'button',
-            { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp() },
+            { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.officePhone) },
             'I need help',
           )
         : null,
@@ -259,22 +259,90 @@ function left(iso) {
   return m < 60 ? `in ${m} min` : `in ${Math.floor(m / 60)} h ${m % 60} min`;
 }
 
-/** "I need help": an SOS alarm for this visit, with the phone's position if the worker allows it. */
-export async function askForHelp() {
-  const position = await new Promise((resolve) => {
+/**
+ * "I need help": an SOS alarm for this visit, sent at once — never held for the phone's position (a
+ * location prompt waits as long as the worker leaves it); the position follows when the phone has it.
+ * Not sent (no signal, the server away), the page says so in the largest words it has, with the
+ * office's number and 999, and tries again every few seconds until it is sent or refused for good.
+ */
+let helpRetry = null;
+export async function askForHelp(office = null) {
+  clearTimeout(helpRetry);
+  let answer;
+  try {
+    answer = await api('POST', `/api/visits/${visitId}/help`, {});
+  } catch (err) {
+    notSent(err, office);
+    // A refusal (signed out, no longer out) will not change by trying again; anything else might.
+    if (!err.status || err.status >= 500 || err.status === 429)
+      helpRetry = setTimeout(() => askForHelp(office), HELP_RETRY_MS);
+    return;
+  }
+  document.getElementById('help-not-sent')?.remove();
+  say(msg, 'Help requested: your alarm is with the office. If you are in danger now, call 999.');
+  await page.load().catch(() => {});
+  window.scrollTo({ top: 0 });
+  const position = await phonePosition();
+  if (position && answer?.alarmId)
+    await api('POST', `/api/visits/${visitId}/help-position`, {
+      alarmId: answer.alarmId,
+      location: position,
+    }).catch(() => {});
+}
+
+/** How long the page waits before trying a help request that did not get through again. */
+const HELP_RETRY_MS = 5000;
+
+/** The phone's position, or null (none, refused, or not within a minute). */
+function phonePosition() {
+  return new Promise((resolve) => {
     if (!navigator.geolocation) return resolve(null);
+    const giveUp = setTimeout(() => resolve(null), 60_000);
     navigator.geolocation.getCurrentPosition(
-      (p) =>
-        resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracyM: p.coords.accuracy ?? null }),
-      () => resolve(null),
-      { timeout: 5000, maximumAge: 60_000 },
+      (p) => {
+        clearTimeout(giveUp);
+        resolve({ lat: p.coords.latitude, lon: p.coords.longitude, accuracyM: p.coords.accuracy ?? null });
+      },
+      () => {
+        clearTimeout(giveUp);
+        resolve(null);
+      },
+      { timeout: 30_000, maximumAge: 60_000 },
     );
   });
-  await post(
-    'help',
-    { location: position },
-    'Help requested: your alarm is with the office. If you are in danger now, call 999.',
+}
+
+/** The help request did not get through: said at the top of the page, as large as it can be. */
+function notSent(err, office) {
+  const why =
+    err.status === 401
+      ? 'You are signed out.'
+      : err.status
+        ? err.message
+        : 'No connection to Doorstep (no signal, or the server is away).';
+  const box =
+    document.getElementById('help-not-sent') ??
+    h('section', { id: 'help-not-sent', class: 'not-sent', role: 'alert' });
+  box.replaceChildren(
+    h('h2', {}, 'YOUR ALARM WAS NOT SENT'),
+    h('p', {}, why, ' ', helpWillRetry(err) ? 'Trying again every few seconds.' : ''),
+    h(
+      'div',
+      { class: 'big-actions' },
+      office
+        ? h('a', { class: 'button big danger', href: `tel:${office.replace(/\s+/g, '')}` }, 'Call the office')
+        : null,
+      h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
+    ),
   );
+  if (!box.isConnected) document.querySelector('main')?.prepend(box);
+  say(msg, 'YOUR ALARM WAS NOT SENT: call the office or 999.', true);
+  if (navigator.vibrate) navigator.vibrate([600, 200, 600, 200, 600]);
+  window.scrollTo({ top: 0 });
+}
+
+function helpWillRetry(err) {
+  return !err.status || err.status >= 500 || err.status === 429;
 }
 
 // While the worker is out the page re-reads every 20 s (a form being filled in is kept).

@@ -34,8 +34,11 @@ export const lines = (text) =>
  */
 export async function post(path, body, done) {
   try {
-    await api('POST', `/api/visits/${visitId}/${path}`, body);
-    say(msg, done);
+    const answer = await api('POST', `/api/visits/${visitId}/${path}`, body);
+    // `done`: what to say, or what to say from the server's answer ({ text, alert } to say it loudly).
+    const said = typeof done === 'function' ? done(answer) : done;
+    if (typeof said === 'string') say(msg, said);
+    else say(msg, said.text, said.alert === true);
     await page.load();
   } catch (err) {
     say(msg, err.message, true);

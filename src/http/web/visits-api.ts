@@ -34,6 +34,7 @@ import {
   arriveVisit,
   askForHelp,
   checkInVisit,
+  helpPosition,
   returnVisit,
   revealSafeWord,
   runningLate,
@@ -202,17 +203,19 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   });
 
   /** One step of a visit: the id checked, the visit found in the user's schools, the body parsed, then `run`. */
-  const step = <S extends z.ZodType>(
+  // `answer`: what of the step's result the page is told (nothing, unless a step names it).
+  const step = <S extends z.ZodType, R>(
     name: string,
     access: Access,
     body: S,
-    run: (user: User, visitId: string, input: z.output<S>) => Promise<unknown>,
+    run: (user: User, visitId: string, input: z.output<S>) => Promise<R>,
+    answer?: (result: R) => Record<string, unknown>,
   ) =>
     app.post<{ Params: { id: string } }>(`/api/visits/:id/${name}`, { config: { access } }, async (req) => {
       const { id: visitId } = parseInput(idParam, req.params);
       await visitFor(req, visitId);
-      await run(userOf(req), visitId, parseInput(body, req.body));
-      return { ok: true };
+      const result = await run(userOf(req), visitId, parseInput(body, req.body));
+      return { ok: true, ...answer?.(result) };
     });
 
   // Who may authorise or assess is the pack's (the lifecycle checks roles and positions).
@@ -301,6 +304,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       about: z.enum(['child', 'incident']).default('child'),
     }),
     (user, id, b) => raiseConcern(deps, user, id, b.concern, b.about),
+    // The page says what really happened: how many people are being told, and whether the record
+    // goes to the school's records system or is held (records in preview).
+    (r) => ({ notified: r.notified, recordsInPreview: r.recordsInPreview }),
   );
   step(
     'follow-up-done',
@@ -322,6 +328,20 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         .optional(),
     }),
     (user, id, b) => askForHelp(deps, user, id, b.location ?? null),
+    (alarmId) => ({ alarmId }),
+  );
+  step(
+    'help-position',
+    ['visiting-staff', 'office', 'safeguarding'],
+    z.strictObject({
+      alarmId: z.string().regex(/^[0-9]{1,18}$/, { error: 'expected an alarm id' }),
+      location: z.strictObject({
+        lat: z.number().min(-90).max(90),
+        lon: z.number().min(-180).max(180),
+        accuracyM: z.number().min(0).max(100_000).nullable(),
+      }),
+    }),
+    (user, id, b) => helpPosition(deps, user, id, b.alarmId, b.location),
   );
   app.post<{ Params: { id: string } }>(
     '/api/visits/:id/safe-word',

@@ -40,11 +40,12 @@ beforeAll(async () => {
   producer = new Producer(catalog, conn, prefix);
   app = await buildWebApp(config, db, { prefix, producer, publisher: conn });
   office = await addUser(db, 'office', ['office']);
-  await addUser(db, 'wearer', ['visiting-staff'], {
+  const wearer = await addUser(db, 'wearer', ['visiting-staff'], {
     staffId: 'st-1',
     displayName: 'Wendy Wearer',
     phone: '+447700900333',
   });
+  as.set('wearer', await sessionFor(db, wearer));
   for (const [name, roles] of [
     ['office', null],
     ['dm', ['data-manager']],
@@ -404,6 +405,44 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
     ).toBe(200);
     const out = (await call('office', 'GET', `/api/visits/${id}`)).json().visit;
     expect(out).toMatchObject({ leadUserId: wearer, workerPhone: '+447700900333', fobDeviceId: 'PS-0001' });
+    // "I need help" is raised at once, without a position; the page learns its alarm's id and sends
+    // the phone's position when it has one — once, and only to that visit's help alarm.
+    const help = (await call('wearer', 'POST', `/api/visits/${id}/help`, {})).json();
+    expect(help).toEqual({ ok: true, alarmId: expect.stringMatching(/^\d+$/) });
+    const position = { lat: 53.8, lon: -1.55, accuracyM: 12 };
+    const located = await call('wearer', 'POST', `/api/visits/${id}/help-position`, {
+      alarmId: help.alarmId,
+      location: position,
+    });
+    expect(located.statusCode).toBe(200);
+    const { rows: at } = await db.query<{ location: unknown }>('SELECT location FROM alarms WHERE id = $1', [
+      help.alarmId,
+    ]);
+    expect(at[0]!.location).toEqual(position);
+    const again = await call('wearer', 'POST', `/api/visits/${id}/help-position`, {
+      alarmId: help.alarmId,
+      location: { ...position, lat: 0 },
+    });
+    expect(again.statusCode).toBe(409);
+    const { rows: others } = await db.query<{ id: string }>(
+      `SELECT id FROM alarms WHERE visit_id IS DISTINCT FROM $1 LIMIT 1`,
+      [Number(id)],
+    );
+    // Another alarm (the fob's, earlier in this file) is not this visit's.
+    expect(others).toHaveLength(1);
+    expect(
+      (
+        await call('wearer', 'POST', `/api/visits/${id}/help-position`, {
+          alarmId: String(others[0]!.id),
+          location: position,
+        })
+      ).statusCode,
+    ).toBe(409);
+    const events = await db.query<{ type: string }>(
+      `SELECT type FROM board_events WHERE type = 'alarm.located' AND payload->>'alarmId' = $1`,
+      [help.alarmId],
+    );
+    expect(events.rows).toHaveLength(1);
     // Led by someone else now: no longer on Kim's list.
     const after = await app.inject({ url: '/api/visits?school=alpha', headers: { cookie: k.cookie } });
     expect(after.json().visits.map((v: { id: string }) => v.id)).not.toContain(id);
