@@ -70,7 +70,7 @@ export async function boardState(
     `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.returned_at, v.arrived_at, v.expected_return_at,
             v.estimated_arrival_at,
             v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
-            l.display_name AS lead_name, l.phone AS lead_phone, pa.display_name AS partner_name,
+            l.display_name AS lead_name, COALESCE(v.worker_phone, l.phone) AS lead_phone, pa.display_name AS partner_name,
             pa.phone AS partner_phone,
             (SELECT c.phone FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
                AND c.phone IS NOT NULL ORDER BY c.priority LIMIT 1) AS family_phone

@@ -405,6 +405,11 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
     ).toBe(200);
     const out = (await call('office', 'GET', `/api/visits/${id}`)).json().visit;
     expect(out).toMatchObject({ leadUserId: wearer, workerPhone: '+447700900333', fobDeviceId: 'PS-0001' });
+    // The board's number for the worker is the one they left with (the departure form's "phone while
+    // out"), not only their account's: the office must reach them when they are overdue.
+    await db.query(`UPDATE visits SET worker_phone = '+447700900444' WHERE id = $1`, [id]);
+    const onBoard = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    expect(onBoard.visits.find((v: { id: string }) => v.id === id)?.phones.lead).toBe('+447700900444');
     // "I need help" is raised at once, without a position; the page learns its alarm's id and sends
     // the phone's position when it has one — once, and only to that visit's help alarm.
     const help = (await call('wearer', 'POST', `/api/visits/${id}/help`, {})).json();
