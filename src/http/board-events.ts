@@ -56,6 +56,10 @@ function frame(e: BoardEvent): string {
  * session in one query catches what a lost message or a change without Redis (the CLI) missed.
  * Nothing is added per event: the alarm path stays a publish and a write per open board.
  */
+/** How often an open board stream is sent a heartbeat (the page's watchdog allows three missed). */
+export const HEARTBEAT_MS = 15_000;
+const HEARTBEAT_FRAME = 'event: heartbeat\ndata: {}\n\n';
+
 export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOptions): Promise<void> {
   const now = o.now ?? (() => new Date());
   const bus = new EventEmitter();
@@ -165,7 +169,9 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       let held: BoardEvent[] | null = [];
       const onEvent = (e: BoardEvent) => (held ? held.push(e) : send(e));
       bus.on(schoolId, onEvent);
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), o.heartbeatMs ?? 15_000);
+      // A named event, not a comment: the page sees it, and a stream silent past a few of them (a
+      // connection that hangs without closing) is one the board says it has lost (`board-live.js`).
+      const heartbeat = setInterval(() => res.write(HEARTBEAT_FRAME), o.heartbeatMs ?? HEARTBEAT_MS);
       const closed = () => {
         streams.delete(stream);
         clearTimeout(expiry);

@@ -684,6 +684,29 @@ describe('a worker out is watched until back safe', () => {
     await ctx.close();
   });
 
+  it('a board that loses its connection says over everything that alarms are not arriving, and clears when it is back', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const office = await signIn(ctx, 'office');
+    await office.getByText('Live', { exact: true }).waitFor();
+    // The server goes away: its stream ends, and every new one fails.
+    await office.route('**/board/events**', (route) => route.abort('connectionrefused'));
+    await office.evaluate(() => {
+      const b = (globalThis as unknown as { doorstepBoard: { source: EventSource } }).doorstepBoard;
+      b.source.close();
+      b.source.dispatchEvent(new Event('error'));
+    });
+    const banner = office.locator('#board-unreachable[role="alert"]', {
+      hasText: 'DOORSTEP IS UNREACHABLE: ALARMS ARE NOT ARRIVING',
+    });
+    await banner.waitFor({ timeout: 60_000 });
+    await expect(office.locator('#content.stale').count()).resolves.toBe(1);
+    await office.unroute('**/board/events**');
+    await office.getByText('Live', { exact: true }).waitFor({ timeout: 60_000 });
+    await until(async () => (await banner.count()) === 0, 15_000, 'the warning to go');
+    await expect(office.locator('#content.stale').count()).resolves.toBe(0);
+    await ctx.close();
+  }, 120_000);
+
   it('an acknowledged overdue alarm fires again when its acknowledgement times out', async () => {
     const office = await signIn(
       await browser.newContext({ viewport: { width: 1280, height: 900 } }),

@@ -51,7 +51,8 @@ async function readEvents(
           .filter((l) => /^(id|event|data): /.test(l))
           .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]),
       );
-      if (fields.data) out.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) });
+      if (fields.data && fields.event !== 'heartbeat')
+        out.push({ id: fields.id!, event: fields.event!, data: JSON.parse(fields.data) });
       i = buf.indexOf('\n\n');
     }
   }
@@ -68,7 +69,13 @@ beforeAll(async () => {
     readiness: [],
     metrics: createMetrics([]),
     queues: [],
-    boardEvents: { config, db, subscriber: await connectRedis({ url: TEST_REDIS_URL }, 'worker'), prefix },
+    boardEvents: {
+      config,
+      db,
+      subscriber: await connectRedis({ url: TEST_REDIS_URL }, 'worker'),
+      prefix,
+      heartbeatMs: 300,
+    },
   });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -101,6 +108,20 @@ describe('board live events (SSE)', () => {
         vendorEventId: 'board-1',
       },
     });
+  });
+
+  it('sends an open board a heartbeat it can see (a named event, not a comment), so a hung stream is noticed', async () => {
+    const res = await fetch(`${base}/board/events?school=alpha`);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!text.includes('event: heartbeat\ndata: {}\n\n')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    await reader.cancel();
+    expect(text).toContain('event: heartbeat\ndata: {}\n\n');
   });
 
   it('catches a reconnecting board up from its Last-Event-ID, missing nothing', async () => {

@@ -1,5 +1,6 @@
-import { api, say } from './app.js';
+import { api, h, say } from './app.js';
 import { hooks, msg, state } from './board-shared.js';
+import { setSounding } from './board-sound.js';
 
 // Live over SSE: every event (and every reconnect) re-reads the board, and EventSource resends
 // Last-Event-ID so none is missed.
@@ -32,6 +33,60 @@ export function scheduleRefresh(wait = 0) {
   }, wait);
 }
 
+/**
+ * How long the board may be without its live stream before it says, over everything, that alarms
+ * are not arriving: what it shows may be stale — an "all clear" from before the break.
+ */
+const UNREACHABLE_AFTER_MS = 25_000;
+let unreachableTimer = null;
+let downSince = null;
+function lostStream() {
+  downSince ??= new Date();
+  unreachableTimer ??= setTimeout(unreachable, UNREACHABLE_AFTER_MS);
+}
+function streamBack() {
+  clearTimeout(unreachableTimer);
+  unreachableTimer = null;
+  downSince = null;
+  document.getElementById('board-unreachable')?.remove();
+  document.getElementById('content')?.classList.remove('stale');
+}
+function unreachable() {
+  const since = downSince.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  document.getElementById('content')?.classList.add('stale');
+  if (!document.getElementById('board-unreachable'))
+    document
+      .querySelector('main')
+      ?.prepend(
+        h(
+          'section',
+          { id: 'board-unreachable', class: 'not-sent', role: 'alert' },
+          h('h2', {}, 'DOORSTEP IS UNREACHABLE: ALARMS ARE NOT ARRIVING'),
+          h(
+            'p',
+            {},
+            `This board has had no connection since ${since}. What it shows may be out of date. Phone the staff out on visits, and check the connection and the Doorstep server. This goes away by itself once the board is back.`,
+          ),
+        ),
+      );
+  setSounding(true);
+}
+
+/**
+ * The server sends a heartbeat every 15 s: a stream that has sent nothing for 50 s hangs without
+ * closing (no error comes), so it is dropped and opened again — and counted as lost meanwhile.
+ */
+const SILENT_STREAM_MS = 50_000;
+let lastHeard = Date.now();
+setInterval(() => {
+  if (state.source && Date.now() - lastHeard > SILENT_STREAM_MS) {
+    lastHeard = Date.now();
+    state.connected = false;
+    lostStream();
+    connect();
+  }
+}, 10_000);
+
 let retryTimer = null;
 export function connect() {
   clearTimeout(retryTimer);
@@ -41,7 +96,12 @@ export function connect() {
   const src = new EventSource(`/board/events?school=${encodeURIComponent(state.school)}${since}`);
   state.source = src;
   const live = document.getElementById('live');
+  src.addEventListener('heartbeat', () => {
+    lastHeard = Date.now();
+  });
   src.addEventListener('open', () => {
+    lastHeard = Date.now();
+    streamBack();
     state.connected = true;
     state.retries = 0;
     live.textContent = 'Live';
@@ -49,6 +109,7 @@ export function connect() {
     scheduleRefresh(); // catch up on anything missed while away
   });
   src.addEventListener('error', () => {
+    lostStream();
     state.connected = false;
     live.textContent = 'Reconnecting…';
     live.className = 'live off';
@@ -61,6 +122,7 @@ export function connect() {
   });
   for (const t of EVENT_TYPES)
     src.addEventListener(t, (e) => {
+      lastHeard = Date.now();
       state.lastEventId = e.lastEventId;
       state.eventsSeen++;
       scheduleRefresh();
