@@ -644,8 +644,9 @@ describe('a worker out is watched until back safe', () => {
       [JSON.stringify({ line1: '2 Quarry Hill', town: 'Leeds', postcode: 'LS2 7EW' })],
     );
     const visit = rows[0]!.id;
+    // A small phone (375 × 667): "I need help" is on the first screen, above the pupil's details.
     const ctx = await browser.newContext({
-      viewport: { width: 360, height: 780 },
+      viewport: { width: 375, height: 667 },
       isMobile: true,
       hasTouch: true,
       permissions: ['geolocation'],
@@ -655,6 +656,8 @@ describe('a worker out is watched until back safe', () => {
     await sam.goto(`${base}/visits/${visit}`);
     const help = sam.getByRole('button', { name: 'I need help' });
     await help.waitFor();
+    const box = await help.boundingBox();
+    expect(box!.y + box!.height).toBeLessThanOrEqual(667);
     const alarms = async () =>
       (await db.query<{ location: unknown }>('SELECT location FROM alarms WHERE visit_id = $1', [visit]))
         .rows;

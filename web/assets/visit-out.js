@@ -11,6 +11,7 @@ import { backSafeWords, outBannerLines, whenSaid } from './visit-words.js';
 export function outParts(d, can) {
   const v = d.visit;
   const parts = [];
+  // These two first: the page puts them at its top while out (visit.js).
   parts.push(outBanner(d));
   parts.push(
     h(

@@ -123,7 +123,13 @@ async function load() {
     if (can('approve-out-of-hours')) parts.push(outOfHoursForm(d));
     if (can('depart')) parts.push(departForm(d));
   }
-  if (d.out) parts.push(...outParts(d, can));
+  if (d.out) {
+    // While out, the banner and "I need help" / Call the office / Call 999 come first: on a small
+    // phone they are never below the pupil's details.
+    const [banner, actions, ...rest] = outParts(d, can);
+    parts.unshift(banner, actions);
+    parts.push(...rest);
+  }
   // The slip stays reachable from leaving until the outcome is done (and after, when no one was home).
   if (v.departedAt && (!v.outcome || v.outcome.noOneHome))
     parts.push(
