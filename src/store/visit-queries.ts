@@ -47,7 +47,8 @@ export async function dayList(db: Queryable, schoolId: string, date: string, yea
 }
 
 /**
- * Training records and home visits already made, for the staff going on a visit (in the order given).
+ * Training records, home visits already made (went and came back), and another visit each is out on
+ * now, for the staff going on a visit (in the order given).
  * Experience recorded on an account counts only when no one going on this visit recorded it: a
  * first visit needs someone experienced by another's word, never by the word of the people going.
  */
@@ -58,13 +59,16 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
     safeguarding: Date | null;
     experienced: boolean;
     made: number;
+    out_on: string | null;
   }>(
     `SELECT u.id, u.home_visit_trained_on AS home, u.safeguarding_trained_on AS safeguarding,
             (u.home_visit_experienced_on IS NOT NULL
               AND (u.home_visit_experience_recorded_by IS NULL
                    OR NOT u.home_visit_experience_recorded_by = ANY($1::bigint[]))) AS experienced,
-            (SELECT count(*)::int FROM visits v WHERE v.id <> $2 AND v.departed_at IS NOT NULL
-               AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made
+            (SELECT count(*)::int FROM visits v WHERE v.id <> $2 AND v.returned_at IS NOT NULL
+               AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made,
+            (SELECT min(v.id) FROM visits v WHERE v.id <> $2 AND v.departed_at IS NOT NULL
+               AND v.returned_at IS NULL AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS out_on
      FROM users u WHERE u.id = ANY($1::bigint[])`,
     [[...userIds], exceptVisitId],
   );
@@ -75,6 +79,7 @@ export async function staffCompetence(db: Queryable, userIds: readonly string[],
       safeguardingTrained: Boolean(r?.safeguarding),
       visitsMade: r?.made ?? 0,
       experienced: r?.experienced === true,
+      outOnVisit: r?.out_on == null ? null : String(r.out_on),
     };
   });
 }

@@ -16,6 +16,8 @@ export interface StaffCompetence {
   visitsMade: number;
   /** Recorded on their account as experienced in home visits (visits made before Doorstep). */
   experienced?: boolean;
+  /** Another visit they are out on now (departed, not back safe): its id. */
+  outOnVisit?: string | null;
 }
 
 /** How long before leaving an estimated arrival typed as "now" may be (the form takes a while). */
@@ -204,6 +206,15 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       message: `the address was flagged ${[...new Set(v.flaggedSinceAssessed)].join(' and ')} after the risk was assessed: the assessment must be amended first (by ${rules.risk.assessedBy.join(' or ')})`,
     });
   const staff = v.staff ?? [];
+  // Every pack: someone still out on another visit (not back safe from it) is said before they leave
+  // on this one — a visit forgotten open splits the watch (a fob's alarm goes to one of them). Not a
+  // block: two visits on one trip are real (siblings at one address, each child's own visit).
+  for (const visit of new Set(staff.map((s) => s.outOnVisit).filter(Boolean)))
+    out.push({
+      level: 'warn',
+      rule: 'already-out',
+      message: `someone going is still out on visit #${visit}: unless it is the same trip (a brother or sister at this address), record Back safe on it first`,
+    });
   if (staff.length) {
     if (rules.competence.homeVisitTraining && staff.some((s) => !s.homeVisitTrained))
       out.push({

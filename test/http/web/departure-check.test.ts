@@ -198,6 +198,35 @@ describe('the departure checks the visit page lists', () => {
       expectedReturnAt: back,
     });
     expect(left.statusCode, left.body).toBe(200);
+
+    // While Vera and Wes are out, leaving on another visit says so (a warning: siblings at one address
+    // are one trip) — and the visit they are out on is not yet experience (a visit made is one come
+    // back from).
+    const second = (
+      await call('office', 'POST', '/api/visits', {
+        school: 'heath-lane',
+        pupilMisId: '9002',
+        reason: 'again',
+      })
+    ).json().id as string;
+    const twice = await expectRefusalListed('office', second, { risksRead: true, leadUserId: u.vera!.id });
+    expect(blocks(twice).map((f) => f.rule)).toContain('experience');
+    expect(twice.find((f) => f.rule === 'already-out')).toEqual({
+      level: 'warn',
+      rule: 'already-out',
+      message: `someone going is still out on visit #${id}: unless it is the same trip (a brother or sister at this address), record Back safe on it first`,
+    });
+    expect((await call('office', 'POST', `/api/visits/${id}/back-safe`, {})).statusCode).toBe(200);
+    const after = (
+      await call('office', 'POST', `/api/visits/${second}/departure-check`, {
+        risksRead: true,
+        leadUserId: u.vera!.id,
+        expectedReturnAt: back,
+      })
+    ).json();
+    const rules = (after.findings as Finding[]).map((f) => f.rule);
+    expect(rules).not.toContain('already-out');
+    expect(rules).not.toContain('experience');
   });
 
   it('an assessment names the address flags the page showed: one recorded since is refused (409), to be read first', async () => {
