@@ -184,7 +184,9 @@ export async function visitingStaffContacts(
 
 /**
  * The family a visit is announced to: the pupil's first contact with a phone number, those with
- * parental responsibility first, then by the MIS's priority — one text per family, not per contact.
+ * parental responsibility first, then those the MIS says nothing of, by its priority — one text per
+ * family, not per contact. Never a contact the MIS records as having no parental responsibility (a
+ * relative the child does not live with is not told of a school's visit): with no one else, no one.
  */
 export async function familyContactOfVisit(
   db: Db,
@@ -193,7 +195,7 @@ export async function familyContactOfVisit(
   const { rows } = await db.query<{ phone: string; email: string | null }>(
     `SELECT c.phone, c.email FROM visits v
        JOIN pupil_contacts c ON c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
-     WHERE v.id = $1 AND c.phone IS NOT NULL AND c.phone <> ''
+     WHERE v.id = $1 AND c.phone IS NOT NULL AND c.phone <> '' AND c.parental_responsibility IS NOT FALSE
      ORDER BY c.parental_responsibility IS NOT TRUE, c.priority LIMIT 1`,
     [visitId],
   );

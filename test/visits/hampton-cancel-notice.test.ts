@@ -5,6 +5,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
+import { familyContactOfVisit } from '../../src/store/notify.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelVisit } from '../../src/visits/outcome.ts';
@@ -91,6 +92,35 @@ describe('Hampton: a cancelled appointment, as the family hears of it', () => {
       )
     ).rows;
     expect(staff.map((r) => r.text)).toEqual([expect.stringContaining(reason)]);
+  });
+
+  it('the family is a contact with parental responsibility, or one the MIS says nothing of — never one recorded as having none', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('hampton', 'PR1', 'Ida', 'Reed', $1)`,
+      [JSON.stringify({ line1: '1 Elm Row', postcode: 'LS6 2QT' })],
+    );
+    const lead = await addUser(db, 'pr-lead', ['visiting-staff'], { displayName: 'Pat Lead' });
+    const id = await requestVisit(deps, lead, {
+      schoolId: 'hampton',
+      pupilMisId: 'PR1',
+      reason: 'induction',
+    });
+    const contact = (priority: number, phone: string | null, pr: boolean | null) =>
+      db.query(
+        `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, parental_responsibility)
+         VALUES ('hampton', 'PR1', $1::int, 'C' || $1::text, 'relative', $2, $3)`,
+        [priority, phone, pr],
+      );
+    // Mum (parental responsibility) has no phone; an aunt recorded as having none has one.
+    await contact(1, null, true);
+    await contact(2, '+447700900601', false);
+    expect(await familyContactOfVisit(db, id)).toEqual([]);
+    // A contact the MIS says nothing of is told, before no one.
+    await contact(3, '+447700900602', null);
+    expect((await familyContactOfVisit(db, id)).map((c) => c.phone)).toEqual(['+447700900602']);
+    // One with parental responsibility and a phone comes first.
+    await contact(4, '+447700900603', true);
+    expect((await familyContactOfVisit(db, id)).map((c) => c.phone)).toEqual(['+447700900603']);
   });
 
   it('called off at the door (doubts about their safety): the HoS and DSL hear of it now; the family is not texted from the doorstep', async () => {
