@@ -50,7 +50,23 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
           throw malformed({ unit, line: 1 }, undefined, `a column caption holds ${NUL_EXPECTED}`);
         }
         columns = header.length;
-        return header.map((h) => h.trim());
+        const trimmed = header.map((h) => h.trim());
+        // Two columns that are one field to Doorstep (`Attendance Mark` and `attendance_mark`, or
+        // the same caption twice): the later would silently win — a mark, a pupil's id replaced.
+        const read = new Set([...Object.values(pupilCols), ...Object.values(markCols)].map(normaliseCaption));
+        const seen = new Map<string, number>();
+        trimmed.forEach((h, i) => {
+          const key = normaliseCaption(h);
+          const first = seen.get(key);
+          if (first !== undefined && read.has(key))
+            throw malformed(
+              { unit, line: 1 },
+              h,
+              `column ${i + 1} ("${h}") is the same field as column ${first + 1} ("${trimmed[first]}"): expected each column once`,
+            );
+          if (first === undefined) seen.set(key, i);
+        });
+        return trimmed;
       },
       bom: true,
       delimiter: options.delimiter ?? ',',

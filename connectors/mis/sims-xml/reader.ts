@@ -52,6 +52,10 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   const unit = options.unit;
   const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
   const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
+  /** The fields Doorstep reads (either kind of report): one of these twice in a record is refused. */
+  const readCaptions = new Set(
+    [...Object.values(pupilCols), ...Object.values(markCols)].map(normaliseCaption),
+  );
   let root: (typeof ROOTS)[keyof typeof ROOTS] | undefined;
   let depth = 0;
   let recordNo = 0;
@@ -121,6 +125,16 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   };
   const close = () => {
     if (depth === 3 && fields && field !== undefined) {
+      // A field twice in one record (`<AttendanceMark>` twice, two `<PersonID>`s): which one the
+      // school meant cannot be told, and the later would silently win — the record is refused.
+      if (text !== undefined && fields.has(caption) && readCaptions.has(caption))
+        fail(
+          malformed(
+            { unit, line: recordLine, record: recordNo },
+            field,
+            'the field appears twice in this record: expected it once',
+          ),
+        );
       if (text !== undefined) fields.set(caption, text);
       field = undefined;
     } else if (depth === 2 && fields && root) {

@@ -42,6 +42,29 @@ describe('CSV reader: a NUL character is refused', () => {
   });
 });
 
+describe('CSV reader: a field given by two columns is refused (the later would silently win)', () => {
+  it('the same caption twice, or two captions that are one field, when Doorstep reads it', async () => {
+    await expect(
+      read('PersonID,AttendanceDate,SessionName,AttendanceMark,AttendanceMark\n1,2025-01-13,AM,N,/\n'),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message:
+        'pupils.csv, line 1, field AttendanceMark: column 5 ("AttendanceMark") is the same field as column 4 ("AttendanceMark"): expected each column once',
+    });
+    await expect(
+      read('PersonID,AttendanceDate,SessionName,Attendance Mark,attendance_mark\n1,2025-01-13,AM,N,/\n'),
+    ).rejects.toThrow(/column 5 \("attendance_mark"\) is the same field as column 4 \("Attendance Mark"\)/);
+    await expect(read(`ID,ID,Legal Forename\n1,2,Amelia\n`)).rejects.toThrow(/column 2 \("ID"\)/);
+  });
+
+  it('a caption Doorstep does not read may repeat (an export’s unused columns)', async () => {
+    const batches = await read('ID,Legal Forename,Notes,Notes\n1001,Amelia,a,b\n');
+    expect(batches.flatMap((b) => (b.kind === 'pupils' ? b.pupils : [])).map((p) => p.misId)).toEqual([
+      '1001',
+    ]);
+  });
+});
+
 describe("CSV reader: csv-parse's refusals name the line and field, never the value", () => {
   it('a quote inside an unquoted value (an address with a quoted house name)', async () => {
     const refused = read(`${HEADER}1001,Amelia,Okafor,Flat 2 Sunnyside Court "The Maltings",LS6 2AB\n`);

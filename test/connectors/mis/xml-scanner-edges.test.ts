@@ -184,3 +184,33 @@ describe('XmlScanner: a CR alone ends a line (XML 1.0 §2.11), a CRLF is one lin
     for (let n = 1; n < err.length; n++) expect(scan(err, n)).toMatch(/^syntax@4: an undeclared entity/);
   });
 });
+
+describe('SIMS XML: a field twice in one record is refused (the later would silently win)', () => {
+  const doc = (fields: string) =>
+    `<?xml version="1.0"?>\n<SessionAttendances>\n<SessionAttendance>${fields}</SessionAttendance>\n</SessionAttendances>\n`;
+  const ok = '<PersonID>1</PersonID><AttendanceDate>2025-01-13</AttendanceDate><SessionName>AM</SessionName>';
+  it('a mark given twice, or two pupil ids, names the record and field', async () => {
+    await expect(
+      readAll([doc(`${ok}<AttendanceMark>N</AttendanceMark><AttendanceMark>/</AttendanceMark>`)]),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message:
+        'f.xml, line 3, record 1, field AttendanceMark: the field appears twice in this record: expected it once',
+    });
+    await expect(
+      readAll([
+        doc(
+          `<PersonID>1</PersonID><PersonID>2</PersonID><AttendanceDate>2025-01-13</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>N</AttendanceMark>`,
+        ),
+      ]),
+    ).rejects.toThrow(/field PersonID: the field appears twice/);
+  });
+  it('an element Doorstep does not read may repeat', async () => {
+    const out = (await readAll([
+      doc(`${ok}<AttendanceMark>N</AttendanceMark><Note>a</Note><Note>b</Note>`),
+    ])) as {
+      marks: unknown[];
+    }[];
+    expect(out.flatMap((b) => b.marks)).toHaveLength(1);
+  });
+});
