@@ -62,7 +62,9 @@ export class WondeSource implements MisSource {
   ): AsyncGenerator<{ n: number; body: z.output<S>; last: boolean }> {
     const origin = new URL(this.base).origin;
     let url: string | null | undefined = first;
+    const visited = new Set<string>();
     for (let n = 1; url; n++) {
+      visited.add(new URL(url, origin).href);
       if (n > MAX_PAGES)
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
       const body: z.output<S> = await getJson(url, schema, this.http, what);
@@ -74,6 +76,15 @@ export class WondeSource implements MisSource {
           { unit: `${what} page ${n}` },
           'meta.pagination',
           'the page says there is more but gives no next link; the rest cannot be read',
+        );
+      }
+      // A next link back to a page already read (a loop at the API) would read the same pages until
+      // MAX_PAGES, applying each again, on every sync: refused at once, the cursor left where it was.
+      if (next && visited.has(new URL(next, origin).href)) {
+        throw malformed(
+          { unit: `${what} page ${n}` },
+          'meta.pagination.next',
+          'the next link is a page already read (the pages loop); the rest cannot be read',
         );
       }
       yield { n, body, last: !next };
@@ -193,7 +204,14 @@ export class WondeSource implements MisSource {
         if (typeof r.attendance_code === 'string' || !r.attendance_code.data) {
           throw malformed(where, 'attendance_code', 'expected the included code ({data: {code}}), not an id');
         }
-        if (r.updated_at && (!latest || r.updated_at > latest)) latest = r.updated_at;
+        // A change dated ahead of this sync (a clock wrong at Wonde or the school, a bad row) never
+        // moves the cursor: set past it, every mark changed before that date would go unread.
+        if (
+          r.updated_at &&
+          (!latest || r.updated_at > latest) &&
+          !(wondeTime(r.updated_at) > started + FUTURE_TOLERANCE_MS)
+        )
+          latest = r.updated_at;
         marks.push({
           pupilMisId,
           date: r.date,
@@ -218,6 +236,16 @@ export class WondeSource implements MisSource {
       };
     }
   }
+}
+
+/** How far ahead of Doorstep's clock a change may be dated and still count for the cursor. */
+export const FUTURE_TOLERANCE_MS = 60 * 60_000;
+
+/** A Wonde `updated_at` (`2025-01-13 13:20:00`, UTC) as epoch ms; NaN when it is not one. */
+function wondeTime(text: string): number {
+  return /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(text)
+    ? Date.parse(`${text.replace(' ', 'T')}Z`)
+    : Number.NaN;
 }
 
 /** How far before the newest change read the cursor is set, beyond the sync's own length. */

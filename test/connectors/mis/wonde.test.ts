@@ -256,6 +256,52 @@ describe('Wonde MIS source', () => {
     expect(units.slice(2).map((u) => u.cursor)).toEqual([undefined, '2025-01-13 15:55:00']);
   });
 
+  it('a change dated ahead of the sync (2099) never moves the cursor: the marks changed before it are still read', async () => {
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+      .reply(200, {
+        data: [
+          session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00'),
+          session('S1', '2025-01-13', 'PM', 'N', '2099-12-31 00:00:00'),
+        ],
+        meta: meta(null),
+      });
+    const units = await collectUnits(source().pull({ value: '2025-01-01 00:00:00' }));
+    // Both marks are read; the cursor is set from the 09:00 change, not 2099's.
+    expect(units[2]!.batches[0]).toMatchObject({
+      kind: 'marks',
+      marks: [{ session: 'AM' }, { session: 'PM' }],
+    });
+    expect(units[2]!.cursor).toBe('2025-01-13 08:55:00');
+  });
+
+  it('refuses a next link back to a page already read (a loop) before giving the page out', async () => {
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+      .reply(200, {
+        data: [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')],
+        meta: meta(`${BASE}/schools/A1930499544/attendance/session?page=2`),
+      })
+      .get('/schools/A1930499544/attendance/session')
+      .query({ page: '2' })
+      .reply(200, {
+        data: [session('S1', '2025-01-13', 'PM', 'N', '2025-01-13 09:00:00')],
+        meta: meta(`${BASE}/schools/A1930499544/attendance/session?page=2`),
+      });
+    const labels: string[] = [];
+    await expect(
+      (async () => {
+        for await (const u of source().pull({ value: '2025-01-01 00:00:00' })) labels.push(u.label);
+      })(),
+    ).rejects.toThrow(
+      /^Wonde session attendance page 2, field meta.pagination.next: the next link is a page already read/,
+    );
+    // Page 1 was given out (it links on); page 2, whose link loops, was not — and nothing more asked.
+    expect(labels.slice(2)).toEqual(['wonde attendance page 1']);
+  });
+
   it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
     oneStudent()
       .get('/schools/A1930499544/attendance/session')
