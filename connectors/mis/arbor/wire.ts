@@ -207,8 +207,29 @@ export type Change<T> =
 /** `{ "<root>": {…} }`, as retrieve answers. */
 export const one = <T extends z.ZodType>(root: string, object: T) => z.object({ [root]: object }).loose();
 
-/** `{ "<root>": [ … ] }`, as query answers (an absent root is an empty list, as in the SDK). */
+/**
+ * `{ "<root>": [ … ] }`, as query answers. An absent root is an empty list, as in the SDK
+ * (`RestGateway::query`) — but only in an answer that is otherwise empty or Arbor's own success
+ * envelope (`response.code` 200/201, which the SDK also checks): `{"message": "partial outage"}`
+ * from something in front of Arbor is no answer at all, and read as "no CP plan assignments" it
+ * would clear a child's child-protection flag.
+ */
 export const many = <T extends z.ZodType>(root: string, object: T) =>
-  z.object({ [root]: z.array(object).max(10_000).default([]) }).loose();
+  z
+    .object({ [root]: z.array(object).max(10_000).optional() })
+    .loose()
+    .superRefine((body, ctx) => {
+      if (body[root] !== undefined) return;
+      const envelope = (body as { response?: { code?: unknown } }).response;
+      const code = envelope && typeof envelope === 'object' ? envelope.code : undefined;
+      const others = Object.keys(body).filter((k) => k !== 'response');
+      if (others.length || (code !== undefined && code !== 200 && code !== 201))
+        ctx.addIssue({
+          code: 'custom',
+          path: [root],
+          message: `expected the list "${root}" (or an empty answer); got ${others.length ? `only ${others.slice(0, 3).join(', ')}` : `response code ${String(code)}`}`,
+        });
+    })
+    .transform((body) => ({ ...body, [root]: (body[root] ?? []) as z.output<T>[] }));
 
 export type AttendanceMarkWire = z.output<typeof attendanceMark>;

@@ -289,6 +289,35 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     });
   });
 
+  it('an answer with no list that is not an empty one (something in front of Arbor) is refused, never read as "no CP plan"', async () => {
+    const f = fake();
+    f.addPupil({ ...amira });
+    f.failures.push({
+      path: /ChildProtectionStatusAssignments/,
+      status: 200,
+      body: { message: 'partial outage' },
+    });
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      message: expect.stringMatching(
+        /childProtectionStatusAssignments: expected the list "childProtectionStatusAssignments" \(or an empty answer\); got only message/,
+      ),
+    });
+    // An empty answer (no root, or Arbor's success envelope) is an empty list, as in the SDK.
+    nock.cleanAll();
+    for (const body of [{}, { response: { code: 200 } }]) {
+      const g = fake();
+      g.addPupil({ ...amira, cpPlan: false });
+      g.failures.push({ path: /ChildProtectionStatusAssignments/, status: 200, body });
+      const units = await collectUnits(source().pull({ value: null }));
+      expect(units[0]!.batches[0]).toMatchObject({
+        kind: 'pupils',
+        pupils: [{ misId: '7', flags: { cpPlan: false } }],
+      });
+      nock.cleanAll();
+    }
+  });
+
   it('reads a date that does not exist as unknown: no date of birth, a CP plan with no readable end', async () => {
     const f = fake();
     // PHP's zero date (what PHP-backed APIs send for "not set") and a 30 February.
