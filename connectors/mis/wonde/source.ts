@@ -118,12 +118,20 @@ export class WondeSource implements MisSource {
         const upn = s.education_details?.data?.upn?.trim() || null;
         if (upn !== null && !UPN.test(upn))
           throw malformed(where, 'education_details.upn', 'expected a 13-character UPN');
+        // A field the answer does not carry keeps what Doorstep knew (a fuller export's UPN or date
+        // of birth — CTF files are matched by UPN); one it carries empty clears it.
+        const carried = <K extends string, V>(key: K, present: boolean, value: V) =>
+          (present ? { [key]: value } : {}) as Partial<Record<K, V>>;
         return {
           misId: s.mis_id,
-          upn,
-          forename: s.forename ?? null,
-          surname: s.surname ?? null,
-          dob: s.date_of_birth ?? null,
+          ...carried(
+            'upn',
+            s.education_details?.data !== undefined && s.education_details.data !== null,
+            upn,
+          ),
+          ...carried('forename', s.forename !== undefined, s.forename ?? null),
+          ...carried('surname', s.surname !== undefined, s.surname ?? null),
+          ...carried('dob', s.date_of_birth !== undefined, s.date_of_birth ?? null),
           // Wonde's students are those on roll (leavers are `students-leaver`).
           onRoll: true,
           where,

@@ -256,6 +256,29 @@ describe('Wonde MIS source', () => {
     expect(units.slice(2).map((u) => u.cursor)).toEqual([undefined, '2025-01-13 15:55:00']);
   });
 
+  it('a student without education_details or a date of birth leaves the UPN and date of birth as a fuller export gave them', async () => {
+    const { education_details: _e, date_of_birth: _d, ...bare } = student('S1', 1001);
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, {
+        data: [bare, { ...student('S2', 1002), education_details: { data: { upn: null } } }],
+        meta: meta(null),
+      })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, { data: [], meta: meta(null) });
+    const units = await collectUnits(source().pull({ value: null }));
+    const [first, second] = (units[0]!.batches[0] as unknown as { pupils: Record<string, unknown>[] }).pupils;
+    // Not carried: kept (no key at all). Carried empty: cleared.
+    expect(first).not.toHaveProperty('upn');
+    expect(first).not.toHaveProperty('dob');
+    expect(second).toMatchObject({ upn: null, dob: '2015-01-01' });
+  });
+
   it('a change dated ahead of the sync (2099) never moves the cursor: the marks changed before it are still read', async () => {
     oneStudent()
       .get('/schools/A1930499544/attendance/session')
