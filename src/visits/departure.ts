@@ -1,4 +1,4 @@
-import { londonMinutes } from '../domain/attendance/dates.ts';
+import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
 import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
@@ -9,6 +9,7 @@ import { type User, userById } from '../store/users.ts';
 import { markDeparted } from '../store/visit-changes.ts';
 import { staffCompetence } from '../store/visit-queries.ts';
 import { getVisit, type Vehicle, type VisitRow } from '../store/visits.ts';
+import { calendarFor } from '../triggers/calendar-for.ts';
 import { assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { exemptionsFor } from './family-notice.ts';
@@ -183,6 +184,7 @@ async function checkDeparture(
     safeWord: d.safeWord ?? null,
     londonMinutes: londonMinutes(now),
     outOfHoursApproved: v.outOfHoursApproved,
+    closedDay: calendarFor(school, londonDate(now)).whyClosed(londonDate(now))?.kind ?? null,
     commute: v.commute ? { approved: v.commuteApprovedAt !== null } : null,
     expectedReturnAt: d.expectedReturnAt ?? null,
     estimatedArrivalAt: d.estimatedArrivalAt ?? null,

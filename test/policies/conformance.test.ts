@@ -599,12 +599,27 @@ const TABLE: Record<string, Clause[]> = {
     },
     {
       clause: '"during regular working hours unless approved for exceptional circumstances"',
-      setting: 'hours: { 08:00–17:30 (set by the school), mode: require, approvable: true }',
-      scenario: 'a 19:00 visit, unapproved and approved',
+      setting:
+        'hours: { 08:00–17:30 (set by the school), mode: require, approvable: true, workingDaysOnly: true }',
+      scenario: 'a 19:00 visit, unapproved and approved; 10:00 on a Saturday or a closed day',
       check: () => {
         expect(blocks('kings-gomer', { londonMinutes: 19 * 60, returnLondonMinutes: 20 * 60 })).toEqual([
           'hours',
         ]);
+        // Regular working hours are a working day's: a weekend or a closed day is outside them.
+        for (const closedDay of ['weekend', 'holiday', 'inset']) {
+          expect(blocks('kings-gomer', { closedDay })).toEqual(['hours']);
+          expect(blocks('kings-gomer', { closedDay, outOfHoursApproved: true })).toEqual([]);
+        }
+        expect(
+          departureFindings(rulesOf('kings-gomer'), depart({ closedDay: 'weekend' })).find(
+            (f) => f.rule === 'hours',
+          )?.message,
+        ).toBe(
+          'visits are made between 08:00 and 17:30 on working days only (today is a weekend) unless the authoriser approved this one',
+        );
+        // Lime Hills' hours are about evenings only: a Saturday morning is not one.
+        expect(warns('lime-hills', { closedDay: 'weekend' })).not.toContain('hours');
         expect(
           blocks('kings-gomer', {
             londonMinutes: 19 * 60,

@@ -488,7 +488,9 @@ describe('the visit register', () => {
     const late = await refusal(
       departTold(deps, staff, id, { expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id }),
     );
-    expect(late.message).toMatch(/between 08:00 and 17:30 only unless the authoriser approved this one/);
+    expect(late.message).toMatch(
+      /between 08:00 and 17:30 on working days only unless the authoriser approved this one/,
+    );
 
     const approved = await requestVisit(deps, staff, {
       schoolId: 'gomer',

@@ -53,6 +53,8 @@ export interface DepartureFacts {
   now: Date;
   /** The authoriser approved this visit outside the policy's hours. */
   outOfHoursApproved?: boolean;
+  /** Why today (London) is no working day at this school — `weekend`, `holiday`, `inset`, … — or null. */
+  closedDay?: string | null;
   /** Made on the way to work or home from work, and whether it was approved beforehand. */
   commute?: { approved: boolean } | null;
   /** The check-in interval the worker chose (null: the policy's). */
@@ -147,8 +149,14 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
     // departure is outside, whatever its time of day (the minutes alone would read "tomorrow 10:00"
     // as inside 08:00–17:30).
     const laterDay = v.expectedReturnAt !== null && londonDate(v.expectedReturnAt) > londonDate(v.now);
+    const closed = rules.hours.workingDaysOnly && v.closedDay ? v.closedDay.replace(/-/g, ' ') : null;
     const outside =
-      v.londonMinutes < from || v.londonMinutes >= to || end > to || end < v.londonMinutes || laterDay;
+      v.londonMinutes < from ||
+      v.londonMinutes >= to ||
+      end > to ||
+      end < v.londonMinutes ||
+      laterDay ||
+      closed !== null;
     if (outside) {
       const recommend = rules.hours.mode === 'recommend';
       const approved = (recommend || rules.hours.approvable) && v.outOfHoursApproved;
@@ -164,7 +172,7 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
           rule: 'hours',
           message: recommend
             ? `visits outside ${rules.hours.from}–${rules.hours.to} are not recommended: the authoriser must approve this one`
-            : `visits are made between ${rules.hours.from} and ${rules.hours.to} only${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
+            : `visits are made between ${rules.hours.from} and ${rules.hours.to}${rules.hours.workingDaysOnly ? ' on working days' : ''} only${closed ? ` (today is a ${closed})` : ''}${rules.hours.approvable ? ' unless the authoriser approved this one' : ''}`,
         });
     }
   }

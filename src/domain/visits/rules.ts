@@ -131,6 +131,11 @@ export const visitRules = z.strictObject({
       mode: z.enum(['require', 'recommend']).default('require'),
       /** Whether the authoriser may approve a visit outside required hours (Gomer: yes). */
       approvable: z.boolean().default(false),
+      /**
+       * The hours are a working day's: a weekend, or a day the school's calendar closes (a holiday,
+       * an INSET or bank holiday), is outside them whatever the time (Gomer: "regular working hours").
+       */
+      workingDaysOnly: z.boolean().default(false),
       /** The clause the hours come from. */
       source: z.string().optional(),
       /** Times the policy does not give (`from`, `to`): the school's own choice, and why. */
