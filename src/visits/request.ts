@@ -232,6 +232,10 @@ export async function authoriseVisit(
       const rules = deps.rulesFor(v.schoolId);
       if (outOfHours && !(rules.hours?.approvable || rules.hours?.mode === 'recommend'))
         throw doorstepError('POLICY', "the school's policy allows no visits outside its hours");
+      // Approved outside the hours with why, as the separate approval asks (King's "exceptional
+      // circumstances"): the reason is kept with the authorisation in the audit.
+      if (outOfHours && !note?.trim())
+        throw doorstepError('BAD_REQUEST', 'note: say why the visit is approved outside the hours');
       if (rules.authorisation.mode === 'daily-list')
         throw doorstepError(
           'POLICY',

@@ -497,6 +497,10 @@ describe('the visit register', () => {
       pupilMisId: 'P1',
       reason: 'child not seen',
     });
+    // Approving outside the hours says why (King's "exceptional circumstances").
+    expect((await refusal(authoriseVisit(deps, gomerDsl, approved, '  ', true, dynamic))).message).toBe(
+      'note: say why the visit is approved outside the hours',
+    );
     await authoriseVisit(deps, gomerDsl, approved, 'police welfare check asked for tonight', true, dynamic);
     // "Staff must inform the school office of their estimated arrival and departure times".
     const noArrival = await refusal(

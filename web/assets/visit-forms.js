@@ -9,7 +9,19 @@ import { outcomeSaid } from './words.js';
 
 /** Authorising the visit (with the risk level and why, where the pack assesses risk then). */
 export function authoriseForm(d, can) {
-  const outside = h('input', { type: 'checkbox', id: 'f-outOfHours', name: 'outOfHours' });
+  const why = h('input', { id: 'f-outOfHoursWhy', name: 'note', maxlength: 500 });
+  const whyField = field('Why it is made outside the hours', why);
+  whyField.hidden = true;
+  const outside = h('input', {
+    type: 'checkbox',
+    id: 'f-outOfHours',
+    name: 'outOfHours',
+    // Approving outside the hours asks why (the server refuses it without).
+    onchange: () => {
+      whyField.hidden = !outside.checked;
+      why.required = outside.checked;
+    },
+  });
   // Where the pack assesses risk at authorisation, the authoriser gives the level and why.
   const withRisk = d.rules.risk.at === 'authorisation' && can('assess-risk');
   const r = riskFields('authRisk');
@@ -22,7 +34,7 @@ export function authoriseForm(d, can) {
         post(
           'authorise',
           {
-            ...(outside.checked ? { outOfHours: true } : {}),
+            ...(outside.checked ? { outOfHours: true, note: why.value } : {}),
             ...(withRisk
               ? { risk: { level: r.level.value, reason: r.reason.value, flagsSeen: flagsSeen(d) } }
               : {}),
@@ -40,6 +52,7 @@ export function authoriseForm(d, can) {
           h('label', { for: 'f-outOfHours' }, `Approve outside ${d.rules.hours.from}–${d.rules.hours.to}`),
         )
       : null,
+    whyField,
     h('button', { type: 'submit', class: 'primary' }, 'Authorise this visit'),
   );
 }
