@@ -39,7 +39,10 @@ function visitItem(v) {
       {},
       v.overdue
         ? h('span', { class: 'badge badge-alarm' }, 'OVERDUE')
-        : h('span', { class: 'badge' }, v.status.toUpperCase()),
+        : v.out && v.status === 'cancelled'
+          ? // Called off, but the staff are still out and watched until back safe.
+            h('span', { class: 'badge' }, 'OUT — VISIT CANCELLED')
+          : h('span', { class: 'badge' }, v.status.toUpperCase()),
       ' ',
       v.lead || v.partner
         ? [v.lead, v.partner].filter(Boolean).flatMap((n, i) => (i ? [' & ', bdi(n)] : [bdi(n)]))

@@ -1,7 +1,7 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, page, post, visitId } from './visit-shared.js';
-import { backSafeWords, outBannerLines, whenSaid } from './visit-words.js';
+import { backSafeWords, checkInClock, outBannerLines, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -231,7 +231,13 @@ export function outBanner(d) {
   const clock = h('p', { id: 'next-deadline', 'aria-live': 'off' });
   const tick = () => {
     const parts = [];
-    if (d.nextAlarmAt) parts.push(`Next check-in due by ${fmtTime(d.nextAlarmAt)} (${left(d.nextAlarmAt)})`);
+    const c = checkInClock({
+      alarms: d.alarms,
+      nextAlarmAt: d.nextAlarmAt,
+      expectedReturnAt: v.expectedReturnAt,
+    });
+    if (c?.missedSince) parts.push(`Check-in overdue since ${fmtTime(c.missedSince)}: check in now`);
+    else if (c?.dueAt) parts.push(`Next check-in due by ${fmtTime(c.dueAt)} (${left(c.dueAt)})`);
     if (v.expectedReturnAt)
       parts.push(`back by ${fmtTime(v.expectedReturnAt)} (${left(v.expectedReturnAt)})`);
     clock.textContent = parts.join(' · ');

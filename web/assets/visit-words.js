@@ -105,3 +105,17 @@ export function outBannerLines(alarms) {
     );
   return lines;
 }
+
+/**
+ * The check-in the phone counts down to: while a missed check-in is open, the one missed (since when
+ * it was due) — never the deadline after it, which read as "next check-in in an hour" with the office
+ * already alerted; else the next deadline when it comes before the return (a check-in), else none
+ * (the return has its own countdown).
+ */
+export function checkInClock({ alarms, nextAlarmAt, expectedReturnAt }) {
+  const missed = alarms.filter((a) => a.type === 'missed_check_in').map((a) => a.raisedAt);
+  if (missed.length) return { missedSince: missed.sort()[0] };
+  if (nextAlarmAt && (!expectedReturnAt || new Date(nextAlarmAt) < new Date(expectedReturnAt)))
+    return { dueAt: nextAlarmAt };
+  return null;
+}

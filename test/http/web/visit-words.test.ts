@@ -10,6 +10,11 @@ interface VisitWords {
     yes: string;
   };
   outBannerLines: (alarms: { type: string; status: string; fromDevice: boolean }[]) => string[];
+  checkInClock: (o: {
+    alarms: { type: string; raisedAt: string }[];
+    nextAlarmAt: string | null;
+    expectedReturnAt: string | null;
+  }) => { missedSince?: string; dueAt?: string } | null;
 }
 // The visit page's module (plain JS, no DOM).
 const words = (await import(
@@ -120,5 +125,31 @@ describe('the visit page: the banner while out', () => {
       'Check-in missed: the office has been alerted. Check in now if you are safe.',
       'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
     ]);
+  });
+});
+
+describe('the visit page: the check-in countdown', () => {
+  const back = '2026-11-23T14:51:00Z';
+  it('while a check-in is missed, says since when — never the deadline after it', () => {
+    expect(
+      words.checkInClock({
+        alarms: [{ type: 'missed_check_in', raisedAt: '2026-11-23T13:36:00Z' }],
+        nextAlarmAt: back,
+        expectedReturnAt: back,
+      }),
+    ).toEqual({ missedSince: '2026-11-23T13:36:00Z' });
+  });
+  it('else the next check-in when it comes before the return; the return alone has its own countdown', () => {
+    expect(
+      words.checkInClock({ alarms: [], nextAlarmAt: '2026-11-23T13:56:00Z', expectedReturnAt: back }),
+    ).toEqual({ dueAt: '2026-11-23T13:56:00Z' });
+    expect(words.checkInClock({ alarms: [], nextAlarmAt: back, expectedReturnAt: back })).toBeNull();
+    expect(
+      words.checkInClock({
+        alarms: [{ type: 'overdue_visit', raisedAt: back }],
+        nextAlarmAt: null,
+        expectedReturnAt: back,
+      }),
+    ).toBeNull();
   });
 });
