@@ -315,6 +315,14 @@ describe('import pipeline (CTF and CSV)', () => {
     );
     const own = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf', { urn: '100001', dryRun: true });
     expect(own.status).toBe('dry-run');
+    // A CTF that names no source school (its URN empty, or no SourceSchool) could be anyone's.
+    const fixture = (await import('node:fs')).readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8');
+    const empty = fixture.replace(/(<SourceSchool>[\s\S]*?<URN>)100001(<\/URN>)/, '$1$2');
+    expect(empty).not.toBe(fixture);
+    await expectRefused(
+      () => run(temp('no-urn-ctf.xml', empty), 'ctf', { urn: '100001', dryRun: true }),
+      /no-urn-ctf\.xml: this CTF names no source school \(Header\/SourceSchool\/URN is empty or missing\)/,
+    );
   });
 
   it('refuses a CTF version it does not know', async () => {

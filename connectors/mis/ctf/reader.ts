@@ -117,6 +117,7 @@ export async function* readCtf(
   let version: string | undefined;
   const out = new BatchBuffer();
   let n = 0;
+  let sourceUrn: string | undefined;
   for await (const item of streamXmlElements(input, unit, {
     root: 'CTfile',
     path: 'CTfile/CTFpupilData/Pupil',
@@ -126,6 +127,7 @@ export async function* readCtf(
     if ('header' in item && item.header === SOURCE_URN) {
       // Its pupils and their marks are the source school's: imported into another school they would
       // be its pupils, and that school's absences would raise this school's visits.
+      sourceUrn = item.text?.trim() || undefined;
       if (options.urn && item.text && item.text !== options.urn)
         throw doorstepError(
           'IMPORT_REFUSED',
@@ -140,6 +142,13 @@ export async function* readCtf(
       }
       continue;
     }
+    // A school that gives its URN takes only files that say whose they are: one whose header names
+    // no source school (an empty or missing URN) could be any school's pupils.
+    if (options.urn && !sourceUrn)
+      throw doorstepError(
+        'IMPORT_REFUSED',
+        `${unit}: this CTF names no source school (Header/SourceSchool/URN is empty or missing), so it cannot be told to be this school's (URN ${options.urn}): export it again from the school's MIS`,
+      );
     if (!version)
       throw malformed(
         { unit, line: item.node.line },
