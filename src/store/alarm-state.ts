@@ -61,12 +61,15 @@ export async function setHelpPosition(
   tx: Queryable,
   alarmId: string,
   visitId: string,
+  /** Who pressed: only their own help alarm (its key `visit:<visit>:help:<user>:<press>`), still open. */
+  userId: string,
   location: { lat: number; lon: number; accuracyM: number | null },
 ): Promise<boolean> {
   const { rowCount } = await tx.query(
     `UPDATE alarms SET location = $3::jsonb
-     WHERE id = $1 AND visit_id = $2 AND type = 'sos' AND fob_event_id IS NULL AND location IS NULL`,
-    [alarmId, Number(visitId), JSON.stringify(location)],
+     WHERE id = $1 AND visit_id = $2 AND type = 'sos' AND fob_event_id IS NULL AND location IS NULL
+       AND status <> 'resolved' AND dedup_key LIKE 'visit:' || $2::text || ':help:' || $4::text || ':%'`,
+    [alarmId, Number(visitId), JSON.stringify(location), userId],
   );
   return rowCount === 1;
 }

@@ -128,6 +128,12 @@ export async function openAlarmIdsOfVisit(
 }
 
 /** Of the alarms raised under these dedup keys, those not resolved whose ladder is still at its first step. */
+/** The alarm raised under `dedupKey`, if one was (a repeated "I need help" press finds its own). */
+export async function alarmIdByKey(db: Queryable, dedupKey: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM alarms WHERE dedup_key = $1', [dedupKey]);
+  return rows[0] ? String(rows[0].id) : null;
+}
+
 export async function alarmsAwaitingFirstStep(
   db: Queryable,
   dedupKeys: readonly string[],

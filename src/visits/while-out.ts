@@ -10,7 +10,7 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
-import { openAlarmIdsOfVisit } from '../store/visit-watch.ts';
+import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
@@ -194,10 +194,18 @@ export async function askForHelp(
   user: User,
   visitId: string,
   location: { lat: number; lon: number; accuracyM: number | null } | null,
+  /**
+   * The page's own id for this press, the same on every retry of it: a press whose answer was lost
+   * (a weak signal at the door) and is sent again finds its alarm, never raises a second one.
+   */
+  pressId?: string,
 ): Promise<string> {
   const now = deps.now();
+  const dedupKey = `visit:${visitId}:help:${user.id}:${pressId ?? now.toISOString()}`;
   const alarmId = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
+    const again = pressId ? await alarmIdByKey(tx, dedupKey) : null;
+    if (again) return again;
     must(deps, user, v, 'help');
     const school = knownSchool(deps.config, v.schoolId);
     const alarm = await raiseVisitAlarm(tx, {
@@ -205,7 +213,7 @@ export async function askForHelp(
       visitId,
       staffId: user.staffId,
       type: 'sos',
-      dedupKey: `visit:${visitId}:help:${user.id}:${now.toISOString()}`,
+      dedupKey,
       raisedAt: now,
       policy: ladderFor(school, 'sos', now),
       what: `alarm raised: sos — ${user.displayName} pressed "I need help" on the phone page`,
@@ -216,7 +224,12 @@ export async function askForHelp(
     events.push(alarm.board);
     return alarm.id;
   });
-  await deps.producer?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
+  // The alarm is stored and on the board: that is what the worker is told. Its first step is queued
+  // now; should Redis be away, the visit watcher takes the step (a stalled ladder) — the page is never
+  // told "not sent" of an alarm that was, and never sends it again.
+  await deps.producer
+    ?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` })
+    .catch(() => {});
   return alarmId;
 }
 
@@ -234,7 +247,7 @@ export async function helpPosition(
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     must(deps, user, v, 'help');
-    if (!(await setHelpPosition(tx, alarmId, visitId, location)))
+    if (!(await setHelpPosition(tx, alarmId, visitId, user.id, location)))
       throw doorstepError('CONFLICT', 'that alarm is not one of this visit waiting for its position');
     await addTimeline(tx, alarmId, "the phone's position added", `user:${user.id}`);
     events.push(await insertBoardEvent(tx, v.schoolId, 'alarm.located', { alarmId }));

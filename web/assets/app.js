@@ -16,7 +16,7 @@ export async function me() {
 }
 
 /** One API call; a failure throws an Error carrying the server's message. */
-export async function api(method, url, body) {
+export async function api(method, url, body, { timeoutMs } = {}) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && session?.csrfToken) headers['x-csrf-token'] = session.csrfToken;
@@ -25,6 +25,8 @@ export async function api(method, url, body) {
     headers,
     credentials: 'same-origin',
     body: body === undefined ? undefined : JSON.stringify(body),
+    // A call that must not hang on a silent server (the help request): given up, as a network failure.
+    ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
   });
   const data = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
   if (!res.ok) {

@@ -273,16 +273,16 @@ function left(iso) {
  * office's number and 999, and tries again every few seconds until it is sent or refused for good.
  */
 let helpRetry = null;
-export async function askForHelp(office = null) {
+export async function askForHelp(office = null, pressId = newPressId()) {
   clearTimeout(helpRetry);
   let answer;
   try {
-    answer = await api('POST', `/api/visits/${visitId}/help`, {});
+    // The same press id on every retry: a press whose answer was lost finds its alarm, never a second.
+    answer = await api('POST', `/api/visits/${visitId}/help`, { pressId }, { timeoutMs: HELP_TIMEOUT_MS });
   } catch (err) {
     notSent(err, office);
     // A refusal (signed out, no longer out) will not change by trying again; anything else might.
-    if (!err.status || err.status >= 500 || err.status === 429)
-      helpRetry = setTimeout(() => askForHelp(office), HELP_RETRY_MS);
+    if (helpWillRetry(err)) helpRetry = setTimeout(() => askForHelp(office, pressId), HELP_RETRY_MS);
     return;
   }
   document.getElementById('help-not-sent')?.remove();
@@ -299,6 +299,12 @@ export async function askForHelp(office = null) {
 
 /** How long the page waits before trying a help request that did not get through again. */
 const HELP_RETRY_MS = 5000;
+/** How long a help request may go unanswered before it is said not sent (and tried again). */
+const HELP_TIMEOUT_MS = 10_000;
+
+function newPressId() {
+  return crypto.randomUUID?.().replace(/-/g, '') ?? `${Date.now()}${Math.random().toString(36).slice(2)}`;
+}
 
 /** The phone's position, or null (none, refused, or not within a minute). */
 function phonePosition() {

@@ -326,8 +326,13 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         })
         .nullable()
         .optional(),
+      /** The page's id for this press, the same on every retry (a lost answer never raises twice). */
+      pressId: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'expected 8-64 letters, digits, _ or -' })
+        .optional(),
     }),
-    (user, id, b) => askForHelp(deps, user, id, b.location ?? null),
+    (user, id, b) => askForHelp(deps, user, id, b.location ?? null, b.pressId),
     (alarmId) => ({ alarmId }),
   );
   step(

@@ -412,8 +412,17 @@ describe('leaving for a visit nobody leads (the office for a worker who phoned)'
     expect(onBoard.visits.find((v: { id: string }) => v.id === id)?.phones.lead).toBe('+447700900444');
     // "I need help" is raised at once, without a position; the page learns its alarm's id and sends
     // the phone's position when it has one — once, and only to that visit's help alarm.
-    const help = (await call('wearer', 'POST', `/api/visits/${id}/help`, {})).json();
+    const help = (await call('wearer', 'POST', `/api/visits/${id}/help`, { pressId: 'press-0001' })).json();
     expect(help).toEqual({ ok: true, alarmId: expect.stringMatching(/^\d+$/) });
+    // The page sends the same press again when its answer was lost: the same alarm, not a second.
+    const retried = (
+      await call('wearer', 'POST', `/api/visits/${id}/help`, { pressId: 'press-0001' })
+    ).json();
+    expect(retried.alarmId).toBe(help.alarmId);
+    const { rows: helps } = await db.query(`SELECT id FROM alarms WHERE visit_id = $1 AND type = 'sos'`, [
+      Number(id),
+    ]);
+    expect(helps).toHaveLength(1);
     const position = { lat: 53.8, lon: -1.55, accuracyM: 12 };
     const located = await call('wearer', 'POST', `/api/visits/${id}/help-position`, {
       alarmId: help.alarmId,
