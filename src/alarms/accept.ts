@@ -3,7 +3,13 @@ import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { parseJson } from '../../connectors/fob/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
-import { ALARM_TYPES, checkEvent, type Decoded, type DecodeError } from '../domain/fob/event.ts';
+import {
+  ALARM_TYPES,
+  checkEvent,
+  type Decoded,
+  type DecodeError,
+  receivedWindow,
+} from '../domain/fob/event.ts';
 import { type TransportFacts, vouchedFacts } from '../domain/fob/trust.ts';
 import { insertRejected, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
@@ -40,7 +46,8 @@ export async function acceptFobPayload(
   raw: Buffer,
   arrival: Arrival,
 ): Promise<AcceptOutcome> {
-  const batch = batchOf(raw);
+  // Over the bound, nothing is parsed (a batch neither): `acceptOne` raises or refuses it unread.
+  const batch = raw.length > transport.maxBytes ? null : batchOf(raw);
   if (!batch) return acceptOne(deps, school, transport, raw, arrival, raw);
   // A gateway that batches (a JSON array of events): each event taken as if it came alone, the
   // device signature checked over the body as sent. What it answers is the first event's that was
@@ -51,11 +58,12 @@ export async function acceptFobPayload(
   return outcomes.find((o) => o.outcome !== 'invalid' && o.outcome !== 'refused') ?? outcomes[0]!;
 }
 
-/** Events one body may carry as a JSON array (more are refused, not read). */
-export const MAX_BATCH = 100;
-
-/** The events of a body that is a JSON array of 1–MAX_BATCH objects; null for anything else. */
-function batchOf(raw: Buffer): Record<string, unknown>[] | null {
+/**
+ * The items of a body that is a JSON array (of at least one item; its size is the transport's
+ * `maxBytes`' to bound); null for anything else. Each is taken as its own message: an item that is no
+ * event is refused (or raised) alone, never taking the batch's real events with it.
+ */
+function batchOf(raw: Buffer): unknown[] | null {
   // Cheap look first: most bodies are one object.
   const first = raw
     .subarray(0, 8)
@@ -64,12 +72,8 @@ function batchOf(raw: Buffer): Record<string, unknown>[] | null {
     .trimStart();
   if (!first.startsWith('[') && !first.startsWith('"')) return null;
   const parsed = parseJson(raw);
-  if (!parsed.ok || !Array.isArray(parsed.value)) return null;
-  const items = parsed.value;
-  if (items.length === 0 || items.length > MAX_BATCH) return null;
-  return items.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i))
-    ? (items as Record<string, unknown>[])
-    : null;
+  if (!parsed.ok || !Array.isArray(parsed.value) || parsed.value.length === 0) return null;
+  return parsed.value;
 }
 
 async function acceptOne(
@@ -209,7 +213,10 @@ function hasContent(raw: Buffer): boolean {
  * and what could not be read named so the office treats it as real but unverified.
  */
 function unreadableBodyAlarm(device: string, raw: Buffer, receivedAt: Date, why: DecodeError): Decoded {
-  const id = `unreadable-${createHash('sha256').update(raw).digest('base64url').slice(0, 32)}`;
+  // The bytes and the window they came in: every instance's copy of one message is one alarm, the
+  // same bytes sent again minutes later (a device with no counter, pressed again) a new one.
+  const window = receivedWindow(receivedAt.toISOString());
+  const id = `unreadable-${createHash('sha256').update(raw).update(`\n${window}`).digest('base64url').slice(0, 32)}`;
   const at = receivedAt.toISOString();
   const decoded = checkEvent({
     vendorEventId: id,

@@ -89,19 +89,39 @@ describe('a body that cannot be read, on the topic of a device (when in doubt, r
       ['UB-1', '{"event_id": "x", "type": "SOS"', 'the body is not JSON'],
       ['UB-2', '42', 'expected a JSON object'],
       ['UB-3', 'x'.repeat(200_000), 'the body is 200000 bytes, over the 65536 an event may have'],
+      // A batch over the bound is not parsed either.
+      [
+        'UB-6',
+        `[${'{"a":1},'.repeat(10_000)}{}]`,
+        'the body is 80004 bytes, over the 65536 an event may have',
+      ],
     ] as const) {
-      const r = await acceptFobPayload(deps(), school, transport, Buffer.from(body), on(device));
+      // One fixed instant (mid-window): the copies below are told apart by their window alone.
+      const at = { ...on(device), receivedAt: new Date('2026-11-23T10:00:30Z') };
+      const r = await acceptFobPayload(deps(), school, transport, Buffer.from(body), at);
       expect(r, device).toMatchObject({ outcome: 'accepted', trusted: false });
       const row = await raisedFor((r as { alarmId: string }).alarmId);
       expect(row).toMatchObject({ device_id: device, type: 'sos' });
       expect(row.trust_issue).toContain(`${why}; raised as an SOS from the device its topic names`);
       // Kept as a refused body is: its first 4,096 bytes.
       expect(row.raw.length).toBeLessThanOrEqual(4096);
-      // The broker redelivering the same bytes is the same alarm.
-      expect(await acceptFobPayload(deps(), school, transport, Buffer.from(body), on(device))).toMatchObject({
+      // The broker redelivering the same bytes (another instance's copy) is the same alarm.
+      expect(
+        await acceptFobPayload(deps(), school, transport, Buffer.from(body), {
+          ...at,
+          receivedAt: new Date(at.receivedAt.getTime() + 5),
+        }),
+      ).toMatchObject({
         outcome: 'duplicate',
         alarmId: (r as { alarmId: string }).alarmId,
       });
+      // The same bytes again minutes later (a device with no counter, pressed again): a new alarm.
+      const later = await acceptFobPayload(deps(), school, transport, Buffer.from(body), {
+        ...at,
+        receivedAt: new Date(at.receivedAt.getTime() + 300_000),
+      });
+      expect(later).toMatchObject({ outcome: 'accepted' });
+      expect((later as { alarmId: string }).alarmId).not.toBe((r as { alarmId: string }).alarmId);
     }
   });
 
@@ -120,7 +140,8 @@ describe('a body that cannot be read, on the topic of a device (when in doubt, r
     });
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(ev('bom-1')))]);
     const twice = Buffer.from(JSON.stringify(JSON.stringify(ev('twice-1'))));
-    const batch = Buffer.from(JSON.stringify([ev('batch-1'), ev('batch-2')]));
+    // A batch with an item that is no event: the real ones are still taken.
+    const batch = Buffer.from(JSON.stringify([ev('batch-1'), 7, ev('batch-2')]));
     for (const body of [bom, twice, batch])
       expect(await acceptFobPayload(deps(), school, transport, body, on('UB-5'))).toMatchObject({
         outcome: 'accepted',
@@ -130,7 +151,14 @@ describe('a body that cannot be read, on the topic of a device (when in doubt, r
       `SELECT e.vendor_event_id AS id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
        WHERE a.device_id = 'UB-5' ORDER BY 1`,
     );
-    expect(rows.map((r) => r.id)).toEqual(['batch-1', 'batch-2', 'bom-1', 'twice-1']);
+    // The stray item on a device's topic is itself raised, unverified (when in doubt, raise).
+    expect(rows.map((r) => r.id).filter((id) => !id.startsWith('unreadable-'))).toEqual([
+      'batch-1',
+      'batch-2',
+      'bom-1',
+      'twice-1',
+    ]);
+    expect(rows.filter((r) => r.id.startsWith('unreadable-'))).toHaveLength(1);
   });
 });
 
@@ -221,15 +249,26 @@ describe('a payload the database could not store as sent', () => {
     });
   });
 
-  it('an SOS with neither an event id nor a time to tell a redelivery by: every delivery raises (never one lost)', async () => {
+  it('an SOS with neither an event id nor a time: the copies of one message (one per ingest instance) are one alarm, the same sent minutes later another', async () => {
     const deps = { db, producer, prefix };
     const body = Buffer.from(JSON.stringify({ device: { id: 'PS-1' }, type: 'SOS', occurred_at: 'now' }));
-    const first = await acceptFobPayload(deps, school, transport, body, arrival());
-    await new Promise((r) => setTimeout(r, 5));
-    const second = await acceptFobPayload(deps, school, transport, body, arrival());
+    const at = new Date('2026-11-23T10:00:30Z');
+    const when = (d: Date) => ({ ...arrival(), receivedAt: d });
+    const first = await acceptFobPayload(deps, school, transport, body, when(at));
+    // Another instance's copy, milliseconds later: the same alarm.
+    const copy = await acceptFobPayload(deps, school, transport, body, when(new Date(at.getTime() + 5)));
+    // Pressed again five minutes on: a new alarm (never one lost).
+    const later = await acceptFobPayload(
+      deps,
+      school,
+      transport,
+      body,
+      when(new Date(at.getTime() + 300_000)),
+    );
     expect(first).toMatchObject({ outcome: 'accepted' });
-    expect(second).toMatchObject({ outcome: 'accepted' });
-    expect((second as { alarmId: string }).alarmId).not.toBe((first as { alarmId: string }).alarmId);
+    expect(copy).toMatchObject({ outcome: 'duplicate', alarmId: (first as { alarmId: string }).alarmId });
+    expect(later).toMatchObject({ outcome: 'accepted' });
+    expect((later as { alarmId: string }).alarmId).not.toBe((first as { alarmId: string }).alarmId);
   });
 
   it('over MQTT, an SOS whose payload names no readable device is raised for the topic’s device', async () => {

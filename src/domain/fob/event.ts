@@ -160,7 +160,7 @@ export function checkEvent(candidate: unknown): Decoded {
     patched.occurredAt = patched.receivedAt;
   }
   if (field('vendorEventId') !== null) {
-    const basis = occurred === null ? said : `${said}\n${String(c.receivedAt)}`;
+    const basis = occurred === null ? said : `${said}\n${receivedWindow(String(c.receivedAt))}`;
     const id = `unreadable-${createHash('sha256').update(basis).digest('base64url').slice(0, 32)}`;
     unreadable.push({
       field: 'vendorEventId',
@@ -176,6 +176,20 @@ export function checkEvent(candidate: unknown): Decoded {
   return unreadable.length
     ? { ok: true, event: again.data, unreadable, said }
     : { ok: true, event: again.data };
+}
+
+/**
+ * How long the same content with nothing else to tell deliveries apart (no event id, no time) counts
+ * as one alarm: every ingest instance receives every message (a few milliseconds apart), and one
+ * press must raise one alarm, not one per instance. Two presses this close with nothing to tell them
+ * apart are one alarm, still open and on the board.
+ */
+export const SAME_CONTENT_WINDOW_MS = 120_000;
+
+/** The window of `SAME_CONTENT_WINDOW_MS` an instant (ISO text) falls in, as text. */
+export function receivedWindow(iso: string): string {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? iso : `w${Math.floor(t / SAME_CONTENT_WINDOW_MS)}`;
 }
 
 /** A location with whatever of it can be read: a position without its accuracy or fix time is kept. */
