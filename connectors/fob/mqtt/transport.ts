@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, {
   type IClientOptions,
@@ -51,16 +52,24 @@ export interface MqttTransportOptions {
  * get them all; the store writes an event once however often it arrives. One group shared by every
  * instance would be failover in name only: the broker keeps handing an offline persistent session its
  * turn, and half of every school's alarms would wait for the dead instance. The connection count is
- * in the name: when it is lowered, the connections no longer started keep their sessions in the old
- * group, which the live connections' new group does not share.
+ * in the name: when it is lowered, the connections no longer started keep their sessions (till they
+ * expire) in the old group, and the new group — the live connections only — still gets every message
+ * (a live connection that kept the old group too takes some twice; each is written once).
  */
 export function shareGroup(instance: string | undefined, connections: number): string {
-  if (instance !== undefined && !/^[A-Za-z0-9_-]{1,40}$/.test(instance))
-    throw new Error(
-      `instance name ${JSON.stringify(instance.slice(0, 50))}: expected 1-40 of A-Z a-z 0-9 _ -`,
-    );
-  return `doorstep-${instance ?? 'one'}-n${connections}`;
+  // A name a share group cannot hold as it is (a host name's dots, over 40 characters, `/`, `+`, `#`)
+  // is its digest: still one group per instance, never a start that fails.
+  const name =
+    instance === undefined
+      ? 'one'
+      : /^[A-Za-z0-9_-]{1,40}$/.test(instance)
+        ? instance
+        : createHash('sha256').update(instance).digest('hex').slice(0, 16);
+  return `doorstep-${name}-n${connections}`;
 }
+
+/** The one group every instance shared before (`$share/doorstep/…`): left on connecting. */
+const OLD_SHARE_GROUP = 'doorstep';
 
 /** QoS 1 messages a connection works on at once (each acknowledged only after its own write). */
 export const RECEIVE_MAXIMUM = 128;
@@ -181,6 +190,13 @@ export class MqttFobTransport {
       client.once('connect', () => {
         // A resumed session keeps its subscriptions; subscribing again is harmless and covers a lost session.
         client.subscribe(filters, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+        // A session from before one group per instance still holds the old shared group: left, so
+        // its turns are not queued for it (and each message not taken twice).
+        if (t.shared)
+          client.unsubscribe(
+            t.topics.map(subscriptionFilter).map((f) => `$share/${OLD_SHARE_GROUP}/${f}`),
+            () => {},
+          );
       });
     });
     client.connect();
