@@ -137,7 +137,19 @@ const ERROR_DATA_FIELDS = new Set(['detail', 'where', 'hint', 'internalQuery', '
 function errorMessage(err: Error, text: string | undefined = err.message): string | undefined {
   const code = (err as { code?: unknown }).code;
   if (typeof code !== 'string' || !/^22[0-9A-Z]{3}$/.test(code) || text === undefined) return text;
-  return text.replace(/"(?:[^"\\]|\\.)*"/g, `"${REDACTED}"`);
+  // From the first quote to the last on each line: PostgreSQL does not escape a quote inside the
+  // value it quotes, so pairing quotes would leave part of a value with one (`Am"elia`) in the log.
+  return text
+    .split('\n')
+    .map((line) => {
+      const first = line.indexOf('"');
+      if (first < 0) return line;
+      const last = line.lastIndexOf('"');
+      return last > first
+        ? `${line.slice(0, first)}"${REDACTED}"${line.slice(last + 1)}`
+        : `${line.slice(0, first)}"${REDACTED}`;
+    })
+    .join('\n');
 }
 
 /**

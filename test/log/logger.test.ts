@@ -119,6 +119,17 @@ describe('log redaction', () => {
       second.log.error({ err: typed }, 'job failed');
       expect(second.text()).not.toContain(PERSONAL.surname);
       expect(JSON.parse(second.text()).err.message).toMatch(/invalid input syntax for type integer/);
+      // A value with a quote inside it (PostgreSQL does not escape it), or ending in a backslash.
+      for (const value of [`Am"elia ${PERSONAL.surname}`, `${PERSONAL.surname}\\`]) {
+        const quoted = await db.query('SELECT $1::int', [value]).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        const third = capture();
+        third.log.error({ err: quoted }, 'job failed');
+        expect(third.text()).not.toContain(PERSONAL.surname);
+        expect(third.text()).not.toContain('elia');
+      }
     } finally {
       await db.close();
     }
