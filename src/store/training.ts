@@ -13,7 +13,8 @@ export async function trainingHistory(
     last_actor: string | null;
   }>(
     `SELECT u.id,
-            (SELECT count(*)::int FROM visits v WHERE v.departed_at IS NOT NULL
+            -- Visits made: went and came back (as the departure check counts experience).
+            (SELECT count(*)::int FROM visits v WHERE v.returned_at IS NOT NULL
                AND (v.lead_user_id = u.id OR v.partner_user_id = u.id)) AS made,
             last.at AS last_at, last.actor AS last_actor
      FROM users u
