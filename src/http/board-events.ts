@@ -171,7 +171,9 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       bus.on(schoolId, onEvent);
       // A named event, not a comment: the page sees it, and a stream silent past a few of them (a
       // connection that hangs without closing) is one the board says it has lost (`board-live.js`).
-      const heartbeat = setInterval(() => res.write(HEARTBEAT_FRAME), o.heartbeatMs ?? HEARTBEAT_MS);
+      // Sent only once the board has caught up (the first at once): a stream stuck in a catch-up that
+      // never ends (a database that does not answer) is never "live".
+      let heartbeat: NodeJS.Timeout | undefined;
       const closed = () => {
         streams.delete(stream);
         clearTimeout(expiry);
@@ -204,6 +206,9 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
       const pending = held;
       held = null;
       for (const e of pending) send(e);
+      if (res.writableEnded) return;
+      res.write(HEARTBEAT_FRAME);
+      heartbeat = setInterval(() => res.write(HEARTBEAT_FRAME), o.heartbeatMs ?? HEARTBEAT_MS);
     },
   );
 }

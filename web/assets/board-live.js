@@ -1,6 +1,6 @@
 import { api, h, say } from './app.js';
 import { hooks, msg, state } from './board-shared.js';
-import { setSounding } from './board-sound.js';
+import { setSounding, sound } from './board-sound.js';
 
 // Live over SSE: every event (and every reconnect) re-reads the board, and EventSource resends
 // Last-Event-ID so none is missed.
@@ -45,6 +45,10 @@ function lostStream() {
   unreachableTimer ??= setTimeout(unreachable, UNREACHABLE_AFTER_MS);
 }
 function streamBack() {
+  if (sound.unreachable) {
+    sound.unreachable = false;
+    setSounding(document.body.classList.contains('has-alarm'));
+  }
   clearTimeout(unreachableTimer);
   unreachableTimer = null;
   downSince = null;
@@ -69,6 +73,7 @@ function unreachable() {
           ),
         ),
       );
+  sound.unreachable = true;
   setSounding(true);
 }
 
@@ -96,12 +101,14 @@ export function connect() {
   const src = new EventSource(`/board/events?school=${encodeURIComponent(state.school)}${since}`);
   state.source = src;
   const live = document.getElementById('live');
+  // Back is a heartbeat (sent once the board has caught up), not a stream merely opened: one that
+  // opens and fails its catch-up again and again is still lost.
   src.addEventListener('heartbeat', () => {
     lastHeard = Date.now();
+    streamBack();
   });
   src.addEventListener('open', () => {
     lastHeard = Date.now();
-    streamBack();
     state.connected = true;
     state.retries = 0;
     live.textContent = 'Live';

@@ -24,7 +24,9 @@ function beep() {
     o.stop(t + i * 0.25 + 0.25);
   }
 }
-export function setSounding(on) {
+export function setSounding(want) {
+  // A board that cannot reach Doorstep sounds until it can, whatever it last showed.
+  const on = want || sound.unreachable === true;
   if (on && sound.enabled) {
     sound.ctx ??= new AudioContext();
     if (sound.ctx.state === 'suspended' && !sound.triedResume) {
