@@ -99,7 +99,7 @@ export async function startCommand(opts: { config: string; role: string }): Prom
               `  health   ${where}/healthz`,
               `  ready    ${where}/readyz`,
               `  metrics  ${where}/metrics`,
-              `  board    ${where}/board (sign in; first account: npx doorstep user add --roles admin,office …)`,
+              `  board    ${where}/board (sign in; first account: npx doorstep user add --config ${opts.config} --roles admin,office …)`,
               ...(noAccounts
                 ? [
                     setupToken
