@@ -487,16 +487,26 @@ describe('Doorstep in a browser', () => {
 });
 
 /** A visit Sam is out on, already past its expected return (the watcher raises it within 15 s). */
-async function overdueVisit(reason: string): Promise<string> {
+/** Sam out on a Lime Hills visit, left `leftAgo` minutes ago and due back in `backIn` (negative: overdue). */
+async function samOut(reason: string, leftAgo: number, backIn: number): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
        departed_at, expected_return_at, worker_phone)
      SELECT 'lime', 'P1', $1, $2, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
-       now() - interval '2 hours', now() - interval '1 minute', u.phone
+       now() - make_interval(mins => $3), now() + make_interval(mins => $4), u.phone
      FROM users u WHERE u.username = 'sam' RETURNING id`,
-    [reason, JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
+    [
+      reason,
+      JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' }),
+      leftAgo,
+      backIn,
+    ],
   );
   return String(rows[0]!.id);
+}
+
+async function overdueVisit(reason: string): Promise<string> {
+  return samOut(reason, 120, -1);
 }
 
 describe('a worker out is watched until back safe', () => {
@@ -589,19 +599,12 @@ describe('a worker out is watched until back safe', () => {
       'office',
     );
     await office.getByText('Live', { exact: true }).waitFor();
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
-         departed_at, expected_return_at, worker_phone)
-       SELECT 'lime', 'P1', 'help e2e', $1, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
-         now() - interval '10 minutes', now() + interval '1 hour', u.phone
-       FROM users u WHERE u.username = 'sam' RETURNING id`,
-      [JSON.stringify({ line1: '14 Rosebank Terrace', town: 'Leeds', postcode: 'LS6 2QT' })],
-    );
+    const visit = await samOut('help e2e', 10, 60);
     const sam = await signIn(
       await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
       'sam',
     );
-    await sam.goto(`${base}/visits/${rows[0]!.id}`);
+    await sam.goto(`${base}/visits/${visit}`);
     await sam.getByRole('button', { name: 'I need help' }).click();
     await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor();
     await sam
@@ -635,15 +638,7 @@ describe('a worker out is watched until back safe', () => {
   });
 
   it('"I need help" without a connection says the alarm was NOT sent, in the largest words, and sends it once the phone is back; its position follows', async () => {
-    const { rows } = await db.query<{ id: string }>(
-      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
-         departed_at, expected_return_at, worker_phone)
-       SELECT 'lime', 'P1', 'help offline e2e', $1, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
-         now() - interval '10 minutes', now() + interval '1 hour', u.phone
-       FROM users u WHERE u.username = 'sam' RETURNING id`,
-      [JSON.stringify({ line1: '2 Quarry Hill', town: 'Leeds', postcode: 'LS2 7EW' })],
-    );
-    const visit = rows[0]!.id;
+    const visit = await samOut('help offline e2e', 10, 60);
     // A small phone (375 × 667): "I need help" is on the first screen, above the pupil's details.
     const ctx = await browser.newContext({
       viewport: { width: 375, height: 667 },
