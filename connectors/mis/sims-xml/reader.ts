@@ -85,6 +85,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   let text: string | undefined = '';
   const out = new BatchBuffer();
   let sawRoot = false;
+  /** The first element under the root that is not its record, where, and how many there were. */
+  let other: { tag: string; line: number; count: number } | undefined;
 
   const fail = (err: Error) => xml.fail(err);
 
@@ -103,7 +105,12 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
           ),
         );
       }
-    } else if (depth === 2 && root && tag === root.record) {
+    } else if (depth === 2 && root && tag !== root.record) {
+      // Not a record of this document: counted, so a document of nothing but these (a misspelt
+      // record element) is refused instead of importing no marks as if there were none.
+      if (!other) other = { tag, line: xml.line, count: 0 };
+      other.count++;
+    } else if (depth === 2 && root) {
       recordNo++;
       recordLine = xml.line;
       fields = recordFields;
@@ -163,5 +170,11 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
 
   for await (const _ of xml.feed(input, options.onBytes)) yield* out.drain();
   if (!sawRoot) throw malformed({ unit }, undefined, 'expected an XML document with a root element');
+  if (root && recordNo === 0 && other)
+    throw malformed(
+      { unit, line: other.line },
+      undefined,
+      `no <${root.record}> records: the document holds ${other.count} <${other.tag}> element${other.count === 1 ? '' : 's'} instead (expected <${root.record}>; nothing was imported)`,
+    );
   yield* out.drain(true);
 }

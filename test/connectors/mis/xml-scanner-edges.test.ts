@@ -214,3 +214,23 @@ describe('SIMS XML: a field twice in one record is refused (the later would sile
     expect(out.flatMap((b) => b.marks)).toHaveLength(1);
   });
 });
+
+describe('SIMS reader: a document of no records of its kind', () => {
+  it('refuses a misspelt record element (it imported no marks, as if there were none)', async () => {
+    const rec =
+      '<SessionAttendence><PersonID>1</PersonID><AttendanceMark>N</AttendanceMark></SessionAttendence>';
+    await expect(
+      readAll(['<SessionAttendances>\n', rec, '\n', rec, '</SessionAttendances>']),
+    ).rejects.toThrow(
+      /line 2.*no <SessionAttendance> records: the document holds 2 <SessionAttendence> elements instead/,
+    );
+  });
+
+  it('still reads an empty document as no marks, and ignores other elements beside records', async () => {
+    expect(await readAll(['<SessionAttendances/>'])).toEqual([]);
+    const pupils = await readAll([
+      '<SuperStarReport><Header>x</Header><Record><ID>1</ID><Forename>A</Forename><Surname>B</Surname></Record></SuperStarReport>',
+    ]);
+    expect(JSON.stringify(pupils)).toContain('"misId":"1"');
+  });
+});
