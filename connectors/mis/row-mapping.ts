@@ -1,6 +1,7 @@
 import { isIsoDate } from '../../src/domain/attendance/dates.ts';
 import { malformed } from './errors.ts';
 import type { Address, ContactRecord, MarkRecord, PupilFlags, PupilRecord, Where } from './types.ts';
+import { upnOf } from './upn.ts';
 
 /**
  * Export files from a data manager's own report (SIMS Report Designer XML, Arbor/SIMS CSV) name
@@ -203,22 +204,21 @@ export function parseMinutes(text: string | null, where: Where, field: string): 
   return Number(text);
 }
 
-const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
-
 /**
  * The pupil's fields the row carries: a column the export does not have is left out of the record
  * (the pupil keeps what Doorstep knew), and one it has but left empty is null (cleared). A
  * names-and-flags export must not wipe the addresses, dates of birth and UPNs a fuller one gave.
  */
 function carried(row: Row, cols: PupilColumns) {
-  const out: Partial<Pick<PupilRecord, 'upn' | 'forename' | 'surname' | 'preferredName' | 'yearGroup'>> & {
+  const out: Partial<
+    Pick<PupilRecord, 'upn' | 'unusable' | 'forename' | 'surname' | 'preferredName' | 'yearGroup'>
+  > & {
     dob?: string | null;
     address?: Address | null;
   } = {};
-  for (const key of ['upn', 'forename', 'surname', 'preferredName', 'yearGroup'] as const)
+  for (const key of ['forename', 'surname', 'preferredName', 'yearGroup'] as const)
     if (row.has(cols[key])) out[key] = row.get(cols[key]);
-  if (out.upn != null && !UPN.test(out.upn))
-    throw malformed(row.where, cols.upn, 'expected a 13-character UPN');
+  if (row.has(cols.upn)) Object.assign(out, upnOf(row.get(cols.upn), cols.upn));
   if (row.has(cols.dob)) {
     const dob = row.get(cols.dob);
     out.dob = dob === null ? null : parseDate(dob, row.where, cols.dob);

@@ -62,6 +62,11 @@ export interface PupilRecord {
    * mistake and removed, a pupil re-admitted), never hidden or erased as a leaver.
    */
   onRoll?: true;
+  /**
+   * Fields the reader found unusable (a UPN that is not one) and left out: the import applies the
+   * rest of the record and reports each as rejected, by cause.
+   */
+  unusable?: { field: string; expected: string }[];
   where: Where;
 }
 

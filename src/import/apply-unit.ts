@@ -259,7 +259,20 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             const over = pupilExceeds(p);
             if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
             else if (!p.misId.isWellFormed()) reject(describeWhere(p.where), BROKEN_ID_REASON, BROKEN_ID);
-            else return true;
+            else {
+              // A field the reader could not use was left out; the rest of the pupil is applied.
+              for (const u of p.unusable ?? [])
+                reject(
+                  describeWhere(p.where),
+                  `field ${u.field}: expected ${u.expected}; not taken (the rest of the pupil's record applied)`,
+                  {
+                    cause: `field ${u.field} not ${u.expected} (not taken; the rest applied)`,
+                    idKind: 'pupils',
+                    id: p.misId,
+                  },
+                );
+              return true;
+            }
             return false;
           });
           pupilsSeen += within.length;

@@ -90,3 +90,36 @@ describe('an export that carries only some fields', () => {
     expect(cleared[0]).toMatchObject({ mis_id: '1001', address: null, dob: '2015-03-01' });
   });
 });
+
+describe('a UPN that is not one', () => {
+  it('is not taken: the pupil (and the rest of the file) is applied, the UPN Doorstep had kept, the field reported', async () => {
+    await run('first.csv', 'ID,UPN,Legal Forename,Legal Surname\n3003,C123456789012,Cy,Three\n', 'csv');
+    writeFileSync(
+      join(dir, 'typo.csv'),
+      'ID,UPN,Legal Forename,Legal Surname,Year\n3003,C12345678901,Cy,Three,Y6\n4004,not-a-upn,Di,Four,Y3\n',
+    );
+    const summary = await applyImportUnit(
+      db,
+      fileUnit(join(dir, 'typo.csv'), 'csv', school),
+      importContextFor(school, NOW, { actor: 'test', source: 'csv' }),
+    );
+    const { rows } = await db.query<Record<string, unknown>>(
+      `SELECT mis_id, upn, year_group FROM pupils WHERE mis_id IN ('3003', '4004') ORDER BY mis_id`,
+    );
+    // Cy keeps the UPN he had and takes his new year; Di, new, is in (her marks will be too).
+    expect(rows).toEqual([
+      { mis_id: '3003', upn: 'C123456789012', year_group: 'Y6' },
+      { mis_id: '4004', upn: null, year_group: 'Y3' },
+    ]);
+    expect(summary.rejectedRows).toBe(2);
+    expect(summary.rejectedByCause).toEqual([
+      expect.objectContaining({
+        cause: expect.stringMatching(/field UPN not a 13-character UPN/),
+        rows: 2,
+        ids: 2,
+        first: ['3003', '4004'],
+      }),
+    ]);
+    expect(JSON.stringify(summary.rejected)).not.toContain('not-a-upn');
+  });
+});

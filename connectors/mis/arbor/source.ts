@@ -16,6 +16,7 @@ import type {
   SyncCursor,
   Where,
 } from '../types.ts';
+import { upnOf } from '../upn.ts';
 import { type ArborReader, contactsOf, current, homeAddress, idOf } from './household.ts';
 import {
   type AttendanceMarkWire,
@@ -64,7 +65,6 @@ const MAX_ROUNDS = 1000;
  * ignored), and paging on would never end while every row is held in memory.
  */
 const MAX_QUERY_PAGES = 20;
-const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
 /** An href Arbor gives is followed only as a path on the school's own Arbor host. */
 const SAFE_HREF = /^\/rest-v2\/[A-Za-z0-9_\-/]{1,300}$/;
 
@@ -319,8 +319,7 @@ export class ArborSource implements MisSource, ArborReader {
     )
       .filter((u) => u.upn && current(u.startDatetime, u.endDatetime, today))
       .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
-    const upn = upns[0]?.upn?.trim() ?? null;
-    if (upn !== null && !UPN.test(upn)) throw malformed(where, 'upn', 'expected a 13-character UPN');
+    const upn = upnOf(upns[0]?.upn, 'upn');
     const byStudent = { 'filters.student.equals': studentHref };
     const isCurrent = (a: { startDate?: string | null; endDate?: string | null }) =>
       current(a.startDate, a.endDate, today);
@@ -341,7 +340,7 @@ export class ArborSource implements MisSource, ArborReader {
     }
     return {
       misId: s.id,
-      upn,
+      ...upn,
       forename: p?.legalFirstName ?? null,
       surname: p?.legalLastName ?? null,
       preferredName: p?.preferredFirstName ?? null,

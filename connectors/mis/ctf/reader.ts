@@ -7,6 +7,7 @@ import { malformed } from '../errors.ts';
 import { parseDate } from '../row-mapping.ts';
 import { safeText } from '../safe-text.ts';
 import type { MarkRecord, MisBatch, PupilRecord, Where } from '../types.ts';
+import { UPN_EXPECTED, UPN_PATTERN } from '../upn.ts';
 import { child, childrenNamed, childText, streamXmlElements, type XmlNode } from '../xml-events.ts';
 
 export const SUPPORTED_CTF_VERSIONS = /^(24|25)\.\d+$/;
@@ -66,8 +67,8 @@ export function decodeAttendanceMarks(
 function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord; marks: MarkRecord[] } {
   const where: Where = { unit, line: node.line, record: n };
   const upn = childText(node, 'UPN');
-  if (!upn || !/^[A-Z]\d{11}[0-9A-Z]$/.test(upn))
-    throw malformed(where, 'UPN', 'expected a 13-character UPN');
+  // The UPN is the pupil's id in a CTF: without one that is a UPN, the pupil cannot be told.
+  if (!upn || !UPN_PATTERN.test(upn)) throw malformed(where, 'UPN', `expected ${UPN_EXPECTED}`);
   const dob = childText(node, 'DOB');
   // A CTF carries no address (it is kept as it was), and an element it leaves out keeps its field too.
   const given = (name: string) => (child(node, name) ? { value: childText(node, name) } : undefined);

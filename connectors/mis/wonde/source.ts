@@ -6,6 +6,7 @@ import { describeError } from '../../../src/errors.ts';
 import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
 import type { ImportUnit, LeaverRecord, MarkRecord, MisSource, PupilRecord, SyncCursor } from '../types.ts';
+import { upnOf } from '../upn.ts';
 import { attendancePage, deletionsPage, school, studentsPage } from './wire.ts';
 
 interface Paged {
@@ -23,7 +24,6 @@ export interface WondeSettings {
   now?: () => Date;
 }
 
-const UPN = /^[A-Z]\d{11}[0-9A-Z]$/;
 /** Pages per list and sync: a loop that never ends is a Wonde fault, not a big school. */
 const MAX_PAGES = 10_000;
 
@@ -115,20 +115,15 @@ export class WondeSource implements MisSource {
         const where = { unit: label, record: i + 1 };
         misIds.set(s.id, s.mis_id);
         // The UPN is in education_details; `upi` is Wonde's own hashed id and never a UPN.
-        const upn = s.education_details?.data?.upn?.trim() || null;
-        if (upn !== null && !UPN.test(upn))
-          throw malformed(where, 'education_details.upn', 'expected a 13-character UPN');
         // A field the answer does not carry keeps what Doorstep knew (a fuller export's UPN or date
         // of birth — CTF files are matched by UPN); one it carries empty clears it.
         const carried = <K extends string, V>(key: K, present: boolean, value: V) =>
           (present ? { [key]: value } : {}) as Partial<Record<K, V>>;
         return {
           misId: s.mis_id,
-          ...carried(
-            'upn',
-            s.education_details?.data !== undefined && s.education_details.data !== null,
-            upn,
-          ),
+          ...(s.education_details?.data != null
+            ? upnOf(s.education_details.data.upn, 'education_details.upn')
+            : {}),
           ...carried('forename', s.forename !== undefined, s.forename ?? null),
           ...carried('surname', s.surname !== undefined, s.surname ?? null),
           ...carried('dob', s.date_of_birth !== undefined, s.date_of_birth ?? null),

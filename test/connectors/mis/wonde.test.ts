@@ -345,7 +345,7 @@ describe('Wonde MIS source', () => {
     );
   });
 
-  it('refuses a UPN that is not one, and does not follow a next link off the Wonde host', async () => {
+  it('does not take a UPN that is not one (the student is still read), and does not follow a next link off the Wonde host', async () => {
     nock(BASE)
       .get('/schools/A1930499544/students')
       .query(true)
@@ -353,9 +353,21 @@ describe('Wonde MIS source', () => {
         data: [{ ...student('S1', 1001), education_details: { data: { upn: 'not-a-upn' } } }],
         meta: meta(null),
       });
-    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
-      /record 1, field education_details.upn: expected a 13-character UPN/,
-    );
+    nock(BASE)
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, { data: [], meta: meta(null) });
+    nock(BASE)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, { data: [], meta: meta(null) });
+    const [students] = await collectUnits(source().pull({ value: null }));
+    const pupil = (students!.batches[0] as unknown as { pupils: Record<string, unknown>[] }).pupils[0]!;
+    expect(pupil).toMatchObject({
+      misId: '1001',
+      unusable: [{ field: 'education_details.upn', expected: 'a 13-character UPN' }],
+    });
+    expect(pupil).not.toHaveProperty('upn');
     nock(BASE)
       .get('/schools/A1930499544/students')
       .query(true)
