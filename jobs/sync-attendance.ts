@@ -1,10 +1,14 @@
 import { misSourceFor } from '../connectors/mis/index.ts';
+import { safeText } from '../connectors/mis/safe-text.ts';
 import { schoolOf } from '../src/config/school-of.ts';
+import { describeError } from '../src/errors.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
-import { syncJobId, syncSchool } from '../src/import/sync-school.ts';
+import { type SyncReport, syncJobId, syncSchool } from '../src/import/sync-school.ts';
+import { withoutQuotedData } from '../src/log/redact.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { changedPupilsOf, importsAwaitingEvaluation, markEvaluationEnqueued } from '../src/store/imports.ts';
+import { noteSyncFailed, noteSyncWorked } from '../src/store/sync-status.ts';
 import type { JobDeps } from './deps.ts';
 
 /** Pupils per evaluation job: an import that changes more is handed over in several jobs. */
@@ -58,14 +62,26 @@ export async function syncAttendance(
     await enqueueEvaluation(deps, school.id, importId);
   }
   const source = misSourceFor(school, deps.now, deps.misHttp);
-  const report = await syncSchool(deps.db, school, source, {
-    now: deps.now,
-    actor: `system:sync-attendance:${payload.reason}`,
-    writePace: deps.config.imports,
-    onApplied: async (summary: ImportSummary) => {
-      if (summary.importId) await enqueueEvaluation(deps, school.id, summary.importId);
-    },
-  });
+  let report: SyncReport;
+  try {
+    report = await syncSchool(deps.db, school, source, {
+      now: deps.now,
+      actor: `system:sync-attendance:${payload.reason}`,
+      writePace: deps.config.imports,
+      onApplied: async (summary: ImportSummary) => {
+        if (summary.importId) await enqueueEvaluation(deps, school.id, summary.importId);
+      },
+    });
+  } catch (err) {
+    // Said on the data page until a sync works again: the job's retries and its log are not seen
+    // by a data manager, and a sync failing every time stops every trigger of the school.
+    const reason = safeText(describeError(withoutQuotedData(err)));
+    await noteSyncFailed(deps.db, school.id, deps.now(), reason).catch((e: unknown) =>
+      deps.log.error({ err: e, schoolId: school.id }, 'could not record the failed sync'),
+    );
+    throw err;
+  }
+  await noteSyncWorked(deps.db, school.id, deps.now());
   for (const r of report.refused) {
     deps.log.warn({ schoolId: school.id, unit: r.unit, error: r.reason }, 'import refused and quarantined');
   }

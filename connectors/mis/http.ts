@@ -94,10 +94,16 @@ export async function getJson<S extends z.ZodType>(
         `${label}: HTTP ${res.status} redirect to ${redirectTarget(res, url)}, not followed; check the MIS base URL`,
       );
     }
-    const text = await boundedText(res, settings.maxBytes ?? MAX_API_PAGE_BYTES, label);
     if (res.status === 422) {
-      throw doorstepError('MIS_BAD_RESPONSE', `${label}: HTTP 422 validation error: ${text.slice(0, 300)}`);
+      // Its words are not kept: a validation answer quotes what it refused, which can be a pupil's
+      // data, and this message is logged and shown on the data page.
+      await res.body?.cancel();
+      throw doorstepError(
+        'MIS_BAD_RESPONSE',
+        `${label}: HTTP 422 — the MIS refused the request as invalid (its answer is not kept: it can quote pupil data)`,
+      );
     }
+    const text = await boundedText(res, settings.maxBytes ?? MAX_API_PAGE_BYTES, label);
     if (res.status !== 200)
       throw doorstepError('MIS_BAD_RESPONSE', `${label}: unexpected HTTP ${res.status}`);
     let body: unknown;

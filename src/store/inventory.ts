@@ -70,6 +70,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'data manager',
   },
   {
+    table: 'sync_status',
+    what: "whether each school's MIS sync works: when it last worked, since when it fails, and why",
+    personal: '—',
+    why: 'a sync failing every time leaves the marks stale and no trigger fires: the data page says so',
+    retention: 'while the school is configured',
+    seenBy: 'data manager',
+  },
+  {
     table: 'leave_refusals',
     what: 'a refused term-time leave period',
     personal: 'pupil id, dates, who recorded it',

@@ -21,6 +21,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { getCursor } from '../../src/store/imports.ts';
 import { openStore } from '../../src/store/open.ts';
+import { syncStatus } from '../../src/store/sync-status.ts';
 import { configWith } from '../helpers/config.ts';
 import { FakeArbor } from '../helpers/fake-arbor.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
@@ -274,6 +275,43 @@ describe('sync-attendance job (Arbor API)', () => {
       expect(JSON.parse((await getCursor(db, 'alpha', 'arbor'))!)).toEqual({
         students: 1,
         attendanceRecords: 2,
+      });
+    } finally {
+      nock.cleanAll();
+      nock.enableNetConnect();
+    }
+  });
+
+  it('says on the data page that every sync fails, since when and why, until one works', async () => {
+    const arborDeps = { ...deps, config: arborConfig };
+    nock.disableNetConnect();
+    try {
+      // From a sync that works (the test before left one failed).
+      fakeWith(false);
+      await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, arborDeps);
+      nock.cleanAll();
+      clock = new Date(clock.getTime() + 60_000);
+      const failingAt = clock;
+      for (let i = 0; i < 2; i++) {
+        fakeWith(true);
+        await expect(
+          syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, arborDeps),
+        ).rejects.toThrow();
+        nock.cleanAll();
+        clock = new Date(clock.getTime() + 60_000);
+      }
+      expect(await syncStatus(db, 'alpha')).toMatchObject({
+        failingSince: failingAt.toISOString(),
+        failures: 2,
+        lastError: expect.stringMatching(/unknown attendance code/),
+      });
+      fakeWith(false);
+      await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, arborDeps);
+      expect(await syncStatus(db, 'alpha')).toEqual({
+        lastOkAt: clock.toISOString(),
+        failingSince: null,
+        failures: 0,
+        lastError: null,
       });
     } finally {
       nock.cleanAll();

@@ -120,6 +120,16 @@ async function load() {
         h('dd', {}, d.connectors.fobTransports.join(', ') || 'none'),
         h('dt', {}, 'Last sync'),
         h('dd', {}, fmtDateTime(d.lastSync)),
+        ...(d.sync.failingSince
+          ? [
+              h('dt', {}, 'Sync failing'),
+              h(
+                'dd',
+                { class: 'trust-issue', id: 'sync-failing' },
+                `Every sync since ${fmtDateTime(d.sync.failingSince)} has failed (${d.sync.failures} ${d.sync.failures === 1 ? 'try' : 'tries'}): no marks are coming in, so no trigger can fire. Last error: ${d.sync.lastError ?? 'not recorded'}`,
+              ),
+            ]
+          : []),
         h('dt', {}, 'Rejected fob messages'),
         h('dd', {}, String(d.rejectedFobEvents)),
       ),

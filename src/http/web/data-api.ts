@@ -13,6 +13,7 @@ import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { lastPurgeRuns } from '../../store/purge-runs.ts';
+import { syncStatus } from '../../store/sync-status.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
@@ -54,6 +55,8 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
           fobTransports: school.fobs.transports.map((t) => t.kind),
         },
         lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
+        /** Whether the school's sync works: since when it fails and why (the marks are stale meanwhile). */
+        sync: await syncStatus(deps.db, school.id),
         cursors: facts.cursors,
         // Each import with its rejected rows counted by cause when it ran (every row, with the first
         // ids and where the first was), not the rows; an import recorded before causes were kept: its count.

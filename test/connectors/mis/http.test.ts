@@ -46,4 +46,18 @@ describe('getJson (every MIS API request)', () => {
     );
     expect(api.pendingMocks()).toHaveLength(1);
   });
+
+  it("does not keep a 422's answer (it quotes what it refused, which can be a pupil's data)", async () => {
+    nock(BASE)
+      .get('/v1.0/schools/A1/students')
+      .reply(422, { error: 'invalid filter', value: 'Amelia Example, 12 High St' });
+    const err = await getJson(`${BASE}/v1.0/schools/A1/students`, ok, settings, 'Wonde students').catch(
+      (e: Error) => e,
+    );
+    expect(err).toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      message: expect.stringMatching(/HTTP 422/),
+    });
+    expect((err as Error).message).not.toMatch(/Amelia|High St/);
+  });
 });

@@ -223,6 +223,8 @@ describe('the data manager API', () => {
     const d = (await call('dm', 'GET', '/api/data?school=alpha')).json();
     expect(d.quarantined.map((q: { file: string }) => q.file)).toEqual(['marks-2026-11-20.xml']);
     expect(d.connectors).toMatchObject({ mis: 'sims-xml', records: 'preview' });
+    // No sync has failed here (the page warns when every sync since a time has).
+    expect(d.sync).toMatchObject({ failingSince: null, failures: 0 });
     // The retention settings (defaults here) and the last purge (none yet).
     expect(d.retention).toMatchObject({ fobEventDays: 31, leaverShownDays: 28 });
     // Every setting has its words for the page.
