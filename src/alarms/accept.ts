@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.ts';
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { parseJson } from '../../connectors/fob/types.ts';
@@ -6,6 +5,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import {
   ALARM_TYPES,
   checkEvent,
+  contentEventId,
   type Decoded,
   type DecodeError,
   receivedWindow,
@@ -98,6 +98,8 @@ async function acceptOne(
           },
         }
       : decodeOrRefuse(transport, raw, arrival);
+  // An event id made from what the profile read is made from the bytes instead (each item's, in a batch).
+  if (decoded.ok) decoded = idFromBytes(decoded, raw, transport, arrival);
   let unreadableBody = false;
   // A body that cannot be read at all, on a topic that names the device (which the broker's ACL lets
   // only the school's gateway publish on): when in doubt on the alarm path, raise — an SOS from that
@@ -203,6 +205,44 @@ async function acceptOne(
   return { outcome: 'invalid', ...refused };
 }
 
+/**
+ * An alarm whose event id could not be used has one made by `checkEvent` from what the profile read
+ * of it — which, when the profile could not read the device either (a vendor's renamed fields), is the
+ * same for every worker: two workers' SOS in one window were one alarm, the second answered
+ * "duplicate" and never raised. Here the id is made from the message's own bytes; with no readable
+ * time either, a webhook's delivery id (its retries keep it) or, over MQTT, the window received in
+ * tells a new press from a redelivery.
+ */
+function idFromBytes(
+  decoded: Decoded,
+  raw: Buffer,
+  transport: FobTransportConfig,
+  arrival: Arrival,
+): Decoded {
+  if (!decoded.ok || !decoded.unreadable?.some((u) => u.field === 'vendorEventId')) return decoded;
+  const timeless = decoded.unreadable.some((u) => u.field === 'occurredAt');
+  const tellApartBy = !timeless
+    ? undefined
+    : transport.kind === 'webhook' && arrival.source
+      ? `webhook ${arrival.source}`
+      : receivedWindow(arrival.receivedAt.toISOString());
+  const id = contentEventId(raw, tellApartBy);
+  return {
+    ...decoded,
+    event: { ...decoded.event, vendorEventId: id },
+    unreadable: decoded.unreadable.map((u) =>
+      u.field !== 'vendorEventId'
+        ? u
+        : {
+            field: u.field,
+            reason: timeless
+              ? `not a usable event id, and no time to tell a redelivery by; made from the message and ${transport.kind === 'webhook' && arrival.source ? 'its delivery id' : 'the time received'}: ${id}`
+              : `not a usable event id; made from the message: ${id}`,
+          },
+    ),
+  };
+}
+
 function hasContent(raw: Buffer): boolean {
   return raw.some((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
 }
@@ -216,7 +256,7 @@ function unreadableBodyAlarm(device: string, raw: Buffer, receivedAt: Date, why:
   // The bytes and the window they came in: every instance's copy of one message is one alarm, the
   // same bytes sent again minutes later (a device with no counter, pressed again) a new one.
   const window = receivedWindow(receivedAt.toISOString());
-  const id = `unreadable-${createHash('sha256').update(raw).update(`\n${window}`).digest('base64url').slice(0, 32)}`;
+  const id = contentEventId(raw, window);
   const at = receivedAt.toISOString();
   const decoded = checkEvent({
     vendorEventId: id,

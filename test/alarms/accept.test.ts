@@ -271,6 +271,36 @@ describe('a payload the database could not store as sent', () => {
     expect((later as { alarmId: string }).alarmId).not.toBe((first as { alarmId: string }).alarmId);
   });
 
+  it('two workers’ SOS that a profile cannot read the device or id of (a vendor renamed its fields) are two alarms, not one and a "duplicate"', async () => {
+    const hooked = configWith({
+      env: { FOB_SECRET: `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}` },
+      school: `    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}" }
+`,
+    }).schools[0]!;
+    const hook = hooked.fobs.transports[0]!;
+    const deps = { db, producer, prefix };
+    const press = (device: string) =>
+      Buffer.from(
+        JSON.stringify({ eventId: `ev-${device}`, deviceId: device, type: 'SOS', occurredAt: 'now' }),
+      );
+    const via = (webhookId: string) => ({
+      receivedAt: new Date('2026-11-23T10:00:30Z'),
+      source: webhookId,
+      deviceId: null,
+      signature: null,
+    });
+    const a = await acceptFobPayload(deps, hooked, hook, press('PS-0001'), via('msg_a'));
+    const b = await acceptFobPayload(deps, hooked, hook, press('PS-0002'), via('msg_b'));
+    // The vendor retrying worker A's delivery (same webhook id, same bytes): the same alarm.
+    const retry = await acceptFobPayload(deps, hooked, hook, press('PS-0001'), via('msg_a'));
+    expect(a).toMatchObject({ outcome: 'accepted' });
+    expect(b).toMatchObject({ outcome: 'accepted' });
+    expect((b as { alarmId: string }).alarmId).not.toBe((a as { alarmId: string }).alarmId);
+    expect(retry).toMatchObject({ outcome: 'duplicate', alarmId: (a as { alarmId: string }).alarmId });
+  });
+
   it('over MQTT, an SOS whose payload names no readable device is raised for the topic’s device', async () => {
     const r = await acceptFobPayload(
       { db, producer, prefix },

@@ -160,8 +160,7 @@ export function checkEvent(candidate: unknown): Decoded {
     patched.occurredAt = patched.receivedAt;
   }
   if (field('vendorEventId') !== null) {
-    const basis = occurred === null ? said : `${said}\n${receivedWindow(String(c.receivedAt))}`;
-    const id = `unreadable-${createHash('sha256').update(basis).digest('base64url').slice(0, 32)}`;
+    const id = contentEventId(said, occurred === null ? undefined : receivedWindow(String(c.receivedAt)));
     unreadable.push({
       field: 'vendorEventId',
       reason:
@@ -176,6 +175,18 @@ export function checkEvent(candidate: unknown): Decoded {
   return unreadable.length
     ? { ok: true, event: again.data, unreadable, said }
     : { ok: true, event: again.data };
+}
+
+/**
+ * The event id of an alarm whose own id cannot be used: a digest of what was sent (`content`: the
+ * message's bytes where the caller has them — what a profile read of it leaves out the very fields
+ * that tell two devices apart when it could not read them), and, with no time to tell a redelivery
+ * from a new press, of `tellApartBy` (the webhook's delivery id, or the window it was received in).
+ */
+export function contentEventId(content: string | Uint8Array, tellApartBy?: string): string {
+  const h = createHash('sha256').update(content);
+  if (tellApartBy !== undefined) h.update(`\n${tellApartBy}`);
+  return `unreadable-${h.digest('base64url').slice(0, 32)}`;
 }
 
 /**
