@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger.ts';
+import type { BoardEventRow } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
-import { noteFeedEvent } from '../store/ingest-status.ts';
+import { type FeedTally, noteFeedEvent } from '../store/ingest-status.ts';
 
 /** How often at most a feed's last-event time is written (the board's "N s ago" is this fresh). */
 export const FEED_LAST_EVENT_EVERY_MS = 5000;
@@ -11,15 +12,19 @@ export interface FeedLastEventOptions {
   transportKey: string;
   log: Logger;
   everyMs?: number;
+  /** The board event written when the feed starts or stops being refused whole: to publish. */
+  onBoardEvent?: (event: BoardEventRow) => void;
 }
 
 /**
- * Remembers when a school's MQTT feed last received a message and writes it to the store at most
- * every `everyMs` (the latest time wins), off the alarm path: nothing waits for it, and a failed
- * write is logged and tried again with the next message.
+ * Remembers when a school's feed last received a message, and whether its messages are taken or
+ * refused, and writes it to the store at most every `everyMs` (the latest time wins), off the alarm
+ * path: nothing waits for it, and a failed write is logged and tried again with the next message.
  */
 export class FeedLastEvent {
   private latest: Date | null = null;
+  private takenAt: Date | null = null;
+  private refusals: FeedTally['refused'] = null;
   private writtenAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> | null = null;
@@ -34,6 +39,23 @@ export class FeedLastEvent {
   note(at: Date): void {
     if (!this.latest || at > this.latest) this.latest = at;
     this.schedule();
+  }
+
+  /** A message arrived at `at` and was taken (stored, or an exact redelivery). */
+  taken(at: Date): void {
+    if (!this.takenAt || at > this.takenAt) this.takenAt = at;
+    this.refusals = null;
+    this.note(at);
+  }
+
+  /** A message arrived at `at` and was refused (`reason`: Doorstep's words, no payload). */
+  refused(at: Date, reason: string): void {
+    this.refusals = {
+      count: (this.refusals?.count ?? 0) + 1,
+      firstAt: this.refusals?.firstAt ?? at,
+      reason: reason.slice(0, 300),
+    };
+    this.note(at);
   }
 
   /** Writes what is pending now (a feed stopping). */
@@ -57,13 +79,21 @@ export class FeedLastEvent {
   private async write(): Promise<void> {
     const at = this.latest;
     if (!at) return;
+    const { takenAt, refusals } = this;
     this.latest = null;
+    this.takenAt = null;
+    this.refusals = null;
     this.writtenAt = Date.now();
     this.writing = noteFeedEvent(this.o.db, {
       schoolId: this.o.schoolId,
       transportKey: this.o.transportKey,
       at,
+      takenAt,
+      refused: refusals,
     })
+      .then((event) => {
+        if (event) this.o.onBoardEvent?.(event);
+      })
       .catch((err: unknown) => {
         this.o.log.error({ err, school: this.o.schoolId }, 'could not record the fob feed’s last event');
       })

@@ -8,7 +8,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { publishBoardEvents } from '../store/board.ts';
 import { mqttClientId, setIngestStatus } from '../store/ingest-status.ts';
-import { acceptFobPayload } from './accept.ts';
+import { type AcceptOutcome, acceptFobPayload } from './accept.ts';
 import { FeedLastEvent } from './feed-last-event.ts';
 import type { IngestDeps } from './ingest-types.ts';
 
@@ -43,7 +43,13 @@ export async function startMqttFeed(o: {
   const base = transport.clientId ?? (await mqttClientId(deps.db, school.id, key));
   const labels = { school: school.id, transport: key };
   // When the broker last sent a message Doorstep took, for the board ("last event from the broker N s ago").
-  const lastEvent = new FeedLastEvent({ db: deps.db, schoolId: school.id, transportKey: key, log: o.log });
+  const lastEvent = new FeedLastEvent({
+    db: deps.db,
+    schoolId: school.id,
+    transportKey: key,
+    log: o.log,
+    onBoardEvent: (e) => void publishBoardEvents(deps.publisher, deps.prefix, [e]),
+  });
   const t = new MqttFobTransport({
     schoolId: school.id,
     transport,
@@ -52,10 +58,11 @@ export async function startMqttFeed(o: {
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
     ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),
     accept: async (raw, arrival) => {
-      await acceptFobPayload(deps, school, transport, raw, arrival);
+      const outcome = await acceptFobPayload(deps, school, transport, raw, arrival);
       // Only a message taken (stored or refused for good) counts as an event from the broker: one the
       // broker redelivers because it could not be stored must not keep the board's feed looking live.
-      lastEvent.note(arrival.receivedAt);
+      // One refused is counted as such: a feed whose every message is refused is not arriving.
+      noteOutcome(lastEvent, arrival.receivedAt, outcome);
     },
     onStatus: (status) => {
       o.onState?.(labels, status);
@@ -74,4 +81,11 @@ export async function startMqttFeed(o: {
   });
   t.start();
   return t;
+}
+
+/** A feed's message taken or refused, for its status (`FeedLastEvent`). */
+export function noteOutcome(feed: FeedLastEvent, at: Date, outcome: AcceptOutcome): void {
+  if (outcome.outcome === 'invalid') feed.refused(at, `${outcome.field}: ${outcome.reason}`);
+  else if (outcome.outcome === 'refused') feed.refused(at, outcome.reason);
+  else feed.taken(at);
 }

@@ -2,16 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { acceptFobPayload } from '../alarms/accept.ts';
+import { FeedLastEvent } from '../alarms/feed-last-event.ts';
+import { noteOutcome } from '../alarms/fob-feeds.ts';
 import type { IngestDeps } from '../alarms/ingest-types.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
 import { verifyStandardWebhook } from '../core/standard-webhooks.ts';
 import { ERRORS } from '../errors.ts';
+import type { Logger } from '../log/logger.ts';
+import { publishBoardEvents } from '../store/board.ts';
 
 export interface FobWebhookOptions {
   config: DoorstepConfig;
   ingest: IngestDeps;
   now?: () => Date;
+  /** How often at most a feed's status is written (`FEED_LAST_EVENT_EVERY_MS`; tests: 0). */
+  feedWriteEveryMs?: number;
 }
 
 /**
@@ -29,6 +35,26 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
       s.fobs.transports.filter((t) => t.kind === 'webhook').map((t) => t.maxBytes),
     ),
   );
+  // Per school and profile: when its webhook last received anything, and whether every request is
+  // refused (a secret rotated on one side only, a vendor's clock, a new format) — shown on the board
+  // as a feed not arriving, as an MQTT connection down is.
+  const feeds = new Map<string, FeedLastEvent>();
+  const feedOf = (schoolId: string, profile: string) => {
+    const transportKey = `webhook:${profile}`;
+    let f = feeds.get(`${schoolId}\n${transportKey}`);
+    if (!f) {
+      f = new FeedLastEvent({
+        db: options.ingest.db,
+        schoolId,
+        transportKey,
+        log: app.log as unknown as Logger,
+        ...(options.feedWriteEveryMs !== undefined ? { everyMs: options.feedWriteEveryMs } : {}),
+        onBoardEvent: (e) => void publishBoardEvents(options.ingest.publisher, options.ingest.prefix, [e]),
+      });
+      feeds.set(`${schoolId}\n${transportKey}`, f);
+    }
+    return f;
+  };
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) =>
@@ -51,13 +77,20 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
           .split(';')[0]!
           .trim()
           .toLowerCase();
-        if (type !== 'application/json')
+        const feed = feedOf(school.id, transport.profile);
+        if (type !== 'application/json') {
+          feed.refused(
+            now(),
+            `HTTP 415: Content-Type ${JSON.stringify(type.slice(0, 60))}, not application/json`,
+          );
           return reply.code(415).send({
             code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
             message: 'expected Content-Type: application/json',
           });
+        }
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         if (raw.length > transport.maxBytes) {
+          feed.refused(now(), `HTTP 413: ${raw.length} bytes, over ${transport.maxBytes}`);
           return reply
             .code(413)
             .send({ code: ERRORS.PAYLOAD_TOO_LARGE.code, message: `over ${transport.maxBytes} bytes` });
@@ -72,15 +105,18 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
             { school: school.id, profile: transport.profile, reason: verified.reason },
             'webhook refused',
           );
+          feed.refused(now(), `HTTP 401: ${verified.reason}`);
           return reply.code(401).send({ code: ERRORS.WEBHOOK_UNVERIFIED.code, message: verified.reason });
         }
         const sig = req.headers[DEVICE_SIGNATURE_HEADER];
+        const receivedAt = now();
         const result = await acceptFobPayload(options.ingest, school, transport, raw, {
-          receivedAt: now(),
+          receivedAt,
           source: verified.id,
           deviceId: null,
           signature: typeof sig === 'string' ? sig : null,
         });
+        noteOutcome(feed, receivedAt, result);
         if (result.outcome === 'invalid')
           return reply.code(422).send({
             code: ERRORS.FOB_EVENT_INVALID.code,

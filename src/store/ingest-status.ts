@@ -45,35 +45,96 @@ export async function setIngestStatus(
   });
 }
 
-/** The feeds of a school that are not arriving, for the board's banner. */
+/**
+ * Messages refused in a row, since the last one taken, from which a feed counts as not arriving: one
+ * or two (a stray request to the webhook, one bad message) say little; every message refused does.
+ */
+export const REFUSING_AFTER = 3;
+
+/**
+ * The feeds of a school that are not arriving, for the board's banner: those whose connection is
+ * down, and those whose every message since a time is refused (`REFUSING_AFTER` or more in a row).
+ */
 export async function ingestProblems(db: Queryable, schoolId: string) {
-  const { rows } = await db.query<{ transport_key: string; reason: string | null; since: Date }>(
-    `SELECT transport_key, reason, since FROM ingest_status WHERE school_id = $1 AND state = 'down' ORDER BY since`,
-    [schoolId],
+  const { rows } = await db.query<{
+    transport_key: string;
+    state: string;
+    reason: string | null;
+    since: Date;
+    refused: number;
+    first_refused_at: Date | null;
+    last_refused_reason: string | null;
+  }>(
+    `SELECT transport_key, state, reason, since, refused_since_taken AS refused, first_refused_at, last_refused_reason
+     FROM ingest_status WHERE school_id = $1 AND (state = 'down' OR refused_since_taken >= $2)
+     ORDER BY since`,
+    [schoolId, REFUSING_AFTER],
   );
-  return rows.map((r) => ({
-    transport: r.transport_key,
-    reason: r.reason,
-    since: new Date(r.since).toISOString(),
-  }));
+  return rows.map((r) =>
+    r.state === 'down' || r.first_refused_at === null
+      ? { transport: r.transport_key, reason: r.reason, since: new Date(r.since).toISOString() }
+      : {
+          transport: r.transport_key,
+          reason: `messages arrive but every one is refused (${r.refused} in a row; the last: ${r.last_refused_reason ?? 'no reason kept'})`,
+          since: new Date(r.first_refused_at).toISOString(),
+        },
+  );
+}
+
+/** What one feed received since its last write: the latest arrival, the latest taken, refusals after it. */
+export interface FeedTally {
+  schoolId: string;
+  transportKey: string;
+  /** The latest message that arrived (taken or refused for good). */
+  at: Date;
+  /** The latest message taken (stored, or an exact redelivery): the refusals before it are cleared. */
+  takenAt?: Date | null;
+  /** Messages refused after the latest taken: how many, the first's time and the last's reason. */
+  refused?: { count: number; firstAt: Date; reason: string } | null;
 }
 
 /**
- * A message arrived on a school's MQTT feed at `at` (the ingest role, at most every few seconds per
- * feed): kept on the feed's row so every process — the board runs in the web role — can say when
- * the broker last sent anything. A later time never goes back.
+ * A feed's messages (the ingest role and the webhook route, at most every few seconds per feed): when
+ * the last arrived — kept so every process can say when the broker last sent anything, a later time
+ * never going back — and whether they are being refused. Returns the board event to publish when the
+ * feed starts or stops being refused whole (null: no change).
  */
-export async function noteFeedEvent(
-  db: Queryable,
-  s: { schoolId: string; transportKey: string; at: Date },
-): Promise<void> {
-  await db.query(
-    `INSERT INTO ingest_status (school_id, transport_key, state, reason, since, updated_at, last_event_at)
-     VALUES ($1, $2, 'up', NULL, $3, now(), $3)
-     ON CONFLICT (school_id, transport_key) DO UPDATE
-       SET last_event_at = GREATEST(ingest_status.last_event_at, EXCLUDED.last_event_at)`,
-    [s.schoolId, s.transportKey, s.at],
+export async function noteFeedEvent(db: Queryable, s: FeedTally): Promise<BoardEventRow | null> {
+  const r = s.refused ?? null;
+  const { rows } = await db.query<{ before: number | null; after: number; state: string }>(
+    `WITH old AS (SELECT refused_since_taken AS n FROM ingest_status WHERE school_id = $1 AND transport_key = $2),
+     up AS (
+       INSERT INTO ingest_status (school_id, transport_key, state, reason, since, updated_at, last_event_at,
+                                  last_taken_at, refused_since_taken, first_refused_at, last_refused_reason)
+       VALUES ($1, $2, 'up', NULL, $3, now(), $3, $4, $5, $6, $7)
+       ON CONFLICT (school_id, transport_key) DO UPDATE
+         SET last_event_at = GREATEST(ingest_status.last_event_at, EXCLUDED.last_event_at),
+             last_taken_at = GREATEST(ingest_status.last_taken_at, EXCLUDED.last_taken_at),
+             refused_since_taken = CASE WHEN $4::timestamptz IS NOT NULL THEN $5
+                                        ELSE ingest_status.refused_since_taken + $5 END,
+             first_refused_at = CASE WHEN $4::timestamptz IS NOT NULL THEN $6::timestamptz
+                                     ELSE coalesce(ingest_status.first_refused_at, $6::timestamptz) END,
+             last_refused_reason = coalesce($7, ingest_status.last_refused_reason)
+       RETURNING refused_since_taken AS n, state)
+     SELECT (SELECT n FROM old) AS before, up.n AS after, up.state FROM up`,
+    [
+      s.schoolId,
+      s.transportKey,
+      s.at,
+      s.takenAt ?? null,
+      r?.count ?? 0,
+      r?.firstAt ?? null,
+      r?.reason ?? null,
+    ],
   );
+  const { before, after, state } = rows[0]!;
+  const was = (before ?? 0) >= REFUSING_AFTER;
+  const now = after >= REFUSING_AFTER;
+  if (was === now || state === 'down') return null;
+  return insertBoardEvent(db, s.schoolId, now ? 'ingest.disconnected' : 'ingest.restored', {
+    transport: s.transportKey,
+    ...(now ? { reason: `every message refused: ${r?.reason ?? ''}` } : {}),
+  });
 }
 
 /** When the broker last sent anything on any of a school's MQTT feeds (null: nothing yet). */

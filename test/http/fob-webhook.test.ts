@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { signStandardWebhook } from '../../src/core/standard-webhooks.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
@@ -12,6 +12,7 @@ import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { listAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
+import { ingestProblems } from '../../src/store/ingest-status.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
@@ -81,6 +82,19 @@ async function post(
   });
 }
 
+async function feedRow(transportKey: string) {
+  const { rows } = await db.query<{ refused: number }>(
+    'SELECT refused_since_taken AS refused FROM ingest_status WHERE transport_key = $1',
+    [transportKey],
+  );
+  return rows[0];
+}
+
+async function boardEventTypes(): Promise<string[]> {
+  const { rows } = await db.query<{ type: string }>('SELECT type FROM board_events ORDER BY id');
+  return rows.map((r) => r.type);
+}
+
 async function count(table: string): Promise<number> {
   const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`);
   return rows[0]!.n;
@@ -95,7 +109,7 @@ beforeAll(async () => {
     readiness: [],
     metrics: createMetrics([]),
     queues: [],
-    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => NOW },
+    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => NOW, feedWriteEveryMs: 0 },
   });
 });
 afterAll(async () => {
@@ -192,6 +206,41 @@ describe('fob webhooks', () => {
       '(body): the body is not JSON',
       expect.stringMatching(/^occurredAt: /),
     ]);
+  });
+
+  it('a feed whose every request is refused (a secret rotated on one side only) is shown as not arriving, until one is taken', async () => {
+    const wrong = `whsec_${Buffer.from('the-vendor-rotated-to-this-one!!').toString('base64')}`;
+    const blackline = (id: number) => ({
+      id,
+      status: 'unacknowledged',
+      type: 'sos_alert',
+      date_created: '2025-11-18T10:02:00Z',
+      contacts: [{ device_id: 'BL-1' }],
+    });
+    const refusing = async () =>
+      (await ingestProblems(db, 'alpha')).filter((p) => p.transport === 'webhook:blackline');
+    for (let i = 0; i < 2; i++)
+      expect((await post(blackline(6000 + i), { profile: 'blackline', secret: wrong })).statusCode).toBe(401);
+    // Two stray requests say little.
+    await vi.waitFor(async () => expect(await feedRow('webhook:blackline')).toMatchObject({ refused: 2 }));
+    expect(await refusing()).toEqual([]);
+    expect((await post(blackline(6002), { profile: 'blackline', secret: wrong })).statusCode).toBe(401);
+    await vi.waitFor(async () =>
+      expect(await refusing()).toEqual([
+        {
+          transport: 'webhook:blackline',
+          since: NOW.toISOString(),
+          reason:
+            'messages arrive but every one is refused (3 in a row; the last: HTTP 401: no signature matches)',
+        },
+      ]),
+    );
+    expect(await boardEventTypes()).toContain('ingest.disconnected');
+    // The vendor's secret put right: the next push is taken and the feed is arriving again.
+    expect((await post(blackline(6003), { profile: 'blackline' })).statusCode).toBe(200);
+    await vi.waitFor(async () => expect(await feedRow('webhook:blackline')).toMatchObject({ refused: 0 }));
+    expect(await refusing()).toEqual([]);
+    expect((await boardEventTypes()).at(-1)).toBe('ingest.restored');
   });
 
   it('raises an SOS whose time and battery cannot be read, at its received time, flagged with both', async () => {
