@@ -90,7 +90,19 @@ export const SCHOOL_CLOSED_CODES: readonly string[] = ['#', 'Y4'];
  * know they are safe.
  */
 export const NOT_EXPECTED_CODES: readonly string[] = [...SCHOOL_CLOSED_CODES, 'C2', 'S'];
-const NOT_EXPECTED = codeSet(NOT_EXPECTED_CODES);
+/**
+ * Sessions that are no session for the visit triggers' runs and counts: those the pupil was not
+ * expected at (`NOT_EXPECTED_CODES`) and every code the statutory table counts as "not possible" —
+ * `D` (at the school they are dual registered with), `X`, `Q`, `Y1`–`Y7`, `Z`, `#`. Such a session
+ * neither counts towards a run of absence nor ends one: a dual-registered pupil away from this school
+ * on every one of its days is absent from it for days in a row, and a snow day (`Y2`) in the middle
+ * of ten days of `N` does not make them two runs of five (it did: no 10-day return was prompted).
+ */
+const NO_SESSION = codeSet([
+  ...NOT_EXPECTED_CODES,
+  ...CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === NOT_POSSIBLE_CATEGORY),
+]);
+const SCHOOL_CLOSED = codeSet(SCHOOL_CLOSED_CODES);
 
 /**
  * One pupil's marks laid over the school calendar: two slots (AM, PM) per school day, each holding a
@@ -135,37 +147,38 @@ export class PupilAttendance {
   }
 
   /**
-   * The day has a mark for a session the pupil was expected at (a whole-school closure, a part-time
-   * timetable's session off or study leave is no such mark: `NOT_EXPECTED_CODES`).
+   * The day has a mark for a session that counts (`NO_SESSION`: not a closure, an arrangement that
+   * leaves this pupil out, or a session the table counts as not possible). A day without one — no
+   * mark at all (a missing export, a bank holiday the calendar does not know), or only such codes —
+   * neither counts towards a run nor ends one.
    */
   hasMark(day: number): boolean {
     const a = this.slots[day * 2]!;
     const p = this.slots[day * 2 + 1]!;
-    return (a !== 0 && NOT_EXPECTED[a] === 0) || (p !== 0 && NOT_EXPECTED[p] === 0);
+    return (a !== 0 && NO_SESSION[a] === 0) || (p !== 0 && NO_SESSION[p] === 0);
   }
 
   /**
-   * The register says the pupil was expected at none of the day's sessions: every marked session
-   * carries a whole-school closure code (`#`, `Y4`) or an arrangement that leaves this pupil out
-   * (`C2`, `S`). Such a day neither counts towards a run or a count of school days nor ends one, like
-   * a closure in the calendar.
+   * The register says the school did not meet that day for this pupil: every marked session carries
+   * a whole-school closure code (`#`, `Y4`). Such a day is no school day in a count of school days
+   * (the 5 school days in which an `N` must be resolved are the school's, not the pupil's timetable's).
    */
-  notExpectedDay(day: number): boolean {
+  schoolClosedDay(day: number): boolean {
     const a = this.slots[day * 2]!;
     const p = this.slots[day * 2 + 1]!;
-    return (a !== 0 || p !== 0) && (a === 0 || NOT_EXPECTED[a] === 1) && (p === 0 || NOT_EXPECTED[p] === 1);
+    return (a !== 0 || p !== 0) && (a === 0 || SCHOOL_CLOSED[a] === 1) && (p === 0 || SCHOOL_CLOSED[p] === 1);
   }
 
   /**
-   * Every marked session of the day is in `set` (and at least one is marked). A session the pupil
-   * was not expected at is no session: a day open in the morning only, or a part-time pupil's day
-   * of mornings, counts by its morning.
+   * Every counting session of the day is in `set` (and at least one counts). A session that is no
+   * session (`NO_SESSION`) is left out: a day open in the morning only, a part-time pupil's day of
+   * mornings, or a morning at the other school they are registered with, counts by the other session.
    */
   allMarkedIn(day: number, set: Uint8Array): boolean {
     let a = this.slots[day * 2]!;
     let p = this.slots[day * 2 + 1]!;
-    if (NOT_EXPECTED[a] === 1) a = 0;
-    if (NOT_EXPECTED[p] === 1) p = 0;
+    if (NO_SESSION[a] === 1) a = 0;
+    if (NO_SESSION[p] === 1) p = 0;
     if (a === 0 && p === 0) return false;
     return (a === 0 || set[a] === 1) && (p === 0 || set[p] === 1);
   }
@@ -182,14 +195,14 @@ export class PupilAttendance {
 
   /**
    * The day `n` school days before day `day` (an index, below 0 when the calendar runs out), not
-   * counting days the pupil was expected at no session of (`notExpectedDay`). With no such day it is
-   * `day - n`.
+   * counting days the register says the school did not meet (`schoolClosedDay`). With no such day it
+   * is `day - n`.
    */
   schoolDaysBefore(day: number, n: number): number {
     let d = day;
     for (let k = 0; k < n && d >= 0; ) {
       d--;
-      if (d < 0 || !this.notExpectedDay(d)) k++;
+      if (d < 0 || !this.schoolClosedDay(d)) k++;
     }
     return d;
   }

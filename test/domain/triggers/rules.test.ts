@@ -204,14 +204,27 @@ describe('consecutive-absence', () => {
       );
       expect(one(closedToday, rule, '2025-11-19')).toMatchObject({ fired: true, evidence: { count: 3 } });
     }
-    // Only the whole school's closure: Y3 (part of the premises) and Y1 (transport) are the pupil's.
-    for (const code of ['Y1', 'Y3']) {
+    // Every session the table counts as not possible (dual registered elsewhere, transport, travel,
+    // part of the premises, public health, other, not on roll, non-compulsory age, access), and a
+    // school day with no mark at all, neither counts nor ends a run either: N, N, that, N is 3 days
+    // in a row (it was two runs, and a 10-day return was never prompted across a snow day).
+    for (const code of ['D', 'Y1', 'Y2', 'Y3', 'Y7', 'Q', 'X', 'Z', '' /* no mark */]) {
       const p = pupil(
         { '2025-11-17': 'N', '2025-11-18': 'N', '2025-11-19': code, '2025-11-20': 'N' },
         { to: '2025-11-20' },
       );
-      expect(one(p, rule, '2025-11-20').fired).toBe(false);
+      expect({ code, f: one(p, rule, '2025-11-20') }).toMatchObject({
+        code,
+        f: { fired: true, evidence: { from: '2025-11-17', to: '2025-11-20', count: 3 } },
+      });
     }
+    // A dual-registered pupil's mornings at the other school: the day counts by its afternoon here.
+    const dualMornings = pupil(
+      { '2025-11-17': ['D', 'N'], '2025-11-18': ['D', 'N'], '2025-11-19': ['D', '/'] },
+      { to: '2025-11-19' },
+    );
+    expect(one(dualMornings, rule, '2025-11-19').fired).toBe(false);
+    expect(one(dualMornings, rule, '2025-11-18')).toMatchObject({ fired: false, evidence: { count: 2 } });
     // Closed at lunch: the morning the school met counts; present that morning ends the run.
     const halfClosed = pupil(
       { '2025-11-17': 'N', '2025-11-18': ['N', 'Y4'], '2025-11-19': 'N' },
@@ -347,6 +360,20 @@ describe('unresolved-code', () => {
     const p = pupil({ '2025-11-10': ['N', '/'], '2025-11-11': 'Y4' }, { to: '2025-11-19' });
     expect(one(p, r, '2025-11-18').fired).toBe(false);
     expect(one(p, r, '2025-11-19').fired).toBe(true);
+  });
+  it("counts the school's days, not a part-time pupil's timetable, and not last year's N", () => {
+    const r = { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 };
+    // Off timetable (C2) Mon to Wed; N on Thu 2 Oct: due by Thu 9 Oct as anyone's (it waited for
+    // six more of the pupil's days, to the 17th).
+    const marks: Record<string, string> = { '2025-10-02': 'N' };
+    for (const d of calendar.between('2025-09-03', '2025-10-24'))
+      if ([1, 2, 3].includes(new Date(`${d}T12:00:00Z`).getUTCDay())) marks[d] = 'C2';
+    const partTime = pupil(marks, { to: '2025-10-10' });
+    expect(one(partTime, r, '2025-10-08').fired).toBe(false);
+    expect(one(partTime, r, '2025-10-09').fired).toBe(true);
+    // An N left from last July (the calendar's year before) opens nothing this year.
+    const old = pupil({ '2024-12-18': 'N' }, { from: '2024-09-04', to: '2025-11-18' });
+    expect(one(old, r, '2025-11-18').fired).toBe(false);
   });
 });
 

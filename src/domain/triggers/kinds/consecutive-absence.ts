@@ -12,9 +12,10 @@ import { NOT_SEEN, PARENT_REASON, type PupilAttendance } from '../pupil-attendan
 import type { Rule } from '../rules.ts';
 
 /**
- * The run of absence ending with the latest marked day: school days in a row whose every marked
- * session is in `set`. A day the register marks as a whole-school closure (`#`, `Y4`) is not a school
- * day: it neither counts nor ends the run (`days` counts the school days only).
+ * The run of absence ending with the latest marked day: school days in a row whose every counting
+ * session is in `set`. A day with no counting session (`hasMark`: unmarked, a closure `#`/`Y4`, an
+ * arrangement `C2`/`S`, a not-possible code such as `D` or `Y2`) neither counts nor ends the run
+ * (`days` counts the days that count only).
  */
 function absenceRun(
   p: PupilAttendance,
@@ -26,7 +27,7 @@ function absenceRun(
   let start = end;
   let days = 1;
   for (let d = end - 1; d >= 0; d--) {
-    if (p.notExpectedDay(d)) continue;
+    if (!p.hasMark(d)) continue;
     if (!p.allMarkedIn(d, set)) break;
     start = d;
     days++;
@@ -42,7 +43,7 @@ function unansweredSince(
 ): number {
   let since = run.end;
   for (let d = run.end - 1; d >= run.start; d--) {
-    if (p.notExpectedDay(d)) continue;
+    if (!p.hasMark(d)) continue;
     if (!p.allMarkedIn(d, noReason)) break;
     since = d;
   }
@@ -120,7 +121,7 @@ export function consecutiveAbsence(
     const parent = light.reasonCodes ? ev.setFor({ codes: light.reasonCodes }, PARENT_REASON) : PARENT_REASON;
     let reasoned = true;
     for (let d = run.start; d <= run.end && reasoned; d++)
-      reasoned = p.notExpectedDay(d) || p.allMarkedIn(d, parent);
+      reasoned = !p.hasMark(d) || p.allMarkedIn(d, parent);
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);

@@ -13,13 +13,16 @@ export function unresolvedCode(
   rule: Extract<Rule, { kind: 'unresolved-code' }>,
   todayIndex: number,
   ctx: EvaluationContext,
-  _ev: EvaluationCaches,
+  ev: EvaluationCaches,
 ): RuleOutcome {
   const target = codeNumber(rule.code);
-  // School days after the mark: days the register marks as a whole-school closure are none.
+  // School days after the mark: days the register marks as a whole-school closure are none (the
+  // school's days, not the pupil's timetable: a part-time pupil's N is due as anyone's).
   const last = p.schoolDaysBefore(todayIndex, rule.afterSchoolDays);
+  // This academic year's: one left from a year before keeps no episode open now.
+  const first = ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year'));
   const sessions: NonNullable<Evidence['sessions']> = [];
-  for (let d = 0; d <= last; d++) {
+  for (let d = Math.max(0, first); d <= last; d++) {
     if (p.slots[d * 2] === target)
       sessions.push({ date: p.calendar.days[d]!, session: 'AM', code: rule.code });
     if (p.slots[d * 2 + 1] === target)
