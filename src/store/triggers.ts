@@ -46,7 +46,11 @@ export async function openEpisodesFor(db: Queryable, schoolId: string, pupilIds:
   return byKey;
 }
 
-/** Which of `ruleKeys` have an open episode for the pupil (their keys, and the titles they opened with). */
+/**
+ * Which of `ruleKeys` have an open episode for the pupil (their keys, and the titles they opened
+ * with) standing for the pupil's attendance now: not one kept open for a return still due after an
+ * absence that has ended (`evidence.ended`).
+ */
 export async function openTriggersOf(
   db: Queryable,
   schoolId: string,
@@ -57,6 +61,7 @@ export async function openTriggersOf(
   const { rows } = await db.query<{ rule_key: string; title: string }>(
     `SELECT rule_key, title FROM trigger_episodes
      WHERE school_id = $1 AND pupil_mis_id = $2 AND status = 'open' AND rule_key = ANY($3::text[])
+       AND evidence->>'ended' IS NULL
      ORDER BY rule_key`,
     [schoolId, pupilMisId, ruleKeys],
   );

@@ -3,7 +3,12 @@ import { addDays } from '../domain/attendance/dates.ts';
 import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
 import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
-import type { Finding, RuleInPack } from '../domain/triggers/finding.ts';
+import {
+  type Evidence,
+  type Finding,
+  type RuleInPack,
+  startsNewEpisode,
+} from '../domain/triggers/finding.ts';
 import { codeNumberIn, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
 import { type Flag, type Rule, responseRises } from '../domain/triggers/rules.ts';
 import { recordsToSinks } from '../records/record-outbox.ts';
@@ -194,6 +199,15 @@ export async function evaluateSchoolTriggers(
           const episode = key === undefined ? undefined : open.get(key);
           if (key !== undefined) open.delete(key);
           if (f.fired && !episode) {
+            raised.push({ pupilId, upn, finding: f });
+          } else if (
+            f.fired &&
+            episode &&
+            startsNewEpisode(ruleByKey.get(f.ruleKey), episode.evidence as Evidence, f.evidence)
+          ) {
+            // A second run this year: the first's episode closed, this one raised with its own note.
+            await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
+            report.closed++;
             raised.push({ pupilId, upn, finding: f });
           } else if (f.fired && episode) {
             const changed =

@@ -255,6 +255,50 @@ describe('trigger episodes', () => {
     });
   });
 
+  it('the 10-day return is raised for an absence seen only once the pupil is back, and again (a note each) for a second one', async () => {
+    const RULE = 'statutory:continuous-unauthorised-10';
+    const tenDays = (from: string) => {
+      const days: string[] = [];
+      for (let d = new Date(`${from}T12:00:00Z`); days.length < 10; d.setUTCDate(d.getUTCDate() + 1))
+        if (d.getUTCDay() % 6 !== 0) days.push(d.toISOString().slice(0, 10));
+      return days;
+    };
+    const statutory = { ...config.schools[0]!, policies: ['statutory'] };
+    const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
+    const run = (today: string) =>
+      evaluateSchoolTriggers(db, statutory, statutoryRules, {
+        today,
+        pupilIds: ['p1'],
+        actor: 'test',
+        now: new Date(`${today}T16:00:00Z`),
+      });
+    const returns = async () =>
+      (await listEpisodes(db, 'alpha')).filter((e) => e.ruleKey === RULE).map((e) => [e.status, e.evidence]);
+    // Away ten days, back on the eleventh; the days were recorded as I, then recoded G when the
+    // family came back from a holiday: the run is seen only now, the pupil in school.
+    for (const d of tenDays('2025-09-15')) await mark('p1', d, 'G');
+    await mark('p1', '2025-09-29', '/');
+    await mark('p1', '2025-09-30', '/');
+    await run('2025-09-30');
+    expect(await returns()).toEqual([
+      ['open', expect.objectContaining({ from: '2025-09-15', to: '2025-09-26', count: 10, ended: true })],
+    ]);
+    // The same again: nothing new.
+    expect(await run('2025-09-30')).toMatchObject({ raised: 0, closed: 0 });
+    // A second absence of ten days later in the year: its own return, with its own note.
+    for (const d of tenDays('2025-10-06')) await mark('p1', d, 'N');
+    await mark('p1', '2025-10-20', '/');
+    await run('2025-10-20');
+    expect(await returns()).toEqual([
+      ['closed', expect.objectContaining({ from: '2025-09-15' })],
+      ['open', expect.objectContaining({ from: '2025-10-06', to: '2025-10-17', count: 10, ended: true })],
+    ]);
+    const { rows } = await db.query<{ title: string }>(
+      "SELECT title FROM outbox WHERE kind = 'trigger_note' AND title LIKE '10 school days%' ORDER BY id",
+    );
+    expect(rows).toHaveLength(2);
+  });
+
   it('re-evaluating any data raises, updates and closes nothing (property)', async () => {
     const days = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-17', '2025-11-18'];
     await fc.assert(

@@ -250,6 +250,16 @@ describe('telling the family (King’s: required, with exemptions)', () => {
 
   it('an exemption recorded that the school’s policy no longer names does not let the visit leave', async () => {
     const id = await authorisedVisit('gomer');
+    // Ten days' absence that has ended (the pupil back; the return still due): no child missing now.
+    const ended = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('gomer', 'P1', 'statutory:continuous-unauthorised-10', 'Ten days unauthorised', 'la-notification', 'attendance-officer', 'open', '2026-11-12', '', '{"ended": true}')
+       RETURNING id`,
+    );
+    expect((await refusal(tellFamily(deps, staff, id, { exemption: 'missing-education' }))).code).toBe(
+      'DOORSTEP_POLICY',
+    );
+    await db.query('DELETE FROM trigger_episodes WHERE id = $1', [ended.rows[0]!.id]);
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
        VALUES ('gomer', 'P1', 'statutory:continuous-unauthorised-10', 'Ten days unauthorised', 'la-notification', 'attendance-officer', 'open', '2026-11-12', '', '{}')

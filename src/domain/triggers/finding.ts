@@ -36,6 +36,23 @@ export interface Evidence {
   leftOn?: string;
   /** Where the MIS says the pupil went, when it says. */
   destination?: string;
+  /** The run has ended (the pupil back): a return still due, no child missing now (`afterReturn`). */
+  ended?: true;
+}
+
+/**
+ * An open episode's finding is a new one — its episode closed and another raised, with its own note —
+ * when its rule keeps one episode per run (`afterReturn`) and the run found starts after the one the
+ * episode was opened for ended: a second return to make, not the first one's evidence updated.
+ */
+export function startsNewEpisode(rule: Rule | undefined, open: Evidence, found: Evidence): boolean {
+  return (
+    rule?.kind === 'consecutive-absence' &&
+    rule.afterReturn &&
+    typeof open.to === 'string' &&
+    typeof found.from === 'string' &&
+    found.from > open.to
+  );
 }
 
 export interface EvaluationContext {

@@ -58,6 +58,12 @@ export const consecutiveAbsenceRule = z.strictObject({
    */
   noReasonOnLatestDay: z.boolean().default(false),
   /**
+   * A run that has ended still counts (a return to make, not a child to find): any run of `days` this
+   * academic year fires — the latest — until the year ends, one episode per run. A run seen only after
+   * the pupil was back (ill days recoded as a holiday, a weekly import) was never prompted.
+   */
+  afterReturn: z.boolean().default(false),
+  /**
    * When a parent/carer gave a reason for each day of the run (every absent session coded with one
    * of `reasonCodes`), the pupil has no safeguarding flag and no attendance concern, this lighter
    * action applies instead (Heath Lane §3: a phone call rather than a visit).

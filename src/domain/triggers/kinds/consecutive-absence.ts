@@ -35,6 +35,31 @@ function absenceRun(
   return { start, end, days };
 }
 
+/**
+ * The latest run of at least `min` days this academic year (from day `first`) that has ended before
+ * the latest marked day, or null: counted as `absenceRun` counts, forwards.
+ */
+function latestEndedRun(
+  p: PupilAttendance,
+  set: Uint8Array,
+  first: number,
+  todayIndex: number,
+  min: number,
+): { start: number; end: number; days: number } | null {
+  let found: { start: number; end: number; days: number } | null = null;
+  let run: { start: number; end: number; days: number } | null = null;
+  for (let d = Math.max(0, first); d <= todayIndex; d++) {
+    if (!p.hasMark(d)) continue;
+    if (p.allMarkedIn(d, set)) {
+      run = run ? { start: run.start, end: d, days: run.days + 1 } : { start: d, end: d, days: 1 };
+    } else {
+      if (run && run.days >= min) found = run;
+      run = null;
+    }
+  }
+  return found;
+}
+
 /** The first of the latest run of days (within the run) with no reason recorded: contact unanswered since. */
 function unansweredSince(
   p: PupilAttendance,
@@ -73,7 +98,19 @@ export function consecutiveAbsence(
   // ends the unanswered run (and so a present mark can never lengthen a run).
   // Absent means not seen: `U` (arrived after the register closed) is a day the child was seen.
   const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, NOT_SEEN)) : ev.setFor(rule, NOT_SEEN);
-  const run = absenceRun(p, set, todayIndex);
+  const current = absenceRun(p, set, todayIndex);
+  // A return still to make for a run that has ended (the pupil back): the latest such run this year.
+  const ended =
+    rule.afterReturn && (!current || current.days < rule.days)
+      ? latestEndedRun(
+          p,
+          set,
+          ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year')),
+          todayIndex,
+          rule.days,
+        )
+      : null;
+  const run = ended ?? current;
   const n = run ? run.days : 0;
   // "No reason on the latest day" (Lime Hills: "absent … for a week or more, and attempts to contact
   // parents/carers have not elicited a response"): the length of the absence counts every absent
@@ -82,7 +119,10 @@ export function consecutiveAbsence(
   const noReason = rule.noReasonOnLatestDay ? ev.noReasonSet(set) : null;
   const unanswered = run !== null && (noReason === null || p.allMarkedIn(run.end, noReason));
   const fires = run !== null && n >= rule.days && unanswered && (!rule.flags || p.hasAnyFlag(rule.flags));
-  const evidence = run && (fires || ctx.explain) ? runEvidence(p, run) : {};
+  const evidence: Evidence =
+    run && (fires || ctx.explain)
+      ? { ...runEvidence(p, run), ...(ended ? { ended: true as const } : {}) }
+      : {};
   if (rule.flags && !p.hasAnyFlag(rule.flags)) {
     return {
       fired: false,
@@ -133,10 +173,11 @@ export function consecutiveAbsence(
       why = '; a parent/carer gave a reason for each day and there is no safeguarding or attendance concern';
     }
   }
+  const back = ended ? '; the pupil is back since, the return still due this year' : '';
   return {
     fired: true,
     evidence,
-    explanation: `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${since}${why}`,
+    explanation: `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${since}${why}${back}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }
