@@ -1,5 +1,11 @@
 import * as z from 'zod';
-import { folderPath, type SecretField, signingKey, webhookSecret } from '../../src/core/settings.ts';
+import {
+  addressToken,
+  folderPath,
+  type SecretField,
+  signingKey,
+  webhookSecret,
+} from '../../src/core/settings.ts';
 import { DEVICE_ID_MAX, FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
 import { deviceLevel } from '../../src/domain/fob/topics.ts';
 
@@ -104,13 +110,38 @@ export function fobsSettings(secret: SecretField) {
     z
       .strictObject({
         kind: z.literal('webhook'),
+        /**
+         * How a request is verified: `standard-webhooks` (signed; the default), or `address-token` for
+         * a vendor whose push cannot sign — Blackline's push service (https://push.blacklinesafety.com)
+         * posts to the address it was given, with no signature: the address carries a secret token
+         * (`/hooks/fob/<school>/<profile>/<token>`), compared in constant time.
+         */
+        verify: z.enum(['standard-webhooks', 'address-token']).default('standard-webhooks'),
         /** Standard Webhooks secrets (`whsec_…`), several during a key rotation. */
-        secret: webhookSecret(secret),
+        secret: webhookSecret(secret).optional(),
         previousSecret: webhookSecret(secret).optional(),
+        /** With `verify: address-token`: the token in the address. */
+        token: addressToken(secret).optional(),
         maxBytes: z.int().min(256).max(1_048_576).default(65_536),
         ...profileFields,
       })
-      .refine(needsMapping, mappingError),
+      .refine(needsMapping, mappingError)
+      .superRefine((t, ctx) => {
+        if (t.verify === 'standard-webhooks' && !t.secret)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['secret'],
+            input: undefined,
+            message: 'expected the Standard Webhooks secret (whsec_…)',
+          });
+        if (t.verify === 'address-token' && !t.token)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['token'],
+            input: undefined,
+            message: 'expected the token the address carries (verify: address-token)',
+          });
+      }),
   ]);
 
   return z.strictObject({

@@ -46,6 +46,17 @@ export const signingKey = (secret: SecretField) =>
       : `expected a signing key of at least ${SIGNING_KEY_MIN_CHARS} characters, got ${v.length} (not shown): e.g. $(openssl rand -base64 32)`,
   );
 
+/**
+ * A secret carried in a webhook's address (`/hooks/fob/<school>/<profile>/<token>`), for a vendor that
+ * cannot sign its requests: 32 to 128 characters safe in a URL path.
+ */
+export const addressToken = (secret: SecretField) =>
+  checkedSecret(secret, (v) =>
+    /^[A-Za-z0-9_-]{32,128}$/.test(v)
+      ? undefined
+      : `expected 32 to 128 characters of A-Z, a-z, 0-9, _ or - (not shown): e.g. $(openssl rand -hex 24)`,
+  );
+
 export const settingId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'expected an id of lower-case letters, digits and "-"' });

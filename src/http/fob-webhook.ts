@@ -1,5 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BLACKLINE_CONTENT_TYPES, blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { acceptFobPayload } from '../alarms/accept.ts';
 import { FeedLastEvent } from '../alarms/feed-last-event.ts';
@@ -21,12 +22,19 @@ export interface FobWebhookOptions {
 }
 
 /**
- * `POST /hooks/fob/:school/:profile`: verified per Standard Webhooks against the raw body, then
+ * `POST /hooks/fob/:school/:profile`: verified per Standard Webhooks against the raw body (or, for a
+ * vendor that cannot sign, `POST /hooks/fob/:school/:profile/:token` by the token in the address), then
  * through `acceptFobPayload` (decode, device signature, assess, durable write) before any 2xx.
  * 401 bad/stale signature, 415 unless `application/json`, 200 for an exact redelivery (no second
  * alarm), 202 accepted, 413 over the size limit, 422 naming the failing field, or an untrusted
  * non-alarm event (the payload is kept in rejected_events), 404 for a school or profile not configured.
  */
+/** The token in a webhook's address is its secret: compared in constant time (as digests, any length). */
+function sameToken(given: string, expected: string): boolean {
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
 export async function registerFobWebhooks(app: FastifyInstance, options: FobWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
   const maxBytes = Math.max(
@@ -61,74 +69,91 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
       done(null, body),
     );
 
-    scope.post<{ Params: { school: string; profile: string } }>(
-      '/hooks/fob/:school/:profile',
-      async (req, reply) => {
-        const school = findSchool(options.config, req.params.school);
-        const transport = school?.fobs.transports.find(
-          (t) => t.kind === 'webhook' && t.profile === req.params.profile,
+    type Params = { school: string; profile: string; token?: string };
+    const handle = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+      const school = findSchool(options.config, req.params.school);
+      const transport = school?.fobs.transports.find(
+        (t) => t.kind === 'webhook' && t.profile === req.params.profile,
+      );
+      // A token in the address only where the webhook is verified by one (and none where it is not).
+      if (
+        !school ||
+        !transport ||
+        transport.kind !== 'webhook' ||
+        (transport.verify === 'address-token') !== (req.params.token !== undefined)
+      ) {
+        return reply
+          .code(404)
+          .send({ code: ERRORS.NOT_FOUND.code, message: 'no such school or webhook profile' });
+      }
+      const type = String(req.headers['content-type'] ?? '')
+        .split(';')[0]!
+        .trim()
+        .toLowerCase();
+      const feed = feedOf(school.id, transport.profile);
+      // Blackline's push service says its JSON payload's content type is "www-urlencoded-form".
+      const types = transport.profile === 'blackline' ? BLACKLINE_CONTENT_TYPES : ['application/json'];
+      if (!types.includes(type)) {
+        feed.refused(
+          now(),
+          `HTTP 415: Content-Type ${JSON.stringify(type.slice(0, 60))}, not ${types.join(' or ')}`,
         );
-        if (!school || !transport || transport.kind !== 'webhook') {
-          return reply
-            .code(404)
-            .send({ code: ERRORS.NOT_FOUND.code, message: 'no such school or webhook profile' });
-        }
-        const type = String(req.headers['content-type'] ?? '')
-          .split(';')[0]!
-          .trim()
-          .toLowerCase();
-        const feed = feedOf(school.id, transport.profile);
-        if (type !== 'application/json') {
-          feed.refused(
-            now(),
-            `HTTP 415: Content-Type ${JSON.stringify(type.slice(0, 60))}, not application/json`,
-          );
-          return reply.code(415).send({
-            code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
-            message: 'expected Content-Type: application/json',
-          });
-        }
-        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-        if (raw.length > transport.maxBytes) {
-          feed.refused(now(), `HTTP 413: ${raw.length} bytes, over ${transport.maxBytes}`);
-          return reply
-            .code(413)
-            .send({ code: ERRORS.PAYLOAD_TOO_LARGE.code, message: `over ${transport.maxBytes} bytes` });
-        }
-        const secrets = [
-          transport.secret.reveal(),
-          ...(transport.previousSecret ? [transport.previousSecret.reveal()] : []),
-        ];
-        const verified = verifyStandardWebhook(raw, req.headers, secrets, now());
-        if (!verified.ok) {
-          req.log.warn(
-            { school: school.id, profile: transport.profile, reason: verified.reason },
-            'webhook refused',
-          );
-          feed.refused(now(), `HTTP 401: ${verified.reason}`);
-          return reply.code(401).send({ code: ERRORS.WEBHOOK_UNVERIFIED.code, message: verified.reason });
-        }
-        const sig = req.headers[DEVICE_SIGNATURE_HEADER];
-        const receivedAt = now();
-        const result = await acceptFobPayload(options.ingest, school, transport, raw, {
-          receivedAt,
-          source: verified.id,
-          deviceId: null,
-          signature: typeof sig === 'string' ? sig : null,
+        return reply.code(415).send({
+          code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
+          message: `expected Content-Type: ${types.join(' or ')}`,
         });
-        noteOutcome(feed, receivedAt, result);
-        if (result.outcome === 'invalid')
-          return reply.code(422).send({
-            code: ERRORS.FOB_EVENT_INVALID.code,
-            field: result.field,
-            message: result.reason,
-          });
-        if (result.outcome === 'refused')
-          return reply.code(422).send({ code: ERRORS.FOB_EVENT_UNTRUSTED.code, message: result.reason });
-        if (transport.profile === 'blackline')
-          return reply.code(200).type('text/plain').send(blacklineReply(raw));
-        return reply.code(result.outcome === 'duplicate' ? 200 : 202).send(result);
-      },
-    );
+      }
+      const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      if (raw.length > transport.maxBytes) {
+        feed.refused(now(), `HTTP 413: ${raw.length} bytes, over ${transport.maxBytes}`);
+        return reply
+          .code(413)
+          .send({ code: ERRORS.PAYLOAD_TOO_LARGE.code, message: `over ${transport.maxBytes} bytes` });
+      }
+      const verified =
+        transport.verify === 'address-token'
+          ? sameToken(req.params.token ?? '', transport.token!.reveal())
+            ? ({ ok: true, id: null } as const)
+            : ({ ok: false, reason: "the address's token does not match" } as const)
+          : verifyStandardWebhook(
+              raw,
+              req.headers,
+              [
+                transport.secret!.reveal(),
+                ...(transport.previousSecret ? [transport.previousSecret.reveal()] : []),
+              ],
+              now(),
+            );
+      if (!verified.ok) {
+        req.log.warn(
+          { school: school.id, profile: transport.profile, reason: verified.reason },
+          'webhook refused',
+        );
+        feed.refused(now(), `HTTP 401: ${verified.reason}`);
+        return reply.code(401).send({ code: ERRORS.WEBHOOK_UNVERIFIED.code, message: verified.reason });
+      }
+      const sig = req.headers[DEVICE_SIGNATURE_HEADER];
+      const receivedAt = now();
+      const result = await acceptFobPayload(options.ingest, school, transport, raw, {
+        receivedAt,
+        source: verified.id,
+        deviceId: null,
+        signature: typeof sig === 'string' ? sig : null,
+      });
+      noteOutcome(feed, receivedAt, result);
+      if (result.outcome === 'invalid')
+        return reply.code(422).send({
+          code: ERRORS.FOB_EVENT_INVALID.code,
+          field: result.field,
+          message: result.reason,
+        });
+      if (result.outcome === 'refused')
+        return reply.code(422).send({ code: ERRORS.FOB_EVENT_UNTRUSTED.code, message: result.reason });
+      if (transport.profile === 'blackline')
+        return reply.code(200).type('text/plain').send(blacklineReply(raw));
+      return reply.code(result.outcome === 'duplicate' ? 200 : 202).send(result);
+    };
+    scope.post<{ Params: Params }>('/hooks/fob/:school/:profile', handle);
+    scope.post<{ Params: Params }>('/hooks/fob/:school/:profile/:token', handle);
   });
 }

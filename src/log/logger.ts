@@ -22,19 +22,24 @@ function redactLogObject(object: Record<string, unknown>): Record<string, unknow
   return out;
 }
 
+/** A fob webhook's address with its token (`/hooks/fob/<school>/<profile>/<token>`): the token is a secret. */
+const TOKEN_IN_PATH = /^(\/hooks\/fob\/[^/?]+\/[^/?]+\/)[^/?]+/;
+
 /**
  * A request as logged: method and path only. Query strings can carry personal data (a pupil
- * search) and are never logged; the request object itself is left untouched for routing.
+ * search) and are never logged, nor the token a webhook's address carries; the request object
+ * itself is left untouched for routing.
  */
 function withoutQuery(req: unknown): unknown {
   if (!req || typeof req !== 'object') return req;
   const r = req as { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } };
-  if (typeof r.url !== 'string' || !r.url.includes('?')) return req;
-  return {
-    method: r.method,
-    url: `${r.url.slice(0, r.url.indexOf('?'))}?[query redacted]`,
-    remoteAddress: r.ip ?? r.socket?.remoteAddress,
-  };
+  if (typeof r.url !== 'string') return req;
+  const tokened = TOKEN_IN_PATH.test(r.url);
+  if (!r.url.includes('?') && !tokened) return req;
+  const path = (
+    r.url.includes('?') ? `${r.url.slice(0, r.url.indexOf('?'))}?[query redacted]` : r.url
+  ).replace(TOKEN_IN_PATH, '$1[token redacted]');
+  return { method: r.method, url: path, remoteAddress: r.ip ?? r.socket?.remoteAddress };
 }
 
 /**

@@ -205,6 +205,22 @@ describe('log redaction', () => {
     expect(JSON.parse(text()).req.url).toBe('/api/pupils?[query redacted]');
   });
 
+  it("logs a fob webhook's address without the token it carries (the token is its secret)", () => {
+    const { log, text } = capture();
+    log.info(
+      {
+        req: {
+          method: 'POST',
+          url: '/hooks/fob/alpha/blackline/bl-push-token-0123456789abcdef',
+          ip: '10.0.0.1',
+        },
+      },
+      'incoming request',
+    );
+    expect(text()).not.toContain('bl-push-token');
+    expect(JSON.parse(text()).req.url).toBe('/hooks/fob/alpha/blackline/[token redacted]');
+  });
+
   it('keeps web sign-in secrets and visit free text out (password, CSRF token, safe word, risk notes)', () => {
     const { log, text } = capture();
     log.info(

@@ -3,11 +3,28 @@ import { checkEvent, type Decoded, type FobEventType } from '../../../src/domain
 import { type FobProfile, parseObject, type TransportMeta, typeFrom, unknownTypeAlarm } from '../types.ts';
 
 /**
- * Blackline Safety's push alert: `{id, status, type, date_created, escalation_protocol, contacts[…]}`
- * with a location `{latitude, longitude, uncertainty, position_date_utc}`; the push service expects a
- * 2xx whose body is the MD5 hex of the request body. Assumed where Blackline's public format is
- * silent: the device is `device.id` (else `contacts[0].device_id`), the location is `location`.
+ * Blackline Safety's push notification (https://push.blacklinesafety.com): a POST whose JSON body is
+ * `{"alert": {id, status, type, gas_type, date_created, date_last_modified, escalation_protocol,
+ * contacts[…], …}}` — its content type given as "www-urlencoded-form" — sent for every device of the
+ * accounts the service is added to, unsigned; the service expects a 2xx whose body is the MD5 hex of
+ * the request body. Dates are UTC as `YYYY-MM-DD hh:mm:ss` (Blackline's Connect API: "The date … in
+ * UTC. Must be in format YYYY-MM-DD hh:mm:ss"). A body not wrapped in `alert` (a relay that unwrapped
+ * it) is read as the alert itself. Assumed where the published example is silent: the device is
+ * `device.id` (else `device_id`, else `contacts[0].device_id`), the location is `location`
+ * `{latitude, longitude, uncertainty, position_date_utc}`.
  */
+export const BLACKLINE_CONTENT_TYPES: readonly string[] = [
+  'application/x-www-form-urlencoded',
+  'application/json',
+];
+
+/** Blackline's `YYYY-MM-DD hh:mm:ss` (UTC) as ISO 8601 with its zone; anything else as sent. */
+export function blacklineTime(v: unknown): unknown {
+  return typeof v === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(v)
+    ? `${v.replace(' ', 'T')}Z`
+    : v;
+}
+
 export const BLACKLINE_TYPES: Record<string, FobEventType> = {
   emergency_alert: 'sos',
   fall_detected_alert: 'fall',
@@ -29,24 +46,28 @@ export class BlacklineProfile implements FobProfile {
   decode(raw: Buffer, meta: TransportMeta): Decoded {
     const parsed = parseObject(raw);
     if (!parsed.ok) return parsed;
-    const b = parsed.value;
+    const wrapped = parsed.value.alert;
+    const b =
+      wrapped !== null && typeof wrapped === 'object' && !Array.isArray(wrapped)
+        ? (wrapped as Json)
+        : parsed.value;
     const type = typeFrom(BLACKLINE_TYPES, b.type);
     const contacts = Array.isArray(b.contacts) ? (b.contacts as Json[]) : [];
     const loc = b.location as Json | null | undefined;
     const position = loc?.position_date_utc;
     const candidate = {
-      deviceId: (b.device as Json | undefined)?.id ?? contacts[0]?.device_id,
+      deviceId: (b.device as Json | undefined)?.id ?? b.device_id ?? contacts[0]?.device_id,
       // As sent: a number is read as its digits, anything else not text is unreadable (checkEvent).
       vendorEventId: b.id,
       type,
-      occurredAt: b.date_created,
+      occurredAt: blacklineTime(b.date_created),
       receivedAt: meta.receivedAt.toISOString(),
       location: loc
         ? {
             lat: loc.latitude,
             lon: loc.longitude,
             accuracyM: loc.uncertainty ?? null,
-            fixAt: typeof position === 'string' ? position : null,
+            fixAt: typeof position === 'string' ? blacklineTime(position) : null,
           }
         : null,
       batteryPercent: null,

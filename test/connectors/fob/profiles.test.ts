@@ -234,6 +234,54 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
   });
 });
 
+describe('Blackline push as published (https://push.blacklinesafety.com)', () => {
+  // The published example: wrapped in "alert", dates UTC as YYYY-MM-DD hh:mm:ss.
+  const push = (type: string, id: number, more: Record<string, unknown> = {}) =>
+    Buffer.from(
+      JSON.stringify({
+        alert: {
+          id,
+          status: 'unacknowledged',
+          type,
+          gas_type: null,
+          date_created: '2025-11-18 10:02:00',
+          date_last_modified: '2025-11-18 10:02:02',
+          escalation_protocol: 'This is test, please do not respond to this event',
+          contacts: [
+            { priority: 1, name: 'A Contact', phone_numbers: [{ number: '(403) 123-4567', type: 'mobile' }] },
+          ],
+          ...more,
+        },
+      }),
+    );
+  const at = { receivedAt: new Date('2025-11-18T10:02:05Z') };
+
+  it('reads the alert inside "alert", its UTC time as such, and each type as its own event (a logon is no SOS)', () => {
+    const bl = new BlacklineProfile();
+    expect(bl.decode(push('emergency_alert', 24456, { device_id: 'BL-9' }), at)).toMatchObject({
+      ok: true,
+      event: {
+        type: 'sos',
+        vendorEventId: '24456',
+        deviceId: 'BL-9',
+        occurredAt: '2025-11-18T10:02:00Z',
+      },
+    });
+    expect(bl.decode(push('logon', 24457, { device_id: 'BL-9' }), at)).toMatchObject({
+      ok: true,
+      event: { type: 'check_in', occurredAt: '2025-11-18T10:02:00Z' },
+    });
+    expect(bl.decode(push('low_battery', 24458, { device_id: 'BL-9' }), at)).toMatchObject({
+      ok: true,
+      event: { type: 'low_battery' },
+    });
+    // No device in the push: raised for an unknown device, each alert under its own id.
+    const a = bl.decode(push('emergency_alert', 24459), at);
+    const b = bl.decode(push('emergency_alert', 24460), at);
+    expect(a.ok && b.ok && a.event.vendorEventId !== b.event.vendorEventId).toBe(true);
+  });
+});
+
 describe('profile details', () => {
   it('Blackline replies with the MD5 hex of the raw body', () => {
     expect(blacklineReply(Buffer.from('{"id":1}'))).toBe('d2ce28b9a7fd7e4407e2b0fd499b7fe4');

@@ -1,0 +1,143 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHttpApp } from '../../src/http/app.ts';
+import { createMetrics } from '../../src/http/metrics.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+/**
+ * Blackline's push service (https://push.blacklinesafety.com) posts its JSON alert, wrapped in
+ * "alert", with the content type "www-urlencoded-form" and no signature, to the address it was
+ * given, and expects the MD5 hex of the body back: verified by the token that address carries.
+ */
+const TOKEN = 'bl-push-token-0123456789abcdef0123456789';
+const NOW = new Date('2025-11-18T10:02:05Z');
+const schema = uniqueName('blpush');
+const prefix = uniqueName('blpush');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+let app: FastifyInstance;
+
+const config = configWith({
+  env: { BL_TOKEN: TOKEN },
+  school: `    fobs:
+      transports:
+        - { kind: webhook, profile: blackline, verify: address-token, token: "\${BL_TOKEN}" }
+      devices:
+        - { deviceId: BL-9, staffId: staff-9 }
+`,
+});
+
+const push = (id: number, type = 'emergency_alert') =>
+  JSON.stringify({
+    alert: {
+      id,
+      status: 'unacknowledged',
+      type,
+      gas_type: null,
+      date_created: '2025-11-18 10:02:00',
+      date_last_modified: '2025-11-18 10:02:02',
+      escalation_protocol: 'call the school office',
+      device_id: 'BL-9',
+      contacts: [
+        { priority: 1, name: 'A Contact', phone_numbers: [{ number: '(403) 123-4567', type: 'mobile' }] },
+      ],
+    },
+  });
+
+const post = (path: string, body: string, contentType = 'application/x-www-form-urlencoded') =>
+  app.inject({ method: 'POST', url: path, headers: { 'content-type': contentType }, payload: body });
+
+async function alarms() {
+  const { rows } = await db.query<{ type: string; device_id: string; raised_at: Date }>(
+    'SELECT type, device_id, raised_at FROM alarms ORDER BY id',
+  );
+  return rows.map((r) => ({ ...r, raised_at: new Date(r.raised_at).toISOString() }));
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  app = await buildHttpApp({
+    log: createLogger({ level: 'silent' }),
+    readiness: [],
+    metrics: createMetrics([]),
+    queues: [],
+    fobWebhooks: { config, ingest: { db, producer, prefix }, now: () => NOW, feedWriteEveryMs: 0 },
+  });
+});
+afterAll(async () => {
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe("Blackline's push, as published", () => {
+  it('is taken at the address with its token: the MD5 hex answered, the SOS raised at its UTC time', async () => {
+    const body = push(24456);
+    const r = await post(`/hooks/fob/alpha/blackline/${TOKEN}`, body);
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe(createHash('md5').update(body).digest('hex'));
+    expect(await alarms()).toEqual([
+      { type: 'sos', device_id: 'BL-9', raised_at: '2025-11-18T10:02:00.000Z' },
+    ]);
+    // Sent again (no answer reached Blackline): the same alarm, answered the same.
+    const again = await post(`/hooks/fob/alpha/blackline/${TOKEN}`, body);
+    expect(again.statusCode).toBe(200);
+    expect(await alarms()).toHaveLength(1);
+    // A logon is no alarm.
+    expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, push(24457, 'logon'))).statusCode).toBe(200);
+    expect(await alarms()).toHaveLength(1);
+  });
+
+  it('a wrong token is refused (401), the address without one is none (404), and nothing is raised', async () => {
+    const before = (await alarms()).length;
+    expect(
+      (await post('/hooks/fob/alpha/blackline/not-the-token-0123456789abcdefghij', push(1))).statusCode,
+    ).toBe(401);
+    expect((await post('/hooks/fob/alpha/blackline', push(2))).statusCode).toBe(404);
+    expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, push(3), 'text/plain')).statusCode).toBe(415);
+    expect(await alarms()).toHaveLength(before);
+  });
+
+  it('a webhook verified by token needs one fit for an address, and a signed one its secret', () => {
+    expect(() =>
+      configWith({
+        env: { BL_TOKEN: 'short' },
+        school: `    fobs:
+      transports:
+        - { kind: webhook, profile: blackline, verify: address-token, token: "\${BL_TOKEN}" }
+`,
+      }),
+    ).toThrow(/expected 32 to 128 characters/);
+    expect(() =>
+      configWith({
+        school: `    fobs:
+      transports:
+        - { kind: webhook, profile: blackline, verify: address-token }
+`,
+      }),
+    ).toThrow(/expected the token the address carries/);
+    expect(() =>
+      configWith({
+        school: `    fobs:
+      transports:
+        - { kind: webhook, profile: blackline }
+`,
+      }),
+    ).toThrow(/expected the Standard Webhooks secret/);
+  });
+});
