@@ -132,7 +132,12 @@ async function acceptOne(
     signature: 'absent',
   });
   const deviceId = vouched.deviceId ?? decoded.event.deviceId;
-  const key = school.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
+  // Not this school's device but another's of the trust: taken at that school (its register, its
+  // board, its ladder), as if its own feed had brought it.
+  const home = school.fobs.devices.some((d) => d.deviceId === deviceId)
+    ? school
+    : (deps.schoolOfDevice?.(deviceId) ?? school);
+  const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {
     ...vouched,
     signature:
@@ -151,7 +156,7 @@ async function acceptOne(
     source: arrival.source,
   };
   try {
-    return await ingestFobEvent(deps, school, decoded.event, {
+    return await ingestFobEvent(deps, home, decoded.event, {
       ...source,
       ...(decoded.unreadable?.length ? { unreadable: decoded.unreadable } : {}),
       ...(decoded.said !== undefined ? { said: decoded.said } : {}),
@@ -170,7 +175,7 @@ async function acceptOne(
     try {
       return await ingestFobEvent(
         deps,
-        school,
+        home,
         {
           ...decoded.event,
           occurredAt: decoded.event.receivedAt,
@@ -194,14 +199,14 @@ async function acceptOne(
     }
   }
   await insertRejected(deps.db, {
-    schoolId: school.id,
+    schoolId: home.id,
     transport: transport.kind,
     profile: transport.profile,
     source: arrival.source,
     reason: `${refused.field}: ${refused.reason}`,
     raw,
   });
-  deps.counters?.rejected(school.id, transport.kind);
+  deps.counters?.rejected(home.id, transport.kind);
   return { outcome: 'invalid', ...refused };
 }
 

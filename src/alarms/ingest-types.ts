@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { SchoolConfig } from '../config/schema.ts';
 import type { DecodeError } from '../domain/fob/event.ts';
 import type { TransportFacts } from '../domain/fob/trust.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
@@ -23,6 +24,12 @@ export interface IngestDeps {
    * Absent (e.g. a web process's webhooks): the jobs run the step, at once.
    */
   firstStep?: FirstStepTaker;
+  /**
+   * The school whose registry holds a device (the trust's config): an event from a device another
+   * school of the trust registers, arriving on this school's feed (one vendor account pushing every
+   * device of the trust to one address), is taken at that school — its office hears its worker.
+   */
+  schoolOfDevice?: (deviceId: string) => SchoolConfig | undefined;
 }
 
 /** Who takes a new alarm's first step in this process (`IngestDeps.firstStep`). */

@@ -7,6 +7,17 @@ export function findSchool(config: DoorstepConfig, id: string | undefined): Scho
 }
 
 /**
+ * The school whose device registry holds each device (the first, where two do), for an event that
+ * arrives on another school's feed: one vendor account can push every device of a trust to one address.
+ */
+export function deviceHomes(config: DoorstepConfig): (deviceId: string) => SchoolConfig | undefined {
+  const homes = new Map<string, SchoolConfig>();
+  for (const school of config.schools)
+    for (const d of school.fobs.devices) if (!homes.has(d.deviceId)) homes.set(d.deviceId, school);
+  return (deviceId) => homes.get(deviceId);
+}
+
+/**
  * The school with this id. An id the config does not hold is a configuration fault
  * (DOORSTEP_SCHOOL_UNKNOWN, retry class `config`): a job fails once and is never retried, a command
  * exits 64. `what` names where the id came from, e.g. `--school` or `sync-attendance`.

@@ -301,6 +301,44 @@ describe('a payload the database could not store as sent', () => {
     expect(retry).toMatchObject({ outcome: 'duplicate', alarmId: (a as { alarmId: string }).alarmId });
   });
 
+  it("an event from another school's device (one vendor account pushing a trust's devices to one feed) is taken at that school", async () => {
+    const beta = {
+      ...school,
+      id: 'beta',
+      fobs: { ...school.fobs, devices: [{ deviceId: 'PS-B1', staffId: 'staff-b1' }] },
+    } as typeof school;
+    const deps = {
+      db,
+      producer,
+      prefix,
+      schoolOfDevice: (id: string) => (id === 'PS-B1' ? beta : undefined),
+    };
+    const r = await acceptFobPayload(
+      deps,
+      school,
+      transport,
+      payload({ event_id: 'beta-1', device: { id: 'PS-B1' } }),
+      arrival('PS-B1'),
+    );
+    expect(r).toMatchObject({ outcome: 'accepted' });
+    const { rows } = await db.query(`SELECT school_id, staff_id FROM alarms WHERE id = $1`, [
+      (r as { alarmId: string }).alarmId,
+    ]);
+    expect(rows).toEqual([{ school_id: 'beta', staff_id: 'staff-b1' }]);
+    // A device no school registers stays with the feed's school (raised for an unknown device).
+    const unknown = await acceptFobPayload(
+      deps,
+      school,
+      transport,
+      payload({ event_id: 'nobody-1', device: { id: 'PS-X9' } }),
+      arrival('PS-X9'),
+    );
+    const { rows: at } = await db.query(`SELECT school_id FROM alarms WHERE id = $1`, [
+      (unknown as { alarmId: string }).alarmId,
+    ]);
+    expect(at).toEqual([{ school_id: 'alpha' }]);
+  });
+
   it('over MQTT, an SOS whose payload names no readable device is raised for the topic’s device', async () => {
     const r = await acceptFobPayload(
       { db, producer, prefix },
