@@ -4,7 +4,7 @@ import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { BoardTell } from '../store/board.ts';
-import { calledRecipient, recordKeypress } from '../store/call-answers.ts';
+import { calledRecipient, callKeyed, recordKeypress } from '../store/call-answers.ts';
 import type { Db } from '../store/db.ts';
 import type { DeliveryReport } from '../store/notify.ts';
 import { senderHash } from '../store/sms-replies.ts';
@@ -94,7 +94,9 @@ export function isFinalCallStatus(status: string): boolean {
 /**
  * A call's final status (its `StatusCallback`, verified by the route): kept on the callee's receipt
  * like an SMS delivery report; no-answer, busy, canceled and failed move the alarm on now through the
- * same fallback as an undelivered SMS. A call no alarm placed, or a replay, changes nothing.
+ * same fallback as an undelivered SMS — and so does a call completed without the keypress that takes
+ * the alarm: a voicemail greeting "answers" a call (Twilio reports it `completed`), and the board
+ * showed it delivered while no one had heard. A call no alarm placed, or a replay, changes nothing.
  */
 export async function handleCallStatus(
   deps: { db: Db; producer: Producer<DoorstepCatalog>; tell?: BoardTell | undefined },
@@ -102,11 +104,21 @@ export async function handleCallStatus(
   call: { callSid: string; status: string },
   now: Date,
 ): Promise<{ alarmId: string | null; fallback: FallbackOutcome | null }> {
-  const report = CALL_OUTCOME[call.status]!;
+  const unkeyed = call.status === 'completed' && !(await callKeyed(deps.db, schoolId, call.callSid));
+  const report = unkeyed ? 'undelivered' : CALL_OUTCOME[call.status]!;
   const r = await handleDeliveryReport(
     deps,
     schoolId,
-    { messageId: call.callSid, status: report, errorCode: report === 'delivered' ? null : call.status },
+    {
+      messageId: call.callSid,
+      status: report,
+      errorCode:
+        report === 'delivered'
+          ? null
+          : unkeyed
+            ? 'answered, not taken (no keypress: a voicemail?)'
+            : call.status,
+    },
     now,
     'call',
   );

@@ -51,3 +51,17 @@ export async function recordKeypress(
   );
   return (rowCount ?? 0) > 0;
 }
+
+/**
+ * Whether the call with this provider id (a ladder call's receipt at the school) was answered with a
+ * keypress: a call completed with none reached no one who took the alarm (a voicemail answers too).
+ */
+export async function callKeyed(db: Queryable, schoolId: string, callSid: string): Promise<boolean> {
+  const { rows } = await db.query<{ keyed: boolean }>(
+    `SELECT r.keypress_at IS NOT NULL AS keyed FROM notification_recipients r
+       JOIN notifications n ON n.id = r.notification_id JOIN alarms a ON a.id = n.alarm_id
+     WHERE r.receipt = $1 AND a.school_id = $2 LIMIT 1`,
+    [callSid, schoolId],
+  );
+  return rows[0]?.keyed === true;
+}

@@ -400,6 +400,22 @@ describe('a ladder call with a keypress', () => {
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
+  it('a call completed with no keypress (a voicemail answered it) is not delivered: the alarm moves on now', async () => {
+    const id = await raise();
+    const [head] = await callsOf(id);
+    expect((await status(head!, 'completed')).statusCode).toBe(204);
+    await until(async () => (await stepsOf(id)).includes('1 board sent'), 25_000, 'level 2');
+    expect((await timelineOf(db, id)).map((t) => t.event)).toContainEqual(
+      'call:leaders not delivered (call answered, not taken (no keypress: a voicemail?)): the next level now, not at its time',
+    );
+    const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    expect(board.alarms.find((x) => x.id === id)!.notifications[0]).toMatchObject({
+      target: 'call:leaders',
+      delivery: 'partly-failed', // the head's call not taken; the deputy's not reported yet
+    });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
   it('refuses a callback whose signature does not verify, and unknown calls or numbers (audited)', async () => {
     const id = await raise();
     const [head] = await callsOf(id);
