@@ -259,6 +259,13 @@ describe('telling the family (King’s: required, with exemptions)', () => {
     expect((await refusal(tellFamily(deps, staff, id, { exemption: 'missing-education' }))).code).toBe(
       'DOORSTEP_POLICY',
     );
+    // Ten days' late arrivals (U): in school each day, so no child missing either.
+    await db.query(`UPDATE trigger_episodes SET evidence = '{"seenInSchool": 10}' WHERE id = $1`, [
+      ended.rows[0]!.id,
+    ]);
+    expect((await refusal(tellFamily(deps, staff, id, { exemption: 'missing-education' }))).code).toBe(
+      'DOORSTEP_POLICY',
+    );
     await db.query('DELETE FROM trigger_episodes WHERE id = $1', [ended.rows[0]!.id]);
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)

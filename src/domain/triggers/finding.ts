@@ -38,6 +38,8 @@ export interface Evidence {
   destination?: string;
   /** The run has ended (the pupil back): a return still due, no child missing now (`afterReturn`). */
   ended?: true;
+  /** Days of the run the pupil was in school, late (`U`): unauthorised absence, not a child missing. */
+  seenInSchool?: number;
 }
 
 /**

@@ -100,7 +100,16 @@ describe('consecutive-absence', () => {
       codes: ['G', 'N', 'O', 'U'],
       action: 'la-notification',
     };
-    expect(one(allLate, statutory, '2025-11-18').fired).toBe(true);
+    // … said as what it is: unauthorised absence, the child in school late each day — not "absent",
+    // and no child missing (King's no-notice exemption does not rest on it).
+    expect(one(allLate, statutory, '2025-11-18')).toMatchObject({
+      fired: true,
+      evidence: { seenInSchool: 3 },
+      explanation:
+        'unauthorised absence 3 school days in a row (2025-11-13 to 2025-11-18) — in school late (U, after the register closed) on 3 of them',
+    });
+    const notSeen = pupil({ '2025-11-13': 'N', '2025-11-17': 'O', '2025-11-18': 'G' }, { to: '2025-11-18' });
+    expect(one(notSeen, statutory, '2025-11-18').evidence).not.toHaveProperty('seenInSchool');
   });
 
   it('contact made means a reason a parent gives for every absent session of each day (the code table)', () => {

@@ -8,7 +8,7 @@ import {
   pct,
   type RuleOutcome,
 } from '../finding.ts';
-import { NOT_SEEN, PARENT_REASON, type PupilAttendance } from '../pupil-attendance.ts';
+import { codeSet, NOT_SEEN, PARENT_REASON, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 /**
@@ -75,15 +75,27 @@ function unansweredSince(
   return since;
 }
 
+const LATE = codeSet(['U']);
+
+/** Days of the run on which the pupil was in school, late (`U`: after the register closed). */
+function daysInLate(p: PupilAttendance, run: { start: number; end: number }): number {
+  let n = 0;
+  for (let d = run.start; d <= run.end; d++) if (p.hasMark(d) && p.anyMarkedIn(d, LATE)) n++;
+  return n;
+}
+
 function runEvidence(p: PupilAttendance, run: { start: number; end: number; days: number }): Evidence {
   const days: DayEvidence[] = [];
   for (let d = Math.max(run.start, run.end - MAX_EVIDENCE_DAYS + 1); d <= run.end; d++)
     days.push(dayEvidence(p, d));
+  const late = daysInLate(p, run);
   return {
     from: p.calendar.days[run.start]!,
     to: p.calendar.days[run.end]!,
     count: run.days,
     days,
+    // A run the pupil was in school on (late) is unauthorised absence, not a child missing.
+    ...(late > 0 ? { seenInSchool: late } : {}),
   };
 }
 
@@ -177,7 +189,7 @@ export function consecutiveAbsence(
   return {
     fired: true,
     evidence,
-    explanation: `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${since}${why}${back}`,
+    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${evidence.seenInSchool ? ` — in school late (U, after the register closed) on ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }
