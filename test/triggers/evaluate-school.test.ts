@@ -299,6 +299,42 @@ describe('trigger episodes', () => {
     expect(rows).toHaveLength(2);
   });
 
+  it('the illness return: raised at 15 days, and again (a note each) for each later continuous period of illness', async () => {
+    const statutory = { ...config.schools[0]!, policies: ['statutory'] };
+    const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
+    const evaluate = (today: string) =>
+      evaluateSchoolTriggers(db, statutory, statutoryRules, {
+        today,
+        pupilIds: ['p1'],
+        actor: 'test',
+        now: new Date(`${today}T16:00:00Z`),
+      });
+    const weekdays = (from: string, n: number) => {
+      const days: string[] = [];
+      for (let d = new Date(`${from}T12:00:00Z`); days.length < n; d.setUTCDate(d.getUTCDate() + 1))
+        if (d.getUTCDay() % 6 !== 0) days.push(d.toISOString().slice(0, 10));
+      return days;
+    };
+    const returns = async () =>
+      (await listEpisodes(db, 'alpha'))
+        .filter((e) => e.ruleKey === 'statutory:illness-15')
+        .map((e) => [e.status, (e.evidence as { period?: unknown }).period]);
+    for (const d of weekdays('2025-09-08', 15)) await mark('p1', d, 'I');
+    await mark('p1', '2025-09-29', '/');
+    await evaluate('2025-09-29');
+    expect(await returns()).toEqual([['open', { from: '2025-09-08', to: '2025-09-26' }]]);
+    // Ill again for two days a fortnight later: a new period, its own return.
+    for (const d of ['2025-10-13', '2025-10-14']) await mark('p1', d, 'I');
+    await mark('p1', '2025-10-15', '/');
+    await evaluate('2025-10-15');
+    expect(await returns()).toEqual([
+      ['closed', { from: '2025-09-08', to: '2025-09-26' }],
+      ['open', { from: '2025-10-13', to: '2025-10-14' }],
+    ]);
+    // The same data again: nothing new.
+    expect(await evaluate('2025-10-15')).toMatchObject({ raised: 0, closed: 0 });
+  });
+
   it('re-evaluating any data raises, updates and closes nothing (property)', async () => {
     const days = ['2025-11-10', '2025-11-11', '2025-11-12', '2025-11-13', '2025-11-17', '2025-11-18'];
     await fc.assert(

@@ -85,13 +85,11 @@ function sessionMark(code: string | undefined): SessionMark | null {
 
 /**
  * The days a trigger counted, from its evidence: the days or sessions it lists; for a count over a
- * period without a list (illness over a term, a leave period), the days in that period the pupil was
- * absent. A rate over a window (`possible`) counts every session and marks no day.
+ * period without a list (illness over a term, a leave period), the days in that period with a mark
+ * in the codes it counted (`evidence.codes`: illness, `I`, not every absence), or — evidence written
+ * before it named them — with any absence. A rate over a window (`possible`) marks no day.
  */
-export function countedDays(
-  evidence: Evidence | null | undefined,
-  absentDays: ReadonlySet<string>,
-): string[] {
+export function countedDays(evidence: Evidence | null | undefined, marks: readonly StoredMark[]): string[] {
   if (!evidence || evidence.possible !== undefined) return [];
   const listed = [
     ...(evidence.days ?? []).map((d) => d.date),
@@ -100,15 +98,20 @@ export function countedDays(
   if (listed.length) return [...new Set(listed)];
   const { from, to } = evidence;
   if (typeof from !== 'string' || typeof to !== 'string') return [];
-  return [...absentDays].filter((d) => d >= from && d <= to).sort();
+  const codes = Array.isArray(evidence.codes) ? new Set(evidence.codes) : null;
+  return [...absentDaysOf(marks, codes)].filter((d) => d >= from && d <= to).sort();
 }
 
-/** Dates with an absence mark (authorised or unauthorised) in either session. */
-export function absentDaysOf(marks: readonly StoredMark[]): Set<string> {
+/** Dates with an absence mark (authorised or unauthorised) in either session; only of `codes` when given. */
+export function absentDaysOf(
+  marks: readonly StoredMark[],
+  codes: ReadonlySet<string> | null = null,
+): Set<string> {
   const out = new Set<string>();
   for (const m of marks) {
     const c = CODES.get(m.code)?.category;
-    if (c === 'authorised_absence' || c === 'unauthorised_absence') out.add(m.date);
+    if (codes ? codes.has(m.code) : c === 'authorised_absence' || c === 'unauthorised_absence')
+      out.add(m.date);
   }
   return out;
 }

@@ -40,21 +40,26 @@ export interface Evidence {
   ended?: true;
   /** Days of the run the pupil was in school, late (`U`): unauthorised absence, not a child missing. */
   seenInSchool?: number;
+  /** The latest continuous period of the codes counted (`cumulative-absence` with `perPeriod`). */
+  period?: { from: string; to: string };
+  /** The codes a count over a period counted (`cumulative-absence`): the days it counted are those so marked. */
+  codes?: string[];
 }
 
 /**
  * An open episode's finding is a new one — its episode closed and another raised, with its own note —
- * when its rule keeps one episode per run (`afterReturn`) and the run found starts after the one the
- * episode was opened for ended: a second return to make, not the first one's evidence updated.
+ * when its rule keeps one episode per run or period (`afterReturn`, `perPeriod`) and the one found
+ * starts after the one the episode was opened for ended: a second return to make, not the first
+ * one's evidence updated.
  */
 export function startsNewEpisode(rule: Rule | undefined, open: Evidence, found: Evidence): boolean {
-  return (
-    rule?.kind === 'consecutive-absence' &&
-    rule.afterReturn &&
-    typeof open.to === 'string' &&
-    typeof found.from === 'string' &&
-    found.from > open.to
-  );
+  const span = (e: Evidence) => e.period ?? { from: e.from, to: e.to };
+  const perRun =
+    (rule?.kind === 'consecutive-absence' && rule.afterReturn) ||
+    (rule?.kind === 'cumulative-absence' && rule.perPeriod);
+  const was = span(open).to;
+  const now = span(found).from;
+  return perRun === true && typeof was === 'string' && typeof now === 'string' && now > was;
 }
 
 export interface EvaluationContext {

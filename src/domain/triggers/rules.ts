@@ -114,6 +114,11 @@ export const cumulativeAbsenceRule = z.strictObject({
   codes: z.array(code).min(1),
   /** School days (two sessions each) in the academic year, consecutive or not. */
   days: z.number().positive(),
+  /**
+   * Once the year's total is reached, one episode (and note) per continuous period of these codes:
+   * "one return per continuous period" (the illness return). Unset: one episode for the year.
+   */
+  perPeriod: z.boolean().default(false),
 });
 
 export const repeatedPatternRule = z.strictObject({

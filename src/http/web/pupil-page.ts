@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as z from 'zod';
 import { holdsRole } from '../../auth/scope.ts';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
-import { absentDaysOf, countedDays, pupilYear } from '../../domain/attendance/pupil-year.ts';
+import { countedDays, pupilYear } from '../../domain/attendance/pupil-year.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { doorstepError } from '../../errors.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
@@ -38,11 +38,10 @@ async function model(deps: WebDeps, req: FastifyRequest): Promise<PupilPageModel
   if (!p) throw doorstepError('NOT_FOUND', `no pupil "${misId}" at ${school.name}`);
   const marks = await pupilMarksFrom(deps.db, school.id, misId, from);
   const episodes = await listEpisodes(deps.db, school.id, { pupilId: misId });
-  const absent = absentDaysOf(marks);
   const withDays = episodes.map((e) => ({
     ...e,
     firstDay: firstDayOf(e.evidence as Evidence),
-    counted: countedDays(e.evidence as Evidence, absent),
+    counted: countedDays(e.evidence as Evidence, marks),
   }));
   const counted = new Set(withDays.flatMap((e) => e.counted));
   await appendAudit(deps.db, {

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  absentDaysOf,
-  countedDays,
-  pupilYear,
-  type StoredMark,
-} from '../../../src/domain/attendance/pupil-year.ts';
+import { countedDays, pupilYear, type StoredMark } from '../../../src/domain/attendance/pupil-year.ts';
 import { SchoolCalendar } from '../../../src/domain/calendar.ts';
 
 /** Autumn 2026: term from Tue 1 Sep to Fri 23 Oct, an INSET day on Fri 11 Sep; half term after. */
@@ -84,11 +79,7 @@ describe('a pupil’s year', () => {
 });
 
 describe('the days a trigger counted', () => {
-  const absent = absentDaysOf([
-    ...day('2026-09-02', 'I'),
-    ...day('2026-09-03', '/'),
-    ...day('2026-09-04', 'N', '/'),
-  ]);
+  const absent = [...day('2026-09-02', 'I'), ...day('2026-09-03', '/'), ...day('2026-09-04', 'N', '/')];
 
   it('are the days or sessions its evidence lists', () => {
     expect(
@@ -106,6 +97,12 @@ describe('the days a trigger counted', () => {
     expect(countedDays({ from: '2026-09-01', to: '2026-09-30', count: 2 }, absent)).toEqual([
       '2026-09-02',
       '2026-09-04',
+    ]);
+  });
+
+  it('are the days of its own codes when it names them (illness: not the unexplained N day too)', () => {
+    expect(countedDays({ from: '2026-09-01', to: '2026-09-30', count: 1, codes: ['I'] }, absent)).toEqual([
+      '2026-09-02',
     ]);
   });
 

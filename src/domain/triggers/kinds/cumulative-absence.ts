@@ -20,8 +20,26 @@ export function cumulativeAbsence(
       if (firstDay < 0) firstDay = i >> 1;
     }
   }
+  // The latest continuous period of these codes: school days in a row with a session so coded (a day
+  // with no counting session neither extends nor ends it).
+  let period: { from: number; to: number } | null = null;
+  if (rule.perPeriod) {
+    let open: { from: number; to: number } | null = null;
+    for (let d = Math.max(0, first); d <= todayIndex; d++) {
+      if (!p.hasMark(d)) continue;
+      if (p.anyMarkedIn(d, set)) {
+        open = open ? { from: open.from, to: d } : { from: d, to: d };
+        period = open;
+      } else open = null;
+    }
+  }
   const days = sessions / 2;
-  const evidence: Evidence = { from, to: p.calendar.days[todayIndex] ?? ctx.today, count: days };
+  const evidence: Evidence = {
+    from,
+    to: p.calendar.days[todayIndex] ?? ctx.today,
+    count: days,
+    codes: [...rule.codes],
+  };
   if (days < rule.days) {
     return {
       fired: false,
@@ -31,9 +49,12 @@ export function cumulativeAbsence(
         : `${days} school day(s) coded ${rule.codes.join('/')} this academic year; the rule needs ${rule.days}`,
     };
   }
+  const latest = period
+    ? { from: p.calendar.days[period.from]!, to: p.calendar.days[period.to]! }
+    : undefined;
   return {
     fired: true,
-    evidence: { ...evidence, from: p.calendar.days[firstDay]! },
-    explanation: `${days} school ${days === 1 ? 'day' : 'days'} coded ${rule.codes.join('/')} this academic year (consecutive or not)`,
+    evidence: { ...evidence, from: p.calendar.days[firstDay]!, ...(latest ? { period: latest } : {}) },
+    explanation: `${days} school ${days === 1 ? 'day' : 'days'} coded ${rule.codes.join('/')} this academic year (consecutive or not)${latest ? `; this period from ${latest.from}${latest.to !== latest.from ? ` to ${latest.to}` : ''}` : ''}`,
   };
 }
