@@ -106,7 +106,7 @@ export const INVENTORY: readonly TableEntry[] = [
     what: 'an alert for the data manager (e.g. a delivery failed)',
     personal: 'ids and reasons only; who acknowledged it',
     why: 'failures are loud',
-    retention: 'kept (no personal data beyond an account reference)',
+    retention: 'until acknowledged, then `importDays` (the nightly purge)',
     seenBy: 'data manager',
   },
   {
@@ -167,7 +167,7 @@ export const INVENTORY: readonly TableEntry[] = [
     personal:
       'an HMAC of the sender’s number keyed by the school’s SMS auth token, which the store does not hold (no number), the account it matched, what it did',
     why: 'a replay changes nothing; who took an alarm by SMS',
-    retention: 'as its alarm',
+    retention: 'as its alarm; one that matched no alarm `notificationDays`',
     seenBy: 'admin (audit)',
   },
   {
@@ -217,7 +217,7 @@ export const INVENTORY: readonly TableEntry[] = [
     what: 'a sign-in session',
     personal: 'account id; a hash of the session token',
     why: 'stay signed in',
-    retention: 'until it expires or the user signs out',
+    retention: 'until the user signs out, or it expires (removed by the nightly purge)',
     seenBy: 'nobody',
   },
   {

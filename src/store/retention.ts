@@ -249,6 +249,31 @@ export const KINDS: Record<string, Batch> = {
     for (const r of rows) await erasePupil(tx, s, r.mis_id);
     return rows.length;
   },
+  /** Replies to an alarm SMS that matched no alarm (an unknown number, a refused reply): the alarm's go with it. */
+  'orphan-sms-replies': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM sms_replies WHERE message_sid IN (
+         SELECT message_sid FROM sms_replies WHERE school_id = $1 AND alarm_id IS NULL AND received_at < $2
+         ORDER BY received_at LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** The data manager's alerts, once acknowledged and past the period. */
+  'acknowledged-alerts': (tx, s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM alerts WHERE id IN (
+         SELECT id FROM alerts WHERE school_id = $1 AND acknowledged_at < $2 ORDER BY id LIMIT $3)`,
+      [s, c, n],
+    ),
+  /** Sign-in sessions past their expiry (the whole trust's: a session belongs to no school). */
+  'expired-sessions': (tx, _s, c, n) =>
+    count(
+      tx,
+      `DELETE FROM sessions WHERE token_hash IN (
+         SELECT token_hash FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)`,
+      [c, n],
+    ),
   'audit-details': (tx, s, c, n) =>
     count(
       tx,
@@ -294,6 +319,9 @@ export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string> {
     'trigger-episodes': dateAgo(p.closedTriggerDays),
     'record-bodies': ago(p.deliveredRecordBodyDays),
     records: ago(p.recordDays),
+    'orphan-sms-replies': ago(p.notificationDays),
+    'acknowledged-alerts': ago(p.importDays),
+    'expired-sessions': plan.now,
     'audit-details': ago(p.auditDetailDays),
     'trust-audit-details': ago(plan.trustAuditDetailDays),
     'leavers-hidden': dateAgo(p.leaverShownDays),

@@ -428,6 +428,61 @@ describe.each(BACKENDS)('retention on $name', ({ open }) => {
     expect((await purgeSchool(db, plan('alpha'))).removed).toEqual({});
   });
 
+  it('removes expired sessions, acknowledged alerts past their period and SMS replies that matched no alarm', async () => {
+    const user = (await db.query<{ id: string }>('SELECT id::text FROM users ORDER BY id LIMIT 1')).rows[0]!
+      .id;
+    await insert(db, 'sessions', {
+      token_hash: 'gone-session',
+      user_id: user,
+      csrf_token: 'c',
+      expires_at: ago(1),
+    });
+    await insert(db, 'sessions', {
+      token_hash: 'kept-session',
+      user_id: user,
+      csrf_token: 'c',
+      expires_at: ago(-1),
+    });
+    const alert = (acknowledged: Date | null) =>
+      insert(db, 'alerts', {
+        school_id: 'alpha',
+        kind: 'delivery_failed',
+        message: 'outbox 1',
+        acknowledged_at: acknowledged,
+        created_at: ago(400),
+      });
+    const oldAck = await alert(ago(RETENTION_DEFAULTS.importDays + 1));
+    const newAck = await alert(ago(1));
+    const open = await alert(null);
+    const reply = (sid: string, at: Date) =>
+      insert(db, 'sms_replies', {
+        message_sid: sid,
+        school_id: 'alpha',
+        received_at: at,
+        sender_hash: 'h',
+        outcome: 'unknown-sender',
+      });
+    await reply('SM-old', ago(RETENTION_DEFAULTS.notificationDays + 1));
+    await reply('SM-new', ago(1));
+    const r = await purgeSchool(db, plan('alpha'));
+    expect(r.removed).toMatchObject({
+      'expired-sessions': 1,
+      'acknowledged-alerts': 1,
+      'orphan-sms-replies': 1,
+    });
+    expect(
+      (await db.query('SELECT token_hash FROM sessions WHERE token_hash LIKE $1', ['%-session'])).rows,
+    ).toEqual([{ token_hash: 'kept-session' }]);
+    const alerts = await db.query<{ id: string }>(
+      'SELECT id::text FROM alerts WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [[oldAck, newAck, open]],
+    );
+    expect(alerts.rows.map((a) => a.id)).toEqual([newAck, open].map(String));
+    expect(
+      (await db.query("SELECT message_sid FROM sms_replies WHERE message_sid LIKE 'SM-%'")).rows,
+    ).toEqual([{ message_sid: 'SM-new' }]);
+  });
+
   it('stops at the per-run bound and says so; the next run goes on', async () => {
     const p = { ...plan('beta', 1), maxRowsPerRun: 1 };
     const r = await purgeSchool(db, p);
