@@ -142,6 +142,12 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       if (Array.isArray(value))
         throw doorstepError('BAD_REQUEST', `${name.slice(0, 64)}: expected one value, got ${value.length}`);
   });
+  // Nothing Doorstep answers is for a shared or back-button cache — a day's visit list, a letter to a
+  // family, an alarm — unless its route says otherwise (the static assets: `no-cache` with an etag).
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
   const web = options.web;
   if (web) {
     await app.register(fastifyCookie);

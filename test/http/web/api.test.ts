@@ -73,6 +73,25 @@ const call = (who: string, method: 'GET' | 'POST', url: string, payload?: unknow
     ...(payload === undefined ? {} : { payload: payload as object }),
   });
 
+describe('caching', () => {
+  it('no answer is for a cache (the day list, the board, a page) unless its route says so (assets: no-cache, etag)', async () => {
+    for (const url of [
+      '/visits/list?school=alpha',
+      '/api/board?school=alpha',
+      '/board',
+      '/api/visits?school=alpha',
+    ]) {
+      const r = await call('office', 'GET', url);
+      expect({ url, status: r.statusCode < 500, cache: r.headers['cache-control'] }).toEqual({
+        url,
+        status: true,
+        cache: 'no-store',
+      });
+    }
+    expect((await app.inject({ url: '/assets/app.css' })).headers['cache-control']).toBe('no-cache');
+  });
+});
+
 describe('the board API', () => {
   it('names the person whose fob raised the alarm, with the next step, and acknowledges once', async () => {
     const r = await ingestFobEvent(
