@@ -139,7 +139,7 @@ export function renderDpia(routes: readonly RouteSummary[]): string {
     '',
     '## Subject access, rectification, erasure',
     '',
-    '- `doorstep subject export --school S --pupil ID` (or `--staff ID`): everything held about the person',
+    '- `doorstep subject export --school S --pupil ID --by ADMIN` (or `--staff ID`): everything held about the person (audited as `subject.exported`, counts only)',
     '  as JSON and a readable HTML page, table by table (secrets such as password hashes withheld).',
     '- `doorstep subject correct --school S --pupil ID --field F --value V --by ADMIN`: one field corrected,',
     '  audited with its old and new value (in the audit details, which retention and erasure reach).',

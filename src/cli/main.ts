@@ -164,7 +164,7 @@ program
   .option('--field <name>', 'correct: the field (e.g. surname, postcode, phone)')
   .option('--value <text>', 'correct: the corrected value ("" clears it)')
   .option('--on <YYYY-MM-DD>', 'left: the date the pupil left')
-  .option('--by <username>', 'correct, left, erase: the admin making the change (audited)')
+  .option('--by <username>', 'the admin exporting or making the change (audited)')
   .option('--yes', 'erase: confirm')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (action: string, opts: SubjectOptions) => {

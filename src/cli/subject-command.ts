@@ -4,6 +4,7 @@ import { holdsRole } from '../auth/scope.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { isIsoDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
+import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
   CORRECTABLE,
@@ -90,6 +91,8 @@ export async function subjectCommand(
         );
       throw doorstepError('NOT_FOUND', `no ${kind} "${id}" held for ${school.id}`);
     }
+    // Every action by a named admin of the school, audited: an export discloses everything held.
+    const actor = await adminActor(db, opts.by, school.id);
     if (action === 'export') {
       const x = await exportSubject(db, subject, now());
       const base = join(
@@ -98,11 +101,19 @@ export async function subjectCommand(
       );
       await writePrivate(`${base}.json`, `${JSON.stringify(x, null, 2)}\n`);
       await writePrivate(`${base}.html`, subjectHtml(x));
+      await appendAudit(db, {
+        actor,
+        action: 'subject.exported',
+        schoolId: school.id,
+        entityType: kind === 'pupil' ? 'pupil' : 'user',
+        entityId: id,
+        // Counts only: what was disclosed, not its values.
+        after: { rows: Object.fromEntries(x.sections.map((s) => [s.table, s.rows.length])) },
+      });
       for (const s of x.sections) out(`  ${s.table.padEnd(24)} ${s.rows.length}`);
-      out(`wrote ${base}.json and ${base}.html (readable by you only)`);
+      out(`wrote ${base}.json and ${base}.html (readable by you only; audited as subject.exported)`);
       return 0;
     }
-    const actor = await adminActor(db, opts.by, school.id);
     if (subject.key === '') throw doorstepError('USAGE', `staff "${id}" has no account to correct`);
     if (action === 'erase') {
       if (!opts.yes)

@@ -180,7 +180,19 @@ describe('CLI commands while doorstep start holds the embedded store', () => {
     const here = mkdtempSync(join(tmpdir(), 'doorstep-export-here-'));
     const child = spawn(
       process.execPath,
-      [resolve(CLI), 'subject', 'export', '--school', 'alpha', '--pupil', '1001', '--config', config],
+      [
+        resolve(CLI),
+        'subject',
+        'export',
+        '--school',
+        'alpha',
+        '--pupil',
+        '1001',
+        '--by',
+        'ada',
+        '--config',
+        config,
+      ],
       {
         cwd: here,
         env: { ...process.env, ...env, LOG_LEVEL: 'info' },

@@ -50,14 +50,26 @@ async function cli(action: string, opts: Record<string, unknown>) {
 
 describe('doorstep subject', () => {
   it('exports JSON and HTML readable by the owner only, printing tables and counts, never values', async () => {
-    const r = await cli('export', { pupil: '1001', out: dir });
+    // Only by a named admin of the school, and audited (counts only).
+    await expect(cli('export', { pupil: '1001', out: dir })).rejects.toThrow(/--by/);
+    await expect(cli('export', { pupil: '1001', out: dir, by: 'otto' })).rejects.toThrow(
+      /not an enabled admin/,
+    );
+    const r = await cli('export', { pupil: '1001', out: dir, by: 'ada' });
     expect(r.code).toBe(0);
+    const audit = await db.query<{ actor: string; after: { rows: Record<string, number> } }>(
+      `SELECT actor, after FROM audit_log WHERE action = 'subject.exported' AND entity_id = '1001'`,
+    );
+    expect(audit.rows).toEqual([
+      { actor: expect.stringMatching(/^user:/), after: { rows: expect.objectContaining({ pupils: 1 }) } },
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain('Thistlewood');
     expect(r.out).not.toContain('Thistlewood');
     const base = join(dir, 'doorstep-alpha-pupil-1001');
     expect(statSync(`${base}.json`).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(`${base}.json`, 'utf8')).sections[0].rows[0].surname).toBe('Thistlewood');
     expect(readFileSync(`${base}.html`, 'utf8')).toContain('Thistlewood');
-    await expect(cli('export', { pupil: '1001', out: dir })).rejects.toThrow(/EEXIST/);
+    await expect(cli('export', { pupil: '1001', out: dir, by: 'ada' })).rejects.toThrow(/EEXIST/);
   });
 
   it('corrects a field and records leaving only for an admin, audited', async () => {
@@ -97,7 +109,9 @@ describe('doorstep subject', () => {
     await expect(
       cli('correct', { staff: 'bob', field: 'phone', value: '+447700900999', by: 'alpha-admin' }),
     ).rejects.toThrow(/no staff "bob" held for alpha: that account does not work at alpha/);
-    await expect(cli('export', { staff: 'bob', out: dir })).rejects.toThrow(/does not work at alpha/);
+    await expect(cli('export', { staff: 'bob', out: dir, by: 'alpha-admin' })).rejects.toThrow(
+      /does not work at alpha/,
+    );
     const { rows } = await db.query<{ phone: string }>(`SELECT phone FROM users WHERE username = 'bob'`);
     expect(rows[0]!.phone).toBe('+447700900222');
     expect(readdirSync(dir).filter((f) => f.includes('staff-bob'))).toEqual([]);
@@ -106,6 +120,6 @@ describe('doorstep subject', () => {
   it('erases a pupil only when confirmed', async () => {
     await expect(cli('erase', { pupil: '1001', by: 'ada' })).rejects.toThrow(/--yes/);
     expect((await cli('erase', { pupil: '1001', by: 'ada', yes: true })).code).toBe(0);
-    await expect(cli('export', { pupil: '1001', out: dir })).rejects.toThrow(/no pupil "1001"/);
+    await expect(cli('export', { pupil: '1001', out: dir, by: 'ada' })).rejects.toThrow(/no pupil "1001"/);
   });
 });
