@@ -143,9 +143,14 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `UPDATE imports SET changed_pupils = changed_pupils - $2::text,
        rejected = coalesce((SELECT jsonb_agg(r) FROM jsonb_array_elements(rejected) r WHERE position($2::text IN r::text) = 0), '[]'),
        calendar_problems = coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(calendar_problems) c
-                                     WHERE c->>'pupil' IS DISTINCT FROM $2::text), '[]')
+                                     WHERE c->>'pupil' IS DISTINCT FROM $2::text), '[]'),
+       rejected_causes = coalesce((SELECT jsonb_agg(CASE WHEN jsonb_typeof(g->'first') = 'array'
+           THEN jsonb_set(g, '{first}', coalesce((SELECT jsonb_agg(f) FROM jsonb_array_elements(g->'first') f
+                                                  WHERE f <> to_jsonb($2::text)), '[]'))
+           ELSE g END) FROM jsonb_array_elements(rejected_causes) g), '[]')
      WHERE school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text) OR position($2::text IN rejected::text) > 0
-        OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text)))`,
+        OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text))
+        OR rejected_causes @> jsonb_build_array(jsonb_build_object('first', jsonb_build_array($2::text))))`,
     p,
   );
   return removed;

@@ -115,6 +115,17 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
         closed: 'inset',
       },
     ]),
+    // The rejected rows by cause keep the first ids of each cause: the pupil's among them.
+    rejected_causes: JSON.stringify([
+      {
+        cause: 'a pupil not on the school list',
+        rows: 2,
+        idKind: 'pupils',
+        ids: 2,
+        first: [id, 'someone-else'],
+        firstAt: 'marks.csv, line 3',
+      },
+    ]),
   });
   await insert(db, 'leave_refusals', {
     school_id: school,
@@ -573,10 +584,18 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     // The other pupil is untouched.
     for (const v of Object.values(other))
       expect((await findEverywhere(db, store.schema, v)).length).toBeGreaterThan(0);
-    const imports = await db.query<{ changed: string[]; closed: { pupil: string }[]; n: number }>(
-      `SELECT changed_pupils AS changed, calendar_problems AS closed, calendar_problem_count AS n FROM imports ORDER BY id`,
+    const imports = await db.query<{
+      changed: string[];
+      closed: { pupil: string }[];
+      n: number;
+      causes: { first: string[]; rows: number }[];
+    }>(
+      `SELECT changed_pupils AS changed, calendar_problems AS closed, calendar_problem_count AS n,
+              rejected_causes AS causes FROM imports ORDER BY id`,
     );
     expect(imports.rows[0]!.changed).toEqual(['someone-else']);
+    // The rejected rows by cause: the pupil's id leaves the first ids, the counts stay.
+    expect(imports.rows[0]!.causes).toEqual([expect.objectContaining({ first: ['someone-else'], rows: 2 })]);
     // Marks on closed days: the pupil's entries leave the list, the count stays.
     expect(imports.rows[0]!.closed.map((c) => c.pupil)).toEqual(['someone-else']);
     expect(imports.rows[0]!.n).toBe(2);
