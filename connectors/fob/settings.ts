@@ -4,15 +4,17 @@ import {
   folderPath,
   type SecretField,
   signingKey,
+  urlWithoutPassword,
   webhookSecret,
 } from '../../src/core/settings.ts';
 import { DEVICE_ID_MAX, FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
 import { deviceLevel } from '../../src/domain/fob/topics.ts';
 
-const mqttUrl = z.url({
-  protocol: /^(mqtt|mqtts|ws|wss)$/,
-  error: 'expected an mqtt://, mqtts://, ws:// or wss:// URL',
-});
+const mqttUrl = urlWithoutPassword(
+  /^(mqtt|mqtts|ws|wss)$/,
+  'expected an mqtt://, mqtts://, ws:// or wss:// URL',
+  'password',
+);
 
 /** A school's `fobs` section: its transports (MQTT, webhooks) with their vendor profiles, and its devices. */
 export function fobsSettings(secret: SecretField) {

@@ -57,6 +57,17 @@ export const addressToken = (secret: SecretField) =>
       : `expected 32 to 128 characters of A-Z, a-z, 0-9, _ or - (not shown): e.g. $(openssl rand -hex 24)`,
   );
 
+/**
+ * A URL of one of `protocols` that carries no password: where a setting has its own `password`
+ * (a secret from the environment or a file), a password in the URL would sit in the config file in
+ * plain text, and travel wherever the URL is shown.
+ */
+export function urlWithoutPassword(protocols: RegExp, expected: string, passwordField: string) {
+  return z.url({ protocol: protocols, error: expected }).refine((u) => new URL(u).password === '', {
+    error: `expected no password in the URL (not shown): give it as ${passwordField}: \${…} (a secret from the environment or a file)`,
+  });
+}
+
 export const settingId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'expected an id of lower-case letters, digits and "-"' });

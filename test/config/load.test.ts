@@ -183,6 +183,21 @@ describe('config loading', () => {
     ]);
   });
 
+  it('refuses a password inside an MQTT or SMTP URL (the setting has its own, from a secret), never echoing it', () => {
+    const withFob = `${MINIMAL}    fobs:\n      transports:\n        - { kind: mqtt, url: "mqtt://gw:hunter2@broker.example:1883", topics: ["s/fobs/{device}"] }\n`;
+    const fob = problems(withFob);
+    expect(fob).toEqual([
+      expect.stringMatching(/url .*expected no password in the URL \(not shown\): give it as password:/),
+    ]);
+    expect(fob.join()).not.toContain('hunter2');
+    const withMail = `${MINIMAL}    channels:\n      email: { smtpUrl: "smtps://mail:hunter2@smtp.example", from: "a@b.example" }\n`;
+    const mail = problems(withMail);
+    expect(mail).toEqual([expect.stringMatching(/smtpUrl .*expected no password in the URL/)]);
+    expect(mail.join()).not.toContain('hunter2');
+    // A user name alone is no secret.
+    expect(parseConfigText(withMail.replace('mail:hunter2@', 'mail@'), { env: {} }).ok).toBe(true);
+  });
+
   it('reports an unknown key where it is, with no fallback', () => {
     expect(problems(`${MINIMAL}    colour: blue\n`)).toEqual([
       'schools[0].colour (line 9): unknown key "colour"',

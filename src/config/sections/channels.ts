@@ -1,5 +1,11 @@
 import * as z from 'zod';
-import { httpsOrLocalUrl, type SecretField, settingId, webhookSecret } from '../../core/settings.ts';
+import {
+  httpsOrLocalUrl,
+  type SecretField,
+  settingId,
+  urlWithoutPassword,
+  webhookSecret,
+} from '../../core/settings.ts';
 
 /** Who escalation targets reach: `sms:on-call-leaders` → each phone in the group. */
 export const contactsSettings = z
@@ -50,7 +56,7 @@ export function channelsSettings(secret: SecretField) {
         .optional(),
       email: z
         .strictObject({
-          smtpUrl: z.url({ protocol: /^smtps?$/ }),
+          smtpUrl: urlWithoutPassword(/^smtps?$/, 'expected an smtp:// or smtps:// URL', 'password'),
           username: z.string().optional(),
           password: secret().optional(),
           from: z.string().min(3),
