@@ -37,6 +37,8 @@ export async function startMqttFeed(o: {
   /** With `transport.shared`: this instance's share group (`shareGroup`). */
   shareGroup?: string | undefined;
   takeoverQuietMs?: number;
+  /** How long a session the broker lost is shown (tests). */
+  lostSessionShowMs?: number;
 }): Promise<MqttFobTransport> {
   const { deps, school, transport } = o;
   const key = mqttTransportKey(transport);
@@ -56,6 +58,7 @@ export async function startMqttFeed(o: {
     clientId: o.instance ? `${base}-${o.instance}` : base,
     log: o.log,
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
+    ...(o.lostSessionShowMs !== undefined ? { lostSessionShowMs: o.lostSessionShowMs } : {}),
     ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),
     accept: async (raw, arrival) => {
       const outcome = await acceptFobPayload(deps, school, transport, raw, arrival);

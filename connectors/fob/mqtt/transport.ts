@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, {
   type IClientOptions,
+  type IConnackPacket,
   type IDisconnectPacket,
   type IPublishPacket,
   type MqttClient,
@@ -26,7 +27,9 @@ export interface MqttArrival {
 }
 
 /** Whether messages can arrive: `down` with why (a session take-over is reported at once). */
-export type MqttStatus = { state: 'up' } | { state: 'down'; reason: string; takenOver: boolean };
+export type MqttStatus =
+  | { state: 'up' }
+  | { state: 'down'; reason: string; takenOver: boolean; sessionLost?: boolean };
 
 export interface MqttTransportOptions {
   schoolId: string;
@@ -41,6 +44,8 @@ export interface MqttTransportOptions {
   now?: () => Date;
   /** How long after a take-over the connection must hold before it counts as recovered (ms). */
   takeoverQuietMs?: number;
+  /** How long the board shows that the broker lost the session's queued messages (ms; default 10 min). */
+  lostSessionShowMs?: number;
   /** With `transport.shared`: the shared subscription's group (`shareGroup`), one per instance. */
   shareGroup?: string;
 }
@@ -97,6 +102,12 @@ export class MqttFobTransport {
   private downTimer: NodeJS.Timeout | undefined;
   private upTimer: NodeJS.Timeout | undefined;
   private lastTakeoverAt = 0;
+  /** When the connection was last lost (0: connected, or never connected in this process). */
+  private lostAt = 0;
+  /** Whether this process has connected before: a later CONNACK without the session lost its queue. */
+  private connectedBefore = false;
+  /** Until when a lost session is shown as the feed not arriving. */
+  private lostSessionUntil = 0;
   private stopping = false;
   /** When the broker last closed a working connection without an error (0: not since connect). */
   private cleanCloseAt = 0;
@@ -148,6 +159,7 @@ export class MqttFobTransport {
     });
     client.on('close', () => {
       if (this.stopping) return;
+      if (client.connected === false && this.lostAt === 0) this.lostAt = Date.now();
       // The broker ended a working connection cleanly (no error, not us): if it lets us straight
       // back in, it was not going away — it gave our session to another client (brokers that do not
       // send DISCONNECT 0x8E, such as Mosquitto 2.0.11, just close the socket).
@@ -166,15 +178,20 @@ export class MqttFobTransport {
       }, t.disconnectAlertSeconds * 1000);
       this.downTimer.unref();
     });
-    client.on('connect', () => {
+    client.on('connect', (connack: IConnackPacket) => {
       clearTimeout(this.downTimer);
       this.downTimer = undefined;
       this.errored = false;
       if (this.cleanCloseAt && Date.now() - this.cleanCloseAt < 10_000)
         this.takenOver('the broker closed Doorstep’s connection and let it straight back in');
       this.cleanCloseAt = 0;
+      // Back without the session (the broker restarted without persistence, or the session expired):
+      // whatever was published for Doorstep while it was away is gone — said, not silently lost.
+      if (this.connectedBefore && connack.sessionPresent === false) this.sessionLost(this.lostAt);
+      this.connectedBefore = true;
+      this.lostAt = 0;
       const quiet = this.o.takeoverQuietMs ?? 60_000;
-      const wait = this.lastTakeoverAt + quiet - Date.now();
+      const wait = Math.max(this.lastTakeoverAt + quiet, this.lostSessionUntil) - Date.now();
       clearTimeout(this.upTimer);
       if (wait <= 0) this.report({ state: 'up' });
       else {
@@ -272,6 +289,21 @@ export class MqttFobTransport {
     };
   }
 
+  private sessionLost(since: number): void {
+    const from = since ? new Date(since).toISOString().slice(11, 16) : 'a moment';
+    this.lostSessionUntil = Date.now() + (this.o.lostSessionShowMs ?? 10 * 60_000);
+    this.o.log.error(
+      { school: this.o.schoolId, since: since ? new Date(since).toISOString() : null },
+      'mqtt session LOST by the broker: fob events published while Doorstep was away are not delivered',
+    );
+    this.report({
+      state: 'down',
+      takenOver: false,
+      sessionLost: true,
+      reason: `the broker lost Doorstep's session: fob events sent while Doorstep was away (from ${from} UTC) did not arrive — check on staff out now`,
+    });
+  }
+
   private takenOver(evidence: string): void {
     this.lastTakeoverAt = Date.now();
     this.o.log.error(
@@ -290,7 +322,8 @@ export class MqttFobTransport {
       this.reported = 'up';
       return;
     }
-    if (status.state === 'down' && this.reported === 'down' && !status.takenOver) return;
+    if (status.state === 'down' && this.reported === 'down' && !status.takenOver && !status.sessionLost)
+      return;
     this.reported = status.state;
     if (status.state === 'up') this.o.log.warn({ school: this.o.schoolId }, 'mqtt fob events arriving again');
     else if (!status.takenOver)

@@ -291,6 +291,8 @@ describe('MQTT fob transport (real Mosquitto)', () => {
       transport: transportConfig,
       log,
       takeoverQuietMs: 1000,
+      // The thief's session ends with it (expiry 0), so Doorstep comes back to none: said as well.
+      lostSessionShowMs: 1000,
     });
     await t.ready;
     const before = await count(`SELECT count(*) FROM board_events WHERE type = 'ingest.disconnected'`);
@@ -311,6 +313,40 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     thief.end(true);
     await t.stop();
   }, 40_000);
+
+  it('says on the board when it comes back to a broker that lost its session (what was published meanwhile is gone), for a while', async () => {
+    const t = await startMqttFeed({
+      deps: { db, producer, prefix, publisher: conn },
+      school,
+      transport: transportConfig,
+      log,
+      takeoverQuietMs: 500,
+      lostSessionShowMs: 1500,
+    });
+    await t.ready;
+    // A client that starts clean under Doorstep's id ends the session the broker kept (its queue with
+    // it), then leaves: Doorstep reconnects to a broker with no session for it.
+    const cleaner = await mqtt.connectAsync(TEST_MQTT_URL, {
+      clientId: t.clientId,
+      clean: true,
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      properties: { sessionExpiryInterval: 0 },
+    });
+    await cleaner.endAsync();
+    await until(async () => {
+      const { rows } = await db.query<{ reason: string | null }>(
+        `SELECT reason FROM ingest_status WHERE school_id = 'alpha' AND state = 'down'`,
+      );
+      return rows.some((r) => r.reason?.includes("the broker lost Doorstep's session"));
+    }, 30_000);
+    // Shown for a while, then the feed is arriving again.
+    await until(
+      async () => (await count(`SELECT count(*) FROM ingest_status WHERE state = 'down'`)) === 0,
+      30_000,
+    );
+    await t.stop();
+  }, 70_000);
 
   it('shared subscriptions: an instance that is down holds back none of the alarms — the live one stores every one', async () => {
     const shared = {
