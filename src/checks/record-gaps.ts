@@ -5,7 +5,8 @@ import type { VisitRules } from '../domain/visits/rules.ts';
 
 /**
  * Records a school's policy asks for in a particular system that its sinks do not reach there yet:
- * Thames View 2.7's appointment records "on CPOMS", 4.3's note "in the pupil's attendance record"
+ * the outcomes, concerns and follow-ups each pack puts on CPOMS (`cpomsRecords`), Thames View 2.7's
+ * appointment records "on CPOMS", 4.3's note "in the pupil's attendance record"
  * (Arbor, the MIS Doorstep can write to), and Heath Lane's dangerous addresses "logged on CPOMS and
  * as a pastoral note on Arbor front page of student". A school still in `preview` is told nothing: it
  * sends nothing anywhere on purpose.
@@ -24,6 +25,12 @@ export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
   if (rules.agreements?.attendanceNote && !reaches('agreement_broken', 'arbor-pastoral'))
     out.push(
       "the policy (4.3) asks for a note in the pupil's attendance record when an agreement is broken, but no arbor-pastoral sink takes agreement_broken: it goes to the school's records sink only (with Arbor, add agreement_broken to an arbor-pastoral sink's kinds in alsoRecordTo)",
+    );
+  const cpoms = rules.cpomsRecords;
+  const notOnCpoms = (cpoms?.kinds ?? []).filter((kind) => !reaches(kind, 'cpoms'));
+  if (cpoms && notOnCpoms.length)
+    out.push(
+      `the policy (${cpoms.source ?? 'records on CPOMS'}) puts ${notOnCpoms.join(', ')} on CPOMS, but no cpoms sink takes ${notOnCpoms.length === 1 ? 'it' : 'them'}: ${sinkSettingsOf(s).some(({ settings }) => settings.sink === 'cpoms') ? 'the cpoms sink takes other kinds only' : `they go to ${s.records.sink} only`} — staff will look for them on CPOMS (add a cpoms sink, or these kinds to one in alsoRecordTo)`,
     );
   for (const sink of rules.addressFlagRecords?.on ?? [])
     if (!reaches('address_flag', sink))

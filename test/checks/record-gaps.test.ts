@@ -27,6 +27,36 @@ describe('record gaps', () => {
       expect.stringMatching(
         /^the policy \(2\.7 .*\) asks for appointment records on CPOMS, but no cpoms sink takes visit_appointment$/,
       ),
+      expect.stringMatching(
+        /^the policy \(4\.1\. .*\) puts visit_outcome on CPOMS, but no cpoms sink takes it: they go to arbor-pastoral only/,
+      ),
+    ]);
+  });
+
+  it("each policy's records on CPOMS by name (outcomes, concerns, follow-ups): a school whose sinks send them elsewhere is told", () => {
+    const arbor = { ...thames.alsoRecordTo[0]!, kinds: undefined };
+    const onlyArbor = (pack: string) =>
+      gaps({ ...thames, policies: [pack], records: arbor, alsoRecordTo: [] } as unknown as typeof thames);
+    expect(onlyArbor('kings-gomer')).toEqual([
+      expect.stringMatching(
+        /^the policy \(Reporting: .*submit the report via CPOMS.*\) puts visit_outcome, visit_concern, follow_up_done on CPOMS/,
+      ),
+    ]);
+    expect(onlyArbor('hampton')).toEqual([
+      expect.stringMatching(/log these concerns using CPOMS.*puts visit_concern on CPOMS/),
+    ]);
+    expect(onlyArbor('lime-hills')).toEqual([
+      expect.stringMatching(/Home Visit log on CPOMS.*puts visit_outcome on CPOMS/),
+    ]);
+    // A CPOMS sink limited to other kinds is no better.
+    const cpomsNotOutcomes = {
+      ...thames,
+      policies: ['lime-hills'],
+      records: arbor,
+      alsoRecordTo: [{ ...thames.records, kinds: ['trigger_note'] }],
+    };
+    expect(gaps(cpomsNotOutcomes as unknown as typeof thames)).toEqual([
+      expect.stringMatching(/the cpoms sink takes other kinds only/),
     ]);
   });
 

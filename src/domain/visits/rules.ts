@@ -209,6 +209,21 @@ export const visitRules = z.strictObject({
    */
   appointmentRecords: z.strictObject({ source: z.string().optional() }).optional(),
   /**
+   * Records the policy puts on CPOMS by name — Heath Lane "log the outcome of their home visits through
+   * CPOMs", King's "submit the report via CPOMS", Lime Hills "Complete Home Visit log on CPOMS",
+   * Thames View 4.1 agreements "kept in the pupil's CPOMS account", Hampton "log these concerns using
+   * CPOMS": `doorstep check` and the data page say when the school's sinks send one of these kinds
+   * elsewhere (Arbor only, say) — the record exists, but not where the policy says staff will look.
+   */
+  cpomsRecords: z
+    .strictObject({
+      kinds: z
+        .array(z.enum(['visit_outcome', 'visit_concern', 'lone_worker_incident', 'follow_up_done']))
+        .min(1),
+      source: z.string().optional(),
+    })
+    .optional(),
+  /**
    * Heath Lane: dangerous people or houses are "logged on CPOMS and as a pastoral note on Arbor front
    * page of student": an address flag's record must reach both a `cpoms` and an `arbor-pastoral`
    * sink (`doorstep check` says when the school's sinks do not).
