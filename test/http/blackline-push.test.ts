@@ -10,6 +10,7 @@ import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { blacklinePush } from '../helpers/blackline.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -38,22 +39,7 @@ const config = configWith({
 `,
 });
 
-const push = (id: number, type = 'emergency_alert') =>
-  JSON.stringify({
-    alert: {
-      id,
-      status: 'unacknowledged',
-      type,
-      gas_type: null,
-      date_created: '2025-11-18 10:02:00',
-      date_last_modified: '2025-11-18 10:02:02',
-      escalation_protocol: 'call the school office',
-      device_id: 'BL-9',
-      contacts: [
-        { priority: 1, name: 'A Contact', phone_numbers: [{ number: '(403) 123-4567', type: 'mobile' }] },
-      ],
-    },
-  });
+const push = (id: number, type = 'emergency_alert') => blacklinePush(id, type, { device_id: 'BL-9' });
 
 const post = (path: string, body: string, contentType = 'application/x-www-form-urlencoded') =>
   app.inject({ method: 'POST', url: path, headers: { 'content-type': contentType }, payload: body });

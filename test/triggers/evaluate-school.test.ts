@@ -29,6 +29,25 @@ const run = (today: string, pupilIds: string[] | 'all' = ['p1']) =>
     now: new Date(`${today}T16:00:00Z`),
   });
 
+/** The same school with the statutory pack only (its returns to the local authority). */
+const statutory = { ...config.schools[0]!, policies: ['statutory'] };
+const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
+const runStatutory = (today: string) =>
+  evaluateSchoolTriggers(db, statutory, statutoryRules, {
+    today,
+    pupilIds: ['p1'],
+    actor: 'test',
+    now: new Date(`${today}T16:00:00Z`),
+  });
+
+/** `n` weekdays from `from` (the test calendar's terms have no closures in them here). */
+function weekdays(from: string, n: number): string[] {
+  const days: string[] = [];
+  for (let d = new Date(`${from}T12:00:00Z`); days.length < n; d.setUTCDate(d.getUTCDate() + 1))
+    if (d.getUTCDay() % 6 !== 0) days.push(d.toISOString().slice(0, 10));
+  return days;
+}
+
 async function mark(pupil: string, date: string, code: string) {
   for (const session of ['AM', 'PM']) {
     // A mark replaced: written through the marks view (a month per row underneath).
@@ -257,21 +276,8 @@ describe('trigger episodes', () => {
 
   it('the 10-day return is raised for an absence seen only once the pupil is back, and again (a note each) for a second one', async () => {
     const RULE = 'statutory:continuous-unauthorised-10';
-    const tenDays = (from: string) => {
-      const days: string[] = [];
-      for (let d = new Date(`${from}T12:00:00Z`); days.length < 10; d.setUTCDate(d.getUTCDate() + 1))
-        if (d.getUTCDay() % 6 !== 0) days.push(d.toISOString().slice(0, 10));
-      return days;
-    };
-    const statutory = { ...config.schools[0]!, policies: ['statutory'] };
-    const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
-    const run = (today: string) =>
-      evaluateSchoolTriggers(db, statutory, statutoryRules, {
-        today,
-        pupilIds: ['p1'],
-        actor: 'test',
-        now: new Date(`${today}T16:00:00Z`),
-      });
+    const tenDays = (from: string) => weekdays(from, 10);
+    const run = runStatutory;
     const returns = async () =>
       (await listEpisodes(db, 'alpha')).filter((e) => e.ruleKey === RULE).map((e) => [e.status, e.evidence]);
     // Away ten days, back on the eleventh; the days were recorded as I, then recoded G when the
@@ -300,21 +306,7 @@ describe('trigger episodes', () => {
   });
 
   it('the illness return: raised at 15 days, and again (a note each) for each later continuous period of illness', async () => {
-    const statutory = { ...config.schools[0]!, policies: ['statutory'] };
-    const statutoryRules = rulesForSchool(statutory, loadPolicyPacks('config/policies')).rules;
-    const evaluate = (today: string) =>
-      evaluateSchoolTriggers(db, statutory, statutoryRules, {
-        today,
-        pupilIds: ['p1'],
-        actor: 'test',
-        now: new Date(`${today}T16:00:00Z`),
-      });
-    const weekdays = (from: string, n: number) => {
-      const days: string[] = [];
-      for (let d = new Date(`${from}T12:00:00Z`); days.length < n; d.setUTCDate(d.getUTCDate() + 1))
-        if (d.getUTCDay() % 6 !== 0) days.push(d.toISOString().slice(0, 10));
-      return days;
-    };
+    const evaluate = runStatutory;
     const returns = async () =>
       (await listEpisodes(db, 'alpha'))
         .filter((e) => e.ruleKey === 'statutory:illness-15')

@@ -3,6 +3,7 @@ import { BlacklineProfile, blacklineReply } from '../../../connectors/fob/profil
 import { GenericProfile, pointer } from '../../../connectors/fob/profiles/generic.ts';
 import { PeoplesafeStyleProfile } from '../../../connectors/fob/profiles/peoplesafe-style.ts';
 import type { FobProfile } from '../../../connectors/fob/types.ts';
+import { blacklinePush } from '../../helpers/blackline.ts';
 
 const meta = { receivedAt: new Date('2025-11-18T10:02:01Z') };
 const buf = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
@@ -237,23 +238,7 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
 describe('Blackline push as published (https://push.blacklinesafety.com)', () => {
   // The published example: wrapped in "alert", dates UTC as YYYY-MM-DD hh:mm:ss.
   const push = (type: string, id: number, more: Record<string, unknown> = {}) =>
-    Buffer.from(
-      JSON.stringify({
-        alert: {
-          id,
-          status: 'unacknowledged',
-          type,
-          gas_type: null,
-          date_created: '2025-11-18 10:02:00',
-          date_last_modified: '2025-11-18 10:02:02',
-          escalation_protocol: 'This is test, please do not respond to this event',
-          contacts: [
-            { priority: 1, name: 'A Contact', phone_numbers: [{ number: '(403) 123-4567', type: 'mobile' }] },
-          ],
-          ...more,
-        },
-      }),
-    );
+    Buffer.from(blacklinePush(id, type, more));
   const at = { receivedAt: new Date('2025-11-18T10:02:05Z') };
 
   it('reads the alert inside "alert", its UTC time as such, and each type as its own event (a logon is no SOS)', () => {
