@@ -1,5 +1,4 @@
 import type { Logger } from '../log/logger.ts';
-import type { BoardEventRow } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { type FeedTally, noteFeedEvent } from '../store/ingest-status.ts';
 
@@ -12,8 +11,6 @@ export interface FeedLastEventOptions {
   transportKey: string;
   log: Logger;
   everyMs?: number;
-  /** The board event written when the feed starts or stops being refused whole: to publish. */
-  onBoardEvent?: (event: BoardEventRow) => void;
 }
 
 /**
@@ -91,9 +88,6 @@ export class FeedLastEvent {
       takenAt,
       refused: refusals,
     })
-      .then((event) => {
-        if (event) this.o.onBoardEvent?.(event);
-      })
       .catch((err: unknown) => {
         this.o.log.error({ err, school: this.o.schoolId }, 'could not record the fob feed’s last event');
       })

@@ -45,13 +45,7 @@ export async function startMqttFeed(o: {
   const base = transport.clientId ?? (await mqttClientId(deps.db, school.id, key));
   const labels = { school: school.id, transport: key };
   // When the broker last sent a message Doorstep took, for the board ("last event from the broker N s ago").
-  const lastEvent = new FeedLastEvent({
-    db: deps.db,
-    schoolId: school.id,
-    transportKey: key,
-    log: o.log,
-    onBoardEvent: (e) => void publishBoardEvents(deps.publisher, deps.prefix, [e]),
-  });
+  const lastEvent = new FeedLastEvent({ db: deps.db, schoolId: school.id, transportKey: key, log: o.log });
   const t = new MqttFobTransport({
     schoolId: school.id,
     transport,

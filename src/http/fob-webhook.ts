@@ -11,7 +11,6 @@ import { findSchool } from '../config/school-of.ts';
 import { verifyStandardWebhook } from '../core/standard-webhooks.ts';
 import { ERRORS } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { publishBoardEvents } from '../store/board.ts';
 
 export interface FobWebhookOptions {
   config: DoorstepConfig;
@@ -44,8 +43,8 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
     ),
   );
   // Per school and profile: when its webhook last received anything, and whether every request is
-  // refused (a secret rotated on one side only, a vendor's clock, a new format) — shown on the board
-  // as a feed not arriving, as an MQTT connection down is.
+  // refused (a secret rotated on one side only, a vendor's clock, a new format) — said on the data
+  // page (never with what the caller sent).
   const feeds = new Map<string, FeedLastEvent>();
   const feedOf = (schoolId: string, profile: string) => {
     const transportKey = `webhook:${profile}`;
@@ -57,7 +56,6 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         transportKey,
         log: app.log as unknown as Logger,
         ...(options.feedWriteEveryMs !== undefined ? { everyMs: options.feedWriteEveryMs } : {}),
-        onBoardEvent: (e) => void publishBoardEvents(options.ingest.publisher, options.ingest.prefix, [e]),
       });
       feeds.set(`${schoolId}\n${transportKey}`, f);
     }
@@ -94,10 +92,7 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
       // Blackline's push service says its JSON payload's content type is "www-urlencoded-form".
       const types = transport.profile === 'blackline' ? BLACKLINE_CONTENT_TYPES : ['application/json'];
       if (!types.includes(type)) {
-        feed.refused(
-          now(),
-          `HTTP 415: Content-Type ${JSON.stringify(type.slice(0, 60))}, not ${types.join(' or ')}`,
-        );
+        feed.refused(now(), `HTTP 415: not a content type this webhook takes (${types.join(' or ')})`);
         return reply.code(415).send({
           code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
           message: `expected Content-Type: ${types.join(' or ')}`,
@@ -129,7 +124,7 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
           { school: school.id, profile: transport.profile, reason: verified.reason },
           'webhook refused',
         );
-        feed.refused(now(), `HTTP 401: ${verified.reason}`);
+        feed.refused(now(), 'HTTP 401: the signature (or the address token) does not verify');
         return reply.code(401).send({ code: ERRORS.WEBHOOK_UNVERIFIED.code, message: verified.reason });
       }
       const sig = req.headers[DEVICE_SIGNATURE_HEADER];

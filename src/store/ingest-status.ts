@@ -46,39 +46,48 @@ export async function setIngestStatus(
 }
 
 /**
- * Messages refused in a row, since the last one taken, from which a feed counts as not arriving: one
- * or two (a stray request to the webhook, one bad message) say little; every message refused does.
+ * Messages refused in a row, since the last one taken, from which a feed is said to be refusing
+ * everything: one or two (a stray request to the webhook, one bad message) say little.
  */
 export const REFUSING_AFTER = 3;
 
-/**
- * The feeds of a school that are not arriving, for the board's banner: those whose connection is
- * down, and those whose every message since a time is refused (`REFUSING_AFTER` or more in a row).
- */
+/** The feeds of a school that are not arriving, for the board's banner: those whose connection is down. */
 export async function ingestProblems(db: Queryable, schoolId: string) {
+  const { rows } = await db.query<{ transport_key: string; reason: string | null; since: Date }>(
+    `SELECT transport_key, reason, since FROM ingest_status WHERE school_id = $1 AND state = 'down' ORDER BY since`,
+    [schoolId],
+  );
+  return rows.map((r) => ({
+    transport: r.transport_key,
+    reason: r.reason,
+    since: new Date(r.since).toISOString(),
+  }));
+}
+
+/**
+ * The feeds of a school whose every message since a time is refused (`REFUSING_AFTER` or more in a
+ * row, none taken since), for the data manager: a webhook secret rotated on one side only, a vendor's
+ * new format, a clock minutes out. Not on the board: anyone can send a webhook a request it refuses,
+ * and a gateway's own chatter refused by design would raise and lower it all day.
+ */
+export async function refusingFeeds(db: Queryable, schoolId: string) {
   const { rows } = await db.query<{
     transport_key: string;
-    state: string;
-    reason: string | null;
-    since: Date;
     refused: number;
-    first_refused_at: Date | null;
+    first_refused_at: Date;
     last_refused_reason: string | null;
   }>(
-    `SELECT transport_key, state, reason, since, refused_since_taken AS refused, first_refused_at, last_refused_reason
-     FROM ingest_status WHERE school_id = $1 AND (state = 'down' OR refused_since_taken >= $2)
-     ORDER BY since`,
+    `SELECT transport_key, refused_since_taken AS refused, first_refused_at, last_refused_reason
+     FROM ingest_status WHERE school_id = $1 AND refused_since_taken >= $2 AND first_refused_at IS NOT NULL
+     ORDER BY first_refused_at`,
     [schoolId, REFUSING_AFTER],
   );
-  return rows.map((r) =>
-    r.state === 'down' || r.first_refused_at === null
-      ? { transport: r.transport_key, reason: r.reason, since: new Date(r.since).toISOString() }
-      : {
-          transport: r.transport_key,
-          reason: `messages arrive but every one is refused (${r.refused} in a row; the last: ${r.last_refused_reason ?? 'no reason kept'})`,
-          since: new Date(r.first_refused_at).toISOString(),
-        },
-  );
+  return rows.map((r) => ({
+    transport: r.transport_key,
+    refused: r.refused,
+    since: new Date(r.first_refused_at).toISOString(),
+    reason: r.last_refused_reason,
+  }));
 }
 
 /** What one feed received since its last write: the latest arrival, the latest taken, refusals after it. */
@@ -96,27 +105,22 @@ export interface FeedTally {
 /**
  * A feed's messages (the ingest role and the webhook route, at most every few seconds per feed): when
  * the last arrived — kept so every process can say when the broker last sent anything, a later time
- * never going back — and whether they are being refused. Returns the board event to publish when the
- * feed starts or stops being refused whole (null: no change).
+ * never going back — and how many have been refused since the last one taken.
  */
-export async function noteFeedEvent(db: Queryable, s: FeedTally): Promise<BoardEventRow | null> {
+export async function noteFeedEvent(db: Queryable, s: FeedTally): Promise<void> {
   const r = s.refused ?? null;
-  const { rows } = await db.query<{ before: number | null; after: number; state: string }>(
-    `WITH old AS (SELECT refused_since_taken AS n FROM ingest_status WHERE school_id = $1 AND transport_key = $2),
-     up AS (
-       INSERT INTO ingest_status (school_id, transport_key, state, reason, since, updated_at, last_event_at,
-                                  last_taken_at, refused_since_taken, first_refused_at, last_refused_reason)
-       VALUES ($1, $2, 'up', NULL, $3, now(), $3, $4, $5, $6, $7)
-       ON CONFLICT (school_id, transport_key) DO UPDATE
-         SET last_event_at = GREATEST(ingest_status.last_event_at, EXCLUDED.last_event_at),
-             last_taken_at = GREATEST(ingest_status.last_taken_at, EXCLUDED.last_taken_at),
-             refused_since_taken = CASE WHEN $4::timestamptz IS NOT NULL THEN $5
-                                        ELSE ingest_status.refused_since_taken + $5 END,
-             first_refused_at = CASE WHEN $4::timestamptz IS NOT NULL THEN $6::timestamptz
-                                     ELSE coalesce(ingest_status.first_refused_at, $6::timestamptz) END,
-             last_refused_reason = coalesce($7, ingest_status.last_refused_reason)
-       RETURNING refused_since_taken AS n, state)
-     SELECT (SELECT n FROM old) AS before, up.n AS after, up.state FROM up`,
+  await db.query(
+    `INSERT INTO ingest_status (school_id, transport_key, state, reason, since, updated_at, last_event_at,
+                                last_taken_at, refused_since_taken, first_refused_at, last_refused_reason)
+     VALUES ($1, $2, 'up', NULL, $3, now(), $3, $4, $5, $6, $7)
+     ON CONFLICT (school_id, transport_key) DO UPDATE
+       SET last_event_at = GREATEST(ingest_status.last_event_at, EXCLUDED.last_event_at),
+           last_taken_at = GREATEST(ingest_status.last_taken_at, EXCLUDED.last_taken_at),
+           refused_since_taken = CASE WHEN $4::timestamptz IS NOT NULL THEN $5
+                                      ELSE ingest_status.refused_since_taken + $5 END,
+           first_refused_at = CASE WHEN $4::timestamptz IS NOT NULL THEN $6::timestamptz
+                                   ELSE coalesce(ingest_status.first_refused_at, $6::timestamptz) END,
+           last_refused_reason = coalesce($7, ingest_status.last_refused_reason)`,
     [
       s.schoolId,
       s.transportKey,
@@ -127,14 +131,6 @@ export async function noteFeedEvent(db: Queryable, s: FeedTally): Promise<BoardE
       r?.reason ?? null,
     ],
   );
-  const { before, after, state } = rows[0]!;
-  const was = (before ?? 0) >= REFUSING_AFTER;
-  const now = after >= REFUSING_AFTER;
-  if (was === now || state === 'down') return null;
-  return insertBoardEvent(db, s.schoolId, now ? 'ingest.disconnected' : 'ingest.restored', {
-    transport: s.transportKey,
-    ...(now ? { reason: `every message refused: ${r?.reason ?? ''}` } : {}),
-  });
 }
 
 /** When the broker last sent anything on any of a school's MQTT feeds (null: nothing yet). */
@@ -153,6 +149,8 @@ export interface FobFeedStatus {
   down: Awaited<ReturnType<typeof ingestProblems>>;
   /** When the broker last sent anything, and whether that is past `fobs.brokerSilenceSeconds` (null: no MQTT feed). */
   broker: BrokerSilence | null;
+  /** Feeds whose every message since a time is refused (the data page's, not the board's). */
+  refusing: Awaited<ReturnType<typeof refusingFeeds>>;
 }
 
 /**
@@ -170,6 +168,7 @@ export async function fobFeedStatus(
   if (!school.fobs.transports.length) return null;
   return {
     down: await ingestProblems(db, school.id),
+    refusing: await refusingFeeds(db, school.id),
     broker: school.fobs.transports.some((t) => t.kind === 'mqtt')
       ? brokerSilence(await brokerLastEventAt(db, school.id), now, school.fobs.brokerSilenceSeconds)
       : null,

@@ -87,6 +87,19 @@ function fobFeedsPart(feeds) {
           ),
         )
       : null,
+    feeds?.refusing?.length
+      ? h(
+          'ul',
+          { id: 'fob-feeds-refusing' },
+          feeds.refusing.map((f) =>
+            h(
+              'li',
+              { class: 'trust-issue' },
+              `${f.transport}: every message refused since ${fmtDateTime(f.since)} (${f.refused} in a row) — the last: ${f.reason ?? 'no reason kept'}. A secret or token changed on one side only, or the vendor's format changed?`,
+            ),
+          ),
+        )
+      : null,
     b?.lastEventAt
       ? h(
           'p',

@@ -95,6 +95,11 @@ export function syncSaid(job, newImports, time) {
 export function fobFeedsSaid(feeds) {
   if (!feeds) return { ok: true, text: 'No fob feed is configured for this school.' };
   if (feeds.down.length) return { ok: false, text: 'Fob alarms from this school are NOT arriving.' };
+  if (feeds.refusing?.length)
+    return {
+      ok: false,
+      text: 'A fob feed is sending messages Doorstep refuses, every one: alarms may not be arriving.',
+    };
   const b = feeds.broker;
   if (b?.silent)
     return {

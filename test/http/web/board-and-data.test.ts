@@ -63,6 +63,7 @@ describe('the board and the data page read the fob feeds from the same server st
     expect(data).toEqual(board);
     expect(board).toEqual({
       down: [],
+      refusing: [],
       broker: { lastEventAt: null, secondsAgo: null, thresholdSeconds: expect.any(Number), silent: true },
     });
   });

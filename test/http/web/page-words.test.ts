@@ -94,6 +94,19 @@ describe('the pages’ words, as a newcomer read them', () => {
       ok: true,
       text: 'Every fob feed is arriving.',
     });
+    // Messages arriving, every one refused: not "arriving".
+    expect(
+      words.fobFeedsSaid({
+        down: [],
+        refusing: [
+          { transport: 'webhook:blackline', refused: 3, since: '2026-11-30T10:00:00Z', reason: 'HTTP 401' },
+        ],
+        broker: null,
+      }),
+    ).toEqual({
+      ok: false,
+      text: 'A fob feed is sending messages Doorstep refuses, every one: alarms may not be arriving.',
+    });
   });
 
   it("says what a school's policy asks of those going", () => {
