@@ -132,11 +132,14 @@ async function acceptOne(
     signature: 'absent',
   });
   const deviceId = vouched.deviceId ?? decoded.event.deviceId;
-  // Not this school's device but another's of the trust: taken at that school (its register, its
-  // board, its ladder), as if its own feed had brought it.
-  const home = school.fobs.devices.some((d) => d.deviceId === deviceId)
-    ? school
-    : (deps.schoolOfDevice?.(deviceId) ?? school);
+  // An alarm from a device this school does not register but another school of the trust does:
+  // raised at that school (its board, its ladder), as if its own feed had brought it. Alarms only:
+  // another school's check-ins and timers from this feed would let this feed's credential clear that
+  // school's missed check-ins (they stay here, where no visit of this school is theirs).
+  const home =
+    school.fobs.devices.some((d) => d.deviceId === deviceId) || !ALARM_TYPES.has(decoded.event.type)
+      ? school
+      : (deps.schoolOfDevice?.(deviceId) ?? school);
   const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {
     ...vouched,

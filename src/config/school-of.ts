@@ -7,14 +7,16 @@ export function findSchool(config: DoorstepConfig, id: string | undefined): Scho
 }
 
 /**
- * The school whose device registry holds each device (the first, where two do), for an event that
- * arrives on another school's feed: one vendor account can push every device of a trust to one address.
+ * The school whose device registry holds each device, for an alarm that arrives on another school's
+ * feed: one vendor account can push every device of a trust to one address. A device two schools
+ * register has no one home: it is left where it arrived.
  */
 export function deviceHomes(config: DoorstepConfig): (deviceId: string) => SchoolConfig | undefined {
-  const homes = new Map<string, SchoolConfig>();
+  const homes = new Map<string, SchoolConfig | null>();
   for (const school of config.schools)
-    for (const d of school.fobs.devices) if (!homes.has(d.deviceId)) homes.set(d.deviceId, school);
-  return (deviceId) => homes.get(deviceId);
+    for (const d of school.fobs.devices)
+      homes.set(d.deviceId, homes.has(d.deviceId) && homes.get(d.deviceId) !== school ? null : school);
+  return (deviceId) => homes.get(deviceId) ?? undefined;
 }
 
 /**

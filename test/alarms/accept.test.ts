@@ -325,6 +325,19 @@ describe('a payload the database could not store as sent', () => {
       (r as { alarmId: string }).alarmId,
     ]);
     expect(rows).toEqual([{ school_id: 'beta', staff_id: 'staff-b1' }]);
+    // Alarms only: that school's check-in from this feed stays here (no visit of this school is its).
+    const checkIn = await acceptFobPayload(
+      deps,
+      school,
+      transport,
+      payload({ event_id: 'beta-ci', device: { id: 'PS-B1' }, type: 'CHECK_IN' }),
+      arrival('PS-B1'),
+    );
+    expect(checkIn).toBeDefined();
+    const { rows: betaEvents } = await db.query(
+      `SELECT count(*)::int AS n FROM fob_events WHERE school_id = 'beta' AND type = 'check_in'`,
+    );
+    expect(betaEvents).toEqual([{ n: 0 }]);
     // A device no school registers stays with the feed's school (raised for an unknown device).
     const unknown = await acceptFobPayload(
       deps,
