@@ -69,6 +69,27 @@ export async function openTriggersOf(
   return rows.map((r) => ({ ruleKey: r.rule_key, title: r.title }));
 }
 
+/** The evidence of the closed episodes of these pupils and rules, by `pupil|rule`. */
+export async function closedEvidenceOf(
+  db: Queryable,
+  schoolId: string,
+  pupilIds: readonly string[],
+  ruleKeys: readonly string[],
+): Promise<Map<string, unknown[]>> {
+  const out = new Map<string, unknown[]>();
+  if (pupilIds.length === 0 || ruleKeys.length === 0) return out;
+  const { rows } = await db.query<{ pupil_mis_id: string; rule_key: string; evidence: unknown }>(
+    `SELECT pupil_mis_id, rule_key, evidence FROM trigger_episodes
+     WHERE school_id = $1 AND status = 'closed' AND pupil_mis_id = ANY($2::text[]) AND rule_key = ANY($3::text[])`,
+    [schoolId, pupilIds, ruleKeys],
+  );
+  for (const r of rows) {
+    const key = `${r.pupil_mis_id}|${r.rule_key}`;
+    out.set(key, [...(out.get(key) ?? []), r.evidence]);
+  }
+  return out;
+}
+
 export interface NewEpisode {
   schoolId: string;
   pupilMisId: string;

@@ -6,7 +6,9 @@ import { TriggerEvaluator } from '../domain/triggers/evaluator.ts';
 import {
   type Evidence,
   type Finding,
+  perRun,
   type RuleInPack,
+  reportedBefore,
   startsNewEpisode,
 } from '../domain/triggers/finding.ts';
 import { codeNumberIn, PupilAttendance } from '../domain/triggers/pupil-attendance.ts';
@@ -16,6 +18,7 @@ import { renderTriggerNote } from '../records/templates/trigger-note.ts';
 import { appendAuditMany } from '../store/audit.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import {
+  closedEvidenceOf,
   closeEpisode,
   insertEpisodes,
   levelsNotified,
@@ -225,6 +228,22 @@ export async function evaluateSchoolTriggers(
             await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
             report.closed++;
           }
+        }
+      }
+      // A per-run finding a closed episode already covered was reported then: not raised again.
+      const perRunRaised = raised.filter((r) => perRun(ruleByKey.get(r.finding.ruleKey)));
+      if (perRunRaised.length > 0) {
+        const closed = await closedEvidenceOf(
+          tx,
+          school.id,
+          [...new Set(perRunRaised.map((r) => r.pupilId))],
+          [...new Set(perRunRaised.map((r) => r.finding.ruleKey))],
+        );
+        for (let i = raised.length - 1; i >= 0; i--) {
+          const r = raised[i]!;
+          const before = closed.get(`${r.pupilId}|${r.finding.ruleKey}`) as Evidence[] | undefined;
+          if (before && reportedBefore(ruleByKey.get(r.finding.ruleKey), before, r.finding.evidence))
+            raised.splice(i, 1);
         }
       }
       if (raised.length > 0) {

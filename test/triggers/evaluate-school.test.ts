@@ -305,6 +305,24 @@ describe('trigger episodes', () => {
     expect(rows).toHaveLength(2);
   });
 
+  it('a run already reported by an episode since closed (before runs that ended counted, or a pupil off roll and back) is not raised again', async () => {
+    const RULE = 'statutory:continuous-unauthorised-10';
+    for (const d of weekdays('2025-09-15', 10)) await mark('p1', d, 'N');
+    await mark('p1', '2025-09-29', '/');
+    // Reported while it lasted, and closed when the pupil came back (as the code before did).
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, closed_on, explanation, evidence)
+       VALUES ('alpha', 'p1', $1, 'Ten days', 'la-notification', 'attendance-officer', 'closed', '2025-09-26', '2025-09-29', '',
+               '{"from": "2025-09-15", "to": "2025-09-26", "count": 10}')`,
+      [RULE],
+    );
+    await runStatutory('2025-09-30');
+    expect(
+      (await listEpisodes(db, 'alpha')).filter((e) => e.ruleKey === RULE && e.status === 'open'),
+    ).toEqual([]);
+    expect((await db.query("SELECT 1 FROM outbox WHERE title LIKE '10 school days%'")).rowCount).toBe(0);
+  });
+
   it('the illness return: raised at 15 days, and again (a note each) for each later continuous period of illness', async () => {
     const evaluate = runStatutory;
     const returns = async () =>

@@ -53,13 +53,41 @@ export interface Evidence {
  * one's evidence updated.
  */
 export function startsNewEpisode(rule: Rule | undefined, open: Evidence, found: Evidence): boolean {
-  const span = (e: Evidence) => e.period ?? { from: e.from, to: e.to };
-  const perRun =
-    (rule?.kind === 'consecutive-absence' && rule.afterReturn) ||
-    (rule?.kind === 'cumulative-absence' && rule.perPeriod);
   const was = span(open).to;
   const now = span(found).from;
-  return perRun === true && typeof was === 'string' && typeof now === 'string' && now > was;
+  return perRun(rule) && typeof was === 'string' && typeof now === 'string' && now > was;
+}
+
+/** The rule keeps one episode per run or period (`afterReturn`, `perPeriod`). */
+export function perRun(rule: Rule | undefined): boolean {
+  return (
+    (rule?.kind === 'consecutive-absence' && rule.afterReturn) ||
+    (rule?.kind === 'cumulative-absence' && rule.perPeriod)
+  );
+}
+
+/** The days an episode's evidence covers: its period, else its from and to. */
+function span(e: Evidence): { from: string | undefined; to: string | undefined } {
+  return e.period ?? { from: e.from, to: e.to };
+}
+
+/**
+ * A per-run finding with no open episode that a closed episode of the same rule already covered (the
+ * run overlaps it): reported before — an episode the run's end closed under an earlier version, or one
+ * closed when the pupil left and came back — so no second episode, and no second note.
+ */
+export function reportedBefore(
+  rule: Rule | undefined,
+  closed: readonly Evidence[],
+  found: Evidence,
+): boolean {
+  if (!perRun(rule)) return false;
+  const f = span(found);
+  if (typeof f.from !== 'string' || typeof f.to !== 'string') return false;
+  return closed.some((c) => {
+    const s = span(c);
+    return typeof s.from === 'string' && typeof s.to === 'string' && s.from <= f.to! && f.from! <= s.to;
+  });
 }
 
 export interface EvaluationContext {
