@@ -49,8 +49,8 @@ export async function openEpisodesFor(db: Queryable, schoolId: string, pupilIds:
 /**
  * Which of `ruleKeys` have an open episode for the pupil (their keys, and the titles they opened
  * with) standing for a child not in school now: not one kept open for a return still due after an
- * absence that has ended (`evidence.ended`), nor a run the pupil was in school on, late
- * (`evidence.seenInSchool`: unauthorised absence in the statistics, not a child missing education).
+ * absence that has ended (`evidence.ended`), nor a run whose latest day the pupil was in school, late
+ * (`evidence.seenLast`: unauthorised absence in the statistics, not a child missing education now).
  */
 export async function openTriggersOf(
   db: Queryable,
@@ -62,7 +62,7 @@ export async function openTriggersOf(
   const { rows } = await db.query<{ rule_key: string; title: string }>(
     `SELECT rule_key, title FROM trigger_episodes
      WHERE school_id = $1 AND pupil_mis_id = $2 AND status = 'open' AND rule_key = ANY($3::text[])
-       AND evidence->>'ended' IS NULL AND evidence->>'seenInSchool' IS NULL
+       AND evidence->>'ended' IS NULL AND evidence->>'seenLast' IS NULL
      ORDER BY rule_key`,
     [schoolId, pupilMisId, ruleKeys],
   );

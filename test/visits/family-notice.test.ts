@@ -260,9 +260,10 @@ describe('telling the family (King’s: required, with exemptions)', () => {
       'DOORSTEP_POLICY',
     );
     // Ten days' late arrivals (U): in school each day, so no child missing either.
-    await db.query(`UPDATE trigger_episodes SET evidence = '{"seenInSchool": 10}' WHERE id = $1`, [
-      ended.rows[0]!.id,
-    ]);
+    await db.query(
+      `UPDATE trigger_episodes SET evidence = '{"seenInSchool": 10, "seenLast": true}' WHERE id = $1`,
+      [ended.rows[0]!.id],
+    );
     expect((await refusal(tellFamily(deps, staff, id, { exemption: 'missing-education' }))).code).toBe(
       'DOORSTEP_POLICY',
     );

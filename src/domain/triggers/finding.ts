@@ -38,8 +38,10 @@ export interface Evidence {
   destination?: string;
   /** The run has ended (the pupil back): a return still due, no child missing now (`afterReturn`). */
   ended?: true;
-  /** Days of the run the pupil was in school, late (`U`): unauthorised absence, not a child missing. */
+  /** Days of the run the pupil was in school, late (`U`): said as unauthorised absence. */
   seenInSchool?: number;
+  /** The run's latest day the pupil was in school, late: not a child missing now (no missing-education exemption). */
+  seenLast?: true;
   /** The latest continuous period of the codes counted (`cumulative-absence` with `perPeriod`). */
   period?: { from: string; to: string };
   /** The codes a count over a period counted (`cumulative-absence`): the days it counted are those so marked. */

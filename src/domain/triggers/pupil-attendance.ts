@@ -158,6 +158,11 @@ export class PupilAttendance {
     return (a !== 0 && NO_SESSION[a] === 0) || (p !== 0 && NO_SESSION[p] === 0);
   }
 
+  /** The day has no mark at all, in either session (not even a closure or arrangement code). */
+  unmarked(day: number): boolean {
+    return this.slots[day * 2] === 0 && this.slots[day * 2 + 1] === 0;
+  }
+
   /**
    * The register says the school did not meet that day for this pupil: every marked session carries
    * a whole-school closure code (`#`, `Y4`). Such a day is no school day in a count of school days

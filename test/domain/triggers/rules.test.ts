@@ -104,12 +104,20 @@ describe('consecutive-absence', () => {
     // and no child missing (King's no-notice exemption does not rest on it).
     expect(one(allLate, statutory, '2025-11-18')).toMatchObject({
       fired: true,
-      evidence: { seenInSchool: 3 },
+      evidence: { seenInSchool: 3, seenLast: true },
       explanation:
         'unauthorised absence 3 school days in a row (2025-11-13 to 2025-11-18) — in school late (U, after the register closed) on 3 of them',
     });
     const notSeen = pupil({ '2025-11-13': 'N', '2025-11-17': 'O', '2025-11-18': 'G' }, { to: '2025-11-18' });
     expect(one(notSeen, statutory, '2025-11-18').evidence).not.toHaveProperty('seenInSchool');
+    // Late once, then not seen since: missing now (the exemption stands), the late day still said.
+    const lateThenGone = pupil(
+      { '2025-11-13': 'U', '2025-11-17': 'N', '2025-11-18': 'G' },
+      { to: '2025-11-18' },
+    );
+    const gone = one(lateThenGone, statutory, '2025-11-18').evidence;
+    expect(gone).toMatchObject({ seenInSchool: 1 });
+    expect(gone).not.toHaveProperty('seenLast');
   });
 
   it('contact made means a reason a parent gives for every absent session of each day (the code table)', () => {
@@ -227,6 +235,14 @@ describe('consecutive-absence', () => {
         f: { fired: true, evidence: { from: '2025-11-17', to: '2025-11-20', count: 3 } },
       });
     }
+    // More than a week with no marks at all (an export that stopped) ends a run: it says nothing.
+    const stopped: Record<string, string> = { '2025-11-03': 'N', '2025-11-04': 'N' };
+    for (const d of calendar.between('2025-11-05', '2025-11-13')) stopped[d] = '';
+    stopped['2025-11-17'] = 'N';
+    expect(one(pupil(stopped, { to: '2025-11-17' }), rule, '2025-11-17')).toMatchObject({
+      fired: false,
+      evidence: { from: '2025-11-17', count: 1 },
+    });
     // A dual-registered pupil's mornings at the other school: the day counts by its afternoon here.
     const dualMornings = pupil(
       { '2025-11-17': ['D', 'N'], '2025-11-18': ['D', 'N'], '2025-11-19': ['D', '/'] },

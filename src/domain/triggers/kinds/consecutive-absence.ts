@@ -26,7 +26,11 @@ function absenceRun(
   if (end < 0 || !p.allMarkedIn(end, set)) return null;
   let start = end;
   let days = 1;
+  let gap = 0;
   for (let d = end - 1; d >= 0; d--) {
+    // Weeks with no marks at all (an export that stopped) say nothing of the days: the run ends there.
+    gap = p.unmarked(d) ? gap + 1 : 0;
+    if (gap > MAX_UNMARKED_DAYS) break;
     if (!p.hasMark(d)) continue;
     if (!p.allMarkedIn(d, set)) break;
     start = d;
@@ -34,6 +38,9 @@ function absenceRun(
   }
   return { start, end, days };
 }
+
+/** School days in a row with no mark at all that a run passes over (a week); more end it. */
+const MAX_UNMARKED_DAYS = 5;
 
 /**
  * The latest run of at least `min` days this academic year (from day `first`) that has ended before
@@ -48,7 +55,13 @@ function latestEndedRun(
 ): { start: number; end: number; days: number } | null {
   let found: { start: number; end: number; days: number } | null = null;
   let run: { start: number; end: number; days: number } | null = null;
+  let gap = 0;
   for (let d = Math.max(0, first); d <= todayIndex; d++) {
+    gap = p.unmarked(d) ? gap + 1 : 0;
+    if (gap > MAX_UNMARKED_DAYS) {
+      if (run && run.days >= min) found = run;
+      run = null;
+    }
     if (!p.hasMark(d)) continue;
     if (p.allMarkedIn(d, set)) {
       run = run ? { start: run.start, end: d, days: run.days + 1 } : { start: d, end: d, days: 1 };
@@ -94,8 +107,10 @@ function runEvidence(p: PupilAttendance, run: { start: number; end: number; days
     to: p.calendar.days[run.end]!,
     count: run.days,
     days,
-    // A run the pupil was in school on (late) is unauthorised absence, not a child missing.
+    // Days of it the pupil was in school, late (said as unauthorised absence, not "absent") …
     ...(late > 0 ? { seenInSchool: late } : {}),
+    // … and whether the latest was one: then the child is not missing now (no missing-education exemption).
+    ...(p.anyMarkedIn(run.end, LATE) ? { seenLast: true as const } : {}),
   };
 }
 
