@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { calendarEnds } from '../checks/calendar-ends.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { recordGaps } from '../checks/record-gaps.ts';
@@ -9,6 +10,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { visitRulesFor } from '../config/policy-packs.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { type Check, type CheckResult, runChecks } from '../core/checks.ts';
+import { londonDate } from '../domain/attendance/dates.ts';
 import { describeError } from '../errors.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
 import { mqttChecks } from '../runtime/mqtt-check.ts';
@@ -133,6 +135,8 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
       out(`  ${isWarning(p.kind) ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
     for (const gap of noticeGaps(s, config.packs)) out(`  WARN: ${s.id} ${gap}`);
     for (const gap of recordGaps(s, visitRulesFor(s, config.packs))) out(`  WARN: ${s.id} ${gap}`);
+    const runsOut = calendarEnds(s, londonDate(new Date()));
+    if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
     if (s.calendar.terms.length === 0) {
       out(
         `  note: ${s.id} has no calendar.terms — every weekday counts as a school day, so bank holidays and INSET days look like missing marks; add the term dates (and last year's, for year-on-year patterns)`,

@@ -133,6 +133,9 @@ async function load() {
         h('dd', {}, d.connectors.fobTransports.join(', ') || 'none'),
         h('dt', {}, 'Last sync'),
         h('dd', {}, fmtDateTime(d.lastSync)),
+        ...(d.calendarEnds
+          ? [h('dt', {}, 'Calendar'), h('dd', { class: 'trust-issue', id: 'calendar-ends' }, d.calendarEnds)]
+          : []),
         ...(d.sync.failingSince
           ? [
               h('dt', {}, 'Sync failing'),

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
+import { calendarEnds } from '../../checks/calendar-ends.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
 import { RETENTION_WORDS, retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
+import { londonDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import type { RejectionCause } from '../../import/rejection-causes.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
@@ -57,6 +59,8 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
         /** Whether the school's sync works: since when it fails and why (the marks are stale meanwhile). */
         sync: await syncStatus(deps.db, school.id),
+        /** The calendar running out (after its last term no trigger is raised): the words, or null. */
+        calendarEnds: calendarEnds(school, londonDate(deps.now())),
         cursors: facts.cursors,
         // Each import with its rejected rows counted by cause when it ran (every row, with the first
         // ids and where the first was), not the rows; an import recorded before causes were kept: its count.
