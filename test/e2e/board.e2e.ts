@@ -682,6 +682,27 @@ describe('a worker out is watched until back safe', () => {
     await ctx.close();
   });
 
+  it('a phone out on a visit that loses Doorstep says so over everything at its next re-read, and clears when it is back', async () => {
+    const visit = await samOut('phone offline e2e', 10, 60);
+    const ctx = await browser.newContext({
+      viewport: { width: 375, height: 667 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const sam = await signIn(ctx, 'sam');
+    await sam.goto(`${base}/visits/${visit}`);
+    await sam.getByRole('button', { name: 'I need help' }).waitFor();
+    // The server unreachable for its re-reads (every 20 s).
+    await sam.route('**/api/visits/**', (route) => route.abort('connectionrefused'));
+    const banner = sam.locator('#no-connection[role="alert"]', { hasText: 'NO CONNECTION TO DOORSTEP' });
+    await banner.waitFor({ timeout: 45_000 });
+    await expect(banner.locator('a[href="tel:999"]').count()).resolves.toBe(1);
+    await sam.unroute('**/api/visits/**');
+    await banner.waitFor({ state: 'detached', timeout: 45_000 });
+    await db.query(`UPDATE visits SET returned_at = now(), status = 'returned' WHERE id = $1`, [visit]);
+    await ctx.close();
+  });
+
   it('a board that loses its connection says over everything that alarms are not arriving, and clears when it is back', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const office = await signIn(ctx, 'office');

@@ -358,11 +358,40 @@ function helpWillRetry(err) {
   return !err.status || err.status >= 500 || err.status === 429;
 }
 
-// While the worker is out the page re-reads every 20 s (a form being filled in is kept).
+// While the worker is out the page re-reads every 20 s (a form being filled in is kept). A re-read
+// that fails says so over everything, as the board does: the phone may be out of signal, or Doorstep
+// away — either way the office may not see this worker's check-ins or alarms.
 let poll = null;
-export function keepFresh(out) {
+let lastReached = Date.now();
+export function keepFresh(out, office = null) {
   clearInterval(poll);
-  if (out) poll = setInterval(() => page.load().catch(() => {}), 20_000);
+  lastReached = Date.now();
+  document.getElementById('no-connection')?.remove();
+  if (out) poll = setInterval(() => page.load().catch(() => noConnection(office)), 20_000);
+}
+
+function noConnection(office) {
+  const since = fmtTime(new Date(lastReached).toISOString());
+  const box =
+    document.getElementById('no-connection') ??
+    h('section', { id: 'no-connection', class: 'not-sent', role: 'alert' });
+  box.replaceChildren(
+    h('h2', {}, 'NO CONNECTION TO DOORSTEP'),
+    h(
+      'p',
+      {},
+      `This phone has not reached Doorstep since ${since}: the office may not see your check-ins or an alarm from here. If you need help, phone the office or 999.`,
+    ),
+    h(
+      'div',
+      { class: 'big-actions' },
+      office
+        ? h('a', { class: 'button big danger', href: `tel:${office.replace(/\s+/g, '')}` }, 'Call the office')
+        : null,
+      h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
+    ),
+  );
+  if (!box.isConnected) document.querySelector('main')?.prepend(box);
 }
 
 // Thames View 3.4/3.5: a wait timer at the door, counted from the arranged time when the visit has
