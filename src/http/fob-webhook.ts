@@ -136,6 +136,10 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         signature: typeof sig === 'string' ? sig : null,
       });
       noteOutcome(feed, receivedAt, result);
+      // Blackline's push expects the MD5 of the body for anything it sent that was kept — a refused
+      // push too (kept in rejected_events): any other answer is sent again, for ever.
+      if (transport.profile === 'blackline')
+        return reply.code(200).type('text/plain').send(blacklineReply(raw));
       if (result.outcome === 'invalid')
         return reply.code(422).send({
           code: ERRORS.FOB_EVENT_INVALID.code,
@@ -144,8 +148,6 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         });
       if (result.outcome === 'refused')
         return reply.code(422).send({ code: ERRORS.FOB_EVENT_UNTRUSTED.code, message: result.reason });
-      if (transport.profile === 'blackline')
-        return reply.code(200).type('text/plain').send(blacklineReply(raw));
       return reply.code(result.outcome === 'duplicate' ? 200 : 202).send(result);
     };
     scope.post<{ Params: Params }>('/hooks/fob/:school/:profile', handle);

@@ -23,7 +23,7 @@ function redactLogObject(object: Record<string, unknown>): Record<string, unknow
 }
 
 /** A fob webhook's address with its token (`/hooks/fob/<school>/<profile>/<token>`): the token is a secret. */
-const TOKEN_IN_PATH = /^(\/hooks\/fob\/[^/?]+\/[^/?]+\/)[^/?]+/;
+const TOKEN_IN_PATH = /(\/hooks\/fob\/[^/?]+\/[^/?]+\/)[^/?]+/;
 
 /**
  * A request as logged: method and path only. Query strings can carry personal data (a pupil

@@ -89,6 +89,15 @@ describe("Blackline's push, as published", () => {
     expect(await alarms()).toHaveLength(1);
   });
 
+  it('a push it cannot take (a logon naming no device) is kept refused and answered with its MD5, so Blackline does not send it for ever', async () => {
+    const body = blacklinePush(24470, 'logon');
+    const r = await post(`/hooks/fob/alpha/blackline/${TOKEN}`, body);
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe(createHash('md5').update(body).digest('hex'));
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM rejected_events');
+    expect(rows[0]!.n).toBeGreaterThan(0);
+  });
+
   it('a wrong token is refused (401), the address without one is none (404), and nothing is raised', async () => {
     const before = (await alarms()).length;
     expect(

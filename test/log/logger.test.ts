@@ -219,6 +219,13 @@ describe('log redaction', () => {
     );
     expect(text()).not.toContain('bl-push-token');
     expect(JSON.parse(text()).req.url).toBe('/hooks/fob/alpha/blackline/[token redacted]');
+    // However the path is written (a doubled slash still routes).
+    const other = capture();
+    other.log.info(
+      { req: { method: 'POST', url: '//hooks/fob/alpha/blackline/bl-push-token-0123456789abcdef/' } },
+      'x',
+    );
+    expect(other.text()).not.toContain('bl-push-token');
   });
 
   it('keeps web sign-in secrets and visit free text out (password, CSRF token, safe word, risk notes)', () => {
