@@ -62,7 +62,8 @@ function requestForm() {
     const pr = list.filter((c) => c.parentalResponsibility === true);
     const others = list.filter((c) => c.parentalResponsibility !== true);
     const item = (c) => h('li', {}, bdi(c.name ?? 'unnamed'), ' (', bdi(c.relationship ?? 'contact'), ')');
-    family.replaceChildren(
+    // (replaceChildren writes a null as the text "null": the parts left out are dropped first.)
+    const parts = [
       h('p', {}, h('strong', {}, 'Family contacts')),
       list.length === 0
         ? h('p', {}, 'The MIS has no contacts for this pupil.')
@@ -92,7 +93,8 @@ function requestForm() {
             ),
           )
         : null,
-    );
+    ];
+    family.replaceChildren(...parts.filter((p) => p !== null));
   };
   const showAddressNeed = () => {
     showContacts();
