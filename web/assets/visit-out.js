@@ -339,19 +339,24 @@ function notSent(err, office) {
   box.replaceChildren(
     h('h2', {}, 'YOUR ALARM WAS NOT SENT'),
     h('p', {}, why, ' ', helpWillRetry(err) ? 'Trying again every few seconds.' : ''),
-    h(
-      'div',
-      { class: 'big-actions' },
-      office
-        ? h('a', { class: 'button big danger', href: `tel:${office.replace(/\s+/g, '')}` }, 'Call the office')
-        : null,
-      h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
-    ),
+    callButtons(office),
   );
   if (!box.isConnected) document.querySelector('main')?.prepend(box);
   say(msg, 'YOUR ALARM WAS NOT SENT: call the office or 999.', true);
   if (navigator.vibrate) navigator.vibrate([600, 200, 600, 200, 600]);
   window.scrollTo({ top: 0 });
+}
+
+/** The office's number (when the school gives one) and 999, as the largest buttons the page has. */
+function callButtons(office) {
+  return h(
+    'div',
+    { class: 'big-actions' },
+    office
+      ? h('a', { class: 'button big danger', href: `tel:${office.replace(/\s+/g, '')}` }, 'Call the office')
+      : null,
+    h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
+  );
 }
 
 function helpWillRetry(err) {
@@ -382,14 +387,7 @@ function noConnection(office) {
       {},
       `This phone has not reached Doorstep since ${since}: the office may not see your check-ins or an alarm from here. If you need help, phone the office or 999.`,
     ),
-    h(
-      'div',
-      { class: 'big-actions' },
-      office
-        ? h('a', { class: 'button big danger', href: `tel:${office.replace(/\s+/g, '')}` }, 'Call the office')
-        : null,
-      h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
-    ),
+    callButtons(office),
   );
   if (!box.isConnected) document.querySelector('main')?.prepend(box);
 }
