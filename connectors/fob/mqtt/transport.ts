@@ -296,11 +296,13 @@ export class MqttFobTransport {
       { school: this.o.schoolId, since: since ? new Date(since).toISOString() : null },
       'mqtt session LOST by the broker: fob events published while Doorstep was away are not delivered',
     );
+    // After a take-over the session went with the other client: both are said (the take-over first).
+    const takenOver = Date.now() - this.lastTakeoverAt < (this.o.takeoverQuietMs ?? 60_000);
     this.report({
       state: 'down',
       takenOver: false,
       sessionLost: true,
-      reason: `the broker lost Doorstep's session: fob events sent while Doorstep was away (from ${from} UTC) did not arrive — check on staff out now`,
+      reason: `${takenOver ? "another client took over Doorstep's session at the broker, and " : ''}the broker lost Doorstep's session: fob events sent while Doorstep was away (from ${from} UTC) did not arrive — check on staff out now`,
     });
   }
 
