@@ -1,7 +1,9 @@
+import { noOneReached } from '../domain/escalation/delivery.ts';
 import { type AlarmState, DEFAULT_ALARM_POLICY, type EscalationPolicy } from '../domain/escalation/ladder.ts';
 import type { ResolutionReason } from '../domain/escalation/resolution.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
+import { notificationDeliveries } from './notify.ts';
 
 export interface AlarmRow {
   id: string;
@@ -312,6 +314,10 @@ export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
      WHERE visit_id = $1 AND status <> 'resolved' ORDER BY raised_at`,
     [visitId],
   );
+  const sent = await notificationDeliveries(
+    db,
+    rows.map((r) => String(r.id)),
+  );
   return rows.map((r) => ({
     id: String(r.id),
     type: r.type,
@@ -319,5 +325,10 @@ export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
     raisedAt: new Date(r.raised_at).toISOString(),
     /** Raised by a fob (not the phone page or the register): the phone never shows or buzzes for it. */
     fromDevice: Boolean(r.from_device),
+    /**
+     * Every message to a person failed (the board's "no one else knows"): the phone must not say the
+     * alarm is being passed on, but that the worker should phone someone themselves.
+     */
+    noOneReached: r.status === 'open' && noOneReached(sent.filter((n) => n.alarmId === String(r.id))),
   }));
 }

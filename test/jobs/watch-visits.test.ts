@@ -525,6 +525,21 @@ describe('the visit watcher', () => {
       location: { lat: 53.8, lon: -1.55, accuracyM: 20 },
     });
     expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
+    // What the phone is told: the alarm is passed on — until every message to a person has failed
+    // (the board's "no one else knows"), when the phone must say so and not "passed on".
+    const reached = async () => (await openAlarmsOfVisit(db, id)).find((a) => a.id === alarmId)?.noOneReached;
+    expect(await reached()).toBe(false);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error) VALUES
+         ($1, 0, 'board', 'sent', NULL), ($1, 0, 'sms:leaders', 'failed', 'refused by the provider')`,
+      [alarmId],
+    );
+    expect(await reached()).toBe(true);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 1, 'push:office', 'pending')`,
+      [alarmId],
+    );
+    expect(await reached()).toBe(false);
   });
 
   it('a fob worn on a visit that has gone silent for the school’s set time raises device_silent; back safe stands it down', async () => {

@@ -91,15 +91,32 @@ export function backSafeWords({ self, leadName, partnerName, me }) {
 export function outBannerLines(alarms) {
   const help = alarms.filter((a) => a.type === 'sos' && !a.fromDevice);
   const lines = [];
+  // Every message to a person failed (the board says "no one else knows"): only the office's screen
+  // shows it, and no one may be looking — the worker is told to phone, never that it is passed on.
+  const unheard = (list) => list.length > 0 && list.every((a) => a.noOneReached === true);
   if (help.some((a) => a.status === 'acknowledged'))
     lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
+  else if (unheard(help))
+    lines.push(
+      'Your alarm is on the office’s screen, but every message to people’s phones failed: no one may know yet. Phone the office now, or 999 if you are in danger.',
+    );
   else if (help.length)
     lines.push(
       'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',
     );
-  if (alarms.some((a) => a.type === 'missed_check_in'))
+  const missed = alarms.filter((a) => a.type === 'missed_check_in');
+  if (unheard(missed))
+    lines.push(
+      'Check-in missed: it is on the office’s screen, but the messages to people’s phones failed. Check in now if you are safe; if not, phone the office or 999.',
+    );
+  else if (missed.length)
     lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
-  if (alarms.some((a) => a.type === 'overdue_visit'))
+  const overdue = alarms.filter((a) => a.type === 'overdue_visit');
+  if (unheard(overdue))
+    lines.push(
+      'You are overdue: it is on the office’s screen, but the messages to people’s phones failed. Set a new return time or say you are back safe; if you need help, phone the office or 999.',
+    );
+  else if (overdue.length)
     lines.push(
       'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
     );

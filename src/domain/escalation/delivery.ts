@@ -79,7 +79,15 @@ export function alarmWarning(alarm: {
   notifications: readonly DeliveryFacts[];
 }): AlarmWarning {
   if (alarm.status !== 'open') return null;
-  const toPeople = alarm.notifications.filter((n) => n.target !== 'board');
-  if (toPeople.length > 0 && toPeople.every((n) => deliveryState(n) === 'failed')) return 'no-one-reached';
+  if (noOneReached(alarm.notifications)) return 'no-one-reached';
   return alarm.step >= 2 || alarm.reopened ? 'no-response' : null;
+}
+
+/**
+ * Every message to a person so far failed (the board's own entry aside): no one outside the board knows
+ * of the alarm. Said on the board's card and on the worker's phone, which must not say "passed on".
+ */
+export function noOneReached(notifications: readonly DeliveryFacts[]): boolean {
+  const toPeople = notifications.filter((n) => n.target !== 'board');
+  return toPeople.length > 0 && toPeople.every((n) => deliveryState(n) === 'failed');
 }

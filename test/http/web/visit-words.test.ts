@@ -9,7 +9,9 @@ interface VisitWords {
     effect: string;
     yes: string;
   };
-  outBannerLines: (alarms: { type: string; status: string; fromDevice: boolean }[]) => string[];
+  outBannerLines: (
+    alarms: { type: string; status: string; fromDevice: boolean; noOneReached?: boolean }[],
+  ) => string[];
   checkInClock: (o: {
     alarms: { type: string; raisedAt: string }[];
     nextAlarmAt: string | null;
@@ -125,6 +127,29 @@ describe('the visit page: the banner while out', () => {
       'Check-in missed: the office has been alerted. Check in now if you are safe.',
       'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
     ]);
+  });
+
+  it('never says "passed on" or "alerted" when every message to a person failed: the worker is told to phone', () => {
+    const unheard = (type: string) => ({ ...alarm(type), noOneReached: true });
+    const lines = words.outBannerLines([
+      unheard('sos'),
+      unheard('missed_check_in'),
+      unheard('overdue_visit'),
+    ]);
+    expect(lines).toHaveLength(3);
+    for (const line of lines) {
+      expect(line).not.toMatch(/passed on|has been alerted/);
+      expect(line).toMatch(/phone the office/i);
+    }
+    expect(lines[0]).toMatch(/no one may know yet/);
+    // One of two help presses reached someone: that one is being passed on.
+    expect(words.outBannerLines([unheard('sos'), alarm('sos')])[0]).toMatch(
+      /passed on until someone takes it/,
+    );
+    // Taken by a person: said so, whatever the messages did.
+    expect(
+      words.outBannerLines([{ ...alarm('sos', 'acknowledged'), noOneReached: false }, unheard('sos')])[0],
+    ).toMatch(/has taken your alarm/);
   });
 });
 
