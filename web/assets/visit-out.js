@@ -20,13 +20,11 @@ export function outParts(d, can) {
       can('help')
         ? h(
             'button',
-            { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.officePhone) },
+            { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.office) },
             'I need help',
           )
         : null,
-      d.officePhone
-        ? h('a', { class: 'button big', href: `tel:${d.officePhone.replace(/\s+/g, '')}` }, 'Call the office')
-        : null,
+      d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
       // Hampton: "call for assistance from the Police"; King's: "contact … relevant authorities (e.g.,
       // Police …)". The school's alarm is not the police: in danger now, the worker calls them.
       h('a', { class: 'button big danger', id: 'call-999', href: 'tel:999' }, 'Call 999'),
@@ -347,16 +345,21 @@ function notSent(err, office) {
   window.scrollTo({ top: 0 });
 }
 
-/** The office's number (when the school gives one) and 999, as the largest buttons the page has. */
+/**
+ * The office's number (when the school gives one; out of hours its on-call number, or the office said
+ * to be possibly closed) and 999, as the largest buttons the page has.
+ */
 function callButtons(office) {
   return h(
     'div',
     { class: 'big-actions' },
-    office
-      ? h('a', { class: 'button big danger', href: `tel:${office.replace(/\s+/g, '')}` }, 'Call the office')
-      : null,
+    office ? h('a', { class: 'button big danger', href: telOf(office) }, office.label) : null,
     h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
   );
+}
+
+function telOf(office) {
+  return `tel:${office.phone.replace(/\s+/g, '')}`;
 }
 
 function helpWillRetry(err) {

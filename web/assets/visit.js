@@ -205,7 +205,7 @@ async function load() {
   // A departure form kept half filled in: the fresh "Needed" list is for an empty form, so ask again.
   const depart = document.getElementById('depart');
   if (depart?.dataset.dirty) depart.dispatchEvent(new Event('recheck'));
-  keepFresh(d.out, d.officePhone);
+  keepFresh(d.out, d.office);
 }
 
 page.load = load;

@@ -122,6 +122,14 @@ export function schoolSettings(secret: SecretField) {
       .string()
       .regex(/^[+\d][\d ]{6,19}$/, { error: 'expected a phone number such as 01632 960123' })
       .optional(),
+    /**
+     * The number that answers outside school hours (`escalationHours`): an on-call leader's mobile.
+     * The phone page's call button rings it then, instead of an office that may be empty.
+     */
+    outOfHoursPhone: z
+      .string()
+      .regex(/^[+\d][\d ]{6,19}$/, { error: 'expected a phone number such as 07700 900123' })
+      .optional(),
     mis: misSettings(secret),
     records: recordsSettings(secret),
     alsoRecordTo: alsoRecordToSettings(secret),

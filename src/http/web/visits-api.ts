@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
+import { periodFor } from '../../alarms/ladder-for.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
+import { officeLine } from '../../domain/visits/office-line.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
@@ -146,7 +148,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       nextAlarmAt: nextVisitCheck(v, rules, now)?.toISOString() ?? null,
       partnerName: staffAll.find((x) => x.id === v.partnerUserId)?.displayName ?? null,
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
-      officePhone: findSchool(deps.config, v.schoolId)?.phone ?? null,
+      /** Who the worker can phone now, and what the button says (the on-call number out of hours). */
+      office: school ? officeLine(school, periodFor(school, now)) : null,
       pupil: pupil ?? null,
       contacts,
       addressFlags: flags,
