@@ -72,7 +72,9 @@ export function alarmCard(a) {
             h(
               'span',
               { class: 'badge badge-alarm no-response' },
-              'EVERY MESSAGE FAILED — no one else knows: phone the people under “Told” yourself',
+              a.phoneThem?.length
+                ? 'EVERY MESSAGE FAILED — no one else knows: phone them yourself (below)'
+                : 'EVERY MESSAGE FAILED — no one else knows: phone your on-call leaders yourself',
             ),
           ]
         : a.warning === 'no-response'
@@ -103,6 +105,16 @@ export function alarmCard(a) {
       h('dt', {}, 'Where'),
       h('dd', {}, where.length ? where.flatMap((w, i) => (i ? [' · ', w] : [w])) : 'no location'),
       a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, bdi(a.pupilName))] : null,
+      a.phoneThem?.length
+        ? [
+            h('dt', {}, 'Phone yourself'),
+            h(
+              'dd',
+              { class: 'phone-them' },
+              a.phoneThem.flatMap((p, i) => (i ? [' · ', tel(p.phone, p.name)] : [tel(p.phone, p.name)])),
+            ),
+          ]
+        : null,
       a.staffPhone || a.partnerPhone
         ? [
             h('dt', {}, 'Call'),

@@ -4,6 +4,7 @@ import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { raiseFobDrill } from '../../alarms/fob-drill.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
+import { peopleToPhone } from '../../domain/escalation/phone-yourself.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
 import { alarmSchoolId, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
@@ -38,7 +39,19 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       );
       return {
         ...state,
-        alarms: state.alarms.map((a) => ({ ...a, aboutYou: about.has(a.id) })),
+        alarms: state.alarms.map((a) => ({
+          ...a,
+          aboutYou: about.has(a.id),
+          /** Every message failed: the people the office phones itself, with their numbers. */
+          phoneThem:
+            a.warning === 'no-one-reached'
+              ? peopleToPhone(
+                  a.notifications.map((n) => n.target),
+                  school.contacts,
+                  [a.staffPhone, a.partnerPhone].map((p) => (typeof p === 'string' ? p : null)),
+                )
+              : [],
+        })),
         fobFeeds,
         /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
         ingest: fobFeeds?.down ?? [],

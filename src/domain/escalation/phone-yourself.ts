@@ -1,0 +1,33 @@
+import { phoneKey } from '../phone-key.ts';
+
+export interface PersonToPhone {
+  name: string;
+  phone: string;
+}
+
+/**
+ * Whom the office phones itself when every message about an alarm failed (the board's "no one else
+ * knows"): the people with a phone in the contacts groups the alarm's notifications went to
+ * (`sms:on-call-leaders`, `call:senior-leadership`, `push:…`, `email:…` — whatever the channel, the
+ * group's people), once each, in the order the ladder told them, and never a person the alarm is
+ * about (`about`: the wearer's or the visit's phones — a phone ringing on someone in duress can give
+ * them away). The board's own entry and groups with no one with a phone give none. Pure.
+ */
+export function peopleToPhone(
+  targets: readonly string[],
+  contacts: Readonly<Record<string, readonly { name: string; phone?: string | undefined }[]>>,
+  about: readonly (string | null | undefined)[],
+): PersonToPhone[] {
+  const seen = new Set(about.flatMap((p) => (p ? [phoneKey(p)] : [])));
+  const out: PersonToPhone[] = [];
+  for (const target of targets) {
+    const group = target.split(':')[1];
+    if (!group || !Object.hasOwn(contacts, group)) continue;
+    for (const person of contacts[group] ?? []) {
+      if (!person.phone || seen.has(phoneKey(person.phone))) continue;
+      seen.add(phoneKey(person.phone));
+      out.push({ name: person.name, phone: person.phone });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { peopleToPhone } from '../../../src/domain/escalation/phone-yourself.ts';
+import { connectRedis } from '../../../src/queue/redis.ts';
+import type { Db } from '../../../src/store/db.ts';
+import { openStore } from '../../../src/store/open.ts';
+import { dropRedisPrefix } from '../../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { visitSchoolsConfig } from '../../helpers/visits.ts';
+import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
+
+describe('whom the office phones itself when every message failed', () => {
+  const contacts = {
+    leaders: [
+      { name: 'Head', phone: '+447700900001' },
+      { name: 'Deputy', phone: '+447700900002' },
+    ],
+    slt: [
+      { name: 'Head again', phone: '07700 900001' },
+      { name: 'Chair' },
+      { name: 'Bursar', phone: '+447700900003' },
+    ],
+    dsl: [{ name: 'DSL' }],
+  };
+  it('the people of every group told, by any channel, once each, in ladder order', () => {
+    expect(
+      peopleToPhone(['board', 'sms:leaders', 'email:dsl', 'call:slt', 'sms:leaders'], contacts, []),
+    ).toEqual([
+      { name: 'Head', phone: '+447700900001' },
+      { name: 'Deputy', phone: '+447700900002' },
+      { name: 'Bursar', phone: '+447700900003' },
+    ]);
+  });
+  it('never the person the alarm is about, however their number is written; nothing for unknown groups', () => {
+    expect(peopleToPhone(['sms:leaders'], contacts, ['07700 900002', null])).toEqual([
+      { name: 'Head', phone: '+447700900001' },
+    ]);
+    expect(peopleToPhone(['sms:nobody', 'sms:constructor', 'board'], contacts, [])).toEqual([]);
+  });
+});
+
+const schema = uniqueName('phoneyourself');
+const config = visitSchoolsConfig();
+let db: Db;
+let conn: Redis;
+let app: FastifyInstance;
+const now = new Date('2026-11-23T10:00:00Z');
+let session: { cookie: string; csrf: string };
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix: schema, now: () => now, publisher: conn });
+  session = await sessionFor(db, await addUser(db, 'office', ['office']));
+});
+afterAll(async () => {
+  await app.close();
+  await dropRedisPrefix(conn, schema);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('the board card of an alarm no one was reached about', () => {
+  it('lists the people to phone with their numbers — and none once a message got through', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step)
+       VALUES ('lime', 'unheard-1', false, 'sos', 'open', $1, $2, 2) RETURNING id`,
+      [new Date(now.getTime() - 120_000), JSON.stringify(config.schools[0]!.escalation.alarm)],
+    );
+    const id = String(rows[0]!.id);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'board', 'sent', NULL),
+              ($1, 0, 'sms:on-call-leaders', 'failed', 'refused by the provider'),
+              ($1, 1, 'sms:senior-leadership', 'failed', 'refused by the provider')`,
+      [id],
+    );
+    const card = async () =>
+      (
+        await app.inject({
+          url: '/api/board?school=lime',
+          headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+        })
+      )
+        .json()
+        .alarms.find((a: { id: string }) => a.id === id);
+    expect(await card()).toMatchObject({
+      warning: 'no-one-reached',
+      phoneThem: [
+        { name: 'Head', phone: '+447700900001' },
+        { name: 'Chair', phone: '+447700900002' },
+      ],
+    });
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 2, 'sms:on-call-leaders', 'sent')`,
+      [id],
+    );
+    expect(await card()).toMatchObject({ warning: 'no-response', phoneThem: [] });
+  });
+});
