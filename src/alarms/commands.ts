@@ -78,8 +78,10 @@ export async function resolveAlarm(
     if (outcome !== 'resolved') return outcome;
     const alarm = (await lockAlarm(tx, alarmId))!;
     events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.resolved', { alarmId }));
-    // A worker still out stays watched: resolving their alarm re-arms the visit's deadline.
-    if (alarm.visitId) {
+    // A worker still out stays watched: resolving their alarm re-arms the visit's deadline. The
+    // register's own alarms only: a device's alarm of the same name (a fob's missed check-in) resolved
+    // says nothing of the register's clock — nobody has checked in to it.
+    if (alarm.visitId && alarm.deviceId === null) {
       const rearmed = await rearmWatchAfterResolution(tx, alarm.visitId, alarm.type, now);
       if (rearmed)
         await addTimeline(

@@ -114,14 +114,20 @@ export async function advanceLastCheckIn(tx: Queryable, visitId: string, at: Dat
   );
 }
 
-/** The ids of the visit's alarms of these kinds that are not resolved. */
+/**
+ * The ids of the visit's own alarms of these kinds (the register's: overdue, missed check-in, silent
+ * fob, "I need help" — raised by no device) that are not resolved. Never a device's alarm tied to the
+ * visit: a fob's own `missed_check_in` (Blackline's, say) has the register's name but is the device's
+ * word, and is closed by a person on the board — not by the partner's check-in or "arrived".
+ */
 export async function openAlarmIdsOfVisit(
   tx: Queryable,
   visitId: string,
   types: readonly string[],
 ): Promise<string[]> {
   const { rows } = await tx.query<{ id: string }>(
-    `SELECT id FROM alarms WHERE visit_id = $1 AND type = ANY($2::text[]) AND status <> 'resolved'`,
+    `SELECT id FROM alarms
+     WHERE visit_id = $1 AND type = ANY($2::text[]) AND status <> 'resolved' AND device_id IS NULL`,
     [visitId, [...types]],
   );
   return rows.map((r) => String(r.id));

@@ -24,7 +24,13 @@ import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
-import { askForHelp, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import {
+  arriveVisit,
+  askForHelp,
+  checkInVisit,
+  returnVisit,
+  runningLate,
+} from '../../src/visits/while-out.ts';
 import { fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -540,6 +546,46 @@ describe('the visit watcher', () => {
       [alarmId],
     );
     expect(await reached()).toBe(false);
+  });
+
+  it('a fob’s own missed check-in on the visit is the device’s word: the partner’s check-in or “arrived” never closes it, and resolving it restarts no register clock', async () => {
+    const id = await departed('hampton', 90);
+    now = new Date(now.getTime() + 5 * 60_000);
+    const r = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[2]!,
+      fobEvent(`fob-mci-${id}`, {
+        deviceId: 'FOB-1',
+        type: 'missed_check_in',
+        occurredAt: now.toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const alarmId = (r as { alarmId: string }).alarmId;
+    await watch(); // ties it to the visit its wearer is on
+    now = new Date(now.getTime() + 60_000);
+    await checkInVisit(vdeps, partner, id, 'phone');
+    await arriveVisit(vdeps, partner, id);
+    const status = async () =>
+      (
+        await db.query<{ status: string; visit_id: string }>(
+          'SELECT status, visit_id::text FROM alarms WHERE id = $1',
+          [alarmId],
+        )
+      ).rows[0];
+    expect(await status()).toEqual({ status: 'open', visit_id: id });
+    // A person resolves it on the board as a false alarm: the register's check-in clock is as it was.
+    const before = (await getVisit(db, id))!.lastCheckInAt;
+    now = new Date(now.getTime() + 60_000);
+    await resolveAlarm(db, vdeps.config, alarmId, 'user:office', 'false_alarm', null, now);
+    expect((await status())?.status).toBe('resolved');
+    expect((await getVisit(db, id))!.lastCheckInAt).toEqual(before);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM visit_check_ins WHERE visit_id = $1 AND source = 'office'`,
+      [id],
+    );
+    expect(rows[0]!.n).toBe(0);
   });
 
   it('a fob worn on a visit that has gone silent for the school’s set time raises device_silent; back safe stands it down', async () => {
