@@ -1,5 +1,5 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { ALARM_TYPES, type FobEvent } from '../domain/fob/event.ts';
+import { ALARM_TYPES, type FobEvent, receivedWindow } from '../domain/fob/event.ts';
 import { assessFobEvent, contentHash } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
 import { groupFor } from './ingest-groups.ts';
@@ -53,9 +53,13 @@ export async function ingestFobEvent(
     return { outcome: 'refused', reason: a.trustIssue! };
   }
   const event = a.event;
-  const hash = contentHash(decoded, source.said);
-  const staffId = staffFor(school, event.deviceId);
   const isAlarm = ALARM_TYPES.has(event.type);
+  const hash = contentHash(
+    decoded,
+    source.said,
+    isAlarm && a.clockSkewMs !== null ? receivedWindow(decoded.receivedAt) : undefined,
+  );
+  const staffId = staffFor(school, event.deviceId);
   const write = () =>
     groupFor(deps.db, isAlarm).add(deps, {
       schoolId: school.id,

@@ -101,6 +101,31 @@ describe('ingest groups', () => {
     ]);
   });
 
+  it('a fob whose clock and counter reset: the same id and 2000-01-01 days later is a new SOS, raised (flagged), not a "duplicate"', async () => {
+    const deps = { db, producer, publisher: conn, prefix };
+    const reset = (receivedAt: string) =>
+      ingestFobEvent(deps, school, fobEvent('1', { occurredAt: '2000-01-01T00:00:00Z', receivedAt }), source);
+    const a = await reset('2026-11-23T10:00:00Z');
+    // The broker redelivering it a moment later: one alarm.
+    expect(await reset('2026-11-23T10:00:01Z')).toEqual({
+      outcome: 'duplicate',
+      alarmId: (a as { alarmId: string }).alarmId,
+    });
+    const b = await reset('2026-11-25T15:00:00Z');
+    expect(a).toMatchObject({ outcome: 'accepted' });
+    expect(b).toMatchObject({ outcome: 'accepted', idConflict: true });
+    expect((b as { alarmId: string }).alarmId).not.toBe((a as { alarmId: string }).alarmId);
+    // A believable time still tells a redelivery by itself, whenever it comes.
+    const sent = fobEvent('2', { occurredAt: '2026-11-23T09:59:59Z', receivedAt: '2026-11-23T10:00:00Z' });
+    const c = await ingestFobEvent(deps, school, sent, source);
+    expect(
+      await ingestFobEvent(deps, school, { ...sent, receivedAt: '2026-11-23T10:40:00Z' }, source),
+    ).toEqual({
+      outcome: 'duplicate',
+      alarmId: (c as { alarmId: string }).alarmId,
+    });
+  });
+
   it('one event the database refuses fails alone; the others in its group are written', async () => {
     const refusing: Db = {
       ...db,

@@ -137,8 +137,22 @@ export function assessFobEvent(
  * the device sent, `checkEvent`) is hashed instead — a redelivery repeats it exactly, and another
  * alarm under the same id (another unreadable time, say) differs from it.
  */
-export function contentHash(decoded: FobEvent, said?: string): string {
-  if (said !== undefined) return createHash('sha256').update(`said\n${said}`).digest('base64url');
+export function contentHash(
+  decoded: FobEvent,
+  said?: string,
+  /**
+   * For an alarm whose device time is not believed (`clockSkewMs`): the window it was received in
+   * (`receivedWindow`). Such a time cannot tell a new press from a redelivery — a fob whose clock and
+   * counter reset sends the same id and time again for its next press, which was answered
+   * "duplicate" and never raised. A redelivery within the window is still one alarm; a later one
+   * raises another, flagged as a conflict (when in doubt, raise).
+   */
+  tellApartBy?: string,
+): string {
+  const suffix = tellApartBy === undefined ? '' : `\n${tellApartBy}`;
+  if (said !== undefined) return createHash('sha256').update(`said\n${said}${suffix}`).digest('base64url');
   const { receivedAt: _received, ...kept } = decoded;
-  return createHash('sha256').update(JSON.stringify(kept)).digest('base64url');
+  return createHash('sha256')
+    .update(`${JSON.stringify(kept)}${suffix}`)
+    .digest('base64url');
 }
