@@ -21,8 +21,17 @@ export class EmailChannel implements Channel {
     subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
   ) {
     this.subjects = subjects;
-    this.transport = nodemailer.createTransport(o.smtpUrl, {
+    // One options object, the URL in it: a second argument to createTransport is the messages'
+    // defaults, where connection settings are not read.
+    this.transport = nodemailer.createTransport({
+      url: o.smtpUrl,
       ...(o.username && o.password ? { auth: { user: o.username, pass: o.password.reveal() } } : {}),
+      // nodemailer waits up to 2 minutes to connect, 30 s for the greeting and 10 minutes on a quiet
+      // socket: a server that hangs would hold a send past its job's bound (jobs/notify.ts), and a
+      // connection open, for each try.
+      connectionTimeout: 10_000,
+      greetingTimeout: 10_000,
+      socketTimeout: 15_000,
     } as never);
     this.from = o.from;
     this.addresses = addresses;

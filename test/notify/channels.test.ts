@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import nock from 'nock';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import {
   SignedWebhookChannel,
   SmsChannel,
 } from '../../src/notify/http-channels.ts';
+import { SEND_BOUND_MS, withinSendBound } from '../../src/notify/send-bound.ts';
 import { smsReplyCode } from '../../src/notify/sms-reply.ts';
 
 const n: Notification = {
@@ -461,6 +462,77 @@ describe('notification channels', () => {
       nock.disableNetConnect();
       await new Promise<void>((r) => server.close(() => r()));
     }
+  });
+
+  it('e-mail: a server that takes the connection and never greets fails the send as transient (within nodemailer’s greeting bound, not its 30 s default)', async () => {
+    const sockets: Socket[] = [];
+    const server = createNetServer((socket) => sockets.push(socket));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['dsl@school.example'],
+      );
+      // Bounded here by the send bound the jobs use, with room: nodemailer gives up first.
+      const err = (await withinSendBound(
+        email.send({ ...n, target: 'email:dsl' }),
+        'bound',
+        SEND_BOUND_MS,
+      ).catch((e: unknown) => e)) as Error;
+      expect(err.message).toMatch(/^email: ETIMEDOUT/);
+      expect(retryClassOf(err)).toBe('transient');
+    } finally {
+      nock.disableNetConnect();
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 30_000);
+
+  it('e-mail: signs in to the SMTP server with the configured username and password', async () => {
+    const signedIn: string[] = [];
+    const server = new SMTPServer({
+      allowInsecureAuth: true,
+      disabledCommands: ['STARTTLS'],
+      onAuth(auth, _session, callback) {
+        if (auth.username === 'doorstep' && auth.password === 'smtp-pass') {
+          signedIn.push(auth.username);
+          callback(null, { user: auth.username });
+        } else callback(new Error('Invalid username or password'));
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const email = new EmailChannel(
+        {
+          smtpUrl: `smtp://127.0.0.1:${port}`,
+          username: 'doorstep',
+          password: new Secret('smtp-pass', 'env:SMTP_PASSWORD'),
+          from: 'doorstep@school.example',
+        },
+        () => ['dsl@school.example'],
+      );
+      expect((await email.send({ ...n, target: 'email:dsl' })).receipt).toMatch(/^email </);
+      expect(signedIn).toEqual(['doorstep']);
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('a send that never answers is a failed try once its bound has passed, as a transient failure', async () => {
+    const err = (await withinSendBound(new Promise(() => {}), 'sms: no answer within 0.05 s', 50).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(err.message).toBe('sms: no answer within 0.05 s');
+    expect(retryClassOf(err)).toBe('transient');
   });
 
   it('e-mail: delivered over SMTP to a local server', async () => {
