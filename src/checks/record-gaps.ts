@@ -8,11 +8,19 @@ import type { VisitRules } from '../domain/visits/rules.ts';
  * the outcomes, concerns and follow-ups each pack puts on CPOMS (`cpomsRecords`), Thames View 2.7's
  * appointment records "on CPOMS", 4.3's note "in the pupil's attendance record"
  * (Arbor, the MIS Doorstep can write to), and Heath Lane's dangerous addresses "logged on CPOMS and
- * as a pastoral note on Arbor front page of student". A school still in `preview` is told nothing: it
- * sends nothing anywhere on purpose.
+ * as a pastoral note on Arbor front page of student". A school still in `preview` sends nothing anywhere
+ * on purpose: it is told only that its `alsoRecordTo` sinks send nothing either.
  */
 export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
-  if (s.records.sink === 'preview') return [];
+  if (s.records.sink === 'preview') {
+    // Preview holds every sink: an `alsoRecordTo` that looks live sends nothing either.
+    const live = [...new Set((s.alsoRecordTo ?? []).map((e) => e.sink).filter((k) => k !== 'preview'))];
+    return live.length
+      ? [
+          `records.sink is preview, so nothing is sent to ${live.join(' or ')} in alsoRecordTo either: those records are kept as preview (and never sent) until records.sink is live`,
+        ]
+      : [];
+  }
   const reaches = (kind: RecordKind, sink: string) =>
     sinkSettingsOf(s).some(
       ({ settings, kinds }) => settings.sink === sink && (kinds === 'all' || kinds.includes(kind)),

@@ -27,8 +27,13 @@ export async function recordToSinks(
   return main;
 }
 
-/** The sinks a record of this kind goes to at this school (e.g. `["preview"]` before go-live). */
+/**
+ * The sinks a record of this kind is sent to at this school: `["preview"]` before go-live — while the
+ * main sink is preview, nothing is sent to an `alsoRecordTo` sink either (deliver-record keeps those
+ * rows as preview), so the phone never says a record is on its way.
+ */
 export function sinksFor(school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>, kind: string): string[] {
+  if (school.records.sink === 'preview') return ['preview'];
   return sinkSettingsOf(school)
     .filter(({ kinds }) => kinds === 'all' || kinds.includes(kind))
     .map(({ settings }) => settings.sink);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { recordGaps } from '../../src/checks/record-gaps.ts';
 import { visitRulesFor } from '../../src/config/policy-packs.ts';
+import { sinksFor } from '../../src/records/record-outbox.ts';
 import { agreementsConfig } from '../helpers/agreements.ts';
 import { configWith } from '../helpers/config.ts';
 
@@ -12,6 +13,16 @@ describe('record gaps', () => {
 
   it('none while CPOMS takes appointment records and an Arbor sink the attendance notes', () => {
     expect(gaps(thames)).toEqual([]);
+  });
+
+  it('in preview, says only that the alsoRecordTo sinks send nothing either — and the phone says preview, not "on its way"', () => {
+    const preview = { ...thames, records: { sink: 'preview' } } as unknown as typeof thames;
+    expect(gaps(preview)).toEqual([
+      'records.sink is preview, so nothing is sent to arbor-pastoral in alsoRecordTo either: those records are kept as preview (and never sent) until records.sink is live',
+    ]);
+    expect(gaps({ ...preview, alsoRecordTo: [] })).toEqual([]);
+    expect(sinksFor(preview, 'agreement_broken')).toEqual(['preview']);
+    expect(sinksFor(thames, 'agreement_broken')).toEqual(['cpoms', 'arbor-pastoral']);
   });
 
   it('names the 4.3 note when no Arbor sink takes it, and 2.7 when no CPOMS sink takes appointments', () => {
