@@ -3,6 +3,7 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import { decide, type Effect, type VisitAction } from '../domain/visits/lifecycle.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
+import { queueAfterCommit } from '../queue/after-commit.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -51,7 +52,8 @@ export async function change<T>(
   after?: { relayOutbox?: boolean },
 ): Promise<T> {
   const result = await withBoardEvents(deps.db, deps, fn);
-  if (after?.relayOutbox) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+  if (after?.relayOutbox)
+    await queueAfterCommit(() => deps.producer?.enqueue('relay-outbox', { reason: 'after-write' }));
   return result;
 }
 

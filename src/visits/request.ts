@@ -4,6 +4,7 @@ import { decide } from '../domain/visits/lifecycle.ts';
 import { plannedDayProblem } from '../domain/visits/planned-day.ts';
 import { mayAssessRisk, mayAuthorise, type RiskLevel } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
+import { queueAfterCommit } from '../queue/after-commit.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { appendAudit } from '../store/audit.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -126,7 +127,8 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     return { id, recorded, notices: await awaitingAuthorisationNotice(tx, deps, v) };
   });
   await sendNotices(deps.producer, notices);
-  if (recorded) await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+  if (recorded)
+    await queueAfterCommit(() => deps.producer?.enqueue('relay-outbox', { reason: 'after-write' }));
   return id;
 }
 

@@ -1,3 +1,4 @@
+import { queueAfterCommit } from '../queue/after-commit.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import type { Queryable } from '../store/db.ts';
@@ -22,5 +23,7 @@ export async function pupilInitials(tx: Queryable, schoolId: string, misId: stri
 /** After the commit: one `send-notice` job per notice (the job id is the notice's: queued once). */
 export async function sendNotices(producer: Producer<DoorstepCatalog> | undefined, ids: readonly string[]) {
   for (const id of ids)
-    await producer?.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` });
+    await queueAfterCommit(() =>
+      producer?.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` }),
+    );
 }

@@ -182,6 +182,26 @@ describe('notices about a visit', () => {
     await expect(raiseConcern(vdeps, lead, notYet, 'x')).rejects.toMatchObject({ code: 'DOORSTEP_CONFLICT' });
   });
 
+  it('a concern raised while the queue is away is saved once and said saved — never "failed", so never pressed again into a second record', async () => {
+    const id = await departed();
+    const away = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+    away.disconnect(); // a fail-fast connection that is down: every enqueue throws
+    const down = new Producer(catalog, away, prefix);
+    const r = await raiseConcern({ ...vdeps, producer: down }, lead, id, 'Younger sibling alone at home');
+    await down.close().catch(() => {});
+    expect(r.outboxId).not.toBeNull();
+    const { rows: notices } = await db.query<{ status: string }>(
+      `SELECT status FROM notices WHERE kind = 'concern' AND visit_id = $1`,
+      [id],
+    );
+    expect(notices).toEqual([{ status: 'pending' }]); // the notices' relay sends it
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM outbox WHERE source_type = 'visit' AND source_id = $1 AND kind = 'visit_concern'`,
+      [id],
+    );
+    expect(rows[0]!.n).toBe(1);
+  });
+
   it('an incident of aggression, violence or threat goes to the people named for incidents (else the concern people), as an incident', async () => {
     const id = await departed();
     const r = await raiseConcern(vdeps, lead, id, 'Father shouted and blocked the door', 'incident');

@@ -7,6 +7,7 @@ import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
 import { peopleToPhone } from '../../domain/escalation/phone-yourself.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
+import { queueAfterCommit } from '../../queue/after-commit.ts';
 import { alarmSchoolId, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
@@ -159,7 +160,8 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
         deps.now(),
         deps,
       );
-      if (outcome === 'resolved') await deps.producer?.enqueue('relay-outbox', { reason: 'after-write' });
+      if (outcome === 'resolved')
+        await queueAfterCommit(() => deps.producer?.enqueue('relay-outbox', { reason: 'after-write' }));
       return { outcome };
     },
   );
