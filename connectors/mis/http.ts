@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { failureOf, unreachable } from '../../src/core/outbound-http.ts';
+import { failureOf, redirectTarget, unreachable } from '../../src/core/outbound-http.ts';
 import { type DoorstepError, doorstepError } from '../../src/errors.ts';
 import { MAX_API_PAGE_BYTES } from './field-limits.ts';
 
@@ -123,18 +123,6 @@ export async function getJson<S extends z.ZodType>(
     return parsed.data;
   }
   throw last!;
-}
-
-/** Where a redirect points, as origin and path: its query string may carry a token. */
-function redirectTarget(res: Response, url: string): string {
-  const location = res.headers.get('location');
-  if (!location) return 'nowhere (no Location)';
-  try {
-    const to = new URL(location, url);
-    return `${to.origin}${to.pathname}`;
-  } catch {
-    return 'an unreadable Location';
-  }
 }
 
 /** The body as text, refused once it passes `max` bytes (the rest is not read). */

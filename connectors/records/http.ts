@@ -1,4 +1,4 @@
-import { failureOf, unreachable } from '../../src/core/outbound-http.ts';
+import { failureOf, redirectTarget, unreachable } from '../../src/core/outbound-http.ts';
 import { RecordDeliveryError } from './types.ts';
 
 export interface SinkResponse {
@@ -35,12 +35,21 @@ export async function sinkFetch(
     : AbortSignal.timeout(timeoutMs);
   let res: Response;
   try {
-    res = await fetch(url, { ...rest, signal });
+    // Never followed (redirectTarget): a 3xx is said below.
+    res = await fetch(url, { ...rest, signal, redirect: 'manual' });
   } catch (err) {
     if (job?.aborted) throw stopped(what);
     const u = unreachable(err);
     const why = u.timedOut ? `no answer within ${timeoutMs} ms` : u.reason;
     throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' });
+  }
+  if (res.status >= 300 && res.status < 400) {
+    await res.body?.cancel();
+    throw new RecordDeliveryError(
+      `${what}: HTTP ${res.status} redirect to ${redirectTarget(res, url)}, not followed; check the sink's baseUrl`,
+      { retry: 'never' },
+      res.status,
+    );
   }
   const failure = failureOf(res);
   if (failure?.kind === 'auth') {

@@ -49,7 +49,8 @@ export function failureOf(
       ? { kind: 'unavailable', status }
       : { kind: 'unavailable', status, retryAfterMs: after };
   }
-  if (status >= 500) return { kind: 'unavailable', status };
+  // 408 (the service timed the request out) and 425 (too early: replay) say "try again", like a 5xx.
+  if (status >= 500 || status === 408 || status === 425) return { kind: 'unavailable', status };
   if (options.refuse4xx && status >= 400) return { kind: 'refused', status };
   return undefined;
 }
@@ -120,4 +121,20 @@ export function providerErrorCode(answer: string): string | null {
 export function failureWords(what: string, status: number, answer: string): string {
   const code = providerErrorCode(answer);
   return `${what}: HTTP ${status}${code ? ` (error ${code})` : ''}`;
+}
+
+/**
+ * Where a redirect points, as origin and path (its query string may carry a token). Doorstep follows
+ * no redirect on an outbound call: fetch would resend a POST as a GET (a false "delivered") and its
+ * credentials headers to wherever the redirect points.
+ */
+export function redirectTarget(res: { headers: { get(name: string): string | null } }, url: string): string {
+  const location = res.headers.get('location');
+  if (!location) return 'nowhere (no Location)';
+  try {
+    const to = new URL(location, url);
+    return `${to.origin}${to.pathname}`;
+  } catch {
+    return 'an unreadable Location';
+  }
 }

@@ -38,7 +38,8 @@ export async function post(
 ): Promise<Response> {
   let res: Response;
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    // Never followed (redirectTarget): a 3xx is refused below, as a misconfigured URL.
+    res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     const u = unreachable(err);
     throw doorstepError(
@@ -91,6 +92,7 @@ export async function checkTwilioAccount(
   try {
     const res = await fetch(url, {
       headers: { authorization: twilioBasicAuth(o) },
+      redirect: 'manual',
       signal: AbortSignal.timeout(5000),
     });
     await res.body?.cancel();

@@ -41,3 +41,26 @@ describe('a record sink saying when to come back', () => {
     expect(retryAfterMs('soon', now)).toBeUndefined();
   });
 });
+
+describe('a record sink answering what a retry can change, or a redirect', () => {
+  it('408 (the service timed the request out) and 425 are tried again with backoff, not dead-lettered', async () => {
+    expect(await refusal(408)).toEqual({ retry: 'backoff' });
+    expect(await refusal(425)).toEqual({ retry: 'backoff' });
+  });
+
+  it('a redirect is not followed (a POST resent as a GET, its key header sent elsewhere): failed, naming where it pointed', async () => {
+    const moved = nock('https://elsewhere.example.test').get('/moved').reply(200, { id: 42 });
+    nock(BASE).post('/notes').reply(302, '', { location: 'https://elsewhere.example.test/moved?token=abc' });
+    const err = (await sinkFetch(
+      `${BASE}/notes`,
+      { method: 'POST', timeoutMs: 1000, headers: { 'x-api-key': 'tok-SECRET' } },
+      'CPOMS',
+    ).catch((e: unknown) => e)) as RecordDeliveryError;
+    expect(err).toBeInstanceOf(RecordDeliveryError);
+    expect(err.advice).toEqual({ retry: 'never' });
+    expect(err.message).toBe(
+      "CPOMS: HTTP 302 redirect to https://elsewhere.example.test/moved, not followed; check the sink's baseUrl",
+    );
+    expect(moved.isDone()).toBe(false);
+  });
+});
