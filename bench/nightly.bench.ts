@@ -236,7 +236,7 @@ try {
     await svc.producer.enqueueBulk(
       'evaluate-triggers',
       schoolIds.map((schoolId) => ({
-        payload: { schoolId, pupilIds: [], reason: 'nightly' as const },
+        payload: { schoolId, reason: 'nightly' as const },
         options: { jobId: `nightly-${label}-${schoolId}` },
       })),
     );

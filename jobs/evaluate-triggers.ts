@@ -1,8 +1,9 @@
 import { schoolRules } from '../src/config/policy-packs.ts';
 import { schoolOf } from '../src/config/school-of.ts';
 import { londonDate } from '../src/domain/attendance/dates.ts';
-import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
+import { changedPupilsOf } from '../src/store/imports.ts';
 import { type EvaluationReport, evaluateSchoolTriggers } from '../src/triggers/evaluate-school.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -22,7 +23,13 @@ export async function evaluateTriggers(
   const report = await evaluateSchoolTriggers(deps.db, school, rules, {
     today: londonDate(now),
     now,
-    pupilIds: payload.reason === 'nightly' ? 'all' : payload.pupilIds,
+    pupilIds:
+      payload.reason === 'import' && payload.importId !== undefined
+        ? (await changedPupilsOf(deps.db, payload.importId)).slice(
+            (payload.chunk ?? 0) * EVALUATION_CHUNK,
+            ((payload.chunk ?? 0) + 1) * EVALUATION_CHUNK,
+          )
+        : 'all',
     actor: `system:evaluate-triggers:${payload.reason}`,
   });
   deps.log.info({ schoolId: school.id, reason: payload.reason, ...report }, 'triggers evaluated');

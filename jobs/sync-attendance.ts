@@ -5,14 +5,13 @@ import { describeError } from '../src/errors.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { type SyncReport, syncJobId, syncSchool } from '../src/import/sync-school.ts';
 import { withoutQuotedData } from '../src/log/redact.ts';
-import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { changedPupilsOf, importsAwaitingEvaluation, markEvaluationEnqueued } from '../src/store/imports.ts';
 import { noteSyncFailed, noteSyncWorked } from '../src/store/sync-status.ts';
 import type { JobDeps } from './deps.ts';
 
 /** Pupils per evaluation job: an import that changes more is handed over in several jobs. */
-export const EVALUATION_CHUNK = 10_000;
 
 /**
  * Hands an applied import's changed pupils to trigger evaluation, `EVALUATION_CHUNK` pupils a job (a
@@ -27,10 +26,10 @@ export async function enqueueEvaluation(
   importId: string,
 ): Promise<number> {
   const pupilIds = await changedPupilsOf(deps.db, importId);
-  for (let from = 0, n = 0; from < pupilIds.length; from += EVALUATION_CHUNK, n++) {
+  for (let n = 0; n * EVALUATION_CHUNK < pupilIds.length; n++) {
     await deps.producer.enqueue(
       'evaluate-triggers',
-      { schoolId, pupilIds: pupilIds.slice(from, from + EVALUATION_CHUNK), importId, reason: 'import' },
+      { schoolId, importId, chunk: n, reason: 'import' },
       { jobId: n === 0 ? `evaluate-import-${importId}` : `evaluate-import-${importId}-${n}` },
     );
   }

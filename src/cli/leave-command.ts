@@ -44,12 +44,9 @@ export async function leaveRefusedCommand(
     const line = await withProducerIfReachable(
       config,
       async (producer) => {
-        await producer.enqueue('evaluate-triggers', {
-          schoolId: school.id,
-          pupilIds: [opts.pupil],
-          reason: 'manual',
-        });
-        return `trigger evaluation queued for pupil ${opts.pupil}`;
+        // The school's pupils (a job carries no pupil id: personal data in Redis).
+        await producer.enqueue('evaluate-triggers', { schoolId: school.id, reason: 'manual' });
+        return `trigger evaluation queued for ${school.id} (pupil ${opts.pupil} with the rest)`;
       },
       'the nightly run evaluates it',
     );

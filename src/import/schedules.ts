@@ -54,11 +54,7 @@ export async function scheduleNightlyEvaluations(
       `evaluate-triggers:${school.id}:nightly`,
       'evaluate-triggers',
       { cron: `${m} ${h} * * *`, tz: 'Europe/London' },
-      {
-        schoolId: school.id,
-        pupilIds: [],
-        reason: 'nightly',
-      },
+      { schoolId: school.id, reason: 'nightly' },
     );
   }
 }

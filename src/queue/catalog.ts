@@ -7,6 +7,9 @@ import { DELIVERY_JOB_TIMEOUT_MS } from '../../connectors/records/settings.ts';
  * payload that does not match is refused at both ends. Payloads carry ids only, never personal data.
  */
 export type Role = 'web' | 'ingest' | 'worker';
+/** How many changed pupils one `evaluate-triggers` job of an import evaluates. */
+export const EVALUATION_CHUNK = 10_000;
+
 export const ROLES: readonly Role[] = ['web', 'ingest', 'worker'];
 
 export interface QueueSpec {
@@ -84,12 +87,15 @@ export const catalog = {
     }),
     'evaluate-triggers': defineJob({
       queue: 'triggers',
-      description: 'Re-evaluates visit triggers for exactly the pupils whose marks an import changed.',
+      description:
+        'Re-evaluates visit triggers: for an import, exactly the pupils whose marks it changed (read from the import by chunk); nightly and by hand, every pupil of the school.',
+      // No pupil ids: they are personal data (a CTF pupil's id is the UPN) and would sit in Redis and
+      // on the queue dashboard. An import's changed pupils are read from its row.
       payload: z.strictObject({
         schoolId,
-        /** MIS ids (never names) of the pupils whose marks changed; ignored for the nightly run (all pupils). */
-        pupilIds: z.array(z.string().min(1).max(64)).max(100_000),
         importId: z.string().regex(/^\d+$/).optional(),
+        /** Which EVALUATION_CHUNK-sized slice of the import's changed pupils (0 first). */
+        chunk: z.number().int().min(0).max(1000).optional(),
         reason: z.enum(['import', 'nightly', 'manual']),
       }),
       attempts: 5,

@@ -166,7 +166,7 @@ describe('doorstep triggers', () => {
     expect(first.stdout()).toMatch(
       /alpha: leave refusal #\d+ recorded for pupil 1002, 2025-01-13 to 2025-01-17/,
     );
-    expect(first.stdout()).toContain('trigger evaluation queued for pupil 1002');
+    expect(first.stdout()).toContain('trigger evaluation queued for alpha (pupil 1002 with the rest)');
     const again = runCli(args, env);
     expect((await again.exited).code).toBe(0);
     expect(again.stdout()).toContain('alpha: already recorded');

@@ -13,13 +13,13 @@ import type { Redis } from 'ioredis';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
-import { EVALUATION_CHUNK, enqueueEvaluation, syncAttendance } from '../../jobs/sync-attendance.ts';
+import { enqueueEvaluation, syncAttendance } from '../../jobs/sync-attendance.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { catalog } from '../../src/queue/catalog.ts';
+import { catalog, EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
-import { getCursor } from '../../src/store/imports.ts';
+import { changedPupilsOf, getCursor } from '../../src/store/imports.ts';
 import { openStore } from '../../src/store/open.ts';
 import { syncStatus } from '../../src/store/sync-status.ts';
 import { configWith } from '../helpers/config.ts';
@@ -56,10 +56,21 @@ function dropFile(name: string, content?: string) {
   clock = new Date(Date.now() + 10_000); // the file is older than the settle time
 }
 
+/** The evaluation jobs queued, each with the pupils it evaluates (read from its import, by chunk). */
 async function evaluationJobs() {
   const q = producer.queueFor('evaluate-triggers');
-  return (await q.getJobs(['waiting', 'delayed', 'active'])).map(
-    (j) => j.data as { pupilIds: string[]; importId: string },
+  const jobs = await q.getJobs(['waiting', 'delayed', 'active']);
+  return Promise.all(
+    jobs.map(async (j) => {
+      const data = j.data as { importId: string; chunk: number };
+      // No pupil id in a payload (a CTF pupil's id is the UPN): the import, and which slice of it.
+      expect(Object.keys(j.data).sort()).toEqual(['chunk', 'importId', 'reason', 'schoolId']);
+      const all = await changedPupilsOf(db, data.importId);
+      return {
+        ...data,
+        pupilIds: all.slice(data.chunk * EVALUATION_CHUNK, (data.chunk + 1) * EVALUATION_CHUNK),
+      };
+    }),
   );
 }
 

@@ -161,12 +161,22 @@ describe('trigger episodes', () => {
       maxAttempts: 3,
       signal: new AbortController().signal,
     };
+    // An import's job names the import, not its pupils: they are read from it.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO imports (school_id, source, unit, status, started_at, changed_pupils)
+       VALUES ('alpha', 'csv', 'p2-only.csv', 'applied', now(), '["p2"]'::jsonb) RETURNING id`,
+    );
     expect(
-      await evaluateTriggers({ schoolId: 'alpha', pupilIds: ['p2'], reason: 'import' }, jobRun, deps),
+      await evaluateTriggers(
+        { schoolId: 'alpha', importId: String(rows[0]!.id), chunk: 0, reason: 'import' },
+        jobRun,
+        deps,
+      ),
     ).toMatchObject({ pupils: 1, raised: 1 });
-    expect(
-      await evaluateTriggers({ schoolId: 'alpha', pupilIds: [], reason: 'nightly' }, jobRun, deps),
-    ).toMatchObject({ pupils: 2, raised: 1 });
+    expect(await evaluateTriggers({ schoolId: 'alpha', reason: 'nightly' }, jobRun, deps)).toMatchObject({
+      pupils: 2,
+      raised: 1,
+    });
     expect((await listEpisodes(db, 'alpha', { status: 'open' })).map((e) => e.pupilMisId)).toEqual([
       'p1',
       'p2',
