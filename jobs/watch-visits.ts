@@ -188,12 +188,11 @@ async function reopenAcknowledgements(deps: JobDeps, now: Date): Promise<number>
     return list;
   });
   for (const a of reopened)
-    if (a.resumeStep !== null)
-      await deps.producer.enqueue(
-        'escalate',
-        { alarmId: a.id, step: a.resumeStep, reopened: a.reopened },
-        { jobId: `escalate-${a.id}-${a.resumeStep}-r${a.reopened}` },
-      );
+    await deps.producer.enqueue(
+      'escalate',
+      { alarmId: a.id, step: a.resumeStep, reopened: a.reopened },
+      { jobId: `escalate-${a.id}-${a.resumeStep}-r${a.reopened}` },
+    );
   return reopened.length;
 }
 

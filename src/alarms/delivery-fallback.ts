@@ -17,7 +17,7 @@ export type FallbackOutcome =
 /**
  * A notification of an alarm's ladder did not reach its person (the provider reported an SMS
  * undelivered, or a channel failed for good): the alarm moves to its next level now instead of at
- * the level's time — unless it is no longer open (acknowledged or resolved), its ladder has
+ * the level's time — unless it is resolved, or acknowledged on a ladder that pauses then, its ladder has
  * already moved past that level, or the next step is a repeat (`mayBringForward`: past the first
  * round, each step keeps its time). The next step is the same `escalate` job the timer would have run
  * (`escalate-<alarm>-<step>`): the delayed one is promoted, or queued now under that id, so a second
@@ -33,7 +33,13 @@ export async function fallBackNow(
   const outcome = await withBoardEvents(deps.db, deps.tell, async (tx, events) => {
     const alarm = await lockAlarm(tx, n.alarmId);
     if (!alarm) return 'missing' as const;
-    if (alarm.status !== 'open') return 'not-open' as const;
+    // Resolved, or acknowledged where that pauses the ladder; a ladder that runs until the alarm is
+    // resolved (`if-not-resolved`: an overdue visit) runs on while acknowledged, and so moves on.
+    if (
+      alarm.status === 'resolved' ||
+      (alarm.status === 'acknowledged' && alarm.policy.condition !== 'if-not-resolved')
+    )
+      return 'not-open' as const;
     if (alarm.escalationStep !== next) return 'moved-on' as const;
     if (!mayBringForward(alarm.policy, next)) return 'repeat-keeps-its-time' as const;
     if (!(await bringNextStepForward(tx, alarm.id, now))) return 'already-brought-forward' as const;

@@ -167,8 +167,12 @@ export async function stalledLadders(
 export interface Reopened {
   id: string;
   schoolId: string;
-  /** The step to run now, when the ladder had paused at the acknowledgement (null: still running). */
-  resumeStep: number | null;
+  /**
+   * The step to run now: where the ladder paused at the acknowledgement, or — when its next step
+   * had not yet run to find it acknowledged — that next step, brought forward to now (it was due
+   * later, and until then only the board would have said the alarm was open again).
+   */
+  resumeStep: number;
   reopened: number;
 }
 
@@ -197,10 +201,10 @@ export async function reopenTimedOutAcknowledgements(tx: Queryable, now: Date): 
   for (const r of rows) {
     const id = String(r.id);
     const paused = r.escalation_step < 0;
-    const resumeStep = paused ? (r.resume_step ?? 0) : null;
+    const resumeStep = paused ? (r.resume_step ?? 0) : r.escalation_step;
     await tx.query(
       `UPDATE alarms SET status = 'open', acknowledged_at = NULL, acknowledged_by = NULL, reopened = reopened + 1,
-         escalation_step = COALESCE($2, escalation_step), next_step_at = CASE WHEN $2::int IS NULL THEN next_step_at ELSE $3 END
+         escalation_step = $2, next_step_at = $3
        WHERE id = $1`,
       [id, resumeStep, now],
     );

@@ -1,6 +1,10 @@
 import { londonDate } from '../domain/attendance/dates.ts';
 import { doorWaitMinutes } from '../domain/visits/appointment.ts';
-import type { LifecycleVisit, VisitStatus } from '../domain/visits/lifecycle.ts';
+import {
+  HELP_AFTER_BACK_MINUTES,
+  type LifecycleVisit,
+  type VisitStatus,
+} from '../domain/visits/lifecycle.ts';
 import type { Queryable } from './db.ts';
 
 export type { VisitStatus };
@@ -173,6 +177,8 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     commuteApproved: v.commuteApprovedAt !== null,
     outOfHoursApproved: v.outOfHoursApproved,
     dayPassed: v.plannedFor < londonDate(now),
+    recentlyBack:
+      v.returnedAt !== null && now.getTime() - v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000,
   };
 }
 

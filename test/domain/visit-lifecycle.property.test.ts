@@ -5,6 +5,7 @@ import {
   allowedActions,
   decide,
   type Effect,
+  HELP_AFTER_BACK_MINUTES,
   isOut,
   type LifecycleVisit,
   VISIT_ACTIONS,
@@ -193,6 +194,8 @@ function view(w: World): LifecycleVisit {
   return {
     ...w.v,
     doorWaitMinutes: w.v.arrivedAt ? (w.clock - w.v.arrivedAt.getTime()) / 60_000 : null,
+    recentlyBack:
+      w.v.returnedAt !== null && w.clock - w.v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000,
   };
 }
 
@@ -281,7 +284,6 @@ const OUT_ONLY: readonly VisitAction[] = [
   'arrive',
   'check-in',
   'running-late',
-  'help',
   'back-safe',
   'no-answer',
   'parent-late-cancel',
@@ -365,6 +367,19 @@ function checkState(w: World, rules: VisitRules): void {
     for (const name of ACTOR_NAMES)
       for (const a of OUT_ONLY)
         same(decide(a, v, ACTORS[name], rules).ok, false, `${a} with nobody out (${v.status})`);
+  }
+
+  // "I need help": the people on the visit, whenever they are out or were said back safe within the
+  // hour (perhaps by the other one, still at the door) — never anyone else, never otherwise.
+  for (const name of ACTOR_NAMES) {
+    const onIt = v.leadUserId === ACTORS[name].id || v.partnerUserId === ACTORS[name].id;
+    const backWithin =
+      v.returnedAt !== null && w.clock - v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000;
+    same(
+      decide('help', v, ACTORS[name], rules).ok,
+      onIt && (out || backWithin),
+      `help by ${name} (out ${out}, back ${v.returnedAt?.toISOString() ?? 'no'})`,
+    );
   }
 
   if (
@@ -705,6 +720,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
             requestedBy: 'req',
             departedAt: new Date(T0),
             returnedAt: null,
+            recentlyBack: false,
             arrivedAt: waited === null ? null : new Date(now - waited * 60_000),
             outcomeRecorded: status === 'departed' ? outcome : false,
             childSeen: outcome ? true : null,
@@ -748,6 +764,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
       requestedBy: 'req',
       departedAt: new Date(T0),
       returnedAt: null,
+      recentlyBack: false,
       arrivedAt: new Date(T0 + 10 * 60_000),
       outcomeRecorded: false,
       childSeen: null,

@@ -607,9 +607,11 @@ describe('a worker out is watched until back safe', () => {
     await sam.goto(`${base}/visits/${visit}`);
     await sam.getByRole('button', { name: 'I need help' }).click();
     await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor();
+    // This school has no SMS or other channel to a person: every message of the ladder fails, and
+    // the phone says so — never "passed on" — and tells the worker to phone.
     await sam
       .locator('#out-banner', {
-        hasText: 'passed on until someone takes it. If you are in danger now, call 999',
+        hasText: 'every message to people’s phones failed: no one may know yet. Phone the office now',
       })
       .waitFor({ timeout: 30_000 });
     const card = office.locator('li.alarm.unacknowledged', { hasText: /SOS — Sam Visitor/ });
@@ -635,6 +637,33 @@ describe('a worker out is watched until back safe', () => {
       .locator('#resolved li', { hasText: /SOS.*worker safe contacted/ })
       .first()
       .waitFor();
+  });
+
+  it('just said back safe (by the partner, say), the phone page still offers "I need help" at its top, and it raises', async () => {
+    const visit = await samOut('help after back e2e', 30, 30);
+    await db.query(`UPDATE visits SET returned_at = now(), status = 'returned' WHERE id = $1`, [visit]);
+    const sam = await signIn(
+      await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
+      'sam',
+    );
+    await sam.goto(`${base}/visits/${visit}`);
+    const section = sam.locator('#help-after-back', { hasText: /Marked back safe at \d\d:\d\d/ });
+    await section.getByRole('button', { name: 'I need help' }).click();
+    await sam.getByRole('status').filter({ hasText: 'Help requested' }).waitFor();
+    await sam
+      .locator('#help-after-back', { hasText: /Your alarm is (with the office|on the office’s screen)/ })
+      .waitFor({ timeout: 30_000 });
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM alarms WHERE visit_id = $1 AND type = 'sos' AND status = 'open'`,
+      [visit],
+    );
+    expect(rows[0]!.n).toBe(1);
+    // Closed as a person would close it (the board lists it under Resolved with its reason).
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolved_by = 'user:e2e',
+         resolution_reason = 'worker_safe_contacted' WHERE visit_id = $1`,
+      [visit],
+    );
   });
 
   it('"I need help" without a connection says the alarm was NOT sent, in the largest words, and sends it once the phone is back; its position follows', async () => {

@@ -22,6 +22,7 @@ export function visitBeforeLeaving(
     hasSafeWord: false,
     agreements: 0,
     doorWaitMinutes: null,
+    recentlyBack: false,
     commute: false,
     commuteApproved: false,
     outOfHoursApproved: false,

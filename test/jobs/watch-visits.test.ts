@@ -514,6 +514,35 @@ describe('the visit watcher', () => {
     await returnVisit(vdeps, lead, id);
   });
 
+  it('an acknowledgement that times out before the next level was due brings that level forward to now: not only the board hears it', async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    now = new Date(start.getTime() + 21 * 60_000);
+    await watch();
+    const [missed] = await alarmsOf(id);
+    await escalate({ alarmId: missed!.id, step: 0 }, run('escalate'), deps);
+    // Taken at once; its next level (step 1) has not run yet, so the ladder never paused — a ladder
+    // whose next level is half an hour on (levels at 0 and 30 minutes).
+    await acknowledgeAlarm(db, missed!.id, 'user:office', now);
+    const due = await db.query<{ next_step_at: Date; escalation_step: number }>(
+      `UPDATE alarms SET next_step_at = $2 WHERE id = $1 RETURNING next_step_at, escalation_step`,
+      [missed!.id, new Date(now.getTime() + 30 * 60_000)],
+    );
+    expect(due.rows[0]!.escalation_step).toBe(1);
+    now = new Date(now.getTime() + (missed!.policy.reescalateAfterMinutes! + 1) * 60_000);
+    expect(now.getTime()).toBeLessThan(due.rows[0]!.next_step_at.getTime());
+    expect((await watch()).reopened).toBe(1);
+    const { rows } = await db.query<{ next_step_at: Date; status: string }>(
+      'SELECT next_step_at, status FROM alarms WHERE id = $1',
+      [missed!.id],
+    );
+    expect(rows[0]).toEqual({ next_step_at: now, status: 'open' });
+    const job = await producer.queues.get('alarms')!.getJob(`escalate-${missed!.id}-1-r1`);
+    expect(job?.data).toEqual({ alarmId: missed!.id, step: 1, reopened: 1 });
+    expect((await escalate(job!.data, run('escalate'), deps)).outcome).toBe('level 2 notified');
+    await returnVisit(vdeps, lead, id);
+  });
+
   it('"I need help" on the phone page raises an SOS for the visit, with the position, and starts its ladder; only someone on the visit may press it', async () => {
     const id = await departed('hampton', 90);
     const office = await addUser(db, `office-${Date.now()}`, ['office']);
@@ -546,6 +575,24 @@ describe('the visit watcher', () => {
       [alarmId],
     );
     expect(await reached()).toBe(false);
+  });
+
+  it('“I need help” still raises after the partner said both back safe (the lead still at the door), for an hour', async () => {
+    const id = await departed('hampton', 90);
+    now = new Date(now.getTime() + 5 * 60_000);
+    await returnVisit(vdeps, partner, id);
+    now = new Date(now.getTime() + 2 * 60_000);
+    const alarmId = await askForHelp(vdeps, lead, id, null, 'after-back-1');
+    const { rows } = await db.query(
+      'SELECT type, status, visit_id::text AS visit_id FROM alarms WHERE id = $1',
+      [alarmId],
+    );
+    expect(rows[0]).toEqual({ type: 'sos', status: 'open', visit_id: id });
+    expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
+    now = new Date(now.getTime() + 60 * 60_000);
+    await expect(askForHelp(vdeps, lead, id, null, 'after-back-2')).rejects.toMatchObject({
+      code: 'DOORSTEP_CONFLICT',
+    });
   });
 
   it('a fob’s own missed check-in on the visit is the device’s word: the partner’s check-in or “arrived” never closes it, and resolving it restarts no register clock', async () => {

@@ -264,7 +264,7 @@ export function resolvedItem(a) {
         {},
         `${a.test ? 'TEST ' : ''}${a.type.replace(/_/g, ' ').toUpperCase()} — `,
         a.staffName ? bdi(a.staffName) : (a.deviceId ?? 'visit'),
-        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${a.reason.replace(/_/g, ' ')}`,
+        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${(a.reason ?? 'no reason given').replace(/_/g, ' ')}`,
       ),
       a.note ? h('p', {}, 'Note: ', a.note) : null,
       h(

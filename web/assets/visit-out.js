@@ -346,6 +346,36 @@ function notSent(err, office) {
 }
 
 /**
+ * Said back safe within the hour (perhaps by the partner, with this worker still at the door): "I need
+ * help" stays at the top of the page for as long as the server takes it (`help` in the actions).
+ */
+export function helpAfterBack(d) {
+  // What the office sees of an alarm asked for from here (taken yet, or no one reached).
+  const lines = outBannerLines(d.alarms);
+  return h(
+    'section',
+    {
+      id: 'help-after-back',
+      class: lines.length ? 'ingest-down' : '',
+      ...(lines.length ? { role: 'alert' } : {}),
+    },
+    lines.map((l) => h('p', {}, h('strong', {}, l))),
+    h('p', {}, `Marked back safe at ${fmtTime(d.visit.returnedAt)}. Still there and need help?`),
+    h(
+      'div',
+      { class: 'big-actions' },
+      h(
+        'button',
+        { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.office) },
+        'I need help',
+      ),
+      d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
+      h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
+    ),
+  );
+}
+
+/**
  * The office's number (when the school gives one; out of hours its on-call number, or the office said
  * to be possibly closed) and 999, as the largest buttons the page has.
  */

@@ -12,7 +12,7 @@ import {
   outcomeForm,
   outOfHoursForm,
 } from './visit-forms.js';
-import { keepFresh, outParts } from './visit-out.js';
+import { helpAfterBack, keepFresh, outParts } from './visit-out.js';
 import { pupilFlags, riskForm, risks } from './visit-risks.js';
 import { content, msg, page, visitId } from './visit-shared.js';
 
@@ -129,7 +129,7 @@ async function load() {
     const [banner, actions, ...rest] = outParts(d, can);
     parts.unshift(banner, actions);
     parts.push(...rest);
-  }
+  } else if (can('help')) parts.unshift(helpAfterBack(d));
   // The slip stays reachable from leaving until the outcome is done (and after, when no one was home).
   if (v.departedAt && (!v.outcome || v.outcome.noOneHome))
     parts.push(

@@ -12,6 +12,7 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit  ║
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
  *                    cancelled (stays cancelled) — the only way monitoring ends
+ *   out, or back safe within HELP_AFTER_BACK_MINUTES: help (an SOS; the people on the visit)
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
  *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
@@ -87,7 +88,16 @@ export interface LifecycleVisit {
    * on its day, so it is not authorised, signed or announced to the family until moved.
    */
   dayPassed: boolean;
+  /**
+   * Said back safe less than `HELP_AFTER_BACK_MINUTES` ago (the caller reads the clock): the people
+   * on the visit may still ask for help from it — a partner's "both back safe" while the lead is
+   * still at the door must not take the lead's "I need help" away.
+   */
+  recentlyBack: boolean;
 }
+
+/** How long after "back safe" the people on a visit can still raise "I need help" from it. */
+export const HELP_AFTER_BACK_MINUTES = 60;
 
 export interface Actor {
   id: string;
@@ -197,10 +207,12 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     effect: () => ({ ...keep, clears: ['overdue_visit'], clearedAs: 'worker_safe_running_late' }),
   },
   help: {
-    from: (v) => isOut(v),
+    // When in doubt on the alarm path, raise: out, or just said back safe (perhaps by someone else).
+    from: (v) => isOut(v) || v.recentlyBack,
     who: (a, v) => onVisit(a, v),
     refusal: 'only the people on the visit ask for help from it',
-    effect: () => keep,
+    // The alarm's own ladder watches the one who asked; the visit's watch is as it was.
+    effect: (v) => (isOut(v) ? keep : none),
   },
   'back-safe': {
     from: (v) => isOut(v),
