@@ -78,7 +78,7 @@ export async function deliverRecord(
         occurredAt: row.occurredAt,
         category: settings.categories[row.kind],
       },
-      row.idempotencyKey,
+      row.outwardKey,
       run.signal,
     );
     await markDelivered(deps.db, row, receipt);

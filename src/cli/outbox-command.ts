@@ -43,7 +43,7 @@ export async function outboxCommand(
         if (!r) throw doorstepError('USAGE', `no outbox record #${id}`);
         out(line(r));
         out(`pupils: ${r.pupils.map((p) => `${p.misId}${p.upn ? ` (UPN ${p.upn})` : ''}`).join(', ')}`);
-        out(`idempotency key: ${r.idempotencyKey}${r.remoteId ? `   remote id: ${r.remoteId}` : ''}`);
+        out(`idempotency key: ${r.outwardKey}${r.remoteId ? `   remote id: ${r.remoteId}` : ''}`);
         out('');
         out(r.title);
         out('');

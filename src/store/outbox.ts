@@ -13,6 +13,11 @@ export interface OutboxRow {
   occurredAt: Date;
   sink: string;
   idempotencyKey: string;
+  /**
+   * The key as sent to the sink: this install's id before it (migration 052), so a second install's
+   * records — made of the same serial ids — are never taken for the first's.
+   */
+  outwardKey: string;
   status: 'pending' | 'preview' | 'delivering' | 'delivered' | 'failed';
   attempts: number;
   lastError: string | null;
@@ -25,6 +30,8 @@ export interface OutboxRow {
 
 const COLUMNS = `o.id, o.school_id, o.kind, o.pupil_ids, o.title, o.body, o.occurred_at, o.sink, o.idempotency_key, o.status,
   o.attempts, o.last_error, o.remote_id, o.unmatched, o.generation, o.created_at, o.delivered_at,
+  CASE WHEN o.install_scoped THEN (SELECT i.id FROM install i) || ':' || o.idempotency_key
+       ELSE o.idempotency_key END AS outward_key,
   (SELECT coalesce(jsonb_object_agg(p.mis_id, p.upn), '{}') FROM pupils p
     WHERE p.school_id = o.school_id AND p.mis_id IN (SELECT jsonb_array_elements_text(o.pupil_ids))) AS upns`;
 
@@ -40,6 +47,7 @@ function toRow(r: Record<string, unknown>): OutboxRow {
     occurredAt: new Date(r.occurred_at as string),
     sink: r.sink as string,
     idempotencyKey: r.idempotency_key as string,
+    outwardKey: r.outward_key as string,
     status: r.status as OutboxRow['status'],
     attempts: r.attempts as number,
     lastError: (r.last_error as string | null) ?? null,

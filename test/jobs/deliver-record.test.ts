@@ -132,9 +132,37 @@ describe('deliver-record', () => {
     const rows = await listOutbox(db, { limit: 2000 });
     expect(rows.filter((r) => r.status === 'delivered')).toHaveLength(1000);
     // Every remote id is the one CPOMS holds for that key (including those learned from a 409).
-    for (const r of rows) expect(r.remoteId).toBe(fake.incidents.get(r.idempotencyKey)!.id);
+    for (const r of rows) expect(r.remoteId).toBe(fake.incidents.get(r.outwardKey)!.id);
     expect(fake.requests).toBeGreaterThan(1000); // faults were really injected and retried
   }, 150_000);
+
+  it("a second install (a store begun afresh) makes the same keys from its serial ids: its records are new to CPOMS, never taken as the first install's", async () => {
+    const otherSchema = uniqueName('deliver2');
+    const other = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: otherSchema });
+    try {
+      const deps = depsFor(live('good-token'));
+      for (const store of [db, other]) {
+        await insertTestRecords(store, 1, 'cpoms', 'visit-outcome:alpha');
+        const [row] = (await listOutbox(store)).filter((r) => r.idempotencyKey === 'visit-outcome:alpha-0');
+        // Sent under this install's id and the record's key.
+        expect(row!.outwardKey).toMatch(/^[0-9a-f]{16}:visit-outcome:alpha-0$/);
+        expect(
+          await deliverRecord({ outboxId: row!.id }, runOf('two-installs'), { ...deps, db: store }),
+        ).toMatchObject({ status: 'delivered' });
+      }
+      expect(fake.created).toBe(2);
+      const [first] = await listOutbox(db);
+      const [second] = await listOutbox(other);
+      expect(first!.outwardKey).not.toBe(second!.outwardKey);
+      expect(first!.remoteId).not.toBe(second!.remoteId);
+      // A record written before install ids (migration 052) keeps the key it may have been sent with.
+      await db.query(`UPDATE outbox SET install_scoped = false WHERE id = $1`, [first!.id]);
+      expect((await listOutbox(db))[0]!.outwardKey).toBe('visit-outcome:alpha-0');
+    } finally {
+      await other.close();
+      await dropSchema(otherSchema);
+    }
+  });
 
   it('a bad token stops retries: the record says why and an alert is raised', async () => {
     await insertTestRecords(db, 3, 'cpoms', 'badtoken');
