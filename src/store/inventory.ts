@@ -78,6 +78,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'data manager',
   },
   {
+    table: 'install',
+    what: "this install's own random id, the start of every record's idempotency key as sent to a sink",
+    personal: '—',
+    why: "a second install's records (keys made of the same serial ids) are never taken by CPOMS or Arbor for the first's",
+    retention: 'for the life of the install',
+    seenBy: 'no one (the outbox command shows keys)',
+  },
+  {
     table: 'leave_refusals',
     what: 'a refused term-time leave period',
     personal: 'pupil id, dates, who recorded it',
