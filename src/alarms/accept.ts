@@ -9,9 +9,11 @@ import {
   type Decoded,
   type DecodeError,
   receivedWindow,
+  UNREADABLE_DEVICE,
 } from '../domain/fob/event.ts';
 import { type TransportFacts, vouchedFacts } from '../domain/fob/trust.ts';
-import { insertRejected, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
+import { addTimeline } from '../store/alarm-state.ts';
+import { insertRejected, openUnreadableFeedAlarm, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
@@ -111,6 +113,38 @@ async function acceptOne(
       decoded = unreadableBodyAlarm(device, raw, arrival.receivedAt, decoded.error);
       unreadableBody = decoded.ok;
     }
+  }
+  // Over a webhook the vendor is verified (its signature, or the token in the address) but names no
+  // device the body can be read for: an SOS from an unknown device, said to be the feed's — and only
+  // one at a time per feed. While it is open, each further unreadable message goes on its timeline
+  // (a vendor's new format would otherwise raise one alarm per heartbeat).
+  if (!decoded.ok && decoded.error.field === '(body)' && transport.kind === 'webhook' && hasContent(raw)) {
+    const open = await openUnreadableFeedAlarm(deps.db, school.id, UNREADABLE_DEVICE, transport.profile);
+    if (open !== null) {
+      await insertRejected(deps.db, {
+        schoolId: school.id,
+        transport: transport.kind,
+        profile: transport.profile,
+        source: arrival.source,
+        reason: `(body): ${decoded.error.reason}; noted on open alarm ${open}`,
+        raw,
+      });
+      await addTimeline(
+        deps.db,
+        open,
+        `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`,
+      );
+      return { outcome: 'duplicate', alarmId: open };
+    }
+    decoded = unreadableBodyAlarm(
+      UNREADABLE_DEVICE,
+      raw,
+      arrival.receivedAt,
+      decoded.error,
+      `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
+      arrival.source ? `webhook ${arrival.source}` : undefined,
+    );
+    unreadableBody = decoded.ok;
   }
   if (!decoded.ok) {
     await insertRejected(deps.db, {
@@ -260,10 +294,18 @@ function hasContent(raw: Buffer): boolean {
  * id made from the bytes (the broker redelivering them is one alarm), raised at the time received,
  * and what could not be read named so the office treats it as real but unverified.
  */
-function unreadableBodyAlarm(device: string, raw: Buffer, receivedAt: Date, why: DecodeError): Decoded {
+function unreadableBodyAlarm(
+  device: string,
+  raw: Buffer,
+  receivedAt: Date,
+  why: DecodeError,
+  raisedAs = 'raised as an SOS from the device its topic names',
+  /** What tells a redelivery from a new message (a webhook's delivery id); else the window received in. */
+  tellApartBy?: string,
+): Decoded {
   // The bytes and the window they came in: every instance's copy of one message is one alarm, the
   // same bytes sent again minutes later (a device with no counter, pressed again) a new one.
-  const window = receivedWindow(receivedAt.toISOString());
+  const window = tellApartBy ?? receivedWindow(receivedAt.toISOString());
   const id = contentEventId(raw, window);
   const at = receivedAt.toISOString();
   const decoded = checkEvent({
@@ -281,9 +323,7 @@ function unreadableBodyAlarm(device: string, raw: Buffer, receivedAt: Date, why:
   return {
     ok: true,
     event: decoded.event,
-    unreadable: [
-      { field: '(body)', reason: `${why.reason}; raised as an SOS from the device its topic names` },
-    ],
+    unreadable: [{ field: '(body)', reason: `${why.reason}; ${raisedAs}` }],
     // What a redelivery repeats: the same bytes (their digest; the event id is made from them too).
     said: `raw-sha256\n${id}`,
   };

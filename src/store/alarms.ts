@@ -20,6 +20,27 @@ export async function alarmForEvent(
 }
 
 /**
+ * The open alarm raised for a verified webhook message of this feed (school, profile) whose body could
+ * not be read (its device `UNREADABLE_DEVICE`), if any: one such alarm at a time per feed.
+ */
+export async function openUnreadableFeedAlarm(
+  db: Queryable,
+  schoolId: string,
+  device: string,
+  profile: string,
+): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT a.id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+     WHERE a.school_id = $1 AND a.status <> 'resolved' AND e.device_id = $2
+       AND e.transport = 'webhook' AND e.profile = $3
+     ORDER BY a.id LIMIT 1`,
+    [schoolId, device, profile],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
+  );
+  return rows[0] ? String(rows[0].id) : null;
+}
+
+/**
  * How long a statement on the alarm path (an event's write, its alarm looked up, a refused payload
  * kept) may go unanswered before it is given up and its connection closed: the message is then not
  * acknowledged, and is retried on a new connection or redelivered — never held for the ~15 minutes a

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
 import { listAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
 import { ingestProblems, refusingFeeds } from '../../src/store/ingest-status.ts';
@@ -188,19 +189,48 @@ describe('fob webhooks', () => {
     expect(unsigned.statusCode).toBe(401);
     const oversized = await post(sos({ message: 'x'.repeat(5000) }));
     expect(oversized.statusCode).toBe(413);
-    const notJson = await post(null, { raw: '{"event_id": ' });
-    expect(notJson.statusCode).toBe(422);
-    expect(notJson.json()).toMatchObject({ field: '(body)' });
     // A check-in that cannot be read must not count (an SOS is raised all the same: next test).
     const badField = await post(sos({ type: 'CHECK_IN', occurred_at: 'yesterday' }));
     expect(badField.statusCode).toBe(422);
     expect(badField.json()).toMatchObject({ field: 'occurredAt' });
     expect(await count('alarms')).toBe(alarms);
     const { rows } = await db.query<{ reason: string }>('SELECT reason FROM rejected_events ORDER BY id');
-    expect(rows.map((r) => r.reason)).toEqual([
-      '(body): the body is not JSON',
-      expect.stringMatching(/^occurredAt: /),
-    ]);
+    expect(rows.map((r) => r.reason)).toEqual([expect.stringMatching(/^occurredAt: /)]);
+  });
+
+  it('a verified message whose body cannot be read is raised (an SOS, device unknown, the feed named) — one open alarm per feed, later ones on its timeline', async () => {
+    const first = await post(null, { raw: '<alert type="SOS" device="PS-0001"/>', id: 'msg_unreadable_1' });
+    expect(first.statusCode).toBe(202);
+    const alarmId = first.json().alarmId as string;
+    const { rows } = await db.query<{ device_id: string; type: string; status: string; trust_issue: string }>(
+      `SELECT a.device_id, a.type, a.status, e.trust_issue FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1`,
+      [alarmId],
+    );
+    expect(rows[0]).toMatchObject({ device_id: '(unreadable device)', type: 'sos', status: 'open' });
+    expect(rows[0]!.trust_issue).toContain(
+      'the body is not JSON; raised as an SOS: a verified message from the peoplesafe-style webhook that names no device Doorstep can read',
+    );
+    // The vendor's retry of that delivery (same webhook-id) is the same alarm.
+    const again = await post(null, { raw: '<alert type="SOS" device="PS-0001"/>', id: 'msg_unreadable_1' });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ outcome: 'duplicate', alarmId });
+    // Another unreadable message while it is open: noted on it, kept refused, no second alarm.
+    const next = await post(null, { raw: '{"event_id": ' });
+    expect(next.json()).toMatchObject({ outcome: 'duplicate', alarmId });
+    const timeline = await timelineOf(db, alarmId);
+    expect(timeline.map((t) => t.event)).toContainEqual(
+      expect.stringMatching(
+        /^another message from the peoplesafe-style webhook could not be read \(the body is not JSON\)/,
+      ),
+    );
+    // Resolved, the next unreadable message raises again.
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolved_by = 'user:t', resolution_reason = 'false_alarm' WHERE id = $1`,
+      [alarmId],
+    );
+    const after = await post(null, { raw: 'garbage' });
+    expect(after.statusCode).toBe(202);
+    expect(after.json().alarmId).not.toBe(alarmId);
   });
 
   it("a feed whose every request is refused (a secret rotated on one side only) is said on the data manager's page, until one is taken", async () => {
