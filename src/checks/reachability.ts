@@ -13,9 +13,16 @@ export interface ReachabilityProblem {
   target: string | null;
   /**
    * `reaches-no-one` (the notification will fail), `some-unreachable`, `no-person`, `repeats-board-only`
-   * (the level that repeats until the alarm is resolved tells no person) or `no-reports`.
+   * (the level that repeats until the alarm is resolved tells no person), `no-reports` or
+   * `replies-unverifiable` (texts ask for a reply, and no inboundUrl says what URL the provider signs).
    */
-  kind: 'reaches-no-one' | 'some-unreachable' | 'no-person' | 'repeats-board-only' | 'no-reports';
+  kind:
+    | 'reaches-no-one'
+    | 'some-unreachable'
+    | 'no-person'
+    | 'repeats-board-only'
+    | 'no-reports'
+    | 'replies-unverifiable';
   message: string;
 }
 
@@ -171,6 +178,19 @@ export function ladderReachability(
       kind: 'no-reports',
       message:
         'channels.sms has no statusUrl (or inboundUrl): no delivery reports, so an undelivered text waits for the next level',
+    });
+  // Every alarm text asks for a reply ("Reply 1 {code} to take this alarm"); the provider signs its
+  // post of the reply with the URL it was given. Without inboundUrl, the URL this server sees is used:
+  // behind a TLS proxy (http, another host) no reply verifies, and the person who replied believes
+  // they took the alarm while it climbs on.
+  if (usesSms && s.channels.sms && !s.channels.sms.inboundUrl)
+    out.push({
+      ladder: '',
+      level: null,
+      target: null,
+      kind: 'replies-unverifiable',
+      message:
+        'channels.sms has no inboundUrl: alarm texts ask for a reply, which verifies only if this server sees the very URL the provider posts to — behind a TLS proxy set inboundUrl (the public https URL of /hooks/sms/<school>) or a reply is refused and the alarm is not taken',
     });
   return out;
 }

@@ -136,6 +136,14 @@ describe('doorstep check: ladder levels that reach no one', () => {
         'no-reports',
         'channels.sms has no statusUrl (or inboundUrl): no delivery reports, so an undelivered text waits for the next level',
       ],
+      [
+        null,
+        null,
+        'replies-unverifiable',
+        expect.stringMatching(
+          /^channels\.sms has no inboundUrl: alarm texts ask for a reply, which verifies only if/,
+        ),
+      ],
     ]);
   });
 });
