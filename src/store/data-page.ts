@@ -1,4 +1,4 @@
-import type { Db } from './db.ts';
+import type { Db, Queryable } from './db.ts';
 
 /**
  * What the data manager's page reads about a school: its last imports (with how many marks fell on
@@ -99,4 +99,19 @@ export async function schoolOverview(
     openTriggers: Number(r.triggers),
     openAlarms: Number(r.alarms),
   };
+}
+
+/**
+ * The latest date any pupil of the school has a mark on (YYYY-MM-DD), or null with no marks: read
+ * from the school's latest month of rows only (a month a row: `attendance_months`, migration 040).
+ */
+export async function latestMarkedDate(db: Queryable, schoolId: string): Promise<string | null> {
+  const { rows } = await db.query<{ latest: string | null }>(
+    `SELECT to_char(max(m.month + ((s.i - 1) / 2)::int), 'YYYY-MM-DD') AS latest
+     FROM attendance_months m, unnest(m.codes) WITH ORDINALITY AS s(code, i)
+     WHERE m.school_id = $1 AND s.code IS NOT NULL
+       AND m.month = (SELECT max(month) FROM attendance_months WHERE school_id = $1)`,
+    [schoolId],
+  );
+  return rows[0]?.latest ?? null;
 }

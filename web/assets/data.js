@@ -136,6 +136,9 @@ async function load() {
         ...(d.calendarEnds
           ? [h('dt', {}, 'Calendar'), h('dd', { class: 'trust-issue', id: 'calendar-ends' }, d.calendarEnds)]
           : []),
+        ...(d.marksStale
+          ? [h('dt', {}, 'Marks'), h('dd', { class: 'trust-issue', id: 'marks-stale' }, d.marksStale)]
+          : []),
         ...(d.sync.failingSince
           ? [
               h('dt', {}, 'Sync failing'),

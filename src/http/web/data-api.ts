@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { calendarEnds } from '../../checks/calendar-ends.ts';
+import { marksStale } from '../../checks/marks-age.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
@@ -12,10 +13,11 @@ import { doorstepError } from '../../errors.ts';
 import type { RejectionCause } from '../../import/rejection-causes.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
-import { dataPageFacts, outboxRecordShown } from '../../store/data-page.ts';
+import { dataPageFacts, latestMarkedDate, outboxRecordShown } from '../../store/data-page.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { lastPurgeRuns } from '../../store/purge-runs.ts';
 import { syncStatus } from '../../store/sync-status.ts';
+import { calendarFor } from '../../triggers/calendar-for.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
@@ -61,6 +63,12 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         sync: await syncStatus(deps.db, school.id),
         /** The calendar running out (after its last term no trigger is raised): the words, or null. */
         calendarEnds: calendarEnds(school, londonDate(deps.now())),
+        /** Marks that stopped coming in while the syncs still apply (null while they are recent). */
+        marksStale: marksStale(
+          await latestMarkedDate(deps.db, school.id),
+          londonDate(deps.now()),
+          calendarFor(school, londonDate(deps.now())),
+        ),
         cursors: facts.cursors,
         // Each import with its rejected rows counted by cause when it ran (every row, with the first
         // ids and where the first was), not the rows; an import recorded before causes were kept: its count.

@@ -125,6 +125,26 @@ describe('an alarm on the board', () => {
   });
 });
 
+describe('marks that stopped coming in', () => {
+  it('the data page says so once three school days have none, while every sync still applies', async () => {
+    const marksStale = async () => (await get('data', '/api/data?school=heath-lane')).json().marksStale;
+    expect(await marksStale()).toBeNull(); // no marks yet: the imports say that
+    // One pupil marked present on the morning of Tuesday 17 November, nothing after (now: Monday 23rd).
+    await db.query(
+      `INSERT INTO attendance_months (school_id, pupil_mis_id, month, codes, categories, local_codes, minutes_late, import_ids)
+       SELECT 'heath-lane', 'P1', '2026-11-01', c, c, c, array_fill(NULL::int, ARRAY[62]), array_fill(NULL::bigint, ARRAY[62])
+       FROM (SELECT array_fill(NULL::text, ARRAY[62]) AS c) e`,
+    );
+    await db.query(
+      `UPDATE attendance_months SET codes[33] = '/', categories[33] = 'present' WHERE school_id = 'heath-lane'`,
+    );
+    expect(await marksStale()).toMatch(
+      /^the latest marks are for 2026-11-17: the 3 school days since have none for any pupil/,
+    );
+    await db.query(`DELETE FROM attendance_months WHERE school_id = 'heath-lane'`);
+  });
+});
+
 describe('a chronology', () => {
   it('shows a date-only entry by its date, not at 00:00', async () => {
     await db.query(

@@ -1,0 +1,20 @@
+import { addDays } from '../domain/attendance/dates.ts';
+import type { SchoolCalendar } from '../domain/calendar.ts';
+
+/** How many school days with no marks at all, before today, are said on the data page. */
+export const MARKS_STALE_SCHOOL_DAYS = 3;
+
+/**
+ * Whether the school's marks have stopped coming in while its syncs still "work": an export whose
+ * date range was never moved on, a report that brings nothing new — every import applied, no error
+ * anywhere, and no trigger can fire for the days missing. Said once `MARKS_STALE_SCHOOL_DAYS` school
+ * days (by the school's calendar) before `today` have no mark for any pupil; null while marks are
+ * recent, or before any marks were imported (the imports say that).
+ */
+export function marksStale(latest: string | null, today: string, calendar: SchoolCalendar): string | null {
+  if (latest === null || latest >= today) return null;
+  let missing = 0;
+  for (let d = addDays(latest, 1); d < today; d = addDays(d, 1)) if (calendar.isSchoolDay(d)) missing++;
+  if (missing < MARKS_STALE_SCHOOL_DAYS) return null;
+  return `the latest marks are for ${latest}: the ${missing} school days since have none for any pupil — the export may have stopped moving on (a report's date range, a sync that brings nothing new), and no trigger can fire for those days`;
+}
