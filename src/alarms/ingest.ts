@@ -1,6 +1,6 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { ALARM_TYPES, type FobEvent, receivedWindow } from '../domain/fob/event.ts';
-import { assessFobEvent, contentHash } from '../domain/fob/trust.ts';
+import { assessFobEvent, clockReset, contentHash } from '../domain/fob/trust.ts';
 import { insertRejected } from '../store/alarms.ts';
 import { groupFor } from './ingest-groups.ts';
 import type { IngestDeps, IngestOutcome, IngestSource } from './ingest-types.ts';
@@ -57,7 +57,7 @@ export async function ingestFobEvent(
   const hash = contentHash(
     decoded,
     source.said,
-    isAlarm && a.clockSkewMs !== null ? receivedWindow(decoded.receivedAt) : undefined,
+    isAlarm && clockReset(a) ? receivedWindow(decoded.receivedAt) : undefined,
   );
   const staffId = staffFor(school, event.deviceId);
   const write = () =>

@@ -115,15 +115,20 @@ describe('ingest groups', () => {
     expect(a).toMatchObject({ outcome: 'accepted' });
     expect(b).toMatchObject({ outcome: 'accepted', idConflict: true });
     expect((b as { alarmId: string }).alarmId).not.toBe((a as { alarmId: string }).alarmId);
-    // A believable time still tells a redelivery by itself, whenever it comes.
+    // A believable time still tells a redelivery by itself, whenever it comes — also an alarm merely
+    // late (held by a fob out of signal, resent after an outage or replayed): never a new alarm.
     const sent = fobEvent('2', { occurredAt: '2026-11-23T09:59:59Z', receivedAt: '2026-11-23T10:00:00Z' });
     const c = await ingestFobEvent(deps, school, sent, source);
-    expect(
-      await ingestFobEvent(deps, school, { ...sent, receivedAt: '2026-11-23T10:40:00Z' }, source),
-    ).toEqual({
-      outcome: 'duplicate',
-      alarmId: (c as { alarmId: string }).alarmId,
-    });
+    for (const at of [
+      '2026-11-23T10:40:00Z',
+      '2026-11-23T11:05:00Z',
+      '2026-11-23T11:20:00Z',
+      '2026-11-26T09:00:00Z',
+    ])
+      expect(await ingestFobEvent(deps, school, { ...sent, receivedAt: at }, source), at).toEqual({
+        outcome: 'duplicate',
+        alarmId: (c as { alarmId: string }).alarmId,
+      });
   });
 
   it('one event the database refuses fails alone; the others in its group are written', async () => {

@@ -69,6 +69,21 @@ export interface Assessment {
 export const ALARM_RAISED_LATE_MS = 60 * 60_000;
 
 /**
+ * A device time further behind its receipt than this is a clock that reset (to 2000, to the
+ * epoch), not an alarm held back by a fob out of signal: its time tells no press from another — a
+ * fob whose clock and counter reset sends the same id and time for its next press — so what it was
+ * received in does (`contentHash`'s `tellApartBy`). An alarm merely late (hours, days) keeps its
+ * own time as what a redelivery repeats: resent an hour on (an ingest outage, a vendor's retry, a
+ * replay), it is the same alarm.
+ */
+export const CLOCK_RESET_MS = 30 * 24 * 60 * 60_000;
+
+/** Whether an assessed alarm's device time is one a reset clock gave (`CLOCK_RESET_MS`). */
+export function clockReset(a: Pick<Assessment, 'clockSkewMs'>): boolean {
+  return a.clockSkewMs !== null && a.clockSkewMs < -CLOCK_RESET_MS;
+}
+
+/**
  * The transport's facts with a device level that cannot name a device (`unusableDeviceLevel`: empty,
  * over DEVICE_ID_MAX, unusable characters) set aside, as for a topic naming no device: the payload's
  * device is kept, unvouched for, and the level only as the start of its SHA-256 (bounded, whatever
@@ -141,7 +156,7 @@ export function contentHash(
   decoded: FobEvent,
   said?: string,
   /**
-   * For an alarm whose device time is not believed (`clockSkewMs`): the window it was received in
+   * For an alarm whose device time a reset clock gave (`clockReset`): the window it was received in
    * (`receivedWindow`). Such a time cannot tell a new press from a redelivery — a fob whose clock and
    * counter reset sends the same id and time again for its next press, which was answered
    * "duplicate" and never raised. A redelivery within the window is still one alarm; a later one
