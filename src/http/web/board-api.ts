@@ -8,7 +8,7 @@ import { peopleToPhone } from '../../domain/escalation/phone-yourself.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
 import { queueAfterCommit } from '../../queue/after-commit.ts';
-import { alarmSchoolId, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
+import { alarmSchoolId, alarmSubjects, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
 import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
@@ -40,19 +40,25 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       );
       return {
         ...state,
-        alarms: state.alarms.map((a) => ({
-          ...a,
-          aboutYou: about.has(a.id),
-          /** Every message failed: the people the office phones itself, with their numbers. */
-          phoneThem:
-            a.warning === 'no-one-reached'
-              ? peopleToPhone(
-                  a.notifications.map((n) => n.target),
-                  school.contacts,
-                  [a.staffPhone, a.partnerPhone].map((p) => (typeof p === 'string' ? p : null)),
-                )
-              : [],
-        })),
+        alarms: await Promise.all(
+          state.alarms.map(async (a) => ({
+            ...a,
+            aboutYou: about.has(a.id),
+            /**
+             * Every message failed: the people the office phones itself, with their numbers — never
+             * a person the alarm is about (looked up as the channels do: the wearer, the people on
+             * its visit, the phone the worker left with).
+             */
+            phoneThem:
+              a.warning === 'no-one-reached'
+                ? peopleToPhone(
+                    a.notifications.map((n) => n.target),
+                    school.contacts,
+                    (await alarmSubjects(deps.db, a.id)).phones,
+                  )
+                : [],
+          })),
+        ),
         fobFeeds,
         /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
         ingest: fobFeeds?.down ?? [],

@@ -99,4 +99,38 @@ describe('the board card of an alarm no one was reached about', () => {
     );
     expect(await card()).toMatchObject({ warning: 'no-response', phoneThem: [] });
   });
+
+  it('never lists the person the alarm is about — the Head on a visit, left with the school’s visit mobile', async () => {
+    const head = await addUser(db, 'head', ['visiting-staff'], {
+      staffId: 'st-head',
+      phone: '+447700900001',
+    });
+    const visit = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+         departed_at, expected_return_at, worker_phone)
+       VALUES ('lime', 'P1', 'welfare', '{}', '2026-11-23', 'departed', $1, $1, $2, $3, '+447700900555') RETURNING id`,
+      [head.id, new Date(now.getTime() - 600_000), new Date(now.getTime() + 3_600_000)],
+    );
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step, staff_id, visit_id)
+       VALUES ('lime', 'unheard-head', false, 'sos', 'open', $1, $2, 1, 'st-head', $3) RETURNING id`,
+      [
+        new Date(now.getTime() - 60_000),
+        JSON.stringify(config.schools[0]!.escalation.alarm),
+        visit.rows[0]!.id,
+      ],
+    );
+    const id = String(rows[0]!.id);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'refused'), ($1, 0, 'sms:senior-leadership', 'failed', 'refused')`,
+      [id],
+    );
+    const board = await app.inject({
+      url: '/api/board?school=lime',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+    });
+    const card = board.json().alarms.find((a: { id: string }) => a.id === id);
+    expect(card.phoneThem).toEqual([{ name: 'Chair', phone: '+447700900002' }]);
+  });
 });
