@@ -82,10 +82,19 @@ async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | un
     if (v.leadUserId === user.id && visitingStaffOf(user, v.schoolId)) return user;
     return goingStaff(tx, v, 'leadUserId', v.leadUserId);
   }
-  if (named)
-    return named === user.id && visitingStaffOf(user, v.schoolId)
-      ? user
-      : goingStaff(tx, v, 'leadUserId', named);
+  if (named) {
+    if (named === user.id && visitingStaffOf(user, v.schoolId)) return user;
+    // Visiting staff take a visit nobody leads as its lead themselves. Naming a colleague would put
+    // them out on it without their knowing — watched, their alarms raised, the phone number and safe
+    // word someone else chose, the risks "read" for them: the office, safeguarding or an admin
+    // records a departure for someone else.
+    if (!user.roles.some((r) => r === 'office' || r === 'safeguarding' || r === 'admin'))
+      throw doorstepError(
+        'FORBIDDEN',
+        'leadUserId: you take a visit nobody leads as its lead yourself; the office records a departure for someone else',
+      );
+    return goingStaff(tx, v, 'leadUserId', named);
+  }
   if (visitingStaffOf(user, v.schoolId)) return user;
   throw doorstepError(
     'POLICY',

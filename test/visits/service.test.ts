@@ -756,6 +756,12 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
       );
       await db.query('UPDATE users SET disabled = false WHERE id = $1', [partner.id]);
       expect((await getVisit(db, id))!.status).toBe('authorised');
+      // Visiting staff take it as its lead themselves: naming a colleague (who would be out, watched
+      // and alarmed without knowing, on a phone and safe word someone else chose) is refused.
+      const forOther = await refusal(departTold(deps, partner, id, { ...go, leadUserId: staff.id }));
+      expect(forOther.code).toBe('DOORSTEP_FORBIDDEN');
+      expect(forOther.message).toMatch(/^leadUserId: you take a visit nobody leads as its lead yourself/);
+      expect((await getVisit(db, id))!.status).toBe('authorised');
 
       await departTold(deps, office, id, { ...go, leadUserId: staff.id });
       const v = (await getVisit(db, id))!;

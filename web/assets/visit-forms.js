@@ -158,6 +158,10 @@ export function commutePart(d, can) {
 export function departForm(d) {
   const myId = page.s.user.id;
   const iGo = d.staff.some((x) => x.id === myId);
+  // Visiting staff take it as its lead themselves (the server refuses naming a colleague); the office,
+  // safeguarding or an admin records a departure for whoever is going.
+  const forOthers = page.s.user.roles.some((r) => r === 'office' || r === 'safeguarding' || r === 'admin');
+  const leads = forOthers ? d.staff : d.staff.filter((x) => x.id === myId);
   const fixedLead = d.visit.leadUserId;
   const lead = fixedLead
     ? null
@@ -165,7 +169,7 @@ export function departForm(d) {
         'select',
         { name: 'lead', required: true },
         iGo ? null : h('option', { value: '' }, '— choose who is going —'),
-        d.staff.map((x) =>
+        leads.map((x) =>
           h(
             'option',
             { value: x.id, selected: x.id === myId },
