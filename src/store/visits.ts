@@ -298,3 +298,14 @@ export async function rearmWatchAfterResolution(
   }
   return null;
 }
+
+/** The visit `userId` is out on now (departed, not back), other than `except`, if any. */
+export async function otherVisitOut(db: Queryable, userId: string, except: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM visits WHERE departed_at IS NOT NULL AND returned_at IS NULL AND id <> $2
+       AND (lead_user_id = $1 OR partner_user_id = $1)
+     ORDER BY departed_at DESC LIMIT 1`,
+    [userId, except],
+  );
+  return rows[0] ? String(rows[0].id) : null;
+}

@@ -11,7 +11,7 @@ import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
-import type { VisitRow } from '../store/visits.ts';
+import { otherVisitOut, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
@@ -207,6 +207,16 @@ export async function askForHelp(
     const again = pressId ? await alarmIdByKey(tx, dedupKey) : null;
     if (again) return again;
     must(deps, user, v, 'help');
+    // Said back safe from this visit and out on another now: the help is that visit's (its address,
+    // its partner) — never raised against the family of the one before.
+    if (v.returnedAt !== null) {
+      const outOn = await otherVisitOut(tx, user.id, visitId);
+      if (outOn !== null)
+        throw doorstepError(
+          'CONFLICT',
+          `you are out on visit #${outOn} now: press "I need help" on that visit's page (or call 999)`,
+        );
+    }
     const school = knownSchool(deps.config, v.schoolId);
     const alarm = await raiseVisitAlarm(tx, {
       schoolId: v.schoolId,

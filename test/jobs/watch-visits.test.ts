@@ -589,6 +589,13 @@ describe('the visit watcher', () => {
     );
     expect(rows[0]).toEqual({ type: 'sos', status: 'open', visit_id: id });
     expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
+    // Out on the next visit already: the help is that visit's, never raised against this family.
+    const next = await departed('hampton', 90);
+    await expect(askForHelp(vdeps, lead, id, null, 'after-back-3')).rejects.toMatchObject({
+      code: 'DOORSTEP_CONFLICT',
+      message: `you are out on visit #${next} now: press "I need help" on that visit's page (or call 999)`,
+    });
+    await returnVisit(vdeps, lead, next);
     now = new Date(now.getTime() + 60 * 60_000);
     await expect(askForHelp(vdeps, lead, id, null, 'after-back-2')).rejects.toMatchObject({
       code: 'DOORSTEP_CONFLICT',

@@ -88,8 +88,11 @@ export function backSafeWords({ self, leadName, partnerName, me }) {
  * (never "help is on its way" before anyone has). A fob alarm (SOS, duress, silent) is never said
  * here: a phone lighting up and vibrating beside someone in danger can give them away.
  */
-export function outBannerLines(alarms) {
-  const help = alarms.filter((a) => a.type === 'sos' && !a.fromDevice);
+export function outBannerLines(all) {
+  // The register's and the page's own alarms only: a fob's (its SOS, its own missed check-in) is the
+  // device's word, closed by a person on the board — a check-in here does not end it.
+  const alarms = all.filter((a) => !a.fromDevice);
+  const help = alarms.filter((a) => a.type === 'sos');
   const lines = [];
   // Every message to a person failed (the board says "no one else knows"): only the office's screen
   // shows it, and no one may be looking — the worker is told to phone, never that it is passed on.
@@ -130,7 +133,9 @@ export function outBannerLines(alarms) {
  * (the return has its own countdown).
  */
 export function checkInClock({ alarms, nextAlarmAt, expectedReturnAt }) {
-  const missed = alarms.filter((a) => a.type === 'missed_check_in').map((a) => a.raisedAt);
+  // The register's missed check-in only: a fob's own stays open after a check-in here, and would hide
+  // the register's next deadline behind "overdue since".
+  const missed = alarms.filter((a) => a.type === 'missed_check_in' && !a.fromDevice).map((a) => a.raisedAt);
   if (missed.length) return { missedSince: missed.sort()[0] };
   if (nextAlarmAt && (!expectedReturnAt || new Date(nextAlarmAt) < new Date(expectedReturnAt)))
     return { dueAt: nextAlarmAt };

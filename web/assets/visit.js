@@ -205,7 +205,9 @@ async function load() {
   // A departure form kept half filled in: the fresh "Needed" list is for an empty form, so ask again.
   const depart = document.getElementById('depart');
   if (depart?.dataset.dirty) depart.dispatchEvent(new Event('recheck'));
-  keepFresh(d.out, d.office);
+  // Re-read while out, and while help can still be asked for after back safe (its banner follows the
+  // office; the button goes when the server no longer takes it).
+  keepFresh(d.out || d.actions.includes('help'), d.office);
 }
 
 page.load = load;

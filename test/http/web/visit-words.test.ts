@@ -13,7 +13,7 @@ interface VisitWords {
     alarms: { type: string; status: string; fromDevice: boolean; noOneReached?: boolean }[],
   ) => string[];
   checkInClock: (o: {
-    alarms: { type: string; raisedAt: string }[];
+    alarms: { type: string; raisedAt: string; fromDevice?: boolean }[];
     nextAlarmAt: string | null;
     expectedReturnAt: string | null;
   }) => { missedSince?: string; dueAt?: string } | null;
@@ -163,6 +163,18 @@ describe('the visit page: the check-in countdown', () => {
         expectedReturnAt: back,
       }),
     ).toEqual({ missedSince: '2026-11-23T13:36:00Z' });
+  });
+  it('a fob’s own missed check-in (closed by a person on the board, not by a check-in here) hides no deadline and asks nothing', () => {
+    const fob = {
+      type: 'missed_check_in',
+      status: 'open',
+      raisedAt: '2026-11-23T13:36:00Z',
+      fromDevice: true,
+    };
+    expect(
+      words.checkInClock({ alarms: [fob], nextAlarmAt: '2026-11-23T13:56:00Z', expectedReturnAt: back }),
+    ).toEqual({ dueAt: '2026-11-23T13:56:00Z' });
+    expect(words.outBannerLines([fob])).toEqual([]);
   });
   it('else the next check-in when it comes before the return; the return alone has its own countdown', () => {
     expect(
