@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.ts';
+import { ADMIN_FAILURES_ALLOWED } from '../../src/http/admin-queues.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -129,5 +130,38 @@ describe('http app', () => {
     });
     expect(api.statusCode).toBe(200);
     expect(JSON.stringify(api.json())).toContain('maintenance');
+  });
+
+  it('shows the alarm path’s queues read-only: pausing the alarms queue (every ladder step, the visit watch) is refused', async () => {
+    const right = Buffer.from('admin:correct horse').toString('base64');
+    const pause = await adminApp.inject({
+      method: 'PUT',
+      url: '/admin/queues/api/queues/alarms/pause',
+      headers: { authorization: `Basic ${right}` },
+    });
+    expect(pause.statusCode).toBeGreaterThanOrEqual(400);
+    expect(await producer.queueFor('escalate').isPaused()).toBe(false);
+  });
+
+  it('refuses an address that keeps guessing (429), even with the right password, until its window ends', async () => {
+    const guess = (n: number) => Buffer.from(`admin:guess-${n}`).toString('base64');
+    const from = (auth: string) =>
+      adminApp.inject({
+        url: '/admin/queues/api/queues',
+        remoteAddress: '203.0.113.9',
+        headers: { authorization: `Basic ${auth}` },
+      });
+    for (let i = 0; i < ADMIN_FAILURES_ALLOWED; i++) expect((await from(guess(i))).statusCode).toBe(401);
+    const right = Buffer.from('admin:correct horse').toString('base64');
+    expect((await from(right)).statusCode).toBe(429);
+    // Another address is not held up by it.
+    expect(
+      (
+        await adminApp.inject({
+          url: '/admin/queues/api/queues',
+          headers: { authorization: `Basic ${right}` },
+        })
+      ).statusCode,
+    ).toBe(200);
   });
 });
