@@ -26,19 +26,26 @@ function redactLogObject(object: Record<string, unknown>): Record<string, unknow
 const TOKEN_IN_PATH = /(\/hooks\/fob\/[^/?]+\/[^/?]+\/)[^/?]+/;
 
 /**
+ * A pupil's id in an address (`/pupils/<id>`, `/api/pupils/<id>/…`): the MIS id, which for a CTF
+ * school is the UPN — a national identifier, and a safeguarding action's log line tied to a child.
+ */
+const PUPIL_IN_PATH = /(\/pupils\/)[^/?]+/;
+
+/**
  * A request as logged: method and path only. Query strings can carry personal data (a pupil
- * search) and are never logged, nor the token a webhook's address carries; the request object
- * itself is left untouched for routing.
+ * search) and are never logged, nor the token a webhook's address carries, nor a pupil's id in the
+ * path; the request object itself is left untouched for routing.
  */
 function withoutQuery(req: unknown): unknown {
   if (!req || typeof req !== 'object') return req;
   const r = req as { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } };
   if (typeof r.url !== 'string') return req;
   const tokened = TOKEN_IN_PATH.test(r.url);
-  if (!r.url.includes('?') && !tokened) return req;
-  const path = (
-    r.url.includes('?') ? `${r.url.slice(0, r.url.indexOf('?'))}?[query redacted]` : r.url
-  ).replace(TOKEN_IN_PATH, '$1[token redacted]');
+  const pupil = PUPIL_IN_PATH.test(r.url);
+  if (!r.url.includes('?') && !tokened && !pupil) return req;
+  const path = (r.url.includes('?') ? `${r.url.slice(0, r.url.indexOf('?'))}?[query redacted]` : r.url)
+    .replace(TOKEN_IN_PATH, '$1[token redacted]')
+    .replace(PUPIL_IN_PATH, '$1[pupil id redacted]');
   return { method: r.method, url: path, remoteAddress: r.ip ?? r.socket?.remoteAddress };
 }
 

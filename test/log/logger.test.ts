@@ -205,6 +205,22 @@ describe('log redaction', () => {
     expect(JSON.parse(text()).req.url).toBe('/api/pupils?[query redacted]');
   });
 
+  it("logs a pupil's page or action without the pupil's id (a CTF school's is the UPN)", () => {
+    for (const url of [
+      '/api/pupils/A123456789012/welfare-concern',
+      '/pupils/A123456789012?school=alpha',
+      '/api/pupils/A123456789012/attendance?school=alpha',
+      '//pupils/A123456789012/chronology',
+    ]) {
+      const { log, text } = capture();
+      log.info({ req: { method: 'POST', url, ip: '127.0.0.1' } }, 'incoming request');
+      expect(text(), url).not.toContain('A123456789012');
+    }
+    const { log, text } = capture();
+    log.info({ req: { method: 'POST', url: '/api/pupils/A123456789012/welfare-concern' } }, 'x');
+    expect(JSON.parse(text()).req.url).toBe('/api/pupils/[pupil id redacted]/welfare-concern');
+  });
+
   it("logs a fob webhook's address without the token it carries (the token is its secret)", () => {
     const { log, text } = capture();
     log.info(
