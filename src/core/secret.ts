@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { inspect } from 'node:util';
 
 /**
@@ -29,4 +30,13 @@ export class Secret {
   [inspect.custom](): string {
     return `[secret from ${this.source}]`;
   }
+}
+
+/**
+ * A secret given against the one expected (a webhook address's token, a metrics bearer), in constant
+ * time: compared as SHA-256 digests, so neither the length nor the first differing byte shows.
+ */
+export function sameSecret(given: string, expected: string): boolean {
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(given), digest(expected));
 }

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { isTrustWide } from '../auth/scope.ts';
 import { type Check, runChecks } from '../core/checks.ts';
+import { type Secret, sameSecret } from '../core/secret.ts';
 import { doorstepError, ERRORS, isDoorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
@@ -67,6 +68,12 @@ export interface HttpAppOptions {
    * scheme is its X-Forwarded-Proto. Without it, forwarded headers are ignored.
    */
   trustProxy?: boolean | undefined;
+  /**
+   * What a scraper not on this machine sends to read `/metrics` (`Authorization: Bearer <token>`);
+   * without it only a local probe may. The figures say when an alarm is escalating and when a
+   * school's lone-worker feed is down.
+   */
+  metricsToken?: Secret | undefined;
 }
 
 /** Trusts the peer (the proxy) and nothing it forwards: the address it saw is the client. */
@@ -208,7 +215,17 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
       .send(detailed ? { status, down: down.map((r) => r.name), checks: results } : { status });
   });
 
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', async (req, reply) => {
+    const given = req.headers.authorization;
+    const token = options.metricsToken?.reveal();
+    const allowed =
+      isLocalProbe(req, options.trustProxy === true) ||
+      (token !== undefined && typeof given === 'string' && sameSecret(given, `Bearer ${token}`));
+    if (!allowed)
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer realm="doorstep metrics"')
+        .send({ code: ERRORS.UNAUTHORISED.code, message: 'metrics: a local probe, or the metrics token' });
     const body = await options.metrics.metrics();
     return reply.type(options.metrics.contentType).send(body);
   });

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BLACKLINE_CONTENT_TYPES, blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
@@ -8,6 +7,7 @@ import { noteOutcome } from '../alarms/fob-feeds.ts';
 import type { IngestDeps } from '../alarms/ingest-types.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { findSchool } from '../config/school-of.ts';
+import { sameSecret } from '../core/secret.ts';
 import { verifyStandardWebhook } from '../core/standard-webhooks.ts';
 import { ERRORS } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
@@ -28,11 +28,6 @@ export interface FobWebhookOptions {
  * alarm), 202 accepted, 413 over the size limit, 422 naming the failing field, or an untrusted
  * non-alarm event (the payload is kept in rejected_events), 404 for a school or profile not configured.
  */
-/** The token in a webhook's address is its secret: compared in constant time (as digests, any length). */
-function sameToken(given: string, expected: string): boolean {
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 export async function registerFobWebhooks(app: FastifyInstance, options: FobWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
@@ -107,7 +102,7 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
       }
       const verified =
         transport.verify === 'address-token'
-          ? sameToken(req.params.token ?? '', transport.token!.reveal())
+          ? sameSecret(req.params.token ?? '', transport.token!.reveal())
             ? ({ ok: true, id: null } as const)
             : ({ ok: false, reason: "the address's token does not match" } as const)
           : verifyStandardWebhook(

@@ -201,6 +201,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
           prefix: config.redis.prefix,
         },
         trustProxy: config.http.trustProxy,
+        metricsToken: config.http.metricsToken,
         web: {
           db,
           config,

@@ -109,6 +109,36 @@ describe('http app', () => {
     expect(r.body).toContain('doorstep_queue_jobs{queue="maintenance",state="waiting"} 0');
   });
 
+  it("serves metrics (an alarm escalating, a school's feed down) to a local probe or the metrics token only", async () => {
+    const far = { url: '/metrics', remoteAddress: '203.0.113.7' };
+    expect((await app.inject(far)).statusCode).toBe(401);
+    // Through a proxy on this machine: not a local probe either.
+    expect(
+      (await app.inject({ url: '/metrics', headers: { 'x-forwarded-for': '203.0.113.7' } })).statusCode,
+    ).toBe(401);
+    const queues = [...producer.queues.values()];
+    const withToken = await buildHttpApp({
+      log,
+      readiness: [],
+      metrics: createMetrics(queues),
+      queues,
+      metricsToken: new Secret('scrape-token-0123456789', 'env:M'),
+    });
+    try {
+      expect(
+        (await withToken.inject({ ...far, headers: { authorization: 'Bearer wrong' } })).statusCode,
+      ).toBe(401);
+      const ok = await withToken.inject({
+        ...far,
+        headers: { authorization: 'Bearer scrape-token-0123456789' },
+      });
+      expect(ok.statusCode).toBe(200);
+      expect(ok.body).toMatch(/^doorstep_process_cpu_seconds_total \d/m);
+    } finally {
+      await withToken.close();
+    }
+  });
+
   it('does not serve the queue admin UI unless a credential is configured', async () => {
     expect((await app.inject('/admin/queues')).statusCode).toBe(404);
   });

@@ -39,6 +39,8 @@ export function serverSettings(secret: SecretField) {
         port: z.int().min(0).max(65535).default(8080),
         /** bull-board at /admin/queues; absent means the admin UI is not served at all. */
         admin: z.strictObject({ username: z.string().min(1), password: secret() }).optional(),
+        /** What a Prometheus scraper not on this machine sends (Bearer); absent: /metrics to local probes only. */
+        metricsToken: secret().optional(),
         /** How long a sign-in lasts (a school day by default). */
         sessionHours: z.number().min(0.25).max(72).default(12),
         /** `auto`: Secure cookies when the request came over https (set trustProxy behind a TLS proxy). */
