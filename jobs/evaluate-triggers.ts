@@ -23,8 +23,9 @@ export async function evaluateTriggers(
   const report = await evaluateSchoolTriggers(deps.db, school, rules, {
     today: londonDate(now),
     now,
-    pupilIds:
-      payload.reason === 'import' && payload.importId !== undefined
+    pupilIds: payload.pupilIds?.length
+      ? payload.pupilIds
+      : payload.reason === 'import' && payload.importId !== undefined
         ? (await changedPupilsOf(deps.db, payload.importId)).slice(
             (payload.chunk ?? 0) * EVALUATION_CHUNK,
             ((payload.chunk ?? 0) + 1) * EVALUATION_CHUNK,

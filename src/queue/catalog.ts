@@ -96,6 +96,12 @@ export const catalog = {
         importId: z.string().regex(/^\d+$/).optional(),
         /** Which EVALUATION_CHUNK-sized slice of the import's changed pupils (0 first). */
         chunk: z.number().int().min(0).max(1000).optional(),
+        /**
+         * Only in a job an earlier version queued (still waiting, or retried, across an upgrade): its
+         * pupils, evaluated as then — never written now. Refusing it would drop the evaluation of an
+         * import already marked handed over until the nightly run.
+         */
+        pupilIds: z.array(z.string().min(1).max(64)).max(100_000).optional(),
         reason: z.enum(['import', 'nightly', 'manual']),
       }),
       attempts: 5,

@@ -173,6 +173,10 @@ describe('trigger episodes', () => {
         deps,
       ),
     ).toMatchObject({ pupils: 1, raised: 1 });
+    // A job queued by an earlier version (its pupils in the payload), waiting across an upgrade: as then.
+    expect(
+      await evaluateTriggers({ schoolId: 'alpha', pupilIds: ['p2'], reason: 'import' }, jobRun, deps),
+    ).toMatchObject({ pupils: 1 });
     expect(await evaluateTriggers({ schoolId: 'alpha', reason: 'nightly' }, jobRun, deps)).toMatchObject({
       pupils: 2,
       raised: 1,
