@@ -36,6 +36,17 @@ describe('escalationHours: validation', () => {
     ]);
   });
 
+  it('refuses an out-of-hours phone number without the school hours it is offered outside', () => {
+    expect(problems(`    outOfHoursPhone: "07700 900123"\n`)).toEqual([
+      'schools[0].outOfHoursPhone (line 9): needs escalationHours.schoolDay (and its outOfHours ladders): the school hours outside which the phone page offers this number, got "07700 900123"',
+    ]);
+    expect(
+      problems(
+        `    outOfHoursPhone: "07700 900123"\n    escalationHours: { schoolDay: "08:00-17:00", outOfHours: { alarm: ${LADDER} } }\n`,
+      ),
+    ).toEqual([]);
+  });
+
   it('refuses hours without an out-of-hours ladder, and an out-of-hours ladder without hours', () => {
     expect(
       problems(`    escalationHours: { schoolDay: "08:00-17:00", weekend: { alarm: ${LADDER} } }\n`),
