@@ -27,11 +27,12 @@ export class EmailChannel implements Channel {
       url: o.smtpUrl,
       ...(o.username && o.password ? { auth: { user: o.username, pass: o.password.reveal() } } : {}),
       // nodemailer waits up to 2 minutes to connect, 30 s for the greeting and 10 minutes on a quiet
-      // socket: a server that hangs would hold a send past its job's bound (jobs/notify.ts), and a
-      // connection open, for each try.
-      connectionTimeout: 10_000,
-      greetingTimeout: 10_000,
-      socketTimeout: 15_000,
+      // socket: a server that hangs would hold a send past its bound (SEND_BOUND_MS, 20 s), still
+      // running — a message that then went would be counted failed and sent again. These give up
+      // first, closing the connection: 5 s to connect, 5 s for the greeting, 8 s of silence.
+      connectionTimeout: 5_000,
+      greetingTimeout: 5_000,
+      socketTimeout: 8_000,
     } as never);
     this.from = o.from;
     this.addresses = addresses;
