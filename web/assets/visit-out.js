@@ -13,23 +13,7 @@ export function outParts(d, can) {
   const parts = [];
   // These two first: the page puts them at its top while out (visit.js).
   parts.push(outBanner(d));
-  parts.push(
-    h(
-      'div',
-      { class: 'big-actions' },
-      can('help')
-        ? h(
-            'button',
-            { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.office) },
-            'I need help',
-          )
-        : null,
-      d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
-      // Hampton: "call for assistance from the Police"; King's: "contact … relevant authorities (e.g.,
-      // Police …)". The school's alarm is not the police: in danger now, the worker calls them.
-      h('a', { class: 'button big danger', id: 'call-999', href: 'tel:999' }, 'Call 999'),
-    ),
-  );
+  parts.push(helpActions(d, can('help')));
   parts.push(
     h(
       'p',
@@ -246,16 +230,7 @@ export function outBanner(d) {
   const said = lines.join('\n');
   if (said && said !== lastSaid && navigator.vibrate) navigator.vibrate([300, 100, 300]);
   lastSaid = said;
-  return h(
-    'section',
-    {
-      id: 'out-banner',
-      class: lines.length ? 'ingest-down' : '',
-      ...(lines.length ? { role: 'alert' } : {}),
-    },
-    lines.map((l) => h('p', {}, h('strong', {}, l))),
-    clock,
-  );
+  return alertSection('out-banner', lines, clock);
 }
 function left(iso) {
   const ms = new Date(iso).getTime() - Date.now();
@@ -351,27 +326,40 @@ function notSent(err, office) {
  */
 export function helpAfterBack(d) {
   // What the office sees of an alarm asked for from here (taken yet, or no one reached).
-  const lines = outBannerLines(d.alarms);
+  return alertSection(
+    'help-after-back',
+    outBannerLines(d.alarms),
+    h('p', {}, `Marked back safe at ${fmtTime(d.visit.returnedAt)}. Still there and need help?`),
+    helpActions(d, true),
+  );
+}
+
+/** What the office sees, as lines across the top: an alert (with a vibration, by the caller) when there are any. */
+function alertSection(id, lines, ...rest) {
   return h(
     'section',
-    {
-      id: 'help-after-back',
-      class: lines.length ? 'ingest-down' : '',
-      ...(lines.length ? { role: 'alert' } : {}),
-    },
+    { id, class: lines.length ? 'ingest-down' : '', ...(lines.length ? { role: 'alert' } : {}) },
     lines.map((l) => h('p', {}, h('strong', {}, l))),
-    h('p', {}, `Marked back safe at ${fmtTime(d.visit.returnedAt)}. Still there and need help?`),
-    h(
-      'div',
-      { class: 'big-actions' },
-      h(
-        'button',
-        { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.office) },
-        'I need help',
-      ),
-      d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
-      h('a', { class: 'button big danger', href: 'tel:999' }, 'Call 999'),
-    ),
+    ...rest,
+  );
+}
+
+/** "I need help" (where the server takes it), the office's (or on-call) number and 999: the largest buttons. */
+function helpActions(d, help) {
+  return h(
+    'div',
+    { class: 'big-actions' },
+    help
+      ? h(
+          'button',
+          { type: 'button', class: 'danger big', id: 'help', onclick: () => askForHelp(d.office) },
+          'I need help',
+        )
+      : null,
+    d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
+    // Hampton: "call for assistance from the Police"; King's: "contact … relevant authorities (e.g.,
+    // Police …)". The school's alarm is not the police: in danger now, the worker calls them.
+    h('a', { class: 'button big danger', id: 'call-999', href: 'tel:999' }, 'Call 999'),
   );
 }
 
