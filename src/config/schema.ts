@@ -102,13 +102,15 @@ export function buildConfigSchema(sources: SecretSources) {
           sinks.push(a.sink);
         });
         // The on-call number is offered outside the school's hours: without them it never would be.
-        if (s.outOfHoursPhone && !s.escalationHours?.schoolDay)
+        if (s.outOfHoursPhone && !s.escalationHours)
           ctx.addIssue({
             code: 'custom',
             path: ['schools', i, 'outOfHoursPhone'],
             input: s.outOfHoursPhone,
+            // A person's mobile: not repeated back in the error.
+            params: { [NO_ECHO]: true },
             message:
-              'needs escalationHours.schoolDay (and its outOfHours ladders): the school hours outside which the phone page offers this number',
+              'needs escalationHours (schoolDay with its outOfHours ladders, or weekend / holiday ladders): the times outside school hours when the phone page offers this number',
           });
         // Each sink's timeout within the delivery job's, and no pupil-less kind to an Arbor note.
         for (const p of recordSinkProblems(s))

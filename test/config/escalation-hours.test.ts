@@ -38,7 +38,7 @@ describe('escalationHours: validation', () => {
 
   it('refuses an out-of-hours phone number without the school hours it is offered outside', () => {
     expect(problems(`    outOfHoursPhone: "07700 900123"\n`)).toEqual([
-      'schools[0].outOfHoursPhone (line 9): needs escalationHours.schoolDay (and its outOfHours ladders): the school hours outside which the phone page offers this number, got "07700 900123"',
+      'schools[0].outOfHoursPhone (line 9): needs escalationHours (schoolDay with its outOfHours ladders, or weekend / holiday ladders): the times outside school hours when the phone page offers this number',
     ]);
     expect(
       parseConfigText(

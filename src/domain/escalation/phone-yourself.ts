@@ -15,16 +15,22 @@ export interface PersonToPhone {
  */
 export function peopleToPhone(
   targets: readonly string[],
-  contacts: Readonly<Record<string, readonly { name: string; phone?: string | undefined }[]>>,
+  contacts: Readonly<
+    Record<string, readonly { name: string; phone?: string | undefined; email?: string | undefined }[]>
+  >,
   about: readonly (string | null | undefined)[],
+  /** The e-mail addresses of the people it is about: a contact entry with one is them, whatever its phone. */
+  aboutEmails: readonly string[] = [],
 ): PersonToPhone[] {
   const seen = new Set(about.flatMap((p) => (p ? [phoneKey(p)] : [])));
+  const emails = new Set(aboutEmails.map((e) => e.trim().toLowerCase()));
   const out: PersonToPhone[] = [];
   for (const target of targets) {
     const group = target.split(':')[1];
     if (!group || !Object.hasOwn(contacts, group)) continue;
     for (const person of contacts[group] ?? []) {
       if (!person.phone || seen.has(phoneKey(person.phone))) continue;
+      if (person.email && emails.has(person.email.trim().toLowerCase())) continue;
       seen.add(phoneKey(person.phone));
       out.push({ name: person.name, phone: person.phone });
     }

@@ -80,7 +80,8 @@ export const CLOCK_RESET_MS = 30 * 24 * 60 * 60_000;
 
 /** Whether an assessed alarm's device time is one a reset clock gave (`CLOCK_RESET_MS`). */
 export function clockReset(a: Pick<Assessment, 'clockSkewMs'>): boolean {
-  return a.clockSkewMs !== null && a.clockSkewMs < -CLOCK_RESET_MS;
+  // Or as far ahead: no fob is a month fast but a broken one.
+  return a.clockSkewMs !== null && Math.abs(a.clockSkewMs) > CLOCK_RESET_MS;
 }
 
 /**

@@ -51,10 +51,13 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
              */
             phoneThem:
               a.warning === 'no-one-reached'
-                ? peopleToPhone(
-                    a.notifications.map((n) => n.target),
-                    school.contacts,
-                    (await alarmSubjects(deps.db, a.id)).phones,
+                ? await alarmSubjects(deps.db, a.id).then((about) =>
+                    peopleToPhone(
+                      a.notifications.map((n) => n.target),
+                      school.contacts,
+                      about.phones,
+                      about.emails,
+                    ),
                   )
                 : [],
           })),

@@ -32,6 +32,11 @@ describe('whom the office phones itself when every message failed', () => {
       { name: 'Bursar', phone: '+447700900003' },
     ]);
   });
+  it('never a contact entry with the e-mail of someone it is about, whatever phone it carries', () => {
+    const withEmail = { leaders: [{ name: 'Head', phone: '+447700900009', email: 'Head@School.example' }] };
+    expect(peopleToPhone(['sms:leaders'], withEmail, [], ['head@school.example'])).toEqual([]);
+  });
+
   it('never the person the alarm is about, however their number is written; nothing for unknown groups', () => {
     expect(peopleToPhone(['sms:leaders'], contacts, ['07700 900002', null])).toEqual([
       { name: 'Head', phone: '+447700900001' },
