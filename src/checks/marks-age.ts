@@ -1,5 +1,7 @@
+import type { SchoolConfig } from '../config/schema.ts';
 import { addDays } from '../domain/attendance/dates.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
+import { calendarFor } from '../triggers/calendar-for.ts';
 
 /** How many school days with no marks at all, before today, are said on the data page. */
 export const MARKS_STALE_SCHOOL_DAYS = 3;
@@ -17,4 +19,14 @@ export function marksStale(latest: string | null, today: string, calendar: Schoo
   for (let d = addDays(latest, 1); d < today; d = addDays(d, 1)) if (calendar.isSchoolDay(d)) missing++;
   if (missing < MARKS_STALE_SCHOOL_DAYS) return null;
   return `the latest marks are for ${latest}: the ${missing} school days since have none for any pupil — the export may have stopped moving on (a report's date range, a sync that brings nothing new), and no trigger can fire for those days`;
+}
+
+/**
+ * `marksStale` for a school by its own calendar — null for a school that has entered no terms: every
+ * weekday counts as a school day there, and each holiday and INSET day would read as marks stopped
+ * (`doorstep check` says the terms are missing).
+ */
+export function schoolMarksStale(school: SchoolConfig, latest: string | null, today: string): string | null {
+  if (school.calendar.terms.length === 0) return null;
+  return marksStale(latest, today, calendarFor(school, today));
 }

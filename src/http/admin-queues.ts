@@ -51,6 +51,11 @@ export class AdminFailures {
     return t.n >= ADMIN_FAILURES_ALLOWED;
   }
 
+  /** The right credential from an address: its wrong tries are forgotten (a tab that had an old one). */
+  succeeded(address: string): void {
+    this.tries.delete(address);
+  }
+
   failed(address: string, now: number): void {
     const t = this.tries.get(address);
     if (!t || now - t.since >= ADMIN_FAILURE_WINDOW_MS) {
@@ -94,6 +99,7 @@ export async function registerAdminQueues(
           .header('www-authenticate', 'Basic realm="doorstep admin", charset="UTF-8"')
           .send({ code: ERRORS.UNAUTHORISED.code, message: 'credentials required' });
       }
+      failures.succeeded(req.ip);
     });
     await scope.register(serverAdapter.registerPlugin(), { prefix: ADMIN_QUEUES_PATH });
   });

@@ -11,7 +11,7 @@ import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
-import { otherVisitOut, type VisitRow } from '../store/visits.ts';
+import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
@@ -200,6 +200,14 @@ export async function askForHelp(
    */
   pressId?: string,
 ): Promise<string> {
+  // Said back safe from this visit and out on another now (its page still open in the hour help stays
+  // on it): raised on the visit they are out on — its address, its partner, its ladder — never
+  // refused, and never against the family of the one before.
+  const before = await getVisit(deps.db, visitId);
+  if (before?.returnedAt) {
+    const outOn = await otherVisitOut(deps.db, user.id, visitId);
+    if (outOn !== null) return askForHelp(deps, user, outOn, location, pressId);
+  }
   const now = deps.now();
   const dedupKey = `visit:${visitId}:help:${user.id}:${pressId ?? now.toISOString()}`;
   const alarmId = await change(deps, async (tx, events) => {
@@ -207,16 +215,6 @@ export async function askForHelp(
     const again = pressId ? await alarmIdByKey(tx, dedupKey) : null;
     if (again) return again;
     must(deps, user, v, 'help');
-    // Said back safe from this visit and out on another now: the help is that visit's (its address,
-    // its partner) — never raised against the family of the one before.
-    if (v.returnedAt !== null) {
-      const outOn = await otherVisitOut(tx, user.id, visitId);
-      if (outOn !== null)
-        throw doorstepError(
-          'CONFLICT',
-          `you are out on visit #${outOn} now: press "I need help" on that visit's page (or call 999)`,
-        );
-    }
     const school = knownSchool(deps.config, v.schoolId);
     const alarm = await raiseVisitAlarm(tx, {
       schoolId: v.schoolId,
@@ -254,6 +252,12 @@ export async function helpPosition(
   alarmId: string,
   location: { lat: number; lon: number; accuracyM: number | null },
 ): Promise<void> {
+  // The help this page asked for was raised on the visit its worker is out on now (`askForHelp`).
+  const before = await getVisit(deps.db, visitId);
+  if (before?.returnedAt) {
+    const outOn = await otherVisitOut(deps.db, user.id, visitId);
+    if (outOn !== null) return helpPosition(deps, user, outOn, alarmId, location);
+  }
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     must(deps, user, v, 'help');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { marksStale } from '../../src/checks/marks-age.ts';
+import { marksStale, schoolMarksStale } from '../../src/checks/marks-age.ts';
 import { SchoolCalendar } from '../../src/domain/calendar.ts';
+import { configWith } from '../helpers/config.ts';
 
 /** Marks that stop coming in while every sync still applies: no error anywhere, and no trigger fires. */
 describe('marks that stopped coming in', () => {
@@ -15,6 +16,10 @@ describe('marks that stopped coming in', () => {
     expect(marksStale('2026-11-17', '2026-11-24', calendar)).toBe(
       "the latest marks are for 2026-11-17: the 3 school days since have none for any pupil — the export may have stopped moving on (a report's date range, a sync that brings nothing new), and no trigger can fire for those days",
     );
+  });
+
+  it('say nothing at a school with no terms entered (every weekday would count; a holiday read as marks stopped)', () => {
+    expect(schoolMarksStale(configWith().schools[0]!, '2026-07-20', '2026-09-01')).toBeNull();
   });
 
   it('say nothing before any marks, or with marks up to yesterday', () => {

@@ -28,6 +28,7 @@ import {
   arriveVisit,
   askForHelp,
   checkInVisit,
+  helpPosition,
   returnVisit,
   runningLate,
 } from '../../src/visits/while-out.ts';
@@ -589,12 +590,19 @@ describe('the visit watcher', () => {
     );
     expect(rows[0]).toEqual({ type: 'sos', status: 'open', visit_id: id });
     expect(await producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
-    // Out on the next visit already: the help is that visit's, never raised against this family.
+    // Out on the next visit already (this page still open): raised on that visit — its address and
+    // partner — never refused, never against this family; the position follows it there.
     const next = await departed('hampton', 90);
-    await expect(askForHelp(vdeps, lead, id, null, 'after-back-3')).rejects.toMatchObject({
-      code: 'DOORSTEP_CONFLICT',
-      message: `you are out on visit #${next} now: press "I need help" on that visit's page (or call 999)`,
-    });
+    const onNext = await askForHelp(vdeps, lead, id, null, 'after-back-3');
+    const raised = await db.query<{ visit_id: string }>('SELECT visit_id::text FROM alarms WHERE id = $1', [
+      onNext,
+    ]);
+    expect(raised.rows[0]!.visit_id).toBe(next);
+    await helpPosition(vdeps, lead, id, onNext, { lat: 53.8, lon: -1.55, accuracyM: 30 });
+    const placed = await db.query<{ location: unknown }>('SELECT location FROM alarms WHERE id = $1', [
+      onNext,
+    ]);
+    expect(placed.rows[0]!.location).toEqual({ lat: 53.8, lon: -1.55, accuracyM: 30 });
     await returnVisit(vdeps, lead, next);
     now = new Date(now.getTime() + 60 * 60_000);
     await expect(askForHelp(vdeps, lead, id, null, 'after-back-2')).rejects.toMatchObject({

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { calendarEnds } from '../../checks/calendar-ends.ts';
-import { marksStale } from '../../checks/marks-age.ts';
+import { schoolMarksStale } from '../../checks/marks-age.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
@@ -17,7 +17,6 @@ import { dataPageFacts, latestMarkedDate, outboxRecordShown } from '../../store/
 import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { lastPurgeRuns } from '../../store/purge-runs.ts';
 import { syncStatus } from '../../store/sync-status.ts';
-import { calendarFor } from '../../triggers/calendar-for.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
@@ -64,10 +63,10 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         /** The calendar running out (after its last term no trigger is raised): the words, or null. */
         calendarEnds: calendarEnds(school, londonDate(deps.now())),
         /** Marks that stopped coming in while the syncs still apply (null while they are recent). */
-        marksStale: marksStale(
+        marksStale: schoolMarksStale(
+          school,
           await latestMarkedDate(deps.db, school.id),
           londonDate(deps.now()),
-          calendarFor(school, londonDate(deps.now())),
         ),
         cursors: facts.cursors,
         // Each import with its rejected rows counted by cause when it ran (every row, with the first
