@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
+import { type FakeCpoms, recordKey, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -154,7 +154,7 @@ describe('appointments and agreements in a browser', () => {
     const atCpoms = await until(
       async () =>
         [...cpoms.incidents.values()].find(
-          (i) => String(i.idempotencyKey) === `visit-appointment:thames:${visitId}:1`,
+          (i) => recordKey(i.idempotencyKey) === `visit-appointment:thames:${visitId}:1`,
         ),
       30_000,
       'the appointment record at the fake CPOMS',

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
+import { type FakeCpoms, recordKey, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import {
   dropSchema,
@@ -384,7 +384,9 @@ describe('Doorstep in a browser', () => {
 
     const record = await until(
       async () =>
-        [...cpoms.incidents.values()].find((i) => String(i.idempotencyKey).startsWith('visit-outcome:lime:')),
+        [...cpoms.incidents.values()].find((i) =>
+          recordKey(i.idempotencyKey).startsWith('visit-outcome:lime:'),
+        ),
       30_000,
       'the visit outcome at the fake CPOMS',
     );

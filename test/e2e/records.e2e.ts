@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
-import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
+import { type FakeCpoms, recordKey, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -189,7 +189,7 @@ describe('records and notices in a browser', () => {
     await until(
       async () =>
         [...cpoms.incidents.values()].find((i) =>
-          String(i.idempotencyKey).startsWith(`visit-concern:heath:${visitId}:`),
+          recordKey(i.idempotencyKey).startsWith(`visit-concern:heath:${visitId}:`),
         ),
       30_000,
       'the concern at the fake CPOMS',
@@ -219,7 +219,7 @@ describe('records and notices in a browser', () => {
     const atCpoms = await until(
       async () =>
         [...cpoms.incidents.values()].find(
-          (i) => String(i.idempotencyKey) === `visit-outcome:heath:${visitId}`,
+          (i) => recordKey(i.idempotencyKey) === `visit-outcome:heath:${visitId}`,
         ),
       30_000,
       'the outcome at the fake CPOMS',
