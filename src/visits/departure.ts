@@ -1,5 +1,6 @@
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
+import { mayNameLead } from '../domain/visits/lifecycle.ts';
 import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
@@ -10,7 +11,7 @@ import { markDeparted } from '../store/visit-changes.ts';
 import { staffCompetence } from '../store/visit-queries.ts';
 import { getVisit, type Vehicle, type VisitRow } from '../store/visits.ts';
 import { calendarFor } from '../triggers/calendar-for.ts';
-import { assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
+import { actorOf, assertMayActOn, knownSchool, userMaySeeSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { exemptionsFor } from './family-notice.ts';
 import { sendNotices } from './visit-notices.ts';
@@ -84,11 +85,9 @@ async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | un
   }
   if (named) {
     if (named === user.id && visitingStaffOf(user, v.schoolId)) return user;
-    // Visiting staff take a visit nobody leads as its lead themselves. Naming a colleague would put
-    // them out on it without their knowing — watched, their alarms raised, the phone number and safe
-    // word someone else chose, the risks "read" for them: the office, safeguarding or an admin
-    // records a departure for someone else.
-    if (!user.roles.some((r) => r === 'office' || r === 'safeguarding' || r === 'admin'))
+    // Visiting staff take a visit nobody leads as its lead themselves (`mayNameLead`): naming a
+    // colleague would put them out without their knowing, on a phone and safe word someone else chose.
+    if (!mayNameLead(actorOf(user)))
       throw doorstepError(
         'FORBIDDEN',
         'leadUserId: you take a visit nobody leads as its lead yourself; the office records a departure for someone else',

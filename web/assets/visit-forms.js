@@ -158,10 +158,9 @@ export function commutePart(d, can) {
 export function departForm(d) {
   const myId = page.s.user.id;
   const iGo = d.staff.some((x) => x.id === myId);
-  // Visiting staff take it as its lead themselves (the server refuses naming a colleague); the office,
-  // safeguarding or an admin records a departure for whoever is going.
-  const forOthers = page.s.user.roles.some((r) => r === 'office' || r === 'safeguarding' || r === 'admin');
-  const leads = forOthers ? d.staff : d.staff.filter((x) => x.id === myId);
+  // Visiting staff take it as its lead themselves; the office, safeguarding or an admin records a
+  // departure for whoever is going (the server says which: `mayNameLead`).
+  const leads = d.mayNameLead ? d.staff : d.staff.filter((x) => x.id === myId);
   const fixedLead = d.visit.leadUserId;
   const lead = fixedLead
     ? null

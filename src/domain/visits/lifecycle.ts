@@ -135,6 +135,13 @@ const has = (a: Actor, ...roles: string[]) => roles.some((r) => a.roles.includes
 const onVisit = (a: Actor, v: LifecycleVisit) => a.id === v.leadUserId || a.id === v.partnerUserId;
 /** Office, safeguarding and admin act on any visit of their school. */
 const staffRole = (a: Actor) => has(a, 'office', 'safeguarding', 'admin');
+
+/**
+ * Who may name the worker going on a visit nobody leads (the office for a worker who phoned):
+ * office, safeguarding and admin. Visiting staff take such a visit as its lead themselves — naming a
+ * colleague would put them out, watched and alarmed, without their knowing.
+ */
+export const mayNameLead = (a: Actor): boolean => staffRole(a);
 /** Visiting staff may take a visit nobody leads yet. */
 const mayTake = (a: Actor, v: LifecycleVisit) => has(a, 'visiting-staff') && v.leadUserId === null;
 

@@ -4,7 +4,7 @@ import { periodFor } from '../../alarms/ladder-for.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
-import { allowedActions, isOut } from '../../domain/visits/lifecycle.ts';
+import { allowedActions, isOut, mayNameLead } from '../../domain/visits/lifecycle.ts';
 import { officeLine } from '../../domain/visits/office-line.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
@@ -164,6 +164,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         .filter((s) => s.roles.includes('visiting-staff'))
         .map((s) => ({ id: s.id, displayName: s.displayName })),
       me: { phone: user.phone ?? null },
+      /** Whether this person may name who goes on a visit nobody leads (else they go themselves). */
+      mayNameLead: mayNameLead(actorOf(user)),
       /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
       outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
       /**

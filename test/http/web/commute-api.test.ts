@@ -66,6 +66,9 @@ describe('a visit on the way to or from work over HTTP', () => {
     const seen = await call('staff', 'GET', `/api/visits/${id}`);
     expect(seen.json().visit).toMatchObject({ commute: 'to-work', commuteApprovedAt: null });
     expect(seen.json().rules.commute.approvalBy).toEqual(['head-of-school']);
+    // Who may name the worker going on an unled visit: the office, never visiting staff (who go themselves).
+    expect(seen.json().mayNameLead).toBe(false);
+    expect((await call('office', 'GET', `/api/visits/${id}`)).json().mayNameLead).toBe(true);
     expect(seen.json().actions).not.toContain('approve-commute');
     expect(seen.json().findings.map((f: { rule: string }) => f.rule)).toContain('commute-approval');
     expect((await call('hos', 'GET', `/api/visits/${id}`)).json().actions).toContain('approve-commute');
