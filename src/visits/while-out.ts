@@ -200,14 +200,8 @@ export async function askForHelp(
    */
   pressId?: string,
 ): Promise<string> {
-  // Said back safe from this visit and out on another now (its page still open in the hour help stays
-  // on it): raised on the visit they are out on — its address, its partner, its ladder — never
-  // refused, and never against the family of the one before.
-  const before = await getVisit(deps.db, visitId);
-  if (before?.returnedAt) {
-    const outOn = await otherVisitOut(deps.db, user.id, visitId);
-    if (outOn !== null) return askForHelp(deps, user, outOn, location, pressId);
-  }
+  const onNow = await helpVisitOf(deps, user, visitId);
+  if (onNow !== visitId) return askForHelp(deps, user, onNow, location, pressId);
   const now = deps.now();
   const dedupKey = `visit:${visitId}:help:${user.id}:${pressId ?? now.toISOString()}`;
   const alarmId = await change(deps, async (tx, events) => {
@@ -242,6 +236,18 @@ export async function askForHelp(
 }
 
 /**
+ * The visit a press of "I need help" on `visitId`'s page belongs to: that visit — unless it was said
+ * back safe and its worker is out on another now (the page left open in the hour help stays on it),
+ * when it is the visit they are out on: its address, its partner, its ladder; never refused, and never
+ * raised against the family of the one before.
+ */
+async function helpVisitOf(deps: VisitDeps, user: User, visitId: string): Promise<string> {
+  const v = await getVisit(deps.db, visitId);
+  if (!v?.returnedAt) return visitId;
+  return (await otherVisitOut(deps.db, user.id, visitId)) ?? visitId;
+}
+
+/**
  * The phone's position, sent after its "I need help" (which never waits for it: a phone's location
  * prompt can take as long as the worker leaves it): set on that alarm, its timeline and the board told.
  */
@@ -253,11 +259,8 @@ export async function helpPosition(
   location: { lat: number; lon: number; accuracyM: number | null },
 ): Promise<void> {
   // The help this page asked for was raised on the visit its worker is out on now (`askForHelp`).
-  const before = await getVisit(deps.db, visitId);
-  if (before?.returnedAt) {
-    const outOn = await otherVisitOut(deps.db, user.id, visitId);
-    if (outOn !== null) return helpPosition(deps, user, outOn, alarmId, location);
-  }
+  const onNow = await helpVisitOf(deps, user, visitId);
+  if (onNow !== visitId) return helpPosition(deps, user, onNow, alarmId, location);
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     must(deps, user, v, 'help');
