@@ -7,7 +7,7 @@ import { retryClassOf } from '../src/errors.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import { emailDetails } from '../src/notify/email-details.ts';
-import { SEND_BOUND_MS, withinSendBound } from '../src/notify/send-bound.ts';
+import { withinSendBound } from '../src/notify/send-bound.ts';
 import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
@@ -103,7 +103,7 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
   try {
     const receipt = await withinSendBound(
       channel.send(channel.kind === 'email' ? await emailDetails(deps.db, n, deps.config.http.publicUrl) : n),
-      `${channelKind(n.target)}: no answer within ${SEND_BOUND_MS / 1000} s`,
+      channelKind(n.target),
     );
     await markNotificationSent(deps.db, n.id, receipt.receipt);
     return { status: 'sent' };

@@ -2,7 +2,7 @@ import { findSchool } from '../src/config/school-of.ts';
 import { doorstepError, retryClassOf } from '../src/errors.ts';
 import { channelKind, FAMILY, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
-import { SEND_BOUND_MS, withinSendBound } from '../src/notify/send-bound.ts';
+import { withinSendBound } from '../src/notify/send-bound.ts';
 import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
@@ -63,10 +63,7 @@ export async function sendNotice(
     notice: { subject: notice.subject, text: notice.text },
   };
   try {
-    const receipt = await withinSendBound(
-      channel.send(n),
-      `${channelKind(n.target)}: no answer within ${SEND_BOUND_MS / 1000} s`,
-    );
+    const receipt = await withinSendBound(channel.send(n), channelKind(n.target));
     await markNotice(deps.db, notice.id, { status: 'sent', receipt: receipt.receipt });
     return { status: 'sent' };
   } catch (err) {

@@ -9,11 +9,14 @@ import { doorstepError } from '../errors.ts';
  */
 export const SEND_BOUND_MS = 20_000;
 
-/** `send`, or a transient CHANNEL_UNAVAILABLE (`said`) once `ms` have passed without an answer. */
-export function withinSendBound<T>(send: Promise<T>, said: string, ms = SEND_BOUND_MS): Promise<T> {
+/** `send` through `channel`, or a transient CHANNEL_UNAVAILABLE once `ms` have passed without an answer. */
+export function withinSendBound<T>(send: Promise<T>, channel: string, ms = SEND_BOUND_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const bound = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(doorstepError('CHANNEL_UNAVAILABLE', said)), ms);
+    timer = setTimeout(
+      () => reject(doorstepError('CHANNEL_UNAVAILABLE', `${channel}: no answer within ${ms / 1000} s`)),
+      ms,
+    );
   });
   return Promise.race([send, bound]).finally(() => clearTimeout(timer));
 }
