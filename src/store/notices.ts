@@ -38,6 +38,20 @@ export async function insertNotices(
   return rows.map((r) => String(r.id));
 }
 
+/** How many notices one event of a visit made (its kinds, its key): what a request sent again is told. */
+export async function noticeCountByKey(
+  db: Queryable,
+  visitId: string,
+  kinds: readonly string[],
+  key: string,
+): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM notices WHERE visit_id = $1 AND kind = ANY($2::text[]) AND notice_key = $3',
+    [visitId, [...kinds], key],
+  );
+  return rows[0]?.n ?? 0;
+}
+
 /**
  * A visit's notices of one kind not yet sent, withdrawn (failed, with why): e.g. the family's text
  * announcing a day the visit has moved from, waiting for a retry or the relay. Returns how many.

@@ -314,6 +314,14 @@ export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<stri
   return rows[0] ? String(rows[0].id) : null;
 }
 
+/** The record kept under this idempotency key, if any (a request sent again finds what its first made). */
+export async function outboxIdByKey(db: Queryable, idempotencyKey: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM outbox WHERE idempotency_key = $1', [
+    idempotencyKey,
+  ]);
+  return rows[0] ? String(rows[0].id) : null;
+}
+
 /** Many outbound records in one statement; each idempotency key already present adds nothing. */
 export async function insertOutboxMany(tx: Queryable, list: readonly OutboxInsert[]): Promise<void> {
   if (list.length === 0) return;

@@ -2,7 +2,8 @@ import { incidentTargets } from '../config/school-of.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderVisitConcern } from '../records/templates/visit-concern.ts';
 import { insertBoardEvent } from '../store/board.ts';
-import { insertNotices } from '../store/notices.ts';
+import { insertNotices, noticeCountByKey } from '../store/notices.ts';
+import { outboxIdByKey } from '../store/outbox.ts';
 import { pupilIdentity } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { formatAddress } from '../store/visits.ts';
@@ -20,8 +21,10 @@ export type ConcernAbout = 'child' | 'incident';
  * people named for concerns (`notices.concern`: King's "reported immediately to the DSL"; Heath
  * Lane's safeguarding team; Hampton's HoS). An incident of aggression, violence or threat towards the
  * staff: those named for incidents (`notices.incident`: Heath Lane's safeguarding manager and
- * attendance line manager), else the concern people. Each is its own notice and record (keyed by the
- * moment it was raised and who raised it); sending twice in one instant adds nothing.
+ * attendance line manager), else the concern people. Each is its own notice and record, keyed by who
+ * raised it and the page's id for this concern (`sendId`, the same on every retry: a press whose answer
+ * was lost and is pressed again is told what the first did and makes no second record or notice) — or,
+ * without one, the moment it was raised.
  */
 export async function raiseConcern(
   deps: VisitDeps,
@@ -29,12 +32,14 @@ export async function raiseConcern(
   visitId: string,
   concern: string,
   about: ConcernAbout = 'child',
+  sendId?: string,
 ): Promise<{ outboxId: string | null; notified: number; recordsInPreview: boolean }> {
   const text = concern.trim();
   let recordsInPreview = false;
   const now = deps.now();
-  const key = `${now.toISOString()}:${user.id}`;
+  const key = `${sendId ?? now.toISOString()}:${user.id}`;
   let outboxId: string | null = null;
+  let notifiedBefore: number | null = null;
   const notices = await change(
     deps,
     async (tx, events) => {
@@ -42,6 +47,15 @@ export async function raiseConcern(
       must(deps, user, v, 'raise-concern');
       const school = knownSchool(deps.config, v.schoolId);
       recordsInPreview = school.records.sink === 'preview';
+      const idempotencyKey = `visit-concern:${v.schoolId}:${visitId}:${key}`;
+      if (sendId) {
+        const first = await outboxIdByKey(tx, idempotencyKey);
+        if (first) {
+          outboxId = first;
+          notifiedBefore = await noticeCountByKey(tx, visitId, ['concern', 'incident'], key);
+          return [];
+        }
+      }
       const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
       const record = renderVisitConcern({
         visitId,
@@ -62,7 +76,7 @@ export async function raiseConcern(
         title: record.title,
         body: record.body,
         occurredAt: now,
-        idempotencyKey: `visit-concern:${v.schoolId}:${visitId}:${key}`,
+        idempotencyKey,
         sourceType: 'visit',
         sourceId: visitId,
       });
@@ -87,5 +101,5 @@ export async function raiseConcern(
     { relayOutbox: true },
   );
   await sendNotices(deps.producer, notices);
-  return { outboxId, notified: notices.length, recordsInPreview };
+  return { outboxId, notified: notifiedBefore ?? notices.length, recordsInPreview };
 }

@@ -201,6 +201,45 @@ describe('records and notices in a browser', () => {
     );
   });
 
+  it('a concern whose answer was lost on the way back is sent again as the same concern: one record, one message', async () => {
+    const sam = await signIn('sam', { width: 360, height: 780 });
+    await sam.goto(`${base}/visits/${visitId}`);
+    await sam.getByText('Raise a concern now').click();
+    await sam
+      .getByLabel('What happened or worries you (sent at once)')
+      .fill('Father shouting at the toddler');
+    // The request reaches the server; its answer never reaches the phone (a signal lost on the way back).
+    await sam.route(`**/api/visits/${visitId}/concern`, async (route) => {
+      await route.fetch();
+      await route.abort('internetdisconnected');
+    });
+    await sam.getByRole('button', { name: 'Send the concern now' }).click();
+    await sam.getByRole('alert').waitFor();
+    await sam.unroute(`**/api/visits/${visitId}/concern`);
+    // The words are still there to send again; sent again, the server finds the first.
+    expect(await sam.getByLabel('What happened or worries you (sent at once)').inputValue()).toBe(
+      'Father shouting at the toddler',
+    );
+    await sam.getByRole('button', { name: 'Send the concern now' }).click();
+    await sam
+      .getByRole('status')
+      .filter({ hasText: 'Concern sent to the people the school names for concerns.' })
+      .waitFor();
+    await until(
+      async () => dslChannel.find((m) => String(m.text).includes('Father shouting at the toddler')),
+      15_000,
+      'the concern on the DSL’s channel',
+    );
+    await until(
+      async () => [...cpoms.incidents.values()].find((i) => JSON.stringify(i).includes('toddler')),
+      30_000,
+      'the concern at the fake CPOMS',
+    );
+    const mine = (texts: string[]) => texts.filter((t) => t.includes('Father shouting at the toddler'));
+    expect(mine(dslChannel.map((m) => String(m.text)))).toHaveLength(1);
+    expect(mine([...cpoms.incidents.values()].map((i) => JSON.stringify(i)))).toHaveLength(1);
+  });
+
   it('the outcome of the visit reaches both CPOMS and Arbor, once each', async () => {
     const sam = await signIn('sam', { width: 360, height: 780 });
     await sam.goto(`${base}/visits/${visitId}`);

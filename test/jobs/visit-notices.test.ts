@@ -182,6 +182,46 @@ describe('notices about a visit', () => {
     await expect(raiseConcern(vdeps, lead, notYet, 'x')).rejects.toMatchObject({ code: 'DOORSTEP_CONFLICT' });
   });
 
+  it('a concern sent again with its page id (the answer lost on a poor signal) is told what the first did: no second record, notice or audit', async () => {
+    const id = await departed();
+    const first = await raiseConcern(
+      vdeps,
+      lead,
+      id,
+      'Mother evasive about the baby',
+      'child',
+      'page-press-0001',
+    );
+    const again = await raiseConcern(
+      vdeps,
+      lead,
+      id,
+      'Mother evasive about the baby',
+      'child',
+      'page-press-0001',
+    );
+    expect(again).toEqual(first);
+    expect(again.notified).toBe(1); // never "the school names no one" for the repeat
+    expect(await noticesOf(id, 'concern')).toHaveLength(1);
+    const count = async (sql: string) => (await db.query<{ n: number }>(sql, [id])).rows[0]!.n;
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM outbox WHERE source_type = 'visit' AND source_id = $1 AND kind = 'visit_concern'`,
+      ),
+    ).toBe(1);
+    expect(
+      await count(
+        `SELECT count(*)::int AS n FROM audit_log WHERE action = 'visit.concern-raised' AND entity_id = $1`,
+      ),
+    ).toBe(1);
+    // Another concern (its own id) is its own record, even in the same instant.
+    await raiseConcern(vdeps, lead, id, 'Sibling not at school either', 'child', 'page-press-0002');
+    expect(await noticesOf(id, 'concern')).toHaveLength(2);
+    // Another person's press with the same id is theirs, not the lead's.
+    const other = await raiseConcern(vdeps, partner, id, 'Dog loose', 'incident', 'page-press-0001');
+    expect(other.outboxId).not.toBe(first.outboxId);
+  });
+
   it('a concern raised while the queue is away is saved once and said saved — never "failed", so never pressed again into a second record', async () => {
     const id = await departed();
     const away = await connectRedis({ url: TEST_REDIS_URL }, 'producer');

@@ -1,6 +1,6 @@
 import { api, fmtDateTime, h, londonToday, say } from './app.js';
 import { flagsSeen, riskFields, showFindings } from './visit-risks.js';
-import { checkedReturnTime, field, lines, msg, page, post, visitId } from './visit-shared.js';
+import { checkedReturnTime, field, lines, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import { arrivalTimeAt, returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
 
@@ -446,6 +446,9 @@ export function concernForm() {
   const child = h('input', { type: 'radio', name: 'concernAbout', value: 'child', checked: true });
   const incidentBox = h('input', { type: 'radio', name: 'concernAbout', value: 'incident' });
   const about = (input, label) => h('label', { class: 'radio' }, input, ` ${label}`);
+  // One id per concern, the same on every retry of the same words: an answer lost on a poor signal
+  // and sent again finds the first, never a second record and notice. Other words are another concern.
+  let sending = null;
   return h(
     'details',
     { id: 'concern' },
@@ -454,12 +457,15 @@ export function concernForm() {
       'form',
       {
         id: 'concern-form',
-        onsubmit: (e) => {
+        onsubmit: async (e) => {
           e.preventDefault();
-          const incident = incidentBox.checked;
-          post('concern', { concern: text.value, about: incident ? 'incident' : 'child' }, (a) =>
-            concernSaid(a, incident),
-          );
+          const form = e.currentTarget;
+          const body = { concern: text.value, about: incidentBox.checked ? 'incident' : 'child' };
+          if (sending?.concern !== body.concern || sending?.about !== body.about)
+            sending = { ...body, sendId: newPressId() };
+          const sent = await post('concern', sending, (a) => concernSaid(a, sending.about === 'incident'));
+          // Not sent: the words stay on the page (a re-read keeps a form typed into) to send again.
+          if (!sent) form.dataset.dirty = 'true';
         },
       },
       h(

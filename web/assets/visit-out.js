@@ -1,6 +1,6 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
-import { checkedReturnTime, field, msg, page, post, visitId } from './visit-shared.js';
+import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import { backSafeWords, checkInClock, outBannerLines, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
@@ -274,10 +274,6 @@ export async function askForHelp(office = null, pressId = newPressId()) {
 const HELP_RETRY_MS = 5000;
 /** How long a help request may go unanswered before it is said not sent (and tried again). */
 const HELP_TIMEOUT_MS = 10_000;
-
-function newPressId() {
-  return crypto.randomUUID?.().replace(/-/g, '') ?? `${Date.now()}${Math.random().toString(36).slice(2)}`;
-}
 
 /** The phone's position, or null (none, refused, or not within a minute). */
 function phonePosition() {

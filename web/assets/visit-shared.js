@@ -30,11 +30,13 @@ export const lines = (text) =>
 /**
  * One step of the visit (POST /api/visits/:id/<path>): says what was done and re-reads the page, then
  * shows its top — the answer, the out banner and "I need help" are there, while the form just used
- * (often far down a phone's screen) is gone.
+ * (often far down a phone's screen) is gone. Returns whether the server took it.
  */
 export async function post(path, body, done) {
+  let ok = false;
   try {
     const answer = await api('POST', `/api/visits/${visitId}/${path}`, body);
+    ok = true;
     // `done`: what to say, or what to say from the server's answer ({ text, alert } to say it loudly).
     const said = typeof done === 'function' ? done(answer) : done;
     if (typeof said === 'string') say(msg, said);
@@ -44,6 +46,12 @@ export async function post(path, body, done) {
     say(msg, err.message, true);
   }
   window.scrollTo({ top: 0 });
+  return ok;
+}
+
+/** A page's id for one press of a button that must act once (help, a concern): sent on every retry. */
+export function newPressId() {
+  return crypto.randomUUID?.().replace(/-/g, '') ?? `${Date.now()}${Math.random().toString(36).slice(2)}`;
 }
 
 /**

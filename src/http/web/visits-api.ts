@@ -57,6 +57,10 @@ import {
 } from './visit-inputs.ts';
 
 const STAFF = ['office', 'safeguarding', 'visiting-staff'] as const;
+/** A page's id for one press of a button that must act once (help, a concern), the same on every retry. */
+const PRESS_ID = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'expected 8-64 letters, digits, _ or -' });
 
 /** The visit register: list, detail, and each step from request to outcome. */
 export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
@@ -307,8 +311,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       concern: z.string().trim().min(1, { error: 'expected the concern' }).max(4000),
       /** About the child (the default), or an incident of aggression, violence or threat towards staff. */
       about: z.enum(['child', 'incident']).default('child'),
+      /** The page's id for this concern, the same on every retry (a lost answer never records twice). */
+      sendId: PRESS_ID.optional(),
     }),
-    (user, id, b) => raiseConcern(deps, user, id, b.concern, b.about),
+    (user, id, b) => raiseConcern(deps, user, id, b.concern, b.about, b.sendId),
     // The page says what really happened: how many people are being told, and whether the record
     // goes to the school's records system or is held (records in preview).
     (r) => ({ notified: r.notified, recordsInPreview: r.recordsInPreview }),
@@ -332,10 +338,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         .nullable()
         .optional(),
       /** The page's id for this press, the same on every retry (a lost answer never raises twice). */
-      pressId: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{8,64}$/, { error: 'expected 8-64 letters, digits, _ or -' })
-        .optional(),
+      pressId: PRESS_ID.optional(),
     }),
     (user, id, b) => askForHelp(deps, user, id, b.location ?? null, b.pressId),
     (alarmId) => ({ alarmId }),
