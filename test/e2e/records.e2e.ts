@@ -203,17 +203,34 @@ describe('records and notices in a browser', () => {
 
   it('a concern whose answer was lost on the way back is sent again as the same concern: one record, one message', async () => {
     const sam = await signIn('sam', { width: 360, height: 780 });
+    await sam.clock.install(); // the page's 20-second re-read, run when the test says
     await sam.goto(`${base}/visits/${visitId}`);
     await sam.getByText('Raise a concern now').click();
     await sam
       .getByLabel('What happened or worries you (sent at once)')
       .fill('Father shouting at the toddler');
-    // The request reaches the server; its answer never reaches the phone (a signal lost on the way back).
+    // The request reaches the server; its answer is slow and then never reaches the phone (a signal
+    // lost on the way back) — and the page re-reads while it is on its way.
+    let answerLost = () => {};
+    const held = new Promise<void>((resolve) => {
+      answerLost = resolve;
+    });
+    let reached = () => {};
+    const atServer = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
     await sam.route(`**/api/visits/${visitId}/concern`, async (route) => {
       await route.fetch();
+      reached();
+      await held;
       await route.abort('internetdisconnected');
     });
     await sam.getByRole('button', { name: 'Send the concern now' }).click();
+    await atServer;
+    const reread = sam.waitForResponse((r) => r.url().endsWith(`/api/visits/${visitId}`));
+    await sam.clock.runFor(21_000);
+    await reread;
+    answerLost();
     await sam.getByRole('alert').waitFor();
     await sam.unroute(`**/api/visits/${visitId}/concern`);
     // The words are still there to send again; sent again, the server finds the first.

@@ -199,8 +199,10 @@ export async function startSchoolPage(load) {
 /**
  * Replaces a container's children without resetting a form someone is filling in: a form (found by
  * its id) that was typed into since it was drawn is moved into the new content in place of its fresh
- * copy. A form being submitted is done with and may be replaced. Live re-reads (the board's events,
- * the re-read after any action) go through this, so they never wipe half-typed input.
+ * copy. A form submitted is done with and may be replaced — unless it is still being sent
+ * (`data-sending`, set by the page that sends it): its words stay until the server has them. Live
+ * re-reads (the board's events, the re-read after any action) go through this, so they never wipe
+ * half-typed input.
  */
 export function replaceKeepingInput(container, nodes) {
   if (!container.dataset.keepsInput) {
@@ -211,7 +213,7 @@ export function replaceKeepingInput(container, nodes) {
     });
     container.addEventListener('submit', (e) => e.target.removeAttribute('data-dirty'), true);
   }
-  const dirty = [...container.querySelectorAll('form[id][data-dirty]')];
+  const dirty = [...container.querySelectorAll('form[id][data-dirty], form[id][data-sending]')];
   const opened = [...container.querySelectorAll('details[id][open]')].map((d) => d.id);
   const fresh = document.createDocumentFragment();
   fresh.append(...nodes.filter(Boolean));

@@ -459,13 +459,10 @@ export function concernForm() {
         id: 'concern-form',
         onsubmit: async (e) => {
           e.preventDefault();
-          const form = e.currentTarget;
           const body = { concern: text.value, about: incidentBox.checked ? 'incident' : 'child' };
           if (sending?.concern !== body.concern || sending?.about !== body.about)
             sending = { ...body, sendId: newPressId() };
-          const sent = await post('concern', sending, (a) => concernSaid(a, sending.about === 'incident'));
-          // Not sent: the words stay on the page (a re-read keeps a form typed into) to send again.
-          if (!sent) form.dataset.dirty = 'true';
+          await post('concern', sending, (a) => concernSaid(a, sending.about === 'incident'));
         },
       },
       h(

@@ -33,10 +33,16 @@ export const lines = (text) =>
  * (often far down a phone's screen) is gone. Returns whether the server took it.
  */
 export async function post(path, body, done) {
+  // The form sent (when a form's submit sends this): kept through re-reads while it is on its way and,
+  // not sent (no signal, refused), kept as typed to send again — a poor signal never wipes the words.
+  const form = submitting;
+  submitting = null;
+  if (form) form.dataset.sending = 'true';
   let ok = false;
   try {
     const answer = await api('POST', `/api/visits/${visitId}/${path}`, body);
     ok = true;
+    if (form) delete form.dataset.sending;
     // `done`: what to say, or what to say from the server's answer ({ text, alert } to say it loudly).
     const said = typeof done === 'function' ? done(answer) : done;
     if (typeof said === 'string') say(msg, said);
@@ -45,9 +51,28 @@ export async function post(path, body, done) {
   } catch (err) {
     say(msg, err.message, true);
   }
+  if (form && !ok) {
+    delete form.dataset.sending;
+    form.dataset.dirty = 'true';
+  }
   window.scrollTo({ top: 0 });
   return ok;
 }
+
+/** The form whose submit is being handled now (a form's handler calls `post` before anything awaits). */
+let submitting = null;
+content?.addEventListener(
+  'submit',
+  (e) => {
+    submitting = e.target;
+    // A submit handled without a post (refused on the page) leaves nothing behind: a task, not a
+    // microtask — those run between the listeners of a tap's event, before the form's own handler.
+    setTimeout(() => {
+      if (submitting === e.target) submitting = null;
+    }, 0);
+  },
+  true,
+);
 
 /** A page's id for one press of a button that must act once (help, a concern): sent on every retry. */
 export function newPressId() {
