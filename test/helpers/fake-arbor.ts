@@ -143,6 +143,11 @@ export class FakeArbor {
   changelogChunk = 100;
   /** Notes still to be made whose answer is then lost (504 after the note exists). */
   answersToLose = 0;
+  /**
+   * Listed rows as references only (`{entityType, id, href}`), their properties read at their href —
+   * the form the client's ModelBase::getProperty is written for (a property a row lacks is refreshed).
+   */
+  listsAsReferences = false;
   private revision = 0;
   private nextId = 1000;
 
@@ -426,6 +431,7 @@ export class FakeArbor {
     const id = this.nextId++;
     const stored = { ...note, entityType: model.type, id, href: `/rest-v2/${path}/${id}` };
     this.notes.push({ type: model.type, note: stored });
+    this.objects.set(stored.href, [model.root, stored]);
     // Listed where RestGateway::query reads them (`/rest-v2/PastoralNotes`, …).
     const list = `${model.type}s`;
     this.lists.set(list, [...(this.lists.get(list) ?? []), stored]);
@@ -468,7 +474,15 @@ export class FakeArbor {
       const page = Number(url.searchParams.get('page') ?? 1);
       const size = Number(url.searchParams.get('page-size') ?? 100);
       const root = plural[0]!.toLowerCase() + plural.slice(1);
-      return [200, { [root]: rows.slice((page - 1) * size, page * size) }];
+      const shown = rows.slice((page - 1) * size, page * size);
+      return [
+        200,
+        {
+          [root]: this.listsAsReferences
+            ? shown.map(({ entityType, id, href }) => ({ entityType, id, href }))
+            : shown,
+        },
+      ];
     }
     return [404, { response: { code: 404, reason: 'Not Found' } }];
   }

@@ -174,9 +174,12 @@ export class ArborPastoralSink implements RecordSink {
    * The id of the student's note whose summary carries this record's marker, if Arbor lists one: a
    * query as the client's RestGateway::query makes it (`GET /rest-v2/{PluralType}` with
    * `filters.student.equals=<href>` and `filters.<date>.from`, src/Arbor/Query/Query.php), the notes
-   * dated from the record's day. A school whose Arbor app may create notes but not list them (403)
-   * is written to as before (a lost answer can then double a note; `doorstep check` reads the list
-   * and says so).
+   * dated from the record's day. A listed row without its summary — a reference, `{entityType, id,
+   * href}` — is read whole at its href, as the client's ModelBase::getProperty does for a property a
+   * row lacks (RestGateway::refresh: `GET href`, the object under its model's root). The reads share
+   * one `timeoutMs` (the record's second request is the note's POST). A school whose Arbor app may
+   * create notes but not list them (403) is written to as before (a lost answer can then double a
+   * note; `doorstep check` reads the list and says so).
    */
   private async existing(
     studentHref: string,
@@ -185,6 +188,17 @@ export class ArborPastoralSink implements RecordSink {
     signal: AbortSignal | undefined,
   ): Promise<string | null> {
     const from = `${londonDate(occurredAt)} 00:00:00`;
+    const deadline = Date.now() + this.timeoutMs;
+    const within = () => {
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new RecordDeliveryError(
+          `${this.note.what}: the student's notes were not read within ${this.timeoutMs} ms (looking for this record's note before making it)`,
+          { retry: 'backoff' },
+        );
+      return left;
+    };
+    const ownHref = new RegExp(`^/rest-v2/${this.note.path}/[\\w-]{1,64}$`);
     for (let page = 1; page <= LOOKUP_PAGES; page++) {
       const q = new URLSearchParams({
         'filters.student.equals': studentHref,
@@ -198,7 +212,7 @@ export class ArborPastoralSink implements RecordSink {
           `${this.base}/rest-v2/${this.note.list}?${q}`,
           {
             headers: { authorization: this.auth, accept: 'application/json' },
-            timeoutMs: this.timeoutMs,
+            timeoutMs: within(),
             signal,
           },
           this.note.what,
@@ -211,7 +225,22 @@ export class ArborPastoralSink implements RecordSink {
       const root = this.note.list[0]!.toLowerCase() + this.note.list.slice(1);
       const rows = (r.body as Record<string, unknown> | null)?.[root];
       if (!Array.isArray(rows)) return null;
-      for (const row of rows as { id?: unknown; summary?: unknown }[]) {
+      for (const listed of rows as { id?: unknown; summary?: unknown; href?: unknown }[]) {
+        let row = listed;
+        // A reference only: the note read whole at its own href (never another host's or model's).
+        if (typeof row?.summary !== 'string' && typeof row?.href === 'string' && ownHref.test(row.href)) {
+          const whole = await sinkFetch(
+            `${this.base}${row.href}`,
+            {
+              headers: { authorization: this.auth, accept: 'application/json' },
+              timeoutMs: within(),
+              signal,
+            },
+            this.note.what,
+          );
+          const body = whole.status === 200 ? (whole.body as Record<string, unknown> | null) : null;
+          row = (body?.[this.note.root] as typeof row | undefined) ?? row;
+        }
         if (typeof row?.summary !== 'string' || !row.summary.includes(marker)) continue;
         if (typeof row.id === 'number' || (typeof row.id === 'string' && /^[\w-]{1,64}$/.test(row.id)))
           return String(row.id);

@@ -322,6 +322,28 @@ describe('Arbor note specifics', () => {
     expect(arbor.notes.length - before).toBe(2);
   });
 
+  it('a retry finds its note where Arbor lists only references: each row read whole at its href, as the client does', async () => {
+    const sink = harnesses[1]!.good();
+    const before = arbor.notes.length;
+    arbor.listsAsReferences = true;
+    try {
+      arbor.answersToLose = 1;
+      const lost = await sink.deliver(record, 'arbor-ref-1').catch((e: unknown) => e);
+      expect(lost).toBeInstanceOf(RecordDeliveryError);
+      expect(arbor.notes.length - before).toBe(1);
+      const made = arbor.notes.at(-1)!.note;
+      const again = await sink.deliver(record, 'arbor-ref-1');
+      expect(again.remoteId).toBe(String(made.id));
+      expect(arbor.notes.length - before).toBe(1); // not made twice
+      expect(arbor.requests).toContain(`/rest-v2/pastoral-notes/${made.id}`);
+      // Another record for the student is still its own note.
+      await sink.deliver(record, 'arbor-ref-2');
+      expect(arbor.notes.length - before).toBe(2);
+    } finally {
+      arbor.listsAsReferences = false;
+    }
+  });
+
   it('keeps the key whole at the end of a summary cut to 255 characters', async () => {
     await harnesses[1]!.good().deliver({ ...record, title: 'T'.repeat(400) }, 'arbor-long-title');
     const summary = String(arbor.notes.at(-1)!.note.summary);
