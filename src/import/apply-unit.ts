@@ -249,94 +249,101 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           write(stageMarks(tx, g, no));
         }
       };
-      for await (const batch of unit.batches()) {
-        if (batch.kind === 'pupils') {
-          await settle(0);
-          // This unit's pupils are written at its end: marks from here on wait for them.
-          if (asRead && groupNo > 0) appliedThenPupils = true;
-          asRead = false;
-          const within = batch.pupils.filter((p) => {
-            const over = pupilExceeds(p);
-            if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
-            else if (!p.misId.isWellFormed()) reject(describeWhere(p.where), BROKEN_ID_REASON, BROKEN_ID);
-            else {
-              // A field the reader could not use was left out; the rest of the pupil is applied.
-              for (const u of p.unusable ?? [])
-                reject(
-                  describeWhere(p.where),
-                  `field ${u.field}: expected ${u.expected}; not taken (the rest of the pupil's record applied)`,
-                  {
-                    cause: `field ${u.field} not ${u.expected} (not taken; the rest applied)`,
-                    idKind: 'pupils',
-                    id: p.misId,
-                  },
-                );
-              return true;
-            }
-            return false;
-          });
-          pupilsSeen += within.length;
-          // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).
-          for (const p of within)
-            if (p.leaving)
-              leavers.push({ misId: p.misId, leftOn: p.leaving.on, destination: p.leaving.destination });
-          write(stagePupils(tx, within.map(stagedPupil)));
-          onRecords(batch.pupils.length);
-        } else if (batch.kind === 'leavers') {
-          for (const l of batch.leavers) {
-            if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
-              reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)', {
-                cause: 'a leaver without an MIS id or a leaving date (YYYY-MM-DD)',
-              });
-            } else if ((l.destination?.length ?? 0) > FIELD_LIMITS['leaver.destination']) {
-              reject(
-                describeWhere(l.where),
-                `field destination: expected at most ${FIELD_LIMITS['leaver.destination']} characters`,
-                tooLong('destination'),
-              );
-            } else leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
-          }
-          onRecords(batch.leavers.length);
-        } else if (batch.kind === 'removals') {
-          for (const r of batch.removals) {
-            if (r.recordId.length === 0 || r.recordId.length > FIELD_LIMITS['mark.recordId'])
-              reject(
-                describeWhere(r.where),
-                `a deleted mark's record id: expected 1 to ${FIELD_LIMITS['mark.recordId']} characters`,
-                tooLong('recordId'),
-              );
-            else removals.push(r.recordId);
-          }
-          onRecords(batch.removals.length);
-        } else {
-          for (const m of batch.marks) {
-            const held = group.length;
-            addMark(group, m, ctx, reject, closedDays, closures, keys);
-            // The MIS's record that gave an accepted mark (the last one for its session).
-            if (m.recordId !== undefined && group.length > held)
-              sources.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, {
-                pupil: m.pupilMisId,
-                date: m.date,
-                session: m.session,
-                recordId: m.recordId,
-              });
-            if (keys.repeats > 0) {
-              // A group applied as read staged only its unknown pupils' marks: a repeat's earlier
-              // line may be among the others, so the unit is read again with every mark staged.
-              // None applied as read yet: this group and the rest are simply staged.
-              if (appliedAsRead) {
-                await settle(0);
-                throw new ReadAgainStaged();
+      try {
+        for await (const batch of unit.batches()) {
+          if (batch.kind === 'pupils') {
+            await settle(0);
+            // This unit's pupils are written at its end: marks from here on wait for them.
+            if (asRead && groupNo > 0) appliedThenPupils = true;
+            asRead = false;
+            const within = batch.pupils.filter((p) => {
+              const over = pupilExceeds(p);
+              if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
+              else if (!p.misId.isWellFormed()) reject(describeWhere(p.where), BROKEN_ID_REASON, BROKEN_ID);
+              else {
+                // A field the reader could not use was left out; the rest of the pupil is applied.
+                for (const u of p.unusable ?? [])
+                  reject(
+                    describeWhere(p.where),
+                    `field ${u.field}: expected ${u.expected}; not taken (the rest of the pupil's record applied)`,
+                    {
+                      cause: `field ${u.field} not ${u.expected} (not taken; the rest applied)`,
+                      idKind: 'pupils',
+                      id: p.misId,
+                    },
+                  );
+                return true;
               }
-              asRead = false;
+              return false;
+            });
+            pupilsSeen += within.length;
+            // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).
+            for (const p of within)
+              if (p.leaving)
+                leavers.push({ misId: p.misId, leftOn: p.leaving.on, destination: p.leaving.destination });
+            write(stagePupils(tx, within.map(stagedPupil)));
+            onRecords(batch.pupils.length);
+          } else if (batch.kind === 'leavers') {
+            for (const l of batch.leavers) {
+              if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
+                reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)', {
+                  cause: 'a leaver without an MIS id or a leaving date (YYYY-MM-DD)',
+                });
+              } else if ((l.destination?.length ?? 0) > FIELD_LIMITS['leaver.destination']) {
+                reject(
+                  describeWhere(l.where),
+                  `field destination: expected at most ${FIELD_LIMITS['leaver.destination']} characters`,
+                  tooLong('destination'),
+                );
+              } else leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
             }
-            if (group.length >= groupMarks) {
-              await settle(queued);
-              send();
+            onRecords(batch.leavers.length);
+          } else if (batch.kind === 'removals') {
+            for (const r of batch.removals) {
+              if (r.recordId.length === 0 || r.recordId.length > FIELD_LIMITS['mark.recordId'])
+                reject(
+                  describeWhere(r.where),
+                  `a deleted mark's record id: expected 1 to ${FIELD_LIMITS['mark.recordId']} characters`,
+                  tooLong('recordId'),
+                );
+              else removals.push(r.recordId);
             }
+            onRecords(batch.removals.length);
+          } else {
+            for (const m of batch.marks) {
+              const held = group.length;
+              addMark(group, m, ctx, reject, closedDays, closures, keys);
+              // The MIS's record that gave an accepted mark (the last one for its session).
+              if (m.recordId !== undefined && group.length > held)
+                sources.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, {
+                  pupil: m.pupilMisId,
+                  date: m.date,
+                  session: m.session,
+                  recordId: m.recordId,
+                });
+              if (keys.repeats > 0) {
+                // A group applied as read staged only its unknown pupils' marks: a repeat's earlier
+                // line may be among the others, so the unit is read again with every mark staged.
+                // None applied as read yet: this group and the rest are simply staged.
+                if (appliedAsRead) {
+                  await settle(0);
+                  throw new ReadAgainStaged();
+                }
+                asRead = false;
+              }
+              if (group.length >= groupMarks) {
+                await settle(queued);
+                send();
+              }
+            }
+            onRecords(batch.marks.length);
           }
-          onRecords(batch.marks.length);
         }
+      } catch (err) {
+        // Refused while writes were in flight: none may outlive the transaction (its rollback, and a
+        // connection handed on to another import), so they end before the error leaves.
+        await Promise.allSettled(writes);
+        throw err;
       }
       await settle(0);
       send();

@@ -87,21 +87,35 @@ export function openPostgres(options: PostgresOptions): Db {
       const client = await pool.connect();
       // A statement given up on leaves its connection waiting on the silent server: never reused.
       let gaveUp: Error | undefined;
+      // A statement sent after the callback settled would run after the COMMIT or ROLLBACK — or in
+      // another transaction on a connection handed on: refused instead.
+      let ended = false;
+      const open = () => {
+        if (ended) throw new Error('a statement was sent on a transaction that had already ended');
+      };
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
-          query: (sql, params, options) =>
-            query<never>(client, sql, params, options).catch((err: unknown) => {
+          query: async (sql, params, options) => {
+            open();
+            return query<never>(client, sql, params, options).catch((err: unknown) => {
               if (isUnanswered(err)) gaveUp = err as Error;
               throw err;
-            }),
+            });
+          },
           exec: async (sql) => {
+            open();
             await client.query(sql);
           },
         };
-        const result = await fn(tx);
-        await client.query('COMMIT');
-        return result;
+        try {
+          const result = await fn(tx);
+          ended = true;
+          await client.query('COMMIT');
+          return result;
+        } finally {
+          ended = true;
+        }
       } catch (err) {
         if (!gaveUp) await client.query('ROLLBACK').catch(() => {});
         throw err;

@@ -138,6 +138,23 @@ describe.each(backends)('store on $name', ({ name, open }) => {
     expect(rows.map((r) => r.actor)).toEqual(['system:test']);
   });
 
+  it('refuses a statement sent on a transaction after it ended (it would run outside it, or in another)', async () => {
+    let kept: Parameters<Parameters<Db['transaction']>[0]>[0] | undefined;
+    await db.transaction(async (tx) => {
+      kept = tx;
+      await appendAudit(tx, { actor: 'system:test', action: 'tx.kept' });
+    });
+    await expect(appendAudit(kept!, { actor: 'system:test', action: 'tx.after-end' })).rejects.toThrow();
+    await expect(
+      db.transaction(async (tx) => {
+        kept = tx;
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
+    await expect(appendAudit(kept!, { actor: 'system:test', action: 'tx.after-end' })).rejects.toThrow();
+    expect(await listAudit(db, { action: 'tx.after-end' })).toEqual([]);
+  });
+
   it('rolls a failed transaction back whole', async () => {
     await expect(
       db.transaction(async (tx) => {
