@@ -1,4 +1,4 @@
-import { isIsoDate } from '../../src/domain/attendance/dates.ts';
+import { isIsoDate, londonDate } from '../../src/domain/attendance/dates.ts';
 import { malformed } from './errors.ts';
 import type { Address, ContactRecord, MarkRecord, PupilFlags, PupilRecord, Where } from './types.ts';
 import { upnOf } from './upn.ts';
@@ -179,14 +179,32 @@ export function parseFlag(row: Row, caption: string): boolean | undefined {
 
 const dateCache = new Map<string, string>();
 
-/** ISO `YYYY-MM-DD` (optionally with a time part) or UK `DD/MM/YYYY`. */
+/**
+ * ISO `YYYY-MM-DD` (optionally with a time part) or UK `DD/MM/YYYY`. A time with a UTC offset
+ * (`Z`, `+01:00`) is an instant: its day is the school's, in London (`2025-06-01T23:30:00Z` is
+ * Monday 2 June there, not Sunday); a time without one is already the school's clock.
+ */
 export function parseDate(text: string, where: Where, field: string): string {
   const cached = dateCache.get(text);
   if (cached !== undefined) return cached;
-  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(text);
+  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
+    text,
+  );
   const uk = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
-  const date = iso ? iso[1]! : uk ? `${uk[3]}-${uk[2]!.padStart(2, '0')}-${uk[1]!.padStart(2, '0')}` : null;
+  let date = iso ? iso[1]! : uk ? `${uk[3]}-${uk[2]!.padStart(2, '0')}-${uk[1]!.padStart(2, '0')}` : null;
   if (!date || !isIsoDate(date)) throw malformed(where, field, 'expected a date as YYYY-MM-DD or DD/MM/YYYY');
+  const offset = iso?.[3];
+  if (offset) {
+    const zone = offset === 'Z' ? 'Z' : `${offset.slice(0, 3)}:${offset.slice(-2)}`;
+    const instant = new Date(`${date}T${iso![2]}${zone}`);
+    if (Number.isNaN(instant.getTime()))
+      throw malformed(
+        where,
+        field,
+        'expected a date as YYYY-MM-DD or DD/MM/YYYY (a time of day as HH:MM:SS)',
+      );
+    date = londonDate(instant);
+  }
   // A school year has a few hundred distinct dates; remembering them saves most of the parsing.
   if (dateCache.size < 50_000) dateCache.set(text, date);
   return date;
@@ -326,6 +344,26 @@ export function detectKind(
   const long = [markCols.pupilMisId, markCols.date, markCols.session, markCols.mark];
   const wide = [markCols.pupilMisId, markCols.date, markCols.am, markCols.pm];
   if (long.every(has) || wide.every(has)) return 'marks';
+  // A file with columns only a marks file has, but not all a marks file needs, is a marks file
+  // captioned otherwise — never a pupils file (its marks would be taken as pupils, silently).
+  const pupilCaptions = new Set(Object.values(pupilCols).map(normaliseCaption));
+  const marksOnly = [markCols.date, markCols.session, markCols.mark, markCols.am, markCols.pm].filter(
+    (c) => has(c) && !pupilCaptions.has(normaliseCaption(c)),
+  );
+  if (marksOnly.length > 0) {
+    const missing = [long, wide]
+      .map((cols) => cols.filter((c) => !has(c)))
+      .sort((a, b) => a.length - b.length)[0]!;
+    throw malformed(
+      where,
+      undefined,
+      `this file has mark columns (${marksOnly.map((c) => `"${c}"`).join(', ')}) but no ${missing
+        .map((c) => `"${c}"`)
+        .join(
+          ', ',
+        )}: a marks file needs ${long.map((c) => `"${c}"`).join(', ')} (or "${markCols.am}"/"${markCols.pm}" per day); check the school's column map`,
+    );
+  }
   if (has(pupilCols.misId)) return 'pupils';
   throw malformed(
     where,

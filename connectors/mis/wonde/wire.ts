@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isIsoDate } from '../../../src/domain/attendance/dates.ts';
+import { isIsoDate, londonDate } from '../../../src/domain/attendance/dates.ts';
 
 /**
  * Wonde v1.0 wire format, from Wonde's published clients (wondeltd/php-client; the Ruby client
@@ -21,9 +21,45 @@ import { isIsoDate } from '../../../src/domain/attendance/dates.ts';
  * Doorstep does not read them from Wonde (README: connector table).
  */
 const datePart = z
-  .union([z.string().max(40), z.object({ date: z.string().max(40) }).loose()])
-  .transform((d) => (typeof d === 'string' ? d : d.date).slice(0, 10))
+  .union([
+    z.string().max(40),
+    z.object({ date: z.string().max(40), timezone: z.string().max(64).nullish() }).loose(),
+  ])
+  .transform((d, ctx) => {
+    const day = schoolDayOf(typeof d === 'string' ? d : d.date, typeof d === 'string' ? null : d.timezone);
+    if (day === null)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected a date as YYYY-MM-DD, its time (if any) in Europe/London, UTC or with an offset',
+      });
+    return day ?? '';
+  })
   .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
+
+/**
+ * The school's day of a date as Wonde sends it: a day, or a time — in London (the school's clock, or
+ * PHP's `timezone: "Europe/London"`) its own date; in UTC or at an offset (`Z`, `+01:00`, or PHP's
+ * `timezone: "UTC"` / `"+00:00"`) an instant whose day is London's (23:00 UTC on 1 June is Monday 2
+ * June at school). Another named zone: null (refused, never guessed).
+ */
+function schoolDayOf(text: string, timezone: string | null | undefined): string | null {
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
+    text,
+  );
+  if (!m) return text.slice(0, 10);
+  const [, day, time, inText] = m;
+  const zone = inText ?? (timezone && timezone !== 'Europe/London' ? timezone : null);
+  if (!zone || !time) return day!;
+  const offset =
+    zone === 'Z' || zone === 'UTC'
+      ? 'Z'
+      : /^[+-]\d{2}:?\d{2}$/.test(zone)
+        ? `${zone.slice(0, 3)}:${zone.slice(-2)}`
+        : null;
+  if (offset === null || !isIsoDate(day!)) return null;
+  const instant = new Date(`${day}T${time.length === 5 ? `${time}:00` : time}${offset}`);
+  return Number.isNaN(instant.getTime()) ? null : londonDate(instant);
+}
 
 /** A day that exists: a mark on `2024-11-31` cannot be stored, so the page is refused naming it. */
 const dateish = datePart.refine(isIsoDate, { error: 'expected a real calendar date' });

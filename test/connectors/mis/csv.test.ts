@@ -100,3 +100,33 @@ describe("CSV reader: csv-parse's refusals name the line and field, never the va
     await expect(refused).rejects.not.toThrow(/Secret|Amelia/);
   });
 });
+
+describe('CSV reader: what a file holds and which day a mark is on', () => {
+  it('a marks file whose pupil column is captioned as a pupils file’s ("ID") is refused, naming what it lacks — never read as pupils', async () => {
+    await expect(
+      read('ID,AttendanceDate,SessionName,AttendanceMark\n1001,2025-06-16,AM,N\n9999,2025-06-16,AM,N\n'),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: expect.stringMatching(
+        /^pupils\.csv, line 1: this file has mark columns \("AttendanceDate", "SessionName", "AttendanceMark"\) but no "PersonID"/,
+      ),
+    });
+    // A pupils file is still a pupils file.
+    const [b] = await read(`${HEADER}1001,Amelia,Okafor,1 High St,LS6 2AB\n`);
+    expect(b!.kind).toBe('pupils');
+  });
+
+  it('a time with a UTC offset is on the London day of that instant; a time without one is the school’s own', async () => {
+    const day = async (date: string) => {
+      const [b] = await read(`PersonID,AttendanceDate,SessionName,AttendanceMark\n1001,${date},AM,N\n`);
+      return b!.kind === 'marks' ? b!.marks[0]!.date : null;
+    };
+    expect(await day('2025-06-01T23:30:00Z')).toBe('2025-06-02'); // 00:30 on Monday in London (BST)
+    expect(await day('2025-06-02T00:30:00+01:00')).toBe('2025-06-02');
+    expect(await day('2025-06-02T08:00:00+0900')).toBe('2025-06-02');
+    expect(await day('2025-01-13T23:30:00Z')).toBe('2025-01-13'); // GMT: the same day
+    expect(await day('2025-06-01T23:30:00')).toBe('2025-06-01'); // no offset: the school's clock
+    expect(await day('2025-06-02 00:00:00.0000000')).toBe('2025-06-02');
+    await expect(day('2025-06-02T25:30:00Z')).rejects.toThrow(/field AttendanceDate: expected a date/);
+  });
+});

@@ -1,6 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
+import { sessionAttendance } from '../../../connectors/mis/wonde/wire.ts';
 import { Secret } from '../../../src/core/secret.ts';
 import { collectUnits } from '../../helpers/mis.ts';
 
@@ -440,5 +441,30 @@ describe('Wonde MIS source', () => {
       ok: true,
       detail: 'token accepted for Wonde school A1930499544',
     });
+  });
+});
+
+describe('Wonde dates: the school’s day', () => {
+  const dayOf = (date: unknown) =>
+    sessionAttendance.safeParse({ student: 'S1', date, session: 'AM', attendance_code: 'N' });
+  it('a time in UTC or at an offset is on the London day of that instant; in London, its own date', () => {
+    const day = (date: unknown) => {
+      const r = dayOf(date);
+      return r.success ? r.data.date : r.error.issues[0]!.message;
+    };
+    expect(day({ date: '2025-06-01 23:00:00.000000', timezone_type: 3, timezone: 'UTC' })).toBe('2025-06-02');
+    expect(day({ date: '2025-06-01 23:00:00.000000', timezone_type: 1, timezone: '+00:00' })).toBe(
+      '2025-06-02',
+    );
+    expect(day('2025-06-01T23:00:00Z')).toBe('2025-06-02');
+    expect(day({ date: '2025-06-02 00:00:00.000000', timezone_type: 3, timezone: 'Europe/London' })).toBe(
+      '2025-06-02',
+    );
+    expect(day({ date: '2025-06-02 00:00:00.000000' })).toBe('2025-06-02');
+    expect(day('2025-06-02')).toBe('2025-06-02');
+    // Another named zone is refused, never guessed.
+    expect(day({ date: '2025-06-02 00:00:00.000000', timezone: 'America/New_York' })).toMatch(
+      /in Europe\/London, UTC or with an offset/,
+    );
   });
 });
