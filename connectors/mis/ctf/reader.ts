@@ -64,7 +64,15 @@ export function decodeAttendanceMarks(
   return out;
 }
 
-function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord; marks: MarkRecord[] } {
+/** The school a CTF was made by, as its header names it (Header/SourceSchool/LEA and Estab). */
+type SourceSchool = { lea?: string; estab?: string };
+
+function pupilFrom(
+  node: XmlNode,
+  unit: string,
+  n: number,
+  source: SourceSchool,
+): { pupil: PupilRecord; marks: MarkRecord[] } {
   const where: Where = { unit, line: node.line, record: n };
   const upn = childText(node, 'UPN');
   // The UPN is the pupil's id in a CTF: without one that is a UPN, the pupil cannot be told.
@@ -87,18 +95,35 @@ function pupilFrom(node: XmlNode, unit: string, n: number): { pupil: PupilRecord
   for (const year of attendance ? childrenNamed(attendance, 'YearData') : []) {
     const sessions = child(year, 'AttendSessions');
     if (!sessions) continue;
+    // A pupil who joined from another school carries that school's sessions too (the YearData names
+    // its LEA and Estab): its absences are not this school's, so they are left out and said so.
+    const lea = childText(year, 'LEA')?.trim();
+    const estab = childText(year, 'Estab')?.trim();
+    if (source.lea && source.estab && lea && estab && (lea !== source.lea || estab !== source.estab)) {
+      pupil.unusable ??= [];
+      pupil.unusable.push({
+        field: `Attendance/YearData (line ${year.line}, LEA ${safeText(lea.slice(0, 10))} Estab ${safeText(estab.slice(0, 10))})`,
+        expected: `the sessions of the school that made the file (LEA ${safeText(source.lea.slice(0, 10))} Estab ${safeText(source.estab.slice(0, 10))}); another school's sessions are not this school's marks`,
+      });
+      continue;
+    }
     const yWhere = { ...where, line: sessions.line };
     const start = childText(sessions, 'AttendanceStartDate');
     if (!start || !isIsoDate(start))
       throw malformed(yWhere, 'AttendanceStartDate', 'expected a date as YYYY-MM-DD');
     const raw = child(sessions, 'AttendanceMarks')?.text ?? '';
-    marks.push(...decodeAttendanceMarks(upn, start, raw.replace(/[\r\n\t]/g, ''), yWhere));
+    // A string wrapped over lines: each line break goes with the indentation after it (a space is a
+    // session without a mark, so indentation kept would move every later mark to another day).
+    const marksText = raw.replace(/[\r\n][\r\n \t]*/g, '').replace(/\t/g, '');
+    marks.push(...decodeAttendanceMarks(upn, start, marksText, yWhere));
   }
   return { pupil, marks };
 }
 
 /** Where a CTF names the school it was made by (DfE CTF specification: Header/SourceSchool). */
 const SOURCE_URN = 'CTfile/Header/SourceSchool/URN';
+const SOURCE_LEA = 'CTfile/Header/SourceSchool/LEA';
+const SOURCE_ESTAB = 'CTfile/Header/SourceSchool/Estab';
 
 /**
  * Streams a DfE Common Transfer File (CTF 24 or 25): pupils and their attendance mark strings.
@@ -119,10 +144,11 @@ export async function* readCtf(
   const out = new BatchBuffer();
   let n = 0;
   let sourceUrn: string | undefined;
+  const source: SourceSchool = {};
   for await (const item of streamXmlElements(input, unit, {
     root: 'CTfile',
     path: 'CTfile/CTFpupilData/Pupil',
-    keep: ['CTfile/Header/CTFversion', SOURCE_URN],
+    keep: ['CTfile/Header/CTFversion', SOURCE_URN, SOURCE_LEA, SOURCE_ESTAB],
     ...(options.onBytes ? { onBytes: options.onBytes } : {}),
   })) {
     if ('header' in item && item.header === SOURCE_URN) {
@@ -134,6 +160,12 @@ export async function* readCtf(
           'IMPORT_REFUSED',
           `${unit}: this CTF comes from the school with URN ${safeText(item.text.slice(0, 20))} (Header/SourceSchool/URN), not this school (URN ${options.urn}): another school's file is never imported here — check the folder it was dropped in`,
         );
+      continue;
+    }
+    if ('header' in item && (item.header === SOURCE_LEA || item.header === SOURCE_ESTAB)) {
+      const value = item.text?.trim() || undefined;
+      if (item.header === SOURCE_LEA) source.lea = value;
+      else source.estab = value;
       continue;
     }
     if ('header' in item) {
@@ -156,7 +188,7 @@ export async function* readCtf(
         'Header/CTFversion',
         'expected the header before the pupils',
       );
-    const r = pupilFrom(item.node, unit, ++n);
+    const r = pupilFrom(item.node, unit, ++n, source);
     out.pupils.push(r.pupil);
     out.marks.push(...r.marks);
     yield* out.drain();

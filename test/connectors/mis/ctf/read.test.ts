@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { readCtf } from '../../../../connectors/mis/ctf/reader.ts';
+import type { MarkRecord, PupilRecord } from '../../../../connectors/mis/types.ts';
+
+/** The fixture (made by Heath Lane: LEA 383, Estab 2001) with its first pupil's attendance replaced. */
+const fixture = readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8');
+const withYears = (years: string) =>
+  fixture.replace(/(<UPN>A123456789012<\/UPN>[\s\S]*?<Attendance>)[\s\S]*?(<\/Attendance>)/, `$1${years}$2`);
+const year = (school: string, start: string, marks: string) =>
+  `<YearData><Year>2024</Year>${school}<AttendSessions><AttendanceStartDate>${start}</AttendanceStartDate><AttendanceMarks>${marks}</AttendanceMarks></AttendSessions></YearData>`;
+
+async function read(xml: string): Promise<{ pupils: PupilRecord[]; marks: MarkRecord[] }> {
+  const pupils: PupilRecord[] = [];
+  const marks: MarkRecord[] = [];
+  for await (const b of readCtf(Readable.from([Buffer.from(xml)]), { unit: 'ctf.xml' })) {
+    if (b.kind === 'pupils') pupils.push(...b.pupils);
+    if (b.kind === 'marks') marks.push(...b.marks);
+  }
+  return { pupils, marks };
+}
+const of = (marks: MarkRecord[], upn: string) =>
+  marks.filter((m) => m.pupilMisId === upn).map((m) => `${m.date} ${m.session} ${m.mark}`);
+
+describe('CTF attendance as the school that made it kept it', () => {
+  it('leaves out the sessions of another school a joining pupil brings (its LEA and Estab), and says so', async () => {
+    const { pupils, marks } = await read(
+      withYears(
+        year('<LEA>999</LEA><Estab>8888</Estab><SchoolName>Old School</SchoolName>', '2024-09-02', 'NNNN') +
+          year('<LEA>383</LEA><Estab>2001</Estab>', '2025-01-13', '/\\NN'),
+      ),
+    );
+    expect(of(marks, 'A123456789012')).toEqual([
+      '2025-01-13 AM /',
+      '2025-01-13 PM \\',
+      '2025-01-14 AM N',
+      '2025-01-14 PM N',
+    ]);
+    expect(pupils.find((p) => p.misId === 'A123456789012')!.unusable).toEqual([
+      {
+        field: expect.stringMatching(/^Attendance\/YearData \(line \d+, LEA 999 Estab 8888\)$/),
+        expected: expect.stringContaining("another school's sessions are not this school's marks"),
+      },
+    ]);
+  });
+
+  it('takes a YearData that names no school as the file’s own', async () => {
+    const { marks } = await read(withYears(year('', '2025-01-13', 'NN')));
+    expect(of(marks, 'A123456789012')).toEqual(['2025-01-13 AM N', '2025-01-13 PM N']);
+  });
+
+  it('a marks string wrapped over indented lines keeps every mark on its own day', async () => {
+    const { marks } = await read(withYears(year('', '2025-01-13', '////\n          NNNN\n        ')));
+    expect(of(marks, 'A123456789012')).toEqual([
+      '2025-01-13 AM /',
+      '2025-01-13 PM /',
+      '2025-01-14 AM /',
+      '2025-01-14 PM /',
+      '2025-01-15 AM N',
+      '2025-01-15 PM N',
+      '2025-01-16 AM N',
+      '2025-01-16 PM N',
+    ]);
+  });
+});
