@@ -7,17 +7,33 @@ import {
 import type { SchoolConfig } from '../config/schema.ts';
 import type { Logger } from '../log/logger.ts';
 import { publishBoardEvents } from '../store/board.ts';
-import { mqttClientId, setIngestStatus } from '../store/ingest-status.ts';
+import {
+  mqttClientId,
+  mqttSessionSeenAt,
+  noteMqttSession,
+  renameTransportKey,
+  setIngestStatus,
+  takeOrphanedMqttSessions,
+} from '../store/ingest-status.ts';
 import { type AcceptOutcome, acceptFobPayload } from './accept.ts';
 import { FeedLastEvent } from './feed-last-event.ts';
 import type { IngestDeps } from './ingest-types.ts';
 
-/** A transport's stable key: its broker and topics (reordering the config keeps the session). */
-export function mqttTransportKey(t: MqttTransportConfig): string {
+/** A transport's stable key: its broker and topics, in any order (reordering the config keeps the session). */
+export function mqttTransportKey(t: Pick<MqttTransportConfig, 'url' | 'topics'>): string {
+  return keyOf(t.url, [...t.topics].sort());
+}
+
+/** The key as versions before 053 made it (topics in config order): renamed to the key above on start. */
+function legacyTransportKey(t: Pick<MqttTransportConfig, 'url' | 'topics'>): string {
+  return keyOf(t.url, t.topics);
+}
+
+function keyOf(url: string, topics: readonly string[]): string {
   const digest = createHash('sha256')
-    .update(`${t.url}\n${t.topics.join('\n')}`)
+    .update(`${url}\n${topics.join('\n')}`)
     .digest('hex');
-  return `mqtt:${new URL(t.url).host}:${digest.slice(0, 12)}`;
+  return `mqtt:${new URL(url).host}:${digest.slice(0, 12)}`;
 }
 
 /**
@@ -42,15 +58,33 @@ export async function startMqttFeed(o: {
 }): Promise<MqttFobTransport> {
   const { deps, school, transport } = o;
   const key = mqttTransportKey(transport);
+  await renameTransportKey(deps.db, school.id, legacyTransportKey(transport), key);
   const base = transport.clientId ?? (await mqttClientId(deps.db, school.id, key));
+  const clientId = o.instance ? `${base}-${o.instance}` : base;
+  // Every MQTT transport the school has now: a session kept for any other is one no one reads.
+  const configured = school.fobs.transports.flatMap((x) => (x.kind === 'mqtt' ? [mqttTransportKey(x)] : []));
+  let firstConnack = true;
   const labels = { school: school.id, transport: key };
   // When the broker last sent a message Doorstep took, for the board ("last event from the broker N s ago").
   const lastEvent = new FeedLastEvent({ db: deps.db, schoolId: school.id, transportKey: key, log: o.log });
   const t = new MqttFobTransport({
     schoolId: school.id,
     transport,
-    clientId: o.instance ? `${base}-${o.instance}` : base,
+    clientId,
     log: o.log,
+    heldBefore: await mqttSessionSeenAt(deps.db, school.id, clientId),
+    onConnected: () => {
+      const first = firstConnack;
+      firstConnack = false;
+      void (async () => {
+        await noteMqttSession(deps.db, { schoolId: school.id, clientId, transportKey: key, at: new Date() });
+        if (!first) return;
+        const orphaned = await takeOrphanedMqttSessions(deps.db, school.id, configured);
+        if (orphaned) t.identityChanged(orphaned);
+      })().catch((err: unknown) =>
+        o.log.error({ err, school: school.id }, 'could not record the fob feed’s MQTT session'),
+      );
+    },
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
     ...(o.lostSessionShowMs !== undefined ? { lostSessionShowMs: o.lostSessionShowMs } : {}),
     ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),

@@ -22,6 +22,68 @@ export async function mqttClientId(db: Queryable, schoolId: string, transportKey
   return rows[0]!.client_id;
 }
 
+/** When Doorstep last connected with this MQTT session, if it ever held it (`mqtt_sessions`). */
+export async function mqttSessionSeenAt(
+  db: Queryable,
+  schoolId: string,
+  clientId: string,
+): Promise<Date | null> {
+  const { rows } = await db.query<{ seen_at: Date }>(
+    'SELECT seen_at FROM mqtt_sessions WHERE school_id = $1 AND client_id = $2',
+    [schoolId, clientId],
+  );
+  return rows[0] ? new Date(rows[0].seen_at) : null;
+}
+
+/** This MQTT session is held at its broker now (a CONNACK came for it). */
+export async function noteMqttSession(
+  db: Queryable,
+  s: { schoolId: string; clientId: string; transportKey: string; at: Date },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO mqtt_sessions (school_id, client_id, transport_key, seen_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (school_id, client_id) DO UPDATE SET transport_key = EXCLUDED.transport_key,
+       seen_at = greatest(mqtt_sessions.seen_at, EXCLUDED.seen_at)`,
+    [s.schoolId, s.clientId, s.transportKey, s.at],
+  );
+}
+
+/**
+ * The school's sessions of transports no longer configured (topics or broker edited), taken once:
+ * whatever was queued for them will never be read. Returns when the last of them was connected.
+ */
+export async function takeOrphanedMqttSessions(
+  db: Queryable,
+  schoolId: string,
+  configuredKeys: readonly string[],
+): Promise<Date | null> {
+  const { rows } = await db.query<{ seen_at: Date }>(
+    `DELETE FROM mqtt_sessions WHERE school_id = $1 AND NOT (transport_key = ANY($2::text[])) RETURNING seen_at`,
+    [schoolId, [...configuredKeys]],
+  );
+  if (rows.length === 0) return null;
+  return new Date(Math.max(...rows.map((r) => new Date(r.seen_at).getTime())));
+}
+
+/**
+ * A transport's key as an earlier version made it (its topics in config order) becomes its key now:
+ * the same session, status and client id, not a new one.
+ */
+export async function renameTransportKey(
+  db: Queryable,
+  schoolId: string,
+  from: string,
+  to: string,
+): Promise<void> {
+  if (from === to) return;
+  for (const table of ['mqtt_client_ids', 'ingest_status'] as const)
+    await db.query(
+      `UPDATE ${table} SET transport_key = $3 WHERE school_id = $1 AND transport_key = $2
+         AND NOT EXISTS (SELECT 1 FROM ${table} t WHERE t.school_id = $1 AND t.transport_key = $3)`,
+      [schoolId, from, to],
+    );
+}
+
 /**
  * Records whether a school's fob feed is arriving and writes the board event that says so
  * (`ingest.disconnected` / `ingest.restored`), in one transaction; the caller publishes it.

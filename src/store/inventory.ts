@@ -203,6 +203,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'nobody',
   },
   {
+    table: 'mqtt_sessions',
+    what: 'each MQTT session Doorstep has held at a broker, and when it last connected with it',
+    personal: '—',
+    why: 'a start whose broker lost the session, or a feed whose identity changed, says alarms may be lost',
+    retention: 'while the transport is configured',
+    seenBy: 'nobody',
+  },
+  {
     table: 'ingest_status',
     what: 'whether each fob feed is arriving, and when it last received a message',
     personal: '—',

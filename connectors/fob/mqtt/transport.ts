@@ -48,6 +48,13 @@ export interface MqttTransportOptions {
   lostSessionShowMs?: number;
   /** With `transport.shared`: the shared subscription's group (`shareGroup`), one per instance. */
   shareGroup?: string;
+  /**
+   * When an earlier process last connected with this session (kept by the caller): a first CONNACK
+   * here without it means the broker lost what was queued while Doorstep was stopped.
+   */
+  heldBefore?: Date | null;
+  /** Told of every CONNACK (the caller keeps that the session is held). */
+  onConnected?: (sessionPresent: boolean) => void;
 }
 
 /**
@@ -187,8 +194,18 @@ export class MqttFobTransport {
       this.cleanCloseAt = 0;
       // Back without the session (the broker restarted without persistence, or the session expired):
       // whatever was published for Doorstep while it was away is gone — said, not silently lost.
-      if (this.connectedBefore && connack.sessionPresent === false) this.sessionLost(this.lostAt);
+      // The same when the session was held by an earlier process (the broker restarted, or the session
+      // expired, while Doorstep was stopped): this process never had it, but it was Doorstep's.
+      if (connack.sessionPresent === false) {
+        if (this.connectedBefore) this.sessionLost(this.lostAt);
+        else if (this.o.heldBefore)
+          this.sessionLost(
+            this.o.heldBefore.getTime(),
+            `the broker lost Doorstep's session while Doorstep was stopped: fob events sent since it last connected (${hhmm(this.o.heldBefore.getTime())} UTC) did not arrive — check on staff out now`,
+          );
+      }
       this.connectedBefore = true;
+      this.o.onConnected?.(connack.sessionPresent === true);
       this.lostAt = 0;
       const quiet = this.o.takeoverQuietMs ?? 60_000;
       const wait = Math.max(this.lastTakeoverAt + quiet, this.lostSessionUntil) - Date.now();
@@ -289,8 +306,19 @@ export class MqttFobTransport {
     };
   }
 
-  private sessionLost(since: number): void {
-    const from = since ? new Date(since).toISOString().slice(11, 16) : 'a moment';
+  /**
+   * What was queued at the broker for a session of this feed will never arrive (the feed's identity
+   * changed: its topics or broker were edited, so it connects as a new session): said as a lost session.
+   */
+  identityChanged(lastConnected: Date): void {
+    this.sessionLost(
+      lastConnected.getTime(),
+      `this fob feed's MQTT identity changed (its topics or broker were edited): fob events queued at the broker for its previous session (last connected ${hhmm(lastConnected.getTime())} UTC) were never read — check on staff out now`,
+    );
+  }
+
+  private sessionLost(since: number, why?: string): void {
+    const from = since ? hhmm(since) : 'a moment';
     this.lostSessionUntil = Date.now() + (this.o.lostSessionShowMs ?? 10 * 60_000);
     this.o.log.error(
       { school: this.o.schoolId, since: since ? new Date(since).toISOString() : null },
@@ -302,7 +330,7 @@ export class MqttFobTransport {
       state: 'down',
       takenOver: false,
       sessionLost: true,
-      reason: `${takenOver ? "another client took over Doorstep's session at the broker, and " : ''}the broker lost Doorstep's session: fob events sent while Doorstep was away (from ${from} UTC) did not arrive — check on staff out now`,
+      reason: `${takenOver ? "another client took over Doorstep's session at the broker, and " : ''}${why ?? `the broker lost Doorstep's session: fob events sent while Doorstep was away (from ${from} UTC) did not arrive — check on staff out now`}`,
     });
   }
 
@@ -365,4 +393,9 @@ export class MqttFobTransport {
     if (!c) return;
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
   }
+}
+
+/** HH:MM (UTC) of an instant, as the board's lost-session line says it. */
+function hhmm(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 16);
 }
