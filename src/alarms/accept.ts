@@ -11,9 +11,14 @@ import {
   receivedWindow,
   UNREADABLE_DEVICE,
 } from '../domain/fob/event.ts';
-import { type TransportFacts, vouchedFacts } from '../domain/fob/trust.ts';
+import { type TransportFacts, UNREADABLE_BODY_ISSUE, vouchedFacts } from '../domain/fob/trust.ts';
 import { addTimeline } from '../store/alarm-state.ts';
-import { insertRejected, openUnreadableFeedAlarm, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
+import {
+  insertRejected,
+  openUnreadableFeedAlarm,
+  openUnreadableMqttAlarm,
+  REJECTED_RAW_MAX_BYTES,
+} from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
@@ -110,6 +115,33 @@ async function acceptOne(
   if (!decoded.ok && decoded.error.field === '(body)' && transport.kind === 'mqtt' && hasContent(raw)) {
     const device = vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId;
     if (device !== null) {
+      // One open at a time per device: a gateway's new format (a binary heartbeat every 30 s) would
+      // otherwise raise one alarm per message and bury a real one. Further unreadable messages of
+      // the device go on its timeline while it is open.
+      const open = await openUnreadableMqttAlarm(deps.db, {
+        schoolId: school.id,
+        device,
+        profile: transport.profile,
+        issuePrefix: UNREADABLE_BODY_ISSUE,
+      });
+      // (The same message again — another instance's copy, a redelivery — is that alarm's, said once.)
+      const again = open !== null && open.eventId === unreadableEventId(raw, arrival.receivedAt);
+      if (open !== null && !again) {
+        await insertRejected(deps.db, {
+          schoolId: school.id,
+          transport: transport.kind,
+          profile: transport.profile,
+          source: arrival.source,
+          reason: `(body): ${decoded.error.reason}; noted on open alarm ${open.id}`,
+          raw,
+        });
+        await addTimeline(
+          deps.db,
+          open.id,
+          `another message on device ${device}'s topic could not be read (${decoded.error.reason}): kept with the refused payloads`,
+        );
+      }
+      if (open !== null) return { outcome: 'duplicate', alarmId: open.id };
       decoded = unreadableBodyAlarm(device, raw, arrival.receivedAt, decoded.error);
       unreadableBody = decoded.ok;
     }
@@ -294,6 +326,15 @@ function hasContent(raw: Buffer): boolean {
  * id made from the bytes (the broker redelivering them is one alarm), raised at the time received,
  * and what could not be read named so the office treats it as real but unverified.
  */
+/**
+ * The event id of a body that could not be read: its bytes and the window they came in — every
+ * instance's copy of one message is one alarm, the same bytes sent again minutes later (a device with
+ * no counter, pressed again) a new one.
+ */
+function unreadableEventId(raw: Buffer, receivedAt: Date, tellApartBy?: string): string {
+  return contentEventId(raw, tellApartBy ?? receivedWindow(receivedAt.toISOString()));
+}
+
 function unreadableBodyAlarm(
   device: string,
   raw: Buffer,
@@ -303,10 +344,7 @@ function unreadableBodyAlarm(
   /** What tells a redelivery from a new message (a webhook's delivery id); else the window received in. */
   tellApartBy?: string,
 ): Decoded {
-  // The bytes and the window they came in: every instance's copy of one message is one alarm, the
-  // same bytes sent again minutes later (a device with no counter, pressed again) a new one.
-  const window = tellApartBy ?? receivedWindow(receivedAt.toISOString());
-  const id = contentEventId(raw, window);
+  const id = unreadableEventId(raw, receivedAt, tellApartBy);
   const at = receivedAt.toISOString();
   const decoded = checkEvent({
     vendorEventId: id,

@@ -64,6 +64,7 @@ export async function startMqttFeed(o: {
   // Every MQTT transport the school has now: a session kept for any other is one no one reads.
   const configured = school.fobs.transports.flatMap((x) => (x.kind === 'mqtt' ? [mqttTransportKey(x)] : []));
   let firstConnack = true;
+  let statusWrites: Promise<void> = Promise.resolve();
   const labels = { school: school.id, transport: key };
   // When the broker last sent a message Doorstep took, for the board ("last event from the broker N s ago").
   const lastEvent = new FeedLastEvent({ db: deps.db, schoolId: school.id, transportKey: key, log: o.log });
@@ -97,13 +98,19 @@ export async function startMqttFeed(o: {
     },
     onStatus: (status) => {
       o.onState?.(labels, status);
-      setIngestStatus(deps.db, {
-        schoolId: school.id,
-        transportKey: key,
-        state: status.state,
-        reason: status.state === 'down' ? status.reason : null,
-        at: new Date(),
-      })
+      const at = new Date();
+      // One after another, in the order told: a take-over and the lost session it brought are said
+      // together, and the status row must end as the later one, not whichever write landed last.
+      statusWrites = statusWrites
+        .then(() =>
+          setIngestStatus(deps.db, {
+            schoolId: school.id,
+            transportKey: key,
+            state: status.state,
+            reason: status.state === 'down' ? status.reason : null,
+            at,
+          }),
+        )
         .then((e) => publishBoardEvents(deps.publisher, deps.prefix, [e]))
         .catch((err: unknown) =>
           o.log.error({ err, school: school.id }, 'could not record the fob feed state'),

@@ -41,6 +41,27 @@ export async function openUnreadableFeedAlarm(
 }
 
 /**
+ * The open alarm raised for an MQTT body of this device that could not be read (its trust issue
+ * begins `issuePrefix`) on this feed's profile, if any: one at a time per device — further
+ * unreadable messages go on its timeline.
+ */
+export async function openUnreadableMqttAlarm(
+  db: Queryable,
+  q: { schoolId: string; device: string; profile: string; issuePrefix: string },
+): Promise<{ id: string; device: string; eventId: string } | null> {
+  const { rows } = await db.query<{ id: string; device_id: string; vendor_event_id: string }>(
+    `SELECT a.id, e.device_id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+     WHERE a.school_id = $1 AND a.status <> 'resolved' AND e.transport = 'mqtt' AND e.profile = $2
+       AND starts_with(a.trust_issue, $3) AND e.device_id = $4
+     ORDER BY a.id LIMIT 1`,
+    [q.schoolId, q.profile, q.issuePrefix, q.device],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
+  );
+  const r = rows[0];
+  return r ? { id: String(r.id), device: r.device_id, eventId: r.vendor_event_id } : null;
+}
+
+/**
  * How long a statement on the alarm path (an event's write, its alarm looked up, a refused payload
  * kept) may go unanswered before it is given up and its connection closed: the message is then not
  * acknowledged, and is retried on a new connection or redelivered — never held for the ~15 minutes a

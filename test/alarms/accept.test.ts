@@ -115,14 +115,63 @@ describe('a body that cannot be read, on the topic of a device (when in doubt, r
         outcome: 'duplicate',
         alarmId: (r as { alarmId: string }).alarmId,
       });
-      // The same bytes again minutes later (a device with no counter, pressed again): a new alarm.
-      const later = await acceptFobPayload(deps(), school, transport, Buffer.from(body), {
-        ...at,
-        receivedAt: new Date(at.receivedAt.getTime() + 300_000),
+      // The same bytes again minutes later (a device with no counter, pressed again) while its alarm
+      // is open: on that alarm's timeline, not a second alarm; once it is resolved, a new alarm.
+      const id = (r as { alarmId: string }).alarmId;
+      const later = { ...at, receivedAt: new Date(at.receivedAt.getTime() + 300_000) };
+      expect(await acceptFobPayload(deps(), school, transport, Buffer.from(body), later)).toMatchObject({
+        outcome: 'duplicate',
+        alarmId: id,
       });
-      expect(later).toMatchObject({ outcome: 'accepted' });
-      expect((later as { alarmId: string }).alarmId).not.toBe((r as { alarmId: string }).alarmId);
+      await db.query(
+        `UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm' WHERE id = $1`,
+        [id],
+      );
+      const after = await acceptFobPayload(deps(), school, transport, Buffer.from(body), {
+        ...later,
+        receivedAt: new Date(later.receivedAt.getTime() + 300_000),
+      });
+      expect(after).toMatchObject({ outcome: 'accepted' });
+      expect((after as { alarmId: string }).alarmId).not.toBe(id);
     }
+  });
+
+  it('a gateway whose heartbeats can no longer be read raises one alarm per device, not one per message — and a real SOS beside it is its own', async () => {
+    const t0 = Date.parse('2026-11-23T11:00:00Z');
+    const ids = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await acceptFobPayload(deps(), school, transport, Buffer.from(`\x82\xa1hb\x01seq=${i}`), {
+        ...on('HB-1'),
+        receivedAt: new Date(t0 + i * 30_000),
+      });
+      ids.add((r as { alarmId: string }).alarmId);
+    }
+    expect(ids.size).toBe(1);
+    const [alarmId] = [...ids];
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another message on device HB-1''s topic could not be read%'`,
+      [alarmId],
+    );
+    expect(rows[0]!.n).toBe(19);
+    // Another device's unreadable message is its own alarm; so is a real SOS from HB-1 itself.
+    const other = await acceptFobPayload(deps(), school, transport, Buffer.from('\x82junk'), on('HB-2'));
+    expect((other as { alarmId: string }).alarmId).not.toBe(alarmId);
+    const sos = await acceptFobPayload(
+      deps(),
+      school,
+      transport,
+      Buffer.from(
+        JSON.stringify({
+          event_id: 'real-1',
+          device: { id: 'HB-1' },
+          type: 'SOS',
+          occurred_at: new Date().toISOString(),
+        }),
+      ),
+      on('HB-1'),
+    );
+    expect(sos).toMatchObject({ outcome: 'accepted' });
+    expect((sos as { alarmId: string }).alarmId).not.toBe(alarmId);
   });
 
   it('an empty body (how a retained message is cleared) is refused, not raised', async () => {
@@ -415,12 +464,14 @@ describe('a payload the database could not store as sent', () => {
         field: '(body)',
         reason: 'the body is nested deeper than 32 levels',
       });
-      // On a device's topic: raised, unverified.
+      // On a device's topic: raised, unverified — the second while the first is open, on its timeline.
       expect(
         await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), arrival()),
-      ).toMatchObject({ outcome: 'accepted', trusted: false });
+      ).toMatchObject(id === 'deep-1' ? { outcome: 'accepted', trusted: false } : { outcome: 'duplicate' });
     }
-    const kept = await db.query(`SELECT reason FROM rejected_events WHERE reason LIKE '%nested deeper%'`);
+    const kept = await db.query(
+      `SELECT reason FROM rejected_events WHERE reason LIKE '%nested deeper%' AND reason NOT LIKE '%noted on open alarm%'`,
+    );
     expect(kept.rows).toHaveLength(2);
     const sos = await acceptFobPayload(
       deps,

@@ -98,6 +98,11 @@ export function vouchedFacts(facts: TransportFacts): TransportFacts {
   return { ...facts, deviceId: null, deviceUnusable: `${why}; kept only as its SHA-256 ${fingerprint}` };
 }
 
+/** How an alarm's trust issue begins when fields of its payload could not be read. */
+export const UNREADABLE_ISSUE = 'the payload could not be read in full: ';
+/** … and when its whole body could not be read (raised from the device its topic names). */
+export const UNREADABLE_BODY_ISSUE = `${UNREADABLE_ISSUE}(body) (`;
+
 /**
  * `unreadable`: the fields an alarm was raised without (`checkEvent`); they make it untrusted, so the
  * office sees the alarm flagged with what could not be read.
@@ -111,9 +116,7 @@ export function assessFobEvent(
   const facts = vouchedFacts(given);
   const issues: string[] = [];
   if (unreadable.length)
-    issues.push(
-      `the payload could not be read in full: ${unreadable.map((u) => `${u.field} (${u.reason})`).join(', ')}`,
-    );
+    issues.push(`${UNREADABLE_ISSUE}${unreadable.map((u) => `${u.field} (${u.reason})`).join(', ')}`);
   let claimedDeviceId: string | null = null;
   let deviceId = event.deviceId;
   if (facts.deviceId !== null && facts.deviceId !== event.deviceId) {

@@ -328,6 +328,7 @@ describe('MQTT fob transport (real Mosquitto)', () => {
       lostSessionShowMs: 1500,
     });
     await t.ready;
+    const eventsBefore = await count(`SELECT coalesce(max(id), 0) FROM board_events`);
     // A client that starts clean under Doorstep's id ends the session the broker kept (its queue with
     // it), then leaves: Doorstep reconnects to a broker with no session for it.
     const cleaner = await mqtt.connectAsync(TEST_MQTT_URL, {
@@ -338,11 +339,16 @@ describe('MQTT fob transport (real Mosquitto)', () => {
       properties: { sessionExpiryInterval: 0 },
     });
     await cleaner.endAsync();
+    // Read from the board's events: the take-over the clean start also is (the broker closes
+    // Doorstep's connection for it) is written beside it, in either order, to the one status row.
     await until(async () => {
       const { rows } = await db.query<{ reason: string | null }>(
-        `SELECT reason FROM ingest_status WHERE school_id = 'alpha' AND state = 'down'`,
+        `SELECT payload->>'reason' AS reason FROM board_events WHERE type = 'ingest.disconnected' AND id > $1`,
+        [eventsBefore],
       );
-      return rows.some((r) => r.reason?.includes("the broker lost Doorstep's session"));
+      return rows.some((r) =>
+        r.reason?.includes("the broker lost Doorstep's session: fob events sent while Doorstep was away"),
+      );
     }, 30_000);
     // Shown for a while, then the feed is arriving again.
     await until(
