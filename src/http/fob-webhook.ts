@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BLACKLINE_CONTENT_TYPES, blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
+import { blacklineReply } from '../../connectors/fob/profiles/blackline.ts';
 import { DEVICE_SIGNATURE_HEADER } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { acceptFobPayload } from '../alarms/accept.ts';
 import { FeedLastEvent } from '../alarms/feed-last-event.ts';
@@ -58,6 +58,13 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
   };
   await app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
+    // A content type that is no media type (Blackline's published "www-urlencoded-form") would be
+    // refused by the body parser before any profile could take it: read as bytes, the handler decides.
+    scope.addHook('onRequest', async (req) => {
+      const given = req.headers['content-type'];
+      if (given !== undefined && !MEDIA_TYPE.test(given))
+        req.headers['content-type'] = 'application/octet-stream';
+    });
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBytes }, (_req, body, done) =>
       done(null, body),
     );
@@ -84,9 +91,12 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         .trim()
         .toLowerCase();
       const feed = feedOf(school.id, transport.profile);
-      // Blackline's push service says its JSON payload's content type is "www-urlencoded-form".
-      const types = transport.profile === 'blackline' ? BLACKLINE_CONTENT_TYPES : ['application/json'];
-      if (!types.includes(type)) {
+      // Blackline's push service says its JSON payload's content type is "www-urlencoded-form" (not a
+      // media type): what it really sends is not published, so a Blackline push is taken whatever it
+      // says — its token is what tells it, and the body is read as JSON either way. Refused for its
+      // content type, every SOS it sends would be lost.
+      const types = transport.profile === 'blackline' ? null : ['application/json'];
+      if (types && !types.includes(type)) {
         feed.refused(now(), `HTTP 415: not a content type this webhook takes (${types.join(' or ')})`);
         return reply.code(415).send({
           code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
@@ -149,3 +159,6 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
     scope.post<{ Params: Params }>('/hooks/fob/:school/:profile/:token', handle);
   });
 }
+
+/** A `type/subtype` media type, with or without parameters (what the body parser accepts). */
+const MEDIA_TYPE = /^\s*[\w!#$&^.+-]+\/[\w!#$&^.+-]+\s*(;.*)?$/;

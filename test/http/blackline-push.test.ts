@@ -104,8 +104,22 @@ describe("Blackline's push, as published", () => {
       (await post('/hooks/fob/alpha/blackline/not-the-token-0123456789abcdefghij', push(1))).statusCode,
     ).toBe(401);
     expect((await post('/hooks/fob/alpha/blackline', push(2))).statusCode).toBe(404);
-    expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, push(3), 'text/plain')).statusCode).toBe(415);
+    expect(
+      (await post('/hooks/fob/alpha/blackline/not-the-token-0123456789abcdefghij', push(3), 'text/plain'))
+        .statusCode,
+    ).toBe(401);
     expect(await alarms()).toHaveLength(before);
+  });
+
+  it('is taken whatever content type it says (Blackline publishes "www-urlencoded-form", no media type): its token tells it', async () => {
+    const before = (await alarms()).length;
+    for (const [n, type] of [
+      [31, 'www-urlencoded-form'],
+      [32, 'text/plain'],
+      [33, 'application/octet-stream'],
+    ] as const)
+      expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, push(n), type)).statusCode, type).toBe(200);
+    expect(await alarms()).toHaveLength(before + 3);
   });
 
   it('a webhook verified by token needs one fit for an address, and a signed one its secret', () => {

@@ -13,10 +13,6 @@ import { type FobProfile, parseObject, type TransportMeta, typeFrom, unknownType
  * `device.id` (else `device_id`, else `contacts[0].device_id`), the location is `location`
  * `{latitude, longitude, uncertainty, position_date_utc}`.
  */
-export const BLACKLINE_CONTENT_TYPES: readonly string[] = [
-  'application/x-www-form-urlencoded',
-  'application/json',
-];
 
 /** Blackline's `YYYY-MM-DD hh:mm:ss` (UTC) as ISO 8601 with its zone; anything else as sent. */
 export function blacklineTime(v: unknown): unknown {

@@ -51,6 +51,11 @@ export interface GenericMapping {
   notAlarms?: string[];
 }
 
+/** Doorstep's own event types by name: a gateway that sends them needs no map. */
+const OWN_TYPES: Readonly<Record<string, FobEventType>> = Object.fromEntries(
+  FOB_EVENT_TYPES.map((t) => [t, t]),
+);
+
 /** `generic`: any JSON, mapped by JSON pointers and a type map from the school's config. */
 export class GenericProfile implements FobProfile {
   readonly name = 'generic';
@@ -67,9 +72,8 @@ export class GenericProfile implements FobProfile {
     const f = this.mapping.fields;
     const get = (p: string | undefined) => (p === undefined ? undefined : pointer(doc, p));
     const vendorType = get(f.type);
-    const type =
-      typeFrom(this.mapping.types, vendorType) ??
-      (FOB_EVENT_TYPES.includes(vendorType as FobEventType) ? vendorType : undefined);
+    // Else Doorstep's own type names, in any case ("SOS" is `sos`, as a map's keys are matched).
+    const type = typeFrom(this.mapping.types, vendorType) ?? typeFrom(OWN_TYPES, vendorType);
     // An unmapped type: refused where the school keeps its map whole (the default: a gateway's
     // position reports and heartbeats must not page anyone); raised where it says so, bar the types
     // it names as no alarm.

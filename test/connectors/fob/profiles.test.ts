@@ -224,6 +224,21 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
       ok: false,
       error: { field: '/t', reason: 'unknown event type "GAS"' },
     });
+    // Doorstep's own type names need no map, in any case: a gateway sending "SOS" or "Fall" is heard.
+    for (const [t, type] of [
+      ['sos', 'sos'],
+      ['SOS', 'sos'],
+      ['Fall', 'fall'],
+    ] as const)
+      expect(
+        new GenericProfile({
+          fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
+          types: {},
+        }).decode(buf({ d: 'G-1', id: 'x', t }), meta),
+      ).toMatchObject({
+        ok: true,
+        event: { type },
+      });
     for (const t of ['POSITION', 'Heartbeat'])
       expect(g.decode(buf({ d: 'G-1', id: 'x', t }), meta)).toMatchObject({
         ok: false,
