@@ -11,6 +11,9 @@ import { notificationDeliveries } from './notify.ts';
 import { worksAt } from './users.ts';
 import { type Address, formatAddress } from './visits.ts';
 
+/** How many alarm cards the board is sent (the rest are counted: `alarmsOpen`). */
+export const BOARD_ALARMS = 200;
+
 const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || null;
 
 /**
@@ -63,7 +66,7 @@ export async function boardState(
      ORDER BY (a.status = 'open') DESC,
        CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
             WHEN a.type IN ('overdue_visit', 'missed_check_in', 'device_silent') THEN 1 ELSE 2 END,
-       a.raised_at ASC LIMIT 200`,
+       a.raised_at ASC LIMIT ${BOARD_ALARMS}`,
     [schoolId],
   );
   const visits = await db.query<Record<string, unknown>>(
@@ -147,8 +150,17 @@ export async function boardState(
         /** The same for people, with the provider's counts and error codes. */
         deliveryText: deliveryDetail(n),
       }));
+  // Every alarm not resolved, counted whole: the cards are the first BOARD_ALARMS, and the board says
+  // how many more there are rather than hide one (a flood of junk must not bury a real alarm unsaid).
+  const open = await db.query<{ all: number; unacked: number }>(
+    `SELECT count(*)::int AS all, (count(*) FILTER (WHERE status = 'open'))::int AS unacked
+     FROM alarms WHERE school_id = $1 AND status <> 'resolved'`,
+    [schoolId],
+  );
   return {
     now: now.toISOString(),
+    /** Alarms not resolved, and of them not acknowledged — all of them, not only the cards sent. */
+    alarmsOpen: { all: open.rows[0]!.all, unacknowledged: open.rows[0]!.unacked },
     /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
     ingest: await ingestProblems(db, schoolId),
     alarms: alarms.rows.map((r) => {

@@ -96,18 +96,32 @@ function ingestBanner(problems) {
   );
 }
 
+/** More alarms open than the board was sent cards for: said, never hidden. */
+function alarmsNotShown(d) {
+  const more = (d.alarmsOpen?.all ?? d.alarms.length) - d.alarms.length;
+  if (more <= 0) return null;
+  return h(
+    'p',
+    { class: 'alert', role: 'alert', id: 'alarms-not-shown' },
+    `${more} more open alarm${more === 1 ? ' is' : 's are'} not shown here (the board shows the first ${d.alarms.length}): resolve those dealt with to see the rest — a flood of alarms may be hiding a real one.`,
+  );
+}
+
 function render() {
   const d = state.data;
   if (!d) return;
+  // Counted whole by the server: the cards are only the first of them.
   const unacked = d.alarms.filter((a) => a.status === 'open');
-  document.body.classList.toggle('has-alarm', unacked.length > 0);
-  document.title = unacked.length ? `(${unacked.length}) ALARM — Doorstep` : 'Office board — Doorstep';
+  const unackedCount = d.alarmsOpen?.unacknowledged ?? unacked.length;
+  document.body.classList.toggle('has-alarm', unackedCount > 0);
+  document.title = unackedCount ? `(${unackedCount}) ALARM — Doorstep` : 'Office board — Doorstep';
   const overdue = d.visits.filter((v) => v.overdue);
   const today = d.visits.filter((v) => !v.overdue);
   replaceKeepingInput(content, [
     ingestBanner(d.ingest),
     brokerLine(d.broker),
     section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
+    alarmsNotShown(d),
     section('overdue', 'Overdue visits', overdue.map(visitItem), 'No visit is overdue.'),
     section(
       'follow-up',
@@ -175,7 +189,7 @@ function render() {
   for (const a of fresh) announced.add(a.id);
   if (fresh.length)
     document.getElementById('announce').textContent = `New alarm: ${fresh.map(alarmTitle).join('; ')}`;
-  setSounding(unacked.length > 0);
+  setSounding(unackedCount > 0);
 }
 const announced = new Set();
 
