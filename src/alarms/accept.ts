@@ -202,10 +202,16 @@ async function acceptOne(
   // raised at that school (its board, its ladder), as if its own feed had brought it. Alarms only:
   // another school's check-ins and timers from this feed would let this feed's credential clear that
   // school's missed check-ins (they stay here, where no visit of this school is theirs).
-  const home =
+  // Only to a school whose own feeds are of this vendor (profile): the same id at a school with
+  // another vendor's fobs is another device, and the SOS of a fob this school has not registered yet
+  // would be raised there under someone else's name — never heard here. Failing that, it stays here
+  // as an unknown device.
+  const elsewhere =
     school.fobs.devices.some((d) => d.deviceId === deviceId) || !ALARM_TYPES.has(decoded.event.type)
-      ? school
-      : (deps.schoolOfDevice?.(deviceId) ?? school);
+      ? undefined
+      : deps.schoolOfDevice?.(deviceId);
+  const home =
+    elsewhere?.fobs.transports.some((t) => t.profile === transport.profile) === true ? elsewhere : school;
   const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {
     ...vouched,
@@ -225,11 +231,20 @@ async function acceptOne(
     source: arrival.source,
   };
   try {
-    return await ingestFobEvent(deps, home, decoded.event, {
+    const outcome = await ingestFobEvent(deps, home, decoded.event, {
       ...source,
       ...(decoded.unreadable?.length ? { unreadable: decoded.unreadable } : {}),
       ...(decoded.said !== undefined ? { said: decoded.said } : {}),
     });
+    // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
+    // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).
+    if (home !== school && outcome.outcome === 'accepted' && outcome.alarmId)
+      await addTimeline(
+        deps.db,
+        outcome.alarmId,
+        `arrived on ${school.name}'s ${transport.profile} feed, where device ${deviceId} is not registered: raised here, where it is — if this school's wearer did not press it, tell ${school.name}`,
+      );
+    return outcome;
   } catch (err) {
     // Anything else (the database or Redis away) is thrown: not acknowledged, so redelivered.
     if (!failsForThisPayload(err)) throw err;

@@ -374,6 +374,39 @@ describe('a payload the database could not store as sent', () => {
       (r as { alarmId: string }).alarmId,
     ]);
     expect(rows).toEqual([{ school_id: 'beta', staff_id: 'staff-b1' }]);
+    // Its card says which school's feed brought it.
+    const { rows: said } = await db.query<{ event: string }>(
+      `SELECT event FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'arrived on %'`,
+      [(r as { alarmId: string }).alarmId],
+    );
+    expect(said).toEqual([
+      {
+        event: `arrived on ${school.name}'s ${transport.profile} feed, where device PS-B1 is not registered: raised here, where it is — if this school's wearer did not press it, tell ${school.name}`,
+      },
+    ]);
+    // Never to a school whose feeds are another vendor's: the same id there is another device, and
+    // this school's fob not yet registered would be raised there under someone else's name.
+    const gamma = {
+      ...school,
+      id: 'gamma',
+      fobs: {
+        ...school.fobs,
+        transports: [{ ...transport, profile: 'generic' }],
+        devices: [{ deviceId: 'PS-G1', staffId: 'staff-g1' }],
+      },
+    } as typeof school;
+    const notThere = await acceptFobPayload(
+      { ...deps, schoolOfDevice: (id: string) => (id === 'PS-G1' ? gamma : undefined) },
+      school,
+      transport,
+      payload({ event_id: 'gamma-1', device: { id: 'PS-G1' } }),
+      arrival('PS-G1'),
+    );
+    const { rows: kept } = await db.query(
+      `SELECT school_id, staff_id, unknown_device FROM alarms WHERE id = $1`,
+      [(notThere as { alarmId: string }).alarmId],
+    );
+    expect(kept).toEqual([{ school_id: 'alpha', staff_id: null, unknown_device: true }]);
     // Alarms only: that school's check-in from this feed stays here (no visit of this school is its).
     const checkIn = await acceptFobPayload(
       deps,
