@@ -325,6 +325,27 @@ export class FakeArbor {
     this.put('session', ref('Session', 'sessions', id).href, { startDatetime, sessionName });
   }
 
+  /**
+   * A session as Session.php has it with its register's type (AttendanceRegisterType.php: `isMorning`,
+   * `isAfternoon`) — a lesson's register is neither — and optionally the lesson's academic unit.
+   */
+  addRegisterSession(
+    id: number,
+    startDatetime: string,
+    sessionName: string,
+    register: { code: string; isMorning: boolean; isAfternoon: boolean } | null,
+    academicUnit?: number,
+  ): void {
+    const type = register ? ref('AttendanceRegisterType', 'attendance-register-types', id) : null;
+    if (type && register) this.put('attendanceRegisterType', type.href, { ...register, active: true });
+    this.put('session', ref('Session', 'sessions', id).href, {
+      startDatetime,
+      sessionName,
+      ...(type ? { attendanceRegisterType: type } : {}),
+      ...(academicUnit ? { academicUnit: ref('AcademicUnit', 'academic-units', academicUnit) } : {}),
+    });
+  }
+
   /** A record with one of ARBOR_MARKS, or a code set up with `addAttendanceMark`. */
   addMark(
     recordId: number,

@@ -22,6 +22,7 @@ import {
   type AttendanceMarkWire,
   attendanceMark,
   attendanceRecord,
+  attendanceRegisterType,
   changelogPage,
   childProtectionStatusAssignment,
   many,
@@ -168,10 +169,10 @@ export class ArborSource implements MisSource, ArborReader {
           if (!r.session)
             throw malformed(where, 'session', 'an attendance record without a session (AM or PM)');
           const sess = await this.cached(marksCache, r.session.href, 'session', session, where);
-          const name = (sess.sessionName ?? '').trim().toUpperCase();
-          const half = /^AM\b/.test(name) ? 'AM' : /^PM\b/.test(name) ? 'PM' : null;
-          if (!half)
-            throw malformed(where, 'session.sessionName', 'expected a registration session named AM or PM');
+          const half = await this.halfOfDay(marksCache, sess, where);
+          // A lesson's register (or any register that is not the morning's or the afternoon's) is
+          // no statutory session: left out — it once refused the whole page, and every sync after.
+          if (half === 'not-statutory') continue;
           marks.push({
             pupilMisId: idOf(r.student, where, 'student'),
             date: sess.startDatetime.slice(0, 10),
@@ -257,6 +258,45 @@ export class ArborSource implements MisSource, ArborReader {
     if (!SAFE_HREF.test(href)) throw malformed(where, `${root}.href`, 'expected a /rest-v2/… path');
     const body = await getJson(`${this.base}${href}`, one(root, schema), this.http, `Arbor ${root}`);
     return body[root] as z.output<T>;
+  }
+
+  /**
+   * Which statutory session a register's session is: its `attendanceRegisterType`'s `isMorning` /
+   * `isAfternoon` (neither: not a statutory session); without one, a lesson (an `academicUnit` or
+   * `lessonPlan`) is none, and a registration is told by its name (AM… / PM…). Anything else cannot
+   * be told and refuses the page (never guessed).
+   */
+  private async halfOfDay(
+    cache: Map<string, Promise<unknown>>,
+    sess: z.output<typeof session>,
+    where: Where,
+  ): Promise<'AM' | 'PM' | 'not-statutory'> {
+    if (sess.attendanceRegisterType) {
+      const type = await this.cached(
+        cache,
+        sess.attendanceRegisterType.href,
+        'attendanceRegisterType',
+        attendanceRegisterType,
+        where,
+      );
+      if (type.isMorning === true && type.isAfternoon !== true) return 'AM';
+      if (type.isAfternoon === true && type.isMorning !== true) return 'PM';
+      if (type.isMorning !== true && type.isAfternoon !== true) return 'not-statutory';
+      throw malformed(
+        where,
+        'session.attendanceRegisterType',
+        'expected a register that is the morning or the afternoon, not both',
+      );
+    }
+    if (sess.academicUnit || sess.lessonPlan) return 'not-statutory';
+    const name = (sess.sessionName ?? '').trim().toUpperCase();
+    if (/^AM\b/.test(name)) return 'AM';
+    if (/^PM\b/.test(name)) return 'PM';
+    throw malformed(
+      where,
+      'session.sessionName',
+      'expected a registration session named AM or PM (or one whose register type says morning or afternoon)',
+    );
   }
 
   private cached<T extends z.ZodType>(

@@ -154,8 +154,28 @@ export const attendanceMark = z
   })
   .loose();
 
-/** src/Arbor/Model/Session.php: the register's session; `sessionName` says AM or PM. */
-export const session = z.object({ startDatetime: dateish, sessionName: text.nullish() }).loose();
+/**
+ * src/Arbor/Model/Session.php: a register's session — the statutory AM or PM registration, or a
+ * lesson (it has an `academicUnit`, a `lessonPlan`). Its half of the day is its
+ * `attendanceRegisterType`'s (below); `sessionName` is a name the school gives it.
+ */
+export const session = z
+  .object({
+    startDatetime: dateish,
+    sessionName: text.nullish(),
+    attendanceRegisterType: link.nullish(),
+    academicUnit: link.nullish(),
+    lessonPlan: link.nullish(),
+  })
+  .loose();
+
+/**
+ * src/Arbor/Model/AttendanceRegisterType.php: `isMorning` / `isAfternoon` say which statutory session
+ * a register is; neither (a lesson register, a club) is no statutory session.
+ */
+export const attendanceRegisterType = z
+  .object({ isMorning: z.boolean().nullish(), isAfternoon: z.boolean().nullish(), code: text.nullish() })
+  .loose();
 
 /**
  * A changelog answer. A change's `changedObject` is the object as it now is; a DELETE's object is

@@ -221,6 +221,40 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     });
   });
 
+  it('tells a statutory session by its register type (isMorning / isAfternoon), whatever its name, and leaves a lesson register out — never refusing the page for it', async () => {
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addRegisterSession(11, '2025-01-14 08:45:00', 'Morning registration', {
+      code: 'MORNING',
+      isMorning: true,
+      isAfternoon: false,
+    });
+    f.addRegisterSession(12, '2025-01-14 13:05:00', 'Afternoon reg', {
+      code: 'AFTERNOON',
+      isMorning: false,
+      isAfternoon: true,
+    });
+    // A secondary school's lesson register: its type neither, its session a lesson's.
+    f.addRegisterSession(
+      13,
+      '2025-01-14 10:00:00',
+      'Maths 7X1',
+      { code: 'LESSON', isMorning: false, isAfternoon: false },
+      5,
+    );
+    // A lesson with no register type at all: told by its academic unit.
+    f.addRegisterSession(14, '2025-01-14 11:00:00', 'English 7X1', null, 6);
+    f.addMark(200, 7, 11, 'UNAUTH_N');
+    f.addMark(201, 7, 13, 'UNAUTH_N');
+    f.addMark(202, 7, 14, 'UNAUTH_N');
+    f.addMark(203, 7, 12, 'UNAUTH_N');
+    const units = await collectUnits(source().pull({ value: null }));
+    const marks = units[1]!.batches[0]!;
+    expect(
+      marks.kind === 'marks' && marks.marks.map((m) => `${m.date} ${m.session} ${m.mark} #${m.recordId}`),
+    ).toEqual(['2025-01-14 AM N #200', '2025-01-14 PM N #203']);
+  });
+
   it('does not follow an href off the Arbor host', async () => {
     const f = fake();
     f.studentChanges.push({
