@@ -1,9 +1,10 @@
-import type { Address, MarkRecord, PupilRecord } from './types.ts';
+import type { Address, ContactRecord, MarkRecord, PupilRecord } from './types.ts';
 
 /**
  * The longest value Doorstep accepts in each imported field, in characters — the one table every
- * MIS path (SIMS XML, CTF, CSV, Arbor, Wonde) is held to when a unit is applied. A record with a
- * longer value is rejected, naming the file, line and field; the rest of the unit is applied.
+ * MIS path (SIMS XML, CTF, CSV, Arbor, Wonde) is held to when a unit is applied. A longer value is
+ * named (file, line and field) and left out — a pupil's other fields and their marks applied; only a
+ * record whose id is too long is rejected whole.
  * (README: "Field limits".)
  */
 export const FIELD_LIMITS = {
@@ -71,30 +72,69 @@ function checkAddress(a: Address | null | undefined, prefix: string): LimitExcee
   );
 }
 
-/** The first field of a pupil over its limit, or undefined. */
-export function pupilExceeds(p: PupilRecord): LimitExceeded | undefined {
-  const own =
-    check(p.misId, 'misId', 'misId') ??
-    check(p.upn, 'upn', 'upn') ??
-    check(p.forename, 'forename', 'forename') ??
-    check(p.surname, 'surname', 'surname') ??
-    check(p.preferredName, 'preferredName', 'preferredName') ??
-    check(p.dob, 'dob', 'dob') ??
-    check(p.yearGroup, 'yearGroup', 'yearGroup') ??
-    checkAddress(p.address, 'address') ??
-    check(p.leaving?.destination, 'leaver.destination', 'destination');
-  if (own) return own;
-  for (const c of p.contacts ?? []) {
-    const at = `contacts[${c.priority}]`;
-    const over =
-      check(c.name, 'contact.name', `${at}.name`) ??
-      check(c.relationship, 'contact.relationship', `${at}.relationship`) ??
-      check(c.phone, 'contact.phone', `${at}.phone`) ??
-      check(c.email, 'contact.email', `${at}.email`) ??
-      checkAddress(c.address, `${at}.address`);
-    if (over) return over;
+/**
+ * A pupil held to the limits: an MIS id over its limit cannot name the pupil (`refused`); any other
+ * field over its limit is left out — the stored value kept (an address whole, since half of one
+ * would be another address), a contact's field cleared — and named (`left`), the rest of the pupil
+ * applied. One over-long parent's e-mail once kept the child out, and with them every mark.
+ */
+export function fitPupilToLimits(
+  p: PupilRecord,
+): { refused: LimitExceeded } | { pupil: PupilRecord; left: LimitExceeded[] } {
+  const id = check(p.misId, 'misId', 'misId');
+  if (id) return { refused: id };
+  const left: LimitExceeded[] = [];
+  const out: PupilRecord = { ...p };
+  const own = [
+    ['upn', 'upn'],
+    ['forename', 'forename'],
+    ['surname', 'surname'],
+    ['preferredName', 'preferredName'],
+    ['dob', 'dob'],
+    ['yearGroup', 'yearGroup'],
+  ] as const;
+  for (const [field, limit] of own) {
+    const over = check(p[field], limit, field);
+    if (over) {
+      left.push(over);
+      delete out[field];
+    }
   }
-  return undefined;
+  const address = checkAddress(p.address, 'address');
+  if (address) {
+    left.push(address);
+    delete out.address;
+  }
+  const destination = check(p.leaving?.destination, 'leaver.destination', 'destination');
+  if (destination && p.leaving) {
+    left.push(destination);
+    out.leaving = { ...p.leaving, destination: null };
+  }
+  if (p.contacts)
+    out.contacts = p.contacts.map((c) => {
+      const at = `contacts[${c.priority}]`;
+      const fitted: ContactRecord = { ...c };
+      const fields = [
+        ['name', 'contact.name'],
+        ['relationship', 'contact.relationship'],
+        ['phone', 'contact.phone'],
+        ['email', 'contact.email'],
+      ] as const;
+      for (const [field, limit] of fields) {
+        const over = check(c[field], limit, `${at}.${field}`);
+        if (over) {
+          left.push(over);
+          fitted[field] = null;
+        }
+      }
+      const overAddress = checkAddress(c.address, `${at}.address`);
+      if (overAddress) {
+        left.push(overAddress);
+        fitted.address = null;
+      }
+      return fitted;
+    });
+  return { pupil: out, left };
 }
 
 /** The first field of a mark over its limit, or undefined. */

@@ -2,8 +2,8 @@ import { describeWhere, malformed } from '../../connectors/mis/errors.ts';
 import {
   describeExceeded,
   FIELD_LIMITS,
+  fitPupilToLimits,
   markExceeds,
-  pupilExceeds,
 } from '../../connectors/mis/field-limits.ts';
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
@@ -256,25 +256,40 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             // This unit's pupils are written at its end: marks from here on wait for them.
             if (asRead && groupNo > 0) appliedThenPupils = true;
             asRead = false;
-            const within = batch.pupils.filter((p) => {
-              const over = pupilExceeds(p);
-              if (over) reject(describeWhere(p.where), describeExceeded(over), tooLong(over.field));
-              else if (!p.misId.isWellFormed()) reject(describeWhere(p.where), BROKEN_ID_REASON, BROKEN_ID);
-              else {
-                // A field the reader could not use was left out; the rest of the pupil is applied.
-                for (const u of p.unusable ?? [])
-                  reject(
-                    describeWhere(p.where),
-                    `field ${u.field}: expected ${u.expected}; not taken (the rest of the pupil's record applied)`,
-                    {
-                      cause: `field ${u.field} not ${u.expected} (not taken; the rest applied)`,
-                      idKind: 'pupils',
-                      id: p.misId,
-                    },
-                  );
-                return true;
+            const within = batch.pupils.flatMap((given) => {
+              const fit = fitPupilToLimits(given);
+              if ('refused' in fit) {
+                reject(describeWhere(given.where), describeExceeded(fit.refused), tooLong(fit.refused.field));
+                return [];
               }
-              return false;
+              const p = fit.pupil;
+              if (!p.misId.isWellFormed()) {
+                reject(describeWhere(p.where), BROKEN_ID_REASON, BROKEN_ID);
+                return [];
+              }
+              // A field over its limit, or one the reader could not use, was left out; the rest of the
+              // pupil is applied (and their marks with them).
+              for (const over of fit.left)
+                reject(
+                  describeWhere(p.where),
+                  `${describeExceeded(over)}; not taken (the rest of the pupil's record applied)`,
+                  {
+                    cause: `field ${over.field} over ${over.max} characters (not taken; the rest applied)`,
+                    idKind: 'pupils',
+                    id: p.misId,
+                  },
+                );
+              for (const u of p.unusable ?? [])
+                reject(
+                  describeWhere(p.where),
+                  `field ${u.field}: expected ${u.expected}; not taken (the rest of the pupil's record applied)`,
+                  {
+                    cause: `field ${u.field} not ${u.expected} (not taken; the rest applied)`,
+                    idKind: 'pupils',
+                    id: p.misId,
+                  },
+                );
+              return [p];
             });
             pupilsSeen += within.length;
             // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).

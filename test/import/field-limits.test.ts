@@ -72,8 +72,8 @@ const ctf = (pupils: string[]) =>
 const ctfPupil = (upn: string, surname: string) =>
   `<Pupil><UPN>${upn}</UPN><Surname>${surname}</Surname><Forename>Amelia</Forename></Pupil>`;
 
-describe('field limits: a value over its limit rejects the row, naming file, line and field', () => {
-  it('CSV: names, contacts; the other rows are applied and the long values are not stored', async () => {
+describe('field limits: a value over its limit is left out and named (file, line and field); the rest of the pupil applied', () => {
+  it('CSV: names, contacts — the pupils are applied without the long values (one over-long value never keeps a child and their marks out)', async () => {
     const s = await run(
       'pupils.csv',
       [
@@ -87,15 +87,24 @@ describe('field limits: a value over its limit rejects the row, naming file, lin
     expect(s.rejected).toEqual([
       {
         where: 'pupils.csv, line 2, record 1',
-        reason: 'field forename: expected at most 100 characters, got 101',
+        reason: `field forename: expected at most 100 characters, got 101; not taken (the rest of the pupil's record applied)`,
       },
       {
         where: 'pupils.csv, line 3, record 2',
-        reason: 'field contacts[1].phone: expected at most 32 characters, got 33',
+        reason: `field contacts[1].phone: expected at most 32 characters, got 33; not taken (the rest of the pupil's record applied)`,
       },
     ]);
-    expect(s.pupils.inserted).toBe(1);
-    expect(await stored()).toEqual([{ mis_id: '1003', longest: expect.any(Number) }]);
+    expect(s.pupils.inserted).toBe(3);
+    expect((await stored()).map((r) => r.mis_id)).toEqual(['1001', '1002', '1003']);
+    // The long values themselves are not stored.
+    expect(Math.max(...(await stored()).map((r) => r.longest))).toBeLessThanOrEqual(100);
+    const { rows: kept } = await db.query(
+      `SELECT p.mis_id, p.surname, c.name, c.phone FROM pupils p JOIN pupil_contacts c ON c.pupil_mis_id = p.mis_id WHERE p.mis_id IN ('1001', '1002') ORDER BY 1`,
+    );
+    expect(kept).toEqual([
+      { mis_id: '1001', surname: 'Okafor', name: 'Grace', phone: '0113 496 0000' },
+      { mis_id: '1002', surname: 'Haddad', name: 'Sam', phone: null },
+    ]);
     // A value at the limit is fine.
     const ok = await run(
       'at-limit.csv',
@@ -117,10 +126,12 @@ describe('field limits: a value over its limit rejects the row, naming file, lin
     expect(s.rejected).toEqual([
       {
         where: 'pupils.xml, line 3, record 1',
-        reason: 'field address.line1: expected at most 200 characters, got 201',
+        reason: `field address.line1: expected at most 200 characters, got 201; not taken (the rest of the pupil's record applied)`,
       },
     ]);
-    expect((await stored()).map((r) => r.mis_id)).toEqual(['1002']);
+    expect((await stored()).map((r) => r.mis_id)).toEqual(['1001', '1002']);
+    const { rows } = await db.query(`SELECT address FROM pupils WHERE mis_id = '1001'`);
+    expect(rows).toEqual([{ address: null }]);
   });
 
   it('CTF: a surname over 100 characters', async () => {
@@ -132,10 +143,10 @@ describe('field limits: a value over its limit rejects the row, naming file, lin
     expect(s.rejected).toEqual([
       {
         where: 'ctf.xml, line 5, record 1',
-        reason: 'field surname: expected at most 100 characters, got 101',
+        reason: `field surname: expected at most 100 characters, got 101; not taken (the rest of the pupil's record applied)`,
       },
     ]);
-    expect((await stored()).map((r) => r.mis_id)).toEqual(['E523456789012']);
+    expect((await stored()).map((r) => r.mis_id)).toEqual(['A123456789012', 'E523456789012']);
   });
 
   it("CSV marks: a pupil id over its limit rejects that row's marks, not the unit", async () => {
@@ -180,10 +191,10 @@ describe('field limits: a value over its limit rejects the row, naming file, lin
     expect(summaries[0]!.rejected).toEqual([
       {
         where: 'arbor students changelog from revision 0, record 1',
-        reason: 'field forename: expected at most 100 characters, got 101',
+        reason: `field forename: expected at most 100 characters, got 101; not taken (the rest of the pupil's record applied)`,
       },
     ]);
-    expect((await stored()).map((r) => r.mis_id)).toEqual(['8']);
+    expect((await stored()).map((r) => r.mis_id)).toEqual(['7', '8']);
   });
 
   it('an MIS API page larger than the bound is refused without being read whole', async () => {
