@@ -103,6 +103,26 @@ const NO_SESSION = codeSet([
   ...CODE_LIST.filter((_c, i) => CATEGORY_OF[i] === NOT_POSSIBLE_CATEGORY),
 ]);
 const SCHOOL_CLOSED = codeSet(SCHOOL_CLOSED_CODES);
+/** Sessions the school arranged this pupil out of (`C2` part-time timetable, `S` study leave). */
+const ARRANGED = codeSet(['C2', 'S']);
+
+/**
+ * How a run of absence treats a day the pupil was not expected at, or could not attend — a rule's
+ * `sessionsNotExpected`:
+ * - `pass-over` (the visit triggers): a day with no counting session (`hasMark`) neither counts nor
+ *   ends the run;
+ * - `count-inside`: as `pass-over`, but a day the school arranged the pupil out of (`C2`, `S`)
+ *   between two absent days counts as a day not seen (Lime Hills "absent … for a week": a part-time
+ *   pupil who misses their timetabled days is not seen all week, not two days of it);
+ * - `end-on-authorised`: "continuous unauthorised absence" (the 10-day return) — an authorised
+ *   session (`C2`, `S` among them) ends the run; closures and not-possible sessions pass over;
+ * - `end-on-any`: "every session coded G, N or O" (removal from roll, reg. 9(1)(i)) — any session
+ *   outside the rule's codes ends the run; only a whole-school closure (`#`, `Y4`) passes over.
+ */
+export type NotExpectedDays = 'pass-over' | 'count-inside' | 'end-on-authorised' | 'end-on-any';
+
+/** What one day is to a run of absence in `set`: counted, passed over, arranged (C2/S), or the end. */
+export type RunDay = 'count' | 'skip' | 'arranged' | 'break';
 
 /**
  * One pupil's marks laid over the school calendar: two slots (AM, PM) per school day, each holding a
@@ -156,6 +176,23 @@ export class PupilAttendance {
     const a = this.slots[day * 2]!;
     const p = this.slots[day * 2 + 1]!;
     return (a !== 0 && NO_SESSION[a] === 0) || (p !== 0 && NO_SESSION[p] === 0);
+  }
+
+  /** What day `day` is to a run of absence in `set`, as `mode` treats a day not expected (above). */
+  runDay(day: number, set: Uint8Array, mode: NotExpectedDays): RunDay {
+    if (mode === 'pass-over' || mode === 'count-inside') {
+      if (this.hasMark(day)) return this.allMarkedIn(day, set) ? 'count' : 'break';
+      const a = this.slots[day * 2]!;
+      const p = this.slots[day * 2 + 1]!;
+      return mode === 'count-inside' && (ARRANGED[a] === 1 || ARRANGED[p] === 1) ? 'arranged' : 'skip';
+    }
+    let counted = false;
+    for (const c of [this.slots[day * 2]!, this.slots[day * 2 + 1]!]) {
+      if (c === 0 || SCHOOL_CLOSED[c] === 1) continue;
+      if (set[c] === 1) counted = true;
+      else if (mode === 'end-on-any' || NO_SESSION[c] === 0 || ARRANGED[c] === 1) return 'break';
+    }
+    return counted ? 'count' : 'skip';
   }
 
   /** The day has no mark at all, in either session (not even a closure or arrangement code). */

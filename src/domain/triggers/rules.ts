@@ -64,6 +64,15 @@ export const consecutiveAbsenceRule = z.strictObject({
    */
   afterReturn: z.boolean().default(false),
   /**
+   * A day the pupil was not expected at, or could not attend (`C2`, `S`, `D`, `Y1`–`Y7`, …) — see
+   * `NotExpectedDays`: passed over (the default), counted between absent days (`count-inside`), or the
+   * end of a run of continuous unauthorised absence (`end-on-authorised`) or of every session in the
+   * rule's codes (`end-on-any`).
+   */
+  sessionsNotExpected: z
+    .enum(['pass-over', 'count-inside', 'end-on-authorised', 'end-on-any'])
+    .default('pass-over'),
+  /**
    * When a parent/carer gave a reason for each day of the run (every absent session coded with one
    * of `reasonCodes`), the pupil has no safeguarding flag and no attendance concern, this lighter
    * action applies instead (Heath Lane §3: a phone call rather than a visit).

@@ -75,6 +75,71 @@ describe('policy packs on small scenarios', () => {
     ]);
   });
 
+  it('Lime Hills "absent for a week": a part-time pupil missing their timetabled days is not seen on the days between either — a week, not two', () => {
+    // Timetabled Monday and Tuesday (C2 Wednesday to Friday), coded N on each since Monday 3 November.
+    const marks: Record<string, string> = {};
+    for (const d of calendar.between('2025-11-03', '2025-12-09')) {
+      const day = new Date(`${d}T12:00:00Z`).getUTCDay();
+      marks[d] = day >= 3 ? 'C2' : 'N';
+    }
+    const monday10 = pupil(marks, { to: '2025-11-10', flags: { cpPlan: true } });
+    expect(fired(monday10, ['lime-hills'], '2025-11-10')).toEqual([
+      'lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team',
+    ]);
+    // Not before the week: the Friday after the first two missed days.
+    expect(
+      fired(pupil(marks, { to: '2025-11-07', flags: { cpPlan: true } }), ['lime-hills'], '2025-11-07'),
+    ).toEqual([]);
+    // Arranged days alone never start a run: present on the timetabled days, nothing.
+    const attending: Record<string, string> = {};
+    for (const d of calendar.between('2025-11-03', TODAY))
+      if (new Date(`${d}T12:00:00Z`).getUTCDay() >= 3) attending[d] = 'C2';
+    expect(fired(pupil(attending, { to: TODAY, flags: { cpPlan: true } }), ['lime-hills'], TODAY)).toEqual(
+      [],
+    );
+  });
+
+  it('statutory returns hold to their words: "every session G, N or O" and "continuous unauthorised absence" end at any other session', () => {
+    const rulesHit = (marks: Record<string, string>, to: string) =>
+      fired(pupil(marks, { to }), ['statutory'], to).filter((f) =>
+        /removal-from-roll|continuous-unauthorised/.test(f),
+      );
+    // N on Monday and Tuesday, an agreed part-time timetable (C2, authorised) Wednesday to Friday, for weeks.
+    const partTime: Record<string, string> = {};
+    for (const d of calendar.between('2025-09-22', '2025-12-09'))
+      partTime[d] = new Date(`${d}T12:00:00Z`).getUTCDay() >= 3 ? 'C2' : 'N';
+    expect(rulesHit(partTime, '2025-12-09')).toEqual([]);
+    // N alternating with study leave (S), or with Y7 (an unavoidable cause): no removal review.
+    for (const other of ['S', 'Y7']) {
+      const alternating: Record<string, string> = {};
+      calendar.between('2025-09-22', '2025-12-09').forEach((d, i) => {
+        alternating[d] = i % 2 === 0 ? 'N' : other;
+      });
+      expect({
+        other,
+        hit: rulesHit(alternating, '2025-12-09').filter((f) => f.includes('removal')),
+      }).toEqual({
+        other,
+        hit: [],
+      });
+    }
+    // Continuous N across a whole-school closure (Y4) and the INSET day: both returns still raised.
+    const continuous: Record<string, string> = {};
+    for (const d of calendar.between('2025-11-03', '2025-12-05')) continuous[d] = 'N';
+    continuous['2025-11-19'] = 'Y4';
+    expect(rulesHit(continuous, '2025-12-05')).toEqual([
+      'statutory:continuous-unauthorised-10 → la-notification by attendance-officer',
+      'statutory:removal-from-roll-review-20 → removal-from-roll-review by headteacher',
+    ]);
+    // A snow day (Y2: the pupil could not travel) in ten days of N: the 10-day return is still prompted.
+    const snow: Record<string, string> = {};
+    for (const d of calendar.between('2025-11-03', '2025-11-18')) snow[d] = 'N';
+    snow['2025-11-10'] = 'Y2';
+    expect(rulesHit(snow, '2025-11-18')).toEqual([
+      'statutory:continuous-unauthorised-10 → la-notification by attendance-officer',
+    ]);
+  });
+
   it('Heath Lane: a persistently absent pupil ill 3 days with a reason each day still gets a visit (an attendance concern); U is seen', () => {
     const marks: Record<string, string> = { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' };
     calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {

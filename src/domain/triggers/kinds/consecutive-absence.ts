@@ -8,33 +8,49 @@ import {
   pct,
   type RuleOutcome,
 } from '../finding.ts';
-import { codeSet, NOT_SEEN, PARENT_REASON, type PupilAttendance } from '../pupil-attendance.ts';
+import {
+  codeSet,
+  NOT_SEEN,
+  type NotExpectedDays,
+  PARENT_REASON,
+  type PupilAttendance,
+} from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 /**
- * The run of absence ending with the latest marked day: school days in a row whose every counting
- * session is in `set`. A day with no counting session (`hasMark`: unmarked, a closure `#`/`Y4`, an
- * arrangement `C2`/`S`, a not-possible code such as `D` or `Y2`) neither counts nor ends the run
- * (`days` counts the days that count only).
+ * The run of absence ending with the latest day that counts: school days in a row whose every counting
+ * session is in `set`. How a day with no counting session is taken — a closure `#`/`Y4`, an
+ * arrangement `C2`/`S`, a not-possible code such as `D` or `Y2`, no mark — is the rule's
+ * `sessionsNotExpected` (`PupilAttendance.runDay`); `days` counts the days that count.
  */
 function absenceRun(
   p: PupilAttendance,
   set: Uint8Array,
   todayIndex: number,
+  mode: NotExpectedDays,
 ): { start: number; end: number; days: number } | null {
-  const end = p.lastMarkedDay(todayIndex);
-  if (end < 0 || !p.allMarkedIn(end, set)) return null;
+  let end = todayIndex;
+  while (end >= 0 && ['skip', 'arranged'].includes(p.runDay(end, set, mode))) end--;
+  if (end < 0 || p.runDay(end, set, mode) !== 'count') return null;
   let start = end;
   let days = 1;
   let gap = 0;
+  let arranged = 0;
   for (let d = end - 1; d >= 0; d--) {
     // Weeks with no marks at all (an export that stopped) say nothing of the days: the run ends there.
     gap = p.unmarked(d) ? gap + 1 : 0;
     if (gap > MAX_UNMARKED_DAYS) break;
-    if (!p.hasMark(d)) continue;
-    if (!p.allMarkedIn(d, set)) break;
+    const day = p.runDay(d, set, mode);
+    if (day === 'skip') continue;
+    // Days the school arranged the pupil out of count only between absent days (`count-inside`).
+    if (day === 'arranged') {
+      arranged++;
+      continue;
+    }
+    if (day === 'break') break;
     start = d;
-    days++;
+    days += 1 + arranged;
+    arranged = 0;
   }
   return { start, end, days };
 }
@@ -52,23 +68,32 @@ function latestEndedRun(
   first: number,
   todayIndex: number,
   min: number,
+  mode: NotExpectedDays,
 ): { start: number; end: number; days: number } | null {
   let found: { start: number; end: number; days: number } | null = null;
   let run: { start: number; end: number; days: number } | null = null;
   let gap = 0;
+  let arranged = 0;
   for (let d = Math.max(0, first); d <= todayIndex; d++) {
     gap = p.unmarked(d) ? gap + 1 : 0;
     if (gap > MAX_UNMARKED_DAYS) {
       if (run && run.days >= min) found = run;
       run = null;
+      arranged = 0;
     }
-    if (!p.hasMark(d)) continue;
-    if (p.allMarkedIn(d, set)) {
-      run = run ? { start: run.start, end: d, days: run.days + 1 } : { start: d, end: d, days: 1 };
+    const day = p.runDay(d, set, mode);
+    if (day === 'skip') continue;
+    if (day === 'arranged') {
+      if (run) arranged++;
+      continue;
+    }
+    if (day === 'count') {
+      run = run ? { start: run.start, end: d, days: run.days + 1 + arranged } : { start: d, end: d, days: 1 };
     } else {
       if (run && run.days >= min) found = run;
       run = null;
     }
+    arranged = 0;
   }
   return found;
 }
@@ -125,7 +150,8 @@ export function consecutiveAbsence(
   // ends the unanswered run (and so a present mark can never lengthen a run).
   // Absent means not seen: `U` (arrived after the register closed) is a day the child was seen.
   const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, NOT_SEEN)) : ev.setFor(rule, NOT_SEEN);
-  const current = absenceRun(p, set, todayIndex);
+  const mode = rule.sessionsNotExpected;
+  const current = absenceRun(p, set, todayIndex, mode);
   // A return still to make for a run that has ended (the pupil back): the latest such run this year.
   const ended =
     rule.afterReturn && (!current || current.days < rule.days)
@@ -135,6 +161,7 @@ export function consecutiveAbsence(
           ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year')),
           todayIndex,
           rule.days,
+          mode,
         )
       : null;
   const run = ended ?? current;
