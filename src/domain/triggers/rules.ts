@@ -90,6 +90,11 @@ export const consecutiveAbsenceRule = z.strictObject({
       attendanceConcernAtMost: z.number().gt(0).lt(1).optional(),
       /** Too few possible sessions before the run say nothing about a concern. */
       attendanceConcernMinSessions: z.int().min(1).default(20),
+      /**
+       * The longest run the lighter action addresses (Heath Lane: "a phone call home to address 3 days
+       * of absence"); longer, the rule's own action. Unset: any length.
+       */
+      upToDays: z.int().min(1).optional(),
       /** Fields whose values are the school's own choice, not the policy's, and why. */
       setBySchool: z.record(z.string(), z.string().min(1)).optional(),
       source: z.string().optional(),

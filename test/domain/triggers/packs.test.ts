@@ -43,6 +43,18 @@ describe('policy packs on small scenarios', () => {
     expect(fired(ill, ['heath-lane'], TODAY)).toEqual([
       'heath-lane:absent-3-days → phone-call by attendance-coordinator',
     ]);
+    // "A phone call home to address 3 days of absence": ill a fourth day, with a reason each day, the visit.
+    const longer = pupil(
+      { '2025-11-12': 'I', '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' },
+      { to: TODAY },
+    );
+    const [f] = evaluatePupil(longer, rulesOf('heath-lane'), { today: TODAY, explain: true }).filter(
+      (x) => x.ruleKey === 'heath-lane:absent-3-days',
+    );
+    expect(f).toMatchObject({ fired: true, action: 'home-visit' });
+    expect(f!.explanation).toContain(
+      'a reason each day, but absent longer than the 3 days a phone-call addresses',
+    );
     const vulnerable = pupil({ '2025-11-18': 'I' }, { to: TODAY, flags: { cin: true } });
     expect(fired(vulnerable, ['heath-lane'], TODAY)).toEqual([
       'heath-lane:vulnerable-absent → home-visit by welfare-staff',

@@ -219,7 +219,9 @@ export function consecutiveAbsence(
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
-    if (!reasoned) why = '; not every day has a reason from a parent/carer';
+    if (light.upToDays !== undefined && n > light.upToDays)
+      why = `; a reason each day, but absent longer than the ${light.upToDays} days a ${light.action} addresses`;
+    else if (!reasoned) why = '; not every day has a reason from a parent/carer';
     else if (safeguarding) why = '; a reason each day, but there is a safeguarding concern';
     else if (attendance) why = `; a reason each day, but there is an attendance concern (${attendance})`;
     else {
