@@ -176,8 +176,13 @@ interface Template {
   readonly gaps: readonly boolean[];
 }
 
+/**
+ * A name from the document (an element, attribute or entity) as an error says it: only when it is
+ * one — a pupil's name or address where a name belongs (a file cut or garbled in its text) is
+ * described, never quoted into an error that is logged, kept on the import and shown.
+ */
 function shown(s: string): string {
-  return s.length > 40 ? `${s.slice(0, 40)}…` : s;
+  return s === '' || /^[A-Za-z_][\w.:-]{0,39}$/.test(s) ? s : `(${s.length} characters that are no XML name)`;
 }
 
 export class XmlScanner {
@@ -288,9 +293,7 @@ export class XmlScanner {
     this.scan(this.buf.length, true);
     if (this.pos < this.buf.length) {
       this.tokenAt = this.pos;
-      this.fail(
-        `the file ends inside a tag or comment (${shown(JSON.stringify(this.buf.slice(this.pos)))}): the file is cut short`,
-      );
+      this.fail('the file ends inside a tag, comment or CDATA section: the file is cut short');
     }
     this.tokenAt = this.buf.length;
     if (this.where === PROLOG) this.fail('the document has no root element');
@@ -778,7 +781,7 @@ export class XmlScanner {
       this.fail('a DOCTYPE is not allowed (external entities are never resolved)', 'doctype');
     const rest = b.slice(lt);
     if (BANG_STARTS.some((s) => rest.length < s.length && s.startsWith(rest))) return -1;
-    this.fail(`'<!' that starts no comment or CDATA section: ${shown(JSON.stringify(rest.slice(0, 12)))}`);
+    this.fail(`'<!' that starts no comment or CDATA section`);
   }
 
   private instruction(b: string, lt: number): number {

@@ -369,8 +369,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         if (ambiguous.length > 0)
           throw doorstepError(
             'IMPORT_REFUSED',
-            `${unit.label}: UPN ${ambiguous[0]!.upn} belongs to more than one of the school's pupils (MIS ids ${ambiguous[0]!.misIds.join(' and ')}); a CTF names pupils by UPN only, so its records cannot be matched — give each pupil their own UPN in the MIS`,
-            { details: ambiguous.map((a) => `UPN ${a.upn}: pupils ${a.misIds.join(', ')}`) },
+            // The UPN itself is not said (the message is logged and kept): the MIS ids find it.
+            `${unit.label}: the school's pupils with MIS ids ${ambiguous[0]!.misIds.join(' and ')} have the same UPN; a CTF names pupils by UPN only, so its records cannot be matched — give each pupil their own UPN in the MIS`,
+            { details: ambiguous.map((a) => `pupils ${a.misIds.join(', ')} share a UPN`) },
           );
       }
       const pupils = await upsertPupils(tx, ctx.schoolId);

@@ -140,6 +140,23 @@ describe('XmlScanner', () => {
     expect(saxes(doc).ok).toBe(false);
   });
 
+  it("never quotes the document in an error (a pupil's name or address where the file is cut or garbled)", () => {
+    for (const doc of [
+      '<a><b><![CDATA[Smith, Jane of 12 Acacia Avenue',
+      '<a><b>x</Smith Jane 12 Acacia Avenue></a>',
+      '<a><!Smith Jane 12 Acacia</a>',
+      '<a "Smith, Jane"=1/>',
+    ]) {
+      const r = scan(doc);
+      expect(r.ok).toBe(false);
+      if (!r.ok)
+        expect({ doc, error: r.error }).toEqual({
+          doc,
+          error: expect.not.stringMatching(/Smith|Jane|Acacia/),
+        });
+    }
+  });
+
   it('refuses a DOCTYPE, and what passes its bounds, each by its kind', () => {
     const kind = (doc: string, limits = LIMITS) => {
       const r = scan(doc, [7], limits);
