@@ -30,6 +30,7 @@ import {
 } from '../store/attendance.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db, Queryable } from '../store/db.ts';
+import { type HeldMark, holdMarks, releaseHeldMarks } from '../store/held-marks.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 import { type MarkSource, noteMarkSources, removeMarksOfRecords } from '../store/mark-records.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
@@ -197,6 +198,23 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
       const sources = new Map<string, MarkSource>();
       const removals: string[] = [];
+      // An API unit (its cursor moves past every record it holds): marks that cannot apply yet are
+      // kept (`held_marks`) and applied by a later sync, never lost.
+      const holding = unit.cursorAfter !== undefined;
+      const held: HeldMark[] = [];
+      const holdFuture = holding
+        ? (m: MarkRecord) =>
+            held.push({
+              pupilMisId: m.pupilMisId,
+              date: m.date,
+              session: m.session,
+              mark: m.mark,
+              minutesLate: m.minutesLate ?? null,
+              recordId: m.recordId ?? null,
+              vendorCategory: m.vendorCategory ?? null,
+              why: 'future-date',
+            })
+        : undefined;
 
       // Writes in flight while the next group is parsed: the database and the parser work at the
       // same time. Groups are applied one after another (each reads the months the one before
@@ -326,10 +344,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             onRecords(batch.removals.length);
           } else {
             for (const m of batch.marks) {
-              const held = group.length;
-              addMark(group, m, ctx, reject, closedDays, closures, keys);
+              const before = group.length;
+              addMark(group, m, ctx, reject, closedDays, closures, keys, holdFuture);
               // The MIS's record that gave an accepted mark (the last one for its session).
-              if (m.recordId !== undefined && group.length > held)
+              if (m.recordId !== undefined && group.length > before)
                 sources.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, {
                   pupil: m.pupilMisId,
                   date: m.date,
@@ -405,15 +423,37 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const unknownMarks = unknown.length;
       for (const r of unknown) {
         unknownPupils.add(r.pupil_mis_id);
+        // An API sync's mark for a pupil not imported yet (created in the MIS after the students were
+        // read): kept, and applied once the pupil arrives — the cursor moves past its record.
+        if (holding)
+          held.push({
+            pupilMisId: r.pupil_mis_id,
+            date: r.date,
+            session: r.session,
+            mark: r.local_code ?? r.code,
+            minutesLate: r.minutes_late,
+            recordId: sources.get(`${r.pupil_mis_id}\u0000${r.date}\u0000${r.session}`)?.recordId ?? null,
+            vendorCategory: null,
+            why: 'unknown-pupil',
+          });
         reject(
           describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
-          `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list (import pupils first)`,
+          holding
+            ? `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list — the mark is kept for 30 days and applied once the pupil is imported`
+            : `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list (import pupils first)`,
           {
-            cause: "unknown pupil: not in the school's pupil list (import pupils first)",
+            cause: holding
+              ? "unknown pupil: not in the school's pupil list (the mark kept, and applied once the pupil is imported)"
+              : "unknown pupil: not in the school's pupil list (import pupils first)",
             idKind: 'pupils',
             id: r.pupil_mis_id,
           },
         );
+      }
+      // A record the MIS deleted takes its held mark with it; the rest are kept for a later sync.
+      if (holding) {
+        await releaseHeldMarks(tx, ctx.schoolId, ctx.source, { recordIds: removals });
+        await holdMarks(tx, ctx.schoolId, ctx.source, held, ctx.today);
       }
       // The groups not applied as they were read: all of them again when this unit's pupils came
       // after some were (applying a mark twice changes nothing the second time), else from the first.
@@ -547,6 +587,8 @@ function addMark(
   closedDays: CalendarProblems,
   closures: RegisterClosures,
   keys: UnitKeys,
+  /** An API unit's mark that cannot apply yet is kept to apply later (its cursor moves past it). */
+  hold?: (m: MarkRecord) => void,
 ): void {
   const over = markExceeds(m);
   if (over) {
@@ -576,6 +618,19 @@ function addMark(
     return;
   }
   if (m.date > ctx.today) {
+    if (hold) {
+      hold(m);
+      reject(
+        describeWhere(m.where),
+        `date ${m.date} is in the future: kept, and applied at the first sync on or after it`,
+        {
+          cause: 'date in the future (kept, and applied when the day comes)',
+          idKind: 'dates',
+          id: m.date,
+        },
+      );
+      return;
+    }
     reject(describeWhere(m.where), `date ${m.date} is in the future`, {
       cause: 'date in the future',
       idKind: 'dates',

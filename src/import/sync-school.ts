@@ -1,8 +1,10 @@
 import { safeText } from '../../connectors/mis/safe-text.ts';
-import type { MisSource } from '../../connectors/mis/types.ts';
+import type { ImportUnit, MisSource } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
+import type { Category } from '../domain/attendance/codes.ts';
 import { DoorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
+import { dropStaleHeldMarks, heldMarksReady, releaseHeldMarks } from '../store/held-marks.ts';
 import { getCursor } from '../store/imports.ts';
 import { applyImportUnit, type ImportSummary } from './apply-unit.ts';
 import { importContextFor } from './context.ts';
@@ -47,6 +49,7 @@ async function syncSchoolNow(
   },
 ): Promise<SyncReport> {
   const report: SyncReport = { applied: [], refused: [], left: [] };
+  await applyHeldMarks(db, school, source.kind, options, report);
   const cursor = { value: await getCursor(db, school.id, source.kind) };
   for await (const unit of source.pull(cursor)) {
     const ctx = importContextFor(school, options.now(), {
@@ -74,6 +77,59 @@ async function syncSchoolNow(
     await options.onApplied?.(summary);
   }
   return report;
+}
+
+/**
+ * Marks earlier API syncs kept because they could not apply yet (`held_marks`: dated ahead, or for a
+ * pupil not imported yet) and now can: applied as a unit of their own (no cursor), then taken out —
+ * applied twice (the process stopped between) they change nothing the second time. Those that still
+ * cannot after 30 days are dropped.
+ */
+async function applyHeldMarks(
+  db: Db,
+  school: SchoolConfig,
+  sourceKind: string,
+  options: { now: () => Date; actor: string; onApplied?: (summary: ImportSummary) => Promise<void> },
+  report: SyncReport,
+): Promise<void> {
+  const now = options.now();
+  await dropStaleHeldMarks(db, school.id, sourceKind, now);
+  const ctx = importContextFor(school, now, { actor: options.actor, source: sourceKind });
+  const ready = await heldMarksReady(db, school.id, sourceKind, ctx.today);
+  if (ready.length === 0) return;
+  const label = `${ready.length} held mark${ready.length === 1 ? '' : 's'} from earlier ${sourceKind} syncs`;
+  const unit: ImportUnit = {
+    label,
+    async *batches() {
+      yield {
+        kind: 'marks',
+        marks: ready.map((m, i) => ({
+          pupilMisId: m.pupilMisId,
+          date: m.date,
+          session: m.session,
+          mark: m.mark,
+          minutesLate: m.minutesLate,
+          ...(m.vendorCategory ? { vendorCategory: m.vendorCategory as Category } : {}),
+          ...(m.recordId ? { recordId: m.recordId } : {}),
+          where: { unit: label, record: i + 1 },
+        })),
+      };
+    },
+  };
+  let summary: ImportSummary;
+  try {
+    summary = await applyImportUnit(db, unit, ctx);
+  } catch (err) {
+    // Refused (a code the school's map no longer resolves, say): recorded as a refused import, and
+    // the held marks go with it — never holding back every later sync of the school.
+    if (!isImportError(err)) throw err;
+    await releaseHeldMarks(db, school.id, sourceKind, { sessions: ready });
+    report.refused.push({ unit: label, reason: safeText(err.message) });
+    return;
+  }
+  await releaseHeldMarks(db, school.id, sourceKind, { sessions: ready });
+  report.applied.push(summary);
+  await options.onApplied?.(summary);
 }
 
 function isImportError(err: unknown): err is DoorstepError {

@@ -280,10 +280,19 @@ export async function markLeavers(
 
 /** Removes staged marks whose pupil the school does not have; returns them for the summary. */
 export async function takeUnknownPupilMarks(tx: Queryable, schoolId: string) {
-  const { rows } = await tx.query<{ line: number; record: number | null; pupil_mis_id: string }>(
+  const { rows } = await tx.query<{
+    line: number;
+    record: number | null;
+    pupil_mis_id: string;
+    date: string;
+    session: 'AM' | 'PM';
+    code: string;
+    local_code: string | null;
+    minutes_late: number | null;
+  }>(
     `DELETE FROM stage_marks s WHERE NOT EXISTS (
        SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = s.pupil_mis_id)
-     RETURNING line, record, pupil_mis_id`,
+     RETURNING line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, code, local_code, minutes_late`,
     [schoolId],
   );
   return rows.sort((a, b) => a.line - b.line);

@@ -45,6 +45,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'nobody directly (triggers show their evidence)',
   },
   {
+    table: 'held_marks',
+    what: 'marks an MIS API sync could not apply yet (dated ahead, or for a pupil not imported yet), with why',
+    personal: 'attendance and absence reasons (codes) of a pupil by MIS id',
+    why: "a sync's cursor moves past them: kept, they are applied by the first sync that can, never lost",
+    retention: 'until applied, or 30 days once they can never apply (a pupil never imported)',
+    seenBy: 'nobody (the import that kept them says so)',
+  },
+  {
     table: 'mark_records',
     what: "which of the MIS's own records (Arbor's attendance record ids) gave a stored mark: pupil's MIS id, date, session, record id",
     personal: "the pupil's MIS id and the sessions they have a mark for",

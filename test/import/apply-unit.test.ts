@@ -225,7 +225,7 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
     const full = marksXml([mark('1001', '2025-01-17', 'AM', '/'), mark('1001', '2025-01-17', 'PM', '/')]);
     await expectRefused(
       () => run(temp('truncated.xml', full.slice(0, full.length - 60))),
-      /truncated\.xml, line \d+: not well-formed XML: the file ends inside a tag or comment \("<Comm"\): the file is cut short/,
+      /truncated\.xml, line \d+: not well-formed XML: the file ends inside a tag, comment or CDATA section: the file is cut short/,
     );
     await expectRefused(() => run(temp('empty.xml', '')), /empty\.xml: the file is empty/);
     const latin1 = Buffer.from(

@@ -1,0 +1,145 @@
+import type { Queryable } from './db.ts';
+
+/** A mark an API sync could not apply yet (`held_marks`): dated ahead, or for a pupil not yet known. */
+export interface HeldMark {
+  pupilMisId: string;
+  date: string;
+  session: 'AM' | 'PM';
+  mark: string;
+  minutesLate: number | null;
+  recordId: string | null;
+  vendorCategory: string | null;
+  why: 'future-date' | 'unknown-pupil';
+}
+
+/** Keeps marks to apply later (the latest of a session wins). */
+export async function holdMarks(
+  tx: Queryable,
+  schoolId: string,
+  source: string,
+  marks: readonly HeldMark[],
+  /** The import's day (its clock, not the database's): a month from it, one that cannot apply is dropped. */
+  heldOn: string,
+): Promise<void> {
+  if (marks.length === 0) return;
+  await tx.query(
+    `INSERT INTO held_marks (school_id, source, pupil_mis_id, date, session, mark, minutes_late, record_id, vendor_category, why, held_at)
+     SELECT $1, $2, m.pupil_mis_id, m.date, m.session, m.mark, m.minutes_late, m.record_id, m.vendor_category, m.why, $4::date
+     FROM jsonb_to_recordset($3::jsonb) AS m(pupil_mis_id text, date date, session text, mark text, minutes_late int,
+                                            record_id text, vendor_category text, why text)
+     ON CONFLICT (school_id, source, pupil_mis_id, date, session) DO UPDATE SET
+       mark = EXCLUDED.mark, minutes_late = EXCLUDED.minutes_late, record_id = EXCLUDED.record_id,
+       vendor_category = EXCLUDED.vendor_category, why = EXCLUDED.why`,
+    [
+      schoolId,
+      source,
+      JSON.stringify(
+        marks.map((m) => ({
+          pupil_mis_id: m.pupilMisId,
+          date: m.date,
+          session: m.session,
+          mark: m.mark,
+          minutes_late: m.minutesLate,
+          record_id: m.recordId,
+          vendor_category: m.vendorCategory,
+          why: m.why,
+        })),
+      ),
+      heldOn,
+    ],
+  );
+}
+
+/** The held marks that can be applied now: their day has come and their pupil is known. */
+export async function heldMarksReady(
+  db: Queryable,
+  schoolId: string,
+  source: string,
+  today: string,
+): Promise<HeldMark[]> {
+  const { rows } = await db.query<{
+    pupil_mis_id: string;
+    date: string;
+    session: 'AM' | 'PM';
+    mark: string;
+    minutes_late: number | null;
+    record_id: string | null;
+    vendor_category: string | null;
+    why: HeldMark['why'];
+  }>(
+    `SELECT h.pupil_mis_id, to_char(h.date, 'YYYY-MM-DD') AS date, h.session, h.mark, h.minutes_late,
+            h.record_id, h.vendor_category, h.why
+     FROM held_marks h
+     WHERE h.school_id = $1 AND h.source = $2 AND h.date <= $3::date
+       AND EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = h.school_id AND p.mis_id = h.pupil_mis_id)
+     ORDER BY h.pupil_mis_id, h.date, h.session`,
+    [schoolId, source, today],
+  );
+  return rows.map((r) => ({
+    pupilMisId: r.pupil_mis_id,
+    date: r.date,
+    session: r.session,
+    mark: r.mark,
+    minutesLate: r.minutes_late,
+    recordId: r.record_id,
+    vendorCategory: r.vendor_category,
+    why: r.why,
+  }));
+}
+
+/**
+ * Takes out held marks: those applied (by session), or those of records the MIS deleted since.
+ * Returns how many.
+ */
+export async function releaseHeldMarks(
+  db: Queryable,
+  schoolId: string,
+  source: string,
+  which: {
+    sessions?: readonly Pick<HeldMark, 'pupilMisId' | 'date' | 'session'>[];
+    recordIds?: readonly string[];
+  },
+): Promise<number> {
+  let n = 0;
+  if (which.sessions?.length) {
+    const r = await db.query(
+      `DELETE FROM held_marks h USING jsonb_to_recordset($3::jsonb) AS k(pupil_mis_id text, date date, session text)
+       WHERE h.school_id = $1 AND h.source = $2 AND h.pupil_mis_id = k.pupil_mis_id AND h.date = k.date
+         AND h.session = k.session`,
+      [
+        schoolId,
+        source,
+        JSON.stringify(
+          which.sessions.map((s) => ({ pupil_mis_id: s.pupilMisId, date: s.date, session: s.session })),
+        ),
+      ],
+    );
+    n += r.rowCount;
+  }
+  if (which.recordIds?.length) {
+    const r = await db.query(
+      'DELETE FROM held_marks WHERE school_id = $1 AND source = $2 AND record_id = ANY($3::text[])',
+      [schoolId, source, [...which.recordIds]],
+    );
+    n += r.rowCount;
+  }
+  return n;
+}
+
+/**
+ * Drops held marks that still cannot be applied a month on (a pupil never imported, a day that came
+ * and went with its pupil still unknown). Returns how many, by why.
+ */
+export async function dropStaleHeldMarks(
+  db: Queryable,
+  schoolId: string,
+  source: string,
+  now: Date,
+): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM held_marks WHERE school_id = $1 AND source = $2 AND held_at < $3::timestamptz - interval '30 days'
+       AND date < $3::timestamptz`,
+    [schoolId, source, now],
+  );
+  return r.rowCount;
+}

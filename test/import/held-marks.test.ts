@@ -1,0 +1,125 @@
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { syncSchool } from '../../src/import/sync-school.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { FAKE_ARBOR_AUTH, FakeArbor, fakeArborSource } from '../helpers/fake-arbor.ts';
+import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+
+/**
+ * An API sync's cursor moves past every record it read: a mark it could not apply yet — dated ahead
+ * (a planned absence entered in advance), or for a pupil created in the MIS after the students were
+ * read — was never read again, and the child's absence never arrived. Such marks are kept
+ * (`held_marks`) and applied by the first sync that can.
+ */
+const BASE = 'https://held.uk.arbor.sc';
+const config = configWith({
+  mis: `{ kind: arbor, baseUrl: "${BASE}", username: doorstep-app, password: "\${ARBOR_PW}" }`,
+  env: { ARBOR_PW: 's3cret' },
+  school: `    calendar:
+      terms: [{ start: "2025-01-06", end: "2025-02-14" }]
+`,
+});
+const school = config.schools[0]!;
+let db: Db;
+let schema: string;
+const sync = (now: Date) =>
+  syncSchool(
+    db,
+    school,
+    fakeArborSource(BASE, () => now),
+    { now: () => now, actor: 'system:sync' },
+  );
+const marks = async () =>
+  (
+    await db.query<{ k: string }>(
+      `SELECT pupil_mis_id || ' ' || to_char(date, 'YYYY-MM-DD') || ' ' || session || ' ' || code AS k FROM attendance_marks ORDER BY 1`,
+    )
+  ).rows.map((r) => r.k);
+const heldCount = async () =>
+  (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks')).rows[0]!.n;
+
+beforeAll(() => nock.disableNetConnect());
+afterEach(async () => {
+  nock.cleanAll();
+  await db.close();
+  await dropSchema(schema);
+});
+afterAll(() => nock.enableNetConnect());
+const fresh = async () => {
+  schema = uniqueName('held');
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+};
+
+describe('marks an API sync could not apply yet', () => {
+  it('a mark entered ahead (next Monday) is kept, said so, and applied by the first sync on or after its day', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addSession(3, '2025-01-20 08:40:00', 'AM');
+    f.addMark(100, 7, 3, 'UNAUTH_N');
+    f.install();
+    const first = await sync(new Date('2025-01-13T15:00:00Z'));
+    expect(first.applied.flatMap((s) => s.rejected).map((r) => r.reason)).toEqual([
+      'date 2025-01-20 is in the future: kept, and applied at the first sync on or after it',
+    ]);
+    expect(await heldCount()).toBe(1);
+    // Not yet: the day has not come.
+    nock.cleanAll();
+    f.install();
+    await sync(new Date('2025-01-17T15:00:00Z'));
+    expect(await marks()).toEqual([]);
+    // The day comes; the record never changed in Arbor.
+    nock.cleanAll();
+    f.install();
+    const later = await sync(new Date('2025-01-20T15:00:00Z'));
+    expect(await marks()).toEqual(['7 2025-01-20 AM N']);
+    expect(later.applied[0]).toMatchObject({
+      unit: '1 held mark from earlier arbor syncs',
+      marks: { inserted: 1 },
+    });
+    expect(await heldCount()).toBe(0);
+  });
+
+  it('a mark whose pupil arrives in a later sync is applied then; one whose record the MIS deleted meanwhile is not', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addMark(100, 8, 1, 'UNAUTH_N'); // student 8 created after Doorstep read the students' changelog
+    f.addMark(101, 9, 1, 'UNAUTH_N');
+    f.install();
+    const first = await sync(new Date('2025-01-13T15:00:00Z'));
+    expect(first.applied.flatMap((s) => s.rejected).map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^unknown pupil 8: .* kept for 30 days and applied once the pupil is imported$/),
+      expect.stringMatching(/^unknown pupil 9: /),
+    ]);
+    expect(await heldCount()).toBe(2);
+    nock.cleanAll();
+    f.addPupil({ id: 8, first: 'C', last: 'D', dob: '2014-01-01' });
+    f.addPupil({ id: 9, first: 'E', last: 'F', dob: '2014-01-01' });
+    f.addMark(101, 9, 1, 'UNAUTH_N', true); // 101 deleted in Arbor
+    f.install();
+    await sync(new Date('2025-01-13T16:00:00Z'));
+    // Pupil 8's mark arrives (held, applied at the next sync once 8 is in); 9's record was deleted.
+    nock.cleanAll();
+    f.install();
+    await sync(new Date('2025-01-13T17:00:00Z'));
+    expect(await marks()).toEqual(['8 2025-01-13 AM N']);
+    expect(await heldCount()).toBe(0);
+  });
+
+  it('a held mark that still cannot apply a month on is dropped', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addMark(100, 8, 1, 'UNAUTH_N'); // a pupil never imported
+    f.install();
+    await sync(new Date('2025-01-13T15:00:00Z'));
+    expect(await heldCount()).toBe(1);
+    nock.cleanAll();
+    f.install();
+    await sync(new Date('2025-02-13T15:00:00Z'));
+    expect(await heldCount()).toBe(0);
+  });
+});
