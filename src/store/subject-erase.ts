@@ -119,6 +119,13 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `DELETE FROM mark_records WHERE school_id = $1 AND pupil_mis_id = $2`,
     p,
   );
+  await run(
+    tx,
+    removed,
+    'held_marks',
+    `DELETE FROM held_marks WHERE school_id = $1 AND pupil_mis_id = $2`,
+    p,
+  );
   // A month of marks per row: the count is of the marks the removed months held (counted in the
   // statement: a SELECT's row count is not reported alike by both backends).
   const marks = await tx.query<{ n: number }>(

@@ -154,6 +154,12 @@ export const SECTIONS: readonly Section[] = [
     order: 'date, session',
   },
   {
+    table: 'held_marks',
+    title: 'Attendance marks the MIS sent that could not be applied yet (kept to apply later)',
+    pupil: 'school_id = $1 AND pupil_mis_id = $2',
+    order: 'date, session',
+  },
+  {
     table: 'leave_refusals',
     title: 'Refused term-time leave',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',

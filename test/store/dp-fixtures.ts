@@ -57,6 +57,7 @@ export async function insert(db: Queryable, table: string, row: Record<string, u
     'pupil_contacts',
     'attendance_marks',
     'mark_records',
+    'held_marks',
     'notification_recipients',
     'sms_replies',
     'audit_details',

@@ -88,6 +88,16 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     record_id: '4711',
     import_id: 1,
   });
+  await insert(db, 'held_marks', {
+    school_id: school,
+    source: 'arbor',
+    pupil_mis_id: id,
+    date: '2026-03-09',
+    session: 'AM',
+    mark: 'N',
+    record_id: '4712',
+    why: 'future-date',
+  });
   await insert(db, 'imports', {
     school_id: school,
     source: 'csv',
@@ -575,6 +585,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     expect(removed.pupils).toBe(1);
     expect(removed.attendance_marks).toBe(1); // its one mark, on both backends
     expect(removed.mark_records).toBe(1);
+    expect(removed.held_marks).toBe(1);
     const values = [...Object.values(PERSONAL), 'Quilfeather', 'ZZ9 9QY'];
     for (const v of values)
       expect({ value: v, found: await findEverywhere(db, store.schema, v) }).toEqual({ value: v, found: [] });
