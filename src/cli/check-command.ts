@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { calendarEnds } from '../checks/calendar-ends.ts';
+import { fobWatchGap } from '../checks/fob-watch.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { recordGaps } from '../checks/record-gaps.ts';
@@ -135,6 +136,8 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
       out(`  ${isWarning(p.kind) ? 'WARN' : 'note'}: ${s.id} ${p.message}`);
     for (const gap of noticeGaps(s, config.packs)) out(`  WARN: ${s.id} ${gap}`);
     for (const gap of recordGaps(s, visitRulesFor(s, config.packs))) out(`  WARN: ${s.id} ${gap}`);
+    const fobGap = fobWatchGap(s, visitRulesFor(s, config.packs));
+    if (fobGap) out(`  WARN: ${s.id} ${fobGap}`);
     const runsOut = calendarEnds(s, londonDate(new Date()));
     if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
     if (s.calendar.terms.length === 0) {

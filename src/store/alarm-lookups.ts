@@ -1,3 +1,4 @@
+import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
 import type { Queryable } from './db.ts';
 import { displayNameOfStaff, worksAt } from './users.ts';
 
@@ -155,4 +156,23 @@ export async function alarmSubjects(
     phones: rows.flatMap((r) => (r.phone ? [r.phone] : [])),
     emails: rows.flatMap((r) => (r.email ? [r.email] : [])),
   };
+}
+
+/**
+ * The latest battery report of the fob a visit left with (`v`), since it left and while it is out
+ * (a jsonb `{percent, at, low}`, or null): a subquery for a query over visits `v`.
+ */
+export const FOB_BATTERY_OF_VISIT = `(SELECT jsonb_build_object('percent', b.battery_percent, 'at', b.received_at, 'low', b.type = 'low_battery')
+   FROM fob_events b WHERE v.returned_at IS NULL AND v.departed_at IS NOT NULL
+     AND b.school_id = v.school_id AND b.device_id = v.fob_device_id AND b.received_at >= v.departed_at
+     AND (b.battery_percent IS NOT NULL OR b.type = 'low_battery')
+   ORDER BY b.received_at DESC LIMIT 1)`;
+
+/** The fob a visit left with has reported a low battery since, while the visit is out (else null). */
+export async function visitFobBatteryLow(db: Queryable, visitId: string) {
+  const { rows } = await db.query<{ fob_battery: BatteryReport | null }>(
+    `SELECT ${FOB_BATTERY_OF_VISIT} AS fob_battery FROM visits v WHERE v.id = $1`,
+    [visitId],
+  );
+  return lowBattery(rows[0]?.fob_battery);
 }

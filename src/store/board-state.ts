@@ -1,10 +1,11 @@
 import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
+import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
-import { isAlarmVisit } from './alarm-lookups.ts';
+import { FOB_BATTERY_OF_VISIT, isAlarmVisit } from './alarm-lookups.ts';
 import type { Queryable } from './db.ts';
 import { ingestProblems } from './ingest-status.ts';
 import { notificationDeliveries } from './notify.ts';
@@ -74,7 +75,9 @@ export async function boardState(
             v.estimated_arrival_at,
             v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
             l.display_name AS lead_name, COALESCE(v.worker_phone, l.phone) AS lead_phone, pa.display_name AS partner_name,
-            pa.phone AS partner_phone,
+            pa.phone AS partner_phone, v.fob_device_id,
+            -- The fob the worker left with: its latest battery report since they left, while they are out.
+            ${FOB_BATTERY_OF_VISIT} AS fob_battery,
             (SELECT c.phone FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
                AND c.phone IS NOT NULL ORDER BY c.priority LIMIT 1) AS family_phone
      FROM visits v
@@ -284,6 +287,12 @@ export async function boardState(
         overdue: r.departed_at !== null && r.returned_at === null && expected !== null && expected < now,
         /** When the watcher next raises something for this visit unless the worker checks in or returns. */
         alarmDueAt: next?.toISOString() ?? null,
+        /**
+         * The fob the worker is out with has reported a low battery (its low-battery event, or
+         * `FOB_BATTERY_LOW` % or less) since leaving: its SOS may not last the visit — ask them to
+         * check in by phone. Null: nothing low reported.
+         */
+        fobBatteryLow: lowBattery(r.fob_battery as BatteryReport | null),
       };
     }),
     triggers: triggers.rows.map((r) => ({

@@ -181,6 +181,13 @@ async function load() {
             d.noticeGaps.map((g) => h('li', { class: 'trust-issue' }, g)),
           )
         : h('p', {}, 'Everyone the policy names is reached by the notices set.'),
+      (d.watchGaps ?? []).length
+        ? h(
+            'ul',
+            { id: 'watch-gaps' },
+            d.watchGaps.map((g) => h('li', { class: 'trust-issue' }, g)),
+          )
+        : null,
     ),
     h(
       'section',

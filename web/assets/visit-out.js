@@ -210,6 +210,10 @@ export function outBanner(d) {
   clearInterval(countdown);
   const v = d.visit;
   const lines = outBannerLines(d.alarms);
+  if (d.fobBatteryLow)
+    lines.push(
+      `Your fob reported a low battery${d.fobBatteryLow.percent !== null ? ` (${d.fobBatteryLow.percent}%)` : ''} at ${fmtTime(d.fobBatteryLow.at)}: its SOS may not last — use "I need help" on this page, and check in by phone.`,
+    );
   const clock = h('p', { id: 'next-deadline', 'aria-live': 'off' });
   const tick = () => {
     const parts = [];

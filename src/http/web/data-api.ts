@@ -2,10 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { calendarEnds } from '../../checks/calendar-ends.ts';
+import { fobWatchGap } from '../../checks/fob-watch.ts';
 import { schoolMarksStale } from '../../checks/marks-age.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../../checks/reachability.ts';
 import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
+import { visitRulesFor } from '../../config/policy-packs.ts';
 import { RETENTION_WORDS, retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
@@ -92,6 +94,8 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         ),
         /** People the school's policy says hear of something whom its config does not reach yet. */
         noticeGaps: [...noticeGaps(school, deps.config.packs), ...authorisationGap(deps, school.id)],
+        /** What the policy asks staff to carry that nothing watches yet (a fob no one notices go silent). */
+        watchGaps: [fobWatchGap(school, visitRulesFor(school, deps.config.packs))].filter((g) => g !== null),
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */
         retention: retentionFor(deps.config.retention, school.id),
         /** Each retention setting in words (the page shows the words, the setting beside them). */

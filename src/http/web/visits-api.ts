@@ -11,6 +11,7 @@ import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
 import { sinksFor } from '../../records/record-outbox.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
+import { visitFobBatteryLow } from '../../store/alarm-lookups.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
@@ -150,6 +151,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       alarms: await openAlarmsOfVisit(deps.db, v.id),
       /** When the watcher next raises something unless the worker checks in or is back. */
       nextAlarmAt: nextVisitCheck(v, rules, now)?.toISOString() ?? null,
+      /** The fob the worker is out with reported a low battery: the page says so (its SOS may not last). */
+      fobBatteryLow: await visitFobBatteryLow(deps.db, v.id),
       partnerName: staffAll.find((x) => x.id === v.partnerUserId)?.displayName ?? null,
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
       /** Who the worker can phone now, and what the button says (the on-call number out of hours). */
