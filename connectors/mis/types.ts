@@ -105,6 +105,11 @@ export interface LeaverRecord {
   leftOn: string;
   /** Where the pupil went (the next school), when the MIS says. */
   destination?: string | null;
+  /**
+   * A list of every leaver the MIS has (Wonde's `students-leaver`: years of them), not news of this
+   * one: a leaver the school's pupils never held is passed over quietly, not reported.
+   */
+  fromFullList?: boolean;
   where: Where;
 }
 

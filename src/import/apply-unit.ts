@@ -196,6 +196,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const closures = new RegisterClosures();
       let pupilsSeen = 0;
       const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
+      /** Leavers from a list of every leaver the MIS has: one the school never had is passed over. */
+      const fromFullList = new Set<string>();
       const sources = new Map<string, MarkSource>();
       const removals: string[] = [];
       // An API unit (its cursor moves past every record it holds): marks that cannot apply yet are
@@ -328,7 +330,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
                   `field destination: expected at most ${FIELD_LIMITS['leaver.destination']} characters`,
                   tooLong('destination'),
                 );
-              } else leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
+              } else {
+                leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
+                if (l.fromFullList) fromFullList.add(l.misId);
+              }
             }
             onRecords(batch.leavers.length);
           } else if (batch.kind === 'removals') {
@@ -410,6 +415,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       // Leavers are marked off-roll after this unit's pupils are in, and never deleted.
       const left = await markLeavers(tx, ctx.schoolId, leavers);
       for (const id of left.unknown) {
+        if (fromFullList.has(id)) continue;
         reject(unit.label, `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`, {
           cause: "leaver not in the school's pupil list (nothing to mark off-roll)",
           idKind: 'pupils',

@@ -172,26 +172,49 @@ export class WondeSource implements MisSource {
       };
     }
 
+    // Students who left the usual way (off roll, not deleted): Wonde moves them from `students` to
+    // `students-leaver` (src/Endpoints/StudentLeavers.php). Each is marked off roll on the day it is
+    // first seen there (the client names no leaving date) — a pack's missing-education check and the
+    // retention of leavers rest on it; before, only a student deleted from the MIS ever left.
+    // Read once here (also to name a leaver's marks below); a token without that permission, or a
+    // page that cannot be read, leaves them as they were, never the sync.
+    const leaverIds: { wondeId: string; misId: string }[] = [];
+    let leaversReadOk = true;
+    try {
+      const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
+      for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
+        for (const l of body.data) leaverIds.push({ wondeId: l.id, misId: l.mis_id });
+    } catch {
+      leaversReadOk = false;
+    }
+    const offRoll = leaverIds.filter((l) => !misIds.has(l.wondeId) && !onRoll.has(l.misId));
+    for (const l of leaverIds) if (!misIds.has(l.wondeId)) misIds.set(l.wondeId, l.misId);
+    if (leaversReadOk && offRoll.length) {
+      const label = 'wonde students-leaver';
+      const leavers = offRoll.map(
+        (l, i): LeaverRecord => ({
+          misId: l.misId,
+          leftOn: today,
+          fromFullList: true,
+          where: { unit: label, record: i + 1 },
+        }),
+      );
+      yield {
+        label,
+        batches: async function* () {
+          yield { kind: 'leavers', leavers };
+        },
+      };
+    }
+
     const q = new URLSearchParams({ include: 'attendance_code', per_page: String(perPage) });
     if (cursor.value) q.set('updated_after', cursor.value);
     let latest: string | undefined;
     // A student not in the students list (a leaver whose marks Wonde still sends): looked up once
     // among the leavers; one found nowhere is passed on under its Wonde id, so the import rejects
     // that row as an unknown pupil and applies the rest (a thrown page would stop every later sync).
-    let leaversRead = false;
-    const misIdOf = async (wondeStudent: string): Promise<string> => {
-      if (!misIds.has(wondeStudent) && !leaversRead) {
-        leaversRead = true;
-        const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
-        // The leavers are a help, not a need: a token without that permission, or a page that
-        // cannot be read, leaves the student under its Wonde id (rejected alone), never the sync.
-        try {
-          for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
-            for (const l of body.data) if (!misIds.has(l.id)) misIds.set(l.id, l.mis_id);
-        } catch {}
-      }
-      return misIds.get(wondeStudent) ?? `wonde:${wondeStudent}`;
-    };
+    const misIdOf = async (wondeStudent: string): Promise<string> =>
+      misIds.get(wondeStudent) ?? `wonde:${wondeStudent}`;
     for await (const { n, body, last } of this.pages(
       `${this.base}/attendance/session?${q}`,
       attendancePage,

@@ -41,15 +41,24 @@ const session = (studentId: string, date: string, s: string, code: string, updat
   updated_at: { date: updated, timezone_type: 3, timezone: 'Europe/London' },
 });
 
-/** The lists every sync reads first: one student on roll (S1 → 1001), no deletions. */
-const oneStudent = () =>
+/**
+ * The lists every sync reads first: one student on roll (S1 → 1001), no deletions, and the leavers
+ * (`students-leaver`: none, unless given — a status other than 200 answers that instead).
+ */
+const oneStudent = (leavers: unknown[] = [], leaversStatus = 200) =>
   nock(BASE)
     .get('/schools/A1930499544/students')
     .query(true)
     .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
     .get('/schools/A1930499544/deletions')
     .query(true)
-    .reply(200, noDeletions);
+    .reply(200, noDeletions)
+    .get('/schools/A1930499544/students-leaver')
+    .query(true)
+    .reply(
+      leaversStatus,
+      leaversStatus === 200 ? { data: leavers, meta: meta(null) } : { error: 'not permitted' },
+    );
 
 beforeAll(() => nock.disableNetConnect());
 afterEach(() => {
@@ -155,6 +164,9 @@ describe('Wonde MIS source', () => {
       .get('/schools/A1930499544/deletions')
       .query(true)
       .reply(200, noDeletions)
+      .get('/schools/A1930499544/students-leaver')
+      .query(true)
+      .reply(200, { data: [], meta: meta(null) })
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, { data: [], meta: meta(null) });
@@ -170,7 +182,8 @@ describe('Wonde MIS source', () => {
     await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /unexpected response shape at data\.0\.mis_id/,
     );
-    oneStudent()
+    // The leavers, read once each sync (S8 left the usual way: off roll, not deleted).
+    oneStudent([student('S8', 1008)])
       .get('/schools/A1930499544/attendance/session')
       .query(true)
       .reply(200, {
@@ -180,12 +193,13 @@ describe('Wonde MIS source', () => {
           session('S1', '2025-01-13', 'AM', '/', '2025-01-13 09:00:00'),
         ],
         meta: meta(null),
-      })
-      // Looked up once, when a student is not in the students list.
-      .get('/schools/A1930499544/students-leaver')
-      .query({ per_page: '2' })
-      .reply(200, { data: [student('S8', 1008)], meta: meta(null) });
+      });
     const units = await collectUnits(source().pull({ value: null }));
+    // A student who left the usual way is marked off roll (quietly passed over where the school never had them).
+    expect(units.find((u) => u.label === 'wonde students-leaver')!.batches[0]).toMatchObject({
+      kind: 'leavers',
+      leavers: [{ misId: '1008', leftOn: '2025-01-14', fromFullList: true }],
+    });
     // A leaver's mark keeps its pupil; one found nowhere goes on under its Wonde id, so the import
     // rejects that row as an unknown pupil and applies the others (the page is not refused: a thrown
     // page would stop every later sync on it).
@@ -196,13 +210,13 @@ describe('Wonde MIS source', () => {
   });
 
   it('a leavers list it may not read (403) leaves the unknown student to be rejected alone, not the sync', async () => {
-    oneStudent()
+    oneStudent([], 403)
       .get('/schools/A1930499544/attendance/session')
       .query(true)
-      .reply(200, { data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')], meta: meta(null) })
-      .get('/schools/A1930499544/students-leaver')
-      .query(true)
-      .reply(403, { error: 'not permitted' });
+      .reply(200, {
+        data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')],
+        meta: meta(null),
+      });
     const units = await collectUnits(source().pull({ value: null }));
     expect(units.at(-1)!.batches[0]).toMatchObject({ kind: 'marks', marks: [{ pupilMisId: 'wonde:S9' }] });
   });
