@@ -292,6 +292,17 @@ const TABLE: Record<string, Clause[]> = {
       },
     },
     {
+      clause:
+        '§3 "a phone call home to address 3 days of absence"; visits "a child … absent for an extended period … due to illness … so they do not feel isolated"',
+      setting: 'whenReasonedEachDay.upToDays: 3',
+      scenario: 'ill 4 days (I), a reason each day → the visit again',
+      check: () => {
+        expect(
+          triggered('heath-lane', pupil({ ...threeDays('I'), '2025-11-12': 'I' }, { to: '2025-11-18' })),
+        ).toEqual(['absent-3-days → home-visit']);
+      },
+    },
+    {
       clause: '§3 "Where there are no safeguarding or attendance concerns"',
       setting:
         'flags (CP plan, CIN, LAC, welfare concern); attendanceConcernAtMost: 0.9 (setBySchool: the policy gives no measure)',
@@ -872,6 +883,7 @@ const POLICY_NUMBERS: Record<string, Record<string, string>> = {
   },
   'heath-lane': {
     'rules.absent-3-days.days': '§3 "defined as 3 or more school days"',
+    'rules.absent-3-days.whenReasonedEachDay.upToDays': '§3 "a phone call home to address 3 days of absence"',
     'rules.vulnerable-absent.days': '§4 "absence of vulnerable students" (any absence)',
   },
   'lime-hills': {
