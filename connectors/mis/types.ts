@@ -134,6 +134,13 @@ export interface ImportUnit {
   batches(): AsyncIterable<MisBatch>;
   /** The sync cursor to store when this unit commits (API sources). */
   cursorAfter?: () => string | undefined;
+  /**
+   * An API page, never read again once it commits (a later page or the cursor moves past it):
+   * marks it holds that cannot apply yet (dated ahead, or for a pupil not yet imported) are kept
+   * and applied by a later sync. Every page of an API source says so, not only the one that moves
+   * the cursor.
+   */
+  holdsMarks?: true;
   /** After the unit committed (a drop folder moves the file to processed/). */
   afterCommit?: () => Promise<void>;
   /**

@@ -202,8 +202,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const removals: string[] = [];
       // An API unit (its cursor moves past every record it holds): marks that cannot apply yet are
       // kept (`held_marks`) and applied by a later sync, never lost.
-      const holding = unit.cursorAfter !== undefined;
+      const holding = unit.holdsMarks === true;
       const held: HeldMark[] = [];
+      /** The sessions this unit gave a mark (a held mark for one is older, and never applied). */
+      const given: Pick<HeldMark, 'pupilMisId' | 'date' | 'session'>[] = [];
       const holdFuture = holding
         ? (m: MarkRecord) =>
             held.push({
@@ -351,6 +353,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             for (const m of batch.marks) {
               const before = group.length;
               addMark(group, m, ctx, reject, closedDays, closures, keys, holdFuture);
+              if (holding && group.length > before)
+                given.push({ pupilMisId: m.pupilMisId, date: m.date, session: m.session });
               // The MIS's record that gave an accepted mark (the last one for its session).
               if (m.recordId !== undefined && group.length > before)
                 sources.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, {
@@ -456,9 +460,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           },
         );
       }
-      // A record the MIS deleted takes its held mark with it; the rest are kept for a later sync.
+      // A record the MIS deleted takes its held mark with it, and a session given a mark now (applied,
+      // or held again) its older one; the rest are kept for a later sync.
       if (holding) {
-        await releaseHeldMarks(tx, ctx.schoolId, ctx.source, { recordIds: removals });
+        await releaseHeldMarks(tx, ctx.schoolId, ctx.source, { recordIds: removals, sessions: given });
         await holdMarks(tx, ctx.schoolId, ctx.source, held, ctx.today);
       }
       // The groups not applied as they were read: all of them again when this unit's pupils came

@@ -22,6 +22,9 @@ export async function holdMarks(
   heldOn: string,
 ): Promise<void> {
   if (marks.length === 0) return;
+  // One row per session (a page may repeat one): the last given wins, as it would applied.
+  const latest = new Map<string, HeldMark>();
+  for (const m of marks) latest.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, m);
   await tx.query(
     `INSERT INTO held_marks (school_id, source, pupil_mis_id, date, session, mark, minutes_late, record_id, vendor_category, why, held_at)
      SELECT $1, $2, m.pupil_mis_id, m.date, m.session, m.mark, m.minutes_late, m.record_id, m.vendor_category, m.why, $4::date
@@ -34,7 +37,7 @@ export async function holdMarks(
       schoolId,
       source,
       JSON.stringify(
-        marks.map((m) => ({
+        [...latest.values()].map((m) => ({
           pupil_mis_id: m.pupilMisId,
           date: m.date,
           session: m.session,

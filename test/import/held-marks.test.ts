@@ -1,5 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WondeSource } from '../../connectors/mis/wonde/source.ts';
+import { Secret } from '../../src/core/secret.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -107,6 +109,95 @@ describe('marks an API sync could not apply yet', () => {
     await sync(new Date('2025-01-13T17:00:00Z'));
     expect(await marks()).toEqual(['8 2025-01-13 AM N']);
     expect(await heldCount()).toBe(0);
+  });
+
+  it('a held mark never overwrites a newer mark for its session that a later sync applied', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addMark(100, 8, 1, 'UNAUTH_N'); // pupil 8 not imported yet: held
+    f.install();
+    await sync(new Date('2025-01-13T10:00:00Z'));
+    expect(await heldCount()).toBe(1);
+    // Pupil 8 arrives, and the register is corrected: the child was in after all.
+    nock.cleanAll();
+    f.addPupil({ id: 8, first: 'C', last: 'D', dob: '2014-01-01' });
+    f.addMark(100, 8, 1, 'PRESENT_AM', false, 'UPDATE');
+    f.install();
+    await sync(new Date('2025-01-13T11:00:00Z'));
+    expect(await marks()).toEqual(['8 2025-01-13 AM /']);
+    nock.cleanAll();
+    f.install();
+    await sync(new Date('2025-01-13T12:00:00Z'));
+    expect(await marks()).toEqual(['8 2025-01-13 AM /']);
+    expect(await heldCount()).toBe(0);
+  });
+
+  it('a page that repeats a session it must hold (the same mark twice) holds it once and the sync goes on', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addSession(3, '2025-01-20 08:40:00', 'AM');
+    f.addMark(100, 8, 1, 'UNAUTH_N');
+    f.addMark(101, 8, 1, 'UNAUTH_N');
+    f.addMark(102, 7, 3, 'UNAUTH_N');
+    f.addMark(103, 7, 3, 'UNAUTH_N');
+    f.install();
+    const first = await sync(new Date('2025-01-13T15:00:00Z'));
+    expect(first.refused).toEqual([]);
+    expect(await heldCount()).toBe(2);
+  });
+
+  it('Wonde: a mark dated ahead on any attendance page is kept, not only on the page that moves the cursor', async () => {
+    await fresh();
+    const W = 'https://api.wonde.com/v1.0/schools/A1';
+    const now = new Date('2025-01-14T10:00:00Z');
+    const row = (date: string, s: string, updated: string) => ({
+      student: 'S1',
+      date: { date: `${date} 00:00:00.000000` },
+      session: s,
+      attendance_code: { data: { id: 'C-N', code: 'N' } },
+      updated_at: { date: updated, timezone_type: 3, timezone: 'Europe/London' },
+    });
+    const none = { data: [], meta: { pagination: { next: null, more: false } } };
+    nock('https://api.wonde.com')
+      .get('/v1.0/schools/A1/students')
+      .query(true)
+      .reply(200, {
+        data: [
+          { id: 'S1', mis_id: 7, forename: 'A', surname: 'B', education_details: { data: { upn: null } } },
+        ],
+        meta: { pagination: { next: null, more: false } },
+      })
+      .get('/v1.0/schools/A1/deletions')
+      .query(true)
+      .reply(200, none)
+      .get('/v1.0/schools/A1/students-leaver')
+      .query(true)
+      .reply(200, none)
+      .get('/v1.0/schools/A1/attendance/session')
+      .query((q) => q.page === undefined)
+      // A planned absence next Monday, on the first of two pages.
+      .reply(200, {
+        data: [row('2025-01-20', 'AM', '2025-01-13 16:00:00')],
+        meta: { pagination: { next: `${W}/attendance/session?page=2`, more: true } },
+      })
+      .get('/v1.0/schools/A1/attendance/session')
+      .query({ page: '2' })
+      .reply(200, {
+        data: [row('2025-01-13', 'AM', '2025-01-13 10:00:00')],
+        meta: { pagination: { next: null, more: false } },
+      });
+    const wonde = new WondeSource({
+      baseUrl: 'https://api.wonde.com/v1.0',
+      schoolId: 'A1',
+      token: new Secret('wonde-token', 'env:T'),
+      now: () => now,
+    });
+    const report = await syncSchool(db, school, wonde, { now: () => now, actor: 'system:sync' });
+    expect(report.refused).toEqual([]);
+    expect(await marks()).toEqual(['7 2025-01-13 AM N']);
+    expect(await heldCount()).toBe(1);
   });
 
   it('a held mark that still cannot apply a month on is dropped', async () => {

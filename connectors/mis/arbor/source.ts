@@ -247,6 +247,7 @@ export class ArborSource implements MisSource, ArborReader {
           yield* batches;
         },
         cursorAfter: () => next,
+        holdsMarks: true,
       };
       position[resource] = top;
     }

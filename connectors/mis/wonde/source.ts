@@ -258,6 +258,7 @@ export class WondeSource implements MisSource {
         batches: async function* () {
           if (marks.length) yield { kind: 'marks', marks };
         },
+        holdsMarks: true,
         ...(cursorAfter ? { cursorAfter: () => cursorAfter } : {}),
       };
     }
