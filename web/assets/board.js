@@ -62,6 +62,13 @@ function visitItem(v) {
         ? ` · next alarm due ${fmtTime(v.alarmDueAt)} (unless checked in / back)`
         : '',
     ),
+    v.fobBatteryLow
+      ? h(
+          'p',
+          { class: 'trust-issue fob-battery' },
+          `Fob battery low${v.fobBatteryLow.percent !== null ? ` (${v.fobBatteryLow.percent}%)` : ''} at ${fmtTime(v.fobBatteryLow.at)}: its SOS may not last the visit — ask ${v.lead ?? 'the worker'} to check in by phone.`,
+        )
+      : null,
     calls.length
       ? h(
           'div',
