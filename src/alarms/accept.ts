@@ -8,6 +8,7 @@ import {
   contentEventId,
   type Decoded,
   type DecodeError,
+  type FobEventType,
   receivedWindow,
   UNREADABLE_DEVICE,
 } from '../domain/fob/event.ts';
@@ -66,6 +67,30 @@ export async function acceptFobPayload(
 }
 
 /**
+ * Where an event from this feed is raised. An alarm from a device this school does not register but
+ * another school of the trust does: at that school (its board, its ladder), as if its own feed had
+ * brought it. Alarms only: another school's check-ins and timers from this feed would let this feed's
+ * credential clear that school's missed check-ins (they stay here, where no visit of this school is
+ * theirs). Only to a school with no feed of its own (its fobs reach it through the trust's feeds), or
+ * whose feeds include one of this vendor (profile): the same id at a school with only another vendor's
+ * fobs is another device, and the SOS of a fob this school has not registered yet would be raised
+ * there under someone else's name — never heard here. Failing that, it stays here as an unknown device.
+ */
+function alarmHome(
+  deps: IngestDeps,
+  school: SchoolConfig,
+  transport: FobTransportConfig,
+  deviceId: string,
+  type: FobEventType,
+): SchoolConfig {
+  if (school.fobs.devices.some((d) => d.deviceId === deviceId) || !ALARM_TYPES.has(type)) return school;
+  const elsewhere = deps.schoolOfDevice?.(deviceId);
+  if (elsewhere === undefined) return school;
+  const feeds = elsewhere.fobs.transports;
+  return feeds.length === 0 || feeds.some((t) => t.profile === transport.profile) ? elsewhere : school;
+}
+
+/**
  * The items of a body that is a JSON array (of at least one item; its size is the transport's
  * `maxBytes`' to bound); null for anything else. Each is taken as its own message: an item that is no
  * event is refused (or raised) alone, never taking the batch's real events with it.
@@ -118,8 +143,9 @@ async function acceptOne(
       // One open at a time per device: a gateway's new format (a binary heartbeat every 30 s) would
       // otherwise raise one alarm per message and bury a real one. Further unreadable messages of
       // the device go on its timeline while it is open.
+      // Looked for where such an alarm is raised: the school that registers the device.
       const open = await openUnreadableMqttAlarm(deps.db, {
-        schoolId: school.id,
+        schoolId: alarmHome(deps, school, transport, device, 'sos').id,
         device,
         profile: transport.profile,
         issuePrefix: UNREADABLE_BODY_ISSUE,
@@ -198,20 +224,7 @@ async function acceptOne(
     signature: 'absent',
   });
   const deviceId = vouched.deviceId ?? decoded.event.deviceId;
-  // An alarm from a device this school does not register but another school of the trust does:
-  // raised at that school (its board, its ladder), as if its own feed had brought it. Alarms only:
-  // another school's check-ins and timers from this feed would let this feed's credential clear that
-  // school's missed check-ins (they stay here, where no visit of this school is theirs).
-  // Only to a school whose own feeds are of this vendor (profile): the same id at a school with
-  // another vendor's fobs is another device, and the SOS of a fob this school has not registered yet
-  // would be raised there under someone else's name — never heard here. Failing that, it stays here
-  // as an unknown device.
-  const elsewhere =
-    school.fobs.devices.some((d) => d.deviceId === deviceId) || !ALARM_TYPES.has(decoded.event.type)
-      ? undefined
-      : deps.schoolOfDevice?.(deviceId);
-  const home =
-    elsewhere?.fobs.transports.some((t) => t.profile === transport.profile) === true ? elsewhere : school;
+  const home = alarmHome(deps, school, transport, deviceId, decoded.event.type);
   const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {
     ...vouched,

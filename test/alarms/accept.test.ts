@@ -434,6 +434,50 @@ describe('a payload the database could not store as sent', () => {
     expect(at).toEqual([{ school_id: 'alpha' }]);
   });
 
+  it('a trust school with no feed of its own (its fobs reach it through the trust feed) is still where its devices’ alarms go', async () => {
+    const delta = {
+      ...school,
+      id: 'delta',
+      fobs: { ...school.fobs, transports: [], devices: [{ deviceId: 'PS-D1', staffId: 'staff-d1' }] },
+    } as typeof school;
+    const r = await acceptFobPayload(
+      { db, producer, prefix, schoolOfDevice: (id: string) => (id === 'PS-D1' ? delta : undefined) },
+      school,
+      transport,
+      payload({ event_id: 'delta-1', device: { id: 'PS-D1' } }),
+      arrival('PS-D1'),
+    );
+    const { rows } = await db.query(`SELECT school_id, staff_id FROM alarms WHERE id = $1`, [
+      (r as { alarmId: string }).alarmId,
+    ]);
+    expect(rows).toEqual([{ school_id: 'delta', staff_id: 'staff-d1' }]);
+  });
+
+  it('unreadable messages on the topic of a device another school registers are one alarm there, not one per message', async () => {
+    const epsilon = {
+      ...school,
+      id: 'epsilon',
+      fobs: { ...school.fobs, devices: [{ deviceId: 'PS-E1', staffId: 'staff-e1' }] },
+    } as typeof school;
+    const deps = {
+      db,
+      producer,
+      prefix,
+      schoolOfDevice: (id: string) => (id === 'PS-E1' ? epsilon : undefined),
+    };
+    const ids = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const r = await acceptFobPayload(deps, school, transport, Buffer.from(`\x82\xa1hb\x01seq=${i}`), {
+        ...arrival('PS-E1'),
+        receivedAt: new Date(Date.parse('2026-11-23T12:00:00Z') + i * 30_000),
+      });
+      ids.add((r as { alarmId: string }).alarmId);
+    }
+    expect(ids.size).toBe(1);
+    const { rows } = await db.query(`SELECT school_id FROM alarms WHERE id = $1`, [[...ids][0]]);
+    expect(rows).toEqual([{ school_id: 'epsilon' }]);
+  });
+
   it('over MQTT, an SOS whose payload names no readable device is raised for the topic’s device', async () => {
     const r = await acceptFobPayload(
       { db, producer, prefix },
