@@ -207,14 +207,7 @@ export class MqttFobTransport {
       this.connectedBefore = true;
       this.o.onConnected?.(connack.sessionPresent === true);
       this.lostAt = 0;
-      const quiet = this.o.takeoverQuietMs ?? 60_000;
-      const wait = Math.max(this.lastTakeoverAt + quiet, this.lostSessionUntil) - Date.now();
-      clearTimeout(this.upTimer);
-      if (wait <= 0) this.report({ state: 'up' });
-      else {
-        this.upTimer = setTimeout(() => client.connected && this.report({ state: 'up' }), wait);
-        this.upTimer.unref();
-      }
+      this.upAfterWarnings(client);
     });
     if (t.shared && !this.o.shareGroup) throw new Error('mqtt: a shared transport needs its share group');
     const filters = t.topics
@@ -332,6 +325,21 @@ export class MqttFobTransport {
       sessionLost: true,
       reason: `${takenOver ? "another client took over Doorstep's session at the broker, and " : ''}${why ?? `the broker lost Doorstep's session: fob events sent while Doorstep was away (from ${from} UTC) did not arrive — check on staff out now`}`,
     });
+    // Said while connected (an identity change is found after the connection is up): the band clears
+    // as it would after a reconnect, once it has been shown; never left red for a feed that works.
+    if (this.client?.connected) this.upAfterWarnings(this.client);
+  }
+
+  /** Reports the feed up once a take-over's quiet time and a lost session's showing are over. */
+  private upAfterWarnings(client: MqttClient): void {
+    const quiet = this.o.takeoverQuietMs ?? 60_000;
+    const wait = Math.max(this.lastTakeoverAt + quiet, this.lostSessionUntil) - Date.now();
+    clearTimeout(this.upTimer);
+    if (wait <= 0) this.report({ state: 'up' });
+    else {
+      this.upTimer = setTimeout(() => client.connected && this.report({ state: 'up' }), wait);
+      this.upTimer.unref();
+    }
   }
 
   private takenOver(evidence: string): void {
