@@ -5,7 +5,7 @@ import { DEFAULT_VISIT_RULES } from '../../src/domain/visits/rules.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
-import { visitFobBatteryLow } from '../../src/store/alarm-lookups.ts';
+import { FOB_BATTERY_OF_VISIT, visitFobBatteryLow } from '../../src/store/alarm-lookups.ts';
 import { boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -100,5 +100,19 @@ describe('the fob a worker is out with reports a low battery', () => {
       [visitId],
     );
     expect(await visitFobBatteryLow(db, visitId)).toBeNull();
+  });
+
+  it("reads the device's battery reports by their own index, never every event the device sent", async () => {
+    const plan = await db.transaction(async (tx) => {
+      // The table is small here: the planner is told a scan of it is out of the question, as it is at a
+      // device's 260,000 heartbeats; what it uses instead is what it would use then.
+      await tx.query('SET LOCAL enable_seqscan = off');
+      const { rows } = await tx.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN SELECT ${FOB_BATTERY_OF_VISIT} AS fob_battery FROM visits v WHERE v.id = $1`,
+        [visitId],
+      );
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    });
+    expect(plan).toMatch(/Index (Only )?Scan using fob_events_battery on fob_events/);
   });
 });
