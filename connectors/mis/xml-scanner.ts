@@ -177,12 +177,14 @@ interface Template {
 }
 
 /**
- * A name from the document (an element, attribute or entity) as an error says it: only when it is
- * one — a pupil's name or address where a name belongs (a file cut or garbled in its text) is
- * described, never quoted into an error that is logged, kept on the import and shown.
+ * A name the document gives where an error is found (a closing tag that does not match, an
+ * attribute, an entity, a second root) is described by its length, never quoted. Where a file is
+ * cut or garbled, a pupil's name or address lands where a name belongs — one word of it ("Jones") is
+ * as well-formed a name as "Surname" — and the error is logged, kept on the import and shown. (The
+ * element expected to close is named: the file opened it; the line says where.)
  */
-function shown(s: string): string {
-  return s === '' || /^[A-Za-z_][\w.:-]{0,39}$/.test(s) ? s : `(${s.length} characters that are no XML name)`;
+function nameOf(s: string): string {
+  return s.length === 0 ? 'with no name' : `of ${s.length} character${s.length === 1 ? '' : 's'}`;
 }
 
 export class XmlScanner {
@@ -413,7 +415,7 @@ export class XmlScanner {
             t,
             amp,
             at,
-            `an undeclared entity &${shown(ref)}; (only &amp; &lt; &gt; &quot; &apos; and &#…; are read)`,
+            `an undeclared entity (&…; ${nameOf(ref)}; only &amp; &lt; &gt; &quot; &apos; and &#…; are read)`,
           );
         } else this.refFail(t, amp, at, "a '&' that does not start an entity reference (write it as &amp;)");
       }
@@ -488,11 +490,11 @@ export class XmlScanner {
       matched = i === gt;
     }
     if (top === undefined || !matched) {
-      const found = shown(b.slice(lt + 2, gt).trim());
+      const found = nameOf(b.slice(lt + 2, gt).trim());
       this.fail(
         top === undefined
-          ? `a closing tag </${found}> with no element open`
-          : `</${found}> where </${top}> was expected (elements must close in the order they opened)`,
+          ? `a closing tag (${found}) with no element open`
+          : `a closing tag (${found}) where </${top}> was expected (elements must close in the order they opened)`,
       );
     }
     return this.closed(top, lt, gt + 1);
@@ -562,23 +564,24 @@ export class XmlScanner {
       while (isSpace(b.charCodeAt(i))) i++;
       c = b.charCodeAt(i);
       if (Number.isNaN(c)) return -1;
-      if (c !== EQUALS) this.fail(`an attribute ${shown(name)} with no value (expected name="value")`);
+      if (c !== EQUALS) this.fail(`an attribute (${nameOf(name)}) with no value (expected name="value")`);
       i++;
       while (isSpace(b.charCodeAt(i))) i++;
       const q = b.charCodeAt(i);
       if (Number.isNaN(q)) return -1;
-      if (q !== QUOTE && q !== APOSTROPHE) this.fail(`an attribute ${shown(name)} whose value is not quoted`);
+      if (q !== QUOTE && q !== APOSTROPHE)
+        this.fail(`an attribute (${nameOf(name)}) whose value is not quoted`);
       const close = b.indexOf(q === QUOTE ? '"' : "'", i + 1);
       if (close === -1) return -1;
       const value = b.slice(i + 1, close);
-      if (value.includes('<')) this.fail(`a '<' in the value of attribute ${shown(name)}`);
+      if (value.includes('<')) this.fail(`a '<' in the value of an attribute (${nameOf(name)})`);
       if (value.includes('&')) this.entities(value, i + 1);
       if (++attributes > this.limits.maxAttributes)
         this.fail(`an element with more than ${this.limits.maxAttributes} attributes`, 'too-many-attributes');
       if (first === undefined) first = name;
       else {
         seen ??= new Set([first]);
-        if (seen.has(name)) this.fail(`the attribute ${shown(name)} given twice in one tag`);
+        if (seen.has(name)) this.fail(`an attribute (${nameOf(name)}) given twice in one tag`);
         seen.add(name);
       }
       i = close + 1;
@@ -588,7 +591,7 @@ export class XmlScanner {
   }
 
   private opened(name: string, selfClosing: boolean, lt: number, next: number): number {
-    if (this.where === EPILOG) this.fail(`a second root element <${shown(name)}> (a document has one)`);
+    if (this.where === EPILOG) this.fail(`a second root element (${nameOf(name)}; a document has one)`);
     this.where = ROOT;
     if (this.stack.length >= this.limits.maxDepth)
       this.fail(`elements nested more than ${this.limits.maxDepth} deep`, 'too-deep');
