@@ -629,7 +629,9 @@ function addMark(
     return;
   }
   if (m.date > ctx.today) {
-    if (hold) {
+    // Kept only up to the end of the next academic year (a planned absence entered in July for
+    // September); a date beyond that is a wrong one (2099), refused rather than kept for ever.
+    if (hold && academicYearOf(m.date) <= Math.max(...ctx.academicYears) + 1) {
       hold(m);
       reject(
         describeWhere(m.where),

@@ -93,7 +93,14 @@ async function applyHeldMarks(
   report: SyncReport,
 ): Promise<void> {
   const now = options.now();
-  await dropStaleHeldMarks(db, school.id, sourceKind, now);
+  const dropped = await dropStaleHeldMarks(db, school.id, sourceKind, now);
+  // Said, not dropped silently: the data manager sees marks that never reached a pupil.
+  if (dropped > 0)
+    report.refused.push({
+      unit: `${dropped} held mark${dropped === 1 ? '' : 's'} from earlier ${sourceKind} syncs`,
+      reason:
+        'dropped: still not applicable 30 days after they were held (their pupil was never imported); import the pupil and re-send the marks from the MIS',
+    });
   const ctx = importContextFor(school, now, { actor: options.actor, source: sourceKind });
   const ready = await heldMarksReady(db, school.id, sourceKind, ctx.today);
   if (ready.length === 0) return;

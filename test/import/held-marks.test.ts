@@ -210,7 +210,31 @@ describe('marks an API sync could not apply yet', () => {
     expect(await heldCount()).toBe(1);
     nock.cleanAll();
     f.install();
-    await sync(new Date('2025-02-13T15:00:00Z'));
+    const later = await sync(new Date('2025-02-13T15:00:00Z'));
     expect(await heldCount()).toBe(0);
+    // Said to the data manager, not dropped silently.
+    expect(later.refused).toEqual([
+      {
+        unit: '1 held mark from earlier arbor syncs',
+        reason: expect.stringMatching(/^dropped: still not applicable 30 days after they were held/),
+      },
+    ]);
+  });
+
+  it('a mark dated beyond the next academic year (2099) is refused, not kept for ever', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addSession(3, '2099-01-20 08:40:00', 'AM');
+    f.addSession(4, '2025-09-08 08:40:00', 'AM');
+    f.addMark(100, 7, 3, 'UNAUTH_N');
+    f.addMark(101, 7, 4, 'UNAUTH_N'); // next September: kept
+    f.install();
+    const first = await sync(new Date('2025-01-13T15:00:00Z'));
+    expect(first.applied.flatMap((s) => s.rejected).map((r) => r.reason)).toEqual([
+      'date 2099-01-20 is in the future',
+      'date 2025-09-08 is in the future: kept, and applied at the first sync on or after it',
+    ]);
+    expect(await heldCount()).toBe(1);
   });
 });
