@@ -124,13 +124,14 @@ export function fitPupilToLimits(
         const over = check(c[field], limit, `${at}.${field}`);
         if (over) {
           left.push(over);
-          fitted[field] = null;
+          // Left out (the key absent): the store keeps what it had for this contact.
+          delete fitted[field];
         }
       }
       const overAddress = checkAddress(c.address, `${at}.address`);
       if (overAddress) {
         left.push(overAddress);
-        fitted.address = null;
+        delete fitted.address;
       }
       return fitted;
     });

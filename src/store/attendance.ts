@@ -196,16 +196,26 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
   );
   // Contacts: replaced for pupils whose record carried a contacts list.
   const latest = `SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils WHERE data ? 'contacts' ORDER BY mis_id, line DESC`;
+  // A field the import could not take (over its limit: left out of the record, its key absent) keeps
+  // what was stored for the same person at the same priority — never a parent's phone number wiped
+  // because the MIS's copy of it had a note typed after it. The same person: the same name, or, the
+  // name itself not taken, the same phone.
+  const kept = (field: string) =>
+    `CASE WHEN c ? '${field}' THEN c->'${field}'
+          WHEN (c ? 'name' AND g.name = c->>'name') OR (NOT c ? 'name' AND g.phone = c->>'phone')
+          THEN to_jsonb(g.${field}) END`;
   await tx.query(
-    `DELETE FROM pupil_contacts c USING (${latest}) w WHERE c.school_id = $1 AND c.pupil_mis_id = w.mis_id`,
-    [schoolId],
-  );
-  await tx.query(
-    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, email, address,
+    `WITH gone AS (
+       DELETE FROM pupil_contacts c USING (${latest}) w WHERE c.school_id = $1 AND c.pupil_mis_id = w.mis_id
+       RETURNING c.pupil_mis_id, c.priority, c.name, c.relationship, c.phone, c.email, c.address
+     )
+     INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, email, address,
                                  parental_responsibility)
-     SELECT $1, w.mis_id, (c->>'priority')::int, c->>'name', c->>'relationship', c->>'phone', c->>'email', c->'address',
+     SELECT $1, w.mis_id, (c->>'priority')::int, (${kept('name')}) #>> '{}', (${kept('relationship')}) #>> '{}',
+            (${kept('phone')}) #>> '{}', (${kept('email')}) #>> '{}', NULLIF(${kept('address')}, 'null'::jsonb),
             (c->>'parentalResponsibility')::boolean
-     FROM (${latest}) w, jsonb_array_elements(w.data->'contacts') AS c`,
+     FROM (${latest}) w CROSS JOIN jsonb_array_elements(w.data->'contacts') AS c
+     LEFT JOIN gone g ON g.pupil_mis_id = w.mis_id AND g.priority = (c->>'priority')::int`,
     [schoolId],
   );
   const inserted = rows.filter((r) => r.inserted).length;

@@ -114,6 +114,30 @@ describe('field limits: a value over its limit is left out and named (file, line
     expect(ok.rejected).toEqual([]);
   });
 
+  it("a contact's over-long value keeps what was stored for the same person; another person at that priority gets none of it", async () => {
+    const header = 'ID,Legal Surname,Priority 1 Contact,Priority 1 Phone';
+    await run('p1.csv', `${header}\n1001,Okafor,Grace,0113 496 0000\n1002,Haddad,Sam,0113 496 0001\n`, 'csv');
+    const long = `0113 496 0000 ${'(work; ask for reception) '.repeat(2)}`;
+    const s = await run(
+      'p2.csv',
+      `${header}\n1001,Okafor,Grace,${long}\n1002,Haddad,Lee,${long.replace('0000', '0001')}\n`,
+      'csv',
+    );
+    expect(s.rejected.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/^field contacts\[1\]\.phone: expected at most 32 characters/),
+      expect.stringMatching(/^field contacts\[1\]\.phone: expected at most 32 characters/),
+    ]);
+    const { rows } = await db.query(
+      `SELECT pupil_mis_id, name, phone FROM pupil_contacts ORDER BY pupil_mis_id`,
+    );
+    expect(rows).toEqual([
+      // The same person: the number stored before is kept.
+      { pupil_mis_id: '1001', name: 'Grace', phone: '0113 496 0000' },
+      // Another person now at priority 1: Sam's number is never given as Lee's.
+      { pupil_mis_id: '1002', name: 'Lee', phone: null },
+    ]);
+  });
+
   it('SIMS XML: an address line over 200 characters', async () => {
     const s = await run(
       'pupils.xml',
