@@ -187,7 +187,8 @@ const dateCache = new Map<string, string>();
 export function parseDate(text: string, where: Where, field: string): string {
   const cached = dateCache.get(text);
   if (cached !== undefined) return cached;
-  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
+  // A time after the date, with or without a leading zero on the hour (Excel writes `9:00`).
+  const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
     text,
   );
   const uk = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
@@ -196,7 +197,8 @@ export function parseDate(text: string, where: Where, field: string): string {
   const offset = iso?.[3];
   if (offset) {
     const zone = offset === 'Z' ? 'Z' : `${offset.slice(0, 3)}:${offset.slice(-2)}`;
-    const instant = new Date(`${date}T${iso![2]}${zone}`);
+    const time = iso![2]!;
+    const instant = new Date(`${date}T${time[1] === ':' ? `0${time}` : time}${zone}`);
     if (Number.isNaN(instant.getTime()))
       throw malformed(
         where,

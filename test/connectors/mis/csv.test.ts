@@ -126,6 +126,10 @@ describe('CSV reader: what a file holds and which day a mark is on', () => {
     expect(await day('2025-06-02T08:00:00+0900')).toBe('2025-06-02');
     expect(await day('2025-01-13T23:30:00Z')).toBe('2025-01-13'); // GMT: the same day
     expect(await day('2025-06-01T23:30:00')).toBe('2025-06-01'); // no offset: the school's clock
+    // An hour without its leading zero (as Excel writes it) is a time all the same.
+    expect(await day('2025-06-02 9:00')).toBe('2025-06-02');
+    expect(await day('2025-06-01T23:30Z')).toBe('2025-06-02');
+    expect(await day('2025-06-01 9:30:00+01:00')).toBe('2025-06-01');
     expect(await day('2025-06-02 00:00:00.0000000')).toBe('2025-06-02');
     await expect(day('2025-06-02T25:30:00Z')).rejects.toThrow(/field AttendanceDate: expected a date/);
   });
