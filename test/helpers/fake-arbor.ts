@@ -148,6 +148,8 @@ export class FakeArbor {
    * the form the client's ModelBase::getProperty is written for (a property a row lacks is refreshed).
    */
   listsAsReferences = false;
+  /** A note read at its own href is refused (403): an app whose role may list notes but not open one. */
+  refusesNoteReads = false;
   private revision = 0;
   private nextId = 1000;
 
@@ -480,6 +482,8 @@ export class FakeArbor {
       return [200, { changes: all.filter((c) => c.toRevision > from).slice(0, this.changelogChunk) }];
     }
     const object = this.objects.get(url.pathname);
+    if (object && this.refusesNoteReads && this.notes.some((n) => n.note.href === url.pathname))
+      return [403, { response: { code: 403, reason: 'Forbidden' } }];
     if (object) return [200, { [object[0]]: object[1] }];
     const plural = /^\/rest-v2\/([A-Za-z_]+)$/.exec(url.pathname)?.[1];
     if (plural && (this.lists.has(plural) || /^[A-Z]/.test(plural))) {

@@ -229,16 +229,24 @@ export class ArborPastoralSink implements RecordSink {
         let row = listed;
         // A reference only: the note read whole at its own href (never another host's or model's).
         if (typeof row?.summary !== 'string' && typeof row?.href === 'string' && ownHref.test(row.href)) {
-          const whole = await sinkFetch(
-            `${this.base}${row.href}`,
-            {
-              headers: { authorization: this.auth, accept: 'application/json' },
-              timeoutMs: within(),
-              signal,
-            },
-            this.note.what,
-          );
-          const body = whole.status === 200 ? (whole.body as Record<string, unknown> | null) : null;
+          let whole: Awaited<ReturnType<typeof sinkFetch>> | null;
+          try {
+            whole = await sinkFetch(
+              `${this.base}${row.href}`,
+              {
+                headers: { authorization: this.auth, accept: 'application/json' },
+                timeoutMs: within(),
+                signal,
+              },
+              this.note.what,
+            );
+          } catch (err) {
+            // A note this app may list but not open (its role in Arbor): passed over, as an app that
+            // may not list notes at all is written to as before — never the record refused for it.
+            if (!(err instanceof RecordDeliveryError && err.status === 403)) throw err;
+            whole = null;
+          }
+          const body = whole?.status === 200 ? (whole.body as Record<string, unknown> | null) : null;
           row = (body?.[this.note.root] as typeof row | undefined) ?? row;
         }
         if (typeof row?.summary !== 'string' || !row.summary.includes(marker)) continue;

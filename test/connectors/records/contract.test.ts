@@ -344,6 +344,23 @@ describe('Arbor note specifics', () => {
     }
   });
 
+  it("a listed note Arbor will not open for this app (403) is passed over, never the record's delivery refused", async () => {
+    const sink = harnesses[1]!.good();
+    const before = arbor.notes.length;
+    await sink.deliver(record, 'arbor-403-1');
+    arbor.listsAsReferences = true;
+    arbor.refusesNoteReads = true;
+    try {
+      // Another record for the student: the listed note cannot be opened, so this one is made.
+      const made = await sink.deliver(record, 'arbor-403-2');
+      expect(made.duplicate).toBe(false);
+      expect(arbor.notes.length - before).toBe(2);
+    } finally {
+      arbor.listsAsReferences = false;
+      arbor.refusesNoteReads = false;
+    }
+  });
+
   it('keeps the key whole at the end of a summary cut to 255 characters', async () => {
     await harnesses[1]!.good().deliver({ ...record, title: 'T'.repeat(400) }, 'arbor-long-title');
     const summary = String(arbor.notes.at(-1)!.note.summary);
