@@ -335,7 +335,7 @@ export class FakeArbor {
     id: number,
     startDatetime: string,
     sessionName: string,
-    register: { code: string; isMorning: boolean; isAfternoon: boolean } | null,
+    register: { code: string; isMorning: boolean | null; isAfternoon: boolean | null } | null,
     academicUnit?: number,
   ): void {
     const type = register ? ref('AttendanceRegisterType', 'attendance-register-types', id) : null;

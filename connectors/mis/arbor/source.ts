@@ -263,9 +263,9 @@ export class ArborSource implements MisSource, ArborReader {
 
   /**
    * Which statutory session a register's session is: its `attendanceRegisterType`'s `isMorning` /
-   * `isAfternoon` (neither: not a statutory session); without one, a lesson (an `academicUnit` or
-   * `lessonPlan`) is none, and a registration is told by its name (AM… / PM…). Anything else cannot
-   * be told and refuses the page (never guessed).
+   * `isAfternoon` (both false: not a statutory session); without one, or with one that does not say,
+   * a lesson (an `academicUnit` or `lessonPlan`) is none, and a registration is told by its name
+   * (AM… / PM…). Anything else cannot be told and refuses the page (never guessed).
    */
   private async halfOfDay(
     cache: Map<string, Promise<unknown>>,
@@ -282,12 +282,15 @@ export class ArborSource implements MisSource, ArborReader {
       );
       if (type.isMorning === true && type.isAfternoon !== true) return 'AM';
       if (type.isAfternoon === true && type.isMorning !== true) return 'PM';
-      if (type.isMorning !== true && type.isAfternoon !== true) return 'not-statutory';
-      throw malformed(
-        where,
-        'session.attendanceRegisterType',
-        'expected a register that is the morning or the afternoon, not both',
-      );
+      if (type.isMorning === true && type.isAfternoon === true)
+        throw malformed(
+          where,
+          'session.attendanceRegisterType',
+          'expected a register that is the morning or the afternoon, not both',
+        );
+      // Said to be neither: no statutory session. A type that does not say (null) is told as below —
+      // a registration's mark is never left out on a flag Arbor left empty.
+      if (type.isMorning === false && type.isAfternoon === false) return 'not-statutory';
     }
     if (sess.academicUnit || sess.lessonPlan) return 'not-statutory';
     const name = (sess.sessionName ?? '').trim().toUpperCase();

@@ -244,15 +244,22 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     );
     // A lesson with no register type at all: told by its academic unit.
     f.addRegisterSession(14, '2025-01-14 11:00:00', 'English 7X1', null, 6);
+    // A register type that does not say (its flags empty): told by the session's name, never left out.
+    f.addRegisterSession(15, '2025-01-15 08:45:00', 'AM registration', {
+      code: 'REG',
+      isMorning: null,
+      isAfternoon: null,
+    });
     f.addMark(200, 7, 11, 'UNAUTH_N');
     f.addMark(201, 7, 13, 'UNAUTH_N');
     f.addMark(202, 7, 14, 'UNAUTH_N');
     f.addMark(203, 7, 12, 'UNAUTH_N');
+    f.addMark(204, 7, 15, 'UNAUTH_N');
     const units = await collectUnits(source().pull({ value: null }));
     const marks = units[1]!.batches[0]!;
     expect(
       marks.kind === 'marks' && marks.marks.map((m) => `${m.date} ${m.session} ${m.mark} #${m.recordId}`),
-    ).toEqual(['2025-01-14 AM N #200', '2025-01-14 PM N #203']);
+    ).toEqual(['2025-01-14 AM N #200', '2025-01-14 PM N #203', '2025-01-15 AM N #204']);
   });
 
   it('does not follow an href off the Arbor host', async () => {
