@@ -112,12 +112,31 @@ function pupilFrom(
     if (!start || !isIsoDate(start))
       throw malformed(yWhere, 'AttendanceStartDate', 'expected a date as YYYY-MM-DD');
     const raw = child(sessions, 'AttendanceMarks')?.text ?? '';
-    // A string wrapped over lines: each line break goes with the indentation after it (a space is a
-    // session without a mark, so indentation kept would move every later mark to another day).
-    const marksText = raw.replace(/[\r\n][\r\n \t]*/g, '').replace(/\t/g, '');
+    const marksText = unwrapMarks(raw);
     marks.push(...decodeAttendanceMarks(upn, start, marksText, yWhere));
   }
   return { pupil, marks };
+}
+
+/**
+ * A marks string wrapped over lines: each line break goes, and where a pretty-printer laid it out,
+ * the indentation the lines share after it — a space is a session without a mark, so indentation
+ * kept would move every later mark to another day, and spaces beyond it are sessions, kept. The
+ * closing line (only indentation before the end tag) holds no marks.
+ */
+function unwrapMarks(raw: string): string {
+  const lines = raw.replace(/\t/g, '').split(/\r\n|\r|\n/);
+  if (lines.length === 1) return raw.replace(/\t/g, '');
+  const wrapped = lines.slice(1);
+  // Laid out by a pretty-printer (the end tag on a line of its own): the lines' shared indentation is
+  // layout. Otherwise (the end tag right after the last mark) a line break is a wrap, and spaces after
+  // it are sessions.
+  const laidOut = wrapped.at(-1)!.trim() === '';
+  if (laidOut) wrapped.pop();
+  const written = wrapped.filter((l) => l.trim() !== '');
+  const indent =
+    laidOut && written.length ? Math.min(...written.map((l) => l.length - l.trimStart().length)) : 0;
+  return lines[0]! + wrapped.map((l) => l.slice(indent)).join('');
 }
 
 /** Where a CTF names the school it was made by (DfE CTF specification: Header/SourceSchool). */

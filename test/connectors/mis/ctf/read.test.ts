@@ -63,4 +63,23 @@ describe('CTF attendance as the school that made it kept it', () => {
       '2025-01-16 PM N',
     ]);
   });
+
+  it('spaces that are sessions without marks are kept: beyond the shared indentation, or on lines not indented', async () => {
+    // Not indented: the next line starts with two sessions without marks (a weekend's worth, say).
+    const flat = await read(withYears(year('', '2025-01-13', '//\n  NN')));
+    expect(of(flat.marks, 'A123456789012')).toEqual([
+      '2025-01-13 AM /',
+      '2025-01-13 PM /',
+      '2025-01-15 AM N',
+      '2025-01-15 PM N',
+    ]);
+    // Indented by four, one line starting with a session without a mark beyond it.
+    const deep = await read(withYears(year('', '2025-01-13', '\n    //\n      NN\n  ')));
+    expect(of(deep.marks, 'A123456789012')).toEqual([
+      '2025-01-13 AM /',
+      '2025-01-13 PM /',
+      '2025-01-15 AM N',
+      '2025-01-15 PM N',
+    ]);
+  });
 });
