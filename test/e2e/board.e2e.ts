@@ -595,6 +595,49 @@ describe('a worker out is watched until back safe', () => {
       .waitFor();
   });
 
+  it("the fob a worker is out with reports a low battery: it is on the office's visit card and across the worker's phone page", async () => {
+    const visit = await samOut('battery e2e', 10, 60);
+    await db.query(`UPDATE visits SET fob_device_id = 'PS-0042' WHERE id = $1`, [visit]);
+    await publisher.publishAsync(
+      topic,
+      JSON.stringify({
+        event_id: `${id}-battery-1`,
+        device: { id: 'PS-0042' },
+        type: 'LOW_BATTERY',
+        battery: 9,
+        occurred_at: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    await until(
+      async () =>
+        (await db.query(`SELECT 1 FROM fob_events WHERE vendor_event_id = $1`, [`${id}-battery-1`])).rows
+          .length === 1,
+      15_000,
+      'the battery report to be stored',
+    );
+    const office = await signIn(
+      await browser.newContext({ viewport: { width: 1280, height: 900 } }),
+      'office',
+    );
+    await office
+      .locator('#today li.visit', { hasText: 'Fob battery low (9%)' })
+      .filter({ hasText: 'ask Sam Visitor to check in by phone' })
+      .first()
+      .waitFor();
+    const sam = await signIn(
+      await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
+      'sam',
+    );
+    await sam.goto(`${base}/visits/${visit}`);
+    await sam.locator('#out-banner', { hasText: 'Your fob reported a low battery (9%)' }).waitFor();
+    await expectFits360(sam, 'the visit page with a low fob battery');
+    await backSafe(sam);
+    await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+    await office.context().close();
+    await sam.context().close();
+  });
+
   it('a worker presses "I need help" on the phone page and the office board shows an SOS for the visit', async () => {
     const office = await signIn(
       await browser.newContext({ viewport: { width: 1280, height: 900 } }),
