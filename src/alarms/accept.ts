@@ -257,6 +257,23 @@ async function acceptOne(
         outcome.alarmId,
         `arrived on ${school.name}'s ${transport.profile} feed, where device ${deviceId} is not registered: raised here, where it is — if this school's wearer did not press it, tell ${school.name}`,
       );
+    // An unknown device whose id differs from a registered one only in letter case (a gateway that
+    // sends ids in lower case, an id typed in by hand): raised as unknown — ids are matched exactly —
+    // and its card says whose fob it may be, so the office need not guess.
+    if (
+      outcome.outcome === 'accepted' &&
+      outcome.alarmId &&
+      !home.fobs.devices.some((d) => d.deviceId === deviceId)
+    ) {
+      const lower = deviceId.toLowerCase();
+      const like = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
+      if (like)
+        await addTimeline(
+          deps.db,
+          outcome.alarmId,
+          `device ${deviceId} is not registered, but ${like.deviceId} is, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`,
+        );
+    }
     return outcome;
   } catch (err) {
     // Anything else (the database or Redis away) is thrown: not acknowledged, so redelivered.

@@ -434,6 +434,30 @@ describe('a payload the database could not store as sent', () => {
     expect(at).toEqual([{ school_id: 'alpha' }]);
   });
 
+  it('an unknown device whose id differs from a registered one only in letter case: raised as unknown, its card naming the likely fob', async () => {
+    const registered = {
+      ...school,
+      fobs: { ...school.fobs, devices: [{ deviceId: 'PS-0042', staffId: 'staff-42' }] },
+    } as typeof school;
+    const r = await acceptFobPayload(
+      { db, producer, prefix },
+      registered,
+      transport,
+      payload({ event_id: 'case-1', device: { id: 'ps-0042' } }),
+      arrival('ps-0042'),
+    );
+    const alarmId = (r as { alarmId: string }).alarmId;
+    const { rows } = await db.query(`SELECT staff_id, unknown_device FROM alarms WHERE id = $1`, [alarmId]);
+    expect(rows).toEqual([{ staff_id: null, unknown_device: true }]);
+    const { rows: said } = await db.query<{ event: string }>(
+      `SELECT event FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'device ps-0042 is not registered%'`,
+      [alarmId],
+    );
+    expect(said.map((x) => x.event)).toEqual([
+      "device ps-0042 is not registered, but PS-0042 is, worn by staff staff-42 (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices",
+    ]);
+  });
+
   it('a trust school with no feed of its own (its fobs reach it through the trust feed) is still where its devices’ alarms go', async () => {
     const delta = {
       ...school,
