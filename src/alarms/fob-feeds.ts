@@ -80,7 +80,10 @@ export async function startMqttFeed(o: {
       void (async () => {
         await noteMqttSession(deps.db, { schoolId: school.id, clientId, transportKey: key, at: new Date() });
         if (!first) return;
-        const orphaned = await takeOrphanedMqttSessions(deps.db, school.id, configured);
+        const orphaned = await takeOrphanedMqttSessions(deps.db, school.id, configured, {
+          transportKey: key,
+          clientIdBase: base,
+        });
         if (orphaned) t.identityChanged(orphaned);
       })().catch((err: unknown) =>
         o.log.error({ err, school: school.id }, 'could not record the fob feed’s MQTT session'),

@@ -49,17 +49,23 @@ export async function noteMqttSession(
 }
 
 /**
- * The school's sessions of transports no longer configured (topics or broker edited), taken once:
- * whatever was queued for them will never be read. Returns when the last of them was connected.
+ * The school's sessions no one will read again, taken once: those of transports no longer configured
+ * (topics or broker edited), and those of this transport under a client id it no longer connects as
+ * (its `clientId` edited: neither `base` nor `base-<instance>`). Whatever was queued for them will
+ * never be read. Returns when the last of them was connected.
  */
 export async function takeOrphanedMqttSessions(
   db: Queryable,
   schoolId: string,
   configuredKeys: readonly string[],
+  own: { transportKey: string; clientIdBase: string },
 ): Promise<Date | null> {
   const { rows } = await db.query<{ seen_at: Date }>(
-    `DELETE FROM mqtt_sessions WHERE school_id = $1 AND NOT (transport_key = ANY($2::text[])) RETURNING seen_at`,
-    [schoolId, [...configuredKeys]],
+    `DELETE FROM mqtt_sessions WHERE school_id = $1
+       AND (NOT (transport_key = ANY($2::text[]))
+            OR (transport_key = $3 AND client_id <> $4 AND left(client_id, length($4) + 1) <> $4 || '-'))
+     RETURNING seen_at`,
+    [schoolId, [...configuredKeys], own.transportKey, own.clientIdBase],
   );
   if (rows.length === 0) return null;
   return new Date(Math.max(...rows.map((r) => new Date(r.seen_at).getTime())));

@@ -301,12 +301,13 @@ export class MqttFobTransport {
 
   /**
    * What was queued at the broker for a session of this feed will never arrive (the feed's identity
-   * changed: its topics or broker were edited, so it connects as a new session): said as a lost session.
+   * changed: its topics, broker or client id were edited, so it connects as a new session): said as a
+   * lost session.
    */
   identityChanged(lastConnected: Date): void {
     this.sessionLost(
       lastConnected.getTime(),
-      `this fob feed's MQTT identity changed (its topics or broker were edited): fob events queued at the broker for its previous session (last connected ${hhmm(lastConnected.getTime())} UTC) were never read — check on staff out now`,
+      `this fob feed's MQTT identity changed (its topics, broker or client id were edited): fob events queued at the broker for its previous session (last connected ${hhmm(lastConnected.getTime())} UTC) were never read — check on staff out now`,
     );
   }
 

@@ -37,11 +37,11 @@ let producer: Producer<typeof catalog>;
 const log = createLogger({ level: 'silent' });
 const registry = new Registry();
 
-const schoolWith = (topics: string[]) =>
+const schoolWith = (topics: string[], clientId?: string) =>
   configWith({
     school: `    fobs:
       transports:
-        - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ${JSON.stringify(topics)} }
+        - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ${JSON.stringify(topics)}${clientId ? `, clientId: "${clientId}"` : ''} }
       devices:
         - { deviceId: PS-0001, staffId: staff-17 }
 `,
@@ -128,7 +128,7 @@ describe('an MQTT session Doorstep held, across restarts', () => {
     await until(async () => (await boardTypes()).at(-1) === 'ingest.restored', 10_000);
     expect((await downReasons()).slice(before)).toEqual([
       expect.stringMatching(
-        /^this fob feed's MQTT identity changed \(its topics or broker were edited\): fob events queued at the broker for its previous session \(last connected \d\d:\d\d UTC\) were never read — check on staff out now$/,
+        /^this fob feed's MQTT identity changed \(its topics, broker or client id were edited\): fob events queued at the broker for its previous session \(last connected \d\d:\d\d UTC\) were never read — check on staff out now$/,
       ),
     ]);
     await t.stop();
@@ -138,5 +138,28 @@ describe('an MQTT session Doorstep held, across restarts', () => {
     await new Promise((r) => setTimeout(r, 500));
     await again.stop();
     expect((await downReasons()).length).toBe(before + 1);
+  });
+  it('a feed whose client id was edited (the same topics and broker) says what was queued for the old one is never read', async () => {
+    const cid = `${id.slice(0, 30)}-cid`;
+    // A clean slate: the sessions of the feeds above are not this one's to report.
+    await db.query('DELETE FROM mqtt_sessions');
+    const first = await feed(schoolWith([`${topicRoot}/d/{device}/events`], `${cid}-a`));
+    await first.ready;
+    await until(
+      async () =>
+        (await db.query('SELECT 1 FROM mqtt_sessions WHERE client_id = $1', [`${cid}-a`])).rows.length === 1,
+      10_000,
+    );
+    await first.stop();
+    const before = (await downReasons()).length;
+    const edited = await feed(schoolWith([`${topicRoot}/d/{device}/events`], `${cid}-b`));
+    await edited.ready;
+    await until(async () => (await downReasons()).length > before, 10_000);
+    expect((await downReasons()).slice(before)).toEqual([
+      expect.stringMatching(
+        /^this fob feed's MQTT identity changed \(its topics, broker or client id were edited\)/,
+      ),
+    ]);
+    await edited.stop();
   });
 });
