@@ -180,8 +180,9 @@ interface Template {
  * A name the document gives where an error is found (a closing tag that does not match, an
  * attribute, an entity, a second root) is described by its length, never quoted. Where a file is
  * cut or garbled, a pupil's name or address lands where a name belongs — one word of it ("Jones") is
- * as well-formed a name as "Surname" — and the error is logged, kept on the import and shown. (The
- * element expected to close is named: the file opened it; the line says where.)
+ * as well-formed a name as "Surname" — and the error is logged, kept on the import and shown. Nor is
+ * an element the file opened named: a garbled `Mum said <Jones> will collect` opens one called Jones.
+ * The line says where to look.
  */
 function nameOf(s: string): string {
   return s.length === 0 ? 'with no name' : `of ${s.length} character${s.length === 1 ? '' : 's'}`;
@@ -299,7 +300,10 @@ export class XmlScanner {
     }
     this.tokenAt = this.buf.length;
     if (this.where === PROLOG) this.fail('the document has no root element');
-    if (this.where === ROOT) this.fail(`the file ends before </${this.stack.at(-1)}>: the file is cut short`);
+    if (this.where === ROOT)
+      this.fail(
+        `the file ends inside an element (${nameOf(this.stack.at(-1)!)}) still open: the file is cut short`,
+      );
   }
 
   /** Refuses a character XML does not allow, after reporting what comes before it. */
@@ -494,7 +498,7 @@ export class XmlScanner {
       this.fail(
         top === undefined
           ? `a closing tag (${found}) with no element open`
-          : `a closing tag (${found}) where </${top}> was expected (elements must close in the order they opened)`,
+          : `a closing tag (${found}) where the element open there (${nameOf(top)}) must close first (elements close in the order they opened)`,
       );
     }
     return this.closed(top, lt, gt + 1);

@@ -105,10 +105,22 @@ describe('XmlScanner', () => {
   });
 
   it.each([
-    ['<a><b></a>', 1, 'a closing tag (of 1 character) where </b> was expected'],
-    ['<a>\n</b>', 2, 'a closing tag (of 1 character) where </a> was expected'],
+    [
+      '<a><b></a>',
+      1,
+      'a closing tag (of 1 character) where the element open there (of 1 character) must close first',
+    ],
+    [
+      '<a>\n</b>',
+      2,
+      'a closing tag (of 1 character) where the element open there (of 1 character) must close first',
+    ],
     ['</a>', 1, 'with no element open'],
-    ['<a></>', 1, 'a closing tag (with no name) where </a> was expected'],
+    [
+      '<a></>',
+      1,
+      'a closing tag (with no name) where the element open there (of 1 character) must close first',
+    ],
     ['<a>&foo;</a>', 1, 'an undeclared entity (&…; of 3 characters;'],
     ['<a>AT&T</a>', 1, "a '&' that does not start an entity reference"],
     ['<a>&#0;</a>', 1, 'a character reference to a character XML does not allow'],
@@ -124,7 +136,7 @@ describe('XmlScanner', () => {
     ['<a/><b/>', 1, 'a second root element (of 1 character;'],
     ['x<a/>', 1, 'text before the root element'],
     ['<a/>\nx', 2, 'text after the root element'],
-    ['<a>\n<b>', 2, 'the file ends before </b>'],
+    ['<a>\n<b>', 2, 'the file ends inside an element (of 1 character) still open'],
     ['<a', 1, 'the file ends inside a tag'],
     ['', 1, 'the document has no root element'],
     ['< a/>', 1, "a '<' that does not start a tag"],
@@ -152,6 +164,9 @@ describe('XmlScanner', () => {
       '<a Jane/>',
       '<a Jones="1" Jones="2"/>',
       '<a/><Smith/>',
+      // Text garbled into a tag: an element the file opened is not named either.
+      '<a><b>Mum said <Jones> will collect</b></a>',
+      '<a><b>Mum said <Jones> will collect',
     ]) {
       const r = scan(doc);
       expect(r.ok).toBe(false);
