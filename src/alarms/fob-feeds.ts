@@ -78,7 +78,13 @@ export async function startMqttFeed(o: {
       const first = firstConnack;
       firstConnack = false;
       void (async () => {
-        await noteMqttSession(deps.db, { schoolId: school.id, clientId, transportKey: key, at: new Date() });
+        await noteMqttSession(deps.db, {
+          schoolId: school.id,
+          clientId,
+          clientIdBase: base,
+          transportKey: key,
+          at: new Date(),
+        });
         if (!first) return;
         const orphaned = await takeOrphanedMqttSessions(deps.db, school.id, configured, {
           transportKey: key,

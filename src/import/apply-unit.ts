@@ -464,7 +464,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       // or held again) its older one; the rest are kept for a later sync.
       if (holding) {
         await releaseHeldMarks(tx, ctx.schoolId, ctx.source, { recordIds: removals, sessions: given });
-        await holdMarks(tx, ctx.schoolId, ctx.source, held, ctx.today);
+        await holdMarks(tx, ctx.schoolId, ctx.source, held, ctx.today, importId);
       }
       // The groups not applied as they were read: all of them again when this unit's pupils came
       // after some were (applying a mark twice changes nothing the second time), else from the first.

@@ -4,8 +4,13 @@ import type { SchoolConfig } from '../config/schema.ts';
 import type { Category } from '../domain/attendance/codes.ts';
 import { DoorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { dropStaleHeldMarks, heldMarksReady, releaseHeldMarks } from '../store/held-marks.ts';
-import { getCursor } from '../store/imports.ts';
+import {
+  dropStaleHeldMarks,
+  heldMarksReady,
+  releaseHeldMarks,
+  releaseSupersededHeldMarks,
+} from '../store/held-marks.ts';
+import { getCursor, insertImport } from '../store/imports.ts';
 import { applyImportUnit, type ImportSummary } from './apply-unit.ts';
 import { importContextFor } from './context.ts';
 
@@ -94,13 +99,25 @@ async function applyHeldMarks(
 ): Promise<void> {
   const now = options.now();
   const dropped = await dropStaleHeldMarks(db, school.id, sourceKind, now);
-  // Said, not dropped silently: the data manager sees marks that never reached a pupil.
-  if (dropped > 0)
-    report.refused.push({
+  // Said, not dropped silently: the data manager sees marks that never reached a pupil, in the sync's
+  // report and among the school's imports on the data page (a refused one, with why).
+  if (dropped > 0) {
+    const refused = {
       unit: `${dropped} held mark${dropped === 1 ? '' : 's'} from earlier ${sourceKind} syncs`,
       reason:
         'dropped: still not applicable 30 days after they were held (their pupil was never imported); import the pupil and re-send the marks from the MIS',
-    });
+    };
+    report.refused.push(refused);
+    await insertImport(
+      db,
+      { schoolId: school.id, source: sourceKind, unit: refused.unit, sha256: null, startedAt: now },
+      'refused',
+      refused.reason,
+    );
+  }
+  // A mark written for a held mark's session since it was held (a file's correction, another source)
+  // is newer: the held one goes, never applied over it.
+  await releaseSupersededHeldMarks(db, school.id, sourceKind);
   const ctx = importContextFor(school, now, { actor: options.actor, source: sourceKind });
   const ready = await heldMarksReady(db, school.id, sourceKind, ctx.today);
   if (ready.length === 0) return;

@@ -20,19 +20,21 @@ export async function holdMarks(
   marks: readonly HeldMark[],
   /** The import's day (its clock, not the database's): a month from it, one that cannot apply is dropped. */
   heldOn: string,
+  /** The import that held them: a mark for the session from a later import is newer. */
+  importId: string,
 ): Promise<void> {
   if (marks.length === 0) return;
   // One row per session (a page may repeat one): the last given wins, as it would applied.
   const latest = new Map<string, HeldMark>();
   for (const m of marks) latest.set(`${m.pupilMisId}\u0000${m.date}\u0000${m.session}`, m);
   await tx.query(
-    `INSERT INTO held_marks (school_id, source, pupil_mis_id, date, session, mark, minutes_late, record_id, vendor_category, why, held_at)
-     SELECT $1, $2, m.pupil_mis_id, m.date, m.session, m.mark, m.minutes_late, m.record_id, m.vendor_category, m.why, $4::date
+    `INSERT INTO held_marks (school_id, source, pupil_mis_id, date, session, mark, minutes_late, record_id, vendor_category, why, held_at, import_id)
+     SELECT $1, $2, m.pupil_mis_id, m.date, m.session, m.mark, m.minutes_late, m.record_id, m.vendor_category, m.why, $4::date, $5::bigint
      FROM jsonb_to_recordset($3::jsonb) AS m(pupil_mis_id text, date date, session text, mark text, minutes_late int,
                                             record_id text, vendor_category text, why text)
      ON CONFLICT (school_id, source, pupil_mis_id, date, session) DO UPDATE SET
        mark = EXCLUDED.mark, minutes_late = EXCLUDED.minutes_late, record_id = EXCLUDED.record_id,
-       vendor_category = EXCLUDED.vendor_category, why = EXCLUDED.why`,
+       vendor_category = EXCLUDED.vendor_category, why = EXCLUDED.why, import_id = EXCLUDED.import_id`,
     [
       schoolId,
       source,
@@ -49,8 +51,30 @@ export async function holdMarks(
         })),
       ),
       heldOn,
+      importId,
     ],
   );
+}
+
+/**
+ * A held mark's session as a later import left it: a mark written there by an import after the one
+ * that held it (a file's correction, another source's sync) is newer. Such held marks are taken out,
+ * never applied over it. Returns how many.
+ */
+export async function releaseSupersededHeldMarks(
+  db: Queryable,
+  schoolId: string,
+  source: string,
+): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM held_marks h USING attendance_months m
+     WHERE h.school_id = $1 AND h.source = $2
+       AND m.school_id = h.school_id AND m.pupil_mis_id = h.pupil_mis_id
+       AND m.month = date_trunc('month', h.date)::date
+       AND m.import_ids[attendance_slot(h.date, h.session)] > COALESCE(h.import_id, 0)`,
+    [schoolId, source],
+  );
+  return r.rowCount;
 }
 
 /** The held marks that can be applied now: their day has come and their pupil is known. */

@@ -38,20 +38,21 @@ export async function mqttSessionSeenAt(
 /** This MQTT session is held at its broker now (a CONNACK came for it). */
 export async function noteMqttSession(
   db: Queryable,
-  s: { schoolId: string; clientId: string; transportKey: string; at: Date },
+  s: { schoolId: string; clientId: string; clientIdBase: string; transportKey: string; at: Date },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO mqtt_sessions (school_id, client_id, transport_key, seen_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO mqtt_sessions (school_id, client_id, transport_key, seen_at, client_base) VALUES ($1, $2, $3, $4, $5)
      ON CONFLICT (school_id, client_id) DO UPDATE SET transport_key = EXCLUDED.transport_key,
-       seen_at = greatest(mqtt_sessions.seen_at, EXCLUDED.seen_at)`,
-    [s.schoolId, s.clientId, s.transportKey, s.at],
+       seen_at = greatest(mqtt_sessions.seen_at, EXCLUDED.seen_at), client_base = EXCLUDED.client_base`,
+    [s.schoolId, s.clientId, s.transportKey, s.at, s.clientIdBase],
   );
 }
 
 /**
  * The school's sessions no one will read again, taken once: those of transports no longer configured
  * (topics or broker edited), and those of this transport under a client id it no longer connects as
- * (its `clientId` edited: neither `base` nor `base-<instance>`). Whatever was queued for them will
+ * (its `clientId` edited: recorded under another base; a session recorded before bases were kept,
+ * when neither `base` nor `base-<instance>`). Whatever was queued for them will
  * never be read. Returns when the last of them was connected.
  */
 export async function takeOrphanedMqttSessions(
@@ -63,7 +64,8 @@ export async function takeOrphanedMqttSessions(
   const { rows } = await db.query<{ seen_at: Date }>(
     `DELETE FROM mqtt_sessions WHERE school_id = $1
        AND (NOT (transport_key = ANY($2::text[]))
-            OR (transport_key = $3 AND client_id <> $4 AND left(client_id, length($4) + 1) <> $4 || '-'))
+            OR (transport_key = $3 AND (client_base <> $4
+                OR (client_base IS NULL AND client_id <> $4 AND left(client_id, length($4) + 1) <> $4 || '-'))))
      RETURNING seen_at`,
     [schoolId, [...configuredKeys], own.transportKey, own.clientIdBase],
   );

@@ -1,7 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { fileUnit } from '../../connectors/mis/file-unit.ts';
 import { WondeSource } from '../../connectors/mis/wonde/source.ts';
 import { Secret } from '../../src/core/secret.ts';
+import { applyImportUnit } from '../../src/import/apply-unit.ts';
+import { importContextFor } from '../../src/import/context.ts';
 import { syncSchool } from '../../src/import/sync-school.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
@@ -133,6 +139,39 @@ describe('marks an API sync could not apply yet', () => {
     expect(await heldCount()).toBe(0);
   });
 
+  it("a held mark never overwrites a later file import's correction for its session", async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addMark(100, 8, 1, 'UNAUTH_N'); // pupil 8 not imported yet: held
+    f.install();
+    await sync(new Date('2025-01-13T10:00:00Z'));
+    expect(await heldCount()).toBe(1);
+    // The data manager imports pupil 8 and the corrected register from a file.
+    const dir = mkdtempSync(join(tmpdir(), 'doorstep-held-'));
+    try {
+      writeFileSync(join(dir, 'pupils.csv'), 'ID,Legal Surname\n8,D\n');
+      writeFileSync(
+        join(dir, 'marks.csv'),
+        'PersonID,AttendanceDate,SessionName,AttendanceMark\n8,2025-01-13,AM,/\n',
+      );
+      for (const name of ['pupils.csv', 'marks.csv'])
+        await applyImportUnit(
+          db,
+          fileUnit(join(dir, name), 'csv', school),
+          importContextFor(school, new Date('2025-01-13T11:00:00Z'), { actor: 'test', source: 'csv' }),
+        );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(await marks()).toEqual(['8 2025-01-13 AM /']);
+    nock.cleanAll();
+    f.install();
+    await sync(new Date('2025-01-13T12:00:00Z'));
+    expect(await marks()).toEqual(['8 2025-01-13 AM /']);
+    expect(await heldCount()).toBe(0);
+  });
+
   it('a page that repeats a session it must hold (the same mark twice) holds it once and the sync goes on', async () => {
     await fresh();
     const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
@@ -212,13 +251,15 @@ describe('marks an API sync could not apply yet', () => {
     f.install();
     const later = await sync(new Date('2025-02-13T15:00:00Z'));
     expect(await heldCount()).toBe(0);
-    // Said to the data manager, not dropped silently.
+    // Said to the data manager, not dropped silently: in the sync's report and among the imports.
     expect(later.refused).toEqual([
       {
         unit: '1 held mark from earlier arbor syncs',
         reason: expect.stringMatching(/^dropped: still not applicable 30 days after they were held/),
       },
     ]);
+    const { rows } = await db.query(`SELECT unit, status FROM imports WHERE status = 'refused'`);
+    expect(rows).toEqual([{ unit: '1 held mark from earlier arbor syncs', status: 'refused' }]);
   });
 
   it('a mark dated beyond the next academic year (2099) is refused, not kept for ever', async () => {

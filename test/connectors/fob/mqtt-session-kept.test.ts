@@ -143,6 +143,7 @@ describe('an MQTT session Doorstep held, across restarts', () => {
     const cid = `${id.slice(0, 30)}-cid`;
     // A clean slate: the sessions of the feeds above are not this one's to report.
     await db.query('DELETE FROM mqtt_sessions');
+    // Shortened to a prefix of the old id: another client id all the same (not an instance of it).
     const first = await feed(schoolWith([`${topicRoot}/d/{device}/events`], `${cid}-a`));
     await first.ready;
     await until(
@@ -152,7 +153,7 @@ describe('an MQTT session Doorstep held, across restarts', () => {
     );
     await first.stop();
     const before = (await downReasons()).length;
-    const edited = await feed(schoolWith([`${topicRoot}/d/{device}/events`], `${cid}-b`));
+    const edited = await feed(schoolWith([`${topicRoot}/d/{device}/events`], cid));
     await edited.ready;
     await until(async () => (await downReasons()).length > before, 10_000);
     expect((await downReasons()).slice(before)).toEqual([
