@@ -288,9 +288,15 @@ export class ArborSource implements MisSource, ArborReader {
           'session.attendanceRegisterType',
           'expected a register that is the morning or the afternoon, not both',
         );
-      // Said to be neither: no statutory session. A type that does not say (null) is told as below —
-      // a registration's mark is never left out on a flag Arbor left empty.
-      if (type.isMorning === false && type.isAfternoon === false) return 'not-statutory';
+      // Neither said true: a registration named AM… / PM… is that session (a flag Arbor left empty
+      // never leaves its marks out); anything else (a lesson, a breakfast club) is no statutory
+      // session — a register type is there to say what the session is, and it did not say AM or PM.
+      const name = (sess.sessionName ?? '').trim().toUpperCase();
+      if (!sess.academicUnit && !sess.lessonPlan) {
+        if (/^AM\b/.test(name)) return 'AM';
+        if (/^PM\b/.test(name)) return 'PM';
+      }
+      return 'not-statutory';
     }
     if (sess.academicUnit || sess.lessonPlan) return 'not-statutory';
     const name = (sess.sessionName ?? '').trim().toUpperCase();

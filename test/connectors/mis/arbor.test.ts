@@ -254,7 +254,15 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     f.addMark(201, 7, 13, 'UNAUTH_N');
     f.addMark(202, 7, 14, 'UNAUTH_N');
     f.addMark(203, 7, 12, 'UNAUTH_N');
+    // …and one that does not say, named as no registration (a breakfast club): no statutory session,
+    // never the page refused (every later sync with it).
+    f.addRegisterSession(16, '2025-01-15 07:45:00', 'Breakfast Club', {
+      code: 'CLUB',
+      isMorning: null,
+      isAfternoon: false,
+    });
     f.addMark(204, 7, 15, 'UNAUTH_N');
+    f.addMark(205, 7, 16, 'UNAUTH_N');
     const units = await collectUnits(source().pull({ value: null }));
     const marks = units[1]!.batches[0]!;
     expect(
