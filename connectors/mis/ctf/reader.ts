@@ -119,23 +119,21 @@ function pupilFrom(
 }
 
 /**
- * A marks string wrapped over lines: each line break goes, and where a pretty-printer laid it out,
- * the indentation the lines share after it — a space is a session without a mark, so indentation
- * kept would move every later mark to another day, and spaces beyond it are sessions, kept. The
- * closing line (only indentation before the end tag) holds no marks.
+ * A marks string wrapped over lines: each line break goes, with the indentation the wrapped lines
+ * share after it — a space is a session without a mark, so indentation kept would move every later
+ * mark to another day — while spaces beyond it (or on lines where one line is not indented at all)
+ * are sessions, kept. The closing line (only indentation before the end tag) holds no marks.
  */
 function unwrapMarks(raw: string): string {
   const lines = raw.replace(/\t/g, '').split(/\r\n|\r|\n/);
   if (lines.length === 1) return raw.replace(/\t/g, '');
   const wrapped = lines.slice(1);
-  // Laid out by a pretty-printer (the end tag on a line of its own): the lines' shared indentation is
-  // layout. Otherwise (the end tag right after the last mark) a line break is a wrap, and spaces after
-  // it are sessions.
-  const laidOut = wrapped.at(-1)!.trim() === '';
-  if (laidOut) wrapped.pop();
+  // The end tag on a line of its own: that line is layout.
+  if (wrapped.at(-1)!.trim() === '') wrapped.pop();
+  // The indentation every wrapped line has is layout; spaces beyond it are sessions. (A single wrapped
+  // line that starts with spaces cannot be told from an indented one: read as indented, the common case.)
   const written = wrapped.filter((l) => l.trim() !== '');
-  const indent =
-    laidOut && written.length ? Math.min(...written.map((l) => l.length - l.trimStart().length)) : 0;
+  const indent = written.length ? Math.min(...written.map((l) => l.length - l.trimStart().length)) : 0;
   return lines[0]! + wrapped.map((l) => l.slice(indent)).join('');
 }
 

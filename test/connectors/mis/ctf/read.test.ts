@@ -64,20 +64,20 @@ describe('CTF attendance as the school that made it kept it', () => {
     ]);
   });
 
-  it('spaces that are sessions without marks are kept: beyond the shared indentation, or on lines not indented', async () => {
-    // Not indented: the next line starts with two sessions without marks (a weekend's worth, say).
-    const flat = await read(withYears(year('', '2025-01-13', '//\n  NN')));
-    expect(of(flat.marks, 'A123456789012')).toEqual([
+  it('spaces that are sessions without marks are kept: beyond the shared indentation, or where a line is not indented', async () => {
+    const read4 = async (marks: string) =>
+      of((await read(withYears(year('', '2025-01-13', marks)))).marks, 'A123456789012');
+    const expected = ['2025-01-13 AM /', '2025-01-13 PM /', '2025-01-15 AM N', '2025-01-15 PM N'];
+    // A line not indented: the next line's two spaces are sessions without marks (a weekend, say).
+    expect(await read4('/\n/\n  NN')).toEqual(expected);
+    // Indented by four, one line starting with sessions without marks beyond it.
+    expect(await read4('\n    //\n      NN\n  ')).toEqual(expected);
+    // Wrapped and indented, the end tag right after the last mark: the indentation is layout.
+    expect(await read4('//\n  //\n  NN')).toEqual([
       '2025-01-13 AM /',
       '2025-01-13 PM /',
-      '2025-01-15 AM N',
-      '2025-01-15 PM N',
-    ]);
-    // Indented by four, one line starting with a session without a mark beyond it.
-    const deep = await read(withYears(year('', '2025-01-13', '\n    //\n      NN\n  ')));
-    expect(of(deep.marks, 'A123456789012')).toEqual([
-      '2025-01-13 AM /',
-      '2025-01-13 PM /',
+      '2025-01-14 AM /',
+      '2025-01-14 PM /',
       '2025-01-15 AM N',
       '2025-01-15 PM N',
     ]);
