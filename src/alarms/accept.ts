@@ -71,10 +71,11 @@ export async function acceptFobPayload(
  * another school of the trust does: at that school (its board, its ladder), as if its own feed had
  * brought it. Alarms only: another school's check-ins and timers from this feed would let this feed's
  * credential clear that school's missed check-ins (they stay here, where no visit of this school is
- * theirs). Only to a school with no feed of its own (its fobs reach it through the trust's feeds), or
- * whose feeds include one of this vendor (profile): the same id at a school with only another vendor's
- * fobs is another device, and the SOS of a fob this school has not registered yet would be raised
- * there under someone else's name — never heard here. Failing that, it stays here as an unknown device.
+ * theirs). Only to a school whose feeds include one of this vendor (profile), or with no feed of its
+ * own (its fobs reach it through the trust's feeds) in a trust whose feeds are all of this vendor: the
+ * same id at a school with another vendor's fobs is another device, and the SOS of a fob this school
+ * has not registered yet would be raised there under someone else's name — never heard here. Failing
+ * that, it stays here as an unknown device.
  */
 function alarmHome(
   deps: IngestDeps,
@@ -87,7 +88,10 @@ function alarmHome(
   const elsewhere = deps.schoolOfDevice?.(deviceId);
   if (elsewhere === undefined) return school;
   const feeds = elsewhere.fobs.transports;
-  return feeds.length === 0 || feeds.some((t) => t.profile === transport.profile) ? elsewhere : school;
+  if (feeds.length > 0) return feeds.some((t) => t.profile === transport.profile) ? elsewhere : school;
+  // No feed of its own: its devices' vendor is known only when the trust's feeds are all of one.
+  const vendors = deps.trustFeedProfiles ?? new Set([transport.profile]);
+  return [...vendors].every((p) => p === transport.profile) ? elsewhere : school;
 }
 
 /**
@@ -266,12 +270,15 @@ async function acceptOne(
       !home.fobs.devices.some((d) => d.deviceId === deviceId)
     ) {
       const lower = deviceId.toLowerCase();
-      const like = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
+      const here = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
+      const like = here ? { school: home, ...here } : deps.deviceIgnoringCase?.(deviceId);
       if (like)
         await addTimeline(
           deps.db,
           outcome.alarmId,
-          `device ${deviceId} is not registered, but ${like.deviceId} is, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`,
+          like.school === home
+            ? `device ${deviceId} is not registered, but ${like.deviceId} is, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`
+            : `device ${deviceId} is not registered, but ${like.deviceId} is at ${like.school.name}, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, tell ${like.school.name} now, and correct its id in its fobs.devices`,
         );
     }
     return outcome;

@@ -30,6 +30,16 @@ export interface IngestDeps {
    * device of the trust to one address), is taken at that school — its office hears its worker.
    */
   schoolOfDevice?: (deviceId: string) => SchoolConfig | undefined;
+  /**
+   * The vendors (profiles) of every feed of the trust: a school with no feed of its own is where its
+   * devices' alarms go only when every feed is of the vendor that brought the alarm (devices name no
+   * vendor). Absent: only the arriving feed's vendor is known, and such a school is routed to.
+   */
+  trustFeedProfiles?: ReadonlySet<string>;
+  /** A registered device whose id differs from this one only in letter case, trust-wide (a hint only). */
+  deviceIgnoringCase?: (
+    deviceId: string,
+  ) => { school: SchoolConfig; deviceId: string; staffId: string } | undefined;
 }
 
 /** Who takes a new alarm's first step in this process (`IngestDeps.firstStep`). */

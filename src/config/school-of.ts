@@ -20,6 +20,28 @@ export function deviceHomes(config: DoorstepConfig): (deviceId: string) => Schoo
 }
 
 /**
+ * A registered device whose id is this one but for letter case, trust-wide (one only: two such
+ * devices name no one). Never a match: an alarm from it stays an unknown device's, its card saying
+ * whose fob it may be.
+ */
+export function deviceIgnoringCase(
+  config: DoorstepConfig,
+): (deviceId: string) => { school: SchoolConfig; deviceId: string; staffId: string } | undefined {
+  const like = new Map<string, { school: SchoolConfig; deviceId: string; staffId: string } | null>();
+  for (const school of config.schools)
+    for (const d of school.fobs.devices) {
+      const key = d.deviceId.toLowerCase();
+      like.set(key, like.has(key) ? null : { school, deviceId: d.deviceId, staffId: d.staffId });
+    }
+  return (deviceId) => like.get(deviceId.toLowerCase()) ?? undefined;
+}
+
+/** The vendors (profiles) of every fob feed of the trust. */
+export function feedProfiles(config: DoorstepConfig): ReadonlySet<string> {
+  return new Set(config.schools.flatMap((s) => s.fobs.transports.map((t) => t.profile)));
+}
+
+/**
  * The school with this id. An id the config does not hold is a configuration fault
  * (DOORSTEP_SCHOOL_UNKNOWN, retry class `config`): a job fails once and is never retried, a command
  * exits 64. `what` names where the id came from, e.g. `--school` or `sync-attendance`.

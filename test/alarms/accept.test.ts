@@ -456,6 +456,28 @@ describe('a payload the database could not store as sent', () => {
     expect(said.map((x) => x.event)).toEqual([
       "device ps-0042 is not registered, but PS-0042 is, worn by staff staff-42 (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices",
     ]);
+    // Registered at another school of the trust: that school is named, for the office to tell.
+    const beta = { ...school, id: 'beta', name: 'Beta' } as typeof school;
+    const elsewhere = await acceptFobPayload(
+      {
+        db,
+        producer,
+        prefix,
+        deviceIgnoringCase: (id: string) =>
+          id.toLowerCase() === 'ps-b7' ? { school: beta, deviceId: 'PS-B7', staffId: 'staff-b7' } : undefined,
+      },
+      school,
+      transport,
+      payload({ event_id: 'case-2', device: { id: 'ps-b7' } }),
+      arrival('ps-b7'),
+    );
+    const { rows: told } = await db.query<{ event: string }>(
+      `SELECT event FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'device ps-b7 is not registered%'`,
+      [(elsewhere as { alarmId: string }).alarmId],
+    );
+    expect(told.map((x) => x.event)).toEqual([
+      'device ps-b7 is not registered, but PS-B7 is at Beta, worn by staff staff-b7 (the ids differ only in letter case): if it is that fob, tell Beta now, and correct its id in its fobs.devices',
+    ]);
   });
 
   it('a trust school with no feed of its own (its fobs reach it through the trust feed) is still where its devices’ alarms go', async () => {
@@ -475,6 +497,25 @@ describe('a payload the database could not store as sent', () => {
       (r as { alarmId: string }).alarmId,
     ]);
     expect(rows).toEqual([{ school_id: 'delta', staff_id: 'staff-d1' }]);
+    // A trust with fobs of two vendors: a school with no feed names no vendor for its devices, so
+    // another vendor's fob with the same id is not taken there under its wearer's name.
+    const other = await acceptFobPayload(
+      {
+        db,
+        producer,
+        prefix,
+        schoolOfDevice: (id: string) => (id === 'PS-D1' ? delta : undefined),
+        trustFeedProfiles: new Set([transport.profile, 'generic']),
+      },
+      school,
+      transport,
+      payload({ event_id: 'delta-2', device: { id: 'PS-D1' } }),
+      arrival('PS-D1'),
+    );
+    const { rows: kept } = await db.query(`SELECT school_id, unknown_device FROM alarms WHERE id = $1`, [
+      (other as { alarmId: string }).alarmId,
+    ]);
+    expect(kept).toEqual([{ school_id: 'alpha', unknown_device: true }]);
   });
 
   it('unreadable messages on the topic of a device another school registers are one alarm there, not one per message', async () => {
