@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { calendarEnds } from '../checks/calendar-ends.ts';
+import { fobRoutingGap } from '../checks/fob-routing.ts';
 import { fobWatchGap } from '../checks/fob-watch.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
@@ -138,6 +139,8 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     for (const gap of recordGaps(s, visitRulesFor(s, config.packs))) out(`  WARN: ${s.id} ${gap}`);
     const fobGap = fobWatchGap(s, visitRulesFor(s, config.packs));
     if (fobGap) out(`  WARN: ${s.id} ${fobGap}`);
+    const unrouted = fobRoutingGap(s, config);
+    if (unrouted) out(`  WARN: ${s.id} ${unrouted}`);
     const runsOut = calendarEnds(s, londonDate(new Date()));
     if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
     if (s.calendar.terms.length === 0) {
