@@ -191,7 +191,8 @@ export function parseDate(text: string, where: Where, field: string): string {
   const iso = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
     text,
   );
-  const uk = /^(\d{1,2})\/(\d{1,2})\/(\d{4})$/.exec(text);
+  // A UK date, with the time Excel writes after it when the column is a date and time (`01/09/2025 09:00`).
+  const uk = /^(\d{1,2})\/(\d{1,2})\/(\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?$/.exec(text);
   let date = iso ? iso[1]! : uk ? `${uk[3]}-${uk[2]!.padStart(2, '0')}-${uk[1]!.padStart(2, '0')}` : null;
   if (!date || !isIsoDate(date)) throw malformed(where, field, 'expected a date as YYYY-MM-DD or DD/MM/YYYY');
   const offset = iso?.[3];

@@ -128,6 +128,9 @@ describe('CSV reader: what a file holds and which day a mark is on', () => {
     expect(await day('2025-06-01T23:30:00')).toBe('2025-06-01'); // no offset: the school's clock
     // An hour without its leading zero (as Excel writes it) is a time all the same.
     expect(await day('2025-06-02 9:00')).toBe('2025-06-02');
+    // A UK date with the time Excel writes after it.
+    expect(await day('02/06/2025 09:00')).toBe('2025-06-02');
+    expect(await day('2/6/2025 0:00:00')).toBe('2025-06-02');
     expect(await day('2025-06-01T23:30Z')).toBe('2025-06-02');
     expect(await day('2025-06-01 9:30:00+01:00')).toBe('2025-06-01');
     expect(await day('2025-06-02 00:00:00.0000000')).toBe('2025-06-02');
