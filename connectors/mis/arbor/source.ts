@@ -288,24 +288,22 @@ export class ArborSource implements MisSource, ArborReader {
           'session.attendanceRegisterType',
           'expected a register that is the morning or the afternoon, not both',
         );
-      // Neither said true: a registration named AM… / PM… is that session (a flag Arbor left empty
-      // never leaves its marks out); anything else (a lesson, a breakfast club) is no statutory
-      // session — a register type is there to say what the session is, and it did not say AM or PM.
-      const name = (sess.sessionName ?? '').trim().toUpperCase();
-      if (!sess.academicUnit && !sess.lessonPlan) {
-        if (/^AM\b/.test(name)) return 'AM';
-        if (/^PM\b/.test(name)) return 'PM';
-      }
-      return 'not-statutory';
+      // Said to be neither (both false): no statutory session, whatever its name ("PM Football Club").
+      if (type.isMorning === false && type.isAfternoon === false) return 'not-statutory';
+      // A flag Arbor left empty: a registration named for its half of the day is that session (its
+      // marks never left out); anything else (a lesson, a breakfast club) is none — never the page
+      // refused, which would stop every later sync.
+      return sess.academicUnit || sess.lessonPlan
+        ? 'not-statutory'
+        : (halfByName(sess.sessionName) ?? 'not-statutory');
     }
     if (sess.academicUnit || sess.lessonPlan) return 'not-statutory';
-    const name = (sess.sessionName ?? '').trim().toUpperCase();
-    if (/^AM\b/.test(name)) return 'AM';
-    if (/^PM\b/.test(name)) return 'PM';
+    const half = halfByName(sess.sessionName);
+    if (half) return half;
     throw malformed(
       where,
       'session.sessionName',
-      'expected a registration session named AM or PM (or one whose register type says morning or afternoon)',
+      'expected a registration session named AM or PM, Morning or Afternoon (or one whose register type says which)',
     );
   }
 
@@ -410,4 +408,12 @@ export class ArborSource implements MisSource, ArborReader {
   }
 
   /** The current home occupancy of the pupil's Person, else any current one. */
+}
+
+/** A registration session's half of the day by its name: AM… / Morning…, PM… / Afternoon…. */
+function halfByName(sessionName: string | null | undefined): 'AM' | 'PM' | null {
+  const name = (sessionName ?? '').trim().toUpperCase();
+  if (/^(AM|MORNING)\b/.test(name)) return 'AM';
+  if (/^(PM|AFTERNOON)\b/.test(name)) return 'PM';
+  return null;
 }

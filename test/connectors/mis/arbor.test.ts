@@ -261,13 +261,32 @@ describe('Arbor MIS source (against a fake written from the published PHP client
       isMorning: null,
       isAfternoon: false,
     });
+    // A type that says neither is no statutory session, even named PM…; empty flags on a session
+    // named for its half of the day ("Afternoon registration") are that session.
+    f.addRegisterSession(17, '2025-01-15 15:30:00', 'PM Football Club', {
+      code: 'CLUB2',
+      isMorning: false,
+      isAfternoon: false,
+    });
+    f.addRegisterSession(18, '2025-01-15 13:05:00', 'Afternoon registration', {
+      code: 'REG2',
+      isMorning: null,
+      isAfternoon: null,
+    });
     f.addMark(204, 7, 15, 'UNAUTH_N');
     f.addMark(205, 7, 16, 'UNAUTH_N');
+    f.addMark(206, 7, 17, 'UNAUTH_N');
+    f.addMark(207, 7, 18, 'UNAUTH_N');
     const units = await collectUnits(source().pull({ value: null }));
     const marks = units[1]!.batches[0]!;
     expect(
       marks.kind === 'marks' && marks.marks.map((m) => `${m.date} ${m.session} ${m.mark} #${m.recordId}`),
-    ).toEqual(['2025-01-14 AM N #200', '2025-01-14 PM N #203', '2025-01-15 AM N #204']);
+    ).toEqual([
+      '2025-01-14 AM N #200',
+      '2025-01-14 PM N #203',
+      '2025-01-15 AM N #204',
+      '2025-01-15 PM N #207',
+    ]);
   });
 
   it('does not follow an href off the Arbor host', async () => {
