@@ -164,8 +164,9 @@ export async function dropStaleHeldMarks(
   now: Date,
 ): Promise<number> {
   const r = await db.query(
-    `DELETE FROM held_marks WHERE school_id = $1 AND source = $2 AND held_at < $3::timestamptz - interval '30 days'
-       AND date < $3::timestamptz`,
+    `DELETE FROM held_marks h WHERE h.school_id = $1 AND h.source = $2 AND h.held_at < $3::timestamptz - interval '30 days'
+       AND h.date < $3::timestamptz
+       AND NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = h.school_id AND p.mis_id = h.pupil_mis_id)`,
     [schoolId, source, now],
   );
   return r.rowCount;

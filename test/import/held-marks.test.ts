@@ -262,6 +262,23 @@ describe('marks an API sync could not apply yet', () => {
     expect(rows).toEqual([{ unit: '1 held mark from earlier arbor syncs', status: 'refused' }]);
   });
 
+  it('a mark entered more than a month ahead, for a pupil Doorstep has, is applied on its day — never dropped as stale', async () => {
+    await fresh();
+    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.addSession(3, '2025-02-24 08:40:00', 'AM');
+    f.addMark(100, 7, 3, 'UNAUTH_N');
+    f.install();
+    await sync(new Date('2025-01-13T15:00:00Z'));
+    expect(await heldCount()).toBe(1);
+    nock.cleanAll();
+    f.install();
+    const onTheDay = await sync(new Date('2025-02-24T15:00:00Z'));
+    expect(onTheDay.refused).toEqual([]);
+    expect(await marks()).toEqual(['7 2025-02-24 AM N']);
+    expect(await heldCount()).toBe(0);
+  });
+
   it('a mark dated beyond the next academic year (2099) is refused, not kept for ever', async () => {
     await fresh();
     const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
