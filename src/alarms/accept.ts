@@ -272,13 +272,17 @@ async function acceptOne(
       const lower = deviceId.toLowerCase();
       const here = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
       const like = here ? { school: home, ...here } : deps.deviceIgnoringCase?.(deviceId);
+      // Another school's: named, not its wearer (that school's staff are its own office's to know).
       if (like)
         await addTimeline(
           deps.db,
           outcome.alarmId,
           like.school === home
             ? `device ${deviceId} is not registered, but ${like.deviceId} is, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`
-            : `device ${deviceId} is not registered, but ${like.deviceId} is at ${like.school.name}, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, tell ${like.school.name} now, and correct its id in its fobs.devices`,
+            : like.deviceId === deviceId
+              ? // The same id, not routed there: that school's fobs may be another vendor's (the trust's feeds are of several).
+                `device ${deviceId} is registered at ${like.school.name}, but that school's fobs may be another vendor's than this ${transport.profile} feed's: raised here as an unknown device — if it may be ${like.school.name}'s worker, tell ${like.school.name} now`
+              : `device ${deviceId} is not registered, but ${like.deviceId} is at ${like.school.name} (the ids differ only in letter case): if it is that fob, tell ${like.school.name} now, and correct its id there`,
         );
     }
     return outcome;

@@ -476,7 +476,7 @@ describe('a payload the database could not store as sent', () => {
       [(elsewhere as { alarmId: string }).alarmId],
     );
     expect(told.map((x) => x.event)).toEqual([
-      'device ps-b7 is not registered, but PS-B7 is at Beta, worn by staff staff-b7 (the ids differ only in letter case): if it is that fob, tell Beta now, and correct its id in its fobs.devices',
+      'device ps-b7 is not registered, but PS-B7 is at Beta (the ids differ only in letter case): if it is that fob, tell Beta now, and correct its id there',
     ]);
   });
 
@@ -506,6 +506,10 @@ describe('a payload the database could not store as sent', () => {
         prefix,
         schoolOfDevice: (id: string) => (id === 'PS-D1' ? delta : undefined),
         trustFeedProfiles: new Set([transport.profile, 'generic']),
+        deviceIgnoringCase: (id: string) =>
+          id.toLowerCase() === 'ps-d1'
+            ? { school: delta, deviceId: 'PS-D1', staffId: 'staff-d1' }
+            : undefined,
       },
       school,
       transport,
@@ -516,6 +520,14 @@ describe('a payload the database could not store as sent', () => {
       (other as { alarmId: string }).alarmId,
     ]);
     expect(kept).toEqual([{ school_id: 'alpha', unknown_device: true }]);
+    // Not routed, its card says where the id is registered — never that it differs in letter case.
+    const { rows: said } = await db.query<{ event: string }>(
+      `SELECT event FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'device PS-D1 %'`,
+      [(other as { alarmId: string }).alarmId],
+    );
+    expect(said.map((x) => x.event)).toEqual([
+      `device PS-D1 is registered at ${delta.name}, but that school's fobs may be another vendor's than this ${transport.profile} feed's: raised here as an unknown device — if it may be ${delta.name}'s worker, tell ${delta.name} now`,
+    ]);
   });
 
   it('unreadable messages on the topic of a device another school registers are one alarm there, not one per message', async () => {
