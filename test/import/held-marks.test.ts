@@ -59,12 +59,23 @@ const fresh = async () => {
   schema = uniqueName('held');
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
 };
+/** A fresh store and an Arbor that has pupil 7. */
+const arborWithPupil7 = async () => {
+  await fresh();
+  const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
+  f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+  return f;
+};
+/** The next sync, Arbor as it is now. */
+const again = (f: FakeArbor, now: Date) => {
+  nock.cleanAll();
+  f.install();
+  return sync(now);
+};
 
 describe('marks an API sync could not apply yet', () => {
   it('a mark entered ahead (next Monday) is kept, said so, and applied by the first sync on or after its day', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addSession(3, '2025-01-20 08:40:00', 'AM');
     f.addMark(100, 7, 3, 'UNAUTH_N');
     f.install();
@@ -74,14 +85,10 @@ describe('marks an API sync could not apply yet', () => {
     ]);
     expect(await heldCount()).toBe(1);
     // Not yet: the day has not come.
-    nock.cleanAll();
-    f.install();
-    await sync(new Date('2025-01-17T15:00:00Z'));
+    await again(f, new Date('2025-01-17T15:00:00Z'));
     expect(await marks()).toEqual([]);
     // The day comes; the record never changed in Arbor.
-    nock.cleanAll();
-    f.install();
-    const later = await sync(new Date('2025-01-20T15:00:00Z'));
+    const later = await again(f, new Date('2025-01-20T15:00:00Z'));
     expect(await marks()).toEqual(['7 2025-01-20 AM N']);
     expect(later.applied[0]).toMatchObject({
       unit: '1 held mark from earlier arbor syncs',
@@ -91,9 +98,7 @@ describe('marks an API sync could not apply yet', () => {
   });
 
   it('a mark whose pupil arrives in a later sync is applied then; one whose record the MIS deleted meanwhile is not', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addMark(100, 8, 1, 'UNAUTH_N'); // student 8 created after Doorstep read the students' changelog
     f.addMark(101, 9, 1, 'UNAUTH_N');
     f.install();
@@ -110,17 +115,13 @@ describe('marks an API sync could not apply yet', () => {
     f.install();
     await sync(new Date('2025-01-13T16:00:00Z'));
     // Pupil 8's mark arrives (held, applied at the next sync once 8 is in); 9's record was deleted.
-    nock.cleanAll();
-    f.install();
-    await sync(new Date('2025-01-13T17:00:00Z'));
+    await again(f, new Date('2025-01-13T17:00:00Z'));
     expect(await marks()).toEqual(['8 2025-01-13 AM N']);
     expect(await heldCount()).toBe(0);
   });
 
   it('a held mark never overwrites a newer mark for its session that a later sync applied', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addMark(100, 8, 1, 'UNAUTH_N'); // pupil 8 not imported yet: held
     f.install();
     await sync(new Date('2025-01-13T10:00:00Z'));
@@ -132,17 +133,13 @@ describe('marks an API sync could not apply yet', () => {
     f.install();
     await sync(new Date('2025-01-13T11:00:00Z'));
     expect(await marks()).toEqual(['8 2025-01-13 AM /']);
-    nock.cleanAll();
-    f.install();
-    await sync(new Date('2025-01-13T12:00:00Z'));
+    await again(f, new Date('2025-01-13T12:00:00Z'));
     expect(await marks()).toEqual(['8 2025-01-13 AM /']);
     expect(await heldCount()).toBe(0);
   });
 
   it("a held mark never overwrites a later file import's correction for its session", async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addMark(100, 8, 1, 'UNAUTH_N'); // pupil 8 not imported yet: held
     f.install();
     await sync(new Date('2025-01-13T10:00:00Z'));
@@ -165,17 +162,13 @@ describe('marks an API sync could not apply yet', () => {
       rmSync(dir, { recursive: true, force: true });
     }
     expect(await marks()).toEqual(['8 2025-01-13 AM /']);
-    nock.cleanAll();
-    f.install();
-    await sync(new Date('2025-01-13T12:00:00Z'));
+    await again(f, new Date('2025-01-13T12:00:00Z'));
     expect(await marks()).toEqual(['8 2025-01-13 AM /']);
     expect(await heldCount()).toBe(0);
   });
 
   it('a page that repeats a session it must hold (the same mark twice) holds it once and the sync goes on', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addSession(3, '2025-01-20 08:40:00', 'AM');
     f.addMark(100, 8, 1, 'UNAUTH_N');
     f.addMark(101, 8, 1, 'UNAUTH_N');
@@ -240,16 +233,12 @@ describe('marks an API sync could not apply yet', () => {
   });
 
   it('a held mark that still cannot apply a month on is dropped', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addMark(100, 8, 1, 'UNAUTH_N'); // a pupil never imported
     f.install();
     await sync(new Date('2025-01-13T15:00:00Z'));
     expect(await heldCount()).toBe(1);
-    nock.cleanAll();
-    f.install();
-    const later = await sync(new Date('2025-02-13T15:00:00Z'));
+    const later = await again(f, new Date('2025-02-13T15:00:00Z'));
     expect(await heldCount()).toBe(0);
     // Said to the data manager, not dropped silently: in the sync's report and among the imports.
     expect(later.refused).toEqual([
@@ -263,26 +252,20 @@ describe('marks an API sync could not apply yet', () => {
   });
 
   it('a mark entered more than a month ahead, for a pupil Doorstep has, is applied on its day — never dropped as stale', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addSession(3, '2025-02-24 08:40:00', 'AM');
     f.addMark(100, 7, 3, 'UNAUTH_N');
     f.install();
     await sync(new Date('2025-01-13T15:00:00Z'));
     expect(await heldCount()).toBe(1);
-    nock.cleanAll();
-    f.install();
-    const onTheDay = await sync(new Date('2025-02-24T15:00:00Z'));
+    const onTheDay = await again(f, new Date('2025-02-24T15:00:00Z'));
     expect(onTheDay.refused).toEqual([]);
     expect(await marks()).toEqual(['7 2025-02-24 AM N']);
     expect(await heldCount()).toBe(0);
   });
 
   it('a mark dated beyond the next academic year (2099) is refused, not kept for ever', async () => {
-    await fresh();
-    const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    const f = await arborWithPupil7();
     f.addSession(3, '2099-01-20 08:40:00', 'AM');
     f.addSession(4, '2025-09-08 08:40:00', 'AM');
     f.addMark(100, 7, 3, 'UNAUTH_N');
