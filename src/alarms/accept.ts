@@ -95,6 +95,32 @@ function alarmHome(
 }
 
 /**
+ * What an unknown device's alarm card says of whose fob it may be (null: nothing to say). Its id in
+ * another letter case at this school (a gateway that sends ids in lower case, an id typed in by hand):
+ * that fob and its wearer. At another school of the trust: that school only, never its wearer (its
+ * staff are its own office's to know) — the same id there not routed (that school's fobs may be
+ * another vendor's), or the id in another letter case.
+ */
+function unknownDeviceHint(
+  deps: IngestDeps,
+  home: SchoolConfig,
+  transport: FobTransportConfig,
+  deviceId: string,
+): string | null {
+  if (home.fobs.devices.some((d) => d.deviceId === deviceId)) return null;
+  const lower = deviceId.toLowerCase();
+  const here = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
+  if (here)
+    return `device ${deviceId} is not registered, but ${here.deviceId} is, worn by staff ${here.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`;
+  const like = deps.deviceIgnoringCase?.(deviceId);
+  if (!like || like.school === home) return null;
+  const at = like.school.name;
+  return like.deviceId === deviceId
+    ? `device ${deviceId} is registered at ${at}, but that school's fobs may be another vendor's than this ${transport.profile} feed's: raised here as an unknown device — if it may be ${at}'s worker, tell ${at} now`
+    : `device ${deviceId} is not registered, but ${like.deviceId} is at ${at} (the ids differ only in letter case): if it is that fob, tell ${at} now, and correct its id there`;
+}
+
+/**
  * The items of a body that is a JSON array (of at least one item; its size is the transport's
  * `maxBytes`' to bound); null for anything else. Each is taken as its own message: an item that is no
  * event is refused (or raised) alone, never taking the batch's real events with it.
@@ -261,29 +287,11 @@ async function acceptOne(
         outcome.alarmId,
         `arrived on ${school.name}'s ${transport.profile} feed, where device ${deviceId} is not registered: raised here, where it is — if this school's wearer did not press it, tell ${school.name}`,
       );
-    // An unknown device whose id differs from a registered one only in letter case (a gateway that
-    // sends ids in lower case, an id typed in by hand): raised as unknown — ids are matched exactly —
-    // and its card says whose fob it may be, so the office need not guess.
-    if (
-      outcome.outcome === 'accepted' &&
-      outcome.alarmId &&
-      !home.fobs.devices.some((d) => d.deviceId === deviceId)
-    ) {
-      const lower = deviceId.toLowerCase();
-      const here = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
-      const like = here ? { school: home, ...here } : deps.deviceIgnoringCase?.(deviceId);
-      // Another school's: named, not its wearer (that school's staff are its own office's to know).
-      if (like)
-        await addTimeline(
-          deps.db,
-          outcome.alarmId,
-          like.school === home
-            ? `device ${deviceId} is not registered, but ${like.deviceId} is, worn by staff ${like.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`
-            : like.deviceId === deviceId
-              ? // The same id, not routed there: that school's fobs may be another vendor's (the trust's feeds are of several).
-                `device ${deviceId} is registered at ${like.school.name}, but that school's fobs may be another vendor's than this ${transport.profile} feed's: raised here as an unknown device — if it may be ${like.school.name}'s worker, tell ${like.school.name} now`
-              : `device ${deviceId} is not registered, but ${like.deviceId} is at ${like.school.name} (the ids differ only in letter case): if it is that fob, tell ${like.school.name} now, and correct its id there`,
-        );
+    // An unknown device whose id is registered elsewhere, or differs from a registered one only in
+    // letter case: raised as unknown (ids are matched exactly), its card saying whose fob it may be.
+    if (outcome.outcome === 'accepted' && outcome.alarmId) {
+      const hint = unknownDeviceHint(deps, home, transport, deviceId);
+      if (hint) await addTimeline(deps.db, outcome.alarmId, hint);
     }
     return outcome;
   } catch (err) {

@@ -1,4 +1,5 @@
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
+import { feedProfiles } from '../config/school-of.ts';
 
 /**
  * A school that registers fobs but has no feed of its own hears its fobs' alarms only through the
@@ -9,7 +10,7 @@ import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
  */
 export function fobRoutingGap(s: SchoolConfig, config: DoorstepConfig): string | null {
   if (s.fobs.devices.length === 0 || s.fobs.transports.length > 0) return null;
-  const vendors = [...new Set(config.schools.flatMap((o) => o.fobs.transports.map((t) => t.profile)))].sort();
+  const vendors = [...feedProfiles(config)].sort();
   if (vendors.length === 0)
     return `registers ${s.fobs.devices.length} fob(s) but no school of the trust has a fob feed: their alarms reach no one — add the vendor's feed (fobs.transports)`;
   if (vendors.length === 1) return null;
