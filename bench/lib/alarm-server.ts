@@ -10,6 +10,7 @@
  * each stage ended, on the machine's clock (`performance.timeOrigin + performance.now()`, comparable
  * across processes), so it can also place the broker hop before and the SSE delivery after.
  */
+import { writeFileSync } from 'node:fs';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { shareGroup } from '../../connectors/fob/mqtt/transport.ts';
 import { startMqttFeed } from '../../src/alarms/fob-feeds.ts';
@@ -101,6 +102,19 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ['gc'] });
 
+// BENCH_ALLOC_PROF=file: where the ingest process allocates, garbage included (V8's sampling heap
+// profiler, every 4 KB), written to `<file>.<role>.heapprofile` (chrome://inspect) when it stops.
+const allocProf = process.env.BENCH_ALLOC_PROF;
+const inspector = allocProf ? new (await import('node:inspector/promises')).Session() : undefined;
+if (inspector) {
+  inspector.connect();
+  await inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+}
+
 const stops: (() => Promise<unknown>)[] = [];
 let ready = '';
 if (role === 'ingest') {
@@ -163,6 +177,10 @@ process.on('message', (m: { trace?: string }) => {
 process.stdout.write(`READY ${ready}\n`);
 
 process.once('SIGTERM', async () => {
+  if (inspector && allocProf) {
+    const { profile } = await inspector.post('HeapProfiler.stopSampling');
+    writeFileSync(`${allocProf}.${role}.heapprofile`, JSON.stringify(profile));
+  }
   for (const stop of stops) await stop();
   await producer.close();
   conn.disconnect();
