@@ -243,10 +243,42 @@ export class SmsChannel implements Channel {
         },
         'sms',
       );
-      return typeof body.sid === 'string' ? body.sid : 'sent';
+      return messageSid(body);
     });
     return { receipt: `sms ${ids.join(',')}` };
   }
+}
+
+/**
+ * The message's id from a Twilio-compatible answer. A 2xx without one is no sent text: an error
+ * document answered with 200 (`{"code": 20429, "status": 429, …}`) or a proxy's page. It is read as
+ * the status it names (a 4xx other than 429 refused), else as the service unavailable — retried, then
+ * escalated — never recorded as a phone reached.
+ */
+export function messageSid(body: { sid?: unknown; status?: unknown }): string {
+  if (typeof body.sid === 'string' && /^[\x21-\x7e]{1,64}$/.test(body.sid)) return body.sid;
+  const named = typeof body.status === 'number' && Number.isInteger(body.status) ? body.status : 0;
+  const refused = named >= 400 && named < 500 && named !== 429 && named !== 408;
+  throw doorstepError(
+    refused ? (named === 401 || named === 403 ? 'CHANNEL_AUTH' : 'CHANNEL_REFUSED') : 'CHANNEL_UNAVAILABLE',
+    `sms: the provider answered without a message sid${named ? ` (its answer names HTTP ${named})` : ''}`,
+  );
+}
+
+/**
+ * A Teams incoming webhook (Office 365 connector) answers HTTP 200 even when it did not post: its
+ * body then reads `Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP
+ * error 429 …` (success is the body `1`; MicrosoftDocs/msteams-docs #1810, #7425). Such an answer is
+ * the failure it names — 429 or 5xx retried, another refused — never "posted".
+ */
+export function teamsDeliveryFailure(text: string): Error | undefined {
+  if (!/delivery failed/i.test(text.slice(0, 200))) return undefined;
+  const named = Number(/HTTP error (\d{3})/i.exec(text)?.[1] ?? 0);
+  const retry = named === 0 || named === 429 || named === 408 || named >= 500;
+  return doorstepError(
+    retry ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REFUSED',
+    `teams: the webhook answered 200 but did not post${named ? ` (Teams returned HTTP ${named})` : ''}`,
+  );
 }
 
 /** Microsoft Teams or Google Chat incoming webhook: a JSON `{text}` post. */
@@ -264,7 +296,7 @@ export class ChatWebhookChannel implements Channel {
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {
-    await post(
+    const res = await post(
       this.url.reveal(),
       {
         method: 'POST',
@@ -273,6 +305,9 @@ export class ChatWebhookChannel implements Channel {
       },
       this.kind,
     );
+    const text = await res.text().catch(() => '');
+    const failed = this.kind === 'teams' ? teamsDeliveryFailure(text) : undefined;
+    if (failed) throw failed;
     return { receipt: `${this.kind} posted` };
   }
 }

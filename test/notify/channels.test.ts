@@ -360,6 +360,68 @@ describe('notification channels', () => {
     ]);
   });
 
+  it('a 2xx that says the send failed is no delivery: an SMS answer without a sid, a Teams "delivery failed"', async () => {
+    const sms = (receipts = memoryReceipts()) =>
+      new SmsChannel(
+        {
+          baseUrl: 'https://sms2xx.example.test',
+          accountSid: 'AC9',
+          authToken: new Secret('t', 'env:T'),
+          from: '+44',
+        },
+        () => ['+447700900001'],
+        receipts,
+      );
+    const route = () => nock('https://sms2xx.example.test').post('/2010-04-01/Accounts/AC9/Messages.json');
+    // Twilio's error document answered with 200 (a proxy, a compatible provider): the 429 it names.
+    route().reply(200, { code: 20429, message: 'Too Many Requests', status: 429 });
+    const receipts = memoryReceipts();
+    const limited = await sms(receipts)
+      .send(n)
+      .catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Error);
+    expect(retryClassOf(limited)).toBe('transient');
+    expect((await receipts.sent(n.id)).size).toBe(0);
+    // A page that is not the API's at all: retried, then escalated — never a phone reached.
+    route().reply(200, '<html>maintenance</html>', { 'content-type': 'text/html' });
+    expect(
+      retryClassOf(
+        await sms()
+          .send(n)
+          .catch((e: unknown) => e),
+      ),
+    ).toBe('transient');
+    // One that names a refusal is not retried.
+    route().reply(200, { code: 21211, message: 'Invalid To', status: 400 });
+    expect(
+      retryClassOf(
+        await sms()
+          .send(n)
+          .catch((e: unknown) => e),
+      ),
+    ).toBe('permanent');
+    route().reply(201, { sid: 'SM0123456789abcdef0123456789abcdef' });
+    expect(await sms().send(n)).toEqual({ receipt: 'sms SM0123456789abcdef0123456789abcdef' });
+
+    const teams = new ChatWebhookChannel('teams', new Secret('https://chat2xx.example.test/hook', 'env:T'));
+    const said = (status: number) =>
+      `Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error ${status} with ContextId tcid=0,server=msgapi,cv=x.0..`;
+    nock('https://chat2xx.example.test')
+      .post('/hook')
+      .reply(200, said(429), { 'content-type': 'text/plain' });
+    const busy = await teams.send({ ...n, target: 'teams' }).catch((e: unknown) => e);
+    expect(busy).toBeInstanceOf(Error);
+    expect(retryClassOf(busy)).toBe('transient');
+    nock('https://chat2xx.example.test')
+      .post('/hook')
+      .reply(200, said(413), { 'content-type': 'text/plain' });
+    expect(retryClassOf(await teams.send({ ...n, target: 'teams' }).catch((e: unknown) => e))).toBe(
+      'permanent',
+    );
+    nock('https://chat2xx.example.test').post('/hook').reply(200, '1');
+    expect(await teams.send({ ...n, target: 'teams' })).toEqual({ receipt: 'teams posted' });
+  });
+
   it('generic webhook: signed per Standard Webhooks, verifiable by the receiver', async () => {
     const now = new Date('2025-11-18T10:00:00Z');
     let verified: unknown;
