@@ -221,10 +221,23 @@ export class ArborPastoralSink implements RecordSink {
         if (err instanceof RecordDeliveryError && err.status === 403) return null;
         throw err;
       }
-      if (r.status !== 200) return null;
+      // Only a 200 with the list says whether the note exists. Any other answer — a 4xx, a 200 that
+      // is not JSON (a maintenance page) or carries Arbor's error envelope (`response.code`, read
+      // over the HTTP status as the client's RestGateway does) — says nothing, and writing then could
+      // double a note a lost answer already made: the record waits (4xx: for a person) instead.
       const root = this.note.list[0]!.toLowerCase() + this.note.list.slice(1);
-      const rows = (r.body as Record<string, unknown> | null)?.[root];
-      if (!Array.isArray(rows)) return null;
+      const rows = r.status === 200 ? (r.body as Record<string, unknown> | null)?.[root] : undefined;
+      if (!Array.isArray(rows)) {
+        const said = (r.body as { response?: { code?: unknown } } | null)?.response?.code;
+        const status = r.status !== 200 ? r.status : typeof said === 'number' ? said : 0;
+        throw new RecordDeliveryError(
+          `${this.note.what}: the student's notes could not be read (HTTP ${r.status}${r.status === 200 ? (status ? `, Arbor's answer says ${status}` : ', not the list') : ''}), so whether this record's note exists is unknown; nothing was written`,
+          status >= 400 && status < 500 && status !== 408 && status !== 429
+            ? { retry: 'never' }
+            : { retry: 'backoff' },
+          status || r.status,
+        );
+      }
       for (const listed of rows as { id?: unknown; summary?: unknown; href?: unknown }[]) {
         let row = listed;
         // A reference only: the note read whole at its own href (never another host's or model's).

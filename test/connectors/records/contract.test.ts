@@ -322,6 +322,34 @@ describe('Arbor note specifics', () => {
     expect(arbor.notes.length - before).toBe(2);
   });
 
+  it("a retry whose read of the student's notes says nothing (an error envelope, a page, a 400) writes no second note", async () => {
+    const sink = harnesses[1]!.good();
+    const cases = [
+      // Arbor's error envelope in a 200 (its RestGateway reads `response.code` over the status): waited on.
+      { status: 200, body: { response: { code: 503, reason: 'Service Unavailable' } }, retry: 'backoff' },
+      // A maintenance or proxy page: waited on.
+      { status: 200, body: '<html><body>Arbor is being updated</body></html>', retry: 'backoff' },
+      // The read refused: a person looks (never a note written blind).
+      { status: 400, body: { response: { code: 400, reason: 'Bad Request' } }, retry: 'never' },
+    ] as const;
+    for (const [i, c] of cases.entries()) {
+      const key = `arbor-unread-${i}`;
+      const before = arbor.notes.length;
+      arbor.answersToLose = 1;
+      expect(await sink.deliver(record, key).catch((e: unknown) => e)).toBeInstanceOf(RecordDeliveryError);
+      expect(arbor.notes.length - before).toBe(1);
+      arbor.failures.push({ path: /^\/rest-v2\/PastoralNotes$/, status: c.status, body: c.body });
+      const retried = await sink.deliver(record, key).catch((e: unknown) => e);
+      expect(retried).toBeInstanceOf(RecordDeliveryError);
+      expect((retried as RecordDeliveryError).advice).toMatchObject({ retry: c.retry });
+      expect((retried as Error).message).toContain('nothing was written');
+      expect(arbor.notes.length - before).toBe(1);
+      // Once the notes can be read, the retry finds its note and makes none again.
+      await sink.deliver(record, key);
+      expect(arbor.notes.length - before).toBe(1);
+    }
+  });
+
   it('a retry finds its note where Arbor lists only references: each row read whole at its href, as the client does', async () => {
     const sink = harnesses[1]!.good();
     const before = arbor.notes.length;
