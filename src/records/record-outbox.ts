@@ -7,12 +7,12 @@ import { insertOutbox, insertOutboxMany, type OutboxInsert } from '../store/outb
  * A safeguarding record into the outbox, once per sink the school routes its kind to: its main
  * `records` sink (every kind, under the record's own idempotency key) and each `alsoRecordTo` sink
  * that lists the kind (under `<key>:<sink>`). Each is delivered, retried and shown on its own, exactly
- * once per sink. Returns the main sink's outbox id (null when the key was written before).
+ * once per sink. Every row written while the main sink is preview is kept as preview (never sent). Returns the main sink's outbox id (null when the key was written before).
  */
 export async function recordToSinks(
   tx: Queryable,
   school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>,
-  r: Omit<OutboxInsert, 'sink'>,
+  r: Omit<OutboxInsert, 'sink' | 'preview'>,
 ): Promise<string | null> {
   let main: string | null = null;
   for (const { settings, kinds } of sinkSettingsOf(school)) {
@@ -20,6 +20,7 @@ export async function recordToSinks(
     const id = await insertOutbox(tx, {
       ...r,
       sink: settings.sink,
+      preview: school.records.sink === 'preview',
       idempotencyKey: kinds === 'all' ? r.idempotencyKey : `${r.idempotencyKey}:${settings.sink}`,
     });
     if (kinds === 'all') main = id;
@@ -43,7 +44,7 @@ export function sinksFor(school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>,
 export async function recordsToSinks(
   tx: Queryable,
   school: Pick<SchoolConfig, 'records' | 'alsoRecordTo'>,
-  list: readonly Omit<OutboxInsert, 'sink'>[],
+  list: readonly Omit<OutboxInsert, 'sink' | 'preview'>[],
 ): Promise<void> {
   const rows: OutboxInsert[] = [];
   for (const { settings, kinds } of sinkSettingsOf(school))
@@ -52,6 +53,7 @@ export async function recordsToSinks(
         rows.push({
           ...r,
           sink: settings.sink,
+          preview: school.records.sink === 'preview',
           idempotencyKey: kinds === 'all' ? r.idempotencyKey : `${r.idempotencyKey}:${settings.sink}`,
         });
   await insertOutboxMany(tx, rows);

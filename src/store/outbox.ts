@@ -289,6 +289,11 @@ export interface OutboxInsert {
   idempotencyKey: string;
   sourceType: string;
   sourceId: string;
+  /**
+   * Written while the school's records are in preview: kept as preview and never sent, whichever
+   * sink the row is for — also an `alsoRecordTo` sink's row delivered only after go-live.
+   */
+  preview?: boolean;
 }
 
 /** Adds an outbound record; a second insert with the same idempotency key adds nothing. */
@@ -306,7 +311,7 @@ export async function insertOutbox(tx: Queryable, r: OutboxInsert): Promise<stri
       r.occurredAt,
       r.sink,
       r.idempotencyKey,
-      r.sink === 'preview' ? 'preview' : 'pending',
+      r.sink === 'preview' || r.preview ? 'preview' : 'pending',
       r.sourceType,
       r.sourceId,
     ],
@@ -346,7 +351,7 @@ export async function insertOutboxMany(tx: Queryable, list: readonly OutboxInser
           occurred_at: r.occurredAt,
           sink: textCell(r.sink),
           idempotency_key: textCell(r.idempotencyKey),
-          status: r.sink === 'preview' ? 'preview' : 'pending',
+          status: r.sink === 'preview' || r.preview ? 'preview' : 'pending',
           source_type: textCell(r.sourceType),
           source_id: textCell(r.sourceId),
         })),

@@ -200,6 +200,37 @@ describe('deliver-record', () => {
     expect((await listOutbox(db))[0]!.status).toBe('preview');
   });
 
+  it('a record written in preview is never sent, not even to an alsoRecordTo sink whose delivery runs after go-live', async () => {
+    const inPreview = configWith({
+      records: '{ sink: preview }',
+      school: `    alsoRecordTo:
+      - { sink: cpoms, baseUrl: "${fake.url}", token: "\${CPOMS_TOKEN}", timeoutMs: 1000, kinds: [visit_outcome] }
+`,
+      env: { CPOMS_TOKEN: 'good-token' },
+    });
+    await db.transaction((tx) =>
+      recordToSinks(tx, inPreview.schools[0]!, {
+        schoolId: 'alpha',
+        kind: 'visit_outcome',
+        pupilIds: ['p1'],
+        title: 'written in preview',
+        body: 'body',
+        occurredAt: new Date('2025-11-18T16:00:00Z'),
+        idempotencyKey: 'in-preview',
+        sourceType: 'test',
+        sourceId: '1',
+      }),
+    );
+    expect((await listOutbox(db)).map((r) => [r.sink, r.status]).sort()).toEqual([
+      ['cpoms', 'preview'],
+      ['preview', 'preview'],
+    ]);
+    // The school goes live (the worker was down meanwhile): nothing written in preview is sent.
+    await runUntilSettled(depsFor(live('good-token')), 5000);
+    expect(fake.requests).toBe(0);
+    expect((await listOutbox(db)).every((r) => r.status === 'preview')).toBe(true);
+  });
+
   it('keeps to the school host rate limit across the queue', async () => {
     await insertTestRecords(db, 30, 'cpoms', 'limited');
     // The limiter's grants, by the second they were granted in: the product's promise is at most 10
