@@ -53,6 +53,14 @@ export const ERRORS = {
     exitCode: 3,
     retry: 'transient',
   },
+  RECORD_AUTH: { code: 'DOORSTEP_RECORD_AUTH', statusCode: 502, exitCode: 3, retry: 'config' },
+  RECORD_REFUSED: { code: 'DOORSTEP_RECORD_REFUSED', statusCode: 502, exitCode: 3, retry: 'permanent' },
+  RECORD_UNAVAILABLE: {
+    code: 'DOORSTEP_RECORD_UNAVAILABLE',
+    statusCode: 502,
+    exitCode: 3,
+    retry: 'transient',
+  },
   DEAD_MAN_REFUSED: { code: 'DOORSTEP_DEAD_MAN_REFUSED', statusCode: 502, exitCode: 3, retry: 'config' },
   DEAD_MAN_UNAVAILABLE: {
     code: 'DOORSTEP_DEAD_MAN_UNAVAILABLE',

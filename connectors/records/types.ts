@@ -1,5 +1,6 @@
 import type { CheckResult } from '../../src/core/checks.ts';
 import type { RecordKind } from '../../src/domain/records.ts';
+import { DoorstepError, ERRORS } from '../../src/errors.ts';
 
 /** A record as a sink receives it: rendered text, the pupils it concerns, and its category. */
 export interface OutboundRecord {
@@ -45,12 +46,26 @@ export type RetryAdvice =
   | { retry: 'after'; delayMs: number } // 429 with Retry-After: not the record's fault
   | { retry: 'backoff' }; // 5xx, timeouts, resets
 
-export class RecordDeliveryError extends Error {
+/**
+ * A sink's failure, in the one error catalog: its code and retry class follow from the advice — never
+ * retried with a refused credential (401/403) `config`, otherwise `permanent`; retried `transient` —
+ * so a job reading it by class (`retryClassOf`) and deliver-record reading its advice agree.
+ */
+export class RecordDeliveryError extends DoorstepError {
   readonly advice: RetryAdvice;
   readonly status: number | undefined;
 
   constructor(message: string, advice: RetryAdvice, status?: number) {
-    super(message);
+    super(
+      ERRORS[
+        advice.retry !== 'never'
+          ? 'RECORD_UNAVAILABLE'
+          : status === 401 || status === 403
+            ? 'RECORD_AUTH'
+            : 'RECORD_REFUSED'
+      ],
+      message,
+    );
     this.name = 'RecordDeliveryError';
     this.advice = advice;
     this.status = status;

@@ -13,6 +13,7 @@ import {
   type RecordSink,
 } from '../../../connectors/records/types.ts';
 import { Secret } from '../../../src/core/secret.ts';
+import { retryClassOf } from '../../../src/errors.ts';
 import { FakeArbor } from '../../helpers/fake-arbor.ts';
 import { type FakeCpoms, startFakeCpoms } from '../../helpers/fake-cpoms.ts';
 
@@ -169,6 +170,9 @@ describe.each(harnesses)('RecordSink contract: $label', (h) => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RecordDeliveryError);
     expect((err as RecordDeliveryError).advice).toEqual({ retry: 'never' });
+    // The one error catalog reads it the same way: a person must change the credentials.
+    expect(retryClassOf(err)).toBe('config');
+    expect((err as RecordDeliveryError).code).toBe('DOORSTEP_RECORD_AUTH');
   });
 });
 
@@ -342,6 +346,7 @@ describe('Arbor note specifics', () => {
       const retried = await sink.deliver(record, key).catch((e: unknown) => e);
       expect(retried).toBeInstanceOf(RecordDeliveryError);
       expect((retried as RecordDeliveryError).advice).toMatchObject({ retry: c.retry });
+      expect(retryClassOf(retried)).toBe(c.retry === 'never' ? 'permanent' : 'transient');
       expect((retried as Error).message).toContain('nothing was written');
       expect(arbor.notes.length - before).toBe(1);
       // Once the notes can be read, the retry finds its note and makes none again.
