@@ -105,12 +105,13 @@ program
   .argument('[id]', 'record id (show, retry)')
   .option('-s, --school <id>', 'one school')
   .option('--status <status>', 'list: pending | preview | delivered | failed')
+  .option('--limit <n>', 'list: how many of the newest to show (default 100; the count is of all)')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(
     async (
       action: string,
       id: string | undefined,
-      opts: { config: string; school?: string; status?: string },
+      opts: { config: string; school?: string; status?: string; limit?: string },
     ) => {
       process.exitCode = await runCommand('outbox', [action, id], opts);
     },

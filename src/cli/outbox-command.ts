@@ -1,7 +1,14 @@
 import { schoolOf } from '../config/school-of.ts';
 import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
-import { failedIds, getOutbox, listOutbox, type OutboxRow, retryOutbox } from '../store/outbox.ts';
+import {
+  countOutbox,
+  failedIds,
+  getOutbox,
+  listOutbox,
+  type OutboxRow,
+  retryOutbox,
+} from '../store/outbox.ts';
 import { type CommandDeps, localDeps } from './command-deps.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
@@ -18,7 +25,7 @@ function line(r: OutboxRow): string {
 export async function outboxCommand(
   action: string,
   id: string | undefined,
-  opts: { config: string; school?: string; status?: string },
+  opts: { config: string; school?: string; status?: string; limit?: string },
   out: (line: string) => void,
   deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
@@ -27,12 +34,17 @@ export async function outboxCommand(
   return deps.withStore(async (db: Db) => {
     switch (action) {
       case 'list': {
-        const rows = await listOutbox(db, {
+        const limit = opts.limit === undefined ? 100 : Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 100_000)
+          throw doorstepError('USAGE', `--limit: a whole number from 1 to 100000, got "${opts.limit}"`);
+        const q = {
           ...(opts.school ? { schoolId: opts.school } : {}),
           ...(opts.status ? { status: opts.status } : {}),
-        });
+        };
+        const [rows, total] = await Promise.all([listOutbox(db, { ...q, limit }), countOutbox(db, q)]);
+        // Every matching record counted, not only the page shown: 150 failed records are 150.
         out(
-          `${rows.length} record(s)${opts.school ? ` for ${opts.school}` : ''}${opts.status ? ` with status ${opts.status}` : ''} (newest first)`,
+          `${total} record(s)${opts.school ? ` for ${opts.school}` : ''}${opts.status ? ` with status ${opts.status}` : ''} (newest first${rows.length < total ? `; the newest ${rows.length} shown — --limit N for more` : ''})`,
         );
         for (const r of rows) out(line(r));
         return 0;

@@ -74,7 +74,7 @@ export const STORE_COMMANDS = {
   },
   outbox: {
     args: actionAndId,
-    opts: options({ school: text.optional(), status: text.optional() }),
+    opts: options({ school: text.optional(), status: text.optional(), limit: text.optional() }),
     run: ([action, id], o, out, deps) => outboxCommand(action!, id, o as { config: string }, out, deps),
   },
   fob: {

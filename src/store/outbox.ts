@@ -64,10 +64,7 @@ export async function getOutbox(db: Queryable, id: string): Promise<OutboxRow | 
   return rows[0] ? toRow(rows[0]) : undefined;
 }
 
-export async function listOutbox(
-  db: Queryable,
-  q: { schoolId?: string; status?: string; limit?: number } = {},
-) {
+function outboxFilter(q: { schoolId?: string; status?: string }): { where: string; params: unknown[] } {
   const params: unknown[] = [];
   const where: string[] = [];
   if (q.schoolId) {
@@ -78,9 +75,24 @@ export async function listOutbox(
     params.push(q.status);
     where.push(`o.status = $${params.length}`);
   }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+/** How many records match (a list shows a page of them: `listOutbox`). */
+export async function countOutbox(db: Queryable, q: { schoolId?: string; status?: string } = {}) {
+  const { where, params } = outboxFilter(q);
+  const { rows } = await db.query<{ n: string }>(`SELECT count(*) AS n FROM outbox o ${where}`, params);
+  return Number(rows[0]?.n ?? 0);
+}
+
+export async function listOutbox(
+  db: Queryable,
+  q: { schoolId?: string; status?: string; limit?: number } = {},
+) {
+  const { where, params } = outboxFilter(q);
   params.push(q.limit ?? 100);
   const { rows } = await db.query(
-    `SELECT ${COLUMNS} FROM outbox o ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY o.id DESC LIMIT $${params.length}`,
+    `SELECT ${COLUMNS} FROM outbox o ${where} ORDER BY o.id DESC LIMIT $${params.length}`,
     params,
   );
   return rows.map(toRow);

@@ -77,7 +77,25 @@ describe('doorstep outbox', () => {
       env,
     );
     expect((await list.exited).code).toBe(0);
-    expect(list.stdout()).toContain(`${Math.min(N, 100)} record(s) for alpha with status delivered`);
+    // Every record counted, not only the page shown.
+    expect(list.stdout()).toContain(
+      `${N} record(s) for alpha with status delivered (newest first; the newest 100 shown — --limit N for more)`,
+    );
+    expect(
+      list
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('#')),
+    ).toHaveLength(100);
+    const more = runCli(['outbox', 'list', '--limit', String(N + 5), '--config', config], env);
+    expect((await more.exited).code).toBe(0);
+    expect(more.stdout()).toContain(`${N} record(s) (newest first)\n`);
+    expect(
+      more
+        .stdout()
+        .split('\n')
+        .filter((l) => l.startsWith('#')),
+    ).toHaveLength(N);
     const { rows } = await db.query<{ id: string }>(`SELECT id FROM outbox ORDER BY id LIMIT 2`);
     const [a, b] = rows.map((r) => String(r.id));
     const show = runCli(['outbox', 'show', a!, '--config', config], env);
