@@ -35,6 +35,17 @@ export function checkedSecret(
 /** A Standard Webhooks secret (`whsec_…`, 24 to 64 bytes): `webhookSecretProblem`. */
 export const webhookSecret = (secret: SecretField) => checkedSecret(secret, webhookSecretProblem);
 
+/** The least the queue dashboard's password may be: it guards pausing and emptying the job queues. */
+export const ADMIN_PASSWORD_MIN_CHARS = 16;
+
+/** The queue dashboard's HTTP Basic password: at least `ADMIN_PASSWORD_MIN_CHARS` characters. */
+export const adminPassword = (secret: SecretField) =>
+  checkedSecret(secret, (v) =>
+    v.length >= ADMIN_PASSWORD_MIN_CHARS
+      ? undefined
+      : `expected a password of at least ${ADMIN_PASSWORD_MIN_CHARS} characters, got ${v.length} (not shown): e.g. $(openssl rand -base64 18)`,
+  );
+
 /** The least a per-device signing key may be: shorter text can be guessed from one signed message. */
 export const SIGNING_KEY_MIN_CHARS = 24;
 

@@ -183,6 +183,21 @@ describe('config loading', () => {
     ]);
   });
 
+  it('refuses a queue dashboard password shorter than 16 characters, never echoing it', () => {
+    const said = problems(`http: { admin: { username: a, password: "\${P}" } }\n${MINIMAL}`, {
+      P: 'summer2026',
+    });
+    expect(said).toEqual([
+      'http.admin.password (line 1): expected a password of at least 16 characters, got 10 (not shown): e.g. $(openssl rand -base64 18)',
+    ]);
+    expect(said.join()).not.toContain('summer2026');
+    expect(
+      parseConfigText(`http: { admin: { username: a, password: "\${P}" } }\n${MINIMAL}`, {
+        env: { P: 'x'.repeat(16) },
+      }).ok,
+    ).toBe(true);
+  });
+
   it('refuses a password inside an MQTT or SMTP URL (the setting has its own, from a secret), never echoing it', () => {
     const withFob = `${MINIMAL}    fobs:\n      transports:\n        - { kind: mqtt, url: "mqtt://gw:hunter2@broker.example:1883", topics: ["s/fobs/{device}"] }\n`;
     const fob = problems(withFob);

@@ -2,7 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.ts';
-import { ADMIN_FAILURES_ALLOWED } from '../../src/http/admin-queues.ts';
+import {
+  ADMIN_FAILURE_WINDOW_MS,
+  ADMIN_FAILURES_ALLOWED,
+  ADMIN_FAILURES_ALLOWED_ALL,
+  AdminFailures,
+  guessSource,
+} from '../../src/http/admin-queues.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -39,7 +45,7 @@ beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   producer = new Producer(catalog, conn, prefix);
   app = await build();
-  adminApp = await build({ username: 'admin', password: new Secret('correct horse', 'env:T') });
+  adminApp = await build({ username: 'admin', password: new Secret('correct horse battery', 'env:T') });
 });
 
 afterAll(async () => {
@@ -150,7 +156,7 @@ describe('http app', () => {
       (await adminApp.inject({ url: '/admin/queues', headers: { authorization: `Basic ${wrong}` } }))
         .statusCode,
     ).toBe(401);
-    const right = Buffer.from('admin:correct horse').toString('base64');
+    const right = Buffer.from('admin:correct horse battery').toString('base64');
     const ok = await adminApp.inject({ url: '/admin/queues', headers: { authorization: `Basic ${right}` } });
     expect(ok.statusCode).toBe(200);
     expect(ok.body).toContain('<html');
@@ -163,7 +169,7 @@ describe('http app', () => {
   });
 
   it('shows the alarm path’s queues read-only: pausing the alarms queue (every ladder step, the visit watch) is refused', async () => {
-    const right = Buffer.from('admin:correct horse').toString('base64');
+    const right = Buffer.from('admin:correct horse battery').toString('base64');
     const pause = await adminApp.inject({
       method: 'PUT',
       url: '/admin/queues/api/queues/alarms/pause',
@@ -171,6 +177,41 @@ describe('http app', () => {
     });
     expect(pause.statusCode).toBeGreaterThanOrEqual(400);
     expect(await producer.queueFor('escalate').isPaused()).toBe(false);
+  });
+
+  it('counts an IPv6 /64 as one guesser, and all guessers together: a new address per guess is no way round the limit', async () => {
+    const failures = new AdminFailures();
+    const t0 = 1_000_000;
+    for (let i = 1; i <= ADMIN_FAILURES_ALLOWED; i++) failures.failed(`2001:db8:1:2::${i.toString(16)}`, t0);
+    expect(failures.blocked('2001:db8:1:2:ffff:ffff:ffff:ffff', t0)).toBe(true);
+    expect(failures.blocked('2001:0db8:0001:0002::9', t0)).toBe(true);
+    expect(failures.blocked('2001:db8:1:3::1', t0)).toBe(false);
+    expect(failures.blocked('::ffff:203.0.113.7', t0)).toBe(false);
+    expect(guessSource('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(guessSource('2001:db8::1')).toBe('2001:db8:0:0::/64');
+    // Many sources, each under its own limit: together they close the dashboard until the window ends.
+    for (let i = 0; i < ADMIN_FAILURES_ALLOWED_ALL; i++)
+      failures.failed(`198.51.${i >> 8}.${i & 255}`, t0 + 1);
+    expect(failures.blocked('203.0.113.200', t0 + 2)).toBe(true);
+    expect(failures.blocked('203.0.113.200', t0 + 1 + ADMIN_FAILURE_WINDOW_MS)).toBe(false);
+    // Through the app: 200 guesses from one /64, a new address each, then the right password.
+    const right = Buffer.from('admin:correct horse battery').toString('base64');
+    let limited = 0;
+    for (let i = 1; i <= 2 * ADMIN_FAILURES_ALLOWED; i++) {
+      const r = await adminApp.inject({
+        url: '/admin/queues/api/queues',
+        remoteAddress: `2001:db8:7:7::${i.toString(16)}`,
+        headers: { authorization: `Basic ${Buffer.from(`admin:guess-${i}`).toString('base64')}` },
+      });
+      if (r.statusCode === 429) limited++;
+    }
+    expect(limited).toBe(ADMIN_FAILURES_ALLOWED);
+    const then = await adminApp.inject({
+      url: '/admin/queues/api/queues',
+      remoteAddress: '2001:db8:7:7::ffff',
+      headers: { authorization: `Basic ${right}` },
+    });
+    expect(then.statusCode).toBe(429);
   });
 
   it('refuses an address that keeps guessing (429), even with the right password, until its window ends', async () => {
@@ -182,7 +223,7 @@ describe('http app', () => {
         headers: { authorization: `Basic ${auth}` },
       });
     for (let i = 0; i < ADMIN_FAILURES_ALLOWED; i++) expect((await from(guess(i))).statusCode).toBe(401);
-    const right = Buffer.from('admin:correct horse').toString('base64');
+    const right = Buffer.from('admin:correct horse battery').toString('base64');
     expect((await from(right)).statusCode).toBe(429);
     // Another address is not held up by it.
     expect(

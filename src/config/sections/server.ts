@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { folderPath, NO_ECHO, type SecretField, settingId } from '../../core/settings.ts';
+import { adminPassword, folderPath, NO_ECHO, type SecretField, settingId } from '../../core/settings.ts';
 
 const redisUrl = z
   .url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' })
@@ -38,7 +38,7 @@ export function serverSettings(secret: SecretField) {
         host: z.string().min(1).default('127.0.0.1'),
         port: z.int().min(0).max(65535).default(8080),
         /** bull-board at /admin/queues; absent means the admin UI is not served at all. */
-        admin: z.strictObject({ username: z.string().min(1), password: secret() }).optional(),
+        admin: z.strictObject({ username: z.string().min(1), password: adminPassword(secret) }).optional(),
         /** What a Prometheus scraper not on this machine sends (Bearer); absent: /metrics to local probes only. */
         metricsToken: secret().optional(),
         /** How long a sign-in lasts (a school day by default). */
