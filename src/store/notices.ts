@@ -85,6 +85,25 @@ export async function visitsAwaitingOutcome(db: Queryable, schoolId: string, bef
   }));
 }
 
+/**
+ * The family's text about a visit on its day (`day`: the visit's planned date, which the text names)
+ * that is on its way or sent, if any — whatever was recorded about telling the family since.
+ */
+export async function familyTextOfDay(
+  db: Queryable,
+  visitId: string,
+  day: string,
+): Promise<{ status: 'pending' | 'sent'; createdAt: Date } | undefined> {
+  const { rows } = await db.query<{ status: 'pending' | 'sent'; created_at: Date }>(
+    `SELECT status, created_at FROM notices
+      WHERE visit_id = $1 AND kind = 'family' AND status <> 'failed' AND left(notice_key, $3) = $2
+      ORDER BY id DESC LIMIT 1`,
+    [visitId, `${day}:`, day.length + 1],
+  );
+  const r = rows[0];
+  return r ? { status: r.status, createdAt: r.created_at } : undefined;
+}
+
 export async function noticeById(db: Queryable, id: string): Promise<NoticeRow | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
     'SELECT id, school_id, kind, visit_id, target, subject, text, status FROM notices WHERE id = $1',

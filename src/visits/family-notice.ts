@@ -2,7 +2,7 @@ import type { SchoolConfig } from '../config/schema.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
-import { insertNotices, noticeById } from '../store/notices.ts';
+import { familyTextOfDay, insertNotices } from '../store/notices.ts';
 import { openTriggersOf } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
@@ -154,12 +154,13 @@ export async function tellFamily(
         );
       // Once per day (the text names the day): a second text about the same visit (a double tap, or
       // anyone on the visit list pressing again and again) is refused while the first is on its way
-      // or sent. A text that failed may be sent again; a new day clears the notice, texted anew.
-      const earlier = v.familyNotice?.noticeId ? await noticeById(tx, v.familyNotice.noticeId) : undefined;
-      if (v.familyNotice?.sentBy === 'doorstep' && earlier && earlier.status !== 'failed')
+      // or sent — read from the texts themselves, so recording a letter or a call in between clears
+      // nothing. A text that failed may be sent again; a visit moved to a new day is texted anew.
+      const earlier = await familyTextOfDay(tx, visitId, v.plannedFor);
+      if (earlier)
         throw doorstepError(
           'CONFLICT',
-          `the family was already texted about this visit (${v.familyNotice.at.slice(0, 16).replace('T', ' ')} UTC, ${earlier.status}); a new day is texted anew`,
+          `the family was already texted about this visit (${earlier.createdAt.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${earlier.status}); a new day is texted anew`,
         );
       const text = familyTextFor(school, v.plannedFor);
       ids = await insertNotices(tx, {

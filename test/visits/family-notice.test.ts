@@ -157,6 +157,17 @@ describe('telling the family (King’s: required, with exemptions)', () => {
     const again = await refusal(tellFamily(deps, staff, id, { method: 'sms' }));
     expect(again).toMatchObject({ code: 'DOORSTEP_CONFLICT' });
     expect(again.message).toMatch(/^the family was already texted about this visit \(.* UTC, sent\)/);
+    // Another way of telling recorded in between (a letter, a call) clears nothing: the text of the
+    // day is read from the texts themselves.
+    for (let i = 0; i < 3; i++) {
+      await tellFamily(deps, staff, id, { method: 'phone' });
+      expect(await refusal(tellFamily(deps, staff, id, { method: 'sms' }))).toMatchObject({
+        code: 'DOORSTEP_CONFLICT',
+      });
+    }
+    expect(
+      (await db.query(`SELECT id FROM notices WHERE kind = 'family' AND visit_id = $1`, [id])).rows,
+    ).toHaveLength(1);
     await db.query(`UPDATE notices SET status = 'failed' WHERE id = $1`, [rows[0]!.id]);
     const later = { ...deps, now: () => new Date(now.getTime() + 60_000) };
     await tellFamily(later, staff, id, { method: 'sms' });
