@@ -78,6 +78,7 @@ export function buildConfigSchema(sources: SecretSources) {
     })
     .superRefine((cfg, ctx) => {
       checkRetentionSchools(cfg, ctx);
+      checkWebhookSecretsApart(cfg, ctx);
       const seen = new Map<string, number>();
       cfg.schools.forEach((s, i) => {
         const first = seen.get(s.id);
@@ -122,6 +123,40 @@ export function buildConfigSchema(sources: SecretSources) {
           });
       });
     });
+}
+
+/**
+ * Each fob webhook's secret (signing secret, the one before it, or address token) its own: a Standard
+ * Webhooks signature covers the message id, time and body, not the address — so one delivery signed
+ * for a school would verify at every other address taking the same secret, and could be posted there
+ * again (a second alarm at a school the device is not theirs). Never echoed.
+ */
+function checkWebhookSecretsApart(
+  cfg: { schools: readonly { fobs: { transports: readonly unknown[] } }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const first = new Map<string, string>();
+  cfg.schools.forEach((school, i) => {
+    school.fobs.transports.forEach((raw, j) => {
+      const t = raw as { kind: string; secret?: Secret; previousSecret?: Secret; token?: Secret };
+      if (t.kind !== 'webhook') return;
+      for (const key of ['secret', 'previousSecret', 'token'] as const) {
+        const value = t[key]?.reveal();
+        if (!value) continue;
+        const here = `schools[${i}].fobs.transports[${j}].${key}`;
+        const there = first.get(value);
+        if (there === undefined) first.set(value, here);
+        else
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schools', i, 'fobs', 'transports', j, key],
+            input: '',
+            params: { [NO_ECHO]: true },
+            message: `the same secret as ${there} (not shown): a delivery signed for one webhook address would verify at the other, so each webhook needs its own secret`,
+          });
+      }
+    });
+  });
 }
 
 /** The config file's settings as validated. */

@@ -274,6 +274,32 @@ describe('config loading', () => {
     );
   });
 
+  it('refuses one webhook secret at two addresses (a delivery signed for one school would verify at the other), never echoing it', () => {
+    const text = `${MINIMAL}    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${A}" }
+  - id: t
+    name: T2
+    mis: { kind: csv, dropFolder: ./drop2 }
+    records: { sink: preview }
+    policies: [statutory]
+    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${B}", previousSecret: "\${C}" }
+`;
+    const key = (c: string) => `whsec_${Buffer.alloc(32, c).toString('base64')}`;
+    expect(parseConfigText(text, { env: { A: key('a'), B: key('b'), C: key('c') } }).ok).toBe(true);
+    const shared = problems(text, { A: key('a'), B: key('a'), C: key('c') });
+    expect(shared).toEqual([
+      'schools[1].fobs.transports[0].secret (line 19): the same secret as schools[0].fobs.transports[0].secret (not shown): a delivery signed for one webhook address would verify at the other, so each webhook needs its own secret',
+    ]);
+    expect(shared.join()).not.toContain(key('a').slice(6));
+    // The secret being rotated out counts too: it still verifies.
+    expect(problems(text, { A: key('a'), B: key('b'), C: key('a') })[0]).toMatch(
+      /^schools\[1\]\.fobs\.transports\[0\]\.previousSecret .*the same secret as schools\[0\]\.fobs\.transports\[0\]\.secret/,
+    );
+  });
+
   it('refuses a fob registered twice (a re-issued fob added, the old line left), naming both entries', () => {
     const text = `${MINIMAL}    fobs:
       devices:

@@ -21,6 +21,8 @@ import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../he
 
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}`;
 const OLD_SECRET = `whsec_${Buffer.from('the-previous-secret-being-rotated').toString('base64')}`;
+/** The Blackline feed's own: one secret per webhook address (a signature does not name its address). */
+const BL_SECRET = `whsec_${Buffer.from('the-blackline-feeds-own-secret!!').toString('base64')}`;
 const NOW = new Date('2025-11-18T10:02:05Z');
 const schema = uniqueName('webhook');
 const prefix = uniqueName('webhook');
@@ -30,11 +32,16 @@ let producer: Producer<typeof catalog>;
 let app: FastifyInstance;
 
 const config = configWith({
-  env: { FOB_SECRET: SECRET, FOB_OLD_SECRET: OLD_SECRET, DEVICE_KEY: 'a-per-device-signing-key' },
+  env: {
+    FOB_SECRET: SECRET,
+    FOB_OLD_SECRET: OLD_SECRET,
+    FOB_BL_SECRET: BL_SECRET,
+    DEVICE_KEY: 'a-per-device-signing-key',
+  },
   school: `    fobs:
       transports:
         - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}", previousSecret: "\${FOB_OLD_SECRET}", maxBytes: 4096 }
-        - { kind: webhook, profile: blackline, secret: "\${FOB_SECRET}" }
+        - { kind: webhook, profile: blackline, secret: "\${FOB_BL_SECRET}" }
       devices:
         - { deviceId: PS-0001, staffId: staff-17 }
         - { deviceId: PS-0042, staffId: staff-42, signingKey: "\${DEVICE_KEY}" }
@@ -76,7 +83,12 @@ async function post(
       'content-type': opts.contentType ?? 'application/json',
       'webhook-id': id,
       'webhook-timestamp': String(ts),
-      'webhook-signature': signStandardWebhook(opts.secret ?? SECRET, id, ts, raw),
+      'webhook-signature': signStandardWebhook(
+        opts.secret ?? (opts.profile === 'blackline' ? BL_SECRET : SECRET),
+        id,
+        ts,
+        raw,
+      ),
       ...opts.headers,
     },
     payload: raw,
