@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks, rulesForSchool } from '../../../src/config/policy-packs.ts';
+import { SchoolCalendar } from '../../../src/domain/calendar.ts';
 import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
+import { PupilAttendance } from '../../../src/domain/triggers/pupil-attendance.ts';
 import { configWith } from '../../helpers/config.ts';
 import { calendar, pupil } from './helpers.ts';
 
@@ -392,5 +394,54 @@ rules:
         message: expect.stringMatching(/^no rule "kings-gomer:left-roll-cme-check" in this school's packs/),
       },
     ]);
+  });
+});
+
+describe('statutory duties across the summer holiday', () => {
+  // The summer term of 2024/25, then the autumn term of 2025/26: no school day in between.
+  const summer = new SchoolCalendar({
+    terms: [
+      { start: '2025-06-02', end: '2025-07-22' },
+      { start: '2025-09-03', end: '2025-10-24' },
+    ],
+    closures: [],
+  });
+  /** Present every school day from 2 June to `to` unless `marks` says otherwise. */
+  const across = (marks: Record<string, string | [string, string]>, to: string) => {
+    const p = new PupilAttendance('p1', {}, summer);
+    for (const d of summer.between('2025-06-02', to)) {
+      const m = marks[d];
+      const [am, pm] = m === undefined ? ['/', '\\'] : typeof m === 'string' ? [m, m] : m;
+      p.set(d, 'AM', am);
+      p.set(d, 'PM', pm);
+    }
+    return p;
+  };
+
+  it('an N from the last day of the summer term still N five school days into September is due now', () => {
+    const p = across({ '2025-07-22': ['N', '\\'] }, '2025-09-12');
+    expect(fired(p, ['statutory'], '2025-09-12')).toContain(
+      'statutory:n-unresolved → phone-call by attendance-officer',
+    );
+    // One whose five days ran out in July was due last year: it opens nothing this year.
+    const old = across({ '2025-07-10': ['N', '\\'] }, '2025-09-12');
+    expect(fired(old, ['statutory'], '2025-09-12')).not.toContain(
+      'statutory:n-unresolved → phone-call by attendance-officer',
+    );
+  });
+
+  it('ten school days of N from July into September: the LA return stays raised once the pupil is back', () => {
+    const marks: Record<string, string> = {};
+    for (const d of summer.between('2025-07-15', '2025-09-08')) marks[d] = 'N';
+    for (const today of ['2025-09-08', '2025-09-09', '2025-09-19'])
+      expect(fired(across(marks, today), ['statutory'], today)).toContain(
+        'statutory:continuous-unauthorised-10 → la-notification by attendance-officer',
+      );
+    // A run that ended in July is last year's return: not raised again in September.
+    const july: Record<string, string> = {};
+    for (const d of summer.between('2025-07-07', '2025-07-18')) july[d] = 'N';
+    expect(fired(across(july, '2025-09-09'), ['statutory'], '2025-09-09')).not.toContain(
+      'statutory:continuous-unauthorised-10 → la-notification by attendance-officer',
+    );
   });
 });

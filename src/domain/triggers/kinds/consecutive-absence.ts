@@ -59,8 +59,10 @@ function absenceRun(
 const MAX_UNMARKED_DAYS = 5;
 
 /**
- * The latest run of at least `min` days this academic year (from day `first`) that has ended before
- * the latest marked day, or null: counted as `absenceRun` counts, forwards.
+ * The latest run of at least `min` days that ended this academic year (on or after day `first`)
+ * before the latest marked day, or null: counted as `absenceRun` counts, forwards — from the start
+ * of the run that day `first` continues, so a run across the summer holiday (July into September)
+ * counts its July days too.
  */
 function latestEndedRun(
   p: PupilAttendance,
@@ -70,14 +72,18 @@ function latestEndedRun(
   min: number,
   mode: NotExpectedDays,
 ): { start: number; end: number; days: number } | null {
+  const from = first > 0 ? (absenceRun(p, set, first - 1, mode)?.start ?? first) : 0;
   let found: { start: number; end: number; days: number } | null = null;
   let run: { start: number; end: number; days: number } | null = null;
   let gap = 0;
   let arranged = 0;
-  for (let d = Math.max(0, first); d <= todayIndex; d++) {
+  const keep = (r: { start: number; end: number; days: number } | null) => {
+    if (r && r.days >= min && r.end >= first) found = r;
+  };
+  for (let d = Math.max(0, Math.min(from, first)); d <= todayIndex; d++) {
     gap = p.unmarked(d) ? gap + 1 : 0;
     if (gap > MAX_UNMARKED_DAYS) {
-      if (run && run.days >= min) found = run;
+      keep(run);
       run = null;
       arranged = 0;
     }
@@ -90,7 +96,7 @@ function latestEndedRun(
     if (day === 'count') {
       run = run ? { start: run.start, end: d, days: run.days + 1 + arranged } : { start: d, end: d, days: 1 };
     } else {
-      if (run && run.days >= min) found = run;
+      keep(run);
       run = null;
     }
     arranged = 0;

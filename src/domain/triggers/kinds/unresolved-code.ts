@@ -1,3 +1,4 @@
+import { addDays } from '../../attendance/dates.ts';
 import {
   type EvaluationCaches,
   type EvaluationContext,
@@ -7,6 +8,9 @@ import {
 } from '../finding.ts';
 import { codeNumber, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
+
+/** How far before the academic year's start a mark may be and fall due in it: the summer holiday and a week. */
+const SUMMER_LOOKBACK_DAYS = 70;
 
 export function unresolvedCode(
   p: PupilAttendance,
@@ -19,8 +23,16 @@ export function unresolvedCode(
   // School days after the mark: days the register marks as a whole-school closure are none (the
   // school's days, not the pupil's timetable: a part-time pupil's N is due as anyone's).
   const last = p.schoolDaysBefore(todayIndex, rule.afterSchoolDays);
-  // This academic year's: one left from a year before keeps no episode open now.
-  const first = ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year'));
+  // Those whose time ran out this academic year: one overdue already in a year before keeps no
+  // episode open now, but an N from the last days of the summer term is due in September.
+  // (By the calendar's school days, and only from the summer term's last weeks: a calendar that does
+  // not know last year's terms would otherwise make December's N five days before September.)
+  const start = ev.windowStart(ctx, 'academic-year');
+  const yearStart = ev.firstIndexFrom(p.calendar, start);
+  const first = Math.max(
+    yearStart > 0 ? p.schoolDaysBefore(yearStart - 1, rule.afterSchoolDays) + 1 : 0,
+    ev.firstIndexFrom(p.calendar, addDays(start, -SUMMER_LOOKBACK_DAYS)),
+  );
   const sessions: NonNullable<Evidence['sessions']> = [];
   for (let d = Math.max(0, first); d <= last; d++) {
     if (p.slots[d * 2] === target)
