@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { PolicyPack } from '../domain/triggers/rules.ts';
 import { doorstepError } from '../errors.ts';
-import { loadPolicyPacks, packLadders, rulesForSchool } from './policy-packs.ts';
+import { loadPolicyPacks, packLadders, schoolPackProblems } from './policy-packs.ts';
 import { buildConfigSchema, type DoorstepConfig } from './schema.ts';
 import type { SecretSources } from './secret.ts';
 import { type ConfigProblem, formatProblem, parseYamlWith } from './yaml-parse.ts';
@@ -23,7 +23,7 @@ export function parseConfigText(
     packs = loadPolicyPacks(settings.policiesDir);
     if (!options.checkPolicies) return [];
     return settings.schools.flatMap((school, i) =>
-      rulesForSchool(school, packs).problems.map((p) => ({
+      schoolPackProblems(school, packs).map((p) => ({
         path: ['schools', i, ...p.path],
         message: p.message,
       })),

@@ -82,9 +82,34 @@ function unknownSetBySchool(
   return out;
 }
 
+/** The pack of the law's duties, which every school runs. */
+export const STATUTORY = 'statutory';
+
+/**
+ * What is wrong with a school's packs as configured: `rulesForSchool`'s problems, and a school without
+ * the law's duties — which would silently lose the 10-day return, the N deadline and the removal
+ * review (every school in England has them).
+ */
+export function schoolPackProblems(
+  school: SchoolConfig,
+  packs: ReadonlyMap<string, PolicyPack>,
+): { path: PropertyKey[]; message: string }[] {
+  const missing =
+    packs.has(STATUTORY) && !school.policies.includes(STATUTORY)
+      ? [
+          {
+            path: ['policies'],
+            message: `every school runs the "${STATUTORY}" pack (the law's attendance duties) beside its own: add it, e.g. policies: [${[STATUTORY, ...school.policies].join(', ')}]`,
+          },
+        ]
+      : [];
+  return [...missing, ...rulesForSchool(school, packs).problems];
+}
+
 /**
  * The rules a school runs: its packs in order, with its overrides applied (a school may change a
- * rule's numbers, never its kind). Returns problems instead of throwing, so they can be located.
+ * rule's numbers and who acts, never its kind or action; of a statutory duty only what its pack labels
+ * `setBySchool`). Returns problems instead of throwing, so they can be located.
  */
 export function rulesForSchool(
   school: SchoolConfig,
@@ -108,6 +133,30 @@ export function rulesForSchool(
       const override = school.triggers.overrides[key];
       if (!override) {
         rules.push({ packId: pack.id, rule: r });
+        continue;
+      }
+      // A school changes numbers (and who acts), never kinds or actions; of the law's duties only
+      // what the pack labels as the school's setting (`setBySchool`).
+      const refused = Object.entries(override).flatMap(([field, value]) => {
+        if (field === 'role') return [];
+        if (pack.id === STATUTORY && !r.setBySchool?.[field])
+          return [
+            {
+              path: ['triggers', 'overrides', key, field],
+              message: `the law's, not a school setting: a statutory duty's ${field} is not changed by a school (its settings: ${[...Object.keys(r.setBySchool ?? {}), 'role'].join(', ')})`,
+            },
+          ];
+        if (typeof value !== 'number' && !(pack.id === STATUTORY && r.setBySchool?.[field]))
+          return [
+            {
+              path: ['triggers', 'overrides', key, field],
+              message: `a school changes numbers (and role: who acts), never the rule's kind, action or switches: ${field} is the written policy's, changed in its pack`,
+            },
+          ];
+        return [];
+      });
+      if (refused.length > 0) {
+        problems.push(...refused);
         continue;
       }
       const merged = ruleSchema.safeParse({ ...r, ...override, kind: r.kind, id: r.id });

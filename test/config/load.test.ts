@@ -353,7 +353,7 @@ schools:
       code: 'DOORSTEP_CONFIG_INVALID',
       details: [
         'schools[0].policies[1] (line 7): no policy pack "heath-lanes" (have: hampton, heath-lane, kings-gomer, lime-hills, statutory, thames-view)',
-        'schools[0].triggers.overrides.statutory:illness-15.days (line 10): Too small: expected number to be >0',
+        "schools[0].triggers.overrides.statutory:illness-15.days (line 10): the law's, not a school setting: a statutory duty's days is not changed by a school (its settings: role)",
       ],
     });
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPolicyPacks, rulesForSchool } from '../../../src/config/policy-packs.ts';
+import { loadPolicyPacks, rulesForSchool, schoolPackProblems } from '../../../src/config/policy-packs.ts';
 import { SchoolCalendar } from '../../../src/domain/calendar.ts';
 import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
 import { PupilAttendance } from '../../../src/domain/triggers/pupil-attendance.ts';
@@ -366,6 +366,50 @@ rules:
         message: 'Too small: expected number to be >=1',
       },
     ]);
+  });
+
+  it("the law's duties are every school's: a school without the statutory pack, or an override that weakens one, is refused", () => {
+    const school = configWith({}).schools[0]!;
+    expect(schoolPackProblems({ ...school, policies: ['heath-lane'] }, packs)).toEqual([
+      {
+        path: ['policies'],
+        message:
+          'every school runs the "statutory" pack (the law\'s attendance duties) beside its own: add it, e.g. policies: [statutory, heath-lane]',
+      },
+    ]);
+    expect(schoolPackProblems({ ...school, policies: ['statutory', 'heath-lane'] }, packs)).toEqual([]);
+    const withOverrides = (overrides: string) =>
+      schoolPackProblems(
+        {
+          ...configWith({ school: `    triggers: { overrides: { ${overrides} } }` }).schools[0]!,
+          policies: ['statutory', 'heath-lane'],
+        },
+        packs,
+      );
+    // The 10-day LA return made a 20-day phone call: the law's numbers and action, not the school's.
+    expect(
+      withOverrides('"statutory:continuous-unauthorised-10": { days: 20, action: phone-call }').map((p) =>
+        p.path.join('.'),
+      ),
+    ).toEqual([
+      'triggers.overrides.statutory:continuous-unauthorised-10.days',
+      'triggers.overrides.statutory:continuous-unauthorised-10.action',
+    ]);
+    // What the pack labels the school's setting, and who acts, may change.
+    expect(
+      withOverrides(
+        '"statutory:persistent-absence": { minSessions: 40, action: phone-call }, "statutory:n-unresolved": { role: attendance-coordinator }',
+      ),
+    ).toEqual([]);
+    // In a school's own pack: numbers and who acts, never the rule's action or switches.
+    expect(withOverrides('"heath-lane:absent-3-days": { action: phone-call }')).toEqual([
+      {
+        path: ['triggers', 'overrides', 'heath-lane:absent-3-days', 'action'],
+        message:
+          "a school changes numbers (and role: who acts), never the rule's kind, action or switches: action is the written policy's, changed in its pack",
+      },
+    ]);
+    expect(withOverrides('"heath-lane:absent-3-days": { days: 4, role: dsl }')).toEqual([]);
   });
 
   it("King's exemptions from telling the family rest on statutory triggers: without the statutory pack the school is refused at load", () => {
