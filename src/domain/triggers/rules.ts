@@ -112,6 +112,11 @@ export const attendanceRateRule = z.strictObject({
   window: z.union([z.strictObject({ months: z.int().min(1).max(12) }), z.literal('academic-year')]),
   /** Too few possible sessions say nothing (early September). */
   minSessions: z.int().min(1).default(20),
+  /**
+   * "Over the course of three months": only a pupil whose register covers the whole window — a mark
+   * in its first school week — is judged (a pupil who joined in September is not judged on two weeks).
+   */
+  wholeWindow: z.boolean().default(false),
 });
 
 export const unresolvedCodeRule = z.strictObject({

@@ -243,14 +243,53 @@ rules:
     expect(packs.get('lime-hills')!.rules.map((r) => r.kind)).not.toContain('repeated-pattern');
   });
 
-  it('Thames View: below 90% over three months → the headteacher notifies the authorities', () => {
+  it('Thames View: below 90% over three months → the headteacher notifies the authorities; never on less than three months of register', () => {
+    // A calendar that knows the summer term before this autumn's.
+    const year = new SchoolCalendar({
+      terms: [
+        { start: '2025-06-02', end: '2025-07-22' },
+        { start: '2025-09-03', end: '2025-10-24' },
+        { start: '2025-11-03', end: '2025-12-19' },
+      ],
+      closures: [],
+    });
+    const register = (marks: Record<string, string>, from: string, to: string) => {
+      const p = new PupilAttendance('p1', {}, year);
+      for (const d of year.between(from, to)) {
+        p.set(d, 'AM', marks[d] ?? '/');
+        p.set(d, 'PM', marks[d] ?? '\\');
+      }
+      return p;
+    };
     const marks: Record<string, string> = {};
-    calendar.between('2025-09-03', TODAY).forEach((d, i) => {
+    year.between('2025-06-02', TODAY).forEach((d, i) => {
       if (i % 8 === 0) marks[d] = 'G';
     });
-    expect(fired(pupil(marks, { to: TODAY }), ['thames-view'], TODAY)).toEqual([
+    // Three months back from 18 November is 18 August, in the holiday: the window's register is
+    // this term's, which the pupil has had all of.
+    expect(fired(register(marks, '2025-09-03', TODAY), ['thames-view'], TODAY)).toEqual([
       'thames-view:below-90-three-months → la-notification by headteacher',
     ]);
+    // A Year 3 pupil new on 3 September, absent 3 of their first 10 days (70%), on 16 September: the
+    // window reaches back to June, before their register — not judged on two weeks.
+    const fortnight = register(
+      { '2025-09-04': 'N', '2025-09-05': 'N', '2025-09-08': 'N' },
+      '2025-09-03',
+      '2025-09-16',
+    );
+    expect(fired(fortnight, ['thames-view'], '2025-09-16')).toEqual([]);
+    // A pupil on roll since June with the same fortnight is judged on the whole window.
+    const since = register(
+      { ...marks, '2025-09-04': 'N', '2025-09-05': 'N', '2025-09-08': 'N' },
+      '2025-06-02',
+      '2025-09-16',
+    );
+    expect(fired(since, ['thames-view'], '2025-09-16')).toEqual([
+      'thames-view:below-90-three-months → la-notification by headteacher',
+    ]);
+    // A calendar that does not know the summer term cannot say the window was covered: not judged.
+    const marksNow: Record<string, string> = { '2025-09-04': 'N', '2025-09-05': 'N', '2025-09-08': 'N' };
+    expect(fired(pupil(marksNow, { to: '2025-09-16' }), ['thames-view'], '2025-09-16')).toEqual([]);
   });
 
   it('Hampton sets no attendance trigger', () => {
