@@ -893,7 +893,6 @@ const POLICY_NUMBERS: Record<string, Record<string, string>> = {
   'thames-view': {
     'rules.below-90-three-months.threshold': '4.4 "below 90 per cent"',
     'rules.below-90-three-months.window.months': '4.4 "over the course of three months"',
-      '4.4 "over the course of three months" (the register covers them)',
     'visits.checkInMinutes': '2.4 "check in … every 20 minutes"',
     'visits.appointments.noAnswerAfterMinutes': '3.4 "wait no longer than 20 minutes"',
     'visits.appointments.lateCancelAfterMinutes': '3.5 "over 30 minutes late"',
