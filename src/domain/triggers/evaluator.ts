@@ -25,10 +25,22 @@ export class TriggerEvaluator implements EvaluationCaches {
   evaluatePupil(p: PupilAttendance, rules: readonly RuleInPack[], ctx: EvaluationContext): Finding[] {
     const todayIndex = p.calendar.indexOnOrBefore(ctx.today);
     const keys = this.ruleKeysOf(rules);
+    // A pupil who has left the roll for a known destination is that school's now: only the leaving
+    // itself is judged here (a CME check). One gone where nobody knows is still judged on everything.
+    const gone = p.leaving?.destination && p.leaving.on <= ctx.today ? p.leaving : null;
     return rules.map(({ rule }, i) => {
       // The registry pairs each kind with its evaluator; `rule.kind` picks the matching one.
       const kind = RULE_KINDS[rule.kind] as unknown as RuleKindEvaluator<RuleKind>;
-      const r = kind(p, rule, todayIndex, ctx, this);
+      const r =
+        gone && rule.kind !== 'left-roll'
+          ? {
+              fired: false,
+              evidence: {},
+              explanation: !ctx.explain
+                ? ''
+                : `left the roll on ${gone.on} for a known destination: no longer this school's to act on`,
+            }
+          : kind(p, rule, todayIndex, ctx, this);
       const f: Finding = {
         ruleKey: keys[i]!,
         title: rule.title,

@@ -292,6 +292,24 @@ rules:
     expect(fired(pupil(marksNow, { to: '2025-09-16' }), ['thames-view'], '2025-09-16')).toEqual([]);
   });
 
+  it("a pupil who left for a known school is that school's now: no visit for their last days here; one gone where nobody knows still is", () => {
+    const p = pupil({ '2025-11-12': 'N', '2025-11-13': 'N', '2025-11-17': 'N' }, { to: '2025-11-17' });
+    expect(fired(p, ['heath-lane'], '2025-11-17')).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+    ]);
+    p.leaving = { on: '2025-11-17', destination: 'Other Academy' };
+    expect(fired(p, ['statutory', 'heath-lane'], '2025-12-05')).toEqual([]);
+    p.leaving = { on: '2025-11-17', destination: null };
+    expect(fired(p, ['heath-lane'], '2025-12-05')).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+    ]);
+    // Leaving on a later day changes nothing before it.
+    p.leaving = { on: '2025-12-19', destination: 'Other Academy' };
+    expect(fired(p, ['heath-lane'], '2025-11-17')).toEqual([
+      'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+    ]);
+  });
+
   it('Hampton sets no attendance trigger', () => {
     const p = pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': 'N' }, { to: TODAY });
     expect(fired(p, ['hampton'], TODAY)).toEqual([]);
