@@ -1,5 +1,5 @@
 import type * as z from 'zod';
-import { failureOf, redirectTarget, unreachable } from '../../src/core/outbound-http.ts';
+import { failureOf, redirectTarget, textWithin, unreachable } from '../../src/core/outbound-http.ts';
 import { type DoorstepError, doorstepError } from '../../src/errors.ts';
 import { MAX_API_PAGE_BYTES } from './field-limits.ts';
 
@@ -103,7 +103,13 @@ export async function getJson<S extends z.ZodType>(
         `${label}: HTTP 422 — the MIS refused the request as invalid (its answer is not kept: it can quote pupil data)`,
       );
     }
-    const text = await boundedText(res, settings.maxBytes ?? MAX_API_PAGE_BYTES, label);
+    const max = settings.maxBytes ?? MAX_API_PAGE_BYTES;
+    const text = await textWithin(res, max);
+    if (text === null)
+      throw doorstepError(
+        'MIS_BAD_RESPONSE',
+        `${label}: the response is larger than ${max} bytes; use a smaller page size`,
+      );
     if (res.status !== 200)
       throw doorstepError('MIS_BAD_RESPONSE', `${label}: unexpected HTTP ${res.status}`);
     let body: unknown;
@@ -123,22 +129,4 @@ export async function getJson<S extends z.ZodType>(
     return parsed.data;
   }
   throw last!;
-}
-
-/** The body as text, refused once it passes `max` bytes (the rest is not read). */
-async function boundedText(res: Response, max: number, label: string): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of res.body ?? []) {
-    total += chunk.byteLength;
-    // Throwing leaves the loop, which cancels the rest of the body.
-    if (total > max) {
-      throw doorstepError(
-        'MIS_BAD_RESPONSE',
-        `${label}: the response is larger than ${max} bytes; use a smaller page size`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks));
 }

@@ -1,5 +1,8 @@
-import { failureOf, redirectTarget, unreachable } from '../../src/core/outbound-http.ts';
+import { failureOf, redirectTarget, textWithin, unreachable } from '../../src/core/outbound-http.ts';
 import { RecordDeliveryError } from './types.ts';
+
+/** The most of a sink's answer read: a CPOMS incident or a page of 100 Arbor notes is far less. */
+export const MAX_SINK_ANSWER_BYTES = 2 * 1024 * 1024;
 
 export interface SinkResponse {
   status: number;
@@ -77,15 +80,23 @@ export async function sinkFetch(
       );
     throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status);
   }
-  let text: string;
+  let text: string | null;
   try {
-    text = await res.text();
+    text = await textWithin(res, MAX_SINK_ANSWER_BYTES);
   } catch (err) {
     if (job?.aborted) throw stopped(what);
     throw new RecordDeliveryError(`${what}: the answer was cut off (${(err as Error).message})`, {
       retry: 'backoff',
     });
   }
+  // An answer past the bound is no answer to read: whatever it was, a person checks the sink (a
+  // write it answered may have been made, so it is not sent again by itself).
+  if (text === null)
+    throw new RecordDeliveryError(
+      `${what}: HTTP ${res.status} with an answer over ${MAX_SINK_ANSWER_BYTES} bytes, not read; check the sink before resending`,
+      { retry: 'never' },
+      res.status,
+    );
   let body: unknown = null;
   if (text) {
     try {

@@ -138,3 +138,19 @@ export function redirectTarget(res: { headers: { get(name: string): string | nul
     return 'an unreadable Location';
   }
 }
+
+/**
+ * A response's body as text, or null once it passes `max` bytes (the rest is not read: leaving the
+ * loop cancels it). Every outbound answer Doorstep reads whole goes through this: a service (or
+ * something posing as one) answering without end never fills the process's memory.
+ */
+export async function textWithin(res: Response, max: number): Promise<string | null> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body ?? []) {
+    total += chunk.byteLength;
+    if (total > max) return null;
+    chunks.push(chunk);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}

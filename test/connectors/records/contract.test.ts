@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArborPastoralSink } from '../../../connectors/records/arbor-pastoral/sink.ts';
 import { CpomsSink } from '../../../connectors/records/cpoms/sink.ts';
 import { DEFAULT_CPOMS_WIRE } from '../../../connectors/records/cpoms/wire.ts';
+import { MAX_SINK_ANSWER_BYTES } from '../../../connectors/records/http.ts';
 import { PreviewSink } from '../../../connectors/records/preview/sink.ts';
 import { REQUESTS_PER_RECORD } from '../../../connectors/records/settings.ts';
 import {
@@ -216,6 +217,35 @@ describe('CPOMS specifics', () => {
       } finally {
         await loose.close();
       }
+    }
+  });
+
+  it('an answer without end is not read past its bound: the record waits for a person, the process keeps its memory', async () => {
+    const endless = await localVendor((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' });
+      if (req.method === 'GET') return res.end(JSON.stringify({ students: [] }));
+      // A megabyte at a time, for ever (until the client stops reading).
+      const chunk = Buffer.alloc(1024 * 1024, 0x20);
+      const more = () => {
+        while (res.write(chunk)) {}
+        res.once('drain', more);
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      more();
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: endless.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+        timeoutMs: 5000,
+      });
+      const err = await sink.deliver(record, 'endless-1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RecordDeliveryError);
+      expect((err as RecordDeliveryError).advice).toEqual({ retry: 'never' });
+      expect((err as Error).message).toContain(`an answer over ${MAX_SINK_ANSWER_BYTES} bytes, not read`);
+    } finally {
+      await endless.close();
     }
   });
 
