@@ -56,8 +56,11 @@ function frame(e: BoardEvent): string {
  * session in one query catches what a lost message or a change without Redis (the CLI) missed.
  * Nothing is added per event: the alarm path stays a publish and a write per open board.
  */
-/** How often an open board stream is sent a heartbeat (the page's watchdog allows three missed). */
-export const HEARTBEAT_MS = 15_000;
+/**
+ * How often an open board stream is sent a heartbeat: the page counts a stream silent for 12 s as
+ * lost (two missed), so a hung server is said across the board 25 s after it was last heard.
+ */
+export const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_FRAME = 'event: heartbeat\ndata: {}\n\n';
 
 export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOptions): Promise<void> {

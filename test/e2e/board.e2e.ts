@@ -777,6 +777,61 @@ describe('a worker out is watched until back safe', () => {
     await ctx.close();
   });
 
+  it('a phone whose server hangs (no answer, no error) says NO CONNECTION at its next re-read; its check-in button is in the first screen', async () => {
+    const visit = await samOut('phone hang e2e', 10, 60);
+    const ctx = await browser.newContext({
+      viewport: { width: 375, height: 667 },
+      isMobile: true,
+      hasTouch: true,
+    });
+    const sam = await signIn(ctx, 'sam');
+    await sam.goto(`${base}/visits/${visit}`);
+    const checkIn = sam.getByRole('button', { name: 'Check in: I am safe' });
+    await checkIn.waitFor();
+    // Above the pupil's details: "check in now" is never said over a button out of sight.
+    const box = await checkIn.boundingBox();
+    expect(box).not.toBeNull();
+    expect(box!.y + box!.height).toBeLessThanOrEqual(667);
+    // The server takes each re-read and never answers (a hung process, a signal that holds the request).
+    const held: (() => void)[] = [];
+    await sam.route('**/api/visits/**', (route) => {
+      held.push(() => route.abort('connectionrefused').catch(() => {}));
+    });
+    const banner = sam.locator('#no-connection[role="alert"]', { hasText: 'NO CONNECTION TO DOORSTEP' });
+    await banner.waitFor({ timeout: 60_000 });
+    await sam.unroute('**/api/visits/**');
+    for (const release of held) release();
+    await banner.waitFor({ state: 'detached', timeout: 45_000 });
+    await db.query(`UPDATE visits SET returned_at = now(), status = 'returned' WHERE id = $1`, [visit]);
+    await ctx.close();
+  }, 120_000);
+
+  it('a board whose stream goes silent (the server hung: no error comes) stops saying Live and says alarms are not arriving', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const office = await signIn(ctx, 'office');
+    await office.getByText('Live', { exact: true }).waitFor();
+    // Every new stream is taken and never answered; the one open falls silent without an error.
+    const held: (() => void)[] = [];
+    await office.route('**/board/events**', (route) => {
+      held.push(() => route.abort('connectionrefused').catch(() => {}));
+    });
+    await office.evaluate(() => {
+      const b = (globalThis as unknown as { doorstepBoard: { source: EventSource } }).doorstepBoard;
+      b.source.close(); // closed by hand: no error event, nothing more arrives
+    });
+    await office.getByText('Reconnecting…', { exact: true }).waitFor({ timeout: 30_000 });
+    const banner = office.locator('#board-unreachable[role="alert"]', {
+      hasText: 'DOORSTEP IS UNREACHABLE: ALARMS ARE NOT ARRIVING',
+    });
+    // Said 25 s after the board last heard from the server (a heartbeat every 5 s), not after a minute.
+    await banner.waitFor({ timeout: 45_000 });
+    await office.unroute('**/board/events**');
+    for (const release of held) release();
+    await office.getByText('Live', { exact: true }).waitFor({ timeout: 60_000 });
+    await until(async () => (await banner.count()) === 0, 15_000, 'the warning to go');
+    await ctx.close();
+  }, 150_000);
+
   it('a board that loses its connection says over everything that alarms are not arriving, and clears when it is back', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const office = await signIn(ctx, 'office');

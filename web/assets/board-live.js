@@ -40,9 +40,18 @@ export function scheduleRefresh(wait = 0) {
 const UNREACHABLE_AFTER_MS = 25_000;
 let unreachableTimer = null;
 let downSince = null;
-function lostStream() {
-  downSince ??= new Date();
-  unreachableTimer ??= setTimeout(unreachable, UNREACHABLE_AFTER_MS);
+/** `since`: when the board last heard from the server (a stream that went silent lost it then, not when that was noticed). */
+function lostStream(since = Date.now()) {
+  downSince ??= new Date(since);
+  unreachableTimer ??= setTimeout(
+    unreachable,
+    Math.max(0, downSince.getTime() + UNREACHABLE_AFTER_MS - Date.now()),
+  );
+  const live = document.getElementById('live');
+  if (live) {
+    live.textContent = 'Reconnecting…';
+    live.className = 'live off';
+  }
 }
 function streamBack() {
   if (sound.unreachable) {
@@ -78,19 +87,22 @@ function unreachable() {
 }
 
 /**
- * The server sends a heartbeat every 15 s: a stream that has sent nothing for 50 s hangs without
- * closing (no error comes), so it is dropped and opened again — and counted as lost meanwhile.
+ * The server sends a heartbeat every 5 s (src/http/board-events.ts): a stream that has sent nothing
+ * for 12 s hangs without closing (a server stopped, a connection dropped silently: no error comes),
+ * so it is counted as lost since it was last heard, dropped and opened again — the banner then says
+ * so 25 s after the last thing heard, not after a minute.
  */
-const SILENT_STREAM_MS = 50_000;
+const SILENT_STREAM_MS = 12_000;
 let lastHeard = Date.now();
 setInterval(() => {
   if (state.source && Date.now() - lastHeard > SILENT_STREAM_MS) {
+    const heard = lastHeard;
     lastHeard = Date.now();
     state.connected = false;
-    lostStream();
+    lostStream(heard);
     connect();
   }
-}, 10_000);
+}, 2_000);
 
 let retryTimer = null;
 export function connect() {
@@ -116,10 +128,8 @@ export function connect() {
     scheduleRefresh(); // catch up on anything missed while away
   });
   src.addEventListener('error', () => {
-    lostStream();
+    lostStream(lastHeard);
     state.connected = false;
-    live.textContent = 'Reconnecting…';
-    live.className = 'live off';
     // The browser retries a dropped stream by itself, but gives up for good on an error answer
     // (e.g. 503 from a server that is shutting down): then we start a new stream, backing off.
     if (src.readyState === EventSource.CLOSED) {

@@ -11,9 +11,31 @@ import { backSafeWords, checkInClock, outBannerLines, whenSaid } from './visit-w
 export function outParts(d, can) {
   const v = d.visit;
   const parts = [];
-  // These two first: the page puts them at its top while out (visit.js).
+  // These three first: the page puts them at its top while out (visit.js).
   parts.push(outBanner(d));
   parts.push(helpActions(d, can('help')));
+  // Third: the big buttons — "check in now" is never said above a button out of sight.
+  parts.push(
+    h(
+      'div',
+      { class: 'big-actions' },
+      can('arrive')
+        ? h(
+            'button',
+            { type: 'button', class: 'big', onclick: () => post('arrive', {}, 'Arrival recorded.') },
+            'I have arrived',
+          )
+        : null,
+      can('check-in')
+        ? h(
+            'button',
+            { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
+            'Check in: I am safe',
+          )
+        : null,
+      can('back-safe') ? backSafeForm(d) : null,
+    ),
+  );
   parts.push(
     h(
       'p',
@@ -47,27 +69,6 @@ export function outParts(d, can) {
           'You are on your own: do not enter the property — speak at the door.',
         )
       : null,
-  );
-  parts.push(
-    h(
-      'div',
-      { class: 'big-actions' },
-      can('arrive')
-        ? h(
-            'button',
-            { type: 'button', class: 'big', onclick: () => post('arrive', {}, 'Arrival recorded.') },
-            'I have arrived',
-          )
-        : null,
-      can('check-in')
-        ? h(
-            'button',
-            { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
-            'Check in: I am safe',
-          )
-        : null,
-      can('back-safe') ? backSafeForm(d) : null,
-    ),
   );
   if (d.rules.appointments && v.arrivedAt && !v.outcome && v.status === 'departed')
     parts.push(doorWait(v, d.rules.appointments, can));
@@ -236,11 +237,13 @@ export function outBanner(d) {
   lastSaid = said;
   return alertSection('out-banner', lines, clock);
 }
+/** How far off a time is, or how long ago it passed ("23 min ago", never "now" for a time long gone). */
 function left(iso) {
   const ms = new Date(iso).getTime() - Date.now();
-  if (ms <= 0) return 'now';
-  const m = Math.round(ms / 60_000);
-  return m < 60 ? `in ${m} min` : `in ${Math.floor(m / 60)} h ${m % 60} min`;
+  const m = Math.round(Math.abs(ms) / 60_000);
+  if (m === 0) return 'now';
+  const span = m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
+  return ms > 0 ? `in ${span}` : `${span} ago`;
 }
 
 /**

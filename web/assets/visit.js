@@ -20,8 +20,13 @@ import { content, msg, page, visitId } from './visit-shared.js';
 // the outcome form (→ the CPOMS visit-outcome record) and the "sorry you weren't in" slip. This file
 // puts the page together from what the server answers; the parts are in visit-*.js.
 
+/** How long a read of the visit may take before it counts as no connection. */
+const READ_TIMEOUT_MS = 15_000;
+
 async function load() {
-  const d = await api('GET', `/api/visits/${visitId}`);
+  // Bounded: a server that hangs (or a phone whose signal holds the request open) is a failed read
+  // after 15 s, so "NO CONNECTION TO DOORSTEP" says so — never a page that looks watched while not.
+  const d = await api('GET', `/api/visits/${visitId}`, undefined, { timeoutMs: READ_TIMEOUT_MS });
   const v = d.visit;
   document
     .querySelector('h1')
@@ -124,10 +129,10 @@ async function load() {
     if (can('depart')) parts.push(departForm(d));
   }
   if (d.out) {
-    // While out, the banner and "I need help" / Call the office / Call 999 come first: on a small
-    // phone they are never below the pupil's details.
-    const [banner, actions, ...rest] = outParts(d, can);
-    parts.unshift(banner, actions);
+    // While out, the banner, "I need help" / Call the office / Call 999 and the big buttons (check
+    // in, arrived, back safe) come first: on a small phone they are never below the pupil's details.
+    const [banner, actions, big, ...rest] = outParts(d, can);
+    parts.unshift(banner, actions, big);
     parts.push(...rest);
   } else if (can('help')) parts.unshift(helpAfterBack(d));
   // The slip stays reachable from leaving until the outcome is done (and after, when no one was home).
