@@ -386,7 +386,10 @@ export function outcomeForm(d) {
               return { action, by: by ?? page.s.user.displayName };
             }),
           },
-          outcomeSaid(d.outcomeRecordsTo),
+          outcomeSaid(d.outcomeRecordsTo, {
+            typed: lines(concerns.value).length > 0,
+            told: d.concernsTold !== false,
+          }),
         );
       },
     },

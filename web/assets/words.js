@@ -7,11 +7,23 @@ export function count(n, one, many = `${one}s`) {
 
 const SINK_NAMES = { cpoms: 'CPOMS', 'arbor-pastoral': 'Arbor' };
 
-/** What happens to a visit outcome's record: "on its way" only when a sink really sends it. */
-export function outcomeSaid(sinks) {
+/**
+ * What happens to a visit outcome's record: "on its way" only when a sink really sends it. With
+ * concerns typed into it and nobody the school names to be told of them, it says so loudly (as
+ * "Raise a concern now" does): the concern is in a record nobody may read today — phone the DSL.
+ */
+export function outcomeSaid(sinks, concerns = { typed: false, told: true }) {
   const sent = (sinks ?? []).filter((s) => s !== 'preview').map((s) => SINK_NAMES[s] ?? s);
-  if (sent.length > 0) return `Outcome recorded: the record is on its way to ${sent.join(' and ')}.`;
-  return 'Outcome recorded. Records for this school are in preview: nothing is sent to CPOMS yet (the Data page shows the note that would be).';
+  const record =
+    sent.length > 0
+      ? `Outcome recorded: the record is on its way to ${sent.join(' and ')}.`
+      : 'Outcome recorded. Records for this school are in preview: nothing is sent to CPOMS yet (the Data page shows the note that would be).';
+  if (concerns.typed && !concerns.told)
+    return {
+      text: `${record} Its concerns reach no one: the school names no one to be told of a concern — phone the DSL now.`,
+      alert: true,
+    };
+  return record;
 }
 
 /**

@@ -175,6 +175,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       mayNameLead: mayNameLead(actorOf(user)),
       /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
       outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
+      /** Whether the school names anyone to be told of a concern (an outcome's concerns go to them). */
+      concernsTold: (school?.notices.concern.length ?? 0) > 0,
       /**
        * What leaving now would be refused for (and warned of), as the departure form starts (the
        * lead as it would be, no partner, no return time yet): the same checks leaving runs. The form

@@ -384,6 +384,7 @@ describe('the "sorry you weren\'t in" slip', () => {
     expect(detail.statusCode).toBe(200);
     // Where the outcome's record goes (this school records in preview): the page words it so.
     expect(detail.json().outcomeRecordsTo).toEqual(['preview']);
+    expect(typeof detail.json().concernsTold).toBe('boolean');
   });
 });
 

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 
 interface Words {
   count: (n: number, one: string, many?: string) => string;
-  outcomeSaid: (sinks: string[] | undefined) => string;
+  outcomeSaid: (
+    sinks: string[] | undefined,
+    concerns?: { typed: boolean; told: boolean },
+  ) => string | { text: string; alert: boolean };
   daySaid: (at: Date) => string;
   failedSaid: (f: Record<string, unknown>, time: string) => string;
 }
@@ -41,6 +44,21 @@ describe('the pages’ plain words', () => {
     expect(words.outcomeSaid(['cpoms'])).toBe('Outcome recorded: the record is on its way to CPOMS.');
     expect(words.outcomeSaid(['preview', 'arbor-pastoral'])).toBe(
       'Outcome recorded: the record is on its way to Arbor.',
+    );
+  });
+
+  it("says loudly that an outcome's concerns reach no one where the school names no one for concerns", () => {
+    expect(words.outcomeSaid(['preview'], { typed: true, told: false })).toEqual({
+      text: expect.stringMatching(
+        /in preview.*Its concerns reach no one: the school names no one to be told of a concern — phone the DSL now\.$/,
+      ),
+      alert: true,
+    });
+    expect(words.outcomeSaid(['cpoms'], { typed: true, told: true })).toBe(
+      'Outcome recorded: the record is on its way to CPOMS.',
+    );
+    expect(words.outcomeSaid(['cpoms'], { typed: false, told: false })).toBe(
+      'Outcome recorded: the record is on its way to CPOMS.',
     );
   });
 });
