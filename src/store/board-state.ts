@@ -207,8 +207,12 @@ export async function boardState(
          * said of a 2-level ladder.
          */
         levelSent: policy ? levelSent(policy, step) : null,
-        /** Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised before routing). */
-        ladderPeriod: policy?.period ?? null,
+        /**
+         * Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised
+         * before routing, or the school's own ladder, which the period's ladders did not replace).
+         */
+        ladderPeriod:
+          (policy as { byPeriod?: boolean } | null)?.byPeriod === false ? null : (policy?.period ?? null),
         /** What the card warns of: no one reached (every message failed), or no one has responded. */
         warning: alarmWarning({
           status: r.status as string,

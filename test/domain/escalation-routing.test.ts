@@ -114,8 +114,10 @@ describe('time-based routing: the ladder chosen', () => {
     expect(pick('2026-01-14T10:00:00Z', 'fall').period).toBe('school-hours');
     expect(targetOf(pick('2026-01-14T10:00:00Z', 'sos'))).toBe('sms:office-sos');
     expect(targetOf(pick('2026-01-14T19:00:00Z', 'fall'))).toBe('sms:on-call');
-    // Out of hours names no `sos`: the school's own `sos` ladder holds.
+    expect(pick('2026-01-14T19:00:00Z', 'fall').byPeriod).toBe(true);
+    // Out of hours names no `sos`: the school's own `sos` ladder holds — and is not called out of hours'.
     expect(targetOf(pick('2026-01-14T19:00:00Z', 'sos'))).toBe('sms:office-sos');
+    expect(pick('2026-01-14T19:00:00Z', 'sos')).toMatchObject({ period: 'out-of-hours', byPeriod: false });
     expect(targetOf(pick('2026-01-17T10:00:00Z', 'fall'))).toBe('sms:weekend-duty');
     // A holiday names `sos` only: its device alarms without a ladder of their own take out of hours'.
     expect(targetOf(pick('2026-02-17T10:00:00Z', 'sos'))).toBe('sms:holiday-duty');
@@ -244,8 +246,11 @@ describe('time-based routing: properties', () => {
           const chosen = chooseLadder(r, calendar, t, type, origin);
           const period = periodAt(calendar, r.hours, t);
           expect(chosen.period).toBe(period);
-          const { period: _p, ...policy } = chosen;
+          const { period: _p, byPeriod, ...policy } = chosen;
           expect(policy).toEqual(documented(r, period, type, origin));
+          // Said to be the period's only when the period's ladders gave it, not the school's own.
+          if (period === 'school-hours') expect(byPeriod).toBe(false);
+          else if (byPeriod === false) expect(policy).toEqual(documented(r, 'school-hours', type, origin));
           // Traced back: a ladder configured for a period is chosen only in that period (out-of-hours'
           // also on weekends and holidays, where they name nothing of their own).
           const from = /^(base|out-of-hours|weekend|holiday):/.exec(policy.source ?? '')?.[1];

@@ -47,8 +47,12 @@ export interface EscalationRouting {
   holiday?: Ladders | undefined;
 }
 
-/** A ladder as snapshotted onto an alarm: the policy, and the period that chose it. */
-export type RoutedPolicy = EscalationPolicy & { period?: LadderPeriod };
+/**
+ * A ladder as snapshotted onto an alarm: the policy, the period its raise fell in, and whether that
+ * period's own ladders gave it (`byPeriod: false`: the school's ladder, which no variant replaced for
+ * this kind — not to be called an "out of hours ladder").
+ */
+export type RoutedPolicy = EscalationPolicy & { period?: LadderPeriod; byPeriod?: boolean };
 
 /** The period an instant falls in (see above). */
 export function periodAt(
@@ -86,7 +90,8 @@ export function chooseLadder(
   origin: AlarmOrigin = 'register',
 ): RoutedPolicy {
   const period = periodAt(calendar, routing.hours, instant);
-  return { ...policyFor(laddersIn(routing, period), type, origin), period };
+  const chosen = policyFor(laddersIn(routing, period), type, origin);
+  return { ...chosen, period, byPeriod: chosen !== policyFor(routing.base, type, origin) };
 }
 
 /** `"08:00-17:00"` → a window; null when it is not one (end not after start, or not HH:MM-HH:MM). */
