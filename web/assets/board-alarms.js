@@ -1,6 +1,6 @@
 import { bdi, fmtTime, h, say, since } from './app.js';
 import { act, msg, state, tel } from './board-shared.js';
-import { alarmOutcomeSaid, escalationSaid } from './words.js';
+import { alarmOutcomeSaid, escalationSaid, foldTold } from './words.js';
 
 // An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
 // acknowledging and resolving it, and a resolved alarm with its timeline.
@@ -151,11 +151,13 @@ export function alarmCard(a) {
               h(
                 'ul',
                 { class: 'sent' },
-                a.notifications.map((n) =>
+                foldTold(a.notifications).map((n) =>
                   h(
                     'li',
                     { class: n.delivery === 'failed' || n.delivery === 'partly-failed' ? 'trust-issue' : '' },
-                    `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.deliveryText}`,
+                    n.count > 1
+                      ? `${fmtTime(n.firstAt)}–${fmtTime(n.lastAt)} ${n.target.replace(':', ' → ')}: ${n.deliveryText} (${n.count} times)`
+                      : `${fmtTime(n.at)} ${n.target.replace(':', ' → ')}: ${n.deliveryText}`,
                   ),
                 ),
               ),

@@ -136,3 +136,26 @@ export function daySaid(at) {
   const part = (type) => parts.find((p) => p.type === type)?.value ?? '';
   return `${part('weekday')} ${part('day')} ${part('month')} ${part('year')}`;
 }
+
+/**
+ * An alarm's notifications as its card lists them: the same message to the same target with the same
+ * outcome, sent again round after round (every text failing for want of a channel), is one line with
+ * its first and last time and how many — not sixteen lines pushing Acknowledge off the screen.
+ */
+export function foldTold(notifications) {
+  const lines = [];
+  const byKey = new Map();
+  for (const n of notifications ?? []) {
+    const key = `${n.target}\n${n.deliveryText}\n${n.delivery}`;
+    const line = byKey.get(key);
+    if (line) {
+      line.count++;
+      line.lastAt = n.at;
+    } else {
+      const fresh = { ...n, firstAt: n.at, lastAt: n.at, count: 1 };
+      byKey.set(key, fresh);
+      lines.push(fresh);
+    }
+  }
+  return lines;
+}

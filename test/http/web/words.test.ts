@@ -7,6 +7,9 @@ interface Words {
     concerns?: { typed: boolean; told: boolean },
   ) => string | { text: string; alert: boolean };
   daySaid: (at: Date) => string;
+  foldTold: (
+    n: { at: string; target: string; delivery: string; deliveryText: string }[],
+  ) => { firstAt: string; lastAt: string; count: number; target: string }[];
   failedSaid: (f: Record<string, unknown>, time: string) => string;
 }
 // The front end's module (plain JS, no DOM).
@@ -60,5 +63,32 @@ describe('the pages’ plain words', () => {
     expect(words.outcomeSaid(['cpoms'], { typed: false, told: false })).toBe(
       'Outcome recorded: the record is on its way to CPOMS.',
     );
+  });
+
+  it("folds an alarm's repeated notifications (the same target, the same outcome) into one line with its times and count", () => {
+    const failed = (at: string) => ({
+      at,
+      target: 'sms:on-call-leaders',
+      delivery: 'failed',
+      deliveryText: 'FAILED (no "sms" channel is configured)',
+    });
+    const board = { at: '2026-12-03T07:56:00Z', target: 'board', delivery: 'sent', deliveryText: 'shown' };
+    const lines = words.foldTold([
+      board,
+      failed('2026-12-03T07:56:00Z'),
+      failed('2026-12-03T08:01:00Z'),
+      failed('2026-12-03T08:21:00Z'),
+    ]);
+    expect(lines.map((l) => [l.target, l.count, l.firstAt, l.lastAt])).toEqual([
+      ['board', 1, '2026-12-03T07:56:00Z', '2026-12-03T07:56:00Z'],
+      ['sms:on-call-leaders', 3, '2026-12-03T07:56:00Z', '2026-12-03T08:21:00Z'],
+    ]);
+    // A different outcome for the same target stays its own line.
+    expect(
+      words.foldTold([
+        failed('2026-12-03T07:56:00Z'),
+        { ...failed('2026-12-03T08:01:00Z'), delivery: 'sent', deliveryText: 'sent' },
+      ]),
+    ).toHaveLength(2);
   });
 });
