@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { marksStale, schoolMarksStale } from '../../src/checks/marks-age.ts';
+import {
+  MARKS_STALE_SCHOOL_DAYS,
+  marksStale,
+  NO_MARKS,
+  schoolMarksStale,
+} from '../../src/checks/marks-age.ts';
 import { SchoolCalendar } from '../../src/domain/calendar.ts';
 import { configWith } from '../helpers/config.ts';
 
@@ -22,8 +27,11 @@ describe('marks that stopped coming in', () => {
     expect(schoolMarksStale(configWith().schools[0]!, '2026-07-20', '2026-09-01')).toBeNull();
   });
 
-  it('say nothing before any marks, or with marks up to yesterday', () => {
-    expect(marksStale(null, '2026-11-24', calendar)).toBeNull();
+  it('say that a school has no marks at all (it would look clean with nothing waiting), and nothing with marks up to yesterday', () => {
+    expect(marksStale(null, '2026-11-24', calendar)).toBe(NO_MARKS);
+    expect(schoolMarksStale(configWith().schools[0]!, null, '2026-09-01')).toMatch(
+      /^no attendance marks have been imported/,
+    );
     expect(marksStale('2026-11-23', '2026-11-24', calendar)).toBeNull();
   });
 });
