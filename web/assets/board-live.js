@@ -96,7 +96,9 @@ const SILENT_STREAM_MS = 12_000;
 let lastHeard = Date.now();
 setInterval(() => {
   if (state.source && Date.now() - lastHeard > SILENT_STREAM_MS) {
-    const heard = lastHeard;
+    // Silent far longer than the watchdog's own tick allows: the computer slept or the tab was
+    // frozen — nothing was watching, so the stream is given its 25 s from now to come back.
+    const heard = Date.now() - lastHeard > SILENT_STREAM_MS + 10_000 ? Date.now() : lastHeard;
     lastHeard = Date.now();
     state.connected = false;
     lostStream(heard);

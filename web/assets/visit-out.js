@@ -396,7 +396,7 @@ export function keepFresh(out, office = null) {
   clearInterval(poll);
   lastReached = Date.now();
   document.getElementById('no-connection')?.remove();
-  if (out) poll = setInterval(() => page.load().catch(() => noConnection(office)), 20_000);
+  if (out) poll = setInterval(() => page.load(true).catch(() => noConnection(office)), 20_000);
 }
 
 function noConnection(office) {

@@ -23,10 +23,16 @@ import { content, msg, page, visitId } from './visit-shared.js';
 /** How long a read of the visit may take before it counts as no connection. */
 const READ_TIMEOUT_MS = 15_000;
 
-async function load() {
+/** `bounded`: a re-read while out (a hung server is then said as no connection); the first read waits. */
+async function load(bounded = false) {
   // Bounded: a server that hangs (or a phone whose signal holds the request open) is a failed read
   // after 15 s, so "NO CONNECTION TO DOORSTEP" says so — never a page that looks watched while not.
-  const d = await api('GET', `/api/visits/${visitId}`, undefined, { timeoutMs: READ_TIMEOUT_MS });
+  const d = await api(
+    'GET',
+    `/api/visits/${visitId}`,
+    undefined,
+    bounded ? { timeoutMs: READ_TIMEOUT_MS } : {},
+  );
   const v = d.visit;
   document
     .querySelector('h1')

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+/**
+ * The change (board watchdog: heartbeat 5 s, silent after 12 s, banner 25 s after last heard).
+ * web/assets/board-live.js run in Node against a minimal DOM and EventSource stand-in (no browser).
+ *
+ * `lostStream(since)` now dates the loss from when the board last heard the server, and the banner
+ * timer is `max(0, lastHeard + 25 s - now)`. A board whose computer slept (or whose tab the browser
+ * froze) for an hour wakes with `lastHeard` an hour old: the watchdog's first tick after waking
+ * puts up "DOORSTEP IS UNREACHABLE" and starts the unreachable alarm sound at once — before the new
+ * stream it opens in the same tick has had any chance to answer, on a server that is perfectly
+ * healthy. Before the change the board had 25 s to reconnect, as it has after a real drop.
+ */
+
+class El {
+  tagName: string;
+  children: El[] = [];
+  attrs: Record<string, string> = {};
+  listeners: Record<string, ((e: unknown) => void)[]> = {};
+  dataset: Record<string, string> = {};
+  className = '';
+  textContent = '';
+  classList = { add() {}, remove() {}, contains: () => false };
+  constructor(tag: string) {
+    this.tagName = tag;
+  }
+  setAttribute(k: string, v: string) {
+    this.attrs[k] = v;
+    if (k === 'id') ids.set(v, this);
+  }
+  removeAttribute(k: string) {
+    delete this.attrs[k];
+  }
+  addEventListener(t: string, f: (e: unknown) => void) {
+    this.listeners[t] ??= [];
+    this.listeners[t].push(f);
+  }
+  append(...c: El[]) {
+    this.children.push(...c);
+  }
+  prepend(...c: El[]) {
+    this.children.unshift(...c);
+  }
+  remove() {
+    if (this.attrs.id) ids.delete(this.attrs.id);
+  }
+}
+const ids = new Map<string, El>();
+
+class FakeEventSource {
+  static CLOSED = 2;
+  static all: FakeEventSource[] = [];
+  readyState = 0;
+  url: string;
+  listeners: Record<string, ((e: unknown) => void)[]> = {};
+  constructor(url: string) {
+    this.url = url;
+    FakeEventSource.all.push(this);
+  }
+  addEventListener(t: string, f: (e: unknown) => void) {
+    this.listeners[t] ??= [];
+    this.listeners[t].push(f);
+  }
+  close() {
+    this.readyState = 2;
+  }
+  emit(t: string, e: Record<string, unknown> = {}) {
+    for (const f of this.listeners[t] ?? []) f({ lastEventId: '', ...e });
+  }
+}
+
+let live: { connect: () => void };
+let shared: { state: Record<string, unknown> };
+let sound: { unreachable?: boolean };
+
+beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
+  vi.setSystemTime(new Date('2026-12-03T07:00:00Z'));
+  const g = globalThis as Record<string, unknown>;
+  g.window = globalThis;
+  g.Node = El;
+  g.localStorage = { getItem: () => 'off', setItem() {} }; // sound off: no AudioContext needed
+  for (const id of ['message', 'content', 'live']) new El('div').setAttribute('id', id);
+  const main = new El('main');
+  const body = new El('body');
+  g.document = {
+    getElementById: (id: string) => ids.get(id) ?? null,
+    createElement: (tag: string) => new El(tag),
+    createTextNode: (t: string) => Object.assign(new El('#text'), { textContent: t }),
+    querySelector: (s: string) => (s === 'main' ? main : null),
+    body,
+  };
+  g.EventSource = FakeEventSource;
+  g.fetch = async () => ({
+    ok: true,
+    status: 200,
+    headers: { get: () => 'application/json' },
+    json: async () => ({ eventTypes: ['alarm-raised'] }),
+  });
+  const asset = (f: string) => import(new URL(`../../../web/assets/${f}`, import.meta.url).href);
+  shared = await asset('board-shared.js');
+  live = await asset('board-live.js');
+  sound = (await asset('board-sound.js')).sound as { unreachable?: boolean };
+});
+afterAll(() => {
+  vi.useRealTimers();
+});
+
+describe('board watchdog after the computer slept', () => {
+  it('a healthy server: waking after an hour asleep gives the new stream time before saying UNREACHABLE and sounding', async () => {
+    shared.state.school = 'heath';
+    live.connect();
+    const first = FakeEventSource.all.at(-1)!;
+    first.emit('open');
+    first.emit('heartbeat');
+    // Healthy for a minute: a heartbeat every 5 s.
+    for (let i = 0; i < 12; i++) {
+      await vi.advanceTimersByTimeAsync(5_000);
+      first.emit('heartbeat');
+    }
+    expect(ids.has('board-unreachable')).toBe(false);
+    expect(ids.get('live')!.textContent).toBe('Live');
+
+    // The computer sleeps an hour (no timer runs, no event arrives), then wakes.
+    vi.setSystemTime(Date.now() + 3_600_000);
+    await vi.advanceTimersByTimeAsync(2_000); // the watchdog's next tick: reconnects
+    const second = FakeEventSource.all.at(-1)!;
+    expect(second).not.toBe(first);
+    await vi.advanceTimersByTimeAsync(500); // the new stream has not answered yet (half a second)
+
+    // Expected: no banner and no alarm sound yet — the server is up and the board reconnecting.
+    expect({ banner: ids.has('board-unreachable'), sounding: sound.unreachable === true }).toEqual({
+      banner: false,
+      sounding: false,
+    });
+  });
+});
