@@ -25,14 +25,16 @@ export class TriggerEvaluator implements EvaluationCaches {
   evaluatePupil(p: PupilAttendance, rules: readonly RuleInPack[], ctx: EvaluationContext): Finding[] {
     const todayIndex = p.calendar.indexOnOrBefore(ctx.today);
     const keys = this.ruleKeysOf(rules);
-    // A pupil who has left the roll for a known destination is that school's now: only the leaving
-    // itself is judged here (a CME check). One gone where nobody knows is still judged on everything.
+    // A pupil who has left the roll for a known destination is that school's now: the school's own
+    // rules (its visits and calls) judge only the leaving itself (a CME check); the law's duties for
+    // what happened while on this roll (the 10-day return, the N deadline) still stand. One gone
+    // where nobody knows is still judged on everything.
     const gone = p.leaving?.destination && p.leaving.on <= ctx.today ? p.leaving : null;
-    return rules.map(({ rule }, i) => {
+    return rules.map(({ rule, packId }, i) => {
       // The registry pairs each kind with its evaluator; `rule.kind` picks the matching one.
       const kind = RULE_KINDS[rule.kind] as unknown as RuleKindEvaluator<RuleKind>;
       const r =
-        gone && rule.kind !== 'left-roll'
+        gone && rule.kind !== 'left-roll' && packId !== 'statutory'
           ? {
               fired: false,
               evidence: {},

@@ -58,6 +58,7 @@ function windowUncovered(p: PupilAttendance, from: string, first: number, todayI
   const prior = first > 0 ? days[first - 1] : undefined;
   if (start > addDays(from, 7) && (prior === undefined || start > addDays(prior, LONGEST_HOLIDAY_DAYS)))
     return `the school calendar does not know the school days at its start (its first is ${start})`;
-  for (let d = first; d < first + 5 && d <= todayIndex; d++) if (!p.unmarked(d)) return null;
+  // A session that counts (`hasMark`): not a closure or a not-possible code such as Z (not yet on roll).
+  for (let d = first; d < first + 5 && d <= todayIndex; d++) if (p.hasMark(d)) return null;
   return `no mark in its first school week (from ${start}): the pupil's register begins later`;
 }

@@ -1,3 +1,4 @@
+import { addDays } from '../../attendance/dates.ts';
 import {
   type DayEvidence,
   dayEvidence,
@@ -55,6 +56,9 @@ function absenceRun(
   return { start, end, days };
 }
 
+/** How far before the academic year a run that ends in it is counted back (the summer holiday and a week). */
+const SUMMER_LOOKBACK_DAYS = 70;
+
 /** School days in a row with no mark at all that a run passes over (a week); more end it. */
 const MAX_UNMARKED_DAYS = 5;
 
@@ -71,8 +75,9 @@ function latestEndedRun(
   todayIndex: number,
   min: number,
   mode: NotExpectedDays,
+  earliest: number,
 ): { start: number; end: number; days: number } | null {
-  const from = first > 0 ? (absenceRun(p, set, first - 1, mode)?.start ?? first) : 0;
+  const from = Math.max(earliest, first > 0 ? (absenceRun(p, set, first - 1, mode)?.start ?? first) : 0);
   let found: { start: number; end: number; days: number } | null = null;
   let run: { start: number; end: number; days: number } | null = null;
   let gap = 0;
@@ -168,6 +173,9 @@ export function consecutiveAbsence(
           todayIndex,
           rule.days,
           mode,
+          // Counted back no further than the summer term's last weeks: a calendar that does not know
+          // last year's spring and summer would otherwise join December's days to September's.
+          ev.firstIndexFrom(p.calendar, addDays(ev.windowStart(ctx, 'academic-year'), -SUMMER_LOOKBACK_DAYS)),
         )
       : null;
   const run = ended ?? current;
