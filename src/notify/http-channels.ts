@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CheckResult } from '../core/checks.ts';
-import { failureOf, failureWords, unreachable } from '../core/outbound-http.ts';
+import { failureOf, failureWords, textWithin, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
@@ -305,9 +305,17 @@ export class ChatWebhookChannel implements Channel {
       },
       this.kind,
     );
-    const text = await res.text().catch(() => '');
-    const failed = this.kind === 'teams' ? teamsDeliveryFailure(text) : undefined;
-    if (failed) throw failed;
+    if (this.kind === 'teams') {
+      // Read to a bound (a Teams answer is a word or a sentence): one without end is no known post.
+      const text = await textWithin(res, 64 * 1024).catch(() => '');
+      if (text === null)
+        throw doorstepError(
+          'CHANNEL_UNAVAILABLE',
+          'teams: the webhook answered 200 with more than 64 KB: no known post',
+        );
+      const failed = teamsDeliveryFailure(text);
+      if (failed) throw failed;
+    } else await res.body?.cancel();
     return { receipt: `${this.kind} posted` };
   }
 }

@@ -86,8 +86,10 @@ export async function visitsAwaitingOutcome(db: Queryable, schoolId: string, bef
 }
 
 /**
- * The family's text about a visit on its day (`day`: the visit's planned date, which the text names)
- * that is on its way or sent, if any — whatever was recorded about telling the family since.
+ * The family's latest text about a visit that is on its way or sent, if it is about `day` (the
+ * visit's planned date, which the text names) — whatever was recorded about telling the family since.
+ * A latest text about another day (the visit moved away and back) is none: the family were last told
+ * of that other day.
  */
 export async function familyTextOfDay(
   db: Queryable,
@@ -95,13 +97,13 @@ export async function familyTextOfDay(
   day: string,
 ): Promise<{ status: 'pending' | 'sent'; createdAt: Date } | undefined> {
   const { rows } = await db.query<{ status: 'pending' | 'sent'; created_at: Date }>(
-    `SELECT status, created_at FROM notices
-      WHERE visit_id = $1 AND kind = 'family' AND status <> 'failed' AND left(notice_key, $3) = $2
+    `SELECT status, created_at, left(notice_key, $3) = $2 AS same_day FROM notices
+      WHERE visit_id = $1 AND kind = 'family' AND status <> 'failed'
       ORDER BY id DESC LIMIT 1`,
     [visitId, `${day}:`, day.length + 1],
   );
-  const r = rows[0];
-  return r ? { status: r.status, createdAt: r.created_at } : undefined;
+  const r = rows[0] as { status: 'pending' | 'sent'; created_at: Date; same_day: boolean } | undefined;
+  return r?.same_day ? { status: r.status, createdAt: r.created_at } : undefined;
 }
 
 export async function noticeById(db: Queryable, id: string): Promise<NoticeRow | undefined> {

@@ -45,6 +45,15 @@ function startArbor(): Promise<string> {
           .end(JSON.stringify({ pastoralNote: { entityType: 'PastoralNote', id: 700 + arborNotes.length } }));
         return;
       }
+      // The student's notes, as the published client queries them: read before each write.
+      if (req.method === 'GET' && req.url?.startsWith('/arbor/rest-v2/PastoralNotes?')) {
+        const student = new URL(req.url, 'http://x').searchParams.get('filters.student.equals');
+        const pastoralNotes = arborNotes
+          .map((n, i) => ({ id: 701 + i, ...(n.request?.pastoralNote ?? {}) }))
+          .filter((n) => (n as { student?: { href?: string } }).student?.href === student);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pastoralNotes }));
+        return;
+      }
       res.writeHead(404).end();
     });
   });

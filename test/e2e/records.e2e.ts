@@ -55,6 +55,16 @@ function startFakes(): Promise<string> {
           .end(JSON.stringify({ pastoralNote: { entityType: 'PastoralNote', id: 500 + arborNotes.length } }));
         return;
       }
+      // The student's notes, as the published client queries them (`GET /rest-v2/PastoralNotes` with
+      // `filters.student.equals`): read before each write, so a retry finds the note it made.
+      if (req.method === 'GET' && req.url?.startsWith('/arbor/rest-v2/PastoralNotes?')) {
+        const student = new URL(req.url, 'http://x').searchParams.get('filters.student.equals');
+        const pastoralNotes = arborNotes
+          .map((n, i) => ({ id: 501 + i, ...(n.body.request?.pastoralNote ?? {}) }))
+          .filter((n) => (n as { student?: { href?: string } }).student?.href === student);
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ pastoralNotes }));
+        return;
+      }
       if (req.method === 'POST' && req.url === '/teams') {
         dslChannel.push(JSON.parse(body));
         res.writeHead(200).end('1');

@@ -144,16 +144,17 @@ export function daySaid(at) {
  */
 export function foldTold(notifications) {
   const lines = [];
-  const byKey = new Map();
+  // Per target, its latest line: a message folds into it only while the outcome stays the same, so
+  // failed, delivered, failed is three lines — the last one said is the latest outcome.
+  const latest = new Map();
   for (const n of notifications ?? []) {
-    const key = `${n.target}\n${n.deliveryText}\n${n.delivery}`;
-    const line = byKey.get(key);
-    if (line) {
+    const line = latest.get(n.target);
+    if (line && line.delivery === n.delivery && line.deliveryText === n.deliveryText) {
       line.count++;
       line.lastAt = n.at;
     } else {
       const fresh = { ...n, firstAt: n.at, lastAt: n.at, count: 1 };
-      byKey.set(key, fresh);
+      latest.set(n.target, fresh);
       lines.push(fresh);
     }
   }
