@@ -6,12 +6,8 @@ import type { Notification } from '../../src/notify/channel.ts';
 import { ChatWebhookChannel } from '../../src/notify/http-channels.ts';
 
 /**
- * The change (a Teams webhook's 200 'delivery failed' is no delivery) against 75ecd63 ("every
- * outbound answer Doorstep reads whole goes through [textWithin]: a service (or something posing as
- * one) answering without end never fills the process's memory"). ChatWebhookChannel.send now reads
- * the whole 200 answer with `res.text()` — before, it did not read it at all — with no bound: an
- * answer of 48 MB (or one without end, for the 10 s of the request's timeout) is read into memory
- * just to look at its first 200 characters.
+ * A Teams webhook's answer is read to a bound (src/core/outbound-http.ts textWithin): an answer
+ * without end is never read whole.
  */
 const n: Notification = {
   id: '42',

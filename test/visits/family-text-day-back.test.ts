@@ -18,11 +18,8 @@ import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
 
 /**
- * The change (family text once a day, read from the notices): a visit moved Mon → Tue → Mon.
- * The family's latest text names Tuesday; the visit is on Monday again. Before the change the date
- * move cleared `familyNotice` and the family was texted anew; now the Monday text sent days ago is
- * found by `familyTextOfDay` and the new text is refused — while sentBy: staff is refused too (the
- * school has SMS), so the family cannot be texted the right day at all.
+ * A visit moved Mon → Tue → Mon: the family's latest text names Tuesday, so Monday is texted again
+ * (the once-a-day rule reads the latest text, not any text of the day).
  */
 const schema = uniqueName('rvfam');
 const prefix = uniqueName('rvfam');

@@ -550,3 +550,67 @@ describe('statutory duties across the summer holiday', () => {
     );
   });
 });
+
+describe('a leaver with a known destination and the statutory returns', () => {
+  it('10 school days of O while on roll, then left for Other Academy: the LA return stays raised', () => {
+    const marks: Record<string, string> = {};
+    for (const d of calendar.between('2025-11-03', '2025-11-18')) marks[d] = 'O'; // 10 school days (INSET 14th)
+    const p = pupil(marks, { to: '2025-11-20' }); // back on 19th and 20th
+    const RETURN = 'statutory:continuous-unauthorised-10 → la-notification by attendance-officer';
+    expect(fired(p, ['statutory'], '2025-11-20')).toContain(RETURN);
+    expect(fired(p, ['statutory'], '2025-11-24')).toContain(RETURN); // control: still raised, not leaving
+    // Leaves on Friday 21st for a known school; the nightly of Monday 24th.
+    p.leaving = { on: '2025-11-21', destination: 'Other Academy' };
+    expect(fired(p, ['statutory'], '2025-11-24')).toContain(RETURN);
+  });
+});
+
+describe('an ended run across terms the calendar does not know', () => {
+  it('5 days O in December 2024 + 5 days O in September 2025 (nine months apart) are no 10-day continuous absence', () => {
+    const marks: Record<string, string> = {};
+    for (const d of calendar.between('2024-12-16', '2024-12-20')) marks[d] = 'O';
+    for (const d of calendar.between('2025-09-03', '2025-09-09')) marks[d] = 'O';
+    const p = pupil(marks, { from: '2024-12-16', to: '2025-09-19' }); // present since 10 September
+    const [f] = evaluatePupil(p, rulesOf('statutory'), { today: '2025-09-19', explain: true }).filter(
+      (x) => x.ruleKey === 'statutory:continuous-unauthorised-10',
+    );
+    expect(f!.fired, f!.explanation).toBe(false);
+  });
+});
+
+const DEC_5 = '2025-12-05'; // a three-month window from 2025-09-06
+
+function joinedInNovember(withZ: boolean) {
+  const marks: Record<string, string | [string, string]> = {};
+  // Not on roll until Monday 3 November: Z on every session before (or no mark at all).
+  const p = pupil(
+    {
+      ...marks,
+      '2025-11-05': 'O',
+      '2025-11-12': 'O',
+      '2025-11-19': 'O',
+      '2025-11-26': 'O',
+      '2025-12-03': 'O',
+    },
+    { from: '2025-11-03', to: DEC_5 },
+  );
+  if (withZ)
+    for (const d of ['2025-09-03', '2025-09-04', '2025-09-05', '2025-09-08', '2025-09-09', '2025-09-10']) {
+      p.set(d, 'AM', 'Z');
+      p.set(d, 'PM', 'Z');
+    }
+  return p;
+}
+
+describe('wholeWindow and a register that says "not on roll"', () => {
+  it('a pupil on roll since 3 November is not judged over three months, with or without Z before', () => {
+    const judged = (p: ReturnType<typeof pupil>) =>
+      evaluatePupil(p, rulesOf('thames-view'), { today: DEC_5, explain: true }).find(
+        (f) => f.ruleKey === 'thames-view:below-90-three-months',
+      )!;
+    const noMarks = judged(joinedInNovember(false));
+    expect(noMarks.fired).toBe(false); // as the commit intends: "the pupil's register begins later"
+    const withZ = judged(joinedInNovember(true));
+    expect(withZ.fired, withZ.explanation).toBe(false);
+  });
+});

@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 /**
- * The change (an alarm card's 'Told' list folds the same message to the same people with
- * the same outcome into one line). `foldTold` folds by (target, text, outcome) across the whole
- * list, not runs of neighbours: a target whose outcome alternates (failed, then delivered, then
- * failed again) is shown as "failed (2 times)" first and "delivered" last — the card's last word
- * on that target says the leader was reached, while the latest try (08:21) failed.
+ * An alarm card's folded Told lines keep the order of outcomes per target: failed, delivered, failed
+ * again is three lines, the last the latest.
  */
 interface Line {
   target: string;
