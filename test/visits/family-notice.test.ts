@@ -110,6 +110,33 @@ async function authorisedVisit(school: string): Promise<string> {
 }
 
 describe('telling the family (King’s: required, with exemptions)', () => {
+  it('a visit moved Mon → Tue → Mon is texted about Monday again: the family was last told Tuesday', async () => {
+    const id = await authorisedVisit('gomer');
+    const at = (s: number) => ({ ...deps, now: () => new Date(now.getTime() + s * 1000) });
+    const sent = () =>
+      db.query(
+        `UPDATE notices SET status = 'sent', sent_at = now() WHERE kind = 'family' AND visit_id = $1`,
+        [id],
+      );
+    const texts = async () =>
+      (
+        await db.query<{ text: string }>(
+          `SELECT text FROM notices WHERE kind = 'family' AND visit_id = $1 ORDER BY id`,
+          [id],
+        )
+      ).rows.map((r) => r.text);
+    await tellFamily(at(1), staff, id, { method: 'sms' }); // "home visit on Monday 23 November"
+    await sent();
+    await changeVisitDate(at(2), staff, id, '2026-11-24');
+    await db.query(`UPDATE visits SET status = 'authorised', risk_assessed_at = $2 WHERE id = $1`, [id, now]);
+    await tellFamily(at(3), staff, id, { method: 'sms' }); // "… on Tuesday 24 November"
+    await sent();
+    await changeVisitDate(at(4), staff, id, '2026-11-23');
+    expect((await texts()).at(-1)).toMatch(/Tuesday 24 November/); // what the family last heard
+    await tellFamily(at(5), staff, id, { method: 'sms' });
+    expect((await texts()).at(-1)).toMatch(/Monday 23 November/);
+  });
+
   it('blocks leaving until the family is told, then texts the first contact with a phone through the school’s SMS', async () => {
     const id = await authorisedVisit('gomer');
     const blocked = await refusal(
