@@ -23,6 +23,8 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       agreement_broken: z.string().min(1).default('Attendance'),
       /** King's 2.4: a follow-up action from a visit recorded done. */
       follow_up_done: z.string().min(1).default('Home visit'),
+      /** A trigger's action that is not a visit (a phone call home, a meeting …) recorded done. */
+      trigger_action: z.string().min(1).default('Attendance'),
     })
     .default({
       trigger_note: 'Attendance',
@@ -33,6 +35,7 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
       visit_appointment: 'Home visit',
       agreement_broken: 'Attendance',
       follow_up_done: 'Home visit',
+      trigger_action: 'Attendance',
     });
   const delivery = {
     /** Records per second to this school's host (shared by every Doorstep process). */
@@ -81,6 +84,7 @@ export const ROUTABLE_KINDS = [
   'agreement_broken',
   'follow_up_done',
   'address_flag',
+  'trigger_action',
 ] as const;
 
 /**

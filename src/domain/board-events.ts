@@ -35,6 +35,8 @@ export const BOARD_EVENT_TYPES = [
   /** Thames View 4.2/4.3: an agreement made on a visit was not kept. */
   'visit.agreement-broken',
   'follow-up.done',
+  /** A trigger's action that is not a visit (a phone call, a meeting …) recorded done: it leaves the waiting list. */
+  'trigger.action-done',
   'ingest.disconnected',
   'ingest.restored',
 ] as const;

@@ -10,4 +10,6 @@ export type RecordKind =
   /** Thames View 4.2/4.3: an agreement made on a visit was not kept (a note in the pupil's attendance record). */
   | 'agreement_broken'
   /** King's 2.4: a follow-up action from a visit's outcome recorded done ("logged and monitored on CPOMS"). */
-  | 'follow_up_done';
+  | 'follow_up_done'
+  /** A trigger's action that is not a visit (a phone call home, an attendance meeting …) recorded done. */
+  | 'trigger_action';

@@ -2,7 +2,9 @@ import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalatio
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
+import { ACTION_DONE_TEXT, doneByRecording } from '../domain/triggers/actions.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
+import type { Action } from '../domain/triggers/rules.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
 import { FOB_BATTERY_OF_VISIT, isAlarmVisit } from './alarm-lookups.ts';
@@ -92,6 +94,7 @@ export async function boardState(
     `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.role, t.opened_on, t.evidence, p.forename, p.surname
      FROM trigger_episodes t LEFT JOIN pupils p ON p.school_id = t.school_id AND p.mis_id = t.pupil_mis_id
      WHERE t.school_id = $1 AND t.status = 'open' AND p.hidden_at IS NULL -- leavers past the shown period
+       AND t.action_done_on IS NULL -- a phone call, a meeting … recorded done
        AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
      ORDER BY t.opened_on, t.id LIMIT 100`,
     [schoolId],
@@ -312,6 +315,13 @@ export async function boardState(
       ),
       /** The first day the trigger counted (e.g. of the absence), when it has one. */
       firstDay: firstDayOf(r.evidence as Evidence | null),
+      /**
+       * Its action is done by recording it (a phone call, a meeting, the LA told …), not by a visit:
+       * the board offers "Record it done" beside "Request a visit".
+       */
+      recordable: doneByRecording(String(r.action)),
+      /** The action done, in words (the record's title): "Phone call home made". */
+      doneText: doneByRecording(String(r.action)) ? ACTION_DONE_TEXT[r.action as Action] : null,
     })),
     resolvedToday: resolved.rows.map((r) => ({
       id: String(r.id),

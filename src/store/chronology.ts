@@ -48,6 +48,11 @@ export async function pupilChronology(
             NULL, 'trigger closed: ' || title, NULL
        FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2 AND closed_on IS NOT NULL
      UNION ALL
+     SELECT action_recorded_at, to_char(action_done_on, 'YYYY-MM-DD'), 'trigger', id::text, NULL,
+            'trigger action done: ' || replace(action, '-', ' ') || ' (' || title || ')',
+            jsonb_build_object('doneOn', action_done_on, 'note', action_note)
+       FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2 AND action_done_on IS NOT NULL
+     UNION ALL
      SELECT s.at, NULL, 'visit', v.id::text, v.id::text, s.what, s.detail
        FROM v, LATERAL (VALUES
          (v.requested_at, 'visit requested: ' || v.reason, jsonb_build_object('plannedFor', v.planned_for, 'risk', v.risk_level)),

@@ -104,8 +104,9 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'trigger_episodes',
     what: 'a rule that fired for a pupil, open or closed',
-    personal: 'pupil id, the rule, its explanation and evidence (dates, codes, rates)',
-    why: 'the board lists who needs action; the trigger note goes to CPOMS',
+    personal:
+      'pupil id, the rule, its explanation and evidence (dates, codes, rates); a phone call or meeting recorded done: the day, who recorded it, what was done',
+    why: 'the board lists who needs action; the trigger note and the action done go to CPOMS',
     retention: '`closedTriggerDays` after closing (the note lives on in CPOMS)',
     seenBy: 'office, safeguarding',
   },

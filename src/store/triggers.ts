@@ -219,6 +219,56 @@ export async function episodeForVisit(db: Queryable, schoolId: string, episodeId
   return rows[0];
 }
 
+/** One of the school's episodes, locked for the rest of the transaction; undefined: none. */
+export async function lockEpisode(tx: Queryable, schoolId: string, episodeId: string) {
+  const { rows } = await tx.query<{
+    id: string;
+    pupil_mis_id: string;
+    title: string;
+    action: string;
+    role: string;
+    status: string;
+    opened_on: string;
+    closed_on: string | null;
+    evidence: unknown;
+    action_done_on: string | null;
+  }>(
+    `SELECT id, pupil_mis_id, title, action, role, status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on,
+            to_char(closed_on, 'YYYY-MM-DD') AS closed_on, evidence,
+            to_char(action_done_on, 'YYYY-MM-DD') AS action_done_on
+     FROM trigger_episodes WHERE id = $1 AND school_id = $2 FOR UPDATE`,
+    [episodeId, schoolId],
+  );
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    id: String(r.id),
+    pupilMisId: r.pupil_mis_id,
+    title: r.title,
+    action: r.action,
+    role: r.role,
+    status: r.status,
+    openedOn: r.opened_on,
+    closedOn: r.closed_on,
+    evidence: r.evidence,
+    actionDoneOn: r.action_done_on,
+  };
+}
+
+/** A trigger's (non-visit) action recorded done: the day, who (`user:<id>`), what was done. */
+export async function markEpisodeActionDone(
+  tx: Queryable,
+  id: string,
+  done: { on: string; by: string; note: string; at: Date },
+): Promise<void> {
+  await tx.query(
+    `UPDATE trigger_episodes SET action_done_on = $2, action_done_by = $3, action_note = $4, action_recorded_at = $5,
+            updated_at = now()
+     WHERE id = $1`,
+    [id, done.on, done.by, done.note, done.at],
+  );
+}
+
 export interface EpisodeRow {
   id: string;
   pupilMisId: string;
@@ -231,6 +281,8 @@ export interface EpisodeRow {
   closedOn: string | null;
   explanation: string;
   evidence: unknown;
+  /** The action recorded done (not a visit's: those are the visits'); null: not recorded. */
+  actionDone: { on: string; byName: string | null; note: string } | null;
 }
 
 export async function listEpisodes(
@@ -239,14 +291,14 @@ export async function listEpisodes(
   q: { pupilId?: string; status?: 'open' | 'closed' } = {},
 ) {
   const params: unknown[] = [schoolId];
-  let where = 'school_id = $1';
+  let where = 't.school_id = $1';
   if (q.status) {
     params.push(q.status);
-    where += ` AND status = $${params.length}`;
+    where += ` AND t.status = $${params.length}`;
   }
   if (q.pupilId) {
     params.push(q.pupilId);
-    where += ` AND pupil_mis_id = $${params.length}`;
+    where += ` AND t.pupil_mis_id = $${params.length}`;
   }
   const { rows } = await db.query<{
     id: string;
@@ -260,10 +312,16 @@ export async function listEpisodes(
     closed_on: string | null;
     explanation: string;
     evidence: unknown;
+    action_done_on: string | null;
+    action_note: string | null;
+    done_by_name: string | null;
   }>(
-    `SELECT id, pupil_mis_id, rule_key, title, action, role, status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on,
-            to_char(closed_on, 'YYYY-MM-DD') AS closed_on, explanation, evidence
-     FROM trigger_episodes WHERE ${where} ORDER BY opened_on, pupil_mis_id, rule_key`,
+    `SELECT t.id, t.pupil_mis_id, t.rule_key, t.title, t.action, t.role, t.status,
+            to_char(t.opened_on, 'YYYY-MM-DD') AS opened_on, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on,
+            t.explanation, t.evidence, to_char(t.action_done_on, 'YYYY-MM-DD') AS action_done_on, t.action_note,
+            u.display_name AS done_by_name
+     FROM trigger_episodes t LEFT JOIN users u ON t.action_done_by = 'user:' || u.id
+     WHERE ${where} ORDER BY t.opened_on, t.pupil_mis_id, t.rule_key`,
     params,
   );
   return rows.map(
@@ -279,6 +337,10 @@ export async function listEpisodes(
       closedOn: r.closed_on,
       explanation: r.explanation,
       evidence: r.evidence,
+      actionDone:
+        r.action_done_on === null
+          ? null
+          : { on: r.action_done_on, byName: r.done_by_name, note: r.action_note ?? '' },
     }),
   );
 }

@@ -460,6 +460,23 @@ describe('Doorstep in a browser', () => {
     await office.getByText(/REQUESTED planned for .* · Absent 5 school days in a row/).waitFor();
   });
 
+  it('a phone call home is recorded done from its card: the day and what was said; the card leaves the list', async () => {
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('lime', 'P1', 'e2e:first-day-call', 'First day of absence: call home', 'phone-call', 'attendance-officer', 'open',
+         (now() AT TIME ZONE 'Europe/London')::date, 'absent today', '{}')`,
+    );
+    await office.goto(`${base}/board`);
+    const card = office.locator('li.trigger', { hasText: 'First day of absence: call home' });
+    await card.waitFor({ timeout: 15_000 });
+    await card.getByRole('button', { name: 'Record what was done' }).click();
+    await card.getByLabel(/What was done/).fill('Spoke to mum: a temperature, back tomorrow.');
+    expect(await axe(office)).toEqual([]);
+    await card.getByRole('button', { name: 'Record it done' }).click();
+    await office.getByText('Phone call home made: recorded for Amelia Okonkwo.').waitFor();
+    await until(async () => (await card.count()) === 0, 15_000, 'the recorded trigger to leave the list');
+  });
+
   it('an admin runs a fob drill: a TEST alarm runs the ladder, marked on its card, and resolves as a test', async () => {
     const admin = await signIn(await browser.newContext({ viewport: { width: 1280, height: 900 } }), 'admin');
     await admin.goto(`${base}/board`); // an admin starts on the audit page

@@ -156,6 +156,23 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     explanation: `${v.forename} has N codes`,
     evidence: { name: v.surname },
   });
+  // A phone call home recorded done by the member of staff: what was said is the family's, not theirs.
+  await insert(db, 'trigger_episodes', {
+    school_id: school,
+    pupil_mis_id: id,
+    rule_key: 'heath-lane:first-day-call',
+    title: `First day: ${v.forename}`,
+    action: 'phone-call',
+    role: 'attendance-coordinator',
+    status: 'open',
+    opened_on: '2026-03-09',
+    explanation: 'absent',
+    evidence: {},
+    action_done_on: '2026-03-09',
+    action_done_by: `user:${staff}`,
+    action_note: `Spoke to ${v.parent} on ${v.phone}`,
+    action_recorded_at: NOW,
+  });
   const visit = await insert(db, 'visits', {
     school_id: school,
     pupil_mis_id: id,

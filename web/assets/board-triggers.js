@@ -1,5 +1,5 @@
 import { api, bdi, h, londonToday, say } from './app.js';
-import { msg, state } from './board-shared.js';
+import { act, msg, state } from './board-shared.js';
 
 // Triggers waiting for a visit: the pupil, what fired, the first day it counted (not only the day it
 // was raised), who acts, and a short request form (reason, risk, date) rather than a one-click visit.
@@ -78,6 +78,75 @@ function requestForm(t, who) {
   );
 }
 
+/**
+ * A trigger whose action is not a visit (a phone call home, a meeting, the LA told): what was done and
+ * on which day. The server says which triggers are done this way (`recordable`); recorded, the trigger
+ * leaves this list and its record goes to the school's safeguarding system.
+ */
+function doneForm(t, who) {
+  const note = h('textarea', {
+    id: `trigger-${t.id}-done-note`,
+    name: 'note',
+    rows: 2,
+    required: true,
+    maxlength: 2000,
+  });
+  const on = h('input', {
+    type: 'date',
+    id: `trigger-${t.id}-done-on`,
+    name: 'doneOn',
+    required: true,
+    value: londonToday(),
+    max: londonToday(),
+  });
+  return h(
+    'form',
+    {
+      id: `trigger-${t.id}-done`,
+      class: 'trigger-request',
+      hidden: !opened.has(`done-${t.id}`),
+      onsubmit: (e) => {
+        e.preventDefault();
+        opened.delete(`done-${t.id}`);
+        act(
+          `/api/triggers/${t.id}/action-done`,
+          { school: state.school, note: note.value, doneOn: on.value },
+          () => `${t.doneText}: recorded for ${who}.`,
+        );
+      },
+    },
+    h('h3', {}, `${t.doneText} — `, bdi(who)),
+    h('label', { for: note.id }, 'What was done (who was spoken to, what was agreed)'),
+    note,
+    h('label', { for: on.id }, 'Done on'),
+    on,
+    h('button', { type: 'submit', class: 'primary' }, 'Record it done'),
+  );
+}
+
+/** A button that opens or closes one of a card's forms (kept open when the board re-reads itself). */
+function opener(form, key, label) {
+  const b = h(
+    'button',
+    {
+      type: 'button',
+      'aria-expanded': String(!form.hidden),
+      'aria-controls': form.id,
+      onclick: () => {
+        form.hidden = !form.hidden;
+        b.setAttribute('aria-expanded', String(!form.hidden));
+        if (form.hidden) opened.delete(key);
+        else {
+          opened.add(key);
+          form.querySelector('select, textarea')?.focus();
+        }
+      },
+    },
+    label,
+  );
+  return b;
+}
+
 /** The pupil page: attendance calendar, triggers with their evidence, visits. */
 const pupilUrl = (t) =>
   `/pupils/${encodeURIComponent(t.pupilMisId)}?school=${encodeURIComponent(state.school)}`;
@@ -86,24 +155,7 @@ const pupilUrl = (t) =>
 export function triggerItem(t) {
   const who = t.pupilName ?? t.pupilMisId;
   const form = requestForm(t, who);
-  const toggle = h(
-    'button',
-    {
-      type: 'button',
-      'aria-expanded': String(!form.hidden),
-      'aria-controls': form.id,
-      onclick: () => {
-        form.hidden = !form.hidden;
-        toggle.setAttribute('aria-expanded', String(!form.hidden));
-        if (form.hidden) opened.delete(t.id);
-        else {
-          opened.add(t.id);
-          form.querySelector('select')?.focus();
-        }
-      },
-    },
-    `Request a visit for ${who}`,
-  );
+  const done = t.recordable ? doneForm(t, who) : null;
   return h(
     'li',
     { class: 'trigger', 'data-trigger-id': t.id },
@@ -115,7 +167,9 @@ export function triggerItem(t) {
       t.firstDay ? `First day: ${fmtDay(t.firstDay)} · ` : '',
       `raised ${fmtDay(t.openedOn)} · ${words(t.action)} by ${words(t.role)}`,
     ),
-    toggle,
+    done ? opener(done, `done-${t.id}`, 'Record what was done') : null,
+    opener(form, t.id, `Request a visit for ${who}`),
+    done,
     form,
   );
 }

@@ -13,6 +13,7 @@ import { boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { visitsAwaitingAuthorisation } from '../../store/visit-queries.ts';
+import { ACTION_NOTE_MAX, recordTriggerAction } from '../../triggers/action-done.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { completeFollowUp } from '../../visits/follow-ups.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
@@ -108,6 +109,34 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       const { note } = parseInput(z.strictObject({ note: z.string().max(1000) }), req.body);
       await completeFollowUp(deps, userOf(req), id, note);
       return { ok: true };
+    },
+  );
+
+  /** A trigger's action that is not a visit (a phone call home, a meeting …) recorded done. */
+  app.post<{ Params: { id: string } }>(
+    '/api/triggers/:id/action-done',
+    { config: { access: BOARD_ROLES } },
+    async (req) => {
+      const { id } = parseInput(
+        z.strictObject({ id: z.string().regex(/^\d{1,18}$/, { error: 'expected a trigger id' }) }),
+        req.params,
+      );
+      const body = parseInput(
+        z.strictObject({
+          school: z.string().max(100),
+          note: z.string().max(ACTION_NOTE_MAX, { error: `expected at most ${ACTION_NOTE_MAX} characters` }),
+          doneOn: z.string().max(10).optional(),
+        }),
+        req.body,
+      );
+      const school = schoolParam(deps, req, body.school);
+      const r = await recordTriggerAction(deps, userOf(req), {
+        schoolId: school.id,
+        episodeId: id,
+        note: body.note,
+        doneOn: body.doneOn || undefined,
+      });
+      return { ok: true, already: r.already };
     },
   );
 

@@ -1,6 +1,8 @@
 import { CODES } from '../../domain/attendance/codes.ts';
 import { CATEGORY_WORDS, type PupilYear, type YearDay } from '../../domain/attendance/pupil-year.ts';
+import { ACTION_DONE_TEXT } from '../../domain/triggers/actions.ts';
 import type { Evidence } from '../../domain/triggers/finding.ts';
+import type { Action } from '../../domain/triggers/rules.ts';
 import type { PupilVisit } from '../../store/pupil-page.ts';
 import type { EpisodeRow } from '../../store/triggers.ts';
 import { shortDay, trendSvg, trendTable } from './attendance-chart.ts';
@@ -118,7 +120,15 @@ function episodeHtml(e: PupilPageModel['episodes'][number]): string {
     .join('');
   return `<li class="episode ${e.status}" id="trigger-${personalText(e.id)}"><strong>${personalText(e.title)}</strong> <span class="badge">${e.status === 'open' ? 'OPEN' : 'CLOSED'}</span>
 <p>${when}${e.firstDay ? ` · first day counted ${longDay(e.firstDay)}` : ''} · ${personalText(words(e.action))} by ${personalText(words(e.role))}</p>
-<p>${personalText(e.explanation)}</p>${lines ? `<details><summary>Evidence</summary><ul>${lines}</ul></details>` : ''}</li>`;
+<p>${personalText(e.explanation)}</p>${actionDoneHtml(e)}${lines ? `<details><summary>Evidence</summary><ul>${lines}</ul></details>` : ''}</li>`;
+}
+
+/** The trigger's action recorded done (a phone call, a meeting …): the day, by whom, what was done. */
+function actionDoneHtml(e: PupilPageModel['episodes'][number]): string {
+  const d = e.actionDone;
+  if (!d) return '';
+  const what = ACTION_DONE_TEXT[e.action as Action] ?? words(e.action);
+  return `<p class="action-done"><strong>${personalText(what)}</strong> on ${longDay(d.on)}${d.byName ? `, recorded by ${personalText(d.byName)}` : ''}: ${personalText(d.note)}</p>`;
 }
 
 function outcomeWords(v: PupilVisit): string {

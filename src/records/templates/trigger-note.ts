@@ -1,16 +1,5 @@
+import { ACTION_TEXT } from '../../domain/triggers/actions.ts';
 import type { Finding } from '../../domain/triggers/finding.ts';
-
-const ACTION_TEXT: Record<string, string> = {
-  'phone-call': 'a phone call home',
-  'home-visit': 'a home visit',
-  'la-notification': 'a notification to the local authority',
-  'follow-up-visit': 'a follow-up visit',
-  'removal-from-roll-review':
-    'a review of whether the conditions for removal from roll are met (Doorstep never decides removal)',
-  'attendance-meeting': 'an attendance meeting with the family',
-  'missing-education-check':
-    'a children-missing-education check: confirm the pupil is on roll at their destination, and tell the local authority if it is not known',
-};
 
 /**
  * The trigger note for the safeguarding team: plain and factual — the rule, the evidence, the
@@ -43,9 +32,6 @@ export function renderTriggerNote(f: Finding, pupil: { misId: string; upn: strin
     lines.push('', `Left the roll on ${e.leftOn}. Destination: ${e.destination ?? 'not given by the MIS'}.`);
   }
   if (e.lastYear?.length) lines.push(`Absent a year earlier in the same weeks: ${e.lastYear.join(', ')}.`);
-  lines.push(
-    '',
-    `Recommended action: ${ACTION_TEXT[f.action] ?? f.action}, by the ${f.role.replace(/-/g, ' ')}.`,
-  );
+  lines.push('', `Recommended action: ${ACTION_TEXT[f.action]}, by the ${f.role.replace(/-/g, ' ')}.`);
   return { title: `${f.title} — pupil ${pupil.misId}`, body: lines.join('\n') };
 }
