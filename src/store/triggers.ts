@@ -210,13 +210,47 @@ export async function closeEpisode(
   });
 }
 
-/** The pupil and title of one of the school's trigger episodes (a visit asked for from it); undefined: none. */
+/**
+ * One of the school's trigger episodes a visit is asked for from, locked for the rest of the
+ * transaction (two people asking at once: the second sees the first's visit); undefined: none. With
+ * the visit already asked for from it (not cancelled), if any.
+ */
 export async function episodeForVisit(db: Queryable, schoolId: string, episodeId: string) {
-  const { rows } = await db.query<{ pupil_mis_id: string; title: string }>(
-    'SELECT pupil_mis_id, title FROM trigger_episodes WHERE id = $1 AND school_id = $2',
+  const { rows } = await db.query<{
+    pupil_mis_id: string;
+    title: string;
+    action: string;
+    status: string;
+    closed_on: string | null;
+    visit_id: string | null;
+  }>(
+    `SELECT t.pupil_mis_id, t.title, t.action, t.status, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on,
+            (SELECT v.id::text FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled'
+              ORDER BY v.id LIMIT 1) AS visit_id
+     FROM trigger_episodes t WHERE t.id = $1 AND t.school_id = $2 FOR UPDATE`,
     [episodeId, schoolId],
   );
   return rows[0];
+}
+
+/**
+ * The pupil's oldest open trigger whose action is a visit (`actions`) and that has no visit yet
+ * (none, or only cancelled ones), locked: a visit asked for by hand for this pupil is its visit.
+ */
+export async function openVisitTriggerOf(
+  tx: Queryable,
+  schoolId: string,
+  pupilMisId: string,
+  actions: readonly string[],
+): Promise<string | undefined> {
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT t.id FROM trigger_episodes t
+     WHERE t.school_id = $1 AND t.pupil_mis_id = $2 AND t.status = 'open' AND t.action = ANY($3::text[])
+       AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
+     ORDER BY t.opened_on, t.id LIMIT 1 FOR UPDATE OF t`,
+    [schoolId, pupilMisId, [...actions]],
+  );
+  return rows[0] ? String(rows[0].id) : undefined;
 }
 
 /** One of the school's episodes, locked for the rest of the transaction; undefined: none. */

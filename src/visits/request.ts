@@ -1,4 +1,5 @@
 import { londonDate } from '../domain/attendance/dates.ts';
+import { VISIT_ACTIONS } from '../domain/triggers/actions.ts';
 import { londonInstant } from '../domain/visits/appointment.ts';
 import { decide } from '../domain/visits/lifecycle.ts';
 import { plannedDayProblem } from '../domain/visits/planned-day.ts';
@@ -11,7 +12,7 @@ import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import { pupilHomeAddress } from '../store/pupils.ts';
-import { episodeForVisit } from '../store/triggers.ts';
+import { episodeForVisit, openVisitTriggerOf } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { authoriseListed, insertVisit, markAuthorised, setRiskAssessment } from '../store/visit-changes.ts';
 import {
@@ -52,13 +53,33 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
   const { id, recorded, notices } = await change(deps, async (tx, events) => {
     let pupil = r.pupilMisId;
     let reason = r.reason?.trim();
+    let trigger = r.triggerEpisodeId ?? null;
     if (r.triggerEpisodeId) {
       const episode = await episodeForVisit(tx, r.schoolId, r.triggerEpisodeId);
       if (!episode) throw doorstepError('NOT_FOUND', `no trigger ${r.triggerEpisodeId} at ${r.schoolId}`);
+      if (r.pupilMisId && r.pupilMisId !== episode.pupil_mis_id)
+        throw doorstepError(
+          'BAD_REQUEST',
+          `pupilMisId: trigger ${r.triggerEpisodeId} is about another pupil (give one or the other)`,
+        );
+      // Two people asking from the same card: the second is sent to the first's visit, not a second one.
+      if (episode.visit_id)
+        throw doorstepError(
+          'CONFLICT',
+          `visit ${episode.visit_id} was already asked for from this trigger: open it (or cancel it first)`,
+        );
+      if (episode.status !== 'open')
+        throw doorstepError(
+          'CONFLICT',
+          `this trigger closed on ${episode.closed_on}: its condition ended (the pupil is back, say); ask for a visit by hand if one is still needed`,
+        );
       pupil = episode.pupil_mis_id;
       reason ||= episode.title;
     }
     if (!pupil) throw doorstepError('BAD_REQUEST', 'pupilMisId: expected the pupil (or a triggerEpisodeId)');
+    // Asked for by hand for a pupil with an open trigger for a visit that has none: that trigger's
+    // visit (it leaves the board's waiting list; nobody asks for a second visit from its card).
+    trigger ??= (await openVisitTriggerOf(tx, r.schoolId, pupil, VISIT_ACTIONS)) ?? null;
     if (!reason) throw doorstepError('BAD_REQUEST', 'reason: expected why the visit is needed');
     const home = await pupilHomeAddress(tx, r.schoolId, pupil);
     if (!home) throw doorstepError('NOT_FOUND', `pupilMisId: no pupil "${pupil}" at ${r.schoolId}`);
@@ -86,7 +107,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     const id = await insertVisit(tx, {
       schoolId: r.schoolId,
       pupilMisId: pupil,
-      triggerEpisodeId: r.triggerEpisodeId ?? null,
+      triggerEpisodeId: trigger,
       reason,
       address,
       plannedFor,
@@ -115,7 +136,7 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     await audit(tx, user, 'visit.requested', v, null, {
       status: 'requested',
       pupil,
-      trigger: r.triggerEpisodeId ?? null,
+      trigger,
       plannedFor: v.plannedFor,
       riskLevel: v.riskLevel,
       appointmentAt: v.appointmentAt?.toISOString() ?? null,

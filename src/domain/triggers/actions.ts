@@ -30,8 +30,9 @@ export const ACTION_DONE_TEXT: Record<Action, string> = {
   'missing-education-check': 'Missing-education check done',
 };
 
-/** Actions done by a visit: asked for from the trigger, never recorded done by hand. */
-const BY_VISIT: ReadonlySet<string> = new Set<Action>(['home-visit', 'follow-up-visit']);
+/** Actions done by a visit: asked for from the trigger (or by hand for its pupil), never recorded done by hand. */
+export const VISIT_ACTIONS: readonly Action[] = ['home-visit', 'follow-up-visit'];
+const BY_VISIT: ReadonlySet<string> = new Set<string>(VISIT_ACTIONS);
 
 /** Whether a trigger's action is done by recording it (not by a visit). Unknown actions: by a visit (never hidden by a note). */
 export function doneByRecording(action: string): action is Action {

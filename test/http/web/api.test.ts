@@ -538,6 +538,74 @@ describe('triggers on the board', () => {
   });
 });
 
+describe('a visit and the trigger it answers', () => {
+  const trigger = async (pupil: string, action: string, openedOn: string) => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('alpha', $1, $2, $3, $2, 'attendance-coordinator', 'open', $4, 'x', '{}') RETURNING id`,
+      [pupil, action, `${action} for ${pupil}`, openedOn],
+    );
+    return String(rows[0]!.id);
+  };
+  const address = JSON.stringify({ line1: '4 High St', postcode: 'LS1 1AA' });
+
+  it('a visit asked for by hand for a pupil with an open visit trigger is that trigger’s visit (the oldest; never a phone call’s)', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'H1', 'Hal', 'Ng', $1)`,
+      [address],
+    );
+    const phone = await trigger('H1', 'phone-call', '2026-11-16');
+    const later = await trigger('H1', 'follow-up-visit', '2026-11-20');
+    const first = await trigger('H1', 'home-visit', '2026-11-18');
+    const made = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'H1',
+      reason: 'welfare check',
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const { rows } = await db.query<{ trigger_episode_id: string }>(
+      'SELECT trigger_episode_id::text FROM visits WHERE id = $1',
+      [made.json().id],
+    );
+    expect(rows[0]!.trigger_episode_id).toBe(first);
+    const waiting = (await call('office', 'GET', '/api/board?school=alpha'))
+      .json()
+      .triggers.map((t: { id: string }) => t.id);
+    expect(waiting).toEqual(expect.arrayContaining([phone, later]));
+    expect(waiting).not.toContain(first);
+  });
+
+  it('asking again from a card that has its visit, from a closed trigger, or naming another pupil: said, and no second visit', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'H2', 'Ivy', 'Ng', $1), ('alpha', 'H3', 'Jo', 'Ng', $1)`,
+      [address],
+    );
+    const t = await trigger('H2', 'home-visit', '2026-11-18');
+    const one = await call('office', 'POST', '/api/visits', { school: 'alpha', triggerEpisodeId: t });
+    expect(one.statusCode).toBe(201);
+    const two = await call('office', 'POST', '/api/visits', { school: 'alpha', triggerEpisodeId: t });
+    expect(two.statusCode).toBe(409);
+    expect(two.json().message).toBe(
+      `visit ${one.json().id} was already asked for from this trigger: open it (or cancel it first)`,
+    );
+    const other = await call('office', 'POST', '/api/visits', {
+      school: 'alpha',
+      triggerEpisodeId: t,
+      pupilMisId: 'H3',
+    });
+    expect(other.statusCode).toBe(400);
+    const closed = await trigger('H3', 'home-visit', '2026-11-18');
+    await db.query(`UPDATE trigger_episodes SET status = 'closed', closed_on = '2026-11-20' WHERE id = $1`, [
+      closed,
+    ]);
+    const late = await call('office', 'POST', '/api/visits', { school: 'alpha', triggerEpisodeId: closed });
+    expect(late.statusCode).toBe(409);
+    expect(late.json().message).toMatch(/^this trigger closed on 2026-11-20/);
+    const { rows } = await db.query(`SELECT 1 FROM visits WHERE pupil_mis_id IN ('H2', 'H3')`);
+    expect(rows).toHaveLength(1);
+  });
+});
+
 describe('accounts (admin)', () => {
   it('creates an account that can sign in, names a bad field, refuses a taken name, and disabling ends its sessions', async () => {
     const body = {
