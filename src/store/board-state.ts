@@ -1,6 +1,7 @@
 import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
+import { arrivedLate } from '../domain/fob/arrived-late.ts';
 import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
 import { ACTION_DONE_TEXT, doneByRecording } from '../domain/triggers/actions.ts';
 import { type Evidence, firstDayOf } from '../domain/triggers/finding.ts';
@@ -44,7 +45,7 @@ export async function boardState(
 ) {
   const alarms = await db.query<Record<string, unknown>>(
     `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
-            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent,
+            a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent, e.received_at,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
             v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
@@ -184,6 +185,15 @@ export async function boardState(
         test: r.test === true,
         status: r.status as string,
         raisedAt: new Date(r.raised_at as string).toISOString(),
+        /**
+         * When it reached Doorstep, if a minute or more after the press it is raised at (a fob out of
+         * signal that sent it later): the card says the office heard of it late. Null otherwise.
+         */
+        arrivedAt:
+          arrivedLate(
+            new Date(r.raised_at as string),
+            r.received_at ? new Date(r.received_at as string) : null,
+          )?.toISOString() ?? null,
         deviceId: r.device_id,
         staffId: r.staff_id,
         staffName: r.staff_name ?? null,

@@ -98,6 +98,16 @@ export function alarmCard(a) {
         h('span', { class: 'since', 'data-since': a.raisedAt }, since(a.raisedAt)),
         ')',
       ),
+      a.arrivedAt
+        ? [
+            h('dt', {}, 'Reached Doorstep'),
+            h(
+              'dd',
+              { class: 'arrived-late' },
+              `${fmtTime(a.arrivedAt)} — ${Math.round((Date.parse(a.arrivedAt) - Date.parse(a.raisedAt)) / 60_000)} min after it was pressed (the fob sent it late: out of signal?)`,
+            ),
+          ]
+        : null,
       a.deviceId ? [h('dt', {}, 'Device'), h('dd', {}, a.deviceId, batteryText(a))] : null,
       a.trustIssue
         ? [h('dt', {}, 'Not verified'), h('dd', { class: 'trust-issue' }, `${a.trustIssue} — treat as real`)]

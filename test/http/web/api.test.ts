@@ -145,6 +145,34 @@ describe('the board API', () => {
     expect(rows.map((x) => x.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved']);
   });
 
+  it('a fob that sent its SOS late (out of signal): the card says when it reached Doorstep, after the press', async () => {
+    const at = (msAgo: number) => new Date(Date.now() - msAgo).toISOString();
+    const raise = async (id: string, occurredAt: string) => {
+      const r = await ingestFobEvent(
+        { db, producer, publisher: conn, prefix },
+        config.schools[0]!,
+        fobEvent(id, { deviceId: 'PS-0003', occurredAt }),
+        { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+      );
+      return (r as { alarmId: string }).alarmId;
+    };
+    const late = await raise('api-late', at(7 * 60_000));
+    const prompt = await raise('api-prompt', at(5_000));
+    // A clock reset to 1970: raised at its arrival (src/domain/fob/trust.ts), so not "late".
+    const wrongClock = await raise('api-1970', '1970-01-01T00:00:05Z');
+    const board = (await call('office', 'GET', '/api/board?school=alpha')).json();
+    const card = (id: string) => board.alarms.find((a: { id: string }) => a.id === id);
+    expect(Date.parse(card(late).arrivedAt) - Date.parse(card(late).raisedAt)).toBeGreaterThanOrEqual(
+      7 * 60_000,
+    );
+    expect(card(prompt).arrivedAt).toBeNull();
+    expect(card(wrongClock).arrivedAt).toBeNull();
+    for (const id of [late, prompt, wrongClock])
+      await call('office', 'POST', `/api/alarms/${id}/acknowledge`, {});
+    for (const id of [late, prompt, wrongClock])
+      await call('office', 'POST', `/api/alarms/${id}/resolve`, { reason: 'false_alarm' });
+  });
+
   it('the person an alarm is about (an office account wearing the fob) may neither take nor close it, and is not offered to', async () => {
     const both = await addUser(db, 'office-wearer', ['office', 'visiting-staff'], { staffId: 'st-2' });
     const s = await sessionFor(db, both);
