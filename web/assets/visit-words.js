@@ -12,25 +12,59 @@ const dateOf = (d) => new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Londo
 /** How far ahead a return may be set (the server's `MAX_RETURN_AHEAD_MINUTES`, which decides). */
 export const MAX_AHEAD_MINUTES = 240;
 
+/** The London date `days` after `iso` (YYYY-MM-DD), by the calendar. */
+const dayAfter = (iso, days) => {
+  const [y, m, d] = iso.split('-').map(Number);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+};
+
+/**
+ * Every instant at which the London clock reads `hh:mm` on the London date `iso`: one on most days,
+ * none in the hour the clocks skip (March), two in the hour they repeat (October). Counted from the
+ * clock, never as minutes added to now: across a clock change those are an hour out.
+ */
+function londonInstants(iso, hh, mm) {
+  const [y, m, d] = iso.split('-').map(Number);
+  const wall = Date.UTC(y, m - 1, d, hh, mm);
+  const label = `${String(hh).padStart(2, '0')}:${String(mm).padStart(2, '0')}`;
+  const out = [];
+  // London is UTC+1 (summer time) or UTC+0: the wall time minus each offset, kept when it reads back.
+  for (const offsetMinutes of [60, 0]) {
+    const at = new Date(wall - offsetMinutes * 60_000);
+    if (dateOf(at) === iso && clock.format(at) === label) out.push(at);
+  }
+  return out;
+}
+
+/** The instants of `hhmm` (London) on the London dates from `from` to `to` days around `now`'s. */
+function occurrences(hhmm, now, from, to) {
+  const m = /^(\d{2}):(\d{2})$/.exec(hhmm ?? '');
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) return null;
+  const today = dateOf(now);
+  const all = [];
+  for (let k = from; k <= to; k++)
+    all.push(...londonInstants(dayAfter(today, k), Number(m[1]), Number(m[2])));
+  return all.sort((a, b) => a - b);
+}
+
 /**
  * The instant of `hhmm` (HH:MM from a time input, London time) at its next occurrence after `now`,
  * as `{ at }`; `{ error }` when no time was chosen, or that occurrence is now or more than
- * `MAX_AHEAD_MINUTES` ahead (a time just passed is not rolled over to tomorrow).
+ * `MAX_AHEAD_MINUTES` ahead (a time just passed is not rolled over to tomorrow). Across a clock
+ * change the time is the clock's: 03:00 picked at 00:30 on the night the clocks go forward is 03:00
+ * summer time, 90 minutes ahead — not 150 minutes added to now.
  */
 export function returnTimeAhead(hhmm, now = new Date()) {
-  const m = /^(\d{2}):(\d{2})$/.exec(hhmm ?? '');
-  if (!m) return { error: 'Choose the time you expect to be back.' };
-  const [h, min] = clock.format(now).split(':').map(Number);
-  const ahead = (Number(m[1]) * 60 + Number(m[2]) - (h * 60 + min) + 1440) % 1440;
-  if (ahead === 0 || ahead > MAX_AHEAD_MINUTES) {
+  const all = occurrences(hhmm, now, 0, 1);
+  if (!all) return { error: 'Choose the time you expect to be back.' };
+  const next = all.find((at) => at > now);
+  if (!next || next.getTime() - now.getTime() > MAX_AHEAD_MINUTES * 60_000) {
     const latest = clock.format(new Date(now.getTime() + MAX_AHEAD_MINUTES * 60_000));
     return {
       error: `${hhmm} is not within the next ${MAX_AHEAD_MINUTES / 60} hours (it is ${clock.format(now)} now): choose a time up to ${latest}.`,
     };
   }
-  const at = new Date(now.getTime() + ahead * 60_000);
-  at.setSeconds(0, 0);
-  return { at };
+  return { at: next };
 }
 
 /**
@@ -38,15 +72,17 @@ export function returnTimeAhead(hhmm, now = new Date()) {
  * a return time it is never dropped: this minute is now; a time up to 12 hours behind the clock is
  * today's, already passed (the server refuses it, saying so); any other is its next occurrence (after
  * the return, the server says that). A typed time is always sent, so "not given" is never said of it.
+ * Read from the London clock, as a return time is.
  */
 export function arrivalTimeAt(hhmm, now = new Date()) {
-  const m = /^(\d{2}):(\d{2})$/.exec(hhmm ?? '');
-  if (!m) return undefined;
-  const [h, min] = clock.format(now).split(':').map(Number);
-  const ahead = (Number(m[1]) * 60 + Number(m[2]) - (h * 60 + min) + 1440) % 1440;
-  const at = new Date(now.getTime() + (ahead > 720 ? ahead - 1440 : ahead) * 60_000);
-  at.setSeconds(0, 0);
-  return at;
+  const all = occurrences(hhmm, now, -1, 1);
+  if (!all?.length) return undefined;
+  const minute = new Date(now);
+  minute.setSeconds(0, 0);
+  // The occurrence from 12 hours behind this minute up to 12 hours ahead of it, the nearest first.
+  const within = all.filter((at) => at - minute > -720 * 60_000 && at - minute <= 720 * 60_000);
+  within.sort((a, b) => Math.abs(a - minute) - Math.abs(b - minute));
+  return within[0] ?? all.find((at) => at > minute) ?? all[all.length - 1];
 }
 
 /** "15:05", or "15:05 on Tue 24 Nov" when that is not today (London). */

@@ -67,6 +67,39 @@ describe('the visit page: return times', () => {
     );
   });
 
+  // Found by review: the page added the clock's minutes to now as real minutes, an hour out across a
+  // change — at 00:30 GMT on the night the clocks go forward, "03:00" was sent as 04:00 summer time.
+  const london = (d: Date) =>
+    new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Europe/London',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(d);
+  it('across a clock change the time picked is the London clock’s: forward in March, back in October', () => {
+    const march = words.returnTimeAhead('03:00', new Date('2027-03-28T00:30:00Z'));
+    expect(march.at).toEqual(new Date('2027-03-28T02:00:00Z')); // 03:00 BST, 90 real minutes ahead
+    expect(london(march.at!)).toBe('03:00');
+    // 01:30 does not happen that night: the next 01:30 is tomorrow's, beyond 4 hours: refused.
+    expect(words.returnTimeAhead('01:30', new Date('2027-03-28T00:30:00Z')).error).toMatch(
+      /not within the next 4 hours/,
+    );
+    const october = words.returnTimeAhead('03:00', new Date('2027-10-30T23:30:00Z')); // 00:30 BST
+    // 03:00 GMT: 3½ real hours ahead (the hour from 01:00 comes twice), not 2½.
+    expect(october.at).toEqual(new Date('2027-10-31T03:00:00Z'));
+    // 01:30 happens twice that night: the first, in summer time.
+    expect(words.returnTimeAhead('01:30', new Date('2027-10-30T23:30:00Z')).at).toEqual(
+      new Date('2027-10-31T00:30:00Z'),
+    );
+    // An arrival typed across the change is the clock's too.
+    expect(words.arrivalTimeAt('03:00', new Date('2027-03-28T00:30:00Z'))).toEqual(
+      new Date('2027-03-28T02:00:00Z'),
+    );
+    expect(words.arrivalTimeAt('00:10', new Date('2027-03-28T00:30:00Z'))).toEqual(
+      new Date('2027-03-28T00:10:00Z'),
+    );
+  });
+
   it('says the date with the time when it is not today', () => {
     const today = new Date('2026-11-23T11:05:00Z');
     expect(words.whenSaid('2026-11-23T15:00:00Z', today)).toBe('15:00');
