@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import { fallBackNow } from '../src/alarms/delivery-fallback.ts';
 import { findSchool } from '../src/config/school-of.ts';
 import { settledWithin } from '../src/core/settled-within.ts';
-import { type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
+import { decideStep, type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
 import { retryClassOf } from '../src/errors.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
@@ -15,6 +15,7 @@ import {
   markNotificationAttemptFailed,
   markNotificationSent,
   notificationToSend,
+  withdrawNotification,
 } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -32,6 +33,13 @@ export async function notify(
   const r = await notificationToSend(deps.db, payload.notificationId);
   if (!r) return { status: 'missing' };
   if (r.status !== 'pending') return { status: r.status };
+  // A retry (after a passing failure) or a stranded send, after a person took or resolved the alarm:
+  // its ladder would send nothing now, so neither does this — nobody is paged about an alarm in hand.
+  const standDown = stoodDown(r.policy as EscalationPolicy | null, r.step, r.alarmStatus);
+  if (standDown) {
+    await withdrawNotification(deps.db, r.id, standDown);
+    return { status: 'withdrawn' };
+  }
   if (r.claimedMs > 0) {
     // Its step is sending it: in this process, wait for that and look again; elsewhere, later.
     const sending = sendingNow.get(r.id);
@@ -53,6 +61,17 @@ export async function notify(
     prompt: r.policy ? (levelAt(r.policy as EscalationPolicy, r.step).prompt ?? null) : null,
   };
   return deliver(deps, n, run.attempt >= run.maxAttempts);
+}
+
+/** Why a notification of this alarm is no longer to be sent, or null: as its ladder decides its steps. */
+function stoodDown(
+  policy: EscalationPolicy | null,
+  step: number,
+  state: 'open' | 'acknowledged' | 'resolved',
+): string | null {
+  if (state === 'resolved') return 'not sent: the alarm was resolved first';
+  if (policy && decideStep(policy, step, state).kind === 'stop') return 'not sent: the alarm was taken first';
+  return null;
 }
 
 /** Notifications their escalation step is sending in this process now. */

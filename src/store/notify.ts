@@ -55,6 +55,19 @@ export async function strandedNotifications(
   return rows.map((r) => String(r.id));
 }
 
+/**
+ * A pending notification withdrawn, never to be sent: its alarm was taken (on a ladder that stops
+ * when taken) or resolved first. Returns whether it was still pending.
+ */
+export async function withdrawNotification(db: Queryable, id: string, why: string): Promise<boolean> {
+  const r = await db.query(
+    `UPDATE notifications SET status = 'withdrawn', last_error = $2, claimed_until = NULL
+     WHERE id = $1 AND status = 'pending'`,
+    [id, why],
+  );
+  return r.rowCount > 0;
+}
+
 /** The board channel's connection test: its events table can be read. */
 export async function probeBoardEvents(db: Db): Promise<void> {
   await db.query('SELECT 1 FROM board_events LIMIT 1');
@@ -68,6 +81,8 @@ export interface NotificationToSend {
   step: number;
   target: string;
   status: string;
+  /** Its alarm's state now: a retry of a notification whose alarm was taken or resolved is withdrawn. */
+  alarmStatus: 'open' | 'acknowledged' | 'resolved';
   alarmType: string;
   deviceId: string | null;
   staffId: string | null;
@@ -82,7 +97,8 @@ export interface NotificationToSend {
 
 export async function notificationToSend(db: Db, id: string): Promise<NotificationToSend | null> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.school_id, a.type, a.device_id, a.staff_id, a.visit_id, a.policy, a.test,
+    `SELECT n.id, n.alarm_id, n.step, n.target, n.status, a.status AS alarm_status, a.school_id, a.type, a.device_id,
+            a.staff_id, a.visit_id, a.policy, a.test,
             ceil(GREATEST(0, EXTRACT(EPOCH FROM n.claimed_until - now()) * 1000))::int AS claimed_ms
      FROM notifications n JOIN alarms a ON a.id = n.alarm_id WHERE n.id = $1`,
     [id],
@@ -96,6 +112,7 @@ export async function notificationToSend(db: Db, id: string): Promise<Notificati
     step: r.step as number,
     target: r.target as string,
     status: r.status as string,
+    alarmStatus: r.alarm_status as 'open' | 'acknowledged' | 'resolved',
     alarmType: r.type as string,
     deviceId: (r.device_id as string | null) ?? null,
     staffId: (r.staff_id as string | null) ?? null,

@@ -4,6 +4,7 @@ import {
   type DeliveryFacts,
   deliveryDetail,
   deliveryState,
+  noOneReached,
 } from '../../src/domain/escalation/delivery.ts';
 
 const facts = (o: Partial<DeliveryFacts>): DeliveryFacts => ({
@@ -28,6 +29,18 @@ describe('how far a notification got', () => {
     expect(deliveryState(facts({ delivered: 1, undelivered: 1 }))).toBe('partly-failed');
     expect(deliveryState(facts({ undelivered: 2 }))).toBe('failed');
     expect(deliveryState(facts({ status: 'failed', error: 'teams: HTTP 404' }))).toBe('failed');
+    // Withdrawn (the alarm taken or resolved before a retry): never sent, said so, and no "failed".
+    const withdrawn = facts({
+      status: 'withdrawn',
+      target: 'sms:leaders',
+      error: 'not sent: the alarm was taken first',
+    });
+    expect(deliveryState(withdrawn)).toBe('withdrawn');
+    expect(deliveryDetail(withdrawn)).toBe('not sent: the alarm was taken first');
+    // It reached no one and failed no one: beside a failed text, every message tried failed.
+    const failed = facts({ status: 'failed', target: 'sms:dsl', error: 'refused' });
+    expect(noOneReached([withdrawn, failed])).toBe(true);
+    expect(noOneReached([withdrawn])).toBe(false);
   });
 
   it('says it for people', () => {

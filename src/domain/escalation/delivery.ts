@@ -5,15 +5,17 @@
  * - `sent`: handed over, no delivery report (yet): e-mail, chat, a webhook, an SMS not reported on;
  * - `delivered`: the board showed it, or the provider reported every message delivered;
  * - `partly-failed`: some of its messages were reported undelivered, others delivered or not yet reported;
- * - `failed`: it could not be sent, or every message was reported undelivered.
+ * - `failed`: it could not be sent, or every message was reported undelivered;
+ * - `withdrawn`: not sent, and never will be: its alarm was taken or resolved before it could be
+ *   (a retry after a passing failure).
  *
  * Anything other than `delivered` and `sent` means a person may not have been reached.
  */
-export type DeliveryState = 'sending' | 'sent' | 'delivered' | 'partly-failed' | 'failed';
+export type DeliveryState = 'sending' | 'sent' | 'delivered' | 'partly-failed' | 'failed' | 'withdrawn';
 
 export interface DeliveryFacts {
   target: string;
-  /** The send itself: pending, sent or failed. */
+  /** The send itself: pending, sent, failed or withdrawn. */
   status: string;
   error: string | null;
   /** Provider reports of its messages (SMS). */
@@ -26,6 +28,7 @@ export interface DeliveryFacts {
 
 export function deliveryState(n: DeliveryFacts): DeliveryState {
   if (n.status === 'failed') return 'failed';
+  if (n.status === 'withdrawn') return 'withdrawn';
   if (n.status !== 'sent') return 'sending';
   if (n.undelivered > 0) return n.delivered + n.unreported === 0 ? 'failed' : 'partly-failed';
   if (n.target === 'board') return 'delivered';
@@ -55,6 +58,8 @@ export function deliveryDetail(n: DeliveryFacts): string {
       return `delivered${counts}`;
     case 'sent':
       return `sent, not confirmed${counts}`;
+    case 'withdrawn':
+      return n.error ?? 'not sent: the alarm was taken first';
     default:
       return n.error ? `sending (retrying: ${n.error})` : 'sending';
   }
@@ -88,6 +93,7 @@ export function alarmWarning(alarm: {
  * of the alarm. Said on the board's card and on the worker's phone, which must not say "passed on".
  */
 export function noOneReached(notifications: readonly DeliveryFacts[]): boolean {
-  const toPeople = notifications.filter((n) => n.target !== 'board');
+  // A withdrawn message was never tried on its person: it reached no one, and failed no one.
+  const toPeople = notifications.filter((n) => n.target !== 'board' && deliveryState(n) !== 'withdrawn');
   return toPeople.length > 0 && toPeople.every((n) => deliveryState(n) === 'failed');
 }
