@@ -19,12 +19,15 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
  */
 export async function erasePupil(tx: Queryable, schoolId: string, misId: string): Promise<Removed> {
   const p = [schoolId, misId];
-  const out = await tx.query(
-    `SELECT id FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 AND departed_at IS NOT NULL AND returned_at IS NULL`,
+  // The pupil's visits locked first: a departure committing meanwhile is waited for and seen (a plain
+  // read would miss it, and the delete below would take the visit of a worker out, unwatched).
+  const visits = await tx.query<{ id: string; out: boolean }>(
+    `SELECT id, (departed_at IS NOT NULL AND returned_at IS NULL) AS out FROM visits
+     WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY id FOR UPDATE`,
     p,
   );
-  if (out.rows.length)
-    throw new Error(`pupil ${misId} has a visit out now (visit ${String(out.rows[0]!.id)}): not erased`);
+  const out = visits.rows.find((v) => v.out);
+  if (out) throw new Error(`pupil ${misId} has a visit out now (visit ${String(out.id)}): not erased`);
   // A visit back is not the end of its alarms: an SOS raised on it runs its ladder until a person
   // resolves it. Erasing would delete the alarm and stop the ladder.
   const open = await tx.query(
@@ -90,7 +93,17 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   await run(tx, removed, 'notices', `DELETE FROM notices WHERE visit_id IN (${PUPIL_VISITS})`, p);
-  await run(tx, removed, 'visits', `DELETE FROM visits WHERE school_id = $1 AND pupil_mis_id = $2`, p);
+  // Never a visit out (one asked for and left on after the lock above): it stays, and the erasure fails.
+  await run(
+    tx,
+    removed,
+    'visits',
+    `DELETE FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 AND (departed_at IS NULL OR returned_at IS NOT NULL)`,
+    p,
+  );
+  const left = await tx.query(`SELECT id FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 LIMIT 1`, p);
+  if (left.rows.length)
+    throw new Error(`pupil ${misId} has a visit out now (visit ${String(left.rows[0]!.id)}): not erased`);
   await run(
     tx,
     removed,
