@@ -223,7 +223,10 @@ export async function visitsOfSchool(
 ): Promise<VisitRow[]> {
   const { rows } = await db.query(
     `SELECT * FROM visits WHERE school_id = $1
-       AND ($2::date IS NULL OR planned_for = $2::date OR status IN ('departed', 'returned'))
+       -- Other days' visits: those whose worker is out (also one called off at the door, still
+       -- watched until back safe) and those back with no outcome yet.
+       AND ($2::date IS NULL OR planned_for = $2::date OR status = 'returned'
+            OR (departed_at IS NOT NULL AND returned_at IS NULL))
        AND ($3::text[] IS NULL OR status = ANY($3::text[]))
        AND ($4::bigint IS NULL OR lead_user_id = $4 OR partner_user_id = $4 OR requested_by = $4
             OR ($5 AND lead_user_id IS NULL AND status IN ('requested', 'authorised')))

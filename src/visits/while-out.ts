@@ -10,6 +10,7 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
+import { visitStaffNames } from '../store/visit-queries.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
@@ -115,7 +116,7 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
       key: 'arrived',
       targets: school.notices.arrived,
       subject: `arrived: home visit #${visitId}`,
-      text: `${user.displayName} arrived safely at home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} at ${londonTime(now)}.`,
+      text: `${await whoIsOut(tx, v, user)} arrived safely at home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} at ${londonTime(now)}.`,
     });
   });
   await sendNotices(deps.producer, notices);
@@ -178,10 +179,22 @@ export async function runningLate(
       targets: school.notices.changed,
       key: newReturnAt.toISOString(),
       subject: `home visit #${visitId} running late`,
-      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${user.displayName} is running late, now expected back by ${londonTime(newReturnAt)} (was ${v.expectedReturnAt ? londonTime(v.expectedReturnAt) : 'not set'}): ${reason.trim()}`,
+      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${await whoIsOut(tx, v, user)} is running late, now expected back by ${londonTime(newReturnAt)} (was ${v.expectedReturnAt ? londonTime(v.expectedReturnAt) : 'not set'}): ${reason.trim()}`,
     });
   });
   await sendNotices(deps.producer, notices);
+}
+
+/**
+ * The people out on the visit, by name, for a notice about them ("Sam Visitor and Pat Partner"); when
+ * someone else recorded it (the office, for the worker who phoned), "(recorded by Olive Office)" —
+ * never the clerk named as the one who arrived or is late.
+ */
+async function whoIsOut(tx: Queryable, v: VisitRow, user: User): Promise<string> {
+  const names = await visitStaffNames(tx, v);
+  const who = names.length ? names.join(' and ') : 'The worker';
+  const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
+  return onIt ? who : `${who} (recorded by ${user.displayName})`;
 }
 
 /**
