@@ -19,6 +19,7 @@ import {
   userById,
   userByUsername,
 } from '../store/users.ts';
+import { otherVisitOut } from '../store/visits.ts';
 import { hashPassword, passwordProblem } from './password.ts';
 import { grantProblem, mayManage, mayRecordTraining } from './scope.ts';
 
@@ -119,7 +120,10 @@ export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
 /**
  * Disable / enable / unlock / set a password; disabling or a new password ends the person's sessions
  * (`sessionsEnded`: the caller tells the open streams). Audited. An account outside an admin's
- * schools is answered as if it did not exist.
+ * schools is answered as if it did not exist. While the person is out on a visit, ending their
+ * sessions would take their phone page — its "I need help", check-in and "Back safe" — in the middle
+ * of it: refused (409) unless `whileOut` says to anyway (a phone lost or an account misused: the
+ * visit's watch and alarms do not need the page), which the audit records.
  */
 export async function changeAccount(
   db: Db,
@@ -127,17 +131,25 @@ export async function changeAccount(
   action: AccountAction,
   actor: AccountActor,
   password?: string,
+  opts: { whileOut?: boolean } = {},
 ): Promise<{ sessionsEnded: boolean }> {
   const user = await userById(db, userId);
   if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
     throw doorstepError('NOT_FOUND', `no user ${userId}`);
+  const endsSessions = action === 'disable' || action === 'password';
+  const outOn = endsSessions ? await otherVisitOut(db, user.id, '0') : null;
+  if (outOn && !opts.whileOut)
+    throw doorstepError(
+      'CONFLICT',
+      `${user.username} is out on visit ${outOn} now: ${action === 'disable' ? 'disabling the account' : 'a new password'} would sign them out of its phone page (I need help, check-in, Back safe). Wait until they are back safe — or, if their phone or account is compromised, do it anyway (whileOut; the visit stays watched)`,
+    );
   let hash: string | null = null;
   if (action === 'password') {
     const problem = passwordProblem(password ?? '');
     if (problem) throw doorstepError('BAD_REQUEST', `password: ${problem}`);
     hash = await hashPassword(password!);
   }
-  const sessionsEnded = action === 'disable' || action === 'password';
+  const sessionsEnded = endsSessions;
   await db.transaction(async (tx) => {
     if (action === 'disable' || action === 'enable') await setUserDisabled(tx, user.id, action === 'disable');
     if (action === 'unlock') await clearFailedSignIns(tx, user.id);
@@ -154,7 +166,7 @@ export async function changeAccount(
       entityType: 'user',
       entityId: user.id,
       before: { disabled: user.disabled, locked: Boolean(user.lockedUntil) },
-      after: { username: user.username },
+      after: { username: user.username, ...(outOn ? { whileOutOnVisit: outOn } : {}) },
     });
   });
   return { sessionsEnded };

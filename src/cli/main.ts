@@ -213,7 +213,11 @@ for (const [action, what] of [
     .description(what)
     .argument('<username>')
     .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
-    .action(async (username: string, opts: { config: string }) => {
+    .option(
+      '--while-out',
+      'disable / password: do it though the person is out on a visit (their phone page signs out; the visit stays watched)',
+    )
+    .action(async (username: string, opts: { config: string; whileOut?: boolean }) => {
       process.exitCode = await runCommand(`user ${action}`, [username], opts);
     });
 }

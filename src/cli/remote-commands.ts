@@ -40,8 +40,9 @@ const actionAndId = z.union([z.tuple([text]), z.tuple([text, text])]);
 function userAction(action: AccountAction): StoreCommand {
   return {
     args: username,
-    opts: options({}),
-    run: ([name], o, out, deps) => userAdminCommand(action, name, o as { config: string }, out, deps),
+    opts: options({ whileOut: flag.optional() }),
+    run: ([name], o, out, deps) =>
+      userAdminCommand(action, name, o as { config: string; whileOut?: boolean }, out, deps),
   };
 }
 

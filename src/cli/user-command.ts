@@ -78,7 +78,7 @@ function usage(issue: { path: PropertyKey[]; message: string }) {
 export async function userAdminCommand(
   action: 'list' | AccountAction,
   username: string | undefined,
-  opts: { config: string },
+  opts: { config: string; whileOut?: boolean },
   out: (line: string) => void,
   deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
@@ -93,7 +93,11 @@ export async function userAdminCommand(
     }
     const user = username ? await userByUsername(db, username) : undefined;
     if (!user) throw doorstepError('USAGE', `no user "${username ?? ''}"`);
-    await changeAccount(db, user.id, action, 'system:cli', password).catch((err) => {
+    await changeAccount(db, user.id, action, 'system:cli', password, {
+      whileOut: opts.whileOut === true,
+    }).catch((err) => {
+      if (isDoorstepError(err, 'CONFLICT'))
+        throw doorstepError('USAGE', err.message.replace('(whileOut;', '(--while-out;'));
       throw isDoorstepError(err, 'BAD_REQUEST') ? doorstepError('USAGE', err.message) : err;
     });
     out(

@@ -97,8 +97,13 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
       { config: { access: ['admin'] } },
       async (req) => {
         const { id } = parseInput(idParam, req.params);
-        const body = parseInput(z.strictObject({ password: z.string().max(256).optional() }), req.body);
-        const { sessionsEnded } = await changeAccount(deps.db, id, action, userOf(req), body.password);
+        const body = parseInput(
+          z.strictObject({ password: z.string().max(256).optional(), whileOut: z.boolean().optional() }),
+          req.body,
+        );
+        const { sessionsEnded } = await changeAccount(deps.db, id, action, userOf(req), body.password, {
+          whileOut: body.whileOut === true,
+        });
         // Open board streams of those sessions close at once, in every process.
         if (sessionsEnded) await publishSessionsEnded(deps.publisher, deps.prefix, { userId: id });
         return { ok: true };
