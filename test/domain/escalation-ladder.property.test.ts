@@ -11,6 +11,7 @@ import {
   levelAt,
   mayBringForward,
   nextStepOf,
+  ROUND_AT_ONCE_WAIT_MS,
 } from '../../src/domain/escalation/ladder.ts';
 import { configWith } from '../helpers/config.ts';
 
@@ -108,10 +109,34 @@ describe('no ladder ends in silence: generated ladders', () => {
         for (let step = 0; step < plannedSteps(policy) - 1; step++) {
           const d = decideStep(policy, step, 'open');
           if (d.kind !== 'notify') throw new Error('stopped');
-          expect(d.next.delayMs).toBe(Math.round(policy.levels[(step + 1) % n]!.afterMinutes * 60_000));
+          const next = (step + 1) % n;
+          const allAtOnce = policy.levels.every((l) => l.afterMinutes === 0);
+          expect(d.next.delayMs).toBe(
+            next === 0 && allAtOnce
+              ? ROUND_AT_ONCE_WAIT_MS
+              : Math.round(policy.levels[next]!.afterMinutes * 60_000),
+          );
           t += d.next.delayMs;
         }
         expect(Number.isFinite(t)).toBe(true);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never pages the same level twice in one instant (a repeat gives people time to answer)', () => {
+    fc.assert(
+      fc.property(policyArb, (policy) => {
+        const lastAt = new Map<number, number>();
+        let t = 0;
+        for (let step = 0; step < plannedSteps(policy) + 3; step++) {
+          const d = decideStep(policy, step, 'open');
+          if (d.kind !== 'notify') throw new Error('stopped');
+          const before = lastAt.get(d.level);
+          if (before !== undefined) expect(t, `level ${d.level} at step ${step}`).toBeGreaterThan(before);
+          lastAt.set(d.level, t);
+          t += d.next.delayMs;
+        }
       }),
       { numRuns: 300 },
     );

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks } from '../../src/config/policy-packs.ts';
+import { alarmWarning } from '../../src/domain/escalation/delivery.ts';
 import {
   DEFAULT_ALARM_POLICY,
   DEFAULT_DEVICE_SILENT_POLICY,
@@ -10,6 +11,7 @@ import {
   decideStep,
   describeTargets,
   type EscalationPolicy,
+  escalationPolicy,
   nextStepOf,
   policyFor,
 } from '../../src/domain/escalation/ladder.ts';
@@ -64,6 +66,39 @@ describe('escalation ladder', () => {
       next: { step: 5, delayMs: 120_000 },
     });
     expect(decideStep(policy, 40, 'open')).toMatchObject({ kind: 'notify', level: 1 });
+  });
+
+  // Found by review: a one-level ladder at 0 minutes with `repeat` ran every round in the same instant
+  // (the same people paged four times at once, "no one has responded" a second after the raise).
+  it('a ladder whose levels are all at once waits a minute between its rounds; others keep their own waits', () => {
+    const timeline = (p: EscalationPolicy, steps: number) => {
+      const at: number[] = [];
+      let t = 0;
+      for (let s = 0; s < steps; s++) {
+        const d = decideStep(p, s, 'open');
+        if (d.kind !== 'notify') throw new Error('stopped');
+        at.push(t);
+        t += d.next.delayMs;
+      }
+      return at;
+    };
+    const one = escalationPolicy.parse({
+      repeat: 3,
+      levels: [{ afterMinutes: 0, notify: ['board', 'sms:leaders'] }],
+    });
+    expect(timeline(one, 6)).toEqual([0, 60_000, 120_000, 180_000, 240_000, 300_000]);
+    const two = escalationPolicy.parse({
+      repeat: 1,
+      levels: [
+        { afterMinutes: 0, notify: ['board'] },
+        { afterMinutes: 0, notify: ['sms:leaders'] },
+      ],
+    });
+    expect(timeline(two, 5)).toEqual([0, 0, 60_000, 60_000, 120_000]);
+    // Only the raise's instant has its first level: never "no one has responded" at once.
+    expect(alarmWarning({ status: 'open', step: 1, reopened: false, notifications: [] })).toBeNull();
+    // A ladder with a wait keeps it (the default: leadership 2 minutes on, then the next round).
+    expect(timeline(policy, 4)).toEqual([0, 120_000, 120_000, 240_000]);
   });
 
   it('stops at acknowledgement, or only at resolution when the condition says so', () => {

@@ -183,6 +183,20 @@ export function finalRepeatMs(policy: EscalationPolicy): number {
 }
 
 /**
+ * The wait before level `level` of a round: its own `afterMinutes` — except a new round of a ladder
+ * whose every level is at once (one level at 0 minutes, say, with `repeat`), which waits a minute:
+ * else its rounds would all page the same people in the same instant, giving nobody time to answer,
+ * and say "no one has responded" a second after the alarm was raised.
+ */
+function waitBefore(policy: EscalationPolicy, level: number): number {
+  if (level === 0 && policy.levels.every((l) => l.afterMinutes === 0)) return ROUND_AT_ONCE_WAIT_MS;
+  return Math.round(policy.levels[level]!.afterMinutes * 60_000);
+}
+
+/** The wait between the rounds of a ladder whose levels are all at once. */
+export const ROUND_AT_ONCE_WAIT_MS = 60_000;
+
+/**
  * What step `step` of the ladder does for an alarm in `state`: notify a level's targets and say
  * when the next step is due, or stop because the condition no longer holds. It never runs out: once
  * its rounds are spent the last level repeats at its interval until a person responds.
@@ -196,8 +210,7 @@ export function decideStep(policy: EscalationPolicy, step: number, state: AlarmS
   const level = step > last ? n - 1 : step % n;
   const round = Math.floor(Math.min(step, last) / n) + Math.max(0, step - last);
   const nextStep = step + 1;
-  const delayMs =
-    nextStep > last ? finalRepeatMs(policy) : Math.round(policy.levels[nextStep % n]!.afterMinutes * 60_000);
+  const delayMs = nextStep > last ? finalRepeatMs(policy) : waitBefore(policy, nextStep % n);
   return {
     kind: 'notify',
     level,
