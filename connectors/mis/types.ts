@@ -159,6 +159,12 @@ export interface MisSource {
   readonly kind: string;
   check(): Promise<CheckResult>;
   pull(cursor: SyncCursor): AsyncIterable<ImportUnit>;
+  /**
+   * After a `pull`: the MIS id of a pupil whose marks an earlier sync held under the source's own
+   * name for them (Wonde's `wonde:<student id>`, for a student in none of its lists then), when this
+   * pull learnt it — the held marks are moved to that MIS id and applied.
+   */
+  heldPupilId?(heldId: string): string | undefined;
 }
 
 export const BATCH_SIZE = 2000;

@@ -9,6 +9,7 @@ import {
   heldMarksReady,
   releaseHeldMarks,
   releaseSupersededHeldMarks,
+  renameHeldPupils,
 } from '../store/held-marks.ts';
 import { getCursor, insertImport } from '../store/imports.ts';
 import { applyImportUnit, type ImportSummary } from './apply-unit.ts';
@@ -80,6 +81,13 @@ async function syncSchoolNow(
     await moved(report, unit.label, async () => unit.afterCommit?.());
     report.applied.push(summary);
     await options.onApplied?.(summary);
+  }
+  // Marks held under the source's own name for a pupil it did not list then (a Wonde student created
+  // after the students were read) are moved to the MIS id this pull learnt, and applied now.
+  if (source.heldPupilId) {
+    const heldPupilId = source.heldPupilId.bind(source);
+    const renamed = await db.transaction((tx) => renameHeldPupils(tx, school.id, source.kind, heldPupilId));
+    if (renamed > 0) await applyHeldMarks(db, school, source.kind, options, report);
   }
   return report;
 }

@@ -171,3 +171,51 @@ export async function dropStaleHeldMarks(
   );
   return r.rowCount;
 }
+
+/**
+ * Held marks whose pupil the source named by its own id (a Wonde student in none of its lists when
+ * the mark came, `wonde:<id>`) are moved to the pupil's MIS id once a sync learns it (`translate`),
+ * so they apply like any held mark. A held mark for the same session already under that MIS id is
+ * kept when it is the newer (held by a later import), else replaced. Returns how many moved.
+ */
+export async function renameHeldPupils(
+  db: Queryable,
+  schoolId: string,
+  source: string,
+  translate: (heldId: string) => string | undefined,
+): Promise<number> {
+  const { rows } = await db.query<{ pupil_mis_id: string }>(
+    `SELECT DISTINCT h.pupil_mis_id FROM held_marks h
+     WHERE h.school_id = $1 AND h.source = $2
+       AND NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = h.school_id AND p.mis_id = h.pupil_mis_id)`,
+    [schoolId, source],
+  );
+  const renames = rows.flatMap((r) => {
+    const to = translate(r.pupil_mis_id);
+    return to !== undefined && to !== r.pupil_mis_id ? [{ from: r.pupil_mis_id, to }] : [];
+  });
+  if (renames.length === 0) return 0;
+  const map = JSON.stringify(renames);
+  // Of two held marks for one session, the one held by the later import stays.
+  await db.query(
+    `DELETE FROM held_marks t USING held_marks f, jsonb_to_recordset($3::jsonb) AS r("from" text, "to" text)
+     WHERE f.school_id = $1 AND f.source = $2 AND f.pupil_mis_id = r."from"
+       AND t.school_id = $1 AND t.source = $2 AND t.pupil_mis_id = r."to"
+       AND t.date = f.date AND t.session = f.session
+       AND COALESCE(t.import_id, 0) <= COALESCE(f.import_id, 0)`,
+    [schoolId, source, map],
+  );
+  await db.query(
+    `DELETE FROM held_marks f USING held_marks t, jsonb_to_recordset($3::jsonb) AS r("from" text, "to" text)
+     WHERE f.school_id = $1 AND f.source = $2 AND f.pupil_mis_id = r."from"
+       AND t.school_id = $1 AND t.source = $2 AND t.pupil_mis_id = r."to"
+       AND t.date = f.date AND t.session = f.session`,
+    [schoolId, source, map],
+  );
+  const moved = await db.query(
+    `UPDATE held_marks h SET pupil_mis_id = r."to" FROM jsonb_to_recordset($3::jsonb) AS r("from" text, "to" text)
+     WHERE h.school_id = $1 AND h.source = $2 AND h.pupil_mis_id = r."from"`,
+    [schoolId, source, map],
+  );
+  return moved.rowCount;
+}

@@ -24,6 +24,9 @@ export interface WondeSettings {
   now?: () => Date;
 }
 
+/** How a mark for a student in none of Wonde's lists names its pupil: `wonde:<student id>`. */
+const WONDE_HELD = 'wonde:';
+
 /** Pages per list and sync: a loop that never ends is a Wonde fault, not a big school. */
 const MAX_PAGES = 10_000;
 
@@ -38,6 +41,8 @@ export class WondeSource implements MisSource {
   private readonly base: string;
   private readonly http: HttpSettings;
   private readonly settings: WondeSettings;
+  /** The last pull's Wonde student ids → MIS ids (students and leavers): names held marks' pupils. */
+  private known = new Map<string, string>();
 
   constructor(settings: WondeSettings) {
     this.settings = settings;
@@ -108,6 +113,7 @@ export class WondeSource implements MisSource {
     const perPage = this.settings.perPage ?? 200;
     const today = londonDate((this.settings.now ?? (() => new Date()))());
     const misIds = new Map<string, string>();
+    this.known = misIds;
     const students = `${this.base}/students?${new URLSearchParams({ include: 'education_details', per_page: String(perPage) })}`;
     for await (const { n, body } of this.pages(students, studentsPage, 'Wonde students')) {
       const label = `wonde students page ${n}`;
@@ -213,8 +219,10 @@ export class WondeSource implements MisSource {
     // A student not in the students list (a leaver whose marks Wonde still sends): looked up once
     // among the leavers; one found nowhere is passed on under its Wonde id, so the import rejects
     // that row as an unknown pupil and applies the rest (a thrown page would stop every later sync).
+    // Its mark is held under that id (`WONDE_HELD`): a later sync that lists the student (created in
+    // the MIS after this one read the students) moves it to the student's MIS id and applies it.
     const misIdOf = async (wondeStudent: string): Promise<string> =>
-      misIds.get(wondeStudent) ?? `wonde:${wondeStudent}`;
+      misIds.get(wondeStudent) ?? `${WONDE_HELD}${wondeStudent}`;
     for await (const { n, body, last } of this.pages(
       `${this.base}/attendance/session?${q}`,
       attendancePage,
@@ -262,6 +270,10 @@ export class WondeSource implements MisSource {
         ...(cursorAfter ? { cursorAfter: () => cursorAfter } : {}),
       };
     }
+  }
+
+  heldPupilId(heldId: string): string | undefined {
+    return heldId.startsWith(WONDE_HELD) ? this.known.get(heldId.slice(WONDE_HELD.length)) : undefined;
   }
 }
 
