@@ -53,7 +53,7 @@ export class EmailChannel implements Channel {
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
     const to = await notAboutThem('email', n, group, all, emailOf, this.subjects, VISITING_STAFF);
-    let info: { messageId: string };
+    let info: { messageId: string; rejected?: unknown[]; rejectedErrors?: { responseCode?: unknown }[] };
     try {
       info = await this.transport.sendMail({
         from: this.from,
@@ -65,6 +65,17 @@ export class EmailChannel implements Channel {
       });
     } catch (err) {
       throw smtpFailure(err);
+    }
+    // The server took the message for some and refused others (a mailbox gone): as with a text to a
+    // group, any one person not reached fails the step for good — the ladder's next level now — never
+    // "sent". Counts and the reply code only: the refusals quote the addresses.
+    const refused = info.rejected?.length ?? 0;
+    if (refused > 0) {
+      const reply = info.rejectedErrors?.find((e) => typeof e.responseCode === 'number')?.responseCode;
+      throw doorstepError(
+        'CHANNEL_REFUSED',
+        `email: the server refused ${refused} of ${to.length} recipients${reply ? ` (SMTP ${reply})` : ''}; the others were sent`,
+      );
     }
     return { receipt: `email ${info.messageId}` };
   }

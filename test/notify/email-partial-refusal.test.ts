@@ -1,0 +1,68 @@
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { describe, expect, it } from 'vitest';
+import { retryClassOf } from '../../src/errors.ts';
+import type { Notification } from '../../src/notify/channel.ts';
+import { EmailChannel } from '../../src/notify/email-channel.ts';
+
+/**
+ * Found by review: an e-mail step to a group where the server refused one address (550: the DSL's
+ * mailbox gone) and took the others was recorded sent — nothing fell back, the board said "sent, not
+ * confirmed" — while one refused number of a text group fails the step for good. It now fails the
+ * same way (permanent: the ladder's next level now), naming counts and the reply code, no address.
+ */
+const n: Notification = {
+  id: '1',
+  alarmId: '7',
+  schoolId: 'alpha',
+  step: 0,
+  target: 'email:dsl',
+  alarmType: 'sos',
+  deviceId: 'PS-0001',
+  staffId: 'st-1',
+};
+
+describe('an e-mail step whose server refuses one of the group', () => {
+  it('is not reported sent while a recipient was refused for good', async () => {
+    const received: string[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith('gone'))
+          return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+        callback();
+      },
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    try {
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['gone.dsl@school.example', 'deputy.dsl@school.example'],
+      );
+      const outcome = await email.send(n).then(
+        (r) => ({ sent: r.receipt }),
+        (e: Error) => ({ failed: e.message }),
+      );
+      expect(received).toEqual(['deputy.dsl@school.example']); // one got it, one was refused
+      expect(outcome).toEqual({
+        failed: expect.stringMatching(
+          /^email: the server refused 1 of 2 recipients \(SMTP 550\); the others were sent/,
+        ),
+      });
+      expect(JSON.stringify(outcome)).not.toContain('@');
+      const err = await email.send(n).catch((e: unknown) => e);
+      expect(retryClassOf(err)).toBe('permanent');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
