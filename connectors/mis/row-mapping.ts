@@ -168,9 +168,14 @@ export class Row {
 const TRUE = new Set(['y', 'yes', 'true', '1', 't']);
 const FALSE = new Set(['n', 'no', 'false', '0', 'f']);
 
+/**
+ * A flag column (CP plan, in care, EHCP…): Yes/No, or — present and empty, how most reports show
+ * "no" — false, clearing the flag (a CP plan that ended in the MIS). Absent: undefined (not carried,
+ * the pupil keeps what Doorstep knew).
+ */
 export function parseFlag(row: Row, caption: string): boolean | undefined {
   const v = row.get(caption);
-  if (v === null) return undefined;
+  if (v === null) return row.has(caption) ? false : undefined;
   const k = v.toLowerCase();
   if (TRUE.has(k)) return true;
   if (FALSE.has(k)) return false;
