@@ -49,13 +49,23 @@ export function mayRecordTraining(recorder: User, account: Pick<User, 'id' | 'sc
   );
 }
 
-/** Why `granter` may not give these roles and schools, or null when they may. */
+/**
+ * Why `granter` may not give these roles, positions and schools, or null when they may. A position
+ * (headteacher, DSL …) is authority of its own — it authorises visits, assesses risk, approves a
+ * journey — so a school's admin gives only the positions they hold themselves; a trust-wide admin (or
+ * the CLI, on the server) gives any.
+ */
 export function grantProblem(
   granter: User,
-  grant: { roles: readonly UserRole[]; schools: readonly string[] },
+  grant: { roles: readonly UserRole[]; schools: readonly string[]; positions?: readonly string[] },
 ): string | null {
   const roles = grant.roles.filter((r) => !holdsRole(granter, r));
   if (roles.length) return `roles: you cannot give a role you do not hold (${roles.join(', ')})`;
+  const positions = isTrustWide(granter)
+    ? []
+    : (grant.positions ?? []).filter((p) => !granter.positions.includes(p));
+  if (positions.length)
+    return `positions: only a trust-wide admin gives a position you do not hold (${positions.join(', ')}): it authorises visits`;
   if (!coversSchools(granter, grant.schools))
     return grant.schools.length === 0
       ? `schools: only a trust-wide admin creates accounts for every school; tick some of ${granter.schools.join(', ')}`
