@@ -178,7 +178,8 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP);
     reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
+    // A page that set a stricter one keeps it (the setup page: its one-time token is in its address).
+    if (!reply.hasHeader('referrer-policy')) reply.header('referrer-policy', 'same-origin');
     return payload;
   });
 

@@ -44,6 +44,9 @@ describe('a first run with no accounts', () => {
     const page = await app.inject('/setup');
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    // Its address can carry the one-time token: it is never sent on as a referrer (review: the
+    // pages' shared header overwrote this with same-origin).
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.body).toContain(
       'npx doorstep user add --config &#60;the config file Doorstep runs with&#62;',
     );
