@@ -16,6 +16,7 @@ import {
   type AppliedMarks,
   applyMarks,
   conflictingMarks,
+  conflictingPupils,
   createStaging,
   indexStagedGroups,
   MarkColumns,
@@ -401,6 +402,18 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             { details: ambiguous.map((a) => `pupils ${a.misIds.join(', ')} share a UPN`) },
           );
       }
+      // One pupil given two different records refuses the unit (both lines named); identical
+      // repeats count once.
+      const pupilRepeats = await conflictingPupils(tx);
+      if (pupilRepeats.conflicts.length > 0) {
+        const c = pupilRepeats.conflicts[0]!;
+        throw doorstepError(
+          'IMPORT_REFUSED',
+          `${unit.label}: pupil ${c.mis_id} has different records on lines ${c.lines.join(' and ')}; one pupil can have only one record — correct the export`,
+          { details: pupilRepeats.conflicts.map((k) => `pupil ${k.mis_id}: lines ${k.lines.join(', ')}`) },
+        );
+      }
+      pupilsSeen -= pupilRepeats.repeats;
       const pupils = await upsertPupils(tx, ctx.schoolId);
       // Leavers the unit lists as on roll are back (before this unit's own leavers are marked).
       const returned = await returnToRoll(tx, ctx.schoolId);

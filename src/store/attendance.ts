@@ -154,6 +154,27 @@ export async function conflictingMarks(tx: Queryable, limit = 5) {
   return rows;
 }
 
+/**
+ * One pupil given two different records in one unit (a CP plan Yes on one line, No on another): the
+ * pupil and the lines of its records, for the import to refuse — never the last line silently taken.
+ * Identical repeats are no conflict. `repeats`: how many staged rows repeat a pupil (counted once).
+ */
+export async function conflictingPupils(
+  tx: Queryable,
+  limit = 5,
+): Promise<{ conflicts: { mis_id: string; lines: number[] }[]; repeats: number }> {
+  const { rows } = await tx.query<{ mis_id: string; lines: number[] }>(
+    `SELECT mis_id, array_agg(line ORDER BY line) AS lines
+     FROM stage_pupils GROUP BY mis_id HAVING count(DISTINCT data) > 1
+     ORDER BY min(line) LIMIT $1`,
+    [limit],
+  );
+  const { rows: counted } = await tx.query<{ repeats: number }>(
+    'SELECT (count(*) - count(DISTINCT mis_id))::int AS repeats FROM stage_pupils',
+  );
+  return { conflicts: rows, repeats: counted[0]?.repeats ?? 0 };
+}
+
 export interface UpsertCounts {
   inserted: number;
   updated: number;
