@@ -107,13 +107,22 @@ export class DropFolder {
         continue;
       }
       const kind = notRegular(st);
+      // A file named like the folder's own processed/ or quarantine/ (a hostile writer's, or a
+      // mistake) is never imported: it is refused and moved aside, so the folder can be made there
+      // (before, moving any file failed, and every sync after it stopped). A link there is refused
+      // as a link (and stops the sync: below).
+      const reserved = !kind && RESERVED_NAMES.has(name);
       entries.push({
         path,
         name: safe,
         mtime: st.mtimeMs,
         ...(kind
           ? { refusal: `${safe} is ${kind}: only regular files are imported (it was not opened)` }
-          : {}),
+          : reserved
+            ? {
+                refusal: `${safe} has the name of the drop folder's own ${name}/ folder: a file of that name is never imported (it was not opened); deliver it under another name`,
+              }
+            : {}),
       });
     }
     const ready = entries.sort((a, b) => a.mtime - b.mtime).map(({ mtime: _, ...e }) => e);
@@ -152,8 +161,21 @@ export class DropFolder {
    * planted link — the entry takes the next free name (`<name>.1`, …) instead.
    */
   async quarantineFile(path: string, reason: string, now: Date): Promise<string> {
-    await realDir(this.quarantine);
     const name = path.split('/').pop()!;
+    // A file in the folder's place (`quarantine`, `processed`) is moved aside under a hidden name
+    // first (never taken for import), so the folder can be made; a link there is left, and fails below.
+    let from = path;
+    if (RESERVED_NAMES.has(name) && resolve(path) === join(this.root, name)) {
+      const st = await lstat(path);
+      if (!st.isDirectory() && !st.isSymbolicLink()) {
+        let aside = join(this.root, `.${name}.refused-${now.getTime()}`);
+        for (let i = 1; await exists(aside); i++)
+          aside = join(this.root, `.${name}.refused-${now.getTime()}.${i}`);
+        await rename(path, aside);
+        from = aside;
+      }
+    }
+    await realDir(this.quarantine);
     for (let i = 0; ; i++) {
       const dest = join(this.quarantine, i === 0 ? name : `${name}.${i}`);
       if (await exists(dest)) continue;
@@ -169,7 +191,7 @@ export class DropFolder {
         throw err;
       }
       try {
-        await rename(path, dest);
+        await rename(from, dest);
         await note.writeFile(`${now.toISOString()}\n${safeText(reason)}\n`);
       } catch (err) {
         await note.close();
@@ -207,6 +229,9 @@ export class DropFolder {
     return out;
   }
 }
+
+/** The drop folder's own sub-folders: an entry of that name in the folder is never imported. */
+const RESERVED_NAMES: ReadonlySet<string> = new Set(['processed', 'quarantine']);
 
 /** What a non-regular entry is, for the refusal; undefined for a regular file. */
 function notRegular(st: Stats | BigIntStats): string | undefined {
