@@ -6,7 +6,7 @@ import { insertBoardEvent } from '../store/board.ts';
 import { followUpById, markFollowUpItemDone } from '../store/follow-ups.ts';
 import { pupilForRecord } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
-import { assertSchool, knownSchool } from './access.ts';
+import { knownSchool, userMaySeeSchool } from './access.ts';
 import { change, type VisitDeps } from './change.ts';
 
 /**
@@ -30,8 +30,8 @@ export async function completeFollowUp(
     deps,
     async (tx, events) => {
       const f = await followUpById(tx, id);
-      if (!f) throw doorstepError('NOT_FOUND', `no follow-up ${id}`);
-      assertSchool(user, f.schoolId);
+      // Another school's follow-up is answered as none (its existence is not theirs to know).
+      if (!f || !userMaySeeSchool(user, f.schoolId)) throw doorstepError('NOT_FOUND', `no follow-up ${id}`);
       if (f.doneAt) return { outboxId: null };
       const at = deps.now();
       await markFollowUpItemDone(tx, id, user.id, text, at);

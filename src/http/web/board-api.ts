@@ -147,9 +147,9 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
 
   const alarmSchool = async (req: { user: import('../../store/users.ts').User | null }, id: string) => {
     const schoolId = await alarmSchoolId(deps.db, id);
-    if (!schoolId) throw doorstepError('NOT_FOUND', `no alarm ${id}`);
-    if (!req.user || !userMaySeeSchool(req.user, schoolId))
-      throw doorstepError('FORBIDDEN', 'this alarm belongs to another school');
+    // Another school's alarm is answered as none (its existence is not theirs to know: ids are counted).
+    if (!schoolId || !req.user || !userMaySeeSchool(req.user, schoolId))
+      throw doorstepError('NOT_FOUND', `no alarm ${id}`);
     // As from a phone (src/alarms/phone-person.ts): whoever holds the device or account of the person
     // in trouble must not be able to stand their alarm down.
     if (await isAlarmSubject(deps.db, id, req.user))
