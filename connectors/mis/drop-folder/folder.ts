@@ -203,30 +203,42 @@ export class DropFolder {
     }
   }
 
-  /** The newest 50 quarantined entries (without their notes), names made safe; links not followed. */
+  /**
+   * The 50 entries quarantined most recently, newest first (without their notes), names made safe;
+   * links not followed. When an entry was quarantined is its note's time (the note is made then),
+   * else the entry's own; before, names were sorted and the last 50 by name kept, so once 50 were
+   * there a file refused today whose name sorts early never showed.
+   */
   async quarantined(): Promise<QuarantinedEntry[]> {
     let names: string[];
     try {
       const dir = await lstat(this.quarantine);
       if (!dir.isDirectory()) return [];
-      names = (await readdir(this.quarantine)).filter((n) => !n.endsWith('.error.txt')).sort();
+      names = (await readdir(this.quarantine)).filter((n) => !n.endsWith('.error.txt'));
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return [];
       throw err;
     }
-    const out: QuarantinedEntry[] = [];
-    for (const n of names.slice(-50)) {
+    const found: (QuarantinedEntry & { ms: number; name: string })[] = [];
+    for (const n of names) {
       const st = await lstat(join(this.quarantine, n)).catch(() => undefined);
       if (!st) continue;
+      const note = await lstat(join(this.quarantine, `${n}.error.txt`)).catch(() => undefined);
+      const when = note?.isFile() ? note.mtime : st.mtime;
       const kind = st.isFile() ? 'file' : st.isSymbolicLink() ? 'symbolic link' : 'other';
-      out.push({
+      found.push({
         file: safeFileName(n),
         bytes: kind === 'file' ? st.size : null,
         kind,
-        at: st.mtime.toISOString(),
+        at: when.toISOString(),
+        ms: when.getTime(),
+        name: n,
       });
     }
-    return out;
+    return found
+      .sort((a, b) => b.ms - a.ms || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .slice(0, 50)
+      .map(({ ms: _, name: __, ...e }) => e);
   }
 }
 
