@@ -15,6 +15,7 @@ import {
   setPasswordHash,
   setTraining,
   setUserDisabled,
+  staffIdTaken,
   type User,
   userById,
   userByUsername,
@@ -100,6 +101,11 @@ export async function createAccount(db: Db, a: NewAccount, actor: AccountActor):
   if (problem) throw doorstepError('FORBIDDEN', problem);
   if (await userByUsername(db, a.username))
     throw doorstepError('CONFLICT', `username: "${a.username}" already exists`);
+  if (a.staffId !== undefined && (await staffIdTaken(db, a.staffId)))
+    throw doorstepError(
+      'CONFLICT',
+      `staffId: "${a.staffId}" is already another account's (one person per fob staff id)`,
+    );
   const passwordHash = await hashPassword(a.password);
   return db.transaction(async (tx) => {
     const id = await insertUser(tx, { ...a, passwordHash });

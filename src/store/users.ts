@@ -180,6 +180,12 @@ export async function displayNameOfStaff(
   return rows[0]?.display_name;
 }
 
+/** Whether an account already carries this device-registry staff id (one person per staff id). */
+export async function staffIdTaken(db: Queryable, staffId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM users WHERE staff_id = $1 LIMIT 1', [staffId]);
+  return rows.length > 0;
+}
+
 export async function userById(db: Queryable, id: string): Promise<UserWithSecret | undefined> {
   const { rows } = await db.query(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
   return rows[0] ? toUser(rows[0]) : undefined;

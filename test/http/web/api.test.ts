@@ -646,6 +646,16 @@ describe('accounts (admin)', () => {
     const made = await call('admin', 'POST', '/api/users', body);
     expect(made.statusCode).toBe(201);
     expect((await call('admin', 'POST', '/api/users', body)).statusCode).toBe(409);
+    // A fob's staff id another account holds: the board would not know whose SOS it is — named, 409.
+    const taken = await call('admin', 'POST', '/api/users', {
+      ...body,
+      username: 'second.wearer',
+      staffId: 'st-1',
+    });
+    expect({ status: taken.statusCode, message: taken.json().message }).toEqual({
+      status: 409,
+      message: 'staffId: "st-1" is already another account\'s (one person per fob staff id)',
+    });
     const bad = await call('admin', 'POST', '/api/users', { ...body, username: 'other', roles: ['janitor'] });
     expect(bad.statusCode).toBe(400);
     expect(bad.json().message).toMatch(/^roles\.0: expected some of office/);
