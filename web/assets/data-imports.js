@@ -1,5 +1,5 @@
 import { api, bdi, fmtDateTime, fmtTime, h, say } from './app.js';
-import { syncSaid } from './words.js';
+import { syncRefused, syncSaid } from './words.js';
 
 // The data page's imports: each import with pupils added / updated and marks, its rejected rows grouped
 // by why (count and first examples), marks on closed days, and "Sync now" (queues the school's sync).
@@ -185,9 +185,12 @@ async function followSync(jobId, school, before, msg, reload) {
     }
     if (job.state === 'completed') {
       const fresh = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
-      const made = fresh.imports.filter((i) => Number(i.id) > before).length;
+      // Refused imports (a file quarantined) are said apart, as an error: never a "new import".
+      const theirs = fresh.imports.filter((i) => Number(i.id) > before);
+      const refused = theirs.filter((i) => i.status === 'refused').length;
+      const made = { applied: theirs.length - refused, refused };
       await reload();
-      return say(msg, syncSaid(job, made, fmtTime(job.finishedAt)));
+      return say(msg, syncSaid(job, made, fmtTime(job.finishedAt)), syncRefused(made));
     }
     if (job.state === 'failed') {
       await reload();

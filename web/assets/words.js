@@ -87,17 +87,30 @@ export function connectorName(c) {
 
 /**
  * The data page's line about a "Sync now": queued, running, done (with the imports it made, or that
- * the drop folder had nothing new), or failed.
+ * the drop folder had nothing new), or failed. `made` is the imports the sync made: a number (all
+ * applied), or `{ applied, refused }` — a refused file is said first, as an error (`syncRefused`),
+ * never counted as a "new import".
  */
-export function syncSaid(job, newImports, time) {
-  if (job.state === 'completed')
-    return newImports > 0
-      ? `Sync done at ${time}: ${count(newImports, 'new import')} (below).`
+export function syncSaid(job, made, time) {
+  const { applied, refused } = typeof made === 'number' ? { applied: made, refused: 0 } : made;
+  if (job.state === 'completed') {
+    if (refused > 0)
+      return `Sync done at ${time}: ${count(refused, 'file')} refused — see below${
+        applied > 0 ? `; ${count(applied, 'new import')}` : ''
+      }.`;
+    return applied > 0
+      ? `Sync done at ${time}: ${count(applied, 'new import')} (below).`
       : `Sync done at ${time}: nothing new to import.`;
+  }
   if (job.state === 'failed')
     return 'Sync failed: the server’s log says why (a refused file is listed below).';
   if (job.state === 'active') return 'Sync running: the MIS is being read…';
   return 'Sync queued: the MIS is read next; this line says when it is done.';
+}
+
+/** Whether a finished sync's line is an error: it refused a file. */
+export function syncRefused(made) {
+  return typeof made !== 'number' && made.refused > 0;
 }
 
 /**
