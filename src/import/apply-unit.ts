@@ -393,7 +393,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       await settle(0);
 
       if (ctx.matchPupilsBy === 'upn') {
-        const ambiguous = await matchStagedByUpn(tx, ctx.schoolId);
+        const { ambiguous, matched } = await matchStagedByUpn(tx, ctx.schoolId);
+        // Marks on closed days were noted while the file was read, under their UPN: the data page
+        // lists them under the pupil's MIS id (the UPN is kept to the few who need it).
+        closedDays.renamePupils(matched);
+        closures.renamePupils(matched);
         if (ambiguous.length > 0)
           throw doorstepError(
             'IMPORT_REFUSED',

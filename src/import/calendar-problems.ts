@@ -28,6 +28,18 @@ export class CalendarProblems {
     if (this.kept.length < MAX_CALENDAR_PROBLEMS_KEPT) this.kept.push(p);
   }
 
+  /** The pupils noted under another id (a CTF's UPN) under their MIS id (`from` → `to`). */
+  renamePupils(to: ReadonlyMap<string, string>): void {
+    if (to.size === 0) return;
+    const counts = [...this.perPupil];
+    this.perPupil.clear();
+    for (const [pupil, n] of counts) {
+      const id = to.get(pupil) ?? pupil;
+      this.perPupil.set(id, (this.perPupil.get(id) ?? 0) + n);
+    }
+    for (const p of this.kept) p.pupil = to.get(p.pupil) ?? p.pupil;
+  }
+
   /** Without the marks of pupils the school does not have (those were rejected, not stored). */
   stored(unknownPupils: ReadonlySet<string>): { count: number; first: CalendarProblem[] } {
     let count = 0;
@@ -65,6 +77,15 @@ export class RegisterClosures {
     }
     d.codes.add(code);
     (session === 'PM' ? d.pm : d.am).push(pupil);
+  }
+
+  /** The pupils noted under another id (a CTF's UPN) under their MIS id (`from` → `to`). */
+  renamePupils(to: ReadonlyMap<string, string>): void {
+    if (to.size === 0) return;
+    for (const d of this.days.values()) {
+      d.am = d.am.map((p) => to.get(p) ?? p);
+      d.pm = d.pm.map((p) => to.get(p) ?? p);
+    }
   }
 
   /**

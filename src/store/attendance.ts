@@ -117,11 +117,13 @@ export async function stagePupils(tx: Queryable, rows: readonly StagedPupil[]): 
  * CTF carries only UPNs: point staged rows at the school's pupil with that UPN, where one exists.
  * A UPN more than one of the school's pupils carries (a re-admission under a new MIS id, a data
  * error) matches nobody: returned, with the pupils' MIS ids, for the import to refuse — never guessed.
+ * `matched`: each UPN the unit's marks or pupils gave that now names a pupil's MIS id (what was said
+ * of it while the unit was read — a mark on a closed day — is said under the MIS id).
  */
 export async function matchStagedByUpn(
   tx: Queryable,
   schoolId: string,
-): Promise<{ upn: string; misIds: string[] }[]> {
+): Promise<{ ambiguous: { upn: string; misIds: string[] }[]; matched: Map<string, string> }> {
   const { rows: ambiguous } = await tx.query<{ upn: string; mis_ids: string[] }>(
     `SELECT p.upn, array_agg(p.mis_id ORDER BY p.mis_id) AS mis_ids
      FROM pupils p
@@ -130,7 +132,14 @@ export async function matchStagedByUpn(
      GROUP BY p.upn HAVING count(*) > 1 ORDER BY p.upn LIMIT 5`,
     [schoolId],
   );
-  if (ambiguous.length > 0) return ambiguous.map((r) => ({ upn: r.upn, misIds: r.mis_ids }));
+  if (ambiguous.length > 0)
+    return { ambiguous: ambiguous.map((r) => ({ upn: r.upn, misIds: r.mis_ids })), matched: new Map() };
+  const { rows: matched } = await tx.query<{ upn: string; mis_id: string }>(
+    `SELECT p.upn, p.mis_id FROM pupils p
+     WHERE p.school_id = $1
+       AND p.upn IN (SELECT mis_id FROM stage_pupils UNION SELECT pupil_mis_id FROM stage_marks)`,
+    [schoolId],
+  );
   await tx.query(
     `UPDATE stage_pupils s SET mis_id = p.mis_id FROM pupils p WHERE p.school_id = $1 AND p.upn = s.mis_id`,
     [schoolId],
@@ -139,7 +148,7 @@ export async function matchStagedByUpn(
     `UPDATE stage_marks s SET pupil_mis_id = p.mis_id FROM pupils p WHERE p.school_id = $1 AND p.upn = s.pupil_mis_id`,
     [schoolId],
   );
-  return [];
+  return { ambiguous: [], matched: new Map(matched.map((r) => [r.upn, r.mis_id])) };
 }
 
 /** Same pupil, date and session given different marks in one unit: [lineA, lineB, key]. */
