@@ -47,7 +47,8 @@ export function sniffEncoding(
 
 /**
  * Streams a file as text in its encoding. Invalid bytes for that encoding stop the import with an
- * error naming the byte offset; the whole file is never held in memory.
+ * error naming the line they are on (before, only the byte range of the 64 KB chunk they fell in,
+ * which no data manager can find in a 5,000-line export); the whole file is never held in memory.
  */
 export async function* decodeText(
   input: Readable,
@@ -56,6 +57,9 @@ export async function* decodeText(
 ): AsyncGenerator<string> {
   let decoder: TextDecoder | undefined;
   let offset = 0;
+  /** Line breaks in the text decoded so far, and the chunk before this one (for its last bytes). */
+  let lines = 0;
+  let prev: Buffer | undefined;
   for await (const raw of input) {
     let chunk = raw as Buffer;
     options.onBytes?.(chunk.length);
@@ -65,28 +69,83 @@ export async function* decodeText(
       chunk = chunk.subarray(skip);
       offset += skip;
     }
+    let text: string;
     try {
-      const text = decoder.decode(chunk, { stream: true });
-      offset += chunk.length;
-      if (text) yield text;
+      text = decoder.decode(chunk, { stream: true });
     } catch {
       const hint =
         decoder.encoding === 'utf-8'
           ? "; if the export is Windows-1252, set the school's mis.encoding: windows-1252"
           : '';
+      const line = lineOfBadBytes(decoder.encoding, prev, offset, chunk, lines);
       throw malformed(
-        { unit },
+        { unit, line },
         undefined,
-        `not valid ${decoder.encoding} text (in bytes ${offset}–${offset + chunk.length})${hint}`,
+        `not valid ${decoder.encoding} text on that line (a character written in another encoding)${hint}`,
       );
     }
+    offset += chunk.length;
+    lines += newlines(text);
+    prev = chunk;
+    if (text) yield text;
   }
   if (decoder) {
     try {
       const tail = decoder.decode();
       if (tail) yield tail;
     } catch {
-      throw malformed({ unit }, undefined, `file ends in the middle of a ${decoder.encoding} character`);
+      throw malformed(
+        { unit, line: lines + 1 },
+        undefined,
+        `file ends in the middle of a ${decoder.encoding} character`,
+      );
     }
   }
+}
+
+function newlines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * The line of a chunk's first bytes that are not text in `encoding`, the chunk failing to decode
+ * after `before` line breaks. A fresh decoder is started where the chunk before left a character
+ * unfinished (at most 3 bytes back: the first of its last bytes a decoder can start at), then fed the
+ * chunk a line at a time, until a line fails.
+ */
+function lineOfBadBytes(
+  encoding: string,
+  prev: Buffer | undefined,
+  /** Where the chunk starts in the file (a UTF-16 decoder starts on an even byte). */
+  at: number,
+  chunk: Buffer,
+  before: number,
+): number {
+  const tail = prev ? prev.subarray(Math.max(0, prev.length - 3)) : Buffer.alloc(0);
+  const wide = encoding !== 'utf-8';
+  for (let from = 0; from <= tail.length; from++) {
+    if (wide && (at - tail.length + from) % 2 !== 0) continue;
+    const probe = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
+    try {
+      // Its line breaks, if any, were counted already.
+      probe.decode(tail.subarray(from), { stream: true });
+    } catch {
+      continue;
+    }
+    let line = before + 1;
+    for (let start = 0; start < chunk.length; ) {
+      const nl = chunk.indexOf(10, start);
+      const end = nl === -1 ? chunk.length : nl + 1;
+      try {
+        line += newlines(probe.decode(chunk.subarray(start, end), { stream: true }));
+      } catch {
+        return line;
+      }
+      start = end;
+    }
+    return line;
+  }
+  return before + 1;
 }

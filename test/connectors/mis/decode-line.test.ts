@@ -1,0 +1,64 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { readCsv } from '../../../connectors/mis/csv/reader.ts';
+import { decodeText } from '../../../connectors/mis/decode.ts';
+
+/**
+ * Found by review: a file refused for wrong encoding named only the byte range of the 64 KB chunk the
+ * bad byte fell in ("in bytes 0–65536"), never the line, though the import rules promise file, line
+ * and field: a data manager with a 5,000-line export could not find the one "é" Excel wrote in
+ * Windows-1252. Now the refusal names the line the bad byte is on, wherever the chunks of the file
+ * fall (a character split between two chunks included).
+ */
+async function refusal(chunks: Buffer[], read: (input: Readable) => AsyncIterable<unknown>): Promise<string> {
+  try {
+    for await (const _ of read(Readable.from(chunks))) {
+      // drain
+    }
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return 'read whole';
+}
+const utf8 = (s: string) => Buffer.from(s, 'utf8');
+const E_1252 = Buffer.from([0xe9]);
+
+describe('text that is not in the file’s encoding', () => {
+  it('names the line of a Windows-1252 byte in a UTF-8 CSV', async () => {
+    const lines = ['PersonID,AttendanceDate,SessionName,AttendanceMark'];
+    for (let i = 0; i < 1500; i++) lines.push(`${1000 + i},2025-01-13,AM,/`);
+    const file = Buffer.concat([
+      utf8(`${lines.join('\n')}\n`),
+      // Line 1502: a pupil id with a Windows-1252 "é" (0xE9), not valid UTF-8.
+      utf8('Ren'),
+      E_1252,
+      utf8(',2025-01-13,AM,/\n3000,2025-01-13,PM,/\n'),
+    ]);
+    const message = await refusal([file], (input) => readCsv(input, { unit: 'marks.csv' }));
+    expect(message).toMatch(
+      /^marks\.csv, line 1502: not valid utf-8 text on that line .*set the school's mis\.encoding: windows-1252$/,
+    );
+  });
+
+  it('counts the lines of the chunks before, a UTF-8 character split between two of them', async () => {
+    const e = utf8('é'); // two bytes: C3 A9
+    const chunks = [
+      Buffer.concat([utf8('line 1\nline 2\nJos'), e.subarray(0, 1)]),
+      Buffer.concat([e.subarray(1), utf8('\nline 4\r\nline 5 '), E_1252, utf8('\nline 6\n')]),
+    ];
+    // Line 3 is "José", whole once its two bytes are joined; the bad byte is on line 5.
+    const message = await refusal(chunks, (input) => decodeText(input, 'notes.csv'));
+    expect(message).toMatch(/^notes\.csv, line 5: not valid utf-8 text/);
+    const first = await refusal([Buffer.concat([utf8('a\n'), E_1252]), utf8('\nb\n')], (input) =>
+      decodeText(input, 'first.csv'),
+    );
+    expect(first).toMatch(/^first\.csv, line 2: /);
+  });
+
+  it('names the last line when the file ends in the middle of a character', async () => {
+    const message = await refusal([utf8('a\nb\nc'), utf8('é').subarray(0, 1)], (input) =>
+      decodeText(input, 'cut.csv'),
+    );
+    expect(message).toBe('cut.csv, line 3: file ends in the middle of a utf-8 character');
+  });
+});
