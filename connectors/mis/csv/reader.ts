@@ -43,6 +43,8 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
     }),
   );
   let columns = 0;
+  /** The header row's captions, once read (a file with no header has none). */
+  let captions: string[] | undefined;
   const parser = text.pipe(
     parse({
       columns: (header: string[]) => {
@@ -51,6 +53,7 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
         }
         columns = header.length;
         const trimmed = header.map((h) => h.trim());
+        captions = trimmed;
         // Two columns that are one field to Doorstep (`Attendance Mark` and `attendance_mark`, or
         // the same caption twice): the later would silently win — a mark, a pupil's id replaced.
         const read = new Set([...Object.values(pupilCols), ...Object.values(markCols)].map(normaliseCaption));
@@ -104,8 +107,24 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
     if (err instanceof CsvError) throw notCsv(err, unit, columns);
     throw err;
   }
-  if (recordNo === 0)
-    throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
+  if (recordNo === 0) {
+    // Only a file without even a header row is empty. A marks export with its header and no rows
+    // (no registers since the last export: a holiday, an INSET day) is no marks; a pupils export
+    // with none is never a school's (a report run wrong), and is refused saying so.
+    if (!captions?.some((c) => c !== ''))
+      throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
+    const header = new Set(captions.map(normaliseCaption));
+    const headerKind = detectKind((c) => header.has(normaliseCaption(c)), pupilCols, markCols, {
+      unit,
+      line: 1,
+    });
+    if (headerKind === 'pupils')
+      throw malformed(
+        { unit },
+        undefined,
+        'the file has its header row and no pupils: expected at least one pupil row',
+      );
+  }
   yield* out.drain(true);
 }
 
