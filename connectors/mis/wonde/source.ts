@@ -167,6 +167,10 @@ export class WondeSource implements MisSource {
             // deletion when Wonde gives it; otherwise the Wonde id is reported as unknown.
             misId: misIds.get(d.id) ?? (typeof d.mis_id === 'string' ? d.mis_id : d.id),
             leftOn: today,
+            // Wonde gives every deletion the school ever had at every sync (years of them): one of a
+            // student the school's pupils never held (deleted before Doorstep came) is passed over
+            // quietly, as a leaver from `students-leaver` is — before, it was reported at every sync.
+            fromFullList: true,
             where,
           }),
         );

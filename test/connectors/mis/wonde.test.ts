@@ -122,12 +122,18 @@ describe('Wonde MIS source', () => {
         { misId: '1002', onRoll: true },
       ],
     });
-    // A deleted student is marked off-roll; other deletions are not pupils.
+    // A deleted student is marked off-roll; other deletions are not pupils. Wonde lists every
+    // deletion at every sync: one the school never had is passed over quietly (fromFullList).
     expect(units[2]!.batches).toEqual([
       {
         kind: 'leavers',
         leavers: [
-          { misId: '1004', leftOn: '2025-01-14', where: { unit: 'wonde deletions page 1', record: 1 } },
+          {
+            misId: '1004',
+            leftOn: '2025-01-14',
+            fromFullList: true,
+            where: { unit: 'wonde deletions page 1', record: 1 },
+          },
         ],
       },
     ]);
