@@ -116,7 +116,7 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
       key: 'arrived',
       targets: school.notices.arrived,
       subject: `arrived: home visit #${visitId}`,
-      text: `${await whoIsOut(tx, v, user)} arrived safely at home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} at ${londonTime(now)}.`,
+      text: `${(await whoIsOut(tx, v, user)).who} arrived safely at home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} at ${londonTime(now)}.`,
     });
   });
   await sendNotices(deps.producer, notices);
@@ -172,6 +172,7 @@ export async function runningLate(
     // Thames View 3.6: any change to a visit is notified (to the people the school names).
     const school = knownSchool(deps.config, v.schoolId);
     const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+    const out = await whoIsOut(tx, v, user);
     return insertNotices(tx, {
       schoolId: school.id,
       kind: 'changed',
@@ -179,7 +180,7 @@ export async function runningLate(
       targets: school.notices.changed,
       key: newReturnAt.toISOString(),
       subject: `home visit #${visitId} running late`,
-      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${await whoIsOut(tx, v, user)} is running late, now expected back by ${londonTime(newReturnAt)} (was ${v.expectedReturnAt ? londonTime(v.expectedReturnAt) : 'not set'}): ${reason.trim()}`,
+      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} running late, now expected back by ${londonTime(newReturnAt)} (was ${v.expectedReturnAt ? londonTime(v.expectedReturnAt) : 'not set'}): ${reason.trim()}`,
     });
   });
   await sendNotices(deps.producer, notices);
@@ -190,11 +191,14 @@ export async function runningLate(
  * someone else recorded it (the office, for the worker who phoned), "(recorded by Olive Office)" —
  * never the clerk named as the one who arrived or is late.
  */
-async function whoIsOut(tx: Queryable, v: VisitRow, user: User): Promise<string> {
+async function whoIsOut(tx: Queryable, v: VisitRow, user: User): Promise<{ who: string; are: string }> {
   const names = await visitStaffNames(tx, v);
   const who = names.length ? names.join(' and ') : 'The worker';
   const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
-  return onIt ? who : `${who} (recorded by ${user.displayName})`;
+  return {
+    who: onIt ? who : `${who} (recorded by ${user.displayName})`,
+    are: names.length > 1 ? 'are' : 'is',
+  };
 }
 
 /**

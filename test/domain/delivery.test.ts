@@ -41,6 +41,17 @@ describe('how far a notification got', () => {
     const failed = facts({ status: 'failed', target: 'sms:dsl', error: 'refused' });
     expect(noOneReached([withdrawn, failed])).toBe(true);
     expect(noOneReached([withdrawn])).toBe(false);
+    // Review: a text to a group with one number refused failed for good, and the board said EVERY
+    // MESSAGE FAILED though the others had it: some were sent — partly failed, and someone knows.
+    const partly = facts({
+      status: 'failed',
+      target: 'sms:leaders',
+      error: 'sms: HTTP 400 (21211)',
+      unreported: 2,
+    });
+    expect(deliveryState(partly)).toBe('partly-failed');
+    expect(deliveryDetail(partly)).toBe('PARTLY FAILED (sms: HTTP 400 (21211)): 2 sent');
+    expect(noOneReached([partly])).toBe(false);
   });
 
   it('says it for people', () => {

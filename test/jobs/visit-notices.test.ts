@@ -134,7 +134,7 @@ describe('notices about a visit', () => {
     const changed = await noticesOf(id, 'changed');
     expect(changed).toHaveLength(2);
     expect(changed[0]!.text).toMatch(
-      new RegExp(`^Home visit #${id} \\(pupil A\\.O\\.\\): Lee Lead is running late`),
+      new RegExp(`^Home visit #${id} \\(pupil A\\.O\\.\\): Lee Lead and partner are running late`),
     );
     await cancelVisit(vdeps, lead, id, 'dog loose in the garden');
     const cancelled = await noticesOf(id, 'cancelled');
@@ -276,7 +276,7 @@ describe('notices about a visit', () => {
       expect.objectContaining({
         target: 'teams',
         text: expect.stringMatching(
-          new RegExp(`^Lee Lead arrived safely at home visit #${id} \\(pupil A\\.O\\.\\) at `),
+          new RegExp(`^Lee Lead and partner arrived safely at home visit #${id} \\(pupil A\\.O\\.\\) at `),
         ),
       }),
     ]);

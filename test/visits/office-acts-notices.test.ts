@@ -84,7 +84,7 @@ describe('the office acting for the worker', () => {
     const [text] = await textsOf(id, 'changed');
     expect(text).not.toMatch(/Olive Office is running late/);
     expect(text).toMatch(
-      /: Lee Lead and .+ \(recorded by Olive Office\) is running late, now expected back by/,
+      /: Lee Lead and .+ \(recorded by Olive Office\) are running late, now expected back by/,
     );
   });
 });

@@ -27,7 +27,9 @@ export interface DeliveryFacts {
 }
 
 export function deliveryState(n: DeliveryFacts): DeliveryState {
-  if (n.status === 'failed') return 'failed';
+  // Failed for good with some of its messages sent (a text to a group, one number refused): some
+  // people have it — never "every message failed" (the ladder moved on all the same).
+  if (n.status === 'failed') return n.delivered + n.unreported > 0 ? 'partly-failed' : 'failed';
   if (n.status === 'withdrawn') return 'withdrawn';
   if (n.status !== 'sent') return 'sending';
   if (n.undelivered > 0) return n.delivered + n.unreported === 0 ? 'failed' : 'partly-failed';
@@ -53,7 +55,9 @@ export function deliveryDetail(n: DeliveryFacts): string {
     case 'failed':
       return n.status === 'failed' ? `FAILED${n.error ? ` (${n.error})` : ''}` : `NOT DELIVERED${counts}`;
     case 'partly-failed':
-      return `PARTLY NOT DELIVERED${counts}`;
+      return n.status === 'failed'
+        ? `PARTLY FAILED${n.error ? ` (${n.error})` : ''}: ${n.delivered + n.unreported} sent${counts}`
+        : `PARTLY NOT DELIVERED${counts}`;
     case 'delivered':
       return `delivered${counts}`;
     case 'sent':
