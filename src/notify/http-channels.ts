@@ -250,6 +250,17 @@ export class SmsChannel implements Channel {
 }
 
 /**
+ * A failure an answer names inside its body (a 200 whose document says "HTTP 429"), read as that
+ * status would be by `failureOf` — the one classifier; a status it does not name as a failure (none,
+ * a 2xx) is the service unavailable: retried, then escalated.
+ */
+function namedFailure(named: number): (typeof CHANNEL_ERROR)[keyof typeof CHANNEL_ERROR] {
+  const failure =
+    named >= 400 ? failureOf({ status: named, headers: new Headers() }, { refuse4xx: true }) : undefined;
+  return failure ? CHANNEL_ERROR[failure.kind] : 'CHANNEL_UNAVAILABLE';
+}
+
+/**
  * The message's id from a Twilio-compatible answer. A 2xx without one is no sent text: an error
  * document answered with 200 (`{"code": 20429, "status": 429, …}`) or a proxy's page. It is read as
  * the status it names (a 4xx other than 429 refused), else as the service unavailable — retried, then
@@ -258,9 +269,8 @@ export class SmsChannel implements Channel {
 export function messageSid(body: { sid?: unknown; status?: unknown }): string {
   if (typeof body.sid === 'string' && /^[\x21-\x7e]{1,64}$/.test(body.sid)) return body.sid;
   const named = typeof body.status === 'number' && Number.isInteger(body.status) ? body.status : 0;
-  const refused = named >= 400 && named < 500 && named !== 429 && named !== 408;
   throw doorstepError(
-    refused ? (named === 401 || named === 403 ? 'CHANNEL_AUTH' : 'CHANNEL_REFUSED') : 'CHANNEL_UNAVAILABLE',
+    namedFailure(named),
     `sms: the provider answered without a message sid${named ? ` (its answer names HTTP ${named})` : ''}`,
   );
 }
@@ -274,9 +284,8 @@ export function messageSid(body: { sid?: unknown; status?: unknown }): string {
 export function teamsDeliveryFailure(text: string): Error | undefined {
   if (!/delivery failed/i.test(text.slice(0, 200))) return undefined;
   const named = Number(/HTTP error (\d{3})/i.exec(text)?.[1] ?? 0);
-  const retry = named === 0 || named === 429 || named === 408 || named >= 500;
   return doorstepError(
-    retry ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REFUSED',
+    namedFailure(named),
     `teams: the webhook answered 200 but did not post${named ? ` (Teams returned HTTP ${named})` : ''}`,
   );
 }
