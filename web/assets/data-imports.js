@@ -226,6 +226,17 @@ function syncNow(d, school, msg, reload) {
   return button;
 }
 
+/**
+ * What "no rejected rows" means beside refused files: a refused file is refused whole — none of its
+ * rows applied, so none is listed as rejected — and its Error says why (newcomer walk: "No rejected
+ * rows" under a refused import read as if it had gone in).
+ */
+export function noRejectedRows(imports) {
+  const refused = imports.filter((i) => i.status === 'refused').length;
+  if (!refused) return 'No rejected rows.';
+  return `No rejected rows in the imports applied. ${refused === 1 ? '1 file was' : `${refused} files were`} refused whole — nothing of ${refused === 1 ? 'it' : 'them'} was applied: the Error column says why.`;
+}
+
 export function importsSection(d, school, msg, reload) {
   const rows = d.imports.map((i) => ({
     ...i,
@@ -257,7 +268,7 @@ export function importsSection(d, school, msg, reload) {
         )
       : h('p', {}, 'No imports yet.'),
     h('h3', {}, 'Rejected rows, by reason'),
-    withRejections.length ? withRejections : h('p', {}, 'No rejected rows.'),
+    withRejections.length ? withRejections : h('p', {}, noRejectedRows(d.imports)),
     calendarProblems(d.imports),
     registerClosures(d.imports),
   );

@@ -118,3 +118,19 @@ describe('data page: "Sync now" after a sync that refused a file', () => {
     expect(msg.attrs.role).toBe('status');
   });
 });
+
+describe('data page: "No rejected rows" beside a refused file', () => {
+  // Newcomer walk: under a refused import the page said only "No rejected rows.", read as gone in.
+  it('says a refused file was refused whole, nothing of it applied, and where to read why', async () => {
+    const { noRejectedRows } = (await import(
+      new URL('../../../web/assets/data-imports.js', import.meta.url).href
+    )) as { noRejectedRows: (imports: { status: string }[]) => string };
+    expect(noRejectedRows([{ status: 'applied' }])).toBe('No rejected rows.');
+    expect(noRejectedRows([{ status: 'refused' }, { status: 'applied' }])).toBe(
+      'No rejected rows in the imports applied. 1 file was refused whole — nothing of it was applied: the Error column says why.',
+    );
+    expect(noRejectedRows([{ status: 'refused' }, { status: 'refused' }])).toMatch(
+      /^No rejected rows in the imports applied\. 2 files were refused whole — nothing of them/,
+    );
+  });
+});
