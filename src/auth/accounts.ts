@@ -17,6 +17,7 @@ import {
   setUserDisabled,
   staffIdTaken,
   type User,
+  updateUser,
   userById,
   userByUsername,
 } from '../store/users.ts';
@@ -34,38 +35,43 @@ function actorName(actor: AccountActor): string {
   return typeof actor === 'string' ? actor : `user:${actor.id}`;
 }
 
+/** The fields of an account, as the CLI and the admin page give them (one set of checks). */
+function accountFields(config: DoorstepConfig) {
+  const schoolIds = config.schools.map((s) => s.id);
+  return {
+    displayName: z.string().trim().min(1, { error: 'expected the name people see' }).max(100),
+    roles: z.array(z.enum(ROLES, { error: `expected some of ${ROLES.join(', ')}` })).min(1, {
+      error: `expected some of ${ROLES.join(', ')}`,
+    }),
+    positions: z.array(z.enum(POSITIONS, { error: `expected some of ${POSITIONS.join(', ')}` })),
+    schools: z.array(
+      z.string().refine((s) => schoolIds.includes(s), { error: `expected some of ${schoolIds.join(', ')}` }),
+    ),
+    staffId: z.string().trim().min(1).max(64),
+    phone: z.string().regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 number such as +447700900123' }),
+    email: z.email(),
+  };
+}
+
 /** A new account, as the CLI and the admin page both take it. */
 export function newAccountSchema(config: DoorstepConfig) {
-  const schoolIds = config.schools.map((s) => s.id);
+  const f = accountFields(config);
   return z
     .strictObject({
       username: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,63}$/, {
         error: 'expected 2–64 lower-case letters, digits, dot, dash or underscore',
       }),
-      displayName: z.string().trim().min(1, { error: 'expected the name people see' }).max(100),
+      displayName: f.displayName,
       password: z.string().superRefine((p, ctx) => {
         const problem = passwordProblem(p);
         if (problem) ctx.addIssue({ code: 'custom', message: problem });
       }),
-      roles: z.array(z.enum(ROLES, { error: `expected some of ${ROLES.join(', ')}` })).min(1, {
-        error: `expected some of ${ROLES.join(', ')}`,
-      }),
-      positions: z
-        .array(z.enum(POSITIONS, { error: `expected some of ${POSITIONS.join(', ')}` }))
-        .default([]),
-      schools: z
-        .array(
-          z
-            .string()
-            .refine((s) => schoolIds.includes(s), { error: `expected some of ${schoolIds.join(', ')}` }),
-        )
-        .default([]),
-      staffId: z.string().min(1).max(64).optional(),
-      phone: z
-        .string()
-        .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 number such as +447700900123' })
-        .optional(),
-      email: z.email().optional(),
+      roles: f.roles,
+      positions: f.positions.default([]),
+      schools: f.schools.default([]),
+      staffId: f.staffId.optional(),
+      phone: f.phone.optional(),
+      email: f.email.optional(),
     })
     .superRefine((a, ctx) => {
       const elsewhere = staffIdHeldElsewhere(config, a.staffId, a.schools);
@@ -118,6 +124,125 @@ export async function createAccount(db: Db, a: NewAccount, actor: AccountActor):
     });
     return id;
   });
+}
+
+/**
+ * A change to an account: only the fields given change; `null` clears a staff id, phone or e-mail.
+ * `whileOut`: change who they are or may act as though they are out on a visit (see editAccount).
+ */
+export function accountEditSchema(config: DoorstepConfig) {
+  const f = accountFields(config);
+  return z.strictObject({
+    displayName: f.displayName.optional(),
+    roles: f.roles.optional(),
+    positions: f.positions.optional(),
+    schools: f.schools.optional(),
+    staffId: f.staffId.nullable().optional(),
+    phone: f.phone.nullable().optional(),
+    email: f.email.nullable().optional(),
+    whileOut: z.boolean().optional(),
+  });
+}
+export type AccountEdit = z.output<ReturnType<typeof accountEditSchema>>;
+
+/**
+ * Changes an account's name, roles, positions, schools, fob staff id, phone or e-mail (a wrong
+ * escalation number corrected, a role taken away), audited with what changed — the values of roles,
+ * positions, schools and staff id; of the name, phone and e-mail only that they changed. An admin
+ * changes only accounts their schools cover (else 404), and gives no role, position or school beyond
+ * their own (grantProblem). A new scope (roles, positions, schools) ends the person's sessions: their
+ * open pages see only what they now may. Who they are on a fob or what they may do changes not while
+ * they are out on a visit (their phone page, their fob's check-ins) unless `whileOut`.
+ */
+export async function editAccount(
+  db: Db,
+  config: DoorstepConfig,
+  userId: string,
+  edit: AccountEdit,
+  actor: AccountActor,
+): Promise<{ sessionsEnded: boolean }> {
+  const user = await userById(db, userId);
+  if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
+    throw doorstepError('NOT_FOUND', `no user ${userId}`);
+  const schools = edit.schools ?? user.schools;
+  if (typeof actor !== 'string') {
+    const added = <T>(now: readonly T[] | undefined, was: readonly T[]) =>
+      (now ?? []).filter((x) => !was.includes(x));
+    const problem = grantProblem(actor, {
+      roles: added(edit.roles, user.roles),
+      positions: added(edit.positions, user.positions),
+      schools,
+    });
+    if (problem) throw doorstepError('FORBIDDEN', problem);
+    if (actor.id === user.id && edit.roles && !edit.roles.includes('admin'))
+      throw doorstepError(
+        'FORBIDDEN',
+        'roles: you cannot take admin from your own account (another admin can)',
+      );
+  }
+  const staffId = edit.staffId === undefined ? user.staffId : edit.staffId;
+  if (edit.staffId && edit.staffId !== user.staffId && (await staffIdTaken(db, edit.staffId)))
+    throw doorstepError(
+      'CONFLICT',
+      `staffId: "${edit.staffId}" is already another account's (one person per fob staff id)`,
+    );
+  const elsewhere = staffIdHeldElsewhere(config, staffId ?? undefined, schools);
+  if (elsewhere)
+    throw doorstepError(
+      'BAD_REQUEST',
+      `staffId: expected a staff id of the account's own schools: "${staffId}" wears a fob of ${elsewhere}, where this account does not work`,
+    );
+  const same = <T>(a: readonly T[] | undefined, b: readonly T[]) =>
+    a === undefined || (a.length === b.length && a.every((x) => b.includes(x)));
+  const scopeChanged =
+    !same(edit.roles, user.roles) ||
+    !same(edit.positions, user.positions) ||
+    !same(edit.schools, user.schools);
+  const whoChanged = scopeChanged || (edit.staffId !== undefined && edit.staffId !== user.staffId);
+  const outOn = whoChanged ? await otherVisitOut(db, user.id, '0') : null;
+  if (outOn && !edit.whileOut)
+    throw doorstepError(
+      'CONFLICT',
+      `${user.username} is out on visit ${outOn} now: their roles, schools or fob staff id change once they are back safe — or, if it cannot wait, anyway (whileOut; their phone page signs out, the visit stays watched)`,
+    );
+  const changed: Record<string, unknown> = {};
+  if (edit.displayName !== undefined && edit.displayName !== user.displayName)
+    changed.displayName = 'changed';
+  if (!same(edit.roles, user.roles)) changed.roles = edit.roles;
+  if (!same(edit.positions, user.positions)) changed.positions = edit.positions;
+  if (!same(edit.schools, user.schools)) changed.schools = edit.schools;
+  if (edit.staffId !== undefined && edit.staffId !== user.staffId) changed.staffId = edit.staffId;
+  if (edit.phone !== undefined && edit.phone !== user.phone)
+    changed.phone = edit.phone === null ? 'cleared' : 'changed';
+  if (edit.email !== undefined && edit.email !== user.email)
+    changed.email = edit.email === null ? 'cleared' : 'changed';
+  if (Object.keys(changed).length === 0) return { sessionsEnded: false };
+  await db.transaction(async (tx) => {
+    await updateUser(tx, user.id, {
+      displayName: edit.displayName,
+      roles: edit.roles,
+      positions: edit.positions,
+      schools: edit.schools,
+      staffId: edit.staffId,
+      phone: edit.phone,
+      email: edit.email,
+    });
+    if (scopeChanged) await deleteSessionsOfUser(tx, user.id);
+    await appendAudit(tx, {
+      actor: actorName(actor),
+      action: 'user.changed',
+      entityType: 'user',
+      entityId: user.id,
+      before: {
+        ...(changed.roles ? { roles: user.roles } : {}),
+        ...(changed.positions ? { positions: user.positions } : {}),
+        ...(changed.schools ? { schools: user.schools } : {}),
+        ...('staffId' in changed ? { staffId: user.staffId } : {}),
+      },
+      after: { username: user.username, ...changed, ...(outOn ? { whileOutOnVisit: outOn } : {}) },
+    });
+  });
+  return { sessionsEnded: scopeChanged };
 }
 
 export const ACCOUNT_ACTIONS = ['disable', 'enable', 'unlock', 'password'] as const;

@@ -180,6 +180,35 @@ export async function displayNameOfStaff(
   return rows[0]?.display_name;
 }
 
+/** An account's fields changed: only those given (`null` clears a staff id, phone or e-mail). */
+export async function updateUser(
+  tx: Queryable,
+  id: string,
+  u: {
+    displayName?: string | undefined;
+    roles?: readonly string[] | undefined;
+    positions?: readonly string[] | undefined;
+    schools?: readonly string[] | undefined;
+    staffId?: string | null | undefined;
+    phone?: string | null | undefined;
+    email?: string | null | undefined;
+  },
+): Promise<void> {
+  const columns: [string, unknown][] = [];
+  if (u.displayName !== undefined) columns.push(['display_name', u.displayName]);
+  if (u.roles !== undefined) columns.push(['roles', [...u.roles]]);
+  if (u.positions !== undefined) columns.push(['positions', [...u.positions]]);
+  if (u.schools !== undefined) columns.push(['schools', [...u.schools]]);
+  if (u.staffId !== undefined) columns.push(['staff_id', u.staffId]);
+  if (u.phone !== undefined) columns.push(['phone', u.phone]);
+  if (u.email !== undefined) columns.push(['email', u.email]);
+  if (columns.length === 0) return;
+  await tx.query(`UPDATE users SET ${columns.map(([c], i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [
+    id,
+    ...columns.map(([, v]) => v),
+  ]);
+}
+
 /** Whether an account already carries this device-registry staff id (one person per staff id). */
 export async function staffIdTaken(db: Queryable, staffId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM users WHERE staff_id = $1 LIMIT 1', [staffId]);

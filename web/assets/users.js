@@ -10,13 +10,18 @@ const msg = document.getElementById('message');
 const content = document.getElementById('content');
 let s;
 
-const checks = (name, legend, values, labelOf = (v) => v) =>
+const checks = (name, legend, values, labelOf = (v) => v, ticked = []) =>
   h(
     'fieldset',
     {},
     h('legend', {}, legend),
     values.map((v) =>
-      h('label', { class: 'radio' }, h('input', { type: 'checkbox', name, value: v }), ` ${labelOf(v)}`),
+      h(
+        'label',
+        { class: 'radio' },
+        h('input', { type: 'checkbox', name, value: v, checked: ticked.includes(v) }),
+        ` ${labelOf(v)}`,
+      ),
     ),
   );
 const picked = (form, name) => [...form.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
@@ -88,6 +93,65 @@ function addForm({ roles, positions }) {
     h('button', { type: 'submit', class: 'primary' }, 'Create account'),
   );
   return h('details', {}, h('summary', {}, 'Add an account'), form);
+}
+
+/**
+ * One account changed: its name, roles, positions, schools, fob staff id, phone, e-mail (a wrong
+ * escalation number corrected). The server checks what an admin may give, and refuses a change of
+ * roles, schools or staff id while the person is out on a visit, saying so.
+ */
+function editForm(u, { roles, positions }) {
+  const schoolName = (id) => s.schools.find((x) => x.id === id)?.name ?? id;
+  const input = (name, label, value, type = 'text', extra = {}) => {
+    const el = h('input', { type, name, id: `e-${name}-${u.id}`, value: value ?? '', ...extra });
+    return [h('label', { for: el.id }, label), el];
+  };
+  const form = h(
+    'form',
+    {
+      id: `edit-${u.id}`,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const f = e.target;
+        const text = (el) => el.value.trim() || null;
+        try {
+          const r = await api('POST', `/api/users/${u.id}`, {
+            displayName: f.displayName.value.trim(),
+            roles: picked(f, 'roles'),
+            positions: picked(f, 'positions'),
+            schools: picked(f, 'schools'),
+            staffId: text(f.staffId),
+            phone: text(f.phone),
+            email: text(f.email),
+          });
+          await load();
+          say(
+            msg,
+            r.sessionsEnded
+              ? `${u.username} changed: signed out everywhere, to sign in again with the new roles and schools.`
+              : `${u.username} changed.`,
+          );
+        } catch (err) {
+          say(msg, err.message, true);
+        }
+      },
+    },
+    input('displayName', 'Name people see', u.displayName, 'text', { required: true }),
+    checks('roles', 'Roles', roles, undefined, u.roles),
+    checks('positions', 'Positions (for authorising visits)', positions, undefined, u.positions),
+    checks(
+      'schools',
+      s.user.trustWide ? 'Schools (none ticked: every school)' : 'Schools (at least one of yours)',
+      s.schools.map((x) => x.id),
+      schoolName,
+      u.schools,
+    ),
+    input('staffId', "Fob staff id (the device registry's; empty: none)", u.staffId),
+    input('phone', 'Mobile for escalation SMS (+44…; empty: none)', u.phone, 'tel'),
+    input('email', 'E-mail (empty: none)', u.email, 'email'),
+    h('button', { type: 'submit' }, `Save ${u.username}`),
+  );
+  return h('details', { class: 'inline' }, h('summary', {}, `Edit ${u.username}`), form);
 }
 
 const fmtDay = (iso) =>
@@ -311,6 +375,7 @@ async function load() {
                     `Unlock ${u.username}`,
                   )
                 : null,
+              editForm(u, { roles, positions }),
             ),
           ),
         ),

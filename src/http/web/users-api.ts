@@ -2,8 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import {
   ACCOUNT_ACTIONS,
+  accountEditSchema,
   changeAccount,
   createAccount,
+  editAccount,
   listAccounts,
   newAccountSchema,
   recordTraining,
@@ -35,6 +37,24 @@ export function registerUsersApi(app: FastifyInstance, deps: WebDeps): void {
   app.post('/api/users', { config: { access: ['admin'] } }, async (req, reply) => {
     const id = await createAccount(deps.db, parseInput(schema, req.body), userOf(req));
     return reply.code(201).send({ id });
+  });
+
+  /** An account's name, roles, positions, schools, fob staff id, phone or e-mail changed (editAccount). */
+  const edit = accountEditSchema(deps.config);
+  app.post<{ Params: { id: string } }>('/api/users/:id', { config: { access: ['admin'] } }, async (req) => {
+    const { id } = parseInput(
+      z.strictObject({ id: z.string().regex(/^\d{1,18}$/, { error: 'expected a user id' }) }),
+      req.params,
+    );
+    const { sessionsEnded } = await editAccount(
+      deps.db,
+      deps.config,
+      id,
+      parseInput(edit, req.body),
+      userOf(req),
+    );
+    if (sessionsEnded) await publishSessionsEnded(deps.publisher, deps.prefix, { userId: id });
+    return { ok: true, sessionsEnded };
   });
 
   /**
