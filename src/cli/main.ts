@@ -6,7 +6,7 @@ import { reportFatal } from './output.ts';
 import { runCommand } from './run-command.ts';
 import { startCommand } from './start-command.ts';
 import type { SubjectOptions } from './subject-command.ts';
-import type { UserAddOptions } from './user-command.ts';
+import type { UserAddOptions, UserEditOptions } from './user-command.ts';
 
 const DEFAULT_CONFIG = process.env.DOORSTEP_CONFIG ?? 'config/doorstep.yaml';
 
@@ -193,6 +193,22 @@ user
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (opts: UserAddOptions) => {
     process.exitCode = await runCommand('user add', [], opts);
+  });
+user
+  .command('edit')
+  .description('change an account: only what is given (none clears a staff id, phone or e-mail); audited')
+  .argument('<username>')
+  .option('-n, --name <display>', 'the name people see')
+  .option('-r, --roles <roles>', 'the roles it holds from now (comma-separated)')
+  .option('-p, --positions <list>', 'the positions it holds from now (none: no position)')
+  .option('-s, --schools <ids>', 'the schools they work at from now (none: every school)')
+  .option('--staff-id <id>', "the device registry's staff id (none: no fob)")
+  .option('--phone <e164>', 'mobile for SMS escalations (none: no phone)')
+  .option('--email <address>', 'e-mail for escalations (none: no e-mail)')
+  .option('--while-out', 'change roles, schools or staff id though the person is out on a visit')
+  .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
+  .action(async (username: string, opts: UserEditOptions) => {
+    process.exitCode = await runCommand('user edit', [username], opts);
   });
 
 user

@@ -10,8 +10,10 @@ import { type SubjectOptions, subjectCommand } from './subject-command.ts';
 import { triggersCommand } from './triggers-command.ts';
 import {
   type UserAddOptions,
+  type UserEditOptions,
   userAddCommand,
   userAdminCommand,
+  userEditCommand,
   userTrainingCommand,
 } from './user-command.ts';
 
@@ -122,6 +124,20 @@ export const STORE_COMMANDS = {
       email: text.optional(),
     }),
     run: (_a, o, out, deps) => userAddCommand(o as unknown as UserAddOptions, out, deps),
+  },
+  'user edit': {
+    args: username,
+    opts: options({
+      name: text.optional(),
+      roles: text.optional(),
+      positions: text.optional(),
+      schools: text.optional(),
+      staffId: text.optional(),
+      phone: text.optional(),
+      email: text.optional(),
+      whileOut: flag.optional(),
+    }),
+    run: ([name], o, out, deps) => userEditCommand(name!, o as unknown as UserEditOptions, out, deps),
   },
   'user list': {
     args: noArgs,

@@ -1,7 +1,9 @@
 import {
   type AccountAction,
+  accountEditSchema,
   changeAccount,
   createAccount,
+  editAccount,
   listAccounts,
   newAccountSchema,
   recordTraining,
@@ -72,6 +74,63 @@ function usage(issue: { path: PropertyKey[]; message: string }) {
     'USAGE',
     `${key === 'password' ? 'password' : `--${FLAGS[key] ?? key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`}: ${issue.message}`,
   );
+}
+
+export interface UserEditOptions {
+  config: string;
+  name?: string;
+  roles?: string;
+  positions?: string;
+  schools?: string;
+  /** `none` clears it (as for --phone and --email). */
+  staffId?: string;
+  phone?: string;
+  email?: string;
+  whileOut?: boolean;
+}
+
+/**
+ * `doorstep user edit USERNAME [--name …] [--roles …] [--positions …] [--schools …] [--staff-id …]
+ * [--phone …] [--email …]`: only what is given changes (`none` clears a staff id, phone or e-mail;
+ * `--positions none`, `--schools none` empty the list). Audited; a new scope ends their sessions.
+ */
+export async function userEditCommand(
+  username: string,
+  opts: UserEditOptions,
+  out: (line: string) => void,
+  deps: CommandDeps = localDeps(opts.config),
+): Promise<number> {
+  const cleared = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? null : v);
+  const listOf = (v: string | undefined) => (v === undefined ? undefined : v === 'none' ? [] : list(v));
+  const input = Object.fromEntries(
+    Object.entries({
+      displayName: opts.name,
+      roles: listOf(opts.roles),
+      positions: listOf(opts.positions),
+      schools: listOf(opts.schools),
+      staffId: cleared(opts.staffId),
+      phone: cleared(opts.phone),
+      email: cleared(opts.email),
+      whileOut: opts.whileOut,
+    }).filter(([, v]) => v !== undefined),
+  );
+  const parsed = accountEditSchema(deps.config).safeParse(input);
+  if (!parsed.success) throw usage(parsed.error.issues[0]!);
+  return deps.withStore(async (db) => {
+    const user = await userByUsername(db, username);
+    if (!user) throw doorstepError('USAGE', `no user "${username}"`);
+    const { sessionsEnded } = await editAccount(db, deps.config, user.id, parsed.data, 'system:cli').catch(
+      (err) => {
+        if (isDoorstepError(err, 'CONFLICT') || isDoorstepError(err, 'BAD_REQUEST'))
+          throw doorstepError('USAGE', err.message.replace('(whileOut;', '(--while-out;'));
+        throw err;
+      },
+    );
+    out(
+      `user ${username}: changed${sessionsEnded ? ', sessions ended (a new scope: they sign in again)' : ''}`,
+    );
+    return 0;
+  });
 }
 
 /** `doorstep user list|disable|enable|unlock|password USERNAME`: account upkeep, each audited. */

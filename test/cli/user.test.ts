@@ -89,6 +89,24 @@ describe('doorstep user', { timeout: 120_000 }, () => {
     ).toBe(true);
   });
 
+  it('edits an account: only what is given, "none" clears; a bad field named by its flag; audited', async () => {
+    const ok = await cli(['edit', 'ada', '--phone', '+447700900123', '--staff-id', 'st-ada']);
+    expect(ok).toMatchObject({ code: 0, out: expect.stringContaining('user ada: changed') });
+    expect(await userByUsername(db, 'ada')).toMatchObject({
+      phone: '+447700900123',
+      staffId: 'st-ada',
+      roles: ['admin', 'office'],
+    });
+    expect((await cli(['edit', 'ada', '--phone', 'none'])).code).toBe(0);
+    expect((await userByUsername(db, 'ada'))!.phone).toBeNull();
+    const bad = await cli(['edit', 'ada', '--phone', '07700 900123']);
+    expect(bad.code).toBe(64);
+    expect(bad.err).toContain('--phone: expected an E.164 number');
+    expect((await cli(['edit', 'nobody', '--name', 'X'])).err).toContain('no user "nobody"');
+    const { rows } = await db.query(`SELECT 1 FROM audit_log WHERE action = 'user.changed'`);
+    expect(rows).toHaveLength(2);
+  });
+
   it('records training dates (audited), refuses a bad or future date, and clears one with "none"', async () => {
     expect(
       (await cli(['training', 'ada', '--home-visit', '2025-09-01', '--safeguarding', '2025-10-02'])).code,
