@@ -33,18 +33,19 @@ export async function notify(
   const r = await notificationToSend(deps.db, payload.notificationId);
   if (!r) return { status: 'missing' };
   if (r.status !== 'pending') return { status: r.status };
-  // A retry (after a passing failure) or a stranded send, after a person took or resolved the alarm:
-  // its ladder would send nothing now, so neither does this — nobody is paged about an alarm in hand.
-  const standDown = stoodDown(r.policy as EscalationPolicy | null, r.step, r.alarmStatus);
-  if (standDown) {
-    await withdrawNotification(deps.db, r.id, standDown);
-    return { status: 'withdrawn' };
-  }
   if (r.claimedMs > 0) {
     // Its step is sending it: in this process, wait for that and look again; elsewhere, later.
     const sending = sendingNow.get(r.id);
     if (!sending) throw new RetryLaterError(r.claimedMs, 'its escalation step is sending it');
     await sending.catch(() => {});
+    return notify(payload, run, deps);
+  }
+  // A retry (after a passing failure) or a stranded send, after a person took or resolved the alarm:
+  // its ladder would send nothing now, so neither does this — nobody is paged about an alarm in hand.
+  // (Re-opened after its acknowledgement timed out, the alarm's withdrawn messages are sent then.)
+  const standDown = stoodDown(r.policy as EscalationPolicy | null, r.step, r.alarmStatus);
+  if (standDown) {
+    if (await withdrawNotification(deps.db, r.id, standDown)) return { status: 'withdrawn' };
     return notify(payload, run, deps);
   }
   const n: Notification = {

@@ -187,12 +187,16 @@ async function reopenAcknowledgements(deps: JobDeps, now: Date): Promise<number>
       events.push(await insertBoardEvent(tx, a.schoolId, 'alarm.reopened', { alarmId: a.id }));
     return list;
   });
-  for (const a of reopened)
+  for (const a of reopened) {
     await deps.producer.enqueue(
       'escalate',
       { alarmId: a.id, step: a.resumeStep, reopened: a.reopened },
       { jobId: `escalate-${a.id}-${a.resumeStep}-r${a.reopened}` },
     );
+    // Messages withdrawn while it was taken are sent now, under their one job id (its finished job
+    // run again): never twice, never left withdrawn on an alarm open again.
+    for (const id of a.resend) await deps.producer.rerun('notify', { notificationId: id }, `notify-${id}`);
+  }
   return reopened.length;
 }
 

@@ -173,6 +173,11 @@ export interface Reopened {
    * later, and until then only the board would have said the alarm was open again).
    */
   resumeStep: number;
+  /**
+   * Its messages withdrawn while it was acknowledged (a retry after a passing failure, found the
+   * alarm taken): pending again, to be sent now — a person not paged then is paged on re-opening.
+   */
+  resend: string[];
   reopened: number;
 }
 
@@ -213,6 +218,11 @@ export async function reopenTimedOutAcknowledgements(tx: Queryable, now: Date): 
       id,
       `acknowledged ${r.minutes} min ago and the worker is still not known to be safe: open again`,
     );
+    const withdrawn = await tx.query<{ id: string }>(
+      `UPDATE notifications SET status = 'pending', last_error = NULL, claimed_until = NULL
+       WHERE alarm_id = $1 AND status = 'withdrawn' RETURNING id`,
+      [id],
+    );
     await appendAudit(tx, {
       actor: 'system:ack-timeout',
       action: 'alarm.reopened',
@@ -222,7 +232,13 @@ export async function reopenTimedOutAcknowledgements(tx: Queryable, now: Date): 
       before: { status: 'acknowledged' },
       after: { status: 'open', resumeStep },
     });
-    out.push({ id, schoolId: r.school_id, resumeStep, reopened: r.reopened + 1 });
+    out.push({
+      id,
+      schoolId: r.school_id,
+      resumeStep,
+      reopened: r.reopened + 1,
+      resend: withdrawn.rows.map((n) => String(n.id)),
+    });
   }
   return out;
 }

@@ -61,8 +61,9 @@ export async function strandedNotifications(
  */
 export async function withdrawNotification(db: Queryable, id: string, why: string): Promise<boolean> {
   const r = await db.query(
+    // Never one its escalation step is sending now (claimed): that send's outcome is recorded as it is.
     `UPDATE notifications SET status = 'withdrawn', last_error = $2, claimed_until = NULL
-     WHERE id = $1 AND status = 'pending'`,
+     WHERE id = $1 AND status = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())`,
     [id, why],
   );
   return r.rowCount > 0;
@@ -166,7 +167,9 @@ export async function markNotificationAttemptFailed(
   last: boolean,
 ): Promise<void> {
   await db.query(
-    `UPDATE notifications SET status = $3, attempts = attempts + 1, last_error = $2, claimed_until = NULL WHERE id = $1`,
+    // Only a pending one: never a message withdrawn meanwhile (or sent by another try) made pending again.
+    `UPDATE notifications SET status = $3, attempts = attempts + 1, last_error = $2, claimed_until = NULL
+     WHERE id = $1 AND status = 'pending'`,
     [id, error, last ? 'failed' : 'pending'],
   );
 }
