@@ -95,7 +95,8 @@ export async function boardState(
     `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.role, t.opened_on, t.evidence, p.forename, p.surname
      FROM trigger_episodes t LEFT JOIN pupils p ON p.school_id = t.school_id AND p.mis_id = t.pupil_mis_id
      WHERE t.school_id = $1 AND t.status = 'open' AND p.hidden_at IS NULL -- leavers past the shown period
-       AND t.action_done_on IS NULL -- a phone call, a meeting … recorded done
+       -- Its action as it stands not recorded done (a call recorded, the episode since risen to a visit: shown)
+       AND NOT EXISTS (SELECT 1 FROM trigger_actions a WHERE a.episode_id = t.id AND a.action = t.action)
        AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
      ORDER BY t.opened_on, t.id LIMIT 100`,
     [schoolId],

@@ -48,10 +48,11 @@ export async function pupilChronology(
             NULL, 'trigger closed: ' || title, NULL
        FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2 AND closed_on IS NOT NULL
      UNION ALL
-     SELECT action_recorded_at, to_char(action_done_on, 'YYYY-MM-DD'), 'trigger', id::text, NULL,
-            'trigger action done: ' || replace(action, '-', ' ') || ' (' || title || ')',
-            jsonb_build_object('doneOn', action_done_on, 'note', action_note)
-       FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2 AND action_done_on IS NOT NULL
+     SELECT a.recorded_at, to_char(a.done_on, 'YYYY-MM-DD'), 'trigger', a.episode_id::text, NULL,
+            'trigger action done: ' || replace(a.action, '-', ' ') || ' (' || t.title || ')',
+            jsonb_build_object('doneOn', a.done_on, 'note', a.note)
+       FROM trigger_actions a JOIN trigger_episodes t ON t.id = a.episode_id
+      WHERE a.school_id = $1 AND a.pupil_mis_id = $2
      UNION ALL
      SELECT s.at, NULL, 'visit', v.id::text, v.id::text, s.what, s.detail
        FROM v, LATERAL (VALUES

@@ -104,11 +104,19 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'trigger_episodes',
     what: 'a rule that fired for a pupil, open or closed',
-    personal:
-      'pupil id, the rule, its explanation and evidence (dates, codes, rates); a phone call or meeting recorded done: the day, who recorded it, what was done',
-    why: 'the board lists who needs action; the trigger note and the action done go to CPOMS',
+    personal: 'pupil id, the rule, its explanation and evidence (dates, codes, rates)',
+    why: 'the board lists who needs action; the trigger note goes to CPOMS',
     retention: '`closedTriggerDays` after closing (the note lives on in CPOMS)',
     seenBy: 'office, safeguarding',
+  },
+  {
+    table: 'trigger_actions',
+    what: "a trigger's action recorded done: a phone call home, an attendance meeting, the LA told",
+    personal:
+      'pupil id, the action, the day, who recorded it, what was done (who was spoken to, what was said)',
+    why: 'the board stops asking for what was done; the record goes to CPOMS',
+    retention: 'with its trigger (deleted with it)',
+    seenBy: 'office, safeguarding (the pupil page, the chronology)',
   },
   {
     table: 'outbox',

@@ -107,6 +107,13 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
   await run(
     tx,
     removed,
+    'trigger_actions',
+    `DELETE FROM trigger_actions WHERE school_id = $1 AND pupil_mis_id = $2`,
+    p,
+  );
+  await run(
+    tx,
+    removed,
     'trigger_episodes',
     `DELETE FROM trigger_episodes WHERE school_id = $1 AND pupil_mis_id = $2`,
     p,

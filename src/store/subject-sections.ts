@@ -166,15 +166,14 @@ export const SECTIONS: readonly Section[] = [
     staff: `school_id = $1 AND recorded_by = ${ACTOR}`,
     staffView: { give: ['id', 'school_id', 'recorded_by', 'recorded_at'] },
   },
+  { table: 'trigger_episodes', title: 'Visit triggers', pupil: 'school_id = $1 AND pupil_mis_id = $2' },
   {
-    table: 'trigger_episodes',
-    title: 'Visit triggers',
+    table: 'trigger_actions',
+    title: "Triggers' actions recorded done (a phone call home, a meeting …)",
     pupil: 'school_id = $1 AND pupil_mis_id = $2',
-    // A member of staff: the triggers whose action (a phone call, a meeting …) they recorded done.
-    staff: `school_id = $1 AND action_done_by = ${ACTOR}`,
-    staffView: {
-      give: ['id', 'school_id', 'action', 'action_done_on', 'action_done_by', 'action_recorded_at'],
-    },
+    // A member of staff: the actions they recorded; what was said is the family's, not theirs.
+    staff: `school_id = $1 AND done_by = ${ACTOR}`,
+    staffView: { give: ['id', 'school_id', 'episode_id', 'action', 'done_on', 'done_by', 'recorded_at'] },
   },
   {
     table: 'visits',

@@ -265,11 +265,9 @@ export async function lockEpisode(tx: Queryable, schoolId: string, episodeId: st
     opened_on: string;
     closed_on: string | null;
     evidence: unknown;
-    action_done_on: string | null;
   }>(
     `SELECT id, pupil_mis_id, title, action, role, status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on,
-            to_char(closed_on, 'YYYY-MM-DD') AS closed_on, evidence,
-            to_char(action_done_on, 'YYYY-MM-DD') AS action_done_on
+            to_char(closed_on, 'YYYY-MM-DD') AS closed_on, evidence
      FROM trigger_episodes WHERE id = $1 AND school_id = $2 FOR UPDATE`,
     [episodeId, schoolId],
   );
@@ -285,22 +283,32 @@ export async function lockEpisode(tx: Queryable, schoolId: string, episodeId: st
     openedOn: r.opened_on,
     closedOn: r.closed_on,
     evidence: r.evidence,
-    actionDoneOn: r.action_done_on,
   };
 }
 
-/** A trigger's (non-visit) action recorded done: the day, who (`user:<id>`), what was done. */
-export async function markEpisodeActionDone(
+/**
+ * A trigger's (non-visit) action recorded done — the action as it stands, the day, who
+ * (`user:<id>`), what was done. False when that action of the episode was recorded already.
+ */
+export async function insertTriggerAction(
   tx: Queryable,
-  id: string,
-  done: { on: string; by: string; note: string; at: Date },
-): Promise<void> {
-  await tx.query(
-    `UPDATE trigger_episodes SET action_done_on = $2, action_done_by = $3, action_note = $4, action_recorded_at = $5,
-            updated_at = now()
-     WHERE id = $1`,
-    [id, done.on, done.by, done.note, done.at],
+  a: {
+    schoolId: string;
+    episodeId: string;
+    pupilMisId: string;
+    action: string;
+    on: string;
+    by: string;
+    note: string;
+    at: Date;
+  },
+): Promise<boolean> {
+  const r = await tx.query(
+    `INSERT INTO trigger_actions (school_id, episode_id, pupil_mis_id, action, done_on, done_by, note, recorded_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (episode_id, action) DO NOTHING`,
+    [a.schoolId, a.episodeId, a.pupilMisId, a.action, a.on, a.by, a.note, a.at],
   );
+  return r.rowCount > 0;
 }
 
 export interface EpisodeRow {
@@ -315,8 +323,8 @@ export interface EpisodeRow {
   closedOn: string | null;
   explanation: string;
   evidence: unknown;
-  /** The action recorded done (not a visit's: those are the visits'); null: not recorded. */
-  actionDone: { on: string; byName: string | null; note: string } | null;
+  /** The actions recorded done (not a visit's: those are the visits'), oldest first. */
+  actionsDone: { action: string; on: string; byName: string | null; note: string }[];
 }
 
 export async function listEpisodes(
@@ -346,15 +354,16 @@ export async function listEpisodes(
     closed_on: string | null;
     explanation: string;
     evidence: unknown;
-    action_done_on: string | null;
-    action_note: string | null;
-    done_by_name: string | null;
+    actions_done: { action: string; on: string; byName: string | null; note: string }[] | null;
   }>(
     `SELECT t.id, t.pupil_mis_id, t.rule_key, t.title, t.action, t.role, t.status,
             to_char(t.opened_on, 'YYYY-MM-DD') AS opened_on, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on,
-            t.explanation, t.evidence, to_char(t.action_done_on, 'YYYY-MM-DD') AS action_done_on, t.action_note,
-            u.display_name AS done_by_name
-     FROM trigger_episodes t LEFT JOIN users u ON t.action_done_by = 'user:' || u.id
+            t.explanation, t.evidence,
+            (SELECT jsonb_agg(jsonb_build_object('action', a.action, 'on', to_char(a.done_on, 'YYYY-MM-DD'),
+                      'byName', u.display_name, 'note', a.note) ORDER BY a.recorded_at, a.id)
+               FROM trigger_actions a LEFT JOIN users u ON a.done_by = 'user:' || u.id
+              WHERE a.episode_id = t.id) AS actions_done
+     FROM trigger_episodes t
      WHERE ${where} ORDER BY t.opened_on, t.pupil_mis_id, t.rule_key`,
     params,
   );
@@ -371,10 +380,7 @@ export async function listEpisodes(
       closedOn: r.closed_on,
       explanation: r.explanation,
       evidence: r.evidence,
-      actionDone:
-        r.action_done_on === null
-          ? null
-          : { on: r.action_done_on, byName: r.done_by_name, note: r.action_note ?? '' },
+      actionsDone: r.actions_done ?? [],
     }),
   );
 }

@@ -13,7 +13,7 @@ import { renderTriggerAction } from '../records/templates/trigger-action.ts';
 import { appendAudit } from '../store/audit.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import { pupilForRecord } from '../store/pupils.ts';
-import { lockEpisode, markEpisodeActionDone } from '../store/triggers.ts';
+import { insertTriggerAction, lockEpisode } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { assertSchool, knownSchool } from '../visits/access.ts';
 import { change, type VisitDeps } from '../visits/change.ts';
@@ -53,7 +53,6 @@ export async function recordTriggerAction(
           'CONFLICT',
           `this trigger recommends ${ACTION_TEXT[e.action as keyof typeof ACTION_TEXT] ?? e.action}: ask for the visit from it (the visit register records it), not a note`,
         );
-      if (e.actionDoneOn) return { outboxId: null, already: true };
       if (e.status !== 'open')
         throw doorstepError(
           'CONFLICT',
@@ -65,7 +64,18 @@ export async function recordTriggerAction(
       const firstDay = firstDayOf(e.evidence as Evidence | null) ?? e.openedOn;
       const problem = actionDayProblem(doneOn, firstDay, today);
       if (problem) throw doorstepError('BAD_REQUEST', `doneOn: ${problem}`);
-      await markEpisodeActionDone(tx, e.id, { on: doneOn, by: `user:${user.id}`, note, at: now });
+      // Once per action of the episode (after the lock: a second person at once finds the first's).
+      const recorded = await insertTriggerAction(tx, {
+        schoolId: school.id,
+        episodeId: e.id,
+        pupilMisId: e.pupilMisId,
+        action: e.action,
+        on: doneOn,
+        by: `user:${user.id}`,
+        note,
+        at: now,
+      });
+      if (!recorded) return { outboxId: null, already: true };
       const pupil = await pupilForRecord(tx, school.id, e.pupilMisId);
       const record = renderTriggerAction({
         episodeId: e.id,
@@ -85,7 +95,7 @@ export async function recordTriggerAction(
         title: record.title,
         body: record.body,
         occurredAt: now,
-        idempotencyKey: `trigger-action:${school.id}:${e.id}`,
+        idempotencyKey: `trigger-action:${school.id}:${e.id}:${e.action}`,
         sourceType: 'trigger_episode',
         sourceId: e.id,
       });

@@ -157,7 +157,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     evidence: { name: v.surname },
   });
   // A phone call home recorded done by the member of staff: what was said is the family's, not theirs.
-  await insert(db, 'trigger_episodes', {
+  const called = await insert(db, 'trigger_episodes', {
     school_id: school,
     pupil_mis_id: id,
     rule_key: 'heath-lane:first-day-call',
@@ -168,10 +168,16 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     opened_on: '2026-03-09',
     explanation: 'absent',
     evidence: {},
-    action_done_on: '2026-03-09',
-    action_done_by: `user:${staff}`,
-    action_note: `Spoke to ${v.parent} on ${v.phone}`,
-    action_recorded_at: NOW,
+  });
+  await insert(db, 'trigger_actions', {
+    school_id: school,
+    episode_id: called,
+    pupil_mis_id: id,
+    action: 'phone-call',
+    done_on: '2026-03-09',
+    done_by: `user:${staff}`,
+    note: `Spoke to ${v.parent} on ${v.phone}`,
+    recorded_at: NOW,
   });
   const visit = await insert(db, 'visits', {
     school_id: school,

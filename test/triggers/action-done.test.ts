@@ -9,7 +9,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import { pupilChronology } from '../../src/store/chronology.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { listEpisodes } from '../../src/store/triggers.ts';
+import { listEpisodes, updateEpisode } from '../../src/store/triggers.ts';
 import type { User } from '../../src/store/users.ts';
 import { recordTriggerAction } from '../../src/triggers/action-done.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
@@ -207,7 +207,7 @@ describe('a phone call home recorded done', () => {
       {
         sink: expect.any(String),
         kind: 'trigger_action',
-        idempotency_key: `trigger-action:heath-lane:${call}`,
+        idempotency_key: `trigger-action:heath-lane:${call}:phone-call`,
         pupil_ids: ['7001'],
         title: 'Phone call home made — pupil 7001',
         body: [
@@ -231,11 +231,14 @@ describe('a phone call home recorded done', () => {
     const [e] = await listEpisodes(db, 'heath-lane', { pupilId: '7001' });
     expect(e).toMatchObject({
       status: 'open',
-      actionDone: {
-        on: '2026-11-20',
-        byName: office.displayName,
-        note: 'Spoke to mum: Ada has a fever, back Wednesday.',
-      },
+      actionsDone: [
+        {
+          action: 'phone-call',
+          on: '2026-11-20',
+          byName: office.displayName,
+          note: 'Spoke to mum: Ada has a fever, back Wednesday.',
+        },
+      ],
     });
     // The pupil page and the chronology say it.
     const page = await app.inject({
@@ -284,5 +287,40 @@ describe('a phone call home recorded done', () => {
       la,
     ]);
     expect(rows).toHaveLength(1);
+  });
+  // Found by review: the action was kept on the episode itself, so a call recorded hid the home visit
+  // the same episode rose to the next day, and the pupil page called the call "Home visit made".
+  it('a call recorded, the episode rising to a home visit: back on the board for its visit; the call stays the call', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname) VALUES ('heath-lane', '7005', 'Eve', 'Fox')`,
+    );
+    const id = await episode('7005', 'phone-call', { openedOn: '2026-11-20' });
+    await recordTriggerAction(deps, office, {
+      schoolId: 'heath-lane',
+      episodeId: id,
+      note: 'Spoke to mum: ill',
+    });
+    expect((await board()).triggers.map((t: { id: string }) => t.id)).not.toContain(id);
+    const [before] = await listEpisodes(db, 'heath-lane', { pupilId: '7005' });
+    await db.transaction((tx) =>
+      updateEpisode(tx, id, {
+        ruleKey: before!.ruleKey,
+        title: before!.title,
+        action: 'home-visit',
+        role: before!.role,
+        source: 'test',
+        fired: true,
+        explanation: 'absent 4 days, one without a reason',
+        evidence: { days: [{ date: '2026-11-19', am: 'N', pm: 'N' }] },
+      }),
+    );
+    const card = (await board()).triggers.find((t: { id: string }) => t.id === id);
+    expect(card).toMatchObject({ action: 'home-visit', recordable: false });
+    const page = await app.inject({
+      url: '/pupils/7005?school=heath-lane',
+      headers: { cookie: as.get('office')!.cookie },
+    });
+    expect(page.body).toContain('<strong>Phone call home made</strong>');
+    expect(page.body).not.toContain('Home visit made');
   });
 });

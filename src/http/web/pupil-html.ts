@@ -123,12 +123,14 @@ function episodeHtml(e: PupilPageModel['episodes'][number]): string {
 <p>${personalText(e.explanation)}</p>${actionDoneHtml(e)}${lines ? `<details><summary>Evidence</summary><ul>${lines}</ul></details>` : ''}</li>`;
 }
 
-/** The trigger's action recorded done (a phone call, a meeting …): the day, by whom, what was done. */
+/** The trigger's actions recorded done (a phone call, a meeting …): each as done, the day, by whom, what. */
 function actionDoneHtml(e: PupilPageModel['episodes'][number]): string {
-  const d = e.actionDone;
-  if (!d) return '';
-  const what = ACTION_DONE_TEXT[e.action as Action] ?? words(e.action);
-  return `<p class="action-done"><strong>${personalText(what)}</strong> on ${longDay(d.on)}${d.byName ? `, recorded by ${personalText(d.byName)}` : ''}: ${personalText(d.note)}</p>`;
+  return e.actionsDone
+    .map((d) => {
+      const what = ACTION_DONE_TEXT[d.action as Action] ?? words(d.action);
+      return `<p class="action-done"><strong>${personalText(what)}</strong> on ${longDay(d.on)}${d.byName ? `, recorded by ${personalText(d.byName)}` : ''}: ${personalText(d.note)}</p>`;
+    })
+    .join('');
 }
 
 function outcomeWords(v: PupilVisit): string {
