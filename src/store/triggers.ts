@@ -212,30 +212,42 @@ export async function closeEpisode(
 
 /**
  * One of the school's trigger episodes a visit is asked for from, locked for the rest of the
- * transaction (two people asking at once: the second sees the first's visit); undefined: none. With
- * the visit already asked for from it (not cancelled), if any.
+ * transaction; undefined: none. With the visit already asked for from it (not cancelled), if any —
+ * read after the lock, in a statement of its own: two people asking at once, the second waits for
+ * the first and sees its visit (a read in the locking statement would see the rows as they were
+ * before the wait).
  */
 export async function episodeForVisit(db: Queryable, schoolId: string, episodeId: string) {
   const { rows } = await db.query<{
+    id: string;
     pupil_mis_id: string;
     title: string;
     action: string;
     status: string;
     closed_on: string | null;
-    visit_id: string | null;
   }>(
-    `SELECT t.pupil_mis_id, t.title, t.action, t.status, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on,
-            (SELECT v.id::text FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled'
-              ORDER BY v.id LIMIT 1) AS visit_id
+    `SELECT t.id, t.pupil_mis_id, t.title, t.action, t.status, to_char(t.closed_on, 'YYYY-MM-DD') AS closed_on
      FROM trigger_episodes t WHERE t.id = $1 AND t.school_id = $2 FOR UPDATE`,
     [episodeId, schoolId],
   );
-  return rows[0];
+  const e = rows[0];
+  if (!e) return undefined;
+  return { ...e, visit_id: await visitOfEpisode(db, String(e.id)) };
+}
+
+/** The visit asked for from an episode (not cancelled), if any. */
+async function visitOfEpisode(db: Queryable, episodeId: string): Promise<string | null> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id::text FROM visits WHERE trigger_episode_id = $1 AND status <> 'cancelled' ORDER BY id LIMIT 1`,
+    [episodeId],
+  );
+  return rows[0]?.id ?? null;
 }
 
 /**
  * The pupil's oldest open trigger whose action is a visit (`actions`) and that has no visit yet
- * (none, or only cancelled ones), locked: a visit asked for by hand for this pupil is its visit.
+ * (none, or only cancelled ones), locked: a visit asked for by hand for this pupil is its visit. The
+ * candidates are locked first and each looked at after (as `episodeForVisit`).
  */
 export async function openVisitTriggerOf(
   tx: Queryable,
@@ -246,11 +258,11 @@ export async function openVisitTriggerOf(
   const { rows } = await tx.query<{ id: string }>(
     `SELECT t.id FROM trigger_episodes t
      WHERE t.school_id = $1 AND t.pupil_mis_id = $2 AND t.status = 'open' AND t.action = ANY($3::text[])
-       AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.trigger_episode_id = t.id AND v.status <> 'cancelled')
-     ORDER BY t.opened_on, t.id LIMIT 1 FOR UPDATE OF t`,
+     ORDER BY t.opened_on, t.id LIMIT 20 FOR UPDATE OF t`,
     [schoolId, pupilMisId, [...actions]],
   );
-  return rows[0] ? String(rows[0].id) : undefined;
+  for (const r of rows) if ((await visitOfEpisode(tx, String(r.id))) === null) return String(r.id);
+  return undefined;
 }
 
 /** One of the school's episodes, locked for the rest of the transaction; undefined: none. */
