@@ -4,12 +4,13 @@ import { londonDate } from '../domain/attendance/dates.ts';
 import { POSITIONS, ROLES } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
-import type { Db } from '../store/db.ts';
+import type { Db, Queryable } from '../store/db.ts';
 import { deletePushSubscriptionsOfUser } from '../store/push-subscriptions.ts';
 import {
   allUsers,
   clearFailedSignIns,
   deleteSessionsOfUser,
+  holdAccounts,
   insertUser,
   publicUser,
   setPasswordHash,
@@ -199,12 +200,6 @@ export async function editAccount(
     !same(edit.positions, user.positions) ||
     !same(edit.schools, user.schools);
   const whoChanged = scopeChanged || (edit.staffId !== undefined && edit.staffId !== user.staffId);
-  const outOn = whoChanged ? await otherVisitOut(db, user.id, '0') : null;
-  if (outOn && !edit.whileOut)
-    throw doorstepError(
-      'CONFLICT',
-      `${user.username} is out on visit ${outOn} now: their roles, schools or fob staff id change once they are back safe — or, if it cannot wait, anyway (whileOut; their phone page signs out, the visit stays watched)`,
-    );
   const changed: Record<string, unknown> = {};
   if (edit.displayName !== undefined && edit.displayName !== user.displayName)
     changed.displayName = 'changed';
@@ -218,6 +213,14 @@ export async function editAccount(
     changed.email = edit.email === null ? 'cleared' : 'changed';
   if (Object.keys(changed).length === 0) return { sessionsEnded: false };
   await db.transaction(async (tx) => {
+    // The account held, then whether they are out read: a departure under way is waited for and seen.
+    await holdAccounts(tx, [user.id], 'update');
+    const outOn = whoChanged ? await otherVisitOut(tx, user.id, '0') : null;
+    if (outOn && !edit.whileOut)
+      throw doorstepError(
+        'CONFLICT',
+        `${user.username} is out on visit ${outOn} now: their roles, schools or fob staff id change once they are back safe — or, if it cannot wait, anyway (whileOut; their phone page signs out, the visit stays watched)`,
+      );
     await updateUser(tx, user.id, {
       displayName: edit.displayName,
       roles: edit.roles,
@@ -268,12 +271,18 @@ export async function changeAccount(
   if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
     throw doorstepError('NOT_FOUND', `no user ${userId}`);
   const endsSessions = action === 'disable' || action === 'password';
-  const outOn = endsSessions ? await otherVisitOut(db, user.id, '0') : null;
-  if (outOn && !opts.whileOut)
-    throw doorstepError(
-      'CONFLICT',
-      `${user.username} is out on visit ${outOn} now: ${action === 'disable' ? 'disabling the account' : 'a new password'} would sign them out of its phone page (I need help, check-in, Back safe). Wait until they are back safe — or, if their phone or account is compromised, do it anyway (whileOut; the visit stays watched)`,
-    );
+  // Whether they are out is read inside the change's transaction, the account held (see below).
+  const refuseWhileOut = async (tx: Queryable): Promise<string | null> => {
+    if (!endsSessions) return null;
+    await holdAccounts(tx, [user.id], 'update');
+    const outOn = await otherVisitOut(tx, user.id, '0');
+    if (outOn && !opts.whileOut)
+      throw doorstepError(
+        'CONFLICT',
+        `${user.username} is out on visit ${outOn} now: ${action === 'disable' ? 'disabling the account' : 'a new password'} would sign them out of its phone page (I need help, check-in, Back safe). Wait until they are back safe — or, if their phone or account is compromised, do it anyway (whileOut; the visit stays watched)`,
+      );
+    return outOn;
+  };
   let hash: string | null = null;
   if (action === 'password') {
     const problem = passwordProblem(password ?? '');
@@ -282,6 +291,8 @@ export async function changeAccount(
   }
   const sessionsEnded = endsSessions;
   await db.transaction(async (tx) => {
+    // Held, then read: a departure under way is waited for and seen (the hash above took its time).
+    const outOn = await refuseWhileOut(tx);
     if (action === 'disable' || action === 'enable') await setUserDisabled(tx, user.id, action === 'disable');
     if (action === 'unlock') await clearFailedSignIns(tx, user.id);
     if (hash) await setPasswordHash(tx, user.id, hash);

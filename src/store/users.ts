@@ -209,6 +209,23 @@ export async function updateUser(
   ]);
 }
 
+/**
+ * Holds accounts for the rest of the transaction: `share` — a departure, so the people leaving are
+ * not changed meanwhile; `update` — an account change, which waits for a departure under way and
+ * then sees the person out (the two never cross unseen).
+ */
+export async function holdAccounts(
+  tx: Queryable,
+  ids: readonly string[],
+  mode: 'share' | 'update',
+): Promise<void> {
+  if (ids.length === 0) return;
+  await tx.query(
+    `SELECT id FROM users WHERE id = ANY($1::bigint[]) ORDER BY id FOR ${mode === 'share' ? 'SHARE' : 'UPDATE'}`,
+    [[...ids]],
+  );
+}
+
 /** Whether an account already carries this device-registry staff id (one person per staff id). */
 export async function staffIdTaken(db: Queryable, staffId: string): Promise<boolean> {
   const { rows } = await db.query('SELECT 1 FROM users WHERE staff_id = $1 LIMIT 1', [staffId]);

@@ -6,7 +6,7 @@ import { doorstepError, isDoorstepError } from '../errors.ts';
 import { addressFlagsFor } from '../store/address-flags.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
-import { type User, userById } from '../store/users.ts';
+import { holdAccounts, type User, userById } from '../store/users.ts';
 import { markDeparted } from '../store/visit-changes.ts';
 import { staffCompetence } from '../store/visit-queries.ts';
 import { getVisit, type Vehicle, type VisitRow } from '../store/visits.ts';
@@ -239,6 +239,13 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
         details: blocks.map((b) => b.rule),
       });
     must(deps, user, v, 'depart');
+    // The people leaving are held: an account change at the same moment (a new password, a role
+    // taken away) waits for this departure and then finds them out (src/auth/accounts.ts).
+    await holdAccounts(
+      tx,
+      [lead, d.partnerUserId].filter((x): x is string => Boolean(x)),
+      'share',
+    );
     await markDeparted(tx, visitId, {
       lead,
       partner: d.partnerUserId ?? null,

@@ -3,12 +3,15 @@ import { changeAccount } from '../../src/auth/accounts.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { createSession, sessionUser, type User } from '../../src/store/users.ts';
+import { createSession, holdAccounts, sessionUser, type User } from '../../src/store/users.ts';
+import { markDeparted } from '../../src/store/visit-changes.ts';
+import { lockVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
+import { until } from '../helpers/wait.ts';
 import { addUser } from '../helpers/web.ts';
 
 /**
@@ -72,5 +75,62 @@ describe('account changes while the person is out on a visit', () => {
     await returnVisit(vdeps, lead, id);
     await changeAccount(db, lead.id, 'disable', 'system:cli');
     expect(await sessionUser(db, phone.token, new Date())).toBeFalsy();
+  });
+  // Found by review: whether the person was out was read before the password's hash (a third of a
+  // second) and outside the change's transaction: a departure landing between was missed, and the
+  // worker just gone lost their phone page. A departure holds the people leaving (holdAccounts); an
+  // account change holds the account, then reads: it waits for the departure and sees them out.
+  it('a new password set while the person is leaving waits for the departure, then is refused', async () => {
+    const worker = await addUser(db, 'leaver', ['visiting-staff'], { phone: '+447700900333' });
+    const id = await requestVisit(vdeps, worker, {
+      schoolId: 'hampton',
+      pupilMisId: 'P1',
+      reason: 'welfare',
+    });
+    const phone = await createSession(db, worker.id, 3_600_000, new Date());
+    // The departure as departVisit makes it: the visit locked, the people held, marked departed — and
+    // committed only once the change is seen waiting on it.
+    let held!: () => void;
+    const isHeld = new Promise<void>((r) => {
+      held = r;
+    });
+    let go!: () => void;
+    const mayCommit = new Promise<void>((r) => {
+      go = r;
+    });
+    const departure = db.transaction(async (tx) => {
+      await lockVisit(tx, id);
+      await holdAccounts(tx, [worker.id], 'share');
+      await markDeparted(tx, id, {
+        lead: worker.id,
+        partner: null,
+        at: now,
+        estimatedArrivalAt: null,
+        expectedReturnAt: new Date(now.getTime() + 3_600_000),
+        checkInMinutes: null,
+        safeWord: null,
+        phone: '+447700900333',
+        vehicle: null,
+        fobDeviceId: null,
+      });
+      held();
+      await mayCommit;
+    });
+    await isHeld;
+    const change = changeAccount(db, worker.id, 'password', 'system:cli', 'a long enough passphrase').then(
+      () => 'changed',
+      (e: Error) => e.message,
+    );
+    await until(async () => {
+      const { rows } = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM users WHERE id = ANY%'`,
+      );
+      return rows[0]!.n > 0;
+    });
+    go();
+    await departure;
+    expect(await change).toMatch(new RegExp(`^leaver is out on visit ${id} now`));
+    expect(await sessionUser(db, phone.token, new Date())).toBeTruthy();
   });
 });
