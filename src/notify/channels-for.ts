@@ -84,7 +84,12 @@ export function channelsFor(
   if (c.email)
     channels.set(
       'email',
-      new EmailChannel(c.email, (g) => group(g).flatMap((p) => (p.email ? [p.email] : [])), subjects),
+      new EmailChannel(
+        c.email,
+        (g) => group(g).flatMap((p) => (p.email ? [p.email] : [])),
+        subjects,
+        receipts ?? storedReceipts(deps.db),
+      ),
     );
   if (c.teams) channels.set('teams', new ChatWebhookChannel('teams', c.teams.url));
   if (c['google-chat'])

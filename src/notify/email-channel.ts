@@ -4,6 +4,7 @@ import type { Secret } from '../core/secret.ts';
 import { doorstepError } from '../errors.ts';
 import { type AlarmSubjects, emailOf, notAboutThem } from './alarm-recipients.ts';
 import { type Channel, type DeliveryReceipt, type Notification, VISITING_STAFF } from './channel.ts';
+import { memoryReceipts, type RecipientReceipts, recipientKey } from './http-channels.ts';
 import { alarmMessage } from './message.ts';
 
 /** E-mail over SMTP (nodemailer), to each address in the target's contacts group. */
@@ -13,14 +14,18 @@ export class EmailChannel implements Channel {
   private readonly from: string;
   private readonly addresses: (group: string) => string[];
   private readonly subjects: AlarmSubjects;
+  private readonly receipts: RecipientReceipts;
 
   constructor(
     o: { smtpUrl: string; username?: string | undefined; password?: Secret | undefined; from: string },
     addresses: (group: string) => string[],
     /** The people the alarm is about: never e-mailed about it, but by the register's `visiting-staff` e-mail. */
     subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
+    /** Where the addresses a partly refused message did reach are kept (the board says "partly failed"). */
+    receipts: RecipientReceipts = memoryReceipts(),
   ) {
     this.subjects = subjects;
+    this.receipts = receipts;
     // One options object, the URL in it: a second argument to createTransport is the messages'
     // defaults, where connection settings are not read.
     this.transport = nodemailer.createTransport({
@@ -53,7 +58,12 @@ export class EmailChannel implements Channel {
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
     const to = await notAboutThem('email', n, group, all, emailOf, this.subjects, VISITING_STAFF);
-    let info: { messageId: string; rejected?: unknown[]; rejectedErrors?: { responseCode?: unknown }[] };
+    let info: {
+      messageId: string;
+      accepted?: unknown[];
+      rejected?: unknown[];
+      rejectedErrors?: { responseCode?: unknown }[];
+    };
     try {
       info = await this.transport.sendMail({
         from: this.from,
@@ -71,6 +81,11 @@ export class EmailChannel implements Channel {
     // "sent". Counts and the reply code only: the refusals quote the addresses.
     const refused = info.rejected?.length ?? 0;
     if (refused > 0) {
+      // Those it did reach are kept, by key (no address), so the step reads partly failed — never
+      // "every message failed, no one else knows" while some people have it.
+      for (const address of info.accepted ?? [])
+        if (typeof address === 'string')
+          await this.receipts.record(n.id, recipientKey(n.id, address), `email ${info.messageId}`);
       const reply = info.rejectedErrors?.find((e) => typeof e.responseCode === 'number')?.responseCode;
       throw doorstepError(
         'CHANNEL_REFUSED',
