@@ -104,7 +104,7 @@ export function alarmCard(a) {
             h(
               'dd',
               { class: 'arrived-late' },
-              `${fmtTime(a.arrivedAt)} — ${Math.round((Date.parse(a.arrivedAt) - Date.parse(a.raisedAt)) / 60_000)} min after it was pressed (the fob sent it late: out of signal?)`,
+              `${fmtTime(a.arrivedAt)} — ${Math.round((Date.parse(a.arrivedAt) - Date.parse(a.raisedAt)) / 60_000)} min after the fob's time of the press (sent late — out of signal — or the fob's clock is slow)`,
             ),
           ]
         : null,
