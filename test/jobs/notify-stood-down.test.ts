@@ -12,6 +12,7 @@ import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { JobRun } from '../../src/queue/worker-host.ts';
+import { reopenTimedOutAcknowledgements } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
@@ -137,5 +138,43 @@ describe('a notification retried after its alarm was stood down', () => {
     await notify({ notificationId }, run(2), deps).catch(() => {});
     const after = texts.slice(before);
     expect(after.map((t) => t.body)).toEqual([]);
+  });
+
+  // Found by a second review: the text withdrawn while the alarm was taken stayed withdrawn when the
+  // acknowledgement timed out and the alarm was open again — the ladder resumes at the next step, so
+  // the leaders (its only texted level) were never paged. Re-opening makes it pending again.
+  it('pages the leaders once the acknowledgement timed out and the alarm is open again', async () => {
+    const { alarmId, notificationId } = await raiseAndFailFirstSend();
+    // Someone takes it on the board; the text's retry is withdrawn.
+    expect(await acknowledgeAlarm(db, alarmId, 'user:1', new Date())).toBe('acknowledged');
+    await notify({ notificationId }, run(2), deps).catch(() => {});
+    // ... and then nobody deals with it: the acknowledgement times out, the alarm is open again.
+    const later = new Date(Date.now() + 11 * 60_000); // the default acknowledgement timeout: 10 min
+    const reopened = await db.transaction((tx) => reopenTimedOutAcknowledgements(tx, later));
+    const mine = reopened.find((a) => a.id === alarmId);
+    expect(mine?.resend).toEqual([notificationId]);
+    const { resumeStep } = mine!;
+    // The ladder runs on: its resumed step and two more (the last level repeating).
+    for (let s = resumeStep; s < resumeStep + 3; s++)
+      await escalate({ alarmId, step: s, reopened: 1 }, run(1), { ...deps, now: () => later });
+    const { rows } = await db.query<{ id: string; status: string }>(
+      `SELECT id, status FROM notifications WHERE alarm_id = $1 AND target = 'sms:leaders' ORDER BY id`,
+      [alarmId],
+    );
+    for (const n of rows)
+      if (n.status === 'pending') await notify({ notificationId: n.id }, run(1), deps).catch(() => {});
+    const { rows: all } = await db.query<{ status: string }>(
+      `SELECT status FROM notifications WHERE alarm_id = $1 AND target = 'sms:leaders'`,
+      [alarmId],
+    );
+    const { rows: tl } = await db.query<{ event: string }>(
+      'SELECT event FROM alarm_timeline WHERE alarm_id = $1 ORDER BY at, id',
+      [alarmId],
+    );
+    // The re-opened ladder did run on (board only): it is not stuck.
+    expect(tl.filter((t) => /^level 2/.test(t.event)).length).toBeGreaterThanOrEqual(2);
+    // The alarm is open again and its ladder running: the leaders are texted.
+    expect(all.map((n) => n.status)).toContain('sent');
+    expect(texts.filter((t) => t.to === '+447700900001').length).toBeGreaterThan(0);
   });
 });
