@@ -95,12 +95,6 @@ describe('escalation ladder', () => {
       ],
     });
     expect(timeline(two, 5)).toEqual([0, 0, 60_000, 60_000, 120_000]);
-    // A round of a few seconds is as good as at once: a minute between rounds too.
-    const quick = escalationPolicy.parse({
-      repeat: 2,
-      levels: [{ afterMinutes: 0.001, notify: ['sms:leaders'] }],
-    });
-    expect(timeline(quick, 3)).toEqual([0, 60_000, 120_000]);
     // Only the raise's instant has its first level: never "no one has responded" at once.
     expect(alarmWarning({ status: 'open', step: 1, reopened: false, notifications: [] })).toBeNull();
     // A ladder with a wait keeps it (the default: leadership 2 minutes on, then the next round).

@@ -184,18 +184,13 @@ export function finalRepeatMs(policy: EscalationPolicy): number {
 
 /**
  * The wait before level `level` of a round: its own `afterMinutes` — except a new round of a ladder
- * whose levels all come within a minute (one level at 0 minutes, say, with `repeat`), which waits a minute:
+ * whose every level is at once (one level at 0 minutes, say, with `repeat`), which waits a minute:
  * else its rounds would all page the same people in the same instant, giving nobody time to answer,
  * and say "no one has responded" a second after the alarm was raised.
  */
 function waitBefore(policy: EscalationPolicy, level: number): number {
-  if (level === 0 && roundMinutes(policy) < 1) return ROUND_AT_ONCE_WAIT_MS;
+  if (level === 0 && policy.levels.every((l) => l.afterMinutes === 0)) return ROUND_AT_ONCE_WAIT_MS;
   return Math.round(policy.levels[level]!.afterMinutes * 60_000);
-}
-
-/** How long one round of the ladder takes by its own waits (a round under a minute is "at once"). */
-export function roundMinutes(policy: EscalationPolicy): number {
-  return policy.levels.reduce((sum, l) => sum + l.afterMinutes, 0);
 }
 
 /** The wait between the rounds of a ladder whose levels are all at once. */
