@@ -54,15 +54,13 @@ function applyClears(
 }
 
 /** A check-in from the phone page (or the office on the worker's behalf); clears a missed check-in. */
-export async function checkInVisit(
-  deps: VisitDeps,
-  user: User,
-  visitId: string,
-  source: 'phone' | 'office',
-): Promise<void> {
+export async function checkInVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     const effect = must(deps, user, v, 'check-in');
+    // From the phone of a person on the visit, or recorded by someone else (the office, who spoke to
+    // them) — by who they are on this visit, never by a role (an office account that also visits).
+    const source = user.id === v.leadUserId || user.id === v.partnerUserId ? 'phone' : 'office';
     const now = deps.now();
     await addCheckIn(tx, visitId, now, source, user.id);
     await audit(tx, user, 'visit.checked-in', v, null, { source });

@@ -627,7 +627,7 @@ describe('the visit watcher', () => {
     const alarmId = (r as { alarmId: string }).alarmId;
     await watch(); // ties it to the visit its wearer is on
     now = new Date(now.getTime() + 60_000);
-    await checkInVisit(vdeps, partner, id, 'phone');
+    await checkInVisit(vdeps, partner, id);
     await arriveVisit(vdeps, partner, id);
     const status = async () =>
       (

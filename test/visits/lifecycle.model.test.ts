@@ -476,7 +476,7 @@ const cmd = {
     }),
   checkIn: () =>
     command('check in', async (m) => {
-      const r = await attempt(checkInVisit(vdeps, lead, m.visitId!, 'phone'));
+      const r = await attempt(checkInVisit(vdeps, lead, m.visitId!));
       expect(r, `check in (${m.status}${m.out ? ', out' : ''})`).toBe(m.out ? 'ok' : notOut);
       if (m.out) Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
     }),

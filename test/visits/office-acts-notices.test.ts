@@ -5,7 +5,7 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
-import { arriveVisit, runningLate } from '../../src/visits/while-out.ts';
+import { arriveVisit, checkInVisit, runningLate } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
@@ -86,5 +86,22 @@ describe('the office acting for the worker', () => {
     expect(text).toMatch(
       /: Lee Lead and .+ \(recorded by Olive Office\) are running late, now expected back by/,
     );
+  });
+
+  // Found by review: a check-in's source was read from a role — an account that is office and visiting
+  // staff, checking in on a visit it is not on, was recorded as the worker's own phone.
+  it("a check-in is the phone's only from a person on the visit; anyone else's is the office's", async () => {
+    const both = await addUser(db, 'both', ['office', 'visiting-staff'], { displayName: 'Bo Both' });
+    const id = await departed();
+    await checkInVisit(vdeps, both, id);
+    await checkInVisit(vdeps, lead, id);
+    const { rows } = await db.query<{ source: string; by_user_id: string }>(
+      'SELECT source, by_user_id::text FROM visit_check_ins WHERE visit_id = $1 ORDER BY id',
+      [id],
+    );
+    expect(rows).toEqual([
+      { source: 'office', by_user_id: both.id },
+      { source: 'phone', by_user_id: lead.id },
+    ]);
   });
 });

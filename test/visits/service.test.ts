@@ -91,7 +91,7 @@ describe('the visit register', () => {
     });
 
     now = new Date(now.getTime() + 20 * 60_000);
-    await checkInVisit(deps, staff, id, 'phone');
+    await checkInVisit(deps, staff, id);
     now = new Date(now.getTime() + 20 * 60_000);
     await returnVisit(deps, staff, id);
     // A slip is left only when no one was home: said otherwise, the outcome is refused.

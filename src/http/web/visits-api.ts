@@ -282,9 +282,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     },
   );
   step('arrive', STAFF, z.strictObject({}), (user, id) => arriveVisit(deps, user, id));
-  step('check-in', STAFF, z.strictObject({}), (user, id) =>
-    checkInVisit(deps, user, id, user.roles.includes('visiting-staff') ? 'phone' : 'office'),
-  );
+  step('check-in', STAFF, z.strictObject({}), (user, id) => checkInVisit(deps, user, id));
   step('running-late', STAFF, late, (user, id, b) =>
     runningLate(deps, user, id, new Date(b.expectedReturnAt), b.reason),
   );
