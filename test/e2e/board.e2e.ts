@@ -429,14 +429,23 @@ describe('Doorstep in a browser', () => {
     // Admins keep the accounts: add one from the Accounts page.
     await admin.getByRole('link', { name: 'Accounts' }).click();
     await admin.getByText('Add an account').click();
-    await admin.getByLabel('Username (lower case)').fill('pat');
-    await admin.getByLabel('Name people see').fill('Pat Partner');
-    await admin.getByLabel('First password (at least 12 characters)').fill(PASSWORD);
-    await admin.getByLabel('visiting-staff').check();
-    await admin.getByRole('button', { name: 'Create account' }).click();
+    // (Each account's row has its own edit form with the same fields: the new account's form is one.)
+    const add = admin.locator('#add-account');
+    await add.getByLabel('Username (lower case)').fill('pat');
+    await add.getByLabel('Name people see').fill('Pat Partner');
+    await add.getByLabel('First password (at least 12 characters)').fill(PASSWORD);
+    await add.getByLabel('visiting-staff').check();
+    await add.getByRole('button', { name: 'Create account' }).click();
     await admin.getByRole('status').filter({ hasText: 'Account pat created.' }).waitFor();
     // In the accounts table (the staff training table below names Pat too, with the username).
     await admin.getByRole('cell', { name: 'Pat Partner', exact: true }).waitFor();
+    expect(await axe(admin)).toEqual([]);
+    // A wrong escalation number is corrected on the account, not by a new one.
+    await admin.getByText('Edit pat', { exact: true }).click();
+    const edit = admin.locator('form[id^="edit-"]', { has: admin.getByRole('button', { name: 'Save pat' }) });
+    await edit.getByLabel(/^Mobile for escalation SMS/).fill('+447700900555');
+    await edit.getByRole('button', { name: 'Save pat' }).click();
+    await admin.getByRole('status').filter({ hasText: 'pat changed.' }).waitFor();
     expect(await axe(admin)).toEqual([]);
   });
 

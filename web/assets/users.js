@@ -46,6 +46,7 @@ function addForm({ roles, positions }) {
   const form = h(
     'form',
     {
+      id: 'add-account',
       onsubmit: async (e) => {
         e.preventDefault();
         const f = e.target;
