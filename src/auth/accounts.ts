@@ -213,14 +213,14 @@ export async function editAccount(
     changed.email = edit.email === null ? 'cleared' : 'changed';
   if (Object.keys(changed).length === 0) return { sessionsEnded: false };
   await db.transaction(async (tx) => {
-    // The account held, then whether they are out read: a departure under way is waited for and seen.
-    await holdAccounts(tx, [user.id], 'update');
-    const outOn = whoChanged ? await otherVisitOut(tx, user.id, '0') : null;
-    if (outOn && !edit.whileOut)
-      throw doorstepError(
-        'CONFLICT',
-        `${user.username} is out on visit ${outOn} now: their roles, schools or fob staff id change once they are back safe — or, if it cannot wait, anyway (whileOut; their phone page signs out, the visit stays watched)`,
-      );
+    const outOn = whoChanged
+      ? await outOnVisit(
+          tx,
+          user,
+          edit.whileOut,
+          'their roles, schools or fob staff id change once they are back safe',
+        )
+      : null;
     await updateUser(tx, user.id, {
       displayName: edit.displayName,
       roles: edit.roles,
@@ -248,6 +248,28 @@ export async function editAccount(
   return { sessionsEnded: scopeChanged };
 }
 
+/**
+ * The visit the account's person is out on, for a change that would take their phone page or who
+ * they are mid-visit: refused (409, saying `why`) unless `whileOut`. The account is held first, so a
+ * departure under way (which holds the people leaving) is waited for and seen. Call in the change's
+ * transaction.
+ */
+async function outOnVisit(
+  tx: Queryable,
+  user: Pick<User, 'id' | 'username'>,
+  whileOut: boolean | undefined,
+  why: string,
+): Promise<string | null> {
+  await holdAccounts(tx, [user.id], 'update');
+  const outOn = await otherVisitOut(tx, user.id, '0');
+  if (outOn && !whileOut)
+    throw doorstepError(
+      'CONFLICT',
+      `${user.username} is out on visit ${outOn} now: ${why} — or, if it cannot wait (a phone lost, an account misused), do it anyway (whileOut; the visit stays watched)`,
+    );
+  return outOn;
+}
+
 export const ACCOUNT_ACTIONS = ['disable', 'enable', 'unlock', 'password'] as const;
 export type AccountAction = (typeof ACCOUNT_ACTIONS)[number];
 
@@ -271,18 +293,6 @@ export async function changeAccount(
   if (!user || (typeof actor !== 'string' && !mayManage(actor, user)))
     throw doorstepError('NOT_FOUND', `no user ${userId}`);
   const endsSessions = action === 'disable' || action === 'password';
-  // Whether they are out is read inside the change's transaction, the account held (see below).
-  const refuseWhileOut = async (tx: Queryable): Promise<string | null> => {
-    if (!endsSessions) return null;
-    await holdAccounts(tx, [user.id], 'update');
-    const outOn = await otherVisitOut(tx, user.id, '0');
-    if (outOn && !opts.whileOut)
-      throw doorstepError(
-        'CONFLICT',
-        `${user.username} is out on visit ${outOn} now: ${action === 'disable' ? 'disabling the account' : 'a new password'} would sign them out of its phone page (I need help, check-in, Back safe). Wait until they are back safe — or, if their phone or account is compromised, do it anyway (whileOut; the visit stays watched)`,
-      );
-    return outOn;
-  };
   let hash: string | null = null;
   if (action === 'password') {
     const problem = passwordProblem(password ?? '');
@@ -291,8 +301,15 @@ export async function changeAccount(
   }
   const sessionsEnded = endsSessions;
   await db.transaction(async (tx) => {
-    // Held, then read: a departure under way is waited for and seen (the hash above took its time).
-    const outOn = await refuseWhileOut(tx);
+    // Read in the transaction, after the hash above took its time: a departure meanwhile is seen.
+    const outOn = endsSessions
+      ? await outOnVisit(
+          tx,
+          user,
+          opts.whileOut,
+          `${action === 'disable' ? 'disabling the account' : 'a new password'} would sign them out of its phone page (I need help, check-in, Back safe); wait until they are back safe`,
+        )
+      : null;
     if (action === 'disable' || action === 'enable') await setUserDisabled(tx, user.id, action === 'disable');
     if (action === 'unlock') await clearFailedSignIns(tx, user.id);
     if (hash) await setPasswordHash(tx, user.id, hash);
