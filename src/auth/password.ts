@@ -1,6 +1,7 @@
 import { randomBytes, type ScryptOptions, timingSafeEqual } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { DoorstepError, ERRORS } from '../errors.ts';
 
 /** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
 const PARAMS = { N: 131072, r: 8, p: 1 } as const;
@@ -20,11 +21,44 @@ export const MAX_CONCURRENT_HASHES = Math.max(
 
 let running = 0;
 let finished = 0;
+let refused = 0;
 const waiting: (() => void)[] = [];
 
-/** How many hashes run now, wait for a thread, and have finished since the process started. */
-export function hashingStats(): { running: number; waiting: number; finished: number } {
-  return { running, waiting: waiting.length, finished };
+/**
+ * How many hashes may wait for a thread. A sign-in behind 32 others waits ~10 s already; past that,
+ * a burst (someone spraying passwords from many addresses) is refused at once (`HashQueueFull`, a
+ * sign-in answers 503 with Retry-After) instead of growing a queue in memory that makes everyone's
+ * sign-in wait minutes. Only password hashing waits here: the alarm path never hashes.
+ */
+export const MAX_WAITING_HASHES = 32;
+let maxWaiting = MAX_WAITING_HASHES;
+
+/** Sets how many hashes may wait (tests use a small number); returns the limit it replaced. */
+export function limitWaitingHashes(n: number): number {
+  const before = maxWaiting;
+  maxWaiting = n;
+  return before;
+}
+
+/** Seconds a refused sign-in is asked to wait (the queue at its limit drains in about this). */
+export const HASH_QUEUE_RETRY_SECONDS = 10;
+
+/**
+ * A hash refused because `maxWaiting` others already wait for a thread: a 503 whose message is for
+ * the person signing in (the HTTP layer shows it, with Retry-After).
+ */
+export class HashQueueFull extends DoorstepError {
+  constructor() {
+    super(
+      ERRORS.SERVICE_UNAVAILABLE,
+      `too many sign-ins are being checked at once: try again in ${HASH_QUEUE_RETRY_SECONDS} seconds`,
+    );
+  }
+}
+
+/** How many hashes run now, wait for a thread, have finished and were refused since the process started. */
+export function hashingStats(): { running: number; waiting: number; finished: number; refused: number } {
+  return { running, waiting: waiting.length, finished, refused };
 }
 
 /**
@@ -65,8 +99,13 @@ function hashThread(): Worker {
 }
 
 async function derive(password: string, salt: Buffer, o: ScryptOptions, len: number): Promise<Buffer> {
-  if (running >= MAX_CONCURRENT_HASHES) await new Promise<void>((resolve) => waiting.push(resolve));
-  else running++;
+  if (running >= MAX_CONCURRENT_HASHES) {
+    if (waiting.length >= maxWaiting) {
+      refused++;
+      throw new HashQueueFull();
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  } else running++;
   const worker = hashThread();
   let broken = false;
   try {

@@ -1,7 +1,14 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { hashingStats, hashPassword, passwordProblem, verifyPassword } from '../../src/auth/password.ts';
+import {
+  hashingStats,
+  hashPassword,
+  limitWaitingHashes,
+  MAX_CONCURRENT_HASHES,
+  passwordProblem,
+  verifyPassword,
+} from '../../src/auth/password.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -200,6 +207,33 @@ describe('sign-in', () => {
     );
     expect(rows[0]!.locked).toBe(true);
     // Six hashes in a row: on a machine whose cores are busy, the low-priority hashing thread takes its time.
+  }, 90_000);
+
+  it('refuses sign-ins past the hashing queue at once with a 503, Retry-After and words for the person', async () => {
+    // Spraying passwords from many addresses gets past the per-address limit; the queue for the hash
+    // thread is what stops it growing without end. A limit of 1 here: the first hashes, the second
+    // waits, the rest are refused before any hash.
+    const before = limitWaitingHashes(1);
+    try {
+      const stats = hashingStats();
+      const all = Array.from({ length: 2 + MAX_CONCURRENT_HASHES }, (_, i) =>
+        login('office.one', `spray ${i} spray`),
+      );
+      const answers = await Promise.all(all);
+      const busy = answers.filter((r) => r.statusCode === 503);
+      expect(answers.filter((r) => r.statusCode === 401)).toHaveLength(1 + MAX_CONCURRENT_HASHES);
+      expect(busy).toHaveLength(1);
+      expect(busy[0]!.headers['retry-after']).toBe('10');
+      expect(busy[0]!.json()).toEqual({
+        code: 'DOORSTEP_SERVICE_UNAVAILABLE',
+        message: 'too many sign-ins are being checked at once: try again in 10 seconds',
+      });
+      expect(hashingStats().refused - stats.refused).toBe(1);
+    } finally {
+      limitWaitingHashes(before);
+    }
+    // The queue drained: the right password signs in again.
+    expect((await login('office.one', TEST_PASSWORD)).statusCode).toBe(200);
   }, 90_000);
 
   /** Six sign-ins at once (scrypt queues them) against a limit of 5 an address: how many were refused, how many limited. */
