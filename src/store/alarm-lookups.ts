@@ -59,12 +59,21 @@ export async function alarmPerson(
   return { raisedAt: new Date(r.raised_at), personName: wearer ?? r.lead };
 }
 
-/** A TEST alarm (a fob drill) of this device that is not resolved yet, if any. */
+/**
+ * A TEST alarm (a fob drill) of this device that is not resolved yet, if any. Run in the drill's
+ * transaction: it first takes the device's drill lock (held to commit), so two drills asked for at
+ * the same moment are one drill and a refusal, never two open drills (neither would see the other's
+ * row before it committed).
+ */
 export async function openTestAlarmOf(
   db: Queryable,
   schoolId: string,
   deviceId: string,
 ): Promise<string | null> {
+  await db.query(`SELECT pg_advisory_xact_lock(hashtext('doorstep:fob-drill:' || $1 || ':' || $2))`, [
+    schoolId,
+    deviceId,
+  ]);
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM alarms WHERE school_id = $1 AND device_id = $2 AND test AND status <> 'resolved' ORDER BY id LIMIT 1`,
     [schoolId, deviceId],
