@@ -4,7 +4,7 @@ import { RecordDeliveryError } from '../connectors/records/types.ts';
 import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
-import { getOutbox, markAttempt, markDelivered, markFailed, markPreview } from '../src/store/outbox.ts';
+import { getOutbox, markAttempt, markDelivered, markFailed } from '../src/store/outbox.ts';
 import type { JobDeps } from './deps.ts';
 
 /** How many "come back later" answers a delivery waits out before the record is failed with an alert. */
@@ -46,22 +46,23 @@ export async function deliverRecord(
   if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
+  // A record written while the school was live (rows written in preview are kept as preview and never
+  // reach here) but delivered after it went back to preview: not sent now, and never left to stand as
+  // if it were a preview — a safeguarding record its school expected on CPOMS. Failed, with an alert
+  // that says how to send it once the school is live again.
+  if (school.records.sink === 'preview') {
+    const reason = `written while the school sent records to ${row.sink}, but the school's records are in preview now, so it was not sent: once live again, send it with \`doorstep outbox retry ${row.id}\` (or resend-failed)`;
+    await markFailed(deps.db, row, reason);
+    throw new UnrecoverableError(reason);
+  }
   // The row's own sink: the school's main one or one of its `alsoRecordTo` (each row is one sink's).
-  // A school switched back to preview sends nothing it wrote while live (kept as preview).
-  const settings =
-    school.records.sink === 'preview'
-      ? school.records
-      : sinkSettingsOf(school).find((e) => e.settings.sink === row.sink)?.settings;
+  const settings = sinkSettingsOf(school).find((e) => e.settings.sink === row.sink)?.settings;
   if (!settings) {
     const reason = `sink ${row.sink} is no longer configured for school ${row.schoolId}`;
     await markFailed(deps.db, row, reason);
     throw new UnrecoverableError(reason);
   }
   const sink = sinkOf(settings);
-  if (sink.kind === 'preview') {
-    await markPreview(deps.db, row.id);
-    return { status: 'preview' };
-  }
   if (deps.limiter && 'ratePerSecond' in settings) {
     const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, settings.ratePerSecond);
     if (wait > 0) throw new RetryLaterError(wait, `rate limit for ${sink.host}`);

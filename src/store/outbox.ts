@@ -282,14 +282,6 @@ export async function openAlerts(db: Queryable, schoolId?: string) {
   return rows;
 }
 
-/** A record for a school that previews its records: kept for the data page, never sent. */
-export async function markPreview(db: Queryable, id: string): Promise<void> {
-  await db.query(
-    `UPDATE outbox SET status = 'preview', updated_at = now() WHERE id = $1 AND status = 'pending'`,
-    [id],
-  );
-}
-
 export interface OutboxInsert {
   schoolId: string;
   kind: RecordKind;

@@ -18,7 +18,7 @@ import { RetryLaterError, WorkerHost } from '../../src/queue/worker-host.ts';
 import { recordToSinks } from '../../src/records/record-outbox.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { insertOutbox, listOutbox, openAlerts } from '../../src/store/outbox.ts';
+import { insertOutbox, listOutbox, openAlerts, retryOutbox } from '../../src/store/outbox.ts';
 import { configWith } from '../helpers/config.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { insertTestRecords } from '../helpers/outbox.ts';
@@ -193,11 +193,22 @@ describe('deliver-record', () => {
     ]);
   });
 
-  it('a record written while the school was live but delivered after it went back to preview is not sent', async () => {
+  it('a record written while the school was live but delivered after it went back to preview is not sent, and is failed loudly, to be sent once live again', async () => {
     await insertTestRecords(db, 1, 'cpoms', 'switched');
     await runUntilSettled(depsFor(configWith()), 5000);
     expect(fake.requests).toBe(0);
-    expect((await listOutbox(db))[0]!.status).toBe('preview');
+    const [row] = await listOutbox(db);
+    // Never left standing as if it were a preview: nothing would ever send it, and no one would know.
+    expect(row!.status).toBe('failed');
+    const alerts = await openAlerts(db, 'alpha');
+    expect(alerts.map((a) => a.message)).toEqual([
+      `Record #${row!.id} (trigger_note) to cpoms failed: written while the school sent records to cpoms, but the school's records are in preview now, so it was not sent: once live again, send it with \`doorstep outbox retry ${row!.id}\` (or resend-failed)`,
+    ]);
+    // Live again: retried by hand, it is sent once.
+    expect(await retryOutbox(db, row!.id, 'it:test')).toBe(true);
+    await runUntilSettled(depsFor(live('good-token')), 5000);
+    expect((await listOutbox(db))[0]!.status).toBe('delivered');
+    expect(fake.incidents.size).toBe(1);
   });
 
   it('a record written in preview is never sent, not even to an alsoRecordTo sink whose delivery runs after go-live', async () => {
