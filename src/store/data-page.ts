@@ -1,4 +1,5 @@
 import type { Db, Queryable } from './db.ts';
+import { OUTWARD_KEY } from './outbox.ts';
 
 /**
  * What the data manager's page reads about a school: its last imports (with how many marks fell on
@@ -40,10 +41,15 @@ export async function dataPageFacts(db: Db, schoolId: string) {
   };
 }
 
-/** One outbox record as the data page shows it (with its body), or undefined. */
+/**
+ * One outbox record as the data page shows it (with its body), or undefined. Its idempotency key is
+ * the one sent to CPOMS / written in the Arbor note (with this install's id before it), as
+ * `doorstep outbox show` prints it.
+ */
 export async function outboxRecordShown(db: Db, id: string): Promise<Record<string, unknown> | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
-    'SELECT id, school_id, kind, title, body, status, sink, idempotency_key, last_error, remote_id, created_at FROM outbox WHERE id = $1',
+    `SELECT o.id, o.school_id, o.kind, o.title, o.body, o.status, o.sink, ${OUTWARD_KEY} AS idempotency_key, o.last_error,
+            o.remote_id, o.created_at FROM outbox o WHERE o.id = $1`,
     [id],
   );
   return rows[0];

@@ -28,10 +28,16 @@ export interface OutboxRow {
   deliveredAt: Date | null;
 }
 
+/**
+ * The key as sent to the sink (`OutboxRow.outwardKey`), of an outbox row aliased `o`: the one
+ * definition, for every place that shows or sends it.
+ */
+export const OUTWARD_KEY = `CASE WHEN o.install_scoped THEN (SELECT i.id FROM install i) || ':' || o.idempotency_key
+       ELSE o.idempotency_key END`;
+
 const COLUMNS = `o.id, o.school_id, o.kind, o.pupil_ids, o.title, o.body, o.occurred_at, o.sink, o.idempotency_key, o.status,
   o.attempts, o.last_error, o.remote_id, o.unmatched, o.generation, o.created_at, o.delivered_at,
-  CASE WHEN o.install_scoped THEN (SELECT i.id FROM install i) || ':' || o.idempotency_key
-       ELSE o.idempotency_key END AS outward_key,
+  ${OUTWARD_KEY} AS outward_key,
   (SELECT coalesce(jsonb_object_agg(p.mis_id, p.upn), '{}') FROM pupils p
     WHERE p.school_id = o.school_id AND p.mis_id IN (SELECT jsonb_array_elements_text(o.pupil_ids))) AS upns`;
 
