@@ -119,7 +119,7 @@ export class ArborPastoralSink implements RecordSink {
       const note = {
         entityType: this.note.type,
         student: { entityType: 'Student', href: studentHref },
-        summary: `${record.title.slice(0, Math.max(0, 254 - marker.length))} ${marker}`,
+        summary: `${summaryText(record.title, 254 - marker.length)} ${marker}`,
         content: record.body,
         [this.note.date]: arborDate(record.occurredAt),
       };
@@ -270,6 +270,21 @@ export class ArborPastoralSink implements RecordSink {
     }
     return null;
   }
+}
+
+/**
+ * A record's title as the start of a note's summary: on one line (control characters — newlines,
+ * tabs, escapes — as spaces) and cut to at most `max` UTF-16 units at a whole character (a code
+ * point: never half of a surrogate pair, which Arbor could not decode), a lone surrogate already in
+ * the title written as U+FFFD.
+ */
+export function summaryText(title: string, max: number): string {
+  let out = '';
+  for (const ch of title.toWellFormed().replace(/[\p{Cc}\u2028\u2029]/gu, ' ')) {
+    if (out.length + ch.length > max) break;
+    out += ch;
+  }
+  return out;
 }
 
 /**
