@@ -14,12 +14,7 @@ import {
 } from '../domain/fob/event.ts';
 import { type TransportFacts, UNREADABLE_BODY_ISSUE, vouchedFacts } from '../domain/fob/trust.ts';
 import { addTimeline } from '../store/alarm-state.ts';
-import {
-  insertRejected,
-  openUnreadableFeedAlarm,
-  openUnreadableMqttAlarm,
-  REJECTED_RAW_MAX_BYTES,
-} from '../store/alarms.ts';
+import { insertRejected, openUnreadableBodyAlarm, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
@@ -166,73 +161,74 @@ async function acceptOne(
   // A body that cannot be read at all, on a topic that names the device (which the broker's ACL lets
   // only the school's gateway publish on): when in doubt on the alarm path, raise — an SOS from that
   // device, untrusted, what could not be read named on the board.
+  // Over a webhook the vendor is verified (its signature, or the token in the address) but names no
+  // device the body can be read for: an SOS from an unknown device, said to be the feed's.
   // (Not an empty body: that is how a retained message is cleared, not something a device sends.)
-  if (!decoded.ok && decoded.error.field === '(body)' && transport.kind === 'mqtt' && hasContent(raw)) {
-    const device = vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId;
+  if (!decoded.ok && decoded.error.field === '(body)' && hasContent(raw)) {
+    const device =
+      transport.kind === 'mqtt'
+        ? vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId
+        : UNREADABLE_DEVICE;
     if (device !== null) {
-      // One open at a time per device: a gateway's new format (a binary heartbeat every 30 s) would
-      // otherwise raise one alarm per message and bury a real one. Further unreadable messages of
-      // the device go on its timeline while it is open.
-      // Looked for where such an alarm is raised: the school that registers the device.
-      const open = await openUnreadableMqttAlarm(deps.db, {
-        schoolId: alarmHome(deps, school, transport, device, 'sos').id,
+      // What tells this message's redelivery (the broker's, or the sender's retry under its delivery
+      // id) from a new message: the same id the alarm it raised carries.
+      const tellApartBy =
+        transport.kind === 'webhook' && arrival.source ? `webhook ${arrival.source}` : undefined;
+      // One open at a time per device and feed: a gateway's or vendor's new format (a binary heartbeat
+      // every 30 s) would otherwise raise one alarm per message and bury a real one. Further unreadable
+      // messages go on its timeline while it is open. Looked for where such an alarm is raised: over
+      // MQTT the school that registers the device.
+      const open = await openUnreadableBodyAlarm(deps.db, {
+        schoolId:
+          transport.kind === 'mqtt' ? alarmHome(deps, school, transport, device, 'sos').id : school.id,
+        transport: transport.kind,
         device,
         profile: transport.profile,
         issuePrefix: UNREADABLE_BODY_ISSUE,
       });
-      // (The same message again — another instance's copy, a redelivery — is that alarm's, said once.)
-      const again = open !== null && open.eventId === unreadableEventId(raw, arrival.receivedAt);
-      if (open !== null && !again) {
-        await insertRejected(deps.db, {
-          schoolId: school.id,
-          transport: transport.kind,
-          profile: transport.profile,
-          source: arrival.source,
-          reason: `(body): ${decoded.error.reason}; noted on open alarm ${open.id}`,
-          raw,
-        });
-        await addTimeline(
-          deps.db,
-          open.id,
-          `another message on device ${device}'s topic could not be read (${decoded.error.reason}): kept with the refused payloads`,
+      if (open !== null) {
+        // The same message again (another instance's copy, a redelivery, the sender's retry) is that
+        // alarm's, said once; another one is noted on its timeline and kept with the refused payloads.
+        if (open.eventId !== unreadableEventId(raw, arrival.receivedAt, tellApartBy)) {
+          await insertRejected(deps.db, {
+            schoolId: school.id,
+            transport: transport.kind,
+            profile: transport.profile,
+            source: arrival.source,
+            reason: `(body): ${decoded.error.reason}; noted on open alarm ${open.id}`,
+            raw,
+          });
+          await addTimeline(
+            deps.db,
+            open.id,
+            transport.kind === 'mqtt'
+              ? `another message on device ${device}'s topic could not be read (${decoded.error.reason}): kept with the refused payloads`
+              : `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`,
+          );
+        }
+        // Its ladder made sure of, as for any redelivery: the first delivery may have written the
+        // alarm and failed to queue its escalation (Redis away), and was then not acknowledged. A job
+        // already there is left as it is; a step already taken is not taken again (jobs/escalate.ts).
+        await deps.producer.enqueue(
+          'escalate',
+          { alarmId: open.id, step: 0 },
+          { jobId: `escalate-${open.id}-0` },
         );
+        return { outcome: 'duplicate', alarmId: open.id };
       }
-      if (open !== null) return { outcome: 'duplicate', alarmId: open.id };
-      decoded = unreadableBodyAlarm(device, raw, arrival.receivedAt, decoded.error);
+      decoded =
+        transport.kind === 'mqtt'
+          ? unreadableBodyAlarm(device, raw, arrival.receivedAt, decoded.error)
+          : unreadableBodyAlarm(
+              device,
+              raw,
+              arrival.receivedAt,
+              decoded.error,
+              `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
+              tellApartBy,
+            );
       unreadableBody = decoded.ok;
     }
-  }
-  // Over a webhook the vendor is verified (its signature, or the token in the address) but names no
-  // device the body can be read for: an SOS from an unknown device, said to be the feed's — and only
-  // one at a time per feed. While it is open, each further unreadable message goes on its timeline
-  // (a vendor's new format would otherwise raise one alarm per heartbeat).
-  if (!decoded.ok && decoded.error.field === '(body)' && transport.kind === 'webhook' && hasContent(raw)) {
-    const open = await openUnreadableFeedAlarm(deps.db, school.id, UNREADABLE_DEVICE, transport.profile);
-    if (open !== null) {
-      await insertRejected(deps.db, {
-        schoolId: school.id,
-        transport: transport.kind,
-        profile: transport.profile,
-        source: arrival.source,
-        reason: `(body): ${decoded.error.reason}; noted on open alarm ${open}`,
-        raw,
-      });
-      await addTimeline(
-        deps.db,
-        open,
-        `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`,
-      );
-      return { outcome: 'duplicate', alarmId: open };
-    }
-    decoded = unreadableBodyAlarm(
-      UNREADABLE_DEVICE,
-      raw,
-      arrival.receivedAt,
-      decoded.error,
-      `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
-      arrival.source ? `webhook ${arrival.source}` : undefined,
-    );
-    unreadableBody = decoded.ok;
   }
   if (!decoded.ok) {
     await insertRejected(deps.db, {

@@ -20,45 +20,32 @@ export async function alarmForEvent(
 }
 
 /**
- * The open alarm raised for a verified webhook message of this feed (school, profile) whose body could
- * not be read (its device `UNREADABLE_DEVICE`), if any: one such alarm at a time per feed.
+ * The open alarm raised for a message of this feed (school, transport, profile) whose body could not
+ * be read (its trust issue begins `issuePrefix`) for this device — over MQTT the device its topic
+ * names, over a webhook `UNREADABLE_DEVICE` — if any: one at a time per device and feed, further
+ * unreadable messages going on its timeline. Only such an alarm: one raised for a body that was read
+ * but named no device Doorstep could read is another press, never folded into.
  */
-export async function openUnreadableFeedAlarm(
+export async function openUnreadableBodyAlarm(
   db: Queryable,
-  schoolId: string,
-  device: string,
-  profile: string,
-): Promise<string | null> {
-  const { rows } = await db.query<{ id: string }>(
-    `SELECT a.id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
-     WHERE a.school_id = $1 AND a.status <> 'resolved' AND e.device_id = $2
-       AND e.transport = 'webhook' AND e.profile = $3
-     ORDER BY a.id LIMIT 1`,
-    [schoolId, device, profile],
-    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
-  );
-  return rows[0] ? String(rows[0].id) : null;
-}
-
-/**
- * The open alarm raised for an MQTT body of this device that could not be read (its trust issue
- * begins `issuePrefix`) on this feed's profile, if any: one at a time per device — further
- * unreadable messages go on its timeline.
- */
-export async function openUnreadableMqttAlarm(
-  db: Queryable,
-  q: { schoolId: string; device: string; profile: string; issuePrefix: string },
-): Promise<{ id: string; device: string; eventId: string } | null> {
-  const { rows } = await db.query<{ id: string; device_id: string; vendor_event_id: string }>(
-    `SELECT a.id, e.device_id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
-     WHERE a.school_id = $1 AND a.status <> 'resolved' AND e.transport = 'mqtt' AND e.profile = $2
+  q: {
+    schoolId: string;
+    transport: 'mqtt' | 'webhook';
+    device: string;
+    profile: string;
+    issuePrefix: string;
+  },
+): Promise<{ id: string; eventId: string } | null> {
+  const { rows } = await db.query<{ id: string; vendor_event_id: string }>(
+    `SELECT a.id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+     WHERE a.school_id = $1 AND a.status <> 'resolved' AND e.transport = $5 AND e.profile = $2
        AND starts_with(a.trust_issue, $3) AND e.device_id = $4
      ORDER BY a.id LIMIT 1`,
-    [q.schoolId, q.profile, q.issuePrefix, q.device],
+    [q.schoolId, q.profile, q.issuePrefix, q.device, q.transport],
     { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
   const r = rows[0];
-  return r ? { id: String(r.id), device: r.device_id, eventId: r.vendor_event_id } : null;
+  return r ? { id: String(r.id), eventId: r.vendor_event_id } : null;
 }
 
 /**

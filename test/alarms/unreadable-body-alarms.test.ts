@@ -1,0 +1,180 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acceptFobPayload } from '../../src/alarms/accept.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+
+/**
+ * A body that cannot be read raises an SOS, one open at a time per device and feed. README: "the same
+ * device, event id and content again (an MQTT or webhook redelivery): a duplicate: nothing new is
+ * written; the alarm's escalation is made sure of". A Redis blip between the durable write and the
+ * escalate job's enqueue leaves the message unacknowledged so that its redelivery queues the job —
+ * for an unreadable body too, whose redelivery is answered by the open-alarm lookup.
+ */
+const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}`;
+const schema = uniqueName('unreadable_body');
+const prefix = uniqueName('unreadable-body');
+let db: Db;
+let conn: Redis;
+let producer: Producer<typeof catalog>;
+const school = configWith({
+  env: { S: SECRET },
+  school: `    fobs:
+      transports:
+        - { kind: mqtt, url: "mqtt://127.0.0.1:1883", topics: ["doorstep/alpha/fobs/{device}/events"] }
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${S}" }
+      devices: [{ deviceId: RD-1, staffId: s-1 }, { deviceId: RD-2, staffId: s-2 }]
+`,
+}).schools[0]!;
+const mqttT = school.fobs.transports[0]!;
+const hookT = school.fobs.transports[1]!;
+
+/** The producer with Redis away for its enqueues (the write itself succeeds). */
+function redisDown(): Producer<typeof catalog> {
+  const p = Object.create(producer) as Producer<typeof catalog>;
+  p.enqueueBulk = async () => {
+    throw new Error('Redis: connection refused');
+  };
+  return p;
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+});
+afterAll(async () => {
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+const firstJob = (alarmId: string) => producer.queueFor('escalate').getJob(`escalate-${alarmId}-0`);
+const alarmOf = async (device: string) =>
+  (
+    await db.query<{ id: string }>(
+      `SELECT a.id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.device_id = $1 ORDER BY a.id DESC LIMIT 1`,
+      [device],
+    )
+  ).rows[0]?.id;
+
+describe('a redelivery after Redis failed the first enqueue', () => {
+  it('a readable SOS redelivered queues its escalation', async () => {
+    const raw = Buffer.from(
+      JSON.stringify({
+        event_id: 'ok-1',
+        device: { id: 'RD-2' },
+        type: 'SOS',
+        occurred_at: new Date().toISOString(),
+      }),
+    );
+    const at = {
+      receivedAt: new Date(),
+      source: 'doorstep/alpha/fobs/RD-2/events',
+      deviceId: 'RD-2',
+      signature: null,
+    };
+    await expect(
+      acceptFobPayload({ db, producer: redisDown(), prefix }, school, mqttT, raw, at),
+    ).rejects.toThrow();
+    const again = await acceptFobPayload({ db, producer, prefix }, school, mqttT, raw, at);
+    expect(again).toMatchObject({ outcome: 'duplicate' });
+    expect(await firstJob(String((again as { alarmId: string }).alarmId))).toBeDefined();
+  });
+
+  it('MQTT: an unreadable-body SOS redelivered (same bytes, seconds later) queues its escalation', async () => {
+    const raw = Buffer.from('\x82\xa3SOS\x01'); // a gateway's binary SOS no profile reads
+    const t0 = new Date('2026-12-03T10:00:10Z');
+    const at = {
+      receivedAt: t0,
+      source: 'doorstep/alpha/fobs/RD-1/events',
+      deviceId: 'RD-1',
+      signature: null,
+    };
+    // First delivery: the alarm is written, the escalate job cannot be queued: not acknowledged.
+    await expect(
+      acceptFobPayload({ db, producer: redisDown(), prefix }, school, mqttT, raw, at),
+    ).rejects.toThrow();
+    const alarmId = await alarmOf('RD-1');
+    expect(alarmId).toBeDefined();
+    // The broker redelivers on reconnect (Redis is back).
+    const again = await acceptFobPayload({ db, producer, prefix }, school, mqttT, raw, {
+      ...at,
+      receivedAt: new Date(t0.getTime() + 3_000),
+    });
+    expect(again).toMatchObject({ outcome: 'duplicate', alarmId });
+    // The alarm's ladder must be started by the redelivery (as for any other duplicate).
+    expect(await firstJob(alarmId!)).toBeDefined();
+  });
+
+  it('webhook: a verified unreadable body retried by its sender (same webhook-id) queues its escalation', async () => {
+    const raw = Buffer.from('<alert type="SOS" device="RD-1"/>');
+    const at = { receivedAt: new Date(), source: 'msg_retry_1', deviceId: null, signature: null };
+    await expect(
+      acceptFobPayload({ db, producer: redisDown(), prefix }, school, hookT, raw, at),
+    ).rejects.toThrow();
+    const alarmId = await alarmOf('(unreadable device)');
+    expect(alarmId).toBeDefined();
+    const again = await acceptFobPayload({ db, producer, prefix }, school, hookT, raw, at);
+    expect(again).toMatchObject({ outcome: 'duplicate', alarmId });
+    expect(await firstJob(alarmId!)).toBeDefined();
+  });
+
+  it('webhook: the sender\'s retry of the same delivery (same webhook-id) is not "another message that could not be read"', async () => {
+    const raw = Buffer.from('<alert type="FALL" device="RD-9"/>');
+    const at = { receivedAt: new Date(), source: 'msg_retry_2', deviceId: null, signature: null };
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
+    await expect(
+      acceptFobPayload({ db, producer: redisDown(), prefix }, school, hookT, raw, at),
+    ).rejects.toThrow();
+    const alarmId = await alarmOf('(unreadable device)');
+    await acceptFobPayload({ db, producer, prefix }, school, hookT, raw, at);
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another message%'`,
+      [alarmId],
+    );
+    expect(rows[0]!.n).toBe(0);
+  });
+
+  it("a webhook body that cannot be read while a worker's readable SOS naming no readable device is taken is a new alarm, never folded into it", async () => {
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
+    const deps = { db, producer, prefix };
+    // Worker 1: readable JSON, its device given as an object the profile cannot read as an id.
+    const first = await acceptFobPayload(
+      deps,
+      school,
+      hookT,
+      Buffer.from(
+        JSON.stringify({
+          event_id: 'w1-1',
+          device: { id: { serial: 'PS-7' } },
+          type: 'SOS',
+          occurred_at: new Date().toISOString(),
+        }),
+      ),
+      { receivedAt: new Date(), source: 'msg_w1', deviceId: null, signature: null },
+    );
+    expect(first).toMatchObject({ outcome: 'accepted' });
+    const firstId = (first as { alarmId: string }).alarmId;
+    await db.query(`UPDATE alarms SET status = 'acknowledged', acknowledged_at = now() WHERE id = $1`, [
+      firstId,
+    ]);
+    // Worker 2 presses; the vendor's message this time is cut short (not JSON).
+    const second = await acceptFobPayload(
+      deps,
+      school,
+      hookT,
+      Buffer.from('{"event_id":"w2-1","device":{"id":"PS-0001"},"type":"SOS","occ'),
+      { receivedAt: new Date(), source: 'msg_w2', deviceId: null, signature: null },
+    );
+    expect(second).toMatchObject({ outcome: 'accepted' });
+  });
+});
