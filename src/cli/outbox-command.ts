@@ -10,6 +10,7 @@ import {
   retryOutbox,
 } from '../store/outbox.ts';
 import { type CommandDeps, localDeps } from './command-deps.ts';
+import { printable } from './output.ts';
 import { withProducerIfReachable } from './queue-handover.ts';
 
 function line(r: OutboxRow): string {
@@ -26,10 +27,12 @@ export async function outboxCommand(
   action: string,
   id: string | undefined,
   opts: { config: string; school?: string; status?: string; limit?: string },
-  out: (line: string) => void,
+  write: (line: string) => void,
   deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
   const { config } = deps;
+  // Records carry staff-typed text: never a control character of it to the admin's terminal.
+  const out = (line: string) => write(printable(line));
   if (opts.school) schoolOf(config, opts.school, '--school');
   return deps.withStore(async (db: Db) => {
     switch (action) {

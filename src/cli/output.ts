@@ -17,3 +17,15 @@ export function reportFatal(
   if (process.env.DOORSTEP_DEBUG && err instanceof Error && err.stack) write(err.stack);
   return 1;
 }
+
+/**
+ * Stored free text — staff-typed notes and addresses, MIS values, a sink's answer — made safe to write
+ * to an admin's terminal: every control character (C0, DEL, C1) but newline and tab is written as a
+ * visible escape (`\x1b`), so none can move the cursor, clear the screen, set the clipboard (OSC 52)
+ * or ring the bell. Every CLI line that carries stored text goes through it.
+ */
+export function printable(text: string): string {
+  return text.replace(/\p{Cc}/gu, (c) =>
+    c === '\n' || c === '\t' ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
