@@ -387,8 +387,18 @@ export class MqttFobTransport {
         await this.o.accept(raw, arrival);
         return;
       } catch (err) {
-        if (attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        // A QoS 1 message not stored after five tries (~3 s) is left to the broker: the connection is
+        // dropped unacknowledged and it is redelivered. A QoS 0 message never would be — this copy is
+        // the only one — so it is tried until it is stored (the database back from a restart or a
+        // failover), at most every 5 s, holding its connection meanwhile; only a stopping transport
+        // lets it go, said loudly.
+        if (attempt >= 5 && (packet.qos !== 0 || this.stopping)) throw err;
+        if (attempt === 5)
+          this.o.log.error(
+            { err, school: this.o.schoolId },
+            'a QoS 0 fob event could not be stored: still trying (the broker will not send it again; gateways should publish at QoS 1)',
+          );
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
       }
     }
   }

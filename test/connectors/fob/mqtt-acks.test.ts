@@ -88,4 +88,36 @@ describe('MQTT acknowledgements', () => {
     expect(acked).toEqual(['m0', 'm1', 'm2']);
     await t.stop();
   });
+
+  it('keeps trying a QoS 0 message until it is stored: the broker never sends it again', async () => {
+    // A gateway publishing at QoS 0 (many SDKs' default) while the database is away (a restart, a
+    // failover): a QoS 1 message is left to the broker's redelivery after five tries; this one is the
+    // only copy there is.
+    let tries = 0;
+    const sixFailed = deferred();
+    const stored = deferred();
+    let databaseUp = false;
+    const t = new MqttFobTransport({
+      schoolId: 'alpha',
+      transport: transportConfig,
+      clientId: `${id.slice(0, 36)}-q0`,
+      log: createLogger({ level: 'silent' }),
+      accept: async (raw) => {
+        if (!databaseUp) {
+          tries++;
+          if (tries === 6) sixFailed.resolve();
+          throw new Error('connect ECONNREFUSED 127.0.0.1:5432');
+        }
+        expect(String(raw)).toBe('sos at qos 0');
+        stored.resolve();
+      },
+    });
+    t.start();
+    await t.ready;
+    await publisher.publishAsync(`${topicRoot}/fobs/PS-0002/events`, 'sos at qos 0', { qos: 0 });
+    await sixFailed.promise;
+    databaseUp = true;
+    await stored.promise;
+    await t.stop();
+  }, 60_000);
 });
