@@ -17,7 +17,7 @@ export async function purge(
   payload: PayloadOf<DoorstepCatalog, 'purge'>,
   run: JobRun,
   deps: JobDeps,
-): Promise<{ removed: Record<string, number>; complete: boolean }> {
+): Promise<{ removed: Record<string, number>; complete: boolean; leaversWaitingForRecords: number }> {
   const school = schoolOf(deps.config, payload.schoolId, 'purge');
   const now = deps.now();
   const periods = retentionFor(deps.config.retention, school.id);
@@ -42,16 +42,25 @@ export async function purge(
       if (files) result.removed['drop-files'] = files;
     }
     await finishPurgeRun(deps.db, runId, deps.now(), result);
+    // Leavers whose erasure waits for their records to be delivered: said by id in the log, counted
+    // in the audit and the job's result (an audit entry outlives the pupil's erasure).
+    const { leaversWaiting, ...report } = result;
+    const outcome = { ...report, leaversWaitingForRecords: leaversWaiting.length };
     await appendAudit(deps.db, {
       actor: 'system:purge',
       action: 'retention.purged',
       schoolId: school.id,
       entityType: 'purge_run',
       entityId: runId,
-      after: result,
+      after: outcome,
     });
+    if (leaversWaiting.length)
+      deps.log.warn(
+        { school: school.id, pupils: leaversWaiting },
+        'leavers past their data period not erased this run: records about them are not yet delivered to CPOMS / Arbor (waiting or failed); erased by a later run once they are — see `doorstep outbox list`',
+      );
     deps.log.info({ school: school.id, removed: result.removed, complete: result.complete }, 'purge done');
-    return result;
+    return outcome;
   } catch (err) {
     await finishPurgeRun(deps.db, runId, deps.now(), { error: (err as Error).message, removed: {} }).catch(
       () => {},

@@ -16,7 +16,7 @@ export async function finishPurgeRun(
   db: Queryable,
   id: string,
   at: Date,
-  result: PurgeResult | { error: string; removed: Record<string, number> },
+  result: Pick<PurgeResult, 'removed' | 'complete'> | { error: string; removed: Record<string, number> },
 ): Promise<void> {
   await db.query(
     'UPDATE purge_runs SET finished_at = $2, removed = $3, complete = $4, error = $5 WHERE id = $1',

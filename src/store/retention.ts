@@ -1,7 +1,7 @@
 import { londonDate } from '../domain/attendance/dates.ts';
 import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { Db, Queryable } from './db.ts';
-import { erasePupil } from './subject-erase.ts';
+import { erasePupil, UNDELIVERED } from './subject-erase.ts';
 
 /**
  * Retention in the store: each kind of data has one bounded batch statement (at most `limit` rows,
@@ -69,6 +69,29 @@ async function deleteAlarms(tx: Queryable, ids: string): Promise<void> {
 }
 
 const idList = (rows: { id: unknown }[]) => rows.map((r) => String(Number(r.id))).join(',') || 'NULL';
+
+/** A record about pupil row `p` not yet delivered (pending or failed): its erasure waits for it. */
+const UNDELIVERED_ABOUT = `SELECT 1 FROM outbox o WHERE o.school_id = p.school_id
+  AND o.pupil_ids @> jsonb_build_array(p.mis_id) AND o.status IN (${UNDELIVERED})`;
+
+/**
+ * Leavers past the data period not erased because a record about them has not reached CPOMS / Arbor
+ * yet (waiting to be sent, or failed and waiting for a person): their ids, at most `limit`. Erased by
+ * a later run once their records are delivered — never with the records dropped unsent.
+ */
+export async function leaversWaitingForRecords(
+  db: Queryable,
+  schoolId: string,
+  cutoff: string,
+  limit = 100,
+): Promise<string[]> {
+  const { rows } = await db.query<{ mis_id: string }>(
+    `SELECT mis_id FROM pupils p WHERE school_id = $1 AND left_on <= $2::date AND EXISTS (${UNDELIVERED_ABOUT})
+     ORDER BY mis_id LIMIT $3`,
+    [schoolId, cutoff, limit],
+  );
+  return rows.map((r) => r.mis_id);
+}
 
 /** The kinds, in the order they run (dependents before what they refer to). */
 export const KINDS: Record<string, Batch> = {
@@ -243,6 +266,8 @@ export const KINDS: Record<string, Batch> = {
          -- Nor while an alarm on one of their visits is not resolved (its ladder still runs).
          AND NOT EXISTS (SELECT 1 FROM alarms a JOIN visits v ON v.id = a.visit_id
                          WHERE v.school_id = p.school_id AND v.pupil_mis_id = p.mis_id AND a.status <> 'resolved')
+         -- Nor while a record about them has not reached its sink (reported: leaversWaitingForRecords).
+         AND NOT EXISTS (${UNDELIVERED_ABOUT})
        ORDER BY mis_id LIMIT $3`,
       [s, c, n],
     );
@@ -333,6 +358,11 @@ export interface PurgeResult {
   removed: Record<string, number>;
   /** False when a kind stopped at maxRowsPerRun (or the run was aborted): the next run goes on. */
   complete: boolean;
+  /**
+   * Leavers past the data period left for a later run: records about them not yet delivered (ids only,
+   * at most 100; see `leaversWaitingForRecords`).
+   */
+  leaversWaiting: string[];
 }
 
 /**
@@ -346,7 +376,7 @@ export async function purgeSchool(db: Db, plan: RetentionPlan, signal?: AbortSig
   for (const [kind, batch] of Object.entries(KINDS)) {
     let total = 0;
     for (;;) {
-      if (signal?.aborted) return { removed, complete: false };
+      if (signal?.aborted) return { removed, complete: false, leaversWaiting: [] };
       // Erasing a leaver touches many tables: a few per transaction.
       const size = kind === 'leavers-erased' ? Math.min(plan.batchSize, 20) : plan.batchSize;
       const limit = Math.min(size, plan.maxRowsPerRun - total);
@@ -361,5 +391,6 @@ export async function purgeSchool(db: Db, plan: RetentionPlan, signal?: AbortSig
     }
     if (total) removed[kind] = total;
   }
-  return { removed, complete };
+  const leaversWaiting = await leaversWaitingForRecords(db, plan.schoolId, cut['leavers-erased'] as string);
+  return { removed, complete, leaversWaiting };
 }

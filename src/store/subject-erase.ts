@@ -1,3 +1,4 @@
+import { doorstepError } from '../errors.ts';
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
 import { PUPIL_ALARMS, PUPIL_AUDIT, PUPIL_VISITS, SECTIONS } from './subject-sections.ts';
@@ -15,7 +16,9 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
  * (with check-ins, return changes, visit alarms, timelines and notifications), records in the outbox,
  * their id in imports and board events, and the details of every audit entry about them. The audit
  * entries themselves stay (who, what, when; the entity reference). Refused while a visit to the pupil
- * is out (a worker out is always watched). Call inside a transaction.
+ * is out (a worker out is always watched), while an alarm on one is not resolved, and while a record
+ * about them is not yet delivered to its sink (pending or failed: never a safeguarding record lost
+ * unsent). Call inside a transaction.
  */
 export async function erasePupil(tx: Queryable, schoolId: string, misId: string): Promise<Removed> {
   const p = [schoolId, misId];
@@ -38,6 +41,9 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     throw new Error(
       `pupil ${misId}: alarm ${String(open.rows[0]!.id)} on a visit to them is not resolved: not erased until it is`,
     );
+  // Nor while a record about them has not reached CPOMS / Arbor: erasing would delete a safeguarding
+  // record unsent (one waiting out an outage, or failed and waiting for a person), unseen by anyone.
+  await refuseWhileUndelivered(tx, schoolId, misId);
   const removed: Removed = {};
   // Audit details first, while the references they are found by still exist.
   await run(
@@ -122,9 +128,12 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     tx,
     removed,
     'outbox',
-    `DELETE FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)`,
+    `DELETE FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)
+       AND status NOT IN (${UNDELIVERED})`,
     p,
   );
+  // Never an undelivered record (one written meanwhile): it stays, and the erasure fails.
+  await refuseWhileUndelivered(tx, schoolId, misId);
   await run(
     tx,
     removed,
@@ -181,6 +190,40 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   return removed;
+}
+
+/** Outbox statuses of a record not yet at its sink (SQL list): a pupil with one is not erased. */
+export const UNDELIVERED = `'pending', 'delivering', 'failed'`;
+
+/**
+ * Refuses (409) an erasure while records about the pupil are not yet delivered — waiting to be sent
+ * or failed — saying how many and what to do. Their ids only: the message reaches logs and terminals.
+ */
+async function refuseWhileUndelivered(tx: Queryable, schoolId: string, misId: string): Promise<void> {
+  const { rows } = await tx.query<{ id: string; status: string }>(
+    `SELECT id, status FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)
+       AND status IN (${UNDELIVERED}) ORDER BY id`,
+    [schoolId, misId],
+  );
+  if (!rows.length) return;
+  const failed = rows.filter((r) => r.status === 'failed').map((r) => `#${String(r.id)}`);
+  const waiting = rows.length - failed.length;
+  const what: string[] = [];
+  const todo: string[] = [];
+  if (waiting) {
+    what.push(`${waiting} waiting to be sent`);
+    todo.push('wait for their delivery (`doorstep outbox list --status pending`)');
+  }
+  if (failed.length) {
+    what.push(`${failed.length} failed: ${failed.join(', ')}`);
+    todo.push(
+      'resolve the failed ones (the cause is in `doorstep outbox show ID`; once fixed, `doorstep outbox retry ID`)',
+    );
+  }
+  throw doorstepError(
+    'CONFLICT',
+    `pupil ${misId}: ${rows.length} record(s) about them not yet delivered to CPOMS / Arbor (${what.join('; ')}): not erased, so that no safeguarding record is lost unsent — ${todo.join(' and ')}, then erase again`,
+  );
 }
 
 /** Erases a pupil and audits it (references only: the entry names the pupil's id and the counts). */
