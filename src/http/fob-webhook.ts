@@ -70,11 +70,30 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
     );
 
     type Params = { school: string; profile: string; token?: string };
-    const handle = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
-      const school = findSchool(options.config, req.params.school);
+    const webhookOf = (params: Partial<Params>) => {
+      const school = params.school === undefined ? undefined : findSchool(options.config, params.school);
       const transport = school?.fobs.transports.find(
-        (t) => t.kind === 'webhook' && t.profile === req.params.profile,
+        (t) => t.kind === 'webhook' && t.profile === params.profile,
       );
+      return { school, transport };
+    };
+    // A body over the largest webhook's limit is refused by the body parser, before the handler: it
+    // is counted against its feed like any other refusal (a vendor whose every alarm is too large
+    // must show on the data page as a feed that refuses every message). Anything else goes on to the
+    // app's own error handler.
+    scope.setErrorHandler((err: Error & { code?: string }, req, reply) => {
+      if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw err;
+      const { school, transport } = webhookOf(req.params as Partial<Params>);
+      if (school && transport)
+        feedOf(school.id, transport.profile).refused(now(), `HTTP 413: over ${maxBytes} bytes`);
+      return reply.code(413).send({
+        code: ERRORS.PAYLOAD_TOO_LARGE.code,
+        message: `over ${transport?.maxBytes ?? maxBytes} bytes`,
+      });
+    });
+
+    const handle = async (req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) => {
+      const { school, transport } = webhookOf(req.params);
       // A token in the address only where the webhook is verified by one (and none where it is not).
       if (
         !school ||

@@ -288,6 +288,79 @@ describe('fob webhooks', () => {
     expect(await refusing()).toEqual([]);
   });
 
+  it('a body over the largest webhook limit, refused before its handler, is counted against its feed all the same', async () => {
+    // Every alarm this vendor sends too large: the feed must say it refuses every message.
+    const huge = (id: number) => ({ ...sos(), id, padding: 'x'.repeat(70_000) });
+    for (let i = 0; i < 3; i++) {
+      const res = await post(huge(7000 + i), { profile: 'blackline' });
+      expect(res.statusCode).toBe(413);
+      expect(res.json()).toEqual({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: 'over 65536 bytes' });
+    }
+    await vi.waitFor(async () =>
+      expect((await refusingFeeds(db, 'alpha')).filter((p) => p.transport === 'webhook:blackline')).toEqual([
+        {
+          transport: 'webhook:blackline',
+          refused: 3,
+          since: NOW.toISOString(),
+          reason: 'HTTP 413: over 65536 bytes',
+        },
+      ]),
+    );
+    expect(
+      (
+        await post(
+          {
+            id: 7010,
+            status: 'unacknowledged',
+            type: 'sos_alert',
+            date_created: '2025-11-18T10:02:00Z',
+            contacts: [{ device_id: 'BL-1' }],
+          },
+          { profile: 'blackline' },
+        )
+      ).statusCode,
+    ).toBe(200);
+    await vi.waitFor(async () => expect(await feedRow('webhook:blackline')).toMatchObject({ refused: 0 }));
+  });
+
+  it('answers a webhook whose write fails (the database away) with a bare 500, never the error, so the vendor sends it again', async () => {
+    const broken = {
+      ...db,
+      query: async () => {
+        throw new Error('connect ECONNREFUSED 10.9.8.7:5432');
+      },
+      transaction: async () => {
+        throw new Error('connect ECONNREFUSED 10.9.8.7:5432');
+      },
+    } as unknown as Db;
+    const away = await buildHttpApp({
+      log: createLogger({ level: 'silent' }),
+      readiness: [],
+      metrics: createMetrics([]),
+      queues: [],
+      fobWebhooks: { config, ingest: { db: broken, producer, prefix }, now: () => NOW, feedWriteEveryMs: 0 },
+    });
+    try {
+      const raw = JSON.stringify(sos());
+      const ts = Math.floor(NOW.getTime() / 1000);
+      const res = await away.inject({
+        method: 'POST',
+        url: '/hooks/fob/alpha/peoplesafe-style',
+        headers: {
+          'content-type': 'application/json',
+          'webhook-id': 'msg_db_away',
+          'webhook-timestamp': String(ts),
+          'webhook-signature': signStandardWebhook(SECRET, 'msg_db_away', ts, Buffer.from(raw)),
+        },
+        payload: raw,
+      });
+      expect(res.statusCode).toBe(500);
+      expect(res.json()).toEqual({ code: 'DOORSTEP_INTERNAL', message: 'internal error' });
+    } finally {
+      await away.close();
+    }
+  });
+
   it('raises an SOS whose time and battery cannot be read, at its received time, flagged with both', async () => {
     const r = await post(sos({ event_id: 'ps-unreadable', occurred_at: 'yesterday', battery: 'full' }));
     expect(r.statusCode).toBe(202);
