@@ -2,7 +2,7 @@ import type * as z from 'zod';
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
 import { londonDate } from '../../../src/domain/attendance/dates.ts';
-import { describeError } from '../../../src/errors.ts';
+import { describeError, doorstepError } from '../../../src/errors.ts';
 import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
 import type { ImportUnit, LeaverRecord, MarkRecord, MisSource, PupilRecord, SyncCursor } from '../types.ts';
@@ -59,13 +59,14 @@ export class WondeSource implements MisSource {
     }
   }
 
-  /** Every page of a list, following `meta.pagination.next` on the Wonde host only. */
+  /** Every page of a list, following `meta.pagination.next` to the same list of this school only. */
   private async *pages<S extends z.ZodType<Paged>>(
     first: string,
     schema: S,
     what: string,
   ): AsyncGenerator<{ n: number; body: z.output<S>; last: boolean }> {
     const origin = new URL(this.base).origin;
+    const path = new URL(first, origin).pathname;
     let url: string | null | undefined = first;
     const visited = new Set<string>();
     for (let n = 1; url; n++) {
@@ -92,7 +93,8 @@ export class WondeSource implements MisSource {
           'the next link is a page already read (the pages loop); the rest cannot be read',
         );
       }
-      yield { n, body, last: !next };
+      // Where the next link points is checked before this page is given out and before that link is
+      // asked for (the token goes with it): on the Wonde host, and the same list of the same school.
       if (next && new URL(next, origin).origin !== origin) {
         throw malformed(
           { unit: `${what} page ${n}` },
@@ -100,6 +102,15 @@ export class WondeSource implements MisSource {
           `expected a link on ${origin}`,
         );
       }
+      // One token covers every school that granted it: a link to another school's list (or another
+      // list) on the same host would read its rows as this school's. Only the query may differ.
+      if (next && new URL(next, origin).pathname !== path) {
+        throw doorstepError(
+          'MIS_BAD_RESPONSE',
+          `${what} page ${n} of school ${this.settings.schoolId}: the next link is for ${new URL(next, origin).pathname}, not ${path} (another school or another list); not followed — the rest cannot be read`,
+        );
+      }
+      yield { n, body, last: !next };
       url = next ? new URL(next, origin).href : null;
     }
   }

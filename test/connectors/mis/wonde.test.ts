@@ -346,6 +346,45 @@ describe('Wonde MIS source', () => {
     expect(labels.slice(2)).toEqual(['wonde attendance page 1']);
   });
 
+  it('does not follow a next link to another school on the Wonde host (one token covers many): refused before it is read', async () => {
+    const asked: string[] = [];
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, {
+        data: [student('S1', 1001)],
+        meta: meta(`${BASE}/schools/B2/students?page=2`),
+      })
+      .get('/schools/B2/students')
+      .query(true)
+      .reply((uri: string) => {
+        asked.push(uri);
+        return [200, { data: [student('X9', 9009)], meta: meta(null) }];
+      });
+    const labels: string[] = [];
+    await expect(
+      (async () => {
+        for await (const u of source().pull({ value: null })) labels.push(u.label);
+      })(),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      message: expect.stringMatching(
+        /^Wonde students page 1 of school A1930499544: the next link is for \/v1\.0\/schools\/B2\/students, not \/v1\.0\/schools\/A1930499544\/students/,
+      ),
+    });
+    // Neither the other school's list asked for (with this token) nor this school's page given out.
+    expect(asked).toEqual([]);
+    expect(labels).toEqual([]);
+    // Another list of the same school is refused alike; the same list with another query is followed.
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [], meta: meta(`${BASE}/schools/A1930499544/contacts?page=2`) });
+    const err = await collectUnits(source().pull({ value: null })).catch((e: Error) => e);
+    expect(String(err)).toMatch(/the next link is for \/v1\.0\/schools\/A1930499544\/contacts/);
+    expect(String(err)).not.toContain('wonde-token');
+  });
+
   it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
     oneStudent()
       .get('/schools/A1930499544/attendance/session')
