@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type * as z from 'zod';
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
@@ -11,7 +12,13 @@ import { attendancePage, deletionsPage, school, studentsPage } from './wire.ts';
 
 interface Paged {
   data: unknown[];
-  meta: { pagination: { next?: string | null | undefined; more?: boolean | null | undefined } };
+  meta: {
+    pagination: {
+      next?: string | null | undefined;
+      more?: boolean | null | undefined;
+      current_page?: number | null | undefined;
+    };
+  };
 }
 
 export interface WondeSettings {
@@ -69,12 +76,37 @@ export class WondeSource implements MisSource {
     const path = new URL(first, origin).pathname;
     let url: string | null | undefined = first;
     const visited = new Set<string>();
+    /** The pages read, by a digest of their rows: a page whose rows come again is a repeat. */
+    const read = new Map<string, number>();
+    let lastCurrent: number | undefined;
     for (let n = 1; url; n++) {
       visited.add(new URL(url, origin).href);
       if (n > MAX_PAGES)
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
       const body: z.output<S> = await getJson(url, schema, this.http, what);
       const next: string | null | undefined = body.meta.pagination.next;
+      // A server that ignores the page asked for gives the same rows under every new link: read up to
+      // MAX_PAGES times, each applied again, at every sync. Refused before the page is given out — a
+      // list holds each row once, so a page of rows already read is never a new page.
+      if (body.data.length) {
+        const digest = createHash('sha256').update(JSON.stringify(body.data)).digest('hex');
+        const earlier = read.get(digest);
+        if (earlier !== undefined)
+          throw doorstepError(
+            'MIS_BAD_RESPONSE',
+            `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${earlier} (the same rows again under a new link: it ignores the page asked for); not read again — the rest cannot be read`,
+          );
+        read.set(digest, n);
+      }
+      // Wonde's meta.pagination also numbers the page (current_page): one that does not move on is the
+      // same page again, whatever its rows.
+      const current = body.meta.pagination.current_page ?? undefined;
+      if (current !== undefined && lastCurrent !== undefined && current <= lastCurrent)
+        throw doorstepError(
+          'MIS_BAD_RESPONSE',
+          `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${current} (meta.pagination.current_page ${current} after ${lastCurrent}: it does not move on); not read again — the rest cannot be read`,
+        );
+      if (current !== undefined) lastCurrent = current;
       // Refused before the page is given out: a page that says there is more but links nowhere is
       // not the last one, and must not move the cursor past the pages that cannot be read.
       if (!next && body.meta.pagination.more) {

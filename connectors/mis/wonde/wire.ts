@@ -79,8 +79,27 @@ const timestampish = z
 const text = z.string().max(4096);
 const wondeId = z.string().min(1).max(64);
 
+/**
+ * `meta.pagination`: `next` and `more` as the client reads them; `current_page`, the page's number
+ * (docs.wonde.com/docs/api/1.0, "Pagination": `{ next, previous, more, per_page, current_page }`,
+ * `per_page` there a string; the client does not read it), is only a check that the pages move on —
+ * one that is not a whole number is left unread, never refusing a page the client would read.
+ */
 export const pagination = z
-  .object({ next: z.string().max(2000).nullish(), more: z.boolean().nullish() })
+  .object({
+    next: z.string().max(2000).nullish(),
+    more: z.boolean().nullish(),
+    current_page: z
+      .union([
+        z.number().int().nonnegative(),
+        z
+          .string()
+          .regex(/^\d{1,9}$/)
+          .transform(Number),
+      ])
+      .nullish()
+      .catch(undefined),
+  })
   .loose();
 
 export const page = <T extends z.ZodType>(item: T) =>

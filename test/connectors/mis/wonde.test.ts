@@ -385,6 +385,71 @@ describe('Wonde MIS source', () => {
     expect(String(err)).not.toContain('wonde-token');
   });
 
+  it('refuses a page the server repeats under a new link (it ignores page=) before giving it out, not 10,000 times', async () => {
+    let asked = 0;
+    const pageOf = (n: number, rows: unknown[], current?: number) => ({
+      data: rows,
+      meta: {
+        pagination: {
+          ...meta(`${BASE}/schools/A1930499544/attendance/session?page=${n + 1}`).pagination,
+          ...(current !== undefined ? { current_page: current } : {}),
+        },
+      },
+    });
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .times(50)
+      .reply(() => {
+        asked++;
+        return [200, pageOf(asked, [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')])];
+      });
+    const labels: string[] = [];
+    await expect(
+      (async () => {
+        for await (const u of source().pull({ value: null })) labels.push(u.label);
+      })(),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      message: expect.stringMatching(
+        /^Wonde session attendance page 2 of school A1930499544: the server repeated page 1 \(the same rows again/,
+      ),
+    });
+    // Page 1 given out; page 2 (page 1 again) not, and nothing asked after it.
+    expect(labels.slice(2)).toEqual(['wonde attendance page 1']);
+    expect(asked).toBe(2);
+
+    // Wonde numbers its pages (meta.pagination.current_page): a page that does not move on is refused
+    // even with other rows; pages that do move on are read to the end.
+    nock.cleanAll();
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, pageOf(1, [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')], 1))
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, pageOf(2, [session('S1', '2025-01-13', 'PM', 'N', '2025-01-13 09:00:00')], 1));
+    await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
+      /^Wonde session attendance page 2 of school A1930499544: the server repeated page 1 \(meta\.pagination\.current_page 1 after 1/,
+    );
+    nock.cleanAll();
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, pageOf(1, [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')], 1))
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, {
+        data: [session('S1', '2025-01-13', 'PM', 'N', '2025-01-13 09:00:00')],
+        meta: { pagination: { ...meta(null).pagination, current_page: '2' } },
+      });
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units.slice(2).map((u) => u.label)).toEqual([
+      'wonde attendance page 1',
+      'wonde attendance page 2',
+    ]);
+  });
+
   it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
     oneStudent()
       .get('/schools/A1930499544/attendance/session')
