@@ -89,6 +89,11 @@ export interface MarkRecord {
    * id): a later deletion of that record names only this id (`removals`).
    */
   recordId?: string;
+  /**
+   * The reader found no mark in the row (a Wonde row whose included code is null) and gives it with
+   * `mark` empty: the import rejects this row alone, by cause, and applies the rest of the unit.
+   */
+  unreadable?: { field: string; expected: string };
   where: Where;
 }
 

@@ -618,6 +618,19 @@ function addMark(
   /** An API unit's mark that cannot apply yet is kept to apply later (its cursor moves past it). */
   hold?: (m: MarkRecord) => void,
 ): void {
+  // A row the reader found no mark in (a Wonde row with no code): rejected alone, the rest applied.
+  if (m.unreadable) {
+    reject(
+      describeWhere(m.where),
+      `field ${m.unreadable.field}: expected ${m.unreadable.expected}; the row is not applied (the rest are)`,
+      {
+        cause: `field ${m.unreadable.field} not ${m.unreadable.expected} (the row not applied)`,
+        idKind: 'pupils',
+        id: m.pupilMisId,
+      },
+    );
+    return;
+  }
   const over = markExceeds(m);
   if (over) {
     reject(describeWhere(m.where), describeExceeded(over), tooLong(over.field));

@@ -282,9 +282,18 @@ export class WondeSource implements MisSource {
         const session = r.session.toUpperCase();
         if (session !== 'AM' && session !== 'PM') throw malformed(where, 'session', 'expected AM or PM');
         const pupilMisId = await misIdOf(r.student);
-        if (typeof r.attendance_code === 'string' || !r.attendance_code.data) {
-          throw malformed(where, 'attendance_code', 'expected the included code ({data: {code}}), not an id');
+        // An id in place of the included code: Wonde did not apply `include=attendance_code`, and no
+        // row on the page has its code — the page is refused, the cursor left where it was.
+        if (typeof r.attendance_code === 'string') {
+          throw malformed(
+            where,
+            'attendance_code',
+            'expected the included code ({data: {code}}), got an id: Wonde did not apply include=attendance_code',
+          );
         }
+        // A row Wonde gives no code (`null`, `{data: null}`): that row alone is rejected by the import
+        // and reported, as an unknown pupil's is — refusing the page would stop every later sync on it.
+        const code = r.attendance_code?.data?.code || null;
         // A change dated ahead of this sync (a clock wrong at Wonde or the school, a bad row) never
         // moves the cursor: set past it, every mark changed before that date would go unread.
         if (
@@ -297,8 +306,11 @@ export class WondeSource implements MisSource {
           pupilMisId,
           date: r.date,
           session,
-          mark: r.attendance_code.data.code,
+          mark: code ?? '',
           minutesLate: r.minutes_late ?? null,
+          ...(code === null
+            ? { unreadable: { field: 'attendance_code', expected: 'a code (Wonde gave none)' } }
+            : {}),
           where,
         });
       }

@@ -14,7 +14,7 @@ import { isIsoDate, londonDate } from '../../../src/domain/attendance/dates.ts';
  *   UPN (`upn`) — `upi` is Wonde's own hashed id and is never used as the UPN;
  * - src/Endpoints/Attendance.php (`attendance/session`) with `include=attendance_code`, so the code
  *   comes as `{ data: { code } }` (src/Endpoints/AttendanceCodes.php, readme.md `->code`) instead
- *   of an id;
+ *   of an id; a row whose include is empty (`{ data: null }`, or no code) is that row's fault only;
  * - src/Endpoints/Deletions.php (`deletions`): rows with `id` (readme.md) and `type`.
  * Dates come as a string or as PHP's `{ date, timezone_type, timezone }`.
  * The published clients define no field names for contacts, addresses or vulnerability flags, so
@@ -125,10 +125,11 @@ export const sessionAttendance = z
     student: wondeId,
     date: dateish,
     session: z.string().max(10),
-    attendance_code: z.union([
-      z.string().max(64),
-      included(z.object({ code: z.string().min(1).max(8) }).loose()),
-    ]),
+    // An id (the include dropped: the page is refused), the included code, or none — a row Wonde
+    // gives no code (`null`, `{data: null}`, an empty code) is passed on to be rejected alone.
+    attendance_code: z
+      .union([z.string().max(64), included(z.object({ code: z.string().max(8).nullish() }).loose())])
+      .nullish(),
     minutes_late: z.number().int().min(0).max(9999).nullish(),
     updated_at: timestampish.nullish(),
   })

@@ -450,6 +450,47 @@ describe('Wonde MIS source', () => {
     ]);
   });
 
+  it('gives out a row whose included code is null with no mark, to be rejected alone: the page and its other marks go on', async () => {
+    const noCode = (code: unknown) => ({
+      ...session('S1', '2025-01-13', 'PM', 'N', '2025-01-13 09:00:00'),
+      attendance_code: code,
+    });
+    const { attendance_code: _dropped, ...withoutCode } = noCode(null);
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, {
+        data: [
+          session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00'),
+          noCode({ data: null }),
+          noCode(null),
+          withoutCode,
+          noCode({ data: { id: 'C-?', code: '' } }),
+        ],
+        meta: meta(null),
+      });
+    const units = await collectUnits(source().pull({ value: null }));
+    const unreadable = { field: 'attendance_code', expected: 'a code (Wonde gave none)' };
+    expect(units.at(-1)!.batches[0]).toEqual({
+      kind: 'marks',
+      marks: [
+        expect.objectContaining({ pupilMisId: '1001', session: 'AM', mark: 'N' }),
+        ...[2, 3, 4, 5].map((record) =>
+          expect.objectContaining({
+            pupilMisId: '1001',
+            session: 'PM',
+            mark: '',
+            unreadable,
+            where: { unit: 'wonde attendance page 1', record },
+          }),
+        ),
+      ],
+    });
+    expect(units.at(-1)!.batches[0]).not.toMatchObject({ marks: [{ unreadable }] });
+    // The page is read whole, so the cursor moves past it (a row Wonde corrects is read again).
+    expect(units.at(-1)!.cursor).toBe('2025-01-13 08:55:00');
+  });
+
   it('refuses a code given as an id (no include) and a page that promises more without a next link', async () => {
     oneStudent()
       .get('/schools/A1930499544/attendance/session')
@@ -459,7 +500,7 @@ describe('Wonde MIS source', () => {
         meta: meta(null),
       });
     await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
-      /field attendance_code: expected the included code/,
+      /record 1, field attendance_code: expected the included code \(\{data: \{code\}\}\), got an id: Wonde did not apply include=attendance_code/,
     );
     nock(BASE)
       .get('/schools/A1930499544/students')
