@@ -1,16 +1,30 @@
 import { UnrecoverableError } from 'bullmq';
 import { sinkOf, sinkSettingsOf } from '../connectors/records/index.ts';
+import { DELIVERY_JOB_TIMEOUT_MS } from '../connectors/records/settings.ts';
 import { RecordDeliveryError } from '../connectors/records/types.ts';
 import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
-import { getOutbox, markAttempt, markDelivered, markFailed } from '../src/store/outbox.ts';
+import {
+  claimDelivery,
+  getOutbox,
+  markAttempt,
+  markDelivered,
+  markFailed,
+  releaseDelivery,
+} from '../src/store/outbox.ts';
 import type { JobDeps } from './deps.ts';
 
 /** How many "come back later" answers a delivery waits out before the record is failed with an alert. */
 export const MAX_COME_BACK_LATER = 100;
 /** The least wait after one (`Retry-After: 0` or a date gone by would ask again at once, in a loop). */
 export const MIN_COME_BACK_LATER_MS = 2_000;
+/**
+ * How long a delivery's claim on its record lasts (`claimDelivery`): past the job's timeout, so a
+ * delivery still running is never joined by another, and a minute more, so a request stopped by a
+ * shutdown or the timeout that still lands at the sink is found there by the next delivery.
+ */
+export const DELIVERY_CLAIM_MS = DELIVERY_JOB_TIMEOUT_MS + 60_000;
 
 /**
  * deliver-record: one outbox record to its school's sink, under the record's idempotency key.
@@ -22,6 +36,11 @@ export const MIN_COME_BACK_LATER_MS = 2_000;
  * Re-running the job for a delivered, failed or preview record, or a job of an earlier generation,
  * does nothing. The sink's requests follow the job's signal: a try stopped by the job timeout or a
  * shutdown sends nothing more (so it never sends alongside its own retry).
+ * One delivery of a record at a time: each claims the record first (`claimDelivery`), and a second
+ * delivery meanwhile — a job handed back at shutdown and taken at once by another worker, a
+ * stalled-lock redelivery while the first still runs — comes back later (RetryLater, no try used)
+ * instead of sending alongside it. A try stopped mid-request keeps the claim of a sink without an
+ * idempotency key (Arbor) until it runs out: its request may still land, and is then found, not doubled.
  */
 export async function deliverRecord(
   payload: PayloadOf<DoorstepCatalog, 'deliver-record'>,
@@ -43,6 +62,15 @@ export async function deliverRecord(
     (await deps.producer.queueFor('deliver-record').getJob(`${run.id}-r1`))
   )
     return { status: 'superseded' };
+  const claim = await claimDelivery(deps.db, row.id, row.generation, DELIVERY_CLAIM_MS);
+  if (claim !== true) {
+    // A verdict reached meanwhile (or a newer generation): nothing for this job to do.
+    if (claim.status === 'not-live') return { status: claim.recordStatus };
+    throw new RetryLaterError(
+      Math.max(MIN_COME_BACK_LATER_MS, claim.waitMs),
+      `record #${row.id} is being delivered by another job`,
+    );
+  }
   if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
@@ -65,7 +93,10 @@ export async function deliverRecord(
   const sink = sinkOf(settings);
   if (deps.limiter && 'ratePerSecond' in settings) {
     const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, settings.ratePerSecond);
-    if (wait > 0) throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
+    if (wait > 0) {
+      await releaseDelivery(deps.db, row.id);
+      throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
+    }
   }
   try {
     const receipt = await sink.deliver(
@@ -90,11 +121,14 @@ export async function deliverRecord(
       );
     return { status: 'delivered', remoteId: receipt.remoteId };
   } catch (err) {
+    // Anything else (a failure writing the verdict after the sink took the record, say) keeps the
+    // claim until it runs out: the retry then finds what the sink holds.
     if (!(err instanceof RecordDeliveryError)) throw err;
     if (run.signal.aborted) {
       // Stopped by the job's timeout or a shutdown: no verdict here. The job is retried or handed
       // back; one that ends without a verdict is caught by relay-outbox (queued again, then failed).
-      await markAttempt(deps.db, row.id, err.message);
+      // A sink without an idempotency key keeps the claim: the request stopped may still land.
+      await markAttempt(deps.db, row.id, err.message, { keepClaim: !sink.idempotent });
       throw err;
     }
     if (err.advice.retry === 'never') {

@@ -171,6 +171,49 @@ export async function markRequeued(db: Db, row: InFlightRecord, reason: string):
   });
 }
 
+/** Another delivery of the record holds it (for `waitMs` more), or the record is no longer live. */
+export type ClaimRefused =
+  | { status: 'claimed-elsewhere'; waitMs: number }
+  | { status: 'not-live'; recordStatus: string };
+
+/**
+ * Claims a live record (pending, in this generation) for one delivery, for `leaseMs`: refused while
+ * another delivery's claim runs (no other sends the record meanwhile), or once the record is no
+ * longer live. A guarded UPDATE, not a session lock: it needs no connection held over the sink's
+ * call, so it works alike on PostgreSQL's pool and PGlite's one connection. The verdict clears it
+ * (`markDelivered`, `markFailed`, `markAttempt`); a delivery that ends with none (a crash, a request
+ * stopped mid-way that may still land) leaves it to run out.
+ */
+export async function claimDelivery(
+  db: Queryable,
+  id: string,
+  generation: number,
+  leaseMs: number,
+): Promise<true | ClaimRefused> {
+  const { rowCount } = await db.query(
+    `UPDATE outbox SET delivering_until = now() + $3 * interval '1 millisecond'
+      WHERE id = $1 AND status = 'pending' AND generation = $2
+        AND (delivering_until IS NULL OR delivering_until <= now())`,
+    [id, generation, leaseMs],
+  );
+  if (rowCount === 1) return true;
+  const { rows } = await db.query<{ status: string; live: boolean; wait_ms: number | null }>(
+    `SELECT status, status = 'pending' AND generation = $2 AS live,
+            ceil(extract(epoch FROM delivering_until - now()) * 1000)::float8 AS wait_ms
+       FROM outbox WHERE id = $1`,
+    [id, generation],
+  );
+  const r = rows[0];
+  if (!r) return { status: 'not-live', recordStatus: 'missing' };
+  if (!r.live) return { status: 'not-live', recordStatus: r.status === 'pending' ? 'superseded' : r.status };
+  return { status: 'claimed-elsewhere', waitMs: Math.max(0, Number(r.wait_ms ?? 0)) };
+}
+
+/** Gives up a claim before anything was sent (the delivery waits its turn at the rate limit). */
+export async function releaseDelivery(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE outbox SET delivering_until = NULL WHERE id = $1', [id]);
+}
+
 export async function markDelivered(
   db: Db,
   row: OutboxRow,
@@ -179,7 +222,7 @@ export async function markDelivered(
   return db.transaction(async (tx) => {
     const { rowCount } = await tx.query(
       `UPDATE outbox SET status = 'delivered', remote_id = $2, unmatched = $3, attempts = attempts + 1, delivered_at = now(),
-         last_error = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'`,
+         last_error = NULL, delivering_until = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'`,
       [row.id, receipt.remoteId, !receipt.matched],
     );
     if (rowCount === 1) {
@@ -200,10 +243,20 @@ export async function markDelivered(
   });
 }
 
-export async function markAttempt(db: Queryable, id: string, error: string): Promise<void> {
+/**
+ * A try without a verdict on the record: counted, with its error. The delivery's claim ends with it,
+ * unless `keepClaim` (a request stopped mid-way may still land at the sink: the claim runs out first).
+ */
+export async function markAttempt(
+  db: Queryable,
+  id: string,
+  error: string,
+  opts: { keepClaim?: boolean } = {},
+): Promise<void> {
   await db.query(
-    `UPDATE outbox SET attempts = attempts + 1, last_error = $2, updated_at = now() WHERE id = $1`,
-    [id, error],
+    `UPDATE outbox SET attempts = attempts + 1, last_error = $2, updated_at = now(),
+       delivering_until = CASE WHEN $3::boolean THEN delivering_until END WHERE id = $1`,
+    [id, error, opts.keepClaim ?? false],
   );
 }
 
@@ -230,7 +283,8 @@ async function failRecord(
 ): Promise<void> {
   await db.transaction(async (tx) => {
     const { rowCount } = await tx.query(
-      `UPDATE outbox SET status = 'failed', attempts = attempts + $3, last_error = $2, updated_at = now()
+      `UPDATE outbox SET status = 'failed', attempts = attempts + $3, last_error = $2, delivering_until = NULL,
+         updated_at = now()
         WHERE id = $1 AND status = 'pending' AND ($4::int IS NULL OR generation = $4)`,
       [row.id, error, tries, generation ?? null],
     );

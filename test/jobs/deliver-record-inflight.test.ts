@@ -1,0 +1,154 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DELIVERY_CLAIM_MS, deliverRecord } from '../../jobs/deliver-record.ts';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { RetryLaterError } from '../../src/queue/worker-host.ts';
+import { getOutbox, insertOutbox } from '../../src/store/outbox.ts';
+import { configWith } from '../helpers/config.ts';
+import { BACKENDS, type TestStore } from '../store/dp-fixtures.ts';
+
+/**
+ * One delivery of a record at a time. Arbor keeps no idempotency key: a delivery reads the student's
+ * notes, then posts. Two deliveries of one record at overlapping times — a job handed back at
+ * shutdown mid-POST and taken at once by another worker, or a stalled-lock redelivery while the first
+ * still runs — would each find no note and post one. The record's claim makes the second come back
+ * later, and the one after the claim runs out finds the note the first made.
+ */
+
+/** A slow Arbor: a POSTed note is committed `COMMIT_MS` after it arrives, then answered. */
+const COMMIT_MS = 300;
+const notes: { id: number; summary: string }[] = [];
+let posts = 0;
+let url = '';
+const server = createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => {
+    body += d;
+  });
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    // No idle keep-alive socket for the next test to find closed under it (ECONNRESET).
+    res.setHeader('connection', 'close');
+    if (req.method === 'GET')
+      return res.end(JSON.stringify({ pastoralNotes: notes.map((n) => ({ id: n.id, summary: n.summary })) }));
+    posts++;
+    setTimeout(() => {
+      const n = { id: 1000 + notes.length, summary: JSON.parse(body).request.pastoralNote.summary };
+      notes.push(n);
+      if (!res.destroyed) res.end(JSON.stringify({ pastoralNote: { id: n.id } }));
+    }, COMMIT_MS);
+  });
+});
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+beforeEach(() => {
+  notes.length = 0;
+  posts = 0;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(BACKENDS)('deliver-record claims the record on $name', ({ open }) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(async () => store.close());
+
+  const deps = () =>
+    ({
+      db: store.db,
+      log: createLogger({ level: 'silent' }),
+      producer: undefined,
+      now: () => new Date(),
+      instance: 't',
+      config: configWith({
+        mis: '{ kind: csv, dropFolder: ./data/drop/alpha }',
+        records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "${url}", username: app, password: "\${ARBOR_PASSWORD}", ratePerSecond: 1000, timeoutMs: 5000 }`,
+        env: { ARBOR_PASSWORD: 'good' },
+      }),
+    }) as unknown as JobDeps;
+  const run = (signal = new AbortController().signal) => ({
+    id: 'deliver-test',
+    name: 'deliver-record',
+    attempt: 1,
+    maxAttempts: 10,
+    signal,
+  });
+  const insert = async (key: string) =>
+    (await store.db.transaction((tx) =>
+      insertOutbox(tx, {
+        schoolId: 'alpha',
+        kind: 'visit_outcome',
+        pupilIds: ['1001'],
+        title: 'Home visit outcome',
+        body: 'b',
+        occurredAt: new Date('2025-11-18T16:00:00Z'),
+        sink: 'arbor-pastoral',
+        idempotencyKey: key,
+        sourceType: 'test',
+        sourceId: '1',
+      }),
+    ))!;
+  /** The claim run out (as it does `DELIVERY_CLAIM_MS` after it was taken). */
+  const runOut = (id: string) =>
+    store.db.query(`UPDATE outbox SET delivering_until = now() - interval '1 second' WHERE id = $1`, [id]);
+
+  it('a job handed back at shutdown mid-POST and taken at once by another worker comes back later: ONE Arbor note', async () => {
+    const id = await insert(`inflight-${Math.random()}`);
+    const first = new AbortController();
+    const a = deliverRecord({ outboxId: id }, run(first.signal), deps()).catch((e: unknown) => e);
+    while (posts === 0) await sleep(5); // the POST is at Arbor
+    first.abort('shutdown'); // WorkerHost.close past its deadline: aborted, handed back with no delay
+    await a;
+    // Taken at once: the aborted POST may still land, so the record waits — no try used.
+    const b = await deliverRecord({ outboxId: id }, run(), deps()).catch((e: unknown) => e);
+    expect(b).toBeInstanceOf(RetryLaterError);
+    expect((b as RetryLaterError).delayMs).toBeGreaterThan(DELIVERY_CLAIM_MS - 5_000);
+    expect((b as RetryLaterError).delayMs).toBeLessThanOrEqual(DELIVERY_CLAIM_MS);
+    expect((await getOutbox(store.db, id))?.attempts).toBe(1);
+    await sleep(COMMIT_MS + 100);
+    expect(notes).toHaveLength(1);
+    // Once the claim runs out, the next delivery finds the note the aborted POST made.
+    await runOut(id);
+    const c = await deliverRecord({ outboxId: id }, run(), deps());
+    expect(c).toEqual({ status: 'delivered', remoteId: String(notes[0]!.id) });
+    expect({ posts, notes: notes.length }).toEqual({ posts: 1, notes: 1 });
+  });
+
+  it('two deliveries of the same record at once (a stalled-lock redelivery): one sends, the other comes back later and then finds it delivered', async () => {
+    const id = await insert(`twice-${Math.random()}`);
+    const [x, y] = await Promise.all([
+      deliverRecord({ outboxId: id }, run(), deps()).catch((e: unknown) => e),
+      deliverRecord({ outboxId: id }, run(), deps()).catch((e: unknown) => e),
+    ]);
+    const results = [x, y];
+    expect(results.filter((r) => r instanceof RetryLaterError)).toHaveLength(1);
+    expect(results).toContainEqual({ status: 'delivered', remoteId: String(notes[0]?.id) });
+    expect({ posts, notes: notes.length }).toEqual({ posts: 1, notes: 1 });
+    // Come back: delivered, nothing more sent; the claim ended with the verdict.
+    expect(await deliverRecord({ outboxId: id }, run(), deps())).toEqual({ status: 'delivered' });
+    const { rows } = await store.db.query('SELECT delivering_until FROM outbox WHERE id = $1', [id]);
+    expect(rows[0]).toEqual({ delivering_until: null });
+  });
+
+  it('a failed try to retry (Arbor unreachable) ends the claim: the retry is not kept waiting', async () => {
+    const id = await insert(`retry-${Math.random()}`);
+    const broken = configWith({
+      mis: '{ kind: csv, dropFolder: ./data/drop/alpha }',
+      records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "http://127.0.0.1:1", username: app, password: "\${ARBOR_PASSWORD}", ratePerSecond: 1000, timeoutMs: 2000 }`,
+      env: { ARBOR_PASSWORD: 'good' },
+    });
+    await expect(deliverRecord({ outboxId: id }, run(), { ...deps(), config: broken })).rejects.toThrow();
+    expect(await deliverRecord({ outboxId: id }, run(), deps())).toMatchObject({ status: 'delivered' });
+    expect(posts).toBe(1);
+  });
+});
