@@ -181,40 +181,47 @@ export const attendanceRegisterType = z
  * A changelog answer. A change's `changedObject` is the object as it now is; a DELETE's object is
  * gone, and Doorstep relies on nothing in it but its id (a deleted attendance record may come
  * without its student or mark) — else one deletion would refuse the page and every sync after it.
+ * An answer without `changes` is no changes, as in the SDK (`RestGateway::getChanges` returns an
+ * empty list when the key is absent) — on the same terms as a query's absent list (`many`, below):
+ * only an answer otherwise empty or Arbor's own success envelope; anything else is refused.
  */
 export const changelogPage = <T extends z.ZodType<{ id: string }>>(object: T) =>
   z
     .object({
-      changes: z.array(
-        z
-          .object({
-            changeType: z.string().max(20),
-            fromRevision: z.number().int().nonnegative(),
-            toRevision: z.number().int().nonnegative(),
-            changedObject: z.unknown(),
-          })
-          .loose()
-          .transform((c, ctx): Change<z.output<T>> => {
-            const deleted = c.changeType.toUpperCase() === 'DELETE';
-            const parsed = (deleted ? deletedObject : object).safeParse(c.changedObject);
-            if (!parsed.success) {
-              for (const issue of parsed.error.issues)
-                ctx.issues.push({
-                  code: 'custom',
-                  message: issue.message,
-                  path: ['changedObject', ...issue.path],
-                  input: c.changedObject,
-                });
-              return z.NEVER;
-            }
-            const base = { toRevision: c.toRevision };
-            return deleted
-              ? { ...base, deleted: true, changedObject: parsed.data as { id: string } }
-              : { ...base, deleted: false, changedObject: parsed.data as z.output<T> };
-          }),
-      ),
+      changes: z
+        .array(
+          z
+            .object({
+              changeType: z.string().max(20),
+              fromRevision: z.number().int().nonnegative(),
+              toRevision: z.number().int().nonnegative(),
+              changedObject: z.unknown(),
+            })
+            .loose()
+            .transform((c, ctx): Change<z.output<T>> => {
+              const deleted = c.changeType.toUpperCase() === 'DELETE';
+              const parsed = (deleted ? deletedObject : object).safeParse(c.changedObject);
+              if (!parsed.success) {
+                for (const issue of parsed.error.issues)
+                  ctx.issues.push({
+                    code: 'custom',
+                    message: issue.message,
+                    path: ['changedObject', ...issue.path],
+                    input: c.changedObject,
+                  });
+                return z.NEVER;
+              }
+              const base = { toRevision: c.toRevision };
+              return deleted
+                ? { ...base, deleted: true, changedObject: parsed.data as { id: string } }
+                : { ...base, deleted: false, changedObject: parsed.data as z.output<T> };
+            }),
+        )
+        .optional(),
     })
-    .loose();
+    .loose()
+    .superRefine(absentListIsEmpty('changes'))
+    .transform((body) => ({ ...body, changes: body.changes ?? [] }));
 
 /** What a DELETE change's object must carry: the id of what was deleted. */
 const deletedObject = z.object({ id }).loose();
@@ -238,18 +245,26 @@ export const many = <T extends z.ZodType>(root: string, object: T) =>
   z
     .object({ [root]: z.array(object).max(10_000).optional() })
     .loose()
-    .superRefine((body, ctx) => {
-      if (body[root] !== undefined) return;
-      const envelope = (body as { response?: { code?: unknown } }).response;
-      const code = envelope && typeof envelope === 'object' ? envelope.code : undefined;
-      const others = Object.keys(body).filter((k) => k !== 'response');
-      if (others.length || (code !== undefined && code !== 200 && code !== 201))
-        ctx.addIssue({
-          code: 'custom',
-          path: [root],
-          message: `expected the list "${root}" (or an empty answer); got ${others.length ? `only ${others.slice(0, 3).join(', ')}` : `response code ${String(code)}`}`,
-        });
-    })
+    .superRefine(absentListIsEmpty(root))
     .transform((body) => ({ ...body, [root]: (body[root] ?? []) as z.output<T>[] }));
+
+/**
+ * An answer without its list `root` is an empty list only when it is otherwise empty or Arbor's own
+ * success envelope (`response.code` 200/201); anything else is refused, naming what it held.
+ */
+function absentListIsEmpty(root: string) {
+  return (body: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    if (body[root] !== undefined) return;
+    const envelope = (body as { response?: { code?: unknown } }).response;
+    const code = envelope && typeof envelope === 'object' ? envelope.code : undefined;
+    const others = Object.keys(body).filter((k) => k !== 'response' && k !== root);
+    if (others.length || (code !== undefined && code !== 200 && code !== 201))
+      ctx.addIssue({
+        code: 'custom',
+        path: [root],
+        message: `expected the list "${root}" (or an empty answer); got ${others.length ? `only ${others.slice(0, 3).join(', ')}` : `response code ${String(code)}`}`,
+      });
+  };
+}
 
 export type AttendanceMarkWire = z.output<typeof attendanceMark>;

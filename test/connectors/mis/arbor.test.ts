@@ -357,6 +357,31 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     });
   });
 
+  it('a changelog answer without "changes" is no changes (RestGateway::getChanges), on the same terms as a query: anything else is refused', async () => {
+    for (const body of [{}, { response: { code: 200, reason: 'OK' } }, { response: { code: 201 } }]) {
+      const f = fake();
+      f.failures.push({ path: /students\/changelog$/, status: 200, body });
+      f.failures.push({ path: /attendance-records\/changelog$/, status: 200, body });
+      // Up to date: nothing to import, not a sync that fails at every run.
+      expect(await collectUnits(source().pull({ value: null })), JSON.stringify(body)).toEqual([]);
+      nock.cleanAll();
+    }
+    for (const [body, got] of [
+      [{ message: 'partial outage' }, 'only message'],
+      [{ response: { code: 500, reason: 'Server Error' } }, 'response code 500'],
+    ] as const) {
+      const f = fake();
+      f.failures.push({ path: /students\/changelog$/, status: 200, body });
+      await expect(collectUnits(source().pull({ value: null })), got).rejects.toMatchObject({
+        code: 'DOORSTEP_MIS_BAD_RESPONSE',
+        message: expect.stringContaining(
+          `changes: expected the list "changes" (or an empty answer); got ${got}`,
+        ),
+      });
+      nock.cleanAll();
+    }
+  });
+
   it('an answer with no list that is not an empty one (something in front of Arbor) is refused, never read as "no CP plan"', async () => {
     const f = fake();
     f.addPupil({ ...amira });
