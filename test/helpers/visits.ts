@@ -50,6 +50,6 @@ export async function departTold(...args: Parameters<typeof departVisit>): Promi
       by: user.id,
     }),
   ]);
-  // Staff carry their identification (Hampton, King's ask them to confirm it), unless a test says not.
+  // Staff carry their identification (every school's policy asks them to confirm it), unless a test says not.
   return departVisit(deps, user, visitId, { identification: true, ...args[3] });
 }

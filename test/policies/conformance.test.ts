@@ -184,10 +184,14 @@ const TABLE: Record<string, Clause[]> = {
       scenario: 'leaving without confirming the badge',
       check: () => {
         expect(blocks('hampton', { identification: false })).toEqual(['identification']);
-        // Packs that do not ask say nothing of it.
-        expect(blocks('heath-lane', { identification: false, riskLevel: 'low' })).not.toContain(
-          'identification',
-        );
+        // Every school's policy asks for identification (each pack below quotes its clause); a
+        // school with no visit pack (the statutory rules alone) is not asked.
+        expect(
+          departureFindings(
+            visitRulesFor({ ...configWith().schools[0]!, policies: ['statutory'] }, packs),
+            depart({ identification: false }),
+          ).map((f) => f.rule),
+        ).not.toContain('identification');
       },
     },
     {
@@ -356,6 +360,15 @@ const TABLE: Record<string, Clause[]> = {
         ).toEqual(['risk']),
     },
     {
+      clause: '"Dress appropriately i.e. sensible shoes, and have academy ID visible."',
+      setting: 'requires.identification (the ID; dress and shoes are not recorded)',
+      scenario: 'leaving without confirming the academy ID',
+      check: () =>
+        expect(
+          blocks('heath-lane', { identification: false, familyNotice: { method: 'sms', exemption: null } }),
+        ).toEqual(['identification']),
+    },
+    {
       clause: '"Collect a PeopleSafe fob"',
       setting: 'requires.fob',
       scenario: 'no fob registered to the worker',
@@ -461,6 +474,12 @@ const TABLE: Record<string, Clause[]> = {
       setting: 'risk.at: authorisation; pairs: when-risk',
       scenario: 'minor risk, alone',
       check: () => expect(blocks('lime-hills', { riskLevel: 'minor', partner: false })).toEqual(['pairs']),
+    },
+    {
+      clause: '"Carry identification; do not wear it on a necklace lanyard."',
+      setting: 'requires.identification (carrying it; how it is worn is not recorded)',
+      scenario: 'leaving without confirming identification',
+      check: () => expect(blocks('lime-hills', { identification: false })).toEqual(['identification']),
     },
     {
       clause: '"your safe word is recorded"',
@@ -771,6 +790,18 @@ const TABLE: Record<string, Clause[]> = {
         expect(d.ok && d.effect).toMatchObject({ status: 'cancelled', monitoring: 'keep' });
         expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.5/);
       },
+    },
+    {
+      clause: '3.7 "Identification cards will be worn at all times"',
+      setting: 'requires.identification',
+      scenario: 'leaving without confirming the identification card',
+      check: () =>
+        expect(
+          blocks('thames-view', {
+            identification: false,
+            familyNotice: { method: 'written-confirmation', exemption: null },
+          }),
+        ).toEqual(['identification']),
     },
     {
       clause: '2.3 mobile phone; 2.9 "make, model, registration number and colour"',

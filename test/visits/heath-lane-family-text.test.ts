@@ -80,6 +80,7 @@ describe('Heath Lane in the example configuration: the family is texted before t
         partnerUserId: wes.id,
         expectedReturnAt: new Date(now.getTime() + 3_600_000),
         risksRead: true,
+        identification: true, // "have academy ID visible"
       });
     expect((await refusal(leave())).message).toBe(
       'cannot leave yet: the family must be told of the visit first (sms)',

@@ -238,7 +238,13 @@ describe('the visit register', () => {
     // A flag the assessment saw is not new.
     await flagAddress(db, dsl, flaggedBefore, thames, new Date(now.getTime() - 60_000));
     await assessRisk(deps, sbm, id, { level: 'low', reason: 'known family' });
-    const go = { onFoot: true, expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id };
+    const go = {
+      onFoot: true,
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+      identification: true,
+    };
     const leave = () => departTold(deps, staff, id, { ...go, expectedReturnAt: back() });
     // (The staff are still out on earlier tests' visits: that warning is not what this test is about.)
     const rulesNow = async () =>
@@ -278,7 +284,13 @@ describe('the visit register', () => {
     const id = await signedThamesVisit();
     const thames = deps.config.schools.find((s) => s.id === 'thames')!;
     const flag = { schoolId: 'thames', postcode: 'LS6 2QT', level: 'dangerous' as const, note: 'knife seen' };
-    const go = { onFoot: true, expectedReturnAt: back(), risksRead: true, partnerUserId: partner.id };
+    const go = {
+      onFoot: true,
+      expectedReturnAt: back(),
+      risksRead: true,
+      partnerUserId: partner.id,
+      identification: true,
+    };
     // (The staff are still out on earlier tests' visits: that warning is not what this test is about.)
     const rulesNow = async () =>
       (await departureCheck(deps, staff, id, { ...go, expectedReturnAt: back() }))

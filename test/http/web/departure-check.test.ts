@@ -104,6 +104,7 @@ describe('the departure checks the visit page lists', () => {
       'lead',
       'family-notice',
       'risk-assessment',
+      'identification',
       'expected-return',
     ]);
     // A DSL who is visiting staff leads it by default: their own training, experience and fob count.
@@ -116,6 +117,7 @@ describe('the departure checks the visit page lists', () => {
       'experience',
       'phone',
       'fob',
+      'identification',
       'expected-return',
     ]);
   });
@@ -170,6 +172,7 @@ describe('the departure checks the visit page lists', () => {
       'training',
       'experience',
       'fob',
+      'identification',
     ]);
     const same = await expectRefusalListed('office', id, {
       risksRead: true,
@@ -185,10 +188,11 @@ describe('the departure checks the visit page lists', () => {
     });
     await call('office', 'POST', `/api/visits/${id}/family-notice`, { method: 'sms', sentBy: 'staff' });
     const alone = await expectRefusalListed('office', id, { risksRead: true, leadUserId: u.vera!.id });
-    expect(blocks(alone).map((f) => f.rule)).toEqual(['pairs', 'training', 'experience']);
+    expect(blocks(alone).map((f) => f.rule)).toEqual(['pairs', 'training', 'experience', 'identification']);
     await db.query(`UPDATE users SET home_visit_trained_on = '2026-09-01'`);
     await db.query(`UPDATE users SET home_visit_experienced_on = '2026-11-01' WHERE id = $1`, [u.wes!.id]);
-    const pair = { risksRead: true, leadUserId: u.vera!.id, partnerUserId: u.wes!.id };
+    // "Have academy ID visible": confirmed on the form.
+    const pair = { risksRead: true, leadUserId: u.vera!.id, partnerUserId: u.wes!.id, identification: true };
     const ready = (
       await call('office', 'POST', `/api/visits/${id}/departure-check`, { ...pair, expectedReturnAt: back })
     ).json();

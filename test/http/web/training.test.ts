@@ -243,6 +243,7 @@ describe("the example configuration's Heath Lane visit, end to end through the p
         ...(partner ? { partnerUserId: partner.id } : {}),
         expectedReturnAt: new Date(now.getTime() + 3_600_000).toISOString(),
         risksRead: true,
+        identification: true, // "have academy ID visible"
       });
     const alone = await leave(u.wes!, null);
     expect(alone.statusCode).toBe(422);
