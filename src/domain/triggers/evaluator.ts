@@ -27,14 +27,17 @@ export class TriggerEvaluator implements EvaluationCaches {
     const keys = this.ruleKeysOf(rules);
     // A pupil who has left the roll for a known destination is that school's now: the school's own
     // rules (its visits and calls) judge only the leaving itself (a CME check); the law's duties for
-    // what happened while on this roll (the 10-day return, the N deadline) still stand. One gone
-    // where nobody knows is still judged on everything.
+    // what happened while on this roll (the 10-day return, the N deadline, the illness return:
+    // `afterLeaving`) still stand. The rest of the statutory pack does not: a removal-from-roll
+    // review needs a pupil the school and LA failed to find (reg. 9(1)(i)) — this one is found — and
+    // persistent or severe absence is a measure of a pupil on roll. One gone where nobody knows is
+    // still judged on everything.
     const gone = p.leaving?.destination && p.leaving.on <= ctx.today ? p.leaving : null;
-    return rules.map(({ rule, packId }, i) => {
+    return rules.map(({ rule }, i) => {
       // The registry pairs each kind with its evaluator; `rule.kind` picks the matching one.
       const kind = RULE_KINDS[rule.kind] as unknown as RuleKindEvaluator<RuleKind>;
       const r =
-        gone && rule.kind !== 'left-roll' && packId !== 'statutory'
+        gone && rule.kind !== 'left-roll' && !rule.afterLeaving
           ? {
               fired: false,
               evidence: {},

@@ -38,6 +38,13 @@ const base = {
   source: z.string().min(1),
   /** Settings of this rule whose values are the school's own choice, not the policy's, and why. */
   setBySchool: z.record(z.string(), z.string().min(1)).optional(),
+  /**
+   * Still judged once the pupil has left the roll for a known destination: a duty for their time on
+   * this roll (the law's 10-day return, `N` deadline, illness return). Every other rule — a school's
+   * visits and calls, the removal-from-roll review, the absence measures — is not: the pupil is the
+   * destination's now (`left-roll` rules judge the leaving itself).
+   */
+  afterLeaving: z.boolean().default(false),
 };
 
 export const consecutiveAbsenceRule = z.strictObject({
