@@ -1,4 +1,5 @@
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
+import type { ClosedDay } from '../domain/calendar.ts';
 import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
 import { mayNameLead } from '../domain/visits/lifecycle.ts';
 import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
@@ -16,6 +17,15 @@ import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { exemptionsFor } from './family-notice.ts';
 import { sendNotices } from './visit-notices.ts';
 import { visitRecordCopy } from './visit-record-copy.ts';
+
+/**
+ * Why a day is no working day for the staff (`closedDay` of the departure checks), or null: a
+ * weekend, a holiday, a bank holiday or a closure is; an INSET day is not — it closes the school to
+ * pupils, while the staff are at work (King's Gomer 2.2 "regular working hours" says nothing of days).
+ */
+export function staffClosedDay(closed: ClosedDay | undefined): string | null {
+  return !closed || closed.kind === 'inset' ? null : closed.kind;
+}
 
 export interface Departure {
   /**
@@ -192,7 +202,7 @@ async function checkDeparture(
     safeWord: d.safeWord ?? null,
     londonMinutes: londonMinutes(now),
     outOfHoursApproved: v.outOfHoursApproved,
-    closedDay: calendarFor(school, londonDate(now)).whyClosed(londonDate(now))?.kind ?? null,
+    closedDay: staffClosedDay(calendarFor(school, londonDate(now)).whyClosed(londonDate(now))),
     commute: v.commute ? { approved: v.commuteApprovedAt !== null } : null,
     expectedReturnAt: d.expectedReturnAt ?? null,
     estimatedArrivalAt: d.estimatedArrivalAt ?? null,

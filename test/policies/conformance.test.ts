@@ -22,6 +22,7 @@ import { type DepartureFacts, departureFindings } from '../../src/domain/visits/
 import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import { flagMinimum, higherRisk, type VisitRules } from '../../src/domain/visits/rules.ts';
 import { dueVisitAlarms } from '../../src/domain/visits/watch.ts';
+import { staffClosedDay } from '../../src/visits/departure.ts';
 import { calendar, pupil } from '../domain/triggers/helpers.ts';
 import { configWith } from '../helpers/config.ts';
 import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
@@ -630,17 +631,28 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause: '"during regular working hours unless approved for exceptional circumstances"',
       setting:
-        'hours: { 08:00–17:30 (set by the school), mode: require, approvable: true, workingDaysOnly: true }',
-      scenario: 'a 19:00 visit, unapproved and approved; 10:00 on a Saturday or a closed day',
+        'hours: { 08:00–17:30, workingDaysOnly: true (both set by the school), mode: require, approvable: true }',
+      scenario:
+        'a 19:00 visit, unapproved and approved; 10:00 on a Saturday, a holiday or a bank holiday; 10:00 on an INSET day',
       check: () => {
         expect(blocks('kings-gomer', { londonMinutes: 19 * 60, returnLondonMinutes: 20 * 60 })).toEqual([
           'hours',
         ]);
-        // Regular working hours are a working day's: a weekend or a closed day is outside them.
-        for (const closedDay of ['weekend', 'holiday', 'inset']) {
+        // 2.2 "Visits should take place during regular working hours unless approved for exceptional
+        // circumstances": hours, not days. A weekend, a holiday or a bank holiday as outside them is the
+        // school's reading, labelled so.
+        expect(rulesOf('kings-gomer').hours?.setBySchool).toHaveProperty('workingDaysOnly');
+        for (const closedDay of ['weekend', 'holiday', 'bank-holiday']) {
           expect(blocks('kings-gomer', { closedDay })).toEqual(['hours']);
           expect(blocks('kings-gomer', { closedDay, outOfHoursApproved: true })).toEqual([]);
         }
+        // An INSET day is a working day — the staff are at work, only the pupils are not: 10:00 on
+        // one is within regular working hours (the departure's closed day is the staff's).
+        const inset = calendar.whyClosed('2025-11-14');
+        expect(inset?.kind).toBe('inset');
+        expect(staffClosedDay(inset)).toBeNull();
+        expect(blocks('kings-gomer', { closedDay: staffClosedDay(inset) })).toEqual([]);
+        expect(staffClosedDay(calendar.whyClosed('2025-11-15'))).toBe('weekend');
         expect(
           departureFindings(rulesOf('kings-gomer'), depart({ closedDay: 'weekend' })).find(
             (f) => f.rule === 'hours',
