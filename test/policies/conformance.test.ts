@@ -483,6 +483,29 @@ const TABLE: Record<string, Clause[]> = {
       check: () => expect(blocks('lime-hills', { identification: false })).toEqual(['identification']),
     },
     {
+      clause:
+        '"If you are not returning directly to school, telephone the school after the visit to say you have left the home visit"',
+      setting: 'the visit watch, which ends only at back safe (the worker, or the office once they phoned)',
+      scenario: 'the visit over, the worker gone on elsewhere with nothing recorded; back safe recorded',
+      check: () => {
+        const away = {
+          id: '1',
+          status: 'departed' as const,
+          departedAt: now,
+          returnedAt: null,
+          arrivedAt: now,
+          expectedReturnAt: new Date(now.getTime() + 3_600_000),
+          lastCheckInAt: null,
+          checkInMinutes: null,
+        };
+        const later = new Date(now.getTime() + 3_600_000);
+        expect(dueVisitAlarms(away, rulesOf('lime-hills'), later).map((d) => d.type)).toEqual([
+          'overdue_visit',
+        ]);
+        expect(dueVisitAlarms({ ...away, returnedAt: later }, rulesOf('lime-hills'), later)).toEqual([]);
+      },
+    },
+    {
       clause: '"your safe word is recorded"',
       setting: 'safeWord: required',
       scenario: 'no safe word',
@@ -753,6 +776,28 @@ const TABLE: Record<string, Clause[]> = {
           new Date(now.getTime() + 20 * 60_000),
         );
         expect(due.map((d) => d.dedupKey)).toEqual(['visit:1:arrival']);
+      },
+    },
+    {
+      clause: '3.10 "Before and after the visit staff will \'check in\' by calling the school office"',
+      setting: 'checkInMinutes: 20 (the check-ins stay due after the visit, until back safe)',
+      scenario: 'the last check-in in the home 20 minutes ago, the visit over, not yet back safe; back safe',
+      check: () => {
+        const after = {
+          id: '1',
+          status: 'departed' as const,
+          departedAt: now,
+          returnedAt: null,
+          arrivedAt: new Date(now.getTime() + 10 * 60_000),
+          expectedReturnAt: new Date(now.getTime() + 7_200_000),
+          lastCheckInAt: new Date(now.getTime() + 40 * 60_000),
+          checkInMinutes: 20,
+        };
+        const at = new Date(now.getTime() + 60 * 60_000);
+        expect(dueVisitAlarms(after, rulesOf('thames-view'), at).map((d) => d.type)).toEqual([
+          'missed_check_in',
+        ]);
+        expect(dueVisitAlarms({ ...after, returnedAt: at }, rulesOf('thames-view'), at)).toEqual([]);
       },
     },
     {
