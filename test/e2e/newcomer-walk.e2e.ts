@@ -239,6 +239,7 @@ describe('a newcomer on the example configuration', () => {
       'the risk must be assessed first (by safeguarding)',
       'a first home visit is made with an experienced member of staff',
       'the policy asks you to carry a lone-worker fob registered to you',
+      'the policy asks you to carry your identification (your ID badge on show, photo ID with you): confirm you have it',
     ]);
     // The way to another day is on the page before leaving (a visit leaves on its day only).
     expect(await page.locator('form#change-date > p').textContent()).toMatch(
@@ -253,7 +254,9 @@ describe('a newcomer on the example configuration', () => {
     // from the school phone (no SMS channel here) and recorded so.
     await form.locator('select[name=lead]').selectOption({ label: 'Vera Visit' });
     await partner.selectOption({ label: 'Wes Visit' });
-    await neededNow((l) => !l.some((m) => /experienced|fob/.test(m)));
+    // "Have academy ID visible": confirmed on the form.
+    await form.locator('#f-identification').check();
+    await neededNow((l) => !l.some((m) => /experienced|fob|identification/.test(m)));
     const dsl = await sessionFor(db, u.dsl!);
     await app.inject({
       method: 'POST',
