@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { londonDate } from '../domain/attendance/dates.ts';
+import { phoneKey } from '../domain/phone-key.ts';
 import { POSITIONS, ROLES } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -16,7 +17,7 @@ import {
   setPasswordHash,
   setTraining,
   setUserDisabled,
-  staffIdTaken,
+  staffIdHolder,
   type User,
   updateUser,
   userById,
@@ -49,9 +50,23 @@ function accountFields(config: DoorstepConfig) {
       z.string().refine((s) => schoolIds.includes(s), { error: `expected some of ${schoolIds.join(', ')}` }),
     ),
     staffId: z.string().trim().min(1).max(64),
-    phone: z.string().regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 number such as +447700900123' }),
+    // Typed as people write them ("07700 900123", "+44 7700 900123"), kept in E.164 for the SMS
+    // and call providers: a national number (leading 0) is a UK one.
+    phone: z
+      .string()
+      .transform((p) => phoneKey(p.trim()))
+      .pipe(
+        z.string().regex(/^\+[1-9]\d{6,14}$/, {
+          error: 'expected a phone number such as 07700 900123 or +447700900123',
+        }),
+      ),
     email: z.email(),
   };
+}
+
+/** A fob staff id another account holds: said with whose it is, so the admin can find it. */
+function staffIdHeld(staffId: string, holder: string): string {
+  return `staffId: "${staffId}" is already ${holder}'s (one person per fob staff id): take it off that account first, or give this one another`;
 }
 
 /** A new account, as the CLI and the admin page both take it. */
@@ -108,11 +123,8 @@ export async function createAccount(db: Db, a: NewAccount, actor: AccountActor):
   if (problem) throw doorstepError('FORBIDDEN', problem);
   if (await userByUsername(db, a.username))
     throw doorstepError('CONFLICT', `username: "${a.username}" already exists`);
-  if (a.staffId !== undefined && (await staffIdTaken(db, a.staffId)))
-    throw doorstepError(
-      'CONFLICT',
-      `staffId: "${a.staffId}" is already another account's (one person per fob staff id)`,
-    );
+  const holder = a.staffId === undefined ? null : await staffIdHolder(db, a.staffId);
+  if (holder !== null) throw doorstepError('CONFLICT', staffIdHeld(a.staffId!, holder));
   const passwordHash = await hashPassword(a.password);
   return db.transaction(async (tx) => {
     const id = await insertUser(tx, { ...a, passwordHash });
@@ -182,11 +194,8 @@ export async function editAccount(
       );
   }
   const staffId = edit.staffId === undefined ? user.staffId : edit.staffId;
-  if (edit.staffId && edit.staffId !== user.staffId && (await staffIdTaken(db, edit.staffId)))
-    throw doorstepError(
-      'CONFLICT',
-      `staffId: "${edit.staffId}" is already another account's (one person per fob staff id)`,
-    );
+  const holder = edit.staffId && edit.staffId !== user.staffId ? await staffIdHolder(db, edit.staffId) : null;
+  if (holder !== null) throw doorstepError('CONFLICT', staffIdHeld(edit.staffId!, holder));
   const elsewhere = staffIdHeldElsewhere(config, staffId ?? undefined, schools);
   if (elsewhere)
     throw doorstepError(

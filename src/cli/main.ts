@@ -188,7 +188,7 @@ user
   )
   .option('-s, --schools <ids>', 'the schools they work at (default: every school)')
   .option('--staff-id <id>', "the device registry's staff id, when they carry a fob")
-  .option('--phone <e164>', 'mobile for SMS escalations (e.g. +447700900123)')
+  .option('--phone <number>', 'mobile for SMS escalations (07700 900123 or +447700900123)')
   .option('--email <address>', 'e-mail for escalations')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (opts: UserAddOptions) => {
@@ -203,7 +203,7 @@ user
   .option('-p, --positions <list>', 'the positions it holds from now (none: no position)')
   .option('-s, --schools <ids>', 'the schools they work at from now (none: every school)')
   .option('--staff-id <id>', "the device registry's staff id (none: no fob)")
-  .option('--phone <e164>', 'mobile for SMS escalations (none: no phone)')
+  .option('--phone <number>', 'mobile for SMS escalations (07700 900123 or +447700900123; none: no phone)')
   .option('--email <address>', 'e-mail for escalations (none: no e-mail)')
   .option('--while-out', 'change roles, schools or staff id though the person is out on a visit')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)

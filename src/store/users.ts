@@ -227,9 +227,13 @@ export async function holdAccounts(
 }
 
 /** Whether an account already carries this device-registry staff id (one person per staff id). */
-export async function staffIdTaken(db: Queryable, staffId: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM users WHERE staff_id = $1 LIMIT 1', [staffId]);
-  return rows.length > 0;
+/** The username of the account holding this fob staff id, if one does. */
+export async function staffIdHolder(db: Queryable, staffId: string): Promise<string | null> {
+  const { rows } = await db.query<{ username: string }>(
+    'SELECT username FROM users WHERE staff_id = $1 ORDER BY id LIMIT 1',
+    [staffId],
+  );
+  return rows[0]?.username ?? null;
 }
 
 export async function userById(db: Queryable, id: string): Promise<UserWithSecret | undefined> {

@@ -100,8 +100,19 @@ describe('an account changed', () => {
       [u.worker!.id, { schools: ['hampton', 'lime'] }, 403, /^schools: you can give only your own schools/],
       [u.other!.id, { phone: '+447700900444' }, 404, /^no user /],
       [u.admin!.id, { roles: ['office'] }, 403, /cannot take admin from your own account/],
-      [u.worker!.id, { staffId: 'st-9' }, 409, /^staffId: "st-9" is already another account's/],
-      [u.worker!.id, { phone: '07700 900111' }, 400, /^phone: expected an E\.164 number/],
+      // Whose it is, so the admin can find the other account.
+      [
+        u.worker!.id,
+        { staffId: 'st-9' },
+        409,
+        /^staffId: "st-9" is already fob\.wearer's \(one person per fob staff id\)/,
+      ],
+      [
+        u.worker!.id,
+        { phone: 'call the office' },
+        400,
+        /^phone: expected a phone number such as 07700 900123/,
+      ],
       [u.worker!.id, { roles: [] }, 400, /^roles: expected some of/],
       [u.worker!.id, { username: 'renamed' }, 400, /username/],
     ];
@@ -114,6 +125,13 @@ describe('an account changed', () => {
       });
     }
     expect((await edit('99999999', { phone: '+447700900444' })).statusCode).toBe(404);
+  });
+
+  it('a mobile typed as people write it ("07700 900111") is kept in the form the SMS and call providers take', async () => {
+    expect((await edit(u.worker!.id, { phone: '07700 900111' })).statusCode).toBe(200);
+    expect((await userById(db, u.worker!.id))!.phone).toBe('+447700900111');
+    expect((await edit(u.worker!.id, { phone: '+44 7700-900112' })).statusCode).toBe(200);
+    expect((await userById(db, u.worker!.id))!.phone).toBe('+447700900112');
   });
 
   it('roles, schools or fob staff id do not change while the person is out, unless asked anyway; a phone does', async () => {

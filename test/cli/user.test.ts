@@ -99,12 +99,15 @@ describe('doorstep user', { timeout: 120_000 }, () => {
     });
     expect((await cli(['edit', 'ada', '--phone', 'none'])).code).toBe(0);
     expect((await userByUsername(db, 'ada'))!.phone).toBeNull();
-    const bad = await cli(['edit', 'ada', '--phone', '07700 900123']);
+    // A mobile as people write it is kept in E.164; something else is refused, naming the flag.
+    expect((await cli(['edit', 'ada', '--phone', '07700 900123'])).code).toBe(0);
+    expect((await userByUsername(db, 'ada'))!.phone).toBe('+447700900123');
+    const bad = await cli(['edit', 'ada', '--phone', 'call me']);
     expect(bad.code).toBe(64);
-    expect(bad.err).toContain('--phone: expected an E.164 number');
+    expect(bad.err).toContain('--phone: expected a phone number such as 07700 900123 or +447700900123');
     expect((await cli(['edit', 'nobody', '--name', 'X'])).err).toContain('no user "nobody"');
     const { rows } = await db.query(`SELECT 1 FROM audit_log WHERE action = 'user.changed'`);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(3);
   });
 
   it('records training dates (audited), refuses a bad or future date, and clears one with "none"', async () => {

@@ -322,7 +322,7 @@ async function load() {
         h(
           'tr',
           {},
-          ['Username', 'Name', 'Roles', 'Positions', 'Schools', 'State', 'Actions'].map((c) =>
+          ['Username', 'Name', 'Roles', 'Positions', 'Schools', 'Fob staff id', 'State', 'Actions'].map((c) =>
             h('th', { scope: 'col' }, c),
           ),
         ),
@@ -339,6 +339,7 @@ async function load() {
             h('td', {}, u.roles.join(', ')),
             h('td', {}, u.positions.join(', ')),
             h('td', {}, u.schools.join(', ') || 'every school'),
+            h('td', {}, u.staffId ?? ''),
             h(
               'td',
               {},
