@@ -36,11 +36,11 @@ export const DELIVERY_CLAIM_MS = DELIVERY_JOB_TIMEOUT_MS + 60_000;
  * Re-running the job for a delivered, failed or preview record, or a job of an earlier generation,
  * does nothing. The sink's requests follow the job's signal: a try stopped by the job timeout or a
  * shutdown sends nothing more (so it never sends alongside its own retry).
- * One delivery of a record at a time: each claims the record first (`claimDelivery`), and a second
- * delivery meanwhile — a job handed back at shutdown and taken at once by another worker, a
- * stalled-lock redelivery while the first still runs — comes back later (RetryLater, no try used)
- * instead of sending alongside it. A try stopped mid-request keeps the claim of a sink without an
- * idempotency key (Arbor) until it runs out: its request may still land, and is then found, not doubled.
+ * One delivery of a record at a time to a sink without an idempotency key (Arbor): each claims the
+ * record first (`claimDelivery`), and a second delivery meanwhile — a job handed back at shutdown and
+ * taken at once by another worker, a stalled-lock redelivery while the first still runs — comes back
+ * later (RetryLater, no try used) instead of sending alongside it. A try stopped mid-request keeps the
+ * claim until it runs out: its request may still land, and is then found, not doubled.
  */
 export async function deliverRecord(
   payload: PayloadOf<DoorstepCatalog, 'deliver-record'>,
@@ -62,15 +62,6 @@ export async function deliverRecord(
     (await deps.producer.queueFor('deliver-record').getJob(`${run.id}-r1`))
   )
     return { status: 'superseded' };
-  const claim = await claimDelivery(deps.db, row.id, row.generation, DELIVERY_CLAIM_MS);
-  if (claim !== true) {
-    // A verdict reached meanwhile (or a newer generation): nothing for this job to do.
-    if (claim.status === 'not-live') return { status: claim.recordStatus };
-    throw new RetryLaterError(
-      Math.max(MIN_COME_BACK_LATER_MS, claim.waitMs),
-      `record #${row.id} is being delivered by another job`,
-    );
-  }
   if (!findSchool(deps.config, row.schoolId))
     await markFailed(deps.db, row, `school ${row.schoolId} is no longer in the config`);
   const school = schoolOf(deps.config, row.schoolId, 'deliver-record');
@@ -91,10 +82,25 @@ export async function deliverRecord(
     throw new UnrecoverableError(reason);
   }
   const sink = sinkOf(settings);
+  // A sink without an idempotency key (Arbor) gets one delivery of the record at a time. (CPOMS needs
+  // no claim: a second delivery's key is answered 409 with the first one's incident — and a record
+  // left claimed by a crashed worker would wait for the claim to run out.)
+  const claimed = !sink.idempotent;
+  if (claimed) {
+    const claim = await claimDelivery(deps.db, row.id, row.generation, DELIVERY_CLAIM_MS);
+    if (claim !== true) {
+      // A verdict reached meanwhile (or a newer generation): nothing for this job to do.
+      if (claim.status === 'not-live') return { status: claim.recordStatus };
+      throw new RetryLaterError(
+        Math.max(MIN_COME_BACK_LATER_MS, claim.waitMs),
+        `record #${row.id} is being delivered by another job`,
+      );
+    }
+  }
   if (deps.limiter && 'ratePerSecond' in settings) {
     const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, settings.ratePerSecond);
     if (wait > 0) {
-      await releaseDelivery(deps.db, row.id);
+      if (claimed) await releaseDelivery(deps.db, row.id);
       throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
     }
   }
@@ -127,8 +133,8 @@ export async function deliverRecord(
     if (run.signal.aborted) {
       // Stopped by the job's timeout or a shutdown: no verdict here. The job is retried or handed
       // back; one that ends without a verdict is caught by relay-outbox (queued again, then failed).
-      // A sink without an idempotency key keeps the claim: the request stopped may still land.
-      await markAttempt(deps.db, row.id, err.message, { keepClaim: !sink.idempotent });
+      // The claim is kept: the request stopped may still land.
+      await markAttempt(deps.db, row.id, err.message, { keepClaim: claimed });
       throw err;
     }
     if (err.advice.retry === 'never') {
