@@ -132,8 +132,9 @@ export const visitRules = z.strictObject({
       /** Whether the authoriser may approve a visit outside required hours (Gomer: yes). */
       approvable: z.boolean().default(false),
       /**
-       * The hours are a working day's: a weekend, or a day the school's calendar closes (a holiday,
-       * an INSET or bank holiday), is outside them whatever the time (Gomer: "regular working hours").
+       * The hours are a working day's: a weekend, or a day the school's calendar closes to staff (a
+       * holiday or bank holiday — not an INSET day, when staff are at work: `staffClosedDay` in
+       * src/visits/departure.ts), is outside them whatever the time (Gomer: "regular working hours").
        */
       workingDaysOnly: z.boolean().default(false),
       /** The clause the hours come from. */

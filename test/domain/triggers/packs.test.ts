@@ -57,6 +57,17 @@ describe('policy packs on small scenarios', () => {
     expect(f!.explanation).toContain(
       'a reason each day, but absent longer than the 3 days a phone-call addresses',
     );
+    // Four days of O (absent, no reason established): never said to have "a reason each day".
+    const unknown = pupil(
+      { '2025-11-12': 'O', '2025-11-13': 'O', '2025-11-17': 'O', '2025-11-18': 'O' },
+      { to: TODAY },
+    );
+    const [u] = evaluatePupil(unknown, rulesOf('heath-lane'), { today: TODAY, explain: true }).filter(
+      (x) => x.ruleKey === 'heath-lane:absent-3-days',
+    );
+    expect(u).toMatchObject({ fired: true, action: 'home-visit' });
+    expect(u!.explanation).not.toContain('a reason each day');
+    expect(u!.explanation).toContain('not every day has a reason from a parent/carer');
     const vulnerable = pupil({ '2025-11-18': 'I' }, { to: TODAY, flags: { cin: true } });
     expect(fired(vulnerable, ['heath-lane'], TODAY)).toEqual([
       'heath-lane:vulnerable-absent → home-visit by welfare-staff',

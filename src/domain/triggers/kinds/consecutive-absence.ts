@@ -241,8 +241,11 @@ export function consecutiveAbsence(
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
+    // Said as it is: "a reason each day" only where every day has one (an O is no reason given).
     if (light.upToDays !== undefined && n > light.upToDays)
-      why = `; a reason each day, but absent longer than the ${light.upToDays} days a ${light.action} addresses`;
+      why = reasoned
+        ? `; a reason each day, but absent longer than the ${light.upToDays} days a ${light.action} addresses`
+        : `; not every day has a reason from a parent/carer, and absent longer than the ${light.upToDays} days a ${light.action} addresses`;
     else if (!reasoned) why = '; not every day has a reason from a parent/carer';
     else if (safeguarding) why = '; a reason each day, but there is a safeguarding concern';
     else if (attendance) why = `; a reason each day, but there is an attendance concern (${attendance})`;
