@@ -298,6 +298,10 @@ export const SECTIONS: readonly Section[] = [
     table: 'outbox',
     title: 'Records sent to CPOMS / Arbor (with their remote ids)',
     pupil: 'school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)',
+    // A member of staff: the lone-worker incident records about their alarms (where they were, what
+    // happened to them, how it ended) — no pupil id ties these to anyone else.
+    staff: `school_id = $1 AND kind = 'lone_worker_incident' AND source_type = 'alarm'
+      AND source_id IN (SELECT id::text FROM alarms WHERE school_id = $1 AND staff_id = $3)`,
     // A lone-worker incident record is about the worker (where they were, what was done to them, the
     // ladder's people) and an address flag about the people at an address: their words are withheld
     // from a pupil's export, the record's id, kind, dates and remote id given for the DPO to review.
@@ -308,6 +312,16 @@ export const SECTIONS: readonly Section[] = [
         when: `kind NOT IN ('lone_worker_incident', 'address_flag')`,
       },
     },
+  },
+  {
+    table: 'rejected_events',
+    title: 'Fob messages refused (kept 30 days as they came: they may hold a position)',
+    // A refused message names no account (it was refused before its device was trusted): those that
+    // name the person's staff id, or a device their fob events carry, as a whole quoted value.
+    staff: `school_id = $1 AND $3::text IS NOT NULL AND (strpos(raw, '"' || $3 || '"') > 0
+      OR EXISTS (SELECT 1 FROM fob_events e WHERE e.school_id = $1 AND e.staff_id = $3 AND e.device_id <> ''
+                   AND (strpos(rejected_events.raw, '"' || e.device_id || '"') > 0
+                        OR rejected_events.source LIKE '%/' || e.device_id || '/%')))`,
   },
   {
     table: 'imports',

@@ -308,6 +308,16 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     source_type: 'alarm',
     source_id: alarm,
   });
+  // A refused message from the wearer's fob (it may hold a position): theirs to see.
+  await insert(db, 'rejected_events', {
+    school_id: school,
+    transport: 'mqtt',
+    profile: 'generic',
+    source: `doorstep/${school}/fobs/d1/events`,
+    reason: 'signature: does not verify',
+    raw: '{"deviceId":"d1","lat":51.4321,"lon":-0.9876}',
+    received_at: NOW,
+  });
   await insert(db, 'board_events', { school_id: school, type: 'visit.updated', payload: { visitId: visit } });
   await insert(db, 'board_events', { school_id: school, type: 'alarm.raised', payload: { alarmId: alarm } });
   await insert(db, 'board_events', {
