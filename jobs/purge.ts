@@ -56,7 +56,8 @@ export async function purge(
     });
     if (leaversWaiting.length)
       deps.log.warn(
-        { school: school.id, pupils: leaversWaiting },
+        // How many, never who: a CTF school's pupil id is the UPN (`doorstep outbox list` shows the records).
+        { school: school.id, pupilsWaiting: leaversWaiting.length },
         'leavers past their data period not erased this run: records about them are not yet delivered to CPOMS / Arbor (waiting or failed); erased by a later run once they are — see `doorstep outbox list`',
       );
     deps.log.info({ school: school.id, removed: result.removed, complete: result.complete }, 'purge done');

@@ -240,12 +240,17 @@ export const KINDS: Record<string, Batch> = {
          ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),
-  /** A delivered record's text: it lives on in CPOMS / Arbor under its remote id. */
+  /**
+   * A delivered record's text: it lives on in CPOMS / Arbor under its remote id. A preview's text
+   * (a school not live yet) as long: it was read before go-live, and a lone-worker incident's copy
+   * of the worker's position must not outlive the fob event it came from by a year.
+   */
   'record-bodies': (tx, s, c, n) =>
     count(
       tx,
       `UPDATE outbox SET body = '', title = kind WHERE id IN (
-         SELECT id FROM outbox WHERE school_id = $1 AND status = 'delivered' AND delivered_at < $2 AND body <> ''
+         SELECT id FROM outbox WHERE school_id = $1 AND body <> ''
+           AND ((status = 'delivered' AND delivered_at < $2) OR (status = 'preview' AND created_at < $2))
          ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),

@@ -56,7 +56,7 @@ export const RETENTION_WORDS: { [K in RetentionKey]: string } = {
   attendanceAcademicYears: 'Attendance marks (academic years before this one)',
   closedTriggerDays: 'Closed triggers',
   visitDays: 'Completed or cancelled visits',
-  deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor',
+  deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor, or shown in preview',
   recordDays: 'Records no longer waiting to be sent',
   auditDetailDays: "The audit log's before/after values",
   leaverShownDays: 'A leaver shown on the board and in search',
