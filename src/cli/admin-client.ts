@@ -13,6 +13,7 @@ import {
   serverMessageSchema,
 } from './admin-wire.ts';
 import { readPasswordHere } from './command-deps.ts';
+import { printable } from './output.ts';
 import { ProgressLine } from './progress.ts';
 import { storeCommand } from './remote-commands.ts';
 
@@ -25,7 +26,8 @@ export interface Terminal {
 }
 
 const here: Terminal = {
-  out: (line) => console.log(line),
+  // Stored text (notes, names, a sink's answer) never drives the terminal (output.ts `printable`).
+  out: (line) => console.log(printable(line)),
   err: (line) => process.stderr.write(`${line}\n`),
   readPassword: readPasswordHere,
   tty: Boolean(process.stderr.isTTY),

@@ -6,7 +6,7 @@ import { DoorstepError, describeError } from '../errors.ts';
  */
 export function reportFatal(
   err: unknown,
-  write: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  write: (line: string) => void = (l) => process.stderr.write(`${printable(l)}\n`),
 ): number {
   if (err instanceof DoorstepError) {
     write(`doorstep: ${err.message}`);

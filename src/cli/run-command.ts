@@ -2,6 +2,7 @@ import { loadConfigFile } from '../config/load.ts';
 import { doorstepError } from '../errors.ts';
 import { runningServer, runOnServer } from './admin-client.ts';
 import { localDeps } from './command-deps.ts';
+import { printable } from './output.ts';
 import { type StoreCommandName, storeCommand } from './remote-commands.ts';
 
 /**
@@ -20,5 +21,10 @@ export async function runCommand(
   const config = loadConfigFile(opts.config);
   const server = await runningServer(config);
   if (server) return runOnServer(server, name, given, opts as Record<string, unknown>);
-  return command.run(given, opts as Record<string, unknown>, (line) => console.log(line), localDeps(config));
+  return command.run(
+    given,
+    opts as Record<string, unknown>,
+    (line) => console.log(printable(line)),
+    localDeps(config),
+  );
 }

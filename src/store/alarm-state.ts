@@ -1,6 +1,6 @@
 import { noOneReached } from '../domain/escalation/delivery.ts';
 import { type AlarmState, DEFAULT_ALARM_POLICY, type EscalationPolicy } from '../domain/escalation/ladder.ts';
-import type { ResolutionReason } from '../domain/escalation/resolution.ts';
+import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable } from './db.ts';
 import { notificationDeliveries } from './notify.ts';
@@ -308,7 +308,7 @@ export async function resolve(
     `UPDATE alarms SET status = 'resolved', resolved_at = $2, resolved_by = $3, resolution_reason = $4, resolution_note = $5 WHERE id = $1`,
     [alarmId, at, by, reason, note],
   );
-  await addTimeline(tx, alarmId, `resolved as ${reason.replace(/_/g, ' ')}`, by);
+  await addTimeline(tx, alarmId, `resolved as ${RESOLUTION_REASONS[reason]}`, by);
   await appendAudit(tx, {
     actor: by,
     action: 'alarm.resolved',

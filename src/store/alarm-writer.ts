@@ -126,3 +126,14 @@ async function raiseOne(
     },
   };
 }
+
+/**
+ * The key a press of "I need help" on the phone page is raised under (each press its own alarm; the
+ * page's retry of one press, under its press id, the same one).
+ */
+export function helpAlarmKey(visitId: string, userId: string, press: string): string {
+  return `visit:${visitId}:help:${userId}:${press}`;
+}
+
+/** Whether alarm `a` (SQL over its alias) was raised by "I need help" on the phone page (`helpAlarmKey`). */
+export const isHelpAlarm = (a: string) => `(${a}.dedup_key LIKE 'visit:%:help:%')`;

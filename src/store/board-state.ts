@@ -1,5 +1,6 @@
 import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
+import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
 import { arrivedLate } from '../domain/fob/arrived-late.ts';
 import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
@@ -9,6 +10,7 @@ import type { Action } from '../domain/triggers/rules.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { nextVisitCheck } from '../domain/visits/watch.ts';
 import { FOB_BATTERY_OF_VISIT, isAlarmVisit } from './alarm-lookups.ts';
+import { isHelpAlarm } from './alarm-writer.ts';
 import type { Queryable } from './db.ts';
 import { ingestProblems } from './ingest-status.ts';
 import { notificationDeliveries } from './notify.ts';
@@ -44,11 +46,11 @@ export async function boardState(
   rules: VisitRules,
 ) {
   const alarms = await db.query<Record<string, unknown>>(
-    `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step,
+    `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step, ${isHelpAlarm('a')} AS from_phone,
             a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent, e.received_at,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
-            v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
+            v.address AS visit_address, v.expected_return_at, v.last_check_in_at AS visit_check_in_at, p.forename, p.surname,
             pa.display_name AS partner_name, pa.phone AS partner_phone,
             -- The device's latest battery report (a LOW_BATTERY after the alarm shows here).
             (SELECT jsonb_build_object('percent', b.battery_percent, 'at', b.received_at, 'low', b.type = 'low_battery')
@@ -103,7 +105,7 @@ export async function boardState(
   );
   // Resolved alarms stay viewable for the rest of the (London) day, with their timelines.
   const resolved = await db.query<Record<string, unknown>>(
-    `SELECT a.id, a.type, a.test, a.raised_at, a.resolved_at, a.resolution_reason, a.resolution_note, a.device_id,
+    `SELECT a.id, a.type, a.test, a.raised_at, a.resolved_at, a.resolution_reason, a.resolution_note, a.device_id, ${isHelpAlarm('a')} AS from_phone,
             u.display_name AS staff_name,
             (SELECT jsonb_agg(jsonb_build_object('at', t.at, 'event', t.event) ORDER BY t.at, t.id)
                FROM alarm_timeline t WHERE t.alarm_id = a.id) AS timeline
@@ -184,6 +186,8 @@ export async function boardState(
         type: r.type as string,
         /** A TEST alarm (a fob drill): the card says so; resolving defaults to `test`. */
         test: r.test === true,
+        /** Raised by "I need help" on the phone page, not by a fob: the card says which. */
+        fromPhone: r.from_phone === true,
         status: r.status as string,
         raisedAt: new Date(r.raised_at as string).toISOString(),
         /**
@@ -212,6 +216,14 @@ export async function boardState(
         battery: r.battery_percent ?? null,
         visitId: r.visit_id === null ? null : String(r.visit_id),
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
+        /**
+         * The worker checked in on the alarm's visit after it was raised (an overdue visit whose worker
+         * then said "I am safe"): the card says so, for the office to call and close it.
+         */
+        checkedInSince:
+          r.visit_check_in_at && new Date(r.visit_check_in_at as string) > new Date(r.raised_at as string)
+            ? new Date(r.visit_check_in_at as string).toISOString()
+            : null,
         pupilName: name(r.forename, r.surname),
         /** The ladder's next step to run (the steps sent so far); null while paused (acknowledged). */
         level: paused ? null : step,
@@ -282,6 +294,8 @@ export async function boardState(
         },
         riskLevel: r.risk_level,
         departedAt: r.departed_at ? new Date(r.departed_at as string).toISOString() : null,
+        /** When the worker said they had arrived at the door (the card says so while they are out). */
+        arrivedAt: r.arrived_at ? new Date(r.arrived_at as string).toISOString() : null,
         /** The arrival the worker estimated when leaving, until they record arriving. */
         estimatedArrivalAt:
           r.estimated_arrival_at && !r.arrived_at
@@ -338,11 +352,14 @@ export async function boardState(
       id: String(r.id),
       type: r.type as string,
       test: r.test === true,
+      fromPhone: r.from_phone === true,
       staffName: (r.staff_name as string | null) ?? null,
       deviceId: (r.device_id as string | null) ?? null,
       raisedAt: new Date(r.raised_at as string).toISOString(),
       resolvedAt: new Date(r.resolved_at as string).toISOString(),
       reason: r.resolution_reason as string,
+      /** The reason in the words the person chose it by ("the worker is safe: the office spoke to them"). */
+      reasonText: RESOLUTION_REASONS[r.resolution_reason as ResolutionReason] ?? null,
       note: (r.resolution_note as string | null) ?? null,
       timeline: ((r.timeline as { at: string; event: string }[] | null) ?? []).map((t) => ({
         at: new Date(t.at).toISOString(),

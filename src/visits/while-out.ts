@@ -4,7 +4,7 @@ import { returnTimeProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
 import { londonTime } from '../records/templates/london-time.ts';
 import { addTimeline, resolve, setHelpPosition } from '../store/alarm-state.ts';
-import { raiseVisitAlarm } from '../store/alarm-writer.ts';
+import { helpAlarmKey, raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
@@ -218,7 +218,7 @@ export async function askForHelp(
   const onNow = await helpVisitOf(deps, user, visitId);
   if (onNow !== visitId) return askForHelp(deps, user, onNow, location, pressId);
   const now = deps.now();
-  const dedupKey = `visit:${visitId}:help:${user.id}:${pressId ?? now.toISOString()}`;
+  const dedupKey = helpAlarmKey(visitId, user.id, pressId ?? now.toISOString());
   const alarmId = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
     const again = pressId ? await alarmIdByKey(tx, dedupKey) : null;

@@ -4,6 +4,7 @@ import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { addTimeline } from '../../src/store/alarm-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
@@ -90,10 +91,14 @@ describe('doorstep alarm', () => {
       [alarmId],
     );
     expect(rows.map((r) => r.type)).toEqual(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved']);
+    // A line written from staff-typed text: its control characters never reach the terminal.
+    await addTimeline(db, alarmId, 'note: Flat 2\u001b]52;c;Y3VybA==\u0007\u001b[2J', 'user:1');
     const show = runCli(['alarm', 'show', alarmId, '--config', config], env);
     expect((await show.exited).code).toBe(0);
     expect(show.stdout()).toMatch(
-      /alarm raised: fall\n.*acknowledged \(office:jo\)\n.*resolved as incident without dispatch \(office:jo\)/,
+      /alarm raised: fall\n.*acknowledged \(office:jo\)\n.*resolved as an incident, resolved without police or ambulance \(office:jo\)/,
     );
+    expect(show.stdout()).toContain('note: Flat 2\\x1b]52;c;Y3VybA==\\x07\\x1b[2J (user:1)');
+    expect(show.stdout()).not.toMatch(/(?![\n\t])\p{Cc}/u);
   });
 });

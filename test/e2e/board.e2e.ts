@@ -351,6 +351,8 @@ describe('Doorstep in a browser', () => {
     await sam.getByLabel(/^Going with/).selectOption({ label: 'Kim Visitor' });
     await sam.getByRole('button', { name: 'Leave for the visit' }).click();
     await sam.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
+    await sam.getByRole('button', { name: 'I have arrived' }).click();
+    await sam.getByRole('status').filter({ hasText: 'Arrival recorded.' }).waitFor();
     await sam.getByRole('button', { name: 'Check in: I am safe' }).click();
     await sam.getByRole('status').filter({ hasText: 'Checked in.' }).waitFor();
     await sam.screenshot({ path: join(OUT, 'visit-phone.png'), fullPage: true });
@@ -359,8 +361,10 @@ describe('Doorstep in a browser', () => {
     // The office board shows the visit out.
     const out = office.locator('#today li.visit', { hasText: 'Amelia Okonkwo' });
     await out.waitFor();
+    // At the door: the office sees the worker arrived, not only that they left.
+    await office.locator('#today li.visit', { hasText: /Amelia Okonkwo[\s\S]*arrived \d\d:\d\d/ }).waitFor();
     await expect(out.textContent()).resolves.toMatch(
-      /DEPARTED.*Sam Visitor.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
+      /DEPARTED.*Sam Visitor.*arrived \d\d:\d\d.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
     );
 
     // Back safe asks first, says it ends the watch for both of them, and "No" leaves them out.
@@ -373,7 +377,13 @@ describe('Doorstep in a browser', () => {
     await sam.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
     await backSafe(sam, /^Are you both back safe\?$/);
     await sam.getByText(/Back safe at \d\d:\d\d/).waitFor();
+    // The "sorry you weren't in" slip is offered only once "No one home" is chosen.
+    const slip = sam.getByLabel(/I left a “sorry you weren’t in” slip/);
+    expect(await slip.isVisible()).toBe(false);
+    await sam.getByLabel('No one home').check();
+    await slip.waitFor();
     await sam.getByLabel('Yes, child seen').check();
+    await slip.waitFor({ state: 'hidden' });
     await sam.getByLabel('Spoke to').fill('mother');
     await sam.getByLabel('Agreements').fill('Amelia back in school on Monday');
     await sam.getByRole('button', { name: 'Submit outcome' }).click();
@@ -381,6 +391,21 @@ describe('Doorstep in a browser', () => {
     // The completed visit shows what was recorded, not only that the child was seen.
     await sam.locator('#outcome-details', { hasText: /Spoke to\s*mother/ }).waitFor();
     await sam.locator('#agreements li', { hasText: 'Amelia back in school on Monday' }).waitFor();
+    // The day's list on the phone: the visit's row fits the screen (no column cut off in a table
+    // that scrolls sideways unseen), and the worker's own list comes before the register export.
+    await sam.goto(`${base}/visits`);
+    await sam.locator('caption', { hasText: 'Visits for' }).waitFor();
+    expect(
+      await sam.evaluate(`(() => {
+        const t = [...document.querySelectorAll('table')].find((x) => x.caption?.textContent.startsWith('Visits for'));
+        const form = document.querySelector('form[aria-label="Export the register"]');
+        return {
+          fits: t.scrollWidth <= t.clientWidth,
+          listFirst: Boolean(t.compareDocumentPosition(form) & Node.DOCUMENT_POSITION_FOLLOWING),
+        };
+      })()`),
+    ).toEqual({ fits: true, listFirst: true });
+    expect(await axe(sam)).toEqual([]);
 
     const record = await until(
       async () =>
@@ -507,7 +532,7 @@ describe('Doorstep in a browser', () => {
     await card.getByRole('button', { name: /^Yes, resolve alarm/ }).click();
     await until(async () => (await card.count()) === 0, 15_000, 'the TEST alarm to leave the board');
     await admin
-      .locator('#resolved li', { hasText: /TEST SOS.*as test/ })
+      .locator('#resolved li', { hasText: /TEST SOS.*as a test/ })
       .first()
       .waitFor();
     await admin.context().close();
@@ -552,10 +577,22 @@ describe('a worker out is watched until back safe', () => {
       await browser.newContext({ viewport: { width: 360, height: 780 }, isMobile: true, hasTouch: true }),
       'sam',
     );
+    const said: string[] = [];
+    sam.on('console', (m) => said.push(m.text()));
     await sam.goto(`${base}/visits/${visitId}`);
     await sam.getByRole('heading', { name: 'Running late' }).waitFor();
     // The worker sees what the office sees.
     await sam.locator('#out-banner', { hasText: 'You are overdue' }).waitFor();
+    // A page that opens overdue does not try to buzz before the worker has touched it (the browser
+    // refuses, with an error in the console).
+    expect(said.filter((l) => /vibrate/i.test(l))).toEqual([]);
+    // Overdue, the worker checks in: the office's card says so, for them to call and close it.
+    await sam.getByRole('button', { name: 'Check in: I am safe' }).click();
+    await sam.getByRole('status').filter({ hasText: 'Checked in.' }).waitFor();
+    await card
+      .first()
+      .locator('.checked-in-since', { hasText: /after this alarm was raised/ })
+      .waitFor({ timeout: 35_000 });
     await sam.screenshot({ path: join(OUT, 'visit-phone-overdue.png'), fullPage: true });
     expect(await axe(sam)).toEqual([]);
     // A time that has passed is refused on the page, never sent as "that time tomorrow".
@@ -580,7 +617,7 @@ describe('a worker out is watched until back safe', () => {
     // against the new time.
     await until(async () => (await card.count()) === 0, 15_000, 'the overdue alarm to stand down');
     await office
-      .locator('#resolved li', { hasText: /OVERDUE VISIT.*worker safe running late/ })
+      .locator('#resolved li', { hasText: /OVERDUE VISIT.*as the worker is safe, running late/ })
       .first()
       .waitFor();
     await office
@@ -685,7 +722,10 @@ describe('a worker out is watched until back safe', () => {
         hasText: 'every message to people’s phones failed: no one may know yet. Phone the office now',
       })
       .waitFor({ timeout: 30_000 });
-    const card = office.locator('li.alarm.unacknowledged', { hasText: /SOS — Sam Visitor/ });
+    // The card says the phone page raised it, not a fob.
+    const card = office.locator('li.alarm.unacknowledged', {
+      hasText: /I NEED HELP \(phone\) — Sam Visitor/,
+    });
     await card.first().waitFor({ timeout: 5_000 });
     await expect(card.first().textContent()).resolves.toMatch(/14 Rosebank Terrace/);
     const helpId = await card.first().getAttribute('data-alarm-id');
@@ -702,10 +742,21 @@ describe('a worker out is watched until back safe', () => {
     await help.locator('.badge-ack').waitFor();
     await help.getByLabel('What happened').selectOption('worker_safe_contacted');
     await help.getByRole('button', { name: /^Resolve alarm/ }).click();
+    // The question is where the keyboard (and a screen reader) is now.
+    await until(
+      async () =>
+        (await office.evaluate(
+          `document.activeElement?.matches('li.alarm[data-alarm-id="${helpId}"] .confirm p') === true`,
+        )) === true,
+      5_000,
+      'focus on the resolve question',
+    );
     await help.getByRole('button', { name: /^Yes, resolve alarm/ }).click();
     await until(async () => (await help.count()) === 0, 15_000, 'the SOS to leave the board');
     await office
-      .locator('#resolved li', { hasText: /SOS.*worker safe contacted/ })
+      .locator('#resolved li', {
+        hasText: /I NEED HELP \(phone\).*as the worker is safe: the office spoke to them/,
+      })
       .first()
       .waitFor();
   });

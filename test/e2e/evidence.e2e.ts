@@ -207,6 +207,9 @@ describe('evidence for the DSL, and the data manager in the browser', () => {
     );
     const row = dm.locator('tr', { has: dm.locator('td', { hasText: 'marks.csv' }) });
     expect(await row.textContent()).toContain('applied');
+    // The sync that ran, and the import it applied, each said as what it is.
+    expect(await dm.locator('#last-sync').textContent()).toMatch(/\d\d:\d\d/);
+    expect(await dm.locator('#last-applied').textContent()).toMatch(/\d\d:\d\d/);
     const pupilsRow = dm.locator('tr', { has: dm.locator('td', { hasText: 'pupils.csv' }) });
     expect(await pupilsRow.textContent()).toContain('3 added, 0 updated');
     const rejected = dm.locator('details.rejections', { hasText: 'marks.csv' });

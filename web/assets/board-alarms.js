@@ -5,8 +5,13 @@ import { alarmOutcomeSaid, escalationSaid, foldTold } from './words.js';
 // An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
 // acknowledging and resolving it, and a resolved alarm with its timeline.
 
+/** What the alarm is: its type, or — raised from the phone page, not a fob — "I NEED HELP (phone)". */
+export function alarmWhat(a) {
+  return `${a.test ? 'TEST ' : ''}${a.fromPhone ? 'I NEED HELP (phone)' : a.type.replace(/_/g, ' ').toUpperCase()}`;
+}
+
 export function alarmTitle(a) {
-  const what = `${a.test ? 'TEST ' : ''}${a.type.replace(/_/g, ' ').toUpperCase()}`;
+  const what = alarmWhat(a);
   const who =
     a.staffName ?? (a.unknownDevice ? `Unknown device ${a.deviceId}` : (a.staffId ?? 'Visit staff'));
   return `${what} — ${who}`;
@@ -115,6 +120,16 @@ export function alarmCard(a) {
       h('dt', {}, 'Where'),
       h('dd', {}, where.length ? where.flatMap((w, i) => (i ? [' · ', w] : [w])) : 'no location'),
       a.pupilName ? [h('dt', {}, 'Visit for'), h('dd', {}, bdi(a.pupilName))] : null,
+      a.checkedInSince
+        ? [
+            h('dt', {}, 'Checked in'),
+            h(
+              'dd',
+              { class: 'checked-in-since' },
+              `at ${fmtTime(a.checkedInSince)}, after this alarm was raised: the worker said they are safe — call them, then resolve it`,
+            ),
+          ]
+        : null,
       a.phoneThem?.length
         ? [
             h('dt', {}, 'Phone yourself'),
@@ -226,12 +241,13 @@ function resolveForm(a, reason, note) {
         e.preventDefault();
         if (!reason.value) return say(msg, 'Choose what happened before resolving', true);
         const label = reason.options[reason.selectedIndex].textContent;
+        const question = h(
+          'p',
+          { tabindex: '-1' },
+          `Resolve alarm ${a.id} as “${label}”? It leaves the board (it stays under Resolved today).`,
+        );
         confirm.replaceChildren(
-          h(
-            'p',
-            {},
-            `Resolve alarm ${a.id} as “${label}”? It leaves the board (it stays under Resolved today).`,
-          ),
+          question,
           h(
             'button',
             {
@@ -249,6 +265,8 @@ function resolveForm(a, reason, note) {
           h('button', { type: 'button', onclick: () => (confirm.hidden = true) }, 'No, keep it open'),
         );
         confirm.hidden = false;
+        // The keyboard and a screen reader go to the question (Tab then reaches Yes and No).
+        question.focus();
         // Kept while its confirmation is open: a board event re-renders the board (new alarms,
         // escalations, delivery reports) and must not take the question away mid-answer.
         form.dataset.dirty = 'true';
@@ -274,9 +292,9 @@ export function resolvedItem(a) {
       h(
         'summary',
         {},
-        `${a.test ? 'TEST ' : ''}${a.type.replace(/_/g, ' ').toUpperCase()} — `,
+        `${alarmWhat(a)} — `,
         a.staffName ? bdi(a.staffName) : (a.deviceId ?? 'visit'),
-        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${(a.reason ?? 'no reason given').replace(/_/g, ' ')}`,
+        ` · raised ${fmtTime(a.raisedAt)} · resolved ${fmtTime(a.resolvedAt)} as ${a.reasonText ?? (a.reason ?? 'no reason given').replace(/_/g, ' ')}`,
       ),
       a.note ? h('p', {}, 'Note: ', a.note) : null,
       h(

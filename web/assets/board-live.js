@@ -1,4 +1,4 @@
-import { api, h, say } from './app.js';
+import { api, fmtTime, h, say } from './app.js';
 import { hooks, msg, state } from './board-shared.js';
 import { setSounding, sound } from './board-sound.js';
 
@@ -65,7 +65,7 @@ function streamBack() {
   document.getElementById('content')?.classList.remove('stale');
 }
 function unreachable() {
-  const since = downSince.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+  const since = fmtTime(downSince.toISOString());
   document.getElementById('content')?.classList.add('stale');
   if (!document.getElementById('board-unreachable'))
     document

@@ -47,6 +47,7 @@ function visitItem(v) {
       v.lead || v.partner
         ? [v.lead, v.partner].filter(Boolean).flatMap((n, i) => (i ? [' & ', bdi(n)] : [bdi(n)]))
         : 'no staff yet',
+      v.arrivedAt && v.out ? ` · arrived ${fmtTime(v.arrivedAt)}` : '',
       v.estimatedArrivalAt && v.out
         ? v.arrivalPassed
           ? ` · no arrival recorded (expected about ${fmtTime(v.estimatedArrivalAt)})`

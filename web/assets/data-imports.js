@@ -7,7 +7,8 @@ import { syncRefused, syncSaid } from './words.js';
 export function table(caption, cols, rows) {
   return h(
     'table',
-    {},
+    // It scrolls sideways on a narrow screen (a refused import's long error): reachable by keyboard.
+    { tabindex: '0' },
     h('caption', {}, caption),
     h(
       'thead',

@@ -131,8 +131,12 @@ async function load() {
         h('dd', {}, d.connectors.channels.join(', ') || 'board only'),
         h('dt', {}, 'Fob transports'),
         h('dd', {}, d.connectors.fobTransports.join(', ') || 'none'),
+        // When a sync last ran without failing (one that found nothing new too), and when one last
+        // changed something: a quiet week reads as a working sync, not a stopped one.
         h('dt', {}, 'Last sync'),
-        h('dd', {}, fmtDateTime(d.lastSync)),
+        h('dd', { id: 'last-sync' }, d.sync.lastOkAt ? fmtDateTime(d.sync.lastOkAt) : 'none yet'),
+        h('dt', {}, 'Last import applied'),
+        h('dd', { id: 'last-applied' }, d.lastSync ? fmtDateTime(d.lastSync) : 'none yet'),
         ...(d.calendarEnds
           ? [h('dt', {}, 'Calendar'), h('dd', { class: 'trust-issue', id: 'calendar-ends' }, d.calendarEnds)]
           : []),

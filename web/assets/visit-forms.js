@@ -209,7 +209,9 @@ export function departForm(d) {
     leadId() === myId
       ? 'The office calls this number if you are late or miss a check-in'
       : 'Leave empty to use the number on their account: the office calls it if they are late or miss a check-in';
-  const phoneField = field(`Phone while out${d.rules.requires.phone ? ' (needed)' : ''}`, phone, phoneHint());
+  // "(needed)" only where the form needs it typed: for someone else, their account's number serves.
+  const phoneLabel = () => `Phone while out${phone.required ? ' (needed)' : ''}`;
+  const phoneField = field(phoneLabel(), phone, phoneHint());
   lead?.addEventListener('change', () => {
     const kept = partner.value;
     partner.replaceChildren(...partnerOptions());
@@ -217,6 +219,7 @@ export function departForm(d) {
     phone.value = lead.value === myId ? (d.me.phone ?? '') : '';
     phone.required = d.rules.requires.phone && lead.value === myId;
     phoneField.querySelector('.hint').textContent = phoneHint();
+    phoneField.querySelector('label').textContent = phoneLabel();
   });
   const car = ['make', 'model', 'registration', 'colour'].map((k) =>
     h('input', { type: 'text', name: `vehicle-${k}`, id: `f-vehicle-${k}`, autocomplete: 'off' }),
@@ -355,12 +358,27 @@ export function outcomeForm(d) {
     h(
       'label',
       { class: 'radio' },
-      h('input', { type: 'radio', name: 'seen', value: v, required: true }),
+      h('input', {
+        type: 'radio',
+        name: 'seen',
+        value: v,
+        required: true,
+        onchange: () => {
+          slipLine.hidden = v !== 'nobody';
+        },
+      }),
       ` ${label}`,
     );
   const spoke = h('input', { type: 'text', name: 'spokeTo' });
   // The record says a slip was left only when the staff say so (Hampton's policy asks for one).
   const slip = h('input', { type: 'checkbox', id: 'f-slipLeft', name: 'slipLeft' });
+  // Offered once "No one home" is chosen (it says nothing of a visit where someone answered).
+  const slipLine = h(
+    'p',
+    { class: 'slip', hidden: true },
+    slip,
+    h('label', { for: 'f-slipLeft' }, ' I left a “sorry you weren’t in” slip'),
+  );
   const agreements = h('textarea', { name: 'agreements', rows: 3 });
   const concerns = h('textarea', { name: 'concerns', rows: 3 });
   const follow = h('textarea', { name: 'followUp', rows: 2 });
@@ -401,12 +419,7 @@ export function outcomeForm(d) {
       seen('yes', 'Yes, child seen'),
       seen('no', 'No, child not seen'),
       seen('nobody', 'No one home'),
-      h(
-        'p',
-        {},
-        slip,
-        h('label', { for: 'f-slipLeft' }, ' No one home: I left a “sorry you weren’t in” slip'),
-      ),
+      slipLine,
     ),
     field('Spoke to', spoke, 'e.g. mother'),
     field('Agreements', agreements, 'One per line'),

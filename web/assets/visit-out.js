@@ -233,9 +233,16 @@ export function outBanner(d) {
   countdown = setInterval(tick, 15_000);
   // Once for each new thing to say, not at every re-read of the page (every 20 s while out).
   const said = lines.join('\n');
-  if (said && said !== lastSaid && navigator.vibrate) navigator.vibrate([300, 100, 300]);
+  if (said && said !== lastSaid) buzz([300, 100, 300]);
   lastSaid = said;
   return alertSection('out-banner', lines, clock);
+}
+/**
+ * The phone buzzes only once the person has touched the page (browsers refuse it before, with a
+ * console error at every load of a page that opens overdue or in an alarm).
+ */
+function buzz(pattern) {
+  if (navigator.vibrate && navigator.userActivation?.hasBeenActive !== false) navigator.vibrate(pattern);
 }
 /** How far off a time is, or how long ago it passed ("23 min ago", never "now" for a time long gone). */
 function left(iso) {
@@ -319,7 +326,7 @@ function notSent(err, office) {
   );
   if (!box.isConnected) document.querySelector('main')?.prepend(box);
   say(msg, 'YOUR ALARM WAS NOT SENT: call the office or 999.', true);
-  if (navigator.vibrate) navigator.vibrate([600, 200, 600, 200, 600]);
+  buzz([600, 200, 600, 200, 600]);
   window.scrollTo({ top: 0 });
 }
 

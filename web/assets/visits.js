@@ -308,12 +308,12 @@ async function load() {
         ),
       ),
     );
-  parts.push(registerExport());
   parts.push(
     d.visits.length
       ? h(
           'table',
-          {},
+          // Fits a phone's width: its cells wrap rather than the table scrolling sideways unseen.
+          { class: 'fits' },
           h('caption', {}, `Visits for ${date}`),
           h(
             'thead',
@@ -350,6 +350,8 @@ async function load() {
         )
       : h('p', {}, 'No visits for this day.'),
   );
+  // The register's export after the day's list: on a phone the list is what the worker came for.
+  parts.push(registerExport());
   parts.push(requestForm());
   content.replaceChildren(...parts);
 }

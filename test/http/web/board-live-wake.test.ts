@@ -128,4 +128,29 @@ describe('board watchdog after the computer slept', () => {
       sounding: false,
     });
   });
+
+  it("a server that stays silent: the banner says since when in London time, whatever the office PC's own zone", async () => {
+    // An office PC left on another zone (here India, five and a half hours ahead).
+    const zone = process.env.TZ;
+    process.env.TZ = 'Asia/Kolkata';
+    try {
+      const lost = new Date(Date.now());
+      await vi.advanceTimersByTimeAsync(30_000);
+      const banner = ids.get('board-unreachable');
+      expect(banner).toBeDefined();
+      const text = (e: El): string => e.textContent + e.children.map(text).join('');
+      const london = lost.toLocaleTimeString('en-GB', {
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZone: 'Europe/London',
+      });
+      const local = lost.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
+      expect(local).not.toBe(london);
+      expect(text(banner!)).toContain(`since ${london}`);
+      expect(text(banner!)).not.toContain(local);
+    } finally {
+      process.env.TZ = zone;
+      if (zone === undefined) delete process.env.TZ;
+    }
+  });
 });
