@@ -1,14 +1,10 @@
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { acceptFobPayload } from '../../src/alarms/accept.ts';
-import { catalog } from '../../src/queue/catalog.ts';
-import { Producer } from '../../src/queue/producer.ts';
-import { connectRedis } from '../../src/queue/redis.ts';
+import type { catalog } from '../../src/queue/catalog.ts';
+import type { Producer } from '../../src/queue/producer.ts';
 import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
-import { dropRedisPrefix } from '../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { storeAndQueue } from '../helpers/store-queue.ts';
 
 /**
  * A body that cannot be read raises an SOS, one open at a time per device and feed. README: "the same
@@ -18,11 +14,13 @@ import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../he
  * for an unreadable body too, whose redelivery is answered by the open-alarm lookup.
  */
 const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}`;
-const schema = uniqueName('unreadable_body');
-const prefix = uniqueName('unreadable-body');
+const q = storeAndQueue('unreadable_body');
 let db: Db;
-let conn: Redis;
 let producer: Producer<typeof catalog>;
+let prefix: string;
+beforeAll(() => {
+  ({ db, producer, prefix } = q);
+});
 const school = configWith({
   env: { S: SECRET },
   school: `    fobs:
@@ -43,19 +41,6 @@ function redisDown(): Producer<typeof catalog> {
   };
   return p;
 }
-
-beforeAll(async () => {
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  producer = new Producer(catalog, conn, prefix);
-});
-afterAll(async () => {
-  await producer.close();
-  await dropRedisPrefix(conn, prefix);
-  conn.disconnect();
-  await db.close();
-  await dropSchema(schema);
-});
 
 const firstJob = (alarmId: string) => producer.queueFor('escalate').getJob(`escalate-${alarmId}-0`);
 const alarmOf = async (device: string) =>

@@ -5,9 +5,9 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
+import { raceBehindLock } from '../helpers/races.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
-import { until } from '../helpers/wait.ts';
 import { addUser } from '../helpers/web.ts';
 
 /**
@@ -34,33 +34,13 @@ async function trigger(): Promise<string> {
 }
 
 /** Runs both requests while the trigger row is held, so both wait on its lock; then lets go. */
-async function atOnce(episodeId: string, req: (u: User) => Promise<string>) {
-  let release!: () => void;
-  const held = new Promise<void>((r) => {
-    release = r;
-  });
-  let locked!: () => void;
-  const isLocked = new Promise<void>((r) => {
-    locked = r;
-  });
-  const holder = db.transaction(async (tx) => {
-    await tx.query('SELECT id FROM trigger_episodes WHERE id = $1 FOR UPDATE', [episodeId]);
-    locked();
-    await held;
-  });
-  await isLocked;
-  const both = Promise.allSettled([req(a), req(b)]);
-  // Both waiting on the lock now (seen in the server, not slept for).
-  await until(async () => {
-    const { rows } = await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity
-       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%trigger_episodes%FOR UPDATE%'`,
-    );
-    return rows[0]!.n >= 2;
-  });
-  release();
-  await holder;
-  return both;
+function atOnce(episodeId: string, req: (u: User) => Promise<string>) {
+  return raceBehindLock(
+    db,
+    (tx) => tx.query('SELECT id FROM trigger_episodes WHERE id = $1 FOR UPDATE', [episodeId]),
+    () => [req(a), req(b)],
+    { like: ['%trigger_episodes%FOR UPDATE%'] },
+  );
 }
 
 beforeAll(async () => {
