@@ -654,7 +654,8 @@ describe('accounts (admin)', () => {
     });
     expect({ status: taken.statusCode, message: taken.json().message }).toEqual({
       status: 409,
-      message: 'staffId: "st-1" is already another account\'s (one person per fob staff id)',
+      message:
+        'staffId: "st-1" is already wearer\'s (one person per fob staff id): take it off that account first, or give this one another',
     });
     const bad = await call('admin', 'POST', '/api/users', { ...body, username: 'other', roles: ['janitor'] });
     expect(bad.statusCode).toBe(400);
