@@ -89,6 +89,11 @@ export const RECEIVE_MAXIMUM = 128;
 /** MQTT 5 DISCONNECT reason code: another client connected with this client id. */
 const SESSION_TAKEN_OVER = 0x8e;
 
+/** How long a QoS 0 fob event's write is tried before it is given up as lost (a database failover's worth). */
+export const QOS0_RETRY_MS = 5 * 60_000;
+/** How many QoS 0 events may wait for the database at once (each holds its message, at most `maxBytes`). */
+export const MAX_QOS0_PENDING = 1_000;
+
 /**
  * Subscribes to a school's broker at QoS 1 with a persistent session (`clean: false` + session
  * expiry), so messages published while Doorstep is down are delivered when it returns. MQTT.js
@@ -116,6 +121,8 @@ export class MqttFobTransport {
   /** Until when a lost session is shown as the feed not arriving. */
   private lostSessionUntil = 0;
   private stopping = false;
+  /** QoS 0 events whose write is being tried in the background (`takeQos0`). */
+  private qos0Pending = 0;
   /** When the broker last closed a working connection without an error (0: not since connect). */
   private cleanCloseAt = 0;
   private errored = false;
@@ -265,6 +272,7 @@ export class MqttFobTransport {
     };
     let order: { stream: unknown; last: Promise<void> } = { stream: undefined, last: Promise.resolve() };
     client.handleMessage = (packet, callback) => {
+      if (packet.qos === 0) return this.takeQos0(packet, callback);
       const stream = client.stream;
       const written = this.handle(packet).then(
         () => true,
@@ -280,7 +288,7 @@ export class MqttFobTransport {
           return false;
         },
       );
-      if (packet.qos !== 1 || packet.messageId === undefined) {
+      if (packet.messageId === undefined) {
         void written.then((ok) => ok && callback());
         return;
       }
@@ -370,7 +378,36 @@ export class MqttFobTransport {
     this.o.onStatus?.(status);
   }
 
-  private async handle(packet: IPublishPacket): Promise<void> {
+  /**
+   * A QoS 0 message: sent once, and never kept by the broker for us — this copy is the only one, and
+   * there is nothing to acknowledge. It is let go at once (nothing behind it on the connection, a QoS 1
+   * SOS or the broker's ping answer, waits on it) and its write tried in the background until it is
+   * stored: through a database restart or failover, for up to `QOS0_RETRY_MS`, at most
+   * `MAX_QOS0_PENDING` at a time. One that cannot be stored in that time is lost, said loudly.
+   */
+  private takeQos0(packet: IPublishPacket, callback: () => void): void {
+    callback();
+    if (this.qos0Pending >= MAX_QOS0_PENDING) {
+      this.o.log.error(
+        { school: this.o.schoolId, pending: this.qos0Pending },
+        'a QoS 0 fob event is lost: too many QoS 0 events wait for the database (gateways should publish at QoS 1)',
+      );
+      return;
+    }
+    this.qos0Pending++;
+    this.handle(packet, QOS0_RETRY_MS)
+      .catch((err: unknown) =>
+        this.o.log.error(
+          { err, school: this.o.schoolId },
+          'a QoS 0 fob event could not be stored and is lost (the broker never sends QoS 0 again; gateways should publish at QoS 1)',
+        ),
+      )
+      .finally(() => {
+        this.qos0Pending--;
+      });
+  }
+
+  private async handle(packet: IPublishPacket, retryForMs?: number): Promise<void> {
     const raw = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const t = this.o.transport;
     const sig = packet.properties?.userProperties?.[DEVICE_SIGNATURE_PROPERTY];
@@ -382,21 +419,21 @@ export class MqttFobTransport {
       ...(t.deviceBinding === 'topic' && deviceId === null ? { deviceMissing: true } : {}),
       signature: Array.isArray(sig) ? sig.join(' ') : (sig ?? null),
     };
+    const until = retryForMs === undefined ? undefined : Date.now() + retryForMs;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.o.accept(raw, arrival);
         return;
       } catch (err) {
         // A QoS 1 message not stored after five tries (~3 s) is left to the broker: the connection is
-        // dropped unacknowledged and it is redelivered. A QoS 0 message never would be — this copy is
-        // the only one — so it is tried until it is stored (the database back from a restart or a
-        // failover), at most every 5 s, holding its connection meanwhile; only a stopping transport
-        // lets it go, said loudly.
-        if (attempt >= 5 && (packet.qos !== 0 || this.stopping)) throw err;
+        // dropped unacknowledged and it is redelivered. A QoS 0 one (`retryForMs`) is tried for longer,
+        // at most every 5 s: no one will send it again.
+        const giveUp = until === undefined ? attempt >= 5 : this.stopping || Date.now() >= until;
+        if (giveUp) throw err;
         if (attempt === 5)
-          this.o.log.error(
+          this.o.log.warn(
             { err, school: this.o.schoolId },
-            'a QoS 0 fob event could not be stored: still trying (the broker will not send it again; gateways should publish at QoS 1)',
+            'a QoS 0 fob event could not be stored yet: still trying (the broker will not send it again)',
           );
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
       }
