@@ -189,7 +189,8 @@ async function acceptOne(
       if (open !== null) {
         // The same message again (another instance's copy, a redelivery, the sender's retry) is that
         // alarm's, said once; another one is noted on its timeline and kept with the refused payloads.
-        if (open.eventId !== unreadableEventId(raw, arrival.receivedAt, tellApartBy)) {
+        const again = open.eventId === unreadableEventId(raw, arrival.receivedAt, tellApartBy);
+        if (!again) {
           await insertRejected(deps.db, {
             schoolId: school.id,
             transport: transport.kind,
@@ -206,14 +207,17 @@ async function acceptOne(
               : `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`,
           );
         }
-        // Its ladder made sure of, as for any redelivery: the first delivery may have written the
-        // alarm and failed to queue its escalation (Redis away), and was then not acknowledged. A job
-        // already there is left as it is; a step already taken is not taken again (jobs/escalate.ts).
-        await deps.producer.enqueue(
-          'escalate',
-          { alarmId: open.id, step: 0 },
-          { jobId: `escalate-${open.id}-0` },
-        );
+        // The alarm's own message again: its ladder made sure of, as for any redelivery — the first
+        // delivery may have written the alarm and failed to queue its escalation (Redis away), and was
+        // then not acknowledged. A job already there is left as it is; a step already taken is not taken
+        // again (jobs/escalate.ts). (Another message folded in needs no Redis: a heartbeat every 30 s
+        // must not fail while Redis is away.)
+        if (again)
+          await deps.producer.enqueue(
+            'escalate',
+            { alarmId: open.id, step: 0 },
+            { jobId: `escalate-${open.id}-0` },
+          );
         return { outcome: 'duplicate', alarmId: open.id };
       }
       decoded =

@@ -39,6 +39,9 @@ function redisDown(): Producer<typeof catalog> {
   p.enqueueBulk = async () => {
     throw new Error('Redis: connection refused');
   };
+  p.enqueue = async () => {
+    throw new Error('Redis: connection refused');
+  };
   return p;
 }
 
@@ -98,6 +101,16 @@ describe('a redelivery after Redis failed the first enqueue', () => {
     expect(again).toMatchObject({ outcome: 'duplicate', alarmId });
     // The alarm's ladder must be started by the redelivery (as for any other duplicate).
     expect(await firstJob(alarmId!)).toBeDefined();
+    // Another unreadable message of the device (a heartbeat 30 s on) goes on its timeline even while
+    // Redis is away: folding it in needs no queue.
+    const other = await acceptFobPayload(
+      { db, producer: redisDown(), prefix },
+      school,
+      mqttT,
+      Buffer.from('\x82\xa3HB\x02'),
+      { ...at, receivedAt: new Date(t0.getTime() + 30_000) },
+    );
+    expect(other).toMatchObject({ outcome: 'duplicate', alarmId });
   });
 
   it('webhook: a verified unreadable body retried by its sender (same webhook-id) queues its escalation', async () => {
