@@ -50,7 +50,12 @@ export async function boardState(
             a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent, e.received_at,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
-            v.address AS visit_address, v.expected_return_at, v.last_check_in_at AS visit_check_in_at, p.forename, p.surname,
+            v.address AS visit_address, v.expected_return_at, p.forename, p.surname,
+            -- A check-in made from the phone page by a person on the visit (never the office's, nor a
+            -- missed check-in's resolution), for a watcher's alarm only: an SOS is not answered by a tap.
+            CASE WHEN a.type IN ('overdue_visit', 'missed_check_in')
+                 THEN (SELECT max(c.at) FROM visit_check_ins c WHERE c.visit_id = v.id AND c.source = 'phone') END
+              AS visit_check_in_at,
             pa.display_name AS partner_name, pa.phone AS partner_phone,
             -- The device's latest battery report (a LOW_BATTERY after the alarm shows here).
             (SELECT jsonb_build_object('percent', b.battery_percent, 'at', b.received_at, 'low', b.type = 'low_battery')
@@ -217,8 +222,8 @@ export async function boardState(
         visitId: r.visit_id === null ? null : String(r.visit_id),
         visitAddress: r.visit_address ? formatAddress(r.visit_address as Address) : null,
         /**
-         * The worker checked in on the alarm's visit after it was raised (an overdue visit whose worker
-         * then said "I am safe"): the card says so, for the office to call and close it.
+         * The worker checked in from the phone page after a watcher's alarm (overdue, missed check-in)
+         * was raised — "I am safe" on an overdue visit: the card says so, for the office to call and close it.
          */
         checkedInSince:
           r.visit_check_in_at && new Date(r.visit_check_in_at as string) > new Date(r.raised_at as string)

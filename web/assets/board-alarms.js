@@ -126,7 +126,7 @@ export function alarmCard(a) {
             h(
               'dd',
               { class: 'checked-in-since' },
-              `at ${fmtTime(a.checkedInSince)}, after this alarm was raised: the worker said they are safe — call them, then resolve it`,
+              `from the phone at ${fmtTime(a.checkedInSince)}, after this alarm was raised — call them to be sure, then resolve it`,
             ),
           ]
         : null,
