@@ -308,15 +308,14 @@ rules:
     expect(fired(p, ['heath-lane'], '2025-11-17')).toEqual([
       'heath-lane:absent-3-days → home-visit by attendance-coordinator',
     ]);
-    // Four school days after the last mark (within the week of no marks a run passes over).
     p.leaving = { on: '2025-11-17', destination: 'Other Academy' };
-    expect(fired(p, ['heath-lane'], '2025-11-21')).toEqual([]);
+    expect(fired(p, ['heath-lane'], '2025-12-05')).toEqual([]);
     // The law's duties for what happened while on this roll still stand (the N never replaced).
     expect(fired(p, ['statutory', 'heath-lane'], '2025-12-05')).toEqual([
       'statutory:n-unresolved → phone-call by attendance-officer',
     ]);
     p.leaving = { on: '2025-11-17', destination: null };
-    expect(fired(p, ['heath-lane'], '2025-11-21')).toEqual([
+    expect(fired(p, ['heath-lane'], '2025-12-05')).toEqual([
       'heath-lane:absent-3-days → home-visit by attendance-coordinator',
     ]);
     // Leaving on a later day changes nothing before it.

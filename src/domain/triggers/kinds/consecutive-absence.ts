@@ -31,15 +31,7 @@ function absenceRun(
   mode: NotExpectedDays,
 ): { start: number; end: number; days: number } | null {
   let end = todayIndex;
-  // Days since the run's last day are passed over as days inside it are: more than a week of school
-  // days in a row with no mark at all (an export that stopped) say nothing of the child, and the
-  // run has ended — it is not still going weeks later.
-  let unmarked = 0;
-  while (end >= 0 && ['skip', 'arranged'].includes(p.runDay(end, set, mode))) {
-    unmarked = p.unmarked(end) ? unmarked + 1 : 0;
-    if (unmarked > MAX_UNMARKED_DAYS) return null;
-    end--;
-  }
+  while (end >= 0 && ['skip', 'arranged'].includes(p.runDay(end, set, mode))) end--;
   if (end < 0 || p.runDay(end, set, mode) !== 'count') return null;
   let start = end;
   let days = 1;
