@@ -302,6 +302,23 @@ export const SECTIONS: readonly Section[] = [
     // happened to them, how it ended) — no pupil id ties these to anyone else.
     staff: `school_id = $1 AND kind = 'lone_worker_incident' AND source_type = 'alarm'
       AND source_id IN (SELECT id::text FROM alarms WHERE school_id = $1 AND staff_id = $3)`,
+    // The record's identity, kind, dates and where it went; its text (the visit's address, the pupil,
+    // the people told, the note on how it ended) and pupil ids are other people's, as on the alarm.
+    staffView: {
+      give: [
+        'id',
+        'school_id',
+        'kind',
+        'sink',
+        'status',
+        'occurred_at',
+        'created_at',
+        'delivered_at',
+        'remote_id',
+        'source_type',
+        'source_id',
+      ],
+    },
     // A lone-worker incident record is about the worker (where they were, what was done to them, the
     // ladder's people) and an address flag about the people at an address: their words are withheld
     // from a pupil's export, the record's id, kind, dates and remote id given for the DPO to review.
@@ -316,12 +333,12 @@ export const SECTIONS: readonly Section[] = [
   {
     table: 'rejected_events',
     title: 'Fob messages refused (kept 30 days as they came: they may hold a position)',
-    // A refused message names no account (it was refused before its device was trusted): those that
-    // name the person's staff id, or a device their fob events carry, as a whole quoted value.
-    staff: `school_id = $1 AND $3::text IS NOT NULL AND (strpos(raw, '"' || $3 || '"') > 0
-      OR EXISTS (SELECT 1 FROM fob_events e WHERE e.school_id = $1 AND e.staff_id = $3 AND e.device_id <> ''
-                   AND (strpos(rejected_events.raw, '"' || e.device_id || '"') > 0
-                        OR rejected_events.source LIKE '%/' || e.device_id || '/%')))`,
+    // A refused message names no account (it was refused before its device was trusted): those whose
+    // text names the person's staff id as a whole quoted value. That can match another wearer's message
+    // (a short id, a fob passed on), so only that it was refused, when, how and why is given — the
+    // message itself, and where it came from, are withheld.
+    staff: `school_id = $1 AND $3::text IS NOT NULL AND strpos(raw, '"' || $3 || '"') > 0`,
+    staffView: { give: ['id', 'school_id', 'transport', 'profile', 'reason', 'received_at'] },
   },
   {
     table: 'imports',

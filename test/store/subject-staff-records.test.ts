@@ -80,11 +80,18 @@ describe("a member of staff's subject access export", () => {
     expect(out.sections.find((x) => x.table === 'alarms')!.rows).toHaveLength(1);
     const outbox = out.sections.find((x) => x.table === 'outbox');
     expect(outbox?.rows.length ?? 0).toBe(1);
+    // Its text is other people's too (the visit's address, the people told, the note on how it ended).
+    expect(outbox!.rows[0]).toMatchObject({
+      kind: 'lone_worker_incident',
+      body: '[withheld: third-party data]',
+    });
   });
-  it("includes their fob's refused payloads (rejected_events raw: their position)", async () => {
+  it('says which of the fob messages refused name them, never what another wearer’s said', async () => {
     const s = (await resolveSubject(store.db, { kind: 'staff', schoolId: 'alpha', id: 'sam' }))!;
     const out = await exportSubject(store.db, s, NOW);
     const rejected = out.sections.find((x) => x.table === 'rejected_events');
     expect(rejected?.rows.length ?? 0).toBe(1);
+    expect(rejected!.rows[0]).toMatchObject({ reason: 'signature', raw: '[withheld: third-party data]' });
+    expect(JSON.stringify(out)).not.toContain('51.5');
   });
 });

@@ -315,7 +315,7 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     profile: 'generic',
     source: `doorstep/${school}/fobs/d1/events`,
     reason: 'signature: does not verify',
-    raw: '{"deviceId":"d1","lat":51.4321,"lon":-0.9876}',
+    raw: `{"deviceId":"d1","staffId":"st-${school}-${id}","lat":51.4321,"lon":-0.9876}`,
     received_at: NOW,
   });
   await insert(db, 'board_events', { school_id: school, type: 'visit.updated', payload: { visitId: visit } });
