@@ -50,13 +50,14 @@ function accountFields(config: DoorstepConfig) {
       z.string().refine((s) => schoolIds.includes(s), { error: `expected some of ${schoolIds.join(', ')}` }),
     ),
     staffId: z.string().trim().min(1).max(64),
-    // Typed as people write them ("07700 900123", "+44 7700 900123"), kept in E.164 for the SMS
-    // and call providers: a national number (leading 0) is a UK one.
+    // Typed as people write them ("07700 900123", "+44 7700 900123", "+44 (0)7700 900123"), kept in
+    // E.164 for the SMS and call providers: a national number (leading 0) is a UK one, and the "(0)"
+    // written after a country code is not dialled. A UK number is never +44 0….
     phone: z
       .string()
-      .transform((p) => phoneKey(p.trim()))
+      .transform((p) => phoneKey(p.trim().replace(/\(0\)/g, '')))
       .pipe(
-        z.string().regex(/^\+[1-9]\d{6,14}$/, {
+        z.string().regex(/^\+(?!440)[1-9]\d{6,14}$/, {
           error: 'expected a phone number such as 07700 900123 or +447700900123',
         }),
       ),

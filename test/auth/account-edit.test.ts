@@ -132,6 +132,10 @@ describe('an account changed', () => {
     expect((await userById(db, u.worker!.id))!.phone).toBe('+447700900111');
     expect((await edit(u.worker!.id, { phone: '+44 7700-900112' })).statusCode).toBe(200);
     expect((await userById(db, u.worker!.id))!.phone).toBe('+447700900112');
+    // The "(0)" written after a country code is not dialled.
+    expect((await edit(u.worker!.id, { phone: '+44 (0)7700 900113' })).statusCode).toBe(200);
+    expect((await userById(db, u.worker!.id))!.phone).toBe('+447700900113');
+    expect((await edit(u.worker!.id, { phone: '+44 07700 900114' })).statusCode).toBe(400);
   });
 
   it('roles, schools or fob staff id do not change while the person is out, unless asked anyway; a phone does', async () => {
