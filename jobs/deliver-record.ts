@@ -98,7 +98,14 @@ export async function deliverRecord(
     }
   }
   if (deps.limiter && 'ratePerSecond' in settings) {
-    const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, settings.ratePerSecond);
+    // Nothing was sent: the claim is let go whether the limiter says wait or cannot be asked (Redis
+    // away), never left to run out while the record waits.
+    const wait = await deps.limiter
+      .acquire(`${school.id}:${sink.host}`, settings.ratePerSecond)
+      .catch(async (err: unknown) => {
+        if (claimed) await releaseDelivery(deps.db, row.id);
+        throw err;
+      });
     if (wait > 0) {
       if (claimed) await releaseDelivery(deps.db, row.id);
       throw new RetryLaterError(wait, `rate limit for ${sink.host}`);

@@ -151,4 +151,18 @@ describe.each(BACKENDS)('deliver-record claims the record on $name', ({ open }) 
     expect(await deliverRecord({ outboxId: id }, run(), deps())).toMatchObject({ status: 'delivered' });
     expect(posts).toBe(1);
   });
+
+  it('a rate limiter that cannot be asked (Redis away) ends the claim: nothing was sent', async () => {
+    const id = await insert(`limiter-${Math.random()}`);
+    const away = {
+      acquire: async () => {
+        throw new Error('Redis: connection refused');
+      },
+    };
+    await expect(
+      deliverRecord({ outboxId: id }, run(), { ...deps(), limiter: away } as unknown as JobDeps),
+    ).rejects.toThrow('Redis: connection refused');
+    expect(await deliverRecord({ outboxId: id }, run(), deps())).toMatchObject({ status: 'delivered' });
+    expect(posts).toBe(1);
+  });
 });
