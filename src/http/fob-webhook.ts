@@ -83,8 +83,16 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
     // app's own error handler.
     scope.setErrorHandler((err: Error & { code?: string }, req, reply) => {
       if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw err;
-      const { school, transport } = webhookOf(req.params as Partial<Params>);
-      if (school && transport)
+      const params = req.params as Partial<Params>;
+      const { school, transport } = webhookOf(params);
+      // Where the address carries the feed's token, only a request with the right one counts: a
+      // stranger's oversized post must not make the feed look as if it refused every message.
+      const counts =
+        transport?.kind === 'webhook' &&
+        (transport.verify === 'address-token'
+          ? params.token !== undefined && sameSecret(params.token, transport.token!.reveal())
+          : params.token === undefined);
+      if (school && transport && counts)
         feedOf(school.id, transport.profile).refused(now(), `HTTP 413: over ${maxBytes} bytes`);
       return reply.code(413).send({
         code: ERRORS.PAYLOAD_TOO_LARGE.code,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -109,6 +109,26 @@ describe("Blackline's push, as published", () => {
         .statusCode,
     ).toBe(401);
     expect(await alarms()).toHaveLength(before);
+  });
+
+  it('an oversized post counts against the feed only with its token: a stranger cannot make it look refused', async () => {
+    const refused = async () =>
+      (
+        await db.query<{ n: number }>(
+          `SELECT refused_since_taken AS n FROM ingest_status WHERE transport_key = 'webhook:blackline'`,
+        )
+      ).rows[0]?.n ?? 0;
+    const before = await refused();
+    const huge = 'x'.repeat(70_000);
+    expect(
+      (await post('/hooks/fob/alpha/blackline/not-the-token-0123456789abcdefghij', huge)).statusCode,
+    ).toBe(413);
+    expect((await post('/hooks/fob/alpha/blackline', huge)).statusCode).toBe(413);
+    expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, huge)).statusCode).toBe(413);
+    // Written in order: had the strangers' posts counted, the count would pass this one.
+    await vi.waitFor(async () => expect(await refused()).toBe(before + 1));
+    await new Promise((r) => setImmediate(r));
+    expect(await refused()).toBe(before + 1);
   });
 
   it('is taken whatever content type it says (Blackline publishes "www-urlencoded-form", no media type): its token tells it', async () => {
