@@ -5,14 +5,7 @@ import { RecordDeliveryError } from '../connectors/records/types.ts';
 import { findSchool, schoolOf } from '../src/config/school-of.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import { type JobRun, RetryLaterError } from '../src/queue/worker-host.ts';
-import {
-  claimDelivery,
-  getOutbox,
-  markAttempt,
-  markDelivered,
-  markFailed,
-  releaseDelivery,
-} from '../src/store/outbox.ts';
+import { claimDelivery, getOutbox, markAttempt, markDelivered, markFailed } from '../src/store/outbox.ts';
 import type { JobDeps } from './deps.ts';
 
 /** How many "come back later" answers a delivery waits out before the record is failed with an alert. */
@@ -82,6 +75,12 @@ export async function deliverRecord(
     throw new UnrecoverableError(reason);
   }
   const sink = sinkOf(settings);
+  // The school host's rate limit first: a delivery told to wait has claimed nothing, so nothing is
+  // left to let go (whether it waits, or the limiter cannot be asked at all).
+  if (deps.limiter && 'ratePerSecond' in settings) {
+    const wait = await deps.limiter.acquire(`${school.id}:${sink.host}`, settings.ratePerSecond);
+    if (wait > 0) throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
+  }
   // A sink without an idempotency key (Arbor) gets one delivery of the record at a time. (CPOMS needs
   // no claim: a second delivery's key is answered 409 with the first one's incident — and a record
   // left claimed by a crashed worker would wait for the claim to run out.)
@@ -95,20 +94,6 @@ export async function deliverRecord(
         Math.max(MIN_COME_BACK_LATER_MS, claim.waitMs),
         `record #${row.id} is being delivered by another job`,
       );
-    }
-  }
-  if (deps.limiter && 'ratePerSecond' in settings) {
-    // Nothing was sent: the claim is let go whether the limiter says wait or cannot be asked (Redis
-    // away), never left to run out while the record waits.
-    const wait = await deps.limiter
-      .acquire(`${school.id}:${sink.host}`, settings.ratePerSecond)
-      .catch(async (err: unknown) => {
-        if (claimed) await releaseDelivery(deps.db, row.id);
-        throw err;
-      });
-    if (wait > 0) {
-      if (claimed) await releaseDelivery(deps.db, row.id);
-      throw new RetryLaterError(wait, `rate limit for ${sink.host}`);
     }
   }
   try {

@@ -209,11 +209,6 @@ export async function claimDelivery(
   return { status: 'claimed-elsewhere', waitMs: Math.max(0, Number(r.wait_ms ?? 0)) };
 }
 
-/** Gives up a claim before anything was sent (the delivery waits its turn at the rate limit). */
-export async function releaseDelivery(db: Queryable, id: string): Promise<void> {
-  await db.query('UPDATE outbox SET delivering_until = NULL WHERE id = $1', [id]);
-}
-
 export async function markDelivered(
   db: Db,
   row: OutboxRow,
