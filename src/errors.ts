@@ -111,11 +111,23 @@ export class DoorstepError extends Error {
   readonly retry: RetryClass;
   /** Machine-readable detail (never personal data: ids, paths, field names). */
   readonly details: readonly string[];
+  /**
+   * A 5xx whose message is written for the person who asked (a busy service saying when to come
+   * back), answered as it is; other 5xx messages are replaced by "internal error".
+   */
+  readonly forPeople: boolean;
+  /** Seconds to come back after (HTTP `Retry-After`), for an error that passes. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(
     spec: ErrorSpec,
     message: string,
-    options: { details?: readonly string[]; cause?: unknown } = {},
+    options: {
+      details?: readonly string[];
+      cause?: unknown;
+      forPeople?: boolean;
+      retryAfterSeconds?: number;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DoorstepError';
@@ -124,13 +136,15 @@ export class DoorstepError extends Error {
     this.exitCode = spec.exitCode;
     this.retry = spec.retry;
     this.details = options.details ?? [];
+    this.forPeople = options.forPeople ?? false;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
 export function doorstepError(
   name: ErrorName,
   message: string,
-  options?: { details?: readonly string[]; cause?: unknown },
+  options?: ConstructorParameters<typeof DoorstepError>[2],
 ): DoorstepError {
   return new DoorstepError(ERRORS[name], message, options);
 }

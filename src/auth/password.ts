@@ -52,6 +52,7 @@ export class HashQueueFull extends DoorstepError {
     super(
       ERRORS.SERVICE_UNAVAILABLE,
       `too many sign-ins are being checked at once: try again in ${HASH_QUEUE_RETRY_SECONDS} seconds`,
+      { forPeople: true, retryAfterSeconds: HASH_QUEUE_RETRY_SECONDS },
     );
   }
 }

@@ -3,7 +3,6 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
-import { HASH_QUEUE_RETRY_SECONDS, HashQueueFull } from '../auth/password.ts';
 import { isTrustWide } from '../auth/scope.ts';
 import { type Check, runChecks } from '../core/checks.ts';
 import { type Secret, sameSecret } from '../core/secret.ts';
@@ -103,7 +102,7 @@ type HttpError = Error & { statusCode?: number; code?: string; validation?: unkn
  * else a 500 "internal error", logged by its code and stack only (no request data).
  */
 function errorAnswer(err: HttpError): { status: number; code: string; message: string } {
-  if ((isDoorstepError(err) && err.statusCode < 500) || err instanceof HashQueueFull)
+  if (isDoorstepError(err) && (err.statusCode < 500 || err.forPeople))
     return { status: err.statusCode, code: err.code, message: err.message };
   const state = sqlState(err);
   if (isValueRefused(err))
@@ -179,11 +178,13 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
 
   app.setErrorHandler((err: HttpError, req, reply) => {
     const answer = errorAnswer(err);
-    // A burst of sign-ins past the hashing queue's limit: the person is asked to come back shortly.
-    if (err instanceof HashQueueFull) {
-      req.log.warn({ code: answer.code }, 'sign-in refused: the password hashing queue is full');
-      void reply.header('retry-after', String(HASH_QUEUE_RETRY_SECONDS));
-    } else if (answer.status >= 500)
+    // A service that passes (a burst of sign-ins past the hashing queue, say): the person is told when
+    // to come back, and it is logged as a warning, not a failure.
+    if (isDoorstepError(err) && err.retryAfterSeconds !== undefined)
+      void reply.header('retry-after', String(err.retryAfterSeconds));
+    if (isDoorstepError(err) && err.forPeople)
+      req.log.warn({ code: answer.code }, `request refused: ${err.message}`);
+    else if (answer.status >= 500)
       req.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'request failed');
     // A person in a browser gets a page with a way back; the message of a 4xx is already plain words.
     if (wantsHtml(req))
