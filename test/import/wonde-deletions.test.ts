@@ -1,12 +1,12 @@
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WondeSource } from '../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../src/core/secret.ts';
+import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import {
+  wondeSource as source,
+  wondeStudent as stu,
+  wondeSyncAnswers,
+  wondeSyncStore,
+} from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: Wonde's `deletions` list gives every deletion the school ever had, at every sync,
@@ -17,51 +17,7 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
  */
 const config = configWith({});
 const school = config.schools[0]!;
-let db: Db;
-let schema: string;
-
-const none = { data: [], meta: { pagination: { next: null, more: false } } };
-const stu = (id: string, misId: number) => ({
-  id,
-  mis_id: misId,
-  forename: 'A',
-  surname: `P${misId}`,
-  education_details: { data: { upn: null } },
-});
-function wondeAnswers(students: unknown[], marks: unknown[], deletions: unknown[] = []) {
-  nock('https://api.wonde.com')
-    .get('/v1.0/schools/A1/students')
-    .query(true)
-    .reply(200, { data: students, meta: { pagination: { next: null, more: false } } })
-    .get('/v1.0/schools/A1/deletions')
-    .query(true)
-    .reply(200, { data: deletions, meta: { pagination: { next: null, more: false } } })
-    .get('/v1.0/schools/A1/students-leaver')
-    .query(true)
-    .reply(200, none)
-    .get('/v1.0/schools/A1/attendance/session')
-    .query(true)
-    .reply(200, { data: marks, meta: { pagination: { next: null, more: false } } });
-}
-const source = (now: Date) =>
-  new WondeSource({
-    baseUrl: 'https://api.wonde.com/v1.0',
-    schoolId: 'A1',
-    token: new Secret('wonde-token', 'env:T'),
-    now: () => now,
-  });
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  schema = uniqueName('wondedeletions');
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  nock.enableNetConnect();
-  await db.close();
-  await dropSchema(schema);
-});
+const store = wondeSyncStore('wondedeletions');
 
 describe('Wonde: deletions, read in full at every sync', () => {
   it('a deletion of a student the school never had is not reported at every sync', async () => {
@@ -70,8 +26,8 @@ describe('Wonde: deletions, read in full at every sync', () => {
     const reports: string[][] = [];
     for (const at of ['2025-01-14T10:00:00Z', '2025-01-14T14:30:00Z', '2025-01-15T10:30:00Z']) {
       const now = new Date(at);
-      wondeAnswers([stu('S1', 7)], [], gone);
-      const r = await syncSchool(db, school, source(now), { now: () => now, actor: 'test' });
+      wondeSyncAnswers([stu('S1', 7)], [], gone);
+      const r = await syncSchool(store.db, school, source(now), { now: () => now, actor: 'test' });
       expect(r.refused).toEqual([]);
       reports.push(r.applied.flatMap((s) => s.rejected.map((x) => x.reason)));
     }
@@ -80,12 +36,12 @@ describe('Wonde: deletions, read in full at every sync', () => {
 
   it('a deletion of a pupil the school has still marks them off roll', async () => {
     const now = new Date('2025-01-16T10:30:00Z');
-    wondeAnswers([stu('S1', 7), stu('S2', 8)], []);
-    await syncSchool(db, school, source(now), { now: () => now, actor: 'test' });
+    wondeSyncAnswers([stu('S1', 7), stu('S2', 8)], []);
+    await syncSchool(store.db, school, source(now), { now: () => now, actor: 'test' });
     const later = new Date('2025-01-17T10:30:00Z');
-    wondeAnswers([stu('S1', 7)], [], [{ id: 'S2', mis_id: '8', type: 'student' }]);
-    await syncSchool(db, school, source(later), { now: () => later, actor: 'test' });
-    const { rows } = await db.query<{ left_on: string | null }>(
+    wondeSyncAnswers([stu('S1', 7)], [], [{ id: 'S2', mis_id: '8', type: 'student' }]);
+    await syncSchool(store.db, school, source(later), { now: () => later, actor: 'test' });
+    const { rows } = await store.db.query<{ left_on: string | null }>(
       `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on FROM pupils WHERE mis_id = '8'`,
     );
     expect(rows).toEqual([{ left_on: '2025-01-17' }]);

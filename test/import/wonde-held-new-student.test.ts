@@ -1,12 +1,12 @@
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WondeSource } from '../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../src/core/secret.ts';
+import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import {
+  wondeSource as source,
+  wondeStudent as stu,
+  wondeSyncAnswers,
+  wondeSyncStore,
+} from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: over Wonde, a mark for a student in none of its lists yet (created in the MIS
@@ -17,10 +17,8 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
  */
 const config = configWith({});
 const school = config.schools[0]!;
-let db: Db;
-let schema: string;
+const store = wondeSyncStore('wondeheldnew');
 
-const none = { data: [], meta: { pagination: { next: null, more: false } } };
 const row = (student: string, date: string, s: string, code: string, updated: string) => ({
   student,
   date: { date: `${date} 00:00:00.000000` },
@@ -28,86 +26,48 @@ const row = (student: string, date: string, s: string, code: string, updated: st
   attendance_code: { data: { id: `C-${code}`, code } },
   updated_at: { date: updated, timezone_type: 3, timezone: 'Europe/London' },
 });
-const stu = (id: string, misId: number) => ({
-  id,
-  mis_id: misId,
-  forename: 'A',
-  surname: `P${misId}`,
-  education_details: { data: { upn: null } },
-});
-function wondeAnswers(students: unknown[], marks: unknown[]) {
-  nock('https://api.wonde.com')
-    .get('/v1.0/schools/A1/students')
-    .query(true)
-    .reply(200, { data: students, meta: { pagination: { next: null, more: false } } })
-    .get('/v1.0/schools/A1/deletions')
-    .query(true)
-    .reply(200, none)
-    .get('/v1.0/schools/A1/students-leaver')
-    .query(true)
-    .reply(200, none)
-    .get('/v1.0/schools/A1/attendance/session')
-    .query(true)
-    .reply(200, { data: marks, meta: { pagination: { next: null, more: false } } });
-}
-const source = (now: Date) =>
-  new WondeSource({
-    baseUrl: 'https://api.wonde.com/v1.0',
-    schoolId: 'A1',
-    token: new Secret('wonde-token', 'env:T'),
-    now: () => now,
-  });
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  schema = uniqueName('wondeheldnew');
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  nock.enableNetConnect();
-  await db.close();
-  await dropSchema(schema);
-});
 
 describe('Wonde: a mark for a student created after the students were read', () => {
   it('is held, and applied by the sync that lists the student', async () => {
     const t1 = new Date('2025-01-14T10:00:00Z');
     // S9 (MIS id 9) was created in the MIS after Wonde's students list was read: only its mark comes.
-    wondeAnswers([stu('S1', 7)], [row('S9', '2025-01-13', 'AM', 'N', '2025-01-13 16:00:00')]);
-    const first = await syncSchool(db, school, source(t1), { now: () => t1, actor: 'test' });
+    wondeSyncAnswers([stu('S1', 7)], [row('S9', '2025-01-13', 'AM', 'N', '2025-01-13 16:00:00')]);
+    const first = await syncSchool(store.db, school, source(t1), { now: () => t1, actor: 'test' });
     expect(first.refused).toEqual([]);
-    const held = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
+    const held = await store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
     expect(held.rows[0]!.n).toBe(1);
 
     const t2 = new Date('2025-01-14T11:00:00Z');
-    wondeAnswers([stu('S1', 7), stu('S9', 9)], []);
-    await syncSchool(db, school, source(t2), { now: () => t2, actor: 'test' });
-    const { rows } = await db.query<{ k: string }>(
+    wondeSyncAnswers([stu('S1', 7), stu('S9', 9)], []);
+    await syncSchool(store.db, school, source(t2), { now: () => t2, actor: 'test' });
+    const { rows } = await store.db.query<{ k: string }>(
       `SELECT pupil_mis_id || ' ' || to_char(date, 'YYYY-MM-DD') || ' ' || session || ' ' || code AS k FROM attendance_marks ORDER BY 1`,
     );
     expect(rows.map((r) => r.k)).toEqual(['9 2025-01-13 AM N']);
-    const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
+    const left = await store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
     expect(left.rows[0]!.n).toBe(0);
   });
 
   it('never overwrites a newer mark the later sync gave the same session', async () => {
     const t1 = new Date('2025-01-15T10:00:00Z');
-    wondeAnswers([stu('S1', 7), stu('S9', 9)], [row('S8', '2025-01-14', 'PM', 'N', '2025-01-14 16:00:00')]);
-    await syncSchool(db, school, source(t1), { now: () => t1, actor: 'test' });
+    wondeSyncAnswers(
+      [stu('S1', 7), stu('S9', 9)],
+      [row('S8', '2025-01-14', 'PM', 'N', '2025-01-14 16:00:00')],
+    );
+    await syncSchool(store.db, school, source(t1), { now: () => t1, actor: 'test' });
 
     // The register was corrected before the student reached the students list.
     const t2 = new Date('2025-01-15T11:00:00Z');
-    wondeAnswers(
+    wondeSyncAnswers(
       [stu('S1', 7), stu('S9', 9), stu('S8', 8)],
       [row('S8', '2025-01-14', 'PM', '/', '2025-01-15 10:30:00')],
     );
-    await syncSchool(db, school, source(t2), { now: () => t2, actor: 'test' });
-    const { rows } = await db.query<{ k: string }>(
+    await syncSchool(store.db, school, source(t2), { now: () => t2, actor: 'test' });
+    const { rows } = await store.db.query<{ k: string }>(
       `SELECT session || ' ' || code AS k FROM attendance_marks WHERE pupil_mis_id = '8' AND date = '2025-01-14'`,
     );
     expect(rows.map((r) => r.k)).toEqual(['PM /']);
-    const left = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
+    const left = await store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
     expect(left.rows[0]!.n).toBe(0);
   });
 });

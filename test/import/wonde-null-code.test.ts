@@ -1,12 +1,12 @@
-import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WondeSource } from '../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../src/core/secret.ts';
+import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
-import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import {
+  wondeSource as source,
+  wondeStudent as stu,
+  wondeSyncAnswers,
+  wondeSyncStore,
+} from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: one Wonde attendance row whose included code is null (`attendance_code:
@@ -17,10 +17,8 @@ import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.t
  */
 const config = configWith({});
 const school = config.schools[0]!;
-let db: Db;
-let schema: string;
+const store = wondeSyncStore('wondenullcode');
 
-const none = { data: [], meta: { pagination: { next: null, more: false } } };
 const row = (student: string, session: string, code: unknown) => ({
   student,
   date: { date: '2025-01-13 00:00:00.000000' },
@@ -28,51 +26,19 @@ const row = (student: string, session: string, code: unknown) => ({
   attendance_code: code,
   updated_at: { date: '2025-01-13 16:00:00.000000', timezone_type: 3, timezone: 'UTC' },
 });
-const stu = (id: string, misId: number) => ({ id, mis_id: misId, forename: 'A', surname: `P${misId}` });
-function wondeAnswers(marks: unknown[]) {
-  nock('https://api.wonde.com')
-    .get('/v1.0/schools/A1/students')
-    .query(true)
-    .reply(200, { data: [stu('S1', 1), stu('S2', 2)], meta: { pagination: { next: null, more: false } } })
-    .get('/v1.0/schools/A1/deletions')
-    .query(true)
-    .reply(200, none)
-    .get('/v1.0/schools/A1/students-leaver')
-    .query(true)
-    .reply(200, none)
-    .get('/v1.0/schools/A1/attendance/session')
-    .query(true)
-    .reply(200, { data: marks, meta: { pagination: { next: null, more: false } } });
-}
-const source = (now: Date) =>
-  new WondeSource({
-    baseUrl: 'https://api.wonde.com/v1.0',
-    schoolId: 'A1',
-    token: new Secret('wonde-token', 'env:T'),
-    now: () => now,
-  });
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  schema = uniqueName('wondenullcode');
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  nock.enableNetConnect();
-  await db.close();
-  await dropSchema(schema);
-});
 
 describe('Wonde: an attendance row with no code', () => {
   it('is rejected alone and reported; the rest of the page applies and the cursor moves on', async () => {
     const now = new Date('2025-01-14T10:00:00Z');
-    wondeAnswers([
-      row('S1', 'AM', { data: { id: 'C-N', code: 'N' } }),
-      row('S2', 'AM', { data: null }),
-      row('S2', 'PM', null),
-    ]);
-    const report = await syncSchool(db, school, source(now), { now: () => now, actor: 'test' });
+    wondeSyncAnswers(
+      [stu('S1', 1), stu('S2', 2)],
+      [
+        row('S1', 'AM', { data: { id: 'C-N', code: 'N' } }),
+        row('S2', 'AM', { data: null }),
+        row('S2', 'PM', null),
+      ],
+    );
+    const report = await syncSchool(store.db, school, source(now), { now: () => now, actor: 'test' });
     expect(report.refused).toEqual([]);
     const page = report.applied.find((s) => s.unit === 'wonde attendance page 1')!;
     expect(page.rejectedByCause).toEqual([
@@ -97,14 +63,14 @@ describe('Wonde: an attendance row with no code', () => {
           'field attendance_code: expected a code (Wonde gave none); the row is not applied (the rest are)',
       },
     ]);
-    const { rows } = await db.query<{ k: string }>(
+    const { rows } = await store.db.query<{ k: string }>(
       `SELECT pupil_mis_id || ' ' || session || ' ' || code AS k FROM attendance_marks ORDER BY 1`,
     );
     expect(rows.map((r) => r.k)).toEqual(['1 AM N']);
     // Nothing held for it (there is no mark to apply later): Wonde's correction comes as a changed row.
-    const held = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
+    const held = await store.db.query<{ n: number }>('SELECT count(*)::int AS n FROM held_marks');
     expect(held.rows[0]!.n).toBe(0);
-    const cursor = await db.query<{ v: string | null }>('SELECT cursor AS v FROM sync_cursors');
+    const cursor = await store.db.query<{ v: string | null }>('SELECT cursor AS v FROM sync_cursors');
     expect(cursor.rows.map((r) => r.v)).toEqual(['2025-01-13 15:55:00']);
   });
 });
