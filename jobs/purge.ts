@@ -42,8 +42,8 @@ export async function purge(
       if (files) result.removed['drop-files'] = files;
     }
     await finishPurgeRun(deps.db, runId, deps.now(), result);
-    // Leavers whose erasure waits for their records to be delivered: said by id in the log, counted
-    // in the audit and the job's result (an audit entry outlives the pupil's erasure).
+    // Leavers whose erasure waits for their records to be delivered: counted in the log, the audit and
+    // the job's result, never named (an audit entry outlives the pupil's erasure).
     const { leaversWaiting, ...report } = result;
     const outcome = { ...report, leaversWaitingForRecords: leaversWaiting.length };
     await appendAudit(deps.db, {
