@@ -204,6 +204,47 @@ describe('opting in on the board', () => {
     expect((await subscribe(deputy, 'deputy-phone')).statusCode).toBe(201);
   });
 
+  it('signing out forgets that browser’s subscription (only the account’s own); a sign-out without one still signs out', async () => {
+    expect((await subscribe(deputy, 'deputy-phone')).statusCode).toBe(201);
+    expect((await subscribe(office, 'office-phone')).statusCode).toBe(201);
+    const before = await subscriptionCount();
+    const logout = async (user: User, payload: Record<string, unknown>) => {
+      const s = await sessionFor(db, user);
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/logout',
+        headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+        payload,
+      });
+      const after = await app.inject({ method: 'GET', url: '/api/me', headers: { cookie: s.cookie } });
+      return { status: res.statusCode, body: res.json(), signedOut: after.statusCode === 401 };
+    };
+    const deputyPhone = fake.browser('deputy-phone').subscription.endpoint;
+    // Someone else's endpoint is not theirs to forget: they are signed out, the subscription stays.
+    expect(await logout(office, { pushEndpoint: deputyPhone })).toMatchObject({
+      status: 200,
+      signedOut: true,
+    });
+    expect(await subscriptionCount()).toBe(before);
+    const { rows: mark } = await db.query<{ id: string }>('SELECT max(id)::text AS id FROM audit_log');
+    expect(await logout(deputy, { pushEndpoint: deputyPhone })).toMatchObject({
+      status: 200,
+      signedOut: true,
+    });
+    expect(await subscriptionCount()).toBe(before - 1);
+    const { rows } = await db.query<{ action: string; actor: string }>(
+      'SELECT action, actor FROM audit_log WHERE id > $1 ORDER BY id',
+      [mark[0]!.id],
+    );
+    expect(rows.map((r) => r.action)).toEqual(['push.unsubscribed', 'auth.signed-out']);
+    expect(await logout(office, {})).toMatchObject({ status: 200, signedOut: true });
+    expect(await subscriptionCount()).toBe(before - 1);
+    const bad = await logout(office, { pushEndpoint: 'x'.repeat(3000) });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toMatch(/^pushEndpoint: /);
+    expect((await subscribe(deputy, 'deputy-phone')).statusCode).toBe(201);
+  });
+
   it('a new password or a disabled account forgets its browsers too: whoever had the old password is pushed no more alarms', async () => {
     const before = await subscriptionCount();
     const { rows: own } = await db.query<{ n: number }>(

@@ -113,7 +113,11 @@ export function header(s) {
       type: 'button',
       class: 'link',
       onclick: async () => {
-        await api('POST', '/api/logout', {});
+        // This browser's alarm pushes end with the sign-out, here and on the server: a shared
+        // phone does not go on showing alarms to whoever picks it up next.
+        const sub = await pushSubscriptionHere().catch(() => null);
+        await api('POST', '/api/logout', sub ? { pushEndpoint: sub.endpoint } : {});
+        await sub?.unsubscribe().catch(() => {});
         location.href = '/login';
       },
     },
@@ -126,6 +130,13 @@ export function header(s) {
       nav,
       h('span', { class: 'who' }, s.user.displayName, ' ', out),
     );
+}
+
+/** This browser's alarm-push subscription (made at the board), or null. */
+export async function pushSubscriptionHere() {
+  if (!('serviceWorker' in navigator)) return null;
+  const reg = await navigator.serviceWorker.getRegistration('/assets/');
+  return reg?.pushManager ? reg.pushManager.getSubscription() : null;
 }
 
 /** The school select (remembered per browser); calls back with the chosen id. */

@@ -1,4 +1,4 @@
-import { api, h, say } from './app.js';
+import { api, h, pushSubscriptionHere, say } from './app.js';
 import { msg, state } from './board-shared.js';
 
 // "Alarms on this device": Web Push opt-in for the signed-in person at the board. The browser asks
@@ -15,11 +15,6 @@ function keyBytes(base64url) {
 
 async function registration() {
   return navigator.serviceWorker.register('/assets/push-sw.js', { scope: '/assets/' });
-}
-
-async function current() {
-  const reg = await navigator.serviceWorker.getRegistration('/assets/');
-  return reg ? reg.pushManager.getSubscription() : null;
 }
 
 function show(button, on) {
@@ -44,7 +39,7 @@ async function turnOn(button) {
 }
 
 async function turnOff(button) {
-  const sub = await current();
+  const sub = await pushSubscriptionHere();
   if (sub) {
     await api('DELETE', '/api/push/subscriptions', { endpoint: sub.endpoint });
     await sub.unsubscribe();
@@ -62,7 +57,7 @@ export async function pushToggle(school) {
   if (!supported) return null;
   if (!state.me?.schools.find((x) => x.id === school)?.push) return null;
   const button = h('button', { type: 'button', id: 'push-toggle', class: 'secondary' });
-  const sub = await current().catch(() => null);
+  const sub = await pushSubscriptionHere().catch(() => null);
   show(button, Boolean(sub));
   if (sub)
     // Keep the server's copy: it is removed when a push service says the subscription expired.

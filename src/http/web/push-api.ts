@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { doorstepError } from '../../errors.ts';
 import { base64urlOfLength, pushServiceAllowed } from '../../notify/push-services.ts';
 import { appendAudit } from '../../store/audit.ts';
+import type { Db } from '../../store/db.ts';
 import { deletePushSubscription, savePushSubscription } from '../../store/push-subscriptions.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
@@ -76,19 +77,29 @@ export function registerPushApi(app: FastifyInstance, deps: WebDeps): void {
   });
 
   app.delete('/api/push/subscriptions', { config: { access: ACCESS } }, async (req) => {
-    const { endpoint } = parseInput(z.strictObject({ endpoint: z.string().min(1).max(2048) }), req.body);
-    const user = userOf(req);
-    const removed = await deps.db.transaction(async (tx) => {
-      const gone = await deletePushSubscription(tx, user.id, endpoint);
-      if (gone)
-        await appendAudit(tx, {
-          actor: `user:${user.id}`,
-          action: 'push.unsubscribed',
-          entityType: 'user',
-          entityId: user.id,
-        });
-      return gone;
-    });
+    const { endpoint } = parseInput(z.strictObject({ endpoint: pushEndpointInput }), req.body);
+    const removed = await forgetBrowserPush(deps.db, userOf(req).id, endpoint);
     return { subscribed: false, removed };
+  });
+}
+
+/** A browser's push endpoint as it names its own subscription (to forget it: never fetched). */
+export const pushEndpointInput = z.string().min(1).max(2048);
+
+/**
+ * This account's browser (by its endpoint) is pushed no more alarms: turned off at the board, or the
+ * person signed out there. Audited without the endpoint. False when it was not this account's.
+ */
+export async function forgetBrowserPush(db: Db, userId: string, endpoint: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const gone = await deletePushSubscription(tx, userId, endpoint);
+    if (gone)
+      await appendAudit(tx, {
+        actor: `user:${userId}`,
+        action: 'push.unsubscribed',
+        entityType: 'user',
+        entityId: userId,
+      });
+    return gone;
   });
 }

@@ -22,6 +22,10 @@ import {
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { SESSION_COOKIE } from '../access.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
+import { forgetBrowserPush, pushEndpointInput } from './push-api.ts';
+
+/** Sign-out: the browser's push subscription, when it has one, to forget with the session. */
+const logoutInput = z.strictObject({ pushEndpoint: pushEndpointInput.optional() });
 
 const credentials = z.strictObject({
   username: z.string().min(1).max(100),
@@ -114,6 +118,10 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
   });
 
   app.post('/api/logout', { config: { access: 'signed-in' } }, async (req, reply) => {
+    // The browser's alarm pushes end with its sign-out (`pushEndpoint`: its subscription, if any): a
+    // shared phone does not go on showing one person's alarms to whoever picks it up next.
+    const { pushEndpoint } = parseInput(logoutInput, req.body ?? {});
+    if (pushEndpoint) await forgetBrowserPush(deps.db, userOf(req).id, pushEndpoint);
     const token = req.cookies[SESSION_COOKIE];
     if (token) {
       const tokenHash = await deleteSession(deps.db, token);
