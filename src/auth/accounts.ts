@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { DoorstepConfig } from '../config/schema.ts';
 import { londonDate } from '../domain/attendance/dates.ts';
-import { phoneKey } from '../domain/phone-key.ts';
+import { e164 } from '../domain/phone-key.ts';
 import { POSITIONS, ROLES } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -52,15 +52,14 @@ function accountFields(config: DoorstepConfig) {
     staffId: z.string().trim().min(1).max(64),
     // Typed as people write them ("07700 900123", "+44 7700 900123", "+44 (0)7700 900123"), kept in
     // E.164 for the SMS and call providers: a national number (leading 0) is a UK one, and the "(0)"
-    // written after a country code is not dialled. A UK number is never +44 0….
+    // written after a country code is not dialled. A UK number is never +44 0…. (`e164`: the one
+    // reading of a typed number, as the number given when leaving on a visit is read.)
     phone: z
       .string()
-      .transform((p) => phoneKey(p.trim().replace(/\(0\)/g, '')))
-      .pipe(
-        z.string().regex(/^\+(?!440)[1-9]\d{6,14}$/, {
-          error: 'expected a phone number such as 07700 900123 or +447700900123',
-        }),
-      ),
+      .refine((p) => e164(p) !== null, {
+        error: 'expected a phone number such as 07700 900123 or +447700900123',
+      })
+      .transform((p) => e164(p)!),
     email: z.email(),
   };
 }

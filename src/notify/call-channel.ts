@@ -6,6 +6,8 @@ import { callTwiml, spokenAlarm } from './call-twiml.ts';
 import type { Channel, DeliveryReceipt, Notification } from './channel.ts';
 import {
   checkTwilioAccount,
+  dialNumber,
+  groupPhones,
   memoryReceipts,
   postToTwilio,
   type RecipientReceipts,
@@ -76,7 +78,7 @@ export class CallChannel implements Channel {
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `call: no phone numbers in contacts group "${group}"`);
     // Never the people the alarm is about (a call asks its callee to take it), `visiting-staff` included.
-    const to = await notAboutThem('call', n, group, all, phoneOf, this.subjects);
+    const to = await notAboutThem('call', n, group, groupPhones(all), phoneOf, this.subjects);
     const f = await this.facts(n);
     const urls = callUrls(this.call);
     const twiml = callTwiml({
@@ -94,7 +96,7 @@ export class CallChannel implements Channel {
         this.account,
         'Calls.json',
         {
-          To: phone,
+          To: dialNumber('call', phone),
           From: this.call.from ?? this.account.from,
           Twiml: twiml,
           StatusCallback: urls.status,

@@ -3,6 +3,7 @@ import type { CheckResult } from '../core/checks.ts';
 import { failureOf, failureWords, textWithin, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
+import { e164 } from '../domain/phone-key.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
 import { type AlarmSubjects, notAboutThem, phoneOf } from './alarm-recipients.ts';
 import {
@@ -142,6 +143,31 @@ export async function sendToEachOnce(
   return results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
 }
 
+/**
+ * The `To` a provider is given: the number read as E.164 (`e164`, the one reading of a typed number,
+ * as accounts keep theirs) — a number as typed ("07700 900123", an MIS's "01632 960123") is refused
+ * by Twilio (error 21211) and the person never gets the text. One that cannot be read as a phone is
+ * this recipient refused for good, named by neither number nor group member: never posted as it is.
+ */
+export function dialNumber(channel: string, phone: string): string {
+  const number = e164(phone);
+  if (number === null)
+    throw doorstepError(
+      'CHANNEL_REFUSED',
+      `${channel}: a number of the group cannot be read as a phone number (not sent to it)`,
+    );
+  return number;
+}
+
+/**
+ * A group's phones as they are sent to: each read as E.164 where it can be, so a phone's receipt is
+ * kept under the number the provider dials (and reports, and a call's keypress names); one that
+ * cannot be read is kept as given, to be refused alone by `dialNumber`.
+ */
+export function groupPhones(phones: readonly string[]): string[] {
+  return phones.map((p) => e164(p) ?? p);
+}
+
 /** A form POST to a resource of a Twilio-compatible account (`Messages.json`, `Calls.json`): its JSON answer. */
 export async function postToTwilio(
   o: { baseUrl: string; accountSid: string; authToken: Secret },
@@ -227,7 +253,7 @@ export class SmsChannel implements Channel {
     const all = this.phones(group);
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `sms: no phone numbers in contacts group "${group}"`);
-    const to = await notAboutThem('sms', n, group, all, phoneOf, this.subjects, VISITING_STAFF);
+    const to = await notAboutThem('sms', n, group, groupPhones(all), phoneOf, this.subjects, VISITING_STAFF);
     const withCode = Boolean(this.o.replyPrompt) && !n.notice && group !== VISITING_STAFF;
     // Each phone once: one that failed part-way is retried from where it stopped.
     const statusCallback = smsStatusUrl(this.o);
@@ -236,7 +262,7 @@ export class SmsChannel implements Channel {
         this.o,
         'Messages.json',
         {
-          To: phone,
+          To: dialNumber('sms', phone),
           From: this.o.from,
           Body: this.body(n, withCode),
           ...(statusCallback ? { StatusCallback: statusCallback } : {}),

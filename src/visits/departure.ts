@@ -1,5 +1,6 @@
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import type { ClosedDay } from '../domain/calendar.ts';
+import { e164 } from '../domain/phone-key.ts';
 import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
 import { mayNameLead } from '../domain/visits/lifecycle.ts';
 import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
@@ -178,7 +179,20 @@ async function checkDeparture(
       })
     : null;
   // The worker's number and fob are the lead's (a number typed in the form, else their account's).
-  const phone = d.phone?.trim() || leadUser?.phone || null;
+  // A typed number is kept as the providers take it (E.164, `e164`, as accounts keep theirs): the
+  // register's text to the worker is posted to it as kept, and a provider refuses "07700 900123".
+  const typed = d.phone?.trim();
+  const phone = typed
+    ? await attempt('phone', () => {
+        const number = e164(typed);
+        if (number === null)
+          throw doorstepError(
+            'BAD_REQUEST',
+            'phone: expected a phone number to reach the worker on, such as 07700 900123 or +447700900123',
+          );
+        return number;
+      })
+    : leadUser?.phone || null;
   const school = knownSchool(deps.config, v.schoolId);
   const fob = leadUser?.staffId
     ? (school.fobs.devices.find((x) => x.staffId === leadUser.staffId)?.deviceId ?? null)

@@ -107,7 +107,8 @@ describe('who a fob alarm is about, from its raise', () => {
     );
     expect(rows[0]!.visit_id).toBeNull();
     const s = await alarmSubjects(db, id);
-    expect(new Set(s.phones)).toEqual(new Set(['+447700900111', '+447700900222', '07700 900444']));
+    // The number given when leaving is kept as the providers take it (E.164).
+    expect(new Set(s.phones)).toEqual(new Set(['+447700900111', '+447700900222', '+447700900444']));
     expect(new Set(s.userIds)).toEqual(new Set([wearer.id, partner.id]));
     expect(await isAlarmSubject(db, id, partner)).toBe(true);
     expect(await isAlarmSubject(db, id, office)).toBe(false);
@@ -120,7 +121,7 @@ describe('who a fob alarm is about, from its raise', () => {
       visitAddress: expect.stringMatching(/\S/),
       partnerName: expect.any(String),
       partnerPhone: '+447700900222',
-      staffPhone: '07700 900444',
+      staffPhone: '+447700900444',
     });
     // Back: the next alarm is about the wearer alone.
     await returnVisit(vdeps, wearer, visit);

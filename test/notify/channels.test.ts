@@ -319,6 +319,56 @@ describe('notification channels', () => {
     ]);
   });
 
+  it('SMS and calls: a number as typed (an MIS’s family number) is posted in E.164; one that is no phone number is refused alone, never posted', async () => {
+    // Found by review: numbers went to the provider as written ("01632 960123"), which Twilio
+    // refuses (21211): the family, or the worker on a visit, never got the text.
+    const to: string[] = [];
+    const provider = (resource: string, sid: () => string) =>
+      nock('https://sms.example.test')
+        .post(`/2010-04-01/Accounts/AC1/${resource}`, (b) => {
+          to.push(new URLSearchParams(b as string).get('To') ?? '');
+          return true;
+        })
+        .times(2)
+        .reply(201, () => ({ sid: sid() }));
+    const account = {
+      baseUrl: 'https://sms.example.test',
+      accountSid: 'AC1',
+      authToken: new Secret('t', 'env:T'),
+      from: '+447700900000',
+      replyPrompt: '',
+    };
+    provider('Messages.json', () => `SM${to.length}`);
+    const family = { ...n, id: '80', target: 'sms:family', notice: { subject: 'Visit', text: 'A visit' } };
+    const sms = new SmsChannel(account, () => ['01632 960123', '+44 (0)7700 900002']);
+    expect(await sms.send(family)).toEqual({ receipt: 'sms SM1,SM2' });
+    expect(to).toEqual(['+441632960123', '+447700900002']);
+    // A number the MIS holds that is no phone number: that recipient fails for good, named by neither.
+    to.length = 0;
+    provider('Messages.json', () => `SM${to.length}`);
+    const err = await new SmsChannel(account, () => ['ask at office', '01632 960123'])
+      .send({ ...family, id: '81' })
+      .catch((e: unknown) => e);
+    expect((err as Error).message).toBe(
+      'sms: a number of the group cannot be read as a phone number (not sent to it)',
+    );
+    expect(retryClassOf(err)).toBe('permanent');
+    expect(to).toEqual(['+441632960123']);
+    nock.cleanAll();
+    // A call rings the number as E.164 too (its keypress and outcome name the number rung).
+    to.length = 0;
+    provider('Calls.json', () => `CA${String(to.length).padStart(32, '0')}`);
+    const call = new CallChannel(
+      account,
+      { callbackUrl: 'https://doorstep.example/hooks/voice/alpha', ringSeconds: 25, language: 'en-GB' },
+      () => ['07700 900001'],
+      async () => ({ schoolName: 'Alpha', personName: null, raisedAt: new Date() }),
+    );
+    await call.send({ ...n, id: '82', target: 'call:leaders' });
+    expect(to).toEqual(['+447700900001']);
+    nock.cleanAll();
+  });
+
   it('channels read HTTP failures as every outbound call does: refused credentials are not retried', async () => {
     nock('https://chat.example.test')
       .post('/hook')
