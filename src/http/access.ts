@@ -24,12 +24,27 @@ declare module 'fastify' {
   interface FastifyRequest {
     user: User | null;
     csrfToken: string | null;
-    /** The session behind `user`: its token hash (what its open streams are known by) and its end. */
-    session: { tokenHash: string; expiresAt: Date } | null;
+    /**
+     * The session behind `user`: its token hash (what its open streams are known by), its end, and
+     * whether it is held past that end because its person is out on a visit (sessionExpiredSql).
+     */
+    session: { tokenHash: string; expiresAt: Date; heldWhileOut: boolean } | null;
   }
 }
 
 export const SESSION_COOKIE = 'doorstep_session';
+
+/** How the session cookie is set: by sign-in, and again while its person is out on a visit. */
+export interface SessionCookie {
+  ttlMs: number;
+  /** `auto`: Secure cookies when the request came over https (behind a proxy: X-Forwarded-Proto). */
+  secureCookies: boolean | 'auto';
+}
+
+export function sessionCookieOptions(req: FastifyRequest, secureCookies: boolean | 'auto') {
+  const secure = secureCookies === 'auto' ? req.protocol === 'https' : secureCookies;
+  return { path: '/', httpOnly: true, sameSite: 'strict', secure } as const;
+}
 
 /** Routes that authenticate by other means (or need none), by URL prefix. */
 export const OWN_AUTH = [
@@ -79,8 +94,18 @@ export function isLocalProbe(req: FastifyRequest, behindProxy: boolean): boolean
   return loopback && req.headers['x-forwarded-for'] === undefined && req.headers.forwarded === undefined;
 }
 
-/** Session lookup, the route's access rule, and CSRF for every state-changing request. */
-export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = () => new Date()): void {
+/**
+ * Session lookup, the route's access rule, and CSRF for every state-changing request. With `cookie`,
+ * a session held open because its person is out on a visit has its cookie's end moved on (a session
+ * length from now) with each request — the phone page re-reads while out — so the browser does not
+ * drop the cookie at the expiry the server no longer applies to them.
+ */
+export function registerAccess(
+  app: FastifyInstance,
+  db: Db,
+  now: () => Date = () => new Date(),
+  cookie?: SessionCookie,
+): void {
   app.decorateRequest('user', null);
   app.decorateRequest('csrfToken', null);
   app.decorateRequest('session', null);
@@ -98,7 +123,14 @@ export function registerAccess(app: FastifyInstance, db: Db, now: () => Date = (
     if (s) {
       req.user = s.user;
       req.csrfToken = s.csrfToken;
-      req.session = { tokenHash: s.tokenHash, expiresAt: s.expiresAt };
+      req.session = { tokenHash: s.tokenHash, expiresAt: s.expiresAt, heldWhileOut: s.heldWhileOut };
+      if (s.heldWhileOut && cookie) {
+        const until = Math.max(s.expiresAt.getTime(), now().getTime() + cookie.ttlMs);
+        reply.setCookie(SESSION_COOKIE, req.cookies[SESSION_COOKIE]!, {
+          ...sessionCookieOptions(req, cookie.secureCookies),
+          expires: new Date(until),
+        });
+      }
     }
     if (!allows(access, req.user)) return deny(req, reply, req.user ? 403 : 401);
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {

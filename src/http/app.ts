@@ -173,7 +173,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
           },
         ),
     });
-    registerAccess(app, web.db, web.now);
+    registerAccess(app, web.db, web.now, { ttlMs: web.sessionTtlMs, secureCookies: web.secureCookies });
   }
 
   app.setErrorHandler((err: HttpError, req, reply) => {

@@ -154,7 +154,9 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         },
       };
       streams.add(stream);
-      if (req.session) {
+      // A session held open while its person is out on a visit has no end to wait for: the periodic
+      // re-check (liveSessions) ends the stream once it has run out.
+      if (req.session && !req.session.heldWhileOut) {
         const left = req.session.expiresAt.getTime() - now().getTime();
         expiry = setTimeout(() => stream.end(true), Math.min(MAX_TIMER_MS, Math.max(0, left)));
       }

@@ -2,6 +2,7 @@ import { londonDate } from '../domain/attendance/dates.ts';
 import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { Db, Queryable } from './db.ts';
 import { erasePupil, UNDELIVERED } from './subject-erase.ts';
+import { sessionExpiredSql } from './users.ts';
 
 /**
  * Retention in the store: each kind of data has one bounded batch statement (at most `limit` rows,
@@ -296,12 +297,15 @@ export const KINDS: Record<string, Batch> = {
          SELECT id FROM alerts WHERE school_id = $1 AND acknowledged_at < $2 ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),
-  /** Sign-in sessions past their expiry (the whole trust's: a session belongs to no school). */
+  /**
+   * Sign-in sessions that have run out (the whole trust's: a session belongs to no school) — by the
+   * sessions' own rule, so never the phone page of a worker out on a visit (sessionExpiredSql).
+   */
   'expired-sessions': (tx, _s, c, n) =>
     count(
       tx,
       `DELETE FROM sessions WHERE token_hash IN (
-         SELECT token_hash FROM sessions WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)`,
+         SELECT token_hash FROM sessions s WHERE ${sessionExpiredSql('s', '$1')} ORDER BY expires_at LIMIT $2)`,
       [c, n],
     ),
   'audit-details': (tx, s, c, n) =>

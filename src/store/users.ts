@@ -327,19 +327,45 @@ export async function createSession(
   return { token, csrfToken, expiresAt };
 }
 
-/** The session's user and CSRF token, when the session exists, has not expired and the user is enabled. */
+/**
+ * The person of session `s` is out on a home visit: the lead or the partner of a visit departed and
+ * not yet back safe.
+ */
+const outOnVisitSql = (s: string) =>
+  `EXISTS (SELECT 1 FROM visits v WHERE v.departed_at IS NOT NULL AND v.returned_at IS NULL
+             AND (v.lead_user_id = ${s}.user_id OR v.partner_user_id = ${s}.user_id))`;
+
+/**
+ * The one rule of when session `s` has run out at `now` (a parameter): past its expiry (set once at
+ * sign-in: `http.sessionHours`), unless its person is out on a home visit. A worker out keeps their
+ * phone page ("I need help", check-in, running late, back safe) however long they are out; once
+ * they are back safe the expiry applies again, and one already past refuses the next request.
+ * Sign-out, a disabled account and a new password still end the session at once (they delete it).
+ * The session lookup, the streams' re-check and the purge of expired sessions all ask this.
+ */
+export const sessionExpiredSql = (s: string, now: string) =>
+  `(${s}.expires_at <= ${now} AND NOT ${outOnVisitSql(s)})`;
+
+/**
+ * The session's user and CSRF token, when the session exists, has not run out (sessionExpiredSql)
+ * and the user is enabled. `expiresAt` is the expiry set at sign-in; `heldWhileOut`, that its person
+ * is out on a visit, so it does not run out then.
+ */
 export async function sessionUser(
   db: Queryable,
   token: string,
   now: Date,
-): Promise<{ user: User; csrfToken: string; tokenHash: string; expiresAt: Date } | undefined> {
+): Promise<
+  { user: User; csrfToken: string; tokenHash: string; expiresAt: Date; heldWhileOut: boolean } | undefined
+> {
   const tokenHash = hashToken(token);
   const { rows } = await db.query(
-    `SELECT s.csrf_token, s.expires_at AS session_expires_at, ${COLUMNS.split(', ')
-      .map((c) => `u.${c}`)
-      .join(', ')}
+    `SELECT s.csrf_token, s.expires_at AS session_expires_at, ${outOnVisitSql('s')} AS held_while_out,
+            ${COLUMNS.split(', ')
+              .map((c) => `u.${c}`)
+              .join(', ')}
      FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.token_hash = $1 AND s.expires_at > $2 AND NOT u.disabled`,
+     WHERE s.token_hash = $1 AND NOT ${sessionExpiredSql('s', '$2')} AND NOT u.disabled`,
     [tokenHash, now],
   );
   const r = rows[0];
@@ -349,10 +375,11 @@ export async function sessionUser(
     csrfToken: r.csrf_token as string,
     tokenHash,
     expiresAt: new Date(r.session_expires_at as string),
+    heldWhileOut: Boolean(r.held_while_out),
   };
 }
 
-/** Of these session token hashes, the ones still valid (not ended, not expired, the user enabled). */
+/** Of these session token hashes, the ones still valid (not ended, not run out, the user enabled). */
 export async function liveSessions(
   db: Queryable,
   tokenHashes: readonly string[],
@@ -361,7 +388,7 @@ export async function liveSessions(
   if (tokenHashes.length === 0) return new Set();
   const { rows } = await db.query<{ token_hash: string }>(
     `SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.token_hash = ANY($1) AND s.expires_at > $2 AND NOT u.disabled`,
+     WHERE s.token_hash = ANY($1) AND NOT ${sessionExpiredSql('s', '$2')} AND NOT u.disabled`,
     [[...tokenHashes], now],
   );
   return new Set(rows.map((r) => r.token_hash));

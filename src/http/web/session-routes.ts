@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import {
   DEVICE_COOKIE,
@@ -20,7 +20,7 @@ import {
   userByUsername,
 } from '../../store/users.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
-import { SESSION_COOKIE } from '../access.ts';
+import { SESSION_COOKIE, sessionCookieOptions } from '../access.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
 import { forgetBrowserPush, pushEndpointInput } from './push-api.ts';
 
@@ -54,8 +54,6 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
     code: ERRORS.UNAUTHENTICATED.code,
     message: `wrong username or password; after several failed tries, wait ${minutes} minutes or use a device you have signed in on before`,
   };
-  const secure = (req: FastifyRequest) =>
-    deps.secureCookies === 'auto' ? req.protocol === 'https' : deps.secureCookies;
 
   // Per-account lockout stops guessing one password; this stops spraying many accounts from one
   // address. The count is kept in Redis, so every web process shares it; the address is the peer's,
@@ -85,7 +83,7 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
         action: 'auth.signed-in',
         after: { username, ...(locked ? { passedLockFromKnownDevice: true } : {}) },
       });
-      const cookie = { path: '/', httpOnly: true, sameSite: 'strict', secure: secure(req) } as const;
+      const cookie = sessionCookieOptions(req, deps.secureCookies);
       reply.setCookie(SESSION_COOKIE, session.token, { ...cookie, expires: session.expiresAt });
       reply.setCookie(DEVICE_COOKIE, rememberDevice(req.cookies[DEVICE_COOKIE], usable, now), {
         ...cookie,

@@ -1,0 +1,151 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changeAccount } from '../../src/auth/accounts.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import { KINDS } from '../../src/store/retention.ts';
+import { createSession, hashToken, sessionUser } from '../../src/store/users.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { returnVisit } from '../../src/visits/while-out.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser, buildWebApp } from '../helpers/web.ts';
+
+/**
+ * Found by review: a session's expiry was fixed at sign-in (`http.sessionHours`) and nothing renewed
+ * it, so a worker who signed in in the morning and was out on an evening visit when it ran out lost,
+ * mid-visit, "I need help", "Check in", "Running late" and "Back safe" on the phone page (401). A
+ * session of a person out on a visit (the lead or the partner, departed and not back safe) does not
+ * run out while they are out; once back, the expiry applies again. Sign-out, a disabled account and
+ * a new password still end it at once.
+ */
+const schema = uniqueName('sess_out');
+const prefix = uniqueName('sess_out');
+const config = visitSchoolsConfig();
+let db: Db;
+let app: FastifyInstance;
+let producer: Producer<typeof catalog>;
+let conn: Awaited<ReturnType<typeof connectRedis>>;
+let vdeps: VisitDeps;
+// Monday 23 Nov 2026, 07:30 London (GMT): the worker signs in on their phone.
+let now = new Date('2026-11-23T07:30:00Z');
+const HOUR = 3_600_000;
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  app = await buildWebApp(config, db, { prefix, producer, publisher: conn, now: () => now });
+  vdeps = { db, config, rulesFor: visitRulesLookup(config), prefix, now: () => now };
+  await addPupils(db, ['hampton']);
+});
+afterAll(async () => {
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+/** A worker and their partner, the worker signed in at `now` for 12 hours, out on a visit from 17:30 to 21:00. */
+async function outInTheEvening(name: string) {
+  now = new Date('2026-11-23T07:30:00Z');
+  const lead = await addUser(db, `${name}-lead`, ['visiting-staff'], { phone: '+447700900111' });
+  const partner = await addUser(db, `${name}-partner`, ['visiting-staff'], { phone: '+447700900222' });
+  const s = await createSession(db, lead.id, 12 * HOUR, now);
+  const p = await createSession(db, partner.id, 12 * HOUR, now);
+  now = new Date('2026-11-23T17:30:00Z');
+  const id = await requestVisit(vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+  await departTold(vdeps, lead, id, {
+    expectedReturnAt: new Date('2026-11-23T21:00:00Z'),
+    partnerUserId: partner.id,
+    risksRead: true,
+  });
+  const headers = { cookie: `doorstep_session=${s.token}`, 'x-csrf-token': s.csrfToken };
+  const post = (url: string, payload: object) => app.inject({ method: 'POST', url, headers, payload });
+  return { lead, partner, s, p, id, post, headers };
+}
+
+const purgeExpired = () => db.transaction((tx) => KINDS['expired-sessions']!(tx, 'hampton', now, 100));
+
+describe('a session whose expiry passes while its person is out on a visit', () => {
+  it('keeps the phone page working until they are back safe; then the expiry applies again', async () => {
+    const { lead, s, p, id, post, headers } = await outInTheEvening('eve');
+    // 19:31: past the 12 hours (19:30), still out.
+    now = new Date('2026-11-23T19:31:00Z');
+    expect((await post(`/api/visits/${id}/check-in`, {})).statusCode).toBe(200);
+    const late = await post(`/api/visits/${id}/running-late`, {
+      expectedReturnAt: '2026-11-23T22:00:00Z',
+      reason: 'parent late',
+    });
+    expect(late.statusCode, late.body).toBe(200);
+    const help = await post(`/api/visits/${id}/help`, { pressId: 'abcdefgh12345678' });
+    expect(help.statusCode, help.body).toBe(200);
+    const page = await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers });
+    expect(page.statusCode).toBe(200);
+    // The browser is told to keep the cookie (the server no longer ends it at 19:30).
+    const cookie = page.cookies.find((c) => c.name === 'doorstep_session');
+    expect(cookie?.value).toBe(s.token);
+    expect(cookie?.expires?.getTime()).toBeGreaterThan(now.getTime());
+    // The partner's too; and the purge of expired sessions leaves both.
+    expect(await sessionUser(db, p.token, now)).toBeTruthy();
+    await purgeExpired();
+    expect(await sessionUser(db, s.token, now)).toMatchObject({ heldWhileOut: true });
+    expect(await sessionUser(db, p.token, now)).toMatchObject({ heldWhileOut: true });
+
+    // Back safe (the partner's own phone): the expiry, long past, applies at the next request.
+    now = new Date('2026-11-23T21:40:00Z');
+    await returnVisit(vdeps, lead, id);
+    const after = await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers });
+    expect(after.statusCode).toBe(401);
+    expect(await sessionUser(db, p.token, now)).toBeUndefined();
+    await purgeExpired();
+    const { rows } = await db.query('SELECT 1 FROM sessions WHERE token_hash = ANY($1)', [
+      [hashToken(s.token), hashToken(p.token)],
+    ]);
+    expect(rows, 'the purge left sessions that have run out').toEqual([]);
+  });
+
+  it('a session not yet past its expiry is left as it was: the cookie is not set again, its end stands', async () => {
+    now = new Date('2026-11-23T07:30:00Z');
+    const office = await addUser(db, 'office', ['office']);
+    const s = await createSession(db, office.id, HOUR, now);
+    const headers = { cookie: `doorstep_session=${s.token}` };
+    const me = await app.inject({ method: 'GET', url: '/api/me', headers });
+    expect(me.statusCode).toBe(200);
+    expect(me.cookies.find((c) => c.name === 'doorstep_session')).toBeUndefined();
+    now = new Date(now.getTime() + HOUR);
+    expect((await app.inject({ method: 'GET', url: '/api/me', headers })).statusCode).toBe(401);
+  });
+
+  it('is still ended by signing out, a disabled account or a new password', async () => {
+    const { lead, partner, s, p } = await outInTheEvening('ends');
+    now = new Date('2026-11-23T19:31:00Z');
+    // Signed out of the phone page: that session is gone.
+    const out = await app.inject({
+      method: 'POST',
+      url: '/api/logout',
+      headers: { cookie: `doorstep_session=${s.token}`, 'x-csrf-token': s.csrfToken },
+      payload: {},
+    });
+    expect(out.statusCode).toBe(200);
+    expect(await sessionUser(db, s.token, now)).toBeUndefined();
+    // A new password (asked for anyway: a phone lost) ends the partner's.
+    await changeAccount(db, partner.id, 'password', 'system:cli', 'a long enough passphrase', {
+      whileOut: true,
+    });
+    expect(await sessionUser(db, p.token, now)).toBeUndefined();
+    // A disabled account: any session it has ends.
+    const again = await createSession(db, lead.id, 12 * HOUR, new Date('2026-11-23T07:00:00Z'));
+    expect(await sessionUser(db, again.token, now)).toBeTruthy();
+    await changeAccount(db, lead.id, 'disable', 'system:cli', undefined, { whileOut: true });
+    expect(await sessionUser(db, again.token, now)).toBeUndefined();
+  });
+});
