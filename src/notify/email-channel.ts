@@ -57,7 +57,7 @@ export class EmailChannel implements Channel {
     const all = this.addresses(group);
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
-    const to = await notAboutThem('email', n, group, all, emailOf, this.subjects, VISITING_STAFF);
+    const to = await notAboutThem('email', n, group, eachOnce(all), emailOf, this.subjects, VISITING_STAFF);
     let info: {
       messageId: string;
       accepted?: unknown[];
@@ -94,6 +94,20 @@ export class EmailChannel implements Channel {
     }
     return { receipt: `email ${info.messageId}` };
   }
+}
+
+/**
+ * A group's addresses, each once however it is written (`emailOf` reads them so too): one address
+ * listed twice in a contacts group, or as two spellings of one mailbox, is e-mailed once.
+ */
+function eachOnce(addresses: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return addresses.filter((a) => {
+    const key = a.trim().toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**

@@ -160,12 +160,16 @@ export function dialNumber(channel: string, phone: string): string {
 }
 
 /**
- * A group's phones as they are sent to: each read as E.164 where it can be, so a phone's receipt is
- * kept under the number the provider dials (and reports, and a call's keypress names); one that
- * cannot be read is kept as given, to be refused alone by `dialNumber`.
+ * A group's phones as they are sent to, each once: read as E.164 where it can be, so a phone's
+ * receipt is kept under the number the provider dials (and reports, and a call's keypress names),
+ * and a phone listed twice (a shared on-call mobile under two names, "07700 900001" and
+ * "+447700900001") is texted and rung once, with one receipt — twice, the second call's id was lost
+ * to the first's (one receipt per recipient key) and its keypress and outcome were never matched.
+ * The one reading of a group's phones, for the SMS and call channels alike. One that cannot be read
+ * is kept as given, to be refused alone by `dialNumber`.
  */
 export function groupPhones(phones: readonly string[]): string[] {
-  return phones.map((p) => e164(p) ?? p);
+  return [...new Set(phones.map((p) => e164(p) ?? p.trim()))];
 }
 
 /** A form POST to a resource of a Twilio-compatible account (`Messages.json`, `Calls.json`): its JSON answer. */

@@ -369,6 +369,77 @@ describe('notification channels', () => {
     nock.cleanAll();
   });
 
+  it('a phone listed twice in a group (one mobile under two names, two spellings) is texted once and rung once, its call id kept', async () => {
+    // Found by review: each listing was texted and rung, and the second call's id was lost to the
+    // first's receipt (one per recipient), so its keypress and outcome could never be matched.
+    const to: string[] = [];
+    nock('https://sms.example.test')
+      .post(
+        '/2010-04-01/Accounts/AC1/Messages.json',
+        (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
+      )
+      .reply(201, () => ({ sid: `SM${to.length}` }))
+      .post(
+        '/2010-04-01/Accounts/AC1/Calls.json',
+        (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
+      )
+      .reply(201, () => ({ sid: `CA${String(to.length).padStart(32, '0')}` }));
+    const account = {
+      baseUrl: 'https://sms.example.test',
+      accountSid: 'AC1',
+      authToken: new Secret('t', 'env:T'),
+      from: '+447700900000',
+      replyPrompt: '',
+    };
+    const group = () => ['+447700900001', '07700 900001', '+44 7700 900001'];
+    expect(await new SmsChannel(account, group).send({ ...n, id: '90' })).toEqual({ receipt: 'sms SM1' });
+    expect(to).toEqual(['+447700900001']);
+    to.length = 0;
+    const receipts = memoryReceipts();
+    const call = new CallChannel(
+      account,
+      { callbackUrl: 'https://doorstep.example/hooks/voice/alpha', ringSeconds: 25, language: 'en-GB' },
+      group,
+      async () => ({ schoolName: 'Alpha', personName: null, raisedAt: new Date() }),
+      receipts,
+    );
+    const placed = await call.send({ ...n, id: '91', target: 'call:leaders' });
+    expect(to).toEqual(['+447700900001']);
+    const sid = `CA${'1'.padStart(32, '0')}`;
+    expect(placed).toEqual({ receipt: `call ${sid}` });
+    expect([...(await receipts.sent('91')).values()]).toEqual([sid]);
+    nock.cleanAll();
+  });
+
+  it('e-mail: an address listed twice in a group, in any case, is e-mailed once', async () => {
+    const received: string[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    nock.enableNetConnect('127.0.0.1');
+    try {
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['dsl@school.example', 'DSL@School.example ', 'deputy@school.example'],
+      );
+      await email.send({ ...n, target: 'email:dsl' });
+      expect(received).toEqual(['dsl@school.example', 'deputy@school.example']);
+    } finally {
+      nock.disableNetConnect();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('channels read HTTP failures as every outbound call does: refused credentials are not retried', async () => {
     nock('https://chat.example.test')
       .post('/hook')
