@@ -12,6 +12,7 @@ import {
   postToTwilio,
   type RecipientReceipts,
   sendToEachOnce,
+  twilioSid,
 } from './http-channels.ts';
 
 /** What a call says of its alarm beyond the notification: the school, the person's name, the time. */
@@ -105,10 +106,9 @@ export class CallChannel implements Channel {
         },
         'call',
       );
-      // The call's id is how its keypress and outcome are matched: a 2xx without one is not a call.
-      if (typeof body.sid !== 'string' || !/^CA[0-9a-fA-F]{32}$/.test(body.sid))
-        throw doorstepError('CHANNEL_REFUSED', 'call: the provider answered without a call sid');
-      return body.sid;
+      // The call's id is how its keypress and outcome are matched: a 2xx without one is not a call,
+      // read as the SMS channel reads the same answer.
+      return twilioSid('call', body);
     });
     return { receipt: `call ${ids.join(',')}` };
   }

@@ -178,7 +178,7 @@ export async function postToTwilio(
   resource: 'Messages.json' | 'Calls.json',
   form: Record<string, string>,
   channel: string,
-): Promise<{ sid?: unknown }> {
+): Promise<{ sid?: unknown; status?: unknown }> {
   const res = await post(
     `${o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(o.accountSid)}/${resource}`,
     {
@@ -188,7 +188,7 @@ export async function postToTwilio(
     },
     channel,
   );
-  return (await res.json().catch(() => ({}))) as { sid?: unknown };
+  return (await res.json().catch(() => ({}))) as { sid?: unknown; status?: unknown };
 }
 
 /** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
@@ -273,7 +273,7 @@ export class SmsChannel implements Channel {
         },
         'sms',
       );
-      return messageSid(body);
+      return twilioSid('sms', body);
     });
     return { receipt: `sms ${ids.join(',')}` };
   }
@@ -291,17 +291,20 @@ function namedFailure(named: number): (typeof CHANNEL_ERROR)[keyof typeof CHANNE
 }
 
 /**
- * The message's id from a Twilio-compatible answer. A 2xx without one is no sent text: an error
- * document answered with 200 (`{"code": 20429, "status": 429, …}`) or a proxy's page. It is read as
- * the status it names (a 4xx other than 429 refused), else as the service unavailable — retried, then
- * escalated — never recorded as a phone reached.
+ * The id of the message or call a Twilio-compatible answer says it made (a call's is `CA` and 32 hex
+ * digits: how its keypress and outcome are matched). A 2xx without one is no text sent, no call
+ * placed: an error document answered with 200 (`{"code": 20429, "status": 429, …}`) or a proxy's
+ * page. It is read as the status it names (a 4xx other than 429 refused), else as the service
+ * unavailable — retried, then escalated — never recorded as a phone reached. One reading for the SMS
+ * and call channels: the same answer is never a retry for one and a refusal for good for the other.
  */
-export function messageSid(body: { sid?: unknown; status?: unknown }): string {
-  if (typeof body.sid === 'string' && /^[\x21-\x7e]{1,64}$/.test(body.sid)) return body.sid;
+export function twilioSid(channel: 'sms' | 'call', body: { sid?: unknown; status?: unknown }): string {
+  const shape = channel === 'call' ? /^CA[0-9a-fA-F]{32}$/ : /^[\x21-\x7e]{1,64}$/;
+  if (typeof body.sid === 'string' && shape.test(body.sid)) return body.sid;
   const named = typeof body.status === 'number' && Number.isInteger(body.status) ? body.status : 0;
   throw doorstepError(
     namedFailure(named),
-    `sms: the provider answered without a message sid${named ? ` (its answer names HTTP ${named})` : ''}`,
+    `${channel}: the provider answered without a ${channel === 'call' ? 'call' : 'message'} sid${named ? ` (its answer names HTTP ${named})` : ''}`,
   );
 }
 

@@ -481,7 +481,7 @@ describe('notification channels', () => {
     ]);
   });
 
-  it('a 2xx that says the send failed is no delivery: an SMS answer without a sid, a Teams "delivery failed"', async () => {
+  it('a 2xx that says the send failed is no delivery: an SMS or call answer without a sid (read alike), a Teams "delivery failed"', async () => {
     const sms = (receipts = memoryReceipts()) =>
       new SmsChannel(
         {
@@ -523,6 +523,29 @@ describe('notification channels', () => {
     ).toBe('permanent');
     route().reply(201, { sid: 'SM0123456789abcdef0123456789abcdef' });
     expect(await sms().send(n)).toEqual({ receipt: 'sms SM0123456789abcdef0123456789abcdef' });
+
+    // A ladder call reads the same answers the same way (found by review: it refused the 429 for good).
+    const call = new CallChannel(
+      {
+        baseUrl: 'https://sms2xx.example.test',
+        accountSid: 'AC9',
+        authToken: new Secret('t', 'env:T'),
+        from: '+44',
+        replyPrompt: '',
+      },
+      { callbackUrl: 'https://doorstep.example/hooks/voice/alpha', ringSeconds: 25, language: 'en-GB' },
+      () => ['+447700900001'],
+      async () => ({ schoolName: 'Alpha', personName: null, raisedAt: new Date() }),
+    );
+    const ring = () => nock('https://sms2xx.example.test').post('/2010-04-01/Accounts/AC9/Calls.json');
+    const callClass = async () =>
+      retryClassOf(await call.send({ ...n, id: '43', target: 'call:leaders' }).catch((e: unknown) => e));
+    ring().reply(200, { code: 20429, message: 'Too Many Requests', status: 429 });
+    expect(await callClass()).toBe('transient');
+    ring().reply(200, '<html>maintenance</html>', { 'content-type': 'text/html' });
+    expect(await callClass()).toBe('transient');
+    ring().reply(200, { code: 21211, message: 'Invalid To', status: 400 });
+    expect(await callClass()).toBe('permanent');
 
     const teams = new ChatWebhookChannel('teams', new Secret('https://chat2xx.example.test/hook', 'env:T'));
     const said = (status: number) =>

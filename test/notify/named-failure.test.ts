@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { failureOf } from '../../src/core/outbound-http.ts';
 import { retryClassOf } from '../../src/errors.ts';
-import { messageSid, teamsDeliveryFailure } from '../../src/notify/http-channels.ts';
+import { teamsDeliveryFailure, twilioSid } from '../../src/notify/http-channels.ts';
 
 /**
  * A provider that answers 200 with an error document (Twilio's `{"status": 429, …}`, Teams' "delivery
  * failed … HTTP error 429") fails as the status it names would — by the one classifier, `failureOf`.
- * Found by review: these two read 425 as refused (permanent) where `failureOf` retries it.
+ * Found by review: these two read 425 as refused (permanent) where `failureOf` retries it; and (a
+ * later review) the call channel refused for good the same answer that the SMS channel retried.
  */
 describe('a failure named inside a 200 answer', () => {
   const classOf = (status: number) => {
@@ -21,25 +22,40 @@ describe('a failure named inside a 200 answer', () => {
   };
   it('is classed as failureOf classes that status, for every 4xx and 5xx', () => {
     for (let status = 400; status < 600; status++) {
-      const sms = (() => {
+      const classOfAnswer = (channel: 'sms' | 'call') => {
         try {
-          messageSid({ status });
+          twilioSid(channel, { status });
         } catch (err) {
           return retryClassOf(err);
         }
-      })();
+      };
+      const sms = classOfAnswer('sms');
+      const call = classOfAnswer('call');
       const teams = retryClassOf(
         teamsDeliveryFailure(
           `Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error ${status}`,
         ),
       );
-      expect({ status, sms, teams }).toEqual({ status, sms: classOf(status), teams: classOf(status) });
+      expect({ status, sms, call, teams }).toEqual({
+        status,
+        sms: classOf(status),
+        call: classOf(status),
+        teams: classOf(status),
+      });
     }
     // No status named (a proxy's page): the service unavailable, retried.
-    expect(() => messageSid({})).toThrow(expect.objectContaining({ code: 'DOORSTEP_CHANNEL_UNAVAILABLE' }));
+    for (const channel of ['sms', 'call'] as const)
+      expect(() => twilioSid(channel, {})).toThrow(
+        expect.objectContaining({ code: 'DOORSTEP_CHANNEL_UNAVAILABLE' }),
+      );
     expect(teamsDeliveryFailure('Webhook message delivery failed')).toMatchObject({
       code: 'DOORSTEP_CHANNEL_UNAVAILABLE',
     });
-    expect(messageSid({ sid: 'SM123' })).toBe('SM123');
+    expect(twilioSid('sms', { sid: 'SM123' })).toBe('SM123');
+    // A call's id is how its keypress and outcome are matched: only one shaped as a call's counts.
+    expect(twilioSid('call', { sid: `CA${'a'.repeat(32)}` })).toBe(`CA${'a'.repeat(32)}`);
+    expect(() => twilioSid('call', { sid: 'SM123' })).toThrow(
+      expect.objectContaining({ code: 'DOORSTEP_CHANNEL_UNAVAILABLE' }),
+    );
   });
 });
