@@ -349,7 +349,15 @@ export class ChatWebhookChannel implements Channel {
     );
     if (this.kind === 'teams') {
       // Read to a bound (a Teams answer is a word or a sentence): one without end is no known post.
-      const text = await textWithin(res, 64 * 1024).catch(() => '');
+      // Teams answers 200 for a post it did not make and says so only in the body, so a body that
+      // could not be read (the connection cut after the status line) is no known post either:
+      // retried, then escalated — never "posted".
+      const text = await textWithin(res, 64 * 1024).catch((err: unknown) => {
+        throw doorstepError(
+          'CHANNEL_UNAVAILABLE',
+          `teams: the webhook answered 200 but its answer could not be read (${unreachable(err).reason}): no known post`,
+        );
+      });
       if (text === null)
         throw doorstepError(
           'CHANNEL_UNAVAILABLE',

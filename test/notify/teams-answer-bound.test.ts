@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.ts';
+import { retryClassOf } from '../../src/errors.ts';
 import type { Notification } from '../../src/notify/channel.ts';
 import { ChatWebhookChannel } from '../../src/notify/http-channels.ts';
 
@@ -58,5 +59,39 @@ describe("the Teams webhook's answer is read to a bound", () => {
     await teams.send(n).catch(() => undefined);
     // Bounded as the records' answers are (2 MB), plus what the sockets buffer: far below 48 MB.
     expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('a Teams answer whose body is cut off', () => {
+  it('is no known post: retried, never recorded "teams posted"', async () => {
+    // Found by review: Teams answers 200 for a post it did not make and says so only in its body;
+    // a body that could not be read (the connection dropped after the status line) was read as the
+    // empty, successful answer.
+    const cut = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '400' });
+        res.write(
+          'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429',
+        );
+        setTimeout(() => res.socket?.destroy(), 50);
+      });
+    });
+    await new Promise<void>((r) => cut.listen(0, '127.0.0.1', r));
+    try {
+      const hook = `http://127.0.0.1:${(cut.address() as AddressInfo).port}/hook`;
+      const teams = new ChatWebhookChannel('teams', new Secret(hook, 'env:T'));
+      const err = await teams.send(n).then(
+        (r) => r.receipt,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toMatch(
+        /^teams: the webhook answered 200 but its answer could not be read/,
+      );
+      expect(retryClassOf(err)).toBe('transient');
+    } finally {
+      cut.close();
+    }
   });
 });
