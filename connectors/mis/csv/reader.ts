@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { CsvError, parse } from 'csv-parse';
+import { CsvError, type Options, parse } from 'csv-parse';
 import { BatchBuffer } from '../batches.ts';
 import { decodeText } from '../decode.ts';
 import { malformed } from '../errors.ts';
@@ -42,39 +42,60 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
       ...(options.onBytes ? { onBytes: options.onBytes } : {}),
     }),
   );
-  let columns = 0;
   /** The header row's captions, once read (a file with no header has none). */
   let captions: string[] | undefined;
+  /** Each caption normalised (the key a `Row` looks it up by), in column order. */
+  let keys: string[] = [];
+  let headerLine = 1;
+  const read = new Set([...Object.values(pupilCols), ...Object.values(markCols)].map(normaliseCaption));
+  const fieldName = (column: unknown): string | undefined =>
+    typeof column === 'number' ? captions?.[column] : undefined;
+  let recordNo = 0;
+  /** Line breaks in the text of the records parsed so far (skipped empty lines included). */
+  let breaksBefore = 0;
+  /** The line a record (or the part of one parsed before a refusal) ends on. */
+  const lineOf = (raw: string | undefined) => 1 + breaksBefore + lineBreaks(raw ?? '', true);
+  /**
+   * The header, then each record's line, as csv-parse parses them (not as the loop below takes them:
+   * a refusal may come while parsed records still wait). The header is a record like the others, not
+   * csv-parse's `columns`, so it has its text and a refusal names a column by its number.
+   */
+  const onRecord = ({ record, raw }: { record: string[]; raw: string }): ParsedRecord | null => {
+    const line = lineOf(raw);
+    breaksBefore += lineBreaks(raw, false);
+    if (captions) return { values: record, line };
+    headerLine = line;
+    if (record.some((h) => h.includes(NUL))) {
+      throw malformed({ unit, line }, undefined, `a column caption holds ${NUL_EXPECTED}`);
+    }
+    const trimmed = record.map((h) => h.trim());
+    keys = trimmed.map(normaliseCaption);
+    // Two columns that are one field to Doorstep (`Attendance Mark` and `attendance_mark`, or
+    // the same caption twice): the later would silently win — a mark, a pupil's id replaced.
+    const seen = new Map<string, number>();
+    keys.forEach((key, i) => {
+      const first = seen.get(key);
+      if (first !== undefined && read.has(key))
+        throw malformed(
+          { unit, line },
+          trimmed[i],
+          `column ${i + 1} ("${trimmed[i]}") is the same field as column ${first + 1} ("${trimmed[first]}"): expected each column once`,
+        );
+      if (first === undefined) seen.set(key, i);
+    });
+    captions = trimmed;
+    return null;
+  };
   const parser = text.pipe(
     parse({
-      columns: (header: string[]) => {
-        if (header.some((h) => h.includes(NUL))) {
-          throw malformed({ unit, line: 1 }, undefined, `a column caption holds ${NUL_EXPECTED}`);
-        }
-        columns = header.length;
-        const trimmed = header.map((h) => h.trim());
-        captions = trimmed;
-        // Two columns that are one field to Doorstep (`Attendance Mark` and `attendance_mark`, or
-        // the same caption twice): the later would silently win — a mark, a pupil's id replaced.
-        const read = new Set([...Object.values(pupilCols), ...Object.values(markCols)].map(normaliseCaption));
-        const seen = new Map<string, number>();
-        trimmed.forEach((h, i) => {
-          const key = normaliseCaption(h);
-          const first = seen.get(key);
-          if (first !== undefined && read.has(key))
-            throw malformed(
-              { unit, line: 1 },
-              h,
-              `column ${i + 1} ("${h}") is the same field as column ${first + 1} ("${trimmed[first]}"): expected each column once`,
-            );
-          if (first === undefined) seen.set(key, i);
-        });
-        return trimmed;
-      },
       bom: true,
       delimiter: options.delimiter ?? ',',
       skip_empty_lines: true,
-      info: true,
+      // Each record's text as read: its line is counted from it (csv-parse's own count takes a CRLF
+      // inside a quoted value for two lines).
+      raw: true,
+      // (csv-parse types `on_record` for records read as they are, not as this one returns them.)
+      on_record: onRecord as unknown as Options['on_record'],
       // A record (the header included) is never held past this: an absurd value refuses the file.
       max_record_size: MAX_VALUE_READ,
     }),
@@ -83,28 +104,31 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
 
   let kind: 'pupils' | 'marks' | undefined;
   const out = new BatchBuffer();
-  let recordNo = 0;
   try {
-    for await (const item of parser as AsyncIterable<{
-      record: Record<string, string>;
-      info: { lines: number };
-    }>) {
+    for await (const item of parser as AsyncIterable<ParsedRecord>) {
       recordNo++;
-      const where = { unit, line: item.info.lines, record: recordNo };
+      const where = { unit, line: item.line, record: recordNo };
       if (!kind) {
-        const captions = new Set(Object.keys(item.record).map(normaliseCaption));
-        kind = detectKind((c) => captions.has(normaliseCaption(c)), pupilCols, markCols, { unit, line: 1 });
+        const header = new Set(keys);
+        kind = detectKind((c) => header.has(normaliseCaption(c)), pupilCols, markCols, {
+          unit,
+          line: headerLine,
+        });
       }
-      const entries = Object.entries(item.record);
-      const nul = entries.find(([, v]) => v.includes(NUL));
-      if (nul) throw malformed(where, nul[0], `holds ${NUL_EXPECTED}`);
-      const row = new Row(entries, where);
+      const values = item.values;
+      const nul = values.findIndex((v) => v.includes(NUL));
+      if (nul >= 0) throw malformed(where, fieldName(nul), `holds ${NUL_EXPECTED}`);
+      const fields = new Map<string, string>();
+      keys.forEach((key, i) => {
+        fields.set(key, values[i]!);
+      });
+      const row = new Row(fields, where, 'normalised');
       if (kind === 'pupils') out.pupils.push(rowToPupil(row, pupilCols));
       else out.marks.push(...rowToMarks(row, markCols));
       yield* out.drain();
     }
   } catch (err) {
-    if (err instanceof CsvError) throw notCsv(err, unit, columns);
+    if (err instanceof CsvError) throw notCsv(err, unit, captions?.length ?? 0, lineOf, fieldName);
     throw err;
   }
   if (recordNo === 0) {
@@ -116,7 +140,7 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
     const header = new Set(captions.map(normaliseCaption));
     const headerKind = detectKind((c) => header.has(normaliseCaption(c)), pupilCols, markCols, {
       unit,
-      line: 1,
+      line: headerLine,
     });
     if (headerKind === 'pupils')
       throw malformed(
@@ -128,7 +152,34 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   yield* out.drain(true);
 }
 
+/** A record's values as parsed, with the line it ends on. */
+interface ParsedRecord {
+  values: string[];
+  line: number;
+}
+
 const NUL = '\u0000';
+
+/**
+ * Line breaks in a record's raw text, a CRLF, LF or CR each one. The raw text holds the breaks of the
+ * empty lines skipped before the record and the first character of the delimiter that ends it (a
+ * CRLF's LF is not in it): `withoutLast` leaves that one out, for the line the record ends on.
+ */
+function lineBreaks(raw: string, withoutLast: boolean): number {
+  let n = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 13) {
+      n++;
+      if (raw.charCodeAt(i + 1) === 10) i++;
+    } else if (c === 10) n++;
+  }
+  if (withoutLast && n > 0) {
+    const last = raw.charCodeAt(raw.length - 1);
+    if (last === 10 || last === 13) n--;
+  }
+  return n;
+}
 const NUL_EXPECTED =
   'a NUL character (U+0000), which no field can hold: expected text without control characters';
 
@@ -137,10 +188,16 @@ const NUL_EXPECTED =
  * quote the field's text (`value is "Flat 2 …"`), personal data that must not reach the import
  * record, the quarantine note or the log.
  */
-function notCsv(err: CsvError, unit: string, columns: number) {
-  const info = err as CsvError & { lines?: number; column?: string | number | null; record?: unknown[] };
-  const where = { unit, ...(info.lines ? { line: info.lines } : {}) };
-  const field = typeof info.column === 'string' ? info.column : undefined;
+function notCsv(
+  err: CsvError,
+  unit: string,
+  columns: number,
+  lineOf: (raw: string | undefined) => number,
+  fieldName: (column: unknown) => string | undefined,
+) {
+  const info = err as CsvError & { raw?: string; column?: string | number | null; record?: unknown[] };
+  const where = { unit, line: lineOf(info.raw) };
+  const field = fieldName(info.column);
   switch (err.code) {
     case 'CSV_MAX_RECORD_SIZE':
       return malformed(

@@ -137,3 +137,30 @@ describe('CSV reader: what a file holds and which day a mark is on', () => {
     await expect(day('2025-06-02T25:30:00Z')).rejects.toThrow(/field AttendanceDate: expected a date/);
   });
 });
+
+describe('CSV reader: the line named is the line in the file', () => {
+  const MARKS = 'PersonID,AttendanceDate,SessionName,AttendanceMark,Comment';
+  // Line 1 the header; lines 2-5 one record (a comment of 4 lines); line 6 a record; line 7 the
+  // bad date (record 3) — whatever ends the lines, and with empty lines skipped before it.
+  it.each([
+    ['CRLF', '\r\n'],
+    ['LF', '\n'],
+    ['CR', '\r'],
+  ])('after a quoted value holding line breaks, with %s line ends', async (_, eol) => {
+    const comment = `"a${eol}b${eol}c${eol}d"`;
+    await expect(
+      read(
+        `${MARKS}${eol}1001,2025-01-13,AM,/,${comment}${eol}1001,2025-01-14,AM,/,x${eol}1001,2025-13-13,PM,/,bad${eol}`,
+      ),
+    ).rejects.toThrow(/^pupils\.csv, line 7, record 3, field AttendanceDate: expected a date/);
+    await expect(
+      read(`${MARKS}${eol}${eol}1001,2025-01-13,AM,/,x${eol}${eol}1001,2025-13-13,PM,/,bad${eol}`),
+    ).rejects.toThrow(/^pupils\.csv, line 5, record 2, field AttendanceDate/);
+    // csv-parse's own refusal, after the quoted line breaks: its line too.
+    await expect(
+      read(
+        `${MARKS}${eol}1001,2025-01-13,AM,/,${comment}${eol}1001,2025-01-14,AM,/,x${eol}1001,x"y,PM,/,z${eol}`,
+      ),
+    ).rejects.toThrow(/^pupils\.csv, line 7, field AttendanceDate: not valid CSV: a double quote inside/);
+  });
+});
