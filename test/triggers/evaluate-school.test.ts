@@ -49,30 +49,32 @@ function weekdays(from: string, n: number): string[] {
 }
 
 async function mark(pupil: string, date: string, code: string) {
-  for (const session of ['AM', 'PM']) {
-    // A mark replaced: written through the marks view (a month per row underneath).
-    await db.query(
-      `DELETE FROM attendance_marks WHERE school_id = 'alpha' AND pupil_mis_id = $1 AND date = $2 AND session = $3`,
-      [pupil, date, session],
-    );
-    await db.query(
-      `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id)
-       VALUES ('alpha', $1, $2, $3, $4, $5, 1)`,
-      [
-        pupil,
-        date,
-        session,
-        code,
-        code === 'N' || code === 'G'
-          ? 'unauthorised_absence'
-          : code === 'I'
-            ? 'authorised_absence'
-            : code === 'Y4' || code === '#'
-              ? 'not_possible'
-              : 'present',
-      ],
-    );
-  }
+  for (const session of ['AM', 'PM'] as const) await markSession(pupil, date, session, code);
+}
+
+async function markSession(pupil: string, date: string, session: 'AM' | 'PM', code: string) {
+  // A mark replaced: written through the marks view (a month per row underneath).
+  await db.query(
+    `DELETE FROM attendance_marks WHERE school_id = 'alpha' AND pupil_mis_id = $1 AND date = $2 AND session = $3`,
+    [pupil, date, session],
+  );
+  await db.query(
+    `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id)
+     VALUES ('alpha', $1, $2, $3, $4, $5, 1)`,
+    [
+      pupil,
+      date,
+      session,
+      code,
+      code === 'N' || code === 'G' || code === 'O'
+        ? 'unauthorised_absence'
+        : code === 'I'
+          ? 'authorised_absence'
+          : code === 'Y4' || code === '#'
+            ? 'not_possible'
+            : 'present',
+    ],
+  );
 }
 
 beforeAll(async () => {
@@ -317,6 +319,56 @@ describe('trigger episodes', () => {
       "SELECT title FROM outbox WHERE kind = 'trigger_note' AND title LIKE '10 school days%' ORDER BY id",
     );
     expect(rows).toHaveLength(2);
+  });
+
+  it('the 10-day return waits for its 20th session: the 10:30 sync of day 10 writes no note, nor does the pupil coming in that afternoon', async () => {
+    const RULE = 'statutory:continuous-unauthorised-10';
+    const sync = (today: string, hhmm: string) =>
+      evaluateSchoolTriggers(db, statutory, statutoryRules, {
+        today,
+        pupilIds: ['p1'],
+        actor: 'test',
+        now: new Date(`${today}T${hhmm}:00Z`),
+      });
+    const returns = async () => (await listEpisodes(db, 'alpha')).filter((e) => e.ruleKey === RULE);
+    const notes = async () =>
+      (
+        await db.query<{ body: string }>(
+          "SELECT body FROM outbox WHERE kind = 'trigger_note' AND title LIKE '10 school days%'",
+        )
+      ).rows;
+    // O on 3–13 November (9 school days; Friday 14 is INSET), then Monday 17's morning at 10:30.
+    for (const d of [...weekdays('2025-11-03', 5), ...weekdays('2025-11-10', 4)]) await mark('p1', d, 'O');
+    await markSession('p1', '2025-11-17', 'AM', 'O');
+    await sync('2025-11-17', '10:30');
+    expect(await returns()).toEqual([]);
+    expect(await notes()).toEqual([]);
+    // In for the afternoon (the 14:30 sync): 19 sessions, never 10 school days.
+    await markSession('p1', '2025-11-17', 'PM', '\\');
+    await sync('2025-11-17', '14:30');
+    await sync('2025-11-18', '10:30');
+    expect(await returns()).toEqual([]);
+    expect(await notes()).toEqual([]);
+    // Had the afternoon been O: the 20th session, the return and its note.
+    await markSession('p1', '2025-11-17', 'PM', 'O');
+    await sync('2025-11-17', '14:30');
+    expect((await returns()).map((e) => [e.status, e.evidence])).toEqual([
+      [
+        'open',
+        expect.objectContaining({
+          from: '2025-11-03',
+          fromSession: 'AM',
+          to: '2025-11-17',
+          toSession: 'PM',
+          count: 10,
+          sessionsCounted: 20,
+        }),
+      ],
+    ]);
+    const [note] = await notes();
+    expect(note!.body).toContain(
+      'Finding: absent 20 sessions (10 school days) in a row (2025-11-03 AM to 2025-11-17 PM).',
+    );
   });
 
   it('a run already reported by an episode since closed (before runs that ended counted, or a pupil off roll and back) is not raised again', async () => {

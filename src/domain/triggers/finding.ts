@@ -38,7 +38,14 @@ export interface Evidence {
   destination?: string;
   /** The run has ended (the pupil back): a return still due, no child missing now (`afterReturn`). */
   ended?: true;
-  /** Days of the run the pupil was in school, late (`U`): said as unauthorised absence. */
+  /**
+   * A run counted in sessions (`countSessions`): its sessions (`count` is then school days, half of
+   * them) and the session of its first and last day it begins and ends with.
+   */
+  sessionsCounted?: number;
+  fromSession?: 'AM' | 'PM';
+  toSession?: 'AM' | 'PM';
+  /** Days (sessions, for a run counted in sessions) of the run the pupil was in school, late (`U`): said as unauthorised absence. */
   seenInSchool?: number;
   /** The run's latest day the pupil was in school, late: not a child missing now (no missing-education exemption). */
   seenLast?: true;

@@ -195,6 +195,23 @@ export class PupilAttendance {
     return counted ? 'count' : 'skip';
   }
 
+  /**
+   * What session `s` (its index in `slots`: day × 2, + 1 for the afternoon) is to a run of absence
+   * in `set` counted in sessions (`countSessions`), as `mode` treats a session not expected — the
+   * same judgement `runDay` makes of each session of a day. A session with no mark is `skip`: it
+   * neither counts nor ends the run.
+   */
+  runSession(s: number, set: Uint8Array, mode: NotExpectedDays): RunDay {
+    const c = this.slots[s]!;
+    if (c === 0 || SCHOOL_CLOSED[c] === 1) return 'skip';
+    if (mode === 'pass-over' || mode === 'count-inside') {
+      if (NO_SESSION[c] === 1) return mode === 'count-inside' && ARRANGED[c] === 1 ? 'arranged' : 'skip';
+      return set[c] === 1 ? 'count' : 'break';
+    }
+    if (set[c] === 1) return 'count';
+    return mode === 'end-on-any' || NO_SESSION[c] === 0 || ARRANGED[c] === 1 ? 'break' : 'skip';
+  }
+
   /** The day has no mark at all, in either session (not even a closure or arrangement code). */
   unmarked(day: number): boolean {
     return this.slots[day * 2] === 0 && this.slots[day * 2 + 1] === 0;

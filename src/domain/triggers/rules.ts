@@ -80,6 +80,17 @@ export const consecutiveAbsenceRule = z.strictObject({
     .enum(['pass-over', 'count-inside', 'end-on-authorised', 'end-on-any'])
     .default('pass-over'),
   /**
+   * Counted in sessions (the statutory returns' "N school days" of continuous absence): a school day
+   * is two sessions, so the run needs `2 × days` sessions in a row, counted across day boundaries —
+   * nine days and a morning (19 sessions) are not 10 school days; an absence from a Monday afternoon
+   * to the Tuesday-week morning (20 sessions) is. A session with no mark — today's afternoon before
+   * its register is taken, or a past one an export missed — neither counts nor ends the run (as a day
+   * with no mark does for the visit triggers; more than a week of days with no mark at all ends it),
+   * so a run is never raised on fewer marked sessions than `2 × days`. Unset: school days, a day
+   * whose afternoon is not yet marked counting by its morning (the visit triggers).
+   */
+  countSessions: z.boolean().default(false),
+  /**
    * When a parent/carer gave a reason for each day of the run (every absent session coded with one
    * of `reasonCodes`), the pupil has no safeguarding flag and no attendance concern, this lighter
    * action applies instead (Heath Lane §3: a phone call rather than a visit).

@@ -165,6 +165,80 @@ describe('policy packs on small scenarios', () => {
     ]);
   });
 
+  it('statutory returns count sessions, a school day being two: nine days and a morning are not "10 school days", a Monday afternoon to the Tuesday-week morning is', () => {
+    const RETURN = 'statutory:continuous-unauthorised-10';
+    const REVIEW = 'statutory:removal-from-roll-review-20';
+    const finding = (p: ReturnType<typeof pupil>, key: string, today: string) =>
+      evaluatePupil(p, rulesOf('statutory'), { today, explain: true }).find((f) => f.ruleKey === key)!;
+    const ten = calendar.between('2025-11-03', '2025-11-17'); // 10 school days (INSET Fri 14)
+    expect(ten).toHaveLength(10);
+    const o: Record<string, string | [string, string]> = Object.fromEntries(ten.map((d) => [d, 'O']));
+    // The 10:30 sync of Monday 17: its morning O, its afternoon not yet taken — 19 sessions.
+    const morning = finding(
+      pupil({ ...o, '2025-11-17': ['O', ''] }, { to: '2025-11-17' }),
+      RETURN,
+      '2025-11-17',
+    );
+    expect(morning).toMatchObject({
+      fired: false,
+      explanation:
+        'absent 19 sessions (9.5 school days) in a row; the rule needs 20 sessions (10 school days)',
+    });
+    // She came in after lunch: no return, then or later.
+    for (const today of ['2025-11-17', '2025-11-18'])
+      expect(finding(pupil({ ...o, '2025-11-17': ['O', '\\'] }, { to: today }), RETURN, today).fired).toBe(
+        false,
+      );
+    // Absent that afternoon too: the 20th session, the return.
+    expect(finding(pupil(o, { to: '2025-11-17' }), RETURN, '2025-11-17')).toMatchObject({
+      fired: true,
+      evidence: {
+        from: '2025-11-03',
+        fromSession: 'AM',
+        to: '2025-11-17',
+        toSession: 'PM',
+        count: 10,
+        sessionsCounted: 20,
+      },
+    });
+    // Home at lunch on Monday 3, not seen again until Tuesday 18 after lunch: 1 + 9 × 2 + 1 = 20 sessions.
+    const halves: Record<string, string | [string, string]> = {
+      ...o,
+      '2025-11-03': ['/', 'O'],
+      '2025-11-18': ['O', '\\'],
+    };
+    const back = finding(pupil(halves, { to: '2025-11-18' }), RETURN, '2025-11-18');
+    expect(back).toMatchObject({
+      fired: true,
+      evidence: {
+        from: '2025-11-03',
+        fromSession: 'PM',
+        to: '2025-11-18',
+        toSession: 'AM',
+        sessionsCounted: 20,
+        ended: true,
+      },
+    });
+    expect(back.explanation).toBe(
+      'absent 20 sessions (10 school days) in a row (2025-11-03 PM to 2025-11-18 AM); the pupil is back since, the return still due this year',
+    );
+    // Removal-from-roll review: 19 days and a morning of G (39 sessions) are not 20 school days.
+    const twenty = calendar.between('2025-10-20', '2025-11-24'); // half term and the INSET day between
+    expect(twenty).toHaveLength(20);
+    const g: Record<string, string | [string, string]> = Object.fromEntries(twenty.map((d) => [d, 'G']));
+    expect(
+      finding(pupil({ ...g, '2025-11-24': ['G', ''] }, { to: '2025-11-24' }), REVIEW, '2025-11-24'),
+    ).toMatchObject({
+      fired: false,
+      explanation:
+        'absent 39 sessions (19.5 school days) in a row; the rule needs 40 sessions (20 school days)',
+    });
+    expect(finding(pupil(g, { to: '2025-11-24' }), REVIEW, '2025-11-24')).toMatchObject({
+      fired: true,
+      evidence: { count: 20, sessionsCounted: 40 },
+    });
+  });
+
   it('Heath Lane: a persistently absent pupil ill 3 days with a reason each day still gets a visit (an attendance concern); U is seen', () => {
     const marks: Record<string, string> = { '2025-11-13': 'I', '2025-11-17': 'I', '2025-11-18': 'I' };
     calendar.between('2025-09-03', '2025-11-10').forEach((d, i) => {

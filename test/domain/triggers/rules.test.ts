@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluatePupil } from '../../../src/domain/triggers/evaluate.ts';
 import { calendar, pupil, rules } from './helpers.ts';
 
+type Marks = Record<string, string | [string, string]>;
 const one = (p: ReturnType<typeof pupil>, r: Record<string, unknown>, today: string) =>
   evaluatePupil(p, rules(r), { today, explain: true })[0]!;
 
@@ -60,6 +61,75 @@ describe('consecutive-absence', () => {
   it('counts a day whose PM is not yet marked by its AM', () => {
     const p = pupil({ '2025-11-13': 'N', '2025-11-17': 'N', '2025-11-18': ['N', ''] }, { to: '2025-11-18' });
     expect(one(p, rule, '2025-11-18').fired).toBe(true);
+  });
+
+  it('counted in sessions (countSessions): N school days are 2N sessions in a row, across days; a session with no mark neither counts nor ends the run', () => {
+    const r = {
+      kind: 'consecutive-absence',
+      days: 3,
+      codes: ['G', 'N', 'O', 'U'],
+      sessionsNotExpected: 'end-on-authorised',
+      countSessions: true,
+    };
+    // Thu 13, Mon 17 O; Tue 18 morning O at the 10:30 sync, its afternoon not yet taken: 5 sessions.
+    const morning: Marks = { '2025-11-13': 'O', '2025-11-17': 'O', '2025-11-18': ['O', ''] };
+    expect(one(pupil({ ...morning }, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({
+      fired: false,
+      evidence: { count: 2.5, sessionsCounted: 5 },
+      explanation: 'absent 5 sessions (2.5 school days) in a row; the rule needs 6 sessions (3 school days)',
+    });
+    // In for the afternoon: never 3 school days. Absent that afternoon too: the sixth session.
+    const back = pupil({ ...morning, '2025-11-18': ['O', '\\'] }, { to: '2025-11-18' });
+    expect(one(back, r, '2025-11-18').fired).toBe(false);
+    expect(
+      one(pupil({ ...morning, '2025-11-18': 'O' }, { to: '2025-11-18' }), r, '2025-11-18'),
+    ).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-11-13', fromSession: 'AM', to: '2025-11-18', toSession: 'PM', count: 3 },
+      explanation: 'absent 6 sessions (3 school days) in a row (2025-11-13 AM to 2025-11-18 PM)',
+    });
+    // Home at lunch on Wed 12, back on Tue 18 afternoon: 1 + 2 + 2 + 1 sessions are 3 school days.
+    const halves: Marks = {
+      '2025-11-12': ['/', 'O'],
+      '2025-11-13': 'O',
+      '2025-11-17': 'O',
+      '2025-11-18': ['O', ''],
+    };
+    expect(one(pupil({ ...halves }, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({
+      fired: true,
+      evidence: {
+        from: '2025-11-12',
+        fromSession: 'PM',
+        to: '2025-11-18',
+        toSession: 'AM',
+        sessionsCounted: 6,
+      },
+      explanation: 'absent 6 sessions (3 school days) in a row (2025-11-12 PM to 2025-11-18 AM)',
+    });
+    // The run, ended by the afternoon present, still counts for a return made after (`afterReturn`).
+    const ended = pupil({ ...halves, '2025-11-18': ['O', '\\'] }, { to: '2025-11-18' });
+    expect(one(ended, { ...r, afterReturn: true }, '2025-11-18')).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-11-12', fromSession: 'PM', to: '2025-11-18', toSession: 'AM', ended: true },
+    });
+    // A past session with no mark (Thu 13's afternoon, never exported) neither counts nor ends it:
+    // 2 + 1 + 2 sessions, then the sixth on Tue 18 morning.
+    const gap: Marks = { '2025-11-12': 'O', '2025-11-13': ['O', ''], '2025-11-17': 'O' };
+    expect(one(pupil({ ...gap }, { to: '2025-11-17' }), r, '2025-11-17')).toMatchObject({
+      fired: false,
+      evidence: { from: '2025-11-12', sessionsCounted: 5 },
+    });
+    expect(
+      one(pupil({ ...gap, '2025-11-18': ['O', ''] }, { to: '2025-11-18' }), r, '2025-11-18'),
+    ).toMatchObject({ fired: true, evidence: { from: '2025-11-12', fromSession: 'AM', sessionsCounted: 6 } });
+    // A late session (U) counts as unauthorised absence, said per session.
+    const late = pupil({ ...morning, '2025-11-18': ['U', 'O'] }, { to: '2025-11-18' });
+    expect(one(late, r, '2025-11-18')).toMatchObject({
+      fired: true,
+      evidence: { seenInSchool: 1 },
+      explanation:
+        'unauthorised absence 6 sessions (3 school days) in a row (2025-11-13 AM to 2025-11-18 PM) — in school late (U, after the register closed) at 1 of them',
+    });
   });
 
   it('ends when the pupil comes back', () => {

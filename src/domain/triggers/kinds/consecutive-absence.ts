@@ -19,41 +19,75 @@ import {
 import type { Rule } from '../rules.ts';
 
 /**
- * The run of absence ending with the latest day that counts: school days in a row whose every counting
- * session is in `set`. How a day with no counting session is taken — a closure `#`/`Y4`, an
- * arrangement `C2`/`S`, a not-possible code such as `D` or `Y2`, no mark — is the rule's
- * `sessionsNotExpected` (`PupilAttendance.runDay`); `days` counts the days that count.
+ * A run of absence: its first and last day (indexes), and what it counted — school days, or for a
+ * rule counted in sessions (`countSessions`) sessions, whose indexes (day × 2, + 1 for the
+ * afternoon) are `first` and `last`.
+ */
+interface Run {
+  start: number;
+  end: number;
+  /** School days counted, or sessions counted (`sessions`). */
+  count: number;
+  /** The first and last unit counted: day indexes, or session indexes (`sessions`). */
+  first: number;
+  last: number;
+  sessions: boolean;
+}
+
+/** A school day (`shift` 0) or a session (`shift` 1) to a run: `runDay` or `runSession`. */
+function unitKind(p: PupilAttendance, u: number, set: Uint8Array, mode: NotExpectedDays, shift: 0 | 1) {
+  return shift === 1 ? p.runSession(u, set, mode) : p.runDay(u, set, mode);
+}
+
+function toRun(first: number, last: number, count: number, shift: 0 | 1): Run {
+  return { start: first >> shift, end: last >> shift, count, first, last, sessions: shift === 1 };
+}
+
+/**
+ * The run of absence ending with the latest unit that counts: school days (`shift` 0) whose every
+ * counting session is in `set`, or sessions (`shift` 1) in `set`, in a row. How a unit with no
+ * counting session is taken — a closure `#`/`Y4`, an arrangement `C2`/`S`, a not-possible code such
+ * as `D` or `Y2`, no mark — is the rule's `sessionsNotExpected` (`PupilAttendance.runDay`,
+ * `runSession`); `count` counts the units that count.
  */
 function absenceRun(
   p: PupilAttendance,
   set: Uint8Array,
   todayIndex: number,
   mode: NotExpectedDays,
-): { start: number; end: number; days: number } | null {
-  let end = todayIndex;
-  while (end >= 0 && ['skip', 'arranged'].includes(p.runDay(end, set, mode))) end--;
-  if (end < 0 || p.runDay(end, set, mode) !== 'count') return null;
-  let start = end;
-  let days = 1;
+  shift: 0 | 1,
+): Run | null {
+  let last = ((todayIndex + 1) << shift) - 1;
+  let k = last >= 0 ? unitKind(p, last, set, mode, shift) : 'break';
+  while (last >= 0 && (k === 'skip' || k === 'arranged')) {
+    last--;
+    if (last >= 0) k = unitKind(p, last, set, mode, shift);
+  }
+  if (last < 0 || k !== 'count') return null;
+  let first = last;
+  let count = 1;
   let gap = 0;
   let arranged = 0;
-  for (let d = end - 1; d >= 0; d--) {
-    // Weeks with no marks at all (an export that stopped) say nothing of the days: the run ends there.
-    gap = p.unmarked(d) ? gap + 1 : 0;
-    if (gap > MAX_UNMARKED_DAYS) break;
-    const day = p.runDay(d, set, mode);
-    if (day === 'skip') continue;
+  for (let u = last - 1; u >= 0; u--) {
+    // Weeks with no marks at all (an export that stopped) say nothing of the days: the run ends
+    // there. (Walking back, a day's afternoon is its first session.)
+    if (shift === 0 || (u & 1) === 1) {
+      gap = p.unmarked(u >> shift) ? gap + 1 : 0;
+      if (gap > MAX_UNMARKED_DAYS) break;
+    }
+    const unit = unitKind(p, u, set, mode, shift);
+    if (unit === 'skip') continue;
     // Days the school arranged the pupil out of count only between absent days (`count-inside`).
-    if (day === 'arranged') {
+    if (unit === 'arranged') {
       arranged++;
       continue;
     }
-    if (day === 'break') break;
-    start = d;
-    days += 1 + arranged;
+    if (unit === 'break') break;
+    first = u;
+    count += 1 + arranged;
     arranged = 0;
   }
-  return { start, end, days };
+  return toRun(first, last, count, shift);
 }
 
 /** How far before the academic year a run that ends in it is counted back (the summer holiday and a week). */
@@ -63,7 +97,7 @@ const SUMMER_LOOKBACK_DAYS = 70;
 const MAX_UNMARKED_DAYS = 5;
 
 /**
- * The latest run of at least `min` days that ended this academic year (on or after day `first`)
+ * The latest run of at least `min` units that ended this academic year (on or after day `first`)
  * before the latest marked day, or null: counted as `absenceRun` counts, forwards — from the start
  * of the run that day `first` continues, so a run across the summer holiday (July into September)
  * counts its July days too.
@@ -76,30 +110,41 @@ function latestEndedRun(
   min: number,
   mode: NotExpectedDays,
   earliest: number,
-): { start: number; end: number; days: number } | null {
-  const from = Math.max(earliest, first > 0 ? (absenceRun(p, set, first - 1, mode)?.start ?? first) : 0);
-  let found: { start: number; end: number; days: number } | null = null;
-  let run: { start: number; end: number; days: number } | null = null;
+  shift: 0 | 1,
+): Run | null {
+  const firstUnit = first << shift;
+  const from = Math.max(
+    earliest << shift,
+    first > 0 ? (absenceRun(p, set, first - 1, mode, shift)?.first ?? firstUnit) : 0,
+  );
+  let found: Run | null = null;
+  let run: { first: number; last: number; count: number } | null = null;
   let gap = 0;
   let arranged = 0;
-  const keep = (r: { start: number; end: number; days: number } | null) => {
-    if (r && r.days >= min && r.end >= first) found = r;
+  const keep = (r: { first: number; last: number; count: number } | null) => {
+    if (r && r.count >= min && r.last >> shift >= first) found = toRun(r.first, r.last, r.count, shift);
   };
-  for (let d = Math.max(0, Math.min(from, first)); d <= todayIndex; d++) {
-    gap = p.unmarked(d) ? gap + 1 : 0;
-    if (gap > MAX_UNMARKED_DAYS) {
-      keep(run);
-      run = null;
-      arranged = 0;
+  const lastUnit = ((todayIndex + 1) << shift) - 1;
+  for (let u = Math.max(0, Math.min(from, firstUnit)); u <= lastUnit; u++) {
+    // (Walking forwards, a day's morning is its first session.)
+    if (shift === 0 || (u & 1) === 0) {
+      gap = p.unmarked(u >> shift) ? gap + 1 : 0;
+      if (gap > MAX_UNMARKED_DAYS) {
+        keep(run);
+        run = null;
+        arranged = 0;
+      }
     }
-    const day = p.runDay(d, set, mode);
-    if (day === 'skip') continue;
-    if (day === 'arranged') {
+    const unit = unitKind(p, u, set, mode, shift);
+    if (unit === 'skip') continue;
+    if (unit === 'arranged') {
       if (run) arranged++;
       continue;
     }
-    if (day === 'count') {
-      run = run ? { start: run.start, end: d, days: run.days + 1 + arranged } : { start: d, end: d, days: 1 };
+    if (unit === 'count') {
+      run = run
+        ? { first: run.first, last: u, count: run.count + 1 + arranged }
+        : { first: u, last: u, count: 1 };
     } else {
       keep(run);
       run = null;
@@ -126,28 +171,59 @@ function unansweredSince(
 
 const LATE = codeSet(['U']);
 
-/** Days of the run on which the pupil was in school, late (`U`: after the register closed). */
-function daysInLate(p: PupilAttendance, run: { start: number; end: number }): number {
+/**
+ * Days of the run on which the pupil was in school, late (`U`: after the register closed) — or, for
+ * a run counted in sessions, such sessions.
+ */
+function timesInLate(p: PupilAttendance, run: Run): number {
   let n = 0;
+  if (run.sessions) {
+    for (let s = run.first; s <= run.last; s++) if (LATE[p.slots[s]!] === 1) n++;
+    return n;
+  }
   for (let d = run.start; d <= run.end; d++) if (p.hasMark(d) && p.anyMarkedIn(d, LATE)) n++;
   return n;
 }
 
-function runEvidence(p: PupilAttendance, run: { start: number; end: number; days: number }): Evidence {
+const SESSION_NAME = ['AM', 'PM'] as const;
+
+function runEvidence(p: PupilAttendance, run: Run): Evidence {
   const days: DayEvidence[] = [];
   for (let d = Math.max(run.start, run.end - MAX_EVIDENCE_DAYS + 1); d <= run.end; d++)
     days.push(dayEvidence(p, d));
-  const late = daysInLate(p, run);
+  const late = timesInLate(p, run);
   return {
     from: p.calendar.days[run.start]!,
     to: p.calendar.days[run.end]!,
-    count: run.days,
+    // School days: for a run counted in sessions, half its sessions (9.5 for 19).
+    count: run.sessions ? run.count / 2 : run.count,
+    ...(run.sessions
+      ? {
+          sessionsCounted: run.count,
+          fromSession: SESSION_NAME[run.first & 1]!,
+          toSession: SESSION_NAME[run.last & 1]!,
+        }
+      : {}),
     days,
-    // Days of it the pupil was in school, late (said as unauthorised absence, not "absent") …
+    // Days (sessions) of it the pupil was in school, late (said as unauthorised absence, not "absent") …
     ...(late > 0 ? { seenInSchool: late } : {}),
     // … and whether the latest was one: then the child is not missing now (no missing-education exemption).
-    ...(p.anyMarkedIn(run.end, LATE) ? { seenLast: true as const } : {}),
+    ...((run.sessions ? LATE[p.slots[run.last]!] === 1 : p.anyMarkedIn(run.end, LATE))
+      ? { seenLast: true as const }
+      : {}),
   };
+}
+
+/** "3 school days", "1 school day"; counted in sessions, "19 sessions (9.5 school days)". */
+function amount(n: number, sessions: boolean): string {
+  if (!sessions) return `${n} school ${n === 1 ? 'day' : 'days'}`;
+  const days = n / 2;
+  return `${n} ${n === 1 ? 'session' : 'sessions'} (${days} school ${days === 1 ? 'day' : 'days'})`;
+}
+
+/** "2025-11-13 to 2025-11-18"; counted in sessions, "2025-11-03 PM to 2025-11-18 AM". */
+function spanText(e: Evidence): string {
+  return e.fromSession ? `${e.from} ${e.fromSession} to ${e.to} ${e.toSession}` : `${e.from} to ${e.to}`;
 }
 
 export function consecutiveAbsence(
@@ -162,31 +238,36 @@ export function consecutiveAbsence(
   // Absent means not seen: `U` (arrived after the register closed) is a day the child was seen.
   const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, NOT_SEEN)) : ev.setFor(rule, NOT_SEEN);
   const mode = rule.sessionsNotExpected;
-  const current = absenceRun(p, set, todayIndex, mode);
+  // The statutory returns count sessions: "10 school days" are 20 sessions in a row (`countSessions`).
+  const shift = rule.countSessions ? 1 : 0;
+  const need = rule.days << shift;
+  const current = absenceRun(p, set, todayIndex, mode, shift);
   // A return still to make for a run that has ended (the pupil back): the latest such run this year.
   const ended =
-    rule.afterReturn && (!current || current.days < rule.days)
+    rule.afterReturn && (!current || current.count < need)
       ? latestEndedRun(
           p,
           set,
           ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year')),
           todayIndex,
-          rule.days,
+          need,
           mode,
           // Counted back no further than the summer term's last weeks: a calendar that does not know
           // last year's spring and summer would otherwise join December's days to September's.
           ev.firstIndexFrom(p.calendar, addDays(ev.windowStart(ctx, 'academic-year'), -SUMMER_LOOKBACK_DAYS)),
+          shift,
         )
       : null;
   const run = ended ?? current;
-  const n = run ? run.days : 0;
+  const n = run ? run.count : 0;
+  const sessions = shift === 1;
   // "No reason on the latest day" (Lime Hills: "absent … for a week or more, and attempts to contact
   // parents/carers have not elicited a response"): the length of the absence counts every absent
   // day, reasoned or not; "not elicited a response" is the state now — the latest absent day has no
   // reason recorded, whatever reasons earlier days of the same absence had.
   const noReason = rule.noReasonOnLatestDay ? ev.noReasonSet(set) : null;
   const unanswered = run !== null && (noReason === null || p.allMarkedIn(run.end, noReason));
-  const fires = run !== null && n >= rule.days && unanswered && (!rule.flags || p.hasAnyFlag(rule.flags));
+  const fires = run !== null && n >= need && unanswered && (!rule.flags || p.hasAnyFlag(rule.flags));
   const evidence: Evidence =
     run && (fires || ctx.explain)
       ? { ...runEvidence(p, run), ...(ended ? { ended: true as const } : {}) }
@@ -198,13 +279,13 @@ export function consecutiveAbsence(
       explanation: !ctx.explain ? '' : `the pupil has none of the flags ${rule.flags.join(', ')}`,
     };
   }
-  if (!run || n < rule.days) {
+  if (!run || n < need) {
     return {
       fired: false,
       evidence,
       explanation: !ctx.explain
         ? ''
-        : `absent ${n} school ${n === 1 ? 'day' : 'days'} in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${rule.days}`,
+        : `absent ${amount(n, sessions)} in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${sessions ? amount(need, true) : rule.days}`,
     };
   }
   if (!unanswered) {
@@ -213,7 +294,7 @@ export function consecutiveAbsence(
       evidence,
       explanation: !ctx.explain
         ? ''
-        : `absent ${n} school days in a row, but the latest (${evidence.to}) has a reason recorded`,
+        : `absent ${amount(n, sessions)} in a row, but the latest (${evidence.to}) has a reason recorded`,
     };
   }
   const since =
@@ -234,7 +315,7 @@ export function consecutiveAbsence(
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
     // Said as it is: "a reason each day" only where every day has one (an O is no reason given).
-    if (light.upToDays !== undefined && n > light.upToDays)
+    if (light.upToDays !== undefined && (sessions ? n / 2 : n) > light.upToDays)
       why = reasoned
         ? `; a reason each day, but absent longer than the ${light.upToDays} days a ${light.action} addresses`
         : `; not every day has a reason from a parent/carer, and absent longer than the ${light.upToDays} days a ${light.action} addresses`;
@@ -250,7 +331,7 @@ export function consecutiveAbsence(
   return {
     fired: true,
     evidence,
-    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${n} school ${n === 1 ? 'day' : 'days'} in a row (${evidence.from} to ${evidence.to})${evidence.seenInSchool ? ` — in school late (U, after the register closed) on ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
+    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${amount(n, sessions)} in a row (${spanText(evidence)})${evidence.seenInSchool ? ` — in school late (U, after the register closed) ${sessions ? 'at' : 'on'} ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }
