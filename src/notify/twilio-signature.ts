@@ -29,23 +29,20 @@ export function twilioSignature(
 }
 
 /**
- * The URL with and without its scheme's default port: Twilio may sign either form. None for text
- * that is no URL (a request's own Host header, say, when no public URL is configured): nothing
- * Twilio signed, so the request is refused as unsigned rather than failing.
+ * The URL as given, without its port, and with its port (the scheme's default when it names none):
+ * Twilio may sign any of them, and its own client tries both forms. A URL that spells out its
+ * scheme's default port ("https://host:443/…") is read by `new URL` without it (`port` is empty), so
+ * the two forms are built from the parts, never from whether `port` is set. None for text that is
+ * no URL (a request's own Host header, say, when no public URL is configured): nothing Twilio
+ * signed, so the request is refused as unsigned rather than failing.
  */
 function urlVariants(url: string): string[] {
   if (!URL.canParse(url)) return [];
   const u = new URL(url);
-  const standard = u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '';
-  if (u.port) {
-    const without = new URL(url);
-    without.port = '';
-    return [url, without.toString()];
-  }
-  if (!standard) return [url];
-  // new URL drops a default port when it is set, so add it into the string itself.
-  const withPort = `${u.protocol}//${u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : ''}${u.hostname}:${standard}${u.pathname}${u.search}`;
-  return [url, withPort];
+  const port = u.port || (u.protocol === 'https:' ? '443' : u.protocol === 'http:' ? '80' : '');
+  const auth = u.username ? `${u.username}${u.password ? `:${u.password}` : ''}@` : '';
+  const at = (p: string) => `${u.protocol}//${auth}${u.hostname}${p ? `:${p}` : ''}${u.pathname}${u.search}`;
+  return [...new Set([url, at(''), ...(port ? [at(port)] : [])])];
 }
 
 /** Whether the signature is Twilio's for this URL and these parameters (constant-time compare). */

@@ -27,6 +27,30 @@ describe("Twilio's request signature", () => {
     ).toBe('IK+Dwps556ElfBT0I3Rgjkr1wJU=');
   });
 
+  it('accepts the form without the port when the configured URL spells out its scheme’s default port', () => {
+    // Found by review: `new URL` drops a default port, so "https://host:443/…" was tried only as
+    // given and with :443 — never without the port, the form Twilio's own client also tries.
+    const form = { MessageSid: 'SM1', From: '+447700900001', Body: '1 1234' };
+    for (const [configured, signed] of [
+      ['https://doorstep.example.org:443/hooks/sms/alpha', 'https://doorstep.example.org/hooks/sms/alpha'],
+      ['http://doorstep.example.org:80/hooks/sms/alpha', 'http://doorstep.example.org/hooks/sms/alpha'],
+      ['https://doorstep.example.org/hooks/sms/alpha', 'https://doorstep.example.org:443/hooks/sms/alpha'],
+      [
+        'https://doorstep.example.org:443/hooks/sms/alpha',
+        'https://doorstep.example.org:443/hooks/sms/alpha',
+      ],
+    ] as const)
+      expect(
+        verifyTwilioSignature(token, twilioSignature(token, signed, form), configured, form),
+        configured,
+      ).toBe(true);
+    // Another port is another URL.
+    const elsewhere = twilioSignature(token, 'https://doorstep.example.org:8443/hooks/sms/alpha', form);
+    expect(
+      verifyTwilioSignature(token, elsewhere, 'https://doorstep.example.org:443/hooks/sms/alpha', form),
+    ).toBe(false);
+  });
+
   it('refuses a wrong, missing or replayed-elsewhere signature', () => {
     expect(verifyTwilioSignature(token, 'WRONG_SIGNATURE', url, params)).toBe(false);
     expect(verifyTwilioSignature(token, undefined, url, params)).toBe(false);
