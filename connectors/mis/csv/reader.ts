@@ -47,9 +47,15 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   /** Each caption normalised (the key a `Row` looks it up by), in column order. */
   let keys: string[] = [];
   let headerLine = 1;
+  // The captions the reader looks for: only such a caption is named in a refusal. Any other is named
+  // by its column number, since in a file exported without its header row line 1 is a pupil, and its
+  // "captions" are their name and address.
   const read = new Set([...Object.values(pupilCols), ...Object.values(markCols)].map(normaliseCaption));
-  const fieldName = (column: unknown): string | undefined =>
-    typeof column === 'number' ? captions?.[column] : undefined;
+  const fieldName = (column: unknown): string | undefined => {
+    if (typeof column !== 'number' || !Number.isInteger(column) || column < 0) return undefined;
+    const caption = captions?.[column];
+    return caption !== undefined && read.has(normaliseCaption(caption)) ? caption : `column ${column + 1}`;
+  };
   let recordNo = 0;
   /** Line breaks in the text of the records parsed so far (skipped empty lines included). */
   let breaksBefore = 0;

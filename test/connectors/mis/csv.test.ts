@@ -99,6 +99,19 @@ describe("CSV reader: csv-parse's refusals name the line and field, never the va
     );
     await expect(refused).rejects.not.toThrow(/Secret|Amelia/);
   });
+  it('names a column by its number, never by a caption Doorstep does not read (an export without its header row: line 1 is a pupil)', async () => {
+    const refused = read('1001,Amelia,Okafor,14 Rosebank Terrace\n1002,Ben,Sm"ith,3 Mill Lane\n');
+    await expect(refused).rejects.toThrow(
+      /^pupils\.csv, line 2, field column 3: not valid CSV: a double quote inside a value/,
+    );
+    await expect(refused).rejects.not.toThrow(/Okafor|Amelia|Rosebank|Ben|Mill/);
+    // A caption that is no column Doorstep reads is not named either (a NUL in its value).
+    const nul = read('ID,Amelia Okafor\n1002,B\u0000en\n');
+    await expect(nul).rejects.toThrow(
+      /^pupils\.csv, line 2, record 1, field column 2: holds a NUL character/,
+    );
+    await expect(nul).rejects.not.toThrow(/Amelia|Okafor/);
+  });
 });
 
 describe('CSV reader: what a file holds and which day a mark is on', () => {
