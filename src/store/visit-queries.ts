@@ -102,3 +102,29 @@ export async function visitsAwaitingAuthorisation(db: Queryable, schoolId: strin
     requestedAt: new Date(r.requested_at as string).toISOString(),
   }));
 }
+
+/**
+ * The last time a person other than the worker (the visit's lead or partner) confirmed them while
+ * out on this visit, from what is kept (runningLateProblem): the departure; a new return time set by
+ * someone else (`visit_return_changes.by_user_id`); a check-in recorded by the office
+ * (`visit_check_ins.source`: someone not on the visit, or a missed check-in the office resolved); the
+ * arrival, when someone else recorded it (its audit entry's actor). Null when the visit has not left.
+ */
+export async function lastConfirmedByOthers(db: Queryable, visitId: string): Promise<Date | null> {
+  const { rows } = await db.query<{ at: Date | string | null }>(
+    `SELECT GREATEST(
+       v.departed_at,
+       (SELECT max(c.at) FROM visit_return_changes c WHERE c.visit_id = v.id
+          AND c.by_user_id IS DISTINCT FROM v.lead_user_id AND c.by_user_id IS DISTINCT FROM v.partner_user_id),
+       (SELECT max(k.at) FROM visit_check_ins k WHERE k.visit_id = v.id AND k.source = 'office'),
+       CASE WHEN EXISTS (SELECT 1 FROM audit_entries a
+                          WHERE a.entity_type = 'visit' AND a.entity_id = v.id::text AND a.action = 'visit.arrived'
+                            AND a.actor IS DISTINCT FROM 'user:' || v.lead_user_id
+                            AND a.actor IS DISTINCT FROM 'user:' || v.partner_user_id)
+            THEN v.arrived_at END) AS at
+     FROM visits v WHERE v.id = $1 AND v.departed_at IS NOT NULL`,
+    [visitId],
+  );
+  const at = rows[0]?.at;
+  return at ? new Date(at) : null;
+}

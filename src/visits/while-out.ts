@@ -1,6 +1,7 @@
-import { ladderFor } from '../alarms/ladder-for.ts';
+import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
 import type { Effect } from '../domain/visits/lifecycle.ts';
-import { returnTimeProblem } from '../domain/visits/return-time.ts';
+import { officeLine } from '../domain/visits/office-line.ts';
+import { runningLateProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
 import { londonTime } from '../records/templates/london-time.ts';
 import { addTimeline, resolve, setHelpPosition } from '../store/alarm-state.ts';
@@ -10,7 +11,7 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
-import { visitStaffNames } from '../store/visit-queries.ts';
+import { lastConfirmedByOthers, visitStaffNames } from '../store/visit-queries.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
@@ -124,6 +125,8 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
  * Running late (Hampton: "contact the Office to advise of their expected return time"): a new
  * expected return with a reason, from the worker or the office. The overdue timer re-arms for the
  * new time, and an open overdue alarm stands down as "worker safe, running late" — not an incident.
+ * The worker's own new time goes no further than 4 hours after someone else last confirmed them
+ * (runningLateProblem); past that, the office sets it after speaking to them.
  */
 export async function runningLate(
   deps: VisitDeps,
@@ -139,8 +142,17 @@ export async function runningLate(
     const now = deps.now();
     // In the future and at most `MAX_RETURN_AHEAD_MINUTES` on: the new time is the overdue deadline,
     // and setting it stands the open overdue alarm down — a time a day (or a year) ahead would leave
-    // the worker unwatched until then.
-    const problem = returnTimeProblem(newReturnAt, now);
+    // the worker unwatched until then. Set by the worker themselves, also at most that long after
+    // someone else last confirmed them: past it, they call the office, who sets it.
+    const school = knownSchool(deps.config, v.schoolId);
+    const bySelf =
+      user.id === v.leadUserId || user.id === v.partnerUserId
+        ? {
+            confirmedAt: (await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now,
+            office: officeLine(school, periodFor(school, now))?.phone ?? null,
+          }
+        : null;
+    const problem = runningLateProblem(newReturnAt, now, bySelf);
     if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
     await changeExpectedReturn(tx, visitId, {
       at: now,
@@ -168,7 +180,6 @@ export async function runningLate(
     );
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.running-late', { visitId }));
     // Thames View 3.6: any change to a visit is notified (to the people the school names).
-    const school = knownSchool(deps.config, v.schoolId);
     const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
     const out = await whoIsOut(tx, v, user);
     return insertNotices(tx, {

@@ -82,7 +82,7 @@ describe('a session whose expiry passes while its person is out on a visit', () 
     now = new Date('2026-11-23T19:31:00Z');
     expect((await post(`/api/visits/${id}/check-in`, {})).statusCode).toBe(200);
     const late = await post(`/api/visits/${id}/running-late`, {
-      expectedReturnAt: '2026-11-23T22:00:00Z',
+      expectedReturnAt: '2026-11-23T21:30:00Z',
       reason: 'parent late',
     });
     expect(late.statusCode, late.body).toBe(200);

@@ -683,10 +683,15 @@ describe('review 2: the watch cannot be pushed out, the office is never the work
         (await refusal(runningLate(deps, staff, id, new Date(now.getTime() + minutes(241)), 'x'))).code,
       ).toBe('DOORSTEP_BAD_REQUEST');
       expect((await getVisit(db, id))!.expectedReturnAt).toEqual(new Date('2026-11-23T11:00:00Z'));
-      // Up to 4 hours on is allowed, counted from now (the worker is already overdue).
+      // The worker's own new time: at most 4 hours after they left (nobody else has confirmed them since).
+      const own = await refusal(runningLate(deps, staff, id, new Date(now.getTime() + minutes(240)), 'x'));
+      expect(own.message).toMatch(
+        /15:05 is more than 4 hours after 10:00.*no later than 14:00, or call the office/,
+      );
+      // The office's, after speaking to them: up to 4 hours on, counted from now (the worker is already overdue).
       await runningLate(
         deps,
-        staff,
+        office,
         id,
         new Date(now.getTime() + minutes(240)),
         'waiting for a social worker',

@@ -12,12 +12,16 @@ import { londonDate, londonMinutes } from '../attendance/dates.ts';
  *    interval and the API's are at most 240 minutes (`checkInMinutes` in rules.ts), and so is the
  *    overdue grace;
  *  - a home visit is an hour or so, and the policies' visiting day is at most 08:00–18:00;
- *  - a visit that runs longer is not stopped: the worker (or the office, after speaking to them)
- *    sets a new return time, again within 4 hours of then — each time audited and told to the people
- *    the school names (`notices.changed`), so someone confirms the worker is safe at least every
- *    4 hours.
+ *  - a visit that runs longer is not stopped: a new return time is set (running late), again
+ *    within 4 hours of then. Each is audited, and told to the people the school names
+ *    (`notices.changed`) — which in most packs is nobody. So what makes someone other than the worker
+ *    confirm them safe at least every 4 hours is `runningLateProblem` below: a worker setting their
+ *    own time may not go past 4 hours after the last time someone else confirmed them (the
+ *    departure, or the office recording a running late, check-in or arrival for them); beyond it
+ *    they call the office (Hampton: "contact the Office to advise of their expected return time"),
+ *    who sets the new time after speaking to them.
  * The bound counts from now, not from the old return time, so a worker already overdue can still
- * set a return up to 4 hours on.
+ * set a return up to 4 hours on (within the bound above when they set it themselves).
  */
 export const MAX_RETURN_AHEAD_MINUTES = 240;
 
@@ -42,4 +46,30 @@ export function returnTimeProblem(at: Date, now: Date): string | null {
     return `${londonClock(at, now)} is not in the future: expected ${allowed}`;
   if (at.getTime() > latest.getTime()) return `${londonClock(at, now)} is too far ahead: expected ${allowed}`;
   return null;
+}
+
+/**
+ * Why a new return time (running late) set at `now` is refused (null: it is allowed). Whoever sets
+ * it, `returnTimeProblem`. Set by the worker themselves (`bySelf`: the lead or the partner, from
+ * their phone) it may also be at most `MAX_RETURN_AHEAD_MINUTES` after `bySelf.confirmedAt`: the
+ * last time a person other than them confirmed them (the departure, or a running late, check-in or
+ * arrival the office recorded for them) — a worker cannot keep themselves out, 4 hours at a time,
+ * with nobody ever speaking to them. Beyond it they are told to call the office (`bySelf.office`:
+ * the number, when the school gives one), who sets the new time after speaking to them; the office's
+ * own time is bounded by `returnTimeProblem` alone. Pure.
+ */
+export function runningLateProblem(
+  at: Date,
+  now: Date,
+  bySelf: { confirmedAt: Date; office: string | null } | null,
+): string | null {
+  const problem = returnTimeProblem(at, now);
+  if (problem || !bySelf) return problem;
+  const latest = new Date(bySelf.confirmedAt.getTime() + MAX_RETURN_AHEAD_MINUTES * 60_000);
+  if (at.getTime() <= latest.getTime()) return null;
+  const call = `call the office${bySelf.office ? ` on ${bySelf.office}` : ''}: they set your new return time after speaking to you`;
+  const since = `${londonClock(bySelf.confirmedAt, now)}, when someone other than you last confirmed you safe (leaving, or the office)`;
+  return latest.getTime() > now.getTime()
+    ? `${londonClock(at, now)} is more than ${MAX_RETURN_AHEAD_MINUTES / 60} hours after ${since}: set one no later than ${londonClock(latest, now)}, or ${call}`
+    : `you have been out more than ${MAX_RETURN_AHEAD_MINUTES / 60} hours since ${since}: ${call}`;
 }

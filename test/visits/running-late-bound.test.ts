@@ -1,0 +1,203 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { watchVisits } from '../../jobs/watch-visits.ts';
+import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { isDoorstepError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { Producer } from '../../src/queue/producer.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import type { VisitDeps } from '../../src/visits/change.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+
+/**
+ * Found by review: the 4-hour bound on a new return time counted from each new time, and the
+ * comment that justified it ("told to the people the school names, so someone confirms the worker
+ * is safe at least every 4 hours") held in one pack only — `notices.changed` names nobody by default.
+ * In Hampton (and Lime Hills, King's Gomer, Heath Lane) the phone page could push the return on,
+ * 4 hours at a time, for three days: no alarm, nobody told. Hampton's policy: a worker running late
+ * "contact[s] the Office to advise of their expected return time". A worker's own new time goes no
+ * further than 4 hours after someone else last confirmed them (the departure, or the office's
+ * running late, check-in or arrival for them); past it the office sets it, after speaking to them.
+ */
+const schema = uniqueName('late_bound');
+const prefix = uniqueName('late_bound');
+const config = visitSchoolsConfig();
+let db: Db;
+let app: FastifyInstance;
+let producer: Producer<typeof catalog>;
+let conn: Awaited<ReturnType<typeof connectRedis>>;
+let vdeps: VisitDeps;
+let jdeps: JobDeps;
+let lead: User;
+let partner: User;
+let office: User;
+let now = new Date('2026-11-23T10:00:00Z');
+const MIN = 60_000;
+const at = (hhmm: string) => new Date(`2026-11-23T${hhmm}:00Z`);
+const run = {
+  id: 'x',
+  name: 'watch-visits',
+  attempt: 1,
+  maxAttempts: 1,
+  signal: new AbortController().signal,
+};
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  producer = new Producer(catalog, conn, prefix);
+  app = await buildWebApp(config, db, { prefix, producer, publisher: conn, now: () => now });
+  vdeps = { db, config, rulesFor: visitRulesLookup(config), prefix, now: () => now };
+  jdeps = {
+    db,
+    log: createLogger({ level: 'silent' }),
+    producer,
+    now: () => now,
+    instance: 't',
+    config,
+    publisher: conn,
+  };
+  await addPupils(db, ['hampton']);
+  lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111' });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  office = await addUser(db, 'office', ['office']);
+});
+afterAll(async () => {
+  await app.close();
+  await producer.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+/** Out from `hhmm`, expected back 4 hours on (the longest allowed). */
+async function outAt(hhmm: string): Promise<string> {
+  now = at(hhmm);
+  const id = await requestVisit(vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+  await departTold(vdeps, lead, id, {
+    expectedReturnAt: new Date(now.getTime() + 240 * MIN),
+    partnerUserId: partner.id,
+    risksRead: true,
+  });
+  return id;
+}
+
+/** `ok`, or the refusal's code and message. */
+const attempt = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (err: unknown) => {
+      if (isDoorstepError(err)) return `${err.code}: ${err.message}`;
+      throw err;
+    },
+  );
+
+const openAlarms = async (id: string) =>
+  (
+    await db.query<{ type: string }>(`SELECT type FROM alarms WHERE visit_id = $1 AND status <> 'resolved'`, [
+      id,
+    ])
+  ).rows.map((r) => r.type);
+
+describe('running late from the phone, again and again (Hampton: nobody named for changes)', () => {
+  it('keeps no worker out past 4 hours with nobody told: they are overdue, and the office sets the new time', async () => {
+    const id = await outAt('10:00');
+    // A minute before each deadline the worker pushes it on by 4 hours, as long as they are let.
+    const pushes: string[] = [];
+    for (let i = 0; i < 18; i++) {
+      now = new Date((await getVisit(db, id))!.expectedReturnAt!.getTime() - MIN);
+      await watchVisits({ reason: 'manual' }, run, jdeps);
+      const r = await attempt(
+        runningLate(vdeps, lead, id, new Date(now.getTime() + 240 * MIN), 'still here'),
+      );
+      pushes.push(r);
+      if (r !== 'ok') break;
+    }
+    // The first deadline (14:00) is already 4 hours after leaving: the first push is refused.
+    expect(pushes).toEqual([expect.stringMatching(/^DOORSTEP_BAD_REQUEST: expectedReturnAt: 17:59 is more/)]);
+    expect(pushes[0]).toMatch(
+      /after 10:00, when someone other than you last confirmed you safe .*: set one no later than 14:00, or call the office on 01632 960123: they set your new return time after speaking to you$/,
+    );
+    // So at 14:00 they are overdue, and the alarm stands until someone speaks to them.
+    now = at('14:01');
+    await watchVisits({ reason: 'manual' }, run, jdeps);
+    expect(await openAlarms(id)).toEqual(['overdue_visit']);
+    // The worker's partner cannot push it on either.
+    expect(await attempt(runningLate(vdeps, partner, id, at('15:00'), 'still here'))).toMatch(
+      /you have been out more than 4 hours since 10:00.*call the office/,
+    );
+    expect(await openAlarms(id)).toEqual(['overdue_visit']);
+    // The office, on the phone with them: a new time, 4 hours from now at most; the alarm stands down.
+    now = at('14:05');
+    expect(await attempt(runningLate(vdeps, office, id, at('18:05'), 'spoke to Sam: parent late'))).toBe(
+      'ok',
+    );
+    expect(await openAlarms(id)).toEqual([]);
+    // From then the worker may set their own, up to 4 hours after the office's call.
+    now = at('18:00');
+    expect(await attempt(runningLate(vdeps, lead, id, at('18:06'), 'nearly done'))).toMatch(
+      /no later than 18:05/,
+    );
+    expect(await attempt(runningLate(vdeps, lead, id, at('18:05'), 'nearly done'))).toBe('ok');
+    await returnVisit(vdeps, lead, id);
+  });
+
+  it('counts the office’s check-in and arrival for the worker as a confirmation, never the worker’s own', async () => {
+    const id = await outAt('10:00');
+    // The worker's own check-in and arrival confirm nothing to anyone else.
+    now = at('11:00');
+    await arriveVisit(vdeps, lead, id);
+    now = at('12:00');
+    await checkInVisit(vdeps, partner, id);
+    expect(await attempt(runningLate(vdeps, lead, id, at('14:30'), 'x'))).toMatch(/no later than 14:00/);
+    // The office checks in for them at 13:00 (it phoned them): 4 hours from then.
+    now = at('13:00');
+    await checkInVisit(vdeps, office, id);
+    expect(await attempt(runningLate(vdeps, lead, id, at('17:01'), 'x'))).toMatch(/no later than 17:00/);
+    expect(await attempt(runningLate(vdeps, lead, id, at('17:00'), 'x'))).toBe('ok');
+    await returnVisit(vdeps, lead, id);
+
+    // The arrival recorded by the office (the worker phoned it in) at 10:30.
+    const other = await outAt('10:00');
+    now = at('10:30');
+    await arriveVisit(vdeps, office, other);
+    now = at('11:00');
+    expect(await attempt(runningLate(vdeps, partner, other, at('14:31'), 'x'))).toMatch(
+      /no later than 14:30/,
+    );
+    expect(await attempt(runningLate(vdeps, partner, other, at('14:30'), 'x'))).toBe('ok');
+    await returnVisit(vdeps, lead, other);
+  });
+
+  it('the phone page is told why, on the field, in a 400', async () => {
+    const id = await outAt('10:00');
+    now = at('13:30');
+    const s = await sessionFor(db, lead);
+    const r = await app.inject({
+      method: 'POST',
+      url: `/api/visits/${id}/running-late`,
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+      payload: { expectedReturnAt: at('15:00').toISOString(), reason: 'parent late' },
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toEqual({
+      code: 'DOORSTEP_BAD_REQUEST',
+      message: expect.stringMatching(
+        /^expectedReturnAt: 15:00 is more than 4 hours after 10:00.*call the office/,
+      ),
+    });
+    await returnVisit(vdeps, lead, id);
+  });
+});
