@@ -21,7 +21,10 @@ export class EmailChannel implements Channel {
     addresses: (group: string) => string[],
     /** The people the alarm is about: never e-mailed about it, but by the register's `visiting-staff` e-mail. */
     subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
-    /** Where the addresses a partly refused message did reach are kept (the board says "partly failed"). */
+    /**
+     * Where the addresses a partly refused message did reach are kept: its retry never sends to them
+     * again, and the board says "partly failed".
+     */
     receipts: RecipientReceipts = memoryReceipts(),
   ) {
     this.subjects = subjects;
@@ -57,7 +60,20 @@ export class EmailChannel implements Channel {
     const all = this.addresses(group);
     if (all.length === 0)
       throw doorstepError('CONFIG_INVALID', `email: no addresses in contacts group "${group}"`);
-    const to = await notAboutThem('email', n, group, eachOnce(all), emailOf, this.subjects, VISITING_STAFF);
+    const members = await notAboutThem(
+      'email',
+      n,
+      group,
+      eachOnce(all),
+      emailOf,
+      this.subjects,
+      VISITING_STAFF,
+    );
+    // Those an earlier try reached are kept (by key, no address) and not sent to again: a retry after
+    // a temporary refusal of some goes to those refused only, never a second copy to the others.
+    const earlier = await this.receipts.sent(n.id);
+    const to = members.filter((a) => !earlier.has(addressKey(n.id, a)));
+    if (to.length === 0) return { receipt: [...new Set(earlier.values())].join(', ') };
     let info: {
       messageId: string;
       accepted?: unknown[];
@@ -76,24 +92,35 @@ export class EmailChannel implements Channel {
     } catch (err) {
       throw smtpFailure(err);
     }
-    // The server took the message for some and refused others (a mailbox gone): as with a text to a
-    // group, any one person not reached fails the step for good — the ladder's next level now — never
-    // "sent". Counts and the reply code only: the refusals quote the addresses.
+    // The server took the message for some and refused others: never "sent". A temporary refusal
+    // (4xx: greylisting, a mailbox busy) is tried again — for those refused only — as the same
+    // refusal of a sole recipient is; a permanent one (5xx: a mailbox gone) alone fails the step for
+    // good, as one refused number of a text to a group does — the ladder's next level now. Counts
+    // and the reply code only: the refusals quote the addresses.
     const refused = info.rejected?.length ?? 0;
     if (refused > 0) {
-      // Those it did reach are kept, by key (no address), so the step reads partly failed — never
-      // "every message failed, no one else knows" while some people have it.
+      // Those it did reach are kept, by key (no address): a retry never sends them a second copy,
+      // and the step reads partly failed — never "every message failed, no one else knows".
       for (const address of info.accepted ?? [])
         if (typeof address === 'string')
-          await this.receipts.record(n.id, recipientKey(n.id, address), `email ${info.messageId}`);
-      const reply = info.rejectedErrors?.find((e) => typeof e.responseCode === 'number')?.responseCode;
+          await this.receipts.record(n.id, addressKey(n.id, address), `email ${info.messageId}`);
+      const codes = (info.rejectedErrors ?? []).flatMap((e) =>
+        typeof e.responseCode === 'number' ? [e.responseCode] : [],
+      );
+      const temporary = codes.find((c) => c >= 400 && c < 500);
+      const reply = temporary ?? codes[0];
       throw doorstepError(
-        'CHANNEL_REFUSED',
+        temporary !== undefined ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REFUSED',
         `email: the server refused ${refused} of ${to.length} recipients${reply ? ` (SMTP ${reply})` : ''}; the others were sent`,
       );
     }
     return { receipt: `email ${info.messageId}` };
   }
+}
+
+/** An address's receipt key: the same mailbox however its letters are cased. */
+function addressKey(notificationId: string, address: string): string {
+  return recipientKey(notificationId, address.trim().toLowerCase());
 }
 
 /**

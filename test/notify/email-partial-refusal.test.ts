@@ -77,3 +77,56 @@ describe('an e-mail step whose server refuses one of the group', () => {
     }
   });
 });
+
+describe('an e-mail step whose server refuses one of the group for now (4xx)', () => {
+  it('is retried, and the retry goes to those refused only — never a second copy to the others', async () => {
+    // Found by review: a 450 (greylisting, a mailbox busy) for one of a group was read as permanent —
+    // the step failed for good — while the same 450 for a sole recipient is retried.
+    const received: string[] = [];
+    let busy = true;
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(address, _session, callback) {
+        if (busy && address.address.startsWith('busy'))
+          return callback(Object.assign(new Error('try again later'), { responseCode: 450 }));
+        callback();
+      },
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    try {
+      const receipts = memoryReceipts();
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['busy.dsl@school.example', 'deputy.dsl@school.example'],
+        undefined,
+        receipts,
+      );
+      const err = await email.send(n).catch((e: unknown) => e);
+      expect((err as Error).message).toMatch(/^email: the server refused 1 of 2 recipients \(SMTP 450\)/);
+      expect(retryClassOf(err)).toBe('transient');
+      expect(received).toEqual(['deputy.dsl@school.example']);
+      // The retry, once the mailbox takes mail again: to the one refused, and the step is sent.
+      busy = false;
+      expect((await email.send(n)).receipt).toMatch(/^email </);
+      expect(received).toEqual(['deputy.dsl@school.example', 'busy.dsl@school.example']);
+      // The same 450 for a sole recipient was already transient: the two read alike.
+      busy = true;
+      const alone = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => ['busy.dsl@school.example'],
+      );
+      expect(retryClassOf(await alone.send(n).catch((e: unknown) => e))).toBe('transient');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
