@@ -70,7 +70,8 @@ export async function linkDeviceAlarmsToVisits(tx: Queryable, schoolId: string):
 
 /**
  * Trusted fob `check_in` events of the last day, from a device of a person on a visit out and
- * received after it departed, become check-ins of that visit (once per event). The time is never
+ * received after it departed, become check-ins of that visit (once per event and visit: one press
+ * counts for each visit of the trip — siblings at one address — the wearer is out on). The time is never
  * later than the receipt; a device time before the departure by no more than the school's clock
  * skew (a slow clock) is replaced by the received time, and one earlier than that counts for
  * nothing: it says nothing of the worker now — and may be an old signed check-in replayed once its
@@ -95,7 +96,7 @@ export async function insertTrustedFobCheckIns(
      WHERE e.school_id = $1 AND e.type = 'check_in' AND e.received_at > $2::timestamptz - interval '1 day'
        AND e.trust_issue IS NULL AND e.clock_skew_ms IS NULL
        AND e.occurred_at >= v.departed_at - make_interval(secs => $3::float8 / 1000)
-     ON CONFLICT (fob_event_id) DO NOTHING RETURNING visit_id, at)
+     ON CONFLICT (fob_event_id, visit_id) DO NOTHING RETURNING visit_id, at)
      SELECT t.visit_id, t.at, v.check_in_minutes FROM taken t JOIN visits v ON v.id = t.visit_id ORDER BY t.at`,
     [schoolId, now, maxClockSkewMs],
   );
