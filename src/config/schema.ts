@@ -1,3 +1,13 @@
+import { realpathSync } from 'node:fs';
+import {
+  basename,
+  dirname,
+  isAbsolute,
+  join as joinPath,
+  relative,
+  resolve as resolvePath,
+  sep,
+} from 'node:path';
 import * as z from 'zod';
 import { recordSinkProblems } from '../../connectors/records/settings.ts';
 import type { Secret } from '../core/secret.ts';
@@ -79,6 +89,7 @@ export function buildConfigSchema(sources: SecretSources) {
     .superRefine((cfg, ctx) => {
       checkRetentionSchools(cfg, ctx);
       checkWebhookSecretsApart(cfg, ctx);
+      checkDropFoldersApart(cfg, ctx);
       const seen = new Map<string, number>();
       cfg.schools.forEach((s, i) => {
         const first = seen.get(s.id);
@@ -157,6 +168,66 @@ function checkWebhookSecretsApart(
       }
     });
   });
+}
+
+/**
+ * Each school's drop folder its own, and none inside another's (its `processed/` and `quarantine/`
+ * included): a school's sync imports every file in its folder as its own pupils, so two schools given
+ * one folder (a school block copied and not edited) would each import the other's exports. Compared
+ * as absolute paths, links resolved where the folders exist. The drop folder is the only per-school
+ * path that holds a school's data (a fob feed's TLS files may be shared: they hold none).
+ */
+function checkDropFoldersApart(
+  cfg: { schools: readonly { id: string; mis: { kind: string } }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const seen: { id: string; index: number; path: string }[] = [];
+  cfg.schools.forEach((school, i) => {
+    const folder = (school.mis as { dropFolder?: string }).dropFolder;
+    if (folder === undefined) return;
+    const path = canonicalPath(folder);
+    for (const other of seen) {
+      const where = `school ${other.id}'s drop folder ${other.path} (schools[${other.index}].mis.dropFolder)`;
+      const how =
+        path === other.path
+          ? `is the same folder as ${where}`
+          : isInside(path, other.path)
+            ? `is inside ${where}`
+            : isInside(other.path, path)
+              ? `holds ${where}`
+              : undefined;
+      if (how === undefined) continue;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schools', i, 'mis', 'dropFolder'],
+        input: folder,
+        message: `school ${school.id}'s drop folder ${path} ${how}: each school imports every file in its folder as its own pupils, so one would import the other's exports; give each school a folder of its own, neither inside the other`,
+      });
+    }
+    seen.push({ id: school.id, index: i, path });
+  });
+}
+
+/** `path` absolute, with the links of the part of it that exists resolved. */
+function canonicalPath(path: string): string {
+  const absolute = resolvePath(path);
+  const rest: string[] = [];
+  for (let at = absolute; ; ) {
+    try {
+      return joinPath(realpathSync.native(at), ...[...rest].reverse());
+    } catch {
+      const parent = dirname(at);
+      if (parent === at) return absolute;
+      rest.push(basename(at));
+      at = parent;
+    }
+  }
+}
+
+/** Whether `path` is below `folder` (both absolute and canonical). */
+function isInside(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /** The config file's settings as validated. */

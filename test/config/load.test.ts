@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -230,6 +230,42 @@ describe('config loading', () => {
     expect(problems(text)).toEqual([
       'schools[1].id (line 9): duplicate school id (also schools[0].id), got "s"',
     ]);
+  });
+
+  it('refuses two schools given one drop folder, or one inside the other, naming both schools and the folder', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doorstep-shared-drop-'));
+    const two = (a: string, b: string) =>
+      `trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: csv, dropFolder: "${a}" }
+    records: { sink: preview }
+    policies: [statutory]
+  - id: beta
+    name: Beta
+    mis: { kind: sims-xml, dropFolder: "${b}" }
+    records: { sink: preview }
+    policies: [statutory]
+`;
+    // The same folder written two ways (a trailing slash, a ./ and ..): each would import the other's files.
+    expect(problems(two(`${dir}/drop`, `${dir}/x/../drop/`))).toEqual([
+      `schools[1].mis.dropFolder (line 10): school beta's drop folder ${dir}/drop is the same folder as school alpha's drop folder ${dir}/drop (schools[0].mis.dropFolder): each school imports every file in its folder as its own pupils, so one would import the other's exports; give each school a folder of its own, neither inside the other, got "${dir}/x/../drop/"`,
+    ]);
+    // One inside the other's processed/ or quarantine/, or holding the other's.
+    expect(problems(two(`${dir}/drop`, `${dir}/drop/quarantine`))[0]).toContain(
+      `school beta's drop folder ${dir}/drop/quarantine is inside school alpha's drop folder ${dir}/drop (schools[0].mis.dropFolder)`,
+    );
+    expect(problems(two(`${dir}/drop/processed/beta`, `${dir}/drop`))[0]).toContain(
+      `school beta's drop folder ${dir}/drop holds school alpha's drop folder ${dir}/drop/processed/beta`,
+    );
+    // Through a link to the same folder.
+    mkdirSync(join(dir, 'real'));
+    symlinkSync(join(dir, 'real'), join(dir, 'link'));
+    expect(problems(two(`${dir}/real`, `${dir}/link`))[0]).toMatch(/is the same folder as school alpha's/);
+    // Folders side by side (one a prefix of the other's name) are apart.
+    expect(parseConfigText(two(`${dir}/drop`, `${dir}/drop-b`), { env: {} }).ok).toBe(true);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a webhook secret that is no Standard Webhooks key (it would sign with few or no bytes), and a short device key, never echoing them', () => {
