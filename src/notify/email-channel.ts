@@ -11,6 +11,7 @@ import { alarmMessage } from './message.ts';
 export class EmailChannel implements Channel {
   readonly kind = 'email';
   private readonly transport: Transporter;
+  private readonly settings: Record<string, unknown>;
   private readonly from: string;
   private readonly addresses: (group: string) => string[];
   private readonly subjects: AlarmSubjects;
@@ -31,17 +32,20 @@ export class EmailChannel implements Channel {
     this.receipts = receipts;
     // One options object, the URL in it: a second argument to createTransport is the messages'
     // defaults, where connection settings are not read.
-    this.transport = nodemailer.createTransport({
+    this.settings = {
       url: o.smtpUrl,
       ...(o.username && o.password ? { auth: { user: o.username, pass: o.password.reveal() } } : {}),
       // nodemailer waits up to 2 minutes to connect, 30 s for the greeting and 10 minutes on a quiet
-      // socket: a server that hangs would hold a send past its bound (SEND_BOUND_MS, 20 s), still
-      // running — a message that then went would be counted failed and sent again. These give up
-      // first, closing the connection: 5 s to connect, 5 s for the greeting, 8 s of silence.
+      // socket. These give up sooner, closing the connection: 5 s to connect, 5 s for the greeting,
+      // 8 s of silence. They do not bound a send: a server that answers each step within 8 s (a
+      // tarpit, a slow content scan) holds it past its bound (SEND_BOUND_MS, 20 s) and may still
+      // take the message after it — which is why a send past its bound is never sent again
+      // (`withinSendBound`), nor one whose message was handed over before it failed (`smtpFailure`).
       connectionTimeout: 5_000,
       greetingTimeout: 5_000,
       socketTimeout: 8_000,
-    } as never);
+    };
+    this.transport = nodemailer.createTransport(this.settings as never);
     this.from = o.from;
     this.addresses = addresses;
   }
@@ -80,8 +84,22 @@ export class EmailChannel implements Channel {
       rejected?: unknown[];
       rejectedErrors?: { responseCode?: unknown }[];
     };
+    // Whether the whole message (its final ".") went to the server: a failure after that with no
+    // reply from it (a timeout, the connection lost) leaves unknown whether the server took it — it
+    // commits before it answers 250 — so that message is not sent again (`smtpFailure`). nodemailer
+    // says so only in its log, per connection: one transport per send, its log read for that alone.
+    let handedOver = false;
+    const watch = (entry: unknown) => {
+      const e = entry as { tnx?: unknown; outByteCount?: unknown } | undefined;
+      if (e?.tnx === 'message' && typeof e.outByteCount === 'number') handedOver = true;
+    };
+    const quiet = () => {};
+    const transport = nodemailer.createTransport({
+      ...this.settings,
+      logger: { trace: quiet, debug: quiet, info: watch, warn: quiet, error: quiet, fatal: quiet },
+    } as never);
     try {
-      info = await this.transport.sendMail({
+      info = await transport.sendMail({
         from: this.from,
         to,
         subject: n.notice
@@ -90,7 +108,7 @@ export class EmailChannel implements Channel {
         text: n.boardUrl ? `${alarmMessage(n)}\n\nOpen the board: ${n.boardUrl}\n` : alarmMessage(n),
       });
     } catch (err) {
-      throw smtpFailure(err);
+      throw smtpFailure(err, handedOver);
     }
     // The server took the message for some and refused others: never "sent". A temporary refusal
     // (4xx: greylisting, a mailbox busy) is tried again — for those refused only — as the same
@@ -140,20 +158,28 @@ function eachOnce(addresses: readonly string[]): string[] {
 /**
  * An SMTP failure read like an HTTP one: refused credentials are a configuration fault (never
  * retried), a permanent rejection (5xx reply) will not succeed as it is, anything else — no
- * connection, a timeout, a 4xx "try later" — is transient. Like an HTTP provider's answer
- * (`failureWords`), only the failure's code and the SMTP reply code are kept: the server's text
- * quotes the refused recipient's address (`550 <jo@…>: Recipient address rejected`), and so does the
- * error itself (its `response`, `rejected`), which is not kept as a cause.
+ * connection, a timeout, a 4xx "try later" — is transient. But a failure with no reply after the
+ * whole message was handed over (`handedOver`: the server silent past the socket timeout, or the
+ * connection lost, before its 250) leaves unknown whether the server took it: a retry could deliver
+ * it a second time, so it fails for good — the ladder's next level now, as for a refusal. Like an
+ * HTTP provider's answer (`failureWords`), only the failure's code and the SMTP reply code are kept:
+ * the server's text quotes the refused recipient's address (`550 <jo@…>: Recipient address
+ * rejected`), and so does the error itself (its `response`, `rejected`), which is not kept as a cause.
  */
-function smtpFailure(err: unknown): Error {
+function smtpFailure(err: unknown, handedOver: boolean): Error {
   const e = err as Error & { code?: unknown; responseCode?: unknown };
   const reply = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{1,30}$/.test(e.code) ? e.code : 'failed';
+  if (handedOver && reply === undefined)
+    return doorstepError(
+      'CHANNEL_REFUSED',
+      `email: ${code} after the message was handed to the server, before it answered; it may have gone, so it is not sent again`,
+    );
   const name =
     e.code === 'EAUTH'
       ? 'CHANNEL_AUTH'
       : reply !== undefined && reply >= 500
         ? 'CHANNEL_REFUSED'
         : 'CHANNEL_UNAVAILABLE';
-  const code = typeof e.code === 'string' && /^[A-Z][A-Z0-9_]{1,30}$/.test(e.code) ? e.code : 'failed';
   return doorstepError(name, `email: ${code}${reply !== undefined ? ` (SMTP ${reply})` : ''}`);
 }
