@@ -15,6 +15,7 @@ import {
   fobLocationOfAlarm,
   lockAlarm,
   type PersonResolutionReason,
+  readAlarm,
   resolve,
   timelineOf,
 } from '../store/alarm-state.ts';
@@ -26,6 +27,7 @@ import { insertOutbox } from '../store/outbox.ts';
 import {
   formatAddress,
   getVisit,
+  lockVisit,
   REARM_AFTER_RESOLUTION_MINUTES,
   rearmWatchAfterResolution,
 } from '../store/visits.ts';
@@ -68,9 +70,41 @@ export async function resolveAlarm(
   now: Date,
   tell?: BoardTell,
 ): Promise<'resolved' | 'already-resolved' | 'missing'> {
+  for (let tries = 1; ; tries++) {
+    const r = await resolveOnce(db, config, alarmId, by, given, note, now, tell);
+    if (r !== 'moved') return r;
+    // Tied to another visit between the read and the lock, again and again: the person tries again.
+    if (tries === 3)
+      throw doorstepError('SERVICE_UNAVAILABLE', 'the alarm was changing as it was resolved: try again', {
+        forPeople: true,
+        retryAfterSeconds: 1,
+      });
+  }
+}
+
+async function resolveOnce(
+  db: Db,
+  config: DoorstepConfig,
+  alarmId: string,
+  by: string,
+  given: PersonResolutionReason | null,
+  note: string | null,
+  now: Date,
+  tell?: BoardTell,
+): Promise<'resolved' | 'already-resolved' | 'missing' | 'moved'> {
   return withBoardEvents(db, tell, async (tx, events) => {
+    // One lock order for the register: a visit before its alarms. The worker's steps (check-in,
+    // running late, back safe, arrived) and the watcher lock the visit, then stand its alarms down;
+    // resolving here re-arms the visit's watch. Locking the alarm first deadlocked with them
+    // (PostgreSQL gave one up: a 500). So: the alarm's visit, read without a lock; that visit
+    // locked; then the alarm, and checked again (a device's alarm may have been tied to a visit
+    // meanwhile: then once more, that visit first — nothing has been written yet).
+    const seen = await readAlarm(tx, alarmId);
+    if (!seen) return 'missing';
+    if (seen.visitId) await lockVisit(tx, seen.visitId);
     const current = await lockAlarm(tx, alarmId);
     if (!current) return 'missing';
+    if (current.visitId !== seen.visitId) return 'moved';
     const reason = given ?? defaultResolution(current);
     if (!reason)
       throw doorstepError('BAD_REQUEST', `reason: expected one of ${PERSON_RESOLUTION_REASONS.join(', ')}`);

@@ -8,7 +8,7 @@ import { type Check, runChecks } from '../core/checks.ts';
 import { type Secret, sameSecret } from '../core/secret.ts';
 import { doorstepError, ERRORS, isDoorstepError } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
-import { isValueRefused, sqlState } from '../store/sql-errors.ts';
+import { isValueRefused, retryableConflict, sqlState } from '../store/sql-errors.ts';
 import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
 import { type AdminCredential, registerAdminQueues } from './admin-queues.ts';
 import { type BoardEventsOptions, registerBoardEvents } from './board-events.ts';
@@ -176,7 +176,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerAccess(app, web.db, web.now, { ttlMs: web.sessionTtlMs, secureCookies: web.secureCookies });
   }
 
-  app.setErrorHandler((err: HttpError, req, reply) => {
+  app.setErrorHandler((raised: HttpError, req, reply) => {
+    // Two requests that met on the same rows (a deadlock, a serialization failure): the catalog's
+    // "try again in a second", as any passing failure is answered — never a 500.
+    const err: HttpError = retryableConflict(raised) ?? raised;
     const answer = errorAnswer(err);
     // A service that passes (a burst of sign-ins past the hashing queue, say): the person is told when
     // to come back, and it is logged as a warning, not a failure.

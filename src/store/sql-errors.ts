@@ -1,3 +1,5 @@
+import { type DoorstepError, doorstepError } from '../errors.ts';
+
 /**
  * PostgreSQL's SQLSTATE of an error from the store (PostgreSQL or PGlite), when it is one: five
  * digits or capitals, on an error that is not an HTTP one.
@@ -26,4 +28,20 @@ export function isValueRefused(err: unknown): boolean {
 export function failsEveryTime(err: unknown): boolean {
   const state = sqlState(err);
   return state !== undefined && (state.startsWith('22') || state.startsWith('54'));
+}
+
+/**
+ * PostgreSQL gave the transaction up because another one met it on the same rows at the same moment
+ * (40P01 a deadlock, 40001 a serialization failure): nothing of it was written, and the same request
+ * made again succeeds. The catalog's error for it (503 SERVICE_UNAVAILABLE, `Retry-After: 1`, its
+ * message said as it is), never a 500; undefined for any other error.
+ */
+export function retryableConflict(err: unknown): DoorstepError | undefined {
+  const state = sqlState(err);
+  if (state !== '40P01' && state !== '40001') return undefined;
+  return doorstepError(
+    'SERVICE_UNAVAILABLE',
+    'another change to the same record was being made at the same moment, so nothing was changed: try again',
+    { cause: err, forPeople: true, retryAfterSeconds: 1, details: [state] },
+  );
 }

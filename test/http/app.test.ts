@@ -105,6 +105,27 @@ describe('http app', () => {
     await a.close();
   });
 
+  // Found by review: two requests that met on the same rows (the office resolving an alarm while the
+  // worker set a new return time) deadlocked, and the one PostgreSQL gave up was answered 500.
+  it('answers a deadlock or a serialization failure 503 with Retry-After: 1 — nothing changed, try again — never 500', async () => {
+    const a = await build();
+    for (const state of ['40P01', '40001'])
+      a.get(`/t/${state}`, () =>
+        db.query(`DO $$ BEGIN RAISE EXCEPTION 'given up' USING ERRCODE = '${state}'; END $$`),
+      );
+    for (const state of ['40P01', '40001']) {
+      const r = await a.inject(`/t/${state}`);
+      expect(r.statusCode, state).toBe(503);
+      expect(r.headers['retry-after']).toBe('1');
+      expect(r.json()).toEqual({
+        code: 'DOORSTEP_SERVICE_UNAVAILABLE',
+        message:
+          'another change to the same record was being made at the same moment, so nothing was changed: try again',
+      });
+    }
+    await a.close();
+  });
+
   it('exposes process metrics and queue depths', async () => {
     await producer.enqueue('heartbeat', { source: 'test' }, { delayMs: 60_000 });
     const r = await app.inject('/metrics');
