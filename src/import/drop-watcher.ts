@@ -34,7 +34,6 @@ const MARGIN_MS = 100;
  * file systems whose change events are unreliable (network shares).
  */
 export class DropWatcher {
-  private readonly watchers: FSWatcher[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stops: (() => void)[] = [];
   private readonly producer: Producer<DoorstepCatalog>;
@@ -54,7 +53,6 @@ export class DropWatcher {
       const mis = school.mis;
       if (mis.kind !== 'sims-xml' && mis.kind !== 'ctf' && mis.kind !== 'csv') continue;
       const root = resolve(mis.dropFolder);
-      mkdirSync(root, { recursive: true });
       const folder = new DropFolder(root);
       const enqueue = () =>
         this.producer
@@ -117,26 +115,65 @@ export class DropWatcher {
         });
       };
 
-      const w = watch(root, { persistent: false }, (_event, name) => {
-        if (name && !name.startsWith('.') && !name.endsWith('.error.txt')) lookIn(EVENT_QUIET_MS);
-      });
-      w.on('error', (err) => this.log.error({ err, schoolId: school.id }, 'drop folder watch failed'));
-      this.watchers.push(w);
-      const t = setInterval(enqueue, options.pollMs ?? 5 * 60_000);
+      // A folder that cannot be made or watched (a share not mounted under a root-owned /mnt, a path
+      // through a file, the inotify limit) is this school's problem alone: said in the log, and by
+      // the school's syncs, which fail naming it (the data page's sync status; `doorstep check`),
+      // while its poll goes on; watching it is tried again at each poll. Every other school, and
+      // whatever else this process runs, starts as usual.
+      let watcher: FSWatcher | undefined;
+      let unwatchable: string | undefined;
+      const watchFolder = () => {
+        if (watcher || stopped) return;
+        try {
+          mkdirSync(root, { recursive: true });
+          const w = watch(root, { persistent: false }, (_event, name) => {
+            if (name && !name.startsWith('.') && !name.endsWith('.error.txt')) lookIn(EVENT_QUIET_MS);
+          });
+          w.on('error', (err) => {
+            this.log.error(
+              { err, schoolId: school.id },
+              'drop folder watch failed: watched again at the next poll',
+            );
+            w.close();
+            if (watcher === w) watcher = undefined;
+          });
+          watcher = w;
+          if (unwatchable !== undefined) this.log.info({ schoolId: school.id }, 'drop folder watched again');
+          unwatchable = undefined;
+          lookIn(0);
+        } catch (err) {
+          const code = (err as { code?: string }).code ?? 'error';
+          // Once per cause, not at every poll.
+          if (unwatchable !== code)
+            this.log.error(
+              { err, schoolId: school.id },
+              'drop folder cannot be created or watched: its files wait for the poll, and watching is tried again at each poll',
+            );
+          unwatchable = code;
+        }
+      };
+      const t = setInterval(
+        () => {
+          watchFolder();
+          void enqueue();
+        },
+        options.pollMs ?? 5 * 60_000,
+      );
       t.unref();
       this.timers.push(t);
       this.stops.push(() => {
         stopped = true;
         clearTimeout(timer);
+        watcher?.close();
+        watcher = undefined;
       });
       // Files that arrived while Doorstep was stopped: a sync now, and a look for any still settling.
       void enqueue();
-      lookIn(0);
+      watchFolder();
     }
   }
 
   stop(): void {
-    for (const w of this.watchers.splice(0)) w.close();
     for (const t of this.timers.splice(0)) clearInterval(t);
     for (const s of this.stops.splice(0)) s();
   }

@@ -4,6 +4,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FUTURE_MTIME_MS } from '../../connectors/mis/drop-folder/folder.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { syncAttendance } from '../../jobs/sync-attendance.ts';
+import { parseConfigText } from '../../src/config/load.ts';
 import { DropWatcher } from '../../src/import/drop-watcher.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
@@ -22,6 +24,7 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { syncStatus } from '../../src/store/sync-status.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -184,6 +187,76 @@ describe('drop folder watcher', () => {
       release();
       await host.close(2000);
       await producer.close();
+    }
+  });
+
+  it('starts every other school when one school’s folder cannot be made, says so, and watches that folder once it can be', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'doorstep-watch-bad-'));
+    writeFileSync(join(base, 'not-a-dir'), 'x');
+    const r = parseConfigText(
+      `
+trust: { id: t, name: T }
+schools:
+  - id: alpha
+    name: Alpha
+    mis: { kind: csv, dropFolder: "${base}/not-a-dir/alpha" }
+    records: { sink: preview }
+    policies: [statutory]
+  - id: beta
+    name: Beta
+    mis: { kind: csv, dropFolder: "${base}/beta" }
+    records: { sink: preview }
+    policies: [statutory]
+`,
+      { env: {} },
+    );
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const config = r.config;
+    const lines: { msg: string; schoolId?: string }[] = [];
+    const logged = createLogger({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+    const { producer } = producerFor('dropwatch-bad');
+    const looks: { schoolId: string; ready: number }[] = [];
+    const watcher = new DropWatcher(producer, logged);
+    const old = new Date(Date.now() - 60_000);
+    try {
+      // Before: mkdirSync threw out of start(), and `doorstep start` came up for no school.
+      expect(() =>
+        watcher.start(config, { pollMs: 300, settleMs: 50, onLook: (l) => looks.push(l) }),
+      ).not.toThrow();
+      expect(lines).toContainEqual(
+        expect.objectContaining({
+          schoolId: 'alpha',
+          msg: expect.stringMatching(/^drop folder cannot be created or watched/),
+        }),
+      );
+      // The other school's folder is watched: a file dropped there is seen at once.
+      writeFileSync(join(base, 'beta', 'pupils.csv'), 'ID,Legal Forename\n1001,A\n');
+      utimesSync(join(base, 'beta', 'pupils.csv'), old, old);
+      await until(() => looks.some((l) => l.schoolId === 'beta' && l.ready === 1), 'a look in beta');
+
+      // Alpha's syncs fail naming the folder (said on the data page until one works).
+      const deps = { db, log, producer, now: () => new Date(), instance: 'test', config } as JobDeps;
+      await expect(
+        syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, {} as never, deps),
+      ).rejects.toThrow(`drop folder ${base}/not-a-dir/alpha cannot be created or read (ENOTDIR)`);
+      expect((await syncStatus(db, 'alpha')).lastError).toMatch(
+        /^drop folder .* cannot be created or read \(ENOTDIR\)/,
+      );
+
+      // Mended: the next poll makes and watches it.
+      rmSync(join(base, 'not-a-dir'));
+      await until(() => existsSync(join(base, 'not-a-dir', 'alpha')), 'alpha made at a poll');
+      await until(
+        () => lines.some((l) => l.schoolId === 'alpha' && l.msg === 'drop folder watched again'),
+        'watched',
+      );
+      writeFileSync(join(base, 'not-a-dir', 'alpha', 'pupils.csv'), 'ID,Legal Forename\n1001,A\n');
+      utimesSync(join(base, 'not-a-dir', 'alpha', 'pupils.csv'), old, old);
+      await until(() => looks.some((l) => l.schoolId === 'alpha' && l.ready === 1), 'a look in alpha');
+    } finally {
+      watcher.stop();
+      await producer.close();
+      rmSync(base, { recursive: true, force: true });
     }
   });
 });

@@ -57,6 +57,16 @@ export class DropFolderSource implements MisSource {
   }
 
   async *pull(): AsyncIterable<ImportUnit> {
+    // Made if missing, as the watcher does at start: a folder that cannot be (a share not mounted
+    // under a root-owned /mnt, a path through a file) fails the sync naming it — on the data page
+    // until a sync works — rather than a sync that finds nothing, every time, unseen.
+    await this.folder.ensure().catch((err: unknown) => {
+      const code = (err as { code?: string }).code ?? 'error';
+      throw doorstepError(
+        'MIS_UNAVAILABLE',
+        `drop folder ${this.folder.root} cannot be created or read (${code}): check that the path is right, its share mounted, and that Doorstep's account may write there; its files are imported once it can`,
+      );
+    });
     for (const entry of await this.folder.readyFiles(this.now())) {
       if (entry.refusal !== undefined) {
         yield this.refused(entry, entry.refusal);
