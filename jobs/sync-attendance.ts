@@ -87,7 +87,7 @@ export async function syncAttendance(
   for (const r of report.left) {
     deps.log.warn(
       { schoolId: school.id, unit: r.unit, error: r.reason },
-      'file changed during its import: left in the drop folder for the next sync',
+      'file left in the drop folder for the next sync (changed during its import, or it could not be moved)',
     );
   }
   const changed = new Set(report.applied.flatMap((s) => s.changedPupils));

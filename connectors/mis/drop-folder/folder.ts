@@ -177,26 +177,27 @@ export class DropFolder {
     }
     await realDir(this.quarantine);
     for (let i = 0; ; i++) {
-      const dest = join(this.quarantine, i === 0 ? name : `${name}.${i}`);
+      // The name and its note's fit NAME_MAX (a long name is shortened: `fittedName`).
+      const dest = join(this.quarantine, numbered(name, i, NOTE.length));
       if (await exists(dest)) continue;
       let note: FileHandle;
       try {
         note = await open(
-          `${dest}.error.txt`,
+          `${dest}${NOTE}`,
           constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
           0o640,
         );
       } catch (err) {
         if ((err as { code?: string }).code === 'EEXIST') continue;
-        throw err;
+        throw notMoved(err, path, 'quarantine/');
       }
       try {
         await rename(from, dest);
         await note.writeFile(`${now.toISOString()}\n${safeText(reason)}\n`);
       } catch (err) {
         await note.close();
-        await unlink(`${dest}.error.txt`).catch(() => {});
-        throw err;
+        await unlink(`${dest}${NOTE}`).catch(() => {});
+        throw notMoved(err, path, 'quarantine/');
       }
       await note.close();
       return dest;
@@ -423,10 +424,60 @@ async function realDir(dir: string): Promise<void> {
 
 async function moveUnique(path: string, dir: string): Promise<string> {
   const name = path.split('/').pop()!;
-  let dest = join(dir, name);
-  for (let i = 1; await exists(dest); i++) dest = join(dir, `${name}.${i}`);
-  await rename(path, dest);
+  let dest = join(dir, numbered(name, 0));
+  for (let i = 1; await exists(dest); i++) dest = join(dir, numbered(name, i));
+  await rename(path, dest).catch((err: unknown) => {
+    throw notMoved(err, path, 'processed/');
+  });
   return dest;
+}
+
+/** The suffix of a quarantined file's note. */
+const NOTE = '.error.txt';
+
+/** The longest file name the file system takes, in bytes (Linux's NAME_MAX, and most others'). */
+export const NAME_MAX = 255;
+
+/**
+ * `name` as Doorstep names a file it moves: as it is, or `<name>.<i>` when that is taken, in at most
+ * NAME_MAX bytes less `reserve` (room for the note's `.error.txt`) — a legal name of 250 bytes made
+ * its `.error.txt` too long, and the refused file blocked its folder for good.
+ */
+function numbered(name: string, i: number, reserve = 0): string {
+  const suffix = i === 0 ? '' : `.${i}`;
+  return fittedName(name, reserve + suffix.length) + suffix;
+}
+
+/**
+ * `name` in at most NAME_MAX − `reserve` bytes: a longer one keeps its extension and as much of its
+ * start as fits, cut at a character (never inside a UTF-8 sequence), with a short hash of the whole
+ * name before the extension, so two long names that start alike never become one.
+ */
+export function fittedName(name: string, reserve = 0): string {
+  const max = NAME_MAX - reserve;
+  if (Buffer.byteLength(name) <= max) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && Buffer.byteLength(name.slice(dot)) <= 16 ? name.slice(dot) : '';
+  const tail = `~${createHash('sha256').update(name).digest('hex').slice(0, 12)}${ext}`;
+  const base = Buffer.from(name.slice(0, name.length - ext.length));
+  let end = Math.max(0, max - Buffer.byteLength(tail));
+  // Back to the first byte of a character (a continuation byte is 10xxxxxx).
+  while (end > 0 && end < base.length && (base[end]! & 0xc0) === 0x80) end--;
+  return base.subarray(0, end).toString() + tail;
+}
+
+/**
+ * A file that could not be moved after its import (its name, its permissions, a full disk): refused
+ * as the file's own fault, so the sync reports it and goes on to the next file — left where it is,
+ * to be tried again at the next sync — instead of stopping on it at every sync.
+ */
+function notMoved(err: unknown, path: string, to: string): unknown {
+  const code = (err as { code?: string }).code;
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return err;
+  return doorstepError(
+    'IMPORT_REFUSED',
+    `${safeFileName(path.split('/').pop()!)} could not be moved to ${to} (${code}): it stays in the drop folder, and is tried again at the next sync`,
+  );
 }
 
 /** Whether anything (a dangling link included) is at `p`. */

@@ -379,4 +379,63 @@ describe('drop folder: one bad file never blocks the files after it', () => {
       ]);
     },
   );
+
+  it('quarantines a refused file with a long name (its note within the 255-byte limit), and imports the files after it', async () => {
+    // 250 bytes: a legal name (80 accented characters in a report title), whose `.error.txt` is not.
+    const long = (tail: string) => `${'é'.repeat(80)}${'x'.repeat(86 - tail.length)}${tail}.csv`;
+    const first = long('');
+    const second = long('2');
+    expect(Buffer.byteLength(first)).toBe(250);
+    writeFileSync(join(drop, first), 'ID,Legal Forename\n1001,"unclosed\n');
+    utimesSync(join(drop, first), OLD.getTime() / 1000 - 120, OLD.getTime() / 1000 - 120);
+    writeFileSync(join(drop, second), 'ID,Legal Forename\n1003,"unclosed\n');
+    utimesSync(join(drop, second), OLD.getTime() / 1000 - 60, OLD.getTime() / 1000 - 60);
+    writeFileSync(join(drop, 'good.csv'), 'ID,Legal Forename\n1002,B\n');
+    settle(join(drop, 'good.csv'));
+
+    const report = await sync();
+
+    expect(report.refused.map((r) => r.unit)).toEqual([first, second]);
+    expect(report.left).toEqual([]);
+    expect(report.applied.map((s) => s.unit)).toEqual(['good.csv']);
+    expect(await count(`SELECT count(*) FROM pupils WHERE mis_id = '1002'`)).toBe(1);
+    expect(readdirSync(drop).sort()).toEqual(['processed', 'quarantine']);
+    // Each kept whole beside its note, under a name cut at a character with a hash of the whole name
+    // (two names that start alike stay two), its extension kept; every name within 255 bytes.
+    const kept = readdirSync(join(drop, 'quarantine')).sort();
+    expect(kept).toHaveLength(4);
+    for (const n of kept) expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
+    const files = kept.filter((n) => !n.endsWith('.error.txt'));
+    expect(files).toEqual([
+      expect.stringMatching(/^é+x+~[0-9a-f]{12}\.csv$/),
+      expect.stringMatching(/~[0-9a-f]{12}\.csv$/),
+    ]);
+    expect(files[0]).not.toBe(files[1]);
+    for (const f of files) expect(kept).toContain(`${f}.error.txt`);
+    expect(
+      readFileSync(
+        join(
+          drop,
+          'quarantine',
+          `${files.find((f) => readFileSync(join(drop, 'quarantine', f), 'utf8').includes('1001'))!}.error.txt`,
+        ),
+        'utf8',
+      ),
+    ).toMatch(/^2025-01-20T12:00:00\.000Z\n.*line 2: not valid CSV: a quoted value is never closed/);
+    expect((await new DropFolder(drop).quarantined()).map((q) => q.file).sort()).toEqual(files);
+
+    // A 254-byte name delivered again that day, and imported: processed/ takes it as `….1`, shortened.
+    const good = `${'é'.repeat(80)}${'x'.repeat(89)}g.csv`;
+    expect(Buffer.byteLength(good)).toBe(254);
+    for (const id of ['1004', '1005']) {
+      writeFileSync(join(drop, good), `ID,Legal Forename\n${id},D\n`);
+      settle(join(drop, good));
+      expect((await sync()).applied.map((s) => s.unit)).toEqual([good]);
+    }
+    const processed = readdirSync(join(drop, 'processed', '2025-01-20')).filter((n) => n !== 'good.csv');
+    expect(processed).toHaveLength(2);
+    expect(processed).toContain(good);
+    expect(processed).toContainEqual(expect.stringMatching(/^é+x+~[0-9a-f]{12}\.csv\.1$/));
+    for (const n of processed) expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
+  });
 });
