@@ -190,7 +190,8 @@ describe('the visit watcher', () => {
     );
     expect(new Date(due[0]!.next_step_at).getTime()).toBe(now.getTime() + 15 * 60_000);
     // The lead left with the school's phone (typed on the departure form; not their account's): the
-    // reminder reaches the phone they carry too. Their own number, written otherwise, once.
+    // reminder reaches the phone they carry too. Their own number, written otherwise, once — and
+    // posted in E.164, the only form the provider takes.
     await db.query(`UPDATE visits SET worker_phone = '+447700900333' WHERE id = $1`, [id]);
     await db.query(`UPDATE users SET phone = '07700 900111' WHERE id = $1`, [lead.id]);
     await escalate({ alarmId: alarm!.id, step: 1 }, run('escalate'), deps);
@@ -200,7 +201,7 @@ describe('the visit watcher', () => {
     );
     expect(n.map((x) => x.target)).toEqual(['board', 'sms:visiting-staff']);
     await notify({ notificationId: String(n[1]!.id) }, run('notify'), deps);
-    expect(sms.map((m) => m.get('To')).sort()).toEqual(['+447700900222', '+447700900333', '07700 900111']);
+    expect(sms.map((m) => m.get('To')).sort()).toEqual(['+447700900111', '+447700900222', '+447700900333']);
     await db.query(`UPDATE users SET phone = '+447700900111' WHERE id = $1`, [lead.id]);
     expect(sms[0]!.get('Body')).toMatch(/OVERDUE VISIT.*Reminder sent to the visiting staff/);
 
