@@ -45,6 +45,11 @@ export interface Evidence {
   sessionsCounted?: number;
   fromSession?: 'AM' | 'PM';
   toSession?: 'AM' | 'PM';
+  /**
+   * Days of the run the school arranged the pupil out of (`C2` part-time timetable, `S` study leave)
+   * that it counted as days not seen, the absence having begun (`count-inside`).
+   */
+  notExpected?: string[];
   /** Days (sessions, for a run counted in sessions) of the run the pupil was in school, late (`U`): said as unauthorised absence. */
   seenInSchool?: number;
   /** The run's latest day the pupil was in school, late: not a child missing now (no missing-education exemption). */

@@ -84,7 +84,8 @@ export const SCHOOL_CLOSED_CODES: readonly string[] = ['#', 'Y4'];
  * `S` (study leave). The school knows where the child is and why, so for the visit triggers such a
  * session is no session, as a closure is: a part-time pupil is not "not seen" on the days the
  * timetable leaves them at home (a home visit every week), a day they missed their timetabled
- * morning counts by that morning, and their off-timetable days neither extend nor end a run. They
+ * morning counts by that morning, and their off-timetable days neither start nor end a run (they
+ * extend one only where the rule counts them once the absence has begun: `count-inside`). They
  * are still authorised absences in the statistics (the attendance rate counts them). `E`
  * (suspension) is not here: a suspended child is at home, but not seen, and the school must still
  * know they are safe.
@@ -111,9 +112,11 @@ const ARRANGED = codeSet(['C2', 'S']);
  * `sessionsNotExpected`:
  * - `pass-over` (the visit triggers): a day with no counting session (`hasMark`) neither counts nor
  *   ends the run;
- * - `count-inside`: as `pass-over`, but a day the school arranged the pupil out of (`C2`, `S`)
- *   between two absent days counts as a day not seen (Lime Hills "absent … for a week": a part-time
- *   pupil who misses their timetabled days is not seen all week, not two days of it);
+ * - `count-inside`: as `pass-over`, but a day the school arranged the pupil out of (`C2`, `S`) once
+ *   the absence has begun counts as a day not seen while it goes on — between absent days, and after
+ *   the latest one until the pupil next attends (Lime Hills "absent … for a week": a part-time pupil
+ *   who misses their timetabled days is not seen all week, not two days of it); never before the
+ *   first absent day, and the run still ends at the first attended session;
  * - `end-on-authorised`: "continuous unauthorised absence" (the 10-day return) — an authorised
  *   session (`C2`, `S` among them) ends the run; closures and not-possible sessions pass over;
  * - `end-on-any`: "every session coded G, N or O" (removal from roll, reg. 9(1)(i)) — any session

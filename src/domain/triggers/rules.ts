@@ -72,7 +72,8 @@ export const consecutiveAbsenceRule = z.strictObject({
   afterReturn: z.boolean().default(false),
   /**
    * A day the pupil was not expected at, or could not attend (`C2`, `S`, `D`, `Y1`–`Y7`, …) — see
-   * `NotExpectedDays`: passed over (the default), counted between absent days (`count-inside`), or the
+   * `NotExpectedDays`: passed over (the default), counted once the absence has begun, while it goes
+   * on (`count-inside`), or the
    * end of a run of continuous unauthorised absence (`end-on-authorised`) or of every session in the
    * rule's codes (`end-on-any`).
    */

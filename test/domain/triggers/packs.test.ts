@@ -111,10 +111,15 @@ describe('policy packs on small scenarios', () => {
     expect(fired(monday10, ['lime-hills'], '2025-11-10')).toEqual([
       'lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team',
     ]);
-    // Not before the week: the Friday after the first two missed days.
+    // Not before the week: the Thursday after the first two missed days is 4 school days not seen;
+    // the Friday, Monday to Friday not seen, is the week (the off-timetable days count once the
+    // absence has begun, also after the last missed day).
+    expect(
+      fired(pupil(marks, { to: '2025-11-06', flags: { cpPlan: true } }), ['lime-hills'], '2025-11-06'),
+    ).toEqual([]);
     expect(
       fired(pupil(marks, { to: '2025-11-07', flags: { cpPlan: true } }), ['lime-hills'], '2025-11-07'),
-    ).toEqual([]);
+    ).toEqual(['lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team']);
     // Arranged days alone never start a run: present on the timetabled days, nothing.
     const attending: Record<string, string> = {};
     for (const d of calendar.between('2025-11-03', TODAY))
@@ -122,6 +127,53 @@ describe('policy packs on small scenarios', () => {
     expect(fired(pupil(attending, { to: TODAY, flags: { cpPlan: true } }), ['lime-hills'], TODAY)).toEqual(
       [],
     );
+  });
+
+  it('part-time pupils: off-timetable days after the absence began count while it lasts — Lime Hills on the Friday of a week not seen, Heath Lane on the third school day', () => {
+    /** Off timetable (C2) every school day of November except the given ones. */
+    const partTime = (own: Record<string, string>) => {
+      const marks: Record<string, string> = {};
+      for (const d of calendar.between('2025-11-03', '2025-11-28')) marks[d] = 'C2';
+      for (const d of ['2025-11-03', '2025-11-04', '2025-11-10', '2025-11-11']) marks[d] = '/';
+      return { ...marks, ...own };
+    };
+    // Lime Hills: timetabled Monday to Wednesday, N all three (no answer), off timetable Thursday and
+    // Friday, a CP plan: not seen Monday 17 to Friday 21 — a week.
+    const lime = partTime({ '2025-11-17': 'N', '2025-11-18': 'N', '2025-11-19': 'N' });
+    const limeOn = (today: string) =>
+      fired(pupil(lime, { from: '2025-11-03', to: today, flags: { cpPlan: true } }), ['lime-hills'], today);
+    expect(limeOn('2025-11-20')).toEqual([]);
+    expect(limeOn('2025-11-21')).toEqual([
+      'lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team',
+    ]);
+    const [week] = evaluatePupil(
+      pupil(lime, { from: '2025-11-03', to: '2025-11-21', flags: { cpPlan: true } }),
+      rulesOf('lime-hills'),
+      {
+        today: '2025-11-21',
+      },
+    );
+    expect(week!.evidence).toMatchObject({
+      from: '2025-11-17',
+      to: '2025-11-21',
+      count: 5,
+      notExpected: ['2025-11-20', '2025-11-21'],
+    });
+    expect(week!.explanation).toContain("2 of them off the pupil's timetable (C2: 2025-11-20, 2025-11-21)");
+    // Heath Lane: timetabled Monday and Tuesday, N both, off timetable Wednesday to Friday, back the
+    // next Monday: not seen for 3 school days on Wednesday 19 — the visit then, not never.
+    const heath = partTime({ '2025-11-17': 'N', '2025-11-18': 'N', '2025-11-24': '/', '2025-11-25': '/' });
+    const heathOn = (today: string) =>
+      fired(pupil(heath, { from: '2025-11-03', to: today }), ['heath-lane'], today).filter((f) =>
+        f.startsWith('heath-lane:absent-3-days'),
+      );
+    expect(heathOn('2025-11-18')).toEqual([]);
+    for (const today of ['2025-11-19', '2025-11-20', '2025-11-21'])
+      expect(heathOn(today), today).toEqual([
+        'heath-lane:absent-3-days → home-visit by attendance-coordinator',
+      ]);
+    // Back in school on Monday 24: the run ends at the first attended session.
+    expect(heathOn('2025-11-24')).toEqual([]);
   });
 
   it('statutory returns hold to their words: "every session G, N or O" and "continuous unauthorised absence" end at any other session', () => {

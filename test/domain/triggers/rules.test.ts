@@ -132,6 +132,58 @@ describe('consecutive-absence', () => {
     });
   });
 
+  it('count-inside: days off the timetable (C2) or on study leave (S) count once the absence has begun, also after the last missed day, named in the evidence; never before it, and a run ends at the first attended session', () => {
+    const r = {
+      kind: 'consecutive-absence',
+      days: 5,
+      sessionsNotExpected: 'count-inside',
+      noReasonOnLatestDay: true,
+    };
+    // Timetabled Monday to Wednesday: N Mon 17 – Wed 19, off timetable Thu 20 – Fri 21.
+    const week: Marks = {
+      '2025-11-13': 'C2',
+      '2025-11-17': 'N',
+      '2025-11-18': 'N',
+      '2025-11-19': 'N',
+      '2025-11-20': 'C2',
+      '2025-11-21': 'S',
+    };
+    expect(one(pupil(week, { to: '2025-11-20' }), r, '2025-11-20')).toMatchObject({
+      fired: false,
+      explanation: 'absent 4 school days in a row; the rule needs 5',
+    });
+    // The C2 Thursday before the absence (13th) is not counted; the latest missed day (Wed 19) has
+    // no reason, so contact is unanswered whatever the arranged days after it say.
+    expect(one(pupil(week, { to: '2025-11-21' }), r, '2025-11-21')).toMatchObject({
+      fired: true,
+      evidence: {
+        from: '2025-11-17',
+        to: '2025-11-21',
+        count: 5,
+        notExpected: ['2025-11-20', '2025-11-21'],
+      },
+      explanation:
+        "absent 5 school days in a row (2025-11-17 to 2025-11-21); 2 of them off the pupil's timetable or on study leave (C2, S: 2025-11-20, 2025-11-21), not seen as the absence went on; no reason recorded since 2025-11-17",
+    });
+    // A reason on the latest missed day: answered, though the arranged days came after it.
+    expect(one(pupil({ ...week, '2025-11-19': 'I' }, { to: '2025-11-21' }), r, '2025-11-21')).toMatchObject({
+      fired: false,
+      explanation: 'absent 5 school days in a row, but the latest (2025-11-19) has a reason recorded',
+    });
+    // In school for Monday 24's morning: the run has ended, arranged days or not.
+    const back = pupil({ ...week, '2025-11-24': ['/', 'C2'] }, { to: '2025-11-24' });
+    expect(one(back, r, '2025-11-24')).toMatchObject({ fired: false });
+    // … and, for a return made after the run (`afterReturn`), it counted the arranged days up to then.
+    expect(one(back, { ...r, afterReturn: true }, '2025-11-24')).toMatchObject({
+      fired: true,
+      evidence: { from: '2025-11-17', to: '2025-11-21', count: 5, ended: true },
+    });
+    // Without count-inside (the default, pass-over) off-timetable days are never counted.
+    expect(
+      one(pupil(week, { to: '2025-11-21' }), { ...r, sessionsNotExpected: 'pass-over' }, '2025-11-21'),
+    ).toMatchObject({ fired: false, explanation: 'absent 3 school days in a row; the rule needs 5' });
+  });
+
   it('ends when the pupil comes back', () => {
     const p = pupil({ '2025-11-12': 'N', '2025-11-13': 'N', '2025-11-17': 'N' }, { to: '2025-11-18' });
     expect(one(p, rule, '2025-11-17').fired).toBe(true);

@@ -31,6 +31,11 @@ interface Run {
   /** The first and last unit counted: day indexes, or session indexes (`sessions`). */
   first: number;
   last: number;
+  /**
+   * The latest unit the pupil missed (absent, in the rule's codes): `last` unless days the school
+   * arranged the pupil out of (`C2`, `S`) followed it and count (`count-inside`).
+   */
+  missed: number;
   sessions: boolean;
 }
 
@@ -39,8 +44,8 @@ function unitKind(p: PupilAttendance, u: number, set: Uint8Array, mode: NotExpec
   return shift === 1 ? p.runSession(u, set, mode) : p.runDay(u, set, mode);
 }
 
-function toRun(first: number, last: number, count: number, shift: 0 | 1): Run {
-  return { start: first >> shift, end: last >> shift, count, first, last, sessions: shift === 1 };
+function toRun(first: number, last: number, count: number, missed: number, shift: 0 | 1): Run {
+  return { start: first >> shift, end: last >> shift, count, first, last, missed, sessions: shift === 1 };
 }
 
 /**
@@ -58,8 +63,14 @@ function absenceRun(
   shift: 0 | 1,
 ): Run | null {
   let last = ((todayIndex + 1) << shift) - 1;
+  // Days the school arranged the pupil out of (`count-inside`) after the latest absent one: the
+  // absence has begun and goes on (nothing attended since), so they count — Lime Hills' "a week"
+  // is a week not seen, Heath Lane's 3 school days 3 days not seen.
+  let tail = 0;
+  let tailLast = -1;
   let k = last >= 0 ? unitKind(p, last, set, mode, shift) : 'break';
   while (last >= 0 && (k === 'skip' || k === 'arranged')) {
+    if (k === 'arranged' && tail++ === 0) tailLast = last;
     last--;
     if (last >= 0) k = unitKind(p, last, set, mode, shift);
   }
@@ -77,7 +88,8 @@ function absenceRun(
     }
     const unit = unitKind(p, u, set, mode, shift);
     if (unit === 'skip') continue;
-    // Days the school arranged the pupil out of count only between absent days (`count-inside`).
+    // Days the school arranged the pupil out of count once the absence has begun (`count-inside`):
+    // never before its first absent day.
     if (unit === 'arranged') {
       arranged++;
       continue;
@@ -87,7 +99,9 @@ function absenceRun(
     count += 1 + arranged;
     arranged = 0;
   }
-  return toRun(first, last, count, shift);
+  return tail > 0
+    ? toRun(first, tailLast, count + tail, last, shift)
+    : toRun(first, last, count, last, shift);
 }
 
 /** How far before the academic year a run that ends in it is counted back (the summer holiday and a week). */
@@ -118,11 +132,16 @@ function latestEndedRun(
     first > 0 ? (absenceRun(p, set, first - 1, mode, shift)?.first ?? firstUnit) : 0,
   );
   let found: Run | null = null;
-  let run: { first: number; last: number; count: number } | null = null;
+  let run: { first: number; last: number; count: number; missed: number } | null = null;
   let gap = 0;
+  // Arranged units (`count-inside`) since the run's latest absent one: counted once another follows,
+  // or when the run ends — the absence went on through them.
   let arranged = 0;
-  const keep = (r: { first: number; last: number; count: number } | null) => {
-    if (r && r.count >= min && r.last >> shift >= first) found = toRun(r.first, r.last, r.count, shift);
+  let arrangedLast = -1;
+  const keep = (r: { first: number; last: number; count: number; missed: number } | null) => {
+    if (r && arranged > 0) r = { ...r, last: arrangedLast, count: r.count + arranged };
+    if (r && r.count >= min && r.last >> shift >= first)
+      found = toRun(r.first, r.last, r.count, r.missed, shift);
   };
   const lastUnit = ((todayIndex + 1) << shift) - 1;
   for (let u = Math.max(0, Math.min(from, firstUnit)); u <= lastUnit; u++) {
@@ -138,13 +157,16 @@ function latestEndedRun(
     const unit = unitKind(p, u, set, mode, shift);
     if (unit === 'skip') continue;
     if (unit === 'arranged') {
-      if (run) arranged++;
+      if (run) {
+        arranged++;
+        arrangedLast = u;
+      }
       continue;
     }
     if (unit === 'count') {
       run = run
-        ? { first: run.first, last: u, count: run.count + 1 + arranged }
-        : { first: u, last: u, count: 1 };
+        ? { first: run.first, last: u, count: run.count + 1 + arranged, missed: u }
+        : { first: u, last: u, count: 1, missed: u };
     } else {
       keep(run);
       run = null;
@@ -155,13 +177,9 @@ function latestEndedRun(
 }
 
 /** The first of the latest run of days (within the run) with no reason recorded: contact unanswered since. */
-function unansweredSince(
-  p: PupilAttendance,
-  noReason: Uint8Array,
-  run: { start: number; end: number },
-): number {
-  let since = run.end;
-  for (let d = run.end - 1; d >= run.start; d--) {
+function unansweredSince(p: PupilAttendance, noReason: Uint8Array, run: Run, missedDay: number): number {
+  let since = missedDay;
+  for (let d = missedDay - 1; d >= run.start; d--) {
     if (!p.hasMark(d)) continue;
     if (!p.allMarkedIn(d, noReason)) break;
     since = d;
@@ -185,13 +203,28 @@ function timesInLate(p: PupilAttendance, run: Run): number {
   return n;
 }
 
+/**
+ * Days of the run the school arranged the pupil out of (`C2`, `S`) that it counted as days not seen
+ * (`count-inside`), the latest `MAX_EVIDENCE_DAYS` of them.
+ */
+function arrangedDays(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotExpectedDays): number[] {
+  const out: number[] = [];
+  if (mode !== 'count-inside') return out;
+  if (run.sessions) {
+    for (let s = run.first; s <= run.last; s++)
+      if (p.runSession(s, set, mode) === 'arranged' && out.at(-1) !== s >> 1) out.push(s >> 1);
+  } else for (let d = run.start; d <= run.end; d++) if (p.runDay(d, set, mode) === 'arranged') out.push(d);
+  return out.slice(-MAX_EVIDENCE_DAYS);
+}
+
 const SESSION_NAME = ['AM', 'PM'] as const;
 
-function runEvidence(p: PupilAttendance, run: Run): Evidence {
+function runEvidence(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotExpectedDays): Evidence {
   const days: DayEvidence[] = [];
   for (let d = Math.max(run.start, run.end - MAX_EVIDENCE_DAYS + 1); d <= run.end; d++)
     days.push(dayEvidence(p, d));
   const late = timesInLate(p, run);
+  const arranged = arrangedDays(p, run, set, mode);
   return {
     from: p.calendar.days[run.start]!,
     to: p.calendar.days[run.end]!,
@@ -205,13 +238,36 @@ function runEvidence(p: PupilAttendance, run: Run): Evidence {
         }
       : {}),
     days,
+    // Days the school arranged the pupil out of, counted once the absence had begun …
+    ...(arranged.length > 0 ? { notExpected: arranged.map((d) => p.calendar.days[d]!) } : {}),
     // Days (sessions) of it the pupil was in school, late (said as unauthorised absence, not "absent") …
     ...(late > 0 ? { seenInSchool: late } : {}),
-    // … and whether the latest was one: then the child is not missing now (no missing-education exemption).
-    ...((run.sessions ? LATE[p.slots[run.last]!] === 1 : p.anyMarkedIn(run.end, LATE))
+    // … and whether the latest missed was one: then the child is not missing now (no missing-education exemption).
+    ...((run.sessions ? LATE[p.slots[run.missed]!] === 1 : p.anyMarkedIn(run.missed, LATE))
       ? { seenLast: true as const }
       : {}),
   };
+}
+
+/**
+ * "; 2 of them off the pupil's timetable (C2: 2025-11-20, 2025-11-21), not seen as the absence went
+ * on": the days the school arranged the pupil out of that a run counted (`notExpected`), by code.
+ */
+function notExpectedText(p: PupilAttendance, e: Evidence): string {
+  const dates = e.notExpected;
+  if (!dates?.length) return '';
+  const codes = new Set<string>();
+  for (const date of dates) {
+    const d = p.calendar.indexOf(date)!;
+    for (const c of [p.am(d), p.pm(d)]) if (c === 'C2' || c === 'S') codes.add(c);
+  }
+  const what = [
+    ...(codes.has('C2') ? ["off the pupil's timetable"] : []),
+    ...(codes.has('S') ? ['on study leave'] : []),
+  ].join(' or ');
+  const named =
+    dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
+  return `; ${dates.length} of them ${what} (${[...codes].join(', ')}: ${named}), not seen as the absence went on`;
 }
 
 /** "3 school days", "1 school day"; counted in sessions, "19 sessions (9.5 school days)". */
@@ -266,11 +322,13 @@ export function consecutiveAbsence(
   // day, reasoned or not; "not elicited a response" is the state now — the latest absent day has no
   // reason recorded, whatever reasons earlier days of the same absence had.
   const noReason = rule.noReasonOnLatestDay ? ev.noReasonSet(set) : null;
-  const unanswered = run !== null && (noReason === null || p.allMarkedIn(run.end, noReason));
+  // The latest day the pupil missed: a day the school arranged them out of after it says nothing of contact.
+  const missedDay = run ? run.missed >> shift : -1;
+  const unanswered = run !== null && (noReason === null || p.allMarkedIn(missedDay, noReason));
   const fires = run !== null && n >= need && unanswered && (!rule.flags || p.hasAnyFlag(rule.flags));
   const evidence: Evidence =
     run && (fires || ctx.explain)
-      ? { ...runEvidence(p, run), ...(ended ? { ended: true as const } : {}) }
+      ? { ...runEvidence(p, run, set, mode), ...(ended ? { ended: true as const } : {}) }
       : {};
   if (rule.flags && !p.hasAnyFlag(rule.flags)) {
     return {
@@ -294,12 +352,12 @@ export function consecutiveAbsence(
       evidence,
       explanation: !ctx.explain
         ? ''
-        : `absent ${amount(n, sessions)} in a row, but the latest (${evidence.to}) has a reason recorded`,
+        : `absent ${amount(n, sessions)} in a row, but the latest (${p.calendar.days[missedDay]}) has a reason recorded`,
     };
   }
   const since =
     noReason !== null
-      ? `; no reason recorded since ${p.calendar.days[unansweredSince(p, noReason, run)]}`
+      ? `; no reason recorded since ${p.calendar.days[unansweredSince(p, noReason, run, missedDay)]}`
       : '';
   const light = rule.whenReasonedEachDay;
   let lighter: { action: NonNullable<RuleOutcome['action']>; role: string } | undefined;
@@ -331,7 +389,7 @@ export function consecutiveAbsence(
   return {
     fired: true,
     evidence,
-    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${amount(n, sessions)} in a row (${spanText(evidence)})${evidence.seenInSchool ? ` — in school late (U, after the register closed) ${sessions ? 'at' : 'on'} ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
+    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${amount(n, sessions)} in a row (${spanText(evidence)})${notExpectedText(p, evidence)}${evidence.seenInSchool ? ` — in school late (U, after the register closed) ${sessions ? 'at' : 'on'} ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }
