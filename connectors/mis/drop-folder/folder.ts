@@ -29,6 +29,24 @@ export interface DropEntry {
   name: string;
   /** Why the entry is refused without being opened (a symbolic link, a FIFO, a device…). */
   refusal?: string;
+  /** Its size and modification time when the folder was listed: opened later, it must still have them. */
+  listed?: Listed;
+}
+
+/** A file's size and modification time (ns) as the folder was listed. */
+export type Listed = Pick<BigIntStats, 'size' | 'mtimeNs'>;
+
+/**
+ * A file opened for its import that has changed since the folder was listed, or a moment ago: still
+ * being written (a writer that began rewriting it during the sync). It is not read; it waits for the
+ * next sync, like a file still settling when the folder was listed.
+ */
+export class StillChanging extends Error {
+  constructor(name: string) {
+    super(
+      `${name} changed a moment ago, or since the drop folder was listed: left to settle, for the next sync`,
+    );
+  }
 }
 
 /** A quarantined entry as the data page lists it. Never follows a link to find a size. */
@@ -94,16 +112,14 @@ export class DropFolder {
       )
         continue;
       const path = join(this.root, name);
-      const st = await lstat(path).catch(() => undefined);
+      const st = await lstat(path, { bigint: true }).catch(() => undefined);
       // Sub-folders (processed/, quarantine/ and any the school keeps) are left alone.
       if (!st || st.isDirectory()) continue;
       const safe = safeFileName(name);
-      // Settling: changed within the settle time. A time further ahead than FUTURE_MTIME_MS (a share
-      // whose clock runs ahead, `touch -d 2030`) says nothing of whether it is still written: read
-      // now (the checks on the open file still leave a file that changes while it is read).
-      const age = now.getTime() - st.mtimeMs;
-      if (age < settleMs && age > -FUTURE_MTIME_MS) {
-        settling.push({ name: safe, changedAt: st.mtimeMs, size: st.size });
+      // Settling: changed within the settle time (`changedWithin`).
+      const mtimeMs = Number(st.mtimeNs) / 1e6;
+      if (changedWithin(mtimeMs, now, settleMs)) {
+        settling.push({ name: safe, changedAt: mtimeMs, size: Number(st.size) });
         continue;
       }
       const kind = notRegular(st);
@@ -115,7 +131,8 @@ export class DropFolder {
       entries.push({
         path,
         name: safe,
-        mtime: st.mtimeMs,
+        mtime: mtimeMs,
+        ...(kind ? {} : { listed: { size: st.size, mtimeNs: st.mtimeNs } }),
         ...(kind
           ? { refusal: `${safe} is ${kind}: only regular files are imported (it was not opened)` }
           : reserved
@@ -132,10 +149,15 @@ export class DropFolder {
   /**
    * Opens a file of the folder for its import: without following a link, only if the opened
    * descriptor is a regular file, and refusing (as the file's fault) one Doorstep may not read.
-   * A file gone since the folder was listed rejects with its `ENOENT`.
+   * A file gone since the folder was listed rejects with its `ENOENT`. With `settled`, the settle
+   * rule is applied again to the file as opened: one changed since it was `listed`, or within
+   * `settleMs` of `now`, rejects with `StillChanging` (its writer began again during the sync).
    */
-  async open(path: string): Promise<DroppedFile> {
-    return DroppedFile.open(path);
+  async open(
+    path: string,
+    settled?: { now: Date; settleMs?: number; listed?: Listed | undefined },
+  ): Promise<DroppedFile> {
+    return DroppedFile.open(path, settled);
   }
 
   /** The file's bytes, read as `open` reads them; the file is closed when the stream ends or is destroyed. */
@@ -243,6 +265,17 @@ export class DropFolder {
   }
 }
 
+/**
+ * Whether a file last changed at `mtimeMs` is still being written at `now`: changed within `settleMs`.
+ * A time further ahead than FUTURE_MTIME_MS (a share whose clock runs ahead, `touch -d 2030`) says
+ * nothing of whether it is still written: read now (the checks on the open file still leave a file
+ * that changes while it is read).
+ */
+function changedWithin(mtimeMs: number, now: Date, settleMs: number): boolean {
+  const age = now.getTime() - mtimeMs;
+  return age < settleMs && age > -FUTURE_MTIME_MS;
+}
+
 /** The drop folder's own sub-folders: an entry of that name in the folder is never imported. */
 const RESERVED_NAMES: ReadonlySet<string> = new Set(['processed', 'quarantine']);
 
@@ -302,7 +335,10 @@ export class DroppedFile {
     this.opened = opened;
   }
 
-  static async open(path: string): Promise<DroppedFile> {
+  static async open(
+    path: string,
+    settled?: { now: Date; settleMs?: number; listed?: Listed | undefined },
+  ): Promise<DroppedFile> {
     const name = safeFileName(path.split('/').pop()!);
     let fh: FileHandle;
     try {
@@ -315,6 +351,15 @@ export class DroppedFile {
       const st = await fh.stat({ bigint: true });
       const kind = notRegular(st);
       if (kind) throw doorstepError('IMPORT_REFUSED', `${name} is ${kind}: only regular files are imported`);
+      // Settled when listed is not settled now: the folder was listed at the start of the sync, and
+      // a writer may have begun rewriting the file since (a scheduled export truncating it in place)
+      // — its first part is a whole file to read, and would be applied and archived.
+      if (
+        settled &&
+        ((settled.listed && (settled.listed.size !== st.size || settled.listed.mtimeNs !== st.mtimeNs)) ||
+          changedWithin(Number(st.mtimeNs) / 1e6, settled.now, settled.settleMs ?? SETTLE_MS))
+      )
+        throw new StillChanging(name);
       return new DroppedFile(path, fh, st);
     } catch (err) {
       await fh.close();
@@ -349,6 +394,19 @@ export class DroppedFile {
     return undefined;
   }
 
+  /**
+   * Refuses the import (nothing of it applied: it is called before the unit commits) when the open
+   * file no longer holds what it held when opened — a writer at work while it was read.
+   */
+  async unchangedSinceOpen(): Promise<void> {
+    if (!sameContent(this.opened, await this.fh.stat({ bigint: true }))) {
+      throw doorstepError(
+        'IMPORT_REFUSED',
+        `${this.name} ${CHANGED}: nothing of it is applied; it stays in the drop folder, to be imported at the next sync`,
+      );
+    }
+  }
+
   async close(): Promise<void> {
     await this.fh.close();
   }
@@ -364,12 +422,7 @@ export class DroppedFile {
       yield bytesRead < want ? buffer.subarray(0, bytesRead) : buffer;
     }
     // Before the reader can finish (its last records wait for the end), so before anything commits.
-    if (!sameContent(this.opened, await this.fh.stat({ bigint: true }))) {
-      throw doorstepError(
-        'IMPORT_REFUSED',
-        `${this.name} ${CHANGED}: nothing of it is applied; it stays in the drop folder, to be imported at the next sync`,
-      );
-    }
+    await this.unchangedSinceOpen();
   }
 }
 

@@ -5,7 +5,7 @@ import { DoorstepError, describeError, doorstepError } from '../../../src/errors
 import { type FileFormat, fileUnit } from '../file-unit.ts';
 import type { MisSettings } from '../settings.ts';
 import type { ImportUnit, MisSource } from '../types.ts';
-import { type DropEntry, DropFolder, type DroppedFile } from './folder.ts';
+import { type DropEntry, DropFolder, type DroppedFile, StillChanging } from './folder.ts';
 
 /**
  * Export files (SIMS XML, CTF, CSV) dropped in a folder: each ready file is one import unit;
@@ -74,10 +74,14 @@ export class DropFolderSource implements MisSource {
       }
       let file: DroppedFile;
       try {
-        file = await this.folder.open(entry.path);
+        // The settle rule again, on the file as opened: settled when the folder was listed, it may
+        // have been rewritten since (by a writer that began during this sync's earlier files).
+        file = await this.folder.open(entry.path, { now: this.now(), listed: entry.listed });
       } catch (err) {
         // Gone since it was listed (taken by another sync, or deleted): nothing to import.
         if ((err as { code?: string }).code === 'ENOENT') continue;
+        // Being written again: left, unread, to settle (the watcher or the poll brings it back).
+        if (err instanceof StillChanging) continue;
         // Swapped for a link or a special file since it was listed, or unreadable: refused like one.
         if (!(err instanceof DoorstepError)) throw err;
         yield this.refused(entry, err.message);
@@ -101,7 +105,17 @@ export class DropFolderSource implements MisSource {
       return this.refused(entry, err.message, file);
     }
     const unit = fileUnit(entry.path, this.kind, this.school, undefined, () => file.read());
-    return { ...unit, sha256, ...this.moves(entry, file) };
+    return {
+      ...unit,
+      // Read whole, and unchanged while it was (whatever the reader left unread): checked once more
+      // before the unit commits, so a file changed under the read is refused, never half applied.
+      batches: async function* () {
+        yield* unit.batches();
+        await file.unchangedSinceOpen();
+      },
+      sha256,
+      ...this.moves(entry, file),
+    };
   }
 
   private refused(entry: DropEntry, reason: string, file?: DroppedFile): ImportUnit {

@@ -2,10 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   appendFileSync,
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
   renameSync,
@@ -13,11 +15,12 @@ import {
   symlinkSync,
   utimesSync,
   writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
+import { DropFolder, StillChanging } from '../../../connectors/mis/drop-folder/folder.ts';
 import { DropFolderSource } from '../../../connectors/mis/drop-folder/source.ts';
 import type { ImportUnit, MisSource } from '../../../connectors/mis/types.ts';
 import { syncSchool } from '../../../src/import/sync-school.ts';
@@ -313,6 +316,102 @@ describe('drop folder: a file changed during its import is never archived unread
     const again = await sync();
     expect(again.applied.map((s) => s.marks.inserted)).toEqual([3]);
     expect(await marks()).toEqual(['1001 2025-01-13 AM N', '1002 2025-01-13 AM N', '1002 2025-01-13 PM N']);
+  });
+
+  it('leaves to settle a file its writer began rewriting after the folder was listed (settled then): nothing of it applied or archived, and imports it whole at the next sync', async () => {
+    const first = join(drop, 'a-first.csv');
+    const path = join(drop, 'b-marks.csv');
+    writeFileSync(first, `${MARKS_HEADER}1001,2025-01-13,AM,/\n`);
+    execFileSync('touch', ['-d', '2025-01-20T10:00:00Z', first]);
+    writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,PM,/\n`);
+    settle(path);
+    const rows = [
+      '1001,2025-01-14,AM,N',
+      '1001,2025-01-14,PM,N',
+      '1002,2025-01-14,AM,N',
+      '1002,2025-01-14,PM,N',
+    ];
+    let writer: number | undefined;
+    // While a-first.csv is imported, the MIS's scheduled export starts overwriting b-marks.csv in
+    // place (truncate, then write line by line): two of its four rows so far, a whole file to read.
+    const source = meddling((unit) =>
+      unit.label !== 'a-first.csv'
+        ? unit
+        : {
+            ...unit,
+            batches: async function* () {
+              yield* unit.batches();
+              writer = openSync(path, 'w');
+              writeSync(writer, `${MARKS_HEADER}${rows.slice(0, 2).join('\n')}\n`);
+            },
+          },
+    );
+
+    const report = await syncSchool(db, school, source, { now: () => NOW, actor: 'test' });
+    writeSync(writer!, `${rows.slice(2).join('\n')}\n`);
+    closeSync(writer!);
+
+    expect(report.applied.map((s) => s.unit)).toEqual(['a-first.csv']);
+    expect(report.refused).toEqual([]);
+    expect(report.left).toEqual([]);
+    expect(await marks()).toEqual(['1001 2025-01-13 AM /']);
+    expect(readdirSync(join(drop, 'processed', '2025-01-20')).sort()).toEqual(['a-first.csv', 'pupils.csv']);
+    expect(existsSync(join(drop, 'quarantine'))).toBe(false);
+    const { rows: imports } = await db.query(`SELECT 1 FROM imports WHERE unit = 'b-marks.csv'`);
+    expect(imports).toEqual([]);
+
+    settle(path);
+    const again = await sync();
+    expect(again.applied.map((s) => [s.unit, s.marks.inserted])).toEqual([['b-marks.csv', 4]]);
+    expect(readFileSync(join(drop, 'processed', '2025-01-20', 'b-marks.csv'), 'utf8')).toBe(
+      `${MARKS_HEADER}${rows.join('\n')}\n`,
+    );
+  });
+
+  it('applies the settle rule to the file as opened: one changed within the settle time is not read', async () => {
+    const path = join(drop, 'marks.csv');
+    writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,AM,N\n`);
+    const folder = new DropFolder(drop);
+    await expect(folder.open(path, { now: new Date() })).rejects.toBeInstanceOf(StillChanging);
+    settle(path);
+    const [entry] = await folder.readyFiles(NOW);
+    const file = await folder.open(path, { now: NOW, listed: entry!.listed });
+    await file.close();
+    // Changed since it was listed (the same size, another time): not read either.
+    execFileSync('touch', ['-d', '2025-01-20T11:30:00Z', path]);
+    await expect(folder.open(path, { now: NOW, listed: entry!.listed })).rejects.toThrow(/left to settle/);
+  });
+
+  it('refuses a unit whose file changed after its reader finished, before it commits', async () => {
+    const path = join(drop, 'marks.csv');
+    writeFileSync(path, `${MARKS_HEADER}1001,2025-01-13,AM,N\n`);
+    settle(path);
+    // The reader has read the whole file; the writer appends before the unit commits.
+    const source = meddling((unit) => {
+      const batches = unit.batches.bind(unit);
+      let read = false;
+      return {
+        ...unit,
+        batches: () => ({
+          async *[Symbol.asyncIterator]() {
+            for await (const b of batches()) {
+              yield b;
+              if (!read) {
+                read = true;
+                appendFileSync(path, '1002,2025-01-13,AM,N\n');
+              }
+            }
+          },
+        }),
+      };
+    });
+    const report = await syncSchool(db, school, source, { now: () => NOW, actor: 'test' });
+    expect(report.applied).toEqual([]);
+    expect(report.left).toEqual([
+      { unit: 'marks.csv', reason: expect.stringMatching(/^marks\.csv changed while it was being imported/) },
+    ]);
+    expect(await marks()).toEqual([]);
+    expect(existsSync(path)).toBe(true);
   });
 
   it('sees a file rewritten in place with its modification time put back (the change time moves)', async () => {
