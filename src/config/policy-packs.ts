@@ -143,7 +143,7 @@ export function rulesForSchool(
           return [
             {
               path: ['triggers', 'overrides', key, field],
-              message: `the law's, not a school setting: a statutory duty's ${field} is not changed by a school (its settings: ${[...Object.keys(r.setBySchool ?? {}), 'role'].join(', ')})`,
+              message: `the law's, not a school setting: a statutory duty's ${field} is not changed by a school (its settings: ${[...new Set([...Object.keys(r.setBySchool ?? {}), 'role'])].join(', ')})`,
             },
           ];
         if (typeof value !== 'number' && !(pack.id === STATUTORY && r.setBySchool?.[field]))

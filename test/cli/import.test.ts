@@ -142,7 +142,7 @@ describe('doorstep triggers', () => {
     const out = r.stdout();
     expect(out).toMatch(/^alpha pupil 1001 on 2025-01-14: 1 of 10 rules fire/m);
     expect(out).toContain('FIRES heath-lane:vulnerable-absent: Absence of a vulnerable pupil');
-    expect(out).toContain('→ home-visit by welfare-staff');
+    expect(out).toContain('→ home-visit by welfare-staff-and-vice-principal-for-attendance');
     expect(out).toContain('no    heath-lane:absent-3-days');
     expect(out).toContain('absent 1 school day in a row; the rule needs 3');
   });

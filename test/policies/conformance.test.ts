@@ -1008,6 +1008,66 @@ function numbersIn(value: unknown, path: string[] = []): { path: string; labelle
   return out;
 }
 
+/**
+ * Every choice a trigger rule makes — what it recommends (`action`), who acts (`role`), which pupils
+ * (`flags`), and the same of a lighter action it allows (`whenReasonedEachDay`) — is either the
+ * policy's or the law's, listed here with its clause, or labelled `setBySchool` beside it in the pack
+ * (Thames View 4.4 names nobody to notify the authorities; Lime Hills does not say which flags are
+ * "any welfare or safeguarding concerns"). One in neither list fails.
+ */
+const POLICY_CHOICES: Record<string, Record<string, string>> = {
+  statutory: {
+    'rules.continuous-unauthorised-10.action': 'reg. 13: the school must notify the local authority',
+    'rules.illness-15.action': 'health needs guidance: notify the LA (15 school days of I)',
+    'rules.removal-from-roll-review-20.action': 'reg. 9(1)(i): software can only prompt the review',
+  },
+  hampton: {},
+  'heath-lane': {
+    'rules.absent-3-days.action': '§3 home visits … if a student has not been seen for an extended period',
+    'rules.absent-3-days.role':
+      '§4 "The attendance coordinator will identify the need for home visits based upon … Continuous absence"',
+    'rules.absent-3-days.whenReasonedEachDay.action':
+      '§3 "a phone call home to address 3 days of absence will be suitable"',
+    'rules.vulnerable-absent.action':
+      '§4 "identify the needs for home visits based upon … Absence of vulnerable students"',
+    'rules.vulnerable-absent.role': '§4 "welfare staff and VP resp. for attendance"',
+    'rules.holiday-pattern.action':
+      '§3 home visits are used "to investigate … on holiday contrary to reasons given"',
+    'rules.ill-during-refused-leave.action':
+      '§3 home visits are used "to investigate … evidence … on holiday"',
+  },
+  'lime-hills': {
+    'rules.absent-week-no-response-concern.action':
+      'Reasons for home visits: "to try and establish that a child is safe"',
+    'rules.ill-during-refused-leave.action':
+      'Reasons for home visits: "reported as being ill … leave … refused"',
+  },
+  'kings-gomer': {},
+  'thames-view': {
+    'rules.below-90-three-months.action': '4.4 "the appropriate authorities will be notified"',
+  },
+};
+
+/** A trigger rule's choices (`action`, `role`, `flags`, nested too), with whether a sibling `setBySchool` labels each. */
+function choicesIn(value: unknown, path: string[]): { path: string; labelled: boolean }[] {
+  const out: { path: string; labelled: boolean }[] = [];
+  if (Array.isArray(value))
+    value.forEach((v, i) => {
+      const id = v && typeof v === 'object' && 'id' in v ? String((v as { id: unknown }).id) : String(i);
+      out.push(...choicesIn(v, [...path, id]));
+    });
+  else if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    const own = (o.setBySchool ?? {}) as Record<string, string>;
+    for (const [k, v] of Object.entries(o))
+      if (['action', 'role', 'flags'].includes(k))
+        out.push({ path: [...path, k].join('.'), labelled: k in own });
+      else if (k !== 'setBySchool' && v && typeof v === 'object' && !Array.isArray(v))
+        out.push(...choicesIn(v, [...path, k]));
+  }
+  return out;
+}
+
 describe('every number in a pack is the policy’s or the law’s (with its clause) or labelled a school setting', () => {
   for (const [pack, fromPolicy] of Object.entries(POLICY_NUMBERS))
     it(pack, () => {
@@ -1019,6 +1079,46 @@ describe('every number in a pack is the policy’s or the law’s (with its clau
       expect(numbers.filter((n) => n.labelled && n.path in fromPolicy)).toEqual([]);
       for (const p of Object.keys(fromPolicy)) expect(numbers.map((n) => n.path)).toContain(p);
     });
+
+  it('every choice of a trigger rule — its action, who acts, which pupils — is the policy’s (with its clause) or labelled a school setting', () => {
+    const unexplained: Record<string, string[]> = {};
+    for (const [pack, fromPolicy] of Object.entries(POLICY_CHOICES)) {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      const choices = choicesIn(raw.rules, ['rules']);
+      unexplained[pack] = choices.filter((c) => !c.labelled && !(c.path in fromPolicy)).map((c) => c.path);
+      // Nothing is both: a policy's choice is not also labelled the school's.
+      expect(choices.filter((c) => c.labelled && c.path in fromPolicy)).toEqual([]);
+      for (const p of Object.keys(fromPolicy)) expect(choices.map((c) => c.path)).toContain(p);
+    }
+    expect(unexplained, 'choices neither from the policy nor labelled setBySchool').toEqual(
+      Object.fromEntries(Object.keys(POLICY_CHOICES).map((pack) => [pack, []])),
+    );
+    expect(Object.keys(POLICY_CHOICES).sort()).toEqual([...packs.keys()].sort());
+    // A label taken away is caught: Heath Lane's reading of "vulnerable", Lime Hills' of "any welfare
+    // or safeguarding concerns", a role a policy does not name.
+    const unlabelled = (pack: string, rule: string, field: string) => {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      delete raw.rules.find((r: { id: string }) => r.id === rule).setBySchool[field];
+      return choicesIn(raw.rules, ['rules'])
+        .filter((c) => !c.labelled && !(c.path in POLICY_CHOICES[pack]!))
+        .map((c) => c.path);
+    };
+    expect(unlabelled('heath-lane', 'vulnerable-absent', 'flags')).toEqual(['rules.vulnerable-absent.flags']);
+    expect(unlabelled('lime-hills', 'absent-week-no-response-concern', 'flags')).toEqual([
+      'rules.absent-week-no-response-concern.flags',
+    ]);
+    expect(unlabelled('thames-view', 'below-90-three-months', 'role')).toEqual([
+      'rules.below-90-three-months.role',
+    ]);
+  });
+
+  it("Heath Lane's vulnerable pupils are the welfare staff's and the VP for attendance's (§4 names both)", () => {
+    const vulnerable = packs.get('heath-lane')!.rules.find((r) => r.id === 'vulnerable-absent')!;
+    expect(vulnerable.role).toBe('welfare-staff-and-vice-principal-for-attendance');
+    expect(
+      triggered('heath-lane', pupil({ '2025-11-18': 'N' }, { to: '2025-11-18', flags: { cin: true } })),
+    ).toEqual(['vulnerable-absent → home-visit']);
+  });
 
   it("King's 08:00–17:30 and Lime Hills' 08:00–18:00 are school settings, labelled in the pack", () => {
     expect(rulesOf('kings-gomer').hours?.setBySchool).toMatchObject({

@@ -70,7 +70,7 @@ describe('policy packs on small scenarios', () => {
     expect(u!.explanation).toContain('not every day has a reason from a parent/carer');
     const vulnerable = pupil({ '2025-11-18': 'I' }, { to: TODAY, flags: { cin: true } });
     expect(fired(vulnerable, ['heath-lane'], TODAY)).toEqual([
-      'heath-lane:vulnerable-absent → home-visit by welfare-staff',
+      'heath-lane:vulnerable-absent → home-visit by welfare-staff-and-vice-principal-for-attendance',
     ]);
   });
 
@@ -95,7 +95,7 @@ describe('policy packs on small scenarios', () => {
       ),
     ).toEqual([
       'heath-lane:absent-3-days → home-visit by attendance-coordinator',
-      'heath-lane:vulnerable-absent → home-visit by welfare-staff',
+      'heath-lane:vulnerable-absent → home-visit by welfare-staff-and-vice-principal-for-attendance',
       'lime-hills:absent-week-no-response-concern → home-visit by safeguarding-team',
     ]);
   });
