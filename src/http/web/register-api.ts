@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { addDays, isIsoDate } from '../../domain/attendance/dates.ts';
+import { addDays } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { registerLines } from '../../store/visit-register.ts';
@@ -14,8 +14,8 @@ const MAX_DAYS = 366;
 
 const query = z.strictObject({
   school: z.string().min(1),
-  from: isoDate.refine(isIsoDate, { error: 'expected a real date' }),
-  to: isoDate.refine(isIsoDate, { error: 'expected a real date' }),
+  from: isoDate,
+  to: isoDate,
 });
 
 /**

@@ -1,10 +1,15 @@
 import * as z from 'zod';
+import { isIsoDate } from '../../domain/attendance/dates.ts';
 import { COMMUTES } from '../../store/visits.ts';
 
 /** What the visit register's routes accept: each body and parameter, checked before the register sees it. */
 
-export const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' });
-const id = z.string().regex(/^\d+$/, { error: 'expected a visit id' });
+/** A real date (never 2026-11-31: PostgreSQL's refusal of it could not say which field it was). */
+export const isoDate = z.string().refine(isIsoDate, { error: 'expected a date as YYYY-MM-DD' });
+/** At most 18 digits: a bigint (a longer one overflows in PostgreSQL, which cannot say which field). */
+const digits = (what: string) => z.string().regex(/^\d{1,18}$/, { error: `expected ${what}` });
+const id = digits('a visit id');
+const userId = digits('a user id');
 export const idParam = z.strictObject({ id });
 export const address = z.strictObject({
   line1: z.string().min(1, { error: 'expected the first line of the address' }).max(200),
@@ -18,7 +23,7 @@ export const address = z.strictObject({
 export const request = z.strictObject({
   school: z.string().min(1),
   pupilMisId: z.string().min(1).max(64).optional(),
-  triggerEpisodeId: id.optional(),
+  triggerEpisodeId: digits('a trigger episode id').optional(),
   reason: z.string().max(500).optional(),
   plannedFor: isoDate.optional(),
   address: address.optional(),
@@ -36,8 +41,8 @@ export const request = z.strictObject({
 const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });
 export const departure = z.strictObject({
   /** Who is going, for a visit nobody leads yet, when the person recording it is not going themselves. */
-  leadUserId: id.optional(),
-  partnerUserId: id.optional(),
+  leadUserId: userId.optional(),
+  partnerUserId: userId.optional(),
   expectedReturnAt: z.iso.datetime({ offset: true, error: 'expected the expected return time (ISO 8601)' }),
   estimatedArrivalAt: z.iso
     .datetime({ offset: true, error: 'expected the estimated arrival time (ISO 8601)' })

@@ -90,7 +90,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: STAFF } },
     async (req) => {
       const school = schoolParam(deps, req, req.query.school);
-      const date = req.query.date ? parseInput(isoDate, req.query.date) : londonDate(deps.now());
+      const date = req.query.date ? parseInput(isoDate, req.query.date, 'date') : londonDate(deps.now());
       const user = userOf(req);
       const onlyMine = !seesEveryVisit(user) || req.query.mine === '1';
       // Visiting staff see theirs and the visits nobody leads yet, which they may take and go on.
