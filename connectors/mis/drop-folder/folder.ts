@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { type BigIntStats, constants, createReadStream, type Stats } from 'node:fs';
 import { type FileHandle, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
@@ -31,6 +32,11 @@ export interface DropEntry {
   refusal?: string;
   /** Its size and modification time when the folder was listed: opened later, it must still have them. */
   listed?: Listed;
+  /**
+   * The entry's path as the file system has it, when its name is not UTF-8 (then `path` and `name`
+   * carry its printable name, `printableName`, and it is refused, unopened).
+   */
+  pathBytes?: Buffer;
 }
 
 /** A file's size and modification time (ns) as the folder was listed. */
@@ -94,16 +100,20 @@ export class DropFolder {
    * (changed less than `settleMs` ago), each with the time it last changed.
    */
   async scan(now: Date, settleMs = SETTLE_MS): Promise<{ ready: DropEntry[]; settling: SettlingFile[] }> {
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = await readdir(this.root);
+      // As bytes: a name that is not UTF-8 (written by a client in Windows-1252) read as a string
+      // names no file (its bytes become U+FFFD), and was passed over at every sync, unseen.
+      raw = await readdir(this.root, { encoding: 'buffer' });
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT') return { ready: [], settling: [] };
       throw err;
     }
     const entries: (DropEntry & { mtime: number })[] = [];
     const settling: SettlingFile[] = [];
-    for (const name of names) {
+    for (const bytes of raw) {
+      const utf8 = isUtf8(bytes);
+      const name = utf8 ? bytes.toString() : printableName(bytes);
       if (
         name.startsWith('.') ||
         name.endsWith('.error.txt') ||
@@ -112,7 +122,8 @@ export class DropFolder {
       )
         continue;
       const path = join(this.root, name);
-      const st = await lstat(path, { bigint: true }).catch(() => undefined);
+      const pathBytes = utf8 ? undefined : Buffer.concat([Buffer.from(`${this.root}/`), bytes]);
+      const st = await lstat(pathBytes ?? path, { bigint: true }).catch(() => undefined);
       // Sub-folders (processed/, quarantine/ and any the school keeps) are left alone.
       if (!st || st.isDirectory()) continue;
       const safe = safeFileName(name);
@@ -120,6 +131,18 @@ export class DropFolder {
       const mtimeMs = Number(st.mtimeNs) / 1e6;
       if (changedWithin(mtimeMs, now, settleMs)) {
         settling.push({ name: safe, changedAt: mtimeMs, size: Number(st.size) });
+        continue;
+      }
+      if (pathBytes) {
+        // Not opened: refused, and quarantined under its printable name (each byte that is not
+        // UTF-8 as %XX), with a note saying why.
+        entries.push({
+          path,
+          pathBytes,
+          name: safe,
+          mtime: mtimeMs,
+          refusal: `${safe}: its file name is not UTF-8 (shown with each byte that is not as %XX), so Doorstep cannot name it (it was not opened); deliver it under a UTF-8 name — an FTP/SFTP client set to send names in Windows-1252 writes such names`,
+        });
         continue;
       }
       const kind = notRegular(st);
@@ -182,12 +205,16 @@ export class DropFolder {
    * one line, in a note created exclusively: if `<name>.error.txt` already exists — a file, or a
    * planted link — the entry takes the next free name (`<name>.1`, …) instead.
    */
-  async quarantineFile(path: string, reason: string, now: Date): Promise<string> {
-    const name = path.split('/').pop()!;
+  async quarantineFile(path: string | Buffer, reason: string, now: Date): Promise<string> {
+    // A name that is not UTF-8 is given its printable one (`printableName`).
+    const name =
+      typeof path === 'string'
+        ? path.split('/').pop()!
+        : printableName(path.subarray(path.lastIndexOf(0x2f) + 1));
     // A file in the folder's place (`quarantine`, `processed`) is moved aside under a hidden name
     // first (never taken for import), so the folder can be made; a link there is left, and fails below.
     let from = path;
-    if (RESERVED_NAMES.has(name) && resolve(path) === join(this.root, name)) {
+    if (typeof path === 'string' && RESERVED_NAMES.has(name) && resolve(path) === join(this.root, name)) {
       const st = await lstat(path);
       if (!st.isDirectory() && !st.isSymbolicLink()) {
         let aside = join(this.root, `.${name}.refused-${now.getTime()}`);
@@ -211,7 +238,7 @@ export class DropFolder {
         );
       } catch (err) {
         if ((err as { code?: string }).code === 'EEXIST') continue;
-        throw notMoved(err, path, 'quarantine/');
+        throw notMoved(err, name, 'quarantine/');
       }
       try {
         await rename(from, dest);
@@ -219,7 +246,7 @@ export class DropFolder {
       } catch (err) {
         await note.close();
         await unlink(`${dest}${NOTE}`).catch(() => {});
-        throw notMoved(err, path, 'quarantine/');
+        throw notMoved(err, name, 'quarantine/');
       }
       await note.close();
       return dest;
@@ -480,9 +507,23 @@ async function moveUnique(path: string, dir: string): Promise<string> {
   let dest = join(dir, numbered(name, 0));
   for (let i = 1; await exists(dest); i++) dest = join(dir, numbered(name, i));
   await rename(path, dest).catch((err: unknown) => {
-    throw notMoved(err, path, 'processed/');
+    throw notMoved(err, name, 'processed/');
   });
   return dest;
+}
+
+/**
+ * A file name that is not UTF-8, printable: its ASCII characters as they are (a `%` as `%25`), every
+ * other byte as `%XX` — `Élèves.csv` written in Windows-1252 is `%C9l%E8ves.csv`.
+ */
+export function printableName(bytes: Buffer): string {
+  let out = '';
+  for (const b of bytes)
+    out +=
+      b >= 0x20 && b < 0x7f && b !== 0x25
+        ? String.fromCharCode(b)
+        : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  return out;
 }
 
 /** The suffix of a quarantined file's note. */
@@ -524,12 +565,12 @@ export function fittedName(name: string, reserve = 0): string {
  * as the file's own fault, so the sync reports it and goes on to the next file — left where it is,
  * to be tried again at the next sync — instead of stopping on it at every sync.
  */
-function notMoved(err: unknown, path: string, to: string): unknown {
+function notMoved(err: unknown, name: string, to: string): unknown {
   const code = (err as { code?: string }).code;
   if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return err;
   return doorstepError(
     'IMPORT_REFUSED',
-    `${safeFileName(path.split('/').pop()!)} could not be moved to ${to} (${code}): it stays in the drop folder, and is tried again at the next sync`,
+    `${safeFileName(name)} could not be moved to ${to} (${code}): it stays in the drop folder, and is tried again at the next sync`,
   );
 }
 

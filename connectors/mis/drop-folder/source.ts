@@ -145,7 +145,7 @@ export class DropFolderSource implements MisSource {
       },
       afterRefusal: async (reason: string) => {
         await unchanged();
-        await this.folder.quarantineFile(entry.path, reason, this.now());
+        await this.folder.quarantineFile(entry.pathBytes ?? entry.path, reason, this.now());
       },
     };
   }

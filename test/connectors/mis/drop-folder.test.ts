@@ -537,4 +537,41 @@ describe('drop folder: one bad file never blocks the files after it', () => {
     expect(processed).toContainEqual(expect.stringMatching(/^é+x+~[0-9a-f]{12}\.csv\.1$/));
     for (const n of processed) expect(Buffer.byteLength(n)).toBeLessThanOrEqual(255);
   });
+
+  it('quarantines a file whose name is not UTF-8 under a printable name, with a note saying so, and imports the next file', async () => {
+    // "Élèves.csv" as a Windows-1252 FTP client writes it: read as a string, the name had U+FFFD in it,
+    // named no file, and was passed over at every sync — never imported, quarantined or reported.
+    const raw = Buffer.concat([
+      Buffer.from([0xc9]),
+      Buffer.from('l'),
+      Buffer.from([0xe8]),
+      Buffer.from('ves.csv'),
+    ]);
+    const path = Buffer.concat([Buffer.from(`${drop}/`), raw]);
+    writeFileSync(path, 'ID,Legal Forename\n1001,A\n');
+    utimesSync(path, OLD.getTime() / 1000 - 60, OLD.getTime() / 1000 - 60);
+    writeFileSync(join(drop, 'good.csv'), 'ID,Legal Forename\n1002,B\n');
+    settle(join(drop, 'good.csv'));
+
+    const report = await sync();
+
+    const shown = '%C9l%E8ves.csv';
+    expect(report.refused).toEqual([
+      { unit: shown, reason: expect.stringMatching(/^%C9l%E8ves\.csv: its file name is not UTF-8/) },
+    ]);
+    expect(report.applied.map((s) => s.unit)).toEqual(['good.csv']);
+    expect(readdirSync(drop, { encoding: 'buffer' }).map(String).sort()).toEqual(['processed', 'quarantine']);
+    expect(readFileSync(join(drop, 'quarantine', shown), 'utf8')).toBe('ID,Legal Forename\n1001,A\n');
+    expect(readFileSync(join(drop, 'quarantine', `${shown}.error.txt`), 'utf8')).toMatch(
+      /^2025-01-20T12:00:00\.000Z\n%C9l%E8ves\.csv: its file name is not UTF-8 .*; deliver it under a UTF-8 name/,
+    );
+    const { rows } = await db.query<{ unit: string; status: string }>(
+      'SELECT unit, status FROM imports ORDER BY id',
+    );
+    expect(rows).toEqual([
+      { unit: shown, status: 'refused' },
+      { unit: 'good.csv', status: 'applied' },
+    ]);
+    expect((await new DropFolder(drop).quarantined()).map((q) => q.file)).toEqual([shown]);
+  });
 });
