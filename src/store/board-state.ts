@@ -72,9 +72,10 @@ export async function boardState(
        LEFT JOIN users pa ON pa.id = v.partner_user_id
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
      WHERE a.school_id = $1 AND a.status <> 'resolved'
-     -- Unacknowledged first; then by severity (a person in danger before an overdue visit before a
+     -- Every real alarm before any TEST one (a fob drill is never read before a real SOS); then
+     -- unacknowledged first; then by severity (a person in danger before an overdue visit before a
      -- device fault); then the longest waiting first.
-     ORDER BY (a.status = 'open') DESC,
+     ORDER BY a.test ASC, (a.status = 'open') DESC,
        CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
             WHEN a.type IN ('overdue_visit', 'missed_check_in', 'device_silent') THEN 1 ELSE 2 END,
        a.raised_at ASC LIMIT ${BOARD_ALARMS}`,
