@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newSetupToken } from '../../src/auth/setup-link.ts';
 import { loadConfigFile } from '../../src/config/load.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { insertBoardEvent, publishBoardEvents } from '../../src/store/board.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -12,7 +13,7 @@ import { launchChromium } from '../helpers/browser.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { until } from '../helpers/wait.ts';
-import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+import { addUser, buildWebApp, sessionFor, TEST_PASSWORD } from '../helpers/web.ts';
 
 /**
  * A newcomer's walk through the pages on the example configuration (the web app in-process, Debian's
@@ -47,6 +48,20 @@ async function pageAs(who: string | null): Promise<{ ctx: BrowserContext; page: 
   });
   page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
   return { ctx, page };
+}
+
+/** An open alarm of Heath Lane's, raised now, and the boards told of it (as an alarm's writer does). */
+async function raiseAlarm(key: string, type = 'sos'): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step)
+     VALUES ('heath-lane', $1, false, $2, 'open', now(), $3, 0) RETURNING id`,
+    [key, type, JSON.stringify(config.schools[0]!.escalation.alarm)],
+  );
+  const id = String(rows[0]!.id);
+  await publishBoardEvents(conn, prefix, [
+    await insertBoardEvent(db, 'heath-lane', 'alarm.raised', { alarmId: id }),
+  ]);
+  return id;
 }
 
 /** The London clock an hour from now, as a time input takes it. */
@@ -331,6 +346,61 @@ describe('a newcomer on the example configuration', () => {
     expect(await office.page.locator('#message').textContent()).toBe(`Alarm ${alarmId} acknowledged.`);
     await office.page.waitForTimeout(500);
     await office.ctx.close();
+    expect(problems).toEqual([]);
+  });
+  it('"Sound off" silences the alarms open when pressed, in this page only: a new alarm, a reload or the next person has the sound on', async () => {
+    const { ctx, page } = await pageAs('office');
+    const sounding = (want: 'true' | 'false') =>
+      until(
+        async () => (await page.evaluate('document.body.dataset.sounding')) === want,
+        15_000,
+        `the board's sound ${want === 'true' ? 'on' : 'off'}`,
+      );
+    const first = await raiseAlarm('sound-first');
+    await page.goto(`${base}/board`);
+    await page.locator(`li.alarm.unacknowledged[data-alarm-id="${first}"]`).waitFor();
+    await sounding('true');
+    const toggle = page.locator('#sound-toggle');
+    await toggle.click();
+    await sounding('false');
+    // Silent, said in the largest words while the alarm is open.
+    const band = page.locator('#sound-off[role="alert"]', { hasText: 'SOUND IS OFF' });
+    await band.waitFor();
+    expect(await toggle.getAttribute('aria-pressed')).toBe('false');
+
+    // Not kept past this page: read again, it sounds.
+    await page.reload();
+    await page.locator(`li.alarm[data-alarm-id="${first}"]`).waitFor();
+    await sounding('true');
+    expect(await band.count()).toBe(0);
+
+    // Silenced again, then a new alarm comes: it sounds, the band goes.
+    await toggle.click();
+    await sounding('false');
+    await band.waitFor();
+    const second = await raiseAlarm('sound-second', 'missed_check_in');
+    await page.locator(`li.alarm[data-alarm-id="${second}"]`).waitFor();
+    await sounding('true');
+    expect(await toggle.getAttribute('aria-pressed')).toBe('true');
+    await band.waitFor({ state: 'detached' });
+
+    // Silenced, then signed out: the next person to sign in on this browser hears the alarms.
+    await toggle.click();
+    await sounding('false');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+    await page.getByLabel('Username').fill('dan');
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((url) => url.pathname === '/board');
+    await page.locator(`li.alarm[data-alarm-id="${second}"]`).waitFor();
+    await sounding('true');
+    expect(await band.count()).toBe(0);
+    await ctx.close();
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolution_reason = 'test' WHERE id = ANY($1::bigint[])`,
+      [[first, second]],
+    );
     expect(problems).toEqual([]);
   });
 });

@@ -2,14 +2,47 @@ import { h } from './app.js';
 
 // The alarm sound: a two-tone beep every second while any alarm is unacknowledged, a full-screen
 // prompt when the browser blocks it, and the board's "Sound on / off" button.
+//
+// "Sound off" silences what is open when it is pressed, in this page only: it is never stored, so a
+// reload or the next person signing in has the sound on, and an alarm that was not unacknowledged
+// then (a new one, or one open again) or the board losing Doorstep sounds again by itself. While it
+// is off and an alarm is unacknowledged, a red band across the board says SOUND IS OFF.
 
 export const sound = {
   ctx: null,
   timer: null,
   playing: false,
-  enabled: localStorage.getItem('doorstep.sound') !== 'off',
+  enabled: true,
+  /** What "Sound off" silenced: the unacknowledged alarms (ids, and how many) and whether unreachable. */
+  mutedFor: null,
 };
 window.doorstepSound = sound;
+// Kept by an earlier version across reloads and people: never read, and gone.
+localStorage.removeItem('doorstep.sound');
+
+/** The unacknowledged alarms now: the cards' ids and the server's whole count. */
+const openNow = { ids: [], count: 0 };
+
+/** board.js, on every re-read: the unacknowledged alarms' ids (of the cards) and how many there are. */
+export function alarmsUnacknowledged(ids, count) {
+  openNow.ids = ids;
+  openNow.count = count;
+  // An alarm acknowledged since is no longer silenced: open again (its acknowledgement timed out),
+  // it sounds as a new one.
+  const m = sound.mutedFor;
+  if (m) {
+    m.ids = new Set(ids.filter((id) => m.ids.has(id)));
+    m.count = Math.min(m.count, count);
+  }
+}
+
+/** Whether the mute still covers what is open: no alarm unacknowledged since, no new loss of Doorstep. */
+function muteCovers() {
+  const m = sound.mutedFor;
+  if (!m) return true;
+  if (sound.unreachable === true && !m.unreachable) return false;
+  return openNow.count <= m.count && openNow.ids.every((id) => m.ids.has(id));
+}
 function beep() {
   if (!sound.ctx) return;
   const t = sound.ctx.currentTime;
@@ -27,6 +60,10 @@ function beep() {
 export function setSounding(want) {
   // A board that cannot reach Doorstep sounds until it can, whatever it last showed.
   const on = want || sound.unreachable === true;
+  if (!sound.enabled && !muteCovers()) {
+    sound.enabled = true;
+    sound.mutedFor = null;
+  }
   if (on && sound.enabled) {
     sound.ctx ??= new AudioContext();
     if (sound.ctx.state === 'suspended' && !sound.triedResume) {
@@ -62,6 +99,7 @@ export function setSounding(want) {
         : 'Sound blocked: click to allow'
       : 'Sound off';
   }
+  soundOffBand(on && !sound.enabled);
   // An alarm is sounding but the browser blocked the sound: a prompt across the whole screen that
   // one click (which the browser needs before it plays sound) clears.
   const blocked = on && sound.enabled && sound.ctx?.state !== 'running' && !sound.resuming;
@@ -103,7 +141,43 @@ export function setSounding(want) {
   }
 }
 
-/** The toolbar's button: sound on or off (remembered in this browser); a click also lets a blocked sound play. */
+/**
+ * While the sound is off and an alarm is unacknowledged (or Doorstep unreachable): SOUND IS OFF
+ * across the top of the board, with the way to turn it back on.
+ */
+function soundOffBand(show) {
+  let band = document.getElementById('sound-off');
+  if (show && !band) {
+    band = h(
+      'section',
+      { id: 'sound-off', class: 'not-sent', role: 'alert', 'aria-labelledby': 'sound-off-h' },
+      h('h2', { id: 'sound-off-h' }, 'SOUND IS OFF: an unacknowledged alarm is open'),
+      h(
+        'p',
+        {},
+        'This board is silent for the alarms open when the sound was turned off. A new alarm sounds again by itself.',
+      ),
+      h('button', { type: 'button', onclick: () => setSound(true) }, 'Turn the sound back on'),
+    );
+    document.querySelector('main')?.prepend(band);
+  } else if (!show && band) {
+    const hadFocus = band.contains(document.activeElement);
+    band.remove();
+    if (hadFocus) document.getElementById('sound-toggle')?.focus();
+  }
+}
+
+/** Sound on, or off for what is open now (a click also lets a blocked sound play). */
+function setSound(on) {
+  sound.enabled = on;
+  sound.mutedFor = on
+    ? null
+    : { ids: new Set(openNow.ids), count: openNow.count, unreachable: sound.unreachable === true };
+  if (sound.ctx?.state === 'suspended') sound.ctx.resume();
+  setSounding(document.body.classList.contains('has-alarm'));
+}
+
+/** The toolbar's button: sound on, or off for the alarms open now (in this page only). */
 export function soundToggle() {
   return h(
     'button',
@@ -111,12 +185,7 @@ export function soundToggle() {
       type: 'button',
       id: 'sound-toggle',
       'aria-pressed': String(sound.enabled),
-      onclick: () => {
-        sound.enabled = !sound.enabled || sound.ctx?.state !== 'running';
-        localStorage.setItem('doorstep.sound', sound.enabled ? 'on' : 'off');
-        if (sound.ctx?.state === 'suspended') sound.ctx.resume();
-        setSounding(document.body.classList.contains('has-alarm'));
-      },
+      onclick: () => setSound(!sound.enabled || sound.ctx?.state !== 'running'),
     },
     'Sound on',
   );

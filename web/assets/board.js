@@ -6,7 +6,7 @@ import { followUpItem } from './board-follow-ups.js';
 import { connect, scheduleRefresh } from './board-live.js';
 import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
-import { setSounding, soundToggle } from './board-sound.js';
+import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
 import { daySaid, failedSaid } from './words.js';
 
@@ -197,6 +197,10 @@ function render() {
   for (const a of fresh) announced.add(a.id);
   if (fresh.length)
     document.getElementById('announce').textContent = `New alarm: ${fresh.map(alarmTitle).join('; ')}`;
+  alarmsUnacknowledged(
+    unacked.map((a) => a.id),
+    unackedCount,
+  );
   setSounding(unackedCount > 0);
 }
 const announced = new Set();

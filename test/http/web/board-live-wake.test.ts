@@ -73,7 +73,23 @@ beforeAll(async () => {
   const g = globalThis as Record<string, unknown>;
   g.window = globalThis;
   g.Node = El;
-  g.localStorage = { getItem: () => 'off', setItem() {} }; // sound off: no AudioContext needed
+  g.localStorage = { getItem: () => null, setItem() {}, removeItem() {} };
+  // The sound is on (a mute is never stored): an AudioContext that plays nothing.
+  const node = () => ({
+    frequency: {},
+    gain: { setValueAtTime() {}, exponentialRampToValueAtTime() {} },
+    connect: (n: unknown) => n,
+    start() {},
+    stop() {},
+  });
+  g.AudioContext = class {
+    state = 'running';
+    currentTime = 0;
+    destination = {};
+    createOscillator = node;
+    createGain = node;
+    resume = async () => {};
+  };
   for (const id of ['message', 'content', 'live']) new El('div').setAttribute('id', id);
   const main = new El('main');
   const body = new El('body');
