@@ -7,6 +7,7 @@ import {
 } from '../../connectors/mis/field-limits.ts';
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
+import { UPN_PATTERN } from '../../connectors/mis/upn.ts';
 import { countedOnce } from '../core/counted-once.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
@@ -26,12 +27,13 @@ import {
   stagedMarkCount,
   stageMarks,
   stagePupils,
+  takeStagedNewcomers,
   takeUnknownPupilMarks,
   upsertPupils,
 } from '../store/attendance.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db, Queryable } from '../store/db.ts';
-import { type HeldMark, holdMarks, releaseHeldMarks } from '../store/held-marks.ts';
+import { HELD_UPN_PREFIX, type HeldMark, holdMarks, releaseHeldMarks } from '../store/held-marks.ts';
 import { finishImport, insertImport, setCursor } from '../store/imports.ts';
 import { type MarkSource, noteMarkSources, removeMarksOfRecords } from '../store/mark-records.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
@@ -57,6 +59,13 @@ export interface ImportContext {
   actor: string;
   /** CTF identifies pupils by UPN only. */
   matchPupilsBy?: 'mis' | 'upn';
+  /**
+   * A CTF adds the pupils no pupil has the UPN of (under the UPN as their id) only where it is the
+   * school's own MIS export (`mis.kind: ctf`). Elsewhere such a pupil is not added — the school's MIS
+   * export brings them under their MIS id, and a pupil added from the CTF would be a second one — and
+   * their marks are held (`held_marks`, under `upn:<UPN>`) until it does (`releaseHeldUpns`).
+   */
+  ctfAddsPupils?: boolean;
   sha256?: string | null;
   /** The school's calendar: marks on days it says are closed are reported (and kept). */
   calendar?: SchoolCalendar;
@@ -190,7 +199,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const causes = new RejectionCauses();
       const reject = (where: string, reason: string, cause: Cause) => {
         rejectedCount++;
-        causes.add(where, cause);
+        // A CTF unit's pupil ids are UPNs until matched: never kept as a cause's id (the data page).
+        const { id, ...rest } = cause;
+        causes.add(where, id !== undefined && isUpnId(id) ? rest : cause);
         if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
       };
       const closedDays = new CalendarProblems();
@@ -392,19 +403,34 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       send();
       await settle(0);
 
+      /** A CTF's pupils no pupil has the UPN of, not added (`ctfAddsPupils`): by UPN, where their record is. */
+      const newcomers = new Map<string, { line: number; marks: number }>();
       if (ctx.matchPupilsBy === 'upn') {
         const { ambiguous, matched } = await matchStagedByUpn(tx, ctx.schoolId);
         // Marks on closed days were noted while the file was read, under their UPN: the data page
         // lists them under the pupil's MIS id (the UPN is kept to the few who need it).
         closedDays.renamePupils(matched);
         closures.renamePupils(matched);
-        if (ambiguous.length > 0)
+        if (ambiguous.length > 0) {
+          // The UPN itself is not said (the message is logged, kept on the import and in the
+          // quarantine note): the MIS ids find it. A pupil an earlier CTF added has the UPN as its id.
+          const shown = (a: { upn: string; misIds: string[] }) =>
+            `${a.misIds.length === 2 ? 'two' : a.misIds.length} pupils share a UPN: ${listed(
+              a.misIds.map((id) =>
+                id === a.upn ? 'a pupil an earlier CTF added (known by the UPN only)' : `MIS id ${id}`,
+              ),
+            )}`;
           throw doorstepError(
             'IMPORT_REFUSED',
-            // The UPN itself is not said (the message is logged and kept): the MIS ids find it.
-            `${unit.label}: the school's pupils with MIS ids ${ambiguous[0]!.misIds.join(' and ')} have the same UPN; a CTF names pupils by UPN only, so its records cannot be matched — give each pupil their own UPN in the MIS`,
-            { details: ambiguous.map((a) => `pupils ${a.misIds.join(', ')} share a UPN`) },
+            `${unit.label}: ${shown(ambiguous[0]!)}; a CTF names pupils by UPN only, so its records cannot be matched — give each pupil their own UPN in the MIS`,
+            { details: ambiguous.map(shown) },
           );
+        }
+        // Two marks for one session are refused before any pupil's marks are set aside below.
+        await refuseConflicts(tx, unit.label);
+        if (!ctx.ctfAddsPupils)
+          for (const n of await takeStagedNewcomers(tx, ctx.schoolId))
+            newcomers.set(n.upn, { line: n.line, marks: 0 });
       }
       // One pupil given two different records refuses the unit (both lines named); identical
       // repeats count once.
@@ -413,8 +439,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         const c = pupilRepeats.conflicts[0]!;
         throw doorstepError(
           'IMPORT_REFUSED',
-          `${unit.label}: pupil ${c.mis_id} has different records on lines ${c.lines.join(' and ')}; one pupil can have only one record — correct the export`,
-          { details: pupilRepeats.conflicts.map((k) => `pupil ${k.mis_id}: lines ${k.lines.join(', ')}`) },
+          `${unit.label}: ${pupilNamed(c.mis_id)} has different records on lines ${c.lines.join(' and ')}; one pupil can have only one record — correct the export`,
+          {
+            details: pupilRepeats.conflicts.map(
+              (k) => `${pupilNamed(k.mis_id)}: lines ${k.lines.join(', ')}`,
+            ),
+          },
         );
       }
       pupilsSeen -= pupilRepeats.repeats;
@@ -450,6 +480,22 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const unknownMarks = unknown.length;
       for (const r of unknown) {
         unknownPupils.add(r.pupil_mis_id);
+        // A CTF's pupil not added (`ctfAddsPupils`): held under the UPN, reported once per pupil below.
+        const newcomer = newcomers.get(r.pupil_mis_id);
+        if (newcomer) {
+          newcomer.marks++;
+          held.push({
+            pupilMisId: `${HELD_UPN_PREFIX}${r.pupil_mis_id}`,
+            date: r.date,
+            session: r.session,
+            mark: r.local_code ?? r.code,
+            minutesLate: r.minutes_late,
+            recordId: null,
+            vendorCategory: null,
+            why: 'unknown-pupil',
+          });
+          continue;
+        }
         // An API sync's mark for a pupil not imported yet (created in the MIS after the students were
         // read): kept, and applied once the pupil arrives — the cursor moves past its record.
         if (holding)
@@ -477,6 +523,21 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           },
         );
       }
+      // Said once per pupil, by where their record is: never by their UPN.
+      for (const [, n] of newcomers)
+        reject(
+          describeWhere({ unit: unit.label, line: n.line }),
+          `a pupil none of the school's pupils has the UPN of: not added from a CTF (the school's MIS export brings them, under their MIS id)${
+            n.marks > 0
+              ? ` — their ${n.marks} mark${n.marks === 1 ? ' is' : 's are'} kept for 30 days and applied once it does`
+              : ''
+          }`,
+          {
+            cause:
+              "pupil not in the school's MIS export yet: not added from a CTF (their marks kept, and applied once the MIS export lists them)",
+          },
+        );
+      if (newcomers.size > 0) await holdMarks(tx, ctx.schoolId, ctx.source, held, ctx.today, importId);
       // A record the MIS deleted takes its held mark with it, and a session given a mark now (applied,
       // or held again) its older one; the rest are kept for a later sync.
       if (holding) {
@@ -598,10 +659,10 @@ async function refuseConflicts(tx: Queryable, label: string): Promise<void> {
   const c = conflicts[0]!;
   throw doorstepError(
     'IMPORT_REFUSED',
-    `${label}: pupil ${c.pupil_mis_id} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
+    `${label}: ${pupilNamed(c.pupil_mis_id)} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
     {
       details: conflicts.map(
-        (k) => `pupil ${k.pupil_mis_id} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`,
+        (k) => `${pupilNamed(k.pupil_mis_id)} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`,
       ),
     },
   );
@@ -734,6 +795,25 @@ function sum<T>(items: readonly T[], of: (t: T) => number): number {
   let n = 0;
   for (const t of items) n += of(t);
   return n;
+}
+
+/**
+ * A pupil id that is a UPN: a CTF's pupils are named by UPN until matched to the school's pupils, and
+ * a pupil a CTF added has the UPN as its id. A UPN is never said in a message (logged, and kept on the
+ * import and in the quarantine note) nor kept as a rejection's id; no MIS's own ids look like one.
+ */
+function isUpnId(id: string): boolean {
+  return UPN_PATTERN.test(id);
+}
+
+/** "pupil 1001", or — for an id that is a UPN (`isUpnId`) — a pupil known by their UPN only, unnamed. */
+function pupilNamed(id: string): string {
+  return isUpnId(id) ? 'a pupil known by their UPN only' : `pupil ${id}`;
+}
+
+/** "a", "a and b", "a, b and c". */
+function listed(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
 /** A field over its limit: one cause per field. */

@@ -27,6 +27,8 @@ export function importContextFor(
     actor: extra.actor,
     calendar: calendarFor(school, today),
     matchPupilsBy: source === 'ctf' ? 'upn' : 'mis',
+    // Only where the CTF is the school's own MIS export does it add pupils (see `ctfAddsPupils`).
+    ...(source === 'ctf' ? { ctfAddsPupils: school.mis.kind === 'ctf' } : {}),
     ...(extra.sha256 !== undefined ? { sha256: extra.sha256 } : {}),
     ...(extra.dryRun ? { dryRun: true } : {}),
     ...(extra.writePace ? { writePace: extra.writePace } : {}),

@@ -8,6 +8,7 @@ import {
   dropStaleHeldMarks,
   heldMarksReady,
   releaseHeldMarks,
+  releaseHeldUpns,
   releaseSupersededHeldMarks,
   renameHeldPupils,
 } from '../store/held-marks.ts';
@@ -88,6 +89,13 @@ async function syncSchoolNow(
     const heldPupilId = source.heldPupilId.bind(source);
     const renamed = await db.transaction((tx) => renameHeldPupils(tx, school.id, source.kind, heldPupilId));
     if (renamed > 0) await applyHeldMarks(db, school, source.kind, options, report);
+  }
+  // Marks a CTF gave for pupils the school's MIS did not list then (held under their UPN: the CTF is
+  // not the school's own export, so it adds no pupil) go to the pupil the MIS export has brought
+  // since with that UPN, and are applied; those still waiting a month on are dropped, and said so.
+  if (source.kind !== 'ctf') {
+    await db.transaction((tx) => releaseHeldUpns(tx, school.id, 'ctf'));
+    await applyHeldMarks(db, school, 'ctf', options, report);
   }
   return report;
 }

@@ -151,6 +151,27 @@ export async function matchStagedByUpn(
   return { ambiguous: [], matched: new Map(matched.map((r) => [r.upn, r.mis_id])) };
 }
 
+/**
+ * The CTF's pupils no pupil of the school has the UPN of (after `matchStagedByUpn`: still staged under
+ * their UPN), taken out of the unit's pupils: where the CTF is not the school's own MIS export, such
+ * a pupil is not added (the school's MIS export brings them, under their MIS id). Their UPN and the
+ * first line of their record; their staged marks stay, for the import to hold.
+ */
+export async function takeStagedNewcomers(
+  tx: Queryable,
+  schoolId: string,
+): Promise<{ upn: string; line: number }[]> {
+  const { rows } = await tx.query<{ upn: string; line: number }>(
+    `WITH gone AS (
+       DELETE FROM stage_pupils s
+       WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = s.mis_id)
+       RETURNING s.mis_id, s.line)
+     SELECT mis_id AS upn, min(line)::int AS line FROM gone GROUP BY mis_id ORDER BY min(line)`,
+    [schoolId],
+  );
+  return rows;
+}
+
 /** Same pupil, date and session given different marks in one unit: [lineA, lineB, key]. */
 export async function conflictingMarks(tx: Queryable, limit = 5) {
   const { rows } = await tx.query<{ pupil_mis_id: string; date: string; session: string; lines: number[] }>(

@@ -219,3 +219,25 @@ export async function renameHeldPupils(
   );
   return moved.rowCount;
 }
+
+/** How a CTF's mark for a pupil the school's MIS does not list yet is held: under their UPN, so. */
+export const HELD_UPN_PREFIX = 'upn:';
+
+/**
+ * Held CTF marks of pupils the school's MIS did not list when the CTF came (`upn:<UPN>`) are moved to
+ * the MIS id of the one pupil the school now has with that UPN, so they apply like any held mark; a
+ * UPN no pupil has yet, or two pupils share, stays held. Returns how many moved.
+ */
+export async function releaseHeldUpns(db: Queryable, schoolId: string, source: string): Promise<number> {
+  const { rows } = await db.query<{ held: string; mis_id: string }>(
+    `SELECT h.held, min(p.mis_id) AS mis_id
+     FROM (SELECT DISTINCT pupil_mis_id AS held FROM held_marks
+           WHERE school_id = $1 AND source = $2 AND starts_with(pupil_mis_id, $3)) h
+     JOIN pupils p ON p.school_id = $1 AND p.upn = substr(h.held, length($3) + 1)
+     GROUP BY h.held HAVING count(*) = 1`,
+    [schoolId, source, HELD_UPN_PREFIX],
+  );
+  if (rows.length === 0) return 0;
+  const to = new Map(rows.map((r) => [r.held, r.mis_id]));
+  return renameHeldPupils(db, schoolId, source, (held) => to.get(held));
+}

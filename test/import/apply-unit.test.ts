@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
+import type { FileMisSettings } from '../../connectors/mis/settings.ts';
 import type { ImportUnit, MarkRecord, MisBatch } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../../src/config/schema.ts';
 import { applyImportUnit, type ImportSummary } from '../../src/import/apply-unit.ts';
@@ -31,14 +32,16 @@ afterAll(async () => {
 function run(
   path: string,
   format: FileFormat = 'sims-xml',
-  opts: { dryRun?: boolean; schoolId?: string; urn?: string } = {},
+  opts: { dryRun?: boolean; schoolId?: string; urn?: string; ctfSchool?: boolean } = {},
 ) {
-  const { urn, ...rest } = opts;
+  const { urn, ctfSchool, ...rest } = opts;
   opts = rest;
   const s = {
     ...school,
     ...(opts.schoolId ? { id: opts.schoolId } : {}),
     ...(urn ? { urn } : {}),
+    // A school whose MIS export is the CTF (only there does a CTF add pupils).
+    ...(ctfSchool ? { mis: { ...(school.mis as FileMisSettings), kind: 'ctf' as const } } : {}),
   };
   return applyImportUnit(
     db,
@@ -273,9 +276,10 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
 
 describe('import pipeline (CTF and CSV)', () => {
   it('imports CTF pupils and decodes their mark strings, matching pupils by UPN', async () => {
-    const s = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf');
+    const s = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf', { ctfSchool: true });
     // A123456789012 is pupil 1001 already (same names and date of birth: unchanged, and the address
-    // the SIMS export gave is kept: a CTF carries none); E523456789012 is new and keyed by its UPN.
+    // the SIMS export gave is kept: a CTF carries none); E523456789012 is new and — the CTF being this
+    // school's MIS export — keyed by its UPN (test/import/ctf-upn.test.ts: a school with another MIS).
     expect(s.pupils).toMatchObject({ inserted: 1, updated: 0 });
     expect(s.rejected).toEqual([]);
     const { rows } = await db.query<{ d: string; session: string; code: string }>(

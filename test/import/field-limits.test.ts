@@ -8,6 +8,7 @@ import { ArborSource } from '../../connectors/mis/arbor/source.ts';
 import { FIELD_LIMITS } from '../../connectors/mis/field-limits.ts';
 import { type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import { getJson } from '../../connectors/mis/http.ts';
+import type { FileMisSettings } from '../../connectors/mis/settings.ts';
 import { studentsPage } from '../../connectors/mis/wonde/wire.ts';
 import type { SchoolConfig } from '../../src/config/schema.ts';
 import { Secret } from '../../src/core/secret.ts';
@@ -47,10 +48,15 @@ beforeEach(async () => {
 function run(name: string, content: string, format: FileFormat) {
   const path = join(dir, name);
   writeFileSync(path, content);
+  // A CTF as the school's own MIS export: its new pupils are added (under their UPN).
+  const s =
+    format === 'ctf'
+      ? { ...school, mis: { ...(school.mis as FileMisSettings), kind: 'ctf' as const } }
+      : school;
   return applyImportUnit(
     db,
-    fileUnit(path, format, school),
-    importContextFor(school, NOW, { actor: 'test', source: format }),
+    fileUnit(path, format, s),
+    importContextFor(s, NOW, { actor: 'test', source: format }),
   );
 }
 
