@@ -403,4 +403,21 @@ describe('a newcomer on the example configuration', () => {
     );
     expect(problems).toEqual([]);
   });
+  it('an overdue visit is on top and still among today\'s visits, marked OVERDUE: never "No visits today"', async () => {
+    // The day's one visit (Kofi's, out since the walk above) is past its return time.
+    await db.query(
+      `UPDATE visits SET expected_return_at = now() - interval '2 minutes' WHERE school_id = 'heath-lane' AND departed_at IS NOT NULL AND returned_at IS NULL`,
+    );
+    const { ctx, page } = await pageAs('office');
+    await page.goto(`${base}/board`);
+    await page.locator('#overdue li.visit', { hasText: 'Kofi Mensah' }).waitFor();
+    expect(await page.locator('#overdue-h').textContent()).toBe('Overdue visits (1)');
+    expect(await page.locator('#today-h').textContent()).toBe("Today's visits (1)");
+    expect(await page.locator('#today li.visit').allTextContents()).toEqual([
+      expect.stringMatching(/^Kofi Mensah — 7 Beck Side.*OVERDUE/),
+    ]);
+    expect(await page.locator('#today p.empty').count()).toBe(0);
+    await ctx.close();
+    expect(problems).toEqual([]);
+  });
 });

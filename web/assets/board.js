@@ -123,8 +123,9 @@ function render() {
   const unackedCount = d.alarmsOpen?.unacknowledged ?? unacked.length;
   document.body.classList.toggle('has-alarm', unackedCount > 0);
   document.title = unackedCount ? `(${unackedCount}) ALARM — Doorstep` : 'Office board — Doorstep';
+  // An overdue visit is shown on top and still counted and listed among today's (marked OVERDUE):
+  // the day's list never says "No visits today" while one is out past its time.
   const overdue = d.visits.filter((v) => v.overdue);
-  const today = d.visits.filter((v) => !v.overdue);
   replaceKeepingInput(content, [
     ingestBanner(d.ingest),
     brokerLine(d.broker),
@@ -175,7 +176,7 @@ function render() {
           'None.',
         )
       : null,
-    section('today', "Today's visits", today.map(visitItem), 'No visits today.'),
+    section('today', "Today's visits", d.visits.map(visitItem), 'No visits today.'),
     section('triggers', 'Triggers awaiting action', d.triggers.map(triggerItem), 'Nothing waiting.'),
     section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),
     section(
