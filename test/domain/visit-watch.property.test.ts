@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.ts';
 import { MAX_RETURN_AHEAD_MINUTES, returnTimeProblem } from '../../src/domain/visits/return-time.ts';
 import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
 import {
@@ -16,10 +17,39 @@ import {
  * times anywhere in the 4-hour bound (short ones the clock passes at once), arrivals, check-ins and
  * running late in any order, and a fob or not. The expected deadlines come from a small event model
  * of what the policies say (below), not from the watcher's own arithmetic.
+ *
+ * The alarms are kept as the register keeps them: each due occurrence raised once (its dedup key),
+ * standing until a step of the worker's stands it down — as the lifecycle says (`decide`'s
+ * `clears`: a check-in the missed check-in, running late the overdue alarm). "Something is due or
+ * something will be" is true of any worker past a deadline whatever stands; what watches them is an
+ * alarm standing for each deadline passed, and a deadline to come when none has.
  */
 
 const MIN = 60_000;
 const D = Date.UTC(2026, 10, 23, 9, 0);
+const LEAD = { id: '1', roles: ['visiting-staff'], positions: [] };
+
+/** The visit as the lifecycle sees it while the worker is out (the fields its steps while out read). */
+const outVisit = (arrivedAt: number | null): LifecycleVisit => ({
+  status: 'departed',
+  leadUserId: LEAD.id,
+  partnerUserId: null,
+  requestedBy: LEAD.id,
+  departedAt: new Date(D),
+  returnedAt: null,
+  arrivedAt: arrivedAt === null ? null : new Date(arrivedAt),
+  outcomeRecorded: false,
+  childSeen: null,
+  followUpDone: false,
+  hasSafeWord: false,
+  agreements: 0,
+  doorWaitMinutes: null,
+  commute: false,
+  commuteApproved: false,
+  outOfHoursApproved: false,
+  dayPassed: false,
+  recentlyBack: false,
+});
 
 const rulesArb: fc.Arbitrary<VisitRules> = fc
   .record({
@@ -108,6 +138,17 @@ describe('the watch on a worker out (pure)', () => {
         let arrivedAt: number | null = null;
         let lastCheckInAt: number | null = null;
         let fobLast: number | null = null;
+        /** Alarms raised (by dedup key: each occurrence once) and those still standing, by key: their kind. */
+        const raised = new Set<string>();
+        const standing = new Map<string, string>();
+        /** A step of the worker's: the alarms the lifecycle says it stands down are resolved. */
+        const step = (action: 'arrive' | 'check-in' | 'running-late') => {
+          const d = decide(action, outVisit(arrivedAt), LEAD, rules);
+          expect(d.ok, `${action} refused while out`).toBe(true);
+          if (!d.ok) return;
+          for (const [key, type] of standing)
+            if (d.effect.clears.includes(type as never)) standing.delete(key);
+        };
         const visit = (): WatchedVisit => ({
           id: '7',
           status: 'departed',
@@ -126,10 +167,22 @@ describe('the watch on a worker out (pure)', () => {
           const v = visit();
           const due = dueVisitAlarms(v, rules, new Date(now));
           const next = nextVisitCheck(v, rules, new Date(now));
-          // Always watched: something is owed already, or something will fall due.
-          expect(due.length > 0 || next !== null, 'a worker out with nothing due and nothing to come').toBe(
-            true,
-          );
+          // The watcher's pass: each occurrence due and not raised before is raised, and stands.
+          for (const d of due)
+            if (!raised.has(d.dedupKey)) {
+              raised.add(d.dedupKey);
+              standing.set(d.dedupKey, d.type);
+            }
+          // Always watched: past a deadline, an alarm of it stands; with none passed, one is to come.
+          for (const d of due)
+            expect(
+              [...standing.values()],
+              `${d.type} due since ${new Date(d.dueAt).toISOString()} with no alarm of it standing`,
+            ).toContain(d.type);
+          if (due.length === 0) {
+            expect(next, 'a worker out with no deadline passed and none to come').not.toBeNull();
+            expect(next!.getTime()).toBeGreaterThan(now);
+          }
           // Overdue exactly from the expected return plus the grace — whatever else watches them.
           const overdue = due.filter((d) => d.type === 'overdue_visit');
           if (now >= exp.overdueAt()) {
@@ -175,10 +228,12 @@ describe('the watch on a worker out (pure)', () => {
         for (const e of events) {
           if (e.kind === 'tick') now += e.minutes * MIN;
           else if (e.kind === 'arrive' && arrivedAt === null) {
+            step('arrive');
             arrivedAt = now;
             exp.arrivalPending = false;
             exp.lastSign = Math.max(exp.lastSign, now);
           } else if (e.kind === 'check-in') {
+            step('check-in');
             lastCheckInAt = now;
             exp.arrivalPending = false;
             exp.lastSign = now;
@@ -186,6 +241,7 @@ describe('the watch on a worker out (pure)', () => {
             const before = look().find((d) => d.type === 'overdue_visit');
             const at = now + e.minutes * MIN;
             expect(returnTimeProblem(new Date(at), new Date(now))).toBeNull();
+            step('running-late');
             exp.returnAt = at;
             // The new time re-arms the overdue alarm: a new occurrence, due at the new time.
             const after = dueVisitAlarms(visit(), rules, new Date(exp.overdueAt()));

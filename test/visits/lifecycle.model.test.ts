@@ -10,12 +10,13 @@ import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { londonClock, londonDate } from '../../src/domain/attendance/dates.ts';
 import { decideStep, type EscalationPolicy } from '../../src/domain/escalation/ladder.ts';
 import { MAX_RETURN_AHEAD_MINUTES } from '../../src/domain/visits/return-time.ts';
+import { nextVisitCheck } from '../../src/domain/visits/watch.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
-import type { Db } from '../../src/store/db.ts';
+import type { Db, Queryable } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit, REARM_AFTER_RESOLUTION_MINUTES } from '../../src/store/visits.ts';
@@ -24,9 +25,11 @@ import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { raceBehindLock } from '../helpers/races.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold } from '../helpers/visits.ts';
+import { until } from '../helpers/wait.ts';
 import { addUser } from '../helpers/web.ts';
 
 /**
@@ -45,7 +48,13 @@ import { addUser } from '../helpers/web.ts';
  *  - the register's visit is what the model says: status, expected return (running late stores the
  *    new time, exactly), out or not;
  *  - a worker out is always watched: the overdue alarm exists exactly from the expected return, the
- *    missed check-in exactly from the check-in the model expects, none before;
+ *    missed check-in exactly from the check-in the model expects, none before; and past a deadline
+ *    its alarm stands (not resolved: open or acknowledged) until something re-arms the deadline,
+ *    while before every deadline the watcher has one to come (`nextVisitCheck`, no later than the
+ *    model's earliest) — counting alarms raised, not standing, let an overdue worker's check-in
+ *    stand their only alarm down unseen, nothing to come;
+ *  - a worker's own new return time goes no further than 4 hours after someone else last confirmed
+ *    them (leaving, the office's running late, the office's check-in when it resolves a missed one);
  *  - nothing is raised after back safe, and back safe stands every alarm down;
  *  - every alarm still standing has its ladder going (a next step scheduled, its last step told at
  *    least one target), or paused by an acknowledgement that has not timed out; an acknowledgement
@@ -129,6 +138,8 @@ interface Model {
   departedAt: number | null;
   /** The overdue deadline: the expected return (the packs' grace is 0). */
   expectedReturn: number | null;
+  /** The last time someone other than the worker confirmed them (leaving, then the office). */
+  confirmedAt: number | null;
   /** The check-in interval the visit is watched by (its own, else the pack's), or none. */
   every: number | null;
   /** The arrival call is still awaited (Thames View). */
@@ -241,6 +252,7 @@ async function checkInvariants(m: Model): Promise<void> {
         alarms.filter((a) => a.type === 'missed_check_in' && a.raisedAt > m.lastSign!),
         `a missed check-in with no check-in to miss ${at}`,
       ).toEqual([]);
+    assertWatched(m, v, alarms, t, at);
   } else if (m.alarmsAtBack !== null) {
     expect(alarms.length, 'an alarm raised after back safe').toBe(m.alarmsAtBack);
     // Back safe stood every alarm down, as the worker safe.
@@ -285,6 +297,41 @@ async function checkInvariants(m: Model): Promise<void> {
   }
   const { rows: incidents } = await db.query(`SELECT id FROM outbox WHERE kind = 'lone_worker_incident'`);
   expect(incidents, 'resolving as safe wrote an incident record').toEqual([]);
+}
+
+/**
+ * A worker out is always watched: past their deadline (the model's), an alarm of it stands — open or
+ * acknowledged, not resolved — until something re-arms the deadline; otherwise the watcher has a
+ * deadline to come, in the future and no later than the model's earliest.
+ */
+function assertWatched(
+  m: Model,
+  v: NonNullable<Awaited<ReturnType<typeof getVisit>>>,
+  alarms: AlarmRow[],
+  t: number,
+  at: string,
+): void {
+  const stands = (type: string) => alarms.some((a) => a.type === type && a.status !== 'resolved');
+  const due = checkInDue(m);
+  const overdue = t >= m.expectedReturn!;
+  const missed = due !== null && t >= due;
+  if (overdue)
+    expect(
+      stands('overdue_visit'),
+      `overdue since ${new Date(m.expectedReturn!).toISOString()}, no overdue alarm standing ${at}`,
+    ).toBe(true);
+  if (missed)
+    expect(
+      stands('missed_check_in'),
+      `a check-in missed since ${new Date(due).toISOString()}, no alarm standing ${at}`,
+    ).toBe(true);
+  if (overdue || missed) return;
+  const next = nextVisitCheck(v, vdeps.rulesFor(m.school), now);
+  expect(next, `a worker out with no deadline passed and none to come ${at}`).not.toBeNull();
+  expect(next!.getTime(), `the next deadline is not in the future ${at}`).toBeGreaterThan(t);
+  expect(next!.getTime(), `the next deadline is after the model's ${at}`).toBeLessThanOrEqual(
+    Math.min(m.expectedReturn!, due ?? Number.POSITIVE_INFINITY),
+  );
 }
 
 /** `ok`, or the error code the register refused with. */
@@ -392,6 +439,7 @@ const cmd = {
         out: true,
         departedAt: t,
         expectedReturn: t + seconds * 1000,
+        confirmedAt: t,
         every: own ?? (m.school === 'thames' ? 20 : null),
         arrivalPending: m.school === 'thames',
         lastSign: t,
@@ -496,6 +544,18 @@ const cmd = {
       expect(r, `running late +${seconds / 60} min (${m.status})`).toBe(
         !m.out ? notOut : withinBound(seconds) ? 'ok' : 'DOORSTEP_BAD_REQUEST',
       );
+      if (r === 'ok') Object.assign(m, { expectedReturn: at.getTime(), confirmedAt: now.getTime() });
+    }),
+  workerLate: (seconds: number) =>
+    command(`the worker runs late from their phone, back in ${seconds / 60} min`, async (m) => {
+      const at = new Date(now.getTime() + seconds * 1000);
+      const r = await attempt(runningLate(vdeps, partner, m.visitId!, at, 'parent late'));
+      // Within the bound from now, and at most 4 hours after someone else last confirmed them.
+      const confirmed =
+        m.confirmedAt !== null && at.getTime() <= m.confirmedAt + minutes(MAX_RETURN_AHEAD_MINUTES);
+      expect(r, `the worker's own running late +${seconds / 60} min (${m.status})`).toBe(
+        !m.out ? notOut : withinBound(seconds) && confirmed ? 'ok' : 'DOORSTEP_BAD_REQUEST',
+      );
       if (r === 'ok') m.expectedReturn = at.getTime();
     }),
   recordOutcome: () =>
@@ -599,8 +659,9 @@ const cmd = {
           const t = now.getTime();
           if (a.type === 'overdue_visit')
             m.expectedReturn = Math.max(m.expectedReturn!, t + minutes(REARM_AFTER_RESOLUTION_MINUTES));
+          // A missed check-in resolved counts as a check-in by the office: someone else confirmed them.
           if (a.type === 'missed_check_in')
-            Object.assign(m, { arrivalPending: false, lastSign: Math.max(m.lastSign!, t) });
+            Object.assign(m, { arrivalPending: false, lastSign: Math.max(m.lastSign!, t), confirmedAt: t });
         }
       },
       (m) => m.out,
@@ -640,6 +701,7 @@ const commands = [
   fc.constant(null).map(() => cmd.checkIn()),
   fc.constant(null).map(() => cmd.arrive()),
   returnSeconds.map(cmd.runningLate),
+  returnSeconds.map(cmd.workerLate),
   fc.constant(null).map(() => cmd.recordOutcome()),
   fc.constant(null).map(() => cmd.cancel()),
   fc.constant(null).map(() => cmd.noAnswer()),
@@ -699,6 +761,7 @@ async function freshRun(school: School, signed: boolean): Promise<Model> {
     back: false,
     departedAt: null,
     expectedReturn: null,
+    confirmedAt: null,
     every: null,
     arrivalPending: false,
     lastSign: null,
@@ -800,6 +863,23 @@ describe('the visit register, as a model', () => {
     expect(overdue.every((a) => a.status === 'resolved')).toBe(true);
   });
 
+  it('scenario: Hampton, overdue, the worker taps "check in": the overdue alarm stands until they run late or are back', async () => {
+    // Found by review: made to stand the overdue alarm down too (a one-word slip in the lifecycle's
+    // table), a check-in silenced an overdue worker's only alarm — their return still past, nothing to
+    // come — and the model, counting alarms raised rather than standing, saw nothing wrong.
+    const m = await scenario('hampton', false, [
+      cmd.depart(5 * 60),
+      cmd.tickToNext(false), // overdue: the only deadline this worker has
+      cmd.checkIn(),
+      cmd.tick(120),
+      cmd.workerLate(30 * 60), // refused: 4 hours after leaving is long past — the office sets it
+      cmd.runningLate(30 * 60), // the office, after speaking to them
+      cmd.workerLate(60 * 60), // within 4 hours of the office's call
+      cmd.backSafe(),
+    ]);
+    expect(m.status).toBe('returned');
+  });
+
   it('scenario: a new address withdraws the signed list — nobody leaves until it is signed again', async () => {
     const m = await scenario('thames', true, [
       cmd.newAddress(),
@@ -815,5 +895,98 @@ describe('the visit register, as a model', () => {
       cmd.backSafe(),
     ]);
     expect(m.status).toBe('completed');
+  });
+});
+
+/**
+ * Two steps on one visit at the same moment, made to meet for certain: the audit table is held
+ * (every step writes its audit entry after its checks and its write), the first step starts and is
+ * seen waiting, then the second. Each step checks the visit under its row lock, so the second waits
+ * for the first and decides from what the first did; the model's invariants hold after both. Without
+ * the visit's row locks the second decides from the visit as it was before the first — a running
+ * late stored after back safe, a missed check-in raised for a deadline the worker has just met — which
+ * a model run one step at a time cannot see.
+ */
+describe('two steps on one visit at once', () => {
+  const LOCKS = ['%INSERT INTO audit_log%', '%raise_alarms%', '%FROM visits%FOR UPDATE%', '%UPDATE visits%'];
+  const waiting = async () =>
+    (
+      await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE ANY($1::text[])`,
+        [LOCKS],
+      )
+    ).rows[0]!.n;
+  /** `first`, then `second` once `first` waits: what each settled to ('ok' or the refusal's code). */
+  const atOnce = async (first: () => Promise<unknown>, second: () => Promise<unknown>) =>
+    (
+      await raceBehindLock(
+        db,
+        (tx: Queryable) => tx.query('LOCK TABLE audit_entries IN SHARE MODE'),
+        () => [
+          attempt(first()),
+          (async () => {
+            await until(async () => (await waiting()) >= 1, 10_000, 'the first step to wait');
+            return attempt(second());
+          })(),
+        ],
+        { like: LOCKS, count: 2 },
+      )
+    ).map((r) => (r.status === 'fulfilled' ? r.value : `threw ${String(r.reason)}`));
+  const watcher = () => watchVisits({ reason: 'manual' }, run, deps);
+  const missedStanding = async (m: Model) =>
+    (await alarmsOf(m.visitId!)).filter((a) => a.type === 'missed_check_in' && a.status !== 'resolved');
+
+  it('back safe, then running late: the running late is refused (nobody is out), nothing re-arms', async () => {
+    const m = await scenario('hampton', false, [cmd.depart(30 * 60), cmd.tickToNext(false)]);
+    const at = new Date(now.getTime() + minutes(60));
+    const results = await atOnce(
+      () => returnVisit(vdeps, lead, m.visitId!),
+      () => runningLate(vdeps, office, m.visitId!, at, 'parent late'),
+    );
+    expect(results).toEqual(['ok', notOut]);
+    Object.assign(m, { out: false, back: true, status: 'returned' });
+    m.alarmsAtBack = (await alarmsOf(m.visitId!)).length;
+    await checkInvariants(m);
+  });
+
+  it('running late, then back safe: both done, the new time stored', async () => {
+    const m = await scenario('hampton', false, [cmd.depart(30 * 60), cmd.tickToNext(false)]);
+    const at = new Date(now.getTime() + minutes(60));
+    const results = await atOnce(
+      () => runningLate(vdeps, office, m.visitId!, at, 'parent late'),
+      () => returnVisit(vdeps, lead, m.visitId!),
+    );
+    expect(results).toEqual(['ok', 'ok']);
+    Object.assign(m, { expectedReturn: at.getTime(), out: false, back: true, status: 'returned' });
+    m.alarmsAtBack = (await alarmsOf(m.visitId!)).length;
+    await checkInvariants(m);
+  });
+
+  it('a late check-in, then the watcher: nothing raised for the arrival call the check-in met', async () => {
+    const m = await scenario('thames', true, [cmd.depart(120 * 60, 15), cmd.tickToNext(true)]);
+    // Past the arrival call (20 minutes), the watcher not yet round: the worker checks in.
+    now = new Date(m.departedAt! + minutes(25));
+    const results = await atOnce(
+      () => checkInVisit(vdeps, lead, m.visitId!),
+      () => watcher(),
+    );
+    expect(results[0]).toBe('ok');
+    Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
+    expect(await missedStanding(m), 'a missed check-in standing just after a check-in').toEqual([]);
+    await checkInvariants(m);
+  });
+
+  it('the watcher, then a late check-in: the missed arrival call is raised and stood down', async () => {
+    const m = await scenario('thames', true, [cmd.depart(120 * 60, 15), cmd.tickToNext(true)]);
+    now = new Date(m.departedAt! + minutes(25));
+    const results = await atOnce(
+      () => watcher(),
+      () => checkInVisit(vdeps, lead, m.visitId!),
+    );
+    expect(results[1]).toBe('ok');
+    Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
+    expect(await missedStanding(m)).toEqual([]);
+    await checkInvariants(m);
   });
 });
