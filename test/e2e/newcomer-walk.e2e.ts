@@ -323,9 +323,11 @@ describe('a newcomer on the example configuration', () => {
       [JSON.stringify(config.schools[0]!.escalation.alarm)],
     );
     const alarmId = String(rows[0]!.id);
+    // Its first level's text to the on-call leaders failed, and again in the next round: one line.
     await db.query(
       `INSERT INTO notifications (alarm_id, step, target, status, last_error)
-       VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'channels.sms is not configured')`,
+       VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'channels.sms is not configured'),
+              ($1, 2, 'sms:on-call-leaders', 'failed', 'channels.sms is not configured')`,
       [alarmId],
     );
     const office = await pageAs('office');
@@ -334,10 +336,14 @@ describe('a newcomer on the example configuration', () => {
     await card.waitFor();
     expect(await office.page.locator('#broker').textContent()).toBe('No event from the broker yet');
     await card.getByText('level 1 of 2 sent (round 2)').waitFor();
+    // Failed deliveries fold the retries as the card's Told lines do: one line, with its count.
+    await card.getByText(/sms → on-call-leaders: FAILED.* \(2 times\)$/).waitFor();
     expect(await office.page.locator('#failed-h').textContent()).toBe('Failed deliveries (1)');
     expect(await office.page.locator('#failed li').allTextContents()).toEqual([
       expect.stringMatching(
-        new RegExp(`^FAILED Alarm ${alarmId}: sms → on-call-leaders at \\d\\d:\\d\\d: FAILED`),
+        new RegExp(
+          `^FAILED Alarm ${alarmId}: sms → on-call-leaders at \\d\\d:\\d\\d–\\d\\d:\\d\\d: FAILED.* \\(2 times\\)$`,
+        ),
       ),
     ]);
     expect(await office.page.locator('#push-toggle').count()).toBe(0);

@@ -8,7 +8,7 @@ import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
-import { daySaid, failedSaid } from './words.js';
+import { daySaid, failedSaid, foldFailed } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -182,12 +182,12 @@ function render() {
     section(
       'failed',
       'Failed deliveries',
-      d.failed.map((f) =>
+      foldFailed(d.failed).map((f) =>
         h(
           'li',
           { class: 'failed' },
           h('span', { class: 'badge badge-alarm' }, 'FAILED'),
-          ` ${failedSaid(f, fmtTime(f.at))}`,
+          ` ${failedSaid(f, f.count > 1 ? `${fmtTime(f.firstAt)}–${fmtTime(f.lastAt)}` : fmtTime(f.at))}`,
         ),
       ),
       'None.',

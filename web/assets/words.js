@@ -67,10 +67,13 @@ export function escalationSaid(a) {
   return `level ${l.level} of ${l.of} sent${l.round > 1 ? ` (round ${l.round})` : ''}`;
 }
 
-/** A failed delivery on the board: a record to a sink, an alarm's notification, or a notice to named people. */
+/**
+ * A failed delivery on the board: a record to a sink, an alarm's notification, or a notice to named
+ * people. `time` is when (folded: "17:23–17:29"); a folded line says how many (`foldFailed`).
+ */
 export function failedSaid(f, time) {
   if (f.what === 'notification')
-    return `Alarm ${f.alarmId}: ${f.detail.replace(':', ' → ')} at ${time}: ${f.error ?? ''}`;
+    return `Alarm ${f.alarmId}: ${f.detail.replace(':', ' → ')} at ${time}: ${f.error ?? ''}${f.count > 1 ? ` (${f.count} times)` : ''}`;
   if (f.what === 'notice') {
     const [kind, ...target] = f.detail.split(':');
     return `Notice (${kind.replace(/-/g, ' ')})${f.visitId ? ` of visit ${f.visitId}` : ''} → ${target.join(':')} at ${time}: ${f.error ?? ''}`;
@@ -156,18 +159,44 @@ export function daySaid(at) {
  * its first and last time and how many — not sixteen lines pushing Acknowledge off the screen.
  */
 export function foldTold(notifications) {
+  return foldRepeats(
+    notifications,
+    (n) => n.target,
+    (line, n) => line.delivery === n.delivery && line.deliveryText === n.deliveryText,
+  );
+}
+
+/**
+ * The board's failed deliveries folded as the alarm cards fold their Told lines (`foldTold`): an
+ * alarm's same message to the same people failing the same way, round after round, is one line with
+ * its first and last time and count (`count`, `firstAt`, `lastAt`); newest first. A record or a
+ * notice is one message however often it was tried: never folded with another.
+ */
+export function foldFailed(failed) {
+  const oldestFirst = [...(failed ?? [])].sort((a, b) => a.at.localeCompare(b.at));
+  return foldRepeats(
+    oldestFirst,
+    (f) => (f.what === 'notification' ? `notification ${f.alarmId} ${f.detail}` : `${f.what} ${f.id}`),
+    (line, f) => line.error === f.error,
+  ).sort((a, b) => b.lastAt.localeCompare(a.lastAt));
+}
+
+/**
+ * Repeats folded, oldest first: an item folds into the latest line of its `key` while `same(line,
+ * item)` holds (count, lastAt), else starts a new line — so failed, delivered, failed is three lines,
+ * the last one said the latest outcome.
+ */
+function foldRepeats(items, key, same) {
   const lines = [];
-  // Per target, its latest line: a message folds into it only while the outcome stays the same, so
-  // failed, delivered, failed is three lines — the last one said is the latest outcome.
   const latest = new Map();
-  for (const n of notifications ?? []) {
-    const line = latest.get(n.target);
-    if (line && line.delivery === n.delivery && line.deliveryText === n.deliveryText) {
+  for (const n of items ?? []) {
+    const line = latest.get(key(n));
+    if (line && same(line, n)) {
       line.count++;
       line.lastAt = n.at;
     } else {
       const fresh = { ...n, firstAt: n.at, lastAt: n.at, count: 1 };
-      latest.set(n.target, fresh);
+      latest.set(key(n), fresh);
       lines.push(fresh);
     }
   }

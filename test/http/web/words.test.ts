@@ -11,6 +11,16 @@ interface Words {
     n: { at: string; target: string; delivery: string; deliveryText: string }[],
   ) => { firstAt: string; lastAt: string; count: number; target: string }[];
   failedSaid: (f: Record<string, unknown>, time: string) => string;
+  foldFailed: (
+    f: {
+      what: string;
+      id: string;
+      detail: string;
+      error: string | null;
+      at: string;
+      alarmId: string | null;
+    }[],
+  ) => { what: string; id: string; count: number; firstAt: string; lastAt: string }[];
 }
 // The front end's module (plain JS, no DOM).
 const words = (await import(new URL('../../../web/assets/words.js', import.meta.url).href)) as Words;
@@ -33,6 +43,54 @@ describe('the pages’ plain words', () => {
         '10:03',
       ),
     ).toBe('Notice (child not seen) of visit 41 → email:dsl at 10:03: SMTP 535');
+  });
+
+  it('folds failed deliveries as an alarm card folds its Told lines: one line per message, people and outcome, newest first', () => {
+    const sms = (id: string, at: string, error = 'FAILED (no "sms" channel is configured)') => ({
+      what: 'notification',
+      id,
+      detail: 'sms:on-call-leaders',
+      error,
+      at,
+      alarmId: '19',
+    });
+    // Newest first, as the server sends them: four rounds of one text, one of them failing otherwise.
+    const failed = [
+      sms('n4', '2026-12-03T17:29:00Z'),
+      { ...sms('n9', '2026-12-03T17:28:00Z'), detail: 'email:dsl' },
+      sms('n3', '2026-12-03T17:27:00Z'),
+      sms('n2', '2026-12-03T17:25:00Z', 'FAILED (HTTP 503)'),
+      sms('n1', '2026-12-03T17:23:00Z'),
+      // Two records of one kind are two messages, never folded.
+      {
+        what: 'record',
+        id: '7',
+        detail: 'visit_outcome',
+        error: 'HTTP 422',
+        at: '2026-12-03T17:20:00Z',
+        alarmId: null,
+      },
+      {
+        what: 'record',
+        id: '8',
+        detail: 'visit_outcome',
+        error: 'HTTP 422',
+        at: '2026-12-03T17:21:00Z',
+        alarmId: null,
+      },
+    ];
+    const lines = words.foldFailed(failed);
+    expect(lines.map((l) => [l.id, l.count, l.firstAt.slice(11, 16), l.lastAt.slice(11, 16)])).toEqual([
+      ['n3', 2, '17:27', '17:29'],
+      ['n9', 1, '17:28', '17:28'],
+      ['n2', 1, '17:25', '17:25'],
+      ['n1', 1, '17:23', '17:23'],
+      ['8', 1, '17:21', '17:21'],
+      ['7', 1, '17:20', '17:20'],
+    ]);
+    expect(words.failedSaid(lines[0]!, '17:27–17:29')).toBe(
+      'Alarm 19: sms → on-call-leaders at 17:27–17:29: FAILED (no "sms" channel is configured) (2 times)',
+    );
   });
 
   it("says the board's day in words, in London (23:30 UTC in summer is the next day there)", () => {
