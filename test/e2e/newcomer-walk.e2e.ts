@@ -426,4 +426,38 @@ describe('a newcomer on the example configuration', () => {
     await ctx.close();
     expect(problems).toEqual([]);
   });
+  it('signing in says so and holds the button while the server answers; a refusal gives it back', async () => {
+    const { ctx, page } = await pageAs(null);
+    await page.goto(`${base}/login`);
+    // Each sign-in is held until the test lets it through (a busy server taking seconds).
+    const held: (() => void)[] = [];
+    await page.route('**/api/login', (route) => {
+      held.push(() => void route.continue().catch(() => {}));
+    });
+    const button = page.getByRole('button', { name: 'Sign in' });
+    const status = page.locator('#message');
+    await page.getByLabel('Username').fill('olive');
+    await page.getByLabel('Password').fill('not her password at all');
+    await button.click();
+    await until(async () => held.length === 1, 10_000, 'the sign-in to be sent');
+    expect(await status.textContent()).toBe('Signing in…');
+    expect(await button.isDisabled()).toBe(true);
+    // A second press while it is on its way sends nothing more.
+    await page.getByLabel('Password').press('Enter');
+    held.shift()!();
+    await page.locator('#message[role=alert]').waitFor();
+    expect(await button.isDisabled()).toBe(false);
+    expect(held).toEqual([]);
+    await page.getByLabel('Password').fill(TEST_PASSWORD);
+    await button.click();
+    await until(async () => held.length === 1, 10_000, 'the second sign-in to be sent');
+    expect(await status.textContent()).toBe('Signing in…');
+    expect(await button.isDisabled()).toBe(true);
+    held.shift()!();
+    await page.waitForURL((url) => url.pathname === '/board');
+    await ctx.close();
+    // The one expected: the refused password's 401.
+    expect(problems.filter((p) => !p.includes('status of 401'))).toEqual([]);
+    problems.length = 0;
+  });
 });

@@ -11,17 +11,32 @@ fetch('/api/first-run', { headers: { accept: 'application/json' } })
     if (d?.needsFirstAdmin) document.getElementById('first-run').hidden = false;
   })
   .catch(() => {});
+const button = form.querySelector('button[type=submit]');
+// While the sign-in is on its way (seconds on a busy server): said, and the button cannot send it
+// again; a refusal or no connection gives the button back.
 form.addEventListener('submit', async (e) => {
   e.preventDefault();
+  if (button.disabled) return;
   const body = { username: form.username.value.trim(), password: form.password.value };
-  const res = await fetch('/api/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    credentials: 'same-origin',
-    body: JSON.stringify(body),
-  });
-  const data = await res.json().catch(() => ({}));
+  button.disabled = true;
+  say(msg, 'Signing in…');
+  let res;
+  let data;
+  try {
+    res = await fetch('/api/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      credentials: 'same-origin',
+      body: JSON.stringify(body),
+    });
+    data = await res.json().catch(() => ({}));
+  } catch {
+    button.disabled = false;
+    say(msg, 'Doorstep could not be reached: check the connection and sign in again.', true);
+    return;
+  }
   if (!res.ok) {
+    button.disabled = false;
     say(msg, data.message ?? 'sign-in failed', true);
     form.password.value = '';
     form.password.focus();
