@@ -460,4 +460,47 @@ describe('a newcomer on the example configuration', () => {
     expect(problems.filter((p) => !p.includes('status of 401'))).toEqual([]);
     problems.length = 0;
   });
+  it("a refusal naming a field says the form's own label for it, not the API's name", async () => {
+    const dora = await pageAs('data');
+    await dora.page.goto(`${base}/users`);
+    await dora.page.getByText('Record training for wes').click();
+    await dora.page.locator(`#t-homeVisitTrainedOn-${u.wes!.id}`).fill('2099-01-01');
+    await dora.page.getByRole('button', { name: 'Save training for wes' }).click();
+    await dora.page
+      .locator('#message[role=alert]', {
+        hasText: /^Home-visit training completed on: expected a date that has passed$/,
+      })
+      .waitFor();
+    await dora.ctx.close();
+
+    // A group of boxes is said by its legend.
+    const ada = await pageAs('admin');
+    await ada.page.goto(`${base}/users`);
+    await ada.page.getByText('Add an account').click();
+    const add = ada.page.locator('#add-account');
+    await add.getByLabel('Username (lower case)').fill('norole');
+    await add.getByLabel('Name people see').fill('No Role');
+    await add.getByLabel('First password (at least 12 characters)').fill(TEST_PASSWORD);
+    await add.getByRole('button', { name: 'Create account' }).click();
+    await ada.page
+      .locator('#message[role=alert]', { hasText: /^Roles: expected some of office, / })
+      .waitFor();
+    await ada.ctx.close();
+
+    // A visit asked for a day gone by: "Planned for", as the request form says it.
+    const olive = await pageAs('office');
+    await olive.page.goto(`${base}/visits`);
+    await olive.page.getByText('Request a visit').click();
+    await olive.page.getByLabel('Find the pupil').fill('Mensah');
+    await olive.page.locator('#pupil option', { hasText: 'Kofi' }).waitFor({ state: 'attached' });
+    await olive.page.getByLabel('Reason for the visit').fill('absent again');
+    await olive.page.getByLabel('Risk level').selectOption('low');
+    await olive.page.getByLabel('Planned for').fill('2020-01-06');
+    await olive.page.getByRole('button', { name: 'Request visit' }).click();
+    await olive.page.locator('#message[role=alert]', { hasText: /^Planned for: / }).waitFor();
+    await olive.ctx.close();
+    // The expected: the three refusals' 400s.
+    expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
+    problems.length = 0;
+  });
 });

@@ -182,11 +182,49 @@ export function since(iso, now = Date.now()) {
   return m ? `${m} min ${String(s % 60).padStart(2, '0')} s ago` : `${s} s ago`;
 }
 
-/** A status line for screen readers and everyone: role=status, or role=alert for errors. */
+/**
+ * A status line for screen readers and everyone: role=status, or role=alert for errors. An error
+ * naming a field as the API knows it ("homeVisitTrainedOn: expected a date that has passed") is
+ * shown against the page's own label for it (`labelled`).
+ */
 export function say(el, text, isError = false) {
   el.setAttribute('role', isError ? 'alert' : 'status');
   el.className = isError ? 'message error' : 'message';
-  el.textContent = text;
+  el.textContent = isError ? labelled(String(text)) : text;
+}
+
+/**
+ * A message that begins with a field's name as the API knows it ("plannedFor: …", "roles: …",
+ * "address.postcode: …") begins instead with the label of the input of that name on the page — in
+ * the form being used first, else anywhere on the page: "Planned for: …". A field with no input of
+ * its name on the page is left as the API said it (the API's messages are not changed: other
+ * clients read the names).
+ */
+export function labelled(text) {
+  const m = /^([A-Za-z_][\w]*(?:\.[\w]+)*): /.exec(text);
+  if (!m) return text;
+  // "roles.0" is the roles; "address.postcode" the postcode's input, if not named in full.
+  const path = m[1].split('.').filter((p) => !/^\d+$/.test(p));
+  const form = document.activeElement?.closest?.('form');
+  for (const name of new Set([m[1], path.join('.'), path.at(-1)])) {
+    if (!name) continue;
+    const named = `[name="${CSS.escape(name)}"]`;
+    const input = form?.querySelector(named) ?? document.querySelector(named);
+    const label = input ? labelOf(input, named) : null;
+    if (label) return `${label}: ${text.slice(m[0].length)}`;
+  }
+  return text;
+}
+
+/** What the page calls an input: its group's legend (boxes of one name), its label, or its aria-label. */
+function labelOf(input, named) {
+  const group = input.closest('fieldset');
+  const legend =
+    (input.type === 'checkbox' || input.type === 'radio') && group?.querySelectorAll(named).length > 1
+      ? group.querySelector('legend')
+      : null;
+  const text = (legend ?? input.labels?.[0])?.textContent ?? input.getAttribute('aria-label');
+  return text?.replace(/\s+/g, ' ').trim().replace(/:$/, '') || null;
 }
 
 /** Today's date in Europe/London as YYYY-MM-DD. */

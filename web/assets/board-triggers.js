@@ -28,7 +28,7 @@ function requestForm(t, who) {
   });
   const risk = h(
     'select',
-    { id: `trigger-${t.id}-risk`, name: 'risk', required: true },
+    { id: `trigger-${t.id}-risk`, name: 'riskLevel', required: true },
     // Nothing preselected: the person asking says how risky it looks.
     h('option', { value: '' }, '— choose —'),
     ['low', 'minor', 'major'].map((x) => h('option', { value: x }, x)),
@@ -37,7 +37,7 @@ function requestForm(t, who) {
   const planned = h('input', {
     type: 'date',
     id: `trigger-${t.id}-planned`,
-    name: 'planned',
+    name: 'plannedFor',
     value: londonToday(),
   });
   return h(

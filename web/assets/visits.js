@@ -19,7 +19,7 @@ function requestForm() {
   });
   const pick = h(
     'select',
-    { id: 'pupil', name: 'pupil', required: true },
+    { id: 'pupil', name: 'pupilMisId', required: true },
     h('option', { value: '' }, '— search first —'),
   );
   const reason = h('input', { type: 'text', id: 'reason', name: 'reason', required: true });
@@ -34,10 +34,10 @@ function requestForm() {
     h('option', { value: 'to-work' }, 'from home, on the way to work'),
     h('option', { value: 'from-work' }, 'after work, on the way home'),
   );
-  const planned = h('input', { type: 'date', id: 'planned', name: 'planned', value: date });
+  const planned = h('input', { type: 'date', id: 'planned', name: 'plannedFor', value: date });
   const risk = h(
     'select',
-    { id: 'risk', name: 'risk', required: true },
+    { id: 'risk', name: 'riskLevel', required: true },
     // Nothing preselected (as on the board): the person asking says how risky it looks.
     h('option', { value: '' }, '— choose —'),
     ['low', 'minor', 'major'].map((x) => h('option', { value: x }, x)),
