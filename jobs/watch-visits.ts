@@ -248,6 +248,7 @@ async function takeFobCheckIns(
       'the worker checked in (fob)',
       now,
       events,
+      'worker_checked_in',
     );
     events.push(await insertBoardEvent(tx, schoolId, 'visit.checked-in', { visitId }));
   }

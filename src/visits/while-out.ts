@@ -1,5 +1,5 @@
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
-import type { Effect } from '../domain/visits/lifecycle.ts';
+import type { Effect, VisitClearReason } from '../domain/visits/lifecycle.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { runningLateProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
@@ -21,7 +21,10 @@ import { visitRecordCopy } from './visit-record-copy.ts';
 
 /** While the worker is out: arrived, check-ins, running late, "I need help", the safe word, back safe. */
 
-/** Resolves the visit's open alarms of these kinds as the worker safe (never an incident record). */
+/**
+ * Resolves the visit's open alarms of these kinds as the worker safe (never an incident record), `as`
+ * saying how: checked in or arrived (still out), running late, or back safe.
+ */
 export async function clearVisitAlarms(
   tx: Queryable,
   v: Pick<VisitRow, 'id' | 'schoolId'>,
@@ -30,7 +33,7 @@ export async function clearVisitAlarms(
   why: string,
   now: Date,
   events: BoardEventRow[],
-  as: 'worker_safe' | 'worker_safe_running_late' = 'worker_safe',
+  as: VisitClearReason,
 ): Promise<void> {
   for (const alarmId of await openAlarmIdsOfVisit(tx, v.id, types)) {
     if ((await resolve(tx, alarmId, by, as, why, now)) === 'resolved') {

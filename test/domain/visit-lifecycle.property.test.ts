@@ -484,13 +484,17 @@ function checkTransition(
   )
     same(e.monitoring, 'keep', `${what} must keep watching`);
 
-  // Alarms are stood down only while the worker is out, and only ever as the worker safe.
+  // Alarms are stood down only while the worker is out, and only ever as the worker safe — "safe and
+  // back" (`worker_safe`) only by back safe: a check-in or an arrival leaves the worker out.
   if (e.clears.length) {
     same(wasOut, true, `${what} cleared alarms with nobody out`);
     check(
-      e.clearedAs === 'worker_safe' || e.clearedAs === 'worker_safe_running_late',
+      ['worker_safe', 'worker_safe_running_late', 'worker_checked_in', 'worker_arrived'].includes(
+        e.clearedAs as never,
+      ),
       `${what} cleared as ${e.clearedAs}`,
     );
+    same(e.clearedAs === 'worker_safe', s.action === 'back-safe', `${what} cleared as ${e.clearedAs}`);
   }
   if (s.action === 'running-late') {
     check(e.clears.includes('overdue_visit'), what);

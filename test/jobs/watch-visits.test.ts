@@ -246,7 +246,10 @@ describe('the visit watcher', () => {
     );
     const out = await watch();
     expect(out.checkIns).toBe(1);
-    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
+    expect((await alarmsOf(id))[0]).toMatchObject({
+      status: 'resolved',
+      resolution_reason: 'worker_checked_in',
+    });
     expect((await getVisit(db, id))!.lastCheckInAt?.getTime()).toBe(now.getTime());
     expect((await watch()).checkIns).toBe(0); // once per fob event
 
@@ -297,7 +300,10 @@ describe('the visit watcher', () => {
       { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
     );
     await watch();
-    expect((await alarmsOf(id))[0]).toMatchObject({ status: 'resolved', resolution_reason: 'worker_safe' });
+    expect((await alarmsOf(id))[0]).toMatchObject({
+      status: 'resolved',
+      resolution_reason: 'worker_checked_in',
+    });
     await returnVisit(vdeps, lead, id);
   });
 

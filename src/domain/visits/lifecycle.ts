@@ -1,3 +1,4 @@
+import type { ResolutionReason } from '../escalation/resolution.ts';
 import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
 
 /**
@@ -108,13 +109,23 @@ export interface Actor {
 /** Alarm kinds the register raises and clears. */
 export type VisitAlarmType = 'overdue_visit' | 'missed_check_in' | 'device_silent';
 
+/** How the register stands a visit's alarms down (src/domain/escalation/resolution.ts): all the worker safe. */
+export type VisitClearReason = Extract<
+  ResolutionReason,
+  'worker_safe' | 'worker_safe_running_late' | 'worker_checked_in' | 'worker_arrived'
+>;
+
 export interface Effect {
   /** The status after the action (`null`: unchanged). */
   status: VisitStatus | null;
   monitoring: 'start' | 'keep' | 'end' | 'none';
-  /** Open visit alarms the action stands down, and how they are resolved (never an incident). */
+  /**
+   * Open visit alarms the action stands down, and how they are resolved (never an incident): a
+   * check-in or an arrival as the worker still out (`worker_checked_in`, `worker_arrived`), never
+   * "safe and back" — `worker_safe` is back safe's.
+   */
   clears: readonly VisitAlarmType[];
-  clearedAs: 'worker_safe' | 'worker_safe_running_late' | null;
+  clearedAs: VisitClearReason | null;
   /**
    * The visit's authorisation, risk assessment and out-of-hours approval are withdrawn (they were
    * given for something that has changed): it waits for them again.
@@ -199,13 +210,13 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => isOut(v) && v.status === 'departed' && v.arrivedAt === null,
     who: (a, v) => onVisit(a, v) || staffRole(a),
     refusal: 'only the people on the visit, or the office for them, record the arrival',
-    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe' }),
+    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_arrived' }),
   },
   'check-in': {
     from: (v) => isOut(v),
     who: (a, v) => onVisit(a, v) || staffRole(a),
     refusal: 'only the people on the visit, or the office for them, check in',
-    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe' }),
+    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_checked_in' }),
   },
   'running-late': {
     from: (v) => isOut(v),
