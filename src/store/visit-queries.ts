@@ -1,3 +1,4 @@
+import { SPOKE_TO_WORKER_REASONS } from '../domain/escalation/resolution.ts';
 import type { Queryable } from './db.ts';
 import { type Address, formatAddress, type VisitRow } from './visits.ts';
 
@@ -108,7 +109,10 @@ export async function visitsAwaitingAuthorisation(db: Queryable, schoolId: strin
  * out on this visit, from what is kept (runningLateProblem): the departure; a new return time set by
  * someone else (`visit_return_changes.by_user_id`); a check-in recorded by the office
  * (`visit_check_ins.source`: someone not on the visit, or a missed check-in the office resolved); the
- * arrival, when someone else recorded it (its audit entry's actor). Null when the visit has not left.
+ * arrival, when someone else recorded it (its audit entry's actor); one of the visit's alarms (an
+ * overdue, a missed check-in) resolved by someone else with a reason that says they spoke to the
+ * worker (`SPOKE_TO_WORKER_REASONS`: "the office spoke to them", from the board or an SMS reply).
+ * Null when the visit has not left.
  */
 export async function lastConfirmedByOthers(db: Queryable, visitId: string): Promise<Date | null> {
   const { rows } = await db.query<{ at: Date | string | null }>(
@@ -121,9 +125,13 @@ export async function lastConfirmedByOthers(db: Queryable, visitId: string): Pro
                           WHERE a.entity_type = 'visit' AND a.entity_id = v.id::text AND a.action = 'visit.arrived'
                             AND a.actor IS DISTINCT FROM 'user:' || v.lead_user_id
                             AND a.actor IS DISTINCT FROM 'user:' || v.partner_user_id)
-            THEN v.arrived_at END) AS at
+            THEN v.arrived_at END,
+       (SELECT max(a.resolved_at) FROM alarms a WHERE a.visit_id = v.id
+          AND a.resolution_reason = ANY($2::text[])
+          AND a.resolved_by IS DISTINCT FROM 'user:' || v.lead_user_id
+          AND a.resolved_by IS DISTINCT FROM 'user:' || v.partner_user_id)) AS at
      FROM visits v WHERE v.id = $1 AND v.departed_at IS NOT NULL`,
-    [visitId],
+    [visitId, SPOKE_TO_WORKER_REASONS],
   );
   const at = rows[0]?.at;
   return at ? new Date(at) : null;

@@ -54,7 +54,8 @@ import { addUser } from '../helpers/web.ts';
  *    model's earliest) — counting alarms raised, not standing, let an overdue worker's check-in
  *    stand their only alarm down unseen, nothing to come;
  *  - a worker's own new return time goes no further than 4 hours after someone else last confirmed
- *    them (leaving, the office's running late, the office's check-in when it resolves a missed one);
+ *    them (leaving, the office's running late, the office resolving any of their alarms after
+ *    speaking to them — a missed check-in, an overdue);
  *  - nothing is raised after back safe, and back safe stands every alarm down;
  *  - every alarm still standing has its ladder going (a next step scheduled, its last step told at
  *    least one target), or paused by an acknowledgement that has not timed out; an acknowledgement
@@ -659,9 +660,11 @@ const cmd = {
           const t = now.getTime();
           if (a.type === 'overdue_visit')
             m.expectedReturn = Math.max(m.expectedReturn!, t + minutes(REARM_AFTER_RESOLUTION_MINUTES));
-          // A missed check-in resolved counts as a check-in by the office: someone else confirmed them.
+          // A missed check-in resolved counts as a check-in by the office.
           if (a.type === 'missed_check_in')
-            Object.assign(m, { arrivalPending: false, lastSign: Math.max(m.lastSign!, t), confirmedAt: t });
+            Object.assign(m, { arrivalPending: false, lastSign: Math.max(m.lastSign!, t) });
+          // The office spoke to them: someone else confirmed them, whichever alarm it was.
+          m.confirmedAt = t;
         }
       },
       (m) => m.out,

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
+import { resolveAlarm } from '../../src/alarms/commands.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -179,6 +180,54 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
     );
     expect(await attempt(runningLate(vdeps, partner, other, at('14:30'), 'x'))).toBe('ok');
     await returnVisit(vdeps, lead, other);
+  });
+
+  it('counts the office resolving the overdue alarm after speaking to the worker (from the board, or an SMS reply) as a confirmation', async () => {
+    const id = await outAt('10:00');
+    now = at('14:01');
+    await watchVisits({ reason: 'manual' }, run, jdeps);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'overdue_visit' AND status <> 'resolved'`,
+      [id],
+    );
+    expect(rows).toHaveLength(1);
+    // The office phones them and resolves it on the board: "the worker is safe: the office spoke to them".
+    now = at('14:05');
+    expect(
+      await resolveAlarm(
+        db,
+        config,
+        String(rows[0]!.id),
+        `user:${office.id}`,
+        'worker_safe_contacted',
+        null,
+        now,
+      ),
+    ).toBe('resolved');
+    // The worker may now set their own new time, up to 4 hours after that call.
+    now = at('14:10');
+    expect(await attempt(runningLate(vdeps, lead, id, at('18:06'), 'parent late'))).toMatch(
+      /no later than 18:05/,
+    );
+    expect(await attempt(runningLate(vdeps, lead, id, at('18:05'), 'parent late'))).toBe('ok');
+    await returnVisit(vdeps, lead, id);
+  });
+
+  it('does not count an alarm resolved without speaking to the worker (a false alarm)', async () => {
+    const id = await outAt('10:00');
+    now = at('14:01');
+    await watchVisits({ reason: 'manual' }, run, jdeps);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'overdue_visit' AND status <> 'resolved'`,
+      [id],
+    );
+    now = at('14:05');
+    await resolveAlarm(db, config, String(rows[0]!.id), `user:${office.id}`, 'false_alarm', null, now);
+    now = at('14:10');
+    expect(await attempt(runningLate(vdeps, lead, id, at('14:40'), 'x'))).toMatch(
+      /you have been out more than 4 hours since 10:00/,
+    );
+    await returnVisit(vdeps, lead, id);
   });
 
   it('the phone page is told why, on the field, in a 400', async () => {

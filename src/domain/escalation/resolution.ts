@@ -43,6 +43,13 @@ export const PERSON_RESOLUTION_REASONS = (Object.keys(RESOLUTIONS) as Resolution
 ) as [PersonResolutionReason, ...PersonResolutionReason[]];
 export type PersonResolutionReason = Exclude<ResolutionReason, RegisterResolutionReason>;
 
+/**
+ * The reasons that mean the person resolving spoke to the worker: from someone not on the visit, such
+ * a resolution confirms the worker safe, as the office recording a check-in does (the running-late
+ * bound counts from it: `lastConfirmedByOthers`, `runningLateProblem`).
+ */
+export const SPOKE_TO_WORKER_REASONS: readonly ResolutionReason[] = ['worker_safe_contacted'];
+
 /** The wording of each reason, as the board, the CLI and the incident record say it. */
 export const RESOLUTION_REASONS: Record<ResolutionReason, string> = Object.fromEntries(
   Object.entries(RESOLUTIONS).map(([k, v]) => [k, v.label]),

@@ -17,9 +17,9 @@ import { londonDate, londonMinutes } from '../attendance/dates.ts';
  *    (`notices.changed`) — which in most packs is nobody. So what makes someone other than the worker
  *    confirm them safe at least every 4 hours is `runningLateProblem` below: a worker setting their
  *    own time may not go past 4 hours after the last time someone else confirmed them (the
- *    departure, or the office recording a running late, check-in or arrival for them); beyond it
- *    they call the office (Hampton: "contact the Office to advise of their expected return time"),
- *    who sets the new time after speaking to them.
+ *    departure, or the office recording a running late, check-in or arrival for them, or resolving
+ *    their alarm after speaking to them); beyond it they call the office (Hampton: "contact the
+ *    Office to advise of their expected return time"), who sets the new time after speaking to them.
  * The bound counts from now, not from the old return time, so a worker already overdue can still
  * set a return up to 4 hours on (within the bound above when they set it themselves).
  */
@@ -52,9 +52,9 @@ export function returnTimeProblem(at: Date, now: Date): string | null {
  * Why a new return time (running late) set at `now` is refused (null: it is allowed). Whoever sets
  * it, `returnTimeProblem`. Set by the worker themselves (`bySelf`: the lead or the partner, from
  * their phone) it may also be at most `MAX_RETURN_AHEAD_MINUTES` after `bySelf.confirmedAt`: the
- * last time a person other than them confirmed them (the departure, or a running late, check-in or
- * arrival the office recorded for them) — a worker cannot keep themselves out, 4 hours at a time,
- * with nobody ever speaking to them. Beyond it they are told to call the office (`bySelf.office`:
+ * last time a person other than them confirmed them (the departure, a running late, check-in or
+ * arrival the office recorded for them, or their alarm the office resolved after speaking to them) —
+ * a worker cannot keep themselves out, 4 hours at a time, with nobody ever speaking to them. Beyond it they are told to call the office (`bySelf.office`:
  * the number, when the school gives one), who sets the new time after speaking to them; the office's
  * own time is bounded by `returnTimeProblem` alone. Pure.
  */
