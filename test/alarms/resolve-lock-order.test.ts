@@ -1,26 +1,19 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { resolveAlarm } from '../../src/alarms/commands.ts';
-import { visitRulesLookup } from '../../src/config/policy-packs.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { catalog } from '../../src/queue/catalog.ts';
-import { Producer } from '../../src/queue/producer.ts';
-import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
 import { raceBehindLock } from '../helpers/races.ts';
-import { dropRedisPrefix } from '../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
+import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
+import { departTold } from '../helpers/visits.ts';
 import { until } from '../helpers/wait.ts';
-import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+import { addUser, sessionFor } from '../helpers/web.ts';
 
 /**
  * Found by review: the board's "resolve" locked the alarm row, then re-armed the visit's watch (its
@@ -33,13 +26,9 @@ import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
  * Each race holds the alarm's row, starts the first party, waits until it is seen waiting on a lock,
  * then starts the second: so the first is first in line, every time.
  */
-const schema = uniqueName('lock_order');
-const prefix = uniqueName('lock_order');
-const config = visitSchoolsConfig();
+const w = visitWorld('lock_order', () => now);
 let db: Db;
 let app: FastifyInstance;
-let producer: Producer<typeof catalog>;
-let conn: Awaited<ReturnType<typeof connectRedis>>;
 let vdeps: VisitDeps;
 let jdeps: JobDeps;
 let lead: User;
@@ -47,42 +36,13 @@ let partner: User;
 let office: User;
 let now = new Date('2026-11-23T10:00:00Z');
 const MIN = 60_000;
-const run = {
-  id: 'x',
-  name: 'watch-visits',
-  attempt: 1,
-  maxAttempts: 1,
-  signal: new AbortController().signal,
-};
 const LOCKS = ['%FROM alarms%FOR UPDATE%', '%FROM visits%FOR UPDATE%', '%UPDATE visits%'];
 
 beforeAll(async () => {
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  producer = new Producer(catalog, conn, prefix);
-  app = await buildWebApp(config, db, { prefix, producer, publisher: conn, now: () => now });
-  vdeps = { db, config, rulesFor: visitRulesLookup(config), prefix, now: () => now };
-  jdeps = {
-    db,
-    log: createLogger({ level: 'silent' }),
-    producer,
-    now: () => now,
-    instance: 't',
-    config,
-    publisher: conn,
-  };
-  await addPupils(db, ['hampton']);
+  ({ db, app, vdeps, jdeps } = w);
   lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111' });
   partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
   office = await addUser(db, 'office', ['office']);
-});
-afterAll(async () => {
-  await app.close();
-  await producer.close();
-  await dropRedisPrefix(conn, prefix);
-  conn.disconnect();
-  await db.close();
-  await dropSchema(schema);
 });
 
 /** A worker out and overdue (a day later each time), their overdue alarm open: the visit and the alarm. */
@@ -95,7 +55,7 @@ async function overdue(): Promise<{ id: string; alarmId: string }> {
     risksRead: true,
   });
   now = new Date(now.getTime() + 31 * MIN);
-  await watchVisits({ reason: 'manual' }, run, jdeps);
+  await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
   const { rows } = await db.query<{ id: string }>(
     `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'overdue_visit' AND status = 'open'`,
     [id],
@@ -147,7 +107,7 @@ const lateByPhone = async (id: string) => {
   return { status: r.statusCode, body: r.body };
 };
 const resolveByOffice = (alarmId: string) =>
-  resolveAlarm(db, config, alarmId, `user:${office.id}`, 'worker_safe_contacted', null, now);
+  resolveAlarm(db, w.config, alarmId, `user:${office.id}`, 'worker_safe_contacted', null, now);
 
 describe('the office resolves the overdue alarm while the worker acts on the visit', () => {
   it('office first, then the worker’s running late from the phone: both answered, never a deadlock', async () => {

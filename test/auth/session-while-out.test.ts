@@ -1,21 +1,15 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { changeAccount } from '../../src/auth/accounts.ts';
-import { visitRulesLookup } from '../../src/config/policy-packs.ts';
-import { catalog } from '../../src/queue/catalog.ts';
-import { Producer } from '../../src/queue/producer.ts';
-import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import { KINDS } from '../../src/store/retention.ts';
 import { createSession, hashToken, sessionUser } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
-import { dropRedisPrefix } from '../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
-import { addUser, buildWebApp } from '../helpers/web.ts';
+import { visitWorld } from '../helpers/visit-world.ts';
+import { departTold } from '../helpers/visits.ts';
+import { addUser } from '../helpers/web.ts';
 
 /**
  * Found by review: a session's expiry was fixed at sign-in (`http.sessionHours`) and nothing renewed
@@ -25,33 +19,16 @@ import { addUser, buildWebApp } from '../helpers/web.ts';
  * run out while they are out; once back, the expiry applies again. Sign-out, a disabled account and
  * a new password still end it at once.
  */
-const schema = uniqueName('sess_out');
-const prefix = uniqueName('sess_out');
-const config = visitSchoolsConfig();
+const w = visitWorld('sess_out', () => now);
 let db: Db;
 let app: FastifyInstance;
-let producer: Producer<typeof catalog>;
-let conn: Awaited<ReturnType<typeof connectRedis>>;
 let vdeps: VisitDeps;
 // Monday 23 Nov 2026, 07:30 London (GMT): the worker signs in on their phone.
 let now = new Date('2026-11-23T07:30:00Z');
 const HOUR = 3_600_000;
 
 beforeAll(async () => {
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  producer = new Producer(catalog, conn, prefix);
-  app = await buildWebApp(config, db, { prefix, producer, publisher: conn, now: () => now });
-  vdeps = { db, config, rulesFor: visitRulesLookup(config), prefix, now: () => now };
-  await addPupils(db, ['hampton']);
-});
-afterAll(async () => {
-  await app.close();
-  await producer.close();
-  await dropRedisPrefix(conn, prefix);
-  conn.disconnect();
-  await db.close();
-  await dropSchema(schema);
+  ({ db, app, vdeps } = w);
 });
 
 /** A worker and their partner, the worker signed in at `now` for 12 hours, out on a visit from 17:30 to 21:00. */

@@ -1,25 +1,18 @@
 import type { FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { resolveAlarm } from '../../src/alarms/commands.ts';
-import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import { isDoorstepError } from '../../src/errors.ts';
-import { createLogger } from '../../src/log/logger.ts';
-import { catalog } from '../../src/queue/catalog.ts';
-import { Producer } from '../../src/queue/producer.ts';
-import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
-import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
-import { dropRedisPrefix } from '../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
-import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
+import { departTold } from '../helpers/visits.ts';
+import { addUser, sessionFor } from '../helpers/web.ts';
 
 /**
  * Found by review: the 4-hour bound on a new return time counted from each new time, and the
@@ -31,13 +24,9 @@ import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
  * further than 4 hours after someone else last confirmed them (the departure, or the office's
  * running late, check-in or arrival for them); past it the office sets it, after speaking to them.
  */
-const schema = uniqueName('late_bound');
-const prefix = uniqueName('late_bound');
-const config = visitSchoolsConfig();
+const w = visitWorld('late_bound', () => now);
 let db: Db;
 let app: FastifyInstance;
-let producer: Producer<typeof catalog>;
-let conn: Awaited<ReturnType<typeof connectRedis>>;
 let vdeps: VisitDeps;
 let jdeps: JobDeps;
 let lead: User;
@@ -46,41 +35,12 @@ let office: User;
 let now = new Date('2026-11-23T10:00:00Z');
 const MIN = 60_000;
 const at = (hhmm: string) => new Date(`2026-11-23T${hhmm}:00Z`);
-const run = {
-  id: 'x',
-  name: 'watch-visits',
-  attempt: 1,
-  maxAttempts: 1,
-  signal: new AbortController().signal,
-};
 
 beforeAll(async () => {
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  producer = new Producer(catalog, conn, prefix);
-  app = await buildWebApp(config, db, { prefix, producer, publisher: conn, now: () => now });
-  vdeps = { db, config, rulesFor: visitRulesLookup(config), prefix, now: () => now };
-  jdeps = {
-    db,
-    log: createLogger({ level: 'silent' }),
-    producer,
-    now: () => now,
-    instance: 't',
-    config,
-    publisher: conn,
-  };
-  await addPupils(db, ['hampton']);
+  ({ db, app, vdeps, jdeps } = w);
   lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111' });
   partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
   office = await addUser(db, 'office', ['office']);
-});
-afterAll(async () => {
-  await app.close();
-  await producer.close();
-  await dropRedisPrefix(conn, prefix);
-  conn.disconnect();
-  await db.close();
-  await dropSchema(schema);
 });
 
 /** Out from `hhmm`, expected back 4 hours on (the longest allowed). */
@@ -119,7 +79,7 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
     const pushes: string[] = [];
     for (let i = 0; i < 18; i++) {
       now = new Date((await getVisit(db, id))!.expectedReturnAt!.getTime() - MIN);
-      await watchVisits({ reason: 'manual' }, run, jdeps);
+      await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
       const r = await attempt(
         runningLate(vdeps, lead, id, new Date(now.getTime() + 240 * MIN), 'still here'),
       );
@@ -133,7 +93,7 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
     );
     // So at 14:00 they are overdue, and the alarm stands until someone speaks to them.
     now = at('14:01');
-    await watchVisits({ reason: 'manual' }, run, jdeps);
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
     expect(await openAlarms(id)).toEqual(['overdue_visit']);
     // The worker's partner cannot push it on either.
     expect(await attempt(runningLate(vdeps, partner, id, at('15:00'), 'still here'))).toMatch(
@@ -185,7 +145,7 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
   it('counts the office resolving the overdue alarm after speaking to the worker (from the board, or an SMS reply) as a confirmation', async () => {
     const id = await outAt('10:00');
     now = at('14:01');
-    await watchVisits({ reason: 'manual' }, run, jdeps);
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
     const { rows } = await db.query<{ id: string }>(
       `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'overdue_visit' AND status <> 'resolved'`,
       [id],
@@ -196,7 +156,7 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
     expect(
       await resolveAlarm(
         db,
-        config,
+        w.config,
         String(rows[0]!.id),
         `user:${office.id}`,
         'worker_safe_contacted',
@@ -216,13 +176,13 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
   it('does not count an alarm resolved without speaking to the worker (a false alarm)', async () => {
     const id = await outAt('10:00');
     now = at('14:01');
-    await watchVisits({ reason: 'manual' }, run, jdeps);
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
     const { rows } = await db.query<{ id: string }>(
       `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'overdue_visit' AND status <> 'resolved'`,
       [id],
     );
     now = at('14:05');
-    await resolveAlarm(db, config, String(rows[0]!.id), `user:${office.id}`, 'false_alarm', null, now);
+    await resolveAlarm(db, w.config, String(rows[0]!.id), `user:${office.id}`, 'false_alarm', null, now);
     now = at('14:10');
     expect(await attempt(runningLate(vdeps, lead, id, at('14:40'), 'x'))).toMatch(
       /you have been out more than 4 hours since 10:00/,
