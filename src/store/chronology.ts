@@ -20,7 +20,8 @@ export interface ChronologyEntry {
 /**
  * Everything dated that Doorstep holds about one pupil, oldest first: trigger episodes opened and
  * closed (with their attendance evidence), each visit's steps (requested, authorised, left, arrived,
- * back, outcome, cancelled, follow-up), the timelines of the visits' alarms, the notices sent about
+ * back, outcome, cancelled, follow-up; an arrival or a check-in the office recorded for the worker
+ * says who recorded it), the timelines of the visits' alarms, the notices sent about
  * them and every record written to a sink (with its status and the sink's id). Read only.
  */
 export async function pupilChronology(
@@ -59,7 +60,13 @@ export async function pupilChronology(
          (v.requested_at, 'visit requested: ' || v.reason, jsonb_build_object('plannedFor', v.planned_for, 'risk', v.risk_level)),
          (v.authorised_at, 'visit authorised', NULL::jsonb),
          (v.departed_at, 'left for the visit', NULL),
-         (v.arrived_at, 'arrived at the door', NULL),
+         (v.arrived_at, 'arrived at the door' || coalesce(' (recorded by ' || (
+            -- Recorded by someone not on the visit (the office, who spoke to them): said so.
+            SELECT u.display_name FROM audit_entries a JOIN users u ON a.actor = 'user:' || u.id
+             WHERE a.entity_type = 'visit' AND a.entity_id = v.id::text AND a.action = 'visit.arrived'
+               AND a.actor IS DISTINCT FROM 'user:' || v.lead_user_id
+               AND a.actor IS DISTINCT FROM 'user:' || v.partner_user_id
+             ORDER BY a.id LIMIT 1) || ', who spoke to the worker)', ''), NULL),
          (v.returned_at, 'back safe', NULL),
          ((v.outcome->>'recordedAt')::timestamptz, 'outcome: ' || CASE WHEN (v.outcome->>'childSeen')::boolean THEN 'child seen'
              WHEN (v.outcome->>'noOneHome')::boolean THEN 'no one home, child not seen' ELSE 'child NOT seen' END,
@@ -68,6 +75,13 @@ export async function pupilChronology(
          (v.follow_up_done_at, 'follow-up of the child not seen recorded', NULL)
        ) AS s(at, what, detail)
       WHERE s.at IS NOT NULL
+     UNION ALL
+     -- A check-in the office recorded for the worker, after speaking to them (the worker's own are
+     -- their phone's, not the pupil's story).
+     SELECT k.at, NULL, 'visit', k.visit_id::text, k.visit_id::text,
+            'check-in recorded by ' || u.display_name || ' (spoke to the worker)', NULL
+       FROM visit_check_ins k JOIN users u ON u.id = k.by_user_id
+      WHERE k.visit_id IN (SELECT id FROM v) AND k.source = 'office'
      UNION ALL
      SELECT t.at, NULL, 'alarm', a.id::text, a.visit_id::text, 'alarm ' || a.id || ' (' || replace(a.type, '_', ' ') || '): ' || t.event, NULL
        FROM alarms a JOIN alarm_timeline t ON t.alarm_id = a.id WHERE a.visit_id IN (SELECT id FROM v)

@@ -57,18 +57,35 @@ function applyClears(
   return clearVisitAlarms(tx, v, effect.clears, by, why, now, events, effect.clearedAs);
 }
 
-/** A check-in from the phone page (or the office on the worker's behalf); clears a missed check-in. */
+/** Whether `user` is one of the people out on the visit (the lead or the partner) — never by a role. */
+const onVisit = (user: User, v: VisitRow) => user.id === v.leadUserId || user.id === v.partnerUserId;
+
+/**
+ * What the timeline says of a check-in or an arrival: the worker's own ("the worker checked in"), or
+ * recorded by someone else, who spoke to them ("check-in recorded by Olive Office (spoke to the
+ * worker)") — never the worker's word when it was the office's.
+ */
+function saidBy(user: User, v: VisitRow, own: string, recorded: string): string {
+  return onVisit(user, v) ? own : `${recorded} recorded by ${user.displayName} (spoke to the worker)`;
+}
+
+/**
+ * A check-in: from the phone of a person on the visit (`check-in`), or recorded for them by someone
+ * else — the office, after speaking to them (`record-check-in`): which one is by who they are on this
+ * visit, never by a role (an office account that also visits checks in as the worker). Clears a
+ * missed check-in: as the worker checked in, still out; or as the office spoke to them.
+ */
 export async function checkInVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
-    const effect = must(deps, user, v, 'check-in');
-    // From the phone of a person on the visit, or recorded by someone else (the office, who spoke to
-    // them) — by who they are on this visit, never by a role (an office account that also visits).
-    const source = user.id === v.leadUserId || user.id === v.partnerUserId ? 'phone' : 'office';
+    const own = onVisit(user, v);
+    const effect = must(deps, user, v, own ? 'check-in' : 'record-check-in');
+    const source = own ? 'phone' : 'office';
     const now = deps.now();
     await addCheckIn(tx, visitId, now, source, user.id);
     await audit(tx, user, 'visit.checked-in', v, null, { source });
-    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker checked in', now, events);
+    const said = saidBy(user, v, 'the worker checked in', 'check-in');
+    await applyClears(tx, v, effect, `user:${user.id}`, said, now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.checked-in', { visitId }));
   });
 }
@@ -95,18 +112,20 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
 }
 
 /**
- * The worker has arrived at the address (the arrival check-in some policies ask for). The people the
- * school names for arrivals hear of it (`notices.arrived` — Thames View 2.4 "call the school office to
- * notify SLT they have arrived safely"), once per visit.
+ * The worker has arrived at the address (the arrival check-in some policies ask for): said from their
+ * phone (`arrive`), or recorded for them by the office after speaking to them (`record-arrival`). The
+ * people the school names for arrivals hear of it (`notices.arrived` — Thames View 2.4 "call the
+ * school office to notify SLT they have arrived safely"), once per visit.
  */
 export async function arriveVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   const notices = await change(deps, async (tx, events) => {
     const v = await mustLock(tx, visitId);
-    const effect = must(deps, user, v, 'arrive');
+    const effect = must(deps, user, v, onVisit(user, v) ? 'arrive' : 'record-arrival');
     const now = deps.now();
     await markArrived(tx, visitId, now);
     await audit(tx, user, 'visit.arrived', v, null, { arrivedAt: now.toISOString() });
-    await applyClears(tx, v, effect, `user:${user.id}`, 'the worker has arrived', now, events);
+    const said = saidBy(user, v, 'the worker has arrived', 'arrival');
+    await applyClears(tx, v, effect, `user:${user.id}`, said, now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.arrived', { visitId }));
     const school = knownSchool(deps.config, v.schoolId);
     if (school.notices.arrived.length === 0) return [];
@@ -148,13 +167,12 @@ export async function runningLate(
     // the worker unwatched until then. Set by the worker themselves, also at most that long after
     // someone else last confirmed them: past it, they call the office, who sets it.
     const school = knownSchool(deps.config, v.schoolId);
-    const bySelf =
-      user.id === v.leadUserId || user.id === v.partnerUserId
-        ? {
-            confirmedAt: (await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now,
-            office: officeLine(school, periodFor(school, now))?.phone ?? null,
-          }
-        : null;
+    const bySelf = onVisit(user, v)
+      ? {
+          confirmedAt: (await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now,
+          office: officeLine(school, periodFor(school, now))?.phone ?? null,
+        }
+      : null;
     const problem = runningLateProblem(newReturnAt, now, bySelf);
     if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
     await changeExpectedReturn(tx, visitId, {
@@ -206,7 +224,7 @@ export async function runningLate(
 async function whoIsOut(tx: Queryable, v: VisitRow, user: User): Promise<{ who: string; are: string }> {
   const names = await visitStaffNames(tx, v);
   const who = names.length ? names.join(' and ') : 'The worker';
-  const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
+  const onIt = onVisit(user, v);
   return {
     who: onIt ? who : `${who} (recorded by ${user.displayName})`,
     are: names.length > 1 ? 'are' : 'is',

@@ -132,6 +132,7 @@ const actionArb = fc.oneof(
       'depart',
       'depart',
       'arrive',
+      'record-arrival',
       'back-safe',
       'record-outcome',
       'change-address',
@@ -241,6 +242,7 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       v.hasSafeWord = s.safeWord;
       break;
     case 'arrive':
+    case 'record-arrival':
       v.arrivedAt = at(w);
       break;
     case 'back-safe':
@@ -283,6 +285,8 @@ const EDGES: Partial<Record<VisitAction, readonly string[]>> = {
 const OUT_ONLY: readonly VisitAction[] = [
   'arrive',
   'check-in',
+  'record-arrival',
+  'record-check-in',
   'running-late',
   'back-safe',
   'no-answer',
@@ -335,20 +339,30 @@ function checkState(w: World, rules: VisitRules): void {
     }
     // Someone with no role who is not on the visit may do nothing to it.
     if (name === 'nobody' && v.leadUserId !== actor.id) same(allowed.join(), '', 'a stranger may act');
+    // "I have arrived" and "Check in" are the worker's own word; anyone else only records them, as
+    // its own action (the page words it as theirs, the records say who).
+    const onIt = v.leadUserId === actor.id || v.partnerUserId === actor.id;
+    for (const [own, recorded] of [
+      ['check-in', 'record-check-in'],
+      ['arrive', 'record-arrival'],
+    ] as const) {
+      if (!onIt) same(allowed.includes(own), false, `${name} not on the visit may ${own}`);
+      if (onIt) same(allowed.includes(recorded), false, `${name} on the visit may ${recorded}`);
+    }
   }
 
   if (out) {
     // A worker out is always watched and can always be brought back: they and the office can check
-    // in, set a new return time and say back safe, whatever its status says (cancelled, outcome
-    // recorded on the doorstep, …).
-    const onVisit: ActorName[] = [
+    // in (the office recording it for them), set a new return time and say back safe, whatever its
+    // status says (cancelled, outcome recorded on the doorstep, …).
+    const workers: ActorName[] = [
       ...(v.leadUserId === 'lead' ? (['lead'] as const) : []),
       ...(v.partnerUserId === 'partner' ? (['partner'] as const) : []),
-      ...OFFICE_LIKE,
     ];
-    for (const name of onVisit) {
+    for (const name of [...workers, ...OFFICE_LIKE]) {
       const allowed = allowedActions(v, ACTORS[name], rules);
-      for (const a of ['check-in', 'running-late', 'back-safe'] as const)
+      const checkIn = workers.includes(name) ? 'check-in' : 'record-check-in';
+      for (const a of [checkIn, 'running-late', 'back-safe'] as const)
         check(allowed.includes(a), `worker out (${v.status}): ${name} may not ${a}`);
     }
     // Nothing about the visit may go back to before it left.
@@ -479,7 +493,17 @@ function checkTransition(
   if (
     wasOut &&
     (
-      ['arrive', 'check-in', 'running-late', 'record-outcome', 'cancel', 'help', 'no-answer'] as const
+      [
+        'arrive',
+        'check-in',
+        'record-arrival',
+        'record-check-in',
+        'running-late',
+        'record-outcome',
+        'cancel',
+        'help',
+        'no-answer',
+      ] as const
     ).includes(s.action as never)
   )
     same(e.monitoring, 'keep', `${what} must keep watching`);
@@ -489,9 +513,13 @@ function checkTransition(
   if (e.clears.length) {
     same(wasOut, true, `${what} cleared alarms with nobody out`);
     check(
-      ['worker_safe', 'worker_safe_running_late', 'worker_checked_in', 'worker_arrived'].includes(
-        e.clearedAs as never,
-      ),
+      [
+        'worker_safe',
+        'worker_safe_running_late',
+        'worker_checked_in',
+        'worker_arrived',
+        'worker_safe_contacted',
+      ].includes(e.clearedAs as never),
       `${what} cleared as ${e.clearedAs}`,
     );
     same(e.clearedAs === 'worker_safe', s.action === 'back-safe', `${what} cleared as ${e.clearedAs}`);
@@ -500,7 +528,11 @@ function checkTransition(
     check(e.clears.includes('overdue_visit'), what);
     same(e.clearedAs, 'worker_safe_running_late', what);
   }
-  if (s.action === 'check-in' || s.action === 'arrive') check(e.clears.includes('missed_check_in'), what);
+  if (['check-in', 'arrive', 'record-check-in', 'record-arrival'].includes(s.action))
+    check(e.clears.includes('missed_check_in'), what);
+  // Recorded by the office: the worker is safe because the office spoke to them, not their own word.
+  if (s.action === 'record-check-in' || s.action === 'record-arrival')
+    same(e.clearedAs, 'worker_safe_contacted', what);
   if (s.action === 'back-safe') {
     same(
       JSON.stringify([...e.clears].sort()),

@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
+import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
+import { allowedActions } from '../../src/domain/visits/lifecycle.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
+import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
+import { boardState } from '../../src/store/board-state.ts';
+import { pupilChronology } from '../../src/store/chronology.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
+import { getVisit, lifecycleOf } from '../../src/store/visits.ts';
+import { actorOf } from '../../src/visits/access.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, runningLate } from '../../src/visits/while-out.ts';
@@ -103,5 +111,92 @@ describe('the office acting for the worker', () => {
       { source: 'office', by_user_id: both.id },
       { source: 'phone', by_user_id: lead.id },
     ]);
+  });
+
+  // Found on a newcomer's walk: the office pressed the worker's own "Check in: I am safe" on the visit
+  // page, and the board, the alarm's timeline and the pupil's chronology said "the worker checked in"
+  // and "resolved as the worker is safe and back". The office records a check-in or an arrival as
+  // its own action, and the records say who recorded it, after speaking to the worker.
+  it('a check-in or an arrival the office records is said to be the office’s, after speaking to the worker', async () => {
+    const id = await departed();
+    const actions = async (u: User) =>
+      allowedActions(lifecycleOf((await getVisit(db, id))!, now), actorOf(u), vdeps.rulesFor('hampton'));
+    expect(await actions(office)).toEqual(expect.arrayContaining(['record-check-in', 'record-arrival']));
+    expect(await actions(office)).not.toContain('check-in');
+    expect(await actions(office)).not.toContain('arrive');
+    expect(await actions(lead)).toEqual(expect.arrayContaining(['check-in', 'arrive']));
+    expect(await actions(lead)).not.toContain('record-check-in');
+
+    const raise = async (key: string) =>
+      (await db.transaction((tx) =>
+        raiseVisitAlarm(tx, {
+          schoolId: 'hampton',
+          visitId: id,
+          staffId: null,
+          type: 'missed_check_in',
+          dedupKey: `visit:${id}:missed:${key}`,
+          raisedAt: now,
+          policy: DEFAULT_ALARM_POLICY,
+          what: 'alarm raised: missed check-in',
+          actor: 'system:test',
+        }),
+      ))!.id;
+    const missed = await raise('1');
+    await checkInVisit(vdeps, office, id);
+    const again = await raise('2');
+    await arriveVisit(vdeps, office, id);
+
+    const events = async (alarmId: string) => (await timelineOf(db, alarmId)).map((t) => t.event);
+    expect(await events(missed)).toEqual(
+      expect.arrayContaining([
+        'resolved as the worker is safe: the office spoke to them',
+        'check-in recorded by Olive Office (spoke to the worker)',
+      ]),
+    );
+    expect(await events(again)).toEqual(
+      expect.arrayContaining([
+        'resolved as the worker is safe: the office spoke to them',
+        'arrival recorded by Olive Office (spoke to the worker)',
+      ]),
+    );
+    const all = [...(await events(missed)), ...(await events(again))].join('\n');
+    expect(all).not.toMatch(/the worker checked in|the worker has arrived|safe and back/);
+
+    const board = await boardState(db, 'hampton', '2026-11-23', now, vdeps.rulesFor('hampton'));
+    expect(
+      board.resolvedToday
+        .filter((a) => a.id === missed || a.id === again)
+        .map((a) => [a.reasonText, a.note])
+        .sort(),
+    ).toEqual([
+      [
+        'the worker is safe: the office spoke to them',
+        'arrival recorded by Olive Office (spoke to the worker)',
+      ],
+      [
+        'the worker is safe: the office spoke to them',
+        'check-in recorded by Olive Office (spoke to the worker)',
+      ],
+    ]);
+    const chronology = (await pupilChronology(db, 'hampton', 'P1'))
+      .filter((e) => e.visitId === id)
+      .map((e) => e.what);
+    expect(chronology).toContain('check-in recorded by Olive Office (spoke to the worker)');
+    expect(chronology).toContain('arrived at the door (recorded by Olive Office, who spoke to the worker)');
+    expect(chronology).toContain(
+      `alarm ${missed} (missed check in): check-in recorded by Olive Office (spoke to the worker)`,
+    );
+    expect(chronology.join('\n')).not.toMatch(/the worker checked in|safe and back/);
+  });
+
+  it('the worker’s own check-in and arrival say so; the chronology names no one for them', async () => {
+    const id = await departed();
+    await checkInVisit(vdeps, partner, id);
+    await arriveVisit(vdeps, lead, id);
+    const chronology = (await pupilChronology(db, 'hampton', 'P1'))
+      .filter((e) => e.visitId === id)
+      .map((e) => e.what);
+    expect(chronology).toContain('arrived at the door');
+    expect(chronology.join('\n')).not.toMatch(/recorded by/);
   });
 });

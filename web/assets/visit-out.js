@@ -1,7 +1,7 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
-import { backSafeWords, checkInClock, outBannerLines, whenSaid } from './visit-words.js';
+import { backSafeWords, checkInClock, outBannerLines, recordWords, whenSaid } from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -14,7 +14,9 @@ export function outParts(d, can) {
   // These three first: the page puts them at its top while out (visit.js).
   parts.push(outBanner(d));
   parts.push(helpActions(d, can('help')));
-  // Third: the big buttons — "check in now" is never said above a button out of sight.
+  // Third: the big buttons — "check in now" is never said above a button out of sight. The worker's
+  // own ("I have arrived", "Check in: I am safe"), or for the office the same steps in its own words,
+  // asked first (`record-arrival`, `record-check-in`): whichever the server allows this person.
   parts.push(
     h(
       'div',
@@ -26,6 +28,7 @@ export function outParts(d, can) {
             'I have arrived',
           )
         : null,
+      can('record-arrival') ? recordForm(d, 'arrival') : null,
       can('check-in')
         ? h(
             'button',
@@ -33,6 +36,7 @@ export function outParts(d, can) {
             'Check in: I am safe',
           )
         : null,
+      can('record-check-in') ? recordForm(d, 'check-in') : null,
       can('back-safe') ? backSafeForm(d) : null,
     ),
   );
@@ -79,37 +83,75 @@ export function outParts(d, can) {
   return parts;
 }
 
+/** Whether the person looking is one of the people out on the visit (the lead or the partner). */
+const onThisVisit = (d) => [d.visit.leadUserId, d.visit.partnerUserId].includes(page.s.user.id);
+
 /**
  * "Back safe" ends the watch — for everyone on the visit — and cannot be undone, so it asks first, in
  * the page (not a browser dialog): the worker confirms they (both) are back; the office confirms it
- * spoke to them. A form with an id, marked as being filled in while the question is open, so the
- * page's re-reading while out does not take the question away mid-answer.
+ * spoke to them.
  */
 export function backSafeForm(d) {
   const me = page.s.user;
-  const self = [d.visit.leadUserId, d.visit.partnerUserId].includes(me.id);
+  const self = onThisVisit(d);
   const w = backSafeWords({
     self,
     leadName: d.leadName && isolate(d.leadName),
     partnerName: d.partnerName && isolate(d.partnerName),
     me: isolate(me.displayName),
   });
+  return askFirst({
+    id: 'back-safe',
+    ask: 'Back safe',
+    words: { ...w, no: self ? 'No, still out' : 'No, not yet' },
+    yes: () =>
+      post(
+        'back-safe',
+        {},
+        self
+          ? `Welcome back: ${d.partnerName ? 'you are both' : 'you are'} recorded as back safe. The watch has ended.`
+          : 'Recorded as back safe. The watch on this visit has ended.',
+      ),
+  });
+}
+
+/**
+ * The office's check-in or arrival for the worker (`what`: 'check-in' or 'arrival'): in its own
+ * words, asked first — it has spoken to them — and recorded as the office's (the server says so in
+ * the alarm's timeline, the board and the chronology).
+ */
+function recordForm(d, what) {
+  const w = recordWords({
+    what,
+    leadName: d.leadName && isolate(d.leadName),
+    partnerName: d.partnerName && isolate(d.partnerName),
+    me: isolate(page.s.user.displayName),
+  });
+  return askFirst({
+    id: what === 'arrival' ? 'record-arrival' : 'record-check-in',
+    ask: w.ask,
+    askClass: what === 'arrival' ? 'big' : 'primary big',
+    words: w,
+    yes: () => post(what === 'arrival' ? 'arrive' : 'check-in', {}, w.done),
+  });
+}
+
+/**
+ * A step that asks first, in the page (not a browser dialog): the button opens the question (`words`:
+ * question, effect, yes, no); nothing is sent until "yes". A form with an id, marked as being filled
+ * in while the question is open, so the page's re-reading while out does not take it away mid-answer.
+ */
+function askFirst({ id, ask: label, askClass = 'big', words: w, yes: onYes }) {
   const yes = h(
     'button',
     {
       type: 'button',
       class: 'primary big',
-      id: 'back-safe-yes',
-      'aria-describedby': 'back-safe-effect',
+      id: `${id}-yes`,
+      'aria-describedby': `${id}-effect`,
       onclick: () => {
         form.removeAttribute('data-dirty');
-        post(
-          'back-safe',
-          {},
-          self
-            ? `Welcome back: ${d.partnerName ? 'you are both' : 'you are'} recorded as back safe. The watch has ended.`
-            : 'Recorded as back safe. The watch on this visit has ended.',
-        );
+        onYes();
       },
     },
     w.yes,
@@ -117,14 +159,14 @@ export function backSafeForm(d) {
   const confirm = h(
     'div',
     {
-      id: 'back-safe-confirm',
+      id: `${id}-confirm`,
       class: 'confirm',
       role: 'group',
-      'aria-labelledby': 'back-safe-question',
+      'aria-labelledby': `${id}-question`,
       hidden: true,
     },
-    h('p', { id: 'back-safe-question' }, h('strong', {}, w.question)),
-    h('p', { id: 'back-safe-effect' }, w.effect),
+    h('p', { id: `${id}-question` }, h('strong', {}, w.question)),
+    h('p', { id: `${id}-effect` }, w.effect),
     yes,
     h(
       'button',
@@ -138,18 +180,18 @@ export function backSafeForm(d) {
           ask.focus();
         },
       },
-      self ? 'No, still out' : 'No, not yet',
+      w.no,
     ),
   );
   const ask = h(
     'button',
-    { type: 'submit', class: 'big', 'aria-expanded': 'false', 'aria-controls': 'back-safe-confirm' },
-    'Back safe',
+    { type: 'submit', class: askClass, 'aria-expanded': 'false', 'aria-controls': `${id}-confirm` },
+    label,
   );
   const form = h(
     'form',
     {
-      id: 'back-safe',
+      id,
       onsubmit: (e) => {
         e.preventDefault();
         confirm.hidden = false;
@@ -210,7 +252,8 @@ let lastSaid = '';
 export function outBanner(d) {
   clearInterval(countdown);
   const v = d.visit;
-  const lines = outBannerLines(d.alarms);
+  const self = onThisVisit(d);
+  const lines = outBannerLines(d.alarms, { self });
   if (d.fobBatteryLow)
     lines.push(
       `Your fob reported a low battery${d.fobBatteryLow.percent !== null ? ` (${d.fobBatteryLow.percent}%)` : ''} at ${fmtTime(d.fobBatteryLow.at)}: its SOS may not last — use "I need help" on this page, and check in by phone.`,
@@ -223,7 +266,8 @@ export function outBanner(d) {
       nextAlarmAt: d.nextAlarmAt,
       expectedReturnAt: v.expectedReturnAt,
     });
-    if (c?.missedSince) parts.push(`Check-in overdue since ${fmtTime(c.missedSince)}: check in now`);
+    if (c?.missedSince)
+      parts.push(`Check-in overdue since ${fmtTime(c.missedSince)}${self ? ': check in now' : ''}`);
     else if (c?.dueAt) parts.push(`Next check-in due by ${fmtTime(c.dueAt)} (${left(c.dueAt)})`);
     if (v.expectedReturnAt)
       parts.push(`back by ${fmtTime(v.expectedReturnAt)} (${left(v.expectedReturnAt)})`);

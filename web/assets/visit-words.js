@@ -119,12 +119,43 @@ export function backSafeWords({ self, leadName, partnerName, me }) {
 }
 
 /**
+ * The words of the office's "Record a check-in" / "Record the arrival" (`what`: 'check-in' or
+ * 'arrival'), for someone not on the visit: the worker's own button says "I am safe", which is not the
+ * office's to say — the office records it for them, after speaking to them, and is asked first.
+ */
+export function recordWords({ what, leadName, partnerName, me }) {
+  const who = [leadName, partnerName].filter(Boolean).join(' and ') || 'the worker';
+  const they = leadName && partnerName ? 'they both' : 'they';
+  const still = 'It does not end the watch: they are still out until back safe.';
+  if (what === 'arrival')
+    return {
+      ask: 'Record the arrival: I spoke to them and they have arrived',
+      question: `Have you spoken to ${who}, and have ${they} arrived?`,
+      effect: `This records their arrival as recorded by you (${me}), after speaking to them. ${still}`,
+      yes: 'Yes, I spoke to them: they have arrived',
+      no: 'No, not yet',
+      done: 'Arrival recorded: you spoke to them.',
+    };
+  return {
+    ask: 'Record a check-in: I spoke to them and they are safe',
+    question: `Have you spoken to ${who}, and are ${they} safe?`,
+    effect: `This records a check-in for them by you (${me}), after speaking to them: their check-in clock starts again. ${still}`,
+    yes: 'Yes, I spoke to them: they are safe',
+    no: 'No, not yet',
+    done: 'Check-in recorded: you spoke to them and they are safe.',
+  };
+}
+
+/**
  * What the banner of a visit out says of its open alarms: what the office sees, the worker sees — a
  * missed check-in, an overdue return, the page's own "I need help" and whether a person has taken it
  * (never "help is on its way" before anyone has). A fob alarm (SOS, duress, silent) is never said
- * here: a phone lighting up and vibrating beside someone in danger can give them away.
+ * here: a phone lighting up and vibrating beside someone in danger can give them away. Said to the
+ * worker (`self`: on the visit), or to the office looking at the visit (what to do for the worker:
+ * phone them, then record what they said — never "check in now if you are safe").
  */
-export function outBannerLines(all) {
+export function outBannerLines(all, { self = true } = {}) {
+  if (!self) return officeBannerLines(all.filter((a) => !a.fromDevice));
   // The register's and the page's own alarms only: a fob's (its SOS, its own missed check-in) is the
   // device's word, closed by a person on the board — a check-in here does not end it.
   const alarms = all.filter((a) => !a.fromDevice);
@@ -158,6 +189,33 @@ export function outBannerLines(all) {
   else if (overdue.length)
     lines.push(
       'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
+    );
+  return lines;
+}
+
+/** The banner's lines for someone not on the visit (the office): what to do for the worker. */
+function officeBannerLines(alarms) {
+  const lines = [];
+  const unheard = (list) => list.length > 0 && list.every((a) => a.noOneReached === true);
+  const failed = 'every message to people’s phones failed: no one else may know.';
+  const help = alarms.filter((a) => a.type === 'sos');
+  if (help.some((a) => a.status === 'acknowledged'))
+    lines.push('Help asked for from this visit: the alarm has been taken on the board.');
+  else if (unheard(help))
+    lines.push(`Help asked for from this visit: ${failed} Take the alarm on the board and phone them now.`);
+  else if (help.length)
+    lines.push(
+      'Help asked for from this visit: the alarm is on the board and is passed on until someone takes it.',
+    );
+  const missed = alarms.filter((a) => a.type === 'missed_check_in');
+  if (missed.length)
+    lines.push(
+      `Check-in missed${unheard(missed) ? `: ${failed}` : '.'} Phone them; once you have spoken to them and they are safe, record a check-in for them.`,
+    );
+  const overdue = alarms.filter((a) => a.type === 'overdue_visit');
+  if (overdue.length)
+    lines.push(
+      `Overdue${unheard(overdue) ? `: ${failed}` : '.'} Phone them; once you have spoken to them, set their new return time or record them back safe.`,
     );
   return lines;
 }

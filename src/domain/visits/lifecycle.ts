@@ -9,6 +9,8 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   requested ─authorise / sign-list─► authorised ─depart─► departed ══ out: watched ══╗
  *   (requested ─depart─► departed, where the policy needs no authorisation)             ║
  *   out: arrive · check-in · running-late · record-outcome · cancel (all keep watching) ║
+ *     (arrive, check-in: the people on the visit's own; the office, after speaking to   ║
+ *     them, records them for them: record-arrival · record-check-in)                    ║
  *   at the door (Thames View 3.4/3.5): no-answer (an outcome) after the pack's wait;     ║
  *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit  ║
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
@@ -37,6 +39,8 @@ export const VISIT_ACTIONS = [
   'depart',
   'arrive',
   'check-in',
+  'record-arrival',
+  'record-check-in',
   'running-late',
   'help',
   'back-safe',
@@ -112,7 +116,11 @@ export type VisitAlarmType = 'overdue_visit' | 'missed_check_in' | 'device_silen
 /** How the register stands a visit's alarms down (src/domain/escalation/resolution.ts): all the worker safe. */
 export type VisitClearReason = Extract<
   ResolutionReason,
-  'worker_safe' | 'worker_safe_running_late' | 'worker_checked_in' | 'worker_arrived'
+  | 'worker_safe'
+  | 'worker_safe_running_late'
+  | 'worker_checked_in'
+  | 'worker_arrived'
+  | 'worker_safe_contacted'
 >;
 
 export interface Effect {
@@ -206,17 +214,33 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     refusal: 'this visit is not yours',
     effect: () => ({ status: 'departed', monitoring: 'start', clears: [], clearedAs: null }),
   },
+  // "I have arrived" and "Check in: I am safe" are the worker's own word, from their phone. Someone
+  // else (the office, who phoned them or was phoned) records it for them — its own action, so the
+  // page offers it in the office's words, and the records say who recorded it, after speaking to
+  // them ("the worker is safe: the office spoke to them"), never that the worker did it.
   arrive: {
     from: (v) => isOut(v) && v.status === 'departed' && v.arrivedAt === null,
-    who: (a, v) => onVisit(a, v) || staffRole(a),
-    refusal: 'only the people on the visit, or the office for them, record the arrival',
+    who: (a, v) => onVisit(a, v),
+    refusal: 'only the people on the visit say they have arrived (the office records it for them)',
     effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_arrived' }),
   },
   'check-in': {
     from: (v) => isOut(v),
-    who: (a, v) => onVisit(a, v) || staffRole(a),
-    refusal: 'only the people on the visit, or the office for them, check in',
+    who: (a, v) => onVisit(a, v),
+    refusal: 'only the people on the visit check in (the office records a check-in for them)',
     effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_checked_in' }),
+  },
+  'record-arrival': {
+    from: (v) => isOut(v) && v.status === 'departed' && v.arrivedAt === null,
+    who: (a, v) => !onVisit(a, v) && staffRole(a),
+    refusal: 'only the office records an arrival for the people on the visit, after speaking to them',
+    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe_contacted' }),
+  },
+  'record-check-in': {
+    from: (v) => isOut(v),
+    who: (a, v) => !onVisit(a, v) && staffRole(a),
+    refusal: 'only the office records a check-in for the people on the visit, after speaking to them',
+    effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe_contacted' }),
   },
   'running-late': {
     from: (v) => isOut(v),

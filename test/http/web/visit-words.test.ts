@@ -11,6 +11,7 @@ interface VisitWords {
   };
   outBannerLines: (
     alarms: { type: string; status: string; fromDevice: boolean; noOneReached?: boolean }[],
+    o?: { self?: boolean },
   ) => string[];
   checkInClock: (o: {
     alarms: { type: string; raisedAt: string; fromDevice?: boolean }[];
@@ -183,6 +184,25 @@ describe('the visit page: the banner while out', () => {
     expect(
       words.outBannerLines([{ ...alarm('sos', 'acknowledged'), noOneReached: false }, unheard('sos')])[0],
     ).toMatch(/has taken your alarm/);
+  });
+});
+
+describe('the visit page: the banner the office sees (not on the visit)', () => {
+  const alarm = (type: string, noOneReached = false) => ({
+    type,
+    status: 'open',
+    fromDevice: false,
+    noOneReached,
+  });
+  it('tells the office what to do for the worker — phone them, then record it — never "check in now if you are safe"', () => {
+    const lines = words.outBannerLines([alarm('missed_check_in'), alarm('overdue_visit', true)], {
+      self: false,
+    });
+    expect(lines).toEqual([
+      'Check-in missed. Phone them; once you have spoken to them and they are safe, record a check-in for them.',
+      'Overdue: every message to people’s phones failed: no one else may know. Phone them; once you have spoken to them, set their new return time or record them back safe.',
+    ]);
+    for (const line of lines) expect(line).not.toMatch(/Check in now|if you are safe|You are|Your alarm/);
   });
 });
 

@@ -1,0 +1,219 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
+import { connectRedis } from '../../src/queue/redis.ts';
+import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
+import type { User } from '../../src/store/users.ts';
+import { launchChromium } from '../helpers/browser.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../helpers/visits.ts';
+import { until } from '../helpers/wait.ts';
+import { addUser, buildWebApp, sessionFor } from '../helpers/web.ts';
+
+/**
+ * The visit page as the worker out (their phone) and the office (the same page, at school) see it,
+ * in Debian's Chromium against the web app in-process: each is offered only what the server allows
+ * them, in their own words — the office records a check-in for the worker after speaking to them,
+ * asked first, and the records say it was the office.
+ */
+const schema = uniqueName('visit-page-e2e');
+const prefix = uniqueName('visit-page-e2e');
+// Out of hours now, whatever the time the test runs: the school day is an hour well away from it.
+const londonHour = Number(
+  new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', hour: '2-digit', hourCycle: 'h23' }).format(
+    new Date(),
+  ),
+);
+const schoolDay = londonHour >= 2 && londonHour <= 5 ? '13:00-14:00' : '03:00-04:00';
+const config = visitSchoolsConfig(`    outOfHoursPhone: "07700 900123"
+    escalationHours:
+      schoolDay: "${schoolDay}"
+      outOfHours: { alarm: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] } }
+`);
+let db: Db;
+let conn: Redis;
+let app: FastifyInstance;
+let base = '';
+let browser: Browser;
+const u: Record<string, User> = {};
+/** Console errors and warnings, and uncaught page errors, of every page opened (with the page's URL). */
+const problems: string[] = [];
+
+async function pageAs(who: string, width = 1000): Promise<{ ctx: BrowserContext; page: Page }> {
+  const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  const s = await sessionFor(db, u[who]!);
+  await ctx.addCookies([{ name: 'doorstep_session', value: s.cookie.split('=')[1]!, url: base }]);
+  const page = await ctx.newPage();
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning') problems.push(`${page.url()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`${page.url()}: ${e.message}`));
+  return { ctx, page };
+}
+
+/** A Hampton visit out now (Vic leading, Pat with her), checking in every 20 minutes. */
+async function visitOut(): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+       partner_user_id, departed_at, expected_return_at, check_in_minutes, risk_level)
+     VALUES ('hampton', 'P1', 'welfare', '{"line1":"14 Rosebank Terrace","town":"Leeds","postcode":"LS6 2QT"}',
+       (now() AT TIME ZONE 'Europe/London')::date, 'departed', $1, $1, $2, now() - interval '30 minutes',
+       now() + interval '1 hour', 20, 'low') RETURNING id`,
+    [u.vic!.id, u.pat!.id],
+  );
+  return String(rows[0]!.id);
+}
+
+/** A visit alarm of `type`, raised now by the register (or the page's "I need help"). */
+async function raise(visitId: string, type: string): Promise<string> {
+  const alarm = await db.transaction((tx) =>
+    raiseVisitAlarm(tx, {
+      schoolId: 'hampton',
+      visitId,
+      staffId: null,
+      type,
+      dedupKey: `visit:${visitId}:${type}:${Date.now()}`,
+      raisedAt: new Date(),
+      policy: DEFAULT_ALARM_POLICY,
+      what: `alarm raised: ${type}`,
+      actor: 'system:test',
+    }),
+  );
+  return alarm!.id;
+}
+
+/** The visit steps a page posts (path after /api/visits/:id/), as they go. */
+function stepsPosted(page: Page): string[] {
+  const posted: string[] = [];
+  page.on('request', (r: Request) => {
+    const m = /\/api\/visits\/\d+\/([a-z-]+)$/.exec(r.url());
+    if (r.method() === 'POST' && m && m[1] !== 'departure-check') posted.push(m[1]!);
+  });
+  return posted;
+}
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix, publisher: conn });
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  browser = await launchChromium();
+  await addPupils(db, ['hampton']);
+  u.vic = await addUser(db, 'vic', ['visiting-staff'], {
+    schools: ['hampton'],
+    phone: '+447700900456',
+    displayName: 'Vic Visitor',
+  });
+  u.pat = await addUser(db, 'pat', ['visiting-staff'], {
+    schools: ['hampton'],
+    phone: '+447700900457',
+    displayName: 'Pat Partner',
+  });
+  u.olive = await addUser(db, 'olive', ['office'], { schools: ['hampton'], displayName: 'Olive Office' });
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await dropRedisPrefix(conn, prefix);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+describe('the visit page, the worker out and the office', () => {
+  it('the office records a check-in for the worker in its own words, asked first; the board says the office spoke to them', async () => {
+    const visitId = await visitOut();
+    const missed = await raise(visitId, 'missed_check_in');
+
+    // The worker's phone: their own button, their own banner.
+    const vic = await pageAs('vic', 390);
+    await vic.page.goto(`${base}/visits/${visitId}`);
+    await vic.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
+    expect(await vic.page.locator('#out-banner').textContent()).toMatch(/Check in now if you are safe/);
+    expect(await vic.page.getByRole('button', { name: /^Record a check-in/ }).count()).toBe(0);
+    await vic.ctx.close();
+
+    // The office, on the same page: never the worker's "I am safe", nor "check in now".
+    const olive = await pageAs('olive');
+    const posted = stepsPosted(olive.page);
+    await olive.page.goto(`${base}/visits/${visitId}`);
+    const record = olive.page.getByRole('button', {
+      name: 'Record a check-in: I spoke to them and they are safe',
+    });
+    await record.waitFor();
+    expect(await olive.page.getByRole('button', { name: 'Check in: I am safe' }).count()).toBe(0);
+    const banner = (await olive.page.locator('#out-banner').textContent()) ?? '';
+    expect(banner).not.toMatch(/Check in now|if you are safe|Your alarm/);
+    expect(banner).toMatch(
+      /Check-in missed\. Phone them; once you have spoken to them and they are safe, record a check-in for them\./,
+    );
+    expect(await olive.page.locator('#next-deadline').textContent()).not.toMatch(/check in now/);
+
+    // Asked first: "No" sends nothing and puts the question away.
+    await record.click();
+    // (The names isolated: FSI … PDI around each.)
+    const ask = olive.page.getByRole('group', {
+      name: /^Have you spoken to \u2068Vic Visitor\u2069 and \u2068Pat Partner\u2069, and are they both safe\?$/,
+    });
+    await ask.waitFor();
+    expect(posted).toEqual([]);
+    await ask.getByRole('button', { name: 'No, not yet' }).click();
+    await ask.waitFor({ state: 'hidden' });
+    expect(posted).toEqual([]);
+    await record.click();
+    await ask.getByRole('button', { name: 'Yes, I spoke to them: they are safe' }).click();
+    await olive.page
+      .locator('#message', { hasText: 'Check-in recorded: you spoke to them and they are safe.' })
+      .waitFor();
+    expect(posted).toEqual(['check-in']);
+    await olive.page.locator('#out-banner', { hasNotText: 'Check-in missed' }).waitFor();
+
+    // The board: resolved as the office spoke to them, the check-in recorded by Olive — not the worker's.
+    await olive.page.goto(`${base}/board`);
+    const row = olive.page.locator('li.resolved', { hasText: 'missed check in' });
+    await row.waitFor();
+    expect(await row.textContent()).toMatch(/as the worker is safe: the office spoke to them/);
+    expect(await row.textContent()).toMatch(/check-in recorded by Olive Office \(spoke to the worker\)/);
+    expect(await row.textContent()).not.toMatch(/the worker checked in|safe and back/);
+    const { rows } = await db.query<{ resolution_reason: string }>(
+      'SELECT resolution_reason FROM alarms WHERE id = $1',
+      [missed],
+    );
+    expect(rows[0]!.resolution_reason).toBe('worker_safe_contacted');
+    await olive.ctx.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('the office records the arrival in its own words, asked first; the worker’s own "I have arrived" is theirs alone', async () => {
+    const visitId = await visitOut();
+    const olive = await pageAs('olive');
+    const posted = stepsPosted(olive.page);
+    await olive.page.goto(`${base}/visits/${visitId}`);
+    const record = olive.page.getByRole('button', {
+      name: 'Record the arrival: I spoke to them and they have arrived',
+    });
+    await record.waitFor();
+    expect(await olive.page.getByRole('button', { name: 'I have arrived' }).count()).toBe(0);
+    await record.click();
+    const ask = olive.page.getByRole('group', {
+      name: /^Have you spoken to \u2068Vic Visitor\u2069 and \u2068Pat Partner\u2069, and have they both arrived\?$/,
+    });
+    await ask.getByRole('button', { name: 'Yes, I spoke to them: they have arrived' }).click();
+    await olive.page.locator('#message', { hasText: 'Arrival recorded: you spoke to them.' }).waitFor();
+    expect(posted).toEqual(['arrive']);
+    await record.waitFor({ state: 'detached' });
+    await olive.ctx.close();
+
+    const pat = await pageAs('pat', 390);
+    await pat.page.goto(`${base}/visits/${visitId}`);
+    await pat.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
+    expect(await pat.page.getByRole('button', { name: /^Record / }).count()).toBe(0);
+    await pat.ctx.close();
+    expect(problems).toEqual([]);
+  });
+});
