@@ -216,4 +216,34 @@ describe('the visit page, the worker out and the office', () => {
     await pat.ctx.close();
     expect(problems).toEqual([]);
   });
+
+  it('out of hours, "I need help" with every message failed tells the worker to phone whom the button rings: the on-call number', async () => {
+    const visitId = await visitOut();
+    const vic = await pageAs('vic', 390);
+    await vic.page.goto(`${base}/visits/${visitId}`);
+    await vic.page.getByRole('link', { name: 'Call the on-call number' }).waitFor();
+    const help = await raise(visitId, 'sos');
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'channels.sms is not configured')`,
+      [help],
+    );
+    await vic.page.reload();
+    const banner = vic.page.locator('#out-banner', { hasText: 'no one may know yet' });
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(
+      /no one may know yet\. Phone the on-call number now, or 999 if you are in danger\./,
+    );
+    expect(await banner.textContent()).not.toMatch(/[Pp]hone the office/);
+    expect(await vic.page.getByRole('link', { name: 'Call the on-call number' }).getAttribute('href')).toBe(
+      'tel:07700900123',
+    );
+    expect(await vic.page.getByRole('link', { name: /^Call the office/ }).count()).toBe(0);
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolution_reason = 'test' WHERE id = $1`,
+      [help],
+    );
+    await vic.ctx.close();
+    expect(problems).toEqual([]);
+  });
 });

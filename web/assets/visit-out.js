@@ -1,7 +1,14 @@
 import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
-import { backSafeWords, checkInClock, outBannerLines, recordWords, whenSaid } from './visit-words.js';
+import {
+  backSafeWords,
+  checkInClock,
+  outBannerLines,
+  recordWords,
+  whenSaid,
+  whomToCall,
+} from './visit-words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -253,7 +260,7 @@ export function outBanner(d) {
   clearInterval(countdown);
   const v = d.visit;
   const self = onThisVisit(d);
-  const lines = outBannerLines(d.alarms, { self });
+  const lines = outBannerLines(d.alarms, { self, office: d.office });
   if (d.fobBatteryLow)
     lines.push(
       `Your fob reported a low battery${d.fobBatteryLow.percent !== null ? ` (${d.fobBatteryLow.percent}%)` : ''} at ${fmtTime(d.fobBatteryLow.at)}: its SOS may not last — use "I need help" on this page, and check in by phone.`,
@@ -369,7 +376,8 @@ function notSent(err, office) {
     callButtons(office),
   );
   if (!box.isConnected) document.querySelector('main')?.prepend(box);
-  say(msg, 'YOUR ALARM WAS NOT SENT: call the office or 999.', true);
+  const whom = whomToCall(office);
+  say(msg, `YOUR ALARM WAS NOT SENT: ${whom ? `call ${whom} or 999` : 'call 999'}.`, true);
   buzz([600, 200, 600, 200, 600]);
   window.scrollTo({ top: 0 });
 }
@@ -382,7 +390,7 @@ export function helpAfterBack(d) {
   // What the office sees of an alarm asked for from here (taken yet, or no one reached).
   return alertSection(
     'help-after-back',
-    outBannerLines(d.alarms),
+    outBannerLines(d.alarms, { office: d.office }),
     h('p', {}, `Marked back safe at ${fmtTime(d.visit.returnedAt)}. Still there and need help?`),
     helpActions(d, true),
   );
@@ -460,7 +468,7 @@ function noConnection(office) {
     h(
       'p',
       {},
-      `This phone has not reached Doorstep since ${since}: the office may not see your check-ins or an alarm from here. If you need help, phone the office or 999.`,
+      `This phone has not reached Doorstep since ${since}: the office may not see your check-ins or an alarm from here. If you need help, ${whomToCall(office) ? `phone ${whomToCall(office)} or 999` : 'call 999'}.`,
     ),
     callButtons(office),
   );

@@ -147,15 +147,29 @@ export function recordWords({ what, leadName, partnerName, me }) {
 }
 
 /**
+ * Whom the worker is told to phone, as the page's call button names it (`office`: the visit's
+ * `office` line, `{ phone, label }`): "the office", out of hours "the on-call number" (or "the office
+ * (may be closed now)"); null when the school gives no number — the page offers 999 alone.
+ */
+export function whomToCall(office) {
+  return office?.label ? office.label.replace(/^Call /, '') : null;
+}
+
+/** "phone the on-call number or 999" — or "call 999" where there is no number to phone. */
+const phoneOr999 = (whom) => (whom ? `phone ${whom} or 999` : 'call 999');
+
+/**
  * What the banner of a visit out says of its open alarms: what the office sees, the worker sees — a
  * missed check-in, an overdue return, the page's own "I need help" and whether a person has taken it
  * (never "help is on its way" before anyone has). A fob alarm (SOS, duress, silent) is never said
  * here: a phone lighting up and vibrating beside someone in danger can give them away. Said to the
  * worker (`self`: on the visit), or to the office looking at the visit (what to do for the worker:
- * phone them, then record what they said — never "check in now if you are safe").
+ * phone them, then record what they said — never "check in now if you are safe"). Whom the worker is
+ * told to phone is whom the call button rings (`office`: out of hours, the on-call number).
  */
-export function outBannerLines(all, { self = true } = {}) {
+export function outBannerLines(all, { self = true, office = null } = {}) {
   if (!self) return officeBannerLines(all.filter((a) => !a.fromDevice));
+  const whom = whomToCall(office);
   // The register's and the page's own alarms only: a fob's (its SOS, its own missed check-in) is the
   // device's word, closed by a person on the board — a check-in here does not end it.
   const alarms = all.filter((a) => !a.fromDevice);
@@ -168,7 +182,7 @@ export function outBannerLines(all, { self = true } = {}) {
     lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
   else if (unheard(help))
     lines.push(
-      'Your alarm is on the office’s screen, but every message to people’s phones failed: no one may know yet. Phone the office now, or 999 if you are in danger.',
+      `Your alarm is on the office’s screen, but every message to people’s phones failed: no one may know yet. ${whom ? `Phone ${whom} now, or 999` : 'Call 999'} if you are in danger.`,
     );
   else if (help.length)
     lines.push(
@@ -177,14 +191,14 @@ export function outBannerLines(all, { self = true } = {}) {
   const missed = alarms.filter((a) => a.type === 'missed_check_in');
   if (unheard(missed))
     lines.push(
-      'Check-in missed: it is on the office’s screen, but the messages to people’s phones failed. Check in now if you are safe; if not, phone the office or 999.',
+      `Check-in missed: it is on the office’s screen, but the messages to people’s phones failed. Check in now if you are safe; if not, ${phoneOr999(whom)}.`,
     );
   else if (missed.length)
     lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
   const overdue = alarms.filter((a) => a.type === 'overdue_visit');
   if (unheard(overdue))
     lines.push(
-      'You are overdue: it is on the office’s screen, but the messages to people’s phones failed. Set a new return time or say you are back safe; if you need help, phone the office or 999.',
+      `You are overdue: it is on the office’s screen, but the messages to people’s phones failed. Set a new return time or say you are back safe; if you need help, ${phoneOr999(whom)}.`,
     );
   else if (overdue.length)
     lines.push(

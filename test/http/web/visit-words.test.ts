@@ -11,7 +11,7 @@ interface VisitWords {
   };
   outBannerLines: (
     alarms: { type: string; status: string; fromDevice: boolean; noOneReached?: boolean }[],
-    o?: { self?: boolean },
+    o?: { self?: boolean; office?: { phone: string; label: string } | null },
   ) => string[];
   checkInClock: (o: {
     alarms: { type: string; raisedAt: string; fromDevice?: boolean }[];
@@ -165,11 +165,10 @@ describe('the visit page: the banner while out', () => {
 
   it('never says "passed on" or "alerted" when every message to a person failed: the worker is told to phone', () => {
     const unheard = (type: string) => ({ ...alarm(type), noOneReached: true });
-    const lines = words.outBannerLines([
-      unheard('sos'),
-      unheard('missed_check_in'),
-      unheard('overdue_visit'),
-    ]);
+    const lines = words.outBannerLines(
+      [unheard('sos'), unheard('missed_check_in'), unheard('overdue_visit')],
+      { office: { phone: '01632 960123', label: 'Call the office' } },
+    );
     expect(lines).toHaveLength(3);
     for (const line of lines) {
       expect(line).not.toMatch(/passed on|has been alerted/);
@@ -184,6 +183,32 @@ describe('the visit page: the banner while out', () => {
     expect(
       words.outBannerLines([{ ...alarm('sos', 'acknowledged'), noOneReached: false }, unheard('sos')])[0],
     ).toMatch(/has taken your alarm/);
+  });
+});
+
+describe('the visit page: whom the banner tells the worker to phone', () => {
+  const unheard = (type: string) => ({ type, status: 'open', fromDevice: false, noOneReached: true });
+  const all = [unheard('sos'), unheard('missed_check_in'), unheard('overdue_visit')];
+  it('out of hours, whom the call button rings — the on-call number — never "the office"', () => {
+    const lines = words.outBannerLines(all, {
+      office: { phone: '07700 900123', label: 'Call the on-call number' },
+    });
+    expect(lines[0]).toMatch(
+      /no one may know yet\. Phone the on-call number now, or 999 if you are in danger\.$/,
+    );
+    expect(lines[1]).toMatch(/if not, phone the on-call number or 999\.$/);
+    expect(lines[2]).toMatch(/if you need help, phone the on-call number or 999\.$/);
+    for (const line of lines) expect(line).not.toMatch(/phone the office/i);
+  });
+  it('the office said to be possibly closed, as its button says; no number at all, 999 alone', () => {
+    expect(
+      words.outBannerLines([unheard('sos')], {
+        office: { phone: '01632 960123', label: 'Call the office (may be closed now)' },
+      })[0],
+    ).toMatch(/Phone the office \(may be closed now\) now, or 999/);
+    const none = words.outBannerLines(all, { office: null });
+    expect(none[0]).toMatch(/no one may know yet\. Call 999 if you are in danger\.$/);
+    for (const line of none) expect(line).not.toMatch(/phone the/i);
   });
 });
 
