@@ -246,6 +246,95 @@ export async function startSchoolPage(load) {
 }
 
 /**
+ * Where the keyboard is, to find again once the page is drawn again (`refocus`): the element, its id,
+ * what it is (tag, name, type, value of a box, words), and the cards and sections it is in (innermost
+ * first, by id, aria-labelledby or a data-…-id). Null when nothing of the page's has the focus.
+ */
+export function focusPlace() {
+  const el = document.activeElement;
+  if (!el || el === document.body || el === document.documentElement) return null;
+  const scopes = [];
+  for (let p = el.parentElement; p && p.id !== 'content' && p.tagName !== 'MAIN' && p !== document.body; ) {
+    const by = p.getAttribute('aria-labelledby');
+    const data = [...p.attributes].find((a) => /^data-[\w-]*id$/.test(a.name));
+    if (p.id) scopes.push(`#${CSS.escape(p.id)}`);
+    else if (by) scopes.push(`[aria-labelledby="${CSS.escape(by)}"]`);
+    else if (data) scopes.push(`[${data.name}="${CSS.escape(data.value)}"]`);
+    p = p.parentElement;
+  }
+  return { el, id: el.id, tag: el.tagName.toLowerCase(), what: whatIs(el), scopes };
+}
+
+const whatIs = (el) =>
+  [
+    el.tagName,
+    el.getAttribute('name'),
+    el.getAttribute('type'),
+    el.type === 'checkbox' || el.type === 'radio' ? el.value : '',
+    el.matches('input, select, textarea') ? '' : (el.getAttribute('aria-label') ?? el.textContent).trim(),
+  ].join('\u0000');
+
+/** Gives `x` the focus if it can take it (a heading is made focusable; in a closed <details>, its summary). */
+function focusOn(x) {
+  if (!x?.isConnected) return false;
+  const closed = x.parentElement?.closest('details:not([open])');
+  const target = closed ? closed.querySelector(':scope > summary') : x;
+  if (!target || target.closest('[hidden]')) return false;
+  if (target.tabIndex < 0 && !target.hasAttribute('tabindex')) target.setAttribute('tabindex', '-1');
+  target.focus();
+  return document.activeElement === target;
+}
+
+/** A card's or section's heading: the element labelling it, a <details>' summary, or its first heading. */
+function headingOf(scope) {
+  const by = scope.getAttribute('aria-labelledby')?.split(' ')[0];
+  if (by && document.getElementById(by)) return document.getElementById(by);
+  if (scope.tagName === 'DETAILS') return scope.querySelector(':scope > summary');
+  return scope.querySelector('h1, h2, h3, h4, h5, h6');
+}
+
+/**
+ * After the page is drawn again, the keyboard where it was (`place`, from `focusPlace`): the same
+ * control if it is still there (found again by its id, or as the same kind of control with the same
+ * words in the same card or section), else that card's or section's heading, else the status line
+ * `status` announcing the result — never lost to the page's <body>, and the page not scrolled to its
+ * top (focus shows what it lands on, moving the page only if it is out of view). Nothing is moved
+ * when the person has since put the focus somewhere else.
+ */
+export function refocus(place, status = null) {
+  if (!place) return;
+  const now = document.activeElement;
+  if (now && now !== document.body && now !== place.el && now.isConnected) return;
+  if (now === place.el && place.el.isConnected) return;
+  if (focusOn(place.el)) return;
+  if (place.id && focusOn(document.getElementById(place.id))) return;
+  const scopes = place.scopes.map((sel) => document.querySelector(sel)).filter(Boolean);
+  const sameIn = (scope) => [...scope.querySelectorAll(place.tag)].filter((x) => whatIs(x) === place.what);
+  for (const scope of scopes) if (focusOn(sameIn(scope)[0])) return;
+  // Outside any card or section (the visit page's big buttons): the one control of its kind and words.
+  const anywhere = sameIn(document);
+  if (anywhere.length === 1 && focusOn(anywhere[0])) return;
+  for (const scope of scopes) if (focusOn(headingOf(scope))) return;
+  if (status) focusStatus(status);
+}
+
+/** The status line given the focus (a refusal said where it is seen and read at once). */
+export function focusStatus(status) {
+  focusOn(status);
+}
+
+/**
+ * Runs `redraw` (a page's re-read after an action: acknowledge, check in, save …) and puts the
+ * keyboard back where it was (`refocus`), or on `status` when there is nothing left near it.
+ */
+export async function keepingFocus(redraw, status) {
+  const place = focusPlace();
+  const result = await redraw();
+  refocus(place, status);
+  return result;
+}
+
+/**
  * Replaces a container's children without resetting a form someone is filling in: a form (found by
  * its id) that was typed into since it was drawn is moved into the new content in place of its fresh
  * copy. A form submitted is done with and may be replaced — unless it is still being sent
@@ -272,5 +361,8 @@ export function replaceKeepingInput(container, nodes) {
   }
   // A section the person opened stays open (e.g. "Raise a concern now" while they type).
   for (const id of opened) fresh.querySelector(`details[id="${CSS.escape(id)}"]`)?.setAttribute('open', '');
+  // The keyboard stays where it was through a live re-read too (a form kept is moved, which blurs it).
+  const place = container.contains(document.activeElement) ? focusPlace() : null;
   container.replaceChildren(fresh);
+  refocus(place);
 }

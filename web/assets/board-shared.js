@@ -1,4 +1,4 @@
-import { api, bdi, h, say } from './app.js';
+import { api, bdi, focusStatus, h, keepingFocus, say } from './app.js';
 
 // What the board's modules share: the board's state (also `window.doorstepBoard`, which the browser
 // tests read), the page's elements, a phone link, and acting on an alarm (then the board re-reads).
@@ -24,14 +24,19 @@ export function tel(number, who) {
 
 /**
  * A command from the board (acknowledge, resolve, a follow-up done): says what happened — `said`
- * words the server's answer — then re-reads the board.
+ * words the server's answer — then re-reads the board, the keyboard back on the control used or,
+ * gone, on its card's or section's heading or the line saying what happened (`keepingFocus`); a
+ * refusal takes the focus to the line saying why.
  */
 export async function act(url, body, said) {
-  try {
-    const r = await api('POST', url, body);
-    say(msg, said(r));
-    await hooks.refresh();
-  } catch (err) {
-    say(msg, err.message, true);
-  }
+  await keepingFocus(async () => {
+    try {
+      const r = await api('POST', url, body);
+      say(msg, said(r));
+      await hooks.refresh();
+    } catch (err) {
+      say(msg, err.message, true);
+      focusStatus(msg);
+    }
+  }, msg);
 }

@@ -1,4 +1,4 @@
-import { api, fmtDateTime, h, header, me, say } from './app.js';
+import { api, fmtDateTime, h, header, keepingFocus, me, say } from './app.js';
 import { count, trainingNeeds } from './words.js';
 
 // Accounts (admins): who can sign in, with which roles, positions and schools; add, disable,
@@ -29,7 +29,7 @@ const picked = (form, name) => [...form.querySelectorAll(`input[name=${name}]:ch
 async function act(url, done) {
   try {
     await api('POST', url, {});
-    await load();
+    await keepingFocus(load, msg);
     say(msg, done);
   } catch (err) {
     say(msg, err.message, true);
@@ -66,7 +66,7 @@ function addForm({ roles, positions }) {
           f.reset();
           // The page drawn again first, then said: whoever reads the message (or a test waiting on it)
           // acts on the page as it now is, not on one about to be replaced under them.
-          await load();
+          await keepingFocus(load, msg);
           say(msg, `Account ${body.username} created.`);
         } catch (err) {
           say(msg, err.message, true);
@@ -125,7 +125,7 @@ function editForm(u, { roles, positions }) {
             phone: text(f.phone),
             email: text(f.email),
           });
-          await load();
+          await keepingFocus(load, msg);
           say(
             msg,
             r.sessionsEnded
@@ -192,7 +192,7 @@ function trainingForm(u) {
             homeVisitExperienced: experienced.checked,
           });
           // Drawn again first, then said (as above).
-          await load();
+          await keepingFocus(load, msg);
           say(msg, `Training recorded for ${u.displayName}.`);
         } catch (err) {
           say(msg, err.message, true);

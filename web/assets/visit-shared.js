@@ -1,4 +1,4 @@
-import { api, h, say } from './app.js';
+import { api, focusStatus, h, keepingFocus, say } from './app.js';
 import { returnTimeAhead } from './visit-words.js';
 
 // What the visit page's modules share: the page's elements, the visit's id, the signed-in person
@@ -28,9 +28,10 @@ export const lines = (text) =>
     .filter(Boolean);
 
 /**
- * One step of the visit (POST /api/visits/:id/<path>): says what was done and re-reads the page, then
- * shows its top — the answer, the out banner and "I need help" are there, while the form just used
- * (often far down a phone's screen) is gone. Returns whether the server took it.
+ * One step of the visit (POST /api/visits/:id/<path>): says what was done and re-reads the page, the
+ * keyboard back on the control used, or — gone with its form — on its section's heading or the line
+ * saying what was done (`refocus`); a refusal takes the focus to the line saying why, at the top.
+ * The page is not sent to its top. Returns whether the server took it.
  */
 export async function post(path, body, done) {
   // The form sent (when a form's submit sends this): kept through re-reads while it is on its way and,
@@ -39,23 +40,25 @@ export async function post(path, body, done) {
   submitting = null;
   if (form) form.dataset.sending = 'true';
   let ok = false;
-  try {
-    const answer = await api('POST', `/api/visits/${visitId}/${path}`, body);
-    ok = true;
-    if (form) delete form.dataset.sending;
-    // `done`: what to say, or what to say from the server's answer ({ text, alert } to say it loudly).
-    const said = typeof done === 'function' ? done(answer) : done;
-    if (typeof said === 'string') say(msg, said);
-    else say(msg, said.text, said.alert === true);
-    await page.load();
-  } catch (err) {
-    say(msg, err.message, true);
-  }
+  await keepingFocus(async () => {
+    try {
+      const answer = await api('POST', `/api/visits/${visitId}/${path}`, body);
+      ok = true;
+      if (form) delete form.dataset.sending;
+      // `done`: what to say, or what to say from the server's answer ({ text, alert } to say it loudly).
+      const said = typeof done === 'function' ? done(answer) : done;
+      if (typeof said === 'string') say(msg, said);
+      else say(msg, said.text, said.alert === true);
+      await page.load();
+    } catch (err) {
+      say(msg, err.message, true);
+      focusStatus(msg);
+    }
+  }, msg);
   if (form && !ok) {
     delete form.dataset.sending;
     form.dataset.dirty = 'true';
   }
-  window.scrollTo({ top: 0 });
   return ok;
 }
 
