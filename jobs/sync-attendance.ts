@@ -45,7 +45,7 @@ export async function syncAttendance(
   payload: PayloadOf<DoorstepCatalog, 'sync-attendance'>,
   _run: JobRun,
   deps: JobDeps,
-): Promise<{ applied: number; refused: number; changedPupils: number }> {
+): Promise<{ applied: number; refused: number; changedPupils: number; settling?: number }> {
   const school = schoolOf(deps.config, payload.schoolId, 'sync-attendance');
   // A scheduled run becomes the school's one sync job (the id the watcher and "Sync now" use), so
   // two syncs of a school never run at once, in any process: a job scheduler's job cannot carry it.
@@ -91,17 +91,25 @@ export async function syncAttendance(
     );
   }
   const changed = new Set(report.applied.flatMap((s) => s.changedPupils));
+  // Files still being written when the folder was read: the data page says they come in seconds.
+  const settling = source.stillWriting?.().length ?? 0;
   deps.log.info(
     {
       schoolId: school.id,
       applied: report.applied.length,
       refused: report.refused.length,
       leftForNextSync: report.left.length,
+      stillBeingWritten: settling,
       changedPupils: changed.size,
       // A count only: the marks (pupil, date, line) are on the import record for the data page.
       marksOnClosedDays: report.applied.reduce((n, s) => n + s.calendarProblems.count, 0),
     },
     'attendance synced',
   );
-  return { applied: report.applied.length, refused: report.refused.length, changedPupils: changed.size };
+  return {
+    applied: report.applied.length,
+    refused: report.refused.length,
+    changedPupils: changed.size,
+    ...(settling ? { settling } : {}),
+  };
 }

@@ -170,6 +170,11 @@ export interface MisSource {
    * pull learnt it — the held marks are moved to that MIS id and applied.
    */
   heldPupilId?(heldId: string): string | undefined;
+  /**
+   * After a `pull`: the files it passed over because they were still being written (a drop folder's,
+   * changed within the settle time): a later sync — the folder's watcher's, seconds on — takes them.
+   */
+  stillWriting?(): readonly string[];
 }
 
 export const BATCH_SIZE = 2000;

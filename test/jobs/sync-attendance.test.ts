@@ -182,12 +182,13 @@ describe('sync-attendance job (drop folder)', () => {
     expect(rows).toEqual([{ status: 'refused', error: expect.stringContaining('not well-formed XML') }]);
   });
 
-  it('leaves a file that is still being written', async () => {
+  it('leaves a file that is still being written, and says so (the data page says it comes in seconds)', async () => {
     mkdirSync(drop, { recursive: true });
     writeFileSync(join(drop, 'arriving.xml'), '<SessionAttendances>');
     clock = new Date(); // just written: not settled
     const r = await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps);
     expect(r.applied + r.refused).toBe(0);
+    expect(r.settling).toBe(1);
     expect(existsSync(join(drop, 'arriving.xml'))).toBe(true);
   });
 

@@ -185,13 +185,15 @@ async function followSync(jobId, school, before, msg, reload) {
       return say(msg, `Sync queued; its progress cannot be read (${err.message}).`, true);
     }
     if (job.state === 'completed') {
-      const fresh = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
-      // Refused imports (a file quarantined) are said apart, as an error: never a "new import".
-      const theirs = fresh.imports.filter((i) => Number(i.id) > before);
-      const refused = theirs.filter((i) => i.status === 'refused').length;
-      const made = { applied: theirs.length - refused, refused };
+      const made = await importsSince(school, before);
+      const settling = job.stillWriting ?? 0;
       await reload();
-      return say(msg, syncSaid(job, made, fmtTime(job.finishedAt)), syncRefused(made));
+      say(msg, syncSaid(job, { ...made, settling }, fmtTime(job.finishedAt)), syncRefused(made));
+      // Files still being written (just copied in) are imported by the folder's next sync, seconds
+      // on: the page reads its imports again until they are there, and says what came of them.
+      if (settling > 0)
+        await awaitSettling(school, before, made.applied + made.refused + settling, msg, reload);
+      return;
     }
     if (job.state === 'failed') {
       await reload();
@@ -200,6 +202,40 @@ async function followSync(jobId, school, before, msg, reload) {
     say(msg, syncSaid(job, 0));
   }
   say(msg, 'Sync still not done after 3 minutes: reload the page later to see its import.');
+}
+
+/** The imports made since the import `before` (an id): applied and refused (a file quarantined) apart. */
+async function importsSince(school, before) {
+  const fresh = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
+  const theirs = fresh.imports.filter((i) => Number(i.id) > before);
+  const refused = theirs.filter((i) => i.status === 'refused').length;
+  return { applied: theirs.length - refused, refused };
+}
+
+/** How often, and how many times, the page looks for the files a sync found still being written. */
+const SETTLING_LOOK_MS = 2000;
+const SETTLING_LOOKS = 20;
+
+/**
+ * After a sync that found files still being written: reads the imports again every 2 s (for up to
+ * 40 s) until `expected` imports have been made since `before` (those files applied or refused),
+ * then draws the page again and says what the files came to.
+ */
+async function awaitSettling(school, before, expected, msg, reload) {
+  for (let look = 0; look < SETTLING_LOOKS; look++) {
+    await pause(SETTLING_LOOK_MS);
+    const made = await importsSince(school, before).catch(() => null);
+    if (made && made.applied + made.refused >= expected) {
+      await reload();
+      return say(
+        msg,
+        syncSaid({ state: 'completed' }, made, fmtTime(new Date().toISOString())),
+        syncRefused(made),
+      );
+    }
+  }
+  await reload();
+  say(msg, 'The files still being written have not been imported yet: reload the page later to see them.');
 }
 
 function syncNow(d, school, msg, reload) {

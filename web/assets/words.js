@@ -91,18 +91,24 @@ export function connectorName(c) {
 /**
  * The data page's line about a "Sync now": queued, running, done (with the imports it made, or that
  * the drop folder had nothing new), or failed. `made` is the imports the sync made: a number (all
- * applied), or `{ applied, refused }` — a refused file is said first, as an error (`syncRefused`),
- * never counted as a "new import".
+ * applied), or `{ applied, refused, settling }` — a refused file is said first, as an error
+ * (`syncRefused`), never counted as a "new import"; files the sync found still being written
+ * (`settling`, just copied in) are said to come in a few seconds, never "nothing new".
  */
 export function syncSaid(job, made, time) {
-  const { applied, refused } = typeof made === 'number' ? { applied: made, refused: 0 } : made;
+  const { applied, refused, settling = 0 } = typeof made === 'number' ? { applied: made, refused: 0 } : made;
   if (job.state === 'completed') {
+    const writing =
+      settling > 0
+        ? ` ${count(settling, 'file')} ${settling === 1 ? 'is' : 'are'} still being written: ${settling === 1 ? 'it' : 'they'} will be imported in a few seconds (this page shows ${settling === 1 ? 'it' : 'them'} below).`
+        : '';
     if (refused > 0)
       return `Sync done at ${time}: ${count(refused, 'file')} refused — see below${
         applied > 0 ? `; ${count(applied, 'new import')}` : ''
-      }.`;
-    return applied > 0
-      ? `Sync done at ${time}: ${count(applied, 'new import')} (below).`
+      }.${writing}`;
+    if (applied > 0) return `Sync done at ${time}: ${count(applied, 'new import')} (below).${writing}`;
+    return settling > 0
+      ? `Sync done at ${time}: nothing imported yet.${writing}`
       : `Sync done at ${time}: nothing new to import.`;
   }
   if (job.state === 'failed')

@@ -24,6 +24,8 @@ export class DropFolderSource implements MisSource {
   readonly folder: DropFolder;
   private readonly school: { readonly mis: MisSettings; readonly urn?: string | undefined };
   private readonly now: () => Date;
+  /** The files the last `pull` passed over as still being written (`stillWriting`). */
+  private passedOver: string[] = [];
 
   constructor(
     school: { readonly mis: MisSettings; readonly urn?: string | undefined },
@@ -67,7 +69,9 @@ export class DropFolderSource implements MisSource {
         `drop folder ${this.folder.root} cannot be created or read (${code}): check that the path is right, its share mounted, and that Doorstep's account may write there; its files are imported once it can`,
       );
     });
-    for (const entry of await this.folder.readyFiles(this.now())) {
+    const scan = await this.folder.scan(this.now());
+    this.passedOver = scan.settling.map((f) => f.name);
+    for (const entry of scan.ready) {
       if (entry.refusal !== undefined) {
         yield this.refused(entry, entry.refusal);
         continue;
@@ -81,7 +85,10 @@ export class DropFolderSource implements MisSource {
         // Gone since it was listed (taken by another sync, or deleted): nothing to import.
         if ((err as { code?: string }).code === 'ENOENT') continue;
         // Being written again: left, unread, to settle (the watcher or the poll brings it back).
-        if (err instanceof StillChanging) continue;
+        if (err instanceof StillChanging) {
+          this.passedOver.push(entry.name);
+          continue;
+        }
         // Swapped for a link or a special file since it was listed, or unreadable: refused like one.
         if (!(err instanceof DoorstepError)) throw err;
         yield this.refused(entry, err.message);
@@ -93,6 +100,10 @@ export class DropFolderSource implements MisSource {
         await file.close();
       }
     }
+  }
+
+  stillWriting(): readonly string[] {
+    return this.passedOver;
   }
 
   private async unitOf(entry: DropEntry, file: DroppedFile): Promise<ImportUnit> {

@@ -75,11 +75,14 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
       if (job?.name !== 'sync-attendance' || data?.schoolId !== school.id)
         throw doorstepError('NOT_FOUND', `no sync ${jobId} for ${school.id}`);
       const state = await job.getState();
-      // The job was read before its state: one that finished in between has its finish time only in
-      // a fresh read (a worker sets both in one step).
-      const finishedOn =
-        job.finishedOn ??
-        (state === 'completed' || state === 'failed' ? (await queue?.getJob(jobId))?.finishedOn : undefined);
+      // The job was read before its state: one that finished in between has its finish time (and its
+      // answer) only in a fresh read (a worker sets them in one step).
+      const done =
+        job.finishedOn === undefined && (state === 'completed' || state === 'failed')
+          ? ((await queue?.getJob(jobId)) ?? job)
+          : job;
+      const finishedOn = done.finishedOn;
+      const settling = state === 'completed' ? Number(done.returnvalue?.settling ?? 0) : 0;
       return {
         state: ['waiting', 'active', 'completed', 'failed'].includes(state)
           ? state
@@ -89,6 +92,11 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
         // Never why it failed: a job's error can quote a provider's answer or a server's address (the
         // server's log has it; a refused file is in the import list).
         finishedAt: finishedOn ? new Date(finishedOn).toISOString() : null,
+        /**
+         * Files the sync passed over because they were still being written (a drop folder's, changed
+         * within the settle time): imported by the folder's next sync, seconds on. A count only.
+         */
+        stillWriting: Number.isInteger(settling) && settling > 0 ? settling : 0,
       };
     },
   );

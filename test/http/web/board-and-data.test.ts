@@ -181,6 +181,7 @@ describe('"Sync now" on the data page', () => {
       (await get('data', `/api/data/sync/${jobId}?school=heath-lane`)).json() as {
         state: string;
         finishedAt: string | null;
+        stillWriting: number;
       };
     expect((await state()).state).toBe('waiting');
     expect((await get('data', `/api/data/sync/${jobId}?school=hampton-infant`)).statusCode).toBe(403);
@@ -190,12 +191,14 @@ describe('"Sync now" on the data page', () => {
       expect(
         (await get('data', `/api/data/sync/${encodeURIComponent(key)}?school=heath-lane`)).statusCode,
       ).toBe(400);
-    // A worker takes it (here one that does nothing): the page then reads "done".
+    // A worker takes it (here one that imports nothing and finds a file still being written): the
+    // page then reads "done", and that one file is still being written.
     const workerConn = await connectRedis({ url: TEST_REDIS_URL }, 'worker');
-    const worker = new Worker(producer.queueFor('sync-attendance').name, async () => ({}), {
-      connection: workerConn,
-      prefix,
-    });
+    const worker = new Worker(
+      producer.queueFor('sync-attendance').name,
+      async () => ({ applied: 0, refused: 0, changedPupils: 0, settling: 1 }),
+      { connection: workerConn, prefix },
+    );
     try {
       const done = await until(
         async () => {
@@ -206,6 +209,7 @@ describe('"Sync now" on the data page', () => {
         'the sync to complete',
       );
       expect(done.finishedAt).toEqual(expect.any(String));
+      expect(done).toMatchObject({ stillWriting: 1 });
     } finally {
       await worker.close();
       workerConn.disconnect();

@@ -66,24 +66,40 @@ const refused = {
 };
 const applied = { id: '7', unit: 'pupils.csv', status: 'applied', rejections: { total: 0, groups: [] } };
 
-/** Clicks "Sync now" with the server answering `imports` after the sync; returns the message element. */
-async function syncNowWith(imports: unknown[]): Promise<El> {
+/**
+ * Clicks "Sync now" with the server answering `imports` after the sync (`imports` a function: what
+ * the page is answered at each read); returns the message element, the click's promise and how
+ * often the page was drawn again.
+ */
+async function clickSyncNow(
+  imports: unknown[] | (() => unknown[]),
+  job: Record<string, unknown> = {},
+): Promise<{ msg: El; clicked: Promise<unknown>; reloads: () => number }> {
   g.fetch = async (url: string, init?: { method?: string }) => {
     if (init?.method === 'POST' && url === '/api/data/sync') return json({ queued: true, jobId: '9' }, 202);
     if (url.startsWith('/api/data/sync/9'))
-      return json({ state: 'completed', finishedAt: '2025-01-20T10:31:00.000Z' });
-    if (url.startsWith('/api/data?')) return json({ imports });
+      return json({ state: 'completed', finishedAt: '2025-01-20T10:31:00.000Z', stillWriting: 0, ...job });
+    if (url.startsWith('/api/data?'))
+      return json({ imports: typeof imports === 'function' ? imports() : imports });
     return json({ message: `unexpected ${url}` }, 500);
   };
   const { importsSection } = (await import(
     new URL('../../../web/assets/data-imports.js', import.meta.url).href
   )) as { importsSection: (d: unknown, s: string, m: El, r: () => Promise<void>) => El };
   const msg = new El('p');
-  const section = importsSection({ imports: [before] }, 'alpha', msg, async () => {});
+  let reloads = 0;
+  const section = importsSection({ imports: [before] }, 'alpha', msg, async () => {
+    reloads++;
+  });
   const button = find(section, 'sync-now')!;
-  const clicked = button.listeners.click![0]!();
+  const clicked = button.listeners.click![0]!() as Promise<unknown>;
   // The page polls the job every 1.5 s: the clock is moved, not waited for.
   await vi.advanceTimersByTimeAsync(1500);
+  return { msg, clicked, reloads: () => reloads };
+}
+
+async function syncNowWith(imports: unknown[]): Promise<El> {
+  const { msg, clicked } = await clickSyncNow(imports);
   await clicked;
   return msg;
 }
@@ -116,6 +132,34 @@ describe('data page: "Sync now" after a sync that refused a file', () => {
     expect(msg.textContent).toMatch(/: 1 new import \(below\)\.$/);
     expect(msg.className).toBe('message');
     expect(msg.attrs.role).toBe('status');
+  });
+});
+
+describe('data page: "Sync now" while a file just copied in is still being written', () => {
+  it('says the file is still being written and comes in seconds, then reads the imports again until it is there', async () => {
+    let now: unknown[] = [before];
+    const { msg, clicked, reloads } = await clickSyncNow(() => now, { stillWriting: 1 });
+    expect(msg.textContent).toBe(
+      'Sync done at 10:31: nothing imported yet. 1 file is still being written: it will be imported in a few seconds (this page shows it below).',
+    );
+    expect(msg.textContent).not.toMatch(/nothing new to import/);
+    const drawn = reloads();
+    // The folder's next sync imports it: the page finds it at its next look and draws the list again.
+    now = [applied, before];
+    await vi.advanceTimersByTimeAsync(2000);
+    await clicked;
+    expect(msg.textContent).toMatch(/^Sync done at \d\d:\d\d: 1 new import \(below\)\.$/);
+    expect(reloads()).toBe(drawn + 1);
+  });
+
+  it('says a file refused once written as refused', async () => {
+    let now: unknown[] = [before];
+    const { msg, clicked } = await clickSyncNow(() => now, { stillWriting: 1 });
+    now = [refused, before];
+    await vi.advanceTimersByTimeAsync(2000);
+    await clicked;
+    expect(msg.textContent).toMatch(/: 1 file refused — see below\.$/);
+    expect(msg.attrs.role).toBe('alert');
   });
 });
 
