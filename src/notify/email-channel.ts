@@ -125,11 +125,13 @@ export class EmailChannel implements Channel {
       const codes = (info.rejectedErrors ?? []).flatMap((e) =>
         typeof e.responseCode === 'number' ? [e.responseCode] : [],
       );
-      const temporary = codes.find((c) => c >= 400 && c < 500);
-      const reply = temporary ?? codes[0];
+      // Some refused for now and some for good: tried again (those refused only), as a text to a
+      // group with both is; the step fails for good once only the permanent ones are left.
+      const temporary = codes.some((c) => c >= 400 && c < 500);
+      const replies = [...new Set(codes)].sort((a, b) => a - b);
       throw doorstepError(
-        temporary !== undefined ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REFUSED',
-        `email: the server refused ${refused} of ${to.length} recipients${reply ? ` (SMTP ${reply})` : ''}; the others were sent`,
+        temporary ? 'CHANNEL_UNAVAILABLE' : 'CHANNEL_REFUSED',
+        `email: the server refused ${refused} of ${to.length} recipients${replies.length ? ` (SMTP ${replies.join(', ')})` : ''}; the others were sent`,
       );
     }
     return { receipt: `email ${info.messageId}` };

@@ -130,3 +130,47 @@ describe('an e-mail step whose server refuses one of the group for now (4xx)', (
     }
   });
 });
+
+describe('an e-mail step whose server refuses one of the group for good and another for now', () => {
+  it('is retried for the one refused for now, names both reply codes, and fails for good once only the permanent refusal is left', async () => {
+    // Found by review: the message said "SMTP 451" only, hiding the 550 of a mailbox gone.
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith('gone'))
+          return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+        if (address.address.startsWith('busy'))
+          return callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
+        callback();
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback());
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as AddressInfo).port;
+    let group = ['gone.dsl@school.example', 'busy.dsl@school.example', 'deputy.dsl@school.example'];
+    try {
+      const email = new EmailChannel(
+        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        () => group,
+        undefined,
+        memoryReceipts(),
+      );
+      const err = await email.send(n).catch((e: unknown) => e);
+      expect((err as Error).message).toBe(
+        'email: the server refused 2 of 3 recipients (SMTP 451, 550); the others were sent',
+      );
+      expect(retryClassOf(err)).toBe('transient');
+      // The busy mailbox left the group: the retry meets the mailbox gone alone — failed for good.
+      group = ['gone.dsl@school.example', 'deputy.dsl@school.example'];
+      const again = await email.send(n).catch((e: unknown) => e);
+      expect((again as Error).message).toBe('email: EENVELOPE (SMTP 550)');
+      expect(retryClassOf(again)).toBe('permanent');
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
