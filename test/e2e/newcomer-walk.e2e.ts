@@ -314,14 +314,21 @@ describe('a newcomer on the example configuration', () => {
     await page.getByText('Departure recorded: the office knows where you are.').waitFor();
     // The departure form gone: the line saying so has the keyboard.
     await focusOn(page, 'div#message Departure recorded: the office knows where you are.', 'leaving');
-    // Checking in keeps the keyboard on the button, where the page was (not sent to its top).
-    const checkIn = page.getByRole('button', { name: 'Check in: I am safe' });
-    await checkIn.scrollIntoViewIfNeeded();
+    // The office records a check-in for them (asked first); the keyboard goes back to its button,
+    // where the page was (not sent to its top).
+    const checkIn = page.getByRole('button', {
+      name: 'Record a check-in: I spoke to them and they are safe',
+    });
+    await checkIn.click();
+    const yes = page.getByRole('button', { name: 'Yes, I spoke to them: they are safe' });
+    await yes.scrollIntoViewIfNeeded();
     await page.evaluate('window.scrollBy(0, 40)');
     const scrolled = await page.evaluate<number>('window.scrollY');
-    await checkIn.click();
-    await page.locator('#message', { hasText: 'Checked in.' }).waitFor();
-    await focusOn(page, 'button Check in: I am safe', 'checking in');
+    await yes.click();
+    await page
+      .locator('#message', { hasText: 'Check-in recorded: you spoke to them and they are safe.' })
+      .waitFor();
+    await focusOn(page, 'button Record a check-in: I spoke to them and they are safe', 'checking in');
     expect(await page.evaluate<number>('window.scrollY')).toBe(scrolled);
     await ctx.close();
     // The one expected: the refused departure's 422.

@@ -156,9 +156,13 @@ function askFirst({ id, ask: label, askClass = 'big', words: w, yes: onYes }) {
       class: 'primary big',
       id: `${id}-yes`,
       'aria-describedby': `${id}-effect`,
-      onclick: () => {
+      onclick: async () => {
         form.removeAttribute('data-dirty');
-        onYes();
+        const ok = await onYes();
+        // Done, and still offered (a check-in may be recorded again): the keyboard back on its
+        // button, drawn again — not on the line saying so, far from where the person was.
+        const again = ok ? document.getElementById(id) : null;
+        if (again && again !== form) again.querySelector(':scope > button[type="submit"]')?.focus();
       },
     },
     w.yes,
