@@ -69,6 +69,29 @@ async function visitOut(): Promise<string> {
   return String(rows[0]!.id);
 }
 
+/** A Hampton visit Vic leads, asked for today, the family told by letter and the risk assessed: not left yet. */
+async function visitToLeave(): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+       risk_level, risk_assessed_at, family_notice)
+     VALUES ('hampton', 'P1', 'welfare', '{"line1":"14 Rosebank Terrace","town":"Leeds","postcode":"LS6 2QT"}',
+       (now() AT TIME ZONE 'Europe/London')::date, 'requested', $1, $1, 'low', now(),
+       jsonb_build_object('method', 'letter', 'exemption', null, 'note', null, 'at', now(), 'by', $2::text))
+     RETURNING id`,
+    [u.vic!.id, u.vic!.id],
+  );
+  return String(rows[0]!.id);
+}
+
+/** The London clock an hour from now, as a time input takes it. */
+const inAnHour = () =>
+  new Intl.DateTimeFormat('en-GB', {
+    timeZone: 'Europe/London',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).format(new Date(Date.now() + 3_600_000));
+
 /** A visit alarm of `type`, raised now by the register (or the page's "I need help"). */
 async function raise(visitId: string, type: string): Promise<string> {
   const alarm = await db.transaction((tx) =>
@@ -245,5 +268,68 @@ describe('the visit page, the worker out and the office', () => {
     );
     await vic.ctx.close();
     expect(problems).toEqual([]);
+  });
+
+  it('"Leave for the visit" waits for the Needed list; a check-in interval refused is said by its field, and the list still follows the form', async () => {
+    const visitId = await visitToLeave();
+    const vic = await pageAs('vic', 390);
+    const page = vic.page;
+    await page.goto(`${base}/visits/${visitId}`);
+    const form = page.locator('form#depart');
+    await form.waitFor();
+    const leave = form.getByRole('button', { name: 'Leave for the visit' });
+    const why = page.locator('#leave-why');
+    const needed = async () =>
+      (await page.locator('#departure-findings li.block').allTextContents()).map((t) =>
+        t.replace(/^Needed: /, ''),
+      );
+    const neededNow = (want: (list: string[]) => boolean) =>
+      until(
+        async () => {
+          const list = await needed();
+          return want(list) ? list : null;
+        },
+        10_000,
+        'the Needed list',
+      );
+    // Not offered while the list says what leaving would be refused for: the reason points at it.
+    expect(await needed()).toContain('the policy requires two staff on this visit');
+    expect(await leave.isDisabled()).toBe(true);
+    expect(await why.textContent()).toBe('Not yet: leaving waits for what is “Needed” in the list above.');
+    expect(await why.locator('a').getAttribute('href')).toBe('#departure-findings');
+
+    // A check-in every 3 minutes: the server refuses it (at least 5) — said under the field.
+    const every = form.getByLabel('Check in every (minutes)');
+    await every.fill('3');
+    const refused = form.locator('#f-checkInMinutes-error');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/5/);
+    expect(await every.getAttribute('aria-invalid')).toBe('true');
+    await until(
+      async () => (await why.textContent()) === 'Not yet: correct Check in every (minutes) above.',
+      10_000,
+      'Leave held for the refused interval',
+    );
+    // The list still follows the form: Pat chosen, two staff are going.
+    await form.locator('select[name=partner]').selectOption({ label: 'Pat Partner' });
+    await neededNow((l) => !l.includes('the policy requires two staff on this visit'));
+    await form.locator('input[name=expectedReturn]').fill(inAnHour());
+    await form.locator('#f-risksRead').check();
+    await form.locator('#f-identification').check();
+    expect(await neededNow((l) => l.length === 0)).toEqual([]);
+    expect(await leave.isDisabled()).toBe(true);
+
+    // Corrected: the field's message goes, and Leave is offered.
+    await every.fill('20');
+    await refused.waitFor({ state: 'detached' });
+    await until(async () => !(await leave.isDisabled()), 10_000, 'Leave offered');
+    expect(await why.isHidden()).toBe(true);
+    expect(await every.getAttribute('aria-invalid')).toBeNull();
+    await leave.click();
+    await page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    await vic.ctx.close();
+    // The expected: the live check's 400 for the refused interval; never a refused departure's 422.
+    expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
+    problems.length = 0;
   });
 });

@@ -256,7 +256,64 @@ export function departForm(d) {
       ...(onFoot.checked ? { onFoot: true } : {}),
     };
   };
+  // "Leave for the visit" is offered only while the server's check finds nothing it would be refused
+  // for (and no field of the form is refused): never pressed to be told a long list in red.
+  const leave = h(
+    'button',
+    { type: 'submit', class: 'primary', id: 'leave', 'aria-describedby': 'leave-why' },
+    'Leave for the visit',
+  );
+  const leaveWhy = h('p', { id: 'leave-why', class: 'hint', hidden: true });
+  /** The form's inputs by the field names the API gives them (a refusal names one of these). */
+  const inputOf = {
+    leadUserId: lead,
+    partnerUserId: partner,
+    expectedReturnAt: ret,
+    estimatedArrivalAt: arrive,
+    checkInMinutes: every,
+    safeWord: safe,
+    phone,
+    risksRead: read,
+    identification: idCard,
+  };
+  const labelOf = (input) => input?.labels?.[0]?.textContent ?? 'the form';
+  /** Says why `input` is refused, under it (null: clears it). */
+  const refuse = (input, text) => {
+    const box = input.closest('.field');
+    let said = box?.querySelector('.error');
+    if (!text) {
+      said?.remove();
+      input.removeAttribute('aria-invalid');
+      return;
+    }
+    if (!said && box) {
+      said = h('p', { class: 'error', id: `${input.id}-error`, role: 'alert' });
+      input.after(said);
+      input.setAttribute('aria-errormessage', said.id);
+    }
+    if (said) said.textContent = text;
+    input.setAttribute('aria-invalid', 'true');
+  };
+  const holdLeave = (findings, refused) => {
+    const blocked = findings.some((f) => f.level === 'block');
+    leave.disabled = blocked || refused.length > 0;
+    leaveWhy.hidden = !leave.disabled;
+    leaveWhy.replaceChildren(
+      ...(refused.length
+        ? [`Not yet: correct ${refused.map(labelOf).join(', ')} above.`]
+        : blocked
+          ? [
+              'Not yet: leaving waits for what is ',
+              h('a', { href: '#departure-findings' }, '“Needed”'),
+              ' in the list above.',
+            ]
+          : []),
+    );
+  };
+  holdLeave(d.findings ?? [], []);
   // The "Needed" list follows the form: the server's own departure checks, asked again as it changes.
+  // A field the server refuses (a check-in interval under 5) is said under it, and the list is asked
+  // for again without it — never left as it was, asking for what the form has since given.
   let asked = 0;
   let timer;
   const recheck = () => {
@@ -266,11 +323,31 @@ export function departForm(d) {
       const t = returnTimeAhead(ret.value);
       const body = draft(t.at);
       if (Number.isNaN(body.checkInMinutes)) delete body.checkInMinutes;
-      try {
-        const r = await api('POST', `/api/visits/${visitId}/departure-check`, body);
-        if (n === asked) showFindings(r.findings);
-      } catch {
-        // A field the server cannot read yet (a half-typed number): the list stays as it was.
+      const refused = [];
+      // A return time typed but not one the form takes (just passed, too far ahead): said by it.
+      if (ret.value && t.error) refused.push([ret, t.error]);
+      for (let tries = 0; tries < 5; tries++) {
+        try {
+          const r = await api('POST', `/api/visits/${visitId}/departure-check`, body);
+          if (n !== asked) return;
+          for (const input of Object.values(inputOf))
+            if (input && !refused.some(([x]) => x === input)) refuse(input, null);
+          for (const [input, text] of refused) refuse(input, text);
+          showFindings(r.findings);
+          holdLeave(
+            r.findings,
+            refused.map(([input]) => input),
+          );
+          return;
+        } catch (err) {
+          // Refused for one field (400 "checkInMinutes: …"): said by it; the rest checked again.
+          const m = err.status === 400 ? /^([A-Za-z]+)(?:\.[\w.]+)?: (.*)$/.exec(err.message) : null;
+          if (!m || !(m[1] in body)) return; // no connection: the next change asks again
+          delete body[m[1]];
+          const input = inputOf[m[1]] ?? null;
+          if (input) refused.push([input, m[2]]);
+          else if (n === asked) say(msg, err.message, true);
+        }
       }
     }, 250);
   };
@@ -349,7 +426,8 @@ export function departForm(d) {
           h('label', { for: 'f-identification' }, 'I carry my identification (ID badge on show, photo ID)'),
         )
       : null,
-    h('button', { type: 'submit', class: 'primary' }, 'Leave for the visit'),
+    leaveWhy,
+    leave,
   );
 }
 
