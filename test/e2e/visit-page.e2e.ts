@@ -56,15 +56,15 @@ async function pageAs(who: string, width = 1000): Promise<{ ctx: BrowserContext;
   return { ctx, page };
 }
 
-/** A Hampton visit out now (Vic leading, Pat with her), checking in every 20 minutes. */
-async function visitOut(): Promise<string> {
+/** A Hampton visit out now (Vic leading, Pat with her, left `outFor` ago), checking in every 20 minutes. */
+async function visitOut(outFor = '30 minutes'): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
     `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
        partner_user_id, departed_at, expected_return_at, check_in_minutes, risk_level)
      VALUES ('hampton', 'P1', 'welfare', '{"line1":"14 Rosebank Terrace","town":"Leeds","postcode":"LS6 2QT"}',
-       (now() AT TIME ZONE 'Europe/London')::date, 'departed', $1, $1, $2, now() - interval '30 minutes',
+       (now() AT TIME ZONE 'Europe/London')::date, 'departed', $1, $1, $2, now() - $3::interval,
        now() + interval '1 hour', 20, 'low') RETURNING id`,
-    [u.vic!.id, u.pat!.id],
+    [u.vic!.id, u.pat!.id, outFor],
   );
   return String(rows[0]!.id);
 }
@@ -329,6 +329,34 @@ describe('the visit page, the worker out and the office', () => {
     await page.getByText('Departure recorded: the office knows where you are.').waitFor();
     await vic.ctx.close();
     // The expected: the live check's 400 for the refused interval; never a refused departure's 422.
+    expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
+    problems.length = 0;
+  });
+
+  it('a new return time refused is said against the form’s own label, not the API’s field name', async () => {
+    // Out over 4 hours with nobody else confirming them: the worker's own new time is refused.
+    const visitId = await visitOut('4 hours 10 minutes');
+    const vic = await pageAs('vic', 390);
+    await vic.page.goto(`${base}/visits/${visitId}`);
+    const late = vic.page.locator('form#running-late');
+    await late.getByLabel('New return time').fill(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: 'Europe/London',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }).format(new Date(Date.now() + 30 * 60_000)),
+    );
+    await late.getByLabel('Why').fill('parent late');
+    await late.getByRole('button', { name: 'Set the new return time' }).click();
+    const refusal = vic.page.locator('#message[role=alert]', { hasText: /out more than 4 hours/ });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(
+      /^New return time: you have been out more than 4 hours since /,
+    );
+    expect(await refusal.textContent()).not.toMatch(/expectedReturnAt/);
+    await vic.ctx.close();
+    // The expected: the refused running late's 400.
     expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
     problems.length = 0;
   });

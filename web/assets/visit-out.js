@@ -224,10 +224,12 @@ function askFirst({ id, ask: label, askClass = 'big', words: w, yes: onYes }) {
  * same bound and says how far.
  */
 export function lateForm(v) {
-  const ret = h('input', { type: 'time', name: 'newReturn', id: 'f-newReturn', required: true });
+  // Named as the API names them: a refusal ("expectedReturnAt: …") is said against this form's own
+  // label ("New return time: …", app.js `labelled`).
+  const ret = h('input', { type: 'time', name: 'expectedReturnAt', id: 'f-newReturn', required: true });
   const why = h('input', {
     type: 'text',
-    name: 'lateReason',
+    name: 'reason',
     id: 'f-lateReason',
     required: true,
     maxlength: 500,
