@@ -40,6 +40,8 @@ export function alarmsUnacknowledged(ids, count) {
 function muteCovers() {
   const m = sound.mutedFor;
   if (!m) return true;
+  // Doorstep reached again: a later loss of it is a new one, and sounds.
+  if (sound.unreachable !== true) m.unreachable = false;
   if (sound.unreachable === true && !m.unreachable) return false;
   return openNow.count <= m.count && openNow.ids.every((id) => m.ids.has(id));
 }

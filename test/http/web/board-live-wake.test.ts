@@ -38,6 +38,9 @@ class El {
   remove() {
     if (this.attrs.id) ids.delete(this.attrs.id);
   }
+  contains() {
+    return false;
+  }
 }
 const ids = new Map<string, El>();
 
@@ -65,7 +68,8 @@ class FakeEventSource {
 
 let live: { connect: () => void };
 let shared: { state: Record<string, unknown> };
-let sound: { unreachable?: boolean };
+let sound: { unreachable?: boolean; enabled: boolean };
+let soundToggle: () => El;
 
 beforeAll(async () => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
@@ -110,7 +114,9 @@ beforeAll(async () => {
   const asset = (f: string) => import(new URL(`../../../web/assets/${f}`, import.meta.url).href);
   shared = await asset('board-shared.js');
   live = await asset('board-live.js');
-  sound = (await asset('board-sound.js')).sound as { unreachable?: boolean };
+  const soundModule = await asset('board-sound.js');
+  sound = soundModule.sound;
+  soundToggle = soundModule.soundToggle;
 });
 afterAll(() => {
   vi.useRealTimers();
@@ -168,5 +174,22 @@ describe('board watchdog after the computer slept', () => {
       process.env.TZ = zone;
       if (zone === undefined) delete process.env.TZ;
     }
+  });
+
+  it('"Sound off" while Doorstep was unreachable does not silence the next time it is lost', async () => {
+    // Unreachable (the test above): the board sounds, and the office turns the sound off.
+    expect(sound.unreachable).toBe(true);
+    const toggle = soundToggle();
+    toggle.listeners.click![0]!({});
+    expect(sound.enabled).toBe(false);
+    // Back: heartbeats again.
+    const back = FakeEventSource.all.at(-1)!;
+    back.emit('open');
+    back.emit('heartbeat');
+    expect(sound.unreachable).toBe(false);
+    // Lost again, later: it sounds.
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(sound.unreachable).toBe(true);
+    expect(sound.enabled).toBe(true);
   });
 });
