@@ -336,20 +336,20 @@ describe('Doorstep in a browser', () => {
     await expectFits360(sam, 'the visit page before leaving');
     await sam.getByLabel('Expected back at').fill(londonHhmm(new Date(Date.now() + 60 * 60_000)));
     await sam.getByLabel(/Safe word/).fill('bluebell');
-    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
-    await sam
-      .getByRole('alert')
-      .filter({ hasText: /risk notes/ })
-      .waitFor(); // must confirm the risks first
+    // Leave is held while the Needed list says what leaving would be refused for: the risks must be
+    // confirmed read first, and — the DANGEROUS flag raised the risk — the policy's pairs rule
+    // applies, nobody goes alone.
+    const leave = sam.getByRole('button', { name: 'Leave for the visit' });
+    await sam.locator('#departure-findings li.block', { hasText: /risk notes/ }).waitFor();
+    await sam.locator('#departure-findings li.block', { hasText: /two staff/ }).waitFor();
+    expect(await leave.isDisabled()).toBe(true);
     await sam.getByLabel('I have read the risk notes and address flags above').check();
-    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
-    // The DANGEROUS flag raised the risk: the policy's pairs rule applies, nobody goes alone.
     await sam
-      .getByRole('alert')
-      .filter({ hasText: /two staff/ })
-      .waitFor();
+      .locator('#departure-findings li.block', { hasText: /risk notes/ })
+      .waitFor({ state: 'detached' });
+    expect(await leave.isDisabled()).toBe(true);
     await sam.getByLabel(/^Going with/).selectOption({ label: 'Kim Visitor' });
-    await sam.getByRole('button', { name: 'Leave for the visit' }).click();
+    await leave.click(); // once offered
     await sam.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
     await sam.getByRole('button', { name: 'I have arrived' }).click();
     await sam.getByRole('status').filter({ hasText: 'Arrival recorded.' }).waitFor();
