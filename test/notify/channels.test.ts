@@ -17,6 +17,7 @@ import {
 } from '../../src/notify/http-channels.ts';
 import { SEND_BOUND_MS, withinSendBound } from '../../src/notify/send-bound.ts';
 import { smsReplyCode } from '../../src/notify/sms-reply.ts';
+import { startFakeSmtp } from '../helpers/fake-smtp.ts';
 
 const n: Notification = {
   id: '42',
@@ -412,31 +413,19 @@ describe('notification channels', () => {
   });
 
   it('e-mail: an address listed twice in a group, in any case, is e-mailed once', async () => {
-    const received: string[] = [];
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on('end', () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.server.address() as AddressInfo).port;
+    const smtp = await startFakeSmtp();
     nock.enableNetConnect('127.0.0.1');
     try {
-      const email = new EmailChannel(
-        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
-        () => ['dsl@school.example', 'DSL@School.example ', 'deputy@school.example'],
-      );
+      const email = new EmailChannel({ smtpUrl: smtp.url, from: 'doorstep@school.example' }, () => [
+        'dsl@school.example',
+        'DSL@School.example ',
+        'deputy@school.example',
+      ]);
       await email.send({ ...n, target: 'email:dsl' });
-      expect(received).toEqual(['dsl@school.example', 'deputy@school.example']);
+      expect(smtp.received).toEqual(['dsl@school.example', 'deputy@school.example']);
     } finally {
       nock.disableNetConnect();
-      await new Promise<void>((r) => server.close(() => r()));
+      await smtp.close();
     }
   });
 

@@ -1,10 +1,9 @@
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { describe, expect, it } from 'vitest';
 import { retryClassOf } from '../../src/errors.ts';
 import type { Notification } from '../../src/notify/channel.ts';
 import { EmailChannel } from '../../src/notify/email-channel.ts';
 import { memoryReceipts, recipientKey } from '../../src/notify/http-channels.ts';
+import { startFakeSmtp } from '../helpers/fake-smtp.ts';
 
 /**
  * (And, found by a second review: the addresses it did reach were not kept, so the board said "every
@@ -28,29 +27,17 @@ const n: Notification = {
 
 describe('an e-mail step whose server refuses one of the group', () => {
   it('is not reported sent while a recipient was refused for good', async () => {
-    const received: string[] = [];
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onRcptTo(address, _session, callback) {
-        if (address.address.startsWith('gone'))
-          return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-        callback();
-      },
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on('end', () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address));
-          callback();
-        });
+    const smtp = await startFakeSmtp({
+      refuse: (a) => {
+        if (a.startsWith('gone')) return 550;
+        return undefined;
       },
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.server.address() as AddressInfo).port;
+    const { received } = smtp;
     try {
       const receipts = memoryReceipts();
       const email = new EmailChannel(
-        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        { smtpUrl: smtp.url, from: 'doorstep@school.example' },
         () => ['gone.dsl@school.example', 'deputy.dsl@school.example'],
         undefined,
         receipts,
@@ -73,7 +60,7 @@ describe('an e-mail step whose server refuses one of the group', () => {
       const err = await email.send(n).catch((e: unknown) => e);
       expect(retryClassOf(err)).toBe('permanent');
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await smtp.close();
     }
   });
 });
@@ -82,30 +69,18 @@ describe('an e-mail step whose server refuses one of the group for now (4xx)', (
   it('is retried, and the retry goes to those refused only — never a second copy to the others', async () => {
     // Found by review: a 450 (greylisting, a mailbox busy) for one of a group was read as permanent —
     // the step failed for good — while the same 450 for a sole recipient is retried.
-    const received: string[] = [];
     let busy = true;
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onRcptTo(address, _session, callback) {
-        if (busy && address.address.startsWith('busy'))
-          return callback(Object.assign(new Error('try again later'), { responseCode: 450 }));
-        callback();
-      },
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on('end', () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address));
-          callback();
-        });
+    const smtp = await startFakeSmtp({
+      refuse: (a) => {
+        if (busy && a.startsWith('busy')) return 450;
+        return undefined;
       },
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.server.address() as AddressInfo).port;
+    const { received } = smtp;
     try {
       const receipts = memoryReceipts();
       const email = new EmailChannel(
-        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        { smtpUrl: smtp.url, from: 'doorstep@school.example' },
         () => ['busy.dsl@school.example', 'deputy.dsl@school.example'],
         undefined,
         receipts,
@@ -120,13 +95,12 @@ describe('an e-mail step whose server refuses one of the group for now (4xx)', (
       expect(received).toEqual(['deputy.dsl@school.example', 'busy.dsl@school.example']);
       // The same 450 for a sole recipient was already transient: the two read alike.
       busy = true;
-      const alone = new EmailChannel(
-        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
-        () => ['busy.dsl@school.example'],
-      );
+      const alone = new EmailChannel({ smtpUrl: smtp.url, from: 'doorstep@school.example' }, () => [
+        'busy.dsl@school.example',
+      ]);
       expect(retryClassOf(await alone.send(n).catch((e: unknown) => e))).toBe('transient');
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await smtp.close();
     }
   });
 });
@@ -134,27 +108,17 @@ describe('an e-mail step whose server refuses one of the group for now (4xx)', (
 describe('an e-mail step whose server refuses one of the group for good and another for now', () => {
   it('is retried for the one refused for now, names both reply codes, and fails for good once only the permanent refusal is left', async () => {
     // Found by review: the message said "SMTP 451" only, hiding the 550 of a mailbox gone.
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onRcptTo(address, _session, callback) {
-        if (address.address.startsWith('gone'))
-          return callback(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-        if (address.address.startsWith('busy'))
-          return callback(Object.assign(new Error('try again later'), { responseCode: 451 }));
-        callback();
-      },
-      onData(stream, _session, callback) {
-        stream.resume();
-        stream.on('end', () => callback());
+    const smtp = await startFakeSmtp({
+      refuse: (a) => {
+        if (a.startsWith('gone')) return 550;
+        if (a.startsWith('busy')) return 451;
+        return undefined;
       },
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    const port = (server.server.address() as AddressInfo).port;
     let group = ['gone.dsl@school.example', 'busy.dsl@school.example', 'deputy.dsl@school.example'];
     try {
       const email = new EmailChannel(
-        { smtpUrl: `smtp://127.0.0.1:${port}`, from: 'doorstep@school.example' },
+        { smtpUrl: smtp.url, from: 'doorstep@school.example' },
         () => group,
         undefined,
         memoryReceipts(),
@@ -170,7 +134,7 @@ describe('an e-mail step whose server refuses one of the group for good and anot
       expect((again as Error).message).toBe('email: EENVELOPE (SMTP 550)');
       expect(retryClassOf(again)).toBe('permanent');
     } finally {
-      await new Promise<void>((r) => server.close(() => r()));
+      await smtp.close();
     }
   });
 });
