@@ -176,8 +176,9 @@ async function acceptOne(
         transport.kind === 'webhook' && arrival.source ? `webhook ${arrival.source}` : undefined;
       // One open at a time per device and feed: a gateway's or vendor's new format (a binary heartbeat
       // every 30 s) would otherwise raise one alarm per message and bury a real one. Further unreadable
-      // messages go on its timeline while it is open. Looked for where such an alarm is raised: over
-      // MQTT the school that registers the device.
+      // messages go on its timeline while it is open — unacknowledged, its ladder still paging; once
+      // acknowledged (paging stopped) the next one raises anew, or another worker's SOS would page no
+      // one. Looked for where such an alarm is raised: over MQTT the school that registers the device.
       const open = await openUnreadableBodyAlarm(deps.db, {
         schoolId:
           transport.kind === 'mqtt' ? alarmHome(deps, school, transport, device, 'sos').id : school.id,

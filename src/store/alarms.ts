@@ -24,7 +24,10 @@ export async function alarmForEvent(
  * be read (its trust issue begins `issuePrefix`) for this device — over MQTT the device its topic
  * names, over a webhook `UNREADABLE_DEVICE` — if any: one at a time per device and feed, further
  * unreadable messages going on its timeline. Only such an alarm: one raised for a body that was read
- * but named no device Doorstep could read is another press, never folded into.
+ * but named no device Doorstep could read is another press, never folded into. Only while it is
+ * `open` (unacknowledged, its ladder still paging): once the office has acknowledged it, paging has
+ * stopped, and a further unreadable message (another worker's SOS in the same new format) folded in
+ * would page no one — it raises a new alarm instead.
  */
 export async function openUnreadableBodyAlarm(
   db: Queryable,
@@ -38,7 +41,7 @@ export async function openUnreadableBodyAlarm(
 ): Promise<{ id: string; eventId: string } | null> {
   const { rows } = await db.query<{ id: string; vendor_event_id: string }>(
     `SELECT a.id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
-     WHERE a.school_id = $1 AND a.status <> 'resolved' AND e.transport = $5 AND e.profile = $2
+     WHERE a.school_id = $1 AND a.status = 'open' AND e.transport = $5 AND e.profile = $2
        AND starts_with(a.trust_issue, $3) AND e.device_id = $4
      ORDER BY a.id LIMIT 1`,
     [q.schoolId, q.profile, q.issuePrefix, q.device, q.transport],

@@ -176,3 +176,52 @@ describe('a redelivery after Redis failed the first enqueue', () => {
     expect(second).toMatchObject({ outcome: 'accepted' });
   });
 });
+
+describe('one unreadable-body alarm at a time: only while it is still paging', () => {
+  const deps = () => ({ db, producer, prefix });
+  const acknowledge = (id: string) =>
+    db.query(`UPDATE alarms SET status = 'acknowledged', acknowledged_at = now() WHERE id = $1`, [id]);
+  const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
+
+  for (const [name, transport, arrival] of [
+    [
+      'MQTT',
+      () => mqttT,
+      (t: Date, _n: number) => ({
+        receivedAt: t,
+        source: 'doorstep/alpha/fobs/RD-2/events',
+        deviceId: 'RD-2',
+        signature: null,
+      }),
+    ],
+    [
+      'webhook',
+      () => hookT,
+      (t: Date, n: number) => ({ receivedAt: t, source: `msg_ack_${n}`, deviceId: null, signature: null }),
+    ],
+  ] as const)
+    it(`${name}: another unreadable message folds into the open alarm, but raises a new one once that alarm is acknowledged`, async () => {
+      await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
+      const t0 = new Date('2026-12-04T09:00:00Z');
+      const at = (minutes: number, n: number) => arrival(new Date(t0.getTime() + minutes * 60_000), n);
+      // Worker A's SOS in a format the profile cannot read: raised.
+      const a = await acceptFobPayload(deps(), school, transport(), Buffer.from('SOS from A'), at(0, 1));
+      expect(a).toMatchObject({ outcome: 'accepted' });
+      // While it is open (paging), another unreadable message is noted on it: no second alarm.
+      const flood = await acceptFobPayload(deps(), school, transport(), Buffer.from('\x82HB'), at(1, 2));
+      expect(flood).toEqual({ outcome: 'duplicate', alarmId: idOf(a) });
+      // The office acknowledges A: its paging stops. A's own message again (a redelivery, the
+      // sender's retry) is still A's alarm, not a second one.
+      await acknowledge(idOf(a));
+      const again = await acceptFobPayload(deps(), school, transport(), Buffer.from('SOS from A'), at(0, 1));
+      expect(again).toMatchObject({ outcome: 'duplicate', alarmId: idOf(a) });
+      // Worker B's SOS in the same format ten minutes later must page: a new alarm.
+      const b = await acceptFobPayload(deps(), school, transport(), Buffer.from('SOS from B'), at(10, 3));
+      expect(b).toMatchObject({ outcome: 'accepted' });
+      expect(idOf(b)).not.toBe(idOf(a));
+      expect(await firstJob(idOf(b))).toBeDefined();
+      // B's alarm is now the open one: the next unreadable message folds into it, not into A.
+      const next = await acceptFobPayload(deps(), school, transport(), Buffer.from('\x82HB2'), at(11, 4));
+      expect(next).toEqual({ outcome: 'duplicate', alarmId: idOf(b) });
+    });
+});
