@@ -32,7 +32,8 @@ export const DELIVERY_CLAIM_MS = DELIVERY_JOB_TIMEOUT_MS + 60_000;
  * One delivery of a record at a time to a sink without an idempotency key (Arbor): each claims the
  * record first (`claimDelivery`), and a second delivery meanwhile — a job handed back at shutdown and
  * taken at once by another worker, a stalled-lock redelivery while the first still runs — comes back
- * later (RetryLater, no try used) instead of sending alongside it. A try stopped mid-request keeps the
+ * later (RetryLater, no try used) instead of sending alongside it. A try stopped mid-request, or whose
+ * write was sent and not answered (the sink's timeout, a reset, a 5xx: `mayHaveLanded`), keeps the
  * claim until it runs out: its request may still land, and is then found, not doubled.
  */
 export async function deliverRecord(
@@ -153,10 +154,18 @@ export async function deliverRecord(
       throw new RetryLaterError(Math.max(MIN_COME_BACK_LATER_MS, err.advice.delayMs), err.message);
     }
     if (run.attempt >= run.maxAttempts) {
-      await markFailed(deps.db, row, `gave up after ${run.attempt} tries: ${err.message}`);
+      await markFailed(
+        deps.db,
+        row,
+        `gave up after ${run.attempt} tries: ${err.message}${err.mayHaveLanded ? ' (the last one may still have reached the sink: check it before resending)' : ''}`,
+      );
       deps.log.error({ outboxId: row.id, schoolId: row.schoolId }, 'record dead-lettered');
     } else {
-      await markAttempt(deps.db, row.id, err.message);
+      // A write sent and then not answered (the sink's own timeout, a reset, a 5xx) may still be made
+      // at a sink without an idempotency key: the claim is kept until it runs out, so the retry waits
+      // (no try used) and then finds the note instead of writing a second one. One that never left
+      // (connection refused, a name not found) is retried at once.
+      await markAttempt(deps.db, row.id, err.message, { keepClaim: claimed && err.mayHaveLanded });
     }
     throw err;
   }

@@ -10,18 +10,48 @@ export interface SinkResponse {
 }
 
 /** What a sink's request says when the delivery job stopped it (its timeout, or a shutdown). */
-function stopped(what: string): RecordDeliveryError {
+function stopped(what: string, mayHaveLanded: boolean): RecordDeliveryError {
   return new RecordDeliveryError(
     `${what}: stopped — the delivery job was aborted (its timeout or a shutdown)`,
-    {
-      retry: 'backoff',
-    },
+    { retry: 'backoff' },
+    undefined,
+    { mayHaveLanded },
   );
+}
+
+/**
+ * Network errors that come before a request is sent — the connection was never made (refused, no
+ * route, connect timeout), the host's name not found, its certificate refused in the handshake —
+ * so a write failing so was not made. Anything else (a reset, a socket closed, our own timeout, which
+ * may fire after the body went) leaves a write possibly made.
+ */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NODATA',
+  'EAI_NONAME',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+function neverSent(err: unknown, reason: string): boolean {
+  // A request fetch would not make at all (a URL it refuses) is a TypeError without a cause.
+  if (err instanceof TypeError && !err.cause) return true;
+  return NEVER_SENT.has(reason) || /CERT/.test(reason);
 }
 
 /**
  * One HTTP exchange with a record sink, classified by `failureOf` (src/core/outbound-http.ts): network
  * errors, timeouts and 5xx are retryable with backoff; a 429 carries its Retry-After; 401/403 never retry. Callers decide what 2xx/409/422 mean.
+ * A write (any method but GET/HEAD) that fails after it was sent says so (`mayHaveLanded`): a sink
+ * without an idempotency key is not written to again until the write can be looked for.
  * `signal` is the delivery job's (JobRun.signal): when the job times out or the process shuts down,
  * the request in flight is abandoned at once, so a stopped try never goes on to send while its retry
  * sends again.
@@ -32,7 +62,9 @@ export async function sinkFetch(
   what: string,
 ): Promise<SinkResponse> {
   const { timeoutMs, signal: job, ...rest } = init;
-  if (job?.aborted) throw stopped(what);
+  // A write to the sink: once sent, a failure may leave it made (`mayHaveLanded`).
+  const write = !['GET', 'HEAD'].includes((rest.method ?? 'GET').toUpperCase());
+  if (job?.aborted) throw stopped(what, false);
   const signal = job
     ? AbortSignal.any([AbortSignal.timeout(timeoutMs), job])
     : AbortSignal.timeout(timeoutMs);
@@ -41,10 +73,11 @@ export async function sinkFetch(
     // Never followed (redirectTarget): a 3xx is said below.
     res = await fetch(url, { ...rest, signal, redirect: 'manual' });
   } catch (err) {
-    if (job?.aborted) throw stopped(what);
     const u = unreachable(err);
+    const mayHaveLanded = write && !neverSent(err, u.reason);
+    if (job?.aborted) throw stopped(what, mayHaveLanded);
     const why = u.timedOut ? `no answer within ${timeoutMs} ms` : u.reason;
-    throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' });
+    throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' }, undefined, { mayHaveLanded });
   }
   if (res.status >= 300 && res.status < 400) {
     await res.body?.cancel();
@@ -78,16 +111,24 @@ export async function sinkFetch(
         { retry: 'after', delayMs: failure.retryAfterMs },
         res.status,
       );
-    throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status);
+    // A 5xx may come after the sink made the write (a gateway's 502/504 while it went on); a 408 or
+    // 425 is the sink saying it did not take the request.
+    throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status, {
+      mayHaveLanded: write && res.status >= 500,
+    });
   }
   let text: string | null;
   try {
     text = await textWithin(res, MAX_SINK_ANSWER_BYTES);
   } catch (err) {
-    if (job?.aborted) throw stopped(what);
-    throw new RecordDeliveryError(`${what}: the answer was cut off (${(err as Error).message})`, {
-      retry: 'backoff',
-    });
+    // The sink answered: a write it was answering may well have been made.
+    if (job?.aborted) throw stopped(what, write);
+    throw new RecordDeliveryError(
+      `${what}: the answer was cut off (${(err as Error).message})`,
+      { retry: 'backoff' },
+      undefined,
+      { mayHaveLanded: write },
+    );
   }
   // An answer past the bound is no answer to read: whatever it was, a person checks the sink (a
   // write it answered may have been made, so it is not sent again by itself).

@@ -54,8 +54,20 @@ export type RetryAdvice =
 export class RecordDeliveryError extends DoorstepError {
   readonly advice: RetryAdvice;
   readonly status: number | undefined;
+  /**
+   * A write (a POST) that failed after it was sent — no answer in time, the connection cut, a 5xx, an
+   * answer cut off — may still have been made at the sink. A sink without an idempotency key (Arbor)
+   * must not be written to again until it can be read back (deliver-record keeps the record's claim).
+   * False for a read, and for a write that never left (connection refused, a name not found).
+   */
+  readonly mayHaveLanded: boolean;
 
-  constructor(message: string, advice: RetryAdvice, status?: number) {
+  constructor(
+    message: string,
+    advice: RetryAdvice,
+    status?: number,
+    options: { mayHaveLanded?: boolean } = {},
+  ) {
     super(
       ERRORS[
         advice.retry !== 'never'
@@ -69,5 +81,6 @@ export class RecordDeliveryError extends DoorstepError {
     this.name = 'RecordDeliveryError';
     this.advice = advice;
     this.status = status;
+    this.mayHaveLanded = options.mayHaveLanded ?? false;
   }
 }

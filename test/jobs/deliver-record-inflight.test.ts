@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RecordDeliveryError } from '../../connectors/records/types.ts';
 import { DELIVERY_CLAIM_MS, deliverRecord } from '../../jobs/deliver-record.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -17,11 +18,18 @@ import { BACKENDS, type TestStore } from '../store/dp-fixtures.ts';
  * later, and the one after the claim runs out finds the note the first made.
  */
 
-/** A slow Arbor: a POSTed note is committed `COMMIT_MS` after it arrives, then answered. */
+/**
+ * A slow Arbor: a POSTed note is committed `COMMIT_MS` after it arrives, then answered. Or, as
+ * `postFate` says: held (committed only when the test lets it go, long after the sink's own timeout),
+ * committed and answered 502 (a gateway that gave up while Arbor went on), or committed and the
+ * connection cut before the answer.
+ */
 const COMMIT_MS = 300;
 const notes: { id: number; summary: string }[] = [];
 let posts = 0;
 let url = '';
+let postFate: 'answer' | 'hold' | '502' | 'reset' = 'answer';
+const held: (() => void)[] = [];
 const server = createServer((req, res) => {
   let body = '';
   req.on('data', (d) => {
@@ -34,9 +42,23 @@ const server = createServer((req, res) => {
     if (req.method === 'GET')
       return res.end(JSON.stringify({ pastoralNotes: notes.map((n) => ({ id: n.id, summary: n.summary })) }));
     posts++;
-    setTimeout(() => {
+    const commit = () => {
       const n = { id: 1000 + notes.length, summary: JSON.parse(body).request.pastoralNote.summary };
       notes.push(n);
+      return n;
+    };
+    if (postFate === 'hold') return held.push(() => commit());
+    if (postFate === '502') {
+      commit();
+      res.statusCode = 502;
+      return res.end('{"error":"bad gateway"}');
+    }
+    if (postFate === 'reset') {
+      commit();
+      return res.socket?.destroy();
+    }
+    setTimeout(() => {
+      const n = commit();
       if (!res.destroyed) res.end(JSON.stringify({ pastoralNote: { id: n.id } }));
     }, COMMIT_MS);
   });
@@ -52,6 +74,8 @@ afterAll(async () => {
 beforeEach(() => {
   notes.length = 0;
   posts = 0;
+  postFate = 'answer';
+  held.length = 0;
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,7 +87,7 @@ describe.each(BACKENDS)('deliver-record claims the record on $name', ({ open }) 
   });
   afterAll(async () => store.close());
 
-  const deps = () =>
+  const deps = (timeoutMs = 5000) =>
     ({
       db: store.db,
       log: createLogger({ level: 'silent' }),
@@ -72,14 +96,14 @@ describe.each(BACKENDS)('deliver-record claims the record on $name', ({ open }) 
       instance: 't',
       config: configWith({
         mis: '{ kind: csv, dropFolder: ./data/drop/alpha }',
-        records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "${url}", username: app, password: "\${ARBOR_PASSWORD}", ratePerSecond: 1000, timeoutMs: 5000 }`,
+        records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "${url}", username: app, password: "\${ARBOR_PASSWORD}", ratePerSecond: 1000, timeoutMs: ${timeoutMs} }`,
         env: { ARBOR_PASSWORD: 'good' },
       }),
     }) as unknown as JobDeps;
-  const run = (signal = new AbortController().signal) => ({
+  const run = (signal = new AbortController().signal, attempt = 1) => ({
     id: 'deliver-test',
     name: 'deliver-record',
-    attempt: 1,
+    attempt,
     maxAttempts: 10,
     signal,
   });
@@ -151,6 +175,38 @@ describe.each(BACKENDS)('deliver-record claims the record on $name', ({ open }) 
     expect(await deliverRecord({ outboxId: id }, run(), deps())).toMatchObject({ status: 'delivered' });
     expect(posts).toBe(1);
   });
+
+  // The sink's own per-request timeout (not the job's), a 502 from a gateway while Arbor went on, a
+  // connection cut before the answer: the POST was sent and may have made the note. Arbor keeps no
+  // idempotency key, so the backoff retry (2 s later) must not post again before it can find it.
+  for (const fate of ['hold', '502', 'reset'] as const)
+    it(`a POST sent and then ${fate === 'hold' ? 'not answered within the sink timeout' : fate === '502' ? 'answered 502' : 'cut off'} keeps the claim: the retry waits, then finds the note — ONE Arbor note`, async () => {
+      postFate = fate;
+      const id = await insert(`landed-${fate}-${Math.random()}`);
+      // timeoutMs 1000: the held POST is given up by the sink's timeout, never by the job's signal.
+      const first = await deliverRecord({ outboxId: id }, run(), deps(1000)).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(RecordDeliveryError);
+      expect(first).toMatchObject({ advice: { retry: 'backoff' }, mayHaveLanded: true });
+      expect(posts).toBe(1);
+      // The note lands after the sink gave up on it.
+      for (const commit of held.splice(0)) commit();
+      expect(notes).toHaveLength(1);
+      // The job's backoff retry: the claim is still held, so it comes back later with no try used.
+      const second = await deliverRecord({ outboxId: id }, run(undefined, 2), deps()).catch(
+        (e: unknown) => e,
+      );
+      expect(second).toBeInstanceOf(RetryLaterError);
+      expect((second as RetryLaterError).delayMs).toBeGreaterThan(DELIVERY_CLAIM_MS - 5_000);
+      expect((await getOutbox(store.db, id))?.attempts).toBe(1);
+      // Once the claim runs out, the next delivery finds the note the first POST made.
+      await runOut(id);
+      postFate = 'answer';
+      expect(await deliverRecord({ outboxId: id }, run(undefined, 2), deps())).toEqual({
+        status: 'delivered',
+        remoteId: String(notes[0]!.id),
+      });
+      expect({ posts, notes: notes.length }).toEqual({ posts: 1, notes: 1 });
+    });
 
   it('a rate limiter that cannot be asked (Redis away) ends the claim: nothing was sent', async () => {
     const id = await insert(`limiter-${Math.random()}`);
