@@ -115,6 +115,12 @@ export interface LeaverRecord {
    * one: a leaver the school's pupils never held is passed over quietly, not reported.
    */
   fromFullList?: boolean;
+  /**
+   * The reader could not tell which pupil left (a Wonde deletion with no MIS id, whose Wonde id is in
+   * none of Wonde's lists to look it up): no one is marked off roll, and the import reports this
+   * record alone, by cause — never passed over quietly. `misId` then is the source's own name for it.
+   */
+  unidentified?: { field: string; expected: string };
   where: Where;
 }
 

@@ -334,7 +334,17 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             onRecords(batch.pupils.length);
           } else if (batch.kind === 'leavers') {
             for (const l of batch.leavers) {
-              if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
+              if (l.unidentified) {
+                reject(
+                  describeWhere(l.where),
+                  `field ${l.unidentified.field}: expected ${l.unidentified.expected}; no pupil is marked off roll for ${l.misId}`,
+                  {
+                    cause: `field ${l.unidentified.field} not ${l.unidentified.expected} (no pupil marked off roll)`,
+                    idKind: 'pupils',
+                    id: l.misId,
+                  },
+                );
+              } else if (l.misId.length > FIELD_LIMITS.misId || !isIsoDate(l.leftOn)) {
                 reject(describeWhere(l.where), 'a leaver needs an MIS id and a leaving date (YYYY-MM-DD)', {
                   cause: 'a leaver without an MIS id or a leaving date (YYYY-MM-DD)',
                 });

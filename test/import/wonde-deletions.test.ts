@@ -46,4 +46,34 @@ describe('Wonde: deletions, read in full at every sync', () => {
     );
     expect(rows).toEqual([{ left_on: '2025-01-17' }]);
   });
+
+  it('a deletion whose mis_id is a number, as the students list gives it, marks the pupil off roll', async () => {
+    const now = new Date('2025-01-18T10:30:00Z');
+    wondeSyncAnswers([stu('S1', 7), stu('S3', 9)], []);
+    await syncSchool(store.db, school, source(now), { now: () => now, actor: 'test' });
+    const later = new Date('2025-01-19T10:30:00Z');
+    wondeSyncAnswers([stu('S1', 7)], [], [{ id: 'S3', mis_id: 9, type: 'student' }]);
+    const report = await syncSchool(store.db, school, source(later), { now: () => later, actor: 'test' });
+    const { rows } = await store.db.query<{ left_on: string | null }>(
+      `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on FROM pupils WHERE mis_id = '9'`,
+    );
+    expect(rows).toEqual([{ left_on: '2025-01-19' }]);
+    expect(report.applied.flatMap((s) => s.rejected)).toEqual([]);
+  });
+
+  it('a deletion with no mis_id whose Wonde id is in none of the lists is reported, never passed over quietly', async () => {
+    const now = new Date('2025-01-20T10:30:00Z');
+    wondeSyncAnswers([stu('S1', 7)], [], [{ id: 'S5', mis_id: null, type: 'student' }]);
+    const report = await syncSchool(store.db, school, source(now), { now: () => now, actor: 'test' });
+    const deletions = report.applied.find((s) => s.unit === 'wonde deletions page 1');
+    expect(deletions?.rejected).toEqual([
+      {
+        where: 'wonde deletions page 1, record 1',
+        reason: expect.stringMatching(
+          /^field mis_id: expected the deleted student's MIS id \(Wonde gave none, .*; no pupil is marked off roll for wonde:S5$/,
+        ),
+      },
+    ]);
+    expect(report.refused).toEqual([]);
+  });
 });

@@ -189,6 +189,24 @@ export class WondeSource implements MisSource {
       };
     }
 
+    // Students who left the usual way (off roll, not deleted): Wonde moves them from `students` to
+    // `students-leaver` (src/Endpoints/StudentLeavers.php). Each is marked off roll on the day it is
+    // first seen there (the client names no leaving date) — a pack's missing-education check and the
+    // retention of leavers rest on it; before, only a student deleted from the MIS ever left.
+    // Read once, before the deletions (it also names the MIS id of a deletion that gives none, and a
+    // leaver's marks below); a token without that permission, or a page that cannot be read, leaves
+    // them as they were, never the sync.
+    const leaverIds: { wondeId: string; misId: string }[] = [];
+    let leaversReadOk = true;
+    try {
+      const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
+      for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
+        for (const l of body.data) leaverIds.push({ wondeId: l.id, misId: l.mis_id });
+    } catch {
+      leaversReadOk = false;
+    }
+    const leaverMisIds = new Map(leaverIds.map((l) => [l.wondeId, l.misId]));
+
     // The MIS ids of the students on roll now (the students list), whatever their Wonde ids.
     const onRoll = new Set(misIds.values());
     const deletions = `${this.base}/deletions?${new URLSearchParams({ per_page: String(perPage) })}`;
@@ -202,21 +220,35 @@ export class WondeSource implements MisSource {
           ({ d }) =>
             (d.type ?? '').toLowerCase() === 'student' &&
             !misIds.has(d.id) &&
-            !(typeof d.mis_id === 'string' && onRoll.has(d.mis_id)),
+            !(d.mis_id !== undefined && onRoll.has(d.mis_id)),
         )
-        .map(
-          ({ d, where }): LeaverRecord => ({
-            // A deleted student is no longer in the students list: its MIS id comes with the
-            // deletion when Wonde gives it; otherwise the Wonde id is reported as unknown.
-            misId: misIds.get(d.id) ?? (typeof d.mis_id === 'string' ? d.mis_id : d.id),
+        .map(({ d, where }): LeaverRecord => {
+          // A deleted student is no longer in the students list: its MIS id comes with the deletion
+          // (a string or a number, as the students list gives it), or from the leavers list.
+          const misId = d.mis_id ?? leaverMisIds.get(d.id);
+          // Named by neither, it cannot be matched to a pupil (Doorstep keeps no Wonde ids): said in
+          // the import summary, never passed over quietly as a student the school never had.
+          if (misId === undefined)
+            return {
+              misId: `${WONDE_HELD}${d.id}`,
+              leftOn: today,
+              unidentified: {
+                field: 'mis_id',
+                expected:
+                  "the deleted student's MIS id (Wonde gave none, and its Wonde id is in none of Wonde's lists to look it up)",
+              },
+              where,
+            };
+          return {
+            misId,
             leftOn: today,
             // Wonde gives every deletion the school ever had at every sync (years of them): one of a
             // student the school's pupils never held (deleted before Doorstep came) is passed over
             // quietly, as a leaver from `students-leaver` is — before, it was reported at every sync.
             fromFullList: true,
             where,
-          }),
-        );
+          };
+        });
       yield {
         label,
         batches: async function* () {
@@ -225,21 +257,6 @@ export class WondeSource implements MisSource {
       };
     }
 
-    // Students who left the usual way (off roll, not deleted): Wonde moves them from `students` to
-    // `students-leaver` (src/Endpoints/StudentLeavers.php). Each is marked off roll on the day it is
-    // first seen there (the client names no leaving date) — a pack's missing-education check and the
-    // retention of leavers rest on it; before, only a student deleted from the MIS ever left.
-    // Read once here (also to name a leaver's marks below); a token without that permission, or a
-    // page that cannot be read, leaves them as they were, never the sync.
-    const leaverIds: { wondeId: string; misId: string }[] = [];
-    let leaversReadOk = true;
-    try {
-      const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
-      for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
-        for (const l of body.data) leaverIds.push({ wondeId: l.id, misId: l.mis_id });
-    } catch {
-      leaversReadOk = false;
-    }
     const offRoll = leaverIds.filter((l) => !misIds.has(l.wondeId) && !onRoll.has(l.misId));
     for (const l of leaverIds) if (!misIds.has(l.wondeId)) misIds.set(l.wondeId, l.misId);
     if (leaversReadOk && offRoll.length) {

@@ -15,7 +15,8 @@ import { isIsoDate, londonDate } from '../../../src/domain/attendance/dates.ts';
  * - src/Endpoints/Attendance.php (`attendance/session`) with `include=attendance_code`, so the code
  *   comes as `{ data: { code } }` (src/Endpoints/AttendanceCodes.php, readme.md `->code`) instead
  *   of an id; a row whose include is empty (`{ data: null }`, or no code) is that row's fault only;
- * - src/Endpoints/Deletions.php (`deletions`): rows with `id` (readme.md) and `type`.
+ * - src/Endpoints/Deletions.php (`deletions`): rows with `id` (readme.md), `type` and the student's
+ *   `mis_id` (a string or a number, as in the students list).
  * Dates come as a string or as PHP's `{ date, timezone_type, timezone }`.
  * The published clients define no field names for contacts, addresses or vulnerability flags, so
  * Doorstep does not read them from Wonde (README: connector table).
@@ -78,6 +79,8 @@ const timestampish = z
 
 const text = z.string().max(4096);
 const wondeId = z.string().min(1).max(64);
+/** An MIS id as Wonde gives it: a string or a number (`mis_id: 7`), read as text. */
+const misId = z.union([z.string().min(1).max(64), z.number().int()]).transform(String);
 
 /**
  * `meta.pagination`: `next` and `more` as the client reads them; `current_page`, the page's number
@@ -112,7 +115,7 @@ export const student = z
   .object({
     id: wondeId,
     upi: text.nullish(),
-    mis_id: z.union([z.string().min(1).max(64), z.number().int()]).transform(String),
+    mis_id: misId,
     forename: text.nullish(),
     surname: text.nullish(),
     date_of_birth: birthDate.nullish(),
@@ -135,7 +138,18 @@ export const sessionAttendance = z
   })
   .loose();
 
-export const deletion = z.object({ id: wondeId, type: z.string().max(64).nullish() }).loose();
+/**
+ * A deletion names its student's MIS id (`mis_id`) as the students list does, a string or a number.
+ * One without (absent, null, empty, or not an id) is named by its Wonde id only — never refusing the
+ * page: Wonde gives every deletion the school ever had at every sync, so one bad row would stop them all.
+ */
+export const deletion = z
+  .object({
+    id: wondeId,
+    type: z.string().max(64).nullish(),
+    mis_id: misId.optional().catch(undefined),
+  })
+  .loose();
 
 export const school = z.object({ data: z.object({ id: z.string(), name: z.string() }).loose() });
 

@@ -149,6 +149,59 @@ describe('Wonde MIS source', () => {
     expect(api.isDone()).toBe(true);
   });
 
+  it("names a deletion that gives no mis_id by the leavers list's MIS id; one named nowhere is given out to be reported", async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+      .get('/schools/A1930499544/students-leaver')
+      .query(true)
+      .reply(200, { data: [student('S6', 1006)], meta: meta(null) })
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, {
+        data: [
+          { id: 'S6', type: 'student' },
+          { id: 'S7', mis_id: 1007, type: 'student' },
+          { id: 'S8', mis_id: '', type: 'student' },
+        ],
+        meta: meta(null),
+      })
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, { data: [], meta: meta(null) });
+    const units = await collectUnits(source().pull({ value: null }));
+    const deletions = units.find((u) => u.label === 'wonde deletions page 1')!;
+    expect(deletions.batches).toEqual([
+      {
+        kind: 'leavers',
+        leavers: [
+          {
+            misId: '1006',
+            leftOn: '2025-01-14',
+            fromFullList: true,
+            where: { unit: 'wonde deletions page 1', record: 1 },
+          },
+          {
+            misId: '1007',
+            leftOn: '2025-01-14',
+            fromFullList: true,
+            where: { unit: 'wonde deletions page 1', record: 2 },
+          },
+          {
+            misId: 'wonde:S8',
+            leftOn: '2025-01-14',
+            unidentified: {
+              field: 'mis_id',
+              expected: expect.stringMatching(/^the deleted student's MIS id/),
+            },
+            where: { unit: 'wonde deletions page 1', record: 3 },
+          },
+        ],
+      },
+    ]);
+  });
+
   it('stops on a bad token', async () => {
     nock(BASE).get('/schools/A1930499544/students').query(true).reply(401, { error: 'invalid_token' });
     await expect(collectUnits(source().pull({ value: null }))).rejects.toMatchObject({
