@@ -26,7 +26,8 @@ declare module 'fastify' {
     csrfToken: string | null;
     /**
      * The session behind `user`: its token hash (what its open streams are known by), its end, and
-     * whether it is held past that end because its person is out on a visit (sessionExpiredSql).
+     * whether it is held past that end by a visit of its person — out, or just back safe
+     * (sessionExpiredSql).
      */
     session: { tokenHash: string; expiresAt: Date; heldWhileOut: boolean } | null;
   }
@@ -34,7 +35,7 @@ declare module 'fastify' {
 
 export const SESSION_COOKIE = 'doorstep_session';
 
-/** How the session cookie is set: by sign-in, and again while its person is out on a visit. */
+/** How the session cookie is set: by sign-in, and again while a visit of its person holds it. */
 export interface SessionCookie {
   ttlMs: number;
   /** `auto`: Secure cookies when the request came over https (behind a proxy: X-Forwarded-Proto). */
@@ -96,7 +97,7 @@ export function isLocalProbe(req: FastifyRequest, behindProxy: boolean): boolean
 
 /**
  * Session lookup, the route's access rule, and CSRF for every state-changing request. With `cookie`,
- * a session held open because its person is out on a visit has its cookie's end moved on (a session
+ * a session held open by a visit of its person (out, or just back safe) has its cookie's end moved on (a session
  * length from now) with each request — the phone page re-reads while out — so the browser does not
  * drop the cookie at the expiry the server no longer applies to them.
  */

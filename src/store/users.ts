@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { UserRole } from '../domain/roles.ts';
+import { HELP_AFTER_BACK_MINUTES } from '../domain/visits/lifecycle.ts';
 import type { Queryable } from './db.ts';
 
 export interface User {
@@ -328,28 +329,36 @@ export async function createSession(
 }
 
 /**
- * The person of session `s` is out on a home visit: the lead or the partner of a visit departed and
- * not yet back safe.
+ * Session `s` is held past its expiry by a home visit of its person (the lead or the partner) at
+ * `now` (a parameter): a visit that departed while the session was still live, and is either not yet
+ * back safe or was said back safe less than HELP_AFTER_BACK_MINUTES ago — the lifecycle keeps "I need
+ * help" open that long after back safe (perhaps said by someone else: the partner's "both back safe",
+ * the office), and the phone page it is on must stay with it. A session that had already run out
+ * when the visit left is not brought back by it.
  */
-const outOnVisitSql = (s: string) =>
-  `EXISTS (SELECT 1 FROM visits v WHERE v.departed_at IS NOT NULL AND v.returned_at IS NULL
+const heldByVisitSql = (s: string, now: string) =>
+  `EXISTS (SELECT 1 FROM visits v WHERE v.departed_at IS NOT NULL AND ${s}.expires_at > v.departed_at
+             AND (v.returned_at IS NULL
+                  OR v.returned_at > ${now}::timestamptz - make_interval(mins => ${HELP_AFTER_BACK_MINUTES}))
              AND (v.lead_user_id = ${s}.user_id OR v.partner_user_id = ${s}.user_id))`;
 
 /**
  * The one rule of when session `s` has run out at `now` (a parameter): past its expiry (set once at
- * sign-in: `http.sessionHours`), unless its person is out on a home visit. A worker out keeps their
- * phone page ("I need help", check-in, running late, back safe) however long they are out; once
- * they are back safe the expiry applies again, and one already past refuses the next request.
- * Sign-out, a disabled account and a new password still end the session at once (they delete it).
- * The session lookup, the streams' re-check and the purge of expired sessions all ask this.
+ * sign-in: `http.sessionHours`), unless a home visit of its person holds it (heldByVisitSql). A
+ * worker out keeps their phone page ("I need help", check-in, running late, back safe) however long
+ * they are out, and for HELP_AFTER_BACK_MINUTES after back safe ("I need help" stays open that long);
+ * after that the expiry applies again, and one already past refuses the next request. Only a session
+ * still live when the visit left is held. Sign-out, a disabled account and a new password still end
+ * the session at once (they delete it). The session lookup, the streams' re-check and the purge of
+ * expired sessions all ask this.
  */
 export const sessionExpiredSql = (s: string, now: string) =>
-  `(${s}.expires_at <= ${now} AND NOT ${outOnVisitSql(s)})`;
+  `(${s}.expires_at <= ${now}::timestamptz AND NOT ${heldByVisitSql(s, now)})`;
 
 /**
  * The session's user and CSRF token, when the session exists, has not run out (sessionExpiredSql)
- * and the user is enabled. `expiresAt` is the expiry set at sign-in; `heldWhileOut`, that its person
- * is out on a visit, so it does not run out then.
+ * and the user is enabled. `expiresAt` is the expiry set at sign-in; `heldWhileOut`, that a visit of
+ * its person holds it (out, or just back safe: heldByVisitSql), so it does not run out then.
  */
 export async function sessionUser(
   db: Queryable,
@@ -360,7 +369,7 @@ export async function sessionUser(
 > {
   const tokenHash = hashToken(token);
   const { rows } = await db.query(
-    `SELECT s.csrf_token, s.expires_at AS session_expires_at, ${outOnVisitSql('s')} AS held_while_out,
+    `SELECT s.csrf_token, s.expires_at AS session_expires_at, ${heldByVisitSql('s', '$2')} AS held_while_out,
             ${COLUMNS.split(', ')
               .map((c) => `u.${c}`)
               .join(', ')}

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { changeAccount } from '../../src/auth/accounts.ts';
+import { HELP_AFTER_BACK_MINUTES } from '../../src/domain/visits/lifecycle.ts';
 import type { Db } from '../../src/store/db.ts';
 import { KINDS } from '../../src/store/retention.ts';
 import { createSession, hashToken, sessionUser } from '../../src/store/users.ts';
@@ -16,8 +17,10 @@ import { addUser } from '../helpers/web.ts';
  * it, so a worker who signed in in the morning and was out on an evening visit when it ran out lost,
  * mid-visit, "I need help", "Check in", "Running late" and "Back safe" on the phone page (401). A
  * session of a person out on a visit (the lead or the partner, departed and not back safe) does not
- * run out while they are out; once back, the expiry applies again. Sign-out, a disabled account and
- * a new password still end it at once.
+ * run out while they are out, nor for HELP_AFTER_BACK_MINUTES after back safe ("I need help" stays
+ * open that long, perhaps after someone else said them back); after that the expiry applies again.
+ * Only a session still live when the visit left is held: one already run out stays run out. Sign-out,
+ * a disabled account and a new password still end it at once.
  */
 const w = visitWorld('sess_out', () => now);
 let db: Db;
@@ -54,7 +57,8 @@ const purgeExpired = () => db.transaction((tx) => KINDS['expired-sessions']!(tx,
 
 describe('a session whose expiry passes while its person is out on a visit', () => {
   it('keeps the phone page working until they are back safe; then the expiry applies again', async () => {
-    const { lead, s, p, id, post, headers } = await outInTheEvening('eve');
+    const { s, p, id, post, headers } = await outInTheEvening('eve');
+    const office = await addUser(db, 'eve-office', ['office']);
     // 19:31: past the 12 hours (19:30), still out.
     now = new Date('2026-11-23T19:31:00Z');
     expect((await post(`/api/visits/${id}/check-in`, {})).statusCode).toBe(200);
@@ -77,9 +81,22 @@ describe('a session whose expiry passes while its person is out on a visit', () 
     expect(await sessionUser(db, s.token, now)).toMatchObject({ heldWhileOut: true });
     expect(await sessionUser(db, p.token, now)).toMatchObject({ heldWhileOut: true });
 
-    // Back safe (the partner's own phone): the expiry, long past, applies at the next request.
+    // 21:40: the office records them back safe. "I need help" stays open for HELP_AFTER_BACK_MINUTES
+    // after back safe (the lead may still be at the door): so does the phone page it is on.
     now = new Date('2026-11-23T21:40:00Z');
-    await returnVisit(vdeps, lead, id);
+    await returnVisit(vdeps, office, id);
+    now = new Date('2026-11-23T21:50:00Z');
+    const just = await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers });
+    expect(just.statusCode).toBe(200);
+    expect(just.json().actions).toContain('help');
+    const helpAfter = await post(`/api/visits/${id}/help`, { pressId: 'ijklmnop12345678' });
+    expect(helpAfter.statusCode, helpAfter.body).toBe(200);
+    expect(await sessionUser(db, p.token, now)).toMatchObject({ heldWhileOut: true });
+    await purgeExpired();
+    expect(await sessionUser(db, s.token, now)).toBeTruthy();
+
+    // HELP_AFTER_BACK_MINUTES after back safe: the expiry, long past, applies at the next request.
+    now = new Date(new Date('2026-11-23T21:40:00Z').getTime() + HELP_AFTER_BACK_MINUTES * 60_000);
     const after = await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers });
     expect(after.statusCode).toBe(401);
     expect(await sessionUser(db, p.token, now)).toBeUndefined();
@@ -88,6 +105,39 @@ describe('a session whose expiry passes while its person is out on a visit', () 
       [hashToken(s.token), hashToken(p.token)],
     ]);
     expect(rows, 'the purge left sessions that have run out').toEqual([]);
+  });
+
+  it('a session that had already run out when its person left is not brought back by the visit', async () => {
+    now = new Date('2026-11-23T07:30:00Z');
+    const lead = await addUser(db, 'stale-lead', ['visiting-staff'], { phone: '+447700900111' });
+    const partner = await addUser(db, 'stale-partner', ['visiting-staff'], { phone: '+447700900222' });
+    // Signed in on a shared staff-room computer for 2 hours: ran out at 09:30, not yet purged.
+    const old = await createSession(db, lead.id, 2 * HOUR, now);
+    // And on their phone at 17:00, for 12 hours.
+    const phone = await createSession(db, lead.id, 12 * HOUR, new Date('2026-11-23T17:00:00Z'));
+    now = new Date('2026-11-23T17:30:00Z');
+    expect(await sessionUser(db, old.token, now)).toBeUndefined();
+    const id = await requestVisit(vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+    await departTold(vdeps, lead, id, {
+      expectedReturnAt: new Date('2026-11-23T21:00:00Z'),
+      partnerUserId: partner.id,
+      risksRead: true,
+    });
+    now = new Date('2026-11-23T17:35:00Z');
+    expect(await sessionUser(db, old.token, now), 'a session that had ended is valid again').toBeUndefined();
+    const r = await app.inject({
+      method: 'GET',
+      url: `/api/visits/${id}`,
+      headers: { cookie: `doorstep_session=${old.token}` },
+    });
+    expect(r.statusCode).toBe(401);
+    expect(r.cookies.find((c) => c.name === 'doorstep_session' && c.value === old.token)).toBeUndefined();
+    await purgeExpired();
+    const { rows } = await db.query('SELECT 1 FROM sessions WHERE token_hash = $1', [hashToken(old.token)]);
+    expect(rows, 'the purge keeps a session the visit does not hold').toEqual([]);
+    // The phone's session, live when they left, is held past its end (05:00) while they are out.
+    now = new Date('2026-11-24T05:30:00Z');
+    expect(await sessionUser(db, phone.token, now)).toMatchObject({ heldWhileOut: true });
   });
 
   it('a session not yet past its expiry is left as it was: the cookie is not set again, its end stands', async () => {
