@@ -66,7 +66,10 @@ export class WondeSource implements MisSource {
     }
   }
 
-  /** Every page of a list, following `meta.pagination.next` to the same list of this school only. */
+  /**
+   * Every page of a list, following `meta.pagination.next` to the same list of this school only, up to
+   * the first page with no rows or no next link.
+   */
   private async *pages<S extends z.ZodType<Paged>>(
     first: string,
     schema: S,
@@ -84,20 +87,27 @@ export class WondeSource implements MisSource {
       if (n > MAX_PAGES)
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
       const body: z.output<S> = await getJson(url, schema, this.http, what);
+      // A page with no rows ends the list, whatever its next link says — as Wonde's own client reads
+      // it (wondeltd/php-client src/ResultIterator.php, valid(): `return (bool) count($this->array)`).
+      // Followed on, a server answering every page past the end with `data: []` and a fresh link was
+      // read up to MAX_PAGES times a list and sync (the repeat checks below pass empty pages). It is
+      // given out as the last page: the list was read to its end, so the cursor may move with it.
+      if (body.data.length === 0) {
+        yield { n, body, last: true };
+        return;
+      }
       const next: string | null | undefined = body.meta.pagination.next;
       // A server that ignores the page asked for gives the same rows under every new link: read up to
       // MAX_PAGES times, each applied again, at every sync. Refused before the page is given out — a
       // list holds each row once, so a page of rows already read is never a new page.
-      if (body.data.length) {
-        const digest = createHash('sha256').update(JSON.stringify(body.data)).digest('hex');
-        const earlier = read.get(digest);
-        if (earlier !== undefined)
-          throw doorstepError(
-            'MIS_BAD_RESPONSE',
-            `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${earlier} (the same rows again under a new link: it ignores the page asked for); not read again — the rest cannot be read`,
-          );
-        read.set(digest, n);
-      }
+      const digest = createHash('sha256').update(JSON.stringify(body.data)).digest('hex');
+      const earlier = read.get(digest);
+      if (earlier !== undefined)
+        throw doorstepError(
+          'MIS_BAD_RESPONSE',
+          `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${earlier} (the same rows again under a new link: it ignores the page asked for); not read again — the rest cannot be read`,
+        );
+      read.set(digest, n);
       // Wonde's meta.pagination also numbers the page (current_page): one that does not move on is the
       // same page again, whatever its rows.
       const current = body.meta.pagination.current_page ?? undefined;

@@ -8,7 +8,8 @@ import { isIsoDate, londonDate } from '../../../src/domain/attendance/dates.ts';
  *   parameters (e.g. `updated_after`, readme.md) as the query; a list answers `{ data: [...],
  *   meta: { pagination: { next, more } } }`;
  * - src/ResultIterator.php: the next page is `meta.pagination.next` (an absolute URL), followed until
- *   it is empty. Doorstep also refuses a page that says `more` but gives no `next`;
+ *   it is empty or a page has no rows (valid(): `return (bool) count($this->array)`). Doorstep also
+ *   refuses a page with rows that says `more` but gives no `next`;
  * - src/Endpoints/Students.php (`students`) with readme.md's `forename`, `surname` and the
  *   `contact_details`, `contacts` and `extended_details` includes; `education_details` carries the
  *   UPN (`upn`) — `upi` is Wonde's own hashed id and is never used as the UPN;

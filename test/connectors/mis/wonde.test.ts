@@ -432,10 +432,41 @@ describe('Wonde MIS source', () => {
     nock(BASE)
       .get('/schools/A1930499544/students')
       .query(true)
-      .reply(200, { data: [], meta: meta(`${BASE}/schools/A1930499544/contacts?page=2`) });
+      .reply(200, { data: [student('S1', 1001)], meta: meta(`${BASE}/schools/A1930499544/contacts?page=2`) });
     const err = await collectUnits(source().pull({ value: null })).catch((e: Error) => e);
     expect(String(err)).toMatch(/the next link is for \/v1\.0\/schools\/A1930499544\/contacts/);
     expect(String(err)).not.toContain('wonde-token');
+  });
+
+  it("ends a list at its first page with no rows, as Wonde's client does, whatever its next link says: the cursor moves with it", async () => {
+    let past = 0;
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2' })
+      .reply(200, {
+        data: [session('S1', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')],
+        meta: meta(`${BASE}/schools/A1930499544/attendance/session?page=2`),
+      })
+      // Every page past the end: no rows, and a fresh link on (read 10,000 times before).
+      .get('/schools/A1930499544/attendance/session')
+      .query((q) => q.page !== undefined)
+      .times(20)
+      .reply((uri: string) => {
+        past++;
+        const page = Number(new URL(uri, BASE).searchParams.get('page'));
+        return [
+          200,
+          { data: [], meta: meta(`${BASE}/schools/A1930499544/attendance/session?page=${page + 1}`) },
+        ];
+      });
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units.slice(2).map((u) => u.label)).toEqual([
+      'wonde attendance page 1',
+      'wonde attendance page 2',
+    ]);
+    expect(past).toBe(1);
+    // The list was read to its end (the empty page): the cursor moves, with the empty page.
+    expect(units.slice(2).map((u) => u.cursor)).toEqual([undefined, '2025-01-13 08:55:00']);
   });
 
   it('refuses a page the server repeats under a new link (it ignores page=) before giving it out, not 10,000 times', async () => {
@@ -590,7 +621,7 @@ describe('Wonde MIS source', () => {
     nock(BASE)
       .get('/schools/A1930499544/students')
       .query(true)
-      .reply(200, { data: [], meta: meta('https://evil.example/steal') });
+      .reply(200, { data: [student('S1', 1001)], meta: meta('https://evil.example/steal') });
     await expect(collectUnits(source().pull({ value: null }))).rejects.toThrow(
       /expected a link on https:\/\/api.wonde.com/,
     );
