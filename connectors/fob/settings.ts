@@ -36,11 +36,11 @@ export function fobsSettings(secret: SecretField) {
     }),
     types: z.record(z.string(), z.enum(FOB_EVENT_TYPES)).default({}),
     /**
-     * A type `types` does not map: refused, or raised as an SOS, untrusted. Unset: raised where the
-     * school lists its `notAlarms` (it has said which types are none), else refused.
+     * A type `types` does not map: raised as an SOS, untrusted, naming it (unset or `raise`: when in
+     * doubt on the alarm path, raise), bar `notAlarms`; `refuse` opts out (refused, nobody paged).
      */
     unmappedTypes: z.enum(['refuse', 'raise']).optional(),
-    /** With `unmappedTypes: raise`: the vendor types that are no alarm (refused quietly). */
+    /** The vendor types that are no alarm (heartbeats, positions, battery levels): refused quietly. */
     notAlarms: z.array(z.string().min(1).max(100)).max(100).default([]),
   });
   const profileFields = {

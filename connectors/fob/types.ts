@@ -55,7 +55,10 @@ export function unknownTypeAlarm(candidate: Record<string, unknown>, vendorType:
     ok: true,
     event: decoded.event,
     unreadable: [
-      { field: 'type', reason: `unknown type ${shown(vendorType)}; raised as an SOS` },
+      {
+        field: 'type',
+        reason: `${vendorType === undefined ? 'no type given' : `unknown type ${shown(vendorType)}`}; raised as an SOS`,
+      },
       ...(decoded.unreadable ?? []),
     ],
     // (Its own `said`, where a field could not be read, would hold the type as `sos`.)

@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { calendarEnds } from '../checks/calendar-ends.ts';
 import { fobRoutingGap } from '../checks/fob-routing.ts';
+import { genericTypeGaps } from '../checks/fob-types.ts';
 import { fobWatchGap } from '../checks/fob-watch.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
@@ -141,6 +142,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     if (fobGap) out(`  WARN: ${s.id} ${fobGap}`);
     const unrouted = fobRoutingGap(s, config);
     if (unrouted) out(`  WARN: ${s.id} ${unrouted}`);
+    for (const gap of genericTypeGaps(s)) out(`  WARN: ${s.id} ${gap}`);
     const runsOut = calendarEnds(s, londonDate(new Date()));
     if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
     if (s.calendar.terms.length === 0) {

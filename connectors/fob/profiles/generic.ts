@@ -42,12 +42,14 @@ export interface GenericMapping {
   /** Vendor type value → canonical type. */
   types: Record<string, FobEventType>;
   /**
-   * A type the map does not name: `refuse` (kept in `rejected_events`, on the data page), or `raise`
-   * it as an SOS, untrusted (when in doubt, raise), all but `notAlarms`. Unset: `raise` where the
-   * school lists `notAlarms` (it has said which types are none), else `refuse`.
+   * A type the map does not name (a vendor's new alert kind): `raise` it as an SOS, untrusted, the
+   * type named (the default: when in doubt on the alarm path, raise), all but `notAlarms`; or
+   * `refuse` it (kept in `rejected_events`, on the data page; nobody is paged — an explicit opt-out,
+   * which `doorstep check` warns of). An event whose type is missing or is no text or number is
+   * raised either way.
    */
   unmappedTypes?: 'refuse' | 'raise';
-  /** With `unmappedTypes: raise`: vendor types that are no alarm (a position report, a heartbeat), refused. */
+  /** Vendor types that are no alarm (a position report, a heartbeat, a battery level): refused quietly. */
   notAlarms?: string[];
 }
 
@@ -74,11 +76,12 @@ export class GenericProfile implements FobProfile {
     const vendorType = get(f.type);
     // Else Doorstep's own type names, in any case ("SOS" is `sos`, as a map's keys are matched).
     const type = typeFrom(this.mapping.types, vendorType) ?? typeFrom(OWN_TYPES, vendorType);
-    // An unmapped type: refused where the school keeps its map whole (the default: a gateway's
-    // position reports and heartbeats must not page anyone); raised where it says so, bar the types
-    // it names as no alarm.
-    const unmapped = this.mapping.unmappedTypes ?? (this.mapping.notAlarms?.length ? 'raise' : 'refuse');
-    if (!type && unmapped === 'refuse')
+    // An unmapped type: raised as an SOS naming it (a vendor's new alert kind must page someone),
+    // bar the types the school names as no alarm (its gateway's heartbeats, positions, battery
+    // levels). Refused only where the school opts out (`unmappedTypes: refuse`) — and then only a type
+    // that was named: an event with no type, or one that is no text or number, is raised all the same.
+    const named = typeof vendorType === 'string' || typeof vendorType === 'number';
+    if (!type && named && this.mapping.unmappedTypes === 'refuse')
       return { ok: false, error: { field: f.type, reason: `unknown event type ${shown(vendorType)}` } };
     if (!type && typeFrom(notAlarmTable(this.mapping.notAlarms), vendorType))
       return {

@@ -56,7 +56,6 @@ const cases: { profile: FobProfile; sos: unknown; badType: unknown }[] = [
         lon: '/pos/1',
       },
       types: { PANIC: 'sos' },
-      unmappedTypes: 'raise',
     }),
     sos: {
       uid: 'g-1',
@@ -143,7 +142,6 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
   const generic = new GenericProfile({
     fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
     types: { SOS: 'sos' },
-    unmappedTypes: 'raise',
   });
   const typed: [FobProfile, (type: unknown) => unknown][] = [
     [new PeoplesafeStyleProfile(), (type) => ({ event_id: 'x', device: { id: 'PS-1' }, type })],
@@ -208,22 +206,44 @@ describe('every profile, values of a shape no vendor sends (a fuzzer, or an atta
   });
 
   it('generic: a type the school lists as no alarm (notAlarms) is refused quietly; two unknown types under one id differ', () => {
-    // Listing its notAlarms says the rest are alarms: raised without saying unmappedTypes too.
     const g = new GenericProfile({
       fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
       types: { SOS: 'sos' },
       notAlarms: ['POSITION', 'heartbeat'],
     });
-    // The default keeps the school's map whole: an unmapped type is refused (a gateway's position
-    // reports must not page anyone unless the school says to raise what it has not mapped).
-    const kept = new GenericProfile({
+    // A map and nothing else (as a school first writes it): a vendor's alert kind the map does not
+    // name, or an event with no type at all, is raised as an SOS naming what came — never refused.
+    const mapOnly = new GenericProfile({
       fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
       types: { SOS: 'sos' },
     });
-    expect(kept.decode(buf({ d: 'G-1', id: 'x', t: 'GAS' }), meta)).toEqual({
+    const ts = '2025-11-18T10:02:00Z';
+    expect(mapOnly.decode(buf({ d: 'G-1', id: 'x', t: 'GAS_HIGH', ts }), meta)).toMatchObject({
+      ok: true,
+      event: { type: 'sos', deviceId: 'G-1' },
+      unreadable: [{ field: 'type', reason: 'unknown type "GAS_HIGH"; raised as an SOS' }],
+    });
+    expect(mapOnly.decode(buf({ d: 'G-1', id: 'y', ts }), meta)).toMatchObject({
+      ok: true,
+      event: { type: 'sos' },
+      unreadable: [{ field: 'type', reason: 'no type given; raised as an SOS' }],
+    });
+    // The explicit opt-out refuses a named unmapped type (kept on the data page); an event with no
+    // type, or one that is no text, is raised all the same.
+    const optedOut = new GenericProfile({
+      fields: { deviceId: '/d', vendorEventId: '/id', type: '/t', occurredAt: '/ts' },
+      types: { SOS: 'sos' },
+      unmappedTypes: 'refuse',
+    });
+    expect(optedOut.decode(buf({ d: 'G-1', id: 'x', t: 'GAS' }), meta)).toEqual({
       ok: false,
       error: { field: '/t', reason: 'unknown event type "GAS"' },
     });
+    for (const body of [
+      { d: 'G-1', id: 'y' },
+      { d: 'G-1', id: 'z', t: { kind: 'SOS' } },
+    ])
+      expect(optedOut.decode(buf(body), meta)).toMatchObject({ ok: true, event: { type: 'sos' } });
     // Doorstep's own type names need no map, in any case: a gateway sending "SOS" or "Fall" is heard.
     for (const [t, type] of [
       ['sos', 'sos'],
