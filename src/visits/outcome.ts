@@ -118,7 +118,9 @@ async function writeOutcome(
         visitedBy: await visitStaffNames(tx, v),
         address: formatAddress(v.address),
         departedAt: v.departedAt ?? now,
-        returnedAt: v.returnedAt ?? now,
+        // Null while the worker is still out (an outcome typed at the door): never "back" at this moment.
+        returnedAt: v.returnedAt,
+        recordedAt: now,
         childSeen: o.childSeen,
         noOneHome: o.noOneHome,
         slipLeft: o.slipLeft === true,

@@ -7,7 +7,10 @@ export interface VisitOutcome {
   visitedBy: string[];
   address: string;
   departedAt: Date;
+  /** Back safe; null when the outcome was recorded while the worker was still out (at the door). */
   returnedAt: Date | null;
+  /** When the outcome was recorded. */
+  recordedAt: Date;
   childSeen: boolean;
   noOneHome: boolean;
   /** No one home: whether the staff said they left a "sorry you weren't in" slip (never assumed). */
@@ -31,7 +34,8 @@ export function renderVisitOutcome(v: VisitOutcome): { title: string; body: stri
     `Reason: ${v.reason}`,
     `Visited by: ${v.visitedBy.join(' and ')}`,
     `Address: ${v.address}`,
-    `Left school: ${londonTime(v.departedAt)}; back: ${v.returnedAt ? londonTime(v.returnedAt) : 'not recorded'}`,
+    `Left school: ${londonTime(v.departedAt)}; back: ${v.returnedAt ? londonTime(v.returnedAt) : 'still out when this outcome was recorded'}`,
+    `Recorded: ${londonTime(v.recordedAt)}`,
     `Outcome: ${seen}${v.spokeTo ? `; spoke to ${v.spokeTo}` : ''}${v.noOneHome ? (v.slipLeft ? '; a "sorry you weren\'t in" slip was left' : '; no slip recorded as left') : ''}.`,
     '',
     'Agreements:',

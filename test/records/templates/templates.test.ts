@@ -11,6 +11,7 @@ describe('record templates', () => {
       address: '14 Rosebank Terrace, LS6 2QT',
       departedAt: new Date('2025-06-18T09:10:00Z'),
       returnedAt: new Date('2025-06-18T10:05:00Z'),
+      recordedAt: new Date('2025-06-18T10:20:00Z'),
       childSeen: true,
       noOneHome: false,
       spokeTo: 'mother',
@@ -21,7 +22,9 @@ describe('record templates', () => {
     });
     expect(r.title).toBe('Home visit outcome: child seen — 1001');
     expect(r.body).toContain('Visited by: Ms Patel and Mr Jones');
-    expect(r.body).toContain('Left school: Wed 18 Jun 2025, 10:10; back: Wed 18 Jun 2025, 11:05'); // BST
+    expect(r.body).toContain(
+      'Left school: Wed 18 Jun 2025, 10:10; back: Wed 18 Jun 2025, 11:05\nRecorded: Wed 18 Jun 2025, 11:20',
+    ); // BST
     expect(r.body).toContain('Outcome: child seen; spoke to mother.');
     expect(r.body).toContain('  - Amelia back in school tomorrow');
     expect(r.body).toContain('Concerns:\n  none recorded');
@@ -36,6 +39,7 @@ describe('record templates', () => {
       address: 'x',
       departedAt: new Date('2025-11-18T09:00:00Z'),
       returnedAt: null,
+      recordedAt: new Date('2025-11-18T09:25:00Z'),
       childSeen: false,
       noOneHome: true,
       agreements: [],
@@ -46,7 +50,10 @@ describe('record templates', () => {
     const r = renderVisitOutcome({ ...noOneHome, slipLeft: true });
     expect(r.title).toBe('Home visit outcome: no one was home — 1002');
     expect(r.body).toContain(`no one was home; a "sorry you weren't in" slip was left.`);
-    expect(r.body).toContain('back: not recorded');
+    // Recorded at the door, the worker still out: never said back at that moment.
+    expect(r.body).toContain(
+      'Left school: Tue 18 Nov 2025, 09:00; back: still out when this outcome was recorded\nRecorded: Tue 18 Nov 2025, 09:25',
+    );
     const unsaid = renderVisitOutcome(noOneHome);
     expect(unsaid.body).toContain('Outcome: no one was home; no slip recorded as left.');
     expect(unsaid.body).not.toContain('slip was left');
