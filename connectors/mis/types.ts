@@ -152,6 +152,12 @@ export interface ImportUnit {
    * the cursor.
    */
   holdsMarks?: true;
+  /**
+   * The source could not read this list and goes on without it (Wonde's `students-leaver` it may not
+   * read): nothing is applied, and the sync says why — in its report and as a refused import the data
+   * manager sees — instead of dropping it silently. One line, no pupil data.
+   */
+  notRead?: string;
   /** After the unit committed (a drop folder moves the file to processed/). */
   afterCommit?: () => Promise<void>;
   /**

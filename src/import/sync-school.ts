@@ -59,6 +59,14 @@ async function syncSchoolNow(
   await applyHeldMarks(db, school, source.kind, options, report);
   const cursor = { value: await getCursor(db, school.id, source.kind) };
   for await (const unit of source.pull(cursor)) {
+    // A list the source could not read (and went on without): said, never dropped silently.
+    if (unit.notRead !== undefined) {
+      await noteRefused(db, school.id, source.kind, options.now(), report, {
+        unit: unit.label,
+        reason: safeText(unit.notRead),
+      });
+      continue;
+    }
     const ctx = importContextFor(school, options.now(), {
       actor: options.actor,
       source: source.kind,
@@ -117,20 +125,12 @@ async function applyHeldMarks(
   const dropped = await dropStaleHeldMarks(db, school.id, sourceKind, now);
   // Said, not dropped silently: the data manager sees marks that never reached a pupil, in the sync's
   // report and among the school's imports on the data page (a refused one, with why).
-  if (dropped > 0) {
-    const refused = {
+  if (dropped > 0)
+    await noteRefused(db, school.id, sourceKind, now, report, {
       unit: `${dropped} held mark${dropped === 1 ? '' : 's'} from earlier ${sourceKind} syncs`,
       reason:
         'dropped: still not applicable 30 days after they were held (their pupil was never imported); import the pupil and re-send the marks from the MIS',
-    };
-    report.refused.push(refused);
-    await insertImport(
-      db,
-      { schoolId: school.id, source: sourceKind, unit: refused.unit, sha256: null, startedAt: now },
-      'refused',
-      refused.reason,
-    );
-  }
+    });
   // A mark written for a held mark's session since it was held (a file's correction, another source)
   // is newer: the held one goes, never applied over it.
   await releaseSupersededHeldMarks(db, school.id, sourceKind);
@@ -170,6 +170,27 @@ async function applyHeldMarks(
   await releaseHeldMarks(db, school.id, sourceKind, { sessions: ready });
   report.applied.push(summary);
   await options.onApplied?.(summary);
+}
+
+/**
+ * Something the sync could not take in, said where the data manager looks: in the sync's report and
+ * among the school's imports on the data page (a refused one, with why).
+ */
+async function noteRefused(
+  db: Db,
+  schoolId: string,
+  sourceKind: string,
+  at: Date,
+  report: SyncReport,
+  refused: { unit: string; reason: string },
+): Promise<void> {
+  report.refused.push(refused);
+  await insertImport(
+    db,
+    { schoolId, source: sourceKind, unit: refused.unit, sha256: null, startedAt: at },
+    'refused',
+    refused.reason,
+  );
 }
 
 function isImportError(err: unknown): err is DoorstepError {

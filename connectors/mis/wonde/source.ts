@@ -3,9 +3,10 @@ import type * as z from 'zod';
 import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
 import { londonDate } from '../../../src/domain/attendance/dates.ts';
-import { describeError, doorstepError } from '../../../src/errors.ts';
+import { DoorstepError, describeError, doorstepError, isDoorstepError } from '../../../src/errors.ts';
 import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
+import { safeText } from '../safe-text.ts';
 import type { ImportUnit, LeaverRecord, MarkRecord, MisSource, PupilRecord, SyncCursor } from '../types.ts';
 import { upnOf } from '../upn.ts';
 import { attendancePage, deletionsPage, school, studentsPage } from './wire.ts';
@@ -204,16 +205,24 @@ export class WondeSource implements MisSource {
     // first seen there (the client names no leaving date) — a pack's missing-education check and the
     // retention of leavers rest on it; before, only a student deleted from the MIS ever left.
     // Read once, before the deletions (it also names the MIS id of a deletion that gives none, and a
-    // leaver's marks below); a token without that permission, or a page that cannot be read, leaves
-    // them as they were, never the sync.
+    // leaver's marks below). A token without that permission, or a page that cannot be read, leaves
+    // the leavers as they were, never the sync — and is said (a unit not read, below), not dropped.
     const leaverIds: { wondeId: string; misId: string }[] = [];
-    let leaversReadOk = true;
+    let leaversNotRead: string | undefined;
     try {
       const url = `${this.base}/students-leaver?${new URLSearchParams({ per_page: String(perPage) })}`;
       for await (const { body } of this.pages(url, studentsPage, 'Wonde student leavers'))
         for (const l of body.data) leaverIds.push({ wondeId: l.id, misId: l.mis_id });
-    } catch {
-      leaversReadOk = false;
+    } catch (err) {
+      // A Doorstep error's words name the list and the status, never the token or a pupil's data;
+      // anything else is a fault here, not the list's, and stops the sync.
+      if (!(err instanceof DoorstepError)) throw err;
+      // A token refused here was accepted for the students: the app lacks this list, not a credential.
+      const words = safeText(err.message);
+      const reason = isDoorstepError(err, 'MIS_AUTH')
+        ? 'Wonde refused the token for this list (the students were read with it): ask the school to give the Doorstep app in Wonde access to leavers'
+        : words;
+      leaversNotRead = `Wonde students-leaver could not be read: ${reason}; pupils who left are not marked off roll until it can`;
     }
     const leaverMisIds = new Map(leaverIds.map((l) => [l.wondeId, l.misId]));
 
@@ -269,7 +278,13 @@ export class WondeSource implements MisSource {
 
     const offRoll = leaverIds.filter((l) => !misIds.has(l.wondeId) && !onRoll.has(l.misId));
     for (const l of leaverIds) if (!misIds.has(l.wondeId)) misIds.set(l.wondeId, l.misId);
-    if (leaversReadOk && offRoll.length) {
+    if (leaversNotRead !== undefined)
+      yield {
+        label: 'wonde students-leaver',
+        batches: async function* () {},
+        notRead: leaversNotRead,
+      };
+    else if (offRoll.length) {
       const label = 'wonde students-leaver';
       const leavers = offRoll.map(
         (l, i): LeaverRecord => ({

@@ -97,6 +97,9 @@ describe('Wonde MIS source', () => {
         ],
         meta: meta(null),
       })
+      .get('/schools/A1930499544/students-leaver')
+      .query({ per_page: '2' })
+      .reply(200, noDeletions)
       .get('/schools/A1930499544/attendance/session')
       .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-10 00:00:00' })
       .reply(200, {
@@ -268,7 +271,7 @@ describe('Wonde MIS source', () => {
     });
   });
 
-  it('a leavers list it may not read (403) leaves the unknown student to be rejected alone, not the sync', async () => {
+  it('a leavers list it may not read (403) leaves the unknown student to be rejected alone, not the sync, and is said', async () => {
     oneStudent([], 403)
       .get('/schools/A1930499544/attendance/session')
       .query(true)
@@ -276,8 +279,53 @@ describe('Wonde MIS source', () => {
         data: [session('S9', '2025-01-13', 'AM', 'N', '2025-01-13 09:00:00')],
         meta: meta(null),
       });
-    const units = await collectUnits(source().pull({ value: null }));
+    const notRead: (string | undefined)[] = [];
+    const units = await collectUnits(
+      (async function* (units) {
+        for await (const u of units) {
+          notRead.push(u.notRead);
+          yield u;
+        }
+      })(source().pull({ value: null })),
+    );
     expect(units.at(-1)!.batches[0]).toMatchObject({ kind: 'marks', marks: [{ pupilMisId: 'wonde:S9' }] });
+    // …and says so (the sync reports it), never dropped silently.
+    expect(units.map((u) => u.label)).toEqual([
+      'wonde students page 1',
+      'wonde deletions page 1',
+      'wonde students-leaver',
+      'wonde attendance page 1',
+    ]);
+    expect(notRead[2]).toBe(
+      'Wonde students-leaver could not be read: Wonde refused the token for this list (the students were read with it): ask the school to give the Doorstep app in Wonde access to leavers; pupils who left are not marked off roll until it can',
+    );
+    expect(units[2]!.batches).toEqual([]);
+  });
+
+  it('a leavers list Wonde cannot serve (5xx after the retries) is said with its status; the sync goes on', async () => {
+    nock(BASE)
+      .get('/schools/A1930499544/students')
+      .query(true)
+      .reply(200, { data: [student('S1', 1001)], meta: meta(null) })
+      .get('/schools/A1930499544/students-leaver')
+      .query(true)
+      .times(3)
+      .reply(500, 'oops')
+      .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, { data: [], meta: meta(null) });
+    const said: Record<string, string | undefined> = {};
+    for await (const u of source().pull({ value: null })) said[u.label] = u.notRead;
+    expect(said).toEqual({
+      'wonde students page 1': undefined,
+      'wonde deletions page 1': undefined,
+      'wonde students-leaver':
+        'Wonde students-leaver could not be read: Wonde student leavers (https://api.wonde.com/v1.0/schools/A1930499544/students-leaver): HTTP 500; pupils who left are not marked off roll until it can',
+      'wonde attendance page 1': undefined,
+    });
   });
 
   it('a last page that says there is more but links nowhere is refused before it is applied: the cursor stays', async () => {
@@ -641,6 +689,9 @@ describe('Wonde MIS source', () => {
         meta: meta(null),
       })
       .get('/schools/A1930499544/deletions')
+      .query(true)
+      .reply(200, noDeletions)
+      .get('/schools/A1930499544/students-leaver')
       .query(true)
       .reply(200, noDeletions)
       .get('/schools/A1930499544/attendance/session')
