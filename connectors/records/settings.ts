@@ -122,7 +122,7 @@ const ARBOR_IDS_NEVER: Readonly<Record<string, string>> = {
 };
 
 /** Kinds that never go to an Arbor note: they concern no pupil (an incident away from a visit). */
-const NOT_FOR_ARBOR = ['lone_worker_incident'] as const;
+export const NOT_FOR_ARBOR = ['lone_worker_incident'] as const;
 
 type SinkProblem = { path: (string | number)[]; input: unknown; message: string };
 
@@ -189,4 +189,26 @@ export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
         });
   });
   return problems;
+}
+
+/**
+ * What a school's sinks cannot record though the config may stand (said at start and by `doorstep
+ * check`, not refused — an Arbor-only school has nowhere else to record, and a refused config would
+ * stop its alarms too): with `arbor-pastoral` as the main sink and no cpoms sink taking
+ * `lone_worker_incident`, an incident away from a visit concerns no pupil and cannot be an Arbor note
+ * (`alsoRecordTo` naming it for Arbor is refused above). It is kept in Doorstep: its outbox row is
+ * failed with a "delivery failed" alert, its text there for a person to record by hand.
+ */
+export function recordSinkWarnings(school: SchoolSinks): SinkProblem[] {
+  // The school is named by whoever says it (`doorstep check`'s line, the start log's schoolId).
+  if (school.records.sink !== 'arbor-pastoral') return [];
+  const elsewhere = school.alsoRecordTo.some(
+    (a) => a.sink === 'cpoms' && NOT_FOR_ARBOR.every((k) => a.kinds.includes(k)),
+  );
+  if (elsewhere) return [];
+  return NOT_FOR_ARBOR.map((kind) => ({
+    path: ['records', 'sink'],
+    input: school.records.sink,
+    message: `arbor-pastoral sink (records.sink): a ${kind} away from a visit concerns no pupil, and an Arbor note must be attached to a student — so each one is kept in Doorstep only, failed with a "delivery failed" alert (its text: doorstep outbox show ID) for a person to record by hand; to have them recorded, add a cpoms sink that takes it (alsoRecordTo: [{ sink: cpoms, …, kinds: [${kind}] }])`,
+  }));
 }

@@ -1,4 +1,5 @@
 import { sinkSettingsOf } from '../../connectors/records/index.ts';
+import { recordSinkWarnings } from '../../connectors/records/settings.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import type { RecordKind } from '../domain/records.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
@@ -8,7 +9,9 @@ import type { VisitRules } from '../domain/visits/rules.ts';
  * the outcomes, concerns and follow-ups each pack puts on CPOMS (`cpomsRecords`), Thames View 2.7's
  * appointment records "on CPOMS", 4.3's note "in the pupil's attendance record"
  * (Arbor, the MIS Doorstep can write to), and Heath Lane's dangerous addresses "logged on CPOMS and
- * as a pastoral note on Arbor front page of student". A school still in `preview` sends nothing anywhere
+ * as a pastoral note on Arbor front page of student"; and records no sink of the school can take (a
+ * lone-worker incident away from a visit at a school recording to Arbor only: `recordSinkWarnings`).
+ * A school still in `preview` sends nothing anywhere
  * on purpose: it is told only that its `alsoRecordTo` sinks send nothing either.
  */
 export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
@@ -25,7 +28,8 @@ export function recordGaps(s: SchoolConfig, rules: VisitRules): string[] {
     sinkSettingsOf(s).some(
       ({ settings, kinds }) => settings.sink === sink && (kinds === 'all' || kinds.includes(kind)),
     );
-  const out: string[] = [];
+  // Records the sinks cannot take at all (a lone-worker incident away from a visit, Arbor only).
+  const out: string[] = recordSinkWarnings(s).map((w) => w.message);
   if (rules.appointmentRecords && !reaches('visit_appointment', 'cpoms'))
     out.push(
       `the policy (${rules.appointmentRecords.source ?? 'appointment records'}) asks for appointment records on CPOMS, but no cpoms sink takes visit_appointment`,

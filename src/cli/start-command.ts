@@ -1,3 +1,4 @@
+import { recordSinkWarnings } from '../../connectors/records/settings.ts';
 import { hashOnCpus } from '../auth/password.ts';
 import { newSetupToken, SETUP_LINK_MINUTES } from '../auth/setup-link.ts';
 import { loadConfigFile } from '../config/load.ts';
@@ -57,6 +58,12 @@ export async function startCommand(opts: { config: string; role: string }): Prom
     ? { cpus: undefined, skipped: undefined }
     : await backgroundCpus(config.queue.backgroundCores);
   if (skipped) log.warn({ reason: skipped }, 'background work is not kept off a core');
+  // What the config lets stand but a school should hear of when it starts (as `doorstep check` says
+  // it): records none of its sinks can take. Once, by the parent, not again by a worker child.
+  if (!isWorkerChild)
+    for (const school of config.schools)
+      for (const w of recordSinkWarnings(school))
+        log.warn({ schoolId: school.id, setting: w.path.join('.') }, w.message);
   hashOnCpus(cpus);
   // Both at once (migrations run under an advisory lock, whichever process comes first).
   const [started, forked] = await Promise.allSettled([

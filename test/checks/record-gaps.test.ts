@@ -10,6 +10,10 @@ describe('record gaps', () => {
   const config = agreementsConfig();
   const thames = config.schools.find((s) => s.id === 'thames')!;
   const gaps = (s: typeof thames) => recordGaps(s, visitRulesFor(s, config.packs));
+  /** A school recording to Arbor only is told where its lone-worker incidents away from a visit go. */
+  const LONE = expect.stringMatching(
+    /^arbor-pastoral sink \(records\.sink\): a lone_worker_incident away from a visit concerns no pupil/,
+  );
 
   it('none while CPOMS takes appointment records and an Arbor sink the attendance notes', () => {
     expect(gaps(thames)).toEqual([]);
@@ -35,6 +39,7 @@ describe('record gaps', () => {
       alsoRecordTo: [],
     };
     expect(gaps(arborOnly as typeof thames)).toEqual([
+      LONE,
       expect.stringMatching(
         /^the policy \(2\.7 .*\) asks for appointment records on CPOMS, but no cpoms sink takes visit_appointment$/,
       ),
@@ -49,14 +54,17 @@ describe('record gaps', () => {
     const onlyArbor = (pack: string) =>
       gaps({ ...thames, policies: [pack], records: arbor, alsoRecordTo: [] } as unknown as typeof thames);
     expect(onlyArbor('kings-gomer')).toEqual([
+      LONE,
       expect.stringMatching(
         /^the policy \(Reporting: .*submit the report via CPOMS.*\) puts visit_outcome, visit_concern, follow_up_done on CPOMS/,
       ),
     ]);
     expect(onlyArbor('hampton')).toEqual([
+      LONE,
       expect.stringMatching(/log these concerns using CPOMS.*puts visit_concern on CPOMS/),
     ]);
     expect(onlyArbor('lime-hills')).toEqual([
+      LONE,
       expect.stringMatching(/Home Visit log on CPOMS.*puts visit_outcome on CPOMS/),
     ]);
     // A CPOMS sink limited to other kinds is no better.
@@ -67,6 +75,7 @@ describe('record gaps', () => {
       alsoRecordTo: [{ ...thames.records, kinds: ['trigger_note'] }],
     };
     expect(gaps(cpomsNotOutcomes as unknown as typeof thames)).toEqual([
+      LONE,
       expect.stringMatching(/the cpoms sink takes other kinds only/),
     ]);
   });
@@ -89,6 +98,22 @@ describe('record gaps', () => {
       env: { ARBOR_PW: 'x' },
     });
     expect(loaded.schools[0]!.alsoRecordTo[0]).toMatchObject({ kinds: ['address_flag'] });
+  });
+
+  it('a school recording to Arbor only is told its lone-worker incidents away from a visit reach no sink, and where they are kept; not once a CPOMS sink takes them', () => {
+    const arbor = { ...thames.alsoRecordTo[0]!, kinds: undefined };
+    const arborOnly = { ...thames, policies: ['statutory'], records: arbor, alsoRecordTo: [] };
+    expect(gaps(arborOnly as unknown as typeof thames)).toEqual([
+      'arbor-pastoral sink (records.sink): a lone_worker_incident away from a visit concerns no pupil, and an Arbor note must be attached to a student — so each one is kept in Doorstep only, failed with a "delivery failed" alert (its text: doorstep outbox show ID) for a person to record by hand; to have them recorded, add a cpoms sink that takes it (alsoRecordTo: [{ sink: cpoms, …, kinds: [lone_worker_incident] }])',
+    ]);
+    // CPOMS taking them through alsoRecordTo: nothing to say (and no Arbor copy is written: record-outbox).
+    const withCpoms = {
+      ...arborOnly,
+      alsoRecordTo: [{ ...thames.records, kinds: ['lone_worker_incident'] }],
+    };
+    expect(gaps(withCpoms as unknown as typeof thames)).toEqual([]);
+    // CPOMS as the main sink, Arbor beside it: nothing either.
+    expect(gaps({ ...thames, policies: ['statutory'] })).toEqual([]);
   });
 
   it('nothing for a school still in preview, nor for a policy that asks for neither', () => {

@@ -437,7 +437,7 @@ describe('deliver-record: records Arbor cannot take, stopped tries, refusals', (
     nock.cleanAll();
   });
 
-  it('a lone-worker incident with no pupil is not "delivered" to Arbor: failed with an alert saying where it belongs', async () => {
+  it('a lone-worker incident with no pupil is not "delivered" to Arbor: failed with an alert saying where it is kept and how to have it sent', async () => {
     let posted = 0;
     nock('https://solo.uk.arbor.sc')
       .post('/rest-v2/pastoral-notes')
@@ -459,7 +459,7 @@ describe('deliver-record: records Arbor cannot take, stopped tries, refusals', (
     expect(row.remoteId).toBeNull();
     expect(row.attempts).toBe(1);
     expect(row.lastError).toBe(
-      `Arbor pastoral note: record #${id} (lone_worker_incident) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. Records without a pupil belong in the school's CPOMS (its records sink), not an arbor-pastoral sink`,
+      `Arbor pastoral note: record #${id} (lone_worker_incident) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. It is kept here for a person to record by hand (doorstep outbox show ${id}); to have such records sent, add a cpoms sink that takes lone_worker_incident (records.sink, or alsoRecordTo)`,
     );
     expect((await openAlerts(db, 'alpha')).map((a) => a.message)).toEqual([
       `Record #${id} (lone_worker_incident) to arbor-pastoral failed: ${row.lastError}`,

@@ -101,7 +101,7 @@ export class ArborPastoralSink implements RecordSink {
     // away from a visit) has nowhere to go in Arbor. Refused, not "delivered" with nothing sent.
     if (record.pupils.length === 0)
       throw new RecordDeliveryError(
-        `${this.note.what}: record #${record.outboxId} (${record.kind}) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. Records without a pupil belong in the school's CPOMS (its records sink), not an arbor-pastoral sink`,
+        `${this.note.what}: record #${record.outboxId} (${record.kind}) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. It is kept here for a person to record by hand (doorstep outbox show ${record.outboxId}); to have such records sent, add a cpoms sink that takes ${record.kind} (records.sink, or alsoRecordTo)`,
         { retry: 'never' },
       );
     const ids: string[] = [];
