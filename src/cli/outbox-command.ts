@@ -6,6 +6,7 @@ import {
   failedIds,
   getOutbox,
   listOutbox,
+  OUTBOX_STATUSES,
   type OutboxRow,
   retryOutbox,
 } from '../store/outbox.ts';
@@ -34,6 +35,22 @@ export async function outboxCommand(
   // Records carry staff-typed text: never a control character of it to the admin's terminal.
   const out = (line: string) => write(printable(line));
   if (opts.school) schoolOf(config, opts.school, '--school');
+  // Said here, before the store is asked: an id that is not one, or a status no record has, is the
+  // command's mistake — not a database error, nor "0 records".
+  if ((action === 'show' || action === 'retry') && id !== undefined && !/^\d{1,18}$/.test(id))
+    throw doorstepError(
+      'USAGE',
+      `outbox ${action}: the ID is a record number (1 to 18 digits, as \`outbox list\` shows after #), got "${id}"`,
+    );
+  if (
+    action === 'list' &&
+    opts.status !== undefined &&
+    !(OUTBOX_STATUSES as readonly string[]).includes(opts.status)
+  )
+    throw doorstepError(
+      'USAGE',
+      `--status: expected one of ${OUTBOX_STATUSES.join(', ')}, got "${opts.status}"`,
+    );
   return deps.withStore(async (db: Db) => {
     switch (action) {
       case 'list': {

@@ -3,6 +3,13 @@ import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
 import { textCell } from './json-rows.ts';
 
+/**
+ * The statuses a record takes: waiting or being tried (`pending`), kept unsent before go-live
+ * (`preview`), `delivered`, `failed`. (`delivering` is allowed by the table, migration 003, but never
+ * written: a delivery in progress is a claim, `delivering_until`.)
+ */
+export const OUTBOX_STATUSES = ['pending', 'preview', 'delivered', 'failed'] as const;
+
 export interface OutboxRow {
   id: string;
   schoolId: string;

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { outboxCommand } from '../../src/cli/outbox-command.ts';
+import { reportFatal } from '../../src/cli/output.ts';
+import { OUTBOX_STATUSES } from '../../src/store/outbox.ts';
+import { configWith } from '../helpers/config.ts';
+
+/**
+ * `doorstep outbox` says what it expected when an id is not a record number or a status is none a
+ * record has — before the store is asked: `show abc` was PostgreSQL's "invalid input syntax for type
+ * bigint" (exit 1), and `list --status delivred` printed "0 records" (exit 0).
+ */
+const deps = () => ({
+  config: configWith(),
+  withStore: async <T>(): Promise<T> => {
+    throw new Error('the store was asked');
+  },
+  readPassword: async () => '',
+  progress: () => undefined,
+});
+const run = (action: string, id: string | undefined, status?: string) =>
+  outboxCommand(action, id, { config: 'x', ...(status ? { status } : {}) }, () => {}, deps()).catch(
+    (e: unknown) => e,
+  );
+const said = (err: unknown) => {
+  const lines: string[] = [];
+  const code = reportFatal(err, (l) => lines.push(l));
+  return { code, lines };
+};
+
+describe('doorstep outbox: ids and statuses', () => {
+  for (const [action, id] of [
+    ['show', 'abc'],
+    ['retry', '12x'],
+    ['show', '99999999999999999999'],
+    ['show', '-1'],
+    ['retry', ' 12'],
+  ] as const)
+    it(`outbox ${action} "${id}" is a usage error naming what an id is (exit 64), never a database error`, async () => {
+      expect(said(await run(action, id))).toEqual({
+        code: 64,
+        lines: [
+          `doorstep: outbox ${action}: the ID is a record number (1 to 18 digits, as \`outbox list\` shows after #), got "${id}"`,
+        ],
+      });
+    });
+
+  it('outbox list --status delivred names the statuses a record has (exit 64), not "0 records"', async () => {
+    expect(said(await run('list', undefined, 'delivred'))).toEqual({
+      code: 64,
+      lines: ['doorstep: --status: expected one of pending, preview, delivered, failed, got "delivred"'],
+    });
+    // "delivering" is in the table's check but never written: no record ever has it.
+    expect(said(await run('list', undefined, 'delivering')).code).toBe(64);
+  });
+
+  it('a record number and each real status reach the store', async () => {
+    for (const status of OUTBOX_STATUSES)
+      expect(String(await run('list', undefined, status))).toContain('the store was asked');
+    expect(String(await run('show', '123456789012345678'))).toContain('the store was asked');
+    expect(String(await run('retry', '12'))).toContain('the store was asked');
+  });
+});
