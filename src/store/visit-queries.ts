@@ -115,8 +115,18 @@ export async function visitsAwaitingAuthorisation(db: Queryable, schoolId: strin
  * Null when the visit has not left.
  */
 export async function lastConfirmedByOthers(db: Queryable, visitId: string): Promise<Date | null> {
-  const { rows } = await db.query<{ at: Date | string | null }>(
-    `SELECT GREATEST(
+  const [at] = (await lastConfirmedByOthersOf(db, [visitId])).values();
+  return at ?? null;
+}
+
+/** `lastConfirmedByOthers` of each of these visits that has left, by visit id (a page of the register). */
+export async function lastConfirmedByOthersOf(
+  db: Queryable,
+  visitIds: readonly string[],
+): Promise<Map<string, Date>> {
+  if (visitIds.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; at: Date | string | null }>(
+    `SELECT v.id::text AS id, GREATEST(
        v.departed_at,
        (SELECT max(c.at) FROM visit_return_changes c WHERE c.visit_id = v.id
           AND c.by_user_id IS DISTINCT FROM v.lead_user_id AND c.by_user_id IS DISTINCT FROM v.partner_user_id),
@@ -130,9 +140,8 @@ export async function lastConfirmedByOthers(db: Queryable, visitId: string): Pro
           AND a.resolution_reason = ANY($2::text[])
           AND a.resolved_by IS DISTINCT FROM 'user:' || v.lead_user_id
           AND a.resolved_by IS DISTINCT FROM 'user:' || v.partner_user_id)) AS at
-     FROM visits v WHERE v.id = $1 AND v.departed_at IS NOT NULL`,
-    [visitId, SPOKE_TO_WORKER_REASONS],
+     FROM visits v WHERE v.id = ANY($1::bigint[]) AND v.departed_at IS NOT NULL`,
+    [[...visitIds], SPOKE_TO_WORKER_REASONS],
   );
-  const at = rows[0]?.at;
-  return at ? new Date(at) : null;
+  return new Map(rows.filter((r) => r.at).map((r) => [r.id, new Date(r.at as Date | string)]));
 }

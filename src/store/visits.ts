@@ -2,9 +2,11 @@ import { londonDate } from '../domain/attendance/dates.ts';
 import { doorWaitMinutes } from '../domain/visits/appointment.ts';
 import {
   HELP_AFTER_BACK_MINUTES,
+  isOut,
   type LifecycleVisit,
   type VisitStatus,
 } from '../domain/visits/lifecycle.ts';
+import { ownReturnTimeClosed } from '../domain/visits/return-time.ts';
 import type { Queryable } from './db.ts';
 
 export type { VisitStatus };
@@ -157,8 +159,15 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
   };
 }
 
-/** The visit as the lifecycle sees it at `now` (the wait at the door is counted to then). */
-export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
+/**
+ * The visit as the lifecycle sees it at `now` (the wait at the door is counted to then).
+ * `confirmedByOthersAt`: the last time someone other than the people on the visit confirmed them
+ * (lastConfirmedByOthers; null: none kept, the departure counts), for whether their own new return
+ * time is closed — what the pages are offered. Not given (the commands, deciding one step): taken as
+ * open, and running late itself refuses a time past the bound, naming the office's number
+ * (runningLateProblem).
+ */
+export function lifecycleOf(v: VisitRow, now: Date, confirmedByOthersAt?: Date | null): LifecycleVisit {
   return {
     status: v.status,
     leadUserId: v.leadUserId,
@@ -179,6 +188,10 @@ export function lifecycleOf(v: VisitRow, now: Date): LifecycleVisit {
     dayPassed: v.plannedFor < londonDate(now),
     recentlyBack:
       v.returnedAt !== null && now.getTime() - v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000,
+    ownReturnTimeClosed:
+      isOut(v) &&
+      confirmedByOthersAt !== undefined &&
+      ownReturnTimeClosed(confirmedByOthersAt ?? v.departedAt ?? now, now),
   };
 }
 

@@ -49,6 +49,7 @@ const outVisit = (arrivedAt: number | null): LifecycleVisit => ({
   outOfHoursApproved: false,
   dayPassed: false,
   recentlyBack: false,
+  ownReturnTimeClosed: false,
 });
 
 const rulesArb: fc.Arbitrary<VisitRules> = fc

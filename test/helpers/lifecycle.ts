@@ -23,6 +23,7 @@ export function visitBeforeLeaving(
     agreements: 0,
     doorWaitMinutes: null,
     recentlyBack: false,
+    ownReturnTimeClosed: false,
     commute: false,
     commuteApproved: false,
     outOfHoursApproved: false,

@@ -3,10 +3,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { resolveAlarm } from '../../src/alarms/commands.ts';
+import { decide } from '../../src/domain/visits/lifecycle.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
 import type { User } from '../../src/store/users.ts';
-import { getVisit } from '../../src/store/visits.ts';
+import { getVisit, lifecycleOf } from '../../src/store/visits.ts';
+import { actorOf } from '../../src/visits/access.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
@@ -188,6 +190,75 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
       /you have been out more than 4 hours since 10:00/,
     );
     await returnVisit(vdeps, lead, id);
+  });
+
+  it('the phone page offers the worker running late only while the server takes their own time, and says until when', async () => {
+    const id = await outAt('10:00');
+    const page = async (who: User) => {
+      const s = await sessionFor(db, who);
+      const r = await app.inject({
+        method: 'GET',
+        url: `/api/visits/${id}`,
+        headers: { cookie: s.cookie },
+      });
+      expect(r.statusCode, r.body).toBe(200);
+      return r.json() as { actions: string[]; lateSelfUntil: string | null };
+    };
+    const list = async (who: User) => {
+      const s = await sessionFor(db, who);
+      const r = await app.inject({
+        method: 'GET',
+        url: '/api/visits?school=hampton&date=2026-11-23',
+        headers: { cookie: s.cookie },
+      });
+      const v = (r.json() as { visits: { id: string; actions: string[] }[] }).visits.find((x) => x.id === id);
+      return v!.actions;
+    };
+    // 13:59: a time of their own is still taken (up to 14:00), and the page is told the bound.
+    now = at('13:59');
+    expect(await page(lead)).toMatchObject({
+      actions: expect.arrayContaining(['running-late']),
+      lateSelfUntil: at('14:00').toISOString(),
+    });
+    expect(await list(partner)).toContain('running-late');
+    // 14:00: none is (a new one must be after now and no later than 14:00): not offered to either of
+    // them — in the page or the register — while the office still may set one; "I need help",
+    // check-in and back safe stay.
+    now = at('14:00');
+    expect(await attempt(runningLate(vdeps, lead, id, at('14:01'), 'x'))).toMatch(/call the office/);
+    for (const who of [lead, partner]) {
+      const p = await page(who);
+      expect(p.actions).not.toContain('running-late');
+      expect(p.actions).toEqual(expect.arrayContaining(['help', 'check-in', 'back-safe']));
+      expect(p.lateSelfUntil).toBe(at('14:00').toISOString());
+      expect(await list(who)).not.toContain('running-late');
+    }
+    const forOffice = await page(office);
+    expect(forOffice.actions).toContain('running-late');
+    expect(forOffice.lateSelfUntil).toBeNull();
+    // The office sets one after speaking to them: the worker's own is open again, for 4 hours from then.
+    now = at('14:05');
+    await runningLate(vdeps, office, id, at('15:00'), 'spoke to Sam: parent late');
+    expect(await page(lead)).toMatchObject({
+      actions: expect.arrayContaining(['running-late']),
+      lateSelfUntil: at('18:05').toISOString(),
+    });
+    await returnVisit(vdeps, lead, id);
+    // The lifecycle, asked directly: the people on the visit are told to call the office, whatever
+    // other role they hold; the office may still set it.
+    const closed = {
+      ...lifecycleOf((await getVisit(db, id))!, now),
+      returnedAt: null,
+      ownReturnTimeClosed: true,
+    };
+    const rules = vdeps.rulesFor('hampton');
+    const asOffice = { ...actorOf(lead), roles: ['visiting-staff', 'office'] };
+    expect(decide('running-late', closed, asOffice, rules)).toEqual({
+      ok: false,
+      why: 'who',
+      message: expect.stringMatching(/out more than 4 hours since someone other than you .*call the office/),
+    });
+    expect(decide('running-late', closed, actorOf(office), rules).ok).toBe(true);
   });
 
   it('the phone page is told why, on the field, in a 400', async () => {

@@ -4,6 +4,7 @@ import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from '
 import {
   backSafeWords,
   checkInClock,
+  lateClosedWords,
   outBannerLines,
   recordWords,
   whenSaid,
@@ -85,13 +86,32 @@ export function outParts(d, can) {
     parts.push(doorWait(v, d.rules.appointments, can));
   else clearInterval(waitTimer);
   if (can('reveal-safe-word')) parts.push(safeWordButton());
-  if (can('running-late')) parts.push(lateForm(v));
+  if (can('running-late')) parts.push(lateForm(d));
+  else if (lateClosed(d)) parts.push(lateClosedNote(d));
   parts.push(risks(d));
   return parts;
 }
 
 /** Whether the person looking is one of the people out on the visit (the lead or the partner). */
 const onThisVisit = (d) => [d.visit.leadUserId, d.visit.partnerUserId].includes(page.s.user.id);
+
+/**
+ * The worker's own new return time is closed: 4 hours since someone else last confirmed them
+ * (`lateSelfUntil` come), so the server no longer offers them `running-late` — the office sets it.
+ */
+const lateClosed = (d) => onThisVisit(d) && Boolean(d.lateSelfUntil) && !d.actions.includes('running-late');
+
+/** In place of the running-late form once it is closed: whom to phone (the call button's words) to set it. */
+function lateClosedNote(d) {
+  return h(
+    'section',
+    { id: 'running-late-closed' },
+    h('h2', {}, 'Running late'),
+    h('p', {}, `Expected back ${whenSaid(d.visit.expectedReturnAt)}.`),
+    h('p', {}, lateClosedWords(d.office)),
+    d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
+  );
+}
 
 /**
  * "Back safe" ends the watch — for everyone on the visit — and cannot be undone, so it asks first, in
@@ -223,7 +243,10 @@ function askFirst({ id, ask: label, askClass = 'big', words: w, yes: onYes }) {
  * tonight's): one just passed is refused here, never rolled over to tomorrow; the server holds the
  * same bound and says how far.
  */
-export function lateForm(v) {
+export function lateForm(d) {
+  const v = d.visit;
+  // The worker's own time goes no later than `lateSelfUntil` (the office's is bounded by 4 hours alone).
+  const until = onThisVisit(d) ? d.lateSelfUntil : null;
   // Named as the API names them: a refusal ("expectedReturnAt: …") is said against this form's own
   // label ("New return time: …", app.js `labelled`).
   const ret = h('input', { type: 'time', name: 'expectedReturnAt', id: 'f-newReturn', required: true });
@@ -240,7 +263,7 @@ export function lateForm(v) {
       id: 'running-late',
       onsubmit: (e) => {
         e.preventDefault();
-        const back = checkedReturnTime(ret);
+        const back = checkedReturnTime(ret, { until, whom: whomToCall(d.office) });
         if (!back) return;
         const iso = back.toISOString();
         post(
@@ -252,7 +275,11 @@ export function lateForm(v) {
     },
     h('h2', {}, 'Running late'),
     h('p', {}, `Expected back ${whenSaid(v.expectedReturnAt)}.`),
-    field('New return time', ret, 'Today, later than now'),
+    field(
+      'New return time',
+      ret,
+      until ? `Later than now, and no later than ${whenSaid(until)}` : 'Today, later than now',
+    ),
     field('Why', why, 'e.g. parent arrived late; waiting for a social worker'),
     h('button', { type: 'submit' }, 'Set the new return time'),
   );
@@ -266,7 +293,7 @@ export function outBanner(d) {
   clearInterval(countdown);
   const v = d.visit;
   const self = onThisVisit(d);
-  const lines = outBannerLines(d.alarms, { self, office: d.office });
+  const lines = outBannerLines(d.alarms, { self, office: d.office, lateClosed: lateClosed(d) });
   if (d.fobBatteryLow)
     lines.push(
       `Your fob reported a low battery${d.fobBatteryLow.percent !== null ? ` (${d.fobBatteryLow.percent}%)` : ''} at ${fmtTime(d.fobBatteryLow.at)}: its SOS may not last — use "I need help" on this page, and check in by phone.`,

@@ -83,11 +83,12 @@ export function newPressId() {
 }
 
 /**
- * The return time typed in `input` (HH:MM), read as both forms read it (`returnTimeAhead`): its
+ * The return time typed in `input` (HH:MM), read as both forms read it (`returnTimeAhead`, within
+ * `bound` — `{ until, whom }` — when given): its
  * instant, or null after saying on the page why it was refused, with the field marked and focused.
  */
-export function checkedReturnTime(input) {
-  const t = returnTimeAhead(input.value);
+export function checkedReturnTime(input, bound = {}) {
+  const t = returnTimeAhead(input.value, new Date(), bound);
   if (t.error) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();

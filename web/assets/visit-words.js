@@ -53,8 +53,11 @@ function occurrences(hhmm, now, from, to) {
  * `MAX_AHEAD_MINUTES` ahead (a time just passed is not rolled over to tomorrow). Across a clock
  * change the time is the clock's: 03:00 picked at 00:30 on the night the clocks go forward is 03:00
  * summer time, 90 minutes ahead — not 150 minutes added to now.
+ * `until` (ISO; the visit's `lateSelfUntil`): the latest time the worker may set themselves, 4 hours
+ * after someone else last confirmed them — a later one is refused here as the server refuses it, with
+ * whom to phone for it (`whom`, as the call button names it).
  */
-export function returnTimeAhead(hhmm, now = new Date()) {
+export function returnTimeAhead(hhmm, now = new Date(), { until = null, whom = null } = {}) {
   const all = occurrences(hhmm, now, 0, 1);
   if (!all) return { error: 'Choose the time you expect to be back.' };
   const next = all.find((at) => at > now);
@@ -64,7 +67,21 @@ export function returnTimeAhead(hhmm, now = new Date()) {
       error: `${hhmm} is not within the next ${MAX_AHEAD_MINUTES / 60} hours (it is ${clock.format(now)} now): choose a time up to ${latest}.`,
     };
   }
+  if (until && next > new Date(until))
+    return {
+      error: `${hhmm} is more than ${MAX_AHEAD_MINUTES / 60} hours after someone other than you last confirmed you safe: choose a time up to ${clock.format(new Date(until))}, or ${whom ? `phone ${whom}` : 'ask the office'} to set a later one.`,
+    };
   return { at: next };
+}
+
+/**
+ * What the page says in place of the running-late form once the worker's own new return time is
+ * closed (4 hours since someone else last confirmed them): whom to phone — as the call button names
+ * it, with its number — for the office to set it.
+ */
+export function lateClosedWords(office) {
+  const whom = whomToCall(office);
+  return `You have been out more than ${MAX_AHEAD_MINUTES / 60} hours since someone other than you last confirmed you safe: ${whom ? `call ${whom} on ${office.phone}` : 'ask the office'} to set your new return time (they set it after speaking to you).`;
 }
 
 /**
@@ -166,10 +183,16 @@ const phoneOr999 = (whom) => (whom ? `phone ${whom} or 999` : 'call 999');
  * worker (`self`: on the visit), or to the office looking at the visit (what to do for the worker:
  * phone them, then record what they said — never "check in now if you are safe"). Whom the worker is
  * told to phone is whom the call button rings (`office`: out of hours, the on-call number).
+ * `lateClosed`: the worker's own new return time is closed (the server no longer offers
+ * `running-late`): the overdue line says to phone for one, never "Set a new return time".
  */
-export function outBannerLines(all, { self = true, office = null } = {}) {
+export function outBannerLines(all, { self = true, office = null, lateClosed = false } = {}) {
   if (!self) return officeBannerLines(all.filter((a) => !a.fromDevice));
   const whom = whomToCall(office);
+  // Past the worker's own bound (`lateClosed`) a new return time is the office's to set.
+  const newTime = lateClosed
+    ? `${whom ? `Phone ${whom}` : 'Ask the office'} to set your new return time`
+    : 'Set a new return time';
   // The register's and the page's own alarms only: a fob's (its SOS, its own missed check-in) is the
   // device's word, closed by a person on the board — a check-in here does not end it.
   const alarms = all.filter((a) => !a.fromDevice);
@@ -198,12 +221,10 @@ export function outBannerLines(all, { self = true, office = null } = {}) {
   const overdue = alarms.filter((a) => a.type === 'overdue_visit');
   if (unheard(overdue))
     lines.push(
-      `You are overdue: it is on the office’s screen, but the messages to people’s phones failed. Set a new return time or say you are back safe; if you need help, ${phoneOr999(whom)}.`,
+      `You are overdue: it is on the office’s screen, but the messages to people’s phones failed. ${newTime} or say you are back safe; if you need help, ${phoneOr999(whom)}.`,
     );
   else if (overdue.length)
-    lines.push(
-      'You are overdue: the office has been alerted. Set a new return time or say you are back safe.',
-    );
+    lines.push(`You are overdue: the office has been alerted. ${newTime} or say you are back safe.`);
   return lines;
 }
 

@@ -1,4 +1,5 @@
 import type { ResolutionReason } from '../escalation/resolution.ts';
+import { MAX_RETURN_AHEAD_MINUTES } from './return-time.ts';
 import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
 
 /**
@@ -9,6 +10,7 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   requested ─authorise / sign-list─► authorised ─depart─► departed ══ out: watched ══╗
  *   (requested ─depart─► departed, where the policy needs no authorisation)             ║
  *   out: arrive · check-in · running-late · record-outcome · cancel (all keep watching) ║
+ *     (running-late: the worker's own until ownReturnTimeClosed; the office's always)   ║
  *     (arrive, check-in: the people on the visit's own; the office, after speaking to   ║
  *     them, records them for them: record-arrival · record-check-in)                    ║
  *   at the door (Thames View 3.4/3.5): no-answer (an outcome) after the pack's wait;     ║
@@ -99,6 +101,13 @@ export interface LifecycleVisit {
    * still at the door must not take the lead's "I need help" away.
    */
   recentlyBack: boolean;
+  /**
+   * Out, and no new return time of their own is left for the people on the visit to set: it has been
+   * `MAX_RETURN_AHEAD_MINUTES` since someone other than them last confirmed them safe
+   * (`ownReturnTimeClosed`, return-time.ts; the caller reads the clock and those confirmations). From
+   * then running late is the office's, after speaking to them — so it is not offered to the worker.
+   */
+  ownReturnTimeClosed: boolean;
 }
 
 /** How long after "back safe" the people on a visit can still raise "I need help" from it. */
@@ -168,7 +177,7 @@ interface Transition {
   from: (v: LifecycleVisit, rules: VisitRules) => boolean;
   who: (a: Actor, v: LifecycleVisit, rules: VisitRules) => boolean;
   /** What the person is told when `who` refuses them. */
-  refusal: string;
+  refusal: string | ((a: Actor, v: LifecycleVisit) => string);
   effect: (v: LifecycleVisit, rules: VisitRules) => Effect;
 }
 
@@ -242,10 +251,15 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     refusal: 'only the office records a check-in for the people on the visit, after speaking to them',
     effect: () => ({ ...keep, clears: ['missed_check_in'], clearedAs: 'worker_safe_contacted' }),
   },
+  // The people on the visit set their own new time until the bound after someone else last confirmed
+  // them (ownReturnTimeClosed) — whatever other role they hold; from then only the office, for them.
   'running-late': {
     from: (v) => isOut(v),
-    who: (a, v) => onVisit(a, v) || staffRole(a),
-    refusal: 'only the people on the visit, or the office for them, set a new return time',
+    who: (a, v) => (onVisit(a, v) ? !v.ownReturnTimeClosed : staffRole(a)),
+    refusal: (a, v) =>
+      onVisit(a, v) && v.ownReturnTimeClosed
+        ? `you have been out more than ${MAX_RETURN_AHEAD_MINUTES / 60} hours since someone other than you last confirmed you safe: call the office, who set your new return time after speaking to you`
+        : 'only the people on the visit, or the office for them, set a new return time',
     effect: () => ({ ...keep, clears: ['overdue_visit'], clearedAs: 'worker_safe_running_late' }),
   },
   help: {
@@ -438,7 +452,12 @@ export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rul
           ? `cannot ${action.replace(/-/g, ' ')}: the day the visit was planned for has passed — move it to a new day first`
           : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
     };
-  if (!t.who(actor, v, rules)) return { ok: false, why: 'who', message: t.refusal };
+  if (!t.who(actor, v, rules))
+    return {
+      ok: false,
+      why: 'who',
+      message: typeof t.refusal === 'function' ? t.refusal(actor, v) : t.refusal,
+    };
   return { ok: true, effect: t.effect(v, rules) };
 }
 

@@ -58,6 +58,22 @@ export function returnTimeProblem(at: Date, now: Date): string | null {
  * the number, when the school gives one), who sets the new time after speaking to them; the office's
  * own time is bounded by `returnTimeProblem` alone. Pure.
  */
+/**
+ * The latest return time the worker may set themselves (running late): `MAX_RETURN_AHEAD_MINUTES`
+ * after `confirmedAt`, the last time someone other than them confirmed them (runningLateProblem).
+ */
+export function ownReturnTimeLatest(confirmedAt: Date): Date {
+  return new Date(confirmedAt.getTime() + MAX_RETURN_AHEAD_MINUTES * 60_000);
+}
+
+/**
+ * At `now`, no return time of the worker's own is left to set: a new one must be after now and no
+ * later than `ownReturnTimeLatest`, which has come. They call the office, who sets it. Pure.
+ */
+export function ownReturnTimeClosed(confirmedAt: Date, now: Date): boolean {
+  return ownReturnTimeLatest(confirmedAt).getTime() <= now.getTime();
+}
+
 export function runningLateProblem(
   at: Date,
   now: Date,
@@ -65,11 +81,11 @@ export function runningLateProblem(
 ): string | null {
   const problem = returnTimeProblem(at, now);
   if (problem || !bySelf) return problem;
-  const latest = new Date(bySelf.confirmedAt.getTime() + MAX_RETURN_AHEAD_MINUTES * 60_000);
+  const latest = ownReturnTimeLatest(bySelf.confirmedAt);
   if (at.getTime() <= latest.getTime()) return null;
   const call = `call the office${bySelf.office ? ` on ${bySelf.office}` : ''}: they set your new return time after speaking to you`;
   const since = `${londonClock(bySelf.confirmedAt, now)}, when someone other than you last confirmed you safe (leaving, or the office)`;
-  return latest.getTime() > now.getTime()
+  return !ownReturnTimeClosed(bySelf.confirmedAt, now)
     ? `${londonClock(at, now)} is more than ${MAX_RETURN_AHEAD_MINUTES / 60} hours after ${since}: set one no later than ${londonClock(latest, now)}, or ${call}`
     : `you have been out more than ${MAX_RETURN_AHEAD_MINUTES / 60} hours since ${since}: ${call}`;
 }

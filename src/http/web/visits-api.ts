@@ -6,6 +6,7 @@ import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { allowedActions, isOut, mayNameLead } from '../../domain/visits/lifecycle.ts';
 import { officeLine } from '../../domain/visits/office-line.ts';
+import { ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
@@ -16,6 +17,7 @@ import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, usersOfSchool } from '../../store/users.ts';
+import { lastConfirmedByOthers, lastConfirmedByOthersOf } from '../../store/visit-queries.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
 import { newTimeSendsBack } from '../../visits/appointment.ts';
@@ -104,6 +106,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         visits.map((v) => v.pupilMisId),
       );
       const rules = deps.rulesFor(school.id);
+      // Who last confirmed the workers out, for whether their own new return time is closed.
+      const confirmed = await lastConfirmedByOthersOf(
+        deps.db,
+        visits.filter((v) => isOut(v)).map((v) => v.id),
+      );
       return {
         date,
         rules: { authorisation: rules.authorisation, pairs: rules.pairs },
@@ -122,7 +129,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             returnedAt: v.returnedAt?.toISOString() ?? null,
             out: isOut(v),
             /** What this user may do to it now (the lifecycle's answer; the pages offer exactly these). */
-            actions: allowedActions(lifecycleOf(v, deps.now()), actorOf(user), rules),
+            actions: allowedActions(
+              lifecycleOf(v, deps.now(), confirmed.get(v.id) ?? null),
+              actorOf(user),
+              rules,
+            ),
           };
         }),
       };
@@ -139,12 +150,21 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const user = userOf(req);
     const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
     const school = findSchool(deps.config, v.schoolId);
-    const lifecycle = lifecycleOf(v, now);
+    // Out: the last time someone other than the workers confirmed them (the departure at least).
+    const confirmedAt = isOut(v) ? ((await lastConfirmedByOthers(deps.db, v.id)) ?? v.departedAt) : null;
+    const lifecycle = lifecycleOf(v, now, confirmedAt);
+    const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
       out: isOut(v),
       actions: allowedActions(lifecycle, actorOf(user), rules),
+      /**
+       * Out, for the people on the visit: the latest new return time they may set themselves (4 hours
+       * after someone else last confirmed them; runningLateProblem). The page caps its time at it, and
+       * once it has come (`running-late` no longer in `actions`) tells them to phone the office.
+       */
+      lateSelfUntil: confirmedAt && onIt ? ownReturnTimeLatest(confirmedAt).toISOString() : null,
       /** Its planned day has gone by: the page says it must be moved before anything else. */
       dayPassed: lifecycle.dayPassed,
       /** Its alarms not yet resolved: the phone page tells the worker what the office sees. */

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 interface VisitWords {
-  returnTimeAhead: (hhmm: string, now?: Date) => { at?: Date; error?: string };
+  returnTimeAhead: (
+    hhmm: string,
+    now?: Date,
+    bound?: { until?: string | null; whom?: string | null },
+  ) => { at?: Date; error?: string };
+  lateClosedWords: (office: { phone: string; label: string } | null) => string;
   arrivalTimeAt: (hhmm: string, now?: Date) => Date | undefined;
   whenSaid: (iso: string | null, now?: Date) => string;
   backSafeWords: (o: { self: boolean; leadName: string | null; partnerName: string | null; me: string }) => {
@@ -11,7 +16,7 @@ interface VisitWords {
   };
   outBannerLines: (
     alarms: { type: string; status: string; fromDevice: boolean; noOneReached?: boolean }[],
-    o?: { self?: boolean; office?: { phone: string; label: string } | null },
+    o?: { self?: boolean; office?: { phone: string; label: string } | null; lateClosed?: boolean },
   ) => string[];
   checkInClock: (o: {
     alarms: { type: string; raisedAt: string; fromDevice?: boolean }[];
@@ -99,6 +104,17 @@ describe('the visit page: return times', () => {
     expect(words.arrivalTimeAt('00:10', new Date('2027-03-28T00:30:00Z'))).toEqual(
       new Date('2027-03-28T00:10:00Z'),
     );
+  });
+
+  it('a worker’s own new return time goes no later than the server takes (4 hours after someone else confirmed them)', () => {
+    // Someone else last confirmed them at 10:00: their own time goes up to 14:00.
+    const bound = { until: '2026-11-23T14:00:00Z', whom: 'the office' };
+    expect(words.returnTimeAhead('14:00', now, bound)).toEqual({ at: new Date('2026-11-23T14:00:00Z') });
+    expect(words.returnTimeAhead('14:01', now, bound).error).toBe(
+      '14:01 is more than 4 hours after someone other than you last confirmed you safe: choose a time up to 14:00, or phone the office to set a later one.',
+    );
+    // The office's own (no bound) goes the full 4 hours from now.
+    expect(words.returnTimeAhead('14:01', now)).toEqual({ at: new Date('2026-11-23T14:01:00Z') });
   });
 
   it('says the date with the time when it is not today', () => {
@@ -209,6 +225,34 @@ describe('the visit page: whom the banner tells the worker to phone', () => {
     const none = words.outBannerLines(all, { office: null });
     expect(none[0]).toMatch(/no one may know yet\. Call 999 if you are in danger\.$/);
     for (const line of none) expect(line).not.toMatch(/phone the/i);
+  });
+});
+
+describe('the visit page: overdue, past the worker’s own running-late bound', () => {
+  const overdue = (noOneReached = false) => ({
+    type: 'overdue_visit',
+    status: 'open',
+    fromDevice: false,
+    noOneReached,
+  });
+  const office = { phone: '07700 900123', label: 'Call the on-call number' };
+  it('says to phone for a new return time, never "Set a new return time" the server would refuse', () => {
+    expect(words.outBannerLines([overdue()], { office, lateClosed: true })).toEqual([
+      'You are overdue: the office has been alerted. Phone the on-call number to set your new return time or say you are back safe.',
+    ]);
+    expect(words.outBannerLines([overdue(true)], { office, lateClosed: true })[0]).toMatch(
+      /failed\. Phone the on-call number to set your new return time or say you are back safe; if you need help, phone the on-call number or 999\.$/,
+    );
+    expect(words.outBannerLines([overdue()], { office })[0]).toMatch(/Set a new return time/);
+    expect(words.outBannerLines([overdue()], { office: null, lateClosed: true })[0]).toMatch(
+      /Ask the office to set your new return time/,
+    );
+  });
+  it('in place of the form: whom to phone, as the call button names it, with its number', () => {
+    expect(words.lateClosedWords(office)).toBe(
+      'You have been out more than 4 hours since someone other than you last confirmed you safe: call the on-call number on 07700 900123 to set your new return time (they set it after speaking to you).',
+    );
+    expect(words.lateClosedWords(null)).toMatch(/: ask the office to set your new return time/);
   });
 });
 
