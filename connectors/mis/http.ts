@@ -20,8 +20,9 @@ export interface HttpSettings {
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
- * GET a JSON document from an MIS API and validate it. Retries 429 (honouring Retry-After) and
- * 5xx/network errors with backoff, a bounded number of times; 401/403 fail at once
+ * GET a JSON document from an MIS API and validate it. Retries 429 and 503 (honouring Retry-After up
+ * to `maxWaitMs`: a longer one fails at once, naming it), other 5xx and network errors with backoff, a
+ * bounded number of times; 401/403 fail at once
  * (DOORSTEP_MIS_AUTH: retrying bad credentials only locks accounts); 422 and a body that does not
  * match the expected shape fail with DOORSTEP_MIS_BAD_RESPONSE naming the field, and so does a
  * redirect (never followed), naming where it points.
@@ -39,6 +40,7 @@ export async function getJson<S extends z.ZodType>(
   const label = `${what} (${shown.origin}${shown.pathname})`;
   let last: DoorstepError | undefined;
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    const backoff = 1000 * 2 ** (attempt - 1);
     let res: Response;
     try {
       res = await fetch(url, {
@@ -55,7 +57,7 @@ export async function getJson<S extends z.ZodType>(
         `${label}: ${unreachable(err).timedOut ? 'timed out' : (err as Error).message}`,
         { cause: err },
       );
-      if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
+      if (attempt < attempts) await sleep(backoff);
       continue;
     }
     const failure = failureOf(res);
@@ -67,7 +69,7 @@ export async function getJson<S extends z.ZodType>(
       );
     }
     if (failure?.kind === 'rate-limited') {
-      const wait = failure.retryAfterMs ?? 1000 * 2 ** (attempt - 1);
+      const wait = failure.retryAfterMs ?? backoff;
       await res.body?.cancel();
       last = doorstepError(
         'MIS_RATE_LIMITED',
@@ -80,9 +82,16 @@ export async function getJson<S extends z.ZodType>(
       throw last;
     }
     if (failure?.kind === 'unavailable') {
+      // A 503 may say when to come back (a maintenance window): that wait, as a 429's, and one longer
+      // than maxWait fails at once naming it — asked again sooner, the MIS is only down still.
+      const asked = failure.retryAfterMs;
       await res.body?.cancel();
-      last = doorstepError('MIS_UNAVAILABLE', `${label}: HTTP ${res.status}`);
-      if (attempt < attempts) await sleep(1000 * 2 ** (attempt - 1));
+      last = doorstepError(
+        'MIS_UNAVAILABLE',
+        `${label}: HTTP ${res.status}${asked === undefined ? '' : ` (retry after ${Math.round(asked / 1000)} s)`}`,
+      );
+      if (asked !== undefined && asked > maxWait) throw last;
+      if (attempt < attempts) await sleep(asked ?? backoff);
       continue;
     }
     // failureOf leaves a 3xx to the caller: an MIS API that redirects is misconfigured (base URL)

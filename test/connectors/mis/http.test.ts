@@ -60,4 +60,50 @@ describe('getJson (every MIS API request)', () => {
     });
     expect((err as Error).message).not.toMatch(/Amelia|High St/);
   });
+
+  it("waits as a 503's Retry-After says (a maintenance window), and fails at once on one longer than maxWait, naming it", async () => {
+    const maint = nock(BASE)
+      .get('/v1.0/schools/A1/students')
+      .times(3)
+      .reply(503, 'maintenance', { 'Retry-After': '30' });
+    await expect(
+      getJson(`${BASE}/v1.0/schools/A1/students`, ok, settings, 'Wonde students'),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_UNAVAILABLE',
+      message: 'Wonde students (https://api.wonde.com/v1.0/schools/A1/students): HTTP 503 (retry after 30 s)',
+    });
+    expect(maint.isDone()).toBe(true);
+    expect(waits).toEqual([30_000, 30_000]);
+
+    waits.length = 0;
+    const long = nock(BASE)
+      .get('/v1.0/schools/A1/students')
+      .times(3)
+      .reply(503, 'maintenance', { 'Retry-After': '600' });
+    await expect(
+      getJson(`${BASE}/v1.0/schools/A1/students`, ok, settings, 'Wonde students'),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_UNAVAILABLE',
+      message:
+        'Wonde students (https://api.wonde.com/v1.0/schools/A1/students): HTTP 503 (retry after 600 s)',
+    });
+    expect(long.pendingMocks()).toHaveLength(1); // asked once: the two tries left are not spent
+    expect(waits).toEqual([]);
+
+    // Without a Retry-After, the backoff; then the answer.
+    waits.length = 0;
+    nock.cleanAll();
+    nock(BASE)
+      .get('/v1.0/schools/A1/students')
+      .twice()
+      .reply(503, 'maintenance')
+      .get('/v1.0/schools/A1/students')
+      .reply(200, { ok: true });
+    await expect(
+      getJson(`${BASE}/v1.0/schools/A1/students`, ok, settings, 'Wonde students'),
+    ).resolves.toEqual({
+      ok: true,
+    });
+    expect(waits).toEqual([1000, 2000]);
+  });
 });
