@@ -525,7 +525,7 @@ describe('Arbor note specifics', () => {
     expect(err).toBeInstanceOf(RecordDeliveryError);
     expect(err.advice).toEqual({ retry: 'never' });
     expect(err.message).toBe(
-      "Arbor pastoral note: record #1 (lone_worker_incident) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. Records without a pupil belong in the school's CPOMS (its records sink), not an arbor-pastoral sink",
+      'Arbor pastoral note: record #1 (lone_worker_incident) concerns no pupil, and an Arbor note must be attached to a student — nothing was sent. It is kept here for a person to record by hand (doorstep outbox show 1); to have such records sent, add a cpoms sink that takes lone_worker_incident (records.sink, or alsoRecordTo)',
     );
     expect(arbor.notes.length).toBe(before);
     expect(arbor.requests.length).toBe(requests);
