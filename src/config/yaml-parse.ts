@@ -1,6 +1,7 @@
 import { LineCounter, parseDocument } from 'yaml';
 import type * as z from 'zod';
 import { NO_ECHO } from '../core/settings.ts';
+import { similar } from '../core/similar.ts';
 import { type ConfigPath, formatPath, lineOf } from './yaml-locate.ts';
 
 /**
@@ -85,7 +86,8 @@ export function parseYamlWith<S extends z.ZodType>(
     if (issue.code === 'unrecognized_keys' || consumed.has(issue)) continue;
     problems.push({
       path: formatPath(issue.path),
-      line: lineOf(doc, counter, issue.path),
+      // A key refused (a record's, e.g. a ladder's kind): its own line, not its value's.
+      line: lineOf(doc, counter, issue.path, issue.code === 'invalid_key'),
       message: describeIssue(issue),
     });
   }
@@ -128,6 +130,14 @@ function describeIssue(issue: z.core.$ZodIssue): string {
             ? `expected at least ${issue.minimum}`
             : issue.message;
       break;
+    case 'invalid_key': {
+      // What was expected of the key, not zod's bare "Invalid key in record". A check that words its
+      // own refusal (an unknown alarm kind, with the kind it is likely meant to be) says it whole.
+      const inner = issue.issues[0];
+      if (!inner) return `unexpected key ${show(input)}`;
+      if (inner.code === 'custom') return inner.message;
+      return `unexpected key: ${describeIssue({ ...inner, input } as z.core.$ZodIssue)}`;
+    }
     case 'too_big':
       message = issue.message.startsWith('Too big') ? `expected at most ${issue.maximum}` : issue.message;
       break;
@@ -139,24 +149,6 @@ function describeIssue(issue: z.core.$ZodIssue): string {
 
 function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
   return a.length === b.length && a.every((seg, i) => seg === b[i]);
-}
-
-/** A small edit distance (relative to length), or one a prefix of the other: likely a misspelt key. */
-function similar(a: string, b: string): boolean {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  if (x.startsWith(y) || y.startsWith(x)) return true;
-  const prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= y.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (x[i - 1] === y[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[y.length]! <= Math.max(2, Math.floor(Math.max(x.length, y.length) / 2.5));
 }
 
 /** `scheme://user:password@host…`: everything up to the last `@` may be a credential (masked). */

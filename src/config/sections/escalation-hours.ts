@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { NO_ECHO, settingId } from '../../core/settings.ts';
+import { NO_ECHO } from '../../core/settings.ts';
 import { escalationPolicy, laddersByKind } from '../../domain/escalation/ladder.ts';
 import {
   type EscalationRouting,
@@ -17,7 +17,7 @@ import {
 const hoursWindow = z.string().refine((s) => parseHoursWindow(s) !== null, {
   error: 'expected hours as HH:MM-HH:MM (24-hour, the end after the start), e.g. 08:00-17:00',
 });
-const ladders = laddersByKind(settingId, escalationPolicy);
+const ladders = laddersByKind(escalationPolicy);
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri'] as const;
 
 export const escalationHoursSettings = z

@@ -141,7 +141,7 @@ export function schoolSettings(secret: SecretField) {
       brokerSilenceSeconds: 900,
     }),
     policies: z.array(settingId).min(1, { error: 'expected at least one policy pack (e.g. statutory)' }),
-    escalation: laddersByKind(settingId, escalationPolicy).default({}),
+    escalation: laddersByKind(escalationPolicy).default({}),
     // --- Time-based routing (issue 21 item 5): ladders for out of hours, weekends and holidays. ---
     escalationHours: escalationHoursSettings.optional(),
     // --- end time-based routing ---

@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { closest } from '../../core/similar.ts';
+import { ALARM_TYPES } from '../fob/event.ts';
 
 /**
  * Escalation policy: ordered levels, each with the targets to notify and the wait before it (after
@@ -54,15 +56,34 @@ export const escalationLevel = z.strictObject({
 export const ASKS_THE_WORKER = new Set(['overdue_visit', 'missed_check_in', 'device_silent']);
 
 /**
- * A school's ladders by kind, refusing `sms:`/`email:visiting-staff` on a ladder that is for device
- * alarms only (`alarm`, `sos`, `duress`, …): it would reach no one (the wearer and the people on their
- * visit are never paged about their own alarm), yet `doorstep check` would count it as a person.
+ * Every name a ladder may be given — the names `policyFor` looks a ladder up by: `alarm` (every
+ * device alarm without its own), each device alarm type (`sos`, `timer-overrun`, …) and each alarm
+ * the visit register raises (`overdue-visit`, `missed-check-in`, `device-silent`), `_` written `-`.
+ * Any other name would be a ladder that never runs, while the alarm it was meant for runs another.
  */
-export function laddersByKind<K extends z.ZodType<string, string>, T extends z.ZodType<EscalationPolicy>>(
-  key: K,
-  policy: T,
-) {
-  return z.record(key, policy).superRefine((ladders, ctx) => {
+export const LADDER_KINDS: readonly string[] = [
+  ...new Set(['alarm', ...ALARM_TYPES, ...ASKS_THE_WORKER].map((t) => t.replace(/_/g, '-'))),
+];
+
+/** A ladder's name: one of `LADDER_KINDS`, a misspelt one named with the kind it is likely meant to be. */
+const ladderKind = z.string().superRefine((kind, ctx) => {
+  if (LADDER_KINDS.includes(kind)) return;
+  const near = closest(kind, LADDER_KINDS);
+  ctx.addIssue({
+    code: 'custom',
+    input: kind,
+    message: `unknown alarm kind ${JSON.stringify(kind)}${near ? `; did you mean ${JSON.stringify(near)}?` : ''} (expected one of ${LADDER_KINDS.join(', ')})`,
+  });
+});
+
+/**
+ * A school's (or a policy pack's) ladders by kind: each named by one of `LADDER_KINDS`, refusing
+ * `sms:`/`email:visiting-staff` on a ladder that is for device alarms only (`alarm`, `sos`, `duress`,
+ * …): it would reach no one (the wearer and the people on their visit are never paged about their
+ * own alarm), yet `doorstep check` would count it as a person.
+ */
+export function laddersByKind<T extends z.ZodType<EscalationPolicy>>(policy: T) {
+  return z.record(ladderKind, policy).superRefine((ladders, ctx) => {
     for (const [kind, ladder] of Object.entries(ladders)) {
       if (ASKS_THE_WORKER.has(kind.replace(/-/g, '_'))) continue;
       ladder.levels.forEach((level, i) => {

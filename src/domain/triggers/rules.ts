@@ -236,7 +236,7 @@ export const policyPack = z.strictObject({
    * Escalation ladders the policy itself gives (Hampton: overdue → worker, location, school, police),
    * each with its `source`. A school's own `escalation` in its config wins over its packs'.
    */
-  escalation: laddersByKind(z.string().regex(/^[a-z][a-z-]*$/), packEscalationPolicy).optional(),
+  escalation: laddersByKind(packEscalationPolicy).optional(),
   /**
    * Who the policy says hears of what (Thames View 3.8: cancellations to the headteacher in writing;
    * Heath Lane: incidents of aggression to the safeguarding manager and attendance line manager):
