@@ -233,11 +233,16 @@ export const KINDS: Record<string, Batch> = {
     );
     return { removed: marks + (part.rowCount ?? 0), more: false };
   },
+  /**
+   * Records delivered, or kept as previews (a school not live yet). Never one not delivered: pending
+   * or delivering, nor failed — a failed record waits for a person (`doorstep outbox retry`), however
+   * old, as erasure and the leavers' erasure wait for it: a safeguarding record is never lost unsent.
+   */
   records: (tx, s, c, n) =>
     count(
       tx,
       `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox WHERE school_id = $1 AND status IN ('delivered', 'preview', 'failed') AND updated_at < $2
+         SELECT id FROM outbox WHERE school_id = $1 AND status IN ('delivered', 'preview') AND updated_at < $2
          ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),
