@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { NO_ECHO } from '../../core/settings.ts';
 import { CODES } from '../../domain/attendance/codes.ts';
+import { isIsoDate } from '../../domain/attendance/dates.ts';
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
 
@@ -30,20 +32,74 @@ export const attendanceSettings = z.strictObject({
   syncAt: z.array(hhmm).min(1).default(['10:30', '14:30']),
 });
 
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date as YYYY-MM-DD' });
-/** `calendar`: term dates and closures. */
-export const calendarSettings = z.strictObject({
-  /** Term dates (first and last day); include last year's terms for year-on-year patterns. */
-  terms: z.array(z.strictObject({ start: isoDate, end: isoDate })).default([]),
-  /** Days inside terms when pupils are not in: INSET days, bank holidays, closures. */
-  closures: z
-    .array(
-      z.strictObject({
-        from: isoDate,
-        to: isoDate.optional(),
-        kind: z.enum(['inset', 'bank-holiday', 'closure']),
-        note: z.string().optional(),
-      }),
-    )
-    .default([]),
+/** A calendar date that exists: `YYYY-MM-DD`, never a 30 February or a month 13. */
+const isoDate = z.string().superRefine((s, ctx) => {
+  if (isIsoDate(s)) return;
+  ctx.addIssue({
+    code: 'custom',
+    input: s,
+    message: /^\d{4}-\d{2}-\d{2}$/.test(s)
+      ? 'expected a date that exists, as YYYY-MM-DD'
+      : 'expected a date as YYYY-MM-DD',
+  });
 });
+
+/** A term: its first and last day, the last on or after the first (a year typo would make it no days). */
+const term = z.strictObject({ start: isoDate, end: isoDate }).superRefine((t, ctx) => {
+  if (t.end < t.start)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['end'],
+      input: t.end,
+      message: `expected the term's last day on or after its first (start ${t.start})`,
+    });
+});
+
+/** `calendar`: term dates and closures. */
+export const calendarSettings = z
+  .strictObject({
+    /** Term dates (first and last day); include last year's terms for year-on-year patterns. */
+    terms: z.array(term).default([]),
+    /** Days inside terms when pupils are not in: INSET days, bank holidays, closures. */
+    closures: z
+      .array(
+        z
+          .strictObject({
+            from: isoDate,
+            to: isoDate.optional(),
+            kind: z.enum(['inset', 'bank-holiday', 'closure']),
+            note: z.string().optional(),
+          })
+          .superRefine((c, ctx) => {
+            if (c.to !== undefined && c.to < c.from)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['to'],
+                input: c.to,
+                message: `expected the closure's last day on or after its first (from ${c.from})`,
+              });
+          }),
+      )
+      .default([]),
+  })
+  // Terms never overlap: two that do are a typo in one of them (a day would be in both, and the
+  // holiday between them in neither).
+  .superRefine((cal, ctx) => {
+    // Only terms that are sound themselves (a refused date or a reversed term is reported as such).
+    const sound = (t: { start: string; end: string }) =>
+      isIsoDate(t.start) && isIsoDate(t.end) && t.start <= t.end;
+    cal.terms.forEach((t, j) => {
+      if (!sound(t)) return;
+      const i = cal.terms.findIndex((o, k) => k < j && sound(o) && o.start <= t.end && t.start <= o.end);
+      if (i === -1) return;
+      const o = cal.terms[i]!;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['terms', j, 'start'],
+        input: t.start,
+        // Both terms are in the words: no "got" after them.
+        params: { [NO_ECHO]: true },
+        message: `the term ${t.start} to ${t.end} overlaps terms[${i}] (${o.start} to ${o.end}): terms may not overlap`,
+      });
+    });
+  });
