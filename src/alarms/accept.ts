@@ -53,12 +53,72 @@ export async function acceptFobPayload(
   const batch = raw.length > transport.maxBytes ? null : batchOf(raw);
   if (!batch) return acceptOne(deps, school, transport, raw, arrival, raw);
   // A gateway that batches (a JSON array of events): each event taken as if it came alone, the
-  // device signature checked over the body as sent. What it answers is the first event's that was
-  // taken (a webhook sender sees the batch accepted), else the first refusal.
+  // device signature checked over the body as sent — bar a device's further alarms in the same
+  // message, noted on its first (one message must not page one wearer's ladder hundreds of times),
+  // and the items past MAX_BATCH_ITEMS, kept refused under one alarm that says so (`cutBatch`). What
+  // it answers is the first event's that was taken (a webhook sender sees the batch accepted), else
+  // the first refusal.
   const outcomes: AcceptOutcome[] = [];
-  for (const item of batch)
-    outcomes.push(await acceptOne(deps, school, transport, Buffer.from(JSON.stringify(item)), arrival, raw));
+  const alarmed = new Map<string, string>();
+  for (const item of batch.slice(0, MAX_BATCH_ITEMS))
+    outcomes.push(
+      await acceptOne(deps, school, transport, Buffer.from(JSON.stringify(item)), arrival, raw, { alarmed }),
+    );
+  if (batch.length > MAX_BATCH_ITEMS)
+    outcomes.push(await cutBatch(deps, school, transport, raw, arrival, batch, alarmed));
   return outcomes.find((o) => o.outcome !== 'invalid' && o.outcome !== 'refused') ?? outcomes[0]!;
+}
+
+/**
+ * The most events one message (a JSON array) is read for. A signed request or a gateway's message of
+ * hundreds of SOS would otherwise raise hundreds of alarms and ladders, burying a real one.
+ */
+export const MAX_BATCH_ITEMS = 100;
+
+/**
+ * The items of a batch past `MAX_BATCH_ITEMS`: each kept in rejected_events (the data page), none
+ * read — and, never silence, one SOS raised that says the message was cut, so someone looks at what
+ * it carried. From the device the MQTT topic names, else an unknown device (`UNREADABLE_DEVICE`); its
+ * event id made from the message's bytes (a redelivery is the same alarm).
+ */
+async function cutBatch(
+  deps: IngestDeps,
+  school: SchoolConfig,
+  transport: FobTransportConfig,
+  raw: Buffer,
+  arrival: Arrival,
+  batch: readonly unknown[],
+  alarmed: Map<string, string>,
+): Promise<AcceptOutcome> {
+  const n = batch.length;
+  for (let i = MAX_BATCH_ITEMS; i < n; i++)
+    await insertRejected(deps.db, {
+      schoolId: school.id,
+      transport: transport.kind,
+      profile: transport.profile,
+      source: arrival.source,
+      reason: `(batch): item ${i + 1} of ${n}, past the ${MAX_BATCH_ITEMS} events one message is read for; not read — an alarm is raised for the cut message`,
+      raw: Buffer.from(JSON.stringify(batch[i]) ?? 'null'),
+    });
+  const device =
+    (transport.kind === 'mqtt'
+      ? vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId
+      : null) ?? UNREADABLE_DEVICE;
+  const tellApartBy =
+    transport.kind === 'webhook' && arrival.source ? `webhook ${arrival.source}` : undefined;
+  const cut = unreadableBodyAlarm(
+    device,
+    raw,
+    arrival.receivedAt,
+    {
+      field: '(batch)',
+      reason: `the message carries ${n} events, more than the ${MAX_BATCH_ITEMS} one message is read for: the ${n - MAX_BATCH_ITEMS} after the ${MAX_BATCH_ITEMS}th were not read (kept with the refused payloads)`,
+    },
+    `raised as an SOS so that someone looks at them (${transport.profile} ${transport.kind})`,
+    tellApartBy,
+  );
+  // On a device's topic, its alarm already raised from this message is the one told of the cut.
+  return acceptOne(deps, school, transport, raw, arrival, raw, { alarmed }, cut);
 }
 
 /**
@@ -133,6 +193,11 @@ function batchOf(raw: Buffer): unknown[] | null {
   return parsed.value;
 }
 
+/** Of the message an item of a batch came in: the alarm each device (at its school) raised in it. */
+interface SameMessage {
+  alarmed?: Map<string, string>;
+}
+
 async function acceptOne(
   deps: IngestDeps,
   school: SchoolConfig,
@@ -140,13 +205,17 @@ async function acceptOne(
   raw: Buffer,
   arrival: Arrival,
   signed: Buffer,
+  message: SameMessage = {},
+  /** An alarm decided on without reading the body (a batch cut short): raised as it is. */
+  decidedAlarm?: Decoded,
 ): Promise<AcceptOutcome> {
   const t0 = deps.trace ? performance.now() : 0;
   // Over its transport's bound, a body is not read at all (a 40 MB "check-in" would hold the event
   // loop and the heap, and be kept whole): on a device's topic it is raised below, like any body
   // that cannot be read.
   let decoded: Decoded =
-    raw.length > transport.maxBytes
+    decidedAlarm ??
+    (raw.length > transport.maxBytes
       ? {
           ok: false,
           error: {
@@ -154,10 +223,10 @@ async function acceptOne(
             reason: `the body is ${raw.length} bytes, over the ${transport.maxBytes} an event may have`,
           },
         }
-      : decodeOrRefuse(transport, raw, arrival);
+      : decodeOrRefuse(transport, raw, arrival));
   // An event id made from what the profile read is made from the bytes instead (each item's, in a batch).
   if (decoded.ok) decoded = idFromBytes(decoded, raw, transport, arrival);
-  let unreadableBody = false;
+  let unreadableBody = decidedAlarm !== undefined;
   // A body that cannot be read at all, on a topic that names the device (which the broker's ACL lets
   // only the school's gateway publish on): when in doubt on the alarm path, raise — an SOS from that
   // device, untrusted, what could not be read named on the board.
@@ -256,6 +325,37 @@ async function acceptOne(
   });
   const deviceId = vouched.deviceId ?? decoded.event.deviceId;
   const home = alarmHome(deps, school, transport, deviceId, decoded.event.type);
+  // A device's further alarm in the same message (a batch of 400 SOS from one wearer): noted on the
+  // alarm its first raised and kept with the refused payloads, not raised again — its ladder pages
+  // once. Not for an unknown device: two presses whose device could not be read may be two workers.
+  const isAlarm = ALARM_TYPES.has(decoded.event.type);
+  const sameDevice = `${home.id}\u0000${deviceId}`;
+  const first = isAlarm && deviceId !== UNREADABLE_DEVICE ? message.alarmed?.get(sameDevice) : undefined;
+  if (first !== undefined) {
+    // The message cut short (its own items past the bound are kept already): said on that alarm.
+    if (decidedAlarm)
+      await addTimeline(
+        deps.db,
+        first,
+        `the message that raised this alarm was cut: ${decoded.unreadable?.[0]?.reason}`,
+      );
+    else {
+      await insertRejected(deps.db, {
+        schoolId: home.id,
+        transport: transport.kind,
+        profile: transport.profile,
+        source: arrival.source,
+        reason: `(batch): another ${decoded.event.type} of device ${deviceId} in the same message; noted on alarm ${first}`,
+        raw,
+      });
+      await addTimeline(
+        deps.db,
+        first,
+        `another ${decoded.event.type} from device ${deviceId} came in the same message (event ${decoded.event.vendorEventId}, at ${decoded.event.occurredAt}): noted here, not raised again — kept with the refused payloads`,
+      );
+    }
+    return { outcome: 'duplicate', alarmId: first };
+  }
   const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {
     ...vouched,
@@ -280,6 +380,8 @@ async function acceptOne(
       ...(decoded.unreadable?.length ? { unreadable: decoded.unreadable } : {}),
       ...(decoded.said !== undefined ? { said: decoded.said } : {}),
     });
+    if (isAlarm && outcome.outcome !== 'refused' && outcome.alarmId && !message.alarmed?.has(sameDevice))
+      message.alarmed?.set(sameDevice, outcome.alarmId);
     // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
     // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).
     if (home !== school && outcome.outcome === 'accepted' && outcome.alarmId)
@@ -426,7 +528,7 @@ function unreadableBodyAlarm(
   return {
     ok: true,
     event: decoded.event,
-    unreadable: [{ field: '(body)', reason: `${why.reason}; ${raisedAs}` }],
+    unreadable: [{ field: why.field, reason: `${why.reason}; ${raisedAs}` }],
     // What a redelivery repeats: the same bytes (their digest; the event id is made from them too).
     said: `raw-sha256\n${id}`,
   };

@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import { acceptFobPayload, MAX_BATCH_ITEMS } from '../../src/alarms/accept.ts';
+import { configWith } from '../helpers/config.ts';
+import { storeAndQueue } from '../helpers/store-queue.ts';
+
+/**
+ * One message (a JSON array) cannot raise hundreds of alarms: a device's further alarms in it are
+ * noted on the alarm its first raised, and the items past MAX_BATCH_ITEMS are kept refused under one
+ * alarm that says the message was cut. Every real alarm reaches the office; every item is kept where
+ * the office or the data manager sees it.
+ */
+const SECRET = `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}`;
+const q = storeAndQueue('batch_limits');
+const school = configWith({
+  env: { S: SECRET },
+  school: `    fobs:
+      transports:
+        - { kind: mqtt, url: "mqtt://127.0.0.1:1883", topics: ["doorstep/alpha/fobs/{device}/events"] }
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${S}" }
+      devices:
+        - { deviceId: PS-0001, staffId: s-1 }
+        - { deviceId: PS-0002, staffId: s-2 }
+        - { deviceId: RD-1, staffId: s-3 }
+        - { deviceId: RD-2, staffId: s-4 }
+`,
+}).schools[0]!;
+const mqttT = school.fobs.transports[0]!;
+const hookT = school.fobs.transports[1]!;
+const deps = () => ({ db: q.db, producer: q.producer, prefix: q.prefix });
+
+const ev = (id: string, device: unknown, type = 'SOS') => ({
+  event_id: id,
+  device: { id: device },
+  type,
+  occurred_at: '2026-12-05T10:02:00Z',
+});
+const hook = (source: string) => ({
+  receivedAt: new Date('2026-12-05T10:02:05Z'),
+  source,
+  deviceId: null,
+  signature: null,
+});
+const topic = (device: string) => ({
+  receivedAt: new Date('2026-12-05T10:02:05Z'),
+  source: `doorstep/alpha/fobs/${device}/events`,
+  deviceId: device,
+  signature: null,
+});
+const body = (items: unknown[]) => Buffer.from(JSON.stringify(items));
+const alarmsOf = async (device: string) =>
+  (
+    await q.db.query<{ id: string; trust_issue: string | null }>(
+      `SELECT a.id, e.trust_issue FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.device_id = $1 ORDER BY a.id`,
+      [device],
+    )
+  ).rows.map((r) => ({ id: String(r.id), trustIssue: r.trust_issue }));
+const count = async (sql: string, params: unknown[] = []) =>
+  (await q.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0]!.n;
+const firstJob = (alarmId: string) => q.producer.queueFor('escalate').getJob(`escalate-${alarmId}-0`);
+
+describe('one message, many alarms', () => {
+  it("a signed request of 400 SOS for one wearer raises that wearer's alarm once, and one alarm for the cut — every item kept", async () => {
+    const before = await count('alarms');
+    const flood = body(Array.from({ length: 400 }, (_, i) => ev(`flood-${i}`, 'PS-0001')));
+    const r = await acceptFobPayload(deps(), school, hookT, flood, hook('msg_flood_1'));
+    expect(r).toMatchObject({ outcome: 'accepted' });
+    expect((await count('alarms')) - before).toBe(2);
+    // The wearer's alarm: its ladder started once, the 99 other SOS of the message on its timeline.
+    const [wearer] = await alarmsOf('PS-0001');
+    expect(wearer).toBeDefined();
+    expect(await firstJob(wearer!.id)).toBeDefined();
+    expect(
+      await count(
+        `alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another sos from device PS-0001 came in the same message%'`,
+        [wearer!.id],
+      ),
+    ).toBe(MAX_BATCH_ITEMS - 1);
+    // The 300 past the bound were not read: one alarm says so, and pages.
+    const cut = (await alarmsOf('(unreadable device)')).at(-1)!;
+    expect(cut.trustIssue).toContain(
+      `the message carries 400 events, more than the ${MAX_BATCH_ITEMS} one message is read for: the 300 after the ${MAX_BATCH_ITEMS}th were not read`,
+    );
+    expect(await firstJob(cut.id)).toBeDefined();
+    // Nothing lost: the one stored event and 399 kept with the refused payloads.
+    expect(await count(`fob_events WHERE device_id = 'PS-0001'`)).toBe(1);
+    expect(await count(`rejected_events WHERE reason LIKE '(batch): another sos of device PS-0001%'`)).toBe(
+      99,
+    );
+    expect(await count(`rejected_events WHERE reason LIKE '(batch): item % of 400, past the%'`)).toBe(300);
+    // The sender's retry of the same delivery raises nothing more.
+    const again = await acceptFobPayload(deps(), school, hookT, flood, hook('msg_flood_1'));
+    expect(again).toMatchObject({ outcome: 'duplicate', alarmId: wearer!.id });
+    expect((await count('alarms')) - before).toBe(2);
+  });
+
+  it("each device's first alarm in a message is raised; its further ones are noted on it; other events and unknown devices are taken as ever", async () => {
+    const before = await count('alarms');
+    const mixed = body([
+      ev('m-a1', 'PS-0002'),
+      ev('m-b1', 'PS-0002', 'FALL'),
+      ev('m-c1', 'RD-1'),
+      ev('m-ci', 'PS-0002', 'CHECK_IN'),
+      ev('m-a2', 'PS-0002'),
+      // Two presses whose device cannot be read may be two workers: two alarms, never folded.
+      ev('m-u1', { serial: 'X' }),
+      ev('m-u2', { serial: 'Y' }),
+    ]);
+    const r = await acceptFobPayload(deps(), school, hookT, mixed, hook('msg_mixed_1'));
+    expect(r).toMatchObject({ outcome: 'accepted' });
+    expect((await count('alarms')) - before).toBe(4);
+    const [ps2] = await alarmsOf('PS-0002');
+    const lines = await q.db.query<{ event: string }>(
+      `SELECT event FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another %' ORDER BY id`,
+      [ps2!.id],
+    );
+    expect(lines.rows.map((l) => l.event)).toEqual([
+      expect.stringMatching(/^another fall from device PS-0002 came in the same message \(event m-b1,/),
+      expect.stringMatching(/^another sos from device PS-0002 came in the same message \(event m-a2,/),
+    ]);
+    expect(await count(`fob_events WHERE vendor_event_id = 'm-ci' AND type = 'check_in'`)).toBe(1);
+  });
+
+  it("MQTT: on a device's topic, the cut is told on the alarm the message raised for that device", async () => {
+    const items = Array.from({ length: 150 }, (_, i) => ev(`t-${i}`, 'RD-1'));
+    const r = await acceptFobPayload(deps(), school, mqttT, body(items), topic('RD-1'));
+    expect(r).toMatchObject({ outcome: 'accepted' });
+    const alarmId = (r as { alarmId: string }).alarmId;
+    expect(
+      await count(
+        `alarms WHERE fob_event_id IN (SELECT id FROM fob_events WHERE vendor_event_id LIKE 't-%')`,
+      ),
+    ).toBe(1);
+    expect(
+      await count(
+        `alarm_timeline WHERE alarm_id = $1 AND event LIKE 'the message that raised this alarm was cut: the message carries 150 events%'`,
+        [alarmId],
+      ),
+    ).toBe(1);
+    expect(await count(`rejected_events WHERE reason LIKE '(batch): item % of 150,%'`)).toBe(50);
+  });
+
+  it('MQTT: an SOS past the bound, behind 100 check-ins, is never silence: the cut raises an alarm for the device', async () => {
+    const before = (await alarmsOf('RD-2')).length;
+    const items = [
+      ...Array.from({ length: MAX_BATCH_ITEMS }, (_, i) => ev(`ci-${i}`, 'RD-2', 'CHECK_IN')),
+      ev('late-sos', 'RD-2'),
+    ];
+    await acceptFobPayload(deps(), school, mqttT, body(items), topic('RD-2'));
+    const raised = (await alarmsOf('RD-2')).slice(before);
+    expect(raised).toHaveLength(1);
+    expect(raised[0]!.trustIssue).toContain('the message carries 101 events');
+    expect(await firstJob(raised[0]!.id)).toBeDefined();
+    expect(await count(`rejected_events WHERE raw LIKE '%late-sos%'`)).toBe(1);
+  });
+});
