@@ -21,8 +21,8 @@ const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * GET a JSON document from an MIS API and validate it. Retries 429 and 503 (honouring Retry-After up
- * to `maxWaitMs`: a longer one fails at once, naming it), other 5xx and network errors with backoff, a
- * bounded number of times; 401/403 fail at once
+ * to `maxWaitMs`: a longer one fails at once, naming it), other 5xx and network errors (a connection
+ * cut mid-answer included) with backoff, a bounded number of times; 401/403 fail at once
  * (DOORSTEP_MIS_AUTH: retrying bad credentials only locks accounts); 422 and a body that does not
  * match the expected shape fail with DOORSTEP_MIS_BAD_RESPONSE naming the field, and so does a
  * redirect (never followed), naming where it points.
@@ -113,7 +113,22 @@ export async function getJson<S extends z.ZodType>(
       );
     }
     const max = settings.maxBytes ?? MAX_API_PAGE_BYTES;
-    const text = await textWithin(res, max);
+    let text: string | null;
+    try {
+      text = await textWithin(res, max);
+    } catch (err) {
+      // The connection cut mid-answer, or the answer stalled past the timeout: a network failure,
+      // read and retried as one (before, it escaped as a bare `TypeError: terminated`).
+      last = doorstepError(
+        'MIS_UNAVAILABLE',
+        `${label}: ${unreachable(err).reason} while reading the answer`,
+        {
+          cause: err,
+        },
+      );
+      if (attempt < attempts) await sleep(backoff);
+      continue;
+    }
     if (text === null)
       throw doorstepError(
         'MIS_BAD_RESPONSE',
