@@ -16,6 +16,7 @@ export class EmailChannel implements Channel {
   private readonly addresses: (group: string) => string[];
   private readonly subjects: AlarmSubjects;
   private readonly receipts: RecipientReceipts;
+  private readonly halfLogin: boolean;
 
   constructor(
     o: { smtpUrl: string; username?: string | undefined; password?: Secret | undefined; from: string },
@@ -30,6 +31,7 @@ export class EmailChannel implements Channel {
   ) {
     this.subjects = subjects;
     this.receipts = receipts;
+    this.halfLogin = (o.username === undefined) !== (o.password === undefined);
     // One options object, the URL in it: a second argument to createTransport is the messages'
     // defaults, where connection settings are not read.
     this.settings = {
@@ -51,6 +53,14 @@ export class EmailChannel implements Channel {
   }
 
   async check(): Promise<CheckResult> {
+    // A login half given is no login: the server is asked for none, so a server that wants one
+    // refuses every message (the config refuses it; this says so for a channel built without it).
+    if (this.halfLogin)
+      return {
+        name: 'channel:email',
+        ok: false,
+        detail: 'channels.email: username and password go together (one is given without the other)',
+      };
     try {
       await this.transport.verify();
       return { name: 'channel:email', ok: true, detail: 'the SMTP server accepted the connection' };

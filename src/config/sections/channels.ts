@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import {
   httpsOrLocalUrl,
+  NO_ECHO,
   type SecretField,
   settingId,
   urlWithoutPassword,
@@ -60,6 +61,25 @@ export function channelsSettings(secret: SecretField) {
           username: z.string().optional(),
           password: secret().optional(),
           from: z.string().min(3),
+        })
+        // A login is both or neither: one alone was dropped, and the server asked for none.
+        .superRefine((e, ctx) => {
+          if (e.username !== undefined && e.password === undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['password'],
+              params: { [NO_ECHO]: true },
+              message:
+                'required with username: the SMTP login is username and password (a secret, ${ENV_NAME} or file:/path); without it no login is sent',
+            });
+          if (e.password !== undefined && e.username === undefined)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['username'],
+              params: { [NO_ECHO]: true },
+              message:
+                'required with password: the SMTP login is username and password; without it no login is sent',
+            });
         })
         .optional(),
       teams: z.strictObject({ url: secret() }).optional(),

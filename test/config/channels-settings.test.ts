@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../src/config/load.ts';
+import { formatProblem } from '../../src/config/yaml-parse.ts';
+
+const BASE = `
+trust: { id: t, name: T }
+schools:
+  - id: s
+    name: S
+    mis: { kind: csv, dropFolder: ./drop }
+    records: { sink: preview }
+    policies: [statutory]
+    channels:
+`;
+
+function parse(channels: string, env: Record<string, string> = {}) {
+  return parseConfigText(`${BASE}${channels}`, { env });
+}
+function problems(channels: string, env: Record<string, string> = {}) {
+  const r = parse(channels, env);
+  if (r.ok) throw new Error('expected the config to be refused');
+  return r.problems.map(formatProblem);
+}
+
+describe('channels.email: a login is username and password together', () => {
+  it('refuses a username without a password, naming channels.email.password', () => {
+    expect(
+      problems(
+        '      email: { smtpUrl: "smtp://mail.example:587", username: doorstep, from: a@s.example }\n',
+      ),
+    ).toEqual([
+      'schools[0].channels.email.password (line 10): required with username: the SMTP login is username and password (a secret, ${ENV_NAME} or file:/path); without it no login is sent',
+    ]);
+  });
+
+  it('refuses a password without a username, never echoing it', () => {
+    const said = problems(
+      '      email: { smtpUrl: "smtp://mail.example:587", password: "${P}", from: a@s.example }\n',
+      {
+        P: 'hunter2-smtp',
+      },
+    );
+    expect(said).toEqual([
+      'schools[0].channels.email.username (line 10): required with password: the SMTP login is username and password; without it no login is sent',
+    ]);
+    expect(said.join()).not.toContain('hunter2');
+  });
+
+  it('accepts both, or neither', () => {
+    expect(
+      parse(
+        '      email: { smtpUrl: "smtp://mail.example:587", username: u, password: "${P}", from: a@s.example }\n',
+        {
+          P: 'x',
+        },
+      ).ok,
+    ).toBe(true);
+    expect(parse('      email: { smtpUrl: "smtp://mail.example:587", from: a@s.example }\n').ok).toBe(true);
+  });
+});
