@@ -1,6 +1,7 @@
 import webpush from 'web-push';
 import type { PushSettings } from '../config/schema.ts';
 import type { CheckResult } from '../core/checks.ts';
+import { vapidPairProblem, vapidPairWords } from '../core/vapid.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
 import { doorstepError, retryClassOf } from '../errors.ts';
 import type { PushSubscriptionRow } from '../store/push-subscriptions.ts';
@@ -66,6 +67,15 @@ export class PushChannel implements Channel {
   }
 
   async check(): Promise<CheckResult> {
+    // The private key must be the public key's pair (what the push services verify the signature
+    // with, from the `k=` the browser subscribed with) — a key that merely signs is not enough.
+    const problem = vapidPairProblem(this.o.publicKey, this.o.privateKey.reveal());
+    if (problem)
+      return {
+        name: 'channel:push',
+        ok: false,
+        detail: `channels.push.privateKey: ${vapidPairWords(problem)}`,
+      };
     // The key pair must sign: a JWT for a known service (nothing is sent).
     try {
       webpush.getVapidHeaders(

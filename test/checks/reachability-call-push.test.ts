@@ -1,12 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import webpush from 'web-push';
 import { ladderReachability } from '../../src/checks/reachability.ts';
 import { configWith } from '../helpers/config.ts';
 
-const PUBLIC = 'B'.repeat(87);
+// A real pair: the config refuses a private key that is not the public key's.
+const VAPID = webpush.generateVAPIDKeys();
+const PUBLIC = VAPID.publicKey;
 
 function school(level1: string, channels: string, ladder = 'alarm') {
   return configWith({
-    env: { T: 'token', K: 'private' },
+    env: { T: 'token', K: VAPID.privateKey },
     school: `    escalation:
       ${ladder}:
         levels:

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import webpush from 'web-push';
 import { parseConfigText } from '../../src/config/load.ts';
 import { formatProblem } from '../../src/config/yaml-parse.ts';
 
@@ -56,5 +57,31 @@ describe('channels.email: a login is username and password together', () => {
       ).ok,
     ).toBe(true);
     expect(parse('      email: { smtpUrl: "smtp://mail.example:587", from: a@s.example }\n').ok).toBe(true);
+  });
+});
+
+describe('channels.push: the private key is the public key’s pair', () => {
+  const a = webpush.generateVAPIDKeys();
+  const b = webpush.generateVAPIDKeys();
+  const push = (publicKey: string) =>
+    `      push: { publicKey: ${publicKey}, privateKey: "\${VAPID_PRIVATE}", subject: "mailto:it@s.example" }\n`;
+
+  it('refuses a private key of another pair, naming channels.push.privateKey and showing neither key', () => {
+    const said = problems(push(a.publicKey), { VAPID_PRIVATE: b.privateKey });
+    expect(said).toEqual([
+      'schools[0].channels.push.privateKey (line 10): the VAPID private key is not the pair of publicKey (neither shown): the push services would refuse every push — give the private key generated with this public key (npx web-push generate-vapid-keys prints both)',
+    ]);
+    for (const key of [a.publicKey, a.privateKey, b.publicKey, b.privateKey])
+      expect(said.join()).not.toContain(key);
+  });
+
+  it('refuses a private key that is no P-256 key at all', () => {
+    expect(problems(push(a.publicKey), { VAPID_PRIVATE: 'not-a-key' })).toEqual([
+      'schools[0].channels.push.privateKey (line 10): the VAPID private key is not a P-256 private key (not shown): expected 43 base64url characters, as npx web-push generate-vapid-keys prints it',
+    ]);
+  });
+
+  it('accepts a pair', () => {
+    expect(parse(push(a.publicKey), { VAPID_PRIVATE: a.privateKey }).ok).toBe(true);
   });
 });

@@ -7,6 +7,7 @@ import {
   urlWithoutPassword,
   webhookSecret,
 } from '../../core/settings.ts';
+import { vapidPairProblem, vapidPairWords } from '../../core/vapid.ts';
 
 /** Who escalation targets reach: `sms:on-call-leaders` → each phone in the group. */
 export const contactsSettings = z
@@ -139,26 +140,38 @@ export const KNOWN_PUSH_SERVICES = [
  * generate-vapid-keys`) and give every school the same pair: a browser holds one subscription.
  */
 export function pushSettings(secret: SecretField) {
-  return z.strictObject({
-    /** The VAPID public key (base64url, an uncompressed P-256 point): public, given to browsers. */
-    publicKey: z.string().regex(/^[A-Za-z0-9_-]{87}$/, {
-      error: 'expected a VAPID public key: 87 base64url characters (npx web-push generate-vapid-keys)',
-    }),
-    /** The VAPID private key: `${ENV}` or `file:` only. */
-    privateKey: secret(),
-    /** Who the push services contact about these pushes: `mailto:` or an https URL. */
-    subject: z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, {
-      error: 'expected mailto:someone@school.example or an https URL',
-    }),
-    /**
-     * The push services a browser's subscription may point at (origins; `*.` matches any
-     * sub-domain): Doorstep posts only there, so a subscription cannot aim it at another server.
-     */
-    services: z
-      .array(z.url({ protocol: /^https?$/ }).or(z.string().regex(/^https:\/\/\*\.[a-z0-9.-]+$/)))
-      .min(1)
-      .default([...KNOWN_PUSH_SERVICES]),
-    /** How long a push service keeps an undelivered push (seconds). */
-    ttlSeconds: z.int().min(0).max(86_400).default(600),
-  });
+  return z
+    .strictObject({
+      /** The VAPID public key (base64url, an uncompressed P-256 point): public, given to browsers. */
+      publicKey: z.string().regex(/^[A-Za-z0-9_-]{87}$/, {
+        error: 'expected a VAPID public key: 87 base64url characters (npx web-push generate-vapid-keys)',
+      }),
+      /** The VAPID private key: `${ENV}` or `file:` only. */
+      privateKey: secret(),
+      /** Who the push services contact about these pushes: `mailto:` or an https URL. */
+      subject: z.string().regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/\S+)$/, {
+        error: 'expected mailto:someone@school.example or an https URL',
+      }),
+      /**
+       * The push services a browser's subscription may point at (origins; `*.` matches any
+       * sub-domain): Doorstep posts only there, so a subscription cannot aim it at another server.
+       */
+      services: z
+        .array(z.url({ protocol: /^https?$/ }).or(z.string().regex(/^https:\/\/\*\.[a-z0-9.-]+$/)))
+        .min(1)
+        .default([...KNOWN_PUSH_SERVICES]),
+      /** How long a push service keeps an undelivered push (seconds). */
+      ttlSeconds: z.int().min(0).max(86_400).default(600),
+    })
+    .superRefine((p, ctx) => {
+      const problem = vapidPairProblem(p.publicKey, p.privateKey.reveal());
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['privateKey'],
+          input: '(secret)',
+          params: { [NO_ECHO]: true },
+          message: vapidPairWords(problem),
+        });
+    });
 }
