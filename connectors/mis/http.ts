@@ -52,11 +52,17 @@ export async function getJson<S extends z.ZodType>(
         redirect: 'manual',
       });
     } catch (err) {
-      last = doorstepError(
-        'MIS_UNAVAILABLE',
-        `${label}: ${unreachable(err).timedOut ? 'timed out' : (err as Error).message}`,
-        { cause: err },
-      );
+      // The one reading of a failed exchange (src/core/outbound-http.ts): the network error's code or
+      // a fixed phrase — never the error's text, which quotes the whole URL (a user and password in it
+      // included). A request that can never be made (fetch's TypeError with no cause: a URL with a
+      // user or password in it, a header value it refuses) fails the same at every try: not retried.
+      const failed = unreachable(err);
+      if (err instanceof TypeError && err.cause === undefined)
+        throw doorstepError(
+          'CONFIG_INVALID',
+          `${label}: ${failed.reason}; check the MIS base URL and credentials in the school's mis settings`,
+        );
+      last = doorstepError('MIS_UNAVAILABLE', `${label}: ${failed.reason}`, { cause: err });
       if (attempt < attempts) await sleep(backoff);
       continue;
     }

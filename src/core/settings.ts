@@ -83,7 +83,21 @@ export const settingId = z
   .string()
   .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: 'expected an id of lower-case letters, digits and "-"' });
 
-export const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https URL' });
+/**
+ * An https URL with no user name or password in it: the credential belongs in the setting's own secret
+ * field (a password, a token), not in plain text in the config file and wherever the URL is shown —
+ * and fetch refuses to send a URL that carries one.
+ */
+export const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https URL' }).refine(
+  (u) => {
+    const url = new URL(u);
+    return url.username === '' && url.password === '';
+  },
+  {
+    error:
+      'expected no user name or password in the URL (not shown): put the credential in its secret setting instead (the password or token, ${…} from the environment or a file)',
+  },
+);
 
 /** https, or plain http to this machine only (a local relay, or the fake CPOMS in tests). */
 export const httpsOrLocalUrl = z.url({ error: 'expected an https URL' }).refine(

@@ -2,12 +2,14 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { ArborSource } from '../../../connectors/mis/arbor/source.ts';
 import { getJson } from '../../../connectors/mis/http.ts';
+import { Secret } from '../../../src/core/secret.ts';
 
 /**
  * Failures below the status line, against a local server (a real connection to cut): every one is read
  * by the one outbound-HTTP classifier (src/core/outbound-http.ts `unreachable`), named by the MIS and
- * the page, and retried as a network error.
+ * the page, and retried as a network error — or, a request that can never be made, not retried.
  */
 let server: Server;
 let base = '';
@@ -71,5 +73,45 @@ describe('getJson: what fails below the status line', () => {
       message: `Arbor students (${base}/stall): timed out while reading the answer`,
     });
     expect(asked['/stall']).toBe(3);
+  });
+
+  it('no connection is named by its network code, retried', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expect(
+      getJson(`http://127.0.0.1:${port}/students`, schema, settings, 'Wonde students'),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_MIS_UNAVAILABLE',
+      message: `Wonde students (http://127.0.0.1:${port}/students): ECONNREFUSED`,
+    });
+    expect(waits).toEqual([1000, 2000]);
+  });
+
+  it('a URL with a user and password in it is never quoted, and not retried (it can never be sent)', async () => {
+    const url = `${base.replace('//', '//doorstep:hunter2@')}/ok`;
+    const err = await getJson(url, schema, settings, 'Wonde students').catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'DOORSTEP_CONFIG_INVALID',
+      message: expect.stringMatching(
+        new RegExp(
+          `^Wonde students \\(${base}/ok\\): the request could not be made .*; check the MIS base URL`,
+        ),
+      ),
+    });
+    expect(String((err as Error).message)).not.toContain('hunter2');
+    expect(waits).toEqual([]);
+    expect(asked['/ok']).toBeUndefined();
+    // The connection test (the data page, `doorstep check`) says the same, without the password.
+    const check = await new ArborSource({
+      baseUrl: 'https://doorstep:hunter2@heathlane.uk.arbor.sc',
+      username: 'doorstep-app',
+      password: new Secret('s3cret', 'env:T'),
+      http: settings,
+    }).check();
+    expect(check.ok).toBe(false);
+    expect(check.detail).not.toContain('hunter2');
+    expect(waits).toEqual([]);
   });
 });
