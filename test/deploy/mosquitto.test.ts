@@ -160,6 +160,26 @@ describe.skipIf(!installed)('the shipped broker (deploy/mosquitto, private insta
     expect(await seen.count(1)).toEqual([`${topic(A)} SOS from A`]);
   });
 
+  it('drops a publish over 1 MiB (the largest maxBytes), acknowledged so that it is not resent, and passes one of 1 MiB', async () => {
+    const doorstep = await as(broker.plainUrl, broker.doorstep);
+    const seen = inbox(doorstep);
+    const to = topic(A, 'BIG-1');
+    await doorstep.subscribeAsync(to, { qos: 1 });
+    // An MQTT 3.1.1 gateway: acknowledged — its session holds nothing to resend, its later alarms are
+    // not held behind it — and the connection closed (Mosquitto 2.0).
+    const gateway = await connected(broker.plainUrl, { ...broker.gateway(A), protocolVersion: 4 });
+    const closed = new Promise<void>((done) => gateway.once('close', () => done()));
+    await gateway.publishAsync(to, 'x'.repeat(1_048_577), { qos: 1 });
+    await closed;
+    gateway.end(true);
+    expect(await publishAs(broker.plainUrl, broker.gateway(A), to, 'y'.repeat(1_048_576))).toBe('accepted');
+    // Routed in order: had the larger one got through, it would have arrived first.
+    const got = await seen.count(1);
+    expect(got.map((m) => [m.slice(0, to.length + 2), m.length])).toEqual([
+      [`${to} y`, to.length + 1 + 1_048_576],
+    ]);
+  });
+
   it("gives a gateway nothing to read: not its own school's events, not another's, not $SYS", async () => {
     const doorstep = await as(broker.plainUrl, broker.doorstep);
     const doorstepSeen = inbox(doorstep);
