@@ -1,3 +1,5 @@
+import { describeError } from '../errors.ts';
+
 /** The result of one connection test; shared by /readyz, `doorstep check`, connectors and channels. */
 export interface CheckResult {
   name: string;
@@ -11,8 +13,30 @@ export interface CheckResult {
   warning?: boolean;
 }
 
-export type Check = () => Promise<CheckResult>;
+/** A connection test; `label` names it when it throws instead of answering (what it tests). */
+export type Check = (() => Promise<CheckResult>) & { readonly label?: string };
 
+/** A check with the name it is reported under should it throw. */
+export function labelled(label: string, run: () => Promise<CheckResult>): Check {
+  return Object.assign(() => run(), { label });
+}
+
+/**
+ * Every check at once. One that throws (a bug, a setting it could not read) is a failed check of its
+ * own, named by its `label` — never the end of the run: the others are still reported.
+ */
 export async function runChecks(checks: readonly Check[]): Promise<CheckResult[]> {
-  return Promise.all(checks.map((c) => c()));
+  return Promise.all(
+    checks.map(async (c, i) => {
+      try {
+        return await c();
+      } catch (err) {
+        return {
+          name: c.label ?? `check ${i + 1}`,
+          ok: false,
+          detail: `the test could not run: ${describeError(err)}`,
+        };
+      }
+    }),
+  );
 }

@@ -52,18 +52,26 @@ export function channelKind(target: string): string {
   return target.split(':')[0]!;
 }
 
-/** Reachability of an incoming-webhook URL without posting to it: any HTTP answer will do. */
+/**
+ * Reachability of an incoming-webhook URL without posting to it: any HTTP answer will do. A URL that
+ * is not one is a failed check naming the setting (never showing it), not an error that ends the run.
+ */
 export async function reachable(kind: string, url: string): Promise<CheckResult> {
-  const shown = new URL(url).origin;
+  const name = `channel:${kind}`;
+  let shown = `channels.${kind}.url`;
   try {
-    const res = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    const target = new URL(url);
+    shown = target.origin;
+    const res = await fetch(target, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
     await res.body?.cancel();
-    return {
-      name: `channel:${kind}`,
-      ok: true,
-      detail: `${shown} answered (HTTP ${res.status}); nothing was posted`,
-    };
+    return { name, ok: true, detail: `${shown} answered (HTTP ${res.status}); nothing was posted` };
   } catch (err) {
-    return { name: `channel:${kind}`, ok: false, detail: `${shown}: ${unreachable(err).reason}` };
+    if ((err as { code?: unknown }).code === 'ERR_INVALID_URL')
+      return {
+        name,
+        ok: false,
+        detail: `channels.${kind}.url is not a URL (not shown): expected an https URL`,
+      };
+    return { name, ok: false, detail: `${shown}: ${unreachable(err).reason}` };
   }
 }

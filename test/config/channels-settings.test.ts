@@ -85,3 +85,23 @@ describe('channels.push: the private key is the public key’s pair', () => {
     expect(parse(push(a.publicKey), { VAPID_PRIVATE: a.privateKey }).ok).toBe(true);
   });
 });
+
+describe('channels.teams and google-chat: the resolved URL is an https URL', () => {
+  for (const kind of ['teams', 'google-chat']) {
+    it(`refuses a ${kind} URL that is not one, or not https, naming channels.${kind}.url and never showing it`, () => {
+      const line = `      ${kind}: { url: "\${HOOK}" }\n`;
+      const notUrl = problems(line, { HOOK: 'hooks.example.com/webhookb2/SECRETTOKEN' });
+      expect(notUrl).toEqual([
+        `schools[0].channels.${kind}.url (line 10): expected the incoming webhook's https URL (not shown: what is set is not a URL)`,
+      ]);
+      const plain = problems(line, { HOOK: 'http://hooks.example.com/webhookb2/SECRETTOKEN' });
+      expect(plain).toEqual([
+        `schools[0].channels.${kind}.url (line 10): expected the incoming webhook's https URL (not shown: what is set is a http: URL; http only for localhost)`,
+      ]);
+      expect([...notUrl, ...plain].join()).not.toContain('SECRETTOKEN');
+      expect(parse(line, { HOOK: 'https://hooks.example.com/webhookb2/SECRETTOKEN' }).ok).toBe(true);
+      // A local relay (or a test's fake) over plain http.
+      expect(parse(line, { HOOK: 'http://127.0.0.1:9/hook' }).ok).toBe(true);
+    });
+  }
+});

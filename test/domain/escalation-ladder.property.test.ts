@@ -238,7 +238,7 @@ function schoolOf(f: Facts) {
       : {}),
     ...(f.sms && f.call ? { call: { callbackUrl: 'https://d.example/hooks/voice/alpha' } } : {}),
     ...(f.email ? { email: { smtpUrl: 'smtp://mail.example', from: 'doorstep@alpha.example' } } : {}),
-    ...(f.teams ? { teams: { url: '${T}' } } : {}),
+    ...(f.teams ? { teams: { url: '${TEAMS}' } } : {}),
     ...(f.webhook ? { webhook: { url: 'https://hooks.example/doorstep', secret: '${W}' } } : {}),
   };
   const lines = [
@@ -252,7 +252,11 @@ function schoolOf(f: Facts) {
       : []),
   ];
   return configWith({
-    env: { T: 'token', W: `whsec_${Buffer.alloc(32, 'w').toString('base64')}` },
+    env: {
+      T: 'token',
+      TEAMS: 'https://teams.example.test/hook',
+      W: `whsec_${Buffer.alloc(32, 'w').toString('base64')}`,
+    },
     school: lines.join('\n'),
   }).schools[0]!;
 }

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import {
+  checkedSecret,
   httpsOrLocalUrl,
   NO_ECHO,
   type SecretField,
@@ -25,6 +26,24 @@ export const contactsSettings = z
     ),
   )
   .default({});
+
+/**
+ * An incoming-webhook address that is a credential (Teams, Google Chat): checked once resolved, as
+ * https (plain http to this machine only: a local relay), never echoed — a URL that is not one
+ * would otherwise surface only when an alarm is posted, or end `doorstep check` at "Invalid URL".
+ */
+function webhookUrlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "expected the incoming webhook's https URL (not shown: what is set is not a URL)";
+  }
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname))
+    return undefined;
+  return `expected the incoming webhook's https URL (not shown: what is set is a ${url.protocol} URL; http only for localhost)`;
+}
 
 /** `channels`: notification channels; a target whose channel is not configured fails loudly. */
 export function channelsSettings(secret: SecretField) {
@@ -83,8 +102,8 @@ export function channelsSettings(secret: SecretField) {
             });
         })
         .optional(),
-      teams: z.strictObject({ url: secret() }).optional(),
-      'google-chat': z.strictObject({ url: secret() }).optional(),
+      teams: z.strictObject({ url: checkedSecret(secret, webhookUrlProblem) }).optional(),
+      'google-chat': z.strictObject({ url: checkedSecret(secret, webhookUrlProblem) }).optional(),
       webhook: z.strictObject({ url: httpsOrLocalUrl, secret: webhookSecret(secret) }).optional(),
       // Ladder calls and Web Push (issue 21): their own blocks, below.
       call: callSettings.optional(),
