@@ -1,7 +1,7 @@
 import { londonDate } from '../domain/attendance/dates.ts';
 import { SLOTS_PER_MONTH } from '../domain/attendance/month-slots.ts';
 import type { Db, Queryable } from './db.ts';
-import { erasePupil, UNDELIVERED } from './subject-erase.ts';
+import { erasePupil, keepIncidentAlarms, UNDELIVERED } from './subject-erase.ts';
 import { sessionExpiredSql } from './users.ts';
 
 /**
@@ -106,7 +106,10 @@ export const KINDS: Record<string, Batch> = {
     await tx.query(`DELETE FROM notification_recipients WHERE notification_id IN (${idList(rows)})`);
     return count(tx, `DELETE FROM notifications WHERE id IN (${idList(rows)})`, []);
   },
-  /** Resolved alarms not tied to a visit (a visit's alarms go with the visit). */
+  /**
+   * Resolved alarms not tied to a visit (a visit's alarms go with the visit), and the lone-worker
+   * incidents kept when their visit went (`keepIncidentAlarms`).
+   */
   alarms: async (tx, s, c, n) => {
     const { rows } = await tx.query<{ id: string }>(
       `${RESOLVED_ALARMS} AND visit_id IS NULL ORDER BY id LIMIT $3`,
@@ -115,7 +118,10 @@ export const KINDS: Record<string, Batch> = {
     if (rows.length) await deleteAlarms(tx, idList(rows));
     return rows.length;
   },
-  /** Completed or cancelled visits (never one out, nor a child not seen still awaiting follow-up). */
+  /**
+   * Completed or cancelled visits (never one out, nor a child not seen still awaiting follow-up), with
+   * their alarms — but a lone-worker incident, kept `alarmDays` cut from the visit (`keepIncidentAlarms`).
+   */
   visits: async (tx, s, c, n) => {
     const { rows } = await tx.query<{ id: string }>(
       `SELECT id FROM visits WHERE school_id = $1 AND updated_at < $2
@@ -129,6 +135,7 @@ export const KINDS: Record<string, Batch> = {
     );
     if (!rows.length) return 0;
     const ids = idList(rows);
+    await keepIncidentAlarms(tx, ids, []);
     await deleteAlarms(tx, `SELECT id FROM alarms WHERE visit_id IN (${ids})`);
     await tx.query(`DELETE FROM visit_check_ins WHERE visit_id IN (${ids})`);
     await tx.query(`DELETE FROM follow_ups WHERE visit_id IN (${ids})`);

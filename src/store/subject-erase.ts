@@ -1,3 +1,5 @@
+import { withoutValues } from '../domain/erasure.ts';
+import { RESOLUTIONS, type ResolutionReason, writesIncidentRecord } from '../domain/escalation/resolution.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from './audit.ts';
 import type { Db, Queryable } from './db.ts';
@@ -15,7 +17,8 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
  * Erases one pupil from Doorstep: their details, contacts, marks, leave refusals, triggers, visits
  * (with check-ins, return changes, visit alarms, timelines and notifications), records in the outbox,
  * their id in imports and board events, and the details of every audit entry about them. The audit
- * entries themselves stay (who, what, when; the entity reference). Refused while a visit to the pupil
+ * entries themselves stay (who, what, when; the entity reference), and so does a lone-worker
+ * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`). Refused while a visit to the pupil
  * is out (a worker out is always watched), while an alarm on one is not resolved, and while a record
  * about them is not yet delivered to its sink (pending or failed: never a safeguarding record lost
  * unsent). Call inside a transaction.
@@ -60,6 +63,9 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `DELETE FROM board_events WHERE ${SECTIONS.find((s) => s.table === 'board_events')!.pupil}`,
     p,
   );
+  // A lone-worker incident on a visit to them is the worker's record: kept, cut from the pupil (the
+  // alarms that are left below are the visits' other alarms).
+  await keepIncidentAlarms(tx, PUPIL_VISITS, p);
   await run(
     tx,
     removed,
@@ -190,6 +196,105 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   return removed;
+}
+
+/** The resolution reasons that make an alarm a lone-worker incident (SQL list): `writesIncidentRecord`. */
+const INCIDENT_REASONS = (Object.keys(RESOLUTIONS) as ResolutionReason[])
+  .filter(writesIncidentRecord)
+  .map((r) => `'${r}'`)
+  .join(', ');
+
+/**
+ * Keeps the lone-worker incidents among the alarms of the visits `visitIds` (SQL, over `p`) when the
+ * visits go — their pupil erased, or the visits past their period: an alarm resolved as an incident
+ * (not a drill's) is about the worker, what happened to them on the visit, and is kept `alarmDays`
+ * (6 years, the IRMS period for incidents about adults; the retention's `alarms` kind removes it then,
+ * with its timeline and notifications). Cut from the visit and its pupil: no visit id, no position
+ * (the family's door), every value Doorstep holds of the pupil (names, ids, address, their family's
+ * names, numbers and addresses, the visit's address) taken out of the resolver's note and the
+ * timeline (a worker's running-late reason is typed free text); its incident record in the outbox
+ * loses the pupil's id and its text (the address, the position: it is in CPOMS / Arbor under its
+ * remote id) — only once delivered or a preview: a record not yet sent is never touched (erasure
+ * waits for it). Returns the kept alarms' ids. Call before the visits' alarms are deleted.
+ */
+export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unknown[]): Promise<string[]> {
+  const { rows } = await tx.query<{
+    id: string;
+    school_id: string;
+    pupil_mis_id: string;
+    address: Record<string, unknown> | null;
+    resolution_note: string | null;
+  }>(
+    `SELECT a.id, v.school_id, v.pupil_mis_id, v.address, a.resolution_note
+     FROM alarms a JOIN visits v ON v.id = a.visit_id
+     WHERE a.visit_id IN (${visitIds}) AND a.status = 'resolved' AND NOT a.test
+       AND a.resolution_reason IN (${INCIDENT_REASONS})
+     ORDER BY a.id`,
+    p,
+  );
+  const held = new Map<string, string[]>();
+  for (const r of rows) {
+    const key = `${r.school_id}\n${r.pupil_mis_id}`;
+    if (!held.has(key)) held.set(key, await pupilValues(tx, r.school_id, r.pupil_mis_id));
+    const values = [...held.get(key)!, ...addressValues(r.address)];
+    await tx.query('UPDATE alarms SET visit_id = NULL, location = NULL, resolution_note = $2 WHERE id = $1', [
+      r.id,
+      r.resolution_note === null ? null : withoutValues(r.resolution_note, values),
+    ]);
+    const timeline = await tx.query<{ id: string; event: string }>(
+      'SELECT id, event FROM alarm_timeline WHERE alarm_id = $1',
+      [r.id],
+    );
+    for (const t of timeline.rows) {
+      const event = withoutValues(t.event, values);
+      if (event !== t.event)
+        await tx.query('UPDATE alarm_timeline SET event = $2 WHERE id = $1', [t.id, event]);
+    }
+    await tx.query(
+      `UPDATE outbox SET pupil_ids = pupil_ids - $3::text, body = ''
+       WHERE school_id = $1 AND kind = 'lone_worker_incident' AND source_type = 'alarm' AND source_id = $2
+         AND status NOT IN (${UNDELIVERED})`,
+      [r.school_id, String(r.id), r.pupil_mis_id],
+    );
+  }
+  return rows.map((r) => String(r.id));
+}
+
+const addressValues = (a: Record<string, unknown> | null | undefined): string[] =>
+  a ? [a.line1, a.line2, a.postcode].filter((v): v is string => typeof v === 'string') : [];
+
+/** What Doorstep holds that names a pupil: their ids, names and address, their contacts' names, numbers and addresses. */
+async function pupilValues(tx: Queryable, schoolId: string, misId: string): Promise<string[]> {
+  const pupil = await tx.query<{
+    upn: string | null;
+    forename: string | null;
+    surname: string | null;
+    preferred_name: string | null;
+    address: Record<string, unknown> | null;
+  }>(
+    'SELECT upn, forename, surname, preferred_name, address FROM pupils WHERE school_id = $1 AND mis_id = $2',
+    [schoolId, misId],
+  );
+  const contacts = await tx.query<{
+    name: string | null;
+    phone: string | null;
+    email: string | null;
+    address: Record<string, unknown> | null;
+  }>('SELECT name, phone, email, address FROM pupil_contacts WHERE school_id = $1 AND pupil_mis_id = $2', [
+    schoolId,
+    misId,
+  ]);
+  return [
+    misId,
+    ...pupil.rows.flatMap((r) => [
+      r.upn,
+      r.forename,
+      r.surname,
+      r.preferred_name,
+      ...addressValues(r.address),
+    ]),
+    ...contacts.rows.flatMap((c) => [c.name, c.phone, c.email, ...addressValues(c.address)]),
+  ].filter((v): v is string => typeof v === 'string');
 }
 
 /** Outbox statuses of a record not yet at its sink (SQL list): a pupil with one is not erased. */

@@ -249,6 +249,22 @@ async function seed(db: Db, school: string) {
   });
   note('alarms', 'gone', visitAlarm);
   note('notices', 'gone', await incident(visitAlarm, oldVisit, 4 * 366));
+  // A lone-worker incident on that visit is the worker's record: kept alarmDays, cut from the visit.
+  const visitIncident = await insert(db, 'alarms', {
+    school_id: school,
+    visit_id: oldVisit,
+    dedup_key: `visit:${oldVisit}:help:${user}:press`,
+    unknown_device: false,
+    type: 'sos',
+    status: 'resolved',
+    raised_at: ago(4 * 366),
+    resolved_at: ago(4 * 366),
+    resolution_reason: 'incident_without_dispatch',
+    resolution_note: 'threatened at 1 High St',
+    location: { lat: 53.8, lon: -1.5 },
+  });
+  note('alarms', 'kept', visitIncident);
+  await insert(db, 'alarm_timeline', { alarm_id: visitIncident, event: 'raised' });
   const awaiting = await visit(4 * 366, { outcome: { childSeen: false } }, 'kept'); // follow-up still to record
   // A visit's alarm, long resolved: it and its notice stay as long as their visit does.
   const keptVisitAlarm = await insert(db, 'alarms', {
@@ -324,7 +340,7 @@ async function seed(db: Db, school: string) {
   await db.query('UPDATE audit_details SET at = $2 WHERE audit_id = $1', [oldAudit, ago(400)]);
   note('audit_details', 'gone', oldAudit);
   note('audit_details', 'kept', newAudit);
-  return { ids, bodyGone, bodyKept, scrubbed, openEvent, a1 };
+  return { ids, bodyGone, bodyKept, scrubbed, openEvent, a1, visitIncident };
 }
 
 const KEYS: Record<string, string> = {
@@ -401,6 +417,21 @@ describe.each(BACKENDS)('retention on $name', ({ open }) => {
       [alpha.scrubbed]: '',
       [alpha.openEvent]: '{"secret":"position"}',
     });
+    // The incident on the visit that went: kept with its timeline, without the visit, its position or its address.
+    const kept = await db.query<{
+      visit_id: unknown;
+      location: unknown;
+      resolution_note: string;
+      events: number;
+    }>(
+      `SELECT visit_id, location, resolution_note,
+              (SELECT count(*)::int FROM alarm_timeline t WHERE t.alarm_id = a.id) AS events
+       FROM alarms a WHERE id = $1`,
+      [alpha.visitIncident],
+    );
+    expect(kept.rows).toEqual([
+      { visit_id: null, location: null, resolution_note: 'threatened at [erased]', events: 1 },
+    ]);
     // Leavers: hidden after 28 days, erased after a year; the pupil on roll untouched.
     const pupils = await db.query<{ mis_id: string; hidden: boolean }>(
       `SELECT mis_id, hidden_at IS NOT NULL AS hidden FROM pupils WHERE school_id = 'alpha' ORDER BY mis_id`,
