@@ -333,31 +333,148 @@ describe('the visit page, the worker out and the office', () => {
     problems.length = 0;
   });
 
-  it('a new return time refused is said against the form’s own label, not the API’s field name', async () => {
-    // Out over 4 hours with nobody else confirming them: the worker's own new time is refused.
-    const visitId = await visitOut('4 hours 10 minutes');
-    const vic = await pageAs('vic', 390);
-    await vic.page.goto(`${base}/visits/${visitId}`);
-    const late = vic.page.locator('form#running-late');
-    await late.getByLabel('New return time').fill(
+  it('running late: the worker’s own time goes no later than the server takes; past it, the page says whom to phone, in the banner too', async () => {
+    const clockIn = (minutes: number) =>
       new Intl.DateTimeFormat('en-GB', {
         timeZone: 'Europe/London',
         hour: '2-digit',
         minute: '2-digit',
         hourCycle: 'h23',
-      }).format(new Date(Date.now() + 30 * 60_000)),
+      }).format(new Date(Date.now() + minutes * 60_000));
+    // Out 3 h 50 min, nobody else has confirmed them since: their own new time goes up to 10 minutes on.
+    const visitId = await visitOut('3 hours 50 minutes');
+    const vic = await pageAs('vic', 390);
+    const posted = stepsPosted(vic.page);
+    await vic.page.goto(`${base}/visits/${visitId}`);
+    const late = vic.page.locator('form#running-late');
+    const time = late.getByLabel('New return time');
+    expect(await vic.page.locator('#f-newReturn-hint').textContent()).toMatch(
+      /^Later than now, and no later than \d\d:\d\d$/,
     );
+    // Half an hour on: refused on the page, as the server would, with whom to phone — never sent.
+    await time.fill(clockIn(30));
     await late.getByLabel('Why').fill('parent late');
     await late.getByRole('button', { name: 'Set the new return time' }).click();
-    const refusal = vic.page.locator('#message[role=alert]', { hasText: /out more than 4 hours/ });
-    await refusal.waitFor();
-    expect(await refusal.textContent()).toMatch(
-      /^New return time: you have been out more than 4 hours since /,
+    const said = vic.page.locator('#message[role=alert]', { hasText: /more than 4 hours after/ });
+    await said.waitFor();
+    expect(await said.textContent()).toMatch(
+      /last confirmed you safe: choose a time up to \d\d:\d\d, or phone the on-call number to set a later one\.$/,
     );
-    expect(await refusal.textContent()).not.toMatch(/expectedReturnAt/);
+    expect(await time.getAttribute('aria-invalid')).toBe('true');
+    expect(posted).toEqual([]);
+    // A server refusal is said against the form’s own label, not the API’s field name.
+    await time.fill(clockIn(5));
+    await late.getByLabel('Why').fill('   ');
+    await late.getByRole('button', { name: 'Set the new return time' }).click();
+    const refusal = vic.page.locator('#message[role=alert]', { hasText: /late/ });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/^Why: expected why the worker is late/);
+    expect(await refusal.textContent()).not.toMatch(/reason:/);
     await vic.ctx.close();
+
+    // Out 4 h 10 min and overdue: no form the server would refuse whatever is typed; whom to phone.
+    const closed = await visitOut('4 hours 10 minutes');
+    await raise(closed, 'overdue_visit');
+    const again = await pageAs('vic', 390);
+    await again.page.goto(`${base}/visits/${closed}`);
+    const note = again.page.locator('#running-late-closed');
+    await note.waitFor();
+    expect(await again.page.locator('form#running-late').count()).toBe(0);
+    expect(await note.textContent()).toMatch(
+      /since someone other than you last confirmed you safe: call the on-call number on 07700 900123 to set your new return time/,
+    );
+    expect(await again.page.locator('#out-banner').textContent()).toMatch(
+      /You are overdue: the office has been alerted\. Phone the on-call number to set your new return time or say you are back safe\./,
+    );
+    expect(await again.page.locator('#out-banner').textContent()).not.toMatch(/Set a new return time/);
+    await again.ctx.close();
     // The expected: the refused running late's 400.
     expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
     problems.length = 0;
   });
+
+  it('"Leave for the visit" held for what someone else then records is offered without touching the form, and a press while held asks again and leaves once nothing holds it', async () => {
+    /** Asked for today, the risk assessed: only the family’s letter (Hampton) is not recorded yet. */
+    const noLetterYet = async () => {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+           risk_level, risk_assessed_at)
+         VALUES ('hampton', 'P1', 'welfare', '{"line1":"14 Rosebank Terrace","town":"Leeds","postcode":"LS6 2QT"}',
+           (now() AT TIME ZONE 'Europe/London')::date, 'requested', $1, $1, 'low', now()) RETURNING id`,
+        [u.vic!.id],
+      );
+      return String(rows[0]!.id);
+    };
+    const recordLetter = (visitId: string) =>
+      db.query(
+        `UPDATE visits SET family_notice = jsonb_build_object('method', 'letter', 'exemption', null, 'note', null,
+           'at', now(), 'by', $2::text) WHERE id = $1`,
+        [visitId, u.olive!.id],
+      );
+    /** Vic's page for the visit, the form filled in as far as she can: only the letter Needed. */
+    const filledIn = async (visitId: string) => {
+      const vic = await pageAs('vic', 390);
+      const posted = stepsPosted(vic.page);
+      await vic.page.goto(`${base}/visits/${visitId}`);
+      const form = vic.page.locator('form#depart');
+      await form.waitFor();
+      await form.locator('select[name=partner]').selectOption({ label: 'Pat Partner' });
+      await form.locator('input[name=expectedReturn]').fill(inAnHour());
+      await form.locator('#f-risksRead').check();
+      await form.locator('#f-identification').check();
+      await until(
+        async () => {
+          const l = await vic.page.locator('#departure-findings li.block').allTextContents();
+          return l.length === 1 && /family must be told/.test(l[0]!);
+        },
+        10_000,
+        'only the family notice Needed',
+      );
+      const leave = form.getByRole('button', { name: 'Leave for the visit' });
+      return { ...vic, posted, leave };
+    };
+
+    // Held, it stays a button the keyboard reaches and a screen reader reads with why.
+    const first = await noLetterYet();
+    const a = await filledIn(first);
+    expect(await a.leave.isDisabled()).toBe(true);
+    expect(await a.leave.getAttribute('disabled')).toBeNull();
+    expect(await a.leave.getAttribute('aria-disabled')).toBe('true');
+    expect(await a.leave.getAttribute('aria-describedby')).toBe('leave-why');
+    // The office records the letter: the page asks again by itself, and Leave is offered, the Needed
+    // list empty, what was typed kept.
+    await recordLetter(first);
+    await until(
+      async () => !(await a.leave.isDisabled()),
+      40_000,
+      'Leave offered once the letter is recorded',
+    );
+    expect(await a.page.locator('#departure-findings li.block').count()).toBe(0);
+    expect(await a.page.locator('#leave-why').isHidden()).toBe(true);
+    expect(await a.page.locator('select[name=partner] option:checked').textContent()).toBe('Pat Partner');
+    await a.leave.click();
+    await a.page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    expect(a.posted).toEqual(['depart']);
+    await a.ctx.close();
+
+    // Pressed (from the keyboard) while held: asked again; still held, it says why and sends nothing.
+    const second = await noLetterYet();
+    const b = await filledIn(second);
+    await b.leave.focus();
+    await b.page.keyboard.press('Enter');
+    await b.page
+      .locator('#message[role=alert]', {
+        hasText: 'Not yet: leaving waits for what is “Needed” in the list above.',
+      })
+      .waitFor();
+    expect(b.posted).toEqual([]);
+    // The letter recorded, pressed again at once: nothing holds it any more, so it leaves.
+    await recordLetter(second);
+    await b.leave.focus();
+    await b.page.keyboard.press('Enter');
+    await b.page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    expect(b.posted).toEqual(['depart']);
+    await b.ctx.close();
+    expect(problems).toEqual([]);
+  }, 120_000);
 });

@@ -151,6 +151,36 @@ export function commutePart(d, can) {
 }
 
 /**
+ * While "Leave for the visit" is held, what holds it may be cleared by someone else (the office
+ * records the family's letter, an assessor assesses the risk, the head approves) or by time (the
+ * policy's hours begin): the page is read again — the Needed list with it, asked again for the form
+ * as filled in (visit.js) — every 15 s, and as soon as the phone comes back to the page, until Leave
+ * is offered or the form is gone.
+ */
+const HELD_REREAD_MS = 15_000;
+let heldTimer = null;
+let lastReread = 0;
+const leaveHeld = () => document.querySelector('form#depart #leave[aria-disabled="true"]') !== null;
+function rereadWhileHeld() {
+  if (!leaveHeld()) {
+    clearInterval(heldTimer);
+    heldTimer = null;
+    return;
+  }
+  // A form on its way to the server is left alone; a read already under way is not doubled.
+  if (document.querySelector('form#depart[data-sending]') || Date.now() - lastReread < 2_000) return;
+  lastReread = Date.now();
+  page.load(true).catch(() => {}); // no connection: asked again at the next turn
+}
+function watchHeldLeave() {
+  heldTimer ??= setInterval(rereadWhileHeld, HELD_REREAD_MS);
+}
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') rereadWhileHeld();
+});
+window.addEventListener('focus', rereadWhileHeld);
+
+/**
  * Leaving now. The worker who is out is the visit's lead: for a visit nobody leads yet, it is the
  * person who presses the button when they are visiting staff, else (the office, for a worker who
  * phoned) the form asks who is going, from the school's visiting staff — never the office user.
@@ -257,7 +287,9 @@ export function departForm(d) {
     };
   };
   // "Leave for the visit" is offered only while the server's check finds nothing it would be refused
-  // for (and no field of the form is refused): never pressed to be told a long list in red.
+  // for (and no field of the form is refused): never pressed to be told a long list in red. Held, it
+  // is aria-disabled, not disabled: still reached by the keyboard and read out with why (`leave-why`);
+  // pressed, it asks the check again and leaves when nothing holds it any more.
   const leave = h(
     'button',
     { type: 'submit', class: 'primary', id: 'leave', 'aria-describedby': 'leave-why' },
@@ -294,10 +326,14 @@ export function departForm(d) {
     if (said) said.textContent = text;
     input.setAttribute('aria-invalid', 'true');
   };
+  const held = () => leave.getAttribute('aria-disabled') === 'true';
   const holdLeave = (findings, refused) => {
     const blocked = findings.some((f) => f.level === 'block');
-    leave.disabled = blocked || refused.length > 0;
-    leaveWhy.hidden = !leave.disabled;
+    const hold = blocked || refused.length > 0;
+    if (hold) leave.setAttribute('aria-disabled', 'true');
+    else leave.removeAttribute('aria-disabled');
+    leaveWhy.hidden = !hold;
+    if (hold) watchHeldLeave();
     leaveWhy.replaceChildren(
       ...(refused.length
         ? [`Not yet: correct ${refused.map(labelOf).join(', ')} above.`]
@@ -316,40 +352,45 @@ export function departForm(d) {
   // for again without it — never left as it was, asking for what the form has since given.
   let asked = 0;
   let timer;
+  /** A press of a held Leave, sent on once the check finds nothing holding it (or cannot be asked). */
+  let pressing = false;
+  /** Asks the check for the form as it is now; whether it answered (and the answer is the latest). */
+  const check = async () => {
+    const n = ++asked;
+    const t = returnTimeAhead(ret.value);
+    const body = draft(t.at);
+    if (Number.isNaN(body.checkInMinutes)) delete body.checkInMinutes;
+    const refused = [];
+    // A return time typed but not one the form takes (just passed, too far ahead): said by it.
+    if (ret.value && t.error) refused.push([ret, t.error]);
+    for (let tries = 0; tries < 5; tries++) {
+      try {
+        const r = await api('POST', `/api/visits/${visitId}/departure-check`, body);
+        if (n !== asked) return false;
+        for (const input of Object.values(inputOf))
+          if (input && !refused.some(([x]) => x === input)) refuse(input, null);
+        for (const [input, text] of refused) refuse(input, text);
+        showFindings(r.findings);
+        holdLeave(
+          r.findings,
+          refused.map(([input]) => input),
+        );
+        return true;
+      } catch (err) {
+        // Refused for one field (400 "checkInMinutes: …"): said by it; the rest checked again.
+        const m = err.status === 400 ? /^([A-Za-z]+)(?:\.[\w.]+)?: (.*)$/.exec(err.message) : null;
+        if (!m || !(m[1] in body)) return false; // no connection: the next change asks again
+        delete body[m[1]];
+        const input = inputOf[m[1]] ?? null;
+        if (input) refused.push([input, m[2]]);
+        else if (n === asked) say(msg, err.message, true);
+      }
+    }
+    return false;
+  };
   const recheck = () => {
     clearTimeout(timer);
-    timer = setTimeout(async () => {
-      const n = ++asked;
-      const t = returnTimeAhead(ret.value);
-      const body = draft(t.at);
-      if (Number.isNaN(body.checkInMinutes)) delete body.checkInMinutes;
-      const refused = [];
-      // A return time typed but not one the form takes (just passed, too far ahead): said by it.
-      if (ret.value && t.error) refused.push([ret, t.error]);
-      for (let tries = 0; tries < 5; tries++) {
-        try {
-          const r = await api('POST', `/api/visits/${visitId}/departure-check`, body);
-          if (n !== asked) return;
-          for (const input of Object.values(inputOf))
-            if (input && !refused.some(([x]) => x === input)) refuse(input, null);
-          for (const [input, text] of refused) refuse(input, text);
-          showFindings(r.findings);
-          holdLeave(
-            r.findings,
-            refused.map(([input]) => input),
-          );
-          return;
-        } catch (err) {
-          // Refused for one field (400 "checkInMinutes: …"): said by it; the rest checked again.
-          const m = err.status === 400 ? /^([A-Za-z]+)(?:\.[\w.]+)?: (.*)$/.exec(err.message) : null;
-          if (!m || !(m[1] in body)) return; // no connection: the next change asks again
-          delete body[m[1]];
-          const input = inputOf[m[1]] ?? null;
-          if (input) refused.push([input, m[2]]);
-          else if (n === asked) say(msg, err.message, true);
-        }
-      }
-    }, 250);
+    timer = setTimeout(check, 250);
   };
   return h(
     'form',
@@ -360,10 +401,32 @@ export function departForm(d) {
       onrecheck: recheck,
       onsubmit: async (e) => {
         e.preventDefault();
+        const form = e.target;
+        // Not sent: the form keeps what was typed through the page's re-reads (a submit unmarks it).
+        const keep = () => {
+          form.dataset.dirty = 'true';
+        };
+        // Pressed while held: the check is asked again now (what held it may have been cleared by
+        // someone else, or by time). Still held: why is said. Else — or no answer — it leaves, sent
+        // as a press of Leave (the server refuses anyway if something holds it).
+        if (held() && !pressing) {
+          keep();
+          clearTimeout(timer);
+          const answered = await check();
+          if (answered && held()) return say(msg, leaveWhy.textContent, true);
+          pressing = true;
+          try {
+            form.requestSubmit(leave);
+          } finally {
+            pressing = false;
+          }
+          return;
+        }
         // The time's next occurrence on the London clock, within 4 hours: one just passed is refused here.
         const back = checkedReturnTime(ret);
-        if (!back) return;
+        if (!back) return keep();
         if (lead && !lead.value) {
+          keep();
           lead.focus();
           return say(msg, 'Choose who is going: the worker out on the visit is watched, not you.', true);
         }
