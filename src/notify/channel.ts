@@ -1,5 +1,5 @@
 import type { CheckResult } from '../core/checks.ts';
-import { unreachable } from '../core/outbound-http.ts';
+import { redirectTarget, unreachable } from '../core/outbound-http.ts';
 
 /** A notification for a person or place: which alarm, which ladder step, where to. Ids only. */
 export interface Notification {
@@ -53,17 +53,43 @@ export function channelKind(target: string): string {
 }
 
 /**
- * Reachability of an incoming-webhook URL without posting to it: any HTTP answer will do. A URL that
- * is not one is a failed check naming the setting (never showing it), not an error that ends the run.
+ * Reachability of an incoming-webhook URL without posting to it (a HEAD). It says what a post would
+ * meet: a redirect (never followed: a post is never redirected, so every message would fail) and a
+ * 404 or 410 (no webhook there: removed, or mistyped) fail it; any other answer passes — a 405 too,
+ * as a receiver may refuse HEAD. Only the URL's origin is shown; where a redirect points is shown as
+ * origin and path, or its origin alone for a URL that is itself a credential (`secretUrl`: Teams,
+ * Google Chat), whose path may carry the same token.
  */
-export async function reachable(kind: string, url: string): Promise<CheckResult> {
+export async function reachable(
+  kind: string,
+  url: string,
+  { secretUrl = false }: { secretUrl?: boolean } = {},
+): Promise<CheckResult> {
   const name = `channel:${kind}`;
   let shown = `channels.${kind}.url`;
   try {
     const target = new URL(url);
     shown = target.origin;
-    const res = await fetch(target, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    const res = await fetch(target, {
+      method: 'HEAD',
+      redirect: 'manual',
+      signal: AbortSignal.timeout(5000),
+    });
     await res.body?.cancel();
+    if (res.status >= 300 && res.status < 400) {
+      const where = secretUrl ? redirectOrigin(res, target) : redirectTarget(res, target.href);
+      return {
+        name,
+        ok: false,
+        detail: `${shown} answered HTTP ${res.status}, moved to ${where}: a post is never redirected, so every message would fail — set channels.${kind}.url to where it moved`,
+      };
+    }
+    if (res.status === 404 || res.status === 410)
+      return {
+        name,
+        ok: false,
+        detail: `${shown} answered HTTP ${res.status}: no webhook at this URL (removed, or mistyped) — every message would fail; check channels.${kind}.url`,
+      };
     return { name, ok: true, detail: `${shown} answered (HTTP ${res.status}); nothing was posted` };
   } catch (err) {
     if ((err as { code?: unknown }).code === 'ERR_INVALID_URL')
@@ -73,5 +99,16 @@ export async function reachable(kind: string, url: string): Promise<CheckResult>
         detail: `channels.${kind}.url is not a URL (not shown): expected an https URL`,
       };
     return { name, ok: false, detail: `${shown}: ${unreachable(err).reason}` };
+  }
+}
+
+/** Where a redirect points, its origin only. */
+function redirectOrigin(res: Response, base: URL): string {
+  const location = res.headers.get('location');
+  if (!location) return 'nowhere (no Location)';
+  try {
+    return new URL(location, base).origin;
+  } catch {
+    return 'an unreadable Location';
   }
 }

@@ -334,7 +334,8 @@ export class ChatWebhookChannel implements Channel {
   }
 
   check(): Promise<CheckResult> {
-    return reachable(this.kind, this.url.reveal());
+    // The URL is a credential: a redirect's target is shown by its origin only.
+    return reachable(this.kind, this.url.reveal(), { secretUrl: true });
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {
