@@ -47,7 +47,14 @@ export function loadConfigFile(file: string, env: SecretSources['env'] = process
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as { code?: string }).code ?? 'unreadable';
-    throw doorstepError('CONFIG_UNREADABLE', `cannot read config file ${file} (${code})`, { cause: err });
+    // No file there (a first run, or the wrong folder): say where one comes from.
+    const hint =
+      code === 'ENOENT'
+        ? ': copy config/doorstep.example.yaml to config/doorstep.yaml, or pass --config / set DOORSTEP_CONFIG'
+        : '';
+    throw doorstepError('CONFIG_UNREADABLE', `cannot read config file ${file} (${code})${hint}`, {
+      cause: err,
+    });
   }
   const result = parseConfigText(text, { env }, { checkPolicies: true });
   if (!result.ok) {

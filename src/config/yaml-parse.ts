@@ -106,7 +106,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   let message: string;
   switch (issue.code) {
     case 'invalid_type':
-      message = `expected ${issue.expected}`;
+      // A schema's own words for a wrong type (e.g. a URN written as a number: "quote it in YAML").
+      message = issue.message.startsWith('Invalid input') ? `expected ${issue.expected}` : issue.message;
       break;
     case 'invalid_value':
       message = `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;

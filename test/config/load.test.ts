@@ -354,10 +354,25 @@ schools:
     expect(problems('trust:\n  id: t\n   name: x\n')[0]).toMatch(/^yaml \(line 2\): Nested mappings/);
   });
 
-  it('reports a file it cannot read', () => {
+  it('reports a file it cannot read; one that is not there, with where a config comes from', () => {
     expect(() => loadConfigFile('/nonexistent/doorstep.yaml')).toThrow(
-      'cannot read config file /nonexistent/doorstep.yaml (ENOENT)',
+      'cannot read config file /nonexistent/doorstep.yaml (ENOENT): copy config/doorstep.example.yaml to config/doorstep.yaml, or pass --config / set DOORSTEP_CONFIG',
     );
+    // A folder is there but no file: no hint to copy one over it.
+    expect(() => loadConfigFile('config')).toThrow(/^cannot read config file config \(EISDIR\)$/);
+  });
+
+  it('words a bad time or URN as the other settings do: no raw pattern, the YAML hint kept', () => {
+    expect(problems(`${MINIMAL}    triggers: { nightlyAt: "2:30" }\n`)).toEqual([
+      'schools[0].triggers.nightlyAt (line 9): expected a time as HH:MM (24-hour), got "2:30"',
+    ]);
+    // Unquoted, YAML reads a URN as a number.
+    expect(problems(`${MINIMAL}    urn: 123456\n`)).toEqual([
+      'schools[0].urn (line 9): expected a 6-digit URN (quote it in YAML), got 123456',
+    ]);
+    expect(problems(`${MINIMAL}    urn: "12345"\n`)).toEqual([
+      'schools[0].urn (line 9): expected a 6-digit URN (quote it in YAML), got "12345"',
+    ]);
   });
 });
 

@@ -3,7 +3,10 @@ import { NO_ECHO } from '../../core/settings.ts';
 import { CODES } from '../../domain/attendance/codes.ts';
 import { isIsoDate } from '../../domain/attendance/dates.ts';
 
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
+/** A time of day, Europe/London: `HH:MM`, 24-hour. */
+export const hhmm = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a time as HH:MM (24-hour)' });
 
 /** `attendance`: local code mapping, accepted academic years and the sync times. */
 export const attendanceSettings = z.strictObject({

@@ -4,7 +4,7 @@ import { misSettings } from '../../../connectors/mis/settings.ts';
 import { alsoRecordToSettings, recordsSettings } from '../../../connectors/records/settings.ts';
 import { type SecretField, settingId } from '../../core/settings.ts';
 import { escalationPolicy, laddersByKind } from '../../domain/escalation/ladder.ts';
-import { attendanceSettings, calendarSettings } from './attendance.ts';
+import { attendanceSettings, calendarSettings, hhmm } from './attendance.ts';
 import { channelsSettings, contactsSettings } from './channels.ts';
 import { escalationHoursSettings } from './escalation-hours.ts';
 
@@ -112,8 +112,9 @@ export function schoolSettings(secret: SecretField) {
   return z.strictObject({
     id: settingId,
     name: z.string().min(1),
+    // The hint on a number too: YAML reads an unquoted 123456 as one (and 012345 loses its 0).
     urn: z
-      .string()
+      .string({ error: 'expected a 6-digit URN (quote it in YAML)' })
       .regex(/^\d{6}$/, { error: 'expected a 6-digit URN (quote it in YAML)' })
       .optional(),
     timezone: z.literal('Europe/London', { error: 'expected "Europe/London"' }).default('Europe/London'),
@@ -158,10 +159,7 @@ export function schoolSettings(secret: SecretField) {
           .record(z.string(), z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])))
           .default({}),
         /** Nightly full evaluation, Europe/London. */
-        nightlyAt: z
-          .string()
-          .regex(/^([01]\d|2[0-3]):[0-5]\d$/)
-          .default('02:30'),
+        nightlyAt: hhmm.default('02:30'),
       })
       .default({ overrides: {}, nightlyAt: '02:30' }),
   });
