@@ -48,8 +48,19 @@ export const PUPIL_EPISODES = `SELECT id FROM trigger_episodes WHERE school_id =
 export const PUPIL_RECORDS = `SELECT id FROM outbox WHERE school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)`;
 export const ACTOR = `ANY(ARRAY['user:' || $2, $2])`;
 export const STAFF_VISITS = `SELECT id FROM visits WHERE school_id = $1 AND $2::bigint IN (requested_by, authorised_by, lead_user_id, partner_user_id, commute_approved_by)`;
-/** A staff id is the school's device registry's (another school's may give it to someone else): matched within the school. */
-export const STAFF_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND (staff_id = $3 OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR})`;
+/** An alarm raised by their own press of "I need help" on the phone page (`helpAlarmKey`): its position is their phone's. */
+const OWN_HELP_PRESS = `dedup_key LIKE 'visit:%:help:' || $2::text || ':%'`;
+/**
+ * Alarms about them: their device's (a staff id is the school's device registry's — another school's
+ * may give it to someone else — so matched within the school), and every alarm of a visit they were
+ * out on, lead or partner: an "I need help" from the phone page carries no staff id when they have no
+ * fob, and the watcher's overdue and missed check-in alarms carry the lead's alone.
+ */
+export const STAFF_OWN_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND (staff_id = $3 OR ${OWN_HELP_PRESS}
+  OR visit_id IN (SELECT id FROM visits WHERE school_id = $1 AND $2::bigint IN (lead_user_id, partner_user_id)))`;
+/** Alarms about them, and those they took or resolved. */
+export const STAFF_ALARMS = `SELECT id FROM alarms WHERE school_id = $1 AND (id IN (${STAFF_OWN_ALARMS})
+  OR acknowledged_by = ${ACTOR} OR resolved_by = ${ACTOR})`;
 
 /** Audit entries about a pupil: the pupil, their marks, episodes, visits, alarms, records, leave refusals. */
 export const PUPIL_AUDIT = `
@@ -236,7 +247,8 @@ export const SECTIONS: readonly Section[] = [
     pupilView: { withhold: ['location', 'resolution_note'] },
     staffView: {
       give: ALARM_REFERENCE,
-      givenWhere: { columns: ['location'], when: 'school_id = $1 AND staff_id = $3' },
+      // Their own position: their fob's, or their phone's on their own "I need help" — never a partner's.
+      givenWhere: { columns: ['location'], when: `school_id = $1 AND (staff_id = $3 OR ${OWN_HELP_PRESS})` },
     },
   },
   {
@@ -301,7 +313,7 @@ export const SECTIONS: readonly Section[] = [
     // A member of staff: the lone-worker incident records about their alarms (where they were, what
     // happened to them, how it ended) — no pupil id ties these to anyone else.
     staff: `school_id = $1 AND kind = 'lone_worker_incident' AND source_type = 'alarm'
-      AND source_id IN (SELECT id::text FROM alarms WHERE school_id = $1 AND staff_id = $3)`,
+      AND source_id IN (SELECT id::text FROM (${STAFF_OWN_ALARMS}) x)`,
     // The record's identity, kind, dates and where it went; its text (the visit's address, the pupil,
     // the people told, the note on how it ended) and pupil ids are other people's, as on the alarm.
     staffView: {
