@@ -256,6 +256,10 @@ export const SECTIONS: readonly Section[] = [
     title: 'Alarm timelines',
     pupil: `alarm_id IN (${PUPIL_ALARMS})`,
     staff: `alarm_id IN (${STAFF_ALARMS}) OR (by_whom = ${ACTOR} AND alarm_id IN (SELECT id FROM alarms WHERE school_id = $1))`,
+    // A timeline is about the workers: its words name them and what happened to them ("Sam pressed
+    // I need help", their position added, their running-late reason), and who acted is staff. A
+    // pupil's export gives when each entry was made, for the DPO to review, as for incident records.
+    pupilView: { give: ['id', 'alarm_id', 'at'] },
   },
   {
     table: 'notifications',

@@ -54,7 +54,7 @@ export const WITHHELD_WHY: Record<SubjectKind, Record<WithheldAs, string>> = {
     secret:
       "Security credentials are withheld: the lone-worker safe word of a visit (a member of staff's duress word) is a key, not information about the pupil.",
     'third-party':
-      "Information about members of staff is withheld: the visiting worker's phone, vehicle and fob, the risk notes and reasons written for staff safety, the worker's position in an alarm and the note on how it ended, and delivery errors that can quote a recipient. " +
+      "Information about members of staff is withheld: the visiting worker's phone, vehicle and fob, the risk notes and reasons written for staff safety, the worker's position in an alarm and the note on how it ended, what an alarm's timeline says and who acted (the entries' times are given), and delivery errors that can quote a recipient. " +
       THIRD_PARTY_LAW,
   },
   staff: {

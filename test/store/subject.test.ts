@@ -260,7 +260,11 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     resolution_note: `at ${v.line1}`,
     location: { lat: 51.4321, lon: -0.9876 },
   });
-  await insert(db, 'alarm_timeline', { alarm_id: alarm, event: 'acknowledged', by_whom: `user:${staff}` });
+  await insert(db, 'alarm_timeline', {
+    alarm_id: alarm,
+    event: `alarm raised: sos — Sam Staff-${id} pressed "I need help" on the phone page`,
+    by_whom: `user:${staff}`,
+  });
   const notification = await insert(db, 'notifications', {
     alarm_id: alarm,
     step: 0,
@@ -467,8 +471,13 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
       'partner hostile',
       '51.4321',
       'knife-P9',
+      'Sam Staff-P9',
     ])
       expect({ staffData, found: text.includes(staffData) }).toEqual({ staffData, found: false });
+    // The alarm's timeline names the worker and who acted: when each entry was made is given.
+    const timeline = x.sections.find((s) => s.table === 'alarm_timeline')!.rows[0]!;
+    expect(timeline).toMatchObject({ event: WITHHELD['third-party'], by_whom: WITHHELD['third-party'] });
+    expect(timeline.at).toBeInstanceOf(Date);
     const visit = x.sections.find((s) => s.table === 'visits')!.rows[0]!;
     expect(visit.safe_word).toBe(WITHHELD.secret);
     expect(visit.worker_phone).toBe(WITHHELD['third-party']);
