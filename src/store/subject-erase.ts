@@ -33,7 +33,7 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   const out = visits.rows.find((v) => v.out);
-  if (out) throw new Error(`pupil ${misId} has a visit out now (visit ${String(out.id)}): not erased`);
+  if (out) throw visitOut(out.id);
   // A visit back is not the end of its alarms: an SOS raised on it runs its ladder until a person
   // resolves it. Erasing would delete the alarm and stop the ladder.
   const open = await tx.query(
@@ -41,8 +41,9 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   if (open.rows.length)
-    throw new Error(
-      `pupil ${misId}: alarm ${String(open.rows[0]!.id)} on a visit to them is not resolved: not erased until it is`,
+    throw doorstepError(
+      'CONFLICT',
+      `this pupil: alarm ${String(open.rows[0]!.id)} on a visit to them is not resolved: not erased until it is (its ladder still runs)`,
     );
   // Nor while a record about them has not reached CPOMS / Arbor: erasing would delete a safeguarding
   // record unsent (one waiting out an outage, or failed and waiting for a person), unseen by anyone.
@@ -114,8 +115,7 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     p,
   );
   const left = await tx.query(`SELECT id FROM visits WHERE school_id = $1 AND pupil_mis_id = $2 LIMIT 1`, p);
-  if (left.rows.length)
-    throw new Error(`pupil ${misId} has a visit out now (visit ${String(left.rows[0]!.id)}): not erased`);
+  if (left.rows.length) throw visitOut(left.rows[0]!.id);
   await run(
     tx,
     removed,
@@ -197,6 +197,17 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
   );
   return removed;
 }
+
+/**
+ * Erasure's refusals name "this pupil", never their id: the caller knows whom it asked for, and the
+ * message reaches logs and the queue's failed jobs from the leavers' erasure — where a CTF school's
+ * pupil id, the UPN, must never be.
+ */
+const visitOut = (visitId: unknown) =>
+  doorstepError(
+    'CONFLICT',
+    `this pupil has a visit out now (visit ${String(visitId)}): not erased while a worker is out — erase again once they are back safe`,
+  );
 
 /** The resolution reasons that make an alarm a lone-worker incident (SQL list): `writesIncidentRecord`. */
 const INCIDENT_REASONS = (Object.keys(RESOLUTIONS) as ResolutionReason[])
@@ -302,7 +313,8 @@ export const UNDELIVERED = `'pending', 'delivering', 'failed'`;
 
 /**
  * Refuses (409) an erasure while records about the pupil are not yet delivered — waiting to be sent
- * or failed — saying how many and what to do. Their ids only: the message reaches logs and terminals.
+ * or failed — saying how many and what to do. The records' ids only, never the pupil's: the message
+ * reaches logs and terminals.
  */
 async function refuseWhileUndelivered(tx: Queryable, schoolId: string, misId: string): Promise<void> {
   const { rows } = await tx.query<{ id: string; status: string }>(
@@ -327,7 +339,7 @@ async function refuseWhileUndelivered(tx: Queryable, schoolId: string, misId: st
   }
   throw doorstepError(
     'CONFLICT',
-    `pupil ${misId}: ${rows.length} record(s) about them not yet delivered to CPOMS / Arbor (${what.join('; ')}): not erased, so that no safeguarding record is lost unsent — ${todo.join(' and ')}, then erase again`,
+    `this pupil: ${rows.length} record(s) about them not yet delivered to CPOMS / Arbor (${what.join('; ')}): not erased, so that no safeguarding record is lost unsent — ${todo.join(' and ')}, then erase again`,
   );
 }
 
