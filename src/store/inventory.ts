@@ -123,7 +123,8 @@ export const INVENTORY: readonly TableEntry[] = [
     what: 'a record for CPOMS or Arbor (trigger note, visit outcome, lone-worker incident)',
     personal: "pupil ids, the record's title and text, the remote id",
     why: 'delivered exactly once; previewed before go-live',
-    retention: 'text `deliveredRecordBodyDays` after delivery; the row `recordDays`',
+    retention:
+      'text `deliveredRecordBodyDays` after delivery; the row `recordDays` once delivered or a preview (a failed one stays until retried: never deleted unsent)',
     seenBy: 'data manager, safeguarding',
   },
   {
@@ -150,7 +151,7 @@ export const INVENTORY: readonly TableEntry[] = [
       "staff id, the phone's position on a help request, who acknowledged and resolved it, a resolution note",
     why: 'the office responds; an incident goes to CPOMS',
     retention:
-      "position `fobEventDays` after resolution; the alarm `alarmDays` (a visit's alarms go with the visit)",
+      "position `fobEventDays` after resolution; the alarm `alarmDays` (a visit's alarms go with the visit, or its pupil's erasure — but an incident, kept `alarmDays` cut from the visit and the pupil)",
     seenBy: 'office, safeguarding',
   },
   {
