@@ -32,7 +32,7 @@ export const RETENTION_DEFAULTS = {
   visitDays: 3 * 366,
   /** The body and title of a record delivered to CPOMS / Arbor (the record lives on there). */
   deliveredRecordBodyDays: 30,
-  /** Outbox rows no longer pending (delivered, preview, failed and given up). */
+  /** Outbox rows delivered or kept in preview (a failed record stays until someone sends it again). */
   recordDays: 366,
   /** The before/after values of audit entries (the entries themselves keep who, what, when, which). */
   auditDetailDays: 366,
@@ -57,7 +57,7 @@ export const RETENTION_WORDS: { [K in RetentionKey]: string } = {
   closedTriggerDays: 'Closed triggers',
   visitDays: 'Completed or cancelled visits',
   deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor, or shown in preview',
-  recordDays: 'Records no longer waiting to be sent',
+  recordDays: 'Records delivered or kept in preview (never one that failed to send)',
   auditDetailDays: "The audit log's before/after values",
   leaverShownDays: 'A leaver shown on the board and in search',
   leaverDataDays: "A leaver's details and marks",
