@@ -1,23 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.ts';
-import { formatProblem } from '../../src/config/yaml-parse.ts';
+import { configProblems, MINIMAL_SCHOOL } from '../helpers/config.ts';
 
-const BASE = `
-trust: { id: t, name: T }
-schools:
-  - id: s
-    name: S
-    mis: { kind: csv, dropFolder: ./drop }
-    records: { sink: preview }
-    policies: [statutory]
-    calendar:
+const BASE = `${MINIMAL_SCHOOL}    calendar:
 `;
 
-function problems(calendar: string) {
-  const r = parseConfigText(`${BASE}${calendar}`, { env: {} });
-  if (r.ok) throw new Error('expected the config to be refused');
-  return r.problems.map(formatProblem);
-}
+const problems = (calendar: string) => configProblems(`${BASE}${calendar}`);
 
 describe('calendar: dates that exist, terms in order', () => {
   it('refuses a date that does not exist, and one not written YYYY-MM-DD', () => {

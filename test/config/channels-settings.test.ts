@@ -1,27 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { parseConfigText } from '../../src/config/load.ts';
-import { formatProblem } from '../../src/config/yaml-parse.ts';
+import { configProblems, MINIMAL_SCHOOL } from '../helpers/config.ts';
 
-const BASE = `
-trust: { id: t, name: T }
-schools:
-  - id: s
-    name: S
-    mis: { kind: csv, dropFolder: ./drop }
-    records: { sink: preview }
-    policies: [statutory]
-    channels:
+const BASE = `${MINIMAL_SCHOOL}    channels:
 `;
 
 function parse(channels: string, env: Record<string, string> = {}) {
   return parseConfigText(`${BASE}${channels}`, { env });
 }
-function problems(channels: string, env: Record<string, string> = {}) {
-  const r = parse(channels, env);
-  if (r.ok) throw new Error('expected the config to be refused');
-  return r.problems.map(formatProblem);
-}
+const problems = (channels: string, env: Record<string, string> = {}) =>
+  configProblems(`${BASE}${channels}`, env);
 
 describe('channels.email: a login is username and password together', () => {
   it('refuses a username without a password, naming channels.email.password', () => {

@@ -3,23 +3,10 @@ import { ladderFor } from '../../src/alarms/ladder-for.ts';
 import { ladderReachability } from '../../src/checks/reachability.ts';
 import { summariseSchool } from '../../src/cli/check-command.ts';
 import { parseConfigText } from '../../src/config/load.ts';
-import { formatProblem } from '../../src/config/yaml-parse.ts';
-import { configWith } from '../helpers/config.ts';
+import { configProblems, configWith, MINIMAL_SCHOOL } from '../helpers/config.ts';
 
-const BASE = `
-trust: { id: t, name: T }
-schools:
-  - id: s
-    name: S
-    mis: { kind: csv, dropFolder: ./drop }
-    records: { sink: preview }
-    policies: [statutory]
-`;
-function problems(school: string) {
-  const r = parseConfigText(`${BASE}${school}`, { env: {} });
-  if (r.ok) throw new Error('expected the config to be refused');
-  return r.problems.map(formatProblem);
-}
+const BASE = MINIMAL_SCHOOL;
+const problems = (school: string) => configProblems(`${BASE}${school}`);
 const LADDER = '{ levels: [{ afterMinutes: 0, notify: [board, sms:on-call] }] }';
 
 describe('escalationHours: validation', () => {

@@ -4,23 +4,12 @@ import { formatProblem, parseYamlWith } from '../../src/config/yaml-parse.ts';
 import { LADDER_KINDS, policyFor } from '../../src/domain/escalation/ladder.ts';
 import { ALARM_TYPES } from '../../src/domain/fob/event.ts';
 import { policyPack } from '../../src/domain/triggers/rules.ts';
+import { configProblems, MINIMAL_SCHOOL } from '../helpers/config.ts';
 
-const BASE = `
-trust: { id: t, name: T }
-schools:
-  - id: s
-    name: S
-    mis: { kind: csv, dropFolder: ./drop }
-    records: { sink: preview }
-    policies: [statutory]
-`;
+const BASE = MINIMAL_SCHOOL;
 const LADDER = '{ levels: [{ afterMinutes: 0, notify: [board] }] }';
 
-function problems(school: string) {
-  const r = parseConfigText(`${BASE}${school}`, { env: {} }, { checkPolicies: true });
-  if (r.ok) throw new Error('expected the config to be refused');
-  return r.problems.map(formatProblem);
-}
+const problems = (school: string) => configProblems(`${BASE}${school}`, {}, { checkPolicies: true });
 
 const EXPECTED = `(expected one of ${LADDER_KINDS.join(', ')})`;
 

@@ -3,27 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfigText } from '../../src/config/load.ts';
-import { formatProblem } from '../../src/config/yaml-parse.ts';
 import { Secret } from '../../src/core/secret.ts';
+import { configProblems, MINIMAL_SCHOOL } from '../helpers/config.ts';
 
 const EXAMPLE = readFileSync('config/doorstep.example.yaml', 'utf8');
 const THREE_MISTAKES = 'test/fixtures/config/three-mistakes.yaml';
 
-function problems(text: string, env: Record<string, string> = {}) {
-  const r = parseConfigText(text, { env });
-  if (r.ok) throw new Error('expected the config to be refused');
-  return r.problems.map(formatProblem);
-}
+const problems = configProblems;
 
-const MINIMAL = `
-trust: { id: t, name: T }
-schools:
-  - id: s
-    name: S
-    mis: { kind: csv, dropFolder: ./drop }
-    records: { sink: preview }
-    policies: [statutory]
-`;
+const MINIMAL = MINIMAL_SCHOOL;
 
 describe('config loading', () => {
   it('accepts the example config with no secrets set', () => {
