@@ -354,6 +354,8 @@ export function departForm(d) {
   let timer;
   /** A press of a held Leave, sent on once the check finds nothing holding it (or cannot be asked). */
   let pressing = false;
+  /** A held press is asking the check again (further presses wait for its answer). */
+  let asking = false;
   /** Asks the check for the form as it is now; whether it answered (and the answer is the latest). */
   const check = async () => {
     const n = ++asked;
@@ -411,8 +413,16 @@ export function departForm(d) {
         // as a press of Leave (the server refuses anyway if something holds it).
         if (held() && !pressing) {
           keep();
+          // A second press while the first is still asking is the same press: it would be sent twice.
+          if (asking) return;
+          asking = true;
           clearTimeout(timer);
-          const answered = await check();
+          let answered;
+          try {
+            answered = await check();
+          } finally {
+            asking = false;
+          }
           if (answered && held()) return say(msg, leaveWhy.textContent, true);
           pressing = true;
           try {
