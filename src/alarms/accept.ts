@@ -14,7 +14,12 @@ import {
 } from '../domain/fob/event.ts';
 import { type TransportFacts, UNREADABLE_BODY_ISSUE, vouchedFacts } from '../domain/fob/trust.ts';
 import { addTimeline } from '../store/alarm-state.ts';
-import { insertRejected, openUnreadableBodyAlarm, REJECTED_RAW_MAX_BYTES } from '../store/alarms.ts';
+import {
+  alarmStillOpen,
+  insertRejected,
+  openUnreadableBodyAlarm,
+  REJECTED_RAW_MAX_BYTES,
+} from '../store/alarms.ts';
 import { failsEveryTime } from '../store/sql-errors.ts';
 import { ingestFobEvent } from './ingest.ts';
 import type { IngestDeps, IngestOutcome } from './ingest-types.ts';
@@ -54,10 +59,10 @@ export async function acceptFobPayload(
   if (!batch) return acceptOne(deps, school, transport, raw, arrival, raw);
   // A gateway that batches (a JSON array of events): each event taken as if it came alone, the
   // device signature checked over the body as sent — bar a device's further alarms in the same
-  // message, noted on its first (one message must not page one wearer's ladder hundreds of times),
-  // and the items past MAX_BATCH_ITEMS, kept refused under one alarm that says so (`cutBatch`). What
-  // it answers is the first event's that was taken (a webhook sender sees the batch accepted), else
-  // the first refusal.
+  // message, noted on the alarm its earlier one raised (or, redelivered, met) while that alarm is
+  // still open (one message must not page one wearer's ladder hundreds of times), and the items past
+  // MAX_BATCH_ITEMS, kept refused under one alarm that says so (`cutBatch`). What it answers is the
+  // first event's that was taken (a webhook sender sees the batch accepted), else the first refusal.
   const outcomes: AcceptOutcome[] = [];
   const alarmed = new Map<string, string>();
   for (const item of batch.slice(0, MAX_BATCH_ITEMS))
@@ -117,7 +122,8 @@ async function cutBatch(
     `raised as an SOS so that someone looks at them (${transport.profile} ${transport.kind})`,
     tellApartBy,
   );
-  // On a device's topic, its alarm already raised from this message is the one told of the cut.
+  // On a device's topic, its alarm from this message, while still open, is the one told of the cut;
+  // else (none, or acknowledged or resolved: paging has stopped) the cut raises its own.
   return acceptOne(deps, school, transport, raw, arrival, raw, { alarmed }, cut);
 }
 
@@ -193,9 +199,25 @@ function batchOf(raw: Buffer): unknown[] | null {
   return parsed.value;
 }
 
-/** Of the message an item of a batch came in: the alarm each device (at its school) raised in it. */
+/**
+ * Of the message an item of a batch came in: the latest alarm each device raised or met in it (an
+ * item redelivered: its alarm as it stands), by school, transport's device and the device its payload
+ * names (`sameDeviceKey`).
+ */
 interface SameMessage {
   alarmed?: Map<string, string>;
+}
+
+/**
+ * What tells one wearer's alarms in one message from another's: the school, the device the transport
+ * vouches for (over MQTT the topic's) and the device the payload names. A gateway that batches several
+ * wearers on one topic sends each under its own name: wearer B's SOS, on A's topic, is never folded
+ * into A's alarm (it is raised, flagged as naming another device). Null for an unknown device: two
+ * presses whose device could not be read may be two workers, never folded.
+ */
+function sameDeviceKey(homeId: string, deviceId: string, claimed: string): string | null {
+  if (deviceId === UNREADABLE_DEVICE || claimed === UNREADABLE_DEVICE) return null;
+  return `${homeId}\u0000${deviceId}\u0000${claimed}`;
 }
 
 async function acceptOne(
@@ -326,11 +348,14 @@ async function acceptOne(
   const deviceId = vouched.deviceId ?? decoded.event.deviceId;
   const home = alarmHome(deps, school, transport, deviceId, decoded.event.type);
   // A device's further alarm in the same message (a batch of 400 SOS from one wearer): noted on the
-  // alarm its first raised and kept with the refused payloads, not raised again — its ladder pages
-  // once. Not for an unknown device: two presses whose device could not be read may be two workers.
+  // alarm its earlier one raised (or met, redelivered) and kept with the refused payloads, not raised
+  // again — its ladder pages once. Only while that alarm is open (unacknowledged, still paging): a
+  // resend of an old, acknowledged press with a new one behind it must page for the new one. Not for
+  // an unknown device, nor across the devices payloads name (`sameDeviceKey`).
   const isAlarm = ALARM_TYPES.has(decoded.event.type);
-  const sameDevice = `${home.id}\u0000${deviceId}`;
-  const first = isAlarm && deviceId !== UNREADABLE_DEVICE ? message.alarmed?.get(sameDevice) : undefined;
+  const sameDevice = isAlarm ? sameDeviceKey(home.id, deviceId, decoded.event.deviceId) : null;
+  const earlier = sameDevice === null ? undefined : message.alarmed?.get(sameDevice);
+  const first = earlier !== undefined && (await alarmStillOpen(deps.db, earlier)) ? earlier : undefined;
   if (first !== undefined) {
     // The message cut short (its own items past the bound are kept already): said on that alarm.
     if (decidedAlarm)
@@ -380,7 +405,7 @@ async function acceptOne(
       ...(decoded.unreadable?.length ? { unreadable: decoded.unreadable } : {}),
       ...(decoded.said !== undefined ? { said: decoded.said } : {}),
     });
-    if (isAlarm && outcome.outcome !== 'refused' && outcome.alarmId && !message.alarmed?.has(sameDevice))
+    if (sameDevice !== null && outcome.outcome !== 'refused' && outcome.alarmId)
       message.alarmed?.set(sameDevice, outcome.alarmId);
     // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
     // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).

@@ -51,6 +51,16 @@ export async function openUnreadableBodyAlarm(
   return r ? { id: String(r.id), eventId: r.vendor_event_id } : null;
 }
 
+/** Whether an alarm is still `open` (unacknowledged, its ladder paging): read on the alarm path. */
+export async function alarmStillOpen(db: Queryable, id: string): Promise<boolean> {
+  const { rows } = await db.query<{ open: boolean }>(
+    `SELECT status = 'open' AS open FROM alarms WHERE id = $1`,
+    [id],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
+  );
+  return rows[0]?.open === true;
+}
+
 /**
  * How long a statement on the alarm path (an event's write, its alarm looked up, a refused payload
  * kept) may go unanswered before it is given up and its connection closed: the message is then not

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acceptFobPayload, MAX_BATCH_ITEMS } from '../../src/alarms/accept.ts';
+import { acknowledge } from '../../src/store/alarm-state.ts';
 import { configWith } from '../helpers/config.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 
@@ -22,17 +23,21 @@ const school = configWith({
         - { deviceId: PS-0002, staffId: s-2 }
         - { deviceId: RD-1, staffId: s-3 }
         - { deviceId: RD-2, staffId: s-4 }
+        - { deviceId: RD-3, staffId: s-5 }
+        - { deviceId: RD-4, staffId: s-6 }
+        - { deviceId: RD-5, staffId: s-7 }
+        - { deviceId: RD-6, staffId: s-8 }
 `,
 }).schools[0]!;
 const mqttT = school.fobs.transports[0]!;
 const hookT = school.fobs.transports[1]!;
 const deps = () => ({ db: q.db, producer: q.producer, prefix: q.prefix });
 
-const ev = (id: string, device: unknown, type = 'SOS') => ({
+const ev = (id: string, device: unknown, type = 'SOS', at = '2026-12-05T10:02:00Z') => ({
   event_id: id,
   device: { id: device },
   type,
-  occurred_at: '2026-12-05T10:02:00Z',
+  occurred_at: at,
 });
 const hook = (source: string) => ({
   receivedAt: new Date('2026-12-05T10:02:05Z'),
@@ -151,5 +156,73 @@ describe('one message, many alarms', () => {
     expect(raised[0]!.trustIssue).toContain('the message carries 101 events');
     expect(await firstJob(raised[0]!.id)).toBeDefined();
     expect(await count(`rejected_events WHERE raw LIKE '%late-sos%'`)).toBe(1);
+  });
+
+  it('MQTT: a gateway batching several wearers on one topic: each wearer the payload names raises its own alarm', async () => {
+    const before = (await alarmsOf('RD-3')).length;
+    const r = await acceptFobPayload(
+      deps(),
+      school,
+      mqttT,
+      body([ev('w-a', 'RD-3'), ev('w-b', 'RD-4'), ev('w-b2', 'RD-4')]),
+      topic('RD-3'),
+    );
+    expect(r).toMatchObject({ outcome: 'accepted' });
+    // Stored under the topic's device; the second wearer's alarm flagged as naming another.
+    const raised = (await alarmsOf('RD-3')).slice(before);
+    expect(raised).toHaveLength(2);
+    expect(raised[0]!.trustIssue).toBeNull();
+    expect(raised[1]!.trustIssue).toContain('the payload names device RD-4, the transport RD-3');
+    // That wearer's own further press in the message is noted on its alarm, not on the first's.
+    expect(
+      await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another sos from device RD-3%'`, [
+        raised[1]!.id,
+      ]),
+    ).toBe(1);
+    expect(
+      await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another %'`, [raised[0]!.id]),
+    ).toBe(0);
+  });
+
+  it("a new press batched behind a resend of the wearer's acknowledged one raises its own alarm; behind one still open it is noted there", async () => {
+    const first = await acceptFobPayload(deps(), school, hookT, body([ev('r-1', 'RD-5')]), hook('msg_r_1'));
+    expect(first).toMatchObject({ outcome: 'accepted' });
+    const old = (first as { alarmId: string }).alarmId;
+    // Still open (paging): the gateway's resend with a new press behind it is one alarm.
+    const resend = body([ev('r-1', 'RD-5'), ev('r-2', 'RD-5', 'SOS', '2026-12-05T10:04:00Z')]);
+    expect(await acceptFobPayload(deps(), school, hookT, resend, hook('msg_r_2'))).toMatchObject({
+      outcome: 'duplicate',
+      alarmId: old,
+    });
+    expect((await alarmsOf('RD-5')).map((a) => a.id)).toEqual([old]);
+    // Acknowledged (paging stopped): the next resend's new press pages.
+    await acknowledge(q.db, old, 'office', new Date('2026-12-05T10:05:00Z'));
+    const later = body([ev('r-1', 'RD-5'), ev('r-3', 'RD-5', 'SOS', '2026-12-05T10:20:00Z')]);
+    await acceptFobPayload(deps(), school, hookT, later, hook('msg_r_3'));
+    const raised = (await alarmsOf('RD-5')).slice(1);
+    expect(raised).toHaveLength(1);
+    expect(await count(`alarms WHERE id = $1 AND status = 'open'`, [raised[0]!.id])).toBe(1);
+    expect(await firstJob(raised[0]!.id)).toBeDefined();
+    expect(
+      await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another sos from device RD-5%'`, [old]),
+    ).toBe(1);
+  });
+
+  it('MQTT: a cut message whose device alarm is an acknowledged one it repeats raises the cut alarm', async () => {
+    const first = await acceptFobPayload(deps(), school, mqttT, body([ev('c-0', 'RD-6')]), topic('RD-6'));
+    const old = (first as { alarmId: string }).alarmId;
+    await acknowledge(q.db, old, 'office', new Date('2026-12-05T10:05:00Z'));
+    const items = [
+      ev('c-0', 'RD-6'),
+      ...Array.from({ length: MAX_BATCH_ITEMS }, (_, i) => ev(`c-ci-${i}`, 'RD-6', 'CHECK_IN')),
+    ];
+    await acceptFobPayload(deps(), school, mqttT, body(items), topic('RD-6'));
+    const raised = (await alarmsOf('RD-6')).slice(1);
+    expect(raised).toHaveLength(1);
+    expect(raised[0]!.trustIssue).toContain(`the message carries ${MAX_BATCH_ITEMS + 1} events`);
+    expect(await firstJob(raised[0]!.id)).toBeDefined();
+    expect(await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'the message%cut%'`, [old])).toBe(
+      0,
+    );
   });
 });
