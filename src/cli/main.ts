@@ -100,18 +100,27 @@ program
 
 program
   .command('outbox')
-  .description('outbound records: list | show ID | retry ID | resend-failed')
-  .argument('<action>', 'list, show, retry or resend-failed')
-  .argument('[id]', 'record id (show, retry)')
+  .description('outbound records: list | show ID | retry ID | resend-failed | dismiss ID --reason TEXT')
+  .argument('<action>', 'list, show, retry, resend-failed or dismiss')
+  .argument('[id]', 'record id (show, retry, dismiss)')
   .option('-s, --school <id>', 'one school')
-  .option('--status <status>', 'list: pending | preview | delivered | failed')
+  .option('--status <status>', 'list: pending | preview | delivered | failed | dismissed')
   .option('--limit <n>', 'list: how many of the newest to show (default 100; the count is of all)')
+  .option('--reason <text>', 'dismiss: where the failed record was recorded by hand (required)')
+  .option('--by <who>', 'dismiss: who dismisses it (for the audit)')
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(
     async (
       action: string,
       id: string | undefined,
-      opts: { config: string; school?: string; status?: string; limit?: string },
+      opts: {
+        config: string;
+        school?: string;
+        status?: string;
+        limit?: string;
+        reason?: string;
+        by?: string;
+      },
     ) => {
       process.exitCode = await runCommand('outbox', [action, id], opts);
     },

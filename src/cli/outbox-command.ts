@@ -3,6 +3,7 @@ import { doorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import {
   countOutbox,
+  dismissOutbox,
   failedIds,
   getOutbox,
   listOutbox,
@@ -16,28 +17,50 @@ import { withProducerIfReachable } from './queue-handover.ts';
 
 function line(r: OutboxRow): string {
   const extra =
-    r.status === 'failed' ? `  — ${r.lastError}` : r.unmatched ? '  (unmatched: in the CPOMS tray)' : '';
+    r.status === 'failed'
+      ? `  — ${r.lastError}`
+      : r.dismissed
+        ? `  — dismissed by ${r.dismissed.by} ${r.dismissed.at.toISOString()}: ${r.dismissed.reason}`
+        : r.unmatched
+          ? '  (unmatched: in the CPOMS tray)'
+          : '';
   return `#${r.id}  ${r.schoolId}  ${r.kind}  ${r.status}  ${r.sink}  tries ${r.attempts}  ${r.createdAt.toISOString()}  ${r.title}${extra}`;
 }
 
+const ACTIONS = ['list', 'show', 'retry', 'resend-failed', 'dismiss'] as const;
+const unknownAction = (action: string) =>
+  doorstepError(
+    'USAGE',
+    `outbox: expected list, show ID, retry ID, resend-failed or dismiss ID, got "${action}"`,
+  );
+
+/** The longest reason a dismissal keeps (where the record was recorded by hand, not the record again). */
+export const DISMISS_REASON_MAX = 500;
+
 /**
- * `doorstep outbox list|show ID|retry ID|resend-failed [--school ID]`: what Doorstep has sent, will send
- * or (in preview) would send; failed records can be put back in line after the cause is fixed.
+ * `doorstep outbox list|show ID|retry ID|resend-failed [--school ID]|dismiss ID --reason TEXT [--by WHO]`:
+ * what Doorstep has sent, will send or (in preview) would send; failed records can be put back in line
+ * after the cause is fixed, or — one that can never be sent, recorded by hand — dismissed.
  */
 export async function outboxCommand(
   action: string,
   id: string | undefined,
-  opts: { config: string; school?: string; status?: string; limit?: string },
+  opts: { config: string; school?: string; status?: string; limit?: string; reason?: string; by?: string },
   write: (line: string) => void,
   deps: CommandDeps = localDeps(opts.config),
 ): Promise<number> {
   const { config } = deps;
   // Records carry staff-typed text: never a control character of it to the admin's terminal.
   const out = (line: string) => write(printable(line));
+  if (!(ACTIONS as readonly string[]).includes(action)) throw unknownAction(action);
   if (opts.school) schoolOf(config, opts.school, '--school');
   // Said here, before the store is asked: an id that is not one, or a status no record has, is the
   // command's mistake — not a database error, nor "0 records".
-  if ((action === 'show' || action === 'retry') && id !== undefined && !/^\d{1,18}$/.test(id))
+  if (
+    (action === 'show' || action === 'retry' || action === 'dismiss') &&
+    id !== undefined &&
+    !/^\d{1,18}$/.test(id)
+  )
     throw doorstepError(
       'USAGE',
       `outbox ${action}: the ID is a record number (1 to 18 digits, as \`outbox list\` shows after #), got "${id}"`,
@@ -51,6 +74,7 @@ export async function outboxCommand(
       'USAGE',
       `--status: expected one of ${OUTBOX_STATUSES.join(', ')}, got "${opts.status}"`,
     );
+  const reason = action === 'dismiss' ? dismissReason(id, opts.reason) : '';
   return deps.withStore(async (db: Db) => {
     switch (action) {
       case 'list': {
@@ -105,11 +129,39 @@ export async function outboxCommand(
         );
         return 0;
       }
-      default:
-        throw doorstepError(
-          'USAGE',
-          `outbox: expected list, show ID, retry ID or resend-failed, got "${action}"`,
+      case 'dismiss': {
+        const r = await dismissOutbox(db, id!, opts.by ?? 'cli', reason);
+        if (r !== true)
+          throw doorstepError(
+            'USAGE',
+            r.status === 'missing'
+              ? `no outbox record #${id}`
+              : `record #${id} is ${r.recordStatus}, not failed (only a failed record is dismissed: one that can never be sent, recorded by hand)`,
+          );
+        out(
+          `record #${id} dismissed (recorded by hand: ${reason}); its "delivery failed" alert acknowledged`,
         );
+        return 0;
+      }
+      default:
+        throw unknownAction(action);
     }
   });
+}
+
+/** A dismissal's id and reason, said before the store is asked: what was missing or wrong. */
+function dismissReason(id: string | undefined, given: string | undefined): string {
+  if (!id) throw doorstepError('USAGE', 'outbox dismiss needs an ID');
+  const reason = given?.trim().replace(/\s+/g, ' ') ?? '';
+  if (!reason)
+    throw doorstepError(
+      'USAGE',
+      'outbox dismiss: --reason is required — where the record was recorded by hand (e.g. --reason "recorded by hand in CPOMS, 16 March")',
+    );
+  if (reason.length > DISMISS_REASON_MAX)
+    throw doorstepError(
+      'USAGE',
+      `outbox dismiss: --reason is at most ${DISMISS_REASON_MAX} characters (where the record was recorded, not the record again), got ${reason.length}`,
+    );
+  return reason;
 }

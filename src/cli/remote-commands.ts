@@ -77,7 +77,13 @@ export const STORE_COMMANDS = {
   },
   outbox: {
     args: actionAndId,
-    opts: options({ school: text.optional(), status: text.optional(), limit: text.optional() }),
+    opts: options({
+      school: text.optional(),
+      status: text.optional(),
+      limit: text.optional(),
+      reason: text.optional(),
+      by: text.optional(),
+    }),
     run: ([action, id], o, out, deps) => outboxCommand(action!, id, o as { config: string }, out, deps),
   },
   fob: {

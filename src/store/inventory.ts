@@ -121,10 +121,11 @@ export const INVENTORY: readonly TableEntry[] = [
   {
     table: 'outbox',
     what: 'a record for CPOMS or Arbor (trigger note, visit outcome, lone-worker incident)',
-    personal: "pupil ids, the record's title and text, the remote id",
+    personal:
+      "pupil ids, the record's title and text, the remote id; for one dismissed, who dismissed it and why (where it was recorded by hand)",
     why: 'delivered exactly once; previewed before go-live',
     retention:
-      'text `deliveredRecordBodyDays` after delivery; the row `recordDays` once delivered or a preview (a failed one stays until retried: never deleted unsent)',
+      'text `deliveredRecordBodyDays` after delivery or dismissal; the row `recordDays` once delivered, a preview or dismissed (a failed one stays until retried, or recorded by hand and dismissed: never deleted unsent)',
     seenBy: 'data manager, safeguarding',
   },
   {

@@ -5,10 +5,11 @@ import { textCell } from './json-rows.ts';
 
 /**
  * The statuses a record takes: waiting or being tried (`pending`), kept unsent before go-live
- * (`preview`), `delivered`, `failed`. (`delivering` is allowed by the table, migration 003, but never
- * written: a delivery in progress is a claim, `delivering_until`.)
+ * (`preview`), `delivered`, `failed`, and `dismissed` — a failed record that can never be sent,
+ * recorded by hand by a person who said so (`dismissOutbox`; migration 063). (`delivering` is allowed
+ * by the table, migration 003, but never written: a delivery in progress is a claim, `delivering_until`.)
  */
-export const OUTBOX_STATUSES = ['pending', 'preview', 'delivered', 'failed'] as const;
+export const OUTBOX_STATUSES = ['pending', 'preview', 'delivered', 'failed', 'dismissed'] as const;
 
 export interface OutboxRow {
   id: string;
@@ -25,7 +26,7 @@ export interface OutboxRow {
    * records — made of the same serial ids — are never taken for the first's.
    */
   outwardKey: string;
-  status: 'pending' | 'preview' | 'delivering' | 'delivered' | 'failed';
+  status: 'pending' | 'preview' | 'delivering' | 'delivered' | 'failed' | 'dismissed';
   attempts: number;
   lastError: string | null;
   remoteId: string | null;
@@ -33,6 +34,8 @@ export interface OutboxRow {
   generation: number;
   createdAt: Date;
   deliveredAt: Date | null;
+  /** A dismissed record: who dismissed it, when, and why (where it was recorded by hand). */
+  dismissed: { at: Date; by: string; reason: string } | null;
 }
 
 /**
@@ -44,7 +47,7 @@ export const OUTWARD_KEY = `CASE WHEN o.install_scoped THEN (SELECT i.id FROM in
 
 const COLUMNS = `o.id, o.school_id, o.kind, o.pupil_ids, o.title, o.body, o.occurred_at, o.sink, o.idempotency_key, o.status,
   o.attempts, o.last_error, o.remote_id, o.unmatched, o.generation, o.created_at, o.delivered_at,
-  ${OUTWARD_KEY} AS outward_key,
+  o.dismissed_at, o.dismissed_by, o.dismiss_reason, ${OUTWARD_KEY} AS outward_key,
   (SELECT coalesce(jsonb_object_agg(p.mis_id, p.upn), '{}') FROM pupils p
     WHERE p.school_id = o.school_id AND p.mis_id IN (SELECT jsonb_array_elements_text(o.pupil_ids))) AS upns`;
 
@@ -69,6 +72,13 @@ function toRow(r: Record<string, unknown>): OutboxRow {
     generation: r.generation as number,
     createdAt: new Date(r.created_at as string),
     deliveredAt: r.delivered_at ? new Date(r.delivered_at as string) : null,
+    dismissed: r.dismissed_at
+      ? {
+          at: new Date(r.dismissed_at as string),
+          by: r.dismissed_by as string,
+          reason: r.dismiss_reason as string,
+        }
+      : null,
   };
 }
 
@@ -320,6 +330,55 @@ export async function retryOutbox(db: Queryable, id: string, actor: string): Pro
   if (rowCount === 1)
     await appendAudit(db, { actor, action: 'record.retry', entityType: 'outbox', entityId: id });
   return rowCount === 1;
+}
+
+/** Why a record was not dismissed: there is none with that id, or it is not failed (its status). */
+export type DismissRefused = { status: 'missing' } | { status: 'not-failed'; recordStatus: string };
+
+/**
+ * Closes a failed record that can never be sent (an Arbor-only school's lone-worker incident away
+ * from a visit), once a person has recorded it by hand: `dismissed`, a final unsent state, with who,
+ * when and `reason` (where it was recorded). Only a failed record: one waiting or delivered is not
+ * dismissed. Its "delivery failed" alerts are acknowledged with it, and it is audited
+ * (`record.dismissed`, with the reason). The retention's `records` kind then removes it `recordDays`
+ * on, and `record-bodies` its text, as a delivered record's.
+ */
+export async function dismissOutbox(
+  db: Db,
+  id: string,
+  actor: string,
+  reason: string,
+): Promise<true | DismissRefused> {
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query<{ school_id: string; sink: string; last_error: string | null }>(
+      `UPDATE outbox SET status = 'dismissed', dismissed_at = now(), dismissed_by = $2, dismiss_reason = $3,
+         delivering_until = NULL, updated_at = now()
+       WHERE id = $1 AND status = 'failed' RETURNING school_id, sink, last_error`,
+      [id, actor, reason],
+    );
+    const r = rows[0];
+    if (!r) {
+      const found = await tx.query<{ status: string }>('SELECT status FROM outbox WHERE id = $1', [id]);
+      return found.rows[0]
+        ? { status: 'not-failed' as const, recordStatus: found.rows[0].status }
+        : { status: 'missing' as const };
+    }
+    await tx.query(
+      `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2
+        WHERE entity_type = 'outbox' AND entity_id = $1 AND acknowledged_at IS NULL`,
+      [id, actor],
+    );
+    await appendAudit(tx, {
+      actor,
+      action: 'record.dismissed',
+      schoolId: r.school_id,
+      entityType: 'outbox',
+      entityId: id,
+      before: { status: 'failed', error: r.last_error },
+      after: { status: 'dismissed', sink: r.sink, reason },
+    });
+    return true as const;
+  });
 }
 
 export async function failedIds(db: Queryable, schoolId?: string): Promise<string[]> {

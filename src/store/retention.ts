@@ -241,29 +241,34 @@ export const KINDS: Record<string, Batch> = {
     return { removed: marks + (part.rowCount ?? 0), more: false };
   },
   /**
-   * Records delivered, or kept as previews (a school not live yet). Never one not delivered: pending
-   * or delivering, nor failed — a failed record waits for a person (`doorstep outbox retry`), however
-   * old, as erasure and the leavers' erasure wait for it: a safeguarding record is never lost unsent.
+   * Records delivered, kept as previews (a school not live yet), or dismissed (failed, never to be sent,
+   * recorded by hand by a person who said where: `doorstep outbox dismiss`). Never one not delivered:
+   * pending or delivering, nor failed — a failed record waits for a person (`doorstep outbox retry`, or
+   * `dismiss`), however old, as erasure and the leavers' erasure wait for it: a safeguarding record is
+   * never lost unsent.
    */
   records: (tx, s, c, n) =>
     count(
       tx,
       `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox WHERE school_id = $1 AND status IN ('delivered', 'preview') AND updated_at < $2
+         SELECT id FROM outbox WHERE school_id = $1 AND status IN ('delivered', 'preview', 'dismissed')
+           AND updated_at < $2
          ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),
   /**
-   * A delivered record's text: it lives on in CPOMS / Arbor under its remote id. A preview's text
-   * (a school not live yet) as long: it was read before go-live, and a lone-worker incident's copy
-   * of the worker's position must not outlive the fob event it came from by a year.
+   * A delivered record's text: it lives on in CPOMS / Arbor under its remote id; a dismissed one's, as
+   * long after its dismissal: it lives on where it was recorded by hand (the dismissal's reason). A
+   * preview's text (a school not live yet) as long: it was read before go-live, and a lone-worker
+   * incident's copy of the worker's position must not outlive the fob event it came from by a year.
    */
   'record-bodies': (tx, s, c, n) =>
     count(
       tx,
       `UPDATE outbox SET body = '', title = kind WHERE id IN (
          SELECT id FROM outbox WHERE school_id = $1 AND body <> ''
-           AND ((status = 'delivered' AND delivered_at < $2) OR (status = 'preview' AND created_at < $2))
+           AND ((status = 'delivered' AND delivered_at < $2) OR (status = 'preview' AND created_at < $2)
+                OR (status = 'dismissed' AND dismissed_at < $2))
          ORDER BY id LIMIT $3)`,
       [s, c, n],
     ),

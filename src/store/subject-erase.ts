@@ -308,7 +308,10 @@ async function pupilValues(tx: Queryable, schoolId: string, misId: string): Prom
   ].filter((v): v is string => typeof v === 'string');
 }
 
-/** Outbox statuses of a record not yet at its sink (SQL list): a pupil with one is not erased. */
+/**
+ * Outbox statuses of a record not yet at its sink (SQL list): a pupil with one is not erased. Not a
+ * dismissed record: it never will be, and a person recorded it by hand (`dismissOutbox`).
+ */
 export const UNDELIVERED = `'pending', 'delivering', 'failed'`;
 
 /**
@@ -334,7 +337,7 @@ async function refuseWhileUndelivered(tx: Queryable, schoolId: string, misId: st
   if (failed.length) {
     what.push(`${failed.length} failed: ${failed.join(', ')}`);
     todo.push(
-      'resolve the failed ones (the cause is in `doorstep outbox show ID`; once fixed, `doorstep outbox retry ID`)',
+      'resolve the failed ones (the cause is in `doorstep outbox show ID`; once fixed, `doorstep outbox retry ID`; one that can never be sent, once recorded by hand, `doorstep outbox dismiss ID --reason "where it was recorded"`)',
     );
   }
   throw doorstepError(

@@ -17,8 +17,8 @@ const deps = () => ({
   readPassword: async () => '',
   progress: () => undefined,
 });
-const run = (action: string, id: string | undefined, status?: string) =>
-  outboxCommand(action, id, { config: 'x', ...(status ? { status } : {}) }, () => {}, deps()).catch(
+const run = (action: string, id: string | undefined, status?: string, more: { reason?: string } = {}) =>
+  outboxCommand(action, id, { config: 'x', ...(status ? { status } : {}), ...more }, () => {}, deps()).catch(
     (e: unknown) => e,
   );
 const said = (err: unknown) => {
@@ -34,9 +34,10 @@ describe('doorstep outbox: ids and statuses', () => {
     ['show', '99999999999999999999'],
     ['show', '-1'],
     ['retry', ' 12'],
+    ['dismiss', '#12'],
   ] as const)
     it(`outbox ${action} "${id}" is a usage error naming what an id is (exit 64), never a database error`, async () => {
-      expect(said(await run(action, id))).toEqual({
+      expect(said(await run(action, id, undefined, { reason: 'recorded by hand' }))).toEqual({
         code: 64,
         lines: [
           `doorstep: outbox ${action}: the ID is a record number (1 to 18 digits, as \`outbox list\` shows after #), got "${id}"`,
@@ -47,7 +48,9 @@ describe('doorstep outbox: ids and statuses', () => {
   it('outbox list --status delivred names the statuses a record has (exit 64), not "0 records"', async () => {
     expect(said(await run('list', undefined, 'delivred'))).toEqual({
       code: 64,
-      lines: ['doorstep: --status: expected one of pending, preview, delivered, failed, got "delivred"'],
+      lines: [
+        'doorstep: --status: expected one of pending, preview, delivered, failed, dismissed, got "delivred"',
+      ],
     });
     // "delivering" is in the table's check but never written: no record ever has it.
     expect(said(await run('list', undefined, 'delivering')).code).toBe(64);
@@ -58,5 +61,36 @@ describe('doorstep outbox: ids and statuses', () => {
       expect(String(await run('list', undefined, status))).toContain('the store was asked');
     expect(String(await run('show', '123456789012345678'))).toContain('the store was asked');
     expect(String(await run('retry', '12'))).toContain('the store was asked');
+    expect(String(await run('dismiss', '12', undefined, { reason: 'recorded by hand in CPOMS' }))).toContain(
+      'the store was asked',
+    );
+  });
+
+  it('outbox dismiss needs an ID and a reason — where the record was recorded by hand — before the store is asked', async () => {
+    expect(said(await run('dismiss', undefined, undefined, { reason: 'recorded by hand' }))).toEqual({
+      code: 64,
+      lines: ['doorstep: outbox dismiss needs an ID'],
+    });
+    const noReason = {
+      code: 64,
+      lines: [
+        'doorstep: outbox dismiss: --reason is required — where the record was recorded by hand (e.g. --reason "recorded by hand in CPOMS, 16 March")',
+      ],
+    };
+    expect(said(await run('dismiss', '12'))).toEqual(noReason);
+    expect(said(await run('dismiss', '12', undefined, { reason: ' \t ' }))).toEqual(noReason);
+    expect(said(await run('dismiss', '12', undefined, { reason: 'x'.repeat(501) }))).toEqual({
+      code: 64,
+      lines: [
+        'doorstep: outbox dismiss: --reason is at most 500 characters (where the record was recorded, not the record again), got 501',
+      ],
+    });
+  });
+
+  it('an unknown action names dismiss among those there are', async () => {
+    expect(said(await run('close', '12'))).toEqual({
+      code: 64,
+      lines: ['doorstep: outbox: expected list, show ID, retry ID, resend-failed or dismiss ID, got "close"'],
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RETENTION_DEFAULTS } from '../../src/config/sections/retention.ts';
 import { isDoorstepError } from '../../src/errors.ts';
-import { insertOutbox, retryOutbox } from '../../src/store/outbox.ts';
+import { dismissOutbox, insertOutbox, retryOutbox } from '../../src/store/outbox.ts';
 import { purgeSchool } from '../../src/store/retention.ts';
 import { erasePupilAudited } from '../../src/store/subject-erase.ts';
 import { BACKENDS, insert, type TestStore } from './dp-fixtures.ts';
@@ -88,6 +88,17 @@ describe.each(BACKENDS)('erasure and undelivered records on $name', ({ open }) =
     await expect(erasePupilAudited(db(), 'alpha', 'E2', 'cli')).rejects.toThrow(/1 waiting to be sent/);
     await setStatus(id, 'delivered');
     expect(await erasePupilAudited(db(), 'alpha', 'E2', 'cli')).toMatchObject({ outbox: 2, pupils: 1 });
+    expect(await status(id)).toBeUndefined();
+  });
+
+  it('a failed record that can never be sent is dismissed once recorded by hand (the refusal says how); then the pupil is erased', async () => {
+    await pupil('E3');
+    const id = await record('E3', 'erase-dismissed-1');
+    await setStatus(id, 'failed');
+    const err = await erasePupilAudited(db(), 'alpha', 'E3', 'cli').catch((e: unknown) => e);
+    expect((err as Error).message).toContain('`doorstep outbox dismiss ID --reason');
+    expect(await dismissOutbox(db(), id, 'dm', 'recorded by hand in CPOMS')).toBe(true);
+    expect(await erasePupilAudited(db(), 'alpha', 'E3', 'cli')).toMatchObject({ outbox: 1, pupils: 1 });
     expect(await status(id)).toBeUndefined();
   });
 

@@ -32,7 +32,10 @@ export const RETENTION_DEFAULTS = {
   visitDays: 3 * 366,
   /** The body and title of a record delivered to CPOMS / Arbor (the record lives on there). */
   deliveredRecordBodyDays: 30,
-  /** Outbox rows delivered or kept in preview (a failed record stays until someone sends it again). */
+  /**
+   * Outbox rows delivered, kept in preview, or dismissed (failed, recorded by hand by a person): a
+   * failed record stays until someone sends it again or dismisses it.
+   */
   recordDays: 366,
   /** The before/after values of audit entries (the entries themselves keep who, what, when, which). */
   auditDetailDays: 366,
@@ -56,8 +59,8 @@ export const RETENTION_WORDS: { [K in RetentionKey]: string } = {
   attendanceAcademicYears: 'Attendance marks (academic years before this one)',
   closedTriggerDays: 'Closed triggers',
   visitDays: 'Completed or cancelled visits',
-  deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor, or shown in preview',
-  recordDays: 'Records delivered or kept in preview (never one that failed to send)',
+  deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor, shown in preview, or dismissed',
+  recordDays: 'Records delivered, kept in preview or dismissed (a failed one only once dismissed)',
   auditDetailDays: "The audit log's before/after values",
   leaverShownDays: 'A leaver shown on the board and in search',
   leaverDataDays: "A leaver's details and marks",
