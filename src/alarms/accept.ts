@@ -12,11 +12,17 @@ import {
   receivedWindow,
   UNREADABLE_DEVICE,
 } from '../domain/fob/event.ts';
-import { type TransportFacts, UNREADABLE_BODY_ISSUE, vouchedFacts } from '../domain/fob/trust.ts';
+import {
+  type TransportFacts,
+  UNREADABLE_BODY_ISSUE,
+  UNREADABLE_ISSUE,
+  vouchedFacts,
+} from '../domain/fob/trust.ts';
 import { addTimeline } from '../store/alarm-state.ts';
 import {
   alarmStillOpen,
   insertRejected,
+  openAlarmOfCause,
   openUnreadableBodyAlarm,
   REJECTED_RAW_MAX_BYTES,
 } from '../store/alarms.ts';
@@ -220,6 +226,16 @@ function sameDeviceKey(homeId: string, deviceId: string, claimed: string): strin
   return `${homeId}\u0000${deviceId}\u0000${claimed}`;
 }
 
+/**
+ * What an alarm raised only for want of a known type (`unknownTypeAlarm`: no type given, or one no map
+ * names) says of it — the first thing it could not read, `type` — else null.
+ */
+function unknownTypeCause(decoded: Decoded): string | null {
+  if (!decoded.ok) return null;
+  const first = decoded.unreadable?.[0];
+  return first?.field === 'type' ? first.reason : null;
+}
+
 async function acceptOne(
   deps: IngestDeps,
   school: SchoolConfig,
@@ -380,6 +396,41 @@ async function acceptOne(
       );
     }
     return { outcome: 'duplicate', alarmId: first };
+  }
+  // An SOS raised only because its type was missing or unknown (a gateway whose heartbeats or
+  // positions carry no type field, a vendor's new kind of report): still raised — when in doubt,
+  // raise — but one open at a time per device, feed and cause, as for a body that cannot be read,
+  // or such a gateway would raise an SOS for every message and bury a real alarm. Further ones go on
+  // its timeline while it is open (its ladder still paging) and are kept with the refused payloads;
+  // once acknowledged, the next raises anew. Its own event again (a redelivery) is taken as ever.
+  const typeCause = isAlarm && sameDevice !== null && !decidedAlarm ? unknownTypeCause(decoded) : null;
+  if (typeCause !== null) {
+    const claimed = decoded.event.deviceId === deviceId ? null : decoded.event.deviceId;
+    const open = await openAlarmOfCause(deps.db, {
+      schoolId: home.id,
+      transport: transport.kind,
+      device: deviceId,
+      claimedDevice: claimed,
+      profile: transport.profile,
+      issuePrefix: `${UNREADABLE_ISSUE}type (${typeCause})`,
+    });
+    if (open !== null && open.eventId !== decoded.event.vendorEventId) {
+      const what = typeCause.replace(/; raised as an SOS$/, '');
+      await insertRejected(deps.db, {
+        schoolId: home.id,
+        transport: transport.kind,
+        profile: transport.profile,
+        source: arrival.source,
+        reason: `type: ${what}; noted on open alarm ${open.id}`,
+        raw,
+      });
+      await addTimeline(
+        deps.db,
+        open.id,
+        `another event from device ${deviceId}${claimed === null ? '' : ` (the payload names ${claimed})`} came for the same reason, ${what} (event ${decoded.event.vendorEventId}, at ${decoded.event.occurredAt}): noted here while this alarm is unacknowledged, not raised again — kept with the refused payloads`,
+      );
+      return { outcome: 'duplicate', alarmId: open.id };
+    }
   }
   const key = home.fobs.devices.find((d) => d.deviceId === deviceId)?.signingKey;
   const facts: TransportFacts = {

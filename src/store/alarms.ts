@@ -51,6 +51,39 @@ export async function openUnreadableBodyAlarm(
   return r ? { id: String(r.id), eventId: r.vendor_event_id } : null;
 }
 
+/**
+ * The open alarm raised for an event of this feed (school, transport, profile) that was an alarm
+ * only for want of a type Doorstep knows (missing, or one no map names: its trust issue begins
+ * `issuePrefix`, which names that type), from this device (as stored: over MQTT the topic's) and
+ * naming the same device in its payload (`claimedDevice`: null where it named the transport's own):
+ * one open at a time per device, feed and cause, as for a body that could not be read
+ * (`openUnreadableBodyAlarm`). Only while it is `open`: once acknowledged, paging has stopped, and the
+ * next such event raises anew.
+ */
+export async function openAlarmOfCause(
+  db: Queryable,
+  q: {
+    schoolId: string;
+    transport: 'mqtt' | 'webhook';
+    device: string;
+    claimedDevice: string | null;
+    profile: string;
+    issuePrefix: string;
+  },
+): Promise<{ id: string; eventId: string } | null> {
+  const { rows } = await db.query<{ id: string; vendor_event_id: string }>(
+    `SELECT a.id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+     WHERE a.school_id = $1 AND a.status = 'open' AND e.transport = $5 AND e.profile = $2
+       AND starts_with(a.trust_issue, $3) AND e.device_id = $4
+       AND e.claimed_device_id IS NOT DISTINCT FROM $6
+     ORDER BY a.id LIMIT 1`,
+    [q.schoolId, q.profile, q.issuePrefix, q.device, q.transport, q.claimedDevice],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
+  );
+  const r = rows[0];
+  return r ? { id: String(r.id), eventId: r.vendor_event_id } : null;
+}
+
 /** Whether an alarm is still `open` (unacknowledged, its ladder paging): read on the alarm path. */
 export async function alarmStillOpen(db: Queryable, id: string): Promise<boolean> {
   const { rows } = await db.query<{ open: boolean }>(

@@ -32,6 +32,15 @@ describe('doorstep check: what a generic feed does with an unmapped type', () =>
     ]);
   });
 
+  it('says what neither setting stops: a message with no type, which the gateway must send or the map point at', () => {
+    for (const extra of ['', '            unmappedTypes: refuse\n'])
+      expect(genericTypeGaps(schoolWith(extra))).toEqual([
+        expect.stringContaining(
+          'a message with no type at /kind is raised as an SOS whatever notAlarms or unmappedTypes say (one open alarm per device at a time, the next ones noted on it until it is acknowledged): the gateway must send a type with every message (then list or map it), or fields.type must point at a field its heartbeats and positions carry',
+        ),
+      ]);
+  });
+
   it('is quiet where the school lists what is no alarm, and for other profiles', () => {
     expect(genericTypeGaps(schoolWith('            notAlarms: [HB, POSITION]\n'))).toEqual([]);
     const ps = configWith({

@@ -46,7 +46,10 @@ export interface GenericMapping {
    * type named (the default: when in doubt on the alarm path, raise), all but `notAlarms`; or
    * `refuse` it (kept in `rejected_events`, on the data page; nobody is paged — an explicit opt-out,
    * which `doorstep check` warns of). An event whose type is missing or is no text or number is
-   * raised either way.
+   * raised either way (the gateway must send a type, or `fields.type` point at one its messages
+   * carry); such alarms are one open at a time per device and cause, further ones noted on it while
+   * it is unacknowledged (`acceptFobPayload`), so a gateway's type-less heartbeats page once, not
+   * per message.
    */
   unmappedTypes?: 'refuse' | 'raise';
   /** Vendor types that are no alarm (a position report, a heartbeat, a battery level): refused quietly. */
