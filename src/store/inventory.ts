@@ -142,7 +142,7 @@ export const INVENTORY: readonly TableEntry[] = [
     personal: 'staff id, GPS position, the raw payload, a message or voice-note link',
     why: 'to raise alarms and count check-ins',
     retention:
-      '`fobEventDays`: deleted, or (when an alarm or check-in refers to it) stripped of position and payload',
+      "`fobEventDays`: deleted, or (when an alarm or check-in refers to it) stripped of position and payload — a lone-worker incident's, kept when its visit goes or its pupil is erased, stripped then",
     seenBy: "office (an alarm's position on the board)",
   },
   {

@@ -221,12 +221,13 @@ const INCIDENT_REASONS = (Object.keys(RESOLUTIONS) as ResolutionReason[])
  * (not a drill's) is about the worker, what happened to them on the visit, and is kept `alarmDays`
  * (6 years, the IRMS period for incidents about adults; the retention's `alarms` kind removes it then,
  * with its timeline and notifications). Cut from the visit and its pupil: no visit id, no position
- * (the family's door), every value Doorstep holds of the pupil (names, ids, address, their family's
+ * (the family's door: the alarm's, and a fob SOS's event's position, payload, message and voice
+ * note), every value Doorstep holds of the pupil (names, ids, address, their family's
  * names, numbers and addresses, the visit's address) taken out of the resolver's note and the
  * timeline (a worker's running-late reason is typed free text); its incident record in the outbox
  * loses the pupil's id and its text (the address, the position: it is in CPOMS / Arbor under its
- * remote id) — only once delivered or a preview: a record not yet sent is never touched (erasure
- * waits for it). Returns the kept alarms' ids. Call before the visits' alarms are deleted.
+ * remote id) — only once delivered, a preview or dismissed: a record not yet sent is never touched
+ * (erasure waits for it). Returns the kept alarms' ids. Call before the visits' alarms are deleted.
  */
 export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unknown[]): Promise<string[]> {
   const { rows } = await tx.query<{
@@ -252,6 +253,13 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
       r.id,
       r.resolution_note === null ? null : withoutValues(r.resolution_note, values),
     ]);
+    // A fob's SOS: its event held the position too (and the payload as received, with it), and a
+    // message or voice note from the door — stripped as the retention's `fob-locations` kind does.
+    await tx.query(
+      `UPDATE fob_events SET location = NULL, raw = '', message = NULL, voice_note_url = NULL
+        WHERE id = (SELECT fob_event_id FROM alarms WHERE id = $1)`,
+      [r.id],
+    );
     const timeline = await tx.query<{ id: string; event: string }>(
       'SELECT id, event FROM alarm_timeline WHERE alarm_id = $1',
       [r.id],

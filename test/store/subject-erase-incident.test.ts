@@ -73,7 +73,26 @@ async function seed(db: Db) {
       policy: {},
       ...extra,
     });
+  // Raised by the worker's fob at the door (linked to the visit): its event holds the position too.
+  const sos = await insert(db, 'fob_events', {
+    school_id: 'alpha',
+    device_id: 'RD-1',
+    vendor_event_id: 'e-1',
+    type: 'sos',
+    occurred_at: NOW,
+    received_at: NOW,
+    staff_id: 's-1',
+    location: { lat: 51.4321, lon: -0.9876, accuracyM: 5 },
+    message: 'at the door now',
+    voice_note_url: 'https://fob.invalid/voice/e-1.mp3',
+    transport: 'mqtt',
+    profile: 'peoplesafe-style',
+    raw: JSON.stringify({ event_id: 'e-1', type: 'SOS', location: { lat: 51.4321, lon: -0.9876 } }),
+  });
   const incident = await alarm({
+    fob_event_id: sos,
+    device_id: 'RD-1',
+    staff_id: 's-1',
     dedup_key: `visit:${visit}:help:${sam}:p1`,
     resolution_reason: 'incident_with_dispatch',
     resolution_note: `Worker assaulted at the door of ${PUPIL.line1} by ${PUPIL.parent}; police attended`,
@@ -129,7 +148,7 @@ async function seed(db: Db) {
     test: true,
   });
   for (const a of [falseAlarm, drill]) await insert(db, 'alarm_timeline', { alarm_id: a, event: 'raised' });
-  return { incident, record, falseAlarm, drill };
+  return { incident, sos, record, falseAlarm, drill };
 }
 
 describe.each(BACKENDS)("erasing a pupil keeps the worker's lone-worker incident on $name", ({ open }) => {
@@ -171,6 +190,16 @@ describe.each(BACKENDS)("erasing a pupil keeps the worker's lone-worker incident
       ),
       replies: await count('SELECT 1 FROM sms_replies WHERE alarm_id = $1'),
     }).toEqual({ notifications: 1, recipients: 1, replies: 1 });
+  });
+
+  it("keeps the fob SOS's event (when and which device) without the position at the door, its payload, message or voice note", async () => {
+    const { rows } = await store.db.query(
+      'SELECT device_id, type, location, raw, message, voice_note_url FROM fob_events WHERE id = $1',
+      [ids.sos],
+    );
+    expect(rows).toEqual([
+      { device_id: 'RD-1', type: 'sos', location: null, raw: '', message: null, voice_note_url: null },
+    ]);
   });
 
   it('keeps its incident record (the CPOMS reference) without the pupil id or its text', async () => {
