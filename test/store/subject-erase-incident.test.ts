@@ -241,3 +241,68 @@ describe.each(BACKENDS)("erasing a pupil keeps the worker's lone-worker incident
     expect(timeline.rows).toEqual([]);
   });
 });
+
+describe.each(BACKENDS)('erasing a pupil whose MIS id is a number, on $name', ({ open }) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(async () => store.close());
+
+  it("keeps the dates and times in the incident's note and timeline, and takes the id where it stands alone", async () => {
+    const db = store.db;
+    const sam = await insert(db, 'users', {
+      username: 'sam',
+      display_name: 'Sam Staff',
+      password_hash: 'x',
+      roles: ['visiting-staff'],
+      schools: ['alpha'],
+    });
+    await insert(db, 'pupils', {
+      school_id: 'alpha',
+      mis_id: '2026',
+      forename: 'Zephyrine',
+      surname: 'Quillfeather',
+    });
+    const visit = await insert(db, 'visits', {
+      school_id: 'alpha',
+      pupil_mis_id: '2026',
+      reason: 'absence',
+      address: { line1: '17 Marrowbone Lane', postcode: 'ZZ9 9QX' },
+      planned_for: '2026-03-15',
+      status: 'completed',
+      requested_by: sam,
+      lead_user_id: sam,
+      departed_at: NOW,
+      returned_at: NOW,
+    });
+    const alarm = await insert(db, 'alarms', {
+      school_id: 'alpha',
+      visit_id: visit,
+      dedup_key: `visit:${visit}:help:${sam}:p1`,
+      unknown_device: false,
+      type: 'sos',
+      status: 'resolved',
+      raised_at: NOW,
+      resolved_at: NOW,
+      resolved_by: 'user:999',
+      resolution_reason: 'incident_with_dispatch',
+      resolution_note: 'Threatened at the door (pupil 2026) at 12:05 on 2026-03-15; police attended',
+      policy: {},
+    });
+    await insert(db, 'alarm_timeline', {
+      alarm_id: alarm,
+      at: NOW,
+      event: 'running late, back by 2026-03-15T13:00:00Z: family asked me to stay',
+    });
+    await erasePupilAudited(db, 'alpha', '2026', 'user:1');
+    const a = await db.query('SELECT resolution_note FROM alarms WHERE id = $1', [alarm]);
+    expect(a.rows).toEqual([
+      { resolution_note: `Threatened at the door (pupil ${ERASED}) at 12:05 on 2026-03-15; police attended` },
+    ]);
+    const t = await db.query('SELECT event FROM alarm_timeline WHERE alarm_id = $1', [alarm]);
+    expect(t.rows).toEqual([
+      { event: 'running late, back by 2026-03-15T13:00:00Z: family asked me to stay' },
+    ]);
+  });
+});
