@@ -29,7 +29,7 @@ export async function alarmForEvent(
  * stopped, and a further unreadable message (another worker's SOS in the same new format) folded in
  * would page no one — it raises a new alarm instead.
  */
-export async function openUnreadableBodyAlarm(
+export function openUnreadableBodyAlarm(
   db: Queryable,
   q: {
     schoolId: string;
@@ -39,16 +39,7 @@ export async function openUnreadableBodyAlarm(
     issuePrefix: string;
   },
 ): Promise<{ id: string; eventId: string } | null> {
-  const { rows } = await db.query<{ id: string; vendor_event_id: string }>(
-    `SELECT a.id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
-     WHERE a.school_id = $1 AND a.status = 'open' AND e.transport = $5 AND e.profile = $2
-       AND starts_with(a.trust_issue, $3) AND e.device_id = $4
-     ORDER BY a.id LIMIT 1`,
-    [q.schoolId, q.profile, q.issuePrefix, q.device, q.transport],
-    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
-  );
-  const r = rows[0];
-  return r ? { id: String(r.id), eventId: r.vendor_event_id } : null;
+  return openAlarmOfCause(db, { ...q, claimedDevice: undefined });
 }
 
 /**
@@ -66,18 +57,20 @@ export async function openAlarmOfCause(
     schoolId: string;
     transport: 'mqtt' | 'webhook';
     device: string;
-    claimedDevice: string | null;
+    /** `undefined`: whatever device the payload named (an unreadable body names none). */
+    claimedDevice: string | null | undefined;
     profile: string;
     issuePrefix: string;
   },
 ): Promise<{ id: string; eventId: string } | null> {
+  const claimed = q.claimedDevice === undefined ? [] : [q.claimedDevice];
   const { rows } = await db.query<{ id: string; vendor_event_id: string }>(
     `SELECT a.id, e.vendor_event_id FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
      WHERE a.school_id = $1 AND a.status = 'open' AND e.transport = $5 AND e.profile = $2
        AND starts_with(a.trust_issue, $3) AND e.device_id = $4
-       AND e.claimed_device_id IS NOT DISTINCT FROM $6
+       ${claimed.length ? 'AND e.claimed_device_id IS NOT DISTINCT FROM $6' : ''}
      ORDER BY a.id LIMIT 1`,
-    [q.schoolId, q.profile, q.issuePrefix, q.device, q.transport, q.claimedDevice],
+    [q.schoolId, q.profile, q.issuePrefix, q.device, q.transport, ...claimed],
     { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
   const r = rows[0];
