@@ -39,6 +39,8 @@ export async function post(path, body, done) {
   const form = submitting;
   submitting = null;
   if (form) form.dataset.sending = 'true';
+  // What an earlier press was told ("refused: …") is not left standing while this one is on its way.
+  say(msg, 'Sending…');
   let ok = false;
   await keepingFocus(async () => {
     try {
