@@ -20,9 +20,11 @@
  * BENCH_TRACE=1 prints where each alarm's time went, stage by stage (broker hop, decode, wait for a
  * group, write, escalation enqueue, board publish, SSE delivery), and which stages the slowest 1% spent
  * it in. The publisher and the board reader run here, as fobs and a browser do.
+ * BENCH_DUMP=file.json writes each 200/s run's alarms in publish order (ms into the run, ms to the
+ * board, the traced stages) and its bare commits beside it: where in the run the tail sits.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import mqtt from 'mqtt';
 import pg from 'pg';
 import { INGEST_NODE_FLAGS } from '../src/runtime/node-flags.ts';
@@ -282,6 +284,8 @@ const results: {
   server: ServerActivity;
 }[] = [];
 const traced: ReturnType<typeof stagesOf> = [];
+/** BENCH_DUMP=file.json: every alarm of each 200/s run by its time in the run, with its stages. */
+const dumped: unknown[] = [];
 /** Per run: in which second of the run its slowest 1% were published (second → how many). */
 const slowestAt: string[] = [];
 let loopDelays: Record<string, number>[] = [];
@@ -355,6 +359,16 @@ try {
       ['young', 'full', 'stall', 'none'].map((k) => `${k} ${pausedBy.get(k) ?? 0}`).join(', '),
     );
     traced.push(...stagesOf(sent, t.events));
+    if (process.env.BENCH_DUMP)
+      dumped.push({
+        run: r,
+        alarms: [...sent].map(([id, at]) => [
+          round(at - t0, 1),
+          seen.has(id) ? round(seen.get(id)! - at, 2) : null,
+          t.events[id] ?? null,
+        ]),
+        floor: commitLat,
+      });
     loopDelays.push(t.loopDelay);
     gcPauses.push(t.gc);
     const floor = Math.max(pct(brokerLat, 99), pct(commitLat, 99));
@@ -373,6 +387,7 @@ try {
     });
   }
 
+  if (process.env.BENCH_DUMP) writeFileSync(process.env.BENCH_DUMP, JSON.stringify(dumped));
   // 2. Throughput: rising rates for 10 s each, nothing lost, nothing doubled.
   const rates = (process.env.BENCH_RATES ?? '4000,5000,6000').split(',').map(Number);
   const seconds = Number(process.env.BENCH_SECONDS ?? 10);
