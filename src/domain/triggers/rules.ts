@@ -110,8 +110,9 @@ export const consecutiveAbsenceRule = z.strictObject({
       /** Too few possible sessions before the run say nothing about a concern. */
       attendanceConcernMinSessions: z.int().min(1).default(20),
       /**
-       * The longest run the lighter action addresses (Heath Lane: "a phone call home to address 3 days
-       * of absence"); longer, the rule's own action. Unset: any length.
+       * The most days of absence the lighter action addresses (Heath Lane: "a phone call home to
+       * address 3 days of absence"); more, the rule's own action. Days the school arranged the pupil
+       * out of (`C2`, `S`) that the run counts (`count-inside`) are no absence. Unset: any length.
        */
       upToDays: z.int().min(1).optional(),
       /** Fields whose values are the school's own choice, not the policy's, and why. */

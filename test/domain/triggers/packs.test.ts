@@ -74,6 +74,39 @@ describe('policy packs on small scenarios', () => {
     ]);
   });
 
+  it('Heath Lane: "a phone call home to address 3 days of absence" counts the days absent, not off-timetable (C2) or study-leave (S) days the run counts', () => {
+    const heath = (p: ReturnType<typeof pupil>, today: string) =>
+      evaluatePupil(p, rulesOf('heath-lane'), { today, explain: true }).find(
+        (x) => x.ruleKey === 'heath-lane:absent-3-days',
+      )!;
+    // A part-time pupil, ill (I) on both timetabled days (Monday, Tuesday), off timetable Wednesday to Friday.
+    const partTime = pupil(
+      { '2025-11-17': 'I', '2025-11-18': 'I', '2025-11-19': 'C2', '2025-11-20': 'C2', '2025-11-21': 'C2' },
+      { to: '2025-11-21' },
+    );
+    for (const today of ['2025-11-19', '2025-11-20', '2025-11-21']) {
+      const f = heath(partTime, today);
+      expect(f, today).toMatchObject({ fired: true, action: 'phone-call' });
+      expect(f.explanation).toContain('a parent/carer gave a reason for each day');
+    }
+    // Ill on Monday, study leave (S) from Tuesday: one day of absence, whatever the run's length.
+    const studyLeave = pupil(
+      { '2025-11-17': 'I', '2025-11-18': 'S', '2025-11-19': 'S', '2025-11-20': 'S', '2025-11-21': 'S' },
+      { to: '2025-11-21' },
+    );
+    expect(heath(studyLeave, '2025-11-20')).toMatchObject({ fired: true, action: 'phone-call' });
+    expect(heath(studyLeave, '2025-11-21')).toMatchObject({ fired: true, action: 'phone-call' });
+    // Four days ill with an off-timetable day among them: four days of absence, the visit.
+    const four = pupil(
+      { '2025-11-17': 'I', '2025-11-18': 'I', '2025-11-19': 'C2', '2025-11-20': 'I', '2025-11-21': 'I' },
+      { to: '2025-11-21' },
+    );
+    expect(heath(four, '2025-11-20')).toMatchObject({ fired: true, action: 'phone-call' });
+    const f = heath(four, '2025-11-21');
+    expect(f).toMatchObject({ fired: true, action: 'home-visit' });
+    expect(f.explanation).toContain('absent longer than the 3 days a phone-call addresses');
+  });
+
   it('a part-time timetable (C2) or study leave (S) is no session for the visit triggers: off-timetable days are not "not seen"', () => {
     // Present Monday and Tuesday, off timetable Wednesday to Friday, three weeks running.
     const marks: Record<string, string | [string, string]> = {};

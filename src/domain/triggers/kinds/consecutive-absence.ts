@@ -217,6 +217,18 @@ function arrangedDays(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotEx
   return out.slice(-MAX_EVIDENCE_DAYS);
 }
 
+/**
+ * Units of the run (school days, or sessions) the school arranged the pupil out of that it counted
+ * (`count-inside`): not seen, but no absence — the run's count less these is the absence itself.
+ */
+function arrangedUnits(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotExpectedDays): number {
+  if (mode !== 'count-inside') return 0;
+  let n = 0;
+  for (let u = run.first; u <= run.last; u++)
+    if (unitKind(p, u, set, mode, run.sessions ? 1 : 0) === 'arranged') n++;
+  return n;
+}
+
 const SESSION_NAME = ['AM', 'PM'] as const;
 
 function runEvidence(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotExpectedDays): Evidence {
@@ -372,8 +384,11 @@ export function consecutiveAbsence(
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
+    // "A phone call home to address 3 days of absence": the days absent, not the days the school
+    // arranged the pupil out of (C2, S) that the run counts as not seen (`count-inside`).
+    const absent = n - arrangedUnits(p, run, set, mode);
     // Said as it is: "a reason each day" only where every day has one (an O is no reason given).
-    if (light.upToDays !== undefined && (sessions ? n / 2 : n) > light.upToDays)
+    if (light.upToDays !== undefined && (sessions ? absent / 2 : absent) > light.upToDays)
       why = reasoned
         ? `; a reason each day, but absent longer than the ${light.upToDays} days a ${light.action} addresses`
         : `; not every day has a reason from a parent/carer, and absent longer than the ${light.upToDays} days a ${light.action} addresses`;
