@@ -4,8 +4,9 @@ import type { User } from '../store/users.ts';
 /**
  * What a person's roles and schools let them do to other accounts. Admin holds every role, but only
  * within its schools: an admin of some schools manages the accounts of those schools and no others,
- * and grants no school and no role beyond their own. Only a trust-wide admin (no school listed)
- * manages trust-wide accounts.
+ * and grants no school and no role beyond their own; nor do they manage an account holding a
+ * position they do not hold. Only a trust-wide admin (no school listed) manages trust-wide accounts
+ * and every position's holder.
  */
 
 /** The user has the role, or is an admin (who may do what every role does). */
@@ -24,9 +25,18 @@ export function coversSchools(user: User, schools: readonly string[]): boolean {
   return schools.length > 0 && schools.every((s) => user.schools.includes(s));
 }
 
-/** An admin manages an account when their schools cover all of the account's schools. */
-export function mayManage(admin: User, account: Pick<User, 'schools'>): boolean {
-  return admin.roles.includes('admin') && coversSchools(admin, account.schools);
+/**
+ * An admin manages an account when their schools cover all of the account's schools and — unless
+ * the admin is trust-wide — they hold every position the account holds. A position (headteacher,
+ * DSL …) is authority of its own: an admin who could not give it could otherwise take it, by setting
+ * its holder's password or phone (an SMS reply from that phone counts as the holder's).
+ */
+export function mayManage(admin: User, account: Pick<User, 'schools' | 'positions'>): boolean {
+  return (
+    admin.roles.includes('admin') &&
+    coversSchools(admin, account.schools) &&
+    (isTrustWide(admin) || account.positions.every((p) => admin.positions.includes(p)))
+  );
 }
 
 /** Who keeps staff training and home-visit experience records: an admin, the data manager and the safeguarding team. */
