@@ -208,7 +208,8 @@ export async function evaluateSchoolTriggers(
             episode &&
             startsNewEpisode(ruleByKey.get(f.ruleKey), episode.evidence as Evidence, f.evidence)
           ) {
-            // A second run this year: the first's episode closed, this one raised with its own note.
+            // A second run (the pupil back in between, whether or not an evaluation ran that day):
+            // the first's episode closed, this one raised with its own note.
             await closeEpisode(tx, episode.id, options.today, options.actor, school.id);
             report.closed++;
             raised.push({ pupilId, upn, finding: f });

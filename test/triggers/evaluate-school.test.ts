@@ -276,6 +276,48 @@ describe('trigger episodes', () => {
     expect((await db.query(`SELECT 1 FROM outbox WHERE kind = 'trigger_note'`)).rowCount).toBe(1);
   });
 
+  it('a second run of absence is its own trigger with its own note, whether or not an evaluation ran on the day back (weekly uploads)', async () => {
+    await db.query(`UPDATE pupils SET flags = '{"cin": true}' WHERE mis_id = 'p1'`);
+    const episodes = async () =>
+      (await listEpisodes(db, 'alpha'))
+        .map((e) => [e.ruleKey, e.status, e.openedOn, (e.evidence as { from?: string }).from] as const)
+        .sort((a, b) => `${a[0]}${a[2]}`.localeCompare(`${b[0]}${b[2]}`));
+    const notes = async () => (await db.query("SELECT 1 FROM outbox WHERE kind = 'trigger_note'")).rowCount;
+    const secondRun = [
+      ['heath-lane:absent-3-days', 'closed', '2025-11-05', '2025-11-03'],
+      ['heath-lane:absent-3-days', 'open', '2025-11-11', '2025-11-07'],
+      ['heath-lane:vulnerable-absent', 'closed', '2025-11-03', '2025-11-03'],
+      ['heath-lane:vulnerable-absent', 'open', '2025-11-11', '2025-11-07'],
+    ];
+    // Week 1: N Monday 3 to Wednesday 5 November, evaluated each day.
+    for (const d of ['2025-11-03', '2025-11-04', '2025-11-05']) await mark('p1', d, 'N');
+    for (const d of ['2025-11-03', '2025-11-04', '2025-11-05']) await run(d);
+    expect(await notes()).toBe(2);
+    // Week 2: back on Thursday 6, N again from Friday 7 to Tuesday 11 — the school's next upload.
+    await mark('p1', '2025-11-06', '/');
+    for (const d of ['2025-11-07', '2025-11-10', '2025-11-11']) await mark('p1', d, 'N');
+    expect(await run('2025-11-11')).toEqual({ pupils: 1, raised: 2, updated: 0, closed: 2, escalated: 0 });
+    expect(await episodes()).toEqual(secondRun);
+    expect(await notes()).toBe(4);
+    // Closed (and audited) as the evaluation on the day back would have closed them, on the day seen.
+    const closedOn = async () =>
+      (await listEpisodes(db, 'alpha', { status: 'closed' })).map((e) => e.closedOn);
+    expect(await closedOn()).toEqual(['2025-11-11', '2025-11-11']);
+    const closed = (await listEpisodes(db, 'alpha', { status: 'closed' })).map((e) => e.id);
+    const audited = (await listAudit(db, { action: 'trigger.closed', limit: 1000 })).map((a) => a.entityId);
+    expect(audited).toEqual(expect.arrayContaining(closed));
+    // The same data again changes nothing.
+    expect(await run('2025-11-11')).toEqual({ pupils: 1, raised: 0, updated: 0, closed: 0, escalated: 0 });
+
+    // Evaluated on the day back too: the same episodes and notes (closed on the day back).
+    await db.query('DELETE FROM outbox');
+    await db.query('DELETE FROM trigger_episodes');
+    for (const d of ['2025-11-03', '2025-11-04', '2025-11-05', '2025-11-06', '2025-11-11']) await run(d);
+    expect(await episodes()).toEqual(secondRun);
+    expect(await notes()).toBe(4);
+    expect(await closedOn()).toEqual(['2025-11-06', '2025-11-06']);
+  });
+
   it('a whole-school closure the register marks (Y4) keeps an open run open, and it counts on past it', async () => {
     for (const d of ['2025-11-13', '2025-11-17', '2025-11-18']) await mark('p1', d, 'N');
     expect(await run('2025-11-18')).toMatchObject({ raised: 1 });

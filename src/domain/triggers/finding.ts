@@ -62,14 +62,22 @@ export interface Evidence {
 
 /**
  * An open episode's finding is a new one — its episode closed and another raised, with its own note —
- * when its rule keeps one episode per run or period (`afterReturn`, `perPeriod`) and the one found
- * starts after the one the episode was opened for ended: a second return to make, not the first
- * one's evidence updated.
+ * when its rule counts runs or periods (every `consecutive-absence` rule; `cumulative-absence` with
+ * `perPeriod`) and the one found starts after the one the episode was opened for ended: a second
+ * absence, not the first one's evidence updated. Evaluated every school day, the pupil's day back
+ * closed the first run's episode (a rule without `afterReturn`); evaluated only after the second run
+ * began (weekly uploads, a sync that failed), it is closed here, and the second run still gets its
+ * own trigger, note and visit.
  */
 export function startsNewEpisode(rule: Rule | undefined, open: Evidence, found: Evidence): boolean {
   const was = span(open).to;
   const now = span(found).from;
-  return perRun(rule) && typeof was === 'string' && typeof now === 'string' && now > was;
+  return (
+    (rule?.kind === 'consecutive-absence' || perRun(rule)) &&
+    typeof was === 'string' &&
+    typeof now === 'string' &&
+    now > was
+  );
 }
 
 /** The rule keeps one episode per run or period (`afterReturn`, `perPeriod`). */
