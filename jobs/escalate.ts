@@ -1,7 +1,14 @@
 import type { FirstStepTaker } from '../src/alarms/ingest-types.ts';
+import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { takeRaised } from '../src/alarms/recent-raises.ts';
+import { findSchool } from '../src/config/school-of.ts';
 import { settledWithin } from '../src/core/settled-within.ts';
 import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
+import {
+  looksAtLadderNow,
+  type RoutedPolicy,
+  targetsWithLadderNow,
+} from '../src/domain/escalation/routing.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { catalog, type DoorstepCatalog, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
@@ -72,6 +79,7 @@ export async function escalate(
       if (stopped) return { outcome: `stopped: ${decision.reason}` };
       continue;
     }
+    const { targets, added, period } = stepTargets(deps, alarm, payload, decision.targets);
     const fresh = await takeEscalationStep(deps.db, {
       alarmId: alarm.id,
       schoolId: alarm.schoolId,
@@ -87,12 +95,12 @@ export async function escalate(
         ...(alarm.test ? { test: true } : {}),
       },
       step: payload.step,
-      targets: decision.targets,
-      timeline: `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${decision.targets.join(', ')}`,
+      targets,
+      timeline: `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${targets.join(', ')}${added.length ? ` (${period} now: also that ladder's last level, ${added.join(', ')})` : ''}`,
       nextStep: decision.next.step,
       nextDueAt: new Date(deps.now().getTime() + decision.next.delayMs),
       claimMs: STEP_CLAIM_MS,
-      claimed: decision.targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
+      claimed: targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
     });
     if (!fresh.taken) continue; // the alarm moved (acknowledged, resolved, another worker): look again
     taken = {
@@ -150,6 +158,34 @@ export async function escalate(
   }
   return { outcome };
 }
+
+/**
+ * The targets step `payload.step` pages: its level's, plus — past the ladder's first round or on a
+ * reopen, once the clock has left the period the alarm was raised in (17:00 passed, say) — the last
+ * level of the ladder that holds now, so an alarm still going out of hours reaches the out-of-hours
+ * people too (src/domain/escalation/routing.ts). A school the config no longer holds adds none.
+ */
+function stepTargets(
+  deps: JobDeps,
+  alarm: { schoolId: string; type: string; deviceId: string | null; policy: RoutedPolicy },
+  payload: PayloadOf<DoorstepCatalog, 'escalate'>,
+  own: string[],
+): { targets: string[]; added: string[]; period?: string } {
+  const none = { targets: own, added: [] };
+  if (!looksAtLadderNow(alarm.policy, payload.step, payload.reopened !== undefined)) return none;
+  const school = findSchool(deps.config, alarm.schoolId);
+  if (!school) return none;
+  const now = ladderFor(school, alarm.type, deps.now(), alarm.deviceId ? 'fob' : 'register');
+  const r = targetsWithLadderNow(own, alarm.policy, now);
+  return { ...r, period: now.period && PERIOD_WORDS[now.period] };
+}
+
+const PERIOD_WORDS = {
+  'school-hours': 'school hours',
+  'out-of-hours': 'out of hours',
+  weekend: 'the weekend',
+  holiday: 'a holiday',
+} as const;
 
 /** A `FirstStepTaker` that can also be waited for at shutdown. */
 export interface FirstStepsHere extends FirstStepTaker {

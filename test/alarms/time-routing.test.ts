@@ -1,15 +1,22 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { escalate } from '../../jobs/escalate.ts';
 import { acceptFobPayload } from '../../src/alarms/accept.ts';
+import { ladderFor } from '../../src/alarms/ladder-for.ts';
 import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
+import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { timelineOf } from '../../src/store/alarm-state.ts';
+import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { insert } from '../store/dp-fixtures.ts';
 
 const schema = uniqueName('routing');
 const prefix = uniqueName('routing');
@@ -99,5 +106,90 @@ describe('a fob’s own missed check-in', () => {
       'out-of-hours',
       [['board', 'sms:on-call-leaders']],
     ]);
+  });
+});
+
+describe('a ladder still going after the clock leaves the period it was raised in', () => {
+  // Missed check-ins: the office in school hours, on-call leaders out of hours.
+  const config = configWith({
+    school: `    escalation:
+      missed-check-in: { repeat: 1, levels: [{ afterMinutes: 0, notify: [board] }, { afterMinutes: 5, notify: [board, sms:office] }] }
+    escalationHours:
+      schoolDay: "08:00-17:00"
+      outOfHours:
+        missed-check-in: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
+`,
+  });
+  const alpha = config.schools[0]!;
+  const run = { id: 'x', name: 'escalate', attempt: 1, maxAttempts: 1, signal: new AbortController().signal };
+  let k = 0;
+
+  /** A missed check-in raised at 16:58 (BST), its ladder standing at `step`; the step taken at `at`. */
+  async function stepAt(step: number, at: string, reopened?: number) {
+    const raisedAt = new Date('2026-04-01T15:58:00.000Z');
+    const user = await insert(db, 'users', {
+      username: `lead-${++k}`,
+      display_name: 'Lead',
+      password_hash: 'scrypt$x',
+      roles: ['visiting-staff'],
+    });
+    const visit = await insert(db, 'visits', {
+      school_id: 'alpha',
+      pupil_mis_id: 'p1',
+      reason: 'welfare',
+      address: { line1: '1 Road', postcode: 'AB1 2CD' },
+      planned_for: '2026-04-01',
+      status: 'departed',
+      requested_by: user,
+      lead_user_id: user,
+    });
+    const policy = ladderFor(alpha, 'missed_check_in', raisedAt);
+    expect(policy.period).toBe('school-hours');
+    const alarm = (await raiseVisitAlarm(db, {
+      schoolId: 'alpha',
+      visitId: visit,
+      staffId: null,
+      type: 'missed_check_in',
+      dedupKey: `v:${visit}:missed`,
+      raisedAt,
+      policy,
+      what: 'alarm raised: check-in missed',
+      actor: 'system:test',
+    }))!.id;
+    await db.query('UPDATE alarms SET escalation_step = $2 WHERE id = $1', [alarm, step]);
+    const deps: JobDeps = {
+      db,
+      log: createLogger({ level: 'silent' }),
+      producer,
+      now: () => new Date(at),
+      instance: 't',
+      config,
+      publisher: conn,
+    };
+    await escalate({ alarmId: alarm, step, ...(reopened ? { reopened } : {}) }, run, deps);
+    const { rows } = await db.query<{ target: string }>(
+      'SELECT target FROM notifications WHERE alarm_id = $1 AND step = $2 ORDER BY target',
+      [alarm, step],
+    );
+    return { targets: rows.map((r) => r.target), timeline: (await timelineOf(db, alarm)).at(-1)!.event };
+  }
+
+  it('past its first round at 19:00, each step pages the out-of-hours ladder’s last level as well', async () => {
+    const evening = await stepAt(24, '2026-04-01T18:00:00.000Z');
+    expect(evening.targets).toEqual(['board', 'sms:office', 'sms:on-call-leaders']);
+    expect(evening.timeline).toBe(
+      "level 2 (repeat 22): notified board, sms:office, sms:on-call-leaders (out of hours now: also that ladder's last level, sms:on-call-leaders)",
+    );
+    // Still school hours: the saved ladder alone.
+    expect((await stepAt(24, '2026-04-01T15:59:00.000Z')).targets).toEqual(['board', 'sms:office']);
+  });
+
+  it('a reopen after the acknowledgement timed out pages them too, even inside the first round', async () => {
+    expect((await stepAt(0, '2026-04-01T18:00:00.000Z', 1)).targets).toEqual([
+      'board',
+      'sms:on-call-leaders',
+    ]);
+    // The first step of a new alarm is the ladder chosen at its raise.
+    expect((await stepAt(0, '2026-04-01T18:00:00.000Z')).targets).toEqual(['board']);
   });
 });

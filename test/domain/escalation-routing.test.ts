@@ -14,8 +14,10 @@ import {
   type EscalationRouting,
   LADDER_PERIODS,
   type LadderPeriod,
+  looksAtLadderNow,
   parseHoursWindow,
   periodAt,
+  targetsWithLadderNow,
 } from '../../src/domain/escalation/routing.ts';
 
 // Autumn 2025 to summer 2027 (half terms as holidays), with an INSET day and a bank holiday.
@@ -146,6 +148,37 @@ describe('time-based routing: the ladder chosen', () => {
       '25:00-26:00',
     ])
       expect(parseHoursWindow(bad)).toBeNull();
+  });
+});
+
+describe('time-based routing: a ladder still going in another period', () => {
+  const day: EscalationRouting = {
+    base: { 'missed-check-in': { ...ladder('office'), repeat: 1 } },
+    hours,
+    outOfHours: { 'missed-check-in': ladder('on-call-leaders') },
+  };
+  // Wednesday 14 January 2026: raised at 16:58, still going at 19:00.
+  const saved = chooseLadder(day, calendar, at('2026-01-14T16:58:00Z'), 'missed_check_in');
+  const evening = chooseLadder(day, calendar, at('2026-01-14T19:00:00Z'), 'missed_check_in');
+
+  it('its first round is the ladder chosen at the raise; past it, or on a reopen, the ladder of now is looked at', () => {
+    expect(saved.period).toBe('school-hours');
+    expect(looksAtLadderNow(saved, 0, false)).toBe(false);
+    expect(looksAtLadderNow(saved, 0, true)).toBe(true);
+    expect(looksAtLadderNow(saved, 1, false)).toBe(true);
+    expect(looksAtLadderNow(saved, 24, false)).toBe(true);
+  });
+
+  it('out of hours now: the out-of-hours ladder’s last level is paged as well as the saved one; the same period adds nobody', () => {
+    expect(targetsWithLadderNow(['board', 'sms:office'], saved, evening)).toEqual({
+      targets: ['board', 'sms:office', 'sms:on-call-leaders'],
+      added: ['sms:on-call-leaders'],
+    });
+    const later = chooseLadder(day, calendar, at('2026-01-14T16:59:00Z'), 'missed_check_in');
+    expect(targetsWithLadderNow(['board', 'sms:office'], saved, later).added).toEqual([]);
+    // A school without ladders by time: no period now, nothing added.
+    const { period: _p, byPeriod: _b, ...plain } = evening;
+    expect(targetsWithLadderNow(['board'], saved, plain).targets).toEqual(['board']);
   });
 });
 

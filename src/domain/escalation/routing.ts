@@ -94,6 +94,32 @@ export function chooseLadder(
   return { ...chosen, period, byPeriod: chosen !== policyFor(routing.base, type, origin) };
 }
 
+/**
+ * Whether a ladder step must also look at the ladder that holds now: past the ladder's first round,
+ * or on a re-entry after a timed-out acknowledgement. The first round is the ladder chosen at the
+ * raise; the steps after it (and every reopen) may run hours later, in another period — an alarm
+ * raised at 16:58 still repeating at 19:00 must reach whoever is on call out of hours.
+ */
+export function looksAtLadderNow(saved: EscalationPolicy, step: number, reopened: boolean): boolean {
+  return reopened || step >= saved.levels.length;
+}
+
+/**
+ * The targets of a step that `looksAtLadderNow`: its own, plus the last level's targets of `now` (the
+ * ladder an alarm of its kind raised now would follow) when the clock has left the period `saved`
+ * was chosen in. Only ever adds: the people of the saved ladder are still paged. Unchanged when no
+ * period is known now (a school without ladders by time) or it is the one the alarm was raised in.
+ */
+export function targetsWithLadderNow(
+  targets: readonly string[],
+  saved: RoutedPolicy,
+  now: RoutedPolicy,
+): { targets: string[]; added: string[] } {
+  if (now.period === undefined || now.period === saved.period) return { targets: [...targets], added: [] };
+  const added = now.levels.at(-1)!.notify.filter((t) => !targets.includes(t));
+  return { targets: [...targets, ...added], added };
+}
+
 /** `"08:00-17:00"` → a window; null when it is not one (end not after start, or not HH:MM-HH:MM). */
 export function parseHoursWindow(text: string): HoursWindow | null {
   const m = /^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)$/.exec(text);
