@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { doorstepError } from '../../../src/errors.ts';
 import { safeFileName, safeText } from '../safe-text.ts';
+import { HeldDir } from './held-dir.ts';
 
 /** How far ahead of this machine's clock a file's time is taken as a clock difference (it settles). */
 export const FUTURE_MTIME_MS = 5 * 60_000;
@@ -72,8 +73,9 @@ export interface QuarantinedEntry {
  * Only regular files are read, and never through a link: entries are examined with `lstat`, opened
  * with `O_NOFOLLOW` and checked again on the open descriptor (closing the race with a swap). A
  * symbolic link or other special file is refused and quarantined without being opened or followed.
- * `processed/` and `quarantine/` must be real directories, and a quarantine note is created
- * exclusively (`O_EXCL|O_NOFOLLOW`), so nothing planted in the folder is ever written through.
+ * `processed/` and `quarantine/` must be real directories, held open while a file is moved into them
+ * (`HeldDir`: a folder swapped for a link meanwhile is not followed), and a quarantine note is
+ * created exclusively (`O_EXCL|O_NOFOLLOW`), so nothing planted in the folder is ever written through.
  */
 export class DropFolder {
   readonly root: string;
@@ -192,12 +194,24 @@ export class DropFolder {
     return sha256Of(this.read(path));
   }
 
+  /**
+   * Moves the file to `processed/YYYY-MM-DD/` (a name there taken: the next free `<name>.1`, …),
+   * each folder held open and reached through its descriptor (`HeldDir`), never through a link.
+   */
   async markProcessed(path: string, now: Date): Promise<string> {
     const processed = join(this.root, 'processed');
-    await realDir(processed);
-    const dir = join(processed, londonDate(now));
-    await realDir(dir);
-    return moveUnique(path, dir);
+    const day = londonDate(now);
+    const held = await HeldDir.open(processed);
+    try {
+      const dir = await held.sub(day, join(processed, day));
+      try {
+        return join(processed, day, await moveUnique(path, dir));
+      } finally {
+        await dir.close();
+      }
+    } finally {
+      await held.close();
+    }
   }
 
   /**
@@ -224,32 +238,38 @@ export class DropFolder {
         from = aside;
       }
     }
-    await realDir(this.quarantine);
-    for (let i = 0; ; i++) {
-      // The name and its note's fit NAME_MAX (a long name is shortened: `fittedName`).
-      const dest = join(this.quarantine, numbered(name, i, NOTE.length));
-      if (await exists(dest)) continue;
-      let note: FileHandle;
-      try {
-        note = await open(
-          `${dest}${NOTE}`,
-          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
-          0o640,
-        );
-      } catch (err) {
-        if ((err as { code?: string }).code === 'EEXIST') continue;
-        throw notMoved(err, name, 'quarantine/');
-      }
-      try {
-        await rename(from, dest);
-        await note.writeFile(`${now.toISOString()}\n${safeText(reason)}\n`);
-      } catch (err) {
+    // Held open: the file and its note go into the directory opened, never through a link (`HeldDir`).
+    const quarantine = await HeldDir.open(this.quarantine);
+    try {
+      for (let i = 0; ; i++) {
+        // The name and its note's fit NAME_MAX (a long name is shortened: `fittedName`).
+        const taken = numbered(name, i, NOTE.length);
+        const dest = quarantine.at(taken);
+        if (await exists(dest)) continue;
+        let note: FileHandle;
+        try {
+          note = await open(
+            `${dest}${NOTE}`,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+            0o640,
+          );
+        } catch (err) {
+          if ((err as { code?: string }).code === 'EEXIST') continue;
+          throw notMoved(err, name, 'quarantine/');
+        }
+        try {
+          await rename(from, dest);
+          await note.writeFile(`${now.toISOString()}\n${safeText(reason)}\n`);
+        } catch (err) {
+          await note.close();
+          await unlink(`${dest}${NOTE}`).catch(() => {});
+          throw notMoved(err, name, 'quarantine/');
+        }
         await note.close();
-        await unlink(`${dest}${NOTE}`).catch(() => {});
-        throw notMoved(err, name, 'quarantine/');
+        return join(this.quarantine, taken);
       }
-      await note.close();
-      return dest;
+    } finally {
+      await quarantine.close();
     }
   }
 
@@ -488,28 +508,15 @@ async function* readOnce(path: string): AsyncGenerator<Buffer> {
   }
 }
 
-/** Creates `dir` if missing; refuses anything at that path that is not a real directory (a link). */
-async function realDir(dir: string): Promise<void> {
-  await mkdir(dir).catch((err: { code?: string }) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  const st = await lstat(dir);
-  if (!st.isDirectory()) {
-    throw doorstepError(
-      'CONFIG_INVALID',
-      `${dir} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}: the drop folder's processed/ and quarantine/ must be real directories`,
-    );
-  }
-}
-
-async function moveUnique(path: string, dir: string): Promise<string> {
+/** Moves the file into `dir` under its own name, or the next free `<name>.1`, …; the name it took. */
+async function moveUnique(path: string, dir: HeldDir): Promise<string> {
   const name = path.split('/').pop()!;
-  let dest = join(dir, numbered(name, 0));
-  for (let i = 1; await exists(dest); i++) dest = join(dir, numbered(name, i));
-  await rename(path, dest).catch((err: unknown) => {
+  let taken = numbered(name, 0);
+  for (let i = 1; await exists(dir.at(taken)); i++) taken = numbered(name, i);
+  await rename(path, dir.at(taken)).catch((err: unknown) => {
     throw notMoved(err, name, 'processed/');
   });
-  return dest;
+  return taken;
 }
 
 /**
