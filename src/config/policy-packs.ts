@@ -2,7 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { EscalationPolicy } from '../domain/escalation/ladder.ts';
 import type { RuleInPack } from '../domain/triggers/finding.ts';
-import { type PolicyPack, policyPack, type Rule, rule as ruleSchema } from '../domain/triggers/rules.ts';
+import {
+  type PolicyPack,
+  policyPack,
+  RATE_MIN_SESSIONS,
+  type Rule,
+  rule as ruleSchema,
+} from '../domain/triggers/rules.ts';
 import { DEFAULT_VISIT_RULES, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { DoorstepConfig, SchoolConfig } from './schema.ts';
@@ -228,4 +234,21 @@ export function visitRulesLookup(config: DoorstepConfig): (schoolId: string) => 
 /** The trigger rules a school runs, from the packs its config read at load (checked there). */
 export function schoolRules(config: DoorstepConfig, school: SchoolConfig): RuleInPack[] {
   return rulesForSchool(school, config.packs).rules;
+}
+
+/**
+ * The fewest possible sessions this year on which the school's persistent- and severe-absence rules
+ * judge a pupil (their `minSessions`, the school's setting): a figure of those measures counts as
+ * the rules do, so one absent morning in September is neither.
+ */
+export function absenceMeasureMinimums(
+  config: DoorstepConfig,
+  school: SchoolConfig,
+): { persistent: number; severe: number } {
+  const rules = schoolRules(config, school);
+  const min = (id: string) => {
+    const r = rules.find((x) => x.packId === STATUTORY && x.rule.id === id)?.rule;
+    return r?.kind === 'attendance-rate' ? r.minSessions : RATE_MIN_SESSIONS;
+  };
+  return { persistent: min('persistent-absence'), severe: min('severe-absence') };
 }

@@ -59,9 +59,12 @@ export async function outboxRecordShown(db: Db, id: string): Promise<Record<stri
 export interface SchoolOverview {
   /** Pupils on roll (not left, not hidden by retention). */
   pupils: number;
-  /** Pupils on roll with a possible session this year who missed 10% or more of them (DfE persistent absence). */
+  /**
+   * Pupils on roll with at least the persistent-absence rule's possible sessions this year
+   * (`minSessions`) who missed 10% or more of them (DfE persistent absence).
+   */
   persistentlyAbsent: number;
-  /** … who missed 50% or more (DfE severe absence). */
+  /** … with at least the severe-absence rule's, who missed 50% or more (DfE severe absence). */
   severelyAbsent: number;
   openTriggers: number;
   openAlarms: number;
@@ -71,13 +74,16 @@ export interface SchoolOverview {
  * The trust overview's figures for one school, from the stored marks: sessions on the school days
  * given (this academic year's, up to today: the calendar lives in the config, not the store) are
  * counted as the trigger rules count them — possible = marked and not "not required / not possible",
- * attended = present or approved educational activity.
+ * attended = present or approved educational activity; and, as those rules judge a pupil only on
+ * enough possible sessions, one with fewer than `minSessions` (the `minSessions` of the school's
+ * persistent- and severe-absence rules) is counted as neither.
  */
 export async function schoolOverview(
   db: Db,
   schoolId: string,
   schoolDays: readonly string[],
   today: string,
+  minSessions: { persistent: number; severe: number },
 ): Promise<SchoolOverview> {
   const { rows } = await db.query<Record<string, string>>(
     `WITH roll AS (
@@ -91,11 +97,11 @@ export async function schoolOverview(
        WHERE m.school_id = $1 AND m.date = ANY($2::date[])
        GROUP BY m.pupil_mis_id)
      SELECT (SELECT count(*) FROM roll)::text AS pupils,
-            (SELECT count(*) FROM rate WHERE possible > 0 AND attended <= 0.9 * possible)::text AS persistent,
-            (SELECT count(*) FROM rate WHERE possible > 0 AND attended <= 0.5 * possible)::text AS severe,
+            (SELECT count(*) FROM rate WHERE possible >= $4 AND attended <= 0.9 * possible)::text AS persistent,
+            (SELECT count(*) FROM rate WHERE possible >= $5 AND attended <= 0.5 * possible)::text AS severe,
             (SELECT count(*) FROM trigger_episodes WHERE school_id = $1 AND status = 'open')::text AS triggers,
             (SELECT count(*) FROM alarms WHERE school_id = $1 AND status <> 'resolved')::text AS alarms`,
-    [schoolId, [...schoolDays], today],
+    [schoolId, [...schoolDays], today, minSessions.persistent, minSessions.severe],
   );
   const r = rows[0]!;
   return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
+import { absenceMeasureMinimums, loadPolicyPacks, rulesForSchool } from '../../src/config/policy-packs.ts';
 import { configWith } from '../helpers/config.ts';
 
 /**
@@ -36,5 +36,18 @@ describe("the statutory N deadline's action is Doorstep's default, the school's 
     expect(
       withOverride('statutory:n-unresolved', { afterSchoolDays: 10 }).problems.map((p) => p.message),
     ).toEqual([expect.stringMatching(/^the law's, not a school setting/)]);
+  });
+});
+
+describe("the persistent- and severe-absence minimum (minSessions) is the school's setting, and the trust overview counts on it", () => {
+  it('20 possible sessions unless the school sets another', () => {
+    const config = configWith();
+    expect(absenceMeasureMinimums(config, config.schools[0]!)).toEqual({ persistent: 20, severe: 20 });
+    const set = configWith({
+      school: `    triggers:
+      overrides:
+        "statutory:severe-absence": { minSessions: 40 }`,
+    });
+    expect(absenceMeasureMinimums(set, set.schools[0]!)).toEqual({ persistent: 20, severe: 40 });
   });
 });

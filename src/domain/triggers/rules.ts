@@ -122,6 +122,9 @@ export const consecutiveAbsenceRule = z.strictObject({
     .optional(),
 });
 
+/** The fewest possible sessions a rate is judged on where the rule names none (`minSessions`). */
+export const RATE_MIN_SESSIONS = 20;
+
 export const attendanceRateRule = z.strictObject({
   ...base,
   kind: z.literal('attendance-rate'),
@@ -131,7 +134,7 @@ export const attendanceRateRule = z.strictObject({
   /** The window: calendar months back from today, or the academic year to date. */
   window: z.union([z.strictObject({ months: z.int().min(1).max(12) }), z.literal('academic-year')]),
   /** Too few possible sessions say nothing (early September). */
-  minSessions: z.int().min(1).default(20),
+  minSessions: z.int().min(1).default(RATE_MIN_SESSIONS),
   /**
    * "Over the course of three months": only a pupil whose register covers the whole window — a mark
    * in its first school week — is judged (a pupil who joined in September is not judged on two weeks).

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
+import { absenceMeasureMinimums } from '../../config/policy-packs.ts';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import { syncJobId } from '../../import/sync-school.ts';
@@ -26,7 +27,9 @@ export function registerDataActions(app: FastifyInstance, deps: WebDeps): void {
     for (const s of schools) {
       // Only school days count, as in the trigger rules (a mark on a closed day is a calendar problem).
       const days = calendarFor(s, today).between(yearStart, today);
-      rows.push({ id: s.id, name: s.name, ...(await schoolOverview(deps.db, s.id, days, today)) });
+      // … and a pupil is judged on as many possible sessions as the school's rules judge them on.
+      const min = absenceMeasureMinimums(deps.config, s);
+      rows.push({ id: s.id, name: s.name, ...(await schoolOverview(deps.db, s.id, days, today, min)) });
     }
     return { from: yearStart, to: today, schools: rows };
   });

@@ -15,11 +15,16 @@ import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
 /** The data page's trust overview (from stored marks), grouped rejections, and "sync now" (a real queue). */
 const schema = uniqueName('dataactions');
 const prefix = uniqueName('dataactions');
-// Autumn term from Tue 1 Sep 2026, an INSET day on Fri 4 Sep; "today" Mon 7 Sep.
+// Autumn term from Tue 1 Sep 2026, an INSET day on Fri 4 Sep; "today" Mon 7 Sep. The school judges
+// persistent absence on 8 possible sessions and severe absence on 6 (the rules' own minimum is 20).
 const config = configWith({
   school: `    calendar:
       terms: [{ start: "2026-09-01", end: "2026-10-23" }]
-      closures: [{ from: "2026-09-04", kind: inset }]`,
+      closures: [{ from: "2026-09-04", kind: inset }]
+    triggers:
+      overrides:
+        "statutory:persistent-absence": { minSessions: 8 }
+        "statutory:severe-absence": { minSessions: 6 }`,
 });
 const now = new Date('2026-09-07T15:00:00Z');
 let db: Db;
@@ -95,6 +100,13 @@ beforeAll(async () => {
       ['/', 'N'],
     ]),
   ); // 3/8: severe and persistent
+  // Joined on Wed 2 Sep: 6 possible sessions, 1 attended — severe absence (judged on 6), too few
+  // sessions for persistent absence (judged on 8), as the school's trigger rules judge them.
+  await pupil('joined', {
+    '2026-09-02': ['N', 'N'],
+    '2026-09-03': ['N', 'N'],
+    '2026-09-07': ['/', 'N'],
+  });
   // Absent only on the INSET day: that day does not count (a calendar problem), so 100%.
   await pupil('inset', { '2026-09-03': ['/', '/'], '2026-09-04': ['N', 'N'] });
   await pupil(
@@ -171,7 +183,7 @@ const call = (who: string, method: 'GET' | 'POST', url: string, payload?: object
   });
 
 describe('the trust overview', () => {
-  it('counts pupils on roll, persistent and severe absence from the stored marks on school days, open triggers and alarms', async () => {
+  it('counts pupils on roll, persistent and severe absence from the stored marks on school days (on the possible sessions the rules need), open triggers and alarms', async () => {
     const r = await call('dm', 'GET', '/api/data/overview');
     expect(r.statusCode).toBe(200);
     expect(r.json()).toEqual({
@@ -181,9 +193,9 @@ describe('the trust overview', () => {
         {
           id: 'alpha',
           name: 'Alpha Primary',
-          pupils: 5,
+          pupils: 6,
           persistentlyAbsent: 2,
-          severelyAbsent: 1,
+          severelyAbsent: 2,
           openTriggers: 1,
           openAlarms: 1,
         },
