@@ -7,7 +7,12 @@ import { checkInStillCounts, dueVisitAlarms } from '../src/domain/visits/watch.t
 import { doorstepError } from '../src/errors.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { addTimeline, reopenTimedOutAcknowledgements, stalledLadders } from '../src/store/alarm-state.ts';
+import {
+  addTimeline,
+  laddersNotStarted,
+  reopenTimedOutAcknowledgements,
+  stalledLadders,
+} from '../src/store/alarm-state.ts';
 import { raiseVisitAlarm } from '../src/store/alarm-writer.ts';
 import { type BoardEventRow, insertBoardEvent, withBoardEvents } from '../src/store/board.ts';
 import type { Queryable } from '../src/store/db.ts';
@@ -32,8 +37,10 @@ import type { JobDeps } from './deps.ts';
  * missed check-in (interval + grace passed) — once per occurrence (a unique dedup key), each with
  * its escalation policy snapshotted, timeline, audit and board event, and its ladder started. The
  * ladder is started again for any such alarm still at step 0, so a crash after the commit loses nothing.
- * Then it reopens acknowledged alarms whose acknowledgement timed out (`reescalateAfterMinutes`)
- * while the worker is still not known to be safe. Last, it queues again the step of any ladder that
+ * Any alarm whose ladder never started (its first step's job was never queued: Redis away at the
+ * raise) has that job queued 20 s on (`startLaddersNotStarted`). Then it reopens acknowledged alarms
+ * whose acknowledgement timed out (`reescalateAfterMinutes`) while the worker is still not known to
+ * be safe. Last, it queues again the step of any ladder that
  * should have moved and did not (`resumeStalledLadders`), and sends again any alarm notification
  * whose job gave up or was lost (`resendStrandedNotifications`): no ladder ends in silence, and no
  * level's people go unpaged, because a job ran out of retries.
@@ -108,6 +115,7 @@ export async function watchVisits(
       { schools: orphans },
       'workers out or alarms open at schools not in the config: nothing watches them — put the school back in the config (doorstep check names them)',
     );
+  await startLaddersNotStarted(deps, now);
   const reopened = await reopenAcknowledgements(deps, now);
   const resumed = await resumeStalledLadders(deps, now);
   const resent = await resendStrandedNotifications(deps, now);
@@ -147,6 +155,25 @@ async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<nu
       'alarm notifications unsent a minute on with no job left to send them were tried again',
     );
   return resent.length;
+}
+
+/**
+ * How long an alarm may stand at its first step, never taken, before its first step's job is queued
+ * (again): beyond the safety-net delay of a first step taken where it was raised (FIRST_STEP_NET_MS,
+ * 10 s), so a job that is merely waiting is left alone. With the watch every 15 s, an alarm whose job
+ * was never queued pages its first level within 35 s, not after STALLED_AFTER_MS.
+ */
+export const NOT_STARTED_AFTER_MS = 20_000;
+
+/**
+ * Ladders whose first step's job was never queued (an "I need help" or a drill raised while Redis
+ * blinked: the raise stands, the queuing failed): the job is queued under its one id,
+ * `escalate-<id>-0` — where it exists already (waiting, delayed, retrying) this adds nothing, and
+ * the step is taken once whatever runs it. A job that gave up is `resumeStalledLadders`' to take.
+ */
+async function startLaddersNotStarted(deps: JobDeps, now: Date): Promise<void> {
+  for (const alarmId of await laddersNotStarted(deps.db, now, NOT_STARTED_AFTER_MS))
+    await deps.producer.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` });
 }
 
 /**

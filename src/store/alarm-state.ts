@@ -164,6 +164,29 @@ export async function stalledLadders(
   return rows.map((r) => ({ id: String(r.id), step: r.escalation_step }));
 }
 
+/**
+ * Ladders never started: alarms not resolved still at their first step, never taken (no step due
+ * yet), written more than `graceMs` before `now` — the first step's job was never queued (Redis away
+ * for the moment of the raise, the raise not failing for it). Oldest first, at most `limit`.
+ */
+export async function laddersNotStarted(
+  db: Queryable,
+  now: Date,
+  graceMs: number,
+  limit = 500,
+): Promise<string[]> {
+  // The conditions of `alarms_ladder_due` (migration 037), so its index serves this too.
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT id FROM alarms
+      WHERE status <> 'resolved' AND escalation_step >= 0
+        AND COALESCE(next_step_at, created_at) < $1::timestamptz - make_interval(secs => $2::float8 / 1000)
+        AND escalation_step = 0 AND next_step_at IS NULL
+      ORDER BY COALESCE(next_step_at, created_at) LIMIT $3`,
+    [now, graceMs, limit],
+  );
+  return rows.map((r) => String(r.id));
+}
+
 export interface Reopened {
   id: string;
   schoolId: string;

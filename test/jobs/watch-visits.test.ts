@@ -797,6 +797,41 @@ async function sosPastFirstStep(eventId: string): Promise<string> {
   return alarmId;
 }
 
+describe('a ladder whose first step was never queued (Redis away at the raise)', () => {
+  it('"I need help" whose escalate job failed to queue has it queued by the watch 20 s on, under its one id', async () => {
+    const id = await departed('hampton', 90);
+    // The raise stands (the worker is told it is on the board); only its job failed to queue.
+    const away = Object.assign(Object.create(producer) as Producer<typeof catalog>, {
+      enqueue: () => Promise.reject(new Error('Redis away')),
+    });
+    const alarmId = await askForHelp({ ...vdeps, producer: away }, lead, id, null, 'redis-blip');
+    await db.query('UPDATE alarms SET created_at = $2 WHERE id = $1', [alarmId, now]);
+    const jobs = producer.queues.get('alarms')!;
+    expect(await jobs.getJob(`escalate-${alarmId}-0`)).toBeUndefined();
+    const raisedAt = now;
+    // 15 s on: a job merely waiting (a first step's safety net waits 10 s) is left alone.
+    now = new Date(raisedAt.getTime() + 15_000);
+    await watch();
+    expect(await jobs.getJob(`escalate-${alarmId}-0`)).toBeUndefined();
+    // The next run, 30 s on: queued under the step's one id (a job already there would add nothing).
+    now = new Date(raisedAt.getTime() + 30_000);
+    await watch();
+    const job = await jobs.getJob(`escalate-${alarmId}-0`);
+    expect(job?.data).toEqual({ alarmId, step: 0 });
+    await watch();
+    expect(
+      (await jobs.getJobs(['delayed', 'waiting'])).filter((j) => j.data.alarmId === alarmId),
+    ).toHaveLength(1);
+    // Run, it pages the first level; the ladder has started and is not queued again.
+    expect((await escalate(job!.data, run('escalate'), deps)).outcome).toBe('level 1 notified');
+    await job!.remove();
+    now = new Date(raisedAt.getTime() + 45_000);
+    await watch();
+    expect(await jobs.getJob(`escalate-${alarmId}-0`)).toBeUndefined();
+    await returnVisit(vdeps, lead, id);
+  });
+});
+
 describe('a ladder whose step job gave up (an outage longer than its retries)', () => {
   it('is queued again once its step is two minutes overdue, under a new job id, and the step is taken once', async () => {
     const alarmId = await sosPastFirstStep('stalled-1');
