@@ -96,7 +96,8 @@ export function isLocalProbe(req: FastifyRequest, behindProxy: boolean): boolean
 }
 
 /**
- * Session lookup, the route's access rule, and CSRF for every state-changing request. With `cookie`,
+ * Session lookup, the route's access rule, and CSRF for every state-changing request (a signed-in
+ * route's session token; a public route's JSON body). With `cookie`,
  * a session held open by a visit of its person (out, or just back safe) has its cookie's end moved on (a session
  * length from now) with each request — the phone page re-reads while out — so the browser does not
  * drop the cookie at the expiry the server no longer applies to them.
@@ -135,14 +136,20 @@ export function registerAccess(
     }
     if (!allows(access, req.user)) return deny(req, reply, req.user ? 403 : 401);
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method)) {
-      // Signed-in requests prove they come from our pages (synchronizer token, SameSite=Strict cookie).
-      if (req.user) {
+      if (access === 'public') {
+        // Public POSTs (sign-in, first-run setup) act on no session, so they ask for no session's
+        // token — the next person signing in on a shared office PC still carries the last one's
+        // cookie, and their page has no token to send. They take JSON only: a cross-site form cannot
+        // send it without CORS.
+        if (!String(req.headers['content-type'] ?? '').startsWith('application/json'))
+          return reply
+            .code(415)
+            .send({ code: ERRORS.BAD_REQUEST.code, message: 'expected application/json' });
+      } else {
+        // Signed-in requests prove they come from our pages (synchronizer token, SameSite=Strict cookie).
         const sent = req.headers['x-csrf-token'];
         if (typeof sent !== 'string' || !req.csrfToken || !safeEqual(sent, req.csrfToken))
           return reply.code(403).send({ code: ERRORS.CSRF.code, message: 'missing or wrong CSRF token' });
-      } else if (!String(req.headers['content-type'] ?? '').startsWith('application/json')) {
-        // Public POSTs (sign-in) take JSON only: a cross-site form cannot send it without CORS.
-        return reply.code(415).send({ code: ERRORS.BAD_REQUEST.code, message: 'expected application/json' });
       }
     }
   });

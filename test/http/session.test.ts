@@ -50,6 +50,7 @@ beforeAll(async () => {
   conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
   app = await buildWebApp(config, db, { prefix, publisher: conn, now });
   await addUser(db, 'office.one', ['office']);
+  await addUser(db, 'office.two', ['office']);
   for (const name of ['locked.one', 'locked.two', 'locked.three', 'locked.four', 'burst.one', 'gone.one'])
     await addUser(db, name, ['office']);
   await db.query(`UPDATE users SET disabled = true WHERE username = 'gone.one'`);
@@ -284,6 +285,25 @@ describe('sign-in', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(res.statusCode).toBe(415);
+  });
+
+  it("signs the next person in on a browser still holding the last one's session (no token asked)", async () => {
+    // A shared office PC: Ann's cookie is live, Bob's sign-in page has no token to send.
+    const ann = await login('office.one', TEST_PASSWORD);
+    const annCookie = `doorstep_session=${ann.cookies.find((c) => c.name === 'doorstep_session')!.value}`;
+    const bob = await login('office.two', TEST_PASSWORD, { cookie: annCookie });
+    expect(bob.statusCode).toBe(200);
+    const bobSession = bob.cookies.find((c) => c.name === 'doorstep_session')!.value;
+    const me = await app.inject({ url: '/api/me', headers: { cookie: `doorstep_session=${bobSession}` } });
+    expect(me.json().user.displayName).toBe('office.two');
+    // Still JSON only with a session present: a cross-site form cannot post it.
+    const form = await app.inject({
+      method: 'POST',
+      url: '/api/login',
+      payload: `username=office.two&password=${encodeURIComponent(TEST_PASSWORD)}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: annCookie },
+    });
+    expect(form.statusCode).toBe(415);
   });
 
   it('refuses a state change without the CSRF token, and sign-out ends the session', async () => {
