@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { searchPupils } from '../../store/pupils.ts';
 import { flagAddress, removeAddressFlag } from '../../visits/address-flags.ts';
+import { pupilMatchFor } from '../../visits/pupil-details-for.ts';
 import { setPupilFlag } from '../../visits/pupil-flags.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 import { flag } from './visit-inputs.ts';
@@ -17,7 +18,9 @@ export function registerPupilsApi(app: FastifyInstance, deps: WebDeps): void {
       const school = schoolParam(deps, req, req.query.school);
       const q = (req.query.q ?? '').trim();
       if (q.length < 2) return { pupils: [] };
-      return { pupils: await searchPupils(deps.db, school.id, q) };
+      // Visiting staff get names and whether the MIS has an address; not the address or the family.
+      const user = userOf(req);
+      return { pupils: (await searchPupils(deps.db, school.id, q)).map((m) => pupilMatchFor(user, m)) };
     },
   );
 
@@ -75,7 +78,7 @@ export function registerPupilsApi(app: FastifyInstance, deps: WebDeps): void {
         req.body,
       );
       const school = schoolParam(deps, req, body.school);
-      await setPupilFlag(deps.db, userOf(req), deps.now(), {
+      await setPupilFlag(deps, userOf(req), deps.now(), {
         schoolId: school.id,
         misId,
         flag: 'welfareConcern',

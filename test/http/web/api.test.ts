@@ -740,6 +740,30 @@ describe('a welfare concern set by hand', () => {
       ]),
     );
   });
+
+  it("queues the school's trigger evaluation at once (the rules read the flag), not leaving it to the nightly run", async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, flags) VALUES ('alpha', 'WC2', 'Walt', 'Case', '{}')`,
+    );
+    const queue = producer.queueFor('evaluate-triggers');
+    const evaluations = async () =>
+      (await queue.getJobs(['waiting', 'delayed', 'prioritized', 'active']))
+        .filter((j) => j.name === 'evaluate-triggers' && j.data.reason === 'manual')
+        .map((j) => j.data);
+    await queue.drain(true);
+    expect(await evaluations()).toEqual([]);
+    const url = '/api/pupils/WC2/welfare-concern';
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: true, reason: 'disclosure at lunch' }))
+        .statusCode,
+    ).toBe(200);
+    // No pupil id in the job (personal data in Redis): the school's pupils, once while it waits.
+    expect(await evaluations()).toEqual([{ schoolId: 'alpha', reason: 'manual' }]);
+    expect(
+      (await call('sg', 'POST', url, { school: 'alpha', set: false, reason: 'resolved' })).statusCode,
+    ).toBe(200);
+    expect(await evaluations()).toEqual([{ schoolId: 'alpha', reason: 'manual' }]);
+  });
 });
 
 describe('asking for a visit for a pupil the MIS has no address for', () => {
