@@ -46,13 +46,16 @@ export type SmsReplyOutcome =
 export const MAX_WRONG_CODES = 5;
 export const MAX_WRONG_CODES_PER_SCHOOL = 20;
 export const WRONG_CODES_WINDOW_MS = 60 * 60_000;
+/** How long after its alarm is resolved a code is still known: a reply with it is answered "already closed". */
+export const RESOLVED_CODES_KNOWN_MS = 24 * 3600_000;
 
 /**
  * A reply to an alarm SMS, verified by the route: the sender must be the phone of an enabled account
  * (the reply acts as that person, within their schools) holding the roles the board requires to take
  * or close an alarm (office or safeguarding; admin implied), and the code must be one of the school's
- * alarms a text went to and that is not resolved — and not an alarm about that person (its wearer,
- * or someone on its visit). "1" takes the alarm (as on the board, marked as by SMS), "2" resolves it
+ * alarms a text went to and that is not resolved (one resolved in the last day is answered "already
+ * closed" and is no wrong code) — and not an alarm about that person (its wearer, or someone on its
+ * visit). "1" takes the alarm (as on the board, marked as by SMS), "2" resolves it
  * as the worker safe (spoken to). Each provider message counts once; every reply, refused or not, is
  * audited without the number (a keyed hash of it is kept). After `MAX_WRONG_CODES` wrong codes in an
  * hour a sender's codes are not acted on until the hour is past (`MAX_WRONG_CODES_PER_SCHOOL` for a
@@ -132,8 +135,9 @@ export async function handleSmsReply(
 
 /**
  * A code reply judged, under the school's lock (`lockSmsRepliesOf`): too many wrong codes already;
- * no open alarm with that code (a wrong code, counted once recorded); an alarm about the sender; or
- * the alarm it takes or closes (acted on after the commit).
+ * the code of an alarm resolved in the last day (already closed, not a wrong code); no open alarm
+ * with that code (a wrong code, counted once recorded); an alarm about the sender; or the alarm it
+ * takes or closes (acted on after the commit).
  */
 async function judgeCode(
   tx: Queryable,
@@ -146,11 +150,16 @@ async function judgeCode(
 ): Promise<{ outcome: SmsReplyOutcome; alarmId: string | null }> {
   if (await tooManyWrongCodes(tx, schoolId, sender, now))
     return { outcome: 'too-many-wrong-codes', alarmId: null };
-  const matches = (await alarmsTextedAbout(tx, schoolId)).filter(
-    (a) => smsReplyCode(token, a.id) === reply.code,
-  );
-  if (matches.length !== 1) return { outcome: 'no-such-alarm', alarmId: null };
-  const alarmId = matches[0]!.id;
+  const matches = (
+    await alarmsTextedAbout(tx, schoolId, new Date(now.getTime() - RESOLVED_CODES_KNOWN_MS))
+  ).filter((a) => smsReplyCode(token, a.id) === reply.code);
+  const open = matches.filter((a) => a.status !== 'resolved');
+  // The code of an alarm closed meanwhile (a late reply after a false alarm): told so, never counted
+  // as a wrong code — else genuine late replies would lock the school's replies out.
+  if (open.length === 0 && matches.length > 0)
+    return { outcome: 'already-resolved', alarmId: matches.length === 1 ? matches[0]!.id : null };
+  if (open.length !== 1) return { outcome: 'no-such-alarm', alarmId: null };
+  const alarmId = open[0]!.id;
   const refused = await phoneAnswerRefusal(tx, user, alarmId);
   if (refused) return { outcome: refused, alarmId };
   return { outcome: reply.action === 'take' ? 'taken' : 'safe', alarmId };
@@ -171,7 +180,7 @@ const ANSWERS: Record<SmsReplyOutcome, (id: string | null) => string> = {
     `Doorstep: alarm #${id} is yours. Call the worker now; reply 2 with the code when they are safe.`,
   'already-taken': (id) => `Doorstep: alarm #${id} was already taken by someone else.`,
   safe: (id) => `Doorstep: alarm #${id} closed: the worker is safe. Thank you.`,
-  'already-resolved': (id) => `Doorstep: alarm #${id} is already closed.`,
+  'already-resolved': (id) => `Doorstep: ${id ? `alarm #${id}` : 'that alarm'} is already closed.`,
   replay: () => '',
   'unknown-number': () => 'Doorstep: this number is not on a Doorstep account; use the board.',
   'not-your-school': () => 'Doorstep: this alarm is not at your school.',

@@ -33,14 +33,17 @@ export async function recordSmsReply(
   return (rowCount ?? 0) > 0;
 }
 
-/** A school's alarms that are not resolved and that a text message went to (candidates for a reply). */
-export async function alarmsTextedAbout(db: Queryable, schoolId: string) {
+/**
+ * A school's alarms that a text message went to, not resolved or resolved since `resolvedSince`
+ * (candidates for a reply: a late reply to an alarm closed meanwhile is a right code, not a guess).
+ */
+export async function alarmsTextedAbout(db: Queryable, schoolId: string, resolvedSince: Date) {
   const { rows } = await db.query<{ id: string; status: string }>(
     `SELECT a.id, a.status FROM alarms a
-     WHERE a.school_id = $1 AND a.status <> 'resolved'
+     WHERE a.school_id = $1 AND (a.status <> 'resolved' OR a.resolved_at >= $2)
        AND EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = a.id AND n.target LIKE 'sms:%')
      ORDER BY a.id`,
-    [schoolId],
+    [schoolId, resolvedSince],
   );
   return rows.map((r) => ({ id: String(r.id), status: r.status }));
 }

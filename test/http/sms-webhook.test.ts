@@ -159,7 +159,49 @@ describe('replies to alarm SMS', () => {
     expect(
       (await db.query(`SELECT 1 FROM outbox WHERE idempotency_key = $1`, [`incident:alpha:${id}`])).rowCount,
     ).toBe(0);
-    expect((await reply('+447700900001', `1 ${code}`)).body).toContain('no open alarm has that code');
+    expect((await reply('+447700900001', `1 ${code}`)).body).toContain(`alarm #${id} is already closed`);
+  });
+
+  it('late replies with the codes of alarms closed meanwhile are answered "already closed", never counted as wrong codes', async () => {
+    await addUser(db, 'late', ['office'], { phone: '+447700900004', schools: ['alpha'] });
+    const now = hoursOn(12);
+    // A burst of false alarms, closed on the board before the texts were answered.
+    const closed: string[] = [];
+    for (let i = 0; i <= MAX_WRONG_CODES; i++) closed.push(await textedAlarm());
+    await db.query(`UPDATE alarms SET status = 'resolved', resolved_at = $2 WHERE id = ANY($1::bigint[])`, [
+      closed,
+      now,
+    ]);
+    for (const [i, id] of closed.entries()) {
+      const r = await handleSmsReply(
+        { db, config },
+        config.schools[0]!,
+        { messageSid: `SM-late-${i}`, from: '+447700900004', body: `1 ${smsReplyCode(TOKEN, id)}` },
+        now,
+      );
+      expect(r).toMatchObject({ outcome: 'already-resolved', alarmId: id });
+      expect(r.answer).toContain(`alarm #${id} is already closed`);
+    }
+    // A real SOS next: its code is heard from the same phone.
+    const real = await textedAlarm();
+    const taken = await handleSmsReply(
+      { db, config },
+      config.schools[0]!,
+      { messageSid: 'SM-late-real', from: '+447700900004', body: `1 ${smsReplyCode(TOKEN, real)}` },
+      now,
+    );
+    expect(taken.outcome).toBe('taken');
+    // A day after its alarm closed a code is forgotten: a wrong code again.
+    const dayOn = new Date(now.getTime() + 25 * 3600_000);
+    const stale = await handleSmsReply(
+      { db, config },
+      config.schools[0]!,
+      { messageSid: 'SM-late-stale', from: '+447700900004', body: `1 ${smsReplyCode(TOKEN, closed[0]!)}` },
+      dayOn,
+    );
+    expect(stale.outcome).toBe('no-such-alarm');
+    // Not to count in the later tests' windows (a count has no upper bound in time).
+    await db.query(`DELETE FROM sms_replies WHERE message_sid = 'SM-late-stale'`);
   });
 
   it('refuses a forged signature, an unknown number, another school’s person, a wrong code and nonsense — changing nothing', async () => {
@@ -211,9 +253,9 @@ describe('replies to alarm SMS', () => {
   });
 });
 
-/** Four-digit codes no open alarm of the school has (a guess that is sure to be wrong). */
+/** Four-digit codes no alarm of the school has, open or closed (a guess that is sure to be wrong). */
 async function wrongCodes(count: number): Promise<string[]> {
-  const { rows } = await db.query<{ id: string }>(`SELECT id FROM alarms WHERE status <> 'resolved'`);
+  const { rows } = await db.query<{ id: string }>('SELECT id FROM alarms');
   const taken = new Set(rows.map((r) => smsReplyCode(TOKEN, String(r.id))));
   const codes: string[] = [];
   for (let i = 0; codes.length < count; i++) {
