@@ -1,12 +1,16 @@
 import { UnrecoverableError } from 'bullmq';
 import { fallBackNow } from '../src/alarms/delivery-fallback.ts';
+import { periodFor } from '../src/alarms/ladder-for.ts';
+import type { SchoolConfig } from '../src/config/schema.ts';
 import { findSchool } from '../src/config/school-of.ts';
 import { settledWithin } from '../src/core/settled-within.ts';
 import { decideStep, type EscalationPolicy, levelAt } from '../src/domain/escalation/ladder.ts';
+import { officeLine } from '../src/domain/visits/office-line.ts';
 import { retryClassOf } from '../src/errors.ts';
 import { channelKind, type Notification } from '../src/notify/channel.ts';
 import { channelsFor } from '../src/notify/channels-for.ts';
 import { emailDetails } from '../src/notify/email-details.ts';
+import { toTheWorker } from '../src/notify/message.ts';
 import { withinSendBound } from '../src/notify/send-bound.ts';
 import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
@@ -122,7 +126,11 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
   }
   try {
     const receipt = await withinSendBound(
-      channel.send(channel.kind === 'email' ? await emailDetails(deps.db, n, deps.config.http.publicUrl) : n),
+      channel.send(
+        channel.kind === 'email'
+          ? await emailDetails(deps.db, forTheWorker(n, school, deps.now()), deps.config.http.publicUrl)
+          : forTheWorker(n, school, deps.now()),
+      ),
       channelKind(n.target),
     );
     await markNotificationSent(deps.db, n.id, receipt.receipt);
@@ -134,6 +142,15 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
     if (final) await fallBack(deps, n, (err as Error).message);
     throw err;
   }
+}
+
+/**
+ * A text or e-mail to the people on the visit themselves carries the number their phone page offers
+ * now (the office in school hours, else the on-call number), for the words that ask them to call in.
+ */
+function forTheWorker(n: Notification, school: SchoolConfig | undefined, now: Date): Notification {
+  if (!school || n.notice || !toTheWorker(n.target)) return n;
+  return { ...n, officeLine: officeLine(school, periodFor(school, now)) };
 }
 
 /** An alarm notification that will not reach its person moves the alarm on now (never a notice). */

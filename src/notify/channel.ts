@@ -24,6 +24,11 @@ export interface Notification {
    */
   staffName?: string | null;
   boardUrl?: string | null;
+  /**
+   * Looked up as a text or e-mail to the people on the visit is sent (`visiting-staff`): the number
+   * their phone page offers now (the office, or the on-call number out of hours), for their words.
+   */
+  officeLine?: { phone: string; label: string } | null;
   /** Not an alarm but a notice to named people (a child not seen): its subject and words. */
   notice?: { subject: string; text: string } | null;
 }

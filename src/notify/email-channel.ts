@@ -5,7 +5,7 @@ import { doorstepError } from '../errors.ts';
 import { type AlarmSubjects, emailOf, notAboutThem } from './alarm-recipients.ts';
 import { type Channel, type DeliveryReceipt, type Notification, VISITING_STAFF } from './channel.ts';
 import { memoryReceipts, type RecipientReceipts, recipientKey } from './http-channels.ts';
-import { alarmMessage } from './message.ts';
+import { alarmMessage, alarmSubject, toTheWorker } from './message.ts';
 
 /** E-mail over SMTP (nodemailer), to each address in the target's contacts group. */
 export class EmailChannel implements Channel {
@@ -112,10 +112,12 @@ export class EmailChannel implements Channel {
       info = await transport.sendMail({
         from: this.from,
         to,
-        subject: n.notice
-          ? `Doorstep: ${n.notice.subject}`
-          : `Doorstep alarm #${n.alarmId}: ${n.alarmType.replace(/_/g, ' ')}`,
-        text: n.boardUrl ? `${alarmMessage(n)}\n\nOpen the board: ${n.boardUrl}\n` : alarmMessage(n),
+        subject: n.notice ? `Doorstep: ${n.notice.subject}` : alarmSubject(n),
+        // The board's link is the office's: never in the words to the worker themselves.
+        text:
+          n.boardUrl && !toTheWorker(n.target)
+            ? `${alarmMessage(n)}\n\nOpen the board: ${n.boardUrl}\n`
+            : alarmMessage(n),
       });
     } catch (err) {
       throw smtpFailure(err, handedOver);

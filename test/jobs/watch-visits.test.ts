@@ -203,7 +203,12 @@ describe('the visit watcher', () => {
     await notify({ notificationId: String(n[1]!.id) }, run('notify'), deps);
     expect(sms.map((m) => m.get('To')).sort()).toEqual(['+447700900111', '+447700900222', '+447700900333']);
     await db.query(`UPDATE users SET phone = '+447700900111' WHERE id = $1`, [lead.id]);
-    expect(sms[0]!.get('Body')).toMatch(/OVERDUE VISIT.*Reminder sent to the visiting staff/);
+    // Their own words: what to do and whom to call (the office, in school hours) — never the
+    // office's prompt or "acknowledge on the board", and no reply code (not theirs to take or close).
+    for (const m of sms)
+      expect(m.get('Body')).toBe(
+        'Doorstep: your visit is past its expected return. Say you are back safe, or running late, on your phone page now or call the office: 01632 960123. In danger: 999.',
+      );
 
     // Acknowledging says who handles it; the overdue ladder (if-not-resolved) keeps going until the
     // worker is back, which resolves it as "worker safe" with no incident record.
