@@ -135,6 +135,16 @@ const BROKEN_ID: Cause = {
   id: 'pupilMisId',
 };
 
+/** Why a file's mark for a pupil not in the school's list was rejected (the file is not held). */
+const UNKNOWN_PUPIL = "unknown pupil: not in the school's pupil list (import pupils first)";
+const FUTURE_DATE = 'date in the future';
+
+/**
+ * The causes of rows of a file that the same file imported again later may apply (its pupils
+ * imported since, the day come): a file whose import rejected such rows is not "already imported".
+ */
+export const CAUSES_A_REPEAT_MAY_TAKE: readonly string[] = [UNKNOWN_PUPIL, FUTURE_DATE];
+
 /** Marks per group (one statement) when the import is not paced. */
 export const GROUP_MARKS = 5_000;
 
@@ -527,7 +537,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           {
             cause: holding
               ? "unknown pupil: not in the school's pupil list (the mark kept, and applied once the pupil is imported)"
-              : "unknown pupil: not in the school's pupil list (import pupils first)",
+              : UNKNOWN_PUPIL,
             idKind: 'pupils',
             id: r.pupil_mis_id,
           },
@@ -746,7 +756,7 @@ function addMark(
       return;
     }
     reject(describeWhere(m.where), `date ${m.date} is in the future`, {
-      cause: 'date in the future',
+      cause: FUTURE_DATE,
       idKind: 'dates',
       id: m.date,
     });

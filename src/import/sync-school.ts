@@ -2,6 +2,7 @@ import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MisSource } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import type { Category } from '../domain/attendance/codes.ts';
+import { londonDate } from '../domain/attendance/dates.ts';
 import { DoorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import {
@@ -12,8 +13,8 @@ import {
   releaseSupersededHeldMarks,
   renameHeldPupils,
 } from '../store/held-marks.ts';
-import { getCursor, insertImport } from '../store/imports.ts';
-import { applyImportUnit, type ImportSummary } from './apply-unit.ts';
+import { appliedImportOfFile, getCursor, insertImport } from '../store/imports.ts';
+import { applyImportUnit, CAUSES_A_REPEAT_MAY_TAKE, type ImportSummary } from './apply-unit.ts';
 import { importContextFor } from './context.ts';
 
 export interface SyncReport {
@@ -24,6 +25,11 @@ export interface SyncReport {
    * (changed, replaced or removed during the import): what is there now waits for the next sync.
    */
   left: { unit: string; reason: string }[];
+  /**
+   * Files whose bytes an applied import of the school already took (the same sha256): not applied
+   * again — that would put back marks a later file corrected — and moved to processed/.
+   */
+  alreadyImported: { unit: string; reason: string }[];
 }
 
 /**
@@ -55,7 +61,7 @@ async function syncSchoolNow(
     writePace?: { chunkMarks: number; pauseRatio: number };
   },
 ): Promise<SyncReport> {
-  const report: SyncReport = { applied: [], refused: [], left: [] };
+  const report: SyncReport = { applied: [], refused: [], left: [], alreadyImported: [] };
   await applyHeldMarks(db, school, source.kind, options, report);
   const cursor = { value: await getCursor(db, school.id, source.kind) };
   for await (const unit of source.pull(cursor)) {
@@ -67,6 +73,7 @@ async function syncSchoolNow(
       });
       continue;
     }
+    if (await alreadyImported(db, school.id, source.kind, unit, options.now(), report)) continue;
     const ctx = importContextFor(school, options.now(), {
       actor: options.actor,
       source: source.kind,
@@ -170,6 +177,37 @@ async function applyHeldMarks(
   await releaseHeldMarks(db, school.id, sourceKind, { sessions: ready });
   report.applied.push(summary);
   await options.onApplied?.(summary);
+}
+
+/**
+ * Whether the unit is a file whose bytes were taken already by an applied import of the school (that left none of
+ * its rows for a later import: `CAUSES_A_REPEAT_MAY_TAKE`). Then it is not applied again — the same
+ * Monday file dropped again after Tuesday's corrected a mark would put the old mark back — but moved
+ * to processed/ and recorded (`already-imported`, naming the import that took it).
+ */
+async function alreadyImported(
+  db: Db,
+  schoolId: string,
+  sourceKind: string,
+  unit: ImportUnit,
+  now: Date,
+  report: SyncReport,
+): Promise<boolean> {
+  const sha256 = unit.sha256;
+  if (!sha256) return false;
+  const earlier = await appliedImportOfFile(db, schoolId, sha256, CAUSES_A_REPEAT_MAY_TAKE);
+  if (!earlier) return false;
+  const reason = `${unit.label}: already imported as import ${earlier.id} on ${londonDate(earlier.finishedAt)} (the same bytes); not applied again`;
+  if (await moved(report, unit.label, async () => unit.afterCommit?.())) {
+    report.alreadyImported.push({ unit: unit.label, reason });
+    await insertImport(
+      db,
+      { schoolId, source: sourceKind, unit: unit.label, sha256, startedAt: now },
+      'already-imported',
+      reason,
+    );
+  }
+  return true;
 }
 
 /**

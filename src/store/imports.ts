@@ -34,7 +34,7 @@ export interface ImportRow {
 export async function insertImport(
   tx: Queryable,
   row: ImportRow,
-  status: 'applied' | 'refused' | 'dry-run',
+  status: 'applied' | 'refused' | 'dry-run' | 'already-imported',
   error?: string,
 ) {
   const { rows } = await tx.query<{ id: string }>(
@@ -83,6 +83,28 @@ export async function finishImport(
       r.registerClosures.count,
     ],
   );
+}
+
+/**
+ * The latest applied import of the school that took a file with these bytes (its sha256), when it
+ * left out none of the rows a later import could take (`retryCauses`: a mark for a pupil not
+ * imported then, say) — an import that did leave such rows is not one the file needs no repeat of.
+ */
+export async function appliedImportOfFile(
+  db: Queryable,
+  schoolId: string,
+  sha256: string,
+  retryCauses: readonly string[],
+): Promise<{ id: string; finishedAt: Date } | undefined> {
+  const { rows } = await db.query<{ id: string; finished_at: Date }>(
+    `SELECT id, finished_at FROM imports
+      WHERE school_id = $1 AND sha256 = $2 AND status = 'applied'
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(rejected_causes) c WHERE c->>'cause' = ANY($3::text[]))
+      ORDER BY id DESC LIMIT 1`,
+    [schoolId, sha256, retryCauses],
+  );
+  const row = rows[0];
+  return row ? { id: String(row.id), finishedAt: new Date(row.finished_at) } : undefined;
 }
 
 /** Applied imports whose changed pupils have not yet been handed to trigger evaluation. */

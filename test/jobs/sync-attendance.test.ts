@@ -130,7 +130,8 @@ describe('sync-attendance job (drop folder)', () => {
 
   it('two syncs of one school at once (the watcher’s and "Sync now") import a file once: the second waits for the first', async () => {
     const unit = 'pupils-twice.xml';
-    dropFile(unit, readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8'));
+    // Bytes of its own (a line more): the earlier test's bytes are imported already, never again.
+    dropFile(unit, `${readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8')}\n`);
     const [a, b] = await Promise.all([
       syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, deps),
       syncAttendance({ schoolId: 'alpha', reason: 'manual' }, run, deps),
@@ -146,7 +147,7 @@ describe('sync-attendance job (drop folder)', () => {
     const q = producer.queueFor('sync-attendance');
     const before = await q.getJobs(['waiting', 'delayed', 'active']);
     for (const j of before) await j.remove();
-    dropFile('handed-over.xml', readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8'));
+    dropFile('handed-over.xml', `${readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8')}\n\n`);
     for (let i = 0; i < 2; i++)
       expect(await syncAttendance({ schoolId: 'alpha', reason: 'schedule' }, run, deps)).toEqual({
         applied: 0,

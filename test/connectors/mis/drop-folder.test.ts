@@ -575,3 +575,76 @@ describe('drop folder: one bad file never blocks the files after it', () => {
     expect((await new DropFolder(drop).quarantined()).map((q) => q.file)).toEqual([shown]);
   });
 });
+
+describe('drop folder: a file imported already is not applied again', () => {
+  beforeEach(async () => {
+    writeFileSync(join(drop, 'pupils.csv'), 'ID,Legal Forename\n1001,A\n');
+    settle(join(drop, 'pupils.csv'));
+    expect((await sync()).applied).toHaveLength(1);
+  });
+
+  /** Drops `name` with `content`, settled, and syncs. */
+  async function dropAndSync(name: string, content: string) {
+    writeFileSync(join(drop, name), content);
+    settle(join(drop, name));
+    return sync();
+  }
+
+  it("leaves a later file's correction standing when the earlier file is dropped again, and says it was imported already", async () => {
+    const monday = `${MARKS_HEADER}1001,2025-01-13,AM,O\n`;
+    expect((await dropAndSync('monday.csv', monday)).applied.map((s) => s.marks.inserted)).toEqual([1]);
+    const { rows: first } = await db.query<{ id: string; day: string }>(
+      `SELECT id, to_char(finished_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD') AS day FROM imports WHERE unit = 'monday.csv'`,
+    );
+    // Tuesday's export corrects Monday's mark (unauthorised to illness).
+    const tuesday = await dropAndSync('tuesday.csv', `${MARKS_HEADER}1001,2025-01-13,AM,I\n`);
+    expect(tuesday.applied.map((s) => s.marks.updated)).toEqual([1]);
+
+    // Monday's file, byte for byte, delivered again.
+    const again = await dropAndSync('monday.csv', monday);
+
+    expect(await marks()).toEqual(['1001 2025-01-13 AM I']);
+    const reason = `monday.csv: already imported as import ${first[0]!.id} on ${first[0]!.day} (the same bytes); not applied again`;
+    expect(again).toEqual({
+      applied: [],
+      refused: [],
+      left: [],
+      alreadyImported: [{ unit: 'monday.csv', reason }],
+    });
+    const { rows } = await db.query<{ status: string; error: string }>(
+      `SELECT status, error FROM imports WHERE unit = 'monday.csv' ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { status: 'applied', error: null },
+      { status: 'already-imported', error: reason },
+    ]);
+    expect(readdirSync(join(drop, 'processed', '2025-01-20')).sort()).toEqual([
+      'monday.csv',
+      'monday.csv.1',
+      'pupils.csv',
+      'tuesday.csv',
+    ]);
+    expect(existsSync(join(drop, 'monday.csv'))).toBe(false);
+  });
+
+  it('applies a file again whose import left out marks of a pupil not imported then (import pupils first), then no more', async () => {
+    const content = `${MARKS_HEADER}1001,2025-01-13,AM,N\n2001,2025-01-13,AM,N\n`;
+    expect((await dropAndSync('marks.csv', content)).applied.map((s) => s.rejectedRows)).toEqual([1]);
+    await dropAndSync('pupils-2.csv', 'ID,Legal Forename\n2001,B\n');
+
+    const again = await dropAndSync('marks.csv', content);
+    expect(again.applied.map((s) => [s.marks.inserted, s.rejectedRows])).toEqual([[1, 0]]);
+    expect(await marks()).toEqual(['1001 2025-01-13 AM N', '2001 2025-01-13 AM N']);
+
+    const third = await dropAndSync('marks.csv', content);
+    expect(third.applied).toEqual([]);
+    expect(third.alreadyImported).toEqual([
+      {
+        unit: 'marks.csv',
+        reason: expect.stringMatching(
+          /^marks\.csv: already imported as import \d+ on \d{4}-\d\d-\d\d \(the same bytes\); not applied again$/,
+        ),
+      },
+    ]);
+  });
+});
