@@ -34,7 +34,8 @@ export type SmsReplyOutcome =
   | 'not-your-school'
   | 'shared-number'
   | 'not-allowed'
-  | 'own-alarm';
+  | 'own-alarm'
+  | 'take-first';
 
 /**
  * A code is four digits: a sender whose replies gave this many codes no open alarm has within the
@@ -56,7 +57,8 @@ export const RESOLVED_CODES_KNOWN_MS = 24 * 3600_000;
  * alarms a text went to and that is not resolved (one resolved in the last day is answered "already
  * closed" and is no wrong code) — and not an alarm about that person (its wearer, or someone on its
  * visit). "1" takes the alarm (as on the board, marked as by SMS), "2" resolves it
- * as the worker safe (spoken to). Each provider message counts once; every reply, refused or not, is
+ * as the worker safe (spoken to) — only from the person who took it: from anyone else it is refused
+ * ("take it first", or already taken by someone else). Each provider message counts once; every reply, refused or not, is
  * audited without the number (a keyed hash of it is kept). After `MAX_WRONG_CODES` wrong codes in an
  * hour a sender's codes are not acted on until the hour is past (`MAX_WRONG_CODES_PER_SCHOOL` for a
  * school): the count, the judging of the code and the recording of the reply run under the school's
@@ -130,7 +132,7 @@ export async function handleSmsReply(
     }
     await setSmsReplyOutcome(deps.db, sms.messageSid, outcome);
   }
-  return { outcome, alarmId, answer: ANSWERS[outcome](alarmId) };
+  return { outcome, alarmId, answer: ANSWERS[outcome](alarmId, reply?.code ?? '') };
 }
 
 /**
@@ -159,10 +161,16 @@ async function judgeCode(
   if (open.length === 0 && matches.length > 0)
     return { outcome: 'already-resolved', alarmId: matches.length === 1 ? matches[0]!.id : null };
   if (open.length !== 1) return { outcome: 'no-such-alarm', alarmId: null };
-  const alarmId = open[0]!.id;
+  const alarm = open[0]!;
+  const alarmId = alarm.id;
   const refused = await phoneAnswerRefusal(tx, user, alarmId);
   if (refused) return { outcome: refused, alarmId };
-  return { outcome: reply.action === 'take' ? 'taken' : 'safe', alarmId };
+  if (reply.action === 'take') return { outcome: 'taken', alarmId };
+  // "Worker safe" closes the alarm for good, and 2 is next to 1 on a keypad: only from the person who
+  // has taken it (and so spoken to the worker), never from anyone texted about an alarm no one holds.
+  if (alarm.status === 'acknowledged' && alarm.acknowledgedBy === `user:${user.id}`)
+    return { outcome: 'safe', alarmId };
+  return { outcome: alarm.status === 'acknowledged' ? 'already-taken' : 'take-first', alarmId };
 }
 
 async function tooManyWrongCodes(
@@ -175,7 +183,7 @@ async function tooManyWrongCodes(
   return wrong.sender >= MAX_WRONG_CODES || wrong.school >= MAX_WRONG_CODES_PER_SCHOOL;
 }
 
-const ANSWERS: Record<SmsReplyOutcome, (id: string | null) => string> = {
+const ANSWERS: Record<SmsReplyOutcome, (id: string | null, code: string) => string> = {
   taken: (id) =>
     `Doorstep: alarm #${id} is yours. Call the worker now; reply 2 with the code when they are safe.`,
   'already-taken': (id) => `Doorstep: alarm #${id} was already taken by someone else.`,
@@ -193,6 +201,8 @@ const ANSWERS: Record<SmsReplyOutcome, (id: string | null) => string> = {
     'Doorstep: too many wrong codes in the last hour; replies are not acted on for now. Use the board.',
   'not-allowed': () =>
     'Doorstep: your account cannot take or close alarms (office or safeguarding staff only); use the board or call the office.',
+  'take-first': (id, code) =>
+    `Doorstep: alarm #${id} is not yours to close: take it first, reply 1 ${code}, then 2 ${code} once you have spoken to the worker.`,
   'own-alarm': (id) =>
     `Doorstep: alarm #${id} is about you, so it cannot be taken or closed from your phone; the office will contact you.`,
 };

@@ -38,14 +38,19 @@ export async function recordSmsReply(
  * (candidates for a reply: a late reply to an alarm closed meanwhile is a right code, not a guess).
  */
 export async function alarmsTextedAbout(db: Queryable, schoolId: string, resolvedSince: Date) {
-  const { rows } = await db.query<{ id: string; status: string }>(
-    `SELECT a.id, a.status FROM alarms a
+  const { rows } = await db.query<{ id: string; status: string; acknowledged_by: string | null }>(
+    `SELECT a.id, a.status, a.acknowledged_by FROM alarms a
      WHERE a.school_id = $1 AND (a.status <> 'resolved' OR a.resolved_at >= $2)
        AND EXISTS (SELECT 1 FROM notifications n WHERE n.alarm_id = a.id AND n.target LIKE 'sms:%')
      ORDER BY a.id`,
     [schoolId, resolvedSince],
   );
-  return rows.map((r) => ({ id: String(r.id), status: r.status }));
+  return rows.map((r) => ({
+    id: String(r.id),
+    status: r.status,
+    /** Who has it taken (`user:<id>`, …), while it is acknowledged. */
+    acknowledgedBy: r.acknowledged_by,
+  }));
 }
 
 /** What a reply did, once acted on. */

@@ -150,9 +150,10 @@ describe('replies to alarm SMS', () => {
     await db.query('UPDATE users SET disabled = true WHERE id = ANY($1::bigint[])', [[copy.id, twin.id]]);
   });
 
-  it('"2 <code>" says the worker is safe: resolved as spoken to, no incident record; the code is then stale', async () => {
+  it('"2 <code>" from the person who took it says the worker is safe: resolved as spoken to, no incident record; the code is then stale', async () => {
     const id = await textedAlarm();
     const code = smsReplyCode(TOKEN, id);
+    expect((await reply('+447700900001', `1 ${code}`)).body).toContain(`alarm #${id} is yours`);
     expect((await reply('+447700900001', `2 ${code}`)).body).toContain('the worker is safe');
     const { rows } = await db.query('SELECT status, resolution_reason FROM alarms WHERE id = $1', [id]);
     expect(rows[0]).toEqual({ status: 'resolved', resolution_reason: 'worker_safe_contacted' });
@@ -160,6 +161,27 @@ describe('replies to alarm SMS', () => {
       (await db.query(`SELECT 1 FROM outbox WHERE idempotency_key = $1`, [`incident:alpha:${id}`])).rowCount,
     ).toBe(0);
     expect((await reply('+447700900001', `1 ${code}`)).body).toContain(`alarm #${id} is already closed`);
+  });
+
+  it('"2 <code>" from anyone but the person who took it closes nothing: an alarm no one holds is taken first; one someone else holds is theirs', async () => {
+    await addUser(db, 'other', ['safeguarding'], { phone: '+447700900005', schools: ['alpha'] });
+    const id = await textedAlarm();
+    const code = smsReplyCode(TOKEN, id);
+    // 1 and 2 are neighbours on a keypad: a slip must not stand down an SOS nobody has answered.
+    const untaken = await reply('+447700900001', `2 ${code}`);
+    expect(untaken.body).toContain(`alarm #${id} is not yours to close: take it first, reply 1 ${code}`);
+    expect(await statusOf(id)).toEqual({ status: 'open', via: null });
+    expect((await reply('+447700900005', `1 ${code}`)).body).toContain(`alarm #${id} is yours`);
+    expect((await reply('+447700900001', `2 ${code}`)).body).toContain('already taken by someone else');
+    expect((await statusOf(id)).status).toBe('acknowledged');
+    // Neither is a wrong code.
+    const { rows } = await db.query<{ outcome: string }>(
+      `SELECT outcome FROM sms_replies WHERE alarm_id = $1 ORDER BY received_at, message_sid`,
+      [id],
+    );
+    expect(rows.map((r) => r.outcome).sort()).toEqual(['already-taken', 'take-first', 'taken']);
+    expect((await reply('+447700900005', `2 ${code}`)).body).toContain('the worker is safe');
+    expect((await statusOf(id)).status).toBe('resolved');
   });
 
   it('late replies with the codes of alarms closed meanwhile are answered "already closed", never counted as wrong codes', async () => {
