@@ -26,6 +26,8 @@ export const BOARD_EVENT_TYPES = [
   'visit.checked-in',
   'visit.running-late',
   'visit.returned',
+  /** Back safe was said by mistake: the worker is still out, watched again ("I am still out"). */
+  'visit.resumed',
   'visit.follow-up-done',
   'visit.completed',
   'visit.cancelled',

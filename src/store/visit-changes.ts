@@ -196,6 +196,24 @@ export async function markBackSafe(
   );
 }
 
+/**
+ * Back safe undone ("I am still out"): out again, `status` (departed, or still cancelled), not back,
+ * not completed; the check-in clock counts from `at`. The new return time is `changeExpectedReturn`'s.
+ */
+export async function markWatchResumed(
+  tx: Queryable,
+  visitId: string,
+  status: VisitStatus,
+  at: Date,
+): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET status = $2, returned_at = NULL, back_safe_by = NULL,
+       completed_at = CASE WHEN $2 = 'completed' THEN completed_at END, last_check_in_at = $3, updated_at = now()
+     WHERE id = $1`,
+    [visitId, status, at],
+  );
+}
+
 export async function markArrived(tx: Queryable, visitId: string, at: Date): Promise<void> {
   await tx.query('UPDATE visits SET arrived_at = $2, updated_at = now() WHERE id = $1', [visitId, at]);
 }

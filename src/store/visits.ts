@@ -1,9 +1,9 @@
 import { londonDate } from '../domain/attendance/dates.ts';
 import { doorWaitMinutes } from '../domain/visits/appointment.ts';
 import {
-  HELP_AFTER_BACK_MINUTES,
   isOut,
   type LifecycleVisit,
+  RESUME_WATCH_MINUTES,
   type VisitStatus,
 } from '../domain/visits/lifecycle.ts';
 import { ownReturnTimeClosed } from '../domain/visits/return-time.ts';
@@ -50,6 +50,8 @@ export interface VisitRow {
   safeWord: string | null;
   lastCheckInAt: Date | null;
   returnedAt: Date | null;
+  /** Who said back safe (`user:<id>`), while the visit is back (null: out, or not left). */
+  backSafeBy: string | null;
   outcome: Record<string, unknown> | null;
   completedAt: Date | null;
   cancelledAt: Date | null;
@@ -136,6 +138,7 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     safeWord: (r.safe_word as string | null) ?? null,
     lastCheckInAt: date(r.last_check_in_at),
     returnedAt: date(r.returned_at),
+    backSafeBy: (r.back_safe_by as string | null) ?? null,
     outcome: (r.outcome as Record<string, unknown> | null) ?? null,
     completedAt: date(r.completed_at),
     cancelledAt: date(r.cancelled_at),
@@ -187,7 +190,7 @@ export function lifecycleOf(v: VisitRow, now: Date, confirmedByOthersAt?: Date |
     outOfHoursApproved: v.outOfHoursApproved,
     dayPassed: v.plannedFor < londonDate(now),
     recentlyBack:
-      v.returnedAt !== null && now.getTime() - v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000,
+      v.returnedAt !== null && now.getTime() - v.returnedAt.getTime() < RESUME_WATCH_MINUTES * 60_000,
     ownReturnTimeClosed:
       isOut(v) &&
       confirmedByOthersAt !== undefined &&

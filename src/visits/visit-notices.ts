@@ -3,6 +3,9 @@ import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import type { Queryable } from '../store/db.ts';
 import { pupilIdentity } from '../store/pupils.ts';
+import type { User } from '../store/users.ts';
+import { visitStaffNames } from '../store/visit-queries.ts';
+import type { VisitRow } from '../store/visits.ts';
 
 /**
  * Notices about a visit to the people the school names (`notices` in its config): written in the
@@ -26,4 +29,23 @@ export async function sendNotices(producer: Producer<DoorstepCatalog> | undefine
     await queueAfterCommit(() =>
       producer?.enqueue('send-notice', { noticeId: id }, { jobId: `send-notice-${id}` }),
     );
+}
+
+/**
+ * The people out on the visit, by name, for a notice about them ("Sam Visitor and Pat Partner"); when
+ * someone else recorded it (the office, for the worker who phoned), "(recorded by Olive Office)" —
+ * never the clerk named as the one who arrived or is late.
+ */
+export async function whoIsOut(
+  tx: Queryable,
+  v: VisitRow,
+  user: User,
+): Promise<{ who: string; are: string }> {
+  const names = await visitStaffNames(tx, v);
+  const who = names.length ? names.join(' and ') : 'The worker';
+  const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
+  return {
+    who: onIt ? who : `${who} (recorded by ${user.displayName})`,
+    are: names.length > 1 ? 'are' : 'is',
+  };
 }

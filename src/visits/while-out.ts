@@ -11,12 +11,13 @@ import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
 import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
-import { lastConfirmedByOthers, visitStaffNames } from '../store/visit-queries.ts';
+import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
-import { pupilInitials, sendNotices } from './visit-notices.ts';
+import { tellBackSafeByOther } from './resume-watch.ts';
+import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
 import { visitRecordCopy } from './visit-record-copy.ts';
 
 /** While the worker is out: arrived, check-ins, running late, "I need help", the safe word, back safe. */
@@ -94,6 +95,8 @@ export async function checkInVisit(deps: VisitDeps, user: User, visitId: string)
  * Back safe (the worker, or the office after speaking to them): the only way monitoring ends. The
  * visit's overdue and missed check-in alarms stand down as the worker safe; the visit is returned,
  * or completed when its outcome was already recorded (a visit cancelled while out stays cancelled).
+ * Said by someone other than the lead, the people on the visit are texted so (where the school has
+ * SMS): one still at the door can say "I am still out" (resume-watch.ts).
  */
 export async function returnVisit(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   const notices = await change(deps, async (tx, events) => {
@@ -105,8 +108,12 @@ export async function returnVisit(deps: VisitDeps, user: User, visitId: string):
     await audit(tx, user, 'visit.returned', v, { status: v.status }, { status, backSafe: true });
     await applyClears(tx, v, effect, `user:${user.id}`, 'the worker is back safe', now, events);
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.returned', { visitId }));
-    // Hampton: the visit record's "confirmation of return" to the office and the HoS.
-    return visitRecordCopy(tx, knownSchool(deps.config, v.schoolId), user, v, 'returned', now);
+    const school = knownSchool(deps.config, v.schoolId);
+    return [
+      ...(await tellBackSafeByOther(tx, school, deps.config.http.publicUrl, user, v, now)),
+      // Hampton: the visit record's "confirmation of return" to the office and the HoS.
+      ...(await visitRecordCopy(tx, school, user, v, 'returned', now)),
+    ];
   });
   await sendNotices(deps.producer, notices);
 }
@@ -214,21 +221,6 @@ export async function runningLate(
     });
   });
   await sendNotices(deps.producer, notices);
-}
-
-/**
- * The people out on the visit, by name, for a notice about them ("Sam Visitor and Pat Partner"); when
- * someone else recorded it (the office, for the worker who phoned), "(recorded by Olive Office)" —
- * never the clerk named as the one who arrived or is late.
- */
-async function whoIsOut(tx: Queryable, v: VisitRow, user: User): Promise<{ who: string; are: string }> {
-  const names = await visitStaffNames(tx, v);
-  const who = names.length ? names.join(' and ') : 'The worker';
-  const onIt = onVisit(user, v);
-  return {
-    who: onIt ? who : `${who} (recorded by ${user.displayName})`,
-    are: names.length > 1 ? 'are' : 'is',
-  };
 }
 
 /**

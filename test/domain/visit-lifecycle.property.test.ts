@@ -5,9 +5,9 @@ import {
   allowedActions,
   decide,
   type Effect,
-  HELP_AFTER_BACK_MINUTES,
   isOut,
   type LifecycleVisit,
+  RESUME_WATCH_MINUTES,
   VISIT_ACTIONS,
   type VisitAction,
   type VisitStatus,
@@ -27,7 +27,11 @@ import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
  *  - a worker out is always watched: only back safe ends it (its `monitoring` is `end`), only a
  *    departure starts it (`start`), nothing else changes whether the worker is out, and while they
  *    are out they (and the office) can always check in, set a new return time and say back safe;
- *  - once back safe nothing puts the worker out again or acts as if they were out;
+ *  - once back safe nothing puts the worker out again or acts as if they were out — but "I am still
+ *    out" (resume-watch): the people on the visit or the office, within RESUME_WATCH_MINUTES of the
+ *    back safe, and only then; it starts the watch as a departure does;
+ *  - "I need help" from the people on a visit that has left is never refused, however long since
+ *    back safe;
  *  - a visit leaves only once authorised (or signed) where the pack requires it, and a change of
  *    address withdraws that: it goes back to `requested` and waits for it again;
  *  - status changes follow the documented diagram only; alarms are only ever cleared as the worker
@@ -134,6 +138,7 @@ const actionArb = fc.oneof(
       'arrive',
       'record-arrival',
       'back-safe',
+      'resume-watch',
       'record-outcome',
       'change-address',
       'no-answer',
@@ -161,7 +166,14 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('tick' as const), minutes: fc.integer({ min: 1, max: 45 }) }),
+    arbitrary: fc.record({
+      kind: fc.constant('tick' as const),
+      // Now and then a long wait: past the hours a back safe can be undone in.
+      minutes: fc.oneof(
+        { weight: 12, arbitrary: fc.integer({ min: 1, max: 45 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 300, max: 800 }) },
+      ),
+    }),
   },
 );
 
@@ -184,7 +196,7 @@ interface World {
   clock: number;
   /** Authorised (or on a signed list) since it was requested or its address last changed. */
   approved: boolean;
-  /** The worker has been out and is back safe: the visit is over as far as the watch goes. */
+  /** The worker has been out and is back safe (not since said still out): over as far as the watch goes. */
   wasBack: boolean;
 }
 
@@ -196,7 +208,7 @@ function view(w: World): LifecycleVisit {
     ...w.v,
     doorWaitMinutes: w.v.arrivedAt ? (w.clock - w.v.arrivedAt.getTime()) / 60_000 : null,
     recentlyBack:
-      w.v.returnedAt !== null && w.clock - w.v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000,
+      w.v.returnedAt !== null && w.clock - w.v.returnedAt.getTime() < RESUME_WATCH_MINUTES * 60_000,
   };
 }
 
@@ -249,6 +261,11 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       v.returnedAt = at(w);
       w.wasBack = true;
       break;
+    case 'resume-watch':
+      // Still out after all: not back, watched again (a new return time; the outcome kept).
+      v.returnedAt = null;
+      w.wasBack = false;
+      break;
     case 'record-outcome':
       v.outcomeRecorded = true;
       v.childSeen = s.childSeen;
@@ -273,6 +290,7 @@ const EDGES: Partial<Record<VisitAction, readonly string[]>> = {
   'sign-list': ['requested>authorised'],
   depart: ['authorised>departed', 'requested>departed'],
   'back-safe': ['departed>returned', 'departed>completed', 'cancelled>cancelled'],
+  'resume-watch': ['returned>departed', 'completed>departed', 'cancelled>cancelled'],
   'record-outcome': ['returned>completed', 'departed>departed'],
   cancel: ['requested>cancelled', 'authorised>cancelled', 'departed>cancelled'],
   'parent-late-cancel': ['departed>cancelled'],
@@ -297,6 +315,8 @@ const OUT_ONLY: readonly VisitAction[] = [
 const coverage = {
   departed: 0,
   backSafe: 0,
+  resumed: 0,
+  resumeTooLate: 0,
   addressChangedAfterApproval: 0,
   outcomeWhileOut: 0,
   door: 0,
@@ -383,17 +403,25 @@ function checkState(w: World, rules: VisitRules): void {
         same(decide(a, v, ACTORS[name], rules).ok, false, `${a} with nobody out (${v.status})`);
   }
 
-  // "I need help": the people on the visit, whenever they are out or were said back safe within the
-  // hour (perhaps by the other one, still at the door) — never anyone else, never otherwise.
+  // "I need help": the people on the visit, once it has left — out, or said back safe however long
+  // ago (perhaps by someone else, with them still at the door): never refused then, never anyone else.
+  // "I am still out": the people on the visit or the office, from back safe until RESUME_WATCH_MINUTES
+  // after it — never while out, never before leaving, never later.
   for (const name of ACTOR_NAMES) {
     const onIt = v.leadUserId === ACTORS[name].id || v.partnerUserId === ACTORS[name].id;
-    const backWithin =
-      v.returnedAt !== null && w.clock - v.returnedAt.getTime() < HELP_AFTER_BACK_MINUTES * 60_000;
     same(
       decide('help', v, ACTORS[name], rules).ok,
-      onIt && (out || backWithin),
+      onIt && v.departedAt !== null,
       `help by ${name} (out ${out}, back ${v.returnedAt?.toISOString() ?? 'no'})`,
     );
+    const backWithin =
+      v.returnedAt !== null && w.clock - v.returnedAt.getTime() < RESUME_WATCH_MINUTES * 60_000;
+    same(
+      decide('resume-watch', v, ACTORS[name], rules).ok,
+      v.departedAt !== null && backWithin && (onIt || OFFICE_LIKE.includes(name)),
+      `resume-watch by ${name} (out ${out}, back ${v.returnedAt?.toISOString() ?? 'no'})`,
+    );
+    if (name === 'office' && v.returnedAt !== null && !backWithin) coverage.resumeTooLate++;
   }
 
   if (
@@ -484,6 +512,16 @@ function checkTransition(
     same(wasOut, true, what);
     same(nowOut, false, what);
     same(e.monitoring, 'end', what);
+  } else if (s.action === 'resume-watch') {
+    // Back safe said by mistake, undone: out again and watched, as a departure starts it.
+    same(wasOut, false, what);
+    check(before.returnedAt !== null, `${what}: never back safe`);
+    same(nowOut, true, what);
+    same(e.monitoring, 'start', what);
+    same(JSON.stringify(e.clears), '[]', what);
+    // An outcome already recorded is kept; a cancellation stays one.
+    same(after.outcomeRecorded, before.outcomeRecorded, what);
+    same(after.status, before.status === 'cancelled' ? 'cancelled' : 'departed', what);
   } else {
     same(nowOut, wasOut, `${what} changed whether the worker is out`);
     if (wasOut) check(['keep', 'none'].includes(e.monitoring as never), `${what} monitoring ${e.monitoring}`);
@@ -581,7 +619,9 @@ function checkTransition(
   if (s.action === 'record-outcome' && wasOut) coverage.outcomeWhileOut++;
   if (s.action === 'depart') coverage.departed++;
   if (s.action === 'back-safe') coverage.backSafe++;
-  // Nothing ever happens to a visit whose worker is back but what the record needs afterwards.
+  if (s.action === 'resume-watch') coverage.resumed++;
+  // Nothing ever happens to a visit whose worker is back but what the record needs afterwards — or
+  // "I am still out", which puts them out again (w.wasBack is false after it).
   if (w.wasBack && s.action !== 'back-safe') {
     same(e.monitoring, 'none', `${what} after back safe`);
     same(JSON.stringify(e.clears), JSON.stringify([]), `${what} after back safe`);
@@ -635,6 +675,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
     // The runs reached the states the invariants are about (not vacuous).
     expect(coverage.departed).toBeGreaterThan(50);
     expect(coverage.backSafe).toBeGreaterThan(20);
+    expect(coverage.resumed).toBeGreaterThan(5);
+    expect(coverage.resumeTooLate).toBeGreaterThan(5);
     expect(coverage.addressChangedAfterApproval).toBeGreaterThan(5);
     expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
     expect(coverage.door).toBeGreaterThan(20);

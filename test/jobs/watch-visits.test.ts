@@ -593,7 +593,7 @@ describe('the visit watcher', () => {
     expect(await reached()).toBe(false);
   });
 
-  it('“I need help” still raises after the partner said both back safe (the lead still at the door), for an hour', async () => {
+  it('“I need help” still raises after the partner said both back safe (the lead still at the door), however long since', async () => {
     const id = await departed('hampton', 90);
     now = new Date(now.getTime() + 5 * 60_000);
     await returnVisit(vdeps, partner, id);
@@ -619,10 +619,15 @@ describe('the visit watcher', () => {
     ]);
     expect(placed.rows[0]!.location).toEqual({ lat: 53.8, lon: -1.55, accuracyM: 30 });
     await returnVisit(vdeps, lead, next);
+    // An hour and more after back safe, out on no visit: still raised on this one — "I need help" from
+    // the people on a visit that left is never refused for the time since back safe.
     now = new Date(now.getTime() + 60 * 60_000);
-    await expect(askForHelp(vdeps, lead, id, null, 'after-back-2')).rejects.toMatchObject({
-      code: 'DOORSTEP_CONFLICT',
-    });
+    const late = await askForHelp(vdeps, lead, id, null, 'after-back-2');
+    const lateRow = await db.query<{ visit_id: string; type: string }>(
+      'SELECT visit_id::text, type FROM alarms WHERE id = $1',
+      [late],
+    );
+    expect(lateRow.rows[0]).toEqual({ visit_id: id, type: 'sos' });
   });
 
   it('a fob’s own missed check-in on the visit is the device’s word: the partner’s check-in or “arrived” never closes it, and resolving it restarts no register clock', async () => {

@@ -2,6 +2,7 @@ import { api, bdi, fmtTime, h, isolate, say } from './app.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import {
+  afterBackWords,
   backSafeWords,
   checkInClock,
   lateClosedWords,
@@ -416,16 +417,83 @@ function notSent(err, office) {
 }
 
 /**
- * Said back safe within the hour (perhaps by the partner, with this worker still at the door): "I need
- * help" stays at the top of the page for as long as the server takes it (`help` in the actions).
+ * Back safe, while it can be undone (`resume-watch` in the actions; the server's 12 hours): when, and
+ * by whom when someone else said it — loudly, to a person on the visit still at the door (their
+ * partner's "both back safe", the office's mistake) — with "I am still out" (the office's "Still out —
+ * watch again") and its new return time; and, for the people on the visit, "I need help", the
+ * office's number and 999 at the top while it was someone else's word or within the hour.
  */
-export function helpAfterBack(d) {
+export function afterBack(d, can) {
+  const self = onThisVisit(d);
+  const b = d.backSafe ?? { at: d.visit.returnedAt, byName: null, byMe: false };
+  const closed = self && Boolean(d.lateSelfUntil) && new Date(d.lateSelfUntil) <= new Date();
+  const w = afterBackWords({
+    self,
+    byMe: b.byMe,
+    byName: b.byName && isolate(b.byName),
+    at: b.at,
+    closed,
+    whom: whomToCall(d.office),
+  });
   // What the office sees of an alarm asked for from here (taken yet, or no one reached).
+  const lines = outBannerLines(d.alarms, { office: d.office });
+  if (w.alert) lines.unshift(w.line);
+  const said = lines.join('\n');
+  if (said && said !== lastSaid) buzz([300, 100, 300]);
+  lastSaid = said;
+  const recent = Date.now() - new Date(b.at).getTime() < HELP_AFTER_BACK_MS;
   return alertSection(
     'help-after-back',
-    outBannerLines(d.alarms, { office: d.office }),
-    h('p', {}, `Marked back safe at ${fmtTime(d.visit.returnedAt)}. Still there and need help?`),
-    helpActions(d, true),
+    lines,
+    w.alert ? null : h('p', {}, w.line),
+    can('resume-watch') ? resumeForm(d, w, closed) : null,
+    can('help') && (w.alert || recent) ? helpActions(d, true) : null,
+  );
+}
+
+/** How long after back safe "I need help" stays at the top of the page when the worker said it themselves. */
+const HELP_AFTER_BACK_MS = 60 * 60_000;
+
+/**
+ * "I am still out" / "Still out — watch again": the watch starts again with a new return time, read
+ * and bounded as running late's (the worker's own no later than `lateSelfUntil`); none is asked once
+ * the worker's own is closed — the office is alerted at once and sets it.
+ */
+function resumeForm(d, w, closed) {
+  const until = onThisVisit(d) ? d.lateSelfUntil : null;
+  const ret = closed
+    ? null
+    : h('input', { type: 'time', name: 'expectedReturnAt', id: 'f-resumeReturn', required: true });
+  return h(
+    'form',
+    {
+      id: 'resume-watch',
+      onsubmit: (e) => {
+        e.preventDefault();
+        let body = {};
+        if (ret) {
+          const back = checkedReturnTime(ret, { until, whom: whomToCall(d.office) });
+          if (!back) return;
+          body = { expectedReturnAt: back.toISOString() };
+        }
+        post('resume-watch', body, (r) =>
+          r.overdueNow
+            ? {
+                text: 'Watched again. The office is alerted now: they phone you and set your new return time.',
+                alert: true,
+              }
+            : `Watched again: expected back ${whenSaid(r.expectedReturnAt)}.`,
+        );
+      },
+    },
+    ret
+      ? field(
+          'Back by',
+          ret,
+          until ? `Later than now, and no later than ${whenSaid(until)}` : 'Today, later than now',
+        )
+      : h('p', { id: 'resume-watch-hint' }, w.hint),
+    h('button', { type: 'submit', class: 'primary big' }, w.button),
   );
 }
 

@@ -164,6 +164,31 @@ export function recordWords({ what, leadName, partnerName, me }) {
 }
 
 /**
+ * What a visit back safe says at the top of its page while it can be undone (`resume-watch` allowed):
+ * when it was said and, said by someone else (`byMe` false, `byName` known), by whom — to a person on
+ * the visit (`self`) loudly (`alert`), with what to press if they are still out. `button`: the
+ * worker's own words, or the office's for them. `closed`: the worker's own return time is closed (4
+ * hours since someone other than them confirmed them), so none is asked: `hint` says the office is
+ * alerted at once instead, and who to phone (`whom`, as the call button names it).
+ */
+export function afterBackWords({ self, byMe, byName, at, closed = false, whom = null }) {
+  const by = byName && !byMe ? ` by ${byName}` : '';
+  const alert = Boolean(self && by);
+  return {
+    alert,
+    line: `Marked back safe at ${clock.format(new Date(at))}${by}${
+      self
+        ? ' — still out? Press “I am still out”'
+        : ': if they have told you they are still out, watch them again'
+    }.`,
+    button: self ? 'I am still out' : 'Still out — watch again',
+    hint: closed
+      ? `You have been out more than ${MAX_AHEAD_MINUTES / 60} hours since someone other than you last confirmed you safe: the office is alerted at once and sets your new return time after speaking to you${whom ? ` (or phone ${whom})` : ''}.`
+      : null,
+  };
+}
+
+/**
  * Whom the worker is told to phone, as the page's call button names it (`office`: the visit's
  * `office` line, `{ phone, label }`): "the office", out of hours "the on-call number" (or "the office
  * (may be closed now)"); null when the school gives no number — the page offers 999 alone.

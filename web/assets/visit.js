@@ -12,7 +12,7 @@ import {
   outcomeForm,
   outOfHoursForm,
 } from './visit-forms.js';
-import { helpAfterBack, keepFresh, outParts } from './visit-out.js';
+import { afterBack, keepFresh, outParts } from './visit-out.js';
 import { pupilFlags, riskForm, risks } from './visit-risks.js';
 import { content, msg, page, visitId } from './visit-shared.js';
 
@@ -140,7 +140,7 @@ async function load(bounded = false) {
     const [banner, actions, big, ...rest] = outParts(d, can);
     parts.unshift(banner, actions, big);
     parts.push(...rest);
-  } else if (can('help')) parts.unshift(helpAfterBack(d));
+  } else if (can('resume-watch')) parts.unshift(afterBack(d, can));
   // The slip stays reachable from leaving until the outcome is done (and after, when no one was home).
   if (v.departedAt && (!v.outcome || v.outcome.noOneHome))
     parts.push(
@@ -216,9 +216,10 @@ async function load(bounded = false) {
   // A departure form kept half filled in: the fresh "Needed" list is for an empty form, so ask again.
   const depart = document.getElementById('depart');
   if (depart?.dataset.dirty) depart.dispatchEvent(new Event('recheck'));
-  // Re-read while out, and while help can still be asked for after back safe (its banner follows the
-  // office; the button goes when the server no longer takes it).
-  keepFresh(d.out || d.actions.includes('help'), d.office);
+  // Re-read while out, and while back safe can still be undone (its banner follows the office — an
+  // "I need help" asked from it, a back safe someone else said; the button goes when the server no
+  // longer offers it).
+  keepFresh(d.out || d.actions.includes('resume-watch'), d.office);
 }
 
 page.load = load;

@@ -17,7 +17,10 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit  ║
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
  *                    cancelled (stays cancelled) — the only way monitoring ends
- *   out, or back safe within HELP_AFTER_BACK_MINUTES: help (an SOS; the people on the visit)
+ *   back safe within RESUME_WATCH_MINUTES ─resume-watch─► out again ("I am still out": back safe
+ *     was said by mistake — by the office, the partner, a slip of the thumb); departed, or still
+ *     cancelled; an outcome already recorded is kept
+ *   departed at any time (out, or back safe however long ago): help (an SOS; the people on the visit)
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
  *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
@@ -46,6 +49,7 @@ export const VISIT_ACTIONS = [
   'running-late',
   'help',
   'back-safe',
+  'resume-watch',
   'record-outcome',
   'no-answer',
   'cancel',
@@ -96,9 +100,9 @@ export interface LifecycleVisit {
    */
   dayPassed: boolean;
   /**
-   * Said back safe less than `HELP_AFTER_BACK_MINUTES` ago (the caller reads the clock): the people
-   * on the visit may still ask for help from it — a partner's "both back safe" while the lead is
-   * still at the door must not take the lead's "I need help" away.
+   * Said back safe less than `RESUME_WATCH_MINUTES` ago (the caller reads the clock): a back safe
+   * said by mistake — the partner's "both back safe" while the lead is still at the door, the office
+   * recording the wrong visit — can still be undone ("I am still out": `resume-watch`).
    */
   recentlyBack: boolean;
   /**
@@ -110,8 +114,21 @@ export interface LifecycleVisit {
   ownReturnTimeClosed: boolean;
 }
 
-/** How long after "back safe" the people on a visit can still raise "I need help" from it. */
+/**
+ * How long after "back safe" the phone page stays with the people on the visit as while they were
+ * out (their session is held: src/store/users.ts). "I need help" itself is never refused for being
+ * too long after back safe (`help`): when in doubt on the alarm path, raise.
+ */
 export const HELP_AFTER_BACK_MINUTES = 60;
+
+/**
+ * How long after "back safe" it can be undone ("I am still out": `resume-watch`): 12 hours. Long
+ * enough to cover the longest visiting day the packs allow (08:00–18:00) from a back safe recorded
+ * by mistake at its start, and an evening visit past midnight (so not "the same London day", which
+ * would end at 00:00 for a worker still out at 23:50); short enough that a visit from another day is
+ * never put out again — a worker going out again then is a new visit, through its authorisation.
+ */
+export const RESUME_WATCH_MINUTES = 12 * 60;
 
 export interface Actor {
   id: string;
@@ -263,8 +280,10 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     effect: () => ({ ...keep, clears: ['overdue_visit'], clearedAs: 'worker_safe_running_late' }),
   },
   help: {
-    // When in doubt on the alarm path, raise: out, or just said back safe (perhaps by someone else).
-    from: (v) => isOut(v) || v.recentlyBack,
+    // When in doubt on the alarm path, raise: once the visit has left, "I need help" from the people
+    // on it is never refused for the state it is in — out, or said back safe (perhaps by someone else,
+    // perhaps hours ago, while they were still at the door).
+    from: (v) => v.departedAt !== null,
     who: (a, v) => onVisit(a, v),
     refusal: 'only the people on the visit ask for help from it',
     // The alarm's own ladder watches the one who asked; the visit's watch is as it was.
@@ -279,6 +298,21 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
       monitoring: 'end',
       clears: ['overdue_visit', 'missed_check_in', 'device_silent'],
       clearedAs: 'worker_safe',
+    }),
+  },
+  // "I am still out" (the worker) / "Still out — watch again" (the office): back safe was said by
+  // mistake. The watch starts again with a new return time (bounded as running late's) and the
+  // check-in clock from now; status back to departed (a cancelled visit stays cancelled); an outcome
+  // already recorded is kept — the visit is out again, as one whose outcome was typed at the door.
+  'resume-watch': {
+    from: (v) => v.departedAt !== null && v.returnedAt !== null && v.recentlyBack,
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal: 'only the people on the visit, or the office for them, say they are still out',
+    effect: (v) => ({
+      status: v.status === 'cancelled' ? null : 'departed',
+      monitoring: 'start',
+      clears: [],
+      clearedAs: null,
     }),
   },
   'record-outcome': {
@@ -450,7 +484,9 @@ export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rul
       message:
         v.dayPassed && DAY_BOUND.includes(action) && t.from({ ...v, dayPassed: false }, rules)
           ? `cannot ${action.replace(/-/g, ' ')}: the day the visit was planned for has passed — move it to a new day first`
-          : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
+          : action === 'resume-watch' && v.returnedAt !== null && !v.recentlyBack
+            ? `cannot resume watch: back safe was recorded more than ${RESUME_WATCH_MINUTES / 60} hours ago — anyone still out phones the office, who asks for a new visit`
+            : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
     };
   if (!t.who(actor, v, rules))
     return {

@@ -16,7 +16,7 @@ import { visitFobBatteryLow } from '../../store/alarm-lookups.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
-import { type User, usersOfSchool } from '../../store/users.ts';
+import { type User, userById, usersOfSchool } from '../../store/users.ts';
 import { lastConfirmedByOthers, lastConfirmedByOthersOf } from '../../store/visit-queries.ts';
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
@@ -35,6 +35,7 @@ import {
 } from '../../visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
+import { resumeWatch } from '../../visits/resume-watch.ts';
 import {
   arriveVisit,
   askForHelp,
@@ -150,21 +151,40 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const user = userOf(req);
     const flags = await addressFlagsFor(deps.db, v.schoolId, v.address);
     const school = findSchool(deps.config, v.schoolId);
-    // Out: the last time someone other than the workers confirmed them (the departure at least).
-    const confirmedAt = isOut(v) ? ((await lastConfirmedByOthers(deps.db, v.id)) ?? v.departedAt) : null;
+    // Out, or back safe recently enough to say "I am still out": the last time someone other than
+    // the workers confirmed them (the departure at least).
+    const confirmedAt =
+      isOut(v) || lifecycleOf(v, now).recentlyBack
+        ? ((await lastConfirmedByOthers(deps.db, v.id)) ?? v.departedAt)
+        : null;
     const lifecycle = lifecycleOf(v, now, confirmedAt);
     const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
+    const backSafeBy = v.backSafeBy?.startsWith('user:')
+      ? await userById(deps.db, v.backSafeBy.slice('user:'.length))
+      : undefined;
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
       out: isOut(v),
       actions: allowedActions(lifecycle, actorOf(user), rules),
       /**
-       * Out, for the people on the visit: the latest new return time they may set themselves (4 hours
-       * after someone else last confirmed them; runningLateProblem). The page caps its time at it, and
-       * once it has come (`running-late` no longer in `actions`) tells them to phone the office.
+       * Out (or back safe, while "I am still out" is allowed), for the people on the visit: the latest
+       * new return time they may set themselves (4 hours after someone else last confirmed them;
+       * runningLateProblem). The page caps its time at it, and once it has come (`running-late` no
+       * longer in `actions`) tells them to phone the office; "I am still out" then asks no time.
        */
       lateSelfUntil: confirmedAt && onIt ? ownReturnTimeLatest(confirmedAt).toISOString() : null,
+      /**
+       * Back safe: who said it and whether it was this person — said by someone else, the phone page
+       * tells the people on the visit so at the top, with "I am still out" while it is allowed.
+       */
+      backSafe: v.returnedAt
+        ? {
+            at: v.returnedAt.toISOString(),
+            byName: backSafeBy?.displayName ?? null,
+            byMe: v.backSafeBy === `user:${user.id}`,
+          }
+        : null,
       /** Its planned day has gone by: the page says it must be moved before anything else. */
       dayPassed: lifecycle.dayPassed,
       /** Its alarms not yet resolved: the phone page tells the worker what the office sees. */
@@ -309,6 +329,19 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   // Back safe: the worker, or the office after speaking to them. (`return` is its older name.)
   for (const name of ['back-safe', 'return'])
     step(name, STAFF, z.strictObject({}), (user, id) => returnVisit(deps, user, id));
+  // "I am still out" / "Still out — watch again": back safe said by mistake, the watch starts again.
+  // The return time may be left out only where the worker's own is closed (watched as overdue now).
+  step(
+    'resume-watch',
+    STAFF,
+    z.strictObject({
+      expectedReturnAt: z.iso
+        .datetime({ offset: true, error: 'expected the time they expect to be back (ISO 8601)' })
+        .optional(),
+    }),
+    (user, id, b) => resumeWatch(deps, user, id, b.expectedReturnAt ? new Date(b.expectedReturnAt) : null),
+    (r) => ({ expectedReturnAt: r.expectedReturnAt.toISOString(), overdueNow: r.overdueNow }),
+  );
   step('outcome', STAFF, outcome, (user, id, o) => recordOutcome(deps, user, id, o));
   // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.
   step('no-answer', STAFF, z.strictObject({ slipLeft: z.boolean().optional() }), (user, id, b) =>

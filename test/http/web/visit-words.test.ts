@@ -9,6 +9,14 @@ interface VisitWords {
   lateClosedWords: (office: { phone: string; label: string } | null) => string;
   arrivalTimeAt: (hhmm: string, now?: Date) => Date | undefined;
   whenSaid: (iso: string | null, now?: Date) => string;
+  afterBackWords: (o: {
+    self: boolean;
+    byMe: boolean;
+    byName: string | null;
+    at: string;
+    closed?: boolean;
+    whom?: string | null;
+  }) => { alert: boolean; line: string; button: string; hint: string | null };
   backSafeWords: (o: { self: boolean; leadName: string | null; partnerName: string | null; me: string }) => {
     question: string;
     effect: string;
@@ -310,5 +318,32 @@ describe('the visit page: the check-in countdown', () => {
         expectedReturnAt: back,
       }),
     ).toBeNull();
+  });
+});
+
+describe('the visit page: back safe said, and "I am still out"', () => {
+  const at = '2026-11-23T10:30:00Z';
+  it('tells a worker loudly who said them back safe and what to press; their own, or the office’s, plainly', () => {
+    expect(words.afterBackWords({ self: true, byMe: false, byName: 'Olive Office', at })).toEqual({
+      alert: true,
+      line: 'Marked back safe at 10:30 by Olive Office — still out? Press “I am still out”.',
+      button: 'I am still out',
+      hint: null,
+    });
+    expect(words.afterBackWords({ self: true, byMe: true, byName: 'Sam Visitor', at })).toMatchObject({
+      alert: false,
+      line: 'Marked back safe at 10:30 — still out? Press “I am still out”.',
+    });
+    expect(words.afterBackWords({ self: false, byMe: true, byName: 'Olive Office', at })).toEqual({
+      alert: false,
+      line: 'Marked back safe at 10:30: if they have told you they are still out, watch them again.',
+      button: 'Still out — watch again',
+      hint: null,
+    });
+    // Past their own bound no time is asked: the office is alerted at once.
+    expect(
+      words.afterBackWords({ self: true, byMe: false, byName: 'Pat', at, closed: true, whom: 'the office' })
+        .hint,
+    ).toMatch(/out more than 4 hours .*the office is alerted at once .*\(or phone the office\)\.$/);
   });
 });

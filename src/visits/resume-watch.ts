@@ -1,0 +1,132 @@
+import { periodFor } from '../alarms/ladder-for.ts';
+import type { SchoolConfig } from '../config/schema.ts';
+import { londonClock } from '../domain/attendance/dates.ts';
+import { officeLine } from '../domain/visits/office-line.ts';
+import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
+import { doorstepError } from '../errors.ts';
+import { insertBoardEvent } from '../store/board.ts';
+import type { Queryable } from '../store/db.ts';
+import { insertNotices } from '../store/notices.ts';
+import type { User } from '../store/users.ts';
+import { changeExpectedReturn, markWatchResumed } from '../store/visit-changes.ts';
+import { lastConfirmedByOthers } from '../store/visit-queries.ts';
+import type { VisitRow } from '../store/visits.ts';
+import { knownSchool } from './access.ts';
+import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
+
+/**
+ * Back safe said by mistake, and undone: "I am still out" from the worker's phone, or "Still out —
+ * watch again" from the office (`resume-watch`, within RESUME_WATCH_MINUTES of the back safe). And
+ * the worker told, when someone else said them back safe, that they can.
+ */
+
+const onVisit = (user: User, v: VisitRow) => user.id === v.leadUserId || user.id === v.partnerUserId;
+
+export interface Resumed {
+  /** The new expected return: the overdue deadline. */
+  expectedReturnAt: Date;
+  /**
+   * The worker's own return time was closed (4 hours since someone other than them last confirmed
+   * them): watched again from now with the return as now, so the office is alerted at once (overdue)
+   * and sets the new time after speaking to them — never left unwatched for want of a time.
+   */
+  overdueNow: boolean;
+}
+
+/**
+ * The worker is still out after all: the watch starts again. Clears the back safe, sets the new
+ * return time `newReturnAt` — bounded exactly as running late's (4 hours from now; set by the people
+ * on the visit, also no later than 4 hours after someone else last confirmed them) — and restarts
+ * the check-in clock from now; the outcome, if one was recorded, is kept. Audited, on the board, and
+ * told to the people the school names for changes (`notices.changed`). Set by the worker themselves
+ * past their own bound, it is never refused for that: the return is now (overdue at once), so the
+ * office phones them — when in doubt on the alarm path, raise.
+ */
+export async function resumeWatch(
+  deps: VisitDeps,
+  user: User,
+  visitId: string,
+  newReturnAt: Date | null,
+): Promise<Resumed> {
+  const { resumed, notices } = await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    const effect = must(deps, user, v, 'resume-watch');
+    const now = deps.now();
+    const school = knownSchool(deps.config, v.schoolId);
+    const self = onVisit(user, v);
+    const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
+    const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
+    let at = now;
+    if (!overdueNow) {
+      if (!newReturnAt)
+        throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');
+      const office = officeLine(school, periodFor(school, now))?.phone ?? null;
+      const problem = runningLateProblem(newReturnAt, now, confirmedAt ? { confirmedAt, office } : null);
+      if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
+      at = newReturnAt;
+    }
+    const backAt = v.returnedAt!;
+    const status = effect.status ?? v.status;
+    await markWatchResumed(tx, visitId, status, now);
+    const reason = `still out: back safe recorded at ${londonClock(backAt)} was a mistake`;
+    await changeExpectedReturn(tx, visitId, {
+      at: now,
+      byUserId: user.id,
+      previousAt: v.expectedReturnAt,
+      newAt: at,
+      reason,
+    });
+    await audit(
+      tx,
+      user,
+      'visit.watch-resumed',
+      v,
+      { status: v.status, returnedAt: backAt.toISOString(), backSafeBy: v.backSafeBy },
+      { status, expectedReturnAt: at.toISOString(), overdueNow },
+    );
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.resumed', { visitId }));
+    // Thames View 3.6: any change to a visit is notified (to the people the school names).
+    const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+    const out = await whoIsOut(tx, v, user);
+    const notices = await insertNotices(tx, {
+      schoolId: school.id,
+      kind: 'changed',
+      visitId,
+      targets: school.notices.changed,
+      key: `resumed:${now.toISOString()}`,
+      subject: `home visit #${visitId} still out`,
+      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
+    });
+    return { resumed: { expectedReturnAt: at, overdueNow }, notices };
+  });
+  await sendNotices(deps.producer, notices);
+  return resumed;
+}
+
+/**
+ * Back safe recorded by someone other than the lead (the office, or the partner's "both back safe"):
+ * the people on the visit are texted, where the school has an SMS channel — a worker still at the
+ * door hears of it at once, and how to be watched again. (Their phone page says it too, with the
+ * button, whatever the channels.) The caller sends the notices after the commit.
+ */
+export async function tellBackSafeByOther(
+  tx: Queryable,
+  school: SchoolConfig,
+  publicUrl: string | undefined,
+  user: User,
+  v: VisitRow,
+  at: Date,
+): Promise<string[]> {
+  if (user.id === v.leadUserId || !school.channels.sms) return [];
+  const page = publicUrl ? ` ${new URL(`/visits/${v.id}`, publicUrl).href}` : '';
+  return insertNotices(tx, {
+    schoolId: school.id,
+    kind: 'back-safe-by-other',
+    visitId: v.id,
+    targets: ['sms:visiting-staff'],
+    key: at.toISOString(),
+    subject: `home visit #${v.id}: recorded back safe`,
+    text: `Home visit #${v.id}: recorded back safe by ${user.displayName} at ${londonClock(at)}. Still out? Open the visit and press "I am still out", or phone the office.${page}`,
+  });
+}

@@ -1,0 +1,311 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { watchVisits } from '../../jobs/watch-visits.ts';
+import { RESUME_WATCH_MINUTES } from '../../src/domain/visits/lifecycle.ts';
+import { isDoorstepError } from '../../src/errors.ts';
+import type { Db } from '../../src/store/db.ts';
+import type { User } from '../../src/store/users.ts';
+import { getVisit } from '../../src/store/visits.ts';
+import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
+import { requestVisit } from '../../src/visits/request.ts';
+import { resumeWatch } from '../../src/visits/resume-watch.ts';
+import { askForHelp, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
+import { departTold, visitSchoolsConfig } from '../helpers/visits.ts';
+import { addUser, sessionFor } from '../helpers/web.ts';
+
+/**
+ * Found by review: a back safe said by mistake — the office recording the wrong visit, the partner's
+ * "both back safe" with the lead still at the door — could not be undone, and the worker was never
+ * watched again: running late, check-in and departure refused for everyone, the worker not told,
+ * and an hour later their own "I need help" refused (409) while the phone page stopped reading and
+ * hid it. Hampton, out at 10:00 and expected back at 14:00, the office's back safe at 10:30: at 18:00
+ * the watcher raised nothing. Now "I am still out" (the office: "Still out — watch again") puts them
+ * out and watched again within 12 hours of the back safe, with a new return time bounded as running
+ * late's; the people on the visit are texted when someone other than the lead said it; and "I need
+ * help" from the people on a visit that left is never refused for the time since back safe.
+ */
+let now = new Date('2026-11-23T10:00:00Z');
+const w = visitWorld('resume_watch', () => now);
+// Hampton with an SMS channel (nothing is sent: the notices are read from the table).
+w.config = visitSchoolsConfig(
+  `    channels:
+      sms: { baseUrl: "http://127.0.0.1:9", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+`,
+  { SMS_TOKEN: 'tok' },
+);
+let db: Db;
+let lead: User;
+let partner: User;
+let office: User;
+let colleague: User;
+const at = (hhmm: string, day = 23) => new Date(`2026-11-${day}T${hhmm}:00Z`);
+
+beforeAll(async () => {
+  db = w.db;
+  lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111', displayName: 'Sam Lead' });
+  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  office = await addUser(db, 'office', ['office'], { displayName: 'Olive Office' });
+  colleague = await addUser(db, 'colleague', ['visiting-staff']);
+});
+
+/** Hampton, out from `hhmm` on the 23rd with the partner, expected back at `back`. */
+async function outAt(hhmm: string, back: string): Promise<string> {
+  now = at(hhmm);
+  const id = await requestVisit(w.vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
+  await departTold(w.vdeps, lead, id, {
+    expectedReturnAt: at(back),
+    partnerUserId: partner.id,
+    risksRead: true,
+  });
+  return id;
+}
+
+/** `ok`, or the refusal's code and message. */
+const attempt = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (err: unknown) => {
+      if (isDoorstepError(err)) return `${err.code}: ${err.message}`;
+      throw err;
+    },
+  );
+
+const alarms = async (id: string) =>
+  (
+    await db.query<{ type: string; status: string }>(
+      'SELECT type, status FROM alarms WHERE visit_id = $1 ORDER BY id',
+      [id],
+    )
+  ).rows;
+
+const page = async (who: User, id: string) => {
+  const s = await sessionFor(db, who);
+  const r = await w.app.inject({ method: 'GET', url: `/api/visits/${id}`, headers: { cookie: s.cookie } });
+  expect(r.statusCode, r.body).toBe(200);
+  return r.json() as {
+    out: boolean;
+    actions: string[];
+    lateSelfUntil: string | null;
+    backSafe: { at: string; byName: string | null; byMe: boolean } | null;
+  };
+};
+
+describe('a back safe said by mistake', () => {
+  it('Hampton: the office says back safe at 10:30 with the worker still out; they press "I am still out" and are watched again', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    // The people on the visit are texted who said it, and what to press.
+    const texts = (
+      await db.query<{ target: string; text: string }>(
+        `SELECT target, text FROM notices WHERE visit_id = $1 AND kind = 'back-safe-by-other'`,
+        [id],
+      )
+    ).rows;
+    expect(texts).toEqual([
+      {
+        target: 'sms:visiting-staff',
+        text: expect.stringMatching(
+          /^Home visit #\d+: recorded back safe by Olive Office at 10:30\. Still out\? Open the visit and press "I am still out"/,
+        ),
+      },
+    ]);
+    // Their phone page says so, and offers it (and "I need help"); the office's page offers it too.
+    const mine = await page(lead, id);
+    expect(mine.out).toBe(false);
+    expect(mine.backSafe).toEqual({ at: at('10:30').toISOString(), byName: 'Olive Office', byMe: false });
+    expect(mine.actions).toEqual(expect.arrayContaining(['resume-watch', 'help']));
+    expect(mine.lateSelfUntil).toBe(at('14:00').toISOString());
+    expect((await page(office, id)).actions).toContain('resume-watch');
+    expect((await page(office, id)).backSafe?.byMe).toBe(true);
+
+    // 10:40, "I am still out", back by 14:00 — no later than 4 hours after leaving (their own bound).
+    now = at('10:40');
+    expect(await attempt(resumeWatch(w.vdeps, lead, id, at('14:01')))).toMatch(
+      /^DOORSTEP_BAD_REQUEST: expectedReturnAt: 14:01 is more than 4 hours after 10:00.*no later than 14:00/,
+    );
+    expect(await attempt(resumeWatch(w.vdeps, lead, id, null))).toMatch(
+      /^DOORSTEP_BAD_REQUEST: expectedReturnAt/,
+    );
+    expect(await attempt(resumeWatch(w.vdeps, colleague, id, at('12:00')))).toMatch(/^DOORSTEP_FORBIDDEN/);
+    expect(await resumeWatch(w.vdeps, lead, id, at('14:00'))).toEqual({
+      expectedReturnAt: at('14:00'),
+      overdueNow: false,
+    });
+    const v = (await getVisit(db, id))!;
+    expect(v).toMatchObject({
+      status: 'departed',
+      returnedAt: null,
+      backSafeBy: null,
+      expectedReturnAt: at('14:00'),
+      lastCheckInAt: at('10:40'),
+    });
+    // Out again: the steps of a worker out are theirs again, and "I am still out" is not.
+    const again = await page(lead, id);
+    expect(again.out).toBe(true);
+    expect(again.actions).toEqual(expect.arrayContaining(['check-in', 'running-late', 'back-safe', 'help']));
+    expect(again.actions).not.toContain('resume-watch');
+    // Watched: overdue at 14:00 exactly, where before the watcher raised nothing at all.
+    now = at('13:59');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toEqual([]);
+    now = at('14:00');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'open' }]);
+    // The resumption is audited, on the board and kept as the new return time's change, by its worker.
+    const { rows } = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM audit_entries WHERE entity_id = $1 AND action = 'visit.watch-resumed'`,
+      [id],
+    );
+    expect(rows[0]!.n).toBe(1);
+    const board = await db.query(
+      `SELECT 1 FROM board_events WHERE type = 'visit.resumed' AND payload->>'visitId' = $1`,
+      [id],
+    );
+    expect(board.rows).toHaveLength(1);
+    const change = await db.query<{ by_user_id: string; new_at: Date }>(
+      'SELECT by_user_id::text, new_at FROM visit_return_changes WHERE visit_id = $1',
+      [id],
+    );
+    expect(change.rows).toEqual([{ by_user_id: lead.id, new_at: at('14:00') }]);
+    now = at('14:05');
+    await returnVisit(w.vdeps, lead, id);
+    expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'resolved' }]);
+    // The lead said it themselves: nobody is texted.
+    const more = await db.query(`SELECT 1 FROM notices WHERE visit_id = $1 AND kind = 'back-safe-by-other'`, [
+      id,
+    ]);
+    expect(more.rows).toHaveLength(1);
+  });
+
+  it('the office watches them again for the worker (its time bounded by 4 hours from now); the check-in clock restarts', async () => {
+    const id = await outAt('10:00', '11:00');
+    await db.query('UPDATE visits SET check_in_minutes = 30 WHERE id = $1', [id]);
+    now = at('10:20');
+    await returnVisit(w.vdeps, partner, id);
+    // The partner said "both back safe": the lead is texted (their page says it too, loudly).
+    const texted = await db.query<{ text: string }>(
+      `SELECT text FROM notices WHERE visit_id = $1 AND kind = 'back-safe-by-other'`,
+      [id],
+    );
+    expect(texted.rows.map((r) => r.text)).toEqual([
+      expect.stringContaining('recorded back safe by partner at 10:20'),
+    ]);
+    expect((await page(lead, id)).backSafe).toMatchObject({ byName: 'partner', byMe: false });
+    now = at('12:00');
+    expect(await attempt(resumeWatch(w.vdeps, office, id, at('16:01')))).toMatch(/too far ahead/);
+    await resumeWatch(w.vdeps, office, id, at('16:00'));
+    // Check-ins count from now, not from the departure: nothing missed for the time they were not watched.
+    now = at('12:29');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toEqual([]);
+    now = at('12:30');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toEqual([{ type: 'missed_check_in', status: 'open' }]);
+    // The office set the time after speaking to them: the worker's own is open for 4 hours from then.
+    now = at('12:31');
+    await checkInVisit(w.vdeps, lead, id);
+    expect(await attempt(runningLate(w.vdeps, lead, id, at('16:00'), 'parent late'))).toBe('ok');
+    await returnVisit(w.vdeps, lead, id);
+  });
+
+  it('past the worker’s own bound, "I am still out" is never refused: watched again as overdue now, the office alerted', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    now = at('14:30');
+    const mine = await page(lead, id);
+    expect(mine.actions).toContain('resume-watch');
+    expect(mine.lateSelfUntil).toBe(at('14:00').toISOString());
+    expect(await resumeWatch(w.vdeps, lead, id, null)).toEqual({
+      expectedReturnAt: at('14:30'),
+      overdueNow: true,
+    });
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'open' }]);
+    now = at('14:35');
+    await runningLate(w.vdeps, office, id, at('15:30'), 'spoke to Sam: still with the family');
+    await returnVisit(w.vdeps, lead, id);
+  });
+
+  it('an outcome recorded is kept and a cancellation stays one; the visit is out again until back safe', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await recordOutcome(w.vdeps, lead, id, {
+      childSeen: true,
+      noOneHome: false,
+      agreements: [],
+      concerns: [],
+      followUp: [],
+    });
+    await returnVisit(w.vdeps, partner, id);
+    expect((await getVisit(db, id))!.status).toBe('completed');
+    now = at('10:35');
+    await resumeWatch(w.vdeps, lead, id, at('12:00'));
+    const v = (await getVisit(db, id))!;
+    expect(v).toMatchObject({ status: 'departed', completedAt: null, returnedAt: null });
+    expect(v.outcome).toMatchObject({ childSeen: true });
+    now = at('11:00');
+    await returnVisit(w.vdeps, lead, id);
+    expect((await getVisit(db, id))!).toMatchObject({ status: 'completed', completedAt: at('11:00') });
+
+    const other = await outAt('10:00', '14:00');
+    now = at('10:10');
+    await cancelVisit(w.vdeps, lead, other, 'dog loose in the garden');
+    await returnVisit(w.vdeps, office, other);
+    now = at('10:15');
+    await resumeWatch(w.vdeps, partner, other, at('11:00'));
+    expect((await getVisit(db, other))!).toMatchObject({ status: 'cancelled', returnedAt: null });
+    await returnVisit(w.vdeps, lead, other);
+  });
+
+  it(`can be undone for ${RESUME_WATCH_MINUTES / 60} hours after the back safe, not after; "I need help" is never refused for the time since`, async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    // 18:00: more than the hour after back safe — the worker's "I need help" still raises.
+    now = at('18:00');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    const help = await askForHelp(w.vdeps, lead, id, null, 'still-out-help-1');
+    expect(await alarms(id)).toEqual([{ type: 'sos', status: 'open' }]);
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = $2, resolved_by = 'user:x',
+         resolution_reason = 'worker_safe_contacted', escalation_step = -1 WHERE id = $1`,
+      [help, now],
+    );
+    // 22:29: still within 12 hours.
+    now = new Date(at('10:30').getTime() + RESUME_WATCH_MINUTES * 60_000 - 60_000);
+    expect((await page(partner, id)).actions).toContain('resume-watch');
+    // 22:30: no longer; a worker still out then phones the office. "I need help" still raises.
+    now = new Date(at('10:30').getTime() + RESUME_WATCH_MINUTES * 60_000);
+    expect((await page(partner, id)).actions).not.toContain('resume-watch');
+    expect(await attempt(resumeWatch(w.vdeps, office, id, new Date(now.getTime() + 60 * 60_000)))).toMatch(
+      /^DOORSTEP_CONFLICT: cannot resume watch: back safe was recorded more than 12 hours ago/,
+    );
+    now = at('09:00', 25);
+    expect((await page(lead, id)).actions).toContain('help');
+    expect(await attempt(askForHelp(w.vdeps, lead, id, null, 'still-out-help-2'))).toBe('ok');
+    // Nobody else may: "I need help" is the people on the visit's.
+    expect(await attempt(askForHelp(w.vdeps, colleague, id, null, 'still-out-help-3'))).toMatch(
+      /^DOORSTEP_FORBIDDEN/,
+    );
+  });
+
+  it('the phone page posts "I am still out" through the API', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    now = at('10:45');
+    const s = await sessionFor(db, lead);
+    const r = await w.app.inject({
+      method: 'POST',
+      url: `/api/visits/${id}/resume-watch`,
+      headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+      payload: { expectedReturnAt: at('13:00').toISOString() },
+    });
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json()).toEqual({ ok: true, expectedReturnAt: at('13:00').toISOString(), overdueNow: false });
+    expect((await getVisit(db, id))!.returnedAt).toBeNull();
+    await returnVisit(w.vdeps, lead, id);
+  });
+});
