@@ -600,9 +600,15 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       }
       const calendarProblems = closedDays.stored(unknownPupils);
       const registerClosures = closures.stored(unknownPupils);
-      // Pupils newly off roll are handed to trigger evaluation too (a pack may ask for a CME check).
+      // Pupils newly off roll are handed to trigger evaluation too (a pack may ask for a CME check),
+      // and those whose flags changed (a CP plan begun: a vulnerable pupil's absence is a visit now).
       const changedPupils = [
-        ...new Set([...marks.changedPupils, ...left.marked, ...returned.map((r) => r.misId)]),
+        ...new Set([
+          ...marks.changedPupils,
+          ...left.marked,
+          ...returned.map((r) => r.misId),
+          ...pupils.flagsChanged,
+        ]),
       ];
 
       const summary: ImportSummary = {

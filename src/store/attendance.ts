@@ -208,13 +208,24 @@ export async function conflictingPupils(
 export interface UpsertCounts {
   inserted: number;
   updated: number;
+  /**
+   * Pupils the school had whose flags this unit changed (a CP plan begun or ended, a welfare concern
+   * in the MIS): the trigger rules read them, so they are evaluated as pupils whose marks changed are.
+   */
+  flagsChanged: string[];
 }
 
 export async function upsertPupils(tx: Queryable, schoolId: string): Promise<UpsertCounts> {
-  const { rows } = await tx.query<{ inserted: boolean }>(
+  const { rows } = await tx.query<{ mis_id: string; inserted: boolean; flags_changed: boolean }>(
     `WITH latest AS (
        SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, line DESC
-     )
+     ),
+     -- Read before the upsert (the statement's snapshot): the flags as they were.
+     flagged AS (
+       SELECT l.mis_id FROM latest l JOIN pupils p ON p.school_id = $1 AND p.mis_id = l.mis_id
+       WHERE NOT (p.flags @> COALESCE(l.data->'flags', '{}'::jsonb))
+     ),
+     upserted AS (
      INSERT INTO pupils (school_id, mis_id, upn, forename, surname, preferred_name, dob, year_group, address, flags, updated_at)
      -- A field the export does not carry (its key absent) keeps what the pupil had; one it carries
      -- empty (null) clears it. A names-only export must not wipe addresses a fuller one gave.
@@ -242,7 +253,9 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
            IS DISTINCT FROM (EXCLUDED.upn, EXCLUDED.forename, EXCLUDED.surname, EXCLUDED.preferred_name, EXCLUDED.dob,
                              EXCLUDED.year_group, EXCLUDED.address)
         OR NOT (pupils.flags @> EXCLUDED.flags)
-     RETURNING (xmax = 0) AS inserted`,
+     RETURNING mis_id, (xmax = 0) AS inserted)
+     SELECT u.mis_id, u.inserted, f.mis_id IS NOT NULL AS flags_changed
+     FROM upserted u LEFT JOIN flagged f ON f.mis_id = u.mis_id`,
     [schoolId],
   );
   // Contacts: replaced for pupils whose record carried a contacts list.
@@ -270,7 +283,11 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
     [schoolId],
   );
   const inserted = rows.filter((r) => r.inserted).length;
-  return { inserted, updated: rows.length - inserted };
+  return {
+    inserted,
+    updated: rows.length - inserted,
+    flagsChanged: rows.filter((r) => r.flags_changed).map((r) => r.mis_id),
+  };
 }
 
 /**
