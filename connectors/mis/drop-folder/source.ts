@@ -4,7 +4,7 @@ import type { CheckResult } from '../../../src/core/checks.ts';
 import { DoorstepError, describeError, doorstepError } from '../../../src/errors.ts';
 import { type FileFormat, fileUnit } from '../file-unit.ts';
 import type { MisSettings } from '../settings.ts';
-import type { ImportUnit, MisSource } from '../types.ts';
+import type { ImportUnit, MisBatch, MisSource } from '../types.ts';
 import { type DropEntry, DropFolder, type DroppedFile, StillChanging } from './folder.ts';
 
 /**
@@ -71,7 +71,7 @@ export class DropFolderSource implements MisSource {
     });
     const scan = await this.folder.scan(this.now());
     this.passedOver = scan.settling.map((f) => f.name);
-    for (const entry of scan.ready) {
+    for (const entry of await this.marksLast(scan.ready)) {
       if (entry.refusal !== undefined) {
         yield this.refused(entry, entry.refusal);
         continue;
@@ -99,6 +99,45 @@ export class DropFolderSource implements MisSource {
       } finally {
         await file.close();
       }
+    }
+  }
+
+  /**
+   * The entries with the marks files last, each group in the folder's order (oldest first). A
+   * partial export writes its files a moment apart, in no set order: a marks file written a second
+   * before the pupils file that brings its new pupil had that pupil's marks rejected ("unknown
+   * pupil") and archived. A file is a marks file when its reader's first records are marks (by its
+   * header, its root element); one that cannot be read so far keeps its place among the others, and
+   * is refused when its turn comes.
+   */
+  private async marksLast(entries: DropEntry[]): Promise<DropEntry[]> {
+    if (entries.length < 2) return entries;
+    const marks: DropEntry[] = [];
+    const others: DropEntry[] = [];
+    for (const entry of entries) {
+      (entry.refusal === undefined && (await this.firstRecords(entry)) === 'marks' ? marks : others).push(
+        entry,
+      );
+    }
+    return [...others, ...marks];
+  }
+
+  /** What the file's reader gives first (pupils, marks…); undefined when it gives nothing or fails. */
+  private async firstRecords(entry: DropEntry): Promise<MisBatch['kind'] | undefined> {
+    let file: DroppedFile;
+    try {
+      file = await this.folder.open(entry.path, { now: this.now(), listed: entry.listed });
+    } catch {
+      return undefined;
+    }
+    try {
+      const unit = fileUnit(entry.path, this.kind, this.school, undefined, () => file.read());
+      for await (const batch of unit.batches()) return batch.kind;
+      return undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await file.close();
     }
   }
 

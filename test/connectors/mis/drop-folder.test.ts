@@ -648,3 +648,48 @@ describe('drop folder: a file imported already is not applied again', () => {
     ]);
   });
 });
+
+describe('drop folder: the marks of one drop after its pupils', () => {
+  it("applies a pupils file written a second after the marks file for its new pupil first, so the new pupil's marks are stored", async () => {
+    writeFileSync(join(drop, 'marks.csv'), `${MARKS_HEADER}2001,2025-01-13,AM,N\n2001,2025-01-13,PM,N\n`);
+    execFileSync('touch', ['-d', '2025-01-20T11:00:00Z', join(drop, 'marks.csv')]);
+    writeFileSync(join(drop, 'pupils.csv'), 'ID,Legal Forename\n2001,New\n');
+    execFileSync('touch', ['-d', '2025-01-20T11:00:01Z', join(drop, 'pupils.csv')]);
+
+    const report = await sync();
+
+    expect(report.applied.map((s) => [s.unit, s.rejectedRows])).toEqual([
+      ['pupils.csv', 0],
+      ['marks.csv', 0],
+    ]);
+    expect(await marks()).toEqual(['2001 2025-01-13 AM N', '2001 2025-01-13 PM N']);
+  });
+
+  it('keeps the folder order otherwise: marks files among themselves oldest first, the others (one it cannot read) before them', async () => {
+    // 1,001 pupils: each marks file (2,002 marks) is read past its first batch of records.
+    const ids = Array.from({ length: 1001 }, (_, i) => 2001 + i);
+    writeFileSync(join(drop, 'pupils.csv'), `ID,Legal Forename\n${ids.map((id) => `${id},P`).join('\n')}\n`);
+    execFileSync('touch', ['-d', '2025-01-20T10:59:00Z', join(drop, 'pupils.csv')]);
+    const rows = (code: string) =>
+      ids.map((id) => `${id},2025-01-13,AM,${code}\n${id},2025-01-13,PM,${code}`);
+    // The older file's marks, then the newer file's corrections: the newer one is applied last.
+    writeFileSync(join(drop, 'b-old.csv'), `${MARKS_HEADER}${rows('O').join('\n')}\n`);
+    execFileSync('touch', ['-d', '2025-01-20T10:30:00Z', join(drop, 'b-old.csv')]);
+    writeFileSync(join(drop, 'c-broken.csv'), '"broken');
+    execFileSync('touch', ['-d', '2025-01-20T10:40:00Z', join(drop, 'c-broken.csv')]);
+    writeFileSync(join(drop, 'a-new.csv'), `${MARKS_HEADER}${rows('I').join('\n')}\n`);
+    execFileSync('touch', ['-d', '2025-01-20T10:50:00Z', join(drop, 'a-new.csv')]);
+
+    const report = await sync();
+
+    expect(report.applied.map((s) => [s.unit, s.marks.inserted, s.marks.updated])).toEqual([
+      ['pupils.csv', 0, 0],
+      ['b-old.csv', 2002, 0],
+      ['a-new.csv', 0, 2002],
+    ]);
+    expect(report.refused.map((r) => r.unit)).toEqual(['c-broken.csv']);
+    const { rows: imports } = await db.query<{ unit: string }>('SELECT unit FROM imports ORDER BY id');
+    expect(imports.map((r) => r.unit)).toEqual(['c-broken.csv', 'pupils.csv', 'b-old.csv', 'a-new.csv']);
+    expect(await count(`SELECT count(*) FROM attendance_marks WHERE code = 'I'`)).toBe(2002);
+  });
+});
