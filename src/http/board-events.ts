@@ -8,6 +8,7 @@ import { type BoardEventRow, boardChannel } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
 import { parseSessionsEnded, type SessionsEnded, sessionsChannel } from '../store/sessions.ts';
 import { liveSessions } from '../store/users.ts';
+import { userMaySeeSchool } from '../visits/access.ts';
 
 type BoardEvent = BoardEventRow;
 
@@ -62,6 +63,15 @@ function frame(e: BoardEvent): string {
  */
 export const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_FRAME = 'event: heartbeat\ndata: {}\n\n';
+
+/**
+ * A board watches one school; its person's other schools' alarms reach it too, as this event (no
+ * id: it is not the school's, and a reconnect's catch-up does not replay it — the board re-reads
+ * every school's unacknowledged alarms then anyway). The board re-reads on it, and says "ALARM at …".
+ */
+export const ELSEWHERE_EVENT = 'alarm-elsewhere';
+/** The board events that change whether another school has an unacknowledged alarm. */
+const ELSEWHERE_TYPES = new Set(['alarm.raised', 'alarm.acknowledged', 'alarm.resolved', 'alarm.reopened']);
 
 export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOptions): Promise<void> {
   const now = o.now ?? (() => new Date());
@@ -184,7 +194,19 @@ export async function registerBoardEvents(app: FastifyInstance, o: BoardEventsOp
         clearTimeout(expiry);
         clearInterval(heartbeat);
         bus.off(schoolId, onEvent);
+        for (const id of others) bus.off(id, onElsewhere);
       };
+      // The person's other schools: an alarm there is said on this board too (ids only, as every frame).
+      const others = req.user
+        ? o.config.schools.map((s) => s.id).filter((id) => id !== schoolId && userMaySeeSchool(req.user!, id))
+        : [];
+      const onElsewhere = (e: BoardEvent) => {
+        if (!ELSEWHERE_TYPES.has(e.type) || res.writableEnded) return;
+        res.write(
+          `event: ${ELSEWHERE_EVENT}\ndata: ${JSON.stringify({ schoolId: e.schoolId, type: e.type, alarmId: e.payload.alarmId })}\n\n`,
+        );
+      };
+      for (const id of others) bus.on(id, onElsewhere);
       req.raw.on('close', closed);
       res.on('close', closed);
       let cursor = lastId;

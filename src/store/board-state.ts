@@ -402,3 +402,25 @@ export async function boardState(
     ].sort((a, b) => b.at.localeCompare(a.at)),
   };
 }
+
+/** How many unacknowledged alarms' ids `alarmsUnacknowledgedAt` sends per school (the rest counted). */
+const ELSEWHERE_IDS = 50;
+
+/**
+ * The unacknowledged alarms of other schools (a person of several schools watches one board at a
+ * time): per school with any, how many and the ids of the first ELSEWHERE_IDS, oldest first. A fob
+ * drill (TEST) is left out: it runs its own school's ladder and is no alarm to the other boards.
+ */
+export async function alarmsUnacknowledgedAt(
+  db: Queryable,
+  schoolIds: readonly string[],
+): Promise<{ schoolId: string; unacknowledged: number; alarmIds: string[] }[]> {
+  if (schoolIds.length === 0) return [];
+  const { rows } = await db.query<{ school_id: string; n: number; ids: string[] }>(
+    `SELECT school_id, count(*)::int AS n, (array_agg(id::text ORDER BY raised_at, id))[1:${ELSEWHERE_IDS}] AS ids
+     FROM alarms WHERE school_id = ANY($1) AND status = 'open' AND NOT test
+     GROUP BY school_id`,
+    [[...schoolIds]],
+  );
+  return rows.map((r) => ({ schoolId: r.school_id, unacknowledged: r.n, alarmIds: r.ids }));
+}

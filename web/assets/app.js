@@ -154,7 +154,13 @@ export function schoolPicker(s, onChange) {
     },
     s.schools.map((x) => h('option', { value: x.id, selected: x.id === initial }, x.name)),
   );
-  return { element: h('label', { class: 'inline' }, 'School ', select), initial };
+  /** The same as choosing it in the select (a link to another school's board); `onChange`'s answer. */
+  const choose = (id) => {
+    select.value = id;
+    localStorage.setItem('doorstep.school', id);
+    return onChange(id);
+  };
+  return { element: h('label', { class: 'inline' }, 'School ', select), initial, choose };
 }
 
 export function fmtTime(iso) {

@@ -139,6 +139,11 @@ export function connect() {
       retryTimer = setTimeout(connect, Math.min(15_000, 1000 * 2 ** Math.min(state.retries - 1, 4)));
     }
   });
+  // An alarm at another of this person's schools (src/http/board-events.ts): re-read, which says it.
+  src.addEventListener('alarm-elsewhere', () => {
+    lastHeard = Date.now();
+    scheduleRefresh();
+  });
   for (const t of EVENT_TYPES)
     src.addEventListener(t, (e) => {
       lastHeard = Date.now();

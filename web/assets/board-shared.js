@@ -15,8 +15,8 @@ window.doorstepBoard = state;
 export const msg = document.getElementById('message');
 export const content = document.getElementById('content');
 
-/** The board's re-read (set by board.js at start). */
-export const hooks = { refresh: async () => {} };
+/** The board's re-read, and its change of school (set by board.js at start). */
+export const hooks = { refresh: async () => {}, chooseSchool: async (_id) => {} };
 
 export function tel(number, who) {
   return h('a', { href: `tel:${number}` }, bdi(who), ': ', bdi(number));

@@ -104,6 +104,46 @@ function ingestBanner(problems) {
   );
 }
 
+/**
+ * An unacknowledged alarm at another of this person's schools (the board shows one school at a
+ * time): red, above everything, each with the way to that school's board. Counted into the sound and
+ * the title; announced once per new alarm (in render), not on every re-read.
+ */
+function elsewhereBand(elsewhere) {
+  if (!elsewhere?.length) return null;
+  return h(
+    'section',
+    { id: 'alarm-elsewhere', class: 'not-sent', 'aria-label': 'Alarms at your other schools' },
+    elsewhere.map((e) =>
+      h(
+        'div',
+        { class: 'elsewhere', 'data-school-id': e.schoolId },
+        h('h2', {}, 'ALARM at ', bdi(e.schoolName)),
+        h(
+          'p',
+          {},
+          `${e.unacknowledged} unacknowledged alarm${e.unacknowledged === 1 ? '' : 's'} there. This board shows another school: `,
+          h(
+            'button',
+            { type: 'button', onclick: () => openSchool(e.schoolId) },
+            'Open ',
+            bdi(e.schoolName),
+            '’s board',
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** To another school's board from its band: its alarms' heading then has the keyboard. */
+async function openSchool(id) {
+  await hooks.chooseSchool(id);
+  const heading = document.getElementById('alarms-h');
+  heading?.setAttribute('tabindex', '-1');
+  heading?.focus();
+}
+
 /** More alarms open than the board was sent cards for: said, never hidden. */
 function alarmsNotShown(d) {
   const more = (d.alarmsOpen?.all ?? d.alarms.length) - d.alarms.length;
@@ -120,13 +160,17 @@ function render() {
   if (!d) return;
   // Counted whole by the server: the cards are only the first of them.
   const unacked = d.alarms.filter((a) => a.status === 'open');
-  const unackedCount = d.alarmsOpen?.unacknowledged ?? unacked.length;
+  const elsewhere = d.elsewhere ?? [];
+  // This school's unacknowledged alarms and those of the person's other schools: all sound.
+  const unackedCount =
+    (d.alarmsOpen?.unacknowledged ?? unacked.length) + elsewhere.reduce((n, e) => n + e.unacknowledged, 0);
   document.body.classList.toggle('has-alarm', unackedCount > 0);
   document.title = unackedCount ? `(${unackedCount}) ALARM — Doorstep` : 'Office board — Doorstep';
   // An overdue visit is shown on top and still counted and listed among today's (marked OVERDUE):
   // the day's list never says "No visits today" while one is out past its time.
   const overdue = d.visits.filter((v) => v.overdue);
   replaceKeepingInput(content, [
+    elsewhereBand(elsewhere),
     ingestBanner(d.ingest),
     brokerLine(d.broker),
     section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
@@ -196,12 +240,14 @@ function render() {
   ]);
   const fresh = unacked.filter((a) => !announced.has(a.id));
   for (const a of fresh) announced.add(a.id);
-  if (fresh.length)
-    document.getElementById('announce').textContent = `New alarm: ${fresh.map(alarmTitle).join('; ')}`;
-  alarmsUnacknowledged(
-    unacked.map((a) => a.id),
-    unackedCount,
-  );
+  const freshElsewhere = elsewhere.filter((e) => e.alarmIds.some((id) => !announced.has(id)));
+  for (const e of elsewhere) for (const id of e.alarmIds) announced.add(id);
+  const news = [
+    ...fresh.map(alarmTitle),
+    ...freshElsewhere.map((e) => `at ${e.schoolName} (open its board to see it)`),
+  ];
+  if (news.length) document.getElementById('announce').textContent = `New alarm: ${news.join('; ')}`;
+  alarmsUnacknowledged([...unacked.map((a) => a.id), ...elsewhere.flatMap((e) => e.alarmIds)], unackedCount);
   setSounding(unackedCount > 0);
 }
 const announced = new Set();
@@ -220,11 +266,12 @@ async function main() {
   const picker = schoolPicker(s, (id) => {
     state.school = id;
     connect();
-    refresh();
     // The push button is the school's (its channel): offered again for the one chosen.
     document.getElementById('push-toggle')?.remove();
     pushToggle(id).then((b) => b && document.getElementById('sound-toggle')?.after(b));
+    return refresh().catch((e) => say(msg, e.message, true));
   });
+  hooks.chooseSchool = picker.choose;
   state.school = picker.initial;
   const toggle = soundToggle();
   document

@@ -9,9 +9,10 @@ import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/esca
 import { doorstepError } from '../../errors.ts';
 import { queueAfterCommit } from '../../queue/after-commit.ts';
 import { alarmSchoolId, alarmSubjects, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
-import { boardState } from '../../store/board-state.ts';
+import { alarmsUnacknowledgedAt, boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
+import type { User } from '../../store/users.ts';
 import { visitsAwaitingAuthorisation } from '../../store/visit-queries.ts';
 import { ACTION_NOTE_MAX, recordTriggerAction } from '../../triggers/action-done.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
@@ -19,6 +20,19 @@ import { completeFollowUp } from '../../visits/follow-ups.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const BOARD_ROLES = ['office', 'safeguarding'] as const;
+
+/** The unacknowledged alarms of the user's schools other than `schoolId`, with each school's name. */
+async function alarmsElsewhere(deps: WebDeps, user: User, schoolId: string) {
+  const others = deps.config.schools.filter((s) => s.id !== schoolId && userMaySeeSchool(user, s.id));
+  const open = await alarmsUnacknowledgedAt(
+    deps.db,
+    others.map((s) => s.id),
+  );
+  return others.flatMap((s) => {
+    const o = open.find((x) => x.schoolId === s.id);
+    return o ? [{ ...o, schoolName: s.name }] : [];
+  });
+}
 
 /** The office board's data and its two actions on an alarm. */
 export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
@@ -63,6 +77,11 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
                 : [],
           })),
         ),
+        /**
+         * The user's other schools with an unacknowledged alarm (one board is watched at a time): the
+         * board says "ALARM at …" over everything, with the way to that school's board, and sounds.
+         */
+        elsewhere: await alarmsElsewhere(deps, userOf(req), school.id),
         fobFeeds,
         /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
         ingest: fobFeeds?.down ?? [],

@@ -1,0 +1,132 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../helpers/browser.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
+import {
+  dropSchema,
+  TEST_DATABASE_URL,
+  TEST_MQTT_URL,
+  TEST_REDIS_URL,
+  uniqueName,
+} from '../helpers/services.ts';
+import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
+import { until } from '../helpers/wait.ts';
+
+/**
+ * The newcomer walk: a trust-wide office user (the first account the README makes) watching
+ * Hampton's board never saw or heard Heath Lane's open SOS — "Alarms (0)", no sound, a plain title.
+ * The board watches the user's other schools' alarms too: a red band "ALARM at Heath Lane Academy"
+ * with the way to its board, sounding, counted in the title.
+ */
+const PASSWORD = 'e2e correct horse battery';
+const OUT = 'test-results';
+const id = uniqueName('e2eschools');
+const prefix = id.replace(/_/g, '-');
+const topic = `doorstep-e2e/${id}/heath/fobs/PS-0007/events`;
+let base: string;
+let server: Spawned;
+let browser: Browser;
+let publisher: MqttClient;
+
+beforeAll(async () => {
+  mkdirSync(OUT, { recursive: true });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const { file } = writeTempConfig(`
+trust: { id: t, name: Trust }
+redis: { prefix: ${prefix} }
+store: { schema: ${id} }
+http: { port: ${port} }
+schools:
+  - id: hampton
+    name: Hampton Infant School
+    mis: { kind: csv, dropFolder: ./data/drop/e2e-hampton }
+    records: { sink: preview }
+    policies: [statutory]
+  - id: heath
+    name: Heath Lane Academy
+    mis: { kind: csv, dropFolder: ./data/drop/e2e-heath }
+    records: { sink: preview }
+    policies: [statutory]
+    fobs:
+      transports:
+        - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ["doorstep-e2e/${id}/heath/fobs/+/events"], clientId: "${id.slice(0, 40)}" }
+      devices: [{ deviceId: PS-0007, staffId: hl-staff-7 }]
+`);
+  const env = { DATABASE_URL: TEST_DATABASE_URL, LOG_LEVEL: 'warn' };
+  server = runCli(['start', '--config', file], env);
+  await waitForHttp(`${base}/readyz`, 200, 30_000);
+  const add = runCli(['user', 'add', '-c', file, '-u', 'ada', '-n', 'Ada Admin', '-r', 'admin,office'], {
+    ...env,
+    DOORSTEP_PASSWORD: PASSWORD,
+  });
+  const { code } = await add.exited;
+  if (code !== 0) throw new Error(`user add: ${add.stderr()}`);
+  browser = await launchChromium();
+  publisher = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: `${id.slice(0, 30)}-pub` });
+}, 120_000);
+
+afterAll(async () => {
+  await publisher?.endAsync();
+  await browser?.close();
+  server?.child.kill('SIGTERM');
+  await server?.exited;
+  await dropSchema(id);
+  await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
+});
+
+async function signIn(): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  await page.goto(`${base}/login`);
+  await page.getByLabel('Username').fill('ada');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith('/login'));
+  await page.goto(`${base}/board`); // an admin starts on the audit page
+  return page;
+}
+
+describe('a board of one school, for someone of several', () => {
+  it("Hampton's board shows and sounds Heath Lane's SOS, and opens Heath Lane's board", async () => {
+    const board = await signIn();
+    await board.getByText('Live', { exact: true }).waitFor();
+    expect(await board.locator('#school').inputValue()).toBe('hampton');
+    expect(await board.evaluate('document.body.dataset.sounding')).toBe('false');
+
+    await publisher.publishAsync(
+      topic,
+      JSON.stringify({
+        event_id: `${id}-sos-1`,
+        device: { id: 'PS-0007' },
+        type: 'SOS',
+        occurred_at: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    const band = board.locator('#alarm-elsewhere', { hasText: 'ALARM at Heath Lane Academy' });
+    await band.waitFor({ timeout: 15_000 });
+    // Hampton's own list is still empty; the band, the sound and the title carry Heath Lane's alarm.
+    await board.locator('#alarms-h', { hasText: 'Alarms (0)' }).waitFor();
+    expect(await board.evaluate('document.body.dataset.sounding')).toBe('true');
+    expect(await board.title()).toBe('(1) ALARM — Doorstep');
+    await expect(board.locator('#announce').textContent()).resolves.toMatch(
+      /New alarm: at Heath Lane Academy/,
+    );
+    await board.screenshot({ path: join(OUT, 'board-alarm-elsewhere.png'), fullPage: true });
+
+    await band.getByRole('button', { name: 'Open Heath Lane Academy’s board' }).click();
+    await board.locator('li.alarm.unacknowledged', { hasText: /SOS/ }).waitFor();
+    expect(await board.locator('#school').inputValue()).toBe('heath');
+    await until(
+      async () => (await board.locator('#alarm-elsewhere').count()) === 0,
+      10_000,
+      'the band to go on its own board',
+    );
+    expect(await board.evaluate('document.activeElement?.id')).toBe('alarms-h');
+    expect(await board.evaluate('document.body.dataset.sounding')).toBe('true');
+  });
+});
