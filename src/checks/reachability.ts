@@ -1,5 +1,14 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { laddersOf } from '../domain/escalation/ladder.ts';
+import { escalationRouting } from '../config/sections/escalation-hours.ts';
+import {
+  type EscalationPolicy,
+  laddersOf,
+  policyFor,
+  SHARED_CHANNELS,
+  sharedOnUnseen,
+  UNSEEN_KINDS,
+} from '../domain/escalation/ladder.ts';
+import { LADDER_PERIODS, laddersIn } from '../domain/escalation/routing.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
 import { smsStatusUrl } from '../notify/http-channels.ts';
 import { OFFICE_STAFF } from '../notify/push-channel.ts';
@@ -22,7 +31,8 @@ export interface ReachabilityProblem {
     | 'no-person'
     | 'repeats-board-only'
     | 'no-reports'
-    | 'replies-unverifiable';
+    | 'replies-unverifiable'
+    | 'seen-by-wearer';
   message: string;
 }
 
@@ -33,7 +43,12 @@ export interface ReachabilityProblem {
  * unreachable, no delivery reports) are notes.
  */
 export function isWarning(kind: ReachabilityProblem['kind']): boolean {
-  return kind === 'reaches-no-one' || kind === 'no-person' || kind === 'repeats-board-only';
+  return (
+    kind === 'reaches-no-one' ||
+    kind === 'no-person' ||
+    kind === 'repeats-board-only' ||
+    kind === 'seen-by-wearer'
+  );
 }
 
 const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
@@ -170,6 +185,7 @@ export function ladderReachability(
         message: `${path} level ${policy.levels.length} repeats until the alarm is resolved but notifies only the board: once its rounds are spent no person is told again — add a group that carries a phone (e.g. sms:on-call-leaders)`,
       });
   }
+  out.push(...sharedForUnseen(s));
   if (usesSms && s.channels.sms && !smsStatusUrl(s.channels.sms))
     out.push({
       ladder: '',
@@ -192,6 +208,43 @@ export function ladderReachability(
       message:
         'channels.sms has no inboundUrl: alarm texts ask for a reply, which verifies only if this server sees the very URL the provider posts to — behind a TLS proxy set inboundUrl (the public https URL of /hooks/sms/<school>) or a reply is refused and the alarm is not taken',
     });
+  return out;
+}
+
+/**
+ * Duress and silent alarms that would be posted to Teams, Google Chat or a webhook: a `duress` or
+ * `silent` ladder naming one is refused when the config is read; a school that gives them none has
+ * them follow its `alarm` ladder (in each period, `escalationHours` included), which may post there.
+ * Warned, naming the ladder and level they follow and what to add.
+ */
+function sharedForUnseen(s: SchoolConfig): ReachabilityProblem[] {
+  const routing = escalationRouting(s.escalation, s.escalationHours);
+  const named = new Map<EscalationPolicy, string>();
+  for (const [kind, p] of Object.entries(s.escalation)) named.set(p, `escalation.${kind}`);
+  for (const period of TIME_VARIANTS)
+    for (const [kind, p] of Object.entries(s.escalationHours?.[period] ?? {}))
+      named.set(p, `escalationHours.${period}.${kind}`);
+  const out: ReachabilityProblem[] = [];
+  for (const kind of UNSEEN_KINDS) {
+    const seen = new Set<EscalationPolicy>();
+    for (const period of s.escalationHours ? LADDER_PERIODS : (['school-hours'] as const)) {
+      const ladder = policyFor(laddersIn(routing, period), kind, 'fob');
+      const path = named.get(ladder);
+      if (seen.has(ladder) || !path) continue;
+      seen.add(ladder);
+      ladder.levels.forEach((level, i) => {
+        for (const target of level.notify)
+          if (SHARED_CHANNELS.includes(target.split(':')[0]!))
+            out.push({
+              ladder: kind,
+              level: i + 1,
+              target,
+              kind: 'seen-by-wearer',
+              message: `${sharedOnUnseen(kind, `${path} level ${i + 1} (which ${kind} alarms follow: no ${kind} ladder of their own)`, target)} — give escalation.${kind} a ladder of its own (and each escalationHours period one) without teams, google-chat or webhook`,
+            });
+      });
+    }
+  }
   return out;
 }
 

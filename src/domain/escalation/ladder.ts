@@ -77,6 +77,23 @@ const ladderKind = z.string().superRefine((kind, ctx) => {
 });
 
 /**
+ * The alarms the wearer means to raise unseen: a duress (the code word, the fob's duress button) or a
+ * silent alarm. Never posted where the people on the visit may read it.
+ */
+export const UNSEEN_KINDS: readonly string[] = ['duress', 'silent'];
+
+/**
+ * Channels that post to a shared room or another system (Teams, Google Chat, a webhook): whoever
+ * reads them there, the wearer and the people on their visit among them, cannot be left out.
+ */
+export const SHARED_CHANNELS: readonly string[] = ['teams', 'google-chat', 'webhook'];
+
+/** Why `target` may not be on a ladder a duress or silent alarm follows (`where`: that ladder and level). */
+export function sharedOnUnseen(kind: string, where: string, target: string): string {
+  return `${target} on ${where} posts a ${kind} alarm to a shared room or system, which cannot leave out the wearer and the people on their visit — a phone lighting up with it can give the wearer away: use sms, call, push or email to named groups`;
+}
+
+/**
  * A school's (or a policy pack's) ladders by kind: each named by one of `LADDER_KINDS`, refusing
  * `sms:`/`email:visiting-staff` on a ladder that is for device alarms only (`alarm`, `sos`, `duress`,
  * …): it would reach no one (the wearer and the people on their visit are never paged about their
@@ -85,6 +102,18 @@ const ladderKind = z.string().superRefine((kind, ctx) => {
 export function laddersByKind<T extends z.ZodType<EscalationPolicy>>(policy: T) {
   return z.record(ladderKind, policy).superRefine((ladders, ctx) => {
     for (const [kind, ladder] of Object.entries(ladders)) {
+      if (UNSEEN_KINDS.includes(kind))
+        ladder.levels.forEach((level, i) => {
+          level.notify.forEach((t, j) => {
+            if (SHARED_CHANNELS.includes(t.split(':')[0]!))
+              ctx.addIssue({
+                code: 'custom',
+                input: t,
+                path: [kind, 'levels', i, 'notify', j],
+                message: sharedOnUnseen(kind, `the ${kind} ladder's level ${i + 1}`, t),
+              });
+          });
+        });
       if (ASKS_THE_WORKER.has(kind.replace(/-/g, '_'))) continue;
       ladder.levels.forEach((level, i) => {
         level.notify.forEach((t, j) => {
