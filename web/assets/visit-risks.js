@@ -133,6 +133,18 @@ const FLAG_NAMES = {
 /** The MIS's flags and, apart, the welfare concern set by hand here (set/cleared by safeguarding). */
 export function pupilFlags(d) {
   if (!d.pupil) return null;
+  // Visiting staff see them on a visit they go on, once someone has cleared it to go (the server says).
+  if (d.pupilDetailsWithheld)
+    return h(
+      'section',
+      { 'aria-labelledby': 'pupil-flags-h' },
+      h('h2', { id: 'pupil-flags-h' }, 'Pupil flags'),
+      h(
+        'p',
+        { class: 'hint' },
+        "The pupil's flags and the family's contacts are shown to the people going on the visit once it is authorised or its risk assessed.",
+      ),
+    );
   const mis = Object.entries(d.pupil.flags ?? {})
     .filter(([, on]) => on === true)
     .map(([k]) => FLAG_NAMES[k] ?? k);

@@ -57,8 +57,18 @@ function requestForm() {
   const evidence = h('p', { id: 'pupil-evidence', hidden: true });
   const contactsOf = new Map();
   const showContacts = () => {
-    const list = contactsOf.get(pick.value) ?? [];
     if (!pick.value) return family.replaceChildren();
+    const list = contactsOf.get(pick.value) ?? null;
+    // Visiting staff are not given the family's contacts by the search: the visit's page shows them
+    // to the people going, once the visit is authorised.
+    if (list === null)
+      return family.replaceChildren(
+        h(
+          'p',
+          { class: 'hint' },
+          "The family's contacts are on the visit's page for the people going, once it is authorised.",
+        ),
+      );
     const pr = list.filter((c) => c.parentalResponsibility === true);
     const others = list.filter((c) => c.parentalResponsibility !== true);
     const item = (c) => h('li', {}, bdi(c.name ?? 'unnamed'), ' (', bdi(c.relationship ?? 'contact'), ')');
@@ -112,14 +122,16 @@ function requestForm() {
           )
         : '',
     );
-    const missing = pick.value !== '' && !a?.line1 && !a?.postcode;
+    const missing = pick.value !== '' && !a?.hasAddress;
     line1.required = missing;
     postcode.required = missing;
     addrHint.textContent = !pick.value
       ? 'Pick the pupil first.'
       : missing
         ? 'The MIS has no address for this pupil: type the address to visit.'
-        : `Leave empty to visit the MIS address (${[a.line1, a.postcode].filter(Boolean).join(', ')}).`;
+        : a.address
+          ? `Leave empty to visit the MIS address (${[a.address.line1, a.address.postcode].filter(Boolean).join(', ')}).`
+          : "Leave empty to visit the pupil's home address as the MIS has it (shown on the visit's page).";
   };
   pick.addEventListener('change', showAddressNeed);
   let t;
@@ -132,9 +144,11 @@ function requestForm() {
       );
       known.clear();
       contactsOf.clear();
+      // The office and safeguarding get the address and the family's contacts; visiting staff only
+      // whether the MIS has an address.
       for (const p of r.pupils) {
-        known.set(p.mis_id, p.address ?? null);
-        contactsOf.set(p.mis_id, p.contacts ?? []);
+        known.set(p.mis_id, { address: p.address ?? null, hasAddress: p.hasAddress });
+        contactsOf.set(p.mis_id, p.contacts ?? null);
       }
       pick.replaceChildren(
         ...(r.pupils.length
@@ -142,7 +156,13 @@ function requestForm() {
               h(
                 'option',
                 { value: p.mis_id },
-                `${isolate(p.forename)} ${isolate(p.surname)} (${isolate(p.year_group ?? '?')}) — ${isolate(p.address?.postcode ?? 'no address')}`,
+                `${isolate(p.forename)} ${isolate(p.surname)} (${isolate(p.year_group ?? '?')})${
+                  p.address?.postcode
+                    ? ` — ${isolate(p.address.postcode)}`
+                    : p.hasAddress
+                      ? ''
+                      : ' — no address'
+                }`,
               ),
             )
           : [h('option', { value: '' }, 'no pupil found')]),

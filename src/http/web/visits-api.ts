@@ -33,6 +33,7 @@ import {
   recordNoAnswer,
   recordOutcome,
 } from '../../visits/outcome.ts';
+import { visitPupilFor } from '../../visits/pupil-details-for.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
@@ -197,8 +198,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
       /** Who the worker can phone now, and what the button says (the on-call number out of hours). */
       office: school ? officeLine(school, periodFor(school, now)) : null,
-      pupil: pupil ?? null,
-      contacts,
+      // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
+      // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
+      ...visitPupilFor(user, v, pupil, contacts),
       addressFlags: flags,
       /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
       effectiveRisk: higherRisk(v.riskLevel, flagMinimum(flags)),

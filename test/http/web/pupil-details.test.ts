@@ -1,0 +1,138 @@
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '../../../src/queue/redis.ts';
+import type { Db } from '../../../src/store/db.ts';
+import { openStore } from '../../../src/store/open.ts';
+import type { User } from '../../../src/store/users.ts';
+import { dropRedisPrefix } from '../../helpers/redis.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { addPupils, visitSchoolsConfig } from '../../helpers/visits.ts';
+import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
+
+/**
+ * Found by review: visiting staff read any pupil's safeguarding flags, the welfare concern's reason,
+ * the UPN and the family's phone numbers — by asking for a visit for the pupil and opening it, or
+ * opening any visit nobody leads yet — and a two-letter pupil search gave them every matching
+ * pupil's home address and family. Now the lead and partner see those once the visit is cleared to
+ * go (authorised, assessed or out); the search gives visiting staff names and whether the MIS has an
+ * address.
+ */
+const schema = uniqueName('pupdet');
+const config = visitSchoolsConfig();
+let db: Db;
+let conn: Redis;
+let app: FastifyInstance;
+const now = new Date('2026-11-23T09:00:00Z');
+const users: Record<string, User> = {};
+const as = new Map<string, { cookie: string; csrf: string }>();
+
+beforeAll(async () => {
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+  app = await buildWebApp(config, db, { prefix: schema, now: () => now, publisher: conn });
+  await addPupils(db, ['lime']);
+  await db.query(
+    `UPDATE pupils SET flags = '{"cpPlan": true}'::jsonb,
+       manual_flags = '{"welfareConcern": {"reason": "bruising seen on Monday", "by": "user:1", "at": "2026-11-20T09:00:00Z"}}'::jsonb
+     WHERE school_id = 'lime' AND mis_id = 'P1'`,
+  );
+  await db.query(
+    `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, parental_responsibility)
+     VALUES ('lime', 'P1', 1, 'Ngozi Okonkwo', 'MOTHER', '+447700900123', true)`,
+  );
+  for (const [name, roles] of [
+    ['sam', ['visiting-staff']],
+    ['kim', ['visiting-staff']],
+    ['office', ['office']],
+    ['dsl', ['safeguarding']],
+  ] as const) {
+    users[name] = await addUser(db, `lime.${name}`, [...roles], { schools: ['lime'] });
+    as.set(name, await sessionFor(db, users[name]!));
+  }
+});
+afterAll(async () => {
+  await app.close();
+  await dropRedisPrefix(conn, schema);
+  conn.disconnect();
+  await db.close();
+  await dropSchema(schema);
+});
+
+const call = (who: string, method: 'GET' | 'POST', url: string, payload?: object) => {
+  const s = as.get(who)!;
+  return app.inject({
+    method,
+    url,
+    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
+    ...(payload ? { payload } : {}),
+  });
+};
+const ask = async (who: string) => {
+  const res = await call(who, 'POST', '/api/visits', {
+    school: 'lime',
+    pupilMisId: 'P1',
+    reason: 'Absent five days',
+    plannedFor: '2026-11-23',
+    riskLevel: 'low',
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json().id as string;
+};
+const view = async (who: string, id: string) => {
+  const res = await call(who, 'GET', `/api/visits/${id}`);
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+};
+
+const NAMES_ONLY = { mis_id: 'P1', forename: 'Amelia', surname: 'Okonkwo', year_group: null };
+
+describe('the pupil search', () => {
+  it('gives visiting staff names and whether there is an address; the office the address and family', async () => {
+    const staff = (await call('sam', 'GET', '/api/pupils?school=lime&q=ok')).json().pupils;
+    expect(staff).toEqual([{ ...NAMES_ONLY, hasAddress: true }]);
+    const office = (await call('office', 'GET', '/api/pupils?school=lime&q=ok')).json().pupils;
+    expect(office[0].address.postcode).toBe('LS6 2QT');
+    expect(office[0].contacts).toEqual([
+      { name: 'Ngozi Okonkwo', relationship: 'MOTHER', parentalResponsibility: true },
+    ]);
+  });
+});
+
+describe("a visit's pupil details", () => {
+  it('are withheld from visiting staff who asked for it until it is authorised, then shown to its lead', async () => {
+    const id = await ask('kim');
+    const before = await view('kim', id);
+    expect(before.pupil).toEqual(NAMES_ONLY);
+    expect(before.contacts).toEqual([]);
+    expect(before.pupilDetailsWithheld).toBe(true);
+    expect(JSON.stringify(before)).not.toMatch(/bruising|A123456789012|\+447700900123|cpPlan/);
+    // The visit's own address stays: it is what planning the visit needs.
+    expect(before.visit.address.postcode).toBe('LS6 2QT');
+
+    // The office sees it all.
+    const office = await view('office', id);
+    expect(office.pupil.upn).toBe('A123456789012');
+    expect(office.pupilDetailsWithheld).toBe(false);
+
+    const auth = await call('dsl', 'POST', `/api/visits/${id}/authorise`, {
+      risk: { level: 'low', reason: 'known family, no concerns at the door' },
+    });
+    expect(auth.statusCode, auth.body).toBe(200);
+    const after = await view('kim', id);
+    expect(after.pupilDetailsWithheld).toBe(false);
+    expect(after.pupil.upn).toBe('A123456789012');
+    expect(after.pupil.flags).toEqual({ cpPlan: true });
+    expect(after.pupil.manualFlags.welfareConcern.reason).toBe('bruising seen on Monday');
+    expect(after.contacts[0].phone).toBe('+447700900123');
+  });
+
+  it('are withheld from visiting staff on a visit nobody leads yet, authorised or not', async () => {
+    const id = await ask('office');
+    const unled = await view('sam', id);
+    expect(unled.visit.leadUserId).toBeNull();
+    expect(unled.pupil).toEqual(NAMES_ONLY);
+    expect(unled.contacts).toEqual([]);
+    expect(unled.pupilDetailsWithheld).toBe(true);
+  });
+});
