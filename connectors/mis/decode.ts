@@ -17,6 +17,12 @@ const LABELS: Record<string, string> = {
 /**
  * Picks the encoding from a byte-order mark, else from an XML declaration's `encoding=`, else the
  * fallback. An encoding Doorstep cannot decode is an error, never a guess.
+ *
+ * A declaration read as it is here — one byte a character — is not UTF-16 text, whatever it says:
+ * one that says UTF-16 (an export tool's template, saved as UTF-8) is decoded as UTF-8, as libxml2
+ * does; before, it was decoded as UTF-16 and read as garbage "text before the root element". XML in
+ * UTF-16 without a byte-order mark is known by its first bytes, `<?` with a zero byte after or
+ * before each (the XML spec's appendix F).
  */
 export function sniffEncoding(
   head: Buffer,
@@ -26,6 +32,10 @@ export function sniffEncoding(
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
   if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
+  if (head[0] === 0x3c && head[1] === 0x00 && head[2] === 0x3f && head[3] === 0x00)
+    return { encoding: 'utf-16le', skip: 0 };
+  if (head[0] === 0x00 && head[1] === 0x3c && head[2] === 0x00 && head[3] === 0x3f)
+    return { encoding: 'utf-16be', skip: 0 };
   const decl = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(
     head.subarray(0, 200).toString('latin1'),
   );
@@ -40,7 +50,7 @@ export function sniffEncoding(
         `unsupported encoding "${decl[1]}" (expected UTF-8, UTF-16 or Windows-1252)`,
       );
     }
-    return { encoding: enc, skip: 0 };
+    return { encoding: enc.startsWith('utf-16') ? 'utf-8' : enc, skip: 0 };
   }
   return { encoding: fallback, skip: 0 };
 }

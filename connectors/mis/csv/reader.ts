@@ -72,6 +72,13 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
     if (captions) return { values: record, line };
     headerLine = line;
     if (record.some((h) => h.includes(NUL))) {
+      // Text saved as UTF-16 without its byte-order mark: every other byte of it a zero.
+      if (alternatesWithNul(raw))
+        throw malformed(
+          { unit, line },
+          undefined,
+          'the file looks like UTF-16 without a byte-order mark (every other byte a zero); save it as UTF-8',
+        );
       throw malformed({ unit, line }, undefined, `a column caption holds ${NUL_EXPECTED}`);
     }
     const trimmed = record.map((h) => h.trim());
@@ -186,6 +193,16 @@ function lineBreaks(raw: string, withoutLast: boolean): number {
   }
   return n;
 }
+/**
+ * Whether the header's text alternates a character and a NUL from its start (a UTF-16 file read a
+ * byte a character: `I\0D\0,\0…`, or `\0I\0D…` big-endian), over its first 64 characters.
+ */
+function alternatesWithNul(raw: string): boolean {
+  const head = raw.replace(/^[\r\n]+/, '').slice(0, 64);
+  if (head.length < 4) return false;
+  return [0, 1].some((odd) => [...head].every((c, i) => (c === NUL) === (i % 2 === odd)));
+}
+
 const NUL_EXPECTED =
   'a NUL character (U+0000), which no field can hold: expected text without control characters';
 

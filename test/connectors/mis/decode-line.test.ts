@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readCsv } from '../../../connectors/mis/csv/reader.ts';
 import { decodeText } from '../../../connectors/mis/decode.ts';
+import { readSimsXml } from '../../../connectors/mis/sims-xml/reader.ts';
 
 /**
  * Found by review: a file refused for wrong encoding named only the byte range of the 64 KB chunk the
@@ -60,5 +61,50 @@ describe('text that is not in the file’s encoding', () => {
       decodeText(input, 'cut.csv'),
     );
     expect(message).toBe('cut.csv, line 3: file ends in the middle of a utf-8 character');
+  });
+});
+
+describe('UTF-16 said but not, or meant but not marked', () => {
+  const xml = (decl: string) =>
+    `<?xml version="1.0" encoding="${decl}"?>\n<SessionAttendances>\n  <SessionAttendance><PersonID>1001</PersonID><AttendanceDate>2025-01-13</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>/</AttendanceMark></SessionAttendance>\n</SessionAttendances>\n`;
+  async function marksOf(file: Buffer): Promise<string[]> {
+    const out: string[] = [];
+    for await (const b of readSimsXml(Readable.from([file]), { unit: 'marks.xml' }))
+      if (b.kind === 'marks')
+        out.push(...b.marks.map((m) => `${m.pupilMisId} ${m.date} ${m.session} ${m.mark}`));
+    return out;
+  }
+
+  it('reads as UTF-8 an XML file whose declaration says UTF-16 but is one byte a character (no byte-order mark)', async () => {
+    expect(await marksOf(utf8(xml('utf-16')))).toEqual(['1001 2025-01-13 AM /']);
+    expect(await marksOf(utf8(xml('UTF-16LE')))).toEqual(['1001 2025-01-13 AM /']);
+  });
+
+  it('reads XML in UTF-16 without a byte-order mark, known by its first bytes', async () => {
+    const le = Buffer.from(xml('utf-16'), 'utf16le');
+    expect(await marksOf(le)).toEqual(['1001 2025-01-13 AM /']);
+    const be = Buffer.from(le);
+    be.swap16();
+    expect(await marksOf(be)).toEqual(['1001 2025-01-13 AM /']);
+    // With its byte-order mark, as before.
+    expect(await marksOf(Buffer.concat([Buffer.from([0xff, 0xfe]), le]))).toEqual(['1001 2025-01-13 AM /']);
+  });
+
+  it('says a CSV looks like UTF-16 without a byte-order mark, naming the file, instead of a NUL in a caption', async () => {
+    const text = 'PersonID,AttendanceDate,SessionName,AttendanceMark\r\n1001,2025-01-13,AM,/\r\n';
+    const le = Buffer.from(text, 'utf16le');
+    const be = Buffer.from(le);
+    be.swap16();
+    for (const file of [le, be]) {
+      const message = await refusal([file], (input) => readCsv(input, { unit: 'marks.csv' }));
+      expect(message).toBe(
+        'marks.csv, line 1: the file looks like UTF-16 without a byte-order mark (every other byte a zero); save it as UTF-8',
+      );
+    }
+    // A NUL in a caption of a UTF-8 file is still that.
+    const nul = await refusal([utf8('PersonID,Attendance\u0000Date,SessionName,AttendanceMark\n')], (input) =>
+      readCsv(input, { unit: 'marks.csv' }),
+    );
+    expect(nul).toMatch(/^marks\.csv, line 1: a column caption holds a NUL character/);
   });
 });
