@@ -9,6 +9,7 @@ import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { recordGaps } from '../checks/record-gaps.ts';
 import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
+import { sharedSmsFrom } from '../checks/sms-from.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { visitRulesFor } from '../config/policy-packs.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
@@ -142,6 +143,8 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     if (fobGap) out(`  WARN: ${s.id} ${fobGap}`);
     const unrouted = fobRoutingGap(s, config);
     if (unrouted) out(`  WARN: ${s.id} ${unrouted}`);
+    const sharedFrom = sharedSmsFrom(s, config);
+    if (sharedFrom) out(`  WARN: ${s.id} ${sharedFrom}`);
     for (const gap of genericTypeGaps(s)) out(`  WARN: ${s.id} ${gap}`);
     const runsOut = calendarEnds(s, londonDate(new Date()));
     if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
