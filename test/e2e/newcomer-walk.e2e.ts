@@ -383,7 +383,7 @@ describe('a newcomer on the example configuration', () => {
     await office.page.goto(`${base}/board`);
     const card = office.page.locator(`li[data-alarm-id="${alarmId}"]`);
     await card.waitFor();
-    expect(await office.page.locator('#broker').textContent()).toBe('No event from the broker yet');
+    expect(await office.page.locator('#broker').textContent()).toBe('No fob message yet');
     await card.getByText('level 1 of 2 sent (round 2)').waitFor();
     // Failed deliveries fold the retries as the card's Told lines do: one line, with its count.
     await card.getByText(/sms → on-call-leaders: FAILED.* \(2 times\)$/).waitFor();

@@ -1,31 +1,39 @@
 import { h } from './app.js';
 
-// "Last event from the broker N s ago", per school, red once the broker has been quiet longer than
-// the school's fobs.brokerSilenceSeconds. The age counts on from the server's answer (not this
-// machine's clock, which may be wrong) every second; a board refresh resets it. Not a live region:
-// a line that changes every second must not be read out every second (the red band of a feed that
-// is down is the alert).
+// When the fobs last sent anything, per school: grey while all is well and before the first message
+// (nothing from the fobs yet is no fault on a first run), amber once they have been quiet longer than
+// the school's fobs.brokerSilenceSeconds. A connection that is down is the red band above it
+// (board.js, "Fob alarms from this school are NOT arriving"). The age counts on from the server's
+// answer (not this machine's clock, which may be wrong) every second; a board refresh resets it. Not
+// a live region: a line that changes every second must not be read out every second.
 
 function ago(s) {
   const m = Math.floor(s / 60);
   return m ? `${m} min ${String(s % 60).padStart(2, '0')} s ago` : `${s} s ago`;
 }
 
-function words(el) {
-  const threshold = Number(el.dataset.threshold);
-  if (el.dataset.age === '') return { text: 'No event from the broker yet', silent: true };
-  const age = Number(el.dataset.age) + Math.max(0, Math.floor((Date.now() - Number(el.dataset.at)) / 1000));
-  const silent = age > threshold;
-  return {
-    text: `Last event from the broker ${ago(age)}${silent ? ` — quiet for longer than ${ago(threshold).replace(' ago', '')}: fob alarms may not be arriving; check the gateway and the broker` : ''}`,
-    silent,
-  };
+/**
+ * The line's words and state for an age in seconds (null: nothing from the fobs yet) and the
+ * school's threshold: `none-yet`, `arriving`, or `quiet` (longer than the threshold).
+ */
+export function brokerSaid(age, threshold) {
+  if (age === null) return { text: 'No fob message yet', state: 'none-yet' };
+  if (age > threshold)
+    return {
+      text: `No message from the fobs for ${Math.floor(age / 60)} min — tell IT or the data manager`,
+      state: 'quiet',
+    };
+  return { text: `Last fob message ${ago(age)}`, state: 'arriving' };
 }
 
 function paint(el) {
-  const w = words(el);
+  const age =
+    el.dataset.age === ''
+      ? null
+      : Number(el.dataset.age) + Math.max(0, Math.floor((Date.now() - Number(el.dataset.at)) / 1000));
+  const w = brokerSaid(age, Number(el.dataset.threshold));
   el.textContent = w.text;
-  el.classList.toggle('silent', w.silent);
+  el.dataset.state = w.state;
 }
 
 /** The line for the board (nothing when the school has no MQTT feed). */
@@ -42,7 +50,7 @@ export function brokerLine(broker) {
   return el;
 }
 
-/** Every second: the age counts on, and the line turns red when it passes the threshold. */
+/** Every second: the age counts on, and the line turns amber when it passes the threshold. */
 export function tickBroker() {
   const el = document.getElementById('broker');
   if (el) paint(el);
