@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../src/store/db.ts';
+import { openStore } from '../../src/store/open.ts';
 import { launchChromium } from '../helpers/browser.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import {
@@ -31,6 +33,7 @@ let base: string;
 let server: Spawned;
 let browser: Browser;
 let publisher: MqttClient;
+let db: Db;
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
@@ -66,6 +69,12 @@ schools:
   });
   const { code } = await add.exited;
   if (code !== 0) throw new Error(`user add: ${add.stderr()}`);
+  const vic = runCli(['user', 'add', '-c', file, '-u', 'vic', '-n', 'Vic Visitor', '-r', 'visiting-staff'], {
+    ...env,
+    DOORSTEP_PASSWORD: PASSWORD,
+  });
+  if ((await vic.exited).code !== 0) throw new Error(`user add: ${vic.stderr()}`);
+  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: id });
   browser = await launchChromium();
   publisher = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: `${id.slice(0, 30)}-pub` });
 }, 120_000);
@@ -75,18 +84,19 @@ afterAll(async () => {
   await browser?.close();
   server?.child.kill('SIGTERM');
   await server?.exited;
+  await db?.close();
   await dropSchema(id);
   await dropRedisPrefix(new Redis(TEST_REDIS_URL), prefix);
 });
 
-async function signIn(): Promise<Page> {
+async function signIn(username = 'ada'): Promise<Page> {
   const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
   await page.goto(`${base}/login`);
-  await page.getByLabel('Username').fill('ada');
+  await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  await page.goto(`${base}/board`); // an admin starts on the audit page
+  if (username === 'ada') await page.goto(`${base}/board`); // an admin starts on the audit page
   return page;
 }
 
@@ -128,5 +138,46 @@ describe('a board of one school, for someone of several', () => {
     );
     expect(await board.evaluate('document.activeElement?.id')).toBe('alarms-h');
     expect(await board.evaluate('document.body.dataset.sounding')).toBe('true');
+  });
+});
+
+describe('signing out while out on a visit', () => {
+  it('asks first, in the page: No (or Escape) keeps the worker signed in; Yes signs out', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('heath', 'P9', 'Ola', 'Ade', $1)`,
+      [JSON.stringify({ line1: '1 Any Street', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    const page = await signIn('vic');
+    // Not out yet: Sign out signs out at once.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(/\/login/);
+
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+         departed_at, expected_return_at)
+       SELECT 'heath', 'P9', 'welfare', $1, (now() AT TIME ZONE 'Europe/London')::date, 'departed', u.id, u.id,
+         now() - interval '5 minutes', now() + interval '1 hour'
+       FROM users u WHERE u.username = 'vic' RETURNING id`,
+      [JSON.stringify({ line1: '1 Any Street', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    const out = await signIn('vic');
+    await out.goto(`${base}/visits/${rows[0]!.id}`);
+    const signOut = out.getByRole('button', { name: 'Sign out' });
+    await signOut.click();
+    const ask = out.getByRole('alertdialog', {
+      name: 'You are out on a visit: signing out removes “I need help” from this phone. Sign out anyway?',
+    });
+    await ask.waitFor();
+    expect(await out.evaluate('document.activeElement?.id')).toBe('sign-out-question');
+    await out.keyboard.press('Escape');
+    await ask.waitFor({ state: 'detached' });
+    expect(await out.evaluate('document.activeElement?.textContent')).toBe('Sign out');
+    await signOut.click();
+    await ask.getByRole('button', { name: 'No, stay signed in' }).click();
+    await ask.waitFor({ state: 'detached' });
+    expect(new URL(out.url()).pathname).toMatch(/^\/visits\/\d+$/);
+    await signOut.click();
+    await ask.getByRole('button', { name: 'Yes, sign out' }).click();
+    await out.waitForURL(/\/login/);
   });
 });

@@ -112,13 +112,12 @@ export function header(s) {
     {
       type: 'button',
       class: 'link',
+      'aria-controls': 'sign-out-confirm',
       onclick: async () => {
-        // This browser's alarm pushes end with the sign-out, here and on the server: a shared
-        // phone does not go on showing alarms to whoever picks it up next.
-        const sub = await pushSubscriptionHere().catch(() => null);
-        await api('POST', '/api/logout', sub ? { pushEndpoint: sub.endpoint } : {});
-        await sub?.unsubscribe().catch(() => {});
-        location.href = '/login';
+        // Out on a visit (or just back), signing out takes "I need help" off this phone: asked first.
+        // Asked of the server now, not the page's first read: the worker may have left since.
+        if (await onVisitNow(s)) return askSignOut(out);
+        await signOut();
       },
     },
     'Sign out',
@@ -130,6 +129,66 @@ export function header(s) {
       nav,
       h('span', { class: 'who' }, s.user.displayName, ' ', out),
     );
+}
+
+async function signOut() {
+  // This browser's alarm pushes end with the sign-out, here and on the server: a shared
+  // phone does not go on showing alarms to whoever picks it up next.
+  const sub = await pushSubscriptionHere().catch(() => null);
+  await api('POST', '/api/logout', sub ? { pushEndpoint: sub.endpoint } : {});
+  await sub?.unsubscribe().catch(() => {});
+  location.href = '/login';
+}
+
+/** Whether a visit of this person's holds their session now (`onVisit`; the page's read if the server is away). */
+async function onVisitNow(s) {
+  try {
+    const res = await fetch('/api/me', { credentials: 'same-origin' });
+    if (res.ok) return (await res.json()).onVisit === true;
+  } catch {}
+  return s.onVisit === true;
+}
+
+/**
+ * "Sign out anyway?" at the top of the page, for a worker out on a visit: the question takes the
+ * keyboard, Escape or "No" closes it and puts the keyboard back on Sign out.
+ */
+function askSignOut(button) {
+  document.getElementById('sign-out-confirm')?.remove();
+  const close = () => {
+    box.remove();
+    button.setAttribute('aria-expanded', 'false');
+    button.focus();
+  };
+  const question = h(
+    'p',
+    { id: 'sign-out-question', tabindex: '-1' },
+    h(
+      'strong',
+      {},
+      'You are out on a visit: signing out removes “I need help” from this phone. Sign out anyway?',
+    ),
+  );
+  const box = h(
+    'div',
+    {
+      id: 'sign-out-confirm',
+      class: 'confirm not-sent',
+      role: 'alertdialog',
+      'aria-labelledby': 'sign-out-question',
+      onkeydown: (e) => {
+        if (e.key === 'Escape') close();
+      },
+    },
+    question,
+    h('p', {}, 'Stay signed in until you are back safe, so you can still call for help from this page.'),
+    h('button', { type: 'button', class: 'primary', onclick: close }, 'No, stay signed in'),
+    ' ',
+    h('button', { type: 'button', onclick: () => signOut() }, 'Yes, sign out'),
+  );
+  document.querySelector('main')?.prepend(box);
+  button.setAttribute('aria-expanded', 'true');
+  question.focus();
 }
 
 /** This browser's alarm-push subscription (made at the board), or null. */

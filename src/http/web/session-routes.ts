@@ -141,6 +141,12 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
         trustWide: isTrustWide(user),
       },
       csrfToken: req.csrfToken,
+      /**
+       * A visit of theirs holds this session: they are out on it, or back safe less than an hour
+       * ("I need help" stays open that long). Signing out then takes "I need help" off this phone,
+       * so the page asks first.
+       */
+      onVisit: req.session?.heldWhileOut === true,
       home: homeOf(user.roles),
       schools: deps.config.schools
         .filter((s) => userMaySeeSchool(user, s.id))
