@@ -833,7 +833,7 @@ function isUpnId(id: string): boolean {
 }
 
 /** "pupil 1001", or — for an id that is a UPN (`isUpnId`) — a pupil known by their UPN only, unnamed. */
-function pupilNamed(id: string): string {
+export function pupilNamed(id: string): string {
   return isUpnId(id) ? 'a pupil known by their UPN only' : `pupil ${id}`;
 }
 

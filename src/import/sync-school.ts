@@ -1,12 +1,13 @@
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MisSource } from '../../connectors/mis/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
-import type { Category } from '../domain/attendance/codes.ts';
+import { type Category, resolveCode } from '../domain/attendance/codes.ts';
 import { londonDate } from '../domain/attendance/dates.ts';
 import { DoorstepError } from '../errors.ts';
 import type { Db } from '../store/db.ts';
 import {
   dropStaleHeldMarks,
+  type HeldMark,
   heldMarksReady,
   releaseHeldMarks,
   releaseHeldUpns,
@@ -14,7 +15,7 @@ import {
   renameHeldPupils,
 } from '../store/held-marks.ts';
 import { appliedImportOfFile, getCursor, insertImport } from '../store/imports.ts';
-import { applyImportUnit, CAUSES_A_REPEAT_MAY_TAKE, type ImportSummary } from './apply-unit.ts';
+import { applyImportUnit, CAUSES_A_REPEAT_MAY_TAKE, type ImportSummary, pupilNamed } from './apply-unit.ts';
 import { importContextFor } from './context.ts';
 
 export interface SyncReport {
@@ -129,12 +130,12 @@ async function applyHeldMarks(
   report: SyncReport,
 ): Promise<void> {
   const now = options.now();
-  const dropped = await dropStaleHeldMarks(db, school.id, sourceKind, now);
+  const stale = await dropStaleHeldMarks(db, school.id, sourceKind, now);
   // Said, not dropped silently: the data manager sees marks that never reached a pupil, in the sync's
   // report and among the school's imports on the data page (a refused one, with why).
-  if (dropped > 0)
+  if (stale > 0)
     await noteRefused(db, school.id, sourceKind, now, report, {
-      unit: `${dropped} held mark${dropped === 1 ? '' : 's'} from earlier ${sourceKind} syncs`,
+      unit: heldLabel(stale, sourceKind),
       reason:
         'dropped: still not applicable 30 days after they were held (their pupil was never imported); import the pupil and re-send the marks from the MIS',
     });
@@ -142,9 +143,33 @@ async function applyHeldMarks(
   // is newer: the held one goes, never applied over it.
   await releaseSupersededHeldMarks(db, school.id, sourceKind);
   const ctx = importContextFor(school, now, { actor: options.actor, source: sourceKind });
-  const ready = await heldMarksReady(db, school.id, sourceKind, ctx.today);
+  const held = await heldMarksReady(db, school.id, sourceKind, ctx.today);
+  // A held mark whose code the school's map no longer resolves (the map changed since it was held)
+  // would refuse the unit, and every held mark with it: it alone is dropped, and said so, with why;
+  // the others are applied.
+  const ready: HeldMark[] = [];
+  const unresolved: string[] = [];
+  const dropped: HeldMark[] = [];
+  for (const m of held) {
+    const resolved = resolveCode(m.mark, m.date, ctx.codeMap);
+    if (resolved.ok) ready.push(m);
+    else {
+      dropped.push(m);
+      unresolved.push(`${pupilNamed(m.pupilMisId)} ${m.date} ${m.session}: ${resolved.reason}`);
+    }
+  }
+  if (dropped.length > 0) {
+    await releaseHeldMarks(db, school.id, sourceKind, { sessions: dropped });
+    const shown = unresolved.slice(0, 5).join('; ');
+    await noteRefused(db, school.id, sourceKind, now, report, {
+      unit: heldLabel(dropped.length, sourceKind),
+      reason: safeText(
+        `dropped: their code no longer resolves with the school's code map (${shown}${unresolved.length > 5 ? `; and ${unresolved.length - 5} more` : ''}); the other held marks are applied — map the code and re-send these marks from the MIS`,
+      ),
+    });
+  }
   if (ready.length === 0) return;
-  const label = `${ready.length} held mark${ready.length === 1 ? '' : 's'} from earlier ${sourceKind} syncs`;
+  const label = heldLabel(ready.length, sourceKind);
   const unit: ImportUnit = {
     label,
     async *batches() {
@@ -167,7 +192,7 @@ async function applyHeldMarks(
   try {
     summary = await applyImportUnit(db, unit, ctx);
   } catch (err) {
-    // Refused (a code the school's map no longer resolves, say): recorded as a refused import, and
+    // Refused all the same (a value the database refused, say): recorded as a refused import, and
     // the held marks go with it — never holding back every later sync of the school.
     if (!isImportError(err)) throw err;
     await releaseHeldMarks(db, school.id, sourceKind, { sessions: ready });
@@ -208,6 +233,11 @@ async function alreadyImported(
     );
   }
   return true;
+}
+
+/** How held marks are named as a unit: `3 held marks from earlier arbor syncs`. */
+function heldLabel(n: number, sourceKind: string): string {
+  return `${n} held mark${n === 1 ? '' : 's'} from earlier ${sourceKind} syncs`;
 }
 
 /**

@@ -232,6 +232,45 @@ describe('marks an API sync could not apply yet', () => {
     expect(await heldCount()).toBe(1);
   });
 
+  it('a held mark whose code no longer resolves is dropped alone, and said so; the marks held with it are applied', async () => {
+    const f = await arborWithPupil7();
+    f.addMark(100, 8, 1, 'UNAUTH_N'); // pupils 8 and 9 not imported yet: held
+    f.addMark(101, 9, 1, 'UNAUTH_N');
+    f.install();
+    await sync(new Date('2025-01-13T10:00:00Z'));
+    expect(await heldCount()).toBe(2);
+    // Pupil 9's held mark as the school's code map no longer resolves it (the map changed since).
+    await db.query(`UPDATE held_marks SET mark = 'Q9' WHERE pupil_mis_id = '9'`);
+    nock.cleanAll();
+    f.addPupil({ id: 8, first: 'C', last: 'D', dob: '2014-01-01' });
+    f.addPupil({ id: 9, first: 'E', last: 'F', dob: '2014-01-01' });
+    f.install();
+    await sync(new Date('2025-01-13T11:00:00Z'));
+
+    const later = await again(f, new Date('2025-01-13T12:00:00Z'));
+
+    expect(await marks()).toEqual(['8 2025-01-13 AM N']);
+    expect(await heldCount()).toBe(0);
+    expect(later.applied[0]).toMatchObject({
+      unit: '1 held mark from earlier arbor syncs',
+      marks: { inserted: 1 },
+    });
+    expect(later.refused).toEqual([
+      {
+        unit: '1 held mark from earlier arbor syncs',
+        reason:
+          'dropped: their code no longer resolves with the school\'s code map (pupil 9 2025-01-13 AM: unknown attendance code "Q9" (not statutory and not in the school\'s code map)); the other held marks are applied — map the code and re-send these marks from the MIS',
+      },
+    ]);
+    const { rows } = await db.query(
+      `SELECT unit, status FROM imports WHERE unit LIKE '%held mark%' ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { unit: '1 held mark from earlier arbor syncs', status: 'refused' },
+      { unit: '1 held mark from earlier arbor syncs', status: 'applied' },
+    ]);
+  });
+
   it('a held mark that still cannot apply a month on is dropped', async () => {
     const f = await arborWithPupil7();
     f.addMark(100, 8, 1, 'UNAUTH_N'); // a pupil never imported
