@@ -116,7 +116,7 @@ async function resolveOnce(
     // register's own alarms only: a device's alarm of the same name (a fob's missed check-in) resolved
     // says nothing of the register's clock — nobody has checked in to it.
     if (alarm.visitId && alarm.deviceId === null) {
-      const rearmed = await rearmWatchAfterResolution(tx, alarm.visitId, alarm.type, now);
+      const rearmed = await rearmWatchAfterResolution(tx, alarm.visitId, alarm.type, now, { by, reason });
       if (rearmed)
         await addTimeline(
           tx,

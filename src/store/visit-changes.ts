@@ -218,20 +218,31 @@ export async function markArrived(tx: Queryable, visitId: string, at: Date): Pro
   await tx.query('UPDATE visits SET arrived_at = $2, updated_at = now() WHERE id = $1', [visitId, at]);
 }
 
-/** Running late: the new expected return, and the change kept in `visit_return_changes`. */
+/**
+ * A new expected return, and the change kept in `visit_return_changes`: set by a person (`set`:
+ * running late, "I am still out"), or by the watch going on after a person resolved an overdue alarm
+ * (`resolution`, by who resolved it — which by itself confirms nobody: lastConfirmedByOthers).
+ */
 export async function changeExpectedReturn(
   tx: Queryable,
   visitId: string,
-  c: { at: Date; byUserId: string; previousAt: Date | null; newAt: Date; reason: string },
+  c: {
+    at: Date;
+    byUserId: string | null;
+    previousAt: Date | null;
+    newAt: Date;
+    reason: string;
+    source?: 'set' | 'resolution';
+  },
 ): Promise<void> {
   await tx.query('UPDATE visits SET expected_return_at = $2, updated_at = now() WHERE id = $1', [
     visitId,
     c.newAt,
   ]);
   await tx.query(
-    `INSERT INTO visit_return_changes (visit_id, at, by_user_id, previous_at, new_at, reason)
-     VALUES ($1, $2, $3, $4, $5, $6)`,
-    [visitId, c.at, c.byUserId, c.previousAt, c.newAt, c.reason],
+    `INSERT INTO visit_return_changes (visit_id, at, by_user_id, previous_at, new_at, reason, source)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [visitId, c.at, c.byUserId, c.previousAt, c.newAt, c.reason, c.source ?? 'set'],
   );
 }
 

@@ -106,12 +106,15 @@ export async function visitsAwaitingAuthorisation(db: Queryable, schoolId: strin
 
 /**
  * The last time a person other than the worker (the visit's lead or partner) confirmed them while
- * out on this visit, from what is kept (runningLateProblem): the departure; a new return time set by
- * someone else (`visit_return_changes.by_user_id`); a check-in recorded by the office
- * (`visit_check_ins.source`: someone not on the visit, or a missed check-in the office resolved); the
- * arrival, when someone else recorded it (its audit entry's actor); one of the visit's alarms (an
- * overdue, a missed check-in) resolved by someone else with a reason that says they spoke to the
- * worker (`SPOKE_TO_WORKER_REASONS`: "the office spoke to them", from the board or an SMS reply).
+ * out on this visit, from what is kept (runningLateProblem): the departure; a new return time someone
+ * else set (`visit_return_changes.by_user_id`, `source` 'set': running late, "I am still out"); a
+ * check-in the office recorded for them (`visit_check_ins.source` 'office', by someone not on the
+ * visit); the arrival, when someone else recorded it (its audit entry's actor); one of the visit's
+ * alarms (an overdue, a missed check-in) resolved by someone else with a reason that says they spoke
+ * to the worker (`SPOKE_TO_WORKER_REASONS`: "the office spoke to them", from the board or an SMS
+ * reply). What the watch re-arms after a resolution — the check-in clock (`source` 'resolution'), an
+ * overdue's 15 minutes — counts only through that resolution: never for a false alarm, a test or an
+ * incident, nor when the lead or partner resolved it (whatever other role they hold).
  * Null when the visit has not left.
  */
 export async function lastConfirmedByOthers(db: Queryable, visitId: string): Promise<Date | null> {
@@ -128,9 +131,11 @@ export async function lastConfirmedByOthersOf(
   const { rows } = await db.query<{ id: string; at: Date | string | null }>(
     `SELECT v.id::text AS id, GREATEST(
        v.departed_at,
-       (SELECT max(c.at) FROM visit_return_changes c WHERE c.visit_id = v.id
+       (SELECT max(c.at) FROM visit_return_changes c WHERE c.visit_id = v.id AND c.source = 'set'
           AND c.by_user_id IS DISTINCT FROM v.lead_user_id AND c.by_user_id IS DISTINCT FROM v.partner_user_id),
-       (SELECT max(k.at) FROM visit_check_ins k WHERE k.visit_id = v.id AND k.source = 'office'),
+       (SELECT max(k.at) FROM visit_check_ins k WHERE k.visit_id = v.id AND k.source = 'office'
+          AND k.by_user_id IS NOT NULL
+          AND k.by_user_id IS DISTINCT FROM v.lead_user_id AND k.by_user_id IS DISTINCT FROM v.partner_user_id),
        CASE WHEN EXISTS (SELECT 1 FROM audit_entries a
                           WHERE a.entity_type = 'visit' AND a.entity_id = v.id::text AND a.action = 'visit.arrived'
                             AND a.actor IS DISTINCT FROM 'user:' || v.lead_user_id

@@ -192,6 +192,96 @@ describe('running late from the phone, again and again (Hampton: nobody named fo
     await returnVisit(vdeps, lead, id);
   });
 
+  it('does not count a missed check-in resolved as a false alarm, an incident or a test, nor by the lead (with the office role too): the check-in clock restarts all the same', async () => {
+    // Found by review: every missed check-in resolved re-armed the clock with a check-in "by the
+    // office" that counted as someone else confirming the worker, whatever the reason and whoever
+    // resolved it — a false alarm at 11:05 let the lead push their own return to 15:05.
+    const hourly = async () => {
+      const id = await outAt('10:00');
+      await db.query('UPDATE visits SET check_in_minutes = 60 WHERE id = $1', [id]);
+      now = at('11:01');
+      await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
+      const { rows } = await db.query<{ id: string }>(
+        `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'missed_check_in' AND status <> 'resolved'`,
+        [id],
+      );
+      expect(rows).toHaveLength(1);
+      return { id, alarmId: String(rows[0]!.id) };
+    };
+    const leadWithOffice = await addUser(db, 'lead-office', ['visiting-staff', 'office']);
+    for (const [by, reason] of [
+      [office, 'false_alarm'],
+      [office, 'incident_without_dispatch'],
+      [office, 'test'],
+      [leadWithOffice, 'worker_safe_contacted'],
+    ] as const) {
+      const { id, alarmId } = await hourly();
+      // The lead who also has the office role resolves their own alarm.
+      const worker = by === leadWithOffice ? leadWithOffice : lead;
+      await db.query('UPDATE visits SET lead_user_id = $2 WHERE id = $1', [id, worker.id]);
+      now = at('11:05');
+      expect(await resolveAlarm(db, w.config, alarmId, `user:${by.id}`, reason, null, now)).toBe('resolved');
+      // The clock restarts (else the next missed check-in would never be raised), as the resolver's.
+      const restarted = await db.query<{ source: string; by_user_id: string | null }>(
+        'SELECT source, by_user_id::text FROM visit_check_ins WHERE visit_id = $1',
+        [id],
+      );
+      expect(restarted.rows).toEqual([{ source: 'resolution', by_user_id: by.id }]);
+      expect((await getVisit(db, id))!.lastCheckInAt).toEqual(at('11:05'));
+      for (const hhmm of ['11:50', '12:45', '13:40']) {
+        now = at(hhmm);
+        await checkInVisit(vdeps, partner, id);
+      }
+      now = at('13:55');
+      expect(
+        await attempt(runningLate(vdeps, worker, id, at('15:05'), 'still here')),
+        `resolved ${reason} by ${by.username}`,
+      ).toMatch(/15:05 is more than 4 hours after 10:00/);
+      await returnVisit(vdeps, worker, id);
+    }
+    // Resolved by the office after speaking to them: it does count.
+    const { id, alarmId } = await hourly();
+    now = at('11:05');
+    await resolveAlarm(db, w.config, alarmId, `user:${office.id}`, 'worker_safe_contacted', null, now);
+    now = at('13:55');
+    expect(await attempt(runningLate(vdeps, lead, id, at('15:05'), 'still here'))).toBe('ok');
+    await returnVisit(vdeps, lead, id);
+  });
+
+  it('keeps the overdue re-arm as a change of the return time, which confirms nothing by itself', async () => {
+    const id = await outAt('10:00');
+    now = at('14:01');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, jdeps);
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id FROM alarms WHERE visit_id = $1 AND type = 'overdue_visit' AND status <> 'resolved'`,
+      [id],
+    );
+    now = at('14:05');
+    await resolveAlarm(db, w.config, String(rows[0]!.id), `user:${office.id}`, 'false_alarm', null, now);
+    const changes = await db.query<Record<string, unknown>>(
+      `SELECT by_user_id::text, previous_at, new_at, source, reason FROM visit_return_changes WHERE visit_id = $1`,
+      [id],
+    );
+    expect(changes.rows).toEqual([
+      {
+        by_user_id: office.id,
+        previous_at: at('14:00'),
+        new_at: at('14:20'),
+        source: 'resolution',
+        reason: expect.stringMatching(
+          /^overdue alarm resolved \(a false alarm\): expected back within 15 minutes/,
+        ),
+      },
+    ]);
+    expect((await getVisit(db, id))!.expectedReturnAt).toEqual(at('14:20'));
+    // A false alarm confirms nobody: the worker's own time is still closed (4 hours since leaving).
+    now = at('14:10');
+    expect(await attempt(runningLate(vdeps, lead, id, at('14:40'), 'x'))).toMatch(
+      /you have been out more than 4 hours since 10:00/,
+    );
+    await returnVisit(vdeps, lead, id);
+  });
+
   it('the phone page offers the worker running late only while the server takes their own time, and says until when', async () => {
     const id = await outAt('10:00');
     const page = async (who: User) => {

@@ -208,7 +208,14 @@ async function load(bounded = false) {
         h(
           'ul',
           {},
-          d.checkIns.map((c) => h('li', {}, `${fmtTime(c.at)} (${c.source})`)),
+          // A missed check-in a person resolved restarts the clock: said so, never as a check-in.
+          d.checkIns.map((c) =>
+            h(
+              'li',
+              {},
+              `${fmtTime(c.at)} (${c.source === 'resolution' ? 'missed check-in resolved' : c.source})`,
+            ),
+          ),
         ),
       ),
     );
