@@ -181,3 +181,19 @@ describe('signing out while out on a visit', () => {
     await out.waitForURL(/\/login/);
   });
 });
+
+describe('disabling the account of a worker who is out', () => {
+  it('is refused in plain words, with a button that does it anyway', async () => {
+    // Vic is still out on the visit of the test above.
+    const admin = await signIn();
+    await admin.getByRole('link', { name: 'Accounts' }).click();
+    await admin.getByRole('button', { name: 'Disable vic' }).click();
+    const refusal = admin.getByRole('alert').filter({ hasText: /vic is out on visit \d+ now/ });
+    await refusal.waitFor();
+    expect(await refusal.textContent()).not.toMatch(/whileOut/);
+    await admin.getByRole('button', { name: 'Disable anyway (the visit stays watched)' }).click();
+    await admin.getByRole('status').filter({ hasText: 'vic disabled.' }).waitFor();
+    await admin.getByRole('button', { name: 'Enable vic' }).waitFor();
+    expect(await admin.locator('#while-out-anyway').count()).toBe(0);
+  });
+});

@@ -1,4 +1,4 @@
-import { api, fmtDateTime, h, header, keepingFocus, me, say } from './app.js';
+import { api, fmtDateTime, focusStatus, h, header, keepingFocus, me, say } from './app.js';
 import { count, trainingNeeds } from './words.js';
 
 // Accounts (admins): who can sign in, with which roles, positions and schools; add, disable,
@@ -26,14 +26,40 @@ const checks = (name, legend, values, labelOf = (v) => v, ticked = []) =>
   );
 const picked = (form, name) => [...form.querySelectorAll(`input[name=${name}]:checked`)].map((i) => i.value);
 
-async function act(url, done) {
+/**
+ * An account action; `anyway`: the words of the button offered when it is refused because the person
+ * is out on a visit (offerWhileOut), which sends it again with `whileOut`.
+ */
+async function act(url, done, anyway = null, body = {}) {
+  document.getElementById('while-out-anyway')?.remove();
   try {
-    await api('POST', url, {});
+    await api('POST', url, body);
     await keepingFocus(load, msg);
     say(msg, done);
   } catch (err) {
-    say(msg, err.message, true);
+    if (!anyway || !offerWhileOut(err, anyway, () => act(url, done, null, { ...body, whileOut: true })))
+      say(msg, err.message, true);
   }
+}
+
+/**
+ * A change refused (409) because the person is out on a visit: the server's words without the API's
+ * field name, the keyboard on them, and beside them a button that makes the change anyway — a phone
+ * lost or an account misused cannot wait for back safe; the visit stays watched. False for any other
+ * refusal.
+ */
+function offerWhileOut(err, label, again) {
+  if (err.status !== 409 || !/ is out on visit \d+ now: /.test(err.message)) return false;
+  say(msg, err.message.replace(/ \(whileOut; the visit stays watched\)$/, '.'), true);
+  msg.after(
+    h(
+      'p',
+      { id: 'while-out-anyway' },
+      h('button', { type: 'button', class: 'danger', onclick: again }, label),
+    ),
+  );
+  focusStatus(msg);
+  return true;
 }
 
 /** A new account: its roles and positions are the ones the server names (`GET /api/users`). */
@@ -115,26 +141,32 @@ function editForm(u, { roles, positions }) {
         e.preventDefault();
         const f = e.target;
         const text = (el) => el.value.trim() || null;
-        try {
-          const r = await api('POST', `/api/users/${u.id}`, {
-            displayName: f.displayName.value.trim(),
-            roles: picked(f, 'roles'),
-            positions: picked(f, 'positions'),
-            schools: picked(f, 'schools'),
-            staffId: text(f.staffId),
-            phone: text(f.phone),
-            email: text(f.email),
-          });
-          await keepingFocus(load, msg);
-          say(
-            msg,
-            r.sessionsEnded
-              ? `${u.username} changed: signed out everywhere, to sign in again with the new roles and schools.`
-              : `${u.username} changed.`,
-          );
-        } catch (err) {
-          say(msg, err.message, true);
-        }
+        const save = async (whileOut) => {
+          document.getElementById('while-out-anyway')?.remove();
+          try {
+            const r = await api('POST', `/api/users/${u.id}`, {
+              displayName: f.displayName.value.trim(),
+              roles: picked(f, 'roles'),
+              positions: picked(f, 'positions'),
+              schools: picked(f, 'schools'),
+              staffId: text(f.staffId),
+              phone: text(f.phone),
+              email: text(f.email),
+              ...(whileOut ? { whileOut: true } : {}),
+            });
+            await keepingFocus(load, msg);
+            say(
+              msg,
+              r.sessionsEnded
+                ? `${u.username} changed: signed out everywhere, to sign in again with the new roles and schools.`
+                : `${u.username} changed.`,
+            );
+          } catch (err) {
+            if (whileOut || !offerWhileOut(err, 'Save anyway (the visit stays watched)', () => save(true)))
+              say(msg, err.message, true);
+          }
+        };
+        await save(false);
       },
     },
     input('displayName', 'Name people see', u.displayName, 'text', { required: true }),
@@ -363,7 +395,12 @@ async function load() {
                       'button',
                       {
                         type: 'button',
-                        onclick: () => act(`/api/users/${u.id}/disable`, `${u.username} disabled.`),
+                        onclick: () =>
+                          act(
+                            `/api/users/${u.id}/disable`,
+                            `${u.username} disabled.`,
+                            'Disable anyway (the visit stays watched)',
+                          ),
                       },
                       `Disable ${u.username}`,
                     ),
