@@ -280,30 +280,29 @@ export class DropFolder {
    * there a file refused today whose name sorts early never showed.
    */
   async quarantined(): Promise<QuarantinedEntry[]> {
-    let names: string[];
-    try {
-      const dir = await lstat(this.quarantine);
-      if (!dir.isDirectory()) return [];
-      names = (await readdir(this.quarantine)).filter((n) => !n.endsWith('.error.txt'));
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT') return [];
-      throw err;
-    }
+    // Held open (`HeldDir`): a quarantine/ swapped for a link to elsewhere meanwhile is never listed.
+    const quarantine = await HeldDir.existing(this.quarantine);
+    if (!quarantine) return [];
     const found: (QuarantinedEntry & { ms: number; name: string })[] = [];
-    for (const n of names) {
-      const st = await lstat(join(this.quarantine, n)).catch(() => undefined);
-      if (!st) continue;
-      const note = await lstat(join(this.quarantine, `${n}.error.txt`)).catch(() => undefined);
-      const when = note?.isFile() ? note.mtime : st.mtime;
-      const kind = st.isFile() ? 'file' : st.isSymbolicLink() ? 'symbolic link' : 'other';
-      found.push({
-        file: safeFileName(n),
-        bytes: kind === 'file' ? st.size : null,
-        kind,
-        at: when.toISOString(),
-        ms: when.getTime(),
-        name: n,
-      });
+    try {
+      const names = (await readdir(quarantine.at('.'))).filter((n) => !n.endsWith('.error.txt'));
+      for (const n of names) {
+        const st = await lstat(quarantine.at(n)).catch(() => undefined);
+        if (!st) continue;
+        const note = await lstat(quarantine.at(`${n}.error.txt`)).catch(() => undefined);
+        const when = note?.isFile() ? note.mtime : st.mtime;
+        const kind = st.isFile() ? 'file' : st.isSymbolicLink() ? 'symbolic link' : 'other';
+        found.push({
+          file: safeFileName(n),
+          bytes: kind === 'file' ? st.size : null,
+          kind,
+          at: when.toISOString(),
+          ms: when.getTime(),
+          name: n,
+        });
+      }
+    } finally {
+      await quarantine.close();
     }
     return found
       .sort((a, b) => b.ms - a.ms || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))

@@ -60,6 +60,26 @@ export class HeldDir {
     return new HeldDir(dir, undefined);
   }
 
+  /**
+   * Opens `dir` as it is, never made: undefined when nothing is there, or something that is not a
+   * real directory (a link is not followed). For reading and removing in it (retention).
+   */
+  static async existing(dir: string): Promise<HeldDir | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') return undefined;
+      throw err;
+    }
+    const via = `/proc/self/fd/${fh.fd}`;
+    if (await reaches(via, fh)) return new HeldDir(via, fh);
+    await fh.close();
+    const st = await lstat(dir).catch(() => undefined);
+    return st?.isDirectory() ? new HeldDir(dir, undefined) : undefined;
+  }
+
   /** The path that reaches `name` in this directory (through its descriptor where it can). */
   at(name: string): string {
     return join(this.via, name);
@@ -68,6 +88,11 @@ export class HeldDir {
   /** The folder `name` in this one, made if missing, held as this one is. */
   sub(name: string, shown: string): Promise<HeldDir> {
     return HeldDir.open(this.at(name), shown);
+  }
+
+  /** The folder `name` in this one as it is (`existing`). */
+  existingSub(name: string): Promise<HeldDir | undefined> {
+    return HeldDir.existing(this.at(name));
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,9 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { DropFolderSource } from '../../../connectors/mis/drop-folder/source.ts';
+import { purgeDropFiles } from '../../../src/import/drop-retention.ts';
 import { syncSchool } from '../../../src/import/sync-school.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
@@ -24,8 +26,9 @@ const outside = join(base, 'outside');
 const NOW = new Date('2025-01-20T12:00:00Z');
 const OLD = new Date('2025-01-20T11:00:00Z');
 const TRIES = 200;
+const RETENTION_TRIES = 3000;
 let db: Db;
-let swapper: ChildProcess | undefined;
+const swappers: ChildProcess[] = [];
 
 const school = configWith({
   mis: `{ kind: csv, dropFolder: "${drop}" }`,
@@ -55,6 +58,13 @@ for (;;) {
   }
 }`;
 
+/** Starts a swapper (killed when the file's tests end). */
+function swap(to: string, dirs: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['-e', SWAPPER, to, ...dirs], { stdio: 'ignore' });
+  swappers.push(child);
+  return child;
+}
+
 beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
   mkdirSync(join(drop, 'processed', '2025-01-20'), { recursive: true });
@@ -62,7 +72,7 @@ beforeAll(async () => {
   mkdirSync(outside, { recursive: true });
 });
 afterAll(async () => {
-  swapper?.kill('SIGKILL');
+  for (const c of swappers) c.kill('SIGKILL');
   await db.close();
   await dropSchema(schema);
   rmSync(base, { recursive: true, force: true });
@@ -70,18 +80,11 @@ afterAll(async () => {
 
 describe('drop folder: a folder swapped for a link during the move', () => {
   it('never moves a file or writes a note through quarantine/, processed/ or its day folder swapped for a link', async () => {
-    swapper = spawn(
-      process.execPath,
-      [
-        '-e',
-        SWAPPER,
-        outside,
-        join(drop, 'quarantine'),
-        join(drop, 'processed', '2025-01-20'),
-        join(drop, 'processed'),
-      ],
-      { stdio: 'ignore' },
-    );
+    const swapper = swap(outside, [
+      join(drop, 'quarantine'),
+      join(drop, 'processed', '2025-01-20'),
+      join(drop, 'processed'),
+    ]);
     const source = new DropFolderSource(school, 'csv', drop, () => NOW);
     let tries = 0;
     for (; tries < TRIES && readdirSync(outside).length === 0; tries++) {
@@ -104,5 +107,31 @@ describe('drop folder: a folder swapped for a link during the move', () => {
       /\/(bad|good)-\d+\.csv$/.test(p),
     );
     expect(moved.length).toBeGreaterThan(TRIES / 10);
+  }, 120_000);
+
+  it('retention never empties, nor the data page lists, a directory swapped in for quarantine/ or a day folder of processed/', async () => {
+    const root = join(base, 'retained');
+    const elsewhere = join(base, 'elsewhere');
+    mkdirSync(join(root, 'processed', '2020-01-01'), { recursive: true });
+    mkdirSync(join(root, 'quarantine'), { recursive: true });
+    mkdirSync(elsewhere, { recursive: true });
+    const precious = ['authorized_keys', 'id_ed25519', 'known_hosts'];
+    for (const name of precious) writeFileSync(join(elsewhere, name), 'precious\n');
+    const swapper = swap(elsewhere, [join(root, 'quarantine'), join(root, 'processed', '2020-01-01')]);
+    const folder = new DropFolder(root);
+    const listed = new Set<string>();
+    let tries = 0;
+    for (; tries < RETENTION_TRIES && readdirSync(elsewhere).length === precious.length; tries++) {
+      // Everything in them is due: a day folder long past, files quarantined before the cutoff.
+      await purgeDropFiles(root, new Date('2099-01-01T00:00:00Z'), '2099-01-01').catch(() => {});
+      // Nor does the data page's list of quarantined files list the directory swapped in.
+      for (const q of await folder.quarantined().catch(() => [])) listed.add(q.file);
+    }
+    swapper.kill('SIGKILL');
+    expect({ tries, left: readdirSync(elsewhere).sort(), listed: [...listed] }).toEqual({
+      tries: RETENTION_TRIES,
+      left: precious,
+      listed: [],
+    });
   }, 120_000);
 });
