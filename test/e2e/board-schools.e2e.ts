@@ -182,6 +182,28 @@ describe('signing out while out on a visit', () => {
   });
 });
 
+describe("the board's day", () => {
+  it('greys a cancelled visit beside the real one for the same pupil, with no Call line', async () => {
+    // Vic is out on the visit of the test above (P9); the same pupil's visit asked for earlier and called off.
+    await db.query(`UPDATE users SET phone = '+447700900777' WHERE username = 'vic'`);
+    await db.query(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id)
+       SELECT 'heath', 'P9', 'welfare (called off)', $1, (now() AT TIME ZONE 'Europe/London')::date, 'cancelled', u.id, u.id
+       FROM users u WHERE u.username = 'vic'`,
+      [JSON.stringify({ line1: '1 Any Street', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    const board = await signIn();
+    await board.locator('#school').selectOption('heath');
+    const today = board.locator('#today li.visit');
+    await until(async () => (await today.count()) === 2, 15_000, "both of the day's visits");
+    const off = board.locator('#today li.visit.cancelled');
+    await expect(off.textContent()).resolves.toMatch(/CANCELLED/);
+    expect(await off.locator('.calls').count()).toBe(0);
+    const out = board.locator('#today li.visit:not(.cancelled)');
+    await expect(out.locator('.calls').textContent()).resolves.toMatch(/^Call Vic Visitor: \+447700900777/);
+  });
+});
+
 describe('disabling the account of a worker who is out', () => {
   it('is refused in plain words, with a button that does it anyway', async () => {
     // Vic is still out on the visit of the test above.

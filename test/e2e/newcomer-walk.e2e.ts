@@ -417,13 +417,16 @@ describe('a newcomer on the example configuration', () => {
     await page.goto(`${base}/board`);
     await page.locator(`li.alarm.unacknowledged[data-alarm-id="${first}"]`).waitFor();
     await sounding('true');
-    const toggle = page.locator('#sound-toggle');
+    // Its words stay; pressed says whether it is on (not "Sound off, not pressed").
+    const toggle = page.getByRole('button', { name: 'Alarm sound', exact: true });
+    expect(await toggle.getAttribute('aria-pressed')).toBe('true');
     await toggle.click();
     await sounding('false');
     // Silent, said in the largest words while the alarm is open.
     const band = page.locator('#sound-off[role="alert"]', { hasText: 'SOUND IS OFF' });
     await band.waitFor();
     expect(await toggle.getAttribute('aria-pressed')).toBe('false');
+    expect(await toggle.textContent()).toBe('Alarm sound');
 
     // Not kept past this page: read again, it sounds.
     await page.reload();

@@ -1,9 +1,9 @@
 import { h } from './app.js';
 
 // The alarm sound: a two-tone beep every second while any alarm is unacknowledged, a full-screen
-// prompt when the browser blocks it, and the board's "Sound on / off" button.
+// prompt when the browser blocks it, and the board's "Alarm sound" button (pressed: on).
 //
-// "Sound off" silences what is open when it is pressed, in this page only: it is never stored, so a
+// Turning it off silences what is open when it is pressed, in this page only: it is never stored, so a
 // reload or the next person signing in has the sound on, and an alarm that was not unacknowledged
 // then (a new one, or one open again) or the board losing Doorstep sounds again by itself. While it
 // is off and an alarm is unacknowledged, a red band across the board says SOUND IS OFF.
@@ -92,15 +92,8 @@ export function setSounding(want) {
     sound.playing = false;
   }
   document.body.dataset.sounding = String(sound.playing);
-  const b = document.getElementById('sound-toggle');
-  if (b) {
-    b.setAttribute('aria-pressed', String(sound.enabled));
-    b.textContent = sound.enabled
-      ? sound.ctx?.state === 'running' || !on
-        ? 'Sound on'
-        : 'Sound blocked: click to allow'
-      : 'Sound off';
-  }
+  // Its words stay "Alarm sound"; pressed says on or off (a blocked sound is the prompt below).
+  document.getElementById('sound-toggle')?.setAttribute('aria-pressed', String(sound.enabled));
   soundOffBand(on && !sound.enabled);
   // An alarm is sounding but the browser blocked the sound: a prompt across the whole screen that
   // one click (which the browser needs before it plays sound) clears.
@@ -189,6 +182,6 @@ export function soundToggle() {
       'aria-pressed': String(sound.enabled),
       onclick: () => setSound(!sound.enabled || sound.ctx?.state !== 'running'),
     },
-    'Sound on',
+    'Alarm sound',
   );
 }

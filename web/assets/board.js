@@ -25,14 +25,19 @@ function section(id, title, items, empty) {
 }
 
 function visitItem(v) {
-  const calls = [
-    v.phones.lead ? tel(v.phones.lead, v.lead ?? 'lead') : null,
-    v.phones.partner ? tel(v.phones.partner, v.partner ?? 'partner') : null,
-    v.phones.family ? tel(v.phones.family, 'family') : null,
-  ].filter(Boolean);
+  // Called off with nobody out: greyed, and no one to call about it (the pupil's real visit of the
+  // day, beside it, has its Call line). Cancelled while out, its people are still watched: as any.
+  const calledOff = v.status === 'cancelled' && !v.out;
+  const calls = calledOff
+    ? []
+    : [
+        v.phones.lead ? tel(v.phones.lead, v.lead ?? 'lead') : null,
+        v.phones.partner ? tel(v.phones.partner, v.partner ?? 'partner') : null,
+        v.phones.family ? tel(v.phones.family, 'family') : null,
+      ].filter(Boolean);
   return h(
     'li',
-    { class: `visit ${v.overdue ? 'overdue' : ''}` },
+    { class: ['visit', v.overdue ? 'overdue' : '', calledOff ? 'cancelled' : ''].filter(Boolean).join(' ') },
     h('a', { href: `/visits/${v.id}` }, bdi(v.pupilName ?? 'Pupil'), ' — ', bdi(v.address)),
     h(
       'div',
