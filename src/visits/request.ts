@@ -39,7 +39,11 @@ export interface VisitRequest {
   address?: Address | undefined;
   riskLevel?: 'low' | 'minor' | 'major' | undefined;
   riskNotes?: string | undefined;
-  leadUserId?: string | undefined;
+  /**
+   * Who will go: absent, the requester when they are visiting staff (else nobody yet); null, nobody
+   * yet — whoever goes takes it (a member of visiting staff asking for a visit they are not going on).
+   */
+  leadUserId?: string | null | undefined;
   /** The appointment's time on the planned date, HH:MM in Europe/London (Thames View 2.6/2.7). */
   appointmentTime?: string | undefined;
   /** Made on the way to work (from home) or home from work; absent: from school and back. */
@@ -95,7 +99,8 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
         'BAD_REQUEST',
         `appointmentTime: ${r.appointmentTime} does not happen on ${plannedFor} in London (the clocks go forward)`,
       );
-    const lead = r.leadUserId ?? (user.roles.includes('visiting-staff') ? user.id : null);
+    const lead =
+      r.leadUserId === undefined ? (user.roles.includes('visiting-staff') ? user.id : null) : r.leadUserId;
     // A visit on the way to or from work is its lead's own journey (Hampton: approved beforehand by
     // the HoS): whose journey is known before anyone approves it, and cannot change after (departure
     // keeps a visit's lead).

@@ -74,6 +74,11 @@ schools:
     DOORSTEP_PASSWORD: PASSWORD,
   });
   if ((await vic.exited).code !== 0) throw new Error(`user add: ${vic.stderr()}`);
+  const ola = runCli(
+    ['user', 'add', '-c', file, '-u', 'ola', '-n', 'Ola Officer', '-r', 'safeguarding,visiting-staff'],
+    { ...env, DOORSTEP_PASSWORD: PASSWORD },
+  );
+  if ((await ola.exited).code !== 0) throw new Error(`user add: ${ola.stderr()}`);
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: id });
   browser = await launchChromium();
   publisher = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: `${id.slice(0, 30)}-pub` });
@@ -96,7 +101,7 @@ async function signIn(username = 'ada'): Promise<Page> {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
-  if (username === 'ada') await page.goto(`${base}/board`); // an admin starts on the audit page
+  if (username !== 'vic') await page.goto(`${base}/board`); // an admin starts on the audit page
   return page;
 }
 
@@ -201,6 +206,36 @@ describe("the board's day", () => {
     expect(await off.locator('.calls').count()).toBe(0);
     const out = board.locator('#today li.visit:not(.cancelled)');
     await expect(out.locator('.calls').textContent()).resolves.toMatch(/^Call Vic Visitor: \+447700900777/);
+  });
+});
+
+describe('a visit asked for from a trigger card by visiting staff', () => {
+  it('asks who will go: left for anyone, nobody leads it yet', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('heath', 'P10', 'Bea', 'Cole', $1)`,
+      [JSON.stringify({ line1: '2 Any Street', town: 'Leeds', postcode: 'LS6 2QT' })],
+    );
+    await db.query(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('heath', 'P10', 'e2e:absent-3', 'Absent 3 days', 'home-visit', 'attendance-officer', 'open',
+         (now() AT TIME ZONE 'Europe/London')::date, 'absent', '{}')`,
+    );
+    const board = await signIn('ola');
+    await board.locator('#school').selectOption('heath');
+    const card = board.locator('li.trigger', { hasText: 'Bea Cole' });
+    await card.getByRole('button', { name: 'Request a visit for Bea Cole' }).click();
+    const who = card.getByRole('group', { name: 'Who will go' });
+    expect(await who.getByLabel('Me (I lead it)').isChecked()).toBe(true);
+    await who.getByLabel('Leave it for anyone (whoever goes leads it)').check();
+    await card.getByLabel('Risk level').selectOption('low');
+    await card.getByRole('button', { name: 'Request the visit' }).click();
+    await board.waitForURL(/\/visits\/\d+$/);
+    const id = new URL(board.url()).pathname.split('/').at(-1);
+    const { rows } = await db.query<{ lead_user_id: string | null }>(
+      'SELECT lead_user_id FROM visits WHERE id = $1',
+      [id],
+    );
+    expect(rows).toEqual([{ lead_user_id: null }]);
   });
 });
 

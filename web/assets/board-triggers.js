@@ -40,6 +40,8 @@ function requestForm(t, who) {
     name: 'plannedFor',
     value: londonToday(),
   });
+  // Visiting staff asking are its lead unless they leave it for whoever goes (nobody leads it yet).
+  const lead = state.me?.user.roles.includes('visiting-staff') ? whoWillGo(t) : null;
   return h(
     'form',
     {
@@ -56,6 +58,7 @@ function requestForm(t, who) {
             riskLevel: risk.value,
             riskNotes: notes.value.trim() || undefined,
             plannedFor: planned.value || undefined,
+            ...(lead?.querySelector('input[value="anyone"]').checked ? { leadUserId: null } : {}),
           });
           opened.delete(t.id);
           location.href = `/visits/${r.id}`;
@@ -74,7 +77,29 @@ function requestForm(t, who) {
     notes,
     h('label', { for: planned.id }, 'Planned for'),
     planned,
+    lead,
     h('button', { type: 'submit', class: 'primary' }, 'Request the visit'),
+  );
+}
+
+/** "Who will go": me (its lead), or leave it for anyone — whoever goes takes it when they leave. */
+function whoWillGo(t) {
+  const choice = (value, label, checked) => {
+    const input = h('input', {
+      type: 'radio',
+      name: 'lead',
+      value,
+      id: `trigger-${t.id}-lead-${value}`,
+      checked,
+    });
+    return h('label', { class: 'radio', for: input.id }, input, ` ${label}`);
+  };
+  return h(
+    'fieldset',
+    {},
+    h('legend', {}, 'Who will go'),
+    choice('me', 'Me (I lead it)', true),
+    choice('anyone', 'Leave it for anyone (whoever goes leads it)', false),
   );
 }
 

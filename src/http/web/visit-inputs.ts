@@ -36,6 +36,13 @@ export const request = z.strictObject({
     .optional(),
   /** Made on the way to work (from home) or on the way home from work; absent: from school and back. */
   commute: z.enum(COMMUTES, { error: 'expected to-work or from-work' }).optional(),
+  /**
+   * Who will go. Absent: the person asking, when they are visiting staff. null: nobody yet — whoever
+   * goes takes it (visiting staff asking for a visit they are not going on themselves).
+   */
+  leadUserId: z
+    .null({ error: 'expected null (nobody leads it yet) or no leadUserId (you lead it)' })
+    .optional(),
 });
 
 const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });
