@@ -57,7 +57,9 @@ export async function resumeWatch(
     const self = onVisit(user, v);
     const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
     const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
-    let at = now;
+    // Overdue from now — never at the old return time itself, whose overdue alarm, raised and stood
+    // down by the back safe, is raised once only (its key is the return time).
+    let at = new Date(Math.max(now.getTime(), (v.expectedReturnAt?.getTime() ?? 0) + 1));
     if (!overdueNow) {
       if (!newReturnAt)
         throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');

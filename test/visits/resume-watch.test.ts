@@ -228,6 +228,24 @@ describe('a back safe said by mistake', () => {
     await returnVisit(w.vdeps, lead, id);
   });
 
+  it('overdue now is never the old return time itself, whose overdue alarm was raised once and stood down by the back safe', async () => {
+    const id = await outAt('10:00', '14:00');
+    // 14:00, all at one instant: overdue raised, back safe said, "I am still out" past their own bound.
+    now = at('14:00');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    await returnVisit(w.vdeps, office, id);
+    const r = await resumeWatch(w.vdeps, lead, id, null);
+    expect(r.overdueNow).toBe(true);
+    expect(r.expectedReturnAt.getTime()).toBeGreaterThan(at('14:00').getTime());
+    now = new Date(at('14:00').getTime() + 1000);
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toEqual([
+      { type: 'overdue_visit', status: 'resolved' },
+      { type: 'overdue_visit', status: 'open' },
+    ]);
+    await returnVisit(w.vdeps, lead, id);
+  });
+
   it('an outcome recorded is kept and a cancellation stays one; the visit is out again until back safe', async () => {
     const id = await outAt('10:00', '14:00');
     now = at('10:30');
