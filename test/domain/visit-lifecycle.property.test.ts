@@ -137,9 +137,14 @@ const actionArb = fc.oneof(
       'depart',
       'arrive',
       'record-arrival',
+      'check-in',
+      'record-check-in',
+      'running-late',
       'back-safe',
       'resume-watch',
+      'resume-watch',
       'record-outcome',
+      'change-address',
       'change-address',
       'no-answer',
       'parent-late-cancel',
@@ -149,7 +154,7 @@ const actionArb = fc.oneof(
   },
 );
 const actorArb = fc.oneof(
-  { weight: 3, arbitrary: fc.constantFrom<ActorName>('lead', 'office', 'head', 'dsl') },
+  { weight: 3, arbitrary: fc.constantFrom<ActorName>('lead', 'partner', 'office', 'head', 'dsl') },
   { weight: 2, arbitrary: fc.constantFrom<ActorName>(...ACTOR_NAMES) },
 );
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
@@ -317,6 +322,10 @@ const coverage = {
   backSafe: 0,
   resumed: 0,
   resumeTooLate: 0,
+  /** Actions taken while out, by action: the office's and the partner's steps among them. */
+  clearsChecked: {} as Record<string, number>,
+  /** Steps of the office and the partner while the worker is out (through `decide`). */
+  officeOrPartnerOut: 0,
   addressChangedAfterApproval: 0,
   outcomeWhileOut: 0,
   door: 0,
@@ -568,6 +577,18 @@ function checkTransition(
   }
   if (['check-in', 'arrive', 'record-check-in', 'record-arrival'].includes(s.action))
     check(e.clears.includes('missed_check_in'), what);
+  // Which alarms an action stands down, exactly: the overdue alarm only a new return time or back
+  // safe (a check-in or an arrival, the worker's or the office's, says nothing of when they will be
+  // back: an overdue worker who checks in is still overdue); a missed check-in only a check-in, an
+  // arrival or back safe; a silent fob only back safe. Nothing else clears anything.
+  const CLEARED_BY: Record<string, readonly VisitAction[]> = {
+    overdue_visit: ['running-late', 'back-safe'],
+    missed_check_in: ['check-in', 'arrive', 'record-check-in', 'record-arrival', 'back-safe'],
+    device_silent: ['back-safe'],
+  };
+  for (const type of e.clears)
+    check(CLEARED_BY[type]?.includes(s.action) === true, `${what} cleared ${type}`);
+  if (wasOut) coverage.clearsChecked[s.action] = (coverage.clearsChecked[s.action] ?? 0) + 1;
   // Recorded by the office: the worker is safe because the office spoke to them, not their own word.
   if (s.action === 'record-check-in' || s.action === 'record-arrival')
     same(e.clearedAs, 'worker_safe_contacted', what);
@@ -650,6 +671,8 @@ function runSteps(
       const before = view(w);
       const d = decide(s.action, before, ACTORS[s.actor], rules);
       if (d.ok) {
+        if (isOut(before) && ['office', 'dsl', 'admin', 'partner'].includes(s.actor))
+          coverage.officeOrPartnerOut++;
         const approvedBefore = w.approved;
         apply(w, s, d.effect);
         checkTransition(before, view(w), s, d.effect, w, rules, approvedBefore);
@@ -676,6 +699,10 @@ describe('the visit lifecycle, as a model (pure)', () => {
     expect(coverage.departed).toBeGreaterThan(50);
     expect(coverage.backSafe).toBeGreaterThan(20);
     expect(coverage.resumed).toBeGreaterThan(5);
+    // The office's steps for the worker and the partner's own, while out, through `decide`.
+    expect(coverage.officeOrPartnerOut).toBeGreaterThan(100);
+    for (const a of ['record-check-in', 'record-arrival', 'check-in', 'running-late', 'back-safe'])
+      expect(coverage.clearsChecked[a] ?? 0, a).toBeGreaterThan(10);
     expect(coverage.resumeTooLate).toBeGreaterThan(5);
     expect(coverage.addressChangedAfterApproval).toBeGreaterThan(5);
     expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
@@ -776,6 +803,49 @@ describe('the visit lifecycle, as a model (pure)', () => {
           for (const name of ACTOR_NAMES) expect(decide('depart', after, ACTORS[name], rules).ok).toBe(false);
         },
       ),
+    );
+  });
+
+  it('while out, only a new return time or back safe stands the overdue alarm down — whoever acts, the worker, the partner or the office', () => {
+    fc.assert(
+      fc.property(
+        rulesArb,
+        fc.constantFrom<VisitStatus>('departed', 'cancelled'),
+        fc.boolean(),
+        fc.boolean(),
+        fc.option(fc.integer({ min: 0, max: 300 }), { nil: null }),
+        (rules, status, outcome, ownClosed, waited) => {
+          const v: LifecycleVisit = {
+            ...visitBeforeLeaving(status),
+            partnerUserId: 'partner',
+            departedAt: new Date(T0),
+            arrivedAt: waited === null ? null : new Date(T0 + 5 * 60_000),
+            doorWaitMinutes: waited,
+            outcomeRecorded: status === 'departed' && outcome,
+            ownReturnTimeClosed: ownClosed,
+            hasSafeWord: true,
+          };
+          for (const name of ACTOR_NAMES)
+            for (const a of allowedActions(v, ACTORS[name], rules)) {
+              const d = decide(a, v, ACTORS[name], rules);
+              if (!d.ok) continue;
+              same(
+                d.effect.clears.includes('overdue_visit'),
+                a === 'running-late' || a === 'back-safe',
+                `${name} ${a} and the overdue alarm`,
+              );
+              same(
+                d.effect.clears.includes('device_silent'),
+                a === 'back-safe',
+                `${name} ${a} and the silent fob`,
+              );
+            }
+          // The office's and the partner's steps are among those asked.
+          check(allowedActions(v, ACTORS.office, rules).includes('record-check-in'), 'office check-in');
+          check(allowedActions(v, ACTORS.partner, rules).includes('check-in'), 'partner check-in');
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

@@ -19,8 +19,9 @@ import {
  * of what the policies say (below), not from the watcher's own arithmetic.
  *
  * The alarms are kept as the register keeps them: each due occurrence raised once (its dedup key),
- * standing until a step of the worker's stands it down — as the lifecycle says (`decide`'s
- * `clears`: a check-in the missed check-in, running late the overdue alarm). "Something is due or
+ * standing until a step stands it down — as the lifecycle says (`decide`'s `clears`: a check-in the
+ * missed check-in, running late the overdue alarm) — whoever takes it: the worker, their partner, or
+ * the office recording an arrival or a check-in for them (`record-arrival`, `record-check-in`). "Something is due or
  * something will be" is true of any worker past a deadline whatever stands; what watches them is an
  * alarm standing for each deadline passed, and a deadline to come when none has.
  */
@@ -28,12 +29,19 @@ import {
 const MIN = 60_000;
 const D = Date.UTC(2026, 10, 23, 9, 0);
 const LEAD = { id: '1', roles: ['visiting-staff'], positions: [] };
+const PEOPLE = {
+  lead: LEAD,
+  partner: { id: '2', roles: ['visiting-staff'], positions: [] },
+  office: { id: '3', roles: ['office'], positions: [] },
+};
+type Who = keyof typeof PEOPLE;
+const whoArb = fc.constantFrom<Who>('lead', 'partner', 'office');
 
 /** The visit as the lifecycle sees it while the worker is out (the fields its steps while out read). */
 const outVisit = (arrivedAt: number | null): LifecycleVisit => ({
   status: 'departed',
   leadUserId: LEAD.id,
-  partnerUserId: null,
+  partnerUserId: PEOPLE.partner.id,
   requestedBy: LEAD.id,
   departedAt: new Date(D),
   returnedAt: null,
@@ -63,11 +71,12 @@ const rulesArb: fc.Arbitrary<VisitRules> = fc
     visitRules.parse(Object.fromEntries(Object.entries(r).filter(([, value]) => value !== undefined))),
   );
 
+/** `by`: the worker, their partner, or the office recording it for them after speaking to them. */
 type Event =
   | { kind: 'tick'; minutes: number }
-  | { kind: 'arrive' }
-  | { kind: 'check-in' }
-  | { kind: 'running-late'; minutes: number }
+  | { kind: 'arrive'; by: Who }
+  | { kind: 'check-in'; by: Who }
+  | { kind: 'running-late'; minutes: number; by: Who }
   | { kind: 'fob' };
 
 const eventArb: fc.Arbitrary<Event> = fc.oneof(
@@ -75,13 +84,14 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({ kind: fc.constant('tick' as const), minutes: fc.integer({ min: 1, max: 90 }) }),
   },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('arrive' as const) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('check-in' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('arrive' as const), by: whoArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('check-in' as const), by: whoArb }) },
   {
     weight: 1,
     arbitrary: fc.record({
       kind: fc.constant('running-late' as const),
       minutes: fc.integer({ min: 1, max: MAX_RETURN_AHEAD_MINUTES }),
+      by: whoArb,
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('fob' as const) }) },
@@ -131,6 +141,7 @@ describe('the watch on a worker out (pure)', () => {
   it('a worker out is always watched: every deadline falls due exactly when the policy says, never early, never dropped', () => {
     let overdueSeen = 0;
     let overdueOnly = 0;
+    let officeCheckInWhileOverdue = 0;
     let checkInSeen = 0;
     fc.assert(
       fc.property(departureArb, ({ rules, returnIn, every, fobSilentMinutes, events }) => {
@@ -142,10 +153,21 @@ describe('the watch on a worker out (pure)', () => {
         /** Alarms raised (by dedup key: each occurrence once) and those still standing, by key: their kind. */
         const raised = new Set<string>();
         const standing = new Map<string, string>();
-        /** A step of the worker's: the alarms the lifecycle says it stands down are resolved. */
-        const step = (action: 'arrive' | 'check-in' | 'running-late') => {
-          const d = decide(action, outVisit(arrivedAt), LEAD, rules);
-          expect(d.ok, `${action} refused while out`).toBe(true);
+        /**
+         * A step of the worker's, their partner's or the office's (its own action for an arrival or a
+         * check-in): the alarms the lifecycle says it stands down are resolved.
+         */
+        const step = (kind: 'arrive' | 'check-in' | 'running-late', by: Who) => {
+          const action =
+            by === 'office' && kind !== 'running-late'
+              ? kind === 'arrive'
+                ? 'record-arrival'
+                : 'record-check-in'
+              : kind;
+          if (by === 'office' && kind === 'check-in' && [...standing.values()].includes('overdue_visit'))
+            officeCheckInWhileOverdue++;
+          const d = decide(action, outVisit(arrivedAt), PEOPLE[by], rules);
+          expect(d.ok, `${by} ${action} refused while out`).toBe(true);
           if (!d.ok) return;
           for (const [key, type] of standing)
             if (d.effect.clears.includes(type as never)) standing.delete(key);
@@ -229,12 +251,12 @@ describe('the watch on a worker out (pure)', () => {
         for (const e of events) {
           if (e.kind === 'tick') now += e.minutes * MIN;
           else if (e.kind === 'arrive' && arrivedAt === null) {
-            step('arrive');
+            step('arrive', e.by);
             arrivedAt = now;
             exp.arrivalPending = false;
             exp.lastSign = Math.max(exp.lastSign, now);
           } else if (e.kind === 'check-in') {
-            step('check-in');
+            step('check-in', e.by);
             lastCheckInAt = now;
             exp.arrivalPending = false;
             exp.lastSign = now;
@@ -242,7 +264,7 @@ describe('the watch on a worker out (pure)', () => {
             const before = look().find((d) => d.type === 'overdue_visit');
             const at = now + e.minutes * MIN;
             expect(returnTimeProblem(new Date(at), new Date(now))).toBeNull();
-            step('running-late');
+            step('running-late', e.by);
             exp.returnAt = at;
             // The new time re-arms the overdue alarm: a new occurrence, due at the new time.
             const after = dueVisitAlarms(visit(), rules, new Date(exp.overdueAt()));
@@ -263,6 +285,8 @@ describe('the watch on a worker out (pure)', () => {
     expect(overdueSeen).toBeGreaterThan(200);
     expect(overdueOnly).toBeGreaterThan(20);
     expect(checkInSeen).toBeGreaterThan(200);
+    // The office checked in for an overdue worker (whose alarm must stand), not only the worker.
+    expect(officeCheckInWhileOverdue).toBeGreaterThan(20);
   });
 
   it('back safe ends the watch for good: nothing is owed or scheduled at any time after', () => {
