@@ -212,6 +212,41 @@ describe('the visit page, the worker out and the office', () => {
     expect(problems).toEqual([]);
   });
 
+  it('the office says back safe by mistake: the worker’s phone says who and when at its top, and “I am still out” watches them again', async () => {
+    const visitId = await visitOut();
+    const olive = await pageAs('olive');
+    await olive.page.goto(`${base}/visits/${visitId}`);
+    await olive.page.getByRole('button', { name: 'Back safe' }).click();
+    await olive.page.getByRole('button', { name: 'Yes, I spoke to them: back safe' }).click();
+    await olive.page.locator('#message', { hasText: 'Recorded as back safe.' }).waitFor();
+    // The office may watch them again, in its own words (offered because the server lists it).
+    await olive.page.getByRole('button', { name: 'Still out — watch again' }).waitFor();
+    await olive.ctx.close();
+
+    const vic = await pageAs('vic', 390);
+    const posted = stepsPosted(vic.page);
+    await vic.page.goto(`${base}/visits/${visitId}`);
+    const told = vic.page.locator('#help-after-back[role=alert]');
+    await told.waitFor();
+    expect(await told.textContent()).toMatch(
+      /Marked back safe at \d\d:\d\d by \u2068Olive Office\u2069 — still out\? Press “I am still out”\./,
+    );
+    await told.getByRole('button', { name: 'I need help' }).waitFor();
+    await told.getByLabel('Back by').fill(inAnHour());
+    await told.getByRole('button', { name: 'I am still out' }).click();
+    await vic.page.locator('#message', { hasText: /^Watched again: expected back \d\d:\d\d\.$/ }).waitFor();
+    await vic.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
+    expect(await vic.page.locator('#out-status').textContent()).toMatch(/Watched until back safe/);
+    expect(posted).toEqual(['resume-watch']);
+    const { rows } = await db.query<{ returned_at: Date | null; status: string }>(
+      'SELECT returned_at, status FROM visits WHERE id = $1',
+      [visitId],
+    );
+    expect(rows[0]).toEqual({ returned_at: null, status: 'departed' });
+    await vic.ctx.close();
+    expect(problems).toEqual([]);
+  });
+
   it('the office records the arrival in its own words, asked first; the worker’s own "I have arrived" is theirs alone', async () => {
     const visitId = await visitOut();
     const olive = await pageAs('olive');
