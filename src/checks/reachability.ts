@@ -12,6 +12,7 @@ import { LADDER_PERIODS, laddersIn } from '../domain/escalation/routing.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
 import { smsStatusUrl } from '../notify/http-channels.ts';
 import { OFFICE_STAFF } from '../notify/push-channel.ts';
+import { outOfHoursFirstPerson } from './out-of-hours-reach.ts';
 
 /** One way a school's ladders fail to reach people, found from its config alone (nothing is sent). */
 export interface ReachabilityProblem {
@@ -23,7 +24,9 @@ export interface ReachabilityProblem {
   /**
    * `reaches-no-one` (the notification will fail), `some-unreachable`, `no-person`, `repeats-board-only`
    * (the level that repeats until the alarm is resolved tells no person), `no-reports` or
-   * `replies-unverifiable` (texts ask for a reply, and no inboundUrl says what URL the provider signs).
+   * `replies-unverifiable` (texts ask for a reply, and no inboundUrl says what URL the provider signs),
+   * `late-first-person` (out of school hours, when nobody watches the board, a ladder tells its first
+   * person only after some minutes: ./out-of-hours-reach.ts).
    */
   kind:
     | 'reaches-no-one'
@@ -32,7 +35,8 @@ export interface ReachabilityProblem {
     | 'repeats-board-only'
     | 'no-reports'
     | 'replies-unverifiable'
-    | 'seen-by-wearer';
+    | 'seen-by-wearer'
+    | 'late-first-person';
   message: string;
 }
 
@@ -47,7 +51,8 @@ export function isWarning(kind: ReachabilityProblem['kind']): boolean {
     kind === 'reaches-no-one' ||
     kind === 'no-person' ||
     kind === 'repeats-board-only' ||
-    kind === 'seen-by-wearer'
+    kind === 'seen-by-wearer' ||
+    kind === 'late-first-person'
   );
 }
 
@@ -185,7 +190,7 @@ export function ladderReachability(
         message: `${path} level ${policy.levels.length} repeats until the alarm is resolved but notifies only the board: once its rounds are spent no person is told again — add a group that carries a phone (e.g. sms:on-call-leaders)`,
       });
   }
-  out.push(...sharedForUnseen(s));
+  out.push(...sharedForUnseen(s), ...outOfHoursFirstPerson(s));
   if (usesSms && s.channels.sms && !smsStatusUrl(s.channels.sms))
     out.push({
       ladder: '',
