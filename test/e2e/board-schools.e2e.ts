@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -34,6 +34,21 @@ let server: Spawned;
 let browser: Browser;
 let publisher: MqttClient;
 let db: Db;
+
+const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+
+/** axe-core's WCAG 2.x A/AA rules on the page as it stands; the violations, described. */
+async function axe(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate<{
+    violations: { id: string; impact: string; nodes: { target: string[] }[] }[];
+  }>(
+    `axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'] } })`,
+  );
+  return result.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
+  );
+}
 
 beforeAll(async () => {
   mkdirSync(OUT, { recursive: true });
@@ -132,6 +147,7 @@ describe('a board of one school, for someone of several', () => {
       /New alarm: at Heath Lane Academy/,
     );
     await board.screenshot({ path: join(OUT, 'board-alarm-elsewhere.png'), fullPage: true });
+    expect(await axe(board)).toEqual([]);
 
     await band.getByRole('button', { name: 'Open Heath Lane Academy’s board' }).click();
     await board.locator('li.alarm.unacknowledged', { hasText: /SOS/ }).waitFor();
@@ -174,9 +190,11 @@ describe('signing out while out on a visit', () => {
     });
     await ask.waitFor();
     expect(await out.evaluate('document.activeElement?.id')).toBe('sign-out-question');
+    expect(await axe(out)).toEqual([]);
     await out.keyboard.press('Escape');
     await ask.waitFor({ state: 'detached' });
     expect(await out.evaluate('document.activeElement?.textContent')).toBe('Sign out');
+    expect(await axe(out)).toEqual([]);
     await signOut.click();
     await ask.getByRole('button', { name: 'No, stay signed in' }).click();
     await ask.waitFor({ state: 'detached' });
@@ -204,6 +222,7 @@ describe("the board's day", () => {
     const off = board.locator('#today li.visit.cancelled');
     await expect(off.textContent()).resolves.toMatch(/CANCELLED/);
     expect(await off.locator('.calls').count()).toBe(0);
+    expect(await axe(board)).toEqual([]);
     const out = board.locator('#today li.visit:not(.cancelled)');
     await expect(out.locator('.calls').textContent()).resolves.toMatch(/^Call Vic Visitor: \+447700900777/);
   });
@@ -227,6 +246,7 @@ describe('a visit asked for from a trigger card by visiting staff', () => {
     const who = card.getByRole('group', { name: 'Who will go' });
     expect(await who.getByLabel('Me (I lead it)').isChecked()).toBe(true);
     await who.getByLabel('Leave it for anyone (whoever goes leads it)').check();
+    expect(await axe(board)).toEqual([]);
     await card.getByLabel('Risk level').selectOption('low');
     await card.getByRole('button', { name: 'Request the visit' }).click();
     await board.waitForURL(/\/visits\/\d+$/);
@@ -248,6 +268,7 @@ describe('disabling the account of a worker who is out', () => {
     const refusal = admin.getByRole('alert').filter({ hasText: /vic is out on visit \d+ now/ });
     await refusal.waitFor();
     expect(await refusal.textContent()).not.toMatch(/whileOut/);
+    expect(await axe(admin)).toEqual([]);
     await admin.getByRole('button', { name: 'Disable anyway (the visit stays watched)' }).click();
     await admin.getByRole('status').filter({ hasText: 'vic disabled.' }).waitFor();
     await admin.getByRole('button', { name: 'Enable vic' }).waitFor();

@@ -112,7 +112,6 @@ export function header(s) {
     {
       type: 'button',
       class: 'link',
-      'aria-controls': 'sign-out-confirm',
       onclick: async () => {
         // Out on a visit (or just back), signing out takes "I need help" off this phone: asked first.
         // Asked of the server now, not the page's first read: the worker may have left since.
@@ -157,6 +156,7 @@ function askSignOut(button) {
   document.getElementById('sign-out-confirm')?.remove();
   const close = () => {
     box.remove();
+    button.removeAttribute('aria-controls');
     button.setAttribute('aria-expanded', 'false');
     button.focus();
   };
@@ -187,6 +187,8 @@ function askSignOut(button) {
     h('button', { type: 'button', onclick: () => signOut() }, 'Yes, sign out'),
   );
   document.querySelector('main')?.prepend(box);
+  // Named only while it is there: a control pointing at nothing is an error to a screen reader.
+  button.setAttribute('aria-controls', box.id);
   button.setAttribute('aria-expanded', 'true');
   question.focus();
 }
