@@ -192,7 +192,7 @@ async function followSync(jobId, school, before, msg, reload) {
       // Files still being written (just copied in) are imported by the folder's next sync, seconds
       // on: the page reads its imports again until they are there, and says what came of them.
       if (settling > 0)
-        await awaitSettling(school, before, made.applied + made.refused + settling, msg, reload);
+        await awaitSettling(school, before, made.applied + made.refused + made.again + settling, msg, reload);
       return;
     }
     if (job.state === 'failed') {
@@ -204,12 +204,17 @@ async function followSync(jobId, school, before, msg, reload) {
   say(msg, 'Sync still not done after 3 minutes: reload the page later to see its import.');
 }
 
-/** The imports made since the import `before` (an id): applied and refused (a file quarantined) apart. */
+/**
+ * The imports made since the import `before` (an id): applied, refused (a file quarantined) and
+ * already imported (the same bytes again, not applied) apart.
+ */
 async function importsSince(school, before) {
   const fresh = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
   const theirs = fresh.imports.filter((i) => Number(i.id) > before);
   const refused = theirs.filter((i) => i.status === 'refused').length;
-  return { applied: theirs.length - refused, refused };
+  // A file whose very bytes were imported before is recorded, not applied again.
+  const again = theirs.filter((i) => i.status === 'already-imported').length;
+  return { applied: theirs.length - refused - again, refused, again };
 }
 
 /** How often, and how many times, the page looks for the files a sync found still being written. */
@@ -225,7 +230,7 @@ async function awaitSettling(school, before, expected, msg, reload) {
   for (let look = 0; look < SETTLING_LOOKS; look++) {
     await pause(SETTLING_LOOK_MS);
     const made = await importsSince(school, before).catch(() => null);
-    if (made && made.applied + made.refused >= expected) {
+    if (made && made.applied + made.refused + made.again >= expected) {
       await reload();
       return say(
         msg,

@@ -96,8 +96,17 @@ export function connectorName(c) {
  * (`settling`, just copied in) are said to come in a few seconds, never "nothing new".
  */
 export function syncSaid(job, made, time) {
-  const { applied, refused, settling = 0 } = typeof made === 'number' ? { applied: made, refused: 0 } : made;
+  const {
+    applied,
+    refused,
+    again = 0,
+    settling = 0,
+  } = typeof made === 'number' ? { applied: made, refused: 0 } : made;
   if (job.state === 'completed') {
+    const same =
+      again > 0
+        ? ` ${count(again, 'file')} ${again === 1 ? 'was' : 'were'} imported before (the same bytes): not applied again.`
+        : '';
     const writing =
       settling > 0
         ? ` ${count(settling, 'file')} ${settling === 1 ? 'is' : 'are'} still being written: ${settling === 1 ? 'it' : 'they'} will be imported in a few seconds (this page shows ${settling === 1 ? 'it' : 'them'} below).`
@@ -105,11 +114,11 @@ export function syncSaid(job, made, time) {
     if (refused > 0)
       return `Sync done at ${time}: ${count(refused, 'file')} refused — see below${
         applied > 0 ? `; ${count(applied, 'new import')}` : ''
-      }.${writing}`;
-    if (applied > 0) return `Sync done at ${time}: ${count(applied, 'new import')} (below).${writing}`;
+      }.${same}${writing}`;
+    if (applied > 0) return `Sync done at ${time}: ${count(applied, 'new import')} (below).${same}${writing}`;
     return settling > 0
-      ? `Sync done at ${time}: nothing imported yet.${writing}`
-      : `Sync done at ${time}: nothing new to import.`;
+      ? `Sync done at ${time}: nothing imported yet.${same}${writing}`
+      : `Sync done at ${time}: nothing new to import.${same}`;
   }
   if (job.state === 'failed')
     return 'Sync failed: the server’s log says why (a refused file is listed below).';

@@ -9,7 +9,11 @@ interface Words {
   }) => string;
   failedSaid: (f: Record<string, unknown>, time: string) => string;
   connectorName: (c: string) => string;
-  syncSaid: (job: { state: string }, newImports: number, time?: string) => string;
+  syncSaid: (
+    job: { state: string },
+    made: number | { applied: number; refused: number; again?: number },
+    time?: string,
+  ) => string;
   fobFeedsSaid: (feeds: unknown) => { ok: boolean; text: string };
   trainingNeeds: (p: Record<string, unknown>) => string | null;
 }
@@ -71,6 +75,10 @@ describe('the pages’ words, as a newcomer read them', () => {
     );
     expect(words.syncSaid({ state: 'completed' }, 0, '10:31')).toBe(
       'Sync done at 10:31: nothing new to import.',
+    );
+    // The same bytes dropped again are recorded, not applied: never counted as a new import.
+    expect(words.syncSaid({ state: 'completed' }, { applied: 0, refused: 0, again: 1 }, '10:31')).toBe(
+      'Sync done at 10:31: nothing new to import. 1 file was imported before (the same bytes): not applied again.',
     );
     expect(words.syncSaid({ state: 'failed' }, 0)).toBe(
       'Sync failed: the server’s log says why (a refused file is listed below).',
