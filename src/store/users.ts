@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { UserRole } from '../domain/roles.ts';
-import { HELP_AFTER_BACK_MINUTES } from '../domain/visits/lifecycle.ts';
+import { HELP_AFTER_BACK_MINUTES, RESUME_WATCH_MINUTES } from '../domain/visits/lifecycle.ts';
 import type { Queryable } from './db.ts';
 
 export interface User {
@@ -331,15 +331,19 @@ export async function createSession(
 /**
  * Session `s` is held past its expiry by a home visit of its person (the lead or the partner) at
  * `now` (a parameter): a visit that departed while the session was still live, and is either not yet
- * back safe or was said back safe less than HELP_AFTER_BACK_MINUTES ago — the lifecycle keeps "I need
- * help" open that long after back safe (perhaps said by someone else: the partner's "both back safe",
- * the office), and the phone page it is on must stay with it. A session that had already run out
+ * back safe or was said back safe less than HELP_AFTER_BACK_MINUTES ago by this person — the
+ * lifecycle keeps "I need help" open that long after back safe — or less than RESUME_WATCH_MINUTES
+ * ago by someone else (the partner's "both back safe", the office, perhaps by mistake): the worker
+ * is told to press "I am still out", which the lifecycle allows that long, and the phone page it is
+ * on must stay with it. A session that had already run out
  * when the visit left is not brought back by it.
  */
 const heldByVisitSql = (s: string, now: string) =>
   `EXISTS (SELECT 1 FROM visits v WHERE v.departed_at IS NOT NULL AND ${s}.expires_at > v.departed_at
              AND (v.returned_at IS NULL
-                  OR v.returned_at > ${now}::timestamptz - make_interval(mins => ${HELP_AFTER_BACK_MINUTES}))
+                  OR v.returned_at > ${now}::timestamptz - make_interval(mins =>
+                       CASE WHEN v.back_safe_by IS DISTINCT FROM 'user:' || ${s}.user_id::text
+                            THEN ${RESUME_WATCH_MINUTES} ELSE ${HELP_AFTER_BACK_MINUTES} END))
              AND (v.lead_user_id = ${s}.user_id OR v.partner_user_id = ${s}.user_id))`;
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { changeAccount } from '../../src/auth/accounts.ts';
-import { HELP_AFTER_BACK_MINUTES } from '../../src/domain/visits/lifecycle.ts';
+import { HELP_AFTER_BACK_MINUTES, RESUME_WATCH_MINUTES } from '../../src/domain/visits/lifecycle.ts';
 import type { Db } from '../../src/store/db.ts';
 import { KINDS } from '../../src/store/retention.ts';
 import { createSession, hashToken, sessionUser } from '../../src/store/users.ts';
@@ -95,8 +95,19 @@ describe('a session whose expiry passes while its person is out on a visit', () 
     await purgeExpired();
     expect(await sessionUser(db, s.token, now)).toBeTruthy();
 
-    // HELP_AFTER_BACK_MINUTES after back safe: the expiry, long past, applies at the next request.
-    now = new Date(new Date('2026-11-23T21:40:00Z').getTime() + HELP_AFTER_BACK_MINUTES * 60_000);
+    // Said back safe by the office, not by them: past HELP_AFTER_BACK_MINUTES the page still works,
+    // offering "I am still out" (the text they were sent asks them to press it) and "I need help".
+    now = new Date(
+      new Date('2026-11-23T21:40:00Z').getTime() + HELP_AFTER_BACK_MINUTES * 60_000 + 15 * 60_000,
+    );
+    const stillThere = await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers });
+    expect(stillThere.statusCode).toBe(200);
+    expect(stillThere.json().actions).toContain('resume-watch');
+    const helpLater = await post(`/api/visits/${id}/help`, { pressId: 'qrstuvwx12345678' });
+    expect(helpLater.statusCode, helpLater.body).toBe(200);
+
+    // RESUME_WATCH_MINUTES after the office's back safe: the expiry, long past, applies at the next request.
+    now = new Date(new Date('2026-11-23T21:40:00Z').getTime() + RESUME_WATCH_MINUTES * 60_000);
     const after = await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers });
     expect(after.statusCode).toBe(401);
     expect(await sessionUser(db, p.token, now)).toBeUndefined();
@@ -105,6 +116,17 @@ describe('a session whose expiry passes while its person is out on a visit', () 
       [hashToken(s.token), hashToken(p.token)],
     ]);
     expect(rows, 'the purge left sessions that have run out').toEqual([]);
+  });
+
+  it('back safe said by the worker themselves holds their session for HELP_AFTER_BACK_MINUTES only', async () => {
+    const { s, id, post, headers } = await outInTheEvening('self');
+    now = new Date('2026-11-23T21:40:00Z');
+    expect((await post(`/api/visits/${id}/back-safe`, {})).statusCode).toBe(200);
+    now = new Date(new Date('2026-11-23T21:40:00Z').getTime() + HELP_AFTER_BACK_MINUTES * 60_000 - 60_000);
+    expect((await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers })).statusCode).toBe(200);
+    now = new Date(new Date('2026-11-23T21:40:00Z').getTime() + HELP_AFTER_BACK_MINUTES * 60_000);
+    expect((await app.inject({ method: 'GET', url: `/api/visits/${id}`, headers })).statusCode).toBe(401);
+    expect(await sessionUser(db, s.token, now)).toBeUndefined();
   });
 
   it('a session that had already run out when its person left is not brought back by the visit', async () => {
