@@ -139,6 +139,12 @@ export interface ImportUnit {
   /** Content hash of a file unit, recorded with the import. */
   sha256?: string;
   /**
+   * A file unit whose reader gives marks first (a marks export): only such a file dropped again with
+   * the same bytes is an old file come back. A pupils or contacts export is a snapshot of today —
+   * the same bytes as an earlier day's can be today's truth (a CP plan ended, then begun again).
+   */
+  marksFile?: true;
+  /**
    * The unit's records. May be called again (a unit that repeats a session is read a second time
    * with every mark staged): each call reads the unit from its start and yields the same records.
    */

@@ -205,7 +205,7 @@ async function applyHeldMarks(
 }
 
 /**
- * Whether the unit is a file whose bytes were taken already by an applied import of the school (that left none of
+ * Whether the unit is a marks file whose bytes were taken already by an applied import of the school (that left none of
  * its rows for a later import: `CAUSES_A_REPEAT_MAY_TAKE`). Then it is not applied again — the same
  * Monday file dropped again after Tuesday's corrected a mark would put the old mark back — but moved
  * to processed/ and recorded (`already-imported`, naming the import that took it).
@@ -219,7 +219,9 @@ async function alreadyImported(
   report: SyncReport,
 ): Promise<boolean> {
   const sha256 = unit.sha256;
-  if (!sha256) return false;
+  // Only a marks export come back: a pupils or contacts snapshot with an earlier day's bytes may be
+  // today's truth (a CP plan ended, then begun again) and is applied as any other.
+  if (!sha256 || !unit.marksFile) return false;
   const earlier = await appliedImportOfFile(db, schoolId, sha256, CAUSES_A_REPEAT_MAY_TAKE);
   if (!earlier) return false;
   const reason = `${unit.label}: already imported as import ${earlier.id} on ${londonDate(earlier.finishedAt)} (the same bytes); not applied again`;

@@ -71,7 +71,8 @@ export class DropFolderSource implements MisSource {
     });
     const scan = await this.folder.scan(this.now());
     this.passedOver = scan.settling.map((f) => f.name);
-    for (const entry of await this.marksLast(scan.ready)) {
+    const { order, marks } = await this.marksLast(scan.ready);
+    for (const entry of order) {
       if (entry.refusal !== undefined) {
         yield this.refused(entry, entry.refusal);
         continue;
@@ -95,7 +96,7 @@ export class DropFolderSource implements MisSource {
         continue;
       }
       try {
-        yield await this.unitOf(entry, file);
+        yield await this.unitOf(entry, file, marks.has(entry));
       } finally {
         await file.close();
       }
@@ -110,8 +111,7 @@ export class DropFolderSource implements MisSource {
    * header, its root element); one that cannot be read so far keeps its place among the others, and
    * is refused when its turn comes.
    */
-  private async marksLast(entries: DropEntry[]): Promise<DropEntry[]> {
-    if (entries.length < 2) return entries;
+  private async marksLast(entries: DropEntry[]): Promise<{ order: DropEntry[]; marks: Set<DropEntry> }> {
     const marks: DropEntry[] = [];
     const others: DropEntry[] = [];
     for (const entry of entries) {
@@ -119,7 +119,7 @@ export class DropFolderSource implements MisSource {
         entry,
       );
     }
-    return [...others, ...marks];
+    return { order: [...others, ...marks], marks: new Set(marks) };
   }
 
   /** What the file's reader gives first (pupils, marks…); undefined when it gives nothing or fails. */
@@ -145,7 +145,7 @@ export class DropFolderSource implements MisSource {
     return this.passedOver;
   }
 
-  private async unitOf(entry: DropEntry, file: DroppedFile): Promise<ImportUnit> {
+  private async unitOf(entry: DropEntry, file: DroppedFile, marksFile: boolean): Promise<ImportUnit> {
     let sha256: string;
     try {
       sha256 = await file.sha256();
@@ -164,6 +164,7 @@ export class DropFolderSource implements MisSource {
         await file.unchangedSinceOpen();
       },
       sha256,
+      ...(marksFile ? { marksFile: true as const } : {}),
       ...this.moves(entry, file),
     };
   }

@@ -649,6 +649,26 @@ describe('drop folder: a file imported already is not applied again', () => {
   });
 });
 
+describe("drop folder: a pupils snapshot with an earlier day's bytes is today's", () => {
+  it('applies a pupils file whose CP plan has come back (the same bytes as two days before)', async () => {
+    const put = async (content: string) => {
+      writeFileSync(join(drop, 'pupils.csv'), content);
+      settle(join(drop, 'pupils.csv'));
+      return sync();
+    };
+    const withPlan = 'ID,Legal Forename,CP Plan\n1001,A,Yes\n';
+    await put(withPlan);
+    await put('ID,Legal Forename,CP Plan\n1001,A,No\n');
+    const back = await put(withPlan);
+    expect(back.alreadyImported).toEqual([]);
+    expect(back.applied).toHaveLength(1);
+    const { rows } = await db.query<{ flags: Record<string, boolean> }>(
+      `SELECT flags FROM pupils WHERE mis_id = '1001'`,
+    );
+    expect(rows[0]!.flags.cpPlan).toBe(true);
+  });
+});
+
 describe('drop folder: the marks of one drop after its pupils', () => {
   it("applies a pupils file written a second after the marks file for its new pupil first, so the new pupil's marks are stored", async () => {
     writeFileSync(join(drop, 'marks.csv'), `${MARKS_HEADER}2001,2025-01-13,AM,N\n2001,2025-01-13,PM,N\n`);
