@@ -24,13 +24,8 @@ import type { Db } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import { notificationDeliveries } from '../store/notify.ts';
 import { insertOutbox } from '../store/outbox.ts';
-import {
-  formatAddress,
-  getVisit,
-  lockVisit,
-  REARM_AFTER_RESOLUTION_MINUTES,
-  rearmWatchAfterResolution,
-} from '../store/visits.ts';
+import { REARM_AFTER_RESOLUTION_MINUTES, rearmWatchAfterResolution } from '../store/visit-changes.ts';
+import { formatAddress, getVisit, lockVisit } from '../store/visits.ts';
 
 /**
  * A person takes ownership of an alarm: every further page stops. The board event is written in the

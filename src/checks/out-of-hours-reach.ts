@@ -3,7 +3,7 @@ import { escalationRouting } from '../config/sections/escalation-hours.ts';
 import { type EscalationPolicy, laddersOf } from '../domain/escalation/ladder.ts';
 import { laddersIn } from '../domain/escalation/routing.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
-import type { ReachabilityProblem } from './reachability.ts';
+import type { ReachabilityProblem } from './reachability-problem.ts';
 
 const PERIOD_WORDS = {
   'out-of-hours': 'out of hours',

@@ -1,3 +1,4 @@
+import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import type { Queryable } from './db.ts';
 import type { Address, Commute, FamilyNotice, Vehicle, VisitStatus } from './visits.ts';
 
@@ -285,4 +286,61 @@ export async function saveFamilyNotice(
     visitId,
     notice === null ? null : JSON.stringify(notice),
   ]);
+}
+
+/** How long the watch waits for a worker still out after a person resolved their overdue alarm. */
+export const REARM_AFTER_RESOLUTION_MINUTES = 15;
+
+/**
+ * A person (`by`: `user:<id>`, or another actor) resolved a visit alarm as `reason` while the worker
+ * is still out (not back safe): the watch must go on, whatever the reason. An overdue alarm's visit
+ * is expected back `REARM_AFTER_RESOLUTION_MINUTES` from now at the latest (a new deadline, so a new
+ * overdue alarm if they are not), kept as a change of the return time by the resolution; a missed
+ * check-in restarts the check-in clock from now, kept as a `resolution` check-in by whoever resolved
+ * it; a silent fob's silence counts again from now (the watcher reads the resolution). Neither is the
+ * office confirming the worker: only the resolution itself, for a reason that says they spoke to them
+ * and by someone not on the visit, counts as that (lastConfirmedByOthers). Returns what was re-armed.
+ */
+export async function rearmWatchAfterResolution(
+  tx: Queryable,
+  visitId: string,
+  alarmType: string,
+  now: Date,
+  resolution: { by: string; reason: ResolutionReason },
+): Promise<'return' | 'check-in' | 'silence' | null> {
+  const { rows } = await tx.query<{ expected_return_at: Date | null }>(
+    'SELECT expected_return_at FROM visits WHERE id = $1 AND departed_at IS NOT NULL AND returned_at IS NULL',
+    [visitId],
+  );
+  if (!rows.length) return null;
+  const byUserId = /^user:(\d+)$/.exec(resolution.by)?.[1] ?? null;
+  if (alarmType === 'overdue_visit') {
+    const previousAt = rows[0]!.expected_return_at ? new Date(rows[0]!.expected_return_at) : null;
+    const newAt = new Date(now.getTime() + REARM_AFTER_RESOLUTION_MINUTES * 60_000);
+    if (previousAt === null || newAt > previousAt)
+      await changeExpectedReturn(tx, visitId, {
+        at: now,
+        byUserId,
+        previousAt,
+        newAt,
+        reason: `overdue alarm resolved (${RESOLUTION_REASONS[resolution.reason]}): expected back within ${REARM_AFTER_RESOLUTION_MINUTES} minutes or overdue again`,
+        source: 'resolution',
+      });
+    return 'return';
+  }
+  if (alarmType === 'missed_check_in') {
+    await tx.query(
+      `UPDATE visits SET last_check_in_at = GREATEST(COALESCE(last_check_in_at, $2), $2), updated_at = now()
+       WHERE id = $1`,
+      [visitId, now],
+    );
+    await tx.query(
+      `INSERT INTO visit_check_ins (visit_id, at, source, by_user_id) VALUES ($1, $2, 'resolution', $3)`,
+      [visitId, now, byUserId],
+    );
+    return 'check-in';
+  }
+  // The watcher counts the fob's silence from this resolution (`visitsOutForWatch`).
+  if (alarmType === 'device_silent') return 'silence';
+  return null;
 }
