@@ -261,6 +261,10 @@ const TABLE: Record<string, Clause[]> = {
         expect(warns('heath-lane', { partner: false })).toEqual(['alone-no-entry']);
         expect(blocks('heath-lane', { partner: false })).toEqual([]);
         expect(warns('heath-lane', { partner: true })).toEqual([]);
+        // Where the risk makes two staff required, "going alone: do not enter" is not said beside
+        // it (read as leave to go alone): the block says two staff.
+        expect(blocks('heath-lane', { partner: false, riskLevel: 'minor' })).toContain('pairs');
+        expect(warns('heath-lane', { partner: false, riskLevel: 'minor' })).not.toContain('alone-no-entry');
         for (const pack of ['hampton', 'lime-hills', 'thames-view', 'kings-gomer'])
           expect(warns(pack, { partner: false })).not.toContain('alone-no-entry');
       },

@@ -133,7 +133,8 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
     out.push({ level: 'block', rule: 'pairs', message: 'the policy requires two staff on this visit' });
   if (rules.pairs === 'where-possible' && !v.partner)
     out.push({ level: 'warn', rule: 'pairs', message: 'the policy asks for two staff wherever possible' });
-  if (rules.aloneNoEntry && !v.partner)
+  // Not beside "two staff required": the worker would read the note as leave to go alone.
+  if (rules.aloneNoEntry && !v.partner && !pairsNeeded)
     out.push({
       level: 'warn',
       rule: 'alone-no-entry',
