@@ -1,4 +1,4 @@
-import { noOneReached } from '../domain/escalation/delivery.ts';
+import { noOneReached, onlyOnBoard } from '../domain/escalation/delivery.ts';
 import { type AlarmState, DEFAULT_ALARM_POLICY, type EscalationPolicy } from '../domain/escalation/ladder.ts';
 import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import { appendAudit } from './audit.ts';
@@ -373,5 +373,7 @@ export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
      * alarm is being passed on, but that the worker should phone someone themselves.
      */
     noOneReached: r.status === 'open' && noOneReached(sent.filter((n) => n.alarmId === String(r.id))),
+    /** Only the board (and the worker) told so far: the phone says whom to phone, not "alerted". */
+    onlyOnBoard: r.status === 'open' && onlyOnBoard(sent.filter((n) => n.alarmId === String(r.id))),
   }));
 }

@@ -5,6 +5,7 @@ import {
   deliveryDetail,
   deliveryState,
   noOneReached,
+  onlyOnBoard,
 } from '../../src/domain/escalation/delivery.ts';
 
 const facts = (o: Partial<DeliveryFacts>): DeliveryFacts => ({
@@ -52,6 +53,18 @@ describe('how far a notification got', () => {
     expect(deliveryState(partly)).toBe('partly-failed');
     expect(deliveryDetail(partly)).toBe('PARTLY FAILED (sms: HTTP 400 (21211)): 2 sent');
     expect(noOneReached([partly])).toBe(false);
+  });
+
+  it('knows an alarm only the board (and the worker) has been told of', () => {
+    expect(onlyOnBoard([])).toBe(true);
+    expect(onlyOnBoard([facts({ target: 'board', status: 'delivered' })])).toBe(true);
+    // The worker's own text is not the office being alerted; a withdrawn one never went.
+    expect(onlyOnBoard([facts({ target: 'sms:visiting-staff' }), facts({ status: 'withdrawn' })])).toBe(true);
+    // Sent to people (failed or not): someone was tried — noOneReached says whether it failed.
+    expect(onlyOnBoard([facts({ target: 'sms:on-call-leaders' })])).toBe(false);
+    expect(onlyOnBoard([facts({ target: 'push:office-staff', status: 'failed', error: 'gone' })])).toBe(
+      false,
+    );
   });
 
   it('says it for people', () => {

@@ -226,6 +226,10 @@ export function outBannerLines(all, { self = true, office = null, lateClosed = f
   // Every message to a person failed (the board says "no one else knows"): only the office's screen
   // shows it, and no one may be looking — the worker is told to phone, never that it is passed on.
   const unheard = (list) => list.length > 0 && list.every((a) => a.noOneReached === true);
+  // Only the board told so far (a ladder whose first levels are the board: out of hours nobody may be
+  // watching it): never "the office has been alerted" — whom to phone.
+  const boardOnly = (list) => list.length > 0 && list.every((a) => a.onlyOnBoard === true);
+  const onScreen = 'it is on the office’s screen, and no one has been messaged yet';
   if (help.some((a) => a.status === 'acknowledged'))
     lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
   else if (unheard(help))
@@ -241,12 +245,18 @@ export function outBannerLines(all, { self = true, office = null, lateClosed = f
     lines.push(
       `Check-in missed: it is on the office’s screen, but the messages to people’s phones failed. Check in now if you are safe; if not, ${phoneOr999(whom)}.`,
     );
+  else if (boardOnly(missed))
+    lines.push(`Check-in missed: ${onScreen}. Check in now if you are safe; if not, ${phoneOr999(whom)}.`);
   else if (missed.length)
     lines.push('Check-in missed: the office has been alerted. Check in now if you are safe.');
   const overdue = alarms.filter((a) => a.type === 'overdue_visit');
   if (unheard(overdue))
     lines.push(
       `You are overdue: it is on the office’s screen, but the messages to people’s phones failed. ${newTime} or say you are back safe; if you need help, ${phoneOr999(whom)}.`,
+    );
+  else if (boardOnly(overdue))
+    lines.push(
+      `You are overdue: ${onScreen}. ${newTime} or say you are back safe; if you need help, ${phoneOr999(whom)}.`,
     );
   else if (overdue.length)
     lines.push(`You are overdue: the office has been alerted. ${newTime} or say you are back safe.`);

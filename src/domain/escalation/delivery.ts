@@ -1,3 +1,4 @@
+import { VISITING_STAFF } from './ladder.ts';
 /**
  * How far one notification got, as the board and the incident record say it. Pure.
  *
@@ -100,4 +101,16 @@ export function noOneReached(notifications: readonly DeliveryFacts[]): boolean {
   // A withdrawn message was never tried on its person: it reached no one, and failed no one.
   const toPeople = notifications.filter((n) => n.target !== 'board' && deliveryState(n) !== 'withdrawn');
   return toPeople.length > 0 && toPeople.every((n) => deliveryState(n) === 'failed');
+}
+
+/**
+ * No message about the alarm has gone to anyone but the board and the worker themselves (a ladder
+ * whose first levels are the board only — out of hours nobody may be watching it): the worker's
+ * phone must not say "the office has been alerted", but whom to phone.
+ */
+export function onlyOnBoard(notifications: readonly DeliveryFacts[]): boolean {
+  return !notifications.some(
+    (n) =>
+      n.target !== 'board' && n.target.split(':')[1] !== VISITING_STAFF && deliveryState(n) !== 'withdrawn',
+  );
 }

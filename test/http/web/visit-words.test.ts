@@ -23,7 +23,13 @@ interface VisitWords {
     yes: string;
   };
   outBannerLines: (
-    alarms: { type: string; status: string; fromDevice: boolean; noOneReached?: boolean }[],
+    alarms: {
+      type: string;
+      status: string;
+      fromDevice: boolean;
+      noOneReached?: boolean;
+      onlyOnBoard?: boolean;
+    }[],
     o?: { self?: boolean; office?: { phone: string; label: string } | null; lateClosed?: boolean },
   ) => string[];
   checkInClock: (o: {
@@ -207,6 +213,21 @@ describe('the visit page: the banner while out', () => {
     expect(
       words.outBannerLines([{ ...alarm('sos', 'acknowledged'), noOneReached: false }, unheard('sos')])[0],
     ).toMatch(/has taken your alarm/);
+  });
+});
+
+describe('the visit page: an alarm only the board knows of yet', () => {
+  it('never says "the office has been alerted" while no one but the board has been told: whom to phone', () => {
+    const onBoard = (type: string) => ({ type, status: 'open', fromDevice: false, onlyOnBoard: true });
+    const office = { phone: '07700 900123', label: 'Call the on-call number' };
+    expect(words.outBannerLines([onBoard('missed_check_in'), onBoard('overdue_visit')], { office })).toEqual([
+      'Check-in missed: it is on the office’s screen, and no one has been messaged yet. Check in now if you are safe; if not, phone the on-call number or 999.',
+      'You are overdue: it is on the office’s screen, and no one has been messaged yet. Set a new return time or say you are back safe; if you need help, phone the on-call number or 999.',
+    ]);
+    // Told to people since: alerted.
+    expect(
+      words.outBannerLines([{ ...onBoard('overdue_visit'), onlyOnBoard: false }], { office })[0],
+    ).toMatch(/the office has been alerted/);
   });
 });
 
