@@ -151,6 +151,8 @@ afterAll(async () => {
 describe('the visit page, the worker out and the office', () => {
   it('the office records a check-in for the worker in its own words, asked first; the board says the office spoke to them', async () => {
     const visitId = await visitOut();
+    // The number the worker gave on leaving: the office is asked to speak to them, and calls it from here.
+    await db.query(`UPDATE visits SET worker_phone = '07700 900456' WHERE id = $1`, [visitId]);
     const missed = await raise(visitId, 'missed_check_in');
 
     // The worker's phone: their own button, their own banner.
@@ -159,6 +161,8 @@ describe('the visit page, the worker out and the office', () => {
     await vic.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
     expect(await vic.page.locator('#out-banner').textContent()).toMatch(/Check in now if you are safe/);
     expect(await vic.page.getByRole('button', { name: /^Record a check-in/ }).count()).toBe(0);
+    // Not their own number to call: that button is the office's.
+    expect(await vic.page.locator('#call-worker').count()).toBe(0);
     await vic.ctx.close();
 
     // The office, on the same page: never the worker's "I am safe", nor "check in now".
@@ -170,6 +174,9 @@ describe('the visit page, the worker out and the office', () => {
     });
     await record.waitFor();
     expect(await olive.page.getByRole('button', { name: 'Check in: I am safe' }).count()).toBe(0);
+    const callWorker = olive.page.locator('a#call-worker');
+    expect(await callWorker.getAttribute('href')).toBe('tel:07700900456');
+    expect(await callWorker.textContent()).toBe('Call Vic Visitor: 07700 900456');
     const banner = (await olive.page.locator('#out-banner').textContent()) ?? '';
     expect(banner).not.toMatch(/Check in now|if you are safe|Your alarm/);
     expect(banner).toMatch(
@@ -420,7 +427,8 @@ describe('the visit page, the worker out and the office', () => {
       /since someone other than you last confirmed you safe: call the on-call number on 07700 900123 to set your new return time/,
     );
     expect(await again.page.locator('#out-banner').textContent()).toMatch(
-      /You are overdue: the office has been alerted\. Phone the on-call number to set your new return time or say you are back safe\./,
+      // Only the board told so far (no ladder step has run): whom to phone, never "alerted".
+      /You are overdue: it is on the office’s screen, and no one has been messaged yet\. Phone the on-call number to set your new return time or say you are back safe; if you need help, phone the on-call number or 999\./,
     );
     expect(await again.page.locator('#out-banner').textContent()).not.toMatch(/Set a new return time/);
     await again.ctx.close();

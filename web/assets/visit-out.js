@@ -519,6 +519,16 @@ function helpActions(d, help) {
           'I need help',
         )
       : null,
+    // The office (not on the visit) is asked to speak to the worker: their number, from the page.
+    !onThisVisit(d) && d.visit.workerPhone
+      ? h(
+          'a',
+          { class: 'button big', id: 'call-worker', href: `tel:${d.visit.workerPhone.replace(/\s+/g, '')}` },
+          'Call ',
+          bdi(d.leadName ?? 'the worker'),
+          `: ${d.visit.workerPhone}`,
+        )
+      : null,
     d.office ? h('a', { class: 'button big', href: telOf(d.office) }, d.office.label) : null,
     // Hampton: "call for assistance from the Police"; King's: "contact … relevant authorities (e.g.,
     // Police …)". The school's alarm is not the police: in danger now, the worker calls them.
