@@ -9,6 +9,7 @@ import {
   type Decoded,
   type DecodeError,
   type FobEventType,
+  foldsInto,
   receivedWindow,
   UNREADABLE_DEVICE,
 } from '../domain/fob/event.ts';
@@ -70,7 +71,7 @@ export async function acceptFobPayload(
   // MAX_BATCH_ITEMS, kept refused under one alarm that says so (`cutBatch`). What it answers is the
   // first event's that was taken (a webhook sender sees the batch accepted), else the first refusal.
   const outcomes: AcceptOutcome[] = [];
-  const alarmed = new Map<string, string>();
+  const alarmed = new Map<string, MessageAlarm>();
   for (const item of batch.slice(0, MAX_BATCH_ITEMS))
     outcomes.push(
       await acceptOne(deps, school, transport, Buffer.from(JSON.stringify(item)), arrival, raw, { alarmed }),
@@ -99,17 +100,20 @@ async function cutBatch(
   raw: Buffer,
   arrival: Arrival,
   batch: readonly unknown[],
-  alarmed: Map<string, string>,
+  alarmed: Map<string, MessageAlarm>,
 ): Promise<AcceptOutcome> {
   const n = batch.length;
-  for (let i = MAX_BATCH_ITEMS; i < n; i++)
+  // The tail kept in arrays of up to REJECTED_RAW_MAX_BYTES, a write each: a 64 KiB array of
+  // 30,000 tiny items must not hold the acknowledgement (and every PUBACK behind it on the
+  // connection) for a write per item, nor lose any item to the kept payload's bound.
+  for (const run of runsWithin(batch, MAX_BATCH_ITEMS, REJECTED_RAW_MAX_BYTES))
     await insertRejected(deps.db, {
       schoolId: school.id,
       transport: transport.kind,
       profile: transport.profile,
       source: arrival.source,
-      reason: `(batch): item ${i + 1} of ${n}, past the ${MAX_BATCH_ITEMS} events one message is read for; not read — an alarm is raised for the cut message`,
-      raw: Buffer.from(JSON.stringify(batch[i]) ?? 'null'),
+      reason: `(batch): items ${run.from + 1}–${run.to} of ${n}, past the ${MAX_BATCH_ITEMS} events one message is read for; not read — an alarm is raised for the cut message`,
+      raw: Buffer.from(`[${run.items.join(',')}]`),
     });
   const device =
     (transport.kind === 'mqtt'
@@ -206,12 +210,46 @@ function batchOf(raw: Buffer): unknown[] | null {
 }
 
 /**
+ * The items of `batch` from `start` on, as runs of consecutive items whose JSON array fits in
+ * `maxBytes` (an item larger than that alone in its run), in order: `from` is the first item's index,
+ * `to` one past the last.
+ */
+function runsWithin(
+  batch: readonly unknown[],
+  start: number,
+  maxBytes: number,
+): { from: number; to: number; items: string[] }[] {
+  const runs: { from: number; to: number; items: string[] }[] = [];
+  let run: { from: number; to: number; items: string[] } | null = null;
+  let bytes = 0;
+  for (let i = start; i < batch.length; i++) {
+    const item = JSON.stringify(batch[i]) ?? 'null';
+    const size = Buffer.byteLength(item) + 1;
+    if (run === null || bytes + size + 1 > maxBytes) {
+      run = { from: i, to: i, items: [] };
+      runs.push(run);
+      bytes = 0;
+    }
+    run.items.push(item);
+    run.to = i + 1;
+    bytes += size;
+  }
+  return runs;
+}
+
+/**
  * Of the message an item of a batch came in: the latest alarm each device raised or met in it (an
  * item redelivered: its alarm as it stands), by school, transport's device and the device its payload
  * names (`sameDeviceKey`).
  */
 interface SameMessage {
-  alarmed?: Map<string, string>;
+  alarmed?: Map<string, MessageAlarm>;
+}
+
+/** The alarm a device's item raised or met in a message, and the kind of event that raised it. */
+interface MessageAlarm {
+  alarmId: string;
+  type: FobEventType;
 }
 
 /**
@@ -370,7 +408,8 @@ async function acceptOne(
   // an unknown device, nor across the devices payloads name (`sameDeviceKey`).
   const isAlarm = ALARM_TYPES.has(decoded.event.type);
   const sameDevice = isAlarm ? sameDeviceKey(home.id, deviceId, decoded.event.deviceId) : null;
-  const earlier = sameDevice === null ? undefined : message.alarmed?.get(sameDevice);
+  const met = sameDevice === null ? undefined : message.alarmed?.get(sameDevice);
+  const earlier = met !== undefined && foldsInto(met.type, decoded.event.type) ? met.alarmId : undefined;
   const first = earlier !== undefined && (await alarmStillOpen(deps.db, earlier)) ? earlier : undefined;
   if (first !== undefined) {
     // The message cut short (its own items past the bound are kept already): said on that alarm.
@@ -457,7 +496,7 @@ async function acceptOne(
       ...(decoded.said !== undefined ? { said: decoded.said } : {}),
     });
     if (sameDevice !== null && outcome.outcome !== 'refused' && outcome.alarmId)
-      message.alarmed?.set(sameDevice, outcome.alarmId);
+      message.alarmed?.set(sameDevice, { alarmId: outcome.alarmId, type: decoded.event.type });
     // Its card says where it came from: an office told "I'm fine" by its own worker then knows to
     // ask the school whose feed brought it (a fob moved between schools, not yet re-registered).
     if (home !== school && outcome.outcome === 'accepted' && outcome.alarmId)

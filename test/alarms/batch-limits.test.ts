@@ -91,7 +91,16 @@ describe('one message, many alarms', () => {
     expect(await count(`rejected_events WHERE reason LIKE '(batch): another sos of device PS-0001%'`)).toBe(
       99,
     );
-    expect(await count(`rejected_events WHERE reason LIKE '(batch): item % of 400, past the%'`)).toBe(300);
+    // The 300 kept in arrays of up to 4 KiB, a write each (not a write per item: a 64 KiB array of
+    // tiny items would hold the acknowledgement for thousands of writes), none lost.
+    const tail = await q.db.query<{ raw: string; reason: string }>(
+      `SELECT raw, reason FROM rejected_events WHERE reason LIKE '(batch): items % of 400, past the%' ORDER BY id`,
+    );
+    expect(tail.rows.length).toBeGreaterThan(1);
+    expect(tail.rows.length).toBeLessThan(20);
+    expect(tail.rows[0]!.reason).toMatch(/^\(batch\): items 101–\d+ of 400/);
+    const kept = tail.rows.flatMap((r) => JSON.parse(r.raw) as { event_id: string }[]);
+    expect(kept.map((e) => e.event_id)).toEqual(Array.from({ length: 300 }, (_, i) => `flood-${i + 100}`));
     // The sender's retry of the same delivery raises nothing more.
     const again = await acceptFobPayload(deps(), school, hookT, flood, hook('msg_flood_1'));
     expect(again).toMatchObject({ outcome: 'duplicate', alarmId: wearer!.id });
@@ -141,7 +150,21 @@ describe('one message, many alarms', () => {
         [alarmId],
       ),
     ).toBe(1);
-    expect(await count(`rejected_events WHERE reason LIKE '(batch): item % of 150,%'`)).toBe(50);
+    const tail = await q.db.query<{ raw: string }>(
+      `SELECT raw FROM rejected_events WHERE reason LIKE '(batch): items % of 150,%' ORDER BY id`,
+    );
+    expect(tail.rows.flatMap((r) => JSON.parse(r.raw) as unknown[])).toHaveLength(50);
+  });
+
+  it('a 64 KiB array of 32,000 tiny items is kept in a few dozen writes, not one per item', async () => {
+    const tiny = Buffer.from(`[${Array.from({ length: 32_000 }, () => '0').join(',')}]`);
+    expect(tiny.length).toBeLessThanOrEqual(mqttT.maxBytes);
+    await acceptFobPayload(deps(), school, mqttT, tiny, topic('RD-1'));
+    const tail = await q.db.query<{ raw: string }>(
+      `SELECT raw FROM rejected_events WHERE reason LIKE '(batch): items % of 32000,%' ORDER BY id`,
+    );
+    expect(tail.rows.length).toBeLessThan(40);
+    expect(tail.rows.flatMap((r) => JSON.parse(r.raw) as unknown[])).toHaveLength(32_000 - MAX_BATCH_ITEMS);
   });
 
   it('MQTT: an SOS past the bound, behind 100 check-ins, is never silence: the cut raises an alarm for the device', async () => {

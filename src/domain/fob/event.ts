@@ -37,6 +37,20 @@ export const ALARM_TYPES: ReadonlySet<FobEventType> = new Set([
   'network_timeout',
 ]);
 
+/** Alarms a wearer raises by hand: the person asking for help, each its own ladder. */
+const RAISED_BY_WEARER: ReadonlySet<FobEventType> = new Set(['sos', 'duress', 'silent']);
+
+/**
+ * Whether a device's further alarm in one message may be noted on the alarm its earlier one raised
+ * rather than raised itself: the same kind again (a batch of 400 SOS pages once), or a device's own
+ * report (a fall, a tip-over) after the wearer's press. Never a press after a device's report: an SOS
+ * or duress sent in a backlog behind a network timeout or a fall is its own alarm, its own ladder.
+ */
+export function foldsInto(earlier: FobEventType, later: FobEventType): boolean {
+  if (earlier === later) return true;
+  return RAISED_BY_WEARER.has(earlier) && !RAISED_BY_WEARER.has(later);
+}
+
 /** Events the visit register keeps (start/end of a visit, check-ins). */
 export const VISIT_TYPES: ReadonlySet<FobEventType> = new Set([
   'timer_started',
