@@ -2,9 +2,15 @@ import { failureOf, unreachable } from '../src/core/outbound-http.ts';
 import type { Secret } from '../src/core/secret.ts';
 import { doorstepError } from '../src/errors.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
+import { overdueQueue } from '../src/queue/overdue.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { appendAudit, auditEntryFor } from '../src/store/audit.ts';
 import type { JobDeps } from './deps.ts';
+
+/** One job of each queue on the alarm path (the visit watcher and ladders; notifications). */
+const ALARM_PATH_QUEUE_JOBS = ['watch-visits', 'notify'] as const;
+/** How long a job on the alarm path may wait past its time before the switch is left to alert. */
+const ALARM_PATH_GRACE_MS = 2 * 60_000;
 
 /**
  * Heartbeat: proves the whole path (scheduler → Redis → worker → Postgres) works. One audit entry
@@ -36,6 +42,21 @@ export async function heartbeat(
   });
   const url = deps.config.heartbeat.deadManUrl;
   if (!url) return { auditId };
+  // The beat runs in the worker role; the alarm path (visit watcher, ladders, notifications) may run
+  // in another process. When its queues hold a job long past due, nothing is taking them: the switch
+  // is not told all is well, so it alerts someone.
+  const late = await overdueQueue(
+    ALARM_PATH_QUEUE_JOBS.map((name) => deps.producer.queueFor(name)),
+    deps.now().getTime(),
+    ALARM_PATH_GRACE_MS,
+  );
+  if (late !== null) {
+    deps.log.warn(
+      { queue: late.queue, waitedMs: late.waitedMs },
+      'dead man’s switch not pinged: a job on the alarm path has waited past its time (is the ingest role running?)',
+    );
+    return { auditId, pinged: false };
+  }
   await pingDeadMan(url, run.signal);
   return { auditId, pinged: true };
 }

@@ -99,7 +99,12 @@ describe('heartbeat: the dead man’s switch', () => {
   let answer = 200;
   let server: Server;
   let base = '';
+  // The alarm path's queues, empty (nothing overdue): the beat is free to ping.
+  let producer: Producer<typeof catalog>;
+  let conn: Awaited<ReturnType<typeof connectRedis>>;
   beforeAll(async () => {
+    conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+    producer = new Producer(catalog, conn, uniqueName('hb_ping'));
     // A healthchecks-style ping endpoint: GET /ping/<uuid> answers 200 "OK"; an unknown uuid 404.
     server = createServer((req, res) => {
       pings.push({ method: req.method ?? '', path: req.url ?? '' });
@@ -110,7 +115,11 @@ describe('heartbeat: the dead man’s switch', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  afterAll(() => new Promise((r) => server.close(r)));
+  afterAll(async () => {
+    await producer.close();
+    conn.disconnect();
+    await new Promise((r) => server.close(r));
+  });
 
   /** The config as a deployment writes it: the URL is a secret from the environment. */
   function configPinging(path: string) {
@@ -138,7 +147,7 @@ schools:
     signal: new AbortController().signal,
   });
   const depsWith = (config: DoorstepConfig) =>
-    ({ db, log, now, instance: 'test:1', producer: undefined as never, config }) satisfies JobDeps;
+    ({ db, log, now: () => new Date(), instance: 'test:1', producer, config }) satisfies JobDeps;
 
   it('pings the URL once per beat, after the beat reached the store; the URL never shows in the config', async () => {
     const config = configPinging('/ping/5f1c0d2e-secret-uuid');
