@@ -73,6 +73,7 @@ export function ladderReachability(
   let usesSms = false;
   for (const { ladder, path, policy } of all) {
     let person = false;
+    let worker = false;
     policy.levels.forEach((level, i) => {
       const where = `${path} level ${i + 1}`;
       for (const target of new Set(level.notify)) {
@@ -100,7 +101,9 @@ export function ladderReachability(
               'some-unreachable',
               `for a fob's own missed check-in it reaches no one (a device alarm never goes to the wearer): that step passes to the next level at once`,
             );
-          person = true;
+          // Not a person told for the visit: the people on it are the ones not heard from (an
+          // overdue worker texted to call in tells no one else that they are missing).
+          worker = true;
           continue;
         }
         if (channel === 'push' && group) {
@@ -154,7 +157,7 @@ export function ladderReachability(
         level: null,
         target: null,
         kind: 'no-person',
-        message: `${path} reaches no person on any level, only the board`,
+        message: `${path} reaches no person on any level, only the board${worker ? ' (and a text to the people on the visit, the ones not heard from)' : ''}`,
       });
     // The last level repeats at its interval until a person responds: board-only, no one outside the
     // board is told again once the ladder's rounds are spent — an office nobody is in stays silent.

@@ -30,6 +30,8 @@ describe('doorstep check: ladder levels that reach no one', () => {
       'escalation.alarm level 2 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
       'escalation.overdue-visit level 5 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
       'escalation.overdue-visit level 6 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
+      // …and with senior-leadership empty, the ladder tells only the board and the worker not heard from.
+      'escalation.overdue-visit reaches no person on any level, only the board (and a text to the people on the visit, the ones not heard from)',
     ]);
   });
 
