@@ -2,6 +2,7 @@ import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalatio
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
+import { ladderStalled } from '../domain/escalation/stalled.ts';
 import { arrivedLate } from '../domain/fob/arrived-late.ts';
 import { type BatteryReport, lowBattery } from '../domain/fob/battery.ts';
 import { ACTION_DONE_TEXT, doneByRecording } from '../domain/triggers/actions.ts';
@@ -46,7 +47,7 @@ export async function boardState(
   rules: VisitRules,
 ) {
   const alarms = await db.query<Record<string, unknown>>(
-    `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step, ${isHelpAlarm('a')} AS from_phone,
+    `SELECT a.id, a.type, a.status, a.raised_at, a.device_id, a.staff_id, a.unknown_device, a.escalation_step, a.created_at, ${isHelpAlarm('a')} AS from_phone,
             a.next_step_at, a.policy, a.acknowledged_at, a.acknowledged_via, v.id AS visit_id, a.trust_issue, a.reopened, a.test, COALESCE(e.location, a.location) AS location, e.battery_percent, e.received_at,
             u.display_name AS staff_name, COALESCE(v.worker_phone, u.phone) AS staff_phone,
             ack.display_name AS acknowledged_by_name,
@@ -187,6 +188,18 @@ export async function boardState(
       // that will not be sent.
       const paused = step < 0 || (r.status === 'acknowledged' && policy?.condition !== 'if-not-resolved');
       const next = policy && !paused ? nextStepOf(policy, step) : null;
+      // Its next step minutes overdue, or its first step never taken: nobody is being paged.
+      const stalled =
+        !paused &&
+        ladderStalled(
+          {
+            status: r.status as string,
+            step,
+            nextStepAt: r.next_step_at ? new Date(r.next_step_at as string) : null,
+            createdAt: new Date(r.created_at as string),
+          },
+          now,
+        );
       return {
         id: String(r.id),
         type: r.type as string,
@@ -245,12 +258,16 @@ export async function boardState(
          */
         ladderPeriod:
           (policy as { byPeriod?: boolean } | null)?.byPeriod === false ? null : (policy?.period ?? null),
-        /** What the card warns of: no one reached (every message failed), or no one has responded. */
+        /**
+         * What the card warns of: no one reached (every message failed), the ladder stalled (no one is
+         * being paged: its next step minutes overdue, or its first never taken), or no one has responded.
+         */
         warning: alarmWarning({
           status: r.status as string,
           step,
           reopened: (r.reopened as number) > 0,
           notifications: sent.filter((n) => n.alarmId === String(r.id)),
+          stalled,
         }),
         /** When an acknowledged alarm opens again if it is still not resolved (its acknowledgement timeout). */
         reopensAt:
@@ -259,9 +276,17 @@ export async function boardState(
                 new Date(r.acknowledged_at as string).getTime() + policy.reescalateAfterMinutes * 60_000,
               ).toISOString()
             : null,
+        /**
+         * The step the ladder takes next and when (a first step never taken: due when the alarm was
+         * written); `overdue` when the ladder has stalled there — the card says it was not sent.
+         */
         nextStep:
-          next && r.next_step_at
-            ? { ...next, dueAt: new Date(r.next_step_at as string).toISOString() }
+          next && (r.next_step_at || stalled)
+            ? {
+                ...next,
+                dueAt: new Date((r.next_step_at ?? r.created_at) as string).toISOString(),
+                overdue: stalled,
+              }
             : null,
         acknowledgedBy: r.acknowledged_by_name ?? null,
         acknowledgedVia: (r.acknowledged_via as string | null) ?? null,

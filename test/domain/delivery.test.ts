@@ -7,6 +7,7 @@ import {
   noOneReached,
   onlyOnBoard,
 } from '../../src/domain/escalation/delivery.ts';
+import { LADDER_STALLED_AFTER_MS, ladderStalled } from '../../src/domain/escalation/stalled.ts';
 
 const facts = (o: Partial<DeliveryFacts>): DeliveryFacts => ({
   target: 'sms:leaders',
@@ -97,5 +98,36 @@ describe('how far a notification got', () => {
     expect(alarmWarning({ ...open, step: 1, reopened: true, notifications: [] })).toBe('no-response');
     expect(alarmWarning({ ...open, step: 1, notifications: [failed] })).toBe('no-one-reached');
     expect(alarmWarning({ ...open, status: 'acknowledged', notifications: [failed] })).toBeNull();
+  });
+
+  it('warns of a ladder that stopped moving (no one is being paged), after no one reached', () => {
+    const board = facts({ target: 'board' });
+    const failed = facts({ status: 'failed', error: 'sms: not configured' });
+    const open = { status: 'open', step: 1, reopened: false, stalled: true };
+    expect(alarmWarning({ ...open, notifications: [] })).toBe('ladder-stalled');
+    expect(alarmWarning({ ...open, step: 0, notifications: [] })).toBe('ladder-stalled');
+    // Not "no one has responded": they were never asked.
+    expect(alarmWarning({ ...open, step: 3, notifications: [board, facts({})] })).toBe('ladder-stalled');
+    expect(alarmWarning({ ...open, notifications: [board, failed] })).toBe('no-one-reached');
+    // Taken, with a ladder that runs until resolved: its people are still not being paged.
+    expect(alarmWarning({ ...open, status: 'acknowledged', notifications: [] })).toBe('ladder-stalled');
+    expect(alarmWarning({ ...open, status: 'resolved', notifications: [] })).toBeNull();
+  });
+
+  it('calls a ladder stalled only once its step is minutes past its time', () => {
+    const now = new Date('2026-12-03T10:15:00Z');
+    const ago = (ms: number) => new Date(now.getTime() - ms);
+    const a = {
+      status: 'open',
+      step: 1,
+      nextStepAt: ago(LADDER_STALLED_AFTER_MS + 1),
+      createdAt: ago(600_000),
+    };
+    expect(ladderStalled(a, now)).toBe(true);
+    expect(ladderStalled({ ...a, nextStepAt: ago(LADDER_STALLED_AFTER_MS - 1) }, now)).toBe(false);
+    expect(ladderStalled({ ...a, step: 0, nextStepAt: null }, now)).toBe(true);
+    expect(ladderStalled({ ...a, step: 0, nextStepAt: null, createdAt: ago(10_000) }, now)).toBe(false);
+    expect(ladderStalled({ ...a, step: -1 }, now)).toBe(false);
+    expect(ladderStalled({ ...a, status: 'resolved' }, now)).toBe(false);
   });
 });

@@ -82,9 +82,18 @@ export function alarmCard(a) {
                 : 'EVERY MESSAGE FAILED — no one else knows: phone your on-call leaders yourself',
             ),
           ]
-        : a.warning === 'no-response'
-          ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
-          : null,
+        : a.warning === 'ladder-stalled'
+          ? [
+              ' ',
+              h(
+                'span',
+                { class: 'badge badge-alarm no-response ladder-stalled' },
+                'ESCALATION HAS STOPPED — no one is being paged: phone the next step’s people yourself (below)',
+              ),
+            ]
+          : a.warning === 'no-response'
+            ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
+            : null,
       a.test
         ? [' ', h('span', { class: 'badge badge-test' }, 'TEST — a fob drill, no one is in danger')]
         : null,
@@ -159,10 +168,13 @@ export function alarmCard(a) {
             h('dt', {}, 'Next step'),
             // What the step will do, then (when the level has its own words) what its messages say:
             // a prompt such as "senior leadership paged" is the message, not something already done.
+            // A stalled ladder's step was due and is not sent: never read as still to come.
             h(
               'dd',
-              {},
-              `At ${fmtTime(a.nextStep.dueAt)}: ${a.nextStep.targets.toLowerCase()}`,
+              a.nextStep.overdue ? { class: 'trust-issue' } : {},
+              a.nextStep.overdue
+                ? `NOT SENT — due at ${fmtTime(a.nextStep.dueAt)}: ${a.nextStep.targets.toLowerCase()}; phone them yourself`
+                : `At ${fmtTime(a.nextStep.dueAt)}: ${a.nextStep.targets.toLowerCase()}`,
               a.nextStep.prompt !== a.nextStep.targets ? ` — “${a.nextStep.prompt}”` : '',
             ),
           ]

@@ -75,11 +75,14 @@ export function deliveryDetail(n: DeliveryFacts): string {
  * - `no-one-reached`: every message to a person so far failed — nobody outside the board knows,
  *   and the office must phone them itself (the ladder moved on at once, so "no one has responded"
  *   would read as people ignoring it);
+ * - `ladder-stalled`: the ladder stopped moving (`ladderStalled`: its next step minutes overdue, or its
+ *   first step never taken) — nobody is being paged, and the office must phone the people itself;
+ *   said of an acknowledged alarm too while its ladder still runs (one that runs until resolved);
  * - `no-response`: at least two levels sent, or the acknowledgement timed out, and still nobody has
  *   taken it;
  * - null: acknowledged or resolved, or early in the ladder.
  */
-export type AlarmWarning = 'no-one-reached' | 'no-response' | null;
+export type AlarmWarning = 'no-one-reached' | 'ladder-stalled' | 'no-response' | null;
 
 export function alarmWarning(alarm: {
   status: string;
@@ -87,9 +90,13 @@ export function alarmWarning(alarm: {
   step: number;
   reopened: boolean;
   notifications: readonly DeliveryFacts[];
+  /** Its ladder runs and has stopped moving (`ladderStalled`, src/domain/escalation/stalled.ts). */
+  stalled?: boolean;
 }): AlarmWarning {
+  if (alarm.status === 'resolved') return null;
+  if (alarm.status === 'open' && noOneReached(alarm.notifications)) return 'no-one-reached';
+  if (alarm.stalled) return 'ladder-stalled';
   if (alarm.status !== 'open') return null;
-  if (noOneReached(alarm.notifications)) return 'no-one-reached';
   return alarm.step >= 2 || alarm.reopened ? 'no-response' : null;
 }
 
