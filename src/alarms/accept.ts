@@ -21,6 +21,7 @@ import {
 } from '../domain/fob/trust.ts';
 import { addTimeline } from '../store/alarm-state.ts';
 import {
+  ALARM_PATH_TIMEOUT_MS,
   alarmStillOpen,
   insertRejected,
   openAlarmOfCause,
@@ -43,6 +44,9 @@ export interface Arrival {
   /** The device signature carried beside the payload, if any. */
   signature: string | null;
 }
+
+/** The alarm path's time limit, for its timeline notes written before the message is acknowledged. */
+const BOUNDED = { timeoutMs: ALARM_PATH_TIMEOUT_MS };
 
 export type AcceptOutcome = IngestOutcome | { outcome: 'invalid'; field: string; reason: string };
 
@@ -351,6 +355,8 @@ async function acceptOne(
             transport.kind === 'mqtt'
               ? `another message on device ${device}'s topic could not be read (${decoded.error.reason}): kept with the refused payloads`
               : `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`,
+            null,
+            BOUNDED,
           );
         }
         // The alarm's own message again: its ladder made sure of, as for any redelivery — the first
@@ -418,6 +424,8 @@ async function acceptOne(
         deps.db,
         first,
         `the message that raised this alarm was cut: ${decoded.unreadable?.[0]?.reason}`,
+        null,
+        BOUNDED,
       );
     else {
       await insertRejected(deps.db, {
@@ -432,6 +440,8 @@ async function acceptOne(
         deps.db,
         first,
         `another ${decoded.event.type} from device ${deviceId} came in the same message (event ${decoded.event.vendorEventId}, at ${decoded.event.occurredAt}): noted here, not raised again — kept with the refused payloads`,
+        null,
+        BOUNDED,
       );
     }
     return { outcome: 'duplicate', alarmId: first };
@@ -467,6 +477,8 @@ async function acceptOne(
         deps.db,
         open.id,
         `another event from device ${deviceId}${claimed === null ? '' : ` (the payload names ${claimed})`} came for the same reason, ${what} (event ${decoded.event.vendorEventId}, at ${decoded.event.occurredAt}): noted here while this alarm is unacknowledged, not raised again — kept with the refused payloads`,
+        null,
+        BOUNDED,
       );
       return { outcome: 'duplicate', alarmId: open.id };
     }
@@ -504,12 +516,14 @@ async function acceptOne(
         deps.db,
         outcome.alarmId,
         `arrived on ${school.name}'s ${transport.profile} feed, where device ${deviceId} is not registered: raised here, where it is — if this school's wearer did not press it, tell ${school.name}`,
+        null,
+        BOUNDED,
       );
     // An unknown device whose id is registered elsewhere, or differs from a registered one only in
     // letter case: raised as unknown (ids are matched exactly), its card saying whose fob it may be.
     if (outcome.outcome === 'accepted' && outcome.alarmId) {
       const hint = unknownDeviceHint(deps, home, transport, deviceId);
-      if (hint) await addTimeline(deps.db, outcome.alarmId, hint);
+      if (hint) await addTimeline(deps.db, outcome.alarmId, hint, null, BOUNDED);
     }
     return outcome;
   } catch (err) {

@@ -2,7 +2,7 @@ import { noOneReached, onlyOnBoard } from '../domain/escalation/delivery.ts';
 import { type AlarmState, DEFAULT_ALARM_POLICY, type EscalationPolicy } from '../domain/escalation/ladder.ts';
 import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import { appendAudit } from './audit.ts';
-import type { Queryable } from './db.ts';
+import type { Queryable, QueryOptions } from './db.ts';
 import { notificationDeliveries } from './notify.ts';
 
 export interface AlarmRow {
@@ -76,17 +76,24 @@ export async function setHelpPosition(
   return rowCount === 1;
 }
 
+/**
+ * A line on the alarm's timeline. On the alarm path, before the message is acknowledged (a further
+ * alarm of a batch folded in, where a message arrived, whose fob it may be), written with
+ * `{ timeoutMs: ALARM_PATH_TIMEOUT_MS }` as the path's other statements are: a database gone silent
+ * fails it, and the message is not acknowledged and comes again — never held for minutes.
+ */
 export async function addTimeline(
   tx: Queryable,
   alarmId: string,
   event: string,
   by: string | null = null,
+  options?: QueryOptions,
 ): Promise<void> {
-  await tx.query('INSERT INTO alarm_timeline (alarm_id, event, by_whom) VALUES ($1, $2, $3)', [
-    alarmId,
-    event,
-    by,
-  ]);
+  await tx.query(
+    'INSERT INTO alarm_timeline (alarm_id, event, by_whom) VALUES ($1, $2, $3)',
+    [alarmId, event, by],
+    options,
+  );
 }
 
 /** Where the fob said it was when it raised this alarm (null: not a fob alarm, or no fix). */

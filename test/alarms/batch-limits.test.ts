@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { acceptFobPayload, MAX_BATCH_ITEMS } from '../../src/alarms/accept.ts';
 import { acknowledge } from '../../src/store/alarm-state.ts';
+import { ALARM_PATH_TIMEOUT_MS } from '../../src/store/alarms.ts';
+import type { Db, QueryOptions } from '../../src/store/db.ts';
 import { configWith } from '../helpers/config.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 
@@ -27,6 +29,7 @@ const school = configWith({
         - { deviceId: RD-4, staffId: s-6 }
         - { deviceId: RD-5, staffId: s-7 }
         - { deviceId: RD-6, staffId: s-8 }
+        - { deviceId: RD-7, staffId: s-9 }
 `,
 }).schools[0]!;
 const mqttT = school.fobs.transports[0]!;
@@ -247,5 +250,60 @@ describe('one message, many alarms', () => {
     expect(await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'the message%cut%'`, [old])).toBe(
       0,
     );
+  });
+});
+
+/**
+ * The store, but its timeline goes silent (a failover, a partition): a statement given a time limit
+ * fails (as pg's `query_timeout` makes it, here at once rather than after the limit); one given none
+ * is never answered. The limits the timeline's statements carried are kept in `seen`.
+ */
+function silentTimeline(db: Db, seen: (QueryOptions | undefined)[]): Db {
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop !== 'query') return Reflect.get(target, prop, receiver);
+      return (sql: string, params?: readonly unknown[], options?: QueryOptions) => {
+        if (!/alarm_timeline/.test(sql)) return target.query(sql, params, options);
+        seen.push(options);
+        if (options?.timeoutMs === undefined) return new Promise(() => {});
+        return Promise.reject(new Error('the database did not answer'));
+      };
+    },
+  }) as Db;
+}
+
+describe('a database gone silent on the alarm path', () => {
+  it("MQTT: a batch whose second SOS is folded into the first's alarm is not held: the note is bounded, and the message is not acknowledged (it comes again)", async () => {
+    const seen: (QueryOptions | undefined)[] = [];
+    const msg = body([ev('s-1', 'RD-7'), ev('s-2', 'RD-7', 'SOS', '2026-12-05T10:02:30Z')]);
+    const settled = acceptFobPayload(
+      { db: silentTimeline(q.db, seen), producer: q.producer, prefix: q.prefix },
+      school,
+      mqttT,
+      msg,
+      topic('RD-7'),
+    ).then(
+      () => 'acknowledged',
+      () => 'not acknowledged',
+    );
+    const outcome = await Promise.race([
+      settled,
+      new Promise((r) => setTimeout(() => r('still waiting'), 5_000)),
+    ]);
+    expect(outcome).toBe('not acknowledged');
+    expect(seen).toEqual([{ timeoutMs: ALARM_PATH_TIMEOUT_MS }]);
+    // The first SOS was raised; the message again, the database back: one alarm, the fold noted.
+    const raised = await alarmsOf('RD-7');
+    expect(raised).toHaveLength(1);
+    expect(await acceptFobPayload(deps(), school, mqttT, msg, topic('RD-7'))).toMatchObject({
+      outcome: 'duplicate',
+      alarmId: raised[0]!.id,
+    });
+    expect(await alarmsOf('RD-7')).toHaveLength(1);
+    expect(
+      await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another sos from device RD-7%'`, [
+        raised[0]!.id,
+      ]),
+    ).toBe(1);
   });
 });
