@@ -12,6 +12,7 @@ import { LADDER_PERIODS, laddersIn } from '../domain/escalation/routing.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
 import { smsStatusUrl } from '../notify/http-channels.ts';
 import { OFFICE_STAFF } from '../notify/push-channel.ts';
+import { noticeTargetGaps } from './notice-reach.ts';
 import { outOfHoursFirstPerson } from './out-of-hours-reach.ts';
 import type { ReachabilityProblem } from './reachability-problem.ts';
 
@@ -246,7 +247,8 @@ const NOTICE_WORDS = {
 
 /**
  * The people a school's policy says hear of something (its packs' `notices`) whom its config does not
- * reach yet: one line per kind, naming the policy's words, the people and the setting to fill in.
+ * reach yet: one line per kind, naming the policy's words, the people and the setting to fill in;
+ * then each `notices` target that reaches no one (src/checks/notice-reach.ts).
  */
 export function noticeGaps(
   s: SchoolConfig,
@@ -270,7 +272,7 @@ export function noticeGaps(
         );
     }
   }
-  return out;
+  return [...out, ...noticeTargetGaps(s)];
 }
 
 interface PolicyNotice {

@@ -27,7 +27,7 @@ describe('notice gaps', () => {
       changed: [teams]
       concern: [teams]
       visitRecord: [teams]
-      outcomeMissing: { afterHours: 2, visitors: [sms:visiting-staff], escalateTo: [teams] }
+      outcomeMissing: { afterHours: 2, visitors: [teams], escalateTo: [teams] }
 `,
       { T: 'https://example.test/hook' },
     );

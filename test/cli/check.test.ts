@@ -1,0 +1,80 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkCommand } from '../../src/cli/check-command.ts';
+import { TEST_REDIS_URL } from '../helpers/services.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'doorstep-check-'));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** `doorstep check` on a one-school config (`school` lines appended, 4-space indent): its lines. */
+async function check(
+  school: string,
+  options: { databaseUrl?: string; schema?: string } = {},
+): Promise<string[]> {
+  const data = join(dir, `d${Math.random().toString(36).slice(2)}`);
+  mkdirSync(join(data, 'drop'), { recursive: true });
+  const file = join(data, 'doorstep.yaml');
+  writeFileSync(
+    file,
+    `
+trust: { id: test-trust, name: Test Trust }
+redis: { url: "${TEST_REDIS_URL}", prefix: doorstep-check }
+store: { dataDir: "${data}/pglite"${options.schema ? `, schema: ${options.schema}` : ''} }
+policiesDir: "${resolve('config/policies')}"
+schools:
+  - id: alpha
+    name: Alpha Primary
+    mis: { kind: csv, dropFolder: ${data}/drop }
+    records: { sink: preview }
+    policies: [statutory]
+${school}`,
+  );
+  const saved = process.env.DATABASE_URL;
+  if (options.databaseUrl) process.env.DATABASE_URL = options.databaseUrl;
+  else delete process.env.DATABASE_URL;
+  const lines: string[] = [];
+  try {
+    await checkCommand({ config: file }, (l) => lines.push(l));
+  } finally {
+    if (saved === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = saved;
+  }
+  return lines;
+}
+
+/**
+ * A school's `notices` name targets as a ladder does; one whose channel is not configured, or whose
+ * contacts group is missing, would fail when a child is not seen, with no one told.
+ */
+describe('doorstep check: notice targets that reach no one', () => {
+  it('names notices.childNotSeen when its channel (email) is not configured', async () => {
+    const lines = await check(`    notices:
+      childNotSeen: [email:dsl]
+`);
+    expect(lines.filter((l) => l.includes('notices.'))).toEqual([
+      '  WARN: alpha notices.childNotSeen notifies email:dsl, but channels.email is not configured: no one hears of it',
+    ]);
+  });
+
+  it('names notices.concern when its contacts group does not exist (a typo: dsl vs dsls), or has no address', async () => {
+    const lines = await check(`    contacts:
+      dsls: [{ name: Dee, email: dee@example.org }]
+      office: [{ name: Olu, phone: "+447700900001" }]
+    channels:
+      email: { smtpUrl: "smtp://127.0.0.1:1", from: doorstep@example.org }
+    notices:
+      concern: [email:dsl, email:dsls]
+      visitRecord: [email:office]
+      outcomeMissing: { visitors: [email:visiting-staff], escalateTo: [email:dls] }
+`);
+    expect(lines.filter((l) => l.includes('notices.'))).toEqual([
+      '  WARN: alpha notices.concern notifies email:dsl, but there is no contacts.dsl (the groups are dsls, office): no one hears of it',
+      '  WARN: alpha notices.visitRecord notifies email:office, but no one in contacts.office has an e-mail address: no one hears of it',
+      '  WARN: alpha notices.outcomeMissing.escalateTo notifies email:dls, but there is no contacts.dls (the groups are dsls, office): no one hears of it',
+    ]);
+  });
+});
