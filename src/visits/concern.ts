@@ -17,7 +17,8 @@ export type ConcernAbout = 'child' | 'incident';
 /**
  * "Raise a concern now" (the phone page, during or after a visit): a concern goes at once, in its
  * own words, to the people the school names and, in the same transaction, into the school's records
- * (CPOMS / Arbor) as its own record — not only into the outcome typed later. About the child: the
+ * (CPOMS / Arbor) as its own record — not only into the outcome typed later; an incident as an
+ * incident record (the kind and category of a lone-worker incident). About the child: the
  * people named for concerns (`notices.concern`: King's "reported immediately to the DSL"; Heath
  * Lane's safeguarding team; Hampton's HoS). An incident of aggression, violence or threat towards the
  * staff: those named for incidents (`notices.incident`: Heath Lane's safeguarding manager and
@@ -57,6 +58,7 @@ export async function raiseConcern(
         }
       }
       const p = await pupilIdentity(tx, v.schoolId, v.pupilMisId);
+      const incident = about === 'incident';
       const record = renderVisitConcern({
         visitId,
         pupil: {
@@ -68,10 +70,13 @@ export async function raiseConcern(
         at: now,
         address: formatAddress(v.address),
         concern: text,
+        incident,
       });
+      // An incident towards the staff is filed as the school's incidents are (the kind, and so the
+      // category, of a lone-worker incident), not as a concern about the child.
       outboxId = await recordToSinks(tx, school, {
         schoolId: v.schoolId,
-        kind: 'visit_concern',
+        kind: incident ? 'lone_worker_incident' : 'visit_concern',
         pupilIds: [v.pupilMisId],
         title: record.title,
         body: record.body,
@@ -84,7 +89,6 @@ export async function raiseConcern(
       await audit(tx, user, 'visit.concern-raised', v, null, { outboxId, characters: text.length });
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.concern-raised', { visitId }));
       const initials = initialsOf(p);
-      const incident = about === 'incident';
       return insertNotices(tx, {
         schoolId: school.id,
         kind: incident ? 'incident' : 'concern',
