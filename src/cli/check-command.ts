@@ -60,8 +60,8 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
   };
   const store: Check = async () => {
     if (databaseUrl) {
-      // Connect and ask; never migrate from `check`.
-      const db = openPostgres({ url: databaseUrl });
+      // Connect and ask, in the deployment's own schema as `doorstep start` does; never migrate from `check`.
+      const db = openPostgres({ url: databaseUrl, schema: config.store.schema });
       try {
         const { rows } = await db.query<{ v: string }>(`SELECT current_setting('server_version') AS v`);
         // Workers out or alarms open at a school the config no longer holds: nothing watches them.
@@ -113,7 +113,7 @@ async function pushOptedInOf(
   const out = new Map<string, Map<string, number>>();
   const schools = config.schools.filter((s) => s.channels.push);
   if (!databaseUrl || schools.length === 0) return out;
-  const db = openPostgres({ url: databaseUrl });
+  const db = openPostgres({ url: databaseUrl, schema: config.store.schema });
   try {
     for (const s of schools) out.set(s.id, await pushOptedIn(db, s));
   } catch {

@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkCommand } from '../../src/cli/check-command.ts';
-import { TEST_REDIS_URL } from '../helpers/services.ts';
+import { openStore } from '../../src/store/open.ts';
+import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'doorstep-check-'));
-afterAll(() => {
+const schemas: string[] = [];
+afterAll(async () => {
+  for (const schema of schemas) await dropSchema(schema);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -76,5 +79,37 @@ describe('doorstep check: notice targets that reach no one', () => {
       '  WARN: alpha notices.visitRecord notifies email:office, but no one in contacts.office has an e-mail address: no one hears of it',
       '  WARN: alpha notices.outcomeMissing.escalateTo notifies email:dls, but there is no contacts.dls (the groups are dsls, office): no one hears of it',
     ]);
+  });
+});
+
+/**
+ * `doorstep start` opens PostgreSQL in the configured `store.schema`; `check` must read the same
+ * tables, or it says the store is fine while the deployment's own schema holds a worker out that
+ * nothing watches.
+ */
+describe('doorstep check: the store test reads the configured store.schema', () => {
+  it('fails the store test naming the unwatched worker at a school no longer in the config', async () => {
+    const schema = uniqueName('check_schema');
+    schemas.push(schema);
+    const db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
+    try {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO users (username, display_name, password_hash, roles) VALUES ('w', 'W', 'x', '{visiting-staff}') RETURNING id`,
+      );
+      // A worker out on a visit at a school since taken out of the config: nothing watches them.
+      await db.query(
+        `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+                             departed_at, expected_return_at)
+         VALUES ('gone', 'P1', 'r', '{"line1":"1 Road","postcode":"AB1 2CD"}', current_date, 'departed', $1, $1,
+                 now() - interval '1 hour', now() + interval '1 hour')`,
+        [rows[0]!.id],
+      );
+    } finally {
+      await db.close();
+    }
+    const lines = await check('', { databaseUrl: TEST_DATABASE_URL, schema });
+    expect(lines.find((l) => / store: /.test(l))).toMatch(
+      /FAIL store: .*school "gone" is not in the config but has 1 worker\(s\) out/,
+    );
   });
 });
