@@ -121,6 +121,7 @@ async function writeOutcome(
         // Null while the worker is still out (an outcome typed at the door): never "back" at this moment.
         returnedAt: v.returnedAt,
         recordedAt: now,
+        recordedBy: user.displayName,
         childSeen: o.childSeen,
         noOneHome: o.noOneHome,
         slipLeft: o.slipLeft === true,

@@ -73,7 +73,7 @@ describe('a visit outcome typed at the door (the worker still out)', () => {
     expect(lines.find((l) => l.startsWith('Left school'))).toBe(
       'Left school: Mon 23 Nov 2026, 10:00; back: still out when this outcome was recorded',
     );
-    expect(lines).toContain('Recorded: Mon 23 Nov 2026, 10:20');
+    expect(lines).toContain('Recorded: Mon 23 Nov 2026, 10:20 by Sam Visitor');
   });
 
   it('an outcome recorded once back safe says when they were back', async () => {
@@ -108,6 +108,6 @@ describe('a visit outcome typed at the door (the worker still out)', () => {
     expect(lines.find((l) => l.startsWith('Left school'))).toBe(
       'Left school: Tue 24 Nov 2026, 09:00; back: Tue 24 Nov 2026, 10:30',
     );
-    expect(lines).toContain('Recorded: Tue 24 Nov 2026, 11:15');
+    expect(lines).toContain('Recorded: Tue 24 Nov 2026, 11:15 by Sam Visitor');
   });
 });

@@ -5,7 +5,9 @@ import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import type { VisitDeps } from '../../src/visits/change.ts';
 import { raiseConcern } from '../../src/visits/concern.ts';
+import { recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
+import { returnVisit } from '../../src/visits/while-out.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
 import { addUser } from '../helpers/web.ts';
@@ -18,6 +20,7 @@ let deps: VisitDeps;
 const now = new Date('2026-11-23T10:00:00Z');
 let lead: User;
 let partner: User;
+let office: User;
 
 beforeAll(async () => {
   db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
@@ -25,6 +28,7 @@ beforeAll(async () => {
   await addPupils(db, ['hampton']);
   lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111', displayName: 'Lee Lead' });
   partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
+  office = await addUser(db, 'office', ['office'], { displayName: 'Olive Office' });
 });
 afterAll(async () => {
   await db.close();
@@ -68,5 +72,25 @@ describe('the records a visit writes', () => {
     const c = await recordOf(child.outboxId);
     expect(c.kind).toBe('visit_concern');
     expect(c.title).toBe(`Concern raised on home visit ${id} — P1`);
+  });
+
+  it('a visit outcome recorded by someone who did not go (the office, for a worker who phoned) says who recorded it', async () => {
+    const id = await departed();
+    await returnVisit(deps, lead, id);
+    await recordOutcome(deps, office, id, {
+      childSeen: true,
+      noOneHome: false,
+      spokeTo: 'mother',
+      agreements: [],
+      concerns: [],
+      followUp: [],
+    });
+    const { rows } = await db.query<{ body: string }>(
+      `SELECT body FROM outbox WHERE kind = 'visit_outcome' AND source_id = $1`,
+      [id],
+    );
+    const lines = rows[0]!.body.split('\n');
+    expect(lines).toContain('Visited by: Lee Lead and partner');
+    expect(lines).toContain('Recorded: Mon 23 Nov 2026, 10:00 by Olive Office');
   });
 });

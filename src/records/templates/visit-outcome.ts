@@ -11,6 +11,8 @@ export interface VisitOutcome {
   returnedAt: Date | null;
   /** When the outcome was recorded. */
   recordedAt: Date;
+  /** Who recorded it: one who went, or not (the office, for a worker who phoned it in). */
+  recordedBy: string;
   childSeen: boolean;
   noOneHome: boolean;
   /** No one home: whether the staff said they left a "sorry you weren't in" slip (never assumed). */
@@ -35,7 +37,7 @@ export function renderVisitOutcome(v: VisitOutcome): { title: string; body: stri
     `Visited by: ${v.visitedBy.join(' and ')}`,
     `Address: ${v.address}`,
     `Left school: ${londonTime(v.departedAt)}; back: ${v.returnedAt ? londonTime(v.returnedAt) : 'still out when this outcome was recorded'}`,
-    `Recorded: ${londonTime(v.recordedAt)}`,
+    `Recorded: ${londonTime(v.recordedAt)} by ${v.recordedBy}`,
     `Outcome: ${seen}${v.spokeTo ? `; spoke to ${v.spokeTo}` : ''}${v.noOneHome ? (v.slipLeft ? '; a "sorry you weren\'t in" slip was left' : '; no slip recorded as left') : ''}.`,
     '',
     'Agreements:',

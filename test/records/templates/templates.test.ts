@@ -12,6 +12,7 @@ describe('record templates', () => {
       departedAt: new Date('2025-06-18T09:10:00Z'),
       returnedAt: new Date('2025-06-18T10:05:00Z'),
       recordedAt: new Date('2025-06-18T10:20:00Z'),
+      recordedBy: 'Ms Patel',
       childSeen: true,
       noOneHome: false,
       spokeTo: 'mother',
@@ -23,7 +24,7 @@ describe('record templates', () => {
     expect(r.title).toBe('Home visit outcome: child seen — 1001');
     expect(r.body).toContain('Visited by: Ms Patel and Mr Jones');
     expect(r.body).toContain(
-      'Left school: Wed 18 Jun 2025, 10:10; back: Wed 18 Jun 2025, 11:05\nRecorded: Wed 18 Jun 2025, 11:20',
+      'Left school: Wed 18 Jun 2025, 10:10; back: Wed 18 Jun 2025, 11:05\nRecorded: Wed 18 Jun 2025, 11:20 by Ms Patel',
     ); // BST
     expect(r.body).toContain('Outcome: child seen; spoke to mother.');
     expect(r.body).toContain('  - Amelia back in school tomorrow');
@@ -40,6 +41,7 @@ describe('record templates', () => {
       departedAt: new Date('2025-11-18T09:00:00Z'),
       returnedAt: null,
       recordedAt: new Date('2025-11-18T09:25:00Z'),
+      recordedBy: 'Ms Patel',
       childSeen: false,
       noOneHome: true,
       agreements: [],
@@ -52,7 +54,7 @@ describe('record templates', () => {
     expect(r.body).toContain(`no one was home; a "sorry you weren't in" slip was left.`);
     // Recorded at the door, the worker still out: never said back at that moment.
     expect(r.body).toContain(
-      'Left school: Tue 18 Nov 2025, 09:00; back: still out when this outcome was recorded\nRecorded: Tue 18 Nov 2025, 09:25',
+      'Left school: Tue 18 Nov 2025, 09:00; back: still out when this outcome was recorded\nRecorded: Tue 18 Nov 2025, 09:25 by Ms Patel',
     );
     const unsaid = renderVisitOutcome(noOneHome);
     expect(unsaid.body).toContain('Outcome: no one was home; no slip recorded as left.');
