@@ -57,9 +57,13 @@ export async function resumeWatch(
     const self = onVisit(user, v);
     const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
     const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
-    // Overdue from now — never at the old return time itself, whose overdue alarm, raised and stood
-    // down by the back safe, is raised once only (its key is the return time).
-    let at = new Date(Math.max(now.getTime(), (v.expectedReturnAt?.getTime() ?? 0) + 1));
+    // Overdue now: the return time is set so that the overdue alarm is due at once (now, less the
+    // school's grace), whatever later time the visit had — a watch's re-arm after a resolution that
+    // confirmed nobody safe pushes it 15 minutes on, and the phone has said "the office is alerted
+    // now". Never the old return time itself, whose overdue alarm, raised and stood down by the back
+    // safe, is raised once only (its key is the return time): a millisecond on from it.
+    const dueNow = now.getTime() - deps.rulesFor(v.schoolId).overdueGraceMinutes * 60_000;
+    let at = new Date(dueNow === v.expectedReturnAt?.getTime() ? dueNow + 1 : dueNow);
     if (!overdueNow) {
       if (!newReturnAt)
         throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');

@@ -763,8 +763,9 @@ const cmd = {
           backAt: null,
           alarmsAtBack: null,
           status: m.status === 'cancelled' ? 'cancelled' : 'departed',
-          // Overdue from now (never at the old return time, whose alarm has been raised once).
-          expectedReturn: closed ? Math.max(t, m.expectedReturn! + 1) : at.getTime(),
+          // Overdue from now, even when the watch had pushed the return later (never at the old
+          // return time itself, whose alarm has been raised once). No pack here has an overdue grace.
+          expectedReturn: closed ? (t === m.expectedReturn ? t + 1 : t) : at.getTime(),
           arrivalPending: false,
           lastSign: t,
           confirmedAt: byOffice ? t : m.confirmedAt,

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { watchVisits } from '../../jobs/watch-visits.ts';
+import { resolveAlarm } from '../../src/alarms/commands.ts';
 import { RESUME_WATCH_MINUTES } from '../../src/domain/visits/lifecycle.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import type { Db } from '../../src/store/db.ts';
@@ -243,6 +244,43 @@ describe('a back safe said by mistake', () => {
       { type: 'overdue_visit', status: 'resolved' },
       { type: 'overdue_visit', status: 'open' },
     ]);
+    await returnVisit(w.vdeps, lead, id);
+  });
+
+  it('overdue now after the watch pushed the return on (a false alarm closed): the overdue alarm comes at the next watch, not 15 minutes later', async () => {
+    // The phone says "Watched again. The office is alerted now": the return time is now, whatever
+    // later time the watch's re-arm (+15 min after a resolution confirming nobody) had set.
+    const id = await outAt('10:00', '11:00');
+    now = at('11:00');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    const [overdue] = (await db.query<{ id: string }>('SELECT id FROM alarms WHERE visit_id = $1', [id]))
+      .rows;
+    now = at('13:58');
+    await resolveAlarm(db, w.config, String(overdue!.id), `user:${office.id}`, 'false_alarm', null, now);
+    now = at('13:59');
+    await returnVisit(w.vdeps, office, id);
+    // 14:01: the worker's own bound (14:00) closed.
+    now = at('14:01');
+    const r = await resumeWatch(w.vdeps, lead, id, null);
+    expect(r).toEqual({ expectedReturnAt: at('14:01'), overdueNow: true });
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toContainEqual({ type: 'overdue_visit', status: 'open' });
+    await returnVisit(w.vdeps, lead, id);
+  });
+
+  it('overdue now under a school grace before overdue: the return time is set back by the grace, so the alarm is due at once', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    now = at('14:30');
+    const graced = {
+      ...w.vdeps,
+      rulesFor: (s: string) => ({ ...w.vdeps.rulesFor(s), overdueGraceMinutes: 10 }),
+    };
+    expect(await resumeWatch(graced, lead, id, null)).toEqual({
+      expectedReturnAt: at('14:20'),
+      overdueNow: true,
+    });
     await returnVisit(w.vdeps, lead, id);
   });
 
