@@ -3,6 +3,7 @@ import { doorstepError } from '../errors.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { openTestAlarmOf } from '../store/alarm-lookups.ts';
+import { openRealAlarmOf } from '../store/alarm-state.ts';
 import { raiseTestAlarm } from '../store/alarm-writer.ts';
 import { type BoardTell, withBoardEvents } from '../store/board.ts';
 import type { Db } from '../store/db.ts';
@@ -22,7 +23,8 @@ export interface DrillDeps extends BoardTell {
  * had sent an SOS, through the one alarm writer, with the ladder a real SOS from it would follow at
  * this instant, and that whole ladder started. It is marked TEST on the alarm (board card, every
  * notification's text, timeline, audit, any incident record) and is resolved as `test` unless a
- * person says otherwise. Only a device registered at the school; one open drill per device.
+ * person says otherwise. Only a device registered at the school; one open drill per device; none
+ * while a real alarm of the device or its wearer is open.
  */
 export async function raiseFobDrill(
   deps: DrillDeps,
@@ -47,10 +49,19 @@ export async function raiseFobDrill(
         'CONFLICT',
         `a TEST alarm for ${deviceId} is still open (#${open}): resolve it first`,
       );
+    // Never beside a real alarm of the same fob or wearer: leaders would be paged "TEST" and "SOS"
+    // for the same worker together, and could take the real one for the drill.
+    const staffId = staffFor(school, deviceId);
+    const real = await openRealAlarmOf(tx, school.id, deviceId, staffId);
+    if (real)
+      throw doorstepError(
+        'CONFLICT',
+        `a real alarm ${real.ofDevice ? `from ${deviceId}` : `for the wearer of ${deviceId}`} is still open (#${real.id}): resolve it before sending a test alarm`,
+      );
     const alarm = await raiseTestAlarm(tx, {
       schoolId: school.id,
       deviceId,
-      staffId: staffFor(school, deviceId),
+      staffId,
       type: DRILL_TYPE,
       dedupKey: `drill:${school.id}:${deviceId}:${now.toISOString()}`,
       raisedAt: now,

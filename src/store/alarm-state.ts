@@ -351,6 +351,27 @@ export async function resolve(
   return 'resolved';
 }
 
+/**
+ * A real (not TEST) alarm not resolved yet of this device, or of its wearer (`staffId`: an SOS from
+ * their phone, their visit overdue), if any — a fob drill beside it would page leaders "TEST" and the
+ * real alarm for the same worker at once. Its id and whether it is the device's own.
+ */
+export async function openRealAlarmOf(
+  db: Queryable,
+  schoolId: string,
+  deviceId: string,
+  staffId: string | null,
+): Promise<{ id: string; ofDevice: boolean } | null> {
+  const { rows } = await db.query<{ id: string; of_device: boolean }>(
+    `SELECT id, device_id IS NOT DISTINCT FROM $2 AS of_device FROM alarms
+     WHERE school_id = $1 AND NOT test AND status <> 'resolved' AND (device_id = $2 OR staff_id = $3)
+     ORDER BY id LIMIT 1`,
+    [schoolId, deviceId, staffId],
+  );
+  const r = rows[0];
+  return r ? { id: String(r.id), ofDevice: r.of_device === true } : null;
+}
+
 /** A visit's alarms that are not resolved (what the phone page warns the worker about). */
 export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
   const { rows } = await db.query<{

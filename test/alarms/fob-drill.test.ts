@@ -14,13 +14,14 @@ import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
 import { renderLoneWorkerIncident } from '../../src/records/templates/lone-worker-incident.ts';
 import { timelineOf } from '../../src/store/alarm-state.ts';
+import { writeFobEvent } from '../../src/store/alarms.ts';
 import { listAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
 import { startFakeTwilio } from '../helpers/fake-twilio.ts';
-import { fobEvent } from '../helpers/fob.ts';
+import { alarmWrite, fobEvent } from '../helpers/fob.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { until } from '../helpers/wait.ts';
@@ -227,6 +228,48 @@ describe('a fob drill ("Send a test alarm")', () => {
     );
     expect(rows[0]).toEqual({ status: 'open', test: false });
     await call('admin', 'POST', `/api/alarms/${id}/resolve`, { reason: 'false_alarm' });
+  });
+
+  it("is refused while the fob or its wearer has a real alarm open (leaders would get 'TEST' and 'SOS' for the same worker together)", async () => {
+    const drills = async () =>
+      (await db.query(`SELECT id FROM alarms WHERE test AND status <> 'resolved'`)).rows.length;
+    const real = await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      config.schools[0]!,
+      fobEvent('real-2', { deviceId: 'PS-0002' }),
+      { transport: 'webhook', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    const id = (real as { alarmId: string }).alarmId;
+    const refused = await call('admin', 'POST', '/api/alarms/test', { school: 'alpha', device: 'PS-0002' });
+    expect([refused.statusCode, refused.json().message]).toEqual([
+      409,
+      `a real alarm from PS-0002 is still open (#${id}): resolve it before sending a test alarm`,
+    ]);
+    // Acknowledged is not over: still refused.
+    expect((await call('admin', 'POST', `/api/alarms/${id}/acknowledge`, {})).json()).toEqual({
+      outcome: 'acknowledged',
+    });
+    expect(
+      (await call('admin', 'POST', '/api/alarms/test', { school: 'alpha', device: 'PS-0002' })).statusCode,
+    ).toBe(409);
+    // The wearer's alarm from another fob (one they carried before) is theirs too.
+    const other = await writeFobEvent(
+      db,
+      alarmWrite(fobEvent('real-3', { deviceId: 'PS-OLD-1' }), { schoolId: 'alpha', staffId: 'st-1' }),
+    );
+    const otherId = (other as { alarmId: string }).alarmId;
+    const theirs = await call('admin', 'POST', '/api/alarms/test', { school: 'alpha', device: 'PS-0001' });
+    expect([theirs.statusCode, theirs.json().message]).toEqual([
+      409,
+      `a real alarm for the wearer of PS-0001 is still open (#${otherId}): resolve it before sending a test alarm`,
+    ]);
+    expect(await drills()).toBe(0);
+    // Resolved: the drill is sent.
+    await call('admin', 'POST', `/api/alarms/${id}/resolve`, { reason: 'false_alarm' });
+    const sent = await call('admin', 'POST', '/api/alarms/test', { school: 'alpha', device: 'PS-0002' });
+    expect(sent.statusCode).toBe(201);
+    await call('admin', 'POST', `/api/alarms/${sent.json().alarmId}/resolve`, {});
+    await call('admin', 'POST', `/api/alarms/${otherId}/resolve`, { reason: 'false_alarm' });
   });
 
   it('every message and an incident record of a TEST alarm say TEST first', () => {
