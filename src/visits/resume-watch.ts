@@ -114,7 +114,8 @@ export async function resumeWatch(
  * Back safe recorded by someone other than the lead (the office, or the partner's "both back safe"):
  * the people on the visit are texted, where the school has an SMS channel — a worker still at the
  * door hears of it at once, and how to be watched again. (Their phone page says it too, with the
- * button, whatever the channels.) The caller sends the notices after the commit.
+ * button, whatever the channels.) The number they are given is the one that answers at `at`: the
+ * office in school hours, else the on-call number. The caller sends the notices after the commit.
  */
 export async function tellBackSafeByOther(
   tx: Queryable,
@@ -126,6 +127,11 @@ export async function tellBackSafeByOther(
 ): Promise<string[]> {
   if (user.id === v.leadUserId || !school.channels.sms) return [];
   const page = publicUrl ? ` ${new URL(`/visits/${v.id}`, publicUrl).href}` : '';
+  // The number that answers now, as their phone page's call button: out of hours the on-call number.
+  const line = officeLine(school, periodFor(school, at));
+  const call = line
+    ? `${line.label.charAt(0).toLowerCase()}${line.label.slice(1)}: ${line.phone}`
+    : 'phone the school';
   return insertNotices(tx, {
     schoolId: school.id,
     kind: 'back-safe-by-other',
@@ -133,6 +139,6 @@ export async function tellBackSafeByOther(
     targets: ['sms:visiting-staff'],
     key: at.toISOString(),
     subject: `home visit #${v.id}: recorded back safe`,
-    text: `Home visit #${v.id}: recorded back safe by ${user.displayName} at ${londonClock(at)}. Still out? Open the visit and press "I am still out", or phone the office.${page}`,
+    text: `Home visit #${v.id}: recorded back safe by ${user.displayName} at ${londonClock(at)}. Still out? Open the visit and press "I am still out", or ${call}.${page}`,
   });
 }

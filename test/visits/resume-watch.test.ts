@@ -8,7 +8,7 @@ import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
-import { resumeWatch } from '../../src/visits/resume-watch.ts';
+import { resumeWatch, tellBackSafeByOther } from '../../src/visits/resume-watch.ts';
 import { askForHelp, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
 import { departTold, visitSchoolsConfig } from '../helpers/visits.ts';
@@ -107,7 +107,7 @@ describe('a back safe said by mistake', () => {
       {
         target: 'sms:visiting-staff',
         text: expect.stringMatching(
-          /^Home visit #\d+: recorded back safe by Olive Office at 10:30\. Still out\? Open the visit and press "I am still out"/,
+          /^Home visit #\d+: recorded back safe by Olive Office at 10:30\. Still out\? Open the visit and press "I am still out", or call the office: 01632 960123\.$/,
         ),
       },
     ]);
@@ -177,6 +177,26 @@ describe('a back safe said by mistake', () => {
       id,
     ]);
     expect(more.rows).toHaveLength(1);
+  });
+
+  it('out of hours the text names the number that answers then (the on-call number), never "phone the office"', async () => {
+    const id = await outAt('16:00', '18:00');
+    now = at('17:30');
+    const school = visitSchoolsConfig(
+      `    outOfHoursPhone: "07700 900123"
+    escalationHours:
+      schoolDay: "08:00-17:00"
+      outOfHours: { alarm: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] } }
+    channels:
+      sms: { baseUrl: "http://127.0.0.1:9", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+`,
+      { SMS_TOKEN: 'tok' },
+    ).schools.find((s) => s.id === 'hampton')!;
+    const v = (await getVisit(db, id))!;
+    const [notice] = await tellBackSafeByOther(db, school, undefined, office, v, now);
+    const { rows } = await db.query<{ text: string }>('SELECT text FROM notices WHERE id = $1', [notice]);
+    expect(rows[0]!.text).toMatch(/press "I am still out", or call the on-call number: 07700 900123\.$/);
+    await returnVisit(w.vdeps, lead, id);
   });
 
   it('the office watches them again for the worker (its time bounded by 4 hours from now); the check-in clock restarts', async () => {
