@@ -142,7 +142,7 @@ export async function startFakeCpoms(options: {
     if (Object.keys(errors).length) return json(res, 422, { errors });
 
     const existing = state.incidents.get(key);
-    if (existing) return json(res, 409, { id: existing.id });
+    if (existing) return json(res, 409, { id: existing.id, students: existing.body.students });
     const incident = { id: String(state.incidents.size + 1), at: Date.now(), idempotencyKey: key, body };
     state.incidents.set(key, incident);
     state.created++;

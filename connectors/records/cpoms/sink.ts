@@ -3,7 +3,14 @@ import type { Secret } from '../../../src/core/secret.ts';
 import { describeError } from '../../../src/errors.ts';
 import { refusedFields, sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
-import { type CpomsWireSettings, categoriesBody, createdBody, londonIso, studentsBody } from './wire.ts';
+import {
+  type CpomsWireSettings,
+  categoriesBody,
+  createdBody,
+  heldStudents,
+  londonIso,
+  studentsBody,
+} from './wire.ts';
 
 export interface CpomsSettings {
   baseUrl: string;
@@ -140,11 +147,14 @@ export class CpomsSink implements RecordSink {
           { retry: 'backoff' },
           r.status,
         );
-      return {
-        remoteId: created.data.id,
-        duplicate: r.status === 409,
-        matched: ids.length === record.pupils.length,
-      };
+      // A 409 is the incident made before (its answer lost): matched as CPOMS holds it — an incident
+      // made while the pupil was not yet a CPOMS student waits in the tray though this try's lookup
+      // now finds them. An answer that does not say whom it is on is not taken as matched.
+      const matched =
+        r.status === 409
+          ? (heldStudents(r.body, this.settings.wire)?.length ?? 0) >= record.pupils.length
+          : ids.length === record.pupils.length;
+      return { remoteId: created.data.id, duplicate: r.status === 409, matched };
     }
     if (r.status === 422) {
       // `{errors: {field: message}}`, but an answer may echo the record: only the fields it names.

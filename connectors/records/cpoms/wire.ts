@@ -8,8 +8,10 @@ import * as z from 'zod';
  *
  * - `POST {base}{incidentsPath}` with JSON `{ students: [id…], upn, mis_id, category, occurred_at,
  *   title, description }`, header `Idempotency-Key`, token in `authHeader` as `{authScheme} {token}`;
- * - `201 {id}` created; `409 {id}` the key was used before (the existing record); `401/403`
- *   credentials; `422 {errors: {field: message}}`; `429` with `Retry-After`; `5xx` retryable;
+ * - `201 {id}` created; `409 {id, students}` the key was used before (the existing record, with the
+ *   student ids CPOMS holds it on, under `fields.students`: `[]` while it waits in the tray — the
+ *   retry's own lookup says nothing of it); `401/403` credentials; `422 {errors: {field: message}}`;
+ *   `429` with `Retry-After`; `5xx` retryable;
  * - `GET {base}{categoriesPath}` → `{categories: [{id, name}]}` (the connection test);
  * - `GET {base}{studentsPath}?upn=…` or `?mis_id=…` → `{students: [{id, upn?, mis_id?}]}` (matching:
  *   a student is matched only when exactly one comes back and, where it says its UPN or MIS id, that
@@ -51,6 +53,19 @@ export type CpomsWireSettings = z.output<typeof cpomsWireSettings>;
 export const DEFAULT_CPOMS_WIRE: CpomsWireSettings = cpomsWireSettings.parse({});
 
 export const createdBody = z.object({ id: z.union([z.string(), z.number()]).transform(String) }).loose();
+/**
+ * The students a 409's existing incident is attached to (`fields.students`), or undefined when the
+ * answer does not say: then whether CPOMS holds it on the child is not known, and it is not said to.
+ */
+export function heldStudents(answer: unknown, wire: CpomsWireSettings): string[] | undefined {
+  const held = (answer as Record<string, unknown> | null)?.[wire.fields.students];
+  const ids = z
+    .array(z.union([z.string(), z.number()]).transform(String))
+    .max(1000)
+    .safeParse(held);
+  return ids.success ? ids.data : undefined;
+}
+
 export const studentsBody = z
   .object({
     students: z

@@ -311,6 +311,55 @@ describe('CPOMS specifics', () => {
     const again = await sink.deliver(record, 'lost-1');
     expect(again).toMatchObject({ duplicate: true, remoteId: fake.incidents.get('lost-1')!.id });
   });
+
+  it('a 409 is matched as CPOMS holds the incident: one made while the pupil was no CPOMS student is unmatched, though the retry finds the student', async () => {
+    const students: Record<string, string> = {};
+    const tray = await startFakeCpoms({ token: 'good', students });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: tray.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+        timeoutMs: 2000,
+      });
+      // The first POST makes the incident (its answer lost) on no child: the pupil is no CPOMS student yet.
+      tray.faults = { lostResponse: 1 };
+      await sink.deliver(record, 'tray-1').catch(() => undefined);
+      expect(tray.incidents.get('tray-1')!.body.students).toEqual([]);
+      tray.faults = {};
+      students.A123456789012 = 'cp-77'; // CPOMS has synced its students meanwhile
+      const again = await sink.deliver(record, 'tray-1');
+      expect(again).toMatchObject({ duplicate: true, matched: false });
+      expect(tray.incidents.get('tray-1')!.body.students).toEqual([]); // still in the tray
+      // One made on the child, its answer lost: matched, as CPOMS holds it.
+      tray.faults = { lostResponse: 1 };
+      await sink.deliver(record, 'on-child-1').catch(() => undefined);
+      tray.faults = {};
+      expect(await sink.deliver(record, 'on-child-1')).toMatchObject({ duplicate: true, matched: true });
+    } finally {
+      await tray.close();
+    }
+    // A 409 that does not say whom the incident is on is not taken as matched.
+    const silent = await localVendor((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 409, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(req.method === 'GET' ? { students: [{ id: 'cp-77' }] } : { id: 'inc-9' }));
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: silent.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+        timeoutMs: 2000,
+      });
+      expect(await sink.deliver(record, 'silent-1')).toMatchObject({
+        remoteId: 'inc-9',
+        duplicate: true,
+        matched: false,
+      });
+    } finally {
+      await silent.close();
+    }
+  });
 });
 
 describe('Arbor note specifics', () => {
