@@ -358,7 +358,8 @@ export async function askForHelp(office = null, pressId = newPressId()) {
     return;
   }
   document.getElementById('help-not-sent')?.remove();
-  say(msg, 'Help requested: your alarm is with the office. If you are in danger now, call 999.');
+  // Sent: on the office's screen. Whether a person has been messaged yet, the banner says at the re-read.
+  say(msg, 'Help requested: your alarm is on the office’s screen. If you are in danger now, call 999.');
   await page.load().catch(() => {});
   window.scrollTo({ top: 0 });
   const position = await phonePosition();

@@ -236,6 +236,10 @@ export function outBannerLines(all, { self = true, office = null, lateClosed = f
     lines.push(
       `Your alarm is on the office’s screen, but every message to people’s phones failed: no one may know yet. ${whom ? `Phone ${whom} now, or 999` : 'Call 999'} if you are in danger.`,
     );
+  else if (boardOnly(help))
+    lines.push(
+      `Your alarm is on the office’s screen, and no one has been messaged yet: no one may be watching it. ${whom ? `Phone ${whom} now, or 999` : 'Call 999'} if you are in danger.`,
+    );
   else if (help.length)
     lines.push(
       'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',

@@ -231,6 +231,26 @@ describe('the visit page: an alarm only the board knows of yet', () => {
   });
 });
 
+describe('the visit page: "I need help" only the board knows of yet', () => {
+  const onBoard = { type: 'sos', status: 'open', fromDevice: false, noOneReached: false, onlyOnBoard: true };
+  it('never says the alarm "is with the office and is passed on" while no person has been messaged: whom to phone', () => {
+    const office = { phone: '07700 900123', label: 'Call the on-call number' };
+    expect(words.outBannerLines([onBoard], { office })).toEqual([
+      'Your alarm is on the office’s screen, and no one has been messaged yet: no one may be watching it. Phone the on-call number now, or 999 if you are in danger.',
+    ]);
+    expect(words.outBannerLines([onBoard], { office: null })[0]).toMatch(
+      /no one has been messaged yet: no one may be watching it\. Call 999 if you are in danger\.$/,
+    );
+    // Told to a person since: passed on; taken: said so.
+    expect(words.outBannerLines([{ ...onBoard, onlyOnBoard: false }], { office })[0]).toMatch(
+      /is with the office and is passed on/,
+    );
+    expect(words.outBannerLines([{ ...onBoard, status: 'acknowledged' }], { office })[0]).toMatch(
+      /has taken your alarm/,
+    );
+  });
+});
+
 describe('the visit page: whom the banner tells the worker to phone', () => {
   const unheard = (type: string) => ({ type, status: 'open', fromDevice: false, noOneReached: true });
   const all = [unheard('sos'), unheard('missed_check_in'), unheard('overdue_visit')];
