@@ -25,7 +25,10 @@ export interface JobSpec<Payload extends z.ZodType = z.ZodType> {
   /** Total tries, the first included. */
   attempts: number;
   backoff: { type: 'exponential' | 'fixed'; delayMs: number };
-  /** The handler is aborted after this long and the try counts as failed. */
+  /**
+   * The handler is aborted after this long and the try counts as failed — once the handler has
+   * stopped (one that ignores its signal runs on to its end): its retry never runs beside it.
+   */
   timeoutMs: number;
 }
 

@@ -12,7 +12,11 @@ export interface JobRun {
   attempt: number;
   /** The catalog's attempts for this job: on the last try a handler can dead-letter loudly. */
   maxAttempts: number;
-  /** Aborted on timeout or when the process shuts down; long handlers should honour it. */
+  /**
+   * Aborted on timeout or when the process shuts down; long handlers should honour it. One that does
+   * not runs on to its end all the same, and its job waits for it: no retry, no hand-back, until it
+   * has stopped.
+   */
   signal: AbortSignal;
 }
 
@@ -62,8 +66,13 @@ interface InFlight {
 /**
  * Runs the workers for the queues whose role was asked for. Shutdown (`close(deadlineMs)`):
  * stop fetching at once; let running jobs finish until the deadline; any still running then are
- * aborted and moved back to the queue (`moveToDelayed` now + DelayedError, no try consumed), so a
- * job in flight during shutdown is either completed or run again — never dropped.
+ * aborted and, once their handlers have stopped, moved back to the queue (`moveToDelayed` now +
+ * DelayedError, no try consumed), so a job in flight during shutdown is either completed or run again
+ * — never dropped, and never run by another process while this one still runs it.
+ *
+ * An aborted try (its timeout, or shutdown) is let go only when its handler has stopped: a handler
+ * that does not honour its signal keeps its job (and its lock, and its slot of the queue's
+ * concurrency) until it ends — a retry never runs beside it, and close() never returns while it runs.
  */
 export class WorkerHost<C extends Catalog, Deps> {
   readonly workers: Worker[] = [];
@@ -140,6 +149,20 @@ export class WorkerHost<C extends Catalog, Deps> {
     try {
       return await Promise.race([work, aborted]);
     } catch (err) {
+      if (err === SHUTDOWN || err === TIMEOUT) {
+        // Aborted: the handler may not have stopped (one that ignores its signal runs on). Its job is
+        // let go — failed for a retry, handed back for another process — only once it has.
+        log.warn(
+          {
+            queue: job.queueName,
+            job: job.name,
+            jobId: job.id,
+            abortedBy: err === TIMEOUT ? 'timeout' : 'shutdown',
+          },
+          'job aborted: waiting for its handler to stop before the job runs again',
+        );
+        await entry.settled;
+      }
       if (err === SHUTDOWN) {
         // Hand the job back now rather than waiting for its lock to expire; the try is not counted.
         await job.moveToDelayed(Date.now(), token);
@@ -179,8 +202,10 @@ export class WorkerHost<C extends Catalog, Deps> {
     let handedBack = 0;
     if (first === 'deadline') {
       handedBack = this.inFlight.size;
+      const running = [...this.inFlight].map((entry) => entry.settled);
       for (const entry of this.inFlight) entry.controller.abort(SHUTDOWN);
-      await closing;
+      // Not before every handler has stopped: the process closes its store and Redis next.
+      await Promise.all([closing, ...running]);
     }
     return { handedBack };
   }

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
@@ -38,6 +39,22 @@ const testCatalog = {
       backoff: { type: 'fixed', delayMs: 10 },
       timeoutMs: 1000,
     }),
+    overrunning: defineJob({
+      queue: 'alarms',
+      description: 'runs on past its timeout, its signal ignored (as a handler taking `_run` does)',
+      payload: z.strictObject({ key: z.string() }),
+      attempts: 2,
+      backoff: { type: 'fixed', delayMs: 10 },
+      timeoutMs: 100,
+    }),
+    holding: defineJob({
+      queue: 'alarms',
+      description: 'runs on past a shutdown, its signal ignored',
+      payload: z.strictObject({ key: z.string() }),
+      attempts: 2,
+      backoff: { type: 'fixed', delayMs: 10 },
+      timeoutMs: 60_000,
+    }),
     ingestOnly: defineJob({
       queue: 'alarms',
       description: 'runs only where the ingest role runs',
@@ -52,12 +69,44 @@ const testCatalog = {
 interface Deps {
   runs: Map<string, number>;
   finished: Map<string, number>;
+  /** For a handler that ignores its signal: how many of its tries run at once, and when it stops. */
+  stubborn?: Stubborn;
 }
 
+interface Stubborn {
+  runs: number;
+  running: number;
+  maxRunning: number;
+  /** Its first try, once aborted, runs on until this settles. */
+  until: () => Promise<unknown>;
+}
+
+/** The first try waits for its abort, ignores it, and runs on until told; later tries end at once. */
+async function stubborn(run: { signal: AbortSignal }, s: Stubborn): Promise<void> {
+  s.runs++;
+  s.running++;
+  s.maxRunning = Math.max(s.maxRunning, s.running);
+  try {
+    if (s.runs > 1) return;
+    await new Promise((aborted) => run.signal.addEventListener('abort', aborted, { once: true }));
+    await s.until();
+  } finally {
+    s.running--;
+  }
+}
+
+/** Ends after `ms`, or at once when `signal` is aborted (a handler honouring its signal). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => clearTimeout(t), { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 
 const handlers: Handlers<typeof testCatalog, Deps> = {
@@ -75,12 +124,29 @@ const handlers: Handlers<typeof testCatalog, Deps> = {
   quoting: async ({ key }) => {
     throw Object.assign(new Error(`invalid input syntax for type integer: "${key}"`), { code: '22P02' });
   },
+  overrunning: (_p, run, deps) => stubborn(run, deps.stubborn!),
+  holding: (_p, run, deps) => stubborn(run, deps.stubborn!),
   ingestOnly: async ({ key }, _run, deps) => {
     deps.finished.set(key, 1);
   },
 };
 
-const log = createLogger({ level: 'silent' });
+/** What the host says (warnings and worse): a test waits on it, never on a clock. */
+const said = new EventEmitter();
+const log = createLogger(
+  { level: 'warn' },
+  { write: (line: string) => void said.emit('line', JSON.parse(line)) },
+);
+/** Settles when the host next logs a line matching `msg` (ask before it can be said). */
+const whenSaid = (msg: RegExp) =>
+  new Promise<void>((resolve) => {
+    const heard = (line: { msg?: string }) => {
+      if (!msg.test(line.msg ?? '')) return;
+      said.off('line', heard);
+      resolve();
+    };
+    said.on('line', heard);
+  });
 const redis = { url: TEST_REDIS_URL };
 let prefix: string;
 let conn: Redis;
@@ -168,6 +234,55 @@ describe('WorkerHost', () => {
     expect(failed?.attemptsMade).toBe(2);
     expect(failed?.failedReason).toMatch(/exceeded its 200 ms timeout/);
     expect(deps.runs.get('timeout')).toBe(2);
+  });
+
+  it('runs no retry of a timed-out try while that try still runs (it ignores its signal)', async () => {
+    const waiting = whenSaid(/waiting for its handler to stop/);
+    const s: Stubborn = { runs: 0, running: 0, maxRunning: 0, until: () => Promise.race([waiting, retried]) };
+    // Released by its retry starting beside it (the fault), or by the host saying it waits for it.
+    const retried = until(() => s.runs >= 2, 30_000, 'a retry');
+    startHost({ runs: new Map(), finished: new Map(), stubborn: s }, ['ingest']);
+    const job = await producer.enqueue('overrunning', { key: 'overrun' });
+    await until(async () => (await producer.queueFor('overrunning').getJobState(job.id!)) === 'completed');
+    expect(s.maxRunning).toBe(1);
+    expect(s.runs).toBe(2);
+    // The timed-out try counted as a failed one: its retry was the job's last try.
+    expect((await producer.queueFor('overrunning').getJob(job.id!))?.attemptsMade).toBe(2);
+  });
+
+  it('returns from close() only once a handler aborted at shutdown has stopped, then hands its job back', async () => {
+    const waiting = whenSaid(/waiting for its handler to stop/);
+    let closed = false;
+    let closedWhileRunning: boolean | undefined;
+    let closing: Promise<unknown> = new Promise(() => {});
+    const s: Stubborn = {
+      runs: 0,
+      running: 0,
+      maxRunning: 0,
+      // Released by close() returning under it (the fault), or by the host saying it waits for it.
+      until: async () => {
+        await Promise.race([waiting, closing]);
+        closedWhileRunning = closed;
+      },
+    };
+    const deps: Deps = { runs: new Map(), finished: new Map(), stubborn: s };
+    const host = startHost(deps, ['ingest']);
+    const job = await producer.enqueue('holding', { key: 'hold' });
+    await until(() => s.running === 1, 10_000, 'the job to start');
+    closing = host.close(0).then((report) => {
+      closed = true;
+      return report;
+    });
+    const report = (await closing) as { handedBack: number };
+    expect(closedWhileRunning).toBe(false);
+    expect(s.running).toBe(0);
+    expect(report.handedBack).toBe(1);
+    expect(['delayed', 'waiting']).toContain(await producer.queueFor('holding').getJobState(job.id!));
+    // Handed back, not failed: another process runs it, on the job's first try still.
+    startHost(deps, ['ingest']);
+    await until(async () => (await producer.queueFor('holding').getJobState(job.id!)) === 'completed');
+    expect(s.runs).toBe(2);
+    expect((await producer.queueFor('holding').getJob(job.id!))?.attemptsMade).toBe(1);
   });
 
   it('reruns a job under its own id: a failed one with its tries afresh or on its last, a lost one anew', async () => {
