@@ -4,6 +4,8 @@
  * a pupil_mis_id, staff_id or user id column fails the tests until it is listed here.
  */
 
+import { pupilsShareOfImport } from './subject-imports.ts';
+
 export type SubjectKind = 'pupil' | 'staff';
 
 /**
@@ -39,6 +41,11 @@ export interface Section {
   pupilView?: View;
   /** A member of staff's export: what is about pupils, families and colleagues is withheld. Absent: the whole row. */
   staffView?: View;
+  /**
+   * A pupil's export of a row that lists other pupils too: trims its lists to this pupil's entries
+   * (`trimmed`: the columns that lost another's), `about` false when nothing of this pupil is left.
+   */
+  pupilShare?: (row: Record<string, unknown>, pupil: string) => { about: boolean; trimmed: string[] };
   order?: string;
 }
 
@@ -358,9 +365,15 @@ export const SECTIONS: readonly Section[] = [
   },
   {
     table: 'imports',
-    title: 'Imports that changed this pupil’s marks (or reported their marks on closed days)',
+    title:
+      'Imports that changed this pupil’s marks (or refused their rows, or reported their marks on closed days)',
+    // Found as erasure finds them; only this pupil's entries of each list are given (other children's
+    // ids and marks are not theirs to see), the import's own facts whole.
     pupil: `school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text)
-      OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text)))`,
+      OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text))
+      OR position($2::text IN rejected::text) > 0
+      OR rejected_causes @> jsonb_build_array(jsonb_build_object('first', jsonb_build_array($2::text))))`,
+    pupilShare: pupilsShareOfImport,
   },
   {
     table: 'board_events',

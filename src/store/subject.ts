@@ -54,7 +54,7 @@ export const WITHHELD_WHY: Record<SubjectKind, Record<WithheldAs, string>> = {
     secret:
       "Security credentials are withheld: the lone-worker safe word of a visit (a member of staff's duress word) is a key, not information about the pupil.",
     'third-party':
-      "Information about members of staff is withheld: the visiting worker's phone, vehicle and fob, the risk notes and reasons written for staff safety, the worker's position in an alarm and the note on how it ended, what an alarm's timeline says and who acted (the entries' times are given), and delivery errors that can quote a recipient. " +
+      "Information about members of staff is withheld: the visiting worker's phone, vehicle and fob, the risk notes and reasons written for staff safety, the worker's position in an alarm and the note on how it ended, what an alarm's timeline says and who acted (the entries' times are given), and delivery errors that can quote a recipient. Of an import, only this pupil's entries are given: the other pupils it changed, refused or found marked on closed days are left out of its lists. " +
       THIRD_PARTY_LAW,
   },
   staff: {
@@ -155,8 +155,16 @@ export async function exportSubject(db: Queryable, s: ResolvedSubject, now: Date
         ? `SELECT e.*, d.before, d.after${given} FROM audit_entries e LEFT JOIN audit_details d ON d.audit_id = e.id
            WHERE e.id IN (SELECT id FROM audit_entries WHERE ${w}) ORDER BY e.id`
         : `SELECT *${given} FROM ${section.table} WHERE ${w}${section.order ? ` ORDER BY ${section.order}` : ''}`;
-    const { rows } = await db.query<Record<string, unknown>>(select, params(s));
+    const { rows: all } = await db.query<Record<string, unknown>>(select, params(s));
     const found: Record<WithheldAs, Set<string>> = { secret: new Set(), 'third-party': new Set() };
+    const share = s.kind === 'pupil' ? section.pupilShare : undefined;
+    const rows = share
+      ? all.filter((r) => {
+          const { about, trimmed } = share(r, s.key);
+          for (const c of trimmed) found['third-party'].add(c);
+          return about;
+        })
+      : all;
     for (const r of rows) {
       const own = r.__given === true;
       delete r.__given;

@@ -106,7 +106,10 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     status: 'applied',
     started_at: NOW,
     changed_pupils: JSON.stringify([id, 'someone-else']),
-    rejected: JSON.stringify([{ where: `marks.csv line 3 pupil ${id}`, reason: 'future date' }]),
+    rejected: JSON.stringify([
+      { where: `marks.csv line 3 pupil ${id}`, reason: 'future date' },
+      { where: 'marks.csv line 8 pupil someone-else', reason: 'future date' },
+    ]),
     calendar_problem_count: 2,
     calendar_problems: JSON.stringify([
       {
@@ -439,6 +442,24 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
         rows: 0,
       });
     expect(JSON.stringify(x)).not.toContain('Ashdown');
+    // An import lists every pupil its file touched: the export gives this pupil's entries only, the
+    // import's own facts whole (other children's ids and marks are not the family's to see).
+    expect(JSON.stringify(x)).not.toContain('someone-else');
+    expect(byTable.imports).toEqual([
+      expect.objectContaining({
+        unit: 'marks.csv',
+        calendar_problem_count: 2,
+        changed_pupils: ['P9'],
+        rejected: [{ where: 'marks.csv line 3 pupil P9', reason: 'future date' }],
+        calendar_problems: [expect.objectContaining({ pupil: 'P9', date: '2026-01-05' })],
+        rejected_causes: [expect.objectContaining({ first: ['P9'], rows: 2, ids: 2 })],
+      }),
+    ]);
+    expect(x.withheld).toContainEqual({
+      table: 'imports',
+      columns: ['changed_pupils', 'calendar_problems', 'rejected', 'rejected_causes'],
+      as: 'third-party',
+    });
     expect(byTable.outbox![0]).toMatchObject({ remote_id: 'cpoms-77' });
     expect(byTable.audit_entries!.length).toBe(4);
     const html = subjectHtml(x);
