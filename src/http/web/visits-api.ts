@@ -163,6 +163,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const backSafeBy = v.backSafeBy?.startsWith('user:')
       ? await userById(deps.db, v.backSafeBy.slice('user:'.length))
       : undefined;
+    const seen = visitPupilFor(user, v, pupil, contacts);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
@@ -200,7 +201,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       office: school ? officeLine(school, periodFor(school, now)) : null,
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
-      ...visitPupilFor(user, v, pupil, contacts),
+      ...seen,
       addressFlags: flags,
       /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
       effectiveRisk: higherRisk(v.riskLevel, flagMinimum(flags)),
@@ -243,8 +244,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
           : null,
       /** The pupil page (attendance calendar, triggers and their evidence, visits), for office and safeguarding. */
       pupilUrl: pupilUrlFor(user, v.schoolId, v.pupilMisId),
-      /** The trigger the visit was asked for from: what fired and why, for whoever authorises it. */
-      trigger: await triggerSummary(v.schoolId, v.triggerEpisodeId),
+      /**
+       * The trigger the visit was asked for from: what fired and why, for whoever authorises it. Never
+       * to those the pupil's details are withheld from: its title and explanation can name the flags
+       * ("Absence of a vulnerable pupil", "there is a safeguarding concern").
+       */
+      trigger: seen.pupilDetailsWithheld ? null : await triggerSummary(v.schoolId, v.triggerEpisodeId),
       /** The pupil's chronology, for those who may read it (safeguarding). */
       chronologyUrl: user.roles.includes('safeguarding')
         ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`

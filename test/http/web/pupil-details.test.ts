@@ -135,4 +135,30 @@ describe("a visit's pupil details", () => {
     expect(unled.contacts).toEqual([]);
     expect(unled.pupilDetailsWithheld).toBe(true);
   });
+
+  it('never tell visiting staff, through the trigger the visit was asked for from, what the withheld flags say', async () => {
+    // Heath Lane's "Absence of a vulnerable pupil" fires only for cpPlan, cin, lac or a welfare concern.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('lime', 'P1', 'heath-lane:vulnerable-absent', 'Absence of a vulnerable pupil', 'home-visit', 'welfare-staff',
+               'open', '2026-11-23', 'absent 1 day in a row (2026-11-23); a reason each day, but there is a safeguarding concern',
+               '{"from": "2026-11-23", "to": "2026-11-23"}'::jsonb)
+       RETURNING id::text`,
+    );
+    const res = await call('office', 'POST', '/api/visits', {
+      school: 'lime',
+      triggerEpisodeId: rows[0]!.id,
+      reason: 'welfare check',
+      plannedFor: '2026-11-23',
+      riskLevel: 'low',
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    const seen = await view('sam', id);
+    expect(seen.pupilDetailsWithheld).toBe(true);
+    expect(seen.trigger).toBeNull();
+    expect(JSON.stringify(seen)).not.toMatch(/vulnerable|safeguarding concern/);
+    // The office, who authorises it, sees what fired and why.
+    expect((await view('office', id)).trigger).toMatchObject({ title: 'Absence of a vulnerable pupil' });
+  });
 });
