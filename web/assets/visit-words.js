@@ -209,7 +209,9 @@ const phoneOr999 = (whom) => (whom ? `phone ${whom} or 999` : 'call 999');
  * phone them, then record what they said — never "check in now if you are safe"). Whom the worker is
  * told to phone is whom the call button rings (`office`: out of hours, the on-call number).
  * `lateClosed`: the worker's own new return time is closed (the server no longer offers
- * `running-late`): the overdue line says to phone for one, never "Set a new return time".
+ * `running-late`): the overdue line says to phone for one, never "Set a new return time". An "I
+ * need help" is named by who pressed it (`pressedBy`, see `whoseAlarm`): "Sam Lead’s alarm" on the
+ * partner's phone, never "your alarm".
  */
 export function outBannerLines(all, { self = true, office = null, lateClosed = false } = {}) {
   if (!self) return officeBannerLines(all.filter((a) => !a.fromDevice));
@@ -230,19 +232,24 @@ export function outBannerLines(all, { self = true, office = null, lateClosed = f
   // watching it): never "the office has been alerted" — whom to phone.
   const boardOnly = (list) => list.length > 0 && list.every((a) => a.onlyOnBoard === true);
   const onScreen = 'it is on the office’s screen, and no one has been messaged yet';
-  if (help.some((a) => a.status === 'acknowledged'))
-    lines.push('The office has taken your alarm and is dealing with it. If you are in danger now, call 999.');
+  const taken = help.filter((a) => a.status === 'acknowledged');
+  const press = whoseAlarm(taken.length ? taken : help);
+  const callNow = `${whom ? `Phone ${whom} now, or 999` : 'Call 999'} if you are in danger.`;
+  if (taken.length)
+    lines.push(
+      `The office has taken ${press.whose} and is dealing with ${press.it}. If you are in danger now, call 999.`,
+    );
   else if (unheard(help))
     lines.push(
-      `Your alarm is on the office’s screen, but every message to people’s phones failed: no one may know yet. ${whom ? `Phone ${whom} now, or 999` : 'Call 999'} if you are in danger.`,
+      `${press.Whose} ${press.is} on the office’s screen, but every message to people’s phones failed: no one may know yet. ${callNow}`,
     );
   else if (boardOnly(help))
     lines.push(
-      `Your alarm is on the office’s screen, and no one has been messaged yet: no one may be watching it. ${whom ? `Phone ${whom} now, or 999` : 'Call 999'} if you are in danger.`,
+      `${press.Whose} ${press.is} on the office’s screen, and no one has been messaged yet: no one may be watching it. ${callNow}`,
     );
   else if (help.length)
     lines.push(
-      'Your alarm is with the office and is passed on until someone takes it. If you are in danger now, call 999.',
+      `${press.Whose} ${press.is} with the office and ${press.is} passed on until someone takes ${press.it}. If you are in danger now, call 999.`,
     );
   const missed = alarms.filter((a) => a.type === 'missed_check_in');
   if (unheard(missed))
@@ -265,6 +272,33 @@ export function outBannerLines(all, { self = true, office = null, lateClosed = f
   else if (overdue.length)
     lines.push(`You are overdue: the office has been alerted. ${newTime} or say you are back safe.`);
   return lines;
+}
+
+/**
+ * Whose "I need help" the banner speaks of, from who pressed it (`pressedBy: { me, name }`, the
+ * server's): "your alarm" for this worker's own press, "Sam Lead’s alarm" for the other worker's —
+ * the partner's phone never calls the lead's alarm theirs; both pressed, "the alarms from you and
+ * Sam Lead". `Whose` is the same, capitalised to start a line.
+ */
+export function whoseAlarm(list) {
+  const others = [
+    ...new Set(
+      list.filter((a) => a.pressedBy && !a.pressedBy.me).map((a) => a.pressedBy.name ?? 'the other worker'),
+    ),
+  ];
+  const mine = list.some((a) => !a.pressedBy || a.pressedBy.me);
+  const one = (whose) => ({ whose, is: 'is', it: 'it' });
+  const w =
+    others.length === 0
+      ? one('your alarm')
+      : !mine && others.length === 1
+        ? one(`${others[0]}’s alarm`)
+        : {
+            whose: `the alarms from ${[...(mine ? ['you'] : []), ...others].join(' and ')}`,
+            is: 'are',
+            it: 'them',
+          };
+  return { ...w, Whose: w.whose.charAt(0).toUpperCase() + w.whose.slice(1) };
 }
 
 /** The banner's lines for someone not on the visit (the office): what to do for the worker. */

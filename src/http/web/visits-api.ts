@@ -14,6 +14,7 @@ import { sinksFor } from '../../records/record-outbox.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
 import { visitFobBatteryLow } from '../../store/alarm-lookups.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
+import { helpPressersOfVisit } from '../../store/help-presses.ts';
 import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, userById, usersOfSchool } from '../../store/users.ts';
@@ -164,6 +165,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       ? await userById(deps.db, v.backSafeBy.slice('user:'.length))
       : undefined;
     const seen = visitPupilFor(user, v, pupil, contacts);
+    const pressers = await helpPressersOfVisit(deps.db, v.id);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
@@ -189,8 +191,16 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         : null,
       /** Its planned day has gone by: the page says it must be moved before anything else. */
       dayPassed: lifecycle.dayPassed,
-      /** Its alarms not yet resolved: the phone page tells the worker what the office sees. */
-      alarms: await openAlarmsOfVisit(deps.db, v.id),
+      /**
+       * Its alarms not yet resolved: the phone page tells the worker what the office sees. An "I need
+       * help" says who pressed it (`pressedBy`): the partner's phone names the lead's alarm as theirs.
+       */
+      alarms: (await openAlarmsOfVisit(deps.db, v.id)).map((a) => {
+        const by = pressers.get(a.id);
+        if (!by) return a;
+        const name = staffAll.find((x) => x.id === by)?.displayName ?? null;
+        return { ...a, pressedBy: { me: by === user.id, name } };
+      }),
       /** When the watcher next raises something unless the worker checks in or is back. */
       nextAlarmAt: nextVisitCheck(v, rules, now)?.toISOString() ?? null,
       /** The fob the worker is out with reported a low battery: the page says so (its SOS may not last). */
