@@ -3,7 +3,7 @@ import { schoolOf } from '../src/config/school-of.ts';
 import { londonDate } from '../src/domain/attendance/dates.ts';
 import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { changedPupilsOf } from '../src/store/imports.ts';
+import { changedPupilsOf, markChunkEvaluated } from '../src/store/imports.ts';
 import { type EvaluationReport, evaluateSchoolTriggers } from '../src/triggers/evaluate-school.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -33,6 +33,9 @@ export async function evaluateTriggers(
         : 'all',
     actor: `system:evaluate-triggers:${payload.reason}`,
   });
+  // Evaluated, not only handed over: a sync hands a chunk over again until this is said of it.
+  if (payload.reason === 'import' && payload.importId !== undefined)
+    await markChunkEvaluated(deps.db, payload.importId, payload.chunk ?? 0);
   deps.log.info({ schoolId: school.id, reason: payload.reason, ...report }, 'triggers evaluated');
   // New trigger notes (raised, or an open episode's response risen) go out now rather than at the
   // relay's next tick.

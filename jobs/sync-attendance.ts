@@ -7,7 +7,12 @@ import { type SyncReport, syncJobId, syncSchool } from '../src/import/sync-schoo
 import { withoutQuotedData } from '../src/log/redact.ts';
 import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { changedPupilsOf, importsAwaitingEvaluation, markEvaluationEnqueued } from '../src/store/imports.ts';
+import {
+  changedPupilsOf,
+  importsAwaitingEvaluation,
+  importsNotEvaluated,
+  markEvaluationEnqueued,
+} from '../src/store/imports.ts';
 import { noteSyncFailed, noteSyncWorked } from '../src/store/sync-status.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -30,16 +35,46 @@ export async function enqueueEvaluation(
     await deps.producer.enqueue(
       'evaluate-triggers',
       { schoolId, importId, chunk: n, reason: 'import' },
-      { jobId: n === 0 ? `evaluate-import-${importId}` : `evaluate-import-${importId}-${n}` },
+      { jobId: evaluationJobId(importId, n) },
     );
   }
   await markEvaluationEnqueued(deps.db, importId);
   return pupilIds.length;
 }
 
+/** The one job id of an import's evaluation chunk. */
+function evaluationJobId(importId: string, chunk: number): string {
+  return chunk === 0 ? `evaluate-import-${importId}` : `evaluate-import-${importId}-${chunk}`;
+}
+
+/**
+ * Hands trigger evaluation what it does not hold: imports not handed over (a crash between the
+ * commit and the hand-over), and the chunks of imports handed over and still not evaluated whose job
+ * will not run by itself — it used all its tries (the database away for minutes) or was lost with
+ * Redis — run again with their tries afresh. A chunk's job still waiting or running is left alone.
+ */
+export async function handOverEvaluations(deps: Pick<JobDeps, 'db' | 'producer' | 'log'>, schoolId: string) {
+  for (const importId of await importsAwaitingEvaluation(deps.db, schoolId)) {
+    await enqueueEvaluation(deps, schoolId, importId);
+  }
+  for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK)) {
+    for (const chunk of chunks) {
+      const rerun = await deps.producer.rerun(
+        'evaluate-triggers',
+        { schoolId, importId, chunk, reason: 'import' },
+        evaluationJobId(importId, chunk),
+        { freshTries: true },
+      );
+      if (rerun === 'queued')
+        deps.log.warn({ schoolId, importId, chunk }, 'trigger evaluation of an import handed over again');
+    }
+  }
+}
+
 /**
  * sync-attendance: one school's MIS into the store, then trigger evaluation for exactly the pupils
- * whose marks changed. Imports left un-handed-over by an earlier crash are handed over first.
+ * whose marks changed. Imports left un-handed-over by an earlier crash, and those whose evaluation gave
+ * up, are handed over first.
  */
 export async function syncAttendance(
   payload: PayloadOf<DoorstepCatalog, 'sync-attendance'>,
@@ -57,9 +92,7 @@ export async function syncAttendance(
     );
     return { applied: 0, refused: 0, changedPupils: 0 };
   }
-  for (const importId of await importsAwaitingEvaluation(deps.db, school.id)) {
-    await enqueueEvaluation(deps, school.id, importId);
-  }
+  await handOverEvaluations(deps, school.id);
   const source = misSourceFor(school, deps.now, deps.misHttp);
   let report: SyncReport;
   try {

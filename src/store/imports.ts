@@ -117,8 +117,47 @@ export async function importsAwaitingEvaluation(db: Queryable, schoolId: string)
   return rows.map((r) => String(r.id));
 }
 
+/** The import was handed to trigger evaluation: none of its chunks is evaluated yet (unless it was before). */
 export async function markEvaluationEnqueued(db: Queryable, importId: string) {
-  await db.query('UPDATE imports SET evaluation_enqueued_at = now() WHERE id = $1', [importId]);
+  await db.query(
+    `UPDATE imports SET evaluation_enqueued_at = now(), evaluated_chunks = COALESCE(evaluated_chunks, '[]'::jsonb)
+      WHERE id = $1`,
+    [importId],
+  );
+}
+
+/** One evaluation chunk of the import (its `chunk`-th slice of changed pupils, 0 first) was evaluated. */
+export async function markChunkEvaluated(db: Queryable, importId: string, chunk: number) {
+  await db.query(
+    `UPDATE imports SET evaluated_chunks = COALESCE(evaluated_chunks, '[]'::jsonb) || to_jsonb($2::int)
+      WHERE id = $1 AND NOT COALESCE(evaluated_chunks, '[]'::jsonb) @> to_jsonb($2::int)`,
+    [importId, chunk],
+  );
+}
+
+/**
+ * Applied imports handed to trigger evaluation with chunks (of `chunkSize` changed pupils) not yet
+ * evaluated, and those chunks: their jobs may be waiting or running still — or have used all their
+ * tries (the database away for minutes), or been lost with Redis, and nothing else runs them again.
+ */
+export async function importsNotEvaluated(
+  db: Queryable,
+  schoolId: string,
+  chunkSize: number,
+): Promise<{ importId: string; chunks: number[] }[]> {
+  const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
+    `SELECT id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated FROM imports
+      WHERE school_id = $1 AND status = 'applied' AND evaluated_chunks IS NOT NULL
+        AND evaluation_enqueued_at IS NOT NULL
+        AND jsonb_array_length(evaluated_chunks) < ceil(jsonb_array_length(changed_pupils)::numeric / $2)
+      ORDER BY id`,
+    [schoolId, chunkSize],
+  );
+  return rows.map((r) => {
+    const done = new Set(r.evaluated);
+    const all = Array.from({ length: Math.ceil(r.changed / chunkSize) }, (_, n) => n);
+    return { importId: String(r.id), chunks: all.filter((n) => !done.has(n)) };
+  });
 }
 
 export async function changedPupilsOf(db: Queryable, importId: string): Promise<string[]> {

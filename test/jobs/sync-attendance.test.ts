@@ -195,11 +195,25 @@ describe('sync-attendance job (drop folder)', () => {
 
   it('hands over an import whose evaluation was never enqueued (crash between commit and enqueue)', async () => {
     await db.query(`UPDATE imports SET evaluation_enqueued_at = NULL WHERE unit = 'zz-good.xml'`);
+    // The other imports' evaluations ran (nothing of theirs is handed over again).
+    await db.query(`UPDATE imports SET evaluated_chunks = '[0]' WHERE unit <> 'zz-good.xml'`);
     await producer.queueFor('evaluate-triggers').obliterate({ force: true });
     await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, deps);
     const jobs = await evaluationJobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.pupilIds).toEqual(['1001', '1002', '1003']);
+  });
+
+  it('hands over again an import handed over whose evaluation job was lost (Redis restarted empty)', async () => {
+    await db.query(`UPDATE imports SET evaluated_chunks = '[]' WHERE unit = 'zz-good.xml'`);
+    await producer.queueFor('evaluate-triggers').obliterate({ force: true });
+    await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, deps);
+    const jobs = await evaluationJobs();
+    expect(jobs).toHaveLength(1);
+    expect(jobs[0]!.pupilIds).toEqual(['1001', '1002', '1003']);
+    // Still waiting: the next sync adds nothing.
+    await syncAttendance({ schoolId: 'alpha', reason: 'schedule', handedOver: true }, run, deps);
+    expect(await evaluationJobs()).toHaveLength(1);
   });
 
   it('hands an import that changed more pupils than one job carries over in several jobs, once', async () => {

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { handlers } from '../../jobs/index.ts';
+import { enqueueEvaluation, handOverEvaluations } from '../../jobs/sync-attendance.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { catalog, EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
+import { WorkerHost } from '../../src/queue/worker-host.ts';
+import type { Db } from '../../src/store/db.ts';
+import { importsAwaitingEvaluation, importsNotEvaluated } from '../../src/store/imports.ts';
+import { configWith } from '../helpers/config.ts';
+import { TEST_REDIS_URL } from '../helpers/services.ts';
+import { storeAndQueue } from '../helpers/store-queue.ts';
+import { until } from '../helpers/wait.ts';
+
+/**
+ * An import's changed pupils are handed to `evaluate-triggers` and the import is marked handed over at
+ * once, before any evaluation ran. A job that then uses all its tries (a database failover of a few
+ * minutes: 10 s, 20 s, 40 s, 80 s backoff) is handed over again by the next sync, its tries afresh —
+ * not left for the nightly run (a child on a plan absent today waiting a day for its trigger).
+ */
+const s = storeAndQueue('evalgiveup');
+const log = createLogger({ level: 'silent' });
+
+function host(deps: JobDeps) {
+  const h = new WorkerHost({
+    catalog,
+    handlers,
+    deps,
+    roles: ['worker'],
+    redis: { url: TEST_REDIS_URL },
+    prefix: s.prefix,
+    log,
+  });
+  h.run();
+  return h;
+}
+
+describe('an import whose trigger evaluation gave up', () => {
+  it('is handed over again by the next sync, and evaluated once the database is back', async () => {
+    const { rows } = await s.db.query<{ id: string }>(
+      `INSERT INTO imports (school_id, source, unit, sha256, status, started_at, changed_pupils)
+       VALUES ('alpha', 'sims-xml', 'session-attendance.xml', NULL, 'applied', now(), '["1001","1002"]')
+       RETURNING id`,
+    );
+    const importId = String(rows[0]!.id);
+    const config = configWith();
+    const deps: JobDeps = {
+      db: s.db,
+      log,
+      producer: s.producer,
+      now: () => new Date(),
+      instance: 't',
+      config,
+    };
+    await enqueueEvaluation(deps, 'alpha', importId);
+    expect(await importsAwaitingEvaluation(s.db, 'alpha')).toEqual([]);
+    // Handed over, not evaluated: its job still to run.
+    expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
+
+    // The database is away for the job's tries (a failover): every statement fails, transiently.
+    const away = new Proxy(s.db, {
+      get(target, key, receiver) {
+        if (key === 'query' || key === 'transaction')
+          return async () => {
+            throw new Error('Connection terminated unexpectedly');
+          };
+        return Reflect.get(target, key, receiver);
+      },
+    }) as Db;
+    const q = s.producer.queueFor('evaluate-triggers');
+    const jobId = `evaluate-import-${importId}`;
+    const failing = host({ ...deps, db: away });
+    try {
+      // Its backoff (10 s doubling) skipped: each delayed retry promoted at once.
+      await until(
+        async () => {
+          const job = await q.getJob(jobId);
+          const state = await job?.getState();
+          if (state === 'delayed') await job!.promote().catch(() => {});
+          return state === 'failed';
+        },
+        30_000,
+        'the evaluation job to use its tries',
+      );
+    } finally {
+      await failing.close(1000);
+    }
+    expect((await q.getJob(jobId))?.attemptsMade).toBe(catalog.jobs['evaluate-triggers'].attempts);
+    expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
+
+    // The database is back; the next sync hands the chunk over again, its tries afresh.
+    await handOverEvaluations(deps, 'alpha');
+    expect(['waiting', 'prioritized']).toContain(await (await q.getJob(jobId))?.getState());
+    expect((await q.getJob(jobId))?.attemptsMade).toBe(0);
+    const working = host(deps);
+    try {
+      await until(async () => (await q.getJobState(jobId)) === 'completed', 30_000, 'the evaluation');
+    } finally {
+      await working.close(1000);
+    }
+    expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([]);
+
+    // Evaluated: a later sync hands nothing over again.
+    await handOverEvaluations(deps, 'alpha');
+    expect(await q.getJobState(jobId)).toBe('completed');
+  });
+});
