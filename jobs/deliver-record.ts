@@ -1,5 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
-import { sinkOf, sinkSettingsOf } from '../connectors/records/index.ts';
+import { sinkOf, sinkSettingsNamed } from '../connectors/records/index.ts';
+import { outboundRecord } from '../connectors/records/outbound.ts';
 import { DELIVERY_JOB_TIMEOUT_MS } from '../connectors/records/settings.ts';
 import { RecordDeliveryError } from '../connectors/records/types.ts';
 import { findSchool, schoolOf } from '../src/config/school-of.ts';
@@ -69,7 +70,7 @@ export async function deliverRecord(
     throw new UnrecoverableError(reason);
   }
   // The row's own sink: the school's main one or one of its `alsoRecordTo` (each row is one sink's).
-  const settings = sinkSettingsOf(school).find((e) => e.settings.sink === row.sink)?.settings;
+  const settings = sinkSettingsNamed(school, row.sink);
   if (!settings) {
     const reason = `sink ${row.sink} is no longer configured for school ${row.schoolId}`;
     await markFailed(deps.db, row, reason);
@@ -98,20 +99,7 @@ export async function deliverRecord(
     }
   }
   try {
-    const receipt = await sink.deliver(
-      {
-        outboxId: row.id,
-        schoolId: row.schoolId,
-        kind: row.kind,
-        pupils: row.pupils,
-        title: row.title,
-        body: row.body,
-        occurredAt: row.occurredAt,
-        category: settings.categories[row.kind],
-      },
-      row.outwardKey,
-      run.signal,
-    );
+    const receipt = await sink.deliver(outboundRecord(row, settings), row.outwardKey, run.signal);
     await markDelivered(deps.db, row, receipt);
     if (!receipt.matched)
       deps.log.warn(

@@ -15,6 +15,14 @@ export function sinkSettingsOf(school: {
   ];
 }
 
+/** The settings of the school's sink of this name (an outbox row's `sink`), if it has one. */
+export function sinkSettingsNamed(
+  school: Parameters<typeof sinkSettingsOf>[0],
+  sink: string,
+): RecordsSettings | undefined {
+  return sinkSettingsOf(school).find((e) => e.settings.sink === sink)?.settings;
+}
+
 /** The sink for one set of settings. */
 export function sinkOf(r: RecordsSettings): RecordSink {
   switch (r.sink) {

@@ -1,5 +1,7 @@
 import { schoolOf } from '../config/school-of.ts';
+import { londonClock, londonDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
+import { sentWith } from '../records/what-is-sent.ts';
 import type { Db } from '../store/db.ts';
 import {
   countOutbox,
@@ -100,6 +102,11 @@ export async function outboxCommand(
         out(line(r));
         out(`pupils: ${r.pupils.map((p) => `${p.misId}${p.upn ? ` (UPN ${p.upn})` : ''}`).join(', ')}`);
         out(`idempotency key: ${r.outwardKey}${r.remoteId ? `   remote id: ${r.remoteId}` : ''}`);
+        // What the sink is given besides the text (a preview: what go-live would send), as deliver-record gives it.
+        const sent = sentWith(config, r);
+        out(
+          `category: ${sent.category ?? `not known (sink ${r.sink} is no longer configured for school ${r.schoolId})`}   date: ${londonDate(sent.occurredAt)} ${londonClock(sent.occurredAt)} (London)${r.status === 'preview' ? '   — a preview: what go-live would send; nothing is sent' : ''}`,
+        );
         out('');
         out(r.title);
         out('');

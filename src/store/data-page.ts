@@ -1,5 +1,5 @@
 import type { Db, Queryable } from './db.ts';
-import { OUTWARD_KEY } from './outbox.ts';
+import type { OutboxRow } from './outbox.ts';
 
 /**
  * What the data manager's page reads about a school: its last imports (with how many marks fell on
@@ -42,17 +42,27 @@ export async function dataPageFacts(db: Db, schoolId: string) {
 }
 
 /**
- * One outbox record as the data page shows it (with its body), or undefined. Its idempotency key is
- * the one sent to CPOMS / written in the Arbor note (with this install's id before it), as
- * `doorstep outbox show` prints it.
+ * One outbox record (`getOutbox`'s row) as the data page shows it, with its body and what its sink is
+ * given besides (`sent`: the category and date; a preview, what go-live would send — from
+ * src/records/what-is-sent.ts). Its idempotency key is the one sent to CPOMS / written in the Arbor
+ * note (with this install's id before it), as `doorstep outbox show` prints it.
  */
-export async function outboxRecordShown(db: Db, id: string): Promise<Record<string, unknown> | undefined> {
-  const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT o.id, o.school_id, o.kind, o.title, o.body, o.status, o.sink, ${OUTWARD_KEY} AS idempotency_key, o.last_error,
-            o.remote_id, o.created_at FROM outbox o WHERE o.id = $1`,
-    [id],
-  );
-  return rows[0];
+export function outboxRecordShown(r: OutboxRow, sent: { category: string | null; occurredAt: Date }) {
+  return {
+    id: r.id,
+    school_id: r.schoolId,
+    kind: r.kind,
+    title: r.title,
+    body: r.body,
+    status: r.status,
+    sink: r.sink,
+    idempotency_key: r.outwardKey,
+    last_error: r.lastError,
+    remote_id: r.remoteId,
+    created_at: r.createdAt,
+    category: sent.category,
+    occurred_at: sent.occurredAt,
+  };
 }
 
 /** One school's line of the trust overview. */

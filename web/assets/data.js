@@ -260,7 +260,10 @@ async function load() {
                     type: 'button',
                     onclick: async () => {
                       const b = await api('GET', `/api/outbox/${r.id}`);
-                      preview.textContent = `${b.title}\n\n${b.body}`;
+                      // What the sink is given besides the text (a preview: what go-live would send).
+                      const filed = `Category: ${b.category ?? `not known (sink ${b.sink} is no longer configured)`} · Date: ${fmtDateTime(b.occurred_at)}`;
+                      const when = b.status === 'preview' ? ' — a preview: what go-live would send' : '';
+                      preview.textContent = `${filed}${when}\n\n${b.title}\n\n${b.body}`;
                     },
                   },
                   `Show record ${r.id}`,

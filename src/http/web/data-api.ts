@@ -13,10 +13,12 @@ import { runChecks } from '../../core/checks.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import type { RejectionCause } from '../../import/rejection-causes.ts';
+import { sentWith } from '../../records/what-is-sent.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, latestMarkedDate, outboxRecordShown } from '../../store/data-page.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
+import { getOutbox } from '../../store/outbox.ts';
 import { lastPurgeRuns } from '../../store/purge-runs.ts';
 import { syncStatus } from '../../store/sync-status.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
@@ -110,10 +112,10 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
     { config: { access: ['data-manager', 'safeguarding'] } },
     async (req) => {
       const { id } = parseInput(z.strictObject({ id: z.string().regex(/^\d+$/) }), req.params);
-      const r = await outboxRecordShown(deps.db, id);
-      if (!r || !userMaySeeSchool(userOf(req), r.school_id as string))
+      const r = await getOutbox(deps.db, id);
+      if (!r || !userMaySeeSchool(userOf(req), r.schoolId))
         throw doorstepError('NOT_FOUND', `no record ${id}`);
-      return r;
+      return outboxRecordShown(r, sentWith(deps.config, r));
     },
   );
 

@@ -296,6 +296,12 @@ describe('the data manager API', () => {
     ).toBeGreaterThanOrEqual(2);
     const rec = (await call('dm', 'GET', `/api/outbox/${d.records[0].id}`)).json();
     expect(rec.body).toEqual(expect.any(String));
+    // What go-live would send besides the text: the category its kind is filed under, and its date.
+    expect(rec).toMatchObject({
+      status: 'preview',
+      category: expect.any(String),
+      occurred_at: expect.any(String),
+    });
     const test = (
       await call('dm', 'POST', '/api/data/test-connection', { school: 'alpha', connector: 'records' })
     ).json();
