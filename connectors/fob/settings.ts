@@ -9,6 +9,7 @@ import {
 } from '../../src/core/settings.ts';
 import { DEVICE_ID_MAX, FOB_EVENT_TYPES } from '../../src/domain/fob/event.ts';
 import { deviceLevel } from '../../src/domain/fob/topics.ts';
+import { topicFilterProblem } from './mqtt/topic-filter.ts';
 
 const mqttUrl = urlWithoutPassword(
   /^(mqtt|mqtts|ws|wss)$/,
@@ -97,9 +98,22 @@ export function fobsSettings(secret: SecretField) {
       })
       .refine(needsMapping, mappingError)
       .superRefine((t, ctx) => {
+        // No MQTT filter: refused here, not at the broker after start (a feed that looks up and
+        // receives nothing).
+        const valid = t.topics.map((f, i) => {
+          const problem = topicFilterProblem(f);
+          if (problem)
+            ctx.addIssue({
+              code: 'custom',
+              path: ['topics', i],
+              input: f,
+              message: `not an MQTT topic filter: ${problem}`,
+            });
+          return problem === null;
+        });
         if (t.deviceBinding === 'none') return;
         t.topics.forEach((f, i) => {
-          if (deviceLevel(f) === null)
+          if (valid[i] && deviceLevel(f) === null)
             ctx.addIssue({
               code: 'custom',
               path: ['topics', i],

@@ -55,6 +55,8 @@ export async function startMqttFeed(o: {
   takeoverQuietMs?: number;
   /** How long a session the broker lost is shown (tests). */
   lostSessionShowMs?: number;
+  /** How often filters the broker refused are asked for again (tests). */
+  resubscribeRefusedMs?: number;
 }): Promise<MqttFobTransport> {
   const { deps, school, transport } = o;
   const key = mqttTransportKey(transport);
@@ -97,6 +99,7 @@ export async function startMqttFeed(o: {
     },
     ...(o.takeoverQuietMs !== undefined ? { takeoverQuietMs: o.takeoverQuietMs } : {}),
     ...(o.lostSessionShowMs !== undefined ? { lostSessionShowMs: o.lostSessionShowMs } : {}),
+    ...(o.resubscribeRefusedMs !== undefined ? { resubscribeRefusedMs: o.resubscribeRefusedMs } : {}),
     ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),
     accept: async (raw, arrival) => {
       const outcome = await acceptFobPayload(deps, school, transport, raw, arrival);

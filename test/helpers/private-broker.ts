@@ -10,6 +10,8 @@ import { join } from 'node:path';
  */
 export async function startPrivateMosquitto(
   port: number,
+  /** Further lines of its configuration (a plugin, say). */
+  extra: string[] = [],
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'doorstep-mosquitto-'));
   const conf = join(dir, 'mosquitto.conf');
@@ -23,6 +25,7 @@ export async function startPrivateMosquitto(
       'max_queued_messages 0',
       'max_inflight_messages 0',
       'log_type error',
+      ...extra,
     ].join('\n'),
   );
   const child: ChildProcess = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, {
+  type ClientSubscribeCallback,
   type IClientOptions,
   type IConnackPacket,
   type IDisconnectPacket,
@@ -53,6 +54,8 @@ export interface MqttTransportOptions {
    * here without it means the broker lost what was queued while Doorstep was stopped.
    */
   heldBefore?: Date | null;
+  /** How often filters the broker refused are asked for again (ms; default RESUBSCRIBE_REFUSED_MS). */
+  resubscribeRefusedMs?: number;
   /** Told of every CONNACK (the caller keeps that the session is held). */
   onConnected?: (sessionPresent: boolean) => void;
 }
@@ -88,6 +91,25 @@ export const RECEIVE_MAXIMUM = 128;
 
 /** MQTT 5 DISCONNECT reason code: another client connected with this client id. */
 const SESSION_TAKEN_OVER = 0x8e;
+
+/** How often filters the broker refused are asked for again (its ACL may be put right while Doorstep runs). */
+export const RESUBSCRIBE_REFUSED_MS = 60_000;
+
+/** A SUBACK as MQTT.js hands it over. */
+type Suback = Parameters<ClientSubscribeCallback>[2];
+
+/** MQTT 5 SUBACK reason codes of a refusal (0x80 and above: 128 is 0x80), as the board says them. */
+const SUBACK_REFUSALS: Record<number, string> = {
+  128: 'unspecified error',
+  131: 'implementation specific error',
+  135: 'not authorized',
+  143: 'topic filter invalid',
+  145: 'packet identifier in use',
+  151: 'quota exceeded',
+  158: 'shared subscriptions not supported',
+  161: 'subscription identifiers not supported',
+  162: 'wildcard subscriptions not supported',
+};
 
 /** How long a QoS 0 fob event's write is tried before it is given up as lost (a database failover's worth). */
 export const QOS0_RETRY_MS = 5 * 60_000;
@@ -126,6 +148,9 @@ export class MqttFobTransport {
   /** When the broker last closed a working connection without an error (0: not since connect). */
   private cleanCloseAt = 0;
   private errored = false;
+  /** Subscriptions (as subscribed) the broker refused: the feed is down until they are granted. */
+  private refused: { filters: string[] } | undefined;
+  private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: MqttTransportOptions) {
     this.o = options;
@@ -223,7 +248,7 @@ export class MqttFobTransport {
     const subscribed = new Promise<void>((resolve, reject) => {
       client.once('connect', () => {
         // A resumed session keeps its subscriptions; subscribing again is harmless and covers a lost session.
-        client.subscribe(filters, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+        this.subscribe(client, filters).then(resolve, reject);
         // A session from before one group per instance still holds the old shared group: left, so
         // its turns are not queued for it (and each message not taken twice).
         if (t.shared)
@@ -240,6 +265,66 @@ export class MqttFobTransport {
     this.ready.catch((err: unknown) =>
       this.o.log.error({ err, school: this.o.schoolId }, 'mqtt subscribe failed'),
     );
+  }
+
+  /**
+   * Subscribes to `filters`. One the broker refuses (a SUBACK reason code of 0x80 or more: its ACL
+   * does not let Doorstep's user read it, say) would leave the feed connected and looking up while
+   * nothing on it can ever arrive: the feed is said down with why, stays down, and the refused
+   * filters are asked for again every RESUBSCRIBE_REFUSED_MS until the broker grants them.
+   */
+  private subscribe(client: MqttClient, filters: string[]): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+        if (!err) {
+          if (this.refused) {
+            this.refused = undefined;
+            this.o.log.warn({ school: this.o.schoolId, filters }, 'mqtt subscription granted');
+            if (client.connected) this.upAfterWarnings(client);
+          }
+          resolve();
+          return;
+        }
+        this.subscriptionRefused(client, filters, err, packet);
+        reject(err);
+      });
+    });
+  }
+
+  private subscriptionRefused(client: MqttClient, filters: string[], err: Error, packet: Suback): void {
+    const suback = packet ?? (err as { packet?: Suback }).packet;
+    const codes = (suback?.granted ?? []) as unknown[];
+    const refused = filters.flatMap((f, i) => {
+      const code = codes[i];
+      return typeof code === 'number' && code >= 0x80 ? [{ filter: f, code }] : [];
+    });
+    // Said as configured (without the share group it is subscribed under).
+    const said = refused
+      .map(({ filter, code }) => {
+        const why = SUBACK_REFUSALS[code] ?? 'refused';
+        return `${filter.replace(/^\$share\/[^/]+\//, '')} (${why}, 0x${code.toString(16)})`;
+      })
+      .join(', ');
+    const reason =
+      refused.length > 0
+        ? `the broker refused Doorstep's subscription to ${said}: no fob event on ${refused.length > 1 ? 'them' : 'it'} can arrive — check the broker's ACL for Doorstep's user and fobs.transports[].topics`
+        : `Doorstep could not subscribe to its fob topics (${err.message}): no fob event can arrive — check fobs.transports[].topics`;
+    this.refused = { filters: refused.length > 0 ? refused.map((r) => r.filter) : filters };
+    this.report({ state: 'down', takenOver: false, reason });
+    this.resubscribeLater(client);
+  }
+
+  /** Asks again for the refused filters after `resubscribeRefusedMs` (once connected). */
+  private resubscribeLater(client: MqttClient): void {
+    clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = setTimeout(() => {
+      this.resubscribeTimer = undefined;
+      const again = this.refused?.filters;
+      if (!again || this.stopping) return;
+      if (client.connected) this.subscribe(client, again).catch(() => {});
+      else this.resubscribeLater(client);
+    }, this.o.resubscribeRefusedMs ?? RESUBSCRIBE_REFUSED_MS);
+    this.resubscribeTimer.unref();
   }
 
   /**
@@ -341,12 +426,17 @@ export class MqttFobTransport {
 
   /** Reports the feed up once a take-over's quiet time and a lost session's showing are over. */
   private upAfterWarnings(client: MqttClient): void {
+    // Connected, but subscribed to nothing the broker would give it: still down.
+    if (this.refused) return;
     const quiet = this.o.takeoverQuietMs ?? 60_000;
     const wait = Math.max(this.lastTakeoverAt + quiet, this.lostSessionUntil) - Date.now();
     clearTimeout(this.upTimer);
     if (wait <= 0) this.report({ state: 'up' });
     else {
-      this.upTimer = setTimeout(() => client.connected && this.report({ state: 'up' }), wait);
+      this.upTimer = setTimeout(
+        () => client.connected && !this.refused && this.report({ state: 'up' }),
+        wait,
+      );
       this.upTimer.unref();
     }
   }
@@ -445,6 +535,7 @@ export class MqttFobTransport {
     this.stopping = true;
     clearTimeout(this.downTimer);
     clearTimeout(this.upTimer);
+    clearTimeout(this.resubscribeTimer);
     const c = this.client;
     if (!c) return;
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
