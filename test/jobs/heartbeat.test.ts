@@ -10,14 +10,16 @@ import { Secret } from '../../src/core/secret.ts';
 import { retryClassOf } from '../../src/errors.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
-import { Producer } from '../../src/queue/producer.ts';
+import { jobOptions, Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
 import { listAudit } from '../../src/store/audit.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
+import { dropRedisPrefix } from '../helpers/redis.ts';
 import { TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
 
 const log = createLogger({ level: 'silent' });
 const now = () => new Date('2026-11-23T09:30:00Z');
@@ -102,9 +104,10 @@ describe('heartbeat: the dead man’s switch', () => {
   // The alarm path's queues, empty (nothing overdue): the beat is free to ping.
   let producer: Producer<typeof catalog>;
   let conn: Awaited<ReturnType<typeof connectRedis>>;
+  const prefix = uniqueName('hb_ping');
   beforeAll(async () => {
     conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-    producer = new Producer(catalog, conn, uniqueName('hb_ping'));
+    producer = new Producer(catalog, conn, prefix);
     // A healthchecks-style ping endpoint: GET /ping/<uuid> answers 200 "OK"; an unknown uuid 404.
     server = createServer((req, res) => {
       pings.push({ method: req.method ?? '', path: req.url ?? '' });
@@ -117,7 +120,7 @@ describe('heartbeat: the dead man’s switch', () => {
   });
   afterAll(async () => {
     await producer.close();
-    conn.disconnect();
+    await dropRedisPrefix(conn, prefix);
     await new Promise((r) => server.close(r));
   });
 
@@ -191,5 +194,57 @@ schools:
     expect((withUser as Error).message).toContain('https://127.0.0.1:9');
     // The beat itself was kept each time: the store part of the path works.
     expect(await listAudit(db, { action: 'heartbeat', entityId: 'hb-ping-2' })).toHaveLength(1);
+  });
+
+  /**
+   * The recommended production split is `--role ingest` in one process and `--role web,worker` in
+   * another; with PostgreSQL even a plain `doorstep start` runs the worker role in a child process.
+   * The heartbeat — the only thing that pings the switch ("watch the watchers") — runs in the worker
+   * role; the ingest role (visit watcher, escalation ladders, notifications) has no HTTP endpoint of
+   * its own. With the ingest process down or wedged, the beat must not tell the switch all is well.
+   */
+  it('is not pinged when the visit watcher has not run for 10 minutes and no process serves the alarms queue', async () => {
+    const config = configPinging('/ping/5f1c0d2e-secret-uuid');
+    const watch = producer.queueFor('watch-visits');
+    // The ingest process scheduled the watcher, then stopped: its run has waited ten minutes.
+    await producer.schedule('watch-visits', 'watch-visits', { everyMs: 15_000 }, { reason: 'schedule' });
+    await watch.add(
+      'watch-visits',
+      { reason: 'schedule' },
+      { ...jobOptions(catalog.jobs['watch-visits']), timestamp: Date.now() - 10 * 60_000 },
+    );
+    expect((await watch.getWaiting()).length).toBeGreaterThan(0);
+    expect((await watch.getWorkers()).length).toBe(0);
+
+    // The worker role (its own process, as `doorstep start` with PostgreSQL runs it) beats.
+    const host = new WorkerHost({
+      catalog,
+      handlers,
+      deps: { ...depsWith(config), instance: 'worker-child' },
+      roles: ['worker'],
+      redis: { url: TEST_REDIS_URL },
+      prefix,
+      log,
+    });
+    host.run();
+    const before = pings.length;
+    try {
+      const job = await producer.enqueue('heartbeat', { source: 'scheduler' });
+      await until(
+        async () => {
+          const st = await producer.queueFor('heartbeat').getJobState(job.id!);
+          return st === 'completed' || st === 'failed' || st === 'delayed';
+        },
+        15_000,
+        'the heartbeat to run',
+      );
+      // Nothing has watched a visit or moved a ladder for ten minutes: the switch must not be told "fine".
+      expect(pings.slice(before)).toEqual([]);
+    } finally {
+      await host.close(1000);
+      // The alarm path's queues empty again for the beats of the other tests.
+      await watch.removeJobScheduler('watch-visits');
+      await watch.obliterate({ force: true });
+    }
   });
 });
