@@ -175,7 +175,10 @@ program
   .option('--value <text>', 'correct: the corrected value ("" clears it)')
   .option('--on <YYYY-MM-DD>', 'left: the date the pupil left')
   .option('--by <username>', 'the admin exporting or making the change (audited)')
-  .option('--yes', 'erase: confirm')
+  .option(
+    '--yes',
+    "erase: confirm; left: confirm a date before the pupil's last mark, or past leaverDataDays",
+  )
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (action: string, opts: SubjectOptions) => {
     process.exitCode = await runCommand('subject', [action], opts);

@@ -2,7 +2,8 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { holdsRole } from '../auth/scope.ts';
 import { schoolOf } from '../config/school-of.ts';
-import { isIsoDate } from '../domain/attendance/dates.ts';
+import { retentionFor } from '../config/sections/retention.ts';
+import { addDays, isIsoDate, londonDate } from '../domain/attendance/dates.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
@@ -14,6 +15,7 @@ import {
   staffOfOtherSchools,
 } from '../store/subject.ts';
 import { erasePupilAudited } from '../store/subject-erase.ts';
+import { latestMarkOf } from '../store/subject-left.ts';
 import type { SubjectKind } from '../store/subject-sections.ts';
 import { userByUsername } from '../store/users.ts';
 import { type CommandDeps, localDeps } from './command-deps.ts';
@@ -33,7 +35,7 @@ export interface SubjectOptions {
   on?: string;
   /** correct, left, erase: the admin account doing it (username). */
   by?: string;
-  /** erase: confirmation. */
+  /** erase: confirmation; left: confirms a leaving date before the pupil's last mark, or one that erases them at once. */
   yes?: boolean;
 }
 
@@ -137,8 +139,44 @@ export async function subjectCommand(
     if (value === undefined) throw doorstepError('USAGE', '--value: the corrected value ("" clears it)');
     if (field === 'dob' && value !== '' && !isIsoDate(value))
       throw doorstepError('USAGE', '--value: a date of birth as YYYY-MM-DD');
+    if (field === 'leftOn' && value !== '' && !isIsoDate(value))
+      throw doorstepError('USAGE', '--value: the date the pupil left, YYYY-MM-DD');
+    if (field === 'leftOn' && value && !opts.yes) {
+      const doubts = await leavingDateDoubts(db, school.id, id, value, {
+        today: londonDate(now()),
+        leaverDataDays: retentionFor(config.retention, school.id).leaverDataDays,
+      });
+      if (doubts.length)
+        throw doorstepError(
+          'USAGE',
+          `pupil ${id} left on ${value}? ${doubts.join('; ')}. Check the date (a year mistyped?), or add --yes to confirm`,
+        );
+    }
     const changed = await correctField(db, subject, field, value === '' ? null : value, actor);
     out(changed ? `${school.id}: ${kind} ${id}: ${field} corrected (audited)` : `${school.id}: already so`);
     return 0;
   });
+}
+
+/**
+ * Why a leaving date looks wrong: before the pupil's own last mark (they were in school after it), or
+ * so long ago that the next nightly purge erases the pupil — marks, triggers, visits and their
+ * outcomes — which cannot be undone. A mistyped year (2016 for 2026) is both.
+ */
+async function leavingDateDoubts(
+  db: Db,
+  schoolId: string,
+  id: string,
+  leftOn: string,
+  o: { today: string; leaverDataDays: number },
+): Promise<string[]> {
+  const doubts: string[] = [];
+  const latest = await latestMarkOf(db, schoolId, id);
+  if (latest && leftOn < latest) doubts.push(`their marks run to ${latest}, after that date`);
+  // The purge erases a leaver once left_on is leaverDataDays behind its run: tonight's (after midnight) counts.
+  if (leftOn <= addDays(o.today, 1 - o.leaverDataDays))
+    doubts.push(
+      `that is more than leaverDataDays (${o.leaverDataDays} days) ago, so tonight's purge erases the pupil and everything about them, which cannot be undone`,
+    );
+  return doubts;
 }

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subjectCommand } from '../../src/cli/subject-command.ts';
+import { RETENTION_DEFAULTS } from '../../src/config/sections/retention.ts';
 import type { Db } from '../../src/store/db.ts';
+import { purgeSchool } from '../../src/store/retention.ts';
 import { BACKENDS, insert, type TestStore } from '../store/dp-fixtures.ts';
 
 /** `doorstep subject`: export to private files, correct and record leaving by a named admin, erase. */
@@ -42,9 +44,17 @@ schools:
 });
 afterAll(async () => store.close());
 
+const NOW = new Date('2026-03-15T12:00:00Z');
+
 async function cli(action: string, opts: Record<string, unknown>) {
   const lines: string[] = [];
-  const code = await subjectCommand(action, { config, school: 'alpha', ...opts }, (l) => lines.push(l));
+  const code = await subjectCommand(
+    action,
+    { config, school: 'alpha', ...opts },
+    (l) => lines.push(l),
+    undefined,
+    () => NOW,
+  );
   return { code, out: lines.join('\n') };
 }
 
@@ -88,6 +98,69 @@ describe('doorstep subject', () => {
       `SELECT count(*)::int AS n FROM audit_log WHERE action = 'subject.corrected' AND actor LIKE 'user:%'`,
     );
     expect(audit.rows[0]!.n).toBe(2);
+  });
+
+  it('refuses a leaving date before the pupil’s last mark, or one that erases them tonight, unless confirmed', async () => {
+    await insert(db, 'pupils', { school_id: 'alpha', mis_id: '2002', forename: 'Rowan', surname: 'Pike' });
+    // In school this term, with a trigger open.
+    await insert(db, 'attendance_marks', {
+      school_id: 'alpha',
+      pupil_mis_id: '2002',
+      date: '2026-03-02',
+      session: 'AM',
+      code: 'N',
+      category: 'unauthorised_absence',
+      import_id: 1,
+    });
+    await insert(db, 'trigger_episodes', {
+      school_id: 'alpha',
+      pupil_mis_id: '2002',
+      rule_key: 'statutory:severe-absence',
+      title: 'Severe absence',
+      action: 'home-visit',
+      role: 'attendance-officer',
+      status: 'open',
+      opened_on: '2026-03-02',
+      explanation: 'absent',
+      evidence: { dates: ['2026-03-02'] },
+    });
+    const leftOn = async () =>
+      (
+        await db.query<{ left_on: string | null }>(
+          `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on FROM pupils WHERE mis_id = '2002'`,
+        )
+      ).rows[0]?.left_on;
+    // A year mistyped (2016 for 2026): before their last mark, and past leaverDataDays.
+    await expect(cli('left', { pupil: '2002', on: '2016-03-02', by: 'ada' })).rejects.toThrow(
+      "pupil 2002 left on 2016-03-02? their marks run to 2026-03-02, after that date; that is more than leaverDataDays (366 days) ago, so tonight's purge erases the pupil and everything about them, which cannot be undone. Check the date (a year mistyped?), or add --yes to confirm",
+    );
+    // The same through `subject correct`.
+    await expect(
+      cli('correct', { pupil: '2002', field: 'leftOn', value: '2016-03-02', by: 'ada' }),
+    ).rejects.toThrow(/tonight's purge erases the pupil/);
+    await expect(
+      cli('correct', { pupil: '2002', field: 'leftOn', value: '2o26-03-02', by: 'ada' }),
+    ).rejects.toThrow('--value: the date the pupil left, YYYY-MM-DD');
+    // Before the last mark alone: kept from the purge, but still asked.
+    await expect(cli('left', { pupil: '2002', on: '2026-02-27', by: 'ada' })).rejects.toThrow(
+      /^pupil 2002 left on 2026-02-27\? their marks run to 2026-03-02, after that date\. Check the date/,
+    );
+    expect(await leftOn()).toBeNull();
+    // Tonight's purge finds no leaver to erase.
+    await purgeSchool(db, {
+      schoolId: 'alpha',
+      now: NOW,
+      periods: { ...RETENTION_DEFAULTS },
+      trustAuditDetailDays: RETENTION_DEFAULTS.auditDetailDays,
+      batchSize: 100,
+      maxRowsPerRun: 10_000,
+    });
+    expect((await db.query(`SELECT 1 FROM pupils WHERE mis_id = '2002'`)).rows).toHaveLength(1);
+    // On or after the last mark, within leaverDataDays: taken; an earlier date, when confirmed.
+    expect((await cli('left', { pupil: '2002', on: '2026-03-02', by: 'ada' })).code).toBe(0);
+    expect(await leftOn()).toBe('2026-03-02');
+    expect((await cli('left', { pupil: '2002', on: '2026-02-27', by: 'ada', yes: true })).code).toBe(0);
+    expect(await leftOn()).toBe('2026-02-27');
   });
 
   it("refuses an admin of one school correcting or exporting another school's member of staff", async () => {
