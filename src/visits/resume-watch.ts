@@ -4,6 +4,8 @@ import { londonClock } from '../domain/attendance/dates.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
+import { recordToSinks } from '../records/record-outbox.ts';
+import { renderStillOutCorrection } from '../records/templates/visit-still-out.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
@@ -49,63 +51,89 @@ export async function resumeWatch(
   visitId: string,
   newReturnAt: Date | null,
 ): Promise<Resumed> {
-  const { resumed, notices } = await change(deps, async (tx, events) => {
-    const v = await mustLock(tx, visitId);
-    const effect = must(deps, user, v, 'resume-watch');
-    const now = deps.now();
-    const school = knownSchool(deps.config, v.schoolId);
-    const self = onVisit(user, v);
-    const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
-    const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
-    // Overdue now: the return time is set so that the overdue alarm is due at once (now, less the
-    // school's grace), whatever later time the visit had — a watch's re-arm after a resolution that
-    // confirmed nobody safe pushes it 15 minutes on, and the phone has said "the office is alerted
-    // now". Never the old return time itself, whose overdue alarm, raised and stood down by the back
-    // safe, is raised once only (its key is the return time): a millisecond on from it.
-    const dueNow = now.getTime() - deps.rulesFor(v.schoolId).overdueGraceMinutes * 60_000;
-    let at = new Date(dueNow === v.expectedReturnAt?.getTime() ? dueNow + 1 : dueNow);
-    if (!overdueNow) {
-      if (!newReturnAt)
-        throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');
-      const office = officeLine(school, periodFor(school, now))?.phone ?? null;
-      const problem = runningLateProblem(newReturnAt, now, confirmedAt ? { confirmedAt, office } : null);
-      if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
-      at = newReturnAt;
-    }
-    const backAt = v.returnedAt!;
-    const status = effect.status ?? v.status;
-    await markWatchResumed(tx, visitId, status, now);
-    const reason = `still out: back safe recorded at ${londonClock(backAt)} was a mistake`;
-    await changeExpectedReturn(tx, visitId, {
-      at: now,
-      byUserId: user.id,
-      previousAt: v.expectedReturnAt,
-      newAt: at,
-      reason,
-    });
-    await audit(
-      tx,
-      user,
-      'visit.watch-resumed',
-      v,
-      { status: v.status, returnedAt: backAt.toISOString(), backSafeBy: v.backSafeBy },
-      { status, expectedReturnAt: at.toISOString(), overdueNow },
-    );
-    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.resumed', { visitId }));
-    // Thames View 3.6: any change to a visit is notified (to the people the school names).
-    const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
-    const out = await whoIsOut(tx, v, user);
-    const notices = await insertNotices(tx, {
-      schoolId: school.id,
-      kind: 'changed',
-      visitId,
-      targets: school.notices.changed,
-      key: `resumed:${now.toISOString()}`,
-      subject: `home visit #${visitId} still out`,
-      text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
-    });
-    return { resumed: { expectedReturnAt: at, overdueNow }, notices };
-  });
+  const { resumed, notices } = await change(
+    deps,
+    async (tx, events) => {
+      const v = await mustLock(tx, visitId);
+      const effect = must(deps, user, v, 'resume-watch');
+      const now = deps.now();
+      const school = knownSchool(deps.config, v.schoolId);
+      const self = onVisit(user, v);
+      const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
+      const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
+      // Overdue now: the return time is set so that the overdue alarm is due at once (now, less the
+      // school's grace), whatever later time the visit had — a watch's re-arm after a resolution that
+      // confirmed nobody safe pushes it 15 minutes on, and the phone has said "the office is alerted
+      // now". Never the old return time itself, whose overdue alarm, raised and stood down by the back
+      // safe, is raised once only (its key is the return time): a millisecond on from it.
+      const dueNow = now.getTime() - deps.rulesFor(v.schoolId).overdueGraceMinutes * 60_000;
+      let at = new Date(dueNow === v.expectedReturnAt?.getTime() ? dueNow + 1 : dueNow);
+      if (!overdueNow) {
+        if (!newReturnAt)
+          throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');
+        const office = officeLine(school, periodFor(school, now))?.phone ?? null;
+        const problem = runningLateProblem(newReturnAt, now, confirmedAt ? { confirmedAt, office } : null);
+        if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
+        at = newReturnAt;
+      }
+      const backAt = v.returnedAt!;
+      const status = effect.status ?? v.status;
+      await markWatchResumed(tx, visitId, status, now);
+      const reason = `still out: back safe recorded at ${londonClock(backAt)} was a mistake`;
+      await changeExpectedReturn(tx, visitId, {
+        at: now,
+        byUserId: user.id,
+        previousAt: v.expectedReturnAt,
+        newAt: at,
+        reason,
+      });
+      await audit(
+        tx,
+        user,
+        'visit.watch-resumed',
+        v,
+        { status: v.status, returnedAt: backAt.toISOString(), backSafeBy: v.backSafeBy },
+        { status, expectedReturnAt: at.toISOString(), overdueNow },
+      );
+      events.push(await insertBoardEvent(tx, v.schoolId, 'visit.resumed', { visitId }));
+      // An outcome recorded after that back safe went to the records saying "back: <then>": put right.
+      const outcomeAt = v.outcome?.recordedAt;
+      if (v.outcome && !(typeof outcomeAt === 'string' && new Date(outcomeAt) < backAt)) {
+        const record = renderStillOutCorrection({
+          visitId,
+          pupilMisId: v.pupilMisId,
+          backAt,
+          at: now,
+          by: user.displayName,
+        });
+        await recordToSinks(tx, school, {
+          schoolId: v.schoolId,
+          kind: 'visit_outcome',
+          pupilIds: [v.pupilMisId],
+          title: record.title,
+          body: record.body,
+          occurredAt: v.departedAt ?? now,
+          idempotencyKey: `visit-outcome:${v.schoolId}:${visitId}:still-out:${now.toISOString()}`,
+          sourceType: 'visit',
+          sourceId: visitId,
+        });
+      }
+      // Thames View 3.6: any change to a visit is notified (to the people the school names).
+      const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
+      const out = await whoIsOut(tx, v, user);
+      const notices = await insertNotices(tx, {
+        schoolId: school.id,
+        kind: 'changed',
+        visitId,
+        targets: school.notices.changed,
+        key: `resumed:${now.toISOString()}`,
+        subject: `home visit #${visitId} still out`,
+        text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
+      });
+      return { resumed: { expectedReturnAt: at, overdueNow }, notices };
+    },
+    { relayOutbox: true },
+  );
   await sendNotices(deps.producer, notices);
   return resumed;
 }

@@ -335,6 +335,45 @@ describe('a back safe said by mistake', () => {
     await returnVisit(w.vdeps, lead, other);
   });
 
+  it('an outcome record saying "back: HH:MM" is put right in the records when that back safe is undone', async () => {
+    const records = async (id: string) =>
+      (
+        await db.query<{ kind: string; title: string; body: string }>(
+          `SELECT kind, title, body FROM outbox WHERE source_type = 'visit' AND source_id = $1 ORDER BY id`,
+          [id],
+        )
+      ).rows;
+    const outcome = { childSeen: true, noOneHome: false, agreements: [], concerns: [], followUp: [] };
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    await recordOutcome(w.vdeps, office, id, outcome);
+    expect((await records(id)).map((r) => r.body).join('\n')).toMatch(/back: Mon 23 Nov 2026, 10:30/);
+    now = at('10:35');
+    await resumeWatch(w.vdeps, lead, id, at('11:30'));
+    const after = await records(id);
+    expect(after).toHaveLength(2);
+    expect(after[1]).toEqual({
+      kind: 'visit_outcome',
+      title: 'Home visit correction: still out after the back safe recorded — P1',
+      body: expect.stringContaining(
+        'It gives "back: Mon 23 Nov 2026, 10:30": that back safe was a mistake — the staff were still out.\nUndone at Mon 23 Nov 2026, 10:35 by Sam Lead',
+      ),
+    });
+    await returnVisit(w.vdeps, lead, id);
+
+    // An outcome typed at the door (before the back safe) said "still out": nothing to put right.
+    const other = await outAt('10:00', '14:00');
+    now = at('10:20');
+    await recordOutcome(w.vdeps, lead, other, outcome);
+    now = at('10:22');
+    await returnVisit(w.vdeps, office, other);
+    now = at('10:25');
+    await resumeWatch(w.vdeps, lead, other, at('11:30'));
+    expect(await records(other)).toHaveLength(1);
+    await returnVisit(w.vdeps, lead, other);
+  });
+
   it(`can be undone for ${RESUME_WATCH_MINUTES / 60} hours after the back safe, not after; "I need help" is never refused for the time since`, async () => {
     const id = await outAt('10:00', '14:00');
     now = at('10:30');
