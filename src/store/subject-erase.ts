@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { withoutValues } from '../domain/erasure.ts';
 import { RESOLUTIONS, type ResolutionReason, writesIncidentRecord } from '../domain/escalation/resolution.ts';
 import { doorstepError } from '../errors.ts';
@@ -17,13 +18,18 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
  * Erases one pupil from Doorstep: their details, contacts, marks, leave refusals, triggers, visits
  * (with check-ins, return changes, visit alarms, timelines and notifications), records in the outbox,
  * their id in imports and board events, and the details of every audit entry about them. The audit
- * entries themselves stay (who, what, when; the entity reference), and so does a lone-worker
+ * entries themselves stay (who, what, when), referring to the pupil by `reference`, never their id, and so does a lone-worker
  * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`). Refused while a visit to the pupil
  * is out (a worker out is always watched), while an alarm on one is not resolved, and while a record
  * about them is not yet delivered to its sink (pending or failed: never a safeguarding record lost
  * unsent). Call inside a transaction.
  */
-export async function erasePupil(tx: Queryable, schoolId: string, misId: string): Promise<Removed> {
+export async function erasePupil(
+  tx: Queryable,
+  schoolId: string,
+  misId: string,
+  reference: string = erasedReference(),
+): Promise<Removed> {
   const p = [schoolId, misId];
   // The pupil's visits locked first: a departure committing meanwhile is waited for and seen (a plain
   // read would miss it, and the delete below would take the visit of a worker out, unwatched).
@@ -57,6 +63,17 @@ export async function erasePupil(tx: Queryable, schoolId: string, misId: string)
     `DELETE FROM audit_details WHERE audit_id IN (SELECT id FROM audit_entries WHERE ${PUPIL_AUDIT})`,
     p,
   );
+  // The entries stay, but not by the pupil's id (a CTF school's is the UPN, a national identifier):
+  // those naming it refer to the pupil by the erasure's reference instead (a mark's keeps its date
+  // and session). Only this may change an entry (migration 067), and only inside an erasure.
+  await tx.query(`SELECT set_config('doorstep.erasing', 'on', true)`);
+  await tx.query(
+    `UPDATE audit_entries SET entity_id = $3 || substr(entity_id, length($2) + 1)
+     WHERE school_id = $1 AND ((entity_type = 'pupil' AND entity_id = $2)
+        OR (entity_type = 'attendance_mark' AND starts_with(entity_id, $2 || '/')))`,
+    [schoolId, misId, reference],
+  );
+  await tx.query(`SELECT set_config('doorstep.erasing', 'off', true)`);
   await run(
     tx,
     removed,
@@ -354,7 +371,16 @@ async function refuseWhileUndelivered(tx: Queryable, schoolId: string, misId: st
   );
 }
 
-/** Erases a pupil and audits it (references only: the entry names the pupil's id and the counts). */
+/**
+ * What an erased pupil's audit entries refer to them by: not their id (a CTF school's is the UPN),
+ * nor anything derived from it (a hash of a UPN is found again by trying the school's), the same in
+ * each of their entries and the erasure's own.
+ */
+export function erasedReference(): string {
+  return `erased:${randomUUID()}`;
+}
+
+/** Erases a pupil and audits it (references only: the entry names the erasure's reference and the counts). */
 export async function erasePupilAudited(
   db: Db,
   schoolId: string,
@@ -362,13 +388,14 @@ export async function erasePupilAudited(
   actor: string,
 ): Promise<Removed> {
   return db.transaction(async (tx) => {
-    const removed = await erasePupil(tx, schoolId, misId);
+    const reference = erasedReference();
+    const removed = await erasePupil(tx, schoolId, misId, reference);
     await appendAudit(tx, {
       actor,
       action: 'subject.erased',
       schoolId,
       entityType: 'pupil',
-      entityId: misId,
+      entityId: reference,
       after: { removed },
     });
     return removed;

@@ -653,7 +653,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     const values = [...Object.values(PERSONAL), 'Quilfeather', 'ZZ9 9QY'];
     for (const v of values)
       expect({ value: v, found: await findEverywhere(db, store.schema, v) }).toEqual({ value: v, found: [] });
-    // The pupil's id stays only as a reference: the audit entries and the erasure's own entry.
+    // The audit entries stay (and the erasure's own is added), referring to the pupil without their id.
     const entriesAfter = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
     expect(entriesAfter.rows[0]!.n).toBe(entriesBefore.rows[0]!.n + 1);
     // The other pupil is untouched.
@@ -674,6 +674,62 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     // Marks on closed days: the pupil's entries leave the list, the count stays.
     expect(imports.rows[0]!.closed.map((c) => c.pupil)).toEqual(['someone-else']);
     expect(imports.rows[0]!.n).toBe(2);
+  });
+
+  it("takes a CTF pupil's id, the UPN, out of the audit entries about them: they refer to the erasure instead", async () => {
+    const UPN = 'A123456789012';
+    await insert(db, 'pupils', {
+      school_id: 'alpha',
+      mis_id: UPN,
+      upn: UPN,
+      forename: 'Ada',
+      surname: 'Zed',
+    });
+    const since = (await db.query<{ id: string }>('SELECT max(id)::text AS id FROM audit_entries')).rows[0]!
+      .id;
+    // An ordinary entry about the pupil (a welfare flag set by hand) and one about a mark of theirs.
+    await appendAudit(db, {
+      actor: 'user:1',
+      action: 'pupil.flag-set',
+      schoolId: 'alpha',
+      entityType: 'pupil',
+      entityId: UPN,
+      after: { welfareConcern: true },
+    });
+    await appendAudit(db, {
+      actor: 'user:1',
+      action: 'attendance.mark.corrected',
+      schoolId: 'alpha',
+      entityType: 'attendance_mark',
+      entityId: `${UPN}/2026-03-02/AM`,
+    });
+    // Not by any other way than erasure: the entries are append-only.
+    await expect(
+      db.query(`UPDATE audit_entries SET entity_id = 'erased:x' WHERE entity_id = $1`, [UPN]),
+    ).rejects.toThrow(/append-only/);
+    await erasePupilAudited(db, 'alpha', UPN, 'user:1');
+    expect(await findEverywhere(db, store.schema, UPN)).toEqual([]);
+    const { rows } = await db.query<{ action: string; entity_id: string }>(
+      'SELECT action, entity_id FROM audit_entries WHERE id > $1::bigint ORDER BY id',
+      [since],
+    );
+    const reference = rows[0]!.entity_id;
+    expect(reference).toMatch(/^erased:[0-9a-f-]{36}$/);
+    expect(rows).toEqual([
+      { action: 'pupil.flag-set', entity_id: reference },
+      { action: 'attendance.mark.corrected', entity_id: `${reference}/2026-03-02/AM` },
+      { action: 'subject.erased', entity_id: reference },
+    ]);
+    // Still append-only once erased: no other change, and none outside an erasure.
+    await expect(
+      db.query(`UPDATE audit_entries SET actor = 'evil' WHERE entity_id = $1`, [reference]),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`SELECT set_config('doorstep.erasing', 'on', true)`);
+        await tx.query(`UPDATE audit_entries SET actor = 'evil' WHERE entity_id = $1`, [reference]);
+      }),
+    ).rejects.toThrow(/append-only/);
   });
 
   it('refuses to erase a pupil while a visit to them is out', async () => {
