@@ -137,3 +137,6 @@ export function helpAlarmKey(visitId: string, userId: string, press: string): st
 
 /** Whether alarm `a` (SQL over its alias) was raised by "I need help" on the phone page (`helpAlarmKey`). */
 export const isHelpAlarm = (a: string) => `(${a}.dedup_key LIKE 'visit:%:help:%')`;
+
+/** Of a help alarm `a` (SQL over its alias), the user who pressed it, read from its `helpAlarmKey`. */
+export const helpPresser = (a: string) => `split_part(${a}.dedup_key, ':', 4)`;

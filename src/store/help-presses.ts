@@ -1,4 +1,4 @@
-import { isHelpAlarm } from './alarm-writer.ts';
+import { helpPresser, isHelpAlarm } from './alarm-writer.ts';
 import type { Queryable } from './db.ts';
 
 /**
@@ -8,7 +8,7 @@ import type { Queryable } from './db.ts';
  */
 export async function helpPressersOfVisit(db: Queryable, visitId: string): Promise<Map<string, string>> {
   const { rows } = await db.query<{ id: string; user_id: string }>(
-    `SELECT id, split_part(a.dedup_key, ':', 4) AS user_id FROM alarms a
+    `SELECT id, ${helpPresser('a')} AS user_id FROM alarms a
      WHERE a.visit_id = $1 AND a.status <> 'resolved' AND ${isHelpAlarm('a')}`,
     [visitId],
   );
