@@ -34,7 +34,7 @@ import {
 import { appendAudit } from '../store/audit.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import { HELD_UPN_PREFIX, type HeldMark, holdMarks, releaseHeldMarks } from '../store/held-marks.ts';
-import { finishImport, insertImport, setCursor } from '../store/imports.ts';
+import { finishImport, insertImport, type RepeatMayTake, setCursor } from '../store/imports.ts';
 import { type MarkSource, noteMarkSources, removeMarksOfRecords } from '../store/mark-records.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
 import {
@@ -139,11 +139,26 @@ const BROKEN_ID: Cause = {
 const UNKNOWN_PUPIL = "unknown pupil: not in the school's pupil list (import pupils first)";
 const FUTURE_DATE = 'date in the future';
 
+const OUTSIDE_YEARS = 'date outside the accepted academic years';
+
+/** Why a mark dated outside the school's accepted academic years was rejected, naming them: `… (2024/25, 2025/26)`. */
+function outsideYearsCause(academicYears: ReadonlySet<number>): string {
+  return `${OUTSIDE_YEARS} (${[...academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ')})`;
+}
+
 /**
- * The causes of rows of a file that the same file imported again later may apply (its pupils
- * imported since, the day come): a file whose import rejected such rows is not "already imported".
+ * The causes of rows of a file that the same file imported again later may apply: a file whose
+ * import rejected such rows is not "already imported". Its pupils imported since, the day come
+ * (`causes`); or the school's config fixed (`configCauses`): a mark outside the accepted academic
+ * years — the rejection sends the data manager to `attendance.academicYears` — is taken by a repeat
+ * once the years it was refused against are not the school's years now.
  */
-export const CAUSES_A_REPEAT_MAY_TAKE: readonly string[] = [UNKNOWN_PUPIL, FUTURE_DATE];
+export function causesARepeatMayTake(ctx: Pick<ImportContext, 'academicYears'>): RepeatMayTake {
+  return {
+    causes: [UNKNOWN_PUPIL, FUTURE_DATE],
+    configCauses: [{ startsWith: `${OUTSIDE_YEARS} (`, now: outsideYearsCause(ctx.academicYears) }],
+  };
+}
 
 /** Marks per group (one statement) when the import is not paced. */
 export const GROUP_MARKS = 5_000;
@@ -771,7 +786,7 @@ function addMark(
   if (!ctx.academicYears.has(academicYearOf(m.date))) {
     const years = [...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ');
     reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${years})`, {
-      cause: `date outside the accepted academic years (${years})`,
+      cause: outsideYearsCause(ctx.academicYears),
       idKind: 'dates',
       id: m.date,
     });

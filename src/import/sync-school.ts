@@ -15,7 +15,13 @@ import {
   renameHeldPupils,
 } from '../store/held-marks.ts';
 import { appliedImportOfFile, getCursor, insertImport } from '../store/imports.ts';
-import { applyImportUnit, CAUSES_A_REPEAT_MAY_TAKE, type ImportSummary, pupilNamed } from './apply-unit.ts';
+import {
+  applyImportUnit,
+  causesARepeatMayTake,
+  type ImportContext,
+  type ImportSummary,
+  pupilNamed,
+} from './apply-unit.ts';
 import { importContextFor } from './context.ts';
 
 export interface SyncReport {
@@ -74,13 +80,13 @@ async function syncSchoolNow(
       });
       continue;
     }
-    if (await alreadyImported(db, school.id, source.kind, unit, options.now(), report)) continue;
     const ctx = importContextFor(school, options.now(), {
       actor: options.actor,
       source: source.kind,
       ...(options.writePace ? { writePace: options.writePace } : {}),
       ...(unit.sha256 ? { sha256: unit.sha256 } : {}),
     });
+    if (await alreadyImported(db, ctx, unit, options.now(), report)) continue;
     let summary: ImportSummary;
     try {
       summary = await applyImportUnit(db, unit, ctx);
@@ -206,23 +212,23 @@ async function applyHeldMarks(
 
 /**
  * Whether the unit is a marks file whose bytes were taken already by an applied import of the school (that left none of
- * its rows for a later import: `CAUSES_A_REPEAT_MAY_TAKE`). Then it is not applied again — the same
+ * its rows for a later import: `causesARepeatMayTake`, the school's academic years fixed since included). Then it is not applied again — the same
  * Monday file dropped again after Tuesday's corrected a mark would put the old mark back — but moved
  * to processed/ and recorded (`already-imported`, naming the import that took it).
  */
 async function alreadyImported(
   db: Db,
-  schoolId: string,
-  sourceKind: string,
+  ctx: ImportContext,
   unit: ImportUnit,
   now: Date,
   report: SyncReport,
 ): Promise<boolean> {
+  const { schoolId, source: sourceKind } = ctx;
   const sha256 = unit.sha256;
   // Only a marks export come back: a pupils or contacts snapshot with an earlier day's bytes may be
   // today's truth (a CP plan ended, then begun again) and is applied as any other.
   if (!sha256 || !unit.marksFile) return false;
-  const earlier = await appliedImportOfFile(db, schoolId, sha256, CAUSES_A_REPEAT_MAY_TAKE);
+  const earlier = await appliedImportOfFile(db, schoolId, sha256, causesARepeatMayTake(ctx));
   if (!earlier) return false;
   const reason = `${unit.label}: already imported as import ${earlier.id} on ${londonDate(earlier.finishedAt)} (the same bytes); not applied again`;
   if (await moved(report, unit.label, async () => unit.afterCommit?.())) {

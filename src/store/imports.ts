@@ -85,23 +85,44 @@ export async function finishImport(
   );
 }
 
+/** The rejection causes whose rows a later import of the same file may take. */
+export interface RepeatMayTake {
+  /** Whatever the config: a mark for a pupil not imported then, say. */
+  causes: readonly string[];
+  /**
+   * Causes naming a setting of the school (by how they start) and the cause it gives now: rows
+   * rejected with another (the setting fixed since) may be taken.
+   */
+  configCauses: readonly { startsWith: string; now: string }[];
+}
+
 /**
  * The latest applied import of the school that took a file with these bytes (its sha256), when it
- * left out none of the rows a later import could take (`retryCauses`: a mark for a pupil not
- * imported then, say) — an import that did leave such rows is not one the file needs no repeat of.
+ * left out none of the rows a later import could take (`retry`: a mark for a pupil not imported
+ * then, or one the school's years did not accept then) — an import that did leave such rows is not
+ * one the file needs no repeat of.
  */
 export async function appliedImportOfFile(
   db: Queryable,
   schoolId: string,
   sha256: string,
-  retryCauses: readonly string[],
+  retry: RepeatMayTake,
 ): Promise<{ id: string; finishedAt: Date } | undefined> {
   const { rows } = await db.query<{ id: string; finished_at: Date }>(
     `SELECT id, finished_at FROM imports
       WHERE school_id = $1 AND sha256 = $2 AND status = 'applied'
-        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(rejected_causes) c WHERE c->>'cause' = ANY($3::text[]))
+        AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(rejected_causes) c
+                         WHERE c->>'cause' = ANY($3::text[])
+                            OR EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS k(start, now)
+                                        WHERE starts_with(c->>'cause', k.start) AND c->>'cause' <> k.now))
       ORDER BY id DESC LIMIT 1`,
-    [schoolId, sha256, retryCauses],
+    [
+      schoolId,
+      sha256,
+      retry.causes,
+      retry.configCauses.map((c) => c.startsWith),
+      retry.configCauses.map((c) => c.now),
+    ],
   );
   const row = rows[0];
   return row ? { id: String(row.id), finishedAt: new Date(row.finished_at) } : undefined;

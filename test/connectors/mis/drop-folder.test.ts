@@ -647,6 +647,35 @@ describe('drop folder: a file imported already is not applied again', () => {
       },
     ]);
   });
+
+  it("applies a file again whose marks were outside the school's academic years once the years are fixed, not before", async () => {
+    // The school's accepted years as the data manager sets them: 2025/26 only, then 2024/25 added.
+    const syncWith = (years: string) => {
+      const s = configWith({
+        mis: `{ kind: csv, dropFolder: "${drop}" }`,
+        school: `    attendance: { academicYears: ${years} }`,
+      }).schools[0]!;
+      return syncSchool(db, s, new DropFolderSource(s, 'csv', drop, () => NOW), {
+        now: () => NOW,
+        actor: 'test',
+      });
+    };
+    const put = (content: string, years: string) => {
+      writeFileSync(join(drop, 'marks.csv'), content);
+      settle(join(drop, 'marks.csv'));
+      return syncWith(years);
+    };
+    const content = `${MARKS_HEADER}1001,2025-01-13,AM,O\n`;
+    expect((await put(content, '[2025]')).applied.map((s) => s.rejectedRows)).toEqual([1]);
+    // The same file with the same years: nothing a repeat would take.
+    expect((await put(content, '[2025]')).alreadyImported).toHaveLength(1);
+    // The years fixed, the same export dropped again: applied, its mark stored.
+    const fixed = await put(content, '[2024, 2025]');
+    expect(fixed.alreadyImported).toEqual([]);
+    expect(fixed.applied.map((s) => [s.marks.inserted, s.rejectedRows])).toEqual([[1, 0]]);
+    expect(await marks()).toEqual(['1001 2025-01-13 AM O']);
+    expect((await put(content, '[2024, 2025]')).alreadyImported).toHaveLength(1);
+  });
 });
 
 describe("drop folder: a pupils snapshot with an earlier day's bytes is today's", () => {
