@@ -1,17 +1,8 @@
-import type { RecordKind } from '../../src/domain/records.ts';
 import type { RecordsSettings } from './settings.ts';
 import type { OutboundRecord } from './types.ts';
 
-/** An outbox record as it is stored: what a sink is given of it. */
-export interface StoredRecord {
-  id: string;
-  schoolId: string;
-  kind: RecordKind;
-  pupils: { misId: string; upn: string | null }[];
-  title: string;
-  body: string;
-  occurredAt: Date;
-}
+/** An outbox record as it is stored: what a sink is given of it, less the category its settings add. */
+export type StoredRecord = Omit<OutboundRecord, 'outboxId' | 'category'> & { id: string };
 
 /**
  * The record a sink is given for a stored one: its text, pupils, the date it carries and the category

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  MARKS_STALE_SCHOOL_DAYS,
-  marksStale,
-  NO_MARKS,
-  schoolMarksStale,
-} from '../../src/checks/marks-age.ts';
+import { marksStale, NO_MARKS, schoolMarksStale } from '../../src/checks/marks-age.ts';
 import { SchoolCalendar } from '../../src/domain/calendar.ts';
 import { configWith } from '../helpers/config.ts';
 
