@@ -2,6 +2,7 @@ import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { visitRulesLookup } from '../src/config/policy-packs.ts';
 import type { SchoolConfig } from '../src/config/schema.ts';
 import { londonClock } from '../src/domain/attendance/dates.ts';
+import { LADDER_STALLED_AFTER_MS } from '../src/domain/escalation/stalled.ts';
 import type { VisitRules } from '../src/domain/visits/rules.ts';
 import { checkInStillCounts, dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import { doorstepError } from '../src/errors.ts';
@@ -161,7 +162,7 @@ async function resendStrandedNotifications(deps: JobDeps, now: Date): Promise<nu
  * How long an alarm may stand at its first step, never taken, before its first step's job is queued
  * (again): beyond the safety-net delay of a first step taken where it was raised (FIRST_STEP_NET_MS,
  * 10 s), so a job that is merely waiting is left alone. With the watch every 15 s, an alarm whose job
- * was never queued pages its first level within 35 s, not after STALLED_AFTER_MS.
+ * was never queued pages its first level within 35 s, not after LADDER_STALLED_AFTER_MS.
  */
 export const NOT_STARTED_AFTER_MS = 20_000;
 
@@ -177,19 +178,13 @@ async function startLaddersNotStarted(deps: JobDeps, now: Date): Promise<void> {
 }
 
 /**
- * How long past its time a step may be before it is queued again: well beyond its job's own retries
- * (`escalate` in the catalog) and a busy queue's wait, so a step that is merely late is left alone.
- */
-export const STALLED_AFTER_MS = 120_000;
-
-/**
  * Steps whose job gave up (a database or Redis outage longer than its retries) or was lost are queued
  * again under a new job id (a failed job's id would make the new one a no-op), at most once a minute
  * per alarm and step. The escalate job takes a step only where the alarm still stands, so one queued
  * twice is taken once.
  */
 async function resumeStalledLadders(deps: JobDeps, now: Date): Promise<number> {
-  const stalled = await stalledLadders(deps.db, now, STALLED_AFTER_MS);
+  const stalled = await stalledLadders(deps.db, now, LADDER_STALLED_AFTER_MS);
   const minute = Math.floor(now.getTime() / 60_000);
   for (const { id, step } of stalled)
     await deps.producer.enqueue(

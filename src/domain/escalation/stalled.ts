@@ -1,8 +1,8 @@
 /**
  * How long past its time a ladder's step may be before the ladder counts as stalled: well beyond the
  * step's job's own retries and a busy queue's wait, so a step that is merely late is not called
- * stalled. The same 2 minutes as the visit watcher's `STALLED_AFTER_MS` (jobs/watch-visits.ts), with
- * which it queues such a step again.
+ * stalled. The visit watcher (jobs/watch-visits.ts) queues such a step again after it, and the board
+ * flags its card.
  */
 export const LADDER_STALLED_AFTER_MS = 120_000;
 
