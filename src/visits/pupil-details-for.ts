@@ -1,3 +1,4 @@
+import { onVisit } from '../domain/visits/lifecycle.ts';
 import type { PupilMatch } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { type Address, formatAddress, type VisitRow } from '../store/visits.ts';
@@ -19,7 +20,7 @@ export function seesPupilDetails(
   v: Pick<VisitRow, 'leadUserId' | 'partnerUserId' | 'authorisedAt' | 'riskAssessedAt' | 'departedAt'>,
 ): boolean {
   if (seesEveryVisit(user)) return true;
-  const goes = user.id === v.leadUserId || user.id === v.partnerUserId;
+  const goes = onVisit(user, v);
   return goes && (v.authorisedAt !== null || v.riskAssessedAt !== null || v.departedAt !== null);
 }
 

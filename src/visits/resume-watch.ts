@@ -1,6 +1,7 @@
 import { periodFor } from '../alarms/ladder-for.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
+import { onVisit } from '../domain/visits/lifecycle.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
@@ -22,8 +23,6 @@ import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
  * watch again" from the office (`resume-watch`, within RESUME_WATCH_MINUTES of the back safe). And
  * the worker told, when someone else said them back safe, that they can.
  */
-
-const onVisit = (user: User, v: VisitRow) => user.id === v.leadUserId || user.id === v.partnerUserId;
 
 export interface Resumed {
   /** The new expected return: the overdue deadline. */

@@ -1,3 +1,4 @@
+import { onVisit } from '../domain/visits/lifecycle.ts';
 import { queueAfterCommit } from '../queue/after-commit.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
@@ -43,7 +44,7 @@ export async function whoIsOut(
 ): Promise<{ who: string; are: string }> {
   const names = await visitStaffNames(tx, v);
   const who = names.length ? names.join(' and ') : 'The worker';
-  const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
+  const onIt = onVisit(user, v);
   return {
     who: onIt ? who : `${who} (recorded by ${user.displayName})`,
     are: names.length > 1 ? 'are' : 'is',

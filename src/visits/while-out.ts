@@ -1,5 +1,5 @@
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
-import type { Effect, VisitClearReason } from '../domain/visits/lifecycle.ts';
+import { type Effect, onVisit, type VisitClearReason } from '../domain/visits/lifecycle.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { runningLateProblem } from '../domain/visits/return-time.ts';
 import { doorstepError } from '../errors.ts';
@@ -59,7 +59,6 @@ function applyClears(
 }
 
 /** Whether `user` is one of the people out on the visit (the lead or the partner) — never by a role. */
-const onVisit = (user: User, v: VisitRow) => user.id === v.leadUserId || user.id === v.partnerUserId;
 
 /**
  * What the timeline says of a check-in or an arrival: the worker's own ("the worker checked in"), or

@@ -177,7 +177,9 @@ const atTheDoor = (v: LifecycleVisit) =>
   isOut(v) && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
 
 const has = (a: Actor, ...roles: string[]) => roles.some((r) => a.roles.includes(r));
-const onVisit = (a: Actor, v: LifecycleVisit) => a.id === v.leadUserId || a.id === v.partnerUserId;
+/** Whether the person is one of the visit's staff: its lead or its partner. */
+export const onVisit = (a: { id: string }, v: Pick<LifecycleVisit, 'leadUserId' | 'partnerUserId'>) =>
+  a.id === v.leadUserId || a.id === v.partnerUserId;
 /** Office, safeguarding and admin act on any visit of their school. */
 const staffRole = (a: Actor) => has(a, 'office', 'safeguarding', 'admin');
 

@@ -4,7 +4,7 @@ import { periodFor } from '../../alarms/ladder-for.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
-import { allowedActions, isOut, mayNameLead } from '../../domain/visits/lifecycle.ts';
+import { allowedActions, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
 import { officeLine } from '../../domain/visits/office-line.ts';
 import { ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
@@ -160,7 +160,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         ? ((await lastConfirmedByOthers(deps.db, v.id)) ?? v.departedAt)
         : null;
     const lifecycle = lifecycleOf(v, now, confirmedAt);
-    const onIt = user.id === v.leadUserId || user.id === v.partnerUserId;
+    const onIt = onVisit(user, v);
     const backSafeBy = v.backSafeBy?.startsWith('user:')
       ? await userById(deps.db, v.backSafeBy.slice('user:'.length))
       : undefined;
