@@ -81,7 +81,15 @@ export interface ImportContext {
 export interface Rejection {
   where: string;
   reason: string;
+  /**
+   * The MIS id of the pupil the refused row names, when it names one (never a UPN): what a pupil's
+   * subject-access export and erasure find their entries by. Entries stored before it was kept have none.
+   */
+  pupil?: string;
 }
+
+/** Rejects a row: where it is, why, its cause; `pupil`, the MIS id of the pupil it names (default: the cause's pupil id). */
+type Reject = (where: string, reason: string, cause: Cause, pupil?: string) => void;
 
 export interface ImportSummary {
   importId: string | null;
@@ -222,12 +230,19 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const rejected: Rejection[] = [];
       let rejectedCount = 0;
       const causes = new RejectionCauses();
-      const reject = (where: string, reason: string, cause: Cause) => {
+      const reject: Reject = (
+        where,
+        reason,
+        cause,
+        pupil = cause.idKind === 'pupils' ? cause.id : undefined,
+      ) => {
         rejectedCount++;
         // A CTF unit's pupil ids are UPNs until matched: never kept as a cause's id (the data page).
         const { id, ...rest } = cause;
         causes.add(where, id !== undefined && isUpnId(id) ? rest : cause);
-        if (rejected.length < MAX_REJECTIONS_KEPT) rejected.push({ where, reason });
+        const named = rejectionPupil(pupil);
+        if (rejected.length < MAX_REJECTIONS_KEPT)
+          rejected.push(named === undefined ? { where, reason } : { where, reason, pupil: named });
       };
       const closedDays = new CalendarProblems();
       const closures = new RegisterClosures();
@@ -318,7 +333,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             const within = batch.pupils.flatMap((given) => {
               const fit = fitPupilToLimits(given);
               if ('refused' in fit) {
-                reject(describeWhere(given.where), describeExceeded(fit.refused), tooLong(fit.refused.field));
+                reject(
+                  describeWhere(given.where),
+                  describeExceeded(fit.refused),
+                  tooLong(fit.refused.field),
+                  given.misId,
+                );
                 return [];
               }
               const p = fit.pupil;
@@ -713,7 +733,7 @@ function addMark(
   out: MarkColumns,
   m: MarkRecord,
   ctx: ImportContext,
-  reject: (where: string, reason: string, cause: Cause) => void,
+  reject: Reject,
   closedDays: CalendarProblems,
   closures: RegisterClosures,
   keys: UnitKeys,
@@ -735,7 +755,7 @@ function addMark(
   }
   const over = markExceeds(m);
   if (over) {
-    reject(describeWhere(m.where), describeExceeded(over), tooLong(over.field));
+    reject(describeWhere(m.where), describeExceeded(over), tooLong(over.field), m.pupilMisId);
     return;
   }
   if (!m.pupilMisId.isWellFormed()) {
@@ -757,6 +777,7 @@ function addMark(
         idKind: 'marks',
         id: safeText(m.mark),
       },
+      m.pupilMisId,
     );
     return;
   }
@@ -773,23 +794,30 @@ function addMark(
           idKind: 'dates',
           id: m.date,
         },
+        m.pupilMisId,
       );
       return;
     }
-    reject(describeWhere(m.where), `date ${m.date} is in the future`, {
-      cause: FUTURE_DATE,
-      idKind: 'dates',
-      id: m.date,
-    });
+    reject(
+      describeWhere(m.where),
+      `date ${m.date} is in the future`,
+      { cause: FUTURE_DATE, idKind: 'dates', id: m.date },
+      m.pupilMisId,
+    );
     return;
   }
   if (!ctx.academicYears.has(academicYearOf(m.date))) {
     const years = [...ctx.academicYears].map((y) => `${y}/${(y + 1) % 100}`).join(', ');
-    reject(describeWhere(m.where), `date ${m.date} is outside the accepted academic years (${years})`, {
-      cause: outsideYearsCause(ctx.academicYears),
-      idKind: 'dates',
-      id: m.date,
-    });
+    reject(
+      describeWhere(m.where),
+      `date ${m.date} is outside the accepted academic years (${years})`,
+      {
+        cause: outsideYearsCause(ctx.academicYears),
+        idKind: 'dates',
+        id: m.date,
+      },
+      m.pupilMisId,
+    );
     return;
   }
   // '#' (planned whole-school closure) and 'Y4' (site unexpectedly closed) agree with a closed day,
@@ -845,6 +873,15 @@ function sum<T>(items: readonly T[], of: (t: T) => number): number {
  */
 function isUpnId(id: string): boolean {
   return UPN_PATTERN.test(id);
+}
+
+/**
+ * The pupil a rejection is kept as naming: an MIS id that is well-formed, within its limit and no
+ * UPN (a CTF's unmatched pupils are named by UPN: never kept), else none.
+ */
+function rejectionPupil(id: string | undefined): string | undefined {
+  if (id === undefined || id.length === 0 || id.length > FIELD_LIMITS.misId) return undefined;
+  return id.isWellFormed() && !isUpnId(id) ? id : undefined;
 }
 
 /** "pupil 1001", or — for an id that is a UPN (`isUpnId`) — a pupil known by their UPN only, unnamed. */

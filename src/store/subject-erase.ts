@@ -194,20 +194,23 @@ export async function erasePupil(
     p,
   );
   await run(tx, removed, 'pupils', `DELETE FROM pupils WHERE school_id = $1 AND mis_id = $2`, p);
-  // Imports keep their counts; the pupil's id leaves their lists.
+  // Imports keep their counts; the pupil's id leaves their lists. A refused row goes when its `pupil`
+  // field is theirs; one stored before the import kept that field has none and stays: its text is
+  // not searched for the id (a line number, a date or another pupil's id holds the same digits).
+  // Those stay until the import itself goes with its retention.
   await run(
     tx,
     removed,
     'imports',
     `UPDATE imports SET changed_pupils = changed_pupils - $2::text,
-       rejected = coalesce((SELECT jsonb_agg(r) FROM jsonb_array_elements(rejected) r WHERE position($2::text IN r::text) = 0), '[]'),
+       rejected = coalesce((SELECT jsonb_agg(r) FROM jsonb_array_elements(rejected) r WHERE r->>'pupil' IS DISTINCT FROM $2::text), '[]'),
        calendar_problems = coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(calendar_problems) c
                                      WHERE c->>'pupil' IS DISTINCT FROM $2::text), '[]'),
-       rejected_causes = coalesce((SELECT jsonb_agg(CASE WHEN jsonb_typeof(g->'first') = 'array'
+       rejected_causes = coalesce((SELECT jsonb_agg(CASE WHEN g->>'idKind' = 'pupils' AND jsonb_typeof(g->'first') = 'array'
            THEN jsonb_set(g, '{first}', coalesce((SELECT jsonb_agg(f) FROM jsonb_array_elements(g->'first') f
                                                   WHERE f <> to_jsonb($2::text)), '[]'))
            ELSE g END) FROM jsonb_array_elements(rejected_causes) g), '[]')
-     WHERE school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text) OR position($2::text IN rejected::text) > 0
+     WHERE school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text) OR rejected @> jsonb_build_array(jsonb_build_object('pupil', $2::text))
         OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text))
         OR rejected_causes @> jsonb_build_array(jsonb_build_object('first', jsonb_build_array($2::text))))`,
     p,

@@ -1,6 +1,6 @@
 /**
  * A pupil's share of an import row, for their subject-access export: an import's lists name every
- * pupil the file touched (`changed_pupils`), refused (`rejected`, `rejected_causes`' first ids) or
+ * pupil the file touched (`changed_pupils`), refused (`rejected` by its `pupil`, `rejected_causes`' first ids) or
  * marked on a closed day (`calendar_problems`) — other children, their ids (a CTF school's are UPNs)
  * and marks. Only this pupil's entries are given; the import's own facts (its file, status, dates,
  * counts) stay whole.
@@ -9,7 +9,6 @@ export function pupilsShareOfImport(
   row: Record<string, unknown>,
   pupil: string,
 ): { about: boolean; trimmed: string[] } {
-  const names = namesPupil(pupil);
   const trimmed: string[] = [];
   let about = false;
   /** The column's entries that are this pupil's (`mine`), the others left out. */
@@ -23,7 +22,10 @@ export function pupilsShareOfImport(
   };
   only('changed_pupils', (id) => id === pupil);
   only('calendar_problems', (c) => (c as { pupil?: unknown } | null)?.pupil === pupil);
-  only('rejected', (r) => names(JSON.stringify(r)));
+  // A refused row is theirs when it names them by its own `pupil` field (the MIS id, kept by the
+  // import's reject). Entries from before that field was kept have none, and are not given: their text
+  // can hold any number (a line, another pupil's id, a date) — the import's rejected_causes counts are.
+  only('rejected', (r) => (r as { pupil?: unknown } | null)?.pupil === pupil);
   // A cause's counts are the import's; its first ids, when they are pupils', only this pupil's.
   const causes = row.rejected_causes;
   if (Array.isArray(causes))
@@ -37,11 +39,4 @@ export function pupilsShareOfImport(
       return { ...cause, first };
     });
   return { about, trimmed };
-}
-
-/** Whether a text names the pupil's id as a whole (pupil 1 is not named by "line 10" or pupil 10). */
-function namesPupil(pupil: string): (text: string) => boolean {
-  const escaped = pupil.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const whole = new RegExp(`(^|[^A-Za-z0-9])${escaped}([^A-Za-z0-9]|$)`);
-  return (text) => whole.test(text);
 }

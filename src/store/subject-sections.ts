@@ -371,7 +371,7 @@ export const SECTIONS: readonly Section[] = [
     // ids and marks are not theirs to see), the import's own facts whole.
     pupil: `school_id = $1 AND (changed_pupils @> jsonb_build_array($2::text)
       OR calendar_problems @> jsonb_build_array(jsonb_build_object('pupil', $2::text))
-      OR position($2::text IN rejected::text) > 0
+      OR rejected @> jsonb_build_array(jsonb_build_object('pupil', $2::text))
       OR rejected_causes @> jsonb_build_array(jsonb_build_object('first', jsonb_build_array($2::text))))`,
     pupilShare: pupilsShareOfImport,
   },

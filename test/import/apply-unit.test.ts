@@ -156,15 +156,18 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
     );
     const s = await run(p);
     expect(s.marks.inserted).toBe(1);
+    // Each names the pupil its row is for by their MIS id (what their subject access and erasure find it by).
     expect(s.rejected).toEqual([
       {
         where: 'mixed.xml, line 5, record 3',
         reason: 'date 2022-10-03 is outside the accepted academic years (2024/25, 2023/24)',
+        pupil: '1001',
       },
-      { where: 'mixed.xml, line 6, record 4', reason: 'date 2025-02-03 is in the future' },
+      { where: 'mixed.xml, line 6, record 4', reason: 'date 2025-02-03 is in the future', pupil: '1001' },
       {
         where: 'mixed.xml, line 4, record 2',
         reason: "unknown pupil 9999: not in the school's pupil list (import pupils first)",
+        pupil: '9999',
       },
     ]);
   });

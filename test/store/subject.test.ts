@@ -107,8 +107,8 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     started_at: NOW,
     changed_pupils: JSON.stringify([id, 'someone-else']),
     rejected: JSON.stringify([
-      { where: `marks.csv line 3 pupil ${id}`, reason: 'future date' },
-      { where: 'marks.csv line 8 pupil someone-else', reason: 'future date' },
+      { where: `marks.csv line 3 pupil ${id}`, reason: 'future date', pupil: id },
+      { where: 'marks.csv line 8 pupil someone-else', reason: 'future date', pupil: 'someone-else' },
     ]),
     calendar_problem_count: 2,
     calendar_problems: JSON.stringify([
@@ -450,7 +450,7 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
         unit: 'marks.csv',
         calendar_problem_count: 2,
         changed_pupils: ['P9'],
-        rejected: [{ where: 'marks.csv line 3 pupil P9', reason: 'future date' }],
+        rejected: [{ where: 'marks.csv line 3 pupil P9', reason: 'future date', pupil: 'P9' }],
         calendar_problems: [expect.objectContaining({ pupil: 'P9', date: '2026-01-05' })],
         rejected_causes: [expect.objectContaining({ first: ['P9'], rows: 2, ids: 2 })],
       }),
