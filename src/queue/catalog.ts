@@ -27,7 +27,8 @@ export interface JobSpec<Payload extends z.ZodType = z.ZodType> {
   backoff: { type: 'exponential' | 'fixed'; delayMs: number };
   /**
    * The handler is aborted after this long and the try counts as failed — once the handler has
-   * stopped (one that ignores its signal runs on to its end): its retry never runs beside it.
+   * stopped, or after a short grace if it does not (worker-host's letGoAfterMs): its retry may then
+   * run beside one that hangs.
    */
   timeoutMs: number;
 }

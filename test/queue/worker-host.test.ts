@@ -137,13 +137,17 @@ const log = createLogger(
   { level: 'warn' },
   { write: (line: string) => void said.emit('line', JSON.parse(line)) },
 );
-/** Settles when the host next logs a line matching `msg` (ask before it can be said). */
+interface Said {
+  msg?: string;
+  [field: string]: unknown;
+}
+/** Settles with the line when the host next logs one matching `msg` (ask before it can be said). */
 const whenSaid = (msg: RegExp) =>
-  new Promise<void>((resolve) => {
-    const heard = (line: { msg?: string }) => {
+  new Promise<Said>((resolve) => {
+    const heard = (line: Said) => {
       if (!msg.test(line.msg ?? '')) return;
       said.off('line', heard);
-      resolve();
+      resolve(line);
     };
     said.on('line', heard);
   });
@@ -250,7 +254,28 @@ describe('WorkerHost', () => {
     expect((await producer.queueFor('overrunning').getJob(job.id!))?.attemptsMade).toBe(2);
   });
 
-  it('returns from close() only once a handler aborted at shutdown has stopped, then hands its job back', async () => {
+  it('fails a timed-out try after a short grace when its handler hangs, and its retry runs', async () => {
+    // The handler ignores its signal and hangs (a statement on a silent connection) until its retry
+    // has run beside it; a deadlock breaker ends it if the retry never comes (the fault).
+    const letGo = whenSaid(/let go while its handler still runs/);
+    const s: Stubborn = {
+      runs: 0,
+      running: 0,
+      maxRunning: 0,
+      until: () => until(() => s.runs >= 2, 15_000, 'its retry').catch(() => {}),
+    };
+    startHost({ runs: new Map(), finished: new Map(), stubborn: s }, ['ingest']);
+    const job = await producer.enqueue('overrunning', { key: 'Okafor-hung' });
+    await until(async () => (await producer.queueFor('overrunning').getJobState(job.id!)) === 'completed');
+    // Its retry ran while the hung try still held on: the try was failed without waiting for it.
+    expect(s.maxRunning).toBe(2);
+    expect((await producer.queueFor('overrunning').getJob(job.id!))?.attemptsMade).toBe(2);
+    const line = await letGo;
+    expect(line).toMatchObject({ queue: 'alarms', jobId: job.id, abortedBy: 'timeout' });
+    expect(JSON.stringify(line)).not.toContain('Okafor');
+  });
+
+  it('returns from close() once a handler aborted at shutdown has stopped, then hands its job back', async () => {
     const waiting = whenSaid(/waiting for its handler to stop/);
     let closed = false;
     let closedWhileRunning: boolean | undefined;
@@ -269,7 +294,7 @@ describe('WorkerHost', () => {
     const host = startHost(deps, ['ingest']);
     const job = await producer.enqueue('holding', { key: 'hold' });
     await until(() => s.running === 1, 10_000, 'the job to start');
-    closing = host.close(0).then((report) => {
+    closing = host.close(400).then((report) => {
       closed = true;
       return report;
     });
@@ -282,6 +307,36 @@ describe('WorkerHost', () => {
     startHost(deps, ['ingest']);
     await until(async () => (await producer.queueFor('holding').getJobState(job.id!)) === 'completed');
     expect(s.runs).toBe(2);
+    expect((await producer.queueFor('holding').getJob(job.id!))?.attemptsMade).toBe(1);
+  });
+
+  it('hands a job back by the shutdown deadline even while its handler hangs, so it never stalls', async () => {
+    const handedBack = whenSaid(/handed back at shutdown/);
+    let runningWhenHandedBack: number | undefined;
+    void handedBack.then(() => {
+      runningWhenHandedBack = s.running;
+    });
+    // Hangs, its signal ignored, until its job has been handed back; a deadlock breaker ends it if
+    // close() waits for it instead (the fault).
+    const s: Stubborn = {
+      runs: 0,
+      running: 0,
+      maxRunning: 0,
+      until: () => Promise.race([handedBack, sleep(15_000)]),
+    };
+    const deps: Deps = { runs: new Map(), finished: new Map(), stubborn: s };
+    const host = startHost(deps, ['ingest']);
+    const job = await producer.enqueue('holding', { key: 'hung' });
+    await until(() => s.running === 1, 10_000, 'the job to start');
+    const letGo = whenSaid(/let go while its handler still runs/);
+    const report = await host.close(400);
+    expect(report.handedBack).toBe(1);
+    expect(runningWhenHandedBack).toBe(1);
+    expect(await letGo).toMatchObject({ queue: 'alarms', jobId: job.id, abortedBy: 'shutdown' });
+    expect(['delayed', 'waiting']).toContain(await producer.queueFor('holding').getJobState(job.id!));
+    // Handed back, not stalled: another process runs it on its first try.
+    startHost(deps, ['ingest']);
+    await until(async () => (await producer.queueFor('holding').getJobState(job.id!)) === 'completed');
     expect((await producer.queueFor('holding').getJob(job.id!))?.attemptsMade).toBe(1);
   });
 
