@@ -93,3 +93,17 @@ export async function triggerOfVisit(db: Queryable, schoolId: string, episodeId:
   );
   return rows[0];
 }
+
+/** The titles of a school's trigger episodes (episode id → title), for the reasons visits were asked for with. */
+export async function triggerTitlesOf(
+  db: Queryable,
+  schoolId: string,
+  episodeIds: string[],
+): Promise<Map<string, string>> {
+  if (episodeIds.length === 0) return new Map();
+  const { rows } = await db.query<{ id: string; title: string }>(
+    `SELECT id::text AS id, title FROM trigger_episodes WHERE school_id = $1 AND id = ANY($2::bigint[])`,
+    [schoolId, episodeIds],
+  );
+  return new Map(rows.map((r) => [r.id, r.title]));
+}

@@ -50,6 +50,27 @@ export function visitPupilFor(
   };
 }
 
+/** What a visit is for, told to those the pupil's details are withheld from in place of its trigger's words. */
+export const WITHHELD_REASON = 'Attendance concern (details withheld)';
+
+/**
+ * A visit's reason as a person is shown it. A reason carrying the title of the trigger the visit was
+ * asked for from (the request's default, and what the board's request form starts with) names what
+ * fired — "Absence of a vulnerable pupil" fires only for the flags withheld — so those the pupil's
+ * details are withheld from (`seesDetails` false, `seesPupilDetails`) are told WITHHELD_REASON instead;
+ * so too where the trigger's title could not be read (`triggerTitle` undefined). A reason typed by
+ * hand without the title is shown as it is; everyone else sees the reason as recorded.
+ */
+export function visitReasonFor(
+  seesDetails: boolean,
+  v: Pick<VisitRow, 'reason' | 'triggerEpisodeId'>,
+  triggerTitle: string | undefined,
+): string {
+  if (seesDetails || v.triggerEpisodeId === null) return v.reason;
+  const title = triggerTitle?.trim().toLowerCase();
+  return !title || v.reason.toLowerCase().includes(title) ? WITHHELD_REASON : v.reason;
+}
+
 /** A pupil found by the request form's search. */
 export type PupilSearchResult =
   | (PupilMatch & { hasAddress: boolean })

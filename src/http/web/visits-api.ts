@@ -15,7 +15,7 @@ import { addressFlagsFor } from '../../store/address-flags.ts';
 import { visitFobBatteryLow } from '../../store/alarm-lookups.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
 import { helpPressersOfVisit } from '../../store/help-presses.ts';
-import { triggerOfVisit } from '../../store/pupil-page.ts';
+import { triggerOfVisit, triggerTitlesOf } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, userById, usersOfSchool } from '../../store/users.ts';
 import { lastConfirmedByOthers, lastConfirmedByOthersOf } from '../../store/visit-queries.ts';
@@ -34,7 +34,7 @@ import {
   recordNoAnswer,
   recordOutcome,
 } from '../../visits/outcome.ts';
-import { visitPupilFor } from '../../visits/pupil-details-for.ts';
+import { seesPupilDetails, visitPupilFor, visitReasonFor } from '../../visits/pupil-details-for.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
@@ -77,9 +77,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     return v;
   };
 
-  const triggerSummary = async (schoolId: string, episodeId: string | null) => {
-    const t = episodeId ? await triggerOfVisit(deps.db, schoolId, episodeId) : undefined;
-    return t
+  const triggerSummary = (t: Awaited<ReturnType<typeof triggerOfVisit>>) =>
+    t
       ? {
           title: t.title,
           explanation: t.explanation,
@@ -88,7 +87,6 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
           firstDay: firstDayOf(t.evidence as Evidence),
         }
       : null;
-  };
 
   app.get<{ Querystring: { school?: string; date?: string; mine?: string } }>(
     '/api/visits',
@@ -108,6 +106,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         school.id,
         visits.map((v) => v.pupilMisId),
       );
+      // A reason taken from a trigger is told only to those who see the pupil's details (visitReasonFor).
+      const titles = await triggerTitlesOf(
+        deps.db,
+        school.id,
+        visits.flatMap((v) => (v.triggerEpisodeId && !seesPupilDetails(user, v) ? [v.triggerEpisodeId] : [])),
+      );
       const rules = deps.rulesFor(school.id);
       // Who last confirmed the workers out, for whether their own new return time is closed.
       const confirmed = await lastConfirmedByOthersOf(
@@ -124,7 +128,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             version: v.version,
             status: v.status,
             pupilName: p ? `${p.forename ?? ''} ${p.surname ?? ''}`.trim() : v.pupilMisId,
-            reason: v.reason,
+            reason: visitReasonFor(
+              seesPupilDetails(user, v),
+              v,
+              v.triggerEpisodeId ? titles.get(v.triggerEpisodeId) : undefined,
+            ),
             plannedFor: v.plannedFor,
             riskLevel: v.riskLevel,
             estimatedArrivalAt: v.estimatedArrivalAt?.toISOString() ?? null,
@@ -165,10 +173,18 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       ? await userById(deps.db, v.backSafeBy.slice('user:'.length))
       : undefined;
     const seen = visitPupilFor(user, v, pupil, contacts);
+    const trigger = v.triggerEpisodeId
+      ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
+      : undefined;
     const pressers = await helpPressersOfVisit(deps.db, v.id);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
-      visit: { ...v, safeWord: v.safeWord ? '(recorded)' : null },
+      // Its reason, where taken from the trigger, is not told to those the pupil's details are withheld from.
+      visit: {
+        ...v,
+        reason: visitReasonFor(!seen.pupilDetailsWithheld, v, trigger?.title),
+        safeWord: v.safeWord ? '(recorded)' : null,
+      },
       out: isOut(v),
       actions: allowedActions(lifecycle, actorOf(user), rules),
       /**
@@ -259,7 +275,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * to those the pupil's details are withheld from: its title and explanation can name the flags
        * ("Absence of a vulnerable pupil", "there is a safeguarding concern").
        */
-      trigger: seen.pupilDetailsWithheld ? null : await triggerSummary(v.schoolId, v.triggerEpisodeId),
+      trigger: seen.pupilDetailsWithheld ? null : triggerSummary(trigger),
       /** The pupil's chronology, for those who may read it (safeguarding). */
       chronologyUrl: user.roles.includes('safeguarding')
         ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`

@@ -161,4 +161,60 @@ describe("a visit's pupil details", () => {
     // The office, who authorises it, sees what fired and why.
     expect((await view('office', id)).trigger).toMatchObject({ title: 'Absence of a vulnerable pupil' });
   });
+
+  it('never tell visiting staff, through a reason taken from the trigger, what the withheld flags say', async () => {
+    const episode = async (pupil: string) =>
+      (
+        await db.query<{ id: string }>(
+          `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+           VALUES ('lime', $1, 'heath-lane:vulnerable-absent-by-reason', 'Absence of a vulnerable pupil', 'home-visit', 'welfare-staff',
+                   'open', '2026-11-23', 'absent 1 day in a row (2026-11-23); a reason each day, but there is a safeguarding concern',
+                   '{"from": "2026-11-23", "to": "2026-11-23"}'::jsonb)
+           RETURNING id::text`,
+          [pupil],
+        )
+      ).rows[0]!.id;
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address)
+       SELECT school_id, 'P9', 'Zara', 'Quinn', address FROM pupils WHERE school_id = 'lime' AND mis_id = 'P1'`,
+    );
+    const requested = async (pupil: string, reason?: string) => {
+      const res = await call('office', 'POST', '/api/visits', {
+        school: 'lime',
+        triggerEpisodeId: await episode(pupil),
+        ...(reason ? { reason } : {}),
+        plannedFor: '2026-11-23',
+        riskLevel: 'low',
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return res.json().id as string;
+    };
+    // Asked for from the trigger with no reason (the request's default), and with the board form's
+    // pre-filled title added to.
+    const plain = await requested('P1');
+    const added = await requested('P9', 'Absence of a vulnerable pupil - ring mum first');
+    for (const id of [plain, added]) {
+      const seen = await view('sam', id);
+      expect(seen.pupilDetailsWithheld).toBe(true);
+      expect(seen.visit.reason).toBe('Attendance concern (details withheld)');
+      expect(JSON.stringify(seen)).not.toMatch(/vulnerable|safeguarding concern/i);
+    }
+    // Nor on the day's visits, where sam may take a visit nobody leads yet.
+    const list = (await call('sam', 'GET', '/api/visits?school=lime&date=2026-11-23')).json().visits;
+    const reasons = list
+      .filter((v: { id: string }) => [plain, added].includes(v.id))
+      .map((v: { reason: string }) => v.reason);
+    expect(reasons).toEqual([
+      'Attendance concern (details withheld)',
+      'Attendance concern (details withheld)',
+    ]);
+    expect(JSON.stringify(list)).not.toMatch(/vulnerable/i);
+    // The office, and a reason typed by hand, are as recorded.
+    expect((await view('office', plain)).visit.reason).toBe('Absence of a vulnerable pupil');
+    const office = (await call('office', 'GET', '/api/visits?school=lime&date=2026-11-23')).json().visits;
+    expect(office.find((v: { id: string }) => v.id === added).reason).toBe(
+      'Absence of a vulnerable pupil - ring mum first',
+    );
+    expect(list.find((v: { reason: string }) => v.reason === 'Absent five days')).toBeDefined();
+  });
 });
