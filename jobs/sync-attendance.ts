@@ -9,6 +9,7 @@ import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/q
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
   changedPupilsOf,
+  giveUpEvaluations,
   importsAwaitingEvaluation,
   importsNotEvaluated,
   markEvaluationEnqueued,
@@ -48,16 +49,34 @@ function evaluationJobId(importId: string, chunk: number): string {
 }
 
 /**
+ * How long after its import a chunk not evaluated is handed over again. Past it the nightly all-pupil
+ * run has evaluated its pupils anyway, and a chunk that fails every time must not hold the one-at-a-time
+ * triggers queue (every school's evaluations) and fill the log for ever: it is given up, said once.
+ */
+export const REHAND_OVER_FOR_MS = 24 * 60 * 60_000;
+
+/**
  * Hands trigger evaluation what it does not hold: imports not handed over (a crash between the
  * commit and the hand-over), and the chunks of imports handed over and still not evaluated whose job
  * will not run by itself — it used all its tries (the database away for minutes) or was lost with
- * Redis — run again with their tries afresh. A chunk's job still waiting or running is left alone.
+ * Redis — run again with their tries afresh, for `REHAND_OVER_FOR_MS` after the import. A chunk's job
+ * still waiting or running is left alone.
  */
-export async function handOverEvaluations(deps: Pick<JobDeps, 'db' | 'producer' | 'log'>, schoolId: string) {
+export async function handOverEvaluations(
+  deps: Pick<JobDeps, 'db' | 'producer' | 'log' | 'now'>,
+  schoolId: string,
+) {
   for (const importId of await importsAwaitingEvaluation(deps.db, schoolId)) {
     await enqueueEvaluation(deps, schoolId, importId);
   }
-  for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK)) {
+  const since = new Date(deps.now().getTime() - REHAND_OVER_FOR_MS);
+  for (const { importId, chunks } of await giveUpEvaluations(deps.db, schoolId, EVALUATION_CHUNK, since)) {
+    deps.log.warn(
+      { schoolId, importId, chunks },
+      'trigger evaluation of an import given up after 24 h of hand-overs: its pupils are left to the nightly run',
+    );
+  }
+  for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK, since)) {
     for (const chunk of chunks) {
       const rerun = await deps.producer.rerun(
         'evaluate-triggers',

@@ -156,29 +156,58 @@ export async function markChunkEvaluated(db: Queryable, importId: string, chunk:
   );
 }
 
+/** Handed over with chunks (of `chunkSize` changed pupils) not yet evaluated. */
+const NOT_EVALUATED = `school_id = $1 AND status = 'applied' AND evaluated_chunks IS NOT NULL
+        AND evaluation_enqueued_at IS NOT NULL
+        AND jsonb_array_length(evaluated_chunks) < ceil(jsonb_array_length(changed_pupils)::numeric / $2)`;
+
+function chunksLeft(r: { id: string; changed: number; evaluated: number[] }, chunkSize: number) {
+  const done = new Set(r.evaluated);
+  const all = Array.from({ length: Math.ceil(r.changed / chunkSize) }, (_, n) => n);
+  return { importId: String(r.id), chunks: all.filter((n) => !done.has(n)) };
+}
+
 /**
  * Applied imports handed to trigger evaluation with chunks (of `chunkSize` changed pupils) not yet
  * evaluated, and those chunks: their jobs may be waiting or running still — or have used all their
  * tries (the database away for minutes), or been lost with Redis, and nothing else runs them again.
+ * Only imports applied at or after `since` (older ones are given up: `giveUpEvaluations`).
  */
 export async function importsNotEvaluated(
   db: Queryable,
   schoolId: string,
   chunkSize: number,
+  since: Date = new Date(0),
 ): Promise<{ importId: string; chunks: number[] }[]> {
   const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
     `SELECT id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated FROM imports
-      WHERE school_id = $1 AND status = 'applied' AND evaluated_chunks IS NOT NULL
-        AND evaluation_enqueued_at IS NOT NULL
-        AND jsonb_array_length(evaluated_chunks) < ceil(jsonb_array_length(changed_pupils)::numeric / $2)
+      WHERE ${NOT_EVALUATED} AND finished_at >= $3
       ORDER BY id`,
-    [schoolId, chunkSize],
+    [schoolId, chunkSize, since],
   );
-  return rows.map((r) => {
-    const done = new Set(r.evaluated);
-    const all = Array.from({ length: Math.ceil(r.changed / chunkSize) }, (_, n) => n);
-    return { importId: String(r.id), chunks: all.filter((n) => !done.has(n)) };
-  });
+  return rows.map((r) => chunksLeft(r, chunkSize));
+}
+
+/**
+ * Stops handing over again the imports applied before `before` whose chunks are still not evaluated,
+ * and returns them with those chunks: their pupils are left to the nightly all-pupil run (which has
+ * run since). The import is marked as handed over before chunks were kept (evaluated_chunks NULL),
+ * so no later sync picks it up again.
+ */
+export async function giveUpEvaluations(
+  db: Queryable,
+  schoolId: string,
+  chunkSize: number,
+  before: Date,
+): Promise<{ importId: string; chunks: number[] }[]> {
+  const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
+    `UPDATE imports i SET evaluated_chunks = NULL
+       FROM (SELECT id, evaluated_chunks FROM imports WHERE ${NOT_EVALUATED} AND finished_at < $3 FOR UPDATE) old
+      WHERE i.id = old.id
+      RETURNING i.id, jsonb_array_length(i.changed_pupils) AS changed, old.evaluated_chunks AS evaluated`,
+    [schoolId, chunkSize, before],
+  );
+  return rows.map((r) => chunksLeft(r, chunkSize)).sort((a, b) => Number(a.importId) - Number(b.importId));
 }
 
 export async function changedPupilsOf(db: Queryable, importId: string): Promise<string[]> {

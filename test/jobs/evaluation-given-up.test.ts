@@ -104,4 +104,50 @@ describe('an import whose trigger evaluation gave up', () => {
     await handOverEvaluations(deps, 'alpha');
     expect(await q.getJobState(jobId)).toBe('completed');
   });
+
+  it('is given up 24 h after its import, said once, and no sync hands it over again', async () => {
+    const insert = async (finishedAgo: string) => {
+      const { rows } = await s.db.query<{ id: string }>(
+        `INSERT INTO imports (school_id, source, unit, sha256, status, started_at, finished_at, changed_pupils)
+         VALUES ('beta', 'sims-xml', 'session-attendance.xml', NULL, 'applied', now() - $1::interval,
+                 now() - $1::interval, '["2001","2002"]')
+         RETURNING id`,
+        [finishedAgo],
+      );
+      return String(rows[0]!.id);
+    };
+    const old = await insert('25 hours');
+    const recent = await insert('23 hours');
+    const lines: { msg?: string; importId?: string; chunks?: number[] }[] = [];
+    const deps: JobDeps = {
+      db: s.db,
+      log: createLogger({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+      producer: s.producer,
+      now: () => new Date(),
+      instance: 't',
+      config: configWith(),
+    };
+    const q = s.producer.queueFor('evaluate-triggers');
+    for (const id of [old, recent]) {
+      await enqueueEvaluation(deps, 'beta', id);
+      // Its job lost with Redis (or failed for good): nothing runs it again but a sync.
+      await (await q.getJob(`evaluate-import-${id}`))?.remove();
+    }
+
+    await handOverEvaluations(deps, 'beta');
+    // The recent one is handed over again; the old one, past 24 h (the nightly run has evaluated its
+    // pupils), is not: it would hold the one-at-a-time triggers queue for ever if it always fails.
+    expect(await q.getJobState(`evaluate-import-${recent}`)).not.toBe('unknown');
+    expect(await q.getJobState(`evaluate-import-${old}`)).toBe('unknown');
+    const givenUp = lines.filter((l) => /given up/.test(l.msg ?? ''));
+    expect(givenUp).toMatchObject([{ importId: old, chunks: [0] }]);
+
+    // Said once: the next sync neither hands it over nor says it again.
+    await handOverEvaluations(deps, 'beta');
+    expect(await q.getJobState(`evaluate-import-${old}`)).toBe('unknown');
+    expect(lines.filter((l) => /given up/.test(l.msg ?? ''))).toHaveLength(1);
+    expect(await importsNotEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([
+      { importId: recent, chunks: [0] },
+    ]);
+  });
 });
