@@ -1,21 +1,25 @@
-import { periodFor } from '../alarms/ladder-for.ts';
+import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
+import { firstLevelOnlyOnBoard } from '../domain/escalation/delivery.ts';
 import { onVisit } from '../domain/visits/lifecycle.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
+import { overdueAlarmKey } from '../domain/visits/watch.ts';
 import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderStillOutCorrection } from '../records/templates/visit-still-out.ts';
+import { raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
-import type { User } from '../store/users.ts';
+import { type User, userById } from '../store/users.ts';
 import { changeExpectedReturn, markWatchResumed } from '../store/visit-changes.ts';
 import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { startLadder } from './start-ladder.ts';
 import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
 
 /**
@@ -29,10 +33,17 @@ export interface Resumed {
   expectedReturnAt: Date;
   /**
    * The worker's own return time was closed (4 hours since someone other than them last confirmed
-   * them): watched again from now with the return as now, so the office is alerted at once (overdue)
-   * and sets the new time after speaking to them — never left unwatched for want of a time.
+   * them): watched again with the return as now (the moment they said so), and the overdue alarm
+   * raised at once, its ladder started — the office sets the new time after speaking to them; never
+   * left unwatched for want of a time.
    */
   overdueNow: boolean;
+  /**
+   * Overdue now: the ladder of the alarm raised tells only the board at first (out of hours, say):
+   * the phone says it is on the office's screen with no one messaged, and whom to phone — never
+   * "they phone you".
+   */
+  onlyOnBoard: boolean;
 }
 
 /**
@@ -40,9 +51,11 @@ export interface Resumed {
  * return time `newReturnAt` — bounded exactly as running late's (4 hours from now; set by the people
  * on the visit, also no later than 4 hours after someone else last confirmed them) — and restarts
  * the check-in clock from now; the outcome, if one was recorded, is kept. Audited, on the board, and
- * told to the people the school names for changes (`notices.changed`). Set by the worker themselves
- * past their own bound, it is never refused for that: the return is now (overdue at once), so the
- * office phones them — when in doubt on the alarm path, raise.
+ * told to the people the school names for changes (`notices.changed`). Said by the worker themselves
+ * past their own bound, it is never refused for that: the return is now, and the overdue alarm is
+ * raised in the same transaction (the one writer, under the key the visit watcher would use, so it
+ * never raises a second) with its ladder started as "I need help"'s is — when in doubt on the alarm
+ * path, raise.
  */
 export async function resumeWatch(
   deps: VisitDeps,
@@ -50,7 +63,7 @@ export async function resumeWatch(
   visitId: string,
   newReturnAt: Date | null,
 ): Promise<Resumed> {
-  const { resumed, notices } = await change(
+  const { resumed, alarmId, notices } = await change(
     deps,
     async (tx, events) => {
       const v = await mustLock(tx, visitId);
@@ -60,13 +73,10 @@ export async function resumeWatch(
       const self = onVisit(user, v);
       const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
       const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
-      // Overdue now: the return time is set so that the overdue alarm is due at once (now, less the
-      // school's grace), whatever later time the visit had — a watch's re-arm after a resolution that
-      // confirmed nobody safe pushes it 15 minutes on, and the phone has said "the office is alerted
-      // now". Never the old return time itself, whose overdue alarm, raised and stood down by the back
-      // safe, is raised once only (its key is the return time): a millisecond on from it.
-      const dueNow = now.getTime() - deps.rulesFor(v.schoolId).overdueGraceMinutes * 60_000;
-      let at = new Date(dueNow === v.expectedReturnAt?.getTime() ? dueNow + 1 : dueNow);
+      // Overdue now: the return is now, the moment they said so, and its overdue alarm is raised below.
+      // Never the old return time itself, whose overdue alarm, raised and stood down by the back
+      // safe, is raised once only (its key is the return time): a millisecond before it.
+      let at = new Date(now.getTime() === v.expectedReturnAt?.getTime() ? now.getTime() - 1 : now.getTime());
       if (!overdueNow) {
         if (!newReturnAt)
           throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');
@@ -95,6 +105,27 @@ export async function resumeWatch(
         { status, expectedReturnAt: at.toISOString(), overdueNow },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.resumed', { visitId }));
+      let alarmId: string | null = null;
+      const policy = ladderFor(school, 'overdue_visit', now);
+      if (overdueNow) {
+        const lead =
+          v.leadUserId === user.id ? user : v.leadUserId ? await userById(tx, v.leadUserId) : undefined;
+        const alarm = await raiseVisitAlarm(tx, {
+          schoolId: v.schoolId,
+          visitId,
+          staffId: lead?.staffId ?? null,
+          type: 'overdue_visit',
+          dedupKey: overdueAlarmKey(visitId, at),
+          raisedAt: at,
+          policy,
+          what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time`,
+          actor: `user:${user.id}`,
+        });
+        if (alarm) {
+          alarmId = alarm.id;
+          events.push(alarm.board);
+        }
+      }
       // An outcome recorded after that back safe went to the records saying "back: <then>": put right.
       const outcomeAt = v.outcome?.recordedAt;
       if (v.outcome && !(typeof outcomeAt === 'string' && new Date(outcomeAt) < backAt)) {
@@ -129,10 +160,12 @@ export async function resumeWatch(
         subject: `home visit #${visitId} still out`,
         text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
       });
-      return { resumed: { expectedReturnAt: at, overdueNow }, notices };
+      const onlyOnBoard = overdueNow && firstLevelOnlyOnBoard(policy);
+      return { resumed: { expectedReturnAt: at, overdueNow, onlyOnBoard }, alarmId, notices };
     },
     { relayOutbox: true },
   );
+  if (alarmId) await startLadder(deps, alarmId);
   await sendNotices(deps.producer, notices);
   return resumed;
 }

@@ -17,6 +17,7 @@ import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { tellBackSafeByOther } from './resume-watch.ts';
+import { startLadder } from './start-ladder.ts';
 import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
 import { visitRecordCopy } from './visit-record-copy.ts';
 
@@ -264,12 +265,8 @@ export async function askForHelp(
     events.push(alarm.board);
     return alarm.id;
   });
-  // The alarm is stored and on the board: that is what the worker is told. Its first step is queued
-  // now; should Redis be away, the visit watcher takes the step (a stalled ladder) — the page is never
-  // told "not sent" of an alarm that was, and never sends it again.
-  await deps.producer
-    ?.enqueue('escalate', { alarmId, step: 0 }, { jobId: `escalate-${alarmId}-0` })
-    .catch(() => {});
+  // The alarm is stored and on the board: that is what the worker is told (never sent again).
+  await startLadder(deps, alarmId);
   return alarmId;
 }
 

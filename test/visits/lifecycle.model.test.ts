@@ -763,9 +763,10 @@ const cmd = {
           backAt: null,
           alarmsAtBack: null,
           status: m.status === 'cancelled' ? 'cancelled' : 'departed',
-          // Overdue from now, even when the watch had pushed the return later (never at the old
-          // return time itself, whose alarm has been raised once). No pack here has an overdue grace.
-          expectedReturn: closed ? (t === m.expectedReturn ? t + 1 : t) : at.getTime(),
+          // Overdue from now, its alarm raised with it, even when the watch had pushed the return
+          // later (never at the old return time itself, whose alarm has been raised once: a
+          // millisecond before it).
+          expectedReturn: closed ? (t === m.expectedReturn ? t - 1 : t) : at.getTime(),
           arrivalPending: false,
           lastSign: t,
           confirmedAt: byOffice ? t : m.confirmedAt,

@@ -132,6 +132,7 @@ describe('a back safe said by mistake', () => {
     expect(await resumeWatch(w.vdeps, lead, id, at('14:00'))).toEqual({
       expectedReturnAt: at('14:00'),
       overdueNow: false,
+      onlyOnBoard: false,
     });
     const v = (await getVisit(db, id))!;
     expect(v).toMatchObject({
@@ -230,7 +231,7 @@ describe('a back safe said by mistake', () => {
     await returnVisit(w.vdeps, lead, id);
   });
 
-  it('past the worker’s own bound, "I am still out" is never refused: watched again as overdue now, the office alerted', async () => {
+  it('past the worker’s own bound, "I am still out" is never refused: the return is now and the overdue alarm is raised with it, its ladder started', async () => {
     const id = await outAt('10:00', '14:00');
     now = at('10:30');
     await returnVisit(w.vdeps, office, id);
@@ -238,14 +239,67 @@ describe('a back safe said by mistake', () => {
     const mine = await page(lead, id);
     expect(mine.actions).toContain('resume-watch');
     expect(mine.lateSelfUntil).toBe(at('14:00').toISOString());
-    expect(await resumeWatch(w.vdeps, lead, id, null)).toEqual({
-      expectedReturnAt: at('14:30'),
-      overdueNow: true,
-    });
+    const r = await resumeWatch({ ...w.vdeps, producer: w.producer }, lead, id, null);
+    // The return time is the moment they said so — never a time before it they did not set.
+    expect(r).toMatchObject({ expectedReturnAt: at('14:30'), overdueNow: true });
+    expect((await getVisit(db, id))!.expectedReturnAt).toEqual(at('14:30'));
+    const audited = await db.query<{ after: { expectedReturnAt: string } }>(
+      `SELECT after FROM audit_log WHERE entity_id = $1 AND action = 'visit.watch-resumed'`,
+      [id],
+    );
+    expect(audited.rows[0]!.after.expectedReturnAt).toBe(at('14:30').toISOString());
+    // Raised now, not at the next watch, and its first step queued as "I need help"'s is.
+    const raised = await db.query<{ id: string; raised_at: Date }>(
+      `SELECT id, raised_at FROM alarms WHERE visit_id = $1 AND status <> 'resolved'`,
+      [id],
+    );
+    expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'open' }]);
+    expect(raised.rows[0]!.raised_at).toEqual(at('14:30'));
+    expect(await w.producer.queues.get('alarms')!.getJob(`escalate-${raised.rows[0]!.id}-0`)).toBeTruthy();
+    // The watcher raises no second one for it, then or later.
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    now = at('14:33');
     await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
     expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'open' }]);
     now = at('14:35');
     await runningLate(w.vdeps, office, id, at('15:30'), 'spoke to Sam: still with the family');
+    await returnVisit(w.vdeps, lead, id);
+  });
+
+  it('overdue now out of hours, where the overdue ladder starts with the board alone: the phone is told no one has been messaged', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    now = at('14:30');
+    const boardFirst = {
+      ...w.vdeps,
+      config: {
+        ...w.vdeps.config,
+        schools: w.vdeps.config.schools.map((s) =>
+          s.id === 'hampton'
+            ? {
+                ...s,
+                escalation: {
+                  ...s.escalation,
+                  overdue_visit: {
+                    condition: 'if-not-acknowledged' as const,
+                    levels: [
+                      { afterMinutes: 0, notify: ['board'] },
+                      { afterMinutes: 10, notify: ['sms:on-call-leaders'] },
+                    ],
+                  },
+                },
+              }
+            : s,
+        ),
+      },
+    };
+    expect(await resumeWatch(boardFirst as typeof w.vdeps, lead, id, null)).toEqual({
+      expectedReturnAt: at('14:30'),
+      overdueNow: true,
+      onlyOnBoard: true,
+    });
+    expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'open' }]);
     await returnVisit(w.vdeps, lead, id);
   });
 
@@ -257,19 +311,20 @@ describe('a back safe said by mistake', () => {
     await returnVisit(w.vdeps, office, id);
     const r = await resumeWatch(w.vdeps, lead, id, null);
     expect(r.overdueNow).toBe(true);
-    expect(r.expectedReturnAt.getTime()).toBeGreaterThan(at('14:00').getTime());
-    now = new Date(at('14:00').getTime() + 1000);
-    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(r.expectedReturnAt.getTime()).not.toBe(at('14:00').getTime());
     expect(await alarms(id)).toEqual([
       { type: 'overdue_visit', status: 'resolved' },
       { type: 'overdue_visit', status: 'open' },
     ]);
+    now = new Date(at('14:00').getTime() + 1000);
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(await alarms(id)).toHaveLength(2);
     await returnVisit(w.vdeps, lead, id);
   });
 
-  it('overdue now after the watch pushed the return on (a false alarm closed): the overdue alarm comes at the next watch, not 15 minutes later', async () => {
-    // The phone says "Watched again. The office is alerted now": the return time is now, whatever
-    // later time the watch's re-arm (+15 min after a resolution confirming nobody) had set.
+  it('overdue now after the watch pushed the return on (a false alarm closed): the overdue alarm is raised at once, not 15 minutes later', async () => {
+    // The return time is now, whatever later time the watch's re-arm (+15 min after a resolution
+    // confirming nobody) had set, and its alarm raised with it.
     const id = await outAt('10:00', '11:00');
     now = at('11:00');
     await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
@@ -282,13 +337,12 @@ describe('a back safe said by mistake', () => {
     // 14:01: the worker's own bound (14:00) closed.
     now = at('14:01');
     const r = await resumeWatch(w.vdeps, lead, id, null);
-    expect(r).toEqual({ expectedReturnAt: at('14:01'), overdueNow: true });
-    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect(r).toMatchObject({ expectedReturnAt: at('14:01'), overdueNow: true });
     expect(await alarms(id)).toContainEqual({ type: 'overdue_visit', status: 'open' });
     await returnVisit(w.vdeps, lead, id);
   });
 
-  it('overdue now under a school grace before overdue: the return time is set back by the grace, so the alarm is due at once', async () => {
+  it('overdue now under a school grace before overdue: the return is still now, and the alarm raised at once', async () => {
     const id = await outAt('10:00', '14:00');
     now = at('10:30');
     await returnVisit(w.vdeps, office, id);
@@ -297,10 +351,11 @@ describe('a back safe said by mistake', () => {
       ...w.vdeps,
       rulesFor: (s: string) => ({ ...w.vdeps.rulesFor(s), overdueGraceMinutes: 10 }),
     };
-    expect(await resumeWatch(graced, lead, id, null)).toEqual({
-      expectedReturnAt: at('14:20'),
+    expect(await resumeWatch(graced, lead, id, null)).toMatchObject({
+      expectedReturnAt: at('14:30'),
       overdueNow: true,
     });
+    expect(await alarms(id)).toEqual([{ type: 'overdue_visit', status: 'open' }]);
     await returnVisit(w.vdeps, lead, id);
   });
 
@@ -419,7 +474,12 @@ describe('a back safe said by mistake', () => {
       payload: { expectedReturnAt: at('13:00').toISOString() },
     });
     expect(r.statusCode, r.body).toBe(200);
-    expect(r.json()).toEqual({ ok: true, expectedReturnAt: at('13:00').toISOString(), overdueNow: false });
+    expect(r.json()).toEqual({
+      ok: true,
+      expectedReturnAt: at('13:00').toISOString(),
+      overdueNow: false,
+      onlyOnBoard: false,
+    });
     expect((await getVisit(db, id))!.returnedAt).toBeNull();
     await returnVisit(w.vdeps, lead, id);
   });

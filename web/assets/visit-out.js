@@ -8,6 +8,7 @@ import {
   lateClosedWords,
   outBannerLines,
   recordWords,
+  resumedWords,
   whenSaid,
   whomToCall,
 } from './visit-words.js';
@@ -458,7 +459,7 @@ const HELP_AFTER_BACK_MS = 60 * 60_000;
 /**
  * "I am still out" / "Still out — watch again": the watch starts again with a new return time, read
  * and bounded as running late's (the worker's own no later than `lateSelfUntil`); none is asked once
- * the worker's own is closed — the office is alerted at once and sets it.
+ * the worker's own is closed — an overdue alarm is raised at once and the office sets it (resumedWords).
  */
 function resumeForm(d, w, closed) {
   const until = onThisVisit(d) ? d.lateSelfUntil : null;
@@ -477,14 +478,7 @@ function resumeForm(d, w, closed) {
           if (!back) return;
           body = { expectedReturnAt: back.toISOString() };
         }
-        post('resume-watch', body, (r) =>
-          r.overdueNow
-            ? {
-                text: 'Watched again. The office is alerted now: they phone you and set your new return time.',
-                alert: true,
-              }
-            : `Watched again: expected back ${whenSaid(r.expectedReturnAt)}.`,
-        );
+        post('resume-watch', body, (r) => resumedWords(r, whomToCall(d.office)));
       },
     },
     ret

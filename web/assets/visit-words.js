@@ -168,8 +168,9 @@ export function recordWords({ what, leadName, partnerName, me }) {
  * when it was said and, said by someone else (`byMe` false, `byName` known), by whom — to a person on
  * the visit (`self`) loudly (`alert`), with what to press if they are still out. `button`: the
  * worker's own words, or the office's for them. `closed`: the worker's own return time is closed (4
- * hours since someone other than them confirmed them), so none is asked: `hint` says the office is
- * alerted at once instead, and who to phone (`whom`, as the call button names it).
+ * hours since someone other than them confirmed them), so none is asked: `hint` says an overdue
+ * alarm is raised at once instead, and who to phone for a new time (`whom`, as the call button names
+ * it) — never that the office phones them: out of hours its first step may be the board alone.
  */
 export function afterBackWords({ self, byMe, byName, at, closed = false, whom = null }) {
   const by = byName && !byMe ? ` by ${byName}` : '';
@@ -183,8 +184,27 @@ export function afterBackWords({ self, byMe, byName, at, closed = false, whom = 
     }.`,
     button: self ? 'I am still out' : 'Still out — watch again',
     hint: closed
-      ? `You have been out more than ${MAX_AHEAD_MINUTES / 60} hours since someone other than you last confirmed you safe: the office is alerted at once and sets your new return time after speaking to you${whom ? ` (or phone ${whom})` : ''}.`
+      ? `You have been out more than ${MAX_AHEAD_MINUTES / 60} hours since someone other than you last confirmed you safe: pressing it raises an overdue alarm at once; ${whom ? `phone ${whom}` : 'ask the office'} to set your new return time.`
       : null,
+  };
+}
+
+/**
+ * What "I am still out" answers, from the server's answer (`expectedReturnAt`, `overdueNow`,
+ * `onlyOnBoard`): watched again until the new time; or, past the worker's own bound, that the overdue
+ * alarm is raised now and who knows of it — only the office's screen (its ladder starts with the
+ * board: no one may be watching it), or passed on until someone takes it — and whom to phone (`whom`)
+ * for their new return time. Never "they phone you": nobody may have been told.
+ */
+export function resumedWords({ expectedReturnAt, overdueNow, onlyOnBoard }, whom = null, now = new Date()) {
+  if (!overdueNow)
+    return { text: `Watched again: expected back ${whenSaid(expectedReturnAt, now)}.`, alert: false };
+  const told = onlyOnBoard
+    ? 'it is on the office’s screen, and no one has been messaged yet: no one may be watching it'
+    : 'it is with the office and is passed on until someone takes it';
+  return {
+    text: `Watched again. You are overdue now and the alarm is raised: ${told}. ${whom ? `Phone ${whom}` : 'Ask the office'} to set your new return time; if you need help, ${phoneOr999(whom)}.`,
+    alert: true,
   };
 }
 

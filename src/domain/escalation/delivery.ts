@@ -121,3 +121,11 @@ export function onlyOnBoard(notifications: readonly DeliveryFacts[]): boolean {
       n.target !== 'board' && n.target.split(':')[1] !== VISITING_STAFF && deliveryState(n) !== 'withdrawn',
   );
 }
+
+/**
+ * A ladder whose first level (the one at once) tells only the board and the worker themselves: as
+ * `onlyOnBoard` before any message is sent — the worker's phone says whom to phone, not "alerted".
+ */
+export function firstLevelOnlyOnBoard(policy: { levels: readonly { notify: readonly string[] }[] }): boolean {
+  return (policy.levels[0]?.notify ?? []).every((t) => t === 'board' || t.split(':')[1] === VISITING_STAFF);
+}

@@ -24,6 +24,14 @@ export interface DueVisitAlarm {
 
 const minutes = (n: number) => n * 60_000;
 
+/**
+ * The key an overdue alarm is raised under: one per return time — a new return time (running late)
+ * re-arms it, and one already raised for it (by the watcher, or by "I am still out" past the worker's
+ * own return time) is never raised again.
+ */
+export const overdueAlarmKey = (visitId: string, expectedReturnAt: Date) =>
+  `visit:${visitId}:overdue:${expectedReturnAt.toISOString()}`;
+
 /** The deadlines a worker who is out is watched against (none once they are back safe). */
 function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
   if (!v.departedAt || v.returnedAt) return [];
@@ -32,7 +40,7 @@ function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
     // Keyed by the return time it is for: a new return time (running late) re-arms it.
     out.push({
       type: 'overdue_visit',
-      dedupKey: `visit:${v.id}:overdue:${v.expectedReturnAt.toISOString()}`,
+      dedupKey: overdueAlarmKey(v.id, v.expectedReturnAt),
       dueAt: new Date(v.expectedReturnAt.getTime() + minutes(rules.overdueGraceMinutes)),
     });
   }

@@ -373,7 +373,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         .optional(),
     }),
     (user, id, b) => resumeWatch(deps, user, id, b.expectedReturnAt ? new Date(b.expectedReturnAt) : null),
-    (r) => ({ expectedReturnAt: r.expectedReturnAt.toISOString(), overdueNow: r.overdueNow }),
+    (r) => ({
+      expectedReturnAt: r.expectedReturnAt.toISOString(),
+      overdueNow: r.overdueNow,
+      onlyOnBoard: r.onlyOnBoard,
+    }),
   );
   step('outcome', STAFF, outcome, (user, id, o) => recordOutcome(deps, user, id, o));
   // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.

@@ -17,6 +17,11 @@ interface VisitWords {
     closed?: boolean;
     whom?: string | null;
   }) => { alert: boolean; line: string; button: string; hint: string | null };
+  resumedWords: (
+    r: { expectedReturnAt: string; overdueNow: boolean; onlyOnBoard: boolean },
+    whom?: string | null,
+    now?: Date,
+  ) => { text: string; alert: boolean };
   backSafeWords: (o: { self: boolean; leadName: string | null; partnerName: string | null; me: string }) => {
     question: string;
     effect: string;
@@ -381,10 +386,41 @@ describe('the visit page: back safe said, and "I am still out"', () => {
       button: 'Still out — watch again',
       hint: null,
     });
-    // Past their own bound no time is asked: the office is alerted at once.
+    // Past their own bound no time is asked: an overdue alarm is raised at once.
     expect(
       words.afterBackWords({ self: true, byMe: false, byName: 'Pat', at, closed: true, whom: 'the office' })
         .hint,
-    ).toMatch(/out more than 4 hours .*the office is alerted at once .*\(or phone the office\)\.$/);
+    ).toMatch(
+      /out more than 4 hours .*raises an overdue alarm at once; phone the office to set your new return time\.$/,
+    );
+  });
+
+  it('"I am still out" past their own bound says the alarm is raised now and who knows of it, never "they phone you"', () => {
+    const now = new Date('2026-11-23T18:30:00Z');
+    const boardOnly = words.resumedWords(
+      { expectedReturnAt: now.toISOString(), overdueNow: true, onlyOnBoard: true },
+      'the on-call number',
+      now,
+    );
+    expect(boardOnly).toEqual({
+      text: 'Watched again. You are overdue now and the alarm is raised: it is on the office’s screen, and no one has been messaged yet: no one may be watching it. Phone the on-call number to set your new return time; if you need help, phone the on-call number or 999.',
+      alert: true,
+    });
+    const passedOn = words.resumedWords(
+      { expectedReturnAt: now.toISOString(), overdueNow: true, onlyOnBoard: false },
+      null,
+      now,
+    );
+    expect(passedOn.text).toMatch(
+      /alarm is raised: it is with the office and is passed on until someone takes it\. Ask the office to set your new return time; if you need help, call 999\.$/,
+    );
+    for (const w of [boardOnly, passedOn]) expect(w.text).not.toMatch(/phone you|alerted now/);
+    expect(
+      words.resumedWords(
+        { expectedReturnAt: '2026-11-23T19:30:00Z', overdueNow: false, onlyOnBoard: false },
+        null,
+        now,
+      ),
+    ).toEqual({ text: 'Watched again: expected back 19:30.', alert: false });
   });
 });
