@@ -19,7 +19,8 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
  * (with check-ins, return changes, visit alarms, timelines and notifications), records in the outbox,
  * their id in imports and board events, and the details of every audit entry about them. The audit
  * entries themselves stay (who, what, when), referring to the pupil by `reference`, never their id, and so does a lone-worker
- * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`). Refused while a visit to the pupil
+ * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`,
+ * `keepVisitIncidentRecords`). Refused while a visit to the pupil
  * is out (a worker out is always watched), while an alarm on one is not resolved, and while a record
  * about them is not yet delivered to its sink (pending or failed: never a safeguarding record lost
  * unsent). Call inside a transaction.
@@ -84,6 +85,7 @@ export async function erasePupil(
   // A lone-worker incident on a visit to them is the worker's record: kept, cut from the pupil (the
   // alarms that are left below are the visits' other alarms).
   await keepIncidentAlarms(tx, PUPIL_VISITS, p);
+  await keepVisitIncidentRecords(tx, schoolId, misId);
   await run(
     tx,
     removed,
@@ -297,6 +299,32 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
     );
   }
   return rows.map((r) => String(r.id));
+}
+
+/**
+ * Keeps the lone-worker incident records raised from a visit to the pupil ("an incident of
+ * aggression, violence or threat towards staff"): the worker's record, as an incident alarm is — cut
+ * from the pupil: no pupil id, no text (the pupil, the address, what happened at their door: it is in
+ * CPOMS / Arbor under its remote id), the pupil's values out of its title. Delivered, preview or
+ * dismissed records only (erasure refuses while one is not yet sent). The worker's export still finds
+ * it by the audit entry of its raising.
+ */
+async function keepVisitIncidentRecords(tx: Queryable, schoolId: string, misId: string): Promise<void> {
+  const { rows } = await tx.query<{ id: string; title: string }>(
+    `SELECT id, title FROM outbox
+     WHERE school_id = $1 AND kind = 'lone_worker_incident' AND source_type = 'visit'
+       AND source_id IN (SELECT id::text FROM (${PUPIL_VISITS}) x)
+       AND pupil_ids @> jsonb_build_array($2::text) AND status NOT IN (${UNDELIVERED})
+     ORDER BY id`,
+    [schoolId, misId],
+  );
+  if (!rows.length) return;
+  const values = await pupilValues(tx, schoolId, misId);
+  for (const r of rows)
+    await tx.query(
+      `UPDATE outbox SET pupil_ids = pupil_ids - $2::text, title = $3, body = '' WHERE id = $1`,
+      [r.id, misId, withoutValues(r.title, values)],
+    );
 }
 
 const addressValues = (a: Record<string, unknown> | null | undefined): string[] =>

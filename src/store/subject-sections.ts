@@ -322,9 +322,15 @@ export const SECTIONS: readonly Section[] = [
     title: 'Records sent to CPOMS / Arbor (with their remote ids)',
     pupil: 'school_id = $1 AND pupil_ids @> jsonb_build_array($2::text)',
     // A member of staff: the lone-worker incident records about their alarms (where they were, what
-    // happened to them, how it ended) — no pupil id ties these to anyone else.
-    staff: `school_id = $1 AND kind = 'lone_worker_incident' AND source_type = 'alarm'
-      AND source_id IN (SELECT id::text FROM (${STAFF_OWN_ALARMS}) x)`,
+    // happened to them, how it ended), and those raised from a visit they were out on (an incident
+    // of aggression, violence or threat towards them) or that they reported — by the audit entry of
+    // its raising, which outlives the visit when its pupil is erased.
+    staff: `school_id = $1 AND kind = 'lone_worker_incident' AND (
+      (source_type = 'alarm' AND source_id IN (SELECT id::text FROM (${STAFF_OWN_ALARMS}) x))
+      OR (source_type = 'visit' AND (
+        source_id IN (SELECT id::text FROM visits WHERE school_id = $1 AND $2::bigint IN (lead_user_id, partner_user_id))
+        OR source_id IN (SELECT entity_id FROM audit_entries WHERE school_id = $1 AND entity_type = 'visit'
+                           AND action = 'visit.concern-raised' AND actor = ${ACTOR}))))`,
     // The record's identity, kind, dates and where it went; its text (the visit's address, the pupil,
     // the people told, the note on how it ended) and pupil ids are other people's, as on the alarm.
     staffView: {
