@@ -150,6 +150,10 @@ export class MqttFobTransport {
   private errored = false;
   /** Subscriptions (as subscribed) the broker refused: the feed is down until they are granted. */
   private refused: { filters: string[] } | undefined;
+  /** Whether the broker granted the subscriptions on this connection (the feed is up only then). */
+  private subscribedNow = false;
+  /** The reason the feed was last said down with. */
+  private downReason: string | undefined;
   private resubscribeTimer: NodeJS.Timeout | undefined;
 
   constructor(options: MqttTransportOptions) {
@@ -172,6 +176,9 @@ export class MqttFobTransport {
       properties: { sessionExpiryInterval: t.sessionExpirySeconds, receiveMaximum: RECEIVE_MAXIMUM },
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      // MQTT.js would subscribe again by itself after a reconnect that lost the session, and drop
+      // what the broker answers: Doorstep subscribes on every connect itself and reads the SUBACK.
+      resubscribe: false,
       ...(t.username ? { username: t.username } : {}),
       ...(t.password ? { password: t.password.reveal() } : {}),
       ...(tls?.ca ? { ca: readFileSync(tls.ca) } : {}),
@@ -197,6 +204,7 @@ export class MqttFobTransport {
       this.errored = true;
     });
     client.on('close', () => {
+      this.subscribedNow = false;
       if (this.stopping) return;
       if (client.connected === false && this.lostAt === 0) this.lostAt = Date.now();
       // The broker ended a working connection cleanly (no error, not us): if it lets us straight
@@ -239,23 +247,31 @@ export class MqttFobTransport {
       this.connectedBefore = true;
       this.o.onConnected?.(connack.sessionPresent === true);
       this.lostAt = 0;
-      this.upAfterWarnings(client);
+      // Up once the broker has granted the subscriptions on this connection (`subscribe`).
+      this.subscribedNow = false;
     });
     if (t.shared && !this.o.shareGroup) throw new Error('mqtt: a shared transport needs its share group');
     const filters = t.topics
       .map(subscriptionFilter)
       .map((f) => (t.shared ? `$share/${this.o.shareGroup}/${f}` : f));
     const subscribed = new Promise<void>((resolve, reject) => {
-      client.once('connect', () => {
-        // A resumed session keeps its subscriptions; subscribing again is harmless and covers a lost session.
-        this.subscribe(client, filters).then(resolve, reject);
+      let first = true;
+      client.on('connect', () => {
+        // On every connect, and its SUBACK read each time: a session the broker lost (it restarted)
+        // has no subscriptions, and one it refuses now (its ACL tightened) must say the feed is down.
+        // A resumed session keeps its subscriptions; subscribing again is harmless. A connection
+        // lost before the SUBACK is not a refusal: the next connect asks again.
+        this.subscribe(client, filters).then(resolve, (err: unknown) => {
+          if (!closedBeforeSuback(err)) reject(err);
+        });
         // A session from before one group per instance still holds the old shared group: left, so
         // its turns are not queued for it (and each message not taken twice).
-        if (t.shared)
+        if (first && t.shared)
           client.unsubscribe(
             t.topics.map(subscriptionFilter).map((f) => `$share/${OLD_SHARE_GROUP}/${f}`),
             () => {},
           );
+        first = false;
       });
     });
     client.connect();
@@ -271,7 +287,8 @@ export class MqttFobTransport {
    * Subscribes to `filters`. One the broker refuses (a SUBACK reason code of 0x80 or more: its ACL
    * does not let Doorstep's user read it, say) would leave the feed connected and looking up while
    * nothing on it can ever arrive: the feed is said down with why, stays down, and the refused
-   * filters are asked for again every RESUBSCRIBE_REFUSED_MS until the broker grants them.
+   * filters are asked for again every RESUBSCRIBE_REFUSED_MS until the broker grants them. A
+   * connection closed before the SUBACK refused nothing: the next connect subscribes again.
    */
   private subscribe(client: MqttClient, filters: string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -280,9 +297,16 @@ export class MqttFobTransport {
           if (this.refused) {
             this.refused = undefined;
             this.o.log.warn({ school: this.o.schoolId, filters }, 'mqtt subscription granted');
-            if (client.connected) this.upAfterWarnings(client);
+          }
+          if (client.connected) {
+            this.subscribedNow = true;
+            this.upAfterWarnings(client);
           }
           resolve();
+          return;
+        }
+        if (this.stopping || closedBeforeSuback(err)) {
+          reject(err);
           return;
         }
         this.subscriptionRefused(client, filters, err, packet);
@@ -310,7 +334,9 @@ export class MqttFobTransport {
         ? `the broker refused Doorstep's subscription to ${said}: no fob event on ${refused.length > 1 ? 'them' : 'it'} can arrive — check the broker's ACL for Doorstep's user and fobs.transports[].topics`
         : `Doorstep could not subscribe to its fob topics (${err.message}): no fob event can arrive — check fobs.transports[].topics`;
     this.refused = { filters: refused.length > 0 ? refused.map((r) => r.filter) : filters };
-    this.report({ state: 'down', takenOver: false, reason });
+    // Said even when the feed is down already (a lost session, a connection lost for a while, said
+    // just before on this reconnect): the refusal is why it stays down now.
+    this.report({ state: 'down', takenOver: false, reason }, true);
     this.resubscribeLater(client);
   }
 
@@ -426,15 +452,15 @@ export class MqttFobTransport {
 
   /** Reports the feed up once a take-over's quiet time and a lost session's showing are over. */
   private upAfterWarnings(client: MqttClient): void {
-    // Connected, but subscribed to nothing the broker would give it: still down.
-    if (this.refused) return;
+    // Connected, but subscribed to nothing the broker would give it (or not yet granted): still down.
+    if (this.refused || !this.subscribedNow) return;
     const quiet = this.o.takeoverQuietMs ?? 60_000;
     const wait = Math.max(this.lastTakeoverAt + quiet, this.lostSessionUntil) - Date.now();
     clearTimeout(this.upTimer);
     if (wait <= 0) this.report({ state: 'up' });
     else {
       this.upTimer = setTimeout(
-        () => client.connected && !this.refused && this.report({ state: 'up' }),
+        () => client.connected && !this.refused && this.subscribedNow && this.report({ state: 'up' }),
         wait,
       );
       this.upTimer.unref();
@@ -454,14 +480,22 @@ export class MqttFobTransport {
     });
   }
 
-  private report(status: MqttStatus): void {
+  /** `newReason`: a down said again when it is down already, if its reason is not the one last said. */
+  private report(status: MqttStatus, newReason = false): void {
     if (status.state === 'up' && this.reported !== 'down') {
       this.reported = 'up';
       return;
     }
-    if (status.state === 'down' && this.reported === 'down' && !status.takenOver && !status.sessionLost)
+    if (
+      status.state === 'down' &&
+      this.reported === 'down' &&
+      !status.takenOver &&
+      !status.sessionLost &&
+      !(newReason && status.reason !== this.downReason)
+    )
       return;
     this.reported = status.state;
+    this.downReason = status.state === 'down' ? status.reason : undefined;
     if (status.state === 'up') this.o.log.warn({ school: this.o.schoolId }, 'mqtt fob events arriving again');
     else if (!status.takenOver)
       this.o.log.error({ school: this.o.schoolId, reason: status.reason }, 'mqtt fob events NOT arriving');
@@ -540,6 +574,11 @@ export class MqttFobTransport {
     if (!c) return;
     await new Promise<void>((resolve) => c.end(false, {}, () => resolve()));
   }
+}
+
+/** MQTT.js failing a SUBSCRIBE because its connection closed before the SUBACK (no answer, no refusal). */
+function closedBeforeSuback(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Connection closed' && !(err as { packet?: Suback }).packet;
 }
 
 /** HH:MM (UTC) of an instant, as the board's lost-session line says it. */

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -181,6 +182,124 @@ describe.skipIf(!DYNSEC)('a subscription the broker refuses', () => {
       'the SOS raised',
     );
     await pub.endAsync();
+    // The broker restarted with the denial back (its ACL tightened), losing Doorstep's session: the
+    // subscription asked for again on the reconnect is refused, and the feed is said down for it —
+    // not up because the connection is. An SOS on the topic still granted is raised all the same.
+    await broker.stop();
+    broker = await startPrivateMosquitto(port, denying());
+    await until(
+      async () =>
+        (await status())[0]!.reason?.includes("the broker refused Doorstep's subscription") === true,
+      15_000,
+      'the refusal on reconnect said',
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await status()).toEqual([
+      {
+        state: 'down',
+        reason: `the broker refused Doorstep's subscription to ${root}/refused/+/events (not authorized, 0x87): no fob event on it can arrive — check the broker's ACL for Doorstep's user and fobs.transports[].topics`,
+      },
+    ]);
+    const pub2 = await mqtt.connectAsync(broker.url, { clientId: uniqueName('subref-pub').slice(0, 40) });
+    await pub2.publishAsync(
+      `${root}/fobs/PS-0001/events`,
+      JSON.stringify({
+        event_id: 'r-2',
+        device: { id: 'PS-0001' },
+        type: 'SOS',
+        occurred_at: new Date().toISOString(),
+      }),
+      { qos: 1 },
+    );
+    await until(
+      async () => (await q.db.query(`SELECT id FROM alarms WHERE device_id = 'PS-0001'`)).rows.length === 2,
+      10_000,
+      'the SOS after the reconnect raised',
+    );
+    await pub2.endAsync();
     await feed.stop();
-  }, 40_000);
+  }, 60_000);
+});
+
+/**
+ * A proxy to the test broker that closes the first connection when Doorstep's SUBSCRIBE comes,
+ * before the broker answers it (as a network drop would); later connections pass through.
+ */
+async function dropFirstSubscribe(): Promise<{ url: string; close: () => void }> {
+  const target = new URL(TEST_MQTT_URL);
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((client) => {
+    const n = ++connections;
+    const upstream = createConnection(Number(target.port || 1883), target.hostname);
+    sockets.add(client).add(upstream);
+    let buf = Buffer.alloc(0);
+    client.on('data', (chunk) => {
+      if (n > 1) return void upstream.write(chunk);
+      buf = Buffer.concat([buf, chunk]);
+      // Packet by packet (fixed header: type, then the remaining length as a varint).
+      for (;;) {
+        let len = 0;
+        let mul = 1;
+        let i = 1;
+        for (; i < buf.length && i < 5; i++) {
+          len += (buf[i]! & 0x7f) * mul;
+          mul *= 128;
+          if ((buf[i]! & 0x80) === 0) break;
+        }
+        if (i >= buf.length || buf.length < i + 1 + len) return;
+        const packet = buf.subarray(0, i + 1 + len);
+        buf = buf.subarray(i + 1 + len);
+        if (packet[0]! >> 4 === 8) {
+          client.destroy();
+          upstream.destroy();
+          return;
+        }
+        upstream.write(packet);
+      }
+    });
+    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+    client.on('error', () => {});
+    upstream.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port: p } = server.address() as { port: number };
+  return {
+    url: `mqtt://127.0.0.1:${p}`,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+describe('a connection lost before the broker answers the subscription', () => {
+  it('is not said to be a refused subscription: the feed subscribes on the reconnect and takes SOS', async () => {
+    const proxy = await dropFirstSubscribe();
+    const topic = `doorstep-test/${uniqueName('subdrop')}`;
+    const transport = mqttSchool(proxy.url, [`${topic}/{device}/events`]).fobs.transports[0] as MqttT;
+    const statuses: MqttStatus[] = [];
+    const got: string[] = [];
+    const t = new MqttFobTransport({
+      schoolId: 'alpha',
+      transport,
+      clientId: uniqueName('subdrop').slice(0, 40),
+      accept: async (raw) => {
+        got.push(raw.toString());
+      },
+      onStatus: (st) => statuses.push(st),
+      log,
+    });
+    t.start();
+    await t.ready;
+    const pub = await mqtt.connectAsync(TEST_MQTT_URL, { clientId: uniqueName('subdrop-pub').slice(0, 40) });
+    await pub.publishAsync(`${topic}/PS-0001/events`, 'sos', { qos: 1 });
+    await until(async () => got.length === 1, 10_000, 'the SOS taken');
+    await pub.endAsync();
+    await t.stop();
+    proxy.close();
+    expect(statuses).toEqual([]);
+  }, 30_000);
 });
