@@ -730,6 +730,59 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
         await tx.query(`UPDATE audit_entries SET actor = 'evil' WHERE entity_id = $1`, [reference]);
       }),
     ).rejects.toThrow(/append-only/);
+    // Nor, inside one, any rewrite of an entry's id but the erasure's own: not of an entry about
+    // anything but a pupil or their mark, not of one already erased, not to anything but a reference
+    // (a mark's keeping its date and session).
+    const other = 'erased:00000000-0000-4000-8000-000000000000';
+    await appendAudit(db, {
+      actor: 'user:1',
+      action: 'visit.created',
+      schoolId: 'alpha',
+      entityType: 'visit',
+      entityId: '77',
+    });
+    await appendAudit(db, {
+      actor: 'user:1',
+      action: 'pupil.flag-set',
+      schoolId: 'alpha',
+      entityType: 'pupil',
+      entityId: 'P77',
+    });
+    await appendAudit(db, {
+      actor: 'user:1',
+      action: 'attendance.mark.corrected',
+      schoolId: 'alpha',
+      entityType: 'attendance_mark',
+      entityId: 'P77/2026-03-02/AM',
+    });
+    const rewrite = (sql: string, params: unknown[]) =>
+      db.transaction(async (tx) => {
+        await tx.query(`SELECT set_config('doorstep.erasing', 'on', true)`);
+        await tx.query(sql, params);
+      });
+    for (const [sql, params] of [
+      [`UPDATE audit_entries SET entity_id = $1 WHERE entity_type = 'visit' AND entity_id = '77'`, [other]],
+      [`UPDATE audit_entries SET entity_id = $1 WHERE entity_id = $2`, [other, reference]],
+      [`UPDATE audit_entries SET entity_id = 'P78' WHERE entity_id = 'P77'`, []],
+      [`UPDATE audit_entries SET entity_id = 'erased:P77' WHERE entity_id = 'P77'`, []],
+      [`UPDATE audit_entries SET entity_id = $1 || '/x' WHERE entity_id = 'P77'`, [other]],
+      [`UPDATE audit_entries SET entity_id = $1 WHERE entity_id = 'P77/2026-03-02/AM'`, [other]],
+      [
+        `UPDATE audit_entries SET entity_id = $1 || '/2026-03-09/AM' WHERE entity_id = 'P77/2026-03-02/AM'`,
+        [other],
+      ],
+      [`UPDATE audit_entries SET entity_id = $1, actor = 'evil' WHERE entity_id = 'P77'`, [other]],
+    ] as [string, unknown[]][])
+      await expect({ sql, err: await rewrite(sql, params).catch((e: Error) => e.message) }).toEqual({
+        sql,
+        err: expect.stringMatching(/append-only/),
+      });
+    // The erasure's own rewrite is allowed.
+    await rewrite(`UPDATE audit_entries SET entity_id = $1 WHERE entity_id = 'P77'`, [other]);
+    await rewrite(
+      `UPDATE audit_entries SET entity_id = $1 || '/2026-03-02/AM' WHERE entity_id = 'P77/2026-03-02/AM'`,
+      [other],
+    );
   });
 
   it('refuses to erase a pupil while a visit to them is out', async () => {
