@@ -121,7 +121,10 @@ const ARBOR_IDS_NEVER: Readonly<Record<string, string>> = {
   ctf: 'UPNs (a CTF names pupils by UPN)',
 };
 
-/** Kinds that never go to an Arbor note: they concern no pupil (an incident away from a visit). */
+/**
+ * Kinds that may concern no pupil (an incident away from a visit), which no Arbor note can hold: with
+ * Arbor as the main sink, the school is told where those are kept (`recordSinkWarnings`).
+ */
 export const NOT_FOR_ARBOR = ['lone_worker_incident'] as const;
 
 type SinkProblem = { path: (string | number)[]; input: unknown; message: string };
@@ -178,16 +181,10 @@ export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
         message: `school ${school.id}, arbor-pastoral sink: its notes are attached to the Arbor student whose id is the pupil's id, and this school's pupils come from ${school.mis.kind}, not Arbor: set arborStudentIds: true only if its export gives Arbor's student ids (an export from Arbor), or a note would land on another child's record`,
       });
   }
-  school.alsoRecordTo.forEach((a, j) => {
-    if (a.sink !== 'arbor-pastoral') return;
-    for (const kind of NOT_FOR_ARBOR)
-      if (a.kinds.includes(kind))
-        problems.push({
-          path: ['alsoRecordTo', j, 'kinds'],
-          input: kind,
-          message: `school ${school.id}, arbor-pastoral sink: ${kind} cannot go to Arbor — an Arbor note must be attached to a student, and a lone-worker incident away from a visit concerns none; remove it from this sink's kinds (it is recorded in the school's records sink, e.g. CPOMS)`,
-        });
-  });
+  // An arbor-pastoral sink in alsoRecordTo may take lone_worker_incident: one raised on a visit names
+  // its pupil and becomes a note on the pupil's record. One away from a visit (a fob alarm) names none
+  // and is not written for it at all — the main sink, which takes every kind and is never Arbor here
+  // (each sink once), records it (src/records/record-outbox.ts).
   return problems;
 }
 
@@ -196,7 +193,7 @@ export function recordSinkProblems(school: SchoolSinks): SinkProblem[] {
  * check`, not refused — an Arbor-only school has nowhere else to record, and a refused config would
  * stop its alarms too): with `arbor-pastoral` as the main sink and no cpoms sink taking
  * `lone_worker_incident`, an incident away from a visit concerns no pupil and cannot be an Arbor note
- * (`alsoRecordTo` naming it for Arbor is refused above). It is kept in Doorstep: its outbox row is
+ * (one on a visit names its pupil and is one). It is kept in Doorstep: its outbox row is
  * failed with a "delivery failed" alert, its text there for a person to record by hand.
  */
 export function recordSinkWarnings(school: SchoolSinks): SinkProblem[] {

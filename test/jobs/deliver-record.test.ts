@@ -471,26 +471,6 @@ describe('deliver-record: records Arbor cannot take, stopped tries, refusals', (
     expect(rows.map((r) => r.action)).toEqual(['record.failed']);
   });
 
-  it('refuses lone_worker_incident routed to an arbor-pastoral sink, naming the school and the sink', () => {
-    const r = parseConfigText(
-      `trust: { id: t, name: T }
-schools:
-  - id: heath
-    name: Heath Lane
-    mis: { kind: csv, dropFolder: ./data/drop }
-    records: { sink: preview }
-    policies: [statutory]
-    alsoRecordTo:
-      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: https://heath.uk.arbor.sc, username: app, password: "\${T}", kinds: [visit_outcome, lone_worker_incident] }
-`,
-      { env: { T: 'x' } },
-    );
-    expect(r.ok).toBe(false);
-    expect(!r.ok && r.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
-      'schools[0].alsoRecordTo[0].kinds: school heath, arbor-pastoral sink: lone_worker_incident cannot go to Arbor — an Arbor note must be attached to a student, and a lone-worker incident away from a visit concerns none; remove it from this sink\'s kinds (it is recorded in the school\'s records sink, e.g. CPOMS), got "lone_worker_incident"',
-    ]);
-  });
-
   it('refuses a sink timeout that the requests of one record would take past the delivery job timeout', () => {
     const problems = (records: string, also = '') => {
       const r = parseConfigText(

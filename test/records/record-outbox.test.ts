@@ -90,3 +90,33 @@ describe('records: arbor-pastoral as the main sink', () => {
     expect(await sinksOf('away-2')).toEqual(['arbor-pastoral']);
   });
 });
+
+describe('records: arbor-pastoral in alsoRecordTo, taking lone_worker_incident', () => {
+  const cpomsAndArbor = (records: string) =>
+    configWith({
+      mis: '{ kind: csv, dropFolder: ./data/drop/alpha }',
+      records,
+      school: `    alsoRecordTo:
+      - { sink: arbor-pastoral, arborStudentIds: true, baseUrl: "https://a.uk.arbor.sc", username: app, password: "\${ARBOR_PASSWORD}", kinds: [visit_outcome, lone_worker_incident] }
+`,
+      env,
+    });
+
+  it('is accepted: an incident raised on a visit names its pupil and becomes a note on their Arbor record', async () => {
+    const school = cpomsAndArbor(`{ sink: cpoms, baseUrl: "https://a.cpoms.net", token: "\${CPOMS_TOKEN}" }`)
+      .schools[0]!;
+    expect(recordSinkWarnings(school)).toEqual([]);
+    await db.transaction((tx) => recordToSinks(tx, school, incident('also-visit-1', ['1001'])));
+    expect(await sinksOf('also-visit-1')).toEqual(['arbor-pastoral', 'cpoms']);
+    // A fob alarm away from a visit names no pupil: the main sink records it, and no Arbor copy is
+    // written to fail with an alert.
+    await db.transaction((tx) => recordToSinks(tx, school, incident('also-away-1', [])));
+    expect(await sinksOf('also-away-1')).toEqual(['cpoms']);
+  });
+
+  it('before go-live (records.sink preview) one with no pupil is kept as preview only, never an Arbor row', async () => {
+    const school = cpomsAndArbor('{ sink: preview }').schools[0]!;
+    await db.transaction((tx) => recordToSinks(tx, school, incident('also-away-2', [])));
+    expect(await sinksOf('also-away-2')).toEqual(['preview']);
+  });
+});
