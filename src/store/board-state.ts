@@ -284,6 +284,8 @@ export async function boardState(
           next && (r.next_step_at || stalled)
             ? {
                 ...next,
+                /** Its level's targets as the ladder names them (`sms:senior-leadership`): whom to phone when stalled. */
+                notify: policy!.levels[next.level - 1]?.notify ?? [],
                 dueAt: new Date((r.next_step_at ?? r.created_at) as string).toISOString(),
                 overdue: stalled,
               }

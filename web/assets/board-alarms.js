@@ -88,7 +88,9 @@ export function alarmCard(a) {
               h(
                 'span',
                 { class: 'badge badge-alarm no-response ladder-stalled' },
-                'ESCALATION HAS STOPPED — no one is being paged: phone the next step’s people yourself (below)',
+                a.phoneThem?.length
+                  ? 'ESCALATION HAS STOPPED — no one is being paged: phone the next step’s people yourself (below)'
+                  : 'ESCALATION HAS STOPPED — no one is being paged: phone your on-call leaders yourself',
               ),
             ]
           : a.warning === 'no-response'

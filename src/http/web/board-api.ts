@@ -60,15 +60,18 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
             ...a,
             aboutYou: about.has(a.id),
             /**
-             * Every message failed: the people the office phones itself, with their numbers — never
-             * a person the alarm is about (looked up as the channels do: the wearer, the people on
-             * its visit, the phone the worker left with).
+             * The people the office phones itself, with their numbers: every message failed — those
+             * it went to; the ladder stalled — the next step's people, whom no one is paging. Never a
+             * person the alarm is about (looked up as the channels do: the wearer, the people on its
+             * visit, the phone the worker left with).
              */
             phoneThem:
-              a.warning === 'no-one-reached'
+              a.warning === 'no-one-reached' || a.warning === 'ladder-stalled'
                 ? await alarmSubjects(deps.db, a.id).then((about) =>
                     peopleToPhone(
-                      a.notifications.map((n) => n.target),
+                      a.warning === 'ladder-stalled'
+                        ? (a.nextStep?.notify ?? [])
+                        : a.notifications.map((n) => n.target),
                       school.contacts,
                       about.phones,
                       about.emails,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ALARM_POLICY } from '../../../src/domain/escalation/ladder.ts';
 import { peopleToPhone } from '../../../src/domain/escalation/phone-yourself.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
@@ -136,6 +137,33 @@ describe('the board card of an alarm no one was reached about', () => {
       headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
     });
     const card = board.json().alarms.find((a: { id: string }) => a.id === id);
+    expect(card.phoneThem).toEqual([{ name: 'Chair', phone: '+447700900002' }]);
+  });
+
+  it('a stalled ladder lists the next step’s people, whom no one is paging', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step, next_step_at)
+       VALUES ('lime', 'stalled-1', false, 'sos', 'open', $1, $2, 1, $3) RETURNING id`,
+      [
+        new Date(now.getTime() - 15 * 60_000),
+        JSON.stringify(DEFAULT_ALARM_POLICY),
+        new Date(now.getTime() - 10 * 60_000),
+      ],
+    );
+    const id = String(rows[0]!.id);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 0, 'sms:on-call-leaders', 'sent')`,
+      [id],
+    );
+    const board = await app.inject({
+      url: '/api/board?school=lime',
+      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+    });
+    const card = board.json().alarms.find((a: { id: string }) => a.id === id);
+    expect(card).toMatchObject({
+      warning: 'ladder-stalled',
+      nextStep: { notify: ['board', 'sms:senior-leadership'] },
+    });
     expect(card.phoneThem).toEqual([{ name: 'Chair', phone: '+447700900002' }]);
   });
 });
