@@ -149,11 +149,12 @@ export class CpomsSink implements RecordSink {
         );
       // A 409 is the incident made before (its answer lost): matched as CPOMS holds it — an incident
       // made while the pupil was not yet a CPOMS student waits in the tray though this try's lookup
-      // now finds them. An answer that does not say whom it is on is not taken as matched.
-      const matched =
-        r.status === 409
-          ? (heldStudents(r.body, this.settings.wire)?.length ?? 0) >= record.pupils.length
-          : ids.length === record.pupils.length;
+      // now finds them. Matched only when it is on exactly the students this record's pupils are
+      // (as a set, not as many of them: the same count of other children is not this record's); an
+      // answer that does not say whom it is on is not taken as matched.
+      const allFound = ids.length === record.pupils.length;
+      const held = r.status === 409 ? heldStudents(r.body, this.settings.wire) : undefined;
+      const matched = r.status === 409 ? allFound && held !== undefined && sameSet(held, ids) : allFound;
       return { remoteId: created.data.id, duplicate: r.status === 409, matched };
     }
     if (r.status === 422) {
@@ -175,4 +176,11 @@ export class CpomsSink implements RecordSink {
       r.status,
     );
   }
+}
+
+/** Whether two lists of ids hold the same ids (order and repeats aside). */
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  const sb = new Set(b);
+  return sa.size === sb.size && [...sa].every((x) => sb.has(x));
 }

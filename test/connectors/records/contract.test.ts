@@ -339,6 +339,30 @@ describe('CPOMS specifics', () => {
     } finally {
       await tray.close();
     }
+    // A 409 on another child (as many students, not this record's) is not taken as matched.
+    const other = await localVendor((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 409, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          req.method === 'GET' ? { students: [{ id: 'cp-77' }] } : { id: 'inc-8', students: ['cp-99'] },
+        ),
+      );
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: other.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+        timeoutMs: 2000,
+      });
+      expect(await sink.deliver(record, 'other-1')).toMatchObject({
+        remoteId: 'inc-8',
+        duplicate: true,
+        matched: false,
+      });
+    } finally {
+      await other.close();
+    }
     // A 409 that does not say whom the incident is on is not taken as matched.
     const silent = await localVendor((req, res) => {
       res.writeHead(req.method === 'GET' ? 200 : 409, { 'content-type': 'application/json' });
