@@ -157,14 +157,15 @@ function outsideYearsCause(academicYears: ReadonlySet<number>): string {
 /**
  * The causes of rows of a file that the same file imported again later may apply: a file whose
  * import rejected such rows is not "already imported". Its pupils imported since, the day come
- * (`causes`); or the school's config fixed (`configCauses`): a mark outside the accepted academic
+ * (`causes`); or the school's config fixed (`refusedYears`): a mark outside the accepted academic
  * years — the rejection sends the data manager to `attendance.academicYears` — is taken by a repeat
- * once the years it was refused against are not the school's years now.
+ * once a year it was refused for is among the school's years now (only then: the list rolled on
+ * 1 September or reordered would apply the old file over later corrections).
  */
 export function causesARepeatMayTake(ctx: Pick<ImportContext, 'academicYears'>): RepeatMayTake {
   return {
     causes: [UNKNOWN_PUPIL, FUTURE_DATE],
-    configCauses: [{ startsWith: `${OUTSIDE_YEARS} (`, now: outsideYearsCause(ctx.academicYears) }],
+    refusedYears: { startsWith: `${OUTSIDE_YEARS} (`, accepted: [...ctx.academicYears] },
   };
 }
 
@@ -815,6 +816,7 @@ function addMark(
         cause: outsideYearsCause(ctx.academicYears),
         idKind: 'dates',
         id: m.date,
+        year: academicYearOf(m.date),
       },
       m.pupilMisId,
     );

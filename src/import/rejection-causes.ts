@@ -12,6 +12,8 @@ export interface RejectionCause {
   ids: number;
   first: string[];
   firstAt: string;
+  /** The academic years of the rows' dates, when the cause is their year (the years refused). */
+  years?: number[];
 }
 
 /** A row's cause: a stable description (no ids in it) and, where one applies, the id it concerns. */
@@ -19,6 +21,8 @@ export interface Cause {
   cause: string;
   idKind?: string;
   id?: string;
+  /** The academic year the row was refused for (`RejectionCause.years`). */
+  year?: number;
 }
 
 const FIRST_IDS = 5;
@@ -49,6 +53,8 @@ export class RejectionCauses {
       this.byCause.set(c.cause, g);
     }
     g.rows++;
+    if (c.year !== undefined && !g.years?.includes(c.year))
+      g.years = [...(g.years ?? []), c.year].sort((a, b) => a - b);
     if (c.id !== undefined && !g.seen.has(c.id) && g.seen.size < MAX_IDS_COUNTED) {
       g.seen.add(c.id);
       g.ids++;

@@ -90,10 +90,13 @@ export interface RepeatMayTake {
   /** Whatever the config: a mark for a pupil not imported then, say. */
   causes: readonly string[];
   /**
-   * Causes naming a setting of the school (by how they start) and the cause it gives now: rows
-   * rejected with another (the setting fixed since) may be taken.
+   * A cause of marks refused for their academic year (by how it starts), and the years the school
+   * accepts now: its rows may be taken once one of the years it refused is accepted — not when the
+   * accepted years' list merely reads otherwise (rolled on 1 September, reordered, a year added that
+   * the file has no marks in). The years refused are the cause's `years`; a cause stored before those
+   * were kept is judged by the years of its first dates (`first`, up to five).
    */
-  configCauses: readonly { startsWith: string; now: string }[];
+  refusedYears: { startsWith: string; accepted: readonly number[] };
 }
 
 /**
@@ -113,16 +116,18 @@ export async function appliedImportOfFile(
       WHERE school_id = $1 AND sha256 = $2 AND status = 'applied'
         AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(rejected_causes) c
                          WHERE c->>'cause' = ANY($3::text[])
-                            OR EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS k(start, now)
-                                        WHERE starts_with(c->>'cause', k.start) AND c->>'cause' <> k.now))
+                            OR (starts_with(c->>'cause', $4) AND EXISTS (
+                                  SELECT 1 FROM jsonb_array_elements_text(CASE
+                                      WHEN jsonb_typeof(c->'years') = 'array' THEN c->'years'
+                                      WHEN jsonb_typeof(c->'first') = 'array' THEN c->'first'
+                                      ELSE '[]'::jsonb END) y
+                                   WHERE CASE
+                                      WHEN y ~ '^[0-9]{4}$' THEN y::int
+                                      WHEN y ~ '^[0-9]{4}-[0-9]{2}-' THEN substr(y, 1, 4)::int
+                                        - CASE WHEN substr(y, 6, 2)::int < 9 THEN 1 ELSE 0 END
+                                      END = ANY($5::int[]))))
       ORDER BY id DESC LIMIT 1`,
-    [
-      schoolId,
-      sha256,
-      retry.causes,
-      retry.configCauses.map((c) => c.startsWith),
-      retry.configCauses.map((c) => c.now),
-    ],
+    [schoolId, sha256, retry.causes, retry.refusedYears.startsWith, [...retry.refusedYears.accepted]],
   );
   const row = rows[0];
   return row ? { id: String(row.id), finishedAt: new Date(row.finished_at) } : undefined;

@@ -669,6 +669,10 @@ describe('drop folder: a file imported already is not applied again', () => {
     expect((await put(content, '[2025]')).applied.map((s) => s.rejectedRows)).toEqual([1]);
     // The same file with the same years: nothing a repeat would take.
     expect((await put(content, '[2025]')).alreadyImported).toHaveLength(1);
+    // Nor once the list reads otherwise but still refuses its year (rolled on 1 September, reordered):
+    // applied again, the old file would overwrite the marks corrected since.
+    expect((await put(content, '[2026, 2025]')).alreadyImported).toHaveLength(1);
+    expect((await put(content, '[2025, 2026]')).alreadyImported).toHaveLength(1);
     // The years fixed, the same export dropped again: applied, its mark stored.
     const fixed = await put(content, '[2024, 2025]');
     expect(fixed.alreadyImported).toEqual([]);
