@@ -1,6 +1,7 @@
 import { noOneReached, onlyOnBoard } from '../domain/escalation/delivery.ts';
 import { type AlarmState, DEFAULT_ALARM_POLICY, type EscalationPolicy } from '../domain/escalation/ladder.ts';
 import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
+import { helpPresser, isHelpAlarm } from './alarm-writer.ts';
 import { appendAudit } from './audit.ts';
 import type { Queryable, QueryOptions } from './db.ts';
 import { notificationDeliveries } from './notify.ts';
@@ -380,8 +381,11 @@ export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
     status: string;
     raised_at: Date;
     from_device: boolean;
+    pressed_by: string | null;
   }>(
-    `SELECT id, type, status, raised_at, device_id IS NOT NULL AS from_device FROM alarms
+    `SELECT id, type, status, raised_at, device_id IS NOT NULL AS from_device,
+            CASE WHEN ${isHelpAlarm('a')} THEN NULLIF(${helpPresser('a')}, '') END AS pressed_by
+     FROM alarms a
      WHERE visit_id = $1 AND status <> 'resolved' ORDER BY raised_at`,
     [visitId],
   );
@@ -396,6 +400,11 @@ export async function openAlarmsOfVisit(db: Queryable, visitId: string) {
     raisedAt: new Date(r.raised_at).toISOString(),
     /** Raised by a fob (not the phone page or the register): the phone never shows or buzzes for it. */
     fromDevice: Boolean(r.from_device),
+    /**
+     * An "I need help": the user id of who pressed it, read from the key the press was raised under
+     * (`helpAlarmKey`), so the partner's phone never says "your alarm" for the lead's. Null otherwise.
+     */
+    pressedByUserId: r.pressed_by === null ? null : String(r.pressed_by),
     /**
      * Every message to a person failed (the board's "no one else knows"): the phone must not say the
      * alarm is being passed on, but that the worker should phone someone themselves.

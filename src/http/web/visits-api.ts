@@ -14,7 +14,6 @@ import { sinksFor } from '../../records/record-outbox.ts';
 import { addressFlagsFor } from '../../store/address-flags.ts';
 import { visitFobBatteryLow } from '../../store/alarm-lookups.ts';
 import { openAlarmsOfVisit } from '../../store/alarm-state.ts';
-import { helpPressersOfVisit } from '../../store/help-presses.ts';
 import { triggerOfVisit, triggerTitlesOf } from '../../store/pupil-page.ts';
 import { pupilContacts, pupilNames, pupilSummary } from '../../store/pupils.ts';
 import { type User, userById, usersOfSchool } from '../../store/users.ts';
@@ -176,7 +175,6 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const trigger = v.triggerEpisodeId
       ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
       : undefined;
-    const pressers = await helpPressersOfVisit(deps.db, v.id);
     return {
       // The safe word is never listed: the office reveals it with one audited click.
       // Its reason, where taken from the trigger, is not told to those the pupil's details are withheld from.
@@ -211,8 +209,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * Its alarms not yet resolved: the phone page tells the worker what the office sees. An "I need
        * help" says who pressed it (`pressedBy`): the partner's phone names the lead's alarm as theirs.
        */
-      alarms: (await openAlarmsOfVisit(deps.db, v.id)).map((a) => {
-        const by = pressers.get(a.id);
+      alarms: (await openAlarmsOfVisit(deps.db, v.id)).map(({ pressedByUserId: by, ...a }) => {
         if (!by) return a;
         const name = staffAll.find((x) => x.id === by)?.displayName ?? null;
         return { ...a, pressedBy: { me: by === user.id, name } };

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { openAlarmsOfVisit } from '../../../src/store/alarm-state.ts';
 import type { User } from '../../../src/store/users.ts';
 import { requestVisit } from '../../../src/visits/request.ts';
 import { askForHelp, returnVisit } from '../../../src/visits/while-out.ts';
@@ -71,6 +72,13 @@ describe('"I need help" on the phone of the other worker on the visit', () => {
     expect(words.outBannerLines(leads)[0]).toMatch(/^Your alarm is /);
     // The office's page says help was asked for from the visit, as before.
     expect((await alarmsSeenBy(office, id))[0]!.pressedBy).toEqual({ me: false, name: 'Sam Lead' });
+
+    // Who pressed it is read with the visit's open alarms, in the one query; the user id never
+    // reaches the page, only whether it was this person and their name.
+    expect(await openAlarmsOfVisit(w.db, id)).toEqual([
+      expect.objectContaining({ type: 'sos', pressedByUserId: lead.id }),
+    ]);
+    expect(JSON.stringify(partners)).not.toMatch(/pressedByUserId/);
 
     // Both pressed: both named, from either phone.
     await askForHelp(w.vdeps, partner, id, null, 'whose-2');
