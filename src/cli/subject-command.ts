@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { holdsRole } from '../auth/scope.ts';
 import { schoolOf } from '../config/school-of.ts';
 import { retentionFor } from '../config/sections/retention.ts';
-import { addDays, isIsoDate, londonDate } from '../domain/attendance/dates.ts';
+import { isIsoDate, londonDate } from '../domain/attendance/dates.ts';
+import { leavingDateDoubts } from '../domain/attendance/leaving-date-doubts.ts';
 import { doorstepError } from '../errors.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
@@ -141,42 +142,20 @@ export async function subjectCommand(
       throw doorstepError('USAGE', '--value: a date of birth as YYYY-MM-DD');
     if (field === 'leftOn' && value !== '' && !isIsoDate(value))
       throw doorstepError('USAGE', '--value: the date the pupil left, YYYY-MM-DD');
-    if (field === 'leftOn' && value && !opts.yes) {
-      const doubts = await leavingDateDoubts(db, school.id, id, value, {
+    if (field === 'leftOn' && value) {
+      const doubts = leavingDateDoubts(value, {
+        latestMark: await latestMarkOf(db, school.id, id),
         today: londonDate(now()),
         leaverDataDays: retentionFor(config.retention, school.id).leaverDataDays,
       });
-      if (doubts.length)
-        throw doorstepError(
-          'USAGE',
-          `pupil ${id} left on ${value}? ${doubts.join('; ')}. Check the date (a year mistyped?), or add --yes to confirm`,
-        );
+      const asked = `pupil ${id} left on ${value}? ${doubts.join('; ')}`;
+      if (doubts.length && !opts.yes)
+        throw doorstepError('USAGE', `${asked}. Check the date (a year mistyped?), or add --yes to confirm`);
+      // Confirmed: taken, but never silently — the admin sees what they confirmed.
+      if (doubts.length) out(`warning: ${asked} (confirmed with --yes)`);
     }
     const changed = await correctField(db, subject, field, value === '' ? null : value, actor);
     out(changed ? `${school.id}: ${kind} ${id}: ${field} corrected (audited)` : `${school.id}: already so`);
     return 0;
   });
-}
-
-/**
- * Why a leaving date looks wrong: before the pupil's own last mark (they were in school after it), or
- * so long ago that the next nightly purge erases the pupil — marks, triggers, visits and their
- * outcomes — which cannot be undone. A mistyped year (2016 for 2026) is both.
- */
-async function leavingDateDoubts(
-  db: Db,
-  schoolId: string,
-  id: string,
-  leftOn: string,
-  o: { today: string; leaverDataDays: number },
-): Promise<string[]> {
-  const doubts: string[] = [];
-  const latest = await latestMarkOf(db, schoolId, id);
-  if (latest && leftOn < latest) doubts.push(`their marks run to ${latest}, after that date`);
-  // The purge erases a leaver once left_on is leaverDataDays behind its run: tonight's (after midnight) counts.
-  if (leftOn <= addDays(o.today, 1 - o.leaverDataDays))
-    doubts.push(
-      `that is more than leaverDataDays (${o.leaverDataDays} days) ago, so tonight's purge erases the pupil and everything about them, which cannot be undone`,
-    );
-  return doubts;
 }

@@ -159,8 +159,18 @@ describe('doorstep subject', () => {
     // On or after the last mark, within leaverDataDays: taken; an earlier date, when confirmed.
     expect((await cli('left', { pupil: '2002', on: '2026-03-02', by: 'ada' })).code).toBe(0);
     expect(await leftOn()).toBe('2026-03-02');
-    expect((await cli('left', { pupil: '2002', on: '2026-02-27', by: 'ada', yes: true })).code).toBe(0);
+    const confirmed = await cli('left', { pupil: '2002', on: '2026-02-27', by: 'ada', yes: true });
+    expect(confirmed.code).toBe(0);
     expect(await leftOn()).toBe('2026-02-27');
+    // Confirmed, the doubts are still said: never taken silently.
+    expect(confirmed.out).toContain(
+      'warning: pupil 2002 left on 2026-02-27? their marks run to 2026-03-02, after that date (confirmed with --yes)',
+    );
+    const erasing = await cli('left', { pupil: '2002', on: '2016-03-02', by: 'ada', yes: true });
+    expect(erasing.out).toMatch(
+      /^warning: pupil 2002 left on 2016-03-02\?.*tonight's purge erases the pupil/m,
+    );
+    expect((await cli('left', { pupil: '2002', on: '2026-03-02', by: 'ada' })).out).not.toContain('warning');
   });
 
   it("refuses an admin of one school correcting or exporting another school's member of staff", async () => {
