@@ -1,7 +1,6 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { FAMILY, VISITING_STAFF } from '../notify/channel.ts';
-
-const ADDRESS = { sms: 'phone', email: 'email' } as const;
+import { FAMILY } from '../notify/channel.ts';
+import { targetReach } from './target-reach.ts';
 
 /**
  * Each `notices` target of a school that reaches no one: its channel is not configured, or its
@@ -29,19 +28,9 @@ export function noticeTargetGaps(s: SchoolConfig): string[] {
   return out;
 }
 
+/** Why a notice target reaches no one (`targetReach`); `family` is found with the visit, not judged here. */
 function targetProblem(s: SchoolConfig, target: string): string | undefined {
-  const [channel, group] = target.split(':') as [string, string | undefined];
-  if (s.channels[channel as keyof typeof s.channels] === undefined)
-    return `channels.${channel} is not configured`;
-  const field = ADDRESS[channel as keyof typeof ADDRESS];
-  if (!field || !group || group === VISITING_STAFF || group === FAMILY) return undefined;
-  if (!Object.hasOwn(s.contacts, group)) {
-    const known = Object.keys(s.contacts);
-    return `there is no contacts.${group}${known.length ? ` (the groups are ${known.join(', ')})` : ''}`;
-  }
-  const people = s.contacts[group]!;
-  if (people.length === 0) return `contacts.${group} is empty`;
-  if (people.every((p) => !p[field]))
-    return `no one in contacts.${group} has ${field === 'phone' ? 'a phone number' : 'an e-mail address'}`;
-  return undefined;
+  if (target.split(':')[1] === FAMILY) return undefined;
+  const reach = targetReach(s, target);
+  return reach.reaches === 'no-one' ? reach.why : undefined;
 }

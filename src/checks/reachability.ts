@@ -15,6 +15,7 @@ import { OFFICE_STAFF } from '../notify/push-channel.ts';
 import { noticeTargetGaps } from './notice-reach.ts';
 import { outOfHoursFirstPerson } from './out-of-hours-reach.ts';
 import type { ReachabilityProblem } from './reachability-problem.ts';
+import { groupMissing, targetReach } from './target-reach.ts';
 
 export type { ReachabilityProblem } from './reachability-problem.ts';
 
@@ -34,7 +35,6 @@ export function isWarning(kind: ReachabilityProblem['kind']): boolean {
   );
 }
 
-const ADDRESS = { sms: 'phone', call: 'phone', email: 'email' } as const;
 /** The ladders that differ by time, in the order they are judged. */
 const TIME_VARIANTS = ['outOfHours', 'weekend', 'holiday'] as const;
 
@@ -88,11 +88,12 @@ export function ladderReachability(
             kind,
             message: `${where} notifies ${target}, but ${message}`,
           });
-        if (s.channels[channel as keyof typeof s.channels] === undefined) {
-          problem('reaches-no-one', `channels.${channel} is not configured: it reaches no one`);
+        if (channel === 'sms' && s.channels.sms) usesSms = true;
+        const reach = targetReach(s, target);
+        if (reach.reaches === 'no-one') {
+          problem('reaches-no-one', `${reach.why}: it reaches no one`);
           continue;
         }
-        if (channel === 'sms') usesSms = true;
         if (group === VISITING_STAFF) {
           // The register's text and e-mail to the people on the visit (a call or push to them is
           // refused when the config is read: src/domain/escalation/ladder.ts). A fob's own missed
@@ -118,9 +119,9 @@ export function ladderReachability(
             else person = true;
             continue;
           }
-          const people = s.contacts[group] ?? [];
-          if (people.length === 0) problem('reaches-no-one', `contacts.${group} is empty: it reaches no one`);
-          else if (people.every((p) => !p.phone && !p.email))
+          const missing = groupMissing(s, group);
+          if (missing) problem('reaches-no-one', `${missing}: it reaches no one`);
+          else if (s.contacts[group]!.every((p) => !p.phone && !p.email))
             problem(
               'reaches-no-one',
               `no one in contacts.${group} has a phone number or an e-mail address to find their account by: it reaches no one`,
@@ -129,26 +130,14 @@ export function ladderReachability(
           else person = true;
           continue;
         }
-        const field = ADDRESS[channel as keyof typeof ADDRESS];
-        if (!field || !group) {
-          person = true; // a chat room or a webhook: people behind it, not ours to count
-          continue;
-        }
-        const people = s.contacts[group] ?? [];
-        const without = people.filter((p) => !p[field]);
-        if (people.length === 0) problem('reaches-no-one', `contacts.${group} is empty: it reaches no one`);
-        else if (without.length === people.length)
+        // A chat room or a webhook (people behind it, not ours to count), or a group with some reached.
+        person = true;
+        if (reach.reaches === 'people' && reach.without.length > 0) {
+          const { without, field } = reach;
           problem(
-            'reaches-no-one',
-            `no one in contacts.${group} has ${field === 'phone' ? 'a phone number' : 'an e-mail address'}: it reaches no one`,
+            'some-unreachable',
+            `${without.map((p) => p.name).join(', ')} in contacts.${group} ${without.length === 1 ? 'has' : 'have'} no ${field === 'phone' ? 'phone number' : 'e-mail address'}`,
           );
-        else {
-          person = true;
-          if (without.length > 0)
-            problem(
-              'some-unreachable',
-              `${without.map((p) => p.name).join(', ')} in contacts.${group} ${without.length === 1 ? 'has' : 'have'} no ${field === 'phone' ? 'phone number' : 'e-mail address'}`,
-            );
         }
       }
     });

@@ -33,6 +33,14 @@ const messages = (s: ReturnType<typeof school>, facts = {}) =>
     .map((p) => `${p.kind}: ${p.message}`);
 
 describe('reachability of call and push steps', () => {
+  it('a group not in contacts (a typo) is said as the notices say it, naming the groups there are', () => {
+    for (const target of ['sms:leader', 'call:leader', `push:leader`])
+      expect(messages(school(target, SMS + CALL + PUSH))).toEqual([
+        `reaches-no-one: escalation.alarm level 1 notifies ${target}, but there is no contacts.leader (the groups are leaders, nameless): it reaches no one`,
+        'no-person: escalation.alarm reaches no person on any level, only the board',
+      ]);
+  });
+
   it('a call step needs the channel and phones: no phone is unreachable', () => {
     expect(messages(school('call:leaders', SMS))).toEqual([
       'reaches-no-one: escalation.alarm level 1 notifies call:leaders, but channels.call is not configured: it reaches no one',

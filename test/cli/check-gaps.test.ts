@@ -27,10 +27,10 @@ describe('doorstep check: ladder levels that reach no one', () => {
     }).schools[0]!;
     // `visiting-staff` is never judged: it is the people on the visit, from their accounts.
     expect(escalationGaps(configured)).toEqual([
-      'escalation.alarm level 2 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
-      'escalation.overdue-visit level 5 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
-      'escalation.overdue-visit level 6 notifies sms:senior-leadership, but contacts.senior-leadership is empty: it reaches no one',
-      // …and with senior-leadership empty, the ladder tells only the board and the worker not heard from.
+      'escalation.alarm level 2 notifies sms:senior-leadership, but there is no contacts.senior-leadership (the groups are on-call-leaders): it reaches no one',
+      'escalation.overdue-visit level 5 notifies sms:senior-leadership, but there is no contacts.senior-leadership (the groups are on-call-leaders): it reaches no one',
+      'escalation.overdue-visit level 6 notifies sms:senior-leadership, but there is no contacts.senior-leadership (the groups are on-call-leaders): it reaches no one',
+      // …and with no senior-leadership, the ladder tells only the board and the worker not heard from.
       'escalation.overdue-visit reaches no person on any level, only the board (and a text to the people on the visit, the ones not heard from)',
     ]);
   });
