@@ -26,6 +26,13 @@ export interface RegisterLine {
     followUp?: { action: string; by: string; due?: string | null }[];
   } | null;
   cancelReason: string | null;
+  /** Whether a person is shown the pupil's details on it (`seesPupilDetails`), and its trigger's title (`visitReasonFor`). */
+  leadUserId: string | null;
+  partnerUserId: string | null;
+  authorisedAt: Date | null;
+  riskAssessedAt: Date | null;
+  triggerEpisodeId: string | null;
+  triggerTitle: string | undefined;
 }
 
 /**
@@ -43,8 +50,11 @@ export async function registerLines(
     `SELECT v.id, v.planned_for::text AS planned_for, v.pupil_mis_id, v.address, v.reason, v.risk_level, v.status,
             v.departed_at, v.returned_at, v.outcome, v.cancel_reason,
             p.forename, p.surname, rq.display_name AS requested_by, au.display_name AS authorised_by,
-            ld.display_name AS lead, pt.display_name AS partner
+            ld.display_name AS lead, pt.display_name AS partner,
+            v.lead_user_id, v.partner_user_id, v.authorised_at, v.risk_assessed_at, v.trigger_episode_id,
+            te.title AS trigger_title
      FROM visits v
+       LEFT JOIN trigger_episodes te ON te.id = v.trigger_episode_id AND te.school_id = v.school_id
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
        LEFT JOIN users rq ON rq.id = v.requested_by
        LEFT JOIN users au ON au.id = v.authorised_by
@@ -72,5 +82,11 @@ export async function registerLines(
     status: r.status as string,
     outcome: (r.outcome as RegisterLine['outcome']) ?? null,
     cancelReason: (r.cancel_reason as string | null) ?? null,
+    leadUserId: r.lead_user_id === null ? null : String(r.lead_user_id),
+    partnerUserId: r.partner_user_id === null ? null : String(r.partner_user_id),
+    authorisedAt: r.authorised_at ? new Date(r.authorised_at as string) : null,
+    riskAssessedAt: r.risk_assessed_at ? new Date(r.risk_assessed_at as string) : null,
+    triggerEpisodeId: r.trigger_episode_id === null ? null : String(r.trigger_episode_id),
+    triggerTitle: (r.trigger_title as string | null) ?? undefined,
   }));
 }

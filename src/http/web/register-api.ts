@@ -5,6 +5,7 @@ import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { registerLines } from '../../store/visit-register.ts';
 import { seesEveryVisit } from '../../visits/access.ts';
+import { seesPupilDetails, visitReasonFor } from '../../visits/pupil-details-for.ts';
 import { registerCsv, registerXlsx } from '../../visits/register-export.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 import { isoDate } from './visit-inputs.ts';
@@ -36,7 +37,13 @@ export function registerRegisterApi(app: FastifyInstance, deps: WebDeps): void {
         const school = schoolParam(deps, req, q.school);
         const user = userOf(req);
         const onlyMine = !seesEveryVisit(user);
-        const lines = await registerLines(deps.db, school.id, q.from, q.to, onlyMine ? user.id : undefined);
+        // A reason taken from a trigger is told only to those who see the pupil's details (visitReasonFor).
+        const lines = (
+          await registerLines(deps.db, school.id, q.from, q.to, onlyMine ? user.id : undefined)
+        ).map((l) => ({
+          ...l,
+          reason: visitReasonFor(seesPupilDetails(user, l), l, l.triggerTitle),
+        }));
         await appendAudit(deps.db, {
           actor: `user:${user.id}`,
           action: 'register.exported',

@@ -21,6 +21,7 @@ let conn: Awaited<ReturnType<typeof connectRedis>>;
 let app: FastifyInstance;
 let lead: User;
 let other: User;
+let sg: User;
 const as = new Map<string, { cookie: string; csrf: string }>();
 
 async function visit(v: Record<string, unknown>): Promise<string> {
@@ -40,7 +41,7 @@ beforeAll(async () => {
   app = await buildWebApp(config, db, { prefix: schema, publisher: conn });
   lead = await addUser(db, 'lead', ['visiting-staff'], { displayName: 'Lee Lead' });
   other = await addUser(db, 'other', ['visiting-staff'], { displayName: 'Olu Other' });
-  const sg = await addUser(db, 'sg', ['safeguarding'], { displayName: 'Sasha DSL' });
+  sg = await addUser(db, 'sg', ['safeguarding'], { displayName: 'Sasha DSL' });
   // Visiting staff who also manage the school's data: a role that gives no right to visits.
   const dm = await addUser(db, 'dm', ['visiting-staff', 'data-manager'], { displayName: 'Dee Data' });
   for (const [name, u] of [
@@ -183,6 +184,37 @@ describe('the register export', () => {
       { bom: true },
     ) as string[][];
     expect(theirs.slice(1).map((r) => r[3])).toEqual(['p1', 'p2']);
+  });
+
+  it('never tells visiting staff, through a reason taken from the trigger, what the withheld flags say', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO trigger_episodes (school_id, pupil_mis_id, rule_key, title, action, role, status, opened_on, explanation, evidence)
+       VALUES ('alpha', 'p2', 'vulnerable-absent', 'Absence of a vulnerable pupil', 'home-visit', 'welfare-staff',
+               'open', '2026-05-04', 'there is a safeguarding concern', '{}'::jsonb)
+       RETURNING id::text`,
+    );
+    // Asked for from the trigger by the DSL, led by Lee, not yet authorised: Lee is not shown the pupil's details.
+    await visit({
+      school_id: 'alpha',
+      pupil_mis_id: 'p2',
+      trigger_episode_id: rows[0]!.id,
+      reason: 'Absence of a vulnerable pupil',
+      address: { line1: '2 Lane', postcode: 'AB1 2CE' },
+      planned_for: '2026-05-05',
+      status: 'requested',
+      requested_by: sg.id,
+      lead_user_id: lead.id,
+    });
+    const reasons = async (who: string) => {
+      const [head, ...lines] = parse(
+        (await get(who, '/api/visits/register.csv?school=alpha&from=2026-05-01&to=2026-05-31')).body,
+        { bom: true },
+      ) as string[][];
+      const at = head!.findIndex((h) => /reason/i.test(h));
+      return lines.map((l) => l[at]);
+    };
+    expect(await reasons('lead')).toEqual(['Attendance concern (details withheld)']);
+    expect(await reasons('sg')).toEqual(['Absence of a vulnerable pupil']);
   });
 
   it('keeps visiting staff to their own visits when they also hold a role with no right to visits', async () => {
