@@ -132,6 +132,7 @@ describe('Arbor sync into the store', () => {
     expect(rejected).toEqual([
       {
         where: 'arbor attendance-records changelog from revision 0, record 3',
+        pupil: '8',
         reason: expect.stringContaining(
           "mark I: the MIS counts it as unauthorised absence but the DfE code table (with the school's code map) says authorised absence",
         ),

@@ -93,10 +93,12 @@ describe('field limits: a value over its limit is left out and named (file, line
     expect(s.rejected).toEqual([
       {
         where: 'pupils.csv, line 2, record 1',
+        pupil: '1001',
         reason: `field forename: expected at most 100 characters, got 101; not taken (the rest of the pupil's record applied)`,
       },
       {
         where: 'pupils.csv, line 3, record 2',
+        pupil: '1002',
         reason: `field contacts[1].phone: expected at most 32 characters, got 33; not taken (the rest of the pupil's record applied)`,
       },
     ]);
@@ -156,6 +158,7 @@ describe('field limits: a value over its limit is left out and named (file, line
     expect(s.rejected).toEqual([
       {
         where: 'pupils.xml, line 3, record 1',
+        pupil: '1001',
         reason: `field address.line1: expected at most 200 characters, got 201; not taken (the rest of the pupil's record applied)`,
       },
     ]);
@@ -221,6 +224,7 @@ describe('field limits: a value over its limit is left out and named (file, line
     expect(summaries[0]!.rejected).toEqual([
       {
         where: 'arbor students changelog from revision 0, record 1',
+        pupil: '7',
         reason: `field forename: expected at most 100 characters, got 101; not taken (the rest of the pupil's record applied)`,
       },
     ]);

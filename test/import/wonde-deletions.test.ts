@@ -69,6 +69,7 @@ describe('Wonde: deletions, read in full at every sync', () => {
     expect(deletions?.rejected).toEqual([
       {
         where: 'wonde deletions page 1, record 1',
+        pupil: 'wonde:S5',
         reason: expect.stringMatching(
           /^field mis_id: expected the deleted student's MIS id \(Wonde gave none, .*; no pupil is marked off roll for wonde:S5$/,
         ),

@@ -54,11 +54,13 @@ describe('Wonde: an attendance row with no code', () => {
     expect(page.rejected).toEqual([
       {
         where: 'wonde attendance page 1, record 2',
+        pupil: '2',
         reason:
           'field attendance_code: expected a code (Wonde gave none); the row is not applied (the rest are)',
       },
       {
         where: 'wonde attendance page 1, record 3',
+        pupil: '2',
         reason:
           'field attendance_code: expected a code (Wonde gave none); the row is not applied (the rest are)',
       },
