@@ -8,9 +8,11 @@ import {
 import { safeText } from '../../connectors/mis/safe-text.ts';
 import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
 import { UPN_PATTERN } from '../../connectors/mis/upn.ts';
+import { RETENTION_DEFAULTS } from '../config/sections/retention.ts';
 import { countedOnce } from '../core/counted-once.ts';
 import { type LocalCodeMap, resolveCode } from '../domain/attendance/codes.ts';
 import { academicYearOf, isIsoDate } from '../domain/attendance/dates.ts';
+import { leavingDateDoubts } from '../domain/attendance/leaving-date-doubts.ts';
 import type { SchoolCalendar } from '../domain/calendar.ts';
 import { DoorstepError, doorstepError } from '../errors.ts';
 import {
@@ -20,6 +22,7 @@ import {
   conflictingPupils,
   createStaging,
   indexStagedGroups,
+  leaverStanding,
   MarkColumns,
   markLeavers,
   matchStagedByUpn,
@@ -55,6 +58,12 @@ export interface ImportContext {
   academicYears: ReadonlySet<number>;
   /** Today in Europe/London; marks dated after it are rejected. */
   today: string;
+  /**
+   * The school's `retention.leaverDataDays`: a leaver whose leaving date is further back is erased by
+   * that night's purge, so such a date from the MIS is held, not taken (`leavingDateDoubts`). Absent:
+   * the default period.
+   */
+  leaverDataDays?: number;
   /** Who is importing: `system:sync`, `user:…`, `cli`. */
   actor: string;
   /** CTF identifies pupils by UPN only. */
@@ -248,7 +257,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const closedDays = new CalendarProblems();
       const closures = new RegisterClosures();
       let pupilsSeen = 0;
-      const leavers: { misId: string; leftOn: string; destination: string | null }[] = [];
+      /** `where`: the row that gave the leaving date (a held one is reported there). */
+      const leavers: { misId: string; leftOn: string; destination: string | null; where: string }[] = [];
       /** Leavers from a list of every leaver the MIS has: one the school never had is passed over. */
       const fromFullList = new Set<string>();
       const sources = new Map<string, MarkSource>();
@@ -375,7 +385,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).
             for (const p of within)
               if (p.leaving)
-                leavers.push({ misId: p.misId, leftOn: p.leaving.on, destination: p.leaving.destination });
+                leavers.push({
+                  misId: p.misId,
+                  leftOn: p.leaving.on,
+                  destination: p.leaving.destination,
+                  where: describeWhere(p.where),
+                });
             write(stagePupils(tx, within.map(stagedPupil)));
             onRecords(batch.pupils.length);
           } else if (batch.kind === 'leavers') {
@@ -401,7 +416,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
                   tooLong('destination'),
                 );
               } else {
-                leavers.push({ misId: l.misId, leftOn: l.leftOn, destination: l.destination ?? null });
+                leavers.push({
+                  misId: l.misId,
+                  leftOn: l.leftOn,
+                  destination: l.destination ?? null,
+                  where: describeWhere(l.where),
+                });
                 if (l.fromFullList) fromFullList.add(l.misId);
               }
             }
@@ -519,8 +539,48 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         });
       // (One the unit also changed otherwise is counted once.)
       pupils.updated = Math.min(pupilsSeen - pupils.inserted, pupils.updated + returned.length);
-      // Leavers are marked off-roll after this unit's pupils are in, and never deleted.
-      const left = await markLeavers(tx, ctx.schoolId, leavers);
+      // Leavers are marked off-roll after this unit's pupils are in, and never deleted — but not on a
+      // leaving date the CLI would doubt (before the pupil's own last mark, or so far back that
+      // tonight's purge erases them: a Date of Leaving of 2016 for 2026): held, the pupil left on
+      // roll, and reported for the data manager to correct in the MIS (or confirm with
+      // `doorstep subject left --yes`). A date the MIS sends again unchanged was taken already.
+      const standing = await leaverStanding(
+        tx,
+        ctx.schoolId,
+        leavers.map((l) => l.misId),
+      );
+      const taken: ((typeof leavers)[number] & { replaces: boolean })[] = [];
+      for (const l of leavers) {
+        const now = standing.get(l.misId);
+        if (!now || now.leftOn === l.leftOn) {
+          taken.push({ ...l, replaces: false });
+          continue;
+        }
+        const doubts = leavingDateDoubts(l.leftOn, {
+          latestMark: now.latestMark,
+          today: ctx.today,
+          leaverDataDays: ctx.leaverDataDays ?? RETENTION_DEFAULTS.leaverDataDays,
+        });
+        if (doubts.length === 0) {
+          // A stored date before the pupil's own last mark was a doubtful one: the MIS's correction wins.
+          taken.push({
+            ...l,
+            replaces: now.leftOn !== null && now.latestMark !== null && now.leftOn < now.latestMark,
+          });
+          continue;
+        }
+        reject(
+          l.where,
+          `leaver ${pupilNamed(l.misId)}: leaving date ${l.leftOn} held, not marked off roll: ${doubts.join('; ')} — check the Date of Leaving in the MIS (a year mistyped?), or confirm it with doorstep subject left --yes`,
+          {
+            cause:
+              'leaving date doubtful: held, not marked off roll (before their last mark, or erased at once by the purge; check the MIS)',
+            idKind: 'pupils',
+            id: l.misId,
+          },
+        );
+      }
+      const left = await markLeavers(tx, ctx.schoolId, taken);
       for (const id of left.unknown) {
         if (fromFullList.has(id)) continue;
         reject(unit.label, `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`, {

@@ -13,6 +13,8 @@ export function importContextFor(
     dryRun?: boolean;
     sha256?: string | null;
     writePace?: { chunkMarks: number; pauseRatio: number };
+    /** The school's `retention.leaverDataDays` (`retentionFor`): an MIS leaving date further back is held. */
+    leaverDataDays?: number;
   },
 ): ImportContext {
   const today = londonDate(now);
@@ -32,5 +34,6 @@ export function importContextFor(
     ...(extra.sha256 !== undefined ? { sha256: extra.sha256 } : {}),
     ...(extra.dryRun ? { dryRun: true } : {}),
     ...(extra.writePace ? { writePace: extra.writePace } : {}),
+    ...(extra.leaverDataDays !== undefined ? { leaverDataDays: extra.leaverDataDays } : {}),
   };
 }

@@ -66,6 +66,8 @@ async function syncSchoolNow(
     onApplied?: (summary: ImportSummary) => Promise<void>;
     /** How marks are written (the config's `imports`). */
     writePace?: { chunkMarks: number; pauseRatio: number };
+    /** The school's `retention.leaverDataDays`: an MIS leaving date further back is held, not taken. */
+    leaverDataDays?: number;
   },
 ): Promise<SyncReport> {
   const report: SyncReport = { applied: [], refused: [], left: [], alreadyImported: [] };
@@ -84,6 +86,7 @@ async function syncSchoolNow(
       actor: options.actor,
       source: source.kind,
       ...(options.writePace ? { writePace: options.writePace } : {}),
+      ...(options.leaverDataDays !== undefined ? { leaverDataDays: options.leaverDataDays } : {}),
       ...(unit.sha256 ? { sha256: unit.sha256 } : {}),
     });
     if (await alreadyImported(db, ctx, unit, options.now(), report)) continue;

@@ -319,25 +319,47 @@ export async function returnToRoll(
 }
 
 /**
- * Marks pupils off-roll: `left_on` is set (an earlier leaving date is kept) with the destination when
- * the MIS gives one (a destination given later for the same leaving is added); the pupil, their marks
- * and history stay — retention hides and later erases leavers on the school's schedule. Returns the
- * pupils newly marked (or given a destination); ids the school does not have are returned as unknown.
+ * The school's pupils among `misIds` as a leaving date is judged against: the leaving date they have
+ * (or null) and the latest date they have a mark on (or null). Ids the school does not have are absent.
+ */
+export async function leaverStanding(
+  tx: Queryable,
+  schoolId: string,
+  misIds: readonly string[],
+): Promise<Map<string, { leftOn: string | null; latestMark: string | null }>> {
+  if (misIds.length === 0) return new Map();
+  const { rows } = await tx.query<{ mis_id: string; left_on: string | null; latest: string | null }>(
+    `SELECT p.mis_id, to_char(p.left_on, 'YYYY-MM-DD') AS left_on,
+            (SELECT to_char(max(m.date), 'YYYY-MM-DD') FROM attendance_marks m
+              WHERE m.school_id = p.school_id AND m.pupil_mis_id = p.mis_id) AS latest
+     FROM pupils p WHERE p.school_id = $1 AND p.mis_id = ANY($2::text[])`,
+    [schoolId, [...new Set(misIds)]],
+  );
+  return new Map(rows.map((r) => [r.mis_id, { leftOn: r.left_on, latestMark: r.latest }]));
+}
+
+/**
+ * Marks pupils off-roll: `left_on` is set (an earlier leaving date is kept, unless the leaver
+ * `replaces` it: a stored date found doubtful, which the MIS's correction wins over) with the
+ * destination when the MIS gives one (a destination given later for the same leaving is added); the
+ * pupil, their marks and history stay — retention hides and later erases leavers on the school's
+ * schedule. Returns the pupils newly marked (or given a destination); ids the school does not have
+ * are returned as unknown.
  */
 export async function markLeavers(
   tx: Queryable,
   schoolId: string,
-  leavers: readonly { misId: string; leftOn: string; destination?: string | null }[],
+  leavers: readonly { misId: string; leftOn: string; destination?: string | null; replaces?: boolean }[],
 ): Promise<{ marked: string[]; unknown: string[] }> {
   if (leavers.length === 0) return { marked: [], unknown: [] };
   const { rows } = await tx.query<{ mis_id: string; marked: boolean }>(
-    `WITH l AS (SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to
-                FROM unnest($2::text[], $3::date[], $4::text[]) AS u(mis_id, left_on, left_to)
+    `WITH l AS (SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to, replaces
+                FROM unnest($2::text[], $3::date[], $4::text[], $5::bool[]) AS u(mis_id, left_on, left_to, replaces)
                 ORDER BY mis_id, left_on, left_to IS NULL),
           up AS (UPDATE pupils p SET left_on = l.left_on, left_to = COALESCE(l.left_to, CASE WHEN p.left_on = l.left_on THEN p.left_to END),
                                      updated_at = now() FROM l
                  WHERE p.school_id = $1 AND p.mis_id = l.mis_id
-                   AND (p.left_on IS NULL OR p.left_on > l.left_on
+                   AND (p.left_on IS NULL OR p.left_on > l.left_on OR (l.replaces AND p.left_on <> l.left_on)
                         OR (p.left_on = l.left_on AND l.left_to IS NOT NULL AND p.left_to IS DISTINCT FROM l.left_to))
                  RETURNING p.mis_id)
      SELECT l.mis_id, EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id) AS marked
@@ -348,6 +370,7 @@ export async function markLeavers(
       leavers.map((l) => l.misId),
       leavers.map((l) => l.leftOn),
       leavers.map((l) => l.destination ?? null),
+      leavers.map((l) => l.replaces ?? false),
     ],
   );
   return {
