@@ -1,6 +1,7 @@
 import { misSourceFor } from '../connectors/mis/index.ts';
 import { safeText } from '../connectors/mis/safe-text.ts';
 import { schoolOf } from '../src/config/school-of.ts';
+import { retentionFor } from '../src/config/sections/retention.ts';
 import { describeError } from '../src/errors.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { type SyncReport, syncJobId, syncSchool } from '../src/import/sync-school.ts';
@@ -119,6 +120,7 @@ export async function syncAttendance(
       now: deps.now,
       actor: `system:sync-attendance:${payload.reason}`,
       writePace: deps.config.imports,
+      leaverDataDays: retentionFor(deps.config.retention, school.id).leaverDataDays,
       onApplied: async (summary: ImportSummary) => {
         if (summary.importId) await enqueueEvaluation(deps, school.id, summary.importId);
       },

@@ -5,6 +5,7 @@ import { FILE_FORMATS, type FileFormat, fileUnit } from '../../connectors/mis/fi
 import { enqueueEvaluation } from '../../jobs/sync-attendance.ts';
 import type { DoorstepConfig, SchoolConfig } from '../config/schema.ts';
 import { schoolOf } from '../config/school-of.ts';
+import { retentionFor } from '../config/sections/retention.ts';
 import { doorstepError } from '../errors.ts';
 import { applyImportUnit, type ImportSummary } from '../import/apply-unit.ts';
 import { importContextFor } from '../import/context.ts';
@@ -105,6 +106,7 @@ export async function importCommand(
       sha256: await sha256File(file),
       ...(opts.dryRun ? { dryRun: true } : {}),
       writePace: config.imports,
+      leaverDataDays: retentionFor(config.retention, school.id).leaverDataDays,
     });
     let summary: ImportSummary;
     try {

@@ -346,3 +346,48 @@ describe('sync-attendance job (Arbor API)', () => {
     }
   });
 });
+
+describe('sync-attendance job: a leaving date judged by the school’s own retention', () => {
+  // Alpha erases a leaver 30 days after their leaving date (the trust default is 366): an MIS date 50
+  // days back would be erased by tonight's purge, so the sync holds it and reports it, as
+  // `doorstep subject left` would ask.
+  const leaversDrop = mkdtempSync(join(tmpdir(), 'doorstep-drop-leavers-'));
+  const schema2 = uniqueName('sync_leavers');
+  let db2: Db;
+  const cfg = configWith({
+    mis: `{ kind: csv, dropFolder: "${leaversDrop}" }`,
+    school: '\nretention: { schools: { alpha: { leaverShownDays: 20, leaverDataDays: 30 } } }',
+  });
+  beforeAll(async () => {
+    db2 = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema: schema2 });
+  });
+  afterAll(async () => {
+    await db2.close();
+    await dropSchema(schema2);
+  });
+
+  it('holds an MIS leaving date the school’s purge would erase tonight (not the trust default’s)', async () => {
+    // The file is judged on the day the sync runs (the clock past the file's settle time).
+    clock = new Date(Date.now() + 10_000);
+    const fiftyDaysBack = new Date(clock.getTime() - 50 * 86_400_000).toISOString().slice(0, 10);
+    writeFileSync(
+      join(leaversDrop, 'pupils.csv'),
+      'ID,UPN,Legal Forename,Legal Surname,DOB,Date of Leaving,Destination\n' +
+        `1001,A123456789012,Ada,Lovelace,2014-01-02,${fiftyDaysBack},Riverside Academy\n` +
+        '1002,B123456789012,Ben,Hart,2014-03-04,,\n',
+    );
+    clock = new Date(Date.now() + 10_000);
+    await syncAttendance({ schoolId: 'alpha', reason: 'drop-folder' }, run, {
+      ...deps,
+      db: db2,
+      config: cfg,
+    });
+    const { rows } = await db2.query<{ mis_id: string; left_on: string | null }>(
+      `SELECT mis_id, to_char(left_on, 'YYYY-MM-DD') AS left_on FROM pupils ORDER BY mis_id`,
+    );
+    expect(rows).toEqual([
+      { mis_id: '1001', left_on: null },
+      { mis_id: '1002', left_on: null },
+    ]);
+  });
+});
