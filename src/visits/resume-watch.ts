@@ -74,9 +74,7 @@ export async function resumeWatch(
       const confirmedAt = self ? ((await lastConfirmedByOthers(tx, visitId)) ?? v.departedAt ?? now) : null;
       const overdueNow = confirmedAt !== null && ownReturnTimeClosed(confirmedAt, now);
       // Overdue now: the return is now, the moment they said so, and its overdue alarm is raised below.
-      // Never the old return time itself, whose overdue alarm, raised and stood down by the back
-      // safe, is raised once only (its key is the return time): a millisecond before it.
-      let at = new Date(now.getTime() === v.expectedReturnAt?.getTime() ? now.getTime() - 1 : now.getTime());
+      let at = now;
       if (!overdueNow) {
         if (!newReturnAt)
           throw doorstepError('BAD_REQUEST', 'expectedReturnAt: expected the time they expect to be back');
@@ -84,6 +82,34 @@ export async function resumeWatch(
         const problem = runningLateProblem(newReturnAt, now, confirmedAt ? { confirmedAt, office } : null);
         if (problem) throw doorstepError('BAD_REQUEST', `expectedReturnAt: ${problem}`);
         at = newReturnAt;
+      }
+      let alarmId: string | null = null;
+      const policy = ladderFor(school, 'overdue_visit', now);
+      if (overdueNow) {
+        const lead =
+          v.leadUserId === user.id ? user : v.leadUserId ? await userById(tx, v.leadUserId) : undefined;
+        // Its key is the return time, the key the visit watcher raises under, so it never raises a
+        // second. A return time whose overdue alarm was raised before (the old return itself, raised
+        // and stood down by the back safe; an earlier "still out" the same instant) is raised once
+        // only: the return is then put a millisecond earlier, until a key is free — never no alarm.
+        for (let tries = 0; alarmId === null && tries < 100; tries++) {
+          if (tries > 0) at = new Date(at.getTime() - 1);
+          const alarm = await raiseVisitAlarm(tx, {
+            schoolId: v.schoolId,
+            visitId,
+            staffId: lead?.staffId ?? null,
+            type: 'overdue_visit',
+            dedupKey: overdueAlarmKey(visitId, at),
+            raisedAt: at,
+            policy,
+            what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time`,
+            actor: `user:${user.id}`,
+          });
+          if (alarm) {
+            alarmId = alarm.id;
+            events.push(alarm.board);
+          }
+        }
       }
       const backAt = v.returnedAt!;
       const status = effect.status ?? v.status;
@@ -105,27 +131,6 @@ export async function resumeWatch(
         { status, expectedReturnAt: at.toISOString(), overdueNow },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.resumed', { visitId }));
-      let alarmId: string | null = null;
-      const policy = ladderFor(school, 'overdue_visit', now);
-      if (overdueNow) {
-        const lead =
-          v.leadUserId === user.id ? user : v.leadUserId ? await userById(tx, v.leadUserId) : undefined;
-        const alarm = await raiseVisitAlarm(tx, {
-          schoolId: v.schoolId,
-          visitId,
-          staffId: lead?.staffId ?? null,
-          type: 'overdue_visit',
-          dedupKey: overdueAlarmKey(visitId, at),
-          raisedAt: at,
-          policy,
-          what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time`,
-          actor: `user:${user.id}`,
-        });
-        if (alarm) {
-          alarmId = alarm.id;
-          events.push(alarm.board);
-        }
-      }
       // An outcome recorded after that back safe went to the records saying "back: <then>": put right.
       const outcomeAt = v.outcome?.recordedAt;
       if (v.outcome && !(typeof outcomeAt === 'string' && new Date(outcomeAt) < backAt)) {

@@ -322,6 +322,21 @@ describe('a back safe said by mistake', () => {
     await returnVisit(w.vdeps, lead, id);
   });
 
+  it('back safe and "I am still out" again and again at one instant: each "still out" leaves an overdue alarm standing', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('14:00');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    for (let i = 0; i < 3; i++) {
+      await returnVisit(w.vdeps, office, id);
+      const r = await resumeWatch(w.vdeps, lead, id, null);
+      expect(r.overdueNow).toBe(true);
+      expect((await alarms(id)).filter((a) => a.status === 'open')).toEqual([
+        { type: 'overdue_visit', status: 'open' },
+      ]);
+    }
+    await returnVisit(w.vdeps, lead, id);
+  });
+
   it('overdue now after the watch pushed the return on (a false alarm closed): the overdue alarm is raised at once, not 15 minutes later', async () => {
     // The return time is now, whatever later time the watch's re-arm (+15 min after a resolution
     // confirming nobody) had set, and its alarm raised with it.
