@@ -524,6 +524,19 @@ describe('Doorstep in a browser', () => {
     await drill.getByLabel('Fob').selectOption('PS-0042');
     await drill.getByRole('button', { name: 'Send a test alarm' }).click();
     await drill.getByRole('button', { name: 'Yes, send a test alarm for PS-0042' }).click();
+    // Sam's real SOS from this fob (acknowledged above, not resolved) is still a live incident: no
+    // drill beside it, or leaders would be paged "TEST" and "SOS" for Sam together.
+    await admin
+      .getByRole('alert')
+      .filter({ hasText: /a real alarm from PS-0042 is still open \(#\d+\): resolve it/ })
+      .waitFor();
+    const real = admin.locator('li.alarm.acknowledged', { hasText: 'SOS — Sam Visitor' });
+    await real.getByLabel('What happened').selectOption('worker_safe_contacted');
+    await real.getByRole('button', { name: /^Resolve alarm/ }).click();
+    await real.getByRole('button', { name: /^Yes, resolve alarm/ }).click();
+    await until(async () => (await real.count()) === 0, 15_000, 'the real SOS to leave the board');
+    // Resolved, the drill can be sent.
+    await drill.getByRole('button', { name: 'Yes, send a test alarm for PS-0042' }).click();
     const card = admin.locator('li.alarm.test-alarm');
     await card.waitFor({ timeout: 15_000 });
     await expect(card.textContent()).resolves.toMatch(
