@@ -261,7 +261,9 @@ describe('doorstep check', () => {
     expect(out).toContain('config/doorstep.example.yaml: valid');
     expect(out).toContain('heath-lane (Heath Lane Academy): mis sims-xml, records preview, fobs mqtt');
     expect(out).toMatch(/ok {3}redis: redis:\/\/127\.0\.0\.1:6379 answered \(Redis \d/);
-    expect(out).toMatch(/ok {3}store: postgres:\/\/127\.0\.0\.1:5432\/test \(schema public\) answered \(PostgreSQL \d/);
+    expect(out).toMatch(
+      /ok {3}store: postgres:\/\/127\.0\.0\.1:5432\/test \(schema public\) answered \(PostgreSQL \d/,
+    );
     expect(out).toMatch(
       /ok {3}heath-lane mis:sims-xml: drop folder .*data\/drop\/heath-lane is readable and writable/,
     );
@@ -272,6 +274,8 @@ describe('doorstep check', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test',
     });
     expect((await p.exited).code).toBe(3);
-    expect(p.stdout()).toMatch(/FAIL store: postgres:\/\/127\.0\.0\.1:1\/test \(schema public\): .*ECONNREFUSED/);
+    expect(p.stdout()).toMatch(
+      /FAIL store: postgres:\/\/127\.0\.0\.1:1\/test \(schema public\): .*ECONNREFUSED/,
+    );
   });
 });

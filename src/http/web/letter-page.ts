@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { findSchool } from '../../config/school-of.ts';
 import { londonClock } from '../../domain/attendance/dates.ts';
 import { parseOutcome } from '../../domain/visits/agreements.ts';
+import { triggerOfVisit } from '../../store/pupil-page.ts';
 import { pupilIdentity } from '../../store/pupils.ts';
 import { formatAddress, getVisit, type VisitRow } from '../../store/visits.ts';
 import { mayHandleVisit } from '../../visits/access.ts';
+import { seesPupilDetails, visitReasonFor } from '../../visits/pupil-details-for.ts';
 import { sendErrorPage } from '../error-pages.ts';
 import type { WebDeps } from './deps.ts';
 import { personalHtml, personalText } from './pages.ts';
@@ -72,6 +74,13 @@ export function registerLetterPage(app: FastifyInstance, deps: WebDeps): void {
     async (req, reply) => {
       const v = await visitOf(req.params.id, req.user);
       if (!v) return sendErrorPage(reply, 404, notFound);
+      // A reason taken from a trigger is printed only for those who see the pupil's details.
+      const seesDetails = seesPupilDetails(req.user!, v);
+      const trigger =
+        v.triggerEpisodeId && !seesDetails
+          ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
+          : undefined;
+      const reason = visitReasonFor(seesDetails, v, trigger?.title);
       return sendLetter(reply, deps, v, {
         title: 'Letter: home visit',
         heading: 'A home visit from school',
@@ -80,7 +89,7 @@ export function registerLetterPage(app: FastifyInstance, deps: WebDeps): void {
           // appointment (Thames View 2.6) names when, not only the day.
           `A member of staff from ${personalHtml(school)} will visit you at home on
 <strong>${personalText(longDate(v.plannedFor))}${v.appointmentAt ? ` at ${personalText(londonClock(v.appointmentAt))}` : ''}</strong>.`,
-          `The visit is about: ${personalHtml(v.reason)}.`,
+          `The visit is about: ${personalHtml(reason)}.`,
           `If this day is not convenient, please ring ${office} to arrange another time.`,
         ],
       });

@@ -209,6 +209,11 @@ describe("a visit's pupil details", () => {
       'Attendance concern (details withheld)',
     ]);
     expect(JSON.stringify(list)).not.toMatch(/vulnerable/i);
+    // Nor on the letter to the family, which they may print for a visit nobody leads yet.
+    const letter = await call('sam', 'GET', `/visits/${plain}/letter`);
+    expect(letter.statusCode, letter.body).toBe(200);
+    expect(letter.body).toContain('The visit is about: <bdi>Attendance concern (details withheld)</bdi>.');
+    expect(letter.body).not.toMatch(/vulnerable/i);
     // The office, and a reason typed by hand, are as recorded.
     expect((await view('office', plain)).visit.reason).toBe('Absence of a vulnerable pupil');
     const office = (await call('office', 'GET', '/api/visits?school=lime&date=2026-11-23')).json().visits;
