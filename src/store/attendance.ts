@@ -1,3 +1,4 @@
+import { ATTENDED_CATEGORIES } from '../domain/attendance/codes.ts';
 import { monthOf, SLOTS_PER_MONTH, slotOf } from '../domain/attendance/month-slots.ts';
 import { intArray, textArray } from './array-literal.ts';
 import type { Queryable } from './db.ts';
@@ -331,9 +332,9 @@ export async function leaverStanding(
   const { rows } = await tx.query<{ mis_id: string; left_on: string | null; latest: string | null }>(
     `SELECT p.mis_id, to_char(p.left_on, 'YYYY-MM-DD') AS left_on,
             (SELECT to_char(max(m.date), 'YYYY-MM-DD') FROM attendance_marks m
-              WHERE m.school_id = p.school_id AND m.pupil_mis_id = p.mis_id) AS latest
+              WHERE m.school_id = p.school_id AND m.pupil_mis_id = p.mis_id AND m.category = ANY($3::text[])) AS latest
      FROM pupils p WHERE p.school_id = $1 AND p.mis_id = ANY($2::text[])`,
-    [schoolId, [...new Set(misIds)]],
+    [schoolId, [...new Set(misIds)], [...ATTENDED_CATEGORIES]],
   );
   return new Map(rows.map((r) => [r.mis_id, { leftOn: r.left_on, latestMark: r.latest }]));
 }

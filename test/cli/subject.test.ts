@@ -100,7 +100,7 @@ describe('doorstep subject', () => {
     expect(audit.rows[0]!.n).toBe(2);
   });
 
-  it('refuses a leaving date before the pupil’s last mark, or one that erases them tonight, unless confirmed', async () => {
+  it('refuses a leaving date before the last day the pupil attended, or one that erases them tonight, unless confirmed', async () => {
     await insert(db, 'pupils', { school_id: 'alpha', mis_id: '2002', forename: 'Rowan', surname: 'Pike' });
     // In school this term, with a trigger open.
     await insert(db, 'attendance_marks', {
@@ -108,8 +108,8 @@ describe('doorstep subject', () => {
       pupil_mis_id: '2002',
       date: '2026-03-02',
       session: 'AM',
-      code: 'N',
-      category: 'unauthorised_absence',
+      code: '/',
+      category: 'present',
       import_id: 1,
     });
     await insert(db, 'trigger_episodes', {
@@ -132,7 +132,7 @@ describe('doorstep subject', () => {
       ).rows[0]?.left_on;
     // A year mistyped (2016 for 2026): before their last mark, and past leaverDataDays.
     await expect(cli('left', { pupil: '2002', on: '2016-03-02', by: 'ada' })).rejects.toThrow(
-      "pupil 2002 left on 2016-03-02? their marks run to 2026-03-02, after that date; that is more than leaverDataDays (366 days) ago, so tonight's purge erases the pupil and everything about them, which cannot be undone. Check the date (a year mistyped?), or add --yes to confirm",
+      "pupil 2002 left on 2016-03-02? they attended on 2026-03-02, after that date; that is more than leaverDataDays (366 days) ago, so tonight's purge erases the pupil and everything about them, which cannot be undone. Check the date (a year mistyped?), or add --yes to confirm",
     );
     // The same through `subject correct`.
     await expect(
@@ -143,7 +143,7 @@ describe('doorstep subject', () => {
     ).rejects.toThrow('--value: the date the pupil left, YYYY-MM-DD');
     // Before the last mark alone: kept from the purge, but still asked.
     await expect(cli('left', { pupil: '2002', on: '2026-02-27', by: 'ada' })).rejects.toThrow(
-      /^pupil 2002 left on 2026-02-27\? their marks run to 2026-03-02, after that date\. Check the date/,
+      /^pupil 2002 left on 2026-02-27\? they attended on 2026-03-02, after that date\. Check the date/,
     );
     expect(await leftOn()).toBeNull();
     // Tonight's purge finds no leaver to erase.
@@ -164,7 +164,7 @@ describe('doorstep subject', () => {
     expect(await leftOn()).toBe('2026-02-27');
     // Confirmed, the doubts are still said: never taken silently.
     expect(confirmed.out).toContain(
-      'warning: pupil 2002 left on 2026-02-27? their marks run to 2026-03-02, after that date (confirmed with --yes)',
+      'warning: pupil 2002 left on 2026-02-27? they attended on 2026-03-02, after that date (confirmed with --yes)',
     );
     const erasing = await cli('left', { pupil: '2002', on: '2016-03-02', by: 'ada', yes: true });
     expect(erasing.out).toMatch(

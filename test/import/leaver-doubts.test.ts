@@ -23,11 +23,19 @@ beforeAll(async () => {
   await db.query(`INSERT INTO pupils (school_id, mis_id) VALUES ($1, '1001'), ($1, '1002'), ($1, '1003')`, [
     school.id,
   ]);
-  for (const id of ['1001', '1002', '1003'])
+  // In school on 2 March (present); 1004 only absent since 20 February, when it last attended.
+  await db.query(`INSERT INTO pupils (school_id, mis_id) VALUES ($1, '1004')`, [school.id]);
+  for (const [id, date, code, category] of [
+    ['1001', '2026-03-02', '/', 'present'],
+    ['1002', '2026-03-02', '/', 'present'],
+    ['1003', '2026-03-02', '/', 'present'],
+    ['1004', '2026-02-20', '/', 'present'],
+    ['1004', '2026-03-02', 'N', 'unauthorised_absence'],
+  ])
     await db.query(
       `INSERT INTO attendance_marks (school_id, pupil_mis_id, date, session, code, category, import_id)
-       VALUES ($1, $2, '2026-03-02', 'AM', 'N', 'unauthorised_absence', 1)`,
-      [school.id, id],
+       VALUES ($1, $2, $3, 'AM', $4, $5, 1)`,
+      [school.id, id, date, code, category],
     );
   // Stored before MIS dates were judged: 1003 left (says the record) before their own last mark.
   await db.query(`UPDATE pupils SET left_on = '2026-01-05' WHERE mis_id = '1003'`);
@@ -69,13 +77,13 @@ describe('a leaving date from the MIS the CLI would doubt', () => {
       expect.objectContaining({
         pupil: '1001',
         reason: expect.stringMatching(
-          /^leaver pupil 1001: leaving date 2016-03-02 held, not marked off roll: their marks run to 2026-03-02, after that date; .*tonight's purge erases the pupil/,
+          /^leaver pupil 1001: leaving date 2016-03-02 held, not marked off roll: they attended on 2026-03-02, after that date; .*tonight's purge erases the pupil/,
         ),
       }),
       expect.objectContaining({
         pupil: '1002',
         reason: expect.stringMatching(
-          /^leaver pupil 1002: leaving date 2026-02-27 held.*their marks run to 2026-03-02/,
+          /^leaver pupil 1002: leaving date 2026-02-27 held.*they attended on 2026-03-02/,
         ),
       }),
     ]);
@@ -90,6 +98,12 @@ describe('a leaving date from the MIS the CLI would doubt', () => {
     const fixed = await run({ '1001': '2026-03-06', '1002': '2026-03-04' });
     expect(fixed.rejected).toEqual([]);
     expect(await leftOn()).toMatchObject({ '1001': '2026-03-06', '1002': '2026-03-04' });
+  });
+
+  it('takes a date backdated to the last day the pupil attended, though absence marks follow it (an off-roll after weeks away)', async () => {
+    const s = await run({ '1004': '2026-02-23' });
+    expect(s.rejected).toEqual([]);
+    expect((await leftOn())['1004']).toBe('2026-02-23');
   });
 
   it('takes the MIS’s later date over a stored one before the pupil’s last mark', async () => {

@@ -1,8 +1,9 @@
 import { addDays } from './dates.ts';
 
 /**
- * Why a leaving date looks wrong: before the pupil's own last mark (`latestMark`: they were in school
- * after it), or so long ago that the next nightly purge erases the pupil — marks, triggers, visits and
+ * Why a leaving date looks wrong: before the last day the pupil attended (`latestMark`, a present or
+ * approved-activity mark: they were in school after it — absence marks after a leaving date are what
+ * an off-roll backdated to the last attendance leaves, and say nothing against it), or so long ago that the next nightly purge erases the pupil — marks, triggers, visits and
  * their outcomes — which cannot be undone. A mistyped year (2016 for 2026) is both. Empty: no doubt.
  * Asked of a date typed at the CLI and of one an MIS sends alike.
  */
@@ -11,8 +12,7 @@ export function leavingDateDoubts(
   o: { latestMark: string | null; today: string; leaverDataDays: number },
 ): string[] {
   const doubts: string[] = [];
-  if (o.latestMark && leftOn < o.latestMark)
-    doubts.push(`their marks run to ${o.latestMark}, after that date`);
+  if (o.latestMark && leftOn < o.latestMark) doubts.push(`they attended on ${o.latestMark}, after that date`);
   // The purge erases a leaver once left_on is leaverDataDays behind its run: tonight's (after midnight) counts.
   if (leftOn <= addDays(o.today, 1 - o.leaverDataDays))
     doubts.push(
