@@ -137,17 +137,7 @@ async function writeOutcome(
       await saveOutcome(tx, visitId, outcome, status, now);
       // King's Gomer: follow-up actions are logged and monitored — each a tracked item until done.
       await insertFollowUps(tx, { schoolId: v.schoolId, visitId, pupilMisId: v.pupilMisId }, o.followUp);
-      const outboxId = await recordToSinks(tx, school, {
-        schoolId: v.schoolId,
-        kind: 'visit_outcome',
-        pupilIds: [v.pupilMisId],
-        title: record.title,
-        body: record.body,
-        occurredAt: v.departedAt ?? now,
-        idempotencyKey: `visit-outcome:${v.schoolId}:${visitId}`,
-        sourceType: 'visit',
-        sourceId: visitId,
-      });
+      const outboxId = await recordVisitOutcome(tx, school, v, record, now);
       await audit(
         tx,
         user,
@@ -340,5 +330,32 @@ export async function followUpDone(
     await markFollowUpDone(tx, visitId, deps.now(), `user:${user.id}`);
     await audit(tx, user, 'visit.follow-up-done', v, null, { note: note.trim() });
     events.push(await insertBoardEvent(tx, v.schoolId, 'visit.follow-up-done', { visitId }));
+  });
+}
+
+/**
+ * A visit's outcome record to the school's records (CPOMS, Arbor, preview), or a correction beside it
+ * (`correction`: what it puts right, once per moment `now`): one kind, pupil, date and key for both, so
+ * a correction lands beside the record it corrects.
+ */
+export function recordVisitOutcome(
+  tx: Queryable,
+  school: Parameters<typeof recordToSinks>[1],
+  v: Pick<VisitRow, 'id' | 'schoolId' | 'pupilMisId' | 'departedAt'>,
+  record: { title: string; body: string },
+  now: Date,
+  correction?: string,
+): Promise<string | null> {
+  const key = `visit-outcome:${v.schoolId}:${v.id}`;
+  return recordToSinks(tx, school, {
+    schoolId: v.schoolId,
+    kind: 'visit_outcome',
+    pupilIds: [v.pupilMisId],
+    title: record.title,
+    body: record.body,
+    occurredAt: v.departedAt ?? now,
+    idempotencyKey: correction ? `${key}:${correction}:${now.toISOString()}` : key,
+    sourceType: 'visit',
+    sourceId: v.id,
   });
 }

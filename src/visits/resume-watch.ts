@@ -7,7 +7,6 @@ import { officeLine } from '../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
 import { overdueAlarmKey } from '../domain/visits/watch.ts';
 import { doorstepError } from '../errors.ts';
-import { recordToSinks } from '../records/record-outbox.ts';
 import { renderStillOutCorrection } from '../records/templates/visit-still-out.ts';
 import { raiseVisitAlarm } from '../store/alarm-writer.ts';
 import { insertBoardEvent } from '../store/board.ts';
@@ -19,6 +18,7 @@ import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { recordVisitOutcome } from './outcome.ts';
 import { startLadder } from './start-ladder.ts';
 import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
 
@@ -141,17 +141,7 @@ export async function resumeWatch(
           at: now,
           by: user.displayName,
         });
-        await recordToSinks(tx, school, {
-          schoolId: v.schoolId,
-          kind: 'visit_outcome',
-          pupilIds: [v.pupilMisId],
-          title: record.title,
-          body: record.body,
-          occurredAt: v.departedAt ?? now,
-          idempotencyKey: `visit-outcome:${v.schoolId}:${visitId}:still-out:${now.toISOString()}`,
-          sourceType: 'visit',
-          sourceId: visitId,
-        });
+        await recordVisitOutcome(tx, school, v, record, now, 'still-out');
       }
       // Thames View 3.6: any change to a visit is notified (to the people the school names).
       const initials = await pupilInitials(tx, v.schoolId, v.pupilMisId);
