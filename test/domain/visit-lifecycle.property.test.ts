@@ -693,6 +693,10 @@ describe('the visit lifecycle, as a model (pure)', () => {
       ),
       {
         numRuns: 600,
+        // One seed, so the coverage below is the same every run: drawn afresh, an office's resume more
+        // than 12 hours after back safe (resumeTooLate) came up 0 times in one run in many, and the
+        // test failed on chance, not on the lifecycle.
+        seed: 20261204,
       },
     );
     // The runs reached the states the invariants are about (not vacuous).
