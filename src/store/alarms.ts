@@ -190,6 +190,7 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
   const seen = new Set<string>();
   const ids = new Map<string, string>();
   const rows: Record<string, unknown>[] = [];
+  const policies: unknown[] = [];
   const index: number[] = [];
   ws.forEach((w, i) => {
     const ev = w.event;
@@ -221,9 +222,9 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
       clock_skew_ms: w.clockSkewMs,
       is_alarm: w.isAlarm,
       board_payload: w.boardPayload,
-      policy: w.isAlarm ? (w.policy ?? null) : null,
       conflict_in_group: earlier !== undefined && earlier !== w.contentHash,
     });
+    policies.push(w.isAlarm ? (w.policy ?? null) : null);
   });
   // Plpgsql functions (migration 016): their statement is planned once per connection.
   const fn = rows.some((r) => r.is_alarm) ? 'write_fob_alarms' : 'write_fob_reports';
@@ -233,7 +234,7 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
     alarm_id?: string | null;
     board_id?: string | null;
     id_conflict: boolean;
-  }>(`SELECT * FROM ${fn}($1::jsonb)`, [JSON.stringify(rows)], { timeoutMs: ALARM_PATH_TIMEOUT_MS });
+  }>(`SELECT * FROM ${fn}($1::jsonb)`, [groupJson(rows, policies)], { timeoutMs: ALARM_PATH_TIMEOUT_MS });
   for (const r of out) {
     results[index[r.i]!] = {
       eventId: String(r.event_id),
@@ -243,6 +244,33 @@ export async function writeFobEvents(db: Queryable, ws: readonly IngestWrite[]):
     };
   }
   return results;
+}
+
+/** Each ladder's JSON, written once: the alarms of a school share their ladder object (`ladderFor`). */
+const policyJson = new WeakMap<object, string>();
+
+/**
+ * The group as the write functions read it: each row's JSON with its alarm's ladder snapshot
+ * (`policy`) added, the ladder serialised once however many alarms of the group carry it — at
+ * thousands of alarms a second, serialising the same ladder again for each was most of the group's
+ * JSON and of the garbage it left.
+ */
+function groupJson(rows: readonly Record<string, unknown>[], policies: readonly unknown[]): string {
+  const parts: string[] = [];
+  rows.forEach((row, i) => {
+    const policy = policies[i];
+    let p: string | undefined;
+    if (policy !== null && typeof policy === 'object') {
+      p = policyJson.get(policy);
+      if (p === undefined) {
+        p = JSON.stringify(policy);
+        policyJson.set(policy, p);
+      }
+    } else p = JSON.stringify(policy ?? null);
+    const json = JSON.stringify(row);
+    parts.push(`${json.slice(0, -1)},"policy":${p}}`);
+  });
+  return `[${parts.join(',')}]`;
 }
 
 /** How many times a rehearsal writes: PostgreSQL plans a function's statement afresh on each of a

@@ -95,6 +95,12 @@ describe.each(BACKENDS)('one alarm writer, a group at once ($name)', ({ open }) 
         { id: r.boardId, payload: { type: row.type, deviceId: `PS-${k % 7}`, n: k, alarmId: r.alarmId } },
       ]);
     });
+    // Every alarm carries its ladder's snapshot (the group's JSON writes a shared ladder once).
+    const { rows: policies } = await db.query<{ policy: unknown }>(
+      `SELECT DISTINCT a.policy FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+       WHERE e.vendor_event_id LIKE 'g-%'`,
+    );
+    expect(policies).toEqual([{ policy: JSON.parse(JSON.stringify(DEFAULT_ALARM_POLICY)) }]);
     // The audit entries were numbered in the group's order, as one by one.
     const auditIds = results.map((r) => Number(byEvent.get(`g-${results.indexOf(r)}`)!.audit[0]!.id));
     expect(auditIds).toEqual([...auditIds].sort((a, b) => a - b));

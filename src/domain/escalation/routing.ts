@@ -91,8 +91,23 @@ export function chooseLadder(
 ): RoutedPolicy {
   const period = periodAt(calendar, routing.hours, instant);
   const chosen = policyFor(laddersIn(routing, period), type, origin);
-  return { ...chosen, period, byPeriod: chosen !== policyFor(routing.base, type, origin) };
+  const byPeriod = chosen !== policyFor(routing.base, type, origin);
+  // The same object for the same ladder, period and choice: every alarm of a period shares one
+  // snapshot (its JSON is written once per group, src/store/alarms.ts). Never mutated.
+  let routed = routedOf.get(chosen);
+  if (!routed) {
+    routed = new Map();
+    routedOf.set(chosen, routed);
+  }
+  const key = `${period}|${byPeriod}`;
+  let r = routed.get(key);
+  if (!r) {
+    r = { ...chosen, period, byPeriod };
+    routed.set(key, r);
+  }
+  return r;
 }
+const routedOf = new WeakMap<EscalationPolicy, Map<string, RoutedPolicy>>();
 
 /**
  * Whether a ladder step must also look at the ladder that holds now: past the ladder's first round,
