@@ -14,6 +14,7 @@ import {
   importsAwaitingEvaluation,
   importsNotEvaluated,
   markEvaluationEnqueued,
+  markEvaluationHandedAgain,
 } from '../src/store/imports.ts';
 import { noteSyncFailed, noteSyncWorked } from '../src/store/sync-status.ts';
 import type { JobDeps } from './deps.ts';
@@ -50,18 +51,24 @@ function evaluationJobId(importId: string, chunk: number): string {
 }
 
 /**
- * How long after its import a chunk not evaluated is handed over again. Past it the nightly all-pupil
- * run has evaluated its pupils anyway, and a chunk that fails every time must not hold the one-at-a-time
- * triggers queue (every school's evaluations) and fill the log for ever: it is given up, said once.
+ * How long a sync hands over again an import's chunks not evaluated, counted from the first time one
+ * did (not from the import). The safeguarding team relies on every import's pupils being evaluated
+ * soon, so an evaluation gets a full day of tries with the queue there: a sync only runs with the queue
+ * there, so an import applied while Redis was away a whole day — never handed over, or its jobs lost
+ * with Redis — is handed over again once the queue is back, and only then does its day start. Past it
+ * the nightly all-pupil run has had its turn (it evaluates every pupil), and a chunk that fails every
+ * time must not hold the one-at-a-time triggers queue (every school's evaluations) and fill the log
+ * for ever: it is given up, said once in the log and on the data page (`evaluationsGivenUp`). A job of
+ * it still running then that finishes counts as evaluated.
  */
 export const REHAND_OVER_FOR_MS = 24 * 60 * 60_000;
 
 /**
  * Hands trigger evaluation what it does not hold: imports not handed over (a crash between the
- * commit and the hand-over), and the chunks of imports handed over and still not evaluated whose job
- * will not run by itself — it used all its tries (the database away for minutes) or was lost with
- * Redis — run again with their tries afresh, for `REHAND_OVER_FOR_MS` after the import. A chunk's job
- * still waiting or running is left alone.
+ * commit and the hand-over, or the queue away), and the chunks of imports handed over and still not
+ * evaluated whose job will not run by itself — it used all its tries (the database away for minutes)
+ * or was lost with Redis — run again with their tries afresh, for `REHAND_OVER_FOR_MS` after the first
+ * time a sync did so. A chunk's job still waiting or running is left alone.
  */
 export async function handOverEvaluations(
   deps: Pick<JobDeps, 'db' | 'producer' | 'log' | 'now'>,
@@ -70,14 +77,21 @@ export async function handOverEvaluations(
   for (const importId of await importsAwaitingEvaluation(deps.db, schoolId)) {
     await enqueueEvaluation(deps, schoolId, importId);
   }
-  const since = new Date(deps.now().getTime() - REHAND_OVER_FOR_MS);
-  for (const { importId, chunks } of await giveUpEvaluations(deps.db, schoolId, EVALUATION_CHUNK, since)) {
+  const now = deps.now();
+  const before = new Date(now.getTime() - REHAND_OVER_FOR_MS);
+  for (const { importId, chunks } of await giveUpEvaluations(
+    deps.db,
+    schoolId,
+    EVALUATION_CHUNK,
+    before,
+    now,
+  )) {
     deps.log.warn(
       { schoolId, importId, chunks },
       'trigger evaluation of an import given up after 24 h of hand-overs: its pupils are left to the nightly run',
     );
   }
-  for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK, since)) {
+  for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK)) {
     for (const chunk of chunks) {
       const rerun = await deps.producer.rerun(
         'evaluate-triggers',
@@ -85,8 +99,10 @@ export async function handOverEvaluations(
         evaluationJobId(importId, chunk),
         { freshTries: true },
       );
-      if (rerun === 'queued')
+      if (rerun === 'queued') {
+        await markEvaluationHandedAgain(deps.db, importId, now);
         deps.log.warn({ schoolId, importId, chunk }, 'trigger evaluation of an import handed over again');
+      }
     }
   }
 }

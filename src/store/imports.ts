@@ -152,11 +152,17 @@ export async function markEvaluationEnqueued(db: Queryable, importId: string) {
   );
 }
 
-/** One evaluation chunk of the import (its `chunk`-th slice of changed pupils, 0 first) was evaluated. */
+/**
+ * One evaluation chunk of the import (its `chunk`-th slice of changed pupils, 0 first) was evaluated —
+ * also after the import's evaluation was given up (a job still running then that finishes counts).
+ * An import handed over with no chunks kept (NULL: before they were kept, taken as evaluated) stays so;
+ * one not marked handed over yet (its job ran before the mark) starts its list.
+ */
 export async function markChunkEvaluated(db: Queryable, importId: string, chunk: number) {
   await db.query(
     `UPDATE imports SET evaluated_chunks = COALESCE(evaluated_chunks, '[]'::jsonb) || to_jsonb($2::int)
-      WHERE id = $1 AND NOT COALESCE(evaluated_chunks, '[]'::jsonb) @> to_jsonb($2::int)`,
+      WHERE id = $1 AND NOT COALESCE(evaluated_chunks, '[]'::jsonb) @> to_jsonb($2::int)
+        AND (evaluated_chunks IS NOT NULL OR evaluation_enqueued_at IS NULL)`,
     [importId, chunk],
   );
 }
@@ -176,43 +182,83 @@ function chunksLeft(r: { id: string; changed: number; evaluated: number[] }, chu
  * Applied imports handed to trigger evaluation with chunks (of `chunkSize` changed pupils) not yet
  * evaluated, and those chunks: their jobs may be waiting or running still — or have used all their
  * tries (the database away for minutes), or been lost with Redis, and nothing else runs them again.
- * Only imports applied at or after `since` (older ones are given up: `giveUpEvaluations`).
+ * Not those given up (`giveUpEvaluations`).
  */
 export async function importsNotEvaluated(
   db: Queryable,
   schoolId: string,
   chunkSize: number,
-  since: Date = new Date(0),
 ): Promise<{ importId: string; chunks: number[] }[]> {
   const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
     `SELECT id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated FROM imports
-      WHERE ${NOT_EVALUATED} AND finished_at >= $3
+      WHERE ${NOT_EVALUATED} AND evaluation_given_up_at IS NULL
       ORDER BY id`,
-    [schoolId, chunkSize, since],
+    [schoolId, chunkSize],
   );
   return rows.map((r) => chunksLeft(r, chunkSize));
 }
 
 /**
- * Stops handing over again the imports applied before `before` whose chunks are still not evaluated,
- * and returns them with those chunks: their pupils are left to the nightly all-pupil run (which has
- * run since). The import is marked as handed over before chunks were kept (evaluated_chunks NULL),
- * so no later sync picks it up again.
+ * A sync handed the import's evaluation over again (`at`): its give-up window starts at the first
+ * time this happens, and is not moved by later ones.
+ */
+export async function markEvaluationHandedAgain(db: Queryable, importId: string, at: Date) {
+  await db.query(
+    'UPDATE imports SET evaluation_retried_from = COALESCE(evaluation_retried_from, $2) WHERE id = $1',
+    [importId, at],
+  );
+}
+
+/**
+ * Gives up (at `at`) the imports whose chunks are still not evaluated though a sync first handed them
+ * over again before `before`, and returns them with those chunks: no sync hands them over again and
+ * their pupils are left to the nightly all-pupil run. Each is returned once: the import keeps the time
+ * it was given up, and the chunks evaluated so far (one finishing later still counts).
  */
 export async function giveUpEvaluations(
   db: Queryable,
   schoolId: string,
   chunkSize: number,
   before: Date,
+  at: Date,
 ): Promise<{ importId: string; chunks: number[] }[]> {
   const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
-    `UPDATE imports i SET evaluated_chunks = NULL
-       FROM (SELECT id, evaluated_chunks FROM imports WHERE ${NOT_EVALUATED} AND finished_at < $3 FOR UPDATE) old
-      WHERE i.id = old.id
-      RETURNING i.id, jsonb_array_length(i.changed_pupils) AS changed, old.evaluated_chunks AS evaluated`,
-    [schoolId, chunkSize, before],
+    `UPDATE imports SET evaluation_given_up_at = $4
+      WHERE ${NOT_EVALUATED} AND evaluation_given_up_at IS NULL AND evaluation_retried_from < $3
+      RETURNING id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated`,
+    [schoolId, chunkSize, before, at],
   );
   return rows.map((r) => chunksLeft(r, chunkSize)).sort((a, b) => Number(a.importId) - Number(b.importId));
+}
+
+/** An import whose trigger evaluation was given up with chunks not evaluated, for the data page. */
+export interface EvaluationGivenUp {
+  importId: string;
+  unit: string;
+  givenUpAt: Date;
+}
+
+/**
+ * The school's imports whose trigger evaluation was given up at or after `since` and still has chunks
+ * (of `chunkSize` changed pupils) not evaluated, newest first.
+ */
+export async function evaluationsGivenUp(
+  db: Queryable,
+  schoolId: string,
+  chunkSize: number,
+  since: Date,
+): Promise<EvaluationGivenUp[]> {
+  const { rows } = await db.query<{ id: string; unit: string; evaluation_given_up_at: Date }>(
+    `SELECT id, unit, evaluation_given_up_at FROM imports
+      WHERE ${NOT_EVALUATED} AND evaluation_given_up_at >= $3
+      ORDER BY evaluation_given_up_at DESC, id DESC`,
+    [schoolId, chunkSize, since],
+  );
+  return rows.map((r) => ({
+    importId: String(r.id),
+    unit: r.unit,
+    givenUpAt: new Date(r.evaluation_given_up_at),
+  }));
 }
 
 export async function changedPupilsOf(db: Queryable, importId: string): Promise<string[]> {

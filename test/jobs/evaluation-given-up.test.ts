@@ -105,7 +105,7 @@ describe('an import whose trigger evaluation gave up', () => {
     expect(await q.getJobState(jobId)).toBe('completed');
   });
 
-  it('is given up 24 h after its import, said once, and no sync hands it over again', async () => {
+  it('is given up 24 h after a sync first handed it over again, said once, and no sync hands it over again', async () => {
     const insert = async (finishedAgo: string) => {
       const { rows } = await s.db.query<{ id: string }>(
         `INSERT INTO imports (school_id, source, unit, sha256, status, started_at, finished_at, changed_pupils)
@@ -133,6 +133,11 @@ describe('an import whose trigger evaluation gave up', () => {
       // Its job lost with Redis (or failed for good): nothing runs it again but a sync.
       await (await q.getJob(`evaluate-import-${id}`))?.remove();
     }
+    // A sync first handed each over again as long ago as its import (the day is counted from then).
+    await s.db.query(
+      `UPDATE imports SET evaluation_retried_from = finished_at WHERE id = ANY($1::bigint[])`,
+      [[old, recent]],
+    );
 
     await handOverEvaluations(deps, 'beta');
     // The recent one is handed over again; the old one, past 24 h (the nightly run has evaluated its

@@ -153,6 +153,11 @@ async function load() {
               ),
             ]
           : []),
+        // An import's trigger evaluation given up after a day of tries: its pupils wait for the nightly run.
+        ...(d.evaluationsGivenUp ?? []).flatMap((said) => [
+          h('dt', {}, 'Trigger evaluation'),
+          h('dd', { class: 'trust-issue evaluation-given-up' }, said),
+        ]),
         h('dt', {}, 'Rejected fob messages'),
         h('dd', {}, String(d.rejectedFobEvents)),
       ),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { calendarEnds } from '../../checks/calendar-ends.ts';
+import { evaluationGivenUpSaid, GIVEN_UP_SHOWN_MS } from '../../checks/evaluations-given-up.ts';
 import { fobWatchGap } from '../../checks/fob-watch.ts';
 import { schoolMarksStale } from '../../checks/marks-age.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
@@ -13,10 +14,12 @@ import { runChecks } from '../../core/checks.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { doorstepError } from '../../errors.ts';
 import type { RejectionCause } from '../../import/rejection-causes.ts';
+import { EVALUATION_CHUNK } from '../../queue/catalog.ts';
 import { sentWith } from '../../records/what-is-sent.ts';
 import { fobIdConflicts } from '../../store/alarms.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { dataPageFacts, latestMarkedDate, outboxRecordShown } from '../../store/data-page.ts';
+import { evaluationsGivenUp } from '../../store/imports.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
 import { getOutbox } from '../../store/outbox.ts';
 import { lastPurgeRuns } from '../../store/purge-runs.ts';
@@ -64,6 +67,15 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         lastSync: facts.imports.find((r) => r.status === 'applied')?.finished_at ?? null,
         /** Whether the school's sync works: since when it fails and why (the marks are stale meanwhile). */
         sync: await syncStatus(deps.db, school.id),
+        /** Imports whose trigger evaluation was given up this past week with pupils not evaluated: the words. */
+        evaluationsGivenUp: (
+          await evaluationsGivenUp(
+            deps.db,
+            school.id,
+            EVALUATION_CHUNK,
+            new Date(deps.now().getTime() - GIVEN_UP_SHOWN_MS),
+          )
+        ).map((g) => evaluationGivenUpSaid(g, school.triggers.nightlyAt)),
         /** The calendar running out (after its last term no trigger is raised): the words, or null. */
         calendarEnds: calendarEnds(school, londonDate(deps.now())),
         /** Marks that stopped coming in while the syncs still apply (null while they are recent). */

@@ -1,0 +1,172 @@
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { JobDeps } from '../../jobs/deps.ts';
+import { handOverEvaluations, REHAND_OVER_FOR_MS } from '../../jobs/sync-attendance.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
+import { importsNotEvaluated, markChunkEvaluated } from '../../src/store/imports.ts';
+import { createSession, type User } from '../../src/store/users.ts';
+import { configWith } from '../helpers/config.ts';
+import { storeAndQueue } from '../helpers/store-queue.ts';
+import { addUser, buildWebApp } from '../helpers/web.ts';
+
+/**
+ * An import's trigger evaluation not done is handed over again by syncs for a day counted from the
+ * first time a sync did so — not from the import — then given up once, and the data manager sees it.
+ * Time is the clock handed in (`now`), never waited for.
+ */
+const s = storeAndQueue('evalwindow');
+const HOUR = 60 * 60_000;
+const t0 = new Date('2026-12-07T09:00:00Z');
+let clock = t0;
+const lines: { msg?: string; importId?: string; chunks?: number[] }[] = [];
+const givenUp = () => lines.filter((l) => /given up/.test(l.msg ?? ''));
+const config = configWith();
+let app: FastifyInstance;
+let dm: User;
+
+function deps(): JobDeps {
+  return {
+    db: s.db,
+    log: createLogger({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) }),
+    producer: s.producer,
+    now: () => clock,
+    instance: 't',
+    config,
+  };
+}
+
+/** An applied import finished `finishedAgoMs` before t0, never handed over, with `changed` pupils. */
+async function insertImport(school: string, unit: string, finishedAgoMs: number, changed: number) {
+  const at = new Date(t0.getTime() - finishedAgoMs);
+  const { rows } = await s.db.query<{ id: string }>(
+    `INSERT INTO imports (school_id, source, unit, sha256, status, started_at, finished_at, changed_pupils)
+     VALUES ($1, 'sims-xml', $2, NULL, 'applied', $3, $3,
+             (SELECT jsonb_agg(g::text) FROM generate_series(1, $4::int) g))
+     RETURNING id`,
+    [school, unit, at, changed],
+  );
+  return String(rows[0]!.id);
+}
+
+const jobId = (importId: string, chunk: number) =>
+  chunk === 0 ? `evaluate-import-${importId}` : `evaluate-import-${importId}-${chunk}`;
+
+/** Its jobs lost with Redis (or failed for good): nothing runs them again but a sync. */
+async function lose(importId: string, chunks: number[]) {
+  const q = s.producer.queueFor('evaluate-triggers');
+  for (const c of chunks) await (await q.getJob(jobId(importId, c)))?.remove();
+}
+
+async function dataPage(): Promise<string[]> {
+  // Signed in at the clock's time (the app's clock).
+  const session = await createSession(s.db, dm.id, HOUR, clock);
+  const res = await app.inject({
+    url: '/api/data?school=alpha',
+    headers: { cookie: `doorstep_session=${session.token}` },
+  });
+  expect(res.statusCode).toBe(200);
+  return res.json().evaluationsGivenUp;
+}
+
+beforeAll(async () => {
+  app = await buildWebApp(config, s.db, { prefix: s.prefix, publisher: s.conn, now: () => clock });
+  dm = await addUser(s.db, 'dm', ['data-manager']);
+});
+afterAll(async () => {
+  await app?.close();
+});
+
+describe('the day an import’s trigger evaluation is handed over again', () => {
+  it('starts when a sync first hands it over again, not at the import: an import the queue missed for a day gets its full day', async () => {
+    clock = t0;
+    lines.length = 0;
+    // Applied 30 h ago while Redis was away a whole day: never handed over.
+    const importId = await insertImport('gamma', 'away-all-day.xml', 30 * HOUR, 2);
+    const q = s.producer.queueFor('evaluate-triggers');
+
+    // The queue is back: the first sync hands it over, and does not give it up in the same breath.
+    await handOverEvaluations(deps(), 'gamma');
+    expect(await q.getJobState(jobId(importId, 0))).not.toBe('unknown');
+    expect(givenUp()).toEqual([]);
+
+    // Its job is lost; an hour on, a sync hands it over again: its day of tries starts now.
+    await lose(importId, [0]);
+    clock = new Date(t0.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'gamma');
+    expect(await q.getJobState(jobId(importId, 0))).not.toBe('unknown');
+
+    // Lost again, and a sync just inside the day: still handed over, not given up.
+    await lose(importId, [0]);
+    clock = new Date(t0.getTime() + HOUR + REHAND_OVER_FOR_MS - 60_000);
+    await handOverEvaluations(deps(), 'gamma');
+    expect(await q.getJobState(jobId(importId, 0))).not.toBe('unknown');
+    expect(givenUp()).toEqual([]);
+
+    // Past the day from that first hand-over again: given up, said once.
+    await lose(importId, [0]);
+    clock = new Date(t0.getTime() + HOUR + REHAND_OVER_FOR_MS + 60_000);
+    await handOverEvaluations(deps(), 'gamma');
+    expect(await q.getJobState(jobId(importId, 0))).toBe('unknown');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
+    expect(await importsNotEvaluated(s.db, 'gamma', EVALUATION_CHUNK)).toEqual([]);
+  });
+
+  it('a chunk that finishes after its import was given up counts as evaluated, and it is not said again', async () => {
+    clock = t0;
+    lines.length = 0;
+    // Two chunks; neither is evaluated.
+    const importId = await insertImport('beta', 'two-chunks.xml', HOUR, EVALUATION_CHUNK + 1);
+    await handOverEvaluations(deps(), 'beta');
+    await lose(importId, [0, 1]);
+    await handOverEvaluations(deps(), 'beta');
+    await lose(importId, [0, 1]);
+    clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS + HOUR);
+    await handOverEvaluations(deps(), 'beta');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0, 1] }]);
+
+    // A job of chunk 0 still running then finishes.
+    await markChunkEvaluated(s.db, importId, 0);
+    const { rows } = await s.db.query<{ evaluated_chunks: number[] | null }>(
+      'SELECT evaluated_chunks FROM imports WHERE id = $1',
+      [importId],
+    );
+    expect(rows[0]!.evaluated_chunks).toEqual([0]);
+
+    // Later syncs neither hand it over nor say it was given up again.
+    clock = new Date(clock.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'beta');
+    clock = new Date(clock.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'beta');
+    expect(givenUp()).toHaveLength(1);
+    expect(await importsNotEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([]);
+    expect(await s.producer.queueFor('evaluate-triggers').getJobState(jobId(importId, 1))).toBe('unknown');
+  });
+});
+
+describe('the data page', () => {
+  it('says which import’s trigger evaluation was given up, when, and what evaluates its pupils', async () => {
+    clock = t0;
+    lines.length = 0;
+    const importId = await insertImport('alpha', 'given-up.xml', HOUR, 1);
+    expect(await dataPage()).toEqual([]);
+    await handOverEvaluations(deps(), 'alpha');
+    await lose(importId, [0]);
+    await handOverEvaluations(deps(), 'alpha');
+    await lose(importId, [0]);
+    // 10:00 UTC on 8 December is 10:00 in London.
+    clock = new Date('2026-12-08T10:00:00Z');
+    await handOverEvaluations(deps(), 'alpha');
+    expect(givenUp()).toMatchObject([{ importId }]);
+
+    const said = await dataPage();
+    expect(said).toHaveLength(1);
+    expect(said[0]).toBe(
+      `Trigger evaluation for import ${importId} (given-up.xml) was given up at 2026-12-08 10:00 after a day of tries: no doorstep command evaluates one import again, so its pupils are evaluated by the nightly run at 02:30. If that cannot wait, the server's log says why it failed (import ${importId}).`,
+    );
+
+    // Once its chunk is evaluated after all, the page no longer says so.
+    await markChunkEvaluated(s.db, importId, 0);
+    expect(await dataPage()).toEqual([]);
+  });
+});
