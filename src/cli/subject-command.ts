@@ -142,6 +142,9 @@ export async function subjectCommand(
       throw doorstepError('USAGE', '--value: a date of birth as YYYY-MM-DD');
     if (field === 'leftOn' && value !== '' && !isIsoDate(value))
       throw doorstepError('USAGE', '--value: the date the pupil left, YYYY-MM-DD');
+    // A doubtful leaving date confirmed with --yes is recorded as confirmed: the MIS's different date
+    // does not replace it on the next sync (reported there for the data manager to resolve).
+    let confirmed = false;
     if (field === 'leftOn' && value) {
       const doubts = leavingDateDoubts(value, {
         latestMark: await latestMarkOf(db, school.id, id),
@@ -153,9 +156,14 @@ export async function subjectCommand(
         throw doorstepError('USAGE', `${asked}. Check the date (a year mistyped?), or add --yes to confirm`);
       // Confirmed: taken, but never silently — the admin sees what they confirmed.
       if (doubts.length) out(`warning: ${asked} (confirmed with --yes)`);
+      confirmed = doubts.length > 0;
     }
-    const changed = await correctField(db, subject, field, value === '' ? null : value, actor);
+    const changed = await correctField(db, subject, field, value === '' ? null : value, actor, confirmed);
     out(changed ? `${school.id}: ${kind} ${id}: ${field} corrected (audited)` : `${school.id}: already so`);
+    if (confirmed)
+      out(
+        `${school.id}: pupil ${id}: ${value} kept over a different leaving date from the MIS (each sync reports the two) until recorded again here, or the MIS has the same date; the MIS having them on roll still puts them back on roll`,
+      );
     return 0;
   });
 }

@@ -537,13 +537,30 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           before: { leftOn: r.leftOn, leftTo: r.leftTo },
           after: { leftOn: null, source: ctx.source },
         });
+      // A leaving date a person confirmed by hand is undone too (the MIS's on roll wins: kept off roll
+      // wrongly, a pupil gets no visit triggers), never silently: the data manager is told which date.
+      for (const r of returned)
+        if (r.confirmed)
+          reject(
+            unit.label,
+            `${pupilNamed(r.misId)} is on roll in the MIS: back on roll, the leaving date ${r.leftOn} confirmed with doorstep subject left --yes cleared — if they left, enter the Date of Leaving in the MIS`,
+            {
+              cause:
+                'on roll in the MIS: a leaving date confirmed by hand cleared, the pupil back on roll (enter the Date of Leaving in the MIS if they left)',
+              idKind: 'pupils',
+              id: r.misId,
+            },
+          );
       // (One the unit also changed otherwise is counted once.)
       pupils.updated = Math.min(pupilsSeen - pupils.inserted, pupils.updated + returned.length);
       // Leavers are marked off-roll after this unit's pupils are in, and never deleted — but not on a
       // leaving date the CLI would doubt (before the pupil's own last mark, or so far back that
       // tonight's purge erases them: a Date of Leaving of 2016 for 2026): held, the pupil left on
       // roll, and reported for the data manager to correct in the MIS (or confirm with
-      // `doorstep subject left --yes`). A date the MIS sends again unchanged was taken already.
+      // `doorstep subject left --yes`). A date the MIS sends again unchanged was taken already. A
+      // date a person confirmed with `--yes` is kept over a different one from the MIS (`markLeavers`),
+      // the two reported for the data manager to resolve, until a person records the date again or
+      // the MIS sends the same one.
       const standing = await leaverStanding(
         tx,
         ctx.schoolId,
@@ -554,6 +571,19 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         const now = standing.get(l.misId);
         if (!now || now.leftOn === l.leftOn) {
           taken.push({ ...l, replaces: false });
+          continue;
+        }
+        if (now.confirmed) {
+          reject(
+            l.where,
+            `leaver ${pupilNamed(l.misId)}: leaving date ${l.leftOn} not taken: the leaving date ${now.leftOn} confirmed with doorstep subject left --yes is kept — correct the Date of Leaving in the MIS, or record the right date with doorstep subject left`,
+            {
+              cause:
+                'leaving date differs from one confirmed by hand: the confirmed date kept (correct the MIS, or record the right date with doorstep subject left)',
+              idKind: 'pupils',
+              id: l.misId,
+            },
+          );
           continue;
         }
         const doubts = leavingDateDoubts(l.leftOn, {

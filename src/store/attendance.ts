@@ -295,48 +295,68 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
  * Pupils this unit says are on roll (`onRoll`: a leaving-date column left empty, a list of current
  * students) whom the school had as leavers: back on roll — leaving date, destination and hidden
  * cleared, so retention never hides or erases a pupil who attends. Returns each with the leaving date
- * it had (for the audit).
+ * it had (for the audit), and whether a person had confirmed it (`subject left --yes`).
+ *
+ * A date confirmed by hand is cleared too (its confirmation with it): the MIS saying the pupil is on
+ * roll wins over it. A pupil wrongly kept off roll gets no visit triggers — a child missing education
+ * nobody goes to see — where one wrongly put back on roll costs at most a visit that finds they left.
+ * The caller reports each such pupil, naming the date, for the data manager to record the leaving in
+ * the MIS if they did leave.
  */
 export async function returnToRoll(
   tx: Queryable,
   schoolId: string,
-): Promise<{ misId: string; leftOn: string; leftTo: string | null }[]> {
-  const { rows } = await tx.query<{ mis_id: string; left_on: string; left_to: string | null }>(
+): Promise<{ misId: string; leftOn: string; leftTo: string | null; confirmed: boolean }[]> {
+  const { rows } = await tx.query<{
+    mis_id: string;
+    left_on: string;
+    left_to: string | null;
+    confirmed: boolean;
+  }>(
     `WITH latest AS (
        SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, line DESC
      ),
      back AS (
-       SELECT p.mis_id, p.left_on, p.left_to FROM pupils p JOIN latest l ON l.mis_id = p.mis_id
+       SELECT p.mis_id, p.left_on, p.left_to, p.left_on_confirmed FROM pupils p JOIN latest l ON l.mis_id = p.mis_id
        WHERE p.school_id = $1 AND p.left_on IS NOT NULL AND l.data->'onRoll' = 'true'::jsonb
      )
-     UPDATE pupils p SET left_on = NULL, left_to = NULL, hidden_at = NULL, updated_at = now()
+     UPDATE pupils p SET left_on = NULL, left_to = NULL, left_on_confirmed = false, hidden_at = NULL, updated_at = now()
      FROM back WHERE p.school_id = $1 AND p.mis_id = back.mis_id
-     RETURNING p.mis_id, to_char(back.left_on, 'YYYY-MM-DD') AS left_on, back.left_to`,
+     RETURNING p.mis_id, to_char(back.left_on, 'YYYY-MM-DD') AS left_on, back.left_to,
+               back.left_on_confirmed AS confirmed`,
     [schoolId],
   );
   return rows
-    .map((r) => ({ misId: r.mis_id, leftOn: r.left_on, leftTo: r.left_to }))
+    .map((r) => ({ misId: r.mis_id, leftOn: r.left_on, leftTo: r.left_to, confirmed: r.confirmed }))
     .sort((a, b) => a.misId.localeCompare(b.misId));
 }
 
 /**
  * The school's pupils among `misIds` as a leaving date is judged against: the leaving date they have
- * (or null) and the latest date they have a mark on (or null). Ids the school does not have are absent.
+ * (or null), whether a person confirmed it (`subject left --yes`: the MIS does not replace it) and the
+ * latest date they have a mark on (or null). Ids the school does not have are absent.
  */
 export async function leaverStanding(
   tx: Queryable,
   schoolId: string,
   misIds: readonly string[],
-): Promise<Map<string, { leftOn: string | null; latestMark: string | null }>> {
+): Promise<Map<string, { leftOn: string | null; confirmed: boolean; latestMark: string | null }>> {
   if (misIds.length === 0) return new Map();
-  const { rows } = await tx.query<{ mis_id: string; left_on: string | null; latest: string | null }>(
-    `SELECT p.mis_id, to_char(p.left_on, 'YYYY-MM-DD') AS left_on,
+  const { rows } = await tx.query<{
+    mis_id: string;
+    left_on: string | null;
+    confirmed: boolean;
+    latest: string | null;
+  }>(
+    `SELECT p.mis_id, to_char(p.left_on, 'YYYY-MM-DD') AS left_on, p.left_on_confirmed AS confirmed,
             (SELECT to_char(max(m.date), 'YYYY-MM-DD') FROM attendance_marks m
               WHERE m.school_id = p.school_id AND m.pupil_mis_id = p.mis_id AND m.category = ANY($3::text[])) AS latest
      FROM pupils p WHERE p.school_id = $1 AND p.mis_id = ANY($2::text[])`,
     [schoolId, [...new Set(misIds)], [...ATTENDED_CATEGORIES]],
   );
-  return new Map(rows.map((r) => [r.mis_id, { leftOn: r.left_on, latestMark: r.latest }]));
+  return new Map(
+    rows.map((r) => [r.mis_id, { leftOn: r.left_on, confirmed: r.confirmed, latestMark: r.latest }]),
+  );
 }
 
 /**
@@ -346,6 +366,11 @@ export async function leaverStanding(
  * pupil, their marks and history stay — retention hides and later erases leavers on the school's
  * schedule. Returns the pupils newly marked (or given a destination); ids the school does not have
  * are returned as unknown.
+ *
+ * A date a person confirmed (`subject left --yes`, `left_on_confirmed`) is never replaced by a
+ * different one, `replaces` or not: a human's explicit word wins over the MIS until a human changes it
+ * (the caller reports the disagreement). The MIS sending that same date ends the disagreement: the
+ * confirmation is cleared, and later dates from the MIS are judged as any other.
  */
 export async function markLeavers(
   tx: Queryable,
@@ -353,26 +378,36 @@ export async function markLeavers(
   leavers: readonly { misId: string; leftOn: string; destination?: string | null; replaces?: boolean }[],
 ): Promise<{ marked: string[]; unknown: string[] }> {
   if (leavers.length === 0) return { marked: [], unknown: [] };
-  const { rows } = await tx.query<{ mis_id: string; marked: boolean }>(
-    `WITH l AS (SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to, replaces
+  const params = [
+    schoolId,
+    leavers.map((l) => l.misId),
+    leavers.map((l) => l.leftOn),
+    leavers.map((l) => l.destination ?? null),
+    leavers.map((l) => l.replaces ?? false),
+  ];
+  const leaving = `SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to, replaces
                 FROM unnest($2::text[], $3::date[], $4::text[], $5::bool[]) AS u(mis_id, left_on, left_to, replaces)
-                ORDER BY mis_id, left_on, left_to IS NULL),
+                ORDER BY mis_id, left_on, left_to IS NULL`;
+  const { rows } = await tx.query<{ mis_id: string; marked: boolean }>(
+    `WITH l AS (${leaving}),
           up AS (UPDATE pupils p SET left_on = l.left_on, left_to = COALESCE(l.left_to, CASE WHEN p.left_on = l.left_on THEN p.left_to END),
                                      updated_at = now() FROM l
                  WHERE p.school_id = $1 AND p.mis_id = l.mis_id
+                   AND NOT (p.left_on_confirmed AND p.left_on <> l.left_on)
                    AND (p.left_on IS NULL OR p.left_on > l.left_on OR (l.replaces AND p.left_on <> l.left_on)
                         OR (p.left_on = l.left_on AND l.left_to IS NOT NULL AND p.left_to IS DISTINCT FROM l.left_to))
                  RETURNING p.mis_id)
      SELECT l.mis_id, EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id) AS marked
      FROM l WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = l.mis_id)
         OR EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id)`,
-    [
-      schoolId,
-      leavers.map((l) => l.misId),
-      leavers.map((l) => l.leftOn),
-      leavers.map((l) => l.destination ?? null),
-      leavers.map((l) => l.replaces ?? false),
-    ],
+    params,
+  );
+  // The MIS now has the date a person confirmed: agreed, the confirmation has done its work.
+  await tx.query(
+    `WITH l AS (${leaving})
+     UPDATE pupils p SET left_on_confirmed = false FROM l
+     WHERE p.school_id = $1 AND p.mis_id = l.mis_id AND p.left_on_confirmed AND p.left_on = l.left_on`,
+    params,
   );
   return {
     marked: rows.filter((r) => r.marked).map((r) => r.mis_id),

@@ -213,6 +213,10 @@ export type CorrectableField<K extends SubjectKind> = keyof (typeof CORRECTABLE)
  * Corrects one field (rectification), audited as `subject.corrected` with the field, its value
  * before and after in the entry's details (which retention and erasure reach). Returns false when
  * the value was already that.
+ *
+ * A pupil's leaving date is recorded as confirmed when `confirmed` (the admin confirmed a doubtful
+ * date with `--yes`): the MIS does not replace it with a different one (`markLeavers`). Recorded
+ * without, a confirmation the date had is cleared — a person changed it.
  */
 export async function correctField(
   db: Db,
@@ -220,6 +224,7 @@ export async function correctField(
   field: string,
   value: string | null,
   actor: string,
+  confirmed = false,
 ): Promise<boolean> {
   const map = CORRECTABLE[s.kind] as Record<string, string>;
   const col = map[field];
@@ -234,25 +239,30 @@ export async function correctField(
     const json = col.startsWith('address->');
     const part = json ? col.slice("address->'".length, -1) : '';
     const read = json ? `address->>'${part}'` : `${col}::text`;
-    const { rows } = await tx.query<{ v: string | null }>(
-      `SELECT ${read} AS v FROM ${table} WHERE ${key} FOR UPDATE`,
+    const leaving = col === 'left_on';
+    const { rows } = await tx.query<{ v: string | null; confirmed: boolean }>(
+      `SELECT ${read} AS v, ${leaving ? 'left_on_confirmed' : 'false'} AS confirmed FROM ${table} WHERE ${key} FOR UPDATE`,
       [s.schoolId, s.key],
     );
     if (!rows[0]) throw new Error(`no ${s.kind} ${s.key} at ${s.schoolId} to correct`);
     const before = rows[0].v;
-    if (before === value) return false;
+    const nowConfirmed = leaving && confirmed && value !== null;
+    if (before === value && rows[0].confirmed === nowConfirmed) return false;
     const set = json
       ? `address = jsonb_set(coalesce(address, '{}'), '{${part}}', to_jsonb($3::text))`
-      : `${col} = $3`;
-    await tx.query(`UPDATE ${table} SET ${set} WHERE ${key}`, [s.schoolId, s.key, value]);
+      : `${col} = $3${leaving ? ', left_on_confirmed = $4' : ''}`;
+    await tx.query(
+      `UPDATE ${table} SET ${set} WHERE ${key}`,
+      leaving ? [s.schoolId, s.key, value, nowConfirmed] : [s.schoolId, s.key, value],
+    );
     await appendAudit(tx, {
       actor,
       action: 'subject.corrected',
       schoolId: s.schoolId,
       entityType: s.kind === 'pupil' ? 'pupil' : 'user',
       entityId: s.key,
-      before: { field, value: before },
-      after: { field, value },
+      before: { field, value: before, ...(rows[0].confirmed ? { confirmed: true } : {}) },
+      after: { field, value, ...(nowConfirmed ? { confirmed: true } : {}) },
     });
     return true;
   });
