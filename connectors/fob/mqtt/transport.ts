@@ -12,6 +12,12 @@ import { deviceFromTopic, subscriptionFilter } from '../../../src/domain/fob/top
 import type { Logger } from '../../../src/log/logger.ts';
 import type { FobTransportConfig } from '../index.ts';
 import { DEVICE_SIGNATURE_PROPERTY } from '../profiles/peoplesafe-style.ts';
+import {
+  DROPS_MEAN_REFUSED,
+  ORDINARY_RECONNECT_MS,
+  reconnectAfterDrops,
+  SubscribeDrops,
+} from './subscribe-drops.ts';
 
 export type MqttTransportConfig = Extract<FobTransportConfig, { kind: 'mqtt' }>;
 
@@ -155,6 +161,8 @@ export class MqttFobTransport {
   /** The reason the feed was last said down with. */
   private downReason: string | undefined;
   private resubscribeTimer: NodeJS.Timeout | undefined;
+  /** Connections closed by the broker between Doorstep's SUBSCRIBE and its SUBACK, in a row. */
+  private readonly drops = new SubscribeDrops();
 
   constructor(options: MqttTransportOptions) {
     this.o = options;
@@ -174,7 +182,7 @@ export class MqttFobTransport {
       protocolVersion: 5,
       // At most this many unacknowledged messages in flight to us (the broker holds the rest).
       properties: { sessionExpiryInterval: t.sessionExpirySeconds, receiveMaximum: RECEIVE_MAXIMUM },
-      reconnectPeriod: 1000,
+      reconnectPeriod: ORDINARY_RECONNECT_MS,
       connectTimeout: 10_000,
       // MQTT.js would subscribe again by itself after a reconnect that lost the session, and drop
       // what the broker answers: Doorstep subscribes on every connect itself and reads the SUBACK.
@@ -209,8 +217,10 @@ export class MqttFobTransport {
       if (client.connected === false && this.lostAt === 0) this.lostAt = Date.now();
       // The broker ended a working connection cleanly (no error, not us): if it lets us straight
       // back in, it was not going away — it gave our session to another client (brokers that do not
-      // send DISCONNECT 0x8E, such as Mosquitto 2.0.11, just close the socket).
-      if (this.reported === 'up' && !this.errored) this.cleanCloseAt = Date.now();
+      // send DISCONNECT 0x8E, such as Mosquitto 2.0.11, just close the socket). One it closed on our
+      // unanswered SUBSCRIBE was not working: that is the broker refusing it, not a take-over.
+      if (this.reported === 'up' && !this.errored && !this.drops.lastClosedUnanswered)
+        this.cleanCloseAt = Date.now();
       if (this.downTimer) return;
       clearTimeout(this.upTimer);
       this.upTimer = undefined;
@@ -254,13 +264,16 @@ export class MqttFobTransport {
     const filters = t.topics
       .map(subscriptionFilter)
       .map((f) => (t.shared ? `$share/${this.o.shareGroup}/${f}` : f));
+    // Before MQTT.js sets its reconnect timer on a close (so the wait it takes is the one set here).
+    client.prependListener('close', () => this.closedOnSubscribe(client, filters));
     const subscribed = new Promise<void>((resolve, reject) => {
       let first = true;
       client.on('connect', () => {
         // On every connect, and its SUBACK read each time: a session the broker lost (it restarted)
         // has no subscriptions, and one it refuses now (its ACL tightened) must say the feed is down.
         // A resumed session keeps its subscriptions; subscribing again is harmless. A connection
-        // lost before the SUBACK is not a refusal: the next connect asks again.
+        // lost before the SUBACK is not a refusal: the next connect asks again (unless the broker
+        // closes it on the SUBSCRIBE every time: `closedOnSubscribe`).
         this.subscribe(client, filters).then(resolve, (err: unknown) => {
           if (!closedBeforeSuback(err)) reject(err);
         });
@@ -288,11 +301,14 @@ export class MqttFobTransport {
    * does not let Doorstep's user read it, say) would leave the feed connected and looking up while
    * nothing on it can ever arrive: the feed is said down with why, stays down, and the refused
    * filters are asked for again every RESUBSCRIBE_REFUSED_MS until the broker grants them. A
-   * connection closed before the SUBACK refused nothing: the next connect subscribes again.
+   * connection closed before the SUBACK refused nothing: the next connect subscribes again — but
+   * DROPS_MEAN_REFUSED of them in a row are a refusal (`closedOnSubscribe`).
    */
   private subscribe(client: MqttClient, filters: string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      if (client.connected) this.drops.sent();
       client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+        if (!closedBeforeSuback(err)) this.drops.answered();
         if (!err) {
           if (this.refused) {
             this.refused = undefined;
@@ -338,6 +354,30 @@ export class MqttFobTransport {
     // just before on this reconnect): the refusal is why it stays down now.
     this.report({ state: 'down', takenOver: false, reason }, true);
     this.resubscribeLater(client);
+  }
+
+  /**
+   * A connection closed: one closed between a SUBSCRIBE and its SUBACK is counted. DROPS_MEAN_REFUSED
+   * of them in a row is the broker refusing the subscription by closing the connection (as MQTT 3.1.1
+   * brokers, AWS IoT and some HiveMQ policies do, where others answer a refusing SUBACK): said like a
+   * refusing SUBACK — the feed down with why, until a SUBACK grants the filters — and the connects
+   * that follow back off (`reconnectAfterDrops`) rather than ask every second.
+   */
+  private closedOnSubscribe(client: MqttClient, filters: string[]): void {
+    const drops = this.drops.closed();
+    if (this.stopping) return;
+    client.options.reconnectPeriod = reconnectAfterDrops(drops);
+    if (drops < DROPS_MEAN_REFUSED) return;
+    const said = filters.map((f) => f.replace(/^\$share\/[^/]+\//, '')).join(', ');
+    this.refused = { filters };
+    this.report(
+      {
+        state: 'down',
+        takenOver: false,
+        reason: `the broker closed Doorstep's connection each time it subscribed to ${said} (${DROPS_MEAN_REFUSED} times in a row, with no answer): it is most likely refusing the subscription, and no fob event can arrive — check the broker's ACL or policy for Doorstep's user and fobs.transports[].topics`,
+      },
+      true,
+    );
   }
 
   /** Asks again for the refused filters after `resubscribeRefusedMs` (once connected). */
