@@ -573,6 +573,9 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           taken.push({ ...l, replaces: false });
           continue;
         }
+        // A list of every leaver dated the day it is read (Wonde's) gives no date to disagree with:
+        // the confirmed one is kept quietly — reported at every sync, it could never be resolved.
+        if (now.confirmed && fromFullList.has(l.misId)) continue;
         if (now.confirmed) {
           reject(
             l.where,

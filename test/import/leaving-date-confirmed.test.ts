@@ -147,6 +147,38 @@ describe.each(BACKENDS)('a leaving date confirmed by hand, then a sync ($name)',
     expect(await stored('1003')).toEqual({ left_on: '2026-03-09', confirmed: false });
   });
 
+  it('keeps a confirmed date silently against a leavers list that gives no date (Wonde: every leaver, every sync, dated the day read)', async () => {
+    await insert(db, 'pupils', { school_id: school.id, mis_id: '1005' });
+    await insert(db, 'attendance_marks', {
+      school_id: school.id,
+      pupil_mis_id: '1005',
+      date: '2026-03-02',
+      session: 'AM',
+      code: '/',
+      category: 'present',
+      import_id: 1,
+    });
+    await left('1005', '2026-02-27', true);
+    // Wonde's students-leaver list names no leaving date: each sync dates every leaver the day it
+    // reads the list, so no date from it is the MIS disagreeing, and no Date of Leaving could end it.
+    const fullList = (on: string): MisBatch => ({
+      kind: 'leavers',
+      leavers: [
+        {
+          misId: '1005',
+          leftOn: on,
+          fromFullList: true,
+          where: { unit: 'wonde students-leaver', record: 1 },
+        },
+      ],
+    });
+    for (const on of ['2026-03-15', '2026-03-16']) {
+      const s = await sync(fullList(on));
+      expect(s.rejected).toEqual([]);
+      expect(await stored('1005')).toEqual({ left_on: '2026-02-27', confirmed: true });
+    }
+  });
+
   it('does not confirm a sound date recorded by hand, nor keep it against the MIS’s earlier one', async () => {
     const out = await left('1004', '2026-03-10');
     expect(out).not.toContain('kept over');
