@@ -116,6 +116,12 @@ export interface LeaverRecord {
    */
   fromFullList?: boolean;
   /**
+   * The MIS gave no leaving date: `leftOn` is the day the connector learnt of the leaver (Wonde's
+   * leaver list and deletions, Arbor's deleted students). Such a date is no word of the MIS's on when
+   * the pupil left: it never stands against a date a person confirmed (`subject left --yes`).
+   */
+  undated?: boolean;
+  /**
    * The reader could not tell which pupil left (a Wonde deletion with no MIS id, whose Wonde id is in
    * none of Wonde's lists to look it up): no one is marked off roll, and the import reports this
    * record alone, by cause — never passed over quietly. `misId` then is the source's own name for it.

@@ -261,6 +261,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const leavers: { misId: string; leftOn: string; destination: string | null; where: string }[] = [];
       /** Leavers from a list of every leaver the MIS has: one the school never had is passed over. */
       const fromFullList = new Set<string>();
+      /** Leavers the MIS gave no date for (`LeaverRecord.undated`): dated the day they were read. */
+      const undated = new Set<string>();
       const sources = new Map<string, MarkSource>();
       const removals: string[] = [];
       // An API unit (its cursor moves past every record it holds): marks that cannot apply yet are
@@ -423,6 +425,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
                   where: describeWhere(l.where),
                 });
                 if (l.fromFullList) fromFullList.add(l.misId);
+                if (l.undated) undated.add(l.misId);
               }
             }
             onRecords(batch.leavers.length);
@@ -573,9 +576,10 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           taken.push({ ...l, replaces: false });
           continue;
         }
-        // A list of every leaver dated the day it is read (Wonde's) gives no date to disagree with:
-        // the confirmed one is kept quietly — reported at every sync, it could never be resolved.
-        if (now.confirmed && fromFullList.has(l.misId)) continue;
+        // A leaver the MIS gave no date for (Wonde's lists, Arbor's deletions: dated the day read)
+        // has no date to disagree with: the confirmed one is kept quietly — reported, it could never
+        // be resolved by a Date of Leaving in the MIS.
+        if (now.confirmed && undated.has(l.misId)) continue;
         if (now.confirmed) {
           reject(
             l.where,

@@ -168,6 +168,7 @@ describe.each(BACKENDS)('a leaving date confirmed by hand, then a sync ($name)',
           misId: '1005',
           leftOn: on,
           fromFullList: true,
+          undated: true,
           where: { unit: 'wonde students-leaver', record: 1 },
         },
       ],
@@ -177,6 +178,29 @@ describe.each(BACKENDS)('a leaving date confirmed by hand, then a sync ($name)',
       expect(s.rejected).toEqual([]);
       expect(await stored('1005')).toEqual({ left_on: '2026-02-27', confirmed: true });
     }
+  });
+
+  it('keeps a confirmed date silently against a deletion that gives no date (Arbor: dated the day the changelog is read)', async () => {
+    await insert(db, 'pupils', { school_id: school.id, mis_id: '1006' });
+    await insert(db, 'attendance_marks', {
+      school_id: school.id,
+      pupil_mis_id: '1006',
+      date: '2026-03-02',
+      session: 'AM',
+      code: '/',
+      category: 'present',
+      import_id: 1,
+    });
+    await left('1006', '2026-02-27', true);
+    const deleted: MisBatch = {
+      kind: 'leavers',
+      leavers: [
+        { misId: '1006', leftOn: '2026-03-20', undated: true, where: { unit: 'arbor students', record: 1 } },
+      ],
+    };
+    const s = await sync(deleted);
+    expect(s.rejected).toEqual([]);
+    expect(await stored('1006')).toEqual({ left_on: '2026-02-27', confirmed: true });
   });
 
   it('does not confirm a sound date recorded by hand, nor keep it against the MIS’s earlier one', async () => {

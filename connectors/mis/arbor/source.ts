@@ -141,7 +141,13 @@ export class ArborSource implements MisSource, ArborReader {
         for (const [i, s] of live.entries())
           pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today, lookups));
         const leavers = deleted.map(
-          (s, i): LeaverRecord => ({ misId: s.id, leftOn: today, where: { unit: label, record: i + 1 } }),
+          (s, i): LeaverRecord => ({
+            misId: s.id,
+            // Arbor's changelog says a student was deleted, not when they left.
+            leftOn: today,
+            undated: true,
+            where: { unit: label, record: i + 1 },
+          }),
         );
         const out: MisBatch[] = [];
         if (pupils.length) out.push({ kind: 'pupils', pupils });

@@ -265,6 +265,7 @@ export class WondeSource implements MisSource {
             // student the school's pupils never held (deleted before Doorstep came) is passed over
             // quietly, as a leaver from `students-leaver` is — before, it was reported at every sync.
             fromFullList: true,
+            undated: true,
             where,
           };
         });
@@ -291,6 +292,7 @@ export class WondeSource implements MisSource {
           misId: l.misId,
           leftOn: today,
           fromFullList: true,
+          undated: true,
           where: { unit: label, record: i + 1 },
         }),
       );

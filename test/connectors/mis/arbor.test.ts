@@ -198,7 +198,9 @@ describe('Arbor MIS source (against a fake written from the published PHP client
       leavers: [
         {
           misId: '7',
+          // The changelog says when it was deleted, not when they left: the day read, marked so.
           leftOn: '2025-01-14',
+          undated: true,
           where: { unit: 'arbor students changelog from revision 0', record: 1 },
         },
       ],

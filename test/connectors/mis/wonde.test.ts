@@ -135,6 +135,7 @@ describe('Wonde MIS source', () => {
             misId: '1004',
             leftOn: '2025-01-14',
             fromFullList: true,
+            undated: true,
             where: { unit: 'wonde deletions page 1', record: 1 },
           },
         ],
@@ -183,12 +184,14 @@ describe('Wonde MIS source', () => {
             misId: '1006',
             leftOn: '2025-01-14',
             fromFullList: true,
+            undated: true,
             where: { unit: 'wonde deletions page 1', record: 1 },
           },
           {
             misId: '1007',
             leftOn: '2025-01-14',
             fromFullList: true,
+            undated: true,
             where: { unit: 'wonde deletions page 1', record: 2 },
           },
           {
