@@ -107,6 +107,21 @@ const q = storeAndQueue('sub_dropped');
 const refusal = (filter: string) =>
   `the broker closed Doorstep's connection each time it subscribed to ${filter} (3 times in a row, with no answer): it is most likely refusing the subscription, and no fob event can arrive — check the broker's ACL or policy for Doorstep's user and fobs.transports[].topics`;
 
+/** A transport on `url` subscribing to `topics`, its statuses collected. */
+function transportOn(url: string, topics: string[]): { t: MqttFobTransport; statuses: MqttStatus[] } {
+  const transport = mqttSchool(url, topics).fobs.transports[0] as MqttT;
+  const statuses: MqttStatus[] = [];
+  const t = new MqttFobTransport({
+    schoolId: 'alpha',
+    transport,
+    clientId: uniqueName('subdropped').slice(0, 40),
+    accept: async () => {},
+    onStatus: (st) => statuses.push(st),
+    log,
+  });
+  return { t, statuses };
+}
+
 describe('a broker that refuses the subscription by closing the connection', () => {
   it('marks the feed down on the board with why after three such connects, backs off, and clears it once a SUBACK grants the filters', async () => {
     broker = await subscribeDroppingBroker();
@@ -164,17 +179,10 @@ describe('a broker that refuses the subscription by closing the connection', () 
     broker = await subscribeDroppingBroker();
     broker.dropping = false;
     const root = `doorstep-test/${uniqueName('subdropped')}`;
-    const transport = mqttSchool(broker.url, [`${root}/a/{device}/events`, `${root}/b/{device}/events`]).fobs
-      .transports[0] as MqttT;
-    const statuses: MqttStatus[] = [];
-    const t = new MqttFobTransport({
-      schoolId: 'alpha',
-      transport,
-      clientId: uniqueName('subdropped').slice(0, 40),
-      accept: async () => {},
-      onStatus: (st) => statuses.push(st),
-      log,
-    });
+    const { t, statuses } = transportOn(broker.url, [
+      `${root}/a/{device}/events`,
+      `${root}/b/{device}/events`,
+    ]);
     t.start();
     await t.ready;
     // The connection fails, and the broker it comes back to refuses the subscription this way.
@@ -196,17 +204,9 @@ describe('a broker that refuses the subscription by closing the connection', () 
 
   it('two closes in a row on the SUBSCRIBE are lost connections like any other: nothing is said, and the feed subscribes', async () => {
     broker = await subscribeDroppingBroker();
-    const transport = mqttSchool(broker.url, [`doorstep-test/${uniqueName('subdropped')}/{device}/events`])
-      .fobs.transports[0] as MqttT;
-    const statuses: MqttStatus[] = [];
-    const t = new MqttFobTransport({
-      schoolId: 'alpha',
-      transport,
-      clientId: uniqueName('subdropped').slice(0, 40),
-      accept: async () => {},
-      onStatus: (st) => statuses.push(st),
-      log,
-    });
+    const { t, statuses } = transportOn(broker.url, [
+      `doorstep-test/${uniqueName('subdropped')}/{device}/events`,
+    ]);
     t.start();
     await until(() => broker!.dropped === 2, 15_000, 'two closes');
     broker.dropping = false;
