@@ -92,6 +92,7 @@ export async function handOverEvaluations(
     );
   }
   for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK)) {
+    let handedAgain = false;
     for (const chunk of chunks) {
       const rerun = await deps.producer.rerun(
         'evaluate-triggers',
@@ -100,10 +101,11 @@ export async function handOverEvaluations(
         { freshTries: true },
       );
       if (rerun === 'queued') {
-        await markEvaluationHandedAgain(deps.db, importId, now);
+        handedAgain = true;
         deps.log.warn({ schoolId, importId, chunk }, 'trigger evaluation of an import handed over again');
       }
     }
+    if (handedAgain) await markEvaluationHandedAgain(deps.db, importId, now);
   }
 }
 
