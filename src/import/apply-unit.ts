@@ -541,11 +541,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           after: { leftOn: null, source: ctx.source },
         });
       // A leaving date a person confirmed by hand is undone too (the MIS's on roll wins: kept off roll
-      // wrongly, a pupil gets no visit triggers), never silently: the data manager is told which date.
+      // wrongly, a pupil gets no visit triggers), never silently: the data manager is told which date,
+      // at the record that has them on roll (its line in a file, its record from an API).
       for (const r of returned)
         if (r.confirmed)
           reject(
-            unit.label,
+            r.place,
             `${pupilNamed(r.misId)} is on roll in the MIS: back on roll, the leaving date ${r.leftOn} confirmed with doorstep subject left --yes cleared — if they left, enter the Date of Leaving in the MIS`,
             {
               cause:
@@ -954,7 +955,12 @@ function addMark(
 
 function stagedPupil(p: PupilRecord) {
   const { where, misId, ...data } = p;
-  return { line: where.line ?? where.record ?? 0, misId, data: data as Record<string, unknown> };
+  return {
+    line: where.line ?? where.record ?? 0,
+    place: describeWhere(where),
+    misId,
+    data: data as Record<string, unknown>,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -13,7 +13,7 @@ export async function createStaging(tx: Queryable): Promise<void> {
       grp INTEGER NOT NULL DEFAULT 0, line INTEGER NOT NULL, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
       code TEXT NOT NULL, category TEXT NOT NULL, local_code TEXT, minutes_late INTEGER
     ) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS stage_pupils (line INTEGER NOT NULL, mis_id TEXT NOT NULL, data JSONB NOT NULL) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS stage_pupils (line INTEGER NOT NULL, place TEXT NOT NULL, mis_id TEXT NOT NULL, data JSONB NOT NULL) ON COMMIT DROP;
   `);
 }
 
@@ -101,6 +101,8 @@ export async function stageMarks(tx: Queryable, c: MarkColumns, groupNo: number)
 
 export interface StagedPupil {
   line: number;
+  /** Where the record is, as reports name it (`pupils.xml, line 3, record 1`; an API's `record 4`). */
+  place: string;
   misId: string;
   /** Columns of `pupils` (and `contacts`) as JSON. */
   data: Record<string, unknown>;
@@ -109,8 +111,14 @@ export interface StagedPupil {
 export async function stagePupils(tx: Queryable, rows: readonly StagedPupil[]): Promise<void> {
   if (rows.length === 0) return;
   await tx.query(
-    `INSERT INTO stage_pupils (line, mis_id, data) SELECT * FROM unnest($1::int[], $2::text[], $3::jsonb[])`,
-    [rows.map((r) => r.line), rows.map((r) => r.misId), rows.map((r) => JSON.stringify(r.data))],
+    `INSERT INTO stage_pupils (line, place, mis_id, data)
+     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::jsonb[])`,
+    [
+      rows.map((r) => r.line),
+      rows.map((r) => r.place),
+      rows.map((r) => r.misId),
+      rows.map((r) => JSON.stringify(r.data)),
+    ],
   );
 }
 
@@ -295,7 +303,9 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
  * Pupils this unit says are on roll (`onRoll`: a leaving-date column left empty, a list of current
  * students) whom the school had as leavers: back on roll — leaving date, destination and hidden
  * cleared, so retention never hides or erases a pupil who attends. Returns each with the leaving date
- * it had (for the audit), and whether a person had confirmed it (`subject left --yes`).
+ * it had (for the audit), whether a person had confirmed it (`subject left --yes`), and where the
+ * record that has them on roll is (`place`: its file and line, or an API's record; the last one when
+ * the unit repeats the pupil, as `upsertPupils` takes).
  *
  * A date confirmed by hand is cleared too (its confirmation with it): the MIS saying the pupil is on
  * roll wins over it. A pupil wrongly kept off roll gets no visit triggers — a child missing education
@@ -306,28 +316,36 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
 export async function returnToRoll(
   tx: Queryable,
   schoolId: string,
-): Promise<{ misId: string; leftOn: string; leftTo: string | null; confirmed: boolean }[]> {
+): Promise<{ misId: string; leftOn: string; leftTo: string | null; confirmed: boolean; place: string }[]> {
   const { rows } = await tx.query<{
     mis_id: string;
     left_on: string;
     left_to: string | null;
     confirmed: boolean;
+    place: string;
   }>(
     `WITH latest AS (
-       SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, line DESC
+       SELECT DISTINCT ON (mis_id) mis_id, place, data FROM stage_pupils ORDER BY mis_id, line DESC
      ),
      back AS (
-       SELECT p.mis_id, p.left_on, p.left_to, p.left_on_confirmed FROM pupils p JOIN latest l ON l.mis_id = p.mis_id
+       SELECT p.mis_id, p.left_on, p.left_to, p.left_on_confirmed, l.place
+       FROM pupils p JOIN latest l ON l.mis_id = p.mis_id
        WHERE p.school_id = $1 AND p.left_on IS NOT NULL AND l.data->'onRoll' = 'true'::jsonb
      )
      UPDATE pupils p SET left_on = NULL, left_to = NULL, left_on_confirmed = false, hidden_at = NULL, updated_at = now()
      FROM back WHERE p.school_id = $1 AND p.mis_id = back.mis_id
      RETURNING p.mis_id, to_char(back.left_on, 'YYYY-MM-DD') AS left_on, back.left_to,
-               back.left_on_confirmed AS confirmed`,
+               back.left_on_confirmed AS confirmed, back.place`,
     [schoolId],
   );
   return rows
-    .map((r) => ({ misId: r.mis_id, leftOn: r.left_on, leftTo: r.left_to, confirmed: r.confirmed }))
+    .map((r) => ({
+      misId: r.mis_id,
+      leftOn: r.left_on,
+      leftTo: r.left_to,
+      confirmed: r.confirmed,
+      place: r.place,
+    }))
     .sort((a, b) => a.misId.localeCompare(b.misId));
 }
 

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FileFormat, fileUnit } from '../../connectors/mis/file-unit.ts';
 import type { ImportUnit, MisBatch } from '../../connectors/mis/types.ts';
 import { subjectCommand } from '../../src/cli/subject-command.ts';
 import { applyImportUnit } from '../../src/import/apply-unit.ts';
@@ -27,7 +29,7 @@ describe.each(BACKENDS)('a leaving date confirmed by hand, then a sync ($name)',
     db = store.db;
     await insert(db, 'users', { username: 'ada', display_name: 'Ada', password_hash: 'x', roles: ['admin'] });
     // Each in school (present) on 2 March: a leaving date before that is doubtful.
-    for (const id of ['1001', '1002', '1003', '1004', '1005', '1006']) {
+    for (const id of ['1001', '1002', '1003', '1004', '1005', '1006', '1007', '1008', '1009']) {
       await insert(db, 'pupils', { school_id: school.id, mis_id: id });
       await insert(db, 'attendance_marks', {
         school_id: school.id,
@@ -68,6 +70,15 @@ describe.each(BACKENDS)('a leaving date confirmed by hand, then a sync ($name)',
     };
     return applyImportUnit(db, unit, importContextFor(school, NOW, { actor: 't', source: 'csv' }));
   };
+  /** The school's export as a file, read by its own reader (its lines as the file has them). */
+  const syncFile = (name: string, format: FileFormat, content: string) =>
+    applyImportUnit(
+      db,
+      fileUnit(name, format, school, undefined, () => Readable.from([Buffer.from(content)])),
+      importContextFor(school, NOW, { actor: 't', source: format }),
+    );
+  const backOnRoll = (id: string) =>
+    `pupil ${id} is on roll in the MIS: back on roll, the leaving date 2026-02-27 confirmed with doorstep subject left --yes cleared — if they left, enter the Date of Leaving in the MIS`;
   const leavers = (dates: Record<string, string>): MisBatch => ({
     kind: 'leavers',
     leavers: Object.entries(dates).map(([misId, leftOn], i) => ({ misId, leftOn, where: where(i + 2) })),
@@ -132,19 +143,63 @@ describe.each(BACKENDS)('a leaving date confirmed by hand, then a sync ($name)',
 
   it('puts a pupil the MIS has on roll back on roll, confirmation and all, and reports the date cleared', async () => {
     await left('1003', '2026-02-27', true);
-    const s = await sync({ kind: 'pupils', pupils: [{ misId: '1003', onRoll: true, where: where(2) }] });
+    const s = await sync({
+      kind: 'pupils',
+      pupils: [
+        { misId: '2001', where: where(2) },
+        { misId: '1003', onRoll: true, where: where(3) },
+      ],
+    });
     expect(await stored('1003')).toEqual({ left_on: null, confirmed: false });
-    expect(s.rejected).toEqual([
-      {
-        where: 'pupils.csv',
-        pupil: '1003',
-        reason:
-          'pupil 1003 is on roll in the MIS: back on roll, the leaving date 2026-02-27 confirmed with doorstep subject left --yes cleared — if they left, enter the Date of Leaving in the MIS',
-      },
+    // Named at the line of the pupil's record, as every report about a record is.
+    expect(s.rejected).toEqual([{ where: 'pupils.csv, line 3', pupil: '1003', reason: backOnRoll('1003') }]);
+    expect(s.rejectedByCause).toEqual([
+      expect.objectContaining({
+        cause: expect.stringMatching(/^on roll in the MIS: a leaving date confirmed by hand cleared/),
+        firstAt: 'pupils.csv, line 3',
+      }),
     ]);
     // Back on roll, a later leaving date from the MIS is taken as any other.
     expect((await sync(leavers({ '1003': '2026-03-09' }))).rejected).toEqual([]);
     expect(await stored('1003')).toEqual({ left_on: '2026-03-09', confirmed: false });
+  });
+
+  it('names the line of the record that has the pupil on roll in a SIMS XML or CSV export, and the record from an API', async () => {
+    await left('1007', '2026-02-27', true);
+    const xml = [
+      '<?xml version="1.0" encoding="utf-8"?>',
+      '<SuperStarReport>',
+      '  <Record><ID>2001</ID><Legal_x0020_Surname>Okafor</Legal_x0020_Surname></Record>',
+      '  <Record>',
+      '    <ID>1007</ID>',
+      '    <Date_x0020_of_x0020_Leaving></Date_x0020_of_x0020_Leaving>',
+      '  </Record>',
+      '</SuperStarReport>',
+      '',
+    ].join('\n');
+    const fromXml = await syncFile('pupils.xml', 'sims-xml', xml);
+    expect(await stored('1007')).toEqual({ left_on: null, confirmed: false });
+    expect(fromXml.rejected).toEqual([
+      { where: 'pupils.xml, line 4, record 2', pupil: '1007', reason: backOnRoll('1007') },
+    ]);
+
+    await left('1008', '2026-02-27', true);
+    const csv = ['ID,Date of Leaving', '2001,', '1008,', ''].join('\n');
+    const fromCsv = await syncFile('roll.csv', 'csv', csv);
+    expect(await stored('1008')).toEqual({ left_on: null, confirmed: false });
+    expect(fromCsv.rejected).toEqual([
+      { where: 'roll.csv, line 3, record 2', pupil: '1008', reason: backOnRoll('1008') },
+    ]);
+
+    // An API's students (Wonde's are those on roll) have no line: the record, as its other reports.
+    await left('1009', '2026-02-27', true);
+    const fromApi = await sync({
+      kind: 'pupils',
+      pupils: [{ misId: '1009', onRoll: true, where: { unit: 'wonde students page 1', record: 4 } }],
+    });
+    expect(fromApi.rejected).toEqual([
+      { where: 'wonde students page 1, record 4', pupil: '1009', reason: backOnRoll('1009') },
+    ]);
   });
 
   it('keeps a confirmed date silently against a leavers list that gives no date (Wonde: every leaver, every sync, dated the day read)', async () => {
