@@ -3,6 +3,7 @@ import type { DoorstepConfig } from '../config/schema.ts';
 import { decide, type Effect, type VisitAction } from '../domain/visits/lifecycle.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
 import { queueAfterCommit } from '../queue/after-commit.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
@@ -22,6 +23,20 @@ export interface VisitDeps {
   publisher?: Redis | undefined;
   prefix: string;
   now: () => Date;
+  /**
+   * Where the register logs what goes wrong on the alarm path (never personal data); without one, a
+   * logger of its own on stdout (`registerLog`).
+   */
+  log?: Logger | undefined;
+}
+
+let ownLog: Logger | undefined;
+
+/** The register's logger: the one it was given, else its own (JSON lines on stdout, as every process logs). */
+export function registerLog(deps: VisitDeps): Logger {
+  if (deps.log) return deps.log;
+  ownLog ??= createLogger({ base: { part: 'visit-register' } });
+  return ownLog;
 }
 
 /** The visit, locked for the rest of the transaction; 404 when there is none. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
@@ -5,7 +6,7 @@ import { firstLevelOnlyOnBoard } from '../domain/escalation/delivery.ts';
 import { onVisit } from '../domain/visits/lifecycle.ts';
 import { officeLine } from '../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
-import { overdueAlarmKey } from '../domain/visits/watch.ts';
+import { overdueAlarmKey, overdueOwnAlarmKey } from '../domain/visits/watch.ts';
 import { doorstepError } from '../errors.ts';
 import { renderStillOutCorrection } from '../records/templates/visit-still-out.ts';
 import { raiseVisitAlarm } from '../store/alarm-writer.ts';
@@ -17,7 +18,7 @@ import { changeExpectedReturn, markWatchResumed } from '../store/visit-changes.t
 import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import type { VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
-import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { audit, change, must, mustLock, registerLog, type VisitDeps } from './change.ts';
 import { recordVisitOutcome } from './outcome.ts';
 import { startLadder } from './start-ladder.ts';
 import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
@@ -27,6 +28,12 @@ import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
  * watch again" from the office (`resume-watch`, within RESUME_WATCH_MINUTES of the back safe). And
  * the worker told, when someone else said them back safe, that they can.
  */
+
+/**
+ * How many return times (a millisecond apart, back from now) "I am still out" tries for a free overdue
+ * key before it raises the alarm under a key of its own.
+ */
+export const OVERDUE_KEY_TRIES = 100;
 
 export interface Resumed {
   /** The new expected return: the overdue deadline. */
@@ -54,8 +61,8 @@ export interface Resumed {
  * told to the people the school names for changes (`notices.changed`). Said by the worker themselves
  * past their own bound, it is never refused for that: the return is now, and the overdue alarm is
  * raised in the same transaction (the one writer, under the key the visit watcher would use, so it
- * never raises a second) with its ladder started as "I need help"'s is — when in doubt on the alarm
- * path, raise.
+ * never raises a second; when none it tries is free, under a key of its own, logged as an error) with
+ * its ladder started as "I need help"'s is — when in doubt on the alarm path, raise.
  */
 export async function resumeWatch(
   deps: VisitDeps,
@@ -63,7 +70,7 @@ export async function resumeWatch(
   visitId: string,
   newReturnAt: Date | null,
 ): Promise<Resumed> {
-  const { resumed, alarmId, notices } = await change(
+  const { resumed, alarmId, ownKey, notices } = await change(
     deps,
     async (tx, events) => {
       const v = await mustLock(tx, visitId);
@@ -84,31 +91,52 @@ export async function resumeWatch(
         at = newReturnAt;
       }
       let alarmId: string | null = null;
+      let ownKey = false;
       const policy = ladderFor(school, 'overdue_visit', now);
       if (overdueNow) {
         const lead =
           v.leadUserId === user.id ? user : v.leadUserId ? await userById(tx, v.leadUserId) : undefined;
-        // Its key is the return time, the key the visit watcher raises under, so it never raises a
-        // second. A return time whose overdue alarm was raised before (the old return itself, raised
-        // and stood down by the back safe; an earlier "still out" the same instant) is raised once
-        // only: the return is then put a millisecond earlier, until a key is free — never no alarm.
-        for (let tries = 0; alarmId === null && tries < 100; tries++) {
-          if (tries > 0) at = new Date(at.getTime() - 1);
-          const alarm = await raiseVisitAlarm(tx, {
+        const raise = (dedupKey: string, what: string) =>
+          raiseVisitAlarm(tx, {
             schoolId: v.schoolId,
             visitId,
             staffId: lead?.staffId ?? null,
             type: 'overdue_visit',
-            dedupKey: overdueAlarmKey(visitId, at),
+            dedupKey,
             raisedAt: at,
             policy,
-            what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time`,
+            what: `alarm raised: visit overdue — ${user.displayName} said "I am still out" past their own return time${what}`,
             actor: `user:${user.id}`,
           });
+        // Its key is the return time, the key the visit watcher raises under, so it never raises a
+        // second. A return time whose overdue alarm was raised before (the old return itself, raised
+        // and stood down by the back safe; an earlier "still out" the same instant) is raised once
+        // only: the return is then put a millisecond earlier, until a key is free.
+        for (let tries = 0; alarmId === null && tries < OVERDUE_KEY_TRIES; tries++) {
+          if (tries > 0) at = new Date(at.getTime() - 1);
+          const alarm = await raise(overdueAlarmKey(visitId, at), '');
           if (alarm) {
             alarmId = alarm.id;
             events.push(alarm.board);
           }
+        }
+        // None free: never no alarm. The return is now, and its alarm is raised under a key of its own
+        // (the watcher raises none for now: its key was taken) — said on the alarm, on the board, and
+        // in the log.
+        if (alarmId === null) {
+          at = now;
+          const alarm = await raise(
+            overdueOwnAlarmKey(visitId, at, randomUUID()),
+            ` (raised under a key of its own: the overdue alarms of the ${OVERDUE_KEY_TRIES} return times tried were all raised before)`,
+          );
+          if (!alarm)
+            throw doorstepError(
+              'INTERNAL',
+              `src/visits/resume-watch.ts: the overdue alarm of visit ${visitId} could not be raised under a key of its own; expected a new alarm`,
+            );
+          alarmId = alarm.id;
+          ownKey = true;
+          events.push(alarm.board);
         }
       }
       const backAt = v.returnedAt!;
@@ -156,10 +184,20 @@ export async function resumeWatch(
         text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
       });
       const onlyOnBoard = overdueNow && firstLevelOnlyOnBoard(policy);
-      return { resumed: { expectedReturnAt: at, overdueNow, onlyOnBoard }, alarmId, notices };
+      return {
+        resumed: { expectedReturnAt: at, overdueNow, onlyOnBoard },
+        alarmId,
+        ownKey: ownKey ? { schoolId: v.schoolId } : null,
+        notices,
+      };
     },
     { relayOutbox: true },
   );
+  if (ownKey)
+    registerLog(deps).error(
+      { school: ownKey.schoolId, visit: visitId, alarm: alarmId, tries: OVERDUE_KEY_TRIES },
+      '"I am still out" past the worker’s own return time found the overdue alarm of every return time it tried raised before: the alarm was raised under a key of its own (src/visits/resume-watch.ts); expected a free key within the tries — find why so many overdue alarms were raised for this visit',
+    );
   if (alarmId) await startLadder(deps, alarmId);
   await sendNotices(deps.producer, notices);
   return resumed;

@@ -1,14 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { resolveAlarm } from '../../src/alarms/commands.ts';
+import { ladderFor } from '../../src/alarms/ladder-for.ts';
 import { RESUME_WATCH_MINUTES } from '../../src/domain/visits/lifecycle.ts';
+import { overdueAlarmKey } from '../../src/domain/visits/watch.ts';
 import { isDoorstepError } from '../../src/errors.ts';
+import { createLogger } from '../../src/log/logger.ts';
+import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
 import type { Db } from '../../src/store/db.ts';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
 import { cancelVisit, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
-import { resumeWatch, tellBackSafeByOther } from '../../src/visits/resume-watch.ts';
+import { OVERDUE_KEY_TRIES, resumeWatch, tellBackSafeByOther } from '../../src/visits/resume-watch.ts';
 import { askForHelp, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
 import { visitWorld, WATCH_RUN } from '../helpers/visit-world.ts';
 import { departTold, visitSchoolsConfig } from '../helpers/visits.ts';
@@ -334,6 +338,84 @@ describe('a back safe said by mistake', () => {
         { type: 'overdue_visit', status: 'open' },
       ]);
     }
+    await returnVisit(w.vdeps, lead, id);
+  });
+
+  it('every return time it tries has had its overdue alarm raised before: the alarm is still raised, under a key of its own, its ladder started, and the error logged', async () => {
+    // Found by review: after OVERDUE_KEY_TRIES taken keys "I am still out" raised nothing, the return
+    // set to a time whose key was taken — so the watcher raised nothing either: nobody watching.
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    now = at('14:30');
+    // The keys it tries (now, and a millisecond earlier each time), all raised before and stood down.
+    const school = w.config.schools.find((s) => s.id === 'hampton')!;
+    for (let i = 0; i < OVERDUE_KEY_TRIES; i++) {
+      const t = new Date(now.getTime() - i);
+      await raiseVisitAlarm(db, {
+        schoolId: 'hampton',
+        visitId: id,
+        staffId: null,
+        type: 'overdue_visit',
+        dedupKey: overdueAlarmKey(id, t),
+        raisedAt: t,
+        policy: ladderFor(school, 'overdue_visit', t),
+        what: 'alarm raised: visit overdue',
+        actor: 'system:test',
+      });
+    }
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = $2, resolved_by = 'user:x',
+         resolution_reason = 'worker_safe', escalation_step = -1 WHERE visit_id = $1`,
+      [id, at('14:29')],
+    );
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'error' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const r = await resumeWatch({ ...w.vdeps, producer: w.producer, log }, lead, id, null);
+    // Watched: an overdue alarm open now, raised at the moment they said so, its first step queued.
+    const open = await db.query<{ id: string; dedup_key: string; raised_at: Date }>(
+      `SELECT id, dedup_key, raised_at FROM alarms WHERE visit_id = $1 AND status = 'open'`,
+      [id],
+    );
+    expect(open.rows).toEqual([
+      {
+        id: expect.anything(),
+        dedup_key: expect.stringMatching(new RegExp(`^visit:${id}:overdue:2026-11-23T14:30:00\\.000Z:own:`)),
+        raised_at: at('14:30'),
+      },
+    ]);
+    const alarmId = String(open.rows[0]!.id);
+    // The return is the moment they said so.
+    expect(r).toMatchObject({ expectedReturnAt: at('14:30'), overdueNow: true });
+    expect((await getVisit(db, id))!).toMatchObject({ returnedAt: null, expectedReturnAt: at('14:30') });
+    expect(await w.producer.queues.get('alarms')!.getJob(`escalate-${alarmId}-0`)).toBeTruthy();
+    // The board and the alarm say why its key is its own.
+    const raisedOnBoard = await db.query(
+      `SELECT 1 FROM board_events WHERE type = 'alarm.raised' AND payload->>'alarmId' = $1`,
+      [alarmId],
+    );
+    expect(raisedOnBoard.rows).toHaveLength(1);
+    const timeline = await db.query<{ event: string }>(
+      'SELECT event FROM alarm_timeline WHERE alarm_id = $1',
+      [alarmId],
+    );
+    expect(timeline.rows.map((t) => t.event)).toEqual([
+      expect.stringContaining(
+        `raised under a key of its own: the overdue alarms of the ${OVERDUE_KEY_TRIES}`,
+      ),
+    ]);
+    // Logged as an error, with no one's name in it.
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'error', school: 'hampton', visit: id, alarm: alarmId }),
+    ]);
+    expect(JSON.stringify(lines)).not.toMatch(/Sam Lead|P1/);
+    // The watcher raises no second one for the same return time.
+    now = at('14:40');
+    await watchVisits({ reason: 'manual' }, WATCH_RUN, w.jdeps);
+    expect((await alarms(id)).filter((a) => a.status === 'open')).toEqual([
+      { type: 'overdue_visit', status: 'open' },
+    ]);
+    await runningLate(w.vdeps, office, id, at('15:30'), 'spoke to Sam: still with the family');
     await returnVisit(w.vdeps, lead, id);
   });
 

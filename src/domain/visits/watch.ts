@@ -32,6 +32,15 @@ const minutes = (n: number) => n * 60_000;
 export const overdueAlarmKey = (visitId: string, expectedReturnAt: Date) =>
   `visit:${visitId}:overdue:${expectedReturnAt.toISOString()}`;
 
+/**
+ * The key of an overdue alarm "I am still out" raises when no return time it tried was free (every
+ * one's overdue alarm raised before): a key of its own — `unique` a fresh random id the caller makes —
+ * which nothing else raises under, so the alarm is always raised. The watcher raises none under it:
+ * the return time's own key was taken, so it raises no second alarm either.
+ */
+export const overdueOwnAlarmKey = (visitId: string, expectedReturnAt: Date, unique: string) =>
+  `${overdueAlarmKey(visitId, expectedReturnAt)}:own:${unique}`;
+
 /** The deadlines a worker who is out is watched against (none once they are back safe). */
 function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
   if (!v.departedAt || v.returnedAt) return [];
