@@ -804,6 +804,17 @@ describe('a worker out is watched until back safe', () => {
          resolution_reason = 'worker_safe_contacted' WHERE visit_id = $1`,
       [visit],
     );
+    // Past the hour the server keeps it at the top for (it says so: backSafe.help), the page no longer
+    // offers it there; "I am still out" stays.
+    await db.query(
+      `UPDATE visits SET departed_at = now() - interval '91 minutes', returned_at = now() - interval '61 minutes'
+       WHERE id = $1`,
+      [visit],
+    );
+    await sam.reload();
+    const later = sam.locator('#help-after-back', { hasText: /Marked back safe at \d\d:\d\d/ });
+    await later.getByRole('button', { name: 'I am still out' }).waitFor();
+    expect(await later.getByRole('button', { name: 'I need help' }).count()).toBe(0);
   });
 
   it('"I need help" without a connection says the alarm was NOT sent, in the largest words, and sends it once the phone is back; its position follows', async () => {

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { watchVisits } from '../../jobs/watch-visits.ts';
 import { resolveAlarm } from '../../src/alarms/commands.ts';
 import { ladderFor } from '../../src/alarms/ladder-for.ts';
-import { RESUME_WATCH_MINUTES } from '../../src/domain/visits/lifecycle.ts';
+import { HELP_AFTER_BACK_MINUTES, RESUME_WATCH_MINUTES } from '../../src/domain/visits/lifecycle.ts';
 import { overdueAlarmKey } from '../../src/domain/visits/watch.ts';
 import { isDoorstepError } from '../../src/errors.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -91,7 +91,12 @@ const page = async (who: User, id: string) => {
     out: boolean;
     actions: string[];
     lateSelfUntil: string | null;
-    backSafe: { at: string; byName: string | null; byMe: boolean } | null;
+    backSafe: {
+      at: string;
+      byName: string | null;
+      byMe: boolean;
+      help: { open: boolean; until: string };
+    } | null;
   };
 };
 
@@ -118,7 +123,12 @@ describe('a back safe said by mistake', () => {
     // Their phone page says so, and offers it (and "I need help"); the office's page offers it too.
     const mine = await page(lead, id);
     expect(mine.out).toBe(false);
-    expect(mine.backSafe).toEqual({ at: at('10:30').toISOString(), byName: 'Olive Office', byMe: false });
+    expect(mine.backSafe).toEqual({
+      at: at('10:30').toISOString(),
+      byName: 'Olive Office',
+      byMe: false,
+      help: { open: true, until: at('11:30').toISOString() },
+    });
     expect(mine.actions).toEqual(expect.arrayContaining(['resume-watch', 'help']));
     expect(mine.lateSelfUntil).toBe(at('14:00').toISOString());
     expect((await page(office, id)).actions).toContain('resume-watch');
@@ -556,6 +566,27 @@ describe('a back safe said by mistake', () => {
     expect(await attempt(askForHelp(w.vdeps, colleague, id, null, 'still-out-help-3'))).toMatch(
       /^DOORSTEP_FORBIDDEN/,
     );
+  });
+
+  it(`the server tells the phone page whether "I need help" stays at its top after back safe: for ${HELP_AFTER_BACK_MINUTES} minutes, not after`, async () => {
+    // Before, the page kept its own hour (HELP_AFTER_BACK_MS) beside the server's: two clocks for one rule.
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, lead, id);
+    const until = new Date(at('10:30').getTime() + HELP_AFTER_BACK_MINUTES * 60_000);
+    now = new Date(until.getTime() - 1000);
+    for (const who of [lead, partner])
+      expect((await page(who, id)).backSafe).toEqual({
+        at: at('10:30').toISOString(),
+        byName: 'Sam Lead',
+        byMe: who === lead,
+        help: { open: true, until: until.toISOString() },
+      });
+    now = until;
+    const after = await page(lead, id);
+    expect(after.backSafe?.help).toEqual({ open: false, until: until.toISOString() });
+    // Only its place at the top ends: "I need help" itself is still allowed (and "I am still out").
+    expect(after.actions).toEqual(expect.arrayContaining(['help', 'resume-watch']));
   });
 
   it('the phone page posts "I am still out" through the API', async () => {

@@ -423,7 +423,8 @@ function notSent(err, office) {
  * by whom when someone else said it — loudly, to a person on the visit still at the door (their
  * partner's "both back safe", the office's mistake) — with "I am still out" (the office's "Still out —
  * watch again") and its new return time; and, for the people on the visit, "I need help", the
- * office's number and 999 at the top while it was someone else's word or within the hour.
+ * office's number and 999 at the top while it was someone else's word or the server keeps it open
+ * (`backSafe.help`: the hour after back safe; the page re-reads every 20 s while it can be undone).
  */
 export function afterBack(d, can) {
   const self = onThisVisit(d);
@@ -443,7 +444,8 @@ export function afterBack(d, can) {
   const said = lines.join('\n');
   if (said && said !== lastSaid) buzz([300, 100, 300]);
   lastSaid = said;
-  const recent = Date.now() - new Date(b.at).getTime() < HELP_AFTER_BACK_MS;
+  // Within the time after back safe the server keeps "I need help" at the top for (it says until when).
+  const recent = Boolean(b.help?.open);
   return alertSection(
     'help-after-back',
     lines,
@@ -452,9 +454,6 @@ export function afterBack(d, can) {
     can('help') && (w.alert || recent) ? helpActions(d, true) : null,
   );
 }
-
-/** How long after back safe "I need help" stays at the top of the page when the worker said it themselves. */
-const HELP_AFTER_BACK_MS = 60 * 60_000;
 
 /**
  * "I am still out" / "Still out — watch again": the watch starts again with a new return time, read

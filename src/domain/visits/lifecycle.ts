@@ -122,6 +122,17 @@ export interface LifecycleVisit {
 export const HELP_AFTER_BACK_MINUTES = 60;
 
 /**
+ * "I need help" after back safe at `returnedAt`, as the phone page offers it at its top to the people
+ * on the visit: until HELP_AFTER_BACK_MINUTES after it (`until`), and whether `now` is before then
+ * (`open`). The server says both; the page keeps no time of its own (a back safe someone else said
+ * keeps it at the top whatever the time, and the action itself is never refused for the time since).
+ */
+export function helpAfterBack(returnedAt: Date, now: Date): { open: boolean; until: Date } {
+  const until = new Date(returnedAt.getTime() + HELP_AFTER_BACK_MINUTES * 60_000);
+  return { open: now < until, until };
+}
+
+/**
  * How long after "back safe" it can be undone ("I am still out": `resume-watch`): 12 hours. Long
  * enough to cover the longest visiting day the packs allow (08:00–18:00) from a back safe recorded
  * by mistake at its start, and an evening visit past midnight (so not "the same London day", which

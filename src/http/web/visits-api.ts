@@ -4,7 +4,7 @@ import { periodFor } from '../../alarms/ladder-for.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
-import { allowedActions, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
+import { allowedActions, helpAfterBack, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
 import { officeLine } from '../../domain/visits/office-line.ts';
 import { ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
@@ -194,13 +194,16 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       lateSelfUntil: confirmedAt && onIt ? ownReturnTimeLatest(confirmedAt).toISOString() : null,
       /**
        * Back safe: who said it and whether it was this person — said by someone else, the phone page
-       * tells the people on the visit so at the top, with "I am still out" while it is allowed.
+       * tells the people on the visit so at the top, with "I am still out" while it is allowed. `help`:
+       * whether "I need help" is still at the top of the page for the time since (`open`), and until
+       * when (helpAfterBack); the page keeps no time of its own.
        */
       backSafe: v.returnedAt
         ? {
             at: v.returnedAt.toISOString(),
             byName: backSafeBy?.displayName ?? null,
             byMe: v.backSafeBy === `user:${user.id}`,
+            help: helpAfterBack(v.returnedAt, now),
           }
         : null,
       /** Its planned day has gone by: the page says it must be moved before anything else. */
