@@ -212,6 +212,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
           publisher: conn,
           prefix: config.redis.prefix,
           now: () => new Date(),
+          log,
           lockout: {
             maxFailures: config.http.lockout.maxFailures,
             lockMs: config.http.lockout.minutes * 60_000,
