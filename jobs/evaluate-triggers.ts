@@ -3,7 +3,7 @@ import { schoolOf } from '../src/config/school-of.ts';
 import { londonDate } from '../src/domain/attendance/dates.ts';
 import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { changedPupilsOf, markChunkEvaluated } from '../src/store/imports.ts';
+import { changedPupilsOfChunk, markChunkEvaluated } from '../src/store/imports.ts';
 import { type EvaluationReport, evaluateSchoolTriggers } from '../src/triggers/evaluate-school.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -26,10 +26,7 @@ export async function evaluateTriggers(
     pupilIds: payload.pupilIds?.length
       ? payload.pupilIds
       : payload.reason === 'import' && payload.importId !== undefined
-        ? (await changedPupilsOf(deps.db, payload.importId)).slice(
-            (payload.chunk ?? 0) * EVALUATION_CHUNK,
-            ((payload.chunk ?? 0) + 1) * EVALUATION_CHUNK,
-          )
+        ? await changedPupilsOfChunk(deps.db, payload.importId, payload.chunk ?? 0, EVALUATION_CHUNK)
         : 'all',
     actor: `system:evaluate-triggers:${payload.reason}`,
   });

@@ -9,10 +9,10 @@ import { withoutQuotedData } from '../src/log/redact.ts';
 import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
-  changedPupilsOf,
-  giveUpEvaluations,
+  changedPupilsCount,
+  evaluationsNotDone,
+  giveUpEvaluation,
   importsAwaitingEvaluation,
-  importsNotEvaluated,
   markEvaluationEnqueued,
   markEvaluationHandedAgain,
 } from '../src/store/imports.ts';
@@ -33,8 +33,10 @@ export async function enqueueEvaluation(
   schoolId: string,
   importId: string,
 ): Promise<number> {
-  const pupilIds = await changedPupilsOf(deps.db, importId);
-  for (let n = 0; n * EVALUATION_CHUNK < pupilIds.length; n++) {
+  // Chunks of the list's places: an erased pupil's place is kept (empty), so each chunk always means
+  // the same pupils.
+  const { places, pupils } = await changedPupilsCount(deps.db, importId);
+  for (let n = 0; n * EVALUATION_CHUNK < places; n++) {
     await deps.producer.enqueue(
       'evaluate-triggers',
       { schoolId, importId, chunk: n, reason: 'import' },
@@ -42,7 +44,7 @@ export async function enqueueEvaluation(
     );
   }
   await markEvaluationEnqueued(deps.db, importId);
-  return pupilIds.length;
+  return pupils;
 }
 
 /** The one job id of an import's evaluation chunk. */
@@ -53,13 +55,16 @@ function evaluationJobId(importId: string, chunk: number): string {
 /**
  * How long a sync hands over again an import's chunks not evaluated, counted from the first time one
  * did (not from the import). The safeguarding team relies on every import's pupils being evaluated
- * soon, so an evaluation gets a full day of tries with the queue there: a sync only runs with the queue
- * there, so an import applied while Redis was away a whole day — never handed over, or its jobs lost
- * with Redis — is handed over again once the queue is back, and only then does its day start. Past it
- * the nightly all-pupil run has had its turn (it evaluates every pupil), and a chunk that fails every
- * time must not hold the one-at-a-time triggers queue (every school's evaluations) and fill the log
- * for ever: it is given up, said once in the log and on the data page (`evaluationsGivenUp`). A job of
- * it still running then that finishes counts as evaluated.
+ * soon, so an evaluation gets a full day of tries with the queue there, and time its jobs could not
+ * run does not count: a sync only runs with the queue there, so an import applied while Redis was
+ * away a whole day — never handed over — is handed over once the queue is back, and only then does
+ * its day start; and a sync that finds a chunk's job lost (Redis flushed, or back without its data)
+ * or not yet tried (Redis back with its jobs after a day away, say) starts the day again then. Past
+ * the day the nightly all-pupil run has had its turn (it evaluates every pupil), and a chunk whose job
+ * failed every time must not hold the one-at-a-time triggers queue (every school's evaluations) and
+ * fill the log for ever: once a job of it has failed past the day, it is given up, said once in the
+ * log and on the data page (`evaluationsGivenUp`). A job of it still running then that finishes
+ * counts as evaluated.
  */
 export const REHAND_OVER_FOR_MS = 24 * 60 * 60_000;
 
@@ -67,8 +72,9 @@ export const REHAND_OVER_FOR_MS = 24 * 60 * 60_000;
  * Hands trigger evaluation what it does not hold: imports not handed over (a crash between the
  * commit and the hand-over, or the queue away), and the chunks of imports handed over and still not
  * evaluated whose job will not run by itself — it used all its tries (the database away for minutes)
- * or was lost with Redis — run again with their tries afresh, for `REHAND_OVER_FOR_MS` after the first
- * time a sync did so. A chunk's job still waiting or running is left alone.
+ * or was lost with Redis — run again with their tries afresh, for `REHAND_OVER_FOR_MS` (see there
+ * when it starts). A chunk's job still waiting or running is left alone, and nothing is given up
+ * while one is lost or not yet tried.
  */
 export async function handOverEvaluations(
   deps: Pick<JobDeps, 'db' | 'producer' | 'log' | 'now'>,
@@ -79,21 +85,32 @@ export async function handOverEvaluations(
   }
   const now = deps.now();
   const before = new Date(now.getTime() - REHAND_OVER_FOR_MS);
-  for (const { importId, chunks } of await giveUpEvaluations(
+  for (const { importId, chunks, retriedFrom } of await evaluationsNotDone(
     deps.db,
     schoolId,
     EVALUATION_CHUNK,
-    before,
-    now,
   )) {
-    deps.log.warn(
-      { schoolId, importId, chunks },
-      'trigger evaluation of an import given up after 24 h of hand-overs: its pupils are left to the nightly run',
-    );
-  }
-  for (const { importId, chunks } of await importsNotEvaluated(deps.db, schoolId, EVALUATION_CHUNK)) {
+    const standing = new Map<number, 'untried' | 'trying' | 'finished' | 'lost'>();
+    for (const chunk of chunks)
+      standing.set(
+        chunk,
+        await deps.producer.standing('evaluate-triggers', evaluationJobId(importId, chunk)),
+      );
+    const are = (s: string) => [...standing.values()].some((v) => v === s);
+    // Its day used up by tries: a job failed past it, and none was lost or is still to have its tries.
+    if (are('finished') && !are('lost') && !are('untried') && retriedFrom !== null && retriedFrom < before) {
+      const left = await giveUpEvaluation(deps.db, schoolId, importId, EVALUATION_CHUNK, before, now);
+      if (left)
+        deps.log.warn(
+          { schoolId, importId, chunks: left },
+          'trigger evaluation of an import given up after 24 h of hand-overs: its pupils are left to the nightly run',
+        );
+      continue;
+    }
     let handedAgain = false;
-    for (const chunk of chunks) {
+    let lost = false;
+    for (const [chunk, job] of standing) {
+      if (job !== 'finished' && job !== 'lost') continue;
       const rerun = await deps.producer.rerun(
         'evaluate-triggers',
         { schoolId, importId, chunk, reason: 'import' },
@@ -102,10 +119,16 @@ export async function handOverEvaluations(
       );
       if (rerun === 'queued') {
         handedAgain = true;
-        deps.log.warn({ schoolId, importId, chunk }, 'trigger evaluation of an import handed over again');
+        lost ||= job === 'lost';
+        deps.log.warn(
+          { schoolId, importId, chunk, job },
+          'trigger evaluation of an import handed over again',
+        );
       }
     }
-    if (handedAgain) await markEvaluationHandedAgain(deps.db, importId, now);
+    // A job lost, or one handed over again earlier still waiting for its first try: the day starts now.
+    const restart = lost || (retriedFrom !== null && are('untried'));
+    if (handedAgain || restart) await markEvaluationHandedAgain(deps.db, importId, now, { restart });
   }
 }
 

@@ -93,6 +93,25 @@ export class Producer<C extends Catalog> {
   }
 
   /**
+   * Where the job under this id stands: `untried` (queued, and no worker has taken it yet: its tries
+   * all to come), `trying` (running, or waiting or delayed for a try after one), `finished` (it failed
+   * after its tries, or completed; its record is kept in Redis) or `lost` (no job has the id: gone with
+   * Redis — flushed, or a new one — or removed by hand).
+   */
+  async standing<N extends JobName<C>>(
+    name: N,
+    jobId: string,
+  ): Promise<'untried' | 'trying' | 'finished' | 'lost'> {
+    const job = await this.queueFor(name).getJob(jobId);
+    const state = job ? await job.getState() : 'unknown';
+    if (!job || state === 'unknown') return 'lost';
+    if (state === 'failed' || state === 'completed') return 'finished';
+    return state !== 'active' && (job.attemptsStarted ?? 0) === 0 && job.attemptsMade === 0
+      ? 'untried'
+      : 'trying';
+  }
+
+  /**
    * A job run again under its own id, when it will not run by itself: a finished one (failed, or
    * completed) retried — `freshTries` gives it its tries again, else it is on its last — and a lost
    * one queued anew (a finished job's id kept in Redis would make a plain add a no-op). `running`: it

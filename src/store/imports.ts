@@ -167,7 +167,7 @@ export async function markChunkEvaluated(db: Queryable, importId: string, chunk:
   );
 }
 
-/** Handed over with chunks (of `chunkSize` changed pupils) not yet evaluated. */
+/** Handed over with chunks (of `chunkSize` changed pupils' places) not yet evaluated. */
 const NOT_EVALUATED = `school_id = $1 AND status = 'applied' AND evaluated_chunks IS NOT NULL
         AND evaluation_enqueued_at IS NOT NULL
         AND jsonb_array_length(evaluated_chunks) < ceil(jsonb_array_length(changed_pupils)::numeric / $2)`;
@@ -178,57 +178,98 @@ function chunksLeft(r: { id: string; changed: number; evaluated: number[] }, chu
   return { importId: String(r.id), chunks: all.filter((n) => !done.has(n)) };
 }
 
+/** An import handed to trigger evaluation with chunks not evaluated, not given up. */
+export interface EvaluationNotDone {
+  importId: string;
+  chunks: number[];
+  /** When its give-up window started (`markEvaluationHandedAgain`): null while no sync handed it over again. */
+  retriedFrom: Date | null;
+}
+
 /**
  * Applied imports handed to trigger evaluation with chunks (of `chunkSize` changed pupils) not yet
- * evaluated, and those chunks: their jobs may be waiting or running still — or have used all their
- * tries (the database away for minutes), or been lost with Redis, and nothing else runs them again.
- * Not those given up (`giveUpEvaluations`).
+ * evaluated, those chunks, and when their give-up window started: their jobs may be waiting or
+ * running still — or have used all their tries (the database away for minutes), or been lost with
+ * Redis, and nothing else runs them again. Not those given up (`giveUpEvaluation`).
  */
+export async function evaluationsNotDone(
+  db: Queryable,
+  schoolId: string,
+  chunkSize: number,
+): Promise<EvaluationNotDone[]> {
+  const { rows } = await db.query<{
+    id: string;
+    changed: number;
+    evaluated: number[];
+    evaluation_retried_from: Date | null;
+  }>(
+    `SELECT id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated,
+            evaluation_retried_from FROM imports
+      WHERE ${NOT_EVALUATED} AND evaluation_given_up_at IS NULL
+      ORDER BY id`,
+    [schoolId, chunkSize],
+  );
+  return rows.map((r) => ({
+    ...chunksLeft(r, chunkSize),
+    retriedFrom: r.evaluation_retried_from ? new Date(r.evaluation_retried_from) : null,
+  }));
+}
+
+/** `evaluationsNotDone` without their windows. */
 export async function importsNotEvaluated(
   db: Queryable,
   schoolId: string,
   chunkSize: number,
 ): Promise<{ importId: string; chunks: number[] }[]> {
-  const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
-    `SELECT id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated FROM imports
-      WHERE ${NOT_EVALUATED} AND evaluation_given_up_at IS NULL
-      ORDER BY id`,
-    [schoolId, chunkSize],
-  );
-  return rows.map((r) => chunksLeft(r, chunkSize));
+  return (await evaluationsNotDone(db, schoolId, chunkSize)).map(({ importId, chunks }) => ({
+    importId,
+    chunks,
+  }));
 }
 
 /**
  * A sync handed the import's evaluation over again (`at`): its give-up window starts at the first
- * time this happens, and is not moved by later ones.
+ * time this happens, and is not moved by later ones — unless `restart`: a job of it was lost (Redis
+ * flushed, or back without its data) or has not been tried yet (Redis away with it), so it had no
+ * tries in the window, and the window starts again now.
  */
-export async function markEvaluationHandedAgain(db: Queryable, importId: string, at: Date) {
+export async function markEvaluationHandedAgain(
+  db: Queryable,
+  importId: string,
+  at: Date,
+  options: { restart?: boolean } = {},
+) {
   await db.query(
-    'UPDATE imports SET evaluation_retried_from = COALESCE(evaluation_retried_from, $2) WHERE id = $1',
+    options.restart
+      ? 'UPDATE imports SET evaluation_retried_from = $2 WHERE id = $1'
+      : 'UPDATE imports SET evaluation_retried_from = COALESCE(evaluation_retried_from, $2) WHERE id = $1',
     [importId, at],
   );
 }
 
 /**
- * Gives up (at `at`) the imports whose chunks are still not evaluated though a sync first handed them
- * over again before `before`, and returns them with those chunks: no sync hands them over again and
- * their pupils are left to the nightly all-pupil run. Each is returned once: the import keeps the time
- * it was given up, and the chunks evaluated so far (one finishing later still counts).
+ * Gives up (at `at`) the import's evaluation when its chunks are still not evaluated though its
+ * window started (a sync first handed it over again) before `before`, and returns those chunks: no
+ * sync hands it over again and its pupils are left to the nightly all-pupil run. Returned once
+ * (undefined after): the import keeps the time it was given up, and the chunks evaluated so far (one
+ * finishing later still counts).
  */
-export async function giveUpEvaluations(
+export async function giveUpEvaluation(
   db: Queryable,
   schoolId: string,
+  importId: string,
   chunkSize: number,
   before: Date,
   at: Date,
-): Promise<{ importId: string; chunks: number[] }[]> {
+): Promise<number[] | undefined> {
   const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
-    `UPDATE imports SET evaluation_given_up_at = $4
-      WHERE ${NOT_EVALUATED} AND evaluation_given_up_at IS NULL AND evaluation_retried_from < $3
+    `UPDATE imports SET evaluation_given_up_at = $5
+      WHERE ${NOT_EVALUATED} AND id = $3 AND evaluation_given_up_at IS NULL AND evaluation_retried_from < $4
       RETURNING id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated`,
-    [schoolId, chunkSize, before, at],
+    [schoolId, chunkSize, importId, before, at],
   );
-  return rows.map((r) => chunksLeft(r, chunkSize)).sort((a, b) => Number(a.importId) - Number(b.importId));
+  const row = rows[0];
+  return row ? chunksLeft(row, chunkSize).chunks : undefined;
 }
 
 /** An import whose trigger evaluation was given up with chunks not evaluated, for the data page. */
@@ -261,10 +302,50 @@ export async function evaluationsGivenUp(
   }));
 }
 
+/**
+ * The pupils whose marks the import changed. An erased pupil's place in the list is kept, empty
+ * (null): an evaluation chunk is a slice of the places, so a chunk handed over before an erasure and
+ * again after it covers the same pupils. Empty places are left out here.
+ */
 export async function changedPupilsOf(db: Queryable, importId: string): Promise<string[]> {
-  const { rows } = await db.query<{ changed_pupils: string[] }>(
+  const { rows } = await db.query<{ changed_pupils: (string | null)[] }>(
     'SELECT changed_pupils FROM imports WHERE id = $1',
     [importId],
   );
-  return rows[0]?.changed_pupils ?? [];
+  return (rows[0]?.changed_pupils ?? []).filter((id): id is string => typeof id === 'string');
+}
+
+/** How many places the import's changed-pupil list has (an erased pupil's included), and how many pupils it names. */
+export async function changedPupilsCount(
+  db: Queryable,
+  importId: string,
+): Promise<{ places: number; pupils: number }> {
+  const { rows } = await db.query<{ places: number; pupils: number }>(
+    `SELECT jsonb_array_length(changed_pupils) AS places,
+            (SELECT count(*)::int FROM jsonb_array_elements(changed_pupils) e WHERE jsonb_typeof(e) = 'string') AS pupils
+       FROM imports WHERE id = $1`,
+    [importId],
+  );
+  return { places: rows[0]?.places ?? 0, pupils: rows[0]?.pupils ?? 0 };
+}
+
+/**
+ * The pupils of one evaluation chunk of the import: its `chunk`-th slice (0 first) of `chunkSize`
+ * places of the changed-pupil list, in order, erased pupils' empty places left out. A chunk always
+ * means the same places, so an erasure between two hand-overs of it never moves a pupil into another.
+ */
+export async function changedPupilsOfChunk(
+  db: Queryable,
+  importId: string,
+  chunk: number,
+  chunkSize: number,
+): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `SELECT c.e #>> '{}' AS id
+       FROM imports i, jsonb_array_elements(i.changed_pupils) WITH ORDINALITY AS c(e, n)
+      WHERE i.id = $1 AND c.n > $2::bigint * $3 AND c.n <= ($2::bigint + 1) * $3 AND jsonb_typeof(c.e) = 'string'
+      ORDER BY c.n`,
+    [importId, chunk, chunkSize],
+  );
+  return rows.map((r) => r.id);
 }

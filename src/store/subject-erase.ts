@@ -199,12 +199,16 @@ export async function erasePupil(
   // Imports keep their counts; the pupil's id leaves their lists. A refused row goes when its `pupil`
   // field is theirs; one stored before the import kept that field has none and stays: its text is
   // not searched for the id (a line number, a date or another pupil's id holds the same digits).
-  // Those stay until the import itself goes with its retention.
+  // Those stay until the import itself goes with its retention. The pupil's place in the changed
+  // pupils stays, empty (null): an import's evaluation chunks are slices of those places, and a chunk
+  // handed over again after the erasure must cover the same pupils as before it, or the pupil after
+  // each removed one would slip into a chunk already evaluated and never be evaluated.
   await run(
     tx,
     removed,
     'imports',
-    `UPDATE imports SET changed_pupils = changed_pupils - $2::text,
+    `UPDATE imports SET changed_pupils = coalesce((SELECT jsonb_agg(CASE WHEN c.e = to_jsonb($2::text) THEN 'null'::jsonb ELSE c.e END ORDER BY c.n)
+                                                   FROM jsonb_array_elements(changed_pupils) WITH ORDINALITY AS c(e, n)), '[]'),
        rejected = coalesce((SELECT jsonb_agg(r) FROM jsonb_array_elements(rejected) r WHERE r->>'pupil' IS DISTINCT FROM $2::text), '[]'),
        calendar_problems = coalesce((SELECT jsonb_agg(c) FROM jsonb_array_elements(calendar_problems) c
                                      WHERE c->>'pupil' IS DISTINCT FROM $2::text), '[]'),

@@ -7,6 +7,7 @@ import { EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
 import { importsNotEvaluated, markChunkEvaluated } from '../../src/store/imports.ts';
 import { createSession, type User } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
+import { failEvaluationTries, evaluationJobId as jobId } from '../helpers/evaluation-jobs.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 import { addUser, buildWebApp } from '../helpers/web.ts';
 
@@ -49,14 +50,25 @@ async function insertImport(school: string, unit: string, finishedAgoMs: number,
   return String(rows[0]!.id);
 }
 
-const jobId = (importId: string, chunk: number) =>
-  chunk === 0 ? `evaluate-import-${importId}` : `evaluate-import-${importId}-${chunk}`;
+/** Its jobs used all their tries (the database away): nothing runs them again but a sync. */
+async function fail(importId: string, chunks: number[]) {
+  await failEvaluationTries(s, deps(), importId, chunks);
+}
 
-/** Its jobs lost with Redis (or failed for good): nothing runs them again but a sync. */
+/** Its jobs lost with Redis (flushed, or back without its data): nothing runs them again but a sync. */
 async function lose(importId: string, chunks: number[]) {
   const q = s.producer.queueFor('evaluate-triggers');
   for (const c of chunks) await (await q.getJob(jobId(importId, c)))?.remove();
 }
+
+/** Redis flushed: every key of this file's queues gone, as after Redis came back without its data. */
+async function flushRedis() {
+  const keys = await s.conn.keys(`${s.prefix}:*`);
+  if (keys.length) await s.conn.del(...keys);
+}
+
+const stateOf = (importId: string, chunk = 0) =>
+  s.producer.queueFor('evaluate-triggers').getJobState(jobId(importId, chunk));
 
 async function dataPage(): Promise<string[]> {
   // Signed in at the clock's time (the app's clock).
@@ -94,20 +106,20 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     await lose(importId, [0]);
     clock = new Date(t0.getTime() + HOUR);
     await handOverEvaluations(deps(), 'gamma');
-    expect(await q.getJobState(jobId(importId, 0))).not.toBe('unknown');
+    expect(await q.getJobState(jobId(importId, 0))).toBe('waiting');
 
-    // Lost again, and a sync just inside the day: still handed over, not given up.
-    await lose(importId, [0]);
+    // Failed again, and a sync just inside the day: still handed over, not given up.
+    await fail(importId, [0]);
     clock = new Date(t0.getTime() + HOUR + REHAND_OVER_FOR_MS - 60_000);
     await handOverEvaluations(deps(), 'gamma');
-    expect(await q.getJobState(jobId(importId, 0))).not.toBe('unknown');
+    expect(await q.getJobState(jobId(importId, 0))).toBe('waiting');
     expect(givenUp()).toEqual([]);
 
-    // Past the day from that first hand-over again: given up, said once.
-    await lose(importId, [0]);
+    // Failed again, past the day from that first hand-over again: given up, said once.
+    await fail(importId, [0]);
     clock = new Date(t0.getTime() + HOUR + REHAND_OVER_FOR_MS + 60_000);
     await handOverEvaluations(deps(), 'gamma');
-    expect(await q.getJobState(jobId(importId, 0))).toBe('unknown');
+    expect(await q.getJobState(jobId(importId, 0))).toBe('failed');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
     expect(await importsNotEvaluated(s.db, 'gamma', EVALUATION_CHUNK)).toEqual([]);
   });
@@ -118,9 +130,9 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     // Two chunks; neither is evaluated.
     const importId = await insertImport('beta', 'two-chunks.xml', HOUR, EVALUATION_CHUNK + 1);
     await handOverEvaluations(deps(), 'beta');
-    await lose(importId, [0, 1]);
+    await fail(importId, [0, 1]);
     await handOverEvaluations(deps(), 'beta');
-    await lose(importId, [0, 1]);
+    await fail(importId, [0, 1]);
     clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS + HOUR);
     await handOverEvaluations(deps(), 'beta');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0, 1] }]);
@@ -140,7 +152,7 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     await handOverEvaluations(deps(), 'beta');
     expect(givenUp()).toHaveLength(1);
     expect(await importsNotEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([]);
-    expect(await s.producer.queueFor('evaluate-triggers').getJobState(jobId(importId, 1))).toBe('unknown');
+    expect(await stateOf(importId, 1)).toBe('failed');
   });
 });
 
@@ -151,9 +163,9 @@ describe('the data page', () => {
     const importId = await insertImport('alpha', 'given-up.xml', HOUR, 1);
     expect(await dataPage()).toEqual([]);
     await handOverEvaluations(deps(), 'alpha');
-    await lose(importId, [0]);
+    await fail(importId, [0]);
     await handOverEvaluations(deps(), 'alpha');
-    await lose(importId, [0]);
+    await fail(importId, [0]);
     // 10:00 UTC on 8 December is 10:00 in London.
     clock = new Date('2026-12-08T10:00:00Z');
     await handOverEvaluations(deps(), 'alpha');
@@ -168,5 +180,82 @@ describe('the data page', () => {
     // Once its chunk is evaluated after all, the page no longer says so.
     await markChunkEvaluated(s.db, importId, 0);
     expect(await dataPage()).toEqual([]);
+  });
+});
+
+describe('Redis away more than a day after a chunk was handed over again', () => {
+  const handedAgain = () => lines.filter((l) => /handed over again/.test(l.msg ?? ''));
+
+  it('back without its data: the lost job is handed over again, not given up, and its day starts then', async () => {
+    clock = t0;
+    lines.length = 0;
+    const importId = await insertImport('delta', 'lost-with-redis.xml', HOUR, 2);
+    await handOverEvaluations(deps(), 'delta');
+    // Its job uses all its tries; an hour on a sync hands it over again: its day starts.
+    await fail(importId, [0]);
+    clock = new Date(t0.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'delta');
+    expect(await stateOf(importId)).toBe('waiting');
+
+    // Redis is away 30 h and comes back without its data: the job is gone, never tried.
+    await flushRedis();
+    const back = t0.getTime() + 31 * HOUR;
+    clock = new Date(back);
+    await handOverEvaluations(deps(), 'delta');
+    expect(givenUp()).toEqual([]);
+    expect(await stateOf(importId)).toBe('waiting');
+    expect(handedAgain().at(-1)).toMatchObject({ importId, chunk: 0, job: 'lost' });
+
+    // A full day of tries from that hand-over: failing just inside it, handed over again.
+    await fail(importId, [0]);
+    clock = new Date(back + REHAND_OVER_FOR_MS - 60_000);
+    await handOverEvaluations(deps(), 'delta');
+    expect(await stateOf(importId)).toBe('waiting');
+    expect(givenUp()).toEqual([]);
+
+    // Failing past it: given up, said once.
+    await fail(importId, [0]);
+    clock = new Date(back + REHAND_OVER_FOR_MS + 60_000);
+    await handOverEvaluations(deps(), 'delta');
+    expect(await stateOf(importId)).toBe('failed');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
+    clock = new Date(clock.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'delta');
+    expect(givenUp()).toHaveLength(1);
+  });
+
+  it('back with its data: the job waiting untried is let run, not given up, and its day starts then', async () => {
+    clock = t0;
+    lines.length = 0;
+    const importId = await insertImport('epsilon', 'waited-with-redis.xml', HOUR, 2);
+    await handOverEvaluations(deps(), 'epsilon');
+    await fail(importId, [0]);
+    clock = new Date(t0.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'epsilon');
+    expect(await stateOf(importId)).toBe('waiting');
+
+    // Redis is away 30 h and comes back with its data: the job still waits, no worker took it.
+    const back = t0.getTime() + 31 * HOUR;
+    clock = new Date(back);
+    await handOverEvaluations(deps(), 'epsilon');
+    expect(givenUp()).toEqual([]);
+    expect(await stateOf(importId)).toBe('waiting');
+    expect((await s.producer.queueFor('evaluate-triggers').getJob(jobId(importId, 0)))?.attemptsMade).toBe(0);
+
+    // It then uses its tries: handed over again for a day from when Redis was back, then given up.
+    await fail(importId, [0]);
+    clock = new Date(back + 60_000);
+    await handOverEvaluations(deps(), 'epsilon');
+    expect(await stateOf(importId)).toBe('waiting');
+    await fail(importId, [0]);
+    clock = new Date(back + REHAND_OVER_FOR_MS - 60_000);
+    await handOverEvaluations(deps(), 'epsilon');
+    expect(await stateOf(importId)).toBe('waiting');
+    expect(givenUp()).toEqual([]);
+    await fail(importId, [0]);
+    clock = new Date(back + REHAND_OVER_FOR_MS + 60_000);
+    await handOverEvaluations(deps(), 'epsilon');
+    expect(await stateOf(importId)).toBe('failed');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
   });
 });

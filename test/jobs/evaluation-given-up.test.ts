@@ -8,6 +8,7 @@ import { WorkerHost } from '../../src/queue/worker-host.ts';
 import type { Db } from '../../src/store/db.ts';
 import { importsAwaitingEvaluation, importsNotEvaluated } from '../../src/store/imports.ts';
 import { configWith } from '../helpers/config.ts';
+import { failEvaluationTries } from '../helpers/evaluation-jobs.ts';
 import { TEST_REDIS_URL } from '../helpers/services.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 import { until } from '../helpers/wait.ts';
@@ -130,8 +131,8 @@ describe('an import whose trigger evaluation gave up', () => {
     const q = s.producer.queueFor('evaluate-triggers');
     for (const id of [old, recent]) {
       await enqueueEvaluation(deps, 'beta', id);
-      // Its job lost with Redis (or failed for good): nothing runs it again but a sync.
-      await (await q.getJob(`evaluate-import-${id}`))?.remove();
+      // Its job used all its tries: nothing runs it again but a sync.
+      await failEvaluationTries(s, deps, id, [0]);
     }
     // A sync first handed each over again as long ago as its import (the day is counted from then).
     await s.db.query(
@@ -142,14 +143,14 @@ describe('an import whose trigger evaluation gave up', () => {
     await handOverEvaluations(deps, 'beta');
     // The recent one is handed over again; the old one, past 24 h (the nightly run has evaluated its
     // pupils), is not: it would hold the one-at-a-time triggers queue for ever if it always fails.
-    expect(await q.getJobState(`evaluate-import-${recent}`)).not.toBe('unknown');
-    expect(await q.getJobState(`evaluate-import-${old}`)).toBe('unknown');
+    expect(await q.getJobState(`evaluate-import-${recent}`)).toBe('waiting');
+    expect(await q.getJobState(`evaluate-import-${old}`)).toBe('failed');
     const givenUp = lines.filter((l) => /given up/.test(l.msg ?? ''));
     expect(givenUp).toMatchObject([{ importId: old, chunks: [0] }]);
 
     // Said once: the next sync neither hands it over nor says it again.
     await handOverEvaluations(deps, 'beta');
-    expect(await q.getJobState(`evaluate-import-${old}`)).toBe('unknown');
+    expect(await q.getJobState(`evaluate-import-${old}`)).toBe('failed');
     expect(lines.filter((l) => /given up/.test(l.msg ?? ''))).toHaveLength(1);
     expect(await importsNotEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([
       { importId: recent, chunks: [0] },
