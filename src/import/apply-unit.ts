@@ -40,6 +40,7 @@ import { HELD_UPN_PREFIX, type HeldMark, holdMarks, releaseHeldMarks } from '../
 import { finishImport, insertImport, type RepeatMayTake, setCursor } from '../store/imports.ts';
 import { type MarkSource, noteMarkSources, removeMarksOfRecords } from '../store/mark-records.ts';
 import { isValueRefused, sqlState } from '../store/sql-errors.ts';
+import { flushWalNow } from '../store/wal-flush.ts';
 import {
   type CalendarProblem,
   CalendarProblems,
@@ -302,6 +303,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       let group = new MarkColumns();
       const writes: Promise<void>[] = [];
       const queued = pauseRatio > 0 ? 0 : 1;
+      // Paced, after each group: its log flushed by the import itself (src/store/wal-flush.ts), so the
+      // next alarm's commit does not wait for it, then the pause, `pauseRatio` × the group's time.
+      const pause = async (started: number) => {
+        await flushWalNow(db);
+        await sleep((performance.now() - started) * pauseRatio);
+      };
       const write = (w: Promise<void>) => {
         // A failed write must not wait for the parser to finish to be noticed.
         w.catch(() => {});
@@ -328,7 +335,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
               applied.push(
                 await applyMarks(tx, ctx.schoolId, importId, ctx.actor, { group: g, groupNo: no }),
               );
-              if (pauseRatio > 0) await sleep((performance.now() - started) * pauseRatio);
+              if (pauseRatio > 0) await pause(started);
             })(),
           );
         } else {
@@ -712,7 +719,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           applied.push(
             await applyMarks(tx, ctx.schoolId, importId, ctx.actor, { stagedGroup: g, dedupe: repeats }),
           );
-          if (pauseRatio > 0) await sleep((performance.now() - started) * pauseRatio);
+          if (pauseRatio > 0) await pause(started);
         }
       }
       const sessions = repeats ? await stagedMarkCount(tx, true) : stagedMarks - unknownMarks;

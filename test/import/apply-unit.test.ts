@@ -420,6 +420,46 @@ describe('paced imports (marks written in groups as the file is read, one transa
     expect(again.changedPupils).toEqual(ids.filter((id) => id.endsWith('7')));
   });
 
+  it('flushes its own log after each group, on a connection outside its transaction (none unpaced)', async () => {
+    // The store as the import sees it, each statement it sends outside its transaction noted.
+    const sent: string[] = [];
+    const watched = new Proxy(db, {
+      get(target, key) {
+        if (key === 'query')
+          return (sql: string, params?: readonly unknown[]) => {
+            sent.push(sql);
+            return target.query(sql, params);
+          };
+        const v = Reflect.get(target, key, target);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const flushes = () => sent.filter((q) => /UPDATE wal_flush/.test(q)).length;
+    const before = (await db.query<{ at: Date }>('SELECT at FROM wal_flush')).rows[0]!.at;
+    await addPupils('flushed');
+    const s = { ...school, id: 'flushed' };
+    const p = temp('flushed.xml', marksXml(rows(() => 'O')));
+    const paced = await applyImportUnit(
+      watched,
+      fileUnit(p, 'sims-xml', s),
+      importContextFor(s, NOW, { actor: 'test', source: 'sims-xml', writePace: pace }),
+    );
+    expect(paced.marks).toMatchObject({ inserted: 1300 });
+    // Three groups (25, 25 and 15 pupils of 20 marks), each flushed, each flush committed on its own.
+    expect(flushes()).toBe(3);
+    const after = (await db.query<{ at: Date }>('SELECT at FROM wal_flush')).rows[0]!.at;
+    expect(after.getTime()).toBeGreaterThan(before.getTime());
+    sent.length = 0;
+    await addPupils('flushed-unpaced');
+    const u = { ...school, id: 'flushed-unpaced' };
+    await applyImportUnit(
+      watched,
+      fileUnit(p, 'sims-xml', u),
+      importContextFor(u, NOW, { actor: 'test', source: 'sims-xml' }),
+    );
+    expect(flushes()).toBe(0);
+  });
+
   it('refuses a conflict in its last chunk with nothing applied from the chunks before it', async () => {
     const before = await count(`SELECT count(*) FROM attendance_marks WHERE school_id = 'paced'`);
     const conflicting = [
