@@ -330,6 +330,14 @@ export const INVENTORY: readonly TableEntry[] = [
     seenBy: 'data manager',
   },
   {
+    table: 'wal_flush',
+    what: 'one row, updated after each group of marks an import writes: its commit has the server flush the log',
+    personal: '— (a time)',
+    why: "an alarm's commit does not wait to flush an import's log",
+    retention: 'one row, kept',
+    seenBy: 'nobody',
+  },
+  {
     table: 'setup_tokens',
     what: 'a one-time link to create the first admin, printed by `doorstep start` while no account exists',
     personal: '— (a hash of the link)',
