@@ -9,6 +9,7 @@ import {
   outBannerLines,
   recordWords,
   resumedWords,
+  stillOutClosed,
   whenSaid,
   whomToCall,
 } from './visit-words.js';
@@ -429,7 +430,8 @@ function notSent(err, office) {
 export function afterBack(d, can) {
   const self = onThisVisit(d);
   const b = d.backSafe ?? { at: d.visit.returnedAt, byName: null, byMe: false };
-  const closed = self && Boolean(d.lateSelfUntil) && new Date(d.lateSelfUntil) <= new Date();
+  // Whether it asks a return time: the server's word (`lateSelfClosed`), never the phone's clock.
+  const closed = stillOutClosed(d, self);
   const w = afterBackWords({
     self,
     byMe: b.byMe,

@@ -75,6 +75,15 @@ export function returnTimeAhead(hhmm, now = new Date(), { until = null, whom = n
 }
 
 /**
+ * Whether "I am still out" asks the worker no return time (`self`: a person on the visit): the
+ * server says their own is closed (`lateSelfClosed`), and pressing it raises the overdue alarm at
+ * once. The server's word alone — never the phone's clock, which may be minutes off the server's.
+ */
+export function stillOutClosed(d, self) {
+  return Boolean(self && d.lateSelfClosed === true);
+}
+
+/**
  * What the page says in place of the running-late form once the worker's own new return time is
  * closed (4 hours since someone else last confirmed them): whom to phone — as the call button names
  * it, with its number — for the office to set it.

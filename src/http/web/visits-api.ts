@@ -6,7 +6,7 @@ import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { allowedActions, helpAfterBack, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
 import { officeLine } from '../../domain/visits/office-line.ts';
-import { ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
+import { ownReturnTimeClosed, ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
 import { doorstepError } from '../../errors.ts';
@@ -192,6 +192,13 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * longer in `actions`) tells them to phone the office; "I am still out" then asks no time.
        */
       lateSelfUntil: confirmedAt && onIt ? ownReturnTimeLatest(confirmedAt).toISOString() : null,
+      /**
+       * That latest time has come (ownReturnTimeClosed, as "I am still out" decides it): the page asks
+       * no return time for "I am still out" — the overdue alarm is raised at once — and before it, one.
+       * The server's word, never the phone's clock: a phone ahead of it asked none the server then
+       * refused without; one behind it asked for a time and refused every one past the bound.
+       */
+      lateSelfClosed: confirmedAt && onIt ? ownReturnTimeClosed(confirmedAt, now) : false,
       /**
        * Back safe: who said it and whether it was this person — said by someone else, the phone page
        * tells the people on the visit so at the top, with "I am still out" while it is allowed. `help`:
