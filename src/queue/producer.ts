@@ -114,7 +114,8 @@ export class Producer<C extends Catalog> {
   /**
    * A job run again under its own id, when it will not run by itself: a finished one (failed, or
    * completed) retried — `freshTries` gives it its tries again, else it is on its last — and a lost
-   * one queued anew (a finished job's id kept in Redis would make a plain add a no-op). `running`: it
+   * one (none under the id, or a record left in none of the queue's lists) queued anew (a finished
+   * job's id kept in Redis would make a plain add a no-op). `running`: it
    * is still waiting, delayed or running; `raced`: another caller retried it between the look and now.
    */
   async rerun<N extends JobName<C>>(
@@ -133,6 +134,10 @@ export class Producer<C extends Catalog> {
       );
     }
     if (job && state !== 'unknown') return 'running';
+    // A record left in none of the queue's lists (Redis back with part of its data): no worker will
+    // take it, and an add under its id is ignored while it is there. It goes first — unless a worker
+    // holds its lock (it is running it).
+    if (job && (await this.queueFor(name).remove(jobId)) !== 1) return 'running';
     await this.enqueue(name, payload, { jobId });
     return 'queued';
   }
