@@ -15,11 +15,37 @@ export async function me() {
   return session;
 }
 
+/**
+ * The server's clock as this page last heard it: how far it is ahead of this device's (behind, when
+ * negative), measured from each answer that says the server's time (`serverNow`). A phone's clock may
+ * be minutes off the server's, and the server decides what is allowed by its own.
+ */
+let serverAheadMs = 0;
+
+/**
+ * Now, on the server's clock (this device's clock, moved by the offset last heard): what the pages
+ * compare a time against whenever it decides what to offer or refuse — never `new Date()`, which is
+ * the phone's own and may be minutes off.
+ */
+export function serverNow() {
+  return new Date(Date.now() + serverAheadMs);
+}
+
+/**
+ * An answer said the server's time (`iso`) for a request sent at `sentAt` and answered at `answeredAt`
+ * (this device's clock, ms): taken as the server's time at the middle of the round trip.
+ */
+function heardServerTime(iso, sentAt, answeredAt) {
+  const at = Date.parse(iso);
+  if (Number.isFinite(at)) serverAheadMs = at - (sentAt + answeredAt) / 2;
+}
+
 /** One API call; a failure throws an Error carrying the server's message. */
 export async function api(method, url, body, { timeoutMs } = {}) {
   const headers = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && session?.csrfToken) headers['x-csrf-token'] = session.csrfToken;
+  const sentAt = Date.now();
   const res = await fetch(url, {
     method,
     headers,
@@ -28,7 +54,9 @@ export async function api(method, url, body, { timeoutMs } = {}) {
     // A call that must not hang on a silent server (the help request): given up, as a network failure.
     ...(timeoutMs ? { signal: AbortSignal.timeout(timeoutMs) } : {}),
   });
+  const answeredAt = Date.now();
   const data = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
+  if (typeof data?.serverNow === 'string') heardServerTime(data.serverNow, sentAt, answeredAt);
   if (!res.ok) {
     const err = new Error(data?.message ?? `HTTP ${res.status}`);
     err.status = res.status;
@@ -242,8 +270,8 @@ export function fmtDateTime(iso) {
   });
 }
 
-/** "3 min 05 s ago" */
-export function since(iso, now = Date.now()) {
+/** "3 min 05 s ago" (counted on the server's clock, as far as the page has heard it). */
+export function since(iso, now = serverNow().getTime()) {
   const s = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
   const m = Math.floor(s / 60);
   return m ? `${m} min ${String(s % 60).padStart(2, '0')} s ago` : `${s} s ago`;
@@ -294,9 +322,9 @@ function labelOf(input, named) {
   return text?.replace(/\s+/g, ' ').trim().replace(/:$/, '') || null;
 }
 
-/** Today's date in Europe/London as YYYY-MM-DD. */
+/** Today's date in Europe/London as YYYY-MM-DD (on the server's clock, as far as the page has heard it). */
 export function londonToday() {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+  return new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(serverNow());
 }
 
 /**

@@ -1,4 +1,4 @@
-import { api, bdi, fmtTime, h, isolate, say } from './app.js';
+import { api, bdi, fmtTime, h, isolate, say, serverNow } from './app.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import {
@@ -59,7 +59,7 @@ export function outParts(d, can) {
       v.arrivedAt
         ? `; arrived ${fmtTime(v.arrivedAt)}`
         : v.estimatedArrivalAt
-          ? new Date(v.estimatedArrivalAt) < new Date()
+          ? new Date(v.estimatedArrivalAt) < serverNow()
             ? `; no arrival recorded yet (expected about ${fmtTime(v.estimatedArrivalAt)})`
             : `; arriving about ${fmtTime(v.estimatedArrivalAt)}`
           : '',
@@ -331,9 +331,9 @@ export function outBanner(d) {
 function buzz(pattern) {
   if (navigator.vibrate && navigator.userActivation?.hasBeenActive !== false) navigator.vibrate(pattern);
 }
-/** How far off a time is, or how long ago it passed ("23 min ago", never "now" for a time long gone). */
+/** How far off a time is, or how long ago it passed ("23 min ago", never "now" for a time long gone), on the server's clock. */
 function left(iso) {
-  const ms = new Date(iso).getTime() - Date.now();
+  const ms = new Date(iso).getTime() - serverNow().getTime();
   const m = Math.round(Math.abs(ms) / 60_000);
   if (m === 0) return 'now';
   const span = m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
@@ -557,16 +557,16 @@ function helpWillRetry(err) {
 // that fails says so over everything, as the board does: the phone may be out of signal, or Doorstep
 // away — either way the office may not see this worker's check-ins or alarms.
 let poll = null;
-let lastReached = Date.now();
+let lastReached = serverNow();
 export function keepFresh(out, office = null) {
   clearInterval(poll);
-  lastReached = Date.now();
+  lastReached = serverNow();
   document.getElementById('no-connection')?.remove();
   if (out) poll = setInterval(() => page.load(true).catch(() => noConnection(office)), 20_000);
 }
 
 function noConnection(office) {
-  const since = fmtTime(new Date(lastReached).toISOString());
+  const since = fmtTime(lastReached.toISOString());
   const box =
     document.getElementById('no-connection') ??
     h('section', { id: 'no-connection', class: 'not-sent', role: 'alert' });
@@ -583,10 +583,11 @@ function noConnection(office) {
 }
 
 // Thames View 3.4/3.5: a wait timer at the door, counted from the arranged time when the visit has
-// one (else from the arrival), as the server counts it. At the pack's wait the
-// page prompts and (the server allowing it) offers "No answer"; past the lateness limit, for a parent
-// who said they are running late, "Cancel: parent over N minutes late". The page re-reads when each
-// time passes, so the buttons are exactly what the server allows then.
+// one (else from the arrival), as the server counts it — on the server's clock (`serverNow`), never
+// the phone's own. At the pack's wait the page prompts and (the server allowing it) offers "No
+// answer"; past the lateness limit, for a parent who said they are running late, "Cancel: parent
+// over N minutes late". The page re-reads when each time passes, so the buttons are exactly what the
+// server allows then.
 let waitTimer = null;
 export function doorWait(v, a, can) {
   const slipBox = h('input', { type: 'checkbox', id: 'f-door-slip', name: 'slipLeft' });
@@ -597,11 +598,11 @@ export function doorWait(v, a, can) {
   const lateUntil = a.lateCancelAfterMinutes ? at(a.lateCancelAfterMinutes) : null;
   const p = h('p', { id: 'door-wait', 'aria-live': 'polite' });
   let reloaded = {
-    wait: Date.now() >= until.getTime(),
-    late: !lateUntil || Date.now() > lateUntil.getTime(),
+    wait: serverNow() >= until,
+    late: !lateUntil || serverNow() > lateUntil,
   };
   const tick = () => {
-    const left = until.getTime() - Date.now();
+    const left = until.getTime() - serverNow().getTime();
     const late = lateUntil
       ? ` If the parent said they are running late, wait until ${fmtTime(lateUntil.toISOString())}: over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`
       : '';
@@ -622,7 +623,7 @@ export function doorWait(v, a, can) {
       reloaded = { ...reloaded, wait: true };
       page.load().catch(() => {});
     }
-    if (!reloaded.late && lateUntil && Date.now() > lateUntil.getTime()) {
+    if (!reloaded.late && lateUntil && serverNow() > lateUntil) {
       reloaded = { ...reloaded, late: true };
       page.load().catch(() => {});
     }

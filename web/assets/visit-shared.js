@@ -1,4 +1,4 @@
-import { api, focusStatus, h, keepingFocus, say } from './app.js';
+import { api, focusStatus, h, keepingFocus, say, serverNow } from './app.js';
 import { returnTimeAhead } from './visit-words.js';
 
 // What the visit page's modules share: the page's elements, the visit's id, the signed-in person
@@ -86,11 +86,12 @@ export function newPressId() {
 
 /**
  * The return time typed in `input` (HH:MM), read as both forms read it (`returnTimeAhead`, within
- * `bound` — `{ until, whom }` — when given): its
- * instant, or null after saying on the page why it was refused, with the field marked and focused.
+ * `bound` — `{ until, whom }` — when given) against the server's clock (`serverNow`), as the server
+ * reads it: its instant, or null after saying on the page why it was refused, with the field marked
+ * and focused.
  */
 export function checkedReturnTime(input, bound = {}) {
-  const t = returnTimeAhead(input.value, new Date(), bound);
+  const t = returnTimeAhead(input.value, serverNow(), bound);
   if (t.error) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();

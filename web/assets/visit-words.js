@@ -2,7 +2,10 @@
 // this module on its own). A time picked in a form is read on the London clock as its next
 // occurrence, and accepted only within the next 4 hours (the server's bound): 00:30 picked at 23:30
 // is tonight's, half past midnight; 11:00 picked at 11:05 is refused here, with a message — never
-// "11:00 tomorrow".
+// "11:00 tomorrow". "Now" is the server's (`serverNow`), never the phone's own clock: the server
+// decides by its clock, and a phone minutes ahead of it refused times it takes (one behind, the reverse).
+
+import { serverNow } from './app.js';
 
 const london = (options) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', ...options });
 const clock = london({ hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
@@ -57,7 +60,7 @@ function occurrences(hhmm, now, from, to) {
  * after someone else last confirmed them — a later one is refused here as the server refuses it, with
  * whom to phone for it (`whom`, as the call button names it).
  */
-export function returnTimeAhead(hhmm, now = new Date(), { until = null, whom = null } = {}) {
+export function returnTimeAhead(hhmm, now = serverNow(), { until = null, whom = null } = {}) {
   const all = occurrences(hhmm, now, 0, 1);
   if (!all) return { error: 'Choose the time you expect to be back.' };
   const next = all.find((at) => at > now);
@@ -100,7 +103,7 @@ export function lateClosedWords(office) {
  * the return, the server says that). A typed time is always sent, so "not given" is never said of it.
  * Read from the London clock, as a return time is.
  */
-export function arrivalTimeAt(hhmm, now = new Date()) {
+export function arrivalTimeAt(hhmm, now = serverNow()) {
   const all = occurrences(hhmm, now, -1, 1);
   if (!all?.length) return undefined;
   const minute = new Date(now);
@@ -112,7 +115,7 @@ export function arrivalTimeAt(hhmm, now = new Date()) {
 }
 
 /** "15:05", or "15:05 on Tue 24 Nov" when that is not today (London). */
-export function whenSaid(iso, now = new Date()) {
+export function whenSaid(iso, now = serverNow()) {
   if (!iso) return '—';
   const d = new Date(iso);
   const time = clock.format(d);
@@ -205,7 +208,7 @@ export function afterBackWords({ self, byMe, byName, at, closed = false, whom = 
  * board: no one may be watching it), or passed on until someone takes it — and whom to phone (`whom`)
  * for their new return time. Never "they phone you": nobody may have been told.
  */
-export function resumedWords({ expectedReturnAt, overdueNow, onlyOnBoard }, whom = null, now = new Date()) {
+export function resumedWords({ expectedReturnAt, overdueNow, onlyOnBoard }, whom = null, now = serverNow()) {
   if (!overdueNow)
     return { text: `Watched again: expected back ${whenSaid(expectedReturnAt, now)}.`, alert: false };
   const told = onlyOnBoard

@@ -176,6 +176,13 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
       : undefined;
     return {
+      /**
+       * The server's time this answer was decided at: the page keeps how far the phone's clock is off
+       * it (app.js `serverNow`) and compares every time it decides by — a return time just passed or
+       * past the worker's own bound, the wait at the door — against the server's clock, never the
+       * phone's own, which may be minutes off.
+       */
+      serverNow: now.toISOString(),
       // The safe word is never listed: the office reveals it with one audited click.
       // Its reason, where taken from the trigger, is not told to those the pupil's details are withheld from.
       visit: {
