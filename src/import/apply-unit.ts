@@ -27,6 +27,7 @@ import {
   markLeavers,
   matchStagedByUpn,
   returnToRoll,
+  type StagedAt,
   stagedMarkCount,
   stageMarks,
   stagePupils,
@@ -518,17 +519,17 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
           for (const n of await takeStagedNewcomers(tx, ctx.schoolId))
             newcomers.set(n.upn, { line: n.line, marks: 0 });
       }
-      // One pupil given two different records refuses the unit (both lines named); identical
-      // repeats count once.
+      // One pupil given two different records refuses the unit (both lines named, or an API's
+      // records); identical repeats count once.
       const pupilRepeats = await conflictingPupils(tx);
       if (pupilRepeats.conflicts.length > 0) {
         const c = pupilRepeats.conflicts[0]!;
         throw doorstepError(
           'IMPORT_REFUSED',
-          `${unit.label}: ${pupilNamed(c.mis_id)} has different records on lines ${c.lines.join(' and ')}; one pupil can have only one record — correct the export`,
+          `${unit.label}: ${pupilNamed(c.mis_id)} has different records on ${rowsAt(c.at, listed)}; one pupil can have only one record — correct the export`,
           {
             details: pupilRepeats.conflicts.map(
-              (k) => `${pupilNamed(k.mis_id)}: lines ${k.lines.join(', ')}`,
+              (k) => `${pupilNamed(k.mis_id)}: ${rowsAt(k.at, (items) => items.join(', '))}`,
             ),
           },
         );
@@ -626,13 +627,20 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         );
       }
       const left = await markLeavers(tx, ctx.schoolId, taken);
+      // A leaver the school never had is reported at the row that named them (the first, if several).
+      const leaverAt = new Map<string, string>();
+      for (const l of taken) if (!leaverAt.has(l.misId)) leaverAt.set(l.misId, l.where);
       for (const id of left.unknown) {
         if (fromFullList.has(id)) continue;
-        reject(unit.label, `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`, {
-          cause: "leaver not in the school's pupil list (nothing to mark off-roll)",
-          idKind: 'pupils',
-          id,
-        });
+        reject(
+          leaverAt.get(id) ?? unit.label,
+          `leaver ${id}: not in the school's pupil list (nothing to mark off-roll)`,
+          {
+            cause: "leaver not in the school's pupil list (nothing to mark off-roll)",
+            idKind: 'pupils',
+            id,
+          },
+        );
       }
       pupils.updated += left.marked.length;
       pupilsSeen += left.marked.length;
@@ -670,8 +678,13 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
             vendorCategory: null,
             why: 'unknown-pupil',
           });
+        // Where its row is: a file's line (and record), an API's record — an API has no lines.
         reject(
-          describeWhere({ unit: unit.label, line: r.line, ...(r.record ? { record: r.record } : {}) }),
+          describeWhere({
+            unit: unit.label,
+            ...(r.line !== null ? { line: r.line } : {}),
+            ...(r.record !== null ? { record: r.record } : {}),
+          }),
           holding
             ? `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list — the mark is kept for 30 days and applied once the pupil is imported`
             : `unknown pupil ${r.pupil_mis_id}: not in the school's pupil list (import pupils first)`,
@@ -826,12 +839,31 @@ async function refuseConflicts(tx: Queryable, label: string): Promise<void> {
   const c = conflicts[0]!;
   throw doorstepError(
     'IMPORT_REFUSED',
-    `${label}: ${pupilNamed(c.pupil_mis_id)} has different marks for ${c.date} ${c.session} on lines ${c.lines.join(' and ')}; one session can have only one mark — correct the export`,
+    `${label}: ${pupilNamed(c.pupil_mis_id)} has different marks for ${c.date} ${c.session} on ${rowsAt(c.at, listed)}; one session can have only one mark — correct the export`,
     {
       details: conflicts.map(
-        (k) => `${pupilNamed(k.pupil_mis_id)} ${k.date} ${k.session}: lines ${k.lines.join(', ')}`,
+        (k) =>
+          `${pupilNamed(k.pupil_mis_id)} ${k.date} ${k.session}: ${rowsAt(k.at, (items) => items.join(', '))}`,
       ),
     },
+  );
+}
+
+/**
+ * Where a unit's rows that repeat one another are: `lines 3 and 5` in a file; `records 3 and 5` from
+ * an API, which has no lines (its page is in the unit's name) — never a line it does not have.
+ */
+function rowsAt(at: readonly StagedAt[], join: (items: string[]) => string): string {
+  if (at.every((p) => p.line !== null)) return `lines ${join(at.map((p) => String(p.line)))}`;
+  if (at.every((p) => p.record !== null)) return `records ${join(at.map((p) => String(p.record)))}`;
+  return join(
+    at.map((p) =>
+      p.line !== null
+        ? `line ${p.line}`
+        : p.record !== null
+          ? `record ${p.record}`
+          : 'a row without a number',
+    ),
   );
 }
 
@@ -948,7 +980,7 @@ function addMark(
   }
   keys.add(m.pupilMisId, m.date, m.session);
   out.push(
-    m.where.line ?? m.where.record ?? 0,
+    m.where.line ?? null,
     m.where.record ?? null,
     m.pupilMisId,
     m.date,
@@ -963,7 +995,8 @@ function addMark(
 function stagedPupil(p: PupilRecord) {
   const { where, misId, ...data } = p;
   return {
-    line: where.line ?? where.record ?? 0,
+    line: where.line ?? null,
+    record: where.record ?? null,
     place: describeWhere(where),
     misId,
     data: data as Record<string, unknown>,

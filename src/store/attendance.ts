@@ -6,22 +6,42 @@ import type { Queryable } from './db.ts';
 /**
  * SQL for the attendance import. Each import unit loads its rows into temporary staging tables
  * (dropped at commit) and is then applied with set-based upserts, all in the caller's transaction.
+ *
+ * A staged row keeps where it is as its reader gave it: `line`, its line in a file (none from an
+ * API, which has no lines), and `record`, its record in the unit. Rows are ordered by `POSITION`.
  */
 export async function createStaging(tx: Queryable): Promise<void> {
   await tx.exec(`
     CREATE TEMP TABLE IF NOT EXISTS stage_marks (
-      grp INTEGER NOT NULL DEFAULT 0, line INTEGER NOT NULL, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
+      grp INTEGER NOT NULL DEFAULT 0, line INTEGER, record INTEGER, pupil_mis_id TEXT NOT NULL, date DATE NOT NULL, session TEXT NOT NULL,
       code TEXT NOT NULL, category TEXT NOT NULL, local_code TEXT, minutes_late INTEGER
     ) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS stage_pupils (line INTEGER NOT NULL, place TEXT NOT NULL, mis_id TEXT NOT NULL, data JSONB NOT NULL) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS stage_pupils (
+      line INTEGER, record INTEGER, place TEXT NOT NULL, mis_id TEXT NOT NULL, data JSONB NOT NULL
+    ) ON COMMIT DROP;
   `);
+}
+
+/** A staged row's place in its unit, in the unit's order: its line in a file, else its record (an API's). */
+const POSITION = 'COALESCE(line, record, 0)';
+
+/** Where a staged row is: its line in a file (null from an API, which has none) and its record. */
+export interface StagedAt {
+  line: number | null;
+  record: number | null;
+}
+
+/** The staged rows' places, from `array_agg(line …)` and `array_agg(record …)` in one order. */
+function placesOf(lines: readonly (number | null)[], records: readonly (number | null)[]): StagedAt[] {
+  return lines.map((line, i) => ({ line, record: records[i] ?? null }));
 }
 
 const MARK_VALUES = 'line, record, pupil_mis_id, date, session, code, category, local_code, minutes_late';
 
 /** Staged marks, column by column (one array per column: far fewer objects than one per row). */
 export class MarkColumns {
-  line: number[] = [];
+  /** The mark's line in a file; null from an API (which has no lines). */
+  line: (number | null)[] = [];
   record: (number | null)[] = [];
   pupilMisId: string[] = [];
   date: string[] = [];
@@ -37,7 +57,7 @@ export class MarkColumns {
 
   /** Adds a mark (positional, so reading a file allocates no object per mark). */
   push(
-    line: number,
+    line: number | null,
     record: number | null,
     pupilMisId: string,
     date: string,
@@ -61,7 +81,7 @@ export class MarkColumns {
   /** Adds mark `i` of `from`. */
   pushFrom(from: MarkColumns, i: number): void {
     this.push(
-      from.line[i]!,
+      from.line[i] ?? null,
       from.record[i] ?? null,
       from.pupilMisId[i]!,
       from.date[i]!,
@@ -100,7 +120,9 @@ export async function stageMarks(tx: Queryable, c: MarkColumns, groupNo: number)
 }
 
 export interface StagedPupil {
-  line: number;
+  /** The record's line in a file; null from an API (which has no lines). */
+  line: number | null;
+  record: number | null;
   /** Where the record is, as reports name it (`pupils.xml, line 3, record 1`; an API's `record 4`). */
   place: string;
   misId: string;
@@ -111,10 +133,11 @@ export interface StagedPupil {
 export async function stagePupils(tx: Queryable, rows: readonly StagedPupil[]): Promise<void> {
   if (rows.length === 0) return;
   await tx.query(
-    `INSERT INTO stage_pupils (line, place, mis_id, data)
-     SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::jsonb[])`,
+    `INSERT INTO stage_pupils (line, record, place, mis_id, data)
+     SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::jsonb[])`,
     [
       rows.map((r) => r.line),
+      rows.map((r) => r.record),
       rows.map((r) => r.place),
       rows.map((r) => r.misId),
       rows.map((r) => JSON.stringify(r.data)),
@@ -181,16 +204,26 @@ export async function takeStagedNewcomers(
   return rows;
 }
 
-/** Same pupil, date and session given different marks in one unit: [lineA, lineB, key]. */
-export async function conflictingMarks(tx: Queryable, limit = 5) {
-  const { rows } = await tx.query<{ pupil_mis_id: string; date: string; session: string; lines: number[] }>(
-    `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, array_agg(line ORDER BY line) AS lines
+/** Same pupil, date and session given different marks in one unit: the key and where its marks are, in order. */
+export async function conflictingMarks(
+  tx: Queryable,
+  limit = 5,
+): Promise<{ pupil_mis_id: string; date: string; session: string; at: StagedAt[] }[]> {
+  const { rows } = await tx.query<{
+    pupil_mis_id: string;
+    date: string;
+    session: string;
+    lines: (number | null)[];
+    records: (number | null)[];
+  }>(
+    `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session,
+            array_agg(line ORDER BY ${POSITION}) AS lines, array_agg(record ORDER BY ${POSITION}) AS records
      FROM stage_marks GROUP BY pupil_mis_id, date, session
      HAVING count(DISTINCT (code, local_code, minutes_late)) > 1
-     ORDER BY min(line) LIMIT $1`,
+     ORDER BY min(${POSITION}) LIMIT $1`,
     [limit],
   );
-  return rows;
+  return rows.map(({ lines, records, ...key }) => ({ ...key, at: placesOf(lines, records) }));
 }
 
 /**
@@ -201,17 +234,20 @@ export async function conflictingMarks(tx: Queryable, limit = 5) {
 export async function conflictingPupils(
   tx: Queryable,
   limit = 5,
-): Promise<{ conflicts: { mis_id: string; lines: number[] }[]; repeats: number }> {
-  const { rows } = await tx.query<{ mis_id: string; lines: number[] }>(
-    `SELECT mis_id, array_agg(line ORDER BY line) AS lines
+): Promise<{ conflicts: { mis_id: string; at: StagedAt[] }[]; repeats: number }> {
+  const { rows } = await tx.query<{ mis_id: string; lines: (number | null)[]; records: (number | null)[] }>(
+    `SELECT mis_id, array_agg(line ORDER BY ${POSITION}) AS lines, array_agg(record ORDER BY ${POSITION}) AS records
      FROM stage_pupils GROUP BY mis_id HAVING count(DISTINCT data) > 1
-     ORDER BY min(line) LIMIT $1`,
+     ORDER BY min(${POSITION}) LIMIT $1`,
     [limit],
   );
   const { rows: counted } = await tx.query<{ repeats: number }>(
     'SELECT (count(*) - count(DISTINCT mis_id))::int AS repeats FROM stage_pupils',
   );
-  return { conflicts: rows, repeats: counted[0]?.repeats ?? 0 };
+  return {
+    conflicts: rows.map((r) => ({ mis_id: r.mis_id, at: placesOf(r.lines, r.records) })),
+    repeats: counted[0]?.repeats ?? 0,
+  };
 }
 
 export interface UpsertCounts {
@@ -227,7 +263,7 @@ export interface UpsertCounts {
 export async function upsertPupils(tx: Queryable, schoolId: string): Promise<UpsertCounts> {
   const { rows } = await tx.query<{ mis_id: string; inserted: boolean; flags_changed: boolean }>(
     `WITH latest AS (
-       SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, line DESC
+       SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, ${POSITION} DESC
      ),
      -- Read before the upsert (the statement's snapshot): the flags as they were.
      flagged AS (
@@ -268,7 +304,7 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
     [schoolId],
   );
   // Contacts: replaced for pupils whose record carried a contacts list.
-  const latest = `SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils WHERE data ? 'contacts' ORDER BY mis_id, line DESC`;
+  const latest = `SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils WHERE data ? 'contacts' ORDER BY mis_id, ${POSITION} DESC`;
   // A field the import could not take (over its limit: left out of the record, its key absent) keeps
   // what was stored for the same person at the same priority — never a parent's phone number wiped
   // because the MIS's copy of it had a note typed after it. The same person: the same name, or, the
@@ -325,7 +361,7 @@ export async function returnToRoll(
     place: string;
   }>(
     `WITH latest AS (
-       SELECT DISTINCT ON (mis_id) mis_id, place, data FROM stage_pupils ORDER BY mis_id, line DESC
+       SELECT DISTINCT ON (mis_id) mis_id, place, data FROM stage_pupils ORDER BY mis_id, ${POSITION} DESC
      ),
      back AS (
        SELECT p.mis_id, p.left_on, p.left_to, p.left_on_confirmed, l.place
@@ -436,7 +472,7 @@ export async function markLeavers(
 /** Removes staged marks whose pupil the school does not have; returns them for the summary. */
 export async function takeUnknownPupilMarks(tx: Queryable, schoolId: string) {
   const { rows } = await tx.query<{
-    line: number;
+    line: number | null;
     record: number | null;
     pupil_mis_id: string;
     date: string;
@@ -450,7 +486,7 @@ export async function takeUnknownPupilMarks(tx: Queryable, schoolId: string) {
      RETURNING line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, code, local_code, minutes_late`,
     [schoolId],
   );
-  return rows.sort((a, b) => a.line - b.line);
+  return rows.sort((a, b) => (a.line ?? a.record ?? 0) - (b.line ?? b.record ?? 0));
 }
 
 /** What one `applyMarks` statement did. */
@@ -836,7 +872,7 @@ function emptySlots<T>(): (T | null)[] {
 /** A group staged earlier, as columns; with `dedupe`, a session it repeats takes its last line's mark. */
 async function stagedGroupMarks(tx: Queryable, group: number, dedupe: boolean): Promise<MarkColumns> {
   const { rows } = await tx.query<{
-    line: number;
+    line: number | null;
     record: number | null;
     pupil_mis_id: string;
     date: string;
@@ -849,7 +885,7 @@ async function stagedGroupMarks(tx: Queryable, group: number, dedupe: boolean): 
     dedupe
       ? `SELECT DISTINCT ON (pupil_mis_id, date, session) line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date,
                 session, code, category, local_code, minutes_late
-         FROM stage_marks WHERE grp = $1 ORDER BY pupil_mis_id, date, session, line DESC`
+         FROM stage_marks WHERE grp = $1 ORDER BY pupil_mis_id, date, session, ${POSITION} DESC`
       : `SELECT line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, code, category, local_code,
                 minutes_late
          FROM stage_marks WHERE grp = $1`,
