@@ -7,6 +7,7 @@ import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { type SyncReport, syncJobId, syncSchool } from '../src/import/sync-school.ts';
 import { withoutQuotedData } from '../src/log/redact.ts';
 import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
+import type { JobStanding } from '../src/queue/producer.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
   changedPupilsCount,
@@ -55,26 +56,31 @@ function evaluationJobId(importId: string, chunk: number): string {
 /**
  * How long a sync hands over again an import's chunks not evaluated, counted from the first time one
  * did (not from the import). The safeguarding team relies on every import's pupils being evaluated
- * soon, so an evaluation gets a full day of tries with the queue there, and time its jobs could not
- * run does not count: a sync only runs with the queue there, so an import applied while Redis was
- * away a whole day — never handed over — is handed over once the queue is back, and only then does
- * its day start; and a sync that finds a chunk's job lost (Redis flushed, or back without its data)
- * or not yet tried (Redis back with its jobs after a day away, say) starts the day again then. Past
- * the day the nightly all-pupil run has had its turn (it evaluates every pupil), and a chunk whose job
- * failed every time must not hold the one-at-a-time triggers queue (every school's evaluations) and
- * fill the log for ever: once a job of it has failed past the day, it is given up, said once in the
- * log and on the data page (`evaluationsGivenUp`). A job of it still running then that finishes
- * counts as evaluated.
+ * soon, so an evaluation gets a full day of tries, and time its jobs could not run does not give it
+ * up: a sync only runs with the queue there, so an import applied while Redis was away a whole day —
+ * never handed over — is handed over once the queue is back, and only then does its day start; a
+ * sync that finds a chunk's job lost (Redis flushed, or back without its data) starts the day again
+ * then; and a job is judged by when it failed, not by when a sync looks at it — one that failed within
+ * the day is handed over again with its tries afresh however late the next sync comes (Redis away a
+ * day after it failed, say), and one not yet tried (still waiting its turn in a queue backed up, or
+ * Redis back with its jobs) is let run first. Past the day the nightly all-pupil run has had its turn
+ * (it evaluates every pupil), and a chunk whose job failed every time must not hold the one-at-a-time
+ * triggers queue (every school's evaluations) and fill the log for ever: once its job has failed a
+ * day or more after the day started, the evaluation is given up, said once in the log and on the
+ * data page (`evaluationsGivenUp`). A job of it still running then that finishes counts as evaluated.
+ * The day is not started again while a job waits untried: a queue backed up at every sync would
+ * otherwise put the give-up off for ever.
  */
 export const REHAND_OVER_FOR_MS = 24 * 60 * 60_000;
 
 /**
  * Hands trigger evaluation what it does not hold: imports not handed over (a crash between the
  * commit and the hand-over, or the queue away), and the chunks of imports handed over and still not
- * evaluated whose job will not run by itself — it used all its tries (the database away for minutes)
- * or was lost with Redis — run again with their tries afresh, for `REHAND_OVER_FOR_MS` (see there
- * when it starts). A chunk's job still waiting or running is left alone, and nothing is given up
- * while one is lost or not yet tried.
+ * evaluated whose job will not run by itself — it used all its tries within its day (the database
+ * away for minutes) or was lost with Redis — run again with their tries afresh (see
+ * `REHAND_OVER_FOR_MS` for the day). A chunk's job still waiting or running is left alone, one that
+ * failed past the day is not run again, and nothing is given up while a job is due to run again, lost
+ * or not yet tried.
  */
 export async function handOverEvaluations(
   deps: Pick<JobDeps, 'db' | 'producer' | 'log' | 'now'>,
@@ -84,22 +90,34 @@ export async function handOverEvaluations(
     await enqueueEvaluation(deps, schoolId, importId);
   }
   const now = deps.now();
-  const before = new Date(now.getTime() - REHAND_OVER_FOR_MS);
   for (const { importId, chunks, retriedFrom } of await evaluationsNotDone(
     deps.db,
     schoolId,
     EVALUATION_CHUNK,
   )) {
-    const standing = new Map<number, 'untried' | 'trying' | 'finished' | 'lost'>();
+    const standing = new Map<number, JobStanding>();
     for (const chunk of chunks)
       standing.set(
         chunk,
         await deps.producer.standing('evaluate-triggers', evaluationJobId(importId, chunk)),
       );
-    const are = (s: string) => [...standing.values()].some((v) => v === s);
-    // Its day used up by tries: a job failed past it, and none was lost or is still to have its tries.
-    if (are('finished') && !are('lost') && !are('untried') && retriedFrom !== null && retriedFrom < before) {
-      const left = await giveUpEvaluation(deps.db, schoolId, importId, EVALUATION_CHUNK, before, now);
+    // When a finished job failed a day or more after the day started: then, not now, counts.
+    const failedPastDay = (job: JobStanding): Date | undefined =>
+      job.is === 'finished' &&
+      job.at !== undefined &&
+      retriedFrom !== null &&
+      job.at.getTime() - retriedFrom.getTime() >= REHAND_OVER_FOR_MS
+        ? job.at
+        : undefined;
+    // Run again: lost, or finished within the day (or before it started, or at a time not known).
+    const due = (job: JobStanding) => job.is === 'lost' || (job.is === 'finished' && !failedPastDay(job));
+    const jobs = [...standing.values()];
+    const pastDay = jobs.map(failedPastDay).filter((at): at is Date => at !== undefined);
+    if (pastDay.length && !jobs.some((job) => due(job) || job.is === 'untried')) {
+      // Re-checked in the update: the window still started a day or more before each failure.
+      const earliest = Math.min(...pastDay.map((at) => at.getTime()));
+      const startedBy = new Date(earliest - REHAND_OVER_FOR_MS);
+      const left = await giveUpEvaluation(deps.db, schoolId, importId, EVALUATION_CHUNK, startedBy, now);
       if (left)
         deps.log.warn(
           { schoolId, importId, chunks: left },
@@ -110,7 +128,7 @@ export async function handOverEvaluations(
     let handedAgain = false;
     let lost = false;
     for (const [chunk, job] of standing) {
-      if (job !== 'finished' && job !== 'lost') continue;
+      if (!due(job)) continue;
       const rerun = await deps.producer.rerun(
         'evaluate-triggers',
         { schoolId, importId, chunk, reason: 'import' },
@@ -119,16 +137,15 @@ export async function handOverEvaluations(
       );
       if (rerun === 'queued') {
         handedAgain = true;
-        lost ||= job === 'lost';
+        lost ||= job.is === 'lost';
         deps.log.warn(
-          { schoolId, importId, chunk, job },
+          { schoolId, importId, chunk, job: job.is },
           'trigger evaluation of an import handed over again',
         );
       }
     }
-    // A job lost, or one handed over again earlier still waiting for its first try: the day starts now.
-    const restart = lost || (retriedFrom !== null && are('untried'));
-    if (handedAgain || restart) await markEvaluationHandedAgain(deps.db, importId, now, { restart });
+    // A job lost: its tries in the day went with it, and the day starts now.
+    if (handedAgain) await markEvaluationHandedAgain(deps.db, importId, now, { restart: lost });
   }
 }
 

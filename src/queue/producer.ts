@@ -41,6 +41,9 @@ export function jobOptions(spec: JobSpec): JobsOptions {
   };
 }
 
+/** Where a job stands (`Producer.standing`). */
+export type JobStanding = { is: 'untried' | 'trying' | 'lost' } | { is: 'finished'; at?: Date };
+
 /**
  * Enqueues catalog jobs. The payload is validated first; a bad payload throws
  * DOORSTEP_JOB_PAYLOAD_INVALID naming each failing field and nothing is enqueued.
@@ -95,20 +98,22 @@ export class Producer<C extends Catalog> {
   /**
    * Where the job under this id stands: `untried` (queued, and no worker has taken it yet: its tries
    * all to come), `trying` (running, or waiting or delayed for a try after one), `finished` (it failed
-   * after its tries, or completed; its record is kept in Redis) or `lost` (no job has the id: gone with
-   * Redis — flushed, or a new one — or removed by hand).
+   * after its tries, or completed; its record is kept in Redis), with when it did (`at`, the worker's
+   * clock; absent on a record without it), or `lost` (no job has the id: gone with Redis — flushed, or
+   * a new one — or removed by hand).
    */
-  async standing<N extends JobName<C>>(
-    name: N,
-    jobId: string,
-  ): Promise<'untried' | 'trying' | 'finished' | 'lost'> {
+  async standing<N extends JobName<C>>(name: N, jobId: string): Promise<JobStanding> {
     const job = await this.queueFor(name).getJob(jobId);
     const state = job ? await job.getState() : 'unknown';
-    if (!job || state === 'unknown') return 'lost';
-    if (state === 'failed' || state === 'completed') return 'finished';
-    return state !== 'active' && (job.attemptsStarted ?? 0) === 0 && job.attemptsMade === 0
-      ? 'untried'
-      : 'trying';
+    if (!job || state === 'unknown') return { is: 'lost' };
+    if (state === 'failed' || state === 'completed')
+      return job.finishedOn ? { is: 'finished', at: new Date(job.finishedOn) } : { is: 'finished' };
+    return {
+      is:
+        state !== 'active' && (job.attemptsStarted ?? 0) === 0 && job.attemptsMade === 0
+          ? 'untried'
+          : 'trying',
+    };
   }
 
   /**

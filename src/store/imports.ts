@@ -230,8 +230,8 @@ export async function importsNotEvaluated(
 /**
  * A sync handed the import's evaluation over again (`at`): its give-up window starts at the first
  * time this happens, and is not moved by later ones — unless `restart`: a job of it was lost (Redis
- * flushed, or back without its data) or has not been tried yet (Redis away with it), so it had no
- * tries in the window, and the window starts again now.
+ * flushed, or back without its data), so the tries it had in the window went with it, and the window
+ * starts again now.
  */
 export async function markEvaluationHandedAgain(
   db: Queryable,
@@ -249,7 +249,8 @@ export async function markEvaluationHandedAgain(
 
 /**
  * Gives up (at `at`) the import's evaluation when its chunks are still not evaluated though its
- * window started (a sync first handed it over again) before `before`, and returns those chunks: no
+ * window started (a sync first handed it over again) at or before `startedBy` — checked here: one
+ * whose window a sync moved since the caller looked is kept — and returns those chunks: no
  * sync hands it over again and its pupils are left to the nightly all-pupil run. Returned once
  * (undefined after): the import keeps the time it was given up, and the chunks evaluated so far (one
  * finishing later still counts).
@@ -259,14 +260,14 @@ export async function giveUpEvaluation(
   schoolId: string,
   importId: string,
   chunkSize: number,
-  before: Date,
+  startedBy: Date,
   at: Date,
 ): Promise<number[] | undefined> {
   const { rows } = await db.query<{ id: string; changed: number; evaluated: number[] }>(
     `UPDATE imports SET evaluation_given_up_at = $5
-      WHERE ${NOT_EVALUATED} AND id = $3 AND evaluation_given_up_at IS NULL AND evaluation_retried_from < $4
+      WHERE ${NOT_EVALUATED} AND id = $3 AND evaluation_given_up_at IS NULL AND evaluation_retried_from <= $4
       RETURNING id, jsonb_array_length(changed_pupils) AS changed, evaluated_chunks AS evaluated`,
-    [schoolId, chunkSize, importId, before, at],
+    [schoolId, chunkSize, importId, startedBy, at],
   );
   const row = rows[0];
   return row ? chunksLeft(row, chunkSize).chunks : undefined;

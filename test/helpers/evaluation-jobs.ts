@@ -16,6 +16,8 @@ export const evaluationJobId = (importId: string, chunk: number) =>
  * Runs the queue's `evaluate-triggers` jobs with the database away (every statement fails, as in a
  * failover) until each of the import's `chunks` has used all its tries and failed — a job the sync
  * finds finished, not evaluated. The backoff is skipped: each delayed retry is promoted at once.
+ * Each job fails at the deps' clock (`deps.now()`): its record's failure time (`finishedOn`, written
+ * by the worker from its own clock) is set to it, as a worker whose clock that is would have.
  */
 export async function failEvaluationTries(
   s: StoreAndQueue,
@@ -60,4 +62,7 @@ export async function failEvaluationTries(
   } finally {
     await host.close(1000);
   }
+  const failedOn = deps.now().getTime();
+  for (const chunk of chunks)
+    await s.conn.hset(q.toKey(evaluationJobId(importId, chunk)), 'finishedOn', failedOn);
 }

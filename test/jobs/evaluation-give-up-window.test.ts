@@ -50,7 +50,7 @@ async function insertImport(school: string, unit: string, finishedAgoMs: number,
   return String(rows[0]!.id);
 }
 
-/** Its jobs used all their tries (the database away): nothing runs them again but a sync. */
+/** Its jobs used all their tries (the database away), failing at the clock's time: nothing runs them again but a sync. */
 async function fail(importId: string, chunks: number[]) {
   await failEvaluationTries(s, deps(), importId, chunks);
 }
@@ -65,6 +65,15 @@ async function lose(importId: string, chunks: number[]) {
 async function flushRedis() {
   const keys = await s.conn.keys(`${s.prefix}:*`);
   if (keys.length) await s.conn.del(...keys);
+}
+
+/** When the import's give-up window started. */
+async function windowOf(importId: string): Promise<Date | null> {
+  const { rows } = await s.db.query<{ evaluation_retried_from: Date | null }>(
+    'SELECT evaluation_retried_from FROM imports WHERE id = $1',
+    [importId],
+  );
+  return rows[0]!.evaluation_retried_from;
 }
 
 const stateOf = (importId: string, chunk = 0) =>
@@ -108,16 +117,16 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     await handOverEvaluations(deps(), 'gamma');
     expect(await q.getJobState(jobId(importId, 0))).toBe('waiting');
 
-    // Failed again, and a sync just inside the day: still handed over, not given up.
-    await fail(importId, [0]);
+    // Failed again just inside the day, and a sync then: still handed over, not given up.
     clock = new Date(t0.getTime() + HOUR + REHAND_OVER_FOR_MS - 60_000);
+    await fail(importId, [0]);
     await handOverEvaluations(deps(), 'gamma');
     expect(await q.getJobState(jobId(importId, 0))).toBe('waiting');
     expect(givenUp()).toEqual([]);
 
     // Failed again, past the day from that first hand-over again: given up, said once.
-    await fail(importId, [0]);
     clock = new Date(t0.getTime() + HOUR + REHAND_OVER_FOR_MS + 60_000);
+    await fail(importId, [0]);
     await handOverEvaluations(deps(), 'gamma');
     expect(await q.getJobState(jobId(importId, 0))).toBe('failed');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
@@ -132,8 +141,8 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     await handOverEvaluations(deps(), 'beta');
     await fail(importId, [0, 1]);
     await handOverEvaluations(deps(), 'beta');
-    await fail(importId, [0, 1]);
     clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS + HOUR);
+    await fail(importId, [0, 1]);
     await handOverEvaluations(deps(), 'beta');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0, 1] }]);
 
@@ -165,9 +174,9 @@ describe('the data page', () => {
     await handOverEvaluations(deps(), 'alpha');
     await fail(importId, [0]);
     await handOverEvaluations(deps(), 'alpha');
-    await fail(importId, [0]);
-    // 10:00 UTC on 8 December is 10:00 in London.
+    // 10:00 UTC on 8 December is 10:00 in London: it fails again then, and a sync gives it up.
     clock = new Date('2026-12-08T10:00:00Z');
+    await fail(importId, [0]);
     await handOverEvaluations(deps(), 'alpha');
     expect(givenUp()).toMatchObject([{ importId }]);
 
@@ -207,15 +216,15 @@ describe('Redis away more than a day after a chunk was handed over again', () =>
     expect(handedAgain().at(-1)).toMatchObject({ importId, chunk: 0, job: 'lost' });
 
     // A full day of tries from that hand-over: failing just inside it, handed over again.
-    await fail(importId, [0]);
     clock = new Date(back + REHAND_OVER_FOR_MS - 60_000);
+    await fail(importId, [0]);
     await handOverEvaluations(deps(), 'delta');
     expect(await stateOf(importId)).toBe('waiting');
     expect(givenUp()).toEqual([]);
 
     // Failing past it: given up, said once.
-    await fail(importId, [0]);
     clock = new Date(back + REHAND_OVER_FOR_MS + 60_000);
+    await fail(importId, [0]);
     await handOverEvaluations(deps(), 'delta');
     expect(await stateOf(importId)).toBe('failed');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
@@ -224,7 +233,7 @@ describe('Redis away more than a day after a chunk was handed over again', () =>
     expect(givenUp()).toHaveLength(1);
   });
 
-  it('back with its data: the job waiting untried is let run, not given up, and its day starts then', async () => {
+  it('back with its data: the job waiting untried is let run, not given up, and a failure of it then, past the day, gives it up', async () => {
     clock = t0;
     lines.length = 0;
     const importId = await insertImport('epsilon', 'waited-with-redis.xml', HOUR, 2);
@@ -234,27 +243,125 @@ describe('Redis away more than a day after a chunk was handed over again', () =>
     await handOverEvaluations(deps(), 'epsilon');
     expect(await stateOf(importId)).toBe('waiting');
 
-    // Redis is away 30 h and comes back with its data: the job still waits, no worker took it.
+    // Redis is away 30 h and comes back with its data: the job still waits, no worker took it. Its
+    // tries are all to come: let run, not given up, and its day not started again.
     const back = t0.getTime() + 31 * HOUR;
     clock = new Date(back);
     await handOverEvaluations(deps(), 'epsilon');
     expect(givenUp()).toEqual([]);
     expect(await stateOf(importId)).toBe('waiting');
     expect((await s.producer.queueFor('evaluate-triggers').getJob(jobId(importId, 0)))?.attemptsMade).toBe(0);
+    expect(await windowOf(importId)).toEqual(new Date(t0.getTime() + HOUR));
 
-    // It then uses its tries: handed over again for a day from when Redis was back, then given up.
+    // It then uses its tries, past the day: given up at the next sync, said once.
+    clock = new Date(back + 5 * 60_000);
     await fail(importId, [0]);
-    clock = new Date(back + 60_000);
+    clock = new Date(back + 10 * 60_000);
     await handOverEvaluations(deps(), 'epsilon');
+    expect(await stateOf(importId)).toBe('failed');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
+    expect(handedAgain().filter((l) => l.importId === importId)).toHaveLength(1);
+  });
+
+  it('its job failed within the day before Redis went: handed over again when Redis is back, its day kept, and given up when it fails again', async () => {
+    clock = t0;
+    lines.length = 0;
+    const importId = await insertImport('zeta', 'failed-before-outage.xml', HOUR, 2);
+    await handOverEvaluations(deps(), 'zeta');
+    await fail(importId, [0]);
+    // An hour on a sync hands it over again: its day starts. It fails again within minutes.
+    clock = new Date(t0.getTime() + HOUR);
+    await handOverEvaluations(deps(), 'zeta');
     expect(await stateOf(importId)).toBe('waiting');
+    clock = new Date(t0.getTime() + HOUR + 5 * 60_000);
     await fail(importId, [0]);
-    clock = new Date(back + REHAND_OVER_FOR_MS - 60_000);
-    await handOverEvaluations(deps(), 'epsilon');
+
+    // Redis is away 30 h, data kept; the first sync after it is back finds the job failed — within
+    // its day: handed over again with its tries afresh, not given up, the day not started again.
+    const back = t0.getTime() + 31 * HOUR;
+    clock = new Date(back);
+    await handOverEvaluations(deps(), 'zeta');
+    expect(givenUp()).toEqual([]);
+    expect(await stateOf(importId)).toBe('waiting');
+    expect((await s.producer.queueFor('evaluate-triggers').getJob(jobId(importId, 0)))?.attemptsMade).toBe(0);
+    expect(handedAgain().at(-1)).toMatchObject({ importId, chunk: 0, job: 'finished' });
+    expect(await windowOf(importId)).toEqual(new Date(t0.getTime() + HOUR));
+
+    // It fails again, now past the day: the following sync gives it up, once.
+    clock = new Date(back + 5 * 60_000);
+    await fail(importId, [0]);
+    clock = new Date(back + 10 * 60_000);
+    await handOverEvaluations(deps(), 'zeta');
+    expect(await stateOf(importId)).toBe('failed');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
+    clock = new Date(back + HOUR);
+    await handOverEvaluations(deps(), 'zeta');
+    expect(givenUp()).toHaveLength(1);
+    expect(await stateOf(importId)).toBe('failed');
+  });
+});
+
+describe('a job judged by when it failed, not by when a sync looks', () => {
+  it('failing every time with the queue there: one that failed inside the day is handed over again, one past it gives the evaluation up', async () => {
+    clock = t0;
+    lines.length = 0;
+    const importId = await insertImport('eta', 'always-failing.xml', HOUR, 2);
+    await handOverEvaluations(deps(), 'eta');
+    await fail(importId, [0]);
+    await handOverEvaluations(deps(), 'eta');
+    expect(await windowOf(importId)).toEqual(t0);
+
+    // Failing through the day, a sync after each failure: handed over again every time.
+    for (const at of [6, 12, 18]) {
+      clock = new Date(t0.getTime() + at * HOUR);
+      await fail(importId, [0]);
+      clock = new Date(clock.getTime() + 5 * 60_000);
+      await handOverEvaluations(deps(), 'eta');
+      expect(await stateOf(importId)).toBe('waiting');
+    }
+    // The last failure a minute inside the day, the sync after it past the day: still handed over.
+    clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS - 60_000);
+    await fail(importId, [0]);
+    clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS + 60_000);
+    await handOverEvaluations(deps(), 'eta');
     expect(await stateOf(importId)).toBe('waiting');
     expect(givenUp()).toEqual([]);
+
+    // Failing past the day: the next sync gives it up, once.
+    clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS + 5 * 60_000);
     await fail(importId, [0]);
-    clock = new Date(back + REHAND_OVER_FOR_MS + 60_000);
-    await handOverEvaluations(deps(), 'epsilon');
+    clock = new Date(t0.getTime() + REHAND_OVER_FOR_MS + 10 * 60_000);
+    await handOverEvaluations(deps(), 'eta');
+    expect(await stateOf(importId)).toBe('failed');
+    expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
+    await handOverEvaluations(deps(), 'eta');
+    expect(givenUp()).toHaveLength(1);
+  });
+
+  it('a queue backed up at every sync (the job untried each time) does not start the day again, so it is still given up', async () => {
+    clock = t0;
+    lines.length = 0;
+    const importId = await insertImport('theta', 'backed-up-queue.xml', HOUR, 2);
+    await handOverEvaluations(deps(), 'theta');
+    await fail(importId, [0]);
+    await handOverEvaluations(deps(), 'theta');
+    expect(await windowOf(importId)).toEqual(t0);
+
+    // Every round: a sync finds the job still waiting its turn, untried; then it fails; the next sync
+    // hands it over again.
+    for (const at of [6, 12, 18, 25]) {
+      clock = new Date(t0.getTime() + at * HOUR);
+      await handOverEvaluations(deps(), 'theta');
+      expect(await stateOf(importId)).toBe('waiting');
+      expect(givenUp()).toEqual([]);
+      expect(await windowOf(importId)).toEqual(t0);
+      clock = new Date(clock.getTime() + 5 * 60_000);
+      await fail(importId, [0]);
+      clock = new Date(clock.getTime() + 5 * 60_000);
+      await handOverEvaluations(deps(), 'theta');
+      if (at < 24) expect(await stateOf(importId)).toBe('waiting');
+    }
+    // The last failure was past the day from the first hand-over again: given up.
     expect(await stateOf(importId)).toBe('failed');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
   });
