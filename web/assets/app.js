@@ -21,6 +21,17 @@ export async function me() {
  * be minutes off the server's, and the server decides what is allowed by its own.
  */
 let serverAheadMs = 0;
+/** The round trip (ms, this device's clock) of the answer `serverAheadMs` was taken from; null: none yet. */
+let heardRoundTripMs = null;
+
+/** An instant as the server writes one (`toISOString`): any other text is not its clock. */
+const SERVER_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/**
+ * An answer this quick is always taken: the offset follows the phone's clock when it is set again. A
+ * slower one replaces only an offset heard over a round trip as slow or slower.
+ */
+const QUICK_ROUND_TRIP_MS = 5_000;
 
 /**
  * Now, on the server's clock (this device's clock, moved by the offset last heard): what the pages
@@ -33,11 +44,20 @@ export function serverNow() {
 
 /**
  * An answer said the server's time (`iso`) for a request sent at `sentAt` and answered at `answeredAt`
- * (this device's clock, ms): taken as the server's time at the middle of the round trip.
+ * (this device's clock, ms): taken as the server's time at the middle of the round trip. In doubt, the
+ * offset heard before is kept: text that is not an instant as the server writes one (`Date.parse`
+ * reads "12" as December 2001, a bare date as its midnight); a round trip the phone's clock ran
+ * backwards over (set again while the answer came); and a slow answer — a poor signal, or a phone
+ * asleep while it came, which puts the middle of the round trip minutes late — after a quicker one.
+ * A wrong offset refuses every return time "I am still out" could send, and no alarm is raised.
  */
 function heardServerTime(iso, sentAt, answeredAt) {
-  const at = Date.parse(iso);
-  if (Number.isFinite(at)) serverAheadMs = at - (sentAt + answeredAt) / 2;
+  const at = SERVER_INSTANT.test(iso) ? Date.parse(iso) : Number.NaN;
+  const roundTrip = answeredAt - sentAt;
+  if (!Number.isFinite(at) || !(roundTrip >= 0)) return;
+  if (heardRoundTripMs !== null && roundTrip > QUICK_ROUND_TRIP_MS && roundTrip > heardRoundTripMs) return;
+  serverAheadMs = at - (sentAt + answeredAt) / 2;
+  heardRoundTripMs = roundTrip;
 }
 
 /** One API call; a failure throws an Error carrying the server's message. */
