@@ -10,6 +10,7 @@ import {
   recordWords,
   resumedWords,
   stillOutClosed,
+  stillOutReturnTime,
   whenSaid,
   whomToCall,
 } from './visit-words.js';
@@ -475,9 +476,10 @@ function resumeForm(d, w, closed) {
         e.preventDefault();
         let body = {};
         if (ret) {
-          const back = checkedReturnTime(ret, { until, whom: whomToCall(d.office) });
-          if (!back) return;
-          body = { expectedReturnAt: back.toISOString() };
+          // Past the worker's own bound by the page's clock, sent whatever is typed (stillOutReturnTime).
+          const back = checkedReturnTime(ret, { until, whom: whomToCall(d.office) }, stillOutReturnTime);
+          if (back === null) return;
+          if (back) body = { expectedReturnAt: back.toISOString() };
         }
         post('resume-watch', body, (r) => resumedWords(r, whomToCall(d.office)));
       },

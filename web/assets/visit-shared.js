@@ -87,11 +87,12 @@ export function newPressId() {
 /**
  * The return time typed in `input` (HH:MM), read as both forms read it (`returnTimeAhead`, within
  * `bound` — `{ until, whom }` — when given) against the server's clock (`serverNow`), as the server
- * reads it: its instant, or null after saying on the page why it was refused, with the field marked
- * and focused.
+ * reads it (`read`: how the form reads it, `returnTimeAhead` unless said): its instant, null after
+ * saying on the page why it was refused, with the field marked and focused — or, from a `read` that
+ * sends none (`stillOutReturnTime`), undefined.
  */
-export function checkedReturnTime(input, bound = {}) {
-  const t = returnTimeAhead(input.value, serverNow(), bound);
+export function checkedReturnTime(input, bound = {}, read = returnTimeAhead) {
+  const t = read(input.value, serverNow(), bound);
   if (t.error) {
     input.setAttribute('aria-invalid', 'true');
     input.focus();
@@ -99,5 +100,5 @@ export function checkedReturnTime(input, bound = {}) {
     return null;
   }
   input.removeAttribute('aria-invalid');
-  return t.at;
+  return t.at ?? undefined;
 }

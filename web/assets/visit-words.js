@@ -78,6 +78,19 @@ export function returnTimeAhead(hhmm, now = serverNow(), { until = null, whom = 
 }
 
 /**
+ * The return time "I am still out" sends for `hhmm`, read as `returnTimeAhead` reads it — except once
+ * the worker's own bound (`until`, the visit's `lateSelfUntil`) has come by the server's clock as the
+ * page keeps it, while the page's last read (up to 20 s old) still asked a time: then nothing is
+ * refused here, where "phone the office" left the worker out with no alarm. It is sent, for the server
+ * to decide by its own clock: closed, it raises the overdue alarm at once (the time is not needed);
+ * not yet, it takes or refuses the time itself. `{ at }` (null: none to send), or `{ error }`.
+ */
+export function stillOutReturnTime(hhmm, now = serverNow(), { until = null, whom = null } = {}) {
+  if (until && now >= new Date(until)) return { at: returnTimeAhead(hhmm, now).at ?? null };
+  return returnTimeAhead(hhmm, now, { until, whom });
+}
+
+/**
  * Whether "I am still out" asks the worker no return time (`self`: a person on the visit): the
  * server says their own is closed (`lateSelfClosed`), and pressing it raises the overdue alarm at
  * once. The server's word alone — never the phone's clock, which may be minutes off the server's.
