@@ -851,15 +851,20 @@ async function refuseConflicts(tx: Queryable, label: string): Promise<void> {
 
 /**
  * Where a unit's rows that repeat one another are: `lines 3 and 5` in a file; `records 3 and 5` from
- * an API, which has no lines (its page is in the unit's name) — never a line it does not have.
+ * an API, which has no lines (its page is in the unit's name) — never a line it does not have; and
+ * `line 1 (record 3) and line 1 (record 5)` for rows on one line (an XML file's records may all be on
+ * one), so each row is told apart.
  */
 function rowsAt(at: readonly StagedAt[], join: (items: string[]) => string): string {
-  if (at.every((p) => p.line !== null)) return `lines ${join(at.map((p) => String(p.line)))}`;
-  if (at.every((p) => p.record !== null)) return `records ${join(at.map((p) => String(p.record)))}`;
+  const lines = at.map((p) => p.line);
+  if (lines.every((l) => l !== null) && new Set(lines).size === lines.length)
+    return `lines ${join(lines.map(String))}`;
+  if (lines.every((l) => l === null) && at.every((p) => p.record !== null))
+    return `records ${join(at.map((p) => String(p.record)))}`;
   return join(
     at.map((p) =>
       p.line !== null
-        ? `line ${p.line}`
+        ? `line ${p.line}${p.record !== null ? ` (record ${p.record})` : ''}`
         : p.record !== null
           ? `record ${p.record}`
           : 'a row without a number',

@@ -8,7 +8,7 @@ import type { Queryable } from './db.ts';
  * (dropped at commit) and is then applied with set-based upserts, all in the caller's transaction.
  *
  * A staged row keeps where it is as its reader gave it: `line`, its line in a file (none from an
- * API, which has no lines), and `record`, its record in the unit. Rows are ordered by `POSITION`.
+ * API, which has no lines), and `record`, its record in the unit. Rows are ordered by `IN_ORDER`.
  */
 export async function createStaging(tx: Queryable): Promise<void> {
   await tx.exec(`
@@ -24,6 +24,10 @@ export async function createStaging(tx: Queryable): Promise<void> {
 
 /** A staged row's place in its unit, in the unit's order: its line in a file, else its record (an API's). */
 const POSITION = 'COALESCE(line, record, 0)';
+/** The unit's order: by `POSITION`, then by record — an XML file's records may share a line (all on one). */
+const IN_ORDER = `${POSITION}, record`;
+/** The unit's order, last row first (`DISTINCT ON` keeps the last). */
+const LAST_FIRST = `${POSITION} DESC, record DESC NULLS LAST`;
 
 /** Where a staged row is: its line in a file (null from an API, which has none) and its record. */
 export interface StagedAt {
@@ -217,7 +221,7 @@ export async function conflictingMarks(
     records: (number | null)[];
   }>(
     `SELECT pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session,
-            array_agg(line ORDER BY ${POSITION}) AS lines, array_agg(record ORDER BY ${POSITION}) AS records
+            array_agg(line ORDER BY ${IN_ORDER}) AS lines, array_agg(record ORDER BY ${IN_ORDER}) AS records
      FROM stage_marks GROUP BY pupil_mis_id, date, session
      HAVING count(DISTINCT (code, local_code, minutes_late)) > 1
      ORDER BY min(${POSITION}) LIMIT $1`,
@@ -236,7 +240,7 @@ export async function conflictingPupils(
   limit = 5,
 ): Promise<{ conflicts: { mis_id: string; at: StagedAt[] }[]; repeats: number }> {
   const { rows } = await tx.query<{ mis_id: string; lines: (number | null)[]; records: (number | null)[] }>(
-    `SELECT mis_id, array_agg(line ORDER BY ${POSITION}) AS lines, array_agg(record ORDER BY ${POSITION}) AS records
+    `SELECT mis_id, array_agg(line ORDER BY ${IN_ORDER}) AS lines, array_agg(record ORDER BY ${IN_ORDER}) AS records
      FROM stage_pupils GROUP BY mis_id HAVING count(DISTINCT data) > 1
      ORDER BY min(${POSITION}) LIMIT $1`,
     [limit],
@@ -263,7 +267,7 @@ export interface UpsertCounts {
 export async function upsertPupils(tx: Queryable, schoolId: string): Promise<UpsertCounts> {
   const { rows } = await tx.query<{ mis_id: string; inserted: boolean; flags_changed: boolean }>(
     `WITH latest AS (
-       SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, ${POSITION} DESC
+       SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils ORDER BY mis_id, ${LAST_FIRST}
      ),
      -- Read before the upsert (the statement's snapshot): the flags as they were.
      flagged AS (
@@ -304,7 +308,7 @@ export async function upsertPupils(tx: Queryable, schoolId: string): Promise<Ups
     [schoolId],
   );
   // Contacts: replaced for pupils whose record carried a contacts list.
-  const latest = `SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils WHERE data ? 'contacts' ORDER BY mis_id, ${POSITION} DESC`;
+  const latest = `SELECT DISTINCT ON (mis_id) mis_id, data FROM stage_pupils WHERE data ? 'contacts' ORDER BY mis_id, ${LAST_FIRST}`;
   // A field the import could not take (over its limit: left out of the record, its key absent) keeps
   // what was stored for the same person at the same priority — never a parent's phone number wiped
   // because the MIS's copy of it had a note typed after it. The same person: the same name, or, the
@@ -361,7 +365,7 @@ export async function returnToRoll(
     place: string;
   }>(
     `WITH latest AS (
-       SELECT DISTINCT ON (mis_id) mis_id, place, data FROM stage_pupils ORDER BY mis_id, ${POSITION} DESC
+       SELECT DISTINCT ON (mis_id) mis_id, place, data FROM stage_pupils ORDER BY mis_id, ${LAST_FIRST}
      ),
      back AS (
        SELECT p.mis_id, p.left_on, p.left_to, p.left_on_confirmed, l.place
@@ -486,7 +490,9 @@ export async function takeUnknownPupilMarks(tx: Queryable, schoolId: string) {
      RETURNING line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, code, local_code, minutes_late`,
     [schoolId],
   );
-  return rows.sort((a, b) => (a.line ?? a.record ?? 0) - (b.line ?? b.record ?? 0));
+  return rows.sort(
+    (a, b) => (a.line ?? a.record ?? 0) - (b.line ?? b.record ?? 0) || (a.record ?? 0) - (b.record ?? 0),
+  );
 }
 
 /** What one `applyMarks` statement did. */
@@ -885,7 +891,7 @@ async function stagedGroupMarks(tx: Queryable, group: number, dedupe: boolean): 
     dedupe
       ? `SELECT DISTINCT ON (pupil_mis_id, date, session) line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date,
                 session, code, category, local_code, minutes_late
-         FROM stage_marks WHERE grp = $1 ORDER BY pupil_mis_id, date, session, ${POSITION} DESC`
+         FROM stage_marks WHERE grp = $1 ORDER BY pupil_mis_id, date, session, ${LAST_FIRST}`
       : `SELECT line, record, pupil_mis_id, to_char(date, 'YYYY-MM-DD') AS date, session, code, category, local_code,
                 minutes_late
          FROM stage_marks WHERE grp = $1`,
