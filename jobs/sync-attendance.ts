@@ -2,12 +2,12 @@ import { misSourceFor } from '../connectors/mis/index.ts';
 import { safeText } from '../connectors/mis/safe-text.ts';
 import { schoolOf } from '../src/config/school-of.ts';
 import { retentionFor } from '../src/config/sections/retention.ts';
+import { decideEvaluationHandOver, type JobStanding } from '../src/domain/triggers/evaluation-hand-over.ts';
 import { describeError } from '../src/errors.ts';
 import type { ImportSummary } from '../src/import/apply-unit.ts';
 import { type SyncReport, syncJobId, syncSchool } from '../src/import/sync-school.ts';
 import { withoutQuotedData } from '../src/log/redact.ts';
 import { type DoorstepCatalog, EVALUATION_CHUNK, type PayloadOf } from '../src/queue/catalog.ts';
-import type { JobStanding } from '../src/queue/producer.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import {
   changedPupilsCount,
@@ -101,22 +101,10 @@ export async function handOverEvaluations(
         chunk,
         await deps.producer.standing('evaluate-triggers', evaluationJobId(importId, chunk)),
       );
-    // When a finished job failed a day or more after the day started: then, not now, counts.
-    const failedPastDay = (job: JobStanding): Date | undefined =>
-      job.is === 'finished' &&
-      job.at !== undefined &&
-      retriedFrom !== null &&
-      job.at.getTime() - retriedFrom.getTime() >= REHAND_OVER_FOR_MS
-        ? job.at
-        : undefined;
-    // Run again: lost, or finished within the day (or before it started, or at a time not known).
-    const due = (job: JobStanding) => job.is === 'lost' || (job.is === 'finished' && !failedPastDay(job));
-    const jobs = [...standing.values()];
-    const pastDay = jobs.map(failedPastDay).filter((at): at is Date => at !== undefined);
-    if (pastDay.length && !jobs.some((job) => due(job) || job.is === 'untried')) {
+    const decision = decideEvaluationHandOver(standing, retriedFrom, REHAND_OVER_FOR_MS);
+    if (decision.giveUp) {
       // Re-checked in the update: the window still started a day or more before each failure.
-      const earliest = Math.min(...pastDay.map((at) => at.getTime()));
-      const startedBy = new Date(earliest - REHAND_OVER_FOR_MS);
+      const { startedBy } = decision.giveUp;
       const left = await giveUpEvaluation(deps.db, schoolId, importId, EVALUATION_CHUNK, startedBy, now);
       if (left)
         deps.log.warn(
@@ -127,8 +115,7 @@ export async function handOverEvaluations(
     }
     let handedAgain = false;
     let lost = false;
-    for (const [chunk, job] of standing) {
-      if (!due(job)) continue;
+    for (const chunk of decision.rerun) {
       const rerun = await deps.producer.rerun(
         'evaluate-triggers',
         { schoolId, importId, chunk, reason: 'import' },
@@ -137,14 +124,14 @@ export async function handOverEvaluations(
       );
       if (rerun === 'queued') {
         handedAgain = true;
-        lost ||= job.is === 'lost';
+        lost ||= decision.restartDayWith.includes(chunk);
         deps.log.warn(
-          { schoolId, importId, chunk, job: job.is },
+          { schoolId, importId, chunk, job: standing.get(chunk)?.is },
           'trigger evaluation of an import handed over again',
         );
       }
     }
-    // A job lost: its tries in the day went with it, and the day starts now.
+    // A lost job queued again: its tries in the day went with it, and the day starts now.
     if (handedAgain) await markEvaluationHandedAgain(deps.db, importId, now, { restart: lost });
   }
 }

@@ -1,5 +1,6 @@
 import { type JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { JobStanding } from '../domain/triggers/evaluation-hand-over.ts';
 import { doorstepError } from '../errors.ts';
 import type { Catalog, JobName, JobSpec, PayloadInput } from './catalog.ts';
 
@@ -40,9 +41,6 @@ export function jobOptions(spec: JobSpec): JobsOptions {
     removeOnFail: { age: 7 * 24 * 3600 },
   };
 }
-
-/** Where a job stands (`Producer.standing`). */
-export type JobStanding = { is: 'untried' | 'trying' | 'lost' } | { is: 'finished'; at?: Date };
 
 /**
  * Enqueues catalog jobs. The payload is validated first; a bad payload throws
