@@ -5,10 +5,9 @@ import { enqueueEvaluation, handOverEvaluations } from '../../jobs/sync-attendan
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog, EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
-import type { Db } from '../../src/store/db.ts';
 import { importsAwaitingEvaluation, importsNotEvaluated } from '../../src/store/imports.ts';
 import { configWith } from '../helpers/config.ts';
-import { failEvaluationTries } from '../helpers/evaluation-jobs.ts';
+import { evaluationJobId, failEvaluationTries } from '../helpers/evaluation-jobs.ts';
 import { TEST_REDIS_URL } from '../helpers/services.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 import { until } from '../helpers/wait.ts';
@@ -59,33 +58,10 @@ describe('an import whose trigger evaluation gave up', () => {
     expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
 
     // The database is away for the job's tries (a failover): every statement fails, transiently.
-    const away = new Proxy(s.db, {
-      get(target, key, receiver) {
-        if (key === 'query' || key === 'transaction')
-          return async () => {
-            throw new Error('Connection terminated unexpectedly');
-          };
-        return Reflect.get(target, key, receiver);
-      },
-    }) as Db;
+    // Its backoff (10 s doubling) skipped: each delayed retry promoted at once.
+    await failEvaluationTries(s, deps, importId, [0]);
     const q = s.producer.queueFor('evaluate-triggers');
-    const jobId = `evaluate-import-${importId}`;
-    const failing = host({ ...deps, db: away });
-    try {
-      // Its backoff (10 s doubling) skipped: each delayed retry promoted at once.
-      await until(
-        async () => {
-          const job = await q.getJob(jobId);
-          const state = await job?.getState();
-          if (state === 'delayed') await job!.promote().catch(() => {});
-          return state === 'failed';
-        },
-        30_000,
-        'the evaluation job to use its tries',
-      );
-    } finally {
-      await failing.close(1000);
-    }
+    const jobId = evaluationJobId(importId, 0);
     expect((await q.getJob(jobId))?.attemptsMade).toBe(catalog.jobs['evaluate-triggers'].attempts);
     expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
 

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { pageModule, phoneClockAt } from '../helpers/visit-world.ts';
 
 /**
  * Found by review: the phone page took the server's time (`serverNow`) from any answer that said it,
@@ -9,10 +10,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
  * the page refused every return time "I am still out" and running late could send — no alarm raised.
  * In doubt, the page now keeps the offset it heard before.
  */
-const app = (await import(new URL('../../web/assets/app.js', import.meta.url).href)) as {
+const app = await pageModule<{
   api: (method: string, url: string) => Promise<Record<string, unknown>>;
   serverNow: () => Date;
-};
+}>('app.js');
 
 const T = (hhmmss: string) => new Date(`2026-11-23T${hhmmss}Z`);
 
@@ -26,7 +27,7 @@ afterEach(() => {
  * `answered` when the answer is handled.
  */
 async function answer(serverNow: unknown, sent: Date, answered: Date) {
-  vi.useFakeTimers({ toFake: ['Date'], now: sent });
+  phoneClockAt(sent);
   vi.stubGlobal('fetch', async () => {
     vi.setSystemTime(answered);
     return new Response(JSON.stringify({ serverNow }), { headers: { 'content-type': 'application/json' } });

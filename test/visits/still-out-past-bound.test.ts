@@ -1,12 +1,8 @@
-import { beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../src/store/db.ts';
+import { describe, expect, it } from 'vitest';
 import type { User } from '../../src/store/users.ts';
 import { getVisit } from '../../src/store/visits.ts';
-import { requestVisit } from '../../src/visits/request.ts';
 import { returnVisit } from '../../src/visits/while-out.ts';
-import { visitWorld } from '../helpers/visit-world.ts';
-import { departTold } from '../helpers/visits.ts';
-import { addUser, sessionFor } from '../helpers/web.ts';
+import { outAtTen, pageModule, pagePosts, pageReadsVisit, phonePageWorld } from '../helpers/visit-world.ts';
 
 /**
  * Found by review: whether "I am still out" asks a return time is the server's word at the page's last
@@ -16,62 +12,30 @@ import { addUser, sessionFor } from '../helpers/web.ts';
  * sent — while the server, its bound closed, would have raised the overdue alarm at once whatever time
  * was sent. In doubt, the page now sends the press for the server to decide.
  */
-let now = new Date('2026-11-23T10:00:00Z');
-const w = visitWorld('still_out_past_bound', () => now);
-let db: Db;
-let lead: User;
-let partner: User;
-let office: User;
+const w = phonePageWorld('still_out_past_bound', '2026-11-23');
 const at = (hhmmss: string) => new Date(`2026-11-23T${hhmmss.length === 5 ? `${hhmmss}:00` : hhmmss}Z`);
 
 type Read = { at?: Date | null; error?: string };
 type Bound = { until?: string | null; whom?: string | null };
-const words = (await import(new URL('../../web/assets/visit-words.js', import.meta.url).href)) as {
+const words = await pageModule<{
   returnTimeAhead: (hhmm: string, now?: Date, bound?: Bound) => Read;
   stillOutReturnTime?: (hhmm: string, now?: Date, bound?: Bound) => Read;
-};
+}>('visit-words.js');
 /** How the "I am still out" form reads a typed time at the server's `now` as the page keeps it. */
 const pageReads = (hhmm: string, pageNow: Date, bound: Bound): Read =>
   (words.stillOutReturnTime ?? words.returnTimeAhead)(hhmm, pageNow, bound);
 
-beforeAll(async () => {
-  db = w.db;
-  lead = await addUser(db, 'lead', ['visiting-staff'], { phone: '+447700900111', displayName: 'Sam Lead' });
-  partner = await addUser(db, 'partner', ['visiting-staff'], { phone: '+447700900222' });
-  office = await addUser(db, 'office', ['office'], { displayName: 'Olive Office' });
-});
-
-/** Out at 10:00 (no one has confirmed them since: their own bound is 14:00), said back safe at 10:30 by the office. */
-async function backSafeByOffice(): Promise<string> {
-  now = at('10:00');
-  const id = await requestVisit(w.vdeps, lead, { schoolId: 'hampton', pupilMisId: 'P1', reason: 'welfare' });
-  await departTold(w.vdeps, lead, id, {
-    expectedReturnAt: at('13:00'),
-    partnerUserId: partner.id,
-    risksRead: true,
-  });
-  now = at('10:30');
-  await returnVisit(w.vdeps, office, id);
-  return id;
-}
-
-async function read(who: User, id: string) {
-  const s = await sessionFor(db, who);
-  const r = await w.app.inject({ method: 'GET', url: `/api/visits/${id}`, headers: { cookie: s.cookie } });
-  expect(r.statusCode, r.body).toBe(200);
-  return r.json() as { lateSelfUntil: string; lateSelfClosed: boolean };
-}
+const read = (who: User, id: string) =>
+  pageReadsVisit<{ lateSelfUntil: string; lateSelfClosed: boolean }>(w, who, id);
 
 /** "I am still out" as the page posts it: the time it read, if any. */
-async function press(id: string, back: Date | null | undefined) {
-  const s = await sessionFor(db, lead);
-  return w.app.inject({
-    method: 'POST',
-    url: `/api/visits/${id}/resume-watch`,
-    headers: { cookie: s.cookie, 'x-csrf-token': s.csrf },
-    payload: back ? { expectedReturnAt: back.toISOString() } : {},
-  });
-}
+const press = (id: string, back: Date | null | undefined) =>
+  pagePosts(
+    w,
+    w.lead,
+    `/api/visits/${id}/resume-watch`,
+    back ? { expectedReturnAt: back.toISOString() } : {},
+  );
 
 describe('"I am still out" pressed after the worker’s own bound came, before the page read it again', () => {
   for (const [typed, sent] of [
@@ -80,46 +44,46 @@ describe('"I am still out" pressed after the worker’s own bound came, before t
     ['13:50', null],
   ] as const)
     it(`typed ${typed}: sent, and the server raises the overdue alarm at once`, async () => {
-      const id = await backSafeByOffice();
-      now = at('13:59:50');
-      const d = await read(lead, id);
+      const id = await outAtTen(w, { backSafeByOffice: true });
+      w.now = at('13:59:50');
+      const d = await read(w.lead, id);
       expect(d).toMatchObject({ lateSelfUntil: at('14:00').toISOString(), lateSelfClosed: false });
       // Pressed at 14:00:05: the form still asks a time (the read ten seconds ago said so).
-      now = at('14:00:05');
-      const t = pageReads(typed, now, { until: d.lateSelfUntil, whom: 'the office' });
+      w.now = at('14:00:05');
+      const t = pageReads(typed, w.now, { until: d.lateSelfUntil, whom: 'the office' });
       expect(t.error).toBeUndefined();
       expect(t.at ?? null).toEqual(sent);
       const r = await press(id, t.at);
       expect(r.statusCode, r.body).toBe(200);
-      expect(r.json()).toMatchObject({ overdueNow: true, expectedReturnAt: now.toISOString() });
-      expect((await getVisit(db, id))!.returnedAt).toBeNull();
-      const open = await db.query(`SELECT type FROM alarms WHERE visit_id = $1 AND status = 'open'`, [id]);
+      expect(r.json()).toMatchObject({ overdueNow: true, expectedReturnAt: w.now.toISOString() });
+      expect((await getVisit(w.db, id))!.returnedAt).toBeNull();
+      const open = await w.db.query(`SELECT type FROM alarms WHERE visit_id = $1 AND status = 'open'`, [id]);
       expect(open.rows).toEqual([{ type: 'overdue_visit' }]);
     });
 
   it('before the bound the page refuses a time past it, as the server does', async () => {
-    const id = await backSafeByOffice();
-    now = at('13:50');
-    const d = await read(lead, id);
-    const t = pageReads('14:30', now, { until: d.lateSelfUntil, whom: 'the office' });
+    const id = await outAtTen(w, { backSafeByOffice: true });
+    w.now = at('13:50');
+    const d = await read(w.lead, id);
+    const t = pageReads('14:30', w.now, { until: d.lateSelfUntil, whom: 'the office' });
     expect(t.error).toMatch(/phone the office to set a later one/);
     expect((await press(id, at('14:30'))).statusCode).toBe(400);
-    const ok = pageReads('13:55', now, { until: d.lateSelfUntil, whom: 'the office' });
+    const ok = pageReads('13:55', w.now, { until: d.lateSelfUntil, whom: 'the office' });
     expect(ok).toEqual({ at: at('13:55') });
     const r = await press(id, ok.at);
     expect(r.statusCode, r.body).toBe(200);
     expect(r.json()).toMatchObject({ overdueNow: false });
-    await returnVisit(w.vdeps, lead, id);
+    await returnVisit(w.vdeps, w.lead, id);
   });
 
   it('the office’s "Still out — watch again" is bounded by 4 hours alone, as before', async () => {
-    const id = await backSafeByOffice();
-    now = at('14:00:05');
-    const d = await read(office, id);
+    const id = await outAtTen(w, { backSafeByOffice: true });
+    w.now = at('14:00:05');
+    const d = await read(w.office, id);
     expect(d.lateSelfUntil).toBeNull();
-    expect(pageReads('13:50', now, {})).toMatchObject({
+    expect(pageReads('13:50', w.now, {})).toMatchObject({
       error: expect.stringMatching(/not within the next 4 hours/),
     });
-    expect(pageReads('15:00', now, {})).toEqual({ at: at('15:00') });
+    expect(pageReads('15:00', w.now, {})).toEqual({ at: at('15:00') });
   });
 });
