@@ -1,10 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImportUnit, MarkRecord, MisBatch, Where } from '../../connectors/mis/types.ts';
-import { applyImportUnit } from '../../src/import/apply-unit.ts';
-import { importContextFor } from '../../src/import/context.ts';
-import type { Db } from '../../src/store/db.ts';
+import { describe, expect, it } from 'vitest';
+import type { ImportUnit, MisBatch } from '../../connectors/mis/types.ts';
 import { configWith } from '../helpers/config.ts';
-import { BACKENDS, insert, type TestStore } from '../store/dp-fixtures.ts';
+import {
+  applyUnitAt,
+  expectOneRejected,
+  markOn2March as mark,
+  storeWithPupils,
+  unitOf,
+} from '../helpers/import-units.ts';
+import { BACKENDS } from '../store/dp-fixtures.ts';
 
 /**
  * A report about a row of an import names where the row is: a file's line (and record), an API's
@@ -17,32 +21,12 @@ const NOW = new Date('2026-03-15T12:00:00Z');
 const school = configWith().schools[0]!;
 
 describe.each(BACKENDS)('where a staged row is reported ($name)', ({ open }) => {
-  let store: TestStore;
-  let db: Db;
-  beforeAll(async () => {
-    store = await open();
-    db = store.db;
-    for (const id of ['1001', '1002']) await insert(db, 'pupils', { school_id: school.id, mis_id: id });
-  });
-  afterAll(async () => store.close());
+  const s = storeWithPupils(open, school.id, ['1001', '1002']);
 
   /** A unit as an API connector gives one (`holdsMarks`, records with no line) or as a file reader does. */
-  const unit = (label: string, api: boolean, ...batches: MisBatch[]): ImportUnit => ({
-    label,
-    ...(api ? { holdsMarks: true } : {}),
-    batches: async function* () {
-      yield* batches;
-    },
-  });
-  const apply = (u: ImportUnit, source: string) =>
-    applyImportUnit(db, u, importContextFor(school, NOW, { actor: 't', source }));
-  const mark = (pupilMisId: string, mark: string, where: Where, session: 'AM' | 'PM' = 'AM'): MarkRecord => ({
-    pupilMisId,
-    date: '2026-03-02',
-    session,
-    mark,
-    where,
-  });
+  const unit = (label: string, api: boolean, ...batches: MisBatch[]) =>
+    unitOf(label, batches, { holdsMarks: api });
+  const apply = (u: ImportUnit, source: string) => applyUnitAt(s.db, school, NOW, u, source);
 
   it("names an API's record (its page in the unit's name) for an unknown pupil's mark, never a line; a file's line and record", async () => {
     const label = 'wonde attendance page 2';
@@ -57,17 +41,16 @@ describe.each(BACKENDS)('where a staged row is reported ($name)', ({ open }) => 
       }),
       'wonde',
     );
-    expect(fromApi.rejected).toEqual([
+    expectOneRejected(
+      fromApi,
       {
         where: 'wonde attendance page 2, record 3',
         pupil: '9001',
         reason:
           "unknown pupil 9001: not in the school's pupil list — the mark is kept for 30 days and applied once the pupil is imported",
       },
-    ]);
-    expect(fromApi.rejectedByCause).toEqual([
-      expect.objectContaining({ firstAt: 'wonde attendance page 2, record 3' }),
-    ]);
+      { firstAt: 'wonde attendance page 2, record 3' },
+    );
 
     const fromFile = await apply(
       unit('marks.csv', false, {
@@ -164,16 +147,15 @@ describe.each(BACKENDS)('where a staged row is reported ($name)', ({ open }) => 
       }),
       'arbor',
     );
-    expect(fromApi.rejected).toEqual([
+    expectOneRejected(
+      fromApi,
       {
         where: 'arbor students changelog from revision 7, record 4',
         pupil: '9003',
         reason: "leaver 9003: not in the school's pupil list (nothing to mark off-roll)",
       },
-    ]);
-    expect(fromApi.rejectedByCause).toEqual([
-      expect.objectContaining({ firstAt: 'arbor students changelog from revision 7, record 4' }),
-    ]);
+      { firstAt: 'arbor students changelog from revision 7, record 4' },
+    );
 
     const fromFile = await apply(
       unit('leavers.csv', false, {

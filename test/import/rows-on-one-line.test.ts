@@ -1,10 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImportUnit, MarkRecord, MisBatch, Where } from '../../connectors/mis/types.ts';
-import { applyImportUnit } from '../../src/import/apply-unit.ts';
-import { importContextFor } from '../../src/import/context.ts';
-import type { Db } from '../../src/store/db.ts';
+import { describe, expect, it } from 'vitest';
+import type { ImportUnit, MisBatch, Where } from '../../connectors/mis/types.ts';
 import { configWith } from '../helpers/config.ts';
-import { BACKENDS, insert, type TestStore } from '../store/dp-fixtures.ts';
+import { applyUnitAt, markOn2March, storeWithPupils, unitOf } from '../helpers/import-units.ts';
+import { BACKENDS } from '../store/dp-fixtures.ts';
 
 /**
  * Found by review: an XML file's records may all be on one line (an export written without line
@@ -16,30 +14,11 @@ const NOW = new Date('2026-03-15T12:00:00Z');
 const school = configWith().schools[0]!;
 
 describe.each(BACKENDS)('rows on one line of a file are told apart ($name)', ({ open }) => {
-  let store: TestStore;
-  let db: Db;
-  beforeAll(async () => {
-    store = await open();
-    db = store.db;
-    for (const id of ['1001', '1002']) await insert(db, 'pupils', { school_id: school.id, mis_id: id });
-  });
-  afterAll(async () => store.close());
+  const s = storeWithPupils(open, school.id, ['1001', '1002']);
 
-  const unit = (label: string, ...batches: MisBatch[]): ImportUnit => ({
-    label,
-    batches: async function* () {
-      yield* batches;
-    },
-  });
-  const apply = (u: ImportUnit, source: string) =>
-    applyImportUnit(db, u, importContextFor(school, NOW, { actor: 't', source }));
-  const mark = (pupilMisId: string, mark: string, where: Where): MarkRecord => ({
-    pupilMisId,
-    date: '2026-03-02',
-    session: 'AM',
-    mark,
-    where,
-  });
+  const unit = (label: string, ...batches: MisBatch[]) => unitOf(label, batches);
+  const apply = (u: ImportUnit, source: string) => applyUnitAt(s.db, school, NOW, u, source);
+  const mark = (pupilMisId: string, mark: string, where: Where) => markOn2March(pupilMisId, mark, where);
   const refusal = async (p: Promise<unknown>) => {
     const err = await p.then(
       () => null,
