@@ -189,4 +189,25 @@ describe('Arbor sync into the store', () => {
         .map((x) => x.ruleKey),
     ).toContain('heath-lane:vulnerable-absent');
   });
+
+  it("names a leaver the school never had at the deleted student's own record, not a live student's", async () => {
+    const f = new FakeArbor(BASE, AUTH);
+    f.addPupil({ id: 20, first: 'E', last: 'F', dob: '2014-03-02' });
+    // Deleted in Arbor before Doorstep ever read it: a leaver the school never had.
+    f.removePupil(21);
+    f.install();
+    // The fake's revisions restart at 1: read the students changelog from the start.
+    await db.query(`DELETE FROM sync_cursors WHERE school_id = 'alpha'`);
+    const report = await sync();
+    expect(report.refused).toEqual([]);
+    const label = 'arbor students changelog from revision 0';
+    // Pupil 20 is record 1 of the unit; the deletion is record 2.
+    expect(report.applied.flatMap((s) => s.rejected)).toEqual([
+      {
+        where: `${label}, record 2`,
+        pupil: '21',
+        reason: "leaver 21: not in the school's pupil list (nothing to mark off-roll)",
+      },
+    ]);
+  });
 });

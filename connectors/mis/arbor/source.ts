@@ -140,13 +140,16 @@ export class ArborSource implements MisSource, ArborReader {
         const pupils: PupilRecord[] = [];
         for (const [i, s] of live.entries())
           pupils.push(await this.pupil(s, { unit: label, record: i + 1 }, today, lookups));
+        // Deleted students are numbered on after the live ones (as removed attendance records are):
+        // a student deleted since being changed is in both lists, and each row of the unit must
+        // have its own record number for a report to point at it.
         const leavers = deleted.map(
           (s, i): LeaverRecord => ({
             misId: s.id,
             // Arbor's changelog says a student was deleted, not when they left.
             leftOn: today,
             undated: true,
-            where: { unit: label, record: i + 1 },
+            where: { unit: label, record: live.length + i + 1 },
           }),
         );
         const out: MisBatch[] = [];

@@ -201,10 +201,37 @@ describe('Arbor MIS source (against a fake written from the published PHP client
           // The changelog says when it was deleted, not when they left: the day read, marked so.
           leftOn: '2025-01-14',
           undated: true,
-          where: { unit: 'arbor students changelog from revision 0', record: 1 },
+          // Numbered after the unit's live students: the deleted student is one of them too (record 1).
+          where: { unit: 'arbor students changelog from revision 0', record: 2 },
         },
       ],
     });
+  });
+
+  it('numbers deleted students after the live ones, so each row of a unit has its own record number', async () => {
+    const f = fake();
+    const label = 'arbor students changelog from revision 0';
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    // Created then deleted in one unit: read as a pupil (to be a leaver) and a leaver.
+    f.addPupil({ id: 8, first: 'C', last: 'D', dob: '2014-01-01' });
+    f.removePupil(8);
+    // Deleted only (created before the cursor).
+    f.removePupil(9);
+    const units = await collectUnits(source().pull({ value: null }));
+    expect(units).toHaveLength(1);
+    const rows = units[0]!.batches.flatMap((b) =>
+      b.kind === 'pupils'
+        ? b.pupils.map((p) => `pupil ${p.misId} ${JSON.stringify(p.where)}`)
+        : b.kind === 'leavers'
+          ? b.leavers.map((l) => `leaver ${l.misId} ${JSON.stringify(l.where)}`)
+          : [],
+    );
+    expect(rows).toEqual([
+      `pupil 7 ${JSON.stringify({ unit: label, record: 1 })}`,
+      `pupil 8 ${JSON.stringify({ unit: label, record: 2 })}`,
+      `leaver 8 ${JSON.stringify({ unit: label, record: 3 })}`,
+      `leaver 9 ${JSON.stringify({ unit: label, record: 4 })}`,
+    ]);
   });
 
   it('refuses a mark whose session is not a registration session, naming the field', async () => {
