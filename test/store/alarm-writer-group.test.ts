@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { type IngestWrite, writeFobEvents } from '../../src/store/alarms.ts';
+import { alarmWrite, fobEvent } from '../helpers/fob.ts';
 import { BACKENDS, type TestStore } from './dp-fixtures.ts';
 
 /**
@@ -10,31 +11,16 @@ import { BACKENDS, type TestStore } from './dp-fixtures.ts';
  * details, in the group's order) and board event, whether it came from a fob or under a key, and a
  * key raised before or repeated in the group writes nothing more.
  */
-const fobWrite = (k: number, at: string): IngestWrite => ({
-  schoolId: 'alpha',
-  event: {
-    deviceId: `PS-${k % 7}`,
-    vendorEventId: `g-${k}`,
-    type: k % 3 === 0 ? 'fall' : 'sos',
-    occurredAt: at,
-    receivedAt: at,
-    location: null,
-    batteryPercent: null,
-    message: null,
-    voiceNoteUrl: null,
-  },
-  staffId: k % 5 === 0 ? null : `st-${k % 7}`,
-  transport: 'mqtt',
-  profile: 'generic',
-  raw: '{}',
-  contentHash: `h-${k}`,
-  claimedDeviceId: null,
-  trustIssue: k % 4 === 0 ? 'unsigned' : null,
-  clockSkewMs: 0,
-  isAlarm: true,
-  boardPayload: { type: k % 3 === 0 ? 'fall' : 'sos', deviceId: `PS-${k % 7}`, n: k },
-  policy: DEFAULT_ALARM_POLICY,
-});
+const fobWrite = (k: number, at: string): IngestWrite => {
+  const type = k % 3 === 0 ? 'fall' : 'sos';
+  const deviceId = `PS-${k % 7}`;
+  return alarmWrite(fobEvent(`g-${k}`, { deviceId, type, occurredAt: at, receivedAt: at }), {
+    staffId: k % 5 === 0 ? null : `st-${k % 7}`,
+    contentHash: `h-${k}`,
+    trustIssue: k % 4 === 0 ? 'unsigned' : null,
+    boardPayload: { type, deviceId, n: k },
+  });
+};
 
 describe.each(BACKENDS)('one alarm writer, a group at once ($name)', ({ open }) => {
   let store: TestStore;

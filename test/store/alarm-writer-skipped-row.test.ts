@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { writeFobEvents } from '../../src/store/alarms.ts';
+import { alarmWrite, fobEvent } from '../helpers/fob.ts';
 import { BACKENDS, type TestStore } from './dp-fixtures.ts';
 
 /**
@@ -29,33 +30,15 @@ describe.each(BACKENDS)('one alarm writer, a skipped row beside a written one ($
     board_payload: { who },
     ...extra,
   });
-  const fobEvent = async (n: string) => {
+  const storedEvent = async (n: string) => {
+    const event = fobEvent(`skip-${n}`, {
+      deviceId: 'PS-SKIP',
+      type: 'check_in',
+      occurredAt: at,
+      receivedAt: at,
+    });
     const [w] = await writeFobEvents(store.db, [
-      {
-        schoolId: 'alpha',
-        event: {
-          deviceId: 'PS-SKIP',
-          vendorEventId: `skip-${n}`,
-          type: 'check_in',
-          occurredAt: at,
-          receivedAt: at,
-          location: null,
-          batteryPercent: null,
-          message: null,
-          voiceNoteUrl: null,
-        },
-        staffId: 'st-1',
-        transport: 'mqtt',
-        profile: 'generic',
-        raw: '{}',
-        contentHash: `skip-${n}`,
-        claimedDeviceId: null,
-        trustIssue: null,
-        clockSkewMs: 0,
-        isAlarm: false,
-        boardPayload: {},
-        policy: null,
-      },
+      alarmWrite(event, { contentHash: `skip-${n}`, isAlarm: false, boardPayload: {}, policy: null }),
     ]);
     return Number(w!.eventId);
   };
@@ -96,8 +79,8 @@ describe.each(BACKENDS)('one alarm writer, a skipped row beside a written one ($
   };
 
   it('a row skipped for its fob event, sharing its key with the written row, is not matched to it', async () => {
-    const raisedBefore = await fobEvent('before');
-    const fresh = await fobEvent('fresh');
+    const raisedBefore = await storedEvent('before');
+    const fresh = await storedEvent('fresh');
     await raise([row('earlier', { fob_event_id: raisedBefore })]);
 
     const { rows, written } = await raise([
@@ -119,7 +102,7 @@ describe.each(BACKENDS)('one alarm writer, a skipped row beside a written one ($
   });
 
   it('a row skipped for its key, sharing its fob event with the written row, is not matched to it', async () => {
-    const shared = await fobEvent('shared');
+    const shared = await storedEvent('shared');
     await raise([row('earlier', { dedup_key: 'skip-raised-before' })]);
 
     const { rows, written } = await raise([
