@@ -215,18 +215,6 @@ export async function evaluationsNotDone(
   }));
 }
 
-/** `evaluationsNotDone` without their windows. */
-export async function importsNotEvaluated(
-  db: Queryable,
-  schoolId: string,
-  chunkSize: number,
-): Promise<{ importId: string; chunks: number[] }[]> {
-  return (await evaluationsNotDone(db, schoolId, chunkSize)).map(({ importId, chunks }) => ({
-    importId,
-    chunks,
-  }));
-}
-
 /**
  * A sync handed the import's evaluation over again (`at`): its give-up window starts at the first
  * time this happens, and is not moved by later ones — unless `restart`: a job of it was lost (Redis

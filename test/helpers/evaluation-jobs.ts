@@ -4,6 +4,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
 import type { Db } from '../../src/store/db.ts';
+import { evaluationsNotDone } from '../../src/store/imports.ts';
 import { TEST_REDIS_URL } from './services.ts';
 import type { StoreAndQueue } from './store-queue.ts';
 import { until } from './wait.ts';
@@ -66,3 +67,7 @@ export async function failEvaluationTries(
   for (const chunk of chunks)
     await s.conn.hset(q.toKey(evaluationJobId(importId, chunk)), 'finishedOn', failedOn);
 }
+
+/** The imports with chunks not evaluated, and those chunks (their windows left out). */
+export const notEvaluated = async (...a: Parameters<typeof evaluationsNotDone>) =>
+  (await evaluationsNotDone(...a)).map(({ importId, chunks }) => ({ importId, chunks }));

@@ -4,10 +4,10 @@ import type { JobDeps } from '../../jobs/deps.ts';
 import { handOverEvaluations, REHAND_OVER_FOR_MS } from '../../jobs/sync-attendance.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
-import { importsNotEvaluated, markChunkEvaluated } from '../../src/store/imports.ts';
+import { markChunkEvaluated } from '../../src/store/imports.ts';
 import { createSession, type User } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
-import { failEvaluationTries, evaluationJobId as jobId } from '../helpers/evaluation-jobs.ts';
+import { failEvaluationTries, evaluationJobId as jobId, notEvaluated } from '../helpers/evaluation-jobs.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 import { addUser, buildWebApp } from '../helpers/web.ts';
 
@@ -130,7 +130,7 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     await handOverEvaluations(deps(), 'gamma');
     expect(await q.getJobState(jobId(importId, 0))).toBe('failed');
     expect(givenUp()).toMatchObject([{ importId, chunks: [0] }]);
-    expect(await importsNotEvaluated(s.db, 'gamma', EVALUATION_CHUNK)).toEqual([]);
+    expect(await notEvaluated(s.db, 'gamma', EVALUATION_CHUNK)).toEqual([]);
   });
 
   it('a chunk that finishes after its import was given up counts as evaluated, and it is not said again', async () => {
@@ -160,7 +160,7 @@ describe('the day an import’s trigger evaluation is handed over again', () => 
     clock = new Date(clock.getTime() + HOUR);
     await handOverEvaluations(deps(), 'beta');
     expect(givenUp()).toHaveLength(1);
-    expect(await importsNotEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([]);
+    expect(await notEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([]);
     expect(await stateOf(importId, 1)).toBe('failed');
   });
 });

@@ -5,9 +5,9 @@ import { enqueueEvaluation, handOverEvaluations } from '../../jobs/sync-attendan
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog, EVALUATION_CHUNK } from '../../src/queue/catalog.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
-import { importsAwaitingEvaluation, importsNotEvaluated } from '../../src/store/imports.ts';
+import { importsAwaitingEvaluation } from '../../src/store/imports.ts';
 import { configWith } from '../helpers/config.ts';
-import { evaluationJobId, failEvaluationTries } from '../helpers/evaluation-jobs.ts';
+import { evaluationJobId, failEvaluationTries, notEvaluated } from '../helpers/evaluation-jobs.ts';
 import { TEST_REDIS_URL } from '../helpers/services.ts';
 import { storeAndQueue } from '../helpers/store-queue.ts';
 import { until } from '../helpers/wait.ts';
@@ -55,7 +55,7 @@ describe('an import whose trigger evaluation gave up', () => {
     await enqueueEvaluation(deps, 'alpha', importId);
     expect(await importsAwaitingEvaluation(s.db, 'alpha')).toEqual([]);
     // Handed over, not evaluated: its job still to run.
-    expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
+    expect(await notEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
 
     // The database is away for the job's tries (a failover): every statement fails, transiently.
     // Its backoff (10 s doubling) skipped: each delayed retry promoted at once.
@@ -63,7 +63,7 @@ describe('an import whose trigger evaluation gave up', () => {
     const q = s.producer.queueFor('evaluate-triggers');
     const jobId = evaluationJobId(importId, 0);
     expect((await q.getJob(jobId))?.attemptsMade).toBe(catalog.jobs['evaluate-triggers'].attempts);
-    expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
+    expect(await notEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([{ importId, chunks: [0] }]);
 
     // The database is back; the next sync hands the chunk over again, its tries afresh.
     await handOverEvaluations(deps, 'alpha');
@@ -75,7 +75,7 @@ describe('an import whose trigger evaluation gave up', () => {
     } finally {
       await working.close(1000);
     }
-    expect(await importsNotEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([]);
+    expect(await notEvaluated(s.db, 'alpha', EVALUATION_CHUNK)).toEqual([]);
 
     // Evaluated: a later sync hands nothing over again.
     await handOverEvaluations(deps, 'alpha');
@@ -128,8 +128,6 @@ describe('an import whose trigger evaluation gave up', () => {
     await handOverEvaluations(deps, 'beta');
     expect(await q.getJobState(`evaluate-import-${old}`)).toBe('failed');
     expect(lines.filter((l) => /given up/.test(l.msg ?? ''))).toHaveLength(1);
-    expect(await importsNotEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([
-      { importId: recent, chunks: [0] },
-    ]);
+    expect(await notEvaluated(s.db, 'beta', EVALUATION_CHUNK)).toEqual([{ importId: recent, chunks: [0] }]);
   });
 });
