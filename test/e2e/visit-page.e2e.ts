@@ -241,7 +241,9 @@ describe('the visit page, the worker out and the office', () => {
     await told.getByRole('button', { name: 'I need help' }).waitFor();
     await told.getByLabel('Back by').fill(inAnHour());
     await told.getByRole('button', { name: 'I am still out' }).click();
-    await vic.page.locator('#message', { hasText: /^Watched again: expected back \d\d:\d\d\.$/ }).waitFor();
+    await vic.page
+      .locator('#message', { hasText: /^Watched again: expected back \d\d:\d\d( on \w+ \d+ \w+)?\.$/ })
+      .waitFor();
     await vic.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
     expect(await vic.page.locator('#out-status').textContent()).toMatch(/Watched until back safe/);
     expect(posted).toEqual(['resume-watch']);
@@ -391,7 +393,7 @@ describe('the visit page, the worker out and the office', () => {
     const late = vic.page.locator('form#running-late');
     const time = late.getByLabel('New return time');
     expect(await vic.page.locator('#f-newReturn-hint').textContent()).toMatch(
-      /^Later than now, and no later than \d\d:\d\d$/,
+      /^Later than now, and no later than \d\d:\d\d( on \w+ \d+ \w+)?$/,
     );
     // Half an hour on: refused on the page, as the server would, with whom to phone — never sent.
     await time.fill(clockIn(30));

@@ -9,6 +9,7 @@ import {
   outBannerLines,
   recordWords,
   resumedWords,
+  returnTimeHint,
   stillOutClosed,
   stillOutReturnTime,
   whenSaid,
@@ -279,11 +280,7 @@ export function lateForm(d) {
     },
     h('h2', {}, 'Running late'),
     h('p', {}, `Expected back ${whenSaid(v.expectedReturnAt)}.`),
-    field(
-      'New return time',
-      ret,
-      until ? `Later than now, and no later than ${whenSaid(until)}` : 'Today, later than now',
-    ),
+    field('New return time', ret, returnTimeHint(until)),
     field('Why', why, 'e.g. parent arrived late; waiting for a social worker'),
     h('button', { type: 'submit' }, 'Set the new return time'),
   );
@@ -484,13 +481,7 @@ function resumeForm(d, w, closed) {
         post('resume-watch', body, (r) => resumedWords(r, whomToCall(d.office)));
       },
     },
-    ret
-      ? field(
-          'Back by',
-          ret,
-          until ? `Later than now, and no later than ${whenSaid(until)}` : 'Today, later than now',
-        )
-      : h('p', { id: 'resume-watch-hint' }, w.hint),
+    ret ? field('Back by', ret, returnTimeHint(until)) : h('p', { id: 'resume-watch-hint' }, w.hint),
     h('button', { type: 'submit', class: 'primary big' }, w.button),
   );
 }

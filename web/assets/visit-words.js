@@ -78,6 +78,18 @@ export function returnTimeAhead(hhmm, now = serverNow(), { until = null, whom = 
 }
 
 /**
+ * What the return-time field says under it: no later than the worker's own bound (`until`, the
+ * visit's `lateSelfUntil`), with its day when that is not today (late in the evening it is
+ * tomorrow's); else within the next hours the server takes — never "today", which a time after
+ * midnight is not.
+ */
+export function returnTimeHint(until, now = serverNow()) {
+  return until
+    ? `Later than now, and no later than ${whenSaid(until, now)}`
+    : `Later than now, within the next ${MAX_AHEAD_MINUTES / 60} hours`;
+}
+
+/**
  * The return time "I am still out" sends for `hhmm`, read as `returnTimeAhead` reads it — except once
  * the worker's own bound (`until`, the visit's `lateSelfUntil`) has come by the server's clock as the
  * page keeps it, while the page's last read (up to 20 s old) still asked a time: then nothing is

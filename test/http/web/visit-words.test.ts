@@ -9,6 +9,7 @@ interface VisitWords {
   lateClosedWords: (office: { phone: string; label: string } | null) => string;
   arrivalTimeAt: (hhmm: string, now?: Date) => Date | undefined;
   whenSaid: (iso: string | null, now?: Date) => string;
+  returnTimeHint: (until: string | null, now?: Date) => string;
   afterBackWords: (o: {
     self: boolean;
     byMe: boolean;
@@ -72,6 +73,25 @@ describe('the visit page: return times', () => {
     expect(words.returnTimeAhead('00:15', new Date('2026-07-01T22:30:00Z'))).toEqual({
       at: new Date('2026-07-01T23:15:00Z'),
     });
+  });
+
+  it('the field’s hint names the bound’s day once it is tomorrow’s, and never says “today” for a time after midnight', () => {
+    const late = new Date('2026-11-23T23:30:00Z');
+    expect(words.returnTimeHint(null, late)).toBe('Later than now, within the next 4 hours');
+    expect(words.returnTimeHint('2026-11-23T23:40:00Z', late)).toBe(
+      'Later than now, and no later than 23:40',
+    );
+    expect(words.returnTimeHint('2026-11-24T00:10:00Z', late)).toBe(
+      'Later than now, and no later than 00:10 on Tue 24 Nov',
+    );
+    // "I am still out" with a time after midnight says its day too.
+    expect(
+      words.resumedWords(
+        { expectedReturnAt: '2026-11-24T00:30:00Z', overdueNow: false, onlyOnBoard: false },
+        null,
+        late,
+      ).text,
+    ).toBe('Watched again: expected back 00:30 on Tue 24 Nov.');
   });
 
   it('an estimated arrival typed is always read, so the server says what is wrong with it, never "not given"', () => {
