@@ -1,6 +1,8 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, type ScryptOptions, timingSafeEqual } from 'node:crypto';
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { availableParallelism, setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { backgroundCommand } from '../core/background-cpus.ts';
 import { DoorstepError, ERRORS } from '../errors.ts';
 
 /** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
@@ -8,16 +10,12 @@ const PARAMS = { N: 131072, r: 8, p: 1 } as const;
 const KEY_LENGTH = 64;
 
 /**
- * scrypt runs on libuv's thread pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which also
- * serves file reads, DNS lookups and zlib, and each hash holds a core for ~0.3 s. A burst of sign-ins
- * must take neither every thread nor every core (the alarm path and PostgreSQL need one): at most
- * this many hashes run at once — half the pool, and one core fewer than the machine has, at least
- * one — and the rest wait their turn in order.
+ * Each hash holds a core for ~0.3 s and 128 MB. A burst of sign-ins must not take every core (the
+ * alarm path and PostgreSQL need one) nor grow memory with the burst: at most this many hashes run
+ * at once, each in a hashing process of its own — two, and one fewer than the machine's cores, at
+ * least one — and the rest wait their turn in order.
  */
-export const MAX_CONCURRENT_HASHES = Math.max(
-  1,
-  Math.min(Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2), availableParallelism() - 1),
-);
+export const MAX_CONCURRENT_HASHES = Math.max(1, Math.min(2, availableParallelism() - 1));
 
 let running = 0;
 let finished = 0;
@@ -25,7 +23,7 @@ let refused = 0;
 const waiting: (() => void)[] = [];
 
 /**
- * How many hashes may wait for a thread. A sign-in behind 32 others waits ~10 s already; past that,
+ * How many hashes may wait for a hashing process. A sign-in behind 32 others waits ~10 s already; past that,
  * a burst (someone spraying passwords from many addresses) is refused at once (`HashQueueFull`, a
  * sign-in answers 503 with Retry-After) instead of growing a queue in memory that makes everyone's
  * sign-in wait minutes. Only password hashing waits here: the alarm path never hashes.
@@ -44,7 +42,7 @@ export function limitWaitingHashes(n: number): number {
 export const HASH_QUEUE_RETRY_SECONDS = 10;
 
 /**
- * A hash refused because `maxWaiting` others already wait for a thread: a 503 whose message is for
+ * A hash refused because `maxWaiting` others already wait for a hashing process: a 503 whose message is for
  * the person signing in (the HTTP layer shows it, with Retry-After).
  */
 export class HashQueueFull extends DoorstepError {
@@ -57,47 +55,98 @@ export class HashQueueFull extends DoorstepError {
   }
 }
 
-/** How many hashes run now, wait for a thread, have finished and were refused since the process started. */
+/** How many hashes run now, wait for a hashing process, have finished and were refused since the process started. */
 export function hashingStats(): { running: number; waiting: number; finished: number; refused: number } {
   return { running, waiting: waiting.length, finished, refused };
 }
 
 /**
- * The hashing threads, one per slot, started on first use and never holding the process open. Each
- * lowers its own CPU priority and keeps to the background cores (src/auth/hash-worker.ts), so a burst
- * of sign-ins cannot take cores from the alarm path.
+ * The hashing processes, one per slot, started on first use and never holding the process open.
+ * Each runs under `nice` and on the background cores from its first instruction
+ * (src/auth/hash-child.ts says why a process and not a thread), so a burst of sign-ins takes neither
+ * a core nor the memory-map lock from the alarm path and the board.
  */
-const idle: Worker[] = [];
+const HASH_CHILD = fileURLToPath(new URL('./hash-child.ts', import.meta.url));
+const HASH_NICE = 10;
+const idle: Hasher[] = [];
 let hashCpus: string | undefined;
 
 /**
- * Where hashing threads started from now on run (`queue.backgroundCores`, src/core/background-cpus.ts):
+ * Where hashing processes started from now on run (`queue.backgroundCores`, src/core/background-cpus.ts):
  * set once at start, before the first sign-in.
  */
 export function hashOnCpus(cpus: string | undefined): void {
   hashCpus = cpus;
 }
-let nextJob = 0;
-const pending = new Map<number, { resolve: (k: Buffer) => void; reject: (e: Error) => void }>();
 
-function hashThread(): Worker {
-  const w = idle.pop();
-  if (w) return w;
-  const worker = new Worker(new URL('./hash-worker.ts', import.meta.url), { workerData: { cpus: hashCpus } });
-  worker.on('message', (m: { id: number; key?: Uint8Array; error?: string }) => {
-    const p = pending.get(m.id);
-    pending.delete(m.id);
-    if (m.key) p?.resolve(Buffer.from(m.key));
-    else p?.reject(new Error(m.error ?? 'hashing failed'));
-  });
-  worker.on('error', (err) => {
-    for (const p of pending.values()) p.reject(err);
-    pending.clear();
-  });
-  // Never what keeps the process running (after the listeners, which would hold it again).
-  worker.unref();
-  return worker;
+/** The process ids of the hashing processes now running (idle or busy): for tests and diagnostics. */
+export function hashingPids(): number[] {
+  return [...live].flatMap((h) => (h.child.pid === undefined ? [] : [h.child.pid]));
 }
+
+interface Hasher {
+  child: ChildProcess;
+  /** The job it is working on: rejected if the process dies first. */
+  job?: { resolve: (k: Buffer) => void; reject: (e: Error) => void };
+  dead: boolean;
+}
+const live = new Set<Hasher>();
+
+/** Holds the process open while `h` works for someone (a CLI waiting for its hash); lets go when idle. */
+function hold(h: Hasher, on: boolean): void {
+  const channel = h.child.channel as { ref(): void; unref(): void } | null | undefined;
+  if (on) {
+    h.child.ref();
+    channel?.ref();
+  } else {
+    h.child.unref();
+    channel?.unref();
+  }
+}
+
+function hasher(): Hasher {
+  const found = idle.pop();
+  if (found) return found;
+  const run = backgroundCommand({ cpus: hashCpus, nice: HASH_NICE }, process.execPath, [HASH_CHILD]);
+  // glibc's huge pages for scrypt's 128 MB: ~60 faults a hash instead of ~32,000, and a faster hash.
+  const tunables = [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':');
+  const child = spawn(run.command, run.args, {
+    env: { ...process.env, GLIBC_TUNABLES: tunables },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    serialization: 'advanced',
+  });
+  const h: Hasher = { child, dead: false };
+  live.add(h);
+  const fail = (err: Error) => {
+    if (h.dead) return;
+    h.dead = true;
+    live.delete(h);
+    const i = idle.indexOf(h);
+    if (i >= 0) idle.splice(i, 1);
+    h.job?.reject(err);
+    h.job = undefined;
+  };
+  child.on('message', (m: { key?: Uint8Array; error?: string }) => {
+    const job = h.job;
+    h.job = undefined;
+    if (m.key) job?.resolve(Buffer.from(m.key));
+    else job?.reject(new Error(m.error ?? 'hashing failed'));
+  });
+  child.on('exit', (code, signal) =>
+    fail(new Error(`the hashing process ended (${signal ?? `code ${code}`})`)),
+  );
+  // Could not be started at all (node or taskset missing): no 'exit' follows.
+  child.on('error', (err) => fail(err));
+  // Only where the `nice` program is missing (it is part of every Linux and macOS install).
+  try {
+    if (child.pid !== undefined && !run.niced) setPriority(child.pid, HASH_NICE);
+  } catch {
+    // Not permitted here: it still hashes, at normal priority.
+  }
+  hold(h, false);
+  return h;
+}
+let nextJob = 0;
 
 async function derive(password: string, salt: Buffer, o: ScryptOptions, len: number): Promise<Buffer> {
   if (running >= MAX_CONCURRENT_HASHES) {
@@ -107,29 +156,27 @@ async function derive(password: string, salt: Buffer, o: ScryptOptions, len: num
     }
     await new Promise<void>((resolve) => waiting.push(resolve));
   } else running++;
-  const worker = hashThread();
-  let broken = false;
+  const h = hasher();
   try {
     const id = ++nextJob;
-    // Held while it works for someone (a CLI waiting for its hash), let go when idle.
-    worker.ref();
+    hold(h, true);
     return await new Promise<Buffer>((resolve, reject) => {
-      pending.set(id, { resolve, reject });
-      worker.postMessage({
-        id,
-        password: password.normalize('NFKC'),
-        salt,
-        len,
-        o: { N: o.N, r: o.r, p: o.p },
-      });
+      h.job = { resolve, reject };
+      h.child.send(
+        { id, password: password.normalize('NFKC'), salt, len, o: { N: o.N, r: o.r, p: o.p } },
+        (err) => {
+          if (err) {
+            h.child.kill('SIGKILL');
+            reject(err);
+          }
+        },
+      );
     });
-  } catch (err) {
-    broken = true;
-    worker.terminate().catch(() => {});
-    throw err;
   } finally {
-    worker.unref();
-    if (!broken) idle.push(worker);
+    if (!h.dead) {
+      hold(h, false);
+      idle.push(h);
+    }
     finished++;
     // The slot passes straight to the next in line (running stays the same), or is given back.
     const next = waiting.shift();

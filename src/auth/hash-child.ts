@@ -1,0 +1,32 @@
+import { scryptSync } from 'node:crypto';
+
+/**
+ * Password hashing in a process of its own, started by src/auth/password.ts under `nice` and
+ * `taskset` (the background cores) from its first instruction. Not a thread of the web process: each
+ * scrypt hash maps 128 MB and faults every page of it in (~32,000 faults, ~100,000 a second while
+ * sign-ins run), and in a shared address space those faults and the unmapping after each hash take
+ * the same memory-map lock the board's event loop needs whenever it touches new memory — so a burst
+ * of sign-ins stalled the delivery of live alarms. Here they are this process's alone.
+ *
+ * One job at a time (`{ id, password, salt, len, o }` → `{ id, key }` or `{ id, error }`); nothing is
+ * logged, and a password never leaves this process except as its derived key. Its parent gone (the
+ * IPC channel closes), it ends: a parent that is SIGKILLed never leaves a hasher behind.
+ */
+interface Job {
+  id: number;
+  password: string;
+  salt: Uint8Array;
+  len: number;
+  o: { N: number; r: number; p: number };
+}
+
+process.on('message', (m: Job) => {
+  let reply: { id: number; key: Uint8Array } | { id: number; error: string };
+  try {
+    reply = { id: m.id, key: scryptSync(m.password, m.salt, m.len, { ...m.o, maxmem: 256 * 1024 * 1024 }) };
+  } catch (err) {
+    reply = { id: m.id, error: (err as Error).message };
+  }
+  process.send?.(reply);
+});
+process.on('disconnect', () => process.exit(0));
