@@ -86,11 +86,26 @@ export function hashingPids(): number[] {
 
 interface Hasher {
   child: ChildProcess;
-  /** The job it is working on: rejected if the process dies first. */
-  job?: { resolve: (k: Buffer) => void; reject: (e: Error) => void };
+  /** The job it is working on: rejected if the process dies or stops answering first. */
+  job?: { id: number; resolve: (k: Buffer) => void; reject: (e: Error) => void };
   dead: boolean;
 }
 const live = new Set<Hasher>();
+
+/**
+ * How long a hash may take before its process is given up (killed, the hash failed): a hash takes
+ * well under a second, but a process stopped or starved must not hold its slot, and every sign-in
+ * behind it, for ever.
+ */
+export const HASH_DEADLINE_MS = 30_000;
+let deadlineMs = HASH_DEADLINE_MS;
+
+/** Sets how long a hash may take (tests use a short one); returns the limit it replaced. */
+export function limitHashTime(ms: number): number {
+  const before = deadlineMs;
+  deadlineMs = ms;
+  return before;
+}
 
 /** Holds the process open while `h` works for someone (a CLI waiting for its hash); lets go when idle. */
 function hold(h: Hasher, on: boolean): void {
@@ -102,6 +117,19 @@ function hold(h: Hasher, on: boolean): void {
     h.child.unref();
     channel?.unref();
   }
+}
+
+/** `h` is never used again: out of the pool, killed, and the hash it was doing failed with `err`. */
+function discard(h: Hasher, err: Error): void {
+  if (h.dead) return;
+  h.dead = true;
+  live.delete(h);
+  const i = idle.indexOf(h);
+  if (i >= 0) idle.splice(i, 1);
+  if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
+  hold(h, false);
+  h.job?.reject(err);
+  h.job = undefined;
 }
 
 function hasher(): Hasher {
@@ -117,26 +145,19 @@ function hasher(): Hasher {
   });
   const h: Hasher = { child, dead: false };
   live.add(h);
-  const fail = (err: Error) => {
-    if (h.dead) return;
-    h.dead = true;
-    live.delete(h);
-    const i = idle.indexOf(h);
-    if (i >= 0) idle.splice(i, 1);
-    h.job?.reject(err);
-    h.job = undefined;
-  };
-  child.on('message', (m: { key?: Uint8Array; error?: string }) => {
+  child.on('message', (m: { id?: number; key?: Uint8Array; error?: string }) => {
     const job = h.job;
+    // An answer to a job it is not doing (one given up) is no answer to this one.
+    if (!job || m.id !== job.id) return;
     h.job = undefined;
-    if (m.key) job?.resolve(Buffer.from(m.key));
-    else job?.reject(new Error(m.error ?? 'hashing failed'));
+    if (m.key) job.resolve(Buffer.from(m.key));
+    else job.reject(new Error(m.error ?? 'hashing failed'));
   });
   child.on('exit', (code, signal) =>
-    fail(new Error(`the hashing process ended (${signal ?? `code ${code}`})`)),
+    discard(h, new Error(`the hashing process ended (${signal ?? `code ${code}`})`)),
   );
   // Could not be started at all (node or taskset missing): no 'exit' follows.
-  child.on('error', (err) => fail(err));
+  child.on('error', (err) => discard(h, err));
   // Only where the `nice` program is missing (it is part of every Linux and macOS install).
   try {
     if (child.pid !== undefined && !run.niced) setPriority(child.pid, HASH_NICE);
@@ -157,22 +178,25 @@ async function derive(password: string, salt: Buffer, o: ScryptOptions, len: num
     await new Promise<void>((resolve) => waiting.push(resolve));
   } else running++;
   const h = hasher();
+  let timer: NodeJS.Timeout | undefined;
   try {
     const id = ++nextJob;
     hold(h, true);
     return await new Promise<Buffer>((resolve, reject) => {
-      h.job = { resolve, reject };
+      h.job = { id, resolve, reject };
+      timer = setTimeout(
+        () => discard(h, new Error(`the hashing process did not answer within ${deadlineMs / 1000} s`)),
+        deadlineMs,
+      );
       h.child.send(
         { id, password: password.normalize('NFKC'), salt, len, o: { N: o.N, r: o.r, p: o.p } },
         (err) => {
-          if (err) {
-            h.child.kill('SIGKILL');
-            reject(err);
-          }
+          if (err) discard(h, err);
         },
       );
     });
   } finally {
+    clearTimeout(timer);
     if (!h.dead) {
       hold(h, false);
       idle.push(h);

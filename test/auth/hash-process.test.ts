@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { hashingPids, hashPassword, verifyPassword } from '../../src/auth/password.ts';
+import { hashingPids, hashPassword, limitHashTime, verifyPassword } from '../../src/auth/password.ts';
 
 /** This process's minor page faults so far, every thread of it (/proc/self/stat, field 10). */
 const minorFaults = () => {
@@ -45,6 +45,23 @@ describe('password hashing in a process of its own', () => {
     const stored = await hashPassword('after it died');
     expect(await verifyPassword('after it died', stored)).toBe(true);
     expect(hashingPids()).not.toContain(pid);
+  });
+
+  it('a hashing process that stops answering is given up at its deadline: its hash fails, the next one runs', async () => {
+    await hashPassword('start one');
+    const [pid] = hashingPids();
+    process.kill(pid!, 'SIGSTOP');
+    const before = limitHashTime(300);
+    try {
+      await expect(hashPassword('never answered')).rejects.toThrow(/did not answer within 0.3 s/);
+    } finally {
+      limitHashTime(before);
+    }
+    expect(hashingPids()).not.toContain(pid);
+    // Killed, not left stopped: gone once whoever adopted it reaps it.
+    while (alive(pid!)) await new Promise((r) => setTimeout(r, 20));
+    const stored = await hashPassword('after it stopped');
+    expect(await verifyPassword('after it stopped', stored)).toBe(true);
   });
 
   it('a hashing process whose parent is SIGKILLed ends on its own', async () => {
