@@ -9,8 +9,8 @@
  * - beside the same two loops held to the background cores (src/core/background-cpus.ts);
  * - beside password hashing (scrypt, as sign-ins hash) held to the background cores.
  *
- * The probe runs in a child process of its own, so the hashing threads here share no event loop
- * with it. `BENCH_SECONDS` per phase (default 10).
+ * The probe runs in a process of its own, as the hashing does (src/auth/hash-child.ts), so they
+ * share no event loop. `BENCH_SECONDS` per phase (default 10).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { hashOnCpus, hashPassword } from '../src/auth/password.ts';
