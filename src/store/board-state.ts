@@ -268,6 +268,7 @@ export async function boardState(
           reopened: (r.reopened as number) > 0,
           notifications: sent.filter((n) => n.alarmId === String(r.id)),
           stalled,
+          runs: policy !== null && !paused,
         }),
         /** When an acknowledged alarm opens again if it is still not resolved (its acknowledgement timeout). */
         reopensAt:

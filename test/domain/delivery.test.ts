@@ -98,6 +98,13 @@ describe('how far a notification got', () => {
     expect(alarmWarning({ ...open, step: 1, reopened: true, notifications: [] })).toBe('no-response');
     expect(alarmWarning({ ...open, step: 1, notifications: [failed] })).toBe('no-one-reached');
     expect(alarmWarning({ ...open, status: 'acknowledged', notifications: [failed] })).toBeNull();
+    // Taken, with a ladder that runs until resolved: the people it still texts are not reached either.
+    expect(
+      alarmWarning({ ...open, status: 'acknowledged', runs: true, notifications: [board, failed] }),
+    ).toBe('no-one-reached');
+    expect(
+      alarmWarning({ ...open, status: 'acknowledged', runs: true, notifications: [board, facts({})] }),
+    ).toBeNull();
   });
 
   it('warns of a ladder that stopped moving (no one is being paged), after no one reached', () => {

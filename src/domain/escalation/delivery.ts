@@ -74,7 +74,8 @@ export function deliveryDetail(n: DeliveryFacts): string {
  * What an open alarm's card warns of, beyond "unacknowledged":
  * - `no-one-reached`: every message to a person so far failed — nobody outside the board knows,
  *   and the office must phone them itself (the ladder moved on at once, so "no one has responded"
- *   would read as people ignoring it);
+ *   would read as people ignoring it); said of an acknowledged alarm too while its ladder still runs
+ *   (`runs`: one that runs until resolved), whose people the office expects to be told;
  * - `ladder-stalled`: the ladder stopped moving (`ladderStalled`: its next step minutes overdue, or its
  *   first step never taken) — nobody is being paged, and the office must phone the people itself;
  *   said of an acknowledged alarm too while its ladder still runs (one that runs until resolved);
@@ -92,9 +93,11 @@ export function alarmWarning(alarm: {
   notifications: readonly DeliveryFacts[];
   /** Its ladder runs and has stopped moving (`ladderStalled`, src/domain/escalation/stalled.ts). */
   stalled?: boolean;
+  /** Its ladder still runs (not paused by an acknowledgement: one that runs until resolved). */
+  runs?: boolean;
 }): AlarmWarning {
   if (alarm.status === 'resolved') return null;
-  if (alarm.status === 'open' && noOneReached(alarm.notifications)) return 'no-one-reached';
+  if ((alarm.status === 'open' || alarm.runs) && noOneReached(alarm.notifications)) return 'no-one-reached';
   if (alarm.stalled) return 'ladder-stalled';
   if (alarm.status !== 'open') return null;
   return alarm.step >= 2 || alarm.reopened ? 'no-response' : null;

@@ -140,6 +140,50 @@ describe('the board card of an alarm no one was reached about', () => {
     expect(card.phoneThem).toEqual([{ name: 'Chair', phone: '+447700900002' }]);
   });
 
+  it('an acknowledged alarm whose ladder runs until resolved says so when every message failed; one paused says nothing', async () => {
+    const card = async (condition: string, key: string) => {
+      const { rows } = await db.query<{ id: string }>(
+        `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step,
+           next_step_at, acknowledged_at, acknowledged_by)
+         VALUES ('lime', $1, false, 'overdue_visit', 'acknowledged', $2, $3, 2, $4, $5, 'user:office') RETURNING id`,
+        [
+          key,
+          new Date(now.getTime() - 120_000),
+          JSON.stringify({ ...DEFAULT_ALARM_POLICY, condition }),
+          new Date(now.getTime() + 10 * 60_000),
+          new Date(now.getTime() - 60_000),
+        ],
+      );
+      const id = String(rows[0]!.id);
+      await db.query(
+        `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+         VALUES ($1, 0, 'board', 'sent', NULL),
+                ($1, 0, 'sms:on-call-leaders', 'failed', 'refused by the provider'),
+                ($1, 1, 'sms:senior-leadership', 'failed', 'refused by the provider')`,
+        [id],
+      );
+      const board = await app.inject({
+        url: '/api/board?school=lime',
+        headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+      });
+      return board.json().alarms.find((a: { id: string }) => a.id === id);
+    };
+    // Taken, but its ladder still texts its people until resolved, and none of them is reached.
+    expect(await card('if-not-resolved', 'acked-runs')).toMatchObject({
+      status: 'acknowledged',
+      warning: 'no-one-reached',
+      phoneThem: [
+        { name: 'Head', phone: '+447700900001' },
+        { name: 'Chair', phone: '+447700900002' },
+      ],
+    });
+    // Taken, its ladder paused by the acknowledgement: the person who took it has it.
+    expect(await card('if-not-acknowledged', 'acked-paused')).toMatchObject({
+      status: 'acknowledged',
+      warning: null,
+    });
+  });
+
   it('a stalled ladder lists the next step’s people, whom no one is paging', async () => {
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step, next_step_at)
