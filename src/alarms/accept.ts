@@ -201,13 +201,11 @@ function unknownDeviceHint(
  * event is refused (or raised) alone, never taking the batch's real events with it.
  */
 function batchOf(raw: Buffer): unknown[] | null {
-  // Cheap look first: most bodies are one object.
-  const first = raw
-    .subarray(0, 8)
-    .toString('utf8')
-    .replace(/^\uFEFF/, '')
-    .trimStart();
-  if (!first.startsWith('[') && !first.startsWith('"')) return null;
+  // Cheap look first: most bodies are one object. Past a byte-order mark and any JSON whitespace
+  // (however much: a pretty-printed body may start with a blank line and an indent), its first byte.
+  let i = raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf ? 3 : 0;
+  while (i < raw.length && (raw[i] === 0x20 || raw[i] === 0x09 || raw[i] === 0x0a || raw[i] === 0x0d)) i++;
+  if (raw[i] !== 0x5b && raw[i] !== 0x22) return null;
   const parsed = parseJson(raw);
   if (!parsed.ok || !Array.isArray(parsed.value) || parsed.value.length === 0) return null;
   return parsed.value;

@@ -30,6 +30,8 @@ const school = configWith({
         - { deviceId: RD-5, staffId: s-7 }
         - { deviceId: RD-6, staffId: s-8 }
         - { deviceId: RD-7, staffId: s-9 }
+        - { deviceId: WS-1, staffId: s-10 }
+        - { deviceId: WS-2, staffId: s-11 }
 `,
 }).schools[0]!;
 const mqttT = school.fobs.transports[0]!;
@@ -208,6 +210,32 @@ describe('one message, many alarms', () => {
     expect(
       await count(`alarm_timeline WHERE alarm_id = $1 AND event LIKE 'another %'`, [raised[0]!.id]),
     ).toBe(0);
+  });
+
+  it('a batch after any JSON whitespace (a pretty-printed body, a byte-order mark and blank lines) is read as the events it holds', async () => {
+    const before = { ws1: (await alarmsOf('WS-1')).length, ws2: (await alarmsOf('WS-2')).length };
+    const unreadable = await count(`alarms WHERE device_id = '(unreadable device)'`);
+    const items = JSON.stringify([ev('ws-a', 'WS-1'), ev('ws-b', 'WS-2')]);
+    const pretty = Buffer.from(`\n        ${items}`);
+    expect(
+      await acceptFobPayload(deps(), school, hookT, pretty, hook('webhook peoplesafe-style')),
+    ).toMatchObject({
+      outcome: 'accepted',
+    });
+    // Each wearer raised by name: not one alarm for an "(unreadable device)" that folds the next batches in.
+    expect((await alarmsOf('WS-1')).slice(before.ws1)).toHaveLength(1);
+    expect((await alarmsOf('WS-2')).slice(before.ws2)).toHaveLength(1);
+    expect(await count(`alarms WHERE device_id = '(unreadable device)'`)).toBe(unreadable);
+    const withBom = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(`\r\n\r\n\t  ${JSON.stringify([ev('ws-c', 'WS-1'), ev('ws-d', 'WS-2')])}`),
+    ]);
+    expect(await acceptFobPayload(deps(), school, mqttT, withBom, topic('WS-1'))).toMatchObject({
+      outcome: 'accepted',
+    });
+    // On WS-1's topic: its own press, and WS-2's raised beside it (flagged as naming another device).
+    expect((await alarmsOf('WS-1')).slice(before.ws1)).toHaveLength(3);
+    expect(await count(`alarms WHERE device_id = '(unreadable device)'`)).toBe(unreadable);
   });
 
   it("a new press batched behind a resend of the wearer's acknowledged one raises its own alarm; behind one still open it is noted there", async () => {
