@@ -9,8 +9,9 @@ import { scryptSync } from 'node:crypto';
  * of sign-ins stalled the delivery of live alarms. Here they are this process's alone.
  *
  * One job at a time (`{ id, password, salt, len, o }` → `{ id, key }` or `{ id, error }`); nothing is
- * logged, and a password never leaves this process except as its derived key. Its parent gone (the
- * IPC channel closes), it ends: a parent that is SIGKILLed never leaves a hasher behind.
+ * logged, and a password never leaves this process except as its derived key; it is given none of
+ * its parent's environment. Its parent gone (the IPC channel closes), it ends: a parent that is
+ * SIGKILLed never leaves a hasher behind.
  */
 interface Job {
   id: number;
@@ -30,3 +31,7 @@ process.on('message', (m: Job) => {
   process.send?.(reply);
 });
 process.on('disconnect', () => process.exit(0));
+// Not ended by the signals a terminal's Ctrl-C or a service manager sends the whole process group:
+// its parent may still be finishing the sign-ins in flight as it stops, and when the parent is gone
+// the channel closes and this ends (above). A hasher that stops answering is killed by its parent.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => {});

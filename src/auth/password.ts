@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, type ScryptOptions, timingSafeEqual } from 'node:crypto';
 import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { backgroundCommand } from '../core/background-cpus.ts';
+import { backgroundCommand, canPin } from '../core/background-cpus.ts';
 import { DoorstepError, ERRORS } from '../errors.ts';
 
 /** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
@@ -132,14 +132,17 @@ function discard(h: Hasher, err: Error): void {
   h.job = undefined;
 }
 
-function hasher(): Hasher {
+async function hasher(): Promise<Hasher> {
   const found = idle.pop();
   if (found) return found;
-  const run = backgroundCommand({ cpus: hashCpus, nice: HASH_NICE }, process.execPath, [HASH_CHILD]);
-  // glibc's huge pages for scrypt's 128 MB: ~60 faults a hash instead of ~32,000, and a faster hash.
-  const tunables = [process.env.GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1'].filter(Boolean).join(':');
+  // Checked at every start, as the worker child's is: a container's CPU set may have shrunk since
+  // Doorstep started, and `taskset` refusing them would fail every sign-in. Unpinned, it still hashes.
+  const cpus = hashCpus !== undefined && (await canPin(hashCpus)) ? hashCpus : undefined;
+  const run = backgroundCommand({ cpus, nice: HASH_NICE }, process.execPath, [HASH_CHILD]);
   const child = spawn(run.command, run.args, {
-    env: { ...process.env, GLIBC_TUNABLES: tunables },
+    // Nothing of the parent's environment (its secrets, NODE_OPTIONS): only glibc's huge pages for
+    // scrypt's 128 MB — ~60 page faults a hash instead of ~32,000, and a faster hash.
+    env: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
   });
@@ -177,27 +180,35 @@ async function derive(password: string, salt: Buffer, o: ScryptOptions, len: num
     }
     await new Promise<void>((resolve) => waiting.push(resolve));
   } else running++;
-  const h = hasher();
+  let h: Hasher | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
+    // Inside the try: a start that throws (out of memory, a bad argument) gives the slot back.
+    const w = await hasher();
+    h = w;
+    if (typeof w.child.send !== 'function') {
+      // Started without its channel (out of file descriptors): never used.
+      discard(w, new Error('the hashing process started without its channel'));
+      throw new Error('the hashing process started without its channel');
+    }
     const id = ++nextJob;
-    hold(h, true);
+    hold(w, true);
     return await new Promise<Buffer>((resolve, reject) => {
-      h.job = { id, resolve, reject };
+      w.job = { id, resolve, reject };
       timer = setTimeout(
-        () => discard(h, new Error(`the hashing process did not answer within ${deadlineMs / 1000} s`)),
+        () => discard(w, new Error(`the hashing process did not answer within ${deadlineMs / 1000} s`)),
         deadlineMs,
       );
-      h.child.send(
+      w.child.send(
         { id, password: password.normalize('NFKC'), salt, len, o: { N: o.N, r: o.r, p: o.p } },
         (err) => {
-          if (err) discard(h, err);
+          if (err) discard(w, err);
         },
       );
     });
   } finally {
     clearTimeout(timer);
-    if (!h.dead) {
+    if (h && !h.dead) {
       hold(h, false);
       idle.push(h);
     }

@@ -40,7 +40,8 @@ describe('password hashing in a process of its own', () => {
     expect(pid).toBeDefined();
     const hashing = hashPassword('killed while it hashes');
     process.kill(pid!, 'SIGKILL');
-    await expect(hashing).rejects.toThrow(/hashing process ended \(SIGKILL\)/);
+    // Killed before or after the job reached it: the process ended, or the job could not be sent.
+    await expect(hashing).rejects.toThrow(/hashing process ended \(SIGKILL\)|EPIPE|channel closed/);
     expect(hashingPids()).not.toContain(pid);
     const stored = await hashPassword('after it died');
     expect(await verifyPassword('after it died', stored)).toBe(true);
