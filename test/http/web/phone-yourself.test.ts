@@ -69,6 +69,26 @@ afterAll(async () => {
 });
 
 describe('the board card of an alarm no one was reached about', () => {
+  /** The board's texts of levels 1 and 2 about alarm `id` both refused by the provider. */
+  const everyMessageFailed = (id: string) =>
+    db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'board', 'sent', NULL),
+              ($1, 0, 'sms:on-call-leaders', 'failed', 'refused by the provider'),
+              ($1, 1, 'sms:senior-leadership', 'failed', 'refused by the provider')`,
+      [id],
+    );
+  /** Alarm `id`'s card on Lime's board, as the office reads it. */
+  const cardOf = async (id: string) =>
+    (
+      await app.inject({
+        url: '/api/board?school=lime',
+        headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
+      })
+    )
+      .json()
+      .alarms.find((a: { id: string }) => a.id === id);
+
   it('lists the people to phone with their numbers — and none once a message got through', async () => {
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step)
@@ -76,22 +96,8 @@ describe('the board card of an alarm no one was reached about', () => {
       [new Date(now.getTime() - 120_000), JSON.stringify(config.schools[0]!.escalation.alarm)],
     );
     const id = String(rows[0]!.id);
-    await db.query(
-      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
-       VALUES ($1, 0, 'board', 'sent', NULL),
-              ($1, 0, 'sms:on-call-leaders', 'failed', 'refused by the provider'),
-              ($1, 1, 'sms:senior-leadership', 'failed', 'refused by the provider')`,
-      [id],
-    );
-    const card = async () =>
-      (
-        await app.inject({
-          url: '/api/board?school=lime',
-          headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
-        })
-      )
-        .json()
-        .alarms.find((a: { id: string }) => a.id === id);
+    await everyMessageFailed(id);
+    const card = () => cardOf(id);
     expect(await card()).toMatchObject({
       warning: 'no-one-reached',
       phoneThem: [
@@ -132,11 +138,7 @@ describe('the board card of an alarm no one was reached about', () => {
        VALUES ($1, 0, 'sms:on-call-leaders', 'failed', 'refused'), ($1, 0, 'sms:senior-leadership', 'failed', 'refused')`,
       [id],
     );
-    const board = await app.inject({
-      url: '/api/board?school=lime',
-      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
-    });
-    const card = board.json().alarms.find((a: { id: string }) => a.id === id);
+    const card = await cardOf(id);
     expect(card.phoneThem).toEqual([{ name: 'Chair', phone: '+447700900002' }]);
   });
 
@@ -155,18 +157,8 @@ describe('the board card of an alarm no one was reached about', () => {
         ],
       );
       const id = String(rows[0]!.id);
-      await db.query(
-        `INSERT INTO notifications (alarm_id, step, target, status, last_error)
-         VALUES ($1, 0, 'board', 'sent', NULL),
-                ($1, 0, 'sms:on-call-leaders', 'failed', 'refused by the provider'),
-                ($1, 1, 'sms:senior-leadership', 'failed', 'refused by the provider')`,
-        [id],
-      );
-      const board = await app.inject({
-        url: '/api/board?school=lime',
-        headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
-      });
-      return board.json().alarms.find((a: { id: string }) => a.id === id);
+      await everyMessageFailed(id);
+      return cardOf(id);
     };
     // Taken, but its ladder still texts its people until resolved, and none of them is reached.
     expect(await card('if-not-resolved', 'acked-runs')).toMatchObject({
@@ -199,11 +191,7 @@ describe('the board card of an alarm no one was reached about', () => {
       `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 0, 'sms:on-call-leaders', 'sent')`,
       [id],
     );
-    const board = await app.inject({
-      url: '/api/board?school=lime',
-      headers: { cookie: session.cookie, 'x-csrf-token': session.csrf },
-    });
-    const card = board.json().alarms.find((a: { id: string }) => a.id === id);
+    const card = await cardOf(id);
     expect(card).toMatchObject({
       warning: 'ladder-stalled',
       nextStep: { notify: ['board', 'sms:senior-leadership'] },
