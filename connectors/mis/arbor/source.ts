@@ -6,6 +6,7 @@ import { londonDate } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
 import { malformed } from '../errors.ts';
 import { getJson, type HttpSettings } from '../http.ts';
+import { safeText } from '../safe-text.ts';
 import type {
   ImportUnit,
   LeaverRecord,
@@ -374,9 +375,9 @@ export class ArborSource implements MisSource, ArborReader {
     const upns = (
       await this.query('UkDfe_UpnAssignments', { 'filters.student.equals': studentHref }, upnAssignment)
     )
-      .filter((u) => u.upn && current(u.startDatetime, u.endDatetime, today))
+      .filter((u) => u.upn?.trim() && current(u.startDatetime, u.endDatetime, today))
       .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
-    const upn = upnOf(upns[0]?.upn, 'upn');
+    const upn = upnFrom(upns);
     const byStudent = { 'filters.student.equals': studentHref };
     const isCurrent = (a: { startDate?: string | null; endDate?: string | null }) =>
       current(a.startDate, a.endDate, today);
@@ -417,6 +418,43 @@ export class ArborSource implements MisSource, ArborReader {
   }
 
   /** The current home occupancy of the pupil's Person, else any current one. */
+}
+
+/** Most records a conflict between current UPN assignments names. */
+const MAX_UPN_RECORDS_NAMED = 5;
+
+/**
+ * The pupil's UPN from their current UPN assignments (permanent ones first, temporary only when
+ * there is none). Two different UPNs of the kind taken cannot be told apart — which one came first
+ * is only the API's row order, and a CTF matches pupils by UPN — so none is taken (the UPN Doorstep
+ * had is kept) and the assignments are named as unusable; the same UPN listed twice is one UPN.
+ */
+function upnFrom(
+  upns: { upn?: string | null | undefined; isTemporary?: boolean | null | undefined; id?: unknown }[],
+): Pick<PupilRecord, 'upn' | 'unusable'> {
+  const taken = upns.filter((u) => (u.isTemporary ?? false) === (upns[0]?.isTemporary ?? false));
+  const byUpn = new Map<string, (typeof upns)[number]>();
+  for (const u of taken) if (!byUpn.has(u.upn!.trim())) byUpn.set(u.upn!.trim(), u);
+  if (byUpn.size < 2) return upnOf(upns[0]?.upn, 'upn');
+  // Named by record id, never by UPN (personal data), in a stable order whatever order Arbor listed them in.
+  const ids = [...byUpn.values()]
+    .map((u) =>
+      typeof u.id === 'number' || typeof u.id === 'string' ? safeText(String(u.id).slice(0, 64)) : '(no id)',
+    )
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const named =
+    ids.length > MAX_UPN_RECORDS_NAMED
+      ? [...ids.slice(0, MAX_UPN_RECORDS_NAMED), `${ids.length - MAX_UPN_RECORDS_NAMED} more`]
+      : ids;
+  const kind = upns[0]?.isTemporary ? 'temporary' : 'permanent';
+  return {
+    unusable: [
+      {
+        field: `upn (UkDfe_UpnAssignments ${named.slice(0, -1).join(', ')} and ${named.at(-1)}: ${byUpn.size} different current ${kind} UPNs)`,
+        expected: `one current ${kind} UPN (which is the pupil's cannot be told: end the wrong assignment in Arbor)`,
+      },
+    ],
+  };
 }
 
 /** A registration session's half of the day by its name: AM… / Morning…, PM… / Afternoon…. */

@@ -500,6 +500,71 @@ describe('Arbor MIS source (against a fake written from the published PHP client
     expect(asked).toBe(20);
   });
 
+  it('takes no UPN for a pupil with two different current permanent UPNs, whichever order Arbor lists them in, and names both records', async () => {
+    const upnRow = (id: number, upn: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      entityType: 'UkDfe_UpnAssignment',
+      student: { entityType: 'Student', id: 7, href: '/rest-v2/students/7' },
+      upn,
+      startDatetime: '2019-09-01 00:00:00',
+      endDatetime: null,
+      isTemporary: false,
+      ...extra,
+    });
+    const first = upnRow(901, 'A123456789012');
+    const second = upnRow(902, 'B123456789012', { startDatetime: '2024-09-01 00:00:00' });
+    for (const rows of [
+      [first, second],
+      [second, first],
+    ]) {
+      const f = fake();
+      f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+      f.lists.set('UkDfe_UpnAssignments', rows);
+      const units = await collectUnits(source().pull({ value: null }));
+      const batch = units[0]!.batches[0]!;
+      if (batch.kind !== 'pupils') throw new Error(batch.kind);
+      const pupil = batch.pupils[0]!;
+      expect(pupil.misId).toBe('7');
+      // Neither is taken (the UPN Doorstep had is kept): the pupil and the rest of the record are.
+      expect(pupil).not.toHaveProperty('upn');
+      expect(pupil.surname).toBe('B');
+      expect(pupil.unusable).toEqual([
+        {
+          field: 'upn (UkDfe_UpnAssignments 901 and 902: 2 different current permanent UPNs)',
+          expected:
+            "one current permanent UPN (which is the pupil's cannot be told: end the wrong assignment in Arbor)",
+        },
+      ]);
+      nock.cleanAll();
+    }
+  });
+
+  it('a UPN listed twice, an ended one or a temporary one beside a permanent one is no conflict', async () => {
+    const upnRow = (id: number, upn: string, extra: Record<string, unknown> = {}) => ({
+      id,
+      entityType: 'UkDfe_UpnAssignment',
+      student: { entityType: 'Student', id: 7, href: '/rest-v2/students/7' },
+      upn,
+      startDatetime: '2019-09-01 00:00:00',
+      endDatetime: null,
+      isTemporary: false,
+      ...extra,
+    });
+    const f = fake();
+    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
+    f.lists.set('UkDfe_UpnAssignments', [
+      upnRow(900, 'Z123456789012', { endDatetime: '2024-08-31 00:00:00' }),
+      upnRow(901, 'T12345678901A', { isTemporary: true }),
+      upnRow(902, 'A123456789012'),
+      upnRow(903, 'A123456789012', { startDatetime: '2024-09-01 00:00:00' }),
+    ]);
+    const units = await collectUnits(source().pull({ value: null }));
+    const batch = units[0]!.batches[0]!;
+    if (batch.kind !== 'pupils') throw new Error(batch.kind);
+    expect(batch.pupils[0]).toMatchObject({ misId: '7', upn: 'A123456789012' });
+    expect(batch.pupils[0]!.unusable).toBeUndefined();
+  });
+
   it('reads a changelog answer of 200,000 changes (too many to spread into a call)', async () => {
     const f = fake();
     const n = 200_000;
