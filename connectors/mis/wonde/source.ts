@@ -82,12 +82,34 @@ export class WondeSource implements MisSource {
     const visited = new Set<string>();
     /** The pages read, by a digest of their rows: a page whose rows come again is a repeat. */
     const read = new Map<string, number>();
-    let lastCurrent: number | undefined;
+    /** The previous page's number (its current_page, or the page its link asked for). */
+    let lastNumber: number | undefined;
     for (let n = 1; url; n++) {
       visited.add(new URL(url, origin).href);
       if (n > MAX_PAGES)
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
       const body: z.output<S> = await getJson(url, schema, this.http, what);
+      // Wonde numbers its pages (meta.pagination.current_page, from 1; a next link asks for
+      // `page=<n>`). Every page must be the one after the last: a page that does not move on is the
+      // same page again, whatever its rows; one that jumps ahead (page 1, then 3) leaves the rows of
+      // the pages between unread, and the cursor, moved with the last page, would pass them for ever.
+      // Checked on an empty page too: it ends the list and moves the cursor. Refused before the page
+      // is given out, the cursor left where it was.
+      const asked = pageParam(url, origin);
+      const expected = lastNumber !== undefined ? lastNumber + 1 : (asked ?? (n === 1 ? 1 : undefined));
+      const current = body.meta.pagination.current_page ?? undefined;
+      if (current !== undefined && expected !== undefined && current !== expected) {
+        if (lastNumber !== undefined && current <= lastNumber)
+          throw doorstepError(
+            'MIS_BAD_RESPONSE',
+            `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${current} (meta.pagination.current_page ${current} after ${lastNumber}: it does not move on); not read again — the rest cannot be read`,
+          );
+        throw doorstepError(
+          'MIS_BAD_RESPONSE',
+          `${what} page ${n} of school ${this.settings.schoolId}: the server gave page ${current} where page ${expected} was due (meta.pagination.current_page ${current}: the pages between would go unread); not read — the rest cannot be read`,
+        );
+      }
+      const number = current ?? asked ?? (n === 1 ? 1 : undefined);
       // A page with no rows ends the list, whatever its next link says — as Wonde's own client reads
       // it (wondeltd/php-client src/ResultIterator.php, valid(): `return (bool) count($this->array)`).
       // Followed on, a server answering every page past the end with `data: []` and a fresh link was
@@ -109,15 +131,6 @@ export class WondeSource implements MisSource {
           `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${earlier} (the same rows again under a new link: it ignores the page asked for); not read again — the rest cannot be read`,
         );
       read.set(digest, n);
-      // Wonde's meta.pagination also numbers the page (current_page): one that does not move on is the
-      // same page again, whatever its rows.
-      const current = body.meta.pagination.current_page ?? undefined;
-      if (current !== undefined && lastCurrent !== undefined && current <= lastCurrent)
-        throw doorstepError(
-          'MIS_BAD_RESPONSE',
-          `${what} page ${n} of school ${this.settings.schoolId}: the server repeated page ${current} (meta.pagination.current_page ${current} after ${lastCurrent}: it does not move on); not read again — the rest cannot be read`,
-        );
-      if (current !== undefined) lastCurrent = current;
       // Refused before the page is given out: a page that says there is more but links nowhere is
       // not the last one, and must not move the cursor past the pages that cannot be read.
       if (!next && body.meta.pagination.more) {
@@ -153,6 +166,16 @@ export class WondeSource implements MisSource {
           `${what} page ${n} of school ${this.settings.schoolId}: the next link is for ${new URL(next, origin).pathname}, not ${path} (another school or another list); not followed — the rest cannot be read`,
         );
       }
+      // A next link that asks for a page (`page=<n>`) asks for the one after this: a link that skips
+      // one (page 1 linking to page 3) would leave its rows unread.
+      const nextPage = next ? new URL(next, origin).searchParams.get('page') : null;
+      if (nextPage !== null && number !== undefined && nextPage !== String(number + 1)) {
+        throw doorstepError(
+          'MIS_BAD_RESPONSE',
+          `${what} page ${n} of school ${this.settings.schoolId}: the next link asks for page ${safeText(nextPage).slice(0, 20)} after page ${number}, not page ${number + 1} (the pages would not be read in turn); not followed — the rest cannot be read`,
+        );
+      }
+      lastNumber = number;
       yield { n, body, last: !next };
       url = next ? new URL(next, origin).href : null;
     }
@@ -378,6 +401,12 @@ export class WondeSource implements MisSource {
   heldPupilId(heldId: string): string | undefined {
     return heldId.startsWith(WONDE_HELD) ? this.known.get(heldId.slice(WONDE_HELD.length)) : undefined;
   }
+}
+
+/** The page a list link asks for (`page=<n>`), as a number; undefined when it names none. */
+function pageParam(link: string, origin: string): number | undefined {
+  const page = new URL(link, origin).searchParams.get('page');
+  return page !== null && /^\d{1,9}$/.test(page) ? Number(page) : undefined;
 }
 
 /** How far ahead of Doorstep's clock a change may be dated and still count for the cursor. */

@@ -585,6 +585,98 @@ describe('Wonde MIS source', () => {
     ]);
   });
 
+  it('refuses a page that skips one (page 1, then 3) before giving it out: the cursor stays before the rows left unread', async () => {
+    const link = (page: number) => `${BASE}/schools/A1930499544/attendance/session?page=${page}&per_page=2`;
+    const numbered = (current: number, next: number | null, hour: string) => ({
+      data: [
+        session('S1', '2025-01-13', current % 2 ? 'AM' : 'PM', 'N', `2025-01-1${current} ${hour}:00:00`),
+      ],
+      meta: {
+        pagination: { next: next === null ? null : link(next), more: next !== null, current_page: current },
+      },
+    });
+    /** Each unit's label and cursor, and the error that stopped the sync. */
+    const sync = async () => {
+      const seen: [string, string | undefined][] = [];
+      const err = await (async () => {
+        for await (const u of source().pull({ value: '2025-01-01 00:00:00' }))
+          seen.push([u.label, u.cursorAfter?.()]);
+      })().catch((e: unknown) => e);
+      return { seen: seen.slice(2), err };
+    };
+
+    // Page 1 links to page 3: refused before page 1 is given out, and page 3 never asked for.
+    let askedPast = 0;
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+      .reply(200, numbered(1, 3, '09'))
+      .get('/schools/A1930499544/attendance/session')
+      .query((q) => q.page !== undefined)
+      .reply(() => {
+        askedPast++;
+        return [200, numbered(3, null, '10')];
+      });
+    let r = await sync();
+    expect(r.err).toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      message: expect.stringMatching(
+        /^Wonde session attendance page 1 of school A1930499544: the next link asks for page 3 after page 1, not page 2/,
+      ),
+    });
+    expect(r.seen).toEqual([]);
+    expect(askedPast).toBe(0);
+
+    // The link asks for page 2 and the server answers page 3 (the last): refused before it is given
+    // out, so the cursor does not move past page 2's rows.
+    nock.cleanAll();
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+      .reply(200, numbered(1, 2, '09'))
+      .get('/schools/A1930499544/attendance/session')
+      .query({ page: '2', per_page: '2' })
+      .reply(200, numbered(3, null, '10'));
+    r = await sync();
+    expect(r.err).toMatchObject({
+      code: 'DOORSTEP_MIS_BAD_RESPONSE',
+      message: expect.stringMatching(
+        /^Wonde session attendance page 2 of school A1930499544: the server gave page 3 where page 2 was due/,
+      ),
+    });
+    expect(r.seen).toEqual([['wonde attendance page 1', undefined]]);
+
+    // The first page (no page asked for: page 1) answered as page 2: refused.
+    nock.cleanAll();
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query(true)
+      .reply(200, numbered(2, null, '09'));
+    r = await sync();
+    expect(String(r.err)).toMatch(/the server gave page 2 where page 1 was due/);
+    expect(r.seen).toEqual([]);
+
+    // Pages 1, 2 and 3 in turn are read to the end, and the cursor moves with the last.
+    nock.cleanAll();
+    oneStudent()
+      .get('/schools/A1930499544/attendance/session')
+      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+      .reply(200, numbered(1, 2, '09'))
+      .get('/schools/A1930499544/attendance/session')
+      .query({ page: '2', per_page: '2' })
+      .reply(200, numbered(2, 3, '10'))
+      .get('/schools/A1930499544/attendance/session')
+      .query({ page: '3', per_page: '2' })
+      .reply(200, numbered(3, null, '11'));
+    r = await sync();
+    expect(r.err).toBeUndefined();
+    expect(r.seen).toEqual([
+      ['wonde attendance page 1', undefined],
+      ['wonde attendance page 2', undefined],
+      ['wonde attendance page 3', '2025-01-13 10:55:00'],
+    ]);
+  });
+
   it('gives out a row whose included code is null with no mark, to be rejected alone: the page and its other marks go on', async () => {
     const noCode = (code: unknown) => ({
       ...session('S1', '2025-01-13', 'PM', 'N', '2025-01-13 09:00:00'),
