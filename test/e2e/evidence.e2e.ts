@@ -312,7 +312,7 @@ describe('evidence for the DSL, and the data manager in the browser', () => {
     await dsl.getByRole('button', { name: 'Authorise this visit' }).waitFor();
     // The authorisation page says why the visit was asked for, from the trigger.
     expect(await dsl.locator('#visit-trigger').textContent()).toBe(
-      `Why: Reason for absence not established within 5 school days (N) — 12 session(s) still coded N more than 5 school days later (first ${[...ameliaN][0]})`,
+      `Why: Reason for absence not established within 5 school days (N) — 12 session(s) still coded N 5 or more school days later (first ${[...ameliaN][0]})`,
     );
     await dsl.getByRole('link', { name: 'Attendance, triggers and visits (the evidence)' }).click();
     await dsl.waitForURL(/\/pupils\/P1\?school=lime$/);

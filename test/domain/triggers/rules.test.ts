@@ -493,12 +493,14 @@ describe('attendance-rate', () => {
 describe('unresolved-code', () => {
   it('fires when an N is still there 5 school days later', () => {
     const p = pupil({ '2025-11-10': ['N', '/'] }, { to: '2025-11-18' });
-    // 10 Nov + 5 school days = 17 Nov (the 14th is INSET).
-    expect(one(p, { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 }, '2025-11-14').fired).toBe(
+    // The school days after Mon 10 Nov: 11, 12, 13, 17, 18 (the 14th is INSET) — the 18th is the
+    // fifth, the day by which the N must be replaced.
+    expect(one(p, { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 }, '2025-11-17').fired).toBe(
       false,
     );
     const f = one(p, { kind: 'unresolved-code', code: 'N', afterSchoolDays: 5 }, '2025-11-18');
     expect(f.fired).toBe(true);
+    expect(f.explanation).toBe('1 session(s) still coded N 5 or more school days later (first 2025-11-10)');
     expect(f.evidence.sessions).toEqual([{ date: '2025-11-10', session: 'AM', code: 'N' }]);
   });
   it('counts the 5 school days without a day the register marks as a whole-school closure', () => {

@@ -54,6 +54,8 @@ export function unresolvedCode(
       count: sessions.length,
       from: sessions[0]!.date,
     },
-    explanation: `${sessions.length} session(s) still coded ${rule.code} more than ${rule.afterSchoolDays} school days later (first ${sessions[0]!.date})`,
+    // On the last of those school days (today, the mark's own day not counted) or later: the day by
+    // which it must be replaced has come, not passed — said as such, never "more than".
+    explanation: `${sessions.length} session(s) still coded ${rule.code} ${rule.afterSchoolDays} or more school days later (first ${sessions[0]!.date})`,
   };
 }
