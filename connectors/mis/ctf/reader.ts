@@ -64,6 +64,29 @@ export function decodeAttendanceMarks(
   return out;
 }
 
+/**
+ * The one `name` element of `node`. Twice (two UPNs in a pupil, two start dates or mark strings in
+ * an AttendSessions block): which the school meant cannot be told, and the first would silently win
+ * — the pupil under one UPN, the marks on one date, the rest gone — so the file is refused at the
+ * second, as the SIMS reader refuses a field given twice. (Several AttendSessions, one per YearData,
+ * are a pupil's years: read one by one.)
+ */
+function only(node: XmlNode, name: string, where: Where): XmlNode | undefined {
+  const found = childrenNamed(node, name);
+  if (found.length > 1)
+    throw malformed(
+      { ...where, line: found[1]!.line },
+      name,
+      'the field appears twice in this record: expected it once',
+    );
+  return found[0];
+}
+
+/** `only`'s text, trimmed; null when absent or empty (as `childText`). */
+function onlyText(node: XmlNode, name: string, where: Where): string | null {
+  return only(node, name, where)?.text.trim() || null;
+}
+
 /** The school a CTF was made by, as its header names it (Header/SourceSchool/LEA and Estab). */
 type SourceSchool = { lea?: string; estab?: string };
 
@@ -74,7 +97,7 @@ function pupilFrom(
   source: SourceSchool,
 ): { pupil: PupilRecord; marks: MarkRecord[] } {
   const where: Where = { unit, line: node.line, record: n };
-  const upn = childText(node, 'UPN');
+  const upn = onlyText(node, 'UPN', where);
   // The UPN is the pupil's id in a CTF: without one that is a UPN, the pupil cannot be told.
   if (!upn || !UPN_PATTERN.test(upn)) throw malformed(where, 'UPN', `expected ${UPN_EXPECTED}`);
   const dob = childText(node, 'DOB');
@@ -108,10 +131,10 @@ function pupilFrom(
       continue;
     }
     const yWhere = { ...where, line: sessions.line };
-    const start = childText(sessions, 'AttendanceStartDate');
+    const start = onlyText(sessions, 'AttendanceStartDate', yWhere);
     if (!start || !isIsoDate(start))
       throw malformed(yWhere, 'AttendanceStartDate', 'expected a date as YYYY-MM-DD');
-    const raw = child(sessions, 'AttendanceMarks')?.text ?? '';
+    const raw = only(sessions, 'AttendanceMarks', yWhere)?.text ?? '';
     const marksText = unwrapMarks(raw);
     marks.push(...decodeAttendanceMarks(upn, start, marksText, yWhere));
   }

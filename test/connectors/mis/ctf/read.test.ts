@@ -83,3 +83,63 @@ describe('CTF attendance as the school that made it kept it', () => {
     ]);
   });
 });
+
+describe('CTF elements a pupil gives once', () => {
+  const twice = 'the field appears twice in this record: expected it once';
+  const sessions = (inner: string) =>
+    withYears(`<YearData><Year>2024</Year>\n<AttendSessions>${inner}</AttendSessions></YearData>`);
+
+  it('refuses the file when a pupil has two UPNs, naming the second', async () => {
+    // Taken as the first, the pupil would be imported under one UPN and the other's marks matched to them.
+    const xml = fixture.replace(
+      '<UPN>A123456789012</UPN>',
+      '<UPN>A123456789012</UPN>\n      <UPN>B123456789012</UPN>',
+    );
+    await expect(read(xml)).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: `ctf.xml, line 14, record 1, field UPN: ${twice}`,
+    });
+    // The same UPN twice is still a field given twice.
+    await expect(
+      read(fixture.replace('<UPN>A123456789012</UPN>', '<UPN>A123456789012</UPN><UPN>A123456789012</UPN>')),
+    ).rejects.toMatchObject({ message: `ctf.xml, line 13, record 1, field UPN: ${twice}` });
+  });
+
+  it('refuses the file when an AttendSessions block has two start dates or two mark strings', async () => {
+    // The marks would be read from the first date only, and the second string dropped.
+    await expect(
+      read(
+        sessions(
+          '<AttendanceStartDate>2025-01-13</AttendanceStartDate>\n<AttendanceStartDate>2025-01-20</AttendanceStartDate><AttendanceMarks>NN</AttendanceMarks>',
+        ),
+      ),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: expect.stringMatching(
+        new RegExp(`^ctf\\.xml, line \\d+, record 1, field AttendanceStartDate: ${twice}$`),
+      ),
+    });
+    await expect(
+      read(
+        sessions(
+          '<AttendanceStartDate>2025-01-13</AttendanceStartDate><AttendanceMarks>NN</AttendanceMarks>\n<AttendanceMarks>//</AttendanceMarks>',
+        ),
+      ),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: expect.stringMatching(
+        new RegExp(`^ctf\\.xml, line \\d+, record 1, field AttendanceMarks: ${twice}$`),
+      ),
+    });
+  });
+
+  it('reads several years of AttendSessions for one pupil, each once', async () => {
+    const { marks } = await read(withYears(year('', '2024-07-15', 'NN') + year('', '2025-01-13', '//')));
+    expect(of(marks, 'A123456789012')).toEqual([
+      '2024-07-15 AM N',
+      '2024-07-15 PM N',
+      '2025-01-13 AM /',
+      '2025-01-13 PM /',
+    ]);
+  });
+});
