@@ -100,6 +100,16 @@ describe('doorstep import', () => {
     );
   });
 
+  it('refuses a pupils report with no pupils, even on --dry-run (exit 5), naming the file and line', async () => {
+    const p = join(dir, 'no-pupils.xml');
+    writeFileSync(p, '<?xml version="1.0"?>\n<SuperStarReport>\n</SuperStarReport>\n');
+    const r = runCli(['import', p, '--config', config, '--dry-run'], env);
+    expect((await r.exited).code).toBe(5);
+    expect(r.stderr()).toContain(
+      'doorstep: no-pupils.xml, line 2: the report has its <SuperStarReport> and no pupils: expected at least one pupil <Record>',
+    );
+  });
+
   it('takes a CTF by its root element <CTfile> without --format, and names --format ctf when told it is SIMS XML', async () => {
     const dry = runCli(['import', 'test/fixtures/mis/ctf/ctf25.xml', '--config', config, '--dry-run'], env);
     expect((await dry.exited).code).toBe(0);

@@ -85,6 +85,8 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   let text: string | undefined = '';
   const out = new BatchBuffer();
   let sawRoot = false;
+  /** The line the root element opens on. */
+  let rootLine = 0;
   /** The first element under the root that is not its record, where, and how many there were. */
   let other: { tag: string; line: number; count: number } | undefined;
 
@@ -94,6 +96,7 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     depth++;
     if (depth === 1) {
       sawRoot = true;
+      rootLine = xml.line;
       // Own keys only: a root named `constructor` or `__proto__` is not a document Doorstep reads.
       root = Object.hasOwn(ROOTS, tag) ? ROOTS[tag as keyof typeof ROOTS] : undefined;
       if (!root) {
@@ -175,6 +178,15 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
       { unit, line: other.line },
       undefined,
       `no <${root.record}> records: the document holds ${other.count} <${other.tag}> element${other.count === 1 ? '' : 's'} instead (expected <${root.record}>; nothing was imported)`,
+    );
+  // A session-attendance document with no records is no marks (no registers since the last export,
+  // as a CSV marks file with its header and no rows); a pupils report with none is never a school's
+  // (a report run wrong), and is refused saying so, as a CSV pupils export with no rows is.
+  if (root?.kind === 'pupils' && recordNo === 0)
+    throw malformed(
+      { unit, line: rootLine },
+      undefined,
+      `the report has its <SuperStarReport> and no pupils: expected at least one pupil <${root.record}> (nothing was imported)`,
     );
   yield* out.drain(true);
 }

@@ -233,4 +233,20 @@ describe('SIMS reader: a document of no records of its kind', () => {
     ]);
     expect(JSON.stringify(pupils)).toContain('"misId":"1"');
   });
+
+  it('refuses a pupils report with no pupils (a report run wrong), as a CSV pupils export with no rows is', async () => {
+    for (const doc of [
+      '<?xml version="1.0"?>\n<SuperStarReport>\n</SuperStarReport>',
+      '<?xml version="1.0"?>\n<SuperStarReport/>',
+    ])
+      await expect(readAll([doc])).rejects.toThrow(
+        /^f\.xml, line 2: the report has its <SuperStarReport> and no pupils: expected at least one pupil <Record>/,
+      );
+    // Other elements and no records: the misspelt record element is named, as before.
+    await expect(
+      readAll(['<SuperStarReport>\n<Recrod><ID>1</ID></Recrod></SuperStarReport>']),
+    ).rejects.toThrow(/line 2.*no <Record> records: the document holds 1 <Recrod> element instead/);
+    // A session-attendance document with no records is still no marks.
+    expect(await readAll(['<?xml version="1.0"?>\n<SessionAttendances>\n</SessionAttendances>'])).toEqual([]);
+  });
 });
