@@ -21,9 +21,9 @@ function stopped(what: string, mayHaveLanded: boolean): RecordDeliveryError {
 
 /**
  * Network errors that come before a request is sent — the connection was never made (refused, no
- * route, connect timeout), the host's name not found, its certificate refused in the handshake —
- * so a write failing so was not made. Anything else (a reset, a socket closed, our own timeout, which
- * may fire after the body went) leaves a write possibly made.
+ * route, connect timeout), the host's name not found, the TLS handshake failed (below) — so a write
+ * failing so was not made. Anything else (a reset, a socket closed, our own timeout, which may fire
+ * after the body went) leaves a write possibly made.
  */
 const NEVER_SENT = new Set([
   'ECONNREFUSED',
@@ -38,13 +38,39 @@ const NEVER_SENT = new Set([
   'EHOSTDOWN',
   'EADDRNOTAVAIL',
   'UND_ERR_CONNECT_TIMEOUT',
-  'ERR_SSL_WRONG_VERSION_NUMBER',
+  // OpenSSL's certificate verification codes that are not named by the patterns below.
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
 ]);
 
-function neverSent(err: unknown, reason: string): boolean {
+/**
+ * A TLS handshake that failed: the request is written only once the handshake is done (fetch waits
+ * for the secure connection), so nothing was sent. Node's TLS errors (`ERR_TLS_…`: a certificate
+ * not for this host, a handshake timeout), OpenSSL's (`ERR_SSL_…`: an alert from the sink — handshake
+ * failure, protocol version, unknown CA — or no protocol in common; `ERR_SSL_SSL/TLS_ALERT_…` too),
+ * and the certificate verification codes (`UNABLE_TO_…`, `…CERT…` — self-signed, expired, revoked —
+ * and `CRL_…`).
+ */
+const HANDSHAKE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_)|CERT|CRL_/;
+
+/**
+ * …but not an `ERR_SSL_` error that can come once the connection is up and the request written: the
+ * record layer failing (a bad MAC, a decryption failure, a record too long or out of place, the
+ * stream cut off) or the sink's alert of its own trouble (internal error, closed, cancelled).
+ */
+const AFTER_HANDSHAKE =
+  /BAD_RECORD_MAC|DECRYPTION_FAILED|BAD_DECRYPT|RECORD_OVERFLOW|RECORD_TOO|UNEXPECTED_(EOF|MESSAGE|RECORD)|INTERNAL_ERROR|CLOSE_NOTIFY|USER_CANCELLED|PACKET_LENGTH|RECORD_LAYER|SHUTDOWN|RENEGOTIAT/;
+
+function neverSent(err: unknown): boolean {
   // A request fetch would not make at all (a URL it refuses) is a TypeError without a cause.
   if (err instanceof TypeError && !err.cause) return true;
-  return NEVER_SENT.has(reason) || /CERT/.test(reason);
+  // The socket's own code (`unreachable` keeps only a plain one for the message: OpenSSL's
+  // `ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE` has a slash in it).
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof code !== 'string') return false;
+  return NEVER_SENT.has(code) || (HANDSHAKE.test(code) && !AFTER_HANDSHAKE.test(code));
 }
 
 /**
@@ -74,7 +100,7 @@ export async function sinkFetch(
     res = await fetch(url, { ...rest, signal, redirect: 'manual' });
   } catch (err) {
     const u = unreachable(err);
-    const mayHaveLanded = write && !neverSent(err, u.reason);
+    const mayHaveLanded = write && !neverSent(err);
     if (job?.aborted) throw stopped(what, mayHaveLanded);
     const why = u.timedOut ? `no answer within ${timeoutMs} ms` : u.reason;
     throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' }, undefined, { mayHaveLanded });
