@@ -3,7 +3,8 @@
  * path spelled out in advance; Doorstep logs objects from many sources (MIS rows, fob payloads,
  * HTTP headers), so instead every log object is walked and any field whose *name* says it holds
  * personal data or a secret is replaced, at any depth. Field names are compared after lower-casing
- * and dropping `_`, `-` and spaces, so `first_name`, `FirstName` and `first-name` are one key.
+ * and dropping `_`, `-` and spaces, so `first_name`, `FirstName` and `first-name` are one key
+ * (and `mis_id`, `misId` and `MIS ID`).
  */
 export const REDACTED = '[redacted]';
 
@@ -33,6 +34,17 @@ const EXACT_KEYS = [
   'parentname',
   'contactname',
   'username',
+  // pupil ids: a CTF school's pupil id is the UPN, a national identifier that stays with the
+  // child; an MIS id is the pupil's too. Logs carry Doorstep's own ids (alarm, visit, import,
+  // school), never a pupil's.
+  'upn',
+  'upns',
+  'misid',
+  'misids',
+  'pupilmisid',
+  'pupilmisids',
+  'pupilid',
+  'pupilids',
   // addresses and location
   'address',
   'addresses',
@@ -115,6 +127,7 @@ const FRAGMENTS = [
   'surname',
   'forename',
   'birth',
+  'upn',
 ];
 
 /** Fields of an Error that Doorstep writes itself and that carry no personal data. */

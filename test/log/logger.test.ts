@@ -53,7 +53,8 @@ describe('log redaction', () => {
     }
     // Ids, and the shape of what was logged, survive.
     expect(out).toContain('"id":"p-1"');
-    expect(out).toContain('"upn":"A123456789012"');
+    expect(out).toContain(`"upn":"${REDACTED}"`);
+    expect(out).not.toContain('A123456789012');
     expect(out).toContain(`"surname":"${REDACTED}"`);
     expect(out.split('\n').filter(Boolean)).toHaveLength(7);
   });
@@ -190,9 +191,41 @@ describe('log redaction', () => {
     ]) {
       expect(isSensitiveKey(k), k).toBe(true);
     }
-    for (const k of ['id', 'upn', 'schoolId', 'queue', 'status', 'attempt']) {
+    for (const k of ['id', 'schoolId', 'queue', 'status', 'attempt']) {
       expect(isSensitiveKey(k), k).toBe(false);
     }
+  });
+
+  it("keeps a pupil's UPN and MIS id out however it is named, and Doorstep's own ids in", () => {
+    const upn = 'A123456789012';
+    const { log, text } = capture();
+    log.warn({ pupil: { upn, misId: upn, pupilMisId: upn, formerUPN: upn } }, 'x');
+    log.warn({ pupilIds: [upn], mis_id: upn, 'MIS ID': upn, upns: [upn], pupil_id: upn }, 'y');
+    const out = text();
+    expect(out).not.toContain(upn);
+    for (const k of [
+      'upn',
+      'UPN',
+      'upns',
+      'misId',
+      'mis_id',
+      'pupilMisId',
+      'pupil_mis_id',
+      'pupilId',
+      'pupilIds',
+    ])
+      expect(isSensitiveKey(k), k).toBe(true);
+    // What an operator needs to find the alarm, visit, import, job or school is still logged.
+    const ids = { alarmId: '7', visitId: '12', importId: 3, schoolId: 'alpha', jobId: 'j-1', id: 'p-1' };
+    const second = capture();
+    second.log.info({ ...ids, alarm: '7', visit: '12', school: 'alpha', import: 3 }, 'ops');
+    expect(JSON.parse(second.text())).toMatchObject({
+      ...ids,
+      alarm: '7',
+      visit: '12',
+      school: 'alpha',
+      import: 3,
+    });
   });
 
   it('logs a request without its query string (a pupil search carries a name)', () => {
