@@ -94,3 +94,35 @@ describe('channels.teams and google-chat: the resolved URL is an https URL', () 
     });
   }
 });
+
+describe('channels.sms.from and channels.call.from: the number alarms come from, read as E.164', () => {
+  const sms = (from: string) => `      sms: { accountSid: AC1, authToken: "\${T}", from: "${from}" }\n`;
+  const call = (from: string) =>
+    `${sms('+447700900000')}      call: { callbackUrl: "https://d.example/hooks/voice/s", from: "${from}" }\n`;
+
+  it('keeps a number typed nationally or with spaces as E.164, the From Twilio takes', () => {
+    for (const typed of ['07700 900999', '+44 7700 900999', '0044 7700-900999', '+44 (0)7700 900999']) {
+      const r = parse(call(typed).replace('+447700900000', typed), { T: 't' });
+      expect(r.ok && r.config.schools[0]!.channels.sms!.from).toBe('+447700900999');
+      expect(r.ok && r.config.schools[0]!.channels.call!.from).toBe('+447700900999');
+    }
+  });
+
+  it('refuses one that cannot be read as a phone number, naming the setting', () => {
+    expect(problems(sms('0770'), { T: 't' })).toEqual([
+      `schools[0].channels.sms.from (line 10): cannot be read as a phone number: give the provider's number texts are sent from, such as +447700900123 or 07700 900123, got "0770"`,
+    ]);
+    expect(problems(call('+44 07700 900999'), { T: 't' })).toEqual([
+      `schools[0].channels.call.from (line 11): cannot be read as a phone number: give the provider's number calls are made from, such as +447700900123 or 07700 900123, got "+44 07700 900999"`,
+    ]);
+  });
+
+  it('refuses a letter sender id: alarm texts ask for a reply (which cannot be turned off), and a call needs a number', () => {
+    expect(problems(sms('Doorstep'), { T: 't' })).toEqual([
+      `schools[0].channels.sms.from (line 10): a letter sender id is not a phone number: no one can reply to a text from one, and every alarm text asks for a reply (replyPrompt) — give the provider's number texts are sent from, such as +447700900123, got "Doorstep"`,
+    ]);
+    expect(problems(call('Doorstep'), { T: 't' })).toEqual([
+      `schools[0].channels.call.from (line 11): a letter sender id is not a phone number: a call is made from a number — give the provider's number calls are made from, such as +447700900123, got "Doorstep"`,
+    ]);
+  });
+});

@@ -9,6 +9,7 @@ import {
   webhookSecret,
 } from '../../core/settings.ts';
 import { vapidPairProblem, vapidPairWords } from '../../core/vapid.ts';
+import { e164 } from '../../domain/phone-key.ts';
 
 /** Who escalation targets reach: `sms:on-call-leaders` → each phone in the group. */
 export const contactsSettings = z
@@ -45,6 +46,33 @@ function webhookUrlProblem(value: string): string | undefined {
   return `expected the incoming webhook's https URL (not shown: what is set is a ${url.protocol} URL; http only for localhost)`;
 }
 
+/**
+ * A number alarms are texted or rung from (`channels.sms.from`, `channels.call.from`), however it is
+ * typed ("07700 900999", "+44 7700 900999"), kept as E.164 — read by `e164`, the one reading of a
+ * typed number, as every number posted to the provider is: Twilio refuses a `From` as typed (HTTP
+ * 400), and every alarm text and call then fails. One that cannot be read as a phone number is
+ * refused here, and so is a letter sender id (`Doorstep`): Twilio sends one-way texts from one in
+ * the UK, but no one can reply to it — every alarm text asks for a reply (`replyPrompt`, which
+ * cannot be turned off) — and a call never comes from one.
+ */
+export function senderNumber(kind: 'sms' | 'call') {
+  return z.string().transform((typed, ctx) => {
+    const number = e164(typed);
+    if (number !== null) return number;
+    const letters = /^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/.test(typed.trim());
+    ctx.addIssue({
+      code: 'custom',
+      input: typed,
+      message: letters
+        ? kind === 'sms'
+          ? "a letter sender id is not a phone number: no one can reply to a text from one, and every alarm text asks for a reply (replyPrompt) — give the provider's number texts are sent from, such as +447700900123"
+          : "a letter sender id is not a phone number: a call is made from a number — give the provider's number calls are made from, such as +447700900123"
+        : `cannot be read as a phone number: give the provider's number ${kind === 'sms' ? 'texts are sent' : 'calls are made'} from, such as +447700900123 or 07700 900123`,
+    });
+    return z.NEVER;
+  });
+}
+
 /** `channels`: notification channels; a target whose channel is not configured fails loudly. */
 export function channelsSettings(secret: SecretField) {
   return z
@@ -54,7 +82,8 @@ export function channelsSettings(secret: SecretField) {
           baseUrl: httpsOrLocalUrl.default('https://api.twilio.com'),
           accountSid: z.string().min(1),
           authToken: secret(),
-          from: z.string().min(1),
+          /** The provider's number texts (and calls, without `channels.call.from`) come from: kept as E.164. */
+          from: senderNumber('sms'),
           /**
            * What every alarm SMS ends with, `{code}` the alarm's reply code. A reply of 1 takes the
            * alarm, 2 says the worker is safe (POST /hooks/sms/<school>, verified with authToken).
@@ -130,11 +159,8 @@ export function channelsSettings(secret: SecretField) {
 export const callSettings = z.strictObject({
   /** The public URL of `POST /hooks/voice/<school>`, exactly as the provider will request it. */
   callbackUrl: z.url({ protocol: /^https?$/ }),
-  /** The caller id; default channels.sms.from. */
-  from: z
-    .string()
-    .regex(/^\+[1-9]\d{6,14}$/, { error: 'expected an E.164 phone number such as +447700900123' })
-    .optional(),
+  /** The caller id, kept as E.164 (`senderNumber`); default channels.sms.from. */
+  from: senderNumber('call').optional(),
   /** How long a phone rings before the call counts as not answered (the provider's `Timeout`). */
   ringSeconds: z.int().min(5).max(120).default(30),
   /** The language the message is spoken in (TwiML `<Say language>`). */

@@ -1,0 +1,50 @@
+import nock from 'nock';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CallChannel } from '../../src/notify/call-channel.ts';
+import type { Notification } from '../../src/notify/channel.ts';
+import { SmsChannel } from '../../src/notify/http-channels.ts';
+import { configWith } from '../helpers/config.ts';
+
+beforeAll(() => nock.disableNetConnect());
+afterAll(() => {
+  nock.cleanAll();
+  nock.enableNetConnect();
+});
+
+it('a From typed nationally in the config is posted to the provider as E.164, for texts and calls alike', async () => {
+  const config = configWith({
+    env: { T: 'tok' },
+    school: `    channels:
+      sms: { baseUrl: "https://sms.example.test", accountSid: AC1, authToken: "\${T}", from: "07700 900999" }
+      call: { callbackUrl: "https://d.example/hooks/voice/alpha" }
+`,
+  });
+  const s = config.schools[0]!;
+  const froms: string[] = [];
+  nock('https://sms.example.test')
+    .post(/\/(Messages|Calls)\.json$/, (b) => froms.push(new URLSearchParams(b as string).get('From')!) > 0)
+    .times(2)
+    .reply(201, () => ({ sid: `CA${'0'.repeat(32)}` }));
+  const n: Notification = {
+    id: '1',
+    alarmId: '7',
+    schoolId: 'alpha',
+    step: 0,
+    target: 'sms:g',
+    alarmType: 'sos',
+    deviceId: 'D',
+    staffId: 's',
+  };
+  await new SmsChannel(s.channels.sms!, () => ['07700 900001']).send(n);
+  await new CallChannel(
+    s.channels.sms!,
+    s.channels.call!,
+    () => ['07700 900001'],
+    async () => ({
+      schoolName: 'A',
+      personName: null,
+      raisedAt: new Date(),
+    }),
+  ).send({ ...n, id: '2', target: 'call:g' });
+  expect(froms).toEqual(['+447700900999', '+447700900999']);
+});
