@@ -4,7 +4,8 @@ import type { RetryClass } from '../errors.ts';
  * What a failed outbound HTTP exchange means — one reading for every service Doorstep calls (MIS
  * APIs, record sinks, notification channels), so each answers 401, 429 and 5xx the same way:
  *
- * - `unreachable`: no answer, a timeout, a reset — try again later (transient);
+ * - `unreachable`: no answer, a timeout, a reset — try again later (transient); but a write that
+ *   may have reached the service (`mayHaveLanded`) is the caller's to look for, never simply made again;
  * - `auth`: 401/403, the credentials were refused — retrying only locks accounts (config);
  * - `rate-limited`: 429, with its Retry-After when given — not the request's fault (transient);
  * - `unavailable`: 5xx — the service is down or overloaded (transient);
@@ -76,6 +77,60 @@ export function unreachable(err: unknown): HttpFailure & { kind: 'unreachable' }
             ? 'the request could not be made (a URL with a user or password in it, or not http(s)?)'
             : 'no connection';
   return { kind: 'unreachable', reason, timedOut };
+}
+
+/**
+ * Network errors that come before a request is written — the connection was never made (refused, no
+ * route, connect timeout), the host's name not found, the TLS handshake failed (below) — so the
+ * request was not made.
+ */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NODATA',
+  'EAI_NONAME',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+  // OpenSSL's certificate verification codes that are not named by the patterns below.
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+]);
+
+/**
+ * A TLS handshake that failed: fetch writes the request only once the handshake is done. Node's TLS
+ * errors (`ERR_TLS_…`), OpenSSL's (`ERR_SSL_…`: the server's alert, no protocol in common) and the
+ * certificate verification codes (`UNABLE_TO_…`, `…CERT…`, `CRL_…`)…
+ */
+const HANDSHAKE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_)|CERT|CRL_/;
+
+/** …but not an `ERR_SSL_` error that can come once the request is written (the record layer, a close). */
+const AFTER_HANDSHAKE =
+  /BAD_RECORD_MAC|DECRYPTION_FAILED|BAD_DECRYPT|RECORD_OVERFLOW|RECORD_TOO|UNEXPECTED_(EOF|MESSAGE|RECORD)|INTERNAL_ERROR|CLOSE_NOTIFY|USER_CANCELLED|PACKET_LENGTH|RECORD_LAYER|SHUTDOWN|RENEGOTIAT/;
+
+/**
+ * Whether a request that failed without an answer (a fetch, or the reading of its answer, that
+ * threw) may have reached the service: true unless it is known never to have been written — a
+ * request fetch would not make at all, or a network error that comes before the request is sent
+ * (`NEVER_SENT`, a failed TLS handshake). A reset, a socket closed, an answer cut off, our own
+ * timeout (which may fire after the body went, while the service acts on it) leave it possibly made:
+ * a write that fails so "may have landed", and is not simply made again.
+ */
+export function mayHaveLanded(err: unknown): boolean {
+  // A request fetch would not make at all (a URL it refuses) is a TypeError without a cause.
+  if (err instanceof TypeError && !err.cause) return false;
+  // The socket's own code (`unreachable` keeps only a plain one for words: OpenSSL's
+  // `ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE` has a slash in it).
+  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  if (typeof code !== 'string') return true;
+  return !(NEVER_SENT.has(code) || (HANDSHAKE.test(code) && !AFTER_HANDSHAKE.test(code)));
 }
 
 export function retryClassOfFailure(f: HttpFailure): RetryClass {

@@ -92,7 +92,7 @@ export class CallChannel implements Channel {
       gatherUrl: urls.gather,
       language: this.call.language,
     });
-    const ids = await sendToEachOnce(this.receipts, n.id, to, async (phone) => {
+    const ids = await sendToEachOnce('call', this.receipts, n.id, to, async (phone) => {
       const body = await postToTwilio(
         this.account,
         'Calls.json',

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { CheckResult } from '../core/checks.ts';
-import { failureOf, failureWords, textWithin, unreachable } from '../core/outbound-http.ts';
+import { failureOf, failureWords, mayHaveLanded, textWithin, unreachable } from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
+import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import { e164 } from '../domain/phone-key.ts';
-import { doorstepError, retryClassOf } from '../errors.ts';
+import { type DoorstepError, doorstepError, isDoorstepError, retryClassOf } from '../errors.ts';
 import { type AlarmSubjects, notAboutThem, phoneOf } from './alarm-recipients.ts';
 import {
   type Channel,
@@ -24,6 +25,28 @@ const CHANNEL_ERROR = {
   unreachable: 'CHANNEL_UNAVAILABLE',
 } as const;
 
+/** Marks a `mayHaveBeenSent` failure (its details): its recipient's receipt is kept as such. */
+const MAY_HAVE_BEEN_SENT_DETAIL = 'may-have-been-sent';
+
+/**
+ * A text or call asked for whose answer never came (a timeout after the request was written, the
+ * connection reset, the answer cut off): the provider may have made it, so it is never made again —
+ * a retry would text or ring the phone a second time, and the first call's keypress would find no
+ * receipt. Like an e-mail handed over before the server answered (`smtpFailure`) it fails for good,
+ * the alarm's next level brought forward; its recipient's receipt is `MAY_HAVE_BEEN_SENT`.
+ */
+export function mayHaveBeenSent(what: string, why: string): DoorstepError {
+  return doorstepError(
+    'CHANNEL_REFUSED',
+    `${what}: ${why}; it ${MAY_HAVE_BEEN_SENT}, so it is not sent again`,
+    { details: [MAY_HAVE_BEEN_SENT_DETAIL] },
+  );
+}
+
+function isMayHaveBeenSent(err: unknown): boolean {
+  return isDoorstepError(err, 'CHANNEL_REFUSED') && err.details.includes(MAY_HAVE_BEEN_SENT_DETAIL);
+}
+
 /**
  * One POST to a channel's service, its failure read by `failureOf` like every outbound call: 401/403
  * is a configuration fault (never retried), another 4xx permanent, 429, 5xx and no answer transient.
@@ -36,6 +59,11 @@ export async function post(
   what: string,
   /** Statuses the caller reads itself (e.g. a push service's 404/410: the subscription is gone). */
   own: readonly number[] = [],
+  /**
+   * A request that sends something no one can take back (a text, a call): failing without an answer
+   * once it may have been written (`mayHaveLanded`) is `mayHaveBeenSent`, never retried.
+   */
+  options: { once?: boolean } = {},
 ): Promise<Response> {
   let res: Response;
   try {
@@ -43,13 +71,9 @@ export async function post(
     res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     const u = unreachable(err);
-    throw doorstepError(
-      'CHANNEL_UNAVAILABLE',
-      `${what}: ${u.timedOut ? 'no answer within 10 s' : u.reason}`,
-      {
-        cause: err,
-      },
-    );
+    const why = u.timedOut ? 'no answer within 10 s' : u.reason;
+    if (options.once && mayHaveLanded(err)) throw mayHaveBeenSent(what, `${why} after it was asked for`);
+    throw doorstepError('CHANNEL_UNAVAILABLE', `${what}: ${why}`, { cause: err });
   }
   if (own.includes(res.status)) return res;
   const failure =
@@ -116,10 +140,12 @@ export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): s
 
 /**
  * Each address of a notification sent once: one already sent (its receipt recorded) is not sent
- * again; one that fails never keeps the others from being tried now; the failure is thrown after them
- * all (a transient one first, so the notification is retried rather than given up on).
+ * again, nor one that may have been (`mayHaveBeenSent`: its receipt says so, and each try fails for
+ * it again); one that fails never keeps the others from being tried now; the failure is thrown after
+ * them all (a transient one first, so the notification is retried rather than given up on).
  */
 export async function sendToEachOnce(
+  channel: 'sms' | 'call',
   receipts: RecipientReceipts,
   notificationId: string,
   addresses: readonly string[],
@@ -132,8 +158,17 @@ export async function sendToEachOnce(
     addresses.map(async (address) => {
       const key = recipientKey(notificationId, address);
       const earlier = sent.get(key);
+      // An earlier try that may have reached this one (no answer): not sent again, and still said.
+      if (earlier === MAY_HAVE_BEEN_SENT) throw mayHaveBeenSent(channel, 'an earlier try had no answer');
       if (earlier !== undefined) return earlier;
-      const receipt = await sendOne(address);
+      let receipt: string;
+      try {
+        receipt = await sendOne(address);
+      } catch (err) {
+        // Kept as this recipient's receipt, so no retry of the others sends to them again.
+        if (isMayHaveBeenSent(err)) await receipts.record(notificationId, key, MAY_HAVE_BEEN_SENT);
+        throw err;
+      }
       await receipts.record(notificationId, key, receipt);
       return receipt;
     }),
@@ -187,8 +222,25 @@ export async function postToTwilio(
       body: new URLSearchParams(form),
     },
     channel,
+    [],
+    { once: true },
   );
-  return (await res.json().catch(() => ({}))) as { sid?: unknown; status?: unknown };
+  // A 2xx whose answer was cut off (or not read within the request's 10 s): the text or call was
+  // made, its id lost — never made again (`mayHaveBeenSent`). One read whole but not JSON (a proxy's
+  // page) names no sid: `twilioSid` reads it.
+  const text = await textWithin(res, 64 * 1024).catch((err: unknown) => {
+    const u = unreachable(err);
+    throw mayHaveBeenSent(
+      channel,
+      `HTTP ${res.status}, its answer ${u.timedOut ? 'not read within 10 s' : `cut off (${u.reason})`}`,
+    );
+  });
+  try {
+    const body: unknown = JSON.parse(text ?? '');
+    return typeof body === 'object' && body !== null ? body : {};
+  } catch {
+    return {};
+  }
 }
 
 /** Where the provider reports each message's delivery: `statusUrl`, else the inbound URL's `/status`. */
@@ -261,7 +313,7 @@ export class SmsChannel implements Channel {
     const withCode = Boolean(this.o.replyPrompt) && !n.notice && group !== VISITING_STAFF;
     // Each phone once: one that failed part-way is retried from where it stopped.
     const statusCallback = smsStatusUrl(this.o);
-    const ids = await sendToEachOnce(this.receipts, n.id, to, async (phone) => {
+    const ids = await sendToEachOnce('sms', this.receipts, n.id, to, async (phone) => {
       const body = await postToTwilio(
         this.o,
         'Messages.json',

@@ -1,3 +1,4 @@
+import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import { phoneKey } from '../domain/phone-key.ts';
 import type { Db, Queryable } from './db.ts';
 import { worksAt } from './users.ts';
@@ -307,13 +308,14 @@ export async function notificationDeliveries(
     `SELECT n.id, n.alarm_id, n.step, n.target, n.status, n.created_at, n.sent_at, n.last_error,
             count(r.*) FILTER (WHERE r.delivery = 'delivered')::int AS delivered,
             count(r.*) FILTER (WHERE r.delivery IN ('undelivered', 'failed'))::int AS undelivered,
-            count(r.*) FILTER (WHERE r.delivery IS NULL)::int AS unreported,
+            count(r.*) FILTER (WHERE r.delivery IS NULL AND r.receipt <> $2)::int AS unreported,
             COALESCE(array_agg(DISTINCT r.delivery || COALESCE(' ' || r.delivery_error, ''))
               FILTER (WHERE r.delivery IN ('undelivered', 'failed')), '{}') AS delivery_errors
      FROM notifications n LEFT JOIN notification_recipients r ON r.notification_id = n.id
      WHERE n.alarm_id = ANY($1::bigint[])
      GROUP BY n.id ORDER BY n.created_at, n.id`,
-    [alarmIds],
+    // A recipient whose text or call may have been sent (no answer) is no message known sent.
+    [alarmIds, MAY_HAVE_BEEN_SENT],
   );
   return rows.map((r) => ({
     id: String(r.id),

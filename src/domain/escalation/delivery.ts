@@ -1,4 +1,12 @@
 import { VISITING_STAFF } from './ladder.ts';
+
+/**
+ * The receipt of a recipient whose text or call was asked for and never answered (a timeout, a
+ * reset, a cut answer): the provider may have made it, so it is never made again; the notification
+ * fails for good and its alarm moves on. Not counted among the messages sent.
+ */
+export const MAY_HAVE_BEEN_SENT = 'may have been sent (no answer)';
+
 /**
  * How far one notification got, as the board and the incident record say it. Pure.
  *

@@ -1,0 +1,121 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/core/secret.ts';
+import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
+import { retryClassOf } from '../../src/errors.ts';
+import { CallChannel } from '../../src/notify/call-channel.ts';
+import type { Notification } from '../../src/notify/channel.ts';
+import { memoryReceipts, SmsChannel } from '../../src/notify/http-channels.ts';
+
+/**
+ * A text or call asked for whose answer never came — the connection reset once the request was
+ * written, the answer cut off — may have been made: never made again (the phone texted or rung a
+ * second time, the first call's keypress matched to nothing), failed for good so the alarm moves
+ * on. One that is known never to have been written (no connection) is retried as ever.
+ */
+const n: Notification = {
+  id: '42',
+  alarmId: '7',
+  schoolId: 'alpha',
+  step: 0,
+  target: 'sms:g',
+  alarmType: 'sos',
+  deviceId: 'D',
+  staffId: 's',
+};
+let server: Server | undefined;
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+  server = undefined;
+});
+
+/** A provider that does `act` with each request once it has read it whole; the requests it saw. */
+async function provider(act: (to: string, res: import('node:http').ServerResponse) => void) {
+  const seen: string[] = [];
+  server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const to = new URLSearchParams(raw).get('To')!;
+      seen.push(to);
+      act(to, res);
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  return { seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+const account = (baseUrl: string) => ({
+  baseUrl,
+  accountSid: 'AC1',
+  authToken: new Secret('tok', 'env:T'),
+  from: '+447700900000',
+  replyPrompt: 'Reply 1 {code} to take this alarm.',
+});
+
+describe('a text or call that may have been made without an answer', () => {
+  it('SMS: the connection reset after the request went is not sent again; the others are', async () => {
+    let first = true;
+    const { seen, url } = await provider((to, res) => {
+      if (to === '+447700900001') return res.socket!.destroy();
+      if (first) {
+        first = false;
+        res.writeHead(503).end('{}');
+        return;
+      }
+      res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SM2"}');
+    });
+    const receipts = memoryReceipts();
+    const sms = new SmsChannel(account(url), () => ['+447700900001', '+447700900002'], receipts);
+    // The other's 503 passes: the notification is retried…
+    const err1 = await sms.send(n).catch((e: unknown) => e);
+    expect(retryClassOf(err1)).toBe('transient');
+    // …and its retry sends to it alone, never to the phone whose text may have gone.
+    const err2 = (await sms.send(n).catch((e: unknown) => e)) as Error;
+    expect(seen).toEqual(['+447700900001', '+447700900002', '+447700900002']);
+    expect(retryClassOf(err2)).toBe('permanent');
+    expect(err2.message).toBe(
+      'sms: an earlier try had no answer; it may have been sent (no answer), so it is not sent again',
+    );
+    expect([...(await receipts.sent('42')).values()].sort()).toEqual(['SM2', MAY_HAVE_BEEN_SENT]);
+  });
+
+  it('a call whose 201 was cut off is not placed again: failed for good, saying it may have been', async () => {
+    const { seen, url } = await provider((_, res) => {
+      res.writeHead(201, { 'content-type': 'application/json', 'content-length': '100' });
+      res.write('{"sid":"CA');
+      setTimeout(() => res.socket!.destroy(), 20);
+    });
+    const receipts = memoryReceipts();
+    const call = new CallChannel(
+      account(url),
+      { callbackUrl: 'https://d.example/hooks/voice/alpha', ringSeconds: 30, language: 'en-GB' },
+      () => ['+447700900001'],
+      async () => ({ schoolName: 'A', personName: null, raisedAt: new Date() }),
+      receipts,
+    );
+    const err = (await call.send({ ...n, target: 'call:g' }).catch((e: unknown) => e)) as Error;
+    expect(retryClassOf(err)).toBe('permanent');
+    expect(err.message).toMatch(
+      /^call: HTTP 201, its answer cut off \(\w+\); it may have been sent \(no answer\), so it is not sent again$/,
+    );
+    await call.send({ ...n, target: 'call:g' }).catch(() => {});
+    expect(seen).toEqual(['+447700900001']);
+    expect([...(await receipts.sent('42')).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
+  });
+
+  it('a connection never made (refused) sent nothing: retried as ever, nothing recorded', async () => {
+    const { url } = await provider(() => {});
+    await new Promise((r) => server!.close(r));
+    const receipts = memoryReceipts();
+    const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
+    const err = (await sms.send(n).catch((e: unknown) => e)) as Error;
+    expect(retryClassOf(err)).toBe('transient');
+    expect(err.message).toBe('sms: ECONNREFUSED');
+    expect((await receipts.sent('42')).size).toBe(0);
+  });
+});
