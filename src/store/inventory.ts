@@ -49,7 +49,8 @@ export const INVENTORY: readonly TableEntry[] = [
     what: 'marks an MIS API sync could not apply yet (dated ahead, or for a pupil not imported yet), with why',
     personal: 'attendance and absence reasons (codes) of a pupil by MIS id',
     why: "a sync's cursor moves past them: kept, they are applied by the first sync that can, never lost",
-    retention: 'until applied, or 30 days once they can never apply (a pupil never imported)',
+    retention:
+      "until applied; one a month held whose pupil was never imported is dropped by its source's sync (and said); the nightly purge drops any held two months with its day a month gone (its source no longer synced) and any dated before `attendanceAcademicYears`; erased with the pupil",
     seenBy: 'nobody (the import that kept them says so)',
   },
   {

@@ -241,6 +241,26 @@ export const KINDS: Record<string, Batch> = {
     return { removed: marks + (part.rowCount ?? 0), more: false };
   },
   /**
+   * Marks held for a later sync (`held_marks`) that can never apply: dated before the marks' own
+   * cutoff (outside the years a sync accepts, and purged the night after if applied), or held two
+   * months with their day a month gone. A mark whose pupil is known is applied by the first sync of
+   * its source on or after its day, and one whose pupil was never imported is dropped — and said —
+   * by its source's sync a month after it was held (`dropStaleHeldMarks`); what is still here a month
+   * after both is a source no longer synced (the school moved MIS, or a CTF's UPN no pupil ever
+   * had), kept by nothing else for ever.
+   */
+  'held-marks': (tx, s, c, n) => {
+    const { before, heldBefore, dayBefore } = c as HeldCutoff;
+    return count(
+      tx,
+      `DELETE FROM held_marks WHERE (school_id, source, pupil_mis_id, date, session) IN (
+         SELECT school_id, source, pupil_mis_id, date, session FROM held_marks
+         WHERE school_id = $1 AND (date < $2::date OR (held_at < $3 AND date < $4::date))
+         ORDER BY date, held_at LIMIT $5)`,
+      [s, before, heldBefore, dayBefore, n],
+    );
+  },
+  /**
    * Records delivered, kept as previews (a school not live yet), or dismissed (failed, never to be sent,
    * recorded by hand by a person who said where: `doorstep outbox dismiss`). Never one not delivered:
    * pending or delivering, nor failed — a failed record waits for a person (`doorstep outbox retry`, or
@@ -345,6 +365,18 @@ export type PurgeKind = keyof typeof KINDS;
 
 const DAY = 86_400_000;
 
+/**
+ * When a held mark can never apply: `before`, the marks' cutoff (a date); or held before
+ * `heldBefore` (a timestamp) with its day before `dayBefore` (a date).
+ */
+interface HeldCutoff {
+  before: string;
+  heldBefore: Date;
+  dayBefore: string;
+}
+/** A held mark whose pupil is never imported is dropped by its source's sync this long after it was held. */
+const HELD_SYNC_DROP_DAYS = 30;
+
 /** 1 September of the academic year `yearsBack` before the one `now` is in (Europe/London dates). */
 export function academicYearStart(now: Date, yearsBack: number): string {
   const [y, m] = londonDate(now).split('-').map(Number) as [number, number];
@@ -352,7 +384,7 @@ export function academicYearStart(now: Date, yearsBack: number): string {
 }
 
 /** Each kind's cutoff for a plan: a timestamp, or a date for the date-keyed kinds. */
-export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string> {
+export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string | HeldCutoff> {
   const p = plan.periods;
   const ago = (days: number) => new Date(plan.now.getTime() - days * DAY);
   const dateAgo = (days: number) => londonDate(ago(days));
@@ -366,6 +398,11 @@ export function cutoffs(plan: RetentionPlan): Record<PurgeKind, Date | string> {
     alarms: ago(p.alarmDays),
     imports: ago(p.importDays),
     'attendance-marks': academicYearStart(plan.now, p.attendanceAcademicYears),
+    'held-marks': {
+      before: academicYearStart(plan.now, p.attendanceAcademicYears),
+      heldBefore: ago(2 * HELD_SYNC_DROP_DAYS),
+      dayBefore: dateAgo(HELD_SYNC_DROP_DAYS),
+    },
     visits: ago(p.visitDays),
     'trigger-episodes': dateAgo(p.closedTriggerDays),
     'record-bodies': ago(p.deliveredRecordBodyDays),

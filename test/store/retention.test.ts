@@ -79,6 +79,33 @@ async function seed(db: Db, school: string) {
     });
     note('mark_records', fate, `${school}:${date}`);
   }
+  // Marks held for a later sync: gone once they can never apply — dated before the marks' cutoff
+  // (1 September 2024), or held two months with their day a month gone (no sync of their source
+  // since applied them, nor dropped them as its own); kept while a sync can still apply or drop them.
+  const day = (days: number) => ago(days).toISOString().slice(0, 10);
+  for (const [pupil, date, session, heldDaysAgo, fate] of [
+    ['p1', '2023-10-03', 'AM', 900, 'gone'],
+    ['p1', '2024-08-30', 'AM', 1, 'gone'], // held yesterday, but outside the years kept
+    ['p1', '2024-09-02', 'AM', 1, 'kept'],
+    ['p1', day(31), 'AM', 61, 'gone'], // its pupil known, yet not applied in a month: its source is gone
+    ['p1', day(31), 'PM', 59, 'kept'],
+    ['p1', day(29), 'AM', 400, 'kept'], // its day not a month gone
+    ['p1', '2026-06-01', 'AM', 400, 'kept'], // a planned absence held ahead: its day has not come
+    ['upn:A123456789012', day(70), 'AM', 65, 'gone'], // a CTF's UPN no pupil ever had
+    ['p9', day(40), 'AM', 40, 'kept'], // its source's sync drops it, and says so
+  ] as const) {
+    await insert(db, 'held_marks', {
+      school_id: school,
+      source: 'arbor',
+      pupil_mis_id: pupil,
+      date,
+      session,
+      mark: 'N',
+      why: 'unknown-pupil',
+      held_at: ago(heldDaysAgo),
+    });
+    note('held_marks', fate, `${school}:${pupil}:${date}:${session}`);
+  }
   const fob = async (days: number, fate: 'gone' | 'kept') => {
     const id = await insert(db, 'fob_events', {
       school_id: school,
@@ -346,6 +373,7 @@ async function seed(db: Db, school: string) {
 const KEYS: Record<string, string> = {
   attendance_marks: "school_id || ':' || to_char(date, 'YYYY-MM-DD')",
   mark_records: "school_id || ':' || to_char(date, 'YYYY-MM-DD')",
+  held_marks: "school_id || ':' || pupil_mis_id || ':' || to_char(date, 'YYYY-MM-DD') || ':' || session",
   audit_details: 'audit_id',
 };
 
@@ -366,6 +394,7 @@ describe.each(BACKENDS)('retention on $name', ({ open }) => {
       'board_events',
       'imports',
       'attendance_marks',
+      'held_marks',
       'pupils',
       'notices',
     ]) {
@@ -451,6 +480,7 @@ describe.each(BACKENDS)('retention on $name', ({ open }) => {
       'board-events': 1,
       imports: 1,
       'attendance-marks': 2,
+      'held-marks': 4,
       'record-bodies': 1,
       records: 2,
       'leavers-hidden': 2,

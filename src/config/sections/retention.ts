@@ -56,7 +56,8 @@ export const RETENTION_WORDS: { [K in RetentionKey]: string } = {
   alarmDays: 'Resolved alarms and their timelines',
   importDays: 'Import history',
   dropFileDays: 'Processed and quarantined MIS files',
-  attendanceAcademicYears: 'Attendance marks (academic years before this one)',
+  attendanceAcademicYears:
+    'Attendance marks, and marks held for a later sync (academic years before this one)',
   closedTriggerDays: 'Closed triggers',
   visitDays: 'Completed or cancelled visits',
   deliveredRecordBodyDays: 'The text of records delivered to CPOMS / Arbor, shown in preview, or dismissed',
