@@ -1,10 +1,14 @@
 import type { Db, Queryable } from './db.ts';
-import type { OutboxRow } from './outbox.ts';
+import { type OutboxRow, recordsFailedBySink } from './outbox.ts';
+
+/** How many failed records the data page lists (the oldest; all are counted). */
+export const FAILED_SHOWN = 100;
 
 /**
  * What the data manager's page reads about a school: its last imports (with how many marks fell on
  * days the calendar says are closed, and the first 20 of them), sync cursors, outbox counts and
- * latest records, and how many fob payloads were rejected.
+ * latest records, every failed record (the oldest FAILED_SHOWN listed) with its alert, and how many
+ * fob payloads were rejected.
  */
 export async function dataPageFacts(db: Db, schoolId: string) {
   const imports = await db.query<Record<string, unknown>>(
@@ -28,15 +32,63 @@ export async function dataPageFacts(db: Db, schoolId: string) {
      ORDER BY id DESC LIMIT 20`,
     [schoolId],
   );
+  // Every record that failed and waits for a person, however old (the latest 20 above are soon newer
+  // records): the oldest first, each with its open "delivery failed" alert.
+  const failed = await db.query<Record<string, unknown>>(
+    `SELECT o.id::text AS id, o.kind, o.sink, o.attempts, o.last_error, o.created_at, o.updated_at,
+            a.id::text AS alert_id, a.created_at AS alert_at, a.message AS alert_message
+       FROM outbox o
+       LEFT JOIN LATERAL (
+         SELECT id, created_at, message FROM alerts
+          WHERE school_id = o.school_id AND acknowledged_at IS NULL AND kind = 'delivery_failed'
+            AND entity_type = 'outbox' AND entity_id = o.id::text
+          ORDER BY id DESC LIMIT 1) a ON true
+      WHERE o.school_id = $1 AND o.status = 'failed'
+      ORDER BY o.id LIMIT $2`,
+    [schoolId, FAILED_SHOWN],
+  );
+  const alertsOpen = await db.query<{ n: string }>(
+    `SELECT count(*)::text AS n FROM alerts
+      WHERE school_id = $1 AND acknowledged_at IS NULL AND kind = 'delivery_failed'`,
+    [schoolId],
+  );
   const rejectedFob = await db.query<{ n: string }>(
     'SELECT count(*)::text AS n FROM rejected_events WHERE school_id = $1',
     [schoolId],
   );
+  const outboxCounts: Record<string, number> = Object.fromEntries(
+    outbox.rows.map((r) => [r.status, Number(r.n)]),
+  );
   return {
     imports: imports.rows,
     cursors: cursors.rows,
-    outboxCounts: Object.fromEntries(outbox.rows.map((r) => [r.status, Number(r.n)])),
+    outboxCounts,
     records: records.rows,
+    recordsFailed: {
+      total: outboxCounts.failed ?? 0,
+      /** How many per sink (all counted). */
+      bySink: await recordsFailedBySink(db, schoolId),
+      /** Open "delivery failed" alerts of the school, all counted. */
+      alertsOpen: Number(alertsOpen.rows[0]?.n ?? 0),
+      oldest: failed.rows.map((r) => ({
+        id: r.id as string,
+        kind: r.kind as string,
+        sink: r.sink as string,
+        createdAt: new Date(r.created_at as string).toISOString(),
+        /** When it was marked failed (its last change: a retry or a dismissal takes it off this list). */
+        failedAt: new Date(r.updated_at as string).toISOString(),
+        tries: r.attempts as number,
+        /** Why: codes, statuses, field names and ids only (the sinks' errors keep no answer text). */
+        reason: (r.last_error as string | null) ?? null,
+        alert: r.alert_id
+          ? {
+              id: r.alert_id as string,
+              raisedAt: new Date(r.alert_at as string).toISOString(),
+              message: r.alert_message as string,
+            }
+          : null,
+      })),
+    },
     rejectedFobEvents: Number(rejectedFob.rows[0]?.n ?? 0),
   };
 }

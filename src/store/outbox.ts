@@ -108,6 +108,16 @@ export async function countOutbox(db: Queryable, q: { schoolId?: string; status?
   return Number(rows[0]?.n ?? 0);
 }
 
+/** How many of a school's records failed and wait for a person, per sink (the board's line). */
+export async function recordsFailedBySink(db: Queryable, schoolId: string): Promise<Record<string, number>> {
+  const { rows } = await db.query<{ sink: string; n: string }>(
+    `SELECT sink, count(*)::text AS n FROM outbox WHERE school_id = $1 AND status = 'failed'
+      GROUP BY sink ORDER BY sink`,
+    [schoolId],
+  );
+  return Object.fromEntries(rows.map((r) => [r.sink, Number(r.n)]));
+}
+
 export async function listOutbox(
   db: Queryable,
   q: { schoolId?: string; status?: string; limit?: number } = {},
@@ -319,17 +329,31 @@ async function failRecord(
 /**
  * Puts a failed record back in line under a new generation (so a new delivery job is used), its
  * tries counted afresh (a limit on them is a limit on this delivery, not the record's whole life).
+ * Its "delivery failed" alerts are acknowledged with it (by `actor`): should it fail again, a new
+ * one is raised.
  */
-export async function retryOutbox(db: Queryable, id: string, actor: string): Promise<boolean> {
-  const { rowCount } = await db.query(
-    `UPDATE outbox SET status = 'pending', generation = generation + 1, attempts = 0, last_error = NULL,
-       updated_at = now()
-     WHERE id = $1 AND status = 'failed'`,
-    [id],
+export async function retryOutbox(db: Db, id: string, actor: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const { rowCount } = await tx.query(
+      `UPDATE outbox SET status = 'pending', generation = generation + 1, attempts = 0, last_error = NULL,
+         updated_at = now()
+       WHERE id = $1 AND status = 'failed'`,
+      [id],
+    );
+    if (rowCount !== 1) return false;
+    await acknowledgeRecordAlerts(tx, id, actor);
+    await appendAudit(tx, { actor, action: 'record.retry', entityType: 'outbox', entityId: id });
+    return true;
+  });
+}
+
+/** A record's open "delivery failed" alerts, acknowledged by `actor` (it was retried or dismissed). */
+async function acknowledgeRecordAlerts(tx: Queryable, id: string, actor: string): Promise<void> {
+  await tx.query(
+    `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2
+      WHERE entity_type = 'outbox' AND entity_id = $1 AND acknowledged_at IS NULL`,
+    [id, actor],
   );
-  if (rowCount === 1)
-    await appendAudit(db, { actor, action: 'record.retry', entityType: 'outbox', entityId: id });
-  return rowCount === 1;
 }
 
 /** Why a record was not dismissed: there is none with that id, or it is not failed (its status). */
@@ -363,11 +387,7 @@ export async function dismissOutbox(
         ? { status: 'not-failed' as const, recordStatus: found.rows[0].status }
         : { status: 'missing' as const };
     }
-    await tx.query(
-      `UPDATE alerts SET acknowledged_at = now(), acknowledged_by = $2
-        WHERE entity_type = 'outbox' AND entity_id = $1 AND acknowledged_at IS NULL`,
-      [id, actor],
-    );
+    await acknowledgeRecordAlerts(tx, id, actor);
     await appendAudit(tx, {
       actor,
       action: 'record.dismissed',

@@ -8,7 +8,7 @@ import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
-import { daySaid, failedSaid, foldFailed } from './words.js';
+import { daySaid, failedSaid, foldFailed, recordsFailedSaid } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -149,6 +149,23 @@ async function openSchool(id) {
   heading?.focus();
 }
 
+/**
+ * Records that failed to reach CPOMS / Arbor (counted whole by the server): one line at the top —
+ * the safeguarding team cannot open the data page where they are retried or dismissed, and the
+ * Failed deliveries list at the bottom shows only the latest.
+ */
+function recordsFailedLine(bySink) {
+  const said = recordsFailedSaid(bySink);
+  if (!said) return null;
+  return h(
+    'p',
+    { id: 'records-failed', class: 'trust-issue' },
+    said,
+    ' ',
+    h('a', { href: '#failed-h' }, 'The latest are under Failed deliveries.'),
+  );
+}
+
 /** More alarms open than the board was sent cards for: said, never hidden. */
 function alarmsNotShown(d) {
   const more = (d.alarmsOpen?.all ?? d.alarms.length) - d.alarms.length;
@@ -178,6 +195,7 @@ function render() {
     elsewhereBand(elsewhere),
     ingestBanner(d.ingest),
     brokerLine(d.broker),
+    recordsFailedLine(d.recordsFailed),
     section('alarms', 'Alarms', d.alarms.map(alarmCard), 'No open alarms.'),
     alarmsNotShown(d),
     section('overdue', 'Overdue visits', overdue.map(visitItem), 'No visit is overdue.'),

@@ -7,6 +7,29 @@ export function count(n, one, many = `${one}s`) {
 
 const SINK_NAMES = { cpoms: 'CPOMS', 'arbor-pastoral': 'Arbor' };
 
+/** A record sink as people say it: CPOMS, Arbor. */
+export function sinkName(sink) {
+  return SINK_NAMES[sink] ?? sink;
+}
+
+/** The sinks of `bySink` (how many records per sink) as people say them: "CPOMS", "CPOMS and Arbor". */
+export function sinksSaid(bySink) {
+  const names = Object.entries(bySink ?? {})
+    .filter(([, n]) => n > 0)
+    .map(([s]) => sinkName(s));
+  return names.length ? names.join(' and ') : 'CPOMS / Arbor';
+}
+
+/**
+ * The board's line for records that failed to reach their sink (`bySink`: how many per sink), or
+ * null when none did: the data manager retries or dismisses them.
+ */
+export function recordsFailedSaid(bySink) {
+  const total = Object.values(bySink ?? {}).reduce((n, k) => n + k, 0);
+  if (!total) return null;
+  return `${count(total, 'record')} failed to reach ${sinksSaid(bySink)} and ${total === 1 ? 'is' : 'are'} not sent: the data manager retries or dismisses ${total === 1 ? 'it' : 'them'} on the Data page.`;
+}
+
 /**
  * What happens to a visit outcome's record: "on its way" only when a sink really sends it. With
  * concerns typed into it and nobody the school names to be told of them, it says so loudly (as

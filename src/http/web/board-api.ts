@@ -12,6 +12,7 @@ import { alarmSchoolId, alarmSubjects, alarmsAbout, isAlarmSubject } from '../..
 import { alarmsUnacknowledgedAt, boardState } from '../../store/board-state.ts';
 import { openFollowUps } from '../../store/follow-ups.ts';
 import { fobFeedStatus } from '../../store/ingest-status.ts';
+import { recordsFailedBySink } from '../../store/outbox.ts';
 import type { User } from '../../store/users.ts';
 import { visitsAwaitingAuthorisation } from '../../store/visit-queries.ts';
 import { ACTION_NOTE_MAX, recordTriggerAction } from '../../triggers/action-done.ts';
@@ -88,6 +89,11 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
         fobFeeds,
         /** Fob feeds that are not arriving: the board says alarms from this school may not reach it. */
         ingest: fobFeeds?.down ?? [],
+        /**
+         * The school's records that failed to reach their sink and wait for a person, per sink (all
+         * counted): the board's top says so — the data manager retries or dismisses them.
+         */
+        recordsFailed: await recordsFailedBySink(deps.db, school.id),
         /** Visits waiting for the policy's authorisers (where the policy asks for authorisation). */
         awaitingAuthorisation: rules.authorisation.required
           ? {

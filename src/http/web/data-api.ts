@@ -95,6 +95,12 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         quarantined: await quarantined(mis.dropFolder),
         outbox: facts.outboxCounts,
         records: facts.records,
+        /**
+         * Every record that failed and waits for a person (not retried or dismissed), however old: how
+         * many, the open "delivery failed" alerts, and the oldest FAILED_SHOWN with kind, sink, when,
+         * tries, the stored reason and the record's open alert. The page shows them first.
+         */
+        recordsFailed: facts.recordsFailed,
         rejectedFobEvents: facts.rejectedFobEvents,
         /** Fob events whose id was seen before with other content (each raised its alarm if an alarm). */
         fobIdConflicts: await fobIdConflicts(deps.db, school.id, 20),

@@ -11,6 +11,7 @@ interface Words {
     n: { at: string; target: string; delivery: string; deliveryText: string }[],
   ) => { firstAt: string; lastAt: string; count: number; target: string }[];
   failedSaid: (f: Record<string, unknown>, time: string) => string;
+  recordsFailedSaid: (bySink: Record<string, number> | undefined) => string | null;
   foldFailed: (
     f: {
       what: string;
@@ -43,6 +44,17 @@ describe('the pages’ plain words', () => {
         '10:03',
       ),
     ).toBe('Notice (child not seen) of visit 41 → email:dsl at 10:03: SMTP 535');
+  });
+
+  it('says on the board how many records failed to reach which sink, and who acts on them', () => {
+    expect(words.recordsFailedSaid({})).toBeNull();
+    expect(words.recordsFailedSaid(undefined)).toBeNull();
+    expect(words.recordsFailedSaid({ cpoms: 1 })).toBe(
+      '1 record failed to reach CPOMS and is not sent: the data manager retries or dismisses it on the Data page.',
+    );
+    expect(words.recordsFailedSaid({ 'arbor-pastoral': 2, cpoms: 1 })).toBe(
+      '3 records failed to reach Arbor and CPOMS and are not sent: the data manager retries or dismisses them on the Data page.',
+    );
   });
 
   it('folds failed deliveries as an alarm card folds its Told lines: one line per message, people and outcome, newest first', () => {
