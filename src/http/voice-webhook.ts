@@ -30,11 +30,31 @@ const WORDS: Record<Exclude<KeypressOutcome, 'not-understood'>, string> = {
 };
 
 /**
+ * The keypress URL's query as the provider requested it (`?n=…&r=…`, `gatherUrlFor`): part of the URL
+ * it signs, so the signature is checked over the gather URL with it.
+ */
+function queryOf(url: string): string {
+  const at = url.indexOf('?');
+  return at < 0 ? '' : url.slice(at);
+}
+
+/** The notification and recipient a signed keypress URL names, when it names them well-formed. */
+function placedOf(query: string): { notificationId: string; recipientKey: string } | undefined {
+  const q = new URLSearchParams(query);
+  const n = q.get('n');
+  const r = q.get('r');
+  return n && r && /^\d{1,19}$/.test(n) && /^[0-9a-f]{32}$/.test(r)
+    ? { notificationId: n, recipientKey: r }
+    : undefined;
+}
+
+/**
  * `POST /hooks/voice/:school/gather` and `/status`: the provider's callbacks of a ladder call (the
  * `<Gather>` action with `CallSid`, `To`, `Digits`; the `StatusCallback` with `CallSid`, `CallStatus`),
  * verified with `X-Twilio-Signature` exactly as the SMS webhook is (the SMS auth token; the URLs of
  * `channels.call.callbackUrl`). 401 when the signature does not verify, 404 for a school without
- * calls; the gather answers TwiML, the status 204.
+ * calls; the gather answers TwiML, the status 204. The gather URL carries the call's notification and
+ * recipient (`gatherUrlFor`), signed with it: a call whose id was never known is still matched.
  */
 export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
@@ -43,10 +63,11 @@ export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWeb
     scope.post<{ Params: { school: string }; Body: Record<string, string> }>(
       '/hooks/voice/:school/gather',
       async (req, reply) => {
+        const query = queryOf(req.url);
         const { school, params } = verifiedTwilioRequest(
           options.config,
           req,
-          (s) => (s.channels.call ? callUrls(s.channels.call).gather : null),
+          (s) => (s.channels.call ? `${callUrls(s.channels.call).gather}${query}` : null),
           'calls',
         );
         const { CallSid: callSid, To: to, Digits: digits } = params;
@@ -55,7 +76,12 @@ export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWeb
         const r = await handleCallKeypress(
           { db: options.db, tell: options.tell },
           school,
-          { callSid: callSid.slice(0, 64), to: to.slice(0, 32), digits: digits.slice(0, 8) },
+          {
+            callSid: callSid.slice(0, 64),
+            to: to.slice(0, 32),
+            digits: digits.slice(0, 8),
+            placed: placedOf(query),
+          },
           now(),
         );
         const call = school.channels.call!;
@@ -66,7 +92,7 @@ export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWeb
             ? answerTwiml({
                 words: 'That key does nothing.',
                 language: call.language,
-                askAgain: { gatherUrl: callUrls(call).gather },
+                askAgain: { gatherUrl: `${callUrls(call).gather}${query}` },
               })
             : answerTwiml({ words: WORDS[r.outcome], language: call.language });
         return reply.type('text/xml').send(twiml);

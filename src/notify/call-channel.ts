@@ -11,6 +11,7 @@ import {
   memoryReceipts,
   postToTwilio,
   type RecipientReceipts,
+  recipientKey,
   sendToEachOnce,
   twilioSid,
 } from './http-channels.ts';
@@ -24,6 +25,16 @@ export type AlarmFacts = (
 export function callUrls(call: { callbackUrl: string }): { gather: string; status: string } {
   const base = call.callbackUrl.replace(/\/+$/, '');
   return { gather: `${base}/gather`, status: `${base}/status` };
+}
+
+/**
+ * The keypress URL of one call: the gather URL naming the notification and the recipient it rings
+ * (`?n=…&r=…`, the recipient by its key, never its number). The provider requests it exactly so and
+ * signs it whole, so a keypress still finds its call when the call's id was never known — placed,
+ * but its answer lost (`mayHaveBeenSent`).
+ */
+export function gatherUrlFor(call: { callbackUrl: string }, notificationId: string, key: string): string {
+  return `${callUrls(call).gather}?n=${encodeURIComponent(notificationId)}&r=${key}`;
 }
 
 /** Who the call is about, in words: their name; else their staff id; else the device. */
@@ -82,24 +93,21 @@ export class CallChannel implements Channel {
     const to = await notAboutThem('call', n, group, groupPhones(all), phoneOf, this.subjects);
     const f = await this.facts(n);
     const urls = callUrls(this.call);
-    const twiml = callTwiml({
-      text: spokenAlarm({
-        schoolName: f.schoolName,
-        alarmType: n.alarmType,
-        who: whoOf(n, f.personName),
-        raisedAt: f.raisedAt,
-      }),
-      gatherUrl: urls.gather,
-      language: this.call.language,
+    const text = spokenAlarm({
+      schoolName: f.schoolName,
+      alarmType: n.alarmType,
+      who: whoOf(n, f.personName),
+      raisedAt: f.raisedAt,
     });
     const ids = await sendToEachOnce('call', this.receipts, n.id, to, async (phone) => {
+      const gatherUrl = gatherUrlFor(this.call, n.id, recipientKey(n.id, phone));
       const body = await postToTwilio(
         this.account,
         'Calls.json',
         {
           To: dialNumber('call', phone),
           From: this.call.from ?? this.account.from,
-          Twiml: twiml,
+          Twiml: callTwiml({ text, gatherUrl, language: this.call.language }),
           StatusCallback: urls.status,
           StatusCallbackMethod: 'POST',
           Timeout: String(this.call.ringSeconds),

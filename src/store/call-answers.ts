@@ -1,3 +1,4 @@
+import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import type { Queryable } from './db.ts';
 
 /** The person a ladder call rang (by the call's id, its recipient's receipt), and where it stands. */
@@ -24,7 +25,32 @@ export async function calledRecipient(
      WHERE r.receipt = $1 AND a.school_id = $2 AND n.target LIKE 'call:%' LIMIT 1`,
     [callSid, schoolId],
   );
-  const r = rows[0];
+  return calledOf(rows[0]);
+}
+
+/**
+ * A call an alarm's `call:` notification of this school may have placed without its id ever being
+ * known (its receipt `MAY_HAVE_BEEN_SENT`: the provider's answer lost), named by the notification and
+ * recipient its signed keypress URL carries; undefined for any other.
+ */
+export async function unansweredCallRecipient(
+  db: Queryable,
+  schoolId: string,
+  notificationId: string,
+  recipientKey: string,
+): Promise<CalledRecipient | undefined> {
+  const { rows } = await db.query<Record<string, unknown>>(
+    `SELECT r.notification_id, n.alarm_id, n.step, n.target, r.recipient_key, r.sent_at, r.keypress_at
+     FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+       JOIN alarms a ON a.id = n.alarm_id
+     WHERE r.notification_id = $1 AND r.recipient_key = $2 AND r.receipt = $3 AND a.school_id = $4
+       AND n.target LIKE 'call:%'`,
+    [notificationId, recipientKey, MAY_HAVE_BEEN_SENT, schoolId],
+  );
+  return calledOf(rows[0]);
+}
+
+function calledOf(r: Record<string, unknown> | undefined): CalledRecipient | undefined {
   if (!r) return undefined;
   return {
     notificationId: String(r.notification_id),

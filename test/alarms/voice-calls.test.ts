@@ -11,6 +11,7 @@ import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { parseConfigText } from '../../src/config/load.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
+import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -168,7 +169,9 @@ function keypress(p: Placed, digits: string, opts: { to?: string; sid?: string; 
     To: opts.to ?? p.to,
     FinishedOnKey: '',
   };
-  return callback(gatherUrlOf(p), '/hooks/voice/alpha/gather', params, opts.sign);
+  // Posted to the URL the call's TwiML names (with its query), signed over it whole.
+  const url = new URL(gatherUrlOf(p));
+  return callback(gatherUrlOf(p), `${url.pathname}${url.search}`, params, opts.sign);
 }
 
 function status(p: Placed, callStatus: string) {
@@ -270,7 +273,10 @@ describe('a ladder call with a keypress', () => {
       ['+447700900002', '+447700900999', '25', `${CALLBACK}/status`],
     ]);
     const twiml = calls[0]!.twiml;
-    expect(gatherUrlOf(calls[0]!)).toBe(`${CALLBACK}/gather`);
+    // The keypress URL names the notification and the recipient (by key, never the number).
+    expect(gatherUrlOf(calls[0]!)).toMatch(new RegExp(`^${CALLBACK}/gather\\?n=\\d+&r=[0-9a-f]{32}$`));
+    expect(gatherUrlOf(calls[0]!)).not.toBe(gatherUrlOf(calls[1]!));
+    expect(gatherUrlOf(calls[0]!)).not.toContain('7700');
     expect(twiml).toMatch(
       /<Say language="en-GB">Doorstep alarm at Alpha Primary\. sos alarm from Wren Worker, raised at \d\d:\d\d\. Press 1 to take this alarm\.<\/Say>/,
     );
@@ -284,7 +290,9 @@ describe('a ladder call with a keypress', () => {
     const other = await keypress(head!, '7');
     expect(other.statusCode).toBe(200);
     expect(other.body).toContain('That key does nothing.');
-    expect(other.body).toContain(`<Gather numDigits="1" action="${CALLBACK}/gather"`);
+    expect(other.body).toContain(
+      `<Gather numDigits="1" action="${gatherUrlOf(head!).replace(/&/g, '&amp;')}"`,
+    );
     expect((await readAlarm(db, id))!.status).toBe('open');
 
     const taken = await keypress(head!, '1');
@@ -413,6 +421,32 @@ describe('a ladder call with a keypress', () => {
       target: 'call:leaders',
       delivery: 'partly-failed', // the head's call not taken; the deputy's not reported yet
     });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('a call placed whose answer was lost ("may have been sent") is taken by its keypress, matched by its signed URL', async () => {
+    const id = await raise();
+    const [head, deputy] = await callsOf(id);
+    // The provider placed both calls, but Doorstep never had the head's id (its answer lost).
+    await db.query(
+      `UPDATE notification_recipients SET receipt = $2
+       WHERE receipt = $1`,
+      [head!.sid, MAY_HAVE_BEEN_SENT],
+    );
+    // Not the number that call rang (the deputy's phone on the head's URL): unknown.
+    const wrong = await keypress(head!, '1', { to: deputy!.to });
+    expect(wrong.body).toContain('not known to Doorstep');
+    // A URL naming a recipient whose call's id is known matches only that id.
+    const other = await keypress(deputy!, '1', { sid: `CA${'1'.repeat(32)}` });
+    expect(other.body).toContain('not known to Doorstep');
+    expect((await readAlarm(db, id))!.status).toBe('open');
+    const taken = await keypress(head!, '1');
+    expect(taken.body).toContain('The alarm is yours.');
+    expect((await readAlarm(db, id))!.status).toBe('acknowledged');
+    expect((await timelineOf(db, id)).map((t) => [t.event, t.by])).toContainEqual([
+      'acknowledged on a ladder call (pressed 1)',
+      `user:${headId}`,
+    ]);
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
