@@ -1,4 +1,10 @@
-import { failureOf, redirectTarget, textWithin, unreachable } from '../../src/core/outbound-http.ts';
+import {
+  failureOf,
+  mayHaveLanded as mayHaveReached,
+  redirectTarget,
+  textWithin,
+  unreachable,
+} from '../../src/core/outbound-http.ts';
 import { RecordDeliveryError } from './types.ts';
 
 /** The most of a sink's answer read: a CPOMS incident or a page of 100 Arbor notes is far less. */
@@ -17,60 +23,6 @@ function stopped(what: string, mayHaveLanded: boolean): RecordDeliveryError {
     undefined,
     { mayHaveLanded },
   );
-}
-
-/**
- * Network errors that come before a request is sent — the connection was never made (refused, no
- * route, connect timeout), the host's name not found, the TLS handshake failed (below) — so a write
- * failing so was not made. Anything else (a reset, a socket closed, our own timeout, which may fire
- * after the body went) leaves a write possibly made.
- */
-const NEVER_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EAI_FAIL',
-  'EAI_NODATA',
-  'EAI_NONAME',
-  'ENETUNREACH',
-  'ENETDOWN',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-  // OpenSSL's certificate verification codes that are not named by the patterns below.
-  'INVALID_CA',
-  'INVALID_PURPOSE',
-  'PATH_LENGTH_EXCEEDED',
-  'HOSTNAME_MISMATCH',
-]);
-
-/**
- * A TLS handshake that failed: the request is written only once the handshake is done (fetch waits
- * for the secure connection), so nothing was sent. Node's TLS errors (`ERR_TLS_…`: a certificate
- * not for this host, a handshake timeout), OpenSSL's (`ERR_SSL_…`: an alert from the sink — handshake
- * failure, protocol version, unknown CA — or no protocol in common; `ERR_SSL_SSL/TLS_ALERT_…` too),
- * and the certificate verification codes (`UNABLE_TO_…`, `…CERT…` — self-signed, expired, revoked —
- * and `CRL_…`).
- */
-const HANDSHAKE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_)|CERT|CRL_/;
-
-/**
- * …but not an `ERR_SSL_` error that can come once the connection is up and the request written: the
- * record layer failing (a bad MAC, a decryption failure, a record too long or out of place, the
- * stream cut off) or the sink's alert of its own trouble (internal error, closed, cancelled).
- */
-const AFTER_HANDSHAKE =
-  /BAD_RECORD_MAC|DECRYPTION_FAILED|BAD_DECRYPT|RECORD_OVERFLOW|RECORD_TOO|UNEXPECTED_(EOF|MESSAGE|RECORD)|INTERNAL_ERROR|CLOSE_NOTIFY|USER_CANCELLED|PACKET_LENGTH|RECORD_LAYER|SHUTDOWN|RENEGOTIAT/;
-
-function neverSent(err: unknown): boolean {
-  // A request fetch would not make at all (a URL it refuses) is a TypeError without a cause.
-  if (err instanceof TypeError && !err.cause) return true;
-  // The socket's own code (`unreachable` keeps only a plain one for the message: OpenSSL's
-  // `ERR_SSL_SSL/TLS_ALERT_HANDSHAKE_FAILURE` has a slash in it).
-  const code = (err as { cause?: { code?: unknown } } | undefined)?.cause?.code;
-  if (typeof code !== 'string') return false;
-  return NEVER_SENT.has(code) || (HANDSHAKE.test(code) && !AFTER_HANDSHAKE.test(code));
 }
 
 /**
@@ -100,7 +52,8 @@ export async function sinkFetch(
     res = await fetch(url, { ...rest, signal, redirect: 'manual' });
   } catch (err) {
     const u = unreachable(err);
-    const mayHaveLanded = write && !neverSent(err);
+    // Known never written (the connection never made, the TLS handshake failed) or possibly made.
+    const mayHaveLanded = write && mayHaveReached(err);
     if (job?.aborted) throw stopped(what, mayHaveLanded);
     const why = u.timedOut ? `no answer within ${timeoutMs} ms` : u.reason;
     throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' }, undefined, { mayHaveLanded });
