@@ -1,7 +1,7 @@
 import { api, fmtDateTime, h, londonToday, say } from './app.js';
 import { flagsSeen, riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, newPressId, page, post, visitId } from './visit-shared.js';
-import { arrivalTimeAt, returnTimeAhead } from './visit-words.js';
+import { arrivalTimeAt, recordedWords, returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
 
 // The visit's forms: authorising, leaving, the outcome, the follow-up, a concern raised now and
@@ -440,7 +440,10 @@ export function departForm(d) {
           lead.focus();
           return say(msg, 'Choose who is going: the worker out on the visit is watched, not you.', true);
         }
-        await post('depart', draft(back), 'Departure recorded: the office knows where you are.');
+        // Out of hours the office's screen alone may watch them (the server's answer says): then
+        // whom to phone, never "the office knows where you are".
+        const self = !lead || [lead.value, partner.value].includes(myId);
+        await post('depart', draft(back), (answer) => recordedWords(answer, 'departed', { self }));
         recheck();
       },
     },

@@ -7,11 +7,13 @@ import {
   checkInClock,
   lateClosedWords,
   outBannerLines,
+  recordedWords,
   recordWords,
   resumedWords,
   returnTimeHint,
   stillOutClosed,
   stillOutReturnTime,
+  watchedSaid,
   whenSaid,
   whomToCall,
 } from './visit-words.js';
@@ -69,7 +71,7 @@ export function outParts(d, can) {
       v.lastCheckInAt ? `; last check-in ${fmtTime(v.lastCheckInAt)}` : '',
       v.outcome ? '; outcome recorded' : '',
       v.status === 'cancelled' ? '; visit cancelled' : '',
-      '. Watched until back safe.',
+      `. ${watchedSaid(d.watchOnlyOnBoard, onThisVisit(d))}`,
     ),
     h(
       'p',
@@ -271,10 +273,8 @@ export function lateForm(d) {
         const back = checkedReturnTime(ret, { until, whom: whomToCall(d.office) });
         if (!back) return;
         const iso = back.toISOString();
-        post(
-          'running-late',
-          { expectedReturnAt: iso, reason: why.value },
-          `New return time ${whenSaid(iso)} recorded: the office knows.`,
+        post('running-late', { expectedReturnAt: iso, reason: why.value }, (answer) =>
+          recordedWords(answer, 'late', { iso, self: onThisVisit(d) }),
         );
       },
     },

@@ -258,6 +258,40 @@ export function whomToCall(office) {
 const phoneOr999 = (whom) => (whom ? `phone ${whom} or 999` : 'call 999');
 
 /**
+ * What the page says once leaving (`what`: 'departed') or a new return time (`what`: 'late', `iso`
+ * the time) is recorded, from the server's answer to it: `watchOnlyOnBoard` — out of hours, a missed
+ * check-in or an overdue return would be on the office's screen alone, which nobody may be watching
+ * then, and no one is messaged at once — and `office` (whom the call button rings). Then never "the
+ * office knows where you are", but that it is on the office's screen and whom to phone for help,
+ * loudly. `self`: said to a person going (else to the office, who recorded it for them).
+ */
+export function recordedWords(
+  { watchOnlyOnBoard, office },
+  what,
+  { iso = null, self = true, now = serverNow() } = {},
+) {
+  const done = what === 'late' ? `New return time ${whenSaid(iso, now)} recorded` : 'Departure recorded';
+  const where = what === 'late' ? '' : self ? ' where you are' : ' where they are';
+  if (!watchOnlyOnBoard) return { text: `${done}: the office knows${where}.`, alert: false };
+  const phone = phoneOr999(whomToCall(office));
+  return {
+    text: `${done}: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if ${self ? 'you miss a check-in or are' : 'they miss a check-in or are'} late. ${self ? `If you need help, ${phone}.` : `If they need help, they ${phone}.`}`,
+    alert: true,
+  };
+}
+
+/**
+ * The end of the "Out since …" line: "Watched until back safe." — or, to a person out while the
+ * server says the watch is on the office's screen alone out of hours (`watchOnlyOnBoard`), that
+ * nobody may be watching it now.
+ */
+export function watchedSaid(watchOnlyOnBoard, self = true) {
+  return watchOnlyOnBoard && self
+    ? 'On the office’s screen until back safe, but out of hours nobody may be watching it.'
+    : 'Watched until back safe.';
+}
+
+/**
  * What the banner of a visit out says of its open alarms: what the office sees, the worker sees — a
  * missed check-in, an overdue return, the page's own "I need help" and whether a person has taken it
  * (never "help is on its way" before anyone has). A fob alarm (SOS, duress, silent) is never said

@@ -1,3 +1,4 @@
+import { firstLevelOnlyOnBoard } from '../escalation/delivery.ts';
 import type { LadderPeriod } from '../escalation/routing.ts';
 
 /** The number the phone page's call button rings, and what the button says. */
@@ -23,4 +24,21 @@ export function officeLine(
     return school.phone ? { phone: school.phone, label: 'Call the office' } : null;
   if (school.outOfHoursPhone) return { phone: school.outOfHoursPhone, label: 'Call the on-call number' };
   return school.phone ? { phone: school.phone, label: 'Call the office (may be closed now)' } : null;
+}
+
+/**
+ * Out of school hours (an evening, a weekend, a holiday: a period the school's `escalationHours`
+ * names), a ladder that watches a visit — its overdue return, its missed check-in where it checks in
+ * — begins with the board alone (and the people on the visit themselves): the alarm would be on the
+ * office's screen, which nobody may be watching then, before any person is messaged. The phone page
+ * then never says "the office knows where you are", but that it is on the office's screen and whom to
+ * phone. In school hours, or where Doorstep does not know the school's hours, the office is at it.
+ */
+export function watchOnlyOnBoard(
+  period: LadderPeriod | null,
+  /** The ladders the visit's alarms would follow if raised now (overdue; missed check-in). */
+  ladders: readonly { levels: readonly { notify: readonly string[] }[] }[],
+): boolean {
+  if (period === null || period === 'school-hours') return false;
+  return ladders.some(firstLevelOnlyOnBoard);
 }

@@ -1,11 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
-import { periodFor } from '../../alarms/ladder-for.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { allowedActions, helpAfterBack, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
-import { officeLine } from '../../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
 import { FAMILY_NOTICE_METHODS, flagMinimum, higherRisk } from '../../domain/visits/rules.ts';
 import { nextVisitCheck } from '../../domain/visits/watch.ts';
@@ -37,6 +35,7 @@ import { seesPupilDetails, visitPupilFor, visitReasonFor } from '../../visits/pu
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
+import { watchNow } from '../../visits/watch-reach.ts';
 import {
   arriveVisit,
   askForHelp,
@@ -237,8 +236,15 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       fobBatteryLow: await visitFobBatteryLow(deps.db, v.id),
       partnerName: staffAll.find((x) => x.id === v.partnerUserId)?.displayName ?? null,
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
-      /** Who the worker can phone now, and what the button says (the on-call number out of hours). */
-      office: school ? officeLine(school, periodFor(school, now)) : null,
+      /**
+       * Who the worker can phone now, and what the button says (the on-call number out of hours); and
+       * whether, out of hours, a missed check-in or an overdue return would be on the office's screen
+       * alone (`watchOnlyOnBoard`): the page then never says the office knows or watches, but whom to phone.
+       */
+      ...(school
+        ? // Before leaving, whether it will check in is not known yet: as if it will.
+          watchNow(school, now, v.departedAt ? v.checkInMinutes !== null : true)
+        : { watchOnlyOnBoard: false, office: null }),
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
       ...seen,
@@ -344,12 +350,30 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     approveCommute(deps, user, id, b.note),
   );
   // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
-  step('depart', STAFF, departure, (user, id, d) =>
-    departVisit(deps, user, id, {
-      ...d,
-      expectedReturnAt: new Date(d.expectedReturnAt),
-      estimatedArrivalAt: d.estimatedArrivalAt ? new Date(d.estimatedArrivalAt) : undefined,
-    }),
+  /**
+   * What the page says once a departure or a new return time is recorded: whether, out of hours, the
+   * watch is on the office's screen alone, and whom to phone — decided at that moment, by the server.
+   */
+  const watchOf = async (visitId: string) => {
+    const v = await getVisit(deps.db, visitId);
+    const school = v && findSchool(deps.config, v.schoolId);
+    return school
+      ? watchNow(school, deps.now(), v.checkInMinutes !== null)
+      : { watchOnlyOnBoard: false, office: null };
+  };
+  step(
+    'depart',
+    STAFF,
+    departure,
+    async (user, id, d) => {
+      await departVisit(deps, user, id, {
+        ...d,
+        expectedReturnAt: new Date(d.expectedReturnAt),
+        estimatedArrivalAt: d.estimatedArrivalAt ? new Date(d.estimatedArrivalAt) : undefined,
+      });
+      return watchOf(id);
+    },
+    (w) => w,
   );
   /** The departure form as filled in so far: what leaving would be refused for, from the same checks. */
   app.post<{ Params: { id: string } }>(
@@ -370,8 +394,15 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   );
   step('arrive', STAFF, z.strictObject({}), (user, id) => arriveVisit(deps, user, id));
   step('check-in', STAFF, z.strictObject({}), (user, id) => checkInVisit(deps, user, id));
-  step('running-late', STAFF, late, (user, id, b) =>
-    runningLate(deps, user, id, new Date(b.expectedReturnAt), b.reason),
+  step(
+    'running-late',
+    STAFF,
+    late,
+    async (user, id, b) => {
+      await runningLate(deps, user, id, new Date(b.expectedReturnAt), b.reason);
+      return watchOf(id);
+    },
+    (w) => w,
   );
   // Back safe: the worker, or the office after speaking to them. (`return` is its older name.)
   for (const name of ['back-safe', 'return'])

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { officeLine } from '../../../src/domain/visits/office-line.ts';
+import { officeLine, watchOnlyOnBoard } from '../../../src/domain/visits/office-line.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
@@ -73,5 +73,79 @@ describe('the visit as the phone page reads it', () => {
     expect(await office()).toEqual({ phone: '07700 900123', label: 'Call the on-call number' });
     now = new Date('2026-11-28T11:00:00Z');
     expect(await office()).toEqual({ phone: '07700 900123', label: 'Call the on-call number' });
+  });
+});
+
+describe('who watches a worker out, as the phone page is told', () => {
+  const boardFirst = {
+    levels: [{ notify: ['board', 'sms:visiting-staff'] }, { notify: ['sms:on-call-leaders'] }],
+  };
+  const personFirst = { levels: [{ notify: ['board', 'sms:on-call-leaders'] }] };
+  it('out of hours, a watch ladder that tells only the board at once is the office’s screen alone', () => {
+    for (const period of ['out-of-hours', 'weekend', 'holiday'] as const) {
+      expect(watchOnlyOnBoard(period, [personFirst, boardFirst])).toBe(true);
+      expect(watchOnlyOnBoard(period, [personFirst])).toBe(false);
+    }
+    // In school hours (or with no hours known) the office is at its screen.
+    for (const period of ['school-hours', null] as const)
+      expect(watchOnlyOnBoard(period, [boardFirst])).toBe(false);
+  });
+
+  it('leaving at 23:43 on a Friday is told the watch is the office’s screen alone, and whom to phone; at 10:00 on a Monday, not', async () => {
+    const headers = { cookie: session.cookie, 'x-csrf-token': session.csrf };
+    const leave = async (at: string) => {
+      now = new Date(at);
+      const made = await app.inject({
+        method: 'POST',
+        url: '/api/visits',
+        headers,
+        payload: { school: 'lime', pupilMisId: 'P1', reason: 'welfare', plannedFor: at.slice(0, 10) },
+      });
+      expect(made.statusCode).toBe(201);
+      const id = made.json().id as string;
+      await db.query(
+        // Told, authorised and approved for the evening: what Lime Hills asks before leaving.
+        `UPDATE visits SET family_notice = jsonb_build_object('method', 'letter', 'at', $2::text, 'by', requested_by),
+           status = 'authorised', authorised_by = requested_by, authorised_at = $2::timestamptz, out_of_hours_approved = true
+         WHERE id = $1`,
+        [id, now.toISOString()],
+      );
+      const before = (await app.inject({ url: `/api/visits/${id}`, headers })).json();
+      const left = await app.inject({
+        method: 'POST',
+        url: `/api/visits/${id}/depart`,
+        headers,
+        payload: {
+          expectedReturnAt: new Date(now.getTime() + 15 * 60_000).toISOString(),
+          checkInMinutes: 5,
+          risksRead: true,
+          identification: true,
+          safeWord: 'bluebell',
+        },
+      });
+      expect(left.statusCode, left.body).toBe(200);
+      const out = (await app.inject({ url: `/api/visits/${id}`, headers })).json();
+      return { before: before.watchOnlyOnBoard, left: left.json(), out: out.watchOnlyOnBoard };
+    };
+    const night = await leave('2026-12-04T23:43:00Z');
+    expect(night).toEqual({
+      before: true,
+      left: {
+        ok: true,
+        watchOnlyOnBoard: true,
+        office: { phone: '07700 900123', label: 'Call the on-call number' },
+      },
+      out: true,
+    });
+    const day = await leave('2026-12-07T10:00:00Z');
+    expect(day).toEqual({
+      before: false,
+      left: {
+        ok: true,
+        watchOnlyOnBoard: false,
+        office: { phone: '01632 960123', label: 'Call the office' },
+      },
+      out: false,
+    });
   });
 });

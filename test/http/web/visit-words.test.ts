@@ -38,6 +38,12 @@ interface VisitWords {
     }[],
     o?: { self?: boolean; office?: { phone: string; label: string } | null; lateClosed?: boolean },
   ) => string[];
+  recordedWords: (
+    answer: { watchOnlyOnBoard?: boolean; office?: { phone: string; label: string } | null },
+    what: 'departed' | 'late',
+    o?: { iso?: string | null; self?: boolean; now?: Date },
+  ) => { text: string; alert: boolean };
+  watchedSaid: (watchOnlyOnBoard: boolean | undefined, self?: boolean) => string;
   checkInClock: (o: {
     alarms: { type: string; raisedAt: string; fromDevice?: boolean }[];
     nextAlarmAt: string | null;
@@ -442,5 +448,58 @@ describe('the visit page: back safe said, and "I am still out"', () => {
         now,
       ),
     ).toEqual({ text: 'Watched again: expected back 19:30.', alert: false });
+  });
+});
+
+describe('the visit page: leaving, when out of hours only the office’s screen watches', () => {
+  const onCall = { phone: '07700 900123', label: 'Call the on-call number' };
+  const office = { phone: '01632 960123', label: 'Call the office' };
+  // 23:43 on a Friday (GMT in December).
+  const now = new Date('2026-12-04T23:43:00Z');
+
+  it('never says "the office knows where you are" when the server says the office’s screen alone watches: whom to phone', () => {
+    expect(words.recordedWords({ watchOnlyOnBoard: true, office: onCall }, 'departed', { now })).toEqual({
+      text: 'Departure recorded: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if you miss a check-in or are late. If you need help, phone the on-call number or 999.',
+      alert: true,
+    });
+    // No number given by the school: 999 alone.
+    expect(words.recordedWords({ watchOnlyOnBoard: true, office: null }, 'departed', { now }).text).toMatch(
+      /If you need help, call 999\.$/,
+    );
+    // The office leaving for a worker who phoned: what to tell them.
+    expect(
+      words.recordedWords({ watchOnlyOnBoard: true, office: onCall }, 'departed', { self: false, now }).text,
+    ).toMatch(
+      /if they miss a check-in or are late\. If they need help, they phone the on-call number or 999\.$/,
+    );
+    // A new return time set then says the same, never "the office knows".
+    expect(
+      words.recordedWords({ watchOnlyOnBoard: true, office: onCall }, 'late', {
+        iso: '2026-12-05T00:30:00Z',
+        now,
+      }).text,
+    ).toMatch(
+      /^New return time 00:30 on Sat 5 Dec recorded: it is on the office’s screen, but out of hours nobody/,
+    );
+    // The line under "Out since …" on the worker's phone.
+    expect(words.watchedSaid(true)).toBe(
+      'On the office’s screen until back safe, but out of hours nobody may be watching it.',
+    );
+  });
+
+  it('keeps its words when someone is told at once (or in school hours), and for the office looking', () => {
+    expect(words.recordedWords({ watchOnlyOnBoard: false, office }, 'departed', { now })).toEqual({
+      text: 'Departure recorded: the office knows where you are.',
+      alert: false,
+    });
+    // An answer without the fact (an older server) says what it always said.
+    expect(words.recordedWords({}, 'departed', { now }).text).toBe(
+      'Departure recorded: the office knows where you are.',
+    );
+    expect(
+      words.recordedWords({ watchOnlyOnBoard: false, office }, 'late', { iso: '2026-12-04T23:55:00Z', now }),
+    ).toEqual({ text: 'New return time 23:55 recorded: the office knows.', alert: false });
+    expect(words.watchedSaid(false)).toBe('Watched until back safe.');
+    expect(words.watchedSaid(true, false)).toBe('Watched until back safe.');
   });
 });
