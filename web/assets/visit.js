@@ -141,8 +141,9 @@ async function load(bounded = false) {
     parts.unshift(banner, actions, big);
     parts.push(...rest);
   } else if (can('resume-watch')) parts.unshift(afterBack(d, can));
-  // The slip stays reachable from leaving until the outcome is done (and after, when no one was home).
-  if (v.departedAt && (!v.outcome || v.outcome.noOneHome))
+  // The slip stays reachable from leaving until the outcome is done (and after, when no one was home),
+  // for those the server lets print it (`print-slip`: the visiting staff and the office).
+  if (can('print-slip') && v.departedAt && (!v.outcome || v.outcome.noOneHome))
     parts.push(
       h('p', {}, h('a', { href: `/visits/${v.id}/slip` }, 'Print the "sorry you weren\'t in" slip')),
     );

@@ -55,6 +55,7 @@ export const VISIT_ACTIONS = [
   'cancel',
   'parent-late-cancel',
   'reveal-safe-word',
+  'print-slip',
   'follow-up-done',
   'raise-concern',
   'tell-family',
@@ -378,6 +379,16 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     from: (v) => isOut(v) && v.hasSafeWord,
     who: (a) => has(a, 'office', 'safeguarding'),
     refusal: 'only the office and safeguarding see the safe word',
+    effect: (v) => (isOut(v) ? keep : none),
+  },
+  // The "sorry you weren't in" slip (time, who called, the office's number), left at the door by whoever
+  // calls: the visiting staff, or the office printing it for them — before leaving too (an admin may
+  // do what every role does). Not the safeguarding team's as such: a DSL who goes on a visit goes as
+  // visiting staff. Changes nothing.
+  'print-slip': {
+    from: () => true,
+    who: (a) => has(a, 'visiting-staff', 'office', 'admin'),
+    refusal: 'only the visiting staff, or the office for them, print the "sorry you weren\'t in" slip',
     effect: (v) => (isOut(v) ? keep : none),
   },
   // "Raise a concern now": during the visit or after it, a concern goes at once to the people the

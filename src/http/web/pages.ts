@@ -4,11 +4,12 @@ import { extname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { findSchool } from '../../config/school-of.ts';
 import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
+import { decide } from '../../domain/visits/lifecycle.ts';
 import { doorstepError, ERRORS } from '../../errors.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
 import { dayList, visitStaffNames } from '../../store/visit-queries.ts';
-import { getVisit } from '../../store/visits.ts';
-import { mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
+import { getVisit, lifecycleOf } from '../../store/visits.ts';
+import { actorOf, mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
 import { sendErrorPage } from '../error-pages.ts';
 import type { WebDeps } from './deps.ts';
 import { homeOf } from './session-routes.ts';
@@ -244,6 +245,14 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
       const v = /^\d+$/.test(req.params.id) ? await getVisit(deps.db, req.params.id) : undefined;
       if (!v || !req.user || !mayHandleVisit(req.user, v))
         return sendErrorPage(reply, 404, 'There is no such visit, or it is not one you can see.');
+      // Whose slip it is, the lifecycle's (`print-slip`): the visit page offers it by the same answer.
+      const may = decide(
+        'print-slip',
+        lifecycleOf(v, deps.now()),
+        actorOf(req.user),
+        deps.rulesFor(v.schoolId),
+      );
+      if (!may.ok) return sendErrorPage(reply, 403, `You cannot print this slip: ${may.message}.`);
       const school = findSchool(deps.config, v.schoolId);
       const who = (await visitStaffNames(deps.db, v)).join(' and ') || req.user.displayName;
       // The time of the visit (at the door), not of the printing: the arrival, else when "no one home"

@@ -422,6 +422,42 @@ describe('the "sorry you weren\'t in" slip', () => {
   });
 });
 
+describe('the slip is offered only to whom the server prints it for', () => {
+  it('the visiting staff and the office see `print-slip` and print it; the safeguarding team neither sees it offered nor prints it', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'S2', 'Bea', 'Ng', $1)`,
+      [JSON.stringify({ line1: '2 High St', postcode: 'LS1 1AB' })],
+    );
+    const staff = await addUser(db, 'slip.sender', ['visiting-staff']);
+    as.set('slip.sender', await sessionFor(db, staff));
+    const made = await call('slip.sender', 'POST', '/api/visits', {
+      school: 'alpha',
+      pupilMisId: 'S2',
+      reason: 'no contact',
+    });
+    expect(made.statusCode).toBe(201);
+    const id = made.json().id as string;
+    // Out, no outcome yet: when the page offers the slip to those who may print it.
+    await db.query(
+      `UPDATE visits SET status = 'departed', lead_user_id = $2, departed_at = now(), expected_return_at = now() + interval '1 hour' WHERE id = $1`,
+      [id, staff.id],
+    );
+    const offered = async (who: string) => {
+      const seen = await call(who, 'GET', `/api/visits/${id}`);
+      expect(seen.statusCode, who).toBe(200);
+      return (seen.json().actions as string[]).includes('print-slip');
+    };
+    const printed = async (who: string) => (await call(who, 'GET', `/visits/${id}/slip`)).statusCode;
+    for (const who of ['slip.sender', 'office']) {
+      expect(await offered(who), who).toBe(true);
+      expect(await printed(who), who).toBe(200);
+    }
+    // The DSL sees the visit, but the slip is left at the door by whoever calls: not offered, not printed.
+    expect(await offered('sg')).toBe(false);
+    expect(await printed('sg')).toBe(403);
+  });
+});
+
 describe('leaving for a visit nobody leads (the office for a worker who phoned)', () => {
   it('lists every visiting member of staff to choose from, needs the lead named, and takes the phone and fob from that lead', async () => {
     await db.query(
