@@ -66,14 +66,14 @@ export async function escalate(
   for (let tries = 0; tries < 5; tries++) {
     const alarm =
       tries === 0 && raised
-        ? { ...raised, status: 'open' as const, escalationStep: 0 }
+        ? { ...raised, status: 'open' as const, escalationStep: 0, aheadMs: 0 }
         : await readAlarm(deps.db, payload.alarmId);
     if (!alarm) return { outcome: 'missing' };
     if (alarm.escalationStep !== payload.step) {
       settled = true;
       break;
     }
-    const decision = decideStep(alarm.policy, payload.step, alarm.status);
+    const decision = decideStep(alarm.policy, payload.step, alarm.status, alarm.aheadMs);
     if (decision.kind === 'stop') {
       const stopped = await stopEscalation(deps, payload.step, alarm.id, decision.reason);
       if (stopped) return { outcome: `stopped: ${decision.reason}` };
@@ -99,6 +99,7 @@ export async function escalate(
       timeline: `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${targets.join(', ')}${added.length ? ` (${period} now: also that ladder's last level, ${added.join(', ')})` : ''}`,
       nextStep: decision.next.step,
       nextDueAt: new Date(deps.now().getTime() + decision.next.delayMs),
+      nextAheadMs: decision.next.aheadMs,
       claimMs: STEP_CLAIM_MS,
       claimed: targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
     });

@@ -339,7 +339,7 @@ describe('SMS delivery reports drive the ladder', () => {
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
-  it('a channel that always refuses hastens the ladder through its first round only: a repeat keeps its time', async () => {
+  it('a channel that always refuses hastens the ladder through its first round only: the next round keeps its planned time', async () => {
     await host?.close(1000);
     refuse = new Set(['+447700900001', '+447700900002']);
     // Both levels text the leaders, twice round: every text refused.
@@ -365,25 +365,94 @@ describe('SMS delivery reports drive the ladder', () => {
       8000,
       'level 2 after refused texts',
     );
-    // The second round's first level is due with the first round's last (its wait is 0), so it runs
-    // at its time; its refused texts do not bring the next repeat forward: that waits its 10 minutes.
-    await until(async () => (await stepsOf(id)).includes('2 sms:leaders failed'), 25_000, 'the second round');
+    // The second round's first level waits 0 after the first round's last, but that last level was
+    // brought forward 10 minutes: the second round keeps its place on the ladder's own schedule, 10
+    // minutes after the alarm — not straight after level 2, texting the same people again at once.
+    // (Found in use: "level 1 of 2 sent (round 2)" on the card 2 seconds after an SOS.)
     await new Promise((r) => setTimeout(r, 1500));
-    expect(await stepsOf(id)).toEqual([
-      '0 sms:leaders failed',
-      '1 sms:leaders failed',
-      '2 sms:leaders failed',
-    ]);
+    expect(await stepsOf(id)).toEqual(['0 sms:leaders failed', '1 sms:leaders failed']);
     const events = (await timelineOf(db, id)).map((t) => t.event);
     expect(events.filter((e) => e.includes('the next level now'))).toHaveLength(1);
     const { rows } = await db.query<{ escalation_step: number; due_in_min: string }>(
-      `SELECT escalation_step, round(extract(epoch FROM next_step_at - now()) / 60)::text AS due_in_min FROM alarms WHERE id = $1`,
+      `SELECT escalation_step, round(extract(epoch FROM next_step_at - raised_at) / 60)::text AS due_in_min FROM alarms WHERE id = $1`,
       [id],
     );
-    expect(rows[0]).toEqual({ escalation_step: 3, due_in_min: '10' });
-    // The board says nobody was reached, not that people have not responded.
+    expect(rows[0]).toEqual({ escalation_step: 2, due_in_min: '10' });
+    const next = await producer.queueFor('escalate').getJob(`escalate-${id}-2`);
+    expect(await next?.isDelayed()).toBe(true);
+    expect(next!.opts.delay).toBeGreaterThan(9 * 60_000);
+    // The board says nobody was reached, not that people have not responded; the first round sent.
     const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
-    expect(board.alarms.find((a) => a.id === id)?.warning).toBe('no-one-reached');
+    const card = board.alarms.find((a) => a.id === id);
+    expect(card?.warning).toBe('no-one-reached');
+    expect(card?.levelSent).toEqual({ level: 2, of: 2, round: 1 });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  // Found in use, on the example config: an SOS whose level-1 text failed had level 2 brought forward,
+  // then round 2's level 1 (0 minutes after level 2) went in the same instant — "level 1 of 2 sent
+  // (round 2)" on the card 2 seconds after the alarm, the on-call leaders texted again within a minute.
+  it('one undelivered text brings level 2 forward; round 2’s level 1 still waits for its planned time', async () => {
+    await host?.close(1000);
+    config = configWith({
+      env: { SMS_TOKEN: TOKEN },
+      school: `    escalation:
+      alarm:
+        repeat: 3
+        levels:
+          - { afterMinutes: 0, notify: [board, sms:on-call-leaders] }
+          - { afterMinutes: 2, notify: [board, sms:senior-leadership] }
+    contacts:
+      on-call-leaders: [{ name: Head, phone: "+447700900001" }]
+      senior-leadership: [{ name: Chair, phone: "+447700900003" }]
+    channels:
+      sms: { baseUrl: "${fakeUrl}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999", inboundUrl: "${INBOUND}" }
+`,
+    });
+    deps = { ...deps, config };
+    startHost();
+    const before = sent.length;
+    const id = await raise();
+    const [leaders] = await until(
+      async () => {
+        const { rows } = await db.query<{ receipt: string }>(
+          `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+            WHERE n.alarm_id = $1 AND n.step = 0`,
+          [id],
+        );
+        return rows.length === 1 ? rows.map((r) => r.receipt) : null;
+      },
+      10_000,
+      'the on-call leaders’ text',
+    );
+    expect((await report(leaders!, 'undelivered', { errorCode: '30003' })).statusCode).toBe(204);
+    await until(
+      async () => (await stepsOf(id)).includes('1 sms:senior-leadership sent') || null,
+      10_000,
+      'level 2, brought forward',
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    // Level 2 now (the people not yet asked); round 2's level 1 not yet: it is due 2 minutes after the
+    // alarm, where the ladder had it, and its delayed job waits for then.
+    expect(await stepsOf(id)).toEqual([
+      '0 board sent',
+      '0 sms:on-call-leaders sent',
+      '1 board sent',
+      '1 sms:senior-leadership sent',
+    ]);
+    const { rows } = await db.query<{ escalation_step: number; due_s: number }>(
+      `SELECT escalation_step, extract(epoch FROM next_step_at - raised_at)::float8 AS due_s FROM alarms WHERE id = $1`,
+      [id],
+    );
+    expect(rows[0]!.escalation_step).toBe(2);
+    expect(rows[0]!.due_s).toBeGreaterThanOrEqual(119);
+    expect(rows[0]!.due_s).toBeLessThan(125);
+    const next = await producer.queueFor('escalate').getJob(`escalate-${id}-2`);
+    expect(await next?.isDelayed()).toBe(true);
+    // Each group texted once.
+    expect(sent.slice(before).map((m) => m.to)).toEqual(['+447700900001', '+447700900003']);
+    const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
+    expect(board.alarms.find((a) => a.id === id)?.levelSent).toEqual({ level: 2, of: 2, round: 1 });
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 });

@@ -173,6 +173,79 @@ describe('no ladder ends in silence: generated ladders', () => {
       { numRuns: 400 },
     );
   });
+
+  // Found in use: a level-1 text that failed brought level 2 forward (right), and round 2's level 1
+  // (its wait after level 2: its own 0 minutes) then ran in the same instant, paging the same people
+  // again seconds after the alarm. A failure hastens the people not yet asked, never a repeat.
+  it('a delivery failure never makes a step of round 2 on run before its planned time; it hastens only the first round', () => {
+    const STEPS = 64;
+    fc.assert(
+      fc.property(
+        policyArb,
+        // For each step: whether a delivery of it fails, and when (a fraction of its wait) that is known.
+        fc.array(fc.record({ fails: fc.boolean(), after: fc.double({ min: 0, max: 1, noNaN: true }) }), {
+          minLength: STEPS,
+          maxLength: STEPS,
+        }),
+        (policy, failures) => {
+          const n = policy.levels.length;
+          const total = Math.min(plannedSteps(policy) + 3, STEPS);
+          // The ladder's own schedule: when each step runs with nothing failing.
+          const planned: number[] = [];
+          let t = 0;
+          for (let step = 0; step < total; step++) {
+            planned.push(t);
+            const d = decideStep(policy, step, 'open');
+            if (d.kind !== 'notify') throw new Error('stopped');
+            t += d.next.delayMs;
+          }
+          // The same ladder with failures: a failure known before the next step is due brings it
+          // forward where `mayBringForward` lets it (src/alarms/delivery-fallback.ts), the time gained
+          // kept with the alarm (bringNextStepForward) and given to the step's own decision.
+          const ran: number[] = [];
+          let at = 0;
+          let ahead = 0;
+          for (let step = 0; step < total; step++) {
+            ran.push(at);
+            const d = decideStep(policy, step, 'open', ahead);
+            if (d.kind !== 'notify') throw new Error('stopped');
+            expect(d.targets.length).toBeGreaterThan(0);
+            let due = at + d.next.delayMs;
+            ahead = d.next.aheadMs;
+            const f = failures[step]!;
+            if (f.fails && mayBringForward(policy, step + 1)) {
+              const known = at + Math.floor(f.after * d.next.delayMs);
+              if (known < due) {
+                ahead += due - known;
+                due = known;
+              }
+            }
+            at = due;
+          }
+          for (let step = 0; step < total; step++) {
+            if (step < n) {
+              // The first round: hastened, never held back.
+              expect(ran[step]!, `step ${step} of the first round`).toBeLessThanOrEqual(planned[step]!);
+              continue;
+            }
+            // A repeat (round 2 on, the last level's repeats): at its planned time, never before it.
+            expect(ran[step]!, `step ${step} (a repeat) before its planned time`).toBeGreaterThanOrEqual(
+              planned[step]!,
+            );
+            expect(ran[step]!, `step ${step} (a repeat) held back by a failure`).toBe(planned[step]!);
+            // And never sooner after the step before it than its own wait (a round of levels all at
+            // once still waits its minute): the same people are never paged again in one instant.
+            const own = decideStep(policy, step - 1, 'open');
+            if (own.kind !== 'notify') throw new Error('stopped');
+            expect(ran[step]! - ran[step - 1]!, `step ${step} after step ${step - 1}`).toBeGreaterThanOrEqual(
+              own.next.delayMs,
+            );
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
 });
 
 /** A generated school: which contacts groups exist and who is in them, which channels it has. */

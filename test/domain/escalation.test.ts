@@ -46,7 +46,7 @@ describe('escalation ladder', () => {
       level: 0,
       round: 0,
       targets: ['board', 'sms:on-call-leaders'],
-      next: { step: 1, delayMs: 120_000 },
+      next: { step: 1, delayMs: 120_000, aheadMs: 0 },
     });
     expect(decideStep(policy, 1, 'open')).toMatchObject({
       level: 1,
@@ -63,7 +63,7 @@ describe('escalation ladder', () => {
       level: 1,
       round: 2,
       targets: ['sms:senior-leadership'],
-      next: { step: 5, delayMs: 120_000 },
+      next: { step: 5, delayMs: 120_000, aheadMs: 0 },
     });
     expect(decideStep(policy, 40, 'open')).toMatchObject({ kind: 'notify', level: 1 });
   });
@@ -99,6 +99,57 @@ describe('escalation ladder', () => {
     expect(alarmWarning({ status: 'open', step: 1, reopened: false, notifications: [] })).toBeNull();
     // A ladder with a wait keeps it (the default: leadership 2 minutes on, then the next round).
     expect(timeline(policy, 4)).toEqual([0, 120_000, 120_000, 240_000]);
+  });
+
+  // Found in use: an SOS whose level-1 text failed had level 2 brought forward (right), and round 2's
+  // level 1 — its wait after level 2 is its own 0 minutes — went in the same instant: the card said
+  // "level 1 of 2 sent (round 2)" two seconds after the alarm, the same people texted again.
+  it.each([
+    // [ladder, the step brought forward, how far ahead (ms), the next step's wait, ahead carried on]
+    [
+      'level 2 brought forward 2 min: round 2 level 1 waits them back',
+      DEFAULT_ALARM_POLICY,
+      1,
+      118_000,
+      118_000,
+      0,
+    ],
+    ['level 2 on time: round 2 level 1 at once, as planned', DEFAULT_ALARM_POLICY, 1, 0, 0, 0],
+    ['level 1 of round 2 keeps its own wait to level 2', DEFAULT_ALARM_POLICY, 2, 0, 120_000, 0],
+    [
+      'a first-round level brought forward hastens the next first-round level, carrying the time gained',
+      escalationPolicy.parse({
+        repeat: 1,
+        levels: [
+          { afterMinutes: 0, notify: ['sms:a'] },
+          { afterMinutes: 5, notify: ['sms:b'] },
+          { afterMinutes: 5, notify: ['sms:c'] },
+        ],
+      }),
+      1,
+      299_000,
+      300_000,
+      299_000,
+    ],
+    [
+      'levels all at once: the next round still waits its minute, plus what the first round gained',
+      escalationPolicy.parse({
+        repeat: 1,
+        levels: [
+          { afterMinutes: 0, notify: ['sms:a'] },
+          { afterMinutes: 0, notify: ['sms:b'] },
+        ],
+      }),
+      1,
+      0,
+      60_000,
+      0,
+    ],
+  ] as const)('a step run ahead of its time: %s', (_, p, step, aheadMs, delayMs, carried) => {
+    const d = decideStep(p, step, 'open', aheadMs);
+    expect(d).toMatchObject({ kind: 'notify', next: { step: step + 1, delayMs, aheadMs: carried } });
+    // Acknowledged or resolved, a step run early stops all the same.
+    expect(decideStep(p, step, 'resolved', aheadMs)).toEqual({ kind: 'stop', reason: 'resolved' });
   });
 
   it('stops at acknowledgement, or only at resolution when the condition says so', () => {

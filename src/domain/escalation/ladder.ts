@@ -206,7 +206,11 @@ export type StepDecision =
       level: number;
       round: number;
       targets: string[];
-      next: { step: number; delayMs: number };
+      /**
+       * The next step, how long after this one it is due, and how long before its place on the
+       * ladder's own schedule that is (`aheadMs`, kept with the alarm for the step's own decision).
+       */
+      next: { step: number; delayMs: number; aheadMs: number };
     }
   | { kind: 'stop'; reason: string };
 
@@ -250,8 +254,22 @@ export const ROUND_AT_ONCE_WAIT_MS = 60_000;
  * What step `step` of the ladder does for an alarm in `state`: notify a level's targets and say
  * when the next step is due, or stop because the condition no longer holds. It never runs out: once
  * its rounds are spent the last level repeats at its interval until a person responds.
+ *
+ * `aheadMs`: how long before its place on the ladder's own schedule this step runs — a failed
+ * delivery brought it, or a step before it, forward (`mayBringForward`: first round only). The
+ * rest of the first round keeps its waits from it (the people not yet asked are hastened); a repeat
+ * does not: the next round's first step waits that time back as well as its own wait, and so runs at
+ * its planned time — never before it, and never sooner after this step than its own wait (a round
+ * of levels all at once still waits its minute). Were it to wait only its own time, the repeat of a
+ * level 1 at 0 minutes would follow a level 2 brought forward in the same instant, paging the first
+ * round's people again seconds after the alarm.
  */
-export function decideStep(policy: EscalationPolicy, step: number, state: AlarmState): StepDecision {
+export function decideStep(
+  policy: EscalationPolicy,
+  step: number,
+  state: AlarmState,
+  aheadMs = 0,
+): StepDecision {
   if (state === 'resolved') return { kind: 'stop', reason: 'resolved' };
   if (state === 'acknowledged' && policy.condition === 'if-not-acknowledged')
     return { kind: 'stop', reason: 'acknowledged' };
@@ -260,13 +278,16 @@ export function decideStep(policy: EscalationPolicy, step: number, state: AlarmS
   const level = step > last ? n - 1 : step % n;
   const round = Math.floor(Math.min(step, last) / n) + Math.max(0, step - last);
   const nextStep = step + 1;
-  const delayMs = nextStep > last ? finalRepeatMs(policy) : waitBefore(policy, nextStep % n);
+  const wait = nextStep > last ? finalRepeatMs(policy) : waitBefore(policy, nextStep % n);
+  const ahead = Number.isFinite(aheadMs) ? Math.max(0, Math.round(aheadMs)) : 0;
   return {
     kind: 'notify',
     level,
     round,
     targets: policy.levels[level]!.notify,
-    next: { step: nextStep, delayMs },
+    next: mayBringForward(policy, nextStep)
+      ? { step: nextStep, delayMs: wait, aheadMs: ahead }
+      : { step: nextStep, delayMs: wait + ahead, aheadMs: 0 },
   };
 }
 
