@@ -1,4 +1,16 @@
-import { api, bdi, fmtTime, h, header, me, replaceKeepingInput, say, schoolPicker, since } from './app.js';
+import {
+  api,
+  bdi,
+  fmtTime,
+  h,
+  header,
+  me,
+  replaceKeepingInput,
+  say,
+  schoolPicker,
+  serverNow,
+  since,
+} from './app.js';
 import { alarmCard, alarmTitle, resolvedItem } from './board-alarms.js';
 import { brokerLine, tickBroker } from './board-broker.js';
 import { drillSection } from './board-drill.js';
@@ -8,7 +20,7 @@ import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
-import { daySaid, failedSaid, foldFailed, recordsFailedSaid } from './words.js';
+import { boardDaySaid, failedSaid, foldFailed, recordsFailedSaid } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -191,6 +203,9 @@ function render() {
   // An overdue visit is shown on top and still counted and listed among today's (marked OVERDUE):
   // the day's list never says "No visits today" while one is out past its time.
   const overdue = d.visits.filter((v) => v.overdue);
+  // The toolbar's date: the server's London day of these lists (past midnight, the new day's).
+  const today = document.getElementById('board-day');
+  if (today) today.textContent = boardDaySaid(d.day, serverNow());
   replaceKeepingInput(content, [
     elsewhereBand(elsewhere),
     ingestBanner(d.ingest),
@@ -297,18 +312,17 @@ async function main() {
   hooks.chooseSchool = picker.choose;
   state.school = picker.initial;
   const toggle = soundToggle();
-  document
-    .querySelector('h1')
-    .after(
-      h(
-        'div',
-        { class: 'toolbar' },
-        picker.element,
-        toggle,
-        h('span', { id: 'live', class: 'live off', role: 'status' }, 'Connecting…'),
-        h('span', { class: 'today' }, daySaid(new Date())),
-      ),
-    );
+  document.querySelector('h1').after(
+    h(
+      'div',
+      { class: 'toolbar' },
+      picker.element,
+      toggle,
+      h('span', { id: 'live', class: 'live off', role: 'status' }, 'Connecting…'),
+      // The day the board's lists are for, said again with them on every re-read (render).
+      h('span', { class: 'today', id: 'board-day' }, boardDaySaid(null, serverNow())),
+    ),
+  );
   document.body.append(h('div', { id: 'announce', class: 'visually-hidden', 'aria-live': 'assertive' }));
   pushToggle(state.school).then((b) => b && toggle.after(b));
   connect();

@@ -192,6 +192,16 @@ export function daySaid(at) {
 }
 
 /**
+ * The board's day in its toolbar: the London date its answer is for (`day`, "2026-12-05" — the day of
+ * its "Today's visits" and "Resolved today"), so a board left open over midnight turns the page's
+ * date with its lists, never keeping the day it was opened on. `now`: without the server's day.
+ */
+export function boardDaySaid(day, now) {
+  // Noon UTC of that date is the same date in London, summer or winter.
+  return daySaid(/^\d{4}-\d{2}-\d{2}$/.test(day ?? '') ? new Date(`${day}T12:00:00Z`) : now);
+}
+
+/**
  * An alarm's notifications as its card lists them: the same message to the same target with the same
  * outcome, sent again round after round (every text failing for want of a channel), is one line with
  * its first and last time and how many — not sixteen lines pushing Acknowledge off the screen.

@@ -56,6 +56,11 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
       );
       return {
         ...state,
+        /**
+         * The London date these lists are for ("Today's visits", "Resolved today"): the board's
+         * toolbar says it, so a board open over midnight turns its date with its lists.
+         */
+        day: today,
         alarms: await Promise.all(
           state.alarms.map(async (a) => ({
             ...a,
