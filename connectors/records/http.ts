@@ -1,6 +1,7 @@
 import {
   failureOf,
   mayHaveLanded as mayHaveReached,
+  outboundFetch,
   redirectTarget,
   textWithin,
   unreachable,
@@ -49,13 +50,15 @@ export async function sinkFetch(
   let res: Response;
   try {
     // Never followed (redirectTarget): a 3xx is said below.
-    res = await fetch(url, { ...rest, signal, redirect: 'manual' });
+    res = await outboundFetch(url, { ...rest, signal, redirect: 'manual' });
   } catch (err) {
     const u = unreachable(err);
-    // Known never written (the connection never made, the TLS handshake failed) or possibly made.
-    const mayHaveLanded = write && mayHaveReached(err);
+    // Known never written (the connection not made, within the timeout or at all; the TLS handshake
+    // failed; stopped before it was written) or possibly made.
+    const reached = mayHaveReached(err);
+    const mayHaveLanded = write && reached;
     if (job?.aborted) throw stopped(what, mayHaveLanded);
-    const why = u.timedOut ? `no answer within ${timeoutMs} ms` : u.reason;
+    const why = u.timedOut ? `no ${reached ? 'answer' : 'connection'} within ${timeoutMs} ms` : u.reason;
     throw new RecordDeliveryError(`${what}: ${why}`, { retry: 'backoff' }, undefined, { mayHaveLanded });
   }
   if (res.status >= 300 && res.status < 400) {

@@ -1,3 +1,5 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { subscribe } from 'node:diagnostics_channel';
 import type { RetryClass } from '../errors.ts';
 
 /**
@@ -115,15 +117,80 @@ const HANDSHAKE = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_)|CERT|CRL_/;
 const AFTER_HANDSHAKE =
   /BAD_RECORD_MAC|DECRYPTION_FAILED|BAD_DECRYPT|RECORD_OVERFLOW|RECORD_TOO|UNEXPECTED_(EOF|MESSAGE|RECORD)|INTERNAL_ERROR|CLOSE_NOTIFY|USER_CANCELLED|PACKET_LENGTH|RECORD_LAYER|SHUTDOWN|RENEGOTIAT/;
 
+/** How far one `outboundFetch` got: fetch's client made its request, and began to write it. */
+interface Progress {
+  made: boolean;
+  written: boolean;
+}
+
+const fetching = new AsyncLocalStorage<Progress>();
+const progressOf = new WeakMap<object, Progress>();
+let listening = false;
+
+/**
+ * Node's fetch (undici) says on its diagnostics channels when it makes a request
+ * (`undici:request:create`, in the caller's async context: the `outboundFetch` it belongs to) and
+ * just before the request's first byte is written to a connected socket (`undici:client:sendHeaders`,
+ * HTTP/1.1 and HTTP/2 alike).
+ */
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  subscribe('undici:request:create', (message) => {
+    const progress = fetching.getStore();
+    if (!progress) return;
+    progress.made = true;
+    progressOf.set((message as { request: object }).request, progress);
+  });
+  subscribe('undici:client:sendHeaders', (message) => {
+    const progress = progressOf.get((message as { request: object }).request);
+    if (progress) progress.written = true;
+  });
+}
+
+/**
+ * A fetch that failed before any of its request was written — the name not resolved, the connection
+ * or its TLS handshake not made within the request's time, the socket closed before it was used,
+ * the request stopped while it waited for one: known never made (`mayHaveLanded` is false), whatever
+ * error it came as. It keeps that error's name and cause, so `unreachable` reads it as ever.
+ */
+class NeverWritten extends Error {
+  constructor(err: unknown) {
+    const e = err as { name?: unknown; cause?: unknown } | undefined;
+    super('the request was never written', { cause: e?.cause });
+    this.name = typeof e?.name === 'string' ? e.name : 'Error';
+  }
+}
+
+/**
+ * `fetch`, failing as `NeverWritten` when none of the request was written. Every request whose
+ * failure is read by `mayHaveLanded` goes through it: our own deadline (`AbortSignal.timeout`) covers
+ * the name's lookup, the connection and the TLS handshake as well as the answer, and a timeout has no
+ * code — fired while the connection was still being made (a slow resolver, a stalled connect), it
+ * was read as "may have landed", and a text never asked for was never sent. A fetch that is not
+ * Node's own (a test's mock) tells nothing, and its failure is read by its code as before.
+ */
+export async function outboundFetch(url: string | URL, init: RequestInit): Promise<Response> {
+  listen();
+  const progress: Progress = { made: false, written: false };
+  try {
+    return await fetching.run(progress, () => fetch(url, init));
+  } catch (err) {
+    throw progress.made && !progress.written ? new NeverWritten(err) : err;
+  }
+}
+
 /**
  * Whether a request that failed without an answer (a fetch, or the reading of its answer, that
  * threw) may have reached the service: true unless it is known never to have been written — a
- * request fetch would not make at all, or a network error that comes before the request is sent
- * (`NEVER_SENT`, a failed TLS handshake). A reset, a socket closed, an answer cut off, our own
- * timeout (which may fire after the body went, while the service acts on it) leave it possibly made:
- * a write that fails so "may have landed", and is not simply made again.
+ * request `outboundFetch` saw fail before any of it was written, a request fetch would not make at
+ * all, or a network error that comes before the request is sent (`NEVER_SENT`, a failed TLS
+ * handshake). A reset, a socket closed, an answer cut off, our own timeout once the request was
+ * written (it may fire after the body went, while the service acts on it) leave it possibly made: a
+ * write that fails so "may have landed", and is not simply made again.
  */
 export function mayHaveLanded(err: unknown): boolean {
+  if (err instanceof NeverWritten) return false;
   // A request fetch would not make at all (a URL it refuses) is a TypeError without a cause.
   if (err instanceof TypeError && !err.cause) return false;
   // The socket's own code (`unreachable` keeps only a plain one for words: OpenSSL's

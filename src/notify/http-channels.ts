@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { CheckResult } from '../core/checks.ts';
-import { failureOf, failureWords, mayHaveLanded, textWithin, unreachable } from '../core/outbound-http.ts';
+import {
+  failureOf,
+  failureWords,
+  mayHaveLanded,
+  outboundFetch,
+  textWithin,
+  unreachable,
+} from '../core/outbound-http.ts';
 import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
@@ -68,11 +75,13 @@ export async function post(
   let res: Response;
   try {
     // Never followed (redirectTarget): a 3xx is refused below, as a misconfigured URL.
-    res = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
+    res = await outboundFetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     const u = unreachable(err);
-    const why = u.timedOut ? 'no answer within 10 s' : u.reason;
-    if (options.once && mayHaveLanded(err)) throw mayHaveBeenSent(what, `${why} after it was asked for`);
+    // Our 10 s cover the connection too: one not made by then asked for nothing (retried as ever).
+    const asked = mayHaveLanded(err);
+    const why = u.timedOut ? `no ${asked ? 'answer' : 'connection'} within 10 s` : u.reason;
+    if (options.once && asked) throw mayHaveBeenSent(what, `${why} after it was asked for`);
     throw doorstepError('CHANNEL_UNAVAILABLE', `${what}: ${why}`, { cause: err });
   }
   if (own.includes(res.status)) return res;

@@ -1,3 +1,4 @@
+import dns from 'node:dns';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,7 +26,9 @@ const n: Notification = {
   staffId: 's',
 };
 let server: Server | undefined;
+const lookup = dns.lookup;
 afterEach(() => {
+  dns.lookup = lookup;
   server?.closeAllConnections();
   server?.close();
   server = undefined;
@@ -107,6 +110,49 @@ describe('a text or call that may have been made without an answer', () => {
     expect(seen).toEqual(['+447700900001']);
     expect([...(await receipts.sent('42')).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
   });
+
+  it('a provider whose name took past the 10 s to resolve was asked nothing: retried, then texted', async () => {
+    const { seen, url } = await provider((_, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SM1"}');
+    });
+    // The provider's name: no answer from the resolver this once (a resolver retrying), then localhost.
+    let stalled = false;
+    (dns as { lookup: unknown }).lookup = (host: string, ...rest: unknown[]) => {
+      if (host !== 'api.provider.test') return (lookup as (...a: unknown[]) => unknown)(host, ...rest);
+      if (!stalled) {
+        stalled = true;
+        return;
+      }
+      return (lookup as (...a: unknown[]) => unknown)('127.0.0.1', ...rest);
+    };
+    const receipts = memoryReceipts();
+    const sms = new SmsChannel(
+      account(url.replace('127.0.0.1', 'api.provider.test')),
+      () => ['+447700900001'],
+      receipts,
+    );
+    const err = (await sms.send(n).catch((e: unknown) => e)) as Error;
+    expect(retryClassOf(err)).toBe('transient');
+    expect(err.message).toBe('sms: no connection within 10 s');
+    expect(seen).toEqual([]);
+    expect((await receipts.sent('42')).size).toBe(0);
+    // Its retry texts the phone.
+    expect(await sms.send(n)).toEqual({ receipt: 'sms SM1' });
+    expect(seen).toEqual(['+447700900001']);
+  }, 20_000);
+
+  it('a request written and not answered within 10 s may have been sent: never sent again', async () => {
+    const { seen, url } = await provider(() => {});
+    const receipts = memoryReceipts();
+    const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
+    const err = (await sms.send(n).catch((e: unknown) => e)) as Error;
+    expect(retryClassOf(err)).toBe('permanent');
+    expect(err.message).toBe(
+      'sms: no answer within 10 s after it was asked for; it may have been sent (no answer), so it is not sent again',
+    );
+    expect(seen).toEqual(['+447700900001']);
+    expect([...(await receipts.sent('42')).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
+  }, 20_000);
 
   it('a connection never made (refused) sent nothing: retried as ever, nothing recorded', async () => {
     const { url } = await provider(() => {});
