@@ -83,6 +83,13 @@ async function visitToLeave(): Promise<string> {
   return String(rows[0]!.id);
 }
 
+/**
+ * What leaving says here: out of hours (always, in these tests), Hampton's overdue and missed check-in
+ * ladders tell the board alone first — never "the office knows where you are", but whom to phone.
+ */
+const LEFT_OUT_OF_HOURS =
+  /^Departure recorded: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if you miss a check-in or are late\. If you need help, phone the on-call number or 999\.$/;
+
 /** The London clock an hour from now, as a time input takes it. */
 const inAnHour = () =>
   new Intl.DateTimeFormat('en-GB', {
@@ -245,7 +252,10 @@ describe('the visit page, the worker out and the office', () => {
       .locator('#message', { hasText: /^Watched again: expected back \d\d:\d\d( on \w+ \d+ \w+)?\.$/ })
       .waitFor();
     await vic.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
-    expect(await vic.page.locator('#out-status').textContent()).toMatch(/Watched until back safe/);
+    // Out of hours, Hampton's watch tells the board alone first: never "watched", but who may not be.
+    expect(await vic.page.locator('#out-status').textContent()).toMatch(
+      /On the office’s screen until back safe, but out of hours nobody may be watching it\./,
+    );
     expect(posted).toEqual(['resume-watch']);
     const { rows } = await db.query<{ returned_at: Date | null; status: string }>(
       'SELECT returned_at, status FROM visits WHERE id = $1',
@@ -370,7 +380,7 @@ describe('the visit page, the worker out and the office', () => {
     expect(await why.isHidden()).toBe(true);
     expect(await every.getAttribute('aria-invalid')).toBeNull();
     await leave.click();
-    await page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    await page.getByText(LEFT_OUT_OF_HOURS).waitFor();
     await vic.ctx.close();
     // The expected: the live check's 400 for the refused interval; never a refused departure's 422.
     expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
@@ -499,7 +509,7 @@ describe('the visit page, the worker out and the office', () => {
     expect(await a.page.locator('#leave-why').isHidden()).toBe(true);
     expect(await a.page.locator('select[name=partner] option:checked').textContent()).toBe('Pat Partner');
     await a.leave.click();
-    await a.page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    await a.page.getByText(LEFT_OUT_OF_HOURS).waitFor();
     expect(a.posted).toEqual(['depart']);
     await a.ctx.close();
 
@@ -518,9 +528,42 @@ describe('the visit page, the worker out and the office', () => {
     await recordLetter(second);
     await b.leave.focus();
     await b.page.keyboard.press('Enter');
-    await b.page.getByText('Departure recorded: the office knows where you are.').waitFor();
+    await b.page.getByText(LEFT_OUT_OF_HOURS).waitFor();
     expect(b.posted).toEqual(['depart']);
     await b.ctx.close();
     expect(problems).toEqual([]);
   }, 120_000);
+});
+
+describe('the day’s visits on a phone', () => {
+  it('fits 390 px without scrolling sideways: every column of the list in view', async () => {
+    // As the walk found it: one visit back (its "back at" time), one asked for, with the pack's long reason.
+    for (const [status, returned] of [
+      ['completed', 'now()'],
+      ['requested', 'null'],
+    ] as const)
+      await db.query(
+        `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+           departed_at, returned_at, risk_level)
+         VALUES ('hampton', 'P1', 'Absence of a vulnerable pupil', '{"line1":"14 Rosebank Terrace","postcode":"LS6 2QT"}',
+           (now() AT TIME ZONE 'Europe/London')::date, $2, $1, $1, ${returned === 'null' ? 'null' : "now() - interval '1 hour'"},
+           ${returned}, 'low')`,
+        [u.vic!.id, status],
+      );
+    const vic = await pageAs('vic', 390);
+    await vic.page.goto(`${base}/visits`);
+    await vic.page.locator('table.fits td', { hasText: 'requested' }).waitFor();
+    await vic.page.locator('table.fits td', { hasText: /^back at \d\d:\d\d$/ }).waitFor();
+    const width = await vic.page.evaluate<{ scrollWidth: number; wider: string[] }>(`(() => {
+      const vw = document.documentElement.clientWidth;
+      const wider = [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > vw + 0.5)
+        .slice(0, 8)
+        .map((el) => el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' → ' + Math.round(el.getBoundingClientRect().right));
+      return { scrollWidth: document.documentElement.scrollWidth, wider };
+    })()`);
+    expect(width.scrollWidth, width.wider.join('; ')).toBeLessThanOrEqual(390);
+    expect(width.wider).toEqual([]);
+    await vic.ctx.close();
+  });
 });

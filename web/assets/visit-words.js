@@ -271,8 +271,8 @@ export function recordedWords(
   { iso = null, self = true, now = serverNow() } = {},
 ) {
   const done = what === 'late' ? `New return time ${whenSaid(iso, now)} recorded` : 'Departure recorded';
-  const where = what === 'late' ? '' : self ? ' where you are' : ' where they are';
-  if (!watchOnlyOnBoard) return { text: `${done}: the office knows${where}.`, alert: false };
+  if (!watchOnlyOnBoard)
+    return { text: `${done}: the office knows${what === 'late' ? '' : ' where you are'}.`, alert: false };
   const phone = phoneOr999(whomToCall(office));
   return {
     text: `${done}: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if ${self ? 'you miss a check-in or are' : 'they miss a check-in or are'} late. ${self ? `If you need help, ${phone}.` : `If they need help, they ${phone}.`}`,
