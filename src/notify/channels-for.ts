@@ -2,7 +2,12 @@ import type { Redis } from 'ioredis';
 import type { SchoolConfig } from '../config/schema.ts';
 import { alarmPerson, alarmSubjects } from '../store/alarm-lookups.ts';
 import type { Db } from '../store/db.ts';
-import { recipientReceipts, recordRecipientReceipt } from '../store/notify.ts';
+import {
+  forgetRecipientPlacing,
+  recipientReceipts,
+  recordRecipientPlacing,
+  recordRecipientReceipt,
+} from '../store/notify.ts';
 import { deleteExpiredSubscription, markPushSent, pushRecipients } from '../store/push-subscriptions.ts';
 import type { AlarmSubjects } from './alarm-recipients.ts';
 import { BoardChannel } from './board-channel.ts';
@@ -115,5 +120,7 @@ function storedReceipts(db: Db): RecipientReceipts {
   return {
     sent: (id) => recipientReceipts(db, id),
     record: (id, key, receipt) => recordRecipientReceipt(db, id, key, receipt),
+    placing: (id, key) => recordRecipientPlacing(db, id, key),
+    forget: (id, key) => forgetRecipientPlacing(db, id, key),
   };
 }

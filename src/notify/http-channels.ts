@@ -12,6 +12,7 @@ import type { Secret } from '../core/secret.ts';
 import { signStandardWebhook } from '../core/standard-webhooks.ts';
 import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import { e164 } from '../domain/phone-key.ts';
+import { PLACING, PLACING_LEFT_MS } from '../domain/recipient-placing.ts';
 import { type DoorstepError, doorstepError, isDoorstepError, retryClassOf } from '../errors.ts';
 import { type AlarmSubjects, notAboutThem, phoneOf } from './alarm-recipients.ts';
 import {
@@ -102,17 +103,44 @@ export function recipientKey(notificationId: string, address: string): string {
 
 /** What an SMS channel keeps per recipient, so a retry never sends to someone twice. */
 export interface RecipientReceipts {
+  /** The receipts kept, by recipient key: one left `PLACING` past `PLACING_LEFT_MS` reads as `MAY_HAVE_BEEN_SENT`. */
   sent(notificationId: string): Promise<Map<string, string>>;
+  /** A recipient's receipt, kept or replacing its `PLACING`. */
   record(notificationId: string, key: string, receipt: string): Promise<void>;
+  /**
+   * A recipient kept as `PLACING` before its text or call is asked for (false: it has a receipt
+   * already, another try got there first), so a call that rings before the provider answers is
+   * still known to its keypress. Absent: nothing is kept until the provider answers.
+   */
+  placing?(notificationId: string, key: string): Promise<boolean>;
+  /** A `PLACING` recipient whose request is known never to have been made, removed: a retry sends it. */
+  forget?(notificationId: string, key: string): Promise<void>;
 }
 
 /** Receipts kept in memory only (a channel used once, e.g. in a test). */
 export function memoryReceipts(): RecipientReceipts {
-  const kept = new Map<string, Map<string, string>>();
+  const kept = new Map<string, Map<string, { receipt: string; at: number }>>();
+  const of = (id: string) => kept.get(id) ?? kept.set(id, new Map()).get(id)!;
   return {
-    sent: async (id) => new Map(kept.get(id) ?? []),
+    sent: async (id) =>
+      new Map(
+        [...of(id)].map(([key, { receipt, at }]) => [
+          key,
+          receipt === PLACING && Date.now() - at > PLACING_LEFT_MS ? MAY_HAVE_BEEN_SENT : receipt,
+        ]),
+      ),
     record: async (id, key, receipt) => {
-      kept.set(id, (kept.get(id) ?? new Map()).set(key, receipt));
+      const earlier = of(id).get(key);
+      if (earlier === undefined || earlier.receipt === PLACING)
+        of(id).set(key, { receipt, at: earlier?.at ?? Date.now() });
+    },
+    placing: async (id, key) => {
+      if (of(id).has(key)) return false;
+      of(id).set(key, { receipt: PLACING, at: Date.now() });
+      return true;
+    },
+    forget: async (id, key) => {
+      if (of(id).get(key)?.receipt === PLACING) of(id).delete(key);
     },
   };
 }
@@ -152,6 +180,13 @@ export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): s
  * again, nor one that may have been (`mayHaveBeenSent`: its receipt says so, and each try fails for
  * it again); one that fails never keeps the others from being tried now; the failure is thrown after
  * them all (a transient one first, so the notification is retried rather than given up on).
+ *
+ * Each is kept as `PLACING` before it is asked for (when the receipts keep it): a call rings as the
+ * provider takes it, and its keypress must find it before the provider's answer comes. The answer's
+ * id then replaces it; no answer (`mayHaveBeenSent`) makes it "may have been sent"; a failure known
+ * never to have made the request (no connection, a refusal, an answer naming no id) removes it, so a
+ * retry sends it. One found `PLACING` was left by a try still under way — left alone, and retried — or,
+ * past `PLACING_LEFT_MS`, by one that stopped without a word: may have been sent.
  */
 export async function sendToEachOnce(
   channel: 'sms' | 'call',
@@ -161,21 +196,32 @@ export async function sendToEachOnce(
   sendOne: (address: string) => Promise<string>,
 ): Promise<string[]> {
   const sent = await receipts.sent(notificationId);
+  const underWay = () =>
+    doorstepError('CHANNEL_UNAVAILABLE', `${channel}: an earlier try is still asking the provider for it`);
   // All at once (each bounded by the 10 s of `post`): a group's phones are reached together, and
   // the whole send stays well within its escalation step's claim however many there are.
   const results = await Promise.allSettled(
     addresses.map(async (address) => {
       const key = recipientKey(notificationId, address);
       const earlier = sent.get(key);
-      // An earlier try that may have reached this one (no answer): not sent again, and still said.
-      if (earlier === MAY_HAVE_BEEN_SENT) throw mayHaveBeenSent(channel, 'an earlier try had no answer');
+      // An earlier try that may have reached this one (no answer): not sent again, and still said
+      // (kept so, when it was one left placing).
+      if (earlier === MAY_HAVE_BEEN_SENT) {
+        await receipts.record(notificationId, key, MAY_HAVE_BEEN_SENT);
+        throw mayHaveBeenSent(channel, 'an earlier try had no answer');
+      }
+      if (earlier === PLACING) throw underWay();
       if (earlier !== undefined) return earlier;
+      if (receipts.placing && !(await receipts.placing(notificationId, key))) throw underWay();
       let receipt: string;
       try {
         receipt = await sendOne(address);
       } catch (err) {
         // Kept as this recipient's receipt, so no retry of the others sends to them again.
         if (isMayHaveBeenSent(err)) await receipts.record(notificationId, key, MAY_HAVE_BEEN_SENT);
+        // Known not made (`post`'s other failures, an answer with no id, a number refused): sent
+        // again by a retry. Anything else leaves it placing, read in time as may have been sent.
+        else if (isDoorstepError(err)) await receipts.forget?.(notificationId, key);
         throw err;
       }
       await receipts.record(notificationId, key, receipt);

@@ -1,4 +1,5 @@
 import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
+import { PLACING } from '../domain/recipient-placing.ts';
 import type { Queryable } from './db.ts';
 
 /** The person a ladder call rang (by the call's id, its recipient's receipt), and where it stands. */
@@ -29,8 +30,9 @@ export async function calledRecipient(
 }
 
 /**
- * A call an alarm's `call:` notification of this school may have placed without its id ever being
- * known (its receipt `MAY_HAVE_BEEN_SENT`: the provider's answer lost), named by the notification and
+ * A call an alarm's `call:` notification of this school may have placed without its id known — still
+ * being asked for (`PLACING`: the provider rings as it takes the call, before its answer comes back)
+ * or never to be (`MAY_HAVE_BEEN_SENT`: the provider's answer lost) — named by the notification and
  * recipient its signed keypress URL carries; undefined for any other.
  */
 export async function unansweredCallRecipient(
@@ -43,9 +45,9 @@ export async function unansweredCallRecipient(
     `SELECT r.notification_id, n.alarm_id, n.step, n.target, r.recipient_key, r.sent_at, r.keypress_at
      FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
        JOIN alarms a ON a.id = n.alarm_id
-     WHERE r.notification_id = $1 AND r.recipient_key = $2 AND r.receipt = $3 AND a.school_id = $4
-       AND n.target LIKE 'call:%'`,
-    [notificationId, recipientKey, MAY_HAVE_BEEN_SENT, schoolId],
+     WHERE r.notification_id = $1 AND r.recipient_key = $2 AND r.receipt IN ($3, $5)
+       AND a.school_id = $4 AND n.target LIKE 'call:%'`,
+    [notificationId, recipientKey, MAY_HAVE_BEEN_SENT, schoolId, PLACING],
   );
   return calledOf(rows[0]);
 }

@@ -1,18 +1,29 @@
 import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
 import { phoneKey } from '../domain/phone-key.ts';
+import { PLACING, PLACING_LEFT_MS } from '../domain/recipient-placing.ts';
 import type { Db, Queryable } from './db.ts';
 import { worksAt } from './users.ts';
 
-/** Receipts of the recipients a notification has already reached, by recipient key. */
+/**
+ * Receipts of the recipients a notification has already reached (or is reaching: `PLACING`), by
+ * recipient key. One left `PLACING` past `PLACING_LEFT_MS` (its try stopped without a word) reads as
+ * `MAY_HAVE_BEEN_SENT`.
+ */
 export async function recipientReceipts(db: Db, notificationId: string): Promise<Map<string, string>> {
   const { rows } = await db.query<{ recipient_key: string; receipt: string }>(
-    'SELECT recipient_key, receipt FROM notification_recipients WHERE notification_id = $1',
-    [notificationId],
+    `SELECT recipient_key,
+            CASE WHEN receipt = $2 AND sent_at < now() - $3 * interval '1 millisecond' THEN $4
+                 ELSE receipt END AS receipt
+     FROM notification_recipients WHERE notification_id = $1`,
+    [notificationId, PLACING, PLACING_LEFT_MS, MAY_HAVE_BEEN_SENT],
   );
   return new Map(rows.map((r) => [r.recipient_key, r.receipt]));
 }
 
-/** One recipient reached (kept before the next is tried, so a retry never sends to them again). */
+/**
+ * One recipient reached (kept before the next is tried, so a retry never sends to them again): its
+ * receipt replaces a `PLACING` one (the provider's answer, or "may have been sent"), never another.
+ */
 export async function recordRecipientReceipt(
   db: Db,
   notificationId: string,
@@ -21,8 +32,39 @@ export async function recordRecipientReceipt(
 ): Promise<void> {
   await db.query(
     `INSERT INTO notification_recipients (notification_id, recipient_key, receipt) VALUES ($1, $2, $3)
+     ON CONFLICT (notification_id, recipient_key) DO UPDATE SET receipt = EXCLUDED.receipt
+       WHERE notification_recipients.receipt = $4`,
+    [notificationId, recipientKey, receipt, PLACING],
+  );
+}
+
+/**
+ * A recipient about to be asked of the provider, kept as `PLACING` before the request goes (its
+ * `sent_at` the time it was asked); false when the recipient has a row already (another try got
+ * there first).
+ */
+export async function recordRecipientPlacing(
+  db: Db,
+  notificationId: string,
+  recipientKey: string,
+): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `INSERT INTO notification_recipients (notification_id, recipient_key, receipt) VALUES ($1, $2, $3)
      ON CONFLICT (notification_id, recipient_key) DO NOTHING`,
-    [notificationId, recipientKey, receipt],
+    [notificationId, recipientKey, PLACING],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** A `PLACING` recipient whose request is known never to have been made: removed, so a retry sends it. */
+export async function forgetRecipientPlacing(
+  db: Db,
+  notificationId: string,
+  recipientKey: string,
+): Promise<void> {
+  await db.query(
+    'DELETE FROM notification_recipients WHERE notification_id = $1 AND recipient_key = $2 AND receipt = $3',
+    [notificationId, recipientKey, PLACING],
   );
 }
 
@@ -308,14 +350,15 @@ export async function notificationDeliveries(
     `SELECT n.id, n.alarm_id, n.step, n.target, n.status, n.created_at, n.sent_at, n.last_error,
             count(r.*) FILTER (WHERE r.delivery = 'delivered')::int AS delivered,
             count(r.*) FILTER (WHERE r.delivery IN ('undelivered', 'failed'))::int AS undelivered,
-            count(r.*) FILTER (WHERE r.delivery IS NULL AND r.receipt <> $2)::int AS unreported,
+            count(r.*) FILTER (WHERE r.delivery IS NULL AND r.receipt NOT IN ($2, $3))::int AS unreported,
             COALESCE(array_agg(DISTINCT r.delivery || COALESCE(' ' || r.delivery_error, ''))
               FILTER (WHERE r.delivery IN ('undelivered', 'failed')), '{}') AS delivery_errors
      FROM notifications n LEFT JOIN notification_recipients r ON r.notification_id = n.id
      WHERE n.alarm_id = ANY($1::bigint[])
      GROUP BY n.id ORDER BY n.created_at, n.id`,
-    // A recipient whose text or call may have been sent (no answer) is no message known sent.
-    [alarmIds, MAY_HAVE_BEEN_SENT],
+    // A recipient whose text or call may have been sent (no answer), or is being asked for, is no
+    // message known sent.
+    [alarmIds, MAY_HAVE_BEEN_SENT, PLACING],
   );
   return rows.map((r) => ({
     id: String(r.id),

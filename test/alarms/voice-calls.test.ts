@@ -12,9 +12,12 @@ import { parseConfigText } from '../../src/config/load.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
+import { retryClassOf } from '../../src/errors.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
+import { CallChannel } from '../../src/notify/call-channel.ts';
+import { recipientKey } from '../../src/notify/http-channels.ts';
 import { twilioSignature } from '../../src/notify/twilio-signature.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
@@ -23,6 +26,12 @@ import { WorkerHost } from '../../src/queue/worker-host.ts';
 import { readAlarm, timelineOf } from '../../src/store/alarm-state.ts';
 import { boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
+import {
+  forgetRecipientPlacing,
+  recipientReceipts,
+  recordRecipientPlacing,
+  recordRecipientReceipt,
+} from '../../src/store/notify.ts';
 import { openStore } from '../../src/store/open.ts';
 import { insertUser } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
@@ -52,8 +61,12 @@ interface Placed {
   twiml: string;
   statusCallback: string;
   timeout: string;
+  /** When the provider took it (and rang). */
+  at: number;
 }
 const placed: Placed[] = [];
+/** How long the provider takes to answer the API for a call it has placed (rung at once): 0 unless set. */
+let answerAfterMs: (p: Placed) => number = () => 0;
 let fake: Server;
 let fakeUrl = '';
 
@@ -72,8 +85,11 @@ async function startFakeCalls(): Promise<void> {
       const timeout = p.get('Timeout') ?? '60';
       if (!/^\d+$/.test(timeout)) return answer(400, { code: 21210, message: 'bad timeout' });
       const sid = `CA${randomBytes(16).toString('hex')}`;
-      placed.push({ sid, to, from, twiml: twiml ?? '', statusCallback: cb, timeout });
-      answer(201, { sid, status: 'queued', to, from });
+      const call = { sid, to, from, twiml: twiml ?? '', statusCallback: cb, timeout, at: Date.now() };
+      placed.push(call);
+      const after = answerAfterMs(call);
+      if (after > 0) setTimeout(() => answer(201, { sid, status: 'queued', to, from }), after);
+      else answer(201, { sid, status: 'queued', to, from });
     },
   }));
 }
@@ -125,7 +141,7 @@ async function callsOf(alarmId: string): Promise<Placed[]> {
     async () => {
       const { rows } = await db.query<{ receipt: string }>(
         `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
-         WHERE n.alarm_id = $1`,
+         WHERE n.alarm_id = $1 AND r.receipt LIKE 'CA%'`,
         [alarmId],
       );
       return rows.length === 2 ? rows.map((r) => r.receipt) : null;
@@ -447,6 +463,160 @@ describe('a ladder call with a keypress', () => {
       'acknowledged on a ladder call (pressed 1)',
       `user:${headId}`,
     ]);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  /** The call the provider took for this alarm's first level to this phone (before it answered). */
+  async function callTo(alarmId: string, to: string): Promise<Placed> {
+    return until(
+      async () => {
+        const { rows } = await db.query<{ id: string }>('SELECT id FROM notifications WHERE alarm_id = $1', [
+          alarmId,
+        ]);
+        return placed.find((p) => p.to === to && rows.some((r) => gatherUrlOf(p).includes(`?n=${r.id}&`)));
+      },
+      10_000,
+      `the call to ${to}`,
+    );
+  }
+
+  async function receiptOf(p: Placed): Promise<{ receipt: string; keyed: boolean } | undefined> {
+    const q = new URL(gatherUrlOf(p)).searchParams;
+    const { rows } = await db.query<{ receipt: string; keyed: boolean }>(
+      `SELECT receipt, keypress_at IS NOT NULL AS keyed FROM notification_recipients
+       WHERE notification_id = $1 AND recipient_key = $2`,
+      [q.get('n'), q.get('r')],
+    );
+    return rows[0];
+  }
+
+  it('"1" pressed while Doorstep still waits for the provider to answer the call request takes the alarm', async () => {
+    // The provider rings the head at once, but answers the request for the call only after 11 s
+    // (past Doorstep's 10 s: its id is never known); the head presses 1 six seconds in.
+    answerAfterMs = (p) => (p.to === '+447700900001' ? 11_000 : 0);
+    try {
+      const id = await raise();
+      const head = await callTo(id, '+447700900001');
+      expect(await receiptOf(head)).toEqual({ receipt: 'being placed (no answer yet)', keyed: false });
+      await new Promise((r) => setTimeout(r, head.at + 6_000 - Date.now()));
+      // Not the number that call rang: unknown, as ever.
+      const wrong = await keypress(head, '1', { to: '+447700900002' });
+      expect(wrong.body).toContain('not known to Doorstep');
+      const taken = await keypress(head, '1');
+      expect(taken.body).toContain('The alarm is yours.');
+      expect((await readAlarm(db, id))!.status).toBe('acknowledged');
+      expect((await timelineOf(db, id)).map((t) => [t.event, t.by])).toContainEqual([
+        'acknowledged on a ladder call (pressed 1)',
+        `user:${headId}`,
+      ]);
+      // No answer within 10 s: "may have been sent", its keypress kept; the head is not rung again.
+      expect(
+        await until(
+          async () => (await receiptOf(head))?.receipt === MAY_HAVE_BEEN_SENT && receiptOf(head),
+          8_000,
+        ),
+      ).toEqual({ receipt: MAY_HAVE_BEEN_SENT, keyed: true });
+      expect(placed.filter((p) => p.to === head.to && gatherUrlOf(p) === gatherUrlOf(head))).toHaveLength(1);
+      await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+    } finally {
+      answerAfterMs = () => 0;
+    }
+  }, 30_000);
+
+  it('a call taken before the provider answered keeps its keypress under the id the answer brings', async () => {
+    answerAfterMs = (p) => (p.to === '+447700900001' ? 1_500 : 0);
+    try {
+      const id = await raise();
+      const head = await callTo(id, '+447700900001');
+      expect((await keypress(head, '1')).body).toContain('The alarm is yours.');
+      expect(
+        await until(async () => (await receiptOf(head))?.receipt === head.sid && receiptOf(head)),
+      ).toEqual({
+        receipt: head.sid,
+        keyed: true,
+      });
+      // Its outcome, by that id: answered and taken, so delivered — never "answered, not taken".
+      expect((await status(head, 'completed')).statusCode).toBe(204);
+      const { rows } = await db.query<{ delivery: string }>(
+        'SELECT delivery FROM notification_recipients WHERE receipt = $1',
+        [head.sid],
+      );
+      expect(rows).toEqual([{ delivery: 'delivered' }]);
+      await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+    } finally {
+      answerAfterMs = () => 0;
+    }
+  });
+
+  it('a phone left "being placed" is never rung twice: left alone while a try may be under way, then "may have been sent"', async () => {
+    const id = await raise();
+    await callsOf(id);
+    const { rows } = await db.query<{ id: string }>('SELECT id FROM notifications WHERE alarm_id = $1', [id]);
+    const nid = rows[0]!.id;
+    const channel = (phone: string) =>
+      new CallChannel(
+        config.schools[0]!.channels.sms!,
+        config.schools[0]!.channels.call!,
+        () => [phone],
+        async () => ({ schoolName: 'Alpha', personName: null, raisedAt: new Date() }),
+        {
+          sent: (n) => recipientReceipts(db, n),
+          record: (n, k, r) => recordRecipientReceipt(db, n, k, r),
+          placing: (n, k) => recordRecipientPlacing(db, n, k),
+          forget: (n, k) => forgetRecipientPlacing(db, n, k),
+        },
+      );
+    const notification = {
+      id: nid,
+      alarmId: id,
+      schoolId: 'alpha',
+      step: 0,
+      target: 'call:leaders',
+      alarmType: 'sos',
+      deviceId: 'PS-0001',
+      staffId: 'staff-1',
+    };
+    const phone = '+447700900003';
+    const key = recipientKey(nid, phone);
+    const receipt = async () =>
+      (
+        await db.query<{ receipt: string }>(
+          'SELECT receipt FROM notification_recipients WHERE notification_id = $1 AND recipient_key = $2',
+          [nid, key],
+        )
+      ).rows[0]?.receipt;
+    // Another try is asking the provider for it right now: left alone, and retried.
+    expect(await recordRecipientPlacing(db, nid, key)).toBe(true);
+    const underWay = (await channel(phone)
+      .send(notification)
+      .catch((e: unknown) => e)) as Error;
+    expect(retryClassOf(underWay)).toBe('transient');
+    expect(underWay.message).toBe('call: an earlier try is still asking the provider for it');
+    expect(await receipt()).toBe('being placed (no answer yet)');
+    // Still so a minute on: its try stopped without a word (its process ended), so it may have rung.
+    await db.query(
+      `UPDATE notification_recipients SET sent_at = now() - interval '61 seconds'
+       WHERE notification_id = $1 AND recipient_key = $2`,
+      [nid, key],
+    );
+    const left = (await channel(phone)
+      .send(notification)
+      .catch((e: unknown) => e)) as Error;
+    expect(retryClassOf(left)).toBe('permanent');
+    expect(left.message).toBe(
+      'call: an earlier try had no answer; it may have been sent (no answer), so it is not sent again',
+    );
+    expect(await receipt()).toBe(MAY_HAVE_BEEN_SENT);
+    expect(placed.filter((p) => p.to === phone)).toEqual([]);
+    // A request known never made (a number that cannot be dialled, refused) keeps nothing.
+    const refused = await channel('not a phone')
+      .send(notification)
+      .catch((e: unknown) => e);
+    expect(retryClassOf(refused)).toBe('permanent');
+    const { rows: kept } = await db.query('SELECT 1 FROM notification_recipients WHERE recipient_key = $1', [
+      recipientKey(nid, 'not a phone'),
+    ]);
+    expect(kept).toEqual([]);
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
