@@ -232,6 +232,24 @@ describe('records that failed for good', () => {
   });
 });
 
+it('the migration closes them set-wise: no subquery run per alert (none has an index on entity_id)', async () => {
+  const sql = readFileSync(
+    new URL('../../../src/store/migrations/073_retried_records_alerts_closed.sql', import.meta.url),
+    'utf8',
+  );
+  const statements = sql
+    .replace(/--.*$/gm, '')
+    .split(';')
+    .map((q) => q.trim())
+    .filter(Boolean);
+  expect(statements.length).toBeGreaterThan(0);
+  for (const q of statements) {
+    const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${q}`);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).not.toMatch(/SubPlan/);
+  }
+});
+
 it('the migration closes alerts left open by a retry made before retries closed them', async () => {
   const id = await record('visit_outcome', 'vo-old');
   const row = (await getOutbox(db, id))!;
