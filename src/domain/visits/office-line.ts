@@ -27,18 +27,39 @@ export function officeLine(
 }
 
 /**
- * Out of school hours (an evening, a weekend, a holiday: a period the school's `escalationHours`
- * names), a ladder that watches a visit — its overdue return, its missed check-in where it checks in
- * — begins with the board alone (and the people on the visit themselves): the alarm would be on the
- * office's screen, which nobody may be watching then, before any person is messaged. The phone page
- * then never says "the office knows where you are", but that it is on the office's screen and whom to
- * phone. In school hours, or where Doorstep does not know the school's hours, the office is at it.
+ * Whether an alarm raised in `period` on one of `ladders` (a visit's overdue return, its missed
+ * check-in where it checks in, its silent fob where the school watches for one) would first reach only
+ * the board (and the people on the visit themselves): on the office's screen, which nobody may be
+ * watching then, before any person is messaged. The phone page then never says "the office knows
+ * where you are", but that it is on the office's screen and whom to phone. Only in school hours the
+ * office is known to be at its screen (`school-hours`: the school's `escalationHours` say so); a school
+ * that gives no hours (`period` null) still has a board nobody may watch at night, so its ladders are
+ * judged as "I am still out" judges them (`firstLevelOnlyOnBoard`).
  */
 export function watchOnlyOnBoard(
   period: LadderPeriod | null,
-  /** The ladders the visit's alarms would follow if raised now (overdue; missed check-in). */
+  /** The ladders the visit's alarms would follow if raised in that period. */
   ladders: readonly { levels: readonly { notify: readonly string[] }[] }[],
 ): boolean {
-  if (period === null || period === 'school-hours') return false;
+  if (period === 'school-hours') return false;
   return ladders.some(firstLevelOnlyOnBoard);
+}
+
+const MINUTE = 60_000;
+
+/**
+ * The instants from `from` to `to` (inclusive) at which the period a school's alarms are routed by
+ * begins anew: `from`, then each whole minute at which `periodAt` differs from the minute before.
+ * London's days and a school's hours (`HH:MM`) turn only on a whole minute, so every period the watch
+ * of a visit passes through is named once, at its first instant in the window. Pure.
+ */
+export function periodTurns<P>(from: Date, to: Date, periodAt: (at: Date) => P): Date[] {
+  const turns = [from];
+  let last = periodAt(from);
+  for (let t = Math.floor(from.getTime() / MINUTE) * MINUTE + MINUTE; t <= to.getTime(); t += MINUTE) {
+    const p = periodAt(new Date(t));
+    if (p !== last) turns.push(new Date(t));
+    last = p;
+  }
+  return turns;
 }

@@ -35,7 +35,7 @@ import { seesPupilDetails, visitPupilFor, visitReasonFor } from '../../visits/pu
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
-import { watchNow } from '../../visits/watch-reach.ts';
+import { visitWatch, watchNow } from '../../visits/watch-reach.ts';
 import {
   arriveVisit,
   askForHelp,
@@ -238,12 +238,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
       /**
        * Who the worker can phone now, and what the button says (the on-call number out of hours); and
-       * whether, out of hours, a missed check-in or an overdue return would be on the office's screen
-       * alone (`watchOnlyOnBoard`): the page then never says the office knows or watches, but whom to phone.
+       * whether, at any moment until they are overdue, a missed check-in, a silent fob or the overdue
+       * return would be on the office's screen alone (`watchOnlyOnBoard`): the page then never says the
+       * office knows or watches, but whom to phone. Decided again on every read, from now.
        */
       ...(school
-        ? // Before leaving, whether it will check in is not known yet: as if it will.
-          watchNow(school, now, v.departedAt ? v.checkInMinutes !== null : true)
+        ? watchNow(school, now, visitWatch(school, rules, v))
         : { watchOnlyOnBoard: false, office: null }),
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
@@ -351,14 +351,15 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   );
   // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
   /**
-   * What the page says once a departure or a new return time is recorded: whether, out of hours, the
-   * watch is on the office's screen alone, and whom to phone — decided at that moment, by the server.
+   * What the page says once a departure or a new return time is recorded: whether the watch, from now
+   * until the worker is overdue, may be on the office's screen alone, and whom to phone — decided at
+   * that moment, by the server, for the return time just set.
    */
   const watchOf = async (visitId: string) => {
     const v = await getVisit(deps.db, visitId);
     const school = v && findSchool(deps.config, v.schoolId);
     return school
-      ? watchNow(school, deps.now(), v.checkInMinutes !== null)
+      ? watchNow(school, deps.now(), visitWatch(school, deps.rulesFor(v.schoolId), v))
       : { watchOnlyOnBoard: false, office: null };
   };
   step(
