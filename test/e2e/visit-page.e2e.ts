@@ -88,7 +88,7 @@ async function visitToLeave(): Promise<string> {
  * ladders tell the board alone first — never "the office knows where you are", but whom to phone.
  */
 const LEFT_OUT_OF_HOURS =
-  /^Departure recorded: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if you miss a check-in or are late\. If you need help, phone the on-call number or 999\.$/;
+  /^Departure recorded: it is on the office’s screen, but nobody may be watching it when an alarm comes, and no one is messaged at once if you miss a check-in or are late\. If you need help, phone the on-call number or 999\.$/;
 
 /** The London clock an hour from now, as a time input takes it. */
 const inAnHour = () =>
@@ -254,7 +254,7 @@ describe('the visit page, the worker out and the office', () => {
     await vic.page.getByRole('button', { name: 'Check in: I am safe' }).waitFor();
     // Out of hours, Hampton's watch tells the board alone first: never "watched", but who may not be.
     expect(await vic.page.locator('#out-status').textContent()).toMatch(
-      /On the office’s screen until back safe, but out of hours nobody may be watching it\./,
+      /On the office’s screen until back safe, but nobody may be watching it when an alarm comes\./,
     );
     expect(posted).toEqual(['resume-watch']);
     const { rows } = await db.query<{ returned_at: Date | null; status: string }>(

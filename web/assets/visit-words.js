@@ -259,9 +259,10 @@ const phoneOr999 = (whom) => (whom ? `phone ${whom} or 999` : 'call 999');
 
 /**
  * What the page says once leaving (`what`: 'departed') or a new return time (`what`: 'late', `iso`
- * the time) is recorded, from the server's answer to it: `watchOnlyOnBoard` — out of hours, a missed
- * check-in or an overdue return would be on the office's screen alone, which nobody may be watching
- * then, and no one is messaged at once — and `office` (whom the call button rings). Then never "the
+ * the time) is recorded, from the server's answer to it: `watchOnlyOnBoard` — at some moment of the
+ * watch (to the return and its grace), a missed check-in, an overdue return or a silent fob would be
+ * on the office's screen alone, which nobody may be watching then (out of hours, or a school that
+ * sets no hours), and no one is messaged at once — and `office` (whom the call button rings). Then never "the
  * office knows where you are", but that it is on the office's screen and whom to phone for help,
  * loudly. `self`: said to a person going (else to the office, who recorded it for them).
  */
@@ -275,7 +276,7 @@ export function recordedWords(
     return { text: `${done}: the office knows${what === 'late' ? '' : ' where you are'}.`, alert: false };
   const phone = phoneOr999(whomToCall(office));
   return {
-    text: `${done}: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if ${self ? 'you miss a check-in or are' : 'they miss a check-in or are'} late. ${self ? `If you need help, ${phone}.` : `If they need help, they ${phone}.`}`,
+    text: `${done}: it is on the office’s screen, but nobody may be watching it when an alarm comes, and no one is messaged at once if ${self ? 'you miss a check-in or are' : 'they miss a check-in or are'} late. ${self ? `If you need help, ${phone}.` : `If they need help, they ${phone}.`}`,
     alert: true,
   };
 }
@@ -287,7 +288,7 @@ export function recordedWords(
  */
 export function watchedSaid(watchOnlyOnBoard, self = true) {
   return watchOnlyOnBoard && self
-    ? 'On the office’s screen until back safe, but out of hours nobody may be watching it.'
+    ? 'On the office’s screen until back safe, but nobody may be watching it when an alarm comes.'
     : 'Watched until back safe.';
 }
 

@@ -459,7 +459,7 @@ describe('the visit page: leaving, when out of hours only the office’s screen 
 
   it('never says "the office knows where you are" when the server says the office’s screen alone watches: whom to phone', () => {
     expect(words.recordedWords({ watchOnlyOnBoard: true, office: onCall }, 'departed', { now })).toEqual({
-      text: 'Departure recorded: it is on the office’s screen, but out of hours nobody may be watching it, and no one is messaged at once if you miss a check-in or are late. If you need help, phone the on-call number or 999.',
+      text: 'Departure recorded: it is on the office’s screen, but nobody may be watching it when an alarm comes, and no one is messaged at once if you miss a check-in or are late. If you need help, phone the on-call number or 999.',
       alert: true,
     });
     // No number given by the school: 999 alone.
@@ -479,11 +479,11 @@ describe('the visit page: leaving, when out of hours only the office’s screen 
         now,
       }).text,
     ).toMatch(
-      /^New return time 00:30 on Sat 5 Dec recorded: it is on the office’s screen, but out of hours nobody/,
+      /^New return time 00:30 on Sat 5 Dec recorded: it is on the office’s screen, but nobody may be watching it when an alarm comes/,
     );
     // The line under "Out since …" on the worker's phone.
     expect(words.watchedSaid(true)).toBe(
-      'On the office’s screen until back safe, but out of hours nobody may be watching it.',
+      'On the office’s screen until back safe, but nobody may be watching it when an alarm comes.',
     );
   });
 
