@@ -66,14 +66,19 @@ export async function escalate(
   for (let tries = 0; tries < 5; tries++) {
     const alarm =
       tries === 0 && raised
-        ? { ...raised, status: 'open' as const, escalationStep: 0, aheadMs: 0 }
+        ? { ...raised, status: 'open' as const, escalationStep: 0, plannedAt: null }
         : await readAlarm(deps.db, payload.alarmId);
     if (!alarm) return { outcome: 'missing' };
     if (alarm.escalationStep !== payload.step) {
       settled = true;
       break;
     }
-    const decision = decideStep(alarm.policy, payload.step, alarm.status, alarm.aheadMs);
+    // How early this step runs, measured now with this clock against its planned time: a failure
+    // that brought it forward and whose job really ran early. A promotion that never happened, a
+    // stalled job or another process's clock gives 0: the next round is never held back for it.
+    const now = deps.now();
+    const aheadMs = alarm.plannedAt ? Math.max(0, alarm.plannedAt.getTime() - now.getTime()) : 0;
+    const decision = decideStep(alarm.policy, payload.step, alarm.status, aheadMs);
     if (decision.kind === 'stop') {
       const stopped = await stopEscalation(deps, payload.step, alarm.id, decision.reason);
       if (stopped) return { outcome: `stopped: ${decision.reason}` };
@@ -98,8 +103,8 @@ export async function escalate(
       targets,
       timeline: `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${targets.join(', ')}${added.length ? ` (${period} now: also that ladder's last level, ${added.join(', ')})` : ''}`,
       nextStep: decision.next.step,
-      nextDueAt: new Date(deps.now().getTime() + decision.next.delayMs),
-      nextAheadMs: decision.next.aheadMs,
+      nextDueAt: new Date(now.getTime() + decision.next.delayMs),
+      nextPlannedAt: new Date(now.getTime() + decision.next.delayMs + decision.next.aheadMs),
       claimMs: STEP_CLAIM_MS,
       claimed: targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
     });

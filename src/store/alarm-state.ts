@@ -17,10 +17,11 @@ export interface AlarmRow {
   policy: EscalationPolicy;
   escalationStep: number;
   /**
-   * How long before its place on the ladder's own schedule the next step is due (failed deliveries
-   * brought the first round forward): what the next round's first step waits back (`decideStep`).
+   * When the next step is planned on the ladder's own schedule (null: when it runs). A failed
+   * delivery brings `next_step_at` forward and leaves this: the step, run early, measures its lead
+   * from it, and the next round's first level waits that back (`decideStep`).
    */
-  aheadMs: number;
+  plannedAt: Date | null;
   raisedAt: Date;
   /** A TEST alarm (a fob drill): marked everywhere; its resolution defaults to `test`. */
   test: boolean;
@@ -38,7 +39,7 @@ export async function readAlarm(db: Queryable, id: string): Promise<AlarmRow | u
 
 async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<AlarmRow | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, ladder_ahead_ms, raised_at, test FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT id, school_id, type, device_id, visit_id, staff_id, status, policy, escalation_step, ladder_planned_at, raised_at, test FROM alarms WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
     [id],
   );
   const r = rows[0];
@@ -55,7 +56,7 @@ async function alarmRow(db: Queryable, id: string, lock: boolean): Promise<Alarm
     // step must never fail for want of one, or its ladder would stall for good.
     policy: (r.policy ?? DEFAULT_ALARM_POLICY) as EscalationPolicy,
     escalationStep: r.escalation_step as number,
-    aheadMs: Number(r.ladder_ahead_ms ?? 0),
+    plannedAt: r.ladder_planned_at ? new Date(r.ladder_planned_at as string) : null,
     raisedAt: new Date(r.raised_at as string),
     test: r.test === true,
   };
@@ -138,15 +139,12 @@ export async function setEscalationStep(
 
 /**
  * The next level is due now rather than at its time (a notification of this level was not
- * delivered). False when it was already brought forward (or is already due): said once. The time it
- * gained is kept (`ladder_ahead_ms`): the next round's first step waits it back (`decideStep`).
+ * delivered). False when it was already brought forward (or is already due): said once. Its planned
+ * time (`ladder_planned_at`) stays: the step measures how early it runs when it runs.
  */
 export async function bringNextStepForward(tx: Queryable, alarmId: string, now: Date): Promise<boolean> {
   const { rowCount } = await tx.query(
-    `UPDATE alarms SET next_step_at = $2,
-       ladder_ahead_ms = ladder_ahead_ms
-         + GREATEST(0, COALESCE(extract(epoch FROM next_step_at - $2::timestamptz) * 1000, 0))
-     WHERE id = $1 AND escalation_step >= 0
+    `UPDATE alarms SET next_step_at = $2 WHERE id = $1 AND escalation_step >= 0
        AND (next_step_at IS NULL OR next_step_at > $2)`,
     [alarmId, now],
   );
@@ -250,7 +248,7 @@ export async function reopenTimedOutAcknowledgements(tx: Queryable, now: Date): 
     const resumeStep = paused ? (r.resume_step ?? 0) : r.escalation_step;
     await tx.query(
       `UPDATE alarms SET status = 'open', acknowledged_at = NULL, acknowledged_by = NULL, reopened = reopened + 1,
-         escalation_step = $2, next_step_at = $3, ladder_ahead_ms = 0
+         escalation_step = $2, next_step_at = $3, ladder_planned_at = $3
        WHERE id = $1`,
       [id, resumeStep, now],
     );

@@ -361,8 +361,8 @@ export async function takeEscalationStep(
     timeline: string;
     nextStep: number;
     nextDueAt: Date | null;
-    /** How long before its place on the ladder's own schedule the next step is due (`decideStep`; 0: on it). */
-    nextAheadMs?: number;
+    /** When the next step is planned on the ladder's own schedule (`decideStep`); default its due time. */
+    nextPlannedAt?: Date | null;
     claimMs: number;
     /** The targets the step sends itself (claimed); the others are left to their jobs at once. */
     claimed: readonly string[];
@@ -402,7 +402,7 @@ export async function takeEscalationStep(
        INSERT INTO alarm_timeline (alarm_id, event, by_whom) SELECT $1, $4, NULL WHERE EXISTS (SELECT 1 FROM cur)
      ), st AS (
        UPDATE alarms SET escalation_step = $5, next_step_at = CASE WHEN $5 < 0 THEN NULL ELSE $6::timestamptz END,
-         ladder_ahead_ms = $12
+         ladder_planned_at = CASE WHEN $5 < 0 THEN NULL ELSE COALESCE($12::timestamptz, $6::timestamptz) END
        WHERE id IN (SELECT id FROM cur)
      )
      SELECT n.id, n.target, n.status, (SELECT id FROM be) AS board_id, true AS taken FROM n
@@ -419,7 +419,7 @@ export async function takeEscalationStep(
       s.schoolId,
       JSON.stringify(s.boardPayload),
       s.status,
-      s.nextAheadMs ?? 0,
+      s.nextPlannedAt ?? null,
     ],
   );
   const boardId = rows.find((r) => r.board_id !== null)?.board_id;

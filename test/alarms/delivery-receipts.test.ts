@@ -3,11 +3,18 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
+import { escalate } from '../../jobs/escalate.ts';
 import { handlers } from '../../jobs/index.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
+import { handleDeliveryReport } from '../../src/alarms/delivery-fallback.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import { visitRulesLookup } from '../../src/config/policy-packs.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
+import {
+  DEFAULT_ALARM_POLICY,
+  DEFAULT_OVERDUE_VISIT_POLICY,
+  type EscalationPolicy,
+} from '../../src/domain/escalation/ladder.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -454,5 +461,175 @@ describe('SMS delivery reports drive the ladder', () => {
     const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
     expect(board.alarms.find((a) => a.id === id)?.levelSent).toEqual({ level: 2, of: 2, round: 1 });
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+});
+
+// Found in review of the fix above: the lead a failure gained was recorded when the next step was
+// brought forward, not when it ran — so a promotion that never happened (Redis failing between the
+// commit and the promotion), a job that stalled or another process's clock held round 2 back by a
+// lead never had; and with `repeat: 0` it held back the last level's repeats too. Each step is run
+// here by hand, at a clock the test sets, as the timer (or a promotion) would run it; the next
+// steps' jobs go to a queue no worker reads, so nothing runs but what the test runs.
+describe('a step brought forward runs round 2 at its planned time, and the same level again its own interval after it ran', () => {
+  const quietPrefix = uniqueName('receipts-quiet');
+  let quietConn: Redis;
+  let quiet: Producer<typeof catalog>;
+  let clock = 0;
+  let t0 = 0;
+  const at = (ms: number) => {
+    clock = t0 + ms;
+  };
+  const stepDeps = (): JobDeps => ({ ...deps, config, producer: quiet, now: () => new Date(clock) });
+  const runStep = (alarmId: string, step: number) =>
+    escalate(
+      { alarmId, step },
+      {
+        id: `escalate-${alarmId}-${step}`,
+        name: 'escalate',
+        attempt: 1,
+        maxAttempts: 1,
+        signal: new AbortController().signal,
+      },
+      stepDeps(),
+    );
+  /** When the alarm's next step is due, in seconds after the alarm. */
+  const dueS = async (alarmId: string) => {
+    const { rows } = await db.query<{ escalation_step: number; next_step_at: Date }>(
+      'SELECT escalation_step, next_step_at FROM alarms WHERE id = $1',
+      [alarmId],
+    );
+    return { step: rows[0]!.escalation_step, s: (rows[0]!.next_step_at.getTime() - t0) / 1000 };
+  };
+  /** The step's own sends are over (and a failure's fallback, if any, made). */
+  const settled = (alarmId: string, step: number, fallsBack: boolean) =>
+    until(
+      async () => {
+        const { rows } = await db.query<{ pending: number; fell: number }>(
+          `SELECT (SELECT count(*)::int FROM notifications WHERE alarm_id = $1 AND step = $2 AND status = 'pending') AS pending,
+                  (SELECT count(*)::int FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE '%the next level now%') AS fell`,
+          [alarmId, step],
+        );
+        return rows[0]!.pending === 0 && (!fallsBack || rows[0]!.fell > 0) ? true : null;
+      },
+      10_000,
+      `step ${step}'s sends`,
+    );
+  async function openAlarm(key: string, type: string, policy: EscalationPolicy): Promise<string> {
+    t0 = Date.now();
+    clock = t0;
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step)
+       VALUES ('alpha', $1, false, $2, 'open', $3, $4, 0) RETURNING id`,
+      [`${key}-${uniqueName('k')}`, type, new Date(t0), JSON.stringify(policy)],
+    );
+    return String(rows[0]!.id);
+  }
+
+  beforeAll(async () => {
+    await host?.close(1000);
+    host = undefined;
+    quietConn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
+    quiet = new Producer(catalog, quietConn, quietPrefix);
+    config = configWith({
+      env: { SMS_TOKEN: TOKEN },
+      school: `    contacts:
+      on-call-leaders: [{ name: Head, phone: "+447700900001" }]
+      senior-leadership: [{ name: Chair, phone: "+447700900003" }]
+    channels:
+      sms: { baseUrl: "${fakeUrl}", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999", inboundUrl: "${INBOUND}" }
+`,
+    });
+  });
+  afterAll(async () => {
+    await quiet.close();
+    await dropRedisPrefix(quietConn, quietPrefix);
+  });
+
+  // The example ladder (Doorstep's default): level 1 (board, on-call leaders) at once, level 2 (board,
+  // senior leadership) at 2 minutes, 3 more rounds. The leaders' text is reported undelivered 10 s
+  // in and level 2 brought forward; when level 2 then really runs decides nothing about round 2,
+  // which is due at its planned 2 minutes — or, should level 2 itself run later than that, straight
+  // after it, never later still.
+  it.each([
+    ['promoted: level 2 runs 10 s in', true, 10, 120],
+    ['the promotion failed (Redis): level 2 runs at its own 2 minutes', false, 120, 120],
+    ['the promotion failed and the job stalled: the watcher runs level 2 at 4 minutes', false, 240, 240],
+  ] as const)('a bring-forward: %s', async (_, promoted, level2At, round2DueS) => {
+    const id = await openAlarm('ahead-example', 'sos', DEFAULT_ALARM_POLICY);
+    await runStep(id, 0);
+    await settled(id, 0, false);
+    expect(await dueS(id)).toEqual({ step: 1, s: 120 });
+    const [leaders] = await until(
+      async () => {
+        const { rows } = await db.query<{ receipt: string }>(
+          `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+            WHERE n.alarm_id = $1 AND n.step = 0`,
+          [id],
+        );
+        return rows.length === 1 ? rows.map((r) => r.receipt) : null;
+      },
+      10_000,
+      'the on-call leaders’ text',
+    );
+    at(10_000);
+    const reported = () =>
+      handleDeliveryReport(
+        { db, producer: quiet },
+        'alpha',
+        { messageId: leaders!, status: 'undelivered', errorCode: '30003' },
+        new Date(clock),
+      );
+    if (promoted) expect((await reported()).fallback).toBe('next-level-now');
+    else {
+      // Redis fails between the bring-forward's commit and the promotion.
+      quiet.queueFor = (name) => {
+        if (name === 'escalate') throw new Error('Connection is closed.');
+        return Producer.prototype.queueFor.call(quiet, name);
+      };
+      try {
+        await expect(reported()).rejects.toThrow('Connection is closed.');
+      } finally {
+        delete (quiet as { queueFor?: unknown }).queueFor;
+      }
+    }
+    expect(await dueS(id)).toEqual({ step: 1, s: 10 });
+    at(level2At * 1000);
+    expect(await runStep(id, 1)).toEqual({ outcome: 'level 2 notified' });
+    await settled(id, 1, true);
+    // Round 2's level 1 (0 minutes after level 2) at its planned 2 minutes: not at once after a level
+    // 2 brought forward, and not later for a lead level 2 never had.
+    expect(await dueS(id)).toEqual({ step: 2, s: round2DueS });
+    at(round2DueS * 1000);
+    expect(await runStep(id, 2)).toEqual({ outcome: 'level 1 notified' });
+    await settled(id, 2, true);
+    expect(await dueS(id)).toEqual({ step: 3, s: round2DueS + 120 });
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date(clock));
+  });
+
+  // Doorstep's overdue-visit ladder (`repeat: 0`): the visiting staff's reminder (+15) and leadership's
+  // text (+35 once hastened) fail, each bringing the next level forward; the last level, "Call the
+  // police (999)", run at +35, then repeats every 10 minutes after it ran — at +45, not +70.
+  it('with repeat 0, the last level run early repeats its own 10 minutes after it ran', async () => {
+    refuse = new Set(['+447700900003']);
+    const id = await openAlarm('ahead-overdue', 'overdue_visit', DEFAULT_OVERDUE_VISIT_POLICY);
+    const step = async (s: number, atMin: number, fallsBack: boolean) => {
+      at(atMin * 60_000);
+      expect(await runStep(id, s)).toEqual({ outcome: `level ${Math.min(s, 5) + 1} notified` });
+      await settled(id, s, fallsBack);
+      const due = await dueS(id);
+      return { step: due.step, min: due.s / 60 };
+    };
+    expect(await step(0, 0, false)).toEqual({ step: 1, min: 15 });
+    // The visiting staff's text reaches no one (the alarm has no visit): level 3 now.
+    expect(await step(1, 15, true)).toEqual({ step: 2, min: 15 });
+    expect(await step(2, 15, false)).toEqual({ step: 3, min: 25 });
+    expect(await step(3, 25, false)).toEqual({ step: 4, min: 35 });
+    // Leadership's text refused: the last level now (planned at +60).
+    expect(await step(4, 35, true)).toEqual({ step: 5, min: 35 });
+    expect(await step(5, 35, true)).toEqual({ step: 6, min: 45 });
+    expect(await step(6, 45, true)).toEqual({ step: 7, min: 55 });
+    const events = (await timelineOf(db, id)).map((t) => t.event);
+    expect(events.filter((e) => e.includes('the next level now'))).toHaveLength(2);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date(clock));
   });
 });

@@ -145,6 +145,17 @@ describe('escalation ladder', () => {
       60_000,
       0,
     ],
+    // Found in review: with `repeat: 0` the step after the first round is the last level again (the
+    // same people), not a new round: it waits its own 10 minutes after it ran, not 35.
+    [
+      'repeat 0: the 999 level run 25 min early repeats 10 min after it ran',
+      DEFAULT_OVERDUE_VISIT_POLICY,
+      5,
+      25 * 60_000,
+      10 * 60_000,
+      0,
+    ],
+    ['the last level repeating, run early: its own interval', DEFAULT_ALARM_POLICY, 8, 60_000, 120_000, 0],
   ] as const)('a step run ahead of its time: %s', (_, p, step, aheadMs, delayMs, carried) => {
     const d = decideStep(p, step, 'open', aheadMs);
     expect(d).toMatchObject({ kind: 'notify', next: { step: step + 1, delayMs, aheadMs: carried } });

@@ -207,8 +207,8 @@ export type StepDecision =
       round: number;
       targets: string[];
       /**
-       * The next step, how long after this one it is due, and how long before its place on the
-       * ladder's own schedule that is (`aheadMs`, kept with the alarm for the step's own decision).
+       * The next step, how long after this one it is due, and how long before its planned time that
+       * is (`aheadMs`: its planned time, kept with the alarm, is its due time plus that).
        */
       next: { step: number; delayMs: number; aheadMs: number };
     }
@@ -255,14 +255,19 @@ export const ROUND_AT_ONCE_WAIT_MS = 60_000;
  * when the next step is due, or stop because the condition no longer holds. It never runs out: once
  * its rounds are spent the last level repeats at its interval until a person responds.
  *
- * `aheadMs`: how long before its place on the ladder's own schedule this step runs — a failed
- * delivery brought it, or a step before it, forward (`mayBringForward`: first round only). The
- * rest of the first round keeps its waits from it (the people not yet asked are hastened); a repeat
- * does not: the next round's first step waits that time back as well as its own wait, and so runs at
- * its planned time — never before it, and never sooner after this step than its own wait (a round
- * of levels all at once still waits its minute). Were it to wait only its own time, the repeat of a
+ * `aheadMs`: how long before its planned time this step runs — measured when it runs
+ * (`max(0, planned − now)`, jobs/escalate.ts): a failed delivery brought it, or a step before it,
+ * forward (`mayBringForward`: first round only). A promotion that never happened, a stalled job or
+ * another process's clock gives 0, so nothing is ever held back for a lead that was never real.
+ * Within the first round the next step keeps its own wait from this one (the people not yet asked
+ * are hastened) and carries the lead (`next.aheadMs`: the next step's planned time is its due time
+ * plus that). The start of a NEW round (level 1 again, with people already asked) waits the lead
+ * back as well as its own wait, so it runs at its planned time — never before it, and never sooner
+ * after this step than its own wait (a round of levels all at once still waits its minute): else a
  * level 1 at 0 minutes would follow a level 2 brought forward in the same instant, paging the first
- * round's people again seconds after the alarm.
+ * round's people again seconds after the alarm. A repeat of the SAME level (the last level, its
+ * rounds spent — with `repeat: 0`, straight after the first round) waits exactly its own interval
+ * after this step ran: the people on it are due their next page that long after their last.
  */
 export function decideStep(
   policy: EscalationPolicy,
@@ -278,17 +283,16 @@ export function decideStep(
   const level = step > last ? n - 1 : step % n;
   const round = Math.floor(Math.min(step, last) / n) + Math.max(0, step - last);
   const nextStep = step + 1;
-  const wait = nextStep > last ? finalRepeatMs(policy) : waitBefore(policy, nextStep % n);
   const ahead = Number.isFinite(aheadMs) ? Math.max(0, Math.round(aheadMs)) : 0;
-  return {
-    kind: 'notify',
-    level,
-    round,
-    targets: policy.levels[level]!.notify,
-    next: mayBringForward(policy, nextStep)
-      ? { step: nextStep, delayMs: wait, aheadMs: ahead }
-      : { step: nextStep, delayMs: wait + ahead, aheadMs: 0 },
-  };
+  const wait = nextStep > last ? finalRepeatMs(policy) : waitBefore(policy, nextStep % n);
+  let next: { step: number; delayMs: number; aheadMs: number };
+  // The last level again: its own interval after it ran, whatever this step gained.
+  if (nextStep > last) next = { step: nextStep, delayMs: wait, aheadMs: 0 };
+  // The first round: hastened, the lead carried on.
+  else if (mayBringForward(policy, nextStep)) next = { step: nextStep, delayMs: wait, aheadMs: ahead };
+  // A new round (or a step within one): at its planned time.
+  else next = { step: nextStep, delayMs: wait + ahead, aheadMs: 0 };
+  return { kind: 'notify', level, round, targets: policy.levels[level]!.notify, next };
 }
 
 /**
