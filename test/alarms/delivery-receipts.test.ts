@@ -15,6 +15,7 @@ import {
   DEFAULT_OVERDUE_VISIT_POLICY,
   type EscalationPolicy,
 } from '../../src/domain/escalation/ladder.ts';
+import { PLACING } from '../../src/domain/recipient-placing.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -119,10 +120,11 @@ async function raise(): Promise<string> {
 async function textsOf(alarmId: string): Promise<string[]> {
   return until(
     async () => {
+      // Each text's id once the provider has answered: until then its phone is being placed.
       const { rows } = await db.query<{ receipt: string }>(
         `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
-       WHERE n.alarm_id = $1 ORDER BY r.receipt`,
-        [alarmId],
+       WHERE n.alarm_id = $1 AND r.receipt <> $2 ORDER BY r.receipt`,
+        [alarmId, PLACING],
       );
       return rows.length === 2 ? rows.map((r) => r.receipt) : null;
     },
@@ -225,12 +227,12 @@ describe('SMS delivery reports drive the ladder', () => {
     expect(card.notifications[0]!.deliveryText).toBe('sent, not confirmed (1 delivered; 1 not reported yet)');
     expect(await stepsOf(id)).toEqual(['0 sms:leaders sent']); // level 2 still 10 minutes away
 
-    const started = Date.now();
     expect((await report(b!, 'undelivered', { errorCode: '30003', to: '+447700900002' })).statusCode).toBe(
       204,
     );
+    // Level 2, 10 minutes away by the ladder, is sent now: well within the wait (no timing asserted —
+    // a loaded machine is only slower; the ladder's own time is minutes past the wait's end).
     await until(async () => (await stepsOf(id)).includes('1 board sent'), 25_000, 'level 2');
-    expect(Date.now() - started).toBeLessThan(5000);
 
     board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
     card = board.alarms.find((x) => x.id === id)!;
