@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { escalate } from '../../jobs/escalate.ts';
@@ -8,18 +7,12 @@ import { ingestFobEvent } from '../../src/alarms/ingest.ts';
 import type { DoorstepConfig } from '../../src/config/schema.ts';
 import { deliveryDetail, MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
 import { createLogger } from '../../src/log/logger.ts';
-import { catalog } from '../../src/queue/catalog.ts';
-import { Producer } from '../../src/queue/producer.ts';
-import { connectRedis } from '../../src/queue/redis.ts';
 import type { JobRun } from '../../src/queue/worker-host.ts';
-import type { Db } from '../../src/store/db.ts';
 import { notificationDeliveries } from '../../src/store/notify.ts';
-import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
 import { startFakeTwilio } from '../helpers/fake-twilio.ts';
 import { fobEvent } from '../helpers/fob.ts';
-import { dropRedisPrefix } from '../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { storeAndQueue } from '../helpers/store-queue.ts';
 import { until } from '../helpers/wait.ts';
 
 /**
@@ -30,14 +23,10 @@ import { until } from '../helpers/wait.ts';
  * notification fails for good so the alarm moves on, as an e-mail handed over without an answer does.
  */
 const TOKEN = 'sms-auth-token-may-have-been-sent';
-const schema = uniqueName('notify_mhbs');
-const prefix = uniqueName('notify_mhbs');
+const q = storeAndQueue('notify_mhbs');
 const log = createLogger({ level: 'silent' });
 
 let fake: Server;
-let db: Db;
-let conn: Redis;
-let producer: Producer<typeof catalog>;
 let config: DoorstepConfig;
 let deps: JobDeps;
 const placed: string[] = [];
@@ -79,24 +68,24 @@ beforeAll(async () => {
       call: { callbackUrl: "https://d.example/hooks/voice/alpha" }
 `,
   });
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  producer = new Producer(catalog, conn, prefix);
-  deps = { db, log, producer, now: () => new Date(), instance: 't', config, publisher: conn };
+  deps = {
+    db: q.db,
+    log,
+    producer: q.producer,
+    now: () => new Date(),
+    instance: 't',
+    config,
+    publisher: q.conn,
+  };
 });
-afterAll(async () => {
-  await producer.close();
-  await dropRedisPrefix(conn, prefix);
-  conn.disconnect();
-  await db.close();
-  await dropSchema(schema);
+afterAll(() => {
   fake.closeAllConnections();
   fake.close();
 });
 
 it('a call placed but answered slowly is never placed again: "may have been sent", and the alarm moves on', async () => {
   const r = await ingestFobEvent(
-    { db, producer, publisher: conn, prefix },
+    { db: q.db, producer: q.producer, publisher: q.conn, prefix: q.prefix },
     config.schools[0]!,
     fobEvent('mhbs-1'),
     {
@@ -109,7 +98,7 @@ it('a call placed but answered slowly is never placed again: "may have been sent
   // The step's own first try: the head's call has no answer within 10 s, the deputy's a 503.
   await escalate({ alarmId, step: 0 }, run(1), deps);
   const notificationId = await until(async () => {
-    const { rows } = await db.query<{ id: string; attempts: number; status: string }>(
+    const { rows } = await q.db.query<{ id: string; attempts: number; status: string }>(
       `SELECT id, attempts, status FROM notifications WHERE alarm_id = $1 AND target = 'call:leaders'`,
       [alarmId],
     );
@@ -120,20 +109,20 @@ it('a call placed but answered slowly is never placed again: "may have been sent
   // The notify job's retry: the deputy is rung; the head is not rung again.
   await notify({ notificationId: notificationId.id }, run(2), deps).catch(() => {});
   expect(placed).toEqual(['Calls +447700900001', 'Calls +447700900002', 'Calls +447700900002']);
-  const { rows: receipts } = await db.query<{ receipt: string }>(
+  const { rows: receipts } = await q.db.query<{ receipt: string }>(
     'SELECT receipt FROM notification_recipients WHERE notification_id = $1 ORDER BY receipt',
     [notificationId.id],
   );
   expect(receipts.map((x) => x.receipt)).toEqual([`CA${'3'.padStart(32, '0')}`, MAY_HAVE_BEEN_SENT]);
   // Failed for good (the ladder's next level now), and the board says what is known.
-  const [d] = await notificationDeliveries(db, [alarmId]).then((all) =>
+  const [d] = await notificationDeliveries(q.db, [alarmId]).then((all) =>
     all.filter((x) => x.target !== 'board'),
   );
   expect(d!.status).toBe('failed');
   expect(deliveryDetail(d!)).toBe(
     'PARTLY FAILED (call: an earlier try had no answer; it may have been sent (no answer), so it is not sent again): 1 sent',
   );
-  const { rows: tl } = await db.query<{ event: string }>(
+  const { rows: tl } = await q.db.query<{ event: string }>(
     'SELECT event FROM alarm_timeline WHERE alarm_id = $1 ORDER BY at, id',
     [alarmId],
   );

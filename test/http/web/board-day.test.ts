@@ -1,13 +1,6 @@
-import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectRedis } from '../../../src/queue/redis.ts';
-import type { Db } from '../../../src/store/db.ts';
-import { openStore } from '../../../src/store/open.ts';
-import { dropRedisPrefix } from '../../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
-import { visitSchoolsConfig } from '../../helpers/visits.ts';
-import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pageModule, visitWorld } from '../../helpers/visit-world.ts';
+import { addUser, sessionFor } from '../../helpers/web.ts';
 
 /**
  * A board left open over midnight said yesterday's date in its toolbar while "Today's visits" and
@@ -18,33 +11,20 @@ import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
 interface Words {
   boardDaySaid: (day: string | null | undefined, now?: Date) => string;
 }
-const words = (await import(new URL('../../../web/assets/words.js', import.meta.url).href)) as Words;
+const words = await pageModule<Words>('words.js');
 
-const schema = uniqueName('boardday');
-let db: Db;
-let conn: Redis;
-let app: FastifyInstance;
 let now = new Date('2026-06-05T22:59:00Z');
+const w = visitWorld('boardday', () => now);
 let office: { cookie: string; csrf: string };
 
 beforeAll(async () => {
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  app = await buildWebApp(visitSchoolsConfig(), db, { prefix: schema, now: () => now, publisher: conn });
-  office = await sessionFor(db, await addUser(db, 'olive', ['office'], { schools: ['lime'] }));
-});
-afterAll(async () => {
-  await app.close();
-  await dropRedisPrefix(conn, schema);
-  conn.disconnect();
-  await db.close();
-  await dropSchema(schema);
+  office = await sessionFor(w.db, await addUser(w.db, 'olive', ['office'], { schools: ['lime'] }));
 });
 
 describe('the board’s date', () => {
   it('is the London day the board’s lists are for, and turns with them at midnight', async () => {
     const day = async () => {
-      const r = await app.inject({ url: '/api/board?school=lime', headers: { cookie: office.cookie } });
+      const r = await w.app.inject({ url: '/api/board?school=lime', headers: { cookie: office.cookie } });
       expect(r.statusCode).toBe(200);
       return words.boardDaySaid(r.json().day);
     };
