@@ -133,6 +133,22 @@ async function textsOf(alarmId: string): Promise<string[]> {
   );
 }
 
+/** The text of an alarm's first level to the on-call leaders (one phone), once it is there. */
+function leadersTextOf(alarmId: string): Promise<string[]> {
+  return until(
+    async () => {
+      const { rows } = await db.query<{ receipt: string }>(
+        `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+          WHERE n.alarm_id = $1 AND n.step = 0`,
+        [alarmId],
+      );
+      return rows.length === 1 ? rows.map((r) => r.receipt) : null;
+    },
+    10_000,
+    'the on-call leaders’ text',
+  );
+}
+
 /** A delivery report as the provider posts it to the StatusCallback, signed as it signs it. */
 function report(sid: string, status: string, opts: { errorCode?: string; sign?: string; to?: string } = {}) {
   const params: Record<string, string> = {
@@ -422,18 +438,7 @@ describe('SMS delivery reports drive the ladder', () => {
     startHost();
     const before = sent.length;
     const id = await raise();
-    const [leaders] = await until(
-      async () => {
-        const { rows } = await db.query<{ receipt: string }>(
-          `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
-            WHERE n.alarm_id = $1 AND n.step = 0`,
-          [id],
-        );
-        return rows.length === 1 ? rows.map((r) => r.receipt) : null;
-      },
-      10_000,
-      'the on-call leaders’ text',
-    );
+    const [leaders] = await leadersTextOf(id);
     expect((await report(leaders!, 'undelivered', { errorCode: '30003' })).statusCode).toBe(204);
     await until(
       async () => (await stepsOf(id)).includes('1 sms:senior-leadership sent') || null,
@@ -561,18 +566,7 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
     await runStep(id, 0);
     await settled(id, 0, false);
     expect(await dueS(id)).toEqual({ step: 1, s: 120 });
-    const [leaders] = await until(
-      async () => {
-        const { rows } = await db.query<{ receipt: string }>(
-          `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
-            WHERE n.alarm_id = $1 AND n.step = 0`,
-          [id],
-        );
-        return rows.length === 1 ? rows.map((r) => r.receipt) : null;
-      },
-      10_000,
-      'the on-call leaders’ text',
-    );
+    const [leaders] = await leadersTextOf(id);
     at(10_000);
     const reported = () =>
       handleDeliveryReport(

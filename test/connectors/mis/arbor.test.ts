@@ -56,6 +56,18 @@ afterEach(() => {
 });
 afterAll(() => nock.enableNetConnect());
 
+/** Pupil 7's UkDfe_UpnAssignment `id`: a current permanent `upn` from September 2019, unless `extra` says otherwise. */
+const upnRow = (id: number, upn: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  entityType: 'UkDfe_UpnAssignment',
+  student: { entityType: 'Student', id: 7, href: '/rest-v2/students/7' },
+  upn,
+  startDatetime: '2019-09-01 00:00:00',
+  endDatetime: null,
+  isTemporary: false,
+  ...extra,
+});
+
 describe('Arbor MIS source (against a fake written from the published PHP client)', () => {
   it('imports a pupil from Student → Person, UPN assignment, guardians, address and CP status', async () => {
     const f = fake();
@@ -501,16 +513,6 @@ describe('Arbor MIS source (against a fake written from the published PHP client
   });
 
   it('takes no UPN for a pupil with two different current permanent UPNs, whichever order Arbor lists them in, and names both records', async () => {
-    const upnRow = (id: number, upn: string, extra: Record<string, unknown> = {}) => ({
-      id,
-      entityType: 'UkDfe_UpnAssignment',
-      student: { entityType: 'Student', id: 7, href: '/rest-v2/students/7' },
-      upn,
-      startDatetime: '2019-09-01 00:00:00',
-      endDatetime: null,
-      isTemporary: false,
-      ...extra,
-    });
     const first = upnRow(901, 'A123456789012');
     const second = upnRow(902, 'B123456789012', { startDatetime: '2024-09-01 00:00:00' });
     for (const rows of [
@@ -540,16 +542,6 @@ describe('Arbor MIS source (against a fake written from the published PHP client
   });
 
   it('a UPN listed twice, an ended one or a temporary one beside a permanent one is no conflict', async () => {
-    const upnRow = (id: number, upn: string, extra: Record<string, unknown> = {}) => ({
-      id,
-      entityType: 'UkDfe_UpnAssignment',
-      student: { entityType: 'Student', id: 7, href: '/rest-v2/students/7' },
-      upn,
-      startDatetime: '2019-09-01 00:00:00',
-      endDatetime: null,
-      isTemporary: false,
-      ...extra,
-    });
     const f = fake();
     f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01' });
     f.lists.set('UkDfe_UpnAssignments', [

@@ -595,6 +595,19 @@ describe('Wonde MIS source', () => {
         pagination: { next: next === null ? null : link(next), more: next !== null, current_page: current },
       },
     });
+    /** The sync's first ask (no page named) answered with `first`, then each named page with its body. */
+    const pages = (first: object, ...then: [page: string, body: object][]) => {
+      let scope = oneStudent()
+        .get('/schools/A1930499544/attendance/session')
+        .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
+        .reply(200, first);
+      for (const [page, body] of then)
+        scope = scope
+          .get('/schools/A1930499544/attendance/session')
+          .query({ page, per_page: '2' })
+          .reply(200, body);
+      return scope;
+    };
     /** Each unit's label and cursor, and the error that stopped the sync. */
     const sync = async () => {
       const seen: [string, string | undefined][] = [];
@@ -607,10 +620,7 @@ describe('Wonde MIS source', () => {
 
     // Page 1 links to page 3: refused before page 1 is given out, and page 3 never asked for.
     let askedPast = 0;
-    oneStudent()
-      .get('/schools/A1930499544/attendance/session')
-      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
-      .reply(200, numbered(1, 3, '09'))
+    pages(numbered(1, 3, '09'))
       .get('/schools/A1930499544/attendance/session')
       .query((q) => q.page !== undefined)
       .reply(() => {
@@ -630,13 +640,7 @@ describe('Wonde MIS source', () => {
     // The link asks for page 2 and the server answers page 3 (the last): refused before it is given
     // out, so the cursor does not move past page 2's rows.
     nock.cleanAll();
-    oneStudent()
-      .get('/schools/A1930499544/attendance/session')
-      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
-      .reply(200, numbered(1, 2, '09'))
-      .get('/schools/A1930499544/attendance/session')
-      .query({ page: '2', per_page: '2' })
-      .reply(200, numbered(3, null, '10'));
+    pages(numbered(1, 2, '09'), ['2', numbered(3, null, '10')]);
     r = await sync();
     expect(r.err).toMatchObject({
       code: 'DOORSTEP_MIS_BAD_RESPONSE',
@@ -658,16 +662,7 @@ describe('Wonde MIS source', () => {
 
     // Pages 1, 2 and 3 in turn are read to the end, and the cursor moves with the last.
     nock.cleanAll();
-    oneStudent()
-      .get('/schools/A1930499544/attendance/session')
-      .query({ include: 'attendance_code', per_page: '2', updated_after: '2025-01-01 00:00:00' })
-      .reply(200, numbered(1, 2, '09'))
-      .get('/schools/A1930499544/attendance/session')
-      .query({ page: '2', per_page: '2' })
-      .reply(200, numbered(2, 3, '10'))
-      .get('/schools/A1930499544/attendance/session')
-      .query({ page: '3', per_page: '2' })
-      .reply(200, numbered(3, null, '11'));
+    pages(numbered(1, 2, '09'), ['2', numbered(2, 3, '10')], ['3', numbered(3, null, '11')]);
     r = await sync();
     expect(r.err).toBeUndefined();
     expect(r.seen).toEqual([
