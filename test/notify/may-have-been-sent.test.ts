@@ -6,8 +6,8 @@ import { Secret } from '../../src/core/secret.ts';
 import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
 import { retryClassOf } from '../../src/errors.ts';
 import { CallChannel } from '../../src/notify/call-channel.ts';
-import type { Notification } from '../../src/notify/channel.ts';
 import { memoryReceipts, SmsChannel } from '../../src/notify/http-channels.ts';
+import { notification } from '../helpers/notification.ts';
 
 /**
  * A text or call asked for whose answer never came — the connection reset once the request was
@@ -15,16 +15,7 @@ import { memoryReceipts, SmsChannel } from '../../src/notify/http-channels.ts';
  * second time, the first call's keypress matched to nothing), failed for good so the alarm moves
  * on. One that is known never to have been written (no connection) is retried as ever.
  */
-const n: Notification = {
-  id: '42',
-  alarmId: '7',
-  schoolId: 'alpha',
-  step: 0,
-  target: 'sms:g',
-  alarmType: 'sos',
-  deviceId: 'D',
-  staffId: 's',
-};
+const n = notification();
 let server: Server | undefined;
 const lookup = dns.lookup;
 afterEach(() => {

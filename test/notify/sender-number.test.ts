@@ -1,9 +1,9 @@
 import nock from 'nock';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { CallChannel } from '../../src/notify/call-channel.ts';
-import type { Notification } from '../../src/notify/channel.ts';
 import { SmsChannel } from '../../src/notify/http-channels.ts';
 import { configWith } from '../helpers/config.ts';
+import { notification } from '../helpers/notification.ts';
 
 beforeAll(() => nock.disableNetConnect());
 afterAll(() => {
@@ -25,16 +25,7 @@ it('a From typed nationally in the config is posted to the provider as E.164, fo
     .post(/\/(Messages|Calls)\.json$/, (b) => froms.push(new URLSearchParams(b as string).get('From')!) > 0)
     .times(2)
     .reply(201, () => ({ sid: `CA${'0'.repeat(32)}` }));
-  const n: Notification = {
-    id: '1',
-    alarmId: '7',
-    schoolId: 'alpha',
-    step: 0,
-    target: 'sms:g',
-    alarmType: 'sos',
-    deviceId: 'D',
-    staffId: 's',
-  };
+  const n = notification({ id: '1' });
   await new SmsChannel(s.channels.sms!, () => ['07700 900001']).send(n);
   await new CallChannel(
     s.channels.sms!,
