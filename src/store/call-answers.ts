@@ -19,14 +19,10 @@ export async function calledRecipient(
   schoolId: string,
   callSid: string,
 ): Promise<CalledRecipient | undefined> {
-  const { rows } = await db.query<Record<string, unknown>>(
-    `SELECT r.notification_id, n.alarm_id, n.step, n.target, r.recipient_key, r.sent_at, r.keypress_at
-     FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
-       JOIN alarms a ON a.id = n.alarm_id
-     WHERE r.receipt = $1 AND a.school_id = $2 AND n.target LIKE 'call:%' LIMIT 1`,
-    [callSid, schoolId],
-  );
-  return calledOf(rows[0]);
+  return oneCalled(db, `r.receipt = $1 AND a.school_id = $2 AND n.target LIKE 'call:%' LIMIT 1`, [
+    callSid,
+    schoolId,
+  ]);
 }
 
 /**
@@ -41,18 +37,28 @@ export async function unansweredCallRecipient(
   notificationId: string,
   recipientKey: string,
 ): Promise<CalledRecipient | undefined> {
+  return oneCalled(
+    db,
+    `r.notification_id = $1 AND r.recipient_key = $2 AND r.receipt IN ($3, $5)
+       AND a.school_id = $4 AND n.target LIKE 'call:%'`,
+    [notificationId, recipientKey, MAY_HAVE_BEEN_SENT, schoolId, PLACING],
+  );
+}
+
+/** The first called recipient `where` (over `r` recipients, `n` notifications, `a` alarms) finds. */
+async function oneCalled(
+  db: Queryable,
+  where: string,
+  params: unknown[],
+): Promise<CalledRecipient | undefined> {
   const { rows } = await db.query<Record<string, unknown>>(
     `SELECT r.notification_id, n.alarm_id, n.step, n.target, r.recipient_key, r.sent_at, r.keypress_at
      FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
        JOIN alarms a ON a.id = n.alarm_id
-     WHERE r.notification_id = $1 AND r.recipient_key = $2 AND r.receipt IN ($3, $5)
-       AND a.school_id = $4 AND n.target LIKE 'call:%'`,
-    [notificationId, recipientKey, MAY_HAVE_BEEN_SENT, schoolId, PLACING],
+     WHERE ${where}`,
+    params,
   );
-  return calledOf(rows[0]);
-}
-
-function calledOf(r: Record<string, unknown> | undefined): CalledRecipient | undefined {
+  const r = rows[0];
   if (!r) return undefined;
   return {
     notificationId: String(r.notification_id),
