@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import nock from 'nock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deliverRecord } from '../../../jobs/deliver-record.ts';
 import { createLogger } from '../../../src/log/logger.ts';
-import { catalog } from '../../../src/queue/catalog.ts';
-import { Producer } from '../../../src/queue/producer.ts';
-import { connectRedis } from '../../../src/queue/redis.ts';
+import type { catalog } from '../../../src/queue/catalog.ts';
+import type { Producer } from '../../../src/queue/producer.ts';
 import type { Db } from '../../../src/store/db.ts';
-import { openStore } from '../../../src/store/open.ts';
 import {
   dismissOutbox,
   getOutbox,
@@ -21,8 +18,7 @@ import {
 } from '../../../src/store/outbox.ts';
 import { configWith } from '../../helpers/config.ts';
 import { insertTestRecords } from '../../helpers/outbox.ts';
-import { dropRedisPrefix } from '../../helpers/redis.ts';
-import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../../helpers/services.ts';
+import { storeAndQueue } from '../../helpers/store-queue.ts';
 import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
 
 /**
@@ -31,24 +27,20 @@ import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
  * "delivery failed" alert until it is retried or dismissed (which closes the alert), and the board —
  * the safeguarding team's page, who cannot open the data page — says how many there are.
  */
-const schema = uniqueName('recfailed');
-const prefix = uniqueName('recfailed');
+const q = storeAndQueue('recfailed');
 const config = configWith({
   records:
     '{ sink: cpoms, baseUrl: "https://alpha.cpoms.test", token: "${T}", ratePerSecond: 1000, timeoutMs: 500 }',
   env: { T: 'rotated-token' },
 });
 let db: Db;
-let conn: Redis;
 let producer: Producer<typeof catalog>;
 let app: FastifyInstance;
 const as = new Map<string, { cookie: string }>();
 
 beforeAll(async () => {
-  db = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir: 'unused', schema });
-  conn = await connectRedis({ url: TEST_REDIS_URL }, 'producer');
-  producer = new Producer(catalog, conn, prefix);
-  app = await buildWebApp(config, db, { prefix, publisher: conn, producer });
+  ({ db, producer } = q);
+  app = await buildWebApp(config, db, { prefix: q.prefix, publisher: q.conn, producer });
   as.set('data', await sessionFor(db, await addUser(db, 'dora', ['data-manager'], { schools: ['alpha'] })));
   as.set('dsl', await sessionFor(db, await addUser(db, 'dan', ['safeguarding'], { schools: ['alpha'] })));
   as.set('office', await sessionFor(db, await addUser(db, 'olive', ['office'], { schools: ['alpha'] })));
@@ -56,10 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   nock.cleanAll();
   await app.close();
-  await producer.close();
-  await dropRedisPrefix(conn, prefix);
-  await db.close();
-  await dropSchema(schema);
 });
 
 const get = (who: string, url: string) => app.inject({ url, headers: { cookie: as.get(who)!.cookie } });
