@@ -139,8 +139,8 @@ function leadersTextOf(alarmId: string): Promise<string[]> {
     async () => {
       const { rows } = await db.query<{ receipt: string }>(
         `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
-          WHERE n.alarm_id = $1 AND n.step = 0`,
-        [alarmId],
+          WHERE n.alarm_id = $1 AND n.step = 0 AND r.receipt <> $2`,
+        [alarmId, PLACING],
       );
       return rows.length === 1 ? rows.map((r) => r.receipt) : null;
     },
