@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -605,6 +606,43 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
   // Doorstep's overdue-visit ladder (`repeat: 0`): the visiting staff's reminder (+15) and leadership's
   // text (+35 once hastened) fail, each bringing the next level forward; the last level, "Call the
   // police (999)", run at +35, then repeats every 10 minutes after it ran — at +45, not +70.
+  it('an alarm in flight when migration 074 is applied keeps round 2 at its planned time (the migration plans its next step)', async () => {
+    const id = await openAlarm('in-flight-074', 'sos', DEFAULT_ALARM_POLICY);
+    await runStep(id, 0);
+    await settled(id, 0, false);
+    // Step 0 taken by the code before the migration: no planned time on the row; then the migration's
+    // own statements after its column (the column is there already in this store).
+    await db.query('UPDATE alarms SET ladder_planned_at = NULL WHERE id = $1', [id]);
+    const backfill = readFileSync(
+      new URL('../../src/store/migrations/074_alarms_ladder_planned_at.sql', import.meta.url),
+      'utf8',
+    )
+      .replace(/--.*$/gm, '')
+      .split(';')
+      .map((q) => q.trim())
+      .filter((q) => q.startsWith('UPDATE'));
+    expect(backfill).toHaveLength(1);
+    await db.query(backfill[0]!);
+    const [leaders] = await leadersTextOf(id);
+    at(10_000);
+    expect(
+      (
+        await handleDeliveryReport(
+          { db, producer: quiet },
+          'alpha',
+          { messageId: leaders!, status: 'undelivered', errorCode: '30003' },
+          new Date(clock),
+        )
+      ).fallback,
+    ).toBe('next-level-now');
+    expect(await runStep(id, 1)).toEqual({ outcome: 'level 2 notified' });
+    await settled(id, 1, true);
+    const due = await dueS(id);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date(clock));
+    // Not round 2's level 1 ten seconds after the alarm: at its planned 2 minutes.
+    expect(due).toEqual({ step: 2, s: 120 });
+  });
+
   it('with repeat 0, the last level run early repeats its own 10 minutes after it ran', async () => {
     refuse = new Set(['+447700900003']);
     const id = await openAlarm('ahead-overdue', 'overdue_visit', DEFAULT_OVERDUE_VISIT_POLICY);
