@@ -3,7 +3,7 @@ import { ladderFor } from '../src/alarms/ladder-for.ts';
 import { takeRaised } from '../src/alarms/recent-raises.ts';
 import { findSchool } from '../src/config/school-of.ts';
 import { settledWithin } from '../src/core/settled-within.ts';
-import { decideStep, levelAt } from '../src/domain/escalation/ladder.ts';
+import { decideStep, levelAt, nextStepTimes, stepLeadMs } from '../src/domain/escalation/ladder.ts';
 import {
   looksAtLadderNow,
   type RoutedPolicy,
@@ -74,17 +74,18 @@ export async function escalate(
       break;
     }
     // How early this step runs, measured now with this clock against its planned time: a failure
-    // that brought it forward and whose job really ran early. A promotion that never happened, a
-    // stalled job or another process's clock gives 0: the next round is never held back for it.
+    // that brought it forward and whose job really ran early. A promotion that never happened or a
+    // stalled job gives 0: the next round is never held back for it. (A worker whose clock is behind
+    // the one that planned the step counts that skew as lead: under a second with clocks in sync.)
     const now = deps.now();
-    const aheadMs = alarm.plannedAt ? Math.max(0, alarm.plannedAt.getTime() - now.getTime()) : 0;
-    const decision = decideStep(alarm.policy, payload.step, alarm.status, aheadMs);
+    const decision = decideStep(alarm.policy, payload.step, alarm.status, stepLeadMs(alarm.plannedAt, now));
     if (decision.kind === 'stop') {
       const stopped = await stopEscalation(deps, payload.step, alarm.id, decision.reason);
       if (stopped) return { outcome: `stopped: ${decision.reason}` };
       continue;
     }
     const { targets, added, period } = stepTargets(deps, alarm, payload, decision.targets);
+    const next = nextStepTimes(now, decision.next);
     const fresh = await takeEscalationStep(deps.db, {
       alarmId: alarm.id,
       schoolId: alarm.schoolId,
@@ -103,8 +104,8 @@ export async function escalate(
       targets,
       timeline: `level ${decision.level + 1}${decision.round ? ` (repeat ${decision.round})` : ''}: notified ${targets.join(', ')}${added.length ? ` (${period} now: also that ladder's last level, ${added.join(', ')})` : ''}`,
       nextStep: decision.next.step,
-      nextDueAt: new Date(now.getTime() + decision.next.delayMs),
-      nextPlannedAt: new Date(now.getTime() + decision.next.delayMs + decision.next.aheadMs),
+      nextDueAt: next.dueAt,
+      nextPlannedAt: next.plannedAt,
       claimMs: STEP_CLAIM_MS,
       claimed: targets.filter((t) => TRIED_BY_STEP.has(channelKind(t))),
     });

@@ -11,7 +11,9 @@ import {
   levelAt,
   mayBringForward,
   nextStepOf,
+  nextStepTimes,
   ROUND_AT_ONCE_WAIT_MS,
+  stepLeadMs,
 } from '../../src/domain/escalation/ladder.ts';
 import { configWith } from '../helpers/config.ts';
 
@@ -227,12 +229,18 @@ describe('no ladder ends in silence: generated ladders', () => {
             late += stall;
             ran.push(at);
             stalledBy.push(late);
-            const aheadMs = plannedAt === null ? 0 : Math.max(0, plannedAt - at);
-            const d = decideStep(policy, step, 'open', aheadMs);
+            // As jobs/escalate.ts runs it: the lead measured now, the next step's times from it.
+            const d = decideStep(
+              policy,
+              step,
+              'open',
+              stepLeadMs(plannedAt === null ? null : new Date(plannedAt), new Date(at)),
+            );
             if (d.kind !== 'notify') throw new Error('stopped');
             expect(d.targets.length).toBeGreaterThan(0);
-            due = at + d.next.delayMs;
-            plannedAt = due + d.next.aheadMs;
+            const times = nextStepTimes(new Date(at), d.next);
+            due = times.dueAt.getTime();
+            plannedAt = times.plannedAt.getTime();
             if (e.fails && e.promoted && mayBringForward(policy, step + 1)) {
               const known = at + Math.floor(e.after * d.next.delayMs);
               if (known < due) due = known;

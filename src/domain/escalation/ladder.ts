@@ -251,14 +251,38 @@ function waitBefore(policy: EscalationPolicy, level: number): number {
 export const ROUND_AT_ONCE_WAIT_MS = 60_000;
 
 /**
+ * How long before its planned time (`plannedAt`, the alarm's `ladder_planned_at`; null: planned for
+ * when it runs) a step running `now` runs — the `aheadMs` `decideStep` takes. Measured when the step
+ * runs, with the clock that runs it: late, or with no plan, 0.
+ */
+export function stepLeadMs(plannedAt: Date | null, now: Date): number {
+  return plannedAt ? Math.max(0, plannedAt.getTime() - now.getTime()) : 0;
+}
+
+/**
+ * When the step after one run `now` is due (`dueAt`, the alarm's `next_step_at`) and when it was
+ * planned (`plannedAt`: its due time plus the lead it carries, `decideStep`'s `next`).
+ */
+export function nextStepTimes(
+  now: Date,
+  next: { delayMs: number; aheadMs: number },
+): { dueAt: Date; plannedAt: Date } {
+  return {
+    dueAt: new Date(now.getTime() + next.delayMs),
+    plannedAt: new Date(now.getTime() + next.delayMs + next.aheadMs),
+  };
+}
+
+/**
  * What step `step` of the ladder does for an alarm in `state`: notify a level's targets and say
  * when the next step is due, or stop because the condition no longer holds. It never runs out: once
  * its rounds are spent the last level repeats at its interval until a person responds.
  *
  * `aheadMs`: how long before its planned time this step runs — measured when it runs
  * (`max(0, planned − now)`, jobs/escalate.ts): a failed delivery brought it, or a step before it,
- * forward (`mayBringForward`: first round only). A promotion that never happened, a stalled job or
- * another process's clock gives 0, so nothing is ever held back for a lead that was never real.
+ * forward (`mayBringForward`: first round only). A promotion that never happened or a stalled job
+ * gives 0, so nothing is held back for a lead that was never real (a clock behind the one that
+ * planned the step counts its skew as lead: under a second where clocks are kept in sync).
  * Within the first round the next step keeps its own wait from this one (the people not yet asked
  * are hastened) and carries the lead (`next.aheadMs`: the next step's planned time is its due time
  * plus that). The start of a NEW round (level 1 again, with people already asked) waits the lead
