@@ -8,6 +8,8 @@ import { DoorstepError, ERRORS } from '../errors.ts';
 /** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
 const PARAMS = { N: 131072, r: 8, p: 1 } as const;
 const KEY_LENGTH = 64;
+/** The shortest derived key a stored hash may hold (256 bits) and still be compared. */
+const MIN_STORED_KEY_LENGTH = 32;
 
 /**
  * Each hash holds a core for ~0.3 s and 128 MB. A burst of sign-ins must not take every core (the
@@ -227,12 +229,16 @@ export async function hashPassword(password: string): Promise<string> {
   return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$');
 }
 
-/** Constant-time comparison against a stored hash; a malformed hash never verifies. */
+/**
+ * Constant-time comparison against a stored hash; a malformed hash never verifies — one whose derived
+ * key is missing or short (`scrypt$…$salt$`) among them: an empty key would equal any password's.
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
   const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
   const expected = Buffer.from(hash, 'base64');
+  if (expected.length < MIN_STORED_KEY_LENGTH) return false;
   const key = await derive(password, Buffer.from(salt, 'base64'), { N: +n, r: +r, p: +p }, expected.length);
   return key.length === expected.length && timingSafeEqual(key, expected);
 }

@@ -26,7 +26,8 @@ describe('password hashing', () => {
   it('a failing hash gives its place to the next in line', async () => {
     const before = hashingStats();
     // A stored hash with impossible parameters (N not a power of two) makes scrypt throw.
-    const bad = Array.from({ length: 3 }, () => verifyPassword('x', 'scrypt$3$8$1$c2FsdA==$a2V5'));
+    const key = Buffer.alloc(64, 1).toString('base64');
+    const bad = Array.from({ length: 3 }, () => verifyPassword('x', `scrypt$3$8$1$c2FsdA==$${key}`));
     const good = hashPassword('a long enough passphrase');
     expect((await Promise.allSettled(bad)).map((r) => r.status)).toEqual([
       'rejected',
@@ -35,6 +36,15 @@ describe('password hashing', () => {
     ]);
     expect(await good).toMatch(/^scrypt\$/);
     expect(hashingStats()).toEqual({ ...before, running: 0, waiting: 0, finished: before.finished + 4 });
+  });
+
+  it('a stored hash whose key is missing or short never verifies, whatever the password', async () => {
+    const good = await hashPassword('a long enough passphrase');
+    const parts = good.split('$');
+    const withKey = (key: string) => [...parts.slice(0, 5), key].join('$');
+    expect(await verifyPassword('anything at all', withKey(''))).toBe(false);
+    expect(await verifyPassword('anything at all', withKey('AA=='))).toBe(false);
+    expect(await verifyPassword('a long enough passphrase', good)).toBe(true);
   });
 
   // Linux only: a process's nice value is read from /proc. Doorstep's machines and CI are Linux, so
