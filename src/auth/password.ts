@@ -57,6 +57,25 @@ export class HashQueueFull extends DoorstepError {
   }
 }
 
+/**
+ * A hash lost with its hashing process (killed, out of memory, past its deadline, or started without
+ * its channel): the sign-in is answered 503 with Retry-After — the next try gets a fresh process —
+ * never a 500, and the reason (`cause`) stays in the server's log.
+ */
+export class HasherLost extends DoorstepError {
+  constructor(cause: Error) {
+    super(
+      ERRORS.SERVICE_UNAVAILABLE,
+      'the password could not be checked just now: try again in a few seconds',
+      {
+        forPeople: true,
+        retryAfterSeconds: 2,
+        cause,
+      },
+    );
+  }
+}
+
 /** How many hashes run now, wait for a hashing process, have finished and were refused since the process started. */
 export function hashingStats(): { running: number; waiting: number; finished: number; refused: number } {
   return { running, waiting: waiting.length, finished, refused };
@@ -130,7 +149,7 @@ function discard(h: Hasher, err: Error): void {
   if (i >= 0) idle.splice(i, 1);
   if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGKILL');
   hold(h, false);
-  h.job?.reject(err);
+  h.job?.reject(new HasherLost(err));
   h.job = undefined;
 }
 
@@ -190,8 +209,9 @@ async function derive(password: string, salt: Buffer, o: ScryptOptions, len: num
     h = w;
     if (typeof w.child.send !== 'function') {
       // Started without its channel (out of file descriptors): never used.
-      discard(w, new Error('the hashing process started without its channel'));
-      throw new Error('the hashing process started without its channel');
+      const lost = new Error('the hashing process started without its channel');
+      discard(w, lost);
+      throw new HasherLost(lost);
     }
     const id = ++nextJob;
     hold(w, true);
