@@ -69,7 +69,8 @@ export class WondeSource implements MisSource {
 
   /**
    * Every page of a list, following `meta.pagination.next` to the same list of this school only, up to
-   * the first page with no rows or no next link.
+   * the first page with no rows or no next link (a page with no rows that says there is more is
+   * refused: the list cannot be read to its end).
    */
   private async *pages<S extends z.ZodType<Paged>>(
     first: string,
@@ -93,7 +94,7 @@ export class WondeSource implements MisSource {
       // `page=<n>`). Every page must be the one after the last: a page that does not move on is the
       // same page again, whatever its rows; one that jumps ahead (page 1, then 3) leaves the rows of
       // the pages between unread, and the cursor, moved with the last page, would pass them for ever.
-      // Checked on an empty page too: it ends the list and moves the cursor. Refused before the page
+      // Checked on an empty page too: one that ends the list moves the cursor. Refused before the page
       // is given out, the cursor left where it was.
       const asked = pageParam(url, origin);
       const expected = lastNumber !== undefined ? lastNumber + 1 : (asked ?? (n === 1 ? 1 : undefined));
@@ -110,12 +111,24 @@ export class WondeSource implements MisSource {
         );
       }
       const number = current ?? asked ?? (n === 1 ? 1 : undefined);
-      // A page with no rows ends the list, whatever its next link says — as Wonde's own client reads
+      // A page with no rows ends the list: nothing after it is asked for — as Wonde's own client reads
       // it (wondeltd/php-client src/ResultIterator.php, valid(): `return (bool) count($this->array)`).
       // Followed on, a server answering every page past the end with `data: []` and a fresh link was
-      // read up to MAX_PAGES times a list and sync (the repeat checks below pass empty pages). It is
-      // given out as the last page: the list was read to its end, so the cursor may move with it.
+      // read up to MAX_PAGES times a list and sync (the repeat checks below pass empty pages).
+      // One that says it is the last (no `more`, no next link) is given out as the last page: the list
+      // was read to its end, so the cursor may move with it. One that says there is more is not the
+      // end: given out as the last, it moved the cursor (`updated_after` is strict) past the pages
+      // never read — their marks never read at any later sync — and a students list ended there left
+      // the pupils on those pages out of the roll (a restored student marked off roll by an old
+      // deletion). Refused before it is given out, as a page of rows that says more without a link
+      // is: the cursor stays, and the sync fails loudly (a leavers list is said not read instead).
       if (body.data.length === 0) {
+        if (body.meta.pagination.more || body.meta.pagination.next)
+          throw malformed(
+            { unit: `${what} page ${n}` },
+            'meta.pagination',
+            'the page has no rows but says there is more (more, or a next link): the list does not end here and the pages after it cannot be read; the rest cannot be read',
+          );
         yield { n, body, last: true };
         return;
       }

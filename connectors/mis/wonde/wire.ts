@@ -9,7 +9,8 @@ import { isIsoDate, londonDate } from '../../../src/domain/attendance/dates.ts';
  *   meta: { pagination: { next, more } } }`;
  * - src/ResultIterator.php: the next page is `meta.pagination.next` (an absolute URL), followed until
  *   it is empty or a page has no rows (valid(): `return (bool) count($this->array)`). Doorstep also
- *   refuses a page with rows that says `more` but gives no `next`;
+ *   refuses a page with rows that says `more` but gives no `next`, and a page with no rows that says
+ *   `more` or gives a `next` (the list does not end there: the pages after it would go unread);
  * - src/Endpoints/Students.php (`students`) with readme.md's `forename`, `surname` and the
  *   `contact_details`, `contacts` and `extended_details` includes; `education_details` carries the
  *   UPN (`upn`) — `upi` is Wonde's own hashed id and is never used as the UPN;
