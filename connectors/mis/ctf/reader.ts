@@ -65,11 +65,13 @@ export function decodeAttendanceMarks(
 }
 
 /**
- * The one `name` element of `node`. Twice (two UPNs in a pupil, two start dates or mark strings in
- * an AttendSessions block): which the school meant cannot be told, and the first would silently win
- * — the pupil under one UPN, the marks on one date, the rest gone — so the file is refused at the
- * second, as the SIMS reader refuses a field given twice. (Several AttendSessions, one per YearData,
- * are a pupil's years: read one by one.)
+ * The one `name` element of `node`. Twice (two UPNs or dates of birth in a pupil, two Attendance
+ * blocks in a pupil, two AttendSessions blocks or LEA / Estab in a YearData, two start dates or mark
+ * strings in an AttendSessions block): which the school meant cannot be told, and the first would
+ * silently win — the pupil under one UPN, the marks on one date, a second block's marks dropped,
+ * another school's sessions taken as this school's — so the file is refused at the second, as the
+ * SIMS reader refuses a field given twice. (A pupil's years are several YearData, one AttendSessions
+ * each: read one by one.)
  */
 function only(node: XmlNode, name: string, where: Where): XmlNode | undefined {
   const found = childrenNamed(node, name);
@@ -100,7 +102,8 @@ function pupilFrom(
   const upn = onlyText(node, 'UPN', where);
   // The UPN is the pupil's id in a CTF: without one that is a UPN, the pupil cannot be told.
   if (!upn || !UPN_PATTERN.test(upn)) throw malformed(where, 'UPN', `expected ${UPN_EXPECTED}`);
-  const dob = childText(node, 'DOB');
+  const dobNode = only(node, 'DOB', where);
+  const dob = dobNode?.text.trim() || null;
   // A CTF carries no address (it is kept as it was), and an element it leaves out keeps its field too.
   const given = (name: string) => (child(node, name) ? { value: childText(node, name) } : undefined);
   const pupil: PupilRecord = {
@@ -109,19 +112,21 @@ function pupilFrom(
     ...(given('Forename') ? { forename: given('Forename')!.value } : {}),
     ...(given('Surname') ? { surname: given('Surname')!.value } : {}),
     ...(given('PreferredForename') ? { preferredName: given('PreferredForename')!.value } : {}),
-    ...(child(node, 'DOB') ? { dob: dob ? parseDate(dob, where, 'DOB') : null } : {}),
+    ...(dobNode ? { dob: dob ? parseDate(dob, where, 'DOB') : null } : {}),
     ...(given('NCyearActual') ? { yearGroup: given('NCyearActual')!.value } : {}),
     where,
   };
   const marks: MarkRecord[] = [];
-  const attendance = child(node, 'Attendance');
+  // One Attendance block a pupil, one AttendSessions block a YearData (DfE CTF specification): a
+  // second is refused at its line, never its marks dropped (read with the first only, they were).
+  const attendance = only(node, 'Attendance', where);
   for (const year of attendance ? childrenNamed(attendance, 'YearData') : []) {
-    const sessions = child(year, 'AttendSessions');
+    const sessions = only(year, 'AttendSessions', { ...where, line: year.line });
     if (!sessions) continue;
     // A pupil who joined from another school carries that school's sessions too (the YearData names
     // its LEA and Estab): its absences are not this school's, so they are left out and said so.
-    const lea = childText(year, 'LEA')?.trim();
-    const estab = childText(year, 'Estab')?.trim();
+    const lea = onlyText(year, 'LEA', { ...where, line: year.line }) ?? undefined;
+    const estab = onlyText(year, 'Estab', { ...where, line: year.line }) ?? undefined;
     if (source.lea && source.estab && lea && estab && (lea !== source.lea || estab !== source.estab)) {
       pupil.unusable ??= [];
       pupil.unusable.push({

@@ -133,6 +133,45 @@ describe('CTF elements a pupil gives once', () => {
     });
   });
 
+  it('refuses the file when a YearData has two AttendSessions blocks, or a pupil two Attendance blocks, at the second', async () => {
+    // Read with the first only, the second block's marks were dropped without a word.
+    const block = (start: string) =>
+      `<AttendSessions><AttendanceStartDate>${start}</AttendanceStartDate><AttendanceMarks>NN</AttendanceMarks></AttendSessions>`;
+    await expect(
+      read(withYears(`<YearData><Year>2024</Year>${block('2025-01-13')}\n${block('2025-01-20')}</YearData>`)),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: `ctf.xml, line 19, record 1, field AttendSessions: ${twice}`,
+    });
+    const attendance = (start: string) =>
+      `<Attendance><YearData><Year>2024</Year>${block(start)}</YearData></Attendance>`;
+    await expect(
+      read(
+        fixture.replace(
+          /<Attendance>[\s\S]*?<\/Attendance>/,
+          `${attendance('2025-01-13')}\n${attendance('2025-01-20')}`,
+        ),
+      ),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: `ctf.xml, line 19, record 1, field Attendance: ${twice}`,
+    });
+  });
+
+  it('refuses the file when a pupil has two dates of birth, or a YearData two LEAs or Estabs', async () => {
+    // Which date of birth is the pupil's cannot be told; a YearData naming two schools could take another
+    // school's sessions (the second LEA or Estab) as this school's, checked against the first only.
+    await expect(
+      read(fixture.replace('<DOB>2015-03-09</DOB>', '<DOB>2015-03-09</DOB>\n<DOB>2016-03-09</DOB>')),
+    ).rejects.toMatchObject({ message: `ctf.xml, line 17, record 1, field DOB: ${twice}` });
+    await expect(
+      read(withYears(year('<LEA>383</LEA>\n<LEA>999</LEA><Estab>2001</Estab>', '2025-01-13', 'NN'))),
+    ).rejects.toMatchObject({ message: `ctf.xml, line 19, record 1, field LEA: ${twice}` });
+    await expect(
+      read(withYears(year('<LEA>383</LEA><Estab>2001</Estab>\n<Estab>8888</Estab>', '2025-01-13', 'NN'))),
+    ).rejects.toMatchObject({ message: `ctf.xml, line 19, record 1, field Estab: ${twice}` });
+  });
+
   it('reads several years of AttendSessions for one pupil, each once', async () => {
     const { marks } = await read(withYears(year('', '2024-07-15', 'NN') + year('', '2025-01-13', '//')));
     expect(of(marks, 'A123456789012')).toEqual([
