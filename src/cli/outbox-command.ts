@@ -1,5 +1,6 @@
 import { schoolOf } from '../config/school-of.ts';
 import { londonClock, londonDate } from '../domain/attendance/dates.ts';
+import { DISMISS_REASON_MAX, dismissReasonOf } from '../domain/record-dismissal.ts';
 import { doorstepError } from '../errors.ts';
 import { sentWith } from '../records/what-is-sent.ts';
 import type { Db } from '../store/db.ts';
@@ -35,9 +36,6 @@ const unknownAction = (action: string) =>
     'USAGE',
     `outbox: expected list, show ID, retry ID, resend-failed or dismiss ID, got "${action}"`,
   );
-
-/** The longest reason a dismissal keeps (where the record was recorded by hand, not the record again). */
-export const DISMISS_REASON_MAX = 500;
 
 /**
  * `doorstep outbox list|show ID|retry ID|resend-failed [--school ID]|dismiss ID --reason TEXT [--by WHO]`:
@@ -159,16 +157,15 @@ export async function outboxCommand(
 /** A dismissal's id and reason, said before the store is asked: what was missing or wrong. */
 function dismissReason(id: string | undefined, given: string | undefined): string {
   if (!id) throw doorstepError('USAGE', 'outbox dismiss needs an ID');
-  const reason = given?.trim().replace(/\s+/g, ' ') ?? '';
-  if (!reason)
+  const r = dismissReasonOf(given);
+  if ('reason' in r) return r.reason;
+  if (r.refused === 'missing')
     throw doorstepError(
       'USAGE',
       'outbox dismiss: --reason is required — where the record was recorded by hand (e.g. --reason "recorded by hand in CPOMS, 16 March")',
     );
-  if (reason.length > DISMISS_REASON_MAX)
-    throw doorstepError(
-      'USAGE',
-      `outbox dismiss: --reason is at most ${DISMISS_REASON_MAX} characters (where the record was recorded, not the record again), got ${reason.length}`,
-    );
-  return reason;
+  throw doorstepError(
+    'USAGE',
+    `outbox dismiss: --reason is at most ${DISMISS_REASON_MAX} characters (where the record was recorded, not the record again), got ${r.length}`,
+  );
 }

@@ -24,6 +24,7 @@ import { registerDataActions } from './web/data-actions.ts';
 import { registerDataApi } from './web/data-api.ts';
 import type { WebDeps } from './web/deps.ts';
 import { registerLetterPage } from './web/letter-page.ts';
+import { registerOutboxActions } from './web/outbox-actions.ts';
 import { loadAssets, registerPages, type WebFiles } from './web/pages.ts';
 import { registerPupilPage } from './web/pupil-page.ts';
 import { registerPupilsApi } from './web/pupils-api.ts';
@@ -263,6 +264,7 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     registerPupilPage(app, options.web);
     registerDataApi(app, options.web);
     registerDataActions(app, options.web);
+    registerOutboxActions(app, options.web);
     registerAuditApi(app, options.web);
     registerUsersApi(app, options.web);
     registerPushApi(app, options.web);

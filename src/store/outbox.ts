@@ -334,15 +334,24 @@ async function failRecord(
  */
 export async function retryOutbox(db: Db, id: string, actor: string): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const { rowCount } = await tx.query(
+    const { rows } = await tx.query<{ school_id: string; sink: string; generation: number }>(
       `UPDATE outbox SET status = 'pending', generation = generation + 1, attempts = 0, last_error = NULL,
          updated_at = now()
-       WHERE id = $1 AND status = 'failed'`,
+       WHERE id = $1 AND status = 'failed' RETURNING school_id, sink, generation`,
       [id],
     );
-    if (rowCount !== 1) return false;
+    const r = rows[0];
+    if (!r) return false;
     await acknowledgeRecordAlerts(tx, id, actor);
-    await appendAudit(tx, { actor, action: 'record.retry', entityType: 'outbox', entityId: id });
+    // With its school, so that the school's audit (an admin of that school's) shows who sent it again.
+    await appendAudit(tx, {
+      actor,
+      action: 'record.retry',
+      schoolId: r.school_id,
+      entityType: 'outbox',
+      entityId: id,
+      after: { status: 'pending', sink: r.sink, generation: r.generation },
+    });
     return true;
   });
 }

@@ -7,6 +7,7 @@ import { allows, OWN_AUTH, registerAccess } from '../../src/http/access.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { getOutbox, insertOutbox, markFailed } from '../../src/store/outbox.ts';
 import type { User } from '../../src/store/users.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -107,6 +108,13 @@ describe('the route table', () => {
     expect(checked).toContain('safeguarding POST /api/visits/:id/authorise allowed');
     expect(checked).toContain('visiting-staff POST /api/visits/:id/check-in allowed');
     expect(checked).toContain('office GET /api/audit.csv denied');
+    // Who sees the failed records (the data page) retries and dismisses them; no one else.
+    for (const action of ['retry', 'dismiss']) {
+      expect(checked).toContain(`data-manager POST /api/outbox/:id/${action} allowed`);
+      expect(checked).toContain(`admin POST /api/outbox/:id/${action} allowed`);
+      expect(checked).toContain(`safeguarding POST /api/outbox/:id/${action} denied`);
+      expect(checked).toContain(`office POST /api/outbox/:id/${action} denied`);
+    }
     expect(checked).toContain(`${SCOPED_ADMIN} GET /api/users allowed`);
     expect(checked).toContain(`${SCOPED_ADMIN} GET /api/audit allowed`);
   });
@@ -125,6 +133,27 @@ describe('the route table', () => {
       ['GET', '/visits/list?school=beta'],
       ['POST', '/api/data/test-connection', { school: 'beta', connector: 'records' }],
     ];
+    // A record of beta's that failed: neither retried nor dismissed by alpha's admin.
+    const betaRecord = await db.transaction(
+      async (tx) =>
+        (await insertOutbox(tx, {
+          schoolId: 'beta',
+          kind: 'trigger_note',
+          pupilIds: ['b1'],
+          title: 'Trigger',
+          body: 'Body',
+          occurredAt: new Date(),
+          sink: 'cpoms',
+          idempotencyKey: 'beta-failed',
+          sourceType: 'test',
+          sourceId: 'beta-failed',
+        }))!,
+    );
+    await markFailed(db, (await getOutbox(db, betaRecord))!, 'CPOMS incident: HTTP 502');
+    refused.push(
+      ['POST', `/api/outbox/${betaRecord}/retry`],
+      ['POST', `/api/outbox/${betaRecord}/dismiss`, { reason: 'recorded by hand in CPOMS' }],
+    );
     for (const account of [other, both, trustWide])
       for (const action of ['disable', 'enable', 'unlock', 'password'])
         refused.push([
@@ -155,6 +184,7 @@ describe('the route table', () => {
       `SELECT count(*)::int AS n FROM users WHERE disabled OR username LIKE 'new-%'`,
     );
     expect(rows[0]!.n).toBe(0);
+    expect((await getOutbox(db, betaRecord))!.status).toBe('failed');
   });
 
   it('bad ids and dates answer 400 or 404, never a 500 or a database code', async () => {

@@ -1,10 +1,12 @@
 import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
 import { importsSection, table } from './data-imports.js';
 import { overviewSection } from './data-overview.js';
-import { connectorName, count, fobFeedsSaid, sinkName, sinksSaid } from './words.js';
+import { failedRecordsSection, showRecord } from './data-records.js';
+import { connectorName, count, fobFeedsSaid } from './words.js';
 
-// The data manager's page: per school, connectors, last sync, imports and their errors, quarantined
-// files, the outbox (with preview records readable) and connection tests that send nothing.
+// The data manager's page: per school, records that failed (each retried or dismissed here),
+// connectors, last sync, imports and their errors, quarantined files, the outbox (with preview
+// records readable) and connection tests that send nothing.
 
 const msg = document.getElementById('message');
 const content = document.getElementById('content');
@@ -110,76 +112,12 @@ function fobFeedsPart(feeds) {
   );
 }
 
-/** A record's text in `pre`, with the category and date its sink is (a preview: would be) given. */
-async function showRecord(id, pre) {
-  const b = await api('GET', `/api/outbox/${id}`);
-  const filed = `Category: ${b.category ?? `not known (sink ${b.sink} is no longer configured)`} · Date: ${fmtDateTime(b.occurred_at)}`;
-  const when = b.status === 'preview' ? ' — a preview: what go-live would send' : '';
-  pre.textContent = `${filed}${when}\n\n${b.title}\n\n${b.body}`;
-}
-
-/**
- * Records that failed to reach CPOMS / Arbor and wait for a person, however old (the server's list:
- * the oldest first, all counted): first on the page, each with its reason and alert, and how to act.
- * Nothing when none failed.
- */
-function failedRecordsSection(f) {
-  if (!f?.total) return document.createDocumentFragment();
-  // The record's text below the band (its own colours), for recording it by hand.
-  const pre = h('pre', { id: 'failed-record-body', class: 'record' });
-  const shown = document.createDocumentFragment();
-  shown.append(
-    h(
-      'section',
-      { id: 'records-failed', class: 'ingest-down', role: 'alert', 'aria-labelledby': 'records-failed-h' },
-      h(
-        'h2',
-        { id: 'records-failed-h' },
-        `${count(f.total, 'record', 'records')} failed to reach ${sinksSaid(f.bySink)}: not sent`,
-      ),
-      h(
-        'p',
-        {},
-        'Each stays here until a person acts. Fix the cause (its reason below), then send it again: ',
-        h('code', {}, 'npx doorstep outbox retry ID'),
-        ` (or every one: `,
-        h('code', {}, `npx doorstep outbox resend-failed --school ${school}`),
-        '). One that can never be sent: record it by hand from its text, then ',
-        h('code', {}, 'npx doorstep outbox dismiss ID --reason "recorded by hand in …"'),
-        '. Either closes its alert.',
-      ),
-      f.oldest.length < f.total
-        ? h('p', {}, `The oldest ${f.oldest.length} of ${f.total} are listed.`)
-        : null,
-      h(
-        'ul',
-        {},
-        f.oldest.map((r) =>
-          h(
-            'li',
-            { class: 'record-failed', 'data-record-id': r.id },
-            `#${r.id} ${r.kind} to ${sinkName(r.sink)}, written ${fmtDateTime(r.createdAt)}, failed ${fmtDateTime(r.failedAt)} after ${count(r.tries, 'try', 'tries')}: ${r.reason ?? 'no reason kept'}`,
-            r.alert ? ` — alert raised ${fmtDateTime(r.alert.raisedAt)}` : ' — no open alert',
-            ' ',
-            h('button', { type: 'button', onclick: () => showRecord(r.id, pre) }, `Show record ${r.id}`),
-          ),
-        ),
-      ),
-      f.alertsOpen > f.oldest.filter((r) => r.alert).length
-        ? h('p', {}, `${count(f.alertsOpen, 'open "delivery failed" alert')} in all.`)
-        : null,
-    ),
-    pre,
-  );
-  return shown;
-}
-
 async function load() {
   const d = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
   const out = h('div', { id: 'test-results', role: 'status' });
   const preview = h('pre', { id: 'record-body', class: 'record' });
   content.replaceChildren(
-    failedRecordsSection(d.recordsFailed),
+    failedRecordsSection(d.recordsFailed, school, msg, load),
     await overviewSection(),
     h(
       'section',

@@ -22,13 +22,12 @@ export function sinksSaid(bySink) {
 
 /**
  * The board's line for records that failed to reach their sink (`bySink`: how many per sink), or
- * null when none did: the data manager retries or dismisses them with the `doorstep outbox` command
- * the Data page shows (the page has no button for it).
+ * null when none did: the data manager retries or dismisses them on the Data page.
  */
 export function recordsFailedSaid(bySink) {
   const total = Object.values(bySink ?? {}).reduce((n, k) => n + k, 0);
   if (!total) return null;
-  return `${count(total, 'record')} failed to reach ${sinksSaid(bySink)} and ${total === 1 ? 'is' : 'are'} not sent: the data manager retries or dismisses ${total === 1 ? 'it' : 'them'} with doorstep outbox retry or doorstep outbox dismiss, as the Data page shows.`;
+  return `${count(total, 'record')} failed to reach ${sinksSaid(bySink)} and ${total === 1 ? 'is' : 'are'} not sent: the data manager retries or dismisses ${total === 1 ? 'it' : 'them'} on the Data page.`;
 }
 
 /**

@@ -50,10 +50,10 @@ describe('the pages’ plain words', () => {
     expect(words.recordsFailedSaid({})).toBeNull();
     expect(words.recordsFailedSaid(undefined)).toBeNull();
     expect(words.recordsFailedSaid({ cpoms: 1 })).toBe(
-      '1 record failed to reach CPOMS and is not sent: the data manager retries or dismisses it with doorstep outbox retry or doorstep outbox dismiss, as the Data page shows.',
+      '1 record failed to reach CPOMS and is not sent: the data manager retries or dismisses it on the Data page.',
     );
     expect(words.recordsFailedSaid({ 'arbor-pastoral': 2, cpoms: 1 })).toBe(
-      '3 records failed to reach Arbor and CPOMS and are not sent: the data manager retries or dismisses them with doorstep outbox retry or doorstep outbox dismiss, as the Data page shows.',
+      '3 records failed to reach Arbor and CPOMS and are not sent: the data manager retries or dismisses them on the Data page.',
     );
   });
 
