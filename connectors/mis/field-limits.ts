@@ -5,7 +5,7 @@ import type { Address, ContactRecord, MarkRecord, PupilRecord } from './types.ts
  * MIS path (SIMS XML, CTF, CSV, Arbor, Wonde) is held to when a unit is applied. A longer value is
  * named (file, line and field) and left out — a pupil's other fields and their marks applied; only a
  * record whose id is too long is rejected whole.
- * (README: "Field limits".)
+ * (docs/attendance-in.md: "Field limits".)
  */
 export const FIELD_LIMITS = {
   misId: 64,

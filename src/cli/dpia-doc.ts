@@ -69,7 +69,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const row = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
 
 function accessText(a: RouteSummary['access']): string {
-  if (a === undefined) return 'own scheme (see README)';
+  if (a === undefined) return 'own scheme (see the README, Security)';
   if (typeof a === 'string') return a;
   return `${a.join(', ')}${a.includes('admin') ? '' : ' (and admin)'}`;
 }
@@ -86,7 +86,7 @@ export function renderDpia(routes: readonly RouteSummary[]): string {
     'The school is the data controller; Doorstep runs on infrastructure the school or trust controls.',
     'Doorstep holds working copies: the MIS is the principal record of pupils and attendance, CPOMS (or',
     'Arbor) of safeguarding notes, visit outcomes and incidents. The reasons for each default period, and',
-    'the guidance they come from, are in the README ("Data protection").',
+    'the guidance they come from, are in [docs/privacy.md](privacy.md) ("Retention").',
     '',
     '## What is stored, where, why, for how long, who sees it',
     '',

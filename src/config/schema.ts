@@ -83,7 +83,7 @@ export function buildConfigSchema(sources: SecretSources) {
       /** Folder of policy packs (`<id>.yaml`). */
       policiesDir: folderPath.default('./config/policies'),
       schools: z.array(schoolSettings(secret)).min(1, { error: 'expected at least one school' }),
-      /** How long each kind of data is kept (defaults in ./sections/retention.ts, justified in the README). */
+      /** How long each kind of data is kept (defaults in ./sections/retention.ts, justified in docs/privacy.md). */
       retention: retentionSettings,
     })
     .superRefine((cfg, ctx) => {

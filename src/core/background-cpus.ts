@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
  * when an import and a burst of sign-ins keep every core busy, each wake-up on the alarm path (broker
  * → ingest → PostgreSQL → board) waits for a core to be given back, and a bare commit's p99 on this
  * machine kind doubles with two lowest-priority busy loops running (SCHED_IDLE included) while it
- * barely moves with the same two loops held to one core (README, performance). So background work
+ * barely moves with the same two loops held to one core (docs/benchmarks.md, `npm run bench:cores`). So background work
  * runs on every core but the first the process may use: the alarm path and the database always find
  * one core that background work never takes, and may still use the others.
  *

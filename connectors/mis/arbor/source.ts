@@ -404,7 +404,7 @@ export class ArborSource implements MisSource, ArborReader {
       preferredName: p?.preferredFirstName ?? null,
       dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
       address: s.person ? await homeAddress(this, s.person.href, where, today) : null,
-      // What Arbor's published models let Doorstep read; CIN has no model there (README: connector
+      // What Arbor's published models let Doorstep read; CIN has no model there (docs/attendance-in.md: connector
       // table), so it is left as it was.
       flags: {
         cpPlan: cp.some(isCurrent),

@@ -4,8 +4,8 @@ import { settingId } from '../../core/settings.ts';
 /**
  * How long Doorstep keeps each kind of data (the `retention:` section). Doorstep holds working
  * copies: the MIS is the principal record of attendance and of the pupil, CPOMS (or Arbor) of
- * safeguarding notes, visit outcomes and incidents. So its periods are short, and the README's
- * "Data protection" section says where each default comes from (and which are our own judgement).
+ * safeguarding notes, visit outcomes and incidents. So its periods are short, and docs/privacy.md
+ * ("Retention") says where each default comes from (and which are our own judgement).
  * Every period is in days unless its name says otherwise; a school may set its own under
  * `retention.schools.<id>` (any of the same keys).
  */
