@@ -88,6 +88,8 @@ export async function watchVisits(
             type: due.type,
             dedupKey: due.dedupKey,
             raisedAt: due.dueAt,
+            // The ladder of the moment it is raised (up to VISIT_WATCH_SLACK_MS after it fell due),
+            // never of the deadline: the phone page judges both (src/visits/watch-reach.ts).
             policy: ladderFor(school, due.type, now),
             what: `alarm raised: ${WHAT[due.type]}`,
             actor: 'system:visit-watcher',

@@ -1,4 +1,5 @@
 import type { DoorstepConfig } from '../config/schema.ts';
+import { VISIT_WATCH_EVERY_MS } from '../domain/visits/watch.ts';
 import { schedulePurges } from '../import/purge-schedule.ts';
 import { scheduleAttendanceSyncs, scheduleNightlyEvaluations } from '../import/schedules.ts';
 import type { Logger } from '../log/logger.ts';
@@ -17,7 +18,12 @@ export async function scheduleAll(
   roles: readonly Role[],
 ): Promise<void> {
   if (roles.includes('ingest'))
-    await producer.schedule('watch-visits', 'watch-visits', { everyMs: 15_000 }, { reason: 'schedule' });
+    await producer.schedule(
+      'watch-visits',
+      'watch-visits',
+      { everyMs: VISIT_WATCH_EVERY_MS },
+      { reason: 'schedule' },
+    );
   if (roles.includes('worker')) {
     await producer.schedule(
       'heartbeat',

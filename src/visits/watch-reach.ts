@@ -1,7 +1,12 @@
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { type OfficeLine, officeLine, periodTurns, watchOnlyOnBoard } from '../domain/visits/office-line.ts';
-import type { VisitRules } from '../domain/visits/rules.ts';
+import {
+  type DeadlineRules,
+  VISIT_WATCH_SLACK_MS,
+  visitDeadlines,
+  type WatchedVisit,
+} from '../domain/visits/watch.ts';
 
 /** What the visit watcher (jobs/watch-visits.ts) would raise for a visit, and until when. */
 export interface VisitWatch {
@@ -11,63 +16,117 @@ export interface VisitWatch {
   checkIns: boolean;
   /** Its silent fob may be raised: it is out with a fob and the school sets `fobs.silentAlarmMinutes`. */
   fobSilent: boolean;
+  /**
+   * For a worker out: the latest its next missed check-in or silent fob may fall due — the watcher's
+   * next deadline of each (`visitDeadlines`), or now where it has passed, and one more of its interval
+   * after it (the worker checking in, or the fob heard, at that deadline's last moment). Null or
+   * absent: none is watched yet (not left).
+   */
+  meanwhileUntil?: Date | null;
 }
 
 /**
- * The watch of a visit as the watcher keeps it (`dueVisitAlarms`): before it leaves, as if it will
- * check in and carry a fob where the school watches for silent fobs (not known yet).
+ * The watch of a visit as the watcher keeps it (`visitDeadlines`, as `dueVisitAlarms` does): before
+ * it leaves, as if it will check in and carry a fob where the school watches for silent fobs (not
+ * known yet). The fob's last event is not read: heard at `now` is the latest its deadline can be.
  */
 export function visitWatch(
   school: Pick<SchoolConfig, 'fobs'>,
-  rules: Pick<VisitRules, 'checkInMinutes' | 'arrivalCheckInMinutes' | 'overdueGraceMinutes'>,
+  rules: DeadlineRules,
   v: {
     departedAt: Date | null;
+    returnedAt?: Date | null;
     expectedReturnAt: Date | null;
     checkInMinutes: number | null;
     arrivedAt: Date | null;
     lastCheckInAt: Date | null;
     fobDeviceId: string | null;
   },
+  now: Date,
 ): VisitWatch {
-  const watchesFobs = Boolean(school.fobs.silentAlarmMinutes);
-  if (!v.departedAt) return { overdueAt: null, checkIns: true, fobSilent: watchesFobs };
+  const silentMinutes = school.fobs.silentAlarmMinutes;
+  if (!v.departedAt) return { overdueAt: null, checkIns: true, fobSilent: Boolean(silentMinutes) };
+  const fob = silentMinutes && v.fobDeviceId !== null ? { lastEventAt: now, silentMinutes } : null;
+  const watched: WatchedVisit = { id: '', status: 'departed', ...v, returnedAt: v.returnedAt ?? null, fob };
+  const due = visitDeadlines(watched, rules);
+  const meanwhile = (ds: typeof due) =>
+    ds.filter((d) => d.type !== 'overdue_visit').map((d) => d.dueAt.getTime());
+  const next = meanwhile(due);
+  // Heard from at the last moment of the later of them (or now): the deadlines that sets.
+  const heard = new Date(Math.max(now.getTime(), ...next));
+  const after = meanwhile(
+    visitDeadlines({ ...watched, lastCheckInAt: heard, fob: fob && { ...fob, lastEventAt: heard } }, rules),
+  );
   const arrivalOwed = Boolean(rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt);
   return {
-    overdueAt: v.expectedReturnAt
-      ? new Date(v.expectedReturnAt.getTime() + rules.overdueGraceMinutes * 60_000)
-      : null,
+    overdueAt: due.find((d) => d.type === 'overdue_visit')?.dueAt ?? null,
     checkIns: arrivalOwed || Boolean(v.checkInMinutes ?? rules.checkInMinutes),
-    fobSilent: watchesFobs && v.fobDeviceId !== null,
+    fobSilent: fob !== null,
+    meanwhileUntil: next.length ? new Date(Math.max(...next, ...after)) : null,
   };
 }
 
 /**
- * What the phone page tells a worker of who watches them, decided at `now` for the whole watch: whether
- * an alarm the watcher may raise before they are overdue would first be on the office's screen alone
- * (`watchOnlyOnBoard`) — the overdue alarm on the ladder of the moment it falls due, a missed check-in
- * and a silent fob on the ladder of any moment from now until then (now, and each time the school's
- * period turns: 17:00 passed on a school day, midnight into a Saturday), as `ladderFor` chooses them
- * for the watcher — and whom to phone now (the call button's number and words). A worker leaving at
- * 16:45, back by 17:30, is overdue at 17:31 on the out-of-hours ladder: told so when leaving.
+ * The farthest ahead `watchNow` looks: the config's bounds keep every window within 10 h 2 min of now
+ * (a return at most 4 h ahead plus at most 4 h of grace; a check-in at most every 240 min plus 60 of
+ * grace, twice over; a fob silent at most 240 min, twice over; each plus `VISIT_WATCH_SLACK_MS`), so
+ * this holds only where the register's times do not (a check-in time ahead of the clock). Each
+ * minute of the window is one look at the period (`periodFor`, about 2.5 µs): at most 720 looks a
+ * call — the 10-hour window about 1.4 ms (measured warm; 5 ms on a cold first call).
+ */
+export const WATCH_REACH_HORIZON_MS = 12 * 60 * 60_000;
+
+/**
+ * What the phone page tells a worker of who watches them, decided at `now`, and whom to phone now
+ * (the call button's number and words). `watchOnlyOnBoard`: whether an alarm the watcher may still
+ * raise would first be on the office's screen alone, its ladder judged as `ladderFor` chooses it for
+ * the watcher — by the moment the watcher raises it, which is its deadline or up to
+ * `VISIT_WATCH_SLACK_MS` later (the watcher's next run, a missed run): so at the deadline and at each
+ * time the school's period turns within that slack (17:00 passed on a school day, midnight into a
+ * Saturday). The alarms, and the moments judged:
+ * - the overdue alarm: from its due time (the return plus the grace) to the slack after it — a return
+ *   due 16:59:50 is raised at about 17:00:05 on the out-of-hours ladder, and said so;
+ * - a missed check-in (where the visit checks in) and a silent fob (where it carries one): before the
+ *   worker is overdue, any moment from now to the overdue time plus the slack — leaving at 16:45,
+ *   back by 17:30, is told so when leaving; once overdue (the overdue alarm handled, "I am still out"
+ *   past the worker's own bound setting the return to now) or with no return set, any moment from
+ *   now to `meanwhileUntil` plus the slack: the next check-in and silent-fob deadline and one more of
+ *   its interval — out past 16:30 checking in every 30 min, last at 16:45, is told at 16:50 that the
+ *   check-in due 17:15 is out of hours.
+ * Before the worker leaves, nothing is due: the ladders of now. The window is never more than
+ * `WATCH_REACH_HORIZON_MS` ahead.
  */
 export function watchNow(
   school: SchoolConfig,
   now: Date,
   watch: VisitWatch,
 ): { watchOnlyOnBoard: boolean; office: OfficeLine | null } {
-  const period = periodFor(school, now);
-  const end = watch.overdueAt && watch.overdueAt > now ? watch.overdueAt : now;
+  const periodAt = (at: Date) => periodFor(school, at);
+  const t = now.getTime();
+  const upTo = (end: number) => new Date(Math.min(end, t + WATCH_REACH_HORIZON_MS));
+  const overdueAt = watch.overdueAt?.getTime() ?? null;
+  const overdueTimes = periodTurns(
+    new Date(Math.max(t, overdueAt ?? t)),
+    upTo(overdueAt === null ? t : overdueAt + VISIT_WATCH_SLACK_MS),
+    periodAt,
+  );
   const meanwhile = [
     ...(watch.checkIns ? ['missed_check_in'] : []),
     ...(watch.fobSilent ? ['device_silent'] : []),
   ];
-  const turns = meanwhile.length ? periodTurns(now, end, (at) => periodFor(school, at)) : [];
+  const meanwhileEnd =
+    overdueAt !== null && overdueAt > t
+      ? overdueAt + VISIT_WATCH_SLACK_MS
+      : watch.meanwhileUntil
+        ? Math.max(t, watch.meanwhileUntil.getTime()) + VISIT_WATCH_SLACK_MS
+        : t;
+  const turns = meanwhile.length ? periodTurns(now, upTo(meanwhileEnd), periodAt) : [];
   const ladders = [
-    ladderFor(school, 'overdue_visit', end),
+    ...overdueTimes.map((at) => ladderFor(school, 'overdue_visit', at)),
     ...turns.flatMap((at) => meanwhile.map((type) => ladderFor(school, type, at))),
   ];
   return {
     watchOnlyOnBoard: ladders.some((l) => watchOnlyOnBoard(l.period ?? null, [l])),
-    office: officeLine(school, period),
+    office: officeLine(school, periodFor(school, now)),
   };
 }

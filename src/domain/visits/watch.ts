@@ -41,8 +41,29 @@ export const overdueAlarmKey = (visitId: string, expectedReturnAt: Date) =>
 export const overdueOwnAlarmKey = (visitId: string, expectedReturnAt: Date, unique: string) =>
   `${overdueAlarmKey(visitId, expectedReturnAt)}:own:${unique}`;
 
-/** The deadlines a worker who is out is watched against (none once they are back safe). */
-function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
+/** How often the visit watcher (jobs/watch-visits.ts) runs: src/runtime/schedules.ts schedules it so. */
+export const VISIT_WATCH_EVERY_MS = 15_000;
+
+/**
+ * How long after a deadline the watcher may raise its alarm, on the ladder of the moment it raises it
+ * (`ladderFor(school, type, now)`), not of the deadline: the next run (at most `VISIT_WATCH_EVERY_MS`
+ * on), a run that fails and the next one, a run that hangs until its job's timeout (60 s) and the
+ * next one — 1 min 45 s at most — with room: 2 minutes. The phone page judges each alarm's ladder at
+ * every moment from its deadline to this much after it (src/visits/watch-reach.ts).
+ */
+export const VISIT_WATCH_SLACK_MS = 2 * 60_000;
+
+/** The policy settings the deadlines are set by. */
+export type DeadlineRules = Pick<
+  VisitRules,
+  'checkInMinutes' | 'arrivalCheckInMinutes' | 'overdueGraceMinutes' | 'checkInGraceMinutes'
+>;
+
+/**
+ * The deadlines a worker who is out is watched against (none before they leave, or once they are
+ * back safe): each alarm's next due time, whether passed or not. Pure.
+ */
+export function visitDeadlines(v: WatchedVisit, rules: DeadlineRules): DueVisitAlarm[] {
   if (!v.departedAt || v.returnedAt) return [];
   const out: DueVisitAlarm[] = [];
   if (v.expectedReturnAt) {
@@ -96,7 +117,7 @@ function deadlines(v: WatchedVisit, rules: VisitRules): DueVisitAlarm[] {
  * Nothing is owed once the worker is back safe. Pure.
  */
 export function dueVisitAlarms(v: WatchedVisit, rules: VisitRules, now: Date): DueVisitAlarm[] {
-  return deadlines(v, rules).filter((d) => now >= d.dueAt);
+  return visitDeadlines(v, rules).filter((d) => now >= d.dueAt);
 }
 
 /**
@@ -119,7 +140,7 @@ export function checkInStillCounts(
 
 /** When the watcher next raises something for this visit (null: nothing more is owed before one is raised). */
 export function nextVisitCheck(v: WatchedVisit, rules: VisitRules, now: Date): Date | null {
-  const future = deadlines(v, rules)
+  const future = visitDeadlines(v, rules)
     .map((d) => d.dueAt.getTime())
     .filter((t) => t > now.getTime());
   return future.length ? new Date(Math.min(...future)) : null;

@@ -238,12 +238,14 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       leadName: staffAll.find((x) => x.id === v.leadUserId)?.displayName ?? null,
       /**
        * Who the worker can phone now, and what the button says (the on-call number out of hours); and
-       * whether, at any moment until they are overdue, a missed check-in, a silent fob or the overdue
-       * return would be on the office's screen alone (`watchOnlyOnBoard`): the page then never says the
-       * office knows or watches, but whom to phone. Decided again on every read, from now.
+       * whether an alarm the watcher may still raise — the overdue return, a missed check-in, a silent
+       * fob, until they are overdue and once overdue until the next check-in and one more interval,
+       * each on the ladder of the moment the watcher raises it (`watchNow`) — would be on the office's
+       * screen alone (`watchOnlyOnBoard`): the page then never says the office knows or watches, but
+       * whom to phone. Decided again on every read, from now.
        */
       ...(school
-        ? watchNow(school, now, visitWatch(school, rules, v))
+        ? watchNow(school, now, visitWatch(school, rules, v, now))
         : { watchOnlyOnBoard: false, office: null }),
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
@@ -352,14 +354,15 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
   // Route access is the coarse door; the visit lifecycle decides who may do what, from which state.
   /**
    * What the page says once a departure or a new return time is recorded: whether the watch, from now
-   * until the worker is overdue, may be on the office's screen alone, and whom to phone — decided at
-   * that moment, by the server, for the return time just set.
+   * (`watchNow`: until the worker is overdue, or past it the next check-in), may be on the office's
+   * screen alone, and whom to phone — decided at that moment, by the server, for the return time just set.
    */
   const watchOf = async (visitId: string) => {
     const v = await getVisit(deps.db, visitId);
     const school = v && findSchool(deps.config, v.schoolId);
+    const now = deps.now();
     return school
-      ? watchNow(school, deps.now(), visitWatch(school, deps.rulesFor(v.schoolId), v))
+      ? watchNow(school, now, visitWatch(school, deps.rulesFor(v.schoolId), v, now))
       : { watchOnlyOnBoard: false, office: null };
   };
   step(
