@@ -23,13 +23,16 @@ import { isIsoDate, londonDate } from '../../../src/domain/attendance/dates.ts';
  * The published clients define no field names for contacts, addresses or vulnerability flags, so
  * Doorstep does not read them from Wonde (README: connector table).
  */
-const datePart = z
-  .union([
-    z.string().max(40),
-    z.object({ date: z.string().max(40), timezone: z.string().max(64).nullish() }).loose(),
-  ])
+const dateInput = z.union([
+  z.string().max(40),
+  z.object({ date: z.string().max(40), timezone: z.string().max(64).nullish() }).loose(),
+]);
+const schoolDayOfInput = (d: z.output<typeof dateInput>) =>
+  schoolDayOf(typeof d === 'string' ? d : d.date, typeof d === 'string' ? null : d.timezone);
+
+const datePart = dateInput
   .transform((d, ctx) => {
-    const day = schoolDayOf(typeof d === 'string' ? d : d.date, typeof d === 'string' ? null : d.timezone);
+    const day = schoolDayOfInput(d);
     if (day === null)
       ctx.addIssue({
         code: 'custom',
@@ -40,16 +43,19 @@ const datePart = z
   .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
 
 /**
- * The school's day of a date as Wonde sends it: a day, or a time — in London (the school's clock, or
- * PHP's `timezone: "Europe/London"`) its own date; in UTC or at an offset (`Z`, `+01:00`, or PHP's
- * `timezone: "UTC"` / `"+00:00"`) an instant whose day is London's (23:00 UTC on 1 June is Monday 2
- * June at school). Another named zone: null (refused, never guessed).
+ * The school's day of a date as Wonde sends it: a day (`YYYY-MM-DD`), or a time — in London (the
+ * school's clock, or PHP's `timezone: "Europe/London"`) its own date; in UTC or at an offset (`Z`,
+ * `+01:00`, or PHP's `timezone: "UTC"` / `"+00:00"`) an instant whose day is London's (23:00 UTC on
+ * 1 June is Monday 2 June at school). Another named zone, or a text in none of these shapes (a zone
+ * after a space, `2025-06-01 23:30:00 UTC`; `2025-06-01 junk`): null (refused, never guessed —
+ * before, its first ten characters were taken as the day, so 00:30 BST on 2 June was stored as
+ * 1 June). Whether the day exists is checked by the field that reads it.
  */
 function schoolDayOf(text: string, timezone: string | null | undefined): string | null {
   const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
     text,
   );
-  if (!m) return text.slice(0, 10);
+  if (!m) return null;
   const [, day, time, inText] = m;
   const zone = inText ?? (timezone && timezone !== 'Europe/London' ? timezone : null);
   if (!zone || !time) return day!;
@@ -69,10 +75,14 @@ const dateish = datePart.refine(isIsoDate, { error: 'expected a real calendar da
 
 /**
  * A date of birth: one that does not exist (PHP's zero date `0000-00-00`, which MIS APIs send for
- * "not recorded", or `2015-02-31`) is unknown (null), as an absent one is — a pupil needs no date of
- * birth, and refusing the page would hold back every other pupil on it.
+ * "not recorded", or `2015-02-31`), or that cannot be read as a day (a shape or zone refused for a
+ * mark's date), is unknown (null), as an absent one is — a pupil needs no date of birth, and refusing
+ * the page would hold back every other pupil on it.
  */
-const birthDate = datePart.transform((d) => (isIsoDate(d) ? d : null));
+const birthDate = dateInput.transform((d) => {
+  const day = schoolDayOfInput(d);
+  return day !== null && isIsoDate(day) ? day : null;
+});
 
 /** A timestamp string or `{date}`, kept to the second: `2025-01-13 13:20:00`. */
 const timestampish = z

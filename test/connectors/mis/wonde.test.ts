@@ -1,7 +1,7 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
-import { sessionAttendance } from '../../../connectors/mis/wonde/wire.ts';
+import { sessionAttendance, student as wireStudent } from '../../../connectors/mis/wonde/wire.ts';
 import { Secret } from '../../../src/core/secret.ts';
 import { collectUnits } from '../../helpers/mis.ts';
 
@@ -852,5 +852,38 @@ describe('Wonde dates: the school’s day', () => {
     expect(day({ date: '2025-06-02 00:00:00.000000', timezone: 'America/New_York' })).toMatch(
       /in Europe\/London, UTC or with an offset/,
     );
+  });
+
+  it('a date in no shape it reads (a zone after a space, junk after the day) is refused, never taken as its first ten characters', () => {
+    const day = (date: unknown) => {
+      const r = dayOf(date);
+      return r.success ? r.data.date : r.error.issues[0]!.message;
+    };
+    const refused =
+      'expected a date as YYYY-MM-DD, its time (if any) in Europe/London, UTC or with an offset';
+    // 23:30 UTC on 1 June is 00:30 BST on 2 June: read, it is 2 June; in a shape not read, it was 1 June.
+    expect(day('2025-06-01T23:30:00Z')).toBe('2025-06-02');
+    expect(day('2025-06-01 23:30:00 UTC')).toBe(refused);
+    expect(day('2025-06-01T23:30:00.000000+00:00[UTC]')).toBe(refused);
+    expect(day('2025-06-01 junk')).toBe(refused);
+    expect(day({ date: '2025-06-01 junk', timezone: 'UTC' })).toBe(refused);
+    expect(day('2025-06-01 ')).toBe(refused);
+    // A bare day is taken as it is, when it exists.
+    expect(day('2024-02-29')).toBe('2024-02-29');
+    expect(day('2025-02-29')).toBe('expected a real calendar date');
+    // The refusal names the field (the page is refused naming data.<n>.date).
+    const r = dayOf('2025-06-01 junk');
+    expect(r.success ? [] : r.error.issues[0]!.path).toEqual(['date']);
+  });
+
+  it('a date of birth it cannot read as a day is unknown, never the page refused (as one that does not exist)', () => {
+    const dob = (date_of_birth: unknown) => {
+      const r = wireStudent.safeParse({ id: 'S1', mis_id: 1001, date_of_birth });
+      return r.success ? r.data.date_of_birth : r.error.issues[0]!.message;
+    };
+    expect(dob('2015-01-01')).toBe('2015-01-01');
+    expect(dob({ date: '2015-01-01 00:00:00.000000', timezone: 'Europe/London' })).toBe('2015-01-01');
+    expect(dob('2015-01-01 junk')).toBeNull();
+    expect(dob({ date: '2015-01-01 00:00:00.000000', timezone: 'America/New_York' })).toBeNull();
   });
 });
