@@ -59,6 +59,17 @@ export function failureOf(
 }
 
 /**
+ * Whether a write answered with this failed status may still have been made (`mayHaveLanded`, for an
+ * answer): a 5xx other than 503 can come after the service acted on it — a gateway's 502 or 504 once
+ * it had passed the request on, a 500 thrown after the work was done. Every other failure says the
+ * request was not taken: 503 and 429 (come back later), 408 and 425 (not taken, try again), 401/403
+ * and the other 4xx (refused), a 3xx (never followed).
+ */
+export function statusMayHaveLanded(status: number): boolean {
+  return status >= 500 && status !== 503;
+}
+
+/**
  * A fetch that threw (no response at all). The reason is the network error's code (`ECONNREFUSED`,
  * `ENOTFOUND`, `UND_ERR_CONNECT_TIMEOUT`…) or a fixed phrase — never the error's text: fetch quotes
  * the URL it refused (`Request cannot be constructed from a URL that includes credentials:

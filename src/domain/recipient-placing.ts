@@ -12,8 +12,12 @@ export const PLACING = 'being placed (no answer yet)';
  * A recipient still `PLACING` this long after it was kept was left by a try that stopped without
  * saying how it went (its process ended, the database away as it answered): every live try has the
  * provider's answer or its failure long before — 10 s per request, 20 s per send, the notify job's
- * own 30 s. The provider may have made it, so it reads as "may have been sent (no answer)": never
- * sent again, the notification failed for good and the alarm moved on. Younger, it may still be
- * under way: a try that finds it leaves the phone alone and is retried.
+ * own 30 s (a test holds it above each). The provider may have made it, so it reads as "may have
+ * been sent (no answer)": never sent again, the notification failed for good and the alarm moved on.
+ * Younger, it may still be under way: a try that finds it leaves the phone alone and is retried —
+ * failing with words that say it may have been sent, since the notify job's retries (about 31 s)
+ * can end before this age is reached, and the last try's words are the notification's failure. Not
+ * made shorter than those retries: a row left by a late try (the fifth has 16 s of retries after it)
+ * cannot be told from a live one in time by any age above a live try's bound.
  */
 export const PLACING_LEFT_MS = 60_000;

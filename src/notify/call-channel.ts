@@ -114,8 +114,9 @@ export class CallChannel implements Channel {
         },
         'call',
       );
-      // The call's id is how its keypress and outcome are matched: a 2xx without one is not a call,
-      // read as the SMS channel reads the same answer.
+      // The call's id is how its outcome is matched (its keypress also by the recipient its URL names): a
+      // 2xx without a usable one may still have placed the call — "may have been sent", never rung
+      // again — read as the SMS channel reads the same answer.
       return twilioSid('call', body);
     });
     return { receipt: `call ${ids.join(',')}` };

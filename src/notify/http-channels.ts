@@ -5,6 +5,7 @@ import {
   failureWords,
   mayHaveLanded,
   outboundFetch,
+  statusMayHaveLanded,
   textWithin,
   unreachable,
 } from '../core/outbound-http.ts';
@@ -36,30 +37,46 @@ const CHANNEL_ERROR = {
 /** Marks a `mayHaveBeenSent` failure (its details): its recipient's receipt is kept as such. */
 const MAY_HAVE_BEEN_SENT_DETAIL = 'may-have-been-sent';
 
+/** Marks a failure of a request known never to have been made (`neverMade`): a retry sends it. */
+const NEVER_MADE_DETAIL = 'never-made';
+
 /**
- * A text or call asked for whose answer never came (a timeout after the request was written, the
- * connection reset, the answer cut off): the provider may have made it, so it is never made again —
- * a retry would text or ring the phone a second time, and the first call's keypress would find no
+ * A text or call asked for whose answer never came, or came without saying it was not made (a
+ * timeout after the request was written, the connection reset, the answer cut off, a gateway's 502
+ * or 504, a 500, a 2xx naming no id): the provider may have made it, so it is never made again — a
+ * retry would text or ring the phone a second time, and the first call's keypress would find no
  * receipt. Like an e-mail handed over before the server answered (`smtpFailure`) it fails for good,
  * the alarm's next level brought forward; its recipient's receipt is `MAY_HAVE_BEEN_SENT`.
  */
 export function mayHaveBeenSent(what: string, why: string): DoorstepError {
-  return doorstepError(
-    'CHANNEL_REFUSED',
-    `${what}: ${why}; it ${MAY_HAVE_BEEN_SENT}, so it is not sent again`,
-    { details: [MAY_HAVE_BEEN_SENT_DETAIL] },
-  );
+  return mayHaveBeenSentAfter(`${what}: ${why}`);
+}
+
+/** `mayHaveBeenSent`, after the words of what happened (`sms: HTTP 504`). */
+function mayHaveBeenSentAfter(words: string): DoorstepError {
+  return doorstepError('CHANNEL_REFUSED', `${words}; it ${MAY_HAVE_BEEN_SENT}, so it is not sent again`, {
+    details: [MAY_HAVE_BEEN_SENT_DETAIL],
+  });
 }
 
 function isMayHaveBeenSent(err: unknown): boolean {
   return isDoorstepError(err, 'CHANNEL_REFUSED') && err.details.includes(MAY_HAVE_BEEN_SENT_DETAIL);
 }
 
+/** The options of a failure whose request is known never to have been made (see `sendToEachOnce`). */
+const neverMade = { details: [NEVER_MADE_DETAIL] } as const;
+
+function isNeverMade(err: unknown): boolean {
+  return isDoorstepError(err) && err.details.includes(NEVER_MADE_DETAIL);
+}
+
 /**
  * One POST to a channel's service, its failure read by `failureOf` like every outbound call: 401/403
  * is a configuration fault (never retried), another 4xx permanent, 429, 5xx and no answer transient.
  * A failure's error says the status and the provider's error code only (`failureWords`), never the
- * provider's text, which may quote the phone number or address it was sent to.
+ * provider's text, which may quote the phone number or address it was sent to. One whose request is
+ * known never to have been made — never written (`mayHaveLanded`), or answered with a status that
+ * says it was not taken (`statusMayHaveLanded`) — says so (`isNeverMade`).
  */
 export async function post(
   url: string,
@@ -69,7 +86,8 @@ export async function post(
   own: readonly number[] = [],
   /**
    * A request that sends something no one can take back (a text, a call): failing without an answer
-   * once it may have been written (`mayHaveLanded`) is `mayHaveBeenSent`, never retried.
+   * once it may have been written (`mayHaveLanded`), or with a status that may come after it was made
+   * (`statusMayHaveLanded`: a gateway's 502 or 504, a 500), is `mayHaveBeenSent`, never retried.
    */
   options: { once?: boolean } = {},
 ): Promise<Response> {
@@ -80,10 +98,18 @@ export async function post(
   } catch (err) {
     const u = unreachable(err);
     // Our 10 s cover the connection too: one not made by then asked for nothing (retried as ever).
+    // A trade-off taken knowingly: a POST written to a kept-alive connection the server had already
+    // closed (its idle timeout just passed) fails as a reset once written, so it reads as "may have
+    // been sent" although the server never read it. That errs toward no text or call made twice, at
+    // the cost of that one person's text (the rest of the group are still sent to, and the ladder
+    // moves on to its next level at once).
     const asked = mayHaveLanded(err);
     const why = u.timedOut ? `no ${asked ? 'answer' : 'connection'} within 10 s` : u.reason;
     if (options.once && asked) throw mayHaveBeenSent(what, `${why} after it was asked for`);
-    throw doorstepError('CHANNEL_UNAVAILABLE', `${what}: ${why}`, { cause: err });
+    throw doorstepError('CHANNEL_UNAVAILABLE', `${what}: ${why}`, {
+      cause: err,
+      ...(asked ? {} : neverMade),
+    });
   }
   if (own.includes(res.status)) return res;
   const failure =
@@ -91,7 +117,12 @@ export async function post(
   if (failure) {
     // Only the status and the provider's own error code: its text may quote the recipient.
     const text = await res.text().catch(() => '');
-    throw doorstepError(CHANNEL_ERROR[failure.kind], failureWords(what, res.status, text));
+    const words = failureWords(what, res.status, text);
+    // A 502 or 504 from a gateway in front of the provider once it passed the request on, or a 500
+    // thrown once the work was done: the text may have gone. Retried, the phone could be texted again.
+    if (!statusMayHaveLanded(res.status)) throw doorstepError(CHANNEL_ERROR[failure.kind], words, neverMade);
+    if (options.once) throw mayHaveBeenSentAfter(words);
+    throw doorstepError(CHANNEL_ERROR[failure.kind], words);
   }
   return res;
 }
@@ -113,7 +144,7 @@ export interface RecipientReceipts {
    * still known to its keypress. Absent: nothing is kept until the provider answers.
    */
   placing?(notificationId: string, key: string): Promise<boolean>;
-  /** A `PLACING` recipient whose request is known never to have been made, removed: a retry sends it. */
+  /** A `PLACING` recipient whose request is known never to have been made, removed (never one whose call took a keypress): a retry sends it. */
   forget?(notificationId: string, key: string): Promise<void>;
 }
 
@@ -183,10 +214,21 @@ export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): s
  *
  * Each is kept as `PLACING` before it is asked for (when the receipts keep it): a call rings as the
  * provider takes it, and its keypress must find it before the provider's answer comes. The answer's
- * id then replaces it; no answer (`mayHaveBeenSent`) makes it "may have been sent"; a failure known
- * never to have made the request (no connection, a refusal, an answer naming no id) removes it, so a
- * retry sends it. One found `PLACING` was left by a try still under way — left alone, and retried — or,
- * past `PLACING_LEFT_MS`, by one that stopped without a word: may have been sent.
+ * id then replaces it; an answer that does not say it was not made (`mayHaveBeenSent`: none, a
+ * gateway's 502 or 504, a 500, a 2xx naming no id) makes it "may have been sent"; only a failure
+ * known never to have made the request (`isNeverMade`: never written, 429, 503, a 3xx or 4xx refusal
+ * — in the status or in a 2xx's error document —, a number refused before sending) removes it, so a
+ * retry sends it (the store never removes one whose call was answered with a keypress). Any other
+ * failure (the receipt not kept: the database away as the provider answered) leaves it `PLACING`.
+ *
+ * One found `PLACING` was left by a try that may still be under way — left alone, and retried — or,
+ * past `PLACING_LEFT_MS`, by one that stopped without a word: may have been sent, failed for good.
+ * The "left alone" failure says itself that it may have been sent: a try that stopped without a word
+ * inside the notify job's retries (1 + 2 + 4 + 8 + 16 s) is found so by every later try, the last
+ * included, and the last one's words are the notification's failure on the board and the timeline.
+ * (Not a `PLACING_LEFT_MS` shorter than those retries: the row may be left by a late try — the fifth,
+ * with 16 s of retries after it — while a live try needs its 10 s request and a 20 s send bound, so
+ * no one age tells every left row from a live one in time; the words are true whichever it is.)
  */
 export async function sendToEachOnce(
   channel: 'sms' | 'call',
@@ -196,8 +238,13 @@ export async function sendToEachOnce(
   sendOne: (address: string) => Promise<string>,
 ): Promise<string[]> {
   const sent = await receipts.sent(notificationId);
+  // Retried: the earlier try may yet have the provider's answer (kept) or learn it was never made
+  // (removed, and sent by the retry); the last try fails with these words, which stay true.
   const underWay = () =>
-    doorstepError('CHANNEL_UNAVAILABLE', `${channel}: an earlier try is still asking the provider for it`);
+    doorstepError(
+      'CHANNEL_UNAVAILABLE',
+      `${channel}: an earlier try asked the provider for it and its answer is not known; it may have been sent, so it is not sent again`,
+    );
   // All at once (each bounded by the 10 s of `post`): a group's phones are reached together, and
   // the whole send stays well within its escalation step's claim however many there are.
   const results = await Promise.allSettled(
@@ -219,9 +266,9 @@ export async function sendToEachOnce(
       } catch (err) {
         // Kept as this recipient's receipt, so no retry of the others sends to them again.
         if (isMayHaveBeenSent(err)) await receipts.record(notificationId, key, MAY_HAVE_BEEN_SENT);
-        // Known not made (`post`'s other failures, an answer with no id, a number refused): sent
-        // again by a retry. Anything else leaves it placing, read in time as may have been sent.
-        else if (isDoorstepError(err)) await receipts.forget?.(notificationId, key);
+        // Known never made (never written, a refusal, a number refused): sent again by a retry.
+        // Anything else leaves it placing, read in time as may have been sent.
+        else if (isNeverMade(err)) await receipts.forget?.(notificationId, key);
         throw err;
       }
       await receipts.record(notificationId, key, receipt);
@@ -245,6 +292,7 @@ export function dialNumber(channel: string, phone: string): string {
     throw doorstepError(
       'CHANNEL_REFUSED',
       `${channel}: a number of the group cannot be read as a phone number (not sent to it)`,
+      neverMade,
     );
   return number;
 }
@@ -282,7 +330,7 @@ export async function postToTwilio(
   );
   // A 2xx whose answer was cut off (or not read within the request's 10 s): the text or call was
   // made, its id lost — never made again (`mayHaveBeenSent`). One read whole but not JSON (a proxy's
-  // page) names no sid: `twilioSid` reads it.
+  // page), or past 64 KB, names no sid: `twilioSid` reads it.
   const text = await textWithin(res, 64 * 1024).catch((err: unknown) => {
     const u = unreachable(err);
     throw mayHaveBeenSent(
@@ -398,21 +446,24 @@ function namedFailure(named: number): (typeof CHANNEL_ERROR)[keyof typeof CHANNE
 }
 
 /**
- * The id of the message or call a Twilio-compatible answer says it made (a call's is `CA` and 32 hex
- * digits: how its keypress and outcome are matched). A 2xx without one is no text sent, no call
- * placed: an error document answered with 200 (`{"code": 20429, "status": 429, …}`) or a proxy's
- * page. It is read as the status it names (a 4xx other than 429 refused), else as the service
- * unavailable — retried, then escalated — never recorded as a phone reached. One reading for the SMS
- * and call channels: the same answer is never a retry for one and a refusal for good for the other.
+ * The id of the message or call a Twilio-compatible answer says it made: any printable one of at
+ * most 64 characters (Twilio's are `SM`/`CA` and 32 hex digits; a compatible provider's may be a
+ * UUID), kept as the recipient's receipt — its status callbacks name it, and a call's keypress is
+ * matched by the notification and recipient its URL carries. A 2xx without one is read by the status
+ * its error document names (`{"code": 20429, "status": 429, …}`, answered with 200 by a proxy or a
+ * compatible provider), as `failureOf` and `statusMayHaveLanded` read that status: a 4xx or 503 is
+ * the request not taken (a 429 or 503 retried, another refused), never made. Any other — none named
+ * (a proxy's page, an unusable id), a 5xx but 503 — may have been made: `mayHaveBeenSent`, never
+ * made again (a retry of a call placed under an id we could not read rang the phone each time). One
+ * reading for the SMS and call channels: the same answer is never a retry for one and a refusal for
+ * good for the other.
  */
 export function twilioSid(channel: 'sms' | 'call', body: { sid?: unknown; status?: unknown }): string {
-  const shape = channel === 'call' ? /^CA[0-9a-fA-F]{32}$/ : /^[\x21-\x7e]{1,64}$/;
-  if (typeof body.sid === 'string' && shape.test(body.sid)) return body.sid;
+  if (typeof body.sid === 'string' && /^[\x21-\x7e]{1,64}$/.test(body.sid)) return body.sid;
   const named = typeof body.status === 'number' && Number.isInteger(body.status) ? body.status : 0;
-  throw doorstepError(
-    namedFailure(named),
-    `${channel}: the provider answered without a ${channel === 'call' ? 'call' : 'message'} sid${named ? ` (its answer names HTTP ${named})` : ''}`,
-  );
+  const words = `${channel}: the provider answered without a ${channel === 'call' ? 'call' : 'message'} sid${named ? ` (its answer names HTTP ${named})` : ''}`;
+  if (named >= 400 && !statusMayHaveLanded(named)) throw doorstepError(namedFailure(named), words, neverMade);
+  throw mayHaveBeenSentAfter(words);
 }
 
 /**

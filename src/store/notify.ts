@@ -56,14 +56,20 @@ export async function recordRecipientPlacing(
   return (rowCount ?? 0) > 0;
 }
 
-/** A `PLACING` recipient whose request is known never to have been made: removed, so a retry sends it. */
+/**
+ * A `PLACING` recipient whose request is known never to have been made: removed, so a retry sends it.
+ * Never one whose call was answered with a keypress (`keypress_at`): that call was made, whatever its
+ * caller was told — removed, its keypress would be lost, the call's later callbacks matched to
+ * nothing ("not known"), and the phone rung again by the retry. Held here, whoever asks.
+ */
 export async function forgetRecipientPlacing(
   db: Db,
   notificationId: string,
   recipientKey: string,
 ): Promise<void> {
   await db.query(
-    'DELETE FROM notification_recipients WHERE notification_id = $1 AND recipient_key = $2 AND receipt = $3',
+    `DELETE FROM notification_recipients
+     WHERE notification_id = $1 AND recipient_key = $2 AND receipt = $3 AND keypress_at IS NULL`,
     [notificationId, recipientKey, PLACING],
   );
 }

@@ -591,7 +591,9 @@ describe('a ladder call with a keypress', () => {
       .send(notification)
       .catch((e: unknown) => e)) as Error;
     expect(retryClassOf(underWay)).toBe('transient');
-    expect(underWay.message).toBe('call: an earlier try is still asking the provider for it');
+    expect(underWay.message).toBe(
+      'call: an earlier try asked the provider for it and its answer is not known; it may have been sent, so it is not sent again',
+    );
     expect(await receipt()).toBe('being placed (no answer yet)');
     // Still so a minute on: its try stopped without a word (its process ended), so it may have rung.
     await db.query(

@@ -492,7 +492,8 @@ describe('notification channels', () => {
     expect(limited).toBeInstanceOf(Error);
     expect(retryClassOf(limited)).toBe('transient');
     expect((await receipts.sent(n.id)).size).toBe(0);
-    // A page that is not the API's at all: retried, then escalated — never a phone reached.
+    // A page that is not the API's at all names no id: the provider may have sent it (a proxy that
+    // passed it on), so it fails for good as "may have been sent" — never a phone reached, nor texted again.
     route().reply(200, '<html>maintenance</html>', { 'content-type': 'text/html' });
     expect(
       retryClassOf(
@@ -500,7 +501,7 @@ describe('notification channels', () => {
           .send(n)
           .catch((e: unknown) => e),
       ),
-    ).toBe('transient');
+    ).toBe('permanent');
     // One that names a refusal is not retried.
     route().reply(200, { code: 21211, message: 'Invalid To', status: 400 });
     expect(
@@ -532,7 +533,7 @@ describe('notification channels', () => {
     ring().reply(200, { code: 20429, message: 'Too Many Requests', status: 429 });
     expect(await callClass()).toBe('transient');
     ring().reply(200, '<html>maintenance</html>', { 'content-type': 'text/html' });
-    expect(await callClass()).toBe('transient');
+    expect(await callClass()).toBe('permanent');
     ring().reply(200, { code: 21211, message: 'Invalid To', status: 400 });
     expect(await callClass()).toBe('permanent');
 

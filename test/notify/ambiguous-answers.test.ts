@@ -1,0 +1,292 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../src/core/secret.ts';
+import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
+import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
+import { PLACING, PLACING_LEFT_MS } from '../../src/domain/recipient-placing.ts';
+import { retryClassOf } from '../../src/errors.ts';
+import { CallChannel } from '../../src/notify/call-channel.ts';
+import {
+  memoryReceipts,
+  type RecipientReceipts,
+  recipientKey,
+  SmsChannel,
+} from '../../src/notify/http-channels.ts';
+import { SEND_BOUND_MS } from '../../src/notify/send-bound.ts';
+import { catalog } from '../../src/queue/catalog.ts';
+import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
+import { recordKeypress, unansweredCallRecipient } from '../../src/store/call-answers.ts';
+import type { Db } from '../../src/store/db.ts';
+import {
+  forgetRecipientPlacing,
+  recipientReceipts,
+  recordRecipientPlacing,
+  recordRecipientReceipt,
+} from '../../src/store/notify.ts';
+import { openStore } from '../../src/store/open.ts';
+import { notification } from '../helpers/notification.ts';
+import { insert } from '../store/dp-fixtures.ts';
+
+/**
+ * A text or call is made again only when its request is known never to have been made: never
+ * written, or answered 429, 503, a 3xx or another 4xx (in the status, or in a 2xx's error document),
+ * or its number refused before sending. An answer that does not say so — a gateway's 502 or 504 once
+ * it passed the request on, a 500, a 2xx naming no id — may have been made: "may have been sent",
+ * never made again. Found by review: any failure with an answer was read as never made, and the
+ * phone texted or rung again on every retry.
+ */
+const n = notification();
+let server: Server | undefined;
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+  server = undefined;
+});
+
+/** A provider that does `act` with its i-th request (from 1) once read whole; the numbers it was asked for. */
+async function provider(act: (i: number, res: ServerResponse) => unknown) {
+  const seen: string[] = [];
+  server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      seen.push(new URLSearchParams(raw).get('To')!);
+      void act(seen.length, res);
+    });
+  });
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
+  return { seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+const account = (baseUrl: string) => ({
+  baseUrl,
+  accountSid: 'AC1',
+  authToken: new Secret('tok', 'env:T'),
+  from: '+447700900000',
+  replyPrompt: '',
+});
+const json = (res: ServerResponse, status: number, body: unknown): void => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+};
+const callChannel = (url: string, receipts: RecipientReceipts, phone = '+447700900001') =>
+  new CallChannel(
+    account(url),
+    { callbackUrl: 'https://d.example/hooks/voice/alpha', ringSeconds: 30, language: 'en-GB' },
+    () => [phone],
+    async () => ({ schoolName: 'A', personName: null, raisedAt: new Date() }),
+    receipts,
+  );
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
+
+describe('an answer that does not say the text or call was never made', () => {
+  for (const status of [500, 502, 504])
+    it(`HTTP ${status} (a gateway that passed the request on, a provider that failed after taking it): never sent again`, async () => {
+      const { seen, url } = await provider((i, res) => {
+        if (i === 1) return void res.writeHead(status).end('<html>Gateway Time-out</html>');
+        json(res, 201, { sid: 'SM2' });
+      });
+      const receipts = memoryReceipts();
+      const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
+      const err = await failure(sms.send(n));
+      expect(retryClassOf(err)).toBe('permanent');
+      expect(err?.message).toBe(
+        `sms: HTTP ${status}; it may have been sent (no answer), so it is not sent again`,
+      );
+      const again = await failure(sms.send(n));
+      expect(retryClassOf(again)).toBe('permanent');
+      expect(seen).toEqual(['+447700900001']);
+      expect([...(await receipts.sent(n.id)).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
+    });
+
+  it('a call placed (201) under an id not shaped like Twilio’s: kept as its receipt, never rung again', async () => {
+    const sid = '3f1c2b7e-8a4d-4c1e-9f2a-1b2c3d4e5f60';
+    const { seen, url } = await provider((_, res) => json(res, 201, { sid, status: 'queued' }));
+    const receipts = memoryReceipts();
+    const call = callChannel(url, receipts);
+    for (let i = 0; i < 3; i++)
+      expect(await call.send({ ...n, target: 'call:g' })).toEqual({ receipt: `call ${sid}` });
+    expect(seen).toEqual(['+447700900001']);
+    // Its status callbacks name it: kept as it came.
+    expect([...(await receipts.sent(n.id)).values()]).toEqual([sid]);
+  });
+
+  it('a 2xx naming no usable id (none, a proxy’s page, one past 64 characters or unprintable): may have been sent', async () => {
+    const answers: ((res: ServerResponse) => void)[] = [
+      (res) => json(res, 201, { status: 'queued' }),
+      (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>ok</html>'),
+      (res) => json(res, 201, { sid: 'X'.repeat(65) }),
+      (res) => json(res, 201, { sid: 'SM 1' }),
+      (res) => json(res, 200, { code: 20500, status: 500 }),
+    ];
+    for (const channel of ['sms', 'call'] as const)
+      for (const answer of answers) {
+        const { seen, url } = await provider((_, res) => answer(res));
+        const receipts = memoryReceipts();
+        const send = () =>
+          channel === 'sms'
+            ? new SmsChannel(account(url), () => ['+447700900001'], receipts).send(n)
+            : callChannel(url, receipts).send({ ...n, target: 'call:g' });
+        const err = await failure(send());
+        expect(retryClassOf(err)).toBe('permanent');
+        expect(err?.message).toMatch(
+          new RegExp(
+            `^${channel}: the provider answered without a (message|call) sid.*; it may have been sent`,
+          ),
+        );
+        await failure(send());
+        expect(seen).toEqual(['+447700900001']);
+        server!.closeAllConnections();
+        server!.close();
+        server = undefined;
+      }
+  });
+});
+
+describe('an answer that says the text or call was not made: sent by a retry', () => {
+  for (const [what, answer, retryClass] of [
+    ['HTTP 429', (res: ServerResponse) => json(res, 429, { code: 20429, status: 429 }), 'transient'],
+    ['HTTP 503', (res: ServerResponse) => res.writeHead(503).end('busy'), 'transient'],
+    ['HTTP 400', (res: ServerResponse) => json(res, 400, { code: 21211, status: 400 }), 'permanent'],
+    ['HTTP 302', (res: ServerResponse) => res.writeHead(302, { location: '/elsewhere' }).end(), 'permanent'],
+    ['a 200 naming 429', (res: ServerResponse) => json(res, 200, { code: 20429, status: 429 }), 'transient'],
+    ['a 200 naming 503', (res: ServerResponse) => json(res, 200, { code: 20503, status: 503 }), 'transient'],
+    ['a 200 naming 400', (res: ServerResponse) => json(res, 200, { code: 21211, status: 400 }), 'permanent'],
+  ] as const)
+    it(`${what}: its recipient forgotten, so a retry sends it`, async () => {
+      const { seen, url } = await provider((i, res) =>
+        i === 1 ? answer(res) : json(res, 201, { sid: 'SM2' }),
+      );
+      const receipts = memoryReceipts();
+      const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
+      const err = await failure(sms.send(n));
+      expect(retryClassOf(err)).toBe(retryClass);
+      expect(err?.message).not.toMatch(/may have been sent/);
+      expect((await receipts.sent(n.id)).size).toBe(0);
+      expect(await sms.send(n)).toEqual({ receipt: 'sms SM2' });
+      expect(seen).toEqual(['+447700900001', '+447700900001']);
+    });
+});
+
+describe('a recipient left "being placed" (its receipt not kept)', () => {
+  it('a text sent whose receipt could not be kept: never sent again, and every later try says it may have been sent', async () => {
+    const { seen, url } = await provider((_, res) => json(res, 201, { sid: 'SM1' }));
+    const inner = memoryReceipts();
+    let down = true;
+    const receipts: RecipientReceipts = {
+      ...inner,
+      record: async (id, key, r) => {
+        if (down) {
+          down = false;
+          throw new Error('Connection terminated unexpectedly');
+        }
+        return inner.record(id, key, r);
+      },
+    };
+    const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
+    const first = await failure(sms.send(n));
+    expect(first?.message).toBe('Connection terminated unexpectedly');
+    // Whichever try is the notify job's last, its words (the notification's failure) are true.
+    for (let i = 0; i < 2; i++) {
+      const later = await failure(sms.send(n));
+      expect(retryClassOf(later)).toBe('transient');
+      expect(later?.message).toBe(
+        'sms: an earlier try asked the provider for it and its answer is not known; it may have been sent, so it is not sent again',
+      );
+    }
+    expect(seen).toEqual(['+447700900001']);
+  });
+
+  it('is taken for one left by a stopped try only past every live try’s bound', () => {
+    // A live try has its answer within its 10 s request, and is given up by the send bound and the
+    // job's timeout: one younger than those may still be asking, and is left alone.
+    expect(PLACING_LEFT_MS).toBeGreaterThan(10_000);
+    expect(PLACING_LEFT_MS).toBeGreaterThan(SEND_BOUND_MS);
+    expect(PLACING_LEFT_MS).toBeGreaterThan(catalog.jobs.notify.timeoutMs);
+    expect(PLACING_LEFT_MS).toBeGreaterThan(catalog.jobs['send-notice'].timeoutMs);
+  });
+});
+
+describe('a call answered with a keypress while it was being placed', () => {
+  let db: Db;
+  let notificationId = '';
+  beforeAll(async () => {
+    db = await openStore({ dataDir: 'memory://' });
+    const user = await insert(db, 'users', {
+      username: 'lead',
+      display_name: 'Lead',
+      password_hash: 'scrypt$x',
+      roles: ['visiting-staff'],
+    });
+    const visit = await insert(db, 'visits', {
+      school_id: 'alpha',
+      pupil_mis_id: 'p1',
+      reason: 'welfare',
+      address: { line1: '1 Road', postcode: 'AB1 2CD' },
+      planned_for: '2026-03-10',
+      status: 'departed',
+      requested_by: user,
+      lead_user_id: user,
+    });
+    const alarm = (await raiseVisitAlarm(db, {
+      schoolId: 'alpha',
+      visitId: visit,
+      staffId: null,
+      type: 'overdue_visit',
+      dedupKey: `v:${visit}`,
+      raisedAt: new Date(),
+      policy: DEFAULT_ALARM_POLICY,
+      what: 'alarm raised: visit overdue',
+      actor: 'system:test',
+    }))!.id;
+    notificationId = await insert(db, 'notifications', {
+      alarm_id: alarm,
+      step: 0,
+      target: 'call:g',
+      status: 'pending',
+    });
+  });
+  afterAll(() => db.close());
+  const stored = (): RecipientReceipts => ({
+    sent: (id) => recipientReceipts(db, id),
+    record: (id, k, r) => recordRecipientReceipt(db, id, k, r),
+    placing: (id, k) => recordRecipientPlacing(db, id, k),
+    forget: (id, k) => forgetRecipientPlacing(db, id, k),
+  });
+
+  it('is never forgotten, whatever its caller says: the store keeps the row and its keypress', async () => {
+    const key = recipientKey(notificationId, '+447700900009');
+    expect(await recordRecipientPlacing(db, notificationId, key)).toBe(true);
+    expect(await recordKeypress(db, notificationId, key, new Date())).toBe(true);
+    await forgetRecipientPlacing(db, notificationId, key);
+    expect(await unansweredCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
+      recipientKey: key,
+      keypressAt: expect.any(Date),
+    });
+    expect((await recipientReceipts(db, notificationId)).get(key)).toBe(PLACING);
+  });
+
+  it('answered by a gateway’s 504: kept "may have been sent" with its keypress, and never rung again', async () => {
+    const phone = '+447700900001';
+    const key = recipientKey(notificationId, phone);
+    const { seen, url } = await provider(async (_, res) => {
+      // The provider rang the phone and the person pressed 1 before the gateway gave up.
+      await recordKeypress(db, notificationId, key, new Date());
+      res.writeHead(504).end();
+    });
+    const call = callChannel(url, stored(), phone);
+    const err = await failure(call.send({ ...n, id: notificationId, target: 'call:g' }));
+    expect(retryClassOf(err)).toBe('permanent');
+    await failure(call.send({ ...n, id: notificationId, target: 'call:g' }));
+    expect(seen).toEqual([phone]);
+    expect(await unansweredCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
+      keypressAt: expect.any(Date),
+    });
+    expect((await recipientReceipts(db, notificationId)).get(key)).toBe(MAY_HAVE_BEEN_SENT);
+  });
+});
