@@ -3,6 +3,7 @@ import {
   mayHaveLanded as mayHaveReached,
   outboundFetch,
   redirectTarget,
+  statusMayHaveLanded,
   textWithin,
   unreachable,
 } from '../../src/core/outbound-http.ts';
@@ -93,10 +94,14 @@ export async function sinkFetch(
         { retry: 'after', delayMs: failure.retryAfterMs },
         res.status,
       );
-    // A 5xx may come after the sink made the write (a gateway's 502/504 while it went on); a 408 or
-    // 425 is the sink saying it did not take the request.
+    // A 5xx may come after the sink made the write (a gateway's 502/504 while it went on:
+    // `statusMayHaveLanded`); a 408 or 425 is the sink saying it did not take the request. A 503 is
+    // counted too, though it says the same: a proxy may answer it after passing the write on, and a
+    // record is never sent blindly after one that may have landed — its key (CPOMS) or marker
+    // (Arbor) is checked first, which costs one read. (A text or call, which cannot be checked so,
+    // takes a 503 at its word: src/notify/http-channels.ts.)
     throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status, {
-      mayHaveLanded: write && res.status >= 500,
+      mayHaveLanded: write && (statusMayHaveLanded(res.status) || res.status === 503),
     });
   }
   let text: string | null;
