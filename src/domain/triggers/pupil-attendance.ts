@@ -106,6 +106,11 @@ const NO_SESSION = codeSet([
 const SCHOOL_CLOSED = codeSet(SCHOOL_CLOSED_CODES);
 /** Sessions the school arranged this pupil out of (`C2` part-time timetable, `S` study leave). */
 const ARRANGED = codeSet(['C2', 'S']);
+/**
+ * Marks that say nothing about whether the pupil was on the school's roll: `Z` (a prospective pupil,
+ * not yet on roll) and the whole-school closures (`#`, `Y4`: the school did not meet, for anyone).
+ */
+const SAYS_NOT_ON_ROLL = codeSet(['Z', ...SCHOOL_CLOSED_CODES]);
 
 /**
  * How a run of absence treats a day the pupil was not expected at, or could not attend — a rule's
@@ -213,6 +218,26 @@ export class PupilAttendance {
     }
     if (set[c] === 1) return 'count';
     return mode === 'end-on-any' || NO_SESSION[c] === 0 || ARRANGED[c] === 1 ? 'break' : 'skip';
+  }
+
+  /**
+   * The register has the pupil on roll that day: a session with any mark but `Z` (not yet on roll) or
+   * a whole-school closure (`#`, `Y4`). Unlike `hasMark`, a session the pupil was not expected at
+   * (`C2` part-time timetable, `S`) or could not attend (`D` at the school they are dual registered
+   * with, `Y1`–`Y3`, `Y5`–`Y7`, `X`, `Q`) counts: the school keeps a register for them, so they are on
+   * its roll.
+   */
+  onRoll(day: number): boolean {
+    const a = this.slots[day * 2]!;
+    const p = this.slots[day * 2 + 1]!;
+    return (a !== 0 && SAYS_NOT_ON_ROLL[a] === 0) || (p !== 0 && SAYS_NOT_ON_ROLL[p] === 0);
+  }
+
+  /** The first day (index) the register has the pupil on roll (`onRoll`), or -1. */
+  firstOnRollDay(): number {
+    const days = this.slots.length / 2;
+    for (let d = 0; d < days; d++) if (this.onRoll(d)) return d;
+    return -1;
   }
 
   /** The day has no mark at all, in either session (not even a closure or arrangement code). */

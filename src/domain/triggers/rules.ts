@@ -136,8 +136,10 @@ export const attendanceRateRule = z.strictObject({
   /** Too few possible sessions say nothing (early September). */
   minSessions: z.int().min(1).default(RATE_MIN_SESSIONS),
   /**
-   * "Over the course of three months": only a pupil whose register covers the whole window — a mark
-   * in its first school week — is judged (a pupil who joined in September is not judged on two weeks).
+   * "Over the course of three months": only a pupil whose register covers the whole window is judged
+   * — on roll (any mark but `Z`) on or before its first school day and in its first school week, as
+   * the register itself says (a pupil who joined in September is not judged on a window that opens
+   * in July). Its evidence's `from` is never before the pupil's first day on roll.
    */
   wholeWindow: z.boolean().default(false),
 });

@@ -448,6 +448,13 @@ rules:
       '2025-09-16',
     );
     expect(fired(fortnight, ['thames-view'], '2025-09-16')).toEqual([]);
+    // …nor on six weeks, on 16 October, while the window (from 17 July) still reaches the summer term.
+    const sixWeeks = register(
+      { '2025-09-04': 'N', '2025-09-05': 'N', '2025-09-08': 'N', '2025-09-09': 'N' },
+      '2025-09-03',
+      '2025-10-16',
+    );
+    expect(fired(sixWeeks, ['thames-view'], '2025-10-16')).toEqual([]);
     // A pupil on roll since June with the same fortnight is judged on the whole window.
     const since = register(
       { ...marks, '2025-09-04': 'N', '2025-09-05': 'N', '2025-09-08': 'N' },
@@ -782,5 +789,107 @@ describe('wholeWindow and a register that says "not on roll"', () => {
     expect(noMarks.fired).toBe(false); // as the commit intends: "the pupil's register begins later"
     const withZ = judged(joinedInNovember(true));
     expect(withZ.fired, withZ.explanation).toBe(false);
+  });
+});
+
+describe('Thames View 4.4: whether the register covers three months is read from the register itself', () => {
+  // A calendar that knows the summer term before this autumn's.
+  const year = new SchoolCalendar({
+    terms: [
+      { start: '2025-06-02', end: '2025-07-22' },
+      { start: '2025-09-03', end: '2025-10-24' },
+      { start: '2025-11-03', end: '2025-12-19' },
+    ],
+    closures: [],
+  });
+  const register = (mark: (d: string) => [string, string], from: string, to: string) => {
+    const p = new PupilAttendance('p1', {}, year);
+    for (const d of year.between(from, to)) {
+      const [am, pm] = mark(d);
+      p.set(d, 'AM', am);
+      p.set(d, 'PM', pm);
+    }
+    return p;
+  };
+  const rule44 = (p: PupilAttendance, today: string) =>
+    evaluatePupil(p, rulesOf('thames-view'), { today, explain: true }).find(
+      (f) => f.ruleKey === 'thames-view:below-90-three-months',
+    )!;
+  const present: [string, string] = ['/', '\\'];
+
+  it("a pupil on roll since June, on a part-time timetable (C2) the window's first week and absent every session since, is judged (0%)", () => {
+    // 5 December: the window runs from 6 September, its first school week 8–12 September.
+    const p = register(
+      (d) =>
+        d >= '2025-09-08' && d <= '2025-09-12' ? ['C2', 'C2'] : d > '2025-09-12' ? ['N', 'N'] : present,
+      '2025-06-02',
+      '2025-12-05',
+    );
+    const f = rule44(p, '2025-12-05');
+    expect(f.fired, f.explanation).toBe(true);
+    expect(f.evidence).toMatchObject({ from: '2025-09-06', to: '2025-12-05', attended: 0 });
+  });
+
+  it('a pupil dual registered (D) elsewhere 3 September – 3 October, at 50% since, is judged every day from 8 October to the end of term', () => {
+    const mark = (d: string): [string, string] =>
+      d >= '2025-09-03' && d < '2025-10-06' ? ['D', 'D'] : d >= '2025-10-06' ? ['/', 'O'] : present;
+    const notRaised = year
+      .between('2025-10-08', '2025-12-19')
+      .filter((d) => !rule44(register(mark, '2025-06-02', d), d).fired);
+    expect(notRaised).toEqual([]);
+  });
+
+  it('a pupil new on 3 September is not judged while the window reaches back into July, whatever the register holds since', () => {
+    // Absent 4 whole days of their first 30 (86.7%).
+    const absent = new Set(['2025-09-04', '2025-09-05', '2025-09-08', '2025-09-09']);
+    const p = register((d) => (absent.has(d) ? ['N', 'N'] : present), '2025-09-03', '2025-10-16');
+    for (const today of ['2025-10-10', '2025-10-16']) {
+      const f = rule44(p, today);
+      expect(f.fired, f.explanation).toBe(false);
+      expect(f.explanation).toContain("the pupil's register begins later (on roll from 2025-09-03)");
+      expect(f.evidence.from).toBe('2025-09-03');
+    }
+    // With Z (not yet on roll) on the July days instead of no mark, the same.
+    const withZ = register(
+      (d) => (d < '2025-09-03' ? ['Z', 'Z'] : absent.has(d) ? ['N', 'N'] : present),
+      '2025-06-02',
+      '2025-10-16',
+    );
+    expect(rule44(withZ, '2025-10-16').fired).toBe(false);
+  });
+
+  it('once the window opens after the summer holiday the pupil new on 3 September has had all of it: judged, the evidence from their first day', () => {
+    // 24 October: the window runs from 25 July, in the holiday; its first school day is 3 September.
+    const absent = new Set(year.between('2025-09-03', '2025-09-16'));
+    const p = register((d) => (absent.has(d) ? ['N', 'N'] : present), '2025-09-03', '2025-10-24');
+    const f = rule44(p, '2025-10-24');
+    expect(f.fired, f.explanation).toBe(true);
+    expect(f.evidence.from).toBe('2025-09-03');
+  });
+
+  it("a school closure (#) on the window's first school days is passed over: a pupil on roll since is judged, one who joined after is not", () => {
+    // 10 December: the window runs from 11 September; the register has the school closed 11–12 September.
+    const closed = (d: string) => d === '2025-09-11' || d === '2025-09-12';
+    const mark = (d: string): [string, string] =>
+      closed(d) ? ['#', '#'] : d >= '2025-10-01' ? ['/', 'O'] : present;
+    const onRollSinceClosure = register(mark, '2025-09-11', '2025-12-10');
+    const f = rule44(onRollSinceClosure, '2025-12-10');
+    expect(f.fired, f.explanation).toBe(true);
+    expect(f.evidence.from).toBe('2025-09-15');
+    // Joined on Tuesday 16 September, the day after the window's first school day the school met.
+    const joinedAfter = register(mark, '2025-09-16', '2025-12-10');
+    expect(rule44(joinedAfter, '2025-12-10').fired).toBe(false);
+  });
+
+  it('a pupil who left the roll before the window and is back since is not judged on what is there', () => {
+    // On roll in June and July, Z (not on roll) through September, back on 6 October at 50%.
+    const p = register((d) => (d < '2025-09-03' ? present : ['/', 'O']), '2025-06-02', '2025-12-05');
+    for (const d of year.between('2025-09-03', '2025-10-03')) {
+      p.set(d, 'AM', 'Z');
+      p.set(d, 'PM', 'Z');
+    }
+    const f = rule44(p, '2025-12-05');
+    expect(f.fired, f.explanation).toBe(false);
+    expect(f.explanation).toContain('not on roll in its first school week');
   });
 });
