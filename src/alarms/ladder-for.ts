@@ -6,10 +6,10 @@ import { type AlarmOrigin, policyFor } from '../domain/escalation/ladder.ts';
 import {
   chooseLadder,
   type EscalationRouting,
-  type LadderPeriod,
   periodAt,
   type RoutedPolicy,
 } from '../domain/escalation/routing.ts';
+import type { OfficePeriod } from '../domain/visits/office-line.ts';
 import { calendarFor } from '../triggers/calendar-for.ts';
 
 /** Per school config: its routing, and its calendar for the last London day asked about. */
@@ -37,11 +37,17 @@ export function ladderFor(
   return chooseLadder(k.routing, k.calendar, at, type, origin);
 }
 
-/** The period `at` falls in at `school` (school hours, out of hours, …); null with no ladders by time. */
-export function periodFor(school: SchoolConfig, at: Date): LadderPeriod | null {
+/**
+ * The period `at` falls in at `school` (school hours, out of hours, …) as the office's presence is
+ * judged (`OfficePeriod`): null with no ladders by time; `school-day` on a school day at a school whose
+ * `escalationHours` give no school hours (its ladders there are its own, `school-hours` to `ladderFor`,
+ * but nothing says its office is at its screen).
+ */
+export function periodFor(school: SchoolConfig, at: Date): OfficePeriod {
   if (!school.escalationHours) return null;
   const k = routingOf(school, school.escalationHours, at);
-  return periodAt(k.calendar, k.routing.hours, at);
+  const period = periodAt(k.calendar, k.routing.hours, at);
+  return period === 'school-hours' && !k.routing.hours ? 'school-day' : period;
 }
 
 function routingOf(

@@ -121,12 +121,17 @@ export function watchNow(
         ? Math.max(t, watch.meanwhileUntil.getTime()) + VISIT_WATCH_SLACK_MS
         : t;
   const turns = meanwhile.length ? periodTurns(now, upTo(meanwhileEnd), periodAt) : [];
-  const ladders = [
-    ...overdueTimes.map((at) => ladderFor(school, 'overdue_visit', at)),
-    ...turns.flatMap((at) => meanwhile.map((type) => ladderFor(school, type, at))),
+  const raised = [
+    ...overdueTimes.map((at) => ({ at, type: 'overdue_visit' })),
+    ...turns.flatMap((at) => meanwhile.map((type) => ({ at, type }))),
   ];
   return {
-    watchOnlyOnBoard: ladders.some((l) => watchOnlyOnBoard(l.period ?? null, [l])),
+    // Judged by the period as the office's presence is (`periodFor`), not the one the ladder was
+    // chosen in: a weekday at a school that gives only weekend ladders is `school-hours` to its ladders
+    // at 03:00 too, yet its office is not known to be at its screen then.
+    watchOnlyOnBoard: raised.some(({ at, type }) =>
+      watchOnlyOnBoard(periodFor(school, at), [ladderFor(school, type, at)]),
+    ),
     office: officeLine(school, periodFor(school, now)),
   };
 }

@@ -1,6 +1,15 @@
 import { firstLevelOnlyOnBoard } from '../escalation/delivery.ts';
 import type { LadderPeriod } from '../escalation/routing.ts';
 
+/**
+ * The period as the office's presence is judged: a ladder period (src/domain/escalation/routing.ts),
+ * null at a school with no ladders by time, or `school-day` — a school day at a school whose
+ * `escalationHours` give no school hours (weekend or holiday ladders only, no `schoolDay`). Its alarms
+ * follow the school's own ladders at every hour of such a day (`school-hours` to the routing), but
+ * when its office is at its screen is not known: 03:00 on a Tuesday is not school hours.
+ */
+export type OfficePeriod = LadderPeriod | 'school-day' | null;
+
 /** The number the phone page's call button rings, and what the button says. */
 export interface OfficeLine {
   phone: string;
@@ -12,16 +21,21 @@ export interface OfficeLine {
  * by time, whose hours Doorstep does not know), the office. Outside them — a school day's evening, a
  * weekend, a holiday — the school's `outOfHoursPhone` (an on-call leader's mobile) when it gives one;
  * else the office's number, said to be possibly closed: a worker pressing "Call the office" at 18:00
- * would otherwise ring an empty room believing someone is there. Null when the school gives no number
- * (the page offers 999 only).
+ * would otherwise ring an empty room believing someone is there. On a school day whose hours the
+ * school does not give (`school-day`: it gives weekend or holiday ladders only) the office too, said to
+ * be possibly closed — it may be 03:00, or 10:00, when the on-call leader is teaching — and the on-call
+ * number only where the school gives no office number. Null when the school gives no number (the
+ * page offers 999 only).
  */
 export function officeLine(
   school: { phone?: string | undefined; outOfHoursPhone?: string | undefined },
-  /** The period now (src/domain/escalation/routing.ts); null when the school has no ladders by time. */
-  period: LadderPeriod | null,
+  /** The period now (`OfficePeriod`); null when the school has no ladders by time. */
+  period: OfficePeriod,
 ): OfficeLine | null {
   if (period === null || period === 'school-hours')
     return school.phone ? { phone: school.phone, label: 'Call the office' } : null;
+  if (period === 'school-day' && school.phone)
+    return { phone: school.phone, label: 'Call the office (may be closed now)' };
   if (school.outOfHoursPhone) return { phone: school.outOfHoursPhone, label: 'Call the on-call number' };
   return school.phone ? { phone: school.phone, label: 'Call the office (may be closed now)' } : null;
 }
@@ -33,11 +47,12 @@ export function officeLine(
  * watching then, before any person is messaged. The phone page then never says "the office knows
  * where you are", but that it is on the office's screen and whom to phone. Only in school hours the
  * office is known to be at its screen (`school-hours`: the school's `escalationHours` say so); a school
- * that gives no hours (`period` null) still has a board nobody may watch at night, so its ladders are
- * judged as "I am still out" judges them (`firstLevelOnlyOnBoard`).
+ * that gives no hours (`period` null), or gives them for weekends and holidays only (`school-day` on
+ * its weekdays), still has a board nobody may watch at night, so its ladders are judged as "I am still
+ * out" judges them (`firstLevelOnlyOnBoard`).
  */
 export function watchOnlyOnBoard(
-  period: LadderPeriod | null,
+  period: OfficePeriod,
   /** The ladders the visit's alarms would follow if raised in that period. */
   ladders: readonly { levels: readonly { notify: readonly string[] }[] }[],
 ): boolean {
