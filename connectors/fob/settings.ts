@@ -183,7 +183,18 @@ export function fobsSettings(secret: SecretField) {
     devices: z
       .array(
         z.strictObject({
-          deviceId: z.string().min(1).max(DEVICE_ID_MAX),
+          // Ids are matched exactly: one registered with spacing at its ends or an invisible
+          // character (a quoted " PS-0001", a pasted zero-width space) matches no fob that sends its
+          // id plainly, and the wearer's SOS is raised for an unknown device. Refused, not warned of:
+          // such an id is never meant, and a warning is easily missed while the fob goes unnamed.
+          deviceId: z
+            .string()
+            .min(1)
+            .max(DEVICE_ID_MAX)
+            .refine(
+              (id) => id.trim() === id && !/[\p{Cc}\p{Cf}]/u.test(id),
+              'expected a device id without spacing at its ends or control or invisible characters (ids are matched exactly: a fob sending its id plainly would be raised as an unknown device)',
+            ),
           staffId: z.string().min(1),
           /** Key the device (or its gateway) signs each payload with (peoplesafe-style signing). */
           signingKey: signingKey(secret).optional(),

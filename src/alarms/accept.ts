@@ -2,6 +2,7 @@ import { type FobTransportConfig, profileFor } from '../../connectors/fob/index.
 import { verifyDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { parseJson } from '../../connectors/fob/types.ts';
 import type { SchoolConfig } from '../config/schema.ts';
+import { lookalikeDifference, lookalikeKey, shownId } from '../domain/fob/device-lookalike.ts';
 import {
   ALARM_TYPES,
   checkEvent,
@@ -170,11 +171,13 @@ function alarmHome(
 }
 
 /**
- * What an unknown device's alarm card says of whose fob it may be (null: nothing to say). Its id in
- * another letter case at this school (a gateway that sends ids in lower case, an id typed in by hand):
- * that fob and its wearer. At another school of the trust: that school only, never its wearer (its
- * staff are its own office's to know) — the same id there not routed (that school's fobs may be
- * another vendor's), or the id in another letter case.
+ * What an unknown device's alarm card says of whose fob it may be (null: nothing to say). Its id
+ * differing only in spacing, letter case or look-alike characters (`lookalikeKey`: a gateway that
+ * sends ids in lower case or with a newline after them, an id typed in by hand with a non-breaking
+ * hyphen or in full-width letters) from one at this school (the only one there that does): that fob
+ * and its wearer. At another school of the trust: that school only, never its wearer (its staff are
+ * its own office's to know) — the same id there not routed (that school's fobs may be another
+ * vendor's), or the id differing so. Ids are still matched exactly: this only says whose it may be.
  */
 function unknownDeviceHint(
   deps: IngestDeps,
@@ -183,16 +186,18 @@ function unknownDeviceHint(
   deviceId: string,
 ): string | null {
   if (home.fobs.devices.some((d) => d.deviceId === deviceId)) return null;
-  const lower = deviceId.toLowerCase();
-  const here = home.fobs.devices.find((d) => d.deviceId.toLowerCase() === lower);
+  const key = lookalikeKey(deviceId);
+  const alike = home.fobs.devices.filter((d) => lookalikeKey(d.deviceId) === key);
+  const shown = shownId(deviceId);
+  const here = alike.length === 1 ? alike[0]! : undefined;
   if (here)
-    return `device ${deviceId} is not registered, but ${here.deviceId} is, worn by staff ${here.staffId} (the ids differ only in letter case): if it is that fob, correct its id in the school's fobs.devices`;
-  const like = deps.deviceIgnoringCase?.(deviceId);
+    return `device ${shown} is not registered, but ${here.deviceId} is, worn by staff ${here.staffId} (the ids differ only in ${lookalikeDifference(deviceId, here.deviceId)}): if it is that fob, correct its id in the school's fobs.devices`;
+  const like = deps.deviceLookingLike?.(deviceId);
   if (!like || like.school === home) return null;
   const at = like.school.name;
   return like.deviceId === deviceId
-    ? `device ${deviceId} is registered at ${at}, but that school's fobs may be another vendor's than this ${transport.profile} feed's: raised here as an unknown device — if it may be ${at}'s worker, tell ${at} now`
-    : `device ${deviceId} is not registered, but ${like.deviceId} is at ${at} (the ids differ only in letter case): if it is that fob, tell ${at} now, and correct its id there`;
+    ? `device ${shown} is registered at ${at}, but that school's fobs may be another vendor's than this ${transport.profile} feed's: raised here as an unknown device — if it may be ${at}'s worker, tell ${at} now`
+    : `device ${shown} is not registered, but ${like.deviceId} is at ${at} (the ids differ only in ${lookalikeDifference(deviceId, like.deviceId)}): if it is that fob, tell ${at} now, and correct its id there`;
 }
 
 /**
@@ -518,7 +523,8 @@ async function acceptOne(
         BOUNDED,
       );
     // An unknown device whose id is registered elsewhere, or differs from a registered one only in
-    // letter case: raised as unknown (ids are matched exactly), its card saying whose fob it may be.
+    // spacing, letter case or look-alike characters: raised as unknown (ids are matched exactly), its
+    // card saying whose fob it may be.
     if (outcome.outcome === 'accepted' && outcome.alarmId) {
       const hint = unknownDeviceHint(deps, home, transport, deviceId);
       if (hint) await addTimeline(deps.db, outcome.alarmId, hint, null, BOUNDED);

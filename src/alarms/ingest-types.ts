@@ -36,8 +36,11 @@ export interface IngestDeps {
    * vendor). Absent: only the arriving feed's vendor is known, and such a school is routed to.
    */
   trustFeedProfiles?: ReadonlySet<string>;
-  /** A registered device whose id differs from this one only in letter case, trust-wide (a hint only). */
-  deviceIgnoringCase?: (
+  /**
+   * A registered device whose id differs from this one only in spacing, letter case or look-alike
+   * characters, trust-wide (a hint only: `deviceLookingLike`).
+   */
+  deviceLookingLike?: (
     deviceId: string,
   ) => { school: SchoolConfig; deviceId: string; staffId: string } | undefined;
 }

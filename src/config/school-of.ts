@@ -1,3 +1,4 @@
+import { lookalikeKey } from '../domain/fob/device-lookalike.ts';
 import { doorstepError } from '../errors.ts';
 import type { DoorstepConfig, SchoolConfig } from './schema.ts';
 
@@ -20,20 +21,20 @@ export function deviceHomes(config: DoorstepConfig): (deviceId: string) => Schoo
 }
 
 /**
- * A registered device whose id is this one but for letter case, trust-wide (one only: two such
- * devices name no one). Never a match: an alarm from it stays an unknown device's, its card saying
- * whose fob it may be.
+ * A registered device whose id is this one but for spacing, letter case or look-alike characters
+ * (`lookalikeKey`), trust-wide (one only: two such devices name no one). Never a match: an alarm from
+ * it stays an unknown device's, its card saying whose fob it may be.
  */
-export function deviceIgnoringCase(
+export function deviceLookingLike(
   config: DoorstepConfig,
 ): (deviceId: string) => { school: SchoolConfig; deviceId: string; staffId: string } | undefined {
   const like = new Map<string, { school: SchoolConfig; deviceId: string; staffId: string } | null>();
   for (const school of config.schools)
     for (const d of school.fobs.devices) {
-      const key = d.deviceId.toLowerCase();
+      const key = lookalikeKey(d.deviceId);
       like.set(key, like.has(key) ? null : { school, deviceId: d.deviceId, staffId: d.staffId });
     }
-  return (deviceId) => like.get(deviceId.toLowerCase()) ?? undefined;
+  return (deviceId) => like.get(lookalikeKey(deviceId)) ?? undefined;
 }
 
 /** The vendors (profiles) of every fob feed of the trust. */

@@ -10,7 +10,7 @@ import { startMqttFeed } from '../alarms/fob-feeds.ts';
 import { INGEST_STORE, prepareIngestStore } from '../alarms/ingest-groups.ts';
 import { visitRulesLookup } from '../config/policy-packs.ts';
 import type { DoorstepConfig } from '../config/schema.ts';
-import { deviceHomes, deviceIgnoringCase, feedProfiles } from '../config/school-of.ts';
+import { deviceHomes, deviceLookingLike, feedProfiles } from '../config/school-of.ts';
 import { buildHttpApp } from '../http/app.ts';
 import { createMetrics, feedMetrics, ingestCounters } from '../http/metrics.ts';
 import { purgeMetrics } from '../http/purge-metrics.ts';
@@ -119,7 +119,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
       counters: ingestCounters(metrics),
       schoolOfDevice: deviceHomes(config),
       trustFeedProfiles: feedProfiles(config),
-      deviceIgnoringCase: deviceIgnoringCase(config),
+      deviceLookingLike: deviceLookingLike(config),
     };
     if (roles.includes('ingest')) {
       // This role's workers run the ladder: a new alarm's first step is taken here, at once.

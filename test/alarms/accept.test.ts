@@ -467,7 +467,7 @@ describe('a payload the database could not store as sent', () => {
         db,
         producer,
         prefix,
-        deviceIgnoringCase: (id: string) =>
+        deviceLookingLike: (id: string) =>
           id.toLowerCase() === 'ps-b7' ? { school: beta, deviceId: 'PS-B7', staffId: 'staff-b7' } : undefined,
       },
       school,
@@ -510,7 +510,7 @@ describe('a payload the database could not store as sent', () => {
         prefix,
         schoolOfDevice: (id: string) => (id === 'PS-D1' ? delta : undefined),
         trustFeedProfiles: new Set([transport.profile, 'generic']),
-        deviceIgnoringCase: (id: string) =>
+        deviceLookingLike: (id: string) =>
           id.toLowerCase() === 'ps-d1'
             ? { school: delta, deviceId: 'PS-D1', staffId: 'staff-d1' }
             : undefined,

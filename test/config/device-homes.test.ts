@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DoorstepConfig, SchoolConfig } from '../../src/config/schema.ts';
-import { deviceHomes, deviceIgnoringCase, feedProfiles } from '../../src/config/school-of.ts';
+import { deviceHomes, deviceLookingLike, feedProfiles } from '../../src/config/school-of.ts';
 import { configWith } from '../helpers/config.ts';
 
 /** The trust's device registry, as the alarm path reads it for an alarm from another school's device. */
@@ -47,7 +47,7 @@ describe("the trust's device registry", () => {
   });
 
   it('a device whose id differs only in letter case is found trust-wide, unless two differ so', () => {
-    const like = deviceIgnoringCase(trust);
+    const like = deviceLookingLike(trust);
     expect(like('ps-b7')).toMatchObject({ deviceId: 'PS-B7', staffId: 'staff-b7', school: { id: 'beta' } });
     // PS-X at alpha and ps-x at gamma: neither is named.
     expect(like('Ps-X')).toBeUndefined();

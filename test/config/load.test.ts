@@ -338,6 +338,24 @@ schools:
     ]);
   });
 
+  it('refuses a device id with spacing at its ends or a control or invisible character (ids are matched exactly)', () => {
+    const text = `${MINIMAL}    fobs:
+      devices:
+        - { deviceId: " PS-0001", staffId: a }
+        - { deviceId: "PS-0002\\n", staffId: b }
+        - { deviceId: "PS-\\u200b0003", staffId: c }
+        - { deviceId: "PS\\u20110004", staffId: d }
+        - { deviceId: PS 0005, staffId: e }
+`;
+    const why =
+      'expected a device id without spacing at its ends or control or invisible characters (ids are matched exactly: a fob sending its id plainly would be raised as an unknown device)';
+    expect(problems(text)).toEqual([
+      `schools[0].fobs.devices[0].deviceId (line 11): ${why}, got " PS-0001"`,
+      `schools[0].fobs.devices[1].deviceId (line 12): ${why}, got "PS-0002\\n"`,
+      `schools[0].fobs.devices[2].deviceId (line 13): ${why}, got "PS-\u200b0003"`,
+    ]);
+  });
+
   it('reports YAML syntax errors with their line', () => {
     expect(problems('trust:\n  id: t\n   name: x\n')[0]).toMatch(/^yaml \(line 2\): Nested mappings/);
   });
