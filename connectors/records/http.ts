@@ -99,7 +99,8 @@ export async function sinkFetch(
     // counted too, though it says the same: a proxy may answer it after passing the write on, and a
     // record is never sent blindly after one that may have landed — its key (CPOMS) or marker
     // (Arbor) is checked first, which costs one read. (A text or call, which cannot be checked so,
-    // takes a 503 at its word: src/notify/http-channels.ts.)
+    // takes a 503 at its word only in the provider's own words — its error document or a
+    // Retry-After — and any other as may have been sent: `answerMayHaveLanded`.)
     throw new RecordDeliveryError(`${what}: HTTP ${res.status}`, { retry: 'backoff' }, res.status, {
       mayHaveLanded: write && (statusMayHaveLanded(res.status) || res.status === 503),
     });

@@ -4,12 +4,7 @@ import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { BoardTell } from '../store/board.ts';
-import {
-  calledRecipient,
-  callKeyed,
-  recordKeypress,
-  unansweredCallRecipient,
-} from '../store/call-answers.ts';
+import { calledRecipient, callKeyed, placedCallRecipient, recordKeypress } from '../store/call-answers.ts';
 import type { Db } from '../store/db.ts';
 import type { DeliveryReport } from '../store/notify.ts';
 import { senderHash } from '../store/sms-replies.ts';
@@ -40,10 +35,12 @@ export type KeypressOutcome =
  * alarm as the enabled account with that phone, through the same lifecycle as an SMS reply and the
  * board — only an account holding the board's roles for it (office or safeguarding), never the
  * person the alarm is about (its wearer, someone on its visit); another key asks again. A call's "1"
- * counts once: a replay does nothing. A call whose id was never known (placed, the provider's answer
- * lost: its receipt "may have been sent") is found by the notification and recipient its signed
- * keypress URL names (`placed`). Every answer except another key is audited, refusals included, with
- * the number only as a keyed hash.
+ * counts once: a replay does nothing. The call is found by the notification and recipient its signed
+ * keypress URL names (`placed`), whatever its receipt — its id never known (placed, the provider's
+ * answer lost: "may have been sent"; or still being placed), or not the `CallSid` the provider's
+ * callbacks name (a compatible provider's create answer and callbacks may name it apart) — and only
+ * by its `CallSid` (its receipt) when the URL names none (a call placed before URLs named it). Every
+ * answer except another key is audited, refusals included, with the number only as a keyed hash.
  */
 export async function handleCallKeypress(
   deps: { db: Db; tell?: BoardTell | undefined },
@@ -57,16 +54,10 @@ export async function handleCallKeypress(
   },
   now: Date,
 ): Promise<{ outcome: KeypressOutcome; alarmId: string | null }> {
-  const called =
-    (await calledRecipient(deps.db, school.id, call.callSid)) ??
-    (call.placed
-      ? await unansweredCallRecipient(
-          deps.db,
-          school.id,
-          call.placed.notificationId,
-          call.placed.recipientKey,
-        )
-      : undefined);
+  // The URL is signed whole by the provider, and the number it names is checked against the one rung.
+  const called = call.placed
+    ? await placedCallRecipient(deps.db, school.id, call.placed.notificationId, call.placed.recipientKey)
+    : await calledRecipient(deps.db, school.id, call.callSid);
   let outcome: KeypressOutcome | undefined;
   if (!called || recipientKey(called.notificationId, call.to) !== called.recipientKey)
     outcome = 'unknown-call';

@@ -63,10 +63,42 @@ export function failureOf(
  * answer): a 5xx other than 503 can come after the service acted on it — a gateway's 502 or 504 once
  * it had passed the request on, a 500 thrown after the work was done. Every other failure says the
  * request was not taken: 503 and 429 (come back later), 408 and 425 (not taken, try again), 401/403
- * and the other 4xx (refused), a 3xx (never followed).
+ * and the other 4xx (refused), a 3xx (never followed). A write that cannot be looked for before it is
+ * made again reads a 503 more warily: `answerMayHaveLanded`.
  */
 export function statusMayHaveLanded(status: number): boolean {
   return status >= 500 && status !== 503;
+}
+
+/**
+ * Whether a failed answer to a request that sends something no one can take back (a text, a call:
+ * nothing to look for before it is made again) may still have been acted on — `statusMayHaveLanded`,
+ * but a 503 is taken at its word only when the service itself says it: its own error document
+ * (`providerError`: JSON naming a numeric `code`, as Twilio's 20503 `{"code": 20503, "status": 503}`)
+ * or a `Retry-After` it can be read by. A bare 503 (an HTML or plain-text page, no `Retry-After`) may
+ * come from a proxy in front of the service after it passed the request on — Envoy's "upstream
+ * connect error or disconnect/reset before headers", Heroku's H12 and H13 — so, like a gateway's 502
+ * or 504, it may have been acted on.
+ */
+export function answerMayHaveLanded(
+  res: { status: number; headers: { get(name: string): string | null } },
+  body: { providerError: boolean },
+): boolean {
+  if (res.status !== 503) return statusMayHaveLanded(res.status);
+  return !body.providerError && retryAfterMs(res.headers.get('retry-after')) === undefined;
+}
+
+/**
+ * Whether an answer is a service's own error document: a JSON object naming a numeric `code` (Twilio's
+ * published shape, `{ code: 20503, message, more_info, status }`) — never a proxy's page.
+ */
+export function isProviderErrorDocument(answer: string): boolean {
+  try {
+    const body: unknown = JSON.parse(answer.slice(0, 65_536));
+    return typeof body === 'object' && body !== null && Number.isInteger((body as { code?: unknown }).code);
+  } catch {
+    return false;
+  }
 }
 
 /**

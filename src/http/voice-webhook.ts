@@ -54,7 +54,7 @@ function placedOf(query: string): { notificationId: string; recipientKey: string
  * verified with `X-Twilio-Signature` exactly as the SMS webhook is (the SMS auth token; the URLs of
  * `channels.call.callbackUrl`). 401 when the signature does not verify, 404 for a school without
  * calls; the gather answers TwiML, the status 204. The gather URL carries the call's notification and
- * recipient (`gatherUrlFor`), signed with it: a call whose id was never known is still matched.
+ * recipient (`gatherUrlFor`), signed with it: the call is matched by them, whatever its id.
  */
 export async function registerVoiceWebhook(app: FastifyInstance, options: SmsWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());

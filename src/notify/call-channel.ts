@@ -30,8 +30,8 @@ export function callUrls(call: { callbackUrl: string }): { gather: string; statu
 /**
  * The keypress URL of one call: the gather URL naming the notification and the recipient it rings
  * (`?n=…&r=…`, the recipient by its key, never its number). The provider requests it exactly so and
- * signs it whole, so a keypress still finds its call when the call's id was never known — placed,
- * but its answer lost (`mayHaveBeenSent`).
+ * signs it whole, so a keypress finds its call by these whatever its id: never known (placed, but its
+ * answer lost: `mayHaveBeenSent`), or not the `CallSid` the provider's callbacks name.
  */
 export function gatherUrlFor(call: { callbackUrl: string }, notificationId: string, key: string): string {
   return `${callUrls(call).gather}?n=${encodeURIComponent(notificationId)}&r=${key}`;
@@ -114,10 +114,11 @@ export class CallChannel implements Channel {
         },
         'call',
       );
-      // The call's id is how its outcome is matched (its keypress also by the recipient its URL names): a
-      // 2xx without a usable one may still have placed the call — "may have been sent", never rung
-      // again — read as the SMS channel reads the same answer.
-      return twilioSid('call', body);
+      // The call's id is how its outcome is matched (its keypress by the notification and recipient
+      // its signed URL names, whatever the id): a 2xx without one of a call's shape may still have
+      // placed the call — "may have been sent", never rung again — read as the SMS channel reads the
+      // same answer.
+      return twilioSid('call', body, this.account.accountSid);
     });
     return { receipt: `call ${ids.join(',')}` };
   }

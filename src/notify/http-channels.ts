@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { CheckResult } from '../core/checks.ts';
 import {
+  answerMayHaveLanded,
   failureOf,
   failureWords,
+  isProviderErrorDocument,
   mayHaveLanded,
   outboundFetch,
   statusMayHaveLanded,
@@ -43,7 +45,8 @@ const NEVER_MADE_DETAIL = 'never-made';
 /**
  * A text or call asked for whose answer never came, or came without saying it was not made (a
  * timeout after the request was written, the connection reset, the answer cut off, a gateway's 502
- * or 504, a 500, a 2xx naming no id): the provider may have made it, so it is never made again — a
+ * or 504, a 500, a bare 503 a proxy may have answered, a 2xx naming no id of the provider's shape or
+ * another account): the provider may have made it, so it is never made again — a
  * retry would text or ring the phone a second time, and the first call's keypress would find no
  * receipt. Like an e-mail handed over before the server answered (`smtpFailure`) it fails for good,
  * the alarm's next level brought forward; its recipient's receipt is `MAY_HAVE_BEEN_SENT`.
@@ -76,7 +79,8 @@ function isNeverMade(err: unknown): boolean {
  * A failure's error says the status and the provider's error code only (`failureWords`), never the
  * provider's text, which may quote the phone number or address it was sent to. One whose request is
  * known never to have been made — never written (`mayHaveLanded`), or answered with a status that
- * says it was not taken (`statusMayHaveLanded`) — says so (`isNeverMade`).
+ * says it was not taken (`statusMayHaveLanded`; for a `once` request `answerMayHaveLanded`) — says so
+ * (`isNeverMade`).
  */
 export async function post(
   url: string,
@@ -86,8 +90,9 @@ export async function post(
   own: readonly number[] = [],
   /**
    * A request that sends something no one can take back (a text, a call): failing without an answer
-   * once it may have been written (`mayHaveLanded`), or with a status that may come after it was made
-   * (`statusMayHaveLanded`: a gateway's 502 or 504, a 500), is `mayHaveBeenSent`, never retried.
+   * once it may have been written (`mayHaveLanded`), or with an answer that may come after it was made
+   * (`answerMayHaveLanded`: a gateway's 502 or 504, a 500, a 503 that is not the provider's own), is
+   * `mayHaveBeenSent`, never retried.
    */
   options: { once?: boolean } = {},
 ): Promise<Response> {
@@ -118,9 +123,15 @@ export async function post(
     // Only the status and the provider's own error code: its text may quote the recipient.
     const text = await res.text().catch(() => '');
     const words = failureWords(what, res.status, text);
-    // A 502 or 504 from a gateway in front of the provider once it passed the request on, or a 500
-    // thrown once the work was done: the text may have gone. Retried, the phone could be texted again.
-    if (!statusMayHaveLanded(res.status)) throw doorstepError(CHANNEL_ERROR[failure.kind], words, neverMade);
+    // A 502 or 504 from a gateway in front of the provider once it passed the request on, a 500
+    // thrown once the work was done, a bare 503 (a proxy's page: Envoy's "upstream connect error or
+    // disconnect/reset before headers", Heroku's H12/H13) that may come after the provider took it:
+    // the text may have gone. Retried, the phone could be texted again. A 503 in the provider's own
+    // words (its error document, or a Retry-After) is the request not taken.
+    const landed = options.once
+      ? answerMayHaveLanded(res, { providerError: isProviderErrorDocument(text) })
+      : statusMayHaveLanded(res.status);
+    if (!landed) throw doorstepError(CHANNEL_ERROR[failure.kind], words, neverMade);
     if (options.once) throw mayHaveBeenSentAfter(words);
     throw doorstepError(CHANNEL_ERROR[failure.kind], words);
   }
@@ -215,9 +226,10 @@ export function twilioBasicAuth(o: { accountSid: string; authToken: Secret }): s
  * Each is kept as `PLACING` before it is asked for (when the receipts keep it): a call rings as the
  * provider takes it, and its keypress must find it before the provider's answer comes. The answer's
  * id then replaces it; an answer that does not say it was not made (`mayHaveBeenSent`: none, a
- * gateway's 502 or 504, a 500, a 2xx naming no id) makes it "may have been sent"; only a failure
- * known never to have made the request (`isNeverMade`: never written, 429, 503, a 3xx or 4xx refusal
- * — in the status or in a 2xx's error document —, a number refused before sending) removes it, so a
+ * gateway's 502 or 504, a 500, a bare 503, a 2xx naming no id of the provider's shape) makes it "may
+ * have been sent"; only a failure known never to have made the request (`isNeverMade`: never
+ * written, 429, a 503 in the provider's own words, a 3xx or 4xx refusal — in the status or in a 2xx's
+ * error document —, a number refused before sending) removes it, so a
  * retry sends it (the store never removes one whose call was answered with a keypress). Any other
  * failure (the receipt not kept: the database away as the provider answered) leaves it `PLACING`.
  *
@@ -310,13 +322,21 @@ export function groupPhones(phones: readonly string[]): string[] {
   return [...new Set(phones.map((p) => e164(p) ?? p.trim()))];
 }
 
+/** What `twilioSid` reads of a Twilio-compatible answer (a JSON object; `{}` for any other). */
+export interface TwilioAnswer {
+  sid?: unknown;
+  account_sid?: unknown;
+  status?: unknown;
+  code?: unknown;
+}
+
 /** A form POST to a resource of a Twilio-compatible account (`Messages.json`, `Calls.json`): its JSON answer. */
 export async function postToTwilio(
   o: { baseUrl: string; accountSid: string; authToken: Secret },
   resource: 'Messages.json' | 'Calls.json',
   form: Record<string, string>,
   channel: string,
-): Promise<{ sid?: unknown; status?: unknown }> {
+): Promise<TwilioAnswer> {
   const res = await post(
     `${o.baseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(o.accountSid)}/${resource}`,
     {
@@ -428,7 +448,7 @@ export class SmsChannel implements Channel {
         },
         'sms',
       );
-      return twilioSid('sms', body);
+      return twilioSid('sms', body, this.o.accountSid);
     });
     return { receipt: `sms ${ids.join(',')}` };
   }
@@ -446,23 +466,47 @@ function namedFailure(named: number): (typeof CHANNEL_ERROR)[keyof typeof CHANNE
 }
 
 /**
- * The id of the message or call a Twilio-compatible answer says it made: any printable one of at
- * most 64 characters (Twilio's are `SM`/`CA` and 32 hex digits; a compatible provider's may be a
- * UUID), kept as the recipient's receipt — its status callbacks name it, and a call's keypress is
- * matched by the notification and recipient its URL carries. A 2xx without one is read by the status
- * its error document names (`{"code": 20429, "status": 429, …}`, answered with 200 by a proxy or a
- * compatible provider), as `failureOf` and `statusMayHaveLanded` read that status: a 4xx or 503 is
- * the request not taken (a 429 or 503 retried, another refused), never made. Any other — none named
- * (a proxy's page, an unusable id), a 5xx but 503 — may have been made: `mayHaveBeenSent`, never
- * made again (a retry of a call placed under an id we could not read rang the phone each time). One
- * reading for the SMS and call channels: the same answer is never a retry for one and a refusal for
- * good for the other.
+ * The shapes of the id a text's or call's answer may name, as Twilio publishes them: a Message's sid
+ * is `SM` or `MM` and 32 hex digits (`^(SM|MM)[0-9a-fA-F]{32}$`, the pattern of error 90001,
+ * https://www.twilio.com/docs/api/errors/90001; the Message resource,
+ * https://www.twilio.com/docs/messaging/api/message-resource), a Call's `CA` and 32 hex digits
+ * (every sid is a two-letter prefix and 32 hex digits, `CA` a Call's,
+ * https://www.twilio.com/docs/glossary/what-is-a-sid; the Call resource,
+ * https://www.twilio.com/docs/voice/api/call-resource) — or a UUID (RFC 9562's text form), a
+ * compatible provider's. Any other (`ok`, `true`, an Account's `AC…`) names no message or call.
  */
-export function twilioSid(channel: 'sms' | 'call', body: { sid?: unknown; status?: unknown }): string {
-  if (typeof body.sid === 'string' && /^[\x21-\x7e]{1,64}$/.test(body.sid)) return body.sid;
+const SID_SHAPE = { sms: /^(SM|MM)[0-9a-fA-F]{32}$/, call: /^CA[0-9a-fA-F]{32}$/ } as const;
+const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/**
+ * The id of the message or call a Twilio-compatible answer says it made, when it is shaped as one
+ * (`SID_SHAPE`, or a UUID) and the answer is about our account (an `account_sid` it carries is the
+ * one we asked as): kept as the recipient's receipt, which its delivery reports and call outcomes
+ * name. (A call's keypress is matched by the notification and recipient its signed URL carries,
+ * whatever the receipt: `handleCallKeypress`.) Kept, an id of any other shape would read as a phone
+ * reached — "sent, not confirmed" on the board, never "no-one reached" — while no report ever
+ * matched it: it is "may have been sent" instead.
+ *
+ * A 2xx without one is read by the status its error document names (`{"code": 20429, "status":
+ * 429, …}`, answered with 200 by a proxy or a compatible provider), as `answerMayHaveLanded` reads
+ * that status: a 4xx, or a 503 in the provider's own words (its numeric `code`), is the request not
+ * taken (a 429 or 503 retried, another refused), never made. Any other — none named (a proxy's page,
+ * an id of no known shape), a 5xx but such a 503, an answer naming another account — may have been
+ * made: `mayHaveBeenSent`, never made again (a retry of a call placed under an id we could not read
+ * rang the phone each time). One reading for the SMS and call channels: the same answer is never a
+ * retry for one and a refusal for good for the other.
+ */
+export function twilioSid(channel: 'sms' | 'call', body: TwilioAnswer, accountSid: string): string {
+  const what = channel === 'call' ? 'call' : 'message';
+  if (body.account_sid !== undefined && body.account_sid !== null && body.account_sid !== accountSid)
+    throw mayHaveBeenSentAfter(`${channel}: the provider answered about another account than ours`);
+  const sid = typeof body.sid === 'string' ? body.sid : undefined;
+  if (sid !== undefined && (SID_SHAPE[channel].test(sid) || UUID.test(sid))) return sid;
   const named = typeof body.status === 'number' && Number.isInteger(body.status) ? body.status : 0;
-  const words = `${channel}: the provider answered without a ${channel === 'call' ? 'call' : 'message'} sid${named ? ` (its answer names HTTP ${named})` : ''}`;
-  if (named >= 400 && !statusMayHaveLanded(named)) throw doorstepError(namedFailure(named), words, neverMade);
+  const words = `${channel}: the provider answered without a ${what} sid${sid !== undefined ? ` (its id is not shaped as a ${what}'s)` : ''}${named ? ` (its answer names HTTP ${named})` : ''}`;
+  const providerError = Number.isInteger(body.code);
+  if (named >= 400 && !answerMayHaveLanded({ status: named, headers: new Headers() }, { providerError }))
+    throw doorstepError(namedFailure(named), words, neverMade);
   throw mayHaveBeenSentAfter(words);
 }
 

@@ -1,5 +1,3 @@
-import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
-import { PLACING } from '../domain/recipient-placing.ts';
 import type { Queryable } from './db.ts';
 
 /** The person a ladder call rang (by the call's id, its recipient's receipt), and where it stands. */
@@ -26,12 +24,12 @@ export async function calledRecipient(
 }
 
 /**
- * A call an alarm's `call:` notification of this school may have placed without its id known — still
- * being asked for (`PLACING`: the provider rings as it takes the call, before its answer comes back)
- * or never to be (`MAY_HAVE_BEEN_SENT`: the provider's answer lost) — named by the notification and
- * recipient its signed keypress URL carries; undefined for any other.
+ * The call an alarm's `call:` notification of this school placed (or may have: still being asked
+ * for, `PLACING`, or its answer lost, `MAY_HAVE_BEEN_SENT`) to this recipient, named by the
+ * notification and recipient its signed keypress URL carries — whatever its receipt: a provider's
+ * callbacks may name the call by another id than its answer did; undefined for any other.
  */
-export async function unansweredCallRecipient(
+export async function placedCallRecipient(
   db: Queryable,
   schoolId: string,
   notificationId: string,
@@ -39,9 +37,8 @@ export async function unansweredCallRecipient(
 ): Promise<CalledRecipient | undefined> {
   return oneCalled(
     db,
-    `r.notification_id = $1 AND r.recipient_key = $2 AND r.receipt IN ($3, $5)
-       AND a.school_id = $4 AND n.target LIKE 'call:%'`,
-    [notificationId, recipientKey, MAY_HAVE_BEEN_SENT, schoolId, PLACING],
+    `r.notification_id = $1 AND r.recipient_key = $2 AND a.school_id = $3 AND n.target LIKE 'call:%'`,
+    [notificationId, recipientKey, schoolId],
   );
 }
 

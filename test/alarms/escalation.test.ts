@@ -261,7 +261,7 @@ describe('escalation ladder (real Redis and Postgres)', () => {
     nock.enableNetConnect(/127\.0\.0\.1|localhost/);
     const sms = nock('https://sms.example.test')
       .post(/Messages\.json$/)
-      .reply(201, { sid: 'SM1' });
+      .reply(201, { sid: 'SM00000000000000000000000000000001' });
     nock('https://teams.example.test').post('/hook').times(10).reply(500, 'teams is down');
     const saved = deps;
     deps = { ...deps, config: down };

@@ -171,7 +171,11 @@ function callback(url: string, path: string, params: Record<string, string>, sig
   });
 }
 
-function keypress(p: Placed, digits: string, opts: { to?: string; sid?: string; sign?: string } = {}) {
+function keypress(
+  p: Placed,
+  digits: string,
+  opts: { to?: string; sid?: string; sign?: string; gather?: string } = {},
+) {
   const params = {
     AccountSid: 'AC1',
     ApiVersion: '2010-04-01',
@@ -186,8 +190,9 @@ function keypress(p: Placed, digits: string, opts: { to?: string; sid?: string; 
     FinishedOnKey: '',
   };
   // Posted to the URL the call's TwiML names (with its query), signed over it whole.
-  const url = new URL(gatherUrlOf(p));
-  return callback(gatherUrlOf(p), `${url.pathname}${url.search}`, params, opts.sign);
+  const gather = opts.gather ?? gatherUrlOf(p);
+  const url = new URL(gather);
+  return callback(gather, `${url.pathname}${url.search}`, params, opts.sign);
 }
 
 function status(p: Placed, callStatus: string) {
@@ -452,9 +457,6 @@ describe('a ladder call with a keypress', () => {
     // Not the number that call rang (the deputy's phone on the head's URL): unknown.
     const wrong = await keypress(head!, '1', { to: deputy!.to });
     expect(wrong.body).toContain('not known to Doorstep');
-    // A URL naming a recipient whose call's id is known matches only that id.
-    const other = await keypress(deputy!, '1', { sid: `CA${'1'.repeat(32)}` });
-    expect(other.body).toContain('not known to Doorstep');
     expect((await readAlarm(db, id))!.status).toBe('open');
     const taken = await keypress(head!, '1');
     expect(taken.body).toContain('The alarm is yours.');
@@ -462,6 +464,31 @@ describe('a ladder call with a keypress', () => {
     expect((await timelineOf(db, id)).map((t) => [t.event, t.by])).toContainEqual([
       'acknowledged on a ladder call (pressed 1)',
       `user:${headId}`,
+    ]);
+    await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
+  });
+
+  it('a call whose callbacks name it by another id than the provider’s answer did is taken by its keypress, matched by its signed URL', async () => {
+    const id = await raise();
+    const [head, deputy] = await callsOf(id);
+    // A compatible provider: the call kept under the id its answer named, its keypress naming another.
+    const otherId = `CA${'1'.repeat(32)}`;
+    // Not the number that call rang: unknown, whatever the id.
+    const wrong = await keypress(head!, '1', { to: deputy!.to, sid: otherId });
+    expect(wrong.body).toContain('not known to Doorstep');
+    const taken = await keypress(head!, '1', { sid: otherId });
+    expect(taken.body).toContain('The alarm is yours.');
+    expect((await readAlarm(db, id))!.status).toBe('acknowledged');
+    expect((await timelineOf(db, id)).map((t) => [t.event, t.by])).toContainEqual([
+      'acknowledged on a ladder call (pressed 1)',
+      `user:${headId}`,
+    ]);
+    // Its "1" counts once, whatever id a replay names.
+    expect((await keypress(head!, '1')).body).toContain('already taken on this call');
+    expect(await audits(id)).toEqual([
+      { action: 'alarm.call-keypress-refused', outcome: 'unknown-call' },
+      { action: 'alarm.call-keypress', outcome: 'take' },
+      { action: 'alarm.call-keypress-refused', outcome: 'replay' },
     ]);
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
@@ -635,8 +662,13 @@ describe('a ladder call with a keypress', () => {
       params,
     );
     expect(elsewhere.statusCode).toBe(401);
-    const unknown = await keypress(head!, '1', { sid: `CA${'0'.repeat(32)}` });
+    // A keypress URL naming no call (one placed before URLs named them) is matched by its CallSid only.
+    const unknown = await keypress(head!, '1', { sid: `CA${'0'.repeat(32)}`, gather: `${CALLBACK}/gather` });
     expect(unknown.body).toContain('not known to Doorstep');
+    // A URL naming a recipient the notification never rang: unknown, whatever its CallSid.
+    const unrung = new URL(gatherUrlOf(head!));
+    unrung.searchParams.set('r', 'f'.repeat(32));
+    expect((await keypress(head!, '1', { gather: unrung.href })).body).toContain('not known to Doorstep');
     // A real call, but a number it did not ring.
     const wrong = await keypress(head!, '1', { to: '+447700900002' });
     expect(wrong.body).toContain('not known to Doorstep');
@@ -655,6 +687,20 @@ describe('a ladder call with a keypress', () => {
       new Date(Date.now() + KEYPRESS_WITHIN_MS + 60_000),
     );
     expect(late).toEqual({ outcome: 'stale', alarmId: id });
+    // So too when matched by its URL, whatever id it names.
+    const q = new URL(gatherUrlOf(head!)).searchParams;
+    const lateByUrl = await handleCallKeypress(
+      { db },
+      config.schools[0]!,
+      {
+        callSid: `CA${'2'.repeat(32)}`,
+        to: head!.to,
+        digits: '1',
+        placed: { notificationId: q.get('n')!, recipientKey: q.get('r')! },
+      },
+      new Date(Date.now() + KEYPRESS_WITHIN_MS + 60_000),
+    );
+    expect(lateByUrl).toEqual({ outcome: 'stale', alarmId: id });
     expect((await readAlarm(db, id))!.status).toBe('open');
     // No school with calls: 404.
     const none = await app.inject({

@@ -22,7 +22,7 @@ export async function startFakeChannels(): Promise<{
         sms.push(new URLSearchParams(body));
         res
           .writeHead(201, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ sid: `SM${sms.length}` }));
+          .end(JSON.stringify({ sid: `SM${String(sms.length).padStart(32, '0')}` }));
         return;
       }
       const list = posts.get(req.url ?? '') ?? [];

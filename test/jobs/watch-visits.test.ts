@@ -77,7 +77,7 @@ beforeAll(async () => {
       sms.push(new URLSearchParams(body));
       res
         .writeHead(201, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ sid: `SM${sms.length}` }));
+        .end(JSON.stringify({ sid: `SM${String(sms.length).padStart(32, '0')}` }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -2,7 +2,12 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/core/secret.ts';
-import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
+import {
+  deliveryDetail,
+  deliveryState,
+  MAY_HAVE_BEEN_SENT,
+  noOneReached,
+} from '../../src/domain/escalation/delivery.ts';
 import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { PLACING, PLACING_LEFT_MS } from '../../src/domain/recipient-placing.ts';
 import { retryClassOf } from '../../src/errors.ts';
@@ -16,7 +21,7 @@ import {
 import { SEND_BOUND_MS } from '../../src/notify/send-bound.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
-import { recordKeypress, unansweredCallRecipient } from '../../src/store/call-answers.ts';
+import { calledRecipient, placedCallRecipient, recordKeypress } from '../../src/store/call-answers.ts';
 import type { Db } from '../../src/store/db.ts';
 import {
   forgetRecipientPlacing,
@@ -30,13 +35,18 @@ import { insert } from '../store/dp-fixtures.ts';
 
 /**
  * A text or call is made again only when its request is known never to have been made: never
- * written, or answered 429, 503, a 3xx or another 4xx (in the status, or in a 2xx's error document),
- * or its number refused before sending. An answer that does not say so — a gateway's 502 or 504 once
- * it passed the request on, a 500, a 2xx naming no id — may have been made: "may have been sent",
- * never made again. Found by review: any failure with an answer was read as never made, and the
- * phone texted or rung again on every retry.
+ * written, or answered 429, a 503 in the provider's own words (its error document, a Retry-After), a
+ * 3xx or another 4xx (in the status, or in a 2xx's error document), or its number refused before
+ * sending. An answer that does not say so — a gateway's 502 or 504 once it passed the request on, a
+ * 500, a bare 503 (a proxy's page), a 2xx naming no id of the provider's shape — may have been made:
+ * "may have been sent", never made again. Found by review: any failure with an answer was read as
+ * never made, and the phone texted or rung again on every retry; (a later review) an id of any shape
+ * was kept as a phone reached, and a bare 503 taken at its word texted the phone twice.
  */
 const n = notification();
+/** Ids shaped as Twilio's (`SM`/`CA` and 32 hex digits): the i-th text or call. */
+const textSid = (i: number) => `SM${String(i).padStart(32, '0')}`;
+const callSid = (i: number) => `CA${String(i).padStart(32, '0')}`;
 let server: Server | undefined;
 afterEach(() => {
   server?.closeAllConnections();
@@ -85,11 +95,17 @@ const failure = (p: Promise<unknown>) =>
   );
 
 describe('an answer that does not say the text or call was never made', () => {
-  for (const status of [500, 502, 504])
-    it(`HTTP ${status} (a gateway that passed the request on, a provider that failed after taking it): never sent again`, async () => {
+  for (const [status, page] of [
+    [500, '<html>Internal Server Error</html>'],
+    [502, '<html>Bad Gateway</html>'],
+    [504, '<html>Gateway Time-out</html>'],
+    // A proxy's own 503 once it passed the request on (Envoy's; Heroku's H12/H13 page alike).
+    [503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
+  ] as const)
+    it(`a bare HTTP ${status} (a gateway or proxy that passed the request on, a provider that failed after taking it): never sent again`, async () => {
       const { seen, url } = await provider((i, res) => {
-        if (i === 1) return void res.writeHead(status).end('<html>Gateway Time-out</html>');
-        json(res, 201, { sid: 'SM2' });
+        if (i === 1) return void res.writeHead(status, { 'content-type': 'text/plain' }).end(page);
+        json(res, 201, { sid: textSid(2) });
       });
       const receipts = memoryReceipts();
       const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
@@ -104,7 +120,7 @@ describe('an answer that does not say the text or call was never made', () => {
       expect([...(await receipts.sent(n.id)).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
     });
 
-  it('a call placed (201) under an id not shaped like Twilio’s: kept as its receipt, never rung again', async () => {
+  it('a call placed (201) under a UUID (a compatible provider’s id): kept as its receipt, never rung again', async () => {
     const sid = '3f1c2b7e-8a4d-4c1e-9f2a-1b2c3d4e5f60';
     const { seen, url } = await provider((_, res) => json(res, 201, { sid, status: 'queued' }));
     const receipts = memoryReceipts();
@@ -116,13 +132,18 @@ describe('an answer that does not say the text or call was never made', () => {
     expect([...(await receipts.sent(n.id)).values()]).toEqual([sid]);
   });
 
-  it('a 2xx naming no usable id (none, a proxy’s page, one past 64 characters or unprintable): may have been sent', async () => {
+  it('a 2xx naming no id of a text’s or call’s shape (none, a proxy’s page, "ok", an Account’s AC…, the other channel’s): may have been sent', async () => {
     const answers: ((res: ServerResponse) => void)[] = [
       (res) => json(res, 201, { status: 'queued' }),
       (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>ok</html>'),
       (res) => json(res, 201, { sid: 'X'.repeat(65) }),
       (res) => json(res, 201, { sid: 'SM 1' }),
       (res) => json(res, 200, { code: 20500, status: 500 }),
+      // Named a 503, but not in the provider's words (no numeric code): may have been taken.
+      (res) => json(res, 200, { status: 503 }),
+      ...['ok', 'x', 'true', `AC${'0'.repeat(32)}`, `SM${'0'.repeat(31)}`, `CA${'g'.repeat(32)}`].map(
+        (sid) => (res: ServerResponse) => json(res, 201, { sid }),
+      ),
     ];
     for (const channel of ['sms', 'call'] as const)
       for (const answer of answers) {
@@ -148,10 +169,102 @@ describe('an answer that does not say the text or call was never made', () => {
   });
 });
 
+describe('an id is a phone reached only when shaped as the provider’s', () => {
+  it('"ok", "x", "true", an Account’s AC…: not kept (it would read "sent, not confirmed" and hide no-one-reached)', async () => {
+    // What the board says of a phone whose receipt is kept: reached.
+    const kept = {
+      target: 'call:g',
+      status: 'sent',
+      error: null,
+      delivered: 0,
+      undelivered: 0,
+      unreported: 1,
+      deliveryErrors: [],
+    };
+    expect([deliveryState(kept), deliveryDetail(kept), noOneReached([kept])]).toEqual([
+      'sent',
+      'sent, not confirmed',
+      false,
+    ]);
+    for (const sid of ['ok', 'x', 'true', `AC${'0'.repeat(32)}`]) {
+      const { seen, url } = await provider((_, res) => json(res, 200, { sid }));
+      const calls = memoryReceipts();
+      const texts = memoryReceipts();
+      const call = await failure(callChannel(url, calls).send({ ...n, target: 'call:g' }));
+      const text = await failure(new SmsChannel(account(url), () => ['+447700900001'], texts).send(n));
+      for (const err of [call, text]) {
+        expect(retryClassOf(err)).toBe('permanent');
+        expect(err?.message).toMatch(
+          / sid \(its id is not shaped as a (call|message)'s\); it may have been sent/,
+        );
+      }
+      expect([...(await calls.sent(n.id)).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
+      expect([...(await texts.sent(n.id)).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
+      expect(seen).toHaveLength(2);
+      server!.closeAllConnections();
+      server!.close();
+      server = undefined;
+    }
+  });
+
+  it('Twilio’s SM…/MM…/CA… (32 hex digits) are kept; one naming another account than ours is not about our request', async () => {
+    const mms = `MM${'ab'.repeat(16)}`;
+    const answers = [
+      { sid: textSid(7), account_sid: 'AC1' },
+      { sid: mms },
+      { sid: callSid(7), account_sid: 'AC1' },
+      { sid: textSid(8), account_sid: 'AC2' },
+      { sid: callSid(8), account_sid: 'AC2' },
+    ];
+    const { url } = await provider((i, res) => json(res, 201, answers[i - 1]));
+    const sms = () => new SmsChannel(account(url), () => ['+447700900001'], memoryReceipts()).send(n);
+    const call = () => callChannel(url, memoryReceipts()).send({ ...n, target: 'call:g' });
+    expect(await sms()).toEqual({ receipt: `sms ${textSid(7)}` });
+    expect(await sms()).toEqual({ receipt: `sms ${mms}` });
+    expect(await call()).toEqual({ receipt: `call ${callSid(7)}` });
+    for (const other of [await failure(sms()), await failure(call())]) {
+      expect(retryClassOf(other)).toBe('permanent');
+      expect(other?.message).toMatch(
+        /^(sms|call): the provider answered about another account than ours; it may have been sent/,
+      );
+    }
+  });
+});
+
+describe('a 503 taken at its word only in the provider’s own words', () => {
+  it('a proxy’s bare 503 once the provider took the text: never sent again (the phone is not texted twice)', async () => {
+    const made: string[] = [];
+    const { url } = await provider((i, res) => {
+      made.push(textSid(i)); // the provider made the text each time it was asked
+      if (i === 1)
+        return void res
+          .writeHead(503, { 'content-type': 'text/plain' })
+          .end(
+            'upstream connect error or disconnect/reset before headers. reset reason: connection termination',
+          );
+      json(res, 201, { sid: made.at(-1) });
+    });
+    const sms = new SmsChannel(account(url), () => ['+447700900001'], memoryReceipts());
+    const first = await failure(sms.send(n));
+    expect(first?.message).toBe('sms: HTTP 503; it may have been sent (no answer), so it is not sent again');
+    expect(retryClassOf(await failure(sms.send(n)))).toBe('permanent');
+    expect(made).toHaveLength(1);
+  });
+});
+
 describe('an answer that says the text or call was not made: sent by a retry', () => {
   for (const [what, answer, retryClass] of [
     ['HTTP 429', (res: ServerResponse) => json(res, 429, { code: 20429, status: 429 }), 'transient'],
-    ['HTTP 503', (res: ServerResponse) => res.writeHead(503).end('busy'), 'transient'],
+    [
+      'HTTP 503 with the provider’s error document',
+      (res: ServerResponse) => json(res, 503, { code: 20503, status: 503 }),
+      'transient',
+    ],
+    [
+      'HTTP 503 with Retry-After',
+      (res: ServerResponse) => res.writeHead(503, { 'retry-after': '30' }).end('busy'),
+      'transient',
+    ],
     ['HTTP 400', (res: ServerResponse) => json(res, 400, { code: 21211, status: 400 }), 'permanent'],
     ['HTTP 302', (res: ServerResponse) => res.writeHead(302, { location: '/elsewhere' }).end(), 'permanent'],
     ['a 200 naming 429', (res: ServerResponse) => json(res, 200, { code: 20429, status: 429 }), 'transient'],
@@ -160,7 +273,7 @@ describe('an answer that says the text or call was not made: sent by a retry', (
   ] as const)
     it(`${what}: its recipient forgotten, so a retry sends it`, async () => {
       const { seen, url } = await provider((i, res) =>
-        i === 1 ? answer(res) : json(res, 201, { sid: 'SM2' }),
+        i === 1 ? answer(res) : json(res, 201, { sid: textSid(2) }),
       );
       const receipts = memoryReceipts();
       const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
@@ -168,14 +281,14 @@ describe('an answer that says the text or call was not made: sent by a retry', (
       expect(retryClassOf(err)).toBe(retryClass);
       expect(err?.message).not.toMatch(/may have been sent/);
       expect((await receipts.sent(n.id)).size).toBe(0);
-      expect(await sms.send(n)).toEqual({ receipt: 'sms SM2' });
+      expect(await sms.send(n)).toEqual({ receipt: `sms ${textSid(2)}` });
       expect(seen).toEqual(['+447700900001', '+447700900001']);
     });
 });
 
 describe('a recipient left "being placed" (its receipt not kept)', () => {
   it('a text sent whose receipt could not be kept: never sent again, and every later try says it may have been sent', async () => {
-    const { seen, url } = await provider((_, res) => json(res, 201, { sid: 'SM1' }));
+    const { seen, url } = await provider((_, res) => json(res, 201, { sid: textSid(1) }));
     const inner = memoryReceipts();
     let down = true;
     const receipts: RecipientReceipts = {
@@ -264,11 +377,30 @@ describe('a call answered with a keypress while it was being placed', () => {
     expect(await recordRecipientPlacing(db, notificationId, key)).toBe(true);
     expect(await recordKeypress(db, notificationId, key, new Date())).toBe(true);
     await forgetRecipientPlacing(db, notificationId, key);
-    expect(await unansweredCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
+    expect(await placedCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
       recipientKey: key,
       keypressAt: expect.any(Date),
     });
     expect((await recipientReceipts(db, notificationId)).get(key)).toBe(PLACING);
+  });
+
+  it('is found by the notification and recipient its signed URL names, whatever its receipt', async () => {
+    const key = recipientKey(notificationId, '+447700900008');
+    expect(await recordRecipientPlacing(db, notificationId, key)).toBe(true);
+    // Kept under the id the provider's answer named; its callbacks name the call by another.
+    await recordRecipientReceipt(db, notificationId, key, callSid(41));
+    expect(await calledRecipient(db, 'alpha', callSid(42))).toBeUndefined();
+    expect(await placedCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
+      notificationId,
+      recipientKey: key,
+      target: 'call:g',
+      keypressAt: null,
+    });
+    // Never another school's, nor a recipient the notification has not.
+    expect(await placedCallRecipient(db, 'beta', notificationId, key)).toBeUndefined();
+    expect(
+      await placedCallRecipient(db, 'alpha', notificationId, recipientKey(notificationId, '+4477')),
+    ).toBeUndefined();
   });
 
   it('answered by a gateway’s 504: kept "may have been sent" with its keypress, and never rung again', async () => {
@@ -284,7 +416,7 @@ describe('a call answered with a keypress while it was being placed', () => {
     expect(retryClassOf(err)).toBe('permanent');
     await failure(call.send({ ...n, id: notificationId, target: 'call:g' }));
     expect(seen).toEqual([phone]);
-    expect(await unansweredCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
+    expect(await placedCallRecipient(db, 'alpha', notificationId, key)).toMatchObject({
       keypressAt: expect.any(Date),
     });
     expect((await recipientReceipts(db, notificationId)).get(key)).toBe(MAY_HAVE_BEEN_SENT);

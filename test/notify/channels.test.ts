@@ -29,6 +29,8 @@ const n: Notification = {
   deviceId: 'PS-0001',
   staffId: 'staff-17',
 };
+/** An id shaped as a Twilio message's (`SM` and 32 hex digits): the i-th text. */
+const sm = (i: number | string) => `SM${String(i).padStart(32, '0')}`;
 const SECRET = `whsec_${Buffer.from('notification-webhook-secret!!').toString('base64')}`;
 
 beforeAll(() => nock.disableNetConnect());
@@ -48,7 +50,7 @@ describe('notification channels', () => {
         return true;
       })
       .times(2)
-      .reply(201, () => ({ sid: `SM${bodies.length}` }));
+      .reply(201, () => ({ sid: sm(bodies.length) }));
     const sms = new SmsChannel(
       {
         baseUrl: 'https://sms.example.test',
@@ -58,7 +60,7 @@ describe('notification channels', () => {
       },
       () => ['+447700900001', '+447700900002'],
     );
-    expect(await sms.send(n)).toEqual({ receipt: 'sms SM1,SM2' });
+    expect(await sms.send(n)).toEqual({ receipt: `sms ${sm(1)},${sm(2)}` });
     const first = new URLSearchParams(bodies[0]);
     expect(first.get('To')).toBe('+447700900001');
     expect(first.get('From')).toBe('+447700900000');
@@ -74,7 +76,7 @@ describe('notification channels', () => {
         body = new URLSearchParams(b as string).get('Body') ?? '';
         return true;
       })
-      .reply(201, { sid: 'SM9' });
+      .reply(201, { sid: sm(9) });
     const sms = new SmsChannel(
       {
         baseUrl: 'https://sms.example.test',
@@ -104,7 +106,7 @@ describe('notification channels', () => {
         return true;
       })
       .times(2)
-      .reply(201, { sid: 'SM9' });
+      .reply(201, { sid: sm(9) });
     const asked: string[] = [];
     let about = { userIds: ['5'], phones: ['07700 900002'] };
     const sms = new SmsChannel(
@@ -204,7 +206,9 @@ describe('notification channels', () => {
         const to = new URLSearchParams(body).get('To');
         if (to === '+447700900002') second();
         else await secondAsked;
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ sid: `SM-${to}` }));
+        res
+          .writeHead(201, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ sid: sm(to!.slice(1)) }));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -220,7 +224,7 @@ describe('notification channels', () => {
         () => ['+447700900001', '+447700900002'],
       );
       expect(await sms.send({ ...n, id: '300' })).toEqual({
-        receipt: 'sms SM-+447700900001,SM-+447700900002',
+        receipt: `sms ${sm('447700900001')},${sm('447700900002')}`,
       });
     } finally {
       nock.disableNetConnect();
@@ -241,7 +245,7 @@ describe('notification channels', () => {
     await expect(none.send(n)).rejects.toThrow('sms: no phone numbers in contacts group "on-call-leaders"');
     nock('https://sms.example.test')
       .post(/Messages\.json$/)
-      .reply(503, 'down');
+      .reply(503, { code: 20503, message: 'Service Unavailable', status: 503 });
     const one = new SmsChannel(
       {
         baseUrl: 'https://sms.example.test',
@@ -251,7 +255,7 @@ describe('notification channels', () => {
       },
       () => ['+447700900001'],
     );
-    await expect(one.send(n)).rejects.toThrow(/^sms: HTTP 503$/);
+    await expect(one.send(n)).rejects.toThrow(/^sms: HTTP 503 \(error 20503\)$/);
   });
 
   it('SMS: a retry after a failure part-way sends only to the phones not yet reached', async () => {
@@ -261,17 +265,17 @@ describe('notification channels', () => {
         '/2010-04-01/Accounts/AC1/Messages.json',
         (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
       )
-      .reply(201, { sid: 'SM-first' })
+      .reply(201, { sid: sm(1) })
       .post(
         '/2010-04-01/Accounts/AC1/Messages.json',
         (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
       )
-      .reply(503, 'busy')
+      .reply(503, 'busy', { 'retry-after': '5' })
       .post(
         '/2010-04-01/Accounts/AC1/Messages.json',
         (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
       )
-      .reply(201, { sid: 'SM-second' });
+      .reply(201, { sid: sm(2) });
     const receipts = memoryReceipts();
     const settings = {
       baseUrl: 'https://sms.example.test',
@@ -283,7 +287,7 @@ describe('notification channels', () => {
     const failed = await new SmsChannel(settings, phones, receipts).send(n).catch((e: unknown) => e);
     expect(retryClassOf(failed)).toBe('transient');
     expect(await new SmsChannel(settings, phones, receipts).send(n)).toEqual({
-      receipt: 'sms SM-first,SM-second',
+      receipt: `sms ${sm(1)},${sm(2)}`,
     });
     expect(to).toEqual(['+447700900001', '+447700900002', '+447700900002']);
   });
@@ -300,7 +304,7 @@ describe('notification channels', () => {
         '/2010-04-01/Accounts/AC1/Messages.json',
         (b) => bodies.push(new URLSearchParams(b as string)) > 0,
       )
-      .reply(201, { sid: 'SM-deputy' });
+      .reply(201, { sid: sm(3) });
     const sms = new SmsChannel(
       {
         baseUrl: 'https://sms.example.test',
@@ -339,14 +343,14 @@ describe('notification channels', () => {
       from: '+447700900000',
       replyPrompt: '',
     };
-    provider('Messages.json', () => `SM${to.length}`);
+    provider('Messages.json', () => sm(to.length));
     const family = { ...n, id: '80', target: 'sms:family', notice: { subject: 'Visit', text: 'A visit' } };
     const sms = new SmsChannel(account, () => ['01632 960123', '+44 (0)7700 900002']);
-    expect(await sms.send(family)).toEqual({ receipt: 'sms SM1,SM2' });
+    expect(await sms.send(family)).toEqual({ receipt: `sms ${sm(1)},${sm(2)}` });
     expect(to).toEqual(['+441632960123', '+447700900002']);
     // A number the MIS holds that is no phone number: that recipient fails for good, named by neither.
     to.length = 0;
-    provider('Messages.json', () => `SM${to.length}`);
+    provider('Messages.json', () => sm(to.length));
     const err = await new SmsChannel(account, () => ['ask at office', '01632 960123'])
       .send({ ...family, id: '81' })
       .catch((e: unknown) => e);
@@ -379,7 +383,7 @@ describe('notification channels', () => {
         '/2010-04-01/Accounts/AC1/Messages.json',
         (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
       )
-      .reply(201, () => ({ sid: `SM${to.length}` }))
+      .reply(201, () => ({ sid: sm(to.length) }))
       .post(
         '/2010-04-01/Accounts/AC1/Calls.json',
         (b) => to.push(new URLSearchParams(b as string).get('To')!) > 0,
@@ -393,7 +397,9 @@ describe('notification channels', () => {
       replyPrompt: '',
     };
     const group = () => ['+447700900001', '07700 900001', '+44 7700 900001'];
-    expect(await new SmsChannel(account, group).send({ ...n, id: '90' })).toEqual({ receipt: 'sms SM1' });
+    expect(await new SmsChannel(account, group).send({ ...n, id: '90' })).toEqual({
+      receipt: `sms ${sm(1)}`,
+    });
     expect(to).toEqual(['+447700900001']);
     to.length = 0;
     const receipts = memoryReceipts();

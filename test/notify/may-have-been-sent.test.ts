@@ -58,10 +58,13 @@ describe('a text or call that may have been made without an answer', () => {
       if (to === '+447700900001') return res.socket!.destroy();
       if (first) {
         first = false;
-        res.writeHead(503).end('{}');
+        // The provider's own 503 (its error document): not taken.
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"code":20503,"status":503}');
         return;
       }
-      res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SM2"}');
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end('{"sid":"SM00000000000000000000000000000002"}');
     });
     const receipts = memoryReceipts();
     const sms = new SmsChannel(account(url), () => ['+447700900001', '+447700900002'], receipts);
@@ -75,7 +78,9 @@ describe('a text or call that may have been made without an answer', () => {
     expect(err2.message).toBe(
       'sms: an earlier try had no answer; it may have been sent (no answer), so it is not sent again',
     );
-    expect([...(await receipts.sent('42')).values()].sort()).toEqual(['SM2', MAY_HAVE_BEEN_SENT]);
+    expect([...(await receipts.sent('42')).values()].sort()).toEqual(
+      [MAY_HAVE_BEEN_SENT, 'SM00000000000000000000000000000002'].sort(),
+    );
   });
 
   it('a call whose 201 was cut off is not placed again: failed for good, saying it may have been', async () => {
@@ -104,7 +109,9 @@ describe('a text or call that may have been made without an answer', () => {
 
   it('a provider whose name took past the 10 s to resolve was asked nothing: retried, then texted', async () => {
     const { seen, url } = await provider((_, res) => {
-      res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SM1"}');
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end('{"sid":"SM00000000000000000000000000000001"}');
     });
     // The provider's name: no answer from the resolver this once (a resolver retrying), then localhost.
     let stalled = false;
@@ -128,7 +135,7 @@ describe('a text or call that may have been made without an answer', () => {
     expect(seen).toEqual([]);
     expect((await receipts.sent('42')).size).toBe(0);
     // Its retry texts the phone.
-    expect(await sms.send(n)).toEqual({ receipt: 'sms SM1' });
+    expect(await sms.send(n)).toEqual({ receipt: 'sms SM00000000000000000000000000000001' });
     expect(seen).toEqual(['+447700900001']);
   }, 20_000);
 

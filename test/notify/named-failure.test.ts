@@ -9,7 +9,8 @@ import { teamsDeliveryFailure, twilioSid } from '../../src/notify/http-channels.
  * Found by review: these two read 425 as refused (permanent) where `failureOf` retries it; and (a
  * later review) the call channel refused for good the same answer that the SMS channel retried. A
  * text's or call's answer that names a status that may come after the request was made (a 5xx but
- * 503: `statusMayHaveLanded`), or none, is "may have been sent" — failed for good, never made again.
+ * 503: `statusMayHaveLanded`; a 503 without the provider's numeric error code), or none, is "may have
+ * been sent" — failed for good, never made again.
  */
 describe('a failure named inside a 200 answer', () => {
   const classOf = (status: number) => {
@@ -26,7 +27,8 @@ describe('a failure named inside a 200 answer', () => {
     for (let status = 400; status < 600; status++) {
       const classOfAnswer = (channel: 'sms' | 'call') => {
         try {
-          twilioSid(channel, { status });
+          // Twilio's error document: its numeric code beside the status.
+          twilioSid(channel, { code: 20_000 + status, status }, 'AC1');
         } catch (err) {
           return retryClassOf(err);
         }
@@ -48,15 +50,20 @@ describe('a failure named inside a 200 answer', () => {
     }
     // No status named (a proxy's page): it may have been sent, never sent again.
     for (const channel of ['sms', 'call'] as const)
-      expect(() => twilioSid(channel, {})).toThrow(/may have been sent/);
+      expect(() => twilioSid(channel, {}, 'AC1')).toThrow(/may have been sent/);
+    // A 503 named without the provider's code (no error document of its own): may have been sent.
+    for (const channel of ['sms', 'call'] as const)
+      expect(() => twilioSid(channel, { status: 503 }, 'AC1')).toThrow(/may have been sent/);
     expect(teamsDeliveryFailure('Webhook message delivery failed')).toMatchObject({
       code: 'DOORSTEP_CHANNEL_UNAVAILABLE',
     });
-    expect(twilioSid('sms', { sid: 'SM123' })).toBe('SM123');
-    // Any printable id of at most 64 characters is kept (a compatible provider's may be a UUID): its
-    // status callbacks name it.
-    expect(twilioSid('call', { sid: `CA${'a'.repeat(32)}` })).toBe(`CA${'a'.repeat(32)}`);
-    expect(twilioSid('call', { sid: 'SM123' })).toBe('SM123');
-    expect(() => twilioSid('call', { sid: 'a b' })).toThrow(/may have been sent/);
+    const text = `SM${'0123456789abcdef'.repeat(2)}`;
+    expect(twilioSid('sms', { sid: text }, 'AC1')).toBe(text);
+    expect(twilioSid('sms', { sid: `MM${'A'.repeat(32)}` }, 'AC1')).toBe(`MM${'A'.repeat(32)}`);
+    expect(twilioSid('call', { sid: `CA${'a'.repeat(32)}` }, 'AC1')).toBe(`CA${'a'.repeat(32)}`);
+    expect(() => twilioSid('call', { sid: 'a b' }, 'AC1')).toThrow(/may have been sent/);
+    // A text's id is no call's, nor a call's a text's.
+    expect(() => twilioSid('call', { sid: text }, 'AC1')).toThrow(/may have been sent/);
+    expect(() => twilioSid('sms', { sid: `CA${'a'.repeat(32)}` }, 'AC1')).toThrow(/may have been sent/);
   });
 });

@@ -21,10 +21,16 @@ it('a From typed nationally in the config is posted to the provider as E.164, fo
   });
   const s = config.schools[0]!;
   const froms: string[] = [];
-  nock('https://sms.example.test')
-    .post(/\/(Messages|Calls)\.json$/, (b) => froms.push(new URLSearchParams(b as string).get('From')!) > 0)
-    .times(2)
-    .reply(201, () => ({ sid: `CA${'0'.repeat(32)}` }));
+  for (const [resource, prefix] of [
+    ['Messages', 'SM'],
+    ['Calls', 'CA'],
+  ])
+    nock('https://sms.example.test')
+      .post(
+        `/2010-04-01/Accounts/AC1/${resource}.json`,
+        (b) => froms.push(new URLSearchParams(b as string).get('From')!) > 0,
+      )
+      .reply(201, { sid: `${prefix}${'0'.repeat(32)}` });
   const n = notification({ id: '1' });
   await new SmsChannel(s.channels.sms!, () => ['07700 900001']).send(n);
   await new CallChannel(

@@ -51,7 +51,7 @@ beforeAll(async () => {
       posted.push(to);
       // Twilio's 21211: `To` must be E.164 (no spaces, no national 0).
       if (!/^\+[1-9]\d{6,14}$/.test(to)) return answer(400, { code: 21211, message: 'Invalid To' });
-      answer(201, { sid: `SM${posted.length}` });
+      answer(201, { sid: `SM${String(posted.length).padStart(32, '0')}` });
     },
   }));
 });
@@ -123,7 +123,7 @@ describe('the number the lead gives when leaving', () => {
     expect(rows[0]!.worker_phone).toBe('+447700900111');
     // The lead's phone (given when leaving, and on their account) once, and the partner's.
     expect(await textTheVisit(id)).toEqual({
-      outcome: 'sms SM1,SM2',
+      outcome: 'sms SM00000000000000000000000000000001,SM00000000000000000000000000000002',
       to: ['+447700900111', '+447700900222'],
     });
 
