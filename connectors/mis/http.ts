@@ -32,6 +32,8 @@ export async function getJson<S extends z.ZodType>(
   schema: S,
   settings: HttpSettings,
   what: string,
+  /** How a shape refusal names where in the body it is (default: its path, `data.0.mis_id`). */
+  placeOf: (path: readonly PropertyKey[]) => string = (path) => path.map(String).join('.') || '(body)',
 ): Promise<z.output<S>> {
   const attempts = settings.attempts ?? 3;
   const sleep = settings.sleep ?? realSleep;
@@ -153,7 +155,7 @@ export async function getJson<S extends z.ZodType>(
       const issue = parsed.error.issues[0]!;
       throw doorstepError(
         'MIS_BAD_RESPONSE',
-        `${label}: unexpected response shape at ${issue.path.join('.') || '(body)'}: ${issue.message}`,
+        `${label}: unexpected response shape at ${placeOf(issue.path)}: ${issue.message}`,
       );
     }
     return parsed.data;

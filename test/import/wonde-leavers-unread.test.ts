@@ -59,7 +59,7 @@ describe('Wonde: a students-leaver list that cannot be read', () => {
       {
         unit: 'wonde students-leaver',
         reason: expect.stringMatching(
-          /^Wonde students-leaver could not be read: .*unexpected response shape at data\.0\.mis_id.*; pupils who left are not marked off roll until it can$/,
+          /^Wonde students-leaver could not be read: .*unexpected response shape at record 1, field mis_id: .*; pupils who left are not marked off roll until it can$/,
         ),
       },
     ]);

@@ -89,7 +89,9 @@ export class WondeSource implements MisSource {
       visited.add(new URL(url, origin).href);
       if (n > MAX_PAGES)
         throw malformed({ unit: what }, 'meta.pagination.next', `more than ${MAX_PAGES} pages`);
-      const body: z.output<S> = await getJson(url, schema, this.http, what);
+      // A page refused for its shape names the page, and its row one-based as every refusal does
+      // ("record 2, field date"), never `data.1.date` of no page.
+      const body: z.output<S> = await getJson(url, schema, this.http, `${what} page ${n}`, placeInPage);
       // Wonde numbers its pages (meta.pagination.current_page, from 1; a next link asks for
       // `page=<n>`). Every page must be the one after the last: a page that does not move on is the
       // same page again, whatever its rows; one that jumps ahead (page 1, then 3) leaves the rows of
@@ -215,14 +217,26 @@ export class WondeSource implements MisSource {
         // of birth — CTF files are matched by UPN); one it carries empty clears it.
         const carried = <K extends string, V>(key: K, present: boolean, value: V) =>
           (present ? { [key]: value } : {}) as Partial<Record<K, V>>;
+        const { unusable: badUpn, ...upn } =
+          s.education_details?.data != null
+            ? upnOf(s.education_details.data.upn, 'education_details.upn')
+            : {};
+        const unusable = [...(badUpn ?? [])];
+        // A date of birth in a shape or zone not read is not taken: left out, as one the answer does
+        // not carry (the one Doorstep had stays — given as null, it was wiped), and said with the
+        // pupil's other unusable fields. One that does not exist is unknown (null), as before.
+        const dob = s.date_of_birth;
+        let dobField: Pick<PupilRecord, 'dob'> = {};
+        if (typeof dob === 'object' && dob !== null)
+          unusable.push({ field: 'date_of_birth', expected: dob.unread });
+        else dobField = carried('dob', dob !== undefined, dob ?? null);
         return {
           misId: s.mis_id,
-          ...(s.education_details?.data != null
-            ? upnOf(s.education_details.data.upn, 'education_details.upn')
-            : {}),
+          ...upn,
           ...carried('forename', s.forename !== undefined, s.forename ?? null),
           ...carried('surname', s.surname !== undefined, s.surname ?? null),
-          ...carried('dob', s.date_of_birth !== undefined, s.date_of_birth ?? null),
+          ...dobField,
+          ...(unusable.length ? { unusable } : {}),
           // Wonde's students are those on roll (leavers are `students-leaver`).
           onRoll: true,
           where,
@@ -414,6 +428,16 @@ export class WondeSource implements MisSource {
   heldPupilId(heldId: string): string | undefined {
     return heldId.startsWith(WONDE_HELD) ? this.known.get(heldId.slice(WONDE_HELD.length)) : undefined;
   }
+}
+
+/**
+ * Where in a page a shape refusal is: a row's field as `record <n>, field <path>` (one-based, as
+ * `describeWhere` names records), anything else by its path (`meta.pagination.next`).
+ */
+function placeInPage(path: readonly PropertyKey[]): string {
+  const [list, row, ...field] = path;
+  if (list !== 'data' || typeof row !== 'number') return path.map(String).join('.') || '(body)';
+  return `record ${row + 1}${field.length ? `, field ${field.map(String).join('.')}` : ''}`;
 }
 
 /** The page a list link asks for (`page=<n>`), as a number; undefined when it names none. */

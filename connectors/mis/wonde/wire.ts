@@ -30,14 +30,13 @@ const dateInput = z.union([
 const schoolDayOfInput = (d: z.output<typeof dateInput>) =>
   schoolDayOf(typeof d === 'string' ? d : d.date, typeof d === 'string' ? null : d.timezone);
 
+/** The shapes of a date the connector reads (`schoolDayOf`), as a refusal says them. */
+export const DATE_SHAPES = 'a date as YYYY-MM-DD, its time (if any) in Europe/London, UTC or with an offset';
+
 const datePart = dateInput
   .transform((d, ctx) => {
     const day = schoolDayOfInput(d);
-    if (day === null)
-      ctx.addIssue({
-        code: 'custom',
-        message: 'expected a date as YYYY-MM-DD, its time (if any) in Europe/London, UTC or with an offset',
-      });
+    if (day === null) ctx.addIssue({ code: 'custom', message: `expected ${DATE_SHAPES}` });
     return day ?? '';
   })
   .pipe(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
@@ -45,11 +44,14 @@ const datePart = dateInput
 /**
  * The school's day of a date as Wonde sends it: a day (`YYYY-MM-DD`), or a time — in London (the
  * school's clock, or PHP's `timezone: "Europe/London"`) its own date; in UTC or at an offset (`Z`,
- * `+01:00`, or PHP's `timezone: "UTC"` / `"+00:00"`) an instant whose day is London's (23:00 UTC on
- * 1 June is Monday 2 June at school). Another named zone, or a text in none of these shapes (a zone
- * after a space, `2025-06-01 23:30:00 UTC`; `2025-06-01 junk`): null (refused, never guessed —
- * before, its first ten characters were taken as the day, so 00:30 BST on 2 June was stored as
- * 1 June). Whether the day exists is checked by the field that reads it.
+ * `+01:00`, or PHP's `timezone: "UTC"` / `"+00:00"`, or a name that is UTC whatever the date: `GMT`,
+ * as PHP names a zone by its abbreviation, `timezone_type: 2`) an instant whose day is London's (23:00
+ * UTC on 1 June is Monday 2 June at school). Another named zone (`BST` is also Bangladesh's; `EST`…),
+ * or a text in none of these shapes (a zone after a space, `2025-06-01 23:30:00 UTC`;
+ * `2025-06-01 junk`): null (refused, never guessed — before, its first ten characters were taken as
+ * the day, so 00:30 BST on 2 June was stored as 1 June). A day that does not exist (`2024-11-31`,
+ * PHP's zero date) is given as it is, whatever its zone: whether the day exists is checked by the
+ * field that reads it.
  */
 function schoolDayOf(text: string, timezone: string | null | undefined): string | null {
   const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(
@@ -58,30 +60,40 @@ function schoolDayOf(text: string, timezone: string | null | undefined): string 
   if (!m) return null;
   const [, day, time, inText] = m;
   const zone = inText ?? (timezone && timezone !== 'Europe/London' ? timezone : null);
-  if (!zone || !time) return day!;
-  const offset =
-    zone === 'Z' || zone === 'UTC'
-      ? 'Z'
-      : /^[+-]\d{2}:?\d{2}$/.test(zone)
-        ? `${zone.slice(0, 3)}:${zone.slice(-2)}`
-        : null;
-  if (offset === null || !isIsoDate(day!)) return null;
+  if (!zone || !time || !isIsoDate(day!)) return day!;
+  const offset = UTC_NAMES.has(zone)
+    ? 'Z'
+    : /^[+-]\d{2}:?\d{2}$/.test(zone)
+      ? `${zone.slice(0, 3)}:${zone.slice(-2)}`
+      : null;
+  if (offset === null) return null;
   const instant = new Date(`${day}T${time.length === 5 ? `${time}:00` : time}${offset}`);
   return Number.isNaN(instant.getTime()) ? null : londonDate(instant);
 }
 
+/** Zone names that are UTC at every date (PHP's identifiers and abbreviations): read as `Z`. */
+const UTC_NAMES = new Set(['Z', 'UTC', 'GMT', 'Etc/UTC', 'Etc/GMT']);
+
 /** A day that exists: a mark on `2024-11-31` cannot be stored, so the page is refused naming it. */
 const dateish = datePart.refine(isIsoDate, { error: 'expected a real calendar date' });
 
+/** A date of birth in a shape or zone the connector does not read: not taken, and said. */
+export interface UnreadDate {
+  unread: string;
+}
+
 /**
  * A date of birth: one that does not exist (PHP's zero date `0000-00-00`, which MIS APIs send for
- * "not recorded", or `2015-02-31`), or that cannot be read as a day (a shape or zone refused for a
- * mark's date), is unknown (null), as an absent one is — a pupil needs no date of birth, and refusing
- * the page would hold back every other pupil on it.
+ * "not recorded", or `2015-02-31`) is unknown (null), as an absent one is. One that cannot be read as
+ * a day (a shape or zone refused for a mark's date) is `UnreadDate`: the pupil is given without it, so
+ * the date of birth Doorstep had (a CTF's) stays, and the import says it was not taken — given as
+ * unknown, it wiped that one without a word. Never the page refused: a pupil needs no date of birth,
+ * and refusing would hold back every other pupil on it.
  */
-const birthDate = dateInput.transform((d) => {
+const birthDate = dateInput.transform((d): string | null | UnreadDate => {
   const day = schoolDayOfInput(d);
-  return day !== null && isIsoDate(day) ? day : null;
+  if (day === null) return { unread: DATE_SHAPES };
+  return isIsoDate(day) ? day : null;
 });
 
 /** A timestamp string or `{date}`, kept to the second: `2025-01-13 13:20:00`. */
