@@ -35,7 +35,8 @@ export const DELIVERY_CLAIM_MS = DELIVERY_JOB_TIMEOUT_MS + 60_000;
  * taken at once by another worker, a stalled-lock redelivery while the first still runs — comes back
  * later (RetryLater, no try used) instead of sending alongside it. A try stopped mid-request, or whose
  * write was sent and not answered (the sink's timeout, a reset, a 5xx: `mayHaveLanded`), keeps the
- * claim until it runs out: its request may still land, and is then found, not doubled.
+ * claim until it runs out: its request may still land, and is then found, not doubled — the last try
+ * too, whose record is failed: a Retry from the data page meanwhile waits for the claim as well.
  */
 export async function deliverRecord(
   payload: PayloadOf<DoorstepCatalog, 'deliver-record'>,
@@ -63,9 +64,9 @@ export async function deliverRecord(
   // A record written while the school was live (rows written in preview are kept as preview and never
   // reach here) but delivered after it went back to preview: not sent now, and never left to stand as
   // if it were a preview — a safeguarding record its school expected on CPOMS. Failed, with an alert
-  // that says how to send it once the school is live again.
+  // that says how to send it once the school is live again (the data page refuses its Retry till then).
   if (school.records.sink === 'preview') {
-    const reason = `written while the school sent records to ${row.sink}, but the school's records are in preview now, so it was not sent: once live again, send it with \`doorstep outbox retry ${row.id}\` (or resend-failed)`;
+    const reason = `written while the school sent records to ${row.sink}, but the school's records are in preview now, so it was not sent: once the school is live again, press Retry on the data page (or \`doorstep outbox retry ${row.id}\`)`;
     await markFailed(deps.db, row, reason);
     throw new UnrecoverableError(reason);
   }
@@ -111,6 +112,9 @@ export async function deliverRecord(
     // Anything else (a failure writing the verdict after the sink took the record, say) keeps the
     // claim until it runs out: the retry then finds what the sink holds.
     if (!(err instanceof RecordDeliveryError)) throw err;
+    // A write sent and not answered may still be made at a sink without an idempotency key: its
+    // claim outlives the verdict too (a Retry then waits for it, and finds the note instead).
+    const keepClaim = claimed && err.mayHaveLanded;
     if (run.signal.aborted) {
       // Stopped by the job's timeout or a shutdown: no verdict here. The job is retried or handed
       // back; one that ends without a verdict is caught by relay-outbox (queued again, then failed).
@@ -119,7 +123,7 @@ export async function deliverRecord(
       throw err;
     }
     if (err.advice.retry === 'never') {
-      await markFailed(deps.db, row, err.message);
+      await markFailed(deps.db, row, err.message, { keepClaim });
       deps.log.error(
         { outboxId: row.id, schoolId: row.schoolId, status: err.status },
         'record refused: not retried',
@@ -134,6 +138,7 @@ export async function deliverRecord(
           deps.db,
           row,
           `still told to come back later after ${row.attempts + 1} tries: ${err.message}`,
+          { keepClaim },
         );
         deps.log.error({ outboxId: row.id, schoolId: row.schoolId }, 'record dead-lettered');
         throw new UnrecoverableError(err.message);
@@ -146,14 +151,14 @@ export async function deliverRecord(
         deps.db,
         row,
         `gave up after ${run.attempt} tries: ${err.message}${err.mayHaveLanded ? ' (the last one may still have reached the sink: check it before resending)' : ''}`,
+        { keepClaim },
       );
       deps.log.error({ outboxId: row.id, schoolId: row.schoolId }, 'record dead-lettered');
     } else {
-      // A write sent and then not answered (the sink's own timeout, a reset, a 5xx) may still be made
-      // at a sink without an idempotency key: the claim is kept until it runs out, so the retry waits
-      // (no try used) and then finds the note instead of writing a second one. One that never left
-      // (connection refused, a name not found) is retried at once.
-      await markAttempt(deps.db, row.id, err.message, { keepClaim: claimed && err.mayHaveLanded });
+      // A write sent and then not answered (the sink's own timeout, a reset, a 5xx): the claim is kept
+      // until it runs out, so the retry waits (no try used) and then finds the note instead of writing
+      // a second one. One that never left (connection refused, a name not found) is retried at once.
+      await markAttempt(deps.db, row.id, err.message, { keepClaim });
     }
     throw err;
   }

@@ -3,6 +3,7 @@ import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
 import { failStaleNotices, noticesToRelay } from '../src/store/notices.ts';
 import { markEnqueued, markLost, markRequeued, outboxInFlight, outboxToRelay } from '../src/store/outbox.ts';
+import { DELIVERY_CLAIM_MS } from './deliver-record.ts';
 import type { JobDeps } from './deps.ts';
 
 /**
@@ -18,7 +19,9 @@ import type { JobDeps } from './deps.ts';
  * second job never runs beside a live first one). Once it has ended without a verdict, the record is
  * queued once more under `deliver-ID-gN-r1` (a fresh job id; the sink's idempotency key is unchanged,
  * so CPOMS answers a re-send with its 409); if that one ends without a verdict too, the record is
- * marked failed with an alert, for `outbox retry` / `resend-failed` once the cause is found.
+ * marked failed with an alert, for Retry on the data page (or `outbox retry` / `resend-failed`) once
+ * the cause is found — held as being sent for a delivery's claim more (`markLost`), as either job may
+ * still be running.
  */
 export async function relayOutbox(
   payload: PayloadOf<DoorstepCatalog, 'relay-outbox'>,
@@ -123,6 +126,9 @@ async function sweepLost(deps: JobDeps, signal: AbortSignal): Promise<{ requeued
           deps.db,
           r,
           `delivery jobs ${first} and ${again} both ended without a verdict (${firstEnd.why}; then ${againEnd.why}); check ${r.sink} for the record before resending`,
+          // A job failed as stalled may still be sending it, its request still landing: a Retry
+          // waits so long before it posts to Arbor again, and a dismissal until it cannot arrive.
+          DELIVERY_CLAIM_MS,
         );
         deps.log.error(
           { outboxId: r.id, schoolId: r.schoolId, jobId: again },

@@ -1,6 +1,6 @@
 import { schoolOf } from '../config/school-of.ts';
 import { londonClock, londonDate } from '../domain/attendance/dates.ts';
-import { DISMISS_REASON_MAX, dismissReasonOf } from '../domain/record-dismissal.ts';
+import { DISMISS_REASON_MAX, dismissReasonOf, mayStillLandSaid } from '../domain/record-dismissal.ts';
 import { doorstepError } from '../errors.ts';
 import { sentWith } from '../records/what-is-sent.ts';
 import type { Db } from '../store/db.ts';
@@ -141,7 +141,9 @@ export async function outboxCommand(
             'USAGE',
             r.status === 'missing'
               ? `no outbox record #${id}`
-              : `record #${id} is ${r.recordStatus}, not failed (only a failed record is dismissed: one that can never be sent, recorded by hand)`,
+              : r.status === 'may-still-land'
+                ? mayStillLandSaid(id!, r.sink, r.waitMs)
+                : `record #${id} is ${r.recordStatus}, not failed (only a failed record is dismissed: one that can never be sent, recorded by hand)`,
           );
         out(
           `record #${id} dismissed (recorded by hand: ${reason}); its "delivery failed" alert acknowledged`,

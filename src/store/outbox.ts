@@ -209,7 +209,9 @@ export type ClaimRefused =
  * longer live. A guarded UPDATE, not a session lock: it needs no connection held over the sink's
  * call, so it works alike on PostgreSQL's pool and PGlite's one connection. The verdict clears it
  * (`markDelivered`, `markFailed`, `markAttempt`); a delivery that ends with none (a crash, a request
- * stopped mid-way that may still land) leaves it to run out.
+ * stopped mid-way that may still land) leaves it to run out, and so does a failure whose last request
+ * may still land (`markFailed` with `keepClaim`, `markLost`): the claim outlives a Retry (a new
+ * generation claims only once it ran out) and holds off a dismissal (`dismissOutbox`).
  */
 export async function claimDelivery(
   db: Queryable,
@@ -282,33 +284,66 @@ export async function markAttempt(
   );
 }
 
-/** The record will not be retried: says why on the record and raises an alert for the data manager. */
-export async function markFailed(db: Db, row: OutboxRow, error: string): Promise<void> {
-  await failRecord(db, row, error, 'system:deliver-record', 1);
+/**
+ * The record will not be retried: says why on the record and raises an alert for the data manager.
+ * The delivery's claim ends with it, unless `keepClaim` (the last try's write may still land at a sink
+ * without an idempotency key, as `markAttempt`'s): a Retry meanwhile then waits for the claim to run
+ * out, and finds the note instead of writing a second; a dismissal waits for it too.
+ */
+export async function markFailed(
+  db: Db,
+  row: OutboxRow,
+  error: string,
+  opts: { keepClaim?: boolean } = {},
+): Promise<void> {
+  await failRecord(db, row, error, {
+    actor: 'system:deliver-record',
+    tries: 1,
+    claim: opts.keepClaim ? 'keep' : 'end',
+  });
 }
 
 /**
  * The record's delivery jobs ended without a verdict (relay-outbox): failed as `markFailed` does, with
- * its alert, if it is still live in that generation; no try is counted (none reached a verdict).
+ * its alert, if it is still live in that generation; no try is counted (none reached a verdict). A job
+ * failed as stalled may still be running, and any of them may have sent a request that still lands:
+ * the record stays claimed for `holdMs` more at least (a claim it holds already is kept if longer), so
+ * a Retry of it meanwhile waits before it posts to a sink without an idempotency key, and a dismissal
+ * waits until nothing of it can still arrive.
  */
-export async function markLost(db: Db, row: InFlightRecord, error: string): Promise<void> {
-  await failRecord(db, row, error, 'system:relay-outbox', 0, row.generation);
+export async function markLost(db: Db, row: InFlightRecord, error: string, holdMs: number): Promise<void> {
+  await failRecord(db, row, error, {
+    actor: 'system:relay-outbox',
+    tries: 0,
+    generation: row.generation,
+    claim: holdMs,
+  });
 }
 
 async function failRecord(
   db: Db,
   row: Pick<OutboxRow, 'id' | 'schoolId' | 'kind' | 'sink'>,
   error: string,
-  actor: string,
-  tries: number,
-  generation?: number,
+  how: { actor: string; tries: number; generation?: number; claim: 'end' | 'keep' | number },
 ): Promise<void> {
+  const { actor, tries, generation, claim } = how;
   await db.transaction(async (tx) => {
     const { rowCount } = await tx.query(
-      `UPDATE outbox SET status = 'failed', attempts = attempts + $3, last_error = $2, delivering_until = NULL,
+      `UPDATE outbox SET status = 'failed', attempts = attempts + $3, last_error = $2,
+         delivering_until = CASE $5::text
+           WHEN 'end' THEN NULL
+           WHEN 'keep' THEN delivering_until
+           ELSE greatest(delivering_until, now() + $6 * interval '1 millisecond') END,
          updated_at = now()
         WHERE id = $1 AND status = 'pending' AND ($4::int IS NULL OR generation = $4)`,
-      [row.id, error, tries, generation ?? null],
+      [
+        row.id,
+        error,
+        tries,
+        generation ?? null,
+        typeof claim === 'number' ? 'hold' : claim,
+        typeof claim === 'number' ? claim : 0,
+      ],
     );
     if (rowCount !== 1) return;
     await tx.query(
@@ -327,10 +362,24 @@ async function failRecord(
 }
 
 /**
+ * How long (ms) a record's last delivery may still land, by its claim (`claimDelivery`, kept by a
+ * failure that may have landed): 0 when none runs. A Retry meanwhile is sent once it ends; a dismissal
+ * waits for it.
+ */
+export async function claimWaitMs(db: Queryable, id: string): Promise<number> {
+  const { rows } = await db.query<{ wait_ms: number | null }>(
+    `SELECT ceil(extract(epoch FROM delivering_until - now()) * 1000)::float8 AS wait_ms FROM outbox WHERE id = $1`,
+    [id],
+  );
+  return Math.max(0, Number(rows[0]?.wait_ms ?? 0));
+}
+
+/**
  * Puts a failed record back in line under a new generation (so a new delivery job is used), its
  * tries counted afresh (a limit on them is a limit on this delivery, not the record's whole life).
  * Its "delivery failed" alerts are acknowledged with it (by `actor`): should it fail again, a new
- * one is raised.
+ * one is raised. A claim its last delivery left (a request that may still land) is kept: the new
+ * generation's delivery waits for it to run out, then finds what landed.
  */
 export async function retryOutbox(db: Db, id: string, actor: string): Promise<boolean> {
   return db.transaction(async (tx) => {
@@ -365,16 +414,24 @@ async function acknowledgeRecordAlerts(tx: Queryable, id: string, actor: string)
   );
 }
 
-/** Why a record was not dismissed: there is none with that id, or it is not failed (its status). */
-export type DismissRefused = { status: 'missing' } | { status: 'not-failed'; recordStatus: string };
+/**
+ * Why a record was not dismissed: there is none with that id, it is not failed (its status), or its
+ * last delivery may still land for `waitMs` more (its claim: `claimWaitMs`).
+ */
+export type DismissRefused =
+  | { status: 'missing' }
+  | { status: 'not-failed'; recordStatus: string }
+  | { status: 'may-still-land'; sink: string; waitMs: number };
 
 /**
  * Closes a failed record that can never be sent (an Arbor-only school's lone-worker incident away
  * from a visit), once a person has recorded it by hand: `dismissed`, a final unsent state, with who,
  * when and `reason` (where it was recorded). Only a failed record: one waiting or delivered is not
- * dismissed. Its "delivery failed" alerts are acknowledged with it, and it is audited
- * (`record.dismissed`, with the reason). The retention's `records` kind then removes it `recordDays`
- * on, and `record-bodies` its text, as a delivered record's.
+ * dismissed, nor one whose last delivery may still land (its claim runs: a request that may still
+ * reach the sink, a job failed as stalled that may still be sending it) — that one once the claim ran
+ * out, when the sink shows whether it arrived. Its "delivery failed" alerts are acknowledged with it,
+ * and it is audited (`record.dismissed`, with the reason). The retention's `records` kind then removes
+ * it `recordDays` on, and `record-bodies` its text, as a delivered record's.
  */
 export async function dismissOutbox(
   db: Db,
@@ -386,15 +443,24 @@ export async function dismissOutbox(
     const { rows } = await tx.query<{ school_id: string; sink: string; last_error: string | null }>(
       `UPDATE outbox SET status = 'dismissed', dismissed_at = now(), dismissed_by = $2, dismiss_reason = $3,
          delivering_until = NULL, updated_at = now()
-       WHERE id = $1 AND status = 'failed' RETURNING school_id, sink, last_error`,
+       WHERE id = $1 AND status = 'failed' AND (delivering_until IS NULL OR delivering_until <= now())
+       RETURNING school_id, sink, last_error`,
       [id, actor, reason],
     );
     const r = rows[0];
     if (!r) {
-      const found = await tx.query<{ status: string }>('SELECT status FROM outbox WHERE id = $1', [id]);
-      return found.rows[0]
-        ? { status: 'not-failed' as const, recordStatus: found.rows[0].status }
-        : { status: 'missing' as const };
+      const found = await tx.query<{ status: string; sink: string }>(
+        'SELECT status, sink FROM outbox WHERE id = $1',
+        [id],
+      );
+      const f = found.rows[0];
+      if (!f) return { status: 'missing' as const };
+      if (f.status !== 'failed') return { status: 'not-failed' as const, recordStatus: f.status };
+      return {
+        status: 'may-still-land' as const,
+        sink: f.sink,
+        waitMs: Math.max(1, await claimWaitMs(tx, id)),
+      };
     }
     await acknowledgeRecordAlerts(tx, id, actor);
     await appendAudit(tx, {

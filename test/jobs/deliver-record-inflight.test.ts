@@ -6,7 +6,7 @@ import { DELIVERY_CLAIM_MS, deliverRecord } from '../../jobs/deliver-record.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { RetryLaterError } from '../../src/queue/worker-host.ts';
-import { getOutbox, insertOutbox } from '../../src/store/outbox.ts';
+import { dismissOutbox, getOutbox, insertOutbox, retryOutbox } from '../../src/store/outbox.ts';
 import { configWith } from '../helpers/config.ts';
 import { BACKENDS, type TestStore } from '../store/dp-fixtures.ts';
 
@@ -207,6 +207,64 @@ describe.each(BACKENDS)('deliver-record claims the record on $name', ({ open }) 
       });
       expect({ posts, notes: notes.length }).toEqual({ posts: 1, notes: 1 });
     });
+
+  // The LAST try the same: the record is failed, and the data manager may press Retry at once. The
+  // new generation's delivery must not post before the first POST could have landed.
+  it("the last try's POST not answered within the sink timeout fails the record but keeps the claim: a Retry at once waits, then finds the note — ONE Arbor note", async () => {
+    postFate = 'hold';
+    const id = await insert(`last-try-${Math.random()}`);
+    const last = await deliverRecord({ outboxId: id }, run(undefined, 10), deps(1000)).catch(
+      (e: unknown) => e,
+    );
+    expect(last).toBeInstanceOf(RecordDeliveryError);
+    const failed = (await getOutbox(store.db, id))!;
+    expect(failed.status).toBe('failed');
+    expect(failed.lastError).toMatch(/may still have reached the sink/);
+    // Retry from the data page (POST /api/outbox/:id/retry): a new generation, at once.
+    expect(await retryOutbox(store.db, id, 'user:1')).toBe(true);
+    postFate = 'answer';
+    const again = await deliverRecord({ outboxId: id }, run(), deps()).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(RetryLaterError);
+    expect((again as RetryLaterError).delayMs).toBeGreaterThan(DELIVERY_CLAIM_MS - 5_000);
+    expect(posts).toBe(1);
+    // The first POST lands after all; once the claim runs out the retry finds it.
+    for (const commit of held.splice(0)) commit();
+    await runOut(id);
+    expect(await deliverRecord({ outboxId: id }, run(), deps())).toEqual({
+      status: 'delivered',
+      remoteId: String(notes[0]!.id),
+    });
+    expect({ posts, notes: notes.length }).toEqual({ posts: 1, notes: 1 });
+  });
+
+  it('a record failed while its last POST may still land is not dismissed until that can no longer happen', async () => {
+    postFate = 'reset';
+    const id = await insert(`dismiss-wait-${Math.random()}`);
+    await deliverRecord({ outboxId: id }, run(undefined, 10), deps(1000)).catch((e: unknown) => e);
+    expect((await getOutbox(store.db, id))?.status).toBe('failed');
+    const refused = await dismissOutbox(store.db, id, 'user:1', 'recorded by hand in Arbor');
+    expect(refused).toMatchObject({ status: 'may-still-land', sink: 'arbor-pastoral' });
+    expect((refused as { waitMs: number }).waitMs).toBeGreaterThan(DELIVERY_CLAIM_MS - 5_000);
+    expect((await getOutbox(store.db, id))?.status).toBe('failed');
+    await runOut(id);
+    expect(await dismissOutbox(store.db, id, 'user:1', 'recorded by hand in Arbor')).toBe(true);
+  });
+
+  it('a last try that never reached Arbor (connection refused) ends the claim: a Retry is sent at once', async () => {
+    const id = await insert(`last-refused-${Math.random()}`);
+    const broken = configWith({
+      mis: '{ kind: csv, dropFolder: ./data/drop/alpha }',
+      records: `{ sink: arbor-pastoral, arborStudentIds: true, baseUrl: "http://127.0.0.1:1", username: app, password: "\${ARBOR_PASSWORD}", ratePerSecond: 1000, timeoutMs: 2000 }`,
+      env: { ARBOR_PASSWORD: 'good' },
+    });
+    await deliverRecord({ outboxId: id }, run(undefined, 10), { ...deps(), config: broken }).catch(
+      (e: unknown) => e,
+    );
+    expect((await getOutbox(store.db, id))?.status).toBe('failed');
+    expect(await retryOutbox(store.db, id, 'user:1')).toBe(true);
+    expect(await deliverRecord({ outboxId: id }, run(), deps())).toMatchObject({ status: 'delivered' });
+    expect(posts).toBe(1);
+  });
 
   it('a rate limiter that cannot be asked (Redis away) ends the claim: nothing was sent', async () => {
     const id = await insert(`limiter-${Math.random()}`);

@@ -193,7 +193,7 @@ describe('deliver-record', () => {
     ]);
   });
 
-  it('a record written while the school was live but delivered after it went back to preview is not sent, and is failed loudly, to be sent once live again', async () => {
+  it('a record written while the school was live but delivered after it went back to preview is not sent, and is failed loudly, to be sent once live again by Retry on the data page', async () => {
     await insertTestRecords(db, 1, 'cpoms', 'switched');
     await runUntilSettled(depsFor(configWith()), 5000);
     expect(fake.requests).toBe(0);
@@ -202,7 +202,7 @@ describe('deliver-record', () => {
     expect(row!.status).toBe('failed');
     const alerts = await openAlerts(db, 'alpha');
     expect(alerts.map((a) => a.message)).toEqual([
-      `Record #${row!.id} (trigger_note) to cpoms failed: written while the school sent records to cpoms, but the school's records are in preview now, so it was not sent: once live again, send it with \`doorstep outbox retry ${row!.id}\` (or resend-failed)`,
+      `Record #${row!.id} (trigger_note) to cpoms failed: written while the school sent records to cpoms, but the school's records are in preview now, so it was not sent: once the school is live again, press Retry on the data page (or \`doorstep outbox retry ${row!.id}\`)`,
     ]);
     // Live again: retried by hand, it is sent once.
     expect(await retryOutbox(db, row!.id, 'it:test')).toBe(true);

@@ -1,6 +1,7 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DELIVERY_CLAIM_MS } from '../../jobs/deliver-record.ts';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { handlers } from '../../jobs/index.ts';
 import { createLogger } from '../../src/log/logger.ts';
@@ -10,7 +11,7 @@ import { connectRedis, redisOptions } from '../../src/queue/redis.ts';
 import { WorkerHost } from '../../src/queue/worker-host.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { failedIds, listOutbox, openAlerts } from '../../src/store/outbox.ts';
+import { claimWaitMs, dismissOutbox, failedIds, listOutbox, openAlerts } from '../../src/store/outbox.ts';
 import { configWith } from '../helpers/config.ts';
 import { type FakeCpoms, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { insertTestRecords } from '../helpers/outbox.ts';
@@ -173,7 +174,7 @@ describe('relay-outbox sweep of lost delivery jobs', () => {
     expect(fake.created).toBe(0);
   });
 
-  it('a record whose job is lost twice is failed with an alert, for resend-failed', async () => {
+  it('a record whose job is lost twice is failed with an alert, for resend-failed — and not dismissed while a job may still be sending it', async () => {
     await insertTestRecords(db, 1, 'cpoms', 'twice');
     await relay();
     const { id } = await statusOf();
@@ -199,6 +200,15 @@ describe('relay-outbox sweep of lost delivery jobs', () => {
       `Record #${id} (trigger_note) to cpoms failed: ${row.lastError}`,
     ]);
     expect(fake.requests).toBe(0);
+    // A job failed as stalled may still be running, its request still landing: the record is held
+    // as being sent for a delivery's claim, and is not dismissed meanwhile (it may yet arrive).
+    expect(await claimWaitMs(db, id)).toBeGreaterThan(DELIVERY_CLAIM_MS - 5_000);
+    expect(await dismissOutbox(db, id, 'user:1', 'recorded by hand in CPOMS')).toMatchObject({
+      status: 'may-still-land',
+      sink: 'cpoms',
+    });
+    await db.query(`UPDATE outbox SET delivering_until = now() - interval '1 second' WHERE id = $1`, [id]);
+    expect(await dismissOutbox(db, id, 'user:1', 'recorded by hand in CPOMS')).toBe(true);
   });
 
   it('a relay after a write does not sweep (the schedule does, every 5 s)', async () => {

@@ -1,4 +1,4 @@
-import { api, fmtDateTime, focusStatus, h, keepingFocus, say } from './app.js';
+import { api, fmtDateTime, focusStatus, h, say } from './app.js';
 import { count, sinkName, sinksSaid } from './words.js';
 
 // The data page's records: a record's text on "Show record", and the records that failed to reach
@@ -13,25 +13,49 @@ export async function showRecord(id, pre) {
 }
 
 /**
- * Acts on a failed record (`POST url` with `body`): says the outcome in words (`said` of the answer), then re-reads the page
- * with the keyboard kept near where it was; a refusal (not failed any more, no reason given …) is said
- * as an error and takes the focus. Its controls (`busy`) are disabled while it is sent.
+ * Acts on a failed record (`POST url` with `body`): says the outcome in words (`said` of the answer)
+ * first, then reads the list again — a re-read that fails does not hide that the action was done: it
+ * is added to the outcome ("the list could not be re-read"). A refusal is said as an error; one that
+ * says the list is out of date (409: not failed any more, or still being sent; 404: gone) reads the
+ * list again too. The keyboard is put on the outcome either way: the record acted on is gone from the
+ * list, and the next record's controls are not where the person was. Its controls (`busy`) are
+ * disabled while it is sent, and its form (`sending`) is kept as typed through another re-read.
  */
-async function act(url, body, said, msg, reload, busy) {
+async function act(url, body, said, msg, reload, busy, sending = null) {
   for (const b of busy) b.disabled = true;
-  await keepingFocus(async () => {
+  if (sending) sending.dataset.sending = 'true';
+  let text;
+  let refused = false;
+  let reread = true;
+  try {
+    text = said(await api('POST', url, body));
+  } catch (err) {
+    text = err.message;
+    refused = true;
+    reread = err.status === 409 || err.status === 404;
+  } finally {
+    if (sending) delete sending.dataset.sending;
+    for (const b of busy) b.disabled = false;
+  }
+  say(msg, text, refused);
+  if (reread) {
     try {
-      const r = await api('POST', url, body);
       await reload();
-      say(msg, said(r));
-    } catch (err) {
-      say(msg, err.message, true);
-      focusStatus(msg);
-    } finally {
-      for (const b of busy) b.disabled = false;
+    } catch {
+      say(msg, `${text}; the list could not be re-read: reload the page`, refused);
     }
-  }, msg);
+  }
+  focusStatus(msg);
 }
+
+/**
+ * "within 45 s", "within about 2 min": how long a record whose last send may still arrive can wait
+ * before it is sent again (Arbor's wait for it; CPOMS, which knows its key, sooner).
+ */
+const withinAbout = (ms) => {
+  const s = Math.ceil(ms / 1000);
+  return s < 90 ? `within ${s} s` : `within about ${Math.ceil(s / 60)} min`;
+};
 
 /** "Retry record N" and "Dismiss record N…" (asking where it was recorded by hand) for one failed record. */
 function recordActions(r, msg, reload) {
@@ -50,7 +74,10 @@ function recordActions(r, msg, reload) {
     act(
       `/api/outbox/${r.id}/retry`,
       undefined,
-      () => `Record #${r.id} queued again: it is sent within seconds, and listed here again if it fails.`,
+      (done) =>
+        done.sendAfterMs > 0
+          ? `Record #${r.id} queued again: its last send may still arrive at ${sinkName(r.sink)}, so it is sent ${withinAbout(done.sendAfterMs)} (found there if it arrived, never sent twice), and listed here again if it fails.`
+          : `Record #${r.id} queued again: it is sent within seconds, and listed here again if it fails.`,
       msg,
       reload,
       [retry, dismiss],
@@ -70,6 +97,7 @@ function recordActions(r, msg, reload) {
           msg,
           reload,
           [retry, dismiss],
+          form,
         );
       },
     },
@@ -99,7 +127,9 @@ export function failedRecordsSection(f, school, msg, reload) {
   shown.append(
     h(
       'section',
-      { id: 'records-failed', class: 'ingest-down', role: 'alert', 'aria-labelledby': 'records-failed-h' },
+      // A region, not an alert: it is drawn again on every re-read; the outcome of an action is said
+      // in the page's message, alone.
+      { id: 'records-failed', class: 'ingest-down', 'aria-labelledby': 'records-failed-h' },
       h(
         'h2',
         { id: 'records-failed-h' },

@@ -1,4 +1,4 @@
-import { api, bdi, fmtDateTime, h, say, startSchoolPage } from './app.js';
+import { api, bdi, fmtDateTime, h, replaceKeepingInput, say, startSchoolPage } from './app.js';
 import { importsSection, table } from './data-imports.js';
 import { overviewSection } from './data-overview.js';
 import { failedRecordsSection, showRecord } from './data-records.js';
@@ -116,7 +116,9 @@ async function load() {
   const d = await api('GET', `/api/data?school=${encodeURIComponent(school)}`);
   const out = h('div', { id: 'test-results', role: 'status' });
   const preview = h('pre', { id: 'record-body', class: 'record' });
-  content.replaceChildren(
+  // Kept as typed through a re-read (another record retried or dismissed, a sync followed): a
+  // half-typed dismissal reason and its opened form, found by their ids.
+  replaceKeepingInput(content, [
     failedRecordsSection(d.recordsFailed, school, msg, load),
     await overviewSection(),
     h(
@@ -274,7 +276,7 @@ async function load() {
         : null,
       preview,
     ),
-  );
+  ]);
 }
 
 async function main() {

@@ -1,9 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as z from 'zod';
-import { DISMISS_REASON_MAX, dismissReasonOf } from '../../domain/record-dismissal.ts';
+import { findSchool } from '../../config/school-of.ts';
+import { DISMISS_REASON_MAX, dismissReasonOf, mayStillLandSaid } from '../../domain/record-dismissal.ts';
 import { doorstepError } from '../../errors.ts';
 import { queueAfterCommit } from '../../queue/after-commit.ts';
-import { dismissOutbox, getOutbox, type OutboxRow, retryOutbox } from '../../store/outbox.ts';
+import { claimWaitMs, dismissOutbox, getOutbox, type OutboxRow, retryOutbox } from '../../store/outbox.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
 import { parseInput, userOf, type WebDeps } from './deps.ts';
 
@@ -24,16 +25,17 @@ const STATUS_SAID: Record<OutboxRow['status'], string> = {
   dismissed: 'dismissed already',
 };
 
-const notFound = (id: string) =>
-  doorstepError(
-    'NOT_FOUND',
-    `no record #${id} of your schools: reload the page to see the records that failed`,
-  );
+/** A sink as the data page names it. */
+const SINK_SAID: Record<string, string> = { cpoms: 'CPOMS', 'arbor-pastoral': 'Arbor' };
+const sinkSaid = (sink: string) => SINK_SAID[sink] ?? sink;
+
+// The refusals say what the record is; the data page reads its list again after one.
+const notFound = (id: string) => doorstepError('NOT_FOUND', `no record #${id} of your schools`);
 
 const notFailed = (id: string, status: string, only: string) =>
   doorstepError(
     'CONFLICT',
-    `record #${id} is ${STATUS_SAID[status as OutboxRow['status']] ?? status}, not failed (${only}): reload the page to see it as it is now`,
+    `record #${id} is ${STATUS_SAID[status as OutboxRow['status']] ?? status}, not failed (${only})`,
   );
 
 /**
@@ -59,6 +61,15 @@ export function registerOutboxActions(app: FastifyInstance, deps: WebDeps): void
     const r = await recordOf(deps, req);
     const only = 'only a failed record is sent again';
     if (r.status !== 'failed') throw notFailed(r.id, r.status, only);
+    // A school whose records went back to preview sends none: its delivery would fail at once.
+    if (findSchool(deps.config, r.schoolId)?.records.sink === 'preview')
+      throw doorstepError(
+        'CONFLICT',
+        `record #${r.id} is not sent again now: the school's records are in preview (nothing is sent to ${sinkSaid(r.sink)}); press Retry once the school is live again`,
+      );
+    // Its last send may still arrive (a claim kept): said, as how long the retry may wait (a delivery
+    // to Arbor waits for the claim, then finds the note there if it arrived; CPOMS's key is enough).
+    const sendAfterMs = await claimWaitMs(deps.db, r.id);
     if (!(await retryOutbox(deps.db, r.id, `user:${userOf(req).id}`))) {
       // Changed since it was read (another person retried or dismissed it).
       const now = await getOutbox(deps.db, r.id);
@@ -67,7 +78,7 @@ export function registerOutboxActions(app: FastifyInstance, deps: WebDeps): void
     }
     // The relay hands it to the queue within seconds anyway (every 5 s); asked now, at once.
     await queueAfterCommit(() => deps.producer?.enqueue('relay-outbox', { reason: 'manual' }));
-    return { id: r.id, status: 'pending' };
+    return { id: r.id, status: 'pending', sendAfterMs };
   });
 
   app.post('/api/outbox/:id/dismiss', { config: { access: DATA } }, async (req) => {
@@ -84,8 +95,10 @@ export function registerOutboxActions(app: FastifyInstance, deps: WebDeps): void
           : `reason: at most ${DISMISS_REASON_MAX} characters — where the record was recorded, not the record again (this one is ${given.length})`,
       );
     const done = await dismissOutbox(deps.db, r.id, `user:${userOf(req).id}`, given.reason);
-    if (done !== true)
-      throw done.status === 'missing' ? notFound(r.id) : notFailed(r.id, done.recordStatus, only);
-    return { id: r.id, status: 'dismissed', reason: given.reason };
+    if (done === true) return { id: r.id, status: 'dismissed', reason: given.reason };
+    if (done.status === 'missing') throw notFound(r.id);
+    if (done.status === 'may-still-land')
+      throw doorstepError('CONFLICT', mayStillLandSaid(r.id, sinkSaid(done.sink), done.waitMs));
+    throw notFailed(r.id, done.recordStatus, only);
   });
 }

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../../../src/config/load.ts';
+import type { DoorstepConfig } from '../../../src/config/schema.ts';
 import { listAudit } from '../../../src/store/audit.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { getOutbox, insertOutbox, markFailed, openAlerts } from '../../../src/store/outbox.ts';
 import type { User } from '../../../src/store/users.ts';
 import { storeAndQueue } from '../../helpers/store-queue.ts';
 import { addUser, buildWebApp, sessionFor } from '../../helpers/web.ts';
-import { twoSchoolConfig } from '../two-schools.ts';
 
 /**
  * The data page listed every record that failed for good but told the data manager to run
@@ -17,7 +18,24 @@ import { twoSchoolConfig } from '../two-schools.ts';
  * not found), only for a failed one, audited with the person, its alert closed.
  */
 const q = storeAndQueue('recactions');
-const config = twoSchoolConfig();
+
+/** Alpha and beta send their records to CPOMS; gamma's went back to preview (nothing is sent). */
+function liveSchools(): DoorstepConfig {
+  const school = (id: string, records: string) => `
+  - id: ${id}
+    name: ${id} school
+    mis: { kind: sims-xml, dropFolder: ./data/drop/${id} }
+    records: ${records}
+    policies: [statutory]`;
+  const cpoms = '{ sink: cpoms, baseUrl: "http://127.0.0.1:1", token: "${CPOMS_TOKEN}", ratePerSecond: 10 }';
+  const r = parseConfigText(
+    `trust: { id: test-trust, name: Test Trust }\nschools:${school('alpha', cpoms)}${school('beta', cpoms)}${school('gamma', '{ sink: preview }')}\n`,
+    { env: { CPOMS_TOKEN: 'token' } },
+  );
+  if (!r.ok) throw new Error(`test config invalid: ${r.problems.map((p) => p.message).join('; ')}`);
+  return r.config;
+}
+const config = liveSchools();
 let db: Db;
 let app: FastifyInstance;
 const users = new Map<string, User>();
@@ -30,6 +48,7 @@ beforeAll(async () => {
   users.set('dan', await addUser(db, 'dan', ['safeguarding'], { schools: ['alpha'] }));
   users.set('olive', await addUser(db, 'olive', ['office'], { schools: ['alpha'] }));
   users.set('bea', await addUser(db, 'bea', ['data-manager'], { schools: ['beta'] }));
+  users.set('gil', await addUser(db, 'gil', ['data-manager'], { schools: ['gamma'] }));
 });
 afterAll(async () => {
   await app.close();
@@ -80,7 +99,7 @@ describe('retry and dismiss from the data page', () => {
     const before = (await getOutbox(db, id))!;
     const r = await post('dora', `/api/outbox/${id}/retry`);
     expect(r.statusCode, r.body).toBe(200);
-    expect(r.json()).toEqual({ id, status: 'pending' });
+    expect(r.json()).toEqual({ id, status: 'pending', sendAfterMs: 0 });
     const after = (await getOutbox(db, id))!;
     expect(after).toMatchObject({ status: 'pending', attempts: 0, lastError: null });
     expect(after.generation).toBe(before.generation + 1);
@@ -144,7 +163,7 @@ describe('retry and dismiss from the data page', () => {
       expect(other.statusCode, other.body).toBe(404);
       expect(unknown.statusCode).toBe(404);
       expect(other.json().message).toBe(unknown.json().message.replace('987654321', theirs));
-      expect(other.json().message).toMatch(/reload the page/);
+      expect(other.json().message).toBe(`no record #${theirs} of your schools`);
     }
     expect((await getOutbox(db, theirs))!.status).toBe('failed');
     // Their own data manager may.
@@ -157,7 +176,7 @@ describe('retry and dismiss from the data page', () => {
     expect(r.statusCode).toBe(409);
     expect(r.json()).toMatchObject({
       code: 'DOORSTEP_CONFLICT',
-      message: `record #${pending} is waiting to be sent, not failed (only a failed record is sent again): reload the page to see it as it is now`,
+      message: `record #${pending} is waiting to be sent, not failed (only a failed record is sent again)`,
     });
     const d = await post('dora', `/api/outbox/${pending}/dismiss`, { reason: 'recorded by hand' });
     expect(d.statusCode).toBe(409);
@@ -176,6 +195,39 @@ describe('retry and dismiss from the data page', () => {
       expect(again.json().message).toMatch(/is dismissed already, not failed/);
     }
     expect((await getOutbox(db, dismissed))!.dismissed!.reason).toBe('in CPOMS');
+  });
+
+  it("Retry of a record whose school's records went back to preview is refused with 409 saying so: nothing is queued", async () => {
+    const id = await record('gamma');
+    const r = await post('gil', `/api/outbox/${id}/retry`);
+    expect(r.statusCode, r.body).toBe(409);
+    expect(r.json()).toMatchObject({
+      code: 'DOORSTEP_CONFLICT',
+      message: `record #${id} is not sent again now: the school's records are in preview (nothing is sent to CPOMS); press Retry once the school is live again`,
+    });
+    const after = (await getOutbox(db, id))!;
+    expect(after).toMatchObject({ status: 'failed', generation: 0 });
+    expect(await alertsOf(id)).toHaveLength(1);
+    // Dismissing it (recorded by hand) is still open to them.
+    expect((await post('gil', `/api/outbox/${id}/dismiss`, { reason: 'in CPOMS by hand' })).statusCode).toBe(
+      200,
+    );
+  });
+
+  it('a record whose last send may still arrive: Retry says when it is sent; Dismiss waits, saying until when', async () => {
+    const id = await record();
+    // Failed while its last request may still land (a claim kept, as markFailed with keepClaim leaves it).
+    await db.query(`UPDATE outbox SET delivering_until = now() + interval '100 seconds' WHERE id = $1`, [id]);
+    const d = await post('dora', `/api/outbox/${id}/dismiss`, { reason: 'recorded by hand in CPOMS' });
+    expect(d.statusCode, d.body).toBe(409);
+    expect(d.json().message).toBe(
+      `record #${id}'s last send to CPOMS may still arrive for 2 min more: check CPOMS after that (Retry finds it there if it arrived), then dismiss it if it did not`,
+    );
+    expect((await getOutbox(db, id))!.status).toBe('failed');
+    const r = await post('dora', `/api/outbox/${id}/retry`);
+    expect(r.statusCode, r.body).toBe(200);
+    expect(r.json().sendAfterMs).toBeGreaterThan(95_000);
+    expect(r.json().sendAfterMs).toBeLessThanOrEqual(100_000);
   });
 
   it('a dismissal without a reason, or with one too long, is refused with 422 saying what to give', async () => {
