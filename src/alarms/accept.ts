@@ -5,13 +5,13 @@ import type { SchoolConfig } from '../config/schema.ts';
 import { lookalikeDifference, lookalikeKey, shownId } from '../domain/fob/device-lookalike.ts';
 import {
   ALARM_TYPES,
+  arrivalWindow,
   checkEvent,
   contentEventId,
   type Decoded,
   type DecodeError,
   type FobEventType,
   foldsInto,
-  receivedWindow,
   UNREADABLE_DEVICE,
 } from '../domain/fob/event.ts';
 import {
@@ -44,6 +44,11 @@ export interface Arrival {
   deviceMissing?: boolean;
   /** The device signature carried beside the payload, if any. */
   signature: string | null;
+  /**
+   * A retained MQTT message the broker sent again on a resumed session (`MqttArrival`): told apart by
+   * the window it was first received in, not this one (`arrivalWindow`).
+   */
+  retainedAgain?: { firstSeenAt: Date | null };
 }
 
 /** The alarm path's time limit, for its timeline notes written before the message is acknowledged. */
@@ -129,7 +134,7 @@ async function cutBatch(
   const cut = unreadableBodyAlarm(
     device,
     raw,
-    arrival.receivedAt,
+    arrival,
     {
       field: '(batch)',
       reason: `the message carries ${n} events, more than the ${MAX_BATCH_ITEMS} one message is read for: the ${n - MAX_BATCH_ITEMS} after the ${MAX_BATCH_ITEMS}th were not read (kept with the refused payloads)`,
@@ -342,7 +347,7 @@ async function acceptOne(
       if (open !== null) {
         // The same message again (another instance's copy, a redelivery, the sender's retry) is that
         // alarm's, said once; another one is noted on its timeline and kept with the refused payloads.
-        const again = open.eventId === unreadableEventId(raw, arrival.receivedAt, tellApartBy);
+        const again = open.eventId === unreadableEventId(raw, arrival, tellApartBy);
         if (!again) {
           await insertRejected(deps.db, {
             schoolId: school.id,
@@ -377,11 +382,11 @@ async function acceptOne(
       }
       decoded =
         transport.kind === 'mqtt'
-          ? unreadableBodyAlarm(device, raw, arrival.receivedAt, decoded.error)
+          ? unreadableBodyAlarm(device, raw, arrival, decoded.error)
           : unreadableBodyAlarm(
               device,
               raw,
-              arrival.receivedAt,
+              arrival,
               decoded.error,
               `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
               tellApartBy,
@@ -499,6 +504,8 @@ async function acceptOne(
   const source = {
     transport: transport.kind,
     profile: transport.profile,
+    // A retained copy sent again: told apart by the window it was first received in (`arrivalWindow`).
+    ...(arrival.retainedAgain ? { window: arrivalWindow(arrival.receivedAt, arrival.retainedAgain) } : {}),
     // A body that could not be read is kept as a refused one is: its first REJECTED_RAW_MAX_BYTES.
     raw: unreadableBody ? raw.subarray(0, REJECTED_RAW_MAX_BYTES) : raw,
     facts,
@@ -599,7 +606,7 @@ function idFromBytes(
     ? undefined
     : transport.kind === 'webhook' && arrival.source
       ? `webhook ${arrival.source}`
-      : receivedWindow(arrival.receivedAt.toISOString());
+      : arrivalWindow(arrival.receivedAt, arrival.retainedAgain);
   const id = contentEventId(raw, tellApartBy);
   return {
     ...decoded,
@@ -629,23 +636,24 @@ function hasContent(raw: Buffer): boolean {
 /**
  * The event id of a body that could not be read: its bytes and the window they came in — every
  * instance's copy of one message is one alarm, the same bytes sent again minutes later (a device with
- * no counter, pressed again) a new one.
+ * no counter, pressed again) a new one; a retained copy the broker sent again, the window its bytes
+ * were first received in (`arrivalWindow`).
  */
-function unreadableEventId(raw: Buffer, receivedAt: Date, tellApartBy?: string): string {
-  return contentEventId(raw, tellApartBy ?? receivedWindow(receivedAt.toISOString()));
+function unreadableEventId(raw: Buffer, arrival: Arrival, tellApartBy?: string): string {
+  return contentEventId(raw, tellApartBy ?? arrivalWindow(arrival.receivedAt, arrival.retainedAgain));
 }
 
 function unreadableBodyAlarm(
   device: string,
   raw: Buffer,
-  receivedAt: Date,
+  arrival: Arrival,
   why: DecodeError,
   raisedAs = 'raised as an SOS from the device its topic names',
   /** What tells a redelivery from a new message (a webhook's delivery id); else the window received in. */
   tellApartBy?: string,
 ): Decoded {
-  const id = unreadableEventId(raw, receivedAt, tellApartBy);
-  const at = receivedAt.toISOString();
+  const id = unreadableEventId(raw, arrival, tellApartBy);
+  const at = arrival.receivedAt.toISOString();
   const decoded = checkEvent({
     vendorEventId: id,
     deviceId: device,

@@ -48,6 +48,8 @@ export async function startMqttFeed(o: {
   log: Logger;
   /** Told of every state change (for /metrics). */
   onState?: (labels: { school: string; transport: string }, status: MqttStatus) => void;
+  /** Told of every message with the retain flag set (for /metrics). */
+  onRetained?: (labels: { school: string; transport: string }, resumed: boolean) => void;
   /** Appended to the client id when several connections or instances share the transport. */
   instance?: string | undefined;
   /** With `transport.shared`: this instance's share group (`shareGroup`). */
@@ -101,6 +103,7 @@ export async function startMqttFeed(o: {
     ...(o.lostSessionShowMs !== undefined ? { lostSessionShowMs: o.lostSessionShowMs } : {}),
     ...(o.resubscribeRefusedMs !== undefined ? { resubscribeRefusedMs: o.resubscribeRefusedMs } : {}),
     ...(o.shareGroup ? { shareGroup: o.shareGroup } : {}),
+    ...(o.onRetained ? { onRetained: (resumed: boolean) => o.onRetained?.(labels, resumed) } : {}),
     accept: async (raw, arrival) => {
       const outcome = await acceptFobPayload(deps, school, transport, raw, arrival);
       // Only a message taken (stored or refused for good) counts as an event from the broker: one the

@@ -86,6 +86,12 @@ export interface IngestSource {
   unreadable?: readonly DecodeError[];
   /** What the device sent, when the event as kept is not it: what a redelivery repeats (`contentHash`). */
   said?: string;
+  /**
+   * The window that tells a redelivery of an alarm with a reset clock from a new press (`contentHash`):
+   * absent, the one it was received in; a retained MQTT copy sent again, the one it was first received
+   * in (`arrivalWindow`).
+   */
+  window?: string;
 }
 
 export type IngestOutcome =

@@ -57,7 +57,7 @@ export async function ingestFobEvent(
   const hash = contentHash(
     decoded,
     source.said,
-    isAlarm && clockReset(a) ? receivedWindow(decoded.receivedAt) : undefined,
+    isAlarm && clockReset(a) ? (source.window ?? receivedWindow(decoded.receivedAt)) : undefined,
   );
   const staffId = staffFor(school, event.deviceId);
   const write = () =>

@@ -67,7 +67,10 @@ export function ingestCounters(registry: Registry) {
   };
 }
 
-/** Whether each fob feed is arriving (1) or not (0), and how often a session was taken over. */
+/**
+ * Whether each fob feed is arriving (1) or not (0), how often a session was taken over, and how many
+ * retained messages it was sent.
+ */
 export function feedMetrics(registry: Registry) {
   const up =
     (registry.getSingleMetric('doorstep_fob_feed_up') as Gauge<'school' | 'transport'> | undefined) ??
@@ -82,5 +85,10 @@ export function feedMetrics(registry: Registry) {
     'doorstep_mqtt_session_takeovers_total',
     "Times the broker gave Doorstep's MQTT session to another client.",
   );
-  return { up, takeovers };
+  const retained = counter(
+    registry,
+    'doorstep_mqtt_retained_total',
+    'Fob messages the broker sent with the retain flag set (gateways should not publish with retain).',
+  );
+  return { up, takeovers, retained };
 }

@@ -148,6 +148,7 @@ export async function startDoorstep(options: StartOptions): Promise<RunningDoors
                 feeds.up.set(labels, status.state === 'up' ? 1 : 0);
                 if (status.state === 'down' && status.takenOver) feeds.takeovers.inc(labels);
               },
+              onRetained: (labels) => feeds.retained.inc(labels),
             });
             transports.push(t);
           }

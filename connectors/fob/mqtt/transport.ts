@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import mqtt, {
   type ClientSubscribeCallback,
   type IClientOptions,
+  type IClientSubscribeOptions,
   type IConnackPacket,
   type IDisconnectPacket,
   type IPublishPacket,
@@ -31,6 +32,14 @@ export interface MqttArrival {
   deviceMissing?: boolean;
   /** The MQTT 5 user property `doorstep-signature`, if present. */
   signature: string | null;
+  /**
+   * A retained message the broker sent again on a session that resumed (the retain flag set, the
+   * CONNACK saying the session was present): a copy of one the broker kept, not a new message — a
+   * gateway that publishes with retain, and a broker that resends what it retains on a subscription
+   * that existed. `firstSeenAt`: when this connection's process first received these bytes on this
+   * topic (null: not known here — a restart since, or a message never seen but as retained).
+   */
+  retainedAgain?: { firstSeenAt: Date | null };
 }
 
 /** Whether messages can arrive: `down` with why (a session take-over is reported at once). */
@@ -64,6 +73,10 @@ export interface MqttTransportOptions {
   resubscribeRefusedMs?: number;
   /** Told of every CONNACK (the caller keeps that the session is held). */
   onConnected?: (sessionPresent: boolean) => void;
+  /** Told of every message with the retain flag set (for /metrics): `resumed`, on a resumed session. */
+  onRetained?: (resumed: boolean) => void;
+  /** How long after a reconnect retained copies are looked for (ms; default RETAINED_COPIES_MS). */
+  retainedCopiesMs?: number;
 }
 
 /**
@@ -94,6 +107,26 @@ const OLD_SHARE_GROUP = 'doorstep';
 
 /** QoS 1 messages a connection works on at once (each acknowledged only after its own write). */
 export const RECEIVE_MAXIMUM = 128;
+
+/**
+ * MQTT 5 retain handling 1: the broker sends retained messages only when the subscription did not
+ * exist (a new session, or one the broker lost) — not on every reconnect that resumes the session.
+ */
+export const RETAIN_HANDLING_NEW_SUBSCRIPTION_ONLY = 1;
+
+/** How Doorstep subscribes: QoS 1, retained messages only for a subscription that did not exist. */
+const SUBSCRIBE_OPTIONS: IClientSubscribeOptions = { qos: 1, rh: RETAIN_HANDLING_NEW_SUBSCRIPTION_ONLY };
+
+/**
+ * How long after a reconnect (its CONNACK, then its SUBACK) a retained message on a resumed session is
+ * taken as a copy sent again (`seen`): the broker sends its copies then. Later, the flag on a resumed
+ * session is a broker forwarding a live message as published — a new press, taken as any message.
+ * A copy held back past this (a long backlog) is taken as new: raised rather than silenced.
+ */
+export const RETAINED_COPIES_MS = 60_000;
+
+/** Topics whose last message is remembered (`lastOnTopic`): one per device, bounded against a flood. */
+export const TOPICS_REMEMBERED = 10_000;
 
 /** MQTT 5 DISCONNECT reason code: another client connected with this client id. */
 const SESSION_TAKEN_OVER = 0x8e;
@@ -163,6 +196,17 @@ export class MqttFobTransport {
   private resubscribeTimer: NodeJS.Timeout | undefined;
   /** Connections closed by the broker between Doorstep's SUBSCRIBE and its SUBACK, in a row. */
   private readonly drops = new SubscribeDrops();
+  /** Whether the broker said, on this connection's CONNACK, that the session was present. */
+  private sessionResumed = false;
+  /** Until when (ms since the epoch) a retained message on a resumed session is a copy sent again. */
+  private copiesUntil = 0;
+  /** Messages with the retain flag set on this connection (the first of them is logged). */
+  private retainedOnConnection = 0;
+  /**
+   * The last message received on each topic (a digest of its bytes) and when it was first received:
+   * what a retained copy sent again is the copy of (`retainedAgain`).
+   */
+  private readonly lastOnTopic = new Map<string, { digest: string; firstSeenAt: Date | null }>();
 
   constructor(options: MqttTransportOptions) {
     this.o = options;
@@ -255,6 +299,9 @@ export class MqttFobTransport {
           );
       }
       this.connectedBefore = true;
+      this.sessionResumed = connack.sessionPresent === true;
+      this.copiesUntil = Date.now() + (this.o.retainedCopiesMs ?? RETAINED_COPIES_MS);
+      this.retainedOnConnection = 0;
       this.o.onConnected?.(connack.sessionPresent === true);
       this.lostAt = 0;
       // Up once the broker has granted the subscriptions on this connection (`subscribe`).
@@ -271,7 +318,8 @@ export class MqttFobTransport {
       client.on('connect', () => {
         // On every connect, and its SUBACK read each time: a session the broker lost (it restarted)
         // has no subscriptions, and one it refuses now (its ACL tightened) must say the feed is down.
-        // A resumed session keeps its subscriptions; subscribing again is harmless. A connection
+        // A resumed session keeps its subscriptions; subscribing again is harmless — with retain
+        // handling 1, or the broker would send every retained message again (`subscribe`). A connection
         // lost before the SUBACK is not a refusal: the next connect asks again (unless the broker
         // closes it on the SUBSCRIBE every time: `closedOnSubscribe`).
         this.subscribe(client, filters).then(resolve, (err: unknown) => {
@@ -307,7 +355,13 @@ export class MqttFobTransport {
   private subscribe(client: MqttClient, filters: string[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (client.connected) this.drops.sent();
-      client.subscribe(filters, { qos: 1 }, (err, _granted, packet) => {
+      // Retain handling 1: retained messages only for a subscription that did not exist. With 0 (the
+      // default) every reconnect's SUBSCRIBE makes the broker send each retained message again, and
+      // one whose identity is the window it arrived in (an unreadable body, a fob whose clock reset)
+      // would be a new alarm after every blip. `rh` is MQTT 5's: Doorstep connects only with
+      // protocolVersion 5 (a broker speaking only 3.1.1 refuses the CONNECT); a broker that ignores it
+      // is met in `handle` (a retained copy on a resumed session keeps the identity it had).
+      client.subscribe(filters, SUBSCRIBE_OPTIONS, (err, _granted, packet) => {
         if (!closedBeforeSuback(err)) this.drops.answered();
         if (!err) {
           if (this.refused) {
@@ -316,6 +370,7 @@ export class MqttFobTransport {
           }
           if (client.connected) {
             this.subscribedNow = true;
+            this.copiesUntil = Date.now() + (this.o.retainedCopiesMs ?? RETAINED_COPIES_MS);
             this.upAfterWarnings(client);
           }
           resolve();
@@ -576,12 +631,15 @@ export class MqttFobTransport {
     const t = this.o.transport;
     const sig = packet.properties?.userProperties?.[DEVICE_SIGNATURE_PROPERTY];
     const deviceId = t.deviceBinding === 'topic' ? deviceFromTopic(t.topics, packet.topic) : null;
+    const receivedAt = this.now();
+    const retainedAgain = this.seen(packet, raw, receivedAt);
     const arrival: MqttArrival = {
-      receivedAt: this.now(),
+      receivedAt,
       source: packet.topic,
       deviceId,
       ...(t.deviceBinding === 'topic' && deviceId === null ? { deviceMissing: true } : {}),
       signature: Array.isArray(sig) ? sig.join(' ') : (sig ?? null),
+      ...(retainedAgain ? { retainedAgain } : {}),
     };
     const until = retryForMs === undefined ? undefined : Date.now() + retryForMs;
     for (let attempt = 1; ; attempt++) {
@@ -602,6 +660,45 @@ export class MqttFobTransport {
         await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 5_000)));
       }
     }
+  }
+
+  /**
+   * Notes a message as the last on its topic, and says whether it is a retained copy sent again: the
+   * retain flag set on a session that resumed (on a new session — the broker lost Doorstep's — a
+   * retained message may be an alarm Doorstep never received, and is taken as any other). Brokers
+   * forward a live message with the flag clear (MQTT 5 retain-as-published is not asked for), and a
+   * resumed session's queue the same: the flag on a resumed session, just after a reconnect
+   * (`RETAINED_COPIES_MS`), is the broker sending what it retains again (a broker that ignores retain
+   * handling 1), or a retained message in flight when the connection dropped, redelivered — the first
+   * time it was received here is when its copy was.
+   * Counted and the first of a connection logged (the topic names a device: never logged).
+   */
+  private seen(
+    packet: IPublishPacket,
+    raw: Buffer,
+    receivedAt: Date,
+  ): { firstSeenAt: Date | null } | undefined {
+    const digest = createHash('sha256').update(raw).digest('base64url');
+    const last = this.lastOnTopic.get(packet.topic);
+    this.lastOnTopic.delete(packet.topic);
+    if (this.lastOnTopic.size >= TOPICS_REMEMBERED) {
+      const oldest = this.lastOnTopic.keys().next();
+      if (!oldest.done) this.lastOnTopic.delete(oldest.value);
+    }
+    const again = packet.retain === true && this.sessionResumed && Date.now() <= this.copiesUntil;
+    const firstSeenAt = !again ? receivedAt : last?.digest === digest ? last.firstSeenAt : null;
+    this.lastOnTopic.set(packet.topic, { digest, firstSeenAt });
+    if (packet.retain === true) {
+      this.o.onRetained?.(this.sessionResumed);
+      if (this.retainedOnConnection++ === 0)
+        this.o.log.warn(
+          { school: this.o.schoolId, resumed: this.sessionResumed },
+          this.sessionResumed
+            ? 'mqtt retained message sent again on a resumed session: taken as the copy it is (gateways should not publish fob events with retain)'
+            : 'mqtt retained message on a new session: taken as any message (gateways should not publish fob events with retain)',
+        );
+    }
+    return again ? { firstSeenAt } : undefined;
   }
 
   /** Stops taking messages; unacknowledged ones stay with the broker for the next session. */

@@ -217,6 +217,23 @@ export function receivedWindow(iso: string): string {
   return Number.isNaN(t) ? iso : `w${Math.floor(t / SAME_CONTENT_WINDOW_MS)}`;
 }
 
+/** The window a retained MQTT message sent again is keyed by when its first arrival is not known. */
+export const RETAINED_AGAIN_WINDOW = 'retained';
+
+/**
+ * The window a message is told apart by when nothing else tells a redelivery from a new message: the
+ * one it was received in (`receivedWindow`) — or, for a retained copy an MQTT broker sent again on a
+ * resumed session (`retainedAgain`), the one its bytes were first received in, else (not known: a
+ * restart since) `RETAINED_AGAIN_WINDOW`, the same for every such copy. A copy is never a new alarm
+ * for arriving after a network blip; a retained message on a new session is received as any other.
+ */
+export function arrivalWindow(receivedAt: Date, retainedAgain?: { firstSeenAt: Date | null }): string {
+  if (retainedAgain === undefined) return receivedWindow(receivedAt.toISOString());
+  return retainedAgain.firstSeenAt === null
+    ? RETAINED_AGAIN_WINDOW
+    : receivedWindow(retainedAgain.firstSeenAt.toISOString());
+}
+
 /** A location with whatever of it can be read: a position without its accuracy or fix time is kept. */
 function readableLocation(v: unknown, unreadable: DecodeError[]): unknown {
   const shape = fobEvent.shape.location.unwrap().shape;
