@@ -71,6 +71,8 @@ describe('delivery across a crash', () => {
 });
 
 describe('doorstep outbox', () => {
+  // Seven command-line runs, each a Node process loading the CLI (~2.7 s each with both cores busy):
+  // the default 30 s ran out on a loaded machine with every command succeeding.
   it('lists, shows, and puts failed records back in line', async () => {
     const list = runCli(
       ['outbox', 'list', '--school', 'alpha', '--status', 'delivered', '--config', config],
@@ -123,5 +125,5 @@ describe('doorstep outbox', () => {
       { status: 'pending', generation: 1 },
       { status: 'pending', generation: 1 },
     ]);
-  });
+  }, 120_000);
 });
