@@ -57,7 +57,7 @@ export function visitWatch(
   const after = meanwhile(
     visitDeadlines({ ...watched, lastCheckInAt: heard, fob: fob && { ...fob, lastEventAt: heard } }, rules),
   );
-  const arrivalOwed = Boolean(rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt);
+  const arrivalOwed = Boolean(rules.arrivalCheckInMinutes && !v.arrivedAt);
   return {
     overdueAt: due.find((d) => d.type === 'overdue_visit')?.dueAt ?? null,
     checkIns: arrivalOwed || Boolean(v.checkInMinutes ?? rules.checkInMinutes),

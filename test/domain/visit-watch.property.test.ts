@@ -110,14 +110,18 @@ const departureArb = fc.record({
 /**
  * What the policies say a worker out is owed, kept as events happen: the overdue alarm at the
  * expected return plus the grace; until they say they have arrived (where the pack asks for that
- * call) the arrival call is due that long after leaving; after it, a check-in at most every
- * interval from the latest sign of life (the arrival or a check-in; the departure to begin with).
+ * call) the arrival call is due that long after leaving — a check-in before then is no arrival, and
+ * leaves it due; one after it answers its alarm, as it answers a missed check-in; a check-in at most
+ * every interval from the latest sign of life (the arrival or a check-in;
+ * the departure to begin with), once they have arrived or checked in (before it, the arrival call
+ * stands in for it).
  */
 class Expected {
   readonly rules: VisitRules;
   readonly every: number | null;
   returnAt: number;
   arrivalPending: boolean;
+  checkedIn = false;
   lastSign = D;
   fobHeard = D;
   constructor(rules: VisitRules, every: number | null, returnAt: number) {
@@ -129,11 +133,14 @@ class Expected {
   overdueAt() {
     return this.returnAt + this.rules.overdueGraceMinutes * MIN;
   }
+  arrivalAt(): number | null {
+    if (!this.arrivalPending) return null;
+    return D + (this.rules.arrivalCheckInMinutes! + this.rules.checkInGraceMinutes) * MIN;
+  }
   checkInAt(): number | null {
-    const grace = this.rules.checkInGraceMinutes * MIN;
-    if (this.arrivalPending) return D + this.rules.arrivalCheckInMinutes! * MIN + grace;
+    if (this.arrivalPending && !this.checkedIn) return null;
     const every = this.every ?? this.rules.checkInMinutes ?? null;
-    return every === null ? null : this.lastSign + every * MIN + grace;
+    return every === null ? null : this.lastSign + (every + this.rules.checkInGraceMinutes) * MIN;
   }
 }
 
@@ -214,25 +221,29 @@ describe('the watch on a worker out (pure)', () => {
               'overdue not raised',
             ).toEqual([exp.overdueAt()]);
             overdueSeen++;
-            if (exp.checkInAt() === null && fobSilentMinutes === null) overdueOnly++;
+            if (exp.checkInAt() === null && exp.arrivalAt() === null && fobSilentMinutes === null)
+              overdueOnly++;
           } else {
             expect(overdue, 'overdue raised early').toEqual([]);
             expect(next, 'the overdue deadline is not the next check, nor anything before it').not.toBeNull();
             expect(next!.getTime()).toBeLessThanOrEqual(exp.overdueAt());
           }
-          // The check-in clock (the arrival call first where the pack asks for one).
+          // The arrival call where the pack asks for one, and the check-in clock: each due exactly
+          // when the model says, and nothing else of the kind.
           const missed = due.filter((d) => d.type === 'missed_check_in');
-          const checkInAt = exp.checkInAt();
-          if (checkInAt !== null && now >= checkInAt) {
-            expect(
-              missed.map((d) => d.dueAt.getTime()),
-              'missed check-in not raised',
-            ).toEqual([checkInAt]);
-            checkInSeen++;
-          } else {
-            expect(missed, 'a missed check-in raised early, or with no interval to miss').toEqual([]);
-            if (checkInAt !== null) expect(next!.getTime()).toBeLessThanOrEqual(checkInAt);
-          }
+          const deadlines = [exp.arrivalAt(), exp.checkInAt()].filter((t) => t !== null);
+          expect(
+            missed.map((d) => d.dueAt.getTime()).sort((a, b) => a - b),
+            'missed check-ins (or the arrival call) raised early, late, or with nothing to miss',
+          ).toEqual(deadlines.filter((t) => now >= t).sort((a, b) => a - b));
+          if (missed.length) checkInSeen++;
+          for (const t of deadlines)
+            if (now < t)
+              expect(next?.getTime() ?? Infinity, 'a deadline to come not watched').toBeLessThanOrEqual(t);
+          // The arrival call is due until an arrival is recorded or a check-in answers it once
+          // missed: a check-in on the way there never stands in for it.
+          const arrivalDue = due.some((d) => d.dedupKey === 'visit:7:arrival');
+          expect(arrivalDue).toBe(exp.arrivalAt() !== null && now >= exp.arrivalAt()!);
           // A silent fob: from its last event (or the departure), the school's set time.
           const silent = due.filter((d) => d.type === 'device_silent');
           if (fobSilentMinutes !== null && now >= exp.fobHeard + fobSilentMinutes * MIN)
@@ -258,8 +269,10 @@ describe('the watch on a worker out (pure)', () => {
           } else if (e.kind === 'check-in') {
             step('check-in', e.by);
             lastCheckInAt = now;
-            exp.arrivalPending = false;
+            exp.checkedIn = true;
             exp.lastSign = now;
+            // One at or after the arrival call's deadline answers its alarm, raised or not.
+            if (exp.arrivalPending && now >= exp.arrivalAt()!) exp.arrivalPending = false;
           } else if (e.kind === 'running-late') {
             const before = look().find((d) => d.type === 'overdue_visit');
             const at = now + e.minutes * MIN;

@@ -150,15 +150,17 @@ describe.each(backends)('one trip, two children, on $name: a fob check-in', ({ o
           [[amelia, tobi]],
         )
       ).rows.map((r) => [String(r.visit_id), r.n]);
-    const missed = async () =>
+    /** Missed check-ins of the check-in clock (`arrival`: the missed arrival calls instead). */
+    const missed = async (arrival = false) =>
       (
         await db.query(
-          `SELECT visit_id FROM alarms WHERE visit_id = ANY($1::bigint[]) AND type = 'missed_check_in'`,
-          [[amelia, tobi]],
+          `SELECT visit_id FROM alarms WHERE visit_id = ANY($1::bigint[]) AND type = 'missed_check_in'
+              AND (dedup_key LIKE '%:arrival') = $2 ORDER BY visit_id`,
+          [[amelia, tobi], arrival],
         )
-      ).rows;
+      ).rows.map((r) => String(r.visit_id));
 
-    // 10 minutes out, at the door: the arrival call on the fob (Thames View 2.4: within 20 minutes).
+    // 10 minutes out, at the door: a check-in on the fob.
     now = new Date(start.getTime() + 10 * 60_000);
     await press('chk-trip-1');
     await watchVisits({ reason: 'manual' }, run, deps);
@@ -166,10 +168,13 @@ describe.each(backends)('one trip, two children, on $name: a fob check-in', ({ o
       [amelia, 1],
       [tobi, 1],
     ]);
-    // 23 minutes out: past the 20-minute arrival call — neither visit has missed it.
+    // 23 minutes out: neither visit has missed a check-in. A check-in is no arrival (Thames View
+    // 2.4 "call the school office to notify SLT they have arrived safely": SLT are told only of an
+    // arrival, "I have arrived" on the phone page), so both visits' arrival calls are missed.
     now = new Date(start.getTime() + 23 * 60_000);
     await watchVisits({ reason: 'manual' }, run, deps);
     expect(await missed()).toEqual([]);
+    expect(await missed(true)).toEqual([amelia, tobi]);
     // And the next press, for both again; the watcher taking it twice takes it once.
     now = new Date(start.getTime() + 30 * 60_000);
     await press('chk-trip-2');

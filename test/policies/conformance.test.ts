@@ -762,24 +762,28 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause: '2.4 "notify SLT they have arrived safely … check in … every 20 minutes"',
       setting: 'arrivalCheckInMinutes: 20; checkInMinutes: 20 (a maximum)',
-      scenario: 'a 30-minute interval chosen; no arrival after 20 minutes',
+      scenario:
+        'a 30-minute interval chosen; no arrival after 20 minutes; a check-in on the road at 5 minutes, no arrival after 20',
       check: () => {
         expect(blocks('thames-view', { checkInMinutes: 30 })).toEqual(['check-in']);
-        const due = dueVisitAlarms(
-          {
-            id: '1',
-            status: 'departed',
-            departedAt: now,
-            returnedAt: null,
-            arrivedAt: null,
-            expectedReturnAt: new Date(now.getTime() + 7_200_000),
-            lastCheckInAt: null,
-            checkInMinutes: 20,
-          },
-          rulesOf('thames-view'),
-          new Date(now.getTime() + 20 * 60_000),
-        );
+        const out = {
+          id: '1',
+          status: 'departed',
+          departedAt: now,
+          returnedAt: null,
+          arrivedAt: null,
+          expectedReturnAt: new Date(now.getTime() + 7_200_000),
+          lastCheckInAt: null,
+          checkInMinutes: 20,
+        };
+        const at20 = new Date(now.getTime() + 20 * 60_000);
+        const due = dueVisitAlarms(out, rulesOf('thames-view'), at20);
         expect(due.map((d) => d.dedupKey)).toEqual(['visit:1:arrival']);
+        // A check-in is no arrival (SLT are told only of one): the arrival call is still owed.
+        const checkedIn = { ...out, lastCheckInAt: new Date(now.getTime() + 5 * 60_000) };
+        expect(dueVisitAlarms(checkedIn, rulesOf('thames-view'), at20).map((d) => d.dedupKey)).toEqual([
+          'visit:1:arrival',
+        ]);
       },
     },
     {

@@ -160,6 +160,8 @@ interface Model {
   every: number | null;
   /** The arrival call is still awaited (Thames View). */
   arrivalPending: boolean;
+  /** A check-in is on the register (the worker's, the office's, a resolution's, "still out"): the check-in clock runs. */
+  checkedIn: boolean;
   /** The latest sign of life the check-in clock counts from (departure, arrival, a check-in). */
   lastSign: number | null;
   arrivedAt: number | null;
@@ -180,11 +182,24 @@ interface Model {
 }
 type Real = Record<string, never>;
 
-/** When the model says a missed check-in falls due (null: nothing to miss). */
-function checkInDue(m: Model): number | null {
-  if (!m.out || m.departedAt === null) return null;
-  if (m.arrivalPending) return m.departedAt + minutes(20);
-  return m.every === null ? null : m.lastSign! + minutes(m.every);
+/**
+ * Thames View's arrival call after a check-in at `t`: still awaited when the check-in came before its
+ * deadline (on the way there: a check-in is no arrival); one at or after it answers the missed call.
+ */
+const arrivalAfterCheckIn = (m: Model, t: number) =>
+  m.arrivalPending && m.departedAt !== null && t < m.departedAt + minutes(20);
+
+/**
+ * When the model says a missed check-in falls due: the arrival call while awaited (Thames View), and
+ * the check-in clock once the worker has arrived or checked in (before that, the arrival call stands
+ * in for it) — both where a check-in on the way there left the call awaited.
+ */
+function checkInDues(m: Model): number[] {
+  if (!m.out || m.departedAt === null) return [];
+  const dues: number[] = [];
+  if (m.arrivalPending) dues.push(m.departedAt + minutes(20));
+  if ((!m.arrivalPending || m.checkedIn) && m.every !== null) dues.push(m.lastSign! + minutes(m.every));
+  return dues;
 }
 
 interface AlarmRow {
@@ -258,13 +273,16 @@ async function checkInvariants(m: Model): Promise<void> {
     expect(overdue.length, `overdue for ${new Date(m.expectedReturn!).toISOString()} ${at}`).toBe(
       t >= m.expectedReturn! ? 1 : 0,
     );
-    // A missed check-in exactly when the model expects one.
-    const due = checkInDue(m);
-    if (due !== null) {
-      const missed = alarms.filter((a) => a.type === 'missed_check_in' && a.raisedAt === due);
-      expect(missed.length, `missed check-in due ${new Date(due).toISOString()} ${at}`).toBe(
-        t >= due ? 1 : 0,
-      );
+    // A missed check-in exactly when the model expects one (the arrival call and the clock may fall
+    // due at the same moment: an alarm each).
+    const dues = checkInDues(m);
+    if (dues.length) {
+      for (const due of new Set(dues)) {
+        const missed = alarms.filter((a) => a.type === 'missed_check_in' && a.raisedAt === due);
+        expect(missed.length, `missed check-in due ${new Date(due).toISOString()} ${at}`).toBe(
+          t >= due ? dues.filter((d) => d === due).length : 0,
+        );
+      }
     } else
       expect(
         alarms.filter((a) => a.type === 'missed_check_in' && a.raisedAt > m.lastSign!),
@@ -335,9 +353,9 @@ function assertWatched(
   at: string,
 ): void {
   const stands = (type: string) => alarms.some((a) => a.type === type && a.status !== 'resolved');
-  const due = checkInDue(m);
+  const due = Math.min(...checkInDues(m));
   const overdue = t >= m.expectedReturn!;
-  const missed = due !== null && t >= due;
+  const missed = t >= due;
   if (overdue)
     expect(
       stands('overdue_visit'),
@@ -465,6 +483,7 @@ const cmd = {
         confirmedAt: t,
         every: own ?? (m.school === 'thames' ? 20 : null),
         arrivalPending: m.school === 'thames',
+        checkedIn: false,
         lastSign: t,
       });
     }),
@@ -534,7 +553,7 @@ const cmd = {
       const alarms = await alarmsOf(m.visitId!);
       const candidates = [
         m.out ? m.expectedReturn : null,
-        checkInDue(m),
+        ...checkInDues(m),
         ...alarms.map((a) => (a.status === 'resolved' ? null : a.nextStepAt)),
         ...alarms.map((a) =>
           a.status === 'acknowledged' && a.policy.reescalateAfterMinutes !== undefined
@@ -549,7 +568,12 @@ const cmd = {
     command('check in', async (m) => {
       const r = await attempt(checkInVisit(vdeps, lead, m.visitId!));
       expect(r, `check in (${m.status}${m.out ? ', out' : ''})`).toBe(m.out ? 'ok' : notOut);
-      if (m.out) Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
+      if (m.out)
+        Object.assign(m, {
+          arrivalPending: arrivalAfterCheckIn(m, now.getTime()),
+          checkedIn: true,
+          lastSign: now.getTime(),
+        });
     }),
   arrive: () =>
     command('arrive', async (m) => {
@@ -684,7 +708,11 @@ const cmd = {
             m.expectedReturn = Math.max(m.expectedReturn!, t + minutes(REARM_AFTER_RESOLUTION_MINUTES));
           // A missed check-in resolved counts as a check-in by the office.
           if (a.type === 'missed_check_in')
-            Object.assign(m, { arrivalPending: false, lastSign: Math.max(m.lastSign!, t) });
+            Object.assign(m, {
+              arrivalPending: arrivalAfterCheckIn(m, t),
+              checkedIn: true,
+              lastSign: Math.max(m.lastSign!, t),
+            });
           // The office spoke to them: someone else confirmed them, whichever alarm it was.
           m.confirmedAt = t;
         }
@@ -711,7 +739,12 @@ const cmd = {
       // A check-in, and someone other than the worker confirmed them.
       if (m.out) {
         stepsTaken.officeCheckIn++;
-        Object.assign(m, { arrivalPending: false, lastSign: now.getTime(), confirmedAt: now.getTime() });
+        Object.assign(m, {
+          arrivalPending: arrivalAfterCheckIn(m, now.getTime()),
+          checkedIn: true,
+          lastSign: now.getTime(),
+          confirmedAt: now.getTime(),
+        });
       }
     }),
   partnerCheckIn: () =>
@@ -720,7 +753,11 @@ const cmd = {
       expect(r, `partner check-in (${m.status}${m.out ? ', out' : ''})`).toBe(m.out ? 'ok' : notOut);
       if (m.out) {
         stepsTaken.partnerCheckIn++;
-        Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
+        Object.assign(m, {
+          arrivalPending: arrivalAfterCheckIn(m, now.getTime()),
+          checkedIn: true,
+          lastSign: now.getTime(),
+        });
       }
     }),
   officeArrive: () =>
@@ -767,7 +804,9 @@ const cmd = {
           // later (never at the old return time itself, whose alarm has been raised once: a
           // millisecond before it).
           expectedReturn: closed ? (t === m.expectedReturn ? t - 1 : t) : at.getTime(),
-          arrivalPending: false,
+          // "Still out" puts a check-in on the register: as one, it answers a missed arrival call.
+          arrivalPending: arrivalAfterCheckIn(m, t),
+          checkedIn: true,
           lastSign: t,
           confirmedAt: byOffice ? t : m.confirmedAt,
         });
@@ -789,7 +828,11 @@ const cmd = {
           if (a.type === 'overdue_visit')
             m.expectedReturn = Math.max(m.expectedReturn!, t + minutes(REARM_AFTER_RESOLUTION_MINUTES));
           if (a.type === 'missed_check_in')
-            Object.assign(m, { arrivalPending: false, lastSign: Math.max(m.lastSign!, t) });
+            Object.assign(m, {
+              arrivalPending: arrivalAfterCheckIn(m, t),
+              checkedIn: true,
+              lastSign: Math.max(m.lastSign!, t),
+            });
         }
       },
       (m) => m.out,
@@ -893,6 +936,7 @@ async function freshRun(school: School, signed: boolean): Promise<Model> {
     confirmedAt: null,
     every: null,
     arrivalPending: false,
+    checkedIn: false,
     lastSign: null,
     arrivedAt: null,
     appointmentAt: null,
@@ -972,6 +1016,29 @@ describe('the visit register, as a model', () => {
     expect(missed.reopened).toBeGreaterThan(0);
     const steps = await db.query('SELECT DISTINCT step FROM notifications WHERE alarm_id = $1', [missed.id]);
     expect(steps.rows.length).toBeGreaterThan(3);
+  });
+
+  it('scenario: Thames View, a check-in on the way there is no arrival — the arrival call is missed at 20 minutes, and "I have arrived" records the arrival and stands it down', async () => {
+    const m = await scenario('thames', true, [
+      cmd.depart(60 * 60),
+      cmd.tick(5),
+      cmd.checkIn(), // "Check in: I am safe", still on the road
+      cmd.tickToNext(true),
+      cmd.tickToNext(false), // 20 minutes after leaving: the arrival call missed
+    ]);
+    const missed = (await alarmsOf(m.visitId!)).filter((a) => a.type === 'missed_check_in');
+    expect(missed.map((a) => a.raisedAt)).toEqual([m.departedAt! + minutes(20)]);
+    const key = await db.query<{ dedup_key: string }>('SELECT dedup_key FROM alarms WHERE id = $1', [
+      missed[0]!.id,
+    ]);
+    expect(key.rows[0]!.dedup_key).toBe(`visit:${m.visitId}:arrival`);
+    expect((await getVisit(db, m.visitId!))!.arrivedAt).toBeNull();
+    // "I have arrived": the arrival recorded (the people the school names for arrivals told of it),
+    // the missed call stood down.
+    await cmd.arrive().run(m, {} as Real);
+    expect((await getVisit(db, m.visitId!))!.arrivedAt).not.toBeNull();
+    const standing = (await alarmsOf(m.visitId!)).filter((a) => a.status !== 'resolved');
+    expect(standing).toEqual([]);
   });
 
   it('scenario: Hampton, no check-ins — a short return time passes, overdue to the minute; running late re-arms it at the new time exactly; nothing after back safe', async () => {
@@ -1165,7 +1232,7 @@ describe('two steps on one visit at once', () => {
       () => watcher(),
     );
     expect(results[0]).toBe('ok');
-    Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
+    Object.assign(m, { arrivalPending: false, checkedIn: true, lastSign: now.getTime() });
     expect(await missedStanding(m), 'a missed check-in standing just after a check-in').toEqual([]);
     await checkInvariants(m);
   });
@@ -1178,7 +1245,7 @@ describe('two steps on one visit at once', () => {
       () => checkInVisit(vdeps, lead, m.visitId!),
     );
     expect(results[1]).toBe('ok');
-    Object.assign(m, { arrivalPending: false, lastSign: now.getTime() });
+    Object.assign(m, { arrivalPending: false, checkedIn: true, lastSign: now.getTime() });
     expect(await missedStanding(m)).toEqual([]);
     await checkInvariants(m);
   });

@@ -3,6 +3,7 @@ import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import {
   afterBackWords,
+  arrivalOwed,
   backSafeWords,
   checkInClock,
   lateClosedWords,
@@ -32,6 +33,9 @@ export function outParts(d, can) {
   // Third: the big buttons — "check in now" is never said above a button out of sight. The worker's
   // own ("I have arrived", "Check in: I am safe"), or for the office the same steps in its own words,
   // asked first (`record-arrival`, `record-check-in`): whichever the server allows this person.
+  // Where the policy asks for a call on arrival and none is recorded, "I have arrived" is the primary
+  // button, with what it is for: a check-in is no arrival.
+  const arrival = arrivalOwed(d.rules, v, onThisVisit(d));
   parts.push(
     h(
       'div',
@@ -39,15 +43,27 @@ export function outParts(d, can) {
       can('arrive')
         ? h(
             'button',
-            { type: 'button', class: 'big', onclick: () => post('arrive', {}, 'Arrival recorded.') },
+            {
+              type: 'button',
+              class: arrival ? 'primary big' : 'big',
+              id: 'arrive',
+              onclick: () => post('arrive', {}, 'Arrival recorded.'),
+            },
             'I have arrived',
           )
+        : null,
+      arrival && (can('arrive') || can('record-arrival'))
+        ? h('p', { id: 'arrival-owed', class: 'hint' }, arrival.hint)
         : null,
       can('record-arrival') ? recordForm(d, 'arrival') : null,
       can('check-in')
         ? h(
             'button',
-            { type: 'button', class: 'primary big', onclick: () => post('check-in', {}, 'Checked in.') },
+            {
+              type: 'button',
+              class: arrival && can('arrive') ? 'big' : 'primary big',
+              onclick: () => post('check-in', {}, 'Checked in.'),
+            },
             'Check in: I am safe',
           )
         : null,
@@ -307,9 +323,14 @@ export function outBanner(d) {
       nextAlarmAt: d.nextAlarmAt,
       expectedReturnAt: v.expectedReturnAt,
     });
+    // The arrival call the policy asks for, while owed: the next deadline may be it, not a check-in.
+    const arrival = arrivalOwed(d.rules, v, self);
+    if (arrival && !c?.missedSince && new Date(arrival.dueAt) > serverNow())
+      parts.push(`Arrival due by ${fmtTime(arrival.dueAt)} (${left(arrival.dueAt)})`);
     if (c?.missedSince)
       parts.push(`Check-in overdue since ${fmtTime(c.missedSince)}${self ? ': check in now' : ''}`);
-    else if (c?.dueAt) parts.push(`Next check-in due by ${fmtTime(c.dueAt)} (${left(c.dueAt)})`);
+    else if (c?.dueAt && c.dueAt !== arrival?.dueAt)
+      parts.push(`Next check-in due by ${fmtTime(c.dueAt)} (${left(c.dueAt)})`);
     if (v.expectedReturnAt)
       parts.push(`back by ${fmtTime(v.expectedReturnAt)} (${left(v.expectedReturnAt)})`);
     clock.textContent = parts.join(' · ');

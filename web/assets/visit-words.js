@@ -435,3 +435,26 @@ export function checkInClock({ alarms, nextAlarmAt, expectedReturnAt }) {
     return { dueAt: nextAlarmAt };
   return null;
 }
+
+/**
+ * The call on arrival a school's policy asks for (`rules.arrivalCheckInMinutes`: Thames View 2.4
+ * "call the school office to notify SLT they have arrived safely"), while none is recorded: when it
+ * is due — the watcher's deadline, the departure plus those minutes and the check-in grace — and the
+ * words beside "I have arrived". A check-in is no arrival (the people the school names are told only
+ * of an arrival), so it is owed until "I have arrived" (or the office recording it). Null where the
+ * policy asks for no such call, or it is made, or the worker is not out.
+ */
+export function arrivalOwed(rules, v, self = true) {
+  if (!rules?.arrivalCheckInMinutes || v.arrivedAt || !v.departedAt || v.returnedAt) return null;
+  const dueAt = new Date(
+    new Date(v.departedAt).getTime() +
+      (rules.arrivalCheckInMinutes + (rules.checkInGraceMinutes ?? 0)) * 60_000,
+  ).toISOString();
+  const by = clock.format(new Date(dueAt));
+  return {
+    dueAt,
+    hint: self
+      ? `When you get there, press "I have arrived" (due by ${by}): the school is told you have arrived safely. "Check in" does not say you have arrived.`
+      : `No arrival recorded yet (due by ${by}): a check-in does not say they have arrived.`,
+  };
+}

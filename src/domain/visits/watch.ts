@@ -74,20 +74,25 @@ export function visitDeadlines(v: WatchedVisit, rules: DeadlineRules): DueVisitA
       dueAt: new Date(v.expectedReturnAt.getTime() + minutes(rules.overdueGraceMinutes)),
     });
   }
-  // Until the worker says they have arrived (or checks in, which says as much), the arrival
-  // deadline stands in for the check-in clock; after it, check-ins count from the arrival.
-  if (rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt) {
-    out.push({
-      type: 'missed_check_in',
-      dedupKey: `visit:${v.id}:arrival`,
-      dueAt: new Date(
-        v.departedAt.getTime() + minutes(rules.arrivalCheckInMinutes + rules.checkInGraceMinutes),
-      ),
-    });
-  }
+  // Where the policy asks for an arrival call (Thames View 2.4 "call the school office to notify SLT
+  // they have arrived safely"), it is due until the arrival is recorded ("I have arrived", or the
+  // office recording it): a check-in before its deadline — pressed on the road, say — is no arrival
+  // (nobody is told of one), so it never stands in for the call. One at or after the deadline
+  // answers the missed call's alarm as it answers a missed check-in (the worker heard from and safe;
+  // the office resolving the alarm records one), whether the watcher raised it first or not; the
+  // call itself is still asked for on the phone page.
+  const arrivalDueAt = rules.arrivalCheckInMinutes
+    ? new Date(v.departedAt.getTime() + minutes(rules.arrivalCheckInMinutes + rules.checkInGraceMinutes))
+    : null;
+  const arrivalOwed =
+    arrivalDueAt !== null && !v.arrivedAt && !(v.lastCheckInAt && v.lastCheckInAt >= arrivalDueAt);
+  if (arrivalDueAt && arrivalOwed)
+    out.push({ type: 'missed_check_in', dedupKey: `visit:${v.id}:arrival`, dueAt: arrivalDueAt });
+  // Until then the arrival deadline stands in for the check-in clock — unless the worker has checked
+  // in (before the visit, 3.10), which starts it: a worker who checks in but never says they have
+  // arrived is still watched at every interval. From the arrival, check-ins count from it.
   const every = v.checkInMinutes ?? rules.checkInMinutes;
-  const arrivalPending = Boolean(rules.arrivalCheckInMinutes && !v.arrivedAt && !v.lastCheckInAt);
-  if (every && !arrivalPending) {
+  if (every && (!arrivalOwed || v.lastCheckInAt)) {
     const last = Math.max(
       ...[v.lastCheckInAt, v.arrivedAt, v.departedAt].filter((d) => d !== null).map((d) => d.getTime()),
     );

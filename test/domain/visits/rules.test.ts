@@ -263,6 +263,40 @@ describe('what the visit watcher owes', () => {
     expect(nextVisitCheck(arrived, thames, at(29))).toEqual(at(30));
   });
 
+  it('a check-in on the way there is no arrival: the arrival call stays owed until "I have arrived", the check-in clock running from the check-in', () => {
+    const thames = rules({ checkInMinutes: 20, arrivalCheckInMinutes: 20 });
+    // "Check in: I am safe" pressed 5 minutes after leaving, still on the road.
+    const onTheRoad = { ...v, lastCheckInAt: at(5) };
+    expect(nextVisitCheck(onTheRoad, thames, at(6))).toEqual(at(20));
+    expect(dueVisitAlarms(onTheRoad, thames, at(20))).toEqual([
+      { type: 'missed_check_in', dedupKey: 'visit:7:arrival', dueAt: at(20) },
+    ]);
+    // Still no arrival and nothing heard since: the check-in it owes too.
+    expect(dueVisitAlarms(onTheRoad, thames, at(25)).map((d) => d.dedupKey)).toEqual([
+      'visit:7:arrival',
+      'visit:7:missed-check-in:2026-11-23T10:25:00.000Z',
+    ]);
+    // A check-in once the call is missed answers its alarm, as it answers a missed check-in (raised
+    // first or not): the check-ins count from it.
+    const late = { ...onTheRoad, lastCheckInAt: at(21) };
+    expect(dueVisitAlarms(late, thames, at(40))).toEqual([]);
+    expect(nextVisitCheck(late, thames, at(40))).toEqual(at(41));
+    // Arrived at 15 minutes: nothing owed; the check-ins count from the arrival.
+    const arrived = { ...onTheRoad, arrivedAt: at(15) };
+    expect(dueVisitAlarms(arrived, thames, at(34))).toEqual([]);
+    expect(nextVisitCheck(arrived, thames, at(34))).toEqual(at(35));
+  });
+
+  it('every other pack asks for no arrival call: a check-in before arriving owes none, and the check-ins count from it', () => {
+    const asking = [...packs.values()].filter((p) => p.visits?.arrivalCheckInMinutes).map((p) => p.id);
+    expect(asking).toEqual(['thames-view']);
+    const onTheRoad = { ...v, lastCheckInAt: at(5) };
+    expect(dueVisitAlarms(onTheRoad, r, at(26))).toEqual([]);
+    expect(dueVisitAlarms(onTheRoad, r, at(27)).map((d) => d.dedupKey)).toEqual([
+      'visit:7:missed-check-in:2026-11-23T10:25:00.000Z',
+    ]);
+  });
+
   it('a fob that has gone silent for the school’s set time, counted from its last event (or the departure)', () => {
     const fob = { lastEventAt: at(10), silentMinutes: 30 };
     const quiet = { ...v, checkInMinutes: null, expectedReturnAt: at(300), fob };

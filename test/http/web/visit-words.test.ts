@@ -49,6 +49,11 @@ interface VisitWords {
     nextAlarmAt: string | null;
     expectedReturnAt: string | null;
   }) => { missedSince?: string; dueAt?: string } | null;
+  arrivalOwed: (
+    rules: { arrivalCheckInMinutes?: number; checkInGraceMinutes?: number },
+    v: { departedAt: string | null; arrivedAt: string | null; returnedAt: string | null },
+    self?: boolean,
+  ) => { dueAt: string; hint: string } | null;
 }
 // The visit page's module (plain JS, no DOM).
 const words = (await import(
@@ -352,6 +357,28 @@ describe('the visit page: the banner the office sees (not on the visit)', () => 
       'Overdue: every message to people’s phones failed: no one else may know. Phone them; once you have spoken to them, set their new return time or record them back safe.',
     ]);
     for (const line of lines) expect(line).not.toMatch(/Check in now|if you are safe|You are|Your alarm/);
+  });
+});
+
+describe('the visit page: the arrival call a policy asks for', () => {
+  const out = { departedAt: '2026-11-23T10:00:00Z', arrivedAt: null, returnedAt: null };
+  it('owed until an arrival is recorded (a check-in is none), due as the watcher raises it, "I have arrived" said by name', () => {
+    const thames = { arrivalCheckInMinutes: 20, checkInGraceMinutes: 0 };
+    const owed = words.arrivalOwed(thames, out);
+    expect(owed?.dueAt).toBe('2026-11-23T10:20:00.000Z');
+    expect(owed?.hint).toBe(
+      'When you get there, press "I have arrived" (due by 10:20): the school is told you have arrived safely. "Check in" does not say you have arrived.',
+    );
+    expect(words.arrivalOwed({ ...thames, checkInGraceMinutes: 2 }, out)?.dueAt).toBe(
+      '2026-11-23T10:22:00.000Z',
+    );
+    expect(words.arrivalOwed(thames, out, false)?.hint).toBe(
+      'No arrival recorded yet (due by 10:20): a check-in does not say they have arrived.',
+    );
+    expect(words.arrivalOwed(thames, { ...out, arrivedAt: '2026-11-23T10:15:00Z' })).toBeNull();
+    expect(words.arrivalOwed(thames, { ...out, returnedAt: '2026-11-23T11:00:00Z' })).toBeNull();
+    // A pack that asks for no arrival call (every school's but Thames View's): nothing said.
+    expect(words.arrivalOwed({ checkInGraceMinutes: 0 }, out)).toBeNull();
   });
 });
 
