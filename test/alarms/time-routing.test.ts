@@ -16,7 +16,7 @@ import { openStore } from '../../src/store/open.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
-import { insert } from '../store/dp-fixtures.ts';
+import { departedVisit } from '../helpers/visit-alarm.ts';
 
 const schema = uniqueName('routing');
 const prefix = uniqueName('routing');
@@ -127,22 +127,7 @@ describe('a ladder still going after the clock leaves the period it was raised i
   /** A missed check-in raised at 16:58 (BST), its ladder standing at `step`; the step taken at `at`. */
   async function stepAt(step: number, at: string, reopened?: number) {
     const raisedAt = new Date('2026-04-01T15:58:00.000Z');
-    const user = await insert(db, 'users', {
-      username: `lead-${++k}`,
-      display_name: 'Lead',
-      password_hash: 'scrypt$x',
-      roles: ['visiting-staff'],
-    });
-    const visit = await insert(db, 'visits', {
-      school_id: 'alpha',
-      pupil_mis_id: 'p1',
-      reason: 'welfare',
-      address: { line1: '1 Road', postcode: 'AB1 2CD' },
-      planned_for: '2026-04-01',
-      status: 'departed',
-      requested_by: user,
-      lead_user_id: user,
-    });
+    const visit = await departedVisit(db, { username: `lead-${++k}`, plannedFor: '2026-04-01' });
     const policy = ladderFor(alpha, 'missed_check_in', raisedAt);
     expect(policy.period).toBe('school-hours');
     const alarm = (await raiseVisitAlarm(db, {

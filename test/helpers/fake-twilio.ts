@@ -1,5 +1,8 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
+import { afterEach } from 'vitest';
+import { Secret } from '../../src/core/secret.ts';
 
 /** Answers the request with a JSON body, as Twilio's REST API does. */
 export type TwilioAnswer = (status: number, body: unknown) => void;
@@ -52,4 +55,42 @@ export async function startFakeTwilio(options: {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** The provider account a text or call channel is given in tests, at `baseUrl`. */
+export const twilioAccount = (baseUrl: string, replyPrompt = '') => ({
+  baseUrl,
+  accountSid: 'AC1',
+  authToken: new Secret('tok', 'env:T'),
+  from: '+447700900000',
+  replyPrompt,
+});
+
+/**
+ * A test file's bare provider, with no front door: `provider(act)` starts one that does `act` with each
+ * request once read whole (given its `To`, and its count from 1), and gives the numbers it was asked
+ * for and its URL; `stop()` closes it, as is done after each test.
+ */
+export function bareProviders() {
+  let server: Server | undefined;
+  const stop = async (): Promise<void> => {
+    const s = server;
+    server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  };
+  afterEach(stop);
+  async function provider(act: (to: string, res: ServerResponse, i: number) => unknown) {
+    const seen: string[] = [];
+    const s = createServer(async (req, res) => {
+      const to = new URLSearchParams(await text(req)).get('To')!;
+      seen.push(to);
+      void act(to, res, seen.length);
+    });
+    server = s;
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    return { seen, url: `http://127.0.0.1:${(s.address() as AddressInfo).port}` };
+  }
+  return { provider, stop };
 }

@@ -4,6 +4,7 @@ import { WondeSource } from '../../connectors/mis/wonde/source.ts';
 import { Secret } from '../../src/core/secret.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { configWith } from './config.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from './services.ts';
 
 /** A Wonde list of one page. */
@@ -65,4 +66,12 @@ export function wondeSyncStore(label: string): { db: Db } {
     await dropSchema(schema);
   });
   return s;
+}
+
+/**
+ * A Wonde sync test file's world: the one school of a plain config, synced as Wonde school A1, its
+ * Wonde source on a fixed clock (`wondeSource`) and the file's own store (see `wondeSyncStore`).
+ */
+export function wondeSyncSchool(label: string) {
+  return { school: configWith({}).schools[0]!, source: wondeSource, store: wondeSyncStore(label) };
 }

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import { configWith } from '../helpers/config.ts';
-import {
-  wondeSource as source,
-  wondeStudent as stu,
-  wondeSyncAnswers,
-  wondeSyncStore,
-} from '../helpers/wonde-sync.ts';
+import { wondeStudent as stu, wondeSyncAnswers, wondeSyncSchool } from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: a Wonde date of birth the connector cannot read (`2015-03-09 junk`, a PHP date in
@@ -14,9 +8,7 @@ import {
  * from the school's CTF, say — without a word. Now it is not taken: the date of birth held stays, the
  * rest of the pupil applies, and the import says so by cause, as for a UPN that is not one.
  */
-const config = configWith({});
-const school = config.schools[0]!;
-const store = wondeSyncStore('wondedob');
+const { school, source, store } = wondeSyncSchool('wondedob');
 
 describe('Wonde: a date of birth it cannot read', () => {
   it('leaves the one Doorstep held, applies the rest of the pupil, and says it was not taken', async () => {

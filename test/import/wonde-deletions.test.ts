@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import { configWith } from '../helpers/config.ts';
-import {
-  wondeSource as source,
-  wondeStudent as stu,
-  wondeSyncAnswers,
-  wondeSyncStore,
-} from '../helpers/wonde-sync.ts';
+import { wondeStudent as stu, wondeSyncAnswers, wondeSyncSchool } from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: Wonde's `deletions` list gives every deletion the school ever had, at every sync,
@@ -15,9 +9,7 @@ import {
  * quietly, as a leaver from `students-leaver` is; a deletion of a pupil the school has still marks
  * them off roll.
  */
-const config = configWith({});
-const school = config.schools[0]!;
-const store = wondeSyncStore('wondedeletions');
+const { school, source, store } = wondeSyncSchool('wondedeletions');
 
 describe('Wonde: deletions, read in full at every sync', () => {
   it('a deletion of a student the school never had is not reported at every sync', async () => {

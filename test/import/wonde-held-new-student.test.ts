@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import { configWith } from '../helpers/config.ts';
-import {
-  wondeSource as source,
-  wondeStudent as stu,
-  wondeSyncAnswers,
-  wondeSyncStore,
-} from '../helpers/wonde-sync.ts';
+import { wondeStudent as stu, wondeSyncAnswers, wondeSyncSchool } from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: over Wonde, a mark for a student in none of its lists yet (created in the MIS
@@ -15,9 +9,7 @@ import {
  * so the child's absence never arrived. Now a later sync that lists the student moves the held mark
  * to the student's MIS id and applies it in the same sync; a newer mark for the session wins.
  */
-const config = configWith({});
-const school = config.schools[0]!;
-const store = wondeSyncStore('wondeheldnew');
+const { school, source, store } = wondeSyncSchool('wondeheldnew');
 
 const row = (student: string, date: string, s: string, code: string, updated: string) => ({
   student,

@@ -1,8 +1,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import { configWith } from '../helpers/config.ts';
-import { wondeSource as source, wondeStudent as stu, wondeSyncStore } from '../helpers/wonde-sync.ts';
+import { wondeStudent as stu, wondeSyncSchool } from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: a Wonde `students-leaver` list that could not be read (a token without that
@@ -10,9 +9,7 @@ import { wondeSource as source, wondeStudent as stu, wondeSyncStore } from '../h
  * on roll sync after sync, and nothing said why. The sync still goes on; now it says so, in its report
  * and as a refused import on the data page.
  */
-const config = configWith({});
-const school = config.schools[0]!;
-const store = wondeSyncStore('wondeleaversunread');
+const { school, source, store } = wondeSyncSchool('wondeleaversunread');
 const onePage = (data: unknown[]) => ({ data, meta: { pagination: { next: null, more: false } } });
 
 function answers(leavers: { status: number; body: unknown }) {

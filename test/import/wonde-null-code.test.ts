@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { syncSchool } from '../../src/import/sync-school.ts';
-import { configWith } from '../helpers/config.ts';
-import {
-  wondeSource as source,
-  wondeStudent as stu,
-  wondeSyncAnswers,
-  wondeSyncStore,
-} from '../helpers/wonde-sync.ts';
+import { wondeStudent as stu, wondeSyncAnswers, wondeSyncSchool } from '../helpers/wonde-sync.ts';
 
 /**
  * Found by review: one Wonde attendance row whose included code is null (`attendance_code:
@@ -15,9 +9,7 @@ import {
  * rejected and reported (by cause, with its pupil), as an unknown pupil's row is; the page's other
  * marks apply and the cursor moves on.
  */
-const config = configWith({});
-const school = config.schools[0]!;
-const store = wondeSyncStore('wondenullcode');
+const { school, source, store } = wondeSyncSchool('wondenullcode');
 
 const row = (student: string, session: string, code: unknown) => ({
   student,

@@ -1,14 +1,11 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/core/secret.ts';
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   deliveryDetail,
   deliveryState,
   MAY_HAVE_BEEN_SENT,
   noOneReached,
 } from '../../src/domain/escalation/delivery.ts';
-import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { PLACING, PLACING_LEFT_MS } from '../../src/domain/recipient-placing.ts';
 import { retryClassOf } from '../../src/errors.ts';
 import { CallChannel } from '../../src/notify/call-channel.ts';
@@ -20,7 +17,6 @@ import {
 } from '../../src/notify/http-channels.ts';
 import { SEND_BOUND_MS } from '../../src/notify/send-bound.ts';
 import { catalog } from '../../src/queue/catalog.ts';
-import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
 import { calledRecipient, placedCallRecipient, recordKeypress } from '../../src/store/call-answers.ts';
 import type { Db } from '../../src/store/db.ts';
 import {
@@ -30,7 +26,9 @@ import {
   recordRecipientReceipt,
 } from '../../src/store/notify.ts';
 import { openStore } from '../../src/store/open.ts';
+import { twilioAccount as account, bareProviders } from '../helpers/fake-twilio.ts';
 import { notification } from '../helpers/notification.ts';
+import { raisedVisitAlarm } from '../helpers/visit-alarm.ts';
 import { insert } from '../store/dp-fixtures.ts';
 
 /**
@@ -47,36 +45,7 @@ const n = notification();
 /** Ids shaped as Twilio's (`SM`/`CA` and 32 hex digits): the i-th text or call. */
 const textSid = (i: number) => `SM${String(i).padStart(32, '0')}`;
 const callSid = (i: number) => `CA${String(i).padStart(32, '0')}`;
-let server: Server | undefined;
-afterEach(() => {
-  server?.closeAllConnections();
-  server?.close();
-  server = undefined;
-});
-
-/** A provider that does `act` with its i-th request (from 1) once read whole; the numbers it was asked for. */
-async function provider(act: (i: number, res: ServerResponse) => unknown) {
-  const seen: string[] = [];
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      seen.push(new URLSearchParams(raw).get('To')!);
-      void act(seen.length, res);
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return { seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-const account = (baseUrl: string) => ({
-  baseUrl,
-  accountSid: 'AC1',
-  authToken: new Secret('tok', 'env:T'),
-  from: '+447700900000',
-  replyPrompt: '',
-});
+const { provider, stop } = bareProviders();
 const json = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 };
@@ -103,7 +72,7 @@ describe('an answer that does not say the text or call was never made', () => {
     [503, 'upstream connect error or disconnect/reset before headers. reset reason: connection termination'],
   ] as const)
     it(`a bare HTTP ${status} (a gateway or proxy that passed the request on, a provider that failed after taking it): never sent again`, async () => {
-      const { seen, url } = await provider((i, res) => {
+      const { seen, url } = await provider((_, res, i) => {
         if (i === 1) return void res.writeHead(status, { 'content-type': 'text/plain' }).end(page);
         json(res, 201, { sid: textSid(2) });
       });
@@ -162,9 +131,7 @@ describe('an answer that does not say the text or call was never made', () => {
         );
         await failure(send());
         expect(seen).toEqual(['+447700900001']);
-        server!.closeAllConnections();
-        server!.close();
-        server = undefined;
+        await stop();
       }
   });
 });
@@ -201,9 +168,7 @@ describe('an id is a phone reached only when shaped as the provider’s', () => 
       expect([...(await calls.sent(n.id)).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
       expect([...(await texts.sent(n.id)).values()]).toEqual([MAY_HAVE_BEEN_SENT]);
       expect(seen).toHaveLength(2);
-      server!.closeAllConnections();
-      server!.close();
-      server = undefined;
+      await stop();
     }
   });
 
@@ -216,7 +181,7 @@ describe('an id is a phone reached only when shaped as the provider’s', () => 
       { sid: textSid(8), account_sid: 'AC2' },
       { sid: callSid(8), account_sid: 'AC2' },
     ];
-    const { url } = await provider((i, res) => json(res, 201, answers[i - 1]));
+    const { url } = await provider((_, res, i) => json(res, 201, answers[i - 1]));
     const sms = () => new SmsChannel(account(url), () => ['+447700900001'], memoryReceipts()).send(n);
     const call = () => callChannel(url, memoryReceipts()).send({ ...n, target: 'call:g' });
     expect(await sms()).toEqual({ receipt: `sms ${textSid(7)}` });
@@ -234,7 +199,7 @@ describe('an id is a phone reached only when shaped as the provider’s', () => 
 describe('a 503 taken at its word only in the provider’s own words', () => {
   it('a proxy’s bare 503 once the provider took the text: never sent again (the phone is not texted twice)', async () => {
     const made: string[] = [];
-    const { url } = await provider((i, res) => {
+    const { url } = await provider((_, res, i) => {
       made.push(textSid(i)); // the provider made the text each time it was asked
       if (i === 1)
         return void res
@@ -272,7 +237,7 @@ describe('an answer that says the text or call was not made: sent by a retry', (
     ['a 200 naming 400', (res: ServerResponse) => json(res, 200, { code: 21211, status: 400 }), 'permanent'],
   ] as const)
     it(`${what}: its recipient forgotten, so a retry sends it`, async () => {
-      const { seen, url } = await provider((i, res) =>
+      const { seen, url } = await provider((_, res, i) =>
         i === 1 ? answer(res) : json(res, 201, { sid: textSid(2) }),
       );
       const receipts = memoryReceipts();
@@ -330,33 +295,7 @@ describe('a call answered with a keypress while it was being placed', () => {
   let notificationId = '';
   beforeAll(async () => {
     db = await openStore({ dataDir: 'memory://' });
-    const user = await insert(db, 'users', {
-      username: 'lead',
-      display_name: 'Lead',
-      password_hash: 'scrypt$x',
-      roles: ['visiting-staff'],
-    });
-    const visit = await insert(db, 'visits', {
-      school_id: 'alpha',
-      pupil_mis_id: 'p1',
-      reason: 'welfare',
-      address: { line1: '1 Road', postcode: 'AB1 2CD' },
-      planned_for: '2026-03-10',
-      status: 'departed',
-      requested_by: user,
-      lead_user_id: user,
-    });
-    const alarm = (await raiseVisitAlarm(db, {
-      schoolId: 'alpha',
-      visitId: visit,
-      staffId: null,
-      type: 'overdue_visit',
-      dedupKey: `v:${visit}`,
-      raisedAt: new Date(),
-      policy: DEFAULT_ALARM_POLICY,
-      what: 'alarm raised: visit overdue',
-      actor: 'system:test',
-    }))!.id;
+    const alarm = await raisedVisitAlarm(db);
     notificationId = await insert(db, 'notifications', {
       alarm_id: alarm,
       step: 0,

@@ -1,12 +1,10 @@
 import dns from 'node:dns';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Secret } from '../../src/core/secret.ts';
 import { MAY_HAVE_BEEN_SENT } from '../../src/domain/escalation/delivery.ts';
 import { retryClassOf } from '../../src/errors.ts';
 import { CallChannel } from '../../src/notify/call-channel.ts';
 import { memoryReceipts, SmsChannel } from '../../src/notify/http-channels.ts';
+import { bareProviders, twilioAccount } from '../helpers/fake-twilio.ts';
 import { notification } from '../helpers/notification.ts';
 
 /**
@@ -16,40 +14,12 @@ import { notification } from '../helpers/notification.ts';
  * on. One that is known never to have been written (no connection) is retried as ever.
  */
 const n = notification();
-let server: Server | undefined;
+const { provider, stop } = bareProviders();
 const lookup = dns.lookup;
 afterEach(() => {
   dns.lookup = lookup;
-  server?.closeAllConnections();
-  server?.close();
-  server = undefined;
 });
-
-/** A provider that does `act` with each request once it has read it whole; the requests it saw. */
-async function provider(act: (to: string, res: import('node:http').ServerResponse) => void) {
-  const seen: string[] = [];
-  server = createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      const to = new URLSearchParams(raw).get('To')!;
-      seen.push(to);
-      act(to, res);
-    });
-  });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
-  return { seen, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-const account = (baseUrl: string) => ({
-  baseUrl,
-  accountSid: 'AC1',
-  authToken: new Secret('tok', 'env:T'),
-  from: '+447700900000',
-  replyPrompt: 'Reply 1 {code} to take this alarm.',
-});
+const account = (baseUrl: string) => twilioAccount(baseUrl, 'Reply 1 {code} to take this alarm.');
 
 describe('a text or call that may have been made without an answer', () => {
   it('SMS: the connection reset after the request went is not sent again; the others are', async () => {
@@ -154,7 +124,7 @@ describe('a text or call that may have been made without an answer', () => {
 
   it('a connection never made (refused) sent nothing: retried as ever, nothing recorded', async () => {
     const { url } = await provider(() => {});
-    await new Promise((r) => server!.close(r));
+    await stop();
     const receipts = memoryReceipts();
     const sms = new SmsChannel(account(url), () => ['+447700900001'], receipts);
     const err = (await sms.send(n).catch((e: unknown) => e)) as Error;

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
 import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
 import { writeFobEvents } from '../../src/store/alarms.ts';
-import { BACKENDS, insert, type TestStore } from './dp-fixtures.ts';
+import { departedVisit } from '../helpers/visit-alarm.ts';
+import { BACKENDS, type TestStore } from './dp-fixtures.ts';
 
 /**
  * One alarm writer: a fob's alarm and the visit register's alarm are written by the same SQL
@@ -18,23 +19,7 @@ describe.each(BACKENDS)('one alarm writer ($name)', ({ open }) => {
 
   it('writes fob and visit alarms with the same timeline, audit shape and board event', async () => {
     const { db } = store;
-    const user = await insert(db, 'users', {
-      username: 'lead',
-      display_name: 'Lead',
-      password_hash: 'scrypt$x',
-      roles: ['visiting-staff'],
-      staff_id: 'st-1',
-    });
-    const visit = await insert(db, 'visits', {
-      school_id: 'alpha',
-      pupil_mis_id: 'p1',
-      reason: 'welfare',
-      address: { line1: '1 Road', postcode: 'AB1 2CD' },
-      planned_for: '2026-03-10',
-      status: 'departed',
-      requested_by: user,
-      lead_user_id: user,
-    });
+    const visit = await departedVisit(db, { staffId: 'st-1' });
     const at = new Date('2026-03-10T10:00:00Z');
     const [fob] = await writeFobEvents(db, [
       {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ALARM_POLICY } from '../../src/domain/escalation/ladder.ts';
-import { raiseVisitAlarm } from '../../src/store/alarm-writer.ts';
 import { takeEscalationStep } from '../../src/store/alarms.ts';
-import { BACKENDS, insert, type TestStore } from './dp-fixtures.ts';
+import { raisedVisitAlarm } from '../helpers/visit-alarm.ts';
+import { BACKENDS, type TestStore } from './dp-fixtures.ts';
 
 /**
  * A step is written in one statement only if the alarm still stands where the step was decided: an
@@ -18,33 +17,7 @@ describe.each(BACKENDS)('an escalation step in one statement ($name)', ({ open }
 
   it('takes the step once, and not after the alarm moved', async () => {
     const { db } = store;
-    const user = await insert(db, 'users', {
-      username: 'lead',
-      display_name: 'Lead',
-      password_hash: 'scrypt$x',
-      roles: ['visiting-staff'],
-    });
-    const visit = await insert(db, 'visits', {
-      school_id: 'alpha',
-      pupil_mis_id: 'p1',
-      reason: 'welfare',
-      address: { line1: '1 Road', postcode: 'AB1 2CD' },
-      planned_for: '2026-03-10',
-      status: 'departed',
-      requested_by: user,
-      lead_user_id: user,
-    });
-    const alarm = (await raiseVisitAlarm(db, {
-      schoolId: 'alpha',
-      visitId: visit,
-      staffId: null,
-      type: 'overdue_visit',
-      dedupKey: `v:${visit}`,
-      raisedAt: new Date(),
-      policy: DEFAULT_ALARM_POLICY,
-      what: 'alarm raised: visit overdue',
-      actor: 'system:test',
-    }))!.id;
+    const alarm = await raisedVisitAlarm(db);
     const step = (status: string) =>
       takeEscalationStep(db, {
         alarmId: alarm,

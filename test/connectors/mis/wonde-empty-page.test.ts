@@ -1,8 +1,7 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ImportUnit } from '../../../connectors/mis/types.ts';
-import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../../src/core/secret.ts';
+import { wondeSourceTests } from '../../helpers/wonde-api.ts';
 
 /**
  * Found by review: a page with no rows ended a Wonde list, and was given out as its last page, even
@@ -13,19 +12,8 @@ import { Secret } from '../../../src/core/secret.ts';
  * given out (nothing after it asked for): the cursor stays and the sync fails loudly; a leavers list
  * ended so is said not read, and marks nobody off roll.
  */
-const BASE = 'https://api.wonde.com/v1.0';
-const S = '/schools/A1930499544';
-const source = (perPage = 2) =>
-  new WondeSource({
-    baseUrl: BASE,
-    schoolId: 'A1930499544',
-    token: new Secret('t', 'env:T'),
-    perPage,
-    now: () => new Date('2025-01-14T10:00:00Z'),
-    http: { sleep: async () => {} },
-  });
+const { BASE, S, none, source, lists } = wondeSourceTests('2025-01-14T10:00:00Z');
 const last = { next: null, more: false };
-const none = { data: [], meta: { pagination: last } };
 const row = (date: string, session: string, updated: string) => ({
   student: 'S1',
   date,
@@ -55,10 +43,6 @@ async function drain(units: AsyncIterable<ImportUnit>) {
   return { seen, refused: undefined };
 }
 
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
-
 describe('Wonde: a page with no rows that says there is more', () => {
   it.each([
     ['more: true and a next link', { next: `${BASE}${S}/attendance/session?page=3`, more: true }],
@@ -68,16 +52,7 @@ describe('Wonde: a page with no rows that says there is more', () => {
     '(%s) is refused before it is given out: the cursor stays before the pages never read',
     async (_, pagination) => {
       let page3Asked = 0;
-      nock(BASE)
-        .get(`${S}/students`)
-        .query(true)
-        .reply(200, { data: [{ id: 'S1', mis_id: 1001 }], meta: { pagination: last } })
-        .get(`${S}/students-leaver`)
-        .query(true)
-        .reply(200, none)
-        .get(`${S}/deletions`)
-        .query(true)
-        .reply(200, none)
+      lists([{ id: 'S1', mis_id: 1001 }])
         .get(`${S}/attendance/session`)
         .query((q) => q.page === undefined)
         .reply(200, {

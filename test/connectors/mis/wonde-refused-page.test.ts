@@ -1,8 +1,7 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { WondeSource } from '../../../connectors/mis/wonde/source.ts';
-import { Secret } from '../../../src/core/secret.ts';
+import { describe, expect, it } from 'vitest';
 import { collectUnits } from '../../helpers/mis.ts';
+import { wondeSourceTests } from '../../helpers/wonde-api.ts';
 
 /**
  * Found by review: a Wonde page refused for its shape named the list only — "Wonde session attendance
@@ -10,19 +9,7 @@ import { collectUnits } from '../../helpers/mis.ts';
  * zero-based within that page. It now names the page, and the row one-based as every other refusal
  * does ("record 2, field date").
  */
-const BASE = 'https://api.wonde.com/v1.0';
-const S = '/schools/A1930499544';
-const source = () =>
-  new WondeSource({
-    baseUrl: BASE,
-    schoolId: 'A1930499544',
-    token: new Secret('t', 'env:T'),
-    perPage: 2,
-    now: () => new Date('2025-06-14T10:00:00Z'),
-    http: { sleep: async () => {} },
-  });
-const last = { pagination: { next: null, more: false } };
-const none = { data: [], meta: last };
+const { BASE, S, last, source, lists } = wondeSourceTests('2025-06-14T10:00:00Z');
 const row = (date: string, session: string) => ({
   student: 'S1',
   date,
@@ -30,22 +17,6 @@ const row = (date: string, session: string) => ({
   attendance_code: { data: { code: 'N' } },
   updated_at: '2025-06-11 16:00:00',
 });
-const lists = (students: unknown[]) =>
-  nock(BASE)
-    .get(`${S}/students`)
-    .query(true)
-    .reply(200, { data: students, meta: last })
-    .get(`${S}/students-leaver`)
-    .query(true)
-    .reply(200, none)
-    .get(`${S}/deletions`)
-    .query(true)
-    .reply(200, none);
-
-beforeAll(() => nock.disableNetConnect());
-afterEach(() => nock.cleanAll());
-afterAll(() => nock.enableNetConnect());
-
 describe('Wonde: a page refused for its shape', () => {
   it('names the page, and the record one-based; the pages before it are given out, the cursor stays', async () => {
     lists([{ id: 'S1', mis_id: 1001 }])
