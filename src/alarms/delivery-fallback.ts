@@ -56,18 +56,21 @@ export async function fallBackNow(
   return outcome;
 }
 
-/** The step's job runs now: its delayed job promoted, or queued without delay when there is none. */
+/**
+ * The step's job runs now: its delayed job promoted, or queued without delay when there is none. The
+ * step that paged queues that delayed job as its sends go out, so it may land between the look and
+ * the queuing: the id is then taken and the add queues nothing, so the job the add names is looked at
+ * too, and promoted if it is the delayed one (else it waited the level's full time).
+ */
 async function runNow(
   deps: { producer: Producer<DoorstepCatalog> },
   alarmId: string,
   step: number,
 ): Promise<void> {
   const jobId = `escalate-${alarmId}-${step}`;
-  const job = await deps.producer.queueFor('escalate').getJob(jobId);
-  if (!job) {
-    await deps.producer.enqueue('escalate', { alarmId, step }, { jobId });
-    return;
-  }
+  const job =
+    (await deps.producer.queueFor('escalate').getJob(jobId)) ??
+    (await deps.producer.enqueue('escalate', { alarmId, step }, { jobId }));
   // Waiting, running or done: it needs nothing from us. A promotion that races its timer is harmless.
   if (await job.isDelayed()) await job.promote().catch(() => {});
 }

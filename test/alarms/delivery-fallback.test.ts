@@ -60,6 +60,33 @@ describe('a notification given up on, of an acknowledged alarm', () => {
     expect(outcome).toBe('next-level-now');
     expect(await producer.queueFor('escalate').getJob(`escalate-${id}-1`)).toBeDefined();
   });
+  // The step that paged queues its next step's delayed job while its sends go out: a failure reported
+  // as that job lands, just after the fallback looked for it and found none, once queued nothing —
+  // the id was taken, the delayed job kept its 15 minutes (and the watcher found it 2 minutes late).
+  it('runs the next step now when its delayed job is queued between the look and the queuing', async () => {
+    const id = await acknowledgedAlarm('fb-race', 'if-not-resolved');
+    const queue = producer.queueFor('escalate');
+    const jobId = `escalate-${id}-1`;
+    const look = queue.getJob.bind(queue);
+    queue.getJob = async (asked: string) => {
+      const found = await look(asked);
+      await producer.enqueue('escalate', { alarmId: id, step: 1 }, { jobId, delayMs: 15 * 60_000 });
+      return found;
+    };
+    let outcome: string;
+    try {
+      outcome = await fallBackNow(
+        { db, producer },
+        { alarmId: id, step: 0, target: 'sms:leaders' },
+        'refused',
+        now,
+      );
+    } finally {
+      delete (queue as { getJob?: unknown }).getJob;
+    }
+    expect(outcome).toBe('next-level-now');
+    expect(await (await queue.getJob(jobId))?.getState()).toBe('waiting');
+  });
   it('changes nothing where the acknowledgement pauses the ladder', async () => {
     const id = await acknowledgedAlarm('fb-paused');
     const outcome = await fallBackNow(
