@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { JobDeps } from '../../jobs/deps.ts';
 import { escalate } from '../../jobs/escalate.ts';
 import { handlers } from '../../jobs/index.ts';
+import { stepSendsSettled } from '../../jobs/notify.ts';
 import { acknowledgeAlarm, resolveAlarm } from '../../src/alarms/commands.ts';
 import { handleDeliveryReport } from '../../src/alarms/delivery-fallback.ts';
 import { ingestFobEvent } from '../../src/alarms/ingest.ts';
@@ -508,20 +509,27 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
     );
     return { step: rows[0]!.escalation_step, s: (rows[0]!.next_step_at.getTime() - t0) / 1000 };
   };
-  /** The step's own sends are over (and a failure's fallback, if any, made). */
-  const settled = (alarmId: string, step: number, fallsBack: boolean) =>
-    until(
+  /**
+   * The step's own sends are over, each failure's fallback with them. The steps run here, so their
+   * sends are this process's: a failed send ends only once its fallback is made (or found not to
+   * apply). Not the timeline: a failure is recorded before its fallback, in its own statement, and a
+   * fallback's event counts for no one step (an earlier step's stood in for a later one's, and the
+   * next step was read before the later one brought it forward).
+   */
+  const settled = async (alarmId: string, step: number) => {
+    await stepSendsSettled(10_000);
+    await until(
       async () => {
-        const { rows } = await db.query<{ pending: number; fell: number }>(
-          `SELECT (SELECT count(*)::int FROM notifications WHERE alarm_id = $1 AND step = $2 AND status = 'pending') AS pending,
-                  (SELECT count(*)::int FROM alarm_timeline WHERE alarm_id = $1 AND event LIKE '%the next level now%') AS fell`,
+        const { rows } = await db.query<{ pending: number }>(
+          `SELECT count(*)::int AS pending FROM notifications WHERE alarm_id = $1 AND step = $2 AND status = 'pending'`,
           [alarmId, step],
         );
-        return rows[0]!.pending === 0 && (!fallsBack || rows[0]!.fell > 0) ? true : null;
+        return rows[0]!.pending === 0 || null;
       },
       10_000,
       `step ${step}'s sends`,
     );
+  };
   async function openAlarm(key: string, type: string, policy: EscalationPolicy): Promise<string> {
     t0 = Date.now();
     clock = t0;
@@ -565,7 +573,7 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
   ] as const)('a bring-forward: %s', async (_, promoted, level2At, round2DueS) => {
     const id = await openAlarm('ahead-example', 'sos', DEFAULT_ALARM_POLICY);
     await runStep(id, 0);
-    await settled(id, 0, false);
+    await settled(id, 0);
     expect(await dueS(id)).toEqual({ step: 1, s: 120 });
     const [leaders] = await leadersTextOf(id);
     at(10_000);
@@ -592,13 +600,13 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
     expect(await dueS(id)).toEqual({ step: 1, s: 10 });
     at(level2At * 1000);
     expect(await runStep(id, 1)).toEqual({ outcome: 'level 2 notified' });
-    await settled(id, 1, true);
+    await settled(id, 1);
     // Round 2's level 1 (0 minutes after level 2) at its planned 2 minutes: not at once after a level
     // 2 brought forward, and not later for a lead level 2 never had.
     expect(await dueS(id)).toEqual({ step: 2, s: round2DueS });
     at(round2DueS * 1000);
     expect(await runStep(id, 2)).toEqual({ outcome: 'level 1 notified' });
-    await settled(id, 2, true);
+    await settled(id, 2);
     expect(await dueS(id)).toEqual({ step: 3, s: round2DueS + 120 });
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date(clock));
   });
@@ -609,7 +617,7 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
   it('an alarm in flight when migration 074 is applied keeps round 2 at its planned time (the migration plans its next step)', async () => {
     const id = await openAlarm('in-flight-074', 'sos', DEFAULT_ALARM_POLICY);
     await runStep(id, 0);
-    await settled(id, 0, false);
+    await settled(id, 0);
     // Step 0 taken by the code before the migration: no planned time on the row; then the migration's
     // own statements after its column (the column is there already in this store).
     await db.query('UPDATE alarms SET ladder_planned_at = NULL WHERE id = $1', [id]);
@@ -636,7 +644,7 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
       ).fallback,
     ).toBe('next-level-now');
     expect(await runStep(id, 1)).toEqual({ outcome: 'level 2 notified' });
-    await settled(id, 1, true);
+    await settled(id, 1);
     const due = await dueS(id);
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date(clock));
     // Not round 2's level 1 ten seconds after the alarm: at its planned 2 minutes.
@@ -646,10 +654,15 @@ describe('a step brought forward runs round 2 at its planned time, and the same 
   it('with repeat 0, the last level run early repeats its own 10 minutes after it ran', async () => {
     refuse = new Set(['+447700900003']);
     const id = await openAlarm('ahead-overdue', 'overdue_visit', DEFAULT_OVERDUE_VISIT_POLICY);
-    const step = async (s: number, atMin: number, fallsBack: boolean) => {
+    const step = async (s: number, atMin: number, fails: boolean) => {
       at(atMin * 60_000);
       expect(await runStep(id, s)).toEqual({ outcome: `level ${Math.min(s, 5) + 1} notified` });
-      await settled(id, s, fallsBack);
+      await settled(id, s);
+      const { rows } = await db.query<{ failed: number }>(
+        `SELECT count(*)::int AS failed FROM notifications WHERE alarm_id = $1 AND step = $2 AND status = 'failed'`,
+        [id, s],
+      );
+      expect(rows[0]!.failed > 0).toBe(fails);
       const due = await dueS(id);
       return { step: due.step, min: due.s / 60 };
     };
