@@ -135,16 +135,21 @@ async function raise(): Promise<string> {
   return (r as { alarmId: string }).alarmId;
 }
 
-/** The calls of an alarm's first level, once both phones were rung, in the order of the group. */
+/**
+ * The calls of an alarm's first level, once both phones were rung and the level's call recorded
+ * sent, in the order of the group. (Each phone's id is kept as its answer comes, the call recorded
+ * sent only after both: a test that read the call's status or its board card as soon as the ids
+ * were there could find it still pending.)
+ */
 async function callsOf(alarmId: string): Promise<Placed[]> {
   const sids = await until(
     async () => {
-      const { rows } = await db.query<{ receipt: string }>(
-        `SELECT r.receipt FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
+      const { rows } = await db.query<{ receipt: string; status: string }>(
+        `SELECT r.receipt, n.status FROM notification_recipients r JOIN notifications n ON n.id = r.notification_id
          WHERE n.alarm_id = $1 AND r.receipt LIKE 'CA%'`,
         [alarmId],
       );
-      return rows.length === 2 ? rows.map((r) => r.receipt) : null;
+      return rows.length === 2 && rows.every((r) => r.status === 'sent') ? rows.map((r) => r.receipt) : null;
     },
     10_000,
     `alarm ${alarmId}'s calls`,
