@@ -134,7 +134,7 @@ describe('the phone page judges the ladders of every alarm the watcher may still
     );
   });
 
-  it('stays bounded: the longest window the config allows is within the horizon, and cheap', () => {
+  it('stays bounded: the longest window the config allows is within the horizon', () => {
     // A check-in every 240 minutes plus 60 of grace, last at the departure, 4 h overdue: the widest.
     const wide: VisitRules = { ...rules, checkInMinutes: 240, checkInGraceMinutes: 60 };
     const now = new Date('2026-03-29T00:00:00Z'); // the clocks go forward
@@ -152,10 +152,8 @@ describe('the phone page judges the ladders of every alarm the watcher may still
     expect(w.meanwhileUntil!.getTime() + VISIT_WATCH_SLACK_MS - now.getTime()).toBeLessThan(
       WATCH_REACH_HORIZON_MS,
     );
-    const t0 = performance.now();
-    for (let i = 0; i < 20; i++) watchNow(lime, now, w);
-    const ms = (performance.now() - t0) / 20;
-    console.log(`watchNow over 10 h 2 min: ${ms.toFixed(2)} ms a call`);
-    expect(ms).toBeLessThan(50);
+    // The cost follows from the bound (one period lookup a minute of the window, at most 720); no
+    // timing here — speed is measured by benchmarks, never asserted in tests.
+    expect(watchNow(lime, now, w).watchOnlyOnBoard).toBeTypeOf('boolean');
   });
 });
