@@ -212,18 +212,37 @@ async function brokerFloor(label: string): Promise<number[]> {
   return [...sent].filter(([id]) => got.has(id)).map(([id, t]) => got.get(id)! - t);
 }
 
-/** A bare durable commit on the same PostgreSQL: one-row INSERTs at the same rate and concurrency. */
+/**
+ * A bare durable commit on the same PostgreSQL: one-row INSERTs at the same rate and concurrency.
+ * Its connections are all opened before the first phase and kept (as the ingest process keeps its
+ * own): a pool left to grow opened five or six new ones in the first second of each run — when the
+ * run's work slowed the floor's commits — and a new backend costs ~10 ms of CPU to start and ~14 ms
+ * by its first statement here; on two cores that stalled every process, Doorstep's included, and put
+ * most of each run's slowest 1% in its first second.
+ */
 const floorPool = new pg.Pool({
   connectionString: DATABASE_URL,
   max: CONNECTIONS,
+  min: CONNECTIONS,
+  idleTimeoutMillis: 0,
   options: `-c search_path=${services.schema}`,
 });
 /** Its own connection: what the server was doing (log written, checkpoint) during each phase. */
 const watchPool = new pg.Pool({
   connectionString: DATABASE_URL,
   max: 1,
+  min: 1,
+  idleTimeoutMillis: 0,
   options: `-c search_path=${services.schema}`,
 });
+/** Opens every connection of the pool at once and gives them back: none is opened mid-phase. */
+async function openAll(pool: pg.Pool, n: number): Promise<void> {
+  const clients = await Promise.all(Array.from({ length: n }, () => pool.connect()));
+  await Promise.all(clients.map((c) => c.query('SELECT 1')));
+  for (const c of clients) c.release();
+}
+await openAll(floorPool, CONNECTIONS);
+await openAll(watchPool, 1);
 const PROBE = `INSERT INTO floor_commits (payload) VALUES ('probe')`;
 await floorPool.query('CREATE TABLE floor_commits (id BIGSERIAL PRIMARY KEY, payload TEXT NOT NULL)');
 async function commitFloor(label: string): Promise<number[]> {
