@@ -11,9 +11,17 @@
  *   the event loop 5–15 ms with the alarms in flight waiting — the slowest of `npm run bench:alarm`'s
  *   runs were most often those. With the limit raised there was none in a whole bench run. The cost
  *   is memory: up to ~256 MB of old generation before the first collection instead of ~60 MB.
+ *   And a young generation of at most 4 MB a half: left to V8, it grew to 64 MB within seconds of a
+ *   burst, and each of its scavenges (one every ~3 s at 200 alarms/s) copied the ~4.5 MB then alive
+ *   and paused the event loop 18–30 ms — most of the slowest 1% of `bench:alarm`'s runs were in
+ *   flight during one. At 4 MB it scavenges ~6 times a second, each pausing 1–5 ms (event-loop
+ *   stalls in a run's steady state 8–9 ms at most, against 21–37 ms).
  */
 export const IMPORT_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
-export const INGEST_NODE_FLAGS: readonly string[] = ['--initial-old-space-size=256'];
+export const INGEST_NODE_FLAGS: readonly string[] = [
+  '--initial-old-space-size=256',
+  '--max-semi-space-size=4',
+];
 
 /** The flags `doorstep <args>` wants (args without node and the script: `['start', '--role', 'ingest']`). */
 export function nodeFlagsFor(args: readonly string[]): readonly string[] {
