@@ -22,6 +22,7 @@
  * it in. The publisher and the board reader run here, as fobs and a browser do.
  * BENCH_DUMP=file.json writes each 200/s run's alarms in publish order (ms into the run, ms to the
  * board, the traced stages) and its bare commits beside it: where in the run the tail sits.
+ * BENCH_WARM=n: how many alarms warm the path up before the first run (default 400).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
@@ -42,6 +43,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const RATE = 200;
 const N = Number(process.env.BENCH_N ?? 2000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** Alarms published at 200/s before the first run (BENCH_WARM), none of them measured. */
+const WARM = Number(process.env.BENCH_WARM ?? 400);
 const TRACE = process.env.BENCH_TRACE === '1';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
@@ -315,7 +318,7 @@ let isolation: Awaited<ReturnType<typeof runIsolation>> | undefined;
 const ramp: { rate: number; ok: boolean; p50: number; p99: number; stored: number; doubled: number }[] = [];
 try {
   // 1. Latency at 200/s, five runs, each with its floor measured just before and beside it.
-  await publishAt(RATE, 400, `warm-${suffix}`);
+  await publishAt(RATE, WARM, `warm-${suffix}`);
   await sleep(500);
   for (let r = 1; r <= RUNS; r++) {
     const brokerLat = await brokerFloor(`raw${r}-${suffix}`);
