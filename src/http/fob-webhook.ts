@@ -24,15 +24,22 @@ export interface FobWebhookOptions {
  * `POST /hooks/fob/:school/:profile`: verified per Standard Webhooks against the raw body (or, for a
  * vendor that cannot sign, `POST /hooks/fob/:school/:profile/:token` by the token in the address), then
  * through `acceptFobPayload` (decode, device signature, assess, durable write) before any 2xx.
- * 401 bad/stale signature, 415 unless `application/json`, 200 for an exact redelivery (no second
- * alarm), 202 accepted, 413 over the size limit, 422 naming the failing field, or an untrusted
- * non-alarm event (the payload is kept in rejected_events), 404 for a school or profile not configured.
+ * Verified first, over the bytes as they came: a verified message is never refused for its framing
+ * (a body over the feed's `maxBytes` is raised unread, a content type other than JSON read as JSON).
+ * 401 bad/stale signature, and for a request that does not verify 415 unless `application/json` and
+ * 413 over the feed's `maxBytes`; 413 for any body over what is held at all (the largest feed's
+ * limit, at least the server's 1 MiB), 200 for an exact redelivery (no second alarm), 202 accepted,
+ * 422 naming the failing field, or an untrusted non-alarm event (the payload is kept in
+ * rejected_events), 404 for a school or profile not configured.
  */
 
 export async function registerFobWebhooks(app: FastifyInstance, options: FobWebhookOptions): Promise<void> {
   const now = options.now ?? (() => new Date());
+  // What the body parser holds at all, before anything is verified: the server's own limit, or the
+  // largest webhook's if larger. Above its feed's `maxBytes` a verified body is still taken (raised
+  // unread): an SOS carrying a long message must not be refused for ever by its size alone.
   const maxBytes = Math.max(
-    1024,
+    app.initialConfig.bodyLimit ?? 1024 * 1024,
     ...options.config.schools.flatMap((s) =>
       s.fobs.transports.filter((t) => t.kind === 'webhook').map((t) => t.maxBytes),
     ),
@@ -77,7 +84,7 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
       );
       return { school, transport };
     };
-    // A body over the largest webhook's limit is refused by the body parser, before the handler: it
+    // A body over what is held at all is refused by the body parser, before the handler: it
     // is counted against its feed like any other refusal (a vendor whose every alarm is too large
     // must show on the data page as a feed that refuses every message). Anything else goes on to the
     // app's own error handler.
@@ -96,7 +103,7 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         feedOf(school.id, transport.profile).refused(now(), `HTTP 413: over ${maxBytes} bytes`);
       return reply.code(413).send({
         code: ERRORS.PAYLOAD_TOO_LARGE.code,
-        message: `over ${transport?.maxBytes ?? maxBytes} bytes`,
+        message: `over ${maxBytes} bytes`,
       });
     });
 
@@ -123,20 +130,9 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
       // says — its token is what tells it, and the body is read as JSON either way. Refused for its
       // content type, every SOS it sends would be lost.
       const types = transport.profile === 'blackline' ? null : ['application/json'];
-      if (types && !types.includes(type)) {
-        feed.refused(now(), `HTTP 415: not a content type this webhook takes (${types.join(' or ')})`);
-        return reply.code(415).send({
-          code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
-          message: `expected Content-Type: ${types.join(' or ')}`,
-        });
-      }
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      if (raw.length > transport.maxBytes) {
-        feed.refused(now(), `HTTP 413: ${raw.length} bytes, over ${transport.maxBytes}`);
-        return reply
-          .code(413)
-          .send({ code: ERRORS.PAYLOAD_TOO_LARGE.code, message: `over ${transport.maxBytes} bytes` });
-      }
+      // Verified before anything else, over the bytes as they came (the signature is the sender's,
+      // whatever the body's size or declared type).
       const verified =
         transport.verify === 'address-token'
           ? sameSecret(req.params.token ?? '', transport.token!.reveal())
@@ -152,6 +148,20 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
               now(),
             );
       if (!verified.ok) {
+        // Not verified: refused for its framing as ever, else as unverified — nothing of it is read.
+        if (types && !types.includes(type)) {
+          feed.refused(now(), `HTTP 415: not a content type this webhook takes (${types.join(' or ')})`);
+          return reply.code(415).send({
+            code: ERRORS.UNSUPPORTED_MEDIA_TYPE.code,
+            message: `expected Content-Type: ${types.join(' or ')}`,
+          });
+        }
+        if (raw.length > transport.maxBytes) {
+          feed.refused(now(), `HTTP 413: ${raw.length} bytes, over ${transport.maxBytes}`);
+          return reply
+            .code(413)
+            .send({ code: ERRORS.PAYLOAD_TOO_LARGE.code, message: `over ${transport.maxBytes} bytes` });
+        }
         req.log.warn(
           { school: school.id, profile: transport.profile, reason: verified.reason },
           'webhook refused',
@@ -159,6 +169,11 @@ export async function registerFobWebhooks(app: FastifyInstance, options: FobWebh
         feed.refused(now(), 'HTTP 401: the signature (or the address token) does not verify');
         return reply.code(401).send({ code: ERRORS.WEBHOOK_UNVERIFIED.code, message: verified.reason });
       }
+      // Verified, a message is never refused for its framing: every retry would get the same answer
+      // and an SOS would be lost for good. A content type other than JSON (text/plain, a vendor's
+      // +json, none at all) is read as JSON all the same, as Blackline's always is; a body over the
+      // feed's `maxBytes` goes on unread, and `acceptFobPayload` raises it as a body that cannot be
+      // read (as over MQTT: its first 4 KiB kept with the alarm).
       const sig = req.headers[DEVICE_SIGNATURE_HEADER];
       const receivedAt = now();
       const result = await acceptFobPayload(options.ingest, school, transport, raw, {

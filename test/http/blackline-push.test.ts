@@ -111,7 +111,7 @@ describe("Blackline's push, as published", () => {
     expect(await alarms()).toHaveLength(before);
   });
 
-  it('an oversized post counts against the feed only with its token: a stranger cannot make it look refused', async () => {
+  it('a post over what is held at all (1 MiB) counts against the feed only with its token: a stranger cannot make it look refused', async () => {
     const refused = async () =>
       (
         await db.query<{ n: number }>(
@@ -123,7 +123,7 @@ describe("Blackline's push, as published", () => {
     expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, push(24470, 'logon'))).statusCode).toBe(200);
     await vi.waitFor(async () => expect(await refused()).toBe(0));
     const before = 0;
-    const huge = 'x'.repeat(70_000);
+    const huge = 'x'.repeat(1_100_000);
     expect(
       (await post('/hooks/fob/alpha/blackline/not-the-token-0123456789abcdefghij', huge)).statusCode,
     ).toBe(413);
@@ -133,6 +133,28 @@ describe("Blackline's push, as published", () => {
     await vi.waitFor(async () => expect(await refused()).toBe(before + 1));
     await new Promise((r) => setImmediate(r));
     expect(await refused()).toBe(before + 1);
+  });
+
+  it("is raised over its feed's maxBytes when its token is right (unread, answered with the MD5), refused (413) and kept nowhere when it is wrong", async () => {
+    const before = (await alarms()).length;
+    const rejected = async () =>
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM rejected_events')).rows[0]!.n;
+    const kept = await rejected();
+    // An SOS carrying a long location trail, over the feed's 64 KiB.
+    const body = blacklinePush(24480, 'emergency_alert', { device_id: 'BL-9', trail: 'x'.repeat(70_000) });
+    const stranger = await post('/hooks/fob/alpha/blackline/not-the-token-0123456789abcdefghij', body);
+    expect(stranger.statusCode).toBe(413);
+    expect(await alarms()).toHaveLength(before);
+    expect(await rejected()).toBe(kept);
+    const r = await post(`/hooks/fob/alpha/blackline/${TOKEN}`, body);
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toBe(createHash('md5').update(body).digest('hex'));
+    expect((await alarms()).slice(before)).toEqual([
+      { type: 'sos', device_id: '(unreadable device)', raised_at: NOW.toISOString() },
+    ]);
+    // Sent again (no answer reached Blackline): nothing more.
+    expect((await post(`/hooks/fob/alpha/blackline/${TOKEN}`, body)).statusCode).toBe(200);
+    expect(await alarms()).toHaveLength(before + 1);
   });
 
   it('is taken whatever content type it says (Blackline publishes "www-urlencoded-form", no media type): its token tells it', async () => {

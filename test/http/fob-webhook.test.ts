@@ -69,7 +69,8 @@ async function post(
     secret?: string;
     profile?: string;
     raw?: string;
-    contentType?: string;
+    /** `null`: no Content-Type at all. */
+    contentType?: string | null;
     headers?: Record<string, string>;
   } = {},
 ) {
@@ -80,7 +81,7 @@ async function post(
     method: 'POST',
     url: `/hooks/fob/alpha/${opts.profile ?? 'peoplesafe-style'}`,
     headers: {
-      'content-type': opts.contentType ?? 'application/json',
+      ...(opts.contentType === null ? {} : { 'content-type': opts.contentType ?? 'application/json' }),
       'webhook-id': id,
       'webhook-timestamp': String(ts),
       'webhook-signature': signStandardWebhook(
@@ -184,7 +185,7 @@ describe('fob webhooks', () => {
     expect(await count('alarms')).toBe(alarms + 1);
   });
 
-  it('refuses forged, stale, oversized and malformed webhooks, and none becomes an alarm', async () => {
+  it('refuses forged, stale, unverified oversized and malformed webhooks, and none becomes an alarm', async () => {
     const alarms = await count('alarms');
     const forged = await post(sos(), { secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}` });
     expect(forged.statusCode).toBe(401);
@@ -199,8 +200,24 @@ describe('fob webhooks', () => {
       payload: '{}',
     });
     expect(unsigned.statusCode).toBe(401);
-    const oversized = await post(sos({ message: 'x'.repeat(5000) }));
-    expect(oversized.statusCode).toBe(413);
+    // Over the feed's maxBytes and not verified: refused for its size, as ever (a signed one is
+    // raised: below), whether unsigned or signed with another secret.
+    const oversized = sos({ message: 'x'.repeat(5000) });
+    const unsignedOversized = await app.inject({
+      method: 'POST',
+      url: '/hooks/fob/alpha/peoplesafe-style',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(oversized),
+    });
+    expect(unsignedOversized.statusCode).toBe(413);
+    const forgedOversized = await post(oversized, {
+      secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}`,
+    });
+    expect(forgedOversized.statusCode).toBe(413);
+    expect(forgedOversized.json()).toEqual({
+      code: 'DOORSTEP_PAYLOAD_TOO_LARGE',
+      message: 'over 4096 bytes',
+    });
     // A check-in that cannot be read must not count (an SOS is raised all the same: next test).
     const badField = await post(sos({ type: 'CHECK_IN', occurred_at: 'yesterday' }));
     expect(badField.statusCode).toBe(422);
@@ -298,13 +315,13 @@ describe('fob webhooks', () => {
     expect(await refusing()).toEqual([]);
   });
 
-  it('a body over the largest webhook limit, refused before its handler, is counted against its feed all the same', async () => {
+  it('a body over what is held at all (1 MiB), refused before its handler, is counted against its feed all the same', async () => {
     // Every alarm this vendor sends too large: the feed must say it refuses every message.
-    const huge = (id: number) => ({ ...sos(), id, padding: 'x'.repeat(70_000) });
+    const huge = (id: number) => ({ ...sos(), id, padding: 'x'.repeat(1_100_000) });
     for (let i = 0; i < 3; i++) {
       const res = await post(huge(7000 + i), { profile: 'blackline' });
       expect(res.statusCode).toBe(413);
-      expect(res.json()).toEqual({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: 'over 65536 bytes' });
+      expect(res.json()).toEqual({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: 'over 1048576 bytes' });
     }
     await vi.waitFor(async () =>
       expect((await refusingFeeds(db, 'alpha')).filter((p) => p.transport === 'webhook:blackline')).toEqual([
@@ -312,7 +329,7 @@ describe('fob webhooks', () => {
           transport: 'webhook:blackline',
           refused: 3,
           since: NOW.toISOString(),
-          reason: 'HTTP 413: over 65536 bytes',
+          reason: 'HTTP 413: over 1048576 bytes',
         },
       ]),
     );
@@ -426,11 +443,96 @@ describe('fob webhooks', () => {
     expect(await count('alarms')).toBe(alarms + 1);
   });
 
-  it('refuses a signed webhook whose body is not declared JSON (415), storing nothing', async () => {
+  it('refuses an unverified webhook whose body is not declared JSON (415), storing nothing', async () => {
     const events = await count('fob_events');
-    const r = await post(sos(), { contentType: 'text/plain' });
-    expect(r.statusCode).toBe(415);
+    const rejected = await count('rejected_events');
+    const forged = await post(sos(), {
+      contentType: 'text/plain',
+      secret: `whsec_${Buffer.from('not-the-secret').toString('base64')}`,
+    });
+    expect(forged.statusCode).toBe(415);
+    const unsigned = await app.inject({
+      method: 'POST',
+      url: '/hooks/fob/alpha/peoplesafe-style',
+      payload: Buffer.from(JSON.stringify(sos())),
+    });
+    expect(unsigned.statusCode).toBe(415);
     expect(await count('fob_events')).toBe(events);
+    expect(await count('rejected_events')).toBe(rejected);
+  });
+
+  it('raises a verified SOS whatever content type it declares (text/plain, a vendor +json, none), once each', async () => {
+    const alarms = await count('alarms');
+    for (const [i, contentType] of (
+      ['text/plain', 'application/vnd.vendor.alarm+json', null] as const
+    ).entries()) {
+      const body = sos();
+      const id = `msg_any_type_${i}`;
+      const first = await post(body, { id, contentType });
+      expect(first.statusCode, String(contentType)).toBe(202);
+      expect(first.json()).toMatchObject({ outcome: 'accepted', alarmId: expect.any(String) });
+      const { rows } = await db.query(`SELECT staff_id, type FROM alarms WHERE id = $1`, [
+        first.json().alarmId,
+      ]);
+      expect(rows[0]).toEqual({ staff_id: 'staff-17', type: 'sos' });
+      // The vendor's retry: the same alarm, nothing more.
+      const again = await post(body, { id, contentType });
+      expect(again.statusCode, String(contentType)).toBe(200);
+      expect(again.json()).toMatchObject({ outcome: 'duplicate', alarmId: first.json().alarmId });
+      expect(await count('alarms')).toBe(alarms + i + 1);
+    }
+  });
+
+  it("raises a verified SOS over the feed's maxBytes unread (as over MQTT), once; its retry raises nothing more", async () => {
+    // No alarm for an unreadable body left open by an earlier test to fold this one into.
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolved_by = 'user:t', resolution_reason = 'false_alarm' WHERE device_id = '(unreadable device)' AND status <> 'resolved'`,
+    );
+    const alarms = await count('alarms');
+    const body = sos({ message: `on the stairs, ${'x'.repeat(5000)}` });
+    const first = await post(body, { id: 'msg_over_max_bytes' });
+    expect(first.statusCode).toBe(202);
+    expect(first.json()).toMatchObject({ outcome: 'accepted', alarmId: expect.any(String) });
+    const alarmId = first.json().alarmId as string;
+    const { rows } = await db.query<{ device_id: string; type: string; status: string; trust_issue: string }>(
+      `SELECT a.device_id, a.type, a.status, e.trust_issue FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1`,
+      [alarmId],
+    );
+    expect(rows[0]).toMatchObject({ device_id: '(unreadable device)', type: 'sos', status: 'open' });
+    expect(rows[0]!.trust_issue).toContain('over the 4096 an event may have');
+    const again = await post(body, { id: 'msg_over_max_bytes' });
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ outcome: 'duplicate', alarmId });
+    expect(await count('alarms')).toBe(alarms + 1);
+    // Declared as text as well: taken all the same.
+    const typed = await post(sos({ message: 'y'.repeat(5000) }), {
+      id: 'msg_over_text',
+      contentType: 'text/plain',
+    });
+    expect(typed.statusCode).toBe(200);
+    expect(typed.json()).toMatchObject({ outcome: 'duplicate', alarmId });
+  });
+
+  it("raises a verified Blackline push over its feed's maxBytes, answered with the body's MD5", async () => {
+    await db.query(
+      `UPDATE alarms SET status = 'resolved', resolved_at = now(), resolved_by = 'user:t', resolution_reason = 'false_alarm' WHERE device_id = '(unreadable device)' AND status <> 'resolved'`,
+    );
+    const alarms = await count('alarms');
+    const body = {
+      id: 8001,
+      status: 'unacknowledged',
+      type: 'sos_alert',
+      date_created: '2025-11-18T10:02:00Z',
+      contacts: [{ device_id: 'BL-1' }],
+      trail: 'x'.repeat(70_000),
+    };
+    const r = await post(body, { profile: 'blackline', id: 'msg_bl_over' });
+    expect(r.statusCode).toBe(200);
+    const { createHash } = await import('node:crypto');
+    expect(r.body).toBe(createHash('md5').update(JSON.stringify(body)).digest('hex'));
+    expect(await count('alarms')).toBe(alarms + 1);
+    expect((await post(body, { profile: 'blackline', id: 'msg_bl_over' })).statusCode).toBe(200);
+    expect(await count('alarms')).toBe(alarms + 1);
   });
 
   it('checks a device signature where the device has a key: an unsigned or badly signed check-in is refused, an unsigned SOS is raised flagged', async () => {
