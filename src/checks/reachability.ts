@@ -225,6 +225,7 @@ function sharedForUnseen(s: SchoolConfig): ReachabilityProblem[] {
 
 const NOTICE_WORDS = {
   childNotSeen: 'a child not seen on a visit',
+  planned: 'each visit planned (its date and time, before it leaves)',
   cancelled: 'a cancelled visit',
   changed: 'a change to a visit',
   concern: 'a concern about the child',

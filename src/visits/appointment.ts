@@ -15,6 +15,7 @@ import { visitStaffNames } from '../store/visit-queries.ts';
 import { type Address, formatAddress, lifecycleOf, type VisitRow } from '../store/visits.ts';
 import { actorOf, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { visitPlannedNotice } from './planned-notice.ts';
 import { awaitingAuthorisationAgain, holdsApproval, sendBack } from './send-back.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
@@ -84,7 +85,8 @@ export function newTimeSendsBack(deps: VisitDeps, user: User, v: VisitRow): bool
  * moved, its address. Setting what is already set changes nothing. A change to an appointment
  * already made is a change to the visit: its appointment record is written again (2.7) and the
  * people the school names for changes hear of it (3.6 "Notification will be given to the Headteacher
- * if any changes are made").
+ * if any changes are made"). A time set or changed is told to the people named for planned visits
+ * (Hampton).
  */
 export async function setAppointment(
   deps: VisitDeps,
@@ -160,7 +162,13 @@ export async function setAppointment(
               : `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''} planned for ${v.plannedFor}: its appointment time was ${before.at ? `changed from ${londonTime(before.at)}` : 'set'} to ${londonTime(at)} by ${user.displayName}, and the risk assessment weighs the timing, so it waits for authorisation (and its risk assessment) again.`,
           })
         : [];
-      if (!isChange) return again;
+      // Those named for planned visits hear of its time (Hampton: "informed about the home visit date
+      // and time"); not of an address moved at the same time.
+      const planned =
+        before.at?.getTime() === at.getTime()
+          ? []
+          : await visitPlannedNotice(tx, deps, user, after, { step: 'time-set', from: before.at });
+      if (!isChange) return [...again, ...planned];
       const changed = await insertNotices(tx, {
         schoolId: school.id,
         kind: 'changed',
@@ -170,7 +178,7 @@ export async function setAppointment(
         subject: `home visit #${visitId} appointment changed`,
         text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: the appointment was changed by ${user.displayName} to ${londonTime(at)}${moved ? ' at a new address' : ''} (was ${before.at ? londonTime(before.at) : 'no time'}).${confirmationStale ? ' The family’s written confirmation named the old one: confirm it to them again.' : ''}`,
       });
-      return [...again, ...changed];
+      return [...again, ...changed, ...planned];
     },
     { relayOutbox: true },
   );

@@ -27,6 +27,7 @@ import {
 import { actorOf, assertSchool, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { visitPlannedNotice } from './planned-notice.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 /** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
 
@@ -150,7 +151,15 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     // A pack needing no authorisation: a visit asked for with its time is booked (2.7's record).
     const recorded = await writeAppointmentRecord(tx, deps, v, 'booked');
     events.push(await insertBoardEvent(tx, r.schoolId, 'visit.requested', { visitId: id }));
-    return { id, recorded, notices: await awaitingAuthorisationNotice(tx, deps, v) };
+    return {
+      id,
+      recorded,
+      notices: [
+        ...(await awaitingAuthorisationNotice(tx, deps, v)),
+        // Whether or not it needs authorising: the people named hear of its day and time (Hampton).
+        ...(await visitPlannedNotice(tx, deps, user, v, { step: 'requested' })),
+      ],
+    };
   });
   await sendNotices(deps.producer, notices);
   if (recorded)

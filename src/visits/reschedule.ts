@@ -10,6 +10,7 @@ import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { visitPlannedNotice } from './planned-notice.ts';
 import { awaitingAuthorisationAgain, sendBack } from './send-back.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 
@@ -20,7 +21,8 @@ import { pupilInitials, sendNotices } from './visit-notices.ts';
  * commute approval and how the family was told are withdrawn (an exemption from telling them stays:
  * it rests on the pupil, not the day), and a text to the family for the old day not yet sent is never
  * sent — it waits for them again; the people named for visits awaiting authorisation hear of it
- * again, and those named for changes hear of the move (Thames View 3.6). An appointment keeps its time
+ * again, those named for changes hear of the move (Thames View 3.6) and those named for planned visits
+ * of its new day (Hampton). An appointment keeps its time
  * on the new day, and a recorded appointment gets its `changed` record (2.7). Moving to the day it
  * already has changes nothing.
  */
@@ -97,7 +99,13 @@ export async function changeVisitDate(
         subject: `home visit #${visitId} moved to ${date}`,
         text: `${about} was moved from ${v.plannedFor} to ${date} by ${user.displayName}.${told ? ' The family was told of the old day: tell them again.' : ''}`,
       });
-      return [...again, ...changed];
+      // Those named for planned visits hear of its new day (Hampton: "informed about the home visit
+      // date and time").
+      const planned = await visitPlannedNotice(tx, deps, user, after, {
+        step: 'date-changed',
+        from: v.plannedFor,
+      });
+      return [...again, ...changed, ...planned];
     },
     { relayOutbox: true },
   );

@@ -27,6 +27,7 @@ describe('notice gaps', () => {
       changed: [teams]
       concern: [teams]
       visitRecord: [teams]
+      planned: [teams]
       outcomeMissing: { afterHours: 2, visitors: [teams], escalateTo: [teams] }
 `,
       { T: 'https://example.test/hook' },
@@ -37,6 +38,13 @@ describe('notice gaps', () => {
     expect(noticeGaps(hampton, bare.packs)).toContainEqual(
       expect.stringMatching(
         /the office and the HoS hear of each visit record \(as it leaves\) and its confirmation of return, but notices\.visitRecord names no one to tell$/,
+      ),
+    );
+    // Hampton's family support worker: "the office staff and head of school have been informed
+    // about the home visit date and time" (Hampton asks for no authorisation: nobody else hears of it).
+    expect(noticeGaps(hampton, bare.packs)).toContainEqual(
+      expect.stringMatching(
+        /\(This will be planned along with the head of school .*\): the head of school and the office hear of each visit planned \(its date and time, before it leaves\), but notices\.planned names no one to tell$/,
       ),
     );
     // Lime Hills: "Any Child Protection concerns … discussed with the Safeguarding team … on the phone if urgent".

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recordGaps } from '../../src/checks/record-gaps.ts';
+import { parseConfigText } from '../../src/config/load.ts';
 import { visitRulesFor } from '../../src/config/policy-packs.ts';
 import { sinksFor } from '../../src/records/record-outbox.ts';
 import { agreementsConfig } from '../helpers/agreements.ts';
@@ -61,7 +62,9 @@ describe('record gaps', () => {
     ]);
     expect(onlyArbor('hampton')).toEqual([
       LONE,
-      expect.stringMatching(/log these concerns using CPOMS.*puts visit_concern on CPOMS/),
+      expect.stringMatching(
+        /log these concerns using CPOMS.*puts visit_outcome, visit_concern, lone_worker_incident on CPOMS/,
+      ),
     ]);
     expect(onlyArbor('lime-hills')).toEqual([
       LONE,
@@ -78,6 +81,51 @@ describe('record gaps', () => {
       LONE,
       expect.stringMatching(/the cpoms sink takes other kinds only/),
     ]);
+  });
+
+  describe('Hampton: "log these concerns using CPOMS"; family support worker: "Any safeguarding concerns will be logged on CPOMS"', () => {
+    /** Arbor as the main sink, CPOMS beside it taking only these kinds. */
+    const hampton = (cpomsKinds: string) => {
+      const r = parseConfigText(
+        `trust: { id: t, name: Trust }
+schools:
+  - id: hampton
+    name: Hampton Infant
+    mis: { kind: csv, dropFolder: ./data/drop/hampton }
+    records: { sink: arbor-pastoral, arborStudentIds: true, baseUrl: "https://hampton.uk.arbor.sc", username: doorstep, password: "\${ARBOR_PASSWORD}" }
+    alsoRecordTo:
+      - { sink: cpoms, baseUrl: "https://hampton.cpoms.net", token: "\${CPOMS_TOKEN}", kinds: [${cpomsKinds}] }
+    policies: [statutory, hampton]
+`,
+        { env: { CPOMS_TOKEN: 'tok', ARBOR_PASSWORD: 'pw' } },
+      );
+      if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+      return r.config.schools[0]!;
+    };
+    const clause =
+      'the policy (Staff should discuss any concerns about safety or well-being of themselves or families with the HoS and log these concerns using CPOMS; family support worker: Any safeguarding concerns will be logged on CPOMS)';
+    const hamptonGaps = (s: ReturnType<typeof hampton>) => recordGaps(s, visitRulesFor(s, config.packs));
+
+    it('the concerns typed into an outcome (its visit_outcome record) going to Arbor only are warned of, naming the clause', () => {
+      const s = hampton('visit_concern, lone_worker_incident');
+      expect(sinksFor(s, 'visit_outcome')).toEqual(['arbor-pastoral']);
+      expect(hamptonGaps(s)).toEqual([
+        `${clause} puts visit_outcome on CPOMS, but no cpoms sink takes it: the cpoms sink takes other kinds only — staff will look for them on CPOMS (add a cpoms sink, or these kinds to one in alsoRecordTo)`,
+      ]);
+    });
+
+    it("a concern about the staff's own safety (an incident) going to Arbor only is warned of too", () => {
+      const s = hampton('visit_concern');
+      expect(sinksFor(s, 'lone_worker_incident')).toEqual(['arbor-pastoral']);
+      expect(hamptonGaps(s)).toEqual([
+        LONE,
+        `${clause} puts visit_outcome, lone_worker_incident on CPOMS, but no cpoms sink takes them: the cpoms sink takes other kinds only — staff will look for them on CPOMS (add a cpoms sink, or these kinds to one in alsoRecordTo)`,
+      ]);
+    });
+
+    it('nothing once CPOMS takes all three', () => {
+      expect(hamptonGaps(hampton('visit_outcome, visit_concern, lone_worker_incident'))).toEqual([]);
+    });
   });
 
   it("Heath Lane: a dangerous address goes to CPOMS and to the pupil's Arbor record; a school's sinks that miss one are named", () => {

@@ -143,12 +143,37 @@ const TABLE: Record<string, Clause[]> = {
     },
     {
       clause: '"All families will be informed of the home visit in writing in advance"',
-      setting: 'familyNotice: { expect: required, methods: [letter] }',
-      scenario: 'nobody has told the family',
+      setting: 'familyNotice: { expect: required, methods: [letter, sms, written-confirmation] }',
+      scenario: 'nobody has told the family; told by text; by a phone call',
       check: () => {
         expect(blocks('hampton', { familyNotice: null })).toEqual(['family-notice']);
-        expect(rulesOf('hampton').familyNotice!.methods).toEqual(['letter']);
+        // In writing: a letter, a text, a written confirmation (an e-mail, a parent-app message) —
+        // never a phone call or a word in person.
+        expect(rulesOf('hampton').familyNotice!.methods).toEqual(['letter', 'sms', 'written-confirmation']);
+        expect(blocks('hampton', { familyNotice: { method: 'sms', exemption: null } })).toEqual([]);
       },
+    },
+    {
+      clause:
+        '"Staff should discuss any concerns about safety or well-being of themselves or families with the HoS and log these concerns using CPOMS"; family support worker: "Any safeguarding concerns will be logged on CPOMS"',
+      setting: 'cpomsRecords: { kinds: [visit_outcome, visit_concern, lone_worker_incident] }',
+      scenario:
+        'a concern raised from the phone, one typed into the outcome, one about the staff’s own safety (an incident)',
+      check: () =>
+        expect(rulesOf('hampton').cpomsRecords!.kinds).toEqual([
+          'visit_outcome',
+          'visit_concern',
+          'lone_worker_incident',
+        ]),
+    },
+    {
+      clause:
+        'family support worker: "This will be planned along with the head of school as safeguard lead … the office staff and head of school have been informed about the home visit date and time"',
+      setting:
+        'notices.planned (the pack names the head of school and the office; the school config how to reach them)',
+      scenario: 'a visit asked for (no authorisation needed); its day or time set or changed',
+      check: () =>
+        expect(packs.get('hampton')!.notices?.planned?.who).toEqual(['the head of school', 'the office']),
     },
     {
       clause:
@@ -573,21 +598,36 @@ const TABLE: Record<string, Clause[]> = {
     },
     {
       clause: '"authorised in advance by the Associate Headteacher or Designated Safeguarding Lead"',
-      setting: 'authorisation.by: [dsl, associate-head]',
-      scenario: 'safeguarding without the DSL position; the DSL; the associate head',
+      setting: 'authorisation: { by: [dsl, associate-head], selfAuthorise: true }',
+      scenario:
+        'safeguarding without the DSL position; the DSL; the associate head; the DSL who asked for the visit; one person holding both positions',
       check: () => {
         expect(may('kings-gomer', 'authorise', ['safeguarding'])).toBe(false);
         expect(may('kings-gomer', 'authorise', ['safeguarding'], ['dsl'])).toBe(true);
         expect(may('kings-gomer', 'authorise', ['office'], ['associate-head'])).toBe(true);
+        // The policy names who authorises and does not bar the one who asked: a DSL who asks for a
+        // visit authorises it — and where one person is both DSL and associate head, someone can.
+        const askedBy9 = { ...requested, requestedBy: '9' };
+        for (const positions of [['dsl'], ['dsl', 'associate-head']])
+          expect(
+            decide(
+              'authorise',
+              askedBy9,
+              { id: '9', roles: ['safeguarding', 'visiting-staff'], positions },
+              rulesOf('kings-gomer'),
+            ),
+          ).toMatchObject({ ok: true });
       },
     },
     {
       clause:
         '2.1 "A dynamic risk assessment should be completed before the visit, considering known risks related to the family, location, and timing"',
-      setting: 'risk: { assessedBy: [dsl, associate-head], at: authorisation }',
+      setting:
+        'risk: { assessedBy: [dsl, associate-head] (set by the school: 2.1 names no assessor), at: authorisation }',
       scenario:
         'the authoriser assesses; the address flagged after it was assessed (a known location risk it did not weigh)',
       check: () => {
+        expect(rulesOf('kings-gomer').risk.setBySchool?.assessedBy).toMatch(/school's setting/);
         expect(may('kings-gomer', 'assess-risk', ['safeguarding'], ['dsl'])).toBe(true);
         expect(blocks('kings-gomer', { flaggedSinceAssessed: ['caution'] })).toEqual(['risk-assessment']);
         expect(blocks('kings-gomer', { flaggedSinceAssessed: [] })).toEqual([]);
@@ -658,7 +698,7 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause: '"during regular working hours unless approved for exceptional circumstances"',
       setting:
-        'hours: { 08:00–17:30, workingDaysOnly: true (both set by the school), mode: require, approvable: true }',
+        'hours: { 08:00–17:30, workingDaysOnly: true, approvable: true (all set by the school: 2.2 names no approver), mode: require }',
       scenario:
         'a 19:00 visit, unapproved and approved; 10:00 on a Saturday, a holiday or a bank holiday; 10:00 on an INSET day',
       check: () => {
@@ -669,6 +709,8 @@ const TABLE: Record<string, Clause[]> = {
         // circumstances": hours, not days. A weekend, a holiday or a bank holiday as outside them is the
         // school's reading, labelled so.
         expect(rulesOf('kings-gomer').hours?.setBySchool).toHaveProperty('workingDaysOnly');
+        // "unless approved" names no approver: the authorisers approving is the school's setting.
+        expect(rulesOf('kings-gomer').hours?.setBySchool?.approvable).toMatch(/school's setting/);
         for (const closedDay of ['weekend', 'holiday', 'bank-holiday']) {
           expect(blocks('kings-gomer', { closedDay })).toEqual(['hours']);
           expect(blocks('kings-gomer', { closedDay, outOfHoursApproved: true })).toEqual([]);
@@ -1076,6 +1118,52 @@ function choicesIn(value: unknown, path: string[]): { path: string; labelled: bo
   return out;
 }
 
+/**
+ * Every choice a pack's visit rules make of who acts — who authorises (`by`), who assesses the risk
+ * (`assessedBy`), who approves a visit on the way to or from work (`approvalBy`) — and whether a visit
+ * outside the hours may be approved at all (`approvable`) is the policy's, listed here with its
+ * clause, or labelled `setBySchool` beside it in the pack (Hampton names nobody to identify the risk;
+ * King's 2.1 names no assessor, 2.2 no approver). One in neither list fails.
+ */
+const POLICY_VISIT_CHOICES: Record<string, Record<string, string>> = {
+  statutory: {},
+  hampton: {
+    'visits.commute.approvalBy':
+      '"Home visits on the way to work or on the way home from work should not occur without prior approval of the HoS"',
+  },
+  'heath-lane': {
+    'visits.risk.assessedBy':
+      '"liaise with Safeguarding Manager to check that it is appropriate for a person to visit alone"',
+  },
+  'lime-hills': {
+    'visits.authorisation.by':
+      '"MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM (THIS INCLUDES THE PRINCIPAL)"',
+    'visits.risk.assessedBy':
+      '"Discuss with the Safeguarding team whether it is deemed appropriate for the visit to be made alone"; "where the safeguarding team believe there is a risk" (the team includes the Principal)',
+  },
+  'kings-gomer': {
+    'visits.authorisation.by':
+      '2.1 "authorised in advance by the Associate Headteacher or Designated Safeguarding Lead (DSL)"',
+  },
+  'thames-view': {
+    'visits.authorisation.by': '3.3 "The list must be approved and signed by the Headteacher"',
+    'visits.risk.assessedBy': '2.5 "A risk assessment will be conducted by the School Business Manager"',
+  },
+};
+const VISIT_CHOICE_KEYS = ['by', 'assessedBy', 'approvalBy', 'approvable'];
+
+/** A pack's visit-rule choices (who acts, whether hours may be approved), with whether a sibling `setBySchool` labels each. */
+function visitChoicesIn(value: unknown, path: string[]): { path: string; labelled: boolean }[] {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return [];
+  const o = value as Record<string, unknown>;
+  const own = (o.setBySchool ?? {}) as Record<string, string>;
+  const out: { path: string; labelled: boolean }[] = [];
+  for (const [k, v] of Object.entries(o))
+    if (VISIT_CHOICE_KEYS.includes(k)) out.push({ path: [...path, k].join('.'), labelled: k in own });
+    else if (k !== 'setBySchool') out.push(...visitChoicesIn(v, [...path, k]));
+  return out;
+}
+
 describe('every number in a pack is the policy’s or the law’s (with its clause) or labelled a school setting', () => {
   for (const [pack, fromPolicy] of Object.entries(POLICY_NUMBERS))
     it(pack, () => {
@@ -1118,6 +1206,33 @@ describe('every number in a pack is the policy’s or the law’s (with its clau
     expect(unlabelled('thames-view', 'below-90-three-months', 'role')).toEqual([
       'rules.below-90-three-months.role',
     ]);
+  });
+
+  it('every choice of the visit rules — who authorises, assesses the risk or approves, whether the hours may be approved — is the policy’s (with its clause) or labelled a school setting', () => {
+    const unexplained: Record<string, string[]> = {};
+    for (const [pack, fromPolicy] of Object.entries(POLICY_VISIT_CHOICES)) {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      const choices = visitChoicesIn(raw.visits, ['visits']);
+      unexplained[pack] = choices.filter((c) => !c.labelled && !(c.path in fromPolicy)).map((c) => c.path);
+      // Nothing is both: a policy's choice is not also labelled the school's.
+      expect(choices.filter((c) => c.labelled && c.path in fromPolicy)).toEqual([]);
+      for (const p of Object.keys(fromPolicy)) expect(choices.map((c) => c.path)).toContain(p);
+    }
+    expect(unexplained, 'choices neither from the policy nor labelled setBySchool').toEqual(
+      Object.fromEntries(Object.keys(POLICY_VISIT_CHOICES).map((pack) => [pack, []])),
+    );
+    expect(Object.keys(POLICY_VISIT_CHOICES).sort()).toEqual([...packs.keys()].sort());
+    // A label taken away is caught: Hampton's and King's assessors, King's approver.
+    const unlabelled = (pack: string, section: 'risk' | 'hours', field: string) => {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      delete raw.visits[section].setBySchool[field];
+      return visitChoicesIn(raw.visits, ['visits'])
+        .filter((c) => !c.labelled && !(c.path in POLICY_VISIT_CHOICES[pack]!))
+        .map((c) => c.path);
+    };
+    expect(unlabelled('hampton', 'risk', 'assessedBy')).toEqual(['visits.risk.assessedBy']);
+    expect(unlabelled('kings-gomer', 'risk', 'assessedBy')).toEqual(['visits.risk.assessedBy']);
+    expect(unlabelled('kings-gomer', 'hours', 'approvable')).toEqual(['visits.hours.approvable']);
   });
 
   it("Heath Lane's vulnerable pupils are the welfare staff's and the VP for attendance's (§4 names both)", () => {

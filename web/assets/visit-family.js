@@ -8,7 +8,7 @@ const METHOD_WORDS = {
   phone: 'a phone call',
   sms: 'a text (Doorstep sends it)',
   'in-person': 'in person',
-  'written-confirmation': 'a written confirmation of the appointment',
+  'written-confirmation': 'a written confirmation (of the appointment; an e-mail, a parent-app message)',
 };
 const TEXT_BY_STAFF = 'a text sent by staff from a school phone';
 

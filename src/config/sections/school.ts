@@ -45,6 +45,13 @@ const noticeSettings = z
      * once, when it is asked for; the board shows it too.
      */
     awaitingAuthorisation: staffTargets,
+    /**
+     * A visit asked for (planned), with its date and time — and again when its day or time is set or
+     * changed before it leaves: who hears of it whether or not it needs authorising (Hampton's family
+     * support worker: "the office staff and head of school have been informed about the home visit
+     * date and time"; e.g. `email:head-of-school`, `email:office`).
+     */
+    planned: staffTargets.default([]),
     /** A visit changed while out: running late, a new return time (Thames View 3.6: any change). */
     changed: staffTargets,
     /**
@@ -99,6 +106,7 @@ const noticeSettings = z
     childNotSeen: [],
     cancelled: [],
     awaitingAuthorisation: [],
+    planned: [],
     changed: [],
     concern: [],
     incident: [],

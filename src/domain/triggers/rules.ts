@@ -245,7 +245,8 @@ export const policyPack = z.strictObject({
   escalation: laddersByKind(packEscalationPolicy).optional(),
   /**
    * Who the policy says hears of what (Thames View 3.8: cancellations to the headteacher in writing;
-   * Heath Lane: incidents of aggression to the safeguarding manager and attendance line manager):
+   * Heath Lane: incidents of aggression to the safeguarding manager and attendance line manager;
+   * Hampton: each visit planned, with its date and time, to the head of school and the office):
    * per notice kind of the school config's `notices`, the people named and the clause. The school's
    * config names how to reach them; `doorstep check` and the data page warn while it does not.
    */
@@ -253,6 +254,7 @@ export const policyPack = z.strictObject({
     .partialRecord(
       z.enum([
         'childNotSeen',
+        'planned',
         'cancelled',
         'changed',
         'concern',
