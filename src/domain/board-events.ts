@@ -25,6 +25,8 @@ export const BOARD_EVENT_TYPES = [
   'visit.arrived',
   'visit.checked-in',
   'visit.running-late',
+  /** Thames View 3.5: the parent/carer said they are running late (the wait at the door is 3.5's). */
+  'visit.parent-running-late',
   'visit.returned',
   /** Back safe was said by mistake: the worker is still out, watched again ("I am still out"). */
   'visit.resumed',

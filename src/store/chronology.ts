@@ -21,7 +21,7 @@ export interface ChronologyEntry {
  * Everything dated that Doorstep holds about one pupil, oldest first: trigger episodes opened and
  * closed (with their attendance evidence), each visit's steps (requested, authorised, left, arrived,
  * back, outcome, cancelled, follow-up; an arrival or a check-in the office recorded for the worker
- * says who recorded it), the timelines of the visits' alarms, the notices sent about
+ * says who recorded it, as does a parent's notice that they were running late), the timelines of the visits' alarms, the notices sent about
  * them and every record written to a sink (with its status and the sink's id). Read only.
  */
 export async function pupilChronology(
@@ -67,6 +67,9 @@ export async function pupilChronology(
                AND a.actor IS DISTINCT FROM 'user:' || v.lead_user_id
                AND a.actor IS DISTINCT FROM 'user:' || v.partner_user_id
              ORDER BY a.id LIMIT 1) || ', who spoke to the worker)', ''), NULL),
+         -- Thames View 3.5: the parent/carer's notice that they were running late, and who recorded it.
+         (v.parent_late_notice_at, 'the parent/carer said they were running late' || coalesce(' (recorded by ' || (
+            SELECT u.display_name FROM users u WHERE 'user:' || u.id = v.parent_late_notice_by) || ')', ''), NULL),
          (v.returned_at, 'back safe', NULL),
          ((v.outcome->>'recordedAt')::timestamptz, 'outcome: ' || CASE WHEN (v.outcome->>'childSeen')::boolean THEN 'child seen'
              WHEN (v.outcome->>'noOneHome')::boolean THEN 'no one home, child not seen' ELSE 'child NOT seen' END,

@@ -99,6 +99,8 @@ const VISIT_REFERENCE = [
   'partner_user_id',
   'departed_at',
   'arrived_at',
+  'parent_late_notice_at',
+  'parent_late_notice_by',
   'expected_return_at',
   'check_in_minutes',
   'last_check_in_at',
@@ -198,7 +200,7 @@ export const SECTIONS: readonly Section[] = [
     title: 'Home visits',
     pupil: 'school_id = $1 AND pupil_mis_id = $2',
     staff: `school_id = $1 AND (id IN (${STAFF_VISITS}) OR back_safe_by = ${ACTOR} OR follow_up_done_by = ${ACTOR}
-      OR risk_assessed_by = ${ACTOR})`,
+      OR risk_assessed_by = ${ACTOR} OR parent_late_notice_by = ${ACTOR})`,
     withhold: ['safe_word'],
     // The lone worker's own safety arrangements: their phone, vehicle, fob, the risk notes for staff
     // and which address flags (staff-safety warnings, never given to the family) the risk was weighed with.

@@ -215,6 +215,19 @@ export async function markWatchResumed(
   );
 }
 
+/** Thames View 3.5: the parent/carer's notice that they are running late, recorded at `at` by `by` (`user:<id>`). */
+export async function markParentLateNotice(
+  tx: Queryable,
+  visitId: string,
+  at: Date,
+  by: string,
+): Promise<void> {
+  await tx.query(
+    'UPDATE visits SET parent_late_notice_at = $2, parent_late_notice_by = $3, updated_at = now() WHERE id = $1',
+    [visitId, at, by],
+  );
+}
+
 export async function markArrived(tx: Queryable, visitId: string, at: Date): Promise<void> {
   await tx.query('UPDATE visits SET arrived_at = $2, updated_at = now() WHERE id = $1', [visitId, at]);
 }

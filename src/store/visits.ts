@@ -57,6 +57,12 @@ export interface VisitRow {
   cancelledAt: Date | null;
   cancelReason: string | null;
   arrivedAt: Date | null;
+  /**
+   * Thames View 3.5: when the parent/carer's notice that they are running late was recorded, and by
+   * whom (`user:<id>`: one of the people on the visit, or the office who took the call); null: none.
+   */
+  parentLateNoticeAt: Date | null;
+  parentLateNoticeBy: string | null;
   workerPhone: string | null;
   vehicle: Vehicle | null;
   fobDeviceId: string | null;
@@ -101,6 +107,11 @@ export interface Vehicle {
   model: string;
   registration: string;
   colour: string;
+  /**
+   * Thames View 2.9 "All vehicles must have the required up-to-date insurance": the worker confirmed
+   * it when leaving (business use; absent on vehicles recorded before it was asked).
+   */
+  insuranceConfirmed?: boolean;
 }
 
 const date = (v: unknown) => (v ? new Date(v as string) : null);
@@ -144,6 +155,8 @@ export function toVisit(r: Record<string, unknown>): VisitRow {
     cancelledAt: date(r.cancelled_at),
     cancelReason: (r.cancel_reason as string | null) ?? null,
     arrivedAt: date(r.arrived_at),
+    parentLateNoticeAt: date(r.parent_late_notice_at),
+    parentLateNoticeBy: (r.parent_late_notice_by as string | null) ?? null,
     workerPhone: (r.worker_phone as string | null) ?? null,
     vehicle: (r.vehicle as Vehicle | null) ?? null,
     fobDeviceId: (r.fob_device_id as string | null) ?? null,
@@ -185,6 +198,7 @@ export function lifecycleOf(v: VisitRow, now: Date, confirmedByOthersAt?: Date |
     hasSafeWord: v.safeWord !== null,
     agreements: Array.isArray(v.outcome?.agreements) ? v.outcome.agreements.length : 0,
     doorWaitMinutes: doorWaitMinutes(v.arrivedAt, v.appointmentAt, now),
+    parentSaidLate: v.parentLateNoticeAt !== null,
     commute: v.commute !== null,
     commuteApproved: v.commuteApprovedAt !== null,
     outOfHoursApproved: v.outOfHoursApproved,

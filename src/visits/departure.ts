@@ -226,6 +226,7 @@ async function checkDeparture(
     // Whose phone and fob is not known until someone leads: nothing is said of them until then.
     ...(leadUser ? { phone: phone !== null, fob: fob !== null } : {}),
     vehicle: Boolean(d.vehicle) || d.onFoot === true,
+    vehicleInsured: !d.vehicle || d.vehicle.insuranceConfirmed === true,
     familyNotice: v.familyNotice && (await familyNoticeNow(tx, rules, v, v.familyNotice)),
   });
   return { findings: [...refusals, ...findings], lead: leadUser, phone, fob };
@@ -279,7 +280,8 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
       checkInMinutes: d.checkInMinutes ?? rules.checkInMinutes ?? null,
       safeWord: d.safeWord?.trim() || null,
       phone,
-      vehicle: d.vehicle ?? null,
+      // Kept with the worker's word on its insurance (2.9), false where it was not given.
+      vehicle: d.vehicle ? { ...d.vehicle, insuranceConfirmed: d.vehicle.insuranceConfirmed === true } : null,
       fobDeviceId: fob,
     });
     await audit(

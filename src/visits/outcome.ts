@@ -9,7 +9,7 @@ import type { Queryable } from '../store/db.ts';
 import { insertFollowUps } from '../store/follow-ups.ts';
 import { insertNotices, withdrawPendingNotices } from '../store/notices.ts';
 import { pupilIdentity } from '../store/pupils.ts';
-import type { User } from '../store/users.ts';
+import { type User, userById } from '../store/users.ts';
 import { markCancelled, markFollowUpDone, saveOutcome } from '../store/visit-changes.ts';
 import { visitStaffNames } from '../store/visit-queries.ts';
 import { formatAddress, type VisitRow } from '../store/visits.ts';
@@ -293,9 +293,11 @@ async function cancellationNotice(
 }
 
 /**
- * Thames View 3.5: a parent who said they are running late is over the pack's limit: the visit is
- * cancelled with the clause as its reason (the lifecycle allows it only past the limit). Cancelled
- * while out: still watched until the worker is back safe.
+ * Thames View 3.5: a parent who gave notice they are running late (recorded on the visit) is over the
+ * pack's limit: the visit is cancelled with the clause as its reason, saying the notice was given, by
+ * whom it was recorded and when (the lifecycle allows it only with that notice and past the limit).
+ * The reason is what the visit's record, the pupil's chronology, the 2.7 cancellation record and the
+ * people told of cancellations read. Cancelled while out: still watched until the worker is back safe.
  */
 export async function cancelParentLate(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   const notices = await change(
@@ -305,7 +307,13 @@ export async function cancelParentLate(deps: VisitDeps, user: User, visitId: str
       assertMayActOn(user, v);
       must(deps, user, v, 'parent-late-cancel');
       const a = deps.rulesFor(v.schoolId).appointments!;
-      const reason = `The parent/carer was over ${a.lateCancelAfterMinutes} minutes late (policy${a.source ? `: ${a.source}` : ''})`;
+      const by = v.parentLateNoticeBy?.startsWith('user:')
+        ? await userById(tx, v.parentLateNoticeBy.slice('user:'.length))
+        : undefined;
+      const recorded = v.parentLateNoticeAt
+        ? ` (recorded${by ? ` by ${by.displayName}` : ''} at ${londonClock(v.parentLateNoticeAt)})`
+        : '';
+      const reason = `The parent/carer gave notice they were running late${recorded} and was over ${a.lateCancelAfterMinutes} minutes late (policy${a.source ? `: ${a.source}` : ''})`;
       await markCancelled(tx, visitId, deps.now(), reason);
       await audit(tx, user, 'visit.cancelled', v, { status: v.status }, { status: 'cancelled', reason });
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.cancelled', { visitId }));

@@ -10,11 +10,17 @@ import { type BoardEventRow, insertBoardEvent } from '../store/board.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertNotices } from '../store/notices.ts';
 import type { User } from '../store/users.ts';
-import { addCheckIn, changeExpectedReturn, markArrived, markBackSafe } from '../store/visit-changes.ts';
+import {
+  addCheckIn,
+  changeExpectedReturn,
+  markArrived,
+  markBackSafe,
+  markParentLateNotice,
+} from '../store/visit-changes.ts';
 import { lastConfirmedByOthers } from '../store/visit-queries.ts';
 import { alarmIdByKey, openAlarmIdsOfVisit } from '../store/visit-watch.ts';
 import { getVisit, otherVisitOut, type VisitRow } from '../store/visits.ts';
-import { knownSchool } from './access.ts';
+import { assertMayActOn, knownSchool } from './access.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
 import { tellBackSafeByOther } from './resume-watch.ts';
 import { startLadder } from './start-ladder.ts';
@@ -148,6 +154,26 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
     });
   });
   await sendNotices(deps.producer, notices);
+}
+
+/**
+ * Thames View 3.5 "If the parents/carers have given prior notice that they are running late, the
+ * officer must not enter the house until they arrive": the people on the visit (the parent phoned
+ * them) or the office (who took the call) record that notice while the worker is out, before 3.4's
+ * wait is over. From then the worker waits up to the pack's lateness limit: "no answer" is not
+ * offered, and the visit is cancelled for lateness only past the limit (the lifecycle). Who recorded
+ * it and when are kept on the visit; the worker is still watched as before.
+ */
+export async function recordParentRunningLate(deps: VisitDeps, user: User, visitId: string): Promise<void> {
+  await change(deps, async (tx, events) => {
+    const v = await mustLock(tx, visitId);
+    assertMayActOn(user, v);
+    must(deps, user, v, 'parent-running-late');
+    const now = deps.now();
+    await markParentLateNotice(tx, visitId, now, `user:${user.id}`);
+    await audit(tx, user, 'visit.parent-running-late', v, null, { at: now.toISOString() });
+    events.push(await insertBoardEvent(tx, v.schoolId, 'visit.parent-running-late', { visitId }));
+  });
 }
 
 /**

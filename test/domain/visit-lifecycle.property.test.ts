@@ -32,6 +32,9 @@ import { visitBeforeLeaving } from '../helpers/lifecycle.ts';
  *    back safe, and only then; it starts the watch as a departure does;
  *  - "I need help" from the people on a visit that has left is never refused, however long since
  *    back safe;
+ *  - at the door (Thames View 3.4/3.5): "no answer" from the pack's wait unless the parent said they
+ *    are running late; then, and only then, the cancellation for lateness past its limit; that notice
+ *    recorded only while out, before the wait is over, once — and it keeps the worker watched;
  *  - a visit leaves only once authorised (or signed) where the pack requires it, and a change of
  *    address withdraws that: it goes back to `requested` and waits for it again;
  *  - status changes follow the documented diagram only; alarms are only ever cleared as the worker
@@ -152,6 +155,8 @@ const actionArb = fc.oneof(
       'change-address',
       'no-answer',
       'parent-late-cancel',
+      'parent-running-late',
+      'parent-running-late',
       'approve-commute',
       'approve-out-of-hours',
     ),
@@ -231,6 +236,8 @@ const outAndBackArb: fc.Arbitrary<Step[]> = fc
   .tuple(
     stepBy('depart', ['lead', ...OFFICE_LIKE]),
     pause,
+    // Thames View 3.5: now and then the parent says they are running late, before the arrival.
+    fc.option(stepBy('parent-running-late', [...WORKERS, ...OFFICE_LIKE]), { nil: undefined }),
     fc.oneof(stepBy('arrive', WORKERS), stepBy('record-arrival', OFFICE_LIKE)),
     pause,
     stepBy('check-in', WORKERS),
@@ -289,7 +296,10 @@ const journeyArb = fc
  * arrive and record-arrival one or the other, 1/2 each, so each is Binomial(600, 1/12), mean 50.
  * The least likely to fall short: departed > 50 and officeOrPartnerOut > 100 both need J ≥ 51,
  * P(J ≤ 50) = 2.0e-9; arrive > 10 needs Binomial(600, 1/12) ≥ 11, P(≤ 10) = 1.5e-12; the rest are
- * below 1e-24. All of them together: under 1e-8 per run, before the random runs add theirs.
+ * below 1e-24. A journey whose pack sets both waits and whose parent said they are running late
+ * (each 4/5: about 0.51 of journeys, so Binomial(600, 0.085), mean 51) gives doorWithNotice at least
+ * 4: > 50 needs 13 of them, P(≤ 12) under 1e-10. All of them together: under 1e-8 per run, before
+ * the random runs add theirs.
  */
 const caseArb = fc.oneof(
   {
@@ -384,6 +394,9 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       v.childSeen = s.childSeen;
       v.agreements = s.agreements;
       break;
+    case 'parent-running-late':
+      v.parentSaidLate = true;
+      break;
     case 'no-answer':
       v.outcomeRecorded = true;
       v.childSeen = false;
@@ -422,6 +435,7 @@ const OUT_ONLY: readonly VisitAction[] = [
   'back-safe',
   'no-answer',
   'parent-late-cancel',
+  'parent-running-late',
   'reveal-safe-word',
 ];
 
@@ -437,6 +451,8 @@ const coverage = {
   addressChangedAfterApproval: 0,
   outcomeWhileOut: 0,
   door: 0,
+  /** At the door after the parent said they are running late (3.5's wait). */
+  doorWithNotice: 0,
   commuteApproved: 0,
   outOfHoursApproved: 0,
 };
@@ -585,24 +601,41 @@ function checkState(w: World, rules: VisitRules): void {
     );
   }
 
-  // At the door: "no answer" from the pack's wait on; the late-parent cancellation past its limit.
+  // At the door: "no answer" from the pack's wait on (3.4), unless the parent said they are running
+  // late where the pack sets a lateness limit (3.5): then the wait goes on, and the late-parent
+  // cancellation comes past that limit — only with the notice. The notice itself: while out, nothing
+  // recorded, before 3.4's wait is over, once, where the pack sets the limit.
   const atDoor = out && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
   const waited = v.doorWaitMinutes ?? 0;
+  const limit = rules.appointments?.lateCancelAfterMinutes;
+  const notice = v.parentSaidLate && limit !== undefined;
   const noAnswer = decide('no-answer', v, ACTORS.office, rules).ok;
   same(
     noAnswer,
-    rules.appointments !== undefined && atDoor && waited >= rules.appointments.noAnswerAfterMinutes,
-    `no-answer after ${waited} min at the door: ${atDoor}`,
+    rules.appointments !== undefined &&
+      atDoor &&
+      !notice &&
+      waited >= rules.appointments.noAnswerAfterMinutes,
+    `no-answer after ${waited} min at the door (notice ${v.parentSaidLate}): ${atDoor}`,
   );
   const late = decide('parent-late-cancel', v, ACTORS.office, rules).ok;
   same(
     late,
-    rules.appointments?.lateCancelAfterMinutes !== undefined &&
-      atDoor &&
-      waited > rules.appointments.lateCancelAfterMinutes,
-    `parent-late-cancel after ${waited} min at the door: ${atDoor}`,
+    limit !== undefined && atDoor && v.parentSaidLate && waited > limit,
+    `parent-late-cancel after ${waited} min at the door (notice ${v.parentSaidLate}): ${atDoor}`,
+  );
+  same(
+    decide('parent-running-late', v, ACTORS.office, rules).ok,
+    limit !== undefined &&
+      out &&
+      v.status === 'departed' &&
+      !v.outcomeRecorded &&
+      !v.parentSaidLate &&
+      waited < rules.appointments!.noAnswerAfterMinutes,
+    `parent-running-late after ${waited} min (${v.status}, out ${out}, notice ${v.parentSaidLate})`,
   );
   if (atDoor) coverage.door++;
+  if (atDoor && notice) coverage.doorWithNotice++;
 }
 
 /** The invariants of one allowed action: what it did, against what it says it does. */
@@ -658,6 +691,7 @@ function checkTransition(
         'cancel',
         'help',
         'no-answer',
+        'parent-running-late',
       ] as const
     ).includes(s.action as never)
   )
@@ -808,6 +842,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
     expect(coverage.addressChangedAfterApproval).toBeGreaterThan(5);
     expect(coverage.outcomeWhileOut).toBeGreaterThan(5);
     expect(coverage.door).toBeGreaterThan(20);
+    expect(coverage.doorWithNotice).toBeGreaterThan(50);
     expect(coverage.commuteApproved).toBeGreaterThan(5);
     // (A new time after approval, in packs whose assessment weighs the timing, is rarer in random
     // sequences — about 6 in 600 runs: its own property follows.)
@@ -922,6 +957,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
             departedAt: new Date(T0),
             arrivedAt: waited === null ? null : new Date(T0 + 5 * 60_000),
             doorWaitMinutes: waited,
+            // Half of the waits with the parent's notice that they are running late (3.5).
+            parentSaidLate: waited !== null && waited % 2 === 0,
             outcomeRecorded: status === 'departed' && outcome,
             ownReturnTimeClosed: ownClosed,
             hasSafeWord: true,
@@ -978,6 +1015,8 @@ describe('the visit lifecycle, as a model (pure)', () => {
             hasSafeWord: safeWord,
             agreements: 0,
             doorWaitMinutes: waited,
+            // Half of the waits with the parent's notice that they are running late (3.5).
+            parentSaidLate: waited !== null && waited % 2 === 0,
             commute: false,
             commuteApproved: false,
             outOfHoursApproved: false,
@@ -1023,6 +1062,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
       hasSafeWord: true,
       agreements: 0,
       doorWaitMinutes: 25,
+      parentSaidLate: false,
       commute: false,
       commuteApproved: false,
       outOfHoursApproved: false,

@@ -52,6 +52,7 @@ const outVisit = (arrivedAt: number | null): LifecycleVisit => ({
   hasSafeWord: false,
   agreements: 0,
   doorWaitMinutes: null,
+  parentSaidLate: false,
   commute: false,
   commuteApproved: false,
   outOfHoursApproved: false,

@@ -22,6 +22,7 @@ export function visitBeforeLeaving(
     hasSafeWord: false,
     agreements: 0,
     doorWaitMinutes: null,
+    parentSaidLate: false,
     recentlyBack: false,
     ownReturnTimeClosed: false,
     commute: false,

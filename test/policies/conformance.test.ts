@@ -854,16 +854,19 @@ const TABLE: Record<string, Clause[]> = {
       clause:
         '3.4 "wait no longer than 20 minutes. If the parent/carer does not arrive the visit will be cancelled"',
       setting: 'appointments.noAnswerAfterMinutes: 20 (the no-answer transition; an outcome, not left open)',
-      scenario: 'at the door 19 and 20 minutes; not yet arrived',
+      scenario:
+        'at the door 19 and 20 minutes; not yet arrived; 20 and 31 minutes after the parent said they are running late',
       check: () => {
-        const door = (doorWaitMinutes: number | null) =>
+        const door = (doorWaitMinutes: number | null, parentSaidLate = false) =>
           decide(
             'no-answer',
-            { ...out, arrivedAt: doorWaitMinutes === null ? null : now, doorWaitMinutes },
+            { ...out, arrivedAt: doorWaitMinutes === null ? null : now, doorWaitMinutes, parentSaidLate },
             lead,
             rulesOf('thames-view'),
           ).ok;
         expect([door(19), door(20), door(null)]).toEqual([false, true, false]);
+        // 3.5: with the parent's notice the worker waits on — the visit ends as 3.5 says, not "no answer".
+        expect([door(20, true), door(31, true)]).toEqual([false, false]);
         // Counted from the arranged time (10:00): early at 09:45, not yet at 10:05, at 10:20; late at
         // 10:15, the family has kept them waiting since 10:00.
         const t = (hhmm: string) => new Date(`2026-11-30T${hhmm}:00Z`);
@@ -880,19 +883,30 @@ const TABLE: Record<string, Clause[]> = {
       },
     },
     {
-      clause: '3.5 "If they are over 30 minutes late the visit will be cancelled"',
+      clause:
+        '3.5 "If the parents/carers have given prior notice that they are running late, the officer must not enter the house until they arrive. If they are over 30 minutes late the visit will be cancelled"',
       setting:
-        'appointments.lateCancelAfterMinutes: 30 (the parent-late-cancel transition → cancelled, still watched)',
-      scenario: 'at the door 30 and 31 minutes',
+        'appointments.lateCancelAfterMinutes: 30 (the parent-running-late notice, before the 20 minutes are over; then the parent-late-cancel transition → cancelled, still watched)',
+      scenario:
+        'the notice on the way, at 19 and at 20 minutes; with it at the door 30 and 31 minutes; without it 31',
       check: () => {
-        const late = (doorWaitMinutes: number) =>
+        const notice = (doorWaitMinutes: number | null) =>
+          decide(
+            'parent-running-late',
+            { ...out, arrivedAt: doorWaitMinutes === null ? null : now, doorWaitMinutes },
+            lead,
+            rulesOf('thames-view'),
+          ).ok;
+        expect([notice(null), notice(19), notice(20)]).toEqual([true, true, false]);
+        const late = (doorWaitMinutes: number, parentSaidLate = true) =>
           decide(
             'parent-late-cancel',
-            { ...out, arrivedAt: now, doorWaitMinutes },
+            { ...out, arrivedAt: now, doorWaitMinutes, parentSaidLate },
             lead,
             rulesOf('thames-view'),
           );
         expect(late(30).ok).toBe(false);
+        expect(late(31, false).ok).toBe(false);
         const d = late(31);
         expect(d.ok && d.effect).toMatchObject({ status: 'cancelled', monitoring: 'keep' });
         expect(rulesOf('thames-view').appointments?.source).toMatch(/3\.5/);
@@ -911,11 +925,17 @@ const TABLE: Record<string, Clause[]> = {
         ).toEqual(['identification']),
     },
     {
-      clause: '2.3 mobile phone; 2.9 "make, model, registration number and colour"',
+      clause:
+        '2.3 mobile phone; 2.9 "make, model, registration number and colour … All vehicles must have the required up-to-date insurance"',
       setting: 'requires: { phone, vehicle }',
-      scenario: 'no phone, no vehicle (nor "on foot")',
-      check: () =>
-        expect(blocks('thames-view', { phone: false, vehicle: false })).toEqual(['phone', 'vehicle']),
+      scenario: 'no phone, no vehicle (nor "on foot"); a vehicle without its insurance confirmed',
+      check: () => {
+        expect(blocks('thames-view', { phone: false, vehicle: false })).toEqual(['phone', 'vehicle']);
+        expect(blocks('thames-view', { vehicle: true, vehicleInsured: false })).toEqual([
+          'vehicle-insurance',
+        ]);
+        expect(blocks('thames-view', { vehicle: true, vehicleInsured: true })).toEqual([]);
+      },
     },
     {
       clause:

@@ -27,7 +27,13 @@ import type { VisitDeps } from '../../src/visits/change.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { requestVisit } from '../../src/visits/request.ts';
 import { resumeWatch } from '../../src/visits/resume-watch.ts';
-import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import {
+  arriveVisit,
+  checkInVisit,
+  recordParentRunningLate,
+  returnVisit,
+  runningLate,
+} from '../../src/visits/while-out.ts';
 import { raceBehindLock } from '../helpers/races.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -42,7 +48,9 @@ import { addUser } from '../helpers/web.ts';
  * safe, a false alarm or an incident), and of the clock moving on, through
  * the real service, the real watcher, the real escalation step and PostgreSQL. Two packs: Thames View
  * (the day's list signed first; an arrival call within 20 minutes, then a check-in at least every 20;
- * at the door, "no answer" from 20 minutes and the late-parent cancellation past 30) and Hampton (no
+ * at the door, "no answer" from 20 minutes — unless the parent said they are running late, recorded by
+ * the worker, the partner or the office before the 20 minutes are over: then the wait goes on and the
+ * late-parent cancellation comes past 30, only then) and Hampton (no
  * authorisation, no check-ins: the expected return is the only deadline). Departures with and without
  * a check-in interval of their own; return times anywhere in the 4-hour bound (short ones the clock
  * passes at once) and outside it (refused); running late to any time, refused outside the bound.
@@ -92,7 +100,15 @@ type School = 'thames' | 'hampton';
 /** Alarms resolved as an incident (each writes one incident record; nothing else writes one). */
 const incidentAlarms = new Set<string>();
 /** How often the random runs reached the office's and the partner's steps and "I am still out". */
-const stepsTaken = { officeCheckIn: 0, officeArrive: 0, partnerCheckIn: 0, resumed: 0, notConfirming: 0 };
+const stepsTaken = {
+  officeCheckIn: 0,
+  officeArrive: 0,
+  partnerCheckIn: 0,
+  resumed: 0,
+  notConfirming: 0,
+  /** Thames View 3.5: the parent's notice that they are running late, recorded. */
+  parentSaidLate: 0,
+};
 const run = {
   id: 'x',
   name: 'watch-visits',
@@ -170,6 +186,8 @@ interface Model {
   /** The London date the visit is planned for: it leaves on that day only. */
   plannedFor: string;
   outcome: boolean;
+  /** Thames View 3.5: the parent/carer's notice that they are running late is recorded on the visit. */
+  parentSaidLate: boolean;
   /** Alarms the visit had when its worker came back safe. */
   alarmsAtBack: number | null;
   /** When back safe was said (null: not back). */
@@ -632,15 +650,45 @@ const cmd = {
       // Cancelling before leaving ends the run's interest: tried once out or after.
       (m) => m.out || m.back,
     ),
-  noAnswer: () =>
-    command('no answer at the door (3.4)', async (m) => {
+  parentSaysLate: (by: 'lead' | 'partner' | 'office') =>
+    command(`the parent says they are running late, recorded by the ${by} (3.5)`, async (m) => {
       const waited =
         m.arrivedAt === null ? null : Math.max(0, now.getTime() - (m.appointmentAt ?? m.arrivedAt));
+      // While out and nothing recorded at the door, before 3.4's 20 minutes are over (on the way, or
+      // at the door within them); once.
       const allowed =
         m.school === 'thames' &&
         m.out &&
         m.status === 'departed' &&
         !m.outcome &&
+        !m.parentSaidLate &&
+        (waited === null || waited < minutes(20));
+      const user = by === 'lead' ? lead : by === 'partner' ? partner : office;
+      const r = await attempt(recordParentRunningLate(vdeps, user, m.visitId!));
+      // The partner is on the visit once it has left (before that, not theirs: 403).
+      expect(r, `parent late notice after ${waited === null ? '-' : waited / MIN} min (${m.status})`).toBe(
+        allowed
+          ? 'ok'
+          : by === 'partner' && m.departedAt === null
+            ? 'DOORSTEP_FORBIDDEN'
+            : 'DOORSTEP_CONFLICT',
+      );
+      if (allowed) {
+        m.parentSaidLate = true;
+        stepsTaken.parentSaidLate++;
+      }
+    }),
+  noAnswer: () =>
+    command('no answer at the door (3.4)', async (m) => {
+      const waited =
+        m.arrivedAt === null ? null : Math.max(0, now.getTime() - (m.appointmentAt ?? m.arrivedAt));
+      // Not where the parent said they are running late: the worker waits on (3.5).
+      const allowed =
+        m.school === 'thames' &&
+        m.out &&
+        m.status === 'departed' &&
+        !m.outcome &&
+        !m.parentSaidLate &&
         waited !== null &&
         waited >= minutes(20);
       const r = await attempt(recordNoAnswer(vdeps, lead, m.visitId!));
@@ -653,11 +701,13 @@ const cmd = {
     command('parent over 30 minutes late (3.5)', async (m) => {
       const waited =
         m.arrivedAt === null ? null : Math.max(0, now.getTime() - (m.appointmentAt ?? m.arrivedAt));
+      // Only where the parent said they are running late: without that notice, 3.4 (no answer).
       const allowed =
         m.school === 'thames' &&
         m.out &&
         m.status === 'departed' &&
         !m.outcome &&
+        m.parentSaidLate &&
         waited !== null &&
         waited > minutes(30);
       const r = await attempt(cancelParentLate(vdeps, partner, m.visitId!));
@@ -865,6 +915,8 @@ const commands = [
   fc.constant(null).map(() => cmd.cancel()),
   fc.constant(null).map(() => cmd.noAnswer()),
   fc.constant(null).map(() => cmd.parentLate()),
+  fc.constantFrom('lead' as const, 'partner' as const, 'office' as const).map(cmd.parentSaysLate),
+  fc.constantFrom('lead' as const, 'partner' as const, 'office' as const).map(cmd.parentSaysLate),
   fc.constant(null).map(() => cmd.acknowledge()),
   fc.integer({ min: 1, max: 6 }).map(cmd.nobodyAnswers),
   fc.constant(null).map(() => cmd.resolve()),
@@ -942,6 +994,7 @@ async function freshRun(school: School, signed: boolean): Promise<Model> {
     appointmentAt: null,
     plannedFor: '',
     outcome: false,
+    parentSaidLate: false,
     alarmsAtBack: null,
     backAt: null,
     acks: new Map(),
@@ -997,6 +1050,7 @@ describe('the visit register, as a model', () => {
     expect(stepsTaken.partnerCheckIn).toBeGreaterThan(3);
     expect(stepsTaken.resumed).toBeGreaterThan(0);
     expect(stepsTaken.notConfirming).toBeGreaterThan(0);
+    expect(stepsTaken.parentSaidLate).toBeGreaterThan(0);
   }, 120_000);
 
   it('scenario: an acknowledged missed arrival call times out, reopens and climbs its ladder again; a check-in stands it down', async () => {
@@ -1138,6 +1192,42 @@ describe('the visit register, as a model', () => {
     ]);
     expect(incidentAlarms.size).toBeGreaterThan(0);
     expect(m.status).toBe('returned');
+  });
+
+  it('scenario: Thames View 3.5, the parent phones to say they are running late — no "no answer" at 20 minutes, the worker waits on watched, cancelled only over 30; said too late, it is 3.4', async () => {
+    const m = await scenario('thames', true, [
+      cmd.depart(120 * 60, 20),
+      cmd.parentSaysLate('office'), // the parent phoned the school while the pair were on the way
+      cmd.parentSaysLate('lead'), // refused: already recorded
+      cmd.arrive(),
+      cmd.pastAppointment(25),
+      cmd.noAnswer(), // refused: the parent said they are running late — wait on
+      cmd.parentLate(), // refused: not over 30 minutes yet
+      cmd.checkIn(),
+      cmd.pastAppointment(30),
+      cmd.parentLate(), // refused: 30 minutes is not over 30
+      cmd.tick(1),
+      cmd.parentLate(), // over 30 minutes late: cancelled, still watched
+      cmd.tickToNext(false), // the check-in clock still runs while they wait to come back
+      cmd.backSafe(),
+    ]);
+    expect(m.status).toBe('cancelled');
+    const v = (await getVisit(db, m.visitId!))!;
+    expect(v.parentLateNoticeBy).toBe(`user:${office.id}`);
+    expect(v.cancelReason).toMatch(
+      /^The parent\/carer gave notice they were running late \(recorded by .+ at \d\d:\d\d\) and was over 30 minutes late \(policy: .*3\.5/,
+    );
+    // Told at the door after the 20 minutes: not prior notice — 3.4 applies, no answer.
+    const late = await scenario('thames', true, [
+      cmd.depart(120 * 60, 20),
+      cmd.arrive(),
+      cmd.pastAppointment(21),
+      cmd.parentSaysLate('partner'), // refused: the wait is over
+      cmd.parentLate(), // refused: no notice
+      cmd.noAnswer(),
+      cmd.backSafe(),
+    ]);
+    expect(late.status).toBe('completed');
   });
 
   it('scenario: a new address withdraws the signed list — nobody leaves until it is signed again', async () => {

@@ -14,7 +14,13 @@ import { departureCheck } from '../../src/visits/departure.ts';
 import { approveOutOfHours } from '../../src/visits/out-of-hours.ts';
 import { cancelParentLate, cancelVisit, recordNoAnswer, recordOutcome } from '../../src/visits/outcome.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../src/visits/request.ts';
-import { arriveVisit, checkInVisit, returnVisit, runningLate } from '../../src/visits/while-out.ts';
+import {
+  arriveVisit,
+  checkInVisit,
+  recordParentRunningLate,
+  returnVisit,
+  runningLate,
+} from '../../src/visits/while-out.ts';
 import { refusal } from '../helpers/refusal.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { addPupils, departTold, visitSchoolsConfig } from '../helpers/visits.ts';
@@ -436,6 +442,8 @@ describe('the visit register', () => {
       expect(v.status).toBe('completed');
 
       const late = await departThames();
+      // 3.5 applies to a parent who gave notice they are running late (recorded on the way there).
+      await recordParentRunningLate(deps, partner, late);
       await arriveVisit(deps, staff, late);
       now = new Date(now.getTime() + 30 * 60_000);
       expect((await refusal(cancelParentLate(deps, staff, late))).code).toBe('DOORSTEP_CONFLICT'); // not over 30
@@ -443,7 +451,7 @@ describe('the visit register', () => {
       await cancelParentLate(deps, partner, late);
       v = (await getVisit(db, late))!;
       expect(v.status).toBe('cancelled');
-      expect(v.cancelReason).toMatch(/over 30 minutes late.*3\.5/);
+      expect(v.cancelReason).toMatch(/gave notice they were running late.*over 30 minutes late.*3\.5/);
       expect(v.returnedAt).toBeNull(); // cancelled while out: still watched
       expect((await refusal(recordNoAnswer(deps, staff, late))).code).toBe('DOORSTEP_CONFLICT');
       await returnVisit(deps, staff, late);

@@ -255,6 +255,9 @@ export function departForm(d) {
     h('input', { type: 'text', name: `vehicle-${k}`, id: `f-vehicle-${k}`, autocomplete: 'off' }),
   );
   const onFoot = h('input', { type: 'checkbox', name: 'onFoot', id: 'f-onFoot' });
+  // Thames View 2.9 "All vehicles must have the required up-to-date insurance": confirmed with the
+  // vehicle, never assumed (the server refuses a vehicle without it and the Needed list says so).
+  const insured = h('input', { type: 'checkbox', name: 'vehicleInsured', id: 'f-vehicle-insured' });
   const safe = h('input', {
     type: 'text',
     name: 'safeWord',
@@ -281,7 +284,7 @@ export function departForm(d) {
       ...(idCard?.checked ? { identification: true } : {}),
       phone: phone.value.trim() || undefined,
       ...(d.rules.requires.vehicle && !onFoot.checked && Object.values(vehicle).every(Boolean)
-        ? { vehicle }
+        ? { vehicle: insured.checked ? { ...vehicle, insuranceConfirmed: true } : vehicle }
         : {}),
       ...(onFoot.checked ? { onFoot: true } : {}),
     };
@@ -478,6 +481,16 @@ export function departForm(d) {
             field(
               c.name.slice('vehicle-'.length).replace(/^./, (x) => x.toUpperCase()),
               c,
+            ),
+          ),
+          h(
+            'div',
+            { class: 'field check' },
+            insured,
+            h(
+              'label',
+              { for: 'f-vehicle-insured' },
+              'This vehicle has the required up-to-date insurance (for business use)',
             ),
           ),
           h(

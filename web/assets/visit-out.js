@@ -106,8 +106,13 @@ export function outParts(d, can) {
       : null,
   );
   if (d.rules.appointments && v.arrivedAt && !v.outcome && v.status === 'departed')
-    parts.push(doorWait(v, d.rules.appointments, can));
-  else clearInterval(waitTimer);
+    parts.push(doorWait(v, d.rules.appointments, can, d.parentLateNotice));
+  else {
+    clearInterval(waitTimer);
+    // On the way: the parent may phone (the worker, or the school) to say they are running late.
+    if (can('parent-running-late'))
+      parts.push(h('div', { id: 'door' }, lateNoticeButton(d.rules.appointments)));
+  }
   if (can('reveal-safe-word')) parts.push(safeWordButton());
   if (can('running-late')) parts.push(lateForm(d));
   else if (lateClosed(d)) parts.push(lateClosedNote(d));
@@ -599,40 +604,82 @@ function noConnection(office) {
 // Thames View 3.4/3.5: a wait timer at the door, counted from the arranged time when the visit has
 // one (else from the arrival), as the server counts it — on the server's clock (`serverNow`), never
 // the phone's own. At the pack's wait the page prompts and (the server allowing it) offers "No
-// answer"; past the lateness limit, for a parent who said they are running late, "Cancel: parent
-// over N minutes late". The page re-reads when each time passes, so the buttons are exactly what the
-// server allows then.
+// answer"; before it, "The parent/carer said they are running late" (3.5) — once recorded, the
+// page says not to go in until they arrive and times the wait to the lateness limit instead, past
+// which it offers "Cancel: parent over N minutes late" (never without the notice). The page re-reads
+// when each time passes, so the buttons are exactly what the server allows then.
 let waitTimer = null;
-export function doorWait(v, a, can) {
+
+/**
+ * Thames View 3.5: "The parent/carer said they are running late" — recorded by the people on the
+ * visit (the parent phoned them) or the office (who took the call), offered only while the server
+ * allows it (out, before 3.4's wait at the door is over, once).
+ */
+function lateNoticeButton(a) {
+  return h(
+    'p',
+    {},
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'big',
+        id: 'parent-running-late',
+        onclick: () =>
+          post(
+            'parent-running-late',
+            {},
+            `Recorded: the parent/carer said they are running late. Do not go in until they arrive; over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`,
+          ),
+      },
+      'The parent/carer said they are running late',
+    ),
+  );
+}
+
+export function doorWait(v, a, can, notice = null) {
   const slipBox = h('input', { type: 'checkbox', id: 'f-door-slip', name: 'slipLeft' });
   clearInterval(waitTimer);
   const from = v.appointmentAt ?? v.arrivedAt;
   const at = (m) => new Date(new Date(from).getTime() + m * 60_000);
   const until = at(a.noAnswerAfterMinutes);
   const lateUntil = a.lateCancelAfterMinutes ? at(a.lateCancelAfterMinutes) : null;
+  // 3.5 applies: the parent gave notice (recorded on the visit) and the pack sets the lateness limit.
+  const told = Boolean(notice && lateUntil);
   const p = h('p', { id: 'door-wait', 'aria-live': 'polite' });
   let reloaded = {
-    wait: serverNow() >= until,
+    wait: told || serverNow() >= until,
     late: !lateUntil || serverNow() > lateUntil,
   };
   const tick = () => {
     const left = until.getTime() - serverNow().getTime();
-    const late = lateUntil
-      ? ` If the parent said they are running late, wait until ${fmtTime(lateUntil.toISOString())}: over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`
-      : '';
-    if (left > 0) {
+    const since = v.appointmentAt
+      ? `At the door since ${fmtTime(v.arrivedAt)}, the family expected at ${fmtTime(v.appointmentAt)}`
+      : `At the door since ${fmtTime(v.arrivedAt)}`;
+    if (told) {
+      const by = notice.byName ? ` (recorded by ${notice.byName} at ${fmtTime(notice.at)})` : '';
+      const over = serverNow() > lateUntil;
+      p.className = over ? 'warning' : '';
+      if (over) p.setAttribute('role', 'alert');
+      else p.removeAttribute('role');
+      p.textContent = over
+        ? `The parent/carer said they are running late${by} and is over ${a.lateCancelAfterMinutes} minutes late: the visit is cancelled — press “Cancel: parent over ${a.lateCancelAfterMinutes} minutes late” below, then come back safe.`
+        : `The parent/carer said they are running late${by}: do not go in until they arrive. ${since}: wait until ${fmtTime(lateUntil.toISOString())} (${Math.ceil((lateUntil.getTime() - serverNow().getTime()) / 60_000)} min left); over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`;
+    } else if (left > 0) {
       p.className = '';
       p.removeAttribute('role');
-      const since = v.appointmentAt
-        ? `At the door since ${fmtTime(v.arrivedAt)}, the family expected at ${fmtTime(v.appointmentAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes after that`
-        : `At the door since ${fmtTime(v.arrivedAt)}: wait no longer than ${a.noAnswerAfterMinutes} minutes`;
-      p.textContent = `${since} (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).${late}`;
+      const late = can('parent-running-late')
+        ? ` If the parent said they are running late, record it below: then wait until ${fmtTime(lateUntil.toISOString())} — over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`
+        : '';
+      p.textContent = `${since}: wait no longer than ${a.noAnswerAfterMinutes} minutes${v.appointmentAt ? ' after that' : ''} (until ${fmtTime(until.toISOString())}; ${Math.ceil(left / 60_000)} min left).${late}`;
     } else {
       p.className = 'warning';
       p.setAttribute('role', 'alert');
-      p.textContent = `${a.noAnswerAfterMinutes} minutes ${v.appointmentAt ? 'past the arranged time' : 'at the door'}: wait no longer than ${a.noAnswerAfterMinutes} minutes — record "No answer" below, then come back safe.${late}`;
+      p.textContent = `${a.noAnswerAfterMinutes} minutes ${v.appointmentAt ? 'past the arranged time' : 'at the door'}: wait no longer than ${a.noAnswerAfterMinutes} minutes — record "No answer" below, then come back safe.`;
     }
-    // When a limit passes, ask the server again: it decides which actions are open now.
+    // When a limit passes, ask the server again: it decides which actions are open now (at the
+    // no-answer wait, "No answer" opens and the parent's notice closes; past the lateness limit, the
+    // cancellation for a late parent opens).
     if (!reloaded.wait && left <= 0) {
       reloaded = { ...reloaded, wait: true };
       page.load().catch(() => {});
@@ -651,6 +698,7 @@ export function doorWait(v, a, can) {
     h(
       'div',
       { class: 'big-actions' },
+      can('parent-running-late') ? lateNoticeButton(a) : null,
       can('no-answer')
         ? h(
             'button',

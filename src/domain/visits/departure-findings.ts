@@ -67,6 +67,11 @@ export interface DepartureFacts {
   fob?: boolean;
   /** Vehicle details given, or "on foot". */
   vehicle?: boolean;
+  /**
+   * No vehicle given, or the worker confirmed the vehicle has the required up-to-date insurance
+   * (Thames View 2.9); false: a vehicle given without that confirmation.
+   */
+  vehicleInsured?: boolean;
   /** The estimated arrival time the worker gave (null: none). */
   estimatedArrivalAt?: Date | null;
   /**
@@ -271,6 +276,15 @@ export function departureFindings(rules: VisitRules, v: DepartureFacts): Finding
       level: 'block',
       rule: 'vehicle',
       message: 'the vehicle’s make, model, registration and colour (or "on foot") are needed',
+    });
+  // 2.9 "All vehicles must have the required up-to-date insurance": a vehicle given comes with the
+  // worker's confirmation of it (business use is what schools ask of a car used for work).
+  if (rules.requires.vehicle && v.vehicle !== false && v.vehicleInsured === false)
+    out.push({
+      level: 'block',
+      rule: 'vehicle-insurance',
+      message:
+        'the vehicle’s insurance: confirm the vehicle has the required up-to-date insurance (for business use)',
     });
   if (rules.requires.identification && v.identification !== true)
     out.push({

@@ -14,7 +14,9 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *     (arrive, check-in: the people on the visit's own; the office, after speaking to   ║
  *     them, records them for them: record-arrival · record-check-in)                    ║
  *   at the door (Thames View 3.4/3.5): no-answer (an outcome) after the pack's wait;     ║
- *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit  ║
+ *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit, ║
+ *     only where the parent gave notice they are running late (parent-running-late:    ║
+ *     out, before arrival or within the wait; with it, no-answer is not offered)         ║
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
  *                    cancelled (stays cancelled) — the only way monitoring ends
  *   back safe within RESUME_WATCH_MINUTES ─resume-watch─► out again ("I am still out": back safe
@@ -51,6 +53,7 @@ export const VISIT_ACTIONS = [
   'back-safe',
   'resume-watch',
   'record-outcome',
+  'parent-running-late',
   'no-answer',
   'cancel',
   'parent-late-cancel',
@@ -89,6 +92,12 @@ export interface LifecycleVisit {
    * lifecycle stays clock-free.
    */
   doorWaitMinutes: number | null;
+  /**
+   * The parent/carer gave notice that they are running late (Thames View 3.5), recorded on the visit
+   * (`parent-running-late`): the worker then waits up to the pack's lateness limit instead of its
+   * no-answer wait (3.4), and the visit is cancelled only past that limit.
+   */
+  parentSaidLate: boolean;
   /** Made on the way to work or home from work (not from school and back). */
   commute: boolean;
   /** Such a visit approved beforehand by whoever the pack names. */
@@ -206,6 +215,11 @@ const mayTake = (a: Actor, v: LifecycleVisit) => has(a, 'visiting-staff') && v.l
 
 interface Transition {
   from: (v: LifecycleVisit, rules: VisitRules) => boolean;
+  /**
+   * Why `from` refuses, where the state alone would not say it (a wait not over for a parent who
+   * said they are running late, a cancellation for lateness nobody gave notice of); null: the usual.
+   */
+  notNow?: (v: LifecycleVisit, rules: VisitRules) => string | null;
   who: (a: Actor, v: LifecycleVisit, rules: VisitRules) => boolean;
   /** What the person is told when `who` refuses them. */
   refusal: string | ((a: Actor, v: LifecycleVisit) => string);
@@ -214,6 +228,13 @@ interface Transition {
 
 const none: Effect = { status: null, monitoring: 'none', clears: [], clearedAs: null };
 const keep: Effect = { status: null, monitoring: 'keep', clears: [], clearedAs: null };
+
+/**
+ * Thames View 3.5 applies to the visit: the parent/carer gave notice they are running late, under a
+ * pack that sets the lateness limit (without one, 3.4's wait is all there is).
+ */
+const lateNotice = (v: LifecycleVisit, r: VisitRules) =>
+  v.parentSaidLate && r.appointments?.lateCancelAfterMinutes !== undefined;
 
 /** The pack's authorisers, and (unless the pack allows it) not the person who asked for the visit. */
 const authoriser = (a: Actor, v: LifecycleVisit, r: VisitRules) =>
@@ -340,13 +361,47 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
       status: isOut(v) ? null : 'completed',
     }),
   },
+  // Thames View 3.5: "If the parents/carers have given prior notice that they are running late":
+  // the people on the visit (a parent who phones them) or the office (who took the call) record it
+  // while the worker is out — on the way, or at the door before 3.4's wait is over (notice given
+  // once the worker has waited the 20 minutes is not prior notice: 3.4 has applied). Once.
+  'parent-running-late': {
+    from: (v, r) =>
+      r.appointments?.lateCancelAfterMinutes !== undefined &&
+      isOut(v) &&
+      v.status === 'departed' &&
+      !v.outcomeRecorded &&
+      !v.parentSaidLate &&
+      (v.doorWaitMinutes ?? 0) < r.appointments.noAnswerAfterMinutes,
+    notNow: (v, r) =>
+      r.appointments?.lateCancelAfterMinutes === undefined
+        ? null
+        : v.parentSaidLate
+          ? 'cannot record that the parent/carer is running late: it is already recorded'
+          : isOut(v) &&
+              v.status === 'departed' &&
+              !v.outcomeRecorded &&
+              (v.doorWaitMinutes ?? 0) >= r.appointments.noAnswerAfterMinutes
+            ? `cannot record that the parent/carer is running late: the ${r.appointments.noAnswerAfterMinutes} minutes' wait at the door is over — notice must come before it (record no answer)`
+            : null,
+    who: (a, v) => onVisit(a, v) || staffRole(a),
+    refusal:
+      'only the people on the visit, or the office for them, record that the parent/carer said they are running late',
+    effect: () => keep,
+  },
   // Thames View 3.4: "wait no longer than 20 minutes": from then the visit is recorded as "no
-  // answer" (an outcome: no one home, child not seen) rather than left open; still watched.
+  // answer" (an outcome: no one home, child not seen) rather than left open; still watched. Not where
+  // the parent said they are running late (3.5): the worker waits on, up to its limit.
   'no-answer': {
     from: (v, r) =>
       r.appointments !== undefined &&
       atTheDoor(v) &&
+      !lateNotice(v, r) &&
       (v.doorWaitMinutes ?? 0) >= r.appointments.noAnswerAfterMinutes,
+    notNow: (v, r) =>
+      r.appointments !== undefined && atTheDoor(v) && lateNotice(v, r)
+        ? `cannot record no answer: the parent/carer said they are running late — do not go in until they arrive; over ${r.appointments.lateCancelAfterMinutes} minutes late, cancel for a late parent`
+        : null,
     who: (a, v) => onVisit(a, v) || staffRole(a),
     refusal: 'only the people on the visit, or the office for them, record no answer',
     effect: () => keep,
@@ -364,13 +419,19 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     // Cancelled while out: still watched until back safe.
     effect: (v) => ({ ...none, status: 'cancelled', monitoring: isOut(v) ? 'keep' : 'none' }),
   },
-  // Thames View 3.5: a parent who said they are running late and is "over 30 minutes late": the
-  // visit is cancelled, the clause its reason; still watched until back safe.
+  // Thames View 3.5: a parent who said they are running late (`parent-running-late`) and is "over 30
+  // minutes late": the visit is cancelled, the clause its reason; still watched until back safe.
+  // Without that notice it is never offered: 3.4 applies (no answer).
   'parent-late-cancel': {
     from: (v, r) =>
       r.appointments?.lateCancelAfterMinutes !== undefined &&
       atTheDoor(v) &&
+      v.parentSaidLate &&
       (v.doorWaitMinutes ?? 0) > r.appointments.lateCancelAfterMinutes,
+    notNow: (v, r) =>
+      r.appointments?.lateCancelAfterMinutes !== undefined && atTheDoor(v) && !v.parentSaidLate
+        ? 'cannot cancel for a late parent: nobody recorded that the parent/carer said they are running late — without that notice the wait is 3.4’s (record no answer)'
+        : null,
     who: (a, v) => onVisit(a, v) || staffRole(a),
     refusal: 'only the people on the visit, or the office for them, cancel for a late parent',
     effect: () => ({ ...keep, status: 'cancelled' }),
@@ -506,11 +567,12 @@ export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rul
       ok: false,
       why: 'state',
       message:
-        v.dayPassed && DAY_BOUND.includes(action) && t.from({ ...v, dayPassed: false }, rules)
+        t.notNow?.(v, rules) ??
+        (v.dayPassed && DAY_BOUND.includes(action) && t.from({ ...v, dayPassed: false }, rules)
           ? `cannot ${action.replace(/-/g, ' ')}: the day the visit was planned for has passed — move it to a new day first`
           : action === 'resume-watch' && v.returnedAt !== null && !v.recentlyBack
             ? `cannot resume watch: back safe was recorded more than ${RESUME_WATCH_MINUTES / 60} hours ago — anyone still out phones the office, who asks for a new visit`
-            : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`,
+            : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`),
     };
   if (!t.who(actor, v, rules))
     return {

@@ -100,7 +100,10 @@ export const visitRules = z.strictObject({
       phone: z.boolean().default(true),
       /** A lone-worker fob registered to the worker (Heath Lane: "Collect a PeopleSafe fob"). */
       fob: z.boolean().default(false),
-      /** Vehicle make, model, registration and colour, or "on foot" (Thames View 2.9). */
+      /**
+       * Vehicle make, model, registration and colour, or "on foot" (Thames View 2.9); a vehicle with
+       * the worker's confirmation that it has "the required up-to-date insurance".
+       */
       vehicle: z.boolean().default(false),
       /**
        * The estimated arrival time, told to the office when leaving (King's Gomer: "Staff must inform

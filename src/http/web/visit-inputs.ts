@@ -66,6 +66,8 @@ export const departure = z.strictObject({
       model: z.string().trim().min(1).max(60),
       registration: z.string().trim().min(2).max(10),
       colour: z.string().trim().min(1).max(30),
+      /** Thames View 2.9: the worker confirms the vehicle has the required up-to-date insurance. */
+      insuranceConfirmed: z.boolean().optional(),
     })
     .optional(),
   onFoot: z.boolean().optional(),

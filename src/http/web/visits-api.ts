@@ -41,6 +41,7 @@ import {
   askForHelp,
   checkInVisit,
   helpPosition,
+  recordParentRunningLate,
   returnVisit,
   revealSafeWord,
   runningLate,
@@ -170,6 +171,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const backSafeBy = v.backSafeBy?.startsWith('user:')
       ? await userById(deps.db, v.backSafeBy.slice('user:'.length))
       : undefined;
+    const lateNoticeBy = v.parentLateNoticeBy?.startsWith('user:')
+      ? await userById(deps.db, v.parentLateNoticeBy.slice('user:'.length))
+      : undefined;
     const seen = visitPupilFor(user, v, pupil, contacts);
     const trigger = v.triggerEpisodeId
       ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
@@ -218,6 +222,13 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             byMe: v.backSafeBy === `user:${user.id}`,
             help: helpAfterBack(v.returnedAt, now),
           }
+        : null,
+      /**
+       * Thames View 3.5: the parent/carer said they are running late — when, and who recorded it (the
+       * page's wait at the door is then 3.5's: do not go in until they arrive, cancelled past the limit).
+       */
+      parentLateNotice: v.parentLateNoticeAt
+        ? { at: v.parentLateNoticeAt.toISOString(), byName: lateNoticeBy?.displayName ?? null }
         : null,
       /** Its planned day has gone by: the page says it must be moved before anything else. */
       dayPassed: lifecycle.dayPassed,
@@ -429,6 +440,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     }),
   );
   step('outcome', STAFF, outcome, (user, id, o) => recordOutcome(deps, user, id, o));
+  // Thames View 3.5: the parent/carer said they are running late (before 3.4's wait is over).
+  step('parent-running-late', STAFF, z.strictObject({}), (user, id) =>
+    recordParentRunningLate(deps, user, id),
+  );
   // Thames View 3.4 / 3.5: allowed by the lifecycle only once the pack's wait at the door is over.
   step('no-answer', STAFF, z.strictObject({ slipLeft: z.boolean().optional() }), (user, id, b) =>
     recordNoAnswer(deps, user, id, b.slipLeft === true),
