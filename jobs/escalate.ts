@@ -23,7 +23,7 @@ import { takeEscalationStep } from '../src/store/alarms.ts';
 import { type BoardEventRow, publishBoardEvents } from '../src/store/board.ts';
 import { stepNotifications } from '../src/store/notify.ts';
 import type { JobDeps } from './deps.ts';
-import { deliverClaimed } from './notify.ts';
+import { deliverClaimed, failedForGood } from './notify.ts';
 
 /**
  * How long a step's own first attempt at its notifications holds them (the notify jobs queued as a
@@ -291,6 +291,8 @@ async function tellAtOnce(
     );
   for (const n of now) {
     deliverClaimed(deps, n).catch(async (err: unknown) => {
+      // Given up on (refused, no channel for it): `deliver` has said so, and no job retries it.
+      if (failedForGood(err)) return;
       // The claim is released; its job takes over now, with its own retries and backoff.
       deps.log.warn({ err, notification: n.id, target: n.target }, 'notification failed; its job retries it');
       try {

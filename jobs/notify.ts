@@ -101,8 +101,17 @@ export function deliverClaimed(deps: JobDeps, n: Notification): Promise<{ status
 }
 
 /**
+ * Whether a send that threw `err` is given up on — no job tries it again: refused or misconfigured
+ * (no channel for it), or `last`, its last try. Else its job retries it.
+ */
+export function failedForGood(err: unknown, last = false): boolean {
+  return last || err instanceof UnrecoverableError || retryClassOf(err) !== 'transient';
+}
+
+/**
  * Sends one pending notification through its channel and records the outcome (sent; or its error,
- * failed on the last try), releasing any claim. Throws what the channel threw.
+ * failed on the last try), releasing any claim. Throws what the channel threw (`failedForGood` says
+ * whether anything tries it again).
  */
 export async function deliver(deps: JobDeps, n: Notification, last: boolean): Promise<{ status: string }> {
   const school = findSchool(deps.config, n.schoolId);
@@ -136,7 +145,7 @@ export async function deliver(deps: JobDeps, n: Notification, last: boolean): Pr
     await markNotificationSent(deps.db, n.id, receipt.receipt);
     return { status: 'sent' };
   } catch (err) {
-    const final = last || retryClassOf(err) !== 'transient';
+    const final = failedForGood(err, last);
     await markNotificationAttemptFailed(deps.db, n.id, (err as Error).message, final);
     // Given up on (refused, misconfigured, or out of tries): an alarm's next level now, not at its time.
     if (final) await fallBack(deps, n, (err as Error).message);
@@ -153,9 +162,16 @@ function forTheWorker(n: Notification, school: SchoolConfig | undefined, now: Da
   return { ...n, officeLine: officeLine(school, periodFor(school, now)) };
 }
 
-/** An alarm notification that will not reach its person moves the alarm on now (never a notice). */
+/**
+ * An alarm notification that will not reach its person moves the alarm on now (never a notice), and
+ * is logged failed for good — the one line said of it: nothing retries it.
+ */
 async function fallBack(deps: JobDeps, n: Notification, why: string): Promise<void> {
-  if (n.notice || n.target === 'board') return;
+  if (n.notice) return;
+  if (n.target === 'board') {
+    deps.log.warn({ alarm: n.alarmId, notification: n.id, target: n.target }, 'notification failed for good');
+    return;
+  }
   try {
     const outcome = await fallBackNow(
       {
