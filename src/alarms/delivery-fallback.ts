@@ -1,3 +1,4 @@
+import { BROUGHT_FORWARD } from '../domain/escalation/delivery.ts';
 import { mayBringForward } from '../domain/escalation/ladder.ts';
 import type { DoorstepCatalog } from '../queue/catalog.ts';
 import type { Producer } from '../queue/producer.ts';
@@ -43,11 +44,7 @@ export async function fallBackNow(
     if (alarm.escalationStep !== next) return 'moved-on' as const;
     if (!mayBringForward(alarm.policy, next)) return 'repeat-keeps-its-time' as const;
     if (!(await bringNextStepForward(tx, alarm.id, now))) return 'already-brought-forward' as const;
-    await addTimeline(
-      tx,
-      alarm.id,
-      `${n.target} not delivered (${why}): the next level now, not at its time`,
-    );
+    await addTimeline(tx, alarm.id, `${n.target} not delivered (${why}): ${BROUGHT_FORWARD}`);
     events.push(await insertBoardEvent(tx, alarm.schoolId, 'alarm.delivery', { alarmId: alarm.id }));
     return 'next-level-now' as const;
   });

@@ -1,4 +1,9 @@
-import { alarmWarning, deliveryDetail, deliveryState } from '../domain/escalation/delivery.ts';
+import {
+  alarmWarning,
+  BROUGHT_FORWARD,
+  deliveryDetail,
+  deliveryState,
+} from '../domain/escalation/delivery.ts';
 import { decideStep, nextStepOf } from '../domain/escalation/ladder.ts';
 import { RESOLUTION_REASONS, type ResolutionReason } from '../domain/escalation/resolution.ts';
 import type { RoutedPolicy } from '../domain/escalation/routing.ts';
@@ -25,13 +30,32 @@ const name = (f: unknown, s: unknown) => [f, s].filter(Boolean).join(' ') || nul
 
 /**
  * The level last sent of an alarm whose next step is `step` (steps sent so far), as the ladder
- * numbers it: step k ran level `k mod levels` (the last level once the rounds are spent).
+ * numbers it: step k ran level `k mod levels` (the last level once the rounds are spent); with its
+ * words to the office (`prompt`: what to do now — null when the level gives none). `broughtForward`:
+ * it ran before its time because messages of the level before it did not get through (`failed`: their
+ * targets), null when it ran at its time.
  */
-function levelSent(policy: RoutedPolicy, step: number): { level: number; of: number; round: number } | null {
+function levelSent(
+  policy: RoutedPolicy,
+  step: number,
+  broughtForward: { failed: string[] } | null,
+): {
+  level: number;
+  of: number;
+  round: number;
+  prompt: string | null;
+  broughtForward: { failed: string[] } | null;
+} | null {
   if (step <= 0) return null;
   const last = decideStep(policy, step - 1, 'open');
   if (last.kind !== 'notify') return null;
-  return { level: last.level + 1, of: policy.levels.length, round: last.round + 1 };
+  return {
+    level: last.level + 1,
+    of: policy.levels.length,
+    round: last.round + 1,
+    prompt: policy.levels[last.level]?.prompt ?? null,
+    broughtForward,
+  };
 }
 
 /**
@@ -57,6 +81,17 @@ export async function boardState(
             CASE WHEN a.type IN ('overdue_visit', 'missed_check_in')
                  THEN (SELECT max(c.at) FROM visit_check_ins c WHERE c.visit_id = v.id AND c.source = 'phone') END
               AS visit_check_in_at,
+            -- Back safe said after the alarm by a person on its visit (never the office's for them).
+            CASE WHEN v.returned_at > a.raised_at
+                      AND v.back_safe_by IN ('user:' || v.lead_user_id, 'user:' || v.partner_user_id)
+                 THEN v.returned_at END AS visit_back_safe_at,
+            -- The level last sent was brought forward: a message of the level before it not delivered
+            -- moved the ladder on (its timeline says so) after that level ran and before this one did.
+            a.escalation_step >= 2 AND EXISTS (
+              SELECT 1 FROM alarm_timeline t WHERE t.alarm_id = a.id AND right(t.event, length($2)) = $2
+                AND t.at >= (SELECT min(n.created_at) FROM notifications n WHERE n.alarm_id = a.id AND n.step = a.escalation_step - 2)
+                AND t.at <= (SELECT min(n.created_at) FROM notifications n WHERE n.alarm_id = a.id AND n.step = a.escalation_step - 1)
+            ) AS level_brought_forward,
             pa.display_name AS partner_name, pa.phone AS partner_phone,
             -- The device's latest battery report (a LOW_BATTERY after the alarm shows here).
             (SELECT jsonb_build_object('percent', b.battery_percent, 'at', b.received_at, 'low', b.type = 'low_battery')
@@ -80,7 +115,7 @@ export async function boardState(
        CASE WHEN a.type IN ('sos', 'duress', 'silent', 'fall', 'non_movement', 'timer_overrun') THEN 0
             WHEN a.type IN ('overdue_visit', 'missed_check_in', 'device_silent') THEN 1 ELSE 2 END,
        a.raised_at ASC LIMIT ${BOARD_ALARMS}`,
-    [schoolId],
+    [schoolId, BROUGHT_FORWARD],
   );
   const visits = await db.query<Record<string, unknown>>(
     `SELECT v.id, v.status, v.reason, v.address, v.planned_for, v.departed_at, v.returned_at, v.arrived_at, v.expected_return_at,
@@ -243,6 +278,12 @@ export async function boardState(
           r.visit_check_in_at && new Date(r.visit_check_in_at as string) > new Date(r.raised_at as string)
             ? new Date(r.visit_check_in_at as string).toISOString()
             : null,
+        /**
+         * A person on its visit said back safe from the phone after this alarm was raised ("I need
+         * help", then "Back safe"): the card says so, for the office to call them — it neither closes
+         * nor takes the alarm (a back-safe press may be forced). Null otherwise.
+         */
+        backSafeSince: r.visit_back_safe_at ? new Date(r.visit_back_safe_at as string).toISOString() : null,
         pupilName: name(r.forename, r.surname),
         /** The ladder's next step to run (the steps sent so far); null while paused (acknowledged). */
         level: paused ? null : step,
@@ -251,13 +292,42 @@ export async function boardState(
          * round (1: its first run; repeats and the last level's reminders after): "level 3" is never
          * said of a 2-level ladder.
          */
-        levelSent: policy ? levelSent(policy, step) : null,
+        levelSent: policy
+          ? levelSent(
+              policy,
+              step,
+              r.level_brought_forward === true
+                ? {
+                    failed: [
+                      ...new Set(
+                        sent
+                          .filter(
+                            (n) =>
+                              n.alarmId === String(r.id) &&
+                              n.step === step - 2 &&
+                              ['failed', 'partly-failed'].includes(deliveryState(n)),
+                          )
+                          .map((n) => n.target),
+                      ),
+                    ],
+                  }
+                : null,
+            )
+          : null,
         /**
          * Which ladder it follows by time: school-hours, out-of-hours, weekend or holiday (null: raised
          * before routing, or the school's own ladder, which the period's ladders did not replace).
          */
-        ladderPeriod:
-          (policy as { byPeriod?: boolean } | null)?.byPeriod === false ? null : (policy?.period ?? null),
+        ladderPeriod: policy?.byPeriod === false ? null : (policy?.period ?? null),
+        /**
+         * Whose ladder it follows, when a period's: out-of-hours, weekend or holiday — at a weekend
+         * with no weekend ladder for its kind, the out-of-hours one. Null: the school's own, or not
+         * recorded (an alarm raised before this was kept; out of hours it can only be out of hours').
+         */
+        ladderUsed:
+          policy?.byPeriod === false
+            ? null
+            : (policy?.ladderOf ?? (policy?.period === 'out-of-hours' ? 'out-of-hours' : null)),
         /**
          * What the card warns of: no one reached (every message failed), the ladder stalled (no one is
          * being paged: its next step minutes overdue, or its first never taken), or no one has responded.

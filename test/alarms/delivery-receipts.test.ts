@@ -412,7 +412,14 @@ describe('SMS delivery reports drive the ladder', () => {
     const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
     const card = board.alarms.find((a) => a.id === id);
     expect(card?.warning).toBe('no-one-reached');
-    expect(card?.levelSent).toEqual({ level: 2, of: 2, round: 1 });
+    // Level 2 came early, and the card says why: level 1's texts failed.
+    expect(card?.levelSent).toEqual({
+      level: 2,
+      of: 2,
+      round: 1,
+      prompt: null,
+      broughtForward: { failed: ['sms:leaders'] },
+    });
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 
@@ -468,7 +475,13 @@ describe('SMS delivery reports drive the ladder', () => {
     // Each group texted once.
     expect(sent.slice(before).map((m) => m.to)).toEqual(['+447700900001', '+447700900003']);
     const board = await boardState(db, 'alpha', '2026-11-30', new Date(), visitRulesLookup(config)('alpha'));
-    expect(board.alarms.find((a) => a.id === id)?.levelSent).toEqual({ level: 2, of: 2, round: 1 });
+    expect(board.alarms.find((a) => a.id === id)?.levelSent).toEqual({
+      level: 2,
+      of: 2,
+      round: 1,
+      prompt: null,
+      broughtForward: { failed: ['sms:on-call-leaders'] },
+    });
     await resolveAlarm(db, config, id, 'office:t', 'false_alarm', null, new Date());
   });
 });

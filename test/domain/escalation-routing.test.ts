@@ -129,6 +129,27 @@ describe('time-based routing: the ladder chosen', () => {
     expect(pick('2026-01-17T10:00:00Z', 'overdue_visit').condition).toBe('if-not-resolved');
   });
 
+  it('names whose ladder it is: a weekend or holiday naming none for the kind runs out of hours’, and says so', () => {
+    const pick = (iso: string, type: string) => chooseLadder(routing, calendar, at(iso), type);
+    expect(pick('2026-01-14T19:00:00Z', 'fall')).toMatchObject({
+      period: 'out-of-hours',
+      ladderOf: 'out-of-hours',
+    });
+    expect(pick('2026-01-17T10:00:00Z', 'fall')).toMatchObject({ period: 'weekend', ladderOf: 'weekend' });
+    expect(pick('2026-02-17T10:00:00Z', 'sos')).toMatchObject({ period: 'holiday', ladderOf: 'holiday' });
+    expect(pick('2026-02-17T10:00:00Z', 'fall')).toMatchObject({
+      period: 'holiday',
+      ladderOf: 'out-of-hours',
+    });
+    // The example config: an out-of-hours ladder, its weekend one commented out.
+    const noWeekend: EscalationRouting = { base: routing.base, hours, outOfHours: routing.outOfHours };
+    const saturday = chooseLadder(noWeekend, calendar, at('2026-01-17T05:58:00Z'), 'fall');
+    expect(targetOf(saturday)).toBe('sms:on-call');
+    expect(saturday).toMatchObject({ period: 'weekend', byPeriod: true, ladderOf: 'out-of-hours' });
+    // The school's own ladder (no period's replaced it) is no period's.
+    expect(pick('2026-01-14T19:00:00Z', 'sos').ladderOf).toBeUndefined();
+  });
+
   it('with no routing, every instant takes the school ladder', () => {
     const plain: EscalationRouting = { base: {} };
     const p = chooseLadder(plain, calendar, at('2026-01-17T03:00:00Z'), 'sos');
@@ -177,7 +198,7 @@ describe('time-based routing: a ladder still going in another period', () => {
     const later = chooseLadder(day, calendar, at('2026-01-14T16:59:00Z'), 'missed_check_in');
     expect(targetsWithLadderNow(['board', 'sms:office'], saved, later).added).toEqual([]);
     // A school without ladders by time: no period now, nothing added.
-    const { period: _p, byPeriod: _b, ...plain } = evening;
+    const { period: _p, byPeriod: _b, ladderOf: _l, ...plain } = evening;
     expect(targetsWithLadderNow(['board'], saved, plain).targets).toEqual(['board']);
   });
 });
@@ -279,7 +300,7 @@ describe('time-based routing: properties', () => {
           const chosen = chooseLadder(r, calendar, t, type, origin);
           const period = periodAt(calendar, r.hours, t);
           expect(chosen.period).toBe(period);
-          const { period: _p, byPeriod, ...policy } = chosen;
+          const { period: _p, byPeriod, ladderOf, ...policy } = chosen;
           expect(policy).toEqual(documented(r, period, type, origin));
           // Said to be the period's only when the period's ladders gave it, not the school's own.
           if (period === 'school-hours') expect(byPeriod).toBe(false);
@@ -287,6 +308,9 @@ describe('time-based routing: properties', () => {
           // Traced back: a ladder configured for a period is chosen only in that period (out-of-hours'
           // also on weekends and holidays, where they name nothing of their own).
           const from = /^(base|out-of-hours|weekend|holiday):/.exec(policy.source ?? '')?.[1];
+          // Whose ladder it is, as said on the board: the period it was configured for.
+          if (byPeriod) expect(ladderOf).toBe(from);
+          else expect(ladderOf).toBeUndefined();
           if (from && from !== 'base') {
             variants++;
             expect(

@@ -1,6 +1,6 @@
 import { bdi, fmtTime, h, say, since } from './app.js';
 import { act, msg, state, tel } from './board-shared.js';
-import { alarmOutcomeSaid, escalationSaid, foldTold } from './words.js';
+import { alarmOutcomeSaid, backSafeSaid, escalationFacts, foldTold } from './words.js';
 
 // An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
 // acknowledging and resolving it, and a resolved alarm with its timeline.
@@ -141,6 +141,13 @@ export function alarmCard(a) {
             ),
           ]
         : null,
+      // Back safe said from the phone after the alarm: not closed by it (a press may be forced).
+      a.backSafeSince
+        ? [
+            h('dt', {}, 'Back safe'),
+            h('dd', { class: 'back-safe-since' }, backSafeSaid(fmtTime(a.backSafeSince))),
+          ]
+        : null,
       a.phoneThem?.length
         ? [
             h('dt', {}, 'Phone yourself'),
@@ -163,24 +170,11 @@ export function alarmCard(a) {
             ),
           ]
         : null,
-      h('dt', {}, 'Escalation'),
-      h('dd', {}, escalationSaid(a), a.ladderPeriod ? ` (${a.ladderPeriod.replace(/-/g, ' ')} ladder)` : ''),
-      a.nextStep
-        ? [
-            h('dt', {}, 'Next step'),
-            // What the step will do, then (when the level has its own words) what its messages say:
-            // a prompt such as "senior leadership paged" is the message, not something already done.
-            // A stalled ladder's step was due and is not sent: never read as still to come.
-            h(
-              'dd',
-              a.nextStep.overdue ? { class: 'trust-issue' } : {},
-              a.nextStep.overdue
-                ? `NOT SENT — due at ${fmtTime(a.nextStep.dueAt)}: ${a.nextStep.targets.toLowerCase()}; phone them yourself`
-                : `At ${fmtTime(a.nextStep.dueAt)}: ${a.nextStep.targets.toLowerCase()}`,
-              a.nextStep.prompt !== a.nextStep.targets ? ` — “${a.nextStep.prompt}”` : '',
-            ),
-          ]
-        : null,
+      // Where the ladder is, what to do now (the level last sent's words), then its next step.
+      escalationFacts(a, fmtTime).map((f) => [
+        h('dt', {}, f.term),
+        h('dd', f.now ? { class: 'now-step' } : f.alert ? { class: 'trust-issue' } : {}, f.text),
+      ]),
       a.notifications?.length
         ? [
             h('dt', {}, 'Told'),

@@ -91,6 +91,66 @@ export function escalationSaid(a) {
 }
 
 /**
+ * Whose ladder an alarm follows, when a period's, after its level: " (weekend ladder)"; at a weekend
+ * or in a holiday that names none for its kind, the out-of-hours one — said so, never a "weekend
+ * ladder" the school does not have. Not recorded (an alarm raised before it was kept): the period.
+ */
+export function ladderSaid(a) {
+  if (!a.ladderPeriod) return '';
+  const words = (p) => p.replace(/-/g, ' ');
+  if (!a.ladderUsed) return ` (raised ${PERIOD_WHEN[a.ladderPeriod] ?? words(a.ladderPeriod)})`;
+  if (a.ladderUsed === a.ladderPeriod) return ` (${words(a.ladderUsed)} ladder)`;
+  return ` (${words(a.ladderUsed)} ladder, ${PERIOD_WHEN[a.ladderPeriod] ?? words(a.ladderPeriod)})`;
+}
+
+const PERIOD_WHEN = {
+  'school-hours': 'in school hours',
+  'out-of-hours': 'out of hours',
+  weekend: 'at the weekend',
+  holiday: 'in a holiday',
+};
+
+/**
+ * An alarm card's escalation, in the order the card shows it: where the ladder is (whose ladder, and
+ * a level brought forward because the messages of the level before it failed); what to do now (the
+ * words of the level last sent: a level's instruction is never only in the past); and the next step
+ * (not sent, when the ladder has stalled). Each `{ term, text, alert }`; `time` formats an instant.
+ */
+export function escalationFacts(a, time) {
+  const facts = [];
+  const l = a.levelSent;
+  const early = l?.broughtForward
+    ? ` — sent at once, not at its time: level ${l.level - 1}’s messages failed${
+        l.broughtForward.failed.length
+          ? ` (${l.broughtForward.failed.map((t) => t.replace(':', ' → ')).join(', ')})`
+          : ''
+      }`
+    : '';
+  facts.push({ term: 'Escalation', text: `${escalationSaid(a)}${ladderSaid(a)}${early}`, alert: !!early });
+  if (a.level !== null && l?.prompt) facts.push({ term: 'Now', text: l.prompt, alert: false, now: true });
+  const n = a.nextStep;
+  if (n)
+    // What the step will do, then (when the level has its own words) what its messages say: a
+    // prompt such as "senior leadership paged" is the message, not something already done. A
+    // stalled ladder's step was due and is not sent: never read as still to come.
+    facts.push({
+      term: 'Next step',
+      text: `${
+        n.overdue
+          ? `NOT SENT — due at ${time(n.dueAt)}: ${n.targets.toLowerCase()}; phone them yourself`
+          : `At ${time(n.dueAt)}: ${n.targets.toLowerCase()}`
+      }${n.prompt !== n.targets ? ` — “${n.prompt}”` : ''}`,
+      alert: n.overdue,
+    });
+  return facts;
+}
+
+/** A card's line when a person on the alarm's visit said back safe from the phone after it was raised. */
+export function backSafeSaid(time) {
+  return `marked from the phone at ${time}, after this alarm — call them to be sure, then resolve it (it stays open until you do)`;
+}
+
+/**
  * A failed delivery on the board: a record to a sink, an alarm's notification, or a notice to named
  * people. `time` is when (folded: "17:23–17:29"); a folded line says how many (`foldFailed`).
  */

@@ -8,6 +8,12 @@ import { VISITING_STAFF } from './ladder.ts';
 export const MAY_HAVE_BEEN_SENT = 'may have been sent (no answer)';
 
 /**
+ * How an alarm's timeline ends the line of a notification not delivered that brought the ladder's
+ * next level forward (run now, not at its time): the board finds by it that a level came early, and why.
+ */
+export const BROUGHT_FORWARD = 'the next level now, not at its time';
+
+/**
  * How far one notification got, as the board and the incident record say it. Pure.
  *
  * - `sending`: not handed to its channel yet (or being retried);

@@ -50,9 +50,15 @@ export interface EscalationRouting {
 /**
  * A ladder as snapshotted onto an alarm: the policy, the period its raise fell in, and whether that
  * period's own ladders gave it (`byPeriod: false`: the school's ladder, which no variant replaced for
- * this kind — not to be called an "out of hours ladder").
+ * this kind — not to be called an "out of hours ladder"). `ladderOf`, when a period's ladders gave
+ * it: which period's they are — at a weekend or in a holiday that names no ladder for the kind, the
+ * out-of-hours one (never to be called a "weekend ladder" where the school has none).
  */
-export type RoutedPolicy = EscalationPolicy & { period?: LadderPeriod; byPeriod?: boolean };
+export type RoutedPolicy = EscalationPolicy & {
+  period?: LadderPeriod;
+  byPeriod?: boolean;
+  ladderOf?: Exclude<LadderPeriod, 'school-hours'>;
+};
 
 /** The period an instant falls in (see above). */
 export function periodAt(
@@ -92,6 +98,12 @@ export function chooseLadder(
   const period = periodAt(calendar, routing.hours, instant);
   const chosen = policyFor(laddersIn(routing, period), type, origin);
   const byPeriod = chosen !== policyFor(routing.base, type, origin);
+  // A weekend or holiday that names no ladder of its own for the kind: out of hours' holds.
+  const ladderOf = !byPeriod
+    ? undefined
+    : period !== 'out-of-hours' && chosen === policyFor(laddersIn(routing, 'out-of-hours'), type, origin)
+      ? 'out-of-hours'
+      : (period as Exclude<LadderPeriod, 'school-hours'>);
   // The same object for the same ladder, period and choice: every alarm of a period shares one
   // snapshot (its JSON is written once per group, src/store/alarms.ts). Never mutated.
   let routed = routedOf.get(chosen);
@@ -99,10 +111,10 @@ export function chooseLadder(
     routed = new Map();
     routedOf.set(chosen, routed);
   }
-  const key = `${period}|${byPeriod}`;
+  const key = `${period}|${byPeriod}|${ladderOf}`;
   let r = routed.get(key);
   if (!r) {
-    r = { ...chosen, period, byPeriod };
+    r = { ...chosen, period, byPeriod, ...(ladderOf ? { ladderOf } : {}) };
     routed.set(key, r);
   }
   return r;

@@ -116,7 +116,7 @@ describe('an alarm on the board', () => {
     const card = board.alarms.find((a: { id: string }) => a.id === id);
     expect(config.schools[0]!.escalation.alarm!.levels).toHaveLength(2);
     // Three steps sent: level 1, level 2, then level 1 again (the second round).
-    expect(card.levelSent).toEqual({ level: 1, of: 2, round: 2 });
+    expect(card.levelSent).toMatchObject({ level: 1, of: 2, round: 2, broughtForward: null });
     const failed = board.failed.filter((f: { alarmId: string | null }) => f.alarmId === id);
     expect(failed.map((f: { detail: string }) => f.detail).sort()).toEqual([
       'email:dsl',
