@@ -1,4 +1,5 @@
 import { api, bdi, fmtTime, h, isolate, say, serverNow } from './app.js';
+import { POSITION_NOT_SENT, sendWithRetries } from './help-position.js';
 import { risks } from './visit-risks.js';
 import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import {
@@ -389,11 +390,17 @@ export async function askForHelp(office = null, pressId = newPressId()) {
   await page.load().catch(() => {});
   window.scrollTo({ top: 0 });
   const position = await phonePosition();
-  if (position && answer?.alarmId)
-    await api('POST', `/api/visits/${visitId}/help-position`, {
-      alarmId: answer.alarmId,
-      location: position,
-    }).catch(() => {});
+  if (!position || !answer?.alarmId) return;
+  // Tried again a few times; never dropped unsaid: without it the worker says where they are.
+  const sent = await sendWithRetries(() =>
+    api(
+      'POST',
+      `/api/visits/${visitId}/help-position`,
+      { alarmId: answer.alarmId, location: position },
+      { timeoutMs: HELP_TIMEOUT_MS },
+    ),
+  );
+  if (!sent) say(msg, POSITION_NOT_SENT, true);
 }
 
 /** How long the page waits before trying a help request that did not get through again. */

@@ -20,6 +20,18 @@ export const address = z.strictObject({
     .regex(/^[A-Za-z]{1,2}\d[A-Za-z\d]?\s*\d[A-Za-z]{2}$/, { error: 'expected a UK postcode' }),
 });
 
+/**
+ * The phone's position for "I need help", as the browser gives it: any accuracy it reports is kept
+ * and shown as it is — a tablet or laptop placed by its IP address or Wi-Fi says ±150 km or more,
+ * and a coarse position is better than none for the office. Bounded only by the Earth's
+ * circumference (40,075 km): a circle wider than that says nothing more than "somewhere on Earth".
+ */
+export const phonePosition = z.strictObject({
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  accuracyM: z.number().min(0).max(40_075_000).nullable(),
+});
+
 export const request = z.strictObject({
   school: z.string().min(1),
   pupilMisId: z.string().min(1).max(64).optional(),

@@ -56,6 +56,7 @@ import {
   isoDate,
   late,
   outcome,
+  phonePosition,
   request,
   risk,
   signList,
@@ -486,14 +487,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     'help',
     ['visiting-staff', 'office', 'safeguarding'],
     z.strictObject({
-      location: z
-        .strictObject({
-          lat: z.number().min(-90).max(90),
-          lon: z.number().min(-180).max(180),
-          accuracyM: z.number().min(0).max(100_000).nullable(),
-        })
-        .nullable()
-        .optional(),
+      location: phonePosition.nullable().optional(),
       /** The page's id for this press, the same on every retry (a lost answer never raises twice). */
       pressId: PRESS_ID.optional(),
     }),
@@ -505,11 +499,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     ['visiting-staff', 'office', 'safeguarding'],
     z.strictObject({
       alarmId: z.string().regex(/^[0-9]{1,18}$/, { error: 'expected an alarm id' }),
-      location: z.strictObject({
-        lat: z.number().min(-90).max(90),
-        lon: z.number().min(-180).max(180),
-        accuracyM: z.number().min(0).max(100_000).nullable(),
-      }),
+      location: phonePosition,
     }),
     (user, id, b) => helpPosition(deps, user, id, b.alarmId, b.location),
   );

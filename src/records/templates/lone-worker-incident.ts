@@ -20,6 +20,16 @@ export interface IncidentRecord {
   notifications?: (DeliveryFacts & { step: number; at: Date })[];
 }
 
+/**
+ * How far off a position may be, as it is, in the unit a reader takes in: "±12 m", "±1.5 km", "±150 km"
+ * (a phone placed by its IP address or Wi-Fi) — never "±150000 m", and never rounded away.
+ */
+export function accuracySaid(metres: number): string {
+  if (metres < 1000) return `±${Math.round(metres)} m`;
+  const km = metres / 1000;
+  return `±${km < 10 ? Number(km.toFixed(1)) : Math.round(km).toLocaleString('en-GB')} km`;
+}
+
 /** The lone-worker incident record: the alarm's full timeline and how it was resolved. */
 export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; body: string } {
   const lines = [
@@ -29,7 +39,7 @@ export function renderLoneWorkerIncident(i: IncidentRecord): { title: string; bo
   if (i.visitAddress) lines.push(`On a home visit to: ${i.visitAddress}`);
   if (i.location) {
     lines.push(
-      `Location: ${i.location.lat.toFixed(5)}, ${i.location.lon.toFixed(5)}${i.location.accuracyM ? ` (±${Math.round(i.location.accuracyM)} m)` : ''}`,
+      `Location: ${i.location.lat.toFixed(5)}, ${i.location.lon.toFixed(5)}${i.location.accuracyM ? ` (${accuracySaid(i.location.accuracyM)})` : ''}`,
     );
   }
   lines.push('', 'Timeline:');
