@@ -5,6 +5,7 @@ import { checkedReturnTime, field, msg, newPressId, page, post, visitId } from '
 import {
   afterBackWords,
   arrivalOwed,
+  backSafeDoneWords,
   backSafeWords,
   checkInClock,
   lateClosedWords,
@@ -164,9 +165,11 @@ export function backSafeForm(d) {
       post(
         'back-safe',
         {},
-        self
-          ? `Welcome back: ${d.partnerName ? 'you are both' : 'you are'} recorded as back safe. The watch has ended.`
-          : 'Recorded as back safe. The watch on this visit has ended.',
+        backSafeDoneWords({
+          self,
+          both: Boolean(d.partnerName),
+          helpOpen: d.alarms.some((a) => a.type === 'sos' && !a.fromDevice),
+        }),
       ),
   });
 }
@@ -472,7 +475,8 @@ export function afterBack(d, can) {
     whom: whomToCall(d.office),
   });
   // What the office sees of an alarm asked for from here (taken yet, or no one reached).
-  const lines = outBannerLines(d.alarms, { office: d.office });
+  // Its help pressed before back safe stays open until the office closes it: said so (backSafeAt).
+  const lines = outBannerLines(d.alarms, { office: d.office, backSafeAt: b.at });
   if (w.alert) lines.unshift(w.line);
   const said = lines.join('\n');
   if (said && said !== lastSaid) buzz([300, 100, 300]);

@@ -305,9 +305,25 @@ export function watchedSaid(watchOnlyOnBoard, self = true) {
  * need help" is named by who pressed it (`pressedBy`, see `whoseAlarm`): "Sam Lead’s alarm" on the
  * partner's phone, never "your alarm".
  */
-export function outBannerLines(all, { self = true, office = null, lateClosed = false } = {}) {
+export function outBannerLines(
+  all,
+  { self = true, office = null, lateClosed = false, backSafeAt = null } = {},
+) {
   if (!self) return officeBannerLines(all.filter((a) => !a.fromDevice));
   const whom = whomToCall(office);
+  // Back safe since "I need help" was pressed: the help stays open until the office closes it, said
+  // so — never "phone now" under "welcome back". One pressed after back safe is help asked for now.
+  const before = (a) =>
+    backSafeAt !== null && a.type === 'sos' && new Date(a.raisedAt) <= new Date(backSafeAt);
+  const left = all.filter((a) => !a.fromDevice && before(a));
+  if (left.length)
+    return [
+      helpLeftOpenLine(left, whom),
+      ...outBannerLines(
+        all.filter((a) => !left.includes(a)),
+        { self, office, lateClosed },
+      ),
+    ];
   // Past the worker's own bound (`lateClosed`) a new return time is the office's to set.
   const newTime = lateClosed
     ? `${whom ? `Phone ${whom}` : 'Ask the office'} to set your new return time`
@@ -364,6 +380,44 @@ export function outBannerLines(all, { self = true, office = null, lateClosed = f
   else if (overdue.length)
     lines.push(`You are overdue: the office has been alerted. ${newTime} or say you are back safe.`);
   return lines;
+}
+
+/**
+ * An "I need help" pressed before the worker was recorded back safe, still open: it stays open until
+ * the office closes it, and the office calls to check — or, where no one may know of it yet (every
+ * message failed, or only the office's screen told), the worker phones to say they are safe. 999
+ * only for a worker who is not safe after all.
+ */
+function helpLeftOpenLine(help, whom) {
+  const taken = help.filter((a) => a.status === 'acknowledged');
+  const press = whoseAlarm(taken.length ? taken : help);
+  const open = `${press.it} stays open until the office closes ${press.it}`;
+  const notSafe = 'If you are not safe, call 999.';
+  if (taken.length)
+    return `You are recorded as back safe. The office has taken ${press.whose}: ${open}, and they will call you to check you are safe. ${notSafe}`;
+  const unknown = help.every((a) => a.noOneReached === true)
+    ? 'every message to people’s phones failed'
+    : help.every((a) => a.onlyOnBoard === true)
+      ? 'no one has been messaged yet'
+      : null;
+  if (unknown)
+    return `You are recorded as back safe. ${press.Whose} ${press.is} on the office’s screen and ${open}, but ${unknown}: no one may know of ${press.it}. ${whom ? `Phone ${whom}` : 'Tell the office'} to say you are safe. ${notSafe}`;
+  return `You are recorded as back safe. ${press.Whose} ${press.is} with the office and ${open}: they will call you to check you are safe. ${notSafe}`;
+}
+
+/**
+ * What the phone says once back safe is recorded by a person on the visit (`both`: lead and partner):
+ * the watch has ended — and, with their "I need help" still open (`helpOpen`), that it stays open
+ * until the office closes it.
+ */
+export function backSafeDoneWords({ self, both, helpOpen }) {
+  const done = self
+    ? `Welcome back: ${both ? 'you are both' : 'you are'} recorded as back safe. The watch has ended.`
+    : 'Recorded as back safe. The watch on this visit has ended.';
+  if (!helpOpen) return done;
+  return self
+    ? `${done} The “I need help” alarm stays open until the office closes it: they will call you to check.`
+    : `${done} The “I need help” alarm stays open until the office closes it on the board.`;
 }
 
 /**
