@@ -369,7 +369,7 @@ describe('Doorstep in a browser', () => {
     // At the door: the office sees the worker arrived, not only that they left.
     await office.locator('#today li.visit', { hasText: /Amelia Okonkwo[\s\S]*arrived \d\d:\d\d/ }).waitFor();
     await expect(out.textContent()).resolves.toMatch(
-      /DEPARTED.*Sam Visitor.*arrived \d\d:\d\d.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
+      /ARRIVED.*Sam Visitor.*arrived \d\d:\d\d.*back by \d\d:\d\d.*next alarm due \d\d:\d\d/,
     );
 
     // Back safe asks first, says it ends the watch for both of them, and "No" leaves them out.

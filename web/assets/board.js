@@ -20,6 +20,7 @@ import { pushToggle } from './board-push.js';
 import { content, hooks, msg, state, tel } from './board-shared.js';
 import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
+import { statusLabel } from './visit-words.js';
 import { boardDaySaid, failedSaid, foldFailed, recordsFailedSaid } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
@@ -59,7 +60,7 @@ function visitItem(v) {
         : v.out && v.status === 'cancelled'
           ? // Called off, but the staff are still out and watched until back safe.
             h('span', { class: 'badge' }, 'OUT — VISIT CANCELLED')
-          : h('span', { class: 'badge' }, v.status.toUpperCase()),
+          : h('span', { class: 'badge' }, statusLabel(v)),
       ' ',
       v.lead || v.partner
         ? [v.lead, v.partner].filter(Boolean).flatMap((n, i) => (i ? [' & ', bdi(n)] : [bdi(n)]))

@@ -258,6 +258,16 @@ export function whomToCall(office) {
 const phoneOr999 = (whom) => (whom ? `phone ${whom} or 999` : 'call 999');
 
 /**
+ * A visit's status badge: its status as the register keeps it — but a visit out whose worker has
+ * said "I have arrived" (`arrivedAt`) reads ARRIVED, not DEPARTED beside "arrived 10:05" (the
+ * status stays `departed` until back safe: this is the label, not the state).
+ */
+export function statusLabel(v) {
+  if (v.status === 'departed' && v.arrivedAt && !v.returnedAt) return 'ARRIVED';
+  return String(v.status).toUpperCase();
+}
+
+/**
  * What the page says once leaving (`what`: 'departed') or a new return time (`what`: 'late', `iso`
  * the time) is recorded, from the server's answer to it: `watchOnlyOnBoard` — at some moment of the
  * watch (to the return and its grace), a missed check-in, an overdue return or a silent fob would be

@@ -15,6 +15,7 @@ import {
 import { afterBack, keepFresh, outParts } from './visit-out.js';
 import { pupilFlags, riskForm, risks } from './visit-risks.js';
 import { content, msg, page, visitId } from './visit-shared.js';
+import { statusLabel } from './visit-words.js';
 
 // The visit page (made for a phone): what to know before leaving, leaving, check-ins, coming back,
 // the outcome form (→ the CPOMS visit-outcome record) and the "sorry you weren't in" slip. This file
@@ -47,7 +48,7 @@ async function load(bounded = false) {
     h(
       'p',
       { class: 'status' },
-      h('span', { class: 'badge' }, v.status.toUpperCase()),
+      h('span', { class: 'badge' }, statusLabel(v)),
       ` planned for ${v.plannedFor} · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),

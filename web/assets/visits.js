@@ -1,4 +1,5 @@
 import { api, bdi, fmtTime, h, isolate, londonToday, say, startSchoolPage } from './app.js';
+import { statusLabel } from './visit-words.js';
 
 // The visit register: the day's visits, asking for a visit by hand (pupil from the MIS), and — where
 // the policy says so — signing the day's list at once.
@@ -353,7 +354,7 @@ async function load() {
                 {},
                 h('td', {}, h('a', { href: `/visits/${v.id}` }, bdi(v.pupilName))),
                 h('td', {}, v.reason),
-                h('td', {}, v.status),
+                h('td', {}, statusLabel(v).toLowerCase()),
                 h('td', {}, v.riskLevel),
                 h(
                   'td',

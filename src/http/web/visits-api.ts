@@ -136,6 +136,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             plannedFor: v.plannedFor,
             riskLevel: v.riskLevel,
             estimatedArrivalAt: v.estimatedArrivalAt?.toISOString() ?? null,
+            /** "I have arrived" said: the register's status reads "arrived" (statusLabel), not "departed". */
+            arrivedAt: v.arrivedAt?.toISOString() ?? null,
             expectedReturnAt: v.expectedReturnAt?.toISOString() ?? null,
             returnedAt: v.returnedAt?.toISOString() ?? null,
             out: isOut(v),
