@@ -1,4 +1,5 @@
 import { api, bdi, fmtTime, h, isolate, londonToday, say, startSchoolPage } from './app.js';
+import { registerExport } from './register-export.js';
 import { statusLabel } from './visit-words.js';
 
 // The visit register: the day's visits, asking for a visit by hand (pupil from the MIS), and — where
@@ -9,6 +10,8 @@ const content = document.getElementById('content');
 let s;
 let school;
 let date = londonToday();
+/** The export's section as the person left it (null: as the screen's width has it). */
+let exportOpen = null;
 
 function requestForm() {
   const q = h('input', {
@@ -239,29 +242,6 @@ function requestForm() {
   );
 }
 
-/** The register as the school's spreadsheet, for a period (visiting staff get their own visits). */
-function registerExport() {
-  const field = (id, label, value) => [
-    h('label', { for: id }, label),
-    h('input', { type: 'date', id, name: id.replace('export-', ''), value, required: true }),
-  ];
-  return h(
-    'form',
-    {
-      method: 'get',
-      action: '/api/visits/register.csv',
-      class: 'toolbar',
-      'aria-label': 'Export the register',
-    },
-    h('input', { type: 'hidden', name: 'school', value: school }),
-    h('span', {}, 'Export the register '),
-    ...field('export-from', 'from ', `${date.slice(0, 8)}01`),
-    ...field('export-to', ' to ', date),
-    h('button', { type: 'submit' }, 'CSV'),
-    h('button', { type: 'submit', formaction: '/api/visits/register.xlsx' }, 'Excel (XLSX)'),
-  );
-}
-
 async function load() {
   const d = await api('GET', `/api/visits?school=${encodeURIComponent(school)}&date=${date}`);
   const dateInput = h('input', {
@@ -371,9 +351,19 @@ async function load() {
         )
       : h('p', {}, 'No visits for this day.'),
   );
-  // The register's export after the day's list: on a phone the list is what the worker came for.
-  parts.push(registerExport());
+  // After the day's list, "Request a visit", then the register's export — closed on a phone (open on
+  // a wider screen, or once opened): the list and a request are what a worker comes for.
   parts.push(requestForm());
+  parts.push(
+    registerExport({
+      school,
+      date,
+      open: exportOpen ?? Boolean(window.matchMedia?.('(min-width: 48rem)').matches),
+      onToggle: (open) => {
+        exportOpen = open;
+      },
+    }),
+  );
   content.replaceChildren(...parts);
 }
 
