@@ -9,8 +9,13 @@ export async function saveAppointment(
   visitId: string,
   a: { at: Date; address?: Address | undefined },
 ): Promise<void> {
+  // A parent's warning that they will be late (Thames View 3.5) was about the old time: withdrawn
+  // with it (SET reads the row as it was).
   await tx.query(
-    `UPDATE visits SET appointment_at = $2, address = COALESCE($3::jsonb, address), updated_at = now()
+    `UPDATE visits SET appointment_at = $2, address = COALESCE($3::jsonb, address),
+       parent_late_notice_at = CASE WHEN appointment_at IS DISTINCT FROM $2 THEN NULL ELSE parent_late_notice_at END,
+       parent_late_notice_by = CASE WHEN appointment_at IS DISTINCT FROM $2 THEN NULL ELSE parent_late_notice_by END,
+       updated_at = now()
      WHERE id = $1`,
     [visitId, a.at, a.address ? JSON.stringify(a.address) : null],
   );
@@ -18,7 +23,8 @@ export async function saveAppointment(
 
 /**
  * The visit moved to another day: its planned date and appointment (the same time on the new day, or
- * none), and how the family was told cleared — they were told of the old day. An exemption from
+ * none), and how the family was told cleared — they were told of the old day — as is a parent's
+ * warning that they would be late (Thames View 3.5: it was for the old day). An exemption from
  * telling them (it rests on the pupil, not the day) stays.
  */
 export async function moveVisitDate(
@@ -28,7 +34,8 @@ export async function moveVisitDate(
 ): Promise<void> {
   await tx.query(
     `UPDATE visits SET planned_for = $2::date, appointment_at = $3,
-       family_notice = CASE WHEN family_notice->>'method' IS NULL THEN family_notice END, updated_at = now()
+       family_notice = CASE WHEN family_notice->>'method' IS NULL THEN family_notice END,
+       parent_late_notice_at = NULL, parent_late_notice_by = NULL, updated_at = now()
      WHERE id = $1`,
     [visitId, m.plannedFor, m.appointmentAt],
   );

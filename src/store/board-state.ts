@@ -123,6 +123,8 @@ export async function boardState(
             v.last_check_in_at, v.check_in_minutes, v.risk_level, p.forename, p.surname,
             l.display_name AS lead_name, COALESCE(v.worker_phone, l.phone) AS lead_phone, pa.display_name AS partner_name,
             pa.phone AS partner_phone, v.fob_device_id,
+            -- Thames View 3.5: the parent's warning that they are running late, and who recorded it.
+            v.parent_late_notice_at, nb.display_name AS parent_late_notice_by_name,
             -- The fob the worker left with: its latest battery report since they left, while they are out.
             ${FOB_BATTERY_OF_VISIT} AS fob_battery,
             (SELECT c.phone FROM pupil_contacts c WHERE c.school_id = v.school_id AND c.pupil_mis_id = v.pupil_mis_id
@@ -131,6 +133,7 @@ export async function boardState(
        LEFT JOIN pupils p ON p.school_id = v.school_id AND p.mis_id = v.pupil_mis_id
        LEFT JOIN users l ON l.id = v.lead_user_id
        LEFT JOIN users pa ON pa.id = v.partner_user_id
+       LEFT JOIN users nb ON 'user:' || nb.id = v.parent_late_notice_by
      WHERE v.school_id = $1 AND (v.planned_for = $2::date OR (v.departed_at IS NOT NULL AND v.returned_at IS NULL))
      ORDER BY v.expected_return_at NULLS LAST, v.id`,
     [schoolId, today],
@@ -419,6 +422,18 @@ export async function boardState(
         /** When the worker came back (the card says "back at", not a "back by" already past). */
         returnedAt: r.returned_at ? new Date(r.returned_at as string).toISOString() : null,
         lastCheckInAt: r.last_check_in_at ? new Date(r.last_check_in_at as string).toISOString() : null,
+        /**
+         * Thames View 3.5: the parent/carer said they are running late — when, who recorded it (their
+         * name) and the pack's lateness limit: the card says not to go in until they arrive, and that
+         * the visit is cancelled past the limit. Null: no such warning (3.4's wait applies).
+         */
+        parentLateNotice: r.parent_late_notice_at
+          ? {
+              at: new Date(r.parent_late_notice_at as string).toISOString(),
+              by: (r.parent_late_notice_by_name as string | null) ?? null,
+              cancelAfterMinutes: rules.appointments?.lateCancelAfterMinutes ?? null,
+            }
+          : null,
         out: r.departed_at !== null && r.returned_at === null,
         overdue: r.departed_at !== null && r.returned_at === null && expected !== null && expected < now,
         /** When the watcher next raises something for this visit unless the worker checks in or returns. */

@@ -203,6 +203,7 @@ export function lifecycleOf(v: VisitRow, now: Date, confirmedByOthersAt?: Date |
     commuteApproved: v.commuteApprovedAt !== null,
     outOfHoursApproved: v.outOfHoursApproved,
     dayPassed: v.plannedFor < londonDate(now),
+    plannedToday: v.plannedFor === londonDate(now),
     recentlyBack:
       v.returnedAt !== null && now.getTime() - v.returnedAt.getTime() < RESUME_WATCH_MINUTES * 60_000,
     ownReturnTimeClosed:

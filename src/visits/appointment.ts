@@ -124,11 +124,15 @@ export async function setAppointment(
       if (confirmationStale) await saveFamilyNotice(tx, visitId, null);
       const back = await sendBack(tx, user, v, reassess, why);
       const withdrawn = back.sentBack;
+      // A parent's warning that they would be late (Thames View 3.5) was for the old time: withdrawn
+      // with it (saveAppointment).
+      const lateNoticeWithdrawn = v.parentLateNoticeAt !== null && before.at?.getTime() !== at.getTime();
       const after: VisitRow = {
         ...back.visit,
         appointmentAt: at,
         address,
         ...(confirmationStale ? { familyNotice: null } : {}),
+        ...(lateNoticeWithdrawn ? { parentLateNoticeAt: null, parentLateNoticeBy: null } : {}),
       };
       const isChange = v.appointmentAt !== null;
       outboxId = await writeAppointmentRecord(tx, deps, after, isChange ? 'changed' : 'booked', {
@@ -146,6 +150,7 @@ export async function setAppointment(
           sentBack: withdrawn,
           outboxId,
           ...(confirmationStale ? { familyConfirmationWithdrawn: true } : {}),
+          ...(lateNoticeWithdrawn ? { parentLateNoticeWithdrawn: true } : {}),
         },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.appointment-set', { visitId }));

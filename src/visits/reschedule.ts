@@ -18,9 +18,9 @@ import { pupilInitials, sendNotices } from './visit-notices.ts';
  * Moves a visit not yet made to another day (the lifecycle's `change-date`): today or later, within
  * a year. A visit leaves only on its planned day, and what it holds was given for that day, so the
  * authorisation (a day's list is signed for its day), the risk assessment, any out-of-hours or
- * commute approval and how the family was told are withdrawn (an exemption from telling them stays:
- * it rests on the pupil, not the day), and a text to the family for the old day not yet sent is never
- * sent — it waits for them again; the people named for visits awaiting authorisation hear of it
+ * commute approval, how the family was told and a parent's warning that they would be late (Thames
+ * View 3.5) are withdrawn (an exemption from telling them stays: it rests on the pupil, not the
+ * day), and a text to the family for the old day not yet sent is never sent — it waits for them again; the people named for visits awaiting authorisation hear of it
  * again, those named for changes hear of the move (Thames View 3.6) and those named for planned visits
  * of its new day (Hampton). An appointment keeps its time
  * on the new day, and a recorded appointment gets its `changed` record (2.7). Moving to the day it
@@ -66,6 +66,8 @@ export async function changeVisitDate(
         plannedFor: date,
         appointmentAt,
         familyNotice: told ? null : v.familyNotice,
+        parentLateNoticeAt: null,
+        parentLateNoticeBy: null,
       };
       const outboxId = appointmentAt
         ? await writeAppointmentRecord(tx, deps, after, 'changed', {
@@ -78,7 +80,13 @@ export async function changeVisitDate(
         'visit.date-changed',
         v,
         { plannedFor: v.plannedFor, status: v.status, familyTold: told !== null },
-        { plannedFor: date, status: after.status, sentBack: withdrawn, outboxId },
+        {
+          plannedFor: date,
+          status: after.status,
+          sentBack: withdrawn,
+          outboxId,
+          ...(v.parentLateNoticeAt ? { parentLateNoticeWithdrawn: true } : {}),
+        },
       );
       events.push(await insertBoardEvent(tx, v.schoolId, 'visit.date-changed', { visitId }));
       const school = knownSchool(deps.config, v.schoolId);

@@ -159,10 +159,11 @@ export async function arriveVisit(deps: VisitDeps, user: User, visitId: string):
 /**
  * Thames View 3.5 "If the parents/carers have given prior notice that they are running late, the
  * officer must not enter the house until they arrive": the people on the visit (the parent phoned
- * them) or the office (who took the call) record that notice while the worker is out, before 3.4's
- * wait is over. From then the worker waits up to the pack's lateness limit: "no answer" is not
- * offered, and the visit is cancelled for lateness only past the limit (the lifecycle). Who recorded
- * it and when are kept on the visit; the worker is still watched as before.
+ * them) or the office (who took the call) record that notice — before the visit leaves, on its
+ * planned day, or while the worker is out, before 3.4's wait is over. From then the worker waits up
+ * to the pack's lateness limit: "no answer" is not offered, and the visit is cancelled for lateness
+ * only past the limit (the lifecycle). Who recorded it and when are kept on the visit (a new day or
+ * time for the appointment withdraws it); a worker out is still watched as before.
  */
 export async function recordParentRunningLate(deps: VisitDeps, user: User, visitId: string): Promise<void> {
   await change(deps, async (tx, events) => {

@@ -346,12 +346,22 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       w.approved = true;
       break;
     case 'change-date':
+      // Moved to another day: the parent's warning that they would be late was for the old one (the
+      // service clears it), and it is not taken again until that day.
+      v.parentSaidLate = false;
+      v.plannedToday = false;
+      w.approved = false;
+      v.commuteApproved = false;
+      v.outOfHoursApproved = false;
+      break;
     case 'change-address':
       w.approved = false;
       v.commuteApproved = false;
       v.outOfHoursApproved = false;
       break;
     case 'set-appointment':
+      // A new time: the parent's warning was for the old one (the service clears it when it moves).
+      v.parentSaidLate = false;
       // A new time, where the assessment weighs the timing: what was given was for another time.
       // (checkTransition holds the effect to the pack.)
       if (e.withdrawsApproval) {
@@ -435,7 +445,6 @@ const OUT_ONLY: readonly VisitAction[] = [
   'back-safe',
   'no-answer',
   'parent-late-cancel',
-  'parent-running-late',
   'reveal-safe-word',
 ];
 
@@ -603,8 +612,9 @@ function checkState(w: World, rules: VisitRules): void {
 
   // At the door: "no answer" from the pack's wait on (3.4), unless the parent said they are running
   // late where the pack sets a lateness limit (3.5): then the wait goes on, and the late-parent
-  // cancellation comes past that limit — only with the notice. The notice itself: while out, nothing
-  // recorded, before 3.4's wait is over, once, where the pack sets the limit.
+  // cancellation comes past that limit — only with the notice. The notice itself: before leaving on
+  // the planned day, or while out, nothing recorded, before 3.4's wait is over; once, where the pack
+  // sets the limit.
   const atDoor = out && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
   const waited = v.doorWaitMinutes ?? 0;
   const limit = rules.appointments?.lateCancelAfterMinutes;
@@ -627,11 +637,12 @@ function checkState(w: World, rules: VisitRules): void {
   same(
     decide('parent-running-late', v, ACTORS.office, rules).ok,
     limit !== undefined &&
-      out &&
-      v.status === 'departed' &&
-      !v.outcomeRecorded &&
       !v.parentSaidLate &&
-      waited < rules.appointments!.noAnswerAfterMinutes,
+      ((v.departedAt === null && (v.status === 'requested' || v.status === 'authorised') && v.plannedToday) ||
+        (out &&
+          v.status === 'departed' &&
+          !v.outcomeRecorded &&
+          waited < rules.appointments!.noAnswerAfterMinutes)),
     `parent-running-late after ${waited} min (${v.status}, out ${out}, notice ${v.parentSaidLate})`,
   );
   if (atDoor) coverage.door++;
@@ -1021,6 +1032,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
             commuteApproved: false,
             outOfHoursApproved: false,
             dayPassed: false,
+            plannedToday: true,
           };
           const d = decide('back-safe', v, ACTORS[who], rules);
           expect(d.ok, `${who} back safe from ${status}`).toBe(true);
@@ -1067,6 +1079,7 @@ describe('the visit lifecycle, as a model (pure)', () => {
       commuteApproved: false,
       outOfHoursApproved: false,
       dayPassed: false,
+      plannedToday: true,
     };
     const wrong: string[] = [];
     for (const name of ACTOR_NAMES)

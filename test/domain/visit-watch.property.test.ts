@@ -57,6 +57,7 @@ const outVisit = (arrivedAt: number | null): LifecycleVisit => ({
   commuteApproved: false,
   outOfHoursApproved: false,
   dayPassed: false,
+  plannedToday: true,
   recentlyBack: false,
   ownReturnTimeClosed: false,
 });

@@ -29,5 +29,6 @@ export function visitBeforeLeaving(
     commuteApproved: false,
     outOfHoursApproved: false,
     dayPassed: false,
+    plannedToday: true,
   };
 }

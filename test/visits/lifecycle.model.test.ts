@@ -539,13 +539,17 @@ const cmd = {
       );
       const allowed = m.status === 'requested' || m.status === 'authorised';
       expect(r, `new address (${m.status})`).toBe(allowed ? 'ok' : 'DOORSTEP_CONFLICT');
-      // What was authorised and assessed was the old address: it waits for both again.
-      if (allowed)
+      // What was authorised and assessed was the old address: it waits for both again. A parent's
+      // warning that they would be late was for the old time: withdrawn with it.
+      if (allowed) {
+        const at = (await getVisit(db, m.visitId!))!.appointmentAt!.getTime();
         Object.assign(m, {
           status: 'requested',
           approved: false,
-          appointmentAt: (await getVisit(db, m.visitId!))!.appointmentAt!.getTime(),
+          appointmentAt: at,
+          parentSaidLate: m.parentSaidLate && at === m.appointmentAt,
         });
+      }
     }),
   pastAppointment: (n: number) =>
     command(
@@ -654,26 +658,21 @@ const cmd = {
     command(`the parent says they are running late, recorded by the ${by} (3.5)`, async (m) => {
       const waited =
         m.arrivedAt === null ? null : Math.max(0, now.getTime() - (m.appointmentAt ?? m.arrivedAt));
-      // While out and nothing recorded at the door, before 3.4's 20 minutes are over (on the way, or
-      // at the door within them); once.
+      // Before leaving on the visit's day, or while out and nothing recorded at the door, before
+      // 3.4's 20 minutes are over (on the way, or at the door within them); once.
       const allowed =
         m.school === 'thames' &&
-        m.out &&
-        m.status === 'departed' &&
-        !m.outcome &&
         !m.parentSaidLate &&
-        (waited === null || waited < minutes(20));
+        (((m.status === 'requested' || m.status === 'authorised') && londonDate(now) === m.plannedFor) ||
+          (m.out && m.status === 'departed' && !m.outcome && (waited === null || waited < minutes(20))));
       const user = by === 'lead' ? lead : by === 'partner' ? partner : office;
       const r = await attempt(recordParentRunningLate(vdeps, user, m.visitId!));
       // The partner is on the visit once it has left (before that, not theirs: 403).
+      const forbidden = by === 'partner' && m.departedAt === null;
       expect(r, `parent late notice after ${waited === null ? '-' : waited / MIN} min (${m.status})`).toBe(
-        allowed
-          ? 'ok'
-          : by === 'partner' && m.departedAt === null
-            ? 'DOORSTEP_FORBIDDEN'
-            : 'DOORSTEP_CONFLICT',
+        forbidden ? 'DOORSTEP_FORBIDDEN' : allowed ? 'ok' : 'DOORSTEP_CONFLICT',
       );
-      if (allowed) {
+      if (allowed && !forbidden) {
         m.parentSaidLate = true;
         stepsTaken.parentSaidLate++;
       }

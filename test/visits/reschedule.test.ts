@@ -209,7 +209,8 @@ describe('moving a visit to another day', () => {
     const stale = await refusal(authoriseVisit(deps, lime, id, 'ok', false, { level: 'low', reason: 'x' }));
     expect(stale).toEqual({
       code: 'DOORSTEP_CONFLICT',
-      message: 'cannot authorise: the day the visit was planned for has passed — move it to a new day first',
+      message:
+        'cannot authorise the visit: the day the visit was planned for has passed — move it to a new day first',
     });
     await db.query(`UPDATE visits SET status = 'authorised' WHERE id = $1`, [id]);
     const refused = await refusal(departTold(deps, staff, id, { ...go(), safeWord: 'oak' }));

@@ -557,7 +557,7 @@ describe('a back safe said by mistake', () => {
     now = new Date(at('10:30').getTime() + RESUME_WATCH_MINUTES * 60_000);
     expect((await page(partner, id)).actions).not.toContain('resume-watch');
     expect(await attempt(resumeWatch(w.vdeps, office, id, new Date(now.getTime() + 60 * 60_000)))).toMatch(
-      /^DOORSTEP_CONFLICT: cannot resume watch: back safe was recorded more than 12 hours ago/,
+      /^DOORSTEP_CONFLICT: cannot watch the worker again: back safe was recorded more than 12 hours ago/,
     );
     now = at('09:00', 25);
     expect((await page(lead, id)).actions).toContain('help');

@@ -21,7 +21,7 @@ import { content, hooks, msg, state, tel } from './board-shared.js';
 import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
 import { statusLabel } from './visit-words.js';
-import { boardDaySaid, failedSaid, foldFailed, recordsFailedSaid } from './words.js';
+import { boardDaySaid, failedSaid, foldFailed, parentLateSaid, recordsFailedSaid } from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -81,6 +81,10 @@ function visitItem(v) {
         ? ` · next alarm due ${fmtTime(v.alarmDueAt)} (unless checked in / back)`
         : '',
     ),
+    // Thames View 3.5: the parent phoned to say they are running late (before or while out).
+    v.parentLateNotice && !calledOff
+      ? h('p', { class: 'warn parent-late-notice' }, `${parentLateSaid(v.parentLateNotice, fmtTime)}.`)
+      : null,
     v.fobBatteryLow
       ? h(
           'p',

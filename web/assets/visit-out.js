@@ -20,6 +20,7 @@ import {
   whenSaid,
   whomToCall,
 } from './visit-words.js';
+import { parentLateSaid } from './words.js';
 
 // While the worker is out: the banner when a check-in is missed or they are overdue, the countdowns,
 // "I need help", the wait at the door, running late, the office's safe word, and re-reading the page.
@@ -111,8 +112,11 @@ export function outParts(d, can) {
     parts.push(doorWait(v, d.rules.appointments, can, d.parentLateNotice));
   else {
     clearInterval(waitTimer);
-    // On the way: the parent may phone (the worker, or the school) to say they are running late.
-    if (can('parent-running-late'))
+    // On the way: the parent may phone (the worker, or the school) to say they are running late —
+    // once recorded (perhaps before leaving), the page says so until the door.
+    if (d.parentLateNotice && !v.outcome && v.status === 'departed')
+      parts.push(h('div', { id: 'door' }, parentLateNote(d.parentLateNotice, d.rules.appointments)));
+    else if (can('parent-running-late'))
       parts.push(h('div', { id: 'door' }, lateNoticeButton(d.rules.appointments)));
   }
   if (can('reveal-safe-word')) parts.push(safeWordButton());
@@ -622,11 +626,27 @@ function noConnection(office) {
 let waitTimer = null;
 
 /**
+ * Thames View 3.5: the parent/carer's warning, recorded (`notice`: when, `byName`), as the office
+ * board says it: do not go in until they arrive; cancelled past the pack's lateness limit (`a`: the
+ * pack's appointments).
+ */
+export function parentLateNote(notice, a) {
+  return h(
+    'p',
+    { class: 'warn parent-late-notice', id: 'parent-late-notice' },
+    `${parentLateSaid(
+      { at: notice.at, by: notice.byName, cancelAfterMinutes: a?.lateCancelAfterMinutes ?? null },
+      fmtTime,
+    )}.`,
+  );
+}
+
+/**
  * Thames View 3.5: "The parent/carer said they are running late" — recorded by the people on the
  * visit (the parent phoned them) or the office (who took the call), offered only while the server
- * allows it (out, before 3.4's wait at the door is over, once).
+ * allows it (before leaving on the visit's day, or out before 3.4's wait at the door is over; once).
  */
-function lateNoticeButton(a) {
+export function lateNoticeButton(a) {
   return h(
     'p',
     {},
@@ -668,14 +688,14 @@ export function doorWait(v, a, can, notice = null) {
       ? `At the door since ${fmtTime(v.arrivedAt)}, the family expected at ${fmtTime(v.appointmentAt)}`
       : `At the door since ${fmtTime(v.arrivedAt)}`;
     if (told) {
-      const by = notice.byName ? ` (recorded by ${notice.byName} at ${fmtTime(notice.at)})` : '';
+      // Who recorded the warning and when is said above (parentLateNote), as on the board.
       const over = serverNow() > lateUntil;
       p.className = over ? 'warning' : '';
       if (over) p.setAttribute('role', 'alert');
       else p.removeAttribute('role');
       p.textContent = over
-        ? `The parent/carer said they are running late${by} and is over ${a.lateCancelAfterMinutes} minutes late: the visit is cancelled — press “Cancel: parent over ${a.lateCancelAfterMinutes} minutes late” below, then come back safe.`
-        : `The parent/carer said they are running late${by}: do not go in until they arrive. ${since}: wait until ${fmtTime(lateUntil.toISOString())} (${Math.ceil((lateUntil.getTime() - serverNow().getTime()) / 60_000)} min left); over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`;
+        ? `The parent/carer is over ${a.lateCancelAfterMinutes} minutes late: the visit is cancelled — press “Cancel: parent over ${a.lateCancelAfterMinutes} minutes late” below, then come back safe.`
+        : `${since}: do not go in until they arrive; wait until ${fmtTime(lateUntil.toISOString())} (${Math.ceil((lateUntil.getTime() - serverNow().getTime()) / 60_000)} min left) — over ${a.lateCancelAfterMinutes} minutes late the visit is cancelled.`;
     } else if (left > 0) {
       p.className = '';
       p.removeAttribute('role');
@@ -705,6 +725,7 @@ export function doorWait(v, a, can, notice = null) {
   return h(
     'div',
     { id: 'door' },
+    told ? parentLateNote(notice, a) : null,
     p,
     h(
       'div',

@@ -12,7 +12,7 @@ import {
   outcomeForm,
   outOfHoursForm,
 } from './visit-forms.js';
-import { afterBack, keepFresh, outParts } from './visit-out.js';
+import { afterBack, keepFresh, lateNoticeButton, outParts, parentLateNote } from './visit-out.js';
 import { pupilFlags, riskForm, risks } from './visit-risks.js';
 import { content, msg, page, visitId } from './visit-shared.js';
 import { statusLabel } from './visit-words.js';
@@ -130,6 +130,12 @@ async function load(bounded = false) {
     parts.push(commutePart(d, can));
     if (d.rules.familyNotice) parts.push(familyNotice(d, can('tell-family')));
     if (can('set-appointment')) parts.push(appointmentForm(d));
+    // Thames View 3.5: the parent phones the school before the visit leaves (on its day): once
+    // recorded, the page says so to the pair before they go.
+    if (d.parentLateNotice)
+      parts.push(h('div', { id: 'door' }, parentLateNote(d.parentLateNotice, d.rules.appointments)));
+    else if (can('parent-running-late'))
+      parts.push(h('div', { id: 'door' }, lateNoticeButton(d.rules.appointments)));
     if (can('change-date')) parts.push(dateForm(d));
     if (can('authorise')) parts.push(authoriseForm(d, can));
     if (can('approve-out-of-hours')) parts.push(outOfHoursForm(d));

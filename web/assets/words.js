@@ -310,3 +310,16 @@ function foldRepeats(items, key, same) {
   }
   return lines;
 }
+
+/**
+ * Thames View 3.5, as the board's visit card and the phone page say it: the parent/carer's warning
+ * that they are running late (`n`: `at`, `by` — the name of who recorded it, `cancelAfterMinutes` —
+ * the pack's lateness limit), with `time` the pages' clock format.
+ */
+export function parentLateSaid(n, time) {
+  const by = n.by ? ` by ${n.by}` : '';
+  const limit = n.cancelAfterMinutes
+    ? `; cancel once they are over ${n.cancelAfterMinutes} minutes late`
+    : '';
+  return `Parent said they are running late — recorded${by} at ${time(n.at)}: do not go in until they arrive${limit}`;
+}

@@ -16,7 +16,8 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   at the door (Thames View 3.4/3.5): no-answer (an outcome) after the pack's wait;     ║
  *     parent-late-cancel (cancelled, with the clause as reason) past its lateness limit, ║
  *     only where the parent gave notice they are running late (parent-running-late:    ║
- *     out, before arrival or within the wait; with it, no-answer is not offered)         ║
+ *     before leaving on the planned day, or out before arrival or within the wait; with ║
+ *     it, no-answer is not offered)                                                     ║
  *   out ─back-safe─► returned (no outcome yet) / completed (outcome recorded) / ◄════════╝
  *                    cancelled (stays cancelled) — the only way monitoring ends
  *   back safe within RESUME_WATCH_MINUTES ─resume-watch─► out again ("I am still out": back safe
@@ -110,6 +111,11 @@ export interface LifecycleVisit {
    */
   dayPassed: boolean;
   /**
+   * It is the London date the visit is planned for (the caller reads the clock): the day a parent's
+   * warning that they will be late (Thames View 3.5) is taken before the visit leaves.
+   */
+  plannedToday: boolean;
+  /**
    * Said back safe less than `RESUME_WATCH_MINUTES` ago (the caller reads the clock): a back safe
    * said by mistake — the partner's "both back safe" while the lead is still at the door, the office
    * recording the wrong visit — can still be undone ("I am still out": `resume-watch`).
@@ -192,6 +198,10 @@ export interface Effect {
 export function isOut(v: Pick<LifecycleVisit, 'departedAt' | 'returnedAt'>): boolean {
   return v.departedAt !== null && v.returnedAt === null;
 }
+
+/** Not left yet (requested or authorised), on the London date it is planned for. */
+const beforeLeavingToday = (v: LifecycleVisit) =>
+  (v.status === 'requested' || v.status === 'authorised') && v.departedAt === null && v.plannedToday;
 
 /** Out, arrived at the door, nothing recorded yet, not cancelled: waiting for the parent. */
 const atTheDoor = (v: LifecycleVisit) =>
@@ -362,32 +372,38 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     }),
   },
   // Thames View 3.5: "If the parents/carers have given prior notice that they are running late":
-  // the people on the visit (a parent who phones them) or the office (who took the call) record it
-  // while the worker is out — on the way, or at the door before 3.4's wait is over (notice given
-  // once the worker has waited the 20 minutes is not prior notice: 3.4 has applied). Once.
+  // the people on the visit (a parent who phones them) or the office (who took the call) record it —
+  // before the visit leaves, on the day it is planned for (the parent phones the school at 09:00
+  // about a 10:00 visit), or while the worker is out: on the way, or at the door before 3.4's wait is
+  // over (notice given once the worker has waited the 20 minutes is not prior notice: 3.4 has
+  // applied). Once; a new day or time for the appointment withdraws it (the services clear it).
   'parent-running-late': {
     from: (v, r) =>
       r.appointments?.lateCancelAfterMinutes !== undefined &&
-      isOut(v) &&
-      v.status === 'departed' &&
-      !v.outcomeRecorded &&
       !v.parentSaidLate &&
-      (v.doorWaitMinutes ?? 0) < r.appointments.noAnswerAfterMinutes,
-    notNow: (v, r) =>
-      r.appointments?.lateCancelAfterMinutes === undefined
-        ? null
-        : v.parentSaidLate
-          ? 'cannot record that the parent/carer is running late: it is already recorded'
-          : isOut(v) &&
-              v.status === 'departed' &&
-              !v.outcomeRecorded &&
-              (v.doorWaitMinutes ?? 0) >= r.appointments.noAnswerAfterMinutes
-            ? `cannot record that the parent/carer is running late: the ${r.appointments.noAnswerAfterMinutes} minutes' wait at the door is over — notice must come before it (record no answer)`
-            : null,
+      (beforeLeavingToday(v) ||
+        (isOut(v) &&
+          v.status === 'departed' &&
+          !v.outcomeRecorded &&
+          (v.doorWaitMinutes ?? 0) < r.appointments.noAnswerAfterMinutes)),
+    notNow: (v, r) => {
+      const a = r.appointments;
+      if (a?.lateCancelAfterMinutes === undefined) return null;
+      const cannot = 'cannot record that the parent/carer is running late';
+      if (v.parentSaidLate) return `${cannot}: it is already recorded`;
+      if ((v.status === 'requested' || v.status === 'authorised') && v.departedAt === null)
+        return v.dayPassed
+          ? `${cannot}: the day the visit was planned for has passed`
+          : `${cannot} yet: the visit is planned for a later day — record it on the day of the visit`;
+      if (isOut(v) && v.status === 'departed' && !v.outcomeRecorded)
+        return `${cannot}: the ${a.noAnswerAfterMinutes} minutes' wait at the door is over — notice must come before it (record no answer)`;
+      return null;
+    },
     who: (a, v) => onVisit(a, v) || staffRole(a),
     refusal:
       'only the people on the visit, or the office for them, record that the parent/carer said they are running late',
-    effect: () => keep,
+    // Out: the worker is watched as before. Before leaving: nothing to watch yet.
+    effect: (v) => (isOut(v) ? keep : none),
   },
   // Thames View 3.4: "wait no longer than 20 minutes": from then the visit is recorded as "no
   // answer" (an outcome: no one home, child not seen) rather than left open; still watched. Not where
@@ -554,6 +570,64 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   },
 };
 
+/** Each action in plain words, as a refusal says it: "cannot <words>: …". */
+const ACTION_WORDS: Readonly<Record<VisitAction, string>> = {
+  'assess-risk': 'assess the risk',
+  authorise: 'authorise the visit',
+  'sign-list': 'sign the day’s list for the visit',
+  depart: 'leave for the visit',
+  arrive: 'say you have arrived',
+  'check-in': 'check in',
+  'record-arrival': 'record the arrival',
+  'record-check-in': 'record a check-in',
+  'running-late': 'set a new return time',
+  help: 'ask for help from the visit',
+  'back-safe': 'say back safe',
+  'resume-watch': 'watch the worker again',
+  'record-outcome': 'record the outcome',
+  'parent-running-late': 'record that the parent/carer is running late',
+  'no-answer': 'record no answer',
+  cancel: 'cancel the visit',
+  'parent-late-cancel': 'cancel for a late parent',
+  'reveal-safe-word': 'show the safe word',
+  'print-slip': 'print the "sorry you weren\'t in" slip',
+  'follow-up-done': 'record the follow-up done',
+  'raise-concern': 'raise a concern from the visit',
+  'tell-family': 'record how the family was told',
+  'approve-commute': 'approve the visit on the way to or from work',
+  'approve-out-of-hours': 'approve the visit outside the hours',
+  'set-appointment': 'set the appointment',
+  'change-date': 'move the visit to another day',
+  'change-address': 'change the address',
+  'agreement-broken': 'record an agreement as not kept',
+};
+
+/** Where the visit stands, in plain words, for a refusal that has nothing more particular to say. */
+function standing(v: LifecycleVisit): string {
+  if (isOut(v))
+    return v.status === 'cancelled'
+      ? 'the visit is cancelled, and the worker is still out until back safe'
+      : v.outcomeRecorded
+        ? 'its outcome is recorded, and the worker is still out until back safe'
+        : v.arrivedAt
+          ? 'the worker is at the door'
+          : 'the worker is on the way';
+  switch (v.status) {
+    case 'requested':
+      return 'the visit has not left yet';
+    case 'authorised':
+      return 'the visit is authorised and has not left yet';
+    case 'returned':
+      return 'the worker is back safe (the outcome is not recorded yet)';
+    case 'completed':
+      return 'the visit is completed';
+    case 'cancelled':
+      return 'the visit is cancelled';
+    default:
+      return 'the worker has left for the visit';
+  }
+}
+
 /** What is given for the visit's day, and so not once that day has gone by. */
 const DAY_BOUND: readonly VisitAction[] = ['authorise', 'sign-list', 'tell-family'];
 
@@ -569,10 +643,10 @@ export function decide(action: VisitAction, v: LifecycleVisit, actor: Actor, rul
       message:
         t.notNow?.(v, rules) ??
         (v.dayPassed && DAY_BOUND.includes(action) && t.from({ ...v, dayPassed: false }, rules)
-          ? `cannot ${action.replace(/-/g, ' ')}: the day the visit was planned for has passed — move it to a new day first`
+          ? `cannot ${ACTION_WORDS[action]}: the day the visit was planned for has passed — move it to a new day first`
           : action === 'resume-watch' && v.returnedAt !== null && !v.recentlyBack
-            ? `cannot resume watch: back safe was recorded more than ${RESUME_WATCH_MINUTES / 60} hours ago — anyone still out phones the office, who asks for a new visit`
-            : `cannot ${action.replace(/-/g, ' ')}: the visit is ${isOut(v) ? `${v.status}, worker out` : v.status}`),
+            ? `cannot ${ACTION_WORDS[action]}: back safe was recorded more than ${RESUME_WATCH_MINUTES / 60} hours ago — anyone still out phones the office, who asks for a new visit`
+            : `cannot ${ACTION_WORDS[action]}: ${standing(v)}`),
     };
   if (!t.who(actor, v, rules))
     return {

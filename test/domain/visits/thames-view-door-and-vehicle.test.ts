@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { loadPolicyPacks, visitRulesFor } from '../../../src/config/policy-packs.ts';
 import { departureFindings } from '../../../src/domain/visits/departure-findings.ts';
-import { allowedActions, decide, type LifecycleVisit } from '../../../src/domain/visits/lifecycle.ts';
+import {
+  allowedActions,
+  decide,
+  type LifecycleVisit,
+  VISIT_ACTIONS,
+} from '../../../src/domain/visits/lifecycle.ts';
 import { visitRules } from '../../../src/domain/visits/rules.ts';
 import { configWith } from '../../helpers/config.ts';
 import { visitBeforeLeaving } from '../../helpers/lifecycle.ts';
@@ -56,16 +61,85 @@ describe('Thames View 3.5: the parent/carer said they are running late', () => {
     const late = decide('parent-running-late', out(20), lead, thames);
     expect(late).toMatchObject({ ok: false, why: 'state' });
     expect(!late.ok && late.message).toMatch(/the 20 minutes' wait at the door is over/);
-    // Once; not before leaving, not after an outcome, a cancellation or back safe.
+    // Once; not after an outcome, a cancellation or back safe.
     const again = decide('parent-running-late', out(5, true), lead, thames);
     expect(!again.ok && again.message).toMatch(/already recorded/);
-    expect(ok('parent-running-late', visitBeforeLeaving('authorised'))).toBe(false);
     expect(ok('parent-running-late', out(5, false, { outcomeRecorded: true }))).toBe(false);
     expect(ok('parent-running-late', out(5, false, { status: 'cancelled' }))).toBe(false);
     expect(ok('parent-running-late', out(5, false, { returnedAt: T }))).toBe(false);
     // It keeps the worker watched, changes no status and stands no alarm down.
     const e = decide('parent-running-late', out(5), office, thames);
     expect(e.ok && e.effect).toEqual({ status: null, monitoring: 'keep', clears: [], clearedAs: null });
+  });
+
+  it('is recorded before the visit leaves, on its planned day (the parent phones the school first)', () => {
+    for (const status of ['requested', 'authorised'] as const) {
+      const before = visitBeforeLeaving(status, { lead: 'lead', requestedBy: 'lead' });
+      for (const who of [lead, office]) expect(ok('parent-running-late', before, who), who.id).toBe(true);
+      // Nothing to watch yet.
+      const e = decide('parent-running-late', before, office, thames);
+      expect(e.ok && e.effect).toEqual({ status: null, monitoring: 'none', clears: [], clearedAs: null });
+      // Not on an earlier day, nor once the day has passed, nor twice.
+      const early = decide('parent-running-late', { ...before, plannedToday: false }, office, thames);
+      expect(!early.ok && early.message).toBe(
+        'cannot record that the parent/carer is running late yet: the visit is planned for a later day — record it on the day of the visit',
+      );
+      const gone = decide(
+        'parent-running-late',
+        { ...before, plannedToday: false, dayPassed: true },
+        office,
+        thames,
+      );
+      expect(!gone.ok && gone.message).toBe(
+        'cannot record that the parent/carer is running late: the day the visit was planned for has passed',
+      );
+      expect(ok('parent-running-late', { ...before, parentSaidLate: true }, office)).toBe(false);
+    }
+    // Given before leaving, it holds at the door: no "no answer" at 20 minutes, cancelled over 30.
+    expect(ok('no-answer', out(25, true))).toBe(false);
+    expect(ok('parent-late-cancel', out(31, true))).toBe(true);
+    // Not on a cancelled visit.
+    expect(ok('parent-running-late', visitBeforeLeaving('cancelled'), office)).toBe(false);
+  });
+
+  it('a refusal says the action and where the visit stands in plain words', () => {
+    const authorised = visitBeforeLeaving('authorised', { lead: 'lead', requestedBy: 'lead' });
+    const say = (action: Parameters<typeof decide>[0], v: LifecycleVisit) => {
+      const d = decide(action, v, office, thames);
+      return d.ok ? 'allowed' : d.message;
+    };
+    expect(say('record-arrival', authorised)).toBe(
+      'cannot record the arrival: the visit is authorised and has not left yet',
+    );
+    expect(say('no-answer', visitBeforeLeaving('requested'))).toBe(
+      'cannot record no answer: the visit has not left yet',
+    );
+    expect(say('no-answer', out(null))).toBe('cannot record no answer: the worker is on the way');
+    expect(say('set-appointment', out(5))).toBe('cannot set the appointment: the worker is at the door');
+    expect(say('record-check-in', visitBeforeLeaving('completed'))).toBe(
+      'cannot record a check-in: the visit is completed',
+    );
+    expect(say('depart', out(5, false, { status: 'cancelled' }))).toBe(
+      'cannot leave for the visit: the visit is cancelled, and the worker is still out until back safe',
+    );
+    // No refusal of any action, from any state, names the action by its code (check in is words).
+    const states = [
+      authorised,
+      visitBeforeLeaving('requested'),
+      visitBeforeLeaving('cancelled'),
+      visitBeforeLeaving('completed'),
+      out(null),
+      out(5),
+      out(5, false, { outcomeRecorded: true }),
+      out(5, false, { returnedAt: T, status: 'returned' }),
+    ];
+    for (const v of states)
+      for (const a of VISIT_ACTIONS) {
+        const d = decide(a, v, office, thames);
+        if (d.ok || d.why !== 'state') continue;
+        if (a !== 'check-in') expect(d.message, a).not.toContain(`cannot ${a.replace(/-/g, ' ')}:`);
+        expect(d.message, a).not.toMatch(/the visit is (requested|authorised|departed|returned)(,|$)/);
+      }
   });
 
   it('is offered only where the pack sets a lateness limit', () => {

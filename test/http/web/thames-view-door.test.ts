@@ -237,3 +237,116 @@ describe('Thames View 3.4/3.5 at the door, over HTTP', () => {
     expect((await call('staff', 'POST', `/api/visits/${id}/no-answer`, {})).statusCode).toBe(200);
   });
 });
+
+describe('Thames View 3.5: the parent’s warning given before the visit leaves', () => {
+  it('the parent phones the school an hour before: the office records it, the wait at the door is then 3.5’s', async () => {
+    const id = await booked();
+    const appointment = now.getTime();
+    now = new Date(appointment - 60 * MIN);
+    // Offered before leaving, on the planned day, to the office and the worker going.
+    expect(await actions('office', id)).toContain('parent-running-late');
+    expect(await actions('staff', id)).toContain('parent-running-late');
+    const said = await call('office', 'POST', `/api/visits/${id}/parent-running-late`);
+    expect(said.statusCode, said.body).toBe(200);
+    const page = (await call('staff', 'GET', `/api/visits/${id}`)).json();
+    expect(page.parentLateNotice).toEqual({ at: now.toISOString(), byName: 'Olive Office' });
+    expect(page.actions).not.toContain('parent-running-late');
+    // The pair leave and wait at the door: no "no answer" at 25 minutes, the cancellation over 30.
+    now = new Date(appointment);
+    expect((await call('staff', 'POST', `/api/visits/${id}/depart`, leaving(null))).statusCode).toBe(200);
+    expect((await call('staff', 'POST', `/api/visits/${id}/arrive`)).statusCode).toBe(200);
+    now = new Date(appointment + 25 * MIN);
+    expect(await actions('staff', id)).not.toContain('no-answer');
+    now = new Date(appointment + 31 * MIN);
+    expect(await actions('staff', id)).toContain('parent-late-cancel');
+  });
+
+  it('not before the visit’s day: refused in plain words', async () => {
+    const id = await booked();
+    const appointment = now.getTime();
+    now = new Date(appointment - 24 * 60 * MIN);
+    expect(await actions('office', id)).not.toContain('parent-running-late');
+    const early = await call('office', 'POST', `/api/visits/${id}/parent-running-late`);
+    expect(early.statusCode).toBe(409);
+    expect(early.json().message).toBe(
+      'cannot record that the parent/carer is running late yet: the visit is planned for a later day — record it on the day of the visit',
+    );
+    now = new Date(appointment);
+  });
+
+  it('a new time for the appointment withdraws it (the warning was about the old time)', async () => {
+    const id = await booked();
+    const appointment = now.getTime();
+    now = new Date(appointment - 60 * MIN);
+    expect((await call('office', 'POST', `/api/visits/${id}/parent-running-late`)).statusCode).toBe(200);
+    // The same time again changes nothing.
+    const same = await call('office', 'POST', `/api/visits/${id}/appointment`, {
+      time: londonClock(new Date(appointment)),
+    });
+    expect(same.statusCode, same.body).toBe(200);
+    expect((await getVisit(db, id))!.parentLateNoticeAt).not.toBeNull();
+    const moved = await call('office', 'POST', `/api/visits/${id}/appointment`, {
+      time: londonClock(new Date(appointment + 60 * MIN)),
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const row = (await getVisit(db, id))!;
+    expect(row.parentLateNoticeAt).toBeNull();
+    expect(row.parentLateNoticeBy).toBeNull();
+    expect((await call('office', 'GET', `/api/visits/${id}`)).json().parentLateNotice).toBeNull();
+    const audit = await db.query<{ after: Record<string, unknown> }>(
+      `SELECT d.after FROM audit_entries e JOIN audit_details d ON d.audit_id = e.id
+       WHERE e.action = 'visit.appointment-set' AND e.entity_id = $1 ORDER BY e.id DESC LIMIT 1`,
+      [id],
+    );
+    expect(audit.rows[0]!.after.parentLateNoticeWithdrawn).toBe(true);
+    // It may be given again for the new time.
+    expect(await actions('office', id)).toContain('parent-running-late');
+    now = new Date(appointment);
+  });
+
+  it('a new day withdraws it too', async () => {
+    const id = await booked();
+    const appointment = now.getTime();
+    now = new Date(appointment - 60 * MIN);
+    expect((await call('office', 'POST', `/api/visits/${id}/parent-running-late`)).statusCode).toBe(200);
+    const tomorrow = londonDate(new Date(appointment + 24 * 60 * MIN));
+    const moved = await call('office', 'POST', `/api/visits/${id}/date`, { date: tomorrow });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const row = (await getVisit(db, id))!;
+    expect(row.plannedFor).toBe(tomorrow);
+    expect(row.parentLateNoticeAt).toBeNull();
+    expect(row.parentLateNoticeBy).toBeNull();
+    now = new Date(appointment);
+  });
+});
+
+describe('Thames View 3.5: the parent’s warning on the office board', () => {
+  const card = async (id: string) =>
+    (
+      (await call('office', 'GET', '/api/board?school=thames')).json().visits as Record<string, unknown>[]
+    ).find((v) => v.id === id)!;
+
+  it('the visit’s card says who recorded it and when, and the lateness limit — before leaving and on the way', async () => {
+    const id = await booked();
+    const appointment = now.getTime();
+    now = new Date(appointment - 60 * MIN);
+    expect((await card(id)).parentLateNotice).toBeNull();
+    expect((await call('office', 'POST', `/api/visits/${id}/parent-running-late`)).statusCode).toBe(200);
+    const told = { at: now.toISOString(), by: 'Olive Office', cancelAfterMinutes: 30 };
+    expect((await card(id)).parentLateNotice).toEqual(told);
+    now = new Date(appointment);
+    expect((await call('staff', 'POST', `/api/visits/${id}/depart`, leaving(null))).statusCode).toBe(200);
+    expect((await card(id)).parentLateNotice).toEqual(told);
+  });
+
+  it('recorded by the worker on the way, the card says so too', async () => {
+    const id = await booked();
+    expect((await call('staff', 'POST', `/api/visits/${id}/depart`, leaving(null))).statusCode).toBe(200);
+    expect((await call('staff', 'POST', `/api/visits/${id}/parent-running-late`)).statusCode).toBe(200);
+    expect((await card(id)).parentLateNotice).toEqual({
+      at: now.toISOString(),
+      by: 'Sam Staff',
+      cancelAfterMinutes: 30,
+    });
+  });
+});
