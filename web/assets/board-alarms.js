@@ -1,6 +1,6 @@
 import { bdi, fmtTime, h, say, since } from './app.js';
 import { act, msg, state, tel } from './board-shared.js';
-import { alarmOutcomeSaid, backSafeSaid, escalationFacts, foldTold } from './words.js';
+import { accuracySaid, alarmOutcomeSaid, backSafeSaid, escalationFacts, foldTold } from './words.js';
 
 // An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
 // acknowledging and resolving it, and a resolved alarm with its timeline.
@@ -44,7 +44,7 @@ export function alarmCard(a) {
   const where = [];
   if (a.location)
     where.push([
-      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (±${Math.round(a.location.accuracyM)} m)` : ''} `,
+      `${Number(a.location.lat).toFixed(5)}, ${Number(a.location.lon).toFixed(5)}${a.location.accuracyM ? ` (${accuracySaid(a.location.accuracyM)})` : ''} `,
       h(
         'a',
         {

@@ -323,3 +323,15 @@ export function parentLateSaid(n, time) {
     : '';
   return `Parent said they are running late — recorded${by} at ${time(n.at)}: do not go in until they arrive${limit}`;
 }
+
+/**
+ * How far off a position may be, in the unit a reader takes in: "±12 m", "±1.5 km", "±150 km" (a
+ * tablet placed by its IP address or Wi-Fi) — never "±150000 m", and never rounded away. The same
+ * words as the lone-worker incident record's (src/records/templates/lone-worker-incident.ts
+ * `accuracySaid`; a test holds the two to one table).
+ */
+export function accuracySaid(metres) {
+  if (metres < 1000) return `±${Math.round(metres)} m`;
+  const km = metres / 1000;
+  return `±${km < 10 ? Number(km.toFixed(1)) : Math.round(km).toLocaleString('en-GB')} km`;
+}

@@ -22,7 +22,9 @@ export interface IncidentRecord {
 
 /**
  * How far off a position may be, as it is, in the unit a reader takes in: "±12 m", "±1.5 km", "±150 km"
- * (a phone placed by its IP address or Wi-Fi) — never "±150000 m", and never rounded away.
+ * (a phone placed by its IP address or Wi-Fi) — never "±150000 m", and never rounded away. The
+ * office board's alarm card says it in the same words (web/assets/words.js `accuracySaid`, which
+ * cannot import this: a test holds the two to one table).
  */
 export function accuracySaid(metres: number): string {
   if (metres < 1000) return `±${Math.round(metres)} m`;
