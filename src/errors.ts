@@ -104,6 +104,17 @@ export const ERRORS = {
 
 export type ErrorName = keyof typeof ERRORS;
 
+/**
+ * One thing a refused request must change, for a client to point at: the rule that refused it, the
+ * request's field it is about (a dotted path, as a 400 names it: `vehicle.insuranceConfirmed`) where
+ * there is one, and the words for a person. Never personal data.
+ */
+export interface Problem {
+  readonly rule: string;
+  readonly field?: string;
+  readonly message: string;
+}
+
 export class DoorstepError extends Error {
   readonly code: string;
   readonly statusCode: number;
@@ -118,6 +129,8 @@ export class DoorstepError extends Error {
   readonly forPeople: boolean;
   /** Seconds to come back after (HTTP `Retry-After`), for an error that passes. */
   readonly retryAfterSeconds: number | undefined;
+  /** What the request must change (a 4xx answers them in its body as `problems`); empty: not said. */
+  readonly problems: readonly Problem[];
 
   constructor(
     spec: ErrorSpec,
@@ -127,6 +140,7 @@ export class DoorstepError extends Error {
       cause?: unknown;
       forPeople?: boolean;
       retryAfterSeconds?: number;
+      problems?: readonly Problem[];
     } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -138,6 +152,7 @@ export class DoorstepError extends Error {
     this.details = options.details ?? [];
     this.forPeople = options.forPeople ?? false;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.problems = options.problems ?? [];
   }
 }
 

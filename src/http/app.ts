@@ -6,7 +6,7 @@ import type { Registry } from 'prom-client';
 import { isTrustWide } from '../auth/scope.ts';
 import { type Check, runChecks } from '../core/checks.ts';
 import { type Secret, sameSecret } from '../core/secret.ts';
-import { doorstepError, ERRORS, isDoorstepError } from '../errors.ts';
+import { doorstepError, ERRORS, isDoorstepError, type Problem } from '../errors.ts';
 import type { Logger } from '../log/logger.ts';
 import { isValueRefused, retryableConflict, sqlState } from '../store/sql-errors.ts';
 import { type Access, cookieSession, isLocalProbe, registerAccess } from './access.ts';
@@ -102,9 +102,20 @@ type HttpError = Error & { statusCode?: number; code?: string; validation?: unkn
  * 400 or a conflict with stored data as a 409, never with the database's code or message; anything
  * else a 500 "internal error", logged by its code and stack only (no request data).
  */
-function errorAnswer(err: HttpError): { status: number; code: string; message: string } {
+function errorAnswer(err: HttpError): {
+  status: number;
+  code: string;
+  message: string;
+  problems?: readonly Problem[];
+} {
   if (isDoorstepError(err) && (err.statusCode < 500 || err.forPeople))
-    return { status: err.statusCode, code: err.code, message: err.message };
+    return {
+      status: err.statusCode,
+      code: err.code,
+      message: err.message,
+      // What to change, each by its rule and the request's field, for a client to point at.
+      ...(err.statusCode < 500 && err.problems.length ? { problems: err.problems } : {}),
+    };
   const state = sqlState(err);
   if (isValueRefused(err))
     return { status: 400, code: ERRORS.BAD_REQUEST.code, message: 'a value in the request is not valid' };
@@ -193,7 +204,11 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
     // A person in a browser gets a page with a way back; the message of a 4xx is already plain words.
     if (wantsHtml(req))
       return void sendErrorPage(reply, answer.status, answer.status < 500 ? answer.message : undefined);
-    void reply.code(answer.status).send({ code: answer.code, message: answer.message });
+    void reply.code(answer.status).send({
+      code: answer.code,
+      message: answer.message,
+      ...(answer.problems ? { problems: answer.problems } : {}),
+    });
   });
   app.setNotFoundHandler((req, reply) => {
     if (wantsHtml(req)) return sendErrorPage(reply, 404);

@@ -1,7 +1,7 @@
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import type { ClosedDay } from '../domain/calendar.ts';
 import { e164 } from '../domain/phone-key.ts';
-import { departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
+import { DEPARTURE_FIELDS, departureFindings, type Finding } from '../domain/visits/departure-findings.ts';
 import { mayNameLead } from '../domain/visits/lifecycle.ts';
 import { flagMinimum, flagsSinceAssessed, higherRisk, type VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError, isDoorstepError } from '../errors.ts';
@@ -262,6 +262,12 @@ export async function departVisit(deps: VisitDeps, user: User, visitId: string, 
     if (blocks.length)
       throw doorstepError('POLICY', `cannot leave yet: ${blocks.map((b) => b.message).join('; ')}`, {
         details: blocks.map((b) => b.rule),
+        // Each by its rule and the request's field, for a client to point at (Thames View 2.9's
+        // `vehicle.insuranceConfirmed`, say).
+        problems: blocks.map((b) => {
+          const field = DEPARTURE_FIELDS[b.rule];
+          return { rule: b.rule, ...(field ? { field } : {}), message: b.message };
+        }),
       });
     must(deps, user, v, 'depart');
     // The people leaving are held: an account change at the same moment (a new password, a role

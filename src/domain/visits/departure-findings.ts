@@ -87,6 +87,26 @@ export interface Finding {
   message: string;
 }
 
+/**
+ * The departure request's field each finding is about, where one field answers it (a dotted path, as
+ * a 400 names it): what a refused departure names for a client to point at. Rules about the visit
+ * itself (its authorisation, its day, the risk assessment, training) name none.
+ */
+export const DEPARTURE_FIELDS: Readonly<Partial<Record<string, string>>> = {
+  'risks-read': 'risksRead',
+  lead: 'leadUserId',
+  partner: 'partnerUserId',
+  pairs: 'partnerUserId',
+  'safe-word': 'safeWord',
+  'check-in': 'checkInMinutes',
+  phone: 'phone',
+  vehicle: 'vehicle',
+  'vehicle-insurance': 'vehicle.insuranceConfirmed',
+  identification: 'identification',
+  'arrival-estimate': 'estimatedArrivalAt',
+  'expected-return': 'expectedReturnAt',
+};
+
 function minutesOf(hhmm: string): number {
   const [h, m] = hhmm.split(':').map(Number);
   return h! * 60 + m!;

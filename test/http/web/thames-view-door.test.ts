@@ -130,6 +130,15 @@ describe('Thames View 2.9: the vehicle’s required up-to-date insurance, over H
     expect(refused.json().message).toBe(
       'cannot leave yet: the vehicle’s insurance: confirm the vehicle has the required up-to-date insurance (for business use)',
     );
+    // The refusal names the rule and the field an API client must send.
+    expect(refused.json().problems).toEqual([
+      {
+        rule: 'vehicle-insurance',
+        field: 'vehicle.insuranceConfirmed',
+        message:
+          'the vehicle’s insurance: confirm the vehicle has the required up-to-date insurance (for business use)',
+      },
+    ]);
     expect((await getVisit(db, id))!.departedAt).toBeNull();
     const left = await call(
       'staff',
@@ -144,6 +153,26 @@ describe('Thames View 2.9: the vehicle’s required up-to-date insurance, over H
       ...CAR,
       insuranceConfirmed: true,
     });
+  });
+
+  it('a refusal for several things names each by its rule, and its field where it has one', async () => {
+    const id = await booked();
+    const { identification: _, ...noId } = leaving(CAR);
+    const refused = await call('staff', 'POST', `/api/visits/${id}/depart`, {
+      ...noId,
+      expectedReturnAt: new Date(now.getTime() - MIN).toISOString(),
+    });
+    expect(refused.statusCode, refused.body).toBe(422);
+    expect(refused.json().code).toBe('DOORSTEP_POLICY');
+    const problems = refused.json().problems as { rule: string; field?: string }[];
+    expect(problems.map((p) => [p.rule, p.field])).toEqual([
+      ['vehicle-insurance', 'vehicle.insuranceConfirmed'],
+      ['identification', 'identification'],
+      ['expected-return', 'expectedReturnAt'],
+    ]);
+    // A refusal with nothing to point at says nothing more than before.
+    const conflict = await call('staff', 'POST', `/api/visits/${id}/no-answer`, {});
+    expect(Object.keys(conflict.json()).sort()).toEqual(['code', 'message']);
   });
 
   it('on foot, no insurance is asked', async () => {
