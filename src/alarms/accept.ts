@@ -49,6 +49,12 @@ export interface Arrival {
    * the window it was first received in, not this one (`arrivalWindow`).
    */
   retainedAgain?: { firstSeenAt: Date | null };
+  /**
+   * The body was over the transport's `maxBytes` and was not held (a webhook's, verified as it came
+   * in): `raw` is only its first bytes; its whole length and SHA-256 (hex) are these. It is raised
+   * unread, as any body over the bound is.
+   */
+  cut?: { bytes: number; sha256: string };
 }
 
 /** The alarm path's time limit, for its timeline notes written before the message is acknowledged. */
@@ -72,7 +78,7 @@ export async function acceptFobPayload(
   arrival: Arrival,
 ): Promise<AcceptOutcome> {
   // Over the bound, nothing is parsed (a batch neither): `acceptOne` raises or refuses it unread.
-  const batch = raw.length > transport.maxBytes ? null : batchOf(raw);
+  const batch = overBound(transport, raw, arrival) ? null : batchOf(raw);
   if (!batch) return acceptOne(deps, school, transport, raw, arrival, raw);
   // A gateway that batches (a JSON array of events): each event taken as if it came alone, the
   // device signature checked over the body as sent — bar a device's further alarms in the same
@@ -129,18 +135,16 @@ async function cutBatch(
     (transport.kind === 'mqtt'
       ? vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId
       : null) ?? UNREADABLE_DEVICE;
-  const tellApartBy =
-    transport.kind === 'webhook' && arrival.source ? `webhook ${arrival.source}` : undefined;
   const cut = unreadableBodyAlarm(
     device,
     raw,
     arrival,
+    redeliveryKey(transport, arrival),
     {
       field: '(batch)',
       reason: `the message carries ${n} events, more than the ${MAX_BATCH_ITEMS} one message is read for: the ${n - MAX_BATCH_ITEMS} after the ${MAX_BATCH_ITEMS}th were not read (kept with the refused payloads)`,
     },
     `raised as an SOS so that someone looks at them (${transport.profile} ${transport.kind})`,
-    tellApartBy,
   );
   // On a device's topic, its alarm from this message, while still open, is the one told of the cut;
   // else (none, or acknowledged or resolved: paging has stopped) the cut raises its own.
@@ -303,12 +307,12 @@ async function acceptOne(
   // that cannot be read.
   let decoded: Decoded =
     decidedAlarm ??
-    (raw.length > transport.maxBytes
+    (overBound(transport, raw, arrival)
       ? {
           ok: false,
           error: {
             field: '(body)',
-            reason: `the body is ${raw.length} bytes, over the ${transport.maxBytes} an event may have`,
+            reason: `the body is ${arrival.cut?.bytes ?? raw.length} bytes, over the ${transport.maxBytes} an event may have`,
           },
         }
       : decodeOrRefuse(transport, raw, arrival));
@@ -321,7 +325,7 @@ async function acceptOne(
   // Over a webhook the vendor is verified (its signature, or the token in the address) but names no
   // device the body can be read for: an SOS from an unknown device, said to be the feed's.
   // (Not an empty body: that is how a retained message is cleared, not something a device sends.)
-  if (!decoded.ok && decoded.error.field === '(body)' && hasContent(raw)) {
+  if (!decoded.ok && decoded.error.field === '(body)' && (arrival.cut !== undefined || hasContent(raw))) {
     const device =
       transport.kind === 'mqtt'
         ? vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId
@@ -329,8 +333,7 @@ async function acceptOne(
     if (device !== null) {
       // What tells this message's redelivery (the broker's, or the sender's retry under its delivery
       // id) from a new message: the same id the alarm it raised carries.
-      const tellApartBy =
-        transport.kind === 'webhook' && arrival.source ? `webhook ${arrival.source}` : undefined;
+      const tellApartBy = redeliveryKey(transport, arrival);
       // One open at a time per device and feed: a gateway's or vendor's new format (a binary heartbeat
       // every 30 s) would otherwise raise one alarm per message and bury a real one. Further unreadable
       // messages go on its timeline while it is open — unacknowledged, its ladder still paging; once
@@ -356,6 +359,7 @@ async function acceptOne(
             source: arrival.source,
             reason: `(body): ${decoded.error.reason}; noted on open alarm ${open.id}`,
             raw,
+            ...(arrival.cut ? { bytes: arrival.cut.bytes } : {}),
           });
           await addTimeline(
             deps.db,
@@ -382,14 +386,14 @@ async function acceptOne(
       }
       decoded =
         transport.kind === 'mqtt'
-          ? unreadableBodyAlarm(device, raw, arrival, decoded.error)
+          ? unreadableBodyAlarm(device, raw, arrival, tellApartBy, decoded.error)
           : unreadableBodyAlarm(
               device,
               raw,
               arrival,
+              tellApartBy,
               decoded.error,
               `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
-              tellApartBy,
             );
       unreadableBody = decoded.ok;
     }
@@ -402,6 +406,7 @@ async function acceptOne(
       source: arrival.source,
       reason: `${decoded.error.field}: ${decoded.error.reason}`,
       raw,
+      ...(arrival.cut ? { bytes: arrival.cut.bytes } : {}),
     });
     deps.counters?.rejected(school.id, transport.kind);
     return { outcome: 'invalid', field: decoded.error.field, reason: decoded.error.reason };
@@ -591,8 +596,7 @@ async function acceptOne(
  * of it — which, when the profile could not read the device either (a vendor's renamed fields), is the
  * same for every worker: two workers' SOS in one window were one alarm, the second answered
  * "duplicate" and never raised. Here the id is made from the message's own bytes; with no readable
- * time either, a webhook's delivery id (its retries keep it) or, over MQTT, the window received in
- * tells a new press from a redelivery.
+ * time either, what tells a new press from a redelivery besides (`redeliveryKey`).
  */
 function idFromBytes(
   decoded: Decoded,
@@ -602,12 +606,14 @@ function idFromBytes(
 ): Decoded {
   if (!decoded.ok || !decoded.unreadable?.some((u) => u.field === 'vendorEventId')) return decoded;
   const timeless = decoded.unreadable.some((u) => u.field === 'occurredAt');
-  const tellApartBy = !timeless
-    ? undefined
-    : transport.kind === 'webhook' && arrival.source
-      ? `webhook ${arrival.source}`
-      : arrivalWindow(arrival.receivedAt, arrival.retainedAgain);
+  const tellApartBy = timeless ? redeliveryKey(transport, arrival) : undefined;
   const id = contentEventId(raw, tellApartBy);
+  const by =
+    transport.kind === 'mqtt'
+      ? 'and the time received'
+      : arrival.source
+        ? 'and its delivery id'
+        : 'alone (the feed gives no delivery id: the same bytes again are the same message, resent)';
   return {
     ...decoded,
     event: { ...decoded.event, vendorEventId: id },
@@ -617,11 +623,30 @@ function idFromBytes(
         : {
             field: u.field,
             reason: timeless
-              ? `not a usable event id, and no time to tell a redelivery by; made from the message and ${transport.kind === 'webhook' && arrival.source ? 'its delivery id' : 'the time received'}: ${id}`
+              ? `not a usable event id, and no time to tell a redelivery by; made from the message ${by}: ${id}`
               : `not a usable event id; made from the message: ${id}`,
           },
     ),
   };
+}
+
+/** Whether a body is over its transport's bound (`maxBytes`): not read at all. */
+function overBound(transport: FobTransportConfig, raw: Buffer, arrival: Arrival): boolean {
+  return arrival.cut !== undefined || raw.length > transport.maxBytes;
+}
+
+/**
+ * What, besides a message's bytes, tells its redelivery from a new message when nothing in it can (no
+ * usable event id, no time): a webhook's delivery id (its retries keep it); over a webhook with none
+ * (an address-token feed: Blackline's push) nothing — the vendor's server writes each message once,
+ * its own id in it, so the same bytes again, however much later, are that message resent (a second
+ * alarm for it once the first was acknowledged would page everyone again); over MQTT the window it
+ * was received in (`arrivalWindow`): every instance's copy of one message is one alarm, the same bytes
+ * sent again minutes later (a device with no counter, pressed again) a new one.
+ */
+function redeliveryKey(transport: FobTransportConfig, arrival: Arrival): string | undefined {
+  if (transport.kind === 'webhook') return arrival.source ? `webhook ${arrival.source}` : undefined;
+  return arrivalWindow(arrival.receivedAt, arrival.retainedAgain);
 }
 
 function hasContent(raw: Buffer): boolean {
@@ -629,28 +654,27 @@ function hasContent(raw: Buffer): boolean {
 }
 
 /**
+ * The event id of a body that could not be read: its bytes (of a body not held, `Arrival.cut`, its
+ * length and digest) and what tells a redelivery from a new message (`redeliveryKey`).
+ */
+function unreadableEventId(raw: Buffer, arrival: Arrival, tellApartBy: string | undefined): string {
+  const content = arrival.cut ? `${arrival.cut.bytes} bytes, sha256 ${arrival.cut.sha256}` : raw;
+  return contentEventId(content, tellApartBy);
+}
+
+/**
  * An SOS from `device` for a body no profile can read (not JSON, not an object, cut short): its event
  * id made from the bytes (the broker redelivering them is one alarm), raised at the time received,
  * and what could not be read named so the office treats it as real but unverified.
  */
-/**
- * The event id of a body that could not be read: its bytes and the window they came in — every
- * instance's copy of one message is one alarm, the same bytes sent again minutes later (a device with
- * no counter, pressed again) a new one; a retained copy the broker sent again, the window its bytes
- * were first received in (`arrivalWindow`).
- */
-function unreadableEventId(raw: Buffer, arrival: Arrival, tellApartBy?: string): string {
-  return contentEventId(raw, tellApartBy ?? arrivalWindow(arrival.receivedAt, arrival.retainedAgain));
-}
-
 function unreadableBodyAlarm(
   device: string,
   raw: Buffer,
   arrival: Arrival,
+  /** What tells a redelivery from a new message (`redeliveryKey`). */
+  tellApartBy: string | undefined,
   why: DecodeError,
   raisedAs = 'raised as an SOS from the device its topic names',
-  /** What tells a redelivery from a new message (a webhook's delivery id); else the window received in. */
-  tellApartBy?: string,
 ): Decoded {
   const id = unreadableEventId(raw, arrival, tellApartBy);
   const at = arrival.receivedAt.toISOString();

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, type Hmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * Standard Webhooks 1.0 verification: `webhook-id`, `webhook-timestamp` and `webhook-signature`
@@ -38,13 +38,21 @@ export function signStandardWebhook(secret: string, id: string, timestamp: numbe
   return `v1,${mac}`;
 }
 
-export function verifyStandardWebhook(
-  raw: Buffer,
+/** A request's Standard Webhooks headers, read and checked before its body: what its body's HMAC is to match. */
+export type WebhookHeaders =
+  | { ok: true; id: string; timestamp: number; signatures: readonly Buffer[] }
+  | { ok: false; reason: string };
+
+/**
+ * The `webhook-id`, `webhook-timestamp` and `webhook-signature` headers, and the timestamp within the
+ * tolerance: all that can be checked before the body is read (a request failing here is refused
+ * without reading it). The signatures are the `v1,` entries, decoded.
+ */
+export function readWebhookHeaders(
   headers: Record<string, string | string[] | undefined>,
-  secrets: readonly string[],
   now: Date,
   toleranceSeconds = 300,
-): VerifyResult {
+): WebhookHeaders {
   const one = (name: string) => {
     const v = headers[name];
     return Array.isArray(v) ? v[0] : v;
@@ -62,17 +70,38 @@ export function verifyStandardWebhook(
       reason: `webhook-timestamp is outside the ${toleranceSeconds / 60}-minute tolerance`,
     };
   }
-  const given = sig
+  const signatures = sig
     .split(' ')
     .filter((s) => s.startsWith('v1,'))
     .map((s) => Buffer.from(s.slice(3), 'base64'));
-  for (const secret of secrets) {
-    const expected = createHmac('sha256', secretBytes(secret))
-      .update(`${id}.${timestamp}.`)
-      .update(raw)
-      .digest();
-    if (given.some((g) => g.length === expected.length && timingSafeEqual(g, expected)))
+  return { ok: true, id, timestamp, signatures };
+}
+
+/**
+ * The HMAC a body is signed with under `secret`, its `{id}.{timestamp}.` already in: update it with
+ * the body as it comes (chunk by chunk, never held whole), then `signatureMatches` its digest.
+ */
+export function webhookMac(secret: string, id: string, timestamp: number): Hmac {
+  return createHmac('sha256', secretBytes(secret)).update(`${id}.${timestamp}.`);
+}
+
+/** Whether any of the signatures given is `expected` (a `webhookMac` digest), in constant time. */
+export function signatureMatches(signatures: readonly Buffer[], expected: Buffer): boolean {
+  return signatures.some((g) => g.length === expected.length && timingSafeEqual(g, expected));
+}
+
+export function verifyStandardWebhook(
+  raw: Buffer,
+  headers: Record<string, string | string[] | undefined>,
+  secrets: readonly string[],
+  now: Date,
+  toleranceSeconds = 300,
+): VerifyResult {
+  const read = readWebhookHeaders(headers, now, toleranceSeconds);
+  if (!read.ok) return read;
+  const { id, timestamp, signatures } = read;
+  for (const secret of secrets)
+    if (signatureMatches(signatures, webhookMac(secret, id, timestamp).update(raw).digest()))
       return { ok: true, id, timestamp };
-  }
   return { ok: false, reason: 'no signature matches' };
 }

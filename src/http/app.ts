@@ -145,6 +145,10 @@ export async function buildHttpApp(options: HttpAppOptions): Promise<FastifyInst
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
+    // A request not fully received within a minute is answered 408 and its connection closed: a sender
+    // trickling a body (a webhook's, verified as it streams in) cannot hold a connection for ever
+    // (Fastify's default is no limit at all).
+    requestTimeout: 60_000,
     return503OnClosing: true,
     trustProxy: options.trustProxy ? trustOneHop : false,
   });

@@ -108,13 +108,15 @@ export async function insertRejected(
     source: string | null;
     reason: string;
     raw: Buffer;
+    /** Its whole length, where `raw` is only its start (a body over its bound, not held). */
+    bytes?: number;
   },
 ): Promise<void> {
   const kept = r.raw.subarray(0, REJECTED_RAW_MAX_BYTES).toString('utf8').replaceAll('\u0000', '');
   await db.query(
     `INSERT INTO rejected_events (school_id, transport, profile, source, reason, raw, raw_bytes)
      VALUES ($1, $2, $3, left($4, 1024), left($5, 1024), $6, $7)`,
-    [r.schoolId, r.transport, r.profile, r.source, r.reason, kept, r.raw.length],
+    [r.schoolId, r.transport, r.profile, r.source, r.reason, kept, r.bytes ?? r.raw.length],
     { timeoutMs: ALARM_PATH_TIMEOUT_MS },
   );
 }

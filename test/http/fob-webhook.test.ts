@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { signStandardWebhook } from '../../src/core/standard-webhooks.ts';
 import { buildHttpApp } from '../../src/http/app.ts';
+import { WEBHOOK_READ_MAX_BYTES } from '../../src/http/fob-webhook.ts';
 import { createMetrics } from '../../src/http/metrics.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
@@ -315,13 +316,13 @@ describe('fob webhooks', () => {
     expect(await refusing()).toEqual([]);
   });
 
-  it('a body over what is held at all (1 MiB), refused before its handler, is counted against its feed all the same', async () => {
+  it('a body over what is read at all (16 MiB), refused before it is read, is counted against its feed all the same', async () => {
     // Every alarm this vendor sends too large: the feed must say it refuses every message.
-    const huge = (id: number) => ({ ...sos(), id, padding: 'x'.repeat(1_100_000) });
+    const huge = (id: number) => ({ ...sos(), id, padding: 'x'.repeat(WEBHOOK_READ_MAX_BYTES) });
     for (let i = 0; i < 3; i++) {
       const res = await post(huge(7000 + i), { profile: 'blackline' });
       expect(res.statusCode).toBe(413);
-      expect(res.json()).toEqual({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: 'over 1048576 bytes' });
+      expect(res.json()).toEqual({ code: 'DOORSTEP_PAYLOAD_TOO_LARGE', message: 'over 16777216 bytes' });
     }
     await vi.waitFor(async () =>
       expect((await refusingFeeds(db, 'alpha')).filter((p) => p.transport === 'webhook:blackline')).toEqual([
@@ -329,7 +330,7 @@ describe('fob webhooks', () => {
           transport: 'webhook:blackline',
           refused: 3,
           since: NOW.toISOString(),
-          reason: 'HTTP 413: over 1048576 bytes',
+          reason: 'HTTP 413: over 16777216 bytes',
         },
       ]),
     );

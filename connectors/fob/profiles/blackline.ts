@@ -77,5 +77,18 @@ export class BlacklineProfile implements FobProfile {
 
 /** The reply Blackline's push service expects: the MD5 hex of the raw request body. */
 export function blacklineReply(raw: Buffer): string {
-  return createHash('md5').update(raw).digest('hex');
+  return blacklineReplier().update(raw).reply();
+}
+
+/** `blacklineReply` over a body taken chunk by chunk as it comes (never held whole). */
+export function blacklineReplier(): { update(chunk: Buffer): { reply(): string }; reply(): string } {
+  const md5 = createHash('md5');
+  const self = {
+    update(chunk: Buffer) {
+      md5.update(chunk);
+      return self;
+    },
+    reply: () => md5.digest('hex'),
+  };
+  return self;
 }
