@@ -12,10 +12,16 @@ import { freePort, runCli, testConfig, waitForHttp, writeTempConfig } from '../h
 const schema = uniqueName('start');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Polls until `ok()` (20 s at most, then fails the test). */
+/**
+ * Bounds for a real `doorstep start`, not speed claims: it starts Node up to three times (the entry
+ * again in place with the alarm path's flags, then the worker child), each compiling the sources, and
+ * with both cores busy (the e2e's rule, the test suite's own files beside it) that took over 27 s.
+ */
+const STARTED_WITHIN_MS = 110_000;
 async function until(ok: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
+  const end = Date.now() + STARTED_WITHIN_MS;
   while (!ok()) {
-    if (Date.now() > end) throw new Error('condition not met within 20 s');
+    if (Date.now() > end) throw new Error(`condition not met within ${STARTED_WITHIN_MS / 1000} s`);
     await sleep(50);
   }
 }
@@ -46,7 +52,7 @@ function threads(pid: number): { name: string; nice: number; cpus: string }[] {
 const allowedHere = parseCpuList(cpusOf('/proc/self/status'));
 const background = backgroundCpuList(allowedHere, 'leave-first');
 
-describe('doorstep start (a real process)', () => {
+describe('doorstep start (a real process)', { timeout: 120_000 }, () => {
   it('serves /readyz 200, runs the heartbeat job, schedules syncs, and exits 0 within 10 s of SIGTERM', async () => {
     const port = await freePort();
     const prefix = uniqueName('start').replace(/_/g, '-');
@@ -61,7 +67,7 @@ describe('doorstep start (a real process)', () => {
     );
     const p = runCli(['start', '--config', file], { DATABASE_URL: TEST_DATABASE_URL });
     try {
-      await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200);
+      await waitForHttp(`http://127.0.0.1:${port}/readyz`, 200, STARTED_WITHIN_MS);
       await until(() => /stop with Ctrl-C/.test(p.stderr()));
       expect(p.stderr()).toContain(`health   http://127.0.0.1:${port}/healthz`);
       // No account yet: a one-time link to create the first admin in the browser, on this console only.
