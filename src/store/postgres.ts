@@ -14,8 +14,11 @@ export interface PostgresOptions {
    */
   keepOpen?: number;
   /**
-   * Run once on each connection by `prepareConnections`, while it holds the connection (no one else
-   * can use it meanwhile): `rehearseAlarmWrite`. A connection whose preparation fails is closed.
+   * Run once on each connection as it opens, before the pool hands it to anyone (so no statement —
+   * an alarm's write on a connection opened for something else included — meets a backend that has
+   * not planned it), and by `prepareConnections` on any open one it did not finish on:
+   * `rehearseAlarmWrite`. A connection whose preparation fails is handed out as it is (slower, never
+   * refused) if it still answers, and closed if not.
    */
   prepare?: (connection: Queryable) => Promise<void>;
 }
@@ -33,11 +36,34 @@ export function describePostgresUrl(url: string, schema?: string): string {
 }
 
 export function openPostgres(options: PostgresOptions): Db {
+  // Prepared connections still open: once there are enough, looking again takes none of them.
+  const prepared = new WeakSet<pg.ClientBase>();
+  let preparedOpen = 0;
+  const prepareOn = async (c: pg.ClientBase, prepare: NonNullable<PostgresOptions['prepare']>) => {
+    await prepare({
+      query: (sql, params) => query(c, sql, params),
+      exec: async (sql) => void (await c.query(sql)),
+    });
+    prepared.add(c);
+    preparedOpen++;
+  };
+  const onConnect = options.prepare
+    ? async (c: pg.ClientBase) => {
+        try {
+          await prepareOn(c, options.prepare!);
+        } catch {
+          // Its caller gets it unprepared if it still answers (a rollback of anything the
+          // preparation left open); a connection that does not is closed, its error the caller's.
+          await c.query('ROLLBACK');
+        }
+      }
+    : undefined;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 5000,
     ...(options.keepOpen ? { min: Math.min(options.keepOpen, options.max ?? 10) } : {}),
+    ...(onConnect ? { onConnect } : {}),
     // TCP keepalive on every connection: an idle kept connection keeps its route through NATs and
     // load balancers, and one whose peer is gone is found out while idle, not under the next alarm.
     keepAlive: true,
@@ -47,14 +73,11 @@ export function openPostgres(options: PostgresOptions): Db {
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
 
-  // Prepared connections still open: once there are enough, looking again takes none of them.
-  const prepared = new WeakSet<pg.PoolClient>();
-  let preparedOpen = 0;
   pool.on('remove', (c) => {
-    if (prepared.delete(c as pg.PoolClient)) preparedOpen--;
+    if (prepared.delete(c)) preparedOpen--;
   });
   const query = async <Row>(
-    client: pg.Pool | pg.PoolClient,
+    client: pg.Pool | pg.ClientBase,
     sql: string,
     params?: readonly unknown[],
     options?: QueryOptions,
@@ -146,12 +169,7 @@ export function openPostgres(options: PostgresOptions): Db {
             };
             c.on('error', onError);
             try {
-              await prepare({
-                query: (sql, params) => query(c, sql, params),
-                exec: async (sql) => void (await c.query(sql)),
-              });
-              prepared.add(c);
-              preparedOpen++;
+              await prepareOn(c, prepare);
             } catch (err) {
               failed = err as Error;
             } finally {

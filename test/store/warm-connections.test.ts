@@ -93,7 +93,53 @@ describe("the ingest role's connections: kept open, each having rehearsed the al
     }
   });
 
-  it('a connection whose rehearsal fails (a store not yet migrated) is closed, and the store goes on', async () => {
+  it('a connection the pool opens beyond those kept (they were busy) is rehearsed before anyone gets it', async () => {
+    const rehearsed: number[] = [];
+    const own = openPostgres({
+      url: TEST_DATABASE_URL,
+      schema,
+      keepOpen: 1,
+      prepare: async (c) => {
+        rehearsed.push((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+      },
+    });
+    try {
+      await own.prepareConnections!(1);
+      let release!: () => void;
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      // The kept connection is busy in a transaction; the next statement needs a new one.
+      const busy = own.transaction(async () => held);
+      const { rows } = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      release();
+      await busy;
+      expect(rehearsed).toHaveLength(2);
+      expect(rehearsed).toContain(rows[0]!.pid);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a connection whose preparation fails as it opens is handed out as it is: the statement that asked for it runs', async () => {
+    const own = openPostgres({
+      url: TEST_DATABASE_URL,
+      schema,
+      prepare: async (c) => {
+        await c.query('BEGIN');
+        await c.query('SELECT no_such_function()');
+      },
+    });
+    try {
+      const { rows } = await own.query<{ n: number }>('SELECT 1 AS n');
+      expect(rows[0]!.n).toBe(1);
+      // Not left inside the failed preparation's transaction: a statement there would be refused.
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('a connection whose rehearsal fails (a store not yet migrated) leaves the store working', async () => {
     const empty = uniqueName('warm-empty');
     const bare = openPostgres({
       url: TEST_DATABASE_URL,
