@@ -315,7 +315,8 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause: '§3 "contact has been made from parents/carers for each day of absence … a phone call home"',
       setting: "whenReasonedEachDay (a parent's reason each day: I, M, R, C, C1, J1, T)",
-      scenario: "ill 3 days (I) → phone call; suspended 3 days (E, the school's code) → visit",
+      scenario:
+        "ill 3 days (I) → phone call; suspended 3 days (E, the school's code) → visit; ill 3 days with a day between that has no register at all → visit",
       check: () => {
         expect(triggered('heath-lane', pupil(threeDays('I'), { to: '2025-11-18' }))).toEqual([
           'absent-3-days → phone-call',
@@ -323,6 +324,14 @@ const TABLE: Record<string, Clause[]> = {
         expect(triggered('heath-lane', pupil(threeDays('E'), { to: '2025-11-18' }))).toEqual([
           'absent-3-days → home-visit',
         ]);
+        // No register on Monday 17th (not taken, or not synced): no record of contact that day.
+        const gap = pupil(threeDays('I'), { to: '2025-11-18' });
+        const mon = calendar.indexOf('2025-11-17')!;
+        gap.slots[mon * 2] = 0;
+        gap.slots[mon * 2 + 1] = 0;
+        gap.set('2025-11-12', 'AM', 'I');
+        gap.set('2025-11-12', 'PM', 'I');
+        expect(triggered('heath-lane', gap)).toEqual(['absent-3-days → home-visit']);
       },
     },
     {
@@ -340,7 +349,8 @@ const TABLE: Record<string, Clause[]> = {
       clause: '§3 "Where there are no safeguarding or attendance concerns"',
       setting:
         'flags (CP plan, CIN, LAC, welfare concern); attendanceConcernAtMost: 0.9 (setBySchool: the policy gives no measure)',
-      scenario: 'ill 3 days with a welfare flag; ill 3 days after a term at 83%',
+      scenario:
+        'ill 3 days with a welfare flag; ill 3 days after a term at 83%; a part-time pupil (C2 Wednesday to Friday all term) ill on both timetabled days',
       check: () => {
         expect(
           triggered(
@@ -354,6 +364,16 @@ const TABLE: Record<string, Clause[]> = {
         });
         expect(triggered('heath-lane', pupil(poor, { to: '2025-11-18' }))).toEqual([
           'absent-3-days → home-visit',
+        ]);
+        // Attendance counted over the sessions the pupil was expected at (setBySchool): every
+        // timetabled session attended is no concern, whatever the off-timetable days do to the
+        // statutory rate.
+        const partTime: Record<string, string> = { '2025-11-17': 'I', '2025-11-18': 'I' };
+        for (const d of calendar.between('2025-09-03', '2025-11-18'))
+          if (new Date(`${d}T12:00:00Z`).getUTCDay() >= 3) partTime[d] = 'C2';
+        partTime['2025-11-11'] = 'I'; // ill Tuesday, then the following Monday and Tuesday
+        expect(triggered('heath-lane', pupil(partTime, { to: '2025-11-18' }))).toEqual([
+          'absent-3-days → phone-call',
         ]);
       },
     },

@@ -79,15 +79,21 @@ describe('policy packs on small scenarios', () => {
       evaluatePupil(p, rulesOf('heath-lane'), { today, explain: true }).find(
         (x) => x.ruleKey === 'heath-lane:absent-3-days',
       )!;
-    // A part-time pupil, ill (I) on both timetabled days (Monday, Tuesday), off timetable Wednesday to Friday.
-    const partTime = pupil(
-      { '2025-11-17': 'I', '2025-11-18': 'I', '2025-11-19': 'C2', '2025-11-20': 'C2', '2025-11-21': 'C2' },
-      { to: '2025-11-21' },
-    );
+    // A part-time pupil all term (off timetable Wednesday to Friday every week since September,
+    // present on every timetabled day), ill (I) on both timetabled days (Monday, Tuesday). Their
+    // off-timetable sessions are no attendance concern: the statutory rate (C2 an authorised
+    // absence) is under 40%, but they attended every session they were expected at.
+    const partTimeMarks: Record<string, string> = {};
+    for (const d of calendar.between('2025-09-03', '2025-11-21'))
+      if (new Date(`${d}T12:00:00Z`).getUTCDay() >= 3) partTimeMarks[d] = 'C2';
+    partTimeMarks['2025-11-17'] = 'I';
+    partTimeMarks['2025-11-18'] = 'I';
+    const partTime = pupil(partTimeMarks, { to: '2025-11-21' });
     for (const today of ['2025-11-19', '2025-11-20', '2025-11-21']) {
       const f = heath(partTime, today);
       expect(f, today).toMatchObject({ fired: true, action: 'phone-call' });
       expect(f.explanation).toContain('a parent/carer gave a reason for each day');
+      expect(f.explanation).not.toContain('there is an attendance concern');
     }
     // Ill on Monday, study leave (S) from Tuesday: one day of absence, whatever the run's length.
     const studyLeave = pupil(

@@ -294,6 +294,74 @@ describe('consecutive-absence', () => {
     expect(one(pupil(marks, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({ action: 'phone-call' });
   });
 
+  it('the attendance concern counts the sessions the pupil was expected at: a part-time timetable (C2), study leave (S) and closures are in neither possible nor attended', () => {
+    const r = {
+      ...rule,
+      whenReasonedEachDay: {
+        action: 'phone-call',
+        role: 'attendance-coordinator',
+        attendanceConcernAtMost: 0.9,
+      },
+    };
+    const weekday = (d: string) => new Date(`${d}T12:00:00Z`).getUTCDay();
+    // Part-time since September (C2 Wednesday to Friday), present on every timetabled day, then
+    // ill Thursday, Monday, Tuesday (the timetable changed for the week): no attendance concern —
+    // the statutory rate (C2 an authorised absence) would be about 40%.
+    const partTime: Marks = {};
+    for (const d of calendar.between('2025-09-03', '2025-11-12')) if (weekday(d) >= 3) partTime[d] = 'C2';
+    partTime['2025-11-13'] = 'I';
+    partTime['2025-11-17'] = 'I';
+    partTime['2025-11-18'] = 'I';
+    const f = one(pupil(partTime, { to: '2025-11-18' }), r, '2025-11-18');
+    expect(f).toMatchObject({ fired: true, action: 'phone-call' });
+    expect(f.explanation).not.toContain('there is an attendance concern');
+    // The same with study leave (S), or half the term closed (#, Y4): no concern either.
+    for (const code of ['S', '#', 'Y4']) {
+      const other = Object.fromEntries(Object.entries(partTime).map(([d, c]) => [d, c === 'C2' ? code : c]));
+      expect(one(pupil(other, { to: '2025-11-18' }), r, '2025-11-18'), code).toMatchObject({
+        action: 'phone-call',
+      });
+    }
+    // A part-time pupil who missed half their timetabled days (O): a concern, counted over those days.
+    const missing: Marks = { ...partTime };
+    calendar.between('2025-09-03', '2025-10-24').forEach((d, i) => {
+      if (weekday(d) < 3 && i % 2 === 0) missing[d] = 'O';
+    });
+    const g = one(pupil(missing, { to: '2025-11-18' }), r, '2025-11-18');
+    expect(g).toMatchObject({ fired: true, action: 'home-visit' });
+    expect(g.explanation).toMatch(/there is an attendance concern \(attendance [4-6]\d\.\d% this year/);
+  });
+
+  it('a school day with no mark at all inside the run is no contact made that day: the visit, and said by date', () => {
+    const r = { ...rule, whenReasonedEachDay: { action: 'phone-call', role: 'attendance-coordinator' } };
+    // Ill Monday, Wednesday and Thursday; Tuesday's register missing (not taken, or not synced).
+    const p = pupil({ '2025-11-17': 'I', '2025-11-19': 'I', '2025-11-20': 'I' }, { to: '2025-11-20' });
+    const tue = calendar.indexOf('2025-11-18')!;
+    p.slots[tue * 2] = 0;
+    p.slots[tue * 2 + 1] = 0;
+    const f = one(p, r, '2025-11-20');
+    // The run still passes over the gap (3 school days ill) …
+    expect(f).toMatchObject({ fired: true, action: 'home-visit', evidence: { count: 3 } });
+    // … but contact "for each day of absence" is not shown for a day with no register.
+    expect(f.explanation).toContain('; no register for 2025-11-18');
+    expect(f.explanation).not.toContain('a reason for each day');
+    // With an unreasoned day as well, both are said.
+    const both = pupil({ '2025-11-17': 'O', '2025-11-19': 'I', '2025-11-20': 'I' }, { to: '2025-11-20' });
+    both.slots[tue * 2] = 0;
+    both.slots[tue * 2 + 1] = 0;
+    expect(one(both, r, '2025-11-20').explanation).toContain(
+      '; not every day has a reason from a parent/carer, and no register for 2025-11-18',
+    );
+    // A day the register marks as no session for the triggers (C2, a closure) is no absence to reason.
+    for (const code of ['C2', '#']) {
+      const marked = pupil(
+        { '2025-11-17': 'I', '2025-11-18': code, '2025-11-19': 'I', '2025-11-20': 'I' },
+        { to: '2025-11-20' },
+      );
+      expect(one(marked, r, '2025-11-20'), code).toMatchObject({ fired: true, action: 'phone-call' });
+    }
+  });
+
   it('needs a flag when the rule names flags', () => {
     const r = {
       kind: 'consecutive-absence',

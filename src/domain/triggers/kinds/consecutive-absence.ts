@@ -10,6 +10,7 @@ import {
   type RuleOutcome,
 } from '../finding.ts';
 import {
+  ATTENDED,
   codeSet,
   NOT_SEEN,
   type NotExpectedDays,
@@ -277,9 +278,12 @@ function notExpectedText(p: PupilAttendance, e: Evidence): string {
     ...(codes.has('C2') ? ["off the pupil's timetable"] : []),
     ...(codes.has('S') ? ['on study leave'] : []),
   ].join(' or ');
-  const named =
-    dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
-  return `; ${dates.length} of them ${what} (${[...codes].join(', ')}: ${named}), not seen as the absence went on`;
+  return `; ${dates.length} of them ${what} (${[...codes].join(', ')}: ${namedDates(dates)}), not seen as the absence went on`;
+}
+
+/** "2025-11-17, 2025-11-18"; more than five, the first five "and 3 more". */
+function namedDates(dates: readonly string[]): string {
+  return dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
 }
 
 /** "3 school days", "1 school day"; counted in sessions, "19 sessions (9.5 school days)". */
@@ -378,9 +382,20 @@ export function consecutiveAbsence(
     // "Contact has been made from parents/carers for each day of absence": every absent session
     // of every day of the run carries a reason a parent gives (the code table), not just any code.
     const parent = light.reasonCodes ? ev.setFor({ codes: light.reasonCodes }, PARENT_REASON) : PARENT_REASON;
-    let reasoned = true;
-    for (let d = run.start; d <= run.end && reasoned; d++)
-      reasoned = !p.hasMark(d) || p.allMarkedIn(d, parent);
+    // A school day inside the run with no mark at all (a register not taken, or not synced) is no
+    // record of contact that day: not reasoned (fail safe — the visit), and said so by date. A day
+    // with only codes that are no session for the triggers (C2, S, a closure) is no absence to reason.
+    let reasonEachMarkedDay = true;
+    const noRegister: string[] = [];
+    for (let d = run.start; d <= run.end; d++) {
+      if (p.unmarked(d)) noRegister.push(p.calendar.days[d]!);
+      else if (reasonEachMarkedDay && p.hasMark(d)) reasonEachMarkedDay = p.allMarkedIn(d, parent);
+    }
+    const reasoned = reasonEachMarkedDay && noRegister.length === 0;
+    const unreasoned = [
+      ...(reasonEachMarkedDay ? [] : ['not every day has a reason from a parent/carer']),
+      ...(noRegister.length > 0 ? [`no register for ${namedDates(noRegister)}`] : []),
+    ].join(', and ');
     // "No safeguarding or attendance concerns".
     const safeguarding = p.hasAnyFlag(['welfareConcern', 'cpPlan', 'cin', 'lac']);
     const attendance = attendanceConcern(p, light, run.start, ctx, ev);
@@ -391,8 +406,8 @@ export function consecutiveAbsence(
     if (light.upToDays !== undefined && (sessions ? absent / 2 : absent) > light.upToDays)
       why = reasoned
         ? `; a reason each day, but absent longer than the ${light.upToDays} days a ${light.action} addresses`
-        : `; not every day has a reason from a parent/carer, and absent longer than the ${light.upToDays} days a ${light.action} addresses`;
-    else if (!reasoned) why = '; not every day has a reason from a parent/carer';
+        : `; ${unreasoned}, and absent longer than the ${light.upToDays} days a ${light.action} addresses`;
+    else if (!reasoned) why = `; ${unreasoned}`;
     else if (safeguarding) why = '; a reason each day, but there is a safeguarding concern';
     else if (attendance) why = `; a reason each day, but there is an attendance concern (${attendance})`;
     else {
@@ -409,7 +424,30 @@ export function consecutiveAbsence(
   };
 }
 
-/** The attendance concern the pack names, if the pupil has it: the rate before the run began. */
+/**
+ * Possible and attended sessions from day `first` to `last`, over the sessions the pupil was expected
+ * at: a session that is no session for the visit triggers (`PupilAttendance.runSession` passes it
+ * over — a closure, a part-time timetable `C2`, study leave `S`, a not-possible code such as `D`, no
+ * mark) is in neither. Not the statutory rate (`EvaluationCaches.sessionCounts`, where `C2` and `S`
+ * are authorised absence): a part-time pupil who attends every timetabled session has no attendance
+ * concern.
+ */
+function expectedSessionCounts(p: PupilAttendance, first: number, last: number) {
+  let possible = 0;
+  let attended = 0;
+  for (let s = first * 2; s <= last * 2 + 1; s++) {
+    const unit = p.runSession(s, ATTENDED, 'pass-over');
+    if (unit === 'skip') continue;
+    possible++;
+    if (unit === 'count') attended++;
+  }
+  return { possible, attended };
+}
+
+/**
+ * The attendance concern the pack names, if the pupil has it: the rate before the run began, over
+ * the sessions the pupil was expected at (`expectedSessionCounts`).
+ */
 function attendanceConcern(
   p: PupilAttendance,
   light: NonNullable<Extract<Rule, { kind: 'consecutive-absence' }>['whenReasonedEachDay']>,
@@ -420,7 +458,7 @@ function attendanceConcern(
   if (light.attendanceConcernAtMost === undefined) return null;
   const first = ev.firstIndexFrom(p.calendar, ev.windowStart(ctx, 'academic-year'));
   if (runStart - 1 < first) return null;
-  const { possible, attended } = ev.sessionCounts(p, first, runStart - 1);
+  const { possible, attended } = expectedSessionCounts(p, first, runStart - 1);
   if (possible < light.attendanceConcernMinSessions) return null;
   const rate = attended / possible;
   return rate <= light.attendanceConcernAtMost
