@@ -4,7 +4,7 @@ import type { SchoolConfig } from '../src/config/schema.ts';
 import { londonClock } from '../src/domain/attendance/dates.ts';
 import { LADDER_STALLED_AFTER_MS } from '../src/domain/escalation/stalled.ts';
 import type { VisitRules } from '../src/domain/visits/rules.ts';
-import { checkInStillCounts, dueVisitAlarms } from '../src/domain/visits/watch.ts';
+import { arrivalAlarmKey, checkInTaken, dueVisitAlarms } from '../src/domain/visits/watch.ts';
 import { doorstepError } from '../src/errors.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
@@ -20,6 +20,7 @@ import type { Queryable } from '../src/store/db.ts';
 import { strandedNotifications } from '../src/store/notify.ts';
 import {
   advanceLastCheckIn,
+  alarmIdByKey,
   alarmsAwaitingFirstStep,
   boundLockWaits,
   insertTrustedFobCheckIns,
@@ -28,6 +29,7 @@ import {
   visitsOutForWatch,
   watchedOutsideConfig,
 } from '../src/store/visit-watch.ts';
+import { getVisit } from '../src/store/visits.ts';
 import { clearVisitAlarms } from '../src/visits/while-out.ts';
 import type { JobDeps } from './deps.ts';
 
@@ -237,10 +239,13 @@ const WHAT = {
  * skew (such a check-in is kept as an event but counts for nothing: it neither postpones nor clears
  * a missed check-in). A check-in's time is never later than its receipt; a device time before the
  * departure within the same skew (a slow clock) is replaced by the received time, and one earlier
- * still (an old check-in, perhaps replayed) counts for nothing. Once per event. A check-in that no
- * longer meets the check-in clock now (made before a deadline, held by the fob without signal and
- * delivered after it: `checkInStillCounts`) is kept and noted on the open missed check-in, which it
- * neither clears nor restarts — nothing has been heard from the worker since.
+ * still (an old check-in, perhaps replayed) counts for nothing. Once per event. What each does to the
+ * visit's open missed check-ins is the domain's (`checkInTaken`): one that no longer meets the
+ * check-in clock (made before a deadline, held by the fob without signal and delivered after it) is
+ * kept and noted on them, and neither clears nor restarts anything — nothing has been heard from the
+ * worker since; one that does moves the clock and resolves those the visit no longer owes, never
+ * one it still owes — the arrival call's alarm, for a check-in made before that was due, stands,
+ * noted.
  */
 async function takeFobCheckIns(
   tx: Queryable,
@@ -251,19 +256,37 @@ async function takeFobCheckIns(
 ) {
   const schoolId = school.id;
   const taken = await insertTrustedFobCheckIns(tx, schoolId, now, school.fobs.maxClockSkewSeconds * 1000);
-  for (const { visitId, at, checkInMinutes } of taken) {
-    if (!checkInStillCounts(at, checkInMinutes, rules, now)) {
+  for (const { visitId, at } of taken) {
+    const v = await getVisit(tx, visitId);
+    if (!v) continue;
+    const made = `a fob check-in made at ${londonClock(at)} arrived at ${londonClock(now)}`;
+    const checkIn = checkInTaken(v, at, rules, now);
+    if (!checkIn.counts) {
       // Made before the deadline, delivered after it: kept, but the worker is still unheard from.
       for (const alarmId of await openAlarmIdsOfVisit(tx, visitId, ['missed_check_in']))
         await addTimeline(
           tx,
           alarmId,
-          `a fob check-in made at ${londonClock(at)} arrived at ${londonClock(now)}, after the check-in it would have met was due: the alarm stands`,
+          `${made}, after the check-in it would have met was due: the alarm stands`,
           'system:visit-watcher',
         );
       continue;
     }
     await advanceLastCheckIn(tx, visitId, at);
+    // The deadlines still owed with it taken: their alarms stand (the arrival call's, for a check-in
+    // made on the road before it was due), said on each.
+    const open = await openAlarmIdsOfVisit(tx, visitId, ['missed_check_in']);
+    const stands: string[] = [];
+    for (const owed of checkIn.stillOwed) {
+      const alarmId = await alarmIdByKey(tx, owed.dedupKey);
+      if (!alarmId || !open.includes(alarmId)) continue;
+      stands.push(alarmId);
+      const what =
+        owed.dedupKey === arrivalAlarmKey(visitId)
+          ? 'made before the arrival call was due: it is no arrival, the arrival call is still owed and the alarm stands'
+          : 'the check-in this alarm is for is still owed: the alarm stands';
+      await addTimeline(tx, alarmId, `${made}, ${what}`, 'system:visit-watcher');
+    }
     await clearVisitAlarms(
       tx,
       { id: visitId, schoolId },
@@ -273,6 +296,7 @@ async function takeFobCheckIns(
       now,
       events,
       'worker_checked_in',
+      stands,
     );
     events.push(await insertBoardEvent(tx, schoolId, 'visit.checked-in', { visitId }));
   }

@@ -31,7 +31,9 @@ import { visitRecordCopy } from './visit-record-copy.ts';
 
 /**
  * Resolves the visit's open alarms of these kinds as the worker safe (never an incident record), `as`
- * saying how: checked in or arrived (still out), running late, or back safe.
+ * saying how: checked in or arrived (still out), running late, or back safe — all but those in
+ * `leave` (alarm ids whose deadline is still owed: a fob check-in made before the arrival call was due
+ * leaves that call's alarm standing).
  */
 export async function clearVisitAlarms(
   tx: Queryable,
@@ -42,8 +44,10 @@ export async function clearVisitAlarms(
   now: Date,
   events: BoardEventRow[],
   as: VisitClearReason,
+  leave: readonly string[] = [],
 ): Promise<void> {
   for (const alarmId of await openAlarmIdsOfVisit(tx, v.id, types)) {
+    if (leave.includes(alarmId)) continue;
     if ((await resolve(tx, alarmId, by, as, why, now)) === 'resolved') {
       await addTimeline(tx, alarmId, why, by);
       events.push(await insertBoardEvent(tx, v.schoolId, 'alarm.resolved', { alarmId }));

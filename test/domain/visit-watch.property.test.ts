@@ -4,7 +4,9 @@ import { decide, type LifecycleVisit } from '../../src/domain/visits/lifecycle.t
 import { MAX_RETURN_AHEAD_MINUTES, returnTimeProblem } from '../../src/domain/visits/return-time.ts';
 import { type VisitRules, visitRules } from '../../src/domain/visits/rules.ts';
 import {
+  arrivalAlarmKey,
   checkInStillCounts,
+  checkInTaken,
   dueVisitAlarms,
   nextVisitCheck,
   type WatchedVisit,
@@ -21,7 +23,9 @@ import {
  * The alarms are kept as the register keeps them: each due occurrence raised once (its dedup key),
  * standing until a step stands it down — as the lifecycle says (`decide`'s `clears`: a check-in the
  * missed check-in, running late the overdue alarm) — whoever takes it: the worker, their partner, or
- * the office recording an arrival or a check-in for them (`record-arrival`, `record-check-in`). "Something is due or
+ * the office recording an arrival or a check-in for them (`record-arrival`, `record-check-in`) — or,
+ * for a fob check-in held by the fob without signal and delivered later (made before now), as the
+ * watcher takes it (`checkInTaken`): never standing down an alarm whose deadline is still owed. "Something is due or
  * something will be" is true of any worker past a deadline whatever stands; what watches them is an
  * alarm standing for each deadline passed, and a deadline to come when none has.
  */
@@ -79,7 +83,12 @@ type Event =
   | { kind: 'arrive'; by: Who }
   | { kind: 'check-in'; by: Who }
   | { kind: 'running-late'; minutes: number; by: Who }
-  | { kind: 'fob' };
+  | { kind: 'fob' }
+  /**
+   * A fob check-in held by the fob without signal and delivered now: pressed `ago` minutes before now,
+   * or (`onTheRoad`, where the pack asks for an arrival call) `ago` minutes before that call was due.
+   */
+  | { kind: 'held-check-in'; ago: number; onTheRoad: boolean };
 
 const eventArb: fc.Arbitrary<Event> = fc.oneof(
   {
@@ -97,6 +106,14 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('fob' as const) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('held-check-in' as const),
+      ago: fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 0, max: 90 })),
+      onTheRoad: fc.boolean(),
+    }),
+  },
 );
 
 const departureArb = fc.record({
@@ -152,6 +169,8 @@ describe('the watch on a worker out (pure)', () => {
     let overdueOnly = 0;
     let officeCheckInWhileOverdue = 0;
     let checkInSeen = 0;
+    let heldOnTheRoad = 0;
+    let heldAnswered = 0;
     fc.assert(
       fc.property(departureArb, ({ rules, returnIn, every, fobSilentMinutes, events }) => {
         const exp = new Expected(rules, every, D + returnIn * MIN);
@@ -205,6 +224,9 @@ describe('the watch on a worker out (pure)', () => {
               raised.add(d.dedupKey);
               standing.set(d.dedupKey, d.type);
             }
+          // No alarm stood down while its deadline is still owed: each due occurrence raised stands.
+          for (const d of due)
+            expect(standing.has(d.dedupKey), `${d.dedupKey} stood down while still owed`).toBe(true);
           // Always watched: past a deadline, an alarm of it stands; with none passed, one is to come.
           for (const d of due)
             expect(
@@ -290,6 +312,40 @@ describe('the watch on a worker out (pure)', () => {
           } else if (e.kind === 'fob') {
             fobLast = now;
             exp.fobHeard = now;
+          } else if (e.kind === 'held-check-in') {
+            // Pressed before now (never before the departure: the watcher takes none earlier), taken now.
+            const arrivalDueAt = rules.arrivalCheckInMinutes
+              ? D + (rules.arrivalCheckInMinutes + rules.checkInGraceMinutes) * MIN
+              : null;
+            const pressed =
+              e.onTheRoad && arrivalDueAt !== null ? arrivalDueAt - (e.ago + 1) * MIN : now - e.ago * MIN;
+            const at = Math.max(D, Math.min(now, pressed));
+            const everyNow = every ?? rules.checkInMinutes ?? null;
+            const meetsClock = everyNow === null || at + (everyNow + rules.checkInGraceMinutes) * MIN > now;
+            const taken = checkInTaken(visit(), new Date(at), rules, new Date(now));
+            expect(taken.counts, 'a held check-in counts exactly while it meets the check-in clock').toBe(
+              meetsClock,
+            );
+            const arrivalStanding = standing.has(arrivalAlarmKey('7'));
+            if (taken.counts) {
+              // All it leaves standing is the arrival call's alarm, for one made before that was due.
+              for (const d of taken.stillOwed) expect(d.dedupKey).toBe(arrivalAlarmKey('7'));
+              lastCheckInAt = Math.max(lastCheckInAt ?? at, at);
+              const owed = new Set(taken.stillOwed.map((d) => d.dedupKey));
+              for (const [key, type] of standing)
+                if (type === 'missed_check_in' && !owed.has(key)) standing.delete(key);
+              exp.checkedIn = true;
+              exp.lastSign = Math.max(exp.lastSign, at);
+              if (exp.arrivalPending && at >= exp.arrivalAt()!) exp.arrivalPending = false;
+              if (arrivalStanding && exp.arrivalPending) heldOnTheRoad++;
+              if (arrivalStanding && !exp.arrivalPending) heldAnswered++;
+            }
+            // Made before now, it never stood down an alarm whose key the visit still owes.
+            for (const d of dueVisitAlarms(visit(), rules, new Date(now)))
+              if (raised.has(d.dedupKey))
+                expect(standing.has(d.dedupKey), `a held check-in stood down ${d.dedupKey}, still owed`).toBe(
+                  true,
+                );
           }
           look();
         }
@@ -300,6 +356,9 @@ describe('the watch on a worker out (pure)', () => {
     expect(overdueSeen).toBeGreaterThan(200);
     expect(overdueOnly).toBeGreaterThan(20);
     expect(checkInSeen).toBeGreaterThan(200);
+    // Held check-ins reached a standing arrival alarm: made on the road (it stands), and after it was due (answered).
+    expect(heldOnTheRoad).toBeGreaterThan(3);
+    expect(heldAnswered).toBeGreaterThan(3);
     // The office checked in for an overdue worker (whose alarm must stand), not only the worker.
     expect(officeCheckInWhileOverdue).toBeGreaterThan(20);
   });

@@ -312,6 +312,71 @@ describe('the visit watcher', () => {
     await returnVisit(vdeps, lead, id);
   });
 
+  it('a fob check-in pressed on the road before the arrival call was due, delivered after its alarm was raised, leaves that alarm standing (no arrival): it starts the check-in clock only', async () => {
+    const start = now;
+    const id = await departed('thames', 120);
+    // Thames View 2.4: the arrival call is due 20 minutes after leaving; at 21 the watcher raises it.
+    now = new Date(start.getTime() + 21 * 60_000);
+    await watch();
+    const [arrival] = await alarmsOf(id);
+    expect(arrival).toMatchObject({ type: 'missed_check_in', status: 'open' });
+    const key = async (alarmId: string) =>
+      (await db.query<{ dedup_key: string }>('SELECT dedup_key FROM alarms WHERE id = $1', [alarmId]))
+        .rows[0]!.dedup_key;
+    expect(await key(arrival!.id)).toBe(`visit:${id}:arrival`);
+
+    // Pressed on the way at 15 minutes with no signal, held by the fob, delivered at 22: it still meets
+    // the check-in clock (15 + 20 > 22), but it is no arrival — nothing heard since 15 minutes.
+    now = new Date(start.getTime() + 22 * 60_000);
+    await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('chk-road-1', {
+        type: 'check_in',
+        deviceId: 'FOB-1',
+        occurredAt: new Date(start.getTime() + 15 * 60_000).toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    expect((await watch()).checkIns).toBe(1);
+    expect(await alarmsOf(id)).toEqual([expect.objectContaining({ id: arrival!.id, status: 'open' })]);
+    expect((await timelineOf(db, arrival!.id)).map((t) => t.event)).toContainEqual(
+      expect.stringMatching(/a fob check-in made at .* made before the arrival call was due.*still owed/),
+    );
+    // The check-in clock runs from it: a missed check-in at 35 minutes, the arrival's alarm still open.
+    expect((await getVisit(db, id))!.lastCheckInAt?.getTime()).toBe(start.getTime() + 15 * 60_000);
+    now = new Date(start.getTime() + 34 * 60_000);
+    await watch();
+    expect(await alarmsOf(id)).toHaveLength(1);
+    now = new Date(start.getTime() + 36 * 60_000);
+    await watch();
+    const open = await alarmsOf(id);
+    expect(open.map((a) => a.status)).toEqual(['open', 'open']);
+    expect(await key(open[1]!.id)).toBe(
+      `visit:${id}:missed-check-in:${new Date(start.getTime() + 35 * 60_000).toISOString()}`,
+    );
+
+    // A check-in pressed now (after the arrival call was due) answers both, as the worker safe.
+    await ingestFobEvent(
+      { db, producer, publisher: conn, prefix },
+      vdeps.config.schools[1]!,
+      fobEvent('chk-road-2', {
+        type: 'check_in',
+        deviceId: 'FOB-1',
+        occurredAt: now.toISOString(),
+        receivedAt: now.toISOString(),
+      }),
+      { transport: 'mqtt', profile: 'peoplesafe-style', raw: Buffer.from('{}') },
+    );
+    await watch();
+    expect(await alarmsOf(id)).toEqual([
+      expect.objectContaining({ status: 'resolved', resolution_reason: 'worker_checked_in' }),
+      expect.objectContaining({ status: 'resolved', resolution_reason: 'worker_checked_in' }),
+    ]);
+    await returnVisit(vdeps, lead, id);
+  });
+
   it('a worker out at a school the config no longer holds is said loudly every run (nothing can watch them there)', async () => {
     const id = await departed('thames', 120);
     const lines: Record<string, unknown>[] = [];

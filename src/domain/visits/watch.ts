@@ -41,6 +41,9 @@ export const overdueAlarmKey = (visitId: string, expectedReturnAt: Date) =>
 export const overdueOwnAlarmKey = (visitId: string, expectedReturnAt: Date, unique: string) =>
   `${overdueAlarmKey(visitId, expectedReturnAt)}:own:${unique}`;
 
+/** The key of the arrival call's alarm (Thames View 2.4): one per visit, as the call is owed once. */
+export const arrivalAlarmKey = (visitId: string) => `visit:${visitId}:arrival`;
+
 /** How often the visit watcher (jobs/watch-visits.ts) runs: src/runtime/schedules.ts schedules it so. */
 export const VISIT_WATCH_EVERY_MS = 15_000;
 
@@ -87,7 +90,7 @@ export function visitDeadlines(v: WatchedVisit, rules: DeadlineRules): DueVisitA
   const arrivalOwed =
     arrivalDueAt !== null && !v.arrivedAt && !(v.lastCheckInAt && v.lastCheckInAt >= arrivalDueAt);
   if (arrivalDueAt && arrivalOwed)
-    out.push({ type: 'missed_check_in', dedupKey: `visit:${v.id}:arrival`, dueAt: arrivalDueAt });
+    out.push({ type: 'missed_check_in', dedupKey: arrivalAlarmKey(v.id), dueAt: arrivalDueAt });
   // Until then the arrival deadline stands in for the check-in clock — unless the worker has checked
   // in (before the visit, 3.10), which starts it: a worker who checks in but never says they have
   // arrived is still watched at every interval. From the arrival, check-ins count from it.
@@ -141,6 +144,34 @@ export function checkInStillCounts(
   const every = checkInMinutes ?? rules.checkInMinutes;
   if (!every) return true;
   return at.getTime() + minutes(every + rules.checkInGraceMinutes) > now.getTime();
+}
+
+/** What a check-in does to the visit's open missed check-ins (`checkInTaken`). */
+export type CheckInTaken =
+  /** Too late to say anything of the worker now: it moves no clock, and every missed check-in stands. */
+  | { counts: false }
+  | {
+      counts: true;
+      /** The missed check-ins still owed with it taken: their alarms stand; every other one it answers. */
+      stillOwed: DueVisitAlarm[];
+    };
+
+/**
+ * What a check-in made at `at` and taken at `now` — a fob's, perhaps held by the fob without signal
+ * and delivered late — does to the open missed check-ins of `v` (the visit as it was before it): one
+ * that no longer meets the check-in clock (`checkInStillCounts`) answers none; one that does moves
+ * the last check-in to `at` (unless one later is recorded) and answers every missed check-in the visit
+ * no longer owes with it taken (`dueVisitAlarms`) — never one it still owes: the arrival call's,
+ * for a check-in made before that was due (no arrival: it never stands in for the call), stands
+ * whenever it is delivered. Pure.
+ */
+export function checkInTaken(v: WatchedVisit, at: Date, rules: VisitRules, now: Date): CheckInTaken {
+  if (!checkInStillCounts(at, v.checkInMinutes, rules, now)) return { counts: false };
+  const lastCheckInAt = v.lastCheckInAt && v.lastCheckInAt > at ? v.lastCheckInAt : at;
+  const stillOwed = dueVisitAlarms({ ...v, lastCheckInAt }, rules, now).filter(
+    (d) => d.type === 'missed_check_in',
+  );
+  return { counts: true, stillOwed };
 }
 
 /** When the watcher next raises something for this visit (null: nothing more is owed before one is raised). */
