@@ -42,6 +42,23 @@ export interface FakePupil {
   }[];
 }
 
+/**
+ * Where the client's RestGateway::retrieve reads an object of `type`: `/rest-v2/{plural-dashed}/{id}`,
+ * the plural by src/Arbor/Filter/PluralizeFilter.php, dashed by src/Arbor/Filter/CamelCaseToDash.php,
+ * lower-cased (`UkDfe_UpnAssignment` → `/rest-v2/uk-dfe_upn-assignments/ID`).
+ */
+export function retrieveHref(type: string, id: number | string): string {
+  const plural = type.endsWith('s')
+    ? `${type.slice(0, -1)}ses`
+    : type.endsWith('y') && !type.endsWith('ay')
+      ? `${type.slice(0, -1)}ies`
+      : `${type}s`;
+  const dashed = plural
+    .replace(/(?<=[A-Z])([A-Z]+)([A-Z][A-z])/g, '$1-$2')
+    .replace(/(?<=[a-z0-9])([A-Z])/g, '-$1');
+  return `/rest-v2/${dashed.toLowerCase()}/${id}`;
+}
+
 const ref = (entityType: string, path: string, id: number | string) => ({
   entityType,
   id,
@@ -145,9 +162,12 @@ export class FakeArbor {
   answersToLose = 0;
   /**
    * Listed rows as references only (`{entityType, id, href}`), their properties read at their href —
-   * the form the client's ModelBase::getProperty is written for (a property a row lacks is refreshed).
+   * the form the client's ModelBase::getProperty is written for (a property a row lacks is refreshed:
+   * src/Arbor/Model/ModelBase.php). Every listed row is also an object at its href, as in Arbor.
    */
   listsAsReferences = false;
+  /** Changed students as references only (`{entityType, id, href}`): the student read at its href. */
+  studentChangesAsReferences = false;
   /** A note read at its own href is refused (403): an app whose role may list notes but not open one. */
   refusesNoteReads = false;
   private revision = 0;
@@ -188,10 +208,14 @@ export class FakeArbor {
     this.objects.set(href, [root, { entityType: root[0]!.toUpperCase() + root.slice(1), id, href, ...obj }]);
   }
 
-  private row(plural: string, row: Record<string, unknown>) {
+  /** A row of a query's list, also retrievable whole at its own href (under its type's root). */
+  private row(plural: string, row: Record<string, unknown> & { entityType: string }) {
     const rows = this.lists.get(plural) ?? [];
-    rows.push({ id: this.nextId++, ...row });
+    const id = this.nextId++;
+    const whole = { id, href: retrieveHref(row.entityType, id), ...row };
+    rows.push(whole);
     this.lists.set(plural, rows);
+    this.objects.set(whole.href, [row.entityType[0]!.toLowerCase() + row.entityType.slice(1), whole]);
   }
 
   addPupil(p: FakePupil, changeType: 'CREATE' | 'UPDATE' = 'CREATE'): void {
@@ -305,6 +329,7 @@ export class FakeArbor {
         });
       }
     }
+    this.put('student', studentRef.href, { person: personRef, studentNumber: `S${p.id}` });
     this.studentChanges.push({
       changeType,
       fromRevision: this.revision,
@@ -479,7 +504,12 @@ export class FakeArbor {
     if (changelog) {
       const from = Number(url.searchParams.get('from-revision') ?? 0);
       const all = changelog[1] === 'students' ? this.studentChanges : this.recordChanges;
-      return [200, { changes: all.filter((c) => c.toRevision > from).slice(0, this.changelogChunk) }];
+      const changes = all.filter((c) => c.toRevision > from).slice(0, this.changelogChunk);
+      if (changelog[1] === 'students' && this.studentChangesAsReferences) {
+        const bare = ({ entityType, id, href }: Record<string, unknown>) => ({ entityType, id, href });
+        return [200, { changes: changes.map((c) => ({ ...c, changedObject: bare(c.changedObject) })) }];
+      }
+      return [200, { changes }];
     }
     const object = this.objects.get(url.pathname);
     if (object && this.refusesNoteReads && this.notes.some((n) => n.note.href === url.pathname))

@@ -18,7 +18,15 @@ import type {
   Where,
 } from '../types.ts';
 import { upnOf } from '../upn.ts';
-import { type ArborReader, contactsOf, current, homeAddress, idOf } from './household.ts';
+import {
+  type ArborReader,
+  anyCurrent,
+  contactsOf,
+  current,
+  datesKnown,
+  homeAddress,
+  idOf,
+} from './household.ts';
 import {
   type AttendanceMarkWire,
   attendanceMark,
@@ -29,7 +37,12 @@ import {
   many,
   one,
   person,
+  pluralOf,
+  type QueryRow,
+  queryRow,
+  SAFE_HREF,
   senStatus,
+  senStatusAssignment,
   session,
   statusAssignment,
   student,
@@ -67,8 +80,6 @@ const MAX_ROUNDS = 1000;
  * ignored), and paging on would never end while every row is held in memory.
  */
 const MAX_QUERY_PAGES = 20;
-/** An href Arbor gives is followed only as a path on the school's own Arbor host. */
-const SAFE_HREF = /^\/rest-v2\/[A-Za-z0-9_\-/]{1,300}$/;
 
 /**
  * The meaning Arbor gives a mark, from its AttendanceMark `isStatistical*` flags (never from the
@@ -263,7 +274,6 @@ export class ArborSource implements MisSource, ArborReader {
     }
   }
 
-  /** GET an href Arbor gave (a path on the same host), answered as `{root: {…}}`. */
   /** One object by its link (`GET {href}`), the link checked to be a path on the school's Arbor. */
   async retrieve<T extends z.ZodType>(href: string, root: string, schema: T, where: Where) {
     if (!SAFE_HREF.test(href)) throw malformed(where, `${root}.href`, 'expected a /rest-v2/… path');
@@ -334,90 +344,104 @@ export class ArborSource implements MisSource, ArborReader {
     return hit as Promise<z.output<T>>;
   }
 
-  /** Every row of a query (`GET /rest-v2/{Plural}?filters…&page=N&page-size=M`). */
-  async query<T extends z.ZodType>(
-    plural: string,
+  /**
+   * Every object of resource `type` a query selects (`GET /rest-v2/{PluralType}?filters…&page=N&page-size=M`,
+   * as the client's RestGateway::query sends it), each whole: a row listed as a reference (or
+   * lacking a property `schema` reads) is read at its href — a /rest-v2/ path on this host
+   * (SAFE_HREF) — under its type's root, as the client's ModelBase::getProperty refreshes a model
+   * (arbor-education/sis-sdk-php src/Arbor/Model/ModelBase.php; `queryRow` in wire.ts). Those reads
+   * go one at a time through the same HTTP client (its retries, Retry-After and failure classes):
+   * a page of references is at most `pageSize` GETs, a query at most MAX_QUERY_PAGES pages.
+   */
+  async query<T extends z.ZodObject>(
+    type: string,
     filters: Record<string, string>,
     schema: T,
   ): Promise<z.output<T>[]> {
+    const plural = pluralOf(type);
     const root = plural[0]!.toLowerCase() + plural.slice(1);
+    const by = Object.entries(filters).map(([k, v]) => `${k}=${v}`);
+    const where = { unit: `Arbor ${plural} query ${by.join('&')}`.trim() };
     const out: z.output<T>[] = [];
     for (let page = 1; ; page++) {
-      if (page > MAX_QUERY_PAGES) {
-        const by = Object.entries(filters).map(([k, v]) => `${k}=${v}`);
-        throw malformed(
-          { unit: `Arbor ${plural} query ${by.join('&')}`.trim() },
-          'page',
-          `more than ${MAX_QUERY_PAGES} full pages of ${this.pageSize} rows`,
-        );
-      }
+      if (page > MAX_QUERY_PAGES)
+        throw malformed(where, 'page', `more than ${MAX_QUERY_PAGES} full pages of ${this.pageSize} rows`);
       const q = new URLSearchParams({ ...filters, page: String(page), 'page-size': String(this.pageSize) });
       const body = await getJson(
         `${this.base}/rest-v2/${plural}?${q}`,
-        many(root, schema),
+        many(root, queryRow(schema)),
         this.http,
         `Arbor ${plural}`,
       );
-      const rows = body[root] as z.output<T>[];
-      out.push(...rows);
+      const rows = body[root] as QueryRow<z.output<T>>[];
+      for (const row of rows)
+        out.push(
+          row.reference === undefined
+            ? row.whole
+            : await this.retrieve(row.reference, type[0]!.toLowerCase() + type.slice(1), schema, where),
+        );
       if (rows.length < this.pageSize) return out;
     }
   }
 
   private async pupil(
-    s: z.output<typeof student>,
+    changed: z.output<typeof student>,
     where: Where,
     today: string,
     lookups: Map<string, Promise<unknown>>,
   ): Promise<PupilRecord> {
-    const studentHref = `/rest-v2/students/${encodeURIComponent(s.id)}`;
+    const studentHref = `/rest-v2/students/${encodeURIComponent(changed.id)}`;
+    // A changed student without its `person` (a reference only) is read whole, as the client's
+    // ModelBase::getProperty refreshes it; still without one, its person is unknown and the names,
+    // date of birth and address Doorstep had are kept (left out), never cleared.
+    const s =
+      changed.person === undefined ? await this.retrieve(studentHref, 'student', student, where) : changed;
     const p = s.person ? await this.retrieve(s.person.href, 'person', person, where) : null;
-    const upns = (
-      await this.query('UkDfe_UpnAssignments', { 'filters.student.equals': studentHref }, upnAssignment)
-    )
-      .filter((u) => u.upn?.trim() && current(u.startDatetime, u.endDatetime, today))
-      .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
-    const upn = upnFrom(upns);
     const byStudent = { 'filters.student.equals': studentHref };
-    const isCurrent = (a: { startDate?: string | null; endDate?: string | null }) =>
-      current(a.startDate, a.endDate, today);
+    const upn = upnFrom(await this.query('UkDfe_UpnAssignment', byStudent, upnAssignment), today);
     const cp = await this.query(
-      'ChildProtectionStatusAssignments',
+      'ChildProtectionStatusAssignment',
       byStudent,
       childProtectionStatusAssignment,
     );
-    const inCare = await this.query('InCareStatusAssignments', byStudent, statusAssignment);
-    const carer = await this.query('UkDfe_YoungCarerStatusAssignments', byStudent, statusAssignment);
-    let senEhcp = false;
-    for (const a of (await this.query('SenStatusAssignments', byStudent, statusAssignment)).filter(
-      isCurrent,
-    )) {
+    const inCare = await this.query('InCareStatusAssignment', byStudent, statusAssignment);
+    const carer = await this.query('UkDfe_YoungCarerStatusAssignment', byStudent, statusAssignment);
+    const sen = await this.query('SenStatusAssignment', byStudent, senStatusAssignment);
+    // EHC plan: a current SEN status whose DfE code is E; not said while some SEN dates are unknown.
+    let senEhcp = anyCurrent(sen, today) === undefined ? undefined : false;
+    for (const a of sen.filter((a) => current(a.startDate, a.endDate, today))) {
       if (!a.senStatus) continue;
       const st = await this.cached(lookups, a.senStatus.href, 'senStatus', senStatus, where);
       if (st.d00229?.toUpperCase() === 'E') senEhcp = true;
     }
+    // What Arbor's published models let Doorstep read; CIN has no model there (docs/attendance-in.md:
+    // connector table), so it is left as it was — as is a flag whose assignments' dates are unknown.
+    const flags = Object.fromEntries(
+      Object.entries({
+        cpPlan: anyCurrent(cp, today),
+        lac: anyCurrent(inCare, today),
+        senEhcp,
+        youngCarer: anyCurrent(carer, today),
+      }).filter(([, v]) => v !== undefined),
+    );
+    const address = s.person ? await homeAddress(this, s.person.href, where, today) : null;
     return {
       misId: s.id,
       ...upn,
-      forename: p?.legalFirstName ?? null,
-      surname: p?.legalLastName ?? null,
-      preferredName: p?.preferredFirstName ?? null,
-      dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
-      address: s.person ? await homeAddress(this, s.person.href, where, today) : null,
-      // What Arbor's published models let Doorstep read; CIN has no model there (docs/attendance-in.md: connector
-      // table), so it is left as it was.
-      flags: {
-        cpPlan: cp.some(isCurrent),
-        lac: inCare.some(isCurrent),
-        senEhcp,
-        youngCarer: carer.some(isCurrent),
-      },
+      ...(s.person === undefined
+        ? {}
+        : {
+            forename: p?.legalFirstName ?? null,
+            surname: p?.legalLastName ?? null,
+            preferredName: p?.preferredFirstName ?? null,
+            dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
+          }),
+      ...(s.person === undefined || address === undefined ? {} : { address }),
+      flags,
       contacts: await contactsOf(this, studentHref, where),
       where,
     };
   }
-
-  /** The current home occupancy of the pupil's Person, else any current one. */
 }
 
 /** Most records a conflict between current UPN assignments names. */
@@ -427,11 +451,30 @@ const MAX_UPN_RECORDS_NAMED = 5;
  * The pupil's UPN from their current UPN assignments (permanent ones first, temporary only when
  * there is none). Two different UPNs of the kind taken cannot be told apart — which one came first
  * is only the API's row order, and a CTF matches pupils by UPN — so none is taken (the UPN Doorstep
- * had is kept) and the assignments are named as unusable; the same UPN listed twice is one UPN.
+ * had is kept) and the assignments are named as unusable; the same UPN listed twice is one UPN. No
+ * current one clears the UPN only when there are assignments carrying a UPN and every one's dates are
+ * known (all ended): with none listed, none carrying a `upn`, or one whose dates are unknown, the UPN
+ * is left out — kept as Doorstep had it (a CTF matches by it), never sent as null.
  */
 function upnFrom(
-  upns: { upn?: string | null | undefined; isTemporary?: boolean | null | undefined; id?: unknown }[],
+  listed: {
+    upn?: string | null | undefined;
+    isTemporary?: boolean | null | undefined;
+    startDatetime?: string | null | undefined;
+    endDatetime?: string | null | undefined;
+    id?: unknown;
+  }[],
+  today: string,
 ): Pick<PupilRecord, 'upn' | 'unusable'> {
+  const carrying = listed.filter((u) => u.upn?.trim());
+  const upns = carrying
+    .filter((u) => current(u.startDatetime, u.endDatetime, today))
+    .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
+  if (upns.length === 0) {
+    const told = listed.some((u) => u.upn !== undefined);
+    const ended = carrying.every((u) => datesKnown(u.startDatetime, u.endDatetime));
+    return told && ended ? upnOf(null, 'upn') : {};
+  }
   const taken = upns.filter((u) => (u.isTemporary ?? false) === (upns[0]?.isTemporary ?? false));
   const byUpn = new Map<string, (typeof upns)[number]>();
   for (const u of taken) if (!byUpn.has(u.upn!.trim())) byUpn.set(u.upn!.trim(), u);

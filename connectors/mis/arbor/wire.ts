@@ -36,6 +36,30 @@ const dateish = dateShaped.refine(realDay, { error: 'expected a real calendar da
  */
 const dateOrUnknown = dateShaped.transform((d) => (realDay(d) ? d : null));
 
+/** An href Arbor gives is followed only as a path on the school's own Arbor host. */
+export const SAFE_HREF = /^\/rest-v2\/[A-Za-z0-9_\-/]{1,300}$/;
+
+/**
+ * Whether `href` is one Doorstep follows: a `/rest-v2/…` path on the school's Arbor (SAFE_HREF) and,
+ * given the dashed plural `path` of a resource (`pastoral-notes`), one object of it
+ * (`/rest-v2/{path}/{id}`, as RestGateway::retrieve builds it) — never another host's or model's.
+ */
+export function isSafeHref(href: unknown, path?: string): href is string {
+  if (typeof href !== 'string' || !SAFE_HREF.test(href)) return false;
+  return path === undefined || new RegExp(`^/rest-v2/${path}/[\\w-]{1,64}$`).test(href);
+}
+
+/**
+ * A resource type's plural, as the client's src/Arbor/Filter/PluralizeFilter.php makes it (a query's
+ * path and list root: `PostalAddressOccupancy` → `PostalAddressOccupancies`, `EmailAddress` →
+ * `EmailAddresses`).
+ */
+export function pluralOf(type: string): string {
+  if (type.endsWith('s')) return `${type.slice(0, -1)}ses`;
+  if (type.endsWith('y') && !type.endsWith('ay')) return `${type.slice(0, -1)}ies`;
+  return `${type}s`;
+}
+
 export const link = z
   .object({ entityType: z.string().max(100), id: id.optional(), href: z.string().max(500) })
   .loose();
@@ -70,7 +94,6 @@ export const guardianRelationship = z
     guardian: link,
     guardianRelationshipType: link.extend({ label: text.nullish(), code: text.nullish() }).loose().nullish(),
     isLegalGuardian: z.boolean().nullish(),
-    isPrimaryGuardian: z.boolean().nullish(),
     emergencyContactPriority: z.number().int().nullish(),
   })
   .loose();
@@ -115,13 +138,16 @@ export const childProtectionStatusAssignment = z
   .loose();
 
 /**
- * src/Arbor/Model/InCareStatusAssignment.php (looked after), src/Arbor/Model/SenStatusAssignment.php
- * (its `senStatus` a link) and src/Arbor/Model/UkDfe/YoungCarerStatusAssignment.php (resource
- * `UkDfe_YoungCarerStatusAssignment`): each a status for `student` from `startDate` to `endDate`.
+ * src/Arbor/Model/InCareStatusAssignment.php (looked after) and
+ * src/Arbor/Model/UkDfe/YoungCarerStatusAssignment.php (resource `UkDfe_YoungCarerStatusAssignment`):
+ * each a status for `student` from `startDate` to `endDate`.
  */
 export const statusAssignment = z
-  .object({ startDate: dateOrUnknown.nullish(), endDate: dateOrUnknown.nullish(), senStatus: link.nullish() })
+  .object({ startDate: dateOrUnknown.nullish(), endDate: dateOrUnknown.nullish() })
   .loose();
+
+/** src/Arbor/Model/SenStatusAssignment.php: a status assignment whose `senStatus` is a link. */
+export const senStatusAssignment = statusAssignment.extend({ senStatus: link.nullish() }).loose();
 
 /** src/Arbor/Model/SenStatus.php: `d00229` is the DfE SEN provision code (`E`: an EHC plan). */
 export const senStatus = z.object({ code: text.nullish(), d00229: z.string().max(8).nullish() }).loose();
@@ -230,6 +256,39 @@ const deletedObject = z.object({ id }).loose();
 export type Change<T> =
   | { toRevision: number; deleted: true; changedObject: { id: string } }
   | { toRevision: number; deleted: false; changedObject: T };
+
+/**
+ * A query row, as read for `object` (whose keys are exactly the properties Doorstep reads): whole
+ * when it carries every one of them; else, when it has an href, a reference to read whole there.
+ * Arbor may list a query's rows as references only (`{entityType, id, href}`): the published client
+ * (arbor-education/sis-sdk-php) hydrates each row into a model (src/Arbor/Api/Gateway/RestGateway.php,
+ * `query`), and src/Arbor/Model/ModelBase.php `getProperty` reads a property the row lacks by
+ * fetching the object at its href (`refresh`: `GET href`, the object under its type's root). A row
+ * with no href is read as it is, what it lacks unknown (`undefined`, never taken as "none").
+ */
+export const queryRow = <T extends z.ZodObject>(object: T) => {
+  const reads = Object.keys(object.shape);
+  return z.unknown().transform((row, ctx): QueryRow<z.output<T>> => {
+    if (
+      row !== null &&
+      typeof row === 'object' &&
+      !Array.isArray(row) &&
+      typeof (row as { href?: unknown }).href === 'string' &&
+      !reads.every((k) => k in row)
+    )
+      return { reference: (row as { href: string }).href };
+    const parsed = object.safeParse(row);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues)
+        ctx.issues.push({ code: 'custom', message: issue.message, path: issue.path, input: row });
+      return z.NEVER;
+    }
+    return { whole: parsed.data };
+  });
+};
+
+/** A query row read: the object whole, or the href it is to be read at. */
+export type QueryRow<T> = { whole: T; reference?: undefined } | { reference: string; whole?: undefined };
 
 /** `{ "<root>": {…} }`, as retrieve answers. */
 export const one = <T extends z.ZodType>(root: string, object: T) => z.object({ [root]: object }).loose();

@@ -116,9 +116,10 @@ describe('Arbor MIS source (against a fake written from the published PHP client
       ],
       where: { unit: 'arbor students changelog from revision 0', record: 1 },
     });
+    // No UPN assignment listed: the UPN is left out (kept as Doorstep had it, a CTF's), never cleared.
+    expect(batch.pupils[1]).not.toHaveProperty('upn');
     expect(batch.pupils[1]).toMatchObject({
       misId: '8',
-      upn: null,
       surname: 'Hart',
       address: null,
       // An ended CP status does not count; SEN support is not an EHC plan.
