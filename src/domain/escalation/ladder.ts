@@ -21,8 +21,23 @@ export const VISITING_STAFF = 'visiting-staff';
  */
 const NOT_TO_VISITING_STAFF = ['call', 'push'];
 
+/**
+ * The longest a level may wait, in minutes: 4 hours — the longest an acknowledgement may pause a
+ * ladder (`reescalateAfterMinutes`), and the furthest ahead a worker may say they will be back. The
+ * ladders shipped wait 30 minutes at most (Hampton's policy; the example config 10), Doorstep's own
+ * 15. Unbounded, a typo was taken as it stood: the last level repeats at its own wait, so one of a
+ * year (525600) is a ladder that in effect ends in silence, and one past a date's range left the next
+ * step with no time at all — the step failing every minute, its level never sent.
+ */
+export const MAX_LEVEL_WAIT_MINUTES = 240;
+
 export const escalationLevel = z.strictObject({
-  afterMinutes: z.number().min(0, { error: 'expected minutes >= 0' }),
+  afterMinutes: z
+    .number()
+    .min(0, { error: 'expected minutes >= 0' })
+    .max(MAX_LEVEL_WAIT_MINUTES, {
+      error: `expected minutes <= ${MAX_LEVEL_WAIT_MINUTES} (4 hours): a longer wait leaves the alarm unheard that long, and the last level repeats only at its own wait`,
+    }),
   notify: z
     .array(
       z
