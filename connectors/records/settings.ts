@@ -65,7 +65,17 @@ export function recordsSettings<E extends z.ZodRawShape = Record<never, never>>(
        * (a CSV or Wonde export of an Arbor school): said, never assumed. Not needed with `mis.kind: arbor`.
        */
       arborStudentIds: z.literal(true).optional(),
-      categories,
+      /**
+       * Refused, naming itself: an Arbor note has no category (Arbor's PastoralNote and
+       * SafeguardingNote are a student, a summary, content and a date), so one set here would be
+       * filed nowhere — and a preview showing it would promise what Arbor never receives.
+       */
+      categories: z
+        .never({
+          error:
+            "an Arbor note carries no category (Arbor's PastoralNote and SafeguardingNote are a student, a summary, content and a date): remove categories from this arbor-pastoral sink — a category set here would be filed nowhere",
+        })
+        .optional(),
       ...delivery,
       ...more,
     }),

@@ -11,8 +11,11 @@ export interface OutboundRecord {
   title: string;
   body: string;
   occurredAt: Date;
-  /** The sink's category for this kind (per school in config). */
-  category: string;
+  /**
+   * The sink's category for this kind (per school in config); null for a sink whose records carry none
+   * (an Arbor note has no category: `NO_CATEGORY`).
+   */
+  category: string | null;
 }
 
 export interface DeliveryReceipt {

@@ -95,11 +95,15 @@ export async function dataPageFacts(db: Db, schoolId: string) {
 
 /**
  * One outbox record (`getOutbox`'s row) as the data page shows it, with its body and what its sink is
- * given besides (`sent`: the category and date; a preview, what go-live would send — from
- * src/records/what-is-sent.ts). Its idempotency key is the one sent to CPOMS / written in the Arbor
- * note (with this install's id before it), as `doorstep outbox show` prints it.
+ * given besides (`sent`: the category — or why none is sent — the title as the sink files it and the
+ * date; a preview, what go-live would send — from src/records/what-is-sent.ts). Its idempotency key
+ * is the one sent to CPOMS / written in the Arbor note (with this install's id before it), as
+ * `doorstep outbox show` prints it.
  */
-export function outboxRecordShown(r: OutboxRow, sent: { category: string | null; occurredAt: Date }) {
+export function outboxRecordShown(
+  r: OutboxRow,
+  sent: { category: string | null; noCategory?: string; title?: string; occurredAt: Date },
+) {
   return {
     id: r.id,
     school_id: r.schoolId,
@@ -113,6 +117,8 @@ export function outboxRecordShown(r: OutboxRow, sent: { category: string | null;
     remote_id: r.remoteId,
     created_at: r.createdAt,
     category: sent.category,
+    no_category: sent.noCategory ?? null,
+    title_sent: sent.title ?? null,
     occurred_at: sent.occurredAt,
   };
 }

@@ -168,7 +168,7 @@ schools:
     expect(
       gaps({
         ...thames,
-        records: { sink: 'preview', categories: thames.records.categories },
+        records: { sink: 'preview', categories: thames.records.categories! },
         alsoRecordTo: [],
       }),
     ).toEqual([]);

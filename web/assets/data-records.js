@@ -4,12 +4,17 @@ import { count, sinkName, sinksSaid } from './words.js';
 // The data page's records: a record's text on "Show record", and the records that failed to reach
 // CPOMS / Arbor, each with "Retry" and "Dismiss…" (the same as `doorstep outbox retry` / `dismiss`).
 
-/** A record's text in `pre`, with the category and date its sink is (a preview: would be) given. */
+/**
+ * A record's text in `pre`, with the category (or why none is sent: an Arbor note has none), title and
+ * date its sink is (a preview: would be) given — the title as the sink files it (an Arbor note's
+ * summary: cut to fit, the record's key at its end).
+ */
 export async function showRecord(id, pre) {
   const b = await api('GET', `/api/outbox/${id}`);
-  const filed = `Category: ${b.category ?? `not known (sink ${b.sink} is no longer configured)`} · Date: ${fmtDateTime(b.occurred_at)}`;
+  const category = b.category ?? b.no_category ?? `not known (sink ${b.sink} is no longer configured)`;
+  const filed = `Category: ${category} · Date: ${fmtDateTime(b.occurred_at)}`;
   const when = b.status === 'preview' ? ' — a preview: what go-live would send' : '';
-  pre.textContent = `${filed}${when}\n\n${b.title}\n\n${b.body}`;
+  pre.textContent = `${filed}${when}\n\n${b.title_sent ?? b.title}\n\n${b.body}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import type { CheckResult } from '../../../src/core/checks.ts';
 import type { Secret } from '../../../src/core/secret.ts';
 import { londonDate, londonMinutes } from '../../../src/domain/attendance/dates.ts';
 import { describeError } from '../../../src/errors.ts';
+import { isSafeHref } from '../../mis/arbor/wire.ts';
 import { refusedFields, sinkFetch } from '../http.ts';
 import { type DeliveryReceipt, type OutboundRecord, RecordDeliveryError, type RecordSink } from '../types.ts';
 
@@ -107,8 +108,7 @@ export class ArborPastoralSink implements RecordSink {
     const ids: string[] = [];
     for (const p of record.pupils) {
       const studentHref = `/rest-v2/students/${encodeURIComponent(p.misId)}`;
-      // The key, kept whole at the end of the summary (the title is what is cut to fit 255).
-      const marker = `[doorstep:${idempotencyKey}]`;
+      const marker = noteMarker(idempotencyKey);
       // A note this record already made for this student (its answer lost, or an earlier pupil's
       // note of the same record made before a later one failed) is found, not made again.
       const found = await this.existing(studentHref, marker, record.occurredAt, signal);
@@ -119,7 +119,7 @@ export class ArborPastoralSink implements RecordSink {
       const note = {
         entityType: this.note.type,
         student: { entityType: 'Student', href: studentHref },
-        summary: `${summaryText(record.title, 254 - marker.length)} ${marker}`,
+        summary: noteSummary(record.title, idempotencyKey),
         content: record.body,
         [this.note.date]: arborDate(record.occurredAt),
       };
@@ -198,7 +198,6 @@ export class ArborPastoralSink implements RecordSink {
         );
       return left;
     };
-    const ownHref = new RegExp(`^/rest-v2/${this.note.path}/[\\w-]{1,64}$`);
     for (let page = 1; page <= LOOKUP_PAGES; page++) {
       const q = new URLSearchParams({
         'filters.student.equals': studentHref,
@@ -241,7 +240,7 @@ export class ArborPastoralSink implements RecordSink {
       for (const listed of rows as { id?: unknown; summary?: unknown; href?: unknown }[]) {
         let row = listed;
         // A reference only: the note read whole at its own href (never another host's or model's).
-        if (typeof row?.summary !== 'string' && typeof row?.href === 'string' && ownHref.test(row.href)) {
+        if (typeof row?.summary !== 'string' && isSafeHref(row?.href, this.note.path)) {
           let whole: Awaited<ReturnType<typeof sinkFetch>> | null;
           try {
             whole = await sinkFetch(
@@ -270,6 +269,21 @@ export class ArborPastoralSink implements RecordSink {
     }
     return null;
   }
+}
+
+/** The record's key as an Arbor note carries it, at the end of its summary (`existing` looks for it). */
+function noteMarker(idempotencyKey: string): string {
+  return `[doorstep:${idempotencyKey}]`;
+}
+
+/**
+ * An Arbor note's summary — the one builder, used by `deliver` and by the record's preview (`doorstep
+ * outbox show`, the data page: connectors/records/outbound.ts): the title cut to fit Arbor's 255
+ * (`summaryText`), then the record's key kept whole (`[doorstep:KEY]`).
+ */
+export function noteSummary(title: string, idempotencyKey: string): string {
+  const marker = noteMarker(idempotencyKey);
+  return `${summaryText(title, 254 - marker.length)} ${marker}`;
 }
 
 /**
