@@ -506,10 +506,33 @@ const TABLE: Record<string, Clause[]> = {
     {
       clause:
         '"ALL HOME VISITS … MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM (THIS INCLUDES THE PRINCIPAL)"',
-      setting: 'authorisation: { required: true, by: [safeguarding, headteacher] }; risk.assessedBy the same',
+      setting:
+        'authorisation: { required: true, by: [safeguarding, headteacher], selfAuthorise: true }; risk.assessedBy the same',
       scenario:
-        'the office, an admin without the role, the safeguarding team and the Principal (no safeguarding role) try to authorise',
+        'the office, an admin without the role, the safeguarding team and the Principal (no safeguarding role) try to authorise; a team member and the Principal authorise a visit they asked for',
       check: () => {
+        // The policy names who authorises and does not bar the one who asked.
+        const askers: [string[], string[]][] = [
+          [['safeguarding', 'visiting-staff'], []],
+          [['office'], ['headteacher']],
+        ];
+        for (const [roles, positions] of askers)
+          expect(
+            decide(
+              'authorise',
+              { ...requested, requestedBy: '9' },
+              { id: '9', roles, positions },
+              rulesOf('lime-hills'),
+            ).ok,
+          ).toBe(true);
+        expect(
+          decide(
+            'authorise',
+            { ...requested, requestedBy: '9' },
+            { id: '9', roles: ['visiting-staff'], positions: [] },
+            rulesOf('lime-hills'),
+          ).ok,
+        ).toBe(false);
         expect(may('lime-hills', 'authorise', ['office'])).toBe(false);
         expect(may('lime-hills', 'authorise', ['admin'])).toBe(false);
         expect(may('lime-hills', 'authorise', ['safeguarding'])).toBe(true);
@@ -1159,11 +1182,13 @@ function choicesIn(value: unknown, path: string[]): { path: string; labelled: bo
 }
 
 /**
- * Every choice a pack's visit rules make of who acts — who authorises (`by`), who assesses the risk
- * (`assessedBy`), who approves a visit on the way to or from work (`approvalBy`) — and whether a visit
- * outside the hours may be approved at all (`approvable`) is the policy's, listed here with its
- * clause, or labelled `setBySchool` beside it in the pack (Hampton names nobody to identify the risk;
- * King's 2.1 names no assessor, 2.2 no approver). One in neither list fails.
+ * Every choice a pack's visit rules make of who acts — who authorises (`by`), whether the one who
+ * asked for a visit may authorise it (`selfAuthorise`), who assesses the risk (`assessedBy`), who
+ * approves a visit on the way to or from work (`approvalBy`) — and whether a visit outside the hours
+ * may be approved at all (`approvable`) is the policy's, listed here with its clause, or labelled
+ * `setBySchool` beside it in the pack (Hampton names nobody to identify the risk; King's 2.1 names no
+ * assessor, 2.2 no approver). One in neither list fails. A pack that requires authorisation writes
+ * `selfAuthorise` out: left to the default, it would say nothing of which the policy asks.
  */
 const POLICY_VISIT_CHOICES: Record<string, Record<string, string>> = {
   statutory: {},
@@ -1178,19 +1203,25 @@ const POLICY_VISIT_CHOICES: Record<string, Record<string, string>> = {
   'lime-hills': {
     'visits.authorisation.by':
       '"MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM (THIS INCLUDES THE PRINCIPAL)"',
+    'visits.authorisation.selfAuthorise':
+      '"AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM"; "ensuring it is signed [by] a member of the Safeguarding team": names who authorises, does not bar the one who asked',
     'visits.risk.assessedBy':
       '"Discuss with the Safeguarding team whether it is deemed appropriate for the visit to be made alone"; "where the safeguarding team believe there is a risk" (the team includes the Principal)',
   },
   'kings-gomer': {
     'visits.authorisation.by':
       '2.1 "authorised in advance by the Associate Headteacher or Designated Safeguarding Lead (DSL)"',
+    'visits.authorisation.selfAuthorise':
+      '2.1 names who authorises ("the Associate Headteacher or Designated Safeguarding Lead"), and does not bar the one who asked',
   },
   'thames-view': {
     'visits.authorisation.by': '3.3 "The list must be approved and signed by the Headteacher"',
+    'visits.authorisation.selfAuthorise':
+      '3.3 names the Headteacher alone to sign, and does not take off the list a visit they asked for',
     'visits.risk.assessedBy': '2.5 "A risk assessment will be conducted by the School Business Manager"',
   },
 };
-const VISIT_CHOICE_KEYS = ['by', 'assessedBy', 'approvalBy', 'approvable'];
+const VISIT_CHOICE_KEYS = ['by', 'assessedBy', 'approvalBy', 'approvable', 'selfAuthorise'];
 
 /** A pack's visit-rule choices (who acts, whether hours may be approved), with whether a sibling `setBySchool` labels each. */
 function visitChoicesIn(value: unknown, path: string[]): { path: string; labelled: boolean }[] {
@@ -1273,6 +1304,37 @@ describe('every number in a pack is the policy’s or the law’s (with its clau
     expect(unlabelled('hampton', 'risk', 'assessedBy')).toEqual(['visits.risk.assessedBy']);
     expect(unlabelled('kings-gomer', 'risk', 'assessedBy')).toEqual(['visits.risk.assessedBy']);
     expect(unlabelled('kings-gomer', 'hours', 'approvable')).toEqual(['visits.hours.approvable']);
+    // Whether the one who asked may authorise: written out in every pack that requires authorisation
+    // (the schema's default, false, is no policy's), and listed with its clause.
+    const unsaid = (raw: { visits?: { authorisation?: Record<string, unknown> } }) => {
+      const a = raw.visits?.authorisation;
+      return a?.required === true && !('selfAuthorise' in a) ? ['visits.authorisation.selfAuthorise'] : [];
+    };
+    const required: string[] = [];
+    for (const pack of Object.keys(POLICY_VISIT_CHOICES)) {
+      const raw = parse(readFileSync(`config/policies/${pack}.yaml`, 'utf8'));
+      expect(unsaid(raw), pack).toEqual([]);
+      if (raw.visits?.authorisation?.required) required.push(pack);
+    }
+    expect(required.sort()).toEqual(['kings-gomer', 'lime-hills', 'thames-view']);
+    // Packs that ask for no authorisation (Hampton, Heath Lane) write no selfAuthorise: it would do nothing.
+    for (const pack of ['hampton', 'heath-lane'])
+      expect(rulesOf(pack).authorisation.required, pack).toBe(false);
+    // Taken away, it is caught — unsaid, and no longer the policy's choice it is listed as.
+    const raw = parse(readFileSync('config/policies/lime-hills.yaml', 'utf8'));
+    delete raw.visits.authorisation.selfAuthorise;
+    expect(unsaid(raw)).toEqual(['visits.authorisation.selfAuthorise']);
+    expect(visitChoicesIn(raw.visits, ['visits']).map((c) => c.path)).not.toContain(
+      'visits.authorisation.selfAuthorise',
+    );
+    // Added to a pack whose policy is not listed for it, it is unexplained.
+    const heath = parse(readFileSync('config/policies/heath-lane.yaml', 'utf8'));
+    heath.visits.authorisation = { required: true, by: ['safeguarding'], selfAuthorise: false };
+    expect(
+      visitChoicesIn(heath.visits, ['visits'])
+        .filter((c) => !c.labelled && !(c.path in POLICY_VISIT_CHOICES['heath-lane']!))
+        .map((c) => c.path),
+    ).toEqual(['visits.authorisation.by', 'visits.authorisation.selfAuthorise']);
   });
 
   it("Heath Lane's vulnerable pupils are the welfare staff's and the VP for attendance's (§4 names both)", () => {
