@@ -16,7 +16,8 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
 
 /**
  * Erases one pupil from Doorstep: their details, contacts, marks, leave refusals, triggers, visits
- * (with check-ins, return changes, visit alarms, timelines and notifications), records in the outbox,
+ * (with check-ins, return changes, visit alarms, timelines and notifications; the fob events of those
+ * alarms and check-ins kept without position, payload or message), records in the outbox,
  * their id in imports and board events, and the details of every audit entry about them. The audit
  * entries themselves stay (who, what, when), referring to the pupil by `reference`, never their id, and so does a lone-worker
  * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`,
@@ -100,6 +101,15 @@ export async function erasePupil(
     removed,
     'alarm_timeline',
     `DELETE FROM alarm_timeline WHERE alarm_id IN (${PUPIL_ALARMS})`,
+    p,
+  );
+  // The fob events the visits' alarms were raised from and their check-ins were counted by stay
+  // (the device's log, the worker's, until `fobEventDays`), but not what they held of the family's
+  // door: the position, the payload as received, a message or voice note.
+  await stripFobEvents(
+    tx,
+    `SELECT fob_event_id FROM alarms WHERE id IN (${PUPIL_ALARMS})
+     UNION SELECT fob_event_id FROM visit_check_ins WHERE visit_id IN (${PUPIL_VISITS})`,
     p,
   );
   await run(tx, removed, 'alarms', `DELETE FROM alarms WHERE id IN (${PUPIL_ALARMS})`, p);
@@ -280,12 +290,8 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
       r.resolution_note === null ? null : withoutValues(r.resolution_note, values),
     ]);
     // A fob's SOS: its event held the position too (and the payload as received, with it), and a
-    // message or voice note from the door — stripped as the retention's `fob-locations` kind does.
-    await tx.query(
-      `UPDATE fob_events SET location = NULL, raw = '', message = NULL, voice_note_url = NULL
-        WHERE id = (SELECT fob_event_id FROM alarms WHERE id = $1)`,
-      [r.id],
-    );
+    // message or voice note from the door.
+    await stripFobEvents(tx, 'SELECT fob_event_id FROM alarms WHERE id = $1', [r.id]);
     const timeline = await tx.query<{ id: string; event: string }>(
       'SELECT id, event FROM alarm_timeline WHERE alarm_id = $1',
       [r.id],
@@ -303,6 +309,19 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
     );
   }
   return rows.map((r) => String(r.id));
+}
+
+/**
+ * Strips the fob events whose ids `ids` (SQL, over `p`) selects of where they were and what they
+ * said — the position, the payload as received (which holds it), the message and voice note — as the
+ * retention's `fob-locations` kind does. The event stays: its device, type and time.
+ */
+async function stripFobEvents(tx: Queryable, ids: string, p: unknown[]): Promise<void> {
+  await tx.query(
+    `UPDATE fob_events SET location = NULL, raw = '', message = NULL, voice_note_url = NULL
+      WHERE id IN (${ids})`,
+    p,
+  );
 }
 
 /**

@@ -204,6 +204,26 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     risk_assessed_flags: [424242],
   });
   await insert(db, 'visit_check_ins', { visit_id: visit, at: NOW, source: 'phone', by_user_id: staff });
+  // A fob check-in counted for the visit: its event holds the position at the family's door.
+  const checkInEvent = await insert(db, 'fob_events', {
+    school_id: school,
+    device_id: 'd1',
+    vendor_event_id: `c-${id}`,
+    type: 'check_in',
+    occurred_at: NOW,
+    received_at: NOW,
+    staff_id: `st-${school}-${id}`,
+    location: { lat: 51.4321, lon: -0.9876 },
+    transport: 'mqtt',
+    profile: 'generic',
+    raw: JSON.stringify({ event_id: `c-${id}`, lat: 51.4321, lon: -0.9876, note: `door-of-${id}` }),
+  });
+  await insert(db, 'visit_check_ins', {
+    visit_id: visit,
+    at: NOW,
+    source: 'fob',
+    fob_event_id: checkInEvent,
+  });
   await insert(db, 'follow_ups', {
     school_id: school,
     visit_id: visit,
@@ -246,9 +266,12 @@ async function seedPupil(db: Db, school: string, id: string, v: typeof PERSONAL)
     occurred_at: NOW,
     received_at: NOW,
     staff_id: `st-${school}-${id}`,
+    // The SOS at the family's door: its position, the payload as received and the worker's message.
+    location: { lat: 51.4321, lon: -0.9876 },
+    message: `shouting at the door-of-${id}`,
     transport: 'mqtt',
     profile: 'generic',
-    raw: '{}',
+    raw: JSON.stringify({ event_id: `e-${id}`, lat: 51.4321, lon: -0.9876, message: `door-of-${id}` }),
   });
   const alarm = await insert(db, 'alarms', {
     school_id: school,
@@ -653,6 +676,19 @@ describe.each(BACKENDS)('subject access and erasure on $name', ({ open }) => {
     const values = [...Object.values(PERSONAL), 'Quilfeather', 'ZZ9 9QY'];
     for (const v of values)
       expect({ value: v, found: await findEverywhere(db, store.schema, v) }).toEqual({ value: v, found: [] });
+    // The fob events of the alarm and the check-in it deleted stay (the device's log), but hold nothing
+    // of the family's door: no position, payload or message (as for a kept incident's).
+    expect(await findEverywhere(db, store.schema, 'door-of-P9')).toEqual([]);
+    const events = await db.query(
+      `SELECT type, location, raw, message, voice_note_url FROM fob_events
+       WHERE vendor_event_id IN ('e-P9', 'c-P9') ORDER BY type`,
+    );
+    expect(events.rows).toEqual([
+      { type: 'check_in', location: null, raw: '', message: null, voice_note_url: null },
+      { type: 'sos', location: null, raw: '', message: null, voice_note_url: null },
+    ]);
+    // The other pupil's are untouched.
+    expect(await findEverywhere(db, store.schema, 'door-of-P10')).not.toEqual([]);
     // The audit entries stay (and the erasure's own is added), referring to the pupil without their id.
     const entriesAfter = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entries');
     expect(entriesAfter.rows[0]!.n).toBe(entriesBefore.rows[0]!.n + 1);
