@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { listAccounts } from '../../auth/accounts.ts';
 import { isTrustWide } from '../../auth/scope.ts';
 import { isIsoDate } from '../../domain/attendance/dates.ts';
-import { auditPage } from '../../store/audit.ts';
+import { appendAudit, auditPage } from '../../store/audit.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 
 const date = z.string().refine(isIsoDate, { error: 'expected a date as YYYY-MM-DD' });
@@ -30,7 +30,8 @@ function csvCell(v: unknown): string {
 }
 
 /**
- * The audit trail for admins: newest first, filtered; and the same as CSV for export. A trust-wide
+ * The audit trail for admins: newest first, filtered; and the same as CSV for export (each export
+ * audited as `audit.exported`: who, the school, dates and action filter, how many rows). A trust-wide
  * admin reads all of it; an admin of some schools reads those schools' entries and the trust-level
  * ones (sign-ins, account changes) of the accounts they manage, and is refused another school.
  */
@@ -41,7 +42,7 @@ export function registerAuditApi(app: FastifyInstance, deps: WebDeps): void {
     const admin = userOf(req);
     const scoped = !isTrustWide(admin);
     const managed = scoped ? (await listAccounts(deps.db, admin)).map((u) => u.id) : [];
-    return auditPage(deps.db, {
+    const entries = await auditPage(deps.db, {
       school: q.school,
       actionPrefix: q.action,
       from: q.from,
@@ -54,14 +55,25 @@ export function registerAuditApi(app: FastifyInstance, deps: WebDeps): void {
         (q.action !== undefined && q.action !== '' && 'heartbeat'.startsWith(q.action)),
       scope: scoped ? { schools: admin.schools, managedUserIds: managed } : undefined,
     });
+    return { q, admin, entries };
   };
 
   app.get('/api/audit', { config: { access: ['admin'] } }, async (req) => ({
-    entries: await select(req, 'page'),
+    entries: (await select(req, 'page')).entries,
   }));
 
   app.get('/api/audit.csv', { config: { access: ['admin'] } }, async (req, reply) => {
-    const rows = await select(req, 'all');
+    const { q, admin, entries: rows } = await select(req, 'all');
+    // The export takes every entry's before/after values (names, addresses, numbers) off Doorstep:
+    // audited as the register's export is — who, the filter, how many rows; no value of any entry.
+    await appendAudit(deps.db, {
+      actor: `user:${admin.id}`,
+      action: 'audit.exported',
+      schoolId: q.school,
+      entityType: 'audit-trail',
+      entityId: `${q.from ?? ''}..${q.to ?? ''}`,
+      after: { action: q.action ?? null, heartbeats: q.heartbeats === '1', rows: rows.length },
+    });
     const head = [
       'id',
       'at',

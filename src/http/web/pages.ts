@@ -7,6 +7,7 @@ import { academicYearOf, londonDate } from '../../domain/attendance/dates.ts';
 import { decide } from '../../domain/visits/lifecycle.ts';
 import { doorstepError, ERRORS } from '../../errors.ts';
 import { londonTime } from '../../records/templates/london-time.ts';
+import { appendAudit } from '../../store/audit.ts';
 import { dayList, visitStaffNames } from '../../store/visit-queries.ts';
 import { getVisit, lifecycleOf } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, userMaySeeSchool } from '../../visits/access.ts';
@@ -202,7 +203,8 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
   /**
    * The day's visit list to print and sign (Thames View: approved and signed by the Headteacher
    * before any visit): pupil, address, parents and their numbers, attendance this school year, and
-   * who authorised it. Cancelled visits are left off.
+   * who authorised it. Cancelled visits are left off. Each print is audited as the register's export
+   * is (`visit-list.exported`: who, which school and day, how many visits).
    */
   app.get<{ Querystring: { school?: string; date?: string } }>(
     '/visits/list',
@@ -213,6 +215,14 @@ export function registerPages(app: FastifyInstance, deps: WebDeps, { assets, log
       if (!school || !/^\d{4}-\d{2}-\d{2}$/.test(date) || !req.user || !userMaySeeSchool(req.user, school.id))
         return sendErrorPage(reply, 404, 'There is no such school or date, or it is not one you can see.');
       const rows = await dayList(deps.db, school.id, date, `${academicYearOf(date)}-09-01`);
+      await appendAudit(deps.db, {
+        actor: `user:${req.user.id}`,
+        action: 'visit-list.exported',
+        schoolId: school.id,
+        entityType: 'visit-list',
+        entityId: date,
+        after: { visits: rows.length },
+      });
       const cell = (v: unknown) => `<td>${personalText(v)}</td>`;
       // Where the school's policy asks for no authorisation, a visit without one is not "not yet" anything.
       const unauthorised = deps.rulesFor(school.id).authorisation.required
