@@ -259,6 +259,12 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const closedDays = new CalendarProblems();
       const closures = new RegisterClosures();
       let pupilsSeen = 0;
+      /**
+       * A CTF's pupils not added unless matched (`ctfAddsPupils` off): the rows staged under each UPN,
+       * so that a newcomer taken out is no longer counted among the pupils seen (never "unchanged").
+       */
+      const stagedRowsOf =
+        ctx.matchPupilsBy === 'upn' && !ctx.ctfAddsPupils ? new Map<string, number>() : null;
       /** `where`: the row that gave the leaving date (a held one is reported there). */
       const leavers: { misId: string; leftOn: string; destination: string | null; where: string }[] = [];
       /** Leavers from a list of every leaver the MIS has: one the school never had is passed over. */
@@ -392,6 +398,8 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
               return [p];
             });
             pupilsSeen += within.length;
+            if (stagedRowsOf)
+              for (const p of within) stagedRowsOf.set(p.misId, (stagedRowsOf.get(p.misId) ?? 0) + 1);
             // A pupil the export gives a leaving date is also a leaver (after the unit's pupils are in).
             for (const p of within)
               if (p.leaving)
@@ -516,8 +524,11 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
         // Two marks for one session are refused before any pupil's marks are set aside below.
         await refuseConflicts(tx, unit.label);
         if (!ctx.ctfAddsPupils)
-          for (const n of await takeStagedNewcomers(tx, ctx.schoolId))
+          for (const n of await takeStagedNewcomers(tx, ctx.schoolId)) {
             newcomers.set(n.upn, { line: n.line, marks: 0 });
+            // Not added: neither inserted nor unchanged (every row of theirs, a repeat's too, is gone).
+            pupilsSeen -= stagedRowsOf?.get(n.upn) ?? 1;
+          }
       }
       // One pupil given two different records refuses the unit (both lines named, or an API's
       // records); identical repeats count once.

@@ -87,6 +87,22 @@ describe('doorstep import', () => {
     expect(out.split('\n').length).toBeLessThan(20);
   });
 
+  it("exits 6 (nothing applied) for a transfer CTF whose pupils none of the school's are: none added, their marks held", async () => {
+    const p = join(dir, 'transfer.xml');
+    writeFileSync(
+      p,
+      `<CTfile><Header><CTFversion>25.0</CTFversion></Header><CTFpupilData>
+<Pupil><UPN>B123456789012</UPN><Forename>New</Forename><Surname>One</Surname><Attendance><YearData>
+<AttendSessions><AttendanceStartDate>2025-01-13</AttendanceStartDate><AttendanceMarks>NNNN</AttendanceMarks></AttendSessions>
+</YearData></Attendance></Pupil></CTFpupilData></CTfile>`,
+    );
+    const r = runCli(['import', p, '--config', config], env);
+    expect((await r.exited).code).toBe(6);
+    // The pupil not added is not counted as "unchanged" (which read as one pupil taken).
+    expect(r.stdout()).toContain('pupils: 0 inserted, 0 updated, 0 unchanged');
+    expect(r.stdout()).toContain('nothing was applied');
+  });
+
   it('exits non-zero naming file, line and field when the file is refused', async () => {
     const p = join(dir, 'bad-code.xml');
     writeFileSync(

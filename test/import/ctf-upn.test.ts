@@ -85,7 +85,9 @@ describe("a CTF's newcomer, then the school's own MIS export of the same child",
   it('is one pupil (the MIS export’s), with the CTF’s marks held until it comes, and the UPN never said', async () => {
     // The incoming transfer's CTF, imported into a school whose MIS is SIMS: no pupil has its UPNs.
     const s = await importCtf();
-    expect(s.pupils.inserted).toBe(0);
+    // Neither pupil is added, nor counted as "unchanged": the summary (and the CLI's exit code 6,
+    // nothing applied) says nothing of theirs was taken.
+    expect(s.pupils).toEqual({ inserted: 0, updated: 0, unchanged: 0 });
     expect(s.rejected).toEqual([
       {
         where: 'ctf25.xml, line 12',
@@ -152,6 +154,9 @@ describe("a CTF's newcomer, then the school's own MIS export of the same child",
     // The same CTF again: matched to pupil 5001 by UPN, never refused as ambiguous.
     const again = await importCtf();
     expect(again.marks.unchanged).toBe(6);
+    // Pupil 5001 matched (and updated from the CTF's record); the other child, still no pupil of the
+    // school's, is not counted at all.
+    expect(again.pupils).toEqual({ inserted: 0, updated: 1, unchanged: 0 });
     const { rows: one } = await db.query(`SELECT 1 FROM pupils WHERE upn = $1`, [UPN]);
     expect(one).toHaveLength(1);
   });
@@ -174,5 +179,23 @@ describe("a CTF's newcomer, then the school's own MIS export of the same child",
     await expect(applying).rejects.not.toThrow(UPN);
     const { rows } = await db.query<{ error: string }>(`SELECT error FROM imports WHERE school_id = 'gamma'`);
     expect(rows.map((r) => r.error).join()).not.toContain(UPN);
+  });
+});
+
+describe('a CTF listing a newcomer twice (identical records)', () => {
+  it('counts them neither as inserted nor as unchanged', async () => {
+    const delta = { ...school, id: 'delta' };
+    const pupil = `<Pupil><UPN>B123456789012</UPN><Forename>New</Forename><Surname>One</Surname></Pupil>`;
+    writeFileSync(
+      join(dir, 'twice.xml'),
+      `<CTfile><Header><CTFversion>25.0</CTFversion></Header><CTFpupilData>\n${pupil}\n${pupil}\n</CTFpupilData></CTfile>`,
+    );
+    const s = await applyImportUnit(
+      db,
+      fileUnit(join(dir, 'twice.xml'), 'ctf', delta),
+      importContextFor(delta, NOW, { actor: 'test', source: 'ctf' }),
+    );
+    expect(s.pupils).toEqual({ inserted: 0, updated: 0, unchanged: 0 });
+    expect(s.rejectedRows).toBe(1);
   });
 });
