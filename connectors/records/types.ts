@@ -51,8 +51,10 @@ export type RetryAdvice =
 
 /**
  * A sink's failure, in the one error catalog: its code and retry class follow from the advice — never
- * retried with a refused credential (401/403) `config`, otherwise `permanent`; retried `transient` —
- * so a job reading it by class (`retryClassOf`) and deliver-record reading its advice agree.
+ * retried with a refused credential (401/403), or a request the sink's wire settings make that the
+ * sink refuses (`config`: CPOMS's student lookup), `config`; otherwise `permanent`; retried
+ * `transient` — so a job reading it by class (`retryClassOf`) and deliver-record reading its advice
+ * agree.
  */
 export class RecordDeliveryError extends DoorstepError {
   readonly advice: RetryAdvice;
@@ -69,13 +71,13 @@ export class RecordDeliveryError extends DoorstepError {
     message: string,
     advice: RetryAdvice,
     status?: number,
-    options: { mayHaveLanded?: boolean } = {},
+    options: { mayHaveLanded?: boolean; config?: boolean } = {},
   ) {
     super(
       ERRORS[
         advice.retry !== 'never'
           ? 'RECORD_UNAVAILABLE'
-          : status === 401 || status === 403
+          : status === 401 || status === 403 || options.config
             ? 'RECORD_AUTH'
             : 'RECORD_REFUSED'
       ],

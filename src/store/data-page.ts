@@ -28,7 +28,7 @@ export async function dataPageFacts(db: Db, schoolId: string) {
     [schoolId],
   );
   const records = await db.query<Record<string, unknown>>(
-    `SELECT id, kind, title, status, last_error, created_at FROM outbox WHERE school_id = $1
+    `SELECT id, kind, title, status, sink, unmatched, last_error, created_at FROM outbox WHERE school_id = $1
      ORDER BY id DESC LIMIT 20`,
     [schoolId],
   );
@@ -98,7 +98,8 @@ export async function dataPageFacts(db: Db, schoolId: string) {
  * given besides (`sent`: the category — or why none is sent — the title as the sink files it and the
  * date; a preview, what go-live would send — from src/records/what-is-sent.ts). Its idempotency key
  * is the one sent to CPOMS / written in the Arbor note (with this install's id before it), as
- * `doorstep outbox show` prints it.
+ * `doorstep outbox show` prints it. `unmatched`: delivered, but to the sink's tray, on no student
+ * (a person there attaches it to the child).
  */
 export function outboxRecordShown(
   r: OutboxRow,
@@ -115,6 +116,7 @@ export function outboxRecordShown(
     idempotency_key: r.outwardKey,
     last_error: r.lastError,
     remote_id: r.remoteId,
+    unmatched: r.unmatched,
     created_at: r.createdAt,
     category: sent.category,
     no_category: sent.noCategory ?? null,

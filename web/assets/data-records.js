@@ -7,14 +7,18 @@ import { count, sinkName, sinksSaid } from './words.js';
 /**
  * A record's text in `pre`, with the category (or why none is sent: an Arbor note has none), title and
  * date its sink is (a preview: would be) given — the title as the sink files it (an Arbor note's
- * summary: cut to fit, the record's key at its end).
+ * summary: cut to fit, the record's key at its end) — and, delivered on no student, that it waits in
+ * the sink's tray.
  */
 export async function showRecord(id, pre) {
   const b = await api('GET', `/api/outbox/${id}`);
   const category = b.category ?? b.no_category ?? `not known (sink ${b.sink} is no longer configured)`;
   const filed = `Category: ${category} · Date: ${fmtDateTime(b.occurred_at)}`;
   const when = b.status === 'preview' ? ' — a preview: what go-live would send' : '';
-  pre.textContent = `${filed}${when}\n\n${b.title_sent ?? b.title}\n\n${b.body}`;
+  const tray = b.unmatched
+    ? `\nUnmatched: in the ${sinkName(b.sink)} tray, on no pupil yet — a person there attaches it to the child.`
+    : '';
+  pre.textContent = `${filed}${when}${tray}\n\n${b.title_sent ?? b.title}\n\n${b.body}`;
 }
 
 /**

@@ -2,7 +2,7 @@ import { api, bdi, fmtDateTime, h, replaceKeepingInput, say, startSchoolPage } f
 import { importsSection, table } from './data-imports.js';
 import { overviewSection } from './data-overview.js';
 import { failedRecordsSection, showRecord } from './data-records.js';
-import { connectorName, count, fobFeedsSaid } from './words.js';
+import { connectorName, count, fobFeedsSaid, sinkName } from './words.js';
 
 // The data manager's page: per school, records that failed (each retried or dismissed here),
 // connectors, last sync, imports and their errors, quarantined files, the outbox (with preview
@@ -264,6 +264,8 @@ async function load() {
                 'li',
                 {},
                 `#${r.id} ${r.kind} [${r.status}] ${r.title} `,
+                // Delivered, but on no student: it waits in the sink's tray for a person to attach it.
+                r.unmatched ? `(unmatched: in the ${sinkName(r.sink)} tray, on no pupil yet) ` : null,
                 h(
                   'button',
                   // What the sink is given besides the text (a preview: what go-live would send).

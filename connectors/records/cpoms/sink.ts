@@ -61,33 +61,52 @@ export class CpomsSink implements RecordSink {
           ok: false,
           detail: `${this.host}: unexpected answer (HTTP ${r.status})`,
         };
+      // The student lookup as deliveries make it: one CPOMS refuses would leave every record unmatched.
+      const { wire } = this.settings;
+      const lookup = await sinkFetch(
+        `${this.base}${wire.studentsPath}?${encodeURIComponent(wire.lookup.upn)}=${NO_PUPIL_UPN}`,
+        { headers: this.headers(), timeoutMs: this.timeoutMs },
+        'CPOMS student lookup',
+      );
+      if (lookup.status !== 200 || !studentsBody.safeParse(lookup.body).success)
+        return {
+          name: 'records:cpoms',
+          ok: false,
+          detail: `${this.host}: ${lookupRefusedWhy(lookup, 'upn', wire)}: every record would fail`,
+        };
       return {
         name: 'records:cpoms',
         ok: true,
-        detail: `${this.host} accepted the token; ${parsed.data.categories.length} categories`,
+        detail: `${this.host} accepted the token; ${parsed.data.categories.length} categories; the student lookup by \`${wire.lookup.upn}\` answered`,
       };
     } catch (err) {
       return { name: 'records:cpoms', ok: false, detail: describeError(err) };
     }
   }
 
-  /** CPOMS student id by UPN, then by MIS id; undefined when neither matches (the record goes to the tray). */
+  /**
+   * CPOMS student id by UPN, then by MIS id; undefined when neither matches (the record goes to the
+   * tray). Only a 200 with the student list says whether a student matches; a lookup CPOMS refuses (a
+   * 400/404/422, a 200 that is not the list: `lookupRefused`) fails the record with its alert — never
+   * taken as "no such student", which would file every record unmatched, unseen.
+   */
   private async matchStudent(
     p: { misId: string; upn: string | null },
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
     const { lookup } = this.settings.wire;
-    const tries: [string, string][] = [];
-    if (p.upn) tries.push([lookup.upn, p.upn]);
-    tries.push([lookup.misId, p.misId]);
-    for (const [param, value] of tries) {
+    const tries: ['upn' | 'misId', string][] = [];
+    if (p.upn) tries.push(['upn', p.upn]);
+    tries.push(['misId', p.misId]);
+    for (const [setting, value] of tries) {
+      const param = lookup[setting];
       const r = await sinkFetch(
         `${this.base}${this.settings.wire.studentsPath}?${encodeURIComponent(param)}=${encodeURIComponent(value)}`,
         { headers: this.headers(), timeoutMs: this.timeoutMs, signal },
         'CPOMS student lookup',
       );
       const parsed = studentsBody.safeParse(r.body);
-      if (r.status !== 200 || !parsed.success) continue;
+      if (r.status !== 200 || !parsed.success) throw lookupRefused(r, setting, this.settings.wire);
       // Exactly one, and the one asked for where it says: never the first of a list the filter did
       // not narrow (the record would land on another child).
       const found = parsed.data.students;
@@ -177,6 +196,48 @@ export class CpomsSink implements RecordSink {
     );
   }
 }
+
+/**
+ * Why a student lookup CPOMS did not answer with the list (wire.ts: anything but `200 {students}`) is
+ * refused — a parameter or path CPOMS does not take, so every record would go unmatched: the status,
+ * the setting and the parameter, never the pupil's UPN or id asked for, nor the answer, which may
+ * repeat them (of a refusal's errors, only whether they name the parameter).
+ */
+function lookupRefusedWhy(
+  r: { status: number; body: unknown },
+  setting: 'upn' | 'misId',
+  wire: CpomsWireSettings,
+): string {
+  const param = wire.lookup[setting];
+  const said = r.body as { errors?: unknown; error?: unknown } | null;
+  const answer =
+    r.status < 400 ? 'not the student list' : refusedFields([said?.errors, said?.error], [param]);
+  return `HTTP ${r.status} (${answer}) — CPOMS refused the student lookup by \`${param}\` (records.wire.lookup.${setting}) at ${wire.studentsPath} (records.wire.studentsPath)`;
+}
+
+/**
+ * A refused student lookup fails the record: a config failure (never retried; the record failed with
+ * its "delivery failed" alert), never taken as "no such student" and filed in the tray unseen.
+ */
+function lookupRefused(
+  r: { status: number; body: unknown },
+  setting: 'upn' | 'misId',
+  wire: CpomsWireSettings,
+): RecordDeliveryError {
+  return new RecordDeliveryError(
+    `CPOMS student lookup: ${lookupRefusedWhy(r, setting, wire)}; nothing was sent. Check those settings with CPOMS, then Retry the record`,
+    { retry: 'never' },
+    r.status,
+    { config: true },
+  );
+}
+
+/**
+ * The UPN `doorstep check` looks up: well formed (its check letter right) but no child's — no local
+ * authority is numbered 000 — so CPOMS answers the empty list, and the lookup is tested without
+ * naming a pupil.
+ */
+const NO_PUPIL_UPN = 'A000000000000';
 
 /** Whether two lists of ids hold the same ids (order and repeats aside). */
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

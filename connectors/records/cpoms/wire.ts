@@ -16,6 +16,11 @@ import * as z from 'zod';
  * - `GET {base}{studentsPath}?upn=…` or `?mis_id=…` → `{students: [{id, upn?, mis_id?}]}` (matching:
  *   a student is matched only when exactly one comes back and, where it says its UPN or MIS id, that
  *   is the one asked for — a filter the server ignored would else put the record on the first child).
+ *   No such student is `200 {students: []}` (the collection, filtered to none), and the record goes to
+ *   the tray; any other answer — a 400 or 422 refusing the parameter, a 404 (the path is the list's,
+ *   so a 404 says `studentsPath` is wrong, not that the child is unknown), a 200 that is not the list
+ *   — is the lookup refused: the record fails with its alert (a config failure naming the setting),
+ *   never filed unmatched unseen. `401/403`, `429` and `5xx` as for incidents.
  */
 export const cpomsWireSettings = z.strictObject({
   incidentsPath: z.string().startsWith('/').default('/api/incidents'),

@@ -36,13 +36,15 @@ interface Harness {
 let fake: FakeCpoms;
 
 /** A vendor on a local port for one test (its answers as `answer` writes them). */
-async function localVendor(answer: (req: { method: string; body: string }, res: ServerResponse) => void) {
+async function localVendor(
+  answer: (req: { method: string; url: string; body: string }, res: ServerResponse) => void,
+) {
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (d) => {
       body += d;
     });
-    req.on('end', () => answer({ method: req.method!, body }, res));
+    req.on('end', () => answer({ method: req.method!, url: req.url!, body }, res));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -382,6 +384,151 @@ describe('CPOMS specifics', () => {
       });
     } finally {
       await silent.close();
+    }
+  });
+});
+
+/**
+ * A student lookup CPOMS refuses — a parameter it does not take (400/422), a path that is not its list
+ * (404), an answer that is not the list — says nothing of the child: taken as "no such student", every
+ * record would be filed unmatched in CPOMS's tray and nobody told. It fails the record instead, as a
+ * config failure naming the setting (never the pupil's UPN), so deliver-record raises its alert.
+ */
+describe('CPOMS student lookup refused', () => {
+  const refusals: [string, number, string][] = [
+    ['a 422 refusing the parameter', 422, '{"errors":{"upn":"unknown filter"}}'],
+    ['a 400', 400, '{"error":"bad request"}'],
+    ['a 404 (the path is not the list)', 404, '{"error":"not found"}'],
+    ['a 200 that is not the list', 200, '<html>Maintenance</html>'],
+    ['a 200 with another shape', 200, '{"data":[]}'],
+  ];
+  it.each(refusals)(
+    '%s fails the record as a config failure naming the setting, posting nothing',
+    async (_, status, answer) => {
+      const seen: string[] = [];
+      const vendor = await localVendor((req, res) => {
+        seen.push(`${req.method} ${req.url.split('?')[0]}`);
+        res.writeHead(req.method === 'GET' ? status : 201, { 'content-type': 'application/json' });
+        res.end(req.method === 'GET' ? answer : '{"id":"inc-1"}');
+      });
+      try {
+        const sink = new CpomsSink({
+          baseUrl: vendor.url,
+          token: new Secret('good', 'env:T'),
+          wire: DEFAULT_CPOMS_WIRE,
+          timeoutMs: 2000,
+        });
+        const err = (await sink
+          .deliver(record, `refused-${status}`)
+          .catch((e: unknown) => e)) as RecordDeliveryError;
+        expect(err).toBeInstanceOf(RecordDeliveryError);
+        expect(err.advice).toEqual({ retry: 'never' }); // deliver-record: failed, with its alert
+        expect(retryClassOf(err)).toBe('config');
+        expect(err.code).toBe('DOORSTEP_RECORD_AUTH');
+        expect(err.status).toBe(status);
+        expect(err.message).toMatch(
+          new RegExp(
+            `^CPOMS student lookup: HTTP ${status} \\(.*\\) — CPOMS refused the student lookup by \`upn\` \\(records\\.wire\\.lookup\\.upn\\) at /api/students \\(records\\.wire\\.studentsPath\\); nothing was sent`,
+          ),
+        );
+        // Never the pupil's UPN or id, nor the answer's words.
+        expect(err.message).not.toMatch(/A123456789012|1001|unknown filter|Maintenance/);
+        expect(seen).toEqual(['GET /api/students']); // no incident filed in the tray
+      } finally {
+        await vendor.close();
+      }
+    },
+  );
+
+  it('a 422 says whether its errors name the parameter, never what they say', async () => {
+    const vendor = await localVendor((_req, res) => {
+      res.writeHead(422, { 'content-type': 'application/json' });
+      res.end('{"errors":{"upn":"unknown filter"}}');
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: vendor.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+      });
+      const err = (await sink.deliver(record, 'named-1').catch((e: unknown) => e)) as Error;
+      expect(err.message).toContain('HTTP 422 (fields: upn)');
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('the MIS id lookup is named by its own setting, as the wire sets it', async () => {
+    const vendor = await localVendor((_req, res) => {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: vendor.url,
+        token: new Secret('good', 'env:T'),
+        wire: { ...DEFAULT_CPOMS_WIRE, lookup: { upn: 'upn', misId: 'admission_no' } },
+      });
+      const err = (await sink
+        .deliver({ ...record, pupils: [{ misId: '1001', upn: null }] }, 'mis-1')
+        .catch((e: unknown) => e)) as Error;
+      expect(err.message).toContain('the student lookup by `admission_no` (records.wire.lookup.misId)');
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('no such student is a 200 with the empty list: unmatched, the record in the tray as before', async () => {
+    const vendor = await localVendor((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 201, { 'content-type': 'application/json' });
+      res.end(req.method === 'GET' ? '{"students":[]}' : '{"id":"inc-1"}');
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: vendor.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+      });
+      expect(await sink.deliver(record, 'none-1')).toEqual({
+        remoteId: 'inc-1',
+        duplicate: false,
+        matched: false,
+      });
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('`doorstep check` looks a student up as deliveries do (a UPN no child has): a lookup CPOMS refuses is not ok', async () => {
+    const good = await harnesses[0]!.good().check();
+    expect(good).toMatchObject({ ok: true });
+    expect(good.detail).toMatch(/accepted the token; \d+ categories; the student lookup by `upn` answered$/);
+    const seen: string[] = [];
+    const vendor = await localVendor((req, res) => {
+      seen.push(req.url);
+      res.writeHead(req.url.startsWith('/api/categories') ? 200 : 422, {
+        'content-type': 'application/json',
+      });
+      res.end(
+        req.url.startsWith('/api/categories')
+          ? '{"categories":[{"name":"Attendance"}]}'
+          : '{"errors":{"upn":"x"}}',
+      );
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: vendor.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+      });
+      const result = await sink.check();
+      expect(result.ok).toBe(false);
+      expect(result.detail).toMatch(
+        /HTTP 422 \(fields: upn\) — CPOMS refused the student lookup by `upn` .*every record would fail$/,
+      );
+      expect(seen).toEqual(['/api/categories', '/api/students?upn=A000000000000']);
+    } finally {
+      await vendor.close();
     }
   });
 });
