@@ -116,13 +116,7 @@ export class DropFolder {
     for (const bytes of raw) {
       const utf8 = isUtf8(bytes);
       const name = utf8 ? bytes.toString() : printableName(bytes);
-      if (
-        name.startsWith('.') ||
-        name.endsWith('.error.txt') ||
-        name.endsWith('.part') ||
-        name.endsWith('.tmp')
-      )
-        continue;
+      if (passedOver(name)) continue;
       const path = join(this.root, name);
       const pathBytes = utf8 ? undefined : Buffer.concat([Buffer.from(`${this.root}/`), bytes]);
       const st = await lstat(pathBytes ?? path, { bigint: true }).catch(() => undefined);
@@ -323,6 +317,30 @@ function changedWithin(mtimeMs: number, now: Date, settleMs: number): boolean {
 }
 
 /** The drop folder's own sub-folders: an entry of that name in the folder is never imported. */
+/**
+ * The endings of the names well-known clients write a file under until it is whole, renaming it at
+ * the end (or leaving it so, their transfer stopped): never an export, never taken.
+ */
+export const TEMPORARY_ENDINGS: readonly string[] = [
+  '.part', // the docs' advice to a writer (and Firefox's downloads)
+  '.tmp', // the docs' advice to a writer (and many Windows programs')
+  '.filepart', // WinSCP (SFTP uploads over 100 KB by default)
+  '.crdownload', // Chrome and Edge downloads
+  '.partial', // older Edge and Internet Explorer downloads
+  '.!sync', // Resilio (BitTorrent) Sync
+];
+
+/**
+ * Whether a drop-folder entry is passed over, never imported nor quarantined: a hidden name (rsync's
+ * `.name.XXXXXX`, Syncthing's, `.~lock.` of LibreOffice), Doorstep's own quarantine note, a file still
+ * under a client's temporary name (`TEMPORARY_ENDINGS`, in any case) or Office's `~$` lock file.
+ */
+export function passedOver(name: string): boolean {
+  if (name.startsWith('.') || name.startsWith('~$') || name.endsWith(NOTE)) return true;
+  const lower = name.toLowerCase();
+  return TEMPORARY_ENDINGS.some((ending) => lower.endsWith(ending));
+}
+
 const RESERVED_NAMES: ReadonlySet<string> = new Set(['processed', 'quarantine']);
 
 /** What a non-regular entry is, for the refusal; undefined for a regular file. */
@@ -533,7 +551,7 @@ export function printableName(bytes: Buffer): string {
 }
 
 /** The suffix of a quarantined file's note. */
-const NOTE = '.error.txt';
+export const NOTE = '.error.txt';
 
 /** The longest file name the file system takes, in bytes (Linux's NAME_MAX, and most others'). */
 export const NAME_MAX = 255;

@@ -89,3 +89,40 @@ describe('a file named like one of the drop folder’s own folders', () => {
     });
   }
 });
+
+describe("a file still under an upload or download client's temporary name", () => {
+  // WinSCP uploads a file over 100 KB as `name.filepart` and renames it at the end: a stalled upload
+  // was read once it had not changed for the settle time, half applied and moved to processed/.
+  const temporary = [
+    'pupils.csv.filepart', // WinSCP
+    'pupils2.csv.FILEPART', // the same, its name in capitals
+    'pupils.csv.crdownload', // Chrome, Edge
+    'pupils.csv.partial', // older Edge, Internet Explorer
+    'pupils.csv.!Sync', // Resilio Sync
+    'pupils.csv.part', // as the docs advise a writer
+    'pupils.csv.tmp',
+    '~$pupils.csv', // Office's lock file beside a file open in Excel
+  ];
+  it('is passed over, neither imported, refused nor moved, and the finished file beside it imported', async () => {
+    for (const name of temporary) {
+      const p = join(drop, name);
+      writeFileSync(p, 'ID,Legal Forename,Legal Surname\n9,Cut\n');
+      utimesSync(p, OLDER, OLDER);
+    }
+    const good = join(drop, 'pupils.csv');
+    writeFileSync(good, 'ID,UPN,Legal Forename,Legal Surname\n1001,A123456789012,Amelia,Okafor\n');
+    utimesSync(good, OLD, OLD);
+
+    const report = await sync();
+    expect(report.refused).toEqual([]);
+    expect(report.left).toEqual([]);
+    expect(report.applied.map((s) => s.unit)).toEqual(['pupils.csv']);
+    const { rows } = await db.query<{ mis_id: string }>('SELECT mis_id FROM pupils ORDER BY mis_id');
+    expect(rows.map((r) => r.mis_id)).toEqual(['1001']);
+    expect(
+      readdirSync(drop)
+        .filter((n) => n !== 'processed')
+        .sort(),
+    ).toEqual([...temporary].sort());
+  });
+});
