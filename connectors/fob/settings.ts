@@ -67,7 +67,13 @@ export function fobsSettings(secret: SecretField) {
          * lets only the school's gateway publish on — a payload naming another device is not trusted.
          */
         topics: z.array(z.string().min(1)).min(1, { error: 'expected at least one topic filter' }),
-        /** `topic` (default): the device is the topic's; `none`: the gateway's topics do not name devices. */
+        /**
+         * `topic` (default): the device is the topic's (each filter must have a device level); `none`: a
+         * gateway's topics that name no device — the device is the payload's, as over a webhook (only
+         * the broker's ACL on the topic vouches for the gateway; a device signature, where the device
+         * has a key, for the device), and a body that cannot be read is raised as an SOS for an
+         * unknown device, one open at a time per feed.
+         */
         deviceBinding: z.enum(['topic', 'none']).default('topic'),
         /** Seconds without a connection before the board says alarms are not arriving (a take-over: at once). */
         disconnectAlertSeconds: z.int().min(1).max(600).default(20),
@@ -80,7 +86,7 @@ export function fobsSettings(secret: SecretField) {
         shared: z.boolean().default(false),
         /** Connections per instance (with `shared`): each handles its messages in order, so more connections, more alarms per second. */
         connections: z.int().min(1).max(64).default(1),
-        /** A message over this is not read: on a device's topic it is raised as an SOS, unverified; else refused. */
+        /** A message over this is not read: raised as an SOS, unverified (from the topic's device, else an unknown one). */
         maxBytes: z.int().min(256).max(1_048_576).default(65_536),
         sessionExpirySeconds: z
           .int()

@@ -323,80 +323,93 @@ async function acceptOne(
   // only the school's gateway publish on): when in doubt on the alarm path, raise — an SOS from that
   // device, untrusted, what could not be read named on the board.
   // Over a webhook the vendor is verified (its signature, or the token in the address) but names no
-  // device the body can be read for: an SOS from an unknown device, said to be the feed's.
+  // device the body can be read for: an SOS from an unknown device, said to be the feed's — and so
+  // over MQTT on a topic that names no device (a gateway's feed, `deviceBinding: none`; an empty or
+  // unusable device level): it may be a worker's SOS the gateway cut short, never PUBACKed unraised.
   // (Not an empty body: that is how a retained message is cleared, not something a device sends.)
   if (!decoded.ok && decoded.error.field === '(body)' && (arrival.cut !== undefined || hasContent(raw))) {
-    const device =
+    const named =
       transport.kind === 'mqtt'
         ? vouchedFacts({ deviceId: arrival.deviceId, signature: 'absent' }).deviceId
-        : UNREADABLE_DEVICE;
-    if (device !== null) {
-      // What tells this message's redelivery (the broker's, or the sender's retry under its delivery
-      // id) from a new message: the same id the alarm it raised carries.
-      const tellApartBy = redeliveryKey(transport, arrival);
-      // One open at a time per device and feed: a gateway's or vendor's new format (a binary heartbeat
-      // every 30 s) would otherwise raise one alarm per message and bury a real one. Further unreadable
-      // messages go on its timeline while it is open — unacknowledged, its ladder still paging; once
-      // acknowledged (paging stopped) the next one raises anew, or another worker's SOS would page no
-      // one. Looked for where such an alarm is raised: over MQTT the school that registers the device.
-      const open = await openUnreadableBodyAlarm(deps.db, {
-        schoolId:
-          transport.kind === 'mqtt' ? alarmHome(deps, school, transport, device, 'sos').id : school.id,
-        transport: transport.kind,
-        device,
-        profile: transport.profile,
-        issuePrefix: UNREADABLE_BODY_ISSUE,
-      });
-      if (open !== null) {
-        // The same message again (another instance's copy, a redelivery, the sender's retry) is that
-        // alarm's, said once; another one is noted on its timeline and kept with the refused payloads.
-        const again = open.eventId === unreadableEventId(raw, arrival, tellApartBy);
-        if (!again) {
-          await insertRejected(deps.db, {
-            schoolId: school.id,
-            transport: transport.kind,
-            profile: transport.profile,
-            source: arrival.source,
-            reason: `(body): ${decoded.error.reason}; noted on open alarm ${open.id}`,
-            raw,
-            ...(arrival.cut ? { bytes: arrival.cut.bytes } : {}),
-          });
-          await addTimeline(
-            deps.db,
-            open.id,
-            transport.kind === 'mqtt'
-              ? `another message on device ${device}'s topic could not be read (${decoded.error.reason}): kept with the refused payloads`
-              : `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`,
-            null,
-            BOUNDED,
-          );
-        }
-        // The alarm's own message again: its ladder made sure of, as for any redelivery — the first
-        // delivery may have written the alarm and failed to queue its escalation (Redis away), and was
-        // then not acknowledged. A job already there is left as it is; a step already taken is not taken
-        // again (jobs/escalate.ts). (Another message folded in needs no Redis: a heartbeat every 30 s
-        // must not fail while Redis is away.)
-        if (again)
-          await deps.producer.enqueue(
-            'escalate',
-            { alarmId: open.id, step: 0 },
-            { jobId: `escalate-${open.id}-0` },
-          );
-        return { outcome: 'duplicate', alarmId: open.id };
+        : null;
+    const device = named ?? UNREADABLE_DEVICE;
+    // What tells this message's redelivery (the broker's, or the sender's retry under its delivery
+    // id) from a new message: the same id the alarm it raised carries.
+    const tellApartBy = redeliveryKey(transport, arrival);
+    // One open at a time per device and feed: a gateway's or vendor's new format (a binary heartbeat
+    // every 30 s) would otherwise raise one alarm per message and bury a real one. Further unreadable
+    // messages go on its timeline while it is open — unacknowledged, its ladder still paging; once
+    // acknowledged (paging stopped) the next one raises anew, or another worker's SOS would page no
+    // one. Looked for where such an alarm is raised: over MQTT the school that registers the device.
+    // A topic that names no device: one per feed (`UNREADABLE_DEVICE`), as over a webhook — a broken
+    // gateway pages once, not per message.
+    const open = await openUnreadableBodyAlarm(deps.db, {
+      schoolId: transport.kind === 'mqtt' ? alarmHome(deps, school, transport, device, 'sos').id : school.id,
+      transport: transport.kind,
+      device,
+      profile: transport.profile,
+      issuePrefix: UNREADABLE_BODY_ISSUE,
+    });
+    if (open !== null) {
+      // The same message again (another instance's copy, a redelivery, the sender's retry) is that
+      // alarm's, said once; another one is noted on its timeline and kept with the refused payloads.
+      const again = open.eventId === unreadableEventId(raw, arrival, tellApartBy);
+      if (!again) {
+        await insertRejected(deps.db, {
+          schoolId: school.id,
+          transport: transport.kind,
+          profile: transport.profile,
+          source: arrival.source,
+          reason: `(body): ${decoded.error.reason}; noted on open alarm ${open.id}`,
+          raw,
+          ...(arrival.cut ? { bytes: arrival.cut.bytes } : {}),
+        });
+        await addTimeline(
+          deps.db,
+          open.id,
+          transport.kind === 'webhook'
+            ? `another message from the ${transport.profile} webhook could not be read (${decoded.error.reason}): kept with the refused payloads`
+            : named === null
+              ? `another message on the ${transport.profile} MQTT feed, on a topic that names no device, could not be read (${decoded.error.reason}): kept with the refused payloads`
+              : `another message on device ${device}'s topic could not be read (${decoded.error.reason}): kept with the refused payloads`,
+          null,
+          BOUNDED,
+        );
       }
-      decoded =
-        transport.kind === 'mqtt'
-          ? unreadableBodyAlarm(device, raw, arrival, tellApartBy, decoded.error)
-          : unreadableBodyAlarm(
+      // The alarm's own message again: its ladder made sure of, as for any redelivery — the first
+      // delivery may have written the alarm and failed to queue its escalation (Redis away), and was
+      // then not acknowledged. A job already there is left as it is; a step already taken is not taken
+      // again (jobs/escalate.ts). (Another message folded in needs no Redis: a heartbeat every 30 s
+      // must not fail while Redis is away.)
+      if (again)
+        await deps.producer.enqueue(
+          'escalate',
+          { alarmId: open.id, step: 0 },
+          { jobId: `escalate-${open.id}-0` },
+        );
+      return { outcome: 'duplicate', alarmId: open.id };
+    }
+    decoded =
+      transport.kind === 'webhook'
+        ? unreadableBodyAlarm(
+            device,
+            raw,
+            arrival,
+            tellApartBy,
+            decoded.error,
+            `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
+          )
+        : named === null
+          ? unreadableBodyAlarm(
               device,
               raw,
               arrival,
               tellApartBy,
               decoded.error,
-              `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
-            );
-      unreadableBody = decoded.ok;
-    }
+              `raised as an SOS: a message on the ${transport.profile} MQTT feed whose topic names no device, and none Doorstep can read`,
+            )
+          : unreadableBodyAlarm(device, raw, arrival, tellApartBy, decoded.error);
+    unreadableBody = decoded.ok;
   }
   if (!decoded.ok) {
     await insertRejected(deps.db, {

@@ -22,7 +22,7 @@ export async function alarmForEvent(
 /**
  * The open alarm raised for a message of this feed (school, transport, profile) whose body could not
  * be read (its trust issue begins `issuePrefix`) for this device — over MQTT the device its topic
- * names, over a webhook `UNREADABLE_DEVICE` — if any: one at a time per device and feed, further
+ * names, over a webhook or on a topic that names none `UNREADABLE_DEVICE` — if any: one at a time per device and feed, further
  * unreadable messages going on its timeline. Only such an alarm: one raised for a body that was read
  * but named no device Doorstep could read is another press, never folded into. Only while it is
  * `open` (unacknowledged, its ladder still paging): once the office has acknowledged it, paging has

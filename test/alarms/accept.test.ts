@@ -49,22 +49,39 @@ afterAll(async () => {
 describe('a payload that is refused', () => {
   it('is kept only up to a bound (with its length), never whole', async () => {
     const junk = Buffer.alloc(1_048_576, 'x');
-    // No device vouched for (a webhook, a topic that names none): refused.
-    const r = await acceptFobPayload({ db, producer, prefix }, school, transport, junk, {
-      receivedAt: new Date(),
-      source: 'doorstep/alpha/gateway',
+    const deps = { db, producer, prefix };
+    const at = {
+      receivedAt: new Date('2026-11-23T08:00:30Z'),
+      source: 'doorstep/alpha/fobs//events',
       deviceId: null,
+      deviceMissing: true,
       signature: null,
+    };
+    // A topic that names no device: raised for an unknown device (the next row); kept, its first 4 KiB.
+    const first = await acceptFobPayload(deps, school, transport, junk, at);
+    expect(first).toMatchObject({ outcome: 'accepted', trusted: false });
+    // Another while that alarm is open: noted on it, and the body kept with the refused ones.
+    const r = await acceptFobPayload(deps, school, transport, junk, {
+      ...at,
+      receivedAt: new Date(at.receivedAt.getTime() + 300_000),
     });
-    expect(r).toMatchObject({
-      outcome: 'invalid',
-      field: '(body)',
-      reason: 'the body is 1048576 bytes, over the 65536 an event may have',
-    });
-    const { rows } = await db.query<{ n: number; raw_bytes: number }>(
-      'SELECT length(raw) AS n, raw_bytes FROM rejected_events',
+    expect(r).toEqual({ outcome: 'duplicate', alarmId: (first as { alarmId: string }).alarmId });
+    const { rows } = await db.query<{ n: number; raw_bytes: number; reason: string }>(
+      'SELECT length(raw) AS n, raw_bytes, reason FROM rejected_events',
     );
-    expect(rows).toEqual([{ n: 4096, raw_bytes: 1_048_576 }]);
+    expect(rows).toEqual([
+      {
+        n: 4096,
+        raw_bytes: 1_048_576,
+        reason: `(body): the body is 1048576 bytes, over the 65536 an event may have; noted on open alarm ${(first as { alarmId: string }).alarmId}`,
+      },
+    ]);
+    const { rows: kept } = await db.query<{ n: number }>(
+      `SELECT length(e.raw) AS n FROM fob_events e JOIN alarms a ON a.fob_event_id = e.id WHERE a.id = $1`,
+      [(first as { alarmId: string }).alarmId],
+    );
+    expect(kept).toEqual([{ n: 4096 }]);
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
   });
 });
 
@@ -600,8 +617,9 @@ describe('a payload the database could not store as sent', () => {
     ]);
   });
 
-  it('a body nested thousands deep is refused and acknowledged, never a crash (which would loop for ever); a field nested a little deep is left out', async () => {
+  it('a body nested thousands deep is raised unread and acknowledged, never a crash (which would loop for ever); a field nested a little deep is left out', async () => {
     const deps = { db, producer, prefix };
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
     const body = (id: string, type: string, fields: string) =>
       Buffer.from(
         `{"event_id":"${id}","device":{"id":"PS-1"},"type":"${type}","occurred_at":"${new Date().toISOString()}",${fields}}`,
@@ -611,24 +629,25 @@ describe('a payload the database could not store as sent', () => {
       ['deep-1', `"message":${nested(20_000)}`],
       ['deep-2', `"device":{"id":${nested(20_000)}}`],
     ] as const) {
-      // Where no device is vouched for: refused and kept.
-      expect(
-        await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), {
-          ...arrival(),
-          deviceId: null,
-        }),
-      ).toMatchObject({
-        outcome: 'invalid',
-        field: '(body)',
-        reason: 'the body is nested deeper than 32 levels',
-      });
-      // On a device's topic: raised, unverified — the second while the first is open, on its timeline.
-      expect(
-        await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), arrival()),
-      ).toMatchObject(id === 'deep-1' ? { outcome: 'accepted', trusted: false } : { outcome: 'duplicate' });
+      // Where no device is vouched for (a topic naming none): raised for an unknown device — and on a
+      // device's topic for that device, unverified — the second while the first is open, on its timeline.
+      for (const at of [{ ...arrival(), deviceId: null }, arrival()])
+        expect(await acceptFobPayload(deps, school, transport, body(id, 'SOS', fields), at)).toMatchObject(
+          id === 'deep-1' ? { outcome: 'accepted', trusted: false } : { outcome: 'duplicate' },
+        );
     }
+    const { rows } = await db.query<{ device_id: string; trust_issue: string }>(
+      `SELECT device_id, trust_issue FROM alarms WHERE status = 'open' ORDER BY device_id`,
+    );
+    expect(rows).toEqual([
+      {
+        device_id: '(unreadable device)',
+        trust_issue: expect.stringContaining('the body is nested deeper than 32 levels'),
+      },
+      { device_id: 'PS-1', trust_issue: expect.stringContaining('the body is nested deeper than 32 levels') },
+    ]);
     const kept = await db.query(
-      `SELECT reason FROM rejected_events WHERE reason LIKE '%nested deeper%' AND reason NOT LIKE '%noted on open alarm%'`,
+      `SELECT reason FROM rejected_events WHERE reason LIKE '%nested deeper%' AND reason LIKE '%noted on open alarm%'`,
     );
     expect(kept.rows).toHaveLength(2);
     const sos = await acceptFobPayload(
@@ -792,27 +811,31 @@ const sos = (i: number) =>
   });
 
 describe('a payload that makes the code throw', () => {
-  it('a profile that throws on a payload: refused as undecodable and kept, not thrown', async () => {
+  it('a profile that throws on a payload: taken as a body it cannot read (raised, where no device is vouched for as an unknown one), not thrown', async () => {
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
     const spy = vi.spyOn(PeoplesafeStyleProfile.prototype, 'decode').mockImplementationOnce(() => {
       throw new TypeError('Cannot convert object to primitive value');
     });
+    let r: Awaited<ReturnType<typeof acceptFobPayload>>;
     try {
-      const r = await acceptFobPayload({ db, producer, prefix }, school, transport, Buffer.from(sos(0)), {
+      r = await acceptFobPayload({ db, producer, prefix }, school, transport, Buffer.from(sos(0)), {
         ...arrival(),
         deviceId: null,
-      });
-      expect(r).toEqual({
-        outcome: 'invalid',
-        field: '(body)',
-        reason: 'the peoplesafe-style profile could not read it (TypeError)',
       });
     } finally {
       spy.mockRestore();
     }
-    const { rows } = await db.query<{ reason: string }>(
-      `SELECT reason FROM rejected_events WHERE reason LIKE '%could not read%'`,
+    expect(r).toMatchObject({ outcome: 'accepted', trusted: false });
+    const { rows } = await db.query<{ device_id: string; trust_issue: string }>(
+      `SELECT device_id, trust_issue FROM alarms WHERE id = $1`,
+      [(r as { alarmId: string }).alarmId],
     );
-    expect(rows).toEqual([{ reason: '(body): the peoplesafe-style profile could not read it (TypeError)' }]);
+    expect(rows).toEqual([
+      {
+        device_id: '(unreadable device)',
+        trust_issue: expect.stringContaining('the peoplesafe-style profile could not read it (TypeError)'),
+      },
+    ]);
   });
 
   it('over MQTT: taken once, and every SOS published behind it (more than the in-flight window) is raised', async () => {

@@ -27,11 +27,14 @@ const school = configWith({
       transports:
         - { kind: mqtt, url: "mqtt://127.0.0.1:1883", topics: ["doorstep/alpha/fobs/{device}/events"] }
         - { kind: webhook, profile: peoplesafe-style, secret: "\${S}" }
+        - { kind: mqtt, url: "mqtt://127.0.0.1:1884", topics: ["doorstep/alpha/gateway/events"], deviceBinding: none, profile: blackline }
       devices: [{ deviceId: RD-1, staffId: s-1 }, { deviceId: RD-2, staffId: s-2 }]
 `,
 }).schools[0]!;
 const mqttT = school.fobs.transports[0]!;
 const hookT = school.fobs.transports[1]!;
+/** A gateway's feed whose topics name no device (`deviceBinding: none`). */
+const gatewayT = school.fobs.transports[2]!;
 
 /** The producer with Redis away for its enqueues (the write itself succeeds). */
 function redisDown(): Producer<typeof catalog> {
@@ -199,6 +202,16 @@ describe('one unreadable-body alarm at a time: only while it is still paging', (
       () => hookT,
       (t: Date, n: number) => ({ receivedAt: t, source: `msg_ack_${n}`, deviceId: null, signature: null }),
     ],
+    [
+      'MQTT, a gateway feed whose topics name no device',
+      () => gatewayT,
+      (t: Date, _n: number) => ({
+        receivedAt: t,
+        source: 'doorstep/alpha/gateway/events',
+        deviceId: null,
+        signature: null,
+      }),
+    ],
   ] as const)
     it(`${name}: another unreadable message folds into the open alarm, but raises a new one once that alarm is acknowledged`, async () => {
       await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
@@ -224,4 +237,61 @@ describe('one unreadable-body alarm at a time: only while it is still paging', (
       const next = await acceptFobPayload(deps(), school, transport(), Buffer.from('\x82HB2'), at(11, 4));
       expect(next).toEqual({ outcome: 'duplicate', alarmId: idOf(b) });
     });
+});
+
+describe('MQTT with no device vouched for (when in doubt, raise)', () => {
+  const deps = () => ({ db, producer, prefix });
+  const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
+  const raised = async (alarmId: string) =>
+    (
+      await db.query<{ device_id: string; trust_issue: string }>(
+        `SELECT a.device_id, a.trust_issue FROM alarms a WHERE a.id = $1`,
+        [alarmId],
+      )
+    ).rows[0]!;
+
+  it('a gateway feed (deviceBinding: none): an SOS it cut short, or one over maxBytes, is raised for an unknown device — never refused and acknowledged', async () => {
+    const at = {
+      receivedAt: new Date('2026-12-05T09:00:30Z'),
+      source: 'doorstep/alpha/gateway/events',
+      deviceId: null,
+      signature: null,
+    };
+    const now = at.receivedAt.toISOString();
+    for (const body of [
+      `{"alarmId":"gw-1","deviceId":"RD-1","alarmType":"SOS","timestamp":"${now}`,
+      JSON.stringify({
+        alarmId: 'gw-2',
+        deviceId: 'RD-1',
+        alarmType: 'SOS',
+        timestamp: now,
+        note: 'x'.repeat(70_000),
+      }),
+    ]) {
+      await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
+      const r = await acceptFobPayload(deps(), school, gatewayT, Buffer.from(body), at);
+      expect(r).toMatchObject({ outcome: 'accepted', trusted: false });
+      const row = await raised(idOf(r));
+      expect(row.device_id).toBe('(unreadable device)');
+      expect(row.trust_issue).toMatch(
+        /^the payload could not be read in full: \(body\) \(the body (is not JSON|is \d+ bytes, over the 65536 an event may have); raised as an SOS: a message on the blackline MQTT feed whose topic names no device, and none Doorstep can read\)$/,
+      );
+      expect(await firstJob(idOf(r))).toBeDefined();
+    }
+  });
+
+  it('a topic whose device level is empty: a body that cannot be read is raised for an unknown device, flagged as naming none', async () => {
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm'`);
+    const r = await acceptFobPayload(deps(), school, mqttT, Buffer.from('\x82\xa3SOS\x03'), {
+      receivedAt: new Date('2026-12-05T10:00:30Z'),
+      source: 'doorstep/alpha/fobs//events',
+      deviceId: null,
+      deviceMissing: true,
+      signature: null,
+    });
+    expect(r).toMatchObject({ outcome: 'accepted', trusted: false });
+    const row = await raised(idOf(r));
+    expect(row.device_id).toBe('(unreadable device)');
+    expect(row.trust_issue).toContain('the topic names no device (its device level is empty)');
+  });
 });
