@@ -103,10 +103,10 @@ export async function outboxCommand(
         // What the sink is given besides the text (a preview: what go-live would send), as deliver-record gives it.
         const sent = sentWith(config, r);
         out(
-          `category: ${sent.category ?? `not known (sink ${r.sink} is no longer configured for school ${r.schoolId})`}   date: ${londonDate(sent.occurredAt)} ${londonClock(sent.occurredAt)} (London)${r.status === 'preview' ? '   — a preview: what go-live would send; nothing is sent' : ''}`,
+          `category: ${sent.category ?? sent.noCategory ?? `not known (sink ${r.sink} is no longer configured for school ${r.schoolId})`}   date: ${londonDate(sent.occurredAt)} ${londonClock(sent.occurredAt)} (London)${r.status === 'preview' ? '   — a preview: what go-live would send; nothing is sent' : ''}`,
         );
         out('');
-        out(r.title);
+        out(sent.title ?? r.title);
         out('');
         out(r.body);
         return 0;

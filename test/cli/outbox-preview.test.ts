@@ -79,3 +79,38 @@ describe('a preview shows what go-live would send', () => {
     expect(sentWith(gone, row)).toEqual({ category: null, occurredAt: row.occurredAt });
   });
 });
+
+describe('an Arbor pastoral note is shown as Arbor receives it', () => {
+  it('`doorstep outbox show` says Arbor notes carry no category and prints the summary as sent, with its marker', async () => {
+    const arbor = configWith({
+      mis: '{ kind: arbor, baseUrl: https://x.uk.arbor.sc, username: u, password: "${P}" }',
+      records: '{ sink: arbor-pastoral, baseUrl: "https://x.uk.arbor.sc", username: u, password: "${P}" }',
+      env: { P: 'x' },
+    });
+    const id = (await db.transaction((tx) =>
+      recordToSinks(tx, arbor.schools[0]!, {
+        schoolId: 'alpha',
+        kind: 'trigger_note',
+        pupilIds: ['P1'],
+        title: 'Absent 3 days — pupil P1',
+        body: 'Body of the note',
+        occurredAt: new Date('2025-11-18T16:00:00Z'),
+        idempotencyKey: `arbor-shown-${Math.random()}`,
+        sourceType: 'test',
+        sourceId: '1',
+      }),
+    ))!;
+    const lines: string[] = [];
+    const deps = {
+      config: arbor,
+      withStore: <T>(fn: (d: Db) => Promise<T>) => fn(db),
+      readPassword: async () => '',
+      progress: () => undefined,
+    };
+    await outboxCommand('show', id, { config: 'x' }, (l) => lines.push(l), deps);
+    const category = lines.find((l) => l.startsWith('category: '))!;
+    expect(category).toMatch(/^category: Arbor notes carry no category {3}date: 2025-11-18 16:00 \(London\)/);
+    expect(category).not.toContain('not known');
+    expect(lines).toContain(`Absent 3 days — pupil P1 [doorstep:${(await getOutbox(db, id))!.outwardKey}]`);
+  });
+});
