@@ -519,11 +519,17 @@ async function acceptOne(
           ? 'valid'
           : 'invalid',
   };
+  // An alarm whose time could not be read: what tells its redelivery from a new press (a fob whose
+  // counter reset sends the same id again), part of its identity (`IngestSource.redelivery`).
+  const redelivery = decoded.unreadable?.some((u) => u.field === 'occurredAt')
+    ? redeliveryKey(transport, arrival)
+    : undefined;
   const source = {
     transport: transport.kind,
     profile: transport.profile,
     // A retained copy sent again: told apart by the window it was first received in (`arrivalWindow`).
     ...(arrival.retainedAgain ? { window: arrivalWindow(arrival.receivedAt, arrival.retainedAgain) } : {}),
+    ...(redelivery !== undefined ? { redelivery } : {}),
     // A body that could not be read is kept as a refused one is: its first REJECTED_RAW_MAX_BYTES.
     raw: unreadableBody ? raw.subarray(0, REJECTED_RAW_MAX_BYTES) : raw,
     facts,

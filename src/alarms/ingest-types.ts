@@ -92,6 +92,13 @@ export interface IngestSource {
    * in (`arrivalWindow`).
    */
   window?: string;
+  /**
+   * For an alarm whose time could not be read: what tells the transport's redelivery of its message
+   * from a new one (the webhook's delivery id, the MQTT window it was received in; absent where
+   * nothing does), part of its identity (`contentHash`) — the same id again days later (a fob whose
+   * counter reset) is a new alarm, not a "duplicate" of the first.
+   */
+  redelivery?: string;
 }
 
 export type IngestOutcome =

@@ -54,11 +54,19 @@ export async function ingestFobEvent(
   }
   const event = a.event;
   const isAlarm = ALARM_TYPES.has(event.type);
-  const hash = contentHash(
-    decoded,
-    source.said,
-    isAlarm && clockReset(a) ? (source.window ?? receivedWindow(decoded.receivedAt)) : undefined,
-  );
+  // An alarm's identity (event row: device, id, content) also holds what tells its redelivery from a
+  // new press where its own time cannot — a reset clock's (the window it came in), an unreadable
+  // time's (the transport's `redelivery`) (`contentHash`).
+  const hash = isAlarm
+    ? contentHash(decoded, {
+        said: source.said,
+        tellApartBy: clockReset(a)
+          ? (source.window ?? receivedWindow(decoded.receivedAt))
+          : source.unreadable?.some((u) => u.field === 'occurredAt')
+            ? source.redelivery
+            : undefined,
+      })
+    : contentHash(decoded, { said: source.said });
   const staffId = staffFor(school, event.deviceId);
   const write = () =>
     groupFor(deps.db, isAlarm).add(deps, {

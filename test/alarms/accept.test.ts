@@ -299,9 +299,13 @@ describe('a payload the database could not store as sent', () => {
   it('an SOS raised at its received time (its own unreadable) is one alarm however often it is redelivered', async () => {
     const body = payload({ event_id: 'bad-time', occurred_at: '2025-11-18T10:02:00' });
     const deps = { db, producer, prefix };
-    const first = await acceptFobPayload(deps, school, transport, body, arrival());
-    await new Promise((r) => setTimeout(r, 5));
-    const again = await acceptFobPayload(deps, school, transport, body, arrival());
+    // One fixed instant (mid-window), and the broker's redelivery of it moments later.
+    const at = new Date('2026-11-23T09:00:30Z');
+    const first = await acceptFobPayload(deps, school, transport, body, { ...arrival(), receivedAt: at });
+    const again = await acceptFobPayload(deps, school, transport, body, {
+      ...arrival(),
+      receivedAt: new Date(at.getTime() + 5),
+    });
     expect(first).toMatchObject({ outcome: 'accepted' });
     expect(again).toEqual({ outcome: 'duplicate', alarmId: (first as { alarmId: string }).alarmId });
   });
@@ -317,6 +321,67 @@ describe('a payload the database could not store as sent', () => {
       outcome: 'accepted',
       idConflict: true,
     });
+  });
+
+  it('an SOS with an event id but no time it can use, its id again days later (a fob whose counter restarted): raised again, an id conflict — never a "duplicate"', async () => {
+    const deps = { db, producer, prefix };
+    const at = new Date('2026-03-02T09:00:30Z');
+    const daysLater = new Date('2026-03-05T14:30:30Z');
+    const when = (d: Date) => ({ ...arrival('PS-7'), receivedAt: d });
+    const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
+    // No time at all, and a time in epoch ms (unreadable: raised at the time received).
+    for (const [id, time] of [
+      ['1', {}],
+      ['2', { occurred_at: 1763460120000 }],
+    ] as const) {
+      const body = Buffer.from(
+        JSON.stringify({ event_id: id, device: { id: 'PS-7' }, type: 'SOS', ...time }),
+      );
+      const first = await acceptFobPayload(deps, school, transport, body, when(at));
+      expect(first, id).toMatchObject({ outcome: 'accepted', trusted: false });
+      // The broker's redelivery (another instance's copy), moments later: the same alarm.
+      expect(await acceptFobPayload(deps, school, transport, body, when(new Date(at.getTime() + 5)))).toEqual(
+        { outcome: 'duplicate', alarmId: idOf(first) },
+      );
+      await db.query(
+        `UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm' WHERE id = $1`,
+        [idOf(first)],
+      );
+      // Days later the same bytes (the counter restarted after a battery swap): a new press, paged.
+      const again = await acceptFobPayload(deps, school, transport, body, when(daysLater));
+      expect(again, id).toMatchObject({ outcome: 'accepted', idConflict: true });
+      expect(idOf(again)).not.toBe(idOf(first));
+      expect(await producer.queueFor('escalate').getJob(`escalate-${idOf(again)}-0`)).toBeDefined();
+    }
+    // Over a webhook what tells a redelivery apart is its delivery id: the sender's retry (the same
+    // webhook-id) is the same alarm, another delivery of the same bytes a new one.
+    const hooked = configWith({
+      env: { FOB_SECRET: `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}` },
+      school: `    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}" }
+`,
+    }).schools[0]!;
+    const hook = hooked.fobs.transports[0]!;
+    const body = Buffer.from(JSON.stringify({ event_id: '1', device: { id: 'PS-8' }, type: 'SOS' }));
+    const via = (webhookId: string, d: Date) => ({
+      receivedAt: d,
+      source: webhookId,
+      deviceId: null,
+      signature: null,
+    });
+    const first = await acceptFobPayload(deps, hooked, hook, body, via('msg_t1', at));
+    const retry = await acceptFobPayload(
+      deps,
+      hooked,
+      hook,
+      body,
+      via('msg_t1', new Date(at.getTime() + 60_000)),
+    );
+    const later = await acceptFobPayload(deps, hooked, hook, body, via('msg_t2', daysLater));
+    expect(first).toMatchObject({ outcome: 'accepted' });
+    expect(retry).toEqual({ outcome: 'duplicate', alarmId: idOf(first) });
+    expect(later).toMatchObject({ outcome: 'accepted', idConflict: true });
   });
 
   it('an SOS with neither an event id nor a time: the copies of one message (one per ingest instance) are one alarm, the same sent minutes later another', async () => {

@@ -18,7 +18,8 @@ import { unusableDeviceLevel } from './topics.ts';
  *   shape of a forgery or a broken device; the office will call the worker). An alarm whose device
  *   time is more than an hour behind (`ALARM_RAISED_LATE_MS`) takes its received time too.
  * - **De-duplication.** An event is a redelivery only when device, event id and content all match
- *   (`contentHash`); the same id with other content is a new event flagged as a conflict.
+ *   (`contentHash`); the same id with other content is a new event flagged as a conflict. For an
+ *   alarm whose time could not be read, its content includes what tells a redelivery from a new press.
  */
 export interface TransportFacts {
   /** The device the transport vouches for (MQTT topic level); null when it cannot tell. */
@@ -158,18 +159,25 @@ export function assessFobEvent(
  */
 export function contentHash(
   decoded: FobEvent,
-  said?: string,
-  /**
-   * For an alarm whose device time a reset clock gave (`clockReset`): the window it was received in
-   * (`receivedWindow`). Such a time cannot tell a new press from a redelivery — a fob whose clock and
-   * counter reset sends the same id and time again for its next press, which was answered
-   * "duplicate" and never raised. A redelivery within the window is still one alarm; a later one
-   * raises another, flagged as a conflict (when in doubt, raise).
-   */
-  tellApartBy?: string,
+  also: {
+    /** What the device sent, when the event as kept is not it (`checkEvent`). */
+    said?: string | undefined;
+    /**
+     * What tells a redelivery of this alarm from a new press when its own time cannot: for an alarm
+     * whose device time a reset clock gave (`clockReset`), the window it was received in
+     * (`receivedWindow`); for one whose time could not be read at all, what tells the transport's
+     * redelivery from a new message (the webhook's delivery id, or the MQTT window it was received
+     * in). Without it, a fob whose counter (and clock) reset sends the same id — and, with no time,
+     * the same content — for its next press, which was answered "duplicate" and never raised. A
+     * redelivery within the window is still one alarm; a later one raises another, flagged as a
+     * conflict (when in doubt, raise).
+     */
+    tellApartBy?: string | undefined;
+  } = {},
 ): string {
-  const suffix = tellApartBy === undefined ? '' : `\n${tellApartBy}`;
-  if (said !== undefined) return createHash('sha256').update(`said\n${said}${suffix}`).digest('base64url');
+  const suffix = also.tellApartBy === undefined ? '' : `\n${also.tellApartBy}`;
+  if (also.said !== undefined)
+    return createHash('sha256').update(`said\n${also.said}${suffix}`).digest('base64url');
   const { receivedAt: _received, ...kept } = decoded;
   return createHash('sha256')
     .update(`${JSON.stringify(kept)}${suffix}`)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkEvent } from '../../../src/domain/fob/event.ts';
-import { assessFobEvent } from '../../../src/domain/fob/trust.ts';
+import { assessFobEvent, contentHash } from '../../../src/domain/fob/trust.ts';
 
 const received = '2025-11-18T10:02:01.000Z';
 const sos = {
@@ -285,5 +285,17 @@ describe('assessFobEvent: a topic whose device level cannot name a device', () =
     const over = assessFobEvent(alarm.event, { deviceId: 'd'.repeat(129), signature: 'absent' }, settings);
     expect(over.event.deviceId).toBe('PS-0001');
     expect(over.trustIssue).toMatch(/129 characters long/);
+  });
+});
+
+describe('contentHash: what an exact redelivery repeats', () => {
+  const event = checkEvent(sos);
+  if (!event.ok) throw new Error('the test event must be readable');
+  const e = event.event;
+  it('is the same whenever it was heard, and differs with what tells a redelivery apart', () => {
+    const base = contentHash(e);
+    expect(contentHash({ ...e, receivedAt: '2026-01-01T00:00:00.000Z' })).toBe(base);
+    expect(contentHash(e, { tellApartBy: 'w1' })).toBe(contentHash(e, { tellApartBy: 'w1' }));
+    expect(contentHash(e, { tellApartBy: 'w1' })).not.toBe(contentHash(e, { tellApartBy: 'w2' }));
   });
 });
