@@ -56,7 +56,7 @@ export async function ingestFobEvent(
   const isAlarm = ALARM_TYPES.has(event.type);
   // An alarm's identity (event row: device, id, content) also holds what tells its redelivery from a
   // new press where its own time cannot — a reset clock's (the window it came in), an unreadable
-  // time's (the transport's `redelivery`) (`contentHash`).
+  // time's (the transport's `redelivery`) — and whether it was trusted (`contentHash`).
   const hash = isAlarm
     ? contentHash(decoded, {
         said: source.said,
@@ -65,6 +65,7 @@ export async function ingestFobEvent(
           : source.unreadable?.some((u) => u.field === 'occurredAt')
             ? source.redelivery
             : undefined,
+        untrusted: a.trustIssue !== null,
       })
     : contentHash(decoded, { said: source.said });
   const staffId = staffFor(school, event.deviceId);

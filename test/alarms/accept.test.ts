@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MqttFobTransport } from '../../connectors/fob/mqtt/transport.ts';
-import { PeoplesafeStyleProfile } from '../../connectors/fob/profiles/peoplesafe-style.ts';
+import { PeoplesafeStyleProfile, signDevicePayload } from '../../connectors/fob/profiles/peoplesafe-style.ts';
 import { acceptFobPayload } from '../../src/alarms/accept.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
@@ -382,6 +382,54 @@ describe('a payload the database could not store as sent', () => {
     expect(first).toMatchObject({ outcome: 'accepted' });
     expect(retry).toEqual({ outcome: 'duplicate', alarmId: idOf(first) });
     expect(later).toMatchObject({ outcome: 'accepted', idConflict: true });
+  });
+
+  it('a device-signed SOS after an unsigned copy of it (a forgery the office resolved as one) is raised, an id conflict — never a "duplicate" of the copy', async () => {
+    const KEY = 'a-per-device-signing-key-long';
+    const keyed = configWith({
+      env: { KEY },
+      school: `    fobs:
+      transports:
+        - { kind: mqtt, url: "mqtt://127.0.0.1:1883", topics: ["doorstep/alpha/fobs/{device}/events"] }
+      devices:
+        - { deviceId: PS-0042, staffId: staff-42, signingKey: "\${KEY}" }
+`,
+    }).schools[0]!;
+    const feed = keyed.fobs.transports[0]!;
+    const deps = { db, producer, prefix };
+    const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
+    const press = (id: string) =>
+      Buffer.from(
+        JSON.stringify({
+          event_id: id,
+          device: { id: 'PS-0042' },
+          type: 'SOS',
+          occurred_at: new Date().toISOString(),
+        }),
+      );
+    const on = (signature: string | null) => ({ ...arrival('PS-0042'), signature });
+    const body = press('ps-0042-000124');
+    const forged = await acceptFobPayload(deps, keyed, feed, body, on(null));
+    expect(forged).toMatchObject({ outcome: 'accepted', trusted: false });
+    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm' WHERE id = $1`, [
+      idOf(forged),
+    ]);
+    // The wearer's own press, signed: raised and paging, whatever became of the copy.
+    const real = await acceptFobPayload(deps, keyed, feed, body, on(signDevicePayload(KEY, body)));
+    expect(real).toMatchObject({ outcome: 'accepted', trusted: true, idConflict: true });
+    expect(idOf(real)).not.toBe(idOf(forged));
+    expect(await producer.queueFor('escalate').getJob(`escalate-${idOf(real)}-0`)).toBeDefined();
+    // Its redelivery is its own alarm again, not a third.
+    expect(await acceptFobPayload(deps, keyed, feed, body, on(signDevicePayload(KEY, body)))).toEqual({
+      outcome: 'duplicate',
+      alarmId: idOf(real),
+    });
+    // The other way round (the signed press first, an unsigned copy after): raised too, flagged.
+    const next = press('ps-0042-000125');
+    const signed = await acceptFobPayload(deps, keyed, feed, next, on(signDevicePayload(KEY, next)));
+    const copy = await acceptFobPayload(deps, keyed, feed, next, on(null));
+    expect(signed).toMatchObject({ outcome: 'accepted', trusted: true, idConflict: false });
+    expect(copy).toMatchObject({ outcome: 'accepted', trusted: false, idConflict: true });
   });
 
   it('an SOS with neither an event id nor a time: the copies of one message (one per ingest instance) are one alarm, the same sent minutes later another', async () => {

@@ -18,8 +18,9 @@ import { unusableDeviceLevel } from './topics.ts';
  *   shape of a forgery or a broken device; the office will call the worker). An alarm whose device
  *   time is more than an hour behind (`ALARM_RAISED_LATE_MS`) takes its received time too.
  * - **De-duplication.** An event is a redelivery only when device, event id and content all match
- *   (`contentHash`); the same id with other content is a new event flagged as a conflict. For an
- *   alarm whose time could not be read, its content includes what tells a redelivery from a new press.
+ *   (`contentHash`); the same id with other content is a new event flagged as a conflict. An alarm's
+ *   content includes whether it was trusted (a signed press is never the duplicate of an unsigned
+ *   copy of it), and for one whose time could not be read what tells a redelivery from a new press.
  */
 export interface TransportFacts {
   /** The device the transport vouches for (MQTT topic level); null when it cannot tell. */
@@ -173,9 +174,17 @@ export function contentHash(
      * conflict (when in doubt, raise).
      */
     tellApartBy?: string | undefined;
+    /**
+     * The alarm is not trusted (`Assessment.trustIssue`): its content hashes apart from the same
+     * content trusted, so the device's own signed press, arriving after an unsigned copy of it (a
+     * forgery the office may already have resolved as one), is never a "duplicate" of that copy —
+     * it is raised, as an id conflict (and so is an untrusted copy after the trusted one).
+     */
+    untrusted?: boolean;
   } = {},
 ): string {
-  const suffix = also.tellApartBy === undefined ? '' : `\n${also.tellApartBy}`;
+  const suffix =
+    (also.tellApartBy === undefined ? '' : `\n${also.tellApartBy}`) + (also.untrusted ? '\nuntrusted' : '');
   if (also.said !== undefined)
     return createHash('sha256').update(`said\n${also.said}${suffix}`).digest('base64url');
   const { receivedAt: _received, ...kept } = decoded;

@@ -292,10 +292,13 @@ describe('contentHash: what an exact redelivery repeats', () => {
   const event = checkEvent(sos);
   if (!event.ok) throw new Error('the test event must be readable');
   const e = event.event;
-  it('is the same whenever it was heard, and differs with what tells a redelivery apart', () => {
+  it('is the same whenever it was heard, and differs with what tells a redelivery apart and with trust', () => {
     const base = contentHash(e);
     expect(contentHash({ ...e, receivedAt: '2026-01-01T00:00:00.000Z' })).toBe(base);
     expect(contentHash(e, { tellApartBy: 'w1' })).toBe(contentHash(e, { tellApartBy: 'w1' }));
     expect(contentHash(e, { tellApartBy: 'w1' })).not.toBe(contentHash(e, { tellApartBy: 'w2' }));
+    // An untrusted copy (unsigned, say) is never the same event as the device's trusted one.
+    expect(contentHash(e, { untrusted: true })).not.toBe(base);
+    expect(contentHash(e, { said: 'x', untrusted: true })).not.toBe(contentHash(e, { said: 'x' }));
   });
 });
