@@ -146,7 +146,10 @@ export function renderDpia(routes: readonly RouteSummary[]): string {
     '- `doorstep subject left --school S --pupil ID --on DATE --by ADMIN`: the date a pupil left (hidden',
     '  after `leaverShownDays`, erased after `leaverDataDays`).',
     '- `doorstep subject erase --school S --pupil ID --by ADMIN --yes`: the pupil erased everywhere in',
-    '  Doorstep (records already in CPOMS or Arbor stay there: erase them there too).',
+    "  Doorstep's database (records already in CPOMS or Arbor stay there: erase them there too). The drop",
+    "  folder's kept MIS files that hold the pupil (`processed/`, `quarantine/`: whole exports, every pupil",
+    '  in them) are named, and stay until `dropFileDays` — deleted now with `--drop-files delete`. The',
+    '  next MIS sync brings the pupil back while the MIS still has them.',
     '',
   );
   return `${lines.join('\n')}`;

@@ -179,6 +179,10 @@ program
     '--yes',
     "erase: confirm; left: confirm a date before the pupil's last mark, or past leaverDataDays",
   )
+  .option(
+    '--drop-files <keep|delete>',
+    "erase: the drop folder's kept MIS files holding the pupil — keep (named; the default) or delete",
+  )
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (action: string, opts: SubjectOptions) => {
     process.exitCode = await runCommand('subject', [action], opts);

@@ -113,6 +113,7 @@ export const STORE_COMMANDS = {
       on: text.optional(),
       by: text.optional(),
       yes: flag.optional(),
+      dropFiles: z.enum(['keep', 'delete']).optional(),
     }),
     paths: { opts: ['out'] },
     run: ([action], o, out, deps) => subjectCommand(action!, o as unknown as SubjectOptions, out, deps),

@@ -6,6 +6,7 @@ import { retentionFor } from '../config/sections/retention.ts';
 import { isIsoDate, londonDate } from '../domain/attendance/dates.ts';
 import { leavingDateDoubts } from '../domain/attendance/leaving-date-doubts.ts';
 import { doorstepError } from '../errors.ts';
+import { type KeptDropFile, keptDropFilesHolding } from '../import/drop-retention.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
@@ -15,7 +16,7 @@ import {
   resolveSubject,
   staffOfOtherSchools,
 } from '../store/subject.ts';
-import { erasePupilAudited } from '../store/subject-erase.ts';
+import { erasedReference, erasePupilAudited, pupilIds } from '../store/subject-erase.ts';
 import { latestMarkOf } from '../store/subject-left.ts';
 import type { SubjectKind } from '../store/subject-sections.ts';
 import { userByUsername } from '../store/users.ts';
@@ -38,7 +39,16 @@ export interface SubjectOptions {
   by?: string;
   /** erase: confirmation; left: confirms a leaving date before the pupil's last mark, or one that erases them at once. */
   yes?: boolean;
+  /** erase: what becomes of the drop folder's kept MIS files that hold the pupil (`keep`, the default, or `delete`). */
+  dropFiles?: string;
 }
+
+/** Where a school's MIS exports are dropped (a SIMS XML, CTF or CSV school), as the purge finds it. */
+const dropFolderOf = (school: { mis: unknown }): string | undefined =>
+  (school.mis as { dropFolder?: string }).dropFolder;
+
+/** The drop folder's kept files named, one a line, as `processed/YYYY-MM-DD/name`. */
+const named = (files: KeptDropFile[]) => files.map((f) => `    ${f.where}/${f.name}`);
 
 /** An enabled admin account that covers the school: the actor for the audit. */
 async function adminActor(db: Db, by: string | undefined, schoolId: string): Promise<string> {
@@ -78,6 +88,8 @@ export async function subjectCommand(
   const kind: SubjectKind = opts.pupil !== undefined ? 'pupil' : 'staff';
   if (kind === 'staff' && (action === 'erase' || action === 'left'))
     throw doorstepError('USAGE', `${action} is for pupils (--pupil ID)`);
+  if (opts.dropFiles !== undefined && (action !== 'erase' || !['keep', 'delete'].includes(opts.dropFiles)))
+    throw doorstepError('USAGE', '--drop-files: keep or delete, with erase');
   const d = deps ?? localDeps(opts.config);
   const { config } = d;
   const school = schoolOf(config, opts.school, '--school');
@@ -85,6 +97,29 @@ export async function subjectCommand(
     const id = (opts.pupil ?? opts.staff)!;
     const ref = { kind, schoolId: school.id, id };
     const subject = await resolveSubject(db, ref);
+    if (!subject && action === 'erase' && kind === 'pupil' && opts.dropFiles !== undefined) {
+      // Erased already: the drop folder's kept files are still looked for (and, confirmed, deleted) —
+      // by the MIS id alone, the UPN having gone with the erasure.
+      const actor = await adminActor(db, opts.by, school.id);
+      const root = dropFolderOf(school);
+      if (!root)
+        throw doorstepError('USAGE', `--drop-files: ${school.id} has no drop folder (its MIS is not one)`);
+      if (opts.dropFiles === 'delete' && !opts.yes)
+        throw doorstepError('USAGE', 'deleting MIS files cannot be undone: add --yes to confirm');
+      out(
+        `${school.id}: pupil ${id} is not held (erased already?): the drop folder is searched by their MIS id only`,
+      );
+      const reference = erasedReference();
+      await eraseDropFiles(
+        db,
+        root,
+        [id],
+        opts.dropFiles === 'delete',
+        { actor, reference, school, dropFileDays: retentionFor(config.retention, school.id).dropFileDays },
+        out,
+      );
+      return 0;
+    }
     if (!subject) {
       // Another school's member of staff is that school's to export or correct, not this one's.
       if (kind === 'staff' && (await staffOfOtherSchools(db, ref)))
@@ -102,7 +137,12 @@ export async function subjectCommand(
         opts.out ?? '.',
         `doorstep-${school.id}-${kind}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`,
       );
-      await writePrivate(`${base}.json`, `${JSON.stringify(x, null, 2)}\n`);
+      // The MIS's own files the drop folder keeps that hold the pupil: named (whole exports, with other
+      // pupils in them — for the DPO to take the pupil's lines from, never copied whole into the export).
+      const root = kind === 'pupil' ? dropFolderOf(school) : undefined;
+      const dropFiles = root ? await keptDropFilesHolding(root, await pupilIds(db, school.id, id)) : [];
+      const listed = { ...x, dropFiles: dropFiles.map((f) => `${f.where}/${f.name}`) };
+      await writePrivate(`${base}.json`, `${JSON.stringify(root ? listed : x, null, 2)}\n`);
       await writePrivate(`${base}.html`, subjectHtml(x));
       await appendAudit(db, {
         actor,
@@ -111,9 +151,18 @@ export async function subjectCommand(
         entityType: kind === 'pupil' ? 'pupil' : 'user',
         entityId: id,
         // Counts only: what was disclosed, not its values.
-        after: { rows: Object.fromEntries(x.sections.map((s) => [s.table, s.rows.length])) },
+        after: {
+          rows: Object.fromEntries(x.sections.map((s) => [s.table, s.rows.length])),
+          ...(root ? { dropFiles: dropFiles.length } : {}),
+        },
       });
       for (const s of x.sections) out(`  ${s.table.padEnd(24)} ${s.rows.length}`);
+      if (dropFiles.length) {
+        out(
+          `  the drop folder keeps ${dropFiles.length} MIS file(s) holding this pupil (whole exports with other pupils in them: named in dropFiles, not copied):`,
+        );
+        for (const l of named(dropFiles)) out(l);
+      }
       out(`wrote ${base}.json and ${base}.html (readable by you only; audited as subject.exported)`);
       return 0;
     }
@@ -121,9 +170,25 @@ export async function subjectCommand(
     if (action === 'erase') {
       if (!opts.yes)
         throw doorstepError('USAGE', `erasing pupil ${id} cannot be undone: add --yes to confirm`);
-      const removed = await erasePupilAudited(db, school.id, id, actor);
+      // Their ids as the MIS's files hold them, read before the erasure takes them.
+      const ids = await pupilIds(db, school.id, id);
+      const reference = erasedReference();
+      const removed = await erasePupilAudited(db, school.id, id, actor, reference);
       for (const [table, n] of Object.entries(removed)) out(`  ${table.padEnd(24)} ${n}`);
       out(`${school.id}: pupil ${id} erased (audited as subject.erased)`);
+      const root = dropFolderOf(school);
+      if (root)
+        await eraseDropFiles(
+          db,
+          root,
+          ids,
+          opts.dropFiles === 'delete',
+          { actor, reference, school, dropFileDays: retentionFor(config.retention, school.id).dropFileDays },
+          out,
+        );
+      out(
+        `${school.id}: the next MIS sync brings pupil ${id} back while the MIS still holds them: remove or mark them as left there too`,
+      );
       return 0;
     }
     let field = opts.field;
@@ -166,4 +231,45 @@ export async function subjectCommand(
       );
     return 0;
   });
+}
+
+/**
+ * After an erasure: the drop folder's kept MIS files (`processed/YYYY-MM-DD/`, `quarantine/`) that still
+ * hold the pupil's MIS id or UPN — whole exports with every other pupil in them, kept `dropFileDays`
+ * to re-import or to show what the MIS sent. Named; with `remove` (`--drop-files delete`) deleted,
+ * audited as `subject.drop-files-deleted` by the erasure's reference (how many, never which pupil).
+ */
+async function eraseDropFiles(
+  db: Db,
+  root: string,
+  ids: string[],
+  remove: boolean,
+  by: { actor: string; reference: string; school: { id: string }; dropFileDays: number },
+  out: (line: string) => void,
+): Promise<void> {
+  const files = await keptDropFilesHolding(root, ids, { remove });
+  const school = by.school.id;
+  if (!files.length) {
+    out(`${school}: no MIS file kept in the drop folder holds the pupil`);
+    return;
+  }
+  if (remove) {
+    await appendAudit(db, {
+      actor: by.actor,
+      action: 'subject.drop-files-deleted',
+      schoolId: school,
+      entityType: 'pupil',
+      entityId: by.reference,
+      after: { files: files.length },
+    });
+    out(
+      `${school}: deleted ${files.length} MIS file(s) kept in the drop folder that held the pupil (audited):`,
+    );
+    for (const l of named(files)) out(l);
+    return;
+  }
+  out(
+    `${school}: ${files.length} MIS file(s) kept in the drop folder still hold the pupil (whole exports, with other pupils): kept until the purge removes them, dropFileDays (${by.dropFileDays} days) after they were filed; to delete them now: doorstep subject erase --school ${school} --pupil ID --drop-files delete --yes`,
+  );
+  for (const l of named(files)) out(l);
 }

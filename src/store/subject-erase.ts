@@ -434,15 +434,19 @@ export function erasedReference(): string {
   return `erased:${randomUUID()}`;
 }
 
-/** Erases a pupil and audits it (references only: the entry names the erasure's reference and the counts). */
+/**
+ * Erases a pupil and audits it (references only: the entry names the erasure's reference and the
+ * counts). `reference`: what the entries refer to the pupil by (given, for the caller's own entries
+ * about the same erasure).
+ */
 export async function erasePupilAudited(
   db: Db,
   schoolId: string,
   misId: string,
   actor: string,
+  reference: string = erasedReference(),
 ): Promise<Removed> {
   return db.transaction(async (tx) => {
-    const reference = erasedReference();
     const removed = await erasePupil(tx, schoolId, misId, reference);
     await appendAudit(tx, {
       actor,
@@ -454,4 +458,17 @@ export async function erasePupilAudited(
     });
     return removed;
   });
+}
+
+/**
+ * The ids a pupil is known by outside Doorstep's tables — their MIS id and UPN — for finding the
+ * MIS's own files that still hold them (the drop folder's kept exports): the MIS id, and the UPN
+ * while the pupil's row is held.
+ */
+export async function pupilIds(db: Queryable, schoolId: string, misId: string): Promise<string[]> {
+  const { rows } = await db.query<{ upn: string | null }>(
+    'SELECT upn FROM pupils WHERE school_id = $1 AND mis_id = $2',
+    [schoolId, misId],
+  );
+  return [...new Set([misId, rows[0]?.upn].filter((v): v is string => !!v))];
 }

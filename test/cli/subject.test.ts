@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +79,10 @@ describe('doorstep subject', () => {
       `SELECT actor, after FROM audit_log WHERE action = 'subject.exported' AND entity_id = '1001'`,
     );
     expect(audit.rows).toEqual([
-      { actor: expect.stringMatching(/^user:/), after: { rows: expect.objectContaining({ pupils: 1 }) } },
+      {
+        actor: expect.stringMatching(/^user:/),
+        after: { rows: expect.objectContaining({ pupils: 1 }), dropFiles: 0 },
+      },
     ]);
     expect(JSON.stringify(audit.rows)).not.toContain('Thistlewood');
     expect(r.out).not.toContain('Thistlewood');
@@ -198,6 +209,61 @@ describe('doorstep subject', () => {
     const { rows } = await db.query<{ phone: string }>(`SELECT phone FROM users WHERE username = 'bob'`);
     expect(rows[0]!.phone).toBe('+447700900222');
     expect(readdirSync(dir).filter((f) => f.includes('staff-bob'))).toEqual([]);
+  });
+
+  it("names the drop folder's kept MIS files that hold a pupil, and deletes them only when asked", async () => {
+    // A CTF-style pupil (UPN) and a SIMS-style one: whole exports kept in processed/ and quarantine/.
+    await insert(db, 'pupils', { school_id: 'alpha', mis_id: '3003', upn: 'A123456789012', surname: 'Pell' });
+    await insert(db, 'pupils', { school_id: 'alpha', mis_id: '4004', upn: 'B123456789012', surname: 'Rook' });
+    const drop = join(dir, 'drop');
+    const day = join(drop, 'processed', '2026-03-10');
+    mkdirSync(day, { recursive: true });
+    mkdirSync(join(drop, 'quarantine'), { recursive: true });
+    writeFileSync(join(day, 'pupils.csv'), 'id,upn,surname\n3003,A123456789012,Pell\n2002,,Pike\n');
+    // Not the pupil: an id that only contains theirs, a date.
+    writeFileSync(join(day, 'others.csv'), 'id,upn,surname,date\n30031,,Moss,2026-03-003\n');
+    writeFileSync(join(drop, 'quarantine', 'late.csv'), 'upn,mark\nA123456789012,N\n');
+    writeFileSync(join(drop, 'quarantine', 'late.csv.error.txt'), '2026-03-10T09:00:00Z\nrefused\n');
+    writeFileSync(join(drop, 'quarantine', 'rook.csv'), 'upn,mark\nB123456789012,N\n');
+    writeFileSync(join(drop, 'quarantine', 'rook.csv.error.txt'), '2026-03-10T09:00:00Z\nrefused\n');
+    const base = join(dir, 'doorstep-alpha-pupil-3003');
+    // Subject access names them (they hold other pupils: not copied whole).
+    const x = await cli('export', { pupil: '3003', out: dir, by: 'ada' });
+    const found = ['processed/2026-03-10/pupils.csv', 'quarantine/late.csv'];
+    expect(JSON.parse(readFileSync(`${base}.json`, 'utf8')).dropFiles).toEqual(found);
+    for (const f of found) expect(x.out).toContain(`    ${f}`);
+    expect(x.out).not.toContain('others.csv');
+    // Erased, the files are named and kept (by default), with what stays until when.
+    await expect(cli('erase', { pupil: '3003', by: 'ada', yes: true, dropFiles: 'shred' })).rejects.toThrow(
+      /--drop-files: keep or delete/,
+    );
+    const kept = await cli('erase', { pupil: '3003', by: 'ada', yes: true });
+    expect(kept.out).toContain('2 MIS file(s) kept in the drop folder still hold the pupil');
+    expect(kept.out).toContain('dropFileDays (30 days)');
+    for (const f of found) expect(kept.out).toContain(`    ${f}`);
+    expect(kept.out).toContain('the next MIS sync brings pupil 3003 back while the MIS still holds them');
+    for (const f of found) expect(existsSync(join(drop, f))).toBe(true);
+    // Once erased, deleted when asked and confirmed — by the MIS id only (the UPN went with the erasure).
+    await expect(cli('erase', { pupil: '3003', by: 'ada', dropFiles: 'delete' })).rejects.toThrow(/--yes/);
+    const later = await cli('erase', { pupil: '3003', by: 'ada', yes: true, dropFiles: 'delete' });
+    expect(later.out).toContain('searched by their MIS id only');
+    expect(existsSync(join(day, 'pupils.csv'))).toBe(false);
+    expect(existsSync(join(day, 'others.csv'))).toBe(true);
+    // Deleted with the erasure itself: a quarantined file goes with its note; audited by the erasure's
+    // reference, counts only.
+    const now = await cli('erase', { pupil: '4004', by: 'ada', yes: true, dropFiles: 'delete' });
+    expect(now.out).toContain('deleted 1 MIS file(s) kept in the drop folder that held the pupil (audited)');
+    expect(readdirSync(join(drop, 'quarantine')).sort()).toEqual(['late.csv', 'late.csv.error.txt']);
+    const { rows } = await db.query<{ action: string; entity_id: string; after: unknown }>(
+      `SELECT action, entity_id, after FROM audit_log WHERE action IN ('subject.erased', 'subject.drop-files-deleted')
+       ORDER BY id DESC LIMIT 2`,
+    );
+    expect(rows.map((r) => r.action)).toEqual(['subject.drop-files-deleted', 'subject.erased']);
+    expect(rows[0]!.entity_id).toBe(rows[1]!.entity_id);
+    expect(rows[0]!.after).toEqual({ files: 1 });
+    const all = await db.query(`SELECT 1 FROM audit_log WHERE action = 'subject.drop-files-deleted'`);
+    expect(all.rows).toHaveLength(2);
+    expect(JSON.stringify((await db.query('SELECT * FROM audit_log')).rows)).not.toContain('B123456789012');
   });
 
   it('erases a pupil only when confirmed', async () => {
