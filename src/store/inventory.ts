@@ -244,7 +244,8 @@ export const INVENTORY: readonly TableEntry[] = [
     personal:
       'username, name, roles, positions, schools, device staff id, phone, e-mail, training dates, when recorded as experienced in home visits, a password hash',
     why: 'sign-in; who is on a visit; SMS to visiting staff; the policies that check training and experience before a visit',
-    retention: 'while the account exists (disable, then remove, when a member of staff leaves)',
+    retention:
+      'while the account exists: an account is never removed (its id names who acted in the audit, visits and alarms). When a member of staff leaves, `doorstep user disable` ends their sessions and browser push and bars sign-in, and `doorstep user edit --staff-id none --phone none --email none` clears their device id and contact details; the name, username, roles, schools and training dates stay, as does `subject export --staff`; `subject erase` is for pupils only',
     seenBy:
       'admin; training and experience: the data manager and the safeguarding team of their schools; names on the board and visit pages',
   },
@@ -262,7 +263,8 @@ export const INVENTORY: readonly TableEntry[] = [
     personal:
       'account id; the push service address of the browser and its encryption keys (no name, no number)',
     why: 'to push an alarm (its type, the person’s name and the time) to the phones of the people at the board',
-    retention: 'until the person turns it off, the push service says it expired, or the account is deleted',
+    retention:
+      'until the person turns it off, the push service says it expired, or the account is disabled or its password changed',
     seenBy: 'nobody (the person’s own browser)',
   },
   {

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyPassword } from '../../src/auth/password.ts';
 import type { Db } from '../../src/store/db.ts';
+import { INVENTORY } from '../../src/store/inventory.ts';
 import { openStore } from '../../src/store/open.ts';
-import { createSession, userByUsername } from '../../src/store/users.ts';
+import { createSession, userById, userByUsername } from '../../src/store/users.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
 import { runCli, writeTempConfig } from '../helpers/spawn.ts';
 
@@ -134,5 +135,58 @@ describe('doorstep user', { timeout: 120_000 }, () => {
     expect((await userByUsername(db, 'ada'))!.homeVisitExperiencedOn).not.toBeNull();
     const { rows } = await db.query(`SELECT 1 FROM audit_log WHERE action = 'user.training-recorded'`);
     expect(rows).toHaveLength(3);
+  });
+
+  it("does to a leaver's account what the DPIA says, by the commands it names, and promises no removal there is none of", async () => {
+    const kept = INVENTORY.find((t) => t.table === 'users')!.retention;
+    // Every `doorstep user …` it names is a command; a removal promised needs one (before, it said
+    // "disable, then remove", and nothing removed an account).
+    const named = [...kept.matchAll(/`doorstep user (\w+)/g)].map((m) => m[1]!);
+    expect(named).toEqual(['disable', 'edit']);
+    if (/\bremove\b/.test(kept)) named.push('remove');
+    for (const command of named)
+      expect({ command, code: (await cli([command, '--help'])).code }).toEqual({ command, code: 0 });
+    // What it says those do: sessions and browser push ended, the device id and contact details cleared.
+    expect(
+      (
+        await cli(
+          [
+            'add',
+            '-u',
+            'lea',
+            '-n',
+            'Lea Leaver',
+            '-r',
+            'visiting-staff',
+            '--staff-id',
+            'st-lea',
+            '--phone',
+            '07700 900555',
+          ],
+          'a long enough passphrase',
+        )
+      ).code,
+    ).toBe(0);
+    const lea = (await userByUsername(db, 'lea'))!;
+    await createSession(db, lea.id, 3_600_000, new Date());
+    await db.query(
+      `INSERT INTO push_subscriptions (user_id, endpoint, p256dh, auth, vapid_public_key) VALUES ($1, 'https://push.example/lea', 'k', 'a', 'v')`,
+      [lea.id],
+    );
+    expect((await cli(['disable', 'lea'])).code).toBe(0);
+    expect(
+      (await cli(['edit', 'lea', '--staff-id', 'none', '--phone', 'none', '--email', 'none'])).code,
+    ).toBe(0);
+    expect(await userById(db, lea.id)).toMatchObject({
+      disabled: true,
+      staffId: null,
+      phone: null,
+      email: null,
+    });
+    for (const table of ['sessions', 'push_subscriptions'])
+      expect({
+        table,
+        n: (await db.query(`SELECT 1 FROM ${table} WHERE user_id = $1`, [lea.id])).rowCount,
+      }).toEqual({ table, n: 0 });
   });
 });
