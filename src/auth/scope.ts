@@ -1,5 +1,7 @@
-import type { UserRole } from '../domain/roles.ts';
+import { holdsRole, type UserRole } from '../domain/roles.ts';
 import type { User } from '../store/users.ts';
+
+export { holdsRole };
 
 /**
  * What a person's roles and schools let them do to other accounts. Admin holds every role, but only
@@ -8,11 +10,6 @@ import type { User } from '../store/users.ts';
  * position they do not hold. Only a trust-wide admin (no school listed) manages trust-wide accounts
  * and every position's holder.
  */
-
-/** The user has the role, or is an admin (who may do what every role does). */
-export function holdsRole(user: User, role: UserRole): boolean {
-  return user.roles.includes('admin') || user.roles.includes(role);
-}
 
 /** No school listed: every school of the trust. */
 export function isTrustWide(user: Pick<User, 'schools'>): boolean {

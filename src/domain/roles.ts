@@ -7,6 +7,15 @@ export function isRole(s: string): s is UserRole {
 }
 
 /**
+ * The person has the role, or is an admin: admin may do what every role does, within its schools
+ * (which schools is the caller's check). The one role test: the routes' access, the services and
+ * the visit lifecycle all ask it, so what a route lets an admin into, the service lets them do.
+ */
+export function holdsRole(who: { readonly roles: readonly string[] }, role: UserRole): boolean {
+  return who.roles.includes('admin') || who.roles.includes(role);
+}
+
+/**
  * Positions a policy may name (beside the roles themselves) as who authorises visits or assesses
  * their risk: e.g. Thames View's risk assessment is the School Business Manager's (2.5).
  */

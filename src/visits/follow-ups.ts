@@ -1,3 +1,4 @@
+import { holdsRole } from '../domain/roles.ts';
 import { doorstepError } from '../errors.ts';
 import { recordToSinks } from '../records/record-outbox.ts';
 import { renderFollowUpDone } from '../records/templates/follow-up-done.ts';
@@ -11,10 +12,10 @@ import { change, type VisitDeps } from './change.ts';
 
 /**
  * A follow-up action from an outcome recorded done (King's Gomer 2.4: "follow-up actions … logged
- * and monitored on CPOMS"): by the office or safeguarding of its school, with what was done; audited;
- * it leaves the board, and a `follow_up_done` record goes to the school's sinks in the same
- * transaction (the outcome's record logged the action; this one closes it). Recording it twice
- * changes nothing and writes nothing more.
+ * and monitored on CPOMS"): by the office or safeguarding of its school (or its admin, who may do
+ * what every role does), with what was done; audited; it leaves the board, and a `follow_up_done`
+ * record goes to the school's sinks in the same transaction (the outcome's record logged the action;
+ * this one closes it). Recording it twice changes nothing and writes nothing more.
  */
 export async function completeFollowUp(
   deps: VisitDeps,
@@ -24,7 +25,7 @@ export async function completeFollowUp(
 ): Promise<{ outboxId: string | null }> {
   const text = note.trim();
   if (!text) throw doorstepError('BAD_REQUEST', 'note: expected what was done');
-  if (!user.roles.some((r) => r === 'office' || r === 'safeguarding'))
+  if (!holdsRole(user, 'office') && !holdsRole(user, 'safeguarding'))
     throw doorstepError('FORBIDDEN', 'only the office or safeguarding record a follow-up as done');
   return change(
     deps,

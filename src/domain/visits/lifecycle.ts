@@ -1,4 +1,5 @@
 import type { ResolutionReason } from '../escalation/resolution.ts';
+import { holdsRole, type UserRole } from '../roles.ts';
 import { MAX_RETURN_AHEAD_MINUTES } from './return-time.ts';
 import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from './rules.ts';
 
@@ -207,12 +208,13 @@ const beforeLeavingToday = (v: LifecycleVisit) =>
 const atTheDoor = (v: LifecycleVisit) =>
   isOut(v) && v.status === 'departed' && v.arrivedAt !== null && !v.outcomeRecorded;
 
-const has = (a: Actor, ...roles: string[]) => roles.some((r) => a.roles.includes(r));
+/** The person holds one of the roles — an admin holds every one (holdsRole: the routes' own test). */
+const has = (a: Actor, ...roles: UserRole[]) => roles.some((r) => holdsRole(a, r));
 /** Whether the person is one of the visit's staff: its lead or its partner. */
 export const onVisit = (a: { id: string }, v: Pick<LifecycleVisit, 'leadUserId' | 'partnerUserId'>) =>
   a.id === v.leadUserId || a.id === v.partnerUserId;
 /** Office, safeguarding and admin act on any visit of their school. */
-const staffRole = (a: Actor) => has(a, 'office', 'safeguarding', 'admin');
+const staffRole = (a: Actor) => has(a, 'office', 'safeguarding');
 
 /**
  * Who may name the worker going on a visit nobody leads (the office for a worker who phoned):
@@ -464,7 +466,7 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
   // visiting staff. Changes nothing.
   'print-slip': {
     from: () => true,
-    who: (a) => has(a, 'visiting-staff', 'office', 'admin'),
+    who: (a) => has(a, 'visiting-staff', 'office'),
     refusal: 'only the visiting staff, or the office for them, print the "sorry you weren\'t in" slip',
     effect: (v) => (isOut(v) ? keep : none),
   },

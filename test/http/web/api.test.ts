@@ -458,6 +458,70 @@ describe('the slip is offered only to whom the server prints it for', () => {
   });
 });
 
+describe('an admin does on a visit what the office does ("admin may do what every role does")', () => {
+  it('reveals the safe word of a visit out, audited under its own name, as the office does', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address) VALUES ('alpha', 'AD1', 'Ada', 'Min', $1)`,
+      [JSON.stringify({ line1: '3 High St', postcode: 'LS1 1AB' })],
+    );
+    const worker = await addUser(db, 'admin.case.lead', ['visiting-staff']);
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, authorised_by,
+         authorised_at, lead_user_id, departed_at, expected_return_at, safe_word)
+       VALUES ('alpha', 'AD1', 'welfare', '{"line1": "3 High St", "postcode": "LS1 1AB"}', $1, 'departed', $2, $2,
+         now(), $3, now(), now() + interval '1 hour', 'bluebell')
+       RETURNING id::text`,
+      [londonDate(new Date()), office.id, worker.id],
+    );
+    const id = rows[0]!.id;
+    for (const who of ['office', 'admin']) {
+      const seen = (await call(who, 'GET', `/api/visits/${id}`)).json();
+      expect(seen.actions, who).toContain('reveal-safe-word');
+      const r = await call(who, 'POST', `/api/visits/${id}/safe-word`, {});
+      expect({ who, status: r.statusCode, body: r.json() }).toEqual({
+        who,
+        status: 200,
+        body: { safeWord: 'bluebell' },
+      });
+    }
+    const { rows: audit } = await db.query<{ actor: string }>(
+      `SELECT actor FROM audit_log WHERE action = 'visit.safe-word-revealed' AND entity_id = $1 ORDER BY id`,
+      [id],
+    );
+    const { rows: adminRow } = await db.query<{ id: string }>(
+      `SELECT id::text FROM users WHERE username = 'admin'`,
+    );
+    expect(audit.map((a) => a.actor)).toEqual([`user:${office.id}`, `user:${adminRow[0]!.id}`]);
+  });
+
+  it('records a follow-up done as the office does, and is told of an unknown one as the office is (404, not 403)', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `SELECT id::text FROM visits WHERE pupil_mis_id = 'AD1' ORDER BY id DESC LIMIT 1`,
+    );
+    await db.query(
+      `INSERT INTO follow_ups (school_id, visit_id, pupil_mis_id, action, owner, due_on)
+       VALUES ('alpha', $1, 'AD1', 'letter home', 'office', NULL)`,
+      [rows[0]!.id],
+    );
+    const { rows: items } = await db.query<{ id: string }>(
+      `SELECT id::text FROM follow_ups WHERE pupil_mis_id = 'AD1'`,
+    );
+    const unknown = async (who: string) => {
+      const r = await call(who, 'POST', '/api/follow-ups/424242/done', { note: 'done' });
+      return { status: r.statusCode, message: r.json().message };
+    };
+    expect(await unknown('office')).toEqual({ status: 404, message: 'no follow-up 424242' });
+    expect(await unknown('admin')).toEqual(await unknown('office'));
+    const done = await call('admin', 'POST', `/api/follow-ups/${items[0]!.id}/done`, { note: 'letter sent' });
+    expect(done.statusCode, done.body).toBe(200);
+    const { rows: after } = await db.query<{ done_note: string | null }>(
+      'SELECT done_note FROM follow_ups WHERE id = $1',
+      [items[0]!.id],
+    );
+    expect(after[0]!.done_note).toBe('letter sent');
+  });
+});
+
 describe('leaving for a visit nobody leads (the office for a worker who phoned)', () => {
   it('lists every visiting member of staff to choose from, needs the lead named, and takes the phone and fob from that lead', async () => {
     await db.query(
