@@ -24,6 +24,8 @@ export interface RegisterLine {
     concerns?: string[];
     agreements?: string[];
     followUp?: { action: string; by: string; due?: string | null }[];
+    /** Who was spoken to, the concerns and the follow-up withheld from the person exporting (`outcomeFor`). */
+    detailsWithheld?: true;
   } | null;
   cancelReason: string | null;
   /** Whether a person is shown the pupil's details on it (`seesPupilDetails`), and its trigger's title (`visitReasonFor`). */

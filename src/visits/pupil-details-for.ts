@@ -11,7 +11,10 @@ import { seesEveryVisit } from './access.ts';
  * phone numbers — only on a visit they go on (lead or partner) once someone has cleared it to go:
  * authorised, or its risk assessed (where the policy needs no authorisation), or it has left. Asking
  * for a visit, or seeing one nobody leads yet, shows the pupil's name, year and the visit's own
- * address, which is what planning it needs. Pure: the caller reads the store.
+ * address, which is what planning it needs; on a visit they asked for but did not go on, what was
+ * found at the door (who was spoken to, the concerns, the follow-up: OUTCOME_DETAILS) is withheld
+ * too, and of the visit itself they see what planning and following it needs (VISIT_FIELDS). Pure:
+ * the caller reads the store.
  */
 
 /** Whether `user` is shown the pupil's safeguarding details on this visit (see above). */
@@ -69,6 +72,116 @@ export function visitReasonFor(
   if (seesDetails || v.triggerEpisodeId === null) return v.reason;
   const title = triggerTitle?.trim().toLowerCase();
   return !title || v.reason.toLowerCase().includes(title) ? WITHHELD_REASON : v.reason;
+}
+
+/**
+ * What of a recorded outcome is told only to those shown the pupil's details (`seesPupilDetails`):
+ * who was spoken to at the door, the concerns and the follow-up — what was found there is as much a
+ * safeguarding detail as the flags. The rest (child seen, no one home, the slip, the agreements the
+ * family made and any broken) is everyone's who may open the visit.
+ */
+export const OUTCOME_DETAILS = ['spokeTo', 'concerns', 'followUp'] as const;
+
+/** What the register's cells say in place of an outcome's detail withheld (never left empty: empty says "none"). */
+export const WITHHELD_DETAIL = '(details withheld)';
+
+/**
+ * An outcome as a person is shown it: whole where `seesDetails` (`seesPupilDetails`), else without
+ * OUTCOME_DETAILS and marked `detailsWithheld` — whether or not there were any, so an empty answer
+ * never tells that there were none.
+ */
+export function outcomeFor<O extends Record<string, unknown>>(
+  seesDetails: boolean,
+  outcome: O | null,
+): (O & { detailsWithheld?: true }) | null {
+  if (!outcome || seesDetails) return outcome;
+  const shown: Record<string, unknown> = { ...outcome };
+  for (const k of OUTCOME_DETAILS) delete shown[k];
+  return { ...(shown as O), detailsWithheld: true };
+}
+
+/**
+ * Who is shown each of a visit's fields on its page (`GET /api/visits/:id`), in one place:
+ *  - `all`: everyone who may open the visit — who asked for it, who may take it, who goes, the office
+ *    and safeguarding: what planning it and following it needs, and what the page reads;
+ *  - `details`: only those shown the pupil's details (`seesPupilDetails`: the office, safeguarding,
+ *    admin, and the people going once it is cleared to go) — the assessor's risk reason, the
+ *    authoriser's note, the worker's phone, vehicle and fob while out, and the record of who did what;
+ *  - `marked`: said only as recorded or not, to those shown the details (the safe word: the office
+ *    reveals it with one audited click, `reveal-safe-word`).
+ * Every field is named (a new column is a compile error until it is placed); `outcome` is `all` with
+ * its details (OUTCOME_DETAILS) withheld from whom `seesPupilDetails` refuses, and `reason` is
+ * `visitReasonFor`'s.
+ */
+const VISIT_FIELDS: Readonly<Record<keyof VisitRow, 'all' | 'details' | 'marked'>> = {
+  id: 'all',
+  version: 'all',
+  schoolId: 'all',
+  pupilMisId: 'all',
+  reason: 'all',
+  address: 'all',
+  plannedFor: 'all',
+  // Typed by whoever asked for it, for whoever goes: planning needs it.
+  riskNotes: 'all',
+  riskLevel: 'all',
+  status: 'all',
+  leadUserId: 'all',
+  partnerUserId: 'all',
+  departedAt: 'all',
+  estimatedArrivalAt: 'all',
+  expectedReturnAt: 'all',
+  checkInMinutes: 'all',
+  lastCheckInAt: 'all',
+  returnedAt: 'all',
+  arrivedAt: 'all',
+  outcome: 'all',
+  completedAt: 'all',
+  cancelledAt: 'all',
+  cancelReason: 'all',
+  followUpDoneAt: 'all',
+  riskAssessedAt: 'all',
+  // Whoever asked for the visit records how the family was told (`tell-family`).
+  familyNotice: 'all',
+  appointmentAt: 'all',
+  appointmentRecords: 'all',
+  followsVisitId: 'all',
+  commute: 'all',
+  commuteApprovedAt: 'all',
+  riskReason: 'details',
+  authorisationNote: 'details',
+  workerPhone: 'details',
+  vehicle: 'details',
+  fobDeviceId: 'details',
+  triggerEpisodeId: 'details',
+  requestedBy: 'details',
+  requestedAt: 'details',
+  authorisedBy: 'details',
+  authorisedAt: 'details',
+  outOfHoursApproved: 'details',
+  riskAssessedBy: 'details',
+  riskAssessedFlags: 'details',
+  commuteApprovedBy: 'details',
+  backSafeBy: 'details',
+  parentLateNoticeAt: 'details',
+  parentLateNoticeBy: 'details',
+  safeWord: 'marked',
+};
+
+/** The visit as `user` is shown it on its page (VISIT_FIELDS); `triggerTitle` as `visitReasonFor` takes it. */
+export function visitShownTo(
+  user: User,
+  v: VisitRow,
+  triggerTitle: string | undefined,
+): Partial<Record<keyof VisitRow, unknown>> {
+  const sees = seesPupilDetails(user, v);
+  const shown: Partial<Record<keyof VisitRow, unknown>> = {};
+  for (const [k, who] of Object.entries(VISIT_FIELDS) as [keyof VisitRow, 'all' | 'details' | 'marked'][]) {
+    if (who === 'all') shown[k] = v[k];
+    else if (sees) shown[k] = who === 'marked' ? (v[k] ? '(recorded)' : null) : v[k];
+  }
+  shown.reason = visitReasonFor(sees, v, triggerTitle);
+  shown.outcome = outcomeFor(sees, v.outcome);
+  return shown;
 }
 
 /** A pupil found by the request form's search. */

@@ -2,6 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import writeXlsxFile from 'write-excel-file/node';
 import { londonDate, londonMinutes } from '../domain/attendance/dates.ts';
 import type { RegisterLine } from '../store/visit-register.ts';
+import { WITHHELD_DETAIL } from './pupil-details-for.ts';
 
 /**
  * The visit register as the school's home-visit spreadsheet (Heath Lane: "log their home visits …
@@ -51,6 +52,20 @@ function outcomeText(l: RegisterLine): string {
   return o.noOneHome ? 'no one home: child not seen' : 'child not seen';
 }
 
+/**
+ * Spoke to, Concerns, Follow-up; each says it is withheld where the outcome's details are withheld
+ * from the person exporting (`outcomeFor`) — an empty cell would say there were none.
+ */
+function details(l: RegisterLine): [string, string, string] {
+  const o = l.outcome;
+  if (o?.detailsWithheld) return [WITHHELD_DETAIL, WITHHELD_DETAIL, WITHHELD_DETAIL];
+  return [
+    o?.spokeTo ?? '',
+    (o?.concerns ?? []).join('; '),
+    (o?.followUp ?? []).map((f) => `${f.action} (${f.by}${f.due ? `, by ${f.due}` : ''})`).join('; '),
+  ];
+}
+
 /** The sheet's rows (header first), every cell text, formula-safe. */
 export function registerRows(lines: readonly RegisterLine[]): string[][] {
   return [
@@ -71,11 +86,7 @@ export function registerRows(lines: readonly RegisterLine[]): string[][] {
         when(l.returnedAt, l.plannedFor),
         l.status,
         outcomeText(l),
-        l.outcome?.spokeTo ?? '',
-        (l.outcome?.concerns ?? []).join('; '),
-        (l.outcome?.followUp ?? [])
-          .map((f) => `${f.action} (${f.by}${f.due ? `, by ${f.due}` : ''})`)
-          .join('; '),
+        ...details(l),
       ].map(formulaSafe),
     ),
   ];

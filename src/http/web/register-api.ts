@@ -5,7 +5,7 @@ import { doorstepError } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
 import { registerLines } from '../../store/visit-register.ts';
 import { seesEveryVisit } from '../../visits/access.ts';
-import { seesPupilDetails, visitReasonFor } from '../../visits/pupil-details-for.ts';
+import { outcomeFor, seesPupilDetails, visitReasonFor } from '../../visits/pupil-details-for.ts';
 import { registerCsv, registerXlsx } from '../../visits/register-export.ts';
 import { parseInput, schoolParam, userOf, type WebDeps } from './deps.ts';
 import { isoDate } from './visit-inputs.ts';
@@ -22,7 +22,9 @@ const query = z.strictObject({
 /**
  * The visit register as the school's spreadsheet: `GET /api/visits/register.csv|.xlsx?school=&from=&to=`.
  * Office and safeguarding get every visit of the school; visiting staff only the visits they
- * requested or went on. Each export is audited (who, which school, which dates, how many lines).
+ * requested or went on — on one they did not go on (or not yet cleared to go), the pupil's details
+ * withheld as on its page (`seesPupilDetails`): the trigger's words, who was spoken to, the concerns
+ * and the follow-up. Each export is audited (who, which school, which dates, how many lines).
  */
 export function registerRegisterApi(app: FastifyInstance, deps: WebDeps): void {
   for (const format of ['csv', 'xlsx'] as const) {
@@ -37,13 +39,18 @@ export function registerRegisterApi(app: FastifyInstance, deps: WebDeps): void {
         const school = schoolParam(deps, req, q.school);
         const user = userOf(req);
         const onlyMine = !seesEveryVisit(user);
-        // A reason taken from a trigger is told only to those who see the pupil's details (visitReasonFor).
+        // A reason taken from a trigger (visitReasonFor), and who was spoken to, the concerns and the
+        // follow-up (outcomeFor), are told only to those who see the pupil's details on that visit.
         const lines = (
           await registerLines(deps.db, school.id, q.from, q.to, onlyMine ? user.id : undefined)
-        ).map((l) => ({
-          ...l,
-          reason: visitReasonFor(seesPupilDetails(user, l), l, l.triggerTitle),
-        }));
+        ).map((l) => {
+          const sees = seesPupilDetails(user, l);
+          return {
+            ...l,
+            reason: visitReasonFor(sees, l, l.triggerTitle),
+            outcome: outcomeFor(sees, l.outcome),
+          };
+        });
         await appendAudit(deps.db, {
           actor: `user:${user.id}`,
           action: 'register.exported',

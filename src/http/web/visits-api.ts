@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
+import { holdsRole } from '../../domain/roles.ts';
 import { type Evidence, firstDayOf } from '../../domain/triggers/finding.ts';
 import { allowedActions, helpAfterBack, isOut, mayNameLead, onVisit } from '../../domain/visits/lifecycle.ts';
 import { ownReturnTimeClosed, ownReturnTimeLatest } from '../../domain/visits/return-time.ts';
@@ -31,7 +32,12 @@ import {
   recordNoAnswer,
   recordOutcome,
 } from '../../visits/outcome.ts';
-import { seesPupilDetails, visitPupilFor, visitReasonFor } from '../../visits/pupil-details-for.ts';
+import {
+  seesPupilDetails,
+  visitPupilFor,
+  visitReasonFor,
+  visitShownTo,
+} from '../../visits/pupil-details-for.ts';
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
@@ -189,13 +195,10 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * phone's own, which may be minutes off.
        */
       serverNow: now.toISOString(),
-      // The safe word is never listed: the office reveals it with one audited click.
-      // Its reason, where taken from the trigger, is not told to those the pupil's details are withheld from.
-      visit: {
-        ...v,
-        reason: visitReasonFor(!seen.pupilDetailsWithheld, v, trigger?.title),
-        safeWord: v.safeWord ? '(recorded)' : null,
-      },
+      // The visit's fields as this person is shown them (VISIT_FIELDS, visitShownTo): never the safe
+      // word (the office reveals it with one audited click); to those the pupil's details are withheld
+      // from, not its trigger's words in the reason, the outcome's details, the worker's phone or vehicle.
+      visit: visitShownTo(user, v, trigger?.title),
       out: isOut(v),
       actions: allowedActions(lifecycle, actorOf(user), rules),
       /**
@@ -313,7 +316,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        */
       trigger: seen.pupilDetailsWithheld ? null : triggerSummary(trigger),
       /** The pupil's chronology, for those who may read it (safeguarding). */
-      chronologyUrl: user.roles.includes('safeguarding')
+      chronologyUrl: holdsRole(user, 'safeguarding')
         ? `/pupils/${encodeURIComponent(v.pupilMisId)}/chronology?school=${encodeURIComponent(v.schoolId)}`
         : null,
     };

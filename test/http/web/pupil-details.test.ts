@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -221,5 +223,95 @@ describe("a visit's pupil details", () => {
       'Absence of a vulnerable pupil - ring mum first',
     );
     expect(list.find((v: { reason: string }) => v.reason === 'Absent five days')).toBeDefined();
+  });
+});
+
+describe('what was found at the door, and the visit’s own record', () => {
+  /** Every field of `visit` the visit page reads (web/assets/visit.js and visit-*.js). */
+  const pageReads = () => {
+    const dir = join(import.meta.dirname, '../../../web/assets');
+    const files = readdirSync(dir).filter((f) => /^visit(-.+)?\.js$/.test(f));
+    const text = files.map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+    return [...new Set([...text.matchAll(/(?:\bv|d\.visit)\??\.([a-zA-Z]+)/g)].map((m) => m[1]!))].sort();
+  };
+  /** Of those, what only the people going and the office are given (VISIT_FIELDS `details`). */
+  const GOING_ONLY = ['riskReason', 'workerPhone'];
+
+  // Asked for by kim; sam went and recorded what was found at the door.
+  const completed = async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by,
+         authorised_by, authorised_at, authorisation_note, risk_level, risk_reason, risk_assessed_at, risk_assessed_by,
+         lead_user_id, departed_at, returned_at, completed_at, worker_phone, vehicle, outcome)
+       VALUES ('lime', 'P1', 'Absent five days', '{"line1": "14 Rosebank Terrace", "postcode": "LS6 2QT"}', '2026-11-23',
+         'completed', $1, $2, '2026-11-23T08:00:00Z', 'only with the office told on arrival', 'minor',
+         'dog in the house', '2026-11-23T08:00:00Z', $6, $3, '2026-11-23T08:10:00Z', '2026-11-23T08:50:00Z',
+         '2026-11-23T08:55:00Z', '+447700900777', $4, $5)
+       RETURNING id::text`,
+      [
+        users.kim!.id,
+        users.dsl!.id,
+        users.sam!.id,
+        JSON.stringify({ make: 'Ford', model: 'Fiesta', registration: 'AB12 CDE', colour: 'blue' }),
+        JSON.stringify({
+          childSeen: true,
+          noOneHome: false,
+          spokeTo: 'mother',
+          concerns: ['bruising on left forearm; mother says new partner is violent'],
+          followUp: [{ action: 'refer to DSL', by: 'office', due: '2026-11-24' }],
+          agreements: ['mother will ring the office each morning of an absence'],
+        }),
+        `user:${users.dsl!.id}`,
+      ],
+    );
+    return rows[0]!.id;
+  };
+
+  it('are withheld from visiting staff who asked for the visit but did not go on it, and said to be', async () => {
+    const id = await completed();
+    const asked = await view('kim', id);
+    expect(asked.pupilDetailsWithheld).toBe(true);
+    expect(JSON.stringify(asked)).not.toMatch(
+      /bruising|violent|mother'|refer to DSL|dog in the house|office told on arrival|\+447700900777|AB12 CDE/,
+    );
+    // What they may know of the outcome stays, with word that the rest is withheld (not "none").
+    expect(asked.visit.outcome).toEqual({
+      childSeen: true,
+      noOneHome: false,
+      agreements: ['mother will ring the office each morning of an absence'],
+      detailsWithheld: true,
+    });
+    for (const k of ['riskReason', 'authorisationNote', 'workerPhone', 'vehicle', 'safeWord', 'fobDeviceId'])
+      expect(asked.visit, k).not.toHaveProperty(k);
+
+    // The lead who went, and the office, see the visit's record whole (the safe word as recorded or not).
+    for (const who of ['sam', 'office', 'dsl']) {
+      const seen = await view(who, id);
+      expect(seen.pupilDetailsWithheld, who).toBe(false);
+      expect(seen.visit.outcome, who).toMatchObject({
+        spokeTo: 'mother',
+        concerns: ['bruising on left forearm; mother says new partner is violent'],
+        followUp: [{ action: 'refer to DSL', by: 'office', due: '2026-11-24' }],
+      });
+      expect(seen.visit.outcome.detailsWithheld, who).toBeUndefined();
+      expect(seen.visit, who).toMatchObject({
+        riskReason: 'dog in the house',
+        authorisationNote: 'only with the office told on arrival',
+        workerPhone: '+447700900777',
+        vehicle: { registration: 'AB12 CDE' },
+        safeWord: null,
+      });
+    }
+  });
+
+  it('still gives the visit page every field it reads: all of them to the office, all but the going ones to who asked', async () => {
+    const id = await completed();
+    const reads = pageReads();
+    expect(reads).toContain('outcome');
+    expect(reads).toContain('workerPhone');
+    const office = Object.keys((await view('office', id)).visit);
+    expect(reads.filter((k) => !office.includes(k))).toEqual([]);
+    const asked = Object.keys((await view('kim', id)).visit);
+    expect(reads.filter((k) => !asked.includes(k))).toEqual(GOING_ONLY);
   });
 });

@@ -251,3 +251,62 @@ describe('the register export', () => {
     ).toBe(401);
   });
 });
+
+describe('what was found at the door, in the register', () => {
+  it('is withheld, and said to be, from visiting staff who asked for a visit but did not go on it', async () => {
+    // Both asked for by Olu, led by Lee: one with a concern, one with nothing found.
+    for (const [day, outcome] of [
+      [
+        '2026-06-08',
+        {
+          childSeen: true,
+          noOneHome: false,
+          spokeTo: 'mother',
+          concerns: ['bruising on left forearm'],
+          followUp: [{ action: 'refer to DSL', by: 'office', due: '2026-06-09' }],
+        },
+      ],
+      ['2026-06-09', { childSeen: true, noOneHome: false, concerns: [], followUp: [] }],
+    ] as const)
+      await visit({
+        school_id: 'alpha',
+        pupil_mis_id: 'p2',
+        reason: 'welfare',
+        address: { line1: '2 Lane', postcode: 'AB1 2CE' },
+        planned_for: day,
+        status: 'completed',
+        requested_by: other.id,
+        authorised_by: sg.id,
+        authorised_at: `${day}T08:00:00Z`,
+        lead_user_id: lead.id,
+        departed_at: `${day}T09:00:00Z`,
+        returned_at: `${day}T09:40:00Z`,
+        outcome,
+      });
+    const url = (format: string) =>
+      `/api/visits/register.${format}?school=alpha&from=2026-06-01&to=2026-06-30`;
+    const details = async (who: string) => {
+      const [head, ...lines] = parse((await get(who, url('csv'))).body, { bom: true }) as string[][];
+      return lines.map((l) =>
+        ['Outcome', 'Spoke to', 'Concerns', 'Follow-up'].map((c) => l[head!.indexOf(c)]),
+      );
+    };
+    const withheld = ['child seen', '(details withheld)', '(details withheld)', '(details withheld)'];
+    // Never empty: an empty cell would say nothing was found.
+    expect(await details('other')).toEqual([withheld, withheld]);
+    expect(await details('lead')).toEqual([
+      ['child seen', 'mother', 'bruising on left forearm', 'refer to DSL (office, by 2026-06-09)'],
+      ['child seen', '', '', ''],
+    ]);
+    expect((await details('sg'))[0]).toEqual((await details('lead'))[0]);
+    // The spreadsheet is written from the same rows.
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load((await get('other', url('xlsx'))).rawPayload as unknown as ArrayBuffer);
+    const sheet = book.getWorksheet('Home visits')!;
+    const cells = Array.from({ length: sheet.rowCount }, (_, r) =>
+      Array.from({ length: 17 }, (_, c) => sheet.getRow(r + 1).getCell(c + 1).text),
+    );
+    expect(JSON.stringify(cells)).not.toMatch(/bruising|mother|refer to DSL/);
+    expect(cells[1]!.slice(14)).toEqual(withheld.slice(1));
+  });
+});
