@@ -16,7 +16,8 @@ const LABELS: Record<string, string> = {
 
 /**
  * Picks the encoding from a byte-order mark, else from an XML declaration's `encoding=`, else the
- * fallback. An encoding Doorstep cannot decode is an error, never a guess.
+ * fallback (`declared: false`: the school's `mis.encoding`, or UTF-8). An encoding Doorstep cannot
+ * decode is an error, never a guess.
  *
  * A declaration read as it is here — one byte a character — is not UTF-16 text, whatever it says:
  * one that says UTF-16 (an export tool's template, saved as UTF-8) is decoded as UTF-8, as libxml2
@@ -28,14 +29,15 @@ export function sniffEncoding(
   head: Buffer,
   fallback: string,
   unit: string,
-): { encoding: string; skip: number } {
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { encoding: 'utf-8', skip: 3 };
-  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2 };
-  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2 };
+): { encoding: string; skip: number; declared: boolean } {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf)
+    return { encoding: 'utf-8', skip: 3, declared: true };
+  if (head[0] === 0xff && head[1] === 0xfe) return { encoding: 'utf-16le', skip: 2, declared: true };
+  if (head[0] === 0xfe && head[1] === 0xff) return { encoding: 'utf-16be', skip: 2, declared: true };
   if (head[0] === 0x3c && head[1] === 0x00 && head[2] === 0x3f && head[3] === 0x00)
-    return { encoding: 'utf-16le', skip: 0 };
+    return { encoding: 'utf-16le', skip: 0, declared: true };
   if (head[0] === 0x00 && head[1] === 0x3c && head[2] === 0x00 && head[3] === 0x3f)
-    return { encoding: 'utf-16be', skip: 0 };
+    return { encoding: 'utf-16be', skip: 0, declared: true };
   const decl = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(
     head.subarray(0, 200).toString('latin1'),
   );
@@ -50,9 +52,9 @@ export function sniffEncoding(
         `unsupported encoding "${decl[1]}" (expected UTF-8, UTF-16 or Windows-1252)`,
       );
     }
-    return { encoding: enc.startsWith('utf-16') ? 'utf-8' : enc, skip: 0 };
+    return { encoding: enc.startsWith('utf-16') ? 'utf-8' : enc, skip: 0, declared: true };
   }
-  return { encoding: fallback, skip: 0 };
+  return { encoding: fallback, skip: 0, declared: false };
 }
 
 /**
@@ -66,6 +68,8 @@ export async function* decodeText(
   options: { fallback?: string; onBytes?: (n: number) => void } = {},
 ): AsyncGenerator<string> {
   let decoder: TextDecoder | undefined;
+  /** Whether the file says its encoding (a byte-order mark or an XML declaration). */
+  let declared = false;
   let offset = 0;
   /** Line breaks in the text decoded so far, and the chunk before this one (for its last bytes). */
   let lines = 0;
@@ -74,7 +78,8 @@ export async function* decodeText(
     let chunk = raw as Buffer;
     options.onBytes?.(chunk.length);
     if (!decoder) {
-      const { encoding, skip } = sniffEncoding(chunk, options.fallback ?? 'utf-8', unit);
+      const { encoding, skip, declared: said } = sniffEncoding(chunk, options.fallback ?? 'utf-8', unit);
+      declared = said;
       decoder = new TextDecoder(encoding, { fatal: true, ignoreBOM: true });
       chunk = chunk.subarray(skip);
       offset += skip;
@@ -83,10 +88,15 @@ export async function* decodeText(
     try {
       text = decoder.decode(chunk, { stream: true });
     } catch {
+      // mis.encoding is the encoding of a file that does not say its own: one that says UTF-8 (its
+      // byte-order mark or XML declaration) is read as UTF-8 whatever the setting, so the hint is
+      // to export it again, never a setting that would change nothing.
       const hint =
-        decoder.encoding === 'utf-8'
-          ? "; if the export is Windows-1252, set the school's mis.encoding: windows-1252"
-          : '';
+        decoder.encoding !== 'utf-8'
+          ? ''
+          : declared
+            ? '; the file says it is UTF-8 (its byte-order mark or XML declaration), which mis.encoding does not override: export it again as UTF-8'
+            : "; if the export is Windows-1252, set the school's mis.encoding: windows-1252";
       const line = lineOfBadBytes(decoder.encoding, prev, offset, chunk, lines);
       throw malformed(
         { unit, line },

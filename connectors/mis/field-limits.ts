@@ -39,6 +39,13 @@ export const MAX_VALUE_READ = 64 * 1024;
 /** The most elements one XML record (a SIMS `Record`, a CTF `Pupil`) may hold. */
 export const MAX_ELEMENTS_PER_RECORD = 5000;
 
+/**
+ * The most text one XML record (a SIMS `Record`, a CTF `Pupil`) may hold, in characters, whether
+ * Doorstep reads it or not. A real record holds a few thousand; without this bound the two above
+ * allowed one record of 5000 values of 64K characters (320M characters, past any worker's memory).
+ */
+export const MAX_RECORD_TEXT = 1_000_000;
+
 /** The largest API page body read from an MIS (bytes). */
 export const MAX_API_PAGE_BYTES = 32 * 1024 * 1024;
 

@@ -35,15 +35,17 @@ export function fileUnit(
     batches: () => {
       const common = { unit, ...(readings ? { onBytes: readings() } : {}) };
       const bytes = input();
+      // The school's mis.encoding, for a file that does not say its own (every kind: a SIMS XML or
+      // CTF with no declaration is as often Windows-1252 as a CSV; a declaration or BOM still wins).
+      const encoding = fileMis ? { encoding: fileMis.encoding } : {};
       // A CTF names the school it came from: another school's file is never this school's.
-      if (format === 'ctf') return readCtf(bytes, { ...common, ...(school?.urn ? { urn: school.urn } : {}) });
+      if (format === 'ctf')
+        return readCtf(bytes, { ...common, ...encoding, ...(school?.urn ? { urn: school.urn } : {}) });
       const columns = {
         ...(fileMis ? { pupilColumns: fileMis.columns.pupils, markColumns: fileMis.columns.marks } : {}),
       };
-      if (format === 'csv') {
-        return readCsv(bytes, { ...common, ...columns, ...(fileMis ? { encoding: fileMis.encoding } : {}) });
-      }
-      return readSimsXml(bytes, { ...common, ...columns });
+      if (format === 'csv') return readCsv(bytes, { ...common, ...columns, ...encoding });
+      return readSimsXml(bytes, { ...common, ...columns, ...encoding });
     },
   };
 }

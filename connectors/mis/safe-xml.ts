@@ -87,11 +87,19 @@ export class SafeXml {
 
   /**
    * Decodes and scans the input chunk by chunk, yielding after each chunk so the caller can hand on
-   * what the handlers collected. Throws the first failure; an empty file is an error.
+   * what the handlers collected. Throws the first failure; an empty file is an error. `encoding`:
+   * the school's `mis.encoding`, for a file with no byte-order mark or declaration (which win).
    */
-  async *feed(input: Readable, onBytes?: (n: number) => void): AsyncGenerator<void> {
+  async *feed(
+    input: Readable,
+    options: { onBytes?: ((n: number) => void) | undefined; encoding?: string | undefined } = {},
+  ): AsyncGenerator<void> {
     let content = false;
-    for await (const chunk of decodeText(input, this.unit, onBytes ? { onBytes } : {})) {
+    const decoding = {
+      ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+      ...(options.encoding ? { fallback: options.encoding } : {}),
+    };
+    for await (const chunk of decodeText(input, this.unit, decoding)) {
       // Spaces before the first content are scanned too: they count in line numbers, and an XML
       // declaration after them is not at the start of the file.
       content ||= /\S/.test(chunk);

@@ -184,7 +184,7 @@ interface Template {
  * an element the file opened named: a garbled `Mum said <Jones> will collect` opens one called Jones.
  * The line says where to look.
  */
-function nameOf(s: string): string {
+export function nameOf(s: string): string {
   return s.length === 0 ? 'with no name' : `of ${s.length} character${s.length === 1 ? '' : 's'}`;
 }
 

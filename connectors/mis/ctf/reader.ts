@@ -171,6 +171,27 @@ const SOURCE_LEA = 'CTfile/Header/SourceSchool/LEA';
 const SOURCE_ESTAB = 'CTfile/Header/SourceSchool/Estab';
 
 /**
+ * The elements of a `Pupil` this reader reads the text of (and only these are kept: a pupil's other
+ * elements, however many or long, are read past).
+ */
+const PUPIL_FIELDS = [
+  'UPN',
+  'DOB',
+  'Forename',
+  'Surname',
+  'PreferredForename',
+  'NCyearActual',
+  'Attendance/YearData/LEA',
+  'Attendance/YearData/Estab',
+  'Attendance/YearData/AttendSessions/AttendanceStartDate',
+  'Attendance/YearData/AttendSessions/AttendanceMarks',
+] as const;
+
+/** A SIMS XML document's root, dropped where CTFs are read: named, with where it belongs. */
+const SIMS_ROOT =
+  "this is a SIMS XML file: import it with --format sims-xml (or drop it where the school's mis.kind is sims-xml)";
+
+/**
  * Streams a DfE Common Transfer File (CTF 24 or 25): pupils and their attendance mark strings.
  * CTF identifies pupils by UPN only, so pupils and marks carry the UPN as their id and are matched
  * to the school's pupils by UPN (see the import pipeline).
@@ -180,6 +201,8 @@ export async function* readCtf(
   options: {
     unit: string;
     onBytes?: (n: number) => void;
+    /** The school's `mis.encoding`: how a file with no byte-order mark or declaration is decoded. */
+    encoding?: string;
     /** The importing school's URN: a file from another school (Header/SourceSchool/URN) is refused. */
     urn?: string;
   },
@@ -193,8 +216,11 @@ export async function* readCtf(
   for await (const item of streamXmlElements(input, unit, {
     root: 'CTfile',
     path: 'CTfile/CTFpupilData/Pupil',
+    fields: PUPIL_FIELDS,
     keep: ['CTfile/Header/CTFversion', SOURCE_URN, SOURCE_LEA, SOURCE_ESTAB],
+    otherRoots: { SuperStarReport: SIMS_ROOT, SessionAttendances: SIMS_ROOT },
     ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+    ...(options.encoding ? { encoding: options.encoding } : {}),
   })) {
     if ('header' in item && item.header === SOURCE_URN) {
       // Its pupils and their marks are the source school's: imported into another school they would

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BatchBuffer } from '../batches.ts';
 import { malformed } from '../errors.ts';
-import { MAX_ELEMENTS_PER_RECORD } from '../field-limits.ts';
+import { MAX_ELEMENTS_PER_RECORD, MAX_RECORD_TEXT } from '../field-limits.ts';
 import {
   DEFAULT_MARK_COLUMNS,
   DEFAULT_PUPIL_COLUMNS,
@@ -15,6 +15,7 @@ import {
 } from '../row-mapping.ts';
 import { SafeXml } from '../safe-xml.ts';
 import type { MisBatch } from '../types.ts';
+import { nameOf } from '../xml-scanner.ts';
 
 /** `Legal_x0020_Surname` → `Legal Surname` (XML-encoded characters in element names). */
 export function decodeXmlName(name: string): string {
@@ -29,21 +30,31 @@ export interface SimsXmlOptions {
   pupilColumns?: Partial<PupilColumns>;
   markColumns?: Partial<MarkColumns>;
   onBytes?: (n: number) => void;
+  /** The school's `mis.encoding`: how a file with no byte-order mark or declaration is decoded. */
+  encoding?: string;
   /** `false`: every record read by the scanner's general path, none by a learned pattern (for tests). */
   fastPath?: boolean;
 }
 
 /** The two SIMS documents Doorstep reads, by root element. */
 const ROOTS = {
-  SuperStarReport: { record: 'Record', kind: 'pupils' },
-  SessionAttendances: { record: 'SessionAttendance', kind: 'marks' },
+  SuperStarReport: { name: 'SuperStarReport', record: 'Record', kind: 'pupils' },
+  SessionAttendances: { name: 'SessionAttendances', record: 'SessionAttendance', kind: 'marks' },
 } as const;
 
 /**
  * Streams a SIMS XML export — a Report Designer / CommandReporter report (`SuperStarReport/Record`,
  * pupils and contacts) or a session-attendance document (`SessionAttendances/SessionAttendance`,
- * marks) — as batches. Memory stays flat: text is decoded and parsed chunk by chunk and at most one
- * batch of records is held.
+ * marks) — as batches. Memory stays flat: text is decoded and parsed chunk by chunk, at most one
+ * batch of records is held, and of a record only the fields Doorstep reads are kept (a record holds
+ * at most `MAX_RECORD_TEXT` characters of text in all, read or not).
+ *
+ * Every element under the root is a record, and every field of a record Doorstep reads is text: a
+ * misspelt record beside good ones (its mark silently dropped) or an element inside a field (its
+ * text run into the field's: `<PersonID>1<Note>2</Note></PersonID>` read as pupil 12) is refused
+ * at its line. A name from the document is quoted in an error only when it is one Doorstep reads;
+ * any other is described by its length (`nameOf`): a garbled file puts a pupil's name where an
+ * element's belongs.
  *
  * Safety: a DOCTYPE is refused outright, so no external entity is ever resolved and no
  * entity-expansion bomb can be declared; an undeclared entity reference is a parse error.
@@ -80,15 +91,19 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     return c;
   };
   let fieldCount = 0;
+  /** Characters of text in the record so far (read or not). */
+  let recordText = 0;
   let caption = '';
+  /** Inside a field (an element in a record). */
+  let inField = false;
+  /** The field's name when it is one Doorstep reads (it is quoted in errors), else undefined. */
   let field: string | undefined;
+  /** The field's text so far; undefined when it is not read, or once refused. */
   let text: string | undefined = '';
   const out = new BatchBuffer();
   let sawRoot = false;
   /** The line the root element opens on. */
   let rootLine = 0;
-  /** The first element under the root that is not its record, where, and how many there were. */
-  let other: { tag: string; line: number; count: number } | undefined;
 
   const fail = (err: Error) => xml.fail(err);
 
@@ -100,28 +115,41 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
       // Own keys only: a root named `constructor` or `__proto__` is not a document Doorstep reads.
       root = Object.hasOwn(ROOTS, tag) ? ROOTS[tag as keyof typeof ROOTS] : undefined;
       if (!root) {
+        // The name is the document's: quoted only when it is a root Doorstep knows (a CTF's).
+        const found = tag === 'CTfile' ? '<CTfile>' : `(a name ${nameOf(tag)})`;
         fail(
           malformed(
             { unit, line: xml.line },
             undefined,
-            `unexpected root element <${tag}>: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)${tag === 'CTfile' ? "; this is a CTF file: import it with --format ctf (or drop it where the school's mis.kind is ctf)" : ''}`,
+            `unexpected root element ${found}: expected <SuperStarReport> (pupils report) or <SessionAttendances> (marks)${tag === 'CTfile' ? "; this is a CTF file: import it with --format ctf (or drop it where the school's mis.kind is ctf)" : ''}`,
           ),
         );
       }
     } else if (depth === 2 && root && tag !== root.record) {
-      // Not a record of this document: counted, so a document of nothing but these (a misspelt
-      // record element) is refused instead of importing no marks as if there were none.
-      if (!other) other = { tag, line: xml.line, count: 0 };
-      other.count++;
+      // Not a record of this document (a misspelt record element): read past, its records were
+      // dropped without a word — one mark gone among thousands — so the file is refused here.
+      fail(
+        malformed(
+          { unit, line: xml.line },
+          undefined,
+          `an element (a name ${nameOf(tag)}) under <${root.name}> that is not a <${root.record}>: expected only <${root.record}> records (nothing was imported)`,
+        ),
+      );
     } else if (depth === 2 && root) {
       recordNo++;
       recordLine = xml.line;
       fields = recordFields;
       fields.clear();
       fieldCount = 0;
+      recordText = 0;
     } else if (depth === 3 && fields) {
-      ({ name: field, caption } = captionOf(tag, fieldCount));
-      text = '';
+      const c = captionOf(tag, fieldCount);
+      caption = c.caption;
+      inField = true;
+      // Only the fields Doorstep reads are kept: a record of thousands of others held them all.
+      const read = readCaptions.has(caption);
+      field = read ? c.name : undefined;
+      text = read ? '' : undefined;
       if (++fieldCount > MAX_ELEMENTS_PER_RECORD) {
         fail(
           malformed(
@@ -131,10 +159,20 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
           ),
         );
       }
+    } else if (depth === 4 && inField && field !== undefined) {
+      // Its text and the field's would run together (`<PersonID>1<Note>2</Note></PersonID>` read as
+      // pupil 12): which is the value cannot be told.
+      fail(
+        malformed(
+          { unit, line: xml.line, record: recordNo },
+          field,
+          'the field holds an element: expected only text',
+        ),
+      );
     }
   };
   const close = () => {
-    if (depth === 3 && fields && field !== undefined) {
+    if (depth === 3 && fields && inField) {
       // A field twice in one record (`<AttendanceMark>` twice, two `<PersonID>`s): which one the
       // school meant cannot be told, and the later would silently win — the record is refused.
       if (text !== undefined && fields.has(caption) && readCaptions.has(caption))
@@ -146,6 +184,7 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
           ),
         );
       if (text !== undefined) fields.set(caption, text);
+      inField = false;
       field = undefined;
     } else if (depth === 2 && fields && root) {
       const row = new Row(fields, { unit, line: recordLine, record: recordNo }, 'normalised');
@@ -164,21 +203,27 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     {
       open,
       text: (t) => {
-        if (field !== undefined && text !== undefined) text = xml.append(text, t, field);
+        if (!fields) return;
+        recordText += t.length;
+        if (recordText > MAX_RECORD_TEXT) {
+          fail(
+            malformed(
+              { unit, line: recordLine, record: recordNo },
+              undefined,
+              `a record holding more than ${MAX_RECORD_TEXT} characters of text, far more than any export's: the file is refused without reading the rest`,
+            ),
+          );
+          text = undefined;
+        } else if (depth === 3 && text !== undefined) text = xml.append(text, t, field);
       },
       close,
     },
     { field: () => field, fastPath: options.fastPath ?? true },
   );
 
-  for await (const _ of xml.feed(input, options.onBytes)) yield* out.drain();
+  for await (const _ of xml.feed(input, { onBytes: options.onBytes, encoding: options.encoding }))
+    yield* out.drain();
   if (!sawRoot) throw malformed({ unit }, undefined, 'expected an XML document with a root element');
-  if (root && recordNo === 0 && other)
-    throw malformed(
-      { unit, line: other.line },
-      undefined,
-      `no <${root.record}> records: the document holds ${other.count} <${other.tag}> element${other.count === 1 ? '' : 's'} instead (expected <${root.record}>; nothing was imported)`,
-    );
   // A session-attendance document with no records is no marks (no registers since the last export,
   // as a CSV marks file with its header and no rows); a pupils report with none is never a school's
   // (a report run wrong), and is refused saying so, as a CSV pupils export with no rows is.

@@ -1,8 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readCsv } from '../../../connectors/mis/csv/reader.ts';
 import { decodeText } from '../../../connectors/mis/decode.ts';
+import { type FileFormat, fileUnit } from '../../../connectors/mis/file-unit.ts';
 import { readSimsXml } from '../../../connectors/mis/sims-xml/reader.ts';
+import { configWith } from '../../helpers/config.ts';
 
 /**
  * Found by review: a file refused for wrong encoding named only the byte range of the 64 KB chunk the
@@ -106,5 +111,64 @@ describe('UTF-16 said but not, or meant but not marked', () => {
       readCsv(input, { unit: 'marks.csv' }),
     );
     expect(nul).toMatch(/^marks\.csv, line 1: a column caption holds a NUL character/);
+  });
+});
+
+/**
+ * Found by review: `mis.encoding: windows-1252` was accepted for every file kind, and a UTF-8 refusal
+ * of an XML file told the data manager to set it, but only CSVs were read with it: a Windows-1252
+ * SIMS XML or CTF without a declaration was refused at every sync, the hint followed or not.
+ */
+describe("the school's mis.encoding for XML files", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'decode-xml-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const school = (kind: 'sims-xml' | 'ctf', encoding?: string) =>
+    configWith({ mis: `{ kind: ${kind}, dropFolder: ./d${encoding ? `, encoding: ${encoding}` : ''} }` })
+      .schools[0]!;
+  const zoe = (decl = '') =>
+    Buffer.from(
+      `${decl}<SuperStarReport>\n<Record><ID>2001</ID><Legal_x0020_Forename>Zo\xeb</Legal_x0020_Forename></Record></SuperStarReport>`,
+      'latin1',
+    );
+  const ctf = Buffer.from(
+    '<CTfile><Header><CTFversion>25.0</CTFversion></Header><CTFpupilData>\n<Pupil><UPN>A123456789012</UPN><Forename>Zo\xeb</Forename></Pupil></CTFpupilData></CTfile>',
+    'latin1',
+  );
+  async function forenames(bytes: Buffer, format: FileFormat, s: ReturnType<typeof school>) {
+    const path = join(dir, `f-${Math.random().toString(36).slice(2)}.xml`);
+    writeFileSync(path, bytes);
+    const out: (string | null | undefined)[] = [];
+    for await (const b of fileUnit(path, format, s).batches())
+      if (b.kind === 'pupils') out.push(...b.pupils.map((p) => p.forename));
+    return out;
+  }
+
+  it('decodes a SIMS XML or CTF with no declaration by it', async () => {
+    expect(await forenames(zoe(), 'sims-xml', school('sims-xml', 'windows-1252'))).toEqual(['Zoë']);
+    expect(await forenames(ctf, 'ctf', school('ctf', 'windows-1252'))).toEqual(['Zoë']);
+    // Unset, UTF-8: refused naming the line, with the setting as the hint.
+    await expect(forenames(zoe(), 'sims-xml', school('sims-xml'))).rejects.toThrow(
+      /, line 2: not valid utf-8 text .*set the school's mis\.encoding: windows-1252$/,
+    );
+  });
+
+  it('leaves a declaration or byte-order mark to win, and never hints at a setting that changes nothing', async () => {
+    const s1252 = school('sims-xml', 'windows-1252');
+    // Declared Windows-1252 with the school on UTF-8, and declared UTF-8 in UTF-8 with the school on 1252.
+    expect(
+      await forenames(zoe('<?xml version="1.0" encoding="windows-1252"?>'), 'sims-xml', school('sims-xml')),
+    ).toEqual(['Zoë']);
+    const utf8Zoe = Buffer.from(zoe('<?xml version="1.0" encoding="utf-8"?>').toString('latin1'), 'utf8');
+    expect(await forenames(utf8Zoe, 'sims-xml', s1252)).toEqual(['Zoë']);
+    expect(
+      await forenames(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), utf8Zoe]), 'sims-xml', s1252),
+    ).toEqual(['Zoë']);
+    // Declared UTF-8 over Windows-1252 bytes: the setting cannot help, so the hint is to export again.
+    const message = await forenames(zoe('<?xml version="1.0" encoding="utf-8"?>'), 'sims-xml', s1252).then(
+      () => 'read',
+      (e: Error) => e.message,
+    );
+    expect(message).toMatch(/, line 2: not valid utf-8 text .*: export it again as UTF-8$/);
+    expect(message).not.toMatch(/set the school's mis\.encoding/);
   });
 });

@@ -24,3 +24,27 @@ describe('SIMS XML reader on a 1 GB file', () => {
     expect(r.peakHeapMb).toBeLessThan(128);
   }, 300_000);
 });
+
+/**
+ * Found by review: the readers kept every field of a record, read or not, and the only bounds were
+ * 64K characters a value and 5000 elements a record — one record of 320M characters. One hostile
+ * 65 MB file ran the worker out of memory at every sync (it never got as far as the quarantine).
+ * Now only the fields a reader reads are kept, and a record holds at most 1M characters of text.
+ */
+describe('XML readers on one record of a thousand 65,000-character fields (65 MB) it does not read', () => {
+  for (const [format, at] of [
+    ['sims-xml', /^wide\.xml, line 3, record 1: a record holding more than 1000000 characters of text/],
+    ['ctf', /^wide\.xml, line 3, record 1: a <Pupil> holding more than 1000000 characters of text/],
+  ] as const) {
+    it(`${format}: refuses the file at the record's line under a 64 MB heap cap, never running out of memory`, () => {
+      const out = execFileSync(
+        process.execPath,
+        ['--max-old-space-size=64', 'test/helpers/stream-large-sims-xml.ts', 'wide', format, '1000'],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      const r = JSON.parse(out.trim().split('\n').at(-1)!) as { records: number; error?: string };
+      expect(r.records).toBe(0);
+      expect(r.error).toMatch(at);
+    }, 150_000);
+  }
+});

@@ -182,3 +182,51 @@ describe('CTF elements a pupil gives once', () => {
     ]);
   });
 });
+
+/**
+ * Found by review: a field's text was run together with the text around an element inside it
+ * (`<UPN>A1234<X/>56789012</UPN>` one UPN), as the SIMS reader ran `<PersonID>1<Note>2</Note>`
+ * into pupil 12.
+ */
+describe('CTF fields holding an element', () => {
+  it('refuses the file at the element, naming the field', async () => {
+    await expect(
+      read(fixture.replace('<UPN>A123456789012</UPN>', '<UPN>A1234<X/>56789012</UPN>')),
+    ).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: 'ctf.xml, line 13, record 1, field UPN: the field holds an element: expected only text',
+    });
+    await expect(read(withYears(year('', '2025-01-13', 'NN<X>NN</X>')))).rejects.toMatchObject({
+      message: expect.stringMatching(
+        /^ctf\.xml, line \d+, record 1, field AttendanceMarks: the field holds an element/,
+      ),
+    });
+    await expect(
+      read(fixture.replace('<CTFversion>25.0</CTFversion>', '<CTFversion>25<X/>.0</CTFversion>')),
+    ).rejects.toMatchObject({
+      message:
+        'ctf.xml, line 5, field CTfile/Header/CTFversion: the field holds an element: expected only text',
+    });
+  });
+
+  it('reads past elements inside elements it does not read', async () => {
+    const { pupils } = await read(
+      fixture.replace('<Sex>F</Sex>', '<Sex>F<Note>x</Note></Sex><Extra><A>1</A></Extra>'),
+    );
+    expect(pupils[0]).toMatchObject({ upn: 'A123456789012', forename: 'Amelia', surname: 'Okafor' });
+  });
+});
+
+/** Found by review: the CTF root's name was quoted from the document in the refusal. */
+describe("CTF root element: the document's own name", () => {
+  it('is described by its length, unless it is a root Doorstep knows', async () => {
+    const other = read('<Smith><a/></Smith>');
+    await expect(other).rejects.toThrow(
+      /^ctf\.xml, line 1: unexpected root element \(a name of 5 characters\): expected <CTfile>$/,
+    );
+    await expect(other).rejects.not.toThrow(/Smith/);
+    await expect(read('<SessionAttendances/>')).rejects.toThrow(
+      /unexpected root element <SessionAttendances>: expected <CTfile>; this is a SIMS XML file: import it with --format sims-xml/,
+    );
+  });
+});
