@@ -198,6 +198,16 @@ async function load(bounded = false) {
         : null,
     ].filter(Boolean);
     if (facts.length) parts.push(h('dl', { class: 'facts', id: 'outcome-details' }, facts));
+    // Withheld by the server (a visit asked for, not gone on): say so, never leave a blank that
+    // reads as "no concerns".
+    else if (o.detailsWithheld)
+      parts.push(
+        h(
+          'p',
+          { class: 'hint', id: 'outcome-details' },
+          'Who was spoken to, the concerns and the follow-up are shown to the people who went on the visit, the office and safeguarding.',
+        ),
+      );
     if (o.agreements?.length) parts.push(agreementsPart(d, can('agreement-broken')));
     if (!o.childSeen && v.followUpDoneAt)
       parts.push(h('p', {}, `Follow-up recorded ${fmtDateTime(v.followUpDoneAt)}.`));
