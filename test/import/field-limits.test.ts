@@ -87,6 +87,7 @@ describe('field limits: a value over its limit is left out and named (file, line
         `1001,${name101},Okafor,Grace,0113 496 0000`,
         `1002,Yusuf,Haddad,Sam,${'0'.repeat(33)}`,
         '1003,Renée,O’Neill,Ann,0113 496 0001',
+        '', // an export ends its last row with a line break
       ].join('\n'),
       'csv',
     );
@@ -186,7 +187,7 @@ describe('field limits: a value over its limit is left out and named (file, line
     await run('pupils.csv', 'ID,Legal Surname\n1001,Okafor\n', 'csv');
     const s = await run(
       'marks.csv',
-      ['PersonID,AttendanceDate,AM,PM', '1001,15/01/2025,/,\\', `${'1'.repeat(65)},15/01/2025,/,/`].join(
+      ['PersonID,AttendanceDate,AM,PM', '1001,15/01/2025,/,\\', `${'1'.repeat(65)},15/01/2025,/,/`, ''].join(
         '\n',
       ),
       'csv',

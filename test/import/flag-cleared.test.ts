@@ -67,3 +67,25 @@ describe('a flag column carried empty', () => {
     expect(rows[0]!.flags.cpPlan).toBe(true);
   });
 });
+
+describe('a pupils file cut short inside its last row (an upload that died)', () => {
+  it("is refused whole: the cut row's empty CP Plan cell never clears the pupil's CP plan, nor is any row applied", async () => {
+    const a = join(dir, 'pupils-full.csv');
+    writeFileSync(a, 'ID,Legal Forename,Legal Surname,CP Plan\r\n1001,Ann,One,N\r\n1003,Cat,Three,Y\r\n');
+    await run(a);
+    // The same export a day later (Ann's name corrected), its upload cut off after the last comma.
+    const b = join(dir, 'pupils-cut.csv');
+    writeFileSync(b, 'ID,Legal Forename,Legal Surname,CP Plan\r\n1001,Anne,One,N\r\n1003,Cat,Three,');
+    await expect(run(b)).rejects.toThrow(
+      'pupils-cut.csv, line 3, record 2: the file ends in the middle of this row (no line break after it): is it cut short?',
+    );
+    const { rows } = await db.query<{ mis_id: string; forename: string; cp: boolean }>(
+      `SELECT mis_id, forename, (flags->>'cpPlan')::boolean AS cp FROM pupils
+       WHERE mis_id IN ('1001', '1003') ORDER BY mis_id`,
+    );
+    expect(rows).toEqual([
+      { mis_id: '1001', forename: 'Ann', cp: false },
+      { mis_id: '1003', forename: 'Cat', cp: true },
+    ]);
+  });
+});

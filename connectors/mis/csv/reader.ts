@@ -36,11 +36,22 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   const unit = options.unit;
   const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
   const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
+  const delimiter = options.delimiter ?? ',';
+  /** The text's last character, once read: an export ends its last row with a line break. */
+  let lastChar = '';
+  /** The text's start (its header row, told apart when it cannot be parsed: `otherDelimiter`). */
+  let head = '';
   const text = Readable.from(
-    decodeText(input, unit, {
-      fallback: options.encoding ?? 'utf-8',
-      ...(options.onBytes ? { onBytes: options.onBytes } : {}),
-    }),
+    noting(
+      decodeText(input, unit, {
+        fallback: options.encoding ?? 'utf-8',
+        ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+      }),
+      (chunk) => {
+        if (head.length < HEAD_KEPT) head += chunk.slice(0, HEAD_KEPT - head.length);
+        lastChar = chunk[chunk.length - 1]!;
+      },
+    ),
   );
   /** The header row's captions, once read (a file with no header has none). */
   let captions: string[] | undefined;
@@ -81,6 +92,10 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
         );
       throw malformed({ unit, line }, undefined, `a column caption holds ${NUL_EXPECTED}`);
     }
+    // A file saved with semicolons or tabs between its columns (Excel in a locale whose list separator
+    // is `;`): its header one column, which no column map could match.
+    const other = record.length === 1 && delimiter === ',' ? otherDelimiter(record[0]!) : undefined;
+    if (other) throw malformed({ unit, line }, undefined, saveAsCsv(other));
     const trimmed = record.map((h) => h.trim());
     keys = trimmed.map(normaliseCaption);
     // Two columns that are one field to Doorstep (`Attendance Mark` and `attendance_mark`, or
@@ -102,7 +117,7 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   const parser = text.pipe(
     parse({
       bom: true,
-      delimiter: options.delimiter ?? ',',
+      delimiter,
       skip_empty_lines: true,
       // Each record's text as read: its line is counted from it (csv-parse's own count takes a CRLF
       // inside a quoted value for two lines).
@@ -117,10 +132,13 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
 
   let kind: 'pupils' | 'marks' | undefined;
   const out = new BatchBuffer();
+  /** Where the last record read is. */
+  let last: { unit: string; line: number; record?: number } | undefined;
   try {
     for await (const item of parser as AsyncIterable<ParsedRecord>) {
       recordNo++;
       const where = { unit, line: item.line, record: recordNo };
+      last = where;
       if (!kind) {
         const header = new Set(keys);
         kind = detectKind((c) => header.has(normaliseCaption(c)), pupilCols, markCols, {
@@ -141,16 +159,34 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
       yield* out.drain();
     }
   } catch (err) {
-    if (err instanceof CsvError) throw notCsv(err, unit, captions?.length ?? 0, lineOf, fieldName);
+    if (err instanceof CsvError) {
+      // Its header not parsed (`"PersonID";"AttendanceDate"`: text after a closing quote): a file
+      // delimited otherwise is told as such, not as CSV that is not valid.
+      const other = !captions && delimiter === ',' ? otherDelimiter(firstLine(head)) : undefined;
+      if (other)
+        throw malformed({ unit, line: lineOf((err as { raw?: string }).raw) }, undefined, saveAsCsv(other));
+      throw notCsv(err, unit, captions?.length ?? 0, lineOf, fieldName);
+    }
     throw err;
   }
+  // Only a file without even a header row is empty.
+  if (recordNo === 0 && !captions?.some((c) => c !== ''))
+    throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
+  // An upload or copy that died part way: its last row is cut short (`…,Three,` — a CP plan's `Y`
+  // lost reads as an empty flag, which clears it; `C1` read as `C`, a postcode's half). An export
+  // ends every row with a line break, so a file without one at its end is refused, nothing of it
+  // applied. (A cut just after a line break cannot be told, and leaves out whole rows only.)
+  if (lastChar !== '\n' && lastChar !== '\r')
+    throw malformed(
+      last ?? { unit, line: headerLine },
+      undefined,
+      `the file ends in the middle of ${last ? 'this row' : 'its header row'} (no line break after it): is it cut short? An export ends its last row with a line break`,
+    );
   if (recordNo === 0) {
-    // Only a file without even a header row is empty. A marks export with its header and no rows
-    // (no registers since the last export: a holiday, an INSET day) is no marks; a pupils export
-    // with none is never a school's (a report run wrong), and is refused saying so.
-    if (!captions?.some((c) => c !== ''))
-      throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
-    const header = new Set(captions.map(normaliseCaption));
+    // A marks export with its header and no rows (no registers since the last export: a holiday, an
+    // INSET day) is no marks; a pupils export with none is never a school's (a report run wrong),
+    // and is refused saying so.
+    const header = new Set((captions ?? []).map(normaliseCaption));
     const headerKind = detectKind((c) => header.has(normaliseCaption(c)), pupilCols, markCols, {
       unit,
       line: headerLine,
@@ -164,6 +200,37 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   }
   yield* out.drain(true);
 }
+
+/** The text as read, each chunk (never an empty one) shown to `see` first. */
+async function* noting(text: AsyncIterable<string>, see: (chunk: string) => void): AsyncGenerator<string> {
+  for await (const chunk of text) {
+    if (chunk.length > 0) see(chunk);
+    yield chunk;
+  }
+}
+
+/** How much of the text's start is kept, for its header row. */
+const HEAD_KEPT = 4096;
+
+/** The text's first line that is not empty (a BOM left out): its header row. */
+function firstLine(text: string): string {
+  return text.replace(/^\uFEFF?[\r\n]*/, '').split(/[\r\n]/, 1)[0] ?? '';
+}
+
+/**
+ * The delimiter a header row read as one column is in fact split by — semicolons (Excel's CSV where
+ * the list separator is `;`) or tabs (a "text" export) — when it has no comma and one of them.
+ */
+function otherDelimiter(header: string): 'semicolon' | 'tab' | undefined {
+  if (header.includes(',')) return undefined;
+  const semicolons = header.split(';').length - 1;
+  const tabs = header.split('\t').length - 1;
+  if (semicolons === 0 && tabs === 0) return undefined;
+  return semicolons >= tabs ? 'semicolon' : 'tab';
+}
+
+const saveAsCsv = (other: 'semicolon' | 'tab') =>
+  `the file looks ${other}-delimited (its header row is one column holding ${other === 'tab' ? 'tabs' : 'semicolons'}): save it as comma-separated CSV`;
 
 /** A record's values as parsed, with the line it ends on. */
 interface ParsedRecord {

@@ -177,3 +177,76 @@ describe('CSV reader: the line named is the line in the file', () => {
     ).rejects.toThrow(/^pupils\.csv, line 7, field AttendanceDate: not valid CSV: a double quote inside/);
   });
 });
+
+describe('CSV reader: a file cut short inside its last row is refused', () => {
+  const PUPILS = 'ID,Legal Forename,Legal Surname,CP Plan,Postcode';
+  const CUT =
+    'the file ends in the middle of this row (no line break after it): is it cut short? An export ends its last row with a line break';
+  it.each([
+    ['CRLF', '\r\n'],
+    ['LF', '\n'],
+    ['CR', '\r'],
+  ])('reads a file whose last row ends with a line break (%s)', async (_, eol) => {
+    const batches = await read(`${PUPILS}${eol}1001,Ann,One,N,LS6 2AB${eol}1003,Cat,Three,Y,SW1A 1AA${eol}`);
+    expect(batches.flatMap((b) => (b.kind === 'pupils' ? b.pupils.map((p) => p.misId) : []))).toEqual([
+      '1001',
+      '1003',
+    ]);
+  });
+
+  it.each([
+    // An upload that died after the CP Plan's comma: the empty flag would clear the pupil's CP plan.
+    ['after a comma', 'ID,Legal Forename,Legal Surname,CP Plan\r\n1001,Ann,One,N\r\n1003,Cat,Three,'],
+    // Inside a value: 'SW1A 1AA' read as 'SW1A', a mark C1 as C.
+    ['inside a value', `${PUPILS}\r\n1001,Ann,One,N,LS6 2AB\r\n1003,Cat,Three,Y,SW1A`],
+    // A quoted value holding a line break, the file cut after it: the row is still not ended.
+    ['after a quoted value', `${PUPILS}\n1001,Ann,One,N,LS6 2AB\n1003,Cat,Three,Y,"SW1A\n1AA"`],
+  ])('cut %s: refused naming the file, its last line and row', async (_, text) => {
+    const refused = read(text);
+    await expect(refused).rejects.toMatchObject({
+      code: 'DOORSTEP_IMPORT_MALFORMED',
+      message: expect.stringMatching(/^pupils\.csv, line (3|4), record 2: /),
+    });
+    await expect(refused).rejects.toThrow(CUT);
+  });
+
+  it('a marks file too: a mark C1 cut to C is never read', async () => {
+    await expect(
+      read('PersonID,AttendanceDate,SessionName,AttendanceMark\n1001,2025-01-13,AM,/\n1001,2025-01-13,PM,C'),
+    ).rejects.toThrow(`pupils.csv, line 3, record 2: ${CUT}`);
+  });
+});
+
+describe('CSV reader: a file delimited by semicolons or tabs is told so', () => {
+  const SAVE = 'save it as comma-separated CSV';
+  it.each([
+    [
+      'semicolons',
+      'PersonID;AttendanceDate;SessionName;AttendanceMark\r\n1001;13/01/2025;AM;N\r\n',
+      'semicolon',
+    ],
+    // Its captions quoted: csv-parse refuses the header (text after a closing quote) before it is read.
+    [
+      'quoted semicolons',
+      '"PersonID";"AttendanceDate";"SessionName";"AttendanceMark"\r\n1001;13/01/2025;AM;N\r\n',
+      'semicolon',
+    ],
+    // A value quoted for its comma: the header is told apart before that row is refused as not CSV.
+    [
+      'semicolons, an address quoted',
+      'ID;Legal Forename;Legal Surname;Address Line 1\r\n1001;Ann;One;"1, High St"\r\n',
+      'semicolon',
+    ],
+    ['tabs', 'PersonID\tAttendanceDate\tSessionName\tAttendanceMark\r\n1001\t13/01/2025\tAM\tN\r\n', 'tab'],
+  ])('%s: refused saying so — not "check the school\'s column map"', async (_, text, kind) => {
+    const refused = read(text);
+    await expect(refused).rejects.toThrow(
+      `pupils.csv, line 1: the file looks ${kind}-delimited (its header row is one column holding ${kind === 'tab' ? 'tabs' : 'semicolons'}): ${SAVE}`,
+    );
+    await expect(refused).rejects.not.toThrow(/column map|High St|Ann/);
+  });
+
+  it('a comma-separated header with a semicolon in a caption is read as CSV', async () => {
+    await expect(read('ID,Legal Forename,Notes; misc\n1001,Ann,x\n')).resolves.toHaveLength(1);
+  });
+});
