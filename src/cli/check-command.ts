@@ -8,7 +8,7 @@ import { fobWatchGap } from '../checks/fob-watch.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../checks/reachability.ts';
 import { recordGaps } from '../checks/record-gaps.ts';
-import { type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
+import { SCHOOL_CONNECTIONS, type SchoolConnection, schoolChecks } from '../checks/school-checks.ts';
 import { sharedSmsFrom } from '../checks/sms-from.ts';
 import { loadConfigFile } from '../config/load.ts';
 import { visitRulesFor } from '../config/policy-packs.ts';
@@ -17,7 +17,6 @@ import { type Check, type CheckResult, runChecks } from '../core/checks.ts';
 import { londonDate } from '../domain/attendance/dates.ts';
 import { describeError } from '../errors.ts';
 import { assertRedisReachable, describeRedisUrl } from '../queue/redis.ts';
-import { mqttChecks } from '../runtime/mqtt-check.ts';
 import { openPostgres } from '../store/postgres.ts';
 import { watchedOutsideConfig } from '../store/visit-watch.ts';
 
@@ -97,8 +96,7 @@ export function connectionChecks(config: DoorstepConfig, databaseUrl: string | u
     }
   };
   const of = (kind: SchoolConnection) => config.schools.flatMap((s) => schoolChecks(config, s, kind));
-  const mqtt = config.schools.flatMap((s) => mqttChecks(s));
-  return [redis, store, ...of('mis'), ...of('records'), ...of('channels'), ...mqtt];
+  return [redis, store, ...SCHOOL_CONNECTIONS.flatMap(of)];
 }
 
 /**

@@ -12,23 +12,43 @@ const msg = document.getElementById('message');
 const content = document.getElementById('content');
 let school;
 
+// The connections a data manager can test here (as `doorstep check` tests them), in its order.
+const CONNECTIONS = ['mis', 'records', 'channels', 'fobs'];
+const headed = (c) => {
+  const n = connectorName(c);
+  return `${n[0].toUpperCase()}${n.slice(1)} connection`;
+};
+
+// Each connection's last test keeps its own lines (testing the records does not wipe the MIS's),
+// headed with what was tested and when.
 async function test(connector, out) {
-  say(out, `Testing the ${connectorName(connector)} connection…`);
+  let part = out.querySelector(`[data-connector="${connector}"]`);
+  if (!part) {
+    part = h('div', { 'data-connector': connector });
+    const parts = [...out.children, part].sort(
+      (a, b) => CONNECTIONS.indexOf(a.dataset.connector) - CONNECTIONS.indexOf(b.dataset.connector),
+    );
+    out.replaceChildren(...parts);
+  }
+  const lines = h('div', {});
+  part.replaceChildren(h('h3', {}, headed(connector)), lines);
+  say(lines, `Testing the ${connectorName(connector)} connection…`);
   try {
     const r = await api('POST', '/api/data/test-connection', { school, connector });
-    out.replaceChildren(
+    part.replaceChildren(
+      h('h3', {}, `${headed(connector)}, tested ${fmtDateTime(new Date().toISOString())}`),
       ...r.results.map((x) =>
         h(
           'p',
-          { class: x.ok ? 'ok' : 'error' },
-          h('strong', {}, x.ok ? 'OK ' : 'FAILED '),
+          { class: x.ok ? (x.warning ? 'ok trust-issue' : 'ok') : 'error' },
+          h('strong', {}, x.ok ? (x.warning ? 'WARNING ' : 'OK ') : 'FAILED '),
           `${x.name}: ${x.detail}`,
         ),
       ),
     );
-    if (!r.results.length) say(out, 'Nothing configured to test.');
+    if (!r.results.length) part.append(h('p', {}, 'Nothing configured to test.'));
   } catch (err) {
-    say(out, err.message, true);
+    say(lines, err.message, true);
   }
 }
 
@@ -169,7 +189,7 @@ async function load() {
       h(
         'div',
         { class: 'actions' },
-        ['mis', 'records', 'channels'].map((c) =>
+        CONNECTIONS.map((c) =>
           h('button', { type: 'button', onclick: () => test(c, out) }, `Test ${connectorName(c)} connection`),
         ),
       ),

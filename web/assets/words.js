@@ -164,9 +164,9 @@ export function failedSaid(f, time) {
   return `Record ${f.id} (${f.detail}) at ${time}: ${f.error ?? ''}`;
 }
 
-const CONNECTOR_NAMES = { mis: 'MIS', records: 'records', channels: 'channels' };
+const CONNECTOR_NAMES = { mis: 'MIS', records: 'records', channels: 'channels', fobs: 'fob broker' };
 
-/** A connector as people say it: the MIS, records, channels. */
+/** A connector as people say it: the MIS, records, channels, the fobs' MQTT broker. */
 export function connectorName(c) {
   return CONNECTOR_NAMES[c] ?? c;
 }

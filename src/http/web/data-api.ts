@@ -7,7 +7,7 @@ import { fobWatchGap } from '../../checks/fob-watch.ts';
 import { schoolMarksStale } from '../../checks/marks-age.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
 import { isWarning, ladderReachability, noticeGaps } from '../../checks/reachability.ts';
-import { type SchoolConnection, schoolChecks } from '../../checks/school-checks.ts';
+import { SCHOOL_CONNECTIONS, schoolChecks } from '../../checks/school-checks.ts';
 import { visitRulesFor } from '../../config/policy-packs.ts';
 import { RETENTION_WORDS, retentionFor } from '../../config/sections/retention.ts';
 import { runChecks } from '../../core/checks.ts';
@@ -139,11 +139,11 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
 
   app.post('/api/data/test-connection', { config: { access: ['data-manager'] } }, async (req) => {
     const body = parseInput(
-      z.strictObject({ school: z.string().min(1), connector: z.enum(['mis', 'records', 'channels']) }),
+      z.strictObject({ school: z.string().min(1), connector: z.enum(SCHOOL_CONNECTIONS) }),
       req.body,
     );
     const school = schoolParam(deps, req, body.school);
-    const results = await runChecks(schoolChecks(deps.config, school, body.connector as SchoolConnection));
+    const results = await runChecks(schoolChecks(deps.config, school, body.connector));
     await appendAudit(deps.db, {
       actor: `user:${userOf(req).id}`,
       action: 'connector.tested',

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeMqttUrl, mqttChecks } from '../../src/checks/mqtt-broker.ts';
 import { checkCommand } from '../../src/cli/check-command.ts';
 import type { SchoolConfig } from '../../src/config/schema.ts';
-import { describeMqttUrl, mqttChecks } from '../../src/runtime/mqtt-check.ts';
 import { mosquittoInstalled, type ShippedBroker, startShippedBroker } from '../deploy/shipped-broker.ts';
 import { configWith } from '../helpers/config.ts';
 import { TEST_MQTT_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -13,7 +13,7 @@ import { TEST_MQTT_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.t
 const installed = mosquittoInstalled();
 if (!installed) {
   console.warn(
-    'test/runtime/mqtt-check.test.ts: the secured-broker cases are skipped: mosquitto is not installed',
+    'test/checks/mqtt-broker.test.ts: the secured-broker cases are skipped: mosquitto is not installed',
   );
 }
 
