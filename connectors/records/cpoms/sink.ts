@@ -8,8 +8,10 @@ import {
   categoriesBody,
   createdBody,
   heldStudents,
+  type ListedStudents,
   londonIso,
-  studentsBody,
+  lookupAnswer,
+  NO_PUPIL_LOOKUP,
 } from './wire.ts';
 
 export interface CpomsSettings {
@@ -61,27 +63,44 @@ export class CpomsSink implements RecordSink {
           ok: false,
           detail: `${this.host}: unexpected answer (HTTP ${r.status})`,
         };
-      // The student lookup as deliveries make it: one CPOMS refuses would leave every record unmatched.
+      // Each student lookup deliveries make (by UPN, then by MIS id, for every pupil CPOMS does not
+      // find by UPN or who has none): one CPOMS refuses fails every such record.
       const { wire } = this.settings;
-      const lookup = await sinkFetch(
-        `${this.base}${wire.studentsPath}?${encodeURIComponent(wire.lookup.upn)}=${NO_PUPIL_UPN}`,
-        { headers: this.headers(), timeoutMs: this.timeoutMs },
-        'CPOMS student lookup',
-      );
-      if (lookup.status !== 200 || !studentsBody.safeParse(lookup.body).success)
-        return {
-          name: 'records:cpoms',
-          ok: false,
-          detail: `${this.host}: ${lookupRefusedWhy(lookup, 'upn', wire)}: every record would fail`,
-        };
+      const refused: string[] = [];
+      for (const setting of LOOKUP_SETTINGS) {
+        const answer = await this.lookUp(setting, NO_PUPIL_LOOKUP[setting]);
+        if ('refused' in answer)
+          refused.push(`${lookupRefusedWhy(answer.refused, setting, wire)}: ${WOULD_FAIL[setting]}`);
+      }
+      if (refused.length > 0)
+        return { name: 'records:cpoms', ok: false, detail: `${this.host}: ${refused.join('; ')}` };
       return {
         name: 'records:cpoms',
         ok: true,
-        detail: `${this.host} accepted the token; ${parsed.data.categories.length} categories; the student lookup by \`${wire.lookup.upn}\` answered`,
+        detail: `${this.host} accepted the token; ${parsed.data.categories.length} categories; the student lookups by \`${wire.lookup.upn}\` and by \`${wire.lookup.misId}\` answered`,
       };
     } catch (err) {
       return { name: 'records:cpoms', ok: false, detail: describeError(err) };
     }
+  }
+
+  /**
+   * One student lookup, as deliveries and `doorstep check` make it: the students CPOMS lists for the
+   * value (none: no such student), or its answer when it refused the lookup (wire.ts `lookupAnswer`).
+   */
+  private async lookUp(
+    setting: LookupSetting,
+    value: string,
+    signal?: AbortSignal,
+  ): Promise<{ students: ListedStudents } | { refused: { status: number; body: unknown } }> {
+    const { wire } = this.settings;
+    const r = await sinkFetch(
+      `${this.base}${wire.studentsPath}?${encodeURIComponent(wire.lookup[setting])}=${encodeURIComponent(value)}`,
+      { headers: this.headers(), timeoutMs: this.timeoutMs, signal },
+      'CPOMS student lookup',
+    );
+    const students = lookupAnswer(r);
+    return students ? { students } : { refused: r };
   }
 
   /**
@@ -95,21 +114,16 @@ export class CpomsSink implements RecordSink {
     signal: AbortSignal | undefined,
   ): Promise<string | undefined> {
     const { lookup } = this.settings.wire;
-    const tries: ['upn' | 'misId', string][] = [];
+    const tries: [LookupSetting, string][] = [];
     if (p.upn) tries.push(['upn', p.upn]);
     tries.push(['misId', p.misId]);
     for (const [setting, value] of tries) {
       const param = lookup[setting];
-      const r = await sinkFetch(
-        `${this.base}${this.settings.wire.studentsPath}?${encodeURIComponent(param)}=${encodeURIComponent(value)}`,
-        { headers: this.headers(), timeoutMs: this.timeoutMs, signal },
-        'CPOMS student lookup',
-      );
-      const parsed = studentsBody.safeParse(r.body);
-      if (r.status !== 200 || !parsed.success) throw lookupRefused(r, setting, this.settings.wire);
+      const answer = await this.lookUp(setting, value, signal);
+      if ('refused' in answer) throw lookupRefused(answer.refused, setting, this.settings.wire);
       // Exactly one, and the one asked for where it says: never the first of a list the filter did
       // not narrow (the record would land on another child).
-      const found = parsed.data.students;
+      const found = answer.students;
       if (found.length !== 1) continue;
       const echoed = (found[0] as Record<string, unknown>)[param];
       if (
@@ -197,6 +211,15 @@ export class CpomsSink implements RecordSink {
   }
 }
 
+/** The student lookups deliveries make, in their order: by UPN, then by MIS id. */
+type LookupSetting = 'upn' | 'misId';
+const LOOKUP_SETTINGS: readonly LookupSetting[] = ['upn', 'misId'];
+/** The records a lookup CPOMS refuses would fail (`doorstep check` says so). */
+const WOULD_FAIL: Readonly<Record<LookupSetting, string>> = {
+  upn: 'every record on a pupil with a UPN would fail',
+  misId: 'every record on a pupil CPOMS does not find by UPN (or who has none) would fail',
+};
+
 /**
  * Why a student lookup CPOMS did not answer with the list (wire.ts: anything but `200 {students}`) is
  * refused — a parameter or path CPOMS does not take, so every record would go unmatched: the status,
@@ -205,7 +228,7 @@ export class CpomsSink implements RecordSink {
  */
 function lookupRefusedWhy(
   r: { status: number; body: unknown },
-  setting: 'upn' | 'misId',
+  setting: LookupSetting,
   wire: CpomsWireSettings,
 ): string {
   const param = wire.lookup[setting];
@@ -221,7 +244,7 @@ function lookupRefusedWhy(
  */
 function lookupRefused(
   r: { status: number; body: unknown },
-  setting: 'upn' | 'misId',
+  setting: LookupSetting,
   wire: CpomsWireSettings,
 ): RecordDeliveryError {
   return new RecordDeliveryError(
@@ -231,13 +254,6 @@ function lookupRefused(
     { config: true },
   );
 }
-
-/**
- * The UPN `doorstep check` looks up: well formed (its check letter right) but no child's — no local
- * authority is numbered 000 — so CPOMS answers the empty list, and the lookup is tested without
- * naming a pupil.
- */
-const NO_PUPIL_UPN = 'A000000000000';
 
 /** Whether two lists of ids hold the same ids (order and repeats aside). */
 function sameSet(a: readonly string[], b: readonly string[]): boolean {

@@ -78,6 +78,34 @@ export const studentsBody = z
       .max(1000),
   })
   .loose();
+/** The students a lookup lists. */
+export type ListedStudents = z.output<typeof studentsBody>['students'];
+
+/**
+ * A student lookup's answer as the contract above reads it: the students listed (none: no such
+ * student), or undefined when CPOMS refused the lookup — anything but `200 {students}`. Deliveries and
+ * `doorstep check` read it by this one rule.
+ */
+export function lookupAnswer(r: { status: number; body: unknown }): ListedStudents | undefined {
+  if (r.status !== 200) return undefined;
+  const parsed = studentsBody.safeParse(r.body);
+  return parsed.success ? parsed.data.students : undefined;
+}
+
+/**
+ * The values `doorstep check` looks a student up by, one for each lookup parameter deliveries use, so
+ * a parameter CPOMS refuses is found before a record fails on it — never a pupil's, so the check names
+ * no child and CPOMS answers the empty list:
+ * - `upn`: well formed (its check letter right) but no child's — no local authority is numbered 000;
+ * - `misId`: `0` — an MIS's pupil ids are its database keys, numbered from 1 (SIMS, Arbor, Bromcom),
+ *   and a school whose MIS id is the UPN (a CTF) has a 13-character one; a number, so a CPOMS that
+ *   takes only numeric MIS ids does not refuse it for its form.
+ */
+export const NO_PUPIL_LOOKUP: Readonly<Record<'upn' | 'misId', string>> = {
+  upn: 'A000000000000',
+  misId: '0',
+};
+
 export const categoriesBody = z
   .object({ categories: z.array(z.object({ name: z.string() }).loose()) })
   .loose();

@@ -502,7 +502,9 @@ describe('CPOMS student lookup refused', () => {
   it('`doorstep check` looks a student up as deliveries do (a UPN no child has): a lookup CPOMS refuses is not ok', async () => {
     const good = await harnesses[0]!.good().check();
     expect(good).toMatchObject({ ok: true });
-    expect(good.detail).toMatch(/accepted the token; \d+ categories; the student lookup by `upn` answered$/);
+    expect(good.detail).toMatch(
+      /accepted the token; \d+ categories; the student lookups by `upn` and by `mis_id` answered$/,
+    );
     const seen: string[] = [];
     const vendor = await localVendor((req, res) => {
       seen.push(req.url);
@@ -524,9 +526,76 @@ describe('CPOMS student lookup refused', () => {
       const result = await sink.check();
       expect(result.ok).toBe(false);
       expect(result.detail).toMatch(
-        /HTTP 422 \(fields: upn\) — CPOMS refused the student lookup by `upn` .*every record would fail$/,
+        /HTTP 422 \(fields: upn\) — CPOMS refused the student lookup by `upn` \(records\.wire\.lookup\.upn\) .*: every record on a pupil with a UPN would fail; HTTP 422 \(.*\) — CPOMS refused the student lookup by `mis_id` \(records\.wire\.lookup\.misId\) .*would fail$/,
       );
-      expect(seen).toEqual(['/api/categories', '/api/students?upn=A000000000000']);
+      expect(seen).toEqual(['/api/categories', '/api/students?upn=A000000000000', '/api/students?mis_id=0']);
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('`doorstep check` looks a student up by MIS id too: a CPOMS that takes `upn` but refuses `mis_id` is not ok, as delivery fails the record', async () => {
+    const seen: string[] = [];
+    const vendor = await localVendor((req, res) => {
+      seen.push(req.url);
+      const [status, body] = req.url.startsWith('/api/categories')
+        ? [200, '{"categories":[{"name":"Attendance"}]}']
+        : req.url.startsWith('/api/students?upn=')
+          ? [200, '{"students":[]}']
+          : [422, '{"errors":{"mis_id":"unknown parameter"}}'];
+      res.writeHead(req.method === 'POST' ? 201 : status, { 'content-type': 'application/json' });
+      res.end(req.method === 'POST' ? '{"id":"inc-1"}' : body);
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: vendor.url,
+        token: new Secret('good', 'env:T'),
+        wire: DEFAULT_CPOMS_WIRE,
+      });
+      // A pupil CPOMS does not find by UPN: delivery fails the record on the MIS id lookup …
+      const err = (await sink.deliver(record, 'mis-refused-1').catch((e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(RecordDeliveryError);
+      expect(retryClassOf(err)).toBe('config');
+      expect(err.message).toContain(
+        'HTTP 422 (fields: mis_id) — CPOMS refused the student lookup by `mis_id`',
+      );
+      // … and the check says so, by the same rule, naming the parameter and its setting.
+      seen.length = 0;
+      const result = await sink.check();
+      expect(result.ok).toBe(false);
+      expect(result.detail).toBe(
+        `${new URL(vendor.url).host}: HTTP 422 (fields: mis_id) — CPOMS refused the student lookup by \`mis_id\` (records.wire.lookup.misId) at /api/students (records.wire.studentsPath): every record on a pupil CPOMS does not find by UPN (or who has none) would fail`,
+      );
+      // A value no pupil has (never a real pupil's id), and nothing filed.
+      expect(seen).toEqual(['/api/categories', '/api/students?upn=A000000000000', '/api/students?mis_id=0']);
+    } finally {
+      await vendor.close();
+    }
+  });
+
+  it('`doorstep check` looks the MIS id up by the parameter the wire sets', async () => {
+    const seen: string[] = [];
+    const vendor = await localVendor((req, res) => {
+      seen.push(req.url);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        req.url.startsWith('/api/categories') ? '{"categories":[{"name":"Attendance"}]}' : '{"students":[]}',
+      );
+    });
+    try {
+      const sink = new CpomsSink({
+        baseUrl: vendor.url,
+        token: new Secret('good', 'env:T'),
+        wire: { ...DEFAULT_CPOMS_WIRE, lookup: { upn: 'upn', misId: 'admission_no' } },
+      });
+      const result = await sink.check();
+      expect(result).toMatchObject({ ok: true });
+      expect(result.detail).toMatch(/the student lookups by `upn` and by `admission_no` answered$/);
+      expect(seen).toEqual([
+        '/api/categories',
+        '/api/students?upn=A000000000000',
+        '/api/students?admission_no=0',
+      ]);
     } finally {
       await vendor.close();
     }
