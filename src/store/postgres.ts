@@ -14,14 +14,22 @@ export interface PostgresOptions {
    */
   keepOpen?: number;
   /**
-   * Run once on each connection as it opens, before the pool hands it to anyone (so no statement —
-   * an alarm's write on a connection opened for something else included — meets a backend that has
-   * not planned it), and by `prepareConnections` on any open one it did not finish on:
-   * `rehearseAlarmWrite`. A connection whose preparation fails is handed out as it is (slower, never
-   * refused) if it still answers, and closed if not.
+   * Run once on each connection while it is held by a preparation (no one else can use it
+   * meanwhile): `rehearseAlarmWrite`. By `prepareConnections`, and in the background soon after the
+   * pool opens a connection (for other work, or for a statement when all were busy) — never in front
+   * of the statement that opened it. Each of its statements is given up after
+   * `PREPARE_STATEMENT_MS`; a connection whose preparation fails is closed.
    */
   prepare?: (connection: Queryable) => Promise<void>;
 }
+
+/**
+ * How long a preparation's statement may take: a server gone silent holds the connection being
+ * prepared no longer than this (the server's own `statement_timeout` needs a server that answers).
+ */
+const PREPARE_STATEMENT_MS = 5000;
+/** How soon after the pool opens a connection it is prepared in the background. */
+const PREPARE_AFTER_OPEN_MS = 250;
 
 /** Safe to print: the URL without user or password. */
 export function describePostgresUrl(url: string, schema?: string): string {
@@ -39,31 +47,11 @@ export function openPostgres(options: PostgresOptions): Db {
   // Prepared connections still open: once there are enough, looking again takes none of them.
   const prepared = new WeakSet<pg.ClientBase>();
   let preparedOpen = 0;
-  const prepareOn = async (c: pg.ClientBase, prepare: NonNullable<PostgresOptions['prepare']>) => {
-    await prepare({
-      query: (sql, params) => query(c, sql, params),
-      exec: async (sql) => void (await c.query(sql)),
-    });
-    prepared.add(c);
-    preparedOpen++;
-  };
-  const onConnect = options.prepare
-    ? async (c: pg.ClientBase) => {
-        try {
-          await prepareOn(c, options.prepare!);
-        } catch {
-          // Its caller gets it unprepared if it still answers (a rollback of anything the
-          // preparation left open); a connection that does not is closed, its error the caller's.
-          await c.query('ROLLBACK');
-        }
-      }
-    : undefined;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 5000,
     ...(options.keepOpen ? { min: Math.min(options.keepOpen, options.max ?? 10) } : {}),
-    ...(onConnect ? { onConnect } : {}),
     // TCP keepalive on every connection: an idle kept connection keeps its route through NATs and
     // load balancers, and one whose peer is gone is found out while idle, not under the next alarm.
     keepAlive: true,
@@ -76,6 +64,69 @@ export function openPostgres(options: PostgresOptions): Db {
   pool.on('remove', (c) => {
     if (prepared.delete(c)) preparedOpen--;
   });
+  // A connection the pool opened beyond those prepared (for other work, or for a statement when
+  // every prepared one was busy) is prepared soon after, once free — so the next alarm's write does
+  // not meet it unplanned — and never in front of the statement that opened it.
+  let afterOpen: NodeJS.Timeout | undefined;
+  let preparing = false;
+  if (options.prepare)
+    pool.on('connect', () => {
+      if (afterOpen) return;
+      afterOpen = setTimeout(() => {
+        afterOpen = undefined;
+        void prepareFree(0);
+      }, PREPARE_AFTER_OPEN_MS);
+      afterOpen.unref();
+    });
+
+  /**
+   * Holds the free connections (up to `open` more opened where fewer than that are), prepares each
+   * not yet prepared while held, and releases each as soon as it is done: those already prepared at
+   * once. Only connections free now — never queued ahead of a caller waiting for one (a busy pool is
+   * looked at again next time). Best effort: what fails is closed, never thrown.
+   */
+  const prepareFree = async (open: number) => {
+    const prepare = options.prepare;
+    if (preparing || pool.waitingCount > 0) return;
+    // Every open connection prepared and none to open: nothing to hold, not even briefly.
+    if (open === 0 && prepare && preparedOpen >= pool.totalCount) return;
+    const take = pool.idleCount + Math.min(open, (options.max ?? 10) - pool.totalCount);
+    if (take <= 0) return;
+    preparing = true;
+    try {
+      // Asked for at once, so they are different connections: the idle ones, then any opened.
+      const got = await Promise.allSettled(Array.from({ length: take }, () => pool.connect()));
+      const clients = got.flatMap((g) => (g.status === 'fulfilled' ? [g.value] : []));
+      await Promise.all(
+        clients.map(async (c) => {
+          let failed: Error | undefined;
+          if (prepare && !prepared.has(c)) {
+            // The pool listens for a held client's errors only while it idles.
+            const onError = (err: Error) => {
+              failed = err;
+            };
+            c.on('error', onError);
+            try {
+              await prepare({
+                query: (sql, params, o) => query(c, sql, params, { timeoutMs: PREPARE_STATEMENT_MS, ...o }),
+                exec: async (sql) =>
+                  void (await query(c, sql, undefined, { timeoutMs: PREPARE_STATEMENT_MS })),
+              });
+              prepared.add(c);
+              preparedOpen++;
+            } catch (err) {
+              failed = err as Error;
+            } finally {
+              c.off('error', onError);
+            }
+          }
+          c.release(failed);
+        }),
+      );
+    } finally {
+      preparing = false;
+    }
+  };
   const query = async <Row>(
     client: pg.Pool | pg.ClientBase,
     sql: string,
@@ -147,40 +198,13 @@ export function openPostgres(options: PostgresOptions): Db {
       }
     },
     async prepareConnections(n) {
-      const prepare = options.prepare;
       // Every open connection already prepared and enough of them: nothing to hold, not even briefly.
-      if (prepare && preparedOpen >= n && preparedOpen === pool.totalCount) return;
-      // Held at once, so they are n different connections (opened where fewer are open); each not
-      // yet prepared is prepared while held. Best effort: what fails is closed, never thrown.
-      // Only connections free now: never queued ahead of a caller waiting for one (a busy pool is
-      // looked at again next time).
-      const free = pool.idleCount + ((options.max ?? 10) - pool.totalCount);
-      const take = Math.min(n, free);
-      if (pool.waitingCount > 0 || take <= 0) return;
-      const got = await Promise.allSettled(Array.from({ length: take }, () => pool.connect()));
-      const clients = got.flatMap((g) => (g.status === 'fulfilled' ? [g.value] : []));
-      await Promise.all(
-        clients.map(async (c) => {
-          let failed: Error | undefined;
-          if (prepare && !prepared.has(c)) {
-            // The pool listens for a held client's errors only while it idles.
-            const onError = (err: Error) => {
-              failed = err;
-            };
-            c.on('error', onError);
-            try {
-              await prepareOn(c, prepare);
-            } catch (err) {
-              failed = err as Error;
-            } finally {
-              c.off('error', onError);
-            }
-          }
-          c.release(failed);
-        }),
-      );
+      if (options.prepare && preparedOpen >= n && preparedOpen === pool.totalCount) return;
+      // Enough open to make n (opened where fewer are), every free one prepared.
+      await prepareFree(Math.max(0, n - pool.totalCount));
     },
     async close() {
+      if (afterOpen) clearTimeout(afterOpen);
       await pool.end();
     },
   };

@@ -7,6 +7,7 @@ import { openStore } from '../../src/store/open.ts';
 import { openPostgres, quoteIdent } from '../../src/store/postgres.ts';
 import { alarmWrite, fobEvent } from '../helpers/fob.ts';
 import { dropSchema, TEST_DATABASE_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
 
 const schema = uniqueName('warm');
 let db: Db;
@@ -93,7 +94,7 @@ describe("the ingest role's connections: kept open, each having rehearsed the al
     }
   });
 
-  it('a connection the pool opens beyond those kept (they were busy) is rehearsed before anyone gets it', async () => {
+  it('a connection the pool opens beyond those kept (they were busy) is rehearsed soon after in the background, never in front of the statement that opened it', async () => {
     const rehearsed: number[] = [];
     const own = openPostgres({
       url: TEST_DATABASE_URL,
@@ -112,34 +113,44 @@ describe("the ingest role's connections: kept open, each having rehearsed the al
       // The kept connection is busy in a transaction; the next statement needs a new one.
       const busy = own.transaction(async () => held);
       const { rows } = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const opened = rows[0]!.pid;
+      // The statement that opened it ran first, on the connection as it was.
+      expect(rehearsed).not.toContain(opened);
       release();
       await busy;
+      await until(async () => rehearsed.includes(opened), 10_000, 'the new connection rehearsed', 20);
       expect(rehearsed).toHaveLength(2);
-      expect(rehearsed).toContain(rows[0]!.pid);
     } finally {
       await own.close();
     }
   });
 
-  it('a connection whose preparation fails as it opens is handed out as it is: the statement that asked for it runs', async () => {
+  it('a preparation whose server goes silent is given up, and the connection closed: it holds nothing for long', async () => {
     const own = openPostgres({
       url: TEST_DATABASE_URL,
       schema,
+      keepOpen: 1,
       prepare: async (c) => {
-        await c.query('BEGIN');
-        await c.query('SELECT no_such_function()');
+        attempts++;
+        // Stands for a server that stops answering: the statement outlasts the preparation's bound.
+        await c.query('SELECT pg_sleep(20)');
       },
     });
+    let attempts = 0;
     try {
+      await own.prepareConnections!(1);
+      // Given up and the connection closed, never counted as prepared: looking again prepares anew
+      // (a preparation waited out would have counted it, and looking again would not).
+      await own.prepareConnections!(1);
+      expect(attempts).toBe(2);
       const { rows } = await own.query<{ n: number }>('SELECT 1 AS n');
       expect(rows[0]!.n).toBe(1);
-      // Not left inside the failed preparation's transaction: a statement there would be refused.
     } finally {
       await own.close();
     }
   });
 
-  it('a connection whose rehearsal fails (a store not yet migrated) leaves the store working', async () => {
+  it('a connection whose rehearsal fails (a store not yet migrated) is closed, and the store goes on', async () => {
     const empty = uniqueName('warm-empty');
     const bare = openPostgres({
       url: TEST_DATABASE_URL,
