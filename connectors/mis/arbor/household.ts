@@ -29,53 +29,46 @@ export interface ArborReader {
 export const MAX_CONTACTS = 5;
 
 /**
- * Whether a dated assignment holds today (a start or end that is null: since ever, still). One whose
- * start or end is unknown (`undefined`: the object did not say, even read whole at its href) is never
- * current — an ended CP plan read as a bare reference once counted as a current one.
+ * Whether a dated assignment holds today: a start or end that is not set is since ever, or still.
+ * A date the object leaves out is not set, as in the published client: a query row is read whole at
+ * its href when it lacks a property Doorstep reads (`queryRow` in wire.ts), and
+ * src/Arbor/Model/ModelBase.php `getProperty` answers null for a property still missing after that
+ * read (or missing from a row with no href to read). Nothing about a date is left unknown — a read
+ * that fails fails the sync — so an open-ended CP plan whose `endDate` Arbor leaves out is current:
+ * a safeguarding flag errs towards set, never silently cleared.
  */
 export function current(
   start: string | null | undefined,
   end: string | null | undefined,
   today: string,
 ): boolean {
-  if (start === undefined || end === undefined) return false;
   return (!start || start.slice(0, 10) <= today) && (!end || end.slice(0, 10) >= today);
 }
 
-/** Whether a dated assignment's start and end are both known (null, "not set", is known). */
-export const datesKnown = (start: unknown, end: unknown): boolean => start !== undefined && end !== undefined;
-
-/**
- * Whether any of a pupil's status assignments holds today: true when one known to does; false when
- * none does and every one's dates are known; undefined — not to be said, the flag Doorstep had kept —
- * when none is known to and some dates are unknown.
- */
+/** Whether any of a pupil's status assignments holds today. */
 export function anyCurrent(
   rows: readonly { startDate?: string | null | undefined; endDate?: string | null | undefined }[],
   today: string,
-): boolean | undefined {
-  if (rows.some((r) => current(r.startDate, r.endDate, today))) return true;
-  return rows.every((r) => datesKnown(r.startDate, r.endDate)) ? false : undefined;
+): boolean {
+  return rows.some((r) => current(r.startDate, r.endDate, today));
 }
 
-/**
- * The current home occupancy's address, else any current one's; null when none is current, undefined
- * (the address Doorstep had kept) when none is known to be and some occupancy's dates are unknown.
- */
+/** The current home occupancy's address, else any current one's; null when none is current. */
 export async function homeAddress(
   arbor: ArborReader,
   personHref: string,
   where: Where,
   today: string,
-): Promise<Address | null | undefined> {
-  const all = await arbor.query(
-    'PostalAddressOccupancy',
-    { 'filters.occupant.equals': personHref },
-    postalAddressOccupancy,
-  );
-  const occupancies = all.filter((o) => current(o.effectiveDate, o.endDate, today));
+): Promise<Address | null> {
+  const occupancies = (
+    await arbor.query(
+      'PostalAddressOccupancy',
+      { 'filters.occupant.equals': personHref },
+      postalAddressOccupancy,
+    )
+  ).filter((o) => current(o.effectiveDate, o.endDate, today));
   const home = occupancies.find((o) => o.postalAddressType?.toUpperCase() === 'HOME') ?? occupancies[0];
-  if (!home) return all.every((o) => datesKnown(o.effectiveDate, o.endDate)) ? null : undefined;
+  if (!home) return null;
   const a = await arbor.retrieve(home.postalAddress.href, 'postalAddress', postalAddress, where);
   const line2 = [a.address2, a.address3].filter(Boolean).join(', ');
   return {

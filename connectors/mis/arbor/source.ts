@@ -18,15 +18,7 @@ import type {
   Where,
 } from '../types.ts';
 import { upnOf } from '../upn.ts';
-import {
-  type ArborReader,
-  anyCurrent,
-  contactsOf,
-  current,
-  datesKnown,
-  homeAddress,
-  idOf,
-} from './household.ts';
+import { type ArborReader, anyCurrent, contactsOf, current, homeAddress, idOf } from './household.ts';
 import {
   type AttendanceMarkWire,
   attendanceMark,
@@ -407,23 +399,21 @@ export class ArborSource implements MisSource, ArborReader {
     const inCare = await this.query('InCareStatusAssignment', byStudent, statusAssignment);
     const carer = await this.query('UkDfe_YoungCarerStatusAssignment', byStudent, statusAssignment);
     const sen = await this.query('SenStatusAssignment', byStudent, senStatusAssignment);
-    // EHC plan: a current SEN status whose DfE code is E; not said while some SEN dates are unknown.
-    let senEhcp = anyCurrent(sen, today) === undefined ? undefined : false;
+    // EHC plan: a current SEN status whose DfE code is E.
+    let senEhcp = false;
     for (const a of sen.filter((a) => current(a.startDate, a.endDate, today))) {
       if (!a.senStatus) continue;
       const st = await this.cached(lookups, a.senStatus.href, 'senStatus', senStatus, where);
       if (st.d00229?.toUpperCase() === 'E') senEhcp = true;
     }
     // What Arbor's published models let Doorstep read; CIN has no model there (docs/attendance-in.md:
-    // connector table), so it is left as it was — as is a flag whose assignments' dates are unknown.
-    const flags = Object.fromEntries(
-      Object.entries({
-        cpPlan: anyCurrent(cp, today),
-        lac: anyCurrent(inCare, today),
-        senEhcp,
-        youngCarer: anyCurrent(carer, today),
-      }).filter(([, v]) => v !== undefined),
-    );
+    // connector table), so it is left as it was.
+    const flags = {
+      cpPlan: anyCurrent(cp, today),
+      lac: anyCurrent(inCare, today),
+      senEhcp,
+      youngCarer: anyCurrent(carer, today),
+    };
     const address = s.person ? await homeAddress(this, s.person.href, where, today) : null;
     return {
       misId: s.id,
@@ -436,7 +426,7 @@ export class ArborSource implements MisSource, ArborReader {
             preferredName: p?.preferredFirstName ?? null,
             dob: p?.dateOfBirth ? p.dateOfBirth.slice(0, 10) : null,
           }),
-      ...(s.person === undefined || address === undefined ? {} : { address }),
+      ...(s.person === undefined ? {} : { address }),
       flags,
       contacts: await contactsOf(this, studentHref, where),
       where,
@@ -451,10 +441,14 @@ const MAX_UPN_RECORDS_NAMED = 5;
  * The pupil's UPN from their current UPN assignments (permanent ones first, temporary only when
  * there is none). Two different UPNs of the kind taken cannot be told apart — which one came first
  * is only the API's row order, and a CTF matches pupils by UPN — so none is taken (the UPN Doorstep
- * had is kept) and the assignments are named as unusable; the same UPN listed twice is one UPN. No
- * current one clears the UPN only when there are assignments carrying a UPN and every one's dates are
- * known (all ended): with none listed, none carrying a `upn`, or one whose dates are unknown, the UPN
- * is left out — kept as Doorstep had it (a CTF matches by it), never sent as null.
+ * had is kept) and the assignments are named as unusable; the same UPN listed twice is one UPN.
+ *
+ * No current one clears the UPN only when some assignment carries a UPN, every one that does has
+ * ended, and no current assignment carries none. A current assignment whose `upn` is null, blank or
+ * left out (read whole, as `current` in household.ts says) is the one thing here that stays unknown:
+ * the pupil holds a UPN Arbor does not say, so it is not cleared. With none listed, none carrying a
+ * UPN, or a current one carrying none, the UPN is left out — kept as Doorstep had it (a CTF matches
+ * pupils by it), never sent as null.
  */
 function upnFrom(
   listed: {
@@ -471,9 +465,8 @@ function upnFrom(
     .filter((u) => current(u.startDatetime, u.endDatetime, today))
     .sort((a, b) => Number(a.isTemporary ?? false) - Number(b.isTemporary ?? false));
   if (upns.length === 0) {
-    const told = listed.some((u) => u.upn !== undefined);
-    const ended = carrying.every((u) => datesKnown(u.startDatetime, u.endDatetime));
-    return told && ended ? upnOf(null, 'upn') : {};
+    const unsaid = listed.some((u) => !u.upn?.trim() && current(u.startDatetime, u.endDatetime, today));
+    return carrying.length > 0 && !unsaid ? upnOf(null, 'upn') : {};
   }
   const taken = upns.filter((u) => (u.isTemporary ?? false) === (upns[0]?.isTemporary ?? false));
   const byUpn = new Map<string, (typeof upns)[number]>();

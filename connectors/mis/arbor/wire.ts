@@ -264,7 +264,8 @@ export type Change<T> =
  * (arbor-education/sis-sdk-php) hydrates each row into a model (src/Arbor/Api/Gateway/RestGateway.php,
  * `query`), and src/Arbor/Model/ModelBase.php `getProperty` reads a property the row lacks by
  * fetching the object at its href (`refresh`: `GET href`, the object under its type's root). A row
- * with no href is read as it is, what it lacks unknown (`undefined`, never taken as "none").
+ * with no href is read as it is. A property missing from the object read (`undefined`) is one Arbor
+ * did not set — `getProperty` answers null for it — and is read as null (household.ts `current`).
  */
 export const queryRow = <T extends z.ZodObject>(object: T) => {
   const reads = Object.keys(object.shape);

@@ -38,7 +38,10 @@ const source = () =>
   });
 
 /** Written by hand from the published client's shapes (not from Doorstep's wire.ts, nor the fake). */
-function arbor(guardianRows: unknown[] = []) {
+function arbor(
+  guardianRows: unknown[] = [],
+  cpAtHref: Record<string, unknown> = { id: 5, startDate: '2022-01-10', endDate: '2023-07-01' },
+) {
   return nock(BASE)
     .persist()
     .get('/rest-v2/students/changelog')
@@ -79,9 +82,7 @@ function arbor(guardianRows: unknown[] = []) {
       ],
     })
     .get('/rest-v2/child-protection-status-assignments/5')
-    .reply(200, {
-      childProtectionStatusAssignment: { id: 5, startDate: '2022-01-10', endDate: '2023-07-01' },
-    })
+    .reply(200, { childProtectionStatusAssignment: cpAtHref })
     .get(
       /\/rest-v2\/(InCareStatusAssignments|UkDfe_YoungCarerStatusAssignments|SenStatusAssignments|PostalAddressOccupancies)\?/,
     )
@@ -132,6 +133,14 @@ describe('Arbor query rows listed as references', () => {
     const [pupil] = await firstPupils(source());
     expect(pupil!.flags?.cpPlan).toBe(false);
     expect(pupil!.upn).toBe('A123456789012');
+  });
+
+  it('a current CP plan whose endDate Arbor leaves out, even read whole at its href, is not set: the flag is set', async () => {
+    // ModelBase::getProperty refreshes the model once, then answers null for a property still missing:
+    // in the client, a left-out end date is an open-ended assignment.
+    arbor([], { id: 5, startDate: '2024-09-01' });
+    const [pupil] = await firstPupils(source());
+    expect(pupil!.flags?.cpPlan).toBe(true);
   });
 
   it('reads a guardian relationship listed as a reference', async () => {
@@ -246,28 +255,39 @@ describe('Arbor query rows listed as references', () => {
     expect(f.requests.some((r) => r.includes('elsewhere'))).toBe(false);
   });
 
-  it('what cannot be read (a row lacking its dates or UPN, no href to read it at) neither sets nor clears: left out', async () => {
+  it('a date left out of an object read whole is not set, as in the client: the assignment holds, the flag is set', async () => {
     const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
     f.install();
-    f.addPupil({ id: 7, first: 'A', last: 'B', dob: '2014-01-01', lac: true });
+    f.addPupil({
+      id: 7,
+      first: 'A',
+      last: 'B',
+      dob: '2014-01-01',
+      address: { address1: '12 Mill Lane', postalTown: 'Heathbury', postalCode: 'HB1 2AA' },
+    });
     const student = ref('Student', 'students', 7);
-    // No dates, no href: whether it holds today cannot be told.
-    f.lists
-      .get('ChildProtectionStatusAssignments')!
-      .push({ entityType: 'ChildProtectionStatusAssignment', student });
-    f.lists.set('UkDfe_UpnAssignments', [
-      { entityType: 'UkDfe_UpnAssignment', student, upn: 'A123456789012', isTemporary: false },
-    ]);
+    // Listed with its href, read there, and still without an end date: open-ended.
+    const cp = { entityType: 'ChildProtectionStatusAssignment', id: 5, startDate: '2024-09-01' };
+    const cpHref = '/rest-v2/child-protection-status-assignments/5';
+    f.lists.get('ChildProtectionStatusAssignments')!.push({ ...cp, href: cpHref, student });
+    f.objects.set(cpHref, ['childProtectionStatusAssignment', { ...cp, href: cpHref }]);
+    // Listed without an href (nothing more to read) and without any date: held since ever, still held.
     f.lists.set('UkDfe_YoungCarerStatusAssignments', [
       { entityType: 'UkDfe_YoungCarerStatusAssignment', student },
     ]);
+    f.lists.set('UkDfe_UpnAssignments', [
+      { entityType: 'UkDfe_UpnAssignment', student, upn: 'A123456789012', isTemporary: false },
+    ]);
+    // The home occupancy without its end date (in the list and at its href alike).
+    delete f.lists.get('PostalAddressOccupancies')![0]!.endDate;
     const [pupil] = await firstPupils(fakeArborSource(BASE, NOW));
-    // The ended CP status the fake lists does not make it false while another's dates are unknown.
-    expect(pupil!.flags).toEqual({ lac: true, senEhcp: false });
-    expect(pupil).not.toHaveProperty('upn');
+    // The ended CP status the fake lists beside it does not clear it.
+    expect(pupil!.flags).toEqual({ cpPlan: true, lac: false, senEhcp: false, youngCarer: true });
+    expect(pupil).toMatchObject({ upn: 'A123456789012', address: { line1: '12 Mill Lane' } });
+    expect(f.requests).toContain(cpHref);
   });
 
-  it('assignments that carry a UPN, every one ended, clear it; none listed, or none carrying one, keep it', async () => {
+  it('the UPN is cleared only when assignments carry one, every one that does has ended, and no current one carries none', async () => {
     const upnOf = async (rows: Record<string, unknown>[] | null) => {
       const f = new FakeArbor(BASE, FAKE_ARBOR_AUTH);
       f.install();
@@ -284,11 +304,26 @@ describe('Arbor query rows listed as references', () => {
       isTemporary: false,
       ...extra,
     });
-    expect(await upnOf([row({ upn: 'A123456789012', endDatetime: '2024-08-31 00:00:00' })])).toHaveProperty(
+    const ended = row({ upn: 'A123456789012', endDatetime: '2024-08-31 00:00:00' });
+    expect(await upnOf([ended])).toHaveProperty('upn', null);
+    // An ended assignment carrying none beside it does not keep it.
+    expect(await upnOf([ended, row({ upn: null, endDatetime: '2024-08-31 00:00:00' })])).toHaveProperty(
       'upn',
       null,
     );
+    // None listed, or none carrying one: kept (left out), never sent as null.
     expect(await upnOf(null)).not.toHaveProperty('upn');
     expect(await upnOf([row({ endDatetime: null })])).not.toHaveProperty('upn');
+    expect(await upnOf([row({ upn: null, endDatetime: null })])).not.toHaveProperty('upn');
+    // An ended one beside a current one carrying none (null, blank or left out, no end date): the
+    // pupil holds a UPN Arbor does not say — kept.
+    expect(await upnOf([ended, row({})])).not.toHaveProperty('upn');
+    expect(await upnOf([ended, row({ upn: null, endDatetime: null })])).not.toHaveProperty('upn');
+    expect(await upnOf([ended, row({ upn: '  ', endDatetime: null })])).not.toHaveProperty('upn');
+    // A current one carrying a UPN beside the ended one: that UPN.
+    expect(await upnOf([ended, row({ upn: 'B123456789012', endDatetime: null })])).toHaveProperty(
+      'upn',
+      'B123456789012',
+    );
   });
 });
