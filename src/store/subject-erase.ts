@@ -17,7 +17,8 @@ async function run(tx: Queryable, out: Removed, label: string, sql: string, p: u
 /**
  * Erases one pupil from Doorstep: their details, contacts, marks, leave refusals, triggers, visits
  * (with check-ins, return changes, visit alarms, timelines and notifications; the fob events of those
- * alarms and check-ins kept without position, payload or message), records in the outbox,
+ * alarms and check-ins, and every event of the visits' fobs while the workers were out, kept without
+ * position, payload, message or voice note), records in the outbox,
  * their id in imports and board events, and the details of every audit entry about them. The audit
  * entries themselves stay (who, what, when), referring to the pupil by `reference`, never their id, and so does a lone-worker
  * incident on one of their visits, the worker's record, cut from them (`keepIncidentAlarms`,
@@ -35,8 +36,8 @@ export async function erasePupil(
   const p = [schoolId, misId];
   // The pupil's visits locked first: a departure committing meanwhile is waited for and seen (a plain
   // read would miss it, and the delete below would take the visit of a worker out, unwatched).
-  const visits = await tx.query<{ id: string; out: boolean }>(
-    `SELECT id, (departed_at IS NOT NULL AND returned_at IS NULL) AS out FROM visits
+  const visits = await tx.query<{ id: string; out: boolean; departed: boolean }>(
+    `SELECT id, (departed_at IS NOT NULL AND returned_at IS NULL) AS out, departed_at IS NOT NULL AS departed FROM visits
      WHERE school_id = $1 AND pupil_mis_id = $2 ORDER BY id FOR UPDATE`,
     p,
   );
@@ -112,6 +113,10 @@ export async function erasePupil(
      UNION SELECT fob_event_id FROM visit_check_ins WHERE visit_id IN (${PUPIL_VISITS})`,
     p,
   );
+  // So do the visits' fobs' other events while the workers were out (a timer started with a voice
+  // note naming the family, a cancelled timer, a check-out, a low battery, a drill, position reports):
+  // read only where a visit departed (the search reads the school's fob events).
+  if (visits.rows.some((v) => v.departed)) await stripFobEvents(tx, VISIT_FOB_EVENTS, p);
   await run(tx, removed, 'alarms', `DELETE FROM alarms WHERE id IN (${PUPIL_ALARMS})`, p);
   await run(
     tx,
@@ -312,14 +317,29 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
 }
 
 /**
+ * The fob events of the pupil's visits while the workers were out (SQL over `$1` school, `$2` MIS id):
+ * every event received from when a visit departed until it was back safe (or until now, were it not
+ * back) from the fob it left with (`fob_device_id`, the lead's) or from a device the registry gives
+ * the lead's or the partner's staff id — as the watcher ties their alarms and check-ins to the visit.
+ */
+const VISIT_FOB_EVENTS = `SELECT e.id FROM visits v JOIN fob_events e ON e.school_id = v.school_id
+    AND e.received_at >= v.departed_at AND e.received_at <= coalesce(v.returned_at, now())
+    AND (e.device_id = v.fob_device_id
+         OR e.staff_id IN (SELECT u.staff_id FROM users u WHERE u.id IN (v.lead_user_id, v.partner_user_id)))
+  WHERE v.school_id = $1 AND v.pupil_mis_id = $2 AND v.departed_at IS NOT NULL`;
+
+/**
  * Strips the fob events whose ids `ids` (SQL, over `p`) selects of where they were and what they
  * said — the position, the payload as received (which holds it), the message and voice note — as the
- * retention's `fob-locations` kind does. The event stays: its device, type and time.
+ * retention's `fob-locations` kind does, and as it does never an open alarm's event (another visit's
+ * alarm still being handled: its card shows where the worker is). The event stays: its device, type
+ * and time.
  */
 async function stripFobEvents(tx: Queryable, ids: string, p: unknown[]): Promise<void> {
   await tx.query(
     `UPDATE fob_events SET location = NULL, raw = '', message = NULL, voice_note_url = NULL
-      WHERE id IN (${ids})`,
+      WHERE id IN (${ids})
+        AND NOT EXISTS (SELECT 1 FROM alarms a WHERE a.fob_event_id = fob_events.id AND a.status <> 'resolved')`,
     p,
   );
 }
