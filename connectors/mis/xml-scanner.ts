@@ -1,8 +1,9 @@
 /**
  * Doorstep's XML tokenizer: strict XML 1.0 well-formedness, streamed, over the decoded text of a
  * file. It reports only what the MIS readers use — an element opened (its name), text (entities
- * decoded, CDATA as text, line ends normalised) and an element closed — and checks everything else
- * and drops it: attributes (names, quoting, no `<` in a value, no repeats), comments, processing
+ * decoded, CDATA as text, line ends normalised), an element closed and, to a reader that asks, the
+ * namespace declarations (`xmlns`, `xmlns:p`) of an element before it opens — and checks everything
+ * else and drops it: attributes (names, quoting, no `<` in a value, no repeats), comments, processing
  * instructions, the XML declaration (only at the very start).
  *
  * Why not a library: saxes (which this replaced, and which the tests still hold it against on random
@@ -46,6 +47,12 @@ export class XmlScanError extends Error {
 }
 
 export interface XmlEvents {
+  /**
+   * A namespace declaration on the element about to be opened (`xmlns:xs="…"`: prefix `xs`;
+   * `xmlns="…"`: prefix ''), its value decoded; called before that element's `open`. Optional: a
+   * reader that gives none gets no declarations.
+   */
+  namespace?(prefix: string, uri: string): void;
   open(name: string): void;
   text(text: string): void;
   close(name: string): void;
@@ -536,6 +543,8 @@ export class XmlScanner {
     let attributes = 0;
     let seen: Set<string> | undefined;
     let first: string | undefined;
+    /** Namespace declarations in the tag: prefix, then value. */
+    let declarations: string[] | undefined;
     let selfClosing = false;
     for (;;) {
       let c = b.charCodeAt(i);
@@ -559,7 +568,7 @@ export class XmlScanner {
       if (Number.isNaN(c)) return -1;
       if (c === GT || c === SLASH) continue;
       this.tokenAt = i;
-      // An attribute: name = "value" — checked, not reported.
+      // An attribute: name = "value" — checked, not reported (but for a namespace declaration).
       const ae = this.nameEnd(b, i);
       if (ae === -1) return -1;
       if (ae === i) this.fail('a tag whose attributes are not name="value"');
@@ -577,9 +586,9 @@ export class XmlScanner {
         this.fail(`an attribute (${nameOf(name)}) whose value is not quoted`);
       const close = b.indexOf(q === QUOTE ? '"' : "'", i + 1);
       if (close === -1) return -1;
-      const value = b.slice(i + 1, close);
+      let value = b.slice(i + 1, close);
       if (value.includes('<')) this.fail(`a '<' in the value of an attribute (${nameOf(name)})`);
-      if (value.includes('&')) this.entities(value, i + 1);
+      if (value.includes('&')) value = this.entities(value, i + 1);
       if (++attributes > this.limits.maxAttributes)
         this.fail(`an element with more than ${this.limits.maxAttributes} attributes`, 'too-many-attributes');
       if (first === undefined) first = name;
@@ -588,9 +597,17 @@ export class XmlScanner {
         if (seen.has(name)) this.fail(`an attribute (${nameOf(name)}) given twice in one tag`);
         seen.add(name);
       }
+      // Reported once the tag is whole: a tag split across chunks is read again from its start.
+      if (this.events.namespace && (name === 'xmlns' || name.startsWith('xmlns:'))) {
+        declarations ??= [];
+        declarations.push(name.length === 5 ? '' : name.slice(6), value);
+      }
       i = close + 1;
     }
     this.tokenAt = lt;
+    if (declarations)
+      for (let k = 0; k < declarations.length; k += 2)
+        this.events.namespace!(declarations[k]!, declarations[k + 1]!);
     return this.opened(this.nameAt(b, lt + 1, ne), selfClosing, lt, i);
   }
 

@@ -36,6 +36,25 @@ export interface SimsXmlOptions {
   fastPath?: boolean;
 }
 
+/** The XML Schema namespace: a .NET DataSet's inline schema (`<xs:schema>`) is in it. */
+const XML_SCHEMA = 'http://www.w3.org/2001/XMLSchema';
+
+/**
+ * Whether `tag`, under the root, is an inline XML Schema: named `schema` in the XML Schema namespace
+ * by a declaration on itself (`<xs:schema xmlns:xs="…">`, as .NET writes it) or on the root. An
+ * unprefixed `<schema>` with no such declaration, or a prefix bound elsewhere, is not.
+ */
+function isInlineSchema(
+  tag: string,
+  own: ReadonlyMap<string, string>,
+  root: ReadonlyMap<string, string>,
+): boolean {
+  const colon = tag.indexOf(':');
+  if (tag.slice(colon + 1) !== 'schema') return false;
+  const prefix = colon < 0 ? '' : tag.slice(0, colon);
+  return (own.get(prefix) ?? root.get(prefix)) === XML_SCHEMA;
+}
+
 /** The two SIMS documents Doorstep reads, by root element. */
 const ROOTS = {
   SuperStarReport: { name: 'SuperStarReport', record: 'Record', kind: 'pupils' },
@@ -49,10 +68,11 @@ const ROOTS = {
  * batch of records is held, and of a record only the fields Doorstep reads are kept (a record holds
  * at most `MAX_RECORD_TEXT` characters of text in all, read or not).
  *
- * Every element under the root is a record, and every field of a record Doorstep reads is text: a
- * misspelt record beside good ones (its mark silently dropped) or an element inside a field (its
- * text run into the field's: `<PersonID>1<Note>2</Note></PersonID>` read as pupil 12) is refused
- * at its line. A name from the document is quoted in an error only when it is one Doorstep reads;
+ * Every element under the root is a record, but for an inline XML Schema (CommandReporter writes a
+ * .NET DataSet, `<xs:schema …>` its first child under the root), which is read past, nothing of it
+ * kept; and every field of a record Doorstep reads is text: a misspelt record beside good ones (its
+ * mark silently dropped) or an element inside a field (its text run into the field's:
+ * `<PersonID>1<Note>2</Note></PersonID>` read as pupil 12) is refused at its line. A name from the document is quoted in an error only when it is one Doorstep reads;
  * any other is described by its length (`nameOf`): a garbled file puts a pupil's name where an
  * element's belongs.
  *
@@ -105,11 +125,21 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   /** The line the root element opens on. */
   let rootLine = 0;
 
+  /** Namespace declarations of the element about to open, and of the root. */
+  let declared = new Map<string, string>();
+  let rootDeclared: ReadonlyMap<string, string> = new Map();
+  /** Inside an inline XML Schema under the root: read past, its text not kept. */
+  let inSchema = false;
+
   const fail = (err: Error) => xml.fail(err);
 
   const open = (tag: string) => {
     depth++;
+    const own = declared;
+    if (own.size > 0) declared = new Map();
+    if (inSchema) return;
     if (depth === 1) {
+      if (own.size > 0) rootDeclared = own;
       sawRoot = true;
       rootLine = xml.line;
       // Own keys only: a root named `constructor` or `__proto__` is not a document Doorstep reads.
@@ -125,6 +155,10 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
           ),
         );
       }
+    } else if (depth === 2 && root && tag !== root.record && isInlineSchema(tag, own, rootDeclared)) {
+      // A .NET DataSet's schema, written before its records: read past, nothing of it kept (its
+      // text is never collected: no record is open), however long.
+      inSchema = true;
     } else if (depth === 2 && root && tag !== root.record) {
       // Not a record of this document (a misspelt record element): read past, its records were
       // dropped without a word — one mark gone among thousands — so the file is refused here.
@@ -172,7 +206,9 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
     }
   };
   const close = () => {
-    if (depth === 3 && fields && inField) {
+    if (inSchema) {
+      if (depth === 2) inSchema = false;
+    } else if (depth === 3 && fields && inField) {
       // A field twice in one record (`<AttendanceMark>` twice, two `<PersonID>`s): which one the
       // school meant cannot be told, and the later would silently win — the record is refused.
       if (text !== undefined && fields.has(caption) && readCaptions.has(caption))
@@ -201,6 +237,7 @@ export async function* readSimsXml(input: Readable, options: SimsXmlOptions): As
   const xml = new SafeXml(
     unit,
     {
+      namespace: (prefix, uri) => declared.set(prefix, uri),
       open,
       text: (t) => {
         if (!fields) return;

@@ -48,3 +48,33 @@ describe('XML readers on one record of a thousand 65,000-character fields (65 MB
     }, 150_000);
   }
 });
+
+/**
+ * A CommandReporter report's inline XML Schema is read past, nothing of it kept: a schema however
+ * long (here 65 MB of documentation) neither fills memory nor counts against a record's text.
+ */
+describe('SIMS XML reader on a report whose inline XML Schema is 65 MB', () => {
+  it('reads past it under a 64 MB heap cap and reads the record after it', () => {
+    const script = `
+      import { Readable } from 'node:stream';
+      import { readSimsXml } from './connectors/mis/sims-xml/reader.ts';
+      function* doc() {
+        yield Buffer.from('<SuperStarReport>\\n<xs:schema id="SuperStarReport" xmlns="" xmlns:xs="http://www.w3.org/2001/XMLSchema">\\n');
+        const text = 'A'.repeat(65_000);
+        for (let i = 0; i < 1000; i++)
+          yield Buffer.from('<xs:annotation><xs:documentation>' + text + '</xs:documentation></xs:annotation>\\n');
+        yield Buffer.from('</xs:schema>\\n<Record><ID>1</ID><Forename>A</Forename><Surname>B</Surname></Record>\\n</SuperStarReport>\\n');
+      }
+      const ids = [];
+      for await (const b of readSimsXml(Readable.from(doc()), { unit: 'schema.xml' }))
+        if (b.kind === 'pupils') ids.push(...b.pupils.map((p) => p.misId));
+      console.log(JSON.stringify({ ids }));
+    `;
+    const out = execFileSync(
+      process.execPath,
+      ['--max-old-space-size=64', '--input-type=module', '-e', script],
+      { encoding: 'utf8', timeout: 120_000 },
+    );
+    expect(JSON.parse(out.trim().split('\n').at(-1)!)).toEqual({ ids: ['1'] });
+  }, 150_000);
+});

@@ -134,12 +134,17 @@ describe("SIMS reader: records read by the scanner's learned patterns", () => {
     expect(fast.count).toBeGreaterThan(1000);
   });
 
-  it('reads the pupils report the same, split anywhere', async () => {
-    const doc = readFileSync('test/fixtures/mis/sims/pupils-report.xml', 'utf8');
+  // The inline schema's elements, none of them a record of leaves, put learning off for the
+  // records after them: that report's two are read by the general path, and must read the same.
+  it.each([
+    ['pupils-report.xml', true],
+    ['pupils-report-inline-schema.xml', false],
+  ])('reads the pupils report (%s) the same, split anywhere', async (file, learned) => {
+    const doc = readFileSync(`test/fixtures/mis/sims/${file}`, 'utf8');
     fast.count = 0;
     const whole = (await same(doc, [doc.length])) as { batches: { pupils?: unknown[] }[] };
     expect(whole.batches.flatMap((b) => b.pupils ?? []).length).toBeGreaterThan(1);
-    expect(fast.count).toBeGreaterThan(0);
+    if (learned) expect(fast.count).toBeGreaterThan(0);
     for (let n = 50; n < 2000; n += 97) await same(doc, [n]);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readSimsXml } from '../../../connectors/mis/sims-xml/reader.ts';
@@ -335,6 +336,109 @@ describe('SIMS reader: the text one record may hold', () => {
     expect(JSON.stringify(await readAll([record(14)]))).toContain('"misId":"1"');
     await expect(readAll([record(17)])).rejects.toThrow(
       /^f\.xml, line 2, record 1: a record holding more than 1000000 characters of text/,
+    );
+  });
+});
+
+describe('XmlScanner: namespace declarations, to a reader that asks', () => {
+  /** Events with declarations (`ns prefix=uri`), as `scan` gives the rest. */
+  function scanNs(doc: string, chunk = doc.length): string[] {
+    const events: string[] = [];
+    const s = new XmlScanner(
+      {
+        namespace: (prefix, uri) => events.push(`ns ${prefix}=${uri}`),
+        open: (name) => events.push(`+${name}`),
+        text: () => {},
+        close: (name) => events.push(`-${name}`),
+      },
+      LIMITS,
+    );
+    for (let at = 0; at < doc.length; at += chunk) s.write(doc.slice(at, at + chunk));
+    s.close();
+    return events;
+  }
+
+  it('gives each once, decoded, before its element opens, however the tag is split', () => {
+    const doc = '<r xmlns="urn:a" a="1"><x:s xmlns:x="urn:b&amp;c" xmlnsx="no" xml:lang="en"/></r>';
+    const whole = scanNs(doc);
+    expect(whole).toEqual(['ns =urn:a', '+r', 'ns x=urn:b&c', '+x:s', '-x:s', '-r']);
+    for (let n = 1; n < doc.length; n++) expect(scanNs(doc, n)).toEqual(whole);
+  });
+});
+
+/**
+ * Found by review: SIMS CommandReporter writes a .NET DataSet with its schema first under the root
+ * (`<SuperStarReport><xs:schema id="SuperStarReport" xmlns:xs="http://www.w3.org/2001/XMLSchema" …>`),
+ * and the rule that every element under the root is a record refused every such report whole.
+ */
+describe('SIMS reader: an inline XML Schema under the root', () => {
+  const XS = 'http://www.w3.org/2001/XMLSchema';
+  const schema = (tag = 'xs:schema', declare = ` xmlns="" xmlns:xs="${XS}"`) =>
+    `<${tag} id="SuperStarReport"${declare} xmlns:msdata="urn:schemas-microsoft-com:xml-msdata">\n<xs:element name="Record"><xs:complexType><xs:sequence><xs:element name="ID" type="xs:int" minOccurs="0" /></xs:sequence></xs:complexType></xs:element>\n</${tag}>`;
+  const pupil = '<Record><ID>1</ID><Forename>A</Forename><Surname>B</Surname></Record>';
+  const mark =
+    '<SessionAttendance><PersonID>7</PersonID><AttendanceDate>2025-01-13</AttendanceDate><SessionName>AM</SessionName><AttendanceMark>N</AttendanceMark></SessionAttendance>';
+
+  it('reads the report in the shape CommandReporter writes it (test/fixtures/mis/sims)', async () => {
+    const doc = readFileSync('test/fixtures/mis/sims/pupils-report-inline-schema.xml', 'utf8');
+    const pupils = ((await readAll([doc])) as { pupils: { misId: string }[] }[]).flatMap((b) => b.pupils);
+    expect(pupils.map((p) => p.misId)).toEqual(['2001', '2002']);
+    expect(pupils[0]).toMatchObject({ upn: 'C323456789012', forename: 'Priya', dob: '2015-06-21' });
+  });
+
+  it('reads past it in a pupils report and in a session-attendance document, its prefix declared on it or on the root', async () => {
+    for (const doc of [
+      `<SuperStarReport>\n${schema()}\n${pupil}\n</SuperStarReport>`,
+      `<SuperStarReport xmlns:xsd="${XS}">\n${schema('xsd:schema', '').replaceAll('xs:', 'xsd:')}\n${pupil}\n</SuperStarReport>`,
+      `<SuperStarReport>\n<schema xmlns="${XS}"/>\n${pupil}\n</SuperStarReport>`,
+      `<SuperStarReport>\n<xs:schema xmlns:xs="${XS}"/>\n${pupil}\n</SuperStarReport>`,
+    ])
+      expect(JSON.stringify(await readAll([doc]))).toContain('"misId":"1"');
+    const marks = `<SessionAttendances>\n${schema()}\n${mark}\n</SessionAttendances>`;
+    expect(JSON.stringify(await readAll([marks]))).toContain('"pupilMisId":"7"');
+    // Split anywhere, its declarations across chunks: the same.
+    const whole = await readAll([marks]);
+    for (let n = 7; n < marks.length; n += 13) {
+      const parts: string[] = [];
+      for (let at = 0; at < marks.length; at += n) parts.push(marks.slice(at, at + n));
+      expect(await readAll(parts)).toEqual(whole);
+    }
+  });
+
+  it('keeps nothing of it: an element in it named like a field is no record, and its text counts against no record', async () => {
+    const inSchema = `<xs:schema xmlns:xs="${XS}"><Record><ID>99</ID></Record><xs:annotation><xs:documentation>${`${'d'.repeat(60_000)}<br/>`.repeat(20)}</xs:documentation></xs:annotation></xs:schema>`;
+    const pupils = (
+      (await readAll([`<SuperStarReport>\n${inSchema}\n${pupil}\n</SuperStarReport>`])) as {
+        pupils: { misId: string }[];
+      }[]
+    ).flatMap((b) => b.pupils);
+    expect(pupils.map((p) => p.misId)).toEqual(['1']);
+    // A report of its schema and no records has no pupils.
+    await expect(readAll([`<SuperStarReport>\n${schema()}\n</SuperStarReport>`])).rejects.toThrow(
+      /the report has its <SuperStarReport> and no pupils/,
+    );
+  });
+
+  it('still refuses a look-alike: unprefixed, in no or another namespace, or misspelt', async () => {
+    for (const [el, length] of [
+      ['<schema id="x"><a/></schema>', 6],
+      [`<xs:schema xmlns:xs="urn:not-xml-schema"><a/></xs:schema>`, 9],
+      ['<xs:schema><a/></xs:schema>', 9],
+      [`<xs:schema xmlns:xs="${XS}" xmlns:ys="${XS}"/><ys:Schema xmlns:ys="${XS}"/>`, 9],
+      [`<xs:schemas xmlns:xs="${XS}"/>`, 10],
+      [`<xs:schema xmlns="${XS}" xmlns:xs="urn:x"/>`, 9],
+    ] as const)
+      await expect(readAll([`<SuperStarReport>\n${el}\n${pupil}\n</SuperStarReport>`])).rejects.toThrow(
+        new RegExp(
+          `^f\\.xml, line 2: an element \\(a name of ${length} characters\\) under <SuperStarReport> that is not a <Record>`,
+        ),
+      );
+    await expect(
+      readAll([
+        `<SessionAttendances>\n${schema()}\n${mark.replaceAll('SessionAttendance>', 'SessionAttendence>')}\n</SessionAttendances>`,
+      ]),
+    ).rejects.toThrow(
+      /^f\.xml, line 5: an element \(a name of 17 characters\) under <SessionAttendances> that is not a <SessionAttendance>/,
     );
   });
 });
