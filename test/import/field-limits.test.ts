@@ -87,7 +87,7 @@ describe('field limits: a value over its limit is left out and named (file, line
         `1001,${name101},Okafor,Grace,0113 496 0000`,
         `1002,Yusuf,Haddad,Sam,${'0'.repeat(33)}`,
         '1003,Renée,O’Neill,Ann,0113 496 0001',
-        '', // an export ends its last row with a line break
+        '', // its last row ends with a line break (a file without one is refused as perhaps cut short)
       ].join('\n'),
       'csv',
     );

@@ -37,7 +37,7 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   const pupilCols: PupilColumns = { ...DEFAULT_PUPIL_COLUMNS, ...options.pupilColumns };
   const markCols: MarkColumns = { ...DEFAULT_MARK_COLUMNS, ...options.markColumns };
   const delimiter = options.delimiter ?? ',';
-  /** The text's last character, once read: an export ends its last row with a line break. */
+  /** The text's last character, once read: whether the last row ends with a line break. */
   let lastChar = '';
   /** The text's start (its header row, told apart when it cannot be parsed: `otherDelimiter`). */
   let head = '';
@@ -173,14 +173,17 @@ export async function* readCsv(input: Readable, options: CsvOptions): AsyncGener
   if (recordNo === 0 && !captions?.some((c) => c !== ''))
     throw malformed({ unit }, undefined, 'the file is empty: expected a header row and at least one row');
   // An upload or copy that died part way: its last row is cut short (`…,Three,` — a CP plan's `Y`
-  // lost reads as an empty flag, which clears it; `C1` read as `C`, a postcode's half). An export
-  // ends every row with a line break, so a file without one at its end is refused, nothing of it
-  // applied. (A cut just after a line break cannot be told, and leaves out whole rows only.)
+  // lost reads as an empty flag, which clears it; `C1` read as `C`, a postcode's half). RFC 4180
+  // lets a complete file's last row go without a line break, and Google Sheets' download does
+  // (Excel and the MIS exports end it with one), but a cut just after a comma has as many fields as
+  // a whole row: nothing tells the two apart. So a file without one at its end is refused, nothing
+  // of it applied, saying what to do when it is complete. (A cut just after a line break cannot be
+  // told, and leaves out whole rows only.)
   if (lastChar !== '\n' && lastChar !== '\r')
     throw malformed(
       last ?? { unit, line: headerLine },
       undefined,
-      `the file ends in the middle of ${last ? 'this row' : 'its header row'} (no line break after it): is it cut short? An export ends its last row with a line break`,
+      `the file ends in the middle of ${last ? 'this row' : 'its header row'} (no line break after it): is it cut short? ${COMPLETE_WITHOUT_LINE_BREAK}`,
     );
   if (recordNo === 0) {
     // A marks export with its header and no rows (no registers since the last export: a holiday, an
@@ -228,6 +231,10 @@ function otherDelimiter(header: string): 'semicolon' | 'tab' | undefined {
   if (semicolons === 0 && tabs === 0) return undefined;
   return semicolons >= tabs ? 'semicolon' : 'tab';
 }
+
+/** What a complete file without a line break at its end (refused as perhaps cut short) needs. */
+const COMPLETE_WITHOUT_LINE_BREAK =
+  'If the file is complete (Google Sheets saves its last row without a line break), add a line break at its end, or save it from Excel or the MIS';
 
 const saveAsCsv = (other: 'semicolon' | 'tab') =>
   `the file looks ${other}-delimited (its header row is one column holding ${other === 'tab' ? 'tabs' : 'semicolons'}): save it as comma-separated CSV`;

@@ -36,10 +36,11 @@ describe('a CSV with a header row and no rows', () => {
   });
 
   it('is refused when the header has no line break after it: a file cut short there would read as no marks', async () => {
-    // (This file was once read as no marks. An export ends every row, its header's too, with a line
-    // break: a marks file whose upload died after its header is not a day without registers.)
+    // (This file was once read as no marks. A marks file whose upload died after its header is not a
+    // day without registers; a complete one saved without a final line break, as Google Sheets saves
+    // it, cannot be told from it, so the refusal says what to do then.)
     expect(await read('PersonID,AttendanceDate,SessionName,AttendanceMark')).toBe(
-      'marks.csv, line 1: the file ends in the middle of its header row (no line break after it): is it cut short? An export ends its last row with a line break',
+      'marks.csv, line 1: the file ends in the middle of its header row (no line break after it): is it cut short? If the file is complete (Google Sheets saves its last row without a line break), add a line break at its end, or save it from Excel or the MIS',
     );
   });
 

@@ -181,7 +181,7 @@ describe('CSV reader: the line named is the line in the file', () => {
 describe('CSV reader: a file cut short inside its last row is refused', () => {
   const PUPILS = 'ID,Legal Forename,Legal Surname,CP Plan,Postcode';
   const CUT =
-    'the file ends in the middle of this row (no line break after it): is it cut short? An export ends its last row with a line break';
+    'the file ends in the middle of this row (no line break after it): is it cut short? If the file is complete (Google Sheets saves its last row without a line break), add a line break at its end, or save it from Excel or the MIS';
   it.each([
     ['CRLF', '\r\n'],
     ['LF', '\n'],
@@ -208,6 +208,23 @@ describe('CSV reader: a file cut short inside its last row is refused', () => {
       message: expect.stringMatching(/^pupils\.csv, line (3|4), record 2: /),
     });
     await expect(refused).rejects.toThrow(CUT);
+  });
+
+  /**
+   * Found by review: the refusal said "an export ends its last row with a line break", but RFC 4180
+   * lets the last row go without one and Google Sheets' CSV download has none. A cut after a comma
+   * has as many fields as a whole row, so such a file is still refused (a cut upload clearing a CP
+   * plan is worse); the refusal now says what to do when the file is complete, and names no value.
+   */
+  it('a complete file whose last row has no line break (a Google Sheets download): refused, told how to import it', async () => {
+    const sheets =
+      'PersonID,AttendanceDate,SessionName,AttendanceMark\r\n1001,2025-01-13,AM,/\r\n1001,2025-01-13,PM,N';
+    const refused = read(sheets);
+    await expect(refused).rejects.toThrow(`pupils.csv, line 3, record 2: ${CUT}`);
+    await expect(refused).rejects.not.toThrow(/1001|2025|PM|\bN\b/);
+    // With the line break added, as the refusal says, it is read.
+    const marks = (await read(`${sheets}\r\n`)).flatMap((b) => (b.kind === 'marks' ? b.marks : []));
+    expect(marks.map((m) => m.mark)).toEqual(['/', 'N']);
   });
 
   it('a marks file too: a mark C1 cut to C is never read', async () => {
