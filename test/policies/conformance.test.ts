@@ -507,16 +507,17 @@ const TABLE: Record<string, Clause[]> = {
       clause:
         '"ALL HOME VISITS … MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM (THIS INCLUDES THE PRINCIPAL)"',
       setting:
-        'authorisation: { required: true, by: [safeguarding, headteacher], selfAuthorise: true }; risk.assessedBy the same',
+        'authorisation: { required: true, by: [safeguarding, headteacher], selfAuthorise: false }; risk.assessedBy the same',
       scenario:
-        'the office, an admin without the role, the safeguarding team and the Principal (no safeguarding role) try to authorise; a team member and the Principal authorise a visit they asked for',
+        'the office, an admin without the role, the safeguarding team and the Principal (no safeguarding role) try to authorise; a team member or the Principal who asked for the visit cannot sign it themselves',
       check: () => {
-        // The policy names who authorises and does not bar the one who asked.
+        // The visitor's steps go to someone else ("ensuring it is signed [by] a member of the
+        // Safeguarding team"; "Discuss with the Safeguarding team"): the asker does not sign.
         const askers: [string[], string[]][] = [
           [['safeguarding', 'visiting-staff'], []],
           [['office'], ['headteacher']],
         ];
-        for (const [roles, positions] of askers)
+        for (const [roles, positions] of askers) {
           expect(
             decide(
               'authorise',
@@ -524,7 +525,16 @@ const TABLE: Record<string, Clause[]> = {
               { id: '9', roles, positions },
               rulesOf('lime-hills'),
             ).ok,
+          ).toBe(false);
+          expect(
+            decide(
+              'authorise',
+              { ...requested, requestedBy: '8' },
+              { id: '9', roles, positions },
+              rulesOf('lime-hills'),
+            ).ok,
           ).toBe(true);
+        }
         expect(
           decide(
             'authorise',
@@ -1204,7 +1214,7 @@ const POLICY_VISIT_CHOICES: Record<string, Record<string, string>> = {
     'visits.authorisation.by':
       '"MUST BE AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM (THIS INCLUDES THE PRINCIPAL)"',
     'visits.authorisation.selfAuthorise':
-      '"AUTHORISED BY A MEMBER OF THE SAFEGUARDING TEAM"; "ensuring it is signed [by] a member of the Safeguarding team": names who authorises, does not bar the one who asked',
+      '"Complete the Home Visit form ensuring it is signed [by] a member of the Safeguarding team"; "Discuss with the Safeguarding team whether it is deemed appropriate for the visit to be made alone": the visitor\'s steps go to someone else',
     'visits.risk.assessedBy':
       '"Discuss with the Safeguarding team whether it is deemed appropriate for the visit to be made alone"; "where the safeguarding team believe there is a risk" (the team includes the Principal)',
   },
