@@ -519,9 +519,11 @@ async function acceptOne(
           ? 'valid'
           : 'invalid',
   };
-  // An alarm whose time could not be read: what tells its redelivery from a new press (a fob whose
-  // counter reset sends the same id again), part of its identity (`IngestSource.redelivery`).
-  const redelivery = decoded.unreadable?.some((u) => u.field === 'occurredAt')
+  // An alarm whose payload carries no time at all: what tells its redelivery from a new press (a fob
+  // whose counter reset sends the same bytes again), part of its identity (`IngestSource.redelivery`).
+  // Not for a time present but unreadable (no zone, epoch ms): the device's own time is in the bytes,
+  // so a new press already differs, and the broker's redelivery hours on is the same alarm.
+  const redelivery = decoded.unreadable?.some((u) => u.field === 'occurredAt' && u.noDeviceTime)
     ? redeliveryKey(transport, arrival)
     : undefined;
   const source = {

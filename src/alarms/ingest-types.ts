@@ -93,10 +93,13 @@ export interface IngestSource {
    */
   window?: string;
   /**
-   * For an alarm whose time could not be read: what tells the transport's redelivery of its message
-   * from a new one (the webhook's delivery id, the MQTT window it was received in; absent where
-   * nothing does), part of its identity (`contentHash`) — the same id again days later (a fob whose
-   * counter reset) is a new alarm, not a "duplicate" of the first.
+   * For an alarm whose payload carries no time at all (`DecodeError.noDeviceTime`): what tells the
+   * transport's redelivery of its message from a new one (the webhook's delivery id, the MQTT window
+   * it was received in; absent where nothing does), part of its identity (`contentHash`) — the same
+   * id again days later (a fob whose counter reset) is a new alarm, not a "duplicate" of the first.
+   * Never set for a time present but unreadable (no zone, epoch ms): that is the device's own, in the
+   * bytes, and a redelivery of it however late (an ingest outage, another instance's copy in the
+   * next window) must stay one alarm.
    */
   redelivery?: string;
 }

@@ -1,7 +1,14 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { ALARM_TYPES, type FobEvent, receivedWindow } from '../domain/fob/event.ts';
-import { assessFobEvent, clockReset, contentHash } from '../domain/fob/trust.ts';
-import { insertRejected } from '../store/alarms.ts';
+import { assessFobEvent, clockReset, contentHash, trustedCopyHash } from '../domain/fob/trust.ts';
+import { addTimeline } from '../store/alarm-state.ts';
+import {
+  ALARM_PATH_TIMEOUT_MS,
+  insertRejected,
+  verifyUntrustedTwin,
+  type WriteResult,
+} from '../store/alarms.ts';
+import { publishBoardEvents } from '../store/board.ts';
 import { groupFor } from './ingest-groups.ts';
 import type { IngestDeps, IngestOutcome, IngestSource } from './ingest-types.ts';
 import { ladderFor } from './ladder-for.ts';
@@ -55,21 +62,19 @@ export async function ingestFobEvent(
   const event = a.event;
   const isAlarm = ALARM_TYPES.has(event.type);
   // An alarm's identity (event row: device, id, content) also holds what tells its redelivery from a
-  // new press where its own time cannot — a reset clock's (the window it came in), an unreadable
-  // time's (the transport's `redelivery`) — and whether it was trusted (`contentHash`).
+  // new press where its own time cannot — a reset clock's (the window it came in), a payload's with
+  // no time at all (the transport's `redelivery`) (`contentHash`). Not whether it was trusted: one
+  // press carried signed by one transport and unsigned by another is one alarm (below).
   const hash = isAlarm
     ? contentHash(decoded, {
         said: source.said,
         tellApartBy: clockReset(a)
           ? (source.window ?? receivedWindow(decoded.receivedAt))
-          : source.unreadable?.some((u) => u.field === 'occurredAt')
-            ? source.redelivery
-            : undefined,
-        untrusted: a.trustIssue !== null,
+          : source.redelivery,
       })
     : contentHash(decoded, { said: source.said });
   const staffId = staffFor(school, event.deviceId);
-  const write = () =>
+  const write = (contentHash: string) =>
     groupFor(deps.db, isAlarm).add(deps, {
       schoolId: school.id,
       event,
@@ -77,7 +82,7 @@ export async function ingestFobEvent(
       transport: source.transport,
       profile: source.profile,
       raw: source.raw.toString('utf8').replaceAll('\u0000', ''),
-      contentHash: hash,
+      contentHash,
       claimedDeviceId: a.claimedDeviceId,
       trustIssue: a.trustIssue,
       clockSkewMs: a.clockSkewMs,
@@ -87,11 +92,19 @@ export async function ingestFobEvent(
       // device alarm's, whatever its kind (a fob's own missed check-in is not the register's).
       policy: isAlarm ? ladderFor(school, event.type, new Date(event.receivedAt), 'fob') : null,
     });
+  // A trusted alarm that is a duplicate (only then: a new alarm costs nothing more) may have met an
+  // untrusted copy of itself stored first (`trustedCopy`).
+  const run = async () => {
+    const w = await write(hash);
+    return !w.eventId && isAlarm && a.trustIssue === null
+      ? trustedCopy(deps, school, event, hash, source, w, write)
+      : w;
+  };
   // Events are written concurrently, but one device's events with the same id go in arrival order
   // (which one is "seen before", and so flagged as the conflict, is the one that came second).
   const key = `${school.id}\u0000${event.deviceId}\u0000${event.vendorEventId}`;
   const before = sameId.get(key);
-  const mine = before ? before.then(write) : write();
+  const mine = before ? before.then(run) : run();
   const settled = mine.then(
     () => {},
     () => {},
@@ -110,6 +123,51 @@ export async function ingestFobEvent(
     idConflict: w.idConflict,
     trusted: a.trustIssue === null,
   };
+}
+
+/**
+ * A trusted alarm (no trust issue: signed by its device, say) that was a duplicate of the same
+ * content stored before — which may have been stored untrusted (the vendor's webhook relay carrying
+ * it unsigned, first). Trust is no part of an alarm's identity, so such a copy never pages twice;
+ * instead, while that alarm stands (open or acknowledged) it is verified — said on its timeline and
+ * board (`verifyUntrustedTwin`) — and once it has been resolved (as forged, perhaps), the device's
+ * own press is raised anew, as an id conflict, the reason on its timeline: never swallowed by a copy
+ * the office dismissed. Its redelivery is that new alarm's duplicate (`trustedCopyHash`). An
+ * untrusted copy after a trusted one is a plain duplicate.
+ */
+async function trustedCopy(
+  deps: IngestDeps,
+  school: SchoolConfig,
+  event: FobEvent,
+  hash: string,
+  source: IngestSource,
+  w: WriteResult,
+  write: (contentHash: string) => Promise<WriteResult>,
+): Promise<WriteResult> {
+  const signed = source.facts?.signature === 'valid';
+  const how = signed ? 'signed by the device' : 'with nothing in doubt';
+  const twin = await verifyUntrustedTwin(deps.db, {
+    schoolId: school.id,
+    deviceId: event.deviceId,
+    vendorEventId: event.vendorEventId,
+    contentHash: hash,
+    note: `the same alarm arrived ${how} (over ${source.transport}): verified`,
+  });
+  if (twin === null) return w;
+  if (twin.resolved === null) {
+    if (twin.board) await publishBoardEvents(deps.publisher, deps.prefix, [twin.board]);
+    return w;
+  }
+  const again = await write(trustedCopyHash(hash));
+  if (again.eventId && again.alarmId)
+    await addTimeline(
+      deps.db,
+      again.alarmId,
+      `raised again: the same alarm (event ${event.vendorEventId}) arrived ${how} (over ${source.transport}) after an unverified copy of it, alarm ${twin.alarmId}, was resolved${twin.resolved.reason ? ` (${twin.resolved.reason.replaceAll('_', ' ')})` : ''} — treat this one as real`,
+      null,
+      { timeoutMs: ALARM_PATH_TIMEOUT_MS },
+    );
+  return again;
 }
 
 /** Event ids (school, device, id) being written now: the next with the same id waits its turn. */

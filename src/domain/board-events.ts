@@ -14,6 +14,8 @@ export const BOARD_EVENT_TYPES = [
   'alarm.located',
   /** A provider reported a notification of the alarm delivered or not (the board shows it per recipient). */
   'alarm.delivery',
+  /** An alarm raised not verified was verified: the same alarm arrived signed by its device (no more "Not verified"). */
+  'alarm.verified',
   'visit.requested',
   'visit.risk-assessed',
   'visit.authorised',

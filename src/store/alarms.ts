@@ -20,6 +20,74 @@ export async function alarmForEvent(
 }
 
 /**
+ * A trusted copy of an alarm (no trust issue: signed by its device, say) met its stored twin — the
+ * same school, device, event id and content — and that twin's alarm was raised untrusted (an unsigned
+ * copy the vendor's relay carried first). Only such a twin is returned (null, the usual answer: none,
+ * or the twin was trusted). While the alarm stands (open or acknowledged) it is verified in the same
+ * statement: its and its event's trust issue cleared, `note` on its timeline with the doubt it was
+ * raised with, an audit entry and a board event (`alarm.verified`: open boards drop "Not verified").
+ * A resolved one (as forged, perhaps) is left as it is and said so (`resolved`): the caller raises the
+ * device's own press anew.
+ */
+export async function verifyUntrustedTwin(
+  db: Queryable,
+  q: { schoolId: string; deviceId: string; vendorEventId: string; contentHash: string; note: string },
+): Promise<{
+  alarmId: string;
+  /** The alarm was resolved (how: its resolution reason), so not verified. */
+  resolved: { reason: string | null } | null;
+  /** The board event written for the alarm verified. */
+  board: BoardEventRow | null;
+} | null> {
+  const { rows } = await db.query<{
+    id: string;
+    status: string;
+    resolution_reason: string | null;
+    board_id: string | null;
+  }>(
+    `WITH twin AS (
+       SELECT a.id, a.fob_event_id, a.status, a.resolution_reason, a.trust_issue
+       FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id
+       WHERE e.school_id = $1 AND e.device_id = $2 AND e.vendor_event_id = $3 AND e.content_hash = $4
+         AND a.trust_issue IS NOT NULL
+       FOR UPDATE OF a
+     ), standing AS (
+       SELECT * FROM twin WHERE status <> 'resolved'
+     ), al AS (
+       UPDATE alarms a SET trust_issue = NULL FROM standing s WHERE a.id = s.id
+     ), ev AS (
+       UPDATE fob_events e SET trust_issue = NULL FROM standing s WHERE e.id = s.fob_event_id
+     ), tl AS (
+       INSERT INTO alarm_timeline (alarm_id, event, by_whom)
+       SELECT id, $5 || ' (it was raised not verified: ' || trust_issue || ')', NULL FROM standing
+     ), au AS (
+       INSERT INTO audit_log (actor, action, school_id, entity_type, entity_id, before, after)
+       SELECT 'system:fob-ingest', 'alarm.verified', $1, 'alarm', id::text,
+              jsonb_build_object('trustIssue', trust_issue), jsonb_build_object('trustIssue', NULL)
+       FROM standing
+     ), be AS (
+       INSERT INTO board_events (school_id, type, payload)
+       SELECT $1, 'alarm.verified', jsonb_build_object('alarmId', id::text) FROM standing
+       RETURNING id
+     )
+     SELECT t.id, t.status, t.resolution_reason, (SELECT id FROM be) AS board_id FROM twin t`,
+    [q.schoolId, q.deviceId, q.vendorEventId, q.contentHash, q.note],
+    { timeoutMs: ALARM_PATH_TIMEOUT_MS },
+  );
+  const r = rows[0];
+  if (!r) return null;
+  const alarmId = String(r.id);
+  return {
+    alarmId,
+    resolved: r.status === 'resolved' ? { reason: r.resolution_reason } : null,
+    board:
+      r.board_id == null
+        ? null
+        : { id: String(r.board_id), schoolId: q.schoolId, type: 'alarm.verified', payload: { alarmId } },
+  };
+}
+
+/**
  * The open alarm raised for a message of this feed (school, transport, profile) whose body could not
  * be read (its trust issue begins `issuePrefix`) for this device — over MQTT the device its topic
  * names, over a webhook or on a topic that names none `UNREADABLE_DEVICE` — if any: one at a time per device and feed, further

@@ -297,17 +297,55 @@ describe('a payload the database could not store as sent', () => {
   });
 
   it('an SOS raised at its received time (its own unreadable) is one alarm however often it is redelivered', async () => {
-    const body = payload({ event_id: 'bad-time', occurred_at: '2025-11-18T10:02:00' });
     const deps = { db, producer, prefix };
-    // One fixed instant (mid-window), and the broker's redelivery of it moments later.
-    const at = new Date('2026-11-23T09:00:30Z');
-    const first = await acceptFobPayload(deps, school, transport, body, { ...arrival(), receivedAt: at });
-    const again = await acceptFobPayload(deps, school, transport, body, {
-      ...arrival(),
-      receivedAt: new Date(at.getTime() + 5),
+    // The device's own time is in the bytes (no zone; epoch ms): a new press under a restarted counter
+    // already differs, so only redeliveries repeat them — however late: the broker's after the ingest
+    // was down 10 minutes (its PUBACK lost), another instance's copy either side of a 2-minute
+    // boundary, one after a Redis outage hours on.
+    for (const [id, time] of [
+      ['bad-time', '2025-11-18T10:02:00'],
+      ['bad-time-ms', 1763460120000],
+    ] as const) {
+      const body = payload({ event_id: id, occurred_at: time });
+      const at = new Date('2026-11-23T09:01:59.995Z');
+      const when = (ms: number) => ({ ...arrival(), receivedAt: new Date(at.getTime() + ms) });
+      const first = await acceptFobPayload(deps, school, transport, body, when(0));
+      expect(first, id).toMatchObject({ outcome: 'accepted', trusted: false });
+      for (const later of [10, 5, 10 * 60_000, 6 * 3_600_000, 3 * 86_400_000])
+        expect(
+          await acceptFobPayload(deps, school, transport, body, when(later)),
+          `${id} +${later} ms`,
+        ).toEqual({
+          outcome: 'duplicate',
+          alarmId: (first as { alarmId: string }).alarmId,
+        });
+    }
+    // Over a webhook too: the vendor's retry under a new delivery id is the same alarm.
+    const hooked = configWith({
+      env: { FOB_SECRET: `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}` },
+      school: `    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}" }
+`,
+    }).schools[0]!;
+    const hook = hooked.fobs.transports[0]!;
+    const body = payload({
+      event_id: 'bad-time-hook',
+      device: { id: 'PS-9' },
+      occurred_at: '2025-11-18T10:02:00',
     });
+    const via = (webhookId: string) => ({
+      receivedAt: new Date(),
+      source: webhookId,
+      deviceId: null,
+      signature: null,
+    });
+    const first = await acceptFobPayload(deps, hooked, hook, body, via('msg_bt1'));
     expect(first).toMatchObject({ outcome: 'accepted' });
-    expect(again).toEqual({ outcome: 'duplicate', alarmId: (first as { alarmId: string }).alarmId });
+    expect(await acceptFobPayload(deps, hooked, hook, body, via('msg_bt2'))).toEqual({
+      outcome: 'duplicate',
+      alarmId: (first as { alarmId: string }).alarmId,
+    });
   });
 
   it('two alarms under one event id, each with a time that cannot be read: both raised (the second an id conflict)', async () => {
@@ -323,16 +361,17 @@ describe('a payload the database could not store as sent', () => {
     });
   });
 
-  it('an SOS with an event id but no time it can use, its id again days later (a fob whose counter restarted): raised again, an id conflict — never a "duplicate"', async () => {
+  it('an SOS with an event id but no time at all, its id again days later (a fob whose counter restarted): raised again, an id conflict — never a "duplicate"', async () => {
     const deps = { db, producer, prefix };
     const at = new Date('2026-03-02T09:00:30Z');
     const daysLater = new Date('2026-03-05T14:30:30Z');
     const when = (d: Date) => ({ ...arrival('PS-7'), receivedAt: d });
     const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
-    // No time at all, and a time in epoch ms (unreadable: raised at the time received).
+    // No time field, a null one, one with no time in it: the same bytes for every press.
     for (const [id, time] of [
       ['1', {}],
-      ['2', { occurred_at: 1763460120000 }],
+      ['2', { occurred_at: null }],
+      ['3', { occurred_at: 'now' }],
     ] as const) {
       const body = Buffer.from(
         JSON.stringify({ event_id: id, device: { id: 'PS-7' }, type: 'SOS', ...time }),
@@ -384,19 +423,23 @@ describe('a payload the database could not store as sent', () => {
     expect(later).toMatchObject({ outcome: 'accepted', idConflict: true });
   });
 
-  it('a device-signed SOS after an unsigned copy of it (a forgery the office resolved as one) is raised, an id conflict — never a "duplicate" of the copy', async () => {
+  describe('one press carried signed by one transport and unsigned by another', () => {
     const KEY = 'a-per-device-signing-key-long';
     const keyed = configWith({
-      env: { KEY },
+      env: {
+        KEY,
+        FOB_SECRET: `whsec_${Buffer.from('a-test-secret-of-32-bytes-length!').toString('base64')}`,
+      },
       school: `    fobs:
       transports:
         - { kind: mqtt, url: "mqtt://127.0.0.1:1883", topics: ["doorstep/alpha/fobs/{device}/events"] }
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${FOB_SECRET}" }
       devices:
         - { deviceId: PS-0042, staffId: staff-42, signingKey: "\${KEY}" }
 `,
     }).schools[0]!;
-    const feed = keyed.fobs.transports[0]!;
-    const deps = { db, producer, prefix };
+    const [mq, hook] = keyed.fobs.transports as [typeof transport, typeof transport];
+    const deps = () => ({ db, producer, prefix });
     const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
     const press = (id: string) =>
       Buffer.from(
@@ -407,29 +450,110 @@ describe('a payload the database could not store as sent', () => {
           occurred_at: new Date().toISOString(),
         }),
       );
-    const on = (signature: string | null) => ({ ...arrival('PS-0042'), signature });
-    const body = press('ps-0042-000124');
-    const forged = await acceptFobPayload(deps, keyed, feed, body, on(null));
-    expect(forged).toMatchObject({ outcome: 'accepted', trusted: false });
-    await db.query(`UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm' WHERE id = $1`, [
-      idOf(forged),
-    ]);
-    // The wearer's own press, signed: raised and paging, whatever became of the copy.
-    const real = await acceptFobPayload(deps, keyed, feed, body, on(signDevicePayload(KEY, body)));
-    expect(real).toMatchObject({ outcome: 'accepted', trusted: true, idConflict: true });
-    expect(idOf(real)).not.toBe(idOf(forged));
-    expect(await producer.queueFor('escalate').getJob(`escalate-${idOf(real)}-0`)).toBeDefined();
-    // Its redelivery is its own alarm again, not a third.
-    expect(await acceptFobPayload(deps, keyed, feed, body, on(signDevicePayload(KEY, body)))).toEqual({
-      outcome: 'duplicate',
-      alarmId: idOf(real),
+    /** Signed over MQTT (the user property), as the gateway publishes it. */
+    const signedOver = (body: Buffer) =>
+      acceptFobPayload(deps(), keyed, mq, body, {
+        ...arrival('PS-0042'),
+        signature: signDevicePayload(KEY, body),
+      });
+    /** Unsigned, as the vendor's webhook relay (or a forger on the device's topic) carries it. */
+    const unsignedOver = (body: Buffer, webhookId = `msg_${randomBytes(4).toString('hex')}`) =>
+      acceptFobPayload(deps(), keyed, hook, body, {
+        receivedAt: new Date(),
+        source: webhookId,
+        deviceId: null,
+        signature: null,
+      });
+    const alarm = async (id: string) =>
+      (
+        await db.query<{ trust_issue: string | null; event_issue: string | null; n: number }>(
+          `SELECT a.trust_issue, e.trust_issue AS event_issue,
+                  (SELECT count(*)::int FROM alarms x JOIN fob_events y ON y.id = x.fob_event_id
+                    WHERE y.vendor_event_id = e.vendor_event_id) AS n
+             FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE a.id = $1`,
+          [id],
+        )
+      ).rows[0]!;
+    const timeline = async (id: string) =>
+      (
+        await db.query<{ event: string }>(
+          'SELECT event FROM alarm_timeline WHERE alarm_id = $1 ORDER BY id',
+          [id],
+        )
+      ).rows.map((r) => r.event);
+
+    it('signed over MQTT first, the relay’s unsigned copy after: one alarm, the copy a duplicate', async () => {
+      const body = press('ps-0042-000200');
+      const viaMqtt = await signedOver(body);
+      expect(viaMqtt).toMatchObject({ outcome: 'accepted', trusted: true, idConflict: false });
+      expect(await unsignedOver(body)).toEqual({ outcome: 'duplicate', alarmId: idOf(viaMqtt) });
+      expect(await alarm(idOf(viaMqtt))).toEqual({ trust_issue: null, event_issue: null, n: 1 });
     });
-    // The other way round (the signed press first, an unsigned copy after): raised too, flagged.
-    const next = press('ps-0042-000125');
-    const signed = await acceptFobPayload(deps, keyed, feed, next, on(signDevicePayload(KEY, next)));
-    const copy = await acceptFobPayload(deps, keyed, feed, next, on(null));
-    expect(signed).toMatchObject({ outcome: 'accepted', trusted: true, idConflict: false });
-    expect(copy).toMatchObject({ outcome: 'accepted', trusted: false, idConflict: true });
+
+    it('the unsigned copy first, the signed press while its alarm stands (open, or acknowledged): one alarm, verified — said on its timeline and the board', async () => {
+      for (const [id, status] of [
+        ['ps-0042-000201', 'open'],
+        ['ps-0042-000202', 'acknowledged'],
+      ] as const) {
+        const body = press(id);
+        const copy = await unsignedOver(body);
+        expect(copy, id).toMatchObject({ outcome: 'accepted', trusted: false });
+        expect((await alarm(idOf(copy))).trust_issue).toMatch(/signature is missing/);
+        if (status === 'acknowledged')
+          await db.query(`UPDATE alarms SET status = 'acknowledged', acknowledged_at = now() WHERE id = $1`, [
+            idOf(copy),
+          ]);
+        const signed = await signedOver(body);
+        expect(signed, id).toEqual({ outcome: 'duplicate', alarmId: idOf(copy) });
+        expect(await alarm(idOf(copy)), id).toEqual({ trust_issue: null, event_issue: null, n: 1 });
+        const verified = (await timeline(idOf(copy))).filter((e) => e.startsWith('the same alarm arrived'));
+        expect(verified, id).toEqual([
+          expect.stringMatching(
+            /^the same alarm arrived signed by the device \(over mqtt\): verified \(it was raised not verified: .*signature is missing/,
+          ),
+        ]);
+        const { rows: board } = await db.query<{ payload: { alarmId: string } }>(
+          `SELECT payload FROM board_events WHERE type = 'alarm.verified' AND payload->>'alarmId' = $1`,
+          [idOf(copy)],
+        );
+        expect(board, id).toHaveLength(1);
+        const { rows: audit } = await db.query(
+          `SELECT 1 FROM audit_log WHERE action = 'alarm.verified' AND entity_id = $1`,
+          [idOf(copy)],
+        );
+        expect(audit, id).toHaveLength(1);
+        // Either copy again: a duplicate, nothing said twice.
+        expect(await signedOver(body)).toEqual({ outcome: 'duplicate', alarmId: idOf(copy) });
+        expect(await unsignedOver(body)).toEqual({ outcome: 'duplicate', alarmId: idOf(copy) });
+        expect(
+          (await timeline(idOf(copy))).filter((e) => e.startsWith('the same alarm arrived')),
+        ).toHaveLength(1);
+      }
+    });
+
+    it('the unsigned copy resolved (as forged) before the signed press came: the press is raised anew, an id conflict, the reason on its timeline', async () => {
+      const body = press('ps-0042-000124');
+      const forged = await unsignedOver(body);
+      expect(forged).toMatchObject({ outcome: 'accepted', trusted: false });
+      await db.query(
+        `UPDATE alarms SET status = 'resolved', resolution_reason = 'false_alarm' WHERE id = $1`,
+        [idOf(forged)],
+      );
+      // The wearer's own press, signed: raised and paging, whatever became of the copy.
+      const real = await signedOver(body);
+      expect(real).toMatchObject({ outcome: 'accepted', trusted: true, idConflict: true });
+      expect(idOf(real)).not.toBe(idOf(forged));
+      expect(await producer.queueFor('escalate').getJob(`escalate-${idOf(real)}-0`)).toBeDefined();
+      expect(await timeline(idOf(real))).toContainEqual(
+        `raised again: the same alarm (event ps-0042-000124) arrived signed by the device (over mqtt) after an unverified copy of it, alarm ${idOf(forged)}, was resolved (false alarm) — treat this one as real`,
+      );
+      // The resolved copy is left as the office left it.
+      expect((await alarm(idOf(forged))).trust_issue).toMatch(/signature is missing/);
+      // Its redelivery is that alarm again, not a third; the unsigned copy's, the forged one's.
+      expect(await signedOver(body)).toEqual({ outcome: 'duplicate', alarmId: idOf(real) });
+      expect(await unsignedOver(body)).toEqual({ outcome: 'duplicate', alarmId: idOf(forged) });
+      expect((await alarm(idOf(real))).n).toBe(2);
+    });
   });
 
   it('an SOS with neither an event id nor a time: the copies of one message (one per ingest instance) are one alarm, the same sent minutes later another', async () => {

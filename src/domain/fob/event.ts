@@ -91,6 +91,21 @@ export interface DecodeError {
   /** The field that failed, as a JSON pointer or name. */
   field: string;
   reason: string;
+  /**
+   * For an unreadable `occurredAt`: the payload carries no device time at all (`carriesNoTime`) —
+   * nothing in its bytes tells a new press under a restarted counter from a redelivery. Unset for a
+   * time present but unreadable (no zone, epoch ms): the device's own, differing from press to press.
+   */
+  noDeviceTime?: true;
+}
+
+/**
+ * Whether a payload's time field carries no device time at all: absent, null, or a value with no
+ * digit in it (`"now"`, `""`, `true`) — the same for every press. A time present but unreadable (one
+ * with no zone, epoch ms, a local format) holds the device's own time in the bytes.
+ */
+export function carriesNoTime(v: unknown): boolean {
+  return !/\d/.test(JSON.stringify(v) ?? '');
 }
 
 /**
@@ -170,7 +185,11 @@ export function checkEvent(candidate: unknown): Decoded {
   }
   const occurred = field('occurredAt');
   if (occurred !== null) {
-    unreadable.push({ field: 'occurredAt', reason: `${occurred}; raised at the time received` });
+    unreadable.push({
+      field: 'occurredAt',
+      reason: `${occurred}; raised at the time received`,
+      ...(carriesNoTime(c.occurredAt) ? { noDeviceTime: true as const } : {}),
+    });
     patched.occurredAt = patched.receivedAt;
   }
   if (field('vendorEventId') !== null) {

@@ -18,9 +18,11 @@ import { unusableDeviceLevel } from './topics.ts';
  *   shape of a forgery or a broken device; the office will call the worker). An alarm whose device
  *   time is more than an hour behind (`ALARM_RAISED_LATE_MS`) takes its received time too.
  * - **De-duplication.** An event is a redelivery only when device, event id and content all match
- *   (`contentHash`); the same id with other content is a new event flagged as a conflict. An alarm's
- *   content includes whether it was trusted (a signed press is never the duplicate of an unsigned
- *   copy of it), and for one whose time could not be read what tells a redelivery from a new press.
+ *   (`contentHash`); the same id with other content is a new event flagged as a conflict. For an
+ *   alarm whose payload carries no time, its content includes what tells a redelivery from a new
+ *   press. Trust is no part of it: one press carried signed by one transport and unsigned by another
+ *   is one alarm. A trusted copy of an alarm stored untrusted verifies it while it stands, or, once
+ *   it is resolved (as forged, say), raises anew (`trustedCopyHash`).
  */
 export interface TransportFacts {
   /** The device the transport vouches for (MQTT topic level); null when it cannot tell. */
@@ -166,7 +168,7 @@ export function contentHash(
     /**
      * What tells a redelivery of this alarm from a new press when its own time cannot: for an alarm
      * whose device time a reset clock gave (`clockReset`), the window it was received in
-     * (`receivedWindow`); for one whose time could not be read at all, what tells the transport's
+     * (`receivedWindow`); for one whose payload carries no time at all, what tells the transport's
      * redelivery from a new message (the webhook's delivery id, or the MQTT window it was received
      * in). Without it, a fob whose counter (and clock) reset sends the same id — and, with no time,
      * the same content — for its next press, which was answered "duplicate" and never raised. A
@@ -174,21 +176,23 @@ export function contentHash(
      * conflict (when in doubt, raise).
      */
     tellApartBy?: string | undefined;
-    /**
-     * The alarm is not trusted (`Assessment.trustIssue`): its content hashes apart from the same
-     * content trusted, so the device's own signed press, arriving after an unsigned copy of it (a
-     * forgery the office may already have resolved as one), is never a "duplicate" of that copy —
-     * it is raised, as an id conflict (and so is an untrusted copy after the trusted one).
-     */
-    untrusted?: boolean;
   } = {},
 ): string {
-  const suffix =
-    (also.tellApartBy === undefined ? '' : `\n${also.tellApartBy}`) + (also.untrusted ? '\nuntrusted' : '');
+  const suffix = also.tellApartBy === undefined ? '' : `\n${also.tellApartBy}`;
   if (also.said !== undefined)
     return createHash('sha256').update(`said\n${also.said}${suffix}`).digest('base64url');
   const { receivedAt: _received, ...kept } = decoded;
   return createHash('sha256')
     .update(`${JSON.stringify(kept)}${suffix}`)
     .digest('base64url');
+}
+
+/**
+ * The identity of a trusted copy of an alarm whose stored twin (the same content hash, `hash`) was
+ * untrusted and has since been resolved — as forged, say: the device's own press is raised anew, an
+ * id conflict beside that copy (when in doubt, raise). Its own redelivery hashes the same again, so
+ * it is that new alarm's duplicate, never a third alarm.
+ */
+export function trustedCopyHash(hash: string): string {
+  return createHash('sha256').update(`trusted copy of\n${hash}`).digest('base64url');
 }

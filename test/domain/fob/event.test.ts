@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkEvent } from '../../../src/domain/fob/event.ts';
-import { assessFobEvent, contentHash } from '../../../src/domain/fob/trust.ts';
+import { assessFobEvent, contentHash, trustedCopyHash } from '../../../src/domain/fob/trust.ts';
 
 const received = '2025-11-18T10:02:01.000Z';
 const sos = {
@@ -128,6 +128,18 @@ describe('checkEvent: an alarm is raised whatever else is wrong with it', () => 
         unreadable: [{ field: 'occurredAt' }],
       });
     }
+  });
+
+  it('tells a payload with no device time at all (absent, null, "now") from one whose time is there but unreadable', () => {
+    const noTime = (occurredAt: unknown) => {
+      const r = checkEvent({ ...sos, occurredAt });
+      if (!r.ok) throw new Error('an SOS is raised');
+      return r.unreadable?.find((u) => u.field === 'occurredAt')?.noDeviceTime === true;
+    };
+    for (const none of [undefined, null, 'now', '']) expect(noTime(none), String(none)).toBe(true);
+    // The device's own time is in the bytes: a new press differs from the last without help.
+    for (const there of ['2025-11-18T10:02:00', 1763460120000, '18/11/2025 10:02'])
+      expect(noTime(there), String(there)).toBe(false);
   });
 
   it('an unusable event id is made from the content: a redelivery is the same id, other content another', () => {
@@ -292,13 +304,15 @@ describe('contentHash: what an exact redelivery repeats', () => {
   const event = checkEvent(sos);
   if (!event.ok) throw new Error('the test event must be readable');
   const e = event.event;
-  it('is the same whenever it was heard, and differs with what tells a redelivery apart and with trust', () => {
+  it('is the same whenever it was heard, and differs with what tells a redelivery apart', () => {
     const base = contentHash(e);
     expect(contentHash({ ...e, receivedAt: '2026-01-01T00:00:00.000Z' })).toBe(base);
     expect(contentHash(e, { tellApartBy: 'w1' })).toBe(contentHash(e, { tellApartBy: 'w1' }));
     expect(contentHash(e, { tellApartBy: 'w1' })).not.toBe(contentHash(e, { tellApartBy: 'w2' }));
-    // An untrusted copy (unsigned, say) is never the same event as the device's trusted one.
-    expect(contentHash(e, { untrusted: true })).not.toBe(base);
-    expect(contentHash(e, { said: 'x', untrusted: true })).not.toBe(contentHash(e, { said: 'x' }));
+  });
+  it('a trusted copy raised anew (its unverified twin resolved) has its own identity, the same each time', () => {
+    const base = contentHash(e);
+    expect(trustedCopyHash(base)).toBe(trustedCopyHash(base));
+    expect(trustedCopyHash(base)).not.toBe(base);
   });
 });
