@@ -3,6 +3,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { calendarEnds } from '../checks/calendar-ends.ts';
 import { fobRoutingGap } from '../checks/fob-routing.ts';
+import { gatewayTopicGaps } from '../checks/fob-topics.ts';
 import { genericTypeGaps } from '../checks/fob-types.ts';
 import { fobWatchGap } from '../checks/fob-watch.ts';
 import { pushOptedIn } from '../checks/push-reach.ts';
@@ -144,6 +145,7 @@ export async function checkCommand(opts: { config: string }, out: (line: string)
     const sharedFrom = sharedSmsFrom(s, config);
     if (sharedFrom) out(`  WARN: ${s.id} ${sharedFrom}`);
     for (const gap of genericTypeGaps(s)) out(`  WARN: ${s.id} ${gap}`);
+    for (const gap of gatewayTopicGaps(s)) out(`  WARN: ${s.id} ${gap}`);
     const runsOut = calendarEnds(s, londonDate(new Date()));
     if (runsOut) out(`  WARN: ${s.id} ${runsOut}`);
     if (s.calendar.terms.length === 0) {

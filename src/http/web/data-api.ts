@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { DropFolder } from '../../../connectors/mis/drop-folder/folder.ts';
 import { calendarEnds } from '../../checks/calendar-ends.ts';
 import { evaluationGivenUpSaid, GIVEN_UP_SHOWN_MS } from '../../checks/evaluations-given-up.ts';
+import { gatewayTopicGaps } from '../../checks/fob-topics.ts';
 import { fobWatchGap } from '../../checks/fob-watch.ts';
 import { schoolMarksStale } from '../../checks/marks-age.ts';
 import { pushOptedIn } from '../../checks/push-reach.ts';
@@ -114,8 +115,14 @@ export function registerDataApi(app: FastifyInstance, deps: WebDeps): void {
         ),
         /** People the school's policy says hear of something whom its config does not reach yet. */
         noticeGaps: [...noticeGaps(school, deps.config.packs), ...authorisationGap(deps, school.id)],
-        /** What the policy asks staff to carry that nothing watches yet (a fob no one notices go silent). */
-        watchGaps: [fobWatchGap(school, visitRulesFor(school, deps.config.packs))].filter((g) => g !== null),
+        /**
+         * What the policy asks staff to carry that nothing watches yet (a fob no one notices go silent),
+         * and a gateway's feed whose wildcard takes in its status messages (each would page as an SOS).
+         */
+        watchGaps: [
+          ...[fobWatchGap(school, visitRulesFor(school, deps.config.packs))].filter((g) => g !== null),
+          ...gatewayTopicGaps(school),
+        ],
         /** How long each kind of data is kept here, and what the last purge removed (counts only). */
         retention: retentionFor(deps.config.retention, school.id),
         /** Each retention setting in words (the page shows the words, the setting beside them). */
