@@ -183,6 +183,10 @@ program
     '--drop-files <keep|delete>',
     "erase: the drop folder's kept MIS files holding the pupil — keep (named; the default) or delete",
   )
+  .option(
+    '--erasure <reference>',
+    'erase --drop-files delete, for a pupil erased already: the reference their erasure printed (erased:…)',
+  )
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (action: string, opts: SubjectOptions) => {
     process.exitCode = await runCommand('subject', [action], opts);

@@ -114,6 +114,7 @@ export const STORE_COMMANDS = {
       by: text.optional(),
       yes: flag.optional(),
       dropFiles: z.enum(['keep', 'delete']).optional(),
+      erasure: text.optional(),
     }),
     paths: { opts: ['out'] },
     run: ([action], o, out, deps) => subjectCommand(action!, o as unknown as SubjectOptions, out, deps),

@@ -6,7 +6,7 @@ import { retentionFor } from '../config/sections/retention.ts';
 import { isIsoDate, londonDate } from '../domain/attendance/dates.ts';
 import { leavingDateDoubts } from '../domain/attendance/leaving-date-doubts.ts';
 import { doorstepError } from '../errors.ts';
-import { type KeptDropFile, keptDropFilesHolding } from '../import/drop-retention.ts';
+import { type ExportSettings, type KeptDropFile, keptDropFilesHolding } from '../import/drop-retention.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { Db } from '../store/db.ts';
 import {
@@ -16,7 +16,7 @@ import {
   resolveSubject,
   staffOfOtherSchools,
 } from '../store/subject.ts';
-import { erasedReference, erasePupilAudited, pupilIds } from '../store/subject-erase.ts';
+import { erasedReference, erasePupilAudited, erasureAudited, pupilIds } from '../store/subject-erase.ts';
 import { latestMarkOf } from '../store/subject-left.ts';
 import type { SubjectKind } from '../store/subject-sections.ts';
 import { userByUsername } from '../store/users.ts';
@@ -41,11 +41,25 @@ export interface SubjectOptions {
   yes?: boolean;
   /** erase: what becomes of the drop folder's kept MIS files that hold the pupil (`keep`, the default, or `delete`). */
   dropFiles?: string;
+  /**
+   * erase, of a pupil erased already, with `--drop-files delete`: the erasure's reference
+   * (`erased:…`, printed by the erase; its `subject.erased` audit entry's), which the audit must hold.
+   */
+  erasure?: string;
 }
 
 /** Where a school's MIS exports are dropped (a SIMS XML, CTF or CSV school), as the purge finds it. */
 const dropFolderOf = (school: { mis: unknown }): string | undefined =>
   (school.mis as { dropFolder?: string }).dropFolder;
+
+/** What the school's exports hold where: its encoding and column map (a drop-folder school's). */
+const exportSettingsOf = (school: { mis: unknown }): ExportSettings => {
+  const mis = school.mis as ExportSettings;
+  return {
+    ...(mis.encoding ? { encoding: mis.encoding } : {}),
+    ...(mis.columns ? { columns: mis.columns } : {}),
+  };
+};
 
 /** The drop folder's kept files named, one a line, as `processed/YYYY-MM-DD/name`. */
 const named = (files: KeptDropFile[]) => files.map((f) => `    ${f.where}/${f.name}`);
@@ -90,6 +104,8 @@ export async function subjectCommand(
     throw doorstepError('USAGE', `${action} is for pupils (--pupil ID)`);
   if (opts.dropFiles !== undefined && (action !== 'erase' || !['keep', 'delete'].includes(opts.dropFiles)))
     throw doorstepError('USAGE', '--drop-files: keep or delete, with erase');
+  if (opts.erasure !== undefined && opts.dropFiles !== 'delete')
+    throw doorstepError('USAGE', '--erasure: with erase --drop-files delete, for a pupil erased already');
   const d = deps ?? localDeps(opts.config);
   const { config } = d;
   const school = schoolOf(config, opts.school, '--school');
@@ -98,24 +114,45 @@ export async function subjectCommand(
     const ref = { kind, schoolId: school.id, id };
     const subject = await resolveSubject(db, ref);
     if (!subject && action === 'erase' && kind === 'pupil' && opts.dropFiles !== undefined) {
-      // Erased already: the drop folder's kept files are still looked for (and, confirmed, deleted) —
-      // by the MIS id alone, the UPN having gone with the erasure.
+      // Erased already: the drop folder's kept files are still looked for — by the MIS id alone, the
+      // UPN having gone with the erasure — and deleted only for an erasure the audit holds.
       const actor = await adminActor(db, opts.by, school.id);
       const root = dropFolderOf(school);
       if (!root)
         throw doorstepError('USAGE', `--drop-files: ${school.id} has no drop folder (its MIS is not one)`);
-      if (opts.dropFiles === 'delete' && !opts.yes)
-        throw doorstepError('USAGE', 'deleting MIS files cannot be undone: add --yes to confirm');
+      const remove = opts.dropFiles === 'delete';
+      if (remove) {
+        // The audit names an erased pupil by the erasure's reference only, never their id (a CTF
+        // school's is the UPN): that the id typed is one erased is known only from the reference the
+        // erasure printed. Without it a mistyped id (`12`) would delete files about living pupils.
+        if (!opts.erasure)
+          throw doorstepError(
+            'USAGE',
+            `pupil ${id} is not held at ${school.id}, and the audit names no erased pupil by their id: to delete the kept MIS files of a pupil erased earlier, add --erasure with the reference their erasure printed (erased:…; its subject.erased audit entry's) — refused, nothing deleted`,
+          );
+        if (!(await erasureAudited(db, school.id, opts.erasure)))
+          throw doorstepError(
+            'USAGE',
+            `--erasure: the audit trail has no erasure ${opts.erasure} at ${school.id} (subject.erased): refused, nothing deleted`,
+          );
+        if (!opts.yes)
+          throw doorstepError('USAGE', 'deleting MIS files cannot be undone: add --yes to confirm');
+      }
       out(
         `${school.id}: pupil ${id} is not held (erased already?): the drop folder is searched by their MIS id only`,
       );
-      const reference = erasedReference();
       await eraseDropFiles(
         db,
         root,
         [id],
-        opts.dropFiles === 'delete',
-        { actor, reference, school, dropFileDays: retentionFor(config.retention, school.id).dropFileDays },
+        remove,
+        {
+          actor,
+          reference: opts.erasure ?? erasedReference(),
+          school,
+          dropFileDays: retentionFor(config.retention, school.id).dropFileDays,
+          erasedEarlier: true,
+        },
         out,
       );
       return 0;
@@ -140,8 +177,18 @@ export async function subjectCommand(
       // The MIS's own files the drop folder keeps that hold the pupil: named (whole exports, with other
       // pupils in them — for the DPO to take the pupil's lines from, never copied whole into the export).
       const root = kind === 'pupil' ? dropFolderOf(school) : undefined;
-      const dropFiles = root ? await keptDropFilesHolding(root, await pupilIds(db, school.id, id)) : [];
-      const listed = { ...x, dropFiles: dropFiles.map((f) => `${f.where}/${f.name}`) };
+      const kept = root
+        ? await keptDropFilesHolding(root, await pupilIds(db, school.id, id), {
+            mis: exportSettingsOf(school),
+          })
+        : [];
+      const dropFiles = kept.filter((f) => f.holds === 'holds');
+      const mayHold = kept.filter((f) => f.holds === 'may hold');
+      const listed = {
+        ...x,
+        dropFiles: dropFiles.map((f) => `${f.where}/${f.name}`),
+        ...(mayHold.length ? { dropFilesMayHold: mayHold.map((f) => `${f.where}/${f.name}`) } : {}),
+      };
       await writePrivate(`${base}.json`, `${JSON.stringify(root ? listed : x, null, 2)}\n`);
       await writePrivate(`${base}.html`, subjectHtml(x));
       await appendAudit(db, {
@@ -163,11 +210,23 @@ export async function subjectCommand(
         );
         for (const l of named(dropFiles)) out(l);
       }
+      if (mayHold.length) {
+        out(
+          `  and ${mayHold.length} that may hold them (not readable as the school's exports, the id standing in them: named in dropFilesMayHold, for you to look at):`,
+        );
+        for (const l of named(mayHold)) out(l);
+      }
       out(`wrote ${base}.json and ${base}.html (readable by you only; audited as subject.exported)`);
       return 0;
     }
     if (subject.key === '') throw doorstepError('USAGE', `staff "${id}" has no account to correct`);
     if (action === 'erase') {
+      // A pupil held again (the MIS brought them back since an erasure) is erased again only when asked.
+      if (opts.erasure !== undefined)
+        throw doorstepError(
+          'USAGE',
+          `--erasure: pupil ${id} is held at ${school.id} (not erased, or brought back by the MIS since): erase them without it`,
+        );
       if (!opts.yes)
         throw doorstepError('USAGE', `erasing pupil ${id} cannot be undone: add --yes to confirm`);
       // Their ids as the MIS's files hold them, read before the erasure takes them.
@@ -175,7 +234,7 @@ export async function subjectCommand(
       const reference = erasedReference();
       const removed = await erasePupilAudited(db, school.id, id, actor, reference);
       for (const [table, n] of Object.entries(removed)) out(`  ${table.padEnd(24)} ${n}`);
-      out(`${school.id}: pupil ${id} erased (audited as subject.erased)`);
+      out(`${school.id}: pupil ${id} erased (audited as subject.erased, reference ${reference})`);
       const root = dropFolderOf(school);
       if (root)
         await eraseDropFiles(
@@ -183,7 +242,13 @@ export async function subjectCommand(
           root,
           ids,
           opts.dropFiles === 'delete',
-          { actor, reference, school, dropFileDays: retentionFor(config.retention, school.id).dropFileDays },
+          {
+            actor,
+            reference,
+            school,
+            dropFileDays: retentionFor(config.retention, school.id).dropFileDays,
+            erasedEarlier: false,
+          },
           out,
         );
       out(
@@ -235,41 +300,63 @@ export async function subjectCommand(
 
 /**
  * After an erasure: the drop folder's kept MIS files (`processed/YYYY-MM-DD/`, `quarantine/`) that still
- * hold the pupil's MIS id or UPN — whole exports with every other pupil in them, kept `dropFileDays`
- * to re-import or to show what the MIS sent. Named; with `remove` (`--drop-files delete`) deleted,
- * audited as `subject.drop-files-deleted` by the erasure's reference (how many, never which pupil).
+ * hold the pupil's MIS id or UPN where the file's format keeps a pupil's id — whole exports with every
+ * other pupil in them, kept `dropFileDays` to re-import or to show what the MIS sent. Named; with
+ * `remove` (`--drop-files delete`) deleted, audited as `subject.drop-files-deleted` by the erasure's
+ * reference (how many, never which pupil). A file that only may hold them (not readable as the
+ * school's export, the id standing in its text) is named, never deleted. `erasedEarlier`: the pupil
+ * was not held, so the id typed is not known to be theirs: every file only "may hold" them.
  */
 async function eraseDropFiles(
   db: Db,
   root: string,
   ids: string[],
   remove: boolean,
-  by: { actor: string; reference: string; school: { id: string }; dropFileDays: number },
+  by: {
+    actor: string;
+    reference: string;
+    school: { id: string; mis: unknown };
+    dropFileDays: number;
+    erasedEarlier: boolean;
+  },
   out: (line: string) => void,
 ): Promise<void> {
-  const files = await keptDropFilesHolding(root, ids, { remove });
+  const found = await keptDropFilesHolding(root, ids, { remove, mis: exportSettingsOf(by.school) });
   const school = by.school.id;
-  if (!files.length) {
-    out(`${school}: no MIS file kept in the drop folder holds the pupil`);
+  const holding = found.filter((f) => f.holds === 'holds');
+  const mayHold = found.filter((f) => f.holds === 'may hold');
+  const who = by.erasedEarlier ? `pupil ${ids[0]}` : 'the pupil';
+  if (!found.length) {
+    out(`${school}: no MIS file kept in the drop folder holds ${who}`);
     return;
   }
-  if (remove) {
+  if (remove && holding.length) {
     await appendAudit(db, {
       actor: by.actor,
       action: 'subject.drop-files-deleted',
       schoolId: school,
       entityType: 'pupil',
       entityId: by.reference,
-      after: { files: files.length },
+      after: { files: holding.length },
     });
     out(
-      `${school}: deleted ${files.length} MIS file(s) kept in the drop folder that held the pupil (audited):`,
+      `${school}: deleted ${holding.length} MIS file(s) kept in the drop folder that held ${who} (audited):`,
     );
-    for (const l of named(files)) out(l);
-    return;
+    for (const l of named(holding)) out(l);
+  } else if (holding.length) {
+    const verb = by.erasedEarlier ? 'may hold' : 'still hold';
+    const again = by.erasedEarlier
+      ? `doorstep subject erase --school ${school} --pupil ${ids[0]} --drop-files delete --erasure <the reference their erasure printed> --yes`
+      : `doorstep subject erase --school ${school} --pupil ${ids[0]} --drop-files delete --erasure ${by.reference} --yes`;
+    out(
+      `${school}: ${holding.length} MIS file(s) kept in the drop folder ${verb} ${who} (whole exports, with other pupils): kept until the purge removes them, dropFileDays (${by.dropFileDays} days) after they were filed; to delete them now: ${again}`,
+    );
+    for (const l of named(holding)) out(l);
   }
-  out(
-    `${school}: ${files.length} MIS file(s) kept in the drop folder still hold the pupil (whole exports, with other pupils): kept until the purge removes them, dropFileDays (${by.dropFileDays} days) after they were filed; to delete them now: doorstep subject erase --school ${school} --pupil ID --drop-files delete --yes`,
-  );
-  for (const l of named(files)) out(l);
+  if (mayHold.length) {
+    out(
+      `${school}: ${mayHold.length} MIS file(s) kept in the drop folder may hold ${who} (not readable as the school's exports — a refused file, a refusal's note — with the id standing in them): not deleted; look at them, and delete by hand any that does, or let the purge remove them after dropFileDays (${by.dropFileDays} days):`,
+    );
+    for (const l of named(mayHold)) out(l);
+  }
 }

@@ -492,3 +492,16 @@ export async function pupilIds(db: Queryable, schoolId: string, misId: string): 
   );
   return [...new Set([misId, rows[0]?.upn].filter((v): v is string => !!v))];
 }
+
+/**
+ * Whether the audit trail holds the erasure `reference` of a pupil at the school (its
+ * `subject.erased` entry): what an erased pupil is known by, their id being nowhere.
+ */
+export async function erasureAudited(db: Queryable, schoolId: string, reference: string): Promise<boolean> {
+  const { rows } = await db.query(
+    `SELECT 1 FROM audit_entries WHERE action = 'subject.erased' AND school_id = $1 AND entity_type = 'pupil'
+       AND entity_id = $2 LIMIT 1`,
+    [schoolId, reference],
+  );
+  return rows.length > 0;
+}

@@ -243,10 +243,46 @@ describe('doorstep subject', () => {
     for (const f of found) expect(kept.out).toContain(`    ${f}`);
     expect(kept.out).toContain('the next MIS sync brings pupil 3003 back while the MIS still holds them');
     for (const f of found) expect(existsSync(join(drop, f))).toBe(true);
-    // Once erased, deleted when asked and confirmed — by the MIS id only (the UPN went with the erasure).
-    await expect(cli('erase', { pupil: '3003', by: 'ada', dropFiles: 'delete' })).rejects.toThrow(/--yes/);
-    const later = await cli('erase', { pupil: '3003', by: 'ada', yes: true, dropFiles: 'delete' });
+    // The erasure's reference is printed, with the command that deletes them later.
+    const reference = /reference (erased:[0-9a-f-]+)/.exec(kept.out)![1]!;
+    expect(kept.out).toContain(`--pupil 3003 --drop-files delete --erasure ${reference} --yes`);
+    // Once erased, deleted when asked and confirmed — by the MIS id only (the UPN went with the
+    // erasure) — and only for an erasure the audit trail holds at the school: the audit names no
+    // erased pupil by their id, so the reference their erasure printed is asked for.
+    await expect(cli('erase', { pupil: '3003', by: 'ada', yes: true, dropFiles: 'delete' })).rejects.toThrow(
+      /not held at alpha, and the audit names no erased pupil by their id: .*--erasure .* nothing deleted/,
+    );
+    await expect(
+      cli('erase', { pupil: '3003', by: 'ada', yes: true, dropFiles: 'delete', erasure: 'erased:nope' }),
+    ).rejects.toThrow(/the audit trail has no erasure erased:nope at alpha .*nothing deleted/);
+    await expect(cli('erase', { pupil: '3003', by: 'ada', erasure: reference })).rejects.toThrow(
+      /--erasure: with erase --drop-files delete/,
+    );
+    expect(existsSync(join(day, 'pupils.csv'))).toBe(true);
+    // Listed without the reference: they "may hold" pupil 3003 (the id typed is not known to be theirs).
+    const listed = await cli('erase', { pupil: '3003', by: 'ada', dropFiles: 'keep' });
+    expect(listed.out).toContain('1 MIS file(s) kept in the drop folder may hold pupil 3003');
+    expect(listed.out).toContain('    processed/2026-03-10/pupils.csv');
+    await expect(
+      cli('erase', { pupil: '3003', by: 'ada', dropFiles: 'delete', erasure: reference }),
+    ).rejects.toThrow(/--yes/);
+    const later = await cli('erase', {
+      pupil: '3003',
+      by: 'ada',
+      yes: true,
+      dropFiles: 'delete',
+      erasure: reference,
+    });
     expect(later.out).toContain('searched by their MIS id only');
+    expect(later.out).toContain(
+      'deleted 1 MIS file(s) kept in the drop folder that held pupil 3003 (audited)',
+    );
+    // Audited under the erasure's own reference.
+    const deleted = await db.query<{ after: unknown }>(
+      `SELECT after FROM audit_log WHERE action = 'subject.drop-files-deleted' AND entity_id = $1`,
+      [reference],
+    );
+    expect(deleted.rows).toEqual([{ after: { files: 1 } }]);
     expect(existsSync(join(day, 'pupils.csv'))).toBe(false);
     expect(existsSync(join(day, 'others.csv'))).toBe(true);
     // Deleted with the erasure itself: a quarantined file goes with its note; audited by the erasure's
@@ -264,6 +300,57 @@ describe('doorstep subject', () => {
     const all = await db.query(`SELECT 1 FROM audit_log WHERE action = 'subject.drop-files-deleted'`);
     expect(all.rows).toHaveLength(2);
     expect(JSON.stringify((await db.query('SELECT * FROM audit_log')).rows)).not.toContain('B123456789012');
+  });
+
+  it("deletes only the kept files whose format holds the pupil's id where it keeps one; a file it cannot read so is named as one that may hold them", async () => {
+    await insert(db, 'pupils', { school_id: 'alpha', mis_id: '12', surname: 'Short' });
+    const drop = join(dir, 'drop');
+    const day = join(drop, 'processed', '2026-03-11');
+    mkdirSync(day, { recursive: true });
+    mkdirSync(join(drop, 'quarantine'), { recursive: true });
+    // Another pupil's row: 12 is their house number, their year group and minutes late — not pupil 12.
+    writeFileSync(
+      join(day, 'house.csv'),
+      'ID,Legal Forename,Legal Surname,Year,Address Line 1,Postcode\r\n1001,Amelia,Okafor,12,12 High Street,LS6 2AB\r\n',
+    );
+    writeFileSync(
+      join(day, 'late.csv'),
+      'PersonID,AttendanceDate,SessionName,AttendanceMark,MinsLate\r\n1001,2026-03-11,AM,L,12\r\n',
+    );
+    // Pupil 12's marks: their id where the marks file keeps it.
+    writeFileSync(
+      join(day, 'marks.csv'),
+      'PersonID,AttendanceDate,SessionName,AttendanceMark\r\n12,2026-03-11,AM,/\r\n',
+    );
+    // Refused (semicolons: no column the school's map names): the id stands in it, where cannot be told.
+    writeFileSync(join(drop, 'quarantine', 'semi.csv'), 'ID;Legal Surname\r\n12;Short\r\n');
+    writeFileSync(
+      join(drop, 'quarantine', 'semi.csv.error.txt'),
+      '2026-03-11T09:00:00Z\nlooks semicolon-delimited\n',
+    );
+    const x = await cli('export', { pupil: '12', out: dir, by: 'ada' });
+    const json = JSON.parse(readFileSync(join(dir, 'doorstep-alpha-pupil-12.json'), 'utf8'));
+    expect(json.dropFiles).toEqual(['processed/2026-03-11/marks.csv']);
+    expect(json.dropFilesMayHold).toEqual(['quarantine/semi.csv']);
+    expect(x.out).toContain('that may hold them');
+    const erased = await cli('erase', { pupil: '12', by: 'ada', yes: true, dropFiles: 'delete' });
+    expect(erased.out).toContain(
+      'deleted 1 MIS file(s) kept in the drop folder that held the pupil (audited)',
+    );
+    expect(erased.out).toContain('1 MIS file(s) kept in the drop folder may hold the pupil');
+    expect(erased.out).toContain('    quarantine/semi.csv');
+    expect(readdirSync(day).sort()).toEqual(['house.csv', 'late.csv']);
+    expect(readdirSync(join(drop, 'quarantine')).sort()).toEqual(
+      expect.arrayContaining(['semi.csv', 'semi.csv.error.txt']),
+    );
+    // A pupil never erased (nor held), typed: nothing deleted, whatever the files hold.
+    await expect(
+      cli('erase', { pupil: '1001', by: 'ada', yes: true, dropFiles: 'delete', erasure: 'x' }),
+    ).rejects.toThrow(/--erasure: pupil 1001 is held/);
+    await expect(cli('erase', { pupil: '7', by: 'ada', yes: true, dropFiles: 'delete' })).rejects.toThrow(
+      /nothing deleted/,
+    );
+    expect(readdirSync(day).sort()).toEqual(['house.csv', 'late.csv']);
   });
 
   it('erases a pupil only when confirmed', async () => {
