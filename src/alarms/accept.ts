@@ -389,26 +389,13 @@ async function acceptOne(
         );
       return { outcome: 'duplicate', alarmId: open.id };
     }
-    decoded =
+    const raisedAs =
       transport.kind === 'webhook'
-        ? unreadableBodyAlarm(
-            device,
-            raw,
-            arrival,
-            tellApartBy,
-            decoded.error,
-            `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`,
-          )
+        ? `raised as an SOS: a verified message from the ${transport.profile} webhook that names no device Doorstep can read`
         : named === null
-          ? unreadableBodyAlarm(
-              device,
-              raw,
-              arrival,
-              tellApartBy,
-              decoded.error,
-              `raised as an SOS: a message on the ${transport.profile} MQTT feed whose topic names no device, and none Doorstep can read`,
-            )
-          : unreadableBodyAlarm(device, raw, arrival, tellApartBy, decoded.error);
+          ? `raised as an SOS: a message on the ${transport.profile} MQTT feed whose topic names no device, and none Doorstep can read`
+          : undefined;
+    decoded = unreadableBodyAlarm(device, raw, arrival, tellApartBy, decoded.error, raisedAs);
     unreadableBody = decoded.ok;
   }
   if (!decoded.ok) {
