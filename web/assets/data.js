@@ -2,7 +2,7 @@ import { api, bdi, fmtDateTime, h, replaceKeepingInput, say, startSchoolPage } f
 import { importsSection, table } from './data-imports.js';
 import { overviewSection } from './data-overview.js';
 import { failedRecordsSection, showRecord } from './data-records.js';
-import { connectorName, count, fobFeedsSaid, sinkName } from './words.js';
+import { connectorName, count, fobFeedsSaid, reachGroups, sinkName } from './words.js';
 
 // The data manager's page: per school, records that failed (each retried or dismissed here),
 // connectors, last sync, imports and their errors, quarantined files, the outbox (with preview
@@ -202,9 +202,20 @@ async function load() {
       h('h2', {}, 'Who the ladders reach'),
       d.reachability.length
         ? h(
-            'ul',
-            {},
-            d.reachability.map((r) => h('li', { class: r.warning ? 'trust-issue' : '' }, r.message)),
+            'div',
+            { id: 'reach-groups' },
+            reachGroups(d.reachability).map((g) =>
+              h(
+                'details',
+                { class: g.warning ? 'trust-issue' : '', open: g.messages.length <= 3 },
+                h('summary', {}, g.said),
+                h(
+                  'ul',
+                  {},
+                  g.messages.map((m) => h('li', {}, m)),
+                ),
+              ),
+            ),
           )
         : h('p', {}, 'Every level of every ladder reaches someone.'),
       h('h3', {}, 'Who the policy says is told'),

@@ -164,6 +164,54 @@ export function failedSaid(f, time) {
   return `Record ${f.id} (${f.detail}) at ${time}: ${f.error ?? ''}`;
 }
 
+// What each kind of ladder problem is, said once over the lines of that kind (the data page).
+const REACH_KINDS = {
+  'reaches-no-one': [
+    'level reaches no one: its notification will fail',
+    'levels reach no one: their notifications will fail',
+  ],
+  'some-unreachable': [
+    'level leaves some of its people unreachable',
+    'levels leave some of their people unreachable',
+  ],
+  'no-person': ['ladder tells only the board, never a person', 'ladders tell only the board, never a person'],
+  'repeats-board-only': [
+    'ladder repeats on the board alone once its rounds are spent',
+    'ladders repeat on the board alone once their rounds are spent',
+  ],
+  'late-first-person': [
+    'ladder reaches its first person late out of school hours',
+    'ladders reach their first person late out of school hours',
+  ],
+  'seen-by-wearer': ['level posts where the wearer may see it', 'levels post where the wearer may see them'],
+  'no-reports': ['channel gives no delivery reports', 'channels give no delivery reports'],
+  'replies-unverifiable': [
+    'channel asks for replies it cannot verify',
+    'channels ask for replies they cannot verify',
+  ],
+};
+
+/**
+ * The data page's "Who the ladders reach": one group per kind of problem (a school with every ladder
+ * board-only had thirty red lines one after another), the groups with a warning first, each headed
+ * with how many and what they are, its lines kept whole beneath.
+ */
+export function reachGroups(problems) {
+  const groups = new Map();
+  for (const p of problems) {
+    const g = groups.get(p.kind) ?? { kind: p.kind, warning: false, messages: [] };
+    g.warning ||= Boolean(p.warning);
+    g.messages.push(p.message);
+    groups.set(p.kind, g);
+  }
+  return [...groups.values()]
+    .sort((a, b) => Number(b.warning) - Number(a.warning))
+    .map((g) => {
+      const [one, many] = REACH_KINDS[g.kind] ?? [`problem (${g.kind})`, `problems (${g.kind})`];
+      return { ...g, said: `${g.messages.length} ${g.messages.length === 1 ? one : many}` };
+    });
+}
+
 const CONNECTOR_NAMES = { mis: 'MIS', records: 'records', channels: 'channels', fobs: 'fob broker' };
 
 /** A connector as people say it: the MIS, records, channels, the fobs' MQTT broker. */

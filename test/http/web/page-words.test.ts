@@ -16,6 +16,9 @@ interface Words {
   ) => string;
   fobFeedsSaid: (feeds: unknown) => { ok: boolean; text: string };
   trainingNeeds: (p: Record<string, unknown>) => string | null;
+  reachGroups: (
+    problems: { kind: string; message: string; warning?: boolean }[],
+  ) => { kind: string; warning: boolean; messages: string[]; said: string }[];
 }
 // The front end's module (plain JS, no DOM).
 const words = (await import(new URL('../../../web/assets/words.js', import.meta.url).href)) as Words;
@@ -128,5 +131,32 @@ describe('the pages’ words, as a newcomer read them', () => {
       'Heath Lane Academy: home-visit training recorded for everyone going; a first home visit made with someone experienced (a visit made in Doorstep, or experience recorded here).',
     );
     expect(words.trainingNeeds({ name: 'Hampton' })).toBeNull();
+  });
+
+  it('groups "Who the ladders reach" by kind of problem, warnings first, each line kept whole', () => {
+    const board = (ladder: string) => ({
+      kind: 'no-person',
+      warning: true,
+      message: `escalation.${ladder} reaches no person on any level, only the board`,
+    });
+    const groups = words.reachGroups([
+      { kind: 'no-reports', message: 'sms gives no delivery reports' },
+      board('alarm'),
+      board('sos'),
+      board('weekend.sos'),
+    ]);
+    expect(groups.map((g) => [g.kind, g.warning, g.said])).toEqual([
+      ['no-person', true, '3 ladders tell only the board, never a person'],
+      ['no-reports', false, '1 channel gives no delivery reports'],
+    ]);
+    expect(groups[0]!.messages).toEqual([
+      'escalation.alarm reaches no person on any level, only the board',
+      'escalation.sos reaches no person on any level, only the board',
+      'escalation.weekend.sos reaches no person on any level, only the board',
+    ]);
+    // Every kind the checks can report has its words (none falls back to its code).
+    const kinds = readFileSync('src/checks/reachability-problem.ts', 'utf8').match(/\| '([a-z-]+)'/g)!;
+    for (const k of kinds.map((m) => m.slice(3, -1)))
+      expect(words.reachGroups([{ kind: k, message: 'x' }])[0]!.said).not.toContain(k);
   });
 });
