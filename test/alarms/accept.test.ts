@@ -302,9 +302,11 @@ describe('a payload the database could not store as sent', () => {
     // already differs, so only redeliveries repeat them — however late: the broker's after the ingest
     // was down 10 minutes (its PUBACK lost), another instance's copy either side of a 2-minute
     // boundary, one after a Redis outage hours on.
+    // (Near its receipt: a time a month or more away is a clock that reset, which tells no press from
+    // another — its window is its identity, as for a payload with no time.)
     for (const [id, time] of [
-      ['bad-time', '2025-11-18T10:02:00'],
-      ['bad-time-ms', 1763460120000],
+      ['bad-time', '2026-11-23T09:01:50'],
+      ['bad-time-ms', Date.parse('2026-11-23T09:01:50Z')],
     ] as const) {
       const body = payload({ event_id: id, occurred_at: time });
       const at = new Date('2026-11-23T09:01:59.995Z');
@@ -332,7 +334,8 @@ describe('a payload the database could not store as sent', () => {
     const body = payload({
       event_id: 'bad-time-hook',
       device: { id: 'PS-9' },
-      occurred_at: '2025-11-18T10:02:00',
+      // Now, as a device without a zone writes it.
+      occurred_at: new Date().toISOString().slice(0, 19),
     });
     const via = (webhookId: string) => ({
       receivedAt: new Date(),
@@ -367,11 +370,15 @@ describe('a payload the database could not store as sent', () => {
     const daysLater = new Date('2026-03-05T14:30:30Z');
     const when = (d: Date) => ({ ...arrival('PS-7'), receivedAt: d });
     const idOf = (o: unknown) => (o as { alarmId: string }).alarmId;
-    // No time field, a null one, one with no time in it: the same bytes for every press.
+    // No time field, a null one, one with no time in it, and a clock not set (0, a zero date, the
+    // epoch with no zone): the same bytes for every press.
     for (const [id, time] of [
       ['1', {}],
       ['2', { occurred_at: null }],
       ['3', { occurred_at: 'now' }],
+      ['4', { occurred_at: 0 }],
+      ['5', { occurred_at: '0000-00-00 00:00:00' }],
+      ['6', { occurred_at: '1970-01-01T00:00:00' }],
     ] as const) {
       const body = Buffer.from(
         JSON.stringify({ event_id: id, device: { id: 'PS-7' }, type: 'SOS', ...time }),

@@ -92,20 +92,58 @@ export interface DecodeError {
   field: string;
   reason: string;
   /**
-   * For an unreadable `occurredAt`: the payload carries no device time at all (`carriesNoTime`) —
-   * nothing in its bytes tells a new press under a restarted counter from a redelivery. Unset for a
-   * time present but unreadable (no zone, epoch ms): the device's own, differing from press to press.
+   * For an unreadable `occurredAt`: the payload carries no device time of its own (`carriesNoTime`) —
+   * none, or one a clock not set gives every press (0, the epoch, a zero date) — so nothing in its
+   * bytes tells a new press under a restarted counter from a redelivery. Unset for a time present but
+   * unreadable as sent (no zone, epoch ms) yet within a month of its receipt: the device's own,
+   * differing from press to press.
    */
   noDeviceTime?: true;
 }
 
 /**
- * Whether a payload's time field carries no device time at all: absent, null, or a value with no
- * digit in it (`"now"`, `""`, `true`) — the same for every press. A time present but unreadable (one
- * with no zone, epoch ms, a local format) holds the device's own time in the bytes.
+ * A device time further behind its receipt than this is a clock that reset (to 2000, to the
+ * epoch), not an alarm held back by a fob out of signal: its time tells no press from another — a
+ * fob whose clock and counter reset sends the same id and time for its next press — so what it was
+ * received in does (`contentHash`'s `tellApartBy`). An alarm merely late (hours, days) keeps its
+ * own time as what a redelivery repeats: resent an hour on (an ingest outage, a vendor's retry, a
+ * replay), it is the same alarm.
  */
-export function carriesNoTime(v: unknown): boolean {
-  return !/\d/.test(JSON.stringify(v) ?? '');
+export const CLOCK_RESET_MS = 30 * 24 * 60 * 60_000;
+
+/**
+ * Whether a payload's unreadable time field carries no device time of its own: absent, null, a value
+ * with no time in it (`"now"`, `""`, `true`), or one that read leniently — epoch seconds or ms, a date
+ * and time with no zone (as UTC: a day either way is nothing against a month) — is not within
+ * `CLOCK_RESET_MS` of its receipt (0, `"0000-00-00 00:00:00"`, `"1970-01-01T00:00:00"`: a clock not
+ * set, the same for every press). Such a time tells no press from another; a time present but
+ * unreadable as sent and near its receipt holds the device's own time in the bytes.
+ */
+export function carriesNoTime(v: unknown, receivedAt: string): boolean {
+  const at = lenientTime(v);
+  return at === null || Math.abs(at - Date.parse(receivedAt)) > CLOCK_RESET_MS;
+}
+
+function lenientTime(v: unknown): number | null {
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && /^\d{1,16}$/.test(v.trim())
+        ? Number(v.trim())
+        : null;
+  // Epoch ms from 1973 on, else seconds.
+  if (n !== null) return Number.isFinite(n) ? (n > 1e11 ? n : n * 1000) : null;
+  if (typeof v !== 'string') return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?/.exec(v.trim());
+  if (!m || m[2] === '00' || m[3] === '00') return null;
+  return Date.UTC(
+    Number(m[1]),
+    Number(m[2]) - 1,
+    Number(m[3]),
+    Number(m[4]),
+    Number(m[5]),
+    Number(m[6] ?? 0),
+  );
 }
 
 /**
@@ -188,7 +226,7 @@ export function checkEvent(candidate: unknown): Decoded {
     unreadable.push({
       field: 'occurredAt',
       reason: `${occurred}; raised at the time received`,
-      ...(carriesNoTime(c.occurredAt) ? { noDeviceTime: true as const } : {}),
+      ...(carriesNoTime(c.occurredAt, String(c.receivedAt)) ? { noDeviceTime: true as const } : {}),
     });
     patched.occurredAt = patched.receivedAt;
   }

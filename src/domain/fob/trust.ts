@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ALARM_TYPES, type DecodeError, type FobEvent } from './event.ts';
+import { ALARM_TYPES, CLOCK_RESET_MS, type DecodeError, type FobEvent } from './event.ts';
 import { unusableDeviceLevel } from './topics.ts';
 
 /**
@@ -72,15 +72,8 @@ export interface Assessment {
  */
 export const ALARM_RAISED_LATE_MS = 60 * 60_000;
 
-/**
- * A device time further behind its receipt than this is a clock that reset (to 2000, to the
- * epoch), not an alarm held back by a fob out of signal: its time tells no press from another — a
- * fob whose clock and counter reset sends the same id and time for its next press — so what it was
- * received in does (`contentHash`'s `tellApartBy`). An alarm merely late (hours, days) keeps its
- * own time as what a redelivery repeats: resent an hour on (an ingest outage, a vendor's retry, a
- * replay), it is the same alarm.
- */
-export const CLOCK_RESET_MS = 30 * 24 * 60 * 60_000;
+// `CLOCK_RESET_MS` (a clock that reset, not an alarm held back) is the decoder's too: defined there.
+export { CLOCK_RESET_MS };
 
 /** Whether an assessed alarm's device time is one a reset clock gave (`CLOCK_RESET_MS`). */
 export function clockReset(a: Pick<Assessment, 'clockSkewMs'>): boolean {

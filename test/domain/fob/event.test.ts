@@ -137,8 +137,28 @@ describe('checkEvent: an alarm is raised whatever else is wrong with it', () => 
       return r.unreadable?.find((u) => u.field === 'occurredAt')?.noDeviceTime === true;
     };
     for (const none of [undefined, null, 'now', '']) expect(noTime(none), String(none)).toBe(true);
-    // The device's own time is in the bytes: a new press differs from the last without help.
-    for (const there of ['2025-11-18T10:02:00', 1763460120000, '18/11/2025 10:02'])
+    // A clock not set gives every press the same time (0, the epoch, a zero date): no time of its
+    // own, whatever its form — and one that cannot be read even leniently is taken as none (a
+    // redelivery later than its window pages twice; taken as the device's own, a new press under a
+    // restarted counter would be lost).
+    for (const unset of [
+      0,
+      '0',
+      '0000-00-00 00:00:00',
+      '1970-01-01T00:00:00',
+      '2000-01-01 00:00',
+      '18/11/2025 10:02',
+    ])
+      expect(noTime(unset), String(unset)).toBe(true);
+    // The device's own time is in the bytes, near its receipt: a new press differs from the last
+    // without help (no zone, epoch ms or seconds, a space for the T).
+    for (const there of [
+      '2025-11-18T10:02:00',
+      '2025-11-18 09:58:30',
+      1763460120000,
+      1763460120,
+      '1763460120',
+    ])
       expect(noTime(there), String(there)).toBe(false);
   });
 
