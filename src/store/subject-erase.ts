@@ -321,12 +321,19 @@ export async function keepIncidentAlarms(tx: Queryable, visitIds: string, p: unk
  * every event received from when a visit departed until it was back safe (or until now, were it not
  * back) from the fob it left with (`fob_device_id`, the lead's) or from a device the registry gives
  * the lead's or the partner's staff id — as the watcher ties their alarms and check-ins to the visit.
+ * Never an event an alarm or check-in of another pupil's visit holds (a round of visits whose back
+ * safe was recorded at its end: the erased visit's window covers the next family's, and that
+ * family's incident is theirs, kept to its own retention).
  */
 const VISIT_FOB_EVENTS = `SELECT e.id FROM visits v JOIN fob_events e ON e.school_id = v.school_id
     AND e.received_at >= v.departed_at AND e.received_at <= coalesce(v.returned_at, now())
     AND (e.device_id = v.fob_device_id
          OR e.staff_id IN (SELECT u.staff_id FROM users u WHERE u.id IN (v.lead_user_id, v.partner_user_id)))
-  WHERE v.school_id = $1 AND v.pupil_mis_id = $2 AND v.departed_at IS NOT NULL`;
+  WHERE v.school_id = $1 AND v.pupil_mis_id = $2 AND v.departed_at IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM alarms a JOIN visits o ON o.id = a.visit_id
+                    WHERE a.fob_event_id = e.id AND o.pupil_mis_id IS DISTINCT FROM v.pupil_mis_id)
+    AND NOT EXISTS (SELECT 1 FROM visit_check_ins c JOIN visits o ON o.id = c.visit_id
+                    WHERE c.fob_event_id = e.id AND o.pupil_mis_id IS DISTINCT FROM v.pupil_mis_id)`;
 
 /**
  * Strips the fob events whose ids `ids` (SQL, over `p`) selects of where they were and what they

@@ -145,3 +145,111 @@ describe.each(BACKENDS)("erasing a pupil strips their visits' fob events on $nam
     expect((await read(ids.kept.openAlarm)).message).toBe('help');
   });
 });
+
+describe.each(BACKENDS)(
+  "erasing a pupil leaves another pupil's visit on the same round whole, on $name",
+  ({ open }) => {
+    let store: TestStore;
+    const DOOR_B = { lat: 52.1, lon: -1.2 };
+    let incidentEvent: string;
+    let checkInEvent: string;
+    beforeAll(async () => {
+      store = await open();
+      const db = store.db;
+      const lead = await insert(db, 'users', {
+        username: 'lena',
+        display_name: 'lena',
+        password_hash: 'x',
+        roles: ['visiting-staff'],
+        schools: ['alpha'],
+        staff_id: 's-lead',
+      });
+      const visit = (pupil: string, departed: string, returned: string, address: string) =>
+        insert(db, 'visits', {
+          school_id: 'alpha',
+          pupil_mis_id: pupil,
+          reason: 'absence',
+          address: { line1: address, postcode: 'ZZ9 9QX' },
+          planned_for: '2026-03-15',
+          status: 'completed',
+          requested_by: lead,
+          lead_user_id: lead,
+          fob_device_id: 'RD-1',
+          departed_at: AT(departed),
+          returned_at: AT(returned),
+        });
+      await insert(db, 'pupils', { school_id: 'alpha', mis_id: 'M1', surname: 'Quillfeather' });
+      await insert(db, 'pupils', { school_id: 'alpha', mis_id: 'M9', surname: 'Other' });
+      // M1's visit: back safe recorded only at the end of the round (12:00).
+      await visit('M1', '10:00', '12:00', '17 Marrowbone Lane');
+      // Another family's visit on the same round: an incident there, resolved, and a check-in.
+      const other = await visit('M9', '10:30', '11:30', '4 Elsewhere Road');
+      incidentEvent = await insert(db, 'fob_events', {
+        school_id: 'alpha',
+        device_id: 'RD-1',
+        vendor_event_id: 'v-incident',
+        type: 'sos',
+        occurred_at: AT('11:00'),
+        received_at: AT('11:00'),
+        staff_id: 's-lead',
+        location: DOOR_B,
+        transport: 'mqtt',
+        profile: 'generic',
+        raw: JSON.stringify({ type: 'sos', lat: DOOR_B.lat }),
+        message: 'man with a knife at number 4',
+        voice_note_url: 'https://fob.invalid/voice/v-incident.mp3',
+      });
+      await insert(db, 'alarms', {
+        school_id: 'alpha',
+        visit_id: other,
+        fob_event_id: incidentEvent,
+        device_id: 'RD-1',
+        staff_id: 's-lead',
+        unknown_device: false,
+        type: 'sos',
+        status: 'resolved',
+        resolution_reason: 'incident_with_dispatch',
+        raised_at: AT('11:00'),
+        policy: {},
+      });
+      checkInEvent = await insert(db, 'fob_events', {
+        school_id: 'alpha',
+        device_id: 'RD-1',
+        vendor_event_id: 'v-checkin',
+        type: 'check_in',
+        occurred_at: AT('10:50'),
+        received_at: AT('10:50'),
+        staff_id: 's-lead',
+        location: DOOR_B,
+        transport: 'mqtt',
+        profile: 'generic',
+        raw: JSON.stringify({ type: 'check_in', lat: DOOR_B.lat }),
+      });
+      await insert(db, 'visit_check_ins', {
+        visit_id: other,
+        at: AT('10:50'),
+        source: 'fob',
+        fob_event_id: checkInEvent,
+      });
+      await erasePupilAudited(db, 'alpha', 'M1', 'user:1');
+    });
+    afterAll(async () => store.close());
+
+    it("keeps the other family's incident and check-in whole: position, payload, message, voice note", async () => {
+      const { rows } = await store.db.query<Record<string, unknown>>(
+        `SELECT id, location, message, voice_note_url, raw <> '' AS raw FROM fob_events WHERE id = ANY($1::bigint[]) ORDER BY id`,
+        [[incidentEvent, checkInEvent]],
+      );
+      expect(rows.map((r) => ({ ...r, id: String(r.id) }))).toEqual([
+        {
+          id: incidentEvent,
+          location: DOOR_B,
+          message: 'man with a knife at number 4',
+          voice_note_url: 'https://fob.invalid/voice/v-incident.mp3',
+          raw: true,
+        },
+        { id: checkInEvent, location: DOOR_B, message: null, voice_note_url: null, raw: true },
+      ]);
+    });
+  },
+);
