@@ -30,6 +30,8 @@ export interface PostgresOptions {
 const PREPARE_STATEMENT_MS = 5000;
 /** How soon after the pool opens a connection it is prepared in the background. */
 const PREPARE_AFTER_OPEN_MS = 250;
+/** After a preparation failed, the background look waits this long (the owner's own look comes first). */
+const PREPARE_AFTER_FAILURE_MS = 30_000;
 
 /** Safe to print: the URL without user or password. */
 export function describePostgresUrl(url: string, schema?: string): string {
@@ -69,15 +71,28 @@ export function openPostgres(options: PostgresOptions): Db {
   // not meet it unplanned — and never in front of the statement that opened it.
   let afterOpen: NodeJS.Timeout | undefined;
   let preparing = false;
-  if (options.prepare)
-    pool.on('connect', () => {
-      if (afterOpen) return;
-      afterOpen = setTimeout(() => {
-        afterOpen = undefined;
-        void prepareFree(0);
-      }, PREPARE_AFTER_OPEN_MS);
-      afterOpen.unref();
+  // A preparation that failed (a store not yet migrated, a server in trouble) is not tried again
+  // sooner than the owner's own look (every 30 s): each failure closes a connection, and retrying
+  // at once would open and close one four times a second.
+  let failedAt = Number.NEGATIVE_INFINITY;
+  const soon = () => {
+    if (afterOpen || closed || Date.now() - failedAt < PREPARE_AFTER_FAILURE_MS) return;
+    afterOpen = setTimeout(() => {
+      afterOpen = undefined;
+      void prepareFree(0);
+    }, PREPARE_AFTER_OPEN_MS);
+    afterOpen.unref();
+  };
+  let closed = false;
+  if (options.prepare) {
+    pool.on('connect', soon);
+    // One still busy when that look came (a long statement), or the look put off (a caller waiting,
+    // a preparation running): looked at again as a connection comes free while any open one is not
+    // prepared — two numbers compared per release, a timer only then.
+    pool.on('release', () => {
+      if (preparedOpen < pool.totalCount) soon();
     });
+  }
 
   /**
    * Holds the free connections (up to `open` more opened where fewer than that are), prepares each
@@ -116,6 +131,7 @@ export function openPostgres(options: PostgresOptions): Db {
               preparedOpen++;
             } catch (err) {
               failed = err as Error;
+              failedAt = Date.now();
             } finally {
               c.off('error', onError);
             }
@@ -204,6 +220,7 @@ export function openPostgres(options: PostgresOptions): Db {
       await prepareFree(Math.max(0, n - pool.totalCount));
     },
     async close() {
+      closed = true;
       if (afterOpen) clearTimeout(afterOpen);
       await pool.end();
     },

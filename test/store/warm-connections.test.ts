@@ -125,6 +125,52 @@ describe("the ingest role's connections: kept open, each having rehearsed the al
     }
   });
 
+  it('a connection still busy when the look after it opened came is prepared once it comes free', async () => {
+    const rehearsed: number[] = [];
+    const own = openPostgres({
+      url: TEST_DATABASE_URL,
+      schema,
+      prepare: async (c) => {
+        rehearsed.push((await c.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+      },
+    });
+    try {
+      // The statement that opened it outlasts the look a quarter of a second after it opened.
+      const { rows } = await own.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.6)');
+      await until(
+        async () => rehearsed.includes(rows[0]!.pid),
+        10_000,
+        'the connection rehearsed once free',
+        20,
+      );
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('after a preparation fails, the connections it closed are not reopened and retried at once', async () => {
+    let attempts = 0;
+    const own = openPostgres({
+      url: TEST_DATABASE_URL,
+      schema,
+      prepare: async () => {
+        attempts++;
+        throw new Error('not migrated yet');
+      },
+    });
+    try {
+      // Statements keep coming (each opens a connection where the last was closed): one attempt, not
+      // one every quarter of a second.
+      for (let i = 0; i < 8; i++) {
+        await own.query('SELECT 1');
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      expect(attempts).toBe(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a preparation whose server goes silent is given up, and the connection closed: it holds nothing for long', async () => {
     const own = openPostgres({
       url: TEST_DATABASE_URL,
