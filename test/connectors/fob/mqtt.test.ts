@@ -284,79 +284,6 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     await t.stop();
   });
 
-  it('a gateway feed whose topics name no device (deviceBinding: none): an SOS it cut short, or one over maxBytes, is raised for an unknown device — one open alarm for the feed, not one per message — then acknowledged', async () => {
-    const gwTopic = `${topicRoot}/gateway/events`;
-    const gateway = configWith({
-      school: `    fobs:
-      transports:
-        - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ["${gwTopic}"], deviceBinding: none, clientId: "${id.slice(0, 40)}-gw" }
-      devices:
-        - { deviceId: PS-0001, staffId: staff-17 }
-`,
-    }).schools[0]!;
-    const feed = () =>
-      startMqttFeed({
-        deps: { db, producer, prefix, counters: ingestCounters(registry) },
-        school: gateway,
-        transport: gateway.fobs.transports[0]! as typeof transportConfig,
-        log,
-      });
-    const unknown = `SELECT count(*) FROM alarms WHERE device_id = '(unreadable device)' AND trust_issue LIKE '%MQTT feed whose topic names no device%'`;
-    const folded = `SELECT count(*) FROM rejected_events WHERE reason LIKE '(body): the body is % bytes, over the 65536 an event may have; noted on open alarm %'`;
-    const gw = (o: object) => publisher.publishAsync(gwTopic, JSON.stringify(o), { qos: 1 });
-    const now = new Date().toISOString();
-    // The board rows this feed adds are removed after (the tests below read the school's feed status).
-    const keys = (await db.query<{ k: string }>('SELECT transport_key AS k FROM ingest_status')).rows.map(
-      (r) => r.k,
-    );
-    let t = await feed();
-    await t.ready;
-    // Cut short by the gateway: raised (before, refused into rejected_events and PUBACKed).
-    await publisher.publishAsync(
-      gwTopic,
-      `{"event_id":"gw-1","device":{"id":"PS-0001"},"type":"SOS","occurred_at":"${now}`,
-      { qos: 1 },
-    );
-    await reach(unknown, 1);
-    // Over maxBytes while that alarm is open: on its timeline, kept with the refused payloads.
-    await gw({
-      event_id: 'gw-2',
-      device: { id: 'PS-0001' },
-      type: 'SOS',
-      occurred_at: now,
-      message: 'x'.repeat(70_000),
-    });
-    await reach(folded, 1);
-    // A readable one: raised for the device its payload names.
-    await gw({ event_id: 'gw-3', device: { id: 'PS-0001' }, type: 'SOS', occurred_at: now });
-    await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'gw-3'`, 1);
-    await t.stop();
-    // The same session again: nothing comes back (each was acknowledged after it was taken).
-    t = await feed();
-    await t.ready;
-    await new Promise((r) => setTimeout(r, 500));
-    await t.stop();
-    await db.query('DELETE FROM ingest_status WHERE transport_key <> ALL($1)', [keys]);
-    expect(await count(unknown)).toBe(1);
-    expect(await count(folded)).toBe(1);
-    expect(
-      await count(
-        `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = 'gw-3' AND a.staff_id = 'staff-17'`,
-      ),
-    ).toBe(1);
-    const { rows } = await db.query<{ event: string }>(
-      `SELECT t.event FROM alarm_timeline t JOIN alarms a ON a.id = t.alarm_id
-        WHERE a.device_id = '(unreadable device)' AND t.event LIKE 'another message%'`,
-    );
-    expect(rows).toEqual([
-      {
-        event: expect.stringMatching(
-          /^another message on the peoplesafe-style MQTT feed, on a topic that names no device, could not be read \(the body is \d+ bytes, over the 65536/,
-        ),
-      },
-    ]);
-  });
-
   it('shows a session taken over by another client on the board at once, and its recovery', async () => {
     const t = await startMqttFeed({
       deps: { db, producer, prefix, publisher: conn },
@@ -497,5 +424,79 @@ describe('MQTT fob transport (real Mosquitto)', () => {
     await b.stop();
     expect(a.clientId).toBe(b.clientId);
     expect(a.clientId).toMatch(/^doorstep-alpha-[0-9a-f]{32}$/);
+  });
+
+  // Last: its feed's alarms and status rows would otherwise be in the tests above.
+  it('a gateway feed whose topics name no device (deviceBinding: none): an SOS it cut short, or one over maxBytes, is raised for an unknown device — one open alarm for the feed, not one per message — then acknowledged', async () => {
+    const gwTopic = `${topicRoot}/gateway/events`;
+    const gateway = configWith({
+      school: `    fobs:
+      transports:
+        - { kind: mqtt, url: "${TEST_MQTT_URL}", topics: ["${gwTopic}"], deviceBinding: none, clientId: "${id.slice(0, 40)}-gw" }
+      devices:
+        - { deviceId: PS-0001, staffId: staff-17 }
+`,
+    }).schools[0]!;
+    const feed = () =>
+      startMqttFeed({
+        deps: { db, producer, prefix, counters: ingestCounters(registry) },
+        school: gateway,
+        transport: gateway.fobs.transports[0]! as typeof transportConfig,
+        log,
+      });
+    const unknown = `SELECT count(*) FROM alarms WHERE device_id = '(unreadable device)' AND trust_issue LIKE '%MQTT feed whose topic names no device%'`;
+    const folded = `SELECT count(*) FROM rejected_events WHERE reason LIKE '(body): the body is % bytes, over the 65536 an event may have; noted on open alarm %'`;
+    const gw = (o: object) => publisher.publishAsync(gwTopic, JSON.stringify(o), { qos: 1 });
+    const now = new Date().toISOString();
+    // The board rows this feed adds are removed after (the tests below read the school's feed status).
+    const keys = (await db.query<{ k: string }>('SELECT transport_key AS k FROM ingest_status')).rows.map(
+      (r) => r.k,
+    );
+    let t = await feed();
+    await t.ready;
+    // Cut short by the gateway: raised (before, refused into rejected_events and PUBACKed).
+    await publisher.publishAsync(
+      gwTopic,
+      `{"event_id":"gw-1","device":{"id":"PS-0001"},"type":"SOS","occurred_at":"${now}`,
+      { qos: 1 },
+    );
+    await reach(unknown, 1);
+    // Over maxBytes while that alarm is open: on its timeline, kept with the refused payloads.
+    await gw({
+      event_id: 'gw-2',
+      device: { id: 'PS-0001' },
+      type: 'SOS',
+      occurred_at: now,
+      message: 'x'.repeat(70_000),
+    });
+    await reach(folded, 1);
+    // A readable one: raised for the device its payload names.
+    await gw({ event_id: 'gw-3', device: { id: 'PS-0001' }, type: 'SOS', occurred_at: now });
+    await reach(`SELECT count(*) FROM fob_events WHERE vendor_event_id = 'gw-3'`, 1);
+    await t.stop();
+    // The same session again: nothing comes back (each was acknowledged after it was taken).
+    t = await feed();
+    await t.ready;
+    await new Promise((r) => setTimeout(r, 500));
+    await t.stop();
+    await db.query('DELETE FROM ingest_status WHERE transport_key <> ALL($1)', [keys]);
+    expect(await count(unknown)).toBe(1);
+    expect(await count(folded)).toBe(1);
+    expect(
+      await count(
+        `SELECT count(*) FROM alarms a JOIN fob_events e ON e.id = a.fob_event_id WHERE e.vendor_event_id = 'gw-3' AND a.staff_id = 'staff-17'`,
+      ),
+    ).toBe(1);
+    const { rows } = await db.query<{ event: string }>(
+      `SELECT t.event FROM alarm_timeline t JOIN alarms a ON a.id = t.alarm_id
+        WHERE a.device_id = '(unreadable device)' AND t.event LIKE 'another message%'`,
+    );
+    expect(rows).toEqual([
+      {
+        event: expect.stringMatching(
+          /^another message on the peoplesafe-style MQTT feed, on a topic that names no device, could not be read \(the body is \d+ bytes, over the 65536/,
+        ),
+      },
+    ]);
   });
 });
