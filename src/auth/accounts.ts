@@ -117,7 +117,7 @@ function staffIdHeldElsewhere(
 }
 export type NewAccount = z.output<ReturnType<typeof newAccountSchema>>;
 
-/** Creates an account (scrypt hash), audited as `actor`. A taken username is a conflict; more than an admin holds is forbidden. */
+/** Creates an account (argon2id hash), audited as `actor`. A taken username is a conflict; more than an admin holds is forbidden. */
 export async function createAccount(db: Db, a: NewAccount, actor: AccountActor): Promise<string> {
   const problem = typeof actor === 'string' ? null : grantProblem(actor, a);
   if (problem) throw doorstepError('FORBIDDEN', problem);

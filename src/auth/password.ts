@@ -1,18 +1,29 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes, type ScryptOptions, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { availableParallelism, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { backgroundCommand, canPin } from '../core/background-cpus.ts';
 import { DoorstepError, ERRORS } from '../errors.ts';
+import type { KdfParams } from './hash-child.ts';
 
-/** scrypt parameters (OWASP: N=2^17, r=8, p=1); stored with each hash so they can be raised later. */
-const PARAMS = { N: 131072, r: 8, p: 1 } as const;
-const KEY_LENGTH = 64;
+/**
+ * Argon2id, OWASP's first choice for password storage, at its base configuration m = 19 MiB, t = 2,
+ * p = 1 (OWASP Password Storage Cheat Sheet; node:crypto's `argon2`, OpenSSL's implementation). Each
+ * hash stores its parameters in the PHC string format (`$argon2id$v=19$m=19456,t=2,p=1$salt$key`),
+ * so they can be raised later: a stored hash made with other parameters, or an scrypt hash of the
+ * releases before this one (`scrypt$N$r$p$salt$key`, N = 2^17, r = 8 — OWASP's scrypt line, which it
+ * ranks as strong as this), still verifies, and is made again at its owner's next sign-in
+ * (`needsRehash`). OWASP ranks the two alike against guessing; argon2id costs a sign-in ~45 ms of
+ * one core and 19 MB here against scrypt's ~300 ms and 128 MB — the work a burst of sign-ins takes
+ * from the alarm path and PostgreSQL on a small machine.
+ */
+export const ARGON2 = { memory: 19456, passes: 2, parallelism: 1 } as const;
+const KEY_LENGTH = 32;
 /** The shortest derived key a stored hash may hold (256 bits) and still be compared. */
 const MIN_STORED_KEY_LENGTH = 32;
 
 /**
- * Each hash holds a core for ~0.3 s and 128 MB. A burst of sign-ins must not take every core (the
+ * Each hash holds a core for ~45 ms and 19 MB (an scrypt hash still stored: ~0.3 s and 128 MB). A burst of sign-ins must not take every core (the
  * alarm path and PostgreSQL need one) nor grow memory with the burst: at most this many hashes run
  * at once, each in a hashing process of its own — two, and one fewer than the machine's cores, at
  * least one — and the rest wait their turn in order.
@@ -25,7 +36,7 @@ let refused = 0;
 const waiting: (() => void)[] = [];
 
 /**
- * How many hashes may wait for a hashing process. A sign-in behind 32 others waits ~10 s already; past that,
+ * How many hashes may wait for a hashing process. A sign-in behind 32 others waits a second or two (ten with scrypt hashes); past that,
  * a burst (someone spraying passwords from many addresses) is refused at once (`HashQueueFull`, a
  * sign-in answers 503 with Retry-After) instead of growing a queue in memory that makes everyone's
  * sign-in wait minutes. Only password hashing waits here: the alarm path never hashes.
@@ -162,7 +173,7 @@ async function hasher(): Promise<Hasher> {
   const run = backgroundCommand({ cpus, nice: HASH_NICE }, process.execPath, [HASH_CHILD]);
   const child = spawn(run.command, run.args, {
     // Nothing of the parent's environment (its secrets, NODE_OPTIONS): only glibc's huge pages for
-    // scrypt's 128 MB — ~60 page faults a hash instead of ~32,000, and a faster hash.
+    // each hash's memory (an scrypt hash's 128 MB: ~60 page faults instead of ~32,000).
     env: { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     serialization: 'advanced',
@@ -193,7 +204,7 @@ async function hasher(): Promise<Hasher> {
 }
 let nextJob = 0;
 
-async function derive(password: string, salt: Buffer, o: ScryptOptions, len: number): Promise<Buffer> {
+async function derive(password: string, salt: Buffer, o: KdfParams, len: number): Promise<Buffer> {
   if (running >= MAX_CONCURRENT_HASHES) {
     if (waiting.length >= maxWaiting) {
       refused++;
@@ -221,12 +232,9 @@ async function derive(password: string, salt: Buffer, o: ScryptOptions, len: num
         () => discard(w, new Error(`the hashing process did not answer within ${deadlineMs / 1000} s`)),
         deadlineMs,
       );
-      w.child.send(
-        { id, password: password.normalize('NFKC'), salt, len, o: { N: o.N, r: o.r, p: o.p } },
-        (err) => {
-          if (err) discard(w, err);
-        },
-      );
+      w.child.send({ id, password: password.normalize('NFKC'), salt, len, o }, (err) => {
+        if (err) discard(w, err);
+      });
     });
   } finally {
     clearTimeout(timer);
@@ -242,25 +250,92 @@ async function derive(password: string, salt: Buffer, o: ScryptOptions, len: num
   }
 }
 
-/** `scrypt$N$r$p$salt$hash` (base64). */
+/** PHC's base64: the standard alphabet without padding. */
+const b64 = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+
+/** `$argon2id$v=19$m=19456,t=2,p=1$salt$key` (PHC string format, base64 without padding). */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await derive(password, salt, PARAMS, KEY_LENGTH);
-  return ['scrypt', PARAMS.N, PARAMS.r, PARAMS.p, salt.toString('base64'), key.toString('base64')].join('$');
+  const key = await derive(password, salt, { alg: 'argon2id', ...ARGON2 }, KEY_LENGTH);
+  const { memory: m, passes: t, parallelism: p } = ARGON2;
+  return `$argon2id$v=19$m=${m},t=${t},p=${p}$${b64(salt)}$${b64(key)}`;
+}
+
+/**
+ * Bounds on a stored hash's parameters: a hash is read from the database, and one written by hand
+ * (or by another tool) with a cost of gigabytes must fail, not take the hashing process's memory.
+ */
+const MAX = {
+  argon2Memory: 262_144,
+  argon2Passes: 16,
+  argon2Parallelism: 4,
+  scryptN: 2 ** 20,
+  scryptR: 16,
+  scryptP: 4,
+};
+
+const posInt = (s: string | undefined, max: number): number | undefined => {
+  if (s === undefined || !/^\d{1,10}$/.test(s)) return undefined;
+  const n = Number(s);
+  return n >= 1 && n <= max ? n : undefined;
+};
+
+/** A stored hash read into what made it, or undefined when it is not one this release can verify. */
+function readStored(stored: string): { params: KdfParams; salt: Buffer; key: Buffer } | undefined {
+  const argon = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(
+    stored,
+  );
+  if (argon) {
+    const memory = posInt(argon[1], MAX.argon2Memory);
+    const passes = posInt(argon[2], MAX.argon2Passes);
+    const parallelism = posInt(argon[3], MAX.argon2Parallelism);
+    // Argon2 needs at least 8 KiB of memory a lane.
+    if (!memory || !passes || !parallelism || memory < 8 * parallelism) return undefined;
+    return {
+      params: { alg: 'argon2id', memory, passes, parallelism },
+      salt: Buffer.from(argon[4]!, 'base64'),
+      key: Buffer.from(argon[5]!, 'base64'),
+    };
+  }
+  const parts = stored.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
+  const [, n, r, p, salt, key] = parts as [string, string, string, string, string, string];
+  const N = posInt(n, MAX.scryptN);
+  const rr = posInt(r, MAX.scryptR);
+  const pp = posInt(p, MAX.scryptP);
+  if (!N || !rr || !pp) return undefined;
+  return {
+    params: { alg: 'scrypt', N, r: rr, p: pp },
+    salt: Buffer.from(salt, 'base64'),
+    key: Buffer.from(key, 'base64'),
+  };
 }
 
 /**
  * Constant-time comparison against a stored hash; a malformed hash never verifies — one whose derived
- * key is missing or short (`scrypt$…$salt$`) among them: an empty key would equal any password's.
+ * key is missing or short (`…$salt$`) among them: an empty key would equal any password's.
  */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return false;
-  const [, n, r, p, salt, hash] = parts as [string, string, string, string, string, string];
-  const expected = Buffer.from(hash, 'base64');
-  if (expected.length < MIN_STORED_KEY_LENGTH) return false;
-  const key = await derive(password, Buffer.from(salt, 'base64'), { N: +n, r: +r, p: +p }, expected.length);
-  return key.length === expected.length && timingSafeEqual(key, expected);
+  const read = readStored(stored);
+  if (!read || read.key.length < MIN_STORED_KEY_LENGTH) return false;
+  const key = await derive(password, read.salt, read.params, read.key.length);
+  return key.length === read.key.length && timingSafeEqual(key, read.key);
+}
+
+/**
+ * Whether a stored hash (one that just verified) should be made again with today's algorithm and
+ * parameters: an scrypt hash, or an argon2id hash made with other parameters.
+ */
+export function needsRehash(stored: string): boolean {
+  const read = readStored(stored);
+  if (read?.params.alg !== 'argon2id') return true;
+  const { memory, passes, parallelism } = read.params;
+  return (
+    memory !== ARGON2.memory ||
+    passes !== ARGON2.passes ||
+    parallelism !== ARGON2.parallelism ||
+    read.key.length !== KEY_LENGTH
+  );
 }
 
 /** A password rule people can meet: long rather than clever (NCSC guidance: three random words). */
@@ -271,15 +346,8 @@ export function passwordProblem(password: string): string | null {
 }
 
 /**
- * A stand-in to verify against when there is no usable account: the same parameters as a real hash,
- * so verifying costs the same one scrypt run, but random bytes no password derives (making it costs
+ * A stand-in to verify against when there is no usable account: the same parameters as a new hash,
+ * so verifying costs the same one hash, but random bytes no password derives (making it costs
  * nothing, so the first unknown name is no slower than the next).
  */
-export const DUMMY_HASH = [
-  'scrypt',
-  PARAMS.N,
-  PARAMS.r,
-  PARAMS.p,
-  randomBytes(16).toString('base64'),
-  randomBytes(KEY_LENGTH).toString('base64'),
-].join('$');
+export const DUMMY_HASH = `$argon2id$v=19$m=${ARGON2.memory},t=${ARGON2.passes},p=${ARGON2.parallelism}$${b64(randomBytes(16))}$${b64(randomBytes(KEY_LENGTH))}`;

@@ -59,7 +59,7 @@ export async function createFirstAdmin(
   }
   const account = parsed.data;
   // Checked before the (costly) hash: a used or expired link, or an install with accounts already,
-  // costs anyone who posts here no scrypt. Checked again, under the lock, when the link is taken.
+  // costs anyone who posts here no hash. Checked again, under the lock, when the link is taken.
   if (await anyUserExists(db))
     throw doorstepError('CONFLICT', 'accounts have been set up already: sign in, or ask your admin');
   if (!(await setupTokenUsable(db, sha256(token), now))) throw badLink();

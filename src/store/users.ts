@@ -302,6 +302,23 @@ export async function setPasswordHash(db: Queryable, id: string, passwordHash: s
   await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, passwordHash]);
 }
 
+/**
+ * The same password's hash made again (new parameters): only while the stored hash is still `was`,
+ * so a password changed meanwhile (the owner, an admin) is never put back.
+ */
+export async function rehashPassword(
+  db: Queryable,
+  id: string,
+  was: string,
+  passwordHash: string,
+): Promise<void> {
+  await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [
+    id,
+    was,
+    passwordHash,
+  ]);
+}
+
 /** Ends every session of the user (disabled, or a new password). */
 export async function deleteSessionsOfUser(db: Queryable, userId: string): Promise<void> {
   await db.query('DELETE FROM sessions WHERE user_id = $1', [userId]);

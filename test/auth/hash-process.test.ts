@@ -23,13 +23,14 @@ const alive = (pid: number) => {
 describe('password hashing in a process of its own', () => {
   // Linux only (/proc). Doorstep's machines and CI are Linux, so it always runs there.
   it.runIf(existsSync('/proc/self/stat'))(
-    'the 128 MB each hash maps is faulted in by the hashing process, never by the one serving the board',
+    'the memory each hash maps is faulted in by the hashing process, never by the one serving the board',
     async () => {
       await hashPassword('warm the hasher up first');
       const before = minorFaults();
       for (let i = 0; i < 3; i++) await hashPassword(`a long enough passphrase ${i}`);
-      // In this process, three hashes faulted in 3 × 32,768 pages (128 MB each, 4 KB pages) and
-      // unmapped them again, under the lock every thread of the process takes to touch new memory.
+      // In this process, three hashes faulted in 3 × 4,864 pages (19 MB each, 4 KB pages; an scrypt
+      // hash 32,768) and unmapped them again, under the lock every thread of the process takes to
+      // touch new memory.
       expect(minorFaults() - before).toBeLessThan(10_000);
     },
   );

@@ -6,6 +6,7 @@ import {
   hashingStats,
   hashPassword,
   MAX_CONCURRENT_HASHES,
+  needsRehash,
   verifyPassword,
 } from '../../src/auth/password.ts';
 
@@ -34,7 +35,7 @@ describe('password hashing', () => {
       'rejected',
       'rejected',
     ]);
-    expect(await good).toMatch(/^scrypt\$/);
+    expect(await good).toMatch(/^\$argon2id\$/);
     expect(hashingStats()).toEqual({ ...before, running: 0, waiting: 0, finished: before.finished + 4 });
   });
 
@@ -43,8 +44,41 @@ describe('password hashing', () => {
     const parts = good.split('$');
     const withKey = (key: string) => [...parts.slice(0, 5), key].join('$');
     expect(await verifyPassword('anything at all', withKey(''))).toBe(false);
-    expect(await verifyPassword('anything at all', withKey('AA=='))).toBe(false);
+    expect(await verifyPassword('anything at all', withKey('AA'))).toBe(false);
     expect(await verifyPassword('a long enough passphrase', good)).toBe(true);
+    const legacyKeyless = `scrypt$131072$8$1$c2FsdA==$`;
+    expect(await verifyPassword('anything at all', legacyKeyless)).toBe(false);
+  });
+
+  it('a stored hash asking for more than a sign-in may cost never verifies, and never reaches a hashing process', async () => {
+    const good = await hashPassword('a long enough passphrase');
+    const [, , , , salt, key] = good.split('$');
+    const before = hashingStats().finished;
+    for (const costs of [
+      'm=4194304,t=2,p=1',
+      'm=19456,t=1000,p=1',
+      'm=19456,t=2,p=64',
+      'm=0,t=2,p=1',
+      'm=19456,t=2,p=1x',
+    ])
+      expect(await verifyPassword('a long enough passphrase', `$argon2id$v=19$${costs}$${salt}$${key}`)).toBe(
+        false,
+      );
+    // Another version or variant of argon2 is not this release's.
+    expect(await verifyPassword('a long enough passphrase', good.replace('v=19', 'v=16'))).toBe(false);
+    expect(await verifyPassword('a long enough passphrase', good.replace('argon2id', 'argon2i'))).toBe(false);
+    const bigKey = Buffer.alloc(64, 1).toString('base64');
+    expect(await verifyPassword('x', `scrypt$4194304$8$1$c2FsdA==$${bigKey}`)).toBe(false);
+    expect(hashingStats().finished).toBe(before);
+  });
+
+  it('asks for a new hash of an scrypt hash or of other argon2id parameters, not of a current one', async () => {
+    const good = await hashPassword('a long enough passphrase');
+    expect(needsRehash(good)).toBe(false);
+    expect(needsRehash(good.replace('m=19456', 'm=12288'))).toBe(true);
+    expect(needsRehash(good.replace('t=2', 't=3'))).toBe(true);
+    const key = Buffer.alloc(64, 1).toString('base64');
+    expect(needsRehash(`scrypt$131072$8$1$c2FsdA==$${key}`)).toBe(true);
   });
 
   // Linux only: a process's nice value is read from /proc. Doorstep's machines and CI are Linux, so

@@ -18,7 +18,7 @@ import { TEST_REDIS_URL } from './services.ts';
 export const TEST_PASSWORD = 'correct horse battery staple';
 let hash: Promise<string> | undefined;
 
-/** A user with these roles (one shared scrypt hash of TEST_PASSWORD, so tests stay fast). */
+/** A user with these roles (one shared hash of TEST_PASSWORD, so tests stay fast). */
 export async function addUser(
   db: Db,
   username: string,

@@ -1,3 +1,4 @@
+import { randomBytes, scryptSync } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -6,6 +7,7 @@ import {
   hashPassword,
   limitWaitingHashes,
   MAX_CONCURRENT_HASHES,
+  needsRehash,
   passwordProblem,
   verifyPassword,
 } from '../../src/auth/password.ts';
@@ -15,6 +17,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
+import { rehashPassword, setPasswordHash, userById } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
@@ -92,15 +95,46 @@ async function lockOut(username: string, o: { cookie?: string } = {}) {
 }
 
 describe('passwords', () => {
-  it('are stored as salted scrypt hashes and verified in constant time', async () => {
+  it('are stored as salted argon2id hashes (PHC strings) and verified in constant time', async () => {
     const a = await hashPassword('a long enough passphrase');
     const b = await hashPassword('a long enough passphrase');
-    expect(a).toMatch(/^scrypt\$131072\$8\$1\$/);
+    expect(a).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
     expect(a).not.toBe(b);
     expect(await verifyPassword('a long enough passphrase', a)).toBe(true);
     expect(await verifyPassword('a long enough passphrasE', a)).toBe(false);
     expect(await verifyPassword('x', 'not-a-hash')).toBe(false);
     expect(passwordProblem('short')).toMatch(/12 characters/);
+  });
+
+  it('an scrypt hash of an earlier release still signs in, and is made argon2id at that sign-in', async () => {
+    const salt = randomBytes(16);
+    const key = scryptSync('an older passphrase here', salt, 64, {
+      N: 131072,
+      r: 8,
+      p: 1,
+      maxmem: 256 * 1024 * 1024,
+    });
+    const legacy = ['scrypt', 131072, 8, 1, salt.toString('base64'), key.toString('base64')].join('$');
+    expect(await verifyPassword('an older passphrase here', legacy)).toBe(true);
+    expect(needsRehash(legacy)).toBe(true);
+    const { id } = await addUser(db, 'legacy.one', ['office']);
+    await db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [id, legacy]);
+    expect((await login('legacy.one', 'wrong password here')).statusCode).toBe(401);
+    expect((await userById(db, id))!.passwordHash).toBe(legacy);
+    expect((await login('legacy.one', 'an older passphrase here')).statusCode).toBe(200);
+    const now = (await userById(db, id))!.passwordHash;
+    expect(now).toMatch(/^\$argon2id\$/);
+    expect(needsRehash(now)).toBe(false);
+    expect((await login('legacy.one', 'an older passphrase here')).statusCode).toBe(200);
+    expect((await userById(db, id))!.passwordHash).toBe(now);
+  });
+
+  it('a rehash never puts back a password changed since the sign-in read it', async () => {
+    const { id } = await addUser(db, 'changed.one', ['office']);
+    const was = (await userById(db, id))!.passwordHash;
+    await setPasswordHash(db, id, 'changed meanwhile');
+    await rehashPassword(db, id, was, await hashPassword(TEST_PASSWORD));
+    expect((await userById(db, id))!.passwordHash).toBe('changed meanwhile');
   });
 });
 
@@ -121,7 +155,7 @@ describe('sign-in', () => {
     expect(me.json().csrfToken).toMatch(/^[\w-]{40,}$/);
   });
 
-  it('answers a wrong password, an unknown, a disabled and a locked account alike, each after one scrypt hash', async () => {
+  it('answers a wrong password, an unknown, a disabled and a locked account alike, each after one password hash', async () => {
     await lockOut('locked.one');
     const answers: { status: number; body: string }[] = [];
     const readCounts: number[] = [];

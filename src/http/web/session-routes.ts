@@ -7,7 +7,7 @@ import {
   knownDevice,
   rememberDevice,
 } from '../../auth/devices.ts';
-import { DUMMY_HASH, verifyPassword } from '../../auth/password.ts';
+import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from '../../auth/password.ts';
 import { isTrustWide } from '../../auth/scope.ts';
 import { ERRORS } from '../../errors.ts';
 import { appendAudit } from '../../store/audit.ts';
@@ -17,6 +17,7 @@ import {
   createSession,
   deleteSession,
   recordFailedSignIn,
+  rehashPassword,
   userByUsername,
 } from '../../store/users.ts';
 import { userMaySeeSchool } from '../../visits/access.ts';
@@ -36,7 +37,7 @@ const credentials = z.strictObject({
  * Sign-in, sign-out and "who am I" (with the CSRF token the pages send back).
  *
  * Sign-in answers a wrong password, an unknown or disabled account and a locked account with the
- * same 401 after the same work: one scrypt hash (against a stand-in hash when there is no usable
+ * same 401 after the same work: one password hash (against a stand-in hash when there is no usable
  * account), one failure count, one audit entry. A lock (`lockout.maxFailures` failures) lasts
  * `lockout.minutes` and is passed by the right password from a device that has signed in to the
  * account before (devices.ts), so nobody can lock the owner out of their own devices.
@@ -77,6 +78,14 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
 
     if (usable && right && (!locked || (device && (await devices.trusted(device))))) {
       await clearFailedSignIns(deps.db, usable.id);
+      // A hash made before argon2id or with other parameters (password.ts) is made again now, while
+      // the password is at hand. It may wait: a hash refused (the queue full, the hasher lost) leaves
+      // the old one, which still verifies, for the next sign-in.
+      if (needsRehash(usable.passwordHash))
+        await hashPassword(password).then(
+          (hash) => rehashPassword(deps.db, usable.id, usable.passwordHash, hash),
+          () => undefined,
+        );
       const session = await createSession(deps.db, usable.id, deps.sessionTtlMs, now);
       await appendAudit(deps.db, {
         actor: `user:${usable.id}`,
