@@ -42,7 +42,7 @@ export async function alarmCommand(
         return 0;
       }
       case 'ack': {
-        const r = await withBoard(config, (tell) => acknowledgeAlarm(db, id, by, new Date(), tell));
+        const r = await withBoard(config, (tell) => acknowledgeAlarm(db, id, by, new Date(), tell, 'cli'));
         out(`alarm #${id}: ${r}`);
         return r === 'missing' ? 64 : 0;
       }

@@ -64,6 +64,12 @@ describe('doorstep alarm', () => {
     const ack = runCli(['alarm', 'ack', alarmId, '--by', 'office:jo', '--config', config], env);
     expect((await ack.exited).code).toBe(0);
     expect(ack.stdout()).toContain(`alarm #${alarmId}: acknowledged`);
+    // Where it was taken, as the board card and a subject-access export say it: the terminal.
+    const via = await db.query<{ acknowledged_via: string }>(
+      'SELECT acknowledged_via FROM alarms WHERE id = $1',
+      [alarmId],
+    );
+    expect(via.rows[0]!.acknowledged_via).toBe('cli');
     const bad = runCli(['alarm', 'resolve', alarmId, '--reason', 'sorted', '--config', config], env);
     expect((await bad.exited).code).toBe(64);
     expect(bad.stderr()).toContain(
