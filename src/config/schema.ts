@@ -12,6 +12,7 @@ import * as z from 'zod';
 import { recordSinkProblems } from '../../connectors/records/settings.ts';
 import type { Secret } from '../core/secret.ts';
 import { folderPath, NO_ECHO, type SecretField, settingId } from '../core/settings.ts';
+import { secretBytes, webhookSecretProblem } from '../core/standard-webhooks.ts';
 import type { PolicyPack } from '../domain/triggers/rules.ts';
 import { parseSecretRef, resolveSecretRef, type SecretSources } from './secret.ts';
 import { checkRetentionSchools, retentionSettings } from './sections/retention.ts';
@@ -140,7 +141,10 @@ export function buildConfigSchema(sources: SecretSources) {
  * Each fob webhook's secret (signing secret, the one before it, or address token) its own: a Standard
  * Webhooks signature covers the message id, time and body, not the address — so one delivery signed
  * for a school would verify at every other address taking the same secret, and could be posted there
- * again (a second alarm at a school the device is not theirs). Never echoed.
+ * again (a second alarm at a school the device is not theirs). A signing key is compared by the bytes
+ * it signs with (`whsec_` is optional: `whsec_<K>` and `<K>` are one key); an address token as
+ * written, and by its bytes too where it reads as a key (a token seen in an address would sign for a
+ * school keyed by it). Never echoed.
  */
 function checkWebhookSecretsApart(
   cfg: { schools: readonly { fobs: { transports: readonly unknown[] } }[] },
@@ -155,9 +159,16 @@ function checkWebhookSecretsApart(
         const value = t[key]?.reveal();
         if (!value) continue;
         const here = `schools[${i}].fobs.transports[${j}].${key}`;
-        const there = first.get(value);
-        if (there === undefined) first.set(value, here);
-        else
+        const asKey = `key:${secretBytes(value).toString('base64')}`;
+        const forms =
+          key !== 'token'
+            ? [asKey]
+            : webhookSecretProblem(value) === undefined
+              ? [`text:${value}`, asKey]
+              : [`text:${value}`];
+        const there = forms.map((f) => first.get(f)).find((w) => w !== undefined);
+        for (const f of forms) if (!first.has(f)) first.set(f, here);
+        if (there !== undefined)
           ctx.addIssue({
             code: 'custom',
             path: ['schools', i, 'fobs', 'transports', j, key],

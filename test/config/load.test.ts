@@ -322,6 +322,26 @@ schools:
     expect(problems(text, { A: key('a'), B: key('b'), C: key('a') })[0]).toMatch(
       /^schools\[1\]\.fobs\.transports\[0\]\.previousSecret .*the same secret as schools\[0\]\.fobs\.transports\[0\]\.secret/,
     );
+    // A key is taken with or without its whsec_ prefix and signs with its bytes: one key spelt both
+    // ways is one key (a delivery signed for one school would verify at the other).
+    const bare = (c: string) => key(c).slice(6);
+    const spelt = problems(text, { A: key('a'), B: bare('a'), C: key('c') });
+    expect(spelt).toEqual(shared);
+    expect(spelt.join()).not.toContain(bare('a'));
+    expect(problems(text, { A: bare('a'), B: key('b'), C: key('a') })[0]).toMatch(
+      /^schools\[1\]\.fobs\.transports\[0\]\.previousSecret .*the same secret as schools\[0\]\.fobs\.transports\[0\]\.secret/,
+    );
+    // Different keys, each spelt either way, are apart.
+    expect(parseConfigText(text, { env: { A: bare('a'), B: key('b'), C: bare('c') } }).ok).toBe(true);
+    // An address token that reads as a key is that key: seen in an address, it signs for the other school.
+    const tokenText = text
+      .replace('secret: "${B}", previousSecret: "${C}"', 'verify: address-token, token: "${B}"')
+      .replace('profile: peoplesafe-style, verify', 'profile: blackline, verify');
+    const k33 = Buffer.alloc(33, 'a').toString('base64');
+    expect(parseConfigText(tokenText, { env: { A: k33, B: 't'.repeat(40) } }).ok).toBe(true);
+    expect(problems(tokenText, { A: k33, B: `whsec_${k33}` })[0]).toMatch(
+      /^schools\[1\]\.fobs\.transports\[0\]\.token .*the same secret as schools\[0\]\.fobs\.transports\[0\]\.secret/,
+    );
   });
 
   it('refuses a fob registered twice (a re-issued fob added, the old line left), naming both entries', () => {
