@@ -7,7 +7,7 @@
  * - beside two busy loops at the lowest priority (nice 19) free to run on any core — what a burst of
  *   sign-ins plus an import did to the machine before;
  * - beside the same two loops held to the background cores (src/core/background-cpus.ts);
- * - beside password hashing (scrypt, as sign-ins hash) held to the background cores.
+ * - beside password hashing (argon2id, as sign-ins hash) held to the background cores.
  *
  * The probe runs in a process of its own, as the hashing does (src/auth/hash-child.ts), so they
  * share no event loop. `BENCH_SECONDS` per phase (default 10).
@@ -117,7 +117,7 @@ const hasher = (async () => {
   }
 })();
 await sleep(500);
-const scryptPinned = await phase(`password hashing (scrypt) held to CPUs ${cpus}`, await probe());
+const hashingPinned = await phase(`password hashing held to CPUs ${cpus}`, await probe());
 hashing = false;
 await hasher;
 
@@ -129,7 +129,7 @@ printResult({
   commitP99IdleMs: idle,
   commitP99BusyAnyCoreMs: busyAny,
   commitP99BusyHeldMs: busyPinned,
-  commitP99HashingHeldMs: scryptPinned,
+  commitP99HashingHeldMs: hashingPinned,
   busyAnyOverIdleMs: round(busyAny - idle),
   busyHeldOverIdleMs: round(busyPinned - idle),
 });

@@ -5,7 +5,7 @@
  *
  * - quiet: 200 alarms/s, publish → board SSE (the board signed in as an office user), and
  *   `/assets/board.js` fetched every 200 ms;
- * - sign-ins: the same with 30 sign-ins (scrypt) always in flight against the web process;
+ * - sign-ins: the same with 30 sign-ins (each one password hash) always in flight against the web process;
  * - import + sign-ins: the same while the worker imports a SIMS file of 760k marks dropped into the
  *   school's folder (alarms are published from the drop until the import is recorded).
  *
