@@ -67,6 +67,24 @@ export async function pupilHomeAddress(
   return rows[0];
 }
 
+/**
+ * The pupil's leaving as the MIS gave it: the date they leave (or left) the roll and where to, the
+ * destination null when none is known (a blank one is none). Null: on roll, or no such pupil.
+ */
+export async function pupilLeaving(
+  db: Queryable,
+  schoolId: string,
+  misId: string,
+): Promise<{ leftOn: string; leftTo: string | null } | null> {
+  const { rows } = await db.query<{ left_on: string; left_to: string | null }>(
+    `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on, NULLIF(btrim(left_to), '') AS left_to
+     FROM pupils WHERE school_id = $1 AND mis_id = $2 AND left_on IS NOT NULL`,
+    [schoolId, misId],
+  );
+  const r = rows[0];
+  return r ? { leftOn: r.left_on, leftTo: r.left_to } : null;
+}
+
 /** UPN and names, for a record about the pupil (undefined: no such pupil at the school). */
 export async function pupilIdentity(db: Queryable, schoolId: string, misId: string) {
   const { rows } = await db.query<{

@@ -121,9 +121,10 @@ async function familyNoticeNow(
   rules: VisitRules,
   v: VisitRow,
   told: { method: string | null; exemption: string | null },
+  now: Date,
 ) {
   if (!told.exemption) return told;
-  const standing = (await exemptionsFor(tx, rules, v)).find((x) => x.id === told.exemption);
+  const standing = (await exemptionsFor(tx, rules, v, now)).find((x) => x.id === told.exemption);
   // An exemption the school's policy no longer names stands for nothing: the family is told first.
   if (!standing) return { ...told, exemptionLapsed: "the school's policy no longer names it" };
   return { ...told, exemptionLapsed: standing.applies ? null : standing.why };
@@ -227,7 +228,7 @@ async function checkDeparture(
     ...(leadUser ? { phone: phone !== null, fob: fob !== null } : {}),
     vehicle: Boolean(d.vehicle) || d.onFoot === true,
     vehicleInsured: !d.vehicle || d.vehicle.insuranceConfirmed === true,
-    familyNotice: v.familyNotice && (await familyNoticeNow(tx, rules, v, v.familyNotice)),
+    familyNotice: v.familyNotice && (await familyNoticeNow(tx, rules, v, v.familyNotice, now)),
   });
   return { findings: [...refusals, ...findings], lead: leadUser, phone, fob };
 }

@@ -1,8 +1,10 @@
 import type { SchoolConfig } from '../config/schema.ts';
+import { londonDate } from '../domain/attendance/dates.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
 import { familyTextOfDay, insertNotices } from '../store/notices.ts';
+import { pupilLeaving } from '../store/pupils.ts';
 import { openTriggersOf } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
@@ -44,28 +46,60 @@ export interface ExemptionStanding {
 }
 
 /**
- * Each exemption the school's policy allows, as it stands for the visit's pupil: one resting on
- * triggers (`openTriggers`) applies while one of them is open for the pupil — King's "persistent
- * absenteeism or children missing in education" is what the attendance shows, not what a form says.
+ * Each exemption the school's policy allows, as it stands for the visit's pupil now: one resting on
+ * triggers (`openTriggers`) applies while one of them is open for the pupil; one resting on the roll
+ * (`offRollUnknownDestination`) applies while the pupil is off roll (left on or before today) with no
+ * destination known — a child missing education in the DfE's sense, whom no absence trigger ever
+ * catches (no marks once off roll). With both, either is enough, and `why` says which. King's
+ * "persistent absenteeism or children missing in education" is what the records show, not what a
+ * form says. `now` is the caller's clock (`deps.now()`): its London date is the day the leaving date
+ * is judged against.
  */
 export async function exemptionsFor(
   db: Queryable,
   rules: VisitRules,
   v: { schoolId: string; pupilMisId: string },
+  now: Date = new Date(),
 ): Promise<ExemptionStanding[]> {
   const exemptions = rules.familyNotice?.exemptions ?? [];
   const keys = [...new Set(exemptions.flatMap((x) => x.openTriggers))];
   const open = await openTriggersOf(db, v.schoolId, v.pupilMisId, keys);
+  const leaving = exemptions.some((x) => x.offRollUnknownDestination)
+    ? await pupilLeaving(db, v.schoolId, v.pupilMisId)
+    : null;
+  const today = londonDate(now);
+  const offRoll = leaving !== null && leaving.leftOn <= today;
   return exemptions.map((x) => {
-    if (x.openTriggers.length === 0) return { id: x.id, applies: true, why: 'the policy allows it' };
+    const byRoll = x.offRollUnknownDestination;
+    if (x.openTriggers.length === 0 && !byRoll)
+      return { id: x.id, applies: true, why: 'the policy allows it' };
     const found = open.find((o) => x.openTriggers.includes(o.ruleKey));
-    return found
-      ? { id: x.id, applies: true, why: `open trigger: ${found.title}` }
-      : {
-          id: x.id,
-          applies: false,
-          why: `the pupil has no open trigger for it (${x.openTriggers.join(' or ')})`,
-        };
+    if (found) return { id: x.id, applies: true, why: `open trigger: ${found.title}` };
+    if (byRoll && offRoll && leaving.leftTo === null)
+      return {
+        id: x.id,
+        applies: true,
+        why: `off roll since ${leaving.leftOn} with no known destination (a child missing education)`,
+      };
+    const noTrigger = x.openTriggers.length
+      ? `the pupil has no open trigger for it (${x.openTriggers.join(' or ')})`
+      : null;
+    const roll = !byRoll
+      ? null
+      : !leaving
+        ? 'is on roll'
+        : !offRoll
+          ? `is on roll until ${leaving.leftOn}`
+          : `left the roll on ${leaving.leftOn} for a known destination`;
+    return {
+      id: x.id,
+      applies: false,
+      why: noTrigger
+        ? roll
+          ? `${noTrigger}, and ${roll}`
+          : noTrigger
+        : `the pupil ${roll}, not off roll with no known destination`,
+    };
   });
 }
 
@@ -128,7 +162,7 @@ export async function tellFamily(
           : "exemption: the school's policy allows none",
       );
     if (input.exemption) {
-      const standing = (await exemptionsFor(tx, deps.rulesFor(v.schoolId), v)).find(
+      const standing = (await exemptionsFor(tx, deps.rulesFor(v.schoolId), v, now)).find(
         (x) => x.id === input.exemption,
       )!;
       if (!standing.applies)

@@ -623,7 +623,7 @@ const TABLE: Record<string, Clause[]> = {
       clause:
         '"families should be informed of the visit in advance … An exception … persistent absenteeism or children missing in education"',
       setting:
-        'familyNotice: { expect: required, exemptions: persistent-absence (open statutory persistent- or severe-absence trigger), missing-education (open 10-day continuous unauthorised or 20-day removal-review trigger) }',
+        'familyNotice: { expect: required, exemptions: persistent-absence (open statutory persistent- or severe-absence trigger), missing-education (open 10-day continuous unauthorised or 20-day removal-review trigger, or off roll with no known destination) }',
       scenario:
         'not told; the persistent-absence exemption recorded; the same after the trigger it rested on closed',
       check: () => {
@@ -640,11 +640,18 @@ const TABLE: Record<string, Clause[]> = {
             },
           }),
         ).toEqual(['family-notice']);
-        expect(rulesOf('kings-gomer').familyNotice!.exemptions.map((x) => [x.id, x.openTriggers])).toEqual([
-          ['persistent-absence', ['statutory:persistent-absence', 'statutory:severe-absence']],
+        expect(
+          rulesOf('kings-gomer').familyNotice!.exemptions.map((x) => [
+            x.id,
+            x.openTriggers,
+            x.offRollUnknownDestination,
+          ]),
+        ).toEqual([
+          ['persistent-absence', ['statutory:persistent-absence', 'statutory:severe-absence'], false],
           [
             'missing-education',
             ['statutory:continuous-unauthorised-10', 'statutory:removal-from-roll-review-20'],
+            true,
           ],
         ]);
       },

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/log/logger.ts';
 import { catalog } from '../../src/queue/catalog.ts';
 import { Producer } from '../../src/queue/producer.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
+import { markLeavers } from '../../src/store/attendance.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
 import type { User } from '../../src/store/users.ts';
@@ -341,6 +342,52 @@ describe('telling the family (King’s: required, with exemptions)', () => {
       /the exemption recorded \(missing education\) no longer applies: the school's policy no longer names it/,
     );
     await db.query(`UPDATE trigger_episodes SET status = 'closed' WHERE id = $1`, [rows[0]!.id]);
+  });
+});
+
+describe('telling the family (King’s: missing education, off roll)', () => {
+  it('a pupil taken off roll with no known destination is exempt with no trigger open; a destination given later ends it', async () => {
+    // Attended, then taken off roll by the MIS with nobody knowing where to: no absence, no trigger.
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, address) VALUES ('gomer', 'P9', 'Z123456789012', 'Noor', 'Haddad', $1)`,
+      [JSON.stringify({ line1: '3 Mill Lane', town: 'Leeds', postcode: 'LS6 1AA' })],
+    );
+    await markLeavers(db, 'gomer', [{ misId: 'P9', leftOn: '2026-11-14', destination: null }]);
+    const id = await requestVisit(deps, office, {
+      schoolId: 'gomer',
+      pupilMisId: 'P9',
+      reason: 'attendance',
+    });
+    await db.query(`UPDATE visits SET status = 'authorised', risk_assessed_at = $2 WHERE id = $1`, [id, now]);
+    await tellFamily(deps, staff, id, { exemption: 'missing-education' });
+    expect((await getVisit(db, id))!.familyNotice).toMatchObject({
+      method: null,
+      exemption: 'missing-education',
+    });
+    // The MIS then names the school the pupil went to: found, so no longer a child missing education.
+    await markLeavers(db, 'gomer', [{ misId: 'P9', leftOn: '2026-11-14', destination: 'Riverside Academy' }]);
+    const lapsed = await refusal(
+      departVisit(deps, staff, id, {
+        expectedReturnAt: back(),
+        estimatedArrivalAt: arriving(),
+        risksRead: true,
+        identification: true,
+        partnerUserId: partner.id,
+      }),
+    );
+    expect(lapsed.message).toMatch(
+      /the exemption recorded \(missing education\) no longer applies: .*left the roll on 2026-11-14 for a known destination/,
+    );
+    // Still nobody knows where (the destination taken back here): the exemption lets the visit leave.
+    await db.query(`UPDATE pupils SET left_to = NULL WHERE school_id = 'gomer' AND mis_id = 'P9'`);
+    await departVisit(deps, staff, id, {
+      expectedReturnAt: back(),
+      estimatedArrivalAt: arriving(),
+      risksRead: true,
+      identification: true,
+      partnerUserId: partner.id,
+    });
+    expect((await getVisit(db, id))!.status).toBe('departed');
   });
 });
 

@@ -11,25 +11,43 @@ export const FAMILY_NOTICE_METHODS = ['letter', 'phone', 'sms', 'in-person', 'wr
 
 const exemptionId = z.string().regex(/^[a-z][a-z-]*$/);
 /**
- * A reason the policy gives to visit without telling the family first. With `openTriggers` (rule
- * keys, `pack:rule`) it applies only to a pupil with one of those triggers open — King's exempts
- * "persistent absenteeism or children missing in education", which the attendance shows; a bare id
- * applies whenever it is recorded.
+ * A reason the policy gives to visit without telling the family first. It may rest on what the
+ * pupil's records show: `openTriggers` (rule keys, `pack:rule`) — one of those triggers open for the
+ * pupil; `offRollUnknownDestination` — the pupil has left the roll (a leaving date on or before the
+ * day) with no destination known, the DfE's child missing education. With both, either is enough.
+ * King's exempts "persistent absenteeism or children missing in education", which the records show;
+ * a bare id applies whenever it is recorded.
  */
-const familyNoticeExemption = z.union([
-  exemptionId.transform((id) => ({ id, openTriggers: [] as string[] })),
-  z.strictObject({
-    id: exemptionId,
-    openTriggers: z
-      .array(
-        z
-          .string()
-          .regex(/^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$/, { error: 'expected a rule key, pack:rule' }),
-      )
-      .min(1),
-    source: z.string().optional(),
-  }),
-]);
+const familyNoticeExemption = z
+  .union([
+    exemptionId.transform((id) => ({ id })),
+    // No transform on this branch: an issue inside it (an unknown key) is then reported as itself,
+    // not as a union no branch of which matched.
+    z
+      .strictObject({
+        id: exemptionId,
+        openTriggers: z
+          .array(
+            z
+              .string()
+              .regex(/^[a-z0-9][a-z0-9-]*:[a-z0-9][a-z0-9-]*$/, { error: 'expected a rule key, pack:rule' }),
+          )
+          .min(1)
+          .optional(),
+        offRollUnknownDestination: z.boolean().optional(),
+        source: z.string().optional(),
+      })
+      .refine((x) => x.openTriggers !== undefined || x.offRollUnknownDestination === true, {
+        error:
+          "expected openTriggers, offRollUnknownDestination: true, or both (what the pupil's records must show); an exemption that always applies is written as its id alone",
+      }),
+  ])
+  .transform((x) => ({
+    ...x,
+    openTriggers: 'openTriggers' in x ? (x.openTriggers ?? []) : [],
+    offRollUnknownDestination:
+      'offRollUnknownDestination' in x ? x.offRollUnknownDestination === true : false,
+  }));
 export type FamilyNoticeExemption = z.output<typeof familyNoticeExemption>;
 export type FamilyNoticeMethod = (typeof FAMILY_NOTICE_METHODS)[number];
 

@@ -296,7 +296,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
           : [],
       school: { id: v.schoolId, name: school?.name },
       /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
-      familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v) : [],
+      familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v, now) : [],
       /** A new appointment time would send the visit back to be authorised and assessed (King's `risk.timing`). */
       appointmentSendsBack: newTimeSendsBack(deps, user, v),
       /**
