@@ -39,8 +39,9 @@ export interface Evidence {
   /** The run has ended (the pupil back): a return still due, no child missing now (`afterReturn`). */
   ended?: true;
   /**
-   * A run counted in sessions (`countSessions`): its sessions (`count` is then school days, half of
-   * them) and the session of its first and last day it begins and ends with.
+   * A run counted in sessions (`countSessions`): its sessions (`count` is then school days, each
+   * session its share of the pupil's possible sessions that day) and the session of its first and
+   * last day it begins and ends with.
    */
   sessionsCounted?: number;
   fromSession?: 'AM' | 'PM';

@@ -81,14 +81,16 @@ export const consecutiveAbsenceRule = z.strictObject({
     .enum(['pass-over', 'count-inside', 'end-on-authorised', 'end-on-any'])
     .default('pass-over'),
   /**
-   * Counted in sessions (the statutory returns' "N school days" of continuous absence): a school day
-   * is two sessions, so the run needs `2 × days` sessions in a row, counted across day boundaries —
-   * nine days and a morning (19 sessions) are not 10 school days; an absence from a Monday afternoon
-   * to the Tuesday-week morning (20 sessions) is. A session with no mark — today's afternoon before
-   * its register is taken, or a past one an export missed — neither counts nor ends the run (as a day
-   * with no mark does for the visit triggers; more than a week of days with no mark at all ends it),
-   * so a run is never raised on fewer marked sessions than `2 × days`. Unset: school days, a day
-   * whose afternoon is not yet marked counting by its morning (the visit triggers).
+   * Counted in sessions (the statutory returns' "N school days" of continuous absence), across day
+   * boundaries, each session its share of the pupil's possible sessions that day: a day whose
+   * possible sessions all count is one school day whether it has two or one (a morning absent with
+   * the afternoon `D` or `X`, not possible, is a whole day); one of two is half a day — nine days and
+   * a morning are not 10 school days; an absence from a Monday afternoon to the Tuesday-week morning
+   * is. A session with no mark — today's afternoon before its register is taken, or a past one an
+   * export missed — is possible but neither counts nor ends the run (as a day with no mark does for
+   * the visit triggers; more than a week of days with no mark at all ends it), so the morning alone
+   * is half the day. Unset: school days, a day whose afternoon is not yet marked counting by its
+   * morning (the visit triggers).
    */
   countSessions: z.boolean().default(false),
   /**
@@ -156,7 +158,10 @@ export const cumulativeAbsenceRule = z.strictObject({
   ...base,
   kind: z.literal('cumulative-absence'),
   codes: z.array(code).min(1),
-  /** School days (two sessions each) in the academic year, consecutive or not. */
+  /**
+   * School days in the academic year, consecutive or not: each day its sessions in `codes` over the
+   * pupil's possible sessions that day (a morning coded with the afternoon `D` or `X` is a day).
+   */
   days: z.number().positive(),
   /**
    * Once the year's total is reached, one episode (and note) per continuous period of these codes:

@@ -63,7 +63,7 @@ describe('consecutive-absence', () => {
     expect(one(p, rule, '2025-11-18').fired).toBe(true);
   });
 
-  it('counted in sessions (countSessions): N school days are 2N sessions in a row, across days; a session with no mark neither counts nor ends the run', () => {
+  it('counted in sessions (countSessions): N school days of two possible sessions are 2N sessions in a row, across days; a session with no mark neither counts nor ends the run', () => {
     const r = {
       kind: 'consecutive-absence',
       days: 3,
@@ -76,7 +76,7 @@ describe('consecutive-absence', () => {
     expect(one(pupil({ ...morning }, { to: '2025-11-18' }), r, '2025-11-18')).toMatchObject({
       fired: false,
       evidence: { count: 2.5, sessionsCounted: 5 },
-      explanation: 'absent 5 sessions (2.5 school days) in a row; the rule needs 6 sessions (3 school days)',
+      explanation: 'absent 5 sessions (2.5 school days) in a row; the rule needs 3 school days',
     });
     // In for the afternoon: never 3 school days. Absent that afternoon too: the sixth session.
     const back = pupil({ ...morning, '2025-11-18': ['O', '\\'] }, { to: '2025-11-18' });

@@ -27,8 +27,14 @@ import type { Rule } from '../rules.ts';
 interface Run {
   start: number;
   end: number;
-  /** School days counted, or sessions counted (`sessions`). */
+  /**
+   * School days counted; for a run counted in sessions, half-days: each session counts its share
+   * of the pupil's possible sessions that day (`unitWeight`) — 2 on a day with one possible session,
+   * 1 on a day with two.
+   */
   count: number;
+  /** The units counted: school days, or sessions (`sessions`). */
+  units: number;
   /** The first and last unit counted: day indexes, or session indexes (`sessions`). */
   first: number;
   last: number;
@@ -45,8 +51,31 @@ function unitKind(p: PupilAttendance, u: number, set: Uint8Array, mode: NotExpec
   return shift === 1 ? p.runSession(u, set, mode) : p.runDay(u, set, mode);
 }
 
-function toRun(first: number, last: number, count: number, missed: number, shift: 0 | 1): Run {
-  return { start: first >> shift, end: last >> shift, count, first, last, missed, sessions: shift === 1 };
+/**
+ * What unit `u` adds to a run's `count`: a school day 1; a session (`shift` 1) its share of the
+ * school day, in half-days — 2 where the day's other session is one the run passes over as no
+ * session (a not-possible code such as `D` or `X`, a closure: `runSession`'s `skip` for a marked
+ * session), so a day whose one possible session is absent is a whole school day absent; else 1,
+ * so a day's morning alone is half of it (nine days and a morning are not 10). A session with no
+ * mark yet (this afternoon's before its register) is a possible one: the morning is half the day.
+ */
+function unitWeight(p: PupilAttendance, u: number, set: Uint8Array, mode: NotExpectedDays, shift: 0 | 1) {
+  if (shift === 0) return 1;
+  const other = u ^ 1;
+  return p.slots[other] !== 0 && p.runSession(other, set, mode) === 'skip' ? 2 : 1;
+}
+
+function toRun(first: number, last: number, count: number, units: number, missed: number, shift: 0 | 1): Run {
+  return {
+    start: first >> shift,
+    end: last >> shift,
+    count,
+    units,
+    first,
+    last,
+    missed,
+    sessions: shift === 1,
+  };
 }
 
 /**
@@ -54,7 +83,7 @@ function toRun(first: number, last: number, count: number, missed: number, shift
  * counting session is in `set`, or sessions (`shift` 1) in `set`, in a row. How a unit with no
  * counting session is taken — a closure `#`/`Y4`, an arrangement `C2`/`S`, a not-possible code such
  * as `D` or `Y2`, no mark — is the rule's `sessionsNotExpected` (`PupilAttendance.runDay`,
- * `runSession`); `count` counts the units that count.
+ * `runSession`); `units` counts the units that count, `count` what they weigh (`unitWeight`).
  */
 function absenceRun(
   p: PupilAttendance,
@@ -68,18 +97,24 @@ function absenceRun(
   // absence has begun and goes on (nothing attended since), so they count — Lime Hills' "a week"
   // is a week not seen, Heath Lane's 3 school days 3 days not seen.
   let tail = 0;
+  let tailWeight = 0;
   let tailLast = -1;
   let k = last >= 0 ? unitKind(p, last, set, mode, shift) : 'break';
   while (last >= 0 && (k === 'skip' || k === 'arranged')) {
-    if (k === 'arranged' && tail++ === 0) tailLast = last;
+    if (k === 'arranged') {
+      if (tail++ === 0) tailLast = last;
+      tailWeight += unitWeight(p, last, set, mode, shift);
+    }
     last--;
     if (last >= 0) k = unitKind(p, last, set, mode, shift);
   }
   if (last < 0 || k !== 'count') return null;
   let first = last;
-  let count = 1;
+  let units = 1;
+  let count = unitWeight(p, last, set, mode, shift);
   let gap = 0;
   let arranged = 0;
+  let arrangedWeight = 0;
   for (let u = last - 1; u >= 0; u--) {
     // Weeks with no marks at all (an export that stopped) say nothing of the days: the run ends
     // there. (Walking back, a day's afternoon is its first session.)
@@ -93,16 +128,19 @@ function absenceRun(
     // never before its first absent day.
     if (unit === 'arranged') {
       arranged++;
+      arrangedWeight += unitWeight(p, u, set, mode, shift);
       continue;
     }
     if (unit === 'break') break;
     first = u;
-    count += 1 + arranged;
+    units += 1 + arranged;
+    count += unitWeight(p, u, set, mode, shift) + arrangedWeight;
     arranged = 0;
+    arrangedWeight = 0;
   }
   return tail > 0
-    ? toRun(first, tailLast, count + tail, last, shift)
-    : toRun(first, last, count, last, shift);
+    ? toRun(first, tailLast, count + tailWeight, units + tail, last, shift)
+    : toRun(first, last, count, units, last, shift);
 }
 
 /** How far before the academic year a run that ends in it is counted back (the summer holiday and a week). */
@@ -112,7 +150,7 @@ const SUMMER_LOOKBACK_DAYS = 70;
 const MAX_UNMARKED_DAYS = 5;
 
 /**
- * The latest run of at least `min` units that ended this academic year (on or after day `first`)
+ * The latest run that counts at least `min` (`Run.count`) that ended this academic year (on or after day `first`)
  * before the latest marked day, or null: counted as `absenceRun` counts, forwards — from the start
  * of the run that day `first` continues, so a run across the summer holiday (July into September)
  * counts its July days too.
@@ -133,16 +171,19 @@ function latestEndedRun(
     first > 0 ? (absenceRun(p, set, first - 1, mode, shift)?.first ?? firstUnit) : 0,
   );
   let found: Run | null = null;
-  let run: { first: number; last: number; count: number; missed: number } | null = null;
+  type Open = { first: number; last: number; count: number; units: number; missed: number };
+  let run: Open | null = null;
   let gap = 0;
   // Arranged units (`count-inside`) since the run's latest absent one: counted once another follows,
   // or when the run ends — the absence went on through them.
   let arranged = 0;
+  let arrangedWeight = 0;
   let arrangedLast = -1;
-  const keep = (r: { first: number; last: number; count: number; missed: number } | null) => {
-    if (r && arranged > 0) r = { ...r, last: arrangedLast, count: r.count + arranged };
+  const keep = (r: Open | null) => {
+    if (r && arranged > 0)
+      r = { ...r, last: arrangedLast, count: r.count + arrangedWeight, units: r.units + arranged };
     if (r && r.count >= min && r.last >> shift >= first)
-      found = toRun(r.first, r.last, r.count, r.missed, shift);
+      found = toRun(r.first, r.last, r.count, r.units, r.missed, shift);
   };
   const lastUnit = ((todayIndex + 1) << shift) - 1;
   for (let u = Math.max(0, Math.min(from, firstUnit)); u <= lastUnit; u++) {
@@ -153,6 +194,7 @@ function latestEndedRun(
         keep(run);
         run = null;
         arranged = 0;
+        arrangedWeight = 0;
       }
     }
     const unit = unitKind(p, u, set, mode, shift);
@@ -160,19 +202,28 @@ function latestEndedRun(
     if (unit === 'arranged') {
       if (run) {
         arranged++;
+        arrangedWeight += unitWeight(p, u, set, mode, shift);
         arrangedLast = u;
       }
       continue;
     }
     if (unit === 'count') {
+      const weight = unitWeight(p, u, set, mode, shift);
       run = run
-        ? { first: run.first, last: u, count: run.count + 1 + arranged, missed: u }
-        : { first: u, last: u, count: 1, missed: u };
+        ? {
+            first: run.first,
+            last: u,
+            count: run.count + weight + arrangedWeight,
+            units: run.units + 1 + arranged,
+            missed: u,
+          }
+        : { first: u, last: u, count: weight, units: 1, missed: u };
     } else {
       keep(run);
       run = null;
     }
     arranged = 0;
+    arrangedWeight = 0;
   }
   return found;
 }
@@ -219,14 +270,16 @@ function arrangedDays(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotEx
 }
 
 /**
- * Units of the run (school days, or sessions) the school arranged the pupil out of that it counted
- * (`count-inside`): not seen, but no absence — the run's count less these is the absence itself.
+ * What the units of the run (school days, or sessions) the school arranged the pupil out of that it
+ * counted (`count-inside`) weigh in its `count`: not seen, but no absence — the run's count less
+ * this is the absence itself.
  */
 function arrangedUnits(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotExpectedDays): number {
   if (mode !== 'count-inside') return 0;
+  const shift = run.sessions ? 1 : 0;
   let n = 0;
   for (let u = run.first; u <= run.last; u++)
-    if (unitKind(p, u, set, mode, run.sessions ? 1 : 0) === 'arranged') n++;
+    if (unitKind(p, u, set, mode, shift) === 'arranged') n += unitWeight(p, u, set, mode, shift);
   return n;
 }
 
@@ -241,11 +294,12 @@ function runEvidence(p: PupilAttendance, run: Run, set: Uint8Array, mode: NotExp
   return {
     from: p.calendar.days[run.start]!,
     to: p.calendar.days[run.end]!,
-    // School days: for a run counted in sessions, half its sessions (9.5 for 19).
+    // School days: for a run counted in sessions, each day's share of its possible sessions (9.5
+    // for nine days and a morning; 12 for 12 mornings whose afternoons were not possible, `D`).
     count: run.sessions ? run.count / 2 : run.count,
     ...(run.sessions
       ? {
-          sessionsCounted: run.count,
+          sessionsCounted: run.units,
           fromSession: SESSION_NAME[run.first & 1]!,
           toSession: SESSION_NAME[run.last & 1]!,
         }
@@ -286,11 +340,15 @@ function namedDates(dates: readonly string[]): string {
   return dates.length > 5 ? `${dates.slice(0, 5).join(', ')} and ${dates.length - 5} more` : dates.join(', ');
 }
 
-/** "3 school days", "1 school day"; counted in sessions, "19 sessions (9.5 school days)". */
-function amount(n: number, sessions: boolean): string {
-  if (!sessions) return `${n} school ${n === 1 ? 'day' : 'days'}`;
+/**
+ * "3 school days", "1 school day"; counted in sessions, "19 sessions (9.5 school days)", "12
+ * sessions (12 school days)" for 12 mornings whose afternoons were not possible.
+ */
+function amount(run: Run | null): string {
+  const n = run ? run.count : 0;
+  if (!run?.sessions) return `${n} school ${n === 1 ? 'day' : 'days'}`;
   const days = n / 2;
-  return `${n} ${n === 1 ? 'session' : 'sessions'} (${days} school ${days === 1 ? 'day' : 'days'})`;
+  return `${run.units} ${run.units === 1 ? 'session' : 'sessions'} (${days} school ${days === 1 ? 'day' : 'days'})`;
 }
 
 /** "2025-11-13 to 2025-11-18"; counted in sessions, "2025-11-03 PM to 2025-11-18 AM". */
@@ -310,7 +368,9 @@ export function consecutiveAbsence(
   // Absent means not seen: `U` (arrived after the register closed) is a day the child was seen.
   const set = rule.noReasonRecorded ? ev.noReasonSet(ev.setFor(rule, NOT_SEEN)) : ev.setFor(rule, NOT_SEEN);
   const mode = rule.sessionsNotExpected;
-  // The statutory returns count sessions: "10 school days" are 20 sessions in a row (`countSessions`).
+  // The statutory returns count sessions (`countSessions`), each its share of the pupil's possible
+  // sessions that day, in half-days (`unitWeight`): "10 school days" are 20 half-days in a row — 20
+  // sessions, or 10 mornings whose afternoons were not possible (`D`, `X`), or any mix.
   const shift = rule.countSessions ? 1 : 0;
   const need = rule.days << shift;
   const current = absenceRun(p, set, todayIndex, mode, shift);
@@ -359,7 +419,7 @@ export function consecutiveAbsence(
       evidence,
       explanation: !ctx.explain
         ? ''
-        : `absent ${amount(n, sessions)} in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${sessions ? amount(need, true) : rule.days}`,
+        : `absent ${amount(run)} in a row${rule.noReasonRecorded ? ' with no reason recorded' : ''}; the rule needs ${sessions ? `${rule.days} school ${rule.days === 1 ? 'day' : 'days'}` : rule.days}`,
     };
   }
   if (!unanswered) {
@@ -368,7 +428,7 @@ export function consecutiveAbsence(
       evidence,
       explanation: !ctx.explain
         ? ''
-        : `absent ${amount(n, sessions)} in a row, but the latest (${p.calendar.days[missedDay]}) has a reason recorded`,
+        : `absent ${amount(run)} in a row, but the latest (${p.calendar.days[missedDay]}) has a reason recorded`,
     };
   }
   const since =
@@ -419,7 +479,7 @@ export function consecutiveAbsence(
   return {
     fired: true,
     evidence,
-    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${amount(n, sessions)} in a row (${spanText(evidence)})${notExpectedText(p, evidence)}${evidence.seenInSchool ? ` — in school late (U, after the register closed) ${sessions ? 'at' : 'on'} ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
+    explanation: `${evidence.seenInSchool ? 'unauthorised absence' : 'absent'} ${amount(run)} in a row (${spanText(evidence)})${notExpectedText(p, evidence)}${evidence.seenInSchool ? ` — in school late (U, after the register closed) ${sessions ? 'at' : 'on'} ${evidence.seenInSchool} of them` : ''}${since}${why}${back}`,
     ...(lighter ? { action: lighter.action, role: lighter.role } : {}),
   };
 }

@@ -2,6 +2,14 @@ import type { EvaluationCaches, EvaluationContext, Evidence, RuleOutcome } from 
 import { NOT_SEEN, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
+/**
+ * Session `s` is no possible session for the count: marked with a code every run passes over
+ * (`PupilAttendance.runSession`: a closure, a not-possible code such as `D` or `X`, `C2`, `S`).
+ */
+function notPossible(p: PupilAttendance, s: number, set: Uint8Array): boolean {
+  return p.slots[s] !== 0 && p.runSession(s, set, 'pass-over') === 'skip';
+}
+
 export function cumulativeAbsence(
   p: PupilAttendance,
   rule: Extract<Rule, { kind: 'cumulative-absence' }>,
@@ -12,13 +20,19 @@ export function cumulativeAbsence(
   const set = ev.setFor(rule, NOT_SEEN);
   const from = ev.windowStart(ctx, 'academic-year');
   const first = ev.firstIndexFrom(p.calendar, from);
-  let sessions = 0;
+  // School days: each day's sessions in the codes over the pupil's possible sessions that day — a
+  // day whose one possible session is coded so (its other not possible: `D` at the school they are
+  // dual registered with, `X`, a closure, a part-time timetable `C2`, …, as every run passes them
+  // over) is a whole day; a day with one of two so coded is half of one. A session with no mark
+  // (this afternoon's, before its register) is a possible one.
+  let halves = 0;
   let firstDay = -1;
-  for (let i = first * 2; i <= todayIndex * 2 + 1; i++) {
-    if (set[p.slots[i]!] === 1) {
-      sessions++;
-      if (firstDay < 0) firstDay = i >> 1;
-    }
+  for (let d = Math.max(0, first); d <= todayIndex; d++) {
+    const am = set[p.slots[d * 2]!] === 1;
+    const pm = set[p.slots[d * 2 + 1]!] === 1;
+    if (!am && !pm) continue;
+    if (firstDay < 0) firstDay = d;
+    halves += am && pm ? 2 : notPossible(p, am ? d * 2 + 1 : d * 2, set) ? 2 : 1;
   }
   // The latest continuous period of these codes: school days in a row with a session so coded (a day
   // with no counting session neither extends nor ends it).
@@ -33,7 +47,7 @@ export function cumulativeAbsence(
       } else open = null;
     }
   }
-  const days = sessions / 2;
+  const days = halves / 2;
   const evidence: Evidence = {
     from,
     to: p.calendar.days[todayIndex] ?? ctx.today,
