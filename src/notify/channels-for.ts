@@ -28,7 +28,7 @@ export function channelsFor(
   deps: { db: Db; publisher?: Redis | undefined; prefix: string },
   /** Groups known only per alarm, e.g. `visiting-staff` (the people on the visit). */
   extraGroups: Readonly<Record<string, { phone?: string | undefined; email?: string | undefined }[]>> = {},
-  /** Where an SMS to a group keeps each phone's receipt (notices keep theirs beside the notice). */
+  /** Where a send keeps each recipient's receipt (notices keep theirs beside the notice). */
   receipts?: RecipientReceipts,
 ): Map<string, Channel> {
   const group = (g: string) => extraGroups[g] ?? school.contacts[g] ?? [];
@@ -96,9 +96,13 @@ export function channelsFor(
         receipts ?? storedReceipts(deps.db),
       ),
     );
-  if (c.teams) channels.set('teams', new ChatWebhookChannel('teams', c.teams.url));
+  if (c.teams)
+    channels.set('teams', new ChatWebhookChannel('teams', c.teams.url, receipts ?? storedReceipts(deps.db)));
   if (c['google-chat'])
-    channels.set('google-chat', new ChatWebhookChannel('google-chat', c['google-chat'].url));
+    channels.set(
+      'google-chat',
+      new ChatWebhookChannel('google-chat', c['google-chat'].url, receipts ?? storedReceipts(deps.db)),
+    );
   if (c.webhook) channels.set('webhook', new SignedWebhookChannel(c.webhook));
   return channels;
 }

@@ -24,8 +24,9 @@ export class EmailChannel implements Channel {
     /** The people the alarm is about: never e-mailed about it, but by the register's `visiting-staff` e-mail. */
     subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
     /**
-     * Where the addresses a partly refused message did reach are kept: its retry never sends to them
-     * again, and the board says "partly failed".
+     * Where the addresses a message reached are kept: a retry never sends to them again (after a
+     * partial refusal, the board then says "partly failed"; after a send whose "sent" was not
+     * recorded, the retry returns this receipt and sends nothing).
      */
     receipts: RecipientReceipts = memoryReceipts(),
   ) {
@@ -128,12 +129,16 @@ export class EmailChannel implements Channel {
     // good, as one refused number of a text to a group does — the ladder's next level now. Counts
     // and the reply code only: the refusals quote the addresses.
     const refused = info.rejected?.length ?? 0;
+    // Those it did reach are kept, by key (no address), before anything else is written: a retry
+    // never sends them a second copy — after a refusal of others (the step then reads partly failed,
+    // never "every message failed, no one else knows"), or after a full success whose "sent" could
+    // not be recorded (the database away as the server answered 250), which finds every address
+    // done and returns this receipt.
+    const accepted = info.accepted ?? (refused === 0 ? to : []);
+    for (const address of accepted)
+      if (typeof address === 'string')
+        await this.receipts.record(n.id, addressKey(n.id, address), `email ${info.messageId}`);
     if (refused > 0) {
-      // Those it did reach are kept, by key (no address): a retry never sends them a second copy,
-      // and the step reads partly failed — never "every message failed, no one else knows".
-      for (const address of info.accepted ?? [])
-        if (typeof address === 'string')
-          await this.receipts.record(n.id, addressKey(n.id, address), `email ${info.messageId}`);
       const codes = (info.rejectedErrors ?? []).flatMap((e) =>
         typeof e.responseCode === 'number' ? [e.responseCode] : [],
       );

@@ -525,14 +525,20 @@ export function teamsDeliveryFailure(text: string): Error | undefined {
   );
 }
 
-/** Microsoft Teams or Google Chat incoming webhook: a JSON `{text}` post. */
+/**
+ * Microsoft Teams or Google Chat incoming webhook: a JSON `{text}` post. The post's receipt is kept
+ * (one per notification) before `send` returns: a retry after its "sent" could not be recorded (the
+ * database away as the webhook answered) finds it and posts nothing again.
+ */
 export class ChatWebhookChannel implements Channel {
   readonly kind: 'teams' | 'google-chat';
   private readonly url: Secret;
+  private readonly receipts: RecipientReceipts;
 
-  constructor(kind: 'teams' | 'google-chat', url: Secret) {
+  constructor(kind: 'teams' | 'google-chat', url: Secret, receipts: RecipientReceipts = memoryReceipts()) {
     this.kind = kind;
     this.url = url;
+    this.receipts = receipts;
   }
 
   check(): Promise<CheckResult> {
@@ -541,6 +547,10 @@ export class ChatWebhookChannel implements Channel {
   }
 
   async send(n: Notification): Promise<DeliveryReceipt> {
+    // The channel's one "recipient" (the chat space), keyed by the channel's kind.
+    const key = recipientKey(n.id, this.kind);
+    const earlier = (await this.receipts.sent(n.id)).get(key);
+    if (earlier !== undefined) return { receipt: earlier };
     const res = await post(
       this.url.reveal(),
       {
@@ -569,7 +579,9 @@ export class ChatWebhookChannel implements Channel {
       const failed = teamsDeliveryFailure(text);
       if (failed) throw failed;
     } else await res.body?.cancel();
-    return { receipt: `${this.kind} posted` };
+    const receipt = `${this.kind} posted`;
+    await this.receipts.record(n.id, key, receipt);
+    return { receipt };
   }
 }
 

@@ -859,9 +859,14 @@ describe('notification channels', () => {
       expect(received[0]!.data).toContain('Subject: Doorstep alarm #7: sos');
       expect(received[0]!.data).toContain('DOORSTEP ALARM #7');
 
+      // Sent again (its "sent" not recorded): each address has its receipt, so nothing is sent.
+      expect(await email.send({ ...n, target: 'email:dsl' })).toEqual(r);
+      expect(received).toHaveLength(1);
+
       // With the wearer's name and the board's address (looked up as it is sent: email-details.ts).
       await email.send({
         ...n,
+        id: `${n.id}-named`,
         target: 'email:dsl',
         staffName: 'Vic Visitor',
         boardUrl: 'https://doorstep.school.example/board',

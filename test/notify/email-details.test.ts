@@ -119,7 +119,17 @@ schools:
         now: () => new Date(),
         instance: 'test',
       } as unknown as JobDeps;
-      expect(await deliver(deps, n, false)).toEqual({ status: 'sent' });
+      // A notification of the store's (each address's receipt is kept beside it as it is sent).
+      const { rows: alarm } = await db.query<{ id: string }>(
+        `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at)
+         VALUES ('alpha', 'email-details', false, 'sos', 'open', now()) RETURNING id`,
+      );
+      const { rows: row } = await db.query<{ id: string }>(
+        `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 1, 'email:dsl', 'pending') RETURNING id`,
+        [alarm[0]!.id],
+      );
+      const stored = { ...n, id: String(row[0]!.id), alarmId: String(alarm[0]!.id) };
+      expect(await deliver(deps, stored, false)).toEqual({ status: 'sent' });
       const text = received[0]!
         .replace(/=\r?\n/g, '')
         .replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(Number.parseInt(h, 16)));
