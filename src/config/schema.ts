@@ -91,6 +91,7 @@ export function buildConfigSchema(sources: SecretSources) {
       checkRetentionSchools(cfg, ctx);
       checkWebhookSecretsApart(cfg, ctx);
       checkDropFoldersApart(cfg, ctx);
+      checkMisSourcesApart(cfg, ctx);
       const seen = new Map<string, number>();
       cfg.schools.forEach((s, i) => {
         const first = seen.get(s.id);
@@ -217,6 +218,50 @@ function checkDropFoldersApart(
     }
     seen.push({ id: school.id, index: i, path });
   });
+}
+
+/**
+ * Each school's MIS API source its own: a Wonde school (its API and `schoolId`) or an Arbor site
+ * (`baseUrl`) given to two schools (a school block copied and not edited) would have each school's
+ * sync import the same children and marks as its own, so an absence raises a trigger at both. An
+ * Arbor site is its whole tenancy (every student it lists is imported); a Wonde token may cover
+ * several schools, each named by its `schoolId`. URLs are compared by origin (scheme, host in any
+ * case, port) and path, trailing slashes ignored, as the connectors join their paths to them.
+ */
+function checkMisSourcesApart(
+  cfg: { schools: readonly { id: string; mis: { kind: string } }[] },
+  ctx: z.RefinementCtx,
+): void {
+  const seen = new Map<string, { id: string; index: number }>();
+  cfg.schools.forEach((school, i) => {
+    const mis = school.mis as { kind: string; baseUrl?: string; schoolId?: string };
+    if (mis.baseUrl === undefined || !URL.canParse(mis.baseUrl)) return;
+    const site = apiBase(mis.baseUrl);
+    const [field, key, what] =
+      mis.kind === 'wonde' && mis.schoolId !== undefined
+        ? (['schoolId', `wonde ${site} ${mis.schoolId}`, `Wonde school ${mis.schoolId} at ${site}`] as const)
+        : mis.kind === 'arbor'
+          ? (['baseUrl', `arbor ${site}`, `Arbor site ${site}`] as const)
+          : [];
+    if (field === undefined) return;
+    const other = seen.get(key);
+    if (other === undefined) {
+      seen.set(key, { id: school.id, index: i });
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: ['schools', i, 'mis', field],
+      input: mis[field],
+      message: `school ${school.id}'s ${what} is the same as school ${other.id}'s (schools[${other.index}].mis.${field}): each school's sync imports its MIS's pupils and marks as its own, so both would hold the same children and raise their triggers twice; give each school its own MIS source`,
+    });
+  });
+}
+
+/** An API's base URL as compared: origin (host in lower case, default port dropped) and path, no trailing slash. */
+function apiBase(url: string): string {
+  const u = new URL(url);
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
 }
 
 /** `path` absolute, with the links of the part of it that exists resolved. */
