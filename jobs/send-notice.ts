@@ -6,13 +6,20 @@ import { withinSendBound } from '../src/notify/send-bound.ts';
 import { visitGroupsFor } from '../src/notify/visit-groups.ts';
 import type { DoorstepCatalog, PayloadOf } from '../src/queue/catalog.ts';
 import type { JobRun } from '../src/queue/worker-host.ts';
-import { markNotice, noticeById, noticeReceipts, recordNoticeReceipt } from '../src/store/notices.ts';
+import {
+  forgetNoticePlacing,
+  markNotice,
+  noticeById,
+  noticeReceipts,
+  recordNoticePlacing,
+  recordNoticeReceipt,
+} from '../src/store/notices.ts';
 import type { JobDeps } from './deps.ts';
 
 /**
  * send-notice: one notice (e.g. a child not seen → the safeguarding team) through its channel, once.
- * Retried on its own like a notification; an SMS to a group keeps each phone's receipt on the notice,
- * so a retry sends only to the phones not yet reached.
+ * Retried on its own like a notification; an SMS to a group keeps each phone's receipt on the notice
+ * (being placed before its text is asked for), so a retry sends only to the phones not yet reached.
  */
 export async function sendNotice(
   payload: PayloadOf<DoorstepCatalog, 'send-notice'>,
@@ -39,9 +46,13 @@ export async function sendNotice(
         school,
         { db: deps.db, publisher: deps.publisher, prefix: deps.config.redis.prefix },
         extra,
+        // Each phone kept as being placed before its text is asked for, as an alarm text's is: a
+        // retry after the process died between the provider's answer and the receipt never texts it again.
         {
           sent: (id) => noticeReceipts(deps.db, id),
           record: (id, k, r) => recordNoticeReceipt(deps.db, id, k, r),
+          placing: (id, k) => recordNoticePlacing(deps.db, id, k),
+          forget: (id, k) => forgetNoticePlacing(deps.db, id, k),
         },
       ).get(channelKind(notice.target))
     : undefined;

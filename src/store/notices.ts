@@ -1,3 +1,5 @@
+import { MAY_HAVE_BEEN_SENT } from '../domain/escalation/delivery.ts';
+import { PLACING, PLACING_LEFT_MS } from '../domain/recipient-placing.ts';
 import type { Queryable } from './db.ts';
 
 export interface NoticeRow {
@@ -146,15 +148,28 @@ export async function markNotice(
     );
 }
 
-/** Per-recipient receipts of a notice (an SMS to a group: a retry skips the phones already sent to). */
+/**
+ * Per-recipient receipts of a notice (a text or e-mail to a group: a retry skips those already sent
+ * to), by recipient key — as `recipientReceipts` reads a notification's. A recipient being placed is
+ * kept as `{"placing": <when>}` (the receipt's place holds the time it was asked for): read as
+ * `PLACING`, and past `PLACING_LEFT_MS` (its try stopped without a word) as `MAY_HAVE_BEEN_SENT`.
+ */
 export async function noticeReceipts(db: Queryable, id: string): Promise<Map<string, string>> {
-  const { rows } = await db.query<{ receipts: Record<string, string> }>(
-    'SELECT receipts FROM notices WHERE id = $1',
-    [id],
+  const { rows } = await db.query<{ key: string; receipt: string }>(
+    `SELECT r.key,
+            CASE WHEN jsonb_typeof(r.value) = 'string' THEN r.value #>> '{}'
+                 WHEN (r.value ->> 'placing')::timestamptz < now() - $2 * interval '1 millisecond' THEN $4
+                 ELSE $3 END AS receipt
+     FROM notices n, jsonb_each(n.receipts) r WHERE n.id = $1 AND r.key <> '_'`,
+    [id, PLACING_LEFT_MS, PLACING, MAY_HAVE_BEEN_SENT],
   );
-  return new Map(Object.entries(rows[0]?.receipts ?? {}).filter(([k]) => k !== '_'));
+  return new Map(rows.map((r) => [r.key, r.receipt]));
 }
 
+/**
+ * One recipient of a notice reached (kept before the next is tried): its receipt replaces one being
+ * placed (the provider's answer, or "may have been sent"), never another.
+ */
 export async function recordNoticeReceipt(
   db: Queryable,
   id: string,
@@ -162,8 +177,33 @@ export async function recordNoticeReceipt(
   receipt: string,
 ): Promise<void> {
   await db.query(
-    `UPDATE notices SET receipts = receipts || jsonb_build_object($2::text, $3::text) WHERE id = $1`,
+    `UPDATE notices SET receipts = receipts || jsonb_build_object($2::text, $3::text)
+     WHERE id = $1 AND (receipts -> $2::text IS NULL OR jsonb_typeof(receipts -> $2::text) = 'object')`,
     [id, key, receipt],
+  );
+}
+
+/**
+ * A notice's recipient about to be asked of the provider (a text), kept as being placed before the
+ * request goes, as an alarm text's is (`recordRecipientPlacing`): should the process die between
+ * the provider's answer and its receipt, a retry finds it and never texts the phone again. False
+ * when the recipient has a receipt already (another try got there first).
+ */
+export async function recordNoticePlacing(db: Queryable, id: string, key: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `UPDATE notices SET receipts = receipts || jsonb_build_object($2::text, jsonb_build_object('placing', now()))
+     WHERE id = $1 AND receipts -> $2::text IS NULL`,
+    [id, key],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/** A notice's recipient being placed whose request is known never to have been made: removed, so a retry sends it. */
+export async function forgetNoticePlacing(db: Queryable, id: string, key: string): Promise<void> {
+  await db.query(
+    `UPDATE notices SET receipts = receipts - $2::text
+     WHERE id = $1 AND jsonb_typeof(receipts -> $2::text) = 'object'`,
+    [id, key],
   );
 }
 
