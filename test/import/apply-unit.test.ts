@@ -279,7 +279,9 @@ describe('import pipeline (SIMS XML into PostgreSQL)', () => {
 
 describe('import pipeline (CTF and CSV)', () => {
   it('imports CTF pupils and decodes their mark strings, matching pupils by UPN', async () => {
-    const s = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf', { ctfSchool: true });
+    // Imported by Heath Lane, the school that made it (its URN): its sessions are the school's own
+    // (test/import/ctf-transfer.test.ts: the same file where another school imports it).
+    const s = await run('test/fixtures/mis/ctf/ctf25.xml', 'ctf', { ctfSchool: true, urn: '100001' });
     // A123456789012 is pupil 1001 already (same names and date of birth: unchanged, and the address
     // the SIMS export gave is kept: a CTF carries none); E523456789012 is new and — the CTF being this
     // school's MIS export — keyed by its UPN (test/import/ctf-upn.test.ts: a school with another MIS).
@@ -315,7 +317,7 @@ describe('import pipeline (CTF and CSV)', () => {
       .readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8')
       .replace('LLG\\/\\', 'LLJ\\/\\');
     await expectRefused(
-      () => run(temp('ambiguous-ctf.xml', text), 'ctf'),
+      () => run(temp('ambiguous-ctf.xml', text), 'ctf', { urn: '100001' }),
       /field AttendanceMarks: cannot decode "J" for 2025-01-14 AM unambiguously: J could be the withdrawn J or the first character of J1/,
     );
   });

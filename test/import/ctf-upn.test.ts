@@ -72,7 +72,11 @@ function simsSource(paths: string[]): MisSource {
   };
 }
 
-const beta = { ...school, id: 'beta' };
+/**
+ * Beta here is the school that made the fixture (its URN 100001): the CTF is its own export, so its
+ * sessions are its marks (test/import/ctf-transfer.test.ts: another school's transfer CTF gives none).
+ */
+const beta = { ...school, id: 'beta', urn: '100001' };
 const UPN = 'E523456789012';
 const importCtf = () =>
   applyImportUnit(
@@ -83,7 +87,7 @@ const importCtf = () =>
 
 describe("a CTF's newcomer, then the school's own MIS export of the same child", () => {
   it('is one pupil (the MIS export’s), with the CTF’s marks held until it comes, and the UPN never said', async () => {
-    // The incoming transfer's CTF, imported into a school whose MIS is SIMS: no pupil has its UPNs.
+    // The school's own CTF, imported into a school whose MIS is SIMS: no pupil has its UPNs yet.
     const s = await importCtf();
     // Neither pupil is added, nor counted as "unchanged": the summary (and the CLI's exit code 6,
     // nothing applied) says nothing of theirs was taken.

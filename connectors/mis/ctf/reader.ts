@@ -89,15 +89,64 @@ function onlyText(node: XmlNode, name: string, where: Where): string | null {
   return only(node, name, where)?.text.trim() || null;
 }
 
-/** The school a CTF was made by, as its header names it (Header/SourceSchool/LEA and Estab). */
-type SourceSchool = { lea?: string; estab?: string };
+/** A school as a CTF's header names it (Header/SourceSchool or Header/DestSchool). */
+type HeaderSchool = { lea?: string; estab?: string; urn?: string; name?: string };
+
+/**
+ * Whether two header schools are one: every identifier both give agrees, and they share at least
+ * one (URN, or LEA and Estab). Two that cannot be compared are not taken to be one.
+ */
+function sameSchool(a: HeaderSchool, b: HeaderSchool): boolean {
+  let compared = false;
+  if (a.urn && b.urn) {
+    if (a.urn !== b.urn) return false;
+    compared = true;
+  }
+  if (a.lea && a.estab && b.lea && b.estab) {
+    if (a.lea !== b.lea || a.estab !== b.estab) return false;
+    compared = true;
+  }
+  return compared;
+}
+
+/** A header school as a rejection names it: its name (when given), LEA, Estab and URN — never more. */
+function named(school: HeaderSchool): string {
+  const ids = [
+    school.lea ? `LEA ${safeText(school.lea.slice(0, 10))}` : '',
+    school.estab ? `Estab ${safeText(school.estab.slice(0, 10))}` : '',
+    school.urn ? `URN ${safeText(school.urn.slice(0, 20))}` : '',
+  ].filter(Boolean);
+  const name = school.name ? safeText(school.name.slice(0, 100)) : '';
+  if (!ids.length) return name || 'the school that made the file';
+  return name ? `${name} (${ids.join(' ')})` : `the school ${ids.join(' ')}`;
+}
+
+/**
+ * Whose attendance a CTF carries, decided from its header before its first pupil:
+ * - `own`: the file is this school's (its SourceSchool is this school, by URN where the school gives
+ *   one; else a file not made for another school), so its sessions are this school's marks;
+ * - `transfer`: a file made by one school for another (its DestSchool is not its SourceSchool), read
+ *   where the school gives no URN to tell which end it is: its sessions are the source school's,
+ *   recorded before the pupil joined, so none is taken — only the pupil's details.
+ */
+type Whose = { own: true; source: HeaderSchool } | { own: false; source: HeaderSchool; dest: HeaderSchool };
+
+/** How many sessions a marks string holds a mark for (`NO_MARK` characters are none). */
+function sessionsIn(marks: string): number {
+  let n = 0;
+  for (const ch of marks) if (!NO_MARK.has(ch)) n++;
+  return n;
+}
+
+const sessionsWord = (n: number) => `${n} session${n === 1 ? '' : 's'}`;
 
 function pupilFrom(
   node: XmlNode,
   unit: string,
   n: number,
-  source: SourceSchool,
+  whose: Whose,
 ): { pupil: PupilRecord; marks: MarkRecord[] } {
+  const { source } = whose;
   const where: Where = { unit, line: node.line, record: n };
   const upn = onlyText(node, 'UPN', where);
   // The UPN is the pupil's id in a CTF: without one that is a UPN, the pupil cannot be told.
@@ -123,16 +172,43 @@ function pupilFrom(
   for (const year of attendance ? childrenNamed(attendance, 'YearData') : []) {
     const sessions = only(year, 'AttendSessions', { ...where, line: year.line });
     if (!sessions) continue;
-    // A pupil who joined from another school carries that school's sessions too (the YearData names
-    // its LEA and Estab): its absences are not this school's, so they are left out and said so.
-    const lea = onlyText(year, 'LEA', { ...where, line: year.line }) ?? undefined;
-    const estab = onlyText(year, 'Estab', { ...where, line: year.line }) ?? undefined;
-    if (source.lea && source.estab && lea && estab && (lea !== source.lea || estab !== source.estab)) {
+    const yLine = { ...where, line: year.line };
+    const lea = onlyText(year, 'LEA', yLine) ?? undefined;
+    const estab = onlyText(year, 'Estab', yLine) ?? undefined;
+    const leftOut = (field: string, expected: string) => {
+      const raw = only(sessions, 'AttendanceMarks', { ...where, line: sessions.line })?.text ?? '';
+      const count = sessionsIn(unwrapMarks(raw));
+      if (count === 0) return;
       pupil.unusable ??= [];
       pupil.unusable.push({
-        field: `Attendance/YearData (line ${year.line}, LEA ${safeText(lea.slice(0, 10))} Estab ${safeText(estab.slice(0, 10))})`,
-        expected: `the sessions of the school that made the file (LEA ${safeText(source.lea.slice(0, 10))} Estab ${safeText(source.estab.slice(0, 10))}); another school's sessions are not this school's marks`,
+        field: `Attendance/YearData (line ${year.line}, ${sessionsWord(count)}${field})`,
+        expected,
       });
+    };
+    // A transfer file made for another school (read where the school gives no URN): its sessions,
+    // whichever school a YearData names or none, were recorded before the pupil joined this school.
+    // The pupil's details are taken; their absences would count in this school's visit triggers.
+    if (!whose.own) {
+      // Where they were recorded: the school the YearData names, else (none, or the source) the source.
+      const elsewhere = (lea && lea !== source.lea) || (estab && estab !== source.estab);
+      const at = elsewhere ? named({ ...(lea ? { lea } : {}), ...(estab ? { estab } : {}) }) : named(source);
+      leftOut(
+        '',
+        `this school's own sessions — these were recorded at ${at} before the pupil joined: the file is a transfer ${named(source)} made for ${named(whose.dest)}, so the pupil's details are taken and their sessions left out (if the file is this school's own export, set the school's urn to have its sessions taken)`,
+      );
+      continue;
+    }
+    // A pupil who joined from another school carries that school's sessions too (the YearData names
+    // its LEA and Estab): its absences are not this school's, so they are left out and said so. A
+    // YearData naming a school the file's header gives no LEA and Estab to compare with cannot be
+    // told to be this school's: left out too.
+    if (lea && estab && (!source.lea || !source.estab || lea !== source.lea || estab !== source.estab)) {
+      leftOut(
+        `, LEA ${safeText(lea.slice(0, 10))} Estab ${safeText(estab.slice(0, 10))}`,
+        source.lea && source.estab
+          ? `the sessions of the school that made the file (LEA ${safeText(source.lea.slice(0, 10))} Estab ${safeText(source.estab.slice(0, 10))}); another school's sessions are not this school's marks`
+          : "the sessions of the school that made the file, whose LEA and Estab the file's Header/SourceSchool does not give; sessions that cannot be told to be this school's are not taken as its marks",
+      );
       continue;
     }
     const yWhere = { ...where, line: sessions.line };
@@ -167,8 +243,15 @@ function unwrapMarks(raw: string): string {
 
 /** Where a CTF names the school it was made by (DfE CTF specification: Header/SourceSchool). */
 const SOURCE_URN = 'CTfile/Header/SourceSchool/URN';
-const SOURCE_LEA = 'CTfile/Header/SourceSchool/LEA';
-const SOURCE_ESTAB = 'CTfile/Header/SourceSchool/Estab';
+/** The rest of the header's schools read: the source's LEA, Estab and name, the destination's ids. */
+const HEADER_SCHOOLS: Record<string, { school: 'source' | 'dest'; field: keyof HeaderSchool }> = {
+  'CTfile/Header/SourceSchool/LEA': { school: 'source', field: 'lea' },
+  'CTfile/Header/SourceSchool/Estab': { school: 'source', field: 'estab' },
+  'CTfile/Header/SourceSchool/SchoolName': { school: 'source', field: 'name' },
+  'CTfile/Header/DestSchool/LEA': { school: 'dest', field: 'lea' },
+  'CTfile/Header/DestSchool/Estab': { school: 'dest', field: 'estab' },
+  'CTfile/Header/DestSchool/URN': { school: 'dest', field: 'urn' },
+};
 
 /**
  * The elements of a `Pupil` this reader reads the text of (and only these are kept: a pupil's other
@@ -203,7 +286,11 @@ export async function* readCtf(
     onBytes?: (n: number) => void;
     /** The school's `mis.encoding`: how a file with no byte-order mark or declaration is decoded. */
     encoding?: string;
-    /** The importing school's URN: a file from another school (Header/SourceSchool/URN) is refused. */
+    /**
+     * The importing school's URN: a file from another school (Header/SourceSchool/URN) is refused,
+     * and the school's own gives its sessions whatever its destination. Without it, a file made for
+     * another school (Header/DestSchool) is a transfer: its pupils' details only (`Whose`).
+     */
     urn?: string;
   },
 ): AsyncGenerator<MisBatch> {
@@ -212,12 +299,15 @@ export async function* readCtf(
   const out = new BatchBuffer();
   let n = 0;
   let sourceUrn: string | undefined;
-  const source: SourceSchool = {};
+  const source: HeaderSchool = {};
+  const dest: HeaderSchool = {};
+  /** Whose the file's attendance is: decided at its first pupil, the header read by then. */
+  let whose: Whose | undefined;
   for await (const item of streamXmlElements(input, unit, {
     root: 'CTfile',
     path: 'CTfile/CTFpupilData/Pupil',
     fields: PUPIL_FIELDS,
-    keep: ['CTfile/Header/CTFversion', SOURCE_URN, SOURCE_LEA, SOURCE_ESTAB],
+    keep: ['CTfile/Header/CTFversion', SOURCE_URN, ...Object.keys(HEADER_SCHOOLS)],
     otherRoots: { SuperStarReport: SIMS_ROOT, SessionAttendances: SIMS_ROOT },
     ...(options.onBytes ? { onBytes: options.onBytes } : {}),
     ...(options.encoding ? { encoding: options.encoding } : {}),
@@ -226,6 +316,7 @@ export async function* readCtf(
       // Its pupils and their marks are the source school's: imported into another school they would
       // be its pupils, and that school's absences would raise this school's visits.
       sourceUrn = item.text?.trim() || undefined;
+      if (sourceUrn) source.urn = sourceUrn;
       if (options.urn && item.text && item.text !== options.urn)
         throw doorstepError(
           'IMPORT_REFUSED',
@@ -233,10 +324,12 @@ export async function* readCtf(
         );
       continue;
     }
-    if ('header' in item && (item.header === SOURCE_LEA || item.header === SOURCE_ESTAB)) {
+    if ('header' in item && HEADER_SCHOOLS[item.header]) {
+      const { school, field } = HEADER_SCHOOLS[item.header]!;
       const value = item.text?.trim() || undefined;
-      if (item.header === SOURCE_LEA) source.lea = value;
-      else source.estab = value;
+      const into = school === 'source' ? source : dest;
+      if (value) into[field] = value;
+      else delete into[field];
       continue;
     }
     if ('header' in item) {
@@ -259,7 +352,14 @@ export async function* readCtf(
         'Header/CTFversion',
         'expected the header before the pupils',
       );
-    const r = pupilFrom(item.node, unit, ++n, source);
+    // The school's own file (its URN, checked above), or where the school gives none, a file not made
+    // for another school: one whose DestSchool is a school other than its SourceSchool is a transfer,
+    // and which end of it this school is cannot be told — its sessions are the source school's.
+    whose ??=
+      options.urn || !(dest.lea || dest.estab || dest.urn) || sameSchool(source, dest)
+        ? { own: true, source }
+        : { own: false, source, dest };
+    const r = pupilFrom(item.node, unit, ++n, whose);
     out.pupils.push(r.pupil);
     out.marks.push(...r.marks);
     yield* out.drain();

@@ -4,17 +4,25 @@ import { describe, expect, it } from 'vitest';
 import { readCtf } from '../../../../connectors/mis/ctf/reader.ts';
 import type { MarkRecord, PupilRecord } from '../../../../connectors/mis/types.ts';
 
-/** The fixture (made by Heath Lane: LEA 383, Estab 2001) with its first pupil's attendance replaced. */
+/**
+ * The fixture (made by Heath Lane: LEA 383, Estab 2001, URN 100001, for Beta: LEA 383, Estab 2002)
+ * with its first pupil's attendance replaced. `read` reads it as Heath Lane itself (its `urn`), so its
+ * sessions are the school's own; a school that gives no URN reads it as a transfer (below).
+ */
 const fixture = readFileSync('test/fixtures/mis/ctf/ctf25.xml', 'utf8');
 const withYears = (years: string) =>
   fixture.replace(/(<UPN>A123456789012<\/UPN>[\s\S]*?<Attendance>)[\s\S]*?(<\/Attendance>)/, `$1${years}$2`);
 const year = (school: string, start: string, marks: string) =>
   `<YearData><Year>2024</Year>${school}<AttendSessions><AttendanceStartDate>${start}</AttendanceStartDate><AttendanceMarks>${marks}</AttendanceMarks></AttendSessions></YearData>`;
 
-async function read(xml: string): Promise<{ pupils: PupilRecord[]; marks: MarkRecord[] }> {
+async function read(
+  xml: string,
+  urn: string | null = '100001',
+): Promise<{ pupils: PupilRecord[]; marks: MarkRecord[] }> {
   const pupils: PupilRecord[] = [];
   const marks: MarkRecord[] = [];
-  for await (const b of readCtf(Readable.from([Buffer.from(xml)]), { unit: 'ctf.xml' })) {
+  const options = { unit: 'ctf.xml', ...(urn ? { urn } : {}) };
+  for await (const b of readCtf(Readable.from([Buffer.from(xml)]), options)) {
     if (b.kind === 'pupils') pupils.push(...b.pupils);
     if (b.kind === 'marks') marks.push(...b.marks);
   }
@@ -39,8 +47,23 @@ describe('CTF attendance as the school that made it kept it', () => {
     ]);
     expect(pupils.find((p) => p.misId === 'A123456789012')!.unusable).toEqual([
       {
-        field: expect.stringMatching(/^Attendance\/YearData \(line \d+, LEA 999 Estab 8888\)$/),
+        field: expect.stringMatching(/^Attendance\/YearData \(line \d+, 4 sessions, LEA 999 Estab 8888\)$/),
         expected: expect.stringContaining("another school's sessions are not this school's marks"),
+      },
+    ]);
+  });
+
+  it('leaves out a YearData naming a school when the file’s SourceSchool gives no LEA and Estab to tell it by', async () => {
+    const noIds = withYears(year('<LEA>383</LEA><Estab>2001</Estab>', '2025-01-13', 'NN')).replace(
+      '<LEA>383</LEA><Estab>2001</Estab><URN>',
+      '<URN>',
+    );
+    const { pupils, marks } = await read(noIds);
+    expect(of(marks, 'A123456789012')).toEqual([]);
+    expect(pupils[0]!.unusable).toEqual([
+      {
+        field: expect.stringMatching(/^Attendance\/YearData \(line \d+, 2 sessions, LEA 383 Estab 2001\)$/),
+        expected: expect.stringContaining("whose LEA and Estab the file's Header/SourceSchool does not give"),
       },
     ]);
   });
@@ -81,6 +104,82 @@ describe('CTF attendance as the school that made it kept it', () => {
       '2025-01-15 AM N',
       '2025-01-15 PM N',
     ]);
+  });
+});
+
+/**
+ * Found by review: an incoming transfer's CTF (made by Heath Lane for Beta) imported at Beta, a school
+ * that gives no URN, had Heath Lane's sessions — its N and I among them — taken as Beta's marks: a
+ * YearData was compared with the file's own SourceSchool (always equal in a transfer), and one naming
+ * no school was taken unchecked. Such a file is a transfer into its DestSchool: its sessions are the
+ * source school's, recorded before the pupil joined — left out and said so, the pupil's details taken.
+ */
+describe('a transfer CTF read where the school gives no URN (DestSchool not its SourceSchool)', () => {
+  it("gives the pupils' details and none of their sessions, saying how many were left out and where they were recorded", async () => {
+    const { pupils, marks } = await read(fixture, null);
+    expect(marks).toEqual([]);
+    expect(pupils.map((p) => p.forename)).toEqual(['Amelia', 'Yusuf']);
+    // Amelia's YearData names Heath Lane; Yusuf's names no school: both are Heath Lane's sessions. A
+    // YearData naming a third school (where the pupil was before Heath Lane) is named as recorded there.
+    expect(pupils.map((p) => p.unusable)).toEqual([
+      [
+        {
+          field: expect.stringMatching(/^Attendance\/YearData \(line \d+, 10 sessions\)$/),
+          expected:
+            "this school's own sessions — these were recorded at Heath Lane Academy (LEA 383 Estab 2001 URN 100001) before the pupil joined: the file is a transfer Heath Lane Academy (LEA 383 Estab 2001 URN 100001) made for the school LEA 383 Estab 2002, so the pupil's details are taken and their sessions left out (if the file is this school's own export, set the school's urn to have its sessions taken)",
+        },
+      ],
+      [
+        {
+          field: expect.stringMatching(/^Attendance\/YearData \(line \d+, 6 sessions\)$/),
+          expected: expect.stringContaining(
+            'these were recorded at Heath Lane Academy (LEA 383 Estab 2001 URN 100001) before the pupil joined',
+          ),
+        },
+      ],
+    ]);
+  });
+
+  it('names the school a YearData names as where its sessions were recorded', async () => {
+    const { pupils, marks } = await read(
+      withYears(year('<LEA>999</LEA><Estab>8888</Estab>', '2024-09-02', 'NNNN')),
+      null,
+    );
+    expect(marks).toEqual([]);
+    expect(pupils[0]!.unusable).toEqual([
+      {
+        field: expect.stringMatching(/^Attendance\/YearData \(line \d+, 4 sessions\)$/),
+        expected: expect.stringMatching(
+          /^this school's own sessions — these were recorded at the school LEA 999 Estab 8888 before the pupil joined: the file is a transfer Heath Lane Academy/,
+        ),
+      },
+    ]);
+  });
+
+  it('a DestSchool of unknown destination (MMM/MMMM) is another school too', async () => {
+    const unknown = fixture.replace(
+      '<DestSchool><LEA>383</LEA><Estab>2002</Estab></DestSchool>',
+      '<DestSchool><LEA>MMM</LEA><Estab>MMMM</Estab></DestSchool>',
+    );
+    expect((await read(unknown, null)).marks).toEqual([]);
+  });
+
+  it('a file made for its own school, or naming no destination, is the school’s own: its sessions are taken', async () => {
+    const toItself = fixture.replace('<Estab>2002</Estab></DestSchool>', '<Estab>2001</Estab></DestSchool>');
+    const noDest = fixture.replace(/<DestSchool>[\s\S]*?<\/DestSchool>/, '');
+    for (const xml of [toItself, noDest]) {
+      expect(xml).not.toBe(fixture);
+      const { pupils, marks } = await read(xml, null);
+      expect(marks).toHaveLength(16);
+      expect(pupils.map((p) => p.unusable)).toEqual([undefined, undefined]);
+    }
+  });
+
+  it('read by the school that made it (its URN), a transfer it made for another school gives its sessions', async () => {
+    const { pupils, marks } = await read(fixture, '100001');
+    expect(of(marks, 'A123456789012')).toHaveLength(10);
+    expect(of(marks, 'E523456789012')).toHaveLength(6);
+    expect(pupils.map((p) => p.unusable)).toEqual([undefined, undefined]);
   });
 });
 
