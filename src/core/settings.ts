@@ -74,9 +74,12 @@ export const addressToken = (secret: SecretField) =>
  * plain text, and travel wherever the URL is shown.
  */
 export function urlWithoutPassword(protocols: RegExp, expected: string, passwordField: string) {
-  return z.url({ protocol: protocols, error: expected }).refine((u) => new URL(u).password === '', {
-    error: `expected no password in the URL (not shown): give it as ${passwordField}: \${…} (a secret from the environment or a file)`,
-  });
+  // Refinements run after a failed check too (zod 4): a value that is not a URL has its error already.
+  return z
+    .url({ protocol: protocols, error: expected })
+    .refine((u) => !URL.canParse(u) || new URL(u).password === '', {
+      error: `expected no password in the URL (not shown): give it as ${passwordField}: \${…} (a secret from the environment or a file)`,
+    });
 }
 
 export const settingId = z
@@ -90,6 +93,7 @@ export const settingId = z
  */
 export const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https URL' }).refine(
   (u) => {
+    if (!URL.canParse(u)) return true;
     const url = new URL(u);
     return url.username === '' && url.password === '';
   },
@@ -102,6 +106,7 @@ export const httpsUrl = z.url({ protocol: /^https$/, error: 'expected an https U
 /** https, or plain http to this machine only (a local relay, or the fake CPOMS in tests). */
 export const httpsOrLocalUrl = z.url({ error: 'expected an https URL' }).refine(
   (u) => {
+    if (!URL.canParse(u)) return true;
     const url = new URL(u);
     return (
       url.protocol === 'https:' ||
