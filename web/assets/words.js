@@ -31,7 +31,8 @@ export function recordsFailedSaid(bySink) {
 }
 
 /**
- * What happens to a visit outcome's record: "on its way" only when a sink really sends it. With
+ * What happens to a visit outcome's record: "on its way" only when a sink really sends it; in preview,
+ * who can see the note (the Data page is the data manager's: the staff recording it cannot open it). With
  * concerns typed into it and nobody the school names to be told of them, it says so loudly (as
  * "Raise a concern now" does): the concern is in a record nobody may read today — phone the DSL.
  */
@@ -40,7 +41,7 @@ export function outcomeSaid(sinks, concerns = { typed: false, told: true }) {
   const record =
     sent.length > 0
       ? `Outcome recorded: the record is on its way to ${sent.join(' and ')}.`
-      : 'Outcome recorded. Records for this school are in preview: nothing is sent to CPOMS yet (the Data page shows the note that would be).';
+      : 'Outcome recorded. Records for this school are in preview: nothing is sent to CPOMS yet. Your data manager can see the note that would be sent, on the Data page.';
   if (concerns.typed && !concerns.told)
     return {
       text: `${record} Its concerns reach no one: the school names no one to be told of a concern — phone the DSL now.`,

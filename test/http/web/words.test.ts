@@ -113,6 +113,11 @@ describe('the pages’ plain words', () => {
   it('says a visit outcome is on its way only when a sink really sends it', () => {
     expect(words.outcomeSaid(['preview'])).toMatch(/in preview: nothing is sent to CPOMS yet/);
     expect(words.outcomeSaid(['preview'])).not.toMatch(/on its way/);
+    // Said to the staff who made the visit, who cannot open the Data page: who can see the note.
+    expect(words.outcomeSaid(['preview'])).toMatch(
+      /Your data manager can see the note that would be sent, on the Data page\.$/,
+    );
+    expect(words.outcomeSaid(['preview'])).not.toMatch(/the Data page shows/);
     expect(words.outcomeSaid([])).not.toMatch(/on its way/);
     expect(words.outcomeSaid(['cpoms'])).toBe('Outcome recorded: the record is on its way to CPOMS.');
     expect(words.outcomeSaid(['preview', 'arbor-pastoral'])).toBe(
