@@ -1,6 +1,13 @@
 import { bdi, fmtTime, h, say, since } from './app.js';
 import { act, msg, state, tel } from './board-shared.js';
-import { accuracySaid, alarmOutcomeSaid, backSafeSaid, escalationFacts, foldTold } from './words.js';
+import {
+  accuracySaid,
+  alarmOutcomeSaid,
+  backSafeSaid,
+  escalationFacts,
+  foldTold,
+  unheardSaid,
+} from './words.js';
 
 // An alarm on the board: its card (who, where, whom to call, the escalation and who was told),
 // acknowledging and resolving it, and a resolved alarm with its timeline.
@@ -26,6 +33,9 @@ function batteryText(a) {
 
 export function alarmCard(a) {
   const open = a.status === 'open';
+  // No one outside the office knows (every message failed, the ladder stalled): whom to phone, or
+  // that no one is configured to phone and what to do instead.
+  const unheard = unheardSaid(a);
   const note = h('input', { type: 'text', id: `note-${a.id}`, name: 'note', maxlength: 2000 });
   const reason = h(
     'select',
@@ -71,31 +81,20 @@ export function alarmCard(a) {
         { class: `badge ${open ? 'badge-alarm' : 'badge-ack'}` },
         open ? 'UNACKNOWLEDGED' : 'ACKNOWLEDGED',
       ),
-      a.warning === 'no-one-reached'
+      unheard
         ? [
             ' ',
             h(
               'span',
-              { class: 'badge badge-alarm no-response' },
-              a.phoneThem?.length
-                ? 'EVERY MESSAGE FAILED — no one else knows: phone them yourself (below)'
-                : 'EVERY MESSAGE FAILED — no one else knows: phone your on-call leaders yourself',
+              {
+                class: `badge badge-alarm no-response${a.warning === 'ladder-stalled' ? ' ladder-stalled' : ''}`,
+              },
+              unheard.badge,
             ),
           ]
-        : a.warning === 'ladder-stalled'
-          ? [
-              ' ',
-              h(
-                'span',
-                { class: 'badge badge-alarm no-response ladder-stalled' },
-                a.phoneThem?.length
-                  ? 'ESCALATION HAS STOPPED — no one is being paged: phone the next step’s people yourself (below)'
-                  : 'ESCALATION HAS STOPPED — no one is being paged: phone your on-call leaders yourself',
-              ),
-            ]
-          : a.warning === 'no-response'
-            ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
-            : null,
+        : a.warning === 'no-response'
+          ? [' ', h('span', { class: 'badge badge-alarm no-response' }, 'NO ONE HAS RESPONDED')]
+          : null,
       a.test
         ? [' ', h('span', { class: 'badge badge-test' }, 'TEST — a fob drill, no one is in danger')]
         : null,
@@ -157,7 +156,12 @@ export function alarmCard(a) {
               a.phoneThem.flatMap((p, i) => (i ? [' · ', tel(p.phone, p.name)] : [tel(p.phone, p.name)])),
             ),
           ]
-        : null,
+        : unheard?.phone
+          ? [
+              h('dt', {}, 'Phone yourself'),
+              h('dd', { class: 'phone-them phone-none trust-issue' }, unheard.phone),
+            ]
+          : null,
       a.staffPhone || a.partnerPhone
         ? [
             h('dt', {}, 'Call'),

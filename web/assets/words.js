@@ -138,12 +138,60 @@ export function escalationFacts(a, time) {
       term: 'Next step',
       text: `${
         n.overdue
-          ? `NOT SENT — due at ${time(n.dueAt)}: ${n.targets.toLowerCase()}; phone them yourself`
+          ? `NOT SENT — due at ${time(n.dueAt)}: ${n.targets.toLowerCase()}; ${
+              // The card lists no one to phone (none configured with a number): never "phone them".
+              Array.isArray(a.phoneThem) && a.phoneThem.length === 0
+                ? 'no one in them to phone (below)'
+                : 'phone them yourself'
+            }`
           : `At ${time(n.dueAt)}: ${n.targets.toLowerCase()}`
       }${n.prompt !== n.targets ? ` — “${n.prompt}”` : ''}`,
       alert: n.overdue,
     });
   return facts;
+}
+
+/** The alarms the wearer raises unseen (a duress, a silent alarm): a phone ringing on them can give them away. */
+const UNSEEN_TYPES = ['duress', 'silent'];
+
+/**
+ * What an alarm's card says while no one outside the office knows of it — every message failed, or
+ * its ladder stalled (`warning`) — or null: its badge, and `phone`, the "Phone yourself" line when
+ * the card has no one to list. With people to phone (`phoneThem`) the badge points at the list below;
+ * with none — no contacts with a phone number configured for the groups (`phoneNoOneIn`), or only
+ * the people the alarm is about — it says so and what the office does instead: call the worker
+ * directly, then its emergency plan; for a duress or silent alarm never "ring the worker".
+ */
+export function unheardSaid(a) {
+  if (a.warning !== 'no-one-reached' && a.warning !== 'ladder-stalled') return null;
+  const failed = a.warning === 'no-one-reached';
+  const head = failed
+    ? 'EVERY MESSAGE FAILED — no one else knows'
+    : 'ESCALATION HAS STOPPED — no one is being paged';
+  if (a.phoneThem?.length)
+    return {
+      badge: `${head}: phone ${failed ? 'them' : 'the next step’s people'} yourself (below)`,
+      phone: null,
+    };
+  const unseen = !a.fromPhone && UNSEEN_TYPES.includes(a.type);
+  const groups = a.phoneNoOneIn ?? [];
+  const none = groups.length
+    ? `no contacts with a phone number are configured for ${groups.join(', ')}`
+    : 'there is no one else to phone';
+  const plan = 'follow your school’s emergency plan (999 if you fear for them)';
+  const instead = unseen
+    ? `${plan}; do not ring the worker — a phone ringing on them can give a ${a.type} alarm away`
+    : `call the worker directly${a.staffPhone || a.partnerPhone ? ' (under Call)' : ''}, then ${plan}`;
+  return {
+    badge: `${head}, and ${groups.length ? 'no one to phone is configured' : 'there is no one else to phone'}: ${
+      unseen
+        ? 'follow your emergency plan (do not ring the worker)'
+        : 'call the worker directly, then follow your emergency plan'
+    }`,
+    phone: `No one to list: ${none}${groups.length ? ' (the school’s contacts: tell your admin)' : ''}. ${
+      instead[0].toUpperCase() + instead.slice(1)
+    }.`,
+  };
 }
 
 /** A card's line when a person on the alarm's visit said back safe from the phone after it was raised. */

@@ -37,3 +37,25 @@ export function peopleToPhone(
   }
   return out;
 }
+
+/**
+ * The contacts groups the alarm's messages went to (or its stalled next step names) that give the
+ * office no one to phone: a group missing from the config, empty, or with no one in it with a phone
+ * number — once each, in ladder order. The board then says so (no contacts with a phone are
+ * configured for them) rather than pointing at a list it cannot show. `notGroups`: targets whose
+ * group is not a contacts group (the people on the visit, the office's own accounts). Pure.
+ */
+export function groupsWithNoOneToPhone(
+  targets: readonly string[],
+  contacts: Readonly<Record<string, readonly { name: string; phone?: string | undefined }[]>>,
+  notGroups: readonly string[] = [],
+): string[] {
+  const out: string[] = [];
+  for (const target of targets) {
+    const group = target.split(':')[1];
+    if (!group || notGroups.includes(group) || out.includes(group)) continue;
+    const people = Object.hasOwn(contacts, group) ? (contacts[group] ?? []) : [];
+    if (!people.some((p) => p.phone)) out.push(group);
+  }
+  return out;
+}

@@ -4,9 +4,11 @@ import { acknowledgeAlarm, resolveAlarm } from '../../alarms/commands.ts';
 import { raiseFobDrill } from '../../alarms/fob-drill.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { BOARD_EVENT_TYPES } from '../../domain/board-events.ts';
-import { peopleToPhone } from '../../domain/escalation/phone-yourself.ts';
+import { VISITING_STAFF } from '../../domain/escalation/ladder.ts';
+import { groupsWithNoOneToPhone, peopleToPhone } from '../../domain/escalation/phone-yourself.ts';
 import { PERSON_RESOLUTION_REASONS, RESOLUTION_REASONS } from '../../domain/escalation/resolution.ts';
 import { doorstepError } from '../../errors.ts';
+import { OFFICE_STAFF } from '../../notify/push-channel.ts';
 import { queueAfterCommit } from '../../queue/after-commit.ts';
 import { alarmSchoolId, alarmSubjects, alarmsAbout, isAlarmSubject } from '../../store/alarm-lookups.ts';
 import { alarmsUnacknowledgedAt, boardState } from '../../store/board-state.ts';
@@ -62,29 +64,39 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
          */
         day: today,
         alarms: await Promise.all(
-          state.alarms.map(async (a) => ({
-            ...a,
-            aboutYou: about.has(a.id),
-            /**
-             * The people the office phones itself, with their numbers: every message failed — those
-             * it went to; the ladder stalled — the next step's people, whom no one is paging. Never a
-             * person the alarm is about (looked up as the channels do: the wearer, the people on its
-             * visit, the phone the worker left with).
-             */
-            phoneThem:
-              a.warning === 'no-one-reached' || a.warning === 'ladder-stalled'
+          state.alarms.map(async (a) => {
+            const unheard = a.warning === 'no-one-reached' || a.warning === 'ladder-stalled';
+            // Every message failed: the groups they went to; the ladder stalled: its next step's.
+            const targets = !unheard
+              ? []
+              : a.warning === 'ladder-stalled'
+                ? (a.nextStep?.notify ?? [])
+                : a.notifications.map((n) => n.target);
+            return {
+              ...a,
+              aboutYou: about.has(a.id),
+              /**
+               * The people the office phones itself, with their numbers: every message failed — those
+               * it went to; the ladder stalled — the next step's people, whom no one is paging. Never a
+               * person the alarm is about (looked up as the channels do: the wearer, the people on its
+               * visit, the phone the worker left with).
+               */
+              phoneThem: unheard
                 ? await alarmSubjects(deps.db, a.id).then((about) =>
-                    peopleToPhone(
-                      a.warning === 'ladder-stalled'
-                        ? (a.nextStep?.notify ?? [])
-                        : a.notifications.map((n) => n.target),
-                      school.contacts,
-                      about.phones,
-                      about.emails,
-                    ),
+                    peopleToPhone(targets, school.contacts, about.phones, about.emails),
                   )
                 : [],
-          })),
+              /**
+               * Those groups that give no one to phone (not in the config, empty, or no one in them
+               * with a phone number): the card says so — "no contacts with a phone number are
+               * configured for on-call-leaders" — and what the office does instead, rather than
+               * telling it to phone people it cannot list.
+               */
+              phoneNoOneIn: unheard
+                ? groupsWithNoOneToPhone(targets, school.contacts, [VISITING_STAFF, OFFICE_STAFF])
+                : [],
+            };
+          }),
         ),
         /**
          * The user's other schools with an unacknowledged alarm (one board is watched at a time): the

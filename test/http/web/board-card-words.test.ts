@@ -19,6 +19,7 @@ const words = (await import(new URL('../../../web/assets/words.js', import.meta.
   escalationFacts: (a: Record<string, unknown>, time: (iso: string) => string) => Fact[];
   ladderSaid: (a: Record<string, unknown>) => string;
   backSafeSaid: (time: string) => string;
+  unheardSaid: (a: Record<string, unknown>) => { badge: string; phone: string | null } | null;
 };
 const time = (iso: string) => iso.slice(11, 16);
 
@@ -94,5 +95,92 @@ describe('an alarm card’s escalation', () => {
     expect(words.backSafeSaid('10:34')).toMatch(
       /^marked from the phone at 10:34, after this alarm — call them to be sure/,
     );
+  });
+});
+
+/**
+ * Found by a newcomer's walk: with no contacts configured, an SOS whose messages all failed said
+ * "EVERY MESSAGE FAILED — phone your on-call leaders yourself" and listed no one — a list it implied
+ * and did not show. With no one to list the card says why and what to do instead.
+ */
+describe('an alarm card no one outside the office knows of', () => {
+  const failed = { warning: 'no-one-reached', type: 'sos', fromPhone: false };
+  it('with people to phone, points at them below', () => {
+    const said = words.unheardSaid({ ...failed, phoneThem: [{ name: 'Head', phone: '+447700900001' }] });
+    expect(said).toEqual({
+      badge: 'EVERY MESSAGE FAILED — no one else knows: phone them yourself (below)',
+      phone: null,
+    });
+    expect(
+      words.unheardSaid({
+        ...failed,
+        warning: 'ladder-stalled',
+        phoneThem: [{ name: 'Head', phone: '+447700900001' }],
+      })!.badge,
+    ).toBe('ESCALATION HAS STOPPED — no one is being paged: phone the next step’s people yourself (below)');
+  });
+
+  it('with no contacts with a phone configured, says so for the groups and to call the worker, then the emergency plan', () => {
+    const said = words.unheardSaid({
+      ...failed,
+      phoneThem: [],
+      phoneNoOneIn: ['on-call-leaders', 'senior-leadership'],
+      staffPhone: '+447700900123',
+    })!;
+    expect(said.badge).toBe(
+      'EVERY MESSAGE FAILED — no one else knows, and no one to phone is configured: call the worker directly, then follow your emergency plan',
+    );
+    expect(said.badge).not.toMatch(/phone your on-call leaders yourself|\(below\)/);
+    expect(said.phone).toBe(
+      'No one to list: no contacts with a phone number are configured for on-call-leaders, senior-leadership (the school’s contacts: tell your admin). Call the worker directly (under Call), then follow your school’s emergency plan (999 if you fear for them).',
+    );
+    // A stalled ladder whose next step has no one to phone says the same of it.
+    expect(
+      words.unheardSaid({ ...failed, warning: 'ladder-stalled', phoneThem: [], phoneNoOneIn: ['dsl'] })!
+        .badge,
+    ).toBe(
+      'ESCALATION HAS STOPPED — no one is being paged, and no one to phone is configured: call the worker directly, then follow your emergency plan',
+    );
+  });
+
+  it('never says to ring the worker on a duress or silent alarm', () => {
+    const said = words.unheardSaid({
+      ...failed,
+      type: 'duress',
+      phoneThem: [],
+      phoneNoOneIn: ['on-call-leaders'],
+      staffPhone: '+447700900123',
+    })!;
+    expect(said.badge).toMatch(/follow your emergency plan \(do not ring the worker\)$/);
+    expect(said.phone).toMatch(
+      /do not ring the worker — a phone ringing on them can give a duress alarm away\.$/,
+    );
+    expect(said.phone).not.toMatch(/call the worker/i);
+  });
+
+  it('everyone with a phone is the person it is about: no one else to phone, never "none configured"', () => {
+    const said = words.unheardSaid({ ...failed, phoneThem: [], phoneNoOneIn: [] })!;
+    expect(said.badge).toMatch(/and there is no one else to phone: call the worker directly/);
+    expect(said.phone).toMatch(
+      /^No one to list: there is no one else to phone\. Call the worker directly, then/,
+    );
+  });
+
+  it('the stalled step’s "phone them yourself" only when the card lists people to phone', () => {
+    const stalled = {
+      ...overdue,
+      nextStep: { ...overdue.nextStep, overdue: true, prompt: overdue.nextStep.targets },
+    };
+    expect(words.escalationFacts(stalled, time).at(-1)!.text).toBe(
+      'NOT SENT — due at 06:58: alert the board, text on call leaders; phone them yourself',
+    );
+    expect(words.escalationFacts({ ...stalled, phoneThem: [] }, time).at(-1)!.text).toBe(
+      'NOT SENT — due at 06:58: alert the board, text on call leaders; no one in them to phone (below)',
+    );
+  });
+
+  it('says nothing of it while someone was reached', () => {
+    expect(words.unheardSaid({ warning: 'no-response', phoneThem: [] })).toBeNull();
+    expect(words.unheardSaid({ warning: null })).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ALARM_POLICY } from '../../../src/domain/escalation/ladder.ts';
-import { peopleToPhone } from '../../../src/domain/escalation/phone-yourself.ts';
+import { groupsWithNoOneToPhone, peopleToPhone } from '../../../src/domain/escalation/phone-yourself.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
@@ -43,6 +43,31 @@ describe('whom the office phones itself when every message failed', () => {
       { name: 'Head', phone: '+447700900001' },
     ]);
     expect(peopleToPhone(['sms:nobody', 'sms:constructor', 'board'], contacts, [])).toEqual([]);
+  });
+
+  it('names the groups told that give no one to phone: missing, empty, or no one with a number', () => {
+    expect(
+      groupsWithNoOneToPhone(
+        [
+          'board',
+          'sms:leaders',
+          'email:dsl',
+          'sms:nobody',
+          'call:empty',
+          'email:dsl',
+          'teams',
+          'sms:constructor',
+        ],
+        { ...contacts, empty: [] },
+      ),
+    ).toEqual(['dsl', 'nobody', 'empty', 'constructor']);
+    // The people on the visit and the office's own accounts are not contacts groups.
+    expect(
+      groupsWithNoOneToPhone(['sms:visiting-staff', 'push:office-staff'], {}, [
+        'visiting-staff',
+        'office-staff',
+      ]),
+    ).toEqual([]);
   });
 });
 
@@ -104,12 +129,35 @@ describe('the board card of an alarm no one was reached about', () => {
         { name: 'Head', phone: '+447700900001' },
         { name: 'Chair', phone: '+447700900002' },
       ],
+      phoneNoOneIn: [],
     });
     await db.query(
       `INSERT INTO notifications (alarm_id, step, target, status) VALUES ($1, 2, 'sms:on-call-leaders', 'sent')`,
       [id],
     );
-    expect(await card()).toMatchObject({ warning: 'no-response', phoneThem: [] });
+    expect(await card()).toMatchObject({ warning: 'no-response', phoneThem: [], phoneNoOneIn: [] });
+  });
+
+  it('with no contact with a phone number in the groups told, names them — never an empty list to phone', async () => {
+    // Lime's config has no `dsl` or `attendance` contacts: every message went to groups no one is in.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step)
+       VALUES ('lime', 'unheard-none', false, 'sos', 'open', $1, $2, 2) RETURNING id`,
+      [new Date(now.getTime() - 120_000), JSON.stringify(config.schools[0]!.escalation.alarm)],
+    );
+    const id = String(rows[0]!.id);
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'board', 'sent', NULL),
+              ($1, 0, 'email:dsl', 'failed', 'channels.email is not configured'),
+              ($1, 1, 'sms:attendance', 'failed', 'channels.sms is not configured')`,
+      [id],
+    );
+    expect(await cardOf(id)).toMatchObject({
+      warning: 'no-one-reached',
+      phoneThem: [],
+      phoneNoOneIn: ['dsl', 'attendance'],
+    });
   });
 
   it('never lists the person the alarm is about — the Head on a visit, left with the school’s visit mobile', async () => {
