@@ -23,6 +23,18 @@ import { notificationDeliveries } from './notify.ts';
 import { worksAt } from './users.ts';
 import { type Address, formatAddress } from './visits.ts';
 
+/**
+ * How long a record may stay pending (written, not yet delivered) before the board's **Failed
+ * deliveries** lists it, as a notice tried and not sent is: an hour, in SQL.
+ */
+const RECORD_PENDING_BOUND = `interval '1 hour'`;
+
+/** How long a pending record has waited, in words (`over 3 h 20 min`, `over 2 days`), in SQL. */
+const PENDING_FOR = `(SELECT CASE WHEN w >= interval '2 days' THEN extract(day FROM w)::int || ' days'
+                                  ELSE (extract(day FROM w)::int * 24 + extract(hour FROM w)::int) || ' h '
+                                       || extract(minute FROM w)::int || ' min' END
+                       FROM (SELECT now() - created_at AS w) age)`;
+
 /** How many alarm cards the board is sent (the rest are counted: `alarmsOpen`). */
 export const BOARD_ALARMS = 200;
 
@@ -169,13 +181,23 @@ export async function boardState(
      ORDER BY v.completed_at LIMIT 100`,
     [schoolId],
   );
-  // Failed record deliveries; a notification's failure is listed too (beside its alarm's card); and
-  // notices to named people (a concern, a child not seen, a visit record) that failed for good or
-  // have been tried and not sent for an hour (a job lost mid-try): nobody else would know.
+  // Failed record deliveries, and records still not delivered an hour after they were written (a
+  // sink answering "come back later" each time waits up to 100 of them, hours or days, before its
+  // record is failed: meanwhile a CPOMS record has not landed and nobody else would know); a
+  // notification's failure is listed too (beside its alarm's card); and notices to named people (a
+  // concern, a child not seen, a visit record) that failed for good or have been tried and not sent
+  // for an hour (a job lost mid-try): nobody else would know.
   const failed = await db.query<Record<string, unknown>>(
     `SELECT * FROM (
-       SELECT 'record' AS what, id::text AS id, kind AS detail, last_error, updated_at AS at, NULL::text AS visit_id
-       FROM outbox WHERE school_id = $1 AND status = 'failed'
+       SELECT 'record' AS what, id::text AS id, kind AS detail,
+              CASE WHEN status = 'failed' THEN last_error
+                   ELSE 'not delivered in the ' || ${PENDING_FOR} || ' since it was written: '
+                        || CASE WHEN attempts = 0 THEN 'never tried (are the workers running?)'
+                                ELSE 'still being tried, ' || attempts || ' tries so far; last: '
+                                     || COALESCE(last_error, 'no reason kept') END END AS last_error,
+              CASE WHEN status = 'failed' THEN updated_at ELSE created_at END AS at, NULL::text AS visit_id
+       FROM outbox WHERE school_id = $1
+         AND (status = 'failed' OR (status = 'pending' AND created_at < now() - ${RECORD_PENDING_BOUND}))
        UNION ALL
        SELECT 'notice', id::text, kind || ':' || target,
               CASE WHEN status = 'failed' THEN last_error
