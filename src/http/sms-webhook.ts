@@ -32,7 +32,7 @@ const xml = (s: string) =>
  * `POST /hooks/sms/:school`: the SMS provider's inbound-message webhook (Twilio's form fields
  * `MessageSid`, `From`, `Body`), verified with `X-Twilio-Signature` against the school's SMS auth
  * token and the URL the provider was given (`channels.sms.inboundUrl`, else this request's own).
- * 403 when the signature does not verify, 404 for a school without SMS; otherwise 200 with a TwiML
+ * 401 when the signature does not verify, 404 for a school without SMS; otherwise 200 with a TwiML
  * reply that tells the person what happened.
  */
 export async function registerSmsWebhook(app: FastifyInstance, options: SmsWebhookOptions): Promise<void> {
