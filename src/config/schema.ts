@@ -92,6 +92,18 @@ export function buildConfigSchema(sources: SecretSources) {
       checkWebhookSecretsApart(cfg, ctx);
       checkDropFoldersApart(cfg, ctx);
       checkMisSourcesApart(cfg, ctx);
+      cfg.schools.forEach((school, i) => {
+        // A CTF says only by URN whose it is (connectors/mis/ctf/reader.ts): without the school's own,
+        // every CTF with another destination would be read as a transfer and give none of its marks.
+        if (school.mis.kind === 'ctf' && school.urn === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schools', i, 'urn'],
+            input: undefined,
+            message:
+              "expected the school's 6-digit URN (quoted): its MIS export is CTF (mis.kind: ctf), and a CTF tells the school's own export (its sessions are the school's marks) from another school's transfer (its sessions are that school's) only by the URN",
+          });
+      });
       const seen = new Map<string, number>();
       cfg.schools.forEach((s, i) => {
         const first = seen.get(s.id);

@@ -213,8 +213,24 @@ describe('config loading', () => {
     ]);
   });
 
+  it("refuses a school whose MIS export is CTF without its URN: a CTF's own sessions are told from a transfer's by it alone", () => {
+    const ctf = MINIMAL.replace(
+      'mis: { kind: csv, dropFolder: ./drop }',
+      'mis: { kind: ctf, dropFolder: ./drop }',
+    );
+    expect(ctf).not.toBe(MINIMAL);
+    expect(problems(ctf)).toEqual([
+      expect.stringMatching(
+        /^schools\[0\]\.urn .*expected the school's 6-digit URN \(quoted\): its MIS export is CTF/,
+      ),
+    ]);
+    expect(parseConfigText(ctf.replace('name: S\n', 'name: S\n    urn: "100001"\n'), { env: {} }).ok).toBe(
+      true,
+    );
+  });
+
   it('reports duplicate school ids', () => {
-    const text = `${MINIMAL}  - id: s\n    name: S2\n    mis: { kind: ctf, dropFolder: ./d }\n    records: { sink: preview }\n    policies: [statutory]\n`;
+    const text = `${MINIMAL}  - id: s\n    name: S2\n    mis: { kind: csv, dropFolder: ./d }\n    records: { sink: preview }\n    policies: [statutory]\n`;
     expect(problems(text)).toEqual([
       'schools[1].id (line 9): duplicate school id (also schools[0].id), got "s"',
     ]);

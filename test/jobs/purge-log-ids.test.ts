@@ -45,7 +45,7 @@ it("the purge job's log names no pupil by their MIS id (a CTF school's is the UP
   const r = parseConfigText(
     `trust: { id: t, name: T }
 schools:
-  - { id: alpha, name: Alpha, mis: { kind: ctf, dropFolder: /nonexistent-${Date.now()} }, records: { sink: preview }, policies: [statutory] }
+  - { id: alpha, name: Alpha, urn: "100001", mis: { kind: ctf, dropFolder: /nonexistent-${Date.now()} }, records: { sink: preview }, policies: [statutory] }
 `,
     { env: {} },
   );
