@@ -256,9 +256,33 @@ export function reachGroups(problems) {
   return [...groups.values()]
     .sort((a, b) => Number(b.warning) - Number(a.warning))
     .map((g) => {
+      const n = g.messages.length;
+      const todo = g.kind === 'reaches-no-one' ? channelsToSet(g.messages) : null;
+      // Every one of them for want of a channel not set up yet (a new install, the example config):
+      // what there is to do, not something broken.
+      if (todo)
+        return {
+          ...g,
+          said: `${n} ${n === 1 ? 'level reaches' : 'levels reach'} no one yet: ${todo.join(' and ')} ${
+            todo.length === 1 ? 'is' : 'are'
+          } not configured — to do: set ${todo.length === 1 ? 'it' : 'them'} up, with the contacts ${
+            n === 1 ? 'it names' : 'they name'
+          }`,
+        };
       const [one, many] = REACH_KINDS[g.kind] ?? [`problem (${g.kind})`, `problems (${g.kind})`];
-      return { ...g, said: `${g.messages.length} ${g.messages.length === 1 ? one : many}` };
+      return { ...g, said: `${n} ${n === 1 ? one : many}` };
     });
+}
+
+/** The channels (`channels.sms`, …) whose absence is the whole of `messages`, or null when something else is. */
+function channelsToSet(messages) {
+  const channels = new Set();
+  for (const m of messages) {
+    const c = /, but (channels\.[a-z-]+) is not configured: it reaches no one$/.exec(m);
+    if (!c) return null;
+    channels.add(c[1]);
+  }
+  return channels.size ? [...channels] : null;
 }
 
 const CONNECTOR_NAMES = { mis: 'MIS', records: 'records', channels: 'channels', fobs: 'fob broker' };

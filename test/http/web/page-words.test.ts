@@ -154,6 +154,31 @@ describe('the pages’ words, as a newcomer read them', () => {
       'escalation.sos reaches no person on any level, only the board',
       'escalation.weekend.sos reaches no person on any level, only the board',
     ]);
+    // Levels that reach no one only because a channel is not set up yet (the example config, a new
+    // install): said as what there is to do, still a warning; any other cause keeps the plain words.
+    const unset = (target: string, channel: string) => ({
+      kind: 'reaches-no-one',
+      warning: true,
+      message: `escalation.alarm level 1 notifies ${target}, but channels.${channel} is not configured: it reaches no one`,
+    });
+    const todo = words.reachGroups([unset('sms:on-call-leaders', 'sms'), unset('email:dsl', 'email')]);
+    expect(todo.map((g) => [g.warning, g.said])).toEqual([
+      [
+        true,
+        '2 levels reach no one yet: channels.sms and channels.email are not configured — to do: set them up, with the contacts they name',
+      ],
+    ]);
+    expect(words.reachGroups([unset('sms:on-call-leaders', 'sms')])[0]!.said).toBe(
+      '1 level reaches no one yet: channels.sms is not configured — to do: set it up, with the contacts it names',
+    );
+    const typo = {
+      kind: 'reaches-no-one',
+      warning: true,
+      message: 'escalation.alarm level 1 notifies sms:dsls, but there is no contacts.dsls: it reaches no one',
+    };
+    expect(words.reachGroups([unset('sms:on-call-leaders', 'sms'), typo])[0]!.said).toBe(
+      '2 levels reach no one: their notifications will fail',
+    );
     // Every kind the checks can report has its words (none falls back to its code).
     const kinds = readFileSync('src/checks/reachability-problem.ts', 'utf8').match(/\| '([a-z-]+)'/g)!;
     for (const k of kinds.map((m) => m.slice(3, -1)))
