@@ -19,6 +19,8 @@ export const BOARD_EVENT_TYPES = [
   'visit.requested',
   'visit.risk-assessed',
   'visit.authorised',
+  /** Who leads a visit not yet left named before the departure ("I'll go on this visit"), or taken off it. */
+  'visit.lead-named',
   /** Hampton: a visit on the way to or from work approved beforehand by the head of school. */
   'visit.commute-approved',
   'visit.out-of-hours-approved',

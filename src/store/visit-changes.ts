@@ -74,6 +74,17 @@ export async function setRiskAssessment(
   );
 }
 
+/**
+ * Who leads the visit before it leaves ("I'll go on this visit", or not going after all: null). Only a
+ * visit not yet left: a departure records its lead with the rest (`markDeparted`).
+ */
+export async function setVisitLead(tx: Queryable, visitId: string, leadUserId: string | null): Promise<void> {
+  await tx.query(
+    `UPDATE visits SET lead_user_id = $2, updated_at = now() WHERE id = $1 AND departed_at IS NULL`,
+    [visitId, leadUserId],
+  );
+}
+
 /** One visit authorised. */
 export async function markAuthorised(
   tx: Queryable,

@@ -82,7 +82,12 @@ async function goingStaff(
  * office recording a departure must not become the worker being watched (their phone, their fob,
  * their name on the alarms), leaving the real worker without their phone page.
  */
-async function leadOf(tx: Queryable, user: User, v: VisitRow, named: string | undefined): Promise<User> {
+export async function leadOf(
+  tx: Queryable,
+  user: User,
+  v: VisitRow,
+  named: string | undefined,
+): Promise<User> {
   if (v.leadUserId) {
     if (named && named !== v.leadUserId)
       throw doorstepError(

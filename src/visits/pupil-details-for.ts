@@ -1,4 +1,5 @@
 import { onVisit } from '../domain/visits/lifecycle.ts';
+import type { VisitRules } from '../domain/visits/rules.ts';
 import type { PupilMatch } from '../store/pupils.ts';
 import type { User } from '../store/users.ts';
 import { type Address, formatAddress, type VisitRow } from '../store/visits.ts';
@@ -9,9 +10,13 @@ import { seesEveryVisit } from './access.ts';
  * safeguarding team (who open the pupil page) see it all. Visiting staff see a pupil's safeguarding
  * details — the MIS's flags, the welfare concern set by hand with its reason, the UPN and the family's
  * phone numbers — only on a visit they go on (lead or partner) once someone has cleared it to go:
- * authorised, or its risk assessed (where the policy needs no authorisation), or it has left. Asking
- * for a visit, or seeing one nobody leads yet, shows the pupil's name, year and the visit's own
- * address, which is what planning it needs; on a visit they asked for but did not go on, what was
+ * authorised, or its risk assessed (where the policy needs no authorisation), or it has left — or
+ * where the school's policy lets it leave with neither (no authorisation, and the risk assessed at the
+ * request, which a requester who is no assessor leaves unassessed): nothing more clears it then, and
+ * the people going read them before they leave, not once out. Visiting staff say they are going
+ * before the departure form ("I'll go on this visit": `go-on-visit`, src/visits/going.ts), so the
+ * lead reads them before confirming on it that they have. Asking for a visit, or seeing one nobody
+ * leads yet, shows the pupil's name, year and the visit's own address, which is what planning it needs; on a visit they asked for but did not go on, what was
  * found at the door (who was spoken to, the concerns, the follow-up: OUTCOME_DETAILS) is withheld
  * too, and of the visit itself they see what planning and following it needs (VISIT_FIELDS). Pure:
  * the caller reads the store.
@@ -21,16 +26,34 @@ import { seesEveryVisit } from './access.ts';
 export function seesPupilDetails(
   user: User,
   v: Pick<VisitRow, 'leadUserId' | 'partnerUserId' | 'authorisedAt' | 'riskAssessedAt' | 'departedAt'>,
+  rules: ClearingRules,
 ): boolean {
   if (seesEveryVisit(user)) return true;
   const goes = onVisit(user, v);
-  return goes && (v.authorisedAt !== null || v.riskAssessedAt !== null || v.departedAt !== null);
+  return (
+    goes &&
+    (v.authorisedAt !== null || v.riskAssessedAt !== null || v.departedAt !== null || leavesUncleared(rules))
+  );
 }
+
+/** What of the school's policy says what clears a visit to go. */
+export type ClearingRules = { authorisation: Pick<VisitRules['authorisation'], 'required'> } & {
+  risk: Pick<VisitRules['risk'], 'at'>;
+};
+
+/**
+ * The school's policy lets a visit leave neither authorised nor assessed by an assessor: no
+ * authorisation, and the risk assessed at the request (by the requester when they are an assessor,
+ * else never before leaving).
+ */
+export const leavesUncleared = (rules: ClearingRules): boolean =>
+  !rules.authorisation.required && rules.risk.at === 'request';
 
 /** What of a pupil's record the visit page is given, and whether the rest was withheld. */
 export function visitPupilFor(
   user: User,
   v: Parameters<typeof seesPupilDetails>[1],
+  rules: ClearingRules,
   pupil: Record<string, unknown> | undefined,
   contacts: Record<string, unknown>[],
 ): {
@@ -38,7 +61,8 @@ export function visitPupilFor(
   contacts: Record<string, unknown>[];
   pupilDetailsWithheld: boolean;
 } {
-  if (seesPupilDetails(user, v)) return { pupil: pupil ?? null, contacts, pupilDetailsWithheld: false };
+  if (seesPupilDetails(user, v, rules))
+    return { pupil: pupil ?? null, contacts, pupilDetailsWithheld: false };
   return {
     pupil: pupil
       ? {
@@ -171,9 +195,10 @@ const VISIT_FIELDS: Readonly<Record<keyof VisitRow, 'all' | 'details' | 'marked'
 export function visitShownTo(
   user: User,
   v: VisitRow,
+  rules: ClearingRules,
   triggerTitle: string | undefined,
 ): Partial<Record<keyof VisitRow, unknown>> {
-  const sees = seesPupilDetails(user, v);
+  const sees = seesPupilDetails(user, v, rules);
   const shown: Partial<Record<keyof VisitRow, unknown>> = {};
   for (const [k, who] of Object.entries(VISIT_FIELDS) as [keyof VisitRow, 'all' | 'details' | 'marked'][]) {
     if (who === 'all') shown[k] = v[k];

@@ -386,6 +386,13 @@ function apply(w: World, s: Extract<Step, { kind: 'act' }>, e: Effect): void {
       if (v.leadUserId !== 'partner') v.partnerUserId = 'partner';
       v.hasSafeWord = s.safeWord;
       break;
+    case 'go-on-visit':
+      // "I'll go on this visit": visiting staff take it; the office names the lead.
+      v.leadUserId = actor.roles.includes('visiting-staff') ? actor.id : 'lead';
+      break;
+    case 'not-going':
+      v.leadUserId = null;
+      break;
     case 'arrive':
     case 'record-arrival':
       v.arrivedAt = at(w);

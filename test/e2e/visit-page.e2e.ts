@@ -535,6 +535,58 @@ describe('the visit page, the worker out and the office', () => {
   }, 120_000);
 });
 
+describe('before leaving, on a phone', () => {
+  it('“I’ll go on this visit” before the departure form: the pupil’s flags and the family’s contacts are read before “I have read” is ticked', async () => {
+    await db.query(
+      `INSERT INTO pupils (school_id, mis_id, forename, surname, address, flags)
+       VALUES ('hampton', 'P2', 'Ruby', 'Hartley', '{"line1":"12 Orchard Walk","postcode":"LS6 2QT"}', '{"cpPlan": true}')`,
+    );
+    await db.query(
+      `INSERT INTO pupil_contacts (school_id, pupil_mis_id, priority, name, relationship, phone, parental_responsibility)
+       VALUES ('hampton', 'P2', 1, 'Jo Hartley', 'MOTHER', '+447700900999', true)`,
+    );
+    // Asked for by the office, nobody leading it, its risk assessed and the family told.
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
+         risk_level, risk_assessed_at, family_notice)
+       VALUES ('hampton', 'P2', 'welfare', '{"line1":"12 Orchard Walk","postcode":"LS6 2QT"}',
+         (now() AT TIME ZONE 'Europe/London')::date, 'requested', $1, null, 'low', now(),
+         jsonb_build_object('method', 'letter', 'exemption', null, 'note', null, 'at', now(), 'by', $1::text))
+       RETURNING id`,
+      [u.olive!.id],
+    );
+    const visitId = String(rows[0]!.id);
+    const vic = await pageAs('vic', 390);
+    const page = vic.page;
+    await page.goto(`${base}/visits/${visitId}`);
+    const hint = page.locator('#pupil-flags-hint');
+    await hint.waitFor();
+    expect(await hint.textContent()).toBe(
+      "The pupil's flags and the family's contacts are shown only to the people going on the visit. Going on it? Say so now to read them before you leave:",
+    );
+    // No departure form yet, nor its "I have read the risk notes and address flags" box.
+    expect(await page.locator('form#depart').count()).toBe(0);
+    expect(await page.locator('#f-risksRead').count()).toBe(0);
+    expect(await page.locator('#leaving').textContent()).toMatch(
+      /Nobody leads this visit yet\. Going on it\? Say so first/,
+    );
+    await page.locator('#pupil-flags').getByRole('button', { name: "I'll go on this visit" }).click();
+    await page.getByText('From the MIS:').waitFor();
+    expect(await page.locator('#pupil-flags-h + p').textContent()).toBe('From the MIS: CP plan');
+    expect(await page.locator('#contacts').textContent()).toContain('+447700900999');
+    // The departure form starts with Vic as its lead: no "who is going" to choose.
+    const form = page.locator('form#depart');
+    await form.waitFor();
+    expect(await form.locator('select[name=lead]').count()).toBe(0);
+    // Not going after all: nobody leads it again, and the flags are withheld again.
+    await page.getByRole('button', { name: 'I am not going on this visit after all' }).click();
+    await page.locator('#pupil-flags-hint').waitFor();
+    expect(await page.locator('form#depart').count()).toBe(0);
+    await vic.ctx.close();
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('the day’s visits on a phone', () => {
   it('fits 390 px without scrolling sideways: every column of the list in view', async () => {
     // As the walk found it: one visit back (its "back at" time), one asked for, with the pack's long reason.

@@ -1,5 +1,5 @@
 import { api, fmtDateTime, h, londonToday, say } from './app.js';
-import { flagsSeen, riskFields, showFindings } from './visit-risks.js';
+import { flagsSeen, goingForm, riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import { arrivalTimeAt, recordedWords, returnTimeAhead } from './visit-words.js';
 import { outcomeSaid } from './words.js';
@@ -517,6 +517,48 @@ export function departForm(d) {
       : null,
     leaveWhy,
     leave,
+  );
+}
+
+/**
+ * Leaving, on a visit nobody leads, for visiting staff: they say they are going first (the form in
+ * the pupil's flags, `goingForm`), and the departure form then starts with them as its lead.
+ */
+export function goingFirst(d, can) {
+  return h(
+    'section',
+    { id: 'leaving', 'aria-labelledby': 'leaving-h' },
+    h('h2', { id: 'leaving-h' }, 'Leaving now'),
+    h(
+      'p',
+      {},
+      can('go-on-visit')
+        ? "Nobody leads this visit yet. Going on it? Say so first — the pupil's flags and the family's contacts are shown to you then, before you leave:"
+        : 'Nobody leads this visit yet.',
+    ),
+    can('go-on-visit') ? goingForm(d) : null,
+  );
+}
+
+/** The lead is not going after all: nobody leads the visit again (its lead, or the office for them). */
+export function notGoingForm(d) {
+  const mine = d.visit.leadUserId === page.s.user.id;
+  return h(
+    'form',
+    {
+      id: 'not-going',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post('not-going', {}, 'Nobody leads this visit now: whoever goes says so.');
+      },
+    },
+    h(
+      'button',
+      { type: 'submit' },
+      mine
+        ? 'I am not going on this visit after all'
+        : `${d.leadName ?? 'The lead'} is not going: take them off it`,
+    ),
   );
 }
 

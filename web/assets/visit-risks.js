@@ -137,13 +137,12 @@ export function pupilFlags(d) {
   if (d.pupilDetailsWithheld)
     return h(
       'section',
-      { 'aria-labelledby': 'pupil-flags-h' },
+      { id: 'pupil-flags', 'aria-labelledby': 'pupil-flags-h' },
       h('h2', { id: 'pupil-flags-h' }, 'Pupil flags'),
-      h(
-        'p',
-        { class: 'hint' },
-        "The pupil's flags and the family's contacts are shown to the people going on the visit once it is authorised or its risk assessed.",
-      ),
+      h('p', { class: 'hint', id: 'pupil-flags-hint' }, withheldWords(d)),
+      // Nobody leads it yet: say you are going now, not on the departure form — the flags and the
+      // contacts are then read before "I have read the risk notes" is ticked, not once out.
+      d.actions.includes('go-on-visit') && !d.mayNameLead ? goingForm(d) : null,
     );
   const mis = Object.entries(d.pupil.flags ?? {})
     .filter(([, on]) => on === true)
@@ -153,7 +152,7 @@ export function pupilFlags(d) {
   const reason = h('input', { type: 'text', name: 'concernReason', id: 'f-concernReason', required: true });
   return h(
     'section',
-    { 'aria-labelledby': 'pupil-flags-h' },
+    { id: 'pupil-flags', 'aria-labelledby': 'pupil-flags-h' },
     h('h2', { id: 'pupil-flags-h' }, 'Pupil flags'),
     h('p', {}, h('strong', {}, 'From the MIS: '), mis.length ? mis.join(', ') : 'none'),
     h(
@@ -190,6 +189,45 @@ export function pupilFlags(d) {
           h('button', { type: 'submit' }, manual ? 'Clear the welfare concern' : 'Set a welfare concern'),
         )
       : null,
+  );
+}
+
+/**
+ * Why the pupil's flags and the family's contacts are not shown, and what would show them: the
+ * server says whether they would be shown now to someone going (`pupilDetailsIfGoing`: the visit is
+ * cleared to go), and the page says whether this person goes.
+ */
+function withheldWords(d) {
+  const v = d.visit;
+  const me = page.s.user.id;
+  const going = v.leadUserId === me || v.partnerUserId === me;
+  const once = 'once the visit is authorised or its risk assessed';
+  if (going) return `The pupil's flags and the family's contacts are shown to you ${once}.`;
+  if (d.actions.includes('go-on-visit') && !d.mayNameLead)
+    return d.pupilDetailsIfGoing
+      ? "The pupil's flags and the family's contacts are shown only to the people going on the visit. Going on it? Say so now to read them before you leave:"
+      : `The pupil's flags and the family's contacts are shown only to the people going on the visit, ${once}. Going on it? Say so now, and read them here before you leave:`;
+  return "The pupil's flags and the family's contacts are shown only to the people going on the visit.";
+}
+
+/** "I'll go on this visit": the person is named as its lead (the server's `go-on-visit`). */
+export function goingForm(d) {
+  return h(
+    'form',
+    {
+      class: 'go-on-visit',
+      onsubmit: (e) => {
+        e.preventDefault();
+        post(
+          'go-on-visit',
+          {},
+          d.pupilDetailsIfGoing
+            ? "You are going on this visit: read the pupil's flags and the family's contacts below before you leave."
+            : "You are going on this visit: the pupil's flags and the family's contacts are shown here once it is authorised or its risk assessed.",
+        );
+      },
+    },
+    h('button', { type: 'submit', class: 'primary' }, "I'll go on this visit"),
   );
 }
 

@@ -9,6 +9,8 @@ import {
   dateForm,
   departForm,
   followUpForm,
+  goingFirst,
+  notGoingForm,
   outcomeForm,
   outOfHoursForm,
 } from './visit-forms.js';
@@ -139,7 +141,12 @@ async function load(bounded = false) {
     if (can('change-date')) parts.push(dateForm(d));
     if (can('authorise')) parts.push(authoriseForm(d, can));
     if (can('approve-out-of-hours')) parts.push(outOfHoursForm(d));
-    if (can('depart')) parts.push(departForm(d));
+    // Visiting staff say they are going before the departure form ("I'll go on this visit"): the
+    // pupil's flags and the family's contacts are then read before they confirm they have read them.
+    // The office names whoever goes on the form itself.
+    if (can('depart'))
+      parts.push(v.leadUserId === null && !d.mayNameLead ? goingFirst(d, can) : departForm(d));
+    if (can('not-going')) parts.push(notGoingForm(d));
   }
   if (d.out) {
     // While out, the banner, "I need help" / Call the office / Call 999 and the big buttons (check

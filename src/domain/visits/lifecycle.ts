@@ -28,6 +28,10 @@ import { mayApproveCommute, mayAssessRisk, mayAuthorise, type VisitRules } from 
  *   returned ─record-outcome─► completed
  *   departed · returned · completed: raise-concern (at once to the safeguarding team; no state change)
  *   requested · authorised: set-appointment (Thames View 2.7: the appointment's time)
+ *   requested · authorised, nobody leading it: go-on-visit ("I'll go on this visit": visiting staff
+ *     take it as its lead before the departure form, so the pupil's flags and the family's contacts
+ *     are shown to them before they leave; the office names who goes) — and back: not-going (its
+ *     lead, the office or safeguarding; not a visit on the way to or from work, its lead's journey)
  *   requested · authorised ─change-date─► requested (what was given for the old day withdrawn:
  *     authorisation — a day's list is signed for its day —, assessments, approvals, the family's notice)
  *   authorised: approve-out-of-hours (Lime Hills' evenings, King's exceptional hours: after the
@@ -67,6 +71,8 @@ export const VISIT_ACTIONS = [
   'approve-commute',
   'approve-out-of-hours',
   'set-appointment',
+  'go-on-visit',
+  'not-going',
   'change-date',
   'change-address',
   'agreement-broken',
@@ -530,6 +536,32 @@ export const TRANSITIONS: Readonly<Record<VisitAction, Transition>> = {
     effect: (_v, rules) =>
       rules.risk.timing ? { ...none, status: 'requested', withdrawsApproval: true } : none,
   },
+  // Before leaving, on a visit nobody leads: "I'll go on this visit". The same people as the departure
+  // form's "who is going" (`leadOf`, src/visits/departure.ts): visiting staff take it as its lead
+  // themselves; the office, safeguarding and admin name whoever goes (`mayNameLead`). Said before the
+  // form, the pupil's flags and the family's contacts are shown to the lead (once the visit is
+  // cleared to go) before they confirm they have read them — not only once out.
+  'go-on-visit': {
+    from: (v) =>
+      (v.status === 'requested' || v.status === 'authorised') &&
+      v.departedAt === null &&
+      v.leadUserId === null,
+    who: (a, v) => mayTake(a, v) || mayNameLead(a),
+    refusal: 'only visiting staff go on a visit (the office names who goes)',
+    effect: () => none,
+  },
+  // Before leaving: the lead is not going after all — the visit is nobody's again, for whoever goes.
+  // Not a visit on the way to or from work: it is its lead's own journey, approved as such.
+  'not-going': {
+    from: (v) =>
+      (v.status === 'requested' || v.status === 'authorised') &&
+      v.departedAt === null &&
+      v.leadUserId !== null &&
+      !v.commute,
+    who: (a, v) => a.id === v.leadUserId || staffRole(a),
+    refusal: 'only its lead, the office or safeguarding say the lead is not going',
+    effect: () => none,
+  },
   // Before leaving: another day. A visit leaves only on the day it is planned for, and what it holds
   // was given for that day: the authorisation (Thames View's list is signed for its day), the risk
   // assessment and approvals, and the family's notice (they were told of that day) — all withdrawn,
@@ -599,6 +631,8 @@ const ACTION_WORDS: Readonly<Record<VisitAction, string>> = {
   'approve-commute': 'approve the visit on the way to or from work',
   'approve-out-of-hours': 'approve the visit outside the hours',
   'set-appointment': 'set the appointment',
+  'go-on-visit': 'say who goes on the visit',
+  'not-going': 'take the lead off the visit',
   'change-date': 'move the visit to another day',
   'change-address': 'change the address',
   'agreement-broken': 'record an agreement as not kept',

@@ -75,7 +75,7 @@ export function registerLetterPage(app: FastifyInstance, deps: WebDeps): void {
       const v = await visitOf(req.params.id, req.user);
       if (!v) return sendErrorPage(reply, 404, notFound);
       // A reason taken from a trigger is printed only for those who see the pupil's details.
-      const seesDetails = seesPupilDetails(req.user!, v);
+      const seesDetails = seesPupilDetails(req.user!, v, deps.rulesFor(v.schoolId));
       const trigger =
         v.triggerEpisodeId && !seesDetails
           ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)

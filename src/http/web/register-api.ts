@@ -39,12 +39,13 @@ export function registerRegisterApi(app: FastifyInstance, deps: WebDeps): void {
         const school = schoolParam(deps, req, q.school);
         const user = userOf(req);
         const onlyMine = !seesEveryVisit(user);
+        const rules = deps.rulesFor(school.id);
         // A reason taken from a trigger (visitReasonFor), and who was spoken to, the concerns and the
         // follow-up (outcomeFor), are told only to those who see the pupil's details on that visit.
         const lines = (
           await registerLines(deps.db, school.id, q.from, q.to, onlyMine ? user.id : undefined)
         ).map((l) => {
-          const sees = seesPupilDetails(user, l);
+          const sees = seesPupilDetails(user, l, rules);
           return {
             ...l,
             reason: visitReasonFor(sees, l, l.triggerTitle),

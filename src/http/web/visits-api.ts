@@ -24,6 +24,7 @@ import { approveCommute } from '../../visits/commute.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
 import { exemptionsFor, familyTextFor, tellFamily } from '../../visits/family-notice.ts';
+import { goOnVisit, notGoing } from '../../visits/going.ts';
 import { approveOutOfHours } from '../../visits/out-of-hours.ts';
 import {
   cancelParentLate,
@@ -112,13 +113,15 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         school.id,
         visits.map((v) => v.pupilMisId),
       );
+      const rules = deps.rulesFor(school.id);
       // A reason taken from a trigger is told only to those who see the pupil's details (visitReasonFor).
       const titles = await triggerTitlesOf(
         deps.db,
         school.id,
-        visits.flatMap((v) => (v.triggerEpisodeId && !seesPupilDetails(user, v) ? [v.triggerEpisodeId] : [])),
+        visits.flatMap((v) =>
+          v.triggerEpisodeId && !seesPupilDetails(user, v, rules) ? [v.triggerEpisodeId] : [],
+        ),
       );
-      const rules = deps.rulesFor(school.id);
       // Who last confirmed the workers out, for whether their own new return time is closed.
       const confirmed = await lastConfirmedByOthersOf(
         deps.db,
@@ -135,7 +138,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
             status: v.status,
             pupilName: p ? `${p.forename ?? ''} ${p.surname ?? ''}`.trim() : v.pupilMisId,
             reason: visitReasonFor(
-              seesPupilDetails(user, v),
+              seesPupilDetails(user, v, rules),
               v,
               v.triggerEpisodeId ? titles.get(v.triggerEpisodeId) : undefined,
             ),
@@ -183,7 +186,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const lateNoticeBy = v.parentLateNoticeBy?.startsWith('user:')
       ? await userById(deps.db, v.parentLateNoticeBy.slice('user:'.length))
       : undefined;
-    const seen = visitPupilFor(user, v, pupil, contacts);
+    const seen = visitPupilFor(user, v, rules, pupil, contacts);
     const trigger = v.triggerEpisodeId
       ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
       : undefined;
@@ -198,7 +201,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       // The visit's fields as this person is shown them (VISIT_FIELDS, visitShownTo): never the safe
       // word (the office reveals it with one audited click); to those the pupil's details are withheld
       // from, not its trigger's words in the reason, the outcome's details, the worker's phone or vehicle.
-      visit: visitShownTo(user, v, trigger?.title),
+      visit: visitShownTo(user, v, rules, trigger?.title),
       out: isOut(v),
       actions: allowedActions(lifecycle, actorOf(user), rules),
       /**
@@ -267,6 +270,13 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
       ...seen,
+      /**
+       * Withheld: whether they would be shown now were this person going on it (the visit is cleared
+       * to go) — the page then says "I'll go on this visit" shows them at once, else once it is cleared.
+       */
+      pupilDetailsIfGoing: seen.pupilDetailsWithheld
+        ? v.leadUserId === null && seesPupilDetails(user, { ...v, leadUserId: user.id }, rules)
+        : null,
       addressFlags: flags,
       /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
       effectiveRisk: higherRisk(v.riskLevel, flagMinimum(flags)),
@@ -356,6 +366,16 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     (user, id, b) => authoriseVisit(deps, user, id, b.note, b.outOfHours ?? false, b.risk),
   );
   step('assess-risk', STAFF, risk, (user, id, b) => assessRisk(deps, user, id, b));
+  // "I'll go on this visit", before the departure form (the office names who goes: `leadUserId`),
+  // and "I am not going after all". Who may is the departure form's "who is going" (`leadOf`).
+  step(
+    'go-on-visit',
+    STAFF,
+    z.strictObject({ leadUserId: departure.shape.leadUserId }),
+    (user, id, b) => goOnVisit(deps, user, id, b.leadUserId),
+    (r) => r,
+  );
+  step('not-going', STAFF, z.strictObject({}), (user, id) => notGoing(deps, user, id));
   step('date', STAFF, z.strictObject({ date: isoDate }), (user, id, b) =>
     changeVisitDate(deps, user, id, b.date),
   );
