@@ -38,14 +38,14 @@ async function signIn(username: string, width = 1280): Promise<Page> {
 }
 
 /**
- * An authorised King's Gomer visit (risk assessed, out of hours approved), the family told by letter
+ * An authorised King's Gomer visit Sam asked for and leads (risk assessed, out of hours approved), the family told by letter
  * unless `familyTold` is false.
  */
 async function authorisedVisit(reason: string, familyTold = true): Promise<string> {
   const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by,
+    `INSERT INTO visits (school_id, pupil_mis_id, reason, address, planned_for, status, requested_by, lead_user_id,
        authorised_by, authorised_at, risk_level, risk_assessed_at, out_of_hours_approved, family_notice)
-     SELECT 'gomer', 'P1', $1, $2, (now() AT TIME ZONE 'Europe/London')::date, 'authorised', u.id,
+     SELECT 'gomer', 'P1', $1, $2, (now() AT TIME ZONE 'Europe/London')::date, 'authorised', u.id, u.id,
        d.id, now(), 'low', now(), true, $3
      FROM users u, users d WHERE u.username = 'sam' AND d.username = 'dsl' RETURNING id`,
     [
