@@ -38,7 +38,7 @@ program
 program
   .command('example-data')
   .description(
-    "write made-up pupils and this academic year's marks into the example school's drop folder, once",
+    "write made-up pupils and this academic year's marks into each SIMS XML or CSV school's drop folder, in its own shape, once",
   )
   .option('-c, --config <file>', 'config file (env DOORSTEP_CONFIG)', DEFAULT_CONFIG)
   .action(async (opts: { config: string }) => {
