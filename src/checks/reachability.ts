@@ -35,6 +35,36 @@ export function isWarning(kind: ReachabilityProblem['kind']): boolean {
   );
 }
 
+/** What the store says of a school's reach, when it can be read (`pushOptedIn`). */
+export interface ReachFacts {
+  /**
+   * How many opted-in browsers each `push:` group of the school's ladders reaches (its key is the
+   * group). Without it (or a group not in it), who opted in is not judged.
+   */
+  pushOptedIn?: ReadonlyMap<string, number>;
+}
+
+/**
+ * Whether one ladder target of a school (`sms:on-call-leaders`) reaches a person: not the board, not
+ * the people on the visit (the ones not heard from), its channel configured and, where it goes to a
+ * contacts group, someone in it with what the channel needs (a phone, an e-mail address; for a push,
+ * an account found by either that turned alarms on, when `facts` says). A chat room or a webhook
+ * counts as people. The one test of a person told: `ladderReachability` warns of a ladder none of
+ * whose levels passes it, and the phone page never says "the office knows" of a first level none of
+ * whose targets does (src/visits/watch-reach.ts).
+ */
+export function reachesAPerson(s: SchoolConfig, target: string, facts: ReachFacts = {}): boolean {
+  const [channel, group] = target.split(':') as [string, string | undefined];
+  if (channel === 'board' || group === VISITING_STAFF) return false;
+  if (targetReach(s, target).reaches === 'no-one') return false;
+  if (channel === 'push' && group) {
+    if (facts.pushOptedIn?.get(group) === 0) return false;
+    if (group === OFFICE_STAFF) return true;
+    return !groupMissing(s, group) && s.contacts[group]!.some((p) => p.phone || p.email);
+  }
+  return true;
+}
+
 /** The ladders that differ by time, in the order they are judged. */
 const TIME_VARIANTS = ['outOfHours', 'weekend', 'holiday'] as const;
 
@@ -56,7 +86,7 @@ export function ladderReachability(
    * From the store, when it can be read: how many opted-in browsers each `push:` group of the
    * school's ladders reaches (its key is the group). Without it, who opted in is not judged.
    */
-  facts: { pushOptedIn?: ReadonlyMap<string, number> } = {},
+  facts: ReachFacts = {},
 ): ReachabilityProblem[] {
   const out: ReachabilityProblem[] = [];
   // Visits raise overdue and missed check-in alarms whether or not a school configures their ladders.
@@ -80,6 +110,7 @@ export function ladderReachability(
       for (const target of new Set(level.notify)) {
         const [channel, group] = target.split(':') as [string, string | undefined];
         if (channel === 'board') continue;
+        if (reachesAPerson(s, target, facts)) person = true;
         const problem = (kind: ReachabilityProblem['kind'], message: string) =>
           out.push({
             ladder,
@@ -116,7 +147,6 @@ export function ladderReachability(
           if (group === OFFICE_STAFF) {
             if (optedIn === 0)
               problem('reaches-no-one', `no office or safeguarding account of the school has ${none}`);
-            else person = true;
             continue;
           }
           const missing = groupMissing(s, group);
@@ -127,11 +157,9 @@ export function ladderReachability(
               `no one in contacts.${group} has a phone number or an e-mail address to find their account by: it reaches no one`,
             );
           else if (optedIn === 0) problem('reaches-no-one', `no one in contacts.${group} has ${none}`);
-          else person = true;
           continue;
         }
         // A chat room or a webhook (people behind it, not ours to count), or a group with some reached.
-        person = true;
         if (reach.reaches === 'people' && reach.without.length > 0) {
           const { without, field } = reach;
           problem(

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
+import { pushOptedIn } from '../checks/push-reach.ts';
+import { reachesAPerson } from '../checks/reachability.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
-import { firstLevelOnlyOnBoard } from '../domain/escalation/delivery.ts';
 import { onVisit } from '../domain/visits/lifecycle.ts';
-import { officeLine } from '../domain/visits/office-line.ts';
+import { firstLevelReachesNoPerson, officeLine } from '../domain/visits/office-line.ts';
 import { ownReturnTimeClosed, runningLateProblem } from '../domain/visits/return-time.ts';
 import { overdueAlarmKey, overdueOwnAlarmKey } from '../domain/visits/watch.ts';
 import { doorstepError } from '../errors.ts';
@@ -46,8 +47,9 @@ export interface Resumed {
    */
   overdueNow: boolean;
   /**
-   * Overdue now: the ladder of the alarm raised tells only the board at first (out of hours, say):
-   * the phone says it is on the office's screen with no one messaged, and whom to phone — never
+   * Overdue now: the ladder of the alarm raised tells only the board at first (out of hours, say), or
+   * its first level's targets reach no person (`reachesAPerson`: an SMS group where no SMS channel is
+   * configured, a group with no phone number): the phone says it is on the office's screen with no one messaged, and whom to phone — never
    * "they phone you".
    */
   onlyOnBoard: boolean;
@@ -183,7 +185,10 @@ export async function resumeWatch(
         subject: `home visit #${visitId} still out`,
         text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
       });
-      const onlyOnBoard = overdueNow && firstLevelOnlyOnBoard(policy);
+      // A first level whose texts reach no one (no SMS channel, a group with no phone) is the board alone.
+      const facts = overdueNow ? { pushOptedIn: await pushOptedIn(tx, school) } : {};
+      const onlyOnBoard =
+        overdueNow && firstLevelReachesNoPerson(policy, (t) => reachesAPerson(school, t, facts));
       return {
         resumed: { expectedReturnAt: at, overdueNow, onlyOnBoard },
         alarmId,

@@ -1,4 +1,5 @@
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
+import { type ReachFacts, reachesAPerson } from '../checks/reachability.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { type OfficeLine, officeLine, periodTurns, watchOnlyOnBoard } from '../domain/visits/office-line.ts';
 import {
@@ -94,12 +95,17 @@ export const WATCH_REACH_HORIZON_MS = 12 * 60 * 60_000;
  *   its interval — out past 16:30 checking in every 30 min, last at 16:45, is told at 16:50 that the
  *   check-in due 17:15 is out of hours.
  * Before the worker leaves, nothing is due: the ladders of now. The window is never more than
- * `WATCH_REACH_HORIZON_MS` ahead.
+ * `WATCH_REACH_HORIZON_MS` ahead. A first level whose targets reach no person — an SMS group where no
+ * SMS channel is configured, a group nobody in which has a phone number, a push nobody turned on — is
+ * the board alone: judged by `reachesAPerson`, the test `doorstep check` and the data page warn by
+ * ("reaches no person on any level, only the board"), with what the store says (`facts`) when given.
  */
 export function watchNow(
   school: SchoolConfig,
   now: Date,
   watch: VisitWatch,
+  /** What the store says of the school's reach (`pushOptedIn`); without it, push is not judged. */
+  facts: ReachFacts = {},
 ): { watchOnlyOnBoard: boolean; office: OfficeLine | null } {
   const periodAt = (at: Date) => periodFor(school, at);
   const t = now.getTime();
@@ -125,12 +131,13 @@ export function watchNow(
     ...overdueTimes.map((at) => ({ at, type: 'overdue_visit' })),
     ...turns.flatMap((at) => meanwhile.map((type) => ({ at, type }))),
   ];
+  const reaches = (target: string) => reachesAPerson(school, target, facts);
   return {
     // Judged by the period as the office's presence is (`periodFor`), not the one the ladder was
     // chosen in: a weekday at a school that gives only weekend ladders is `school-hours` to its ladders
     // at 03:00 too, yet its office is not known to be at its screen then.
     watchOnlyOnBoard: raised.some(({ at, type }) =>
-      watchOnlyOnBoard(periodFor(school, at), [ladderFor(school, type, at)]),
+      watchOnlyOnBoard(periodFor(school, at), [ladderFor(school, type, at)], reaches),
     ),
     office: officeLine(school, periodFor(school, now)),
   };

@@ -13,9 +13,12 @@ import { visitSchoolsConfig } from '../helpers/visits.ts';
  * and the office said to be possibly closed. Its ladders are unchanged: weekdays follow its own.
  */
 const weekendOnly = (extra = '') =>
-  visitSchoolsConfig(`${extra}    escalationHours:
+  visitSchoolsConfig(
+    `${extra}    escalationHours:
       weekend: { alarm: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] } }
-`).schools.find((s) => s.id === 'lime')!;
+`,
+    { SMS_TOKEN: 'tok' },
+  ).schools.find((s) => s.id === 'lime')!;
 const watch = (overdueAt: string) => ({ overdueAt: new Date(overdueAt), checkIns: true, fobSilent: false });
 const tuesdayNight = new Date('2026-11-24T03:00:00Z');
 const tuesdayMorning = new Date('2026-11-24T10:00:00Z');
@@ -39,7 +42,10 @@ describe('a school whose escalationHours give weekend ladders only', () => {
   });
 
   it('a weekday ladder that texts a person at once is still said to reach someone', () => {
-    const texted = weekendOnly(`    escalation:
+    // With an SMS channel: the text to the on-call leaders reaches a person.
+    const texted = weekendOnly(`    channels:
+      sms: { baseUrl: "http://127.0.0.1:9", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+    escalation:
       overdue-visit: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
       missed-check-in: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
 `);
@@ -78,7 +84,8 @@ describe('a school whose escalationHours give weekend ladders only', () => {
 
   it('the domain: a school day whose hours are not known is never "the office at its screen"', () => {
     const boardFirst = { levels: [{ notify: ['board'] }, { notify: ['sms:on-call-leaders'] }] };
-    expect(watchOnlyOnBoard('school-day', [boardFirst])).toBe(true);
-    expect(watchOnlyOnBoard('school-hours', [boardFirst])).toBe(false);
+    const anyone = () => true;
+    expect(watchOnlyOnBoard('school-day', [boardFirst], anyone)).toBe(true);
+    expect(watchOnlyOnBoard('school-hours', [boardFirst], anyone)).toBe(false);
   });
 });

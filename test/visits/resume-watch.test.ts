@@ -317,6 +317,50 @@ describe('a back safe said by mistake', () => {
     await returnVisit(w.vdeps, lead, id);
   });
 
+  it('overdue now, where the overdue ladder’s first level texts over an SMS channel the school does not configure: no one has been messaged', async () => {
+    const id = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, id);
+    now = at('14:30');
+    // The first level texts the on-call leaders at once: with the school's SMS channel a person is told.
+    const texting = (sms: boolean) => ({
+      ...w.vdeps,
+      config: {
+        ...w.vdeps.config,
+        schools: w.vdeps.config.schools.map((s) =>
+          s.id === 'hampton'
+            ? {
+                ...s,
+                channels: sms ? s.channels : { ...s.channels, sms: undefined },
+                escalation: {
+                  ...s.escalation,
+                  overdue_visit: {
+                    condition: 'if-not-acknowledged' as const,
+                    levels: [{ afterMinutes: 0, notify: ['board', 'sms:on-call-leaders'] }],
+                  },
+                },
+              }
+            : s,
+        ),
+      },
+    });
+    expect(await resumeWatch(texting(false) as typeof w.vdeps, lead, id, null)).toEqual({
+      expectedReturnAt: at('14:30'),
+      overdueNow: true,
+      onlyOnBoard: true,
+    });
+    await returnVisit(w.vdeps, lead, id);
+    const again = await outAt('10:00', '14:00');
+    now = at('10:30');
+    await returnVisit(w.vdeps, office, again);
+    now = at('14:30');
+    expect(await resumeWatch(texting(true) as typeof w.vdeps, lead, again, null)).toMatchObject({
+      overdueNow: true,
+      onlyOnBoard: false,
+    });
+    await returnVisit(w.vdeps, lead, again);
+  });
+
   it('overdue now is never the old return time itself, whose overdue alarm was raised once and stood down by the back safe', async () => {
     const id = await outAt('10:00', '14:00');
     // 14:00, all at one instant: overdue raised, back safe said, "I am still out" past their own bound.

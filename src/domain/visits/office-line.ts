@@ -1,4 +1,4 @@
-import { firstLevelOnlyOnBoard } from '../escalation/delivery.ts';
+import { VISITING_STAFF } from '../escalation/ladder.ts';
 import type { LadderPeriod } from '../escalation/routing.ts';
 
 /**
@@ -49,15 +49,36 @@ export function officeLine(
  * office is known to be at its screen (`school-hours`: the school's `escalationHours` say so); a school
  * that gives no hours (`period` null), or gives them for weekends and holidays only (`school-day` on
  * its weekdays), still has a board nobody may watch at night, so its ladders are judged as "I am still
- * out" judges them (`firstLevelOnlyOnBoard`).
+ * out" judges them (`firstLevelOnlyOnBoard`) — and a first level whose other targets reach no person
+ * (`reachesPerson` false for each: an SMS group with no SMS channel configured, a group nobody in which
+ * has a phone number) is the board alone too: its texts are never sent.
  */
 export function watchOnlyOnBoard(
   period: OfficePeriod,
   /** The ladders the visit's alarms would follow if raised in that period. */
   ladders: readonly { levels: readonly { notify: readonly string[] }[] }[],
+  /**
+   * Whether one target of a level (`sms:on-call-leaders`) reaches a person, as the school's config
+   * (and what the store knows) says: the test `doorstep check` warns by (src/checks/reachability.ts).
+   */
+  reachesPerson: (target: string) => boolean,
 ): boolean {
   if (period === 'school-hours') return false;
-  return ladders.some(firstLevelOnlyOnBoard);
+  return ladders.some((ladder) => firstLevelReachesNoPerson(ladder, reachesPerson));
+}
+
+/**
+ * Whether a ladder's first level tells no person: only the board and the people on the visit (as
+ * `firstLevelOnlyOnBoard` in src/domain/escalation/delivery.ts), or other targets that reach no one
+ * (`reachesPerson` false for each). A ladder with no levels tells no one. Pure.
+ */
+export function firstLevelReachesNoPerson(
+  ladder: { levels: readonly { notify: readonly string[] }[] },
+  reachesPerson: (target: string) => boolean,
+): boolean {
+  return !(ladder.levels[0]?.notify ?? []).some(
+    (t) => t !== 'board' && t.split(':')[1] !== VISITING_STAFF && reachesPerson(t),
+  );
 }
 
 const MINUTE = 60_000;

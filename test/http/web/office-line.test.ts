@@ -77,21 +77,28 @@ describe('the visit as the phone page reads it', () => {
   });
 });
 
+/** An SMS channel (nothing is sent): a text to a group with phones then reaches a person. */
+const SMS = `    channels:
+      sms: { baseUrl: "http://127.0.0.1:9", accountSid: AC1, authToken: "\${SMS_TOKEN}", from: "+447700900999" }
+`;
+
 describe('who watches a worker out, as the phone page is told', () => {
   const boardFirst = {
     levels: [{ notify: ['board', 'sms:visiting-staff'] }, { notify: ['sms:on-call-leaders'] }],
   };
   const personFirst = { levels: [{ notify: ['board', 'sms:on-call-leaders'] }] };
+  // Every target reaches someone (the school's config judged apart: test/visits/watch-reaches-no-one.test.ts).
+  const anyone = () => true;
   it('out of hours, a watch ladder that tells only the board at once is the office’s screen alone', () => {
     for (const period of ['out-of-hours', 'weekend', 'holiday'] as const) {
-      expect(watchOnlyOnBoard(period, [personFirst, boardFirst])).toBe(true);
-      expect(watchOnlyOnBoard(period, [personFirst])).toBe(false);
+      expect(watchOnlyOnBoard(period, [personFirst, boardFirst], anyone)).toBe(true);
+      expect(watchOnlyOnBoard(period, [personFirst], anyone)).toBe(false);
     }
     // In school hours the office is at its screen.
-    expect(watchOnlyOnBoard('school-hours', [boardFirst])).toBe(false);
+    expect(watchOnlyOnBoard('school-hours', [boardFirst], anyone)).toBe(false);
     // With no hours known, the board may be unwatched at night: judged by the ladder, as "I am still out" is.
-    expect(watchOnlyOnBoard(null, [boardFirst])).toBe(true);
-    expect(watchOnlyOnBoard(null, [personFirst])).toBe(false);
+    expect(watchOnlyOnBoard(null, [boardFirst], anyone)).toBe(true);
+    expect(watchOnlyOnBoard(null, [personFirst], anyone)).toBe(false);
   });
 
   it('a period turns only on a whole minute: each one the window passes through is named once', () => {
@@ -133,12 +140,15 @@ describe('who watches a worker out, as the phone page is told', () => {
   it('counts the silent fob where the visit has one and the school watches for it', () => {
     // Out of hours the overdue and missed check-in ladders text the on-call leaders at once; the
     // silent fob's is Doorstep's own, [board, the worker].
-    const personFirstOutOfHours = visitSchoolsConfig(`    escalationHours:
+    const personFirstOutOfHours = visitSchoolsConfig(
+      `${SMS}    escalationHours:
       schoolDay: "08:00-17:00"
       outOfHours:
         overdue-visit: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
         missed-check-in: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
-`).schools.find((s) => s.id === 'lime')!;
+`,
+      { SMS_TOKEN: 'tok' },
+    ).schools.find((s) => s.id === 'lime')!;
     const watched = {
       ...personFirstOutOfHours,
       fobs: { ...personFirstOutOfHours.fobs, silentAlarmMinutes: 30 },
@@ -158,10 +168,13 @@ describe('who watches a worker out, as the phone page is told', () => {
     // Doorstep's own overdue ladder tells the board alone at first.
     const at = new Date('2026-11-28T23:00:00Z');
     expect(watchNow(noHours, at, watch('2026-11-28T23:45:00Z', false)).watchOnlyOnBoard).toBe(true);
-    const texted = visitSchoolsConfig(`    escalation:
+    const texted = visitSchoolsConfig(
+      `${SMS}    escalation:
       overdue-visit: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
       missed-check-in: { levels: [{ afterMinutes: 0, notify: [board, sms:on-call-leaders] }] }
-`).schools.find((s) => s.id === 'lime')!;
+`,
+      { SMS_TOKEN: 'tok' },
+    ).schools.find((s) => s.id === 'lime')!;
     expect(watchNow(texted, at, watch('2026-11-28T23:45:00Z', true)).watchOnlyOnBoard).toBe(false);
   });
 
