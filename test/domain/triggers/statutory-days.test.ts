@@ -145,4 +145,18 @@ describe('statutory returns count school days by the pupil’s possible sessions
     const two = pupil(each(calendar.between('2025-11-03', '2025-11-24'), 'I'), { to: '2025-11-24' });
     expect(finding(two, ILLNESS, '2025-11-24')).toMatchObject({ fired: true, evidence: { count: 15 } });
   });
+
+  it('illness: an afternoon on a part-time timetable (C2) or study leave (S) is a possible session — a morning ill is half a day', () => {
+    // attendance.md lists C2 and S among authorised absences (possible sessions), as the 10-day
+    // return reads them; only the not-possible codes (D, X, Q, Y, Z, #) make a morning a whole day.
+    const fifteen = calendar.between('2025-11-03', '2025-11-24');
+    expect(fifteen).toHaveLength(15);
+    for (const pm of ['C2', 'S'])
+      expect(
+        finding(pupil(each(fifteen, ['I', pm]), { to: '2025-11-24' }), ILLNESS, '2025-11-24'),
+      ).toMatchObject({
+        fired: false,
+        evidence: { count: 7.5 },
+      });
+  });
 });

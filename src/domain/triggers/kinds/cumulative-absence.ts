@@ -1,13 +1,15 @@
 import type { EvaluationCaches, EvaluationContext, Evidence, RuleOutcome } from '../finding.ts';
-import { NOT_SEEN, type PupilAttendance } from '../pupil-attendance.ts';
+import { NOT_POSSIBLE, NOT_SEEN, type PupilAttendance } from '../pupil-attendance.ts';
 import type { Rule } from '../rules.ts';
 
 /**
- * Session `s` is no possible session for the count: marked with a code every run passes over
- * (`PupilAttendance.runSession`: a closure, a not-possible code such as `D` or `X`, `C2`, `S`).
+ * Session `s` is no possible session for the count: marked with a code the statutory table counts as
+ * not possible (`D` at the school the pupil is dual registered with, `X`, `Q`, `Y1`–`Y7`, `Z`, `#`).
+ * A part-time timetable's `C2` and study leave's `S` are authorised absences — possible sessions, as
+ * the 10-day return reads them too — so a morning ill with the afternoon `C2` is half a school day.
  */
-function notPossible(p: PupilAttendance, s: number, set: Uint8Array): boolean {
-  return p.slots[s] !== 0 && p.runSession(s, set, 'pass-over') === 'skip';
+function notPossible(p: PupilAttendance, s: number): boolean {
+  return NOT_POSSIBLE[p.slots[s]!] === 1;
 }
 
 export function cumulativeAbsence(
@@ -22,9 +24,8 @@ export function cumulativeAbsence(
   const first = ev.firstIndexFrom(p.calendar, from);
   // School days: each day's sessions in the codes over the pupil's possible sessions that day — a
   // day whose one possible session is coded so (its other not possible: `D` at the school they are
-  // dual registered with, `X`, a closure, a part-time timetable `C2`, …, as every run passes them
-  // over) is a whole day; a day with one of two so coded is half of one. A session with no mark
-  // (this afternoon's, before its register) is a possible one.
+  // dual registered with, `X`, a closure: `notPossible`) is a whole day; a day with one of two so
+  // coded is half of one. A session with no mark (this afternoon's, before its register) is possible.
   let halves = 0;
   let firstDay = -1;
   for (let d = Math.max(0, first); d <= todayIndex; d++) {
@@ -32,7 +33,7 @@ export function cumulativeAbsence(
     const pm = set[p.slots[d * 2 + 1]!] === 1;
     if (!am && !pm) continue;
     if (firstDay < 0) firstDay = d;
-    halves += am && pm ? 2 : notPossible(p, am ? d * 2 + 1 : d * 2, set) ? 2 : 1;
+    halves += am && pm ? 2 : notPossible(p, am ? d * 2 + 1 : d * 2) ? 2 : 1;
   }
   // The latest continuous period of these codes: school days in a row with a session so coded (a day
   // with no counting session neither extends nor ends it).
