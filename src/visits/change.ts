@@ -72,6 +72,15 @@ export async function change<T>(
   return result;
 }
 
+/**
+ * Whether `shown` — when the record a page showed was made (ISO 8601), null: it showed none — is the
+ * one `recorded` now (null: none). A step that replaces a record says which one it replaces.
+ */
+export function sameInstant(shown: string | null, recorded: Date | string | null): boolean {
+  if (shown === null || recorded === null) return shown === recorded;
+  return Date.parse(shown) === new Date(recorded).getTime();
+}
+
 /** The audit entry of a step of a visit, by the person who took it. */
 export async function audit(
   tx: Queryable,

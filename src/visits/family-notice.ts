@@ -1,5 +1,5 @@
 import type { SchoolConfig } from '../config/schema.ts';
-import { londonDate } from '../domain/attendance/dates.ts';
+import { londonClock, londonDate } from '../domain/attendance/dates.ts';
 import type { VisitRules } from '../domain/visits/rules.ts';
 import { doorstepError } from '../errors.ts';
 import type { Queryable } from '../store/db.ts';
@@ -9,7 +9,7 @@ import { openTriggersOf } from '../store/triggers.ts';
 import type { User } from '../store/users.ts';
 import { saveFamilyNotice } from '../store/visit-changes.ts';
 import { knownSchool } from './access.ts';
-import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { audit, change, must, mustLock, sameInstant, type VisitDeps } from './change.ts';
 import { sendNotices } from './visit-notices.ts';
 
 /** The date as a family reads it: "Tuesday 10 March". */
@@ -123,6 +123,11 @@ export async function tellFamily(
     exemption?: string | undefined;
     note?: string | undefined;
     sentBy?: 'doorstep' | 'staff' | undefined;
+    /**
+     * When the record the page showed was made (null: none yet): this one replaces it, and one
+     * recorded since the page was read refuses it (409). Absent (an API client): it replaces any.
+     */
+    replaces?: string | null | undefined;
   },
 ): Promise<void> {
   if (Boolean(input.method) === Boolean(input.exemption))
@@ -137,6 +142,14 @@ export async function tellFamily(
   const notices = await change(deps, async (tx) => {
     const v = await mustLock(tx, visitId);
     must(deps, user, v, 'tell-family');
+    const told = v.familyNotice;
+    if (input.replaces !== undefined && !sameInstant(input.replaces, told?.at ?? null))
+      throw doorstepError(
+        'CONFLICT',
+        told
+          ? `how the family was told was recorded since this page was read (${told.method ?? `not told first: ${told.exemption}`}, ${londonClock(new Date(told.at))} on ${londonDate(new Date(told.at))}): read it — recording it again replaces it`
+          : 'how the family was told, as this page showed it, was withdrawn since (the visit moved to another day): read the visit again',
+      );
     const rule = deps.rulesFor(v.schoolId).familyNotice!;
     if (input.method && !(rule.methods as readonly string[]).includes(input.method))
       throw doorstepError(
@@ -225,7 +238,8 @@ export async function tellFamily(
       user,
       'visit.family-told',
       v,
-      { familyNotice: v.familyNotice ? (v.familyNotice.method ?? v.familyNotice.exemption) : null },
+      // What it replaces, whole (the visit keeps only the latest).
+      { familyNotice: told ? (told.method ?? told.exemption) : null, ...(told ? { replaced: told } : {}) },
       {
         method: input.method ?? null,
         exemption: input.exemption ?? null,

@@ -1,4 +1,4 @@
-import { londonDate } from '../domain/attendance/dates.ts';
+import { londonClock, londonDate } from '../domain/attendance/dates.ts';
 import { VISIT_ACTIONS } from '../domain/triggers/actions.ts';
 import { londonInstant } from '../domain/visits/appointment.ts';
 import { decide } from '../domain/visits/lifecycle.ts';
@@ -26,7 +26,7 @@ import {
 } from '../store/visits.ts';
 import { actorOf, assertSchool, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
-import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { audit, change, must, mustLock, sameInstant, type VisitDeps } from './change.ts';
 import { visitPlannedNotice } from './planned-notice.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 /** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
@@ -197,6 +197,12 @@ export interface RiskAssessment {
    * client): the flags there are now.
    */
   flagsSeen?: readonly string[] | undefined;
+  /**
+   * When the assessment the assessor was shown was made (null: none yet): a reassessment says which
+   * assessment it replaces, and one made since refuses it (409) — never one assessor's word silently
+   * overwriting another's. Absent (an API client): it replaces whatever there is.
+   */
+  replaces?: string | null | undefined;
 }
 
 /**
@@ -220,6 +226,13 @@ export async function assessRisk(
 }
 
 async function recordRisk(deps: VisitDeps, tx: Queryable, user: User, v: VisitRow, risk: RiskAssessment) {
+  if (risk.replaces !== undefined && !sameInstant(risk.replaces, v.riskAssessedAt))
+    throw doorstepError(
+      'CONFLICT',
+      v.riskAssessedAt
+        ? `the risk was assessed since this page was read (${v.riskLevel.toUpperCase()} at ${londonClock(v.riskAssessedAt)} on ${londonDate(v.riskAssessedAt)}): read it — a new assessment replaces it`
+        : 'the risk assessment this page showed was withdrawn since (the visit changed): read the visit again',
+    );
   // The assessment is made with the flags there are: one recorded later (even one whose own
   // transaction has not committed yet) is not among them, so departure asks for it to be amended.
   const flags = await addressFlagsFor(tx, v.schoolId, v.address);
@@ -244,7 +257,14 @@ async function recordRisk(deps: VisitDeps, tx: Queryable, user: User, v: VisitRo
     user,
     'visit.risk-assessed',
     v,
-    { riskLevel: v.riskLevel, assessed: v.riskAssessedAt !== null },
+    // What it replaces, whole: the level, why, by whom and when (the visit keeps only the latest).
+    {
+      riskLevel: v.riskLevel,
+      assessed: v.riskAssessedAt !== null,
+      ...(v.riskAssessedAt
+        ? { reason: v.riskReason, by: v.riskAssessedBy, at: v.riskAssessedAt.toISOString() }
+        : {}),
+    },
     { riskLevel: risk.level, reason: risk.reason.trim(), addressFlags: flags.map((f) => f.id) },
   );
 }

@@ -145,6 +145,7 @@ beforeAll(async () => {
     displayName: 'Pat Partner',
   });
   u.olive = await addUser(db, 'olive', ['office'], { schools: ['hampton'], displayName: 'Olive Office' });
+  u.dana = await addUser(db, 'dana', ['safeguarding'], { schools: ['hampton'], displayName: 'Dana DSL' });
 });
 afterAll(async () => {
   await browser?.close();
@@ -379,8 +380,24 @@ describe('the visit page, the worker out and the office', () => {
     await until(async () => !(await leave.isDisabled()), 10_000, 'Leave offered');
     expect(await why.isHidden()).toBe(true);
     expect(await every.getAttribute('aria-invalid')).toBeNull();
+    // Once left, the page never asks whether the visit may depart (it did: "a visit that is departed
+    // cannot depart"): the form's own re-check is not set, and none runs for a form gone.
+    const checksAfter: string[] = [];
+    let left = false;
+    page.on('request', (r: Request) => {
+      if (r.method() !== 'POST') return;
+      if (r.url().endsWith(`/api/visits/${visitId}/depart`)) left = true;
+      else if (left && r.url().endsWith('/departure-check')) checksAfter.push(r.url());
+    });
     await leave.click();
     await page.getByText(LEFT_OUT_OF_HOURS).waitFor();
+    // Any re-check the page set when it left (250 ms on) has run before a timer set after it, and
+    // its request is out before an answer to one asked after that.
+    await page.evaluate(async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      await fetch('/api/me');
+    });
+    expect(checksAfter).toEqual([]);
     await vic.ctx.close();
     // The expected: the live check's 400 for the refused interval; never a refused departure's 422.
     expect(problems.filter((p) => !p.includes('status of 400'))).toEqual([]);
@@ -583,6 +600,40 @@ describe('before leaving, on a phone', () => {
     await page.locator('#pupil-flags-hint').waitFor();
     expect(await page.locator('form#depart').count()).toBe(0);
     await vic.ctx.close();
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('a record replaced before leaving', () => {
+  it('the risk assessment and how the family was told: shown as recorded, changed behind “Reassess” / “Change”, saying it replaces it', async () => {
+    const visitId = await visitToLeave();
+    const dsl = await pageAs('dana');
+    const page = dsl.page;
+    await page.goto(`${base}/visits/${visitId}`);
+    // Recorded: no blank form, but "Reassess the risk", closed, its form filled in with what was recorded.
+    const reassess = page.locator('details#reassess-risk');
+    await reassess.waitFor();
+    expect(await reassess.getAttribute('open')).toBeNull();
+    expect(await page.locator('h2', { hasText: 'Assess the risk' }).count()).toBe(0);
+    expect(await reassess.locator('summary').textContent()).toMatch(/^Reassess the risk \(assessed LOW, /);
+    await reassess.locator('summary').click();
+    expect(await page.locator('#f-riskLevel').inputValue()).toBe('low');
+    expect(await page.locator('#reassess-replaces').textContent()).toMatch(
+      /^This replaces the assessment of .* \(LOW\); the audit keeps both\.$/,
+    );
+    await page.locator('#f-riskLevel').selectOption('minor');
+    await page.locator('[name=riskReason]').fill('dog in the yard');
+    await page.getByRole('button', { name: 'Record the new assessment' }).click();
+    await page.getByText(/^Risk reassessed: MINOR replaces the assessment of /).waitFor();
+    await page.locator('details#reassess-risk summary', { hasText: 'assessed MINOR' }).waitFor();
+    // How the family was told: the same, behind "Change how the family was told", filled in.
+    const change = page.locator('details#family-notice-change');
+    await change.locator('summary').click();
+    expect(await page.locator('#f-familyHow').inputValue()).toBe('method:letter');
+    expect(await page.locator('#family-notice-replaces').textContent()).toMatch(
+      /^This replaces what was recorded /,
+    );
+    await dsl.ctx.close();
     expect(problems).toEqual([]);
   });
 });

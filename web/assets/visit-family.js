@@ -69,6 +69,13 @@ export function familyNotice(d, may) {
     choices(rule, d.familyText, d.familyExemptions ?? []),
   );
   const note = h('input', { type: 'text', id: 'f-familyNote', name: 'familyNote', maxlength: 500 });
+  // Recorded: the form is behind "Change", filled in with what was recorded, and says it replaces it.
+  if (told) {
+    choice.value = told.method
+      ? `method:${told.method}${told.method === 'sms' && told.sentBy === 'staff' ? ':staff' : ''}`
+      : `exemption:${told.exemption}`;
+    note.value = told.note ?? '';
+  }
   return h(
     'section',
     { id: 'family-notice' },
@@ -89,23 +96,49 @@ export function familyNotice(d, may) {
           h('blockquote', {}, d.familyText.text),
         )
       : null,
-    h(
-      'form',
-      {
-        id: 'family-notice-form',
-        onsubmit: (e) => {
-          e.preventDefault();
-          const [kind, value, by] = choice.value.split(':');
-          post(
-            'family-notice',
-            { [kind]: value, ...(by ? { sentBy: by } : {}), ...(note.value ? { note: note.value } : {}) },
-            'Recorded.',
-          );
+    changeBehind(
+      told,
+      h(
+        'form',
+        {
+          id: 'family-notice-form',
+          onsubmit: (e) => {
+            e.preventDefault();
+            const [kind, value, by] = choice.value.split(':');
+            post(
+              'family-notice',
+              {
+                [kind]: value,
+                ...(by ? { sentBy: by } : {}),
+                ...(note.value ? { note: note.value } : {}),
+                replaces: told?.at ?? null,
+              },
+              told ? 'Recorded: it replaces what was recorded before.' : 'Recorded.',
+            );
+          },
         },
-      },
-      field('How the family was told', choice),
-      field('Note (optional)', note),
-      h('button', { type: 'submit' }, 'Record'),
+        told
+          ? h(
+              'p',
+              { class: 'hint', id: 'family-notice-replaces' },
+              `This replaces what was recorded ${fmtDateTime(told.at)}; the audit keeps both.`,
+            )
+          : null,
+        field('How the family was told', choice),
+        field('Note (optional)', note),
+        h('button', { type: 'submit' }, told ? 'Record the change' : 'Record'),
+      ),
     ),
+  );
+}
+
+/** Nothing recorded yet: the form. Recorded: behind "Change how the family was told". */
+function changeBehind(told, form) {
+  if (!told) return form;
+  return h(
+    'details',
+    { id: 'family-notice-change' },
+    h('summary', {}, 'Change how the family was told'),
+    form,
   );
 }

@@ -361,6 +361,9 @@ export function departForm(d) {
   let asking = false;
   /** Asks the check for the form as it is now; whether it answered (and the answer is the latest). */
   const check = async () => {
+    // Gone from the page (left for the visit, or no longer offered): nothing to check — a departed
+    // visit is not asked whether it may depart.
+    if (!departing.isConnected) return false;
     const n = ++asked;
     const t = returnTimeAhead(ret.value);
     const body = draft(t.at);
@@ -397,7 +400,7 @@ export function departForm(d) {
     clearTimeout(timer);
     timer = setTimeout(check, 250);
   };
-  return h(
+  const departing = h(
     'form',
     {
       id: 'depart',
@@ -446,8 +449,9 @@ export function departForm(d) {
         // Out of hours the office's screen alone may watch them (the server's answer says): then
         // whom to phone, never "the office knows where you are".
         const self = !lead || [lead.value, partner.value].includes(myId);
-        await post('depart', draft(back), (answer) => recordedWords(answer, 'departed', { self }));
-        recheck();
+        // Refused (or not sent): the list is asked again for the form as it is. Left: nothing to ask.
+        if (!(await post('depart', draft(back), (answer) => recordedWords(answer, 'departed', { self }))))
+          recheck();
       },
     },
     h('h2', {}, 'Leaving now'),
@@ -518,6 +522,7 @@ export function departForm(d) {
     leaveWhy,
     leave,
   );
+  return departing;
 }
 
 /**

@@ -100,9 +100,20 @@ export function riskFields(prefix) {
 /** The address flags the page shows: an assessment names them, so one recorded since is read first. */
 export const flagsSeen = (d) => (d.addressFlags ?? []).map((f) => f.id);
 
+/**
+ * The risk assessment. Not assessed yet: the form. Assessed: what was recorded (in "Before you go"
+ * above), and "Reassess the risk" opening the form with it filled in, saying the new one replaces it.
+ * Either way the page sends which assessment it showed (`replaces`): one made since is refused.
+ */
 export function riskForm(d) {
+  const v = d.visit;
   const r = riskFields('risk');
-  return h(
+  const earlier = v.riskAssessedAt;
+  if (earlier) {
+    r.level.value = v.riskLevel;
+    r.reason.value = v.riskReason ?? '';
+  }
+  const form = h(
     'form',
     {
       id: 'assess-risk',
@@ -110,14 +121,35 @@ export function riskForm(d) {
         e.preventDefault();
         post(
           'assess-risk',
-          { level: r.level.value, reason: r.reason.value, flagsSeen: flagsSeen(d) },
-          'Risk assessed.',
+          {
+            level: r.level.value,
+            reason: r.reason.value,
+            flagsSeen: flagsSeen(d),
+            replaces: earlier ?? null,
+          },
+          earlier
+            ? `Risk reassessed: ${r.level.value.toUpperCase()} replaces the assessment of ${fmtDateTime(earlier)}.`
+            : 'Risk assessed.',
         );
       },
     },
-    h('h2', {}, 'Assess the risk'),
+    earlier ? null : h('h2', {}, 'Assess the risk'),
+    earlier
+      ? h(
+          'p',
+          { class: 'hint', id: 'reassess-replaces' },
+          `This replaces the assessment of ${fmtDateTime(earlier)} (${v.riskLevel.toUpperCase()}${v.riskReason ? `: ${v.riskReason}` : ''}); the audit keeps both.`,
+        )
+      : null,
     r.fields,
-    h('button', { type: 'submit' }, 'Record the risk assessment'),
+    h('button', { type: 'submit' }, earlier ? 'Record the new assessment' : 'Record the risk assessment'),
+  );
+  if (!earlier) return form;
+  return h(
+    'details',
+    { id: 'reassess-risk' },
+    h('summary', {}, `Reassess the risk (assessed ${v.riskLevel.toUpperCase()}, ${fmtDateTime(earlier)})`),
+    form,
   );
 }
 

@@ -125,6 +125,12 @@ export const outcome = z.strictObject({
     .default([]),
 });
 
+/** When the record the page showed was made (ISO 8601), or null: the page showed none. */
+export const recordedAt = z.iso
+  .datetime({ offset: true, error: 'expected when the record shown was made (ISO 8601), or null' })
+  .nullable()
+  .optional();
+
 export const risk = z.strictObject({
   level: z.enum(['low', 'minor', 'major'], { error: 'expected low, minor or major' }),
   reason: z.string().trim().min(1, { error: 'expected why the risk is at this level' }).max(1000),
@@ -133,6 +139,11 @@ export const risk = z.strictObject({
     .array(z.string().regex(/^\d{1,18}$/, { error: 'expected address flag ids' }))
     .max(200)
     .optional(),
+  /**
+   * When the assessment the page showed was made (null: none yet): this one replaces it, and one
+   * made since the page was read refuses it (409). Absent (an API client): it replaces whatever there is.
+   */
+  replaces: recordedAt,
 });
 
 export const flag = z.strictObject({

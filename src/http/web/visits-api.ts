@@ -64,6 +64,7 @@ import {
   late,
   outcome,
   phonePosition,
+  recordedAt,
   request,
   risk,
   signList,
@@ -484,6 +485,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       sentBy: z.enum(['doorstep', 'staff']).optional(),
       exemption: z.string().max(50).optional(),
       note: z.string().max(500).optional(),
+      /** When the record the page showed was made (null: none): a new one replaces it (409 if another came since). */
+      replaces: recordedAt,
     }),
     (user, id, b) => tellFamily(deps, user, id, b),
   );
