@@ -604,6 +604,33 @@ describe('before leaving, on a phone', () => {
   });
 });
 
+describe('a visit the policy refuses at its risk', () => {
+  it('offers no leaving form, but the policy’s words and what to do instead', async () => {
+    const visitId = await visitToLeave();
+    await db.query(`UPDATE visits SET risk_level = 'major', risk_reason = 'aggression' WHERE id = $1`, [
+      visitId,
+    ]);
+    const vic = await pageAs('vic', 390);
+    const page = vic.page;
+    await page.goto(`${base}/visits/${visitId}`);
+    const refused = page.locator('section#risk-refused');
+    await refused.waitFor();
+    expect(await refused.locator('h2').textContent()).toBe('This visit cannot go ahead: the risk is MAJOR');
+    expect(await refused.locator('blockquote').textContent()).toMatch(/unacceptable level of risk/);
+    expect(await refused.locator('li').allTextContents()).toEqual([
+      "Do not go: the school's policy says no home visit at a MAJOR risk.",
+      'If the risk has changed, ask safeguarding to reassess it.',
+      'Refer it to the safeguarding team (the DSL): they decide what is done instead of a home visit.',
+      'Then cancel this visit below, giving the reason.',
+    ]);
+    expect(await page.locator('form#depart').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Leave for the visit' }).count()).toBe(0);
+    await page.locator('details#cancel').waitFor();
+    await vic.ctx.close();
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('a record replaced before leaving', () => {
   it('the risk assessment and how the family was told: shown as recorded, changed behind “Reassess” / “Change”, saying it replaces it', async () => {
     const visitId = await visitToLeave();

@@ -78,6 +78,24 @@ export function showFindings(findings) {
   list.hidden = findings.length === 0;
 }
 
+/**
+ * The school's policy says no visit at this risk level: in place of the leaving form, that it cannot
+ * go ahead, the policy's own words and what to do instead — all as the server says them (`riskRefusal`).
+ */
+export function riskRefused(r) {
+  return h(
+    'section',
+    { id: 'risk-refused', class: 'warning', 'aria-labelledby': 'risk-refused-h' },
+    h('h2', { id: 'risk-refused-h' }, `This visit cannot go ahead: the risk is ${r.level.toUpperCase()}`),
+    r.policy ? h('blockquote', {}, r.policy) : null,
+    h(
+      'ol',
+      {},
+      r.steps.map((step) => h('li', {}, step)),
+    ),
+  );
+}
+
 /** The level and why: an assessor's decision (audited). */
 export function riskFields(prefix) {
   const level = h(

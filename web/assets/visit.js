@@ -15,7 +15,7 @@ import {
   outOfHoursForm,
 } from './visit-forms.js';
 import { afterBack, keepFresh, lateNoticeButton, outParts, parentLateNote } from './visit-out.js';
-import { pupilFlags, riskForm, risks } from './visit-risks.js';
+import { pupilFlags, riskForm, riskRefused, risks } from './visit-risks.js';
 import { content, msg, page, visitId } from './visit-shared.js';
 import { statusLabel } from './visit-words.js';
 
@@ -144,7 +144,9 @@ async function load(bounded = false) {
     // Visiting staff say they are going before the departure form ("I'll go on this visit"): the
     // pupil's flags and the family's contacts are then read before they confirm they have read them.
     // The office names whoever goes on the form itself.
-    if (can('depart'))
+    // The policy says no visit at this risk level: no leaving form, but what to do instead (the server's words).
+    if (d.riskRefusal) parts.push(riskRefused(d.riskRefusal));
+    else if (can('depart'))
       parts.push(v.leadUserId === null && !d.mayNameLead ? goingFirst(d, can) : departForm(d));
     if (can('not-going')) parts.push(notGoingForm(d));
   }

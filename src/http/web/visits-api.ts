@@ -42,6 +42,7 @@ import {
 import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../visits/request.ts';
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
+import { riskRefusalFor } from '../../visits/risk-refusal.ts';
 import { visitWatch, watchNow } from '../../visits/watch-reach.ts';
 import {
   arriveVisit,
@@ -188,6 +189,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       ? await userById(deps.db, v.parentLateNoticeBy.slice('user:'.length))
       : undefined;
     const seen = visitPupilFor(user, v, rules, pupil, contacts);
+    const actions = allowedActions(lifecycle, actorOf(user), rules);
+    const effectiveRisk = higherRisk(v.riskLevel, flagMinimum(flags));
+    const beforeLeaving = v.status === 'requested' || v.status === 'authorised';
     const trigger = v.triggerEpisodeId
       ? await triggerOfVisit(deps.db, v.schoolId, v.triggerEpisodeId)
       : undefined;
@@ -204,7 +208,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       // from, not its trigger's words in the reason, the outcome's details, the worker's phone or vehicle.
       visit: visitShownTo(user, v, rules, trigger?.title),
       out: isOut(v),
-      actions: allowedActions(lifecycle, actorOf(user), rules),
+      actions,
       /**
        * Out (or back safe, while "I am still out" is allowed), for the people on the visit: the latest
        * new return time they may set themselves (4 hours after someone else last confirmed them;
@@ -280,7 +284,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         : null,
       addressFlags: flags,
       /** The level departure is checked against: the assessed (or proposed) one, raised by any address flag. */
-      effectiveRisk: higherRisk(v.riskLevel, flagMinimum(flags)),
+      effectiveRisk,
+      /**
+       * Before leaving, the policy says no visit at this risk level (`refuseAtRisk`): the page offers
+       * no leaving form but the policy's words and what to do instead (riskRefusalFor); else null.
+       */
+      riskRefusal: beforeLeaving ? riskRefusalFor(rules, v.riskLevel, effectiveRisk, actions) : null,
       checkIns: await checkInsOf(deps.db, v.id),
       rules,
       // Who may go: every active member of the visiting staff of the school, the signed-in person
@@ -301,10 +310,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * lead as it would be, no partner, no return time yet): the same checks leaving runs. The form
        * asks `POST /api/visits/:id/departure-check` again as it is filled in.
        */
-      findings:
-        v.status === 'requested' || v.status === 'authorised'
-          ? await departureCheck(deps, user, v.id, {})
-          : [],
+      findings: beforeLeaving ? await departureCheck(deps, user, v.id, {}) : [],
       school: { id: v.schoolId, name: school?.name },
       /** The policy's exemptions from telling the family first, each with whether it applies to this pupil now. */
       familyExemptions: rules.familyNotice ? await exemptionsFor(deps.db, rules, v, now) : [],
