@@ -29,11 +29,33 @@ import { type Address, formatAddress } from './visits.ts';
  */
 const RECORD_PENDING_BOUND = `interval '1 hour'`;
 
-/** How long a pending record has waited, in words (`over 3 h 20 min`, `over 2 days`), in SQL. */
-const PENDING_FOR = `(SELECT CASE WHEN w >= interval '2 days' THEN extract(day FROM w)::int || ' days'
+/**
+ * How many lines of each kind the board's **Failed deliveries** is sent: notices to named people,
+ * failed records and records not delivered yet each have their own (none pushes another's out — a
+ * CPOMS outage's pending records never hide a notice that failed), and the rest of each are counted
+ * (`failedNotShown`): the board says how many more, never leaves them out unsaid.
+ */
+export const BOARD_FAILED_EACH = 50;
+
+/** How long ago `at` was, in words (`under a minute`, `25 min`, `3 h 20 min`, `3 days`), in SQL. */
+const AGO = (at: string) => `(SELECT CASE WHEN w >= interval '2 days' THEN extract(day FROM w)::int || ' days'
+                                  WHEN w < interval '1 minute' THEN 'under a minute'
+                                  WHEN w < interval '1 hour' THEN extract(minute FROM w)::int || ' min'
                                   ELSE (extract(day FROM w)::int * 24 + extract(hour FROM w)::int) || ' h '
                                        || extract(minute FROM w)::int || ' min' END
-                       FROM (SELECT now() - created_at AS w) age)`;
+                       FROM (SELECT now() - ${at} AS w) age)`;
+
+/**
+ * Why a record pending an hour after it was written is not delivered: how long since it was written;
+ * its tries and last error, or that it was never tried (the workers not running).
+ */
+function pendingRecordSaid(r: { written_ago: string; attempts: number; last_error: string | null }): string {
+  return `not delivered in the ${r.written_ago} since it was written: ${
+    r.attempts === 0
+      ? 'never tried (are the workers running?)'
+      : `still being tried, ${r.attempts} ${r.attempts === 1 ? 'try' : 'tries'} so far; last: ${r.last_error ?? 'no reason kept'}`
+  }`;
+}
 
 /** How many alarm cards the board is sent (the rest are counted: `alarmsOpen`). */
 export const BOARD_ALARMS = 200;
@@ -181,33 +203,48 @@ export async function boardState(
      ORDER BY v.completed_at LIMIT 100`,
     [schoolId],
   );
-  // Failed record deliveries, and records still not delivered an hour after they were written (a
-  // sink answering "come back later" each time waits up to 100 of them, hours or days, before its
-  // record is failed: meanwhile a CPOMS record has not landed and nobody else would know); a
-  // notification's failure is listed too (beside its alarm's card); and notices to named people (a
-  // concern, a child not seen, a visit record) that failed for good or have been tried and not sent
-  // for an hour (a job lost mid-try): nobody else would know.
-  const failed = await db.query<Record<string, unknown>>(
-    `SELECT * FROM (
-       SELECT 'record' AS what, id::text AS id, kind AS detail,
-              CASE WHEN status = 'failed' THEN last_error
-                   ELSE 'not delivered in the ' || ${PENDING_FOR} || ' since it was written: '
-                        || CASE WHEN attempts = 0 THEN 'never tried (are the workers running?)'
-                                ELSE 'still being tried, ' || attempts || ' tries so far; last: '
-                                     || COALESCE(last_error, 'no reason kept') END END AS last_error,
-              CASE WHEN status = 'failed' THEN updated_at ELSE created_at END AS at, NULL::text AS visit_id
-       FROM outbox WHERE school_id = $1
-         AND (status = 'failed' OR (status = 'pending' AND created_at < now() - ${RECORD_PENDING_BOUND}))
-       UNION ALL
-       SELECT 'notice', id::text, kind || ':' || target,
-              CASE WHEN status = 'failed' THEN last_error
-                   ELSE 'not sent after ' || attempts || ' tries in over an hour' || COALESCE(': ' || last_error, '') END,
-              created_at, visit_id::text
-       FROM notices WHERE school_id = $1
-         AND (status = 'failed' OR (status = 'pending' AND attempts > 0 AND created_at < now() - interval '1 hour'))
-     ) f ORDER BY at DESC LIMIT 50`,
+  // Notices to named people (a concern, a child not seen, a visit record) that failed for good or
+  // have been tried and not sent for an hour (a job lost mid-try): nobody else would know. Failed
+  // record deliveries. And records still not delivered an hour after they were written (a sink
+  // answering "come back later" each time waits up to 100 of them, hours or days, before its record
+  // is failed: meanwhile a CPOMS record has not landed and nobody else would know). Each kind with
+  // its own BOARD_FAILED_EACH lines and its whole count: a morning of pending records never pushes a
+  // notice that failed off the board, and what is cut is said. A notification's failure is listed
+  // too (beside its alarm's card).
+  const notices = await db.query<Record<string, unknown>>(
+    `SELECT id::text AS id, kind || ':' || target AS detail, status,
+            CASE WHEN status = 'failed' THEN last_error
+                 ELSE 'not sent after ' || attempts || ' tries in over an hour' || COALESCE(': ' || last_error, '') END
+              AS last_error,
+            created_at AS at, visit_id::text AS visit_id, count(*) OVER ()::int AS total
+     FROM notices WHERE school_id = $1
+       AND (status = 'failed' OR (status = 'pending' AND attempts > 0 AND created_at < now() - interval '1 hour'))
+     ORDER BY created_at DESC, id DESC LIMIT ${BOARD_FAILED_EACH}`,
     [schoolId],
   );
+  const recordsFailed = await db.query<Record<string, unknown>>(
+    `SELECT id::text AS id, kind AS detail, last_error, updated_at AS at, count(*) OVER ()::int AS total
+     FROM outbox WHERE school_id = $1 AND status = 'failed'
+     ORDER BY updated_at DESC, id DESC LIMIT ${BOARD_FAILED_EACH}`,
+    [schoolId],
+  );
+  // The longest waiting first (the nearest to failing).
+  const recordsPending = await db.query<{
+    id: string;
+    detail: string;
+    attempts: number;
+    last_error: string | null;
+    written_ago: string;
+    created_at: Date;
+    total: number;
+  }>(
+    `SELECT id::text AS id, kind AS detail, attempts, last_error, ${AGO('created_at')} AS written_ago, created_at,
+            count(*) OVER ()::int AS total
+     FROM outbox WHERE school_id = $1 AND status = 'pending' AND created_at < now() - ${RECORD_PENDING_BOUND}
+     ORDER BY created_at, id LIMIT ${BOARD_FAILED_EACH}`,
+    [schoolId],
+  );
+  const notShown = (rows: { total?: unknown }[]) => Math.max(0, Number(rows[0]?.total ?? 0) - rows.length);
   // Every notification of the alarms shown: who was told, by what, when, and whether it arrived.
   const sent = await notificationDeliveries(
     db,
@@ -514,14 +551,34 @@ export async function boardState(
       completedAt: new Date(r.completed_at as string).toISOString(),
     })),
     failed: [
-      ...failed.rows.map((r) => ({
-        what: r.what as string,
+      ...notices.rows.map((r) => ({
+        what: 'notice',
         id: r.id as string,
         detail: r.detail as string,
         error: (r.last_error as string | null) ?? null,
         at: new Date(r.at as string).toISOString(),
         alarmId: null as string | null,
+        /** Not failed: still being tried (a notice stuck an hour; a record not delivered yet). */
+        pending: r.status !== 'failed',
         ...(r.visit_id ? { visitId: r.visit_id as string } : {}),
+      })),
+      ...recordsFailed.rows.map((r) => ({
+        what: 'record',
+        id: r.id as string,
+        detail: r.detail as string,
+        error: (r.last_error as string | null) ?? null,
+        at: new Date(r.at as string).toISOString(),
+        alarmId: null as string | null,
+        pending: false,
+      })),
+      ...recordsPending.rows.map((r) => ({
+        what: 'record',
+        id: r.id,
+        detail: r.detail,
+        error: pendingRecordSaid(r),
+        at: new Date(r.created_at).toISOString(),
+        alarmId: null as string | null,
+        pending: true,
       })),
       // The alarms' notifications that did not get through (all or some of their people).
       ...sent
@@ -533,8 +590,18 @@ export async function boardState(
           error: deliveryDetail(n),
           at: n.at.toISOString(),
           alarmId: n.alarmId,
+          pending: false,
         })),
     ].sort((a, b) => b.at.localeCompare(a.at)),
+    /**
+     * How many more of each kind of **Failed deliveries** there are than the board was sent
+     * (BOARD_FAILED_EACH of each): the board says "and N more", never leaves them out unsaid.
+     */
+    failedNotShown: {
+      notices: notShown(notices.rows),
+      records: notShown(recordsFailed.rows),
+      pending: notShown(recordsPending.rows),
+    },
   };
 }
 
