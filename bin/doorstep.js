@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-// Doorstep's CLI entry. The sources are TypeScript run by Node's built-in type stripping
-// (Node >= 22.18; `npm install` brings Node 24 into node_modules/.bin for npm scripts and npx).
+// Doorstep's CLI entry. The sources are TypeScript run by Node's built-in type stripping, and
+// passwords are hashed with node:crypto's argon2 (Node >= 24.7, built with OpenSSL 3.2 or newer);
+// `npm install` brings Node 24 into node_modules/.bin for npm scripts and npx.
+import * as crypto from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 18)) {
+if (major < 24 || (major === 24 && minor < 7) || typeof crypto.argon2Sync !== 'function') {
   process.stderr.write(
-    `doorstep: needs Node 22.18 or newer (this is ${process.version}); run it through npx or npm scripts, which use the Node 24 that npm install brought.\n`,
+    `doorstep: needs Node 24.7 or newer with node:crypto's argon2 (this is ${process.version}, OpenSSL ${process.versions.openssl}); run it through npx or npm scripts, which use the Node 24 that npm install brought.\n`,
   );
   process.exit(1);
 }

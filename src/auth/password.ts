@@ -266,13 +266,21 @@ export async function hashPassword(password: string): Promise<string> {
  * (or by another tool) with a cost of gigabytes must fail, not take the hashing process's memory.
  */
 const MAX = {
-  argon2Memory: 262_144,
-  argon2Passes: 16,
+  // 64 MiB, 4 passes, 4 lanes: the argon2 npm package's and passlib's defaults (m = 65536, t = 3,
+  // p = 4) verify; about a second of one core at the most.
+  argon2Memory: 65_536,
+  argon2Passes: 4,
   argon2Parallelism: 4,
+  // An scrypt hash's memory, 128·N·r bytes (and 128·r·p), within what the hashing process allows.
+  scryptMemory: 128 * 1024 * 1024,
   scryptN: 2 ** 20,
   scryptR: 16,
   scryptP: 4,
+  /** The longest derived key compared (512 bits). */
+  key: 64,
 };
+/** The shortest salt argon2 takes (8 bytes); ours are 16. */
+const MIN_SALT = 8;
 
 const posInt = (s: string | undefined, max: number): number | undefined => {
   if (s === undefined || !/^\d{1,10}$/.test(s)) return undefined;
@@ -291,11 +299,7 @@ function readStored(stored: string): { params: KdfParams; salt: Buffer; key: Buf
     const parallelism = posInt(argon[3], MAX.argon2Parallelism);
     // Argon2 needs at least 8 KiB of memory a lane.
     if (!memory || !passes || !parallelism || memory < 8 * parallelism) return undefined;
-    return {
-      params: { alg: 'argon2id', memory, passes, parallelism },
-      salt: Buffer.from(argon[4]!, 'base64'),
-      key: Buffer.from(argon[5]!, 'base64'),
-    };
+    return sized({ alg: 'argon2id', memory, passes, parallelism }, argon[4]!, argon[5]!);
   }
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return undefined;
@@ -303,12 +307,21 @@ function readStored(stored: string): { params: KdfParams; salt: Buffer; key: Buf
   const N = posInt(n, MAX.scryptN);
   const rr = posInt(r, MAX.scryptR);
   const pp = posInt(p, MAX.scryptP);
-  if (!N || !rr || !pp) return undefined;
-  return {
-    params: { alg: 'scrypt', N, r: rr, p: pp },
-    salt: Buffer.from(salt, 'base64'),
-    key: Buffer.from(key, 'base64'),
-  };
+  if (!N || !rr || !pp || 128 * N * rr > MAX.scryptMemory || 128 * rr * pp > MAX.scryptMemory)
+    return undefined;
+  return sized({ alg: 'scrypt', N, r: rr, p: pp }, salt, key);
+}
+
+/** The salt and key of a stored hash, when each is a length a hash can be made with and compared. */
+function sized(
+  params: KdfParams,
+  salt64: string,
+  key64: string,
+): { params: KdfParams; salt: Buffer; key: Buffer } | undefined {
+  const salt = Buffer.from(salt64, 'base64');
+  const key = Buffer.from(key64, 'base64');
+  if (salt.length < MIN_SALT || key.length < MIN_STORED_KEY_LENGTH || key.length > MAX.key) return undefined;
+  return { params, salt, key };
 }
 
 /**
@@ -317,8 +330,16 @@ function readStored(stored: string): { params: KdfParams; salt: Buffer; key: Buf
  */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const read = readStored(stored);
-  if (!read || read.key.length < MIN_STORED_KEY_LENGTH) return false;
-  const key = await derive(password, read.salt, read.params, read.key.length);
+  if (!read) return false;
+  let key: Buffer;
+  try {
+    key = await derive(password, read.salt, read.params, read.key.length);
+  } catch (err) {
+    // A hash its parameters cannot make (refused by the algorithm) never verifies, as a malformed
+    // one does; a hashing process lost or a queue full is the sign-in's 503, not a wrong password.
+    if (err instanceof DoorstepError) throw err;
+    return false;
+  }
   return key.length === read.key.length && timingSafeEqual(key, read.key);
 }
 

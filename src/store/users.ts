@@ -346,6 +346,30 @@ export async function createSession(
 }
 
 /**
+ * A session for a sign-in whose password was checked against `verifiedHash`: made only while the
+ * account still holds that hash and is enabled — a password changed or the account disabled while
+ * the hash was being checked (the queue can hold a sign-in for seconds) ended every session, and
+ * must end this one before it begins. Undefined when it was not made.
+ */
+export async function createSessionIfUnchanged(
+  db: Queryable,
+  userId: string,
+  verifiedHash: string,
+  ttlMs: number,
+  now: Date,
+): Promise<{ token: string; csrfToken: string; expiresAt: Date } | undefined> {
+  const token = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + ttlMs);
+  const r = await db.query(
+    `INSERT INTO sessions (token_hash, user_id, csrf_token, expires_at)
+     SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND password_hash = $5 AND NOT disabled`,
+    [hashToken(token), userId, csrfToken, expiresAt, verifiedHash],
+  );
+  return r.rowCount === 1 ? { token, csrfToken, expiresAt } : undefined;
+}
+
+/**
  * Session `s` is held past its expiry by a home visit of its person (the lead or the partner) at
  * `now` (a parameter): a visit that departed while the session was still live, and is either not yet
  * back safe or was said back safe less than HELP_AFTER_BACK_MINUTES ago by this person — the

@@ -17,10 +17,11 @@ import { createLogger } from '../../src/log/logger.ts';
 import { connectRedis } from '../../src/queue/redis.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { rehashPassword, setPasswordHash, userById } from '../../src/store/users.ts';
+import { deleteSessionsOfUser, rehashPassword, setPasswordHash, userById } from '../../src/store/users.ts';
 import { configWith } from '../helpers/config.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
+import { until } from '../helpers/wait.ts';
 import { addUser, buildWebApp, TEST_PASSWORD, webDeps } from '../helpers/web.ts';
 
 const schema = uniqueName('session');
@@ -94,6 +95,9 @@ async function lockOut(username: string, o: { cookie?: string } = {}) {
   for (let i = 0; i < 5; i++) expect((await login(username, `wrong ${i} password`, o)).statusCode).toBe(401);
 }
 
+/** A hash of a password nobody signs in with here. */
+const DUMMY_HASH_OF_ANOTHER_PASSWORD = hashPassword('another password altogether');
+
 describe('passwords', () => {
   it('are stored as salted argon2id hashes (PHC strings) and verified in constant time', async () => {
     const a = await hashPassword('a long enough passphrase');
@@ -127,6 +131,27 @@ describe('passwords', () => {
     expect(needsRehash(now)).toBe(false);
     expect((await login('legacy.one', 'an older passphrase here')).statusCode).toBe(200);
     expect((await userById(db, id))!.passwordHash).toBe(now);
+  });
+
+  it('a sign-in whose hash was being checked as the password changed, or the account was disabled, gets no session', async () => {
+    for (const change of ['password', 'disabled'] as const) {
+      const { id } = await addUser(db, `raced.${change}`, ['office']);
+      // Every hashing slot busy, so the sign-in waits its turn with the old hash read.
+      const busy = Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) =>
+        hashPassword(`keep it busy ${i} now`),
+      );
+      const waitingBefore = hashingStats().waiting;
+      const signIn = login(`raced.${change}`, TEST_PASSWORD);
+      await until(() => hashingStats().waiting > waitingBefore, 20_000, 'the sign-in to wait for a hash');
+      if (change === 'password') await setPasswordHash(db, id, await DUMMY_HASH_OF_ANOTHER_PASSWORD);
+      else await db.query('UPDATE users SET disabled = true WHERE id = $1', [id]);
+      await deleteSessionsOfUser(db, id);
+      const res = await signIn;
+      await Promise.all(busy);
+      expect(res.statusCode).toBe(401);
+      const { rows } = await db.query('SELECT 1 FROM sessions WHERE user_id = $1', [id]);
+      expect(rows).toEqual([]);
+    }
   });
 
   it('a rehash never puts back a password changed since the sign-in read it', async () => {

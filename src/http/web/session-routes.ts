@@ -14,7 +14,7 @@ import { appendAudit } from '../../store/audit.ts';
 import { publishSessionsEnded } from '../../store/sessions.ts';
 import {
   clearFailedSignIns,
-  createSession,
+  createSessionIfUnchanged,
   deleteSession,
   recordFailedSignIn,
   rehashPassword,
@@ -77,6 +77,16 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
     const locked = Boolean(lockedUntil && lockedUntil > now);
 
     if (usable && right && (!locked || (device && (await devices.trusted(device))))) {
+      const session = await createSessionIfUnchanged(
+        deps.db,
+        usable.id,
+        usable.passwordHash,
+        deps.sessionTtlMs,
+        now,
+      );
+      // The password changed or the account disabled while its hash was checked: that change ended
+      // every session of the account, this one included.
+      if (!session) return reply.code(401).send(refused);
       await clearFailedSignIns(deps.db, usable.id);
       // A hash made before argon2id or with other parameters (password.ts) is made again now, while
       // the password is at hand. It may wait: a hash refused (the queue full, the hasher lost) leaves
@@ -86,7 +96,6 @@ export function registerSessionRoutes(app: FastifyInstance, deps: WebDeps): void
           (hash) => rehashPassword(deps.db, usable.id, usable.passwordHash, hash),
           () => undefined,
         );
-      const session = await createSession(deps.db, usable.id, deps.sessionTtlMs, now);
       await appendAudit(deps.db, {
         actor: `user:${usable.id}`,
         action: 'auth.signed-in',
