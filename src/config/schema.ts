@@ -160,7 +160,12 @@ export function buildConfigSchema(sources: SecretSources) {
  * school keyed by it). Never echoed.
  */
 function checkWebhookSecretsApart(
-  cfg: { schools: readonly { fobs: { transports: readonly unknown[] } }[] },
+  cfg: {
+    schools: readonly {
+      fobs: { transports: readonly unknown[] };
+      channels?: { webhook?: { secret?: Secret } };
+    }[];
+  },
   ctx: z.RefinementCtx,
 ): void {
   const first = new Map<string, string>();
@@ -191,6 +196,21 @@ function checkWebhookSecretsApart(
           });
       }
     });
+  });
+  // The key Doorstep signs its own alarm deliveries with (`channels.webhook.secret`, the same
+  // Standard Webhooks scheme): whoever receives those could sign fob events with it.
+  cfg.schools.forEach((school, i) => {
+    const value = school.channels?.webhook?.secret?.reveal();
+    if (!value) return;
+    const there = first.get(`key:${secretBytes(value).toString('base64')}`);
+    if (there !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schools', i, 'channels', 'webhook', 'secret'],
+        input: '',
+        params: { [NO_ECHO]: true },
+        message: `the same key as ${there} (not shown): whoever receives Doorstep's signed alarm deliveries could sign fob events with it, so the outgoing webhook needs its own secret`,
+      });
   });
 }
 

@@ -314,6 +314,29 @@ schools:
     );
   });
 
+  it("refuses the key Doorstep signs its alarm deliveries with when it is a fob webhook's (its receiver could sign fob events)", () => {
+    const text = `${MINIMAL}    fobs:
+      transports:
+        - { kind: webhook, profile: peoplesafe-style, secret: "\${A}" }
+  - id: t
+    name: T2
+    mis: { kind: csv, dropFolder: ./drop2 }
+    records: { sink: preview }
+    policies: [statutory]
+    channels:
+      webhook: { url: "https://alarms.example/hook", secret: "\${B}" }
+`;
+    const key = (c: string) => `whsec_${Buffer.alloc(32, c).toString('base64')}`;
+    expect(parseConfigText(text, { env: { A: key('a'), B: key('b') } }).ok).toBe(true);
+    const shared = problems(text, { A: key('a'), B: key('a').slice(6) });
+    expect(shared).toEqual([
+      expect.stringMatching(
+        /^schools\[1\]\.channels\.webhook\.secret .*the same key as schools\[0\]\.fobs\.transports\[0\]\.secret \(not shown\)/,
+      ),
+    ]);
+    expect(shared.join()).not.toContain(key('a').slice(6));
+  });
+
   it('refuses one webhook secret at two addresses (a delivery signed for one school would verify at the other), never echoing it', () => {
     const text = `${MINIMAL}    fobs:
       transports:
