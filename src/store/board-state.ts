@@ -46,14 +46,33 @@ const AGO = (at: string) => `(SELECT CASE WHEN w >= interval '2 days' THEN extra
                        FROM (SELECT now() - ${at} AS w) age)`;
 
 /**
- * Why a record pending an hour after it was written is not delivered: how long since it was written;
- * its tries and last error, or that it was never tried (the workers not running).
+ * Why a record pending an hour after it was written is not delivered, from what is known of it: how
+ * long since it was written; its tries (counted afresh by a Retry) and last error, or that it was
+ * never tried (the workers not running); and, one put back in line by Retry (`retriedAgo`: how long
+ * ago, by its audit; null when not retried), that it failed and was put back — never "never tried"
+ * of a record tried a hundred times before the Retry.
  */
-function pendingRecordSaid(r: { written_ago: string; attempts: number; last_error: string | null }): string {
-  return `not delivered in the ${r.written_ago} since it was written: ${
-    r.attempts === 0
-      ? 'never tried (are the workers running?)'
-      : `still being tried, ${r.attempts} ${r.attempts === 1 ? 'try' : 'tries'} so far; last: ${r.last_error ?? 'no reason kept'}`
+function pendingRecordSaid(r: {
+  written_ago: string;
+  attempts: number;
+  last_error: string | null;
+  retried: boolean;
+  retried_ago: string | null;
+  retried_over_an_hour: boolean | null;
+}): string {
+  const written = `not delivered in the ${r.written_ago} since it was written`;
+  const last = `last: ${r.last_error ?? 'no reason kept'}`;
+  if (!r.retried)
+    return `${written}: ${
+      r.attempts === 0
+        ? 'never tried (are the workers running?)'
+        : `still being tried, ${r.attempts} ${r.attempts === 1 ? 'try' : 'tries'} so far; ${last}`
+    }`;
+  const back = `failed, then put back in line by Retry${r.retried_ago ? ` ${r.retried_ago} ago` : ''}`;
+  if (r.attempts > 0)
+    return `${written}; ${back}; still being tried, ${r.attempts} ${r.attempts === 1 ? 'try' : 'tries'} since; ${last}`;
+  return `${written}; ${back}: ${
+    r.retried_over_an_hour ? 'not tried since (are the workers running?)' : 'not tried again yet'
   }`;
 }
 
@@ -228,20 +247,33 @@ export async function boardState(
      ORDER BY updated_at DESC, id DESC LIMIT ${BOARD_FAILED_EACH}`,
     [schoolId],
   );
-  // The longest waiting first (the nearest to failing).
+  // The longest waiting first (the nearest to failing). One put back in line by Retry (a new
+  // generation) was failed: when it was put back is its audit's `record.retry`.
   const recordsPending = await db.query<{
     id: string;
     detail: string;
     attempts: number;
     last_error: string | null;
     written_ago: string;
+    retried: boolean;
+    retried_at: Date | null;
+    retried_ago: string | null;
+    retried_over_an_hour: boolean | null;
     created_at: Date;
     total: number;
   }>(
-    `SELECT id::text AS id, kind AS detail, attempts, last_error, ${AGO('created_at')} AS written_ago, created_at,
-            count(*) OVER ()::int AS total
-     FROM outbox WHERE school_id = $1 AND status = 'pending' AND created_at < now() - ${RECORD_PENDING_BOUND}
-     ORDER BY created_at, id LIMIT ${BOARD_FAILED_EACH}`,
+    `SELECT o.id, o.detail, o.attempts, o.last_error, ${AGO('o.created_at')} AS written_ago,
+            o.generation > 0 AS retried, r.at AS retried_at, ${AGO('r.at')} AS retried_ago,
+            r.at < now() - ${RECORD_PENDING_BOUND} AS retried_over_an_hour, o.created_at, o.total
+     FROM (SELECT id::text AS id, kind AS detail, attempts, last_error, generation, created_at,
+                  count(*) OVER ()::int AS total
+           FROM outbox WHERE school_id = $1 AND status = 'pending'
+             AND created_at < now() - ${RECORD_PENDING_BOUND}
+           ORDER BY created_at, id LIMIT ${BOARD_FAILED_EACH}) o
+       LEFT JOIN LATERAL (SELECT max(a.at) AS at FROM audit_entries a
+                           WHERE o.generation > 0 AND a.entity_type = 'outbox' AND a.entity_id = o.id
+                             AND a.action = 'record.retry') r ON true
+     ORDER BY o.created_at, o.id`,
     [schoolId],
   );
   const notShown = (rows: { total?: unknown }[]) => Math.max(0, Number(rows[0]?.total ?? 0) - rows.length);
@@ -571,12 +603,13 @@ export async function boardState(
         alarmId: null as string | null,
         pending: false,
       })),
+      // At when it was put back in line by Retry, if it was; else when it was written.
       ...recordsPending.rows.map((r) => ({
         what: 'record',
         id: r.id,
         detail: r.detail,
         error: pendingRecordSaid(r),
-        at: new Date(r.created_at).toISOString(),
+        at: new Date(r.retried_at ?? r.created_at).toISOString(),
         alarmId: null as string | null,
         pending: true,
       })),

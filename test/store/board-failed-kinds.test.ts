@@ -4,13 +4,14 @@ import { BOARD_FAILED_EACH, boardState } from '../../src/store/board-state.ts';
 import type { Db } from '../../src/store/db.ts';
 import { insertNotices } from '../../src/store/notices.ts';
 import { openStore } from '../../src/store/open.ts';
-import { insertOutbox } from '../../src/store/outbox.ts';
+import { insertOutbox, retryOutbox } from '../../src/store/outbox.ts';
 
 /**
  * The board's **Failed deliveries** during a CPOMS outage (429 / 503 all morning): every record
  * written pends, and each is listed an hour on. Notices to named people, failed records and records
  * not delivered yet each have their own lines, so a "child not seen" notice that failed for good is
- * never pushed off by them, and what is cut of a kind is counted, never left out unsaid.
+ * never pushed off by them, and what is cut of a kind is counted, never left out unsaid. A record put
+ * back in line by Retry is said so — not "never tried" of a record tried a hundred times.
  */
 let db: Db;
 const now = new Date();
@@ -81,5 +82,32 @@ describe("the board's failed deliveries, kind by kind", () => {
     );
     // The three written last are not sent, and are said to be there.
     expect(board.failedNotShown).toEqual({ notices: 0, records: 0, pending: 3 });
+  });
+
+  it('a record put back in line by Retry is said so, not "never tried (are the workers running?)"', async () => {
+    const id = String(await record('beta', 'retried-1'));
+    await db.query(
+      `UPDATE outbox SET status = 'failed', attempts = 100, last_error = 'still told to come back later after 100 tries',
+         created_at = now() - interval '4 days' WHERE id = $1`,
+      [id],
+    );
+    expect(await retryOutbox(db, id, 'user:1')).toBe(true);
+    const line = async () =>
+      (await boardState(db, 'beta', today, now, DEFAULT_VISIT_RULES)).failed.find(
+        (f) => f.what === 'record' && f.id === id,
+      );
+    expect(await line()).toMatchObject({
+      pending: true,
+      error:
+        'not delivered in the 4 days since it was written; failed, then put back in line by Retry under a minute ago: not tried again yet',
+    });
+    // Tried since, and still not delivered: its tries since the Retry and its last error.
+    await db.query(
+      `UPDATE outbox SET attempts = 2, last_error = 'cpoms: HTTP 503, back in 3600 s' WHERE id = $1`,
+      [id],
+    );
+    expect((await line())?.error).toBe(
+      'not delivered in the 4 days since it was written; failed, then put back in line by Retry under a minute ago; still being tried, 2 tries since; last: cpoms: HTTP 503, back in 3600 s',
+    );
   });
 });
