@@ -21,7 +21,15 @@ import { content, hooks, msg, state, tel } from './board-shared.js';
 import { alarmsUnacknowledged, setSounding, soundToggle } from './board-sound.js';
 import { triggerItem } from './board-triggers.js';
 import { statusLabel } from './visit-words.js';
-import { boardDaySaid, failedSaid, foldFailed, parentLateSaid, recordsFailedSaid } from './words.js';
+import {
+  boardDaySaid,
+  failedBadge,
+  failedNotShownSaid,
+  failedSaid,
+  foldFailed,
+  parentLateSaid,
+  recordsFailedSaid,
+} from './words.js';
 
 // The office board: open alarms on top (sound + flashing until acknowledged), then visits out,
 // today's visits, triggers waiting for a visit, failed deliveries. Live over SSE: every event (and
@@ -183,6 +191,29 @@ function recordsFailedLine(bySink) {
   );
 }
 
+/**
+ * Failed deliveries: each line badged FAILED, or NOT DELIVERED YET for a record still being tried
+ * (`failedBadge`); under them, how many more of each kind the board was not sent.
+ */
+function failedSection(d) {
+  const s = section(
+    'failed',
+    'Failed deliveries',
+    foldFailed(d.failed).map((f) => {
+      const badge = failedBadge(f);
+      return h(
+        'li',
+        { class: f.pending ? 'failed pending' : 'failed' },
+        h('span', { class: badge.alarm ? 'badge badge-alarm' : 'badge' }, badge.text),
+        ` ${failedSaid(f, f.count > 1 ? `${fmtTime(f.firstAt)}–${fmtTime(f.lastAt)}` : fmtTime(f.at))}`,
+      );
+    }),
+    'None.',
+  );
+  for (const said of failedNotShownSaid(d.failedNotShown)) s.append(h('p', { class: 'failed-more' }, said));
+  return s;
+}
+
 /** More alarms open than the board was sent cards for: said, never hidden. */
 function alarmsNotShown(d) {
   const more = (d.alarmsOpen?.all ?? d.alarms.length) - d.alarms.length;
@@ -266,19 +297,7 @@ function render() {
     section('today', "Today's visits", d.visits.map(visitItem), 'No visits today.'),
     section('triggers', 'Triggers awaiting action', d.triggers.map(triggerItem), 'Nothing waiting.'),
     section('resolved', 'Resolved today', d.resolvedToday.map(resolvedItem), 'None yet today.'),
-    section(
-      'failed',
-      'Failed deliveries',
-      foldFailed(d.failed).map((f) =>
-        h(
-          'li',
-          { class: 'failed' },
-          h('span', { class: 'badge badge-alarm' }, 'FAILED'),
-          ` ${failedSaid(f, f.count > 1 ? `${fmtTime(f.firstAt)}–${fmtTime(f.lastAt)}` : fmtTime(f.at))}`,
-        ),
-      ),
-      'None.',
-    ),
+    failedSection(d),
     drillSection(),
   ]);
   const fresh = unacked.filter((a) => !announced.has(a.id));

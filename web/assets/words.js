@@ -213,6 +213,38 @@ export function failedSaid(f, time) {
   return `Record ${f.id} (${f.detail}) at ${time}: ${f.error ?? ''}`;
 }
 
+/**
+ * The badge of a line under Failed deliveries: FAILED only for one that failed. A record still being
+ * tried (its sink answering "come back later", written over an hour ago) is NOT DELIVERED YET — it is
+ * not failed and may still land: recorded by hand in CPOMS meanwhile, the note would be there twice;
+ * a notice to named people tried and still not sent an hour on is NOT SENT YET (red: no one is told).
+ * `alarm`: shown red.
+ */
+export function failedBadge(f) {
+  if (!f.pending) return { text: 'FAILED', alarm: true };
+  if (f.what === 'notice') return { text: 'NOT SENT YET', alarm: true };
+  return { text: 'NOT DELIVERED YET', alarm: false };
+}
+
+/**
+ * What Failed deliveries was not sent, by kind (`failedNotShown` in /api/board: each kind has its own
+ * lines, the rest counted): one sentence a kind with any, never left out unsaid.
+ */
+export function failedNotShownSaid(more) {
+  const n = (k, one, many) => `and ${k} more ${k === 1 ? one : many}`;
+  return [
+    more?.notices
+      ? `${n(more.notices, 'notice to named people', 'notices to named people')} not sent, older than those listed — no one was told of ${more.notices === 1 ? 'it' : 'them'}: ask the safeguarding team.`
+      : null,
+    more?.records
+      ? `${n(more.records, 'failed record', 'failed records')}, older than those listed: every one is on the Data page.`
+      : null,
+    more?.pending
+      ? `${n(more.pending, 'record', 'records')} not delivered yet, written after those listed: still being tried.`
+      : null,
+  ].filter(Boolean);
+}
+
 // What each kind of ladder problem is, said once over the lines of that kind (the data page).
 const REACH_KINDS = {
   'reaches-no-one': [
