@@ -24,9 +24,11 @@ export class EmailChannel implements Channel {
     /** The people the alarm is about: never e-mailed about it, but by the register's `visiting-staff` e-mail. */
     subjects: AlarmSubjects = async () => ({ userIds: [], phones: [] }),
     /**
-     * Where the addresses a message reached are kept: a retry never sends to them again (after a
-     * partial refusal, the board then says "partly failed"; after a send whose "sent" was not
-     * recorded, the retry returns this receipt and sends nothing).
+     * Where the addresses a message reached are kept, once the server has answered: a retry never
+     * sends to them again (after a partial refusal, the board then says "partly failed"; after a send
+     * whose receipts were written but whose "sent" was not recorded, the retry returns this receipt
+     * and sends nothing). Nothing is kept before the send: receipts not written (the database away as
+     * the server answers) leave the retry to send again — see `send`.
      */
     receipts: RecipientReceipts = memoryReceipts(),
   ) {
@@ -131,9 +133,13 @@ export class EmailChannel implements Channel {
     const refused = info.rejected?.length ?? 0;
     // Those it did reach are kept, by key (no address), before anything else is written: a retry
     // never sends them a second copy — after a refusal of others (the step then reads partly failed,
-    // never "every message failed, no one else knows"), or after a full success whose "sent" could
-    // not be recorded (the database away as the server answered 250), which finds every address
-    // done and returns this receipt.
+    // never "every message failed, no one else knows"), or after a full success whose receipts were
+    // written but whose "sent" was not (the database away a moment after them, the process dying
+    // then), which finds every address done and returns this receipt. They are written only after
+    // the server's 250: nothing marks an address before the send, as a text's phone is marked
+    // being placed. The database away as the server answers (this write fails), or the process
+    // dying between the 250 and these writes, leaves an address without its receipt, and the retry
+    // e-mails it again — a doubled alarm e-mail, never a lost one.
     const accepted = info.accepted ?? (refused === 0 ? to : []);
     for (const address of accepted)
       if (typeof address === 'string')

@@ -527,8 +527,12 @@ export function teamsDeliveryFailure(text: string): Error | undefined {
 
 /**
  * Microsoft Teams or Google Chat incoming webhook: a JSON `{text}` post. The post's receipt is kept
- * (one per notification) before `send` returns: a retry after its "sent" could not be recorded (the
- * database away as the webhook answered) finds it and posts nothing again.
+ * (one per notification) once the webhook has answered 2xx, before `send` returns: a retry after the
+ * receipt was written but the notification's "sent" was not (the database away a moment after it,
+ * the process dying then) finds it and posts nothing again. Nothing is kept before the post: the
+ * database away as the webhook answers (the receipt's write fails), or the process dying between the
+ * answer and the write, leaves no receipt, and the retry posts again — a doubled alarm post, never
+ * a lost one.
  */
 export class ChatWebhookChannel implements Channel {
   readonly kind: 'teams' | 'google-chat';
@@ -580,6 +584,7 @@ export class ChatWebhookChannel implements Channel {
       if (failed) throw failed;
     } else await res.body?.cancel();
     const receipt = `${this.kind} posted`;
+    // Written after the post only: its write failing leaves the retry to post again (above).
     await this.receipts.record(n.id, key, receipt);
     return { receipt };
   }
