@@ -27,6 +27,7 @@ import {
 import { actorOf, assertSchool, knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, sameInstant, type VisitDeps } from './change.ts';
+import { confirmClosedDay } from './closed-day.ts';
 import { visitPlannedNotice } from './planned-notice.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
 /** Before anyone leaves: a visit asked for, its risk assessed, authorised one by one or on the day's list. */
@@ -49,6 +50,12 @@ export interface VisitRequest {
   appointmentTime?: string | undefined;
   /** Made on the way to work (from home) or home from work; absent: from school and back. */
   commute?: Commute | undefined;
+  /**
+   * A day the school is closed: false (a person's form, asking) refuses it with 409 until they
+   * confirm it (`confirmClosedDay`); true: confirmed. Absent: not asked (an API client, the
+   * register's own requests).
+   */
+  closedDayConfirmed?: boolean | undefined;
 }
 
 /** A visit asked for, from a trigger (pupil and reason from it) or by hand; the address from the MIS unless given. */
@@ -94,6 +101,8 @@ export async function requestVisit(deps: VisitDeps, user: User, r: VisitRequest)
     const plannedFor = r.plannedFor ?? londonDate(deps.now());
     const dayProblem = plannedDayProblem(plannedFor, londonDate(deps.now()));
     if (dayProblem) throw doorstepError('BAD_REQUEST', `plannedFor: ${dayProblem}`);
+    if (r.closedDayConfirmed !== undefined)
+      confirmClosedDay(knownSchool(deps.config, r.schoolId), plannedFor, 'plannedFor', r.closedDayConfirmed);
     const appointmentAt = r.appointmentTime ? londonInstant(plannedFor, r.appointmentTime) : null;
     if (r.appointmentTime && !appointmentAt)
       throw doorstepError(

@@ -10,6 +10,7 @@ import { formatAddress, type VisitRow } from '../store/visits.ts';
 import { knownSchool } from './access.ts';
 import { writeAppointmentRecord } from './appointment.ts';
 import { audit, change, must, mustLock, type VisitDeps } from './change.ts';
+import { confirmClosedDay } from './closed-day.ts';
 import { visitPlannedNotice } from './planned-notice.ts';
 import { awaitingAuthorisationAgain, sendBack } from './send-back.ts';
 import { pupilInitials, sendNotices } from './visit-notices.ts';
@@ -31,6 +32,8 @@ export async function changeVisitDate(
   user: User,
   visitId: string,
   date: string,
+  /** As a request's (`VisitRequest.closedDayConfirmed`): false refuses a day the school is closed until confirmed. */
+  closedDayConfirmed?: boolean,
 ): Promise<{ moved: boolean }> {
   if (!isIsoDate(date)) throw doorstepError('BAD_REQUEST', 'date: expected a date as YYYY-MM-DD');
   const dayProblem = plannedDayProblem(date, londonDate(deps.now()));
@@ -42,6 +45,8 @@ export async function changeVisitDate(
       const v = await mustLock(tx, visitId);
       const effect = must(deps, user, v, 'change-date');
       if (v.plannedFor === date) return [];
+      if (closedDayConfirmed !== undefined)
+        confirmClosedDay(knownSchool(deps.config, v.schoolId), date, 'date', closedDayConfirmed);
       const appointmentAt = v.appointmentAt ? londonInstant(date, londonClock(v.appointmentAt)) : null;
       if (v.appointmentAt && !appointmentAt)
         throw doorstepError(

@@ -631,6 +631,38 @@ describe('a visit the policy refuses at its risk', () => {
   });
 });
 
+describe('a visit moved to a day the school is closed', () => {
+  it('is asked to be confirmed by the date, and once confirmed the page says it is no school day', async () => {
+    const visitId = await visitToLeave();
+    // The next Saturday (London), at least a day on.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London' }).format(new Date());
+    const at = new Date(`${today}T12:00:00Z`);
+    do at.setUTCDate(at.getUTCDate() + 1);
+    while (at.getUTCDay() !== 6);
+    const saturday = at.toISOString().slice(0, 10);
+    const vic = await pageAs('vic', 390);
+    const page = vic.page;
+    await page.goto(`${base}/visits/${visitId}`);
+    const form = page.locator('form#change-date');
+    await form.locator('input[name=date]').fill(saturday);
+    await form.getByRole('button', { name: 'Move the visit' }).click();
+    await page
+      .locator('#message[role=alert]', {
+        hasText:
+          /^Move to: Saturday .* is not a school day at Hampton Infant \(a weekend\) — if the visit is meant for that day, tick “Yes, plan it for that day” and send it again\.$/,
+      })
+      .waitFor();
+    await form.getByLabel('Yes, plan it for that day: I know the school is closed').check();
+    await form.getByRole('button', { name: 'Move the visit' }).click();
+    await page.getByText(`Moved to ${saturday}.`).waitFor();
+    expect(await page.locator('#planned-closed').textContent()).toBe(' (not a school day: a weekend)');
+    await vic.ctx.close();
+    // The expected: the 409 asking to confirm the day.
+    expect(problems.filter((p) => !p.includes('status of 409'))).toEqual([]);
+    problems.length = 0;
+  });
+});
+
 describe('a record replaced before leaving', () => {
   it('the risk assessment and how the family was told: shown as recorded, changed behind “Reassess” / “Change”, saying it replaces it', async () => {
     const visitId = await visitToLeave();

@@ -1,5 +1,6 @@
 import { api, bdi, h, londonToday, say } from './app.js';
 import { act, msg, state } from './board-shared.js';
+import { closedDayBox } from './closed-day.js';
 
 // Triggers waiting for a visit: the pupil, what fired, the first day it counted (not only the day it
 // was raised), who acts, and a short request form (reason, risk, date) rather than a one-click visit.
@@ -40,6 +41,8 @@ function requestForm(t, who) {
     name: 'plannedFor',
     value: londonToday(),
   });
+  // A day the school is closed: the server asks to confirm it (409); the box is then offered.
+  const closed = closedDayBox(`trigger-${t.id}-closed`, planned);
   // Visiting staff asking are its lead unless they leave it for whoever goes (nobody leads it yet).
   const lead = state.me?.user.roles.includes('visiting-staff') ? whoWillGo(t) : null;
   return h(
@@ -59,11 +62,12 @@ function requestForm(t, who) {
             riskNotes: notes.value.trim() || undefined,
             plannedFor: planned.value || undefined,
             ...(lead?.querySelector('input[value="anyone"]').checked ? { leadUserId: null } : {}),
+            ...closed.confirmed(),
           });
           opened.delete(t.id);
           location.href = `/visits/${r.id}`;
         } catch (err) {
-          say(msg, err.message, true);
+          say(msg, closed.said(err), true);
         }
       },
     },
@@ -77,6 +81,7 @@ function requestForm(t, who) {
     notes,
     h('label', { for: planned.id }, 'Planned for'),
     planned,
+    closed.line,
     lead,
     h('button', { type: 'submit', class: 'primary' }, 'Request the visit'),
   );

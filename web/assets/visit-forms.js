@@ -1,4 +1,5 @@
 import { api, fmtDateTime, h, londonToday, say } from './app.js';
+import { closedDayBox } from './closed-day.js';
 import { flagsSeen, goingForm, riskFields, showFindings } from './visit-risks.js';
 import { checkedReturnTime, field, lines, msg, newPressId, page, post, visitId } from './visit-shared.js';
 import { arrivalTimeAt, recordedWords, returnTimeAhead } from './visit-words.js';
@@ -85,6 +86,8 @@ export function dateForm(d) {
   const v = d.visit;
   const today = londonToday();
   const date = h('input', { type: 'date', name: 'date', required: true, min: today });
+  // A day the school is closed: the server asks to confirm it (409); the box is then offered.
+  const closed = closedDayBox('f-date-closed', date);
   // Whether its day has passed is the server's answer (the lifecycle's), not worked out here.
   const passed = d.dayPassed === true;
   return h(
@@ -93,7 +96,7 @@ export function dateForm(d) {
       id: 'change-date',
       onsubmit: (e) => {
         e.preventDefault();
-        post('date', { date: date.value }, `Moved to ${date.value}.`);
+        post('date', { date: date.value, ...closed.confirmed() }, `Moved to ${date.value}.`, closed.said);
       },
     },
     h(
@@ -104,6 +107,7 @@ export function dateForm(d) {
         : `Planned for ${v.plannedFor}${v.plannedFor === today ? ' (today)' : ''}. A visit leaves on its day only.`,
     ),
     field('Move to', date, 'Its authorisation, risk assessment and the family’s notice are asked for again.'),
+    closed.line,
     h('button', { type: 'submit' }, 'Move the visit'),
   );
 }

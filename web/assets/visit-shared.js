@@ -31,9 +31,10 @@ export const lines = (text) =>
  * One step of the visit (POST /api/visits/:id/<path>): says what was done and re-reads the page, the
  * keyboard back on the control used, or — gone with its form — on its section's heading or the line
  * saying what was done (`refocus`); a refusal takes the focus to the line saying why, at the top.
- * The page is not sent to its top. Returns whether the server took it.
+ * The page is not sent to its top. Returns whether the server took it. `refused`: what a refusal
+ * says (the server's message, unless the form has its own words for it).
  */
-export async function post(path, body, done) {
+export async function post(path, body, done, refused = (err) => err.message) {
   // The form sent (when a form's submit sends this): kept through re-reads while it is on its way and,
   // not sent (no signal, refused), kept as typed to send again — a poor signal never wipes the words.
   const form = submitting;
@@ -53,7 +54,7 @@ export async function post(path, body, done) {
       else say(msg, said.text, said.alert === true);
       await page.load();
     } catch (err) {
-      say(msg, err.message, true);
+      say(msg, refused(err), true);
       focusStatus(msg);
     }
   }, msg);

@@ -51,7 +51,12 @@ async function load(bounded = false) {
       'p',
       { class: 'status' },
       h('span', { class: 'badge' }, statusLabel(v)),
-      ` planned for ${v.plannedFor} · ${v.reason}`,
+      ` planned for ${v.plannedFor}`,
+      // A day the school is closed (asked for and confirmed as such): said by the date, every time.
+      d.plannedDayClosed
+        ? h('strong', { id: 'planned-closed' }, ` (not a school day: ${d.plannedDayClosed})`)
+        : null,
+      ` · ${v.reason}`,
     ),
     h('p', {}, h('strong', {}, 'Address: '), addr),
     d.trigger

@@ -1,4 +1,5 @@
 import { api, bdi, fmtTime, h, isolate, londonToday, say, startSchoolPage } from './app.js';
+import { closedDayBox } from './closed-day.js';
 import { registerExport } from './register-export.js';
 import { statusLabel } from './visit-words.js';
 
@@ -39,6 +40,8 @@ function requestForm() {
     h('option', { value: 'from-work' }, 'after work, on the way home'),
   );
   const planned = h('input', { type: 'date', id: 'planned', name: 'plannedFor', value: date });
+  // A day the school is closed: the server asks to confirm it (409); the box is then offered.
+  const closed = closedDayBox('planned-closed', planned);
   const risk = h(
     'select',
     { id: 'risk', name: 'riskLevel', required: true },
@@ -192,6 +195,7 @@ function requestForm() {
               riskLevel: risk.value,
               riskNotes: notes.value || undefined,
               commute: (ownJourney && commute.value) || undefined,
+              ...closed.confirmed(),
               address: line1.value.trim()
                 ? {
                     line1: line1.value.trim(),
@@ -203,7 +207,7 @@ function requestForm() {
             });
             location.href = `/visits/${r.id}`;
           } catch (err) {
-            say(msg, err.message, true);
+            say(msg, closed.said(err), true);
           }
         },
       },
@@ -232,6 +236,7 @@ function requestForm() {
       reason,
       h('label', { for: planned.id }, 'Planned for'),
       planned,
+      closed.line,
       ownJourney ? [h('label', { for: commute.id }, 'Going'), commute] : null,
       h('label', { for: risk.id }, 'Risk level'),
       risk,

@@ -55,6 +55,11 @@ export const request = z.strictObject({
   leadUserId: z
     .null({ error: 'expected null (nobody leads it yet) or no leadUserId (you lead it)' })
     .optional(),
+  /**
+   * A day the school is closed (a weekend, the holidays): false — a person's form, asking — refuses it
+   * with 409 until they confirm it (true). Absent (an API client): not asked, as `flagsSeen`.
+   */
+  closedDayConfirmed: z.boolean().optional(),
 });
 
 const phone = z.string().regex(/^\+?[\d ]{7,20}$/, { error: 'expected a phone number such as 07700 900123' });

@@ -20,6 +20,7 @@ import { lastConfirmedByOthers, lastConfirmedByOthersOf } from '../../store/visi
 import { checkInsOf, getVisit, lifecycleOf, visitsOfSchool } from '../../store/visits.ts';
 import { actorOf, mayHandleVisit, seesEveryVisit } from '../../visits/access.ts';
 import { newTimeSendsBack } from '../../visits/appointment.ts';
+import { closedDayWords } from '../../visits/closed-day.ts';
 import { approveCommute } from '../../visits/commute.ts';
 import { raiseConcern } from '../../visits/concern.ts';
 import { departureCheck, departVisit } from '../../visits/departure.ts';
@@ -246,6 +247,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
         : null,
       /** Its planned day has gone by: the page says it must be moved before anything else. */
       dayPassed: lifecycle.dayPassed,
+      /** Why its planned day is no school day ("a weekend"), or null: the page says so by the date. */
+      plannedDayClosed: school ? closedDayWords(school, v.plannedFor) : null,
       /**
        * Its alarms not yet resolved: the phone page tells the worker what the office sees. An "I need
        * help" says who pressed it (`pressedBy`): the partner's phone names the lead's alarm as theirs.
@@ -383,8 +386,11 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     (r) => r,
   );
   step('not-going', STAFF, z.strictObject({}), (user, id) => notGoing(deps, user, id));
-  step('date', STAFF, z.strictObject({ date: isoDate }), (user, id, b) =>
-    changeVisitDate(deps, user, id, b.date),
+  step(
+    'date',
+    STAFF,
+    z.strictObject({ date: isoDate, closedDayConfirmed: z.boolean().optional() }),
+    (user, id, b) => changeVisitDate(deps, user, id, b.date, b.closedDayConfirmed),
   );
   step(
     'approve-out-of-hours',
