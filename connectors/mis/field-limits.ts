@@ -115,7 +115,8 @@ export function fitPupilToLimits(
   const destination = check(p.leaving?.destination, 'leaver.destination', 'destination');
   if (destination && p.leaving) {
     left.push(destination);
-    out.leaving = { ...p.leaving, destination: null };
+    // Named all the same: never read as a destination nobody knows (`NoDestination`).
+    out.leaving = { on: p.leaving.on, destination: null, noDestination: 'too-long' };
   }
   if (p.contacts)
     out.contacts = p.contacts.map((c) => {

@@ -263,6 +263,46 @@ function carried(row: Row, cols: PupilColumns) {
   return out;
 }
 
+/**
+ * What an export's Destination says when it says, in so many words, that nobody knows where the
+ * pupil went — matched ignoring case, spacing and punctuation: "Unknown", "Not known", "Destination
+ * unknown", "CME", "Child missing education", the CTF's lost-pupil code `MMM`/`MMMM` (`MMMMMMM`).
+ * Nothing else is read as unknown: an empty cell is a destination not recorded, which says nothing of
+ * whether anyone knows it.
+ */
+const UNKNOWN_DESTINATION = new Set([
+  'unknown',
+  'not known',
+  'destination unknown',
+  'unknown destination',
+  'destination not known',
+  'cme',
+  'child missing education',
+  'child missing from education',
+  'children missing education',
+  'children missing from education',
+  'mmm mmmm',
+  'mmmmmmm',
+]);
+
+/** Whether a Destination's text says that nobody knows where the pupil went (`UNKNOWN_DESTINATION`). */
+export function destinationSaysUnknown(text: string): boolean {
+  return UNKNOWN_DESTINATION.has(
+    text
+      .toLowerCase()
+      .replace(/[^a-z]+/g, ' ')
+      .trim(),
+  );
+}
+
+/** A leaving's destination as the row gives it: a named one, one said to be unknown, or none given. */
+function leavingOf(row: Row, cols: PupilColumns, on: string): NonNullable<PupilRecord['leaving']> {
+  const destination = row.get(cols.destination);
+  return destination !== null && destinationSaysUnknown(destination)
+    ? { on, destination: null, noDestination: 'unknown' }
+    : { on, destination };
+}
+
 export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
   const misId = row.require(cols.misId, 'the pupil MIS id');
   const flags: PupilFlags = {};
@@ -297,12 +337,7 @@ export function rowToPupil(row: Row, cols: PupilColumns): PupilRecord {
       ? row.has(cols.leavingDate)
         ? { onRoll: true as const }
         : {}
-      : {
-          leaving: {
-            on: parseDate(leftOn, row.where, cols.leavingDate),
-            destination: row.get(cols.destination),
-          },
-        }),
+      : { leaving: leavingOf(row, cols, parseDate(leftOn, row.where, cols.leavingDate)) }),
     where: row.where,
   };
 }

@@ -55,7 +55,7 @@ export interface PupilRecord {
   /** When present, replaces the pupil's contacts. */
   contacts?: ContactRecord[];
   /** Off roll, when the export says so (a file's leaving-date column): the pupil is also a leaver. */
-  leaving?: { on: string; destination: string | null } | null;
+  leaving?: { on: string; destination: string | null; noDestination?: NoDestination } | null;
   /**
    * The source says the pupil is on roll now (a file's leaving-date column left empty; a list of
    * current students): a pupil Doorstep had as a leaver is back on roll (a leaving date entered by
@@ -103,6 +103,17 @@ export interface MarkRemoval {
   where: Where;
 }
 
+/**
+ * Why a leaver's `destination` is null though the MIS said something of where they went:
+ * `unknown`, it says in so many words that nobody knows (a destination of "Unknown", "Not known",
+ * "CME", the CTF's lost-pupil `MMM`/`MMMM`) — the one case that is a child missing education by the
+ * roll; `too-long`, it named a destination too long to keep (a destination all the same, never read
+ * as unknown). Absent with no destination, the MIS gave none — the source reads no destination
+ * (Arbor's deleted students, Wonde's leavers), the export has no Destination column, or its cell is
+ * empty (not recorded) — which says nothing of whether anyone knows where the pupil went.
+ */
+export type NoDestination = 'unknown' | 'too-long';
+
 /** A pupil the MIS says has left (or was removed from it): marked off-roll, never deleted. */
 export interface LeaverRecord {
   misId: string;
@@ -110,6 +121,8 @@ export interface LeaverRecord {
   leftOn: string;
   /** Where the pupil went (the next school), when the MIS says. */
   destination?: string | null;
+  /** Why `destination` is null though the MIS said something of it (`NoDestination`). */
+  noDestination?: NoDestination;
   /**
    * A list of every leaver the MIS has (Wonde's `students-leaver`: years of them), not news of this
    * one: a leaver the school's pupils never held is passed over quietly, not reported.

@@ -6,7 +6,7 @@ import {
   markExceeds,
 } from '../../connectors/mis/field-limits.ts';
 import { safeText } from '../../connectors/mis/safe-text.ts';
-import type { ImportUnit, MarkRecord, PupilRecord } from '../../connectors/mis/types.ts';
+import type { ImportUnit, MarkRecord, NoDestination, PupilRecord } from '../../connectors/mis/types.ts';
 import { UPN_PATTERN } from '../../connectors/mis/upn.ts';
 import { RETENTION_DEFAULTS } from '../config/sections/retention.ts';
 import { countedOnce } from '../core/counted-once.ts';
@@ -266,7 +266,14 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
       const stagedRowsOf =
         ctx.matchPupilsBy === 'upn' && !ctx.ctfAddsPupils ? new Map<string, number>() : null;
       /** `where`: the row that gave the leaving date (a held one is reported there). */
-      const leavers: { misId: string; leftOn: string; destination: string | null; where: string }[] = [];
+      const leavers: {
+        misId: string;
+        leftOn: string;
+        destination: string | null;
+        /** Why no destination though the MIS said something (absent: it gave none). */
+        noDestination?: NoDestination;
+        where: string;
+      }[] = [];
       /** Leavers from a list of every leaver the MIS has: one the school never had is passed over. */
       const fromFullList = new Set<string>();
       /** Leavers the MIS gave no date for (`LeaverRecord.undated`): dated the day they were read. */
@@ -407,6 +414,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
                   misId: p.misId,
                   leftOn: p.leaving.on,
                   destination: p.leaving.destination,
+                  ...(p.leaving.noDestination ? { noDestination: p.leaving.noDestination } : {}),
                   where: describeWhere(p.where),
                 });
             write(stagePupils(tx, within.map(stagedPupil)));
@@ -438,6 +446,7 @@ export async function applyImportUnit(db: Db, unit: ImportUnit, ctx: ImportConte
                   misId: l.misId,
                   leftOn: l.leftOn,
                   destination: l.destination ?? null,
+                  ...(l.noDestination ? { noDestination: l.noDestination } : {}),
                   where: describeWhere(l.where),
                 });
                 if (l.fromFullList) fromFullList.add(l.misId);

@@ -372,7 +372,8 @@ export async function returnToRoll(
        FROM pupils p JOIN latest l ON l.mis_id = p.mis_id
        WHERE p.school_id = $1 AND p.left_on IS NOT NULL AND l.data->'onRoll' = 'true'::jsonb
      )
-     UPDATE pupils p SET left_on = NULL, left_to = NULL, left_on_confirmed = false, hidden_at = NULL, updated_at = now()
+     UPDATE pupils p SET left_on = NULL, left_to = NULL, left_to_unknown = false, left_on_confirmed = false,
+                         hidden_at = NULL, updated_at = now()
      FROM back WHERE p.school_id = $1 AND p.mis_id = back.mis_id
      RETURNING p.mis_id, to_char(back.left_on, 'YYYY-MM-DD') AS left_on, back.left_to,
                back.left_on_confirmed AS confirmed, back.place`,
@@ -425,6 +426,13 @@ export async function leaverStanding(
  * schedule. Returns the pupils newly marked (or given a destination); ids the school does not have
  * are returned as unknown.
  *
+ * `left_to_unknown` is set only where the MIS says in so many words that nobody knows where the
+ * pupil went (`noDestination: 'unknown'`, clearing a destination it named before): a child missing
+ * education by the roll. A destination named (or one too long to keep, `too-long`) clears it; a
+ * leaver the MIS gives no destination for at all (Arbor's and Wonde's, an export without the
+ * column or with the cell empty) leaves the same leaving's as it was, and starts a new one with
+ * neither — no destination given is never read as none known.
+ *
  * A date a person confirmed (`subject left --yes`, `left_on_confirmed`) is never replaced by a
  * different one, `replaces` or not: a human's explicit word wins over the MIS until a human changes it
  * (the caller reports the disagreement). The MIS sending that same date ends the disagreement: the
@@ -433,7 +441,14 @@ export async function leaverStanding(
 export async function markLeavers(
   tx: Queryable,
   schoolId: string,
-  leavers: readonly { misId: string; leftOn: string; destination?: string | null; replaces?: boolean }[],
+  leavers: readonly {
+    misId: string;
+    leftOn: string;
+    destination?: string | null;
+    /** Why no destination though the MIS said something of it; absent: it gave none. */
+    noDestination?: 'unknown' | 'too-long' | undefined;
+    replaces?: boolean;
+  }[],
 ): Promise<{ marked: string[]; unknown: string[] }> {
   if (leavers.length === 0) return { marked: [], unknown: [] };
   const params = [
@@ -442,18 +457,28 @@ export async function markLeavers(
     leavers.map((l) => l.leftOn),
     leavers.map((l) => l.destination ?? null),
     leavers.map((l) => l.replaces ?? false),
+    leavers.map((l) => (l.destination ? null : (l.noDestination ?? null))),
   ];
-  const leaving = `SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to, replaces
-                FROM unnest($2::text[], $3::date[], $4::text[], $5::bool[]) AS u(mis_id, left_on, left_to, replaces)
-                ORDER BY mis_id, left_on, left_to IS NULL`;
+  // Of one pupil's leavers, the earliest date, and of those one naming a destination, else one
+  // saying something of it.
+  const leaving = `SELECT DISTINCT ON (mis_id) mis_id, left_on, left_to, replaces, said
+                FROM unnest($2::text[], $3::date[], $4::text[], $5::bool[], $6::text[]) AS u(mis_id, left_on, left_to, replaces, said)
+                ORDER BY mis_id, left_on, left_to IS NULL, said IS NULL`;
   const { rows } = await tx.query<{ mis_id: string; marked: boolean }>(
     `WITH l AS (${leaving}),
-          up AS (UPDATE pupils p SET left_on = l.left_on, left_to = COALESCE(l.left_to, CASE WHEN p.left_on = l.left_on THEN p.left_to END),
+          up AS (UPDATE pupils p SET left_on = l.left_on,
+                                     left_to = CASE WHEN l.left_to IS NOT NULL THEN l.left_to
+                                                    WHEN l.said = 'unknown' THEN NULL
+                                                    WHEN p.left_on = l.left_on THEN p.left_to END,
+                                     left_to_unknown = CASE WHEN l.left_to IS NOT NULL OR l.said IS NOT NULL THEN l.said IS NOT DISTINCT FROM 'unknown'
+                                                            ELSE p.left_on IS NOT DISTINCT FROM l.left_on AND p.left_to_unknown END,
                                      updated_at = now() FROM l
                  WHERE p.school_id = $1 AND p.mis_id = l.mis_id
                    AND NOT (p.left_on_confirmed AND p.left_on <> l.left_on)
                    AND (p.left_on IS NULL OR p.left_on > l.left_on OR (l.replaces AND p.left_on <> l.left_on)
-                        OR (p.left_on = l.left_on AND l.left_to IS NOT NULL AND p.left_to IS DISTINCT FROM l.left_to))
+                        OR (p.left_on = l.left_on AND l.left_to IS NOT NULL AND p.left_to IS DISTINCT FROM l.left_to)
+                        OR (p.left_on = l.left_on AND l.said IS NOT NULL
+                            AND (l.said = 'unknown') <> (p.left_to_unknown AND p.left_to IS NULL)))
                  RETURNING p.mis_id)
      SELECT l.mis_id, EXISTS (SELECT 1 FROM up WHERE up.mis_id = l.mis_id) AS marked
      FROM l WHERE NOT EXISTS (SELECT 1 FROM pupils p WHERE p.school_id = $1 AND p.mis_id = l.mis_id)

@@ -22,7 +22,7 @@ export const INVENTORY: readonly TableEntry[] = [
     table: 'pupils',
     what: 'a pupil, from the MIS',
     personal:
-      'names, UPN, date of birth, year group, home address, vulnerability flags (CP plan, CIN, LAC, EHCP/SEN, young carer, welfare concern: special category in practice), a welfare concern set by hand in Doorstep (with its reason and who set it), leaving date and destination',
+      'names, UPN, date of birth, year group, home address, vulnerability flags (CP plan, CIN, LAC, EHCP/SEN, young carer, welfare concern: special category in practice), a welfare concern set by hand in Doorstep (with its reason and who set it), leaving date and destination (or that the MIS said nobody knows where the pupil went)',
     why: 'to decide who needs a call or a visit, and where to go',
     retention: 'while on roll; hidden `leaverShownDays` after leaving, erased `leaverDataDays` after leaving',
     seenBy: 'office, safeguarding, visiting staff (their visits)',

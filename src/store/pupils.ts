@@ -68,21 +68,26 @@ export async function pupilHomeAddress(
 }
 
 /**
- * The pupil's leaving as the MIS gave it: the date they leave (or left) the roll and where to, the
- * destination null when none is known (a blank one is none). Null: on roll, or no such pupil.
+ * The pupil's leaving as the MIS gave it: the date they leave (or left) the roll and where to (null
+ * when none is stored; a blank one is none), and whether the MIS said that nobody knows where
+ * (`destinationUnknown`: only where it said so in so many words and names none since). A null
+ * destination alone is no such word: the source may read none (Arbor, Wonde), the export may have no
+ * Destination column or leave it empty, or the one given was too long to keep. Null: on roll, or no
+ * such pupil.
  */
 export async function pupilLeaving(
   db: Queryable,
   schoolId: string,
   misId: string,
-): Promise<{ leftOn: string; leftTo: string | null } | null> {
-  const { rows } = await db.query<{ left_on: string; left_to: string | null }>(
-    `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on, NULLIF(btrim(left_to), '') AS left_to
+): Promise<{ leftOn: string; leftTo: string | null; destinationUnknown: boolean } | null> {
+  const { rows } = await db.query<{ left_on: string; left_to: string | null; unknown: boolean }>(
+    `SELECT to_char(left_on, 'YYYY-MM-DD') AS left_on, NULLIF(btrim(left_to), '') AS left_to,
+            left_to_unknown AND NULLIF(btrim(left_to), '') IS NULL AS unknown
      FROM pupils WHERE school_id = $1 AND mis_id = $2 AND left_on IS NOT NULL`,
     [schoolId, misId],
   );
   const r = rows[0];
-  return r ? { leftOn: r.left_on, leftTo: r.left_to } : null;
+  return r ? { leftOn: r.left_on, leftTo: r.left_to, destinationUnknown: r.unknown } : null;
 }
 
 /** UPN and names, for a record about the pupil (undefined: no such pupil at the school). */

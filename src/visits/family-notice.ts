@@ -48,9 +48,12 @@ export interface ExemptionStanding {
 /**
  * Each exemption the school's policy allows, as it stands for the visit's pupil now: one resting on
  * triggers (`openTriggers`) applies while one of them is open for the pupil; one resting on the roll
- * (`offRollUnknownDestination`) applies while the pupil is off roll (left on or before today) with no
- * destination known — a child missing education in the DfE's sense, whom no absence trigger ever
- * catches (no marks once off roll). With both, either is enough, and `why` says which. King's
+ * (`offRollUnknownDestination`) applies while the pupil is off roll (left on or before today) and the
+ * MIS says nobody knows where they went — a child missing education in the DfE's sense, whom no
+ * absence trigger ever catches (no marks once off roll). A leaver the MIS gives no destination for
+ * at all (Arbor's deleted students, Wonde's leavers, an export without a Destination, or with it
+ * empty or too long to keep) is not one by the roll: nothing says where they went is unknown, and
+ * most families are to be told. With both, either is enough, and `why` says which. King's
  * "persistent absenteeism or children missing in education" is what the records show, not what a
  * form says. `now` is the caller's clock (`deps.now()`): its London date is the day the leaving date
  * is judged against.
@@ -75,7 +78,7 @@ export async function exemptionsFor(
       return { id: x.id, applies: true, why: 'the policy allows it' };
     const found = open.find((o) => x.openTriggers.includes(o.ruleKey));
     if (found) return { id: x.id, applies: true, why: `open trigger: ${found.title}` };
-    if (byRoll && offRoll && leaving.leftTo === null)
+    if (byRoll && offRoll && leaving.destinationUnknown)
       return {
         id: x.id,
         applies: true,
@@ -84,13 +87,17 @@ export async function exemptionsFor(
     const noTrigger = x.openTriggers.length
       ? `the pupil has no open trigger for it (${x.openTriggers.join(' or ')})`
       : null;
+    // Off roll with no destination given at all: nothing to judge by, so never called missing.
+    const notGiven = byRoll && offRoll && leaving.leftTo === null;
     const roll = !byRoll
       ? null
       : !leaving
         ? 'is on roll'
         : !offRoll
           ? `is on roll until ${leaving.leftOn}`
-          : `left the roll on ${leaving.leftOn} for a known destination`;
+          : notGiven
+            ? `left the roll on ${leaving.leftOn} with no destination from the MIS to judge by (the roll gives this exemption only where the MIS records the destination as unknown)`
+            : `left the roll on ${leaving.leftOn} for a known destination`;
     return {
       id: x.id,
       applies: false,
@@ -98,7 +105,9 @@ export async function exemptionsFor(
         ? roll
           ? `${noTrigger}, and ${roll}`
           : noTrigger
-        : `the pupil ${roll}, not off roll with no known destination`,
+        : notGiven
+          ? `the pupil ${roll}`
+          : `the pupil ${roll}, not off roll with no known destination`,
     };
   });
 }

@@ -352,7 +352,9 @@ describe('telling the family (King’s: missing education, off roll)', () => {
       `INSERT INTO pupils (school_id, mis_id, upn, forename, surname, address) VALUES ('gomer', 'P9', 'Z123456789012', 'Noor', 'Haddad', $1)`,
       [JSON.stringify({ line1: '3 Mill Lane', town: 'Leeds', postcode: 'LS6 1AA' })],
     );
-    await markLeavers(db, 'gomer', [{ misId: 'P9', leftOn: '2026-11-14', destination: null }]);
+    await markLeavers(db, 'gomer', [
+      { misId: 'P9', leftOn: '2026-11-14', destination: null, noDestination: 'unknown' },
+    ]);
     const id = await requestVisit(deps, office, {
       schoolId: 'gomer',
       pupilMisId: 'P9',
@@ -378,8 +380,10 @@ describe('telling the family (King’s: missing education, off roll)', () => {
     expect(lapsed.message).toMatch(
       /the exemption recorded \(missing education\) no longer applies: .*left the roll on 2026-11-14 for a known destination/,
     );
-    // Still nobody knows where (the destination taken back here): the exemption lets the visit leave.
-    await db.query(`UPDATE pupils SET left_to = NULL WHERE school_id = 'gomer' AND mis_id = 'P9'`);
+    // The MIS says again that nobody knows where: the exemption lets the visit leave.
+    await markLeavers(db, 'gomer', [
+      { misId: 'P9', leftOn: '2026-11-14', destination: null, noDestination: 'unknown' },
+    ]);
     await departVisit(deps, staff, id, {
       expectedReturnAt: back(),
       estimatedArrivalAt: arriving(),
