@@ -5,16 +5,23 @@ import type { Queryable } from '../store/db.ts';
 import { pushRecipients } from '../store/push-subscriptions.ts';
 
 /**
- * How many opted-in browsers each `push:<group>` of a school's ladders reaches now (what
- * `ladderReachability` warns about when it is 0). Empty when the school has no push channel.
+ * How many opted-in browsers each `push:<group>` of a school's ladders — its `escalationHours` ones
+ * (out of hours, weekends, holidays) included — reaches now (what `ladderReachability` warns about,
+ * and the phone page counts as no one, when it is 0). Empty when the school has no push channel.
  */
 export async function pushOptedIn(db: Queryable, s: SchoolConfig): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   const push = s.channels.push;
   if (!push) return out;
-  const ladders = laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined });
+  const ladders = [
+    ...Object.values(laddersOf(s.escalation, { deviceSilent: s.fobs.silentAlarmMinutes !== undefined })),
+    // Out of hours, at weekends and in holidays the school's ladders for those times.
+    ...(['outOfHours', 'weekend', 'holiday'] as const).flatMap((period) =>
+      Object.values(s.escalationHours?.[period] ?? {}),
+    ),
+  ];
   const groups = new Set(
-    Object.values(ladders).flatMap((l) =>
+    ladders.flatMap((l) =>
       l.levels.flatMap((level) => level.notify.filter((t) => t.startsWith('push:')).map((t) => t.slice(5))),
     ),
   );

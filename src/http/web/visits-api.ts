@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
+import { pushOptedIn } from '../../checks/push-reach.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { holdsRole } from '../../domain/roles.ts';
@@ -270,10 +271,14 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * fob, until they are overdue and once overdue until the next check-in and one more interval,
        * each on the ladder of the moment the watcher raises it (`watchNow`) — would be on the office's
        * screen alone (`watchOnlyOnBoard`): the page then never says the office knows or watches, but
-       * whom to phone. Decided again on every read, from now.
+       * whom to phone. Decided again on every read, from now. A first level whose targets reach no
+       * person (`reachesAPerson`: an SMS group with no SMS channel, a push nobody turned on) is the
+       * screen alone.
        */
       ...(school
-        ? watchNow(school, now, visitWatch(school, rules, v, now))
+        ? watchNow(school, now, visitWatch(school, rules, v, now), {
+            pushOptedIn: await pushOptedIn(deps.db, school),
+          })
         : { watchOnlyOnBoard: false, office: null }),
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
@@ -412,7 +417,9 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const school = v && findSchool(deps.config, v.schoolId);
     const now = deps.now();
     return school
-      ? watchNow(school, now, visitWatch(school, deps.rulesFor(v.schoolId), v, now))
+      ? watchNow(school, now, visitWatch(school, deps.rulesFor(v.schoolId), v, now), {
+          pushOptedIn: await pushOptedIn(deps.db, school),
+        })
       : { watchOnlyOnBoard: false, office: null };
   };
   step(
