@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, sendVisitRequest } from '../helpers/browser.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import {
   dropSchema,
@@ -248,8 +248,7 @@ describe('a visit asked for from a trigger card by visiting staff', () => {
     await who.getByLabel('Leave it for anyone (whoever goes leads it)').check();
     expect(await axe(board)).toEqual([]);
     await card.getByLabel('Risk level').selectOption('low');
-    await card.getByRole('button', { name: 'Request the visit' }).click();
-    await board.waitForURL(/\/visits\/\d+$/);
+    await sendVisitRequest(board, card, 'Request the visit');
     const id = new URL(board.url()).pathname.split('/').at(-1);
     const { rows } = await db.query<{ lead_user_id: string | null }>(
       'SELECT lead_user_id FROM visits WHERE id = $1',

@@ -7,7 +7,7 @@ import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, sendVisitRequest } from '../helpers/browser.ts';
 import { type FakeCpoms, recordKey, startFakeCpoms } from '../helpers/fake-cpoms.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import {
@@ -312,8 +312,7 @@ describe('Doorstep in a browser', () => {
     expect(await sam.locator('#request-contacts li').count()).toBe(0);
     await sam.getByLabel('Reason for the visit').fill('Absent five days, no contact');
     await sam.getByLabel('Risk level').selectOption('low');
-    await sam.getByRole('button', { name: 'Request visit' }).click();
-    await sam.waitForURL(/\/visits\/\d+$/);
+    await sendVisitRequest(sam, sam, 'Request visit');
     const visitUrl = sam.url();
     await sam.getByText(/Waiting for authorisation by safeguarding/).waitFor();
 
@@ -494,8 +493,7 @@ describe('Doorstep in a browser', () => {
     await card.getByRole('button', { name: 'Request a visit for Amelia Okonkwo' }).click();
     await card.getByLabel('Risk level').selectOption('minor');
     expect(await axe(office)).toEqual([]);
-    await card.getByRole('button', { name: 'Request the visit' }).click();
-    await office.waitForURL(/\/visits\/\d+$/);
+    await sendVisitRequest(office, card, 'Request the visit');
     await office.getByText(/REQUESTED planned for .* · Absent 5 school days in a row/).waitFor();
   });
 

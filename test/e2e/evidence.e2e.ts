@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { academicYearOf, addDays, londonDate, weekday } from '../../src/domain/attendance/dates.ts';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, sendVisitRequest } from '../helpers/browser.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -293,8 +293,7 @@ describe('evidence for the DSL, and the data manager in the browser', () => {
     await card.getByRole('button', { name: 'Request a visit for Amelia Okonkwo' }).click();
     await card.getByRole('link', { name: /The evidence: attendance, triggers and visits of/ }).waitFor();
     await card.getByLabel('Risk level').selectOption('minor');
-    await card.getByRole('button', { name: 'Request the visit' }).click();
-    await office.waitForURL(/\/visits\/\d+$/);
+    await sendVisitRequest(office, card, 'Request the visit');
     const visitId = office.url().split('/').pop()!;
     await office.getByText('Waiting for authorisation by safeguarding').waitFor();
 

@@ -6,7 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/db.ts';
 import { openStore } from '../../src/store/open.ts';
-import { launchChromium } from '../helpers/browser.ts';
+import { launchChromium, sendVisitRequest } from '../helpers/browser.ts';
 import { dropRedisPrefix } from '../helpers/redis.ts';
 import { dropSchema, TEST_DATABASE_URL, TEST_REDIS_URL, uniqueName } from '../helpers/services.ts';
 import { freePort, runCli, type Spawned, waitForHttp, writeTempConfig } from '../helpers/spawn.ts';
@@ -291,8 +291,7 @@ describe('Hampton: a visit on the way home from work', () => {
     await tess.getByLabel('Reason for the visit').fill('Induction visit');
     await tess.getByLabel('Going').selectOption({ label: 'after work, on the way home' });
     await tess.getByLabel('Risk level').selectOption('low');
-    await tess.getByRole('button', { name: 'Request visit' }).click();
-    await tess.waitForURL(/\/visits\/\d+$/);
+    await sendVisitRequest(tess, tess, 'Request visit');
     const visitUrl = tess.url();
     await tess
       .getByText(

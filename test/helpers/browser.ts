@@ -1,4 +1,4 @@
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 
 /** Debian's chromium (the stack's browser), or CHROMIUM_PATH. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -22,4 +22,30 @@ export function launchChromium(extraArgs: readonly string[] = []): Promise<Brows
       ...extraArgs,
     ],
   });
+}
+
+/**
+ * Sends a visit request form with its `button`, confirming the day when the school asks: "Planned
+ * for" starts at today, which is a weekend or a holiday on some of the days the tests run, and a
+ * visit planned for a closed day is sent again only once "Yes, plan it for that day" is ticked.
+ * Waits for whichever comes (the visit's page, or the question), never for a time.
+ */
+export async function sendVisitRequest(page: Page, form: Page | Locator, button: string): Promise<void> {
+  await form.getByRole('button', { name: button }).click();
+  const confirm = form.getByLabel('Yes, plan it for that day: I know the school is closed');
+  const came = await Promise.race([
+    page.waitForURL(/\/visits\/\d+$/).then(
+      () => 'sent' as const,
+      () => 'neither' as const,
+    ),
+    confirm.waitFor({ state: 'visible' }).then(
+      () => 'asked' as const,
+      () => 'neither' as const,
+    ),
+  ]);
+  if (came === 'asked') {
+    await confirm.check();
+    await form.getByRole('button', { name: button }).click();
+  }
+  await page.waitForURL(/\/visits\/\d+$/);
 }
