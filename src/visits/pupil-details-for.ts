@@ -32,7 +32,12 @@ export function seesPupilDetails(
   const goes = onVisit(user, v);
   return (
     goes &&
-    (v.authorisedAt !== null || v.riskAssessedAt !== null || v.departedAt !== null || leavesUncleared(rules))
+    (v.authorisedAt !== null ||
+      // An assessment clears it only where the policy asks no authorisation: where it does (Lime
+      // Hills, King's, Thames View), the assessor may still refuse it, and anyone could say they go.
+      (v.riskAssessedAt !== null && !rules.authorisation.required) ||
+      v.departedAt !== null ||
+      leavesUncleared(rules))
   );
 }
 

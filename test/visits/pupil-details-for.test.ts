@@ -34,7 +34,15 @@ describe('who is shown a pupil’s safeguarding details on a visit', () => {
   it('visiting staff: only the lead or partner, once the visit is authorised, assessed or out', () => {
     expect(seesPupilDetails(sam, visit(), cleared)).toBe(false);
     expect(seesPupilDetails(sam, visit({ authorisedAt: at }), cleared)).toBe(true);
-    expect(seesPupilDetails(sam, visit({ riskAssessedAt: at }), cleared)).toBe(true);
+    // Assessed but not authorised where the policy requires authorisation: not cleared to go (any
+    // visiting staff may say they go on an unled visit), so not yet.
+    expect(seesPupilDetails(sam, visit({ riskAssessedAt: at }), cleared)).toBe(false);
+    expect(
+      seesPupilDetails(sam, visit({ riskAssessedAt: at }), {
+        ...cleared,
+        authorisation: { required: false },
+      }),
+    ).toBe(true);
     expect(seesPupilDetails(sam, visit({ departedAt: at }), cleared)).toBe(true);
     expect(seesPupilDetails(kim, visit({ authorisedAt: at }), cleared)).toBe(false);
     expect(seesPupilDetails(kim, visit({ authorisedAt: at, partnerUserId: '2' }), cleared)).toBe(true);
