@@ -66,12 +66,14 @@ export function registerBoardApi(app: FastifyInstance, deps: WebDeps): void {
         alarms: await Promise.all(
           state.alarms.map(async (a) => {
             const unheard = a.warning === 'no-one-reached' || a.warning === 'ladder-stalled';
-            // Every message failed: the groups they went to; the ladder stalled: its next step's.
+            // Every message failed: the groups they went to, and the next step's when it is overdue
+            // too (the card says to phone them); the ladder stalled: its next step's.
+            const next = a.nextStep?.overdue ? a.nextStep.notify : [];
             const targets = !unheard
               ? []
               : a.warning === 'ladder-stalled'
                 ? (a.nextStep?.notify ?? [])
-                : a.notifications.map((n) => n.target);
+                : [...new Set([...a.notifications.map((n) => n.target), ...next])];
             return {
               ...a,
               aboutYou: about.has(a.id),

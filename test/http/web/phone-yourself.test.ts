@@ -224,6 +224,33 @@ describe('the board card of an alarm no one was reached about', () => {
     });
   });
 
+  it('every message failed and the next step is overdue: its people are listed too, never "no one to phone"', async () => {
+    const { rows } = await db.query<{ id: string }>(
+      `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step, next_step_at)
+       VALUES ('lime', 'unheard-stalled', false, 'sos', 'open', $1, $2, 1, $3) RETURNING id`,
+      [
+        new Date(now.getTime() - 15 * 60_000),
+        JSON.stringify(DEFAULT_ALARM_POLICY),
+        new Date(now.getTime() - 10 * 60_000),
+      ],
+    );
+    const id = String(rows[0]!.id);
+    // Level 1 went to groups with no one to phone, and failed; level 2 (senior leadership) is due.
+    await db.query(
+      `INSERT INTO notifications (alarm_id, step, target, status, last_error)
+       VALUES ($1, 0, 'board', 'sent', NULL),
+              ($1, 0, 'email:dsl', 'failed', 'channels.email is not configured')`,
+      [id],
+    );
+    const card = await cardOf(id);
+    expect(card).toMatchObject({
+      warning: 'no-one-reached',
+      nextStep: { overdue: true, notify: ['board', 'sms:senior-leadership'] },
+      phoneNoOneIn: ['dsl'],
+    });
+    expect(card.phoneThem).toEqual([{ name: 'Chair', phone: '+447700900002' }]);
+  });
+
   it('a stalled ladder lists the next step’s people, whom no one is paging', async () => {
     const { rows } = await db.query<{ id: string }>(
       `INSERT INTO alarms (school_id, dedup_key, unknown_device, type, status, raised_at, policy, escalation_step, next_step_at)
