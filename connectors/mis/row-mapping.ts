@@ -277,6 +277,7 @@ const UNKNOWN_DESTINATION = new Set([
   'unknown destination',
   'destination not known',
   'cme',
+  'c m e',
   'child missing education',
   'child missing from education',
   'children missing education',
