@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import * as z from 'zod';
 import { pushOptedIn } from '../../checks/push-reach.ts';
+import { reachesAPerson } from '../../checks/reachability.ts';
 import { findSchool } from '../../config/school-of.ts';
 import { londonDate } from '../../domain/attendance/dates.ts';
 import { holdsRole } from '../../domain/roles.ts';
@@ -191,6 +192,8 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       ? await userById(deps.db, v.parentLateNoticeBy.slice('user:'.length))
       : undefined;
     const seen = visitPupilFor(user, v, rules, pupil, contacts);
+    // How many turned alarms on a device, per push group: whether a push reaches a person.
+    const optedIn = school ? await pushOptedIn(deps.db, school) : new Map<string, number>();
     const actions = allowedActions(lifecycle, actorOf(user), rules);
     const effectiveRisk = higherRisk(v.riskLevel, flagMinimum(flags));
     const beforeLeaving = v.status === 'requested' || v.status === 'authorised';
@@ -276,9 +279,7 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * screen alone.
        */
       ...(school
-        ? watchNow(school, now, visitWatch(school, rules, v, now), {
-            pushOptedIn: await pushOptedIn(deps.db, school),
-          })
+        ? watchNow(school, now, visitWatch(school, rules, v, now), { pushOptedIn: optedIn })
         : { watchOnlyOnBoard: false, office: null }),
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
@@ -311,8 +312,14 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
       mayNameLead: mayNameLead(actorOf(user)),
       /** Where the outcome's record goes: the page says "on its way" only when it really is sent. */
       outcomeRecordsTo: school ? sinksFor(school, 'visit_outcome') : [],
-      /** Whether the school names anyone to be told of a concern (an outcome's concerns go to them). */
-      concernsTold: (school?.notices.concern.length ?? 0) > 0,
+      /**
+       * Whether someone is told of a concern the outcome records (its `notices.concern`): a target
+       * that reaches a person, judged as the ladders are (`reachesAPerson`) — a named group whose
+       * channel is not configured tells no one, and the page then says to phone the DSL now.
+       */
+      concernsTold: school
+        ? school.notices.concern.some((t) => reachesAPerson(school, t, { pushOptedIn: optedIn }))
+        : false,
       /**
        * What leaving now would be refused for (and warned of), as the departure form starts (the
        * lead as it would be, no partner, no return time yet): the same checks leaving runs. The form

@@ -27,6 +27,8 @@ const config = visitSchoolsConfig(
   `    outOfHoursPhone: "07700 900123"
     channels:
       push: { publicKey: ${vapid.publicKey}, privateKey: "\${K}", subject: "mailto:it@lime.example" }
+    notices:
+      concern: [sms:on-call-leaders]
     escalationHours:
       weekend:
         overdue-visit: ${LADDER}
@@ -127,6 +129,10 @@ describe('a weekend watch whose first level reaches no person', () => {
     });
     expect(late.statusCode, late.body).toBe(200);
     expect(late.json()).toMatchObject({ ok: true, watchOnlyOnBoard: true });
+    // A concern the outcome records goes to a group texted over no SMS channel: no one is told, and
+    // the page says to phone the DSL now rather than that they have been.
+    const page = (await app.inject({ url: `/api/visits/${id}`, headers: head() })).json();
+    expect(page.concernsTold).toBe(false);
   });
 
   it('once an office browser turns alarms on, the push reaches a person: the office knows', async () => {
