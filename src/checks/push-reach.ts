@@ -1,6 +1,7 @@
 import type { SchoolConfig } from '../config/schema.ts';
 import { laddersOf } from '../domain/escalation/ladder.ts';
 import { OFFICE_STAFF } from '../notify/push-channel.ts';
+import { pushServiceAllowed } from '../notify/push-services.ts';
 import type { Queryable } from '../store/db.ts';
 import { pushRecipients } from '../store/push-subscriptions.ts';
 
@@ -8,6 +9,8 @@ import { pushRecipients } from '../store/push-subscriptions.ts';
  * How many opted-in browsers each `push:<group>` of a school's ladders — its `escalationHours` ones
  * (out of hours, weekends, holidays) included — reaches now (what `ladderReachability` warns about,
  * and the phone page counts as no one, when it is 0). Empty when the school has no push channel.
+ * Counted as the push channel sends: a browser whose endpoint is on no service the school allows
+ * (`channels.push.services`: narrowed after it subscribed) is never pushed to, so it is not counted.
  */
 export async function pushOptedIn(db: Queryable, s: SchoolConfig): Promise<Map<string, number>> {
   const out = new Map<string, number>();
@@ -42,7 +45,7 @@ export async function pushOptedIn(db: Queryable, s: SchoolConfig): Promise<Map<s
               phones: people.flatMap((p) => (p.phone ? [p.phone] : [])),
               emails: people.flatMap((p) => (p.email ? [p.email] : [])),
             });
-    out.set(g, found.length);
+    out.set(g, found.filter((b) => pushServiceAllowed(b.endpoint, push.services)).length);
   }
   return out;
 }

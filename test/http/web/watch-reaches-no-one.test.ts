@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { pushOptedIn } from '../../../src/checks/push-reach.ts';
 import { ladderReachability } from '../../../src/checks/reachability.ts';
+import { pushServiceAllowed } from '../../../src/notify/push-services.ts';
 import { connectRedis } from '../../../src/queue/redis.ts';
 import type { Db } from '../../../src/store/db.ts';
 import { openStore } from '../../../src/store/open.ts';
@@ -135,15 +136,36 @@ describe('a weekend watch whose first level reaches no person', () => {
     expect(page.concernsTold).toBe(false);
   });
 
-  it('once an office browser turns alarms on, the push reaches a person: the office knows', async () => {
-    const office = await addUser(db, 'office', ['office']);
+  it('a browser on a push service the school does not allow is never pushed to: still the screen alone', async () => {
+    // Subscribed on a service channels.push.services does not name (the school narrowed the list
+    // after it subscribed): the push channel drops it before sending (pushServiceAllowed).
+    const office = await addUser(db, 'office-elsewhere', ['office']);
+    const endpoint = 'https://push.example/office-1';
+    expect(pushServiceAllowed(endpoint, lime.channels.push!.services)).toBe(false);
     await savePushSubscription(db, {
       userId: office.id,
-      endpoint: 'https://push.example/office-1',
+      endpoint,
       p256dh: 'p',
       auth: 'a',
       publicKey: vapid.publicKey,
     });
+    expect(await pushOptedIn(db, lime)).toEqual(new Map([['office-staff', 0]]));
+    now = new Date('2026-11-29T10:00:00Z');
+    const { id, left } = await leave();
+    expect(left).toMatchObject({ watchOnlyOnBoard: true });
+    expect(await read(id)).toBe(true);
+  });
+
+  it('once an office browser turns alarms on, the push reaches a person: the office knows', async () => {
+    const office = await addUser(db, 'office', ['office']);
+    await savePushSubscription(db, {
+      userId: office.id,
+      endpoint: 'https://fcm.googleapis.com/fcm/send/office-1',
+      p256dh: 'p',
+      auth: 'a',
+      publicKey: vapid.publicKey,
+    });
+    expect(await pushOptedIn(db, lime)).toEqual(new Map([['office-staff', 1]]));
     now = new Date('2026-11-29T11:00:00Z');
     const { id, left } = await leave();
     expect(left).toMatchObject({ watchOnlyOnBoard: false });
