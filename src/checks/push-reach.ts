@@ -12,7 +12,16 @@ import { pushRecipients } from '../store/push-subscriptions.ts';
  * Counted as the push channel sends: a browser whose endpoint is on no service the school allows
  * (`channels.push.services`: narrowed after it subscribed) is never pushed to, so it is not counted.
  */
-export async function pushOptedIn(db: Queryable, s: SchoolConfig): Promise<Map<string, number>> {
+export async function pushOptedIn(
+  db: Queryable,
+  s: SchoolConfig,
+  /**
+   * Accounts whose browsers are not counted: the people a visit's alarms are about, whom the push
+   * channel never pushes an alarm to (`notAboutThem`).
+   */
+  notOf: readonly string[] = [],
+): Promise<Map<string, number>> {
+  const left = new Set(notOf);
   const out = new Map<string, number>();
   const push = s.channels.push;
   if (!push) return out;
@@ -45,7 +54,10 @@ export async function pushOptedIn(db: Queryable, s: SchoolConfig): Promise<Map<s
               phones: people.flatMap((p) => (p.phone ? [p.phone] : [])),
               emails: people.flatMap((p) => (p.email ? [p.email] : [])),
             });
-    out.set(g, found.filter((b) => pushServiceAllowed(b.endpoint, push.services)).length);
+    out.set(
+      g,
+      found.filter((b) => pushServiceAllowed(b.endpoint, push.services) && !left.has(b.userId)).length,
+    );
   }
   return out;
 }

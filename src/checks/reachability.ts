@@ -9,8 +9,10 @@ import {
   UNSEEN_KINDS,
 } from '../domain/escalation/ladder.ts';
 import { LADDER_PERIODS, laddersIn } from '../domain/escalation/routing.ts';
+import { phoneKey } from '../domain/phone-key.ts';
+import { emailOf, phoneOf } from '../notify/alarm-recipients.ts';
 import { VISITING_STAFF } from '../notify/channel.ts';
-import { smsStatusUrl } from '../notify/http-channels.ts';
+import { groupPhones, smsStatusUrl } from '../notify/http-channels.ts';
 import { OFFICE_STAFF } from '../notify/push-channel.ts';
 import { noticeTargetGaps } from './notice-reach.ts';
 import { outOfHoursFirstPerson } from './out-of-hours-reach.ts';
@@ -39,16 +41,32 @@ export function isWarning(kind: ReachabilityProblem['kind']): boolean {
 export interface ReachFacts {
   /**
    * How many opted-in browsers each `push:` group of the school's ladders reaches (its key is the
-   * group). Without it (or a group not in it), who opted in is not judged.
+   * group). Without it (or a group not in it), who opted in is not judged. With `about`, counted
+   * without the browsers of those accounts (`pushOptedIn(db, school, about.userIds)`).
    */
   pushOptedIn?: ReadonlyMap<string, number>;
+  /**
+   * For one visit: the people its alarms are about (the lead and the partner — their accounts, phones
+   * and e-mail addresses — and the number it left with), whom no alarm message goes to
+   * (`notAboutThem`). A group whose only people with a phone (or an e-mail address) are they reaches
+   * no one for that visit. Without it (a school's config judged alone), no one is left out.
+   */
+  about?: VisitSubjects;
+}
+
+/** The people a visit's alarms are about, as `alarmSubjects` finds them for an alarm. */
+export interface VisitSubjects {
+  userIds: readonly string[];
+  phones: readonly string[];
+  emails: readonly string[];
 }
 
 /**
  * Whether one ladder target of a school (`sms:on-call-leaders`) reaches a person: not the board, not
  * the people on the visit (the ones not heard from), its channel configured and, where it goes to a
  * contacts group, someone in it with what the channel needs (a phone, an e-mail address; for a push,
- * an account found by either that turned alarms on, when `facts` says). A chat room or a webhook
+ * an account found by either that turned alarms on, when `facts` says) — for a visit (`facts.about`),
+ * someone other than the people on it, whom no alarm message goes to. A chat room or a webhook
  * counts as people. The one test of a person told: `ladderReachability` warns of a ladder none of
  * whose levels passes it, and the phone page never says "the office knows" of a first level none of
  * whose targets does (src/visits/watch-reach.ts).
@@ -61,6 +79,22 @@ export function reachesAPerson(s: SchoolConfig, target: string, facts: ReachFact
     if (facts.pushOptedIn?.get(group) === 0) return false;
     if (group === OFFICE_STAFF) return true;
     return !groupMissing(s, group) && s.contacts[group]!.some((p) => p.phone || p.email);
+  }
+  const about = facts.about;
+  if (about && group && !groupMissing(s, group)) {
+    // As the channels leave them out when they send (`notAboutThem`): the group's phones read as the
+    // SMS and call channels read them, its e-mail addresses as the e-mail channel does.
+    const people = s.contacts[group]!;
+    if (channel === 'sms' || channel === 'call') {
+      const phones = new Set(about.phones.map(phoneKey));
+      return groupPhones(people.flatMap((p) => (p.phone ? [p.phone] : []))).some(
+        (p) => !phoneOf(p, { phones }),
+      );
+    }
+    if (channel === 'email') {
+      const emails = new Set(about.emails.map((e) => e.trim().toLowerCase()));
+      return people.some((p) => p.email && !emailOf(p.email, { emails }));
+    }
   }
   return true;
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
-import { pushOptedIn } from '../checks/push-reach.ts';
 import { reachesAPerson } from '../checks/reachability.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { londonClock } from '../domain/attendance/dates.ts';
@@ -23,6 +22,7 @@ import { audit, change, must, mustLock, registerLog, type VisitDeps } from './ch
 import { recordVisitOutcome } from './outcome.ts';
 import { startLadder } from './start-ladder.ts';
 import { pupilInitials, sendNotices, whoIsOut } from './visit-notices.ts';
+import { visitReachFacts } from './watch-reach.ts';
 
 /**
  * Back safe said by mistake, and undone: "I am still out" from the worker's phone, or "Still out —
@@ -49,7 +49,7 @@ export interface Resumed {
   /**
    * Overdue now: the ladder of the alarm raised tells only the board at first (out of hours, say), or
    * its first level's targets reach no person (`reachesAPerson`: an SMS group where no SMS channel is
-   * configured, a group with no phone number): the phone says it is on the office's screen with no one messaged, and whom to phone — never
+   * configured, a group with no phone number, a group whose only phone is the worker's own): the phone says it is on the office's screen with no one messaged, and whom to phone — never
    * "they phone you".
    */
   onlyOnBoard: boolean;
@@ -186,7 +186,8 @@ export async function resumeWatch(
         text: `Home visit #${visitId}${initials ? ` (pupil ${initials})` : ''}: ${out.who} ${out.are} still out — back safe recorded at ${londonClock(backAt)} was a mistake. Watched again, ${overdueNow ? 'overdue now: phone them and set their return time' : `expected back by ${londonClock(at)}`}.`,
       });
       // A first level whose texts reach no one (no SMS channel, a group with no phone) is the board alone.
-      const facts = overdueNow ? { pushOptedIn: await pushOptedIn(tx, school) } : {};
+      // Nor do the people on the visit, whom no alarm message goes to.
+      const facts = overdueNow ? await visitReachFacts(tx, school, v) : {};
       const onlyOnBoard =
         overdueNow && firstLevelReachesNoPerson(policy, (t) => reachesAPerson(school, t, facts));
       return {

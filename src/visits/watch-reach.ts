@@ -1,5 +1,6 @@
 import { ladderFor, periodFor } from '../alarms/ladder-for.ts';
-import { type ReachFacts, reachesAPerson } from '../checks/reachability.ts';
+import { pushOptedIn } from '../checks/push-reach.ts';
+import { type ReachFacts, reachesAPerson, type VisitSubjects } from '../checks/reachability.ts';
 import type { SchoolConfig } from '../config/schema.ts';
 import { type OfficeLine, officeLine, periodTurns, watchOnlyOnBoard } from '../domain/visits/office-line.ts';
 import {
@@ -8,6 +9,9 @@ import {
   visitDeadlines,
   type WatchedVisit,
 } from '../domain/visits/watch.ts';
+import type { Queryable } from '../store/db.ts';
+import { userById } from '../store/users.ts';
+import type { VisitRow } from '../store/visits.ts';
 
 /** What the visit watcher (jobs/watch-visits.ts) would raise for a visit, and until when. */
 export interface VisitWatch {
@@ -104,7 +108,10 @@ export function watchNow(
   school: SchoolConfig,
   now: Date,
   watch: VisitWatch,
-  /** What the store says of the school's reach (`pushOptedIn`); without it, push is not judged. */
+  /**
+   * What the store says of whom the visit's alarms reach (`visitReachFacts`: the opted-in browsers and
+   * the people on it, whom no alarm message goes to); without it, push is not judged.
+   */
   facts: ReachFacts = {},
 ): { watchOnlyOnBoard: boolean; office: OfficeLine | null } {
   const periodAt = (at: Date) => periodFor(school, at);
@@ -141,4 +148,41 @@ export function watchNow(
     ),
     office: officeLine(school, periodFor(school, now)),
   };
+}
+
+/**
+ * The people a visit's alarms are about, as `alarmSubjects` finds them for an alarm raised on it: the
+ * lead's and the partner's accounts (disabled or not), their phones and e-mail addresses, and the
+ * number the visit left with (the accounts carrying the alarm's staff id are the lead's: one account
+ * per staff id). No alarm message goes to them (`notAboutThem`).
+ */
+export async function visitSubjects(
+  db: Queryable,
+  v: Pick<VisitRow, 'leadUserId' | 'partnerUserId' | 'workerPhone'>,
+): Promise<VisitSubjects> {
+  const users = [];
+  // One after the other: `db` may be a transaction's client.
+  for (const id of new Set([v.leadUserId, v.partnerUserId])) {
+    const u = id === null ? undefined : await userById(db, id);
+    if (u) users.push(u);
+  }
+  return {
+    userIds: users.map((u) => u.id),
+    phones: [...users.flatMap((u) => (u.phone ? [u.phone] : [])), ...(v.workerPhone ? [v.workerPhone] : [])],
+    emails: users.flatMap((u) => (u.email ? [u.email] : [])),
+  };
+}
+
+/**
+ * What the store says of whom a visit's alarms reach (`watchNow`'s and "I am still out"'s facts): the
+ * browsers that turned alarms on, counted without those of the people on it, and those people
+ * (`visitSubjects`), whom no text, call, e-mail or push of its alarms goes to.
+ */
+export async function visitReachFacts(
+  db: Queryable,
+  school: SchoolConfig,
+  v: Pick<VisitRow, 'leadUserId' | 'partnerUserId' | 'workerPhone'>,
+): Promise<ReachFacts> {
+  const about = await visitSubjects(db, v);
+  return { pushOptedIn: await pushOptedIn(db, school, about.userIds), about };
 }

@@ -103,4 +103,34 @@ describe('"the office knows" only where the check says a person is reached', () 
       watchNow(pushed, saturday, watch, { pushOptedIn: new Map([['office-staff', 2]]) }).watchOnlyOnBoard,
     ).toBe(false);
   });
+
+  it('a group whose only phone (or e-mail address) is someone on the visit reaches no one for that visit', () => {
+    // The weekend ladder texts the on-call leaders (the Head, +447700900001) and senior leadership
+    // (the Chair, +447700900002). No alarm message goes to the people on the visit (`notAboutThem`).
+    const texted = lime(SMS + WEEKEND);
+    const about = (phones: string[], emails: string[] = []) => ({
+      about: { userIds: ['7'], phones, emails },
+    });
+    // The Head on the visit, their number typed as people type it: the Chair is still texted.
+    expect(reachesAPerson(texted, 'sms:on-call-leaders', about(['07700 900001']))).toBe(false);
+    expect(reachesAPerson(texted, 'sms:senior-leadership', about(['07700 900001']))).toBe(true);
+    expect(watchNow(texted, saturday, watch, about(['07700 900001'])).watchOnlyOnBoard).toBe(false);
+    // The Head leading and the Chair the partner (or the number the visit left with): no one else.
+    expect(
+      watchNow(texted, saturday, watch, about(['+44 7700 900001', '+447700900002'])).watchOnlyOnBoard,
+    ).toBe(true);
+    // Without a visit (`doorstep check`, the data page): no one is left out.
+    expect(reachesAPerson(texted, 'sms:on-call-leaders')).toBe(true);
+    // An e-mail group: the same, its addresses read as the e-mail channel reads them.
+    const mailed = withContacts(
+      lime(
+        `    channels:
+      email: { smtpUrl: "smtp://127.0.0.1:2525", from: alarms@lime.example }
+`,
+      ),
+      { dsl: [{ name: 'DSL', email: 'DSL@lime.example' }] } as SchoolConfig['contacts'],
+    );
+    expect(reachesAPerson(mailed, 'email:dsl', about([], [' dsl@lime.example']))).toBe(false);
+    expect(reachesAPerson(mailed, 'email:dsl', about([], ['head@lime.example']))).toBe(true);
+  });
 });

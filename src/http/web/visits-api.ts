@@ -46,7 +46,7 @@ import { assessRisk, authoriseVisit, requestVisit, signDayList } from '../../vis
 import { changeVisitDate } from '../../visits/reschedule.ts';
 import { resumeWatch } from '../../visits/resume-watch.ts';
 import { riskRefusalFor } from '../../visits/risk-refusal.ts';
-import { visitWatch, watchNow } from '../../visits/watch-reach.ts';
+import { visitReachFacts, visitWatch, watchNow } from '../../visits/watch-reach.ts';
 import {
   arriveVisit,
   askForHelp,
@@ -275,11 +275,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
        * each on the ladder of the moment the watcher raises it (`watchNow`) — would be on the office's
        * screen alone (`watchOnlyOnBoard`): the page then never says the office knows or watches, but
        * whom to phone. Decided again on every read, from now. A first level whose targets reach no
-       * person (`reachesAPerson`: an SMS group with no SMS channel, a push nobody turned on) is the
+       * person (`reachesAPerson`: an SMS group with no SMS channel, a push nobody turned on, a group
+       * or browser whose only person is someone on this visit, whom no alarm message goes to) is the
        * screen alone.
        */
       ...(school
-        ? watchNow(school, now, visitWatch(school, rules, v, now), { pushOptedIn: optedIn })
+        ? watchNow(school, now, visitWatch(school, rules, v, now), await visitReachFacts(deps.db, school, v))
         : { watchOnlyOnBoard: false, office: null }),
       // The pupil and the family's contacts: visiting staff get the pupil's safeguarding details only
       // on a visit they go on that is cleared to go (`pupilDetailsWithheld` says when they did not).
@@ -424,9 +425,12 @@ export function registerVisitsApi(app: FastifyInstance, deps: WebDeps): void {
     const school = v && findSchool(deps.config, v.schoolId);
     const now = deps.now();
     return school
-      ? watchNow(school, now, visitWatch(school, deps.rulesFor(v.schoolId), v, now), {
-          pushOptedIn: await pushOptedIn(deps.db, school),
-        })
+      ? watchNow(
+          school,
+          now,
+          visitWatch(school, deps.rulesFor(v.schoolId), v, now),
+          await visitReachFacts(deps.db, school, v),
+        )
       : { watchOnlyOnBoard: false, office: null };
   };
   step(
