@@ -287,7 +287,7 @@ describe('a newcomer on the example configuration', () => {
       'the policy asks you to carry your identification (your ID badge on show, photo ID with you): confirm you have it',
     ]);
     // The way to another day is on the page before leaving (a visit leaves on its day only).
-    expect(await page.locator('form#change-date > p').textContent()).toMatch(
+    expect(await page.locator('form#change-date > p').first().textContent()).toMatch(
       /\(today\)\. A visit leaves on its day only\./,
     );
     // Heath Lane: "If alone on a home visit do not enter the property" — a note, not a block.

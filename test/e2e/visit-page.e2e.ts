@@ -568,7 +568,7 @@ describe('before leaving, on a phone', () => {
          risk_level, risk_assessed_at, family_notice)
        VALUES ('hampton', 'P2', 'welfare', '{"line1":"12 Orchard Walk","postcode":"LS6 2QT"}',
          (now() AT TIME ZONE 'Europe/London')::date, 'requested', $1, null, 'low', now(),
-         jsonb_build_object('method', 'letter', 'exemption', null, 'note', null, 'at', now(), 'by', $1::text))
+         jsonb_build_object('method', 'letter', 'exemption', null, 'note', null, 'at', now(), 'by', $1::bigint))
        RETURNING id`,
       [u.olive!.id],
     );
@@ -714,7 +714,7 @@ describe('the day’s visits on a phone', () => {
       );
     const vic = await pageAs('vic', 390);
     await vic.page.goto(`${base}/visits`);
-    await vic.page.locator('table.fits td', { hasText: 'requested' }).waitFor();
+    await vic.page.locator('table.fits td', { hasText: 'requested' }).first().waitFor();
     await vic.page.locator('table.fits td', { hasText: /^back at \d\d:\d\d$/ }).waitFor();
     const width = await vic.page.evaluate<{ scrollWidth: number; wider: string[] }>(`(() => {
       const vw = document.documentElement.clientWidth;

@@ -363,11 +363,13 @@ export function departForm(d) {
   let pressing = false;
   /** A held press is asking the check again (further presses wait for its answer). */
   let asking = false;
+  /** Leaving is being sent: no check is asked meanwhile, nor after it left (the form goes). */
+  let leaving = false;
   /** Asks the check for the form as it is now; whether it answered (and the answer is the latest). */
   const check = async () => {
     // Gone from the page (left for the visit, or no longer offered): nothing to check — a departed
     // visit is not asked whether it may depart.
-    if (!departing.isConnected) return false;
+    if (!departing.isConnected || leaving) return false;
     const n = ++asked;
     const t = returnTimeAhead(ret.value);
     const body = draft(t.at);
@@ -453,9 +455,17 @@ export function departForm(d) {
         // Out of hours the office's screen alone may watch them (the server's answer says): then
         // whom to phone, never "the office knows where you are".
         const self = !lead || [lead.value, partner.value].includes(myId);
-        // Refused (or not sent): the list is asked again for the form as it is. Left: nothing to ask.
-        if (!(await post('depart', draft(back), (answer) => recordedWords(answer, 'departed', { self }))))
-          recheck();
+        // Refused (or not sent): the list is asked again for the form as it is. Left: nothing to ask —
+        // a re-check set by the last change (the field left as Leave was pressed) is dropped.
+        clearTimeout(timer);
+        leaving = true;
+        let left = false;
+        try {
+          left = await post('depart', draft(back), (answer) => recordedWords(answer, 'departed', { self }));
+        } finally {
+          leaving = false;
+        }
+        if (!left) recheck();
       },
     },
     h('h2', {}, 'Leaving now'),
