@@ -123,15 +123,18 @@ describe("the school's mis.encoding for XML files", () => {
   const dir = mkdtempSync(join(tmpdir(), 'decode-xml-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const school = (kind: 'sims-xml' | 'ctf', encoding?: string) =>
-    configWith({ mis: `{ kind: ${kind}, dropFolder: ./d${encoding ? `, encoding: ${encoding}` : ''} }` })
-      .schools[0]!;
+    configWith({
+      mis: `{ kind: ${kind}, dropFolder: ./d${encoding ? `, encoding: ${encoding}` : ''} }`,
+      // A school whose MIS export is CTF gives its URN (the file below is its own).
+      school: kind === 'ctf' ? '    urn: "100001"\n' : '',
+    }).schools[0]!;
   const zoe = (decl = '') =>
     Buffer.from(
       `${decl}<SuperStarReport>\n<Record><ID>2001</ID><Legal_x0020_Forename>Zo\xeb</Legal_x0020_Forename></Record></SuperStarReport>`,
       'latin1',
     );
   const ctf = Buffer.from(
-    '<CTfile><Header><CTFversion>25.0</CTFversion></Header><CTFpupilData>\n<Pupil><UPN>A123456789012</UPN><Forename>Zo\xeb</Forename></Pupil></CTFpupilData></CTfile>',
+    '<CTfile><Header><CTFversion>25.0</CTFversion><SourceSchool><URN>100001</URN></SourceSchool></Header><CTFpupilData>\n<Pupil><UPN>A123456789012</UPN><Forename>Zo\xeb</Forename></Pupil></CTFpupilData></CTfile>',
     'latin1',
   );
   async function forenames(bytes: Buffer, format: FileFormat, s: ReturnType<typeof school>) {
