@@ -3,6 +3,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
+  hashingPids,
   hashingStats,
   hashPassword,
   limitWaitingHashes,
@@ -136,18 +137,33 @@ describe('passwords', () => {
   it('a sign-in whose hash was being checked as the password changed, or the account was disabled, gets no session', async () => {
     for (const change of ['password', 'disabled'] as const) {
       const { id } = await addUser(db, `raced.${change}`, ['office']);
-      // Every hashing slot busy, so the sign-in waits its turn with the old hash read.
-      const busy = Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) =>
-        hashPassword(`keep it busy ${i} now`),
+      const other = await DUMMY_HASH_OF_ANOTHER_PASSWORD;
+      // Every hashing slot held, so the sign-in waits its turn with the old hash read. Holding them
+      // with hashes that merely run would race (an argon2 hash ends in ~45 ms, and a loaded machine
+      // may take longer than that to bring the sign-in to its hash): the hashing processes are
+      // started, then stopped before they are given the busy work, and let go once the change is in.
+      await Promise.all(Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) => hashPassword(`warm ${i}`)));
+      const pids = hashingPids();
+      expect(pids).toHaveLength(MAX_CONCURRENT_HASHES);
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      const busy = Promise.all(
+        Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) => hashPassword(`keep it busy ${i} now`)),
       );
-      const waitingBefore = hashingStats().waiting;
-      const signIn = login(`raced.${change}`, TEST_PASSWORD);
-      await until(() => hashingStats().waiting > waitingBefore, 20_000, 'the sign-in to wait for a hash');
-      if (change === 'password') await setPasswordHash(db, id, await DUMMY_HASH_OF_ANOTHER_PASSWORD);
-      else await db.query('UPDATE users SET disabled = true WHERE id = $1', [id]);
-      await deleteSessionsOfUser(db, id);
-      const res = await signIn;
-      await Promise.all(busy);
+      let res: LightMyRequestResponse;
+      try {
+        expect(hashingStats().running).toBe(MAX_CONCURRENT_HASHES);
+        const waitingBefore = hashingStats().waiting;
+        const signIn = login(`raced.${change}`, TEST_PASSWORD);
+        await until(() => hashingStats().waiting > waitingBefore, 20_000, 'the sign-in to wait for a hash');
+        if (change === 'password') await setPasswordHash(db, id, other);
+        else await db.query('UPDATE users SET disabled = true WHERE id = $1', [id]);
+        await deleteSessionsOfUser(db, id);
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+        res = await signIn;
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+      }
+      await busy;
       expect(res.statusCode).toBe(401);
       const { rows } = await db.query('SELECT 1 FROM sessions WHERE user_id = $1', [id]);
       expect(rows).toEqual([]);
