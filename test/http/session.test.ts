@@ -99,6 +99,23 @@ async function lockOut(username: string, o: { cookie?: string } = {}) {
 /** A hash of a password nobody signs in with here. */
 const DUMMY_HASH_OF_ANOTHER_PASSWORD = hashPassword('another password altogether');
 
+/**
+ * Runs `during` with every hashing slot's process started and stopped (SIGSTOP), so the hashes it
+ * starts hold their slots until it returns, whatever the machine's load: an argon2 hash that merely
+ * ran would end in ~45 ms, sometimes before a sign-in started beside it got to its hash.
+ */
+async function withHashersStopped<T>(during: () => Promise<T>): Promise<T> {
+  await Promise.all(Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) => hashPassword(`warm ${i}`)));
+  const pids = hashingPids();
+  expect(pids).toHaveLength(MAX_CONCURRENT_HASHES);
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  try {
+    return await during();
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+}
+
 describe('passwords', () => {
   it('are stored as salted argon2id hashes (PHC strings) and verified in constant time', async () => {
     const a = await hashPassword('a long enough passphrase');
@@ -138,19 +155,12 @@ describe('passwords', () => {
     for (const change of ['password', 'disabled'] as const) {
       const { id } = await addUser(db, `raced.${change}`, ['office']);
       const other = await DUMMY_HASH_OF_ANOTHER_PASSWORD;
-      // Every hashing slot held, so the sign-in waits its turn with the old hash read. Holding them
-      // with hashes that merely run would race (an argon2 hash ends in ~45 ms, and a loaded machine
-      // may take longer than that to bring the sign-in to its hash): the hashing processes are
-      // started, then stopped before they are given the busy work, and let go once the change is in.
-      await Promise.all(Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) => hashPassword(`warm ${i}`)));
-      const pids = hashingPids();
-      expect(pids).toHaveLength(MAX_CONCURRENT_HASHES);
-      for (const pid of pids) process.kill(pid, 'SIGSTOP');
-      const busy = Promise.all(
-        Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) => hashPassword(`keep it busy ${i} now`)),
-      );
-      let res: LightMyRequestResponse;
-      try {
+      // Every hashing slot held, so the sign-in waits its turn with the old hash read.
+      let busy: Promise<unknown> = Promise.resolve();
+      const { signIn } = await withHashersStopped(async () => {
+        busy = Promise.all(
+          Array.from({ length: MAX_CONCURRENT_HASHES }, (_, i) => hashPassword(`keep it busy ${i} now`)),
+        );
         expect(hashingStats().running).toBe(MAX_CONCURRENT_HASHES);
         const waitingBefore = hashingStats().waiting;
         const signIn = login(`raced.${change}`, TEST_PASSWORD);
@@ -158,11 +168,9 @@ describe('passwords', () => {
         if (change === 'password') await setPasswordHash(db, id, other);
         else await db.query('UPDATE users SET disabled = true WHERE id = $1', [id]);
         await deleteSessionsOfUser(db, id);
-        for (const pid of pids) process.kill(pid, 'SIGCONT');
-        res = await signIn;
-      } finally {
-        for (const pid of pids) process.kill(pid, 'SIGCONT');
-      }
+        return { signIn }; // not awaited here: it waits for the hashers let go
+      });
+      const res = await signIn;
       await busy;
       expect(res.statusCode).toBe(401);
       const { rows } = await db.query('SELECT 1 FROM sessions WHERE user_id = $1', [id]);
@@ -292,9 +300,19 @@ describe('sign-in', () => {
     const before = limitWaitingHashes(1);
     try {
       const stats = hashingStats();
-      const all = Array.from({ length: 2 + MAX_CONCURRENT_HASHES }, (_, i) =>
-        login('office.one', `spray ${i} spray`),
-      );
+      // The hashers held until every sign-in has reached its hash (or its refusal): hashes that ran
+      // could end before the last sign-in got there, and nothing would be refused.
+      const all = await withHashersStopped(async () => {
+        const all = Array.from({ length: 2 + MAX_CONCURRENT_HASHES }, (_, i) =>
+          login('office.one', `spray ${i} spray`),
+        );
+        await until(
+          () => hashingStats().refused > stats.refused && hashingStats().waiting === 1,
+          20_000,
+          'one sign-in waiting, one refused',
+        );
+        return all;
+      });
       const answers = await Promise.all(all);
       const busy = answers.filter((r) => r.statusCode === 503);
       expect(answers.filter((r) => r.statusCode === 401)).toHaveLength(1 + MAX_CONCURRENT_HASHES);
