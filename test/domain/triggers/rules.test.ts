@@ -591,6 +591,10 @@ describe('unresolved-code', () => {
     // An N left from last July (the calendar's year before) opens nothing this year.
     const old = pupil({ '2024-12-18': 'N' }, { from: '2024-09-04', to: '2025-11-18' });
     expect(one(old, r, '2025-11-18').fired).toBe(false);
+    // Said as what was looked at, never "no N older than 5 school days" while one is in the register.
+    expect(one(old, r, '2025-11-18').explanation).toBe(
+      'no N due this academic year still coded N 5 or more school days later (one due in an earlier year is not looked at: by then it counts as O)',
+    );
   });
 });
 

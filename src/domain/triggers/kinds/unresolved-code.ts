@@ -44,7 +44,11 @@ export function unresolvedCode(
     return {
       fired: false,
       evidence: {},
-      explanation: !ctx.explain ? '' : `no ${rule.code} older than ${rule.afterSchoolDays} school days`,
+      // Only this academic year's (and the summer term's last days') are looked at: an N whose five
+      // days ran out in an earlier year is not "none" — say what was looked at.
+      explanation: !ctx.explain
+        ? ''
+        : `no ${rule.code} due this academic year still coded ${rule.code} ${rule.afterSchoolDays} or more school days later (one due in an earlier year is not looked at: by then it counts as O)`,
     };
   }
   return {
